@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both create .venv and install everything.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Why pinned: torch 2.13.0 is a local CPU wheel here; any other torch requirement downloads a multi-GB CUDA build.
+TORCH := torch==2.13.0
+
+.PHONY: demo test lint install clean bench-quality bench-speed
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[train,plots,test,dbt,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/transactions/demo.py
+
+test: $(STAMP)
+	$(BIN)/ruff check ad_duckdb tests examples bench
+	$(BIN)/python -m pytest -q tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check ad_duckdb tests examples bench
+
+bench-quality: $(STAMP)
+	$(BIN)/python bench/quality.py
+
+bench-speed: $(STAMP)
+	$(BIN)/python bench/speed.py --quick
+
+clean:
+	rm -rf $(VENV) examples/transactions/out

@@ -1,0 +1,43 @@
+"""ad_duckdb: deep-learning anomaly detection inside DuckDB.
+
+Train an autoencoder on a table, store it in the same database as ONNX, and score rows from SQL::
+
+    con = ad_duckdb.connect("warehouse.duckdb")
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"])
+    con.sql("SELECT *, anomaly_score('tx_ae', count, amount) FROM transactions")
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import (
+    ModelInfo,
+    connect,
+    drop_model,
+    evaluate,
+    export_model,
+    import_model,
+    list_models,
+    load_model,
+    refresh,
+    register,
+    score,
+    set_threshold,
+    train,
+)
+from .exceptions import (
+    AdDuckDBError,
+    BadInputError,
+    FeatureMismatchError,
+    IntegrityError,
+    ModelNotFoundError,
+    NotFittedError,
+    ThresholdNotFoundError,
+)
+
+__all__ = [
+    "AdDuckDBError", "BadInputError", "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
+    "NotFittedError", "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model",
+    "import_model", "list_models", "load_model", "refresh", "register", "score", "set_threshold", "train",
+]

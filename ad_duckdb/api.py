@@ -1,0 +1,500 @@
+"""The Python API: connect, register, refresh, train, score, evaluate, thresholds, export / import."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from . import store, thresholds
+from .exceptions import BadInputError, IntegrityError, MissingDependencyError
+from .features import choose_columns, describe, load_matrix, quote_ident, source_sql
+from .scoring import LoadedModel, to_matrix
+from .store import ModelRecord, Threshold
+from .udfs import register, registry
+
+__all__ = [
+    "ModelInfo", "connect", "drop_model", "evaluate", "export_model", "import_model", "list_models",
+    "load_model", "read_onnx_file", "refresh", "register", "score", "set_threshold", "train",
+]
+
+
+@dataclass
+class ModelInfo:
+    """A stored model version, as ``train`` and ``import_model`` return it."""
+
+    name: str
+    version: int
+    features: list[str]
+    train_rows: int | None
+    thresholds: dict[str, float]
+    metrics: dict[str, Any]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def of(cls, rec: ModelRecord) -> ModelInfo:
+        return cls(rec.name, rec.version, rec.feature_names, rec.train_rows,
+                   {t.name: float(t.value) for t in rec.thresholds}, rec.metrics)
+
+
+def connect(database: str = ":memory:", *, read_only: bool = False, **kwargs: Any) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database with the SQL functions registered."""
+    try:
+        con = duckdb.connect(database, read_only=read_only, **kwargs)
+    except duckdb.IOException as e:
+        if "lock" in str(e).lower():
+            raise BadInputError(
+                f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
+                "writing process per file: stop the other process (a server, a dbt run, a training run), or open "
+                "it read-only (read_only=True) from a process that only reads."
+            ) from e
+        raise
+    register(con)
+    return con
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the SQL functions see models trained, imported or dropped since they were registered."""
+    from .udfs import refresh as _refresh
+
+    _refresh(con)
+
+
+def _lib_versions() -> dict[str, str]:
+    import onnxruntime
+
+    import ad_duckdb
+
+    out = {"ad_duckdb": ad_duckdb.__version__, "duckdb": duckdb.__version__, "onnxruntime": onnxruntime.__version__,
+           "numpy": np.__version__, "python": platform.python_version()}
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover - only scoring installs lack torch
+        pass
+    return out
+
+
+def train(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    source: str,
+    *,
+    features: Sequence[str] | None = None,
+    where: str | None = None,
+    kind: str = "autoencoder",
+    **params: Any,
+) -> ModelInfo:
+    """Train a model on a table, view, table function or query, and store it as the next version of ``name``.
+
+    Parameters
+    ----------
+    con
+        DuckDB connection (file or in-memory); the model is stored in its ``ad_models`` table.
+    name
+        Model name, e.g. ``'tx_ae'``. Re-training the same name adds a version.
+    source
+        ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
+    features
+        Feature columns, in the order SQL calls will pass them. Default: every numeric column.
+    where
+        Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
+        is robust (the highest-error rows of each batch are left out), as unlabelled data holds anomalies.
+    **params
+        Model options (see ``ad_duckdb.trainer.TrainParams``): ``n_models``, ``hidden_dims``, ``latent_dim``,
+        ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
+        ``seed``, ``progress``.
+    """
+    store.check_name(name)
+    if kind != "autoencoder":
+        raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder'.")
+    try:
+        from .detector import AutoEncoderDetector
+        from .export import parity_check, to_onnx_bytes
+    except ImportError as e:
+        raise MissingDependencyError(
+            f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
+        ) from e
+    params = dict(params)
+    if params.get("robust") is None:
+        params["robust"] = where is None
+    cur = con.cursor()
+    try:
+        cols = choose_columns(describe(cur, source), features, source)
+        names = [c for c, _ in cols]
+        X = load_matrix(cur, source, names, where)
+        src_text = source + (f" WHERE {where}" if where else "")
+        t0 = time.perf_counter()
+        det = AutoEncoderDetector(**params).fit(X, names, [t for _, t in cols], model_name=name, source=src_text)
+        seconds = time.perf_counter() - t0
+        onnx = to_onnx_bytes(det.graph_, len(names))
+        rng = np.random.default_rng(0)
+        sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
+        parity = parity_check(det.graph_, onnx, sample, model=name)
+        # Thresholds come from the ONNX scores, so SQL compares exactly what it computes.
+        from .scoring import make_session
+
+        sess = make_session(onnx, model=name, n_features=len(names), threads=2)
+        train_scores = np.concatenate(
+            [sess.run(["score"], {"x": X[i : i + 65536].astype(np.float32)})[0] for i in range(0, len(X), 65536)]
+        ).astype(np.float64)
+        p = det.train_params_
+        metrics = {
+            "train_seconds": round(seconds, 3),
+            "parity_max_abs_diff": parity,
+            "train_score_mean": float(train_scores.mean()),
+            "score_quantiles": thresholds.score_quantiles(train_scores),
+            **det.history_,
+        }
+        rec = ModelRecord(
+            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(X),
+            params={k: v for k, v in p.__dict__.items() if k not in ("extra",)} | {"robust": det.history_["robust"]},
+            metrics=metrics, lib_versions=_lib_versions(),
+            thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
+        )
+        rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
+        store.save(cur, rec)
+    finally:
+        cur.close()
+    refresh(con)
+    return ModelInfo.of(rec)
+
+
+def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
+    cur = con.cursor()
+    try:
+        return store.load(cur, model)
+    finally:
+        cur.close()
+
+
+def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    cur = con.cursor()
+    try:
+        if not store.tables_exist(cur):
+            return []
+        rows = cur.execute(
+            "SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, source, "
+            "octet_length(onnx) AS onnx_bytes FROM ad_models ORDER BY name, version"
+        ).fetchall()
+    finally:
+        cur.close()
+    keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes"]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
+    """Drop ``'name'`` (every version) or ``'name@N'``; returns the versions dropped."""
+    cur = con.cursor()
+    try:
+        out = store.drop(cur, model)
+    finally:
+        cur.close()
+    refresh(con)
+    return out
+
+
+def _feature_columns(cur: Any, lm: LoadedModel, source: str) -> list[str]:
+    cols = describe(cur, source)
+    by_lower = {c.lower(): c for c, _ in cols}
+    missing = [f for f in lm.feature_names if f.lower() not in by_lower]
+    if missing:
+        raise BadInputError(
+            f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
+            f"(its columns: {', '.join(c for c, _ in cols)}). Rename them in a query: SELECT x AS {missing[0]}, ..."
+        )
+    return [by_lower[f.lower()] for f in lm.feature_names]
+
+
+def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
+                    batch_rows: int = 65536, explain: bool = False) -> tuple[LoadedModel, pa.Schema, Any]:
+    """A reader of (source columns..., anomaly_score, anomaly_percentile, is_anomaly[, anomaly_explain])."""
+    from .udfs import explain_rows
+
+    lm = registry(con).get(model)
+    cur = con.cursor()
+    feats = _feature_columns(cur, lm, source)
+    fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
+    reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
+    n_keep = len(reader.schema) - len(feats)
+    keep_fields = [reader.schema.field(i) for i in range(n_keep)]
+    out_fields = [*keep_fields, pa.field("anomaly_score", pa.float64()), pa.field("anomaly_percentile", pa.float64()),
+                  pa.field("is_anomaly", pa.bool_())]
+    if explain:
+        from .udfs import EXPLAIN_TYPE
+
+        out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
+    schema = pa.schema(out_fields)
+    threshold = lm.thresholds.get("default", np.inf)
+
+    def gen() -> Any:
+        try:
+            for batch in reader:
+                X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
+                if explain:
+                    s, fe = lm.run(X)
+                else:
+                    s, fe = lm.scores(X), None
+                s64 = s.astype(np.float64)
+                arrays = [batch.column(i) for i in range(n_keep)]
+                arrays += [pa.array(s64), pa.array(lm.percentile(s64)), pa.array(s64 > threshold)]
+                if fe is not None:
+                    arrays.append(explain_rows(lm, fe))
+                yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        finally:
+            cur.close()
+
+    return lm, schema, pa.RecordBatchReader.from_batches(schema, gen())
+
+
+def score(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    source: str,
+    into: str | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    explain: bool = False,
+    replace: bool = False,
+    batch_rows: int = 65536,
+) -> pa.Table | int:
+    """Score every row of ``source`` in large Arrow batches.
+
+    With ``into``, writes a table of the kept columns plus ``anomaly_score``, ``anomaly_percentile``,
+    ``is_anomaly`` (and ``anomaly_explain`` if asked) in one transaction and returns the row count;
+    without it, returns the scored rows as a pyarrow Table.
+    """
+    extra = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    lm, schema, reader = _scored_batches(con, model, source, extra, batch_rows, explain)
+    if into is None:
+        return reader.read_all()
+    target = source_sql(into)
+    cur = con.cursor()
+    try:
+        exists = cur.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
+        ).fetchall()[0][0]
+        if exists and not replace:
+            raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+        cur.register("__ad_scored", reader)
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
+            n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.unregister("__ad_scored")
+    finally:
+        cur.close()
+    return int(n)
+
+
+def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,
+                     where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
+    lm = registry(con).get(model)
+    cur = con.cursor()
+    try:
+        feats = _feature_columns(cur, lm, source)
+        cols = describe(cur, source)
+        if label.lower() not in {c.lower() for c, _ in cols}:
+            raise BadInputError(f"Label column {label!r} is not in {source!r}; its columns: {', '.join(c for c, _ in cols)}.")
+        X = load_matrix(cur, source, [*feats, label], where)
+    finally:
+        cur.close()
+    y = X[:, -1]
+    if np.isnan(y).any():
+        raise BadInputError(f"Label column {label!r} has NULL values in {source!r}; filter them with where=.")
+    s = np.concatenate([lm.scores(X[i : i + 65536, :-1].astype(np.float32)) for i in range(0, len(X), 65536)]) \
+        if len(X) else np.empty(0)
+    return lm, s.astype(np.float64), y.astype(np.int64)
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    source: str,
+    *,
+    label: str,
+    where: str | None = None,
+    plots_dir: str | Path | None = None,
+    into: str | None = None,
+) -> Any:
+    """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
+
+    Returns an ``evaluate.Report``; ``into`` writes the candidate-threshold table to DuckDB and
+    ``plots_dir`` writes a precision-recall curve and a score histogram by label (PNG).
+    """
+    from . import metrics as ev
+
+    lm, s, y = _labelled_scores(con, model, source, label, where)
+    thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
+    at = {}
+    for name, value in sorted(lm.thresholds.items()):
+        m = ev.confusion(s, y, value)
+        at[name] = {"value": value, **m}
+    table = ev.candidate_table(s, y)
+    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
+                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    if plots_dir is not None:
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref.replace("@", "_v"), lm.thresholds)
+    if into is not None:
+        cur = con.cursor()
+        try:
+            cur.execute(
+                f"CREATE OR REPLACE TABLE {source_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
+                "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
+            )
+            cur.executemany(
+                f"INSERT INTO {source_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
+            )
+        finally:
+            cur.close()
+    return rep
+
+
+def set_threshold(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    name: str,
+    method: str,
+    *,
+    value: float | None = None,
+    target: float | None = None,
+    source: str | None = None,
+    label: str | None = None,
+    where: str | None = None,
+) -> Threshold:
+    """Store a named threshold for a model version (``'name'`` means its latest version).
+
+    ``method``: ``manual`` (``value``), ``quantile`` / ``contamination`` (``target``: a quantile of
+    training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
+    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: largest share flagged).
+    """
+    lm = registry(con).get(model)
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
+    if method == "manual":
+        if value is None or not np.isfinite(value):
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value=.")
+        th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
+    elif method in ("quantile", "contamination"):
+        if target is None or not (0.0 < target < 1.0) or lm.quantiles is None:
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1).")
+        q = 1.0 - target if method == "contamination" else target
+        v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
+        th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
+                       flagged_share=1.0 - q)
+    elif method in ("max_f1", "min_precision", "min_recall", "flag_budget"):
+        if source is None or label is None:
+            raise BadInputError(
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label=."
+            )
+        _, s, y = _labelled_scores(con, lm.ref, source, label, where)
+        on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
+        th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on)
+    else:
+        raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+    cur = con.cursor()
+    try:
+        store.write_threshold(cur, lm.name, lm.version, th)
+    finally:
+        cur.close()
+    refresh(con)
+    return th
+
+
+# --- .onnx files: the model's ONNX bytes plus its metadata appended as ModelProto.metadata_props ---
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _metadata_entry(value: str) -> bytes:
+    """Protobuf bytes of one ``metadata_props`` entry (field 14 of ModelProto; key=1, value=2).
+
+    Appending a repeated field to a serialized message is valid protobuf, so no onnx package is needed.
+    """
+    k, v = store.METADATA_KEY.encode(), value.encode()
+    entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
+    return b"\x72" + _varint(len(entry)) + entry
+
+
+def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path) -> Path:
+    """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside."""
+    rec = load_model(con, model)
+    meta = json.dumps(store.record_metadata(rec), sort_keys=True)
+    p = Path(path)
+    p.write_bytes(rec.onnx + _metadata_entry(meta))
+    return p
+
+
+def read_onnx_file(path: Path) -> ModelRecord:
+    """Read and check a file written by ``export_model``."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise BadInputError(f"Model file {str(path)!r} does not exist.")
+    size = path.stat().st_size
+    if size > store.max_model_bytes() + 1_000_000:
+        raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
+    data = path.read_bytes()
+    try:
+        meta_text = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map.get(
+            store.METADATA_KEY
+        )
+    except Exception as e:
+        raise IntegrityError(f"Model file {str(path)!r} is not a loadable ONNX model ({e}).") from e
+    if not meta_text:
+        raise IntegrityError(f"Model file {str(path)!r} has no ad_duckdb metadata; export it with ad_duckdb.export_model.")
+    tail = _metadata_entry(meta_text)
+    if not data.endswith(tail):
+        raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
+    meta = json.loads(meta_text)
+    rec = store.record_from_metadata(meta, data[: -len(tail)])
+    if store.sha256_hex(rec.onnx) != rec.sha256:
+        raise IntegrityError(
+            f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."
+        )
+    return rec
+
+
+def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
+    """Store a model from an ``.onnx`` file written by ``export_model`` as the next version of ``name``."""
+    rec = read_onnx_file(Path(path))
+    from .scoring import make_session
+
+    make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
+    if name is not None:
+        rec.name = store.check_name(name)
+    rec.source = f"imported from {Path(path).name} ({rec.source})"
+    cur = con.cursor()
+    try:
+        store.save(cur, rec)
+    finally:
+        cur.close()
+    refresh(con)
+    return ModelInfo.of(rec)

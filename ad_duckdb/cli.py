@@ -1,0 +1,358 @@
+"""The ``ad-duckdb`` command. Errors become one readable line (``click.ClickException``) at this boundary."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+import duckdb
+
+from . import api
+from .exceptions import AdDuckDBError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _open(db: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    try:
+        con = api.connect(db, read_only=read_only)
+    except (AdDuckDBError, duckdb.Error) as e:
+        raise click.ClickException(str(e)) from e
+    try:
+        yield con
+    except (AdDuckDBError, duckdb.Error) as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
+        con.close()
+
+
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+    if out_format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+        return
+    if out_format == "json":
+        click.echo(json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1))
+        return
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.6g}"
+        if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
+            return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
+        return "NULL" if v is None else str(v)
+
+    cells = [[fmt(v) for v in r] for r in rows]
+    widths = [min(60, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
+    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    click.echo("  ".join("-" * w for w in widths))
+    for c in cells:
+        click.echo("  ".join(v[:60].ljust(w) for v, w in zip(c, widths, strict=True)))
+
+
+def _split(values: tuple[str, ...]) -> list[str] | None:
+    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
+    return out or None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ad_duckdb")
+def cli() -> None:
+    """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
+    database, and score rows from SQL.
+
+    \b
+    Quick start:
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount
+      ad-duckdb score warehouse.duckdb tx_ae transactions --top 10
+      ad-duckdb sql warehouse.duckdb "SELECT *, anomaly_score('tx_ae', count, amount) AS s FROM transactions ORDER BY s DESC LIMIT 5"
+    """
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("name")
+@click.argument("source")
+@click.option("-f", "--feature", "features", multiple=True, help="Feature column (repeat, or comma-separate). Default: every numeric column.")
+@click.option("--where", help="SQL filter for training rows, e.g. \"label = 0\" to train on normal rows only.")
+@click.option("--contamination", type=float, default=0.01, show_default=True, help="Share of training rows the default threshold flags.")
+@click.option("--robust/--no-robust", default=None, help="Trimmed training for unlabelled data. Default: on unless --where is given.")
+@click.option("--epochs", type=int, help="Epoch budget (default: sized from the row count).")
+@click.option("--n-models", type=int, default=3, show_default=True, help="Autoencoders in the ensemble.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
+          robust: bool | None, epochs: int | None, n_models: int, seed: int, quiet: bool) -> None:
+    """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
+
+    \b
+    Example (the classic fraud recipe, normal rows only):
+      ad-duckdb train cards.duckdb card_ae cards --where "class = 0"
+    Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
+    """
+    with _open(db) as con:
+        info = api.train(con, name, source, features=_split(features), where=where, contamination=contamination,
+                         robust=robust, epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+        m = info.metrics
+        click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
+                   f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
+        click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {contamination:.2%} of training rows)")
+        click.echo(f"score with: SELECT *, anomaly_score('{name}', {', '.join(info.features)}) FROM ...")
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+@click.argument("source")
+@click.option("--into", help="Write a table of the rows with anomaly_score, anomaly_percentile, is_anomaly.")
+@click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
+@click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
+@click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
+@click.option("--top", type=int, default=20, show_default=True, help="Without --into: print the N highest scores.")
+def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
+          columns: tuple[str, ...], top: int) -> None:
+    """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
+
+    \b
+    Examples:
+      ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
+      ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
+    """
+    with _open(db) as con:
+        if into:
+            n = api.score(con, model, source, into=into, columns=_split(columns), explain=explain, replace=replace)
+            click.echo(f"wrote {n} scored rows to {into}")
+            return
+        tbl = api.score(con, model, source, columns=_split(columns), explain=True)
+        con.register("__scored", tbl)
+        rel = con.sql(f"SELECT * FROM __scored ORDER BY anomaly_score DESC LIMIT {int(top)}")
+        _print_rows(rel.columns, rel.fetchall())
+
+
+@cli.command("list")
+@click.argument("db")
+def list_cmd(db: str) -> None:
+    """List stored models and their versions.
+
+    \b
+    Example:
+      ad-duckdb list warehouse.duckdb
+    """
+    with _open(db, read_only=True) as con:
+        rows = api.list_models(con)
+        if not rows:
+            click.echo("no models stored yet; train one with `ad-duckdb train`")
+            return
+        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
+        _print_rows(names, [tuple(r[k] for k in names) for r in rows])
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+def show(db: str, model: str) -> None:
+    """Show a model: features and transforms, thresholds, training metrics.
+
+    \b
+    Example:
+      ad-duckdb show warehouse.duckdb tx_ae@1
+    """
+    with _open(db, read_only=True) as con:
+        rec = api.load_model(con, model)
+        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rec.train_rows} rows of {rec.source}")
+        click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)\n")
+        _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
+                    [(f.name, f.sql_type, f.transform, f.fill, f.center, f.scale) for f in rec.features])
+        click.echo("")
+        _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
+                    [(t.name, t.value, t.method, t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
+                     for t in rec.thresholds])
+        click.echo("")
+        m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
+        for k, v in m.items():
+            click.echo(f"{k:<24} {v}")
+        p = rec.params
+        click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def drop(db: str, model: str, yes: bool) -> None:
+    """Drop MODEL: 'name' drops every version, 'name@N' one version.
+
+    \b
+    Example:
+      ad-duckdb drop warehouse.duckdb tx_ae@1 --yes
+    """
+    if not yes:
+        click.confirm(f"Drop {model} from {db}?", abort=True)
+    with _open(db) as con:
+        versions = api.drop_model(con, model)
+        click.echo(f"dropped {model.split('@')[0]} version(s) {', '.join(map(str, versions))}")
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("query")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
+def sql(db: str, query: str, out_format: str, write: bool) -> None:
+    """Run QUERY on DB with the anomaly functions registered.
+
+    \b
+    Example:
+      ad-duckdb sql warehouse.duckdb "SELECT t.*, anomaly_score('tx_ae', count, amount) AS score
+        FROM transactions t WHERE is_anomaly('tx_ae', count, amount) ORDER BY score DESC LIMIT 20"
+    """
+    with _open(db, read_only=not write) as con:
+        rel = con.sql(query)
+        if rel is None:
+            click.echo("ok")
+            return
+        _print_rows(rel.columns, rel.fetchall(), out_format)
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+@click.argument("source")
+@click.option("--where", required=True, help="SQL filter selecting the row(s) to explain, e.g. \"transaction_id = 42\".")
+def explain(db: str, model: str, source: str, where: str) -> None:
+    """Explain why rows of SOURCE matching --where score as they do: each column's share of the score.
+
+    \b
+    Example:
+      ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
+    """
+    with _open(db, read_only=True) as con:
+        from .features import quote_ident, source_sql
+
+        rec = api.load_model(con, model)
+        args = ", ".join(quote_ident(f) for f in rec.feature_names)
+        ref = model.replace("'", "''")
+        rows = con.execute(
+            f"SELECT *, anomaly_score('{ref}', {args}) AS __s, anomaly_percentile('{ref}', {args}) AS __p, "
+            f"anomaly_explain('{ref}', {args}) AS __e FROM {source_sql(source)} WHERE {where} LIMIT 20"
+        )
+        names = [d[0] for d in rows.description]
+        data = rows.fetchall()
+        if not data:
+            raise click.ClickException(f"No row of {source} matches --where {where!r}.")
+        threshold = rec.threshold("default")
+        for r in data:
+            row = dict(zip(names, r, strict=True))
+            s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
+            flag = "ANOMALY" if threshold and s > threshold.value else "normal"
+            click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
+            click.echo(f"  score {s:.6g} ({flag}; default threshold {threshold.value if threshold else float('nan'):.6g}),"
+                       f" higher than {p:.2%} of training rows")
+            for part in e:
+                f = next(x for x in rec.features if x.name == part["feature"])
+                bar = "#" * int(round(part["share"] * 40))
+                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  (value {row.get(f.name)}, "
+                           f"training median {f.fill:.6g})")
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+@click.argument("source")
+@click.option("--label", required=True, help="Label column: 1 = anomaly, 0 = normal.")
+@click.option("--where", help="SQL filter for the evaluation rows.")
+@click.option("--plots", "plots_dir", help="Folder for the precision-recall curve and score histogram (PNG).")
+@click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
+def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
+             into: str | None) -> None:
+    """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
+
+    \b
+    Example:
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --plots out/
+    """
+    with _open(db, read_only=into is None) as con:
+        rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into)
+        click.echo(str(rep))
+        click.echo("")
+        _print_rows(["threshold", "precision", "recall", "f1", "flagged_share"],
+                    [tuple(r.values()) for r in rep.table])
+
+
+@cli.command()
+@click.argument("db")
+@click.argument("model")
+@click.argument("name")
+@click.option("--method", required=True,
+              type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
+                                 "flag_budget"]))
+@click.option("--value", type=float, help="For --method manual.")
+@click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
+@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")
+@click.option("--label", help="Label column of --source (1 = anomaly).")
+@click.option("--where", help="SQL filter on --source.")
+def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
+              source: str | None, label: str | None, where: str | None) -> None:
+    """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
+
+    \b
+    Examples:
+      ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class
+      ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class
+      ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
+    """
+    with _open(db) as con:
+        th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
+                               where=where)
+        extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")
+                        if getattr(th, k) is not None)
+        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
+
+
+@cli.command("export")
+@click.argument("db")
+@click.argument("model")
+@click.argument("path")
+def export_cmd(db: str, model: str, path: str) -> None:
+    """Write MODEL as a self-contained .onnx file (metadata inside).
+
+    \b
+    Example:
+      ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
+    """
+    with _open(db, read_only=True) as con:
+        p = api.export_model(con, model, path)
+        click.echo(f"wrote {p}")
+
+
+@cli.command("import")
+@click.argument("db")
+@click.argument("path")
+@click.option("--name", help="Store under this name (default: the name inside the file).")
+def import_cmd(db: str, path: str, name: str | None) -> None:
+    """Store a model from an .onnx file written by `ad-duckdb export`.
+
+    \b
+    Example:
+      ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
+    """
+    with _open(db) as con:
+        info = api.import_model(con, path, name=name)
+        click.echo(f"stored {info.ref}")
+
+
+def main() -> None:
+    cli(prog_name="ad-duckdb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""The scikit-learn-shaped detector behind ``ad_duckdb.train`` (a numpy-level object, not a second way in)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from .exceptions import BadInputError, NotFittedError
+from .features import FeatureSpec, fit_specs, transform
+from .trainer import TrainParams, fit_autoencoders
+
+
+class AutoEncoderDetector:
+    """Ensemble of dense autoencoders scored by reconstruction error plus a training-range term.
+
+    Parameters
+    ----------
+    **params
+        Any field of :class:`ad_duckdb.trainer.TrainParams` (``hidden_dims``, ``latent_dim``, ``n_models``,
+        ``epochs``, ``batch_size``, ``lr``, ``robust``, ``contamination``, ``seed``, ...).
+
+    Attributes
+    ----------
+    specs_ : list of FeatureSpec
+        Per-feature transform, fill value and scaling learned from the training rows.
+    decision_scores_ : ndarray of shape (n_samples,)
+        Scores of the training rows (higher = more anomalous).
+    threshold_ : float
+        The ``1 - contamination`` quantile of ``decision_scores_``.
+    """
+
+    def __init__(self, **params: Any) -> None:
+        self.params = params
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def set_params(self, **params: Any) -> AutoEncoderDetector:
+        self.params.update(params)
+        return self
+
+    def _train_params(self) -> TrainParams:
+        unknown = set(self.params) - set(TrainParams.__dataclass_fields__)
+        if unknown:
+            known = ", ".join(sorted(f for f in TrainParams.__dataclass_fields__ if f != "extra"))
+            raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
+        p = TrainParams(**self.params)
+        if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
+            p = replace(p, hidden_dims=tuple(p.hidden_dims))
+        p.validate()
+        return p
+
+    def fit(
+        self,
+        X: np.ndarray,
+        feature_names: Sequence[str] | None = None,
+        sql_types: Sequence[str] | None = None,
+        *,
+        model_name: str = "model",
+        source: str = "array",
+    ) -> AutoEncoderDetector:
+        """Fit on raw feature values (NaN allowed: filled with the training median)."""
+        p = self._train_params()
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise BadInputError(f"Model {model_name!r}: X must be 2-D (rows, features); got shape {X.shape}.")
+        d = X.shape[1]
+        names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
+        types = list(sql_types) if sql_types is not None else ["DOUBLE"] * d
+        specs, filled = fit_specs(X, names, types, model=model_name, source=source)
+        Z = transform(X, specs)
+        robust = bool(p.robust) if p.robust is not None else True
+        models, history = fit_autoencoders(Z, p, robust=robust, desc=f"training {model_name}")
+        from .nn import ScoringGraph
+
+        self.train_params_ = p
+        self.specs_: list[FeatureSpec] = specs
+        self.graph_ = ScoringGraph(specs, models, range_weight=p.range_weight).eval()
+        self.history_ = {**history, "filled_values": filled}
+        self.n_features_in_ = d
+        self.feature_names_in_ = np.array(names, dtype=object)
+        self.decision_scores_ = self.decision_function(X)
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "graph_"):
+            raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
+
+    def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
+        self._check_fitted()
+        import torch
+
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
+        scores, errs = [], []
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                s, e = self.graph_(torch.from_numpy(X[i : i + batch_size]))
+                scores.append(s.numpy())
+                errs.append(e.numpy())
+        if not scores:
+            return np.empty(0, np.float32), np.empty((0, self.n_features_in_), np.float32)
+        return np.concatenate(scores), np.concatenate(errs)
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.score_with_errors(X)[0].astype(np.float64)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (self.decision_function(X) > self.threshold_).astype(np.int64)

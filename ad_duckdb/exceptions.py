@@ -1,0 +1,39 @@
+"""Typed errors. Every message names the model, the column or value, and the fix.
+
+Messages must read well on their own, because DuckDB reports an error raised inside a
+SQL function as ``Python exception occurred while executing the UDF: ValueError: ...``.
+"""
+
+from __future__ import annotations
+
+
+class AdDuckDBError(Exception):
+    """Base class of every error raised by ad_duckdb."""
+
+
+class ModelNotFoundError(AdDuckDBError, LookupError):
+    """No stored model (or version) matches the name."""
+
+
+class ThresholdNotFoundError(AdDuckDBError, LookupError):
+    """No stored threshold matches the name."""
+
+
+class FeatureMismatchError(AdDuckDBError, ValueError):
+    """The columns given do not match the model's feature list."""
+
+
+class BadInputError(AdDuckDBError, ValueError):
+    """A table, column, value or parameter cannot be used as given."""
+
+
+class IntegrityError(AdDuckDBError):
+    """A stored or imported model failed a safety or integrity check."""
+
+
+class NotFittedError(AdDuckDBError, ValueError, AttributeError):
+    """A detector was used before ``fit``."""
+
+
+class MissingDependencyError(AdDuckDBError, ImportError):
+    """A training-only dependency (torch, onnx) is not installed."""

@@ -1,0 +1,57 @@
+"""Torch -> ONNX with the preprocessing folded in, and the parity check torch vs onnxruntime."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+import numpy as np
+
+from .exceptions import IntegrityError
+
+OPSET = 17
+INPUT_NAME = "x"
+OUTPUT_NAMES = ("score", "feature_error")
+
+
+def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
+    """Export a ``ScoringGraph``: input ``x`` float32 [N, d]; outputs ``score`` [N], ``feature_error`` [N, d]."""
+    import torch
+
+    dummy = torch.zeros((2, n_features), dtype=torch.float32)
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        # Why: the TorchScript exporter warns about its own deprecation; the graph it writes is plain ONNX.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (dummy,),
+            buf,
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes={INPUT_NAME: {0: "n"}, "score": {0: "n"}, "feature_error": {0: "n"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    return buf.getvalue()
+
+
+def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) -> float:
+    """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference."""
+    import onnxruntime as ort
+    import torch
+
+    X32 = np.asarray(X, dtype=np.float32)
+    with torch.no_grad():
+        ts, te = graph(torch.from_numpy(X32))
+    sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: X32})
+    ts_np, te_np = ts.numpy(), te.numpy()
+    if not (np.allclose(ts_np, os_, rtol=1e-4, atol=1e-5) and np.allclose(te_np, oe, rtol=1e-4, atol=1e-5)):
+        diff = float(np.max(np.abs(ts_np - os_)))
+        raise IntegrityError(
+            f"Model {model!r}: the exported ONNX graph disagrees with the trained torch model "
+            f"(max score difference {diff:.3g}); the model was not stored. Please report this with your versions."
+        )
+    return float(np.max(np.abs(ts_np - os_))) if len(X32) else 0.0

@@ -1,0 +1,152 @@
+"""Metrics (precision, recall, F1, AUC-ROC, AUC-PR) and plots (PR curve, score histogram by label)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .thresholds import curve
+
+
+def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U with average ranks for ties)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=np.float64)
+    sorted_s = s[order]
+    # average ranks of tied runs
+    starts = np.r_[0, np.nonzero(np.diff(sorted_s))[0] + 1]
+    ends = np.r_[starts[1:], len(s)]
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def auc_pr(scores: np.ndarray, labels: np.ndarray) -> float:
+    """Average precision: sum over thresholds of (recall step) x precision, as scikit-learn defines it."""
+    y = np.asarray(labels).astype(bool)
+    if not y.any():
+        return float("nan")
+    c = curve(scores, y)
+    recall_prev = np.r_[0.0, c["recall"][:-1]]
+    return float(np.sum((c["recall"] - recall_prev) * c["precision"]))
+
+
+def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    flag = s > threshold
+    tp = int(np.sum(flag & y))
+    fp = int(np.sum(flag & ~y))
+    fn = int(np.sum(~flag & y))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": int(np.sum(~flag & ~y)), "precision": precision, "recall": recall,
+            "f1": f1, "flagged_share": float(flag.mean()) if len(s) else 0.0}
+
+
+@dataclass
+class Report:
+    """What ``ad_duckdb.evaluate`` returns: headline metrics, metrics at each stored threshold, the curve."""
+
+    model: str
+    rows: int
+    anomalies: int
+    auc_roc: float
+    auc_pr: float
+    at_thresholds: dict[str, dict[str, float]]
+    table: list[dict[str, float]] = field(default_factory=list)
+    plots: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [
+            f"model {self.model}: {self.rows} rows, {self.anomalies} labelled anomalies "
+            f"({self.anomalies / max(self.rows, 1):.2%})",
+            f"AUC-ROC {self.auc_roc:.4f}   AUC-PR {self.auc_pr:.4f}",
+            "",
+            f"{'threshold':<14}{'value':>12}{'precision':>11}{'recall':>9}{'F1':>8}{'flagged':>9}",
+        ]
+        for name, m in self.at_thresholds.items():
+            lines.append(
+                f"{name:<14}{m['value']:>12.5g}{m['precision']:>11.3f}{m['recall']:>9.3f}{m['f1']:>8.3f}"
+                f"{m['flagged_share']:>9.2%}"
+            )
+        if self.plots:
+            lines += ["", "plots: " + ", ".join(self.plots)]
+        return "\n".join(lines)
+
+
+def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list[dict[str, float]]:
+    """A readable sample of the threshold curve: about ``n`` rows spread over the flagged share."""
+    c = curve(scores, labels)
+    if len(c["threshold"]) == 0:
+        return []
+    idx = np.unique(np.searchsorted(c["flagged_share"], np.geomspace(1.0 / len(scores), 1.0, n)).clip(0, len(c["threshold"]) - 1))
+    return [
+        {k: float(c[k][i]) for k in ("threshold", "precision", "recall", "f1", "flagged_share")} for i in idx
+    ]
+
+
+def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
+         thresholds: dict[str, float] | None = None) -> list[str]:
+    """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png``; returns their paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model)
+    c = curve(s, y)
+    paths: list[str] = []
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
+    ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
+    for name, t in (thresholds or {}).items():
+        m = confusion(s, y, t)
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3)
+        ax.annotate(name, (m["recall"], m["precision"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=f"Precision-recall: {model}")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    p = out / f"{safe}_pr_curve.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(str(p))
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    pos = s[s > 0]
+    use_log = pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+    vals = np.log10(s) if use_log else s
+    bins = np.histogram_bin_edges(vals, bins=60)
+    ax.hist(vals[~y], bins=bins, alpha=0.6, density=True, label=f"normal (n={int((~y).sum())})")
+    ax.hist(vals[y], bins=bins, alpha=0.6, density=True, label=f"anomaly (n={int(y.sum())})")
+    for name, t in (thresholds or {}).items():
+        tv = np.log10(t) if use_log and t > 0 else t
+        ax.axvline(tv, color="k", ls="--", lw=0.8)
+        ax.annotate(name, (tv, ax.get_ylim()[1] * 0.9), fontsize=8, rotation=90)
+    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="density",
+           title=f"Score histogram by label: {model}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = out / f"{safe}_score_hist.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    paths.append(str(p))
+    return paths
+
+
+def metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    return {"auc_roc": auc_roc(scores, labels), "auc_pr": auc_pr(scores, labels)}

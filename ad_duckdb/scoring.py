@@ -1,0 +1,172 @@
+"""onnxruntime sessions and the Arrow -> float32 matrix -> scores path. Never imports torch."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
+from .store import ModelRecord
+
+INPUT_NAME = "x"
+OUTPUT_NAMES = ["score", "feature_error"]
+_ALLOWED_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+
+
+def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) -> ort.InferenceSession:
+    """A CPU session; checks that the graph's inputs and outputs are what a stored model must have."""
+    so = ort.SessionOptions()
+    # Why one thread: DuckDB already runs the function on every core in parallel; ORT threads only contend.
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        sess = ort.InferenceSession(onnx, sess_options=so, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise IntegrityError(f"Model {model!r}: onnxruntime cannot load its ONNX graph ({e}).") from e
+    ins, outs = sess.get_inputs(), sess.get_outputs()
+    shape_ok = len(ins) == 1 and ins[0].name == INPUT_NAME and len(ins[0].shape) == 2
+    if not shape_ok or ins[0].shape[1] != n_features or [o.name for o in outs] != OUTPUT_NAMES:
+        raise IntegrityError(
+            f"Model {model!r}: its ONNX graph takes {[(i.name, i.shape) for i in ins]} and returns "
+            f"{[o.name for o in outs]}, but its feature list has {n_features} columns; expected input "
+            f"'x' [n, {n_features}] and outputs {OUTPUT_NAMES}. The model will not be used."
+        )
+    return sess
+
+
+class LoadedModel:
+    """A stored model ready to score: session, feature names, thresholds, training-score quantiles."""
+
+    def __init__(self, rec: ModelRecord) -> None:
+        self.rec = rec
+        self.name = rec.name
+        self.version = rec.version
+        self.ref = rec.ref
+        self.n_features = len(rec.features)
+        self.feature_names = rec.feature_names
+        self.names_arr = np.array(self.feature_names, dtype=object)
+        self.thresholds = {t.name: float(t.value) for t in rec.thresholds}
+        q = rec.metrics.get("score_quantiles")
+        self.quantiles = np.asarray(q, dtype=np.float64) if q else None
+        self._session: ort.InferenceSession | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> ort.InferenceSession:
+        s = self._session
+        if s is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = make_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                s = self._session
+        return s
+
+    def run(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        score, fe = self.session.run(OUTPUT_NAMES, {INPUT_NAME: X})
+        return score, fe
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        return self.session.run(OUTPUT_NAMES[:1], {INPUT_NAME: X})[0]
+
+    def threshold(self, name: str) -> float:
+        from .exceptions import ThresholdNotFoundError
+
+        v = self.thresholds.get(name)
+        if v is None:
+            known = ", ".join(repr(k) for k in sorted(self.thresholds)) or "none"
+            raise ThresholdNotFoundError(
+                f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}. "
+                "Add one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`."
+            )
+        return v
+
+    def percentile(self, scores: np.ndarray) -> np.ndarray:
+        if self.quantiles is None:
+            raise BadInputError(f"Model {self.ref!r} stores no training-score quantiles; re-train it to get percentiles.")
+        grid = np.linspace(0.0, 1.0, len(self.quantiles))
+        return np.interp(scores, self.quantiles, grid, left=0.0, right=1.0)
+
+
+def _arrow_type_name(t: pa.DataType) -> str:
+    return str(t).upper()
+
+
+def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
+    """One argument column (any numeric Arrow type, possibly with nulls) as float32 with NaN for NULL."""
+    t = col.type
+    if (pa.types.is_floating(t) or pa.types.is_integer(t)) and col.null_count == 0:
+        return col.to_numpy()  # type: ignore[no-any-return]
+    if pa.types.is_null(t):
+        return np.full(len(col), np.nan, dtype=np.float32)
+    if not (
+        pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t) or pa.types.is_boolean(t)
+    ):
+        raise BadInputError(
+            f"{func}('{model}', ...): feature argument {pos} is {_arrow_type_name(t)}, not a number. "
+            f"Pass numeric columns, or cast it, e.g. CAST(col AS DOUBLE)."
+        )
+    try:
+        f = pc.cast(col, pa.float64())
+    except pa.ArrowInvalid as e:
+        raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
+    return f.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
+    """Arrow argument columns -> one float32 [n, d] matrix (the one cast-and-stack per call)."""
+    if len(cols) != model.n_features:
+        args = ", ".join(model.feature_names)
+        raise FeatureMismatchError(
+            f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
+            f"{model.n_features}: ({args}), in this order. Call {func}('{model.name}', {args})."
+        )
+    return np.stack([column_to_float32(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1, dtype=np.float32)
+
+
+def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:
+    """Raise when a batch looks like its columns were passed in the wrong order.
+
+    Only runs when the batch is, as a whole, far outside normal (median score above ten times the
+    training 99.9% quantile); then, if swapping two arguments makes the batch look normal, the order
+    is almost surely wrong. Cheap in the normal case: one median per call.
+    """
+    q = model.quantiles
+    if q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
+        return
+    hi = float(q[int(len(q) * 0.999)]) if len(q) > 1 else float(q[-1])
+    med = float(np.median(scores))
+    if not med > 10.0 * max(hi, 1e-12):
+        return
+    sample = X[:256]
+    normal = float(q[int(len(q) * 0.9)])
+    d = model.n_features
+    for i in range(d):
+        for j in range(i + 1, d):
+            sw = sample.copy()
+            sw[:, [i, j]] = sw[:, [j, i]]
+            if float(np.median(model.scores(sw))) <= normal:
+                names = list(model.feature_names)
+                names[i], names[j] = names[j], names[i]
+                right = ", ".join(model.feature_names)
+                raise FeatureMismatchError(
+                    f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
+                    f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
+                    f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
+                    f"Call {func}('{model.name}', {right})."
+                )
+
+
+def score_batches(model: LoadedModel, reader: Any, batch_rows: int = 65536) -> Any:
+    """Yield (batch, scores) for a RecordBatchReader whose first columns are the model's features."""
+    for batch in reader:
+        cols = [batch.column(i) for i in range(model.n_features)]
+        X = to_matrix(cols, model, "score")
+        yield batch, model.scores(X)

@@ -1,0 +1,18 @@
+-- ad_duckdb storage layout (format_version 1). Models are rows, never files.
+CREATE TABLE IF NOT EXISTS ad_models (
+    name VARCHAR NOT NULL, version INTEGER NOT NULL, created_at TIMESTAMP NOT NULL,
+    format_version INTEGER NOT NULL,   -- of this layout and of the metadata; loading refuses newer ones
+    kind VARCHAR NOT NULL,             -- 'autoencoder', 'vae', ...
+    features JSON NOT NULL,            -- [{"name":..., "sql_type":..., "transform":..., "fill":...}, ...]
+    source VARCHAR,                    -- the table or query trained on, with the filter
+    train_rows BIGINT, params JSON, metrics JSON, lib_versions JSON,
+    onnx BLOB NOT NULL, sha256 VARCHAR NOT NULL,
+    PRIMARY KEY (name, version));
+CREATE TABLE IF NOT EXISTS ad_thresholds (
+    model VARCHAR NOT NULL, version INTEGER NOT NULL, threshold_name VARCHAR NOT NULL,  -- 'default', 'p99', 'max_f1', ...
+    value DOUBLE NOT NULL,
+    method VARCHAR NOT NULL,           -- quantile, contamination, max_f1, min_precision, min_recall, flag_budget, manual
+    chosen_on VARCHAR,                 -- the data and label the threshold was chosen on, if any
+    precision DOUBLE, recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE,
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (model, version, threshold_name));

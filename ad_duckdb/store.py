@@ -1,0 +1,314 @@
+"""Models as rows: DDL, save / load / list / drop versions, integrity checks on load, .onnx files.
+
+Every statement here runs on a cursor of the caller's connection, so a half-read result the
+caller still holds never blocks us (DuckDB refuses work on a connection with a pending result).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
+from .features import FeatureSpec, specs_from_json, specs_to_json
+
+FORMAT_VERSION = 1
+METADATA_KEY = "ad_duckdb"
+DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+def max_model_bytes() -> int:
+    """Size limit for a model's ONNX bytes; ``AD_DUCKDB_MAX_MODEL_BYTES`` overrides it."""
+    raw = os.environ.get("AD_DUCKDB_MAX_MODEL_BYTES")
+    return int(raw) if raw and raw.isdigit() else DEFAULT_MAX_MODEL_BYTES
+
+
+@dataclass
+class Threshold:
+    name: str
+    value: float
+    method: str
+    chosen_on: str | None = None
+    precision: float | None = None
+    recall: float | None = None
+    f1: float | None = None
+    flagged_share: float | None = None
+
+
+@dataclass
+class ModelRecord:
+    name: str
+    version: int
+    kind: str
+    features: list[FeatureSpec]
+    onnx: bytes
+    source: str | None = None
+    train_rows: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    lib_versions: dict[str, Any] = field(default_factory=dict)
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    format_version: int = FORMAT_VERSION
+    sha256: str = ""
+    thresholds: list[Threshold] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def threshold(self, name: str) -> Threshold | None:
+        return next((t for t in self.thresholds if t.name == name), None)
+
+
+def schema_sql() -> str:
+    return resources.files("ad_duckdb").joinpath("sql/schema.sql").read_text()
+
+
+def ensure_schema(cur: Any) -> None:
+    cur.execute(schema_sql())
+
+
+def tables_exist(cur: Any) -> bool:
+    row = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models' AND schema_name = current_schema() "
+        "AND database_name = current_database()"
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
+def check_name(name: object) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise BadInputError(
+            f"Model name {name!r} is not valid: use letters, digits, '_', '-' or '.', starting with a letter "
+            "or '_' (at most 128 characters), e.g. 'tx_ae'. '@' is reserved for versions ('tx_ae@2')."
+        )
+    return name
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """'name' -> (name, None); 'name@3' -> (name, 3)."""
+    if "@" in ref:
+        name, _, ver = ref.rpartition("@")
+        if not ver.isdigit() or int(ver) < 1:
+            raise BadInputError(
+                f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
+            )
+        return name, int(ver)
+    return ref, None
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(v: Any) -> str:
+    return json.dumps(v, default=str)
+
+
+def save(cur: Any, rec: ModelRecord) -> ModelRecord:
+    """Store ``rec`` as the next version of its name, with its thresholds, in one transaction."""
+    check_name(rec.name)
+    ensure_schema(cur)
+    rec.sha256 = sha256_hex(rec.onnx)
+    last_error: Exception | None = None
+    for _ in range(5):
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            row = cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?", [rec.name]).fetchall()[0]
+            rec.version = int(row[0]) + 1
+            _insert(cur, rec)
+            cur.execute("COMMIT")
+            return rec
+        except Exception as e:  # a concurrent writer took the same version: retry with the next one
+            cur.execute("ROLLBACK")
+            last_error = e
+            if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
+                raise
+    raise BadInputError(f"Could not store model {rec.name!r} after 5 attempts: {last_error}")
+
+
+def _insert(cur: Any, rec: ModelRecord) -> None:
+    cur.execute(
+        "INSERT INTO ad_models VALUES (?, ?, ?, ?, ?, ?::JSON, ?, ?, ?::JSON, ?::JSON, ?::JSON, ?, ?)",
+        [
+            rec.name, rec.version, rec.created_at, rec.format_version, rec.kind, specs_to_json(rec.features),
+            rec.source, rec.train_rows, _json(rec.params), _json(rec.metrics), _json(rec.lib_versions),
+            rec.onnx, rec.sha256,
+        ],
+    )
+    for t in rec.thresholds:
+        write_threshold(cur, rec.name, rec.version, t, created_at=rec.created_at)
+
+
+def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at: dt.datetime | None = None) -> None:
+    created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    cur.execute(
+        "INSERT OR REPLACE INTO ad_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [model, version, t.name, float(t.value), t.method, t.chosen_on, t.precision, t.recall, t.f1,
+         t.flagged_share, created],
+    )
+
+
+_COLS = (
+    "name, version, created_at, format_version, kind, features::VARCHAR, source, train_rows, params::VARCHAR, "
+    "metrics::VARCHAR, lib_versions::VARCHAR, onnx, sha256"
+)
+
+
+def _from_row(row: tuple[Any, ...]) -> ModelRecord:
+    name, version, created, fmt, kind, feats, source, rows, params, metrics, libs, onnx, sha = row
+    fmt = int(fmt)
+    if fmt > FORMAT_VERSION:
+        raise IntegrityError(
+            f"Model '{name}@{version}' was stored with format_version {fmt}, newer than this ad_duckdb "
+            f"understands ({FORMAT_VERSION}); upgrade ad_duckdb to load it."
+        )
+    data = bytes(onnx)
+    if len(data) > max_model_bytes():
+        raise IntegrityError(
+            f"Model '{name}@{version}' is {len(data)} bytes, over the limit of {max_model_bytes()}; "
+            "raise AD_DUCKDB_MAX_MODEL_BYTES if you trust it."
+        )
+    if sha256_hex(data) != sha:
+        raise IntegrityError(
+            f"Model '{name}@{version}': the sha256 of its stored ONNX bytes does not match ad_models.sha256, "
+            "so the row was altered or damaged; re-train it or import a good copy (the model will not be used)."
+        )
+    return ModelRecord(
+        name=name, version=int(version), kind=kind, features=specs_from_json(feats), onnx=data, source=source,
+        train_rows=rows, params=json.loads(params or "{}"), metrics=json.loads(metrics or "{}"),
+        lib_versions=json.loads(libs or "{}"), created_at=created, format_version=fmt, sha256=sha,
+    )
+
+
+def _thresholds(cur: Any, name: str, version: int) -> list[Threshold]:
+    rows = cur.execute(
+        "SELECT threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share FROM ad_thresholds "
+        "WHERE model = ? AND version = ? ORDER BY threshold_name",
+        [name, version],
+    ).fetchall()
+    return [Threshold(*r) for r in rows]
+
+
+def known_models(cur: Any) -> dict[str, list[int]]:
+    if not tables_exist(cur):
+        return {}
+    out: dict[str, list[int]] = {}
+    for name, version in cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall():
+        out.setdefault(name, []).append(int(version))
+    return out
+
+
+def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
+    name, version = parse_ref(ref)
+    if name in known and version is not None:
+        vs = ", ".join(str(v) for v in known[name])
+        return ModelNotFoundError(
+            f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the latest, "
+            "or call ad_duckdb.refresh(con) if it was trained in another connection."
+        )
+    listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
+    return ModelNotFoundError(
+        f"No model {name!r} in table ad_models; known models: {listing}. "
+        "Train one with `ad-duckdb train` or ad_duckdb.train(con, ...)."
+    )
+
+
+def load(cur: Any, ref: str) -> ModelRecord:
+    """Load a model by 'name' (latest) or 'name@N', checking its integrity."""
+    name, version = parse_ref(ref)
+    known = known_models(cur)
+    if name not in known or (version is not None and version not in known[name]):
+        raise not_found(ref, known)
+    v = version if version is not None else max(known[name])
+    row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
+    rec = _from_row(row)
+    rec.thresholds = _thresholds(cur, name, v)
+    return rec
+
+
+def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord], list[str]]:
+    """Every stored version (optionally of some names). Damaged rows are skipped and reported, not fatal."""
+    if not tables_exist(cur):
+        return [], []
+    recs: list[ModelRecord] = []
+    problems: list[str] = []
+    rows = cur.execute(f"SELECT {_COLS} FROM ad_models ORDER BY name, version").fetchall()
+    th_rows = cur.execute(
+        "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
+        "FROM ad_thresholds ORDER BY model, version, threshold_name"
+    ).fetchall()
+    ths: dict[tuple[str, int], list[Threshold]] = {}
+    for r in th_rows:
+        ths.setdefault((r[0], int(r[1])), []).append(Threshold(*r[2:]))
+    for row in rows:
+        if names is not None and row[0] not in names:
+            continue
+        try:
+            rec = _from_row(row)
+        except IntegrityError as e:
+            problems.append(str(e))
+            continue
+        rec.thresholds = ths.get((rec.name, rec.version), [])
+        recs.append(rec)
+    return recs, problems
+
+
+def drop(cur: Any, ref: str) -> list[int]:
+    """Drop one version ('name@N') or every version ('name'); returns the versions dropped."""
+    name, version = parse_ref(ref)
+    known = known_models(cur)
+    if name not in known or (version is not None and version not in known[name]):
+        raise not_found(ref, known)
+    versions = [version] if version is not None else list(known[name])
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        for v in versions:
+            cur.execute("DELETE FROM ad_thresholds WHERE model = ? AND version = ?", [name, v])
+            cur.execute("DELETE FROM ad_models WHERE name = ? AND version = ?", [name, v])
+        cur.execute("COMMIT")
+    except Exception:
+        cur.execute("ROLLBACK")
+        raise
+    return versions
+
+
+def record_metadata(rec: ModelRecord) -> dict[str, Any]:
+    """Everything but the ONNX bytes, as JSON-ready data (embedded in exported .onnx files)."""
+    return {
+        "name": rec.name, "version": rec.version, "kind": rec.kind, "format_version": rec.format_version,
+        "features": [f.to_json() for f in rec.features], "source": rec.source, "train_rows": rec.train_rows,
+        "params": rec.params, "metrics": rec.metrics, "lib_versions": rec.lib_versions,
+        "created_at": rec.created_at.isoformat(), "sha256": rec.sha256,
+        "thresholds": [t.__dict__ for t in rec.thresholds],
+    }
+
+
+def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
+    fmt = int(meta.get("format_version", 0))
+    if fmt > FORMAT_VERSION or fmt < 1:
+        raise IntegrityError(
+            f"The model file has format_version {fmt}; this ad_duckdb reads 1..{FORMAT_VERSION}. Upgrade ad_duckdb."
+        )
+    try:
+        return ModelRecord(
+            name=str(meta["name"]), version=int(meta.get("version", 0)), kind=str(meta["kind"]),
+            features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
+            train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
+            metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
+            created_at=dt.datetime.fromisoformat(meta["created_at"]), format_version=fmt,
+            sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise IntegrityError(f"The model file's ad_duckdb metadata is incomplete or malformed ({e!r}).") from e

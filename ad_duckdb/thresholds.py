@@ -1,0 +1,139 @@
+"""Thresholds: from training scores (quantiles, contamination) and from labels (goals).
+
+A threshold ``t`` flags rows with ``score > t``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .exceptions import BadInputError
+from .store import Threshold
+
+QUANTILES = {"p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
+METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall", "flag_budget", "manual")
+
+
+def from_training_scores(scores: np.ndarray, contamination: float, source: str) -> list[Threshold]:
+    """The default threshold (``1 - contamination`` quantile) and fixed quantiles of the training scores."""
+    out = [
+        Threshold(
+            name="default",
+            value=float(np.quantile(scores, 1.0 - contamination)),
+            method="contamination",
+            chosen_on=f"training scores of {source} (contamination={contamination:g})",
+            flagged_share=float(contamination),
+        )
+    ]
+    for name, q in QUANTILES.items():
+        v = float(np.quantile(scores, q))
+        out.append(
+            Threshold(name=name, value=v, method="quantile", chosen_on=f"training scores of {source}",
+                      flagged_share=float(np.mean(scores > v)))
+        )
+    return out
+
+
+def score_quantiles(scores: np.ndarray, n: int = 1001) -> list[float]:
+    """Quantile grid of training scores, for ``anomaly_percentile``."""
+    return [float(v) for v in np.quantile(scores, np.linspace(0.0, 1.0, n))]
+
+
+def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and flagged share for every distinct threshold (flag ``score > t``)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    order = np.argsort(-s, kind="mergesort")
+    s_sorted, y_sorted = s[order], y[order]
+    # the last index of each run of equal scores: flagging "score >= s_i" takes the whole run
+    distinct = np.r_[np.nonzero(np.diff(s_sorted))[0], len(s) - 1]
+    tp = np.cumsum(y_sorted)[distinct].astype(np.float64)
+    flagged = (distinct + 1).astype(np.float64)
+    pos = float(y.sum())
+    precision = tp / flagged
+    recall = tp / pos if pos > 0 else np.zeros_like(tp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    # flagging "score >= s_i" equals "score > t" for any t between s_i and the next lower score;
+    # the midpoint keeps the choice stable under float32 rounding of recomputed scores
+    values = np.r_[(s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0, -np.inf]
+    return {
+        "threshold": values,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "flagged_share": flagged / len(s),
+    }
+
+
+def _check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
+    if len(scores) != len(labels) or len(scores) == 0:
+        raise BadInputError(f"{what}: need as many labels as scores, at least one; got {len(scores)} and {len(labels)}.")
+    u = set(np.unique(labels).tolist())
+    if not u <= {0, 1, True, False}:
+        raise BadInputError(f"{what}: labels must be 0 (normal) or 1 (anomaly); found values {sorted(u)[:5]}.")
+    if not np.any(labels):
+        raise BadInputError(f"{what}: the labels contain no anomaly (no 1), so precision and recall are undefined.")
+
+
+def _pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
+    t = float(c["threshold"][i])
+    if not np.isfinite(t):
+        # flag everything: any value below the lowest score does it
+        t = float(np.nextafter(np.min(c["threshold"][np.isfinite(c["threshold"])], initial=0.0), -np.inf))
+    return Threshold(
+        name=name, value=t, method=method, chosen_on=chosen_on, precision=float(c["precision"][i]),
+        recall=float(c["recall"][i]), f1=float(c["f1"][i]), flagged_share=float(c["flagged_share"][i]),
+    )
+
+
+def from_goal(
+    scores: Sequence[float] | np.ndarray,
+    labels: Sequence[int] | np.ndarray,
+    method: str,
+    *,
+    target: float | None = None,
+    name: str | None = None,
+    chosen_on: str = "",
+) -> Threshold:
+    """A threshold meeting a goal on labelled scores.
+
+    ``max_f1``: the best F1. ``min_precision``: the highest recall with precision >= target.
+    ``min_recall``: the highest precision with recall >= target. ``flag_budget``: the best F1
+    among thresholds flagging at most ``target`` (a share, e.g. 0.01) of rows.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels)
+    _check_labels(s, y, f"threshold {method!r}")
+    c = curve(s, y)
+    label = name or method
+    if method == "max_f1":
+        i = int(np.argmax(c["f1"]))
+        return _pick(c, i, label, method, chosen_on)
+    if target is None or not (0.0 < float(target) <= 1.0):
+        raise BadInputError(f"Threshold goal {method!r} needs a target in (0, 1]; got {target!r}.")
+    target = float(target)
+    if method == "min_precision":
+        ok = np.nonzero(c["precision"] >= target)[0]
+        if ok.size == 0:
+            best = float(np.max(c["precision"]))
+            raise BadInputError(
+                f"No threshold reaches precision >= {target:g} on {chosen_on or 'these labels'} "
+                f"(the best is {best:.3f}); lower the target."
+            )
+        i = int(ok[np.argmax(c["recall"][ok])])
+    elif method == "min_recall":
+        ok = np.nonzero(c["recall"] >= target)[0]
+        i = int(ok[np.argmax(c["precision"][ok])])
+    elif method == "flag_budget":
+        ok = np.nonzero(c["flagged_share"] <= target)[0]
+        if ok.size == 0:
+            raise BadInputError(
+                f"No threshold flags at most {target:g} of rows (ties at the top score are larger); raise the budget."
+            )
+        i = int(ok[np.argmax(c["f1"][ok])])
+    else:
+        raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")
+    return _pick(c, i, label, method, chosen_on)

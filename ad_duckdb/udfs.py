@@ -1,0 +1,373 @@
+"""``register(con)``: the SQL functions, one registration path for Python, the CLI, dbt and the server.
+
+DuckDB shares Python functions across every connection of one database instance, so the state
+behind them (which models and versions are known) is one ``Registry`` per instance. The functions
+never query the database while they run: what a connection knows is loaded when it registers,
+when it trains, and on ``refresh(con)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
+
+from . import store
+from .exceptions import BadInputError, ModelNotFoundError
+from .scoring import LoadedModel, check_order, to_matrix
+
+FUNCTIONS = (
+    "anomaly_score",
+    "is_anomaly",
+    "is_anomaly_at",
+    "anomaly_percentile",
+    "anomaly_explain",
+    "anomaly_threshold",
+)
+_TOKEN_FN = "_ad_duckdb_registry"
+_REGISTRIES: dict[str, Registry] = {}
+_COUNTER = itertools.count(1)
+_LOCK = threading.Lock()
+
+
+class Registry:
+    """The models one database instance's SQL functions can see."""
+
+    def __init__(self, token: str, names: list[str] | None) -> None:
+        self.token = token
+        self.names = names
+        self.by_ref: dict[str, LoadedModel] = {}
+        self.latest: dict[str, LoadedModel] = {}
+        self.files: list[LoadedModel] = []
+        self.problems: list[str] = []
+        self.keepalive: duckdb.DuckDBPyConnection | None = None
+
+    def refresh(self, cur: Any) -> None:
+        recs, problems = store.load_all(cur, self.names)
+        by_ref: dict[str, LoadedModel] = {}
+        latest: dict[str, LoadedModel] = {}
+        for rec in recs:
+            # Why reuse: a version never changes once stored, so its session (and warm caches) can be kept.
+            old = self.by_ref.get(rec.ref)
+            lm = old if old is not None and old.rec.sha256 == rec.sha256 else LoadedModel(rec)
+            lm.thresholds = {t.name: float(t.value) for t in rec.thresholds}
+            by_ref[rec.ref] = lm
+            latest[rec.name] = lm
+        for lm in self.files:
+            by_ref.setdefault(lm.ref, lm)
+            if lm.name not in latest or latest[lm.name].version < lm.version:
+                latest[lm.name] = lm
+        # Swap whole dicts so a running query sees either the old or the new set, never a mix.
+        self.by_ref, self.latest, self.problems = by_ref, latest, problems
+
+    def get(self, ref: str) -> LoadedModel:
+        lm = self.latest.get(ref)
+        if lm is not None:
+            return lm
+        lm = self.by_ref.get(ref)
+        if lm is not None:
+            return lm
+        if not isinstance(ref, str):
+            raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
+        known: dict[str, list[int]] = {}
+        for m in self.by_ref.values():
+            known.setdefault(m.name, []).append(m.version)
+        err = store.not_found(ref, known)
+        hint = " Some stored models failed their integrity check: " + "; ".join(self.problems) if self.problems else ""
+        raise ModelNotFoundError(str(err) + hint)
+
+
+def _registry_for(cur: Any) -> Registry | None:
+    exists = cur.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [_TOKEN_FN]
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    token = cur.execute(f"SELECT {_TOKEN_FN}()").fetchall()[0][0]
+    return _REGISTRIES.get(token)
+
+
+def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
+    """(model name, row index or None for all rows) for each distinct non-NULL model in the column."""
+    chunk = model_col.combine_chunks() if isinstance(model_col, pa.ChunkedArray) else model_col
+    if chunk.null_count == 0 and len(chunk) > 0:
+        first = chunk[0].as_py()
+        # Why: the model argument is almost always a constant, so check that cheaply before grouping.
+        if pc.all(pc.equal(chunk, first)).as_py():
+            return [(first, None)]
+    values = np.asarray(chunk.to_pylist(), dtype=object)
+    out: list[tuple[Any, np.ndarray | None]] = []
+    for v in {x for x in values if x is not None}:
+        out.append((v, np.nonzero(values == v)[0]))
+    return out
+
+
+def _apply(
+    registry: Registry,
+    func: str,
+    model_col: Any,
+    cols: Sequence[Any],
+    compute: Callable[[LoadedModel, np.ndarray, Any], np.ndarray],
+    out_type: pa.DataType,
+    extra: Any = None,
+) -> pa.Array:
+    n = len(model_col)
+    groups = _groups(model_col)
+    if len(groups) == 1 and groups[0][1] is None:
+        lm = registry.get(groups[0][0])
+        X = to_matrix(cols, lm, func)
+        return pa.array(compute(lm, X, extra), type=out_type)
+    result: np.ndarray | None = None
+    valid = np.zeros(n, dtype=bool)
+    pieces: list[tuple[np.ndarray, Any]] = []
+    for name, idx in groups:
+        lm = registry.get(name)
+        sub = [c.take(pa.array(idx)) for c in cols]
+        X = to_matrix(sub, lm, func)
+        ex = extra.take(pa.array(idx)) if extra is not None else None
+        pieces.append((idx, compute(lm, X, ex)))
+        valid[idx] = True
+    if out_type == pa.float64() or out_type == pa.bool_():
+        result = np.zeros(n, dtype=np.float64 if out_type == pa.float64() else bool)
+        for idx, vals in pieces:
+            result[idx] = vals
+        return pa.array(result, type=out_type, mask=~valid)
+    # list results (anomaly_explain): assemble row by row
+    rows: list[Any] = [None] * n
+    for idx, vals in pieces:
+        for k, i in enumerate(idx):
+            rows[int(i)] = vals[k]
+    return pa.array(rows, type=out_type)
+
+
+def _score(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+    s = lm.scores(X)
+    check_order(lm, X, s, "anomaly_score")
+    return s.astype(np.float64)
+
+
+def _flag(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+    s = lm.scores(X)
+    check_order(lm, X, s, "is_anomaly")
+    return s > lm.threshold("default")
+
+
+def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> np.ndarray:
+    s = lm.scores(X)
+    check_order(lm, X, s, "is_anomaly_at")
+    col = names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names
+    distinct = col.unique().to_pylist()
+    if len(distinct) == 1:
+        if distinct[0] is None:
+            raise BadInputError(f"is_anomaly_at('{lm.ref}', NULL, ...): the threshold name is NULL; name one, e.g. 'default'.")
+        return s > lm.threshold(str(distinct[0]))
+    th = np.array([lm.threshold(str(v)) if v is not None else np.inf for v in col.to_pylist()])
+    return s > th
+
+
+def _percentile(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+    s = lm.scores(X)
+    check_order(lm, X, s, "anomaly_percentile")
+    return lm.percentile(s.astype(np.float64))
+
+
+EXPLAIN_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("share", pa.float64())]))
+
+
+def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
+    """Per-feature error -> list of (feature, share) per row, largest share first; shares sum to 1."""
+    n, d = fe.shape
+    fe = np.nan_to_num(fe.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
+    tot = fe.sum(axis=1, keepdims=True)
+    shares = np.where(tot > 0, fe / np.where(tot > 0, tot, 1.0), 1.0 / d)
+    order = np.argsort(-shares, axis=1, kind="stable")
+    names = pa.array(lm.names_arr[order].ravel(), type=pa.string())
+    vals = pa.array(np.take_along_axis(shares, order, axis=1).ravel(), type=pa.float64())
+    structs = pa.StructArray.from_arrays([names, vals], names=["feature", "share"])
+    offsets = pa.array(np.arange(0, n * d + 1, d, dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, structs)
+
+
+def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> Any:
+    s, fe = lm.run(X)
+    check_order(lm, X, s, "anomaly_explain")
+    return explain_rows(lm, fe)
+
+
+def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
+    def anomaly_score(model: Any, *cols: Any) -> pa.Array:
+        return _apply(registry, "anomaly_score", model, cols, _score, pa.float64())
+
+    def is_anomaly(model: Any, *cols: Any) -> pa.Array:
+        return _apply(registry, "is_anomaly", model, cols, _flag, pa.bool_())
+
+    def is_anomaly_at(model: Any, threshold_name: Any, *cols: Any) -> pa.Array:
+        return _apply(registry, "is_anomaly_at", model, cols, _flag_at, pa.bool_(), extra=threshold_name)
+
+    def anomaly_percentile(model: Any, *cols: Any) -> pa.Array:
+        return _apply(registry, "anomaly_percentile", model, cols, _percentile, pa.float64())
+
+    def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
+        groups = _groups(model)
+        if len(groups) == 1 and groups[0][1] is None:
+            lm = registry.get(groups[0][0])
+            return _explain(lm, to_matrix(cols, lm, "anomaly_explain"), None)
+        n = len(model)
+        rows: list[Any] = [None] * n
+        for name, idx in groups:
+            lm = registry.get(name)
+            sub = [c.take(pa.array(idx)) for c in cols]
+            part = _explain(lm, to_matrix(sub, lm, "anomaly_explain"), None).to_pylist()
+            for k, i in enumerate(idx):
+                rows[int(i)] = part[k]
+        return pa.array(rows, type=EXPLAIN_TYPE)
+
+    def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
+        m = model.to_pylist()
+        t = threshold_name.to_pylist()
+        cache: dict[tuple[str, str], float] = {}
+        out: list[float | None] = []
+        for mm, tt in zip(m, t, strict=True):
+            if mm is None or tt is None:
+                out.append(None)
+                continue
+            key = (mm, tt)
+            if key not in cache:
+                cache[key] = registry.get(mm).threshold(tt)
+            out.append(cache[key])
+        return pa.array(out, type=pa.float64())
+
+    return {
+        "anomaly_score": anomaly_score,
+        "is_anomaly": is_anomaly,
+        "is_anomaly_at": is_anomaly_at,
+        "anomaly_percentile": anomaly_percentile,
+        "anomaly_explain": anomaly_explain,
+        "anomaly_threshold": anomaly_threshold,
+    }
+
+
+def _explain_duck_type() -> Any:
+    return duckdb.list_type(duckdb.struct_type({"feature": VARCHAR, "share": DOUBLE}))
+
+
+def _owner(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyConnection:
+    """The connection that owns the functions.
+
+    DuckDB frees a Python function when the connection that created it closes, and calling it after
+    that crashes the process; so the functions belong to ``con`` itself. Only when ``con`` holds a
+    half-read result (DuckDB then refuses ``create_function`` on it) do they go on a cursor that
+    the registry keeps open for the life of the process.
+    """
+    try:
+        con.execute("SELECT 1").fetchall()
+    except duckdb.ResourceInUseException:
+        pass
+    else:
+        return con
+    reg.keepalive = con.cursor()
+    return reg.keepalive
+
+
+def register(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    models: Iterable[str] | None = None,
+    replace: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """Register the SQL functions on ``con`` (and every connection of its database). Idempotent.
+
+    Parameters
+    ----------
+    con
+        A DuckDB connection; may hold no model yet, and may be read-only.
+    models
+        Restrict the functions to these stored model names and/or paths of ``.onnx`` files
+        exported by ad_duckdb (loaded into memory, not stored). Default: every stored model.
+    replace
+        Re-create the functions even if they exist (e.g. after ``models=`` changed).
+    """
+    cur = con.cursor()
+    try:
+        names: list[str] | None = None
+        files: list[str] = []
+        if models is not None:
+            if isinstance(models, str):
+                models = [models]
+            names = []
+            for m in models:
+                (files if str(m).endswith(".onnx") else names).append(str(m))
+            if not names and files:
+                names = []
+        with _LOCK:
+            existing = _registry_for(cur)
+            if existing is not None and not replace:
+                existing.refresh(cur)
+                return con
+            token = f"r{next(_COUNTER)}-{id(con)}"
+            reg = Registry(token, names if models is not None else None)
+            for path in files:
+                from .api import read_onnx_file
+
+                reg.files.append(LoadedModel(read_onnx_file(Path(path))))
+            reg.refresh(cur)
+            _REGISTRIES[token] = reg
+            owner = _owner(con, reg)
+            fns = _make_functions(reg)
+            if existing is not None:
+                for name in (*FUNCTIONS, _TOKEN_FN):
+                    owner.remove_function(name)
+            owner.create_function(_TOKEN_FN, lambda: token, [], VARCHAR, side_effects=False)
+            varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
+            owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
+            owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
+            owner.create_function(
+                "is_anomaly_at", fns["is_anomaly_at"], [VARCHAR, VARCHAR, DOUBLE], BOOLEAN, **varargs
+            )
+            owner.create_function(
+                "anomaly_percentile", fns["anomaly_percentile"], [VARCHAR, DOUBLE], DOUBLE, **varargs
+            )
+            owner.create_function(
+                "anomaly_explain", fns["anomaly_explain"], [VARCHAR, DOUBLE], _explain_duck_type(), **varargs
+            )
+            owner.create_function(
+                "anomaly_threshold", fns["anomaly_threshold"], [VARCHAR, VARCHAR], DOUBLE, **varargs
+            )
+    finally:
+        cur.close()
+    return con
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the SQL functions see models trained, imported or dropped since they were registered."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+        if reg is None:
+            cur.close()
+            register(con)
+            return
+        reg.refresh(cur)
+    finally:
+        cur.close()
+
+
+def registry(con: duckdb.DuckDBPyConnection) -> Registry:
+    """The registry behind ``con``'s functions, registering them first if needed."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+    finally:
+        cur.close()
+    if reg is None:
+        register(con)
+        return registry(con)
+    return reg

@@ -1,0 +1,26 @@
+-- The transactions walk-through. Run it with the functions registered, e.g.
+--   ad-duckdb sql examples/transactions/out/transactions.duckdb "$(cat examples/transactions/walkthrough.sql)"
+-- after `ad-duckdb train examples/transactions/out/transactions.duckdb tx_ae transactions -f count,amount,distinct_cards,refunds`.
+-- (make demo does all of it.)
+
+-- 1. The 15 oddest rows, with the columns that made each one odd.
+SELECT t.transaction_id, t.day, t.merchant_id, t.count, t.amount, t.distinct_cards, t.refunds,
+       round(anomaly_score('tx_ae', count, amount, distinct_cards, refunds), 3) AS score,
+       round(anomaly_percentile('tx_ae', count, amount, distinct_cards, refunds), 5) AS percentile,
+       anomaly_explain('tx_ae', count, amount, distinct_cards, refunds)[1].feature AS main_reason
+FROM transactions t
+WHERE is_anomaly('tx_ae', count, amount, distinct_cards, refunds)
+ORDER BY score DESC
+LIMIT 15;
+
+-- 2. Daily anomaly rate at the model's default threshold.
+SELECT day, count(*) AS rows, avg(is_anomaly('tx_ae', count, amount, distinct_cards, refunds)::INTEGER) AS anomaly_rate
+FROM transactions GROUP BY day ORDER BY anomaly_rate DESC LIMIT 5;
+
+-- 3. How many rows each stored threshold flags (a join with ad_thresholds).
+SELECT th.threshold_name, th.method, round(th.value, 4) AS value,
+       count(*) FILTER (WHERE anomaly_score('tx_ae', t.count, t.amount, t.distinct_cards, t.refunds) > th.value) AS flagged
+FROM transactions t
+CROSS JOIN (SELECT * FROM ad_thresholds
+            WHERE model = 'tx_ae' AND version = (SELECT max(version) FROM ad_models WHERE name = 'tx_ae')) th
+GROUP BY ALL ORDER BY value;

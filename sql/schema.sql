@@ -1,0 +1,1 @@
+../ad_duckdb/sql/schema.sql

@@ -1,0 +1,98 @@
+"""Shared fixtures: real DuckDB (in-memory and file), real training, real onnxruntime."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT / "examples" / "transactions"))
+
+FAST = {"n_models": 1, "max_steps": 600, "progress": False}
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import onnxruntime
+    import pyarrow
+    import torch
+
+    return (f"duckdb {duckdb.__version__}, torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, "
+            f"pyarrow {pyarrow.__version__}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", choices=["memory", "file", "both"], default="both",
+                     help="run connection tests on an in-memory DB, a file DB, or both")
+
+
+def make_transactions(con: duckdb.DuckDBPyConnection, n: int = 3000, seed: int = 0) -> None:
+    """count / amount rising together (amount ~ count x ticket), with mixed SQL types."""
+    rng = np.random.default_rng(seed)
+    count = rng.poisson(8, n) + 1
+    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
+    con.execute(
+        "CREATE OR REPLACE TABLE transactions AS SELECT unnest(?)::BIGINT AS transaction_id, "
+        "unnest(?)::INTEGER AS count, unnest(?)::DECIMAL(12,2) AS amount, unnest(?)::DOUBLE AS amount_d",
+        [list(range(1, n + 1)), count.tolist(), amount.tolist(), amount.tolist()],
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_kind" in metafunc.fixturenames:
+        opt = metafunc.config.getoption("--db")
+        metafunc.parametrize("db_kind", ["memory", "file"] if opt == "both" else [opt], scope="session")
+
+
+@pytest.fixture(scope="session")
+def trained_db(tmp_path_factory: pytest.TempPathFactory, db_kind: str) -> Iterator[str]:
+    """A database (path or ':memory:'-like handle) with table transactions and model tx_ae trained on it."""
+    if db_kind == "file":
+        path = str(tmp_path_factory.mktemp("db") / "tx.duckdb")
+        con = ad_duckdb.connect(path)
+        make_transactions(con)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        con.close()
+        yield path
+    else:
+        yield ":memory:"
+
+
+@pytest.fixture
+def con(trained_db: str, db_kind: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with the functions registered and model tx_ae (features count, amount) stored."""
+    if db_kind == "file":
+        c = ad_duckdb.connect(trained_db)
+    else:
+        c = ad_duckdb.connect(":memory:")
+        make_transactions(c)
+        ad_duckdb.train(c, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.fixture(scope="session")
+def mem_con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """One in-memory database with tx_ae trained once, shared by read-only tests."""
+    c = ad_duckdb.connect(":memory:")
+    make_transactions(c)
+    ad_duckdb.train(c, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def load_adbench(stem: str) -> tuple[np.ndarray, np.ndarray]:
+    f = next((DATA / "adbench").glob(f"*_{stem}.npz"))
+    d = np.load(f)
+    return d["X"].astype(np.float64), d["y"].astype(np.int64)

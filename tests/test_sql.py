@@ -1,0 +1,221 @@
+"""The SQL surface, on real DuckDB (in-memory and file) and real onnxruntime."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+from conftest import FAST, make_transactions
+
+
+def scores(con: duckdb.DuckDBPyConnection, sql: str) -> np.ndarray:
+    return np.array([r[0] for r in con.execute(sql).fetchall()], dtype=np.float64)
+
+
+def test_every_function_on_table(con: duckdb.DuckDBPyConnection) -> None:
+    row = con.execute(
+        "SELECT anomaly_score('tx_ae', count, amount), is_anomaly('tx_ae', count, amount), "
+        "is_anomaly_at('tx_ae', 'p95', count, amount), anomaly_percentile('tx_ae', count, amount), "
+        "anomaly_explain('tx_ae', count, amount), anomaly_threshold('tx_ae', 'default') "
+        "FROM transactions ORDER BY transaction_id LIMIT 1"
+    ).fetchall()[0]
+    s, flag, flag95, pct, expl, th = row
+    assert s >= 0 and isinstance(flag, bool) and isinstance(flag95, bool)
+    assert 0.0 <= pct <= 1.0
+    assert [e["feature"] for e in expl] in (["count", "amount"], ["amount", "count"])
+    assert sum(e["share"] for e in expl) == pytest.approx(1.0)
+    assert expl[0]["share"] >= expl[1]["share"]
+    assert th > 0
+
+
+def test_more_than_one_vector_and_batch_independence(con: duckdb.DuckDBPyConnection) -> None:
+    all_rows = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id")
+    assert len(all_rows) == 3000  # two 2048-row vectors
+    one = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions WHERE transaction_id = 2500")
+    assert one[0] == pytest.approx(all_rows[2499], rel=1e-6)
+    assert np.isfinite(all_rows).all()
+
+
+def test_where_group_by_order_by_join(con: duckdb.DuckDBPyConnection) -> None:
+    n_flag = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()[0][0]
+    assert 0 < n_flag < 300  # default threshold flags about 1% of training rows
+    g = con.execute(
+        "SELECT count % 3 AS g, avg(anomaly_score('tx_ae', count, amount)) FROM transactions GROUP BY g ORDER BY g"
+    ).fetchall()
+    assert len(g) == 3
+    top = con.execute(
+        "SELECT transaction_id FROM transactions ORDER BY anomaly_score('tx_ae', count, amount) DESC LIMIT 5"
+    ).fetchall()
+    assert len(top) == 5
+    joined = con.execute(
+        "SELECT th.threshold_name, count(*) FILTER (WHERE anomaly_score('tx_ae', t.count, t.amount) > th.value) "
+        "FROM transactions t JOIN ad_thresholds th ON th.model = 'tx_ae' GROUP BY ALL ORDER BY 2"
+    ).fetchall()
+    flagged = dict(joined)
+    assert flagged["p90"] > flagged["p99"] >= flagged["p999"]
+    assert flagged["default"] == n_flag
+
+
+def test_view_and_parquet(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    con.execute("CREATE OR REPLACE VIEW tx_view AS SELECT * FROM transactions WHERE count > 3")
+    v = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM tx_view ORDER BY transaction_id")
+    t = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions WHERE count > 3 ORDER BY transaction_id")
+    np.testing.assert_allclose(v, t)
+    pq = tmp_path / "tx.parquet"
+    con.execute(f"COPY transactions TO '{pq}' (FORMAT parquet)")
+    p = scores(con, f"SELECT anomaly_score('tx_ae', count, amount) FROM read_parquet('{pq}') ORDER BY transaction_id")
+    assert len(p) == 3000
+    np.testing.assert_allclose(p[:10], scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions "
+                                                   "ORDER BY transaction_id LIMIT 10"), rtol=1e-6)
+
+
+def test_mixed_numeric_types_agree(mem_con: duckdb.DuckDBPyConnection) -> None:
+    a = scores(mem_con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id")
+    b = scores(mem_con, "SELECT anomaly_score('tx_ae', count::DOUBLE, amount_d) FROM transactions ORDER BY transaction_id")
+    c = scores(mem_con, "SELECT anomaly_score('tx_ae', count::DECIMAL(10,0), amount::FLOAT) FROM transactions "
+                        "ORDER BY transaction_id")
+    d = scores(mem_con, "SELECT anomaly_score('tx_ae', count::SMALLINT, amount::DECIMAL(18,4)) FROM transactions "
+                        "ORDER BY transaction_id")
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+    np.testing.assert_allclose(a, c, rtol=1e-4)
+    np.testing.assert_allclose(a, d, rtol=1e-5)
+
+
+def test_wrong_arity(mem_con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(duckdb.Error, match=r"got 3 feature argument\(s\), but model 'tx_ae@1' takes 2: \(count, amount\)"):
+        mem_con.execute("SELECT anomaly_score('tx_ae', count, amount, count) FROM transactions").fetchall()
+    with pytest.raises(duckdb.Error, match="takes 2"):
+        mem_con.execute("SELECT is_anomaly('tx_ae', 1.0)").fetchall()
+
+
+def test_unknown_model_lists_known(mem_con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(duckdb.Error, match=r"No model 'fraud_ae' in table ad_models; known models: 'tx_ae'"):
+        mem_con.execute("SELECT anomaly_score('fraud_ae', 1, 2)").fetchall()
+    with pytest.raises(duckdb.Error, match="has no version 9"):
+        mem_con.execute("SELECT anomaly_score('tx_ae@9', 1, 2)").fetchall()
+    with pytest.raises(duckdb.Error, match="has no threshold 'nope'; its thresholds are: 'default'"):
+        mem_con.execute("SELECT anomaly_threshold('tx_ae', 'nope')").fetchall()
+
+
+def test_swapped_columns_detected(mem_con: duckdb.DuckDBPyConnection) -> None:
+    with pytest.raises(duckdb.Error, match=r"look out of order.*Call anomaly_score\('tx_ae', count, amount\)"):
+        mem_con.execute("SELECT anomaly_score('tx_ae', amount, count) FROM transactions").fetchall()
+
+
+def test_nulls(mem_con: duckdb.DuckDBPyConnection) -> None:
+    med = mem_con.execute("SELECT median(amount)::DOUBLE FROM transactions").fetchall()[0][0]
+    s_null, s_med, s_nan = mem_con.execute(
+        f"SELECT anomaly_score('tx_ae', 9, NULL), anomaly_score('tx_ae', 9, {med}), "
+        "anomaly_score('tx_ae', 9, 'NaN'::DOUBLE)"
+    ).fetchall()[0]
+    # NULL and NaN are filled with the training median: same score as passing the median
+    assert s_null == pytest.approx(s_med, rel=1e-2, abs=1e-5)
+    assert s_nan == pytest.approx(s_null, rel=1e-6)
+    assert mem_con.execute("SELECT anomaly_score(NULL, 1, 2), is_anomaly(NULL, 1, 2)").fetchall()[0] == (None, None)
+    inf = mem_con.execute("SELECT anomaly_score('tx_ae', 9, 'inf'::DOUBLE)").fetchall()[0][0]
+    assert np.isfinite(inf) and inf > 1000
+
+
+def test_extreme_but_proportional_row_scores_high(mem_con: duckdb.DuckDBPyConnection) -> None:
+    p99 = mem_con.execute("SELECT anomaly_threshold('tx_ae', 'p99')").fetchall()[0][0]
+    typical, extreme = mem_con.execute(
+        "SELECT anomaly_score('tx_ae', 9, 9 * 20.0), anomaly_score('tx_ae', 900, 900 * 20.0)"
+    ).fetchall()[0]
+    assert typical < p99
+    assert extreme > 10 * p99
+
+
+def test_versions_and_pinning(tmp_path: Path) -> None:
+    path = str(tmp_path / "v.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con)
+        i1 = ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        s1 = scores(con, "SELECT anomaly_score('m', count, amount) FROM transactions ORDER BY transaction_id")
+        i2 = ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **{**FAST, "seed": 5})
+        assert (i1.version, i2.version) == (1, 2)
+        s_latest = scores(con, "SELECT anomaly_score('m', count, amount) FROM transactions ORDER BY transaction_id")
+        s_pinned = scores(con, "SELECT anomaly_score('m@1', count, amount) FROM transactions ORDER BY transaction_id")
+        np.testing.assert_array_equal(s1, s_pinned)
+        assert not np.allclose(s_latest, s1)
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1, 2]
+    finally:
+        con.close()
+
+
+def test_scores_identical_after_reopen_in_new_process(tmp_path: Path) -> None:
+    path = str(tmp_path / "persist.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        before = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id")
+    finally:
+        con.close()
+    code = (
+        "import ad_duckdb, sys\n"
+        f"con = ad_duckdb.connect({path!r}, read_only=True)\n"
+        "rows = con.execute(\"SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id\").fetchall()\n"
+        "print('\\n'.join(repr(r[0]) for r in rows))\n"
+        "con.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    after = np.array([float(x) for x in out.stdout.split()])
+    np.testing.assert_array_equal(before, after)
+    assert "leaked" not in out.stderr
+
+
+def test_register_before_any_model_and_idempotent(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    try:
+        ad_duckdb.register(con)
+        ad_duckdb.register(con)  # idempotent
+        with pytest.raises(duckdb.Error, match="known models: none yet"):
+            con.execute("SELECT anomaly_score('tx_ae', 1, 2)").fetchall()
+        make_transactions(con, n=500)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
+        n = con.execute("SELECT count(*) FROM duckdb_functions() WHERE function_name = 'anomaly_score'").fetchall()
+        assert n[0][0] == 1
+    finally:
+        con.close()
+
+
+def test_register_with_half_read_result(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    try:
+        make_transactions(con, n=500)
+        pending = con.execute("SELECT * FROM transactions")
+        pending.fetchone()
+        ad_duckdb.register(con)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
+    finally:
+        con.close()
+
+
+def test_refresh_sees_other_connection(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    try:
+        make_transactions(con, n=500)
+        ad_duckdb.register(con)
+        other = con.cursor()
+        ad_duckdb.train(other, "late", "transactions", features=["count", "amount"], **FAST)
+        other.close()
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT anomaly_score('late', 5, 100)").fetchall()[0][0] >= 0
+    finally:
+        con.close()
+
+
+def test_model_name_varies_per_row(mem_con: duckdb.DuckDBPyConnection) -> None:
+    rows = mem_con.execute(
+        "SELECT m, anomaly_score(m, 9, 180.0) FROM (VALUES ('tx_ae'), (NULL), ('tx_ae@1')) v(m)"
+    ).fetchall()
+    assert rows[1][1] is None and rows[0][1] == pytest.approx(rows[2][1])
