@@ -216,7 +216,7 @@ def fit_specs(
             )
         if float(finite.min()) == float(finite.max()):
             raise BadInputError(
-                f"Model {model!r}: column {names[j]!r} is constant ({finite[0]!r} in every row) in {source!r}, "
+                f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in {source!r}, "
                 "so it cannot tell rows apart; drop it from features."
             )
         fill = float(np.median(finite))

@@ -1,0 +1,116 @@
+"""Feature specs: type checks, transforms, the NULL / NaN / Inf policy, clear errors."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+from ad_duckdb.features import CLIP, fit_specs, source_sql, transform
+from conftest import FAST
+
+
+def test_heavy_tail_gets_signed_log_and_light_tail_does_not() -> None:
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.lognormal(3, 1.5, 5000), rng.normal(0, 1, 5000)]
+    specs, filled = fit_specs(X, ["amount", "z"], ["DOUBLE", "DOUBLE"], model="m", source="t")
+    assert [s.transform for s in specs] == ["slog", "none"]
+    assert filled == {"amount": 0, "z": 0}
+    Z = transform(X, specs)
+    assert abs(np.median(Z[:, 0])) < 0.05 and 0.5 < np.std(Z[:, 1]) < 1.5
+
+
+def test_nan_filled_with_median_inf_clipped() -> None:
+    X = np.c_[np.arange(100.0), np.arange(100.0) * 2]
+    X[3, 0] = np.nan
+    specs, filled = fit_specs(X, ["a", "b"], ["DOUBLE", "DOUBLE"], model="m", source="t")
+    assert filled["a"] == 1
+    row = np.array([[np.nan, np.inf], [-np.inf, 1.0]])
+    Z = transform(row, specs)
+    assert Z[0, 0] == pytest.approx((specs[0].fill - specs[0].center) / specs[0].scale)
+    assert Z[0, 1] == CLIP and Z[1, 0] == -CLIP
+
+
+@pytest.mark.parametrize(
+    ("setup", "kwargs", "message"),
+    [
+        ("CREATE TABLE t AS SELECT 5 AS c, range::DOUBLE AS x FROM range(50)", {"features": ["c", "x"]},
+         r"column 'c' is constant \(5.0 in every row\)"),
+        ("CREATE TABLE t (x DOUBLE, y DOUBLE)", {}, "has no rows to train on"),
+        ("CREATE TABLE t AS SELECT 'a' AS s, range AS x FROM range(50)", {"features": ["s", "x"]},
+         r"Column 's' of 't' is VARCHAR, not numeric"),
+        ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
+         r"Column 'nope' is not in 't'; its columns are: x"),
+        ("CREATE TABLE t AS SELECT NULL::DOUBLE AS n, range AS x FROM range(50)", {"features": ["n", "x"]},
+         r"column 'n' has no finite value"),
+        ("CREATE TABLE t AS SELECT 'a' AS s FROM range(5)", {}, "has no numeric column"),
+        ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["x", "X"]}, "names a column twice"),
+    ],
+)
+def test_training_input_errors(setup: str, kwargs: dict[str, object], message: str) -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute(setup)
+        with pytest.raises(ad_duckdb.BadInputError, match=message):
+            ad_duckdb.train(con, "m", "t", **kwargs, **FAST)  # type: ignore[arg-type]
+        assert ad_duckdb.list_models(con) == []  # nothing half-stored
+    finally:
+        con.close()
+
+
+def test_bad_parameters_named() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"The 'contamination' parameter must be a number in "
+                                                          r"\[1e-06, 0.5\]. Got 0.7 instead."):
+            ad_duckdb.train(con, "m", "t", contamination=0.7)
+        with pytest.raises(ad_duckdb.BadInputError, match="Unknown parameter"):
+            ad_duckdb.train(con, "m", "t", hiden_dims=(3,))
+        with pytest.raises(ad_duckdb.BadInputError, match="Model name 'bad name' is not valid"):
+            ad_duckdb.train(con, "bad name", "t")
+    finally:
+        con.close()
+
+
+def test_nulls_at_training_are_filled(tmp_path: object) -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT CASE WHEN range % 10 = 0 THEN NULL ELSE range END AS x, "
+                    "range * 2.0 AS y FROM range(500)")
+        info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert info.metrics["filled_values"] == {"x": 50, "y": 0}
+        assert con.execute("SELECT count(*) FROM t WHERE anomaly_score('m', x, y) IS NULL").fetchall()[0][0] == 0
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("transactions", '"transactions"'),
+        ("main.transactions", '"main"."transactions"'),
+        ("my table", '"my table"'),
+        ('we"ird', '"we""ird"'),
+        ("SELECT * FROM t", "(SELECT * FROM t) AS _ad_src"),
+        ("read_parquet('x.parquet')", "read_parquet('x.parquet')"),
+    ],
+)
+def test_source_sql(source: str, expected: str) -> None:
+    assert source_sql(source) == expected
+
+
+def test_train_on_query_view_and_where() -> None:
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 17)::DOUBLE AS a, (range % 17) * 3.0 + "
+                    "(range % 5) AS b, (range % 100 = 0)::INTEGER AS label FROM range(2000)")
+        ad_duckdb.register(con)
+        info = ad_duckdb.train(con, "q", "SELECT a, b FROM t WHERE id > 10", **FAST)
+        assert info.features == ["a", "b"] and info.train_rows == 1989
+        info = ad_duckdb.train(con, "w", "t", features=["a", "b"], where="label = 0", **FAST)
+        assert info.train_rows == 1980 and info.metrics["robust"] is False
+        assert "label = 0" in ad_duckdb.load_model(con, "w").source
+    finally:
+        con.close()

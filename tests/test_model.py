@@ -1,0 +1,62 @@
+"""Training and export: reproducible, torch and onnxruntime agree on real data, the detector contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from ad_duckdb.detector import AutoEncoderDetector
+from ad_duckdb.exceptions import NotFittedError
+from ad_duckdb.export import parity_check, to_onnx_bytes
+from conftest import load_adbench
+
+SMALL = {"n_models": 2, "max_steps": 400, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def cardio() -> tuple[np.ndarray, np.ndarray]:
+    return load_adbench("cardio")
+
+
+def test_torch_and_onnxruntime_agree_on_real_data(cardio: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = cardio
+    det = AutoEncoderDetector(**SMALL).fit(X)
+    onnx = to_onnx_bytes(det.graph_, X.shape[1])
+    ts, te = det.score_with_errors(X)
+    sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+    os_, oe = sess.run(["score", "feature_error"], {"x": X.astype(np.float32)})
+    np.testing.assert_allclose(ts, os_, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(te, oe, rtol=1e-3, atol=1e-5)
+    assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3
+
+
+def test_seeded_training_is_reproducible(cardio: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = cardio
+    a = AutoEncoderDetector(**SMALL, seed=3).fit(X).decision_scores_
+    b = AutoEncoderDetector(**SMALL, seed=3).fit(X).decision_scores_
+    c = AutoEncoderDetector(**SMALL, seed=4).fit(X).decision_scores_
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_detector_contract(cardio: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = cardio
+    det = AutoEncoderDetector(**SMALL)
+    with pytest.raises(NotFittedError):
+        det.decision_function(X)
+    assert det.fit(X) is det
+    assert det.n_features_in_ == X.shape[1] and len(det.decision_scores_) == len(X)
+    pred = det.predict(X)
+    assert set(np.unique(pred)) <= {0, 1}
+    assert pred.mean() == pytest.approx(0.01, abs=0.01)
+    assert (det.decision_scores_ >= 0).all()
+    assert det.get_params()["seed"] if "seed" in det.get_params() else True
+
+
+def test_early_stopping_and_budget() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4))
+    det = AutoEncoderDetector(n_models=1, epochs=500, patience=3, progress=False).fit(X)
+    assert det.history_["epochs_run"][0] < 500  # stopped early
+    assert det.history_["epochs_budget"] == 500

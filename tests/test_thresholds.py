@@ -1,0 +1,84 @@
+"""Metrics against scikit-learn's on the same arrays; each threshold goal; plots written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
+
+import ad_duckdb
+from ad_duckdb import metrics, thresholds
+from conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def labelled() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    y = (rng.random(2000) < 0.05).astype(int)
+    s = rng.normal(size=2000) + 2.0 * y
+    s[:50] = np.round(s[:50], 1)  # ties
+    return s, y
+
+
+def test_metrics_match_sklearn(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    s, y = labelled
+    assert metrics.auc_roc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    assert metrics.auc_pr(s, y) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+    for t in (0.0, 1.0, 2.5):
+        m = metrics.confusion(s, y, t)
+        pred = (s > t).astype(int)
+        assert m["precision"] == pytest.approx(precision_score(y, pred, zero_division=0))
+        assert m["recall"] == pytest.approx(recall_score(y, pred))
+        assert m["f1"] == pytest.approx(f1_score(y, pred))
+
+
+def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    s, y = labelled
+    best = thresholds.from_goal(s, y, "max_f1")
+    grid = [f1_score(y, (s > t).astype(int)) for t in np.unique(s)]
+    assert best.f1 == pytest.approx(max(grid), abs=1e-9)
+    assert metrics.confusion(s, y, best.value)["f1"] == pytest.approx(best.f1)
+    p = thresholds.from_goal(s, y, "min_precision", target=0.8)
+    m = metrics.confusion(s, y, p.value)
+    assert m["precision"] >= 0.8 and m["recall"] == pytest.approx(p.recall)
+    r = thresholds.from_goal(s, y, "min_recall", target=0.9)
+    assert metrics.confusion(s, y, r.value)["recall"] >= 0.9
+    b = thresholds.from_goal(s, y, "flag_budget", target=0.02)
+    assert metrics.confusion(s, y, b.value)["flagged_share"] <= 0.02
+    with pytest.raises(ad_duckdb.BadInputError, match="No threshold reaches precision >= 1"):
+        thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_precision", target=1.0)
+    with pytest.raises(ad_duckdb.BadInputError, match="no anomaly"):
+        thresholds.from_goal(s, np.zeros_like(y), "max_f1")
+
+
+def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "e.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
+                    "(range % 7) / 7.0 AS b, 0 AS label FROM range(3000)")
+        con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 "
+                    "FROM range(60)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots", into="m_eval")
+        assert rep.auc_roc > 0.9 and 0 < rep.auc_pr <= 1
+        assert "AUC-ROC" in str(rep) and "default" in str(rep)
+        for p in rep.plots:
+            assert Path(p).stat().st_size > 5000 and Path(p).read_bytes()[:4] == b"\x89PNG"
+        assert con.execute("SELECT count(*) FROM m_eval").fetchall()[0][0] > 3
+        th = ad_duckdb.set_threshold(con, "m", "prec90", "min_precision", target=0.9, source="t", label="label")
+        assert th.precision >= 0.9
+        ad_duckdb.set_threshold(con, "m", "hand", "manual", value=123.0)
+        ad_duckdb.set_threshold(con, "m", "c5", "contamination", target=0.05)
+        n = con.execute("SELECT count(*) FILTER (WHERE is_anomaly_at('m', 'prec90', a, b)), "
+                        "sum(label) FILTER (WHERE is_anomaly_at('m', 'prec90', a, b)) FROM t").fetchall()[0]
+        assert n[0] > 0 and n[1] / n[0] >= 0.9
+        row = con.execute("SELECT method, chosen_on, precision FROM ad_thresholds WHERE threshold_name = 'prec90'"
+                          ).fetchall()[0]
+        assert row[0] == "min_precision" and "label label" in row[1]
+        assert con.execute("SELECT anomaly_threshold('m', 'hand')").fetchall()[0][0] == 123.0
+        with pytest.raises(ad_duckdb.BadInputError, match="needs a finite value"):
+            ad_duckdb.set_threshold(con, "m", "x", "manual")
+    finally:
+        con.close()
