@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from .exceptions import BadInputError, NotFittedError
-from .features import FeatureSpec, fit_specs, transform
-from .trainer import TrainParams, fit_autoencoders
+from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
+from .trainer import TrainParams, calibrate, fit_ensemble
 
 
 class AutoEncoderDetector:
-    """Ensemble of dense autoencoders scored by reconstruction error plus a training-range term.
+    """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
     Parameters
     ----------
@@ -70,16 +70,23 @@ class AutoEncoderDetector:
         d = X.shape[1]
         names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
         types = list(sql_types) if sql_types is not None else ["DOUBLE"] * d
-        specs, filled = fit_specs(X, names, types, model=model_name, source=source)
-        Z = transform(X, specs)
         robust = bool(p.robust) if p.robust is not None else True
-        models, history = fit_autoencoders(Z, p, robust=robust, desc=f"training {model_name}")
+        rq = RANGE_QUANTILE_UNLABELLED if robust else 0.0
+        specs, filled = fit_specs(X, names, types, model=model_name, source=source, range_quantile=rq,
+                                  constant_columns=p.constant_columns)
+        Z = transform(X, specs)
+        ae, history = fit_ensemble(Z, p, robust=robust, desc=f"training {model_name}")
+        cal = calibrate(ae, Z, p, robust=robust)
         from .nn import ScoringGraph
 
         self.train_params_ = p
         self.specs_: list[FeatureSpec] = specs
-        self.graph_ = ScoringGraph(specs, models, range_weight=p.range_weight).eval()
-        self.history_ = {**history, "filled_values": filled}
+        self.graph_ = ScoringGraph(
+            specs, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
+            knn_scale=cal["knn_scale"], range_weight=p.range_weight,
+        ).eval()
+        self.history_ = {**history, "knn_k": cal["knn_k"], "bank_size": int(cal["bank"].shape[1]),
+                         "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
         self.decision_scores_ = self.decision_function(X)

@@ -48,7 +48,11 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
     os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: X32})
     ts_np, te_np = ts.numpy(), te.numpy()
-    if not (np.allclose(ts_np, os_, rtol=1e-4, atol=1e-5) and np.allclose(te_np, oe, rtol=1e-4, atol=1e-5)):
+    # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance
+    # term (|a|^2 - 2ab + |b|^2 under a square root) amplifies rounding near zero distance.
+    scale = float(np.median(np.abs(ts_np))) if len(ts_np) else 1.0
+    atol = 1e-3 * max(scale, 1e-3)
+    if not (np.allclose(ts_np, os_, rtol=1e-3, atol=atol) and np.allclose(te_np, oe, rtol=1e-3, atol=atol)):
         diff = float(np.max(np.abs(ts_np - os_)))
         raise IntegrityError(
             f"Model {model!r}: the exported ONNX graph disagrees with the trained torch model "

@@ -21,13 +21,13 @@ import numpy as np
 from .exceptions import BadInputError
 
 CLIP = 1000.0
-# Why: a robust z-score beyond this on the training data itself means the column spans orders of
-# magnitude (counts, amounts); a signed log turns such tails into a scale the network can learn.
-HEAVY_TAIL_Z = 20.0
+# Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
+# tail into a scale the network can learn. |skewness| > 2 was the best simple rule on ADBench.
+HEAVY_TAIL_SKEW = 2.0
 
-# Why quantiles, not min/max: unlabelled training data contain the anomalies themselves, and a
-# range stretched to include them would never call them out of range.
-RANGE_QUANTILE = 0.005
+# The training range is [min, max] of rows known to be normal. Why quantiles for unlabelled data:
+# they contain the anomalies themselves, and a range stretched to include them never calls them out.
+RANGE_QUANTILE_UNLABELLED = 0.005
 
 _NUMERIC = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
@@ -46,8 +46,8 @@ class FeatureSpec:
     fill: float  # raw training median, used for NULL / NaN
     center: float  # median of the transformed column
     scale: float  # robust spread of the transformed column
-    lo: float  # training 0.5% quantile in scaled units
-    hi: float  # training 99.5% quantile in scaled units
+    lo: float  # low end of the training range in scaled units
+    hi: float  # high end of the training range in scaled units
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -97,15 +97,62 @@ def source_sql(source: str) -> str:
     A plain (possibly schema-qualified) name is quoted part by part; a query becomes a subquery;
     a table function such as ``read_parquet('x.parquet')`` is used as written.
     """
+    if not isinstance(source, str):
+        raise BadInputError(f"The source must be a table name or a query string; got {source!r}.")
     s = source.strip().rstrip(";")
     if not s:
         raise BadInputError("The source is empty: give a table name, a view, or a SELECT query.")
     if _QUERY_START.match(s):
-        return f"({s}) AS _ad_src"
+        return _one_select(f"({s}) AS _ad_src", source, "source")
     if _PLAIN_NAME.match(s):
         return ".".join(quote_ident(p) for p in s.split("."))
-    if "(" in s and s.endswith(")"):
-        return s
+    if ("(" in s and s.endswith(")")) or s.startswith('"'):
+        # A table function, or a name the caller quoted already ('"my table"'): used as written.
+        return _one_select(s, source, "source")
+    return quote_ident(s)
+
+
+def _one_select(from_item: str, given: str, what: str) -> str:
+    """``from_item`` unchanged if ``SELECT * FROM from_item`` is exactly one SELECT statement.
+
+    Why: queries and table functions are user SQL by design, but text such as
+    ``range(3); DROP TABLE t; SELECT (1)`` must not smuggle a second statement into ours.
+    """
+    import duckdb
+
+    try:
+        stmts = duckdb.extract_statements(f"SELECT * FROM {from_item}")
+    except duckdb.Error as e:
+        raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
+    if len(stmts) != 1 or stmts[0].type != duckdb.StatementType.SELECT:
+        raise BadInputError(
+            f"The {what} {given!r} must be one table, view, table function or SELECT query, not several statements."
+        )
+    return from_item
+
+
+def where_sql(where: str) -> str:
+    """A user filter as `` WHERE (...)``, refused unless it is one expression of one SELECT.
+
+    ``where=`` is user SQL by design (it may call any function the connection allows); the
+    parentheses and the newline keep a trailing ``--`` comment or a ``;`` from reaching past it.
+    """
+    if not isinstance(where, str) or not where.strip():
+        raise BadInputError(f"where= must be a SQL condition such as \"label = 0\"; got {where!r}.")
+    _one_select(f"(SELECT 1) AS _w WHERE ({where}\n)", where, "filter (where=)")
+    return f" WHERE ({where}\n)"
+
+
+def table_sql(name: str) -> str:
+    """A table to write (``into=``): a plain or schema-qualified name quoted part by part, else quoted whole.
+
+    Why not ``source_sql``: a write target is never a query or a function call, so nothing in it is SQL.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise BadInputError(f"The target table name must be a non-empty string; got {name!r}.")
+    s = name.strip()
+    if _PLAIN_NAME.match(s):
+        return ".".join(quote_ident(p) for p in s.split("."))
     return quote_ident(s)
 
 
@@ -163,7 +210,7 @@ def load_matrix(
     cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
     q = f"SELECT {cols} FROM {source_sql(source)}"
     if where:
-        q += f" WHERE {where}"
+        q += where_sql(where)
     if limit is not None:
         q += f" LIMIT {int(limit)}"
     try:
@@ -190,10 +237,13 @@ def _spread(v: np.ndarray) -> float:
 
 
 def fit_specs(
-    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str
+    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str,
+    range_quantile: float = 0.0, constant_columns: str = "error",
 ) -> tuple[list[FeatureSpec], dict[str, int]]:
     """Choose each column's transform and constants from training data.
 
+    ``constant_columns="keep"`` keeps a column that has one value in every training row: any other
+    value then counts as outside the training range (in units of max(|value|, 1)).
     Returns the specs and the count of filled (NULL/NaN) values per column.
     """
     n, d = X.shape
@@ -215,15 +265,20 @@ def fit_specs(
                 "(all NULL, NaN or infinite); drop it from features."
             )
         if float(finite.min()) == float(finite.max()):
-            raise BadInputError(
-                f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in {source!r}, "
-                "so it cannot tell rows apart; drop it from features."
-            )
+            if constant_columns != "keep":
+                raise BadInputError(
+                    f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
+                    f"{source!r}, so it cannot tell training rows apart; drop it from features, or pass "
+                    "constant_columns='keep' to flag any other value as out of range."
+                )
+            c = float(finite[0])
+            specs.append(FeatureSpec(name=names[j], sql_type=sql_types[j], transform="none", fill=c, center=c,
+                                     scale=max(abs(c), 1.0), lo=0.0, hi=0.0))
+            continue
         fill = float(np.median(finite))
-        center0 = float(np.median(finite))
-        s0 = _spread(finite)
-        zmax = float(np.max(np.abs(finite - center0))) / s0 if s0 > 0 else 0.0
-        transform = "slog" if zmax > HEAVY_TAIL_Z else "none"
+        sd = float(np.std(finite))
+        skew = float(np.mean((finite - finite.mean()) ** 3)) / sd**3 if sd > 1e-12 else 0.0
+        transform = "slog" if np.isfinite(skew) and abs(skew) > HEAVY_TAIL_SKEW else "none"
         t = signed_log(finite) if transform == "slog" else finite
         center = float(np.median(t))
         scale = _spread(t)
@@ -238,8 +293,8 @@ def fit_specs(
                 fill=fill,
                 center=center,
                 scale=scale,
-                lo=float(np.quantile(z, RANGE_QUANTILE)),
-                hi=float(np.quantile(z, 1.0 - RANGE_QUANTILE)),
+                lo=float(np.quantile(z, range_quantile)),
+                hi=float(np.quantile(z, 1.0 - range_quantile)),
             )
         )
     return specs, filled

@@ -1,4 +1,4 @@
-"""Torch modules. Imported only by the training side (train, export), never by scoring.
+"""Torch modules. Imported only by the training side (trainer, export), never by scoring.
 
 ``ScoringGraph`` is what gets exported: raw feature values in, preprocessing folded in,
 ``score`` [N] and ``feature_error`` [N, d] out.
@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -31,58 +32,101 @@ class Preprocess(nn.Module):
         return torch.clamp((x - self.center) * self.inv_scale, -CLIP, CLIP)
 
 
-class AutoEncoder(nn.Module):
-    """A dense autoencoder on scaled features; ``hidden_dims`` mirrored in the decoder."""
+class EnsembleLinear(nn.Module):
+    """``n_models`` independent linear layers applied as one batched matmul: [E, B, i] -> [E, B, o]."""
 
-    def __init__(self, n_features: int, hidden_dims: Sequence[int], latent_dim: int, dropout: float = 0.0) -> None:
+    def __init__(self, n_models: int, n_in: int, n_out: int) -> None:
         super().__init__()
+        bound = 1.0 / math.sqrt(n_in)
+        self.weight = nn.Parameter(torch.empty(n_models, n_in, n_out).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(n_models, 1, n_out).uniform_(-bound, bound))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(x, self.weight) + self.bias
+
+
+class EnsembleAutoEncoder(nn.Module):
+    """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls)."""
+
+    def __init__(self, n_models: int, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
+        super().__init__()
+        dims = [n_features, *hidden_dims, latent_dim]
         enc: list[nn.Module] = []
-        prev = n_features
-        for h in hidden_dims:
-            enc += [nn.Linear(prev, h), nn.ReLU()]
-            if dropout > 0:
-                enc.append(nn.Dropout(dropout))
-            prev = h
-        enc.append(nn.Linear(prev, latent_dim))
+        for i in range(len(dims) - 1):
+            enc.append(EnsembleLinear(n_models, dims[i], dims[i + 1]))
+            if i < len(dims) - 2:
+                enc.append(nn.ReLU())
+        rev = dims[::-1]
         dec: list[nn.Module] = []
-        prev = latent_dim
-        for h in reversed(list(hidden_dims)):
-            dec += [nn.Linear(prev, h), nn.ReLU()]
-            prev = h
-        dec.append(nn.Linear(prev, n_features))
+        for i in range(len(rev) - 1):
+            dec.append(EnsembleLinear(n_models, rev[i], rev[i + 1]))
+            if i < len(rev) - 2:
+                dec.append(nn.ReLU())
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
+        self.n_models = n_models
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder(z))
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled rows [B, d] (or per-member [E, B, d]) -> (latent [E, B, k], reconstruction [E, B, d])."""
+        if z.dim() == 2:
+            z = z.unsqueeze(0).expand(self.n_models, -1, -1)
+        h = self.encoder(z)
+        return h, self.decoder(h)
 
 
 class ScoringGraph(nn.Module):
     """Raw features -> (score, per-feature error).
 
-    The per-feature error is the squared reconstruction error averaged over the ensemble, plus
-    ``range_weight`` times the squared distance outside the training range [lo, hi] (scaled units).
-    Why the range term: an autoencoder that learned a linear relation between columns reconstructs
-    an extreme-but-proportional row well, so reconstruction alone would rank it as normal.
+    score = sqrt(reconstruction error / its training median)
+          + mean distance to the k nearest training codes in latent space / its training median
+          + range_weight x how far (in robust units) the row lies outside the training range.
+
+    Each term is averaged over the ensemble. The reconstruction term sees rows that break the joint law of
+    the columns; the latent-neighbour term sees rows in sparse regions the decoder still reconstructs well;
+    the range term sees extreme-but-proportional rows (an autoencoder that learned "amount rises with count"
+    reconstructs them well). ``feature_error`` holds each column's part of the reconstruction and range
+    terms, for ``anomaly_explain``.
     """
 
     def __init__(
-        self, specs: Sequence[FeatureSpec], models: Sequence[nn.Module], range_weight: float = 1.0
+        self,
+        specs: Sequence[FeatureSpec],
+        ae: EnsembleAutoEncoder,
+        *,
+        bank: torch.Tensor,
+        knn_k: int,
+        rec_scale: torch.Tensor,
+        knn_scale: torch.Tensor,
+        range_weight: float,
     ) -> None:
         super().__init__()
         self.pre = Preprocess(specs)
-        self.models = nn.ModuleList(models)
+        self.ae = ae
+        self.knn_k = int(knn_k)
         self.range_weight = float(range_weight)
         self.register_buffer("lo", torch.tensor([s.lo for s in specs], dtype=torch.float32))
         self.register_buffer("hi", torch.tensor([s.hi for s in specs], dtype=torch.float32))
+        self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
+        self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
+        self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
+        self.register_buffer("knn_scale", knn_scale.detach().clone())  # [E, 1]
+
+    def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
+        """Mean Euclidean distance from each code [E, B, k] to its knn_k nearest bank codes: [E, B]."""
+        d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
+        near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
+        return torch.sqrt(torch.clamp(near, min=0.0)).mean(-1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.pre(x)
-        err = torch.zeros_like(z)
-        for m in self.models:
-            err = err + (m(z) - z) ** 2
-        err = err / float(len(self.models))
+        h, recon = self.ae(z)
+        err = (recon - z) ** 2  # [E, B, d]
+        per_feature = (err / self.rec_scale.unsqueeze(-1)).mean(0) / float(err.shape[-1])  # [B, d]
+        score = torch.sqrt(per_feature.sum(-1))
+        if self.knn_k > 0:
+            score = score + (self.knn_distance(h) / self.knn_scale).mean(0)
         if self.range_weight > 0:
-            excess = torch.relu(z - self.hi) + torch.relu(self.lo - z)
-            err = err + self.range_weight * excess * excess
-        return err.mean(dim=1), err
+            excess = self.range_weight * (torch.relu(z - self.hi) + torch.relu(self.lo - z))
+            score = score + excess.sum(-1)
+            per_feature = per_feature + excess
+        return score, per_feature
