@@ -83,7 +83,7 @@ class AutoEncoderDetector:
         self.specs_: list[FeatureSpec] = specs
         self.graph_ = ScoringGraph(
             specs, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
-            knn_scale=cal["knn_scale"], range_weight=p.range_weight,
+            knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
         ).eval()
         self.history_ = {**history, "knn_k": cal["knn_k"], "bank_size": int(cal["bank"].shape[1]),
                          "filled_values": filled}

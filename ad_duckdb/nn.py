@@ -97,6 +97,7 @@ class ScoringGraph(nn.Module):
         knn_k: int,
         rec_scale: torch.Tensor,
         knn_scale: torch.Tensor,
+        knn_eps: torch.Tensor,
         range_weight: float,
     ) -> None:
         super().__init__()
@@ -110,12 +111,17 @@ class ScoringGraph(nn.Module):
         self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
         self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
         self.register_buffer("knn_scale", knn_scale.detach().clone())  # [E, 1]
+        self.register_buffer("knn_eps", knn_eps.detach().clone())  # [E, 1, 1]
 
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
-        """Mean Euclidean distance from each code [E, B, k] to its knn_k nearest bank codes: [E, B]."""
+        """Mean distance from each code [E, B, k] to its knn_k nearest bank codes: [E, B].
+
+        Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
+        square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
+        """
         d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
         near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
-        return torch.sqrt(torch.clamp(near, min=0.0)).mean(-1)
+        return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps).mean(-1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.pre(x)

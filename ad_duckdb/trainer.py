@@ -235,13 +235,17 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
     k = min(params.neighbours(robust), max(0, nb - 1))
     with torch.no_grad():
         hb, rb = ae(zb)
-        rec_scale = ((rb - zb) ** 2).mean(-1).median(dim=1, keepdim=True).values.clamp_min(1e-12)
+        # Floors keep the terms' scales meaningful on data with many duplicate rows (medians near zero).
+        rec_scale = ((rb - zb) ** 2).mean(-1).median(dim=1, keepdim=True).values.clamp_min(1e-4)
+        code_scale = hb.var(dim=1).mean(-1, keepdim=True).sqrt().clamp_min(1e-6)  # [E, 1]
+        knn_eps = (0.05 * code_scale).pow(2).unsqueeze(-1)  # [E, 1, 1]
         knn_scale = torch.ones_like(rec_scale)
         if k > 0:
             sq = (hb * hb).sum(-1)
             d2 = sq.unsqueeze(-1) - 2.0 * hb @ hb.transpose(1, 2) + sq.unsqueeze(1)
             d2 = d2 + torch.eye(nb).unsqueeze(0) * 1e30  # leave each bank code out of its own neighbours
-            near = torch.sqrt(torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)).mean(-1)
-            knn_scale = near.median(dim=1, keepdim=True).values.clamp_min(1e-12)
-        out = {"bank": hb, "knn_k": k, "rec_scale": rec_scale, "knn_scale": knn_scale}
+            near = torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)
+            near = torch.sqrt(near + knn_eps).mean(-1)
+            knn_scale = torch.maximum(near.median(dim=1, keepdim=True).values, 0.05 * code_scale)
+        out = {"bank": hb, "knn_k": k, "rec_scale": rec_scale, "knn_scale": knn_scale, "knn_eps": knn_eps}
     return out

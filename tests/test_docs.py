@@ -34,7 +34,8 @@ def test_readme_and_recipes_sql_run(tmp_path: Path) -> None:
                     "AS amount FROM range(3000)")
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
         blocks = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
-        stmts = [s for b in blocks for s in b.split(";") if s.strip()]
+        # dbt model files in the README hold Jinja ({{ ref(...) }}); they run in tests/test_dbt.py instead
+        stmts = [s for b in blocks if "{{" not in b and "{%" not in b for s in b.split(";") if s.strip()]
         stmts += [s for s in (ROOT / "sql" / "recipes.sql").read_text().split(";")
                   if re.sub(r"--[^\n]*", "", s).strip()]
         assert len(stmts) >= 7
