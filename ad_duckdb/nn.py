@@ -48,12 +48,16 @@ class EnsembleLinear(nn.Module):
 class EnsembleAutoEncoder(nn.Module):
     """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls)."""
 
-    def __init__(self, n_models: int, n_features: int, hidden_dims: Sequence[int], latent_dim: int) -> None:
+    def __init__(
+        self, n_models: int, n_features: int, hidden_dims: Sequence[int], latent_dim: int, variational: bool = False
+    ) -> None:
         super().__init__()
         dims = [n_features, *hidden_dims, latent_dim]
         enc: list[nn.Module] = []
         for i in range(len(dims) - 1):
-            enc.append(EnsembleLinear(n_models, dims[i], dims[i + 1]))
+            # a VAE's encoder also outputs the log-variance of each latent coordinate
+            out = dims[i + 1] * (2 if variational and i == len(dims) - 2 else 1)
+            enc.append(EnsembleLinear(n_models, dims[i], out))
             if i < len(dims) - 2:
                 enc.append(nn.ReLU())
         rev = dims[::-1]
@@ -65,12 +69,24 @@ class EnsembleAutoEncoder(nn.Module):
         self.encoder = nn.Sequential(*enc)
         self.decoder = nn.Sequential(*dec)
         self.n_models = n_models
+        self.latent_dim = latent_dim
+        self.variational = variational
 
-    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scaled rows [B, d] (or per-member [E, B, d]) -> (latent [E, B, k], reconstruction [E, B, d])."""
+    def encode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latent mean [E, B, k] and, for a VAE, the log-variance."""
         if z.dim() == 2:
             z = z.unsqueeze(0).expand(self.n_models, -1, -1)
         h = self.encoder(z)
+        if self.variational:
+            return h[..., : self.latent_dim], h[..., self.latent_dim :]
+        return h, None
+
+    def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled rows [B, d] (or per-member [E, B, d]) -> (latent [E, B, k], reconstruction [E, B, d]).
+
+        Deterministic: a VAE scores with its latent mean, so a row always gets the same score.
+        """
+        h, _ = self.encode(z)
         return h, self.decoder(h)
 
 

@@ -37,6 +37,8 @@ class TrainParams:
     range_weight: float = 1.0
     max_train_rows: int = 1_000_000
     constant_columns: str = "error"  # or "keep"
+    variational: bool = False  # a VAE: KL-regularised latent, scored with its mean
+    kl_weight: float = 1.0
     seed: int = 0
     progress: bool = True
     extra: dict[str, object] = field(default_factory=dict)
@@ -162,7 +164,7 @@ def fit_ensemble(
     torch.set_num_threads(1)
     torch.manual_seed(params.seed)
     gen = torch.Generator().manual_seed(params.seed)
-    ae = EnsembleAutoEncoder(E, d, hidden, latent)
+    ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational)
     opt = torch.optim.Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     best, best_state, stale, ran = math.inf, None, 0, 0
     curve: list[float] = []
@@ -172,8 +174,16 @@ def fit_ensemble(
             ae.train()
             idx = torch.randint(0, n_tr, (E, bs), generator=gen)  # an independent batch for each member
             xb = Zt[idx]
-            _, recon = ae(xb)
-            row_loss = ((recon - xb) ** 2).mean(-1)  # [E, bs]
+            if params.variational:
+                mu, logvar = ae.encode(xb)
+                assert logvar is not None
+                noise = torch.randn(mu.shape, generator=gen)
+                recon = ae.decoder(mu + noise * torch.exp(0.5 * logvar))
+                kl = -0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(-1) / d
+                row_loss = ((recon - xb) ** 2).mean(-1) + params.kl_weight * kl
+            else:
+                _, recon = ae(xb)
+                row_loss = ((recon - xb) ** 2).mean(-1)  # [E, bs]
             if robust and params.trim_fraction > 0 and step >= warmup and bs > 4:
                 # Why: rows a member cannot reconstruct after warm-up are likely anomalies in unlabelled
                 # data; leaving them out keeps the model from learning them as normal.

@@ -39,6 +39,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {"n_models": 1, "knn_k": 0, "robust": False},
     "no_knn": {"knn_k": 0},
     "no_robust": {"robust": False},
+    "vae": {"variational": True},
+    "ensemble3": {"n_models": 3},
 }
 # PyOD baselines run only where cheap (their cost grows with rows).
 PYOD_MAX_TRAIN = {"IForest": 10**9, "ECOD": 10**9, "PCA": 10**9, "KNN": 60_000}

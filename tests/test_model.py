@@ -60,3 +60,23 @@ def test_early_stopping_and_budget() -> None:
     det = AutoEncoderDetector(n_models=1, epochs=500, patience=3, progress=False).fit(X)
     assert det.history_["stopped_early"] and det.history_["steps_run"] < det.history_["steps_budget"]
     assert det.history_["steps_budget"] == 500 * 12
+
+
+def test_vae_option_trains_exports_and_scores(tmp_path: object) -> None:
+    import ad_duckdb
+    from conftest import make_transactions
+
+    con = ad_duckdb.connect()
+    try:
+        make_transactions(con, n=1000)
+        info = ad_duckdb.train(con, "v", "transactions", features=["count", "amount"], kind="vae", progress=False,
+                               max_steps=300)
+        assert ad_duckdb.load_model(con, "v").params["variational"] is True
+        a = con.execute("SELECT anomaly_score('v', 9, 180.0), anomaly_score('v', 9, 180.0), "
+                        "anomaly_score('v', 1, 5000.0)").fetchall()[0]
+        assert a[0] == a[1] and a[2] > a[0]  # deterministic (latent mean) and sensitive
+        assert info.version == 1
+        with pytest.raises(ad_duckdb.BadInputError, match="kind='autoencoder'"):
+            ad_duckdb.train(con, "x", "transactions", kind="gan")
+    finally:
+        con.close()
