@@ -167,11 +167,17 @@ def main() -> None:
              for v in args.variant]
     pyod_tasks = [] if args.no_pyod else [(str(f), p, s) for f in files for p in args.protocols for s in args.seeds]
     t0 = time.perf_counter()
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=args.jobs) as ex:
         futs = [ex.submit(run_one, t) for t in tasks] + [ex.submit(run_pyod, t) for t in pyod_tasks]
         for i, fu in enumerate(futs, 1):
             rows += fu.result()
+            # partial results survive an interrupted run
+            with open(Path(args.out) / "quality_partial.csv", "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
             print(f"\r{i}/{len(futs)} runs done ({time.perf_counter() - t0:.0f}s)", end="", file=sys.stderr)
     print(file=sys.stderr)
     stamp = dt.datetime.now().strftime("%Y-%m-%d")
@@ -181,8 +187,10 @@ def main() -> None:
               f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python "
               f"{platform.python_version()}; seeds {args.seeds}; {time.perf_counter() - t0:.0f}s wall",
               "AUC-ROC x100, mean over seeds. 'ref' columns: published results (Livernoche et al., ICLR 2024 re-run "
-              "of ADBench, mean of 5 seeds). 'pyod:' columns: PyOD measured here on the same splits (standard-scaled "
-              "inputs, default parameters; KNN only where the training set has at most 60k rows)."]
+              "of ADBench, mean of 5 seeds). "
+              + ("PyOD was not run (--no-pyod)." if args.no_pyod else "'pyod:' columns: PyOD measured here on the "
+                 "same splits (standard-scaled inputs, default parameters; KNN only where the training set has at "
+                 "most 60k rows).")]
     for p in args.protocols:
         text, means = table(rows, p)
         name = {"semi": "Semi-supervised (train on 50% of normals)", "unsup": "Unsupervised (bootstrap of all rows)"}[p]
