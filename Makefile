@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[train,plots,test,dbt,bench]'
+	# psql is a client the server tests use (tests/test_server.py fails, not skips, without it).
+	command -v psql >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q postgresql-client; } \
+		|| echo "WARNING: psql missing; install postgresql-client (as root) for tests/test_server.py"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import platform
+import queue
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ import pyarrow as pa
 
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
-from .features import choose_columns, describe, load_matrix, quote_ident, source_sql
+from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
 from .scoring import LoadedModel, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
@@ -118,8 +120,10 @@ def train(
         ``seed``, ``progress``.
     """
     store.check_name(name)
-    if kind != "autoencoder":
-        raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder'.")
+    if kind not in ("autoencoder", "vae"):
+        raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder' (default) or 'vae'.")
+    if kind == "vae":
+        params.setdefault("variational", True)
     try:
         from .detector import AutoEncoderDetector
         from .export import parity_check, to_onnx_bytes
@@ -218,6 +222,52 @@ def _feature_columns(cur: Any, lm: LoadedModel, source: str) -> list[str]:
     return [by_lower[f.lower()] for f in lm.feature_names]
 
 
+_END = object()
+
+
+def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
+    """Yield the batches of ``reader``, read ahead by a thread into a queue of ``depth`` batches.
+
+    Why: DuckDB's scan releases the GIL, so reading the next batch overlaps onnxruntime scoring this
+    one; the bounded queue keeps memory flat however large the table. Closes ``cur`` when done.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in reader:
+                if not put(batch):
+                    return
+            put(_END)
+        except BaseException as e:  # handed to the consumer, which raises it in its own thread
+            put(e)
+
+    t = threading.Thread(target=produce, name="ad_duckdb-scan", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
+        cur.close()
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
                     batch_rows: int = 65536, explain: bool = False) -> tuple[LoadedModel, pa.Schema, Any]:
     """A reader of (source columns..., anomaly_score, anomaly_percentile, is_anomaly[, anomaly_explain])."""
@@ -240,13 +290,14 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     threshold = lm.thresholds.get("default", np.inf)
 
     def gen() -> Any:
+        batches = _prefetched(reader, cur)
         try:
-            for batch in reader:
+            for batch in batches:
                 X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
                 if explain:
-                    s, fe = lm.run(X)
+                    s, fe = lm.run(X, bulk=True)
                 else:
-                    s, fe = lm.scores(X), None
+                    s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
                 arrays = [batch.column(i) for i in range(n_keep)]
                 arrays += [pa.array(s64), pa.array(lm.percentile(s64)), pa.array(s64 > threshold)]
@@ -254,6 +305,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
                     arrays.append(explain_rows(lm, fe))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         finally:
+            # Why close first: the scan thread must stop before its cursor closes.
+            batches.close()
             cur.close()
 
     return lm, schema, pa.RecordBatchReader.from_batches(schema, gen())
@@ -277,17 +330,23 @@ def score(
     without it, returns the scored rows as a pyarrow Table.
     """
     extra = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    if into is not None:
+        # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
+        chk = con.cursor()
+        try:
+            exists = chk.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
+            ).fetchall()[0][0]
+        finally:
+            chk.close()
+        if exists and not replace:
+            raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
     lm, schema, reader = _scored_batches(con, model, source, extra, batch_rows, explain)
     if into is None:
         return reader.read_all()
-    target = source_sql(into)
+    target = table_sql(into)
     cur = con.cursor()
     try:
-        exists = cur.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
-        ).fetchall()[0][0]
-        if exists and not replace:
-            raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
         cur.register("__ad_scored", reader)
         cur.execute("BEGIN TRANSACTION")
         try:
@@ -356,11 +415,11 @@ def evaluate(
         cur = con.cursor()
         try:
             cur.execute(
-                f"CREATE OR REPLACE TABLE {source_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
+                f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
                 "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
             )
             cur.executemany(
-                f"INSERT INTO {source_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
                 [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
             )
         finally:
@@ -453,8 +512,8 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path) -
 
 
 def read_onnx_file(path: Path) -> ModelRecord:
-    """Read and check a file written by ``export_model``."""
-    import onnxruntime as ort
+    """Read and check a file written by ``export_model``; no onnxruntime load before the checks pass."""
+    from . import integrity
 
     if not path.is_file():
         raise BadInputError(f"Model file {str(path)!r} does not exist.")
@@ -463,22 +522,28 @@ def read_onnx_file(path: Path) -> ModelRecord:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
     data = path.read_bytes()
     try:
-        meta_text = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map.get(
-            store.METADATA_KEY
-        )
-    except Exception as e:
-        raise IntegrityError(f"Model file {str(path)!r} is not a loadable ONNX model ({e}).") from e
+        meta_text = integrity.metadata_props(data).get(store.METADATA_KEY)
+    except IntegrityError as e:
+        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if not meta_text:
         raise IntegrityError(f"Model file {str(path)!r} has no ad_duckdb metadata; export it with ad_duckdb.export_model.")
     tail = _metadata_entry(meta_text)
     if not data.endswith(tail):
         raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
-    meta = json.loads(meta_text)
+    try:
+        meta = json.loads(meta_text)
+    except ValueError as e:
+        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not valid JSON ({e}).") from e
+    if not isinstance(meta, dict):
+        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not a JSON object.")
     rec = store.record_from_metadata(meta, data[: -len(tail)])
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
             f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."
         )
+    # The graph must fit the feature list it claims, with no external data or custom operators.
+    integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {path.name})", n_features=len(rec.features),
+                         max_bytes=store.max_model_bytes())
     return rec
 
 

@@ -236,14 +236,14 @@ def explain(db: str, model: str, source: str, where: str) -> None:
       ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
     """
     with _open(db, read_only=True) as con:
-        from .features import quote_ident, source_sql
+        from .features import quote_ident, source_sql, where_sql
 
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)
         ref = model.replace("'", "''")
         rows = con.execute(
             f"SELECT *, anomaly_score('{ref}', {args}) AS __s, anomaly_percentile('{ref}', {args}) AS __p, "
-            f"anomaly_explain('{ref}', {args}) AS __e FROM {source_sql(source)} WHERE {where} LIMIT 20"
+            f"anomaly_explain('{ref}', {args}) AS __e FROM {source_sql(source)}{where_sql(where)} LIMIT 20"
         )
         names = [d[0] for d in rows.description]
         data = rows.fetchall()
@@ -348,6 +348,11 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     with _open(db) as con:
         info = api.import_model(con, path, name=name)
         click.echo(f"stored {info.ref}")
+
+
+from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)
+
+cli.add_command(serve)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from . import integrity
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .features import FeatureSpec, specs_from_json, specs_to_json
 
@@ -185,11 +186,24 @@ def _from_row(row: tuple[Any, ...]) -> ModelRecord:
             f"Model '{name}@{version}': the sha256 of its stored ONNX bytes does not match ad_models.sha256, "
             "so the row was altered or damaged; re-train it or import a good copy (the model will not be used)."
         )
-    return ModelRecord(
-        name=name, version=int(version), kind=kind, features=specs_from_json(feats), onnx=data, source=source,
-        train_rows=rows, params=json.loads(params or "{}"), metrics=json.loads(metrics or "{}"),
-        lib_versions=json.loads(libs or "{}"), created_at=created, format_version=fmt, sha256=sha,
-    )
+    try:
+        specs = specs_from_json(feats)
+        rec = ModelRecord(
+            name=name, version=int(version), kind=kind, features=specs, onnx=data, source=source,
+            train_rows=rows, params=json.loads(params or "{}"), metrics=json.loads(metrics or "{}"),
+            lib_versions=json.loads(libs or "{}"), created_at=created, format_version=fmt, sha256=sha,
+        )
+        if not all(isinstance(d, dict) for d in (rec.params, rec.metrics, rec.lib_versions)):
+            raise TypeError("params, metrics and lib_versions must be JSON objects")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        # Why: a damaged row must be refused like a tampered one, not crash loading of the other models.
+        raise IntegrityError(
+            f"Model '{name}@{version}': its stored metadata (features / params / metrics JSON) is malformed "
+            f"({e!r}); re-train it or import a good copy (the model will not be used)."
+        ) from e
+    # Refuses external-data paths, custom operator domains and a graph that does not fit the feature list.
+    integrity.check_onnx(data, model=rec.ref, n_features=len(specs))
+    return rec
 
 
 def _thresholds(cur: Any, name: str, version: int) -> list[Threshold]:

@@ -72,7 +72,7 @@ def _check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
     if len(scores) != len(labels) or len(scores) == 0:
         raise BadInputError(f"{what}: need as many labels as scores, at least one; got {len(scores)} and {len(labels)}.")
     u = set(np.unique(labels).tolist())
-    if not u <= {0, 1, True, False}:
+    if not u <= {0, 1}:
         raise BadInputError(f"{what}: labels must be 0 (normal) or 1 (anomaly); found values {sorted(u)[:5]}.")
     if not np.any(labels):
         raise BadInputError(f"{what}: the labels contain no anomaly (no 1), so precision and recall are undefined.")

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import ad_duckdb
 from ad_duckdb.cli import cli
+
 from conftest import make_transactions
 
 BIN = Path(sys.executable).parent / "ad-duckdb"

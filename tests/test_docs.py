@@ -11,6 +11,7 @@ import pytest
 import ad_duckdb
 from ad_duckdb.cli import cli
 from ad_duckdb.udfs import FUNCTIONS
+
 from conftest import FAST, ROOT
 
 README = (ROOT / "README.md").read_text()

@@ -9,6 +9,7 @@ import pytest
 
 import ad_duckdb
 from ad_duckdb.metrics import auc_roc
+
 from generate import KINDS, generate
 
 FEATURES = ["count", "amount", "distinct_cards", "refunds"]

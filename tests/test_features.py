@@ -8,6 +8,7 @@ import pytest
 
 import ad_duckdb
 from ad_duckdb.features import CLIP, fit_specs, source_sql, transform
+
 from conftest import FAST
 
 

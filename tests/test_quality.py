@@ -13,6 +13,7 @@ import pytest
 
 from ad_duckdb.detector import AutoEncoderDetector
 from ad_duckdb.metrics import auc_roc
+
 from conftest import DATA, load_adbench
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
+
 from conftest import FAST, make_transactions
 
 
@@ -38,7 +39,8 @@ def test_more_than_one_vector_and_batch_independence(con: duckdb.DuckDBPyConnect
     all_rows = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id")
     assert len(all_rows) == 3000  # two 2048-row vectors
     one = scores(con, "SELECT anomaly_score('tx_ae', count, amount) FROM transactions WHERE transaction_id = 2500")
-    assert one[0] == pytest.approx(all_rows[2499], rel=1e-6)
+    # float32 matmuls round differently by batch size (BLAS blocking): agree to 1e-5, not bit for bit
+    assert one[0] == pytest.approx(all_rows[2499], rel=1e-5)
     assert np.isfinite(all_rows).all()
 
 

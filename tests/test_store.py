@@ -10,6 +10,7 @@ import pytest
 
 import ad_duckdb
 from ad_duckdb import store
+
 from conftest import FAST, ROOT, make_transactions
 
 

@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score, f1_score, precision_score, 
 
 import ad_duckdb
 from ad_duckdb import metrics, thresholds
+
 from conftest import FAST
 
 

@@ -1,0 +1,209 @@
+"""dbt-duckdb plugin: the ad_duckdb SQL functions in every dbt model, test and hook.
+
+Add it to a dbt-duckdb profile::
+
+    my_project:
+      target: dev
+      outputs:
+        dev:
+          type: duckdb
+          path: warehouse.duckdb
+          threads: 4
+          plugins:
+            - module: ad_duckdb.dbt
+              # optional: only these stored models and/or exported .onnx files
+              # config: {models: [tx_ae, models/fraud_ae.onnx]}
+
+Why the functions live on dbt-duckdb's parent connection: dbt-duckdb opens one DuckDB connection per
+run (``configure_connection`` is called on it once) and hands each dbt thread a *cursor* of it. Cursors
+share the database instance, so functions created on the parent are visible to every thread; and the
+parent stays open until dbt closes the whole environment (closing it also closes every cursor), so the
+Python functions are never called after their owner is gone. Registering on a cursor instead would be
+unsafe: dbt closes cursors as threads finish, and DuckDB frees a Python function with the connection
+that created it.
+
+The scoring side never imports torch: a dbt run that only scores needs duckdb, pyarrow, numpy and
+onnxruntime. A dbt Python model may call ``ad_duckdb.train(session, ...)`` (needs the ``train`` extra);
+the model it stores is visible to every later node of the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from duckdb import DuckDBPyConnection
+
+from . import store
+from .exceptions import AdDuckDBError, MissingDependencyError
+from .udfs import register
+
+try:
+    from dbt.adapters.duckdb.plugins import BasePlugin
+    from dbt_common.exceptions import DbtRuntimeError
+except ImportError as e:  # pragma: no cover - the dbt extra is installed wherever this module is used
+    raise MissingDependencyError(
+        f"ad_duckdb.dbt is a dbt-duckdb plugin and needs dbt-duckdb: pip install 'ad_duckdb[dbt]' ({e})."
+    ) from e
+
+__all__ = ["Plugin", "train_model"]
+
+_OPTIONS = ("models",)
+
+
+def _fail(message: str) -> DbtRuntimeError:
+    # dbt prints a DbtRuntimeError as "Runtime Error\n  <message>", without a Python traceback.
+    return DbtRuntimeError(f"ad_duckdb dbt plugin (module: ad_duckdb.dbt): {message}")
+
+
+class Plugin(BasePlugin):
+    """Registers ``anomaly_score``, ``is_anomaly``, ... on the connection dbt-duckdb opens.
+
+    Plugin ``config`` keys:
+
+    ``models``
+        A model name, or a list of stored model names and/or paths of ``.onnx`` files written by
+        ``ad_duckdb.export_model`` / ``ad-duckdb export`` (relative paths are read from the directory
+        dbt runs in). Default: every model stored in the target database's ``ad_models`` table,
+        including models trained later in the same run.
+    """
+
+    models: list[str] | None
+
+    def initialize(self, plugin_config: dict[str, Any]) -> None:
+        # dbt-duckdb merges the profile's `settings:` (DuckDB options such as memory_limit) into every
+        # plugin's config, so only keys that are neither ours nor settings are mistakes.
+        settings = set((self.creds.settings or {}) if self.creds is not None else {})
+        unknown = sorted(k for k in plugin_config if k not in _OPTIONS and k not in settings)
+        if unknown:
+            raise _fail(
+                f"unknown config key(s) {', '.join(map(repr, unknown))}; the only option is 'models' "
+                "(a list of stored model names or .onnx file paths), e.g. config: {models: [tx_ae]}."
+            )
+        models = plugin_config.get("models")
+        if models is None:
+            self.models = None
+            return
+        if isinstance(models, str):
+            models = [models]
+        if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
+            raise _fail(
+                f"config 'models' must be a non-empty list of model names or .onnx paths; got {models!r}. "
+                "Example: config: {models: [tx_ae, exported/fraud_ae.onnx]}. Leave it out to load every stored model."
+            )
+        self.models = list(models)
+
+    def _resolved_models(self, conn: DuckDBPyConnection) -> list[str] | None:
+        """The configured models, checked: every name stored, every file present (absolute paths)."""
+        if self.models is None:
+            return None
+        files = [m for m in self.models if m.endswith(".onnx")]
+        names = [m for m in self.models if not m.endswith(".onnx")]
+        out: list[str] = []
+        for f in files:
+            p = Path(f).expanduser().resolve()
+            if not p.is_file():
+                raise _fail(
+                    f"model file {f!r} (looked for {str(p)!r}) does not exist. Write it with "
+                    "`ad-duckdb export DB MODEL FILE`, or fix the path in the profile's plugin config."
+                )
+            out.append(str(p))
+        if names:
+            cur = conn.cursor()
+            try:
+                known = store.known_models(cur)
+            finally:
+                cur.close()
+            missing = [n for n in names if store.parse_ref(n)[0] not in known]
+            if missing:
+                listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
+                raise _fail(
+                    f"no model {', '.join(map(repr, missing))} in table ad_models of this database; "
+                    f"known models: {listing}. Fix the profile's plugin config 'models', train the model first "
+                    "(ad-duckdb train, or a dbt Python model calling ad_duckdb.train), or drop 'models' to load "
+                    "every stored model, including ones trained during the run."
+                )
+            out.extend(store.parse_ref(n)[0] for n in names)
+        return out
+
+    def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        try:
+            register(conn, models=self._resolved_models(conn))
+        except DbtRuntimeError:
+            raise
+        except AdDuckDBError as e:
+            raise _fail(str(e)) from e
+
+
+def _check_registered(session: Any, name: str) -> None:
+    """Refuse to train in a dbt run without the plugin: the functions would land on a short-lived cursor."""
+    cur = session.cursor()
+    try:
+        q = "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'anomaly_score'"
+        n = cur.execute(q).fetchall()[0][0]
+    finally:
+        cur.close()
+    if not n:
+        raise _fail(
+            f"training model {name!r} in a dbt run needs the plugin in profiles.yml, under the output: "
+            "`plugins: [{module: ad_duckdb.dbt}]`. Without it the SQL functions would belong to one dbt thread's "
+            "cursor, which dbt closes while later models still call them."
+        )
+
+
+def train_model(
+    session: Any,
+    name: str,
+    source: Any,
+    *,
+    features: Sequence[str] | None = None,
+    where: str | None = None,
+    retrain: bool = True,
+    **params: Any,
+) -> Any:
+    """Train (or reuse) model ``name`` from a dbt Python model; returns a one-row pyarrow Table describing it.
+
+    Use it as the body of a dbt Python model, so the models that score can ``ref()`` it and dbt runs them
+    after training::
+
+        def model(dbt, session):
+            from ad_duckdb.dbt import train_model
+            return train_model(session, "tx_ae", dbt.ref("stg_transactions"),
+                               features=["count", "amount"], max_steps=500)
+
+    ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
+    the latest stored version is reused when there is one. The table has the columns ``model``,
+    ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
+    ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    """
+    import pyarrow as pa
+
+    from .api import load_model, train
+
+    _check_registered(session, name)
+    # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
+    src = source.sql_query() if hasattr(source, "sql_query") else str(source)
+    try:
+        cur = session.cursor()
+        try:
+            known = store.known_models(cur)
+        finally:
+            cur.close()
+        if not retrain and name in known:
+            rec = load_model(session, name)
+            version, feats, rows = rec.version, rec.feature_names, rec.train_rows
+            th = {t.name: float(t.value) for t in rec.thresholds}
+            seconds, trained = rec.metrics.get("train_seconds"), False
+        else:
+            params.setdefault("progress", False)
+            info = train(session, name, src, features=features, where=where, **params)
+            version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
+            seconds, trained = info.metrics.get("train_seconds"), True
+    except AdDuckDBError as e:
+        raise _fail(f"training model {name!r} failed: {e}") from e
+    return pa.table({
+        "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
+        "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),
+        "train_seconds": pa.array([seconds], pa.float64()), "trained": [trained],
+    })

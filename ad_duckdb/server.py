@@ -1,0 +1,938 @@
+"""``ad-duckdb serve``: a DuckDB database, with the anomaly functions, over the PostgreSQL wire protocol.
+
+BI tools (Superset, Metabase, Tableau), psql, psycopg and SQLAlchemy connect as to PostgreSQL and run
+``SELECT anomaly_score('tx_ae', count, amount) FROM transactions`` live. A Python UDF exists only in the
+process that registered it, so the server is that process.
+
+Why a small server of our own rather than buenavista 0.5.0 (the one PostgreSQL-wire library that installs
+here): its DuckDB backend calls ``fetch_record_batch()``, removed in DuckDB 2.0, and replacing that means
+overriding ``DuckDBSession.execute_sql`` whole (it is not an extension point). That method also decides
+transaction state by substring (any query containing "begin" starts one), drops unknown ``SET`` statements
+silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this one module.
+
+Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), and after the
+functions are registered the server runs ``SET enable_external_access = false`` (no file, network,
+ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo it).
+No SQL text is filtered; the few rewrites below only answer PostgreSQL catalogue chatter DuckDB lacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+import duckdb
+
+from .udfs import refresh as refresh_functions
+from .udfs import register
+
+log = logging.getLogger("ad_duckdb.server")
+
+PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
+# What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
+PG_VERSION = "15.0"
+
+_SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
+
+# DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
+_OIDS: dict[str, tuple[int, int]] = {
+    "BOOLEAN": (16, 1), "TINYINT": (21, 2), "SMALLINT": (21, 2), "INTEGER": (23, 4), "BIGINT": (20, 8),
+    "UTINYINT": (21, 2), "USMALLINT": (23, 4), "UINTEGER": (20, 8), "UBIGINT": (1700, -1), "HUGEINT": (1700, -1),
+    "UHUGEINT": (1700, -1), "BIGNUM": (1700, -1), "VARINT": (1700, -1), "FLOAT": (700, 4), "DOUBLE": (701, 8),
+    "VARCHAR": (25, -1), "BLOB": (17, -1), "DATE": (1082, 4), "TIME": (1083, 8), "TIME WITH TIME ZONE": (1266, 12),
+    "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
+    "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
+}
+_TEXT, _JSON = (25, -1), (114, -1)
+
+# Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
+_PG_SHOW = {
+    "standard_conforming_strings": "on", "transaction isolation level": "serializable",
+    "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
+    "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
+    "max_identifier_length": "63", "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
+    "statement_timeout": "0", "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+}
+# PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
+_PG_ONLY_SETTINGS = {
+    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits", "statement_timeout",
+    "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
+    "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
+}
+_SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
+_SET_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(session\s+characteristics|[a-z_]+)\b", re.I)
+_VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
+_BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
+_SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
+_DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+_REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
+                         r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
+# Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
+_SESSION_SQL = (
+    "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
+    "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
+    "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
+)
+
+# DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
+_SQLSTATE: list[tuple[type[BaseException], str]] = [
+    (duckdb.ParserException, "42601"), (duckdb.CatalogException, "42P01"), (duckdb.BinderException, "42703"),
+    (duckdb.PermissionException, "42501"), (duckdb.ConversionException, "22P02"),
+    (duckdb.OutOfRangeException, "22003"), (duckdb.ConstraintException, "23000"),
+    (duckdb.TransactionException, "25P02"), (duckdb.InterruptException, "57014"),
+    (duckdb.NotImplementedException, "0A000"), (duckdb.OutOfMemoryException, "53200"),
+    (duckdb.IOException, "58030"), (duckdb.InvalidInputException, "22023"),
+]
+
+
+class ProtocolError(Exception):
+    """A client sent something this server does not speak; carries its SQLSTATE."""
+
+    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def sqlstate(e: BaseException) -> str:
+    """The SQLSTATE for a DuckDB error."""
+    if isinstance(e, ProtocolError):
+        return e.sqlstate
+    if "read-only mode" in str(e):
+        return "25006"  # read_only_sql_transaction
+    if "configuration has been locked" in str(e):
+        return "42501"
+    return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")
+
+
+# ---------------------------------------------------------------- values out (text format) and in
+
+
+def _float_text(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return repr(v)
+
+
+def _interval_text(v: dt.timedelta) -> str:
+    sign = "-" if v < dt.timedelta(0) else ""
+    v = abs(v)
+    hours, rest = divmod(v.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{v.days} days {sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{v.microseconds:06d}"
+
+
+def _text(v: Any, oid: int) -> bytes:
+    """One value in PostgreSQL's text format for type ``oid``."""
+    if isinstance(v, bool):
+        s = "t" if v else "f"
+    elif isinstance(v, float):
+        s = _float_text(v)
+    elif isinstance(v, decimal.Decimal):
+        s = format(v, "f")
+    elif isinstance(v, dt.datetime):
+        s = v.isoformat(sep=" ")
+    elif isinstance(v, dt.date | dt.time | uuid.UUID):
+        s = str(v)
+    elif isinstance(v, dt.timedelta):
+        s = _interval_text(v)
+    elif isinstance(v, bytes | bytearray | memoryview):
+        s = "\\x" + bytes(v).hex()
+    elif oid == 114 and not isinstance(v, str):
+        s = json.dumps(v, default=str)
+    else:
+        s = str(v)
+    return s.encode()
+
+
+def _type_of(t: Any) -> tuple[int, int]:
+    name = str(t).upper()
+    if name in _OIDS:
+        return _OIDS[name]
+    if name.startswith("DECIMAL"):
+        return (1700, -1)
+    if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
+        return _JSON
+    return _TEXT
+
+
+_PARAM_TEXT: dict[int, Callable[[str], Any]] = {
+    16: lambda s: s.lower() in ("t", "true", "1", "on", "yes", "y"),
+    20: int, 21: int, 23: int, 26: int, 700: float, 701: float, 1700: decimal.Decimal,
+}
+_PARAM_BINARY: dict[int, Callable[[bytes], Any]] = {
+    16: lambda b: b != b"\x00", 21: lambda b: struct.unpack("!h", b)[0], 23: lambda b: struct.unpack("!i", b)[0],
+    20: lambda b: struct.unpack("!q", b)[0], 26: lambda b: struct.unpack("!I", b)[0],
+    700: lambda b: struct.unpack("!f", b)[0], 701: lambda b: struct.unpack("!d", b)[0],
+    25: lambda b: b.decode(), 1043: lambda b: b.decode(), 19: lambda b: b.decode(), 17: bytes, 0: lambda b: b.decode(),
+}
+
+
+_PG_EPOCH = dt.datetime(2000, 1, 1)
+
+
+def _numeric_binary(b: bytes) -> decimal.Decimal:
+    """PostgreSQL's binary numeric: base-10000 digits with a weight, a sign and a display scale."""
+    ndigits, weight, sign, dscale = struct.unpack("!hhHh", b[:8])
+    if sign == 0xC000:
+        return decimal.Decimal("NaN")
+    digits = struct.unpack(f"!{ndigits}h", b[8:8 + 2 * ndigits])
+    value = sum(decimal.Decimal(d) * decimal.Decimal(10000) ** (weight - i) for i, d in enumerate(digits))
+    value = value.quantize(decimal.Decimal(1).scaleb(-dscale)) if ndigits else decimal.Decimal(0)
+    return -value if sign == 0x4000 else value
+
+
+def _interval_binary(b: bytes) -> dt.timedelta:
+    micros, days, months = struct.unpack("!qii", b)
+    return dt.timedelta(days=days + 30 * months, microseconds=micros)
+
+
+# Binary parameters psycopg sends by default (its "%s" picks binary for dates, numbers, UUIDs, ...).
+_PARAM_BINARY.update({
+    1082: lambda b: (_PG_EPOCH + dt.timedelta(days=struct.unpack("!i", b)[0])).date(),
+    1083: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).time(),
+    1114: lambda b: _PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
+    1184: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).replace(tzinfo=dt.timezone.utc),
+    1700: _numeric_binary, 1186: _interval_binary, 2950: lambda b: uuid.UUID(bytes=b),
+    114: lambda b: b.decode(), 3802: lambda b: b[1:].decode(),  # jsonb: a version byte, then the text
+})
+
+
+def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
+    """A Bind parameter as the Python value DuckDB should bind (text types stay strings; DuckDB casts them)."""
+    if raw is None:
+        return None
+    if fmt == 0:
+        conv = _PARAM_TEXT.get(oid)
+        return conv(raw.decode()) if conv else raw.decode()
+    conv_b = _PARAM_BINARY.get(oid)
+    if conv_b is None:
+        raise ProtocolError(f"Binary parameters of type OID {oid} are not supported; send them as text.", "0A000")
+    return conv_b(raw)
+
+
+# ---------------------------------------------------------------- one statement's result
+
+
+@dataclass
+class Result:
+    """Columns (name, oid, size), a row iterator, and the command tag for CommandComplete."""
+
+    tag: str
+    columns: list[tuple[str, int, int]] | None = None
+    rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
+    sent: int = 0
+
+    @classmethod
+    def constant(cls, name: str, value: str) -> Result:
+        return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
+
+
+def _fetch(cur: duckdb.DuckDBPyConnection) -> Iterator[tuple[Any, ...]]:
+    while True:
+        chunk = cur.fetchmany(1024)
+        if not chunk:
+            return
+        yield from chunk
+
+
+def _keyword_tag(sql: str) -> str:
+    words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
+    if not words:
+        return ""
+    head = words[0].upper()
+    if head in ("CREATE", "DROP", "ALTER"):
+        obj = [w.upper() for w in words[1:] if w.upper() not in ("OR", "REPLACE", "TEMP", "TEMPORARY", "IF",
+                                                                 "NOT", "EXISTS", "UNIQUE", "PERSISTENT")]
+        return f"{head} {obj[0]}" if obj else head
+    return head
+
+
+class Session:
+    """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.cur = cur
+        for q in _SESSION_SQL:
+            cur.execute(q)
+        self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
+        self.statements: dict[str, tuple[str, list[int]]] = {}
+        self.portals: dict[str, Portal] = {}
+
+    def compat(self, sql: str) -> Result | str:
+        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+        if _VERSION_RE.match(sql):
+            import ad_duckdb
+
+            return Result("SELECT", [("version", 25, -1)], iter([(
+                f"PostgreSQL {PG_VERSION} (ad_duckdb {ad_duckdb.__version__} on DuckDB {duckdb.__version__})",)]))
+        m = _SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
+            key = " ".join(m.group(1).lower().split())
+            return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        m = _SET_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) in _PG_ONLY_SETTINGS:
+            return Result("SET")
+        if _BEGIN_RE.match(sql):
+            return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
+        m = _SAVEPOINT_RE.match(sql)
+        if m:
+            # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
+            # lookups; that is harmless as long as nothing failed. After a failure there is nothing to go
+            # back to, so say so instead of pretending.
+            verb = m.group(1).upper()
+            if verb.startswith("ROLLBACK") and self.status == b"E":
+                raise ProtocolError("Savepoints are not supported (DuckDB has none); the transaction failed, "
+                                    "ROLLBACK it and start again.", "0A000")
+            return Result("ROLLBACK" if verb.startswith("ROLLBACK") else verb)
+        m = _DEALLOCATE_RE.match(sql)
+        if m:
+            # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
+            name = m.group(1).strip('"')
+            if name.upper() == "ALL":
+                self.statements.clear()
+            else:
+                self.statements.pop(name, None)
+            return Result("DEALLOCATE")
+        # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
+        # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
+        return _REGTYPE_RE.sub("", sql)
+
+    def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
+        """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            yield c
+            return
+        stmts = duckdb.extract_statements(c)
+        for st in stmts:
+            yield self._one(st, params if len(stmts) == 1 else None)
+
+    def run_one(self, sql: str, params: list[Any] | None) -> Result:
+        """Execute one prepared statement (the extended protocol allows exactly one)."""
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            return c
+        stmts = duckdb.extract_statements(c)
+        if len(stmts) != 1:
+            raise ProtocolError("cannot insert multiple commands into a prepared statement", "42601")
+        return self._one(stmts[0], params)
+
+    def _one(self, st: Any, params: list[Any] | None) -> Result:
+        query = st.query
+        kind = st.type.name
+        head = _keyword_tag(query)
+        if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
+            query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
+        try:
+            self.cur.execute(query, params) if params else self.cur.execute(query)
+        except duckdb.Error:
+            if self.status == b"T":
+                self.status = b"E"
+            raise
+        if kind == "TRANSACTION":
+            self.status = b"T" if head in ("BEGIN", "START") else b"I"
+            return Result(head)
+        desc = self.cur.description
+        if desc is None:
+            return Result(head)
+        if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
+            n = self.cur.fetchall()[0][0]
+            return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
+        cols = [(d[0], *_type_of(d[1])) for d in desc]
+        return Result("SELECT" if kind == "SELECT" else head, cols, _fetch(self.cur))
+
+    def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
+        """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            return c.columns
+        try:
+            stmts = duckdb.extract_statements(c)
+            if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+                return None
+            try:
+                return _columns(self.cur, c, n_params)
+            except duckdb.ResourceInUseException:
+                # This cursor still holds an unread result (a suspended portal); describe on a spare one.
+                spare = self.cur.cursor()
+                try:
+                    return _columns(spare, _REGTYPE_RE.sub("", c), n_params)
+                finally:
+                    spare.close()
+        except duckdb.Error:
+            return None
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:
+    """Result columns of a SELECT; a DuckDB relation binds the query without running it."""
+    rel = cur.sql(sql, params=[None] * n_params) if n_params else cur.sql(sql)
+    return [(name, *_type_of(t)) for name, t in zip(rel.columns, rel.types, strict=True)]
+
+
+@dataclass
+class Portal:
+    sql: str
+    params: list[Any]
+    result: Result | None = None
+
+
+# ---------------------------------------------------------------- the served database
+
+
+class Backend:
+    """One opened database instance: the parent connection owning the functions, and its open sessions."""
+
+    def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None) -> None:
+        self.path = path
+        self.snapshot_dir = snapshot_dir
+        self.sessions = 0
+        self.retired = False
+        self.con = duckdb.connect(path, read_only=not read_write)
+        register(self.con)
+        # Why after register: registering reads ad_models through the normal path; from here on DuckDB
+        # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def models(self) -> list[str]:
+        from .udfs import registry
+
+        return sorted(registry(self.con).by_ref)
+
+    def close(self) -> None:
+        self.con.close()
+        if self.snapshot_dir:
+            shutil.rmtree(self.snapshot_dir, ignore_errors=True)
+
+
+def take_snapshot(source: str) -> tuple[str, str]:
+    """Copy ``source`` into a private temporary file through DuckDB (a consistent copy); (path, its folder).
+
+    The source is attached read-only for the copy only, so training and dbt can write it the rest of the time.
+    """
+    folder = tempfile.mkdtemp(prefix="ad_duckdb_serve_")
+    dst = str(Path(folder) / "snapshot.duckdb")
+    helper = duckdb.connect(":memory:")
+    try:
+        helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
+        helper.execute("ATTACH ? AS dst", [dst])
+        helper.execute("COPY FROM DATABASE src TO dst")
+    except duckdb.Error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        helper.close()
+    return dst, folder
+
+
+@dataclass
+class ServerConfig:
+    database: str
+    host: str = "127.0.0.1"
+    port: int = 5433
+    password: str | None = None
+    read_write: bool = False
+    snapshot: bool = False
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class PGServer(socketserver.ThreadingTCPServer):
+    """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
+
+    daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
+    allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(self, config: ServerConfig) -> None:
+        if not Path(config.database).exists():
+            raise click.ClickException(f"No database file {config.database!r}; create it first (e.g. ad-duckdb train).")
+        if config.snapshot and config.read_write:
+            raise click.ClickException("--snapshot serves a read-only copy; it cannot be combined with --read-write.")
+        if not is_loopback(config.host) and not config.password:
+            raise click.ClickException(
+                f"Refusing to listen on {config.host} without a password: set --password or {PASSWORD_ENV}, "
+                "or keep the default --host 127.0.0.1.")
+        self.config = config
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[int, int], tuple[socket.socket, duckdb.DuckDBPyConnection]] = {}
+        self._pids = iter(range(1000, 2**31))
+        self.backend = self._open_backend()
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        self.address_family = family
+        super().__init__((config.host, config.port), Handler)
+
+    def _open_backend(self) -> Backend:
+        cfg = self.config
+        try:
+            if cfg.snapshot:
+                path, folder = take_snapshot(cfg.database)
+                return Backend(path, read_write=False, snapshot_dir=folder)
+            return Backend(cfg.database, read_write=cfg.read_write)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise click.ClickException(
+                    f"Cannot open {cfg.database!r}: another process has it open for writing ({e}). DuckDB allows "
+                    "one writing process per file: wait for the training / dbt run to finish, or serve a copy "
+                    "with --snapshot.") from e
+            raise
+
+    def reload(self) -> str:
+        """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""
+        if not self.config.snapshot:
+            refresh_functions(self.backend.con)
+            return "models refreshed: " + ", ".join(self.backend.models())
+        new = self._open_backend()
+        with self._lock:
+            old, self.backend = self.backend, new
+            old.retired = True
+            close_old = old.sessions == 0
+        if close_old:
+            old.close()
+        return "new snapshot: " + ", ".join(new.models())
+
+    def open_session(self, sock: socket.socket) -> tuple[Backend, Session, int, int]:
+        with self._lock:
+            backend = self.backend
+            cur = backend.con.cursor()
+            try:
+                session = Session(cur)
+            except duckdb.Error:
+                cur.close()
+                raise
+            backend.sessions += 1
+            pid, key = next(self._pids), secrets.randbits(31)
+            self._clients[(pid, key)] = (sock, cur)
+        return backend, session, pid, key
+
+    def close_session(self, backend: Backend, session: Session, pid: int, key: int) -> None:
+        with self._lock:
+            self._clients.pop((pid, key), None)
+            session.cur.close()
+            backend.sessions -= 1
+            close_old = backend.retired and backend.sessions == 0
+        if close_old:
+            backend.close()
+
+    def cancel(self, pid: int, key: int) -> None:
+        with self._lock:
+            client = self._clients.get((pid, key))
+        if client is not None:
+            client[1].interrupt()
+
+    def close_all(self, timeout: float = 30.0) -> None:
+        """Disconnect clients, wait for their sessions to end, then close the database.
+
+        Why wait: the functions die with the parent connection, and DuckDB refuses to close a connection
+        while a cursor of it still runs a query.
+        """
+        self.server_close()
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                clients = list(self._clients.values())
+            if not clients or time.monotonic() > deadline:
+                break
+            for sock, cur in clients:
+                cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        try:
+            self.backend.close()
+        except duckdb.Error as e:
+            log.warning("could not close the database cleanly: %s", e)
+
+
+# ---------------------------------------------------------------- the protocol, one client
+
+
+class Handler(socketserver.BaseRequestHandler):
+    server: PGServer
+
+    def setup(self) -> None:
+        self.rfile = self.request.makefile("rb")
+        self.out = bytearray()
+
+    # -- low-level IO
+    def read_exact(self, n: int) -> bytes:
+        data = self.rfile.read(n)
+        if len(data) != n:
+            raise ConnectionError("client closed the connection")
+        return data
+
+    def send(self, kind: bytes, body: bytes = b"") -> None:
+        self.out += kind + struct.pack("!i", len(body) + 4) + body
+        if len(self.out) > 1 << 16:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.out:
+            self.request.sendall(self.out)
+            self.out.clear()
+
+    def send_error(self, e: BaseException) -> None:
+        msg = str(e).replace("\x00", "")
+        fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
+        self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
+
+    def ready(self, status: bytes) -> None:
+        self.send(b"Z", status)
+        self.flush()
+
+    # -- startup and authentication
+    def startup(self) -> dict[str, str] | None:
+        while True:
+            n = struct.unpack("!i", self.read_exact(4))[0]
+            if not 8 <= n <= 10000:
+                return None
+            body = self.read_exact(n - 4)
+            code = struct.unpack("!i", body[:4])[0]
+            if code in (_SSL_REQUEST, _GSS_REQUEST):
+                self.request.sendall(b"N")  # no TLS: clients with sslmode=prefer go on in plain text
+                continue
+            if code == _CANCEL_REQUEST:
+                pid, key = struct.unpack("!ii", body[4:12])
+                self.server.cancel(pid, key)
+                return None
+            if code != _PROTOCOL_3:
+                self.send_error(ProtocolError(f"Unsupported frontend protocol {code >> 16}.{code & 0xFFFF}."))
+                self.flush()
+                return None
+            parts = body[4:].split(b"\x00")
+            return {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2) if parts[i]}
+
+    def authenticate(self, user: str) -> bool:
+        password = self.server.config.password
+        if password:
+            # md5 rather than cleartext: the password never crosses the (unencrypted) wire.
+            salt = os.urandom(4)
+            self.send(b"R", struct.pack("!i", 5) + salt)
+            self.flush()
+            kind = self.read_exact(1)
+            n = struct.unpack("!i", self.read_exact(4))[0]
+            got = self.read_exact(n - 4).rstrip(b"\x00")
+            inner = hashlib.md5((password + user).encode()).hexdigest().encode()
+            want = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
+            if kind != b"p" or not hmac.compare_digest(got, want):
+                e = ProtocolError(f'password authentication failed for user "{user}"', "28P01")
+                self.send_error(e)
+                self.flush()
+                log.warning("refused %s: wrong or missing password", self.client_address[0])
+                return False
+        self.send(b"R", struct.pack("!i", 0))
+        return True
+
+    def handle(self) -> None:
+        try:
+            params = self.startup()
+            if params is None:
+                return
+            user = params.get("user", "")
+            if not self.authenticate(user):
+                return
+        except (ConnectionError, OSError, struct.error):
+            return
+        try:
+            backend, session, pid, key = self.server.open_session(self.request)
+        except duckdb.Error as e:
+            self.send_error(e)
+            self.flush()
+            return
+        try:
+            import ad_duckdb
+
+            tz = session.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+            for k, v in {"server_version": f"{PG_VERSION} (ad_duckdb {ad_duckdb.__version__})",
+                         "server_encoding": "UTF8", "client_encoding": "UTF8", "DateStyle": "ISO, MDY",
+                         "IntervalStyle": "postgres", "TimeZone": tz, "integer_datetimes": "on",
+                         "standard_conforming_strings": "on", "is_superuser": "off", "session_authorization": user,
+                         "application_name": params.get("application_name", "")}.items():
+                self.send(b"S", k.encode() + b"\x00" + v.encode() + b"\x00")
+            self.send(b"K", struct.pack("!ii", pid, key))
+            self.ready(session.status)
+            self.loop(session)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.server.close_session(backend, session, pid, key)
+
+    def loop(self, s: Session) -> None:
+        skip_to_sync = False  # after an error in the extended protocol, PostgreSQL ignores messages until Sync
+        while True:
+            kind = self.read_exact(1)
+            n = struct.unpack("!i", self.read_exact(4))[0]
+            body = self.read_exact(n - 4)
+            if kind == b"X":
+                return
+            if kind == b"S":
+                skip_to_sync = False
+                self.ready(s.status)
+                continue
+            if kind == b"H":
+                self.flush()
+                continue
+            if skip_to_sync:
+                continue
+            try:
+                if kind == b"Q":
+                    self.simple_query(s, body.rstrip(b"\x00").decode())
+                elif kind == b"P":
+                    self.parse(s, body)
+                elif kind == b"B":
+                    self.bind(s, body)
+                elif kind == b"D":
+                    self.describe(s, body)
+                elif kind == b"E":
+                    self.execute(s, body)
+                elif kind == b"C":
+                    name = body[1:].rstrip(b"\x00").decode()
+                    if body[:1] == b"S":
+                        s.statements.pop(name, None)
+                    else:
+                        s.portals.pop(name, None)
+                    self.send(b"3")
+                elif kind in (b"d", b"c", b"f"):
+                    continue  # COPY FROM STDIN data: not supported, the COPY itself already failed
+                else:
+                    raise ProtocolError(f"Unsupported message type {kind!r}.", "0A000")
+            except (ConnectionError, OSError):
+                raise
+            except Exception as e:  # noqa: BLE001 - any failure is this client's error, never the server's end
+                if not isinstance(e, duckdb.Error | ProtocolError | ValueError | struct.error):
+                    log.exception("unexpected error serving %s", self.client_address[0])
+                self.send_error(e)
+                if kind == b"Q":
+                    self.ready(s.status)
+                else:
+                    skip_to_sync = True
+                    self.flush()
+
+    # -- simple query protocol
+    def simple_query(self, s: Session, sql: str) -> None:
+        if not sql.strip().strip(";").strip():
+            self.send(b"I")
+            self.ready(s.status)
+            return
+        try:
+            for r in s.run(sql):
+                if r.columns is not None:
+                    self.row_description(r.columns)
+                self.data_rows(r, 0)
+        except duckdb.Error as e:
+            self.send_error(e)
+        self.ready(s.status)
+
+    # -- extended query protocol
+    def parse(self, s: Session, body: bytes) -> None:
+        name, rest = body.split(b"\x00", 1)
+        query, rest = rest.split(b"\x00", 1)
+        (n,) = struct.unpack("!h", rest[:2])
+        oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
+        s.statements[name.decode()] = (query.decode(), oids)
+        self.send(b"1")
+
+    def bind(self, s: Session, body: bytes) -> None:
+        portal, rest = body.split(b"\x00", 1)
+        stmt, rest = rest.split(b"\x00", 1)
+        if stmt.decode() not in s.statements:
+            raise ProtocolError(f'prepared statement "{stmt.decode()}" does not exist', "26000")
+        sql, oids = s.statements[stmt.decode()]
+        pos = 0
+
+        def i16() -> int:
+            nonlocal pos
+            v = struct.unpack("!h", rest[pos:pos + 2])[0]
+            pos += 2
+            return int(v)
+
+        formats = [i16() for _ in range(i16())]
+        values: list[bytes | None] = []
+        for _ in range(i16()):
+            ln = struct.unpack("!i", rest[pos:pos + 4])[0]
+            pos += 4
+            values.append(None if ln < 0 else rest[pos:pos + ln])
+            if ln > 0:
+                pos += ln
+        result_formats = [i16() for _ in range(i16())]
+        if any(result_formats):
+            raise ProtocolError("Binary result format is not supported; request text results.", "0A000")
+        params = []
+        for i, raw in enumerate(values):
+            fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
+            params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
+        s.portals[portal.decode()] = Portal(sql, params)
+        self.send(b"2")
+
+    def _run_portal(self, s: Session, p: Portal) -> Result:
+        if p.result is None:
+            p.result = s.run_one(p.sql, p.params or None)
+        return p.result
+
+    def describe(self, s: Session, body: bytes) -> None:
+        what, name = body[:1], body[1:].rstrip(b"\x00").decode()
+        if what == b"S":
+            if name not in s.statements:
+                raise ProtocolError(f'prepared statement "{name}" does not exist', "26000")
+            sql, oids = s.statements[name]
+            n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
+            # Unknown parameter types are declared text; DuckDB casts text to the type the query needs.
+            types = [o or 25 for o in oids] + [25] * (n - len(oids))
+            self.send(b"t", struct.pack(f"!h{n}i", n, *types))
+            cols = s.describe(sql, n)
+        else:
+            if name not in s.portals:
+                raise ProtocolError(f'portal "{name}" does not exist', "34000")
+            cols = self._run_portal(s, s.portals[name]).columns
+        if cols is None:
+            self.send(b"n")
+        else:
+            self.row_description(cols)
+
+    def execute(self, s: Session, body: bytes) -> None:
+        name, rest = body.split(b"\x00", 1)
+        (max_rows,) = struct.unpack("!i", rest[:4])
+        portal = s.portals.get(name.decode())
+        if portal is None:
+            raise ProtocolError(f'portal "{name.decode()}" does not exist', "34000")
+        if portal.sql.strip().strip(";").strip() == "":
+            self.send(b"I")
+            return
+        self.data_rows(self._run_portal(s, portal), max_rows)
+
+    # -- results
+    def row_description(self, cols: list[tuple[str, int, int]]) -> None:
+        body = struct.pack("!h", len(cols))
+        for name, oid, size in cols:
+            body += name.encode() + b"\x00" + struct.pack("!ihihih", 0, 0, oid, size, -1, 0)
+        self.send(b"T", body)
+
+    def data_rows(self, r: Result, max_rows: int) -> None:
+        if r.columns is None:
+            self.send(b"C", r.tag.encode() + b"\x00")
+            return
+        oids = [c[1] for c in r.columns]
+        for row in r.rows:
+            body = bytearray(struct.pack("!h", len(row)))
+            for v, oid in zip(row, oids, strict=True):
+                if v is None:
+                    body += b"\xff\xff\xff\xff"
+                else:
+                    t = _text(v, oid)
+                    body += struct.pack("!i", len(t)) + t
+            self.send(b"D", bytes(body))
+            r.sent += 1
+            if max_rows and r.sent % max_rows == 0:
+                self.send(b"s")  # PortalSuspended: the client asks for more with another Execute
+                return
+        tag = f"SELECT {r.sent}" if r.tag == "SELECT" else r.tag
+        self.send(b"C", tag.encode() + b"\x00")
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = None) -> None:
+    """Serve until SIGINT / SIGTERM; SIGHUP reloads (a fresh snapshot with --snapshot, else re-read models)."""
+    server = PGServer(config)
+    threads: list[threading.Thread] = []
+
+    def stop(*_: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def reload(*_: Any) -> None:
+        def work() -> None:
+            try:
+                log.warning("reloaded: %s", server.reload())
+            except (duckdb.Error, click.ClickException) as e:
+                log.warning("reload failed, still serving the previous copy: %s", e)
+
+        t = threading.Thread(target=work, daemon=True)
+        threads.append(t)
+        t.start()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, reload)
+    if ready is not None:
+        ready(server)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        for t in threads:
+            t.join(timeout=30)
+        server.close_all()
+
+
+@click.command("serve")
+@click.argument("db")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback requires a password.")
+@click.option("--port", type=int, default=5433, show_default=True, help="TCP port (0 picks a free one).")
+@click.option("--password", envvar=PASSWORD_ENV, show_envvar=True,
+              help="Password every client must give (any user name). Default: none, loopback only.")
+@click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")
+@click.option("--snapshot", is_flag=True,
+              help="Serve a private copy of DB, so training and dbt can write DB meanwhile; SIGHUP takes a new copy.")
+def serve(db: str, host: str, port: int, password: str | None, read_write: bool, snapshot: bool) -> None:
+    """Serve DB over the PostgreSQL wire protocol, with the anomaly functions registered.
+
+    psql, psycopg, SQLAlchemy, Superset, Metabase and Tableau connect as to PostgreSQL (any user and
+    database name) and run anomaly_score(...) live. Read-only and loopback-only by default; DuckDB itself
+    refuses file, network, ATTACH, COPY and extension access. SIGHUP re-reads the models (with --snapshot:
+    takes a fresh copy).
+
+    \b
+    Example:
+      ad-duckdb serve warehouse.duckdb --port 5433
+      psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
+    """
+    logging.basicConfig(level=logging.WARNING, format="ad-duckdb serve: %(message)s", stream=sys.stderr)
+    config = ServerConfig(db, host, port, password or None, read_write, snapshot)
+
+    def ready(server: PGServer) -> None:
+        h, p = server.server_address[:2]
+        mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
+        models = ", ".join(server.backend.models()) or "none yet"
+        click.echo(f"serving {db} ({mode}; models: {models}) on {h}:{p}")
+        click.echo(f"connect: postgresql://USER@{h}:{p}/{Path(db).stem}")
+        sys.stdout.flush()
+
+    run_server(config, ready)

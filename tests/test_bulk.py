@@ -1,0 +1,78 @@
+"""Bulk scoring (``ad_duckdb.score(..., into=...)``): same scores as SQL, one transaction, the table's columns."""
+
+from __future__ import annotations
+
+import threading
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+from ad_duckdb.exceptions import BadInputError
+
+FAILING = (
+    "SELECT transaction_id, count, CASE WHEN transaction_id > 2500 THEN error('boom at row ' || transaction_id) "
+    "ELSE amount END AS amount FROM transactions"
+)
+
+
+def _table_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_bulk_equals_sql_and_table_columns(mem_con: duckdb.DuckDBPyConnection) -> None:
+    # Small batches: many batches go through the read-ahead thread and the 2-thread session.
+    n = ad_duckdb.score(mem_con, "tx_ae", "transactions", into="bulk_scores", columns=["transaction_id"],
+                        replace=True, batch_rows=256)
+    try:
+        assert n == 3000
+        cols = mem_con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'bulk_scores' ORDER BY column_index"
+        ).fetchall()
+        assert cols == [("transaction_id", "BIGINT"), ("anomaly_score", "DOUBLE"),
+                        ("anomaly_percentile", "DOUBLE"), ("is_anomaly", "BOOLEAN")]
+        rows = mem_con.execute(
+            "SELECT b.anomaly_score, anomaly_score('tx_ae', t.count, t.amount), b.anomaly_percentile, "
+            "anomaly_percentile('tx_ae', t.count, t.amount), b.is_anomaly, is_anomaly('tx_ae', t.count, t.amount) "
+            "FROM bulk_scores b JOIN transactions t USING (transaction_id) ORDER BY transaction_id"
+        ).fetchall()
+        assert len(rows) == 3000
+        got = np.array([r[:4] for r in rows], dtype=np.float64)
+        # float32 sums may round differently with 2 onnxruntime threads than with one.
+        np.testing.assert_allclose(got[:, 0], got[:, 1], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(got[:, 2], got[:, 3], rtol=1e-5, atol=1e-7)
+        th = mem_con.execute("SELECT anomaly_threshold('tx_ae', 'default')").fetchall()[0][0]
+        assert [r[4] for r in rows] == [bool(s > th) for s in got[:, 0]]
+    finally:
+        mem_con.execute("DROP TABLE IF EXISTS bulk_scores")
+
+
+def test_bulk_without_into_returns_all_rows(mem_con: duckdb.DuckDBPyConnection) -> None:
+    tbl = ad_duckdb.score(mem_con, "tx_ae", "transactions", batch_rows=1000)
+    assert tbl.num_rows == 3000
+    assert tbl.column_names[-3:] == ["anomaly_score", "anomaly_percentile", "is_anomaly"]
+    assert "amount" in tbl.column_names
+
+
+def test_failing_batch_leaves_no_table(mem_con: duckdb.DuckDBPyConnection) -> None:
+    before = threading.active_count()
+    with pytest.raises(duckdb.Error, match="boom at row"):
+        ad_duckdb.score(mem_con, "tx_ae", FAILING, into="never_written", batch_rows=256)
+    assert "never_written" not in _table_names(mem_con)
+    # The read-ahead thread has stopped and the connection still works.
+    assert threading.active_count() == before
+    assert mem_con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3000
+
+
+def test_failing_batch_keeps_old_table_with_replace(mem_con: duckdb.DuckDBPyConnection) -> None:
+    mem_con.execute("CREATE OR REPLACE TABLE old_scores AS SELECT 42 AS answer")
+    try:
+        with pytest.raises(duckdb.Error, match="boom at row"):
+            ad_duckdb.score(mem_con, "tx_ae", FAILING, into="old_scores", replace=True, batch_rows=256)
+        assert mem_con.execute("SELECT * FROM old_scores").fetchall() == [(42,)]
+        with pytest.raises(BadInputError, match="replace=True"):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into="old_scores")
+        assert mem_con.execute("SELECT * FROM old_scores").fetchall() == [(42,)]
+    finally:
+        mem_con.execute("DROP TABLE IF EXISTS old_scores")

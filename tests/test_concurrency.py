@@ -1,0 +1,223 @@
+"""Concurrency: scoring threads while the model is re-trained, and two processes training into one file.
+
+Assertions are about behaviour only (no query fails, every row is scored by one complete stored
+version, a pinned 'name@N' never changes). The throughput of 1 vs 2 scoring threads is measured and
+printed (run with ``-s`` to see it), never asserted: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+import ad_duckdb
+from ad_duckdb import store
+
+from conftest import FAST, ROOT, make_transactions
+
+SCORE_Q = "SELECT anomaly_score(?, count, amount) FROM transactions ORDER BY transaction_id"
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A file database with transactions (3000 rows) and tx_ae@1."""
+    path = tmp_path_factory.mktemp("conc") / "base.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con, n=3000)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _scores(cur: duckdb.DuckDBPyConnection, ref: str) -> np.ndarray:
+    return np.array([r[0] for r in cur.execute(SCORE_Q, [ref]).fetchall()], dtype=np.float64)
+
+
+def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "conc.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path))
+    n_threads = 4
+    stop = threading.Event()
+    latest: list[np.ndarray] = []
+    pinned: list[np.ndarray] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()  # guards the result lists only, never the scoring
+
+    def scorer(k: int) -> None:
+        cur = con.cursor()
+        try:
+            rounds = 0
+            while not stop.is_set() or rounds < 2:
+                a = _scores(cur, "tx_ae")
+                b = _scores(cur, "tx_ae@1")
+                with lock:
+                    latest.append(a)
+                    pinned.append(b)
+                rounds += 1
+        except BaseException as e:  # noqa: BLE001 - any failure is what the test reports
+            with lock:
+                errors.append(e)
+        finally:
+            cur.close()
+
+    threads = [threading.Thread(target=scorer, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    try:
+        # Two re-trainings under the same name while the threads score (different seeds: different scores).
+        for seed in (1, 2):
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "seed": seed})
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=300)
+    try:
+        assert errors == []
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1, 2, 3]
+        refs = {v: _scores(con, f"tx_ae@{v}") for v in (1, 2, 3)}
+    finally:
+        con.close()
+    ref_matrix = np.stack([refs[1], refs[2], refs[3]])  # [3 versions, rows]
+    # The versions really differ on most rows, so "equals one version" is a meaningful check.
+    assert np.mean(~np.isclose(refs[1], refs[2], rtol=1e-5)) > 0.5
+    seen: set[int] = set()
+    mixed = 0
+    for a in latest:
+        match = np.isclose(a[None, :], ref_matrix, rtol=1e-6, atol=0)  # which version scored each row
+        assert match.any(axis=0).all(), "a row's score matches no complete stored version"
+        versions = {int(np.argmax(match[:, i])) + 1 for i in range(0, len(a), 500)}
+        seen |= versions
+        mixed += len(versions) > 1
+    for b in pinned:
+        np.testing.assert_array_equal(b, refs[1])  # 'tx_ae@1' never changes version
+    assert len(latest) >= n_threads * 2
+    assert 3 in seen  # the scorers saw the last version once it was stored
+    print(f"\nconcurrency: {len(latest) + len(pinned)} queries by {n_threads} threads during 2 re-trainings, "
+          f"0 failed; versions seen by 'tx_ae': {sorted(seen)}; queries that spanned a retrain: {mixed}")
+
+
+def test_scoring_throughput_one_vs_two_threads(base_db: Path, tmp_path: Path) -> None:
+    """Threads scoring through cursors of one connection are not serialized by a lock of ours."""
+    path = tmp_path / "tp.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path), config={"threads": 1})  # one DuckDB thread per query: threads are ours
+    # Size the table so one query takes about half a second here (model speed varies with its size).
+    con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()
+    t0 = time.perf_counter()
+    con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()
+    reps = int(min(200, max(2, 0.5 / max(time.perf_counter() - t0, 1e-6))))
+    con.execute(f"CREATE TABLE big AS SELECT t.* FROM transactions t, range({reps})")
+    n_rows = 3000 * reps
+    q = "SELECT sum(anomaly_score('tx_ae', count, amount)) FROM big"
+    expected = con.execute(q).fetchall()[0][0]
+    results: list[float] = []
+
+    def run(n_queries: int) -> None:
+        cur = con.cursor()
+        try:
+            for _ in range(n_queries):
+                results.append(cur.execute(q).fetchall()[0][0])
+        finally:
+            cur.close()
+
+    def timed(n_threads: int, n_queries: int) -> float:
+        ts = [threading.Thread(target=run, args=(n_queries,)) for _ in range(n_threads)]
+        t0 = time.perf_counter()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return n_threads * n_queries * n_rows / (time.perf_counter() - t0)
+
+    try:
+        one = timed(1, 4)
+        two = timed(2, 4)
+    finally:
+        con.close()
+    assert results == [expected] * 12  # same answer from every thread
+    print(f"\nthroughput: 1 thread {one / 1e6:.2f}M rows/s, 2 threads {two / 1e6:.2f}M rows/s "
+          f"(x{two / one:.2f} on {os.cpu_count()} shared cores)")
+
+
+CHILD = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import ad_duckdb, ad_duckdb.detector, ad_duckdb.export  # pay the torch import before the race
+    from ad_duckdb.exceptions import BadInputError
+    from conftest import FAST
+    print("READY", flush=True)
+    sys.stdin.readline()
+    try:
+        con = ad_duckdb.connect({path!r})
+    except BadInputError as e:
+        print("LOCKED", e, flush=True)
+        sys.exit(3)
+    try:
+        info = ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{{**FAST, "seed": {seed}}})
+        print("STORED", info.version, flush=True)
+    finally:
+        con.close()
+""")
+
+
+def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "race.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CHILD.format(tests=str(ROOT / "tests"), path=str(path), seed=s)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for s in (11, 12)
+    ]
+    outs: list[tuple[int, str, str]] = []
+    try:
+        for p in procs:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            assert line.strip() == "READY", p.stderr.read() if p.stderr else line
+        for p in procs:  # both go at once
+            assert p.stdin is not None
+            p.stdin.write("GO\n")
+            p.stdin.flush()
+        for p in procs:
+            out, err = p.communicate(timeout=600)
+            outs.append((p.returncode, out, err))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+            p.communicate()  # closes the pipes
+    codes = sorted(rc for rc, _, _ in outs)
+    assert codes in ([0, 0], [0, 3]), outs
+    for rc, out, _ in outs:
+        if rc == 3:  # the loser got our clear lock error, naming the fix
+            assert "another process has it open for writing" in out and "read_only=True" in out
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        cur = con.cursor()
+        recs, problems = store.load_all(cur)
+        cur.close()
+        assert problems == []  # no half-written row
+        versions = [r.version for r in recs]
+        assert versions == list(range(1, 2 + codes.count(0)))
+        for r in recs:  # each stored version is complete: thresholds and scores
+            assert {t.name for t in r.thresholds} >= {"default", "p99"}
+            got = con.execute(f"SELECT count(anomaly_score('tx_ae@{r.version}', count, amount)) FROM transactions")
+            assert got.fetchall()[0][0] == 3000
+        orphans = con.execute("SELECT count(*) FROM ad_thresholds t ANTI JOIN ad_models m "
+                              "ON t.model = m.name AND t.version = m.version").fetchall()[0][0]
+        assert orphans == 0
+    finally:
+        con.close()
+    print(f"\ntwo writers: exit codes {codes} ({'one won, one got the lock error' if 3 in codes else 'both stored'})")

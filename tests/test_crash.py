@@ -1,0 +1,200 @@
+"""Crashes: a process SIGKILLed while training, or while bulk scoring into a table, loses nothing.
+
+Each child is a real ``python`` process on a copy of one database file; the parent kills it at a
+known point (the training progress bar has advanced; scoring has started) and then reopens the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import ad_duckdb
+from ad_duckdb import store
+
+from conftest import FAST, ROOT, make_transactions
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("crash") / "base.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con, n=3000)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def _scores(path: Path, ref: str) -> np.ndarray:
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        rows = con.execute(f"SELECT anomaly_score('{ref}', count, amount) FROM transactions ORDER BY transaction_id")
+        return np.array([r[0] for r in rows.fetchall()])
+    finally:
+        con.close()
+
+
+def _tables(path: Path) -> set[str]:
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+def _spawn(code: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
+
+
+def _wait_for(stream: object, pattern: str, timeout: float) -> str:
+    """Read ``stream`` (unbuffered, char by char) until ``pattern`` matches; returns what was read."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    fd = stream.fileno()  # type: ignore[attr-defined]
+    while time.monotonic() < deadline:
+        ch = os.read(fd, 1).decode(errors="replace")
+        if not ch:
+            break
+        seen += ch
+        if re.search(pattern, seen):
+            return seen
+    raise AssertionError(f"child never printed {pattern!r}; it printed: {seen[-2000:]}")
+
+
+def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path: Path) -> None:
+    path = _copy(base_db, tmp_path / "train_kill.duckdb")
+    before = _scores(path, "tx_ae")
+    child = _spawn(f"""
+        import ad_duckdb
+        con = ad_duckdb.connect({str(path)!r})
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], n_models=1,
+                        max_steps=10_000_000, epochs=100_000, patience=10_000, progress=True)
+    """)
+    try:
+        # The progress bar (in optimizer steps) has moved: the child is inside the training loop.
+        _wait_for(child.stderr, r"\b[1-9]\d*/\d{6,}\b", timeout=300)
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == -signal.SIGKILL
+    assert _tables(path) == {"transactions", "ad_models", "ad_thresholds"}
+    con = ad_duckdb.connect(str(path))
+    try:
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
+        cur = con.cursor()
+        recs, problems = store.load_all(cur)
+        cur.close()
+        assert problems == [] and len(recs) == 1
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE version <> 1").fetchall()[0][0] == 0
+    finally:
+        con.close()
+    np.testing.assert_array_equal(_scores(path, "tx_ae"), before)  # the previous version still scores
+    # And the file still takes a new version afterwards.
+    con = ad_duckdb.connect(str(path))
+    try:
+        assert ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST).version == 2
+    finally:
+        con.close()
+
+
+SCORE_CHILD = """
+    import time, ad_duckdb
+    con = ad_duckdb.connect({path!r})
+    print("START", flush=True)
+    t0 = time.perf_counter()
+    n = ad_duckdb.score(con, "tx_ae", "SELECT t.* FROM transactions t, range({reps})", into="scored", replace=True)
+    print("DONE", n, round(time.perf_counter() - t0, 3), flush=True)
+    con.close()
+"""
+
+
+def _reps_for_seconds(path: Path, seconds: float) -> int:
+    """How many copies of the 3000 transactions make bulk scoring take about ``seconds`` here (measured)."""
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        ad_duckdb.score(con, "tx_ae", "transactions")  # warm the session
+        t0 = time.perf_counter()
+        ad_duckdb.score(con, "tx_ae", "SELECT t.* FROM transactions t, range(10)")
+        per_rep = (time.perf_counter() - t0) / 10
+    finally:
+        con.close()
+    return int(min(2000, max(10, seconds / max(per_rep, 1e-6))))
+
+
+def _run_score_child(path: Path, kill_after: float | None, reps: int) -> tuple[bool, str]:
+    """Run a bulk-scoring child; SIGKILL it ``kill_after`` seconds after it starts. Returns (finished, output)."""
+    child = _spawn(SCORE_CHILD.format(path=str(path), reps=reps))
+    try:
+        assert child.stdout is not None
+        _wait_for(child.stdout, r"START\n", timeout=120)
+        if kill_after is None:
+            out, err = child.communicate(timeout=300)
+            assert child.returncode == 0, err
+            return True, out
+        time.sleep(kill_after)
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate(timeout=60)
+        return "DONE" in out, out
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def test_sigkill_during_bulk_scoring_leaves_no_partial_table(base_db: Path, tmp_path: Path) -> None:
+    # A full run first: how long scoring takes here, and a complete table to check "replace" against.
+    full = _copy(base_db, tmp_path / "full.duckdb")
+    reps = _reps_for_seconds(full, 3.0)
+    finished, out = _run_score_child(full, None, reps)
+    took = float(out.split()[-1])
+    n_rows = 3000 * reps
+    assert int(out.split()[-2]) == n_rows
+    con = ad_duckdb.connect(str(full), read_only=True)
+    try:
+        want_sum = con.execute("SELECT sum(anomaly_score) FROM scored").fetchall()[0][0]
+    finally:
+        con.close()
+
+    killed_mid_way = 0
+    for i, (start, fraction) in enumerate([(base_db, 0.1), (base_db, 0.5), (full, 0.3), (full, 0.8)]):
+        path = _copy(start, tmp_path / f"kill{i}.duckdb")
+        finished, _ = _run_score_child(path, max(0.05, took * fraction), reps)
+        killed_mid_way += not finished
+        con = ad_duckdb.connect(str(path), read_only=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            if start is base_db and not finished:
+                assert "scored" not in tables  # no partial table
+            else:
+                # The table is complete: the old one (replace was cut short) or the new one, never a mix.
+                n, s = con.execute("SELECT count(*), sum(anomaly_score) FROM scored").fetchall()[0]
+                assert n == n_rows and s == pytest.approx(want_sum, rel=1e-9)
+            assert con.execute("SELECT count(anomaly_score('tx_ae', count, amount)) FROM transactions"
+                               ).fetchall()[0][0] == 3000
+        finally:
+            con.close()
+    assert killed_mid_way >= 2  # the kills really landed while scoring ran
+    print(f"\nbulk scoring: a full run of {n_rows} rows took {took:.2f}s; {killed_mid_way} of 4 kills landed mid-way, "
+          "none left a partial table")

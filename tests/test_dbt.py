@@ -1,0 +1,304 @@
+"""The dbt-duckdb plugin and the example dbt project, run with the real dbt executable.
+
+The project is copied to a temporary folder and built with exactly `dbt build --profiles-dir .`,
+as a new user would; the resulting .duckdb file is then opened and checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
+
+import ad_duckdb
+from ad_duckdb.dbt import Plugin, train_model
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = ROOT / "examples" / "dbt_project"
+DBT = Path(sys.executable).parent / "dbt"
+DB_NAME = "ad_example.duckdb"
+TABLES = ("raw_transactions", "planted_anomalies", "tx_model", "tx_scores", "daily_anomaly_rates", "threshold_report")
+
+
+def run_dbt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # Why a clean environment for DBT_*: a developer's DBT_PROFILES_DIR or DBT_TARGET must not redirect the run.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DBT_")}
+    env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"  # no network
+    return subprocess.run([str(DBT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900,
+                          check=False)
+
+
+def fresh_copy(dest: Path) -> Path:
+    shutil.copytree(PROJECT, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "*.duckdb*",
+                                                                  ".user.yml"))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """A fresh copy of examples/dbt_project after `dbt build --profiles-dir .` (training included)."""
+    work = fresh_copy(tmp_path_factory.mktemp("dbt") / "dbt_project")
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    return work, proc
+
+
+@pytest.fixture(scope="module")
+def db(built: tuple[Path, subprocess.CompletedProcess[str]]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The built database, opened by plain DuckDB (no ad_duckdb functions), as a BI tool would."""
+    work, proc = built
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def test_dbt_build_succeeds(built: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    work, proc = built
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert "Completed successfully" in proc.stdout
+    assert "ERROR=0" in proc.stdout and "SKIP=0" in proc.stdout
+    # the dbt tests of the project ran: the budget check and the quality floor
+    assert "PASS anomaly_share_under_budget" in proc.stdout
+    assert "PASS planted_anomalies_rank_high" in proc.stdout
+    # dbt closed the connection that owns the functions (an open one would print nanobind leak lines)
+    assert "nanobind" not in out
+    assert (work / DB_NAME).is_file()
+
+
+def test_built_tables_are_plain_and_complete(db: duckdb.DuckDBPyConnection) -> None:
+    tables = {r[0] for r in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert set(TABLES) | {"ad_models", "ad_thresholds"} <= tables
+    n, null_scores, null_pct, flagged = db.execute(
+        "SELECT count(*), count(*) FILTER (WHERE anomaly_score IS NULL), "
+        "count(*) FILTER (WHERE anomaly_percentile IS NULL), count(*) FILTER (WHERE is_anomaly) FROM tx_scores"
+    ).fetchall()[0]
+    assert n == 20_000 and null_scores == 0 and null_pct == 0
+    assert 0 < flagged <= 0.03 * n
+    # the model trained inside dbt is stored in the same file, and tx_model describes that version
+    model, version, ref, trained = db.execute("SELECT model, version, model_ref, trained FROM tx_model").fetchall()[0]
+    assert (model, ref, trained) == ("tx_ae", f"tx_ae@{version}", True)
+    stored = db.execute(
+        "SELECT train_rows, octet_length(onnx), json_extract(params, '$.max_steps')::INTEGER FROM ad_models "
+        "WHERE name = ? AND version = ?", [model, version]
+    ).fetchall()
+    assert stored and stored[0][0] == 20_000 and stored[0][1] > 1000 and stored[0][2] == 500
+    assert db.execute("SELECT DISTINCT model_ref FROM tx_scores").fetchall() == [(ref,)]
+
+
+def test_threshold_join_and_daily_rates(db: duckdb.DuckDBPyConnection) -> None:
+    report = dict(db.execute("SELECT threshold_name, threshold FROM threshold_report").fetchall())
+    stored = dict(db.execute(
+        "SELECT th.threshold_name, th.value FROM ad_thresholds th JOIN tx_model m "
+        "ON th.model = m.model AND th.version = m.version"
+    ).fetchall())
+    assert report == stored and "default" in report
+    # the default threshold flags exactly the rows tx_scores marks is_anomaly
+    flagged_default = db.execute("SELECT flagged FROM threshold_report WHERE threshold_name = 'default'").fetchall()
+    assert flagged_default == db.execute("SELECT count(*) FROM tx_scores WHERE is_anomaly").fetchall()
+    days, total, anomalies = db.execute(
+        "SELECT count(*), sum(transactions), sum(anomalies) FROM daily_anomaly_rates").fetchall()[0]
+    assert days == 90 and total == 20_000
+    assert anomalies == flagged_default[0][0]
+
+
+def test_scores_match_sql_functions_after_reopen(built: tuple[Path, subprocess.CompletedProcess[str]],
+                                                 db: duckdb.DuckDBPyConnection) -> None:
+    """A new process-side connection scores the same values dbt materialized."""
+    rows = db.execute(
+        "SELECT count, amount, distinct_cards, refunds, anomaly_score FROM tx_scores ORDER BY anomaly_score DESC "
+        "LIMIT 50").fetchall()
+    ref = db.execute("SELECT model_ref FROM tx_model").fetchall()[0][0]
+    con = ad_duckdb.connect(str(built[0] / DB_NAME), read_only=True)
+    try:
+        again = con.execute(
+            "SELECT anomaly_score(?, count, amount, distinct_cards, refunds) FROM tx_scores "
+            "ORDER BY anomaly_score DESC LIMIT 50", [ref]).fetchall()
+    finally:
+        con.close()
+    np.testing.assert_allclose([r[0] for r in again], [r[4] for r in rows], rtol=1e-6)
+
+
+def test_generated_data_matches_generate_py(db: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """raw_transactions reproduces examples/transactions/generate.py for the same rows and seed."""
+    from generate import generate  # examples/transactions is on sys.path (conftest)
+
+    path = tmp_path / "gen.duckdb"
+    generate(path, rows=20_000, seed=7)
+    db.execute(f"ATTACH '{path}' AS gen (READ_ONLY)")
+    try:
+        cols = "transaction_id, day, merchant_id, count, amount, distinct_cards, refunds"
+        for a, b in (("gen.transactions", "raw_transactions"), ("raw_transactions", "gen.transactions")):
+            diff = db.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {a} EXCEPT SELECT {cols} FROM {b})").fetchall()
+            assert diff == [(0,)], (a, b)
+        planted = db.execute(
+            "SELECT count(*) FROM (SELECT transaction_id, kind FROM gen.planted_anomalies "
+            "EXCEPT SELECT transaction_id, kind FROM planted_anomalies)").fetchall()
+        assert planted == [(0,)]
+    finally:
+        db.execute("DETACH gen")
+
+
+THREADS_PROJECT = """
+name: threads_check
+version: "1.0.0"
+config-version: 2
+profile: threads_check
+flags:
+  send_anonymous_usage_stats: false
+models:
+  threads_check:
+    +materialized: table
+"""
+THREADS_PROFILES = """
+threads_check:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: ad_example.duckdb
+      threads: 4
+      plugins:
+        - module: ad_duckdb.dbt
+          config: {models: [tx_ae]}
+    bad:
+      type: duckdb
+      path: ad_example.duckdb
+      threads: 4
+      plugins:
+        - module: ad_duckdb.dbt
+          config: {models: [tx_ea]}
+"""
+PARTS = 8
+
+
+@pytest.fixture(scope="module")
+def threads_project(built: tuple[Path, subprocess.CompletedProcess[str]],
+                    tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second project on a copy of the built file: 8 models that each call the functions, 4 dbt threads."""
+    assert built[1].returncode == 0
+    work = tmp_path_factory.mktemp("dbt_threads")
+    shutil.copy(built[0] / DB_NAME, work / DB_NAME)
+    (work / "dbt_project.yml").write_text(THREADS_PROJECT)
+    (work / "profiles.yml").write_text(THREADS_PROFILES)
+    (work / "models").mkdir()
+    for i in range(PARTS):
+        (work / "models" / f"part_{i}.sql").write_text(
+            "select count(*) as n, sum(anomaly_score('tx_ae', count, amount, distinct_cards, refunds)) as total, "
+            "count(*) filter (where is_anomaly('tx_ae', count, amount, distinct_cards, refunds)) as flagged "
+            f"from tx_scores where transaction_id % {PARTS} = {i}\n"
+        )
+    return work
+
+
+def test_plugin_with_threads(threads_project: Path) -> None:
+    proc = run_dbt(["run", "--profiles-dir", "."], threads_project)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "nanobind" not in proc.stdout + proc.stderr
+    results = json.loads((threads_project / "target" / "run_results.json").read_text())["results"]
+    assert len(results) == PARTS and all(r["status"] == "success" for r in results)
+    # the models really ran on several dbt threads (each a cursor of the plugin's connection)
+    assert len({r["thread_id"] for r in results}) > 1
+    con = duckdb.connect(str(threads_project / DB_NAME), read_only=True)
+    try:
+        union = " UNION ALL ".join(f"SELECT * FROM part_{i}" for i in range(PARTS))
+        n, total, flagged = con.execute(f"SELECT sum(n), sum(total), sum(flagged) FROM ({union})").fetchall()[0]
+        want = con.execute("SELECT count(*), sum(anomaly_score), count(*) FILTER (WHERE is_anomaly) "
+                           "FROM tx_scores").fetchall()[0]
+    finally:
+        con.close()
+    assert (n, flagged) == (want[0], want[2])
+    assert total == pytest.approx(want[1], rel=1e-9)
+
+
+def test_unknown_model_is_a_readable_dbt_error(threads_project: Path) -> None:
+    proc = run_dbt(["debug", "--profiles-dir", ".", "--target", "bad"], threads_project)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "ad_duckdb dbt plugin (module: ad_duckdb.dbt): no model 'tx_ea' in table ad_models" in out
+    assert "known models: 'tx_ae'" in out
+    assert "Traceback" not in out
+
+
+# --- the plugin in-process: configuration errors and .onnx files, without a dbt run ---
+
+def test_plugin_rejects_unknown_config_key() -> None:
+    with pytest.raises(DbtRuntimeError, match=r"unknown config key\(s\) 'model'; the only option is 'models'"):
+        BasePlugin.create("ad_duckdb.dbt", config={"model": ["tx_ae"]})
+
+
+def test_plugin_tolerates_profile_settings() -> None:
+    # dbt-duckdb merges the profile's DuckDB `settings:` into every plugin's config
+    creds = DuckDBCredentials(path=":memory:", settings={"memory_limit": "1GB"})
+    plugin = BasePlugin.create("ad_duckdb.dbt", credentials=creds)
+    assert isinstance(plugin, Plugin) and plugin.models is None
+
+
+@pytest.mark.parametrize("models", [[], [""], [3], {"tx_ae": 1}])
+def test_plugin_rejects_bad_models_value(models: object) -> None:
+    with pytest.raises(DbtRuntimeError, match="config 'models' must be a non-empty list of model names or .onnx paths"):
+        BasePlugin.create("ad_duckdb.dbt", config={"models": models})
+
+
+def test_plugin_unknown_model_name_lists_known(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    path = tmp_path / "m.duckdb"
+    ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "tx_ae.onnx")
+    con = duckdb.connect(str(path))
+    try:
+        ad_duckdb.import_model(con, tmp_path / "tx_ae.onnx")
+        plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae", "fraud_ae"]})
+        with pytest.raises(DbtRuntimeError, match=r"no model 'fraud_ae' in table ad_models .*known models: 'tx_ae'"):
+            plugin.configure_connection(con)
+    finally:
+        con.close()
+
+
+def test_plugin_missing_onnx_file(tmp_path: Path) -> None:
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(tmp_path / "nope.onnx")]})
+    con = duckdb.connect()
+    try:
+        with pytest.raises(DbtRuntimeError, match=r"model file '.*nope\.onnx' \(looked for .*\) does not exist"):
+            plugin.configure_connection(con)
+    finally:
+        con.close()
+
+
+def test_plugin_loads_onnx_file_into_empty_database(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """`models: [file.onnx]` scores on a database that stores no model (e.g. a warehouse fed by dbt only)."""
+    onnx = ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "tx_ae.onnx")
+    want = mem_con.execute("SELECT anomaly_score('tx_ae', 3, 120.5)").fetchall()
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(onnx)]})
+    con = duckdb.connect()
+    try:
+        plugin.configure_connection(con)
+        cur = con.cursor()  # what a dbt thread gets
+        try:
+            got = cur.execute("SELECT anomaly_score('tx_ae', 3, 120.5)").fetchall()
+        finally:
+            cur.close()
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+    finally:
+        con.close()
+    assert got[0][0] == pytest.approx(want[0][0], rel=1e-6)
+
+
+def test_train_model_without_plugin_is_refused() -> None:
+    con = duckdb.connect()
+    try:
+        with pytest.raises(DbtRuntimeError, match=r"needs the plugin in profiles.yml.*module: ad_duckdb.dbt"):
+            train_model(con, "tx_ae", "SELECT 1 AS x")
+    finally:
+        con.close()

@@ -1,0 +1,368 @@
+"""Hostile model files and damaged rows: each is refused with a clear error, and the process lives on.
+
+The hostile models are crafted with the ``onnx`` package from a real trained model: external data
+pointing at ``../../etc/passwd``, a custom operator domain, a model-local function, a subgraph
+hiding external data, a wrong input shape, wrong output names, garbage bytes, a newer
+format_version row, tampered bytes, an oversized model and malformed metadata JSON.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+import ad_duckdb
+from ad_duckdb import integrity, store
+from ad_duckdb.exceptions import IntegrityError, ModelNotFoundError
+from ad_duckdb.scoring import make_session
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "ad_duckdb"
+
+
+@pytest.fixture(scope="module")
+def good(mem_con: duckdb.DuckDBPyConnection) -> store.ModelRecord:
+    return ad_duckdb.load_model(mem_con, "tx_ae")
+
+
+def _proto(rec: store.ModelRecord) -> onnx.ModelProto:
+    return onnx.load_from_string(rec.onnx)
+
+
+# --- the hostile models -------------------------------------------------------------------------
+
+def external_data(m: onnx.ModelProto) -> onnx.ModelProto:
+    t = m.graph.initializer[0]
+    t.ClearField("raw_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", "../../etc/passwd"), ("offset", "0"), ("length", "64")):
+        e = t.external_data.add()
+        e.key, e.value = k, v
+    return m
+
+
+def external_location_only(m: onnx.ModelProto) -> onnx.ModelProto:
+    """external_data entries without data_location=EXTERNAL: refused too (we never write either)."""
+    e = m.graph.initializer[0].external_data.add()
+    e.key, e.value = "location", "/etc/shadow"
+    return m
+
+
+def custom_domain(m: onnx.ModelProto) -> onnx.ModelProto:
+    out = m.graph.output[0].name
+    m.graph.node[-1].output[0] = "pre_" + out
+    for n in m.graph.node:
+        for i, name in enumerate(n.output):
+            if name == out:
+                n.output[i] = "pre_" + out
+    m.graph.node.append(helper.make_node("Exec", ["pre_" + out], [out], domain="evil.custom", cmd="rm -rf /"))
+    m.opset_import.append(helper.make_opsetid("evil.custom", 1))
+    return m
+
+
+def custom_opset_import_only(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.opset_import.append(helper.make_opsetid("com.microsoft", 1))
+    return m
+
+
+def local_function(m: onnx.ModelProto) -> onnx.ModelProto:
+    f = helper.make_function("local.fn", "Twice", ["a"], ["b"], [helper.make_node("Add", ["a", "a"], ["b"])],
+                             [helper.make_opsetid("", 17)])
+    m.functions.append(f)
+    return m
+
+
+def subgraph_external(m: onnx.ModelProto) -> onnx.ModelProto:
+    """An If node whose branch carries an initializer with external data: the walker must descend."""
+    hidden = helper.make_tensor("stolen", TensorProto.FLOAT, [4], [0.0] * 4)
+    hidden.ClearField("float_data")
+    hidden.data_location = TensorProto.EXTERNAL
+    e = hidden.external_data.add()
+    e.key, e.value = "location", "../../../root/.ssh/id_rsa"
+    out_vi = helper.make_tensor_value_info("branch_out", TensorProto.FLOAT, [4])
+    branch = helper.make_graph([helper.make_node("Identity", ["stolen"], ["branch_out"])], "b", [], [out_vi],
+                               initializer=[hidden])
+    cond = helper.make_tensor("cond", TensorProto.BOOL, [], [True])
+    m.graph.initializer.append(cond)
+    m.graph.node.append(helper.make_node("If", ["cond"], ["unused"], then_branch=branch, else_branch=branch))
+    return m
+
+
+def wrong_input_width(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 3
+    return m
+
+
+def renamed_output(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.output[0].name = "secret"
+    for n in m.graph.node:
+        for i, name in enumerate(n.output):
+            if name == "score":
+                n.output[i] = "secret"
+    return m
+
+
+def second_input(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.input.append(helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 2]))
+    return m
+
+
+HOSTILE: dict[str, tuple[Callable[[onnx.ModelProto], onnx.ModelProto], str]] = {
+    "external_data": (external_data, r"external data \['\.\./\.\./etc/passwd'\]"),
+    "external_location_only": (external_location_only, r"external data \['/etc/shadow'\]"),
+    "custom_domain": (custom_domain, r"operator domain 'evil\.custom'"),
+    "custom_opset_import": (custom_opset_import_only, r"operator set domain 'com\.microsoft'"),
+    "local_function": (local_function, r"model-local function 'Twice'"),
+    "subgraph_external": (subgraph_external, r"subgraph of node 'If'.*id_rsa"),
+    "wrong_input_width": (wrong_input_width, r"feature list has 2 column\(s\); expected one float input 'x' \[n, 2\]"),
+    "renamed_output": (renamed_output, r"returns \['secret', 'feature_error'\]"),
+    "second_input": (second_input, r"takes \[\('x'.*\('y'"),
+}
+
+
+def hostile_bytes(rec: store.ModelRecord, kind: str) -> bytes:
+    return HOSTILE[kind][0](copy.deepcopy(_proto(rec))).SerializeToString()
+
+
+def insert_row(con: duckdb.DuckDBPyConnection, rec: store.ModelRecord, name: str, onnx_bytes: bytes,
+               **overrides: object) -> None:
+    """Write a row as an attacker with write access would: straight SQL, a matching sha256."""
+    r = copy.copy(rec)
+    r.name, r.onnx, r.version = name, onnx_bytes, 1
+    r.sha256 = store.sha256_hex(onnx_bytes)
+    store.ensure_schema(con)
+    store._insert(con, r)
+    for col, value in overrides.items():
+        con.execute(f"UPDATE ad_models SET {col} = ? WHERE name = ?", [value, name])
+
+
+# --- each hostile model, refused on every path --------------------------------------------------
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_graph_refused_by_the_static_check(good: store.ModelRecord, kind: str) -> None:
+    data = hostile_bytes(good, kind)
+    with pytest.raises(IntegrityError, match=HOSTILE[kind][1]):
+        integrity.check_onnx(data, model="evil", n_features=2)
+    # make_session runs the same check before onnxruntime sees the bytes.
+    with pytest.raises(IntegrityError, match=r"Model 'evil' was refused"):
+        make_session(data, model="evil", n_features=2)
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_file_refused_at_import(good: store.ModelRecord, kind: str, tmp_path: Path) -> None:
+    rec = copy.copy(good)
+    rec.onnx = hostile_bytes(good, kind)
+    rec.sha256 = store.sha256_hex(rec.onnx)
+    meta = json.dumps(store.record_metadata(rec), sort_keys=True)
+    path = tmp_path / f"{kind}.onnx"
+    path.write_bytes(rec.onnx + ad_duckdb.api._metadata_entry(meta))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(IntegrityError, match=HOSTILE[kind][1]):
+            ad_duckdb.import_model(con, path)
+        assert ad_duckdb.list_models(con) == []  # nothing half-stored
+        with pytest.raises(IntegrityError, match=HOSTILE[kind][1]):
+            ad_duckdb.register(con, models=[str(path)], replace=True)
+    finally:
+        con.close()
+
+
+def test_damaged_rows_are_refused_and_the_good_model_still_scores(good: store.ModelRecord, tmp_path: Path) -> None:
+    path = str(tmp_path / "mixed.duckdb")
+    con = duckdb.connect(path)
+    insert_row(con, good, "good", good.onnx)
+    for kind in HOSTILE:
+        insert_row(con, good, f"evil_{kind}", hostile_bytes(good, kind))
+    insert_row(con, good, "newer_format", good.onnx, format_version=store.FORMAT_VERSION + 1)
+    insert_row(con, good, "tampered", good.onnx)
+    flipped = bytearray(good.onnx)
+    flipped[len(flipped) // 2] ^= 0x01
+    con.execute("UPDATE ad_models SET onnx = ? WHERE name = 'tampered'", [bytes(flipped)])
+    insert_row(con, good, "bad_features_json", good.onnx, features='{"not": "a list"}')
+    insert_row(con, good, "bad_metrics_json", good.onnx, metrics='"not an object"')
+    insert_row(con, good, "garbage_bytes", b"\xff" * 64)
+    insert_row(con, good, "empty_features", good.onnx, features="[]")
+    con.execute("CREATE TABLE t AS SELECT range::INTEGER + 1 AS count, (range % 50 + 10)::DOUBLE AS amount "
+                "FROM range(3000)")
+    con.close()
+
+    con = ad_duckdb.connect(path)  # registering loads every row: the damaged ones must not stop it
+    try:
+        n_ok = con.execute("SELECT count(anomaly_score('good', count, amount)) FROM t").fetchall()[0][0]
+        assert n_ok == 3000
+        expected = {
+            **{f"evil_{k}": v[1] for k, v in HOSTILE.items()},
+            "newer_format": r"format_version 2, newer than this ad_duckdb understands \(1\); upgrade ad_duckdb",
+            "tampered": r"sha256 of its stored ONNX bytes does not match",
+            "bad_features_json": r"stored metadata .* is malformed",
+            "bad_metrics_json": r"stored metadata .* is malformed",
+            "garbage_bytes": r"not a well-formed ONNX model",
+            "empty_features": r"feature list has 0 column",
+        }
+        for name, pattern in expected.items():
+            with pytest.raises(duckdb.Error, match=rf"No model '{name}'.*integrity check.*{pattern}"):
+                con.execute(f"SELECT anomaly_score('{name}', count, amount) FROM t").fetchall()
+            with pytest.raises(IntegrityError, match=pattern):
+                ad_duckdb.load_model(con, name)
+        # After all those refusals the good model still scores, and the same as before.
+        again = con.execute("SELECT count(anomaly_score('good', count, amount)) FROM t").fetchall()[0][0]
+        assert again == 3000
+        names = {m["name"] for m in ad_duckdb.list_models(con)}
+        assert len(names) == 1 + len(expected)  # listing never needs to load a model
+    finally:
+        con.close()
+
+
+def test_oversized_model_refused_everywhere(good: store.ModelRecord, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(tmp_path / "big.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT 3 AS count, 40.0 AS amount")
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        limit = len(good.onnx) - 1
+        monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(limit))
+        with pytest.raises(IntegrityError, match=rf"over the limit of {limit}; raise AD_DUCKDB_MAX_MODEL_BYTES"):
+            ad_duckdb.load_model(con, "tx")
+        with pytest.raises(IntegrityError, match=r"over the limit"):
+            make_session(good.onnx, model="tx", n_features=2)
+        with pytest.raises(IntegrityError, match=r"over the limit"):
+            ad_duckdb.import_model(con, tmp_path / "tx.onnx", name="tx_copy")
+        ad_duckdb.register(con, replace=True)
+        with pytest.raises(duckdb.Error, match=r"over the limit"):
+            con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()
+        monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(len(good.onnx)))
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()[0][0] >= 0
+    finally:
+        con.close()
+
+
+def test_altered_exported_file_refused(good: store.ModelRecord, tmp_path: Path) -> None:
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        data = bytearray(p.read_bytes())
+        data[100] ^= 0x01  # inside the graph, before the metadata
+        bad = tmp_path / "bad.onnx"
+        bad.write_bytes(bytes(data))
+        with pytest.raises(IntegrityError, match=r"sha256 of its graph does not match its metadata|not a well-formed"):
+            ad_duckdb.import_model(con, bad)
+        meta = integrity.metadata_props(p.read_bytes())[store.METADATA_KEY]
+        newer = json.loads(meta)
+        newer["format_version"] = store.FORMAT_VERSION + 1
+        text = json.dumps(newer, sort_keys=True)
+        (tmp_path / "newer.onnx").write_bytes(good.onnx + ad_duckdb.api._metadata_entry(text))
+        with pytest.raises(IntegrityError, match=r"format_version 2.*Upgrade ad_duckdb"):
+            ad_duckdb.import_model(con, tmp_path / "newer.onnx")
+        # A good file still imports after the refusals.
+        assert ad_duckdb.import_model(con, p, name="tx2").version == 1
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("blob", [b"", b"\x00", b"\x08", b"\x0a\xff\xff\xff\xff\x0f", b"\x3a\x05abc", b"\x0b" * 10,
+                                  bytes(range(256))])
+def test_malformed_protobuf_gives_a_clear_error(blob: bytes) -> None:
+    with pytest.raises(IntegrityError, match=r"Model 'junk'"):
+        integrity.check_onnx(blob, model="junk", n_features=2)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    from ad_duckdb.api import _varint
+
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def test_deeply_nested_subgraphs_are_refused_without_recursion_error() -> None:
+    # Built by hand: the protobuf library itself refuses to build messages this deep.
+    graph = b""
+    for _ in range(2000):  # GraphProto.node(1) -> NodeProto.attribute(5) -> AttributeProto.g(6) -> GraphProto
+        graph = _len_field(1, _len_field(5, _len_field(6, graph)))
+    with pytest.raises(IntegrityError, match=r"nested deeper than 32"):
+        integrity.check_onnx(_len_field(7, graph), model="deep", n_features=2)
+
+
+def test_a_real_model_passes_and_the_walker_agrees_with_onnx(good: store.ModelRecord) -> None:
+    integrity._PASSED.clear()
+    integrity.check_onnx(good.onnx, model="tx", n_features=2)
+    m = _proto(good)
+    assert {o.domain for o in m.opset_import} <= integrity.ALLOWED_DOMAINS
+    meta = integrity.metadata_props(m.SerializeToString())
+    assert meta == {p.key: p.value for p in m.metadata_props}
+
+
+# --- nothing is ever unpickled ----------------------------------------------------------------
+
+_FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
+_FORBIDDEN_CALLS = {"torch.load", "np.load", "numpy.load", "pd.read_pickle", "pandas.read_pickle", "eval", "exec",
+                    "torch.jit.load", "onnx.load_external_data_for_model"}
+_FORBIDDEN_TEXT = re.compile(r"pickle\.loads?\(|torch\.load\(|joblib|read_pickle|allow_pickle\s*=\s*True|__reduce__")
+
+
+def _dotted(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def _package_files() -> Iterator[Path]:
+    yield from sorted(PACKAGE.rglob("*.py"))
+
+
+def test_nothing_is_unpickled_ever() -> None:
+    files = list(_package_files())
+    assert len(files) > 10
+    found: list[str] = []
+    for f in files:
+        text = f.read_text()
+        for m in _FORBIDDEN_TEXT.finditer(text):
+            found.append(f"{f.name}: text {m.group(0)!r}")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                found += [f"{f.name}: import {a.name}" for a in node.names
+                          if a.name.split(".")[0] in _FORBIDDEN_MODULES]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in _FORBIDDEN_MODULES:
+                found.append(f"{f.name}: from {node.module} import")
+            elif isinstance(node, ast.Call) and _dotted(node.func) in _FORBIDDEN_CALLS:
+                found.append(f"{f.name}: call {_dotted(node.func)}()")
+    assert found == []
+
+
+def test_scoring_side_modules_never_import_torch_or_onnx() -> None:
+    for name in ("integrity", "scoring", "store", "udfs"):
+        tree = ast.parse((PACKAGE / f"{name}.py").read_text())
+        mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        mods |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not {m for m in mods if m.split(".")[0] in ("torch", "onnx")}, name
+
+
+def test_refused_model_is_named_in_not_found_hint(good: store.ModelRecord) -> None:
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "evil", hostile_bytes(good, "external_data"))
+        ad_duckdb.refresh(con)
+        with pytest.raises(ModelNotFoundError, match=r"evil@1.*etc/passwd"):
+            ad_duckdb.api.registry(con).get("evil")
+        x = np.array([[3.0, 40.0]], dtype=np.float32)
+        with pytest.raises(IntegrityError):
+            make_session(hostile_bytes(good, "custom_domain"), model="evil", n_features=2).run(None, {"x": x})
+    finally:
+        con.close()

@@ -1,0 +1,339 @@
+"""`ad-duckdb serve`: real clients (psql, psycopg, SQLAlchemy) against servers the tests start themselves.
+
+Every server is a subprocess on a free port (``--port 0``; the port is read from its first line of output),
+stopped with SIGTERM. The refusals asserted here come from DuckDB's own settings (read-only file,
+enable_external_access = false, lock_configuration = true), not from filtering SQL text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+import ad_duckdb
+
+from conftest import FAST, make_transactions
+
+PSQL_MISSING = "psql is not installed: apt-get install -y postgresql-client (make install does this as root)"
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A file database with table transactions and model tx_ae (count, amount)."""
+    path = str(tmp_path_factory.mktemp("serve") / "warehouse.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=2000)
+        # The server tests need a stored model, not a good one: a short run keeps them quick.
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 150})
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def expected(warehouse: str) -> dict[str, float]:
+    """Scores computed in-process, to compare with what the server returns."""
+    con = ad_duckdb.connect(warehouse, read_only=True)
+    try:
+        one = con.execute("SELECT anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0]
+        total = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall()[0][0]
+        flagged = con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()
+        null = con.execute("SELECT anomaly_score('tx_ae', NULL, 120.0)").fetchall()[0][0]
+    finally:
+        con.close()
+    return {"one": one, "total": total, "flagged": flagged[0][0], "null": null}
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen[str], host: str, port: int) -> None:
+        self.proc, self.host, self.port = proc, host, port
+        self.stderr = ""
+
+    def url(self, user: str = "analyst", password: str | None = None, db: str = "warehouse") -> str:
+        auth = f"{user}:{password}" if password is not None else user
+        return f"postgresql://{auth}@{self.host}:{self.port}/{db}"
+
+
+@contextmanager
+def serve(db: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Run `ad-duckdb serve DB --port 0 ARGS` until the block ends; stop it with SIGTERM."""
+    cmd = [sys.executable, "-m", "ad_duckdb.cli", "serve", db, "--port", "0", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    assert proc.stdout is not None and proc.stderr is not None
+    line = proc.stdout.readline()  # "serving DB (...) on HOST:PORT"; blocks until the server listens
+    if not line.startswith("serving"):
+        proc.kill()
+        raise AssertionError(f"server did not start: {line!r} {proc.stderr.read()}")
+    host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
+    server = Server(proc, host, int(port))
+    try:
+        yield server
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, server.stderr = proc.communicate(timeout=30)
+        assert proc.returncode == 0, server.stderr
+        assert "Traceback" not in server.stderr, server.stderr
+
+
+@pytest.fixture(scope="module")
+def server(warehouse: str) -> Iterator[Server]:
+    with serve(warehouse) as s:
+        yield s
+
+
+# ---------------------------------------------------------------- real clients
+
+
+def test_psql_scores_live(server: Server, expected: dict[str, float]) -> None:
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    out = subprocess.run(
+        [psql, server.url(), "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+         "-c", "SELECT anomaly_score('tx_ae', 3, 120.0)",
+         "-c", "SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.split()
+    assert float(out[0]) == pytest.approx(expected["one"], rel=1e-12)
+    assert int(out[1]) == expected["flagged"]
+    tables = subprocess.run([psql, server.url(), "-X", "-c", "\\dt"], capture_output=True, text=True, timeout=60,
+                            check=True).stdout
+    assert "transactions" in tables and "ad_models" in tables
+
+    bad = subprocess.run([psql, server.url(), "-X", "-c", "SELECT anomaly_score('no_such_model', 1, 2)"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0
+    assert "no_such_model" in bad.stderr and "tx_ae" in bad.stderr  # our message, with the known models
+
+
+def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dict[str, float]) -> None:
+    with psycopg.connect(server.url()) as conn:
+        assert conn.info.server_version >= 150000
+        cur = conn.execute("select anomaly_score('tx_ae', %s, %s)", (3, 120.0))
+        assert cur.fetchall()[0][0] == pytest.approx(expected["one"], rel=1e-12)
+        # Prepared statements: psycopg switches to named Parse/Describe after 5 runs of one query.
+        for _ in range(7):
+            row = conn.execute("select anomaly_score('tx_ae', %s, %s), %s::varchar", (3, 120.0, "x")).fetchone()
+            assert row is not None and row[0] == pytest.approx(expected["one"], rel=1e-12) and row[1] == "x"
+        total = conn.execute("select sum(anomaly_score(%s, count, amount)) from transactions where count > %s",
+                             ("tx_ae", -1)).fetchall()[0][0]
+        assert total == pytest.approx(expected["total"], rel=1e-9)
+        explain = conn.execute("select anomaly_explain('tx_ae', %s, %s)", (3, 5000.0)).fetchall()[0][0]
+        assert {d["feature"] for d in explain} == {"count", "amount"}
+        assert sum(d["share"] for d in explain) == pytest.approx(1.0)
+        assert conn.execute("select anomaly_score('tx_ae', %s, %s)", (None, 120.0)).fetchall()[0][0] == \
+            pytest.approx(expected["null"], rel=1e-12)  # a NULL parameter reaches the model as SQL NULL
+        assert conn.execute("select is_anomaly('tx_ae', %s, %s)", (3, 1e9)).fetchall()[0][0] is True
+        # A failed statement inside psycopg's transaction: error with SQLSTATE, then the connection recovers.
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("select * from no_such_table")
+        conn.rollback()
+        assert conn.execute("select count(*) from transactions").fetchall()[0][0] == 2000
+
+
+def test_sqlalchemy_lists_tables(server: Server, expected: dict[str, float]) -> None:
+    engine = create_engine(server.url().replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        insp = inspect(engine)
+        assert {"transactions", "ad_models", "ad_thresholds"} <= set(insp.get_table_names())
+        assert insp.has_table("transactions")
+        with engine.connect() as c:
+            got = c.execute(text("select anomaly_score('tx_ae', :c, :a)"), {"c": 3, "a": 120.0}).scalar()
+        assert got == pytest.approx(expected["one"], rel=1e-12)
+    finally:
+        engine.dispose()
+
+
+def test_several_clients_at_once(server: Server, expected: dict[str, float]) -> None:
+    results: list[float] = []
+    errors: list[BaseException] = []
+
+    def client() -> None:
+        try:
+            with psycopg.connect(server.url(), autocommit=True) as conn:
+                for _ in range(3):
+                    results.append(conn.execute(
+                        "select sum(anomaly_score('tx_ae', count, amount)) from transactions").fetchall()[0][0])
+        except BaseException as e:  # noqa: BLE001 - collected and re-raised by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert len(results) == 12 and all(r == pytest.approx(expected["total"], rel=1e-9) for r in results)
+
+
+def test_cancel_request_interrupts_a_running_query(server: Server) -> None:
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        done = threading.Event()
+
+        def cancel_until_done() -> None:  # a CancelRequest that arrives before the query starts does nothing
+            while not done.wait(0.3):
+                conn.cancel_safe()
+
+        t = threading.Thread(target=cancel_until_done)
+        t.start()
+        try:
+            with pytest.raises(psycopg.errors.QueryCanceled):
+                conn.execute("select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)")
+        finally:
+            done.set()
+            t.join()
+        assert conn.execute("select 1").fetchall() == [(1,)]
+
+
+def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
+    errors: list[BaseException] = []
+    with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
+        conn = psycopg.connect(s.url(), autocommit=True)
+
+        def long_query() -> None:
+            try:
+                conn.execute("select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)")
+            except psycopg.Error as e:
+                errors.append(e)
+
+        t = threading.Thread(target=long_query)
+        t.start()
+        time.sleep(1.0)  # let the query start; the assertion is about the exit, not about time
+    t.join(timeout=60)
+    conn.close()
+    assert errors and isinstance(errors[0], psycopg.OperationalError | psycopg.errors.QueryCanceled)
+
+
+# ---------------------------------------------------------------- hardening (issue 6, item 6)
+
+
+def test_loopback_by_default_and_no_open_server_without_password(server: Server, warehouse: str) -> None:
+    assert server.host == "127.0.0.1"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--host", "0.0.0.0"],
+                         capture_output=True, text=True, timeout=60, env={k: v for k, v in os.environ.items()
+                                                                          if k != "AD_DUCKDB_SERVER_PASSWORD"})
+    assert out.returncode != 0
+    assert "Refusing to listen on 0.0.0.0 without a password" in out.stderr
+
+
+def test_password_checked(warehouse: str) -> None:
+    with serve(warehouse, env={"AD_DUCKDB_SERVER_PASSWORD": "s3cret"}) as s:
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(s.url(), connect_timeout=10).close()
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(s.url(password="wrong"), connect_timeout=10).close()
+        with psycopg.connect(s.url(user="anyone", password="s3cret")) as conn:
+            assert conn.execute("select count(*) from ad_models").fetchall()[0][0] == 1
+        psql = shutil.which("psql")
+        assert psql, PSQL_MISSING
+        ok = subprocess.run([psql, s.url(), "-X", "-A", "-t", "-c", "select 41 + 1"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PGPASSWORD": "s3cret"})
+        assert ok.stdout.strip() == "42", ok.stderr
+
+
+READ_ONLY_REFUSED = [
+    "insert into transactions values (9999, 1, 1.0, 1.0)",
+    "update transactions set count = 0",
+    "delete from ad_models",
+    "create table evil (a int)",
+    "drop table ad_thresholds",
+]
+FILES_REFUSED = [
+    "select * from read_csv('/etc/passwd')",
+    "select * from read_text('/etc/passwd')",
+    "select * from glob('/etc/*')",
+    "copy transactions to '{tmp}/leak.csv'",
+    "attach '{tmp}/other.duckdb' as other",
+    "install httpfs",
+    "load httpfs",
+    "set enable_external_access = true",
+    "set lock_configuration = false",
+    "reset enable_external_access",
+]
+
+
+@pytest.mark.parametrize("sql", READ_ONLY_REFUSED)
+def test_writes_refused_read_only(server: Server, sql: str) -> None:
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error, match="read-only mode") as err:
+            conn.execute(sql)
+        assert err.value.sqlstate == "25006"
+        assert conn.execute("select count(*) from transactions").fetchall()[0][0] == 2000
+
+
+@pytest.mark.parametrize("sql", FILES_REFUSED)
+def test_file_and_config_access_refused(server: Server, sql: str, tmp_path: Path) -> None:
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        refused = "disabled by configuration|disabled through configuration|configuration has been locked"
+        with pytest.raises(psycopg.Error, match=refused) as err:
+            conn.execute(sql.format(tmp=tmp_path))
+        assert err.value.sqlstate == "42501"
+    assert not list(tmp_path.iterdir())
+
+
+def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "rw.duckdb")
+    shutil.copy(warehouse, db)
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("create table flagged as select * from transactions where is_anomaly('tx_ae', count, amount)")
+        n = conn.execute("select count(*) from flagged").fetchall()[0][0]
+        with pytest.raises(psycopg.Error, match="disabled by configuration"):
+            conn.execute(f"copy flagged to '{tmp_path}/leak.csv'")
+    con = duckdb.connect(db, read_only=True)
+    try:
+        assert con.execute("select count(*) from flagged").fetchall()[0][0] == n
+    finally:
+        con.close()
+    assert not (tmp_path / "leak.csv").exists()
+
+
+# ---------------------------------------------------------------- coexistence with training and dbt
+
+
+def test_running_server_blocks_writers_with_a_clear_error(server: Server, warehouse: str) -> None:
+    with pytest.raises(ad_duckdb.BadInputError, match="DuckDB allows one writing process per file"):
+        ad_duckdb.connect(warehouse)
+
+
+def test_snapshot_mode_lets_training_write_and_sighup_publishes(warehouse: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "live.duckdb")
+    shutil.copy(warehouse, db)
+    with serve(db, "--snapshot") as s, psycopg.connect(s.url(), autocommit=True) as before:
+        # The server holds only its private copy, so training and dbt write the original meanwhile.
+        con = ad_duckdb.connect(db)
+        try:
+            # Any retrain will do here; a short one keeps the test quick.
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 50})
+            con.execute("create table daily_rates as select 1 as day, 0.01::double as rate")
+        finally:
+            con.close()
+        assert before.execute("select max(version) from ad_models").fetchall()[0][0] == 1
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while True:  # the reload runs in the background; poll for it instead of sleeping a fixed time
+            with psycopg.connect(s.url(), autocommit=True) as after:
+                if after.execute("select max(version) from ad_models").fetchall()[0][0] == 2:
+                    assert after.execute("select anomaly_score('tx_ae@2', 3, 120.0)").fetchall()[0][0] > 0
+                    assert after.execute("select rate from daily_rates").fetchall() == [(0.01,)]
+                    break
+            assert time.monotonic() < deadline, "SIGHUP did not publish the new snapshot"
+            time.sleep(0.2)
+        # A client connected before the reload keeps its consistent view until it reconnects.
+        assert before.execute("select anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0] > 0
+        assert before.execute("select max(version) from ad_models").fetchall()[0][0] == 1
+    # Stopped, the server leaves no copy behind and the original is free for writers.
+    ad_duckdb.connect(db).close()
