@@ -60,8 +60,16 @@ def test_failing_batch_leaves_no_table(mem_con: duckdb.DuckDBPyConnection) -> No
     with pytest.raises(duckdb.Error, match="boom at row"):
         ad_duckdb.score(mem_con, "tx_ae", FAILING, into="never_written", batch_rows=256)
     assert "never_written" not in _table_names(mem_con)
-    # The read-ahead thread has stopped and the connection still works.
-    assert threading.active_count() == before
+    # The read-ahead thread stops (once the abandoned reader is collected) and the connection still works.
+    import gc
+    import time
+
+    for _ in range(100):
+        gc.collect()
+        if threading.active_count() <= before:
+            break
+        time.sleep(0.1)
+    assert threading.active_count() <= before
     assert mem_con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 3000
 
 
