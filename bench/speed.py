@@ -232,6 +232,18 @@ def pyod_epoch_seconds(X: np.ndarray, hidden: list[int], latent: int, batch_size
 
 # --- subprocess: one path, peak RSS -------------------------------------------------------------
 
+def _hwm_kib() -> float:
+    """This process's peak RSS (VmHWM).
+
+    Why not ``getrusage().ru_maxrss``: Linux carries it across fork and exec, so a subprocess reports
+    its parent's peak when that is higher.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
 def child(args: argparse.Namespace) -> None:
     workdir = Path(args.workdir)
     con = ad_duckdb.connect(str(workdir / f"child_{args.child}_{os.getpid()}.duckdb"))
@@ -240,11 +252,11 @@ def child(args: argparse.Namespace) -> None:
         con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{args.parquet}')")
         info = json.loads((workdir / f"m{args.d}.json").read_text())
         b = Bench(con, args.d, info, args.n)
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        base = _hwm_kib()
         t0 = time.perf_counter()
         b.run(args.child)
         secs = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak = _hwm_kib()
     finally:
         con.close()
     print(json.dumps({"path": args.child, "peak_mib": peak / 1024, "base_mib": base / 1024, "seconds": secs}))
