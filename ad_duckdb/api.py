@@ -269,8 +269,12 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
-                    batch_rows: int = 65536, explain: bool = False) -> tuple[LoadedModel, pa.Schema, Any]:
-    """A reader of (source columns..., anomaly_score, anomaly_percentile, is_anomaly[, anomaly_explain])."""
+                    batch_rows: int = 65536, explain: bool = False) -> tuple[LoadedModel, Any, Any]:
+    """A reader of (source columns..., anomaly_score, anomaly_percentile, is_anomaly[, anomaly_explain]), and its closer.
+
+    Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
+    at once instead of whenever the garbage collector reaches an abandoned reader.
+    """
     from .udfs import explain_rows
 
     lm = registry(con).get(model)
@@ -309,7 +313,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
             batches.close()
             cur.close()
 
-    return lm, schema, pa.RecordBatchReader.from_batches(schema, gen())
+    batches = gen()
+    return lm, pa.RecordBatchReader.from_batches(schema, batches), batches.close
 
 
 def score(
@@ -341,9 +346,12 @@ def score(
             chk.close()
         if exists and not replace:
             raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
-    lm, schema, reader = _scored_batches(con, model, source, extra, batch_rows, explain)
+    lm, reader, close = _scored_batches(con, model, source, extra, batch_rows, explain)
     if into is None:
-        return reader.read_all()
+        try:
+            return reader.read_all()
+        finally:
+            close()
     target = table_sql(into)
     cur = con.cursor()
     try:
@@ -360,6 +368,7 @@ def score(
             cur.unregister("__ad_scored")
     finally:
         cur.close()
+        close()
     return int(n)
 
 
