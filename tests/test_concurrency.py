@@ -52,6 +52,7 @@ def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None
     stop = threading.Event()
     latest: list[np.ndarray] = []
     pinned: list[np.ndarray] = []
+    after: list[np.ndarray] = []  # rounds that started once every re-training was stored
     errors: list[BaseException] = []
     lock = threading.Lock()  # guards the result lists only, never the scoring
 
@@ -59,13 +60,19 @@ def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None
         cur = con.cursor()
         try:
             rounds = 0
-            while not stop.is_set() or rounds < 2:
+            while True:
+                # Why read before the round: the last round must start after the last version was stored.
+                final = stop.is_set()
                 a = _scores(cur, "tx_ae")
                 b = _scores(cur, "tx_ae@1")
                 with lock:
                     latest.append(a)
                     pinned.append(b)
+                    if final:
+                        after.append(a)
                 rounds += 1
+                if final and rounds >= 2:
+                    break
         except BaseException as e:  # noqa: BLE001 - any failure is what the test reports
             with lock:
                 errors.append(e)
@@ -103,7 +110,10 @@ def test_scoring_threads_while_retraining(base_db: Path, tmp_path: Path) -> None
     for b in pinned:
         np.testing.assert_array_equal(b, refs[1])  # 'tx_ae@1' never changes version
     assert len(latest) >= n_threads * 2
-    assert 3 in seen  # the scorers saw the last version once it was stored
+    assert len(after) >= n_threads
+    for a in after:  # a query that starts after a re-training is stored scores with it
+        np.testing.assert_allclose(a, refs[3], rtol=1e-6, atol=0)
+    assert 3 in seen
     print(f"\nconcurrency: {len(latest) + len(pinned)} queries by {n_threads} threads during 2 re-trainings, "
           f"0 failed; versions seen by 'tx_ae': {sorted(seen)}; queries that spanned a retrain: {mixed}")
 
