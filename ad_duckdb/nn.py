@@ -94,7 +94,8 @@ class ScoringGraph(nn.Module):
     """Raw features -> (score, per-feature error).
 
     score = sqrt(reconstruction error / its training median)
-          + mean distance to the k nearest training codes in latent space / its training median
+          + latent-neighbour distance (to the nearest k-means centroid of the training codes, or averaged
+            over groups of sampled training codes; see ``TrainParams.bank``) / its training median
           + range_weight x how far (in robust units) the row lies outside the training range.
 
     Each term is averaged over the ensemble. The reconstruction term sees rows that break the joint law of
@@ -115,11 +116,20 @@ class ScoringGraph(nn.Module):
         knn_scale: torch.Tensor,
         knn_eps: torch.Tensor,
         range_weight: float,
+        bank_groups: int = 1,
+        gauss: dict[str, torch.Tensor] | None = None,
+        gauss_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.pre = Preprocess(specs)
         self.ae = ae
         self.knn_k = int(knn_k)
+        self.bank_groups = int(bank_groups)
+        self.gauss_weight = float(gauss_weight) if gauss is not None else 0.0
+        if gauss is not None:
+            self.register_buffer("lat_mu", gauss["mu"].detach().clone())  # [E, 1, k]
+            self.register_buffer("lat_white", gauss["white"].detach().clone())  # [E, k, k]
+            self.register_buffer("gauss_scale", gauss["scale"].detach().clone())  # [E, 1]
         self.range_weight = float(range_weight)
         self.register_buffer("lo", torch.tensor([s.lo for s in specs], dtype=torch.float32))
         self.register_buffer("hi", torch.tensor([s.hi for s in specs], dtype=torch.float32))
@@ -130,14 +140,28 @@ class ScoringGraph(nn.Module):
         self.register_buffer("knn_eps", knn_eps.detach().clone())  # [E, 1, 1]
 
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
-        """Mean distance from each code [E, B, k] to its knn_k nearest bank codes: [E, B].
+        """Latent-neighbour distance of each code [E, B, k]: [E, B].
+
+        The bank is ``bank_groups`` groups of codes; the term is the mean distance to the ``knn_k`` nearest
+        codes of each group, averaged over the groups. With k = 1 the nearest code is a ReduceMin, many
+        times cheaper in onnxruntime than a TopK; averaging over groups (each a different random sample of
+        the training rows) smooths it the way a larger k does.
 
         Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
         square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
         """
         d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
-        near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
-        return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps).mean(-1)
+        d2 = d2.reshape(d2.shape[0], -1, self.bank_groups, self.bank.shape[1] // self.bank_groups)
+        if self.knn_k == 1:
+            near = torch.amin(d2, dim=-1, keepdim=True)
+        else:
+            near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
+        return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1)).mean((-1, -2))
+
+    def gauss_distance(self, h: torch.Tensor) -> torch.Tensor:
+        """Mahalanobis distance of each code [E, B, k] from the training codes' mean and covariance: [E, B]."""
+        w = torch.matmul(h - self.lat_mu, self.lat_white)
+        return torch.sqrt((w * w).sum(-1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.pre(x)
@@ -147,6 +171,8 @@ class ScoringGraph(nn.Module):
         score = torch.sqrt(per_feature.sum(-1))
         if self.knn_k > 0:
             score = score + (self.knn_distance(h) / self.knn_scale).mean(0)
+        if self.gauss_weight > 0:
+            score = score + self.gauss_weight * (self.gauss_distance(h) / self.gauss_scale).mean(0)
         if self.range_weight > 0:
             excess = self.range_weight * (torch.relu(z - self.hi) + torch.relu(self.lo - z))
             score = score + excess.sum(-1)

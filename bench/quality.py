@@ -41,6 +41,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_robust": {"robust": False},
     "vae": {"variational": True},
     "ensemble3": {"n_models": 3},
+    # The default before 2026-11-30: mean distance to the 10 (robust: 20) nearest of 2048 training codes.
+    "bank512": {"bank_size": 512},
+    "bank1024": {"bank_size": 1024},
+    "gauss": {"gauss_weight": 1.0},
+    "gauss05": {"gauss_weight": 0.5},
+    # (A variant may hold one parameter set per protocol.)
+    "topk2048": {"semi": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10},
+                 "unsup": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 20}},
 }
 # PyOD baselines run only where cheap (their cost grows with rows).
 PYOD_MAX_TRAIN = {"IForest": 10**9, "ECOD": 10**9, "PCA": 10**9, "KNN": 60_000}
@@ -68,6 +76,7 @@ def run_one(task: tuple[str, str, int, str, dict[str, Any], bool]) -> list[dict[
     X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
     tr, te = split(y, protocol, seed)
     # constant_columns="keep": a column constant in one split is informative here, not a user's mistake.
+    params = params.get(protocol, params) if set(params) <= {"semi", "unsup"} and params else params
     p = {"seed": seed, "progress": False, "constant_columns": "keep", **params}
     # The product's rule: robust training unless the rows are known normal (the semi-supervised protocol).
     p.setdefault("robust", protocol == "unsup" if robust_default else False)

@@ -83,8 +83,10 @@ def write_parquet(path: Path, n: int, d: int) -> None:
 class Bench:
     """Everything one dimension's paths need: connection, model, arrays, competitor networks."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, d: int, params: dict[str, Any], n: int) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, d: int, params: dict[str, Any], n: int,
+                 f_rows: int | None = None) -> None:
         self.con, self.d, self.n = con, d, n
+        self.f_rows = min(n, f_rows) if f_rows else n
         self.feats = [f"f{j}" for j in range(d)]
         self.args = ", ".join(self.feats)
         self.hidden = list(params["hidden_dims"])
@@ -109,10 +111,8 @@ class Bench:
             rec = ad_duckdb.load_model(self.con, "m")
             self._ort = make_session(rec.onnx, model="m", n_features=self.d, threads=2)
         X = self.matrix()
-        # 8192 rows per run, not 65536: the default model's latent-neighbour term holds [members, rows, bank]
-        # distances (1.6 GB at 65536 rows); 65536-row runs ran the machine out of memory.
-        return float(sum(float(self._ort.run(["score"], {"x": X[i : i + 8192]})[0].sum())
-                         for i in range(0, len(X), 8192)))
+        return float(sum(float(self._ort.run(["score"], {"x": X[i : i + 65536]})[0].sum())
+                         for i in range(0, len(X), 65536)))
 
     # b
     def register_noop(self) -> None:
@@ -206,7 +206,11 @@ class Bench:
         import torch
 
         torch.set_num_threads(2)
-        return float(self.pyod().decision_function(self.matrix(), batch_size=2048).sum())
+        return float(self.pyod().decision_function(self.matrix()[: self.f_rows], batch_size=2048).sum())
+
+    def rows(self, path: str) -> int:
+        """Rows a path scores: all, except PyOD's, which may be timed on the first ``--f-rows`` rows."""
+        return self.f_rows if path == "f" else self.n
 
     def run(self, path: str) -> float:
         fn: Callable[[], float] = getattr(self, f"path_{path}")
@@ -251,7 +255,7 @@ def child(args: argparse.Namespace) -> None:
         ad_duckdb.import_model(con, workdir / f"m{args.d}.onnx", name="m")
         con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{args.parquet}')")
         info = json.loads((workdir / f"m{args.d}.json").read_text())
-        b = Bench(con, args.d, info, args.n)
+        b = Bench(con, args.d, info, args.n, args.f_rows)
         base = _hwm_kib()
         t0 = time.perf_counter()
         b.run(args.child)
@@ -262,9 +266,9 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps({"path": args.child, "peak_mib": peak / 1024, "base_mib": base / 1024, "seconds": secs}))
 
 
-def run_child(path: str, d: int, n: int, parquet: Path, workdir: Path) -> dict[str, Any]:
+def run_child(path: str, d: int, n: int, parquet: Path, workdir: Path, f_rows: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", path, "--d", str(d), "--n", str(n), "--parquet", str(parquet),
-           "--workdir", str(workdir)]
+           "--workdir", str(workdir), *(["--f-rows", str(f_rows)] if f_rows else [])]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
     if r.returncode != 0 or not lines:
@@ -288,7 +292,7 @@ def machine() -> str:
     return f"{platform.node()}: {cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.platform()}"
 
 
-def bench_dim(d: int, n: int, reps: int, workdir: Path, rss: bool) -> dict[str, Any]:
+def bench_dim(d: int, n: int, reps: int, workdir: Path, rss: bool, f_rows: int | None) -> dict[str, Any]:
     print(f"\n== d={d}, {n:,} rows ==", flush=True)
     con = ad_duckdb.connect()
     out: dict[str, Any] = {"d": d, "n": n}
@@ -317,7 +321,8 @@ def bench_dim(d: int, n: int, reps: int, workdir: Path, rss: bool) -> dict[str, 
         print(f"model {out['model']}; trained in {out['train_wall_s']:.1f}s", flush=True)
         ad_duckdb.export_model(con, "m", workdir / f"m{d}.onnx")
         (workdir / f"m{d}.json").write_text(json.dumps(params, default=str))
-        b = Bench(con, d, params, n)
+        b = Bench(con, d, params, n, f_rows)
+        out["f_rows"] = b.f_rows
         b.matrix()
         b.pyod()
         # Training time per epoch against PyOD: same rows (our trainer's sample size) and batch size.
@@ -331,12 +336,13 @@ def bench_dim(d: int, n: int, reps: int, workdir: Path, rss: bool) -> dict[str, 
                 t0 = time.perf_counter()
                 b.run(p)
                 best[p] = min(best[p], time.perf_counter() - t0)
-            print(f"rep {r + 1}/{reps}: " + ", ".join(f"{p} {n / best[p] / 1e6:.2f}M" for p in PATHS), flush=True)
-        out["rows_per_s"] = {p: n / best[p] for p in PATHS}
+            print(f"rep {r + 1}/{reps}: " + ", ".join(f"{p} {b.rows(p) / best[p] / 1e6:.2f}M" for p in PATHS),
+                  flush=True)
+        out["rows_per_s"] = {p: b.rows(p) / best[p] for p in PATHS}
         if rss:
             pqf = workdir / f"t{d}.parquet"
             con.execute(f"COPY t TO '{pqf}' (FORMAT parquet)")
-            out["rss"] = {p: run_child(p, d, n, pqf, workdir) for p in PATHS}
+            out["rss"] = {p: run_child(p, d, n, pqf, workdir, f_rows) for p in PATHS}
             pqf.unlink()
     finally:
         con.close()
@@ -370,6 +376,8 @@ def report(results: list[dict[str, Any]], big: dict[str, Any] | None, args: argp
              f"Versions: ad_duckdb {ad_duckdb.__version__}, duckdb {duckdb.__version__}, onnxruntime "
              f"{onnxruntime.__version__}, torch {torch.__version__}, pyarrow {pa.__version__}, numpy {np.__version__}",
              f"Command: `python bench/speed.py {' '.join(sys.argv[1:])}`; best of {args.reps} interleaved runs.", ""]
+    if any(r["f_rows"] < r["n"] for r in results):
+        lines += [f"Path f (PyOD) was timed on the first {results[0]['f_rows']:,} rows of each table (--f-rows).", ""]
     lines += ["| path | " + " | ".join(f"d={r['d']} rows/s" for r in results) + " |",
               "|---|" + "---|" * len(results)]
     names = {"a": "a raw onnxruntime", "b": "b no-op UDF", "c": "c SQL anomaly_score", "d": "d bulk score into",
@@ -420,6 +428,8 @@ def main() -> None:
     ap.add_argument("--dims", default="30,2")
     ap.add_argument("--big-rows", type=int, help="rows of the Parquet bulk-scoring RSS run (0 = skip)")
     ap.add_argument("--no-rss", action="store_true", help="skip the per-path subprocess RSS runs")
+    ap.add_argument("--f-rows", type=int, help="time PyOD (path f) on the first N rows only: its rows/s does not "
+                    "depend on the table size, and 10M rows take minutes per repetition")
     ap.add_argument("--out", default=str(HERE / "results"))
     # internal: one path in a subprocess
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -437,7 +447,7 @@ def main() -> None:
     load = (os.getloadavg(),)
     with tempfile.TemporaryDirectory(prefix="ad_speed_") as tmp:
         work = Path(tmp)
-        results = [bench_dim(int(d), n, args.reps, work, not args.no_rss) for d in args.dims.split(",")]
+        results = [bench_dim(int(d), n, args.reps, work, not args.no_rss, args.f_rows) for d in args.dims.split(",")]
         big = big_rss(big_n, work) if big_n > 0 else None
     text = report(results, big, args, started, load)
     print("\n" + text)
