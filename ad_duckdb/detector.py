@@ -84,7 +84,7 @@ class AutoEncoderDetector:
         self.graph_ = ScoringGraph(
             specs, ae, bank=cal["bank"], knn_k=cal["knn_k"], rec_scale=cal["rec_scale"],
             knn_scale=cal["knn_scale"], knn_eps=cal["knn_eps"], range_weight=p.range_weight,
-            bank_groups=cal["bank_groups"], gauss=cal["gauss"], gauss_weight=p.gauss_weight,
+            bank_groups=cal["bank_groups"],
         ).eval()
         self.history_ = {**history, "knn_k": cal["knn_k"], "bank_size": int(cal["bank"].shape[1]),
                          "bank_groups": cal["bank_groups"], "bank_kind": cal["bank_kind"],

@@ -21,15 +21,25 @@ class Preprocess(nn.Module):
     def __init__(self, specs: Sequence[FeatureSpec]) -> None:
         super().__init__()
         self.register_buffer("fill", torch.tensor([s.fill for s in specs], dtype=torch.float32))
-        self.register_buffer("slog", torch.tensor([s.transform == "slog" for s in specs], dtype=torch.bool))
         self.register_buffer("center", torch.tensor([s.center for s in specs], dtype=torch.float32))
         self.register_buffer("inv_scale", torch.tensor([1.0 / s.scale for s in specs], dtype=torch.float32))
+        self.register_buffer("slog", torch.tensor([s.transform == "slog" for s in specs], dtype=torch.bool))
+        self.n_features, self.n_logged = len(specs), int(self.slog.sum())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.where(torch.isnan(x), self.fill, x)
-        logged = torch.sign(x) * torch.log1p(torch.abs(x))
-        x = torch.where(self.slog, logged, x)
+        # Why the cases: the log costs about as much as the rest of the graph's preprocessing, so the exported
+        # graph computes it only when some column uses it (and selects only when some do not).
+        if self.n_logged == self.n_features:
+            x = _slog(x)
+        elif self.n_logged > 0:
+            x = torch.where(self.slog, _slog(x), x)
         return torch.clamp((x - self.center) * self.inv_scale, -CLIP, CLIP)
+
+
+def _slog(x: torch.Tensor) -> torch.Tensor:
+    """sign(x) * log(1 + |x|)."""
+    return torch.sign(x) * torch.log1p(torch.abs(x))
 
 
 class EnsembleLinear(nn.Module):
@@ -42,6 +52,9 @@ class EnsembleLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(n_models, 1, n_out).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2 and self.weight.shape[0] == 1:
+            # Why: exported as one Gemm (bias fused); the batched form costs a MatMul plus an Add.
+            return torch.addmm(self.bias[0], x, self.weight[0])
         return torch.matmul(x, self.weight) + self.bias
 
 
@@ -74,7 +87,7 @@ class EnsembleAutoEncoder(nn.Module):
 
     def encode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Latent mean [E, B, k] and, for a VAE, the log-variance."""
-        if z.dim() == 2:
+        if z.dim() == 2 and self.n_models > 1:
             z = z.unsqueeze(0).expand(self.n_models, -1, -1)
         h = self.encoder(z)
         if self.variational:
@@ -87,7 +100,15 @@ class EnsembleAutoEncoder(nn.Module):
         Deterministic: a VAE scores with its latent mean, so a row always gets the same score.
         """
         h, _ = self.encode(z)
-        return h, self.decoder(h)
+        recon = self.decoder(h)
+        if h.dim() == 2:  # a single member ran on [B, d] (two-dimensional ops export faster)
+            return h.unsqueeze(0), recon.unsqueeze(0)
+        return h, recon
+
+
+def _members_mean(t: torch.Tensor) -> torch.Tensor:
+    """Mean over the ensemble axis; a plain squeeze for one member (no reduction in the graph)."""
+    return t[0] if t.shape[0] == 1 else t.mean(0)
 
 
 class ScoringGraph(nn.Module):
@@ -117,19 +138,12 @@ class ScoringGraph(nn.Module):
         knn_eps: torch.Tensor,
         range_weight: float,
         bank_groups: int = 1,
-        gauss: dict[str, torch.Tensor] | None = None,
-        gauss_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.pre = Preprocess(specs)
         self.ae = ae
         self.knn_k = int(knn_k)
         self.bank_groups = int(bank_groups)
-        self.gauss_weight = float(gauss_weight) if gauss is not None else 0.0
-        if gauss is not None:
-            self.register_buffer("lat_mu", gauss["mu"].detach().clone())  # [E, 1, k]
-            self.register_buffer("lat_white", gauss["white"].detach().clone())  # [E, k, k]
-            self.register_buffer("gauss_scale", gauss["scale"].detach().clone())  # [E, 1]
         self.range_weight = float(range_weight)
         self.register_buffer("lo", torch.tensor([s.lo for s in specs], dtype=torch.float32))
         self.register_buffer("hi", torch.tensor([s.hi for s in specs], dtype=torch.float32))
@@ -138,6 +152,10 @@ class ScoringGraph(nn.Module):
         self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
         self.register_buffer("knn_scale", knn_scale.detach().clone())  # [E, 1]
         self.register_buffer("knn_eps", knn_eps.detach().clone())  # [E, 1, 1]
+        # Multipliers, not divisors: one Mul per term in the exported graph.
+        n_features = len(specs)
+        self.register_buffer("rec_weight", (1.0 / (rec_scale * n_features)).detach().clone().unsqueeze(-1))  # [E, 1, 1]
+        self.register_buffer("knn_weight", (1.0 / knn_scale).detach().clone())  # [E, 1]
 
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
         """Latent-neighbour distance of each code [E, B, k]: [E, B].
@@ -150,7 +168,11 @@ class ScoringGraph(nn.Module):
         Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
         square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
         """
-        d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
+        if h.shape[0] == 1:  # one Gemm: |b|^2 - 2 h.b, then + |h|^2
+            h2 = h[0]
+            d2 = (torch.addmm(self.bank_sq[0], h2, self.bank[0].t(), alpha=-2.0) + (h2 * h2).sum(-1, keepdim=True)).unsqueeze(0)
+        else:
+            d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
         d2 = d2.reshape(d2.shape[0], -1, self.bank_groups, self.bank.shape[1] // self.bank_groups)
         if self.knn_k == 1:
             near = torch.amin(d2, dim=-1, keepdim=True)
@@ -158,23 +180,18 @@ class ScoringGraph(nn.Module):
             near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
         return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1)).mean((-1, -2))
 
-    def gauss_distance(self, h: torch.Tensor) -> torch.Tensor:
-        """Mahalanobis distance of each code [E, B, k] from the training codes' mean and covariance: [E, B]."""
-        w = torch.matmul(h - self.lat_mu, self.lat_white)
-        return torch.sqrt((w * w).sum(-1))
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.pre(x)
         h, recon = self.ae(z)
         err = (recon - z) ** 2  # [E, B, d]
-        per_feature = (err / self.rec_scale.unsqueeze(-1)).mean(0) / float(err.shape[-1])  # [B, d]
+        per_feature = _members_mean(err * self.rec_weight)  # [B, d]
         score = torch.sqrt(per_feature.sum(-1))
         if self.knn_k > 0:
-            score = score + (self.knn_distance(h) / self.knn_scale).mean(0)
-        if self.gauss_weight > 0:
-            score = score + self.gauss_weight * (self.gauss_distance(h) / self.gauss_scale).mean(0)
+            score = score + _members_mean(self.knn_distance(h) * self.knn_weight)
         if self.range_weight > 0:
-            excess = self.range_weight * (torch.relu(z - self.hi) + torch.relu(self.lo - z))
+            excess = torch.relu(z - self.hi) + torch.relu(self.lo - z)
+            if self.range_weight != 1.0:
+                excess = self.range_weight * excess
             score = score + excess.sum(-1)
             per_feature = per_feature + excess
         return score, per_feature

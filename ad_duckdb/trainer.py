@@ -34,7 +34,6 @@ class TrainParams:
     knn_k: int | None = None
     bank_size: int = 256
     bank_groups: int | None = None
-    gauss_weight: float = 0.0
     bank_kind: str | None = None  # "kmeans" (centroids of the training codes) or "sample" (training codes)
     contamination: float = 0.01
     range_weight: float = 1.0
@@ -60,7 +59,6 @@ class TrainParams:
             "bank_size": (int, 2, 65_536),
             "contamination": (float, 1e-6, 0.5),
             "range_weight": (float, 0.0, 1e6),
-            "gauss_weight": (float, 0.0, 1e6),
             "max_train_rows": (int, 100, 10**9),
             "seed": (int, 0, 2**32 - 1),
         }
@@ -306,19 +304,6 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
             near = torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)
             near = torch.sqrt(near + knn_eps.unsqueeze(-1)).mean((-1, -2))
             knn_scale = torch.maximum(near.median(dim=1, keepdim=True).values, 0.05 * code_scale)
-        gauss = None
-        if params.gauss_weight > 0:
-            mu = hf.mean(1, keepdim=True)
-            c = hf - mu
-            cov = c.transpose(1, 2) @ c / max(1, hf.shape[1] - 1)
-            lat = cov.shape[-1]
-            # Why the ridge: codes of a well-trained autoencoder can be nearly collinear.
-            ridge = 1e-3 * torch.diagonal(cov, dim1=1, dim2=2).mean(-1).clamp_min(1e-8)
-            prec = torch.linalg.inv(cov.double() + ridge.double()[:, None, None] * torch.eye(lat, dtype=torch.float64))
-            white = torch.linalg.cholesky(prec).float()  # prec = white @ white^T
-            wc = (hc - mu) @ white
-            dist = torch.sqrt((wc * wc).sum(-1))
-            gauss = {"mu": mu, "white": white, "scale": dist.median(dim=1, keepdim=True).values.clamp_min(1e-6)}
-        out = {"gauss": gauss, "bank": hb, "knn_k": k, "bank_groups": groups, "bank_kind": kind, "rec_scale": rec_scale, "knn_scale": knn_scale,
+        out = {"bank": hb, "knn_k": k, "bank_groups": groups, "bank_kind": kind, "rec_scale": rec_scale, "knn_scale": knn_scale,
                "knn_eps": knn_eps}
     return out

@@ -44,8 +44,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # The default before 2026-11-30: mean distance to the 10 (robust: 20) nearest of 2048 training codes.
     "bank512": {"bank_size": 512},
     "bank1024": {"bank_size": 1024},
-    "gauss": {"gauss_weight": 1.0},
-    "gauss05": {"gauss_weight": 0.5},
     # (A variant may hold one parameter set per protocol.)
     "topk2048": {"semi": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10},
                  "unsup": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 20}},
