@@ -168,16 +168,18 @@ class ScoringGraph(nn.Module):
         Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
         square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
         """
-        if h.shape[0] == 1:  # one Gemm: |b|^2 - 2 h.b, then + |h|^2
-            h2 = h[0]
-            d2 = (torch.addmm(self.bank_sq[0], h2, self.bank[0].t(), alpha=-2.0) + (h2 * h2).sum(-1, keepdim=True)).unsqueeze(0)
+        # |h|^2 is the same for every bank code, so it is added after the selection, to [E, B, groups, k]
+        # values rather than to all [E, B, bank] distances.
+        if h.shape[0] == 1:  # one Gemm: |b|^2 - 2 h.b
+            part = torch.addmm(self.bank_sq[0], h[0], self.bank[0].t(), alpha=-2.0).unsqueeze(0)
         else:
-            d2 = (h * h).sum(-1, keepdim=True) - 2.0 * torch.matmul(h, self.bank.transpose(1, 2)) + self.bank_sq
-        d2 = d2.reshape(d2.shape[0], -1, self.bank_groups, self.bank.shape[1] // self.bank_groups)
+            part = self.bank_sq - 2.0 * torch.matmul(h, self.bank.transpose(1, 2))
+        part = part.reshape(part.shape[0], -1, self.bank_groups, self.bank.shape[1] // self.bank_groups)
         if self.knn_k == 1:
-            near = torch.amin(d2, dim=-1, keepdim=True)
+            near = torch.amin(part, dim=-1, keepdim=True)
         else:
-            near = torch.topk(d2, self.knn_k, dim=-1, largest=False).values
+            near = torch.topk(part, self.knn_k, dim=-1, largest=False).values
+        near = near + (h * h).sum(-1)[..., None, None]
         return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1)).mean((-1, -2))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

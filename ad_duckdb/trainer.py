@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,13 +180,15 @@ def fit_ensemble(
     ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational)
     opt = torch.optim.Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     best, best_state, stale, ran = math.inf, None, 0, 0
+    t_start = time.perf_counter()
     curve: list[float] = []
     bar = _progress(steps, desc, params.progress)
     try:
         for step in range(steps):
             ae.train()
             idx = torch.randint(0, n_tr, (E, bs), generator=gen)  # an independent batch for each member
-            xb = Zt[idx]
+            # Why 2-D for one member: plain Gemm kernels, about twice as fast per step as the batched form.
+            xb = Zt[idx[0]] if E == 1 else Zt[idx]
             if params.variational:
                 mu, logvar = ae.encode(xb)
                 assert logvar is not None
@@ -195,7 +198,8 @@ def fit_ensemble(
                 row_loss = ((recon - xb) ** 2).mean(-1) + params.kl_weight * kl
             else:
                 _, recon = ae(xb)
-                row_loss = ((recon - xb) ** 2).mean(-1)  # [E, bs]
+                row_loss = ((recon - xb) ** 2).mean(-1)
+            row_loss = row_loss.reshape(E, -1)  # [E, bs]
             if robust and params.trim_fraction > 0 and step >= warmup and bs > 4:
                 # Why: rows a member cannot reconstruct after warm-up are likely anomalies in unlabelled
                 # data; leaving them out keeps the model from learning them as normal.
@@ -242,6 +246,7 @@ def fit_ensemble(
         "train_rows_used": n_tr,
         "validation_rows": n_val,
         "robust": robust,
+        "loop_seconds": round(time.perf_counter() - t_start, 3),  # the optimisation steps and validation passes
     }
     return ae, history
 

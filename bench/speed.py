@@ -312,11 +312,13 @@ def bench_dim(d: int, n: int, reps: int, workdir: Path, rss: bool, f_rows: int |
         bs = int(params["batch_size"])
         if "steps_run" in m:  # the members train together, one batch each per step
             epochs = float(m["steps_run"]) * bs / max(int(m["train_rows_used"]), 1)
-            out["ours_epoch_s"] = float(m["train_seconds"]) / max(epochs, 1e-9)
+            # The optimisation loop only: train_seconds also holds the feature fitting and scoring every row once.
+            out["ours_epoch_s"] = float(m.get("loop_seconds", m["train_seconds"])) / max(epochs, 1e-9)
             out["epoch_note"] = f"all {params['n_models']} members together, {epochs:.1f} epochs run"
         else:  # one member after the other
             epochs = float(sum(m["epochs_run"]))
-            out["ours_epoch_s"] = float(m["train_seconds"]) / max(epochs, 1e-9) * int(params["n_models"])
+            # The optimisation loop only: train_seconds also holds the feature fitting and scoring every row once.
+            out["ours_epoch_s"] = float(m.get("loop_seconds", m["train_seconds"])) / max(epochs, 1e-9) * int(params["n_models"])
             out["epoch_note"] = f"all {params['n_models']} members, one after the other"
         print(f"model {out['model']}; trained in {out['train_wall_s']:.1f}s", flush=True)
         ad_duckdb.export_model(con, "m", workdir / f"m{d}.onnx")
