@@ -8,6 +8,8 @@ timed ``--reps`` times (default 5) interleaved with the others, best time kept; 
 measured once in its own subprocess (reading the same rows from a Parquet file). Paths (rows/s):
 
   a   raw onnxruntime on the float32 numpy array, 65536-row batches, 2 threads (the model's own limit)
+  a2  the same array in 2048-row runs of a single-threaded session, spread over the cores by a thread pool
+      (how our bulk scoring and DuckDB's parallel UDF calls use onnxruntime; reported, not a target)
   b   a no-op Arrow UDF receiving the same columns (DuckDB's hand-off limit)
   c   SELECT sum(anomaly_score('m', ...)) FROM t (our SQL path)
   d   ad_duckdb.score(con, 'm', 't', into=..., columns=['id']) (our bulk scoring)
@@ -44,7 +46,7 @@ import pyarrow.parquet as pq
 import ad_duckdb
 
 HERE = Path(__file__).resolve().parent
-PATHS = ["a", "b", "c", "d", "e1", "e2", "f"]
+PATHS = ["a", "a2", "b", "c", "d", "e1", "e2", "f"]
 CHUNK = 1_000_000
 
 
@@ -94,6 +96,7 @@ class Bench:
         self.n_models = int(params["n_models"])
         self.X: np.ndarray | None = None
         self._ort: Any = None
+        self._ort1: Any = None
         self._torch: Any = None
         self._pyod: Any = None
 
@@ -113,6 +116,16 @@ class Bench:
         X = self.matrix()
         return float(sum(float(self._ort.run(["score"], {"x": X[i : i + 65536]})[0].sum())
                          for i in range(0, len(X), 65536)))
+
+    def path_a2(self) -> float:
+        from ad_duckdb.scoring import _pool, make_session
+
+        if self._ort1 is None:
+            rec = ad_duckdb.load_model(self.con, "m")
+            self._ort1 = make_session(rec.onnx, model="m", n_features=self.d, threads=1)
+        X, sess = self.matrix(), self._ort1
+        return float(sum(_pool().map(lambda i: float(sess.run(["score"], {"x": X[i : i + 2048]})[0].sum()),
+                                     range(0, len(X), 2048))))
 
     # b
     def register_noop(self) -> None:
@@ -382,13 +395,14 @@ def report(results: list[dict[str, Any]], big: dict[str, Any] | None, args: argp
         lines += [f"Path f (PyOD) was timed on the first {results[0]['f_rows']:,} rows of each table (--f-rows).", ""]
     lines += ["| path | " + " | ".join(f"d={r['d']} rows/s" for r in results) + " |",
               "|---|" + "---|" * len(results)]
-    names = {"a": "a raw onnxruntime", "b": "b no-op UDF", "c": "c SQL anomaly_score", "d": "d bulk score into",
+    names = {"a": "a raw onnxruntime", "a2": "a2 onnxruntime, 2048-row runs on both cores",
+             "b": "b no-op UDF", "c": "c SQL anomaly_score", "d": "d bulk score into",
              "e1": "e1 pandas+torch sum", "e2": "e2 pandas+torch table", "f": "f PyOD decision_function"}
     for p in PATHS:
         lines.append(f"| {names[p]} | " + " | ".join(f"{r['rows_per_s'][p] / 1e6:.3f}M" for r in results) + " |")
     lines += ["", "| ratio | target | " + " | ".join(f"d={r['d']}" for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
-    targets = {"c/a": "reported", "c/b": ">= 0.6 (d=30)", "c/e1": ">= 1.2", "d/e2": ">= 1.5", "c/f": ">= 5"}
+    targets = {"c/a": "reported", "c/a2": "reported", "c/b": ">= 0.6 (d=30)", "c/e1": ">= 1.2", "d/e2": ">= 1.5", "c/f": ">= 5"}
     for k, tgt in targets.items():
         x, y = k.split("/")
         lines.append(f"| {k} | {tgt} | " + " | ".join(
