@@ -84,3 +84,45 @@ def test_vae_option_trains_exports_and_scores(tmp_path: object) -> None:
             ad_duckdb.train(con, "x", "transactions", kind="gan")
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    ("params", "kind", "groups", "k"),
+    [
+        ({"robust": False}, "kmeans", 1, 1),  # rows known normal: nearest of the k-means centroids
+        ({"robust": True}, "sample", 8, 1),  # unlabelled: nearest sampled code of each of 8 groups
+        ({"robust": False, "n_models": 2}, "kmeans", 1, 1),
+        ({"robust": False, "bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10}, "sample", 1, 10),
+    ],
+)
+def test_latent_neighbour_variants_export_and_agree(cardio: tuple[np.ndarray, np.ndarray], params: dict[str, object],
+                                                    kind: str, groups: int, k: int) -> None:
+    X, y = cardio
+    det = AutoEncoderDetector(max_steps=300, progress=False, **params).fit(X[y == 0])
+    assert (det.history_["bank_kind"], det.history_["bank_groups"], det.history_["knn_k"]) == (kind, groups, k)
+    onnx = to_onnx_bytes(det.graph_, X.shape[1])
+    # parity_check raises unless torch and onnxruntime agree (rtol 1e-3); anomalies score in the tens here.
+    assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3 * max(1.0, float(np.max(det.decision_function(X))))
+    from ad_duckdb.metrics import auc_roc
+
+    assert auc_roc(det.decision_function(X), y) > 0.8
+
+
+@pytest.mark.parametrize("robust", [False, True])
+def test_tiny_training_sets_keep_a_usable_neighbour_term(robust: bool) -> None:
+    """Fewer rows than the bank: fewer centroids (about 8 rows each) or smaller groups, never a crash."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    det = AutoEncoderDetector(max_steps=50, progress=False, robust=robust).fit(X)
+    assert det.history_["bank_size"] <= 40
+    s = det.decision_function(np.vstack([X[:5], [[8.0, -8.0, 8.0]]]))
+    assert np.isfinite(s).all() and s[-1] > s[:5].max()
+
+
+@pytest.mark.parametrize(("name", "value"), [("bank_kind", "nearest"), ("bank_groups", 0), ("bank_groups", 2.5),
+                                             ("bank_size", 1)])
+def test_bank_parameters_are_checked(name: str, value: object) -> None:
+    from ad_duckdb.exceptions import BadInputError
+
+    with pytest.raises(BadInputError, match=name):
+        AutoEncoderDetector(progress=False, **{name: value}).fit(np.random.default_rng(0).normal(size=(50, 2)))
