@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
 from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
-from .scoring import LoadedModel, to_matrix
+from .scoring import LoadedModel, ort_pool, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -304,7 +304,9 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
                 arrays = [batch.column(i) for i in range(n_keep)]
-                arrays += [pa.array(s64), pa.array(lm.percentile(s64)), pa.array(s64 > threshold)]
+                # Why in halves on the pool: np.interp releases the GIL, and this is a fifth of the work at d=2.
+                pct = np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2))))
+                arrays += [pa.array(s64), pa.array(pct), pa.array(s64 > threshold)]
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)

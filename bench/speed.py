@@ -118,13 +118,13 @@ class Bench:
                          for i in range(0, len(X), 65536)))
 
     def path_a2(self) -> float:
-        from ad_duckdb.scoring import _pool, make_session
+        from ad_duckdb.scoring import make_session, ort_pool
 
         if self._ort1 is None:
             rec = ad_duckdb.load_model(self.con, "m")
             self._ort1 = make_session(rec.onnx, model="m", n_features=self.d, threads=1)
         X, sess = self.matrix(), self._ort1
-        return float(sum(_pool().map(lambda i: float(sess.run(["score"], {"x": X[i : i + 2048]})[0].sum()),
+        return float(sum(ort_pool().map(lambda i: float(sess.run(["score"], {"x": X[i : i + 2048]})[0].sum()),
                                      range(0, len(X), 2048))))
 
     # b
@@ -403,10 +403,18 @@ def report(results: list[dict[str, Any]], big: dict[str, Any] | None, args: argp
     lines += ["", "| ratio | target | " + " | ".join(f"d={r['d']}" for r in results) + " |",
               "|---|---|" + "---|" * len(results)]
     targets = {"c/a": "reported", "c/a2": "reported", "c/b": ">= 0.6 (d=30)", "c/e1": ">= 1.2", "d/e2": ">= 1.5", "c/f": ">= 5"}
+    def rate(r: dict[str, Any], p: str) -> float:
+        # e1 does a subset of e2's work, so it is at least as fast; where its best time was not (the 10M-row
+        # DataFrame fetch varies 1.7-5s here with the allocator's state), e2's rate stands in for it.
+        if p == "e1":
+            return max(r["rows_per_s"]["e1"], r["rows_per_s"]["e2"])
+        return float(r["rows_per_s"][p])
+
     for k, tgt in targets.items():
         x, y = k.split("/")
-        lines.append(f"| {k} | {tgt} | " + " | ".join(
-            f"{r['rows_per_s'][x] / r['rows_per_s'][y]:.2f}" for r in results) + " |")
+        lines.append(f"| {k} | {tgt} | " + " | ".join(f"{rate(r, x) / rate(r, y):.2f}" for r in results) + " |")
+    if any(r["rows_per_s"]["e1"] < r["rows_per_s"]["e2"] for r in results):
+        lines += ["", "e1 measured slower than e2, which does more; the ratios use e2's rate for e1 (conservative)."]
     lines += ["", "Models (our default for the data) and training time per epoch "
               "(same rows and batch size; ours includes its validation passes):", ""]
     for r in results:
