@@ -268,9 +268,13 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
         cur.close()
 
 
+SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
-                    batch_rows: int = 65536, explain: bool = False) -> tuple[LoadedModel, Any, Any]:
-    """A reader of (source columns..., anomaly_score, anomaly_percentile, is_anomaly[, anomaly_explain]), and its closer.
+                    batch_rows: int = 65536, explain: bool = False,
+                    outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any]:
+    """A reader of (source columns..., the chosen ``outputs``[, anomaly_explain]), and its closer.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader.
@@ -284,8 +288,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
     n_keep = len(reader.schema) - len(feats)
     keep_fields = [reader.schema.field(i) for i in range(n_keep)]
-    out_fields = [*keep_fields, pa.field("anomaly_score", pa.float64()), pa.field("anomaly_percentile", pa.float64()),
-                  pa.field("is_anomaly", pa.bool_())]
+    types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
+    out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
         from .udfs import EXPLAIN_TYPE
 
@@ -304,9 +308,14 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
                 arrays = [batch.column(i) for i in range(n_keep)]
-                # Why in halves on the pool: np.interp releases the GIL, and this is a fifth of the work at d=2.
-                pct = np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2))))
-                arrays += [pa.array(s64), pa.array(pct), pa.array(s64 > threshold)]
+                for o in outputs:
+                    if o == "anomaly_score":
+                        arrays.append(pa.array(s64))
+                    elif o == "is_anomaly":
+                        arrays.append(pa.array(s64 > threshold))
+                    else:
+                        # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
+                        arrays.append(pa.array(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2))))))
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -329,13 +338,18 @@ def score(
     explain: bool = False,
     replace: bool = False,
     batch_rows: int = 65536,
+    outputs: Sequence[str] = SCORE_OUTPUTS,
 ) -> pa.Table | int:
     """Score every row of ``source`` in large Arrow batches.
 
-    With ``into``, writes a table of the kept columns plus ``anomaly_score``, ``anomaly_percentile``,
-    ``is_anomaly`` (and ``anomaly_explain`` if asked) in one transaction and returns the row count;
-    without it, returns the scored rows as a pyarrow Table.
+    With ``into``, writes a table of the kept columns plus ``outputs`` (default ``anomaly_score``,
+    ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and ``anomaly_explain`` if asked,
+    in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table.
     """
+    bad = [o for o in outputs if o not in SCORE_OUTPUTS]
+    if bad or not outputs or isinstance(outputs, str):
+        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
+    outputs = [o for o in SCORE_OUTPUTS if o in outputs]
     extra = ", ".join(quote_ident(c) for c in columns) if columns else "*"
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
@@ -348,7 +362,7 @@ def score(
             chk.close()
         if exists and not replace:
             raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
-    lm, reader, close = _scored_batches(con, model, source, extra, batch_rows, explain)
+    lm, reader, close = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
     if into is None:
         try:
             return reader.read_all()

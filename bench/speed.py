@@ -12,7 +12,8 @@ measured once in its own subprocess (reading the same rows from a Parquet file).
       (how our bulk scoring and DuckDB's parallel UDF calls use onnxruntime; reported, not a target)
   b   a no-op Arrow UDF receiving the same columns (DuckDB's hand-off limit)
   c   SELECT sum(anomaly_score('m', ...)) FROM t (our SQL path)
-  d   ad_duckdb.score(con, 'm', 't', into=..., columns=['id']) (our bulk scoring)
+  d   ad_duckdb.score(con, 'm', 't', into=..., columns=['id'], outputs=['anomaly_score']) (our bulk scoring
+      into a table of (id, score), as e2 writes)
   e1  pandas round trip for an aggregate: fetch a DataFrame, score with torch (same layer sizes, 2 threads,
       65536-row batches), sum
   e2  the same round trip writing (id, score) back with CREATE TABLE ... AS SELECT * FROM df
@@ -150,7 +151,8 @@ class Bench:
 
     # d
     def path_d(self) -> float:
-        return float(ad_duckdb.score(self.con, "m", "t", into="scores_d", columns=["id"], replace=True))
+        return float(ad_duckdb.score(self.con, "m", "t", into="scores_d", columns=["id"], outputs=["anomaly_score"],
+                                     replace=True))
 
     # e1 / e2
     def torch_net(self) -> Any:

@@ -76,3 +76,22 @@ def test_failing_batch_keeps_old_table_with_replace(mem_con: duckdb.DuckDBPyConn
         assert mem_con.execute("SELECT * FROM old_scores").fetchall() == [(42,)]
     finally:
         mem_con.execute("DROP TABLE IF EXISTS old_scores")
+
+
+def test_bulk_outputs_subset(mem_con: duckdb.DuckDBPyConnection) -> None:
+    n = ad_duckdb.score(mem_con, "tx_ae", "transactions", into="only_scores", columns=["transaction_id"],
+                        outputs=["is_anomaly", "anomaly_score"], replace=True)
+    try:
+        assert n == 3000
+        cols = [r[0] for r in mem_con.execute("DESCRIBE only_scores").fetchall()]
+        assert cols == ["transaction_id", "anomaly_score", "is_anomaly"]  # in the documented order
+        got = mem_con.execute(
+            "SELECT max(abs(o.anomaly_score - anomaly_score('tx_ae', t.count, t.amount))) FROM only_scores o "
+            "JOIN transactions t USING (transaction_id)").fetchall()[0][0]
+        assert got < 1e-5
+    finally:
+        mem_con.execute("DROP TABLE IF EXISTS only_scores")
+    for bad in (["score"], [], "anomaly_score"):
+        with pytest.raises(BadInputError, match="outputs must be"):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=bad)  # type: ignore[arg-type]
+    assert "never" not in _table_names(mem_con)
