@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
 from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
-from .scoring import LoadedModel, ort_pool, to_matrix
+from .scoring import BULK_ORT_ROWS, LoadedModel, ort_pool, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -150,10 +150,10 @@ def train(
         # Thresholds come from the ONNX scores, so SQL compares exactly what it computes.
         from .scoring import make_session
 
-        sess = make_session(onnx, model=name, n_features=len(names), threads=2)
-        train_scores = np.concatenate(
-            [sess.run(["score"], {"x": X[i : i + 65536].astype(np.float32)})[0] for i in range(0, len(X), 65536)]
-        ).astype(np.float64)
+        sess = make_session(onnx, model=name, n_features=len(names))
+        runs = ort_pool().map(lambda i: sess.run(["score"], {"x": X[i : i + BULK_ORT_ROWS].astype(np.float32)})[0],
+                              range(0, len(X), BULK_ORT_ROWS))
+        train_scores = np.concatenate(list(runs)).astype(np.float64)
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),
