@@ -85,9 +85,12 @@ def cli() -> None:
 @click.option("-f", "--feature", "features", multiple=True, help="Feature column (repeat, or comma-separate). Default: every numeric column.")
 @click.option("--where", help="SQL filter for training rows, e.g. \"label = 0\" to train on normal rows only.")
 @click.option("--contamination", type=float, default=0.01, show_default=True, help="Share of training rows the default threshold flags.")
-@click.option("--robust/--no-robust", default=None, help="Trimmed training for unlabelled data. Default: on unless --where is given.")
+@click.option("--robust/--no-robust", default=None,
+              help="Robust training for unlabelled data (stops before the rare rows are learned). "
+                   "Default: on unless --where is given.")
 @click.option("--epochs", type=int, help="Epoch budget (default: sized from the row count).")
-@click.option("--n-models", type=int, default=1, show_default=True, help="Autoencoders in the ensemble (trained side by side, scores averaged).")
+@click.option("--n-models", type=int, default=1, show_default=True,
+              help="Autoencoders in the ensemble (trained side by side, scores averaged).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
