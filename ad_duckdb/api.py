@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
 from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
-from .scoring import BULK_ORT_ROWS, LoadedModel, ort_pool, to_matrix
+from .scoring import LoadedModel, ort_pool, pool_runs, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -151,9 +151,7 @@ def train(
         from .scoring import make_session
 
         sess = make_session(onnx, model=name, n_features=len(names))
-        runs = ort_pool().map(lambda i: sess.run(["score"], {"x": X[i : i + BULK_ORT_ROWS].astype(np.float32)})[0],
-                              range(0, len(X), BULK_ORT_ROWS))
-        train_scores = np.concatenate(list(runs)).astype(np.float64)
+        train_scores = np.concatenate([r[0] for r in pool_runs(sess, X, ["score"])]).astype(np.float64)
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),

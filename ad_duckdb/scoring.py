@@ -37,6 +37,17 @@ def ort_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str]) -> list[Any]:
+    """Run ``sess`` on ``X`` in BULK_ORT_ROWS-row float32 runs spread over ``ort_pool()``; one result per run.
+
+    onnxruntime supports concurrent runs of one session, so the runs share it.
+    """
+    if len(X) <= BULK_ORT_ROWS:
+        return [sess.run(outputs, {INPUT_NAME: X.astype(np.float32, copy=False)})]
+    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + BULK_ORT_ROWS].astype(np.float32, copy=False)}),
+                               range(0, len(X), BULK_ORT_ROWS)))
+
+
 def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) -> ort.InferenceSession:
     """A CPU session; checks that the graph's inputs and outputs are what a stored model must have."""
     # Why before onnxruntime: ORT would follow external-data paths and load custom-op domains.
@@ -99,11 +110,9 @@ class LoadedModel:
         return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
-        sess = self.session  # thread-safe: concurrent runs of one session are supported by onnxruntime
-        if not bulk or len(X) <= BULK_ORT_ROWS:
-            return [sess.run(outputs, {INPUT_NAME: X})]
-        chunks = [X[i : i + BULK_ORT_ROWS] for i in range(0, len(X), BULK_ORT_ROWS)]
-        return list(ort_pool().map(lambda c: sess.run(outputs, {INPUT_NAME: c}), chunks))
+        if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
+            return [self.session.run(outputs, {INPUT_NAME: X})]
+        return pool_runs(self.session, X, outputs)
 
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError

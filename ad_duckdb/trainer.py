@@ -292,9 +292,9 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
     zc = torch.from_numpy(Z[cal_idx].astype(np.float32))
     with torch.no_grad():
         hb, _ = ae(zb)
-        hf = ae(torch.from_numpy(Z[rs.choice(n, min(n, 20_000), replace=False)].astype(np.float32)))[0]
-        if kind == "kmeans":
-            hb = _kmeans(hf, hb)
+        if kind == "kmeans":  # the sampled codes are the initial centroids
+            fit_codes = ae(torch.from_numpy(Z[rs.choice(n, min(n, 20_000), replace=False)].astype(np.float32)))[0]
+            hb = _kmeans(fit_codes, hb)
             bank_idx = np.full(nb, -1)
         hc, rc = ae(zc)
         # Floors keep the terms' scales meaningful on data with many duplicate rows (medians near zero).

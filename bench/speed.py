@@ -119,14 +119,12 @@ class Bench:
                          for i in range(0, len(X), 65536)))
 
     def path_a2(self) -> float:
-        from ad_duckdb.scoring import make_session, ort_pool
+        from ad_duckdb.scoring import make_session, pool_runs
 
         if self._ort1 is None:
             rec = ad_duckdb.load_model(self.con, "m")
             self._ort1 = make_session(rec.onnx, model="m", n_features=self.d, threads=1)
-        X, sess = self.matrix(), self._ort1
-        return float(sum(ort_pool().map(lambda i: float(sess.run(["score"], {"x": X[i : i + 2048]})[0].sum()),
-                                     range(0, len(X), 2048))))
+        return float(sum(float(r[0].sum()) for r in pool_runs(self._ort1, self.matrix(), ["score"])))
 
     # b
     def register_noop(self) -> None:

@@ -41,7 +41,7 @@ def test_cli_flow(db: str, tmp_path: Path) -> None:
     assert "stored tx_ae@1" in out and "anomaly_score('tx_ae', count, amount)" in out
     assert "tx_ae" in run("list", db)
     shown = run("show", db, "tx_ae")
-    assert "count" in shown and "default" in shown and "train_seconds" in shown
+    assert "count" in shown and "default" in shown and "steps_run" in shown  # features, thresholds, training metrics
     top = run("score", db, "tx_ae", "transactions", "--top", "3")
     assert "9001" in top and "anomaly_score" in top
     assert "wrote 1502 scored rows to scored" in run("score", db, "tx_ae", "transactions", "--into", "scored",

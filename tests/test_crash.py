@@ -23,8 +23,6 @@ from ad_duckdb import store
 
 from conftest import FAST, ROOT, make_transactions
 
-pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-
 
 @pytest.fixture(scope="module")
 def base_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
