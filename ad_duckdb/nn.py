@@ -145,8 +145,10 @@ class ScoringGraph(nn.Module):
         self.knn_k = int(knn_k)
         self.bank_groups = int(bank_groups)
         self.range_weight = float(range_weight)
-        self.register_buffer("lo", torch.tensor([s.lo for s in specs], dtype=torch.float32))
-        self.register_buffer("hi", torch.tensor([s.hi for s in specs], dtype=torch.float32))
+        lo = torch.tensor([s.lo for s in specs], dtype=torch.float32)
+        hi = torch.tensor([s.hi for s in specs], dtype=torch.float32)
+        self.register_buffer("range_mid", (lo + hi) / 2)  # the training range [lo, hi] as its middle and half-width
+        self.register_buffer("range_half", (hi - lo) / 2)
         self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
         self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
         self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
@@ -185,13 +187,15 @@ class ScoringGraph(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.pre(x)
         h, recon = self.ae(z)
-        err = (recon - z) ** 2  # [E, B, d]
-        per_feature = _members_mean(err * self.rec_weight)  # [B, d]
+        diff = recon - z
+        # Why diff * diff: exported as a Mul, about twice as fast in onnxruntime as the Pow of ``** 2``.
+        per_feature = _members_mean(diff * diff * self.rec_weight)  # [B, d]
         score = torch.sqrt(per_feature.sum(-1))
         if self.knn_k > 0:
             score = score + _members_mean(self.knn_distance(h) * self.knn_weight)
         if self.range_weight > 0:
-            excess = torch.relu(z - self.hi) + torch.relu(self.lo - z)
+            # relu(z - hi) + relu(lo - z), written with one broadcast operand less (lo <= hi).
+            excess = torch.relu(torch.abs(z - self.range_mid) - self.range_half)
             if self.range_weight != 1.0:
                 excess = self.range_weight * excess
             score = score + excess.sum(-1)

@@ -46,9 +46,12 @@ def test_default_model_beats_reference_vae(stem: str) -> None:
 
 @pytest.mark.slow
 def test_cardio_floor() -> None:
-    """cardio does not reach the VAE column (96.55; measured 92.1): linear models (PCA 96.5) win on it.
+    """cardio does not reach the VAE column (96.55; measured 92.1).
 
-    This floor guards against regressions: it is the KNN column (92.0), which we do reach.
+    The reference VAE decodes standard-scaled rows through a sigmoid, so its error grows with a row's distance
+    from the centre, and on cardio that distance is what separates the anomalies (bench/reference_vae.py:
+    PyOD's VAE 97.1 with the sigmoid output, 94.7 with an identity output; the squared standardized norm alone
+    96.4). This floor guards against regressions: it is the KNN column (92.0), which we do reach.
     """
     aucs = [semi_supervised_auc("cardio", seed) for seed in (0, 1, 2)]
     assert np.mean(aucs) >= reference("cardio", "KNN"), f"cardio: mean AUC {np.mean(aucs):.2f} (seeds {aucs})"
