@@ -14,6 +14,13 @@ from torch import nn
 
 from .features import CLIP, FeatureSpec
 
+# Up to this many features, per-column shifts and scales are exported as Gemms with a diagonal (or identity)
+# matrix instead of broadcast Sub/Mul: onnxruntime's broadcast kernels loop over rows, so for narrow rows a Gemm
+# is several times faster (2048 rows, d=2: 4 us vs 15 us an op), and about equal at d=30; past that the
+# Gemm's d^2 multiplications cost more. Whole graph, one thread: d=2 400 -> 350 us, d=30 550 -> 525 us.
+NARROW_FEATURES = 32
+_FLOAT32_MAX = 3.4028234663852886e38
+
 
 class Preprocess(nn.Module):
     """NULL/NaN fill, signed log where chosen, robust scaling, clipping: the graph form of features.transform."""
@@ -25,6 +32,10 @@ class Preprocess(nn.Module):
         self.register_buffer("inv_scale", torch.tensor([1.0 / s.scale for s in specs], dtype=torch.float32))
         self.register_buffer("slog", torch.tensor([s.transform == "slog" for s in specs], dtype=torch.bool))
         self.n_features, self.n_logged = len(specs), int(self.slog.sum())
+        self.narrow = self.n_features <= NARROW_FEATURES
+        if self.narrow:
+            self.register_buffer("scale_diag", torch.diag(self.inv_scale))
+            self.register_buffer("shift", -self.center * self.inv_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.where(torch.isnan(x), self.fill, x)
@@ -34,6 +45,11 @@ class Preprocess(nn.Module):
             x = _slog(x)
         elif self.n_logged > 0:
             x = torch.where(self.slog, _slog(x), x)
+        if self.narrow:
+            # Why the clamp first: the Gemm multiplies every value by the zeros off the diagonal, and inf * 0 is
+            # NaN; a finite value stays finite, and a huge one still ends at +-CLIP.
+            x = torch.clamp(x, -_FLOAT32_MAX, _FLOAT32_MAX)
+            return torch.clamp(torch.addmm(self.shift, x, self.scale_diag), -CLIP, CLIP)
         return torch.clamp((x - self.center) * self.inv_scale, -CLIP, CLIP)
 
 
@@ -149,6 +165,8 @@ class ScoringGraph(nn.Module):
         hi = torch.tensor([s.hi for s in specs], dtype=torch.float32)
         self.register_buffer("range_mid", (lo + hi) / 2)  # the training range [lo, hi] as its middle and half-width
         self.register_buffer("range_half", (hi - lo) / 2)
+        if self.pre.narrow:
+            self.register_buffer("eye", torch.eye(len(specs)))
         self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
         self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
         self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
@@ -194,8 +212,11 @@ class ScoringGraph(nn.Module):
         if self.knn_k > 0:
             score = score + _members_mean(self.knn_distance(h) * self.knn_weight)
         if self.range_weight > 0:
-            # relu(z - hi) + relu(lo - z), written with one broadcast operand less (lo <= hi).
-            excess = torch.relu(torch.abs(z - self.range_mid) - self.range_half)
+            # relu(z - hi) + relu(lo - z), written with one per-column operand less (lo <= hi).
+            if self.pre.narrow:  # z + v as a Gemm with the identity (see NARROW_FEATURES); exact for finite z
+                excess = torch.relu(torch.addmm(-self.range_half, torch.abs(torch.addmm(-self.range_mid, z, self.eye)), self.eye))
+            else:
+                excess = torch.relu(torch.abs(z - self.range_mid) - self.range_half)
             if self.range_weight != 1.0:
                 excess = self.range_weight * excess
             score = score + excess.sum(-1)

@@ -34,6 +34,33 @@ def test_torch_and_onnxruntime_agree_on_real_data(cardio: tuple[np.ndarray, np.n
     assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3
 
 
+@pytest.mark.parametrize("d", [3, 40])
+def test_narrow_and_wide_graph_forms_agree(d: int) -> None:
+    """Up to NARROW_FEATURES columns the shifts and scales are Gemms; beyond, broadcasts. Both must score alike,
+    also on NaN, +-Inf and values beyond float32 (which the Gemm form clamps before multiplying)."""
+    from ad_duckdb.nn import NARROW_FEATURES
+
+    rng = np.random.default_rng(d)
+    X = rng.normal(size=(3000, d)) @ rng.normal(size=(d, d)) + rng.lognormal(size=(3000, d)) * (np.arange(d) % 2)
+    det = AutoEncoderDetector(n_models=1, max_steps=200, progress=False).fit(X)
+    graph = det.graph_
+    assert graph.pre.narrow == (d <= NARROW_FEATURES)
+    Xt = X[:500].astype(np.float32)
+    Xt[0, 0], Xt[1, -1], Xt[2, 1], Xt[3, :] = np.nan, np.inf, -np.inf, 3e38
+    outs = {}
+    for narrow in ([True, False] if graph.pre.narrow else [False]):
+        graph.pre.narrow = narrow
+        onnx = to_onnx_bytes(graph, d)
+        assert parity_check(graph, onnx, Xt, model="forms") < 1e-2
+        sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+        outs[narrow] = sess.run(["score", "feature_error"], {"x": Xt})
+        assert np.isfinite(outs[narrow][0]).all() and np.isfinite(outs[narrow][1]).all()
+    graph.pre.narrow = d <= NARROW_FEATURES
+    if len(outs) == 2:
+        for a, b in zip(outs[True], outs[False], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.median(outs[False][0])))
+
+
 def test_seeded_training_is_reproducible(cardio: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = cardio
     a = AutoEncoderDetector(**SMALL, seed=3).fit(X).decision_scores_
