@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -137,6 +138,7 @@ def _arrow_type_name(t: pa.DataType) -> str:
     return str(t).upper()
 
 
+_FLOAT64_ID = pa.float64().id
 _PLAIN_IDS = frozenset(
     t.id for t in (pa.float16(), pa.float32(), pa.float64(), pa.int8(), pa.int16(), pa.int32(), pa.int64(),
                    pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64())
@@ -177,8 +179,35 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     # Why errstate: a DOUBLE beyond float32 (1e300) becomes +-inf, which the graph clips like any Inf;
     # numpy's overflow warning would otherwise fail the query where warnings are errors.
     with np.errstate(over="ignore"):
+        doubles = _single_chunk_doubles(cols)
+        if doubles is not None:
+            # Why: the SQL functions take DOUBLE arguments, so this is the common case; Arrow builds the row-major
+            # matrix (NULL as NaN) in one C++ call, and with DuckDB calling from two threads at once that beats a
+            # Python loop over the columns (d=30, SQL path: 3.0M -> 4.0M rows/s with the model run included).
+            tensor = pa.RecordBatch.from_arrays(doubles, names=_column_names(len(doubles))).to_tensor(
+                null_to_nan=True, row_major=True)
+            return np.asarray(tensor).astype(np.float32)
         return np.stack([column_to_float32(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1,
                         dtype=np.float32)
+
+
+def _single_chunk_doubles(cols: Sequence[Any]) -> list[pa.Array] | None:
+    """The columns as plain DOUBLE arrays, or None when any is of another type or in several chunks."""
+    out = []
+    for c in cols:
+        if isinstance(c, pa.ChunkedArray):
+            if c.num_chunks != 1:
+                return None
+            c = c.chunk(0)
+        if c.type.id != _FLOAT64_ID or len(c) == 0:
+            return None
+        out.append(c)
+    return out
+
+
+@functools.cache
+def _column_names(d: int) -> list[str]:
+    return [f"x{i}" for i in range(d)]
 
 
 def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str) -> None:

@@ -257,3 +257,30 @@ def test_random_rows_property(con: duckdb.DuckDBPyConnection, filler: np.ndarray
     assert isinstance(bulk, pa.Table)
     np.testing.assert_allclose(bulk.column("anomaly_score").to_numpy(), full, **tol)  # one 10k-row batch
     np.testing.assert_allclose(singles, full[where], **tol)  # one row at a time
+
+
+def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnection) -> None:
+    """All-DOUBLE arguments take Arrow's one-call row-major conversion; it must equal the per-column path on
+    NULLs, NaN, Inf, values beyond float32, sliced arrays, and fall back for several chunks or other types."""
+    from ad_duckdb.scoring import column_to_float32, to_matrix
+    from ad_duckdb.udfs import registry
+
+    lm = registry(con).get("tx_ae")
+    rng = np.random.default_rng(0)
+    a = pa.array(np.concatenate([rng.normal(size=10), [np.nan, np.inf, -np.inf, 1e300, -1e300]]))
+    b = pa.array([1.5, None, 3.0, None, *rng.normal(size=11)], type=pa.float64())
+    cases = {
+        "plain with nulls": [a, b],
+        "sliced": [a.slice(3, 9), b.slice(2, 9)],
+        "chunked": [pa.chunked_array([a]), pa.chunked_array([b])],
+        "two chunks": [pa.chunked_array([a[:5], a[5:]]), pa.chunked_array([b[:7], b[7:]])],
+        "mixed types": [pa.array(np.arange(15, dtype=np.int32)), b],
+    }
+    for label, cols in cases.items():
+        got = to_matrix(cols, lm, "anomaly_score")
+        with np.errstate(over="ignore"):
+            want = np.stack([column_to_float32(c if not isinstance(c, pa.ChunkedArray) else c.combine_chunks(),
+                                               i + 1, "tx_ae", "anomaly_score") for i, c in enumerate(cols)],
+                            axis=1, dtype=np.float32)
+        assert got.dtype == np.float32 and got.flags.c_contiguous, label
+        np.testing.assert_array_equal(got, want, err_msg=label)
