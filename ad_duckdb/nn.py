@@ -32,10 +32,10 @@ class Preprocess(nn.Module):
         self.register_buffer("inv_scale", torch.tensor([1.0 / s.scale for s in specs], dtype=torch.float32))
         self.register_buffer("slog", torch.tensor([s.transform == "slog" for s in specs], dtype=torch.bool))
         self.n_features, self.n_logged = len(specs), int(self.slog.sum())
+        self.register_buffer("shift", -self.center * self.inv_scale)
         self.narrow = self.n_features <= NARROW_FEATURES
         if self.narrow:
             self.register_buffer("scale_diag", torch.diag(self.inv_scale))
-            self.register_buffer("shift", -self.center * self.inv_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.where(torch.isnan(x), self.fill, x)
@@ -49,8 +49,18 @@ class Preprocess(nn.Module):
             # Why the clamp first: the Gemm multiplies every value by the zeros off the diagonal, and inf * 0 is
             # NaN; a finite value stays finite, and a huge one still ends at +-CLIP.
             x = torch.clamp(x, -_FLOAT32_MAX, _FLOAT32_MAX)
-            return torch.clamp(torch.addmm(self.shift, x, self.scale_diag), -CLIP, CLIP)
-        return torch.clamp((x - self.center) * self.inv_scale, -CLIP, CLIP)
+        scaled = _column_affine(x, self.shift, self.inv_scale, self.scale_diag if self.narrow else None)
+        return torch.clamp(scaled, -CLIP, CLIP)
+
+
+def _column_affine(
+    x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor | None = None, matrix: torch.Tensor | None = None
+) -> torch.Tensor:
+    """x * scale + shift, per column: one Gemm when ``matrix`` (diag(scale), or the identity when no scale) is
+    given (narrow rows, see NARROW_FEATURES), else broadcast ops."""
+    if matrix is not None:
+        return torch.addmm(shift, x, matrix)
+    return (x if scale is None else x * scale) + shift
 
 
 def _slog(x: torch.Tensor) -> torch.Tensor:
@@ -163,8 +173,10 @@ class ScoringGraph(nn.Module):
         self.range_weight = float(range_weight)
         lo = torch.tensor([s.lo for s in specs], dtype=torch.float32)
         hi = torch.tensor([s.hi for s in specs], dtype=torch.float32)
-        self.register_buffer("range_mid", (lo + hi) / 2)  # the training range [lo, hi] as its middle and half-width
-        self.register_buffer("range_half", (hi - lo) / 2)
+        # The training range [lo, hi] as minus its middle and minus its half-width (added, not subtracted: see
+        # _column_affine).
+        self.register_buffer("range_neg_mid", -(lo + hi) / 2)
+        self.register_buffer("range_neg_half", -(hi - lo) / 2)
         if self.pre.narrow:
             self.register_buffer("eye", torch.eye(len(specs)))
         self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
@@ -212,11 +224,11 @@ class ScoringGraph(nn.Module):
         if self.knn_k > 0:
             score = score + _members_mean(self.knn_distance(h) * self.knn_weight)
         if self.range_weight > 0:
-            # relu(z - hi) + relu(lo - z), written with one per-column operand less (lo <= hi).
-            if self.pre.narrow:  # z + v as a Gemm with the identity (see NARROW_FEATURES); exact for finite z
-                excess = torch.relu(torch.addmm(-self.range_half, torch.abs(torch.addmm(-self.range_mid, z, self.eye)), self.eye))
-            else:
-                excess = torch.relu(torch.abs(z - self.range_mid) - self.range_half)
+            # relu(z - hi) + relu(lo - z) as relu(|z - mid| - half): one per-column operand less (lo <= hi).
+            # With the identity Gemm of narrow rows this is exact for the finite, clipped z.
+            eye = self.eye if self.pre.narrow else None
+            excess = torch.relu(_column_affine(torch.abs(_column_affine(z, self.range_neg_mid, matrix=eye)),
+                                               self.range_neg_half, matrix=eye))
             if self.range_weight != 1.0:
                 excess = self.range_weight * excess
             score = score + excess.sum(-1)
