@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
 from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
-from .scoring import LoadedModel, ort_pool, pool_runs, to_matrix
+from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -308,12 +308,13 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
                 arrays = [batch.column(i) for i in range(n_keep)]
                 for o in outputs:
                     if o == "anomaly_score":
-                        arrays.append(pa.array(s64))
+                        arrays.append(to_arrow(s64, pa.float64()))
                     elif o == "is_anomaly":
-                        arrays.append(pa.array(s64 > threshold))
+                        arrays.append(to_arrow(s64 > threshold, pa.bool_()))
                     else:
                         # Why in halves on the pool: np.interp releases the GIL, and it is a fifth of the work at d=2.
-                        arrays.append(pa.array(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2))))))
+                        arrays.append(to_arrow(np.concatenate(list(ort_pool().map(lm.percentile, np.array_split(s64, 2)))),
+                                                pa.float64()))
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -22,7 +22,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
 
 from . import store
 from .exceptions import BadInputError, ModelNotFoundError
-from .scoring import LoadedModel, check_order, to_matrix
+from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
 FUNCTIONS = (
     "anomaly_score",
@@ -150,22 +150,23 @@ def _apply(
     if len(groups) == 1 and groups[0][1] is None:
         lm = registry.get(groups[0][0])
         X = to_matrix(cols, lm, func)
-        return pa.array(compute(lm, X, extra), type=out_type)
+        return to_arrow(compute(lm, X, extra), out_type)
     result: np.ndarray | None = None
     valid = np.zeros(n, dtype=bool)
     pieces: list[tuple[np.ndarray, Any]] = []
     for name, idx in groups:
         lm = registry.get(name)
-        sub = [c.take(pa.array(idx)) for c in cols]
+        take = to_arrow(idx, pa.int64())
+        sub = [c.take(take) for c in cols]
         X = to_matrix(sub, lm, func)
-        ex = extra.take(pa.array(idx)) if extra is not None else None
+        ex = extra.take(take) if extra is not None else None
         pieces.append((idx, compute(lm, X, ex)))
         valid[idx] = True
     if out_type == pa.float64() or out_type == pa.bool_():
         result = np.zeros(n, dtype=np.float64 if out_type == pa.float64() else bool)
         for idx, vals in pieces:
             result[idx] = vals
-        return pa.array(result, type=out_type, mask=~valid)
+        return to_arrow(result, out_type, valid)
     # list results (anomaly_explain): assemble row by row
     rows: list[Any] = [None] * n
     for idx, vals in pieces:
@@ -215,10 +216,10 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     tot = fe.sum(axis=1, keepdims=True)
     shares = np.where(tot > 0, fe / np.where(tot > 0, tot, 1.0), 1.0 / d)
     order = np.argsort(-shares, axis=1, kind="stable")
-    names = pa.array(lm.names_arr[order].ravel(), type=pa.string())
-    vals = pa.array(np.take_along_axis(shares, order, axis=1).ravel(), type=pa.float64())
+    names = lm.names_pa.take(to_arrow(order.ravel(), pa.int64()))
+    vals = to_arrow(np.take_along_axis(shares, order, axis=1).ravel(), pa.float64())
     structs = pa.StructArray.from_arrays([names, vals], names=["feature", "share"])
-    offsets = pa.array(np.arange(0, n * d + 1, d, dtype=np.int32))
+    offsets = to_arrow(np.arange(0, n * d + 1, d, dtype=np.int32), pa.int32())
     return pa.ListArray.from_arrays(offsets, structs)
 
 
@@ -250,7 +251,7 @@ def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
         rows: list[Any] = [None] * n
         for name, idx in groups:
             lm = registry.get(name)
-            sub = [c.take(pa.array(idx)) for c in cols]
+            sub = [c.take(to_arrow(idx, pa.int64())) for c in cols]
             part = _explain(lm, to_matrix(sub, lm, "anomaly_explain"), None).to_pylist()
             for k, i in enumerate(idx):
                 rows[int(i)] = part[k]
@@ -269,7 +270,9 @@ def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
             if key not in cache:
                 cache[key] = registry.get(mm).threshold(tt)
             out.append(cache[key])
-        return pa.array(out, type=pa.float64())
+        valid = np.array([v is not None for v in out], dtype=bool)
+        return to_arrow(np.array([0.0 if v is None else v for v in out], dtype=np.float64), pa.float64(),
+                        None if valid.all() else valid)
 
     return {
         "anomaly_score": anomaly_score,

@@ -42,6 +42,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "vae": {"variational": True},
     "ensemble3": {"n_models": 3},
     # The default before 2026-11-30: mean distance to the 10 (robust: 20) nearest of 2048 training codes.
+    "bank64": {"bank_size": 64},
+    "bank128": {"bank_size": 128},
     "bank512": {"bank_size": 512},
     "bank1024": {"bank_size": 1024},
     # (A variant may hold one parameter set per protocol.)

@@ -95,3 +95,38 @@ def test_bulk_outputs_subset(mem_con: duckdb.DuckDBPyConnection) -> None:
         with pytest.raises(BadInputError, match="outputs must be"):
             ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=bad)  # type: ignore[arg-type]
     assert "never" not in _table_names(mem_con)
+
+
+SCORING_CHILD = """
+import sys
+import ad_duckdb
+con = ad_duckdb.connect({path!r}, read_only=True)
+q = ("SELECT sum(anomaly_score('tx_ae', count, amount)), count_if(is_anomaly('tx_ae', count, amount)), "
+     "sum(anomaly_percentile('tx_ae', count, amount)), count_if(is_anomaly_at('tx_ae', 'p99', count, amount)), "
+     "count(anomaly_explain('tx_ae', count, amount)), max(anomaly_threshold('tx_ae', 'default')), "
+     "sum(anomaly_score('tx_ae', CASE WHEN transaction_id % 7 = 0 THEN NULL ELSE count END, amount_d)) "
+     "FROM transactions")
+print(con.execute(q).fetchall())
+t = ad_duckdb.score(con, "tx_ae", "transactions", explain=True)
+print(t.num_rows, "pandas" in sys.modules)
+"""
+
+
+def test_scoring_never_loads_pandas(tmp_path: object) -> None:
+    """Every SQL function and bulk scoring run without importing pandas: pyarrow's Array.to_numpy and pa.array
+    import it on first use, which made a scoring process 56 MiB larger (bench/speed.py, peak RSS)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import FAST, make_transactions
+
+    path = str(Path(str(tmp_path)) / "nopandas.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    out = subprocess.run([sys.executable, "-c", SCORING_CHILD.format(path=path)], capture_output=True, text=True,
+                         check=False, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.splitlines()[-1] == "3000 False", out.stdout

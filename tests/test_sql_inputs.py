@@ -284,3 +284,36 @@ def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnectio
                             axis=1, dtype=np.float32)
         assert got.dtype == np.float32 and got.flags.c_contiguous, label
         np.testing.assert_array_equal(got, want, err_msg=label)
+
+
+def test_buffer_conversions_match_pyarrow() -> None:
+    """The scoring path reads and builds Arrow arrays through raw buffers (to keep pandas out of the process);
+    the results must equal pyarrow's own conversions, also for slices whose offset is not a whole byte of the
+    validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
+    import decimal
+
+    from ad_duckdb.scoring import column_to_float32, string_array, to_arrow
+
+    rng = np.random.default_rng(1)
+    vals = rng.normal(size=37) * 100
+    nulls = rng.random(37) < 0.3
+    arrays = [pa.array(vals), pa.array(vals, mask=nulls), pa.array([None] * 5, type=pa.float64()),
+              pa.array(np.round(vals).astype(np.int64), mask=nulls), pa.array([], type=pa.float64()),
+              pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-3.50")], type=pa.decimal128(5, 2))]
+    arrays += [pa.array(np.round(np.abs(vals[:10])).astype(t)) for t in
+               (np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32, np.uint64, np.float16, np.float32)]
+    cases = arrays + [a.slice(3, max(0, len(a) - 5)) for a in arrays] + [pa.chunked_array([arrays[1][:11], arrays[1][11:]])]
+    for i, a in enumerate(cases):
+        want = (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a).cast(pa.float64())
+        want_np = np.array([np.nan if v is None else v for v in want.to_pylist()], dtype=np.float64)
+        got = column_to_float32(a, 1, "m", "anomaly_score")
+        np.testing.assert_array_equal(np.asarray(got, dtype=np.float64), want_np, err_msg=f"case {i}: {a.type}")
+
+    valid = rng.random(37) < 0.7
+    for typ, v in [(pa.float64(), vals), (pa.int64(), np.arange(37)), (pa.int32(), np.arange(37, dtype=np.int32)),
+                   (pa.bool_(), vals > 0)]:
+        assert to_arrow(v, typ).equals(pa.array(v, type=typ)), typ
+        assert to_arrow(v, typ, valid).equals(pa.array(v, type=typ, mask=~valid)), typ
+        assert to_arrow(v[:0], typ).equals(pa.array([], type=typ)), typ
+    names = ["count", "amount", "", "naïve €"]
+    assert string_array(names).equals(pa.array(names, type=pa.string()))
