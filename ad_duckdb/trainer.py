@@ -15,6 +15,9 @@ import numpy as np
 
 from .exceptions import BadInputError
 
+# Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
+NARROW_ROWS = 3
+
 
 @dataclass(frozen=True)
 class TrainParams:
@@ -96,12 +99,19 @@ class TrainParams:
             )
 
     def sizes(self, d: int) -> tuple[tuple[int, ...], int]:
-        """Layer sizes: d -> 64 -> 32 -> 8 -> 32 -> 64 -> d unless given.
+        """Layer sizes: d -> 64 -> 32 -> 8 -> 32 -> 64 -> d unless given; up to NARROW_ROWS features, half
+        as wide (32, 16).
 
         Why fixed rather than scaled with d: on the 28 ADBench files, sizes that grew or shrank with the
         feature count did no better on average (bench/quality.py), and small fixed sizes keep scoring fast.
+        Why narrower for 2-3 columns: such a row has little to encode, and the smaller network detects as
+        well (ADBench d=3 files http and smtp, seeds 0-2: semi-supervised 94.82 -> 96.26, unlabelled 96.63 ->
+        96.97; the transactions example on (count, amount), seeds 3-7, all planted rows: AUC-ROC 0.893 ->
+        0.902, on three columns 0.859 -> 0.862) while scoring costs a quarter less (d=2, 2048 rows, one
+        thread: 350 -> 266 us).
         """
-        hidden = self.hidden_dims if self.hidden_dims is not None else (64, 32)
+        default = (32, 16) if d <= NARROW_ROWS else (64, 32)
+        hidden = self.hidden_dims if self.hidden_dims is not None else default
         latent = self.latent_dim if self.latent_dim is not None else 8
         return tuple(hidden), latent
 

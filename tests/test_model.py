@@ -92,6 +92,16 @@ def test_early_stopping_and_budget() -> None:
     assert det.history_["steps_budget"] == 500 * math.ceil(2700 / 256)  # 10% of 3000 rows held out
 
 
+@pytest.mark.parametrize(("d", "hidden"), [(2, [32, 16]), (3, [32, 16]), (4, [64, 32]), (21, [64, 32])])
+def test_default_sizes_narrow_for_two_or_three_columns(d: int, hidden: list[int]) -> None:
+    """Rows of 2-3 columns get half-width layers by default; an explicit hidden_dims always wins."""
+    X = np.random.default_rng(0).normal(size=(400, d))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    assert det.history_["hidden_dims"] == hidden and det.history_["latent_dim"] == 8
+    det = AutoEncoderDetector(n_models=1, max_steps=20, hidden_dims=(64, 32), progress=False).fit(X)
+    assert det.history_["hidden_dims"] == [64, 32]
+
+
 def test_vae_option_trains_exports_and_scores(tmp_path: object) -> None:
     import ad_duckdb
 
