@@ -41,13 +41,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no_robust": {"robust": False},
     "vae": {"variational": True},
     "ensemble3": {"n_models": 3},
-    # The default before 2026-11-30: mean distance to the 10 (robust: 20) nearest of 2048 training codes.
     "bank64": {"bank_size": 64},
-    # (64, 32) for every feature count: the default before 2026-12-01 (now (32, 16) for 2-3 columns).
-    "wide": {"hidden_dims": (64, 32)},
     "bank128": {"bank_size": 128},
     "bank512": {"bank_size": 512},
     "bank1024": {"bank_size": 1024},
+    # (64, 32) for every feature count: the default before 2026-12-01 (now (32, 16) for 2-3 columns).
+    "wide": {"hidden_dims": (64, 32)},
+    # The default before 2026-11-30: mean distance to the 10 (robust: 20) nearest of 2048 training codes.
     # (A variant may hold one parameter set per protocol.)
     "topk2048": {"semi": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10},
                  "unsup": {"bank_size": 2048, "bank_kind": "sample", "bank_groups": 1, "knn_k": 20}},
