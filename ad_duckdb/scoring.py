@@ -145,12 +145,12 @@ _NUMPY_OF = {
                  (pa.int8(), np.int8), (pa.int16(), np.int16), (pa.int32(), np.int32), (pa.int64(), np.int64),
                  (pa.uint8(), np.uint8), (pa.uint16(), np.uint16), (pa.uint32(), np.uint32), (pa.uint64(), np.uint64))
 }
-_ARROW_OF = {np.dtype(np.float64): pa.float64(), np.dtype(np.int64): pa.int64(), np.dtype(np.int32): pa.int32()}
+_NUMPY_FOR = {pa.float64(): np.dtype(np.float64), pa.int64(): np.dtype(np.int64), pa.int32(): np.dtype(np.int32)}
 
 # Why the scoring path moves data between Arrow and numpy through raw buffers, never Array.to_numpy or pa.array:
 # pyarrow's first such call imports pandas (to check for pandas objects), which makes a scoring process 56 MiB
-# larger and its first query 0.3-0.5 s slower, for a library it never uses. Bulk scoring at d=2, 10M rows: peak RSS
-# 349 -> 293 MiB.
+# larger and its first query 0.3-0.5 s slower, for a library it never uses (bench/speed.py, 10M rows at d=2, peak
+# RSS: bulk scoring 349 -> 324 MiB, the SQL path 243 -> 212 MiB).
 
 
 def _values(arr: pa.Array) -> np.ndarray:
@@ -178,7 +178,7 @@ def to_arrow(values: np.ndarray, typ: pa.DataType, valid: np.ndarray | None = No
     if typ == pa.bool_():
         data = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
     else:
-        data = np.ascontiguousarray(values, dtype=next(n for n, t in _ARROW_OF.items() if t == typ))
+        data = np.ascontiguousarray(values, dtype=_NUMPY_FOR[typ])
     return pa.Array.from_buffers(typ, len(values), [mask, pa.py_buffer(data)])
 
 
