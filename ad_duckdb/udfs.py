@@ -141,53 +141,44 @@ def _apply(
     func: str,
     model_col: Any,
     cols: Sequence[Any],
-    compute: Callable[[LoadedModel, np.ndarray, Any], np.ndarray],
+    compute: Callable[[LoadedModel, np.ndarray, Any], pa.Array],
     out_type: pa.DataType,
     extra: Any = None,
 ) -> pa.Array:
-    n = len(model_col)
+    """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL."""
     groups = _groups(model_col)
     if len(groups) == 1 and groups[0][1] is None:
         lm = registry.get(groups[0][0])
-        X = to_matrix(cols, lm, func)
-        return to_arrow(compute(lm, X, extra), out_type)
-    result: np.ndarray | None = None
-    valid = np.zeros(n, dtype=bool)
-    pieces: list[tuple[np.ndarray, Any]] = []
+        return compute(lm, to_matrix(cols, lm, func), extra)
+    parts: list[pa.Array] = []
+    # Each row's place in the concatenated parts, -1 (a NULL index: a NULL result) where the model is NULL.
+    place = np.full(len(model_col), -1, dtype=np.int64)
+    done = 0
     for name, idx in groups:
         lm = registry.get(name)
         take = to_arrow(idx, pa.int64())
-        sub = [c.take(take) for c in cols]
-        X = to_matrix(sub, lm, func)
-        ex = extra.take(take) if extra is not None else None
-        pieces.append((idx, compute(lm, X, ex)))
-        valid[idx] = True
-    if out_type == pa.float64() or out_type == pa.bool_():
-        result = np.zeros(n, dtype=np.float64 if out_type == pa.float64() else bool)
-        for idx, vals in pieces:
-            result[idx] = vals
-        return to_arrow(result, out_type, valid)
-    # list results (anomaly_explain): assemble row by row
-    rows: list[Any] = [None] * n
-    for idx, vals in pieces:
-        for k, i in enumerate(idx):
-            rows[int(i)] = vals[k]
-    return pa.array(rows, type=out_type)
+        place[idx] = np.arange(done, done + len(idx))
+        done += len(idx)
+        parts.append(compute(lm, to_matrix([c.take(take) for c in cols], lm, func),
+                             None if extra is None else extra.take(take)))
+    if not parts:
+        return pa.nulls(len(model_col), out_type)
+    return pa.concat_arrays(parts).take(to_arrow(place, pa.int64(), place >= 0))
 
 
-def _score(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+def _score(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
     check_order(lm, X, s, "anomaly_score")
-    return s.astype(np.float64)
+    return to_arrow(s, pa.float64())
 
 
-def _flag(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+def _flag(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
     check_order(lm, X, s, "is_anomaly")
-    return s > lm.threshold("default")
+    return to_arrow(s > lm.threshold("default"), pa.bool_())
 
 
-def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> np.ndarray:
+def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> pa.Array:
     s = lm.scores(X)
     check_order(lm, X, s, "is_anomaly_at")
     col = names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names
@@ -195,15 +186,15 @@ def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> np.ndarray:
     if len(distinct) == 1:
         if distinct[0] is None:
             raise BadInputError(f"is_anomaly_at('{lm.ref}', NULL, ...): the threshold name is NULL; name one, e.g. 'default'.")
-        return s > lm.threshold(str(distinct[0]))
+        return to_arrow(s > lm.threshold(str(distinct[0])), pa.bool_())
     th = np.array([lm.threshold(str(v)) if v is not None else np.inf for v in col.to_pylist()])
-    return s > th
+    return to_arrow(s > th, pa.bool_())
 
 
-def _percentile(lm: LoadedModel, X: np.ndarray, _: Any) -> np.ndarray:
+def _percentile(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s = lm.scores(X)
     check_order(lm, X, s, "anomaly_percentile")
-    return lm.percentile(s.astype(np.float64))
+    return to_arrow(lm.percentile(s.astype(np.float64)), pa.float64())
 
 
 EXPLAIN_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("share", pa.float64())]))
@@ -223,7 +214,7 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(offsets, structs)
 
 
-def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> Any:
+def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     s, fe = lm.run(X)
     check_order(lm, X, s, "anomaly_explain")
     return explain_rows(lm, fe)
@@ -243,19 +234,7 @@ def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
         return _apply(registry, "anomaly_percentile", model, cols, _percentile, pa.float64())
 
     def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
-        groups = _groups(model)
-        if len(groups) == 1 and groups[0][1] is None:
-            lm = registry.get(groups[0][0])
-            return _explain(lm, to_matrix(cols, lm, "anomaly_explain"), None)
-        n = len(model)
-        rows: list[Any] = [None] * n
-        for name, idx in groups:
-            lm = registry.get(name)
-            sub = [c.take(to_arrow(idx, pa.int64())) for c in cols]
-            part = _explain(lm, to_matrix(sub, lm, "anomaly_explain"), None).to_pylist()
-            for k, i in enumerate(idx):
-                rows[int(i)] = part[k]
-        return pa.array(rows, type=EXPLAIN_TYPE)
+        return _apply(registry, "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
         m = model.to_pylist()
@@ -271,8 +250,7 @@ def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
                 cache[key] = registry.get(mm).threshold(tt)
             out.append(cache[key])
         valid = np.array([v is not None for v in out], dtype=bool)
-        return to_arrow(np.array([0.0 if v is None else v for v in out], dtype=np.float64), pa.float64(),
-                        None if valid.all() else valid)
+        return to_arrow(np.array([0.0 if v is None else v for v in out], dtype=np.float64), pa.float64(), valid)
 
     return {
         "anomaly_score": anomaly_score,

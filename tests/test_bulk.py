@@ -104,7 +104,9 @@ con = ad_duckdb.connect({path!r}, read_only=True)
 q = ("SELECT sum(anomaly_score('tx_ae', count, amount)), count_if(is_anomaly('tx_ae', count, amount)), "
      "sum(anomaly_percentile('tx_ae', count, amount)), count_if(is_anomaly_at('tx_ae', 'p99', count, amount)), "
      "count(anomaly_explain('tx_ae', count, amount)), max(anomaly_threshold('tx_ae', 'default')), "
-     "sum(anomaly_score('tx_ae', CASE WHEN transaction_id % 7 = 0 THEN NULL ELSE count END, amount_d)) "
+     "sum(anomaly_score('tx_ae', CASE WHEN transaction_id % 7 = 0 THEN NULL ELSE count END, amount_d)), "
+     "count(anomaly_explain(CASE WHEN transaction_id % 3 = 0 THEN 'tx_ae@1' WHEN transaction_id % 3 = 1 "
+     "THEN 'tx_ae' END, count, amount)) "
      "FROM transactions")
 print(con.execute(q).fetchall())
 t = ad_duckdb.score(con, "tx_ae", "transactions", explain=True)

@@ -221,3 +221,20 @@ def test_model_name_varies_per_row(mem_con: duckdb.DuckDBPyConnection) -> None:
         "SELECT m, anomaly_score(m, 9, 180.0) FROM (VALUES ('tx_ae'), (NULL), ('tx_ae@1')) v(m)"
     ).fetchall()
     assert rows[1][1] is None and rows[0][1] == pytest.approx(rows[2][1])
+
+
+def test_every_function_with_the_model_varying_per_row(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """Rows of several models (and NULL models) in one call: each row gets its own model's result, in place."""
+    q = ("SELECT i, anomaly_score(m, c, a), is_anomaly(m, c, a), is_anomaly_at(m, 'p99', c, a), "
+         "anomaly_percentile(m, c, a), anomaly_explain(m, c, a) FROM (VALUES (1, 'tx_ae@1', 9, 180.0), "
+         "(2, NULL, 1, 9000.0), (3, 'tx_ae', 1, 9000.0), (4, NULL, 9, 180.0), (5, 'tx_ae@1', 1, 9000.0)) v(i, m, c, a) "
+         "ORDER BY i")
+    rows = mem_con.execute(q).fetchall()
+    one = {c: mem_con.execute(f"SELECT anomaly_score('tx_ae', {c}), is_anomaly('tx_ae', {c}), "
+                              f"is_anomaly_at('tx_ae', 'p99', {c}), anomaly_percentile('tx_ae', {c}), "
+                              f"anomaly_explain('tx_ae', {c})").fetchall()[0] for c in ("9, 180.0", "1, 9000.0")}
+    assert rows[1][1:] == (None,) * 5 and rows[3][1:] == (None,) * 5
+    for i, c in ((0, "9, 180.0"), (2, "1, 9000.0"), (4, "1, 9000.0")):
+        assert rows[i][1] == pytest.approx(one[c][0]) and rows[i][2:5] == pytest.approx(one[c][1:4])
+        assert [e["feature"] for e in rows[i][5]] == [e["feature"] for e in one[c][4]]
+    assert rows[2][2] is True and rows[0][2] is False
