@@ -103,14 +103,18 @@ class AutoEncoderDetector:
         if not hasattr(self, "graph_"):
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
+    def _as_rows(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
+            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
+        return X
+
     def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
         """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
         self._check_fitted()
         import torch
 
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
+        X = self._as_rows(X)
         scores, errs = [], []
         with torch.no_grad():
             for i in range(0, len(X), batch_size):
@@ -120,6 +124,21 @@ class AutoEncoderDetector:
         if not scores:
             return np.empty(0, np.float32), np.empty((0, self.n_features_in_), np.float32)
         return np.concatenate(scores), np.concatenate(errs)
+
+    def score_terms(self, X: np.ndarray, batch_size: int = 65536) -> dict[str, np.ndarray]:
+        """The score's parts per row: ``reconstruction``, ``neighbour`` and ``range`` (a term that is off is
+        absent); they sum to ``decision_function(X)``. For seeing which term finds a data set's anomalies."""
+        self._check_fitted()
+        import torch
+
+        X = self._as_rows(X)
+        parts: dict[str, list[np.ndarray]] = {}
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                for k, v in self.graph_.terms(torch.from_numpy(X[i : i + batch_size])).items():
+                    if k != "feature_error":
+                        parts.setdefault(k, []).append(v.numpy().astype(np.float64))
+        return {k: np.concatenate(v) for k, v in parts.items()}
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.score_with_errors(X)[0].astype(np.float64)

@@ -11,6 +11,7 @@ Usage:
     python bench/quality.py                       # all files, both protocols, seeds 0 1 2, PyOD baselines
     python bench/quality.py --files thyroid cardio --seeds 0 --no-pyod
     python bench/quality.py --variant plain       # compare a named variant (see VARIANTS) with the default
+    python bench/quality.py --terms --no-pyod     # also each term of the score alone (which term finds what)
 
 Writes bench/results/quality_<date>.md (and a CSV beside it) with the date and machine.
 """
@@ -66,8 +67,8 @@ def split(y: np.ndarray, protocol: str, seed: int) -> tuple[np.ndarray, np.ndarr
     return rng.integers(0, len(y), len(y)), np.arange(len(y))
 
 
-def run_one(task: tuple[str, str, int, str, dict[str, Any], bool]) -> list[dict[str, Any]]:
-    path, protocol, seed, variant, params, robust_default = task
+def run_one(task: tuple[str, str, int, str, dict[str, Any], bool, bool]) -> list[dict[str, Any]]:
+    path, protocol, seed, variant, params, robust_default, terms = task
     import torch
 
     torch.set_num_threads(1)
@@ -83,16 +84,20 @@ def run_one(task: tuple[str, str, int, str, dict[str, Any], bool]) -> list[dict[
     # The product's rule: robust training unless the rows are known normal (the semi-supervised protocol).
     p.setdefault("robust", protocol == "unsup" if robust_default else False)
     t0 = time.perf_counter()
+    part_auc: dict[str, float] = {}
     try:
         det = AutoEncoderDetector(**p).fit(X[tr])
         fit_s = time.perf_counter() - t0
         s = det.decision_function(X[te])
         auc = auc_roc(s, y[te]) * 100
+        if terms:
+            part_auc = {k: auc_roc(v, y[te]) * 100 for k, v in det.score_terms(X[te]).items()}
     except Exception as e:  # a failing file is reported, not fatal for the benchmark
         print(f"{Path(path).name} {protocol} {seed} {variant}: {e}", file=sys.stderr)
         fit_s, auc = float("nan"), float("nan")
-    return [{"file": Path(path).name, "protocol": protocol, "seed": seed, "method": f"ad_duckdb:{variant}",
-             "auc": auc, "fit_s": fit_s}]
+    row = {"file": Path(path).name, "protocol": protocol, "seed": seed, "fit_s": fit_s}
+    return [{**row, "method": f"ad_duckdb:{variant}", "auc": auc},
+            *({**row, "method": f"ad_duckdb:{variant}/{k}", "auc": a} for k, a in part_auc.items())]
 
 
 def run_pyod(task: tuple[str, str, int]) -> list[dict[str, Any]]:
@@ -165,6 +170,8 @@ def main() -> None:
     ap.add_argument("--protocols", nargs="*", default=["semi", "unsup"], choices=["semi", "unsup"])
     ap.add_argument("--variant", nargs="*", default=["default"], choices=sorted(VARIANTS))
     ap.add_argument("--no-pyod", action="store_true", help="skip the PyOD baselines")
+    ap.add_argument("--terms", action="store_true",
+                    help="also report each term of our score alone (columns 'ours:VARIANT/reconstruction', ...)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
@@ -174,8 +181,8 @@ def main() -> None:
         files = [f for f in files if any(s.lower() in f.name.lower() for s in args.files)]
     # largest first, so the pool is not left waiting on one big file at the end
     files.sort(key=lambda f: -f.stat().st_size)
-    tasks = [(str(f), p, s, v, VARIANTS[v], True) for f in files for p in args.protocols for s in args.seeds
-             for v in args.variant]
+    tasks = [(str(f), p, s, v, VARIANTS[v], True, args.terms) for f in files for p in args.protocols
+             for s in args.seeds for v in args.variant]
     pyod_tasks = [] if args.no_pyod else [(str(f), p, s) for f in files for p in args.protocols for s in args.seeds]
     t0 = time.perf_counter()
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -163,3 +163,17 @@ def test_bank_parameters_are_checked(name: str, value: object) -> None:
 
     with pytest.raises(BadInputError, match=name):
         AutoEncoderDetector(progress=False, **{name: value}).fit(np.random.default_rng(0).normal(size=(50, 2)))
+
+
+def test_score_terms_sum_to_the_score(cardio: tuple[np.ndarray, np.ndarray]) -> None:
+    X, _ = cardio
+    det = AutoEncoderDetector(**SMALL, robust=False).fit(X)
+    far = X[:3] + 100.0 * X.std(0)  # outside the training range in every column
+    t = det.score_terms(np.vstack([X, far]))
+    assert set(t) == {"reconstruction", "neighbour", "range"}
+    np.testing.assert_allclose(sum(t.values()), det.decision_function(np.vstack([X, far])), rtol=1e-5, atol=1e-6)
+    # rows known normal: the range is their [min, max], so only new rows lie outside it (up to float32 rounding)
+    assert np.all(t["range"][: len(X)] < 1e-3) and np.all(t["range"][len(X):] > 10)
+    assert all(np.all(v >= 0) for v in t.values())
+    off = AutoEncoderDetector(**SMALL, robust=False, knn_k=0, range_weight=0.0).fit(X).score_terms(X[:10])
+    assert set(off) == {"reconstruction"}
