@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,6 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from . import integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
@@ -145,6 +145,9 @@ _NUMPY_OF = {
                  (pa.int8(), np.int8), (pa.int16(), np.int16), (pa.int32(), np.int32), (pa.int64(), np.int64),
                  (pa.uint8(), np.uint8), (pa.uint16(), np.uint16), (pa.uint32(), np.uint32), (pa.uint64(), np.uint64))
 }
+# Why numpy for NULLs and DECIMAL(p <= 18) instead of pyarrow.compute.cast: importing pyarrow.compute adds 9 MiB
+# to every scoring process; only wider decimals still need it.
+_DECIMAL128_ID = pa.decimal128(1, 0).id
 _NUMPY_FOR = {pa.float64(): np.dtype(np.float64), pa.int64(): np.dtype(np.int64), pa.int32(): np.dtype(np.int32)}
 
 # Why the scoring path moves data between Arrow and numpy through raw buffers, never Array.to_numpy or pa.array:
@@ -198,8 +201,19 @@ def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     t = col.type
     # Why a dict of type ids first: this runs for every column of every 2048-row call, and the
     # common case (DOUBLE / integer without NULLs) needs no cast, only a zero-copy view.
-    if t.id in _NUMPY_OF and col.null_count == 0:
-        return _values(col)
+    if t.id in _NUMPY_OF:
+        if col.null_count == 0:
+            return _values(col)
+        out = _values(col).astype(np.float64)
+        out[~_valid_mask(col)] = np.nan
+        return out
+    if t.id == _DECIMAL128_ID and t.precision <= 18 and sys.byteorder == "little" and len(col):
+        # DuckDB's DECIMAL(p <= 18, s): the unscaled value fits the low 64 bits of each 128-bit slot.
+        unscaled = np.frombuffer(col.buffers()[1], dtype=np.int64, count=2 * len(col), offset=col.offset * 16)[::2]
+        out = unscaled / float(10**t.scale)
+        if col.null_count:
+            out[~_valid_mask(col)] = np.nan
+        return out
     if pa.types.is_null(t):
         return np.full(len(col), np.nan, dtype=np.float32)
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
@@ -209,6 +223,8 @@ def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
             f"{func}('{model}', ...): feature argument {pos} is {_arrow_type_name(t)}, not a number. "
             f"Pass numeric columns, or cast it, e.g. CAST(col AS DOUBLE)."
         )
+    import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
+
     try:
         f = pc.cast(col, pa.float64())
     except pa.ArrowInvalid as e:

@@ -203,6 +203,20 @@ def test_threshold_name_null_or_sql(con: duckdb.DuckDBPyConnection) -> None:
     assert one(con, "SELECT count(*) FROM transactions") == 3001
 
 
+def test_threshold_name_varying_per_row(con: duckdb.DuckDBPyConnection) -> None:
+    """A threshold-name column: each row is flagged against its own threshold, and a NULL name flags nothing."""
+    rows = con.execute(
+        "SELECT is_anomaly_at('tx_ae', CASE transaction_id % 3 WHEN 0 THEN 'p95' WHEN 1 THEN 'p99' END, count, amount), "
+        "is_anomaly_at('tx_ae', 'p95', count, amount), is_anomaly_at('tx_ae', 'p99', count, amount), transaction_id % 3 "
+        "FROM transactions").fetchall()
+    want = [(p95 if k == 0 else p99 if k == 1 else False) for _, p95, p99, k in rows]
+    assert [r[0] for r in rows] == want
+    assert sum(r[1] for r in rows) > sum(r[2] for r in rows)  # the two thresholds differ on these rows
+    with pytest.raises(duckdb.InvalidInputException, match=r"has no threshold 'nope'"):
+        con.execute("SELECT is_anomaly_at('tx_ae', CASE WHEN transaction_id % 2 = 0 THEN 'p95' ELSE 'nope' END, "
+                    "count, amount) FROM transactions").fetchall()
+
+
 # --- property: random rows, determinism, batch-size independence, finiteness ---------------------
 
 NUMBERS = st.one_of(
@@ -315,5 +329,17 @@ def test_buffer_conversions_match_pyarrow() -> None:
         assert to_arrow(v, typ).equals(pa.array(v, type=typ)), typ
         assert to_arrow(v, typ, valid).equals(pa.array(v, type=typ, mask=~valid)), typ
         assert to_arrow(v[:0], typ).equals(pa.array([], type=typ)), typ
+    # DECIMAL(p <= 18) is read from its buffer; wider ones are cast by pyarrow
+    unscaled = rng.integers(-(10**17), 10**17, size=41)
+    for p, sc in ((18, 4), (9, 0), (12, 2), (38, 6)):
+        u = np.sign(unscaled) * (np.abs(unscaled) % 10 ** min(p, 17))
+        dec = pa.array([None if i % 5 == 0 else decimal.Decimal(int(v)).scaleb(-sc) for i, v in enumerate(u)],
+                       type=pa.decimal128(p, sc))
+        for a in (dec, dec.slice(3, 30)):
+            want = np.array([np.nan if v is None else v for v in a.cast(pa.float64()).to_pylist()])
+            got = np.asarray(column_to_float32(a, 1, "m", "anomaly_score"), dtype=np.float64)
+            np.testing.assert_allclose(got, want, rtol=1e-15, err_msg=f"decimal({p}, {sc})")
+            assert np.array_equal(np.isnan(got), np.isnan(want))
     names = ["count", "amount", "", "naïve €"]
     assert string_array(names).equals(pa.array(names, type=pa.string()))
+
