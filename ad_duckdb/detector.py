@@ -109,36 +109,27 @@ class AutoEncoderDetector:
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
         return X
 
-    def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
+    def _graph_batches(self, X: np.ndarray, batch_size: int, part: Any) -> list[Any]:
+        """``part(graph, rows)`` on each batch of ``X`` (checked), without gradients."""
         self._check_fitted()
         import torch
 
         X = self._as_rows(X)
-        scores, errs = [], []
         with torch.no_grad():
-            for i in range(0, len(X), batch_size):
-                s, e = self.graph_(torch.from_numpy(X[i : i + batch_size]))
-                scores.append(s.numpy())
-                errs.append(e.numpy())
-        if not scores:
-            return np.empty(0, np.float32), np.empty((0, self.n_features_in_), np.float32)
-        return np.concatenate(scores), np.concatenate(errs)
+            # at least one batch, so that an empty X gives empty results of the right shapes
+            return [part(self.graph_, torch.from_numpy(X[i : i + batch_size]))
+                    for i in range(0, max(len(X), 1), batch_size)]
+
+    def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
+        outs = self._graph_batches(X, batch_size, lambda g, x: g(x))
+        return np.concatenate([s.numpy() for s, _ in outs]), np.concatenate([e.numpy() for _, e in outs])
 
     def score_terms(self, X: np.ndarray, batch_size: int = 65536) -> dict[str, np.ndarray]:
         """The score's parts per row: ``reconstruction``, ``neighbour`` and ``range`` (a term that is off is
         absent); they sum to ``decision_function(X)``. For seeing which term finds a data set's anomalies."""
-        self._check_fitted()
-        import torch
-
-        X = self._as_rows(X)
-        parts: dict[str, list[np.ndarray]] = {}
-        with torch.no_grad():
-            for i in range(0, len(X), batch_size):
-                for k, v in self.graph_.terms(torch.from_numpy(X[i : i + batch_size])).items():
-                    if k != "feature_error":
-                        parts.setdefault(k, []).append(v.numpy().astype(np.float64))
-        return {k: np.concatenate(v) for k, v in parts.items()}
+        outs = self._graph_batches(X, batch_size, lambda g, x: g.terms(x))
+        return {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.score_with_errors(X)[0].astype(np.float64)

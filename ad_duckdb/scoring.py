@@ -174,6 +174,13 @@ def _valid_mask(arr: pa.Array) -> np.ndarray:
     return unpacked[arr.offset :].astype(bool)
 
 
+def _nan_where_null(out: np.ndarray, arr: pa.Array) -> np.ndarray:
+    """``out`` (a writable float copy of ``arr``'s values) with NaN where ``arr`` is NULL."""
+    if arr.null_count:
+        out[~_valid_mask(arr)] = np.nan
+    return out
+
+
 def to_arrow(values: np.ndarray, typ: pa.DataType, valid: np.ndarray | None = None) -> pa.Array:
     """A numpy vector as an Arrow array of ``typ`` (DOUBLE, BIGINT, INTEGER or BOOLEAN), NULL where ``valid``
     is False; built from buffers (see above)."""
@@ -204,16 +211,11 @@ def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     if t.id in _NUMPY_OF:
         if col.null_count == 0:
             return _values(col)
-        out = _values(col).astype(np.float64)
-        out[~_valid_mask(col)] = np.nan
-        return out
+        return _nan_where_null(_values(col).astype(np.float64), col)
     if t.id == _DECIMAL128_ID and t.precision <= 18 and sys.byteorder == "little" and len(col):
         # DuckDB's DECIMAL(p <= 18, s): the unscaled value fits the low 64 bits of each 128-bit slot.
         unscaled = np.frombuffer(col.buffers()[1], dtype=np.int64, count=2 * len(col), offset=col.offset * 16)[::2]
-        out = unscaled / float(10**t.scale)
-        if col.null_count:
-            out[~_valid_mask(col)] = np.nan
-        return out
+        return _nan_where_null(unscaled / float(10**t.scale), col)
     if pa.types.is_null(t):
         return np.full(len(col), np.nan, dtype=np.float32)
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
@@ -229,10 +231,7 @@ def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
         f = pc.cast(col, pa.float64())
     except pa.ArrowInvalid as e:
         raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
-    out = _values(f).copy()
-    if f.null_count:
-        out[~_valid_mask(f)] = np.nan
-    return out
+    return _nan_where_null(_values(f).copy(), f)
 
 
 def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
