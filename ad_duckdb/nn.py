@@ -20,6 +20,7 @@ from .features import CLIP, FeatureSpec
 # Gemm's d^2 multiplications cost more. Whole graph, one thread: d=2 400 -> 350 us, d=30 550 -> 525 us.
 NARROW_FEATURES = 32
 _FLOAT32_MAX = 3.4028234663852886e38
+_SIGN_GAIN = 1e30
 
 
 class Preprocess(nn.Module):
@@ -64,8 +65,13 @@ def _column_affine(
 
 
 def _slog(x: torch.Tensor) -> torch.Tensor:
-    """sign(x) * log(1 + |x|)."""
-    return torch.sign(x) * torch.log1p(torch.abs(x))
+    """sign(x) * log(1 + |x|), with the sign as clamp(x * 1e30, -1, 1).
+
+    Why not ``torch.sign``: onnxruntime's Sign is a scalar loop, and Mul + Clip is vectorized (2048 rows, d=30,
+    one thread: the whole transform 145 -> 110 us). The two differ only for |x| < 1e-30, where both results are
+    within 1e-30 of x; +-Inf still maps to +-Inf.
+    """
+    return torch.clamp(x * _SIGN_GAIN, -1.0, 1.0) * torch.log1p(torch.abs(x))
 
 
 class EnsembleLinear(nn.Module):

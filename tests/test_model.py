@@ -61,6 +61,37 @@ def test_narrow_and_wide_graph_forms_agree(d: int) -> None:
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.median(outs[False][0])))
 
 
+def test_graph_signed_log_matches_the_numpy_transform() -> None:
+    """The exported graph computes the sign without onnxruntime's Sign (see nn._slog); it must still equal
+    features.signed_log, also at 0, tiny values, float32's extremes and +-Inf."""
+    import io
+
+    import torch
+
+    from ad_duckdb.features import signed_log
+    from ad_duckdb.nn import _slog
+
+    x = np.array([0.0, -0.0, 1e-35, -1e-35, 1e-30, -1e-30, 1e-7, -3e-5, 0.5, -2.0, 123.25, -9e6, 3.4e38, -3.4e38,
+                  np.inf, -np.inf], dtype=np.float32)
+    want = signed_log(x.astype(np.float64))
+
+    class Slog(torch.nn.Module):
+        def forward(self, v: torch.Tensor) -> torch.Tensor:
+            return _slog(v)
+
+    buf = io.BytesIO()
+    torch.onnx.export(Slog(), (torch.zeros(4),), buf, input_names=["v"], dynamic_axes={"v": {0: "n"}}, dynamo=False)
+    got_ort = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"]).run(None, {"v": x})[0]
+    got_torch = _slog(torch.from_numpy(x)).numpy()
+    for got in (got_ort, got_torch):
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        np.testing.assert_array_equal(np.sign(got[np.isinf(got)]), np.sign(want[np.isinf(want)]))
+        fin = np.isfinite(want)
+        # Why atol: the graph's log1p is Add + Log in float32, exact to about 1e-7 absolute near zero.
+        np.testing.assert_allclose(got[fin], want[fin], rtol=1e-6, atol=1e-7)
+        assert (got[fin] * want[fin] >= 0).all()  # never the opposite sign
+
+
 def test_seeded_training_is_reproducible(cardio: tuple[np.ndarray, np.ndarray]) -> None:
     X, _ = cardio
     a = AutoEncoderDetector(**SMALL, seed=3).fit(X).decision_scores_
