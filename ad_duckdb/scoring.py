@@ -134,7 +134,26 @@ class LoadedModel:
         return np.interp(scores, self.quantiles, grid, left=0.0, right=1.0)
 
 
-def _arrow_type_name(t: pa.DataType) -> str:
+def _sql_type_name(t: pa.DataType) -> str:
+    """The DuckDB type a user wrote for a column that reached a function as Arrow type ``t`` (for messages)."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "VARCHAR"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return f"{_sql_type_name(t.value_type)}[]"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision},{t.scale})"
+    numeric = {pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
+               pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
+               pa.float32(): "FLOAT", pa.float64(): "DOUBLE"}
+    if t in numeric:
+        return numeric[t]
+    for check, name in ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME"),
+                        (pa.types.is_interval, "INTERVAL"), (pa.types.is_binary, "BLOB"), (pa.types.is_struct, "STRUCT"),
+                        (pa.types.is_map, "MAP")):
+        if check(t):
+            return name
     return str(t).upper()
 
 
@@ -222,7 +241,7 @@ def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     # BOOLEAN first feature; scoring true as 1.0 in other positions would be a silent wrong score.
     if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
         raise BadInputError(
-            f"{func}('{model}', ...): feature argument {pos} is {_arrow_type_name(t)}, not a number. "
+            f"{func}('{model}', ...): feature argument {pos} is {_sql_type_name(t)}, not a number. "
             f"Pass numeric columns, or cast it, e.g. CAST(col AS DOUBLE)."
         )
     import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
