@@ -144,11 +144,8 @@ def _sql_type_name(t: pa.DataType) -> str:
         return f"{_sql_type_name(t.value_type)}[]"
     if pa.types.is_decimal(t):
         return f"DECIMAL({t.precision},{t.scale})"
-    numeric = {pa.int8(): "TINYINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
-               pa.uint8(): "UTINYINT", pa.uint16(): "USMALLINT", pa.uint32(): "UINTEGER", pa.uint64(): "UBIGINT",
-               pa.float32(): "FLOAT", pa.float64(): "DOUBLE"}
-    if t in numeric:
-        return numeric[t]
+    if t.id in _SQL_NAME_OF:
+        return _SQL_NAME_OF[t.id]
     for check, name in ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME"),
                         (pa.types.is_interval, "INTERVAL"), (pa.types.is_binary, "BLOB"), (pa.types.is_struct, "STRUCT"),
                         (pa.types.is_map, "MAP")):
@@ -158,16 +155,18 @@ def _sql_type_name(t: pa.DataType) -> str:
 
 
 _FLOAT64_ID = pa.float64().id
-_NUMPY_OF = {
-    t.id: np.dtype(n)
-    for t, n in ((pa.float16(), np.float16), (pa.float32(), np.float32), (pa.float64(), np.float64),
-                 (pa.int8(), np.int8), (pa.int16(), np.int16), (pa.int32(), np.int32), (pa.int64(), np.int64),
-                 (pa.uint8(), np.uint8), (pa.uint16(), np.uint16), (pa.uint32(), np.uint32), (pa.uint64(), np.uint64))
-}
+# Arrow's fixed-width numeric types: the numpy dtype of their values and the DuckDB type they come from.
+_NUMERIC = (
+    (pa.float16(), np.float16, "FLOAT"), (pa.float32(), np.float32, "FLOAT"), (pa.float64(), np.float64, "DOUBLE"),
+    (pa.int8(), np.int8, "TINYINT"), (pa.int16(), np.int16, "SMALLINT"), (pa.int32(), np.int32, "INTEGER"),
+    (pa.int64(), np.int64, "BIGINT"), (pa.uint8(), np.uint8, "UTINYINT"), (pa.uint16(), np.uint16, "USMALLINT"),
+    (pa.uint32(), np.uint32, "UINTEGER"), (pa.uint64(), np.uint64, "UBIGINT"),
+)
+_NUMPY_OF = {t.id: np.dtype(n) for t, n, _ in _NUMERIC}
+_SQL_NAME_OF = {t.id: name for t, _, name in _NUMERIC}
 # Why numpy for NULLs and DECIMAL(p <= 18) instead of pyarrow.compute.cast: importing pyarrow.compute adds 9 MiB
 # to every scoring process; only wider decimals still need it.
 _DECIMAL128_ID = pa.decimal128(1, 0).id
-_NUMPY_FOR = {pa.float64(): np.dtype(np.float64), pa.int64(): np.dtype(np.int64), pa.int32(): np.dtype(np.int32)}
 
 # Why the scoring path moves data between Arrow and numpy through raw buffers, never Array.to_numpy or pa.array:
 # pyarrow's first such call imports pandas (to check for pandas objects), which makes a scoring process 56 MiB
@@ -207,7 +206,7 @@ def to_arrow(values: np.ndarray, typ: pa.DataType, valid: np.ndarray | None = No
     if typ == pa.bool_():
         data = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
     else:
-        data = np.ascontiguousarray(values, dtype=_NUMPY_FOR[typ])
+        data = np.ascontiguousarray(values, dtype=_NUMPY_OF[typ.id])
     return pa.Array.from_buffers(typ, len(values), [mask, pa.py_buffer(data)])
 
 

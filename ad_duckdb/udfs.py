@@ -123,13 +123,6 @@ def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
     const = _constant_string(chunk)
     if const is not None:
         return [(const, None)]
-    import pyarrow.compute as pc  # lazily: see scoring.column_to_float32
-
-    if chunk.null_count == 0 and len(chunk) > 0:
-        first = chunk[0].as_py()
-        # Why: the model argument is almost always a constant, so check that cheaply before grouping.
-        if pc.all(pc.equal(chunk, first)).as_py():
-            return [(first, None)]
     values = np.asarray(chunk.to_pylist(), dtype=object)
     out: list[tuple[Any, np.ndarray | None]] = []
     for v in {x for x in values if x is not None}:
