@@ -218,11 +218,15 @@ def string_array(items: Sequence[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
 
 
-def column_to_float32(col: Any, pos: int, model: str, func: str) -> np.ndarray:
-    """One argument column (any numeric Arrow type, possibly with nulls) as numbers with NaN for NULL."""
+def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
+    """One argument column (any numeric Arrow type, possibly with nulls) as a numpy vector, NaN for NULL.
+
+    Its dtype is the column's own when that needs no conversion (a zero-copy view), else float64; ``to_matrix``
+    casts all columns to float32 in one stack."""
     if isinstance(col, pa.ChunkedArray):
-        parts = [column_to_float32(c, pos, model, func) for c in col.chunks]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+        if col.num_chunks == 1:
+            return column_to_numbers(col.chunk(0), pos, model, func)
+        return np.concatenate([column_to_numbers(c, pos, model, func) for c in col.chunks] or [np.empty(0)])
     t = col.type
     # Why a dict of type ids first: this runs for every column of every 2048-row call, and the
     # common case (DOUBLE / integer without NULLs) needs no cast, only a zero-copy view.
@@ -273,7 +277,7 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
             tensor = pa.RecordBatch.from_arrays(doubles, names=_column_names(len(doubles))).to_tensor(
                 null_to_nan=True, row_major=True)
             return np.asarray(tensor).astype(np.float32)
-        return np.stack([column_to_float32(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1,
+        return np.stack([column_to_numbers(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1,
                         dtype=np.float32)
 
 

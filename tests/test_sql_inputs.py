@@ -276,7 +276,7 @@ def test_random_rows_property(con: duckdb.DuckDBPyConnection, filler: np.ndarray
 def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnection) -> None:
     """All-DOUBLE arguments take Arrow's one-call row-major conversion; it must equal the per-column path on
     NULLs, NaN, Inf, values beyond float32, sliced arrays, and fall back for several chunks or other types."""
-    from ad_duckdb.scoring import column_to_float32, to_matrix
+    from ad_duckdb.scoring import column_to_numbers, to_matrix
     from ad_duckdb.udfs import registry
 
     lm = registry(con).get("tx_ae")
@@ -293,7 +293,7 @@ def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnectio
     for label, cols in cases.items():
         got = to_matrix(cols, lm, "anomaly_score")
         with np.errstate(over="ignore"):
-            want = np.stack([column_to_float32(c if not isinstance(c, pa.ChunkedArray) else c.combine_chunks(),
+            want = np.stack([column_to_numbers(c if not isinstance(c, pa.ChunkedArray) else c.combine_chunks(),
                                                i + 1, "tx_ae", "anomaly_score") for i, c in enumerate(cols)],
                             axis=1, dtype=np.float32)
         assert got.dtype == np.float32 and got.flags.c_contiguous, label
@@ -306,7 +306,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     validity bitmap, NULLs, every numeric type, decimals, chunked and empty arrays."""
     import decimal
 
-    from ad_duckdb.scoring import column_to_float32, string_array, to_arrow
+    from ad_duckdb.scoring import column_to_numbers, string_array, to_arrow
 
     rng = np.random.default_rng(1)
     vals = rng.normal(size=37) * 100
@@ -320,7 +320,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
     for i, a in enumerate(cases):
         want = (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a).cast(pa.float64())
         want_np = np.array([np.nan if v is None else v for v in want.to_pylist()], dtype=np.float64)
-        got = column_to_float32(a, 1, "m", "anomaly_score")
+        got = column_to_numbers(a, 1, "m", "anomaly_score")
         np.testing.assert_array_equal(np.asarray(got, dtype=np.float64), want_np, err_msg=f"case {i}: {a.type}")
 
     valid = rng.random(37) < 0.7
@@ -337,7 +337,7 @@ def test_buffer_conversions_match_pyarrow() -> None:
                        type=pa.decimal128(p, sc))
         for a in (dec, dec.slice(3, 30)):
             want = np.array([np.nan if v is None else v for v in a.cast(pa.float64()).to_pylist()])
-            got = np.asarray(column_to_float32(a, 1, "m", "anomaly_score"), dtype=np.float64)
+            got = np.asarray(column_to_numbers(a, 1, "m", "anomaly_score"), dtype=np.float64)
             np.testing.assert_allclose(got, want, rtol=1e-15, err_msg=f"decimal({p}, {sc})")
             assert np.array_equal(np.isnan(got), np.isnan(want))
     names = ["count", "amount", "", "naïve €"]
