@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .thresholds import curve
+from .thresholds import check_no_nan, curve
 
 
 def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -18,11 +18,12 @@ def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
     n_pos, n_neg = int(y.sum()), int((~y).sum())
     if n_pos == 0 or n_neg == 0:
         return float("nan")
+    check_no_nan(s, "auc_roc")
     order = np.argsort(s, kind="mergesort")
     ranks = np.empty(len(s), dtype=np.float64)
     sorted_s = s[order]
-    # average ranks of tied runs
-    starts = np.r_[0, np.nonzero(np.diff(sorted_s))[0] + 1]
+    # average ranks of tied runs; `!=` rather than np.diff, which makes inf - inf a NaN and splits a run of infs
+    starts = np.r_[0, np.nonzero(sorted_s[1:] != sorted_s[:-1])[0] + 1]
     ends = np.r_[starts[1:], len(s)]
     avg = (starts + ends + 1) / 2.0
     ranks[order] = np.repeat(avg, ends - starts)

@@ -41,14 +41,23 @@ def score_quantiles(scores: np.ndarray, n: int = 1001) -> list[float]:
     return [float(v) for v in np.quantile(scores, np.linspace(0.0, 1.0, n))]
 
 
+def check_no_nan(scores: np.ndarray, what: str) -> None:
+    """NaN scores have no rank, so every curve and AUC over them would be arbitrary: refuse them by name."""
+    n = int(np.isnan(scores).sum())
+    if n:
+        raise BadInputError(f"{what}: {n} of {len(scores)} scores are NaN, which have no rank; drop or fill those rows.")
+
+
 def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     """Precision, recall, F1 and flagged share for every distinct threshold (flag ``score > t``)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     order = np.argsort(-s, kind="mergesort")
     s_sorted, y_sorted = s[order], y[order]
+    check_no_nan(s, "threshold curve")
     # the last index of each run of equal scores: flagging "score >= s_i" takes the whole run
-    distinct = np.r_[np.nonzero(np.diff(s_sorted))[0], len(s) - 1]
+    # (`!=`, as np.diff makes inf - inf a NaN and would split a run of infinite scores)
+    distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
     tp = np.cumsum(y_sorted)[distinct].astype(np.float64)
     flagged = (distinct + 1).astype(np.float64)
     pos = float(y.sum())
@@ -58,7 +67,10 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
         f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     # flagging "score >= s_i" equals "score > t" for any t between s_i and the next lower score;
     # the midpoint keeps the choice stable under float32 rounding of recomputed scores
-    values = np.r_[(s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0, -np.inf]
+    with np.errstate(invalid="ignore"):
+        mid = (s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0
+    # beside an infinite score the midpoint is inf or NaN; the lower score itself still separates the runs
+    values = np.r_[np.where(np.isfinite(mid), mid, s_sorted[distinct[1:]]), -np.inf]
     return {
         "threshold": values,
         "precision": precision,

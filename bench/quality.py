@@ -113,6 +113,9 @@ def run_pyod(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     d = np.load(path)
     X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
     tr, te = split(y, protocol, seed)
+    # A column constant on the training rows gives PyOD's PCA a zero explained-variance ratio to divide by,
+    # and every score becomes inf or NaN; a user would drop such a column, so the baselines do.
+    X = X[:, np.nanstd(X[tr], axis=0) > 0]
     sc = StandardScaler().fit(X[tr])
     Xtr, Xte = np.nan_to_num(sc.transform(X[tr])), np.nan_to_num(sc.transform(X[te]))
     out = []

@@ -35,6 +35,19 @@ def test_metrics_match_sklearn(labelled: tuple[np.ndarray, np.ndarray]) -> None:
         assert m["f1"] == pytest.approx(f1_score(y, pred))
 
 
+def test_infinite_and_nan_scores() -> None:
+    # a run of equal infinite scores is one tie, as sklearn counts it, and a threshold can still split it off
+    y = np.array([1, 1, 0, 0, 1, 0])
+    s = np.array([np.inf, np.inf, np.inf, 5.0, 1.0, -np.inf])
+    assert metrics.auc_roc(s, y) == pytest.approx(roc_auc_score(y, np.nan_to_num(s)), abs=1e-12)
+    assert metrics.auc_roc(np.full(4, np.inf), np.array([0, 1, 0, 1])) == 0.5
+    t = thresholds.from_goal(np.array([np.inf, np.inf, 5.0, 1.0]), np.array([1, 1, 0, 0]), "max_f1")
+    assert t.f1 == 1.0 and np.isfinite(t.value)
+    for f in (metrics.auc_roc, metrics.auc_pr, lambda s, y: thresholds.from_goal(s, y, "max_f1")):
+        with pytest.raises(ad_duckdb.BadInputError, match="1 of 4 scores are NaN"):
+            f(np.array([np.nan, 1.0, 2.0, 3.0]), np.array([1, 0, 1, 0]))
+
+
 def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     s, y = labelled
     best = thresholds.from_goal(s, y, "max_f1")
