@@ -114,7 +114,8 @@ def run_pyod(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
     tr, te = split(y, protocol, seed)
     # A column constant on the training rows gives PyOD's PCA a zero explained-variance ratio to divide by,
-    # and every score becomes inf or NaN; a user would drop such a column, so the baselines do.
+    # and every score becomes inf; a user would drop such a column, so the baselines do. (Exactly dependent
+    # columns do the same, e.g. cardio on seeds 1-2: there PyOD's PCA ranks nothing and scores AUC 50.)
     X = X[:, np.nanstd(X[tr], axis=0) > 0]
     sc = StandardScaler().fit(X[tr])
     Xtr, Xte = np.nan_to_num(sc.transform(X[tr])), np.nan_to_num(sc.transform(X[te]))
@@ -210,8 +211,10 @@ def main() -> None:
               "AUC-ROC x100, mean over seeds. 'ref' columns: published results (Livernoche et al., ICLR 2024 re-run "
               "of ADBench, mean of 5 seeds). "
               + ("PyOD was not run (--no-pyod)." if args.no_pyod else "'pyod:' columns: PyOD measured here on the "
-                 "same splits (standard-scaled inputs, default parameters; KNN only where the training set has at "
-                 "most 60k rows).")]
+                 "same splits (standard-scaled inputs, training-constant columns dropped, default parameters; KNN "
+                 "only where the training set has at most 60k rows). PyOD's PCA divides by each component's "
+                 "explained-variance ratio, so where columns are exactly dependent (cardio, seeds 1-2) every "
+                 "score is inf and its AUC is 50.")]
     for p in args.protocols:
         text, means = table(rows, p)
         name = {"semi": "Semi-supervised (train on 50% of normals)", "unsup": "Unsupervised (bootstrap of all rows)"}[p]
