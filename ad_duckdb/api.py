@@ -62,7 +62,11 @@ def connect(database: str = ":memory:", *, read_only: bool = False, **kwargs: An
                 "it read-only (read_only=True) from a process that only reads."
             ) from e
         raise
-    register(con)
+    try:
+        register(con)
+    except BaseException:
+        con.close()  # the caller never gets the connection, so it would keep the file open
+        raise
     return con
 
 
@@ -356,6 +360,7 @@ def score(
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
     extra = ", ".join(quote_ident(c) for c in columns) if columns else "*"
     if into is not None:
+        store.check_writable(into)
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         chk = con.cursor()
         try:
@@ -429,6 +434,8 @@ def evaluate(
     """
     from . import metrics as ev
 
+    if into is not None:
+        store.check_writable(into)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}

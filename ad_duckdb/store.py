@@ -76,16 +76,51 @@ def schema_sql() -> str:
     return resources.files("ad_duckdb").joinpath("sql/schema.sql").read_text()
 
 
+# The tables ad_duckdb owns, with the columns it reads (sql/schema.sql). ``ad_model_versions`` keeps the
+# highest version each name ever had, so a dropped 'name@N' is never given to another model.
+STORE_TABLES: dict[str, tuple[str, ...]] = {
+    "ad_models": ("name", "version", "created_at", "format_version", "kind", "features", "onnx", "sha256"),
+    "ad_thresholds": ("model", "version", "threshold_name", "value", "method"),
+    "ad_model_versions": ("name", "last_version"),
+}
+
+
 def ensure_schema(cur: Any) -> None:
     cur.execute(schema_sql())
+    tables_exist(cur)
 
 
 def tables_exist(cur: Any) -> bool:
-    row = cur.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models' AND schema_name = current_schema() "
-        "AND database_name = current_database()"
-    ).fetchall()[0]
-    return bool(row and row[0])
+    """Whether the model store exists here; refuses a user's own table that happens to have a store name.
+
+    Why refuse rather than ignore: reading models from, or writing them into, a table of another layout
+    would fail with a bare binder error, or worse, mix models into someone's data.
+    """
+    found = dict(cur.execute(
+        "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE table_name IN "
+        "('ad_models', 'ad_thresholds', 'ad_model_versions') AND schema_name = current_schema() "
+        "AND database_name = current_database() GROUP BY table_name"
+    ).fetchall())
+    for table, cols in found.items():
+        missing = [c for c in STORE_TABLES[table] if c not in {str(x).lower() for x in cols}]
+        if missing:
+            raise BadInputError(
+                f"Table {table!r} in this database is not ad_duckdb's model store (it has columns "
+                f"{', '.join(cols)}; the store needs {', '.join(STORE_TABLES[table])}). ad_duckdb keeps its "
+                f"models in tables named {', '.join(STORE_TABLES)}: rename yours (ALTER TABLE {table} RENAME TO "
+                f"{table}_data), or keep models in another database or schema (USE other_schema)."
+            )
+    return "ad_models" in found
+
+
+def check_writable(table: str) -> None:
+    """Refuse a user write target (``into=``) that is one of the store's tables."""
+    last = table.strip().strip('"').split(".")[-1].strip('"').lower()
+    if last in STORE_TABLES:
+        raise BadInputError(
+            f"{table!r} is where ad_duckdb keeps its models; writing scores or reports there would destroy them. "
+            "Choose another table name, e.g. tx_scores."
+        )
 
 
 def check_name(name: object) -> str:
@@ -126,7 +161,10 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
     for _ in range(5):
         cur.execute("BEGIN TRANSACTION")
         try:
-            row = cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?", [rec.name]).fetchall()[0]
+            row = cur.execute(
+                "SELECT greatest((SELECT coalesce(max(version), 0) FROM ad_models WHERE name = $1), "
+                "(SELECT coalesce(max(last_version), 0) FROM ad_model_versions WHERE name = $1))", [rec.name]
+            ).fetchall()[0]
             rec.version = int(row[0]) + 1
             _insert(cur, rec)
             cur.execute("COMMIT")
@@ -286,8 +324,16 @@ def drop(cur: Any, ref: str) -> list[int]:
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known)
     versions = [version] if version is not None else list(known[name])
+    ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
     cur.execute("BEGIN TRANSACTION")
     try:
+        # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
+        # answered by a different model trained after N was dropped.
+        cur.execute(
+            "INSERT INTO ad_model_versions SELECT $1, greatest($2, coalesce((SELECT last_version FROM "
+            "ad_model_versions WHERE name = $1), 0)) ON CONFLICT (name) DO UPDATE SET last_version = "
+            "excluded.last_version", [name, max(known[name])]
+        )
         for v in versions:
             cur.execute("DELETE FROM ad_thresholds WHERE model = ? AND version = ?", [name, v])
             cur.execute("DELETE FROM ad_models WHERE name = ? AND version = ?", [name, v])

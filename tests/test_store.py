@@ -122,3 +122,49 @@ def test_drop_versions(db: Path) -> None:
             ad_duckdb.drop_model(con, "tx_ae")
     finally:
         con.close()
+
+
+def test_dropped_versions_are_never_reused(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        assert ad_duckdb.drop_model(con, "tx_ae@2") == [2]
+        # a query pinned to 'tx_ae@2' must not be answered by the next model
+        assert ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST).version == 3
+        assert ad_duckdb.drop_model(con, "tx_ae") == [1, 3]
+        assert ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST).version == 4
+        with pytest.raises(duckdb.Error, match="has no version 2"):
+            con.execute("SELECT anomaly_score('tx_ae@2', 5, 100)").fetchall()
+    finally:
+        con.close()
+
+
+def test_store_tables_are_never_write_targets(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        for into in ("ad_models", "AD_THRESHOLDS", "main.ad_models", '"ad_models"'):
+            with pytest.raises(ad_duckdb.BadInputError, match="where ad_duckdb keeps its models"):
+                ad_duckdb.score(con, "tx_ae", "transactions", into=into, replace=True)
+        with pytest.raises(ad_duckdb.BadInputError, match="where ad_duckdb keeps its models"):
+            ad_duckdb.evaluate(con, "tx_ae", "SELECT *, 0 AS y FROM transactions", label="y", into="ad_thresholds")
+        # nothing was lost: the model still scores
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
+    finally:
+        con.close()
+
+
+def test_a_users_own_table_named_ad_models_gets_a_clear_error(tmp_path: Path) -> None:
+    path = str(tmp_path / "ads.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TABLE ad_models (campaign VARCHAR, budget DOUBLE)")
+    con.execute("INSERT INTO ad_models VALUES ('spring', 1200)")
+    make_transactions(con, n=300)
+    con.close()
+    for step in (lambda: ad_duckdb.connect(path),
+                 lambda: ad_duckdb.train(duckdb.connect(path), "tx_ae", "transactions", features=["count"], **FAST)):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'ad_models' in this database is not ad_duckdb's model "
+                                                          r"store \(it has columns campaign, budget.*RENAME TO"):
+            step()
+    con = duckdb.connect(path)
+    assert con.execute("SELECT * FROM ad_models").fetchall() == [("spring", 1200.0)]
+    con.close()

@@ -16,3 +16,6 @@ CREATE TABLE IF NOT EXISTS ad_thresholds (
     precision DOUBLE, recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE,
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (model, version, threshold_name));
+-- The highest version each name ever had, written when versions are dropped, so 'name@N' is never reused.
+CREATE TABLE IF NOT EXISTS ad_model_versions (
+    name VARCHAR PRIMARY KEY, last_version INTEGER NOT NULL);
