@@ -310,7 +310,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
             for batch in batches:
                 X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
                 if explain:
-                    s, fe = lm.run(X, bulk=True)
+                    s, fe = lm.attribution(X, bulk=True)
                 else:
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)

@@ -115,6 +115,26 @@ class LoadedModel:
             return [self.session.run(outputs, {INPUT_NAME: X})]
         return pool_runs(self.session, X, outputs)
 
+    def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Scores, and each column's part in each row's score [n, d], for ``anomaly_explain``.
+
+        A column's part is how much the row's score drops when that column alone takes its typical value
+        (the training median, which the graph puts in place of a NULL). Why not the graph's per-feature
+        reconstruction error alone: an autoencoder that sees one column far off also reconstructs the others
+        badly (it "corrects" them towards the odd one), so the error lands on columns that are fine. Rows that
+        no single column makes odd (typical rows, or odd only jointly) keep the per-feature error. Costs one
+        scoring pass per column, so it is for explaining rows, not for ranking them.
+        """
+        s, fe = self.run(X, bulk=bulk)
+        drops = np.empty(fe.shape, dtype=np.float32)
+        Xj = X.copy()
+        for j in range(X.shape[1]):
+            Xj[:, j] = np.nan
+            drops[:, j] = s - self.scores(Xj, bulk=bulk)
+            Xj[:, j] = X[:, j]
+        np.maximum(drops, 0.0, out=drops)
+        return s, np.where(drops.sum(axis=1, keepdims=True) > 0, drops, fe)
+
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError
 

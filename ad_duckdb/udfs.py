@@ -197,7 +197,8 @@ EXPLAIN_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("share", pa.float6
 
 
 def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
-    """Per-feature error -> list of (feature, share) per row, largest share first; shares sum to 1."""
+    """Each column's part in each row's score (``LoadedModel.attribution``) -> list of (feature, share) per row,
+    largest share first; shares sum to 1."""
     n, d = fe.shape
     fe = np.nan_to_num(fe.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
     tot = fe.sum(axis=1, keepdims=True)
@@ -212,7 +213,7 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
-    s, fe = lm.run(X)
+    s, fe = lm.attribution(X)
     check_order(lm, X, s, "anomaly_explain")
     return explain_rows(lm, fe)
 
