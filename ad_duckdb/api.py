@@ -50,8 +50,10 @@ class ModelInfo:
                    {t.name: float(t.value) for t in rec.thresholds}, rec.metrics)
 
 
-def connect(database: str = ":memory:", *, read_only: bool = False, **kwargs: Any) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB database with the SQL functions registered."""
+def connect(
+    database: str = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
+) -> duckdb.DuckDBPyConnection:
+    """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``)."""
     try:
         con = duckdb.connect(database, read_only=read_only, **kwargs)
     except duckdb.IOException as e:
@@ -63,7 +65,7 @@ def connect(database: str = ":memory:", *, read_only: bool = False, **kwargs: An
             ) from e
         raise
     try:
-        register(con)
+        register(con, check_order=check_order)
     except BaseException:
         con.close()  # the caller never gets the connection, so it would keep the file open
         raise

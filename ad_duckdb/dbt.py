@@ -49,7 +49,7 @@ except ImportError as e:  # pragma: no cover - the dbt extra is installed wherev
 
 __all__ = ["Plugin", "train_model"]
 
-_OPTIONS = ("models",)
+_OPTIONS = ("models", "check_order")
 
 
 def _fail(message: str) -> DbtRuntimeError:
@@ -67,9 +67,14 @@ class Plugin(BasePlugin):
         ``ad_duckdb.export_model`` / ``ad-duckdb export`` (relative paths are read from the directory
         dbt runs in). Default: every model stored in the target database's ``ad_models`` table,
         including models trained later in the same run.
+
+    ``check_order``
+        ``false`` turns off the SQL functions' wrong-argument-order check (see ``ad_duckdb.register``), for
+        models that select rows whose columns are swapped on purpose. Default ``true``.
     """
 
     models: list[str] | None
+    check_order: bool = True
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         # dbt-duckdb merges the profile's `settings:` (DuckDB options such as memory_limit) into every
@@ -78,9 +83,14 @@ class Plugin(BasePlugin):
         unknown = sorted(k for k in plugin_config if k not in _OPTIONS and k not in settings)
         if unknown:
             raise _fail(
-                f"unknown config key(s) {', '.join(map(repr, unknown))}; the only option is 'models' "
-                "(a list of stored model names or .onnx file paths), e.g. config: {models: [tx_ae]}."
+                f"unknown config key(s) {', '.join(map(repr, unknown))}; the options are 'models' "
+                "(a list of stored model names or .onnx file paths), e.g. config: {models: [tx_ae]}, and "
+                "'check_order' (true or false)."
             )
+        check = plugin_config.get("check_order", True)
+        if not isinstance(check, bool):
+            raise _fail(f"config 'check_order' must be true or false; got {check!r}.")
+        self.check_order = check
         models = plugin_config.get("models")
         if models is None:
             self.models = None
@@ -129,7 +139,7 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
-            register(conn, models=self._resolved_models(conn))
+            register(conn, models=self._resolved_models(conn), check_order=self.check_order)
         except DbtRuntimeError:
             raise
         except AdDuckDBError as e:

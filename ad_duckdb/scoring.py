@@ -90,6 +90,7 @@ class LoadedModel:
         self.quantiles = np.asarray(q, dtype=np.float64) if q else None
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()
+        self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
 
     @property
     def session(self) -> ort.InferenceSession:
@@ -328,7 +329,7 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
     is almost surely wrong. Cheap in the normal case: one median per call.
     """
     q = model.quantiles
-    if q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
+    if not model.check_order or q is None or len(scores) < 32 or model.n_features < 2 or model.n_features > 12:
         return
     hi = float(q[int(len(q) * 0.999)]) if len(q) > 1 else float(q[-1])
     limit = 10.0 * max(hi, 1e-12)
@@ -354,7 +355,9 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
                     f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
-                    f"Call {func}('{model.name}', {right})."
+                    f"Call {func}('{model.name}', {right}). If these rows really hold those two columns swapped "
+                    "(e.g. you select them on purpose), turn this check off: ad_duckdb.connect(path, "
+                    "check_order=False), `ad-duckdb sql --no-order-check`, or check_order: false in the dbt plugin config."
                 )
 
 

@@ -48,6 +48,7 @@ class Registry:
         self.files: list[LoadedModel] = []
         self.problems: list[str] = []
         self.keepalive: duckdb.DuckDBPyConnection | None = None
+        self.check_order = True  # see register(check_order=)
 
     def refresh(self, cur: Any) -> None:
         recs, problems = store.load_all(cur, self.names)
@@ -58,9 +59,11 @@ class Registry:
             old = self.by_ref.get(rec.ref)
             lm = old if old is not None and old.rec.sha256 == rec.sha256 else LoadedModel(rec)
             lm.thresholds = {t.name: float(t.value) for t in rec.thresholds}
+            lm.check_order = self.check_order
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
+            lm.check_order = self.check_order
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm
@@ -287,6 +290,7 @@ def register(
     *,
     models: Iterable[str] | None = None,
     replace: bool = False,
+    check_order: bool | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Register the SQL functions on ``con`` (and every connection of its database). Idempotent.
 
@@ -299,6 +303,11 @@ def register(
         exported by ad_duckdb (loaded into memory, not stored). Default: every stored model.
     replace
         Re-create the functions even if they exist (e.g. after ``models=`` changed).
+    check_order
+        ``False`` turns off the wrong-argument-order check for this database (every connection of it):
+        a 2048-row batch that scores as extreme outliers but as normal with two arguments swapped is
+        otherwise refused. Turn it off when the rows themselves have those columns swapped (for example a
+        query selecting them on purpose). ``None`` (default) keeps the current setting (on at first).
     """
     cur = con.cursor()
     try:
@@ -315,10 +324,16 @@ def register(
         with _LOCK:
             existing = _registry_for(cur)
             if existing is not None and not replace:
+                if check_order is not None:
+                    existing.check_order = check_order
                 existing.refresh(cur)
                 return con
             token = f"r{next(_COUNTER)}-{id(con)}"
             reg = Registry(token, names if models is not None else None)
+            if check_order is not None:
+                reg.check_order = check_order
+            elif existing is not None:
+                reg.check_order = existing.check_order
             for path in files:
                 from .api import read_onnx_file
 

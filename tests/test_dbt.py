@@ -24,6 +24,8 @@ from dbt_common.exceptions import DbtRuntimeError
 import ad_duckdb
 from ad_duckdb.dbt import Plugin, train_model
 
+from conftest import FAST
+
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "examples" / "dbt_project"
 DBT = Path(sys.executable).parent / "dbt"
@@ -236,8 +238,23 @@ def test_unknown_model_is_a_readable_dbt_error(threads_project: Path) -> None:
 # --- the plugin in-process: configuration errors and .onnx files, without a dbt run ---
 
 def test_plugin_rejects_unknown_config_key() -> None:
-    with pytest.raises(DbtRuntimeError, match=r"unknown config key\(s\) 'model'; the only option is 'models'"):
+    with pytest.raises(DbtRuntimeError, match=r"unknown config key\(s\) 'model'; the options are 'models'"):
         BasePlugin.create("ad_duckdb.dbt", config={"model": ["tx_ae"]})
+    with pytest.raises(DbtRuntimeError, match="'check_order' must be true or false; got 'no'"):
+        BasePlugin.create("ad_duckdb.dbt", config={"check_order": "no"})
+
+
+def test_plugin_check_order_option_reaches_the_functions() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE p AS SELECT 10 + (i % 7) * 0.1 AS lo, 1000 + (i % 11) AS hi FROM range(2000) t(i)")
+    ad_duckdb.train(con, "px", "p", features=["lo", "hi"], **FAST)
+    swapped = "SELECT count(*) FROM (SELECT hi AS lo, lo AS hi FROM p) WHERE is_anomaly('px', lo, hi)"
+    BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+    with pytest.raises(duckdb.Error, match="look out of order"):
+        con.execute(swapped).fetchall()
+    BasePlugin.create("ad_duckdb.dbt", config={"check_order": False}).configure_connection(con)
+    assert con.execute(swapped).fetchall()[0][0] == 2000
+    con.close()
 
 
 def test_plugin_tolerates_profile_settings() -> None:

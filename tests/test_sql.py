@@ -110,6 +110,28 @@ def test_swapped_columns_detected(mem_con: duckdb.DuckDBPyConnection) -> None:
         mem_con.execute("SELECT anomaly_score('tx_ae', amount, count) FROM transactions").fetchall()
 
 
+def test_order_check_can_be_turned_off_for_rows_that_really_are_swapped() -> None:
+    # the source system swapped lo and hi on some rows: selecting exactly those must still flag them
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE prices AS SELECT i AS id, 10 + (i % 7) * 0.1 AS lo, 1000 + (i % 11) AS hi FROM range(3000) t(i)")
+    ad_duckdb.train(con, "px", "prices", features=["lo", "hi"], **FAST)
+    con.execute("INSERT INTO prices SELECT 10000 + i, 1000 + (i % 11), 10 + (i % 7) * 0.1 FROM range(2100) t(i)")
+    q = "SELECT count(*) FROM prices WHERE lo > hi AND is_anomaly('px', lo, hi)"
+    with pytest.raises(duckdb.Error, match=r"look out of order.*connect\(path, check_order=False\)"):
+        con.execute(q).fetchall()
+    ad_duckdb.register(con, check_order=False)
+    assert con.execute(q).fetchall()[0][0] == 2100
+    ad_duckdb.refresh(con)  # later refreshes and registrations keep the setting
+    ad_duckdb.register(con)
+    assert con.execute(q).fetchall()[0][0] == 2100
+    con.close()
+    con = ad_duckdb.connect(check_order=False)
+    con.execute("CREATE TABLE t AS SELECT 10 + (i % 7) * 0.1 AS lo, 1000 + (i % 11) AS hi FROM range(3000) t(i)")
+    ad_duckdb.train(con, "px", "t", features=["lo", "hi"], **FAST)
+    assert con.execute("SELECT bool_and(is_anomaly('px', hi, lo)) FROM t").fetchall()[0][0]
+    con.close()
+
+
 def test_nulls(mem_con: duckdb.DuckDBPyConnection) -> None:
     med = mem_con.execute("SELECT median(amount)::DOUBLE FROM transactions").fetchall()[0][0]
     s_null, s_med, s_nan = mem_con.execute(
