@@ -2,34 +2,91 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 
 import click
 import duckdb
 
 from . import api
-from .exceptions import AdDuckDBError
+from .exceptions import AdDuckDBError, BadInputError
+from .features import quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_OS_ERROR_HINTS = {
+    errno.EISDIR: "give the path of a file instead, e.g. one inside that folder",
+    errno.ENOTDIR: "part of the path is a file, not a folder; choose another path",
+    errno.EACCES: "permission denied; choose a path you may use, or change its permissions",
+    errno.EPERM: "not permitted; choose a path you may use, or change its permissions",
+    errno.EROFS: "the file system is read-only; choose a path on a writable one",
+    errno.ENOSPC: "the disk is full; free some space or choose another disk",
+    errno.EEXIST: "something else is there already (a file where a folder is needed?); choose another path",
+}
+
+
+def _os_error_message(e: OSError) -> str:
+    """One line naming the path and the fix, in place of a FileNotFoundError/IsADirectoryError traceback."""
+    what = e.strerror or str(e)
+    if e.filename is None:
+        return f"{what}."
+    path = Path(os.fsdecode(e.filename))
+    hint = _OS_ERROR_HINTS.get(e.errno or 0)
+    if hint is None and e.errno == errno.ENOENT:
+        parent = path.parent
+        hint = (f"the folder {str(parent)!r} does not exist; create it or choose another path" if not parent.is_dir()
+                else "check the path, or choose another one in a folder you can write to")
+    return f"{what}: {str(path)!r}; {hint or 'check the path'}."
+
+
 @contextmanager
-def _open(db: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open(db: str, read_only: bool = False, check_order: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
     try:
-        con = api.connect(db, read_only=read_only)
+        con = api.connect(db, read_only=read_only, check_order=check_order)
     except (AdDuckDBError, duckdb.Error) as e:
         raise click.ClickException(str(e)) from e
+    except OSError as e:
+        raise click.ClickException(_os_error_message(e)) from e
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         raise click.ClickException(str(e)) from e
+    except BrokenPipeError:
+        # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
+        # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    except OSError as e:
+        raise click.ClickException(_os_error_message(e)) from e
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _jsonable(v: Any) -> Any:
+    """Nested DuckDB values with JSON object keys: a MAP's keys may be dates or numbers."""
+    if isinstance(v, dict):
+        return {k if isinstance(k, str) else str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+def _csv_cell(v: Any) -> Any:
+    # Lists, structs and maps (anomaly_explain) as JSON, which any CSV reader's consumer can parse; the
+    # csv module alone would write Python's repr, with single quotes.
+    if isinstance(v, dict | list | tuple):
+        return json.dumps(_jsonable(v), default=str)
+    return v
 
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
@@ -38,10 +95,11 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
         w = csv.writer(sys.stdout)
         w.writerow(names)
-        w.writerows(rows)
+        w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
     if out_format == "json":
-        click.echo(json.dumps([dict(zip(names, r, strict=True)) for r in rows], default=str, indent=1))
+        click.echo(json.dumps([dict(zip(names, _jsonable(list(r)), strict=True)) for r in rows], default=str,
+                              indent=1))
         return
 
     def fmt(v: Any) -> str:
@@ -62,6 +120,17 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 def _split(values: tuple[str, ...]) -> list[str] | None:
     out = [v.strip() for item in values for v in item.split(",") if v.strip()]
     return out or None
+
+
+_BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _sql_ident(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A column name as DuckDB writes it back (CREATE TABLE in duckdb_tables()): quoted only when needed."""
+    keywords = {k for (k,) in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall()}
+    if _BARE_IDENT.fullmatch(name) and name.lower() not in keywords:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,18 +167,30 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
-    Example (the classic fraud recipe, normal rows only):
-      ad-duckdb train cards.duckdb card_ae cards --where "class = 0"
+    Example (the classic fraud recipe, normal rows only; name the features, or the label
+    column and every other numeric column become features too):
+      ad-duckdb train cards.duckdb card_ae cards -f count -f amount --where "class = 0"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
     with _open(db) as con:
-        info = api.train(con, name, source, features=_split(features), where=where, contamination=contamination,
-                         robust=robust, epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+        try:
+            info = api.train(con, name, source, features=_split(features), where=where, contamination=contamination,
+                             robust=robust, epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+        except BadInputError as e:
+            # Without -f every numeric column is a feature, so a label column is constant under
+            # --where "label = 0"; the library's fix (constant_columns='keep') is not a CLI option.
+            if features or "is constant" not in str(e):
+                raise
+            raise click.ClickException(
+                f"{e} From the command line: without -f every numeric column of {source} is a feature (a label "
+                "too); choose the features with -f, e.g. -f amount -f count."
+            ) from e
         m = info.metrics
         click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
                    f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
         click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {contamination:.2%} of training rows)")
-        click.echo(f"score with: SELECT *, anomaly_score('{name}', {', '.join(info.features)}) FROM ...")
+        args = ", ".join(_sql_ident(con, f) for f in info.features)
+        click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
 
 
 @cli.command()
@@ -205,25 +286,62 @@ def drop(db: str, model: str, yes: bool) -> None:
         click.echo(f"dropped {model.split('@')[0]} version(s) {', '.join(map(str, versions))}")
 
 
-@cli.command()
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
+# What DuckDB answers to a statement that returns no rows of its own (CREATE, INSERT, SET, CHECKPOINT...).
+_NO_ROWS = (["Count"], ["Success"])
+
+
+# ignore_unknown_options: QUERY may begin with a "-- comment" line (a .sql file passed as "$(cat f.sql)"),
+# which click would otherwise take for an unknown option and refuse.
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("db")
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("-f", "--file", "sql_file", type=click.File("r", encoding="utf-8"),
+              help="Run the SQL in this file (- reads standard input) instead of QUERY.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 @click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
-def sql(db: str, query: str, out_format: str, write: bool) -> None:
-    """Run QUERY on DB with the anomaly functions registered.
+@click.option("--no-order-check", is_flag=True,
+              help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
+                   "refuse as arguments passed out of order.")
+def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, write: bool,
+        no_order_check: bool) -> None:
+    """Run QUERY (one or more statements) on DB with the anomaly functions registered.
+
+    Every statement that returns rows prints them, in order (with --format json: one array per statement).
 
     \b
-    Example:
+    Examples:
       ad-duckdb sql warehouse.duckdb "SELECT t.*, anomaly_score('tx_ae', count, amount) AS score
         FROM transactions t WHERE is_anomaly('tx_ae', count, amount) ORDER BY score DESC LIMIT 20"
+      ad-duckdb sql warehouse.duckdb --file report.sql --format csv
     """
-    with _open(db, read_only=not write) as con:
-        rel = con.sql(query)
-        if rel is None:
+    if (query is None) == (sql_file is None):
+        raise click.UsageError("Give the SQL either as QUERY or with --file PATH (one of them).")
+    if query is not None and _OPTION_LIKE.fullmatch(query):
+        # ignore_unknown_options would otherwise run a mistyped option as SQL.
+        raise click.UsageError(f"No such option: {query}")
+    text = sql_file.read() if sql_file is not None else query or ""
+    with _open(db, read_only=not write, check_order=False if no_order_check else None) as con:
+        statements = con.extract_statements(text)
+        if not statements:
+            raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
+        printed = 0
+        for i, stmt in enumerate(statements, 1):
+            try:
+                rel = con.sql(stmt.query)
+                rows = [] if rel is None else rel.fetchall()
+            except duckdb.Error as e:
+                if len(statements) == 1:
+                    raise
+                raise click.ClickException(f"statement {i} of {len(statements)}: {e}") from e
+            if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
+                continue
+            if printed:
+                click.echo("")
+            _print_rows(rel.columns, rows, out_format)
+            printed += 1
+        if not printed:
             click.echo("ok")
-            return
-        _print_rows(rel.columns, rel.fetchall(), out_format)
 
 
 @cli.command()
@@ -348,6 +466,11 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
     """
+    if Path(path).is_dir():
+        raise click.ClickException(
+            f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
+            f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
+        )
     with _open(db) as con:
         info = api.import_model(con, path, name=name)
         click.echo(f"stored {info.ref}")

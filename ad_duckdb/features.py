@@ -6,7 +6,8 @@ Policy (documented in the README, tested in tests/test_features.py):
   so the row is judged on its other columns. Training reports how many values were filled.
 * +Inf / -Inf are kept as "extremely large": after scaling, every value is clipped to
   ``[-CLIP, CLIP]`` robust units, so the score is large but finite.
-* A column that is constant, entirely NULL, or not numeric is refused with an error naming it.
+* A column that is constant, entirely NULL, or not numeric is refused with an error naming it; so is one
+  whose training values exceed 1e38 (the model computes in float32): rescale it in the query.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
 # tail into a scale the network can learn. |skewness| > 2 was the best simple rule on ADBench.
 HEAVY_TAIL_SKEW = 2.0
+# Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
+FLOAT32_SAFE = 1e38
 
 # The training range is [min, max] of rows known to be normal. Why quantiles for unlabelled data:
 # they contain the anomalies themselves, and a range stretched to include them never calls them out.
@@ -263,6 +266,16 @@ def fit_specs(
             raise BadInputError(
                 f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} "
                 "(all NULL, NaN or infinite); drop it from features."
+            )
+        big = float(np.max(np.abs(finite)))
+        if big > FLOAT32_SAFE:
+            # Why refuse: the model computes in float32 (onnxruntime), where such values and the constants
+            # fitted to them overflow to inf, and the column would score as one constant or as NaN.
+            raise BadInputError(
+                f"Model {model!r}: column {names[j]!r} holds values as large as {big:.3g} in {source!r}, beyond "
+                f"what a model's float32 arithmetic holds (about {FLOAT32_SAFE:.0e}). Rescale it in a query and "
+                f"train on that, e.g. \"SELECT *, {quote_ident(names[j])} / 1e{int(np.log10(big)) - 3} AS "
+                f"{quote_ident(names[j] + '_scaled')} FROM ...\"."
             )
         if float(finite.min()) == float(finite.max()):
             if constant_columns != "keep":

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +16,34 @@ from click.testing import CliRunner
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import make_transactions
+from conftest import FAST, make_transactions
 
 BIN = Path(sys.executable).parent / "ad-duckdb"
+
+
+def make_labelled(con: ad_duckdb.duckdb.DuckDBPyConnection) -> None:
+    """transactions(transaction_id, count, amount, amount_d, label) with two planted anomalies labelled 1."""
+    make_transactions(con, n=1500)
+    con.execute("ALTER TABLE transactions ADD COLUMN label INTEGER DEFAULT 0")
+    con.execute("INSERT INTO transactions VALUES (9001, 1, 900.0, 900.0, 1), (9002, 300, 30.0, 30.0, 1)")
 
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = str(tmp_path_factory.mktemp("cli") / "c.duckdb")
     con = ad_duckdb.connect(path)
-    make_transactions(con, n=1500)
-    con.execute("ALTER TABLE transactions ADD COLUMN label INTEGER DEFAULT 0")
-    con.execute("INSERT INTO transactions VALUES (9001, 1, 900.0, 900.0, 1), (9002, 300, 30.0, 30.0, 1)")
+    make_labelled(con)
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A file database with model tx_ae (count, amount) trained on labelled transactions."""
+    path = str(tmp_path_factory.mktemp("cli_model") / "m.duckdb")
+    con = ad_duckdb.connect(path)
+    make_labelled(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
     con.close()
     return path
 
@@ -32,6 +52,14 @@ def run(*args: str, ok: bool = True) -> str:
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     if ok:
         assert res.exit_code == 0, res.output
+    return res.output
+
+
+def fails_in_one_line(*args: str) -> str:
+    """Run a command that must fail with one `Error: ...` line: no traceback, a non-zero exit code."""
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code != 0, res.output
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
     return res.output
 
 
@@ -79,3 +107,141 @@ def test_every_command_has_help_with_example() -> None:
 def test_console_script() -> None:
     out = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, check=True).stdout
     assert "Quick start" in out
+
+
+def help_examples() -> list[list[str]]:
+    """Every `ad-duckdb ...` line of the group's and each command's --help, as argv (a quoted query may wrap)."""
+    out: list[list[str]] = []
+    for text in [run("--help")] + [run(name, "--help") for name in cli.commands]:
+        lines = text.splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i].strip()
+            if line.startswith("ad-duckdb "):
+                while True:
+                    try:
+                        argv = shlex.split(line)
+                        break
+                    except ValueError:  # the query goes on in the next line
+                        i += 1
+                        line += "\n" + lines[i].strip()
+                out.append(argv[1:])
+            i += 1
+    return out
+
+
+def write_example_inputs() -> None:
+    """In the current folder: the databases, files and tables the --help examples name."""
+    con = ad_duckdb.connect("warehouse.duckdb")
+    make_transactions(con, n=1500)
+    con.execute("COPY transactions TO 'new.parquet'")
+    # A first version, so the quick start's training makes tx_ae@2 (score's example pins it).
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    con = ad_duckdb.connect("cards.duckdb")
+    make_transactions(con, n=1500)
+    # class = 1 on 5 planted rows (one card, a huge ticket), distinct and under the flag_budget example's 0.5%.
+    con.execute("CREATE TABLE cards AS SELECT *, 0 AS class FROM transactions "
+                "UNION ALL SELECT 10000 + range, 1, 900.0 + 37 * range, 900.0 + 37 * range, 1 FROM range(5)")
+    con.close()
+    Path("report.sql").write_text("-- a report\nSELECT count(*) AS n FROM transactions;\n"
+                                  "SELECT max(anomaly_score('tx_ae', count, amount)) AS top FROM transactions;\n")
+
+
+def test_help_examples_parse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("report.sql").write_text("SELECT 1")  # --file opens its file while the arguments are parsed
+    examples = help_examples()
+    assert {argv[0] for argv in examples} == set(cli.commands)
+    for argv in examples:
+        # make_context raises click.UsageError on a bad example; leaving it closes the --file it opened.
+        with cli.commands[argv[0]].make_context(argv[0], argv[1:]):
+            pass
+
+
+def test_help_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_example_inputs()
+    for argv in help_examples():
+        if argv[0] != "serve":  # a server runs until stopped; tests/test_server.py covers it
+            run(*argv)
+    assert Path("tx_ae.onnx").is_file() and list(Path("out").glob("*.png"))
+
+
+def test_train_without_features_suggests_f(db: str) -> None:
+    # Every numeric column is a feature without -f, so the label is constant under --where "label = 0".
+    out = fails_in_one_line("train", db, "lab_ae", "transactions", "--where", "label = 0", "--quiet")
+    assert "'label' is constant" in out and "choose the features with -f" in out
+
+
+def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) -> None:
+    script = ("-- counts first, then the top score\n"
+              "SELECT count(*) AS n FROM transactions;\n"
+              "SET threads = 2;  -- returns no rows: prints nothing\n"
+              "SELECT transaction_id AS top_id FROM transactions "
+              "ORDER BY anomaly_score('tx_ae', count, amount) DESC LIMIT 1;\n")
+    f = tmp_path / "report.sql"
+    f.write_text(script)
+    for args in (["--file", str(f)], ["-f", str(f)], [script]):  # a query text that begins with "--" too
+        out = run("sql", model_db, *args)
+        assert out.index("n ") < out.index("1502") < out.index("top_id") < out.index("9001"), out
+    arrays = run("sql", model_db, "--file", str(f), "--format", "json")
+    assert arrays.count("[") == 2 and '"top_id": 9001' in arrays
+    assert "ok" in run("sql", model_db, "SET threads = 2")
+    assert "No such option: --formt" in run("sql", model_db, "--formt", ok=False)
+    assert "either as QUERY or with --file" in run("sql", model_db, ok=False)
+    assert "statement 1 of 2" in fails_in_one_line("sql", model_db, "SELECT nope; SELECT 1")
+
+
+def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
+    missing = str(tmp_path / "no_such_folder" / "x.onnx")
+    out = fails_in_one_line("export", model_db, "tx_ae", missing)
+    assert missing in out and "create it" in out
+    out = fails_in_one_line("export", model_db, "tx_ae", str(tmp_path))
+    assert str(tmp_path) in out and "give the path of a file" in out
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    out = fails_in_one_line("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--plots",
+                            str(a_file / "plots"))
+    assert str(a_file) in out
+    out = fails_in_one_line("import", model_db, str(tmp_path))
+    assert "is a folder, not a model file" in out and str(tmp_path) in out
+
+
+def test_train_hint_is_valid_sql(tmp_path: Path) -> None:
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute('CREATE TABLE "My Table" AS SELECT random() AS "order", random() AS "Amt Total", random() AS plain '
+                "FROM range(1000)")
+    con.close()
+    out = run("train", path, "m4", "My Table", "-f", "order", "-f", "Amt Total", "-f", "plain", "--quiet",
+              "--epochs", "2")
+    hint = next(line for line in out.splitlines() if line.startswith("score with: "))
+    assert "anomaly_score('m4', \"order\", \"Amt Total\", plain)" in hint
+    query = hint.removeprefix("score with: ").replace("FROM ...", 'FROM "My Table" LIMIT 1')
+    assert "anomaly_score" in run("sql", path, query)
+
+
+def test_csv_writes_structured_values_as_json(model_db: str) -> None:
+    out = run("sql", model_db, "SELECT transaction_id, anomaly_explain('tx_ae', count, amount) AS why, "
+                               "{'a': 1, 'b': [2, 3]} AS s FROM transactions WHERE transaction_id = 9001",
+              "--format", "csv")
+    header, row = list(csv.reader(io.StringIO(out)))
+    assert header == ["transaction_id", "why", "s"]
+    why = json.loads(row[1])
+    assert {d["feature"] for d in why} == {"count", "amount"} and abs(sum(d["share"] for d in why) - 1) < 1e-6
+    assert json.loads(row[2]) == {"a": 1, "b": [2, 3]}
+
+
+def test_sql_no_order_check(tmp_path: Path) -> None:
+    path = str(tmp_path / "p.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE prices AS SELECT 10 + (i % 7) * 0.1 AS lo, 1000 + (i % 11) AS hi FROM range(3000) t(i)")
+    ad_duckdb.train(con, "px", "prices", features=["lo", "hi"], **FAST)
+    con.execute("CREATE TABLE swapped AS SELECT hi AS lo, lo AS hi FROM prices")
+    con.close()
+    q = "SELECT count(*) AS n FROM swapped WHERE is_anomaly('px', lo, hi)"
+    r = CliRunner().invoke(cli, ["sql", path, q])
+    assert r.exit_code == 1 and "look out of order" in r.output and "--no-order-check" in r.output
+    r = CliRunner().invoke(cli, ["sql", path, q, "--no-order-check", "--format", "csv"])
+    assert r.exit_code == 0 and r.output.splitlines() == ["n", "3000"]

@@ -47,6 +47,10 @@ def test_nan_filled_with_median_inf_clipped() -> None:
          r"column 'n' has no finite value"),
         ("CREATE TABLE t AS SELECT 'a' AS s FROM range(5)", {}, "has no numeric column"),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["x", "X"]}, "names a column twice"),
+        ("CREATE TABLE t AS SELECT range::DOUBLE AS x, range * 1e300 AS \"Big b\" FROM range(50)", {},
+         r"column 'Big b' holds values as large as 4.9e\+301 .*float32.*\"Big b\" / 1e298 AS \"Big b_scaled\""),
+        ("CREATE TABLE t AS SELECT range::DOUBLE AS x, range * 1e37 AS b FROM range(50)", {},
+         r"column 'b' holds values as large as 4.9e\+38"),
     ],
 )
 def test_training_input_errors(setup: str, kwargs: dict[str, object], message: str) -> None:

@@ -1,5 +1,5 @@
 -- The transactions walk-through. Run it with the functions registered, e.g.
---   ad-duckdb sql examples/transactions/out/transactions.duckdb "$(cat examples/transactions/walkthrough.sql)"
+--   ad-duckdb sql examples/transactions/out/transactions.duckdb --file examples/transactions/walkthrough.sql
 -- after `ad-duckdb train examples/transactions/out/transactions.duckdb tx_ae transactions -f count,amount,distinct_cards,refunds`.
 -- (make demo does all of it.)
 
