@@ -138,6 +138,8 @@ def train(
             f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
         ) from e
     params = dict(params)
+    if where is not None and not where.strip():
+        where = None  # an empty filter is no filter, and must not turn robust training off
     if params.get("robust") is None:
         params["robust"] = where is None
     cur = con.cursor()
@@ -293,6 +295,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     # 737-753 -> 686-731 MiB; the same speed.
     cur.execute("SET streaming_buffer_size = '2MiB'")
     feats = _feature_columns(cur, lm, source)
+    if extra_sql == "*":
+        # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
+        # under the expected names while the new values land in anomaly_score_1, ...
+        stale = [c for c, _ in describe(cur, source) if c.lower() in (*SCORE_OUTPUTS, "anomaly_explain")]
+        if stale:
+            extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})"
     fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
     reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
     n_keep = len(reader.schema) - len(feats)
@@ -360,7 +368,12 @@ def score(
     if bad or not outputs or isinstance(outputs, str):
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
-    extra = ", ".join(quote_ident(c) for c in columns) if columns else "*"
+    # score columns are written anew, so they are never kept from the source
+    kept = [c for c in columns or () if c.lower() not in (*SCORE_OUTPUTS, "anomaly_explain")]
+    if columns and not kept:
+        raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
+                            "name columns of the source to keep, e.g. columns=['transaction_id'].")
+    extra = ", ".join(quote_ident(c) for c in kept) if kept else "*"
     if into is not None:
         store.check_writable(into)
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.

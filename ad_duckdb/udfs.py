@@ -183,11 +183,10 @@ def _flag_at(lm: LoadedModel, X: np.ndarray, names: Any) -> pa.Array:
     if const is not None:
         return to_arrow(s > lm.threshold(const), pa.bool_())
     values = col.to_pylist()
-    if all(v is None for v in values):
-        raise BadInputError(f"is_anomaly_at('{lm.ref}', NULL, ...): the threshold name is NULL; name one, e.g. 'default'.")
     value_of = {v: lm.threshold(str(v)) for v in set(values) - {None}}
     th = np.array([np.inf if v is None else value_of[v] for v in values])
-    return to_arrow(s > th, pa.bool_())
+    # a NULL threshold name gives NULL, as a NULL model name does (and SQL functions do), not False
+    return to_arrow(s > th, pa.bool_(), np.array([v is not None for v in values]))
 
 
 def _percentile(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:

@@ -59,6 +59,20 @@ def test_bulk_without_into_returns_all_rows(mem_con: duckdb.DuckDBPyConnection) 
     assert mem_con.execute(setting).fetchall() == before
 
 
+def test_rescoring_a_scored_table_replaces_its_score_columns(mem_con: duckdb.DuckDBPyConnection) -> None:
+    ad_duckdb.score(mem_con, "tx_ae", "transactions", into="s1", explain=True)
+    mem_con.execute("UPDATE s1 SET anomaly_score = -1, is_anomaly = NULL")  # stale values
+    ad_duckdb.score(mem_con, "tx_ae", "s1", into="s2", outputs=["anomaly_score"])
+    cols = [r[0] for r in mem_con.execute("DESCRIBE s2").fetchall()]
+    assert cols[-1] == "anomaly_score" and cols.count("anomaly_score") == 1
+    assert not any(c.startswith(("anomaly_score_", "is_anomaly")) or c == "anomaly_explain" for c in cols)
+    assert mem_con.execute("SELECT min(anomaly_score) FROM s2").fetchall()[0][0] >= 0
+    tbl = ad_duckdb.score(mem_con, "tx_ae", "s1", columns=["transaction_id", "anomaly_score"])
+    assert tbl.column_names == ["transaction_id", "anomaly_score", "anomaly_percentile", "is_anomaly"]
+    with pytest.raises(ad_duckdb.BadInputError, match="names only score columns"):
+        ad_duckdb.score(mem_con, "tx_ae", "s1", columns=["Anomaly_Score"])
+
+
 def test_failing_batch_leaves_no_table(mem_con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(duckdb.Error, match="boom at row"):
         ad_duckdb.score(mem_con, "tx_ae", FAILING, into="never_written", batch_rows=256)
