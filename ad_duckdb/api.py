@@ -566,6 +566,8 @@ def read_onnx_file(path: Path) -> ModelRecord:
     """Read and check a file written by ``export_model``; no onnxruntime load before the checks pass."""
     from . import integrity
 
+    if path.is_dir():
+        raise BadInputError(f"{str(path)!r} is a folder, not a model file; give the .onnx file that export_model wrote.")
     if not path.is_file():
         raise BadInputError(f"Model file {str(path)!r} does not exist.")
     size = path.stat().st_size
