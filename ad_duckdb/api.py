@@ -277,6 +277,20 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
 
 
+def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> None:
+    """Refuse a write target that is a store table, or an existing table unless ``replace``."""
+    store.check_writable(into)
+    chk = con.cursor()
+    try:
+        exists = chk.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
+        ).fetchall()[0][0]
+    finally:
+        chk.close()
+    if exists and not replace:
+        raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
                     batch_rows: int = 65536, explain: bool = False,
                     outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any]:
@@ -375,17 +389,8 @@ def score(
                             "name columns of the source to keep, e.g. columns=['transaction_id'].")
     extra = ", ".join(quote_ident(c) for c in kept) if kept else "*"
     if into is not None:
-        store.check_writable(into)
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
-        chk = con.cursor()
-        try:
-            exists = chk.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
-            ).fetchall()[0][0]
-        finally:
-            chk.close()
-        if exists and not replace:
-            raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+        _check_target(con, into, replace)
     lm, reader, close = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
     if into is None:
         try:
@@ -427,6 +432,12 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     y = X[:, -1]
     if np.isnan(y).any():
         raise BadInputError(f"Label column {label!r} has NULL values in {source!r}; filter them with where=.")
+    odd = np.unique(y[(y != 0) & (y != 1)])
+    if odd.size:
+        # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
+        raise BadInputError(f"Label column {label!r} must hold 0 (normal) or 1 (anomaly); found values "
+                            f"{[float(v) for v in odd[:5]]} in {source!r}. Map them in a query, e.g. "
+                            f"\"SELECT *, ({label} > 0)::INTEGER AS is_fraud FROM ...\".")
     s = np.concatenate([lm.scores(X[i : i + 65536, :-1].astype(np.float32)) for i in range(0, len(X), 65536)]) \
         if len(X) else np.empty(0)
     return lm, s.astype(np.float64), y.astype(np.int64)
@@ -441,16 +452,18 @@ def evaluate(
     where: str | None = None,
     plots_dir: str | Path | None = None,
     into: str | None = None,
+    replace: bool = False,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
-    Returns an ``evaluate.Report``; ``into`` writes the candidate-threshold table to DuckDB and
-    ``plots_dir`` writes a precision-recall curve and a score histogram by label (PNG).
+    Returns an ``ad_duckdb.metrics.Report``; ``into`` writes the candidate-threshold table to DuckDB (an
+    existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
+    histogram by label (PNG).
     """
     from . import metrics as ev
 
     if into is not None:
-        store.check_writable(into)
+        _check_target(con, into, replace)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
@@ -465,14 +478,20 @@ def evaluate(
     if into is not None:
         cur = con.cursor()
         try:
-            cur.execute(
-                f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
-                "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
-            )
-            cur.executemany(
-                f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
-                [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
-            )
+            cur.execute("BEGIN TRANSACTION")  # all or nothing: a replaced table is never left half-written
+            try:
+                cur.execute(
+                    f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
+                    "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
+                )
+                cur.executemany(
+                    f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                    [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
+                )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         finally:
             cur.close()
     return rep

@@ -17,7 +17,7 @@ import duckdb
 
 from . import api
 from .exceptions import AdDuckDBError, BadInputError
-from .features import quote_literal
+from .features import quote_ident, quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,8 +48,13 @@ def _os_error_message(e: OSError) -> str:
 
 
 @contextmanager
-def _open(db: str, read_only: bool = False, check_order: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open(db: str, read_only: bool = False, check_order: bool | None = None,
+          create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
+    if not create and db != ":memory:" and not Path(db).exists():
+        # Why: opening for writing would create an empty database at a mistyped path, and the command
+        # would then report "no model" there instead of the typo.
+        raise click.ClickException(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).")
     try:
         con = api.connect(db, read_only=read_only, check_order=check_order)
     except (AdDuckDBError, duckdb.Error) as e:
@@ -172,7 +177,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train cards.duckdb card_ae cards -f count -f amount --where "class = 0"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
-    with _open(db) as con:
+    with _open(db, create=True) as con:
         try:
             info = api.train(con, name, source, features=_split(features), where=where, contamination=contamination,
                              robust=robust, epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
@@ -211,14 +216,23 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
     """
-    with _open(db) as con:
+    with _open(db, read_only=not into) as con:
         if into:
             n = api.score(con, model, source, into=into, columns=_split(columns), explain=explain, replace=replace)
             click.echo(f"wrote {n} scored rows to {into}")
             return
-        tbl = api.score(con, model, source, columns=_split(columns), explain=True)
+        # Why explain only the top rows: an explanation costs a scoring pass per feature, and only N are printed.
+        feats = api.registry(con).get(model).feature_names
+        kept = _split(columns)
+        extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
+        tbl = api.score(con, model, source, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
-        rel = con.sql(f"SELECT * FROM __scored ORDER BY anomaly_score DESC LIMIT {int(top)}")
+        shown = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
+        args = ", ".join(quote_ident(f) for f in feats)
+        rel = con.sql(
+            f"SELECT {shown}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
+            f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
+        )
         _print_rows(rel.columns, rel.fetchall())
 
 
@@ -393,8 +407,9 @@ def explain(db: str, model: str, source: str, where: str) -> None:
 @click.option("--where", help="SQL filter for the evaluation rows.")
 @click.option("--plots", "plots_dir", help="Folder for the precision-recall curve and score histogram (PNG).")
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
+@click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None) -> None:
+             into: str | None, replace: bool) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
 
     \b
@@ -402,7 +417,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --plots out/
     """
     with _open(db, read_only=into is None) as con:
-        rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into)
+        rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
+                           replace=replace)
         click.echo(str(rep))
         click.echo("")
         _print_rows(["threshold", "precision", "recall", "f1", "flagged_share"],
@@ -471,7 +487,7 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
             f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
         )
-    with _open(db) as con:
+    with _open(db, create=True) as con:
         info = api.import_model(con, path, name=name)
         click.echo(f"stored {info.ref}")
 

@@ -245,3 +245,31 @@ def test_sql_no_order_check(tmp_path: Path) -> None:
     assert r.exit_code == 1 and "look out of order" in r.output and "--no-order-check" in r.output
     r = CliRunner().invoke(cli, ["sql", path, q, "--no-order-check", "--format", "csv"])
     assert r.exit_code == 0 and r.output.splitlines() == ["n", "3000"]
+
+
+def test_commands_refuse_a_missing_database(tmp_path: Path) -> None:
+    missing = str(tmp_path / "typo.duckdb")
+    for args in (["drop", missing, "tx_ae", "--yes"], ["score", missing, "tx_ae", "transactions"],
+                 ["threshold", missing, "tx_ae", "m1", "--method", "manual", "--value", "3"]):
+        assert "does not exist; check the path" in fails_in_one_line(*args)
+        assert not Path(missing).exists()  # no empty database left at the mistyped path
+
+
+def test_score_top_explains_the_printed_rows(model_db: str) -> None:
+    out = run("score", model_db, "tx_ae", "transactions", "--top", "2", "-c", "transaction_id")
+    head, _, first, second = out.strip().splitlines()
+    assert head.split() == ["transaction_id", "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain"]
+    assert {first.split()[0], second.split()[0]} == {"9001", "9002"}  # the planted rows, explained
+    assert "%" in first and "%" in second
+
+
+def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "e.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    out = fails_in_one_line("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "transactions")
+    assert "exists; pass replace=True (CLI: --replace)" in out
+    con = ad_duckdb.connect(db)
+    assert con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 1502
+    con.close()
+    run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev")
+    run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev", "--replace")

@@ -75,6 +75,10 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 "
                     "FROM range(60)")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for bad in ("0.7", "label * 1.5"):  # never cut to whole numbers
+            with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); found"):
+                ad_duckdb.evaluate(con, "m", f"SELECT * REPLACE (CASE WHEN label = 1 THEN {bad} ELSE 0 END AS label) "
+                                   "FROM t", label="label")
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots", into="m_eval")
         assert rep.auc_roc > 0.9 and 0 < rep.auc_pr <= 1
         assert "AUC-ROC" in str(rep) and "default" in str(rep)
