@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from . import store, thresholds
 from .exceptions import BadInputError, IntegrityError, MissingDependencyError
-from .features import choose_columns, describe, load_matrix, quote_ident, source_sql, table_sql
+from .features import choose_columns, describe, is_query, load_matrix, quote_ident, source_sql, table_sql
 from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
@@ -119,7 +119,9 @@ def train(
         Feature columns, in the order SQL calls will pass them. Default: every numeric column.
     where
         Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
-        is robust (the highest-error rows of each batch are left out), as unlabelled data holds anomalies.
+        is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
+        the rare rows last) and the neighbour term compares with small random samples of training rows.
+        ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
     **params
         Model options (see ``ad_duckdb.trainer.TrainParams``): ``n_models``, ``hidden_dims``, ``latent_dim``,
         ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
@@ -147,7 +149,9 @@ def train(
         cols = choose_columns(describe(cur, source), features, source)
         names = [c for c, _ in cols]
         X = load_matrix(cur, source, names, where)
-        src_text = source + (f" WHERE {where}" if where else "")
+        # a query in parentheses, so its own WHERE and the filter read as valid SQL
+        shown = f"({source.strip().rstrip(';')})" if is_query(source) else source
+        src_text = f"{shown} WHERE {where}" if where else source
         t0 = time.perf_counter()
         det = AutoEncoderDetector(**params).fit(X, names, [t for _, t in cols], model_name=name, source=src_text)
         seconds = time.perf_counter() - t0
@@ -518,6 +522,18 @@ def set_threshold(
     lm = registry(con).get(model)
     if not isinstance(name, str) or not name or len(name) > 64:
         raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
+    # An option the method does not read is a mistake to report, not to drop: the stored threshold would
+    # not be what was asked for.
+    uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
+            "min_precision": {"target", "source", "label", "where"}, "min_recall": {"target", "source", "label", "where"},
+            "flag_budget": {"target", "source", "label", "where"}}.get(method)
+    given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where}.items()
+             if v is not None}
+    if uses is not None and given - uses:
+        raise BadInputError(
+            f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
+            f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
+        )
     if method == "manual":
         if value is None or not np.isfinite(value):
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value=.")

@@ -102,6 +102,15 @@ class Plugin(BasePlugin):
                 f"config 'models' must be a non-empty list of model names or .onnx paths; got {models!r}. "
                 "Example: config: {models: [tx_ae, exported/fraud_ae.onnx]}. Leave it out to load every stored model."
             )
+        pinned = [m for m in models if not m.endswith(".onnx") and "@" in m]
+        if pinned:
+            # Why refuse: the functions load a name's versions together, so 'tx_ae@7' here could neither pin
+            # version 7 nor be checked; SQL pins a version per call.
+            raise _fail(
+                f"config 'models' lists model names, not versions; got {', '.join(map(repr, pinned))}. List "
+                f"{', '.join(repr(m.split('@')[0]) for m in pinned)} and pin the version in SQL, e.g. "
+                f"anomaly_score('{pinned[0]}', ...)."
+            )
         self.models = list(models)
 
     def _resolved_models(self, conn: DuckDBPyConnection) -> list[str] | None:
@@ -134,7 +143,7 @@ class Plugin(BasePlugin):
                     "(ad-duckdb train, or a dbt Python model calling ad_duckdb.train), or drop 'models' to load "
                     "every stored model, including ones trained during the run."
                 )
-            out.extend(store.parse_ref(n)[0] for n in names)
+            out.extend(names)
         return out
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:

@@ -94,6 +94,11 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 
+def is_query(source: str) -> bool:
+    """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
+    return bool(_QUERY_START.match(source))
+
+
 def source_sql(source: str) -> str:
     """Turn a table name, view name, table function call or query into a FROM item.
 
@@ -105,7 +110,7 @@ def source_sql(source: str) -> str:
     s = source.strip().rstrip(";")
     if not s:
         raise BadInputError("The source is empty: give a table name, a view, or a SELECT query.")
-    if _QUERY_START.match(s):
+    if is_query(s):
         return _one_select(f"({s}) AS _ad_src", source, "source")
     if _PLAIN_NAME.match(s):
         return ".".join(quote_ident(p) for p in s.split("."))

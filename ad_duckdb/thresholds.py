@@ -70,7 +70,7 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         mid = (s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0
     # beside an infinite score the midpoint is inf or NaN; the lower score itself still separates the runs
-    values = np.r_[np.where(np.isfinite(mid), mid, s_sorted[distinct[1:]]), -np.inf]
+    values = np.r_[np.where(np.isfinite(mid), mid, s_sorted[distinct[1:]]), np.nextafter(s_sorted[-1], -np.inf)]
     return {
         "threshold": values,
         "precision": precision,
@@ -93,8 +93,9 @@ def _check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
 def _pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
     t = float(c["threshold"][i])
     if not np.isfinite(t):
-        # flag everything: any value below the lowest score does it
-        t = float(np.nextafter(np.min(c["threshold"][np.isfinite(c["threshold"])], initial=0.0), -np.inf))
+        # flag everything when the lowest score is -inf: no value lies below it, and the lowest finite one
+        # flags every other row
+        t = float(np.finfo(np.float64).min)
     return Threshold(
         name=name, value=t, method=method, chosen_on=chosen_on, precision=float(c["precision"][i]),
         recall=float(c["recall"][i]), f1=float(c["f1"][i]), flagged_share=float(c["flagged_share"][i]),
@@ -142,9 +143,10 @@ def from_goal(
     elif method == "flag_budget":
         ok = np.nonzero(c["flagged_share"] <= target)[0]
         if ok.size == 0:
-            raise BadInputError(
-                f"No threshold flags at most {target:g} of rows (ties at the top score are larger); raise the budget."
-            )
+            top = int(c["flagged_share"][0] * len(s) + 0.5)
+            why = (f"the {top} rows tied at the top score are {top / len(s):.3g} of them" if top > 1
+                   else f"even one row is {1 / len(s):.3g} of {len(s)}")
+            raise BadInputError(f"No threshold flags at most {target:g} of rows ({why}); raise the budget.")
         i = int(ok[np.argmax(c["f1"][ok])])
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")

@@ -134,8 +134,8 @@ class TrainParams:
         return kind, groups, k
 
     def n_steps(self, n_rows: int, robust: bool) -> int:
-        """Optimizer steps: ``epochs`` passes over the rows (default 100, robust 30), capped at ``max_steps``
-        (robust: at most 600).
+        """Optimizer steps: with ``epochs`` given, exactly that many passes over the rows; otherwise 100 passes
+        (robust: 30), capped at ``max_steps`` (robust: at most 600).
 
         Why shorter when robust: an autoencoder learns the common structure first and the rare rows last, so
         stopping early is what keeps it from learning to reconstruct the anomalies in unlabelled data

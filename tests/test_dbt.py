@@ -242,6 +242,8 @@ def test_plugin_rejects_unknown_config_key() -> None:
         BasePlugin.create("ad_duckdb.dbt", config={"model": ["tx_ae"]})
     with pytest.raises(DbtRuntimeError, match="'check_order' must be true or false; got 'no'"):
         BasePlugin.create("ad_duckdb.dbt", config={"check_order": "no"})
+    with pytest.raises(DbtRuntimeError, match=r"lists model names, not versions; got 'tx_ae@7'. List 'tx_ae'"):
+        BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae@7"]})
 
 
 def test_plugin_check_order_option_reaches_the_functions() -> None:

@@ -117,5 +117,11 @@ def test_train_on_query_view_and_where() -> None:
         info = ad_duckdb.train(con, "w", "t", features=["a", "b"], where="label = 0", **FAST)
         assert info.train_rows == 1980 and info.metrics["robust"] is False
         assert "label = 0" in ad_duckdb.load_model(con, "w").source
+        ad_duckdb.train(con, "qw", "SELECT a, b, label FROM t WHERE id > 10", features=["a", "b"], where="label = 0",
+                        **FAST)
+        shown = ad_duckdb.load_model(con, "qw").source
+        assert shown == "(SELECT a, b, label FROM t WHERE id > 10) WHERE label = 0"
+        assert con.execute(f"SELECT count(*) FROM {shown}").fetchall()[0][0] == 1970  # valid SQL as shown
+        assert ad_duckdb.train(con, "e", "t", features=["a", "b"], where="  ", **FAST).metrics["robust"] is True
     finally:
         con.close()

@@ -48,6 +48,14 @@ def test_infinite_and_nan_scores() -> None:
             f(np.array([np.nan, 1.0, 2.0, 3.0]), np.array([1, 0, 1, 0]))
 
 
+def test_flag_everything_stays_below_negative_scores() -> None:
+    s, y = np.array([-5.0, -3.0, -1.0, -4.0]), np.array([1, 1, 0, 1])
+    t = thresholds.from_goal(s, y, "min_recall", target=1.0)
+    assert metrics.confusion(s, y, t.value)["recall"] == 1.0 == t.recall
+    with pytest.raises(ad_duckdb.BadInputError, match=r"even one row is 0.00025 of 4000"):
+        thresholds.from_goal(np.arange(4000.0), np.r_[np.zeros(3990), np.ones(10)], "flag_budget", target=0.0001)
+
+
 def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     s, y = labelled
     best = thresholds.from_goal(s, y, "max_f1")
@@ -75,6 +83,13 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 "
                     "FROM range(60)")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for kwargs in ({"value": 3.0, "target": 0.9}, {"value": 99.0, "source": "t", "label": "label"}):
+            with pytest.raises(ad_duckdb.BadInputError, match="method 'manual' does not use"):
+                ad_duckdb.set_threshold(con, "m", "t1", "manual", **kwargs)  # type: ignore[arg-type]
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'max_f1' does not use target, value; it takes"):
+            ad_duckdb.set_threshold(con, "m", "t1", "max_f1", value=99.0, target=0.2, source="t", label="label")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'quantile' does not use label, source"):
+            ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=0.9, source="t", label="label")
         for bad in ("0.7", "label * 1.5"):  # never cut to whole numbers
             with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); found"):
                 ad_duckdb.evaluate(con, "m", f"SELECT * REPLACE (CASE WHEN label = 1 THEN {bad} ELSE 0 END AS label) "
