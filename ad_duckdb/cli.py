@@ -227,10 +227,10 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         tbl = api.score(con, model, source, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
-        shown = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
+        extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)
         rel = con.sql(
-            f"SELECT {shown}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
+            f"SELECT {extra_sql}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
         _print_rows(rel.columns, rel.fetchall())
