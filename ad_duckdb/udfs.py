@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,16 @@ _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
 
 
+class _Holder:
+    """Who keeps the functions alive for one database instance (see ``_track``); outlives re-registrations."""
+
+    def __init__(self) -> None:
+        self.owner: duckdb.DuckDBPyConnection | None = None  # the connection that created the functions
+        self.own_conn: duckdb.DuckDBPyConnection | None = None  # ours, once several connections share them
+        self.users: dict[int, weakref.ref[duckdb.DuckDBPyConnection]] = {}
+        self.token = ""
+
+
 class Registry:
     """The models one database instance's SQL functions can see."""
 
@@ -49,6 +60,7 @@ class Registry:
         self.problems: list[str] = []
         self.keepalive: duckdb.DuckDBPyConnection | None = None
         self.check_order = True  # see register(check_order=)
+        self.hold = _Holder()
 
     def refresh(self, cur: Any) -> None:
         recs, problems = store.load_all(cur, self.names)
@@ -284,6 +296,59 @@ def _owner(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyConn
     return reg.keepalive
 
 
+def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
+    fns = _make_functions(reg)
+    token = reg.token
+    owner.create_function(_TOKEN_FN, lambda: token, [], VARCHAR, side_effects=False)
+    varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
+    owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
+    owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
+    owner.create_function("is_anomaly_at", fns["is_anomaly_at"], [VARCHAR, VARCHAR, DOUBLE], BOOLEAN, **varargs)
+    owner.create_function("anomaly_percentile", fns["anomaly_percentile"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
+    owner.create_function("anomaly_explain", fns["anomaly_explain"], [VARCHAR, DOUBLE], _explain_duck_type(), **varargs)
+    owner.create_function("anomaly_threshold", fns["anomaly_threshold"], [VARCHAR, VARCHAR], DOUBLE, **varargs)
+
+
+def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
+    """Note one more connection using the functions; from the second on, move them to a connection of ours.
+
+    Why: DuckDB frees a Python function when the connection that created it closes, and a later call
+    from another connection of the same database then crashes the process. Two connections to one file
+    in one process are common (a notebook cell that connects, run twice, drops the first connection).
+    Our connection closes when every connection that registered is gone (garbage-collected), which
+    releases the file. An in-memory database has no second connection but cursors, which close with it.
+    """
+    hold = reg.hold
+    key = id(con)
+    if key in hold.users and hold.users[key]() is con:
+        return
+    hold.users = {k: r for k, r in hold.users.items() if r() is not None}
+    hold.users[key] = weakref.ref(con, lambda _ref: _user_gone(hold, key))
+    if len(hold.users) < 2 or hold.own_conn is not None or hold.owner is None:
+        return
+    path, read_only = cur.execute(
+        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()[0]
+    if not path:
+        return
+    try:
+        own = duckdb.connect(path, read_only=bool(read_only))
+    except duckdb.Error:
+        return  # opened with other settings, so not the same instance: there is nothing to share
+    for name in (*FUNCTIONS, _TOKEN_FN):
+        hold.owner.remove_function(name)
+    _create_functions(own, reg)
+    hold.owner = hold.own_conn = own
+
+
+def _user_gone(hold: _Holder, key: int) -> None:
+    hold.users.pop(key, None)
+    if not hold.users and hold.own_conn is not None:
+        own, hold.own_conn, hold.owner = hold.own_conn, None, None
+        _REGISTRIES.pop(hold.token, None)
+        own.close()
+
+
 def register(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -326,6 +391,7 @@ def register(
                 if check_order is not None:
                     existing.check_order = check_order
                 existing.refresh(cur)
+                _track(existing, con, cur)
                 return con
             token = f"r{next(_COUNTER)}-{id(con)}"
             reg = Registry(token, names if models is not None else None)
@@ -339,27 +405,16 @@ def register(
                 reg.files.append(LoadedModel(read_onnx_file(Path(path))))
             reg.refresh(cur)
             _REGISTRIES[token] = reg
-            owner = _owner(con, reg)
-            fns = _make_functions(reg)
+            hold = reg.hold
             if existing is not None:
+                hold = reg.hold = existing.hold
                 for name in (*FUNCTIONS, _TOKEN_FN):
-                    owner.remove_function(name)
-            owner.create_function(_TOKEN_FN, lambda: token, [], VARCHAR, side_effects=False)
-            varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
-            owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
-            owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
-            owner.create_function(
-                "is_anomaly_at", fns["is_anomaly_at"], [VARCHAR, VARCHAR, DOUBLE], BOOLEAN, **varargs
-            )
-            owner.create_function(
-                "anomaly_percentile", fns["anomaly_percentile"], [VARCHAR, DOUBLE], DOUBLE, **varargs
-            )
-            owner.create_function(
-                "anomaly_explain", fns["anomaly_explain"], [VARCHAR, DOUBLE], _explain_duck_type(), **varargs
-            )
-            owner.create_function(
-                "anomaly_threshold", fns["anomaly_threshold"], [VARCHAR, VARCHAR], DOUBLE, **varargs
-            )
+                    (hold.owner or con).remove_function(name)
+                _REGISTRIES.pop(existing.token, None)
+            hold.owner = hold.own_conn or _owner(con, reg)
+            hold.token = token
+            _create_functions(hold.owner, reg)
+            _track(reg, con, cur)
     finally:
         cur.close()
     return con

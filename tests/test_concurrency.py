@@ -231,3 +231,41 @@ def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> 
     finally:
         con.close()
     print(f"\ntwo writers: exit codes {codes} ({'one won, one got the lock error' if 3 in codes else 'both stored'})")
+
+
+_SAME_FILE_TWICE = """
+import gc, sys
+import ad_duckdb
+p = sys.argv[1]
+# a notebook cell that connects, run twice: the first connection object is dropped
+con = ad_duckdb.connect(p)
+con = ad_duckdb.connect(p)
+gc.collect()
+first = con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0]
+# two connections, the first one closed
+c1, c2 = ad_duckdb.connect(p), ad_duckdb.connect(p)
+c1.close()
+assert c2.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+ad_duckdb.register(c2)
+ad_duckdb.refresh(c2)
+assert c2.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+# when every connection is closed and gone, the file is released: another process can write it
+con.close(); c2.close()
+del con, c1, c2
+gc.collect()
+import subprocess
+subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE w (x INT)')", p],
+               check=True)
+con = ad_duckdb.connect(p)  # and this process can open it again
+assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+print("ok")
+"""
+
+
+def test_two_connections_to_one_file_in_one_process(base_db: Path, tmp_path: Path) -> None:
+    # DuckDB frees a Python function when the connection that created it closes; calling it from another
+    # connection of the same file then crashed the process (SIGSEGV). Run in a child so a crash is a failure.
+    path = tmp_path / "twice.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    r = subprocess.run([sys.executable, "-c", _SAME_FILE_TWICE, str(path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])
