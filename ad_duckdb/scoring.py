@@ -134,7 +134,13 @@ class LoadedModel:
             drops[:, j] = s - self.scores(Xj, bulk=bulk)
             Xj[:, j] = X[:, j]
         np.maximum(drops, 0.0, out=drops)
-        return s, np.where(drops.sum(axis=1, keepdims=True) > 0, drops, fe)
+        # A row counts as made odd by single columns when one of them alone removes at least a tenth of its
+        # excess over the typical training score. Otherwise (typical rows, or rows odd only jointly, where
+        # resetting an extreme column can even raise the score) the drops are float noise, and a column at
+        # its median could take 100%.
+        typical = float(self.quantiles[len(self.quantiles) // 2]) if self.quantiles is not None else 0.0
+        single = drops.max(axis=1) >= 0.1 * np.maximum(s - typical, 0.0) + 1e-6
+        return s, np.where(single[:, None], drops, fe)
 
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError

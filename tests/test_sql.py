@@ -260,3 +260,23 @@ def test_every_function_with_the_model_varying_per_row(mem_con: duckdb.DuckDBPyC
         assert rows[i][1] == pytest.approx(one[c][0]) and rows[i][2:5] == pytest.approx(one[c][1:4])
         assert [e["feature"] for e in rows[i][5]] == [e["feature"] for e in one[c][4]]
     assert rows[2][2] is True and rows[0][2] is False
+
+
+def test_explain_never_gives_a_typical_column_the_whole_row() -> None:
+    # cnt and amount both extreme, in proportion, z at its median: resetting either extreme column alone does not
+    # make the row typical, so the single-column drops are noise and must not hand z 100%
+    rng = np.random.default_rng(1)
+    c = rng.poisson(20, 5000).astype(float)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS cnt, unnest(?::DOUBLE[]) AS amount, "
+                    "unnest(?::DOUBLE[]) AS z", [c.tolist(), (c * 10 + rng.normal(0, 5, 5000)).tolist(),
+                                                  rng.normal(0, 1, 5000).tolist()])
+        ad_duckdb.train(con, "m", "t", features=["cnt", "amount", "z"], max_steps=200, progress=False)
+        for z in (0.0, -0.0065, 0.3):
+            top = con.execute(f"SELECT anomaly_explain('m', 200, 2000.0, {z})").fetchall()[0][0]
+            assert top[0]["feature"] in ("cnt", "amount") and {d["feature"]: d["share"] for d in top}["z"] < 0.2, top
+        top = con.execute("SELECT anomaly_explain('m', 20, 200.0, -6.0)").fetchall()[0][0]
+        assert top[0]["feature"] == "z" and top[0]["share"] > 0.8, top
+    finally:
+        con.close()
