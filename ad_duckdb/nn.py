@@ -185,6 +185,11 @@ class ScoringGraph(nn.Module):
         self.register_buffer("range_neg_half", -(hi - lo) / 2)
         if self.pre.narrow:
             self.register_buffer("eye", torch.eye(len(specs)))
+        # Distances are taken from the bank's mean: |a|^2 - 2ab + |b|^2 loses float32 precision in proportion to
+        # |a|^2, so on codes far from the origin (data of near-identical rows) torch and onnxruntime disagreed.
+        center = bank.mean(dim=1, keepdim=True)  # [E, 1, k]
+        bank = bank - center
+        self.register_buffer("code_neg_center", -center.detach().clone())
         self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
         self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
         self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
@@ -206,6 +211,7 @@ class ScoringGraph(nn.Module):
         Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
         square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
         """
+        h = h + self.code_neg_center
         # |h|^2 is the same for every bank code, so it is added after the selection, to [E, B, groups, k]
         # values rather than to all [E, B, bank] distances.
         if h.shape[0] == 1:  # one Gemm: |b|^2 - 2 h.b

@@ -309,9 +309,14 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
             hb = _kmeans(fit_codes, hb)
             bank_idx = np.full(nb, -1)
         hc, rc = ae(zc)
-        # Floors keep the terms' scales meaningful on data with many duplicate rows (medians near zero).
+        # Floors keep the terms' scales meaningful on data with many duplicate rows (medians near zero); the
+        # code floor is relative to the codes' size, as float32 rounding of the codes is.
         rec_scale = ((rc - zc) ** 2).mean(-1).median(dim=1, keepdim=True).values.clamp_min(1e-4)
-        code_scale = hc.var(dim=1).mean(-1, keepdim=True).sqrt().clamp_min(1e-6)  # [E, 1]
+        code_rms = (hc * hc).mean((1, 2)).sqrt().unsqueeze(-1)  # [E, 1]
+        code_scale = torch.maximum(hc.var(dim=1).mean(-1, keepdim=True).sqrt(), 1e-4 * code_rms).clamp_min(1e-6)
+        # distances from the bank's mean, as the scoring graph takes them (ScoringGraph)
+        center = hb.mean(dim=1, keepdim=True)
+        bank, hb, hc = hb, hb - center, hc - center
         knn_eps = (0.05 * code_scale).pow(2).unsqueeze(-1)  # [E, 1, 1]
         knn_scale = torch.ones_like(rec_scale)
         if k > 0:
@@ -321,6 +326,6 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
             near = torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)
             near = torch.sqrt(near + knn_eps.unsqueeze(-1)).mean((-1, -2))
             knn_scale = torch.maximum(near.median(dim=1, keepdim=True).values, 0.05 * code_scale)
-        out = {"bank": hb, "knn_k": k, "bank_groups": groups, "bank_kind": kind, "rec_scale": rec_scale, "knn_scale": knn_scale,
+        out = {"bank": bank, "knn_k": k, "bank_groups": groups, "bank_kind": kind, "rec_scale": rec_scale, "knn_scale": knn_scale,
                "knn_eps": knn_eps}
     return out

@@ -125,3 +125,19 @@ def test_train_on_query_view_and_where() -> None:
         assert ad_duckdb.train(con, "e", "t", features=["a", "b"], where="  ", **FAST).metrics["robust"] is True
     finally:
         con.close()
+
+
+def test_many_identical_rows_train_and_score() -> None:
+    # 100,000 copies of one row and five others: the codes sit far from the origin with almost no spread, where
+    # float32 rounding made torch and onnxruntime disagree and training failed its parity check
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE d AS SELECT i AS id, 5 AS cnt, 100.0::DOUBLE AS amount FROM range(100000) r(i)")
+        con.execute("INSERT INTO d VALUES (1000001, 6, 120.0), (1000002, 50, 1000.0), (1000003, 5, 100000.0), "
+                    "(1000004, 4, 90.0), (1000005, 7, 100.0)")
+        ad_duckdb.train(con, "dg", "d", features=["cnt", "amount"], max_steps=100, progress=False)
+        flagged = dict(con.execute("SELECT id > 1000000, count(*) FILTER (WHERE is_anomaly('dg', cnt, amount)) "
+                                   "FROM d GROUP BY ALL").fetchall())
+        assert flagged == {False: 0, True: 5}
+    finally:
+        con.close()
