@@ -84,7 +84,7 @@ _PG_ONLY_SETTINGS = {
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
 _SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
-_SET_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(session\s+characteristics|[a-z_]+)\b", re.I)
+_SET_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(session\s+characteristics|[a-z_]+)\b[^;]*;?\s*$", re.I)
 _VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
 _BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
 _SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
@@ -325,13 +325,19 @@ class Session:
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
-        c = self.compat(sql)
-        if isinstance(c, Result):
-            yield c
-            return
-        stmts = duckdb.extract_statements(c)
-        for st in stmts:
-            yield self._one(st, params if len(stmts) == 1 else None)
+        try:
+            parts = [st.query for st in duckdb.extract_statements(sql)]
+        except duckdb.Error:
+            parts = [sql]  # PostgreSQL-only syntax DuckDB cannot parse: compat answers it, or running it fails
+        # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
+        for part in parts or [sql]:
+            c = self.compat(part)
+            if isinstance(c, Result):
+                yield c
+                continue
+            stmts = duckdb.extract_statements(c)
+            for st in stmts:
+                yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -362,7 +368,8 @@ class Session:
         if desc is None:
             return Result(head)
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
-            n = self.cur.fetchall()[0][0]
+            rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
+            n = rows[0][0] if rows else 0
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
         cols = [(d[0], *_type_of(d[1])) for d in desc]
         return Result("SELECT" if kind == "SELECT" else head, cols, _fetch(self.cur))

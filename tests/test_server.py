@@ -285,6 +285,18 @@ def test_file_and_config_access_refused(server: Server, sql: str, tmp_path: Path
     assert not list(tmp_path.iterdir())
 
 
+def test_postgres_only_set_does_not_swallow_the_next_statements(server: Server) -> None:
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("set application_name to 'x'; select 1 as a; select 2 as b")
+        got = [cur.statusmessage]
+        while cur.nextset():
+            got.append(cur.fetchall() if cur.description else cur.statusmessage)
+        assert got == ["SET", [(1,)], [(2,)]]
+    r = subprocess.run(["psql", server.url(), "-c", "set statement_timeout = 0; select 42 as answer"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr
+
+
 def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Path) -> None:
     db = str(tmp_path / "rw.duckdb")
     shutil.copy(warehouse, db)
@@ -293,6 +305,11 @@ def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Pat
         n = conn.execute("select count(*) from flagged").fetchall()[0][0]
         with pytest.raises(psycopg.Error, match="disabled by configuration"):
             conn.execute(f"copy flagged to '{tmp_path}/leak.csv'")
+        # statements that create but return no count (views, macros, schemas) get their tag, not an error
+        for sql in ("create view hot as select * from flagged", "create temp macro twice(x) as x * 2",
+                    "create schema s2", "create sequence q"):
+            assert (conn.execute(sql).statusmessage or "").startswith("CREATE")
+        assert conn.execute("select count(*) from hot").fetchall()[0][0] == n
     con = duckdb.connect(db, read_only=True)
     try:
         assert con.execute("select count(*) from flagged").fetchall()[0][0] == n
