@@ -165,6 +165,8 @@ def _sql_type_name(t: pa.DataType) -> str:
     """The DuckDB type a user wrote for a column that reached a function as Arrow type ``t`` (for messages)."""
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return "VARCHAR"
+    if isinstance(t, pa.OpaqueType):  # a DuckDB type Arrow has no equivalent for, e.g. BIGNUM (VARINT)
+        return str(t.type_name).upper()
     if pa.types.is_timestamp(t):
         return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):

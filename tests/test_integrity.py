@@ -244,6 +244,10 @@ def test_oversized_model_refused_everywhere(good: store.ModelRecord, tmp_path: P
         ad_duckdb.register(con, replace=True)
         with pytest.raises(duckdb.Error, match=r"over the limit"):
             con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()
+        for typo in ("64MB", "1k", "0"):  # never silently the default limit
+            monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", typo)
+            with pytest.raises(ad_duckdb.BadInputError, match=rf"must be a positive whole number of bytes.*'{typo}'"):
+                ad_duckdb.load_model(con, "tx")
         monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(len(good.onnx)))
         ad_duckdb.refresh(con)
         assert con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()[0][0] >= 0

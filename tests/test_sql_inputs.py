@@ -36,10 +36,10 @@ def con(mem_con: duckdb.DuckDBPyConnection, tmp_path_factory: pytest.TempPathFac
         CREATE TABLE typed AS SELECT
             true AS b_count, '3' AS v_count, DATE '2020-01-03' AS d_count, 3::HUGEINT AS h_count,
             3::DECIMAL(38,10) AS dec_count, 3::FLOAT AS f_count, [3] AS l_count, 3::UBIGINT AS u_count,
-            3::TINYINT AS ti_count,
+            3::TINYINT AS ti_count, 3::BIGNUM AS bn_count,
             true AS b_amount, '40' AS v_amount, DATE '2020-01-01' AS d_amount, 40::HUGEINT AS h_amount,
             40::DECIMAL(38,10) AS dec_amount, 40::FLOAT AS f_amount, [40] AS l_amount, 40::UBIGINT AS u_amount,
-            40::TINYINT AS ti_amount,
+            40::TINYINT AS ti_amount, 40::BIGNUM AS bn_amount,
             3 AS count, 40.0 AS amount
     """)
     c.execute("CREATE TABLE empty_tx AS SELECT * FROM transactions WHERE false")
@@ -72,6 +72,7 @@ TYPES = {
     "l": ("LIST", "binder", r"feature argument 2 is INTEGER\[\], not a number"),
     "u": ("UBIGINT", "ok", "ok"),
     "ti": ("TINYINT", "ok", "ok"),
+    "bn": ("BIGNUM", "ok", r"feature argument 2 is BIGNUM, not a number"),
 }
 
 
