@@ -64,6 +64,9 @@ def connect(
                 "it read-only (read_only=True) from a process that only reads."
             ) from e
         raise
+    from .udfs import OPEN_ARGS
+
+    OPEN_ARGS[con] = (database, read_only, kwargs)
     try:
         register(con, check_order=check_order)
     except BaseException:

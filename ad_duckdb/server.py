@@ -84,7 +84,9 @@ _PG_ONLY_SETTINGS = {
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
 _SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
-_SET_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(session\s+characteristics|[a-z_]+)\b[^;]*;?\s*$", re.I)
+_SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
+_TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+_SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
 _VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
 _BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
 _SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
@@ -296,7 +298,7 @@ class Session:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
         m = _SET_RE.match(sql)
-        if m and " ".join(m.group(1).lower().split()) in _PG_ONLY_SETTINGS:
+        if m and _SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
         if _BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
@@ -329,15 +331,28 @@ class Session:
             parts = [st.query for st in duckdb.extract_statements(sql)]
         except duckdb.Error:
             parts = [sql]  # PostgreSQL-only syntax DuckDB cannot parse: compat answers it, or running it fails
-        # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
-        for part in parts or [sql]:
-            c = self.compat(part)
-            if isinstance(c, Result):
-                yield c
-                continue
-            stmts = duckdb.extract_statements(c)
-            for st in stmts:
-                yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+        # As PostgreSQL does, several statements outside a transaction run as one: an error part-way keeps
+        # none of the earlier writes (unless the text itself manages transactions).
+        implicit = (len(parts) > 1 and self.status == b"I"
+                    and not any(_TXN_WORD.match(p) for p in parts))
+        if implicit:
+            self.cur.execute("BEGIN")
+        try:
+            # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
+            for part in parts or [sql]:
+                c = self.compat(part)
+                if isinstance(c, Result):
+                    yield c
+                    continue
+                stmts = duckdb.extract_statements(c)
+                for st in stmts:
+                    yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+        except BaseException:
+            if implicit:
+                self.cur.execute("ROLLBACK")
+            raise
+        if implicit:
+            self.cur.execute("COMMIT")
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""

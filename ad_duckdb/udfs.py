@@ -34,6 +34,11 @@ FUNCTIONS = (
 )
 _TOKEN_FN = "_ad_duckdb_registry"
 _REGISTRIES: dict[str, Registry] = {}
+# How ad_duckdb.connect opened each connection (database, read_only, other duckdb.connect arguments), so the
+# functions can be moved to a connection of ours opened the same way (see _track).
+OPEN_ARGS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, bool, dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
 
@@ -326,15 +331,20 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
     hold.users[key] = weakref.ref(con, lambda _ref: _user_gone(hold, key))
     if len(hold.users) < 2 or hold.own_conn is not None or hold.owner is None:
         return
-    path, read_only = cur.execute(
-        "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchall()[0]
-    if not path:
-        return
+    # Reopen the database as ad_duckdb.connect opened it (same settings, or DuckDB refuses a second
+    # connection to the instance); else by the path DuckDB reports.
+    args = next((OPEN_ARGS[c] for r in hold.users.values() if (c := r()) is not None and c in OPEN_ARGS), None)
+    if args is None:
+        path, read_only = cur.execute(
+            "SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchall()[0]
+        if not path:
+            return  # a private in-memory database: its other connections are cursors, which close with it
+        args = (path, bool(read_only), {})
     try:
-        own = duckdb.connect(path, read_only=bool(read_only))
+        own = duckdb.connect(args[0], read_only=args[1], **args[2])
     except duckdb.Error:
-        return  # opened with other settings, so not the same instance: there is nothing to share
+        return
     for name in (*FUNCTIONS, _TOKEN_FN):
         hold.owner.remove_function(name)
     _create_functions(own, reg)
@@ -346,6 +356,13 @@ def _user_gone(hold: _Holder, key: int) -> None:
     if not hold.users and hold.own_conn is not None:
         own, hold.own_conn, hold.owner = hold.own_conn, None, None
         _REGISTRIES.pop(hold.token, None)
+        # Why remove before closing: a connection we never saw (a plain duckdb.connect, a cursor) may still be
+        # open; it then gets "function does not exist" (register it again) instead of calling freed code.
+        for name in (*FUNCTIONS, _TOKEN_FN):
+            try:
+                own.remove_function(name)
+            except duckdb.Error:
+                pass
         own.close()
 
 

@@ -249,10 +249,28 @@ assert c2.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == f
 ad_duckdb.register(c2)
 ad_duckdb.refresh(c2)
 assert c2.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
-# when every connection is closed and gone, the file is released: another process can write it
+# when every connection is closed and gone, the file is released: another process can write it; a plain
+# connection still open then gets a clear error (register it), never freed code
+import duckdb
+plain = duckdb.connect(p)
 con.close(); c2.close()
 del con, c1, c2
 gc.collect()
+try:
+    plain.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()
+    raise AssertionError("expected the functions to be gone")
+except duckdb.CatalogException:
+    pass
+ad_duckdb.register(plain)
+assert plain.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+plain.close()
+del plain
+gc.collect()
+# the same with connection settings, which DuckDB requires a second connection to repeat
+c1, c2 = ad_duckdb.connect(p, config={"threads": 1}), ad_duckdb.connect(p, config={"threads": 1})
+c1.close(); del c1; gc.collect()
+assert c2.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+c2.close(); del c2; gc.collect()
 import subprocess
 subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE w (x INT)')", p],
                check=True)

@@ -292,6 +292,8 @@ def test_postgres_only_set_does_not_swallow_the_next_statements(server: Server) 
         while cur.nextset():
             got.append(cur.fetchall() if cur.description else cur.statusmessage)
         assert got == ["SET", [(1,)], [(2,)]]
+        assert conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED").statusmessage \
+            == "SET"
     r = subprocess.run(["psql", server.url(), "-c", "set statement_timeout = 0; select 42 as answer"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr
@@ -310,6 +312,13 @@ def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Pat
                     "create schema s2", "create sequence q"):
             assert (conn.execute(sql).statusmessage or "").startswith("CREATE")
         assert conn.execute("select count(*) from hot").fetchall()[0][0] == n
+        # several statements outside a transaction are one, as in PostgreSQL: an error keeps no earlier write
+        conn.execute("create table log (m varchar)")
+        with pytest.raises(psycopg.Error, match="boom"):
+            conn.execute("insert into log values ('one'); select error('boom'); insert into log values ('three')")
+        assert conn.execute("select count(*) from log").fetchall()[0][0] == 0
+        conn.execute("insert into log values ('one'); insert into log values ('two')")
+        assert conn.execute("select count(*) from log").fetchall()[0][0] == 2
     con = duckdb.connect(db, read_only=True)
     try:
         assert con.execute("select count(*) from flagged").fetchall()[0][0] == n
