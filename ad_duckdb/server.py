@@ -330,7 +330,9 @@ class Session:
         try:
             parts = [st.query for st in duckdb.extract_statements(sql)]
         except duckdb.Error:
-            parts = [sql]  # PostgreSQL-only syntax DuckDB cannot parse: compat answers it, or running it fails
+            # PostgreSQL-only syntax DuckDB cannot parse (BEGIN ISOLATION LEVEL ...): split at the semicolons
+            # DuckDB's tokenizer sees (not those in strings or comments); compat answers those parts.
+            parts = _split_statements(sql)
         # As PostgreSQL does, several statements outside a transaction run as one: an error part-way keeps
         # none of the earlier writes (unless the text itself manages transactions).
         implicit = (len(parts) > 1 and self.status == b"I"
@@ -409,6 +411,23 @@ class Session:
                     spare.close()
         except duckdb.Error:
             return None
+
+
+def _split_statements(sql: str) -> list[str]:
+    """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
+    try:
+        tokens = duckdb.tokenize(sql)
+    except duckdb.Error:
+        return [sql]
+    cuts = [pos for pos, kind in tokens if kind == duckdb.token_type.operator and sql[pos] == ";"]
+    starts = [0, *(c + 1 for c in cuts)]
+    ends = [*cuts, len(sql)]
+    parts = []
+    for a, b in zip(starts, ends, strict=True):
+        inner = [k for pos, k in tokens if a <= pos < b and k != duckdb.token_type.comment]
+        if inner:
+            parts.append(sql[a:b])
+    return parts or [sql]
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:

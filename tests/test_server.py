@@ -294,6 +294,17 @@ def test_postgres_only_set_does_not_swallow_the_next_statements(server: Server) 
         assert got == ["SET", [(1,)], [(2,)]]
         assert conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED").statusmessage \
             == "SET"
+        # PostgreSQL-only statements DuckDB cannot parse, beside others in one query string
+        for sql, want in (("BEGIN ISOLATION LEVEL READ COMMITTED; SELECT 5 AS v; COMMIT", [(5,)]),
+                          ("SHOW TRANSACTION ISOLATION LEVEL; SELECT 7 AS v", [(7,)])):
+            cur = conn.execute(sql)
+            rows = []
+            while True:
+                if cur.description and cur.description[0].name == "v":
+                    rows = cur.fetchall()
+                if not cur.nextset():
+                    break
+            assert rows == want, sql
     r = subprocess.run(["psql", server.url(), "-c", "set statement_timeout = 0; select 42 as answer"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr
