@@ -174,7 +174,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     \b
     Example (the classic fraud recipe, normal rows only; name the features, or the label
     column and every other numeric column become features too):
-      ad-duckdb train cards.duckdb card_ae cards -f count -f amount --where "class = 0"
+      ad-duckdb train cards.duckdb card_ae cards -f V1 -f V2 -f Amount --where "class = 0"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
     with _open(db, create=True) as con:

@@ -1,4 +1,5 @@
 -- Recipes analysts copy. Replace tx_ae and the feature columns with your model's (ad-duckdb show lists them).
+-- All at once: ad-duckdb sql DB --file sql/recipes.sql --write (the last recipe writes a table).
 
 -- Top 20 anomalies with their main reason.
 SELECT t.*, anomaly_score('tx_ae', count, amount) AS score,
@@ -23,10 +24,11 @@ CROSS JOIN (SELECT * FROM ad_thresholds
 GROUP BY ALL
 ORDER BY th.value;
 
--- A threshold chosen on labels, by name.
+-- Any stored threshold by name: p999 from training scores here, or one chosen on labels
+-- (ad-duckdb threshold ... --method min_precision), e.g. 'prec90'.
 SELECT count(*) FROM transactions WHERE is_anomaly_at('tx_ae', 'p999', count, amount);
 
--- A query that must not see a retrain mid-way pins the version.
+-- A query that must not see a retrain mid-way pins the version (ad-duckdb list shows the versions).
 SELECT avg(anomaly_percentile('tx_ae@1', count, amount)) FROM transactions;
 
 -- Materialize scores for BI tools that open the file directly (or: ad-duckdb score DB tx_ae transactions --into tx_scores).

@@ -141,8 +141,10 @@ def write_example_inputs() -> None:
     con = ad_duckdb.connect("cards.duckdb")
     make_transactions(con, n=1500)
     # class = 1 on 5 planted rows (one card, a huge ticket), distinct and under the flag_budget example's 0.5%.
-    con.execute("CREATE TABLE cards AS SELECT *, 0 AS class FROM transactions "
-                "UNION ALL SELECT 10000 + range, 1, 900.0 + 37 * range, 900.0 + 37 * range, 1 FROM range(5)")
+    # The columns of examples/creditcard's table, in small: Time, V1.., Amount, Class.
+    con.execute("CREATE TABLE cards AS SELECT transaction_id AS Time, count::DOUBLE AS V1, amount / 10 AS V2, "
+                "amount AS Amount, 0 AS Class FROM transactions "
+                "UNION ALL SELECT 10000 + range, 1, 90.0 + 3.7 * range, 900.0 + 37 * range, 1 FROM range(5)")
     con.close()
     Path("report.sql").write_text("-- a report\nSELECT count(*) AS n FROM transactions;\n"
                                   "SELECT max(anomaly_score('tx_ae', count, amount)) AS top FROM transactions;\n")

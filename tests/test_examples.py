@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -112,5 +113,20 @@ def test_explain_names_the_column_that_is_off(trained: str) -> None:
                 f"AND is_anomaly('tx_ae', {args})"
             ).fetchall()]
             assert len(named) >= 20 and np.mean([f == col for f in named]) >= 0.85, (change, named)
+    finally:
+        con.close()
+
+
+def test_swapped_arguments_caught_on_the_example(trained: str) -> None:
+    # the README's wrong order: every row scores far out, and swapping two arguments makes them normal again
+    con = ad_duckdb.connect(trained)
+    try:
+        for args in ("amount, count, distinct_cards, refunds", "count, amount, refunds, distinct_cards"):
+            with pytest.raises(duckdb.Error, match=r"look out of order"):
+                con.execute(f"SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', {args})").fetchall()
+        # extreme rows in the right order are not mistaken for a swap
+        n = con.execute("SELECT count(*) FROM transactions t JOIN planted_anomalies p USING (transaction_id) "
+                        f"WHERE is_anomaly('tx_ae', {', '.join(FEATURES)})").fetchall()[0][0]
+        assert n > 0
     finally:
         con.close()
