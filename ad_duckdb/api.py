@@ -223,8 +223,8 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
     return out
 
 
-def _feature_columns(cur: Any, lm: LoadedModel, source: str) -> list[str]:
-    cols = describe(cur, source)
+def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel, source: str) -> list[str]:
+    """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
@@ -282,6 +282,7 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
+_SCORE_COLUMNS = (*SCORE_OUTPUTS, "anomaly_explain")  # what scoring writes; never kept from a source
 
 
 def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> None:
@@ -315,11 +316,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
     # 737-753 -> 686-731 MiB; the same speed.
     cur.execute("SET streaming_buffer_size = '2MiB'")
-    feats = _feature_columns(cur, lm, source)
+    cols = describe(cur, source)
+    feats = _feature_columns(cols, lm, source)
     if extra_sql == "*":
         # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
         # under the expected names while the new values land in anomaly_score_1, ...
-        stale = [c for c, _ in describe(cur, source) if c.lower() in (*SCORE_OUTPUTS, "anomaly_explain")]
+        stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
         if stale:
             extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})"
     fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
@@ -389,8 +391,7 @@ def score(
     if bad or not outputs or isinstance(outputs, str):
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
-    # score columns are written anew, so they are never kept from the source
-    kept = [c for c in columns or () if c.lower() not in (*SCORE_OUTPUTS, "anomaly_explain")]
+    kept = [c for c in columns or () if c.lower() not in _SCORE_COLUMNS]
     if columns and not kept:
         raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
                             "name columns of the source to keep, e.g. columns=['transaction_id'].")
@@ -429,8 +430,8 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     lm = registry(con).get(model)
     cur = con.cursor()
     try:
-        feats = _feature_columns(cur, lm, source)
         cols = describe(cur, source)
+        feats = _feature_columns(cols, lm, source)
         if label.lower() not in {c.lower() for c, _ in cols}:
             raise BadInputError(f"Label column {label!r} is not in {source!r}; its columns: {', '.join(c for c, _ in cols)}.")
         X = load_matrix(cur, source, [*feats, label], where)

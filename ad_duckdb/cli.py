@@ -130,12 +130,10 @@ def _split(values: tuple[str, ...]) -> list[str] | None:
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _sql_ident(con: duckdb.DuckDBPyConnection, name: str) -> str:
-    """A column name as DuckDB writes it back (CREATE TABLE in duckdb_tables()): quoted only when needed."""
+def _sql_idents(con: duckdb.DuckDBPyConnection, names: list[str]) -> str:
+    """Column names as DuckDB writes them back (CREATE TABLE in duckdb_tables()): quoted only when needed."""
     keywords = {k for (k,) in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall()}
-    if _BARE_IDENT.fullmatch(name) and name.lower() not in keywords:
-        return name
-    return '"' + name.replace('"', '""') + '"'
+    return ", ".join(n if _BARE_IDENT.fullmatch(n) and n.lower() not in keywords else quote_ident(n) for n in names)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -194,7 +192,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
         click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
                    f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
         click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {contamination:.2%} of training rows)")
-        args = ", ".join(_sql_ident(con, f) for f in info.features)
+        args = _sql_idents(con, info.features)
         click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
 
 

@@ -103,9 +103,9 @@ def tables_exist(cur: Any) -> bool:
     would fail with a bare binder error, or worse, mix models into someone's data.
     """
     found = dict(cur.execute(
-        "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE table_name IN "
-        "('ad_models', 'ad_thresholds', 'ad_model_versions') AND schema_name = current_schema() "
-        "AND database_name = current_database() GROUP BY table_name"
+        "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE list_contains(?, table_name) "
+        "AND schema_name = current_schema() AND database_name = current_database() GROUP BY table_name",
+        [list(STORE_TABLES)],
     ).fetchall())
     for table, cols in found.items():
         missing = [c for c in STORE_TABLES[table] if c not in {str(x).lower() for x in cols}]
