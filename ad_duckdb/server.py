@@ -76,6 +76,7 @@ _PG_SHOW = {
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": "63", "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
     "statement_timeout": "0", "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+    "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
 _PG_ONLY_SETTINGS = {
@@ -90,6 +91,9 @@ _SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
 _VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
 _BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
 _SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
+_DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
+_TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
+                          re.I)
 _DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
@@ -99,6 +103,8 @@ _SESSION_SQL = (
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
 )
+# 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
+_REGCLASS_RE = re.compile(r"'((?:[^']|'')*)'\s*::\s*regclass\b", re.I)
 
 # DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
 _SQLSTATE: list[tuple[type[BaseException], str]] = [
@@ -131,6 +137,8 @@ def sqlstate(e: BaseException) -> str:
 
 
 # ---------------------------------------------------------------- values out (text format) and in
+
+_PG_EPOCH = dt.datetime(2000, 1, 1)  # dates and timestamps in the binary format count from here
 
 
 def _float_text(v: float) -> str:
@@ -172,6 +180,73 @@ def _text(v: Any, oid: int) -> bytes:
     return s.encode()
 
 
+def _micros(v: dt.timedelta) -> int:
+    return (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
+
+
+def _numeric_to_binary(v: decimal.Decimal | int) -> bytes:
+    """PostgreSQL's binary numeric (the inverse of ``_numeric_binary``)."""
+    d = decimal.Decimal(v)
+    if d.is_nan():
+        return struct.pack("!hhHh", 0, 0, 0xC000, 0)
+    if d.is_infinite():
+        return struct.pack("!hhHh", 0, 0, 0xF000 if d < 0 else 0xD000, 0)
+    sign, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)
+    dscale = max(0, -exp)
+    # Pad the decimal digits so the point falls on a base-10000 boundary on both sides.
+    text = "".join(map(str, digits)) + "0" * max(0, exp)
+    int_len = len(text) - dscale
+    lead = (-int_len) % 4
+    text = "0" * lead + text + "0" * ((-dscale) % 4)
+    groups = [int(text[i:i + 4]) for i in range(0, len(text), 4)]
+    weight = (int_len + lead) // 4 - 1
+    while groups and groups[0] == 0:
+        groups.pop(0)
+        weight -= 1
+    while groups and groups[-1] == 0:
+        groups.pop()
+    if not groups:
+        weight = 0
+    return struct.pack(f"!hhHh{len(groups)}h", len(groups), weight, 0x4000 if sign else 0, dscale, *groups)
+
+
+def _binary(v: Any, oid: int) -> bytes:
+    """One value in PostgreSQL's binary format for type ``oid`` (types without one go as their text bytes)."""
+    if oid == 16:
+        return b"\x01" if v else b"\x00"
+    if oid in _INT_FORMATS:
+        return struct.pack(_INT_FORMATS[oid], v)
+    if oid == 700:
+        return struct.pack("!f", v)
+    if oid == 701:
+        return struct.pack("!d", v)
+    if oid == 1700:
+        return _numeric_to_binary(v)
+    if oid == 1082:
+        return struct.pack("!i", (v - _PG_EPOCH.date()).days)
+    if oid == 1083:
+        return struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
+    if oid == 1266:  # time of day and the zone's offset in seconds west of UTC
+        off = v.utcoffset() or dt.timedelta(0)
+        micros = ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond
+        return struct.pack("!qi", micros, -int(off.total_seconds()))
+    if oid == 1114:
+        return struct.pack("!q", _micros(v.replace(tzinfo=None) - _PG_EPOCH))
+    if oid == 1184:
+        return struct.pack("!q", _micros(v.astimezone(dt.timezone.utc).replace(tzinfo=None) - _PG_EPOCH))
+    if oid == 1186:
+        return struct.pack("!qii", v.seconds * 1_000_000 + v.microseconds, v.days, 0)
+    if oid == 2950:
+        return v.bytes
+    if oid == 17:
+        return bytes(v)
+    return _text(v, oid)  # text, varchar, json: the binary format is the text itself
+
+
+_INT_FORMATS = {21: "!h", 23: "!i", 20: "!q"}
+
+
 def _type_of(t: Any) -> tuple[int, int]:
     name = str(t).upper()
     if name in _OIDS:
@@ -195,17 +270,20 @@ _PARAM_BINARY: dict[int, Callable[[bytes], Any]] = {
 }
 
 
-_PG_EPOCH = dt.datetime(2000, 1, 1)
-
 
 def _numeric_binary(b: bytes) -> decimal.Decimal:
     """PostgreSQL's binary numeric: base-10000 digits with a weight, a sign and a display scale."""
     ndigits, weight, sign, dscale = struct.unpack("!hhHh", b[:8])
     if sign == 0xC000:
         return decimal.Decimal("NaN")
+    if sign in (0xD000, 0xF000):
+        return decimal.Decimal("-Infinity" if sign == 0xF000 else "Infinity")
     digits = struct.unpack(f"!{ndigits}h", b[8:8 + 2 * ndigits])
-    value = sum(decimal.Decimal(d) * decimal.Decimal(10000) ** (weight - i) for i, d in enumerate(digits))
-    value = value.quantize(decimal.Decimal(1).scaleb(-dscale)) if ndigits else decimal.Decimal(0)
+    # Why a local context: the default 28 significant digits cannot hold NUMERIC(38) or larger values.
+    with decimal.localcontext() as ctx:
+        ctx.prec = 4 * (max(ndigits, weight + 1) + 1) + max(dscale, 0) + 4
+        value = sum((decimal.Decimal(d).scaleb(4 * (weight - i)) for i, d in enumerate(digits)), decimal.Decimal(0))
+        value = value.quantize(decimal.Decimal(1).scaleb(-dscale)) if ndigits else decimal.Decimal(0)
     return -value if sign == 0x4000 else value
 
 
@@ -225,13 +303,89 @@ _PARAM_BINARY.update({
 })
 
 
+# Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
+_ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
+             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
+_DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
+
+
+def _array_text(text: str, conv: Callable[[str], Any]) -> list[Any]:
+    """PostgreSQL's array literal (``{1,2,NULL}``, ``{"a,b","c"}``, nested braces) as a Python list."""
+    pos = 0
+
+    def parse() -> list[Any]:
+        nonlocal pos
+        if text[pos] != "{":
+            raise ValueError(f"malformed array literal: {text!r}")
+        pos += 1
+        out: list[Any] = []
+        while pos < len(text):
+            c = text[pos]
+            if c == "}":
+                pos += 1
+                return out
+            if c in ", ":
+                pos += 1
+            elif c == "{":
+                out.append(parse())
+            elif c == '"':
+                pos += 1
+                buf = []
+                while text[pos] != '"':
+                    if text[pos] == "\\":
+                        pos += 1
+                    buf.append(text[pos])
+                    pos += 1
+                pos += 1
+                out.append(conv("".join(buf)))
+            else:
+                end = pos
+                while text[end] not in ",}":
+                    end += 1
+                item = text[pos:end].strip()
+                pos = end
+                out.append(None if item.upper() == "NULL" else conv(item))
+        raise ValueError(f"malformed array literal: {text!r}")
+
+    return parse()
+
+
+def _array_binary(b: bytes) -> list[Any]:
+    """PostgreSQL's binary array: dimensions, then each element's length and bytes."""
+    ndim, _, elem = struct.unpack("!iii", b[:12])
+    dims = [struct.unpack("!ii", b[12 + 8 * i:20 + 8 * i])[0] for i in range(ndim)]
+    conv = _PARAM_BINARY.get(elem)
+    if conv is None:
+        raise ProtocolError(f"Binary array parameters of element type OID {elem} are not supported; send them as "
+                            "text.", "0A000")
+    pos = 12 + 8 * ndim
+    flat: list[Any] = []
+    for _ in range(math.prod(dims) if ndim else 0):
+        (n,) = struct.unpack("!i", b[pos:pos + 4])
+        pos += 4
+        flat.append(None if n < 0 else conv(b[pos:pos + n]))
+        pos += max(n, 0)
+    for size in reversed(dims[1:]):  # regroup the flat elements into nested lists, innermost first
+        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
+    return flat
+
+
 def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
     """A Bind parameter as the Python value DuckDB should bind (text types stay strings; DuckDB casts them)."""
     if raw is None:
         return None
     if fmt == 0:
+        text = raw.decode()
+        if oid in _ARRAY_OF:
+            return _array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
         conv = _PARAM_TEXT.get(oid)
-        return conv(raw.decode()) if conv else raw.decode()
+        if conv is None and oid == 0:
+            # JDBC's setDate sends an untyped "2026-01-11 +00"; DuckDB casts no date with a zone, so drop it.
+            m = _DATE_ONLY_TZ.match(text)
+            return m.group(1) if m and " BC" not in text else text
+        return conv(text) if conv else text
+    if oid in _ARRAY_OF:
+        return _array_binary(raw)
     conv_b = _PARAM_BINARY.get(oid)
     if conv_b is None:
         raise ProtocolError(f"Binary parameters of type OID {oid} are not supported; send them as text.", "0A000")
@@ -255,12 +409,9 @@ class Result:
         return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
 
 
-def _fetch(cur: duckdb.DuckDBPyConnection) -> Iterator[tuple[Any, ...]]:
-    while True:
-        chunk = cur.fetchmany(1024)
-        if not chunk:
-            return
-        yield from chunk
+def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
+    raise e
+    yield ()  # a generator: the error surfaces when the rows are read
 
 
 def _keyword_tag(sql: str) -> str:
@@ -285,6 +436,45 @@ class Session:
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int]]] = {}
         self.portals: dict[str, Portal] = {}
+        self.live: Result | None = None  # the result still reading from the cursor (a suspended portal)
+
+    def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
+        """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
+        try:
+            while True:
+                chunk = self.cur.fetchmany(1024)
+                if not chunk:
+                    return
+                yield from chunk
+        except duckdb.Error:
+            if self.status == b"T":
+                self.status = b"E"
+            raise
+        finally:
+            if self.live is r:
+                self.live = None
+
+    def release(self) -> None:
+        """Read the rest of a suspended result into memory, before the cursor runs another statement.
+
+        Why: a cursor holds one result, and executing the next statement discards the unread rows of the
+        previous one. JDBC with a fetch size reads a result page by page and may run other queries between
+        pages; each page must still come back whole.
+        """
+        r, self.live = self.live, None
+        if r is None:
+            return
+        try:
+            rest = list(r.rows)
+        except duckdb.Error as e:
+            r.rows = _raising(e)  # the portal's next Execute reports it
+            return
+        r.rows = iter(rest)
+
+    def forget(self, r: Result | None) -> None:
+        """A portal was closed: its unread rows are never needed (not even read into memory)."""
+        if r is not None and r is self.live:
+            self.live = None
 
     def compat(self, sql: str) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
@@ -312,6 +502,19 @@ class Session:
                 raise ProtocolError("Savepoints are not supported (DuckDB has none); the transaction failed, "
                                     "ROLLBACK it and start again.", "0A000")
             return Result("ROLLBACK" if verb.startswith("ROLLBACK") else verb)
+        m = _TIMEZONE_RE.match(sql)
+        if m:
+            # The time zone is part of the locked configuration; asking for the one in force is fine (Metabase does).
+            self.release()
+            zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+            if m.group(1).strip().lower() not in (zone.lower(), "default", "local"):
+                raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
+                                    f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
+                                    "(timezone('...', ts)).", "0A000")
+            return Result("SET")
+        if _DISCARD_RE.match(sql):
+            self.statements.clear()  # what a pooler's DISCARD ALL needs: no prepared statement survives
+            return Result("DISCARD ALL")
         m = _DEALLOCATE_RE.match(sql)
         if m:
             # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
@@ -323,6 +526,7 @@ class Session:
             return Result("DEALLOCATE")
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
+        sql = _REGCLASS_RE.sub(r"(SELECT oid FROM pg_catalog.pg_class WHERE relname = '\1' LIMIT 1)", sql)
         return _REGTYPE_RE.sub("", sql)
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
@@ -338,6 +542,7 @@ class Session:
         implicit = (len(parts) > 1 and self.status == b"I"
                     and not any(_TXN_WORD.match(p) for p in parts))
         if implicit:
+            self.release()
             self.cur.execute("BEGIN")
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
@@ -372,6 +577,7 @@ class Session:
         head = _keyword_tag(query)
         if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
+        self.release()
         try:
             self.cur.execute(query, params) if params else self.cur.execute(query)
         except duckdb.Error:
@@ -380,6 +586,8 @@ class Session:
             raise
         if kind == "TRANSACTION":
             self.status = b"T" if head in ("BEGIN", "START") else b"I"
+            if self.status == b"I":
+                self.end_of_transaction()
             return Result(head)
         desc = self.cur.description
         if desc is None:
@@ -389,7 +597,15 @@ class Session:
             n = rows[0][0] if rows else 0
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
         cols = [(d[0], *_type_of(d[1])) for d in desc]
-        return Result("SELECT" if kind == "SELECT" else head, cols, _fetch(self.cur))
+        r = Result("SELECT" if kind == "SELECT" else head, cols)
+        r.rows = self._rows(r)
+        self.live = r
+        return r
+
+    def end_of_transaction(self) -> None:
+        """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered)."""
+        self.live = None
+        self.portals.clear()
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
@@ -400,15 +616,8 @@ class Session:
             stmts = duckdb.extract_statements(c)
             if len(stmts) != 1 or stmts[0].type.name != "SELECT":
                 return None
-            try:
-                return _columns(self.cur, c, n_params)
-            except duckdb.ResourceInUseException:
-                # This cursor still holds an unread result (a suspended portal); describe on a spare one.
-                spare = self.cur.cursor()
-                try:
-                    return _columns(spare, _REGTYPE_RE.sub("", c), n_params)
-                finally:
-                    spare.close()
+            self.release()  # binding on this cursor would discard a suspended portal's unread rows
+            return _columns(self.cur, c, n_params)
         except duckdb.Error:
             return None
 
@@ -440,7 +649,14 @@ def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tu
 class Portal:
     sql: str
     params: list[Any]
+    result_formats: list[int] = field(default_factory=list)  # Bind's: none (all text), one for all, or one each
     result: Result | None = None
+
+    def formats(self, n: int) -> list[int]:
+        f = self.result_formats
+        if len(f) not in (0, 1, n):
+            raise ProtocolError(f"Bind gave {len(f)} result format codes for {n} columns.")
+        return [f[0]] * n if len(f) == 1 else f or [0] * n
 
 
 # ---------------------------------------------------------------- the served database
@@ -743,6 +959,8 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             if kind == b"S":
                 skip_to_sync = False
+                if s.status == b"I":
+                    s.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
                 self.ready(s.status)
                 continue
             if kind == b"H":
@@ -766,7 +984,8 @@ class Handler(socketserver.BaseRequestHandler):
                     if body[:1] == b"S":
                         s.statements.pop(name, None)
                     else:
-                        s.portals.pop(name, None)
+                        closed = s.portals.pop(name, None)
+                        s.forget(closed.result if closed else None)
                     self.send(b"3")
                 elif kind in (b"d", b"c", b"f"):
                     continue  # COPY FROM STDIN data: not supported, the COPY itself already failed
@@ -831,13 +1050,13 @@ class Handler(socketserver.BaseRequestHandler):
             if ln > 0:
                 pos += ln
         result_formats = [i16() for _ in range(i16())]
-        if any(result_formats):
-            raise ProtocolError("Binary result format is not supported; request text results.", "0A000")
         params = []
         for i, raw in enumerate(values):
             fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
             params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
-        s.portals[portal.decode()] = Portal(sql, params)
+        old = s.portals.get(portal.decode())
+        s.forget(old.result if old else None)
+        s.portals[portal.decode()] = Portal(sql, params, result_formats)
         self.send(b"2")
 
     def _run_portal(self, s: Session, p: Portal) -> Result:
@@ -859,7 +1078,11 @@ class Handler(socketserver.BaseRequestHandler):
         else:
             if name not in s.portals:
                 raise ProtocolError(f'portal "{name}" does not exist', "34000")
-            cols = self._run_portal(s, s.portals[name]).columns
+            p = s.portals[name]
+            cols = self._run_portal(s, p).columns
+            if cols is not None:
+                self.row_description(cols, p.formats(len(cols)))
+                return
         if cols is None:
             self.send(b"n")
         else:
@@ -874,31 +1097,36 @@ class Handler(socketserver.BaseRequestHandler):
         if portal.sql.strip().strip(";").strip() == "":
             self.send(b"I")
             return
-        self.data_rows(self._run_portal(s, portal), max_rows)
+        r = self._run_portal(s, portal)
+        self.data_rows(r, max_rows, portal.formats(len(r.columns)) if r.columns else None)
 
     # -- results
-    def row_description(self, cols: list[tuple[str, int, int]]) -> None:
+    def row_description(self, cols: list[tuple[str, int, int]], formats: list[int] | None = None) -> None:
         body = struct.pack("!h", len(cols))
-        for name, oid, size in cols:
-            body += name.encode() + b"\x00" + struct.pack("!ihihih", 0, 0, oid, size, -1, 0)
+        for i, (name, oid, size) in enumerate(cols):
+            body += name.encode() + b"\x00" + struct.pack("!ihihih", 0, 0, oid, size, -1, formats[i] if formats else 0)
         self.send(b"T", body)
 
-    def data_rows(self, r: Result, max_rows: int) -> None:
+    def data_rows(self, r: Result, max_rows: int, formats: list[int] | None = None) -> None:
         if r.columns is None:
             self.send(b"C", r.tag.encode() + b"\x00")
             return
+        # Binary where the client asked for it (JDBC does from a statement's fifth run on, psycopg's binary cursors).
+        encoders = [_binary if formats and formats[i] else _text for i in range(len(r.columns))]
         oids = [c[1] for c in r.columns]
+        page = 0  # rows sent by this Execute (its row limit counts these, not the portal's total)
         for row in r.rows:
             body = bytearray(struct.pack("!h", len(row)))
-            for v, oid in zip(row, oids, strict=True):
+            for v, oid, enc in zip(row, oids, encoders, strict=True):
                 if v is None:
                     body += b"\xff\xff\xff\xff"
                 else:
-                    t = _text(v, oid)
+                    t = enc(v, oid)
                     body += struct.pack("!i", len(t)) + t
             self.send(b"D", bytes(body))
             r.sent += 1
-            if max_rows and r.sent % max_rows == 0:
+            page += 1
+            if max_rows and page == max_rows:
                 self.send(b"s")  # PortalSuspended: the client asks for more with another Execute
                 return
         tag = f"SELECT {r.sent}" if r.tag == "SELECT" else r.tag

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -143,6 +144,124 @@ def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dic
             conn.execute("select * from no_such_table")
         conn.rollback()
         assert conn.execute("select count(*) from transactions").fetchall()[0][0] == 2000
+
+
+def test_binary_results_match_text_results(server: Server) -> None:
+    """Binary result columns (psycopg's binary cursors; JDBC asks for them from a statement's fifth run on)."""
+    sql = ("select 1::smallint a, 2 b, 3::bigint c, 4::utinyint d, 1.5::float e, 2.25::double f, 123.4567::decimal(9,4) g, "
+           "'1000000000000000000000000000000'::hugeint h, -0.000123::decimal(18,9) i, true j, 'héllo'::varchar k, date '2026-03-01' l, "
+           "time '12:34:56.789' m, timestamp '2026-03-01 01:02:03.456789' n, timestamptz '2026-03-01 01:02:03+00' o, "
+           "interval '3 days 04:05:06' p, 'a1a2a3a4-b1b2-c1c2-d1d2-d3d4d5d6d7d8'::uuid q, '\\xAB'::blob r, "
+           "[1, 2] s, NULL::int t, date '1999-12-31' u, anomaly_score('tx_ae', 3, 120.0) v")
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        text_row = conn.execute(sql).fetchone()
+        binary_row = conn.cursor(binary=True).execute(sql).fetchone()
+        # from the sixth run psycopg prepares the statement and still reads binary
+        for _ in range(6):
+            again = conn.cursor(binary=True).execute(sql + " where %s", (True,)).fetchone()
+    assert text_row is not None and binary_row == text_row and again == text_row
+    assert binary_row[7] == 10**30 and str(binary_row[8]) == "-0.000123000"
+
+
+class Wire:
+    """A minimal PostgreSQL protocol client, for what drivers do that libpq cannot be asked to do
+    (Execute with a row limit, then other statements before the next page, as JDBC with a fetch size)."""
+
+    def __init__(self, server: Server) -> None:
+        import socket
+
+        self.sock = socket.create_connection((server.host, server.port), timeout=30)
+        body = struct.pack("!i", 196608) + b"user\x00analyst\x00database\x00w\x00\x00"
+        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
+        self.until(b"Z")
+
+    def msg(self, kind: bytes, body: bytes = b"") -> None:
+        self.sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
+
+    def read(self) -> tuple[bytes, bytes]:
+        head = self._exact(5)
+        return head[:1], self._exact(struct.unpack("!i", head[1:])[0] - 4)
+
+    def _exact(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            assert chunk, "server closed the connection"
+            buf += chunk
+        return buf
+
+    def until(self, *kinds: bytes) -> list[tuple[bytes, bytes]]:
+        got = []
+        while True:
+            kind, body = self.read()
+            got.append((kind, body))
+            assert kind != b"E", body
+            if kind in kinds:
+                return got
+
+    def prepare(self, portal: str, sql: str, params: list[str | None] = ()) -> None:  # type: ignore[assignment]
+        vals = b"".join(struct.pack("!i", -1) if v is None else struct.pack("!i", len(v)) + v.encode() for v in params)
+        self.msg(b"P", b"\x00" + sql.encode() + b"\x00" + struct.pack("!h", 0))  # parameter types unspecified (0)
+        self.msg(b"B", portal.encode() + b"\x00\x00" + struct.pack("!hh", 0, len(params)) + vals + struct.pack("!h", 0))
+        self.msg(b"H")
+
+    def execute(self, portal: str, max_rows: int) -> list[list[str]]:
+        self.msg(b"E", portal.encode() + b"\x00" + struct.pack("!i", max_rows))
+        self.msg(b"H")  # Flush: JDBC pages with Execute + Flush, and Syncs only at the end
+        rows = []
+        for kind, body in self.until(b"s", b"C"):
+            if kind == b"D":
+                row, pos = [], 2
+                for _ in range(struct.unpack("!h", body[:2])[0]):
+                    (n,) = struct.unpack("!i", body[pos:pos + 4])
+                    row.append(body[pos + 4:pos + 4 + n].decode())
+                    pos += 4 + n
+                rows.append(row)
+        return rows
+
+    def close(self) -> None:
+        self.msg(b"X")
+        self.sock.close()
+
+
+def test_a_paged_result_survives_other_statements_between_pages(server: Server) -> None:
+    w = Wire(server)
+    try:
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until(b"Z")
+        w.prepare("big", "select range from range(5000)")
+        w.until(b"2")
+        first = w.execute("big", 150)
+        w.prepare("", "select anomaly_score('tx_ae', 3, 120.0)::varchar, $1::date::varchar", ["2026-01-11 +00"])
+        other = w.execute("", 0)  # JDBC's setDate sends an untyped date with a zone
+        rest = []
+        while True:
+            page = w.execute("big", 1000)
+            rest += page
+            if len(page) < 1000:
+                break
+        w.msg(b"S")
+        w.until(b"Z")
+    finally:
+        w.close()
+    assert [int(v) for v, in first + rest] == list(range(5000))
+    assert float(other[0][0]) > 0 and other[0][1] == "2026-01-11"
+
+
+def test_array_and_long_numeric_parameters(server: Server) -> None:
+    import decimal
+
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        n = conn.execute("select count(*) from transactions where count = any(%s)", ([1, 2, 3],)).fetchone()
+        want = conn.execute("select count(*) from transactions where count in (1, 2, 3)").fetchone()
+        assert n == want and want is not None and want[0] > 0
+        assert conn.execute("select %s::double[]", ([1.5, None, -2.0],)).fetchone() == ([1.5, None, -2.0],)
+        big = decimal.Decimal("12345678901234567890123456789.5")
+        assert conn.execute("select %b::decimal(38,1)::varchar", (big,)).fetchone() == (str(big),)
+        assert conn.execute("select %s::hugeint::varchar", (2**100,)).fetchone() == (str(2**100),)
+        # JDBC's getTables (Metabase, DBeaver) compares oids with 'pg_class'::regclass
+        assert conn.execute("select count(*) from pg_catalog.pg_class c left join pg_catalog.pg_description d "
+                            "on c.oid = d.objoid and d.classoid = 'pg_class'::regclass").fetchone()[0] > 0
 
 
 def test_sqlalchemy_lists_tables(server: Server, expected: dict[str, float]) -> None:
@@ -305,6 +424,13 @@ def test_postgres_only_set_does_not_swallow_the_next_statements(server: Server) 
                 if not cur.nextset():
                     break
             assert rows == want, sql
+        # what BI tools and poolers send on connect
+        zone = conn.execute("show timezone").fetchall()[0][0]
+        assert conn.execute(f"set time zone '{zone}'").statusmessage == "SET"
+        with pytest.raises(psycopg.Error, match="cannot be changed per session"):
+            conn.execute("set time zone 'Asia/Kathmandu'" if zone != "Asia/Kathmandu" else "set time zone 'UTC'")
+        assert conn.execute("discard all").statusmessage == "DISCARD ALL"
+        assert conn.execute("show server_version_num").fetchall() == [("150000",)]
     r = subprocess.run(["psql", server.url(), "-c", "set statement_timeout = 0; select 42 as answer"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "42" in r.stdout, r.stdout + r.stderr
@@ -329,6 +455,16 @@ def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Pat
             conn.execute("insert into log values ('one'); select error('boom'); insert into log values ('three')")
         assert conn.execute("select count(*) from log").fetchall()[0][0] == 0
         conn.execute("insert into log values ('one'); insert into log values ('two')")
+        assert conn.execute("select count(*) from log").fetchall()[0][0] == 2
+        # an error while rows stream (not at execute) fails the transaction too: COMMIT then rolls back
+        conn.autocommit = False
+        conn.execute("insert into log values ('three')")
+        with pytest.raises(psycopg.Error, match="late"):
+            conn.execute("select case when range > 1500000 then error('late') else range end from range(2000000)"
+                         ).fetchall()
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+        conn.rollback()
+        conn.autocommit = True
         assert conn.execute("select count(*) from log").fetchall()[0][0] == 2
     con = duckdb.connect(db, read_only=True)
     try:
