@@ -341,10 +341,19 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
         if not path:
             return  # a private in-memory database: its other connections are cursors, which close with it
         args = (path, bool(read_only), {})
+    if args[0] in ("", ":memory:"):
+        return  # a private in-memory database: reopening it would open another, empty one
     try:
         own = duckdb.connect(args[0], read_only=args[1], **args[2])
-    except duckdb.Error:
-        return
+    except duckdb.Error as e:
+        # Why refuse rather than go on: the functions stay with the first connection, and closing it would
+        # crash this one at its next call.
+        hold.users.pop(key, None)
+        raise BadInputError(
+            f"Cannot share the anomaly functions of {args[0]!r} with a second connection: DuckDB refused to open "
+            f"the file again ({e}). Open every connection with ad_duckdb.connect(path, config=...) (it records "
+            "the settings, so the file can be reopened with them), or use one connection and cursors of it."
+        ) from e
     for name in (*FUNCTIONS, _TOKEN_FN):
         hold.owner.remove_function(name)
     _create_functions(own, reg)

@@ -276,6 +276,28 @@ subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.ar
                check=True)
 con = ad_duckdb.connect(p)  # and this process can open it again
 assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+con.close(); del con; gc.collect()
+# plain connections with settings, both registered: the second registration cannot reopen the file with those
+# settings, so it is refused with a message (the functions stay usable from the first; no crash later)
+d1, d2 = duckdb.connect(p, config={"threads": 1}), duckdb.connect(p, config={"threads": 1})
+ad_duckdb.register(d1)
+try:
+    ad_duckdb.register(d2)
+    raise AssertionError("expected a refusal")
+except ad_duckdb.BadInputError as e:
+    assert "ad_duckdb.connect(path, config=...)" in str(e), e
+assert d1.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+d1.close(); d2.close(); del d1, d2; gc.collect()
+# an in-memory database: registering a cursor keeps the functions (there is no file to reopen)
+m = ad_duckdb.connect()
+m.execute("ATTACH '" + p + "' AS w (READ_ONLY)")
+m.execute("CREATE TABLE ad_models AS SELECT * FROM w.ad_models")
+m.execute("CREATE TABLE ad_thresholds AS SELECT * FROM w.ad_thresholds")
+ad_duckdb.refresh(m)
+cur = m.cursor()
+ad_duckdb.register(cur)
+assert cur.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
+assert m.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] == first
 print("ok")
 """
 
