@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import platform
 import queue
 import threading
@@ -54,8 +56,13 @@ def connect(
     database: str = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``)."""
+    on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
         con = duckdb.connect(database, read_only=read_only, **kwargs)
+    except duckdb.CatalogException as e:
+        if on_disk and "in-memory" in str(e):
+            raise _not_a_database(database) from e
+        raise
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
             raise BadInputError(
@@ -64,6 +71,11 @@ def connect(
                 "it read-only (read_only=True) from a process that only reads."
             ) from e
         raise
+    if on_disk:
+        path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        if not path or not path[0][0]:
+            con.close()
+            raise _not_a_database(database)
     from .udfs import OPEN_ARGS
 
     OPEN_ARGS[con] = (database, read_only, kwargs)
@@ -73,6 +85,15 @@ def connect(
         con.close()  # the caller never gets the connection, so it would keep the file open
         raise
     return con
+
+
+def _not_a_database(database: str) -> BadInputError:
+    # DuckDB opens some files (x.parquet, x.csv) as an in-memory database: models would vanish at exit.
+    return BadInputError(
+        f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
+        "be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. "
+        f"ad-duckdb train warehouse.duckdb NAME \"read_parquet('{database}')\"."
+    )
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,6 +170,7 @@ def train(
         params["robust"] = where is None
     cur = con.cursor()
     try:
+        store.check_can_write(cur, f"Cannot store model {name!r}")
         cols = choose_columns(describe(cur, source), features, source)
         names = [c for c, _ in cols]
         X = load_matrix(cur, source, names, where)
@@ -216,6 +238,7 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
     """Drop ``'name'`` (every version) or ``'name@N'``; returns the versions dropped."""
     cur = con.cursor()
     try:
+        store.check_can_write(cur, f"Cannot drop {model!r}")
         out = store.drop(cur, model)
     finally:
         cur.close()
@@ -290,9 +313,13 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> N
     store.check_writable(into)
     chk = con.cursor()
     try:
-        exists = chk.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = current_schema()", [into]
-        ).fetchall()[0][0]
+        store.check_can_write(chk, f"Cannot write table {into!r}")
+        # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
+        try:
+            chk.execute(f"SELECT 1 FROM {table_sql(into)} LIMIT 0")
+            exists = True
+        except duckdb.CatalogException:
+            exists = False
     finally:
         chk.close()
     if exists and not replace:
@@ -335,7 +362,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
     schema = pa.schema(out_fields)
-    threshold = lm.thresholds.get("default", np.inf)
+    # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
+    threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
 
     def gen() -> Any:
         batches = _prefetched(reader, cur)
@@ -538,6 +566,11 @@ def set_threshold(
             f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
             f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
         )
+    chk = con.cursor()
+    try:
+        store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
+    finally:
+        chk.close()
     if method == "manual":
         if value is None or not np.isfinite(value):
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value=.")
@@ -592,12 +625,31 @@ def _metadata_entry(value: str) -> bytes:
     return b"\x72" + _varint(len(entry)) + entry
 
 
-def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path) -> Path:
-    """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside."""
+def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
+    """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
+
+    An existing file is replaced only with ``replace=True``, and the database's own file never; the file
+    appears whole or not at all (written beside it, then renamed).
+    """
     rec = load_model(con, model)
     meta = json.dumps(store.record_metadata(rec), sort_keys=True)
     p = Path(path)
-    p.write_bytes(rec.onnx + _metadata_entry(meta))
+    db_files = {Path(r[0]).resolve() for r in con.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
+                .fetchall()}
+    if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
+        raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
+    if p.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(p))
+    if p.exists() and not replace:
+        raise BadInputError(f"{str(p)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
+    if not p.parent.is_dir():  # named here: the error would otherwise name the temporary file
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(p))
+    tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(rec.onnx + _metadata_entry(meta))
+        os.replace(tmp, p)
+    finally:
+        tmp.unlink(missing_ok=True)
     return p
 
 
@@ -650,6 +702,7 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     rec.source = f"imported from {Path(path).name} ({rec.source})"
     cur = con.cursor()
     try:
+        store.check_can_write(cur, f"Cannot store model {rec.name!r}")
         store.save(cur, rec)
     finally:
         cur.close()

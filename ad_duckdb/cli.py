@@ -457,7 +457,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 @click.argument("db")
 @click.argument("model")
 @click.argument("path")
-def export_cmd(db: str, model: str, path: str) -> None:
+@click.option("--replace", is_flag=True, help="Overwrite PATH if it exists.")
+def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     \b
@@ -465,7 +466,7 @@ def export_cmd(db: str, model: str, path: str) -> None:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
     """
     with _open(db, read_only=True) as con:
-        p = api.export_model(con, model, path)
+        p = api.export_model(con, model, path, replace=replace)
         click.echo(f"wrote {p}")
 
 

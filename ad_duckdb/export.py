@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 from typing import Any
 
@@ -15,8 +16,18 @@ INPUT_NAME = "x"
 OUTPUT_NAMES = ("score", "feature_error")
 
 
+# torch.onnx.export keeps global state while it runs; two exports at once (training in threads, as dbt's
+# threads: N does with several training models) fail with "GLOBALS.in_onnx_export must be ...".
+_EXPORT_LOCK = threading.Lock()
+
+
 def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
     """Export a ``ScoringGraph``: input ``x`` float32 [N, d]; outputs ``score`` [N], ``feature_error`` [N, d]."""
+    with _EXPORT_LOCK:
+        return _export(graph, n_features)
+
+
+def _export(graph: Any, n_features: int) -> bytes:
     import torch
 
     dummy = torch.zeros((2, n_features), dtype=torch.float32)

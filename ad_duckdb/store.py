@@ -10,10 +10,14 @@ import datetime as dt
 import hashlib
 import json
 import os
+import random
 import re
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+
+import duckdb
 
 from . import integrity
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
@@ -129,6 +133,16 @@ def check_writable(table: str) -> None:
         )
 
 
+def check_can_write(cur: Any, what: str) -> None:
+    """Refuse early, with the fix, what would otherwise fail at the end with DuckDB's bare read-only error."""
+    row = cur.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    if row and row[0][0]:
+        raise BadInputError(
+            f"{what}: the database is open read-only. Open it for writing (ad_duckdb.connect(path) without "
+            "read_only=True), from a process that is the file's only user."
+        )
+
+
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise BadInputError(
@@ -164,7 +178,8 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
     ensure_schema(cur)
     rec.sha256 = sha256_hex(rec.onnx)
     last_error: Exception | None = None
-    for _ in range(5):
+    attempts = 10
+    for attempt in range(attempts):
         cur.execute("BEGIN TRANSACTION")
         try:
             row = cur.execute(
@@ -176,11 +191,17 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
             cur.execute("COMMIT")
             return rec
         except Exception as e:  # a concurrent writer took the same version: retry with the next one
-            cur.execute("ROLLBACK")
+            try:
+                cur.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a COMMIT that hit a conflict has already ended the transaction
             last_error = e
             if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
                 raise
-    raise BadInputError(f"Could not store model {rec.name!r} after 5 attempts: {last_error}")
+            # Why a random wait: writers that collided would otherwise retry in step and collide again.
+            time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))
+    raise BadInputError(f"Could not store model {rec.name!r} after {attempts} attempts (other writers kept taking the "
+                        f"next version): {last_error}")
 
 
 def _insert(cur: Any, rec: ModelRecord) -> None:
@@ -296,12 +317,13 @@ def load(cur: Any, ref: str) -> ModelRecord:
     return rec
 
 
-def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord], list[str]]:
-    """Every stored version (optionally of some names). Damaged rows are skipped and reported, not fatal."""
+def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord], dict[tuple[str, int], str]]:
+    """Every stored version (optionally of some names). Damaged rows are skipped and reported by
+    (name, version), not fatal."""
     if not tables_exist(cur):
-        return [], []
+        return [], {}
     recs: list[ModelRecord] = []
-    problems: list[str] = []
+    problems: dict[tuple[str, int], str] = {}
     rows = cur.execute(f"SELECT {_COLS} FROM ad_models ORDER BY name, version").fetchall()
     th_rows = cur.execute(
         "SELECT model, version, threshold_name, value, method, chosen_on, precision, recall, f1, flagged_share "
@@ -316,7 +338,7 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
         try:
             rec = _from_row(row)
         except IntegrityError as e:
-            problems.append(str(e))
+            problems[(str(row[0]), int(row[1]))] = str(e)
             continue
         rec.thresholds = ths.get((rec.name, rec.version), [])
         recs.append(rec)

@@ -21,7 +21,7 @@ import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
 
 from . import store
-from .exceptions import BadInputError, ModelNotFoundError
+from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
 FUNCTIONS = (
@@ -62,7 +62,7 @@ class Registry:
         self.by_ref: dict[str, LoadedModel] = {}
         self.latest: dict[str, LoadedModel] = {}
         self.files: list[LoadedModel] = []
-        self.problems: list[str] = []
+        self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
         self.keepalive: duckdb.DuckDBPyConnection | None = None
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
@@ -84,6 +84,10 @@ class Registry:
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm
+        # 'name' means the newest version; when that one is damaged it must fail, not quietly use an older one.
+        for (name, version), _ in problems.items():
+            if name in latest and latest[name].version < version and latest[name] not in self.files:
+                del latest[name]
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
         self.by_ref, self.latest, self.problems = by_ref, latest, problems
 
@@ -94,13 +98,19 @@ class Registry:
         lm = self.by_ref.get(ref)
         if lm is not None:
             return lm
+        damaged = [(v, n, msg) for (n, v), msg in self.problems.items() if ref in (n, f"{n}@{v}")]
+        if damaged:
+            v, name, msg = max(damaged)
+            loads = ", ".join(m.ref for m in self.by_ref.values() if m.name == name)
+            raise IntegrityError(msg + (f" Versions that load: {loads} (name one, or drop {name}@{v})." if loads else ""))
         if not isinstance(ref, str):
             raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)
         err = store.not_found(ref, known)
-        hint = " Some stored models failed their integrity check: " + "; ".join(self.problems) if self.problems else ""
+        hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
+                if self.problems else "")
         raise ModelNotFoundError(str(err) + hint)
 
 

@@ -218,7 +218,7 @@ def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> 
         cur = con.cursor()
         recs, problems = store.load_all(cur)
         cur.close()
-        assert problems == []  # no half-written row
+        assert problems == {}  # no half-written row
         versions = [r.version for r in recs]
         assert versions == list(range(1, 2 + codes.count(0)))
         for r in recs:  # each stored version is complete: thresholds and scores

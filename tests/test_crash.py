@@ -104,7 +104,7 @@ def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path
         cur = con.cursor()
         recs, problems = store.load_all(cur)
         cur.close()
-        assert problems == [] and len(recs) == 1
+        assert problems == {} and len(recs) == 1
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE version <> 1").fetchall()[0][0] == 0
     finally:
         con.close()

@@ -65,7 +65,7 @@ def test_tampered_row_is_refused_and_others_still_score(db: Path) -> None:
     try:
         with pytest.raises(ad_duckdb.IntegrityError, match="sha256 of its stored ONNX bytes does not match"):
             ad_duckdb.load_model(con, "tx_ae")
-        with pytest.raises(duckdb.Error, match="failed their integrity check"):
+        with pytest.raises(duckdb.Error, match="sha256 of its stored ONNX bytes does not match"):
             con.execute("SELECT anomaly_score('tx_ae', 1, 2)").fetchall()
         assert con.execute("SELECT anomaly_score('other', 5, 100)").fetchall()[0][0] >= 0
     finally:
@@ -168,3 +168,119 @@ def test_a_users_own_table_named_ad_models_gets_a_clear_error(tmp_path: Path) ->
     con = duckdb.connect(path)
     assert con.execute("SELECT * FROM ad_models").fetchall() == [("spring", 1200.0)]
     con.close()
+
+
+def test_damaged_newest_version_is_refused_never_replaced_by_an_older_one(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        v1 = con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0]
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "seed": 5})
+        con.execute("UPDATE ad_models SET onnx = onnx || '\\x00'::BLOB WHERE name = 'tx_ae' AND version = 2")
+        ad_duckdb.refresh(con)
+        for run in (lambda: con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall(),
+                    lambda: ad_duckdb.score(con, "tx_ae", "transactions")):
+            with pytest.raises((duckdb.Error, ad_duckdb.IntegrityError), match=r"tx_ae@2.*sha256.*load: tx_ae@1"):
+                run()
+        assert con.execute("SELECT anomaly_score('tx_ae@1', 5, 100)").fetchall()[0][0] == v1
+    finally:
+        con.close()
+
+
+def test_export_never_overwrites_without_replace(db: Path, tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match="database file in use"):
+            ad_duckdb.export_model(con, "tx_ae", db, replace=True)
+        out = tmp_path / "m.onnx"
+        out.write_bytes(b"keep me")
+        with pytest.raises(ad_duckdb.BadInputError, match="exists; pass replace=True"):
+            ad_duckdb.export_model(con, "tx_ae", out)
+        assert out.read_bytes() == b"keep me"
+        ad_duckdb.export_model(con, "tx_ae", out, replace=True)
+        assert ad_duckdb.api.read_onnx_file(out).name == "tx_ae"
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall()[0][0] == 1  # the database is intact
+    finally:
+        con.close()
+
+
+def test_a_parquet_path_is_not_taken_for_a_database(tmp_path: Path) -> None:
+    pq = tmp_path / "rows.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS a) TO '{pq}'")
+    for read_only in (False, True):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"not a DuckDB database file.*read_parquet"):
+            ad_duckdb.connect(str(pq), read_only=read_only)
+
+
+def test_into_an_existing_table_in_any_spelling_needs_replace(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute("CREATE TABLE important AS SELECT 'precious' AS v")
+        for into in ("IMPORTANT", "main.important", "Main.Important", "TRANSACTIONS"):
+            with pytest.raises(ad_duckdb.BadInputError, match="exists; pass replace=True"):
+                ad_duckdb.score(con, "tx_ae", "transactions", into=into)
+        assert con.execute("SELECT v FROM important").fetchall() == [("precious",)]
+        assert con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 800
+    finally:
+        con.close()
+
+
+def test_writes_on_a_read_only_connection_are_refused_up_front(db: Path, tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        for what, run in (
+            ("Cannot store model 'tx2'", lambda: ad_duckdb.train(con, "tx2", "transactions", **FAST)),
+            ("Cannot drop 'tx_ae'", lambda: ad_duckdb.drop_model(con, "tx_ae")),
+            ("Cannot write table 'scores'", lambda: ad_duckdb.score(con, "tx_ae", "transactions", into="scores")),
+            ("Cannot store threshold 'x' for 'tx_ae@1'", lambda: ad_duckdb.set_threshold(con, "tx_ae", "x", method="manual", value=1.0)),
+        ):
+            with pytest.raises(ad_duckdb.BadInputError, match=rf"{what}: the database is open read-only"):
+                run()
+    finally:
+        con.close()
+
+
+def test_bulk_scoring_without_a_default_threshold_is_refused_like_sql(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'default'")
+        ad_duckdb.refresh(con)
+        with pytest.raises(duckdb.Error, match="no threshold 'default'"):
+            con.execute("SELECT is_anomaly('tx_ae', count, amount) FROM transactions").fetchall()
+        with pytest.raises(ad_duckdb.ThresholdNotFoundError, match="no threshold 'default'"):
+            ad_duckdb.score(con, "tx_ae", "transactions", into="scores")
+        # without is_anomaly among the outputs, nothing needs the threshold
+        assert ad_duckdb.score(con, "tx_ae", "transactions", outputs=["anomaly_score"]).num_rows == 800
+    finally:
+        con.close()
+
+
+def test_training_in_threads_stores_every_model(tmp_path: Path) -> None:
+    # dbt's threads: N trains several models at once in one process; torch's ONNX export is not thread-safe
+    import threading
+
+    con = ad_duckdb.connect(str(tmp_path / "threads.duckdb"))
+    try:
+        make_transactions(con, n=300)
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            cur = con.cursor()
+            try:
+                ad_duckdb.train(cur, "same" if i % 2 else f"m{i}", "transactions", features=["count", "amount"],
+                                **{**FAST, "max_steps": 20, "seed": i})
+            except BaseException as e:  # noqa: BLE001 - collected and asserted below
+                errors.append(e)
+            finally:
+                cur.close()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(con.execute("SELECT version FROM ad_models WHERE name = 'same'").fetchall()) == [(1,), (2,), (3,), (4,)]
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall()[0][0] == 8
+    finally:
+        con.close()
