@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import store, thresholds
-from .exceptions import BadInputError, IntegrityError, MissingDependencyError
+from .exceptions import AdDuckDBError, BadInputError, IntegrityError, MissingDependencyError
 from .features import choose_columns, describe, is_query, load_matrix, quote_ident, source_sql, table_sql
 from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
 from .store import ModelRecord, Threshold
@@ -65,10 +65,16 @@ def connect(
         raise
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
+            if read_only:  # then the other process is a writer
+                raise BadInputError(
+                    f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
+                    "writing process per file and no readers beside it: stop the other process (a server, a dbt "
+                    "run, a training run), or wait for it to finish."
+                ) from e
             raise BadInputError(
-                f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
-                "writing process per file: stop the other process (a server, a dbt run, a training run), or open "
-                "it read-only (read_only=True) from a process that only reads."
+                f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
+                "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
+                "a training run), or open it read-only (read_only=True) from a process that only reads."
             ) from e
         raise
     if on_disk:
@@ -328,11 +334,14 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> N
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
                     batch_rows: int = 65536, explain: bool = False,
-                    outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any]:
-    """A reader of (source columns..., the chosen ``outputs``[, anomaly_explain]), and its closer.
+                    outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+    """A reader of (source columns..., the chosen ``outputs``[, anomaly_explain]), its closer, and a list that
+    receives the error the reader stopped on.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
-    at once instead of whenever the garbage collector reaches an abandoned reader.
+    at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
+    reading the batches, reports our error (or a Ctrl-C) as "reading the stream failed" with a traceback
+    in the text; the caller raises the original instead.
     """
     from .udfs import explain_rows
 
@@ -365,6 +374,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
     threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
 
+    failed: list[BaseException] = []
+
     def gen() -> Any:
         batches = _prefetched(reader, cur)
         try:
@@ -388,13 +399,16 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+        except (AdDuckDBError, KeyboardInterrupt) as e:  # ours; the source's own errors stay DuckDB's
+            failed.append(e)
+            raise
         finally:
             # Why close first: the scan thread must stop before its cursor closes.
             batches.close()
             cur.close()
 
     batches = gen()
-    return lm, pa.RecordBatchReader.from_batches(schema, batches), batches.close
+    return lm, pa.RecordBatchReader.from_batches(schema, batches), batches.close, failed
 
 
 def score(
@@ -427,7 +441,7 @@ def score(
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         _check_target(con, into, replace)
-    lm, reader, close = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
+    lm, reader, close, failed = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
     if into is None:
         try:
             return reader.read_all()
@@ -442,8 +456,10 @@ def score(
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
             cur.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             cur.execute("ROLLBACK")
+            if failed and isinstance(e, duckdb.Error):
+                raise failed[0] from None
             raise
         finally:
             cur.unregister("__ad_scored")
@@ -632,7 +648,8 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     appears whole or not at all (written beside it, then renamed).
     """
     rec = load_model(con, model)
-    meta = json.dumps(store.record_metadata(rec), sort_keys=True)
+    fields = store.record_metadata(rec)
+    meta = json.dumps({**fields, "metadata_sha256": store.metadata_digest(fields)}, sort_keys=True)
     p = Path(path)
     db_files = {Path(r[0]).resolve() for r in con.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
                 .fetchall()}
@@ -680,6 +697,12 @@ def read_onnx_file(path: Path) -> ModelRecord:
         raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not valid JSON ({e}).") from e
     if not isinstance(meta, dict):
         raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not a JSON object.")
+    # (files exported before the metadata carried its own sha256 have none to check)
+    if "metadata_sha256" in meta and meta["metadata_sha256"] != store.metadata_digest(meta):
+        raise IntegrityError(
+            f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
+            "was altered. Export it again from the database it came from."
+        )
     rec = store.record_from_metadata(meta, data[: -len(tail)])
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(

@@ -176,6 +176,17 @@ def describe(cur: object, source: str) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
+def as_number_hint(column: str, sql_type: str) -> str:
+    """How to turn a non-numeric column into a number, by its type (a cast only works for some)."""
+    t = sql_type.upper()
+    if t.startswith(("DATE", "TIME", "INTERVAL")):
+        return f"epoch({column}) gives its seconds (since 1970, for dates and times)"
+    if t.startswith("ENUM"):
+        return (f"({column} = 'a value')::INTEGER gives a 0/1 column per category (enum_code({column}) a number, "
+                "if the categories are ordered)")
+    return f"CAST({column} AS DOUBLE)"
+
+
 def choose_columns(
     columns: list[tuple[str, str]], features: Sequence[str] | None, source: str
 ) -> list[tuple[str, str]]:
@@ -205,7 +216,7 @@ def choose_columns(
         if not is_numeric_type(hit[1]):
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
-                f"or cast it in a query: SELECT CAST({quote_ident(hit[0])} AS DOUBLE) AS ... FROM ..."
+                f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
             )
         out.append(hit)
     return out

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from . import integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
+from .features import as_number_hint
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = "x"
@@ -173,6 +174,8 @@ def _sql_type_name(t: pa.DataType) -> str:
         return f"{_sql_type_name(t.value_type)}[]"
     if pa.types.is_decimal(t):
         return f"DECIMAL({t.precision},{t.scale})"
+    if pa.types.is_dictionary(t):  # how DuckDB hands an ENUM to Arrow
+        return "ENUM"
     if t.id in _SQL_NAME_OF:
         return _SQL_NAME_OF[t.id]
     for check, name in ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME"),
@@ -274,7 +277,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos} is {_sql_type_name(t)}, not a number. "
-            f"Pass numeric columns, or cast it, e.g. CAST(col AS DOUBLE)."
+            f"Pass numeric columns, or turn it into a number: {as_number_hint('col', _sql_type_name(t))}."
         )
     import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
 

@@ -383,6 +383,12 @@ def record_metadata(rec: ModelRecord) -> dict[str, Any]:
     }
 
 
+def metadata_digest(meta: dict[str, Any]) -> str:
+    """sha256 of the metadata itself (features, thresholds, quantiles), which the graph's sha256 does not cover."""
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    return sha256_hex(json.dumps(body, sort_keys=True).encode())
+
+
 def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
     fmt = int(meta.get("format_version", 0))
     if fmt > FORMAT_VERSION or fmt < 1:

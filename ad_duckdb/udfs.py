@@ -419,8 +419,21 @@ def register(
             names = []
             for m in models:
                 (files if str(m).endswith(".onnx") else names).append(str(m))
-            if not names and files:
-                names = []
+            pinned = [n for n in names if "@" in n]
+            if pinned:
+                # the functions load a name's versions together; SQL pins a version per call
+                raise BadInputError(
+                    f"register(models=...) takes model names, not versions; got {pinned}. Pass "
+                    f"{sorted({n.split('@')[0] for n in pinned})} and pin the version in SQL: "
+                    f"anomaly_score('{pinned[0]}', ...)."
+                )
+            stored = store.known_models(cur)
+            unknown = [n for n in names if n not in stored]
+            if unknown:
+                raise BadInputError(
+                    f"register(models=...) names model(s) not stored in this database: {unknown}; stored models: "
+                    f"{', '.join(sorted(stored)) or 'none yet'}. Train them first, or pass exported .onnx files."
+                )
         with _LOCK:
             existing = _registry_for(cur)
             if existing is not None and not replace:

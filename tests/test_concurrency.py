@@ -212,7 +212,7 @@ def test_two_processes_training_into_one_file(base_db: Path, tmp_path: Path) -> 
     assert codes in ([0, 0], [0, 3]), outs
     for rc, out, _ in outs:
         if rc == 3:  # the loser got our clear lock error, naming the fix
-            assert "another process has it open for writing" in out and "read_only=True" in out
+            assert "for writing: another process has it open" in out and "read_only=True" in out
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         cur = con.cursor()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pytest
@@ -139,5 +141,24 @@ def test_many_identical_rows_train_and_score() -> None:
         flagged = dict(con.execute("SELECT id > 1000000, count(*) FILTER (WHERE is_anomaly('dg', cnt, amount)) "
                                    "FROM d GROUP BY ALL").fetchall())
         assert flagged == {False: 0, True: 5}
+    finally:
+        con.close()
+
+
+def test_non_numeric_columns_get_a_hint_that_works_for_their_type() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TYPE mood AS ENUM ('calm', 'odd')")
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS x, sqrt(range) AS y, DATE '2026-01-01' + range::INTEGER AS d, "
+                    "INTERVAL 1 HOUR * range AS iv, 'calm'::mood AS m FROM range(200)")
+        for col, hint in (("d", 'epoch("d")'), ("iv", 'epoch("iv")'), ("m", "'a value')::INTEGER")):
+            with pytest.raises(ad_duckdb.BadInputError, match=re.escape(hint)):
+                ad_duckdb.train(con, "m1", "t", features=["x", col], **FAST)
+            # the hint itself runs
+            expr = hint if hint.startswith("epoch") else "(\"m\" = 'calm')::INTEGER"
+            assert len(con.execute(f"SELECT {expr} FROM t").fetchall()) == 200
+        ad_duckdb.train(con, "m2", "t", features=["x", "y"], **FAST)
+        with pytest.raises(duckdb.Error, match=r"argument 2 is DATE.*epoch\(col\)"):
+            con.execute("SELECT anomaly_score('m2', x, d) FROM t").fetchall()
     finally:
         con.close()

@@ -271,6 +271,7 @@ def test_altered_exported_file_refused(good: store.ModelRecord, tmp_path: Path) 
         meta = integrity.metadata_props(p.read_bytes())[store.METADATA_KEY]
         newer = json.loads(meta)
         newer["format_version"] = store.FORMAT_VERSION + 1
+        newer["metadata_sha256"] = store.metadata_digest(newer)  # as a newer ad_duckdb would write it
         text = json.dumps(newer, sort_keys=True)
         (tmp_path / "newer.onnx").write_bytes(good.onnx + ad_duckdb.api._metadata_entry(text))
         with pytest.raises(IntegrityError, match=r"format_version 2.*Upgrade ad_duckdb"):

@@ -284,3 +284,56 @@ def test_training_in_threads_stores_every_model(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM ad_models").fetchall()[0][0] == 8
     finally:
         con.close()
+
+
+def test_import_refuses_a_file_whose_metadata_was_altered(db: Path, tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        out = ad_duckdb.export_model(con, "tx_ae", tmp_path / "m.onnx")
+        data = out.read_bytes()
+        # a same-length edit of the features: the graph's own sha256 still matches
+        assert data.count(b'"name": "amount"') == 1
+        bad = tmp_path / "bad.onnx"
+        bad.write_bytes(data.replace(b'"name": "amount"', b'"name": "amoun2"'))
+        with pytest.raises(ad_duckdb.IntegrityError, match="sha256 of its metadata .* does not match"):
+            ad_duckdb.import_model(con, bad)
+        assert ad_duckdb.import_model(con, out, name="copy").name == "copy"
+    finally:
+        con.close()
+
+
+def test_register_models_must_name_stored_models(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"not stored in this database: \['tx_ea'\]; stored models: tx_ae"):
+            ad_duckdb.register(con, models=["tx_ea"], replace=True)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"names, not versions.*anomaly_score\('tx_ae@1'"):
+            ad_duckdb.register(con, models=["tx_ae@1"], replace=True)
+        ad_duckdb.register(con, models=["tx_ae"], replace=True)
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) > 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_an_error_while_scoring_into_a_table_surfaces_as_itself(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB reads the scored batches and wraps an error raised there (or Ctrl-C) as "reading the stream
+    # failed" with a traceback in the text; the caller gets the original, and the table is untouched.
+    from ad_duckdb.scoring import LoadedModel
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute("CREATE TABLE scores AS SELECT 1 AS kept")
+        real, calls = LoadedModel.scores, []
+
+        def second_batch_fails(self: LoadedModel, X: np.ndarray, **kw: object) -> np.ndarray:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return real(self, X, **kw)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(LoadedModel, "scores", second_batch_fails)
+        with pytest.raises(KeyboardInterrupt):
+            ad_duckdb.score(con, "tx_ae", "transactions", into="scores", replace=True, batch_rows=100)
+        assert con.execute("SELECT * FROM scores").fetchall() == [(1,)]
+    finally:
+        con.close()
