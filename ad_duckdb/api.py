@@ -20,7 +20,17 @@ import pyarrow as pa
 
 from . import store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, IntegrityError, MissingDependencyError
-from .features import choose_columns, describe, is_query, load_matrix, quote_ident, source_sql, table_sql
+from .features import (
+    choose_columns,
+    describe,
+    is_numeric_type,
+    is_query,
+    load_matrix,
+    quote_ident,
+    source_sql,
+    table_sql,
+    where_sql,
+)
 from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
@@ -201,6 +211,8 @@ def train(
             "parity_max_abs_diff": parity,
             "train_score_mean": float(train_scores.mean()),
             "score_quantiles": thresholds.score_quantiles(train_scores),
+            # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
+            "train_source": source, "train_where": where,
             **det.history_,
         }
         rec = ModelRecord(
@@ -472,18 +484,33 @@ def score(
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,
                      where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     lm = registry(con).get(model)
+    if label.lower() in {f.lower() for f in lm.feature_names}:
+        raise BadInputError(
+            f"Label column {label!r} is one of {lm.ref!r}'s features, so its scores would read the answer. Evaluate "
+            f"a model trained without it (features= leaving out {label!r})."
+        )
     cur = con.cursor()
     try:
         cols = describe(cur, source)
         feats = _feature_columns(cols, lm, source)
-        if label.lower() not in {c.lower() for c, _ in cols}:
+        label_type = {c.lower(): t for c, t in cols}.get(label.lower())
+        if label_type is None:
             raise BadInputError(f"Label column {label!r} is not in {source!r}; its columns: {', '.join(c for c, _ in cols)}.")
-        X = load_matrix(cur, source, [*feats, label], where)
+        try:
+            X = load_matrix(cur, source, [*feats, label], where)
+        except BadInputError as e:
+            if is_numeric_type(label_type) or label_type.upper() == "BOOLEAN":
+                raise
+            raise BadInputError(
+                f"Label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 (anomaly). Map it in a "
+                f"query and pass that column, e.g. \"SELECT *, ({quote_ident(label)} = 'yes')::INTEGER AS is_anomaly "
+                "FROM ...\" with label='is_anomaly'."
+            ) from e
     finally:
         cur.close()
     y = X[:, -1]
     if np.isnan(y).any():
-        raise BadInputError(f"Label column {label!r} has NULL values in {source!r}; filter them with where=.")
+        raise BadInputError(f"Label column {label!r} has NULL or NaN values in {source!r}; filter them with where=.")
     odd = np.unique(y[(y != 0) & (y != 1)])
     if odd.size:
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
@@ -493,6 +520,28 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     s = np.concatenate([lm.scores(X[i : i + 65536, :-1].astype(np.float32)) for i in range(0, len(X), 65536)]) \
         if len(X) else np.empty(0)
     return lm, s.astype(np.float64), y.astype(np.int64)
+
+
+def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None) -> str | None:
+    """A note when labelled rows include rows the model was trained on (their metrics are optimistic)."""
+    m = lm.rec.metrics
+    if not isinstance(m.get("train_source"), str) or m["train_source"].strip().lower() != source.strip().lower():
+        return None  # another source (or a model from before this was recorded): nothing to compare
+    conds = [f"({w}\n)" for w in (where, m.get("train_where")) if w]
+    q = f"SELECT count(*) FROM {source_sql(source)}"
+    if conds:
+        q += where_sql(" AND ".join(conds))
+    cur = con.cursor()
+    try:
+        n = cur.execute(q).fetchall()[0][0]
+    finally:
+        cur.close()
+    if not n:
+        return None
+    how = (f"its training filter was {m['train_where']!r}; add where=\"NOT ({m['train_where']})\" or another "
+           "held-out filter" if m.get("train_where") else "it was trained on all of them (unlabelled); score new rows")
+    return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
+            "for an estimate on unseen rows).")
 
 
 def evaluate(
@@ -525,6 +574,14 @@ def evaluate(
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    overlap = _training_overlap(con, lm, source, where)
+    if overlap:
+        rep.notes.append(overlap)
+    rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
+    fitted = sorted(t.name for t in lm.rec.thresholds if (t.chosen_on or "").startswith(rows_text))
+    if fitted:
+        rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
+                         "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref.replace("@", "_v"), lm.thresholds)
     if into is not None:
@@ -597,7 +654,7 @@ def set_threshold(
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
-                       flagged_share=1.0 - q)
+                       flagged_share=lm.share_above(v))
     elif method in ("max_f1", "min_precision", "min_recall", "flag_budget"):
         if source is None or label is None:
             raise BadInputError(
@@ -605,6 +662,9 @@ def set_threshold(
             )
         _, s, y = _labelled_scores(con, lm.ref, source, label, where)
         on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
+        overlap = _training_overlap(con, lm, source, where)
+        if overlap:
+            on += f"; {overlap}"
         th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on)
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")

@@ -172,7 +172,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     \b
     Example (the classic fraud recipe, normal rows only; name the features, or the label
     column and every other numeric column become features too):
-      ad-duckdb train cards.duckdb card_ae cards -f V1 -f V2 -f Amount --where "class = 0"
+      ad-duckdb train cards.duckdb card_ae cards -f V1 -f V2 -f Amount --where "split = 'train'"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
     with _open(db, create=True) as con:
@@ -412,7 +412,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
     \b
     Example:
-      ad-duckdb evaluate cards.duckdb card_ae cards --label class --plots out/
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots out/
     """
     with _open(db, read_only=into is None) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
@@ -441,8 +441,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 
     \b
     Examples:
-      ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class
-      ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class
+      ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
+      ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
     """
     with _open(db) as con:

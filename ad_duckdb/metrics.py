@@ -66,12 +66,15 @@ class Report:
     at_thresholds: dict[str, dict[str, float]]
     table: list[dict[str, float]] = field(default_factory=list)
     plots: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what to keep in mind about these figures
 
     def __str__(self) -> str:
+        roc = "undefined (no normal rows)" if np.isnan(self.auc_roc) else f"{self.auc_roc:.4f}"
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled anomalies "
             f"({self.anomalies / max(self.rows, 1):.2%})",
-            f"AUC-ROC {self.auc_roc:.4f}   AUC-PR {self.auc_pr:.4f}",
+            f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
+            *(f"note: {n}" for n in self.notes),
             "",
             f"{'threshold':<14}{'value':>12}{'precision':>11}{'recall':>9}{'F1':>8}{'flagged':>9}",
         ]

@@ -158,8 +158,26 @@ class LoadedModel:
     def percentile(self, scores: np.ndarray) -> np.ndarray:
         if self.quantiles is None:
             raise BadInputError(f"Model {self.ref!r} stores no training-score quantiles; re-train it to get percentiles.")
-        grid = np.linspace(0.0, 1.0, len(self.quantiles))
-        return np.interp(scores, self.quantiles, grid, left=0.0, right=1.0)
+        q = np.asarray(self.quantiles, dtype=np.float64)
+        grid = np.linspace(0.0, 1.0, len(q))
+        # "the share of training rows with a lower score": a score equal to a run of tied quantiles takes the
+        # run's start (np.interp would land anywhere in the run); between two quantiles, linear.
+        s = np.asarray(scores, dtype=np.float64)
+        hi = np.clip(np.searchsorted(q, s, side="left"), 0, len(q) - 1)
+        lo = np.maximum(hi - 1, 0)
+        gap = q[hi] - q[lo]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(gap > 0, (s - q[lo]) / gap, 1.0)
+        out = grid[lo] + np.clip(frac, 0.0, 1.0) * (grid[hi] - grid[lo])
+        out = np.where(s <= q[0], 0.0, np.where(s > q[-1], 1.0, out))
+        return np.where(np.isnan(s), np.nan, out)
+
+    def share_above(self, t: float) -> float:
+        """The share of training rows a threshold ``t`` flags (``score > t``), from the stored quantiles."""
+        q = np.asarray(self.quantiles, dtype=np.float64)
+        if np.any(q == t):  # a run of tied training scores at t: none of them is flagged
+            return float(1.0 - (np.searchsorted(q, t, side="right") - 1) / (len(q) - 1))
+        return float(1.0 - self.percentile(np.array([t]))[0])
 
 
 def _sql_type_name(t: pa.DataType) -> str:

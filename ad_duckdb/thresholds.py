@@ -17,14 +17,19 @@ METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall",
 
 
 def from_training_scores(scores: np.ndarray, contamination: float, source: str) -> list[Threshold]:
-    """The default threshold (``1 - contamination`` quantile) and fixed quantiles of the training scores."""
+    """The default threshold (``1 - contamination`` quantile) and fixed quantiles of the training scores.
+
+    ``flagged_share`` is the share of training rows each one really flags (``score > t``): with tied scores
+    it can be far from the nominal one.
+    """
+    v = float(np.quantile(scores, 1.0 - contamination))
     out = [
         Threshold(
             name="default",
-            value=float(np.quantile(scores, 1.0 - contamination)),
+            value=v,
             method="contamination",
             chosen_on=f"training scores of {source} (contamination={contamination:g})",
-            flagged_share=float(contamination),
+            flagged_share=float(np.mean(scores > v)),
         )
     ]
     for name, q in QUANTILES.items():
@@ -144,9 +149,9 @@ def from_goal(
         ok = np.nonzero(c["flagged_share"] <= target)[0]
         if ok.size == 0:
             top = int(c["flagged_share"][0] * len(s) + 0.5)
-            why = (f"the {top} rows tied at the top score are {top / len(s):.3g} of them" if top > 1
-                   else f"even one row is {1 / len(s):.3g} of {len(s)}")
-            raise BadInputError(f"No threshold flags at most {target:g} of rows ({why}); raise the budget.")
+            why = (f"the {top} rows tied at the top score are {100 * top / len(s):.3g}% of the {len(s)} rows" if top > 1
+                   else f"even one row is {100 / len(s):.3g}% of {len(s)}")
+            raise BadInputError(f"No threshold flags at most {100 * target:.3g}% of rows ({why}); raise the budget.")
         i = int(ok[np.argmax(c["f1"][ok])])
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")

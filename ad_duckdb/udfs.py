@@ -76,6 +76,7 @@ class Registry:
             old = self.by_ref.get(rec.ref)
             lm = old if old is not None and old.rec.sha256 == rec.sha256 else LoadedModel(rec)
             lm.thresholds = {t.name: float(t.value) for t in rec.thresholds}
+            lm.rec.thresholds = rec.thresholds  # with how each was chosen (evaluate's notes read it)
             lm.check_order = self.check_order
             by_ref[rec.ref] = lm
             latest[rec.name] = lm

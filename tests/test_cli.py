@@ -142,9 +142,11 @@ def write_example_inputs() -> None:
     make_transactions(con, n=1500)
     # class = 1 on 5 planted rows (one card, a huge ticket), distinct and under the flag_budget example's 0.5%.
     # The columns of examples/creditcard's table, in small: Time, V1.., Amount, Class.
+    # split: half the normal rows to train on ('train', normal only), the rest and the anomalies to judge on
     con.execute("CREATE TABLE cards AS SELECT transaction_id AS Time, count::DOUBLE AS V1, amount / 10 AS V2, "
-                "amount AS Amount, 0 AS Class FROM transactions "
-                "UNION ALL SELECT 10000 + range, 1, 90.0 + 3.7 * range, 900.0 + 37 * range, 1 FROM range(5)")
+                "amount AS Amount, 0 AS Class, CASE WHEN transaction_id % 2 = 0 THEN 'train' ELSE 'test' END AS split "
+                "FROM transactions "
+                "UNION ALL SELECT 10000 + range, 1, 90.0 + 3.7 * range, 900.0 + 37 * range, 1, 'test' FROM range(5)")
     con.close()
     Path("report.sql").write_text("-- a report\nSELECT count(*) AS n FROM transactions;\n"
                                   "SELECT max(anomaly_score('tx_ae', count, amount)) AS top FROM transactions;\n")

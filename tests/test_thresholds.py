@@ -52,7 +52,7 @@ def test_flag_everything_stays_below_negative_scores() -> None:
     s, y = np.array([-5.0, -3.0, -1.0, -4.0]), np.array([1, 1, 0, 1])
     t = thresholds.from_goal(s, y, "min_recall", target=1.0)
     assert metrics.confusion(s, y, t.value)["recall"] == 1.0 == t.recall
-    with pytest.raises(ad_duckdb.BadInputError, match=r"even one row is 0.00025 of 4000"):
+    with pytest.raises(ad_duckdb.BadInputError, match=r"at most 0.01% of rows \(even one row is 0.025% of 4000\)"):
         thresholds.from_goal(np.arange(4000.0), np.r_[np.zeros(3990), np.ones(10)], "flag_budget", target=0.0001)
 
 
@@ -115,3 +115,58 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
             ad_duckdb.set_threshold(con, "m", "x", "manual")
     finally:
         con.close()
+
+
+def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
+                    "(range % 7) / 7.0 AS b, 0 AS label, CASE WHEN range % 2 = 0 THEN 'train' ELSE 'test' END "
+                    "AS split FROM range(3000)")
+        con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1, 'test' "
+                    "FROM range(60)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label")
+        assert "1500 of these rows are rows m@1 was trained on" in str(rep) and "NOT (split = 'train')" in str(rep)
+        th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
+        assert "trained on" not in th.chosen_on
+        held_out = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        assert held_out.notes == ["Threshold(s) f1 were chosen on these same labelled rows: their precision and "
+                                  "recall here are what they were fitted to; judge them on other labelled rows."]
+        # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
+        ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match="is one of 'leaky@1''s features"):
+            ad_duckdb.evaluate(con, "leaky", "t", label="label")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"is VARCHAR, not 0 \(normal\) / 1.*::INTEGER AS is_anomaly"):
+            ad_duckdb.evaluate(con, "m", "SELECT *, CASE WHEN label = 1 THEN 'true' ELSE 'false' END AS lab FROM t",
+                               label="lab")
+    finally:
+        con.close()
+
+
+def test_flagged_shares_and_percentiles_with_tied_training_scores(tmp_path: Path) -> None:
+    # 60% of the training rows are one repeated record: their scores tie
+    con = ad_duckdb.connect(str(tmp_path / "ties.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT CASE WHEN range % 10 < 6 THEN 5.0 ELSE (range % 97)::DOUBLE END AS a, "
+                    "CASE WHEN range % 10 < 6 THEN 10.0 ELSE (range % 89) * 1.5 END AS b FROM range(4000)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        scores = np.array([r[0] for r in con.execute("SELECT anomaly_score('m', a, b) FROM t").fetchall()])
+        rec = ad_duckdb.load_model(con, "m")
+        for th in rec.thresholds:  # the share each threshold really flags on its training rows
+            assert th.flagged_share == pytest.approx(np.mean(scores > th.value), abs=2e-3), th.name
+        tied = con.execute("SELECT anomaly_percentile('m', 5.0, 10.0), anomaly_score('m', 5.0, 10.0)").fetchall()[0]
+        assert tied[0] == pytest.approx(np.mean(scores < tied[1]), abs=2e-3)  # "share of training rows scoring lower"
+        c = ad_duckdb.set_threshold(con, "m", "q", "quantile", target=0.5)
+        assert c.flagged_share == pytest.approx(np.mean(scores > c.value), abs=2e-3)
+    finally:
+        con.close()
+
+
+def test_default_threshold_records_the_share_it_really_flags() -> None:
+    # 3% of the training rows are one odd record (tied scores): the 99% quantile falls inside the tie, and
+    # "score > t" flags none of them
+    scores = np.r_[np.random.default_rng(0).normal(size=1940), np.full(60, 12.0)]
+    th = {t.name: t for t in thresholds.from_training_scores(scores, 0.01, "t")}
+    assert th["default"].value == 12.0
+    assert th["default"].flagged_share == pytest.approx(np.mean(scores > 12.0)) == 0.0
