@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
@@ -75,13 +76,20 @@ def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
         thresholds.from_goal(s, np.zeros_like(y), "max_f1")
 
 
+def labelled_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Table t: 3000 normal rows (b follows a), 60 anomalies breaking that law (label 1); split: half the
+    normal rows 'train', the rest and the anomalies 'test'."""
+    con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
+                "(range % 7) / 7.0 AS b, 0 AS label, CASE WHEN range % 2 = 0 THEN 'train' ELSE 'test' END "
+                "AS split FROM range(3000)")
+    con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1, 'test' "
+                "FROM range(60)")
+
+
 def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "e.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
-                    "(range % 7) / 7.0 AS b, 0 AS label FROM range(3000)")
-        con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 "
-                    "FROM range(60)")
+        labelled_table(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
         for kwargs in ({"value": 3.0, "target": 0.9}, {"value": 99.0, "source": "t", "label": "label"}):
             with pytest.raises(ad_duckdb.BadInputError, match="method 'manual' does not use"):
@@ -120,11 +128,7 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
 def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
-                    "(range % 7) / 7.0 AS b, 0 AS label, CASE WHEN range % 2 = 0 THEN 'train' ELSE 'test' END "
-                    "AS split FROM range(3000)")
-        con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1, 'test' "
-                    "FROM range(60)")
+        labelled_table(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label")
         assert "1500 of these rows are rows m@1 was trained on" in str(rep) and "NOT (split = 'train')" in str(rep)
