@@ -135,8 +135,9 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     use_log = pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
     vals = np.log10(s) if use_log else s
     bins = np.histogram_bin_edges(vals, bins=60)
-    ax.hist(vals[~y], bins=bins, alpha=0.6, density=True, label=f"normal (n={int((~y).sum())})")
-    ax.hist(vals[y], bins=bins, alpha=0.6, density=True, label=f"anomaly (n={int(y.sum())})")
+    for rows, what in ((~y, "normal"), (y, "anomaly")):
+        if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
+            ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
     for name, t in (thresholds or {}).items():
         tv = np.log10(t) if use_log and t > 0 else t
         ax.axvline(tv, color="k", ls="--", lw=0.8)

@@ -174,3 +174,12 @@ def test_default_threshold_records_the_share_it_really_flags() -> None:
     th = {t.name: t for t in thresholds.from_training_scores(scores, 0.01, "t")}
     assert th["default"].value == 12.0
     assert th["default"].flagged_share == pytest.approx(np.mean(scores > 12.0)) == 0.0
+
+
+def test_plots_with_one_class_only_warn_nothing(tmp_path: Path) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = metrics.plot(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), tmp_path, "m", {"t": 1.5})
+    assert all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in paths)
