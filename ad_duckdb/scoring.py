@@ -89,6 +89,7 @@ class LoadedModel:
         self.thresholds = {t.name: float(t.value) for t in rec.thresholds}
         q = rec.metrics.get("score_quantiles")
         self.quantiles = np.asarray(q, dtype=np.float64) if q else None
+        self._pct_curve = _percentile_curve(self.quantiles) if self.quantiles is not None else None
         self._session: ort.InferenceSession | None = None
         self._lock = threading.Lock()
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
@@ -156,28 +157,32 @@ class LoadedModel:
         return v
 
     def percentile(self, scores: np.ndarray) -> np.ndarray:
-        if self.quantiles is None:
+        if self._pct_curve is None:
             raise BadInputError(f"Model {self.ref!r} stores no training-score quantiles; re-train it to get percentiles.")
-        q = np.asarray(self.quantiles, dtype=np.float64)
-        grid = np.linspace(0.0, 1.0, len(q))
-        # "the share of training rows with a lower score": a score equal to a run of tied quantiles takes the
-        # run's start (np.interp would land anywhere in the run); between two quantiles, linear.
-        s = np.asarray(scores, dtype=np.float64)
-        hi = np.clip(np.searchsorted(q, s, side="left"), 0, len(q) - 1)
-        lo = np.maximum(hi - 1, 0)
-        gap = q[hi] - q[lo]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(gap > 0, (s - q[lo]) / gap, 1.0)
-        out = grid[lo] + np.clip(frac, 0.0, 1.0) * (grid[hi] - grid[lo])
-        out = np.where(s <= q[0], 0.0, np.where(s > q[-1], 1.0, out))
-        return np.where(np.isnan(s), np.nan, out)
+        xp, fp = self._pct_curve
+        return np.interp(scores, xp, fp, left=0.0, right=1.0)
 
     def share_above(self, t: float) -> float:
         """The share of training rows a threshold ``t`` flags (``score > t``), from the stored quantiles."""
-        q = np.asarray(self.quantiles, dtype=np.float64)
-        if np.any(q == t):  # a run of tied training scores at t: none of them is flagged
-            return float(1.0 - (np.searchsorted(q, t, side="right") - 1) / (len(q) - 1))
-        return float(1.0 - self.percentile(np.array([t]))[0])
+        # the share scoring at most t: the curve just above t (a run of tied scores at t is not flagged)
+        return float(1.0 - self.percentile(np.array([np.nextafter(t, np.inf)]))[0])
+
+
+def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points for ``np.interp`` giving "the share of training rows with a lower score" from a quantile grid.
+
+    Why not the grid itself: with tied training scores it holds runs of equal values, where np.interp lands
+    anywhere in the run. Each run becomes two points: at its value the share where the run starts, just
+    above it the share where it ends; between runs the curve is linear, as before.
+    """
+    grid = np.linspace(0.0, 1.0, len(q))
+    starts = np.r_[0, np.nonzero(q[1:] != q[:-1])[0] + 1]
+    ends = np.r_[starts[1:] - 1, len(q) - 1]
+    xp = np.empty(2 * len(starts))
+    fp = np.empty(2 * len(starts))
+    xp[0::2], fp[0::2] = q[starts], grid[starts]
+    xp[1::2], fp[1::2] = np.nextafter(q[starts], np.inf), grid[ends]
+    return xp, fp
 
 
 def _sql_type_name(t: pa.DataType) -> str:
