@@ -15,7 +15,7 @@ from typing import IO, Any, TypeVar
 import click
 import duckdb
 
-from . import api
+from . import api, jsonvalues
 from .exceptions import AdDuckDBError, BadInputError
 from .features import quote_ident, quote_literal
 
@@ -77,20 +77,11 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         con.close()
 
 
-def _jsonable(v: Any) -> Any:
-    """Nested DuckDB values with JSON object keys: a MAP's keys may be dates or numbers."""
-    if isinstance(v, dict):
-        return {k if isinstance(k, str) else str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_jsonable(x) for x in v]
-    return v
-
-
 def _csv_cell(v: Any) -> Any:
     # Lists, structs and maps (anomaly_explain) as JSON, which any CSV reader's consumer can parse; the
     # csv module alone would write Python's repr, with single quotes.
     if isinstance(v, dict | list | tuple):
-        return json.dumps(_jsonable(v), default=str)
+        return jsonvalues.dumps(v)
     return v
 
 
@@ -103,8 +94,8 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
         w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
     if out_format == "json":
-        click.echo(json.dumps([dict(zip(names, _jsonable(list(r)), strict=True)) for r in rows], default=str,
-                              indent=1))
+        click.echo(json.dumps([dict(zip(names, jsonvalues.jsonable(list(r)), strict=True)) for r in rows],
+                              allow_nan=False, ensure_ascii=False, indent=1))
         return
 
     def fmt(v: Any) -> str:

@@ -23,7 +23,6 @@ import decimal
 import hashlib
 import hmac
 import ipaddress
-import json
 import logging
 import math
 import os
@@ -46,7 +45,11 @@ from typing import Any
 
 import click
 import duckdb
+import numpy as np
 
+from . import jsonvalues
+from .features import quote_ident, quote_literal
+from .jsonvalues import interval_text
 from .udfs import refresh as refresh_functions
 from .udfs import register
 
@@ -104,7 +107,7 @@ _SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
 )
 # 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
-_REGCLASS_RE = re.compile(r"'((?:[^']|'')*)'\s*::\s*regclass\b", re.I)
+_REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
 
 # DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
 _SQLSTATE: list[tuple[type[BaseException], str]] = [
@@ -141,6 +144,17 @@ def sqlstate(e: BaseException) -> str:
 _PG_EPOCH = dt.datetime(2000, 1, 1)  # dates and timestamps in the binary format count from here
 
 
+def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
+    try:
+        q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
+             "12:00:00+00') AND timezone(z, TIMESTAMPTZ '2026-07-15 12:00:00+00') = timezone(?, TIMESTAMPTZ "
+             "'2026-07-15 12:00:00+00')) FROM (SELECT ? AS z)")
+        return bool(cur.execute(q, [b, b, a]).fetchall()[0][0][0])
+    except duckdb.Error:
+        return False
+
+
 def _float_text(v: float) -> str:
     if math.isnan(v):
         return "NaN"
@@ -149,20 +163,13 @@ def _float_text(v: float) -> str:
     return repr(v)
 
 
-def _interval_text(v: dt.timedelta) -> str:
-    sign = "-" if v < dt.timedelta(0) else ""
-    v = abs(v)
-    hours, rest = divmod(v.seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{sign}{v.days} days {sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{v.microseconds:06d}"
-
-
 def _text(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's text format for type ``oid``."""
     if isinstance(v, bool):
         s = "t" if v else "f"
     elif isinstance(v, float):
-        s = _float_text(v)
+        # a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64 0.10000000149011612
+        s = _float_text(v) if oid != 700 or not math.isfinite(v) else str(np.float32(v))
     elif isinstance(v, decimal.Decimal):
         s = format(v, "f")
     elif isinstance(v, dt.datetime):
@@ -170,11 +177,11 @@ def _text(v: Any, oid: int) -> bytes:
     elif isinstance(v, dt.date | dt.time | uuid.UUID):
         s = str(v)
     elif isinstance(v, dt.timedelta):
-        s = _interval_text(v)
+        s = interval_text(v)
     elif isinstance(v, bytes | bytearray | memoryview):
         s = "\\x" + bytes(v).hex()
     elif oid == 114 and not isinstance(v, str):
-        s = json.dumps(v, default=str)
+        s = jsonvalues.dumps(v)
     else:
         s = str(v)
     return s.encode()
@@ -226,6 +233,8 @@ def _binary(v: Any, oid: int) -> bytes:
     if oid == 1082:
         return struct.pack("!i", (v - _PG_EPOCH.date()).days)
     if oid == 1083:
+        if isinstance(v, str):  # DuckDB hands TIME '24:00:00' over as text (Python's time stops at 23:59:59)
+            return struct.pack("!q", 86_400_000_000)
         return struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
     if oid == 1266:  # time of day and the zone's offset in seconds west of UTC
         off = v.utcoffset() or dt.timedelta(0)
@@ -247,20 +256,38 @@ def _binary(v: Any, oid: int) -> bytes:
 _INT_FORMATS = {21: "!h", 23: "!i", 20: "!q"}
 
 
+def _as_told(v: Any, oid: int, told: int, column: str) -> Any:
+    """Value ``v`` (of type ``oid``) as the type the client was told at Describe, or a refusal naming the fix."""
+    if told in (25, 1043, 114):
+        return _text(v, oid).decode()
+    if told in _INT_FORMATS and not isinstance(v, bool) and isinstance(v, int | float | decimal.Decimal) \
+            and float(v).is_integer():
+        return int(v)
+    if told in (700, 701) and isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool):
+        return float(v)
+    if told == 1700 and isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool):
+        return decimal.Decimal(str(v)) if isinstance(v, float) else decimal.Decimal(v)
+    raise ProtocolError(
+        f"Column {column!r} was described as type OID {told}, but this run returns type OID {oid} (its type depends "
+        "on the parameters); cast it in the query, e.g. CAST(... AS DOUBLE).", "42804")
+
+
 def _type_of(t: Any) -> tuple[int, int]:
     name = str(t).upper()
     if name in _OIDS:
         return _OIDS[name]
+    if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
+        return _JSON  # before DECIMAL: DECIMAL(9,2)[] is a list
     if name.startswith("DECIMAL"):
         return (1700, -1)
-    if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
-        return _JSON
     return _TEXT
 
 
 _PARAM_TEXT: dict[int, Callable[[str], Any]] = {
     16: lambda s: s.lower() in ("t", "true", "1", "on", "yes", "y"),
     20: int, 21: int, 23: int, 26: int, 700: float, 701: float, 1700: decimal.Decimal,
+    # bytea's hex text form (\x00ff); DuckDB would read '\x00ff' as the byte 0 then the characters "ff"
+    17: lambda s: bytes.fromhex(s[2:]) if s.startswith("\\x") else s.encode(),
 }
 _PARAM_BINARY: dict[int, Callable[[bytes], Any]] = {
     16: lambda b: b != b"\x00", 21: lambda b: struct.unpack("!h", b)[0], 23: lambda b: struct.unpack("!i", b)[0],
@@ -370,10 +397,23 @@ def _array_binary(b: bytes) -> list[Any]:
     return flat
 
 
+def _numeric_param(d: decimal.Decimal) -> decimal.Decimal | int:
+    """A NUMERIC parameter DuckDB binds exactly: DECIMAL holds 38 digits (wider ones it would bind as DOUBLE,
+    silently rounded), HUGEINT whole numbers up to 2^127."""
+    if not d.is_finite() or len(d.as_tuple().digits) <= 38:
+        return d
+    if d == d.to_integral_value() and -(2**127) <= d < 2**127:
+        return int(d)
+    raise ProtocolError(f"The NUMERIC parameter {d} has more digits than DuckDB's DECIMAL holds (38); send it as "
+                        "text and cast it in the query, or round it.", "22003")
+
+
 def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
     """A Bind parameter as the Python value DuckDB should bind (text types stay strings; DuckDB casts them)."""
     if raw is None:
         return None
+    if oid == 1700:
+        return _numeric_param(_numeric_binary(raw) if fmt else decimal.Decimal(raw.decode()))
     if fmt == 0:
         text = raw.decode()
         if oid in _ARRAY_OF:
@@ -409,6 +449,10 @@ class Result:
         return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
 
 
+# Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
+MAX_BUFFERED_ROWS = 1_000_000
+
+
 def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
     raise e
     yield ()  # a generator: the error surfaces when the rows are read
@@ -437,6 +481,10 @@ class Session:
         self.statements: dict[str, tuple[str, list[int]]] = {}
         self.portals: dict[str, Portal] = {}
         self.live: Result | None = None  # the result still reading from the cursor (a suspended portal)
+        self.busy = False  # a statement runs or its rows are being sent (what a CancelRequest may interrupt)
+        self.implicit = False  # the extended protocol's implicit transaction, open until Sync
+        self.implicit_failed = False
+        self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
@@ -464,8 +512,15 @@ class Session:
         r, self.live = self.live, None
         if r is None:
             return
+        rest = []
         try:
-            rest = list(r.rows)
+            for row in r.rows:
+                rest.append(row)
+                if len(rest) > MAX_BUFFERED_ROWS:
+                    raise ProtocolError(
+                        f"A result left open between pages has more than {MAX_BUFFERED_ROWS:,} unread rows, too many "
+                        "to hold while another statement runs; read it to the end (or close it) first, or run the "
+                        "other statement on another connection.", "54000")
         except duckdb.Error as e:
             r.rows = _raising(e)  # the portal's next Execute reports it
             return
@@ -507,14 +562,28 @@ class Session:
             # The time zone is part of the locked configuration; asking for the one in force is fine (Metabase does).
             self.release()
             zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
-            if m.group(1).strip().lower() not in (zone.lower(), "default", "local"):
+            asked = m.group(1).strip()
+            if asked.lower() not in (zone.lower(), "default", "local") and not _same_zone(self.cur, asked, zone):
                 raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
                                     f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
                                     "(timezone('...', ts)).", "0A000")
             return Result("SET")
-        if _DISCARD_RE.match(sql):
-            self.statements.clear()  # what a pooler's DISCARD ALL needs: no prepared statement survives
-            return Result("DISCARD ALL")
+        m = _DISCARD_RE.match(sql)
+        if m:
+            what = m.group(1).upper().replace("TEMPORARY", "TEMP")
+            if what == "ALL" and self.status != b"I":
+                raise ProtocolError("DISCARD ALL cannot run inside a transaction block", "25001")
+            if what in ("ALL", "PLANS"):
+                self.statements.clear()  # what a pooler needs: no prepared statement survives
+                self.described.clear()
+            if what in ("ALL", "TEMP"):
+                self.release()
+                # the previous user's temporary tables and views must not reach the next one (our macros stay)
+                for name, kind in self.cur.execute(
+                        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+                        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
+                    self.cur.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
+            return Result(f"DISCARD {what}")
         m = _DEALLOCATE_RE.match(sql)
         if m:
             # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
@@ -526,8 +595,7 @@ class Session:
             return Result("DEALLOCATE")
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
-        sql = _REGCLASS_RE.sub(r"(SELECT oid FROM pg_catalog.pg_class WHERE relname = '\1' LIMIT 1)", sql)
-        return _REGTYPE_RE.sub("", sql)
+        return _catalog_rewrites(sql)
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -569,7 +637,30 @@ class Session:
         stmts = duckdb.extract_statements(c)
         if len(stmts) != 1:
             raise ProtocolError("cannot insert multiple commands into a prepared statement", "42601")
-        return self._one(stmts[0], params)
+        st = stmts[0]
+        if st.type.name == "TRANSACTION" and self.implicit:
+            # BEGIN inside the implicit transaction makes it explicit (it is open already); COMMIT / ROLLBACK end it
+            self.implicit = False
+            if _keyword_tag(st.query) in ("BEGIN", "START"):
+                self.status = b"T"
+                return Result("BEGIN")
+        elif self.status == b"I" and not self.implicit and st.type.name != "TRANSACTION":
+            # As in PostgreSQL, the statements up to Sync form one transaction: a batch (JDBC's executeBatch,
+            # psycopg's executemany) that fails part-way keeps none of its writes.
+            self.release()
+            self.cur.execute("BEGIN")
+            self.implicit = True
+        return self._one(st, params)
+
+    def sync(self) -> None:
+        """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
+        if self.implicit:
+            self.implicit = False
+            self.live = None
+            self.cur.execute("ROLLBACK" if self.implicit_failed else "COMMIT")
+        self.implicit_failed = False
+        if self.status == b"I":
+            self.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
 
     def _one(self, st: Any, params: list[Any] | None) -> Result:
         query = st.query
@@ -577,10 +668,10 @@ class Session:
         head = _keyword_tag(query)
         if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
-        self.release()
         try:
+            self.release()
             self.cur.execute(query, params) if params else self.cur.execute(query)
-        except duckdb.Error:
+        except (duckdb.Error, ProtocolError):
             if self.status == b"T":
                 self.status = b"E"
             raise
@@ -622,6 +713,90 @@ class Session:
             return None
 
 
+# Parameter types a client declares -> the DuckDB type it means. Why cast: DuckDB types an unannotated parameter by
+# its value, so JDBC's setLong(5) would make an INTEGER column one run and setLong(3e9) a BIGINT the next, while
+# the client decodes every run by the types it was told once.
+_CAST_OF = {16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 700: "FLOAT", 701: "DOUBLE", 1082: "DATE",
+            1083: "TIME", 1114: "TIMESTAMP", 1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID", 17: "BLOB"}
+
+
+_OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer": 23, "int": 23, "int4": 23,
+                "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
+                "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
+                "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186}
+_PARAM_CAST_RE = re.compile(r"\$(\d+)\s*::\s*([a-z0-9_]+)|CAST\s*\(\s*\$(\d+)\s+AS\s+([a-z0-9_]+)", re.I)
+
+
+def _parameter_casts(sql: str) -> dict[int, int]:
+    """Parameter number -> type OID, for parameters the query casts ($1::INTEGER, CAST($2 AS DATE)), read outside
+    string literals; drivers that ask the server for parameter types (asyncpg) then send values, not text."""
+    out: dict[int, int] = {}
+    last = 0
+    for start, end in [*_string_spans(sql), (len(sql), len(sql))]:
+        for m in _PARAM_CAST_RE.finditer(sql[last:start]):
+            n, t = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            if t.lower() in _OID_OF_CAST:
+                out.setdefault(int(n), _OID_OF_CAST[t.lower()])
+        last = end
+    return out
+
+
+def _typed_parameters(sql: str, oids: list[int]) -> str:
+    """``$n`` as ``CAST($n AS T)`` for each parameter whose type the client declared (found by DuckDB's tokenizer,
+    so never inside a string or a comment)."""
+    if not any(o in _CAST_OF for o in oids):
+        return sql
+    try:
+        tokens = duckdb.tokenize(sql)
+    except duckdb.Error:
+        return sql
+    out, last = [], 0
+    for (pos, kind), (nxt, nkind) in zip(tokens, tokens[1:], strict=False):
+        if kind == duckdb.token_type.operator and sql[pos] == "$" and nkind == duckdb.token_type.numeric_const \
+                and nxt == pos + 1:
+            digits = re.match(r"\d+", sql[nxt:])
+            if digits and 0 < int(digits.group()) <= len(oids) and oids[int(digits.group()) - 1] in _CAST_OF:
+                out += [sql[last:pos], f"CAST(${digits.group()} AS {_CAST_OF[oids[int(digits.group()) - 1]]})"]
+                last = nxt + len(digits.group())
+    return "".join([*out, sql[last:]])
+
+
+def _string_spans(sql: str) -> list[tuple[int, int]]:
+    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
+    try:
+        tokens = duckdb.tokenize(sql)
+    except duckdb.Error:
+        return []
+    spans = []
+    for i, (pos, kind) in enumerate(tokens):
+        if kind != duckdb.token_type.string_const:
+            continue
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
+        if sql[pos] == "'":  # a plain literal ends at its closing quote ('' is a quote inside it)
+            j = pos + 1
+            while j < len(sql) and (sql[j] != "'" or sql[j + 1:j + 2] == "'"):
+                j += 2 if sql[j] == "'" else 1
+            end = min(j + 1, end)
+        spans.append((pos, end))
+    return spans
+
+
+def _catalog_rewrites(sql: str) -> str:
+    """The catalogue rewrites (``_REGTYPE_RE``; ``'name'::regclass`` as that relation's oid), outside string
+    literals only: a literal that merely contains ``::regtype`` stays as written."""
+    out, last = [], 0
+    for start, end in _string_spans(sql):
+        out.append(_REGTYPE_RE.sub("", sql[last:start]))
+        literal, last = sql[start:end], end
+        m = _REGCLASS_RE.match(sql, end) if literal.startswith("'") else None
+        if m:
+            name = literal[1:-1].replace("''", "'").split(".")[-1]  # a schema-qualified name: the relation's own
+            literal, last = f"(SELECT oid FROM pg_catalog.pg_class WHERE relname = {quote_literal(name)} LIMIT 1)", m.end()
+        out.append(literal)
+    out.append(_REGTYPE_RE.sub("", sql[last:]))
+    return "".join(out)
+
+
 def _split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:
@@ -651,11 +826,13 @@ class Portal:
     params: list[Any]
     result_formats: list[int] = field(default_factory=list)  # Bind's: none (all text), one for all, or one each
     result: Result | None = None
+    described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
 
     def formats(self, n: int) -> list[int]:
         f = self.result_formats
-        if len(f) not in (0, 1, n):
-            raise ProtocolError(f"Bind gave {len(f)} result format codes for {n} columns.")
+        if len(f) not in (0, 1, n) or any(c not in (0, 1) for c in f):
+            raise ProtocolError(f"Bind gave result format codes {f} for {n} columns; each must be 0 (text) or 1 "
+                                "(binary), one for all or one per column.")
         return [f[0]] * n if len(f) == 1 else f or [0] * n
 
 
@@ -745,7 +922,7 @@ class PGServer(socketserver.ThreadingTCPServer):
                 "or keep the default --host 127.0.0.1.")
         self.config = config
         self._lock = threading.Lock()
-        self._clients: dict[tuple[int, int], tuple[socket.socket, duckdb.DuckDBPyConnection]] = {}
+        self._clients: dict[tuple[int, int], tuple[socket.socket, Session]] = {}
         self._pids = iter(range(1000, 2**31))
         self.backend = self._open_backend()
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
@@ -792,7 +969,7 @@ class PGServer(socketserver.ThreadingTCPServer):
                 raise
             backend.sessions += 1
             pid, key = next(self._pids), secrets.randbits(31)
-            self._clients[(pid, key)] = (sock, cur)
+            self._clients[(pid, key)] = (sock, session)
         return backend, session, pid, key
 
     def close_session(self, backend: Backend, session: Session, pid: int, key: int) -> None:
@@ -807,8 +984,10 @@ class PGServer(socketserver.ThreadingTCPServer):
     def cancel(self, pid: int, key: int) -> None:
         with self._lock:
             client = self._clients.get((pid, key))
-        if client is not None:
-            client[1].interrupt()
+        # As in PostgreSQL, a cancel reaches only a running statement: between statements (or between the
+        # pages of a result) interrupting would abort the client's transaction for nothing.
+        if client is not None and client[1].busy:
+            client[1].cur.interrupt()
 
     def close_all(self, timeout: float = 30.0) -> None:
         """Disconnect clients, wait for their sessions to end, then close the database.
@@ -823,8 +1002,8 @@ class PGServer(socketserver.ThreadingTCPServer):
                 clients = list(self._clients.values())
             if not clients or time.monotonic() > deadline:
                 break
-            for sock, cur in clients:
-                cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
+            for sock, session in clients:
+                session.cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -959,8 +1138,10 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             if kind == b"S":
                 skip_to_sync = False
-                if s.status == b"I":
-                    s.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
+                try:
+                    s.sync()
+                except duckdb.Error as e:  # the COMMIT of the implicit transaction failed: the client must know
+                    self.send_error(e)
                 self.ready(s.status)
                 continue
             if kind == b"H":
@@ -968,6 +1149,7 @@ class Handler(socketserver.BaseRequestHandler):
                 continue
             if skip_to_sync:
                 continue
+            s.busy = True
             try:
                 if kind == b"Q":
                     self.simple_query(s, body.rstrip(b"\x00").decode())
@@ -1001,10 +1183,15 @@ class Handler(socketserver.BaseRequestHandler):
                     self.ready(s.status)
                 else:
                     skip_to_sync = True
+                    s.implicit_failed = s.implicit
                     self.flush()
+            finally:
+                s.busy = False
 
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:
+        if s.implicit:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
+            s.sync()
         if not sql.strip().strip(";").strip():
             self.send(b"I")
             self.ready(s.status)
@@ -1024,7 +1211,8 @@ class Handler(socketserver.BaseRequestHandler):
         query, rest = rest.split(b"\x00", 1)
         (n,) = struct.unpack("!h", rest[:2])
         oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
-        s.statements[name.decode()] = (query.decode(), oids)
+        s.statements[name.decode()] = (_typed_parameters(query.decode(), oids), oids)
+        s.described.pop(name.decode(), None)
         self.send(b"1")
 
     def bind(self, s: Session, body: bytes) -> None:
@@ -1054,9 +1242,11 @@ class Handler(socketserver.BaseRequestHandler):
         for i, raw in enumerate(values):
             fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
             params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
+        if len(formats) not in (0, 1, len(values)) or any(c not in (0, 1) for c in formats):
+            raise ProtocolError(f"Bind gave parameter format codes {formats} for {len(values)} parameters.")
         old = s.portals.get(portal.decode())
         s.forget(old.result if old else None)
-        s.portals[portal.decode()] = Portal(sql, params, result_formats)
+        s.portals[portal.decode()] = Portal(sql, params, result_formats, described=s.described.get(stmt.decode()))
         self.send(b"2")
 
     def _run_portal(self, s: Session, p: Portal) -> Result:
@@ -1071,15 +1261,19 @@ class Handler(socketserver.BaseRequestHandler):
                 raise ProtocolError(f'prepared statement "{name}" does not exist', "26000")
             sql, oids = s.statements[name]
             n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
-            # Unknown parameter types are declared text; DuckDB casts text to the type the query needs.
-            types = [o or 25 for o in oids] + [25] * (n - len(oids))
+            # A parameter the client left untyped takes the type the query casts it to ($1::INTEGER), else text
+            # (DuckDB casts text to the type the query needs). Bind then decodes by these types.
+            cast = _parameter_casts(sql)
+            oids = [o or cast.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
+            s.statements[name] = (sql, oids)
+            types = [o or 25 for o in oids]
             self.send(b"t", struct.pack(f"!h{n}i", n, *types))
-            cols = s.describe(sql, n)
+            cols = s.described[name] = s.describe(sql, n)
         else:
             if name not in s.portals:
                 raise ProtocolError(f'portal "{name}" does not exist', "34000")
             p = s.portals[name]
-            cols = self._run_portal(s, p).columns
+            cols = p.described = self._run_portal(s, p).columns
             if cols is not None:
                 self.row_description(cols, p.formats(len(cols)))
                 return
@@ -1097,8 +1291,11 @@ class Handler(socketserver.BaseRequestHandler):
         if portal.sql.strip().strip(";").strip() == "":
             self.send(b"I")
             return
+        if s.status == b"E" and not _TXN_WORD.match(portal.sql):
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
         r = self._run_portal(s, portal)
-        self.data_rows(r, max_rows, portal.formats(len(r.columns)) if r.columns else None)
+        self.data_rows(r, max_rows, portal.formats(len(r.columns)) if r.columns else None, portal.described)
 
     # -- results
     def row_description(self, cols: list[tuple[str, int, int]], formats: list[int] | None = None) -> None:
@@ -1107,29 +1304,41 @@ class Handler(socketserver.BaseRequestHandler):
             body += name.encode() + b"\x00" + struct.pack("!ihihih", 0, 0, oid, size, -1, formats[i] if formats else 0)
         self.send(b"T", body)
 
-    def data_rows(self, r: Result, max_rows: int, formats: list[int] | None = None) -> None:
+    def data_rows(self, r: Result, max_rows: int, formats: list[int] | None = None,
+                  described: list[tuple[str, int, int]] | None = None) -> None:
         if r.columns is None:
             self.send(b"C", r.tag.encode() + b"\x00")
             return
         # Binary where the client asked for it (JDBC does from a statement's fifth run on, psycopg's binary cursors).
         encoders = [_binary if formats and formats[i] else _text for i in range(len(r.columns))]
         oids = [c[1] for c in r.columns]
+        # The client decodes by the types it was told at Describe; a run whose parameters changed a column's type
+        # is sent as that type, or refused, never as bytes of another type.
+        told = [c[1] for c in described] if described and len(described) == len(oids) else oids
         page = 0  # rows sent by this Execute (its row limit counts these, not the portal's total)
         for row in r.rows:
             body = bytearray(struct.pack("!h", len(row)))
-            for v, oid, enc in zip(row, oids, encoders, strict=True):
+            for i, (v, oid, enc) in enumerate(zip(row, oids, encoders, strict=True)):
                 if v is None:
                     body += b"\xff\xff\xff\xff"
-                else:
+                    continue
+                if told[i] != oid:
+                    v, oid = _as_told(v, oid, told[i], r.columns[i][0]), told[i]
+                try:
                     t = enc(v, oid)
-                    body += struct.pack("!i", len(t)) + t
+                except (struct.error, OverflowError) as e:
+                    raise ProtocolError(f"Column {r.columns[i][0]!r}: {v!r} does not fit type OID {oid} ({e}); cast it in "
+                                        "the query.", "22003") from e
+                body += struct.pack("!i", len(t)) + t
             self.send(b"D", bytes(body))
             r.sent += 1
             page += 1
             if max_rows and page == max_rows:
                 self.send(b"s")  # PortalSuspended: the client asks for more with another Execute
                 return
-        tag = f"SELECT {r.sent}" if r.tag == "SELECT" else r.tag
+        # PostgreSQL's tags count rows, also those of INSERT / UPDATE / DELETE ... RETURNING
+        tag = {"SELECT": f"SELECT {r.sent}", "INSERT": f"INSERT 0 {r.sent}", "UPDATE": f"UPDATE {r.sent}",
+               "DELETE": f"DELETE {r.sent}"}.get(r.tag, r.tag)
         self.send(b"C", tag.encode() + b"\x00")
 
 

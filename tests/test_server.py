@@ -173,7 +173,7 @@ class Wire:
         self.sock = socket.create_connection((server.host, server.port), timeout=30)
         body = struct.pack("!i", 196608) + b"user\x00analyst\x00database\x00w\x00\x00"
         self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
-        self.until(b"Z")
+        self.startup = self.until(b"Z")
 
     def msg(self, kind: bytes, body: bytes = b"") -> None:
         self.sock.sendall(kind + struct.pack("!i", len(body) + 4) + body)
@@ -199,9 +199,10 @@ class Wire:
             if kind in kinds:
                 return got
 
-    def prepare(self, portal: str, sql: str, params: list[str | None] = ()) -> None:  # type: ignore[assignment]
+    def prepare(self, portal: str, sql: str, params: list[str | None] = (), oids: list[int] = ()) -> None:  # type: ignore[assignment]
         vals = b"".join(struct.pack("!i", -1) if v is None else struct.pack("!i", len(v)) + v.encode() for v in params)
-        self.msg(b"P", b"\x00" + sql.encode() + b"\x00" + struct.pack("!h", 0))  # parameter types unspecified (0)
+        # parameter types as given (JDBC's setLong declares int8), else unspecified
+        self.msg(b"P", b"\x00" + sql.encode() + b"\x00" + struct.pack(f"!h{len(oids)}i", len(oids), *oids))
         self.msg(b"B", portal.encode() + b"\x00\x00" + struct.pack("!hh", 0, len(params)) + vals + struct.pack("!h", 0))
         self.msg(b"H")
 
@@ -246,6 +247,70 @@ def test_a_paged_result_survives_other_statements_between_pages(server: Server) 
         w.close()
     assert [int(v) for v, in first + rest] == list(range(5000))
     assert float(other[0][0]) > 0 and other[0][1] == "2026-01-11"
+
+
+def test_declared_parameter_types_fix_the_result_type_and_a_cancel_between_pages_does_nothing(server: Server) -> None:
+    w = Wire(server)
+    try:
+        got = []
+        for v in ("5", "3000000000"):  # JDBC's setLong: int8 declared, whatever the value
+            w.prepare("", "select $1 as v, typeof($1) as t", [v], oids=[20])
+            got += w.execute("", 0)
+        assert got == [["5", "BIGINT"], ["3000000000", "BIGINT"]]
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until(b"Z")
+        w.prepare("big", "select range from range(100)")
+        first = w.execute("big", 10)
+        # a CancelRequest while nothing runs (between pages) is a no-op, as in PostgreSQL
+        import socket
+
+        pid, key = next(struct.unpack("!ii", body) for kind, body in w.startup if kind == b"K")
+        with socket.create_connection((server.host, server.port), timeout=30) as c:
+            c.sendall(struct.pack("!iiii", 16, 80877102, pid, key))
+            c.recv(1)
+        time.sleep(0.3)
+        w.prepare("", "select 42")
+        assert w.execute("", 0) == [["42"]]
+        assert len(first) + len(w.execute("big", 0)) == 100
+        w.msg(b"S")
+        assert w.until(b"Z")[-1] == (b"Z", b"T")  # still a live transaction, not an aborted one
+    finally:
+        w.close()
+
+
+def test_a_batch_up_to_sync_is_one_transaction(warehouse: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "batch.duckdb")
+    shutil.copy(warehouse, db)
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("create table k (id integer primary key)")
+        with pytest.raises(psycopg.errors.IntegrityError):
+            with conn.cursor() as cur:  # psycopg pipelines executemany: one Sync, as JDBC's executeBatch
+                cur.executemany("insert into k values (%s)", [(1,), (2,), (2,), (3,)])
+        assert conn.execute("select count(*) from k").fetchall() == [(0,)]  # none kept, as in PostgreSQL
+        conn.execute("create temp table secret as select 1 as x")
+        assert conn.execute("discard all").statusmessage == "DISCARD ALL"
+        with pytest.raises(psycopg.errors.UndefinedTable):  # a pooler's next user never sees it
+            conn.execute("select * from secret")
+
+
+def test_values_reach_clients_as_they_are(server: Server) -> None:
+    import decimal
+
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        # catalogue rewrites leave string literals alone
+        assert conn.execute("select 'x::regtype stays', 'main.transactions'::regclass is not null").fetchone() \
+            == ("x::regtype stays", True)
+        assert conn.execute("select %t::blob", (b"\x00\xff",)).fetchone() == (b"\x00\xff",)
+        with pytest.raises(psycopg.errors.NumericValueOutOfRange, match="more digits than DuckDB's DECIMAL"):
+            conn.execute("select %s::varchar", (decimal.Decimal("1" * 39 + ".5"),))
+        assert conn.execute("select %s::varchar", (decimal.Decimal(2**127 - 1),)).fetchone() == (str(2**127 - 1),)
+        row = conn.execute("select [1.5::decimal(4,2), 2.25] as l, {'b': '\\x00'::blob, 'n': 'nan'::double} as s, "
+                           "0.1::float as f").fetchone()
+        assert row == ([1.5, 2.25], {"b": "\\x00", "n": None}, 0.1)
+        zone = conn.execute("show timezone").fetchall()[0][0]
+        if zone in ("UTC", "Etc/UTC", "GMT"):
+            for alias in ("UTC", "Etc/UTC", "GMT"):
+                assert conn.execute(f"set time zone '{alias}'").statusmessage == "SET"
 
 
 def test_array_and_long_numeric_parameters(server: Server) -> None:
