@@ -538,8 +538,8 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         cur.close()
     if not n:
         return None
-    how = (f"its training filter was {m['train_where']!r}; add where=\"NOT ({m['train_where']})\" or another "
-           "held-out filter" if m.get("train_where") else "it was trained on all of them (unlabelled); score new rows")
+    how = (f"its training filter was {m['train_where']!r}; add where=\"NOT ({m['train_where']})\" (CLI: --where) or "
+           "another held-out filter" if m.get("train_where") else "it was trained on all of them (unlabelled); score new rows")
     return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
             "for an estimate on unseen rows).")
 
@@ -650,7 +650,7 @@ def set_threshold(
         th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
     elif method in ("quantile", "contamination"):
         if target is None or not (0.0 < target < 1.0) or lm.quantiles is None:
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1).")
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) (CLI: --target).")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
@@ -658,7 +658,7 @@ def set_threshold(
     elif method in ("max_f1", "min_precision", "min_recall", "flag_budget"):
         if source is None or label is None:
             raise BadInputError(
-                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label=."
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label= (CLI: --source, --label)."
             )
         _, s, y = _labelled_scores(con, lm.ref, source, label, where)
         on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"

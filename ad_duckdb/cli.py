@@ -17,7 +17,7 @@ import duckdb
 
 from . import api, jsonvalues
 from .exceptions import AdDuckDBError, BadInputError
-from .features import quote_ident, quote_literal
+from .features import describe, is_numeric_type, quote_ident, quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -163,28 +163,58 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     \b
     Example (the classic fraud recipe, normal rows only; name the features, or the label
     column and every other numeric column become features too):
-      ad-duckdb train cards.duckdb card_ae cards -f V1 -f V2 -f Amount --where "split = 'train'"
+      ad-duckdb train cards.duckdb card_small cards -f V1 -f V2 -f Amount --where "split = 'train'"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
-    with _open(db, create=True) as con:
+    new_db = db != ":memory:" and not Path(db).exists()
+    try:
+        with _open(db, create=True) as con:
+            info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
+                          epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+            m = info.metrics
+            click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
+                       f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
+            filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
+            if filled:
+                click.echo("filled NULL / NaN values with the training median: "
+                           + ", ".join(f"{c} {n}" for c, n in filled.items()))
+            _print_train_hint(con, info, name, contamination)
+    except BaseException:
+        if new_db:  # a mistyped path must not leave an empty database behind
+            for p in (Path(db), Path(f"{db}.wal")):
+                p.unlink(missing_ok=True)
+        raise
+
+
+def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,
+           **params: Any) -> api.ModelInfo:
+    try:
+        return api.train(con, name, source, features=_split(features), where=where, **params)
+    except BadInputError as e:
+        # Without -f every numeric column is a feature, so a label column is constant under
+        # --where "label = 0"; the library's fix (constant_columns='keep') is not a CLI option.
+        constant = re.search(r"column '([^']+)' is constant", str(e))
+        if features or not constant:
+            raise
+        cur = con.cursor()
         try:
-            info = api.train(con, name, source, features=_split(features), where=where, contamination=contamination,
-                             robust=robust, epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
-        except BadInputError as e:
-            # Without -f every numeric column is a feature, so a label column is constant under
-            # --where "label = 0"; the library's fix (constant_columns='keep') is not a CLI option.
-            if features or "is constant" not in str(e):
-                raise
-            raise click.ClickException(
-                f"{e} From the command line: without -f every numeric column of {source} is a feature (a label "
-                "too); choose the features with -f, e.g. -f amount -f count."
-            ) from e
-        m = info.metrics
-        click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
-                   f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
-        click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {contamination:.2%} of training rows)")
-        args = _sql_idents(con, info.features)
-        click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
+            numeric = [c for c, t in describe(cur, source) if is_numeric_type(t) and c != constant.group(1)]
+        finally:
+            cur.close()
+        example = " ".join(f"-f {c}" for c in numeric[:3]) or "-f COLUMN"
+        raise click.ClickException(
+            f"{e} From the command line: without -f every numeric column of {source} is a feature (a label "
+            f"too); choose the features with -f, e.g. {example}."
+        ) from e
+
+
+def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name: str, contamination: float) -> None:
+    default = next(t for t in api.load_model(con, info.ref).thresholds if t.name == "default")
+    share = default.flagged_share if default.flagged_share is not None else contamination
+    click.echo(f"default threshold {default.value:.6g} (flags {share:.2%} of training rows; contamination "
+               f"{contamination:.2%})")
+    args = _sql_idents(con, info.features)
+    click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
 
 
 @cli.command()
@@ -403,7 +433,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
     \b
     Example:
-      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots out/
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
     """
     with _open(db, read_only=into is None) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
@@ -442,6 +472,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
+        if th.chosen_on and " was trained on" in th.chosen_on:
+            click.echo("note: " + th.chosen_on.split("; ", 1)[-1])
 
 
 @cli.command("export")

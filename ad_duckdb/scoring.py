@@ -311,13 +311,21 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     return _nan_where_null(_values(f).copy(), f)
 
 
+def _call(func: str, model: LoadedModel, args: str) -> str:
+    """The call a message suggests, with the threshold-name argument is_anomaly_at takes (and score's bulk form)."""
+    if func == "score":
+        return f"columns ({args})"
+    threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+    return f"{func}('{model.name}'{threshold}, {args}) (or '{model.ref}' to pin this version)"
+
+
 def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     """Arrow argument columns -> one float32 [n, d] matrix (the one cast-and-stack per call)."""
     if len(cols) != model.n_features:
         args = ", ".join(model.feature_names)
         raise FeatureMismatchError(
             f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
-            f"{model.n_features}: ({args}), in this order. Call {func}('{model.name}', {args})."
+            f"{model.n_features}: ({args}), in this order: {_call(func, model, args)}."
         )
     # Why errstate: a DOUBLE beyond float32 (1e300) becomes +-inf, which the graph clips like any Inf;
     # numpy's overflow warning would otherwise fail the query where warnings are errors.
@@ -391,7 +399,7 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
                     f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
-                    f"Call {func}('{model.name}', {right}). If these rows really hold those two columns swapped "
+                    f"Call {_call(func, model, right)}. If these rows really hold those two columns swapped "
                     "(e.g. you select them on purpose), turn this check off: ad_duckdb.connect(path, "
                     "check_order=False), `ad-duckdb sql --no-order-check`, or check_order: false in the dbt plugin config."
                 )

@@ -118,7 +118,8 @@ def tables_exist(cur: Any) -> bool:
                 f"Table {table!r} in this database is not ad_duckdb's model store (it has columns "
                 f"{', '.join(cols)}; the store needs {', '.join(STORE_TABLES[table])}). ad_duckdb keeps its "
                 f"models in tables named {', '.join(STORE_TABLES)}: rename yours (ALTER TABLE {table} RENAME TO "
-                f"{table}_data), or keep models in another database or schema (USE other_schema)."
+                f"{table}_data; from the command line: ad-duckdb sql DB \"ALTER TABLE {table} RENAME TO {table}_data\" "
+                "--write), or keep models in another database or schema (USE other_schema)."
             )
     return "ad_models" in found
 
@@ -295,7 +296,8 @@ def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
         vs = ", ".join(str(v) for v in known[name])
         return ModelNotFoundError(
             f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the latest, "
-            "or call ad_duckdb.refresh(con) if it was trained in another connection."
+            "or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
+            "send it SIGHUP)."
         )
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
     return ModelNotFoundError(

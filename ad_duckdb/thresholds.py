@@ -131,7 +131,7 @@ def from_goal(
         i = int(np.argmax(c["f1"]))
         return _pick(c, i, label, method, chosen_on)
     if target is None or not (0.0 < float(target) <= 1.0):
-        raise BadInputError(f"Threshold goal {method!r} needs a target in (0, 1]; got {target!r}.")
+        raise BadInputError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), e.g. 0.9; got {target!r}.")
     target = float(target)
     if method == "min_precision":
         ok = np.nonzero(c["precision"] >= target)[0]

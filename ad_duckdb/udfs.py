@@ -63,12 +63,19 @@ class Registry:
         self.latest: dict[str, LoadedModel] = {}
         self.files: list[LoadedModel] = []
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
+        self.store_error: str | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
 
     def refresh(self, cur: Any) -> None:
-        recs, problems = store.load_all(cur, self.names)
+        try:
+            recs, problems = store.load_all(cur, self.names)
+            self.store_error = None
+        except BadInputError as e:
+            # a user's own table named like the store: the functions still register (so the SQL that renames
+            # it can run), and a call says what is wrong
+            recs, problems, self.store_error = [], {}, str(e)
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -106,6 +113,8 @@ class Registry:
             raise IntegrityError(msg + (f" Versions that load: {loads} (name one, or drop {name}@{v})." if loads else ""))
         if not isinstance(ref, str):
             raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
+        if self.store_error:
+            raise BadInputError(self.store_error)
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)

@@ -147,6 +147,8 @@ def write_example_inputs() -> None:
                 "amount AS Amount, 0 AS Class, CASE WHEN transaction_id % 2 = 0 THEN 'train' ELSE 'test' END AS split "
                 "FROM transactions "
                 "UNION ALL SELECT 10000 + range, 1, 90.0 + 3.7 * range, 900.0 + 37 * range, 1, 'test' FROM range(5)")
+    # card_ae as examples/creditcard/run.py stores it (the --help examples of evaluate and threshold use it)
+    ad_duckdb.train(con, "card_ae", "cards", features=["V1", "V2", "Amount"], where="split = 'train'", **FAST)
     con.close()
     Path("report.sql").write_text("-- a report\nSELECT count(*) AS n FROM transactions;\n"
                                   "SELECT max(anomaly_score('tx_ae', count, amount)) AS top FROM transactions;\n")
@@ -169,7 +171,7 @@ def test_help_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.Monkey
     for argv in help_examples():
         if argv[0] != "serve":  # a server runs until stopped; tests/test_server.py covers it
             run(*argv)
-    assert Path("tx_ae.onnx").is_file() and list(Path("out").glob("*.png"))
+    assert Path("tx_ae.onnx").is_file() and list(Path("plots").glob("*.png"))
 
 
 def test_train_without_features_suggests_f(db: str) -> None:
@@ -277,3 +279,23 @@ def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) 
     con.close()
     run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev")
     run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev", "--replace")
+
+
+def test_train_reports_filled_values_and_a_failed_first_train_leaves_no_database(db: str, tmp_path: Path) -> None:
+    out = run("train", db, "nulls_ae", "SELECT count, CASE WHEN transaction_id % 10 = 0 THEN NULL ELSE amount END "
+              "AS amount FROM transactions", "--quiet", "--epochs", "1")
+    assert "filled NULL / NaN values with the training median: amount " in out
+    assert "flags " in out and "of training rows; contamination 1.00%" in out
+    typo = tmp_path / "nosuch.duckdb"
+    assert "does not exist" in run("train", str(typo), "x_ae", "transactions", "--quiet", ok=False)
+    assert not typo.exists()  # the mistyped path did not become an empty database
+
+
+def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:
+    out = run("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", "transactions", "--label", "label")
+    assert "note: " in out and "was trained on" in out
+    assert "(CLI: --target)" in fails_in_one_line("threshold", model_db, "tx_ae", "p", "--method", "min_precision",
+                                                 "--source", "transactions", "--label", "label")
+    assert "(CLI: --source, --label)" in fails_in_one_line("threshold", model_db, "tx_ae", "b", "--method", "max_f1")
+    out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count) FROM transactions")
+    assert "is_anomaly_at('tx_ae', 'threshold_name', count, amount)" in out

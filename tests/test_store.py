@@ -160,14 +160,21 @@ def test_a_users_own_table_named_ad_models_gets_a_clear_error(tmp_path: Path) ->
     con.execute("INSERT INTO ad_models VALUES ('spring', 1200)")
     make_transactions(con, n=300)
     con.close()
-    for step in (lambda: ad_duckdb.connect(path),
-                 lambda: ad_duckdb.train(duckdb.connect(path), "tx_ae", "transactions", features=["count"], **FAST)):
-        with pytest.raises(ad_duckdb.BadInputError, match=r"'ad_models' in this database is not ad_duckdb's model "
-                                                          r"store \(it has columns campaign, budget.*RENAME TO"):
-            step()
-    con = duckdb.connect(path)
-    assert con.execute("SELECT * FROM ad_models").fetchall() == [("spring", 1200.0)]
-    con.close()
+    con = ad_duckdb.connect(path)  # connecting works, so the SQL that renames the table can run
+    try:
+        for step in (lambda: con.execute("SELECT anomaly_score('tx_ae', 1)").fetchall(),
+                     lambda: ad_duckdb.train(con, "tx_ae", "transactions", features=["count"], **FAST)):
+            with pytest.raises((ad_duckdb.BadInputError, duckdb.Error),
+                               match=r"'ad_models' in this database is not ad_duckdb's model store \(it has columns "
+                                     r"campaign, budget.*RENAME TO.*ad-duckdb sql DB"):
+                step()
+        assert con.execute("SELECT * FROM ad_models").fetchall() == [("spring", 1200.0)]
+        con.execute("ALTER TABLE ad_models RENAME TO ad_models_data")
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count"], **FAST)
+        assert con.execute("SELECT anomaly_score('tx_ae', 1) >= 0").fetchall() == [(True,)]
+        assert con.execute("SELECT * FROM ad_models_data").fetchall() == [("spring", 1200.0)]
+    finally:
+        con.close()
 
 
 def test_damaged_newest_version_is_refused_never_replaced_by_an_older_one(db: Path) -> None:
