@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class ModelInfo:
     features: list[str]
     train_rows: int | None
     thresholds: dict[str, float]
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = field(repr=False)  # 1001 score quantiles and the training curve: too long to show
 
     @property
     def ref(self) -> str:
@@ -63,9 +63,10 @@ class ModelInfo:
 
 
 def connect(
-    database: str = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
+    database: str | Path = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``)."""
+    database = str(database)  # a pathlib.Path works too
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
         con = duckdb.connect(database, read_only=read_only, **kwargs)
@@ -194,7 +195,8 @@ def train(
         shown = f"({source.strip().rstrip(';')})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source
         t0 = time.perf_counter()
-        det = AutoEncoderDetector(**params).fit(X, names, [t for _, t in cols], model_name=name, source=src_text)
+        det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
+                                                source=src_text)
         seconds = time.perf_counter() - t0
         onnx = to_onnx_bytes(det.graph_, len(names))
         rng = np.random.default_rng(0)
@@ -358,6 +360,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     from .udfs import explain_rows
 
     lm = registry(con).get(model)
+    # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
+    threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
     cur = con.cursor()
     # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
     # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
@@ -383,9 +387,6 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
     schema = pa.schema(out_fields)
-    # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
-    threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
-
     failed: list[BaseException] = []
 
     def gen() -> Any:
@@ -508,6 +509,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
             ) from e
     finally:
         cur.close()
+    if len(X) == 0:
+        raise BadInputError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
+                            f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     y = X[:, -1]
     if np.isnan(y).any():
         raise BadInputError(f"Label column {label!r} has NULL or NaN values in {source!r}; filter them with where=.")
@@ -534,6 +538,8 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     cur = con.cursor()
     try:
         n = cur.execute(q).fetchall()[0][0]
+    except duckdb.Error:
+        return None  # the stored filter no longer binds (a column dropped since): nothing to say
     finally:
         cur.close()
     if not n:

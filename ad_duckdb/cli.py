@@ -167,10 +167,12 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     """
     new_db = db != ":memory:" and not Path(db).exists()
+    stored = False
     try:
         with _open(db, create=True) as con:
             info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                           epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+            stored = True
             m = info.metrics
             click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
@@ -180,7 +182,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                            + ", ".join(f"{c} {n}" for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination)
     except BaseException:
-        if new_db:  # a mistyped path must not leave an empty database behind
+        if new_db and not stored:  # a mistyped path must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):
                 p.unlink(missing_ok=True)
         raise
@@ -364,9 +366,10 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 rel = con.sql(stmt.query)
                 rows = [] if rel is None else rel.fetchall()
             except duckdb.Error as e:
-                if len(statements) == 1:
-                    raise
-                raise click.ClickException(f"statement {i} of {len(statements)}: {e}") from e
+                hint = " (the database is opened read-only: add --write to allow writes)" \
+                    if not write and "read-only" in str(e) else ""
+                where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
+                raise click.ClickException(f"{where}{e}{hint}") from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
                 continue
             if printed:

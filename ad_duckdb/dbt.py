@@ -209,8 +209,13 @@ def train_model(
             known = store.known_models(cur)
         finally:
             cur.close()
-        if not retrain and name in known:
-            rec = load_model(session, name)
+        rec = load_model(session, name) if not retrain and name in known else None
+        if rec is not None and features is not None and \
+                [f.lower() for f in features] != [f.lower() for f in rec.feature_names]:
+            # retrain=False keeps a model only for the features asked for; scoring other columns with it would
+            # give wrong scores and no error
+            rec = None
+        if rec is not None:
             version, feats, rows = rec.version, rec.feature_names, rec.train_rows
             th = {t.name: float(t.value) for t in rec.thresholds}
             seconds, trained = rec.metrics.get("train_seconds"), False

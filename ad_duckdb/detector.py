@@ -35,7 +35,8 @@ class AutoEncoderDetector:
     def __init__(self, **params: Any) -> None:
         self.params = params
 
-    def get_params(self) -> dict[str, Any]:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters (scikit-learn's signature, so ``clone`` and grid searches work; nothing is nested)."""
         return dict(self.params)
 
     def set_params(self, **params: Any) -> AutoEncoderDetector:
@@ -55,15 +56,19 @@ class AutoEncoderDetector:
 
     def fit(
         self,
-        X: np.ndarray,
+        X: Any,
+        y: Any = None,
+        *,
         feature_names: Sequence[str] | None = None,
         sql_types: Sequence[str] | None = None,
-        *,
         model_name: str = "model",
         source: str = "array",
     ) -> AutoEncoderDetector:
-        """Fit on raw feature values (NaN allowed: filled with the training median)."""
+        """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
+        as in scikit-learn); a DataFrame's column names become the feature names."""
         p = self._train_params()
+        if feature_names is None and hasattr(X, "columns"):
+            feature_names = [str(c) for c in X.columns]
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise BadInputError(f"Model {model_name!r}: X must be 2-D (rows, features); got shape {X.shape}.")
@@ -133,6 +138,14 @@ class AutoEncoderDetector:
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         return self.score_with_errors(X)[0].astype(np.float64)
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """Fit, then 1 for the training rows above ``threshold_`` (anomalies), 0 for the others."""
+        return (self.fit(X).decision_scores_ > self.threshold_).astype(np.int64)
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
+        return -self.decision_function(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return (self.decision_function(X) > self.threshold_).astype(np.int64)

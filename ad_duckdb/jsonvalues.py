@@ -35,7 +35,10 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, decimal.Decimal):
         if not v.is_finite():
             return None
-        return int(v) if v == v.to_integral_value() else float(v)
+        if v == v.to_integral_value():
+            return int(v)
+        # a number where a float holds it exactly (444.92), else its exact digits as text
+        return float(v) if decimal.Decimal(repr(float(v))) == v else format(v, "f")
     if isinstance(v, bytes | bytearray | memoryview):
         return "\\x" + bytes(v).hex()
     if isinstance(v, dt.timedelta):

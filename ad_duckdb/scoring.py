@@ -151,8 +151,9 @@ class LoadedModel:
         if v is None:
             known = ", ".join(repr(k) for k in sorted(self.thresholds)) or "none"
             raise ThresholdNotFoundError(
-                f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}. "
-                "Add one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`."
+                f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}. Thresholds belong to "
+                "one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
+                "pin the version it was set on ('name@N')."
             )
         return v
 

@@ -101,6 +101,7 @@ _DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s
 _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
 # Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
+_SESSION_MACROS = ("to_regtype", "pg_get_userbyid")  # created by _SESSION_SQL; DISCARD keeps them
 _SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
@@ -333,6 +334,7 @@ _PARAM_BINARY.update({
 # Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
              1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
+_ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 
@@ -400,7 +402,12 @@ def _array_binary(b: bytes) -> list[Any]:
 def _numeric_param(d: decimal.Decimal) -> decimal.Decimal | int:
     """A NUMERIC parameter DuckDB binds exactly: DECIMAL holds 38 digits (wider ones it would bind as DOUBLE,
     silently rounded), HUGEINT whole numbers up to 2^127."""
-    if not d.is_finite() or len(d.as_tuple().digits) <= 38:
+    if not d.is_finite():
+        return d
+    _, digits, exp = d.as_tuple()
+    assert isinstance(exp, int)
+    # the DECIMAL width it needs: its digits and any zeros its exponent adds (1E+40 is 41 digits, 1E-40 is 40)
+    if max(len(digits) + max(exp, 0), -exp) <= 38:
         return d
     if d == d.to_integral_value() and -(2**127) <= d < 2**127:
         return int(d)
@@ -517,13 +524,21 @@ class Session:
             for row in r.rows:
                 rest.append(row)
                 if len(rest) > MAX_BUFFERED_ROWS:
-                    raise ProtocolError(
-                        f"A result left open between pages has more than {MAX_BUFFERED_ROWS:,} unread rows, too many "
-                        "to hold while another statement runs; read it to the end (or close it) first, or run the "
-                        "other statement on another connection.", "54000")
+                    break
         except duckdb.Error as e:
             r.rows = _raising(e)  # the portal's next Execute reports it
             return
+        if len(rest) > MAX_BUFFERED_ROWS:
+            # Too many to hold: the open result is given up (its next page is an error, never a gap) and so is
+            # the transaction, as PostgreSQL would after an error.
+            e = ProtocolError(
+                f"A result left open between pages has more than {MAX_BUFFERED_ROWS:,} unread rows, too many to hold "
+                "while another statement runs on this connection; read it to the end (or close it) first, or run "
+                "the other statement on another connection.", "54000")
+            r.rows = _raising(e)
+            if self.status == b"T":
+                self.status = b"E"
+            raise e
         r.rows = iter(rest)
 
     def forget(self, r: Result | None) -> None:
@@ -581,7 +596,13 @@ class Session:
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
                 for name, kind in self.cur.execute(
                         "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
-                        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal").fetchall():
+                        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal UNION ALL "
+                        "SELECT sequence_name, 'SEQUENCE' FROM duckdb_sequences() WHERE temporary UNION ALL "
+                        "SELECT DISTINCT function_name, CASE function_type WHEN 'table_macro' THEN 'MACRO TABLE' "
+                        "ELSE 'MACRO' END FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal "
+                        "AND function_type IN ('macro', 'table_macro')").fetchall():
+                    if kind.startswith("MACRO") and name in _SESSION_MACROS:
+                        continue
                     self.cur.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
             return Result(f"DISCARD {what}")
         m = _DEALLOCATE_RE.match(sql)
@@ -654,13 +675,15 @@ class Session:
 
     def sync(self) -> None:
         """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
-        if self.implicit:
-            self.implicit = False
-            self.live = None
-            self.cur.execute("ROLLBACK" if self.implicit_failed else "COMMIT")
-        self.implicit_failed = False
-        if self.status == b"I":
-            self.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
+        failed, self.implicit_failed = self.implicit_failed, False
+        try:
+            if self.implicit:
+                self.implicit = False
+                self.live = None
+                self.cur.execute("ROLLBACK" if failed else "COMMIT")
+        finally:
+            if self.status == b"I":
+                self.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
 
     def _one(self, st: Any, params: list[Any] | None) -> Result:
         query = st.query
@@ -669,7 +692,10 @@ class Session:
         if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
         try:
-            self.release()
+            if kind == "TRANSACTION" and head not in ("BEGIN", "START"):
+                self.live = None  # the transaction's end closes its open results: nothing to read ahead
+            else:
+                self.release()
             self.cur.execute(query, params) if params else self.cur.execute(query)
         except (duckdb.Error, ProtocolError):
             if self.status == b"T":
@@ -713,6 +739,22 @@ class Session:
             return None
 
 
+def _tokens(sql: str) -> list[tuple[int, Any]]:
+    """DuckDB's tokens of ``sql`` as (character position, kind); the tokenizer counts UTF-8 bytes."""
+    tokens = duckdb.tokenize(sql)
+    raw = sql.encode()
+    if len(raw) == len(sql):
+        return list(tokens)
+    char_at = [0] * (len(raw) + 1)  # byte offset -> character index
+    pos = 0
+    for i, ch in enumerate(sql):
+        n = len(ch.encode())
+        char_at[pos:pos + n] = [i] * n
+        pos += n
+    char_at[len(raw)] = len(sql)
+    return [(char_at[p], kind) for p, kind in tokens]
+
+
 # Parameter types a client declares -> the DuckDB type it means. Why cast: DuckDB types an unannotated parameter by
 # its value, so JDBC's setLong(5) would make an INTEGER column one run and setLong(3e9) a BIGINT the next, while
 # the client decodes every run by the types it was told once.
@@ -723,8 +765,10 @@ _CAST_OF = {16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 700: "FL
 _OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer": 23, "int": 23, "int4": 23,
                 "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
                 "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
-                "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186}
-_PARAM_CAST_RE = re.compile(r"\$(\d+)\s*::\s*([a-z0-9_]+)|CAST\s*\(\s*\$(\d+)\s+AS\s+([a-z0-9_]+)", re.I)
+                "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
+                "timestamp with time zone": 1184, "timestamp without time zone": 1114}
+_TYPE_NAME = r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\[\s*\])?)"
+_PARAM_CAST_RE = re.compile(rf"\$(\d+)\s*::\s*{_TYPE_NAME}|CAST\s*\(\s*\$(\d+)\s+AS\s+{_TYPE_NAME}", re.I)
 
 
 def _parameter_casts(sql: str) -> dict[int, int]:
@@ -735,8 +779,14 @@ def _parameter_casts(sql: str) -> dict[int, int]:
     for start, end in [*_string_spans(sql), (len(sql), len(sql))]:
         for m in _PARAM_CAST_RE.finditer(sql[last:start]):
             n, t = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-            if t.lower() in _OID_OF_CAST:
-                out.setdefault(int(n), _OID_OF_CAST[t.lower()])
+            t = " ".join(t.lower().replace("[", " [").split())
+            array = t.endswith("]")
+            t = t.rstrip("[] ")
+            oid = _OID_OF_CAST.get(t)
+            if oid is not None and array:
+                oid = _ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element
+            if oid is not None:
+                out.setdefault(int(n), oid)
         last = end
     return out
 
@@ -747,7 +797,7 @@ def _typed_parameters(sql: str, oids: list[int]) -> str:
     if not any(o in _CAST_OF for o in oids):
         return sql
     try:
-        tokens = duckdb.tokenize(sql)
+        tokens = _tokens(sql)
     except duckdb.Error:
         return sql
     out, last = [], 0
@@ -764,7 +814,7 @@ def _typed_parameters(sql: str, oids: list[int]) -> str:
 def _string_spans(sql: str) -> list[tuple[int, int]]:
     """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
     try:
-        tokens = duckdb.tokenize(sql)
+        tokens = _tokens(sql)
     except duckdb.Error:
         return []
     spans = []
@@ -800,7 +850,7 @@ def _catalog_rewrites(sql: str) -> str:
 def _split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:
-        tokens = duckdb.tokenize(sql)
+        tokens = _tokens(sql)
     except duckdb.Error:
         return [sql]
     cuts = [pos for pos, kind in tokens if kind == duckdb.token_type.operator and sql[pos] == ";"]

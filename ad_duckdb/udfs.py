@@ -115,6 +115,12 @@ class Registry:
             raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
         if self.store_error:
             raise BadInputError(self.store_error)
+        if self.names is not None and ref.split("@")[0] not in self.names:
+            raise ModelNotFoundError(
+                f"Model {ref!r} is not among the models these functions were registered with ({self.names}; "
+                "register(con, models=...) or the dbt plugin's 'models' setting). Add it there, or leave the "
+                "setting out to use every stored model."
+            )
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)

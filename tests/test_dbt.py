@@ -321,3 +321,19 @@ def test_train_model_without_plugin_is_refused() -> None:
             train_model(con, "tx_ae", "SELECT 1 AS x")
     finally:
         con.close()
+
+
+def test_train_model_without_retrain_still_retrains_for_other_features(tmp_path: Path) -> None:
+    import ad_duckdb
+    from ad_duckdb.dbt import train_model
+
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b, range % 7 AS c FROM range(400)")
+        first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+        same = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20)
+        other = train_model(con, "ae", "t", features=["a", "c"], retrain=False, max_steps=20)
+        assert first["version"].to_pylist() == same["version"].to_pylist() == [1]
+        assert other["version"].to_pylist() == [2] and other["features"].to_pylist() == ["a, c"]
+    finally:
+        con.close()

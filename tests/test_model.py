@@ -208,3 +208,17 @@ def test_score_terms_sum_to_the_score(cardio: tuple[np.ndarray, np.ndarray]) -> 
     assert all(np.all(v >= 0) for v in t.values())
     off = AutoEncoderDetector(**SMALL, robust=False, knn_k=0, range_weight=0.0).fit(X).score_terms(X[:10])
     assert set(off) == {"reconstruction"}
+
+
+def test_detector_follows_scikit_learn_conventions() -> None:
+    pd = pytest.importorskip("pandas")
+    from sklearn.base import clone
+
+    X = np.random.default_rng(0).normal(size=(600, 3))
+    det = AutoEncoderDetector(n_models=1, max_steps=30, progress=False, seed=1)
+    assert clone(det).get_params(deep=True) == det.get_params()
+    flags = det.fit_predict(X, np.zeros(600))  # y is ignored, never taken for feature names
+    assert flags.mean() == pytest.approx(0.01, abs=0.005) and list(det.feature_names_in_) == ["x0", "x1", "x2"]
+    assert np.allclose(det.score_samples(X[:5]), -det.decision_function(X[:5]))
+    det.fit(pd.DataFrame(X, columns=["a", "b", "c"]))
+    assert list(det.feature_names_in_) == ["a", "b", "c"]

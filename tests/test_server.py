@@ -253,10 +253,10 @@ def test_declared_parameter_types_fix_the_result_type_and_a_cancel_between_pages
     w = Wire(server)
     try:
         got = []
-        for v in ("5", "3000000000"):  # JDBC's setLong: int8 declared, whatever the value
-            w.prepare("", "select $1 as v, typeof($1) as t", [v], oids=[20])
+        for v in ("5", "3000000000"):  # JDBC's setLong: int8 declared, whatever the value (and beside non-ASCII text)
+            w.prepare("", "select 'Zürich 東京' as city, $1 as v, typeof($1) as t", [v], oids=[20])
             got += w.execute("", 0)
-        assert got == [["5", "BIGINT"], ["3000000000", "BIGINT"]]
+        assert got == [["Zürich 東京", "5", "BIGINT"], ["Zürich 東京", "3000000000", "BIGINT"]]
         w.msg(b"Q", b"BEGIN\x00")
         w.until(b"Z")
         w.prepare("big", "select range from range(100)")
@@ -287,6 +287,20 @@ def test_a_batch_up_to_sync_is_one_transaction(warehouse: str, tmp_path: Path) -
             with conn.cursor() as cur:  # psycopg pipelines executemany: one Sync, as JDBC's executeBatch
                 cur.executemany("insert into k values (%s)", [(1,), (2,), (2,), (3,)])
         assert conn.execute("select count(*) from k").fetchall() == [(0,)]  # none kept, as in PostgreSQL
+        # COMMIT with a result still open (JDBC's fetch size, autocommit off) closes it and keeps the writes
+        w = Wire(s)
+        try:
+            w.msg(b"Q", b"BEGIN; INSERT INTO k VALUES (7)\x00")
+            w.until(b"Z")
+            w.prepare("big", "select range from range(3000000)")
+            assert len(w.execute("big", 10)) == 10
+            w.prepare("", "COMMIT")
+            w.execute("", 0)
+            w.msg(b"S")
+            assert w.until(b"Z")[-1] == (b"Z", b"I")
+        finally:
+            w.close()
+        assert conn.execute("select count(*) from k").fetchall() == [(1,)]
         conn.execute("create temp table secret as select 1 as x")
         assert conn.execute("discard all").statusmessage == "DISCARD ALL"
         with pytest.raises(psycopg.errors.UndefinedTable):  # a pooler's next user never sees it
@@ -307,6 +321,8 @@ def test_values_reach_clients_as_they_are(server: Server) -> None:
         row = conn.execute("select [1.5::decimal(4,2), 2.25] as l, {'b': '\\x00'::blob, 'n': 'nan'::double} as s, "
                            "0.1::float as f").fetchone()
         assert row == ([1.5, 2.25], {"b": "\\x00", "n": None}, 0.1)
+        exact = conn.execute("select [1234567890123456789.123456789::decimal(28,9)], '東京'::varchar").fetchone()
+        assert exact == (["1234567890123456789.123456789"], "東京")  # JSON keeps every digit (as text)
         zone = conn.execute("show timezone").fetchall()[0][0]
         if zone in ("UTC", "Etc/UTC", "GMT"):
             for alias in ("UTC", "Etc/UTC", "GMT"):

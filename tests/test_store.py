@@ -344,3 +344,28 @@ def test_an_error_while_scoring_into_a_table_surfaces_as_itself(db: Path, monkey
         assert con.execute("SELECT * FROM scores").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_connect_takes_a_path_object(db: Path) -> None:
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) > 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_messages_for_a_filtered_registration_and_a_threshold_of_another_version(db: Path) -> None:
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.train(con, "other", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.register(con, models=["tx_ae"], replace=True)
+        with pytest.raises(duckdb.Error, match=r"'other' is not among the models these functions were registered "
+                                               r"with \(\['tx_ae'\]"):
+            con.execute("SELECT anomaly_score('other', 5, 100)").fetchall()
+        with pytest.raises(duckdb.Error, match=r"Thresholds belong to one version.*pin the version"):
+            con.execute("SELECT is_anomaly_at('tx_ae', 'prec90', 5, 100)").fetchall()
+        with pytest.raises(ad_duckdb.BadInputError, match=r"No labelled rows to judge 'tx_ae@1'.*where='count < 0'"):
+            ad_duckdb.evaluate(con, "tx_ae", "SELECT *, 0 AS y FROM transactions", label="y", where="count < 0")
+        assert "metrics" not in repr(ad_duckdb.api.ModelInfo.of(ad_duckdb.load_model(con, "tx_ae")))
+    finally:
+        con.close()

@@ -135,6 +135,9 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
         assert "trained on" not in th.chosen_on
         held_out = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        # a training filter that no longer binds (its column dropped since) leaves the note out, not the report
+        con.execute("CREATE TABLE t2 AS SELECT * EXCLUDE (split) FROM t")
+        assert ad_duckdb.evaluate(con, "m", "SELECT * FROM t2", label="label").auc_roc > 0.5
         assert held_out.notes == ["Threshold(s) f1 were chosen on these same labelled rows: their precision and "
                                   "recall here are what they were fitted to; judge them on other labelled rows."]
         # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
