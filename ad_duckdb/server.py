@@ -665,6 +665,7 @@ class Session:
             if _keyword_tag(st.query) in ("BEGIN", "START"):
                 self.status = b"T"
                 return Result("BEGIN")
+            self.status = b"T"  # so _one runs this COMMIT / ROLLBACK on the open transaction
         elif self.status == b"I" and not self.implicit and st.type.name != "TRANSACTION":
             # As in PostgreSQL, the statements up to Sync form one transaction: a batch (JDBC's executeBatch,
             # psycopg's executemany) that fails part-way keeps none of its writes.
@@ -691,6 +692,9 @@ class Session:
         head = _keyword_tag(query)
         if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
+        if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
+                and not self.implicit:
+            return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
         try:
             if kind == "TRANSACTION" and head not in ("BEGIN", "START"):
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead
