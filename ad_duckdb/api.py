@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import queue
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -526,10 +527,25 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     return lm, s.astype(np.float64), y.astype(np.int64)
 
 
+_SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',
+                              re.I)
+
+
+def _source_key(source: str) -> str:
+    """What a source reads, for comparing two spellings: a table's own name (``transactions``, ``main.transactions``
+    and dbt's ``select * from "wh"."main"."transactions"`` are one), else the text itself."""
+    s = source.strip()
+    m = _SELECT_ALL_FROM.match(s)
+    name = m.group(1) if m else s
+    if m or re.fullmatch(r'(?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*', s):
+        return re.split(r"\s*\.\s*", name)[-1].strip('"').lower()
+    return " ".join(s.lower().split())
+
+
 def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None) -> str | None:
     """A note when labelled rows include rows the model was trained on (their metrics are optimistic)."""
     m = lm.rec.metrics
-    if not isinstance(m.get("train_source"), str) or m["train_source"].strip().lower() != source.strip().lower():
+    if not isinstance(m.get("train_source"), str) or _source_key(m["train_source"]) != _source_key(source):
         return None  # another source (or a model from before this was recorded): nothing to compare
     conds = [f"({w}\n)" for w in (where, m.get("train_where")) if w]
     q = f"SELECT count(*) FROM {source_sql(source)}"

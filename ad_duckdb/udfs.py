@@ -106,6 +106,10 @@ class Registry:
         lm = self.by_ref.get(ref)
         if lm is not None:
             return lm
+        if isinstance(ref, str) and "@" in ref:  # 'tx_ae@01' is 'tx_ae@1'
+            name, version = store.parse_ref(ref)
+            if f"{name}@{version}" in self.by_ref:
+                return self.by_ref[f"{name}@{version}"]
         damaged = [(v, n, msg) for (n, v), msg in self.problems.items() if ref in (n, f"{n}@{v}")]
         if damaged:
             v, name, msg = max(damaged)

@@ -130,3 +130,20 @@ def test_swapped_arguments_caught_on_the_example(trained: str) -> None:
         assert n > 0
     finally:
         con.close()
+
+
+def test_swap_caught_for_a_briefly_trained_model(tmp_path: Path) -> None:
+    # the make demo data: a model trained for 100 steps scores the swapped rows below its 99.9% quantile, yet
+    # flags every one of them; the check (gate at the 99% quantile) refuses that, and a batch of only the
+    # rows it flags in the right order is not mistaken for a swap
+    path = str(tmp_path / "demo.duckdb")
+    generate(path)
+    con = ad_duckdb.connect(path)
+    try:
+        ad_duckdb.train(con, "short_ae", "transactions", features=["count", "amount"], max_steps=100, progress=False)
+        with pytest.raises(duckdb.Error, match=r"look out of order"):
+            con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('short_ae', amount, count)").fetchall()
+        con.execute("CREATE TABLE flagged AS SELECT * FROM transactions WHERE is_anomaly('short_ae', count, amount)")
+        assert con.execute("SELECT count(*) FROM flagged WHERE is_anomaly('short_ae', count, amount)").fetchall()[0][0] > 0
+    finally:
+        con.close()

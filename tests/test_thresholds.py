@@ -132,6 +132,9 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label")
         assert "1500 of these rows are rows m@1 was trained on" in str(rep) and "NOT (split = 'train')" in str(rep)
+        # the same table spelled as dbt compiles it, and pinned with a leading zero
+        again = ad_duckdb.evaluate(con, "m@01", 'select * from "main"."t"', label="label")
+        assert again.notes == rep.notes
         th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
         assert "trained on" not in th.chosen_on
         held_out = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
