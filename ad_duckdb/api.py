@@ -52,6 +52,7 @@ class ModelInfo:
     train_rows: int | None
     thresholds: dict[str, float]
     metrics: dict[str, Any] = field(repr=False)  # 1001 score quantiles and the training curve: too long to show
+    flagged_shares: dict[str, float | None] = field(default_factory=dict, repr=False)  # of the training rows
 
     @property
     def ref(self) -> str:
@@ -60,7 +61,8 @@ class ModelInfo:
     @classmethod
     def of(cls, rec: ModelRecord) -> ModelInfo:
         return cls(rec.name, rec.version, rec.feature_names, rec.train_rows,
-                   {t.name: float(t.value) for t in rec.thresholds}, rec.metrics)
+                   {t.name: float(t.value) for t in rec.thresholds}, rec.metrics,
+                   {t.name: t.flagged_share for t in rec.thresholds})
 
 
 def connect(

@@ -211,10 +211,10 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
 
 
 def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name: str, contamination: float) -> None:
-    default = next(t for t in api.load_model(con, info.ref).thresholds if t.name == "default")
-    share = default.flagged_share if default.flagged_share is not None else contamination
-    click.echo(f"default threshold {default.value:.6g} (flags {share:.2%} of training rows; contamination "
-               f"{contamination:.2%})")
+    share = info.flagged_shares.get("default")
+    share = share if share is not None else contamination
+    click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {share:.2%} of training rows; "
+               f"contamination {contamination:.2%})")
     args = _sql_idents(con, info.features)
     click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
 

@@ -1219,6 +1219,7 @@ class Handler(socketserver.BaseRequestHandler):
                     name = body[1:].rstrip(b"\x00").decode()
                     if body[:1] == b"S":
                         s.statements.pop(name, None)
+                        s.described.pop(name, None)
                     else:
                         closed = s.portals.pop(name, None)
                         s.forget(closed.result if closed else None)

@@ -93,7 +93,7 @@ class Registry:
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm
         # 'name' means the newest version; when that one is damaged it must fail, not quietly use an older one.
-        for (name, version), _ in problems.items():
+        for name, version in problems:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
