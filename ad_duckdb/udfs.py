@@ -469,9 +469,9 @@ def register(
             elif existing is not None:
                 reg.check_order = existing.check_order
             for path in files:
-                from .api import read_onnx_file
+                from .onnxfile import read_file
 
-                reg.files.append(LoadedModel(read_onnx_file(Path(path))))
+                reg.files.append(LoadedModel(read_file(Path(path))))
             reg.refresh(cur)
             _REGISTRIES[token] = reg
             hold = reg.hold

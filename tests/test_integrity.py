@@ -166,7 +166,7 @@ def test_hostile_file_refused_at_import(good: store.ModelRecord, kind: str, tmp_
     rec.sha256 = store.sha256_hex(rec.onnx)
     meta = json.dumps(store.record_metadata(rec), sort_keys=True)
     path = tmp_path / f"{kind}.onnx"
-    path.write_bytes(rec.onnx + ad_duckdb.api._metadata_entry(meta))
+    path.write_bytes(rec.onnx + ad_duckdb.onnxfile.metadata_entry(meta))
     con = ad_duckdb.connect(":memory:")
     try:
         with pytest.raises(IntegrityError, match=HOSTILE[kind][1]):
@@ -273,7 +273,7 @@ def test_altered_exported_file_refused(good: store.ModelRecord, tmp_path: Path) 
         newer["format_version"] = store.FORMAT_VERSION + 1
         newer["metadata_sha256"] = store.metadata_digest(newer)  # as a newer ad_duckdb would write it
         text = json.dumps(newer, sort_keys=True)
-        (tmp_path / "newer.onnx").write_bytes(good.onnx + ad_duckdb.api._metadata_entry(text))
+        (tmp_path / "newer.onnx").write_bytes(good.onnx + ad_duckdb.onnxfile.metadata_entry(text))
         with pytest.raises(IntegrityError, match=r"format_version 2.*Upgrade ad_duckdb"):
             ad_duckdb.import_model(con, tmp_path / "newer.onnx")
         # A good file still imports after the refusals.
@@ -290,7 +290,7 @@ def test_malformed_protobuf_gives_a_clear_error(blob: bytes) -> None:
 
 
 def _len_field(number: int, payload: bytes) -> bytes:
-    from ad_duckdb.api import _varint
+    from ad_duckdb.onnxfile import _varint
 
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 

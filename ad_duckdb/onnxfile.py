@@ -1,0 +1,97 @@
+"""The self-contained ``.onnx`` file: the model's ONNX bytes with its metadata appended as
+``ModelProto.metadata_props``; writing one whole (or not at all) and reading one back with every check."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+from . import integrity, store
+from .exceptions import BadInputError, IntegrityError
+from .store import ModelRecord
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def metadata_entry(value: str) -> bytes:
+    """Protobuf bytes of one ``metadata_props`` entry (field 14 of ModelProto; key=1, value=2).
+
+    Appending a repeated field to a serialized message is valid protobuf, so no onnx package is needed.
+    """
+    k, v = store.METADATA_KEY.encode(), value.encode()
+    entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
+    return b"\x72" + _varint(len(entry)) + entry
+
+
+def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
+    """Write ``rec`` with its metadata (and the metadata's own sha256) to ``path``; an existing file only with
+    ``replace``. The file appears whole or not at all (written beside it, then renamed)."""
+    fields = store.record_metadata(rec)
+    meta = json.dumps({**fields, "metadata_sha256": store.metadata_digest(fields)}, sort_keys=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if path.exists() and not replace:
+        raise BadInputError(f"{str(path)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
+    if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(rec.onnx + metadata_entry(meta))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def read_file(path: Path) -> ModelRecord:
+    """Read and check a file written by ``export_model``; no onnxruntime load before the checks pass."""
+    if path.is_dir():
+        raise BadInputError(f"{str(path)!r} is a folder, not a model file; give the .onnx file that export_model wrote.")
+    if not path.is_file():
+        raise BadInputError(f"Model file {str(path)!r} does not exist.")
+    size = path.stat().st_size
+    if size > store.max_model_bytes() + 1_000_000:
+        raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
+    data = path.read_bytes()
+    try:
+        meta_text = integrity.metadata_props(data).get(store.METADATA_KEY)
+    except IntegrityError as e:
+        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
+    if not meta_text:
+        raise IntegrityError(f"Model file {str(path)!r} has no ad_duckdb metadata; export it with ad_duckdb.export_model.")
+    tail = metadata_entry(meta_text)
+    if not data.endswith(tail):
+        raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
+    try:
+        meta = json.loads(meta_text)
+    except ValueError as e:
+        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not valid JSON ({e}).") from e
+    if not isinstance(meta, dict):
+        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not a JSON object.")
+    # (files exported before the metadata carried its own sha256 have none to check)
+    if "metadata_sha256" in meta and meta["metadata_sha256"] != store.metadata_digest(meta):
+        raise IntegrityError(
+            f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
+            "was altered. Export it again from the database it came from."
+        )
+    rec = store.record_from_metadata(meta, data[: -len(tail)])
+    if store.sha256_hex(rec.onnx) != rec.sha256:
+        raise IntegrityError(
+            f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."
+        )
+    # The graph must fit the feature list it claims, with no external data or custom operators.
+    integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {path.name})", n_features=len(rec.features),
+                         max_bytes=store.max_model_bytes())
+    return rec
