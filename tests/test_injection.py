@@ -224,7 +224,7 @@ _REVIEWED_NAMES = {
     "target",                     # table_sql(into)
     "ref", "args",                # cli explain: ref has quotes doubled; args joins quote_ident(...)
 }
-_SQL_MODULES = ("api", "cli", "features", "store", "udfs", "dbt", "scoring", "integrity")
+_SQL_MODULES = ("api", "cli", "features", "store", "udfs", "dbt", "scoring", "integrity", "pgsql", "pgtypes", "pgerrors")
 
 
 def test_package_interpolates_only_quoted_values_into_sql() -> None:
