@@ -8,23 +8,23 @@ Why a small server of our own rather than buenavista 0.5.0 (the one PostgreSQL-w
 here): its DuckDB backend calls ``fetch_record_batch()``, removed in DuckDB 2.0, and replacing that means
 overriding ``DuckDBSession.execute_sql`` whole (it is not an extension point). That method also decides
 transaction state by substring (any query containing "begin" starts one), drops unknown ``SET`` statements
-silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this one module.
+silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this module and three
+small ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising, splitting and rewriting
+SQL text) and ``pgerrors`` (``ProtocolError``, SQLSTATEs). This module owns the sessions, the sockets and the
+messages; those three never import it.
 
 Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), and after the
 functions are registered the server runs ``SET enable_external_access = false`` (no file, network,
 ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo it).
-No SQL text is filtered; the few rewrites below only answer PostgreSQL catalogue chatter DuckDB lacks.
+No SQL text is filtered; the few rewrites (``pgsql``) only answer PostgreSQL catalogue chatter DuckDB lacks.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import hashlib
 import hmac
 import ipaddress
 import logging
-import math
 import os
 import re
 import secrets
@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,11 +44,27 @@ from typing import Any
 
 import click
 import duckdb
-import numpy as np
 
-from . import jsonvalues
-from .features import quote_ident, quote_literal
-from .jsonvalues import interval_text
+from .features import quote_ident
+from .pgerrors import ProtocolError, sqlstate
+from .pgsql import (
+    _BEGIN_RE,
+    _DEALLOCATE_RE,
+    _DISCARD_RE,
+    _SAVEPOINT_RE,
+    _SET_RE,
+    _SET_SCOPE,
+    _SHOW_RE,
+    _TIMEZONE_RE,
+    _TXN_WORD,
+    _VERSION_RE,
+    _catalog_rewrites,
+    _keyword_tag,
+    _parameter_casts,
+    _split_statements,
+    _typed_parameters,
+)
+from .pgtypes import _as_told, _binary, _text, _type_of, decode_param
 from .udfs import refresh as refresh_functions
 from .udfs import register
 
@@ -60,17 +75,6 @@ PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 PG_VERSION = "15.0"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
-
-# DuckDB type name -> (PostgreSQL type OID, type size); nested types go out as json, unknown ones as text.
-_OIDS: dict[str, tuple[int, int]] = {
-    "BOOLEAN": (16, 1), "TINYINT": (21, 2), "SMALLINT": (21, 2), "INTEGER": (23, 4), "BIGINT": (20, 8),
-    "UTINYINT": (21, 2), "USMALLINT": (23, 4), "UINTEGER": (20, 8), "UBIGINT": (1700, -1), "HUGEINT": (1700, -1),
-    "UHUGEINT": (1700, -1), "BIGNUM": (1700, -1), "VARINT": (1700, -1), "FLOAT": (700, 4), "DOUBLE": (701, 8),
-    "VARCHAR": (25, -1), "BLOB": (17, -1), "DATE": (1082, 4), "TIME": (1083, 8), "TIME WITH TIME ZONE": (1266, 12),
-    "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
-    "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
-}
-_TEXT, _JSON = (25, -1), (114, -1)
 
 # Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
 _PG_SHOW = {
@@ -87,19 +91,6 @@ _PG_ONLY_SETTINGS = {
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
-_SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
-_SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
-_TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
-_SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
-_VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
-_BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
-_SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
-_DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
-_TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
-                          re.I)
-_DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
-_REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
-                         r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
 # Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
 _SESSION_MACROS = ("to_regtype", "pg_get_userbyid")  # created by _SESSION_SQL; DISCARD keeps them
 _SESSION_SQL = (
@@ -107,336 +98,6 @@ _SESSION_SQL = (
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
 )
-# 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
-_REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
-
-# DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
-_SQLSTATE: list[tuple[type[BaseException], str]] = [
-    (duckdb.ParserException, "42601"), (duckdb.CatalogException, "42P01"), (duckdb.BinderException, "42703"),
-    (duckdb.PermissionException, "42501"), (duckdb.ConversionException, "22P02"),
-    (duckdb.OutOfRangeException, "22003"), (duckdb.ConstraintException, "23000"),
-    (duckdb.TransactionException, "25P02"), (duckdb.InterruptException, "57014"),
-    (duckdb.NotImplementedException, "0A000"), (duckdb.OutOfMemoryException, "53200"),
-    (duckdb.IOException, "58030"), (duckdb.InvalidInputException, "22023"),
-]
-
-
-class ProtocolError(Exception):
-    """A client sent something this server does not speak; carries its SQLSTATE."""
-
-    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
-
-
-def sqlstate(e: BaseException) -> str:
-    """The SQLSTATE for a DuckDB error."""
-    if isinstance(e, ProtocolError):
-        return e.sqlstate
-    if "read-only mode" in str(e):
-        return "25006"  # read_only_sql_transaction
-    if "configuration has been locked" in str(e):
-        return "42501"
-    return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")
-
-
-# ---------------------------------------------------------------- values out (text format) and in
-
-_PG_EPOCH = dt.datetime(2000, 1, 1)  # dates and timestamps in the binary format count from here
-
-
-def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
-    """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
-    try:
-        q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
-             "12:00:00+00') AND timezone(z, TIMESTAMPTZ '2026-07-15 12:00:00+00') = timezone(?, TIMESTAMPTZ "
-             "'2026-07-15 12:00:00+00')) FROM (SELECT ? AS z)")
-        return bool(cur.execute(q, [b, b, a]).fetchall()[0][0][0])
-    except duckdb.Error:
-        return False
-
-
-def _float_text(v: float) -> str:
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "Infinity" if v > 0 else "-Infinity"
-    return repr(v)
-
-
-def _text(v: Any, oid: int) -> bytes:
-    """One value in PostgreSQL's text format for type ``oid``."""
-    if isinstance(v, bool):
-        s = "t" if v else "f"
-    elif isinstance(v, float):
-        # a FLOAT (float4) as its shortest float32 digits: 0.1, not the float64 0.10000000149011612
-        s = _float_text(v) if oid != 700 or not math.isfinite(v) else str(np.float32(v))
-    elif isinstance(v, decimal.Decimal):
-        s = format(v, "f")
-    elif isinstance(v, dt.datetime):
-        s = v.isoformat(sep=" ")
-    elif isinstance(v, dt.date | dt.time | uuid.UUID):
-        s = str(v)
-    elif isinstance(v, dt.timedelta):
-        s = interval_text(v)
-    elif isinstance(v, bytes | bytearray | memoryview):
-        s = "\\x" + bytes(v).hex()
-    elif oid == 114 and not isinstance(v, str):
-        s = jsonvalues.dumps(v)
-    else:
-        s = str(v)
-    return s.encode()
-
-
-def _micros(v: dt.timedelta) -> int:
-    return (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
-
-
-def _numeric_to_binary(v: decimal.Decimal | int) -> bytes:
-    """PostgreSQL's binary numeric (the inverse of ``_numeric_binary``)."""
-    d = decimal.Decimal(v)
-    if d.is_nan():
-        return struct.pack("!hhHh", 0, 0, 0xC000, 0)
-    if d.is_infinite():
-        return struct.pack("!hhHh", 0, 0, 0xF000 if d < 0 else 0xD000, 0)
-    sign, digits, exp = d.as_tuple()
-    assert isinstance(exp, int)
-    dscale = max(0, -exp)
-    # Pad the decimal digits so the point falls on a base-10000 boundary on both sides.
-    text = "".join(map(str, digits)) + "0" * max(0, exp)
-    int_len = len(text) - dscale
-    lead = (-int_len) % 4
-    text = "0" * lead + text + "0" * ((-dscale) % 4)
-    groups = [int(text[i:i + 4]) for i in range(0, len(text), 4)]
-    weight = (int_len + lead) // 4 - 1
-    while groups and groups[0] == 0:
-        groups.pop(0)
-        weight -= 1
-    while groups and groups[-1] == 0:
-        groups.pop()
-    if not groups:
-        weight = 0
-    return struct.pack(f"!hhHh{len(groups)}h", len(groups), weight, 0x4000 if sign else 0, dscale, *groups)
-
-
-def _binary(v: Any, oid: int) -> bytes:
-    """One value in PostgreSQL's binary format for type ``oid`` (types without one go as their text bytes)."""
-    if oid == 16:
-        return b"\x01" if v else b"\x00"
-    if oid in _INT_FORMATS:
-        return struct.pack(_INT_FORMATS[oid], v)
-    if oid == 700:
-        return struct.pack("!f", v)
-    if oid == 701:
-        return struct.pack("!d", v)
-    if oid == 1700:
-        return _numeric_to_binary(v)
-    if oid == 1082:
-        return struct.pack("!i", (v - _PG_EPOCH.date()).days)
-    if oid == 1083:
-        if isinstance(v, str):  # DuckDB hands TIME '24:00:00' over as text (Python's time stops at 23:59:59)
-            return struct.pack("!q", 86_400_000_000)
-        return struct.pack("!q", ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond)
-    if oid == 1266:  # time of day and the zone's offset in seconds west of UTC
-        off = v.utcoffset() or dt.timedelta(0)
-        micros = ((v.hour * 60 + v.minute) * 60 + v.second) * 1_000_000 + v.microsecond
-        return struct.pack("!qi", micros, -int(off.total_seconds()))
-    if oid == 1114:
-        return struct.pack("!q", _micros(v.replace(tzinfo=None) - _PG_EPOCH))
-    if oid == 1184:
-        return struct.pack("!q", _micros(v.astimezone(dt.timezone.utc).replace(tzinfo=None) - _PG_EPOCH))
-    if oid == 1186:
-        return struct.pack("!qii", v.seconds * 1_000_000 + v.microseconds, v.days, 0)
-    if oid == 2950:
-        return v.bytes
-    if oid == 17:
-        return bytes(v)
-    return _text(v, oid)  # text, varchar, json: the binary format is the text itself
-
-
-_INT_FORMATS = {21: "!h", 23: "!i", 20: "!q"}
-
-
-def _as_told(v: Any, oid: int, told: int, column: str) -> Any:
-    """Value ``v`` (of type ``oid``) as the type the client was told at Describe, or a refusal naming the fix."""
-    if told in (25, 1043, 114):
-        return _text(v, oid).decode()
-    if told in _INT_FORMATS and not isinstance(v, bool) and isinstance(v, int | float | decimal.Decimal) \
-            and float(v).is_integer():
-        return int(v)
-    if told in (700, 701) and isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool):
-        return float(v)
-    if told == 1700 and isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool):
-        return decimal.Decimal(str(v)) if isinstance(v, float) else decimal.Decimal(v)
-    raise ProtocolError(
-        f"Column {column!r} was described as type OID {told}, but this run returns type OID {oid} (its type depends "
-        "on the parameters); cast it in the query, e.g. CAST(... AS DOUBLE).", "42804")
-
-
-def _type_of(t: Any) -> tuple[int, int]:
-    name = str(t).upper()
-    if name in _OIDS:
-        return _OIDS[name]
-    if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
-        return _JSON  # before DECIMAL: DECIMAL(9,2)[] is a list
-    if name.startswith("DECIMAL"):
-        return (1700, -1)
-    return _TEXT
-
-
-_PARAM_TEXT: dict[int, Callable[[str], Any]] = {
-    16: lambda s: s.lower() in ("t", "true", "1", "on", "yes", "y"),
-    20: int, 21: int, 23: int, 26: int, 700: float, 701: float, 1700: decimal.Decimal,
-    # bytea's hex text form (\x00ff); DuckDB would read '\x00ff' as the byte 0 then the characters "ff"
-    17: lambda s: bytes.fromhex(s[2:]) if s.startswith("\\x") else s.encode(),
-}
-_PARAM_BINARY: dict[int, Callable[[bytes], Any]] = {
-    16: lambda b: b != b"\x00", 21: lambda b: struct.unpack("!h", b)[0], 23: lambda b: struct.unpack("!i", b)[0],
-    20: lambda b: struct.unpack("!q", b)[0], 26: lambda b: struct.unpack("!I", b)[0],
-    700: lambda b: struct.unpack("!f", b)[0], 701: lambda b: struct.unpack("!d", b)[0],
-    25: lambda b: b.decode(), 1043: lambda b: b.decode(), 19: lambda b: b.decode(), 17: bytes, 0: lambda b: b.decode(),
-}
-
-
-
-def _numeric_binary(b: bytes) -> decimal.Decimal:
-    """PostgreSQL's binary numeric: base-10000 digits with a weight, a sign and a display scale."""
-    ndigits, weight, sign, dscale = struct.unpack("!hhHh", b[:8])
-    if sign == 0xC000:
-        return decimal.Decimal("NaN")
-    if sign in (0xD000, 0xF000):
-        return decimal.Decimal("-Infinity" if sign == 0xF000 else "Infinity")
-    digits = struct.unpack(f"!{ndigits}h", b[8:8 + 2 * ndigits])
-    # Why a local context: the default 28 significant digits cannot hold NUMERIC(38) or larger values.
-    with decimal.localcontext() as ctx:
-        ctx.prec = 4 * (max(ndigits, weight + 1) + 1) + max(dscale, 0) + 4
-        value = sum((decimal.Decimal(d).scaleb(4 * (weight - i)) for i, d in enumerate(digits)), decimal.Decimal(0))
-        value = value.quantize(decimal.Decimal(1).scaleb(-dscale)) if ndigits else decimal.Decimal(0)
-    return -value if sign == 0x4000 else value
-
-
-def _interval_binary(b: bytes) -> dt.timedelta:
-    micros, days, months = struct.unpack("!qii", b)
-    return dt.timedelta(days=days + 30 * months, microseconds=micros)
-
-
-# Binary parameters psycopg sends by default (its "%s" picks binary for dates, numbers, UUIDs, ...).
-_PARAM_BINARY.update({
-    1082: lambda b: (_PG_EPOCH + dt.timedelta(days=struct.unpack("!i", b)[0])).date(),
-    1083: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).time(),
-    1114: lambda b: _PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
-    1184: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).replace(tzinfo=dt.timezone.utc),
-    1700: _numeric_binary, 1186: _interval_binary, 2950: lambda b: uuid.UUID(bytes=b),
-    114: lambda b: b.decode(), 3802: lambda b: b[1:].decode(),  # jsonb: a version byte, then the text
-})
-
-
-# Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
-_ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
-             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
-_ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
-_DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
-
-
-def _array_text(text: str, conv: Callable[[str], Any]) -> list[Any]:
-    """PostgreSQL's array literal (``{1,2,NULL}``, ``{"a,b","c"}``, nested braces) as a Python list."""
-    pos = 0
-
-    def parse() -> list[Any]:
-        nonlocal pos
-        if text[pos] != "{":
-            raise ValueError(f"malformed array literal: {text!r}")
-        pos += 1
-        out: list[Any] = []
-        while pos < len(text):
-            c = text[pos]
-            if c == "}":
-                pos += 1
-                return out
-            if c in ", ":
-                pos += 1
-            elif c == "{":
-                out.append(parse())
-            elif c == '"':
-                pos += 1
-                buf = []
-                while text[pos] != '"':
-                    if text[pos] == "\\":
-                        pos += 1
-                    buf.append(text[pos])
-                    pos += 1
-                pos += 1
-                out.append(conv("".join(buf)))
-            else:
-                end = pos
-                while text[end] not in ",}":
-                    end += 1
-                item = text[pos:end].strip()
-                pos = end
-                out.append(None if item.upper() == "NULL" else conv(item))
-        raise ValueError(f"malformed array literal: {text!r}")
-
-    return parse()
-
-
-def _array_binary(b: bytes) -> list[Any]:
-    """PostgreSQL's binary array: dimensions, then each element's length and bytes."""
-    ndim, _, elem = struct.unpack("!iii", b[:12])
-    dims = [struct.unpack("!ii", b[12 + 8 * i:20 + 8 * i])[0] for i in range(ndim)]
-    conv = _PARAM_BINARY.get(elem)
-    if conv is None:
-        raise ProtocolError(f"Binary array parameters of element type OID {elem} are not supported; send them as "
-                            "text.", "0A000")
-    pos = 12 + 8 * ndim
-    flat: list[Any] = []
-    for _ in range(math.prod(dims) if ndim else 0):
-        (n,) = struct.unpack("!i", b[pos:pos + 4])
-        pos += 4
-        flat.append(None if n < 0 else conv(b[pos:pos + n]))
-        pos += max(n, 0)
-    for size in reversed(dims[1:]):  # regroup the flat elements into nested lists, innermost first
-        flat = [flat[i:i + size] for i in range(0, len(flat), size)]
-    return flat
-
-
-def _numeric_param(d: decimal.Decimal) -> decimal.Decimal | int:
-    """A NUMERIC parameter DuckDB binds exactly: DECIMAL holds 38 digits (wider ones it would bind as DOUBLE,
-    silently rounded), HUGEINT whole numbers up to 2^127."""
-    if not d.is_finite():
-        return d
-    _, digits, exp = d.as_tuple()
-    assert isinstance(exp, int)
-    # the DECIMAL width it needs: its digits and any zeros its exponent adds (1E+40 is 41 digits, 1E-40 is 40)
-    if max(len(digits) + max(exp, 0), -exp) <= 38:
-        return d
-    if d == d.to_integral_value() and -(2**127) <= d < 2**127:
-        return int(d)
-    raise ProtocolError(f"The NUMERIC parameter {d} has more digits than DuckDB's DECIMAL holds (38); send it as "
-                        "text and cast it in the query, or round it.", "22003")
-
-
-def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
-    """A Bind parameter as the Python value DuckDB should bind (text types stay strings; DuckDB casts them)."""
-    if raw is None:
-        return None
-    if oid == 1700:
-        return _numeric_param(_numeric_binary(raw) if fmt else decimal.Decimal(raw.decode()))
-    if fmt == 0:
-        text = raw.decode()
-        if oid in _ARRAY_OF:
-            return _array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
-        conv = _PARAM_TEXT.get(oid)
-        if conv is None and oid == 0:
-            # JDBC's setDate sends an untyped "2026-01-11 +00"; DuckDB casts no date with a zone, so drop it.
-            m = _DATE_ONLY_TZ.match(text)
-            return m.group(1) if m and " BC" not in text else text
-        return conv(text) if conv else text
-    if oid in _ARRAY_OF:
-        return _array_binary(raw)
-    conv_b = _PARAM_BINARY.get(oid)
-    if conv_b is None:
-        raise ProtocolError(f"Binary parameters of type OID {oid} are not supported; send them as text.", "0A000")
-    return conv_b(raw)
 
 
 # ---------------------------------------------------------------- one statement's result
@@ -465,16 +126,15 @@ def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
     yield ()  # a generator: the error surfaces when the rows are read
 
 
-def _keyword_tag(sql: str) -> str:
-    words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
-    if not words:
-        return ""
-    head = words[0].upper()
-    if head in ("CREATE", "DROP", "ALTER"):
-        obj = [w.upper() for w in words[1:] if w.upper() not in ("OR", "REPLACE", "TEMP", "TEMPORARY", "IF",
-                                                                 "NOT", "EXISTS", "UNIQUE", "PERSISTENT")]
-        return f"{head} {obj[0]}" if obj else head
-    return head
+def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
+    try:
+        q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
+             "12:00:00+00') AND timezone(z, TIMESTAMPTZ '2026-07-15 12:00:00+00') = timezone(?, TIMESTAMPTZ "
+             "'2026-07-15 12:00:00+00')) FROM (SELECT ? AS z)")
+        return bool(cur.execute(q, [b, b, a]).fetchall()[0][0][0])
+    except duckdb.Error:
+        return False
 
 
 class Session:
@@ -741,131 +401,6 @@ class Session:
             return _columns(self.cur, c, n_params)
         except duckdb.Error:
             return None
-
-
-def _tokens(sql: str) -> list[tuple[int, Any]]:
-    """DuckDB's tokens of ``sql`` as (character position, kind); the tokenizer counts UTF-8 bytes."""
-    tokens = duckdb.tokenize(sql)
-    raw = sql.encode()
-    if len(raw) == len(sql):
-        return list(tokens)
-    char_at = [0] * (len(raw) + 1)  # byte offset -> character index
-    pos = 0
-    for i, ch in enumerate(sql):
-        n = len(ch.encode())
-        char_at[pos:pos + n] = [i] * n
-        pos += n
-    char_at[len(raw)] = len(sql)
-    return [(char_at[p], kind) for p, kind in tokens]
-
-
-# Parameter types a client declares -> the DuckDB type it means. Why cast: DuckDB types an unannotated parameter by
-# its value, so JDBC's setLong(5) would make an INTEGER column one run and setLong(3e9) a BIGINT the next, while
-# the client decodes every run by the types it was told once.
-_CAST_OF = {16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 700: "FLOAT", 701: "DOUBLE", 1082: "DATE",
-            1083: "TIME", 1114: "TIMESTAMP", 1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID", 17: "BLOB"}
-
-
-_OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer": 23, "int": 23, "int4": 23,
-                "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
-                "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
-                "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
-                "timestamp with time zone": 1184, "timestamp without time zone": 1114}
-_TYPE_NAME = r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\[\s*\])?)"
-_PARAM_CAST_RE = re.compile(rf"\$(\d+)\s*::\s*{_TYPE_NAME}|CAST\s*\(\s*\$(\d+)\s+AS\s+{_TYPE_NAME}", re.I)
-
-
-def _parameter_casts(sql: str) -> dict[int, int]:
-    """Parameter number -> type OID, for parameters the query casts ($1::INTEGER, CAST($2 AS DATE)), read outside
-    string literals; drivers that ask the server for parameter types (asyncpg) then send values, not text."""
-    out: dict[int, int] = {}
-    last = 0
-    for start, end in [*_string_spans(sql), (len(sql), len(sql))]:
-        for m in _PARAM_CAST_RE.finditer(sql[last:start]):
-            n, t = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-            t = " ".join(t.lower().replace("[", " [").split())
-            array = t.endswith("]")
-            t = t.rstrip("[] ")
-            oid = _OID_OF_CAST.get(t)
-            if oid is not None and array:
-                oid = _ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element
-            if oid is not None:
-                out.setdefault(int(n), oid)
-        last = end
-    return out
-
-
-def _typed_parameters(sql: str, oids: list[int]) -> str:
-    """``$n`` as ``CAST($n AS T)`` for each parameter whose type the client declared (found by DuckDB's tokenizer,
-    so never inside a string or a comment)."""
-    if not any(o in _CAST_OF for o in oids):
-        return sql
-    try:
-        tokens = _tokens(sql)
-    except duckdb.Error:
-        return sql
-    out, last = [], 0
-    for (pos, kind), (nxt, nkind) in zip(tokens, tokens[1:], strict=False):
-        if kind == duckdb.token_type.operator and sql[pos] == "$" and nkind == duckdb.token_type.numeric_const \
-                and nxt == pos + 1:
-            digits = re.match(r"\d+", sql[nxt:])
-            if digits and 0 < int(digits.group()) <= len(oids) and oids[int(digits.group()) - 1] in _CAST_OF:
-                out += [sql[last:pos], f"CAST(${digits.group()} AS {_CAST_OF[oids[int(digits.group()) - 1]]})"]
-                last = nxt + len(digits.group())
-    return "".join([*out, sql[last:]])
-
-
-def _string_spans(sql: str) -> list[tuple[int, int]]:
-    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
-    try:
-        tokens = _tokens(sql)
-    except duckdb.Error:
-        return []
-    spans = []
-    for i, (pos, kind) in enumerate(tokens):
-        if kind != duckdb.token_type.string_const:
-            continue
-        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
-        if sql[pos] == "'":  # a plain literal ends at its closing quote ('' is a quote inside it)
-            j = pos + 1
-            while j < len(sql) and (sql[j] != "'" or sql[j + 1:j + 2] == "'"):
-                j += 2 if sql[j] == "'" else 1
-            end = min(j + 1, end)
-        spans.append((pos, end))
-    return spans
-
-
-def _catalog_rewrites(sql: str) -> str:
-    """The catalogue rewrites (``_REGTYPE_RE``; ``'name'::regclass`` as that relation's oid), outside string
-    literals only: a literal that merely contains ``::regtype`` stays as written."""
-    out, last = [], 0
-    for start, end in _string_spans(sql):
-        out.append(_REGTYPE_RE.sub("", sql[last:start]))
-        literal, last = sql[start:end], end
-        m = _REGCLASS_RE.match(sql, end) if literal.startswith("'") else None
-        if m:
-            name = literal[1:-1].replace("''", "'").split(".")[-1]  # a schema-qualified name: the relation's own
-            literal, last = f"(SELECT oid FROM pg_catalog.pg_class WHERE relname = {quote_literal(name)} LIMIT 1)", m.end()
-        out.append(literal)
-    out.append(_REGTYPE_RE.sub("", sql[last:]))
-    return "".join(out)
-
-
-def _split_statements(sql: str) -> list[str]:
-    """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
-    try:
-        tokens = _tokens(sql)
-    except duckdb.Error:
-        return [sql]
-    cuts = [pos for pos, kind in tokens if kind == duckdb.token_type.operator and sql[pos] == ";"]
-    starts = [0, *(c + 1 for c in cuts)]
-    ends = [*cuts, len(sql)]
-    parts = []
-    for a, b in zip(starts, ends, strict=True):
-        inner = [k for pos, k in tokens if a <= pos < b and k != duckdb.token_type.comment]
-        if inner:
-            parts.append(sql[a:b])
-    return parts or [sql]
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:

@@ -7,6 +7,7 @@ enable_external_access = false, lock_configuration = true), not from filtering S
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ from sqlalchemy import create_engine, inspect, text
 
 import ad_duckdb
 
-from conftest import FAST, make_transactions
+from conftest import FAST, ROOT, make_transactions
 
 PSQL_MISSING = "psql is not installed: apt-get install -y postgresql-client (make install does this as root)"
 
@@ -591,3 +592,12 @@ def test_snapshot_mode_lets_training_write_and_sighup_publishes(warehouse: str, 
         assert before.execute("select max(version) from ad_models").fetchall()[0][0] == 1
     # Stopped, the server leaves no copy behind and the original is free for writers.
     ad_duckdb.connect(db).close()
+
+
+def test_server_helpers_never_import_the_server() -> None:
+    """The server's helper modules (types, SQL text, errors) import downwards only, never ``server``."""
+    for name in ("pgtypes", "pgsql", "pgerrors"):
+        tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
+        mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
+        assert not {m for m in mods if "server" in m.split(".")}, name

@@ -1,0 +1,34 @@
+"""Errors as PostgreSQL clients see them: ``ProtocolError`` and the SQLSTATE of any error (ErrorResponse's code)."""
+
+from __future__ import annotations
+
+import duckdb
+
+# DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
+_SQLSTATE: list[tuple[type[BaseException], str]] = [
+    (duckdb.ParserException, "42601"), (duckdb.CatalogException, "42P01"), (duckdb.BinderException, "42703"),
+    (duckdb.PermissionException, "42501"), (duckdb.ConversionException, "22P02"),
+    (duckdb.OutOfRangeException, "22003"), (duckdb.ConstraintException, "23000"),
+    (duckdb.TransactionException, "25P02"), (duckdb.InterruptException, "57014"),
+    (duckdb.NotImplementedException, "0A000"), (duckdb.OutOfMemoryException, "53200"),
+    (duckdb.IOException, "58030"), (duckdb.InvalidInputException, "22023"),
+]
+
+
+class ProtocolError(Exception):
+    """A client sent something this server does not speak; carries its SQLSTATE."""
+
+    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def sqlstate(e: BaseException) -> str:
+    """The SQLSTATE for a DuckDB error."""
+    if isinstance(e, ProtocolError):
+        return e.sqlstate
+    if "read-only mode" in str(e):
+        return "25006"  # read_only_sql_transaction
+    if "configuration has been locked" in str(e):
+        return "42501"
+    return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")

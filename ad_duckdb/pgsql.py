@@ -1,0 +1,174 @@
+"""SQL text as PostgreSQL clients send it: recognising, splitting and rewriting statements for DuckDB.
+
+What the server answers itself (SET of PostgreSQL-only settings, SHOW, savepoints, DISCARD, ...) is recognised
+here by the regexes below; the answers are the server's. The rest works on DuckDB's tokenizer, so nothing inside
+a string literal or a comment is ever touched: statement splitting, keyword tags for CommandComplete, the
+catalogue rewrites (``::regtype``, ``'name'::regclass``) and the casts of parameters whose types the client
+declared. No SQL text is filtered for security; that is DuckDB's job (see ``server``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from .features import quote_literal
+from .pgtypes import _ARRAY_OID_OF
+
+# Statements the server answers itself (server.Session.compat), and a transaction's first words.
+_SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
+_SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
+_TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+_SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
+_VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
+_BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
+_SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
+_DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
+_TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
+                          re.I)
+_DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+# Catalogue syntax DuckDB lacks, dropped outside string literals (_catalog_rewrites); pg_catalog.to_regtype(...) and
+# pg_catalog.pg_get_userbyid(...) lose their schema: the server's session macros (server._SESSION_SQL) answer them.
+_REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
+                         r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
+# 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
+_REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
+
+
+def _keyword_tag(sql: str) -> str:
+    words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
+    if not words:
+        return ""
+    head = words[0].upper()
+    if head in ("CREATE", "DROP", "ALTER"):
+        obj = [w.upper() for w in words[1:] if w.upper() not in ("OR", "REPLACE", "TEMP", "TEMPORARY", "IF",
+                                                                 "NOT", "EXISTS", "UNIQUE", "PERSISTENT")]
+        return f"{head} {obj[0]}" if obj else head
+    return head
+
+
+def _tokens(sql: str) -> list[tuple[int, Any]]:
+    """DuckDB's tokens of ``sql`` as (character position, kind); the tokenizer counts UTF-8 bytes."""
+    tokens = duckdb.tokenize(sql)
+    raw = sql.encode()
+    if len(raw) == len(sql):
+        return list(tokens)
+    char_at = [0] * (len(raw) + 1)  # byte offset -> character index
+    pos = 0
+    for i, ch in enumerate(sql):
+        n = len(ch.encode())
+        char_at[pos:pos + n] = [i] * n
+        pos += n
+    char_at[len(raw)] = len(sql)
+    return [(char_at[p], kind) for p, kind in tokens]
+
+
+# Parameter types a client declares -> the DuckDB type it means. Why cast: DuckDB types an unannotated parameter by
+# its value, so JDBC's setLong(5) would make an INTEGER column one run and setLong(3e9) a BIGINT the next, while
+# the client decodes every run by the types it was told once.
+_CAST_OF = {16: "BOOLEAN", 21: "SMALLINT", 23: "INTEGER", 20: "BIGINT", 700: "FLOAT", 701: "DOUBLE", 1082: "DATE",
+            1083: "TIME", 1114: "TIMESTAMP", 1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID", 17: "BLOB"}
+
+
+_OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer": 23, "int": 23, "int4": 23,
+                "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
+                "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
+                "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
+                "timestamp with time zone": 1184, "timestamp without time zone": 1114}
+_TYPE_NAME = r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\[\s*\])?)"
+_PARAM_CAST_RE = re.compile(rf"\$(\d+)\s*::\s*{_TYPE_NAME}|CAST\s*\(\s*\$(\d+)\s+AS\s+{_TYPE_NAME}", re.I)
+
+
+def _parameter_casts(sql: str) -> dict[int, int]:
+    """Parameter number -> type OID, for parameters the query casts ($1::INTEGER, CAST($2 AS DATE)), read outside
+    string literals; drivers that ask the server for parameter types (asyncpg) then send values, not text."""
+    out: dict[int, int] = {}
+    last = 0
+    for start, end in [*_string_spans(sql), (len(sql), len(sql))]:
+        for m in _PARAM_CAST_RE.finditer(sql[last:start]):
+            n, t = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            t = " ".join(t.lower().replace("[", " [").split())
+            array = t.endswith("]")
+            t = t.rstrip("[] ")
+            oid = _OID_OF_CAST.get(t)
+            if oid is not None and array:
+                oid = _ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element
+            if oid is not None:
+                out.setdefault(int(n), oid)
+        last = end
+    return out
+
+
+def _typed_parameters(sql: str, oids: list[int]) -> str:
+    """``$n`` as ``CAST($n AS T)`` for each parameter whose type the client declared (found by DuckDB's tokenizer,
+    so never inside a string or a comment)."""
+    if not any(o in _CAST_OF for o in oids):
+        return sql
+    try:
+        tokens = _tokens(sql)
+    except duckdb.Error:
+        return sql
+    out, last = [], 0
+    for (pos, kind), (nxt, nkind) in zip(tokens, tokens[1:], strict=False):
+        if kind == duckdb.token_type.operator and sql[pos] == "$" and nkind == duckdb.token_type.numeric_const \
+                and nxt == pos + 1:
+            digits = re.match(r"\d+", sql[nxt:])
+            if digits and 0 < int(digits.group()) <= len(oids) and oids[int(digits.group()) - 1] in _CAST_OF:
+                out += [sql[last:pos], f"CAST(${digits.group()} AS {_CAST_OF[oids[int(digits.group()) - 1]]})"]
+                last = nxt + len(digits.group())
+    return "".join([*out, sql[last:]])
+
+
+def _string_spans(sql: str) -> list[tuple[int, int]]:
+    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
+    try:
+        tokens = _tokens(sql)
+    except duckdb.Error:
+        return []
+    spans = []
+    for i, (pos, kind) in enumerate(tokens):
+        if kind != duckdb.token_type.string_const:
+            continue
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)
+        if sql[pos] == "'":  # a plain literal ends at its closing quote ('' is a quote inside it)
+            j = pos + 1
+            while j < len(sql) and (sql[j] != "'" or sql[j + 1:j + 2] == "'"):
+                j += 2 if sql[j] == "'" else 1
+            end = min(j + 1, end)
+        spans.append((pos, end))
+    return spans
+
+
+def _catalog_rewrites(sql: str) -> str:
+    """The catalogue rewrites (``_REGTYPE_RE``; ``'name'::regclass`` as that relation's oid), outside string
+    literals only: a literal that merely contains ``::regtype`` stays as written."""
+    out, last = [], 0
+    for start, end in _string_spans(sql):
+        out.append(_REGTYPE_RE.sub("", sql[last:start]))
+        literal, last = sql[start:end], end
+        m = _REGCLASS_RE.match(sql, end) if literal.startswith("'") else None
+        if m:
+            name = literal[1:-1].replace("''", "'").split(".")[-1]  # a schema-qualified name: the relation's own
+            literal, last = f"(SELECT oid FROM pg_catalog.pg_class WHERE relname = {quote_literal(name)} LIMIT 1)", m.end()
+        out.append(literal)
+    out.append(_REGTYPE_RE.sub("", sql[last:]))
+    return "".join(out)
+
+
+def _split_statements(sql: str) -> list[str]:
+    """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
+    try:
+        tokens = _tokens(sql)
+    except duckdb.Error:
+        return [sql]
+    cuts = [pos for pos, kind in tokens if kind == duckdb.token_type.operator and sql[pos] == ";"]
+    starts = [0, *(c + 1 for c in cuts)]
+    ends = [*cuts, len(sql)]
+    parts = []
+    for a, b in zip(starts, ends, strict=True):
+        inner = [k for pos, k in tokens if a <= pos < b and k != duckdb.token_type.comment]
+        if inner:
+            parts.append(sql[a:b])
+    return parts or [sql]
