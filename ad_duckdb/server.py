@@ -92,6 +92,8 @@ _PG_ONLY_SETTINGS = {
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
 # Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
+# What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
+_TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 _SESSION_MACROS = ("to_regtype", "pg_get_userbyid")  # created by _SESSION_SQL; DISCARD keeps them
 _SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
@@ -263,7 +265,7 @@ class Session:
                         "AND function_type IN ('macro', 'table_macro')").fetchall():
                     if kind.startswith("MACRO") and name in _SESSION_MACROS:
                         continue
-                    self.cur.execute(f"DROP {kind} IF EXISTS temp.main.{quote_ident(name)}")
+                    self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
             return Result(f"DISCARD {what}")
         m = _DEALLOCATE_RE.match(sql)
         if m:
