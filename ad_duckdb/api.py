@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import queue
 import re
@@ -328,8 +329,53 @@ SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
 _SCORE_COLUMNS = (*SCORE_OUTPUTS, "anomaly_explain")  # what scoring writes; never kept from a source
 
 
-def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> None:
-    """Refuse a write target that is a store table, or an existing table unless ``replace``."""
+def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) -> set[tuple[str, str, str]]:
+    """The tables (catalog, schema, name; lower case) that ``SELECT * FROM from_item`` reads, through views.
+
+    Parsed by DuckDB (``json_serialize_sql``), so any quoting, case or qualification of a name counts.
+    """
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    names: list[list[str]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and "table_name" in node:
+                names.append([node.get("catalog_name") or "", node.get("schema_name") or "", node["table_name"]])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(parsed.get("statements", []))
+    db, schema = cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    objects = cur.execute(
+        "SELECT database_name, schema_name, table_name, NULL FROM duckdb_tables() UNION ALL "
+        "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
+    found = {(c.lower(), s.lower(), t.lower()): view_sql for c, s, t, view_sql in objects}
+    out: set[tuple[str, str, str]] = set()
+    for catalog, sch, name in names:
+        # DuckDB's own order: a.b is schema a of this database, else database a's main schema
+        tries = ([(catalog, sch)] if catalog else [(db, sch), (sch, "main")] if sch else [(db, schema), ("temp", "main")])
+        for c, s in tries:
+            key = (c.lower(), s.lower(), name.lower())
+            if key in found:
+                out.add(key)
+                view_sql = found[key]
+                if view_sql and depth < 8:
+                    m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+.*?\s+AS\s+(.*?);?\s*$",
+                                 view_sql, re.I | re.S)
+                    if m:
+                        out |= _table_refs(cur, f"({m.group(1)})", depth + 1)
+                break
+    return out
+
+
+def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
+                  in_place: bool = False) -> None:
+    """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the
+    ``source`` reads (replacing it would lose rows or columns), unless ``in_place``: the source is that table
+    itself and every column is kept, so the table is rewritten whole with fresh scores."""
     store.check_writable(into)
     chk = con.cursor()
     try:
@@ -340,10 +386,26 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool) -> N
             exists = True
         except duckdb.CatalogException:
             exists = False
+        read = False
+        if exists and source is not None:
+            target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
+            read = bool(target & reads) and not (in_place and not is_query(source) and reads == target)
     finally:
         chk.close()
+    if read:
+        raise BadInputError(
+            f"Table {into!r} is what {source!r} reads, so writing the scores into it would replace it with the "
+            "scored rows and kept columns only. Write them to a new table, e.g. "
+            f"into={_suggest_table(into)!r} (CLI: --into), and join it back on an id column; or, to refresh the "
+            "scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)."
+        )
     if exists and not replace:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+def _suggest_table(into: str) -> str:
+    base = into.strip().split(".")[-1].strip('"')
+    return f"{base}_scored" if re.fullmatch(r"\w+", base) else "scores"
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
@@ -453,7 +515,7 @@ def score(
     extra = ", ".join(quote_ident(c) for c in kept) if kept else "*"
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
-        _check_target(con, into, replace)
+        _check_target(con, into, replace, source, in_place=not columns)
     lm, reader, close, failed = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
     if into is None:
         try:
@@ -585,7 +647,7 @@ def evaluate(
     from . import metrics as ev
 
     if into is not None:
-        _check_target(con, into, replace)
+        _check_target(con, into, replace, source)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}

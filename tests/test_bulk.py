@@ -155,3 +155,27 @@ def test_scoring_never_loads_pandas(tmp_path: object) -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.splitlines()[-1] == "3000 False", out.stdout
     assert "compute False" in out.stdout.splitlines(), out.stdout
+
+
+def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """Scoring into the table the scores are read from would keep only the scored rows and kept columns."""
+    mem_con.execute("CREATE OR REPLACE TABLE tx_copy AS SELECT * FROM transactions")
+    mem_con.execute("CREATE OR REPLACE VIEW tx_view AS SELECT * FROM tx_copy WHERE transaction_id > 10")
+    try:
+        for into, source, kept in [("tx_copy", "tx_copy", ["transaction_id"]), ("TX_COPY", "main.tx_copy", ["count"]),
+                                   ("tx_copy", "tx_view", None), ("tx_copy", "SELECT * FROM tx_copy WHERE count > 3", None),
+                                   ("main.tx_copy", "SELECT * FROM (SELECT * FROM tx_view)", None)]:
+            with pytest.raises(BadInputError, match="(?i)is what .* reads.*tx_copy_scored"):
+                ad_duckdb.score(mem_con, "tx_ae", source, into=into, replace=True, columns=kept)
+            assert mem_con.execute("SELECT count(*), count(amount_d) FROM tx_copy").fetchall() == [(3000, 3000)]
+        with pytest.raises(BadInputError, match="is what"):
+            ad_duckdb.evaluate(mem_con, "tx_ae", "tx_copy", label="count", into="tx_copy", replace=True)
+        # The table itself with every column kept: rewritten whole, with fresh scores (a refresh in place).
+        assert ad_duckdb.score(mem_con, "tx_ae", "tx_copy", into="tx_copy", replace=True) == 3000
+        cols = [r[0] for r in mem_con.execute("DESCRIBE tx_copy").fetchall()]
+        assert cols == ["transaction_id", "count", "amount", "amount_d", "anomaly_score", "anomaly_percentile", "is_anomaly"]
+        assert ad_duckdb.score(mem_con, "tx_ae", "tx_copy", into="tx_copy", replace=True) == 3000
+        assert [r[0] for r in mem_con.execute("DESCRIBE tx_copy").fetchall()] == cols
+    finally:
+        mem_con.execute("DROP VIEW IF EXISTS tx_view")
+        mem_con.execute("DROP TABLE IF EXISTS tx_copy")
