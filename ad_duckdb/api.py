@@ -372,10 +372,11 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) 
 
 
 def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
-                  in_place: bool = False) -> None:
+                  in_place: bool = False, what: str = "scores") -> None:
     """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the
     ``source`` reads (replacing it would lose rows or columns), unless ``in_place``: the source is that table
-    itself and every column is kept, so the table is rewritten whole with fresh scores."""
+    itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:
+    "scores" or (evaluate) "thresholds"."""
     store.check_writable(into)
     chk = con.cursor()
     try:
@@ -392,20 +393,23 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sour
             read = bool(target & reads) and not (in_place and not is_query(source) and reads == target)
     finally:
         chk.close()
+    if read and what == "thresholds":
+        raise BadInputError(f"Table {into!r} is what {source!r} reads; writing the threshold table into it would "
+                            f"replace it. Choose a new table, e.g. into={_suggest_table(into, 'thresholds')!r} (CLI: --into).")
     if read:
         raise BadInputError(
             f"Table {into!r} is what {source!r} reads, so writing the scores into it would replace it with the "
             "scored rows and kept columns only. Write them to a new table, e.g. "
-            f"into={_suggest_table(into)!r} (CLI: --into), and join it back on an id column; or, to refresh the "
-            "scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)."
+            f"into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id column; or, to "
+            "refresh the scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)."
         )
     if exists and not replace:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
 
 
-def _suggest_table(into: str) -> str:
+def _suggest_table(into: str, suffix: str) -> str:
     base = into.strip().split(".")[-1].strip('"')
-    return f"{base}_scored" if re.fullmatch(r"\w+", base) else "scores"
+    return f"{base}_{suffix}" if re.fullmatch(r"\w+", base) else suffix
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
@@ -583,7 +587,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         raise BadInputError(f"Label column {label!r} must hold 0 (normal) or 1 (anomaly); found values "
                             f"{[float(v) for v in odd[:5]]} in {source!r}. Map them in a query, e.g. "
                             f"\"SELECT *, ({label} > 0)::INTEGER AS is_fraud FROM ...\".")
-    s = np.concatenate([lm.scores(X[i : i + 65536, :-1].astype(np.float32)) for i in range(0, len(X), 65536)]) \
+    s = np.concatenate([lm.scores(X[i : i + 65536, :-1]) for i in range(0, len(X), 65536)]) \
         if len(X) else np.empty(0)
     return lm, s.astype(np.float64), y.astype(np.int64)
 
@@ -647,7 +651,7 @@ def evaluate(
     from . import metrics as ev
 
     if into is not None:
-        _check_target(con, into, replace, source)
+        _check_target(con, into, replace, source, what="thresholds")
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}

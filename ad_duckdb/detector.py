@@ -109,7 +109,8 @@ class AutoEncoderDetector:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float32)
+        # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
+        X = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
         return X

@@ -22,7 +22,7 @@ _EXPORT_LOCK = threading.Lock()
 
 
 def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
-    """Export a ``ScoringGraph``: input ``x`` float32 [N, d]; outputs ``score`` [N], ``feature_error`` [N, d]."""
+    """Export a ``ScoringGraph``: input ``x`` float64 [N, d]; outputs ``score`` [N], ``feature_error`` [N, d] (float32)."""
     with _EXPORT_LOCK:
         return _export(graph, n_features)
 
@@ -30,7 +30,7 @@ def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
 def _export(graph: Any, n_features: int) -> bytes:
     import torch
 
-    dummy = torch.zeros((2, n_features), dtype=torch.float32)
+    dummy = torch.zeros((2, n_features), dtype=torch.float64)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         # Why: the TorchScript exporter warns about its own deprecation; the graph it writes is plain ONNX.
@@ -53,11 +53,11 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     import onnxruntime as ort
     import torch
 
-    X32 = np.asarray(X, dtype=np.float32)
+    X64 = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
     with torch.no_grad():
-        ts, te = graph(torch.from_numpy(X32))
+        ts, te = graph(torch.from_numpy(X64))
     sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: X32})
+    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: X64})
     ts_np, te_np = ts.numpy(), te.numpy()
     # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance
     # term (|a|^2 - 2ab + |b|^2 under a square root) amplifies rounding near zero distance.
@@ -69,4 +69,4 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
             f"Model {model!r}: the exported ONNX graph disagrees with the trained torch model "
             f"(max score difference {diff:.3g}); the model was not stored. Please report this with your versions."
         )
-    return float(np.max(np.abs(ts_np - os_))) if len(X32) else 0.0
+    return float(np.max(np.abs(ts_np - os_))) if len(X64) else 0.0

@@ -23,7 +23,8 @@ OUTPUT_NAMES = ("score", "feature_error")
 # Why a depth limit: subgraphs (If/Loop bodies) nest, and a crafted file could nest them until the
 # Python stack overflows; our own models have no subgraphs at all.
 MAX_DEPTH = 32
-_FLOAT = 1  # TensorProto.DataType.FLOAT
+_FLOAT = 1  # TensorProto.DataType.FLOAT (the input of models stored before the float64 input)
+_DOUBLE = 11  # TensorProto.DataType.DOUBLE
 
 # Wire types
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -250,7 +251,7 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
             "Re-train it or import a good copy."
         ) from None
     ok_in = (
-        len(ins) == 1 and ins[0][0] == INPUT_NAME and ins[0][1] == _FLOAT and len(ins[0][2]) == 2
+        len(ins) == 1 and ins[0][0] == INPUT_NAME and ins[0][1] in (_DOUBLE, _FLOAT) and len(ins[0][2]) == 2
         and ins[0][2][1] == n_features and not isinstance(ins[0][2][0], int)
     )
     if not ok_in or tuple(outs) != OUTPUT_NAMES:

@@ -24,12 +24,24 @@ _SIGN_GAIN = 1e30
 
 
 class Preprocess(nn.Module):
-    """NULL/NaN fill, signed log where chosen, robust scaling, clipping: the graph form of features.transform."""
+    """NULL/NaN fill, signed log where chosen, robust scaling, clipping: the graph form of features.transform.
+
+    Takes float64 rows. Why: a column of large values with a small spread (epoch seconds near 1.7e9, amounts
+    in cents, meter readings) keeps its detail only in float64 (float32 steps by 128 at 1.7e9), so each
+    unlogged column's centre is subtracted before the one cast to float32; everything after runs in float32.
+    """
 
     def __init__(self, specs: Sequence[FeatureSpec]) -> None:
         super().__init__()
-        self.register_buffer("fill", torch.tensor([s.fill for s in specs], dtype=torch.float32))
-        self.register_buffer("center", torch.tensor([s.center for s in specs], dtype=torch.float32))
+        # A logged column keeps offset 0: the signed log needs the raw value, and log space has no such offset.
+        offset = [0.0 if s.transform == "slog" else s.center for s in specs]
+        self.register_buffer("offset", torch.tensor(offset, dtype=torch.float64))
+        self.has_offset = any(o != 0.0 for o in offset)
+        # fill and center relative to the offset (computed in float64, then rounded once)
+        self.register_buffer("fill", torch.tensor([s.fill - o for s, o in zip(specs, offset, strict=True)],
+                                                  dtype=torch.float64).float())
+        self.register_buffer("center", torch.tensor([s.center - o for s, o in zip(specs, offset, strict=True)],
+                                                    dtype=torch.float64).float())
         self.register_buffer("inv_scale", torch.tensor([1.0 / s.scale for s in specs], dtype=torch.float32))
         self.register_buffer("slog", torch.tensor([s.transform == "slog" for s in specs], dtype=torch.bool))
         self.n_features, self.n_logged = len(specs), int(self.slog.sum())
@@ -39,6 +51,10 @@ class Preprocess(nn.Module):
             self.register_buffer("scale_diag", torch.diag(self.inv_scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype != torch.float64:
+            x = x.double()
+        # NaN and +-Inf pass the subtraction unchanged; a value beyond float32 becomes +-Inf in the cast, as before
+        x = (x - self.offset if self.has_offset else x).float()
         x = torch.where(torch.isnan(x), self.fill, x)
         # Why the cases: the log costs about as much as the rest of the graph's preprocessing, so the exported
         # graph computes it only when some column uses it (and selects only when some do not).

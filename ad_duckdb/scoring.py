@@ -1,4 +1,4 @@
-"""onnxruntime sessions and the Arrow -> float32 matrix -> scores path. Never imports torch."""
+"""onnxruntime sessions and the Arrow -> float64 matrix -> scores path. Never imports torch."""
 
 from __future__ import annotations
 
@@ -39,14 +39,20 @@ def ort_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
+def input_dtype(sess: ort.InferenceSession) -> type[np.floating[Any]]:
+    """The dtype a session's input takes: float64 (models since the float64 input), float32 (earlier ones)."""
+    return np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32
+
+
 def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str]) -> list[Any]:
-    """Run ``sess`` on ``X`` in BULK_ORT_ROWS-row float32 runs spread over ``ort_pool()``; one result per run.
+    """Run ``sess`` on ``X`` in BULK_ORT_ROWS-row runs spread over ``ort_pool()``; one result per run.
 
     onnxruntime supports concurrent runs of one session, so the runs share it.
     """
+    X = np.ascontiguousarray(X, dtype=input_dtype(sess))
     if len(X) <= BULK_ORT_ROWS:
-        return [sess.run(outputs, {INPUT_NAME: X.astype(np.float32, copy=False)})]
-    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + BULK_ORT_ROWS].astype(np.float32, copy=False)}),
+        return [sess.run(outputs, {INPUT_NAME: X})]
+    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + BULK_ORT_ROWS]}),
                                range(0, len(X), BULK_ORT_ROWS)))
 
 
@@ -91,6 +97,7 @@ class LoadedModel:
         self.quantiles = np.asarray(q, dtype=np.float64) if q else None
         self._pct_curve = _percentile_curve(self.quantiles) if self.quantiles is not None else None
         self._session: ort.InferenceSession | None = None
+        self._dtype: type[np.floating[Any]] = np.float64
         self._lock = threading.Lock()
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
 
@@ -100,7 +107,9 @@ class LoadedModel:
         if s is None:
             with self._lock:
                 if self._session is None:
-                    self._session = make_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                    sess = make_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                    self._dtype = input_dtype(sess)
+                    self._session = sess
                 s = self._session
         return s
 
@@ -115,7 +124,8 @@ class LoadedModel:
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
         if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
-            return [self.session.run(outputs, {INPUT_NAME: X})]
+            sess = self.session
+            return [sess.run(outputs, {INPUT_NAME: np.ascontiguousarray(X, dtype=self._dtype)})]
         return pool_runs(self.session, X, outputs)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +288,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     """One argument column (any numeric Arrow type, possibly with nulls) as a numpy vector, NaN for NULL.
 
     Its dtype is the column's own when that needs no conversion (a zero-copy view), else float64; ``to_matrix``
-    casts all columns to float32 in one stack."""
+    stacks all columns as float64."""
     if isinstance(col, pa.ChunkedArray):
         if col.num_chunks == 1:
             return column_to_numbers(col.chunk(0), pos, model, func)
@@ -295,7 +305,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
         unscaled = np.frombuffer(col.buffers()[1], dtype=np.int64, count=2 * len(col), offset=col.offset * 16)[::2]
         return _nan_where_null(unscaled / float(10**t.scale), col)
     if pa.types.is_null(t):
-        return np.full(len(col), np.nan, dtype=np.float32)
+        return np.full(len(col), np.nan)
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
     # BOOLEAN first feature; scoring true as 1.0 in other positions would be a silent wrong score.
     if not (pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_decimal(t)):
@@ -321,14 +331,17 @@ def _call(func: str, model: LoadedModel, args: str) -> str:
 
 
 def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
-    """Arrow argument columns -> one float32 [n, d] matrix (the one cast-and-stack per call)."""
+    """Arrow argument columns -> one float64 [n, d] matrix (the one cast-and-stack per call).
+
+    Why float64: the graph subtracts each column's centre before its own cast to float32 (see nn.Preprocess),
+    so large values with a small spread keep their detail."""
     if len(cols) != model.n_features:
         args = ", ".join(model.feature_names)
         raise FeatureMismatchError(
             f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
             f"{model.n_features}: ({args}), in this order: {_call(func, model, args)}."
         )
-    # Why errstate: a DOUBLE beyond float32 (1e300) becomes +-inf, which the graph clips like any Inf;
+    # Why errstate: a value beyond float64 (a HUGEINT) becomes +-inf, which the graph clips like any Inf;
     # numpy's overflow warning would otherwise fail the query where warnings are errors.
     with np.errstate(over="ignore"):
         doubles = _single_chunk_doubles(cols) if len(cols[0]) <= BULK_ORT_ROWS else None
@@ -340,9 +353,9 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
             # bulk scoring converts its large batches in one thread (d=30: 3.9M vs 4.1M rows/s).
             tensor = pa.RecordBatch.from_arrays(doubles, names=_column_names(len(doubles))).to_tensor(
                 null_to_nan=True, row_major=True)
-            return np.asarray(tensor).astype(np.float32)
+            return np.asarray(tensor)
         return np.stack([column_to_numbers(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1,
-                        dtype=np.float32)
+                        dtype=np.float64)
 
 
 def _single_chunk_doubles(cols: Sequence[Any]) -> list[pa.Array] | None:

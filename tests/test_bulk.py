@@ -168,7 +168,7 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
             with pytest.raises(BadInputError, match="(?i)is what .* reads.*tx_copy_scored"):
                 ad_duckdb.score(mem_con, "tx_ae", source, into=into, replace=True, columns=kept)
             assert mem_con.execute("SELECT count(*), count(amount_d) FROM tx_copy").fetchall() == [(3000, 3000)]
-        with pytest.raises(BadInputError, match="is what"):
+        with pytest.raises(BadInputError, match="threshold table into it"):
             ad_duckdb.evaluate(mem_con, "tx_ae", "tx_copy", label="count", into="tx_copy", replace=True)
         # The table itself with every column kept: rewritten whole, with fresh scores (a refresh in place).
         assert ad_duckdb.score(mem_con, "tx_ae", "tx_copy", into="tx_copy", replace=True) == 3000

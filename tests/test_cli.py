@@ -272,12 +272,16 @@ def test_score_top_explains_the_printed_rows(model_db: str) -> None:
 def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:
     db = str(tmp_path / "e.duckdb")
     Path(db).write_bytes(Path(model_db).read_bytes())
-    out = fails_in_one_line("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "transactions")
+    out = fails_in_one_line("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "transactions",
+                            "--replace")
+    assert "is what 'transactions' reads; writing the threshold table into it would replace it" in out
+    assert "transactions_thresholds" in out
+    run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev")
+    out = fails_in_one_line("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev")
     assert "exists; pass replace=True (CLI: --replace)" in out
     con = ad_duckdb.connect(db)
     assert con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 1502
     con.close()
-    run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev")
     run("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "ev", "--replace")
 
 

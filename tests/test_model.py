@@ -28,7 +28,7 @@ def test_torch_and_onnxruntime_agree_on_real_data(cardio: tuple[np.ndarray, np.n
     onnx = to_onnx_bytes(det.graph_, X.shape[1])
     ts, te = det.score_with_errors(X)
     sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
-    os_, oe = sess.run(["score", "feature_error"], {"x": X.astype(np.float32)})
+    os_, oe = sess.run(["score", "feature_error"], {"x": X})
     np.testing.assert_allclose(ts, os_, rtol=1e-3, atol=1e-3 * np.median(ts))
     np.testing.assert_allclose(te, oe, rtol=1e-3, atol=1e-3 * np.median(ts))
     assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3
@@ -45,7 +45,7 @@ def test_narrow_and_wide_graph_forms_agree(d: int) -> None:
     det = AutoEncoderDetector(n_models=1, max_steps=200, progress=False).fit(X)
     graph = det.graph_
     assert graph.pre.narrow == (d <= NARROW_FEATURES)
-    Xt = X[:500].astype(np.float32)
+    Xt = X[:500].copy()
     Xt[0, 0], Xt[1, -1], Xt[2, 1], Xt[3, :] = np.nan, np.inf, -np.inf, 3e38
     outs = {}
     for narrow in ([True, False] if graph.pre.narrow else [False]):

@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 
 import ad_duckdb
 
+from conftest import FAST
+
 FUNCS = ("anomaly_score", "is_anomaly", "anomaly_percentile", "anomaly_explain")
 
 
@@ -295,8 +297,8 @@ def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnectio
         with np.errstate(over="ignore"):
             want = np.stack([column_to_numbers(c if not isinstance(c, pa.ChunkedArray) else c.combine_chunks(),
                                                i + 1, "tx_ae", "anomaly_score") for i, c in enumerate(cols)],
-                            axis=1, dtype=np.float32)
-        assert got.dtype == np.float32 and got.flags.c_contiguous, label
+                            axis=1, dtype=np.float64)
+        assert got.dtype == np.float64 and got.flags.c_contiguous, label
         np.testing.assert_array_equal(got, want, err_msg=label)
 
 
@@ -343,3 +345,60 @@ def test_buffer_conversions_match_pyarrow() -> None:
     names = ["count", "amount", "", "naïve €"]
     assert string_array(names).equals(pa.array(names, type=pa.string()))
 
+
+
+def test_large_values_with_a_small_spread_keep_their_detail() -> None:
+    """Epoch seconds near 1.7e9 with a spread of 50: float32 steps by 128 there, so the graph takes float64 and
+    subtracts each column's centre before its cast. Every distinct value scores distinctly, and a row 8 spreads
+    off ranks first (float32 input gave 274 values 5 distinct scores, and ranked that row third)."""
+    rng = np.random.default_rng(3)
+    n, base = 3000, 1_700_000_000
+    ts = (base + rng.normal(0, 50, n).round()).astype(np.int64)
+    ts[7] = base + 400
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE f AS SELECT unnest(?) AS id, unnest(?) AS ts, unnest(?) AS y",
+                    [list(range(n)), ts.tolist(), rng.normal(0, 1, n).tolist()])
+        ad_duckdb.train(con, "f_ae", "f", features=["ts", "y"], **FAST)
+        distinct = con.execute("SELECT count(DISTINCT anomaly_score('f_ae', ts, 0.0)), count(DISTINCT ts) FROM f").fetchall()
+        assert distinct[0][0] == distinct[0][1] > 200
+        top = con.execute("SELECT id FROM f ORDER BY anomaly_score('f_ae', ts, y) DESC LIMIT 1").fetchall()
+        assert top == [(7,)]
+        far = con.execute("SELECT anomaly_score('f_ae', ?::BIGINT + v, 0.0) FROM unnest([200, 300, 400]) t(v) ORDER BY v",
+                          [base]).fetchall()
+        assert far[0][0] < far[1][0] < far[2][0]
+    finally:
+        con.close()
+
+
+def test_models_with_a_float32_input_still_score(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """Models stored before the graph took float64 take float32 rows; they load and score as before."""
+    import copy
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    from ad_duckdb import store
+
+    rec = ad_duckdb.load_model(mem_con, "tx_ae")
+    m = onnx.load_from_string(rec.onnx)
+    assert m.graph.input[0].type.tensor_type.elem_type == TensorProto.DOUBLE
+    # the old form: a float input, widened inside the graph
+    for node in m.graph.node:
+        node.input[:] = ["x_wide" if i == "x" else i for i in node.input]
+    m.graph.node.insert(0, helper.make_node("Cast", ["x"], ["x_wide"], to=TensorProto.DOUBLE))
+    m.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT
+    old = copy.copy(rec)
+    old.name, old.version, old.onnx = "tx_old", 1, m.SerializeToString()
+    old.sha256 = store.sha256_hex(old.onnx)
+    try:
+        store.save(mem_con.cursor(), old)
+        ad_duckdb.refresh(mem_con)
+        new, was = mem_con.execute(
+            "SELECT list(anomaly_score('tx_ae', count, amount) ORDER BY transaction_id), "
+            "list(anomaly_score('tx_old', count, amount) ORDER BY transaction_id) FROM transactions").fetchall()[0]
+        np.testing.assert_allclose(was, new, rtol=1e-4, atol=1e-4)
+        bulk = ad_duckdb.score(mem_con, "tx_old", "transactions", columns=["transaction_id"])
+        assert bulk.num_rows == 3000
+    finally:
+        ad_duckdb.drop_model(mem_con, "tx_old")
