@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 
 from .exceptions import IntegrityError
+from .integrity import INPUT_NAME, OUTPUT_NAMES
 
 OPSET = 17
-INPUT_NAME = "x"
-OUTPUT_NAMES = ("score", "feature_error")
 
 
 # torch.onnx.export keeps global state while it runs; two exports at once (training in threads, as dbt's

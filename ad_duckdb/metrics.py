@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -152,6 +151,3 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     paths.append(str(p))
     return paths
 
-
-def metrics(scores: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
-    return {"auc_roc": auc_roc(scores, labels), "auc_pr": auc_pr(scores, labels)}

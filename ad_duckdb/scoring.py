@@ -19,8 +19,8 @@ from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import as_number_hint
 from .store import ModelRecord, max_model_bytes
 
-INPUT_NAME = "x"
-OUTPUT_NAMES = ["score", "feature_error"]
+INPUT_NAME = integrity.INPUT_NAME
+OUTPUT_NAMES = list(integrity.OUTPUT_NAMES)
 _SCORE_ONLY = OUTPUT_NAMES[:1]
 # Bulk scoring splits each large batch into runs of this many rows and scores them on ``ort_pool()``, one
 # single-threaded run per core. Measured at d=30 (2 cores): 6.0M rows/s this way, 2.4M with one run of
@@ -70,6 +70,7 @@ def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
         sess = ort.InferenceSession(onnx, sess_options=so, providers=["CPUExecutionProvider"])
     except Exception as e:
         raise IntegrityError(f"Model {model!r}: onnxruntime cannot load its ONNX graph ({e}).") from e
+    # Why again after check_onnx: this is onnxruntime's own reading of the signature; the two parsers must agree.
     ins, outs = sess.get_inputs(), sess.get_outputs()
     shape_ok = len(ins) == 1 and ins[0].name == INPUT_NAME and len(ins[0].shape) == 2
     if not shape_ok or ins[0].shape[1] != n_features or [o.name for o in outs] != OUTPUT_NAMES:
@@ -420,10 +421,3 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     "check_order=False), `ad-duckdb sql --no-order-check`, or check_order: false in the dbt plugin config."
                 )
 
-
-def score_batches(model: LoadedModel, reader: Any, batch_rows: int = 65536) -> Any:
-    """Yield (batch, scores) for a RecordBatchReader whose first columns are the model's features."""
-    for batch in reader:
-        cols = [batch.column(i) for i in range(model.n_features)]
-        X = to_matrix(cols, model, "score")
-        yield batch, model.scores(X)
