@@ -772,8 +772,12 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     """
     rec = load_model(con, model)
     p = Path(path)
-    db_files = {Path(r[0]).resolve() for r in con.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
-                .fetchall()}
+    cur = con.cursor()  # not con itself: a query on it would replace a result the caller is still reading
+    try:
+        db_files = {Path(r[0]).resolve() for r in cur.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
+                    .fetchall()}
+    finally:
+        cur.close()
     if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
         raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
     return onnxfile.write_file(rec, p, replace=replace)

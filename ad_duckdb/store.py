@@ -1,7 +1,7 @@
 """Models as rows: DDL, save / load / list / drop versions, integrity checks on load, .onnx files.
 
 Every statement here runs on a cursor of the caller's connection, so a half-read result the
-caller still holds never blocks us (DuckDB refuses work on a connection with a pending result).
+caller still holds is left alone (a statement on the connection itself would replace it).
 """
 
 from __future__ import annotations

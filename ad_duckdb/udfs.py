@@ -64,7 +64,7 @@ class Registry:
         self.files: list[LoadedModel] = []
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
         self.store_error: str | None = None  # why the store could not be read at all (see refresh)
-        self.keepalive: duckdb.DuckDBPyConnection | None = None
+        self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
 
@@ -313,21 +313,22 @@ def _explain_duck_type() -> Any:
     return duckdb.list_type(duckdb.struct_type({"feature": VARCHAR, "share": DOUBLE}))
 
 
-def _owner(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyConnection:
-    """The connection that owns the functions.
+def _install(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyConnection:
+    """Create the functions on the connection that will own them, and return it.
 
     DuckDB frees a Python function when the connection that created it closes, and calling it after
     that crashes the process; so the functions belong to ``con`` itself. Only when ``con`` holds a
-    half-read result (DuckDB then refuses ``create_function`` on it) do they go on a cursor that
-    the registry keeps open for the life of the process.
+    half-read result (DuckDB then refuses ``create_function`` on it, and keeps the result) do they go on
+    a cursor that the registry keeps open for the life of the process. Why try rather than probe with a
+    query first: a query on ``con`` would replace the result the caller is still reading.
     """
     try:
-        con.execute("SELECT 1").fetchall()
+        _create_functions(con, reg)  # the first function it creates is the one refused, so none is left behind
+        return con
     except duckdb.ResourceInUseException:
         pass
-    else:
-        return con
     reg.keepalive = con.cursor()
+    _create_functions(reg.keepalive, reg)
     return reg.keepalive
 
 
@@ -342,6 +343,20 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     owner.create_function("anomaly_percentile", fns["anomaly_percentile"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
     owner.create_function("anomaly_explain", fns["anomaly_explain"], [VARCHAR, DOUBLE], _explain_duck_type(), **varargs)
     owner.create_function("anomaly_threshold", fns["anomaly_threshold"], [VARCHAR, VARCHAR], DOUBLE, **varargs)
+
+
+def _remove_functions(owner: duckdb.DuckDBPyConnection, doing: str) -> None:
+    """Remove the functions (to re-create them), refusing clearly while ``owner`` holds a half-read result: only
+    the connection that created a function can remove it, and DuckDB refuses that while a result is pending."""
+    try:
+        owner.remove_function(_TOKEN_FN)  # the first one refused, so the functions stay whole
+    except duckdb.ResourceInUseException as e:
+        raise BadInputError(
+            f"Cannot {doing} while the connection that owns them holds a half-read result: fetch the rest of it "
+            "(e.g. fetchall()) first, and run queries you read bit by bit on a cursor (con.cursor())."
+        ) from e
+    for name in FUNCTIONS:
+        owner.remove_function(name)
 
 
 def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
@@ -384,8 +399,12 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
             f"the file again ({e}). Open every connection with ad_duckdb.connect(path, config=...) (it records "
             "the settings, so the file can be reopened with them), or use one connection and cursors of it."
         ) from e
-    for name in (*FUNCTIONS, _TOKEN_FN):
-        hold.owner.remove_function(name)
+    try:
+        _remove_functions(hold.owner, f"share the anomaly functions of {args[0]!r} with a second connection")
+    except BadInputError:
+        own.close()
+        hold.users.pop(key, None)
+        raise
     _create_functions(own, reg)
     hold.owner = hold.own_conn = own
 
@@ -473,16 +492,18 @@ def register(
 
                 reg.files.append(LoadedModel(read_file(Path(path))))
             reg.refresh(cur)
-            _REGISTRIES[token] = reg
             hold = reg.hold
             if existing is not None:
                 hold = reg.hold = existing.hold
-                for name in (*FUNCTIONS, _TOKEN_FN):
-                    (hold.owner or con).remove_function(name)
+                _remove_functions(hold.owner or con, "re-register the anomaly functions (register(con, replace=True))")
                 _REGISTRIES.pop(existing.token, None)
-            hold.owner = hold.own_conn or _owner(con, reg)
+            _REGISTRIES[token] = reg
+            if hold.own_conn is not None:
+                _create_functions(hold.own_conn, reg)
+                hold.owner = hold.own_conn
+            else:
+                hold.owner = _install(con, reg)
             hold.token = token
-            _create_functions(hold.owner, reg)
             _track(reg, con, cur)
     finally:
         cur.close()

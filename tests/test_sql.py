@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -222,6 +223,78 @@ def test_register_with_half_read_result(tmp_path: Path) -> None:
         assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
     finally:
         con.close()
+
+
+def _keeps_half_read_result(con: duckdb.DuckDBPyConnection, call: Any) -> Any:
+    """Run ``call()`` while ``con`` holds a half-read result; the rest of that result must still be there."""
+    con.execute("SELECT * FROM range(10)")
+    assert con.fetchone() == (0,)
+    out = call()
+    assert con.fetchall() == [(i,) for i in range(1, 10)]
+    return out
+
+
+def test_library_calls_leave_a_half_read_result_alone(tmp_path: Path) -> None:
+    """In DuckDB 2.0 a query on a connection replaces its pending result, so no API call may run one on ``con``."""
+    con = duckdb.connect()
+    try:
+        make_transactions(con, n=500)
+        _keeps_half_read_result(con, lambda: ad_duckdb.register(con))  # first registration: on a kept cursor
+        _keeps_half_read_result(con, lambda: ad_duckdb.register(con))  # again: a refresh
+        _keeps_half_read_result(con, lambda: ad_duckdb.train(con, "tx_ae", "transactions",
+                                                             features=["count", "amount"], epochs=2, progress=False))
+        _keeps_half_read_result(con, lambda: ad_duckdb.refresh(con))
+        _keeps_half_read_result(con, lambda: ad_duckdb.score(con, "tx_ae", "transactions", into="s"))
+        con.execute("CREATE TABLE lab AS SELECT *, (transaction_id % 50 = 0)::INTEGER AS y FROM transactions")
+        _keeps_half_read_result(con, lambda: ad_duckdb.evaluate(con, "tx_ae", "lab", label="y"))
+        _keeps_half_read_result(con, lambda: ad_duckdb.set_threshold(con, "tx_ae", "t", "quantile", target=0.9))
+        assert _keeps_half_read_result(con, lambda: ad_duckdb.list_models(con))[0]["name"] == "tx_ae"
+        _keeps_half_read_result(con, lambda: ad_duckdb.load_model(con, "tx_ae"))
+        path = tmp_path / "tx_ae.onnx"
+        _keeps_half_read_result(con, lambda: ad_duckdb.export_model(con, "tx_ae", path))
+        _keeps_half_read_result(con, lambda: ad_duckdb.import_model(con, path, name="copy"))
+        assert _keeps_half_read_result(con, lambda: ad_duckdb.drop_model(con, "copy")) == [1]
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) >= 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_replacing_the_functions_during_a_half_read_result_is_refused_clearly() -> None:
+    """The functions can only be removed through the connection that made them, which refuses while it holds a
+    pending result: a clear error, the functions left whole, and the result still readable."""
+    con = ad_duckdb.connect()
+    try:
+        make_transactions(con, n=500)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], epochs=2, progress=False)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"half-read result: fetch the rest"):
+            _keeps_half_read_result(con, lambda: ad_duckdb.register(con, replace=True))
+        assert con.fetchall() == [(i,) for i in range(1, 10)]
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) >= 0").fetchall() == [(True,)]
+        ad_duckdb.register(con, replace=True)
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) >= 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_a_second_connection_while_the_first_holds_a_half_read_result(tmp_path: Path) -> None:
+    """The functions move off the first connection when a second one registers; while the first holds a pending
+    result DuckDB refuses that, so the second is refused clearly and the first keeps its result and functions."""
+    path = str(tmp_path / "two.duckdb")
+    first = ad_duckdb.connect(path)
+    try:
+        make_transactions(first, n=500)
+        ad_duckdb.train(first, "tx_ae", "transactions", features=["count", "amount"], epochs=2, progress=False)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Cannot share the anomaly functions of .* with a second "
+                                                          r"connection while the connection that owns them holds a "
+                                                          r"half-read result"):
+            _keeps_half_read_result(first, lambda: ad_duckdb.connect(path))
+        assert first.fetchall() == [(i,) for i in range(1, 10)]
+        second = ad_duckdb.connect(path)
+        first.close()  # the functions have moved to a connection of ours: the second one still calls them
+        assert second.execute("SELECT anomaly_score('tx_ae', 5, 100) >= 0").fetchall() == [(True,)]
+        second.close()
+    finally:
+        first.close()
 
 
 def test_refresh_sees_other_connection(tmp_path: Path) -> None:
