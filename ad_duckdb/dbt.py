@@ -64,9 +64,9 @@ class Plugin(BasePlugin):
 
     ``models``
         A model name, or a list of stored model names and/or paths of ``.onnx`` files written by
-        ``ad_duckdb.export_model`` / ``ad-duckdb export`` (relative paths are read from the directory
-        dbt runs in). Default: every model stored in the target database's ``ad_models`` table,
-        including models trained later in the same run.
+        ``ad_duckdb.export_model`` / ``ad-duckdb export`` (an entry ending in ``.onnx`` is a file, as no model
+        name may end so; relative paths are read from the directory dbt runs in). Default: every model stored
+        in the target database's ``ad_models`` table, including models trained later in the same run.
 
     ``check_order``
         ``false`` turns off the SQL functions' wrong-argument-order check (see ``ad_duckdb.register``), for
@@ -102,7 +102,7 @@ class Plugin(BasePlugin):
                 f"config 'models' must be a non-empty list of model names or .onnx paths; got {models!r}. "
                 "Example: config: {models: [tx_ae, exported/fraud_ae.onnx]}. Leave it out to load every stored model."
             )
-        pinned = [m for m in models if not m.endswith(".onnx") and "@" in m]
+        pinned = [m for m in models if not store.is_model_file(m) and "@" in m]
         if pinned:
             # Why refuse: the functions load a name's versions together, so 'tx_ae@7' here could neither pin
             # version 7 nor be checked; SQL pins a version per call.
@@ -117,8 +117,8 @@ class Plugin(BasePlugin):
         """The configured models, checked: every name stored, every file present (absolute paths)."""
         if self.models is None:
             return None
-        files = [m for m in self.models if m.endswith(".onnx")]
-        names = [m for m in self.models if not m.endswith(".onnx")]
+        files = [m for m in self.models if store.is_model_file(m)]
+        names = [m for m in self.models if not store.is_model_file(m)]
         out: list[str] = []
         for f in files:
             p = Path(f).expanduser().resolve()

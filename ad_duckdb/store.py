@@ -144,11 +144,24 @@ def check_can_write(cur: Any, what: str) -> None:
         )
 
 
+def is_model_file(entry: str) -> bool:
+    """Whether an entry of register(models=...) or the dbt plugin's 'models' is an exported file, not a name."""
+    return entry.lower().endswith(".onnx")
+
+
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise BadInputError(
             f"Model name {name!r} is not valid: use letters, digits, '_', '-' or '.', starting with a letter "
             "or '_' (at most 128 characters), e.g. 'tx_ae'. '@' is reserved for versions ('tx_ae@2')."
+        )
+    if is_model_file(name):
+        # Why refused: a models= list holds names and exported files side by side, told apart by this ending.
+        stem = name[: -len(".onnx")].rstrip(".-")
+        suggestion = stem if _NAME.match(stem) else "model"
+        raise BadInputError(
+            f"Model name {name!r} ends in '.onnx', which register(models=...) and the dbt plugin's 'models' "
+            f"setting read as the path of an exported model file. Name it without the ending, e.g. {suggestion!r}."
         )
     return name
 

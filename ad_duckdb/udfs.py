@@ -439,7 +439,8 @@ def register(
         A DuckDB connection; may hold no model yet, and may be read-only.
     models
         Restrict the functions to these stored model names and/or paths of ``.onnx`` files
-        exported by ad_duckdb (loaded into memory, not stored). Default: every stored model.
+        exported by ad_duckdb (loaded into memory, not stored; an entry ending in ``.onnx`` is a file,
+        as no model name may end so). Default: every stored model.
     replace
         Re-create the functions even if they exist (e.g. after ``models=`` changed).
     check_order
@@ -457,7 +458,7 @@ def register(
                 models = [models]
             names = []
             for m in models:
-                (files if str(m).endswith(".onnx") else names).append(str(m))
+                (files if store.is_model_file(str(m)) else names).append(str(m))
             pinned = [n for n in names if "@" in n]
             if pinned:
                 # the functions load a name's versions together; SQL pins a version per call

@@ -285,11 +285,12 @@ def test_plugin_unknown_model_name_lists_known(mem_con: duckdb.DuckDBPyConnectio
         con.close()
 
 
-def test_plugin_missing_onnx_file(tmp_path: Path) -> None:
-    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(tmp_path / "nope.onnx")]})
+@pytest.mark.parametrize("file", ["nope.onnx", "nope.ONNX"])  # no model name ends in .onnx, in any case
+def test_plugin_missing_onnx_file(tmp_path: Path, file: str) -> None:
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(tmp_path / file)]})
     con = duckdb.connect()
     try:
-        with pytest.raises(DbtRuntimeError, match=r"model file '.*nope\.onnx' \(looked for .*\) does not exist"):
+        with pytest.raises(DbtRuntimeError, match=rf"model file '.*{file}' \(looked for .*\) does not exist"):
             plugin.configure_connection(con)
     finally:
         con.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -318,6 +319,30 @@ def test_register_models_must_name_stored_models(db: Path) -> None:
             ad_duckdb.register(con, models=["tx_ae@1"], replace=True)
         ad_duckdb.register(con, models=["tx_ae"], replace=True)
         assert con.execute("SELECT anomaly_score('tx_ae', 5, 100) > 0").fetchall() == [(True,)]
+    finally:
+        con.close()
+
+
+def test_a_model_name_ending_in_onnx_is_refused(db: Path, tmp_path: Path) -> None:
+    """register(models=...) and the dbt plugin tell an exported file from a name by the '.onnx' ending, so no name
+    may end so: 'fraud.onnx' trained, then listed there, would be looked for as a file."""
+    con = ad_duckdb.connect(str(db))
+    try:
+        for name, suggested in (("fraud.onnx", "fraud"), ("fraud.ONNX", "fraud"), ("v1..onnx", "v1")):
+            with pytest.raises(ad_duckdb.BadInputError,
+                               match=rf"Model name '{re.escape(name)}' ends in '.onnx', which register\(models=...\) "
+                                     rf"and the dbt plugin's 'models' setting read as the path of an exported model "
+                                     rf"file. Name it without the ending, e.g. '{suggested}'"):
+                ad_duckdb.train(con, name, "transactions", features=["count", "amount"], epochs=2, progress=False)
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx_ae.ONNX")
+        with pytest.raises(ad_duckdb.BadInputError, match="ends in '.onnx'"):
+            ad_duckdb.import_model(con, f, name="copy.onnx")
+        assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx_ae"]
+        # a file entry in any case is read as a file; 'fraud.onnx' (not a name) as a missing one
+        ad_duckdb.register(con, models=["tx_ae", str(f)], replace=True)
+        with pytest.raises(ad_duckdb.BadInputError, match="does not exist"):
+            ad_duckdb.register(con, models=["fraud.onnx"], replace=True)
+        assert store.check_name("model.onnx_v2") == "model.onnx_v2"
     finally:
         con.close()
 
