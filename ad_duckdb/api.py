@@ -164,16 +164,20 @@ def train(
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
         the rare rows last) and the neighbour term compares with small random samples of training rows.
         ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
+    kind
+        ``'autoencoder'`` (default) or ``'vae'`` (a variational autoencoder); it sets ``variational``, so a
+        ``variational=`` that disagrees is refused.
     **params
         Model options (see ``ad_duckdb.trainer.TrainParams``): ``n_models``, ``hidden_dims``, ``latent_dim``,
         ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
         ``seed``, ``progress``.
     """
     store.check_name(name)
-    if kind not in ("autoencoder", "vae"):
-        raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder' (default) or 'vae'.")
-    if kind == "vae":
-        params.setdefault("variational", True)
+    _check_kind(name, kind, params)
+    if where is not None and not isinstance(where, str):
+        raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
+                            f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")
+    features = _column_names(f"Model {name!r}", "features", "-f", features)
     try:
         from .detector import AutoEncoderDetector
         from .export import parity_check, to_onnx_bytes
@@ -181,7 +185,6 @@ def train(
         raise MissingDependencyError(
             f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
         ) from e
-    params = dict(params)
     if where is not None and not where.strip():
         where = None  # an empty filter is no filter, and must not turn robust training off
     if params.get("robust") is None:
@@ -220,7 +223,7 @@ def train(
         }
         rec = ModelRecord(
             name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(X),
-            params={k: v for k, v in p.__dict__.items() if k not in ("extra",)} | {"robust": det.history_["robust"]},
+            params=dict(p.__dict__) | {"robust": det.history_["robust"]},
             metrics=metrics, lib_versions=_lib_versions(),
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
         )
@@ -230,6 +233,38 @@ def train(
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:
+    """``kind`` decides whether the model is variational; a ``variational=`` saying otherwise is refused, as the
+    stored kind would then misdescribe the model. Sets ``variational`` in ``params`` from ``kind``."""
+    if kind not in ("autoencoder", "vae"):
+        raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder' (default) or 'vae'.")
+    wanted = kind == "vae"
+    given = params.setdefault("variational", wanted)
+    # a non-bool is left to TrainParams.validate, whose message says what variational= takes
+    if isinstance(given, bool) and given != wanted:
+        raise BadInputError(
+            f"Model {name!r}: kind={kind!r} and variational={given!r} disagree. The kind decides: pass kind='vae' "
+            "for a variational autoencoder or kind='autoencoder' for a plain one, and leave variational= out."
+        )
+
+
+def _column_names(what: str, arg: str, flag: str, value: Any) -> list[str] | None:
+    """Column names as given (None, one name, or an iterable of names) as a list; anything else refused.
+
+    Why one string is one name: iterating it would take 'id' for the columns 'i' and 'd'.
+    """
+    if value is None or isinstance(value, str):
+        return None if value is None else [value]
+    try:
+        names = list(value)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise BadInputError(f"{what}: {arg}= (CLI: {flag}) takes a column name or a list of column names, e.g. "
+                            f"['transaction_id', 'amount']; got {value!r}.")
+    return names
 
 
 def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:

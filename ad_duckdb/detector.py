@@ -46,12 +46,12 @@ class AutoEncoderDetector:
     def _train_params(self) -> TrainParams:
         unknown = set(self.params) - set(TrainParams.__dataclass_fields__)
         if unknown:
-            known = ", ".join(sorted(f for f in TrainParams.__dataclass_fields__ if f != "extra"))
+            known = ", ".join(sorted(TrainParams.__dataclass_fields__))
             raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
         p = TrainParams(**self.params)
+        p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
             p = replace(p, hidden_dims=tuple(p.hidden_dims))
-        p.validate()
         return p
 
     def fit(

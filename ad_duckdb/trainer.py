@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,33 @@ from .exceptions import BadInputError
 
 # Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
 NARROW_ROWS = 3
+
+
+# Numeric parameters: (int or float, lowest, highest allowed).
+_RANGES: dict[str, tuple[type, float, float]] = {
+    "n_models": (int, 1, 16),
+    "max_steps": (int, 1, 10_000_000),
+    "batch_size": (int, 1, 1_000_000),
+    "lr": (float, 1e-7, 1.0),
+    "weight_decay": (float, 0.0, 1.0),
+    "validation_fraction": (float, 0.0, 0.5),
+    "patience": (int, 1, 10_000),
+    "trim_fraction": (float, 0.0, 0.5),
+    "bank_size": (int, 2, 65_536),
+    "contamination": (float, 1e-6, 0.5),
+    "range_weight": (float, 0.0, 1e6),
+    "kl_weight": (float, 0.0, 1e6),
+    "max_train_rows": (int, 100, 10**9),
+    "seed": (int, 0, 2**32 - 1),
+}
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _refuse(name: str, allowed: str, value: object) -> None:
+    raise BadInputError(f"The {name!r} parameter must be {allowed}. Got {value!r} instead.")
 
 
 @dataclass(frozen=True)
@@ -47,56 +74,38 @@ class TrainParams:
     kl_weight: float = 1.0
     seed: int = 0
     progress: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
 
     def validate(self) -> None:
-        """Check every parameter against its constraint; one message template for all."""
-        constraints: dict[str, tuple[type, float, float]] = {
-            "n_models": (int, 1, 16),
-            "max_steps": (int, 1, 10_000_000),
-            "batch_size": (int, 1, 1_000_000),
-            "lr": (float, 1e-7, 1.0),
-            "weight_decay": (float, 0.0, 1.0),
-            "validation_fraction": (float, 0.0, 0.5),
-            "patience": (int, 1, 10_000),
-            "trim_fraction": (float, 0.0, 0.5),
-            "bank_size": (int, 2, 65_536),
-            "contamination": (float, 1e-6, 0.5),
-            "range_weight": (float, 0.0, 1e6),
-            "max_train_rows": (int, 100, 10**9),
-            "seed": (int, 0, 2**32 - 1),
-        }
-        for name, (kind, lo, hi) in constraints.items():
+        """Check every parameter against its constraint; one message template for all (the value as passed)."""
+        for name, (kind, lo, hi) in _RANGES.items():
             v = getattr(self, name)
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
             if kind is int:
-                ok = ok and float(v).is_integer()
+                ok = ok and float(v).is_integer()  # 1e6 rows is a common way to write a million
             if not ok or not (lo <= v <= hi):
-                raise BadInputError(
-                    f"The {name!r} parameter must be {'an int' if kind is int else 'a number'} in "
-                    f"[{lo:g}, {hi:g}]. Got {v!r} instead."
-                )
+                _refuse(name, f"{'an int' if kind is int else 'a number'} in [{lo:g}, {hi:g}]", v)
         for name in ("epochs", "latent_dim"):
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
-                raise BadInputError(f"The {name!r} parameter must be a positive int or None. Got {v!r} instead.")
-        if self.bank_groups is not None and (not isinstance(self.bank_groups, int) or not 1 <= self.bank_groups <= 1024):
-            raise BadInputError(f"The 'bank_groups' parameter must be an int in [1, 1024] or None. Got {self.bank_groups!r}.")
+            if v is not None and (not _is_int(v) or v < 1):
+                _refuse(name, "a positive int or None", v)
+        if self.bank_groups is not None and (not _is_int(self.bank_groups) or not 1 <= self.bank_groups <= 1024):
+            _refuse("bank_groups", "an int in [1, 1024] or None", self.bank_groups)
+        if self.knn_k is not None and (not _is_int(self.knn_k) or self.knn_k < 0):
+            _refuse("knn_k", "an int >= 0 (0 turns it off) or None", self.knn_k)
         if self.bank_kind not in (None, "kmeans", "sample"):
-            raise BadInputError(f"The 'bank_kind' parameter must be 'kmeans', 'sample' or None. Got {self.bank_kind!r}.")
+            _refuse("bank_kind", "'kmeans', 'sample' or None", self.bank_kind)
         if self.constant_columns not in ("error", "keep"):
-            raise BadInputError(
-                f"The 'constant_columns' parameter must be 'error' or 'keep'. Got {self.constant_columns!r} instead."
-            )
-        if self.knn_k is not None and (not isinstance(self.knn_k, int) or self.knn_k < 0):
-            raise BadInputError(f"The 'knn_k' parameter must be an int >= 0 (0 turns it off). Got {self.knn_k!r}.")
-        if self.hidden_dims is not None and (
-            len(self.hidden_dims) == 0 or any(not isinstance(h, int) or h < 1 for h in self.hidden_dims)
-        ):
-            raise BadInputError(
-                "The 'hidden_dims' parameter must be a non-empty tuple of positive ints. "
-                f"Got {self.hidden_dims!r} instead."
-            )
+            _refuse("constant_columns", "'error' or 'keep'", self.constant_columns)
+        # Why strictly bool: any non-empty string is truthy, so variational='no' would train a VAE.
+        for name in ("variational", "progress"):
+            if not isinstance(getattr(self, name), bool):
+                _refuse(name, "True or False", getattr(self, name))
+        if self.robust is not None and not isinstance(self.robust, bool):
+            _refuse("robust", "True, False or None", self.robust)
+        h = self.hidden_dims
+        # Why not any iterable: a string or a number would be taken apart ('64,32' -> '6', '4', ...) or fail in tuple()
+        if h is not None and (not isinstance(h, (list, tuple)) or not h or not all(_is_int(x) and x >= 1 for x in h)):
+            _refuse("hidden_dims", "None or a non-empty list or tuple of positive ints, e.g. (64, 32)", h)
 
     def sizes(self, d: int) -> tuple[tuple[int, ...], int]:
         """Layer sizes: d -> 64 -> 32 -> 8 -> 32 -> 64 -> d unless given; up to NARROW_ROWS features, half

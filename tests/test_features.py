@@ -81,6 +81,53 @@ def test_bad_parameters_named() -> None:
         con.close()
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"hidden_dims": 64}, "The 'hidden_dims' parameter must be None or a non-empty list or tuple of positive ints"),
+        ({"hidden_dims": "64,32"}, "'hidden_dims' parameter .* Got '64,32' instead"),  # as passed, not ('6', '4', ...)
+        ({"hidden_dims": [64, True]}, r"'hidden_dims' parameter .* Got \[64, True\] instead"),
+        ({"kl_weight": "big", "kind": "vae"}, r"The 'kl_weight' parameter must be a number in \[0, 1e\+06\]. Got 'big'"),
+        ({"kl_weight": -5.0, "kind": "vae"}, "The 'kl_weight' parameter must be a number .* Got -5.0 instead"),
+        ({"variational": "no"}, "The 'variational' parameter must be True or False. Got 'no' instead"),
+        ({"robust": "yes"}, "The 'robust' parameter must be True, False or None. Got 'yes' instead"),
+        ({"progress": 1}, "The 'progress' parameter must be True or False. Got 1 instead"),
+        ({"knn_k": True}, "The 'knn_k' parameter must be an int >= 0 .* Got True instead"),
+        ({"variational": True}, "kind='autoencoder' and variational=True disagree.*pass kind='vae'"),
+        ({"variational": False, "kind": "vae"}, "kind='vae' and variational=False disagree"),
+        ({"extra": {"a": 1}}, r"Unknown parameter\(s\) \['extra'\]"),
+        ({"where": 1}, r"Model 'm': where= \(CLI: --where\) must be a SQL condition .* got 1"),
+        ({"features": [1]}, r"Model 'm': features= \(CLI: -f\) takes a column name or a list .* got \[1\]"),
+        ({"features": 3}, r"Model 'm': features= \(CLI: -f\) .* got 3"),
+    ],
+)
+def test_every_bad_training_argument_is_named_with_its_value(kwargs: dict[str, object], named: str) -> None:
+    """Each bad value gets a BadInputError naming the argument, the value as passed and what is allowed, before
+    any training; none crashes in torch or trains something other than asked (variational='no' is truthy)."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        with pytest.raises(ad_duckdb.BadInputError, match=named):
+            ad_duckdb.train(con, "m", "t", **{"epochs": 2, "progress": False, **kwargs})  # type: ignore[arg-type]
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
+
+
+def test_kind_and_a_matching_variational_agree_with_what_is_stored() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        ad_duckdb.train(con, "v", "t", kind="vae", variational=True, hidden_dims=[8, 4], epochs=2, progress=False)
+        ad_duckdb.train(con, "a", "t", variational=False, epochs=2, progress=False)
+        assert [(m["name"], m["kind"]) for m in ad_duckdb.list_models(con)] == [("a", "autoencoder"), ("v", "vae")]
+        assert ad_duckdb.load_model(con, "v").params["variational"] is True
+        assert ad_duckdb.load_model(con, "a").params["variational"] is False
+        assert "extra" not in ad_duckdb.load_model(con, "a").params
+    finally:
+        con.close()
+
+
 def test_nulls_at_training_are_filled(tmp_path: object) -> None:
     con = ad_duckdb.connect()
     try:
