@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 import platform
 import queue
 import re
@@ -447,11 +448,24 @@ def _suggest_table(into: str, suffix: str) -> str:
     return f"{base}_{suffix}" if re.fullmatch(r"\w+", base) else suffix
 
 
-def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, extra_sql: str = "*",
+def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel, source: str) -> str:
+    """The select list of the source columns to keep beside the scores (``cols``: the source's, from ``describe``)."""
+    known = {c.lower() for c, _ in cols}
+    missing = [c for c in kept if c.lower() not in known]
+    if missing:
+        raise BadInputError(
+            f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
+            f"{', '.join(c for c, _ in cols)}). Name columns of the source to keep beside the scores, or leave "
+            "columns= out to keep them all."
+        )
+    return ", ".join(quote_ident(c) for c in kept)
+
+
+def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
                     batch_rows: int = 65536, explain: bool = False,
                     outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
-    """A reader of (source columns..., the chosen ``outputs``[, anomaly_explain]), its closer, and a list that
-    receives the error the reader stopped on.
+    """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
+    closer, and a list that receives the error the reader stopped on.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -464,21 +478,26 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, ext
     # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
     threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
     cur = con.cursor()
-    # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
-    # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
-    # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
-    # 737-753 -> 686-731 MiB; the same speed.
-    cur.execute("SET streaming_buffer_size = '2MiB'")
-    cols = describe(cur, source)
-    feats = _feature_columns(cols, lm, source)
-    if extra_sql == "*":
-        # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
-        # under the expected names while the new values land in anomaly_score_1, ...
-        stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
-        if stale:
-            extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})"
-    fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
-    reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
+    try:
+        # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
+        # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
+        # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
+        # 737-753 -> 686-731 MiB; the same speed.
+        cur.execute("SET streaming_buffer_size = '2MiB'")
+        cols = describe(cur, source)
+        feats = _feature_columns(cols, lm, source)
+        if kept:
+            extra_sql = _kept_sql(cols, kept, lm, source)
+        else:
+            # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
+            # under the expected names while the new values land in anomaly_score_1, ...
+            stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
+            extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
+        fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
+        reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
+    except BaseException:
+        cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
+        raise
     n_keep = len(reader.schema) - len(feats)
     keep_fields = [reader.schema.field(i) for i in range(n_keep)]
     types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
@@ -547,15 +566,18 @@ def score(
     if bad or not outputs or isinstance(outputs, str):
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
+    columns = _column_names(f"Scoring with {model!r}", "columns", "-c", columns)
     kept = [c for c in columns or () if c.lower() not in _SCORE_COLUMNS]
     if columns and not kept:
         raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
                             "name columns of the source to keep, e.g. columns=['transaction_id'].")
-    extra = ", ".join(quote_ident(c) for c in kept) if kept else "*"
+    if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
+        raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
+                            f"default 65536); got {batch_rows!r}.")
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         _check_target(con, into, replace, source, in_place=not columns)
-    lm, reader, close, failed = _scored_batches(con, model, source, extra, batch_rows, explain, outputs)
+    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs)
     if into is None:
         try:
             return reader.read_all()
@@ -586,6 +608,9 @@ def score(
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,
                      where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     lm = registry(con).get(model)
+    if not isinstance(label, str) or not label:
+        raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
+                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         raise BadInputError(
             f"Label column {label!r} is one of {lm.ref!r}'s features, so its scores would read the answer. Evaluate "
@@ -761,6 +786,10 @@ def set_threshold(
             f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
             f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
         )
+    for arg, v in (("value", value), ("target", target)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
+                                f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
     chk = con.cursor()
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -768,11 +797,20 @@ def set_threshold(
         chk.close()
     if method == "manual":
         if value is None or not np.isfinite(value):
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value=.")
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
+                                f"(CLI: --value), e.g. value=3.5; got {value!r}.")
         th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
     elif method in ("quantile", "contamination"):
-        if target is None or not (0.0 < target < 1.0) or lm.quantiles is None:
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) (CLI: --target).")
+        if lm.quantiles is None:
+            raise BadInputError(
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} reads the training-score quantiles stored with "
+                f"a model, and {lm.ref} has none (it was stored without them). Re-train it, or choose the threshold "
+                "another way: method 'manual' with value= (CLI: --value), or a goal on labelled rows such as 'max_f1' "
+                "with source= and label= (CLI: --source, --label)."
+            )
+        if target is None or not (0.0 < target < 1.0):
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
+                                f"(CLI: --target), e.g. 0.99; got {target!r}.")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",

@@ -168,6 +168,9 @@ def check_name(name: object) -> str:
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """'name' -> (name, None); 'name@3' -> (name, 3)."""
+    if not isinstance(ref, str):
+        raise BadInputError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
+                            f"'tx_ae@2'; got {ref!r}.")
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
         if not ver.isdigit() or int(ver) < 1:

@@ -59,6 +59,26 @@ def test_bulk_without_into_returns_all_rows(mem_con: duckdb.DuckDBPyConnection) 
     assert mem_con.execute(setting).fetchall() == before
 
 
+def test_columns_to_keep_are_checked_against_the_source(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """An unknown column names the source and its columns (not DuckDB's binder error); one string is one column."""
+    for into in (None, "kept_scores"):
+        with pytest.raises(BadInputError, match=r"Scoring with 'tx_ae@1': columns= \(CLI: -c\) names \['nope'\], not in "
+                                                r"'transactions' \(its columns: transaction_id, count, amount, amount_d\)"):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into=into, columns=["transaction_id", "nope"])
+    assert "kept_scores" not in _table_names(mem_con)
+    tbl = ad_duckdb.score(mem_con, "tx_ae", "transactions", columns="Transaction_ID")
+    assert tbl.column_names == ["transaction_id", "anomaly_score", "anomaly_percentile", "is_anomaly"]
+    assert tbl.num_rows == 3000
+    with pytest.raises(BadInputError, match=r"columns= \(CLI: -c\) takes a column name or a list of column names.*got 7"):
+        ad_duckdb.score(mem_con, "tx_ae", "transactions", columns=7)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("batch_rows", [0, -5, 2.5, True])
+def test_batch_rows_must_be_a_positive_int(mem_con: duckdb.DuckDBPyConnection, batch_rows: object) -> None:
+    with pytest.raises(BadInputError, match=rf"Scoring with 'tx_ae': batch_rows= must be a positive int .*got {batch_rows!r}\."):
+        ad_duckdb.score(mem_con, "tx_ae", "transactions", batch_rows=batch_rows)  # type: ignore[arg-type]
+
+
 def test_rescoring_a_scored_table_replaces_its_score_columns(mem_con: duckdb.DuckDBPyConnection) -> None:
     ad_duckdb.score(mem_con, "tx_ae", "transactions", into="s1", explain=True)
     mem_con.execute("UPDATE s1 SET anomaly_score = -1, is_anomaly = NULL")  # stale values

@@ -269,6 +269,13 @@ def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     assert "%" in first and "%" in second
 
 
+def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db: str) -> None:
+    for more in ([], ["--into", "kept"]):
+        out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
+        assert ("-c) names ['nope'], not in 'transactions' (its columns: transaction_id, count, amount, amount_d, "
+                "label)") in out
+
+
 def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:
     db = str(tmp_path / "e.duckdb")
     Path(db).write_bytes(Path(model_db).read_bytes())

@@ -125,6 +125,43 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         con.close()
 
 
+def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> None:
+    """Each wrong type gets a BadInputError naming the model, the argument (and its CLI flag) and the value."""
+    path = str(tmp_path / "n.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], epochs=2, progress=False)
+        calls = [
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "quantile", target="0.5"),
+             r"Threshold 't1' for 'm@1': target= \(CLI: --target\) must be a number, e.g. target=0.9; got '0.5'"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "min_recall", target=True, source="t", label="label"),
+             r"Threshold 't1' for 'm@1': target= \(CLI: --target\) must be a number.*got True"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "manual", value="3"),
+             r"Threshold 't1' for 'm@1': value= \(CLI: --value\) must be a number, e.g. value=3.5; got '3'"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=1.5),
+             r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), e.g. 0.99; got 1.5"),
+            (lambda: ad_duckdb.evaluate(con, "m", "t", label=None),  # type: ignore[arg-type]
+             r"Model 'm@1': label= \(CLI: --label\) must name the column of 't' that holds 1 \(anomaly\) or 0 "
+             r"\(normal\), e.g. label='is_fraud'; got None"),
+            (lambda: ad_duckdb.load_model(con, None),  # type: ignore[arg-type]
+             r"The model argument must be a model name such as 'tx_ae' \(its latest version\) or 'tx_ae@2'; got None"),
+        ]
+        for call, message in calls:
+            with pytest.raises(ad_duckdb.BadInputError, match=message):
+                call()
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 't1'").fetchall() == [(0,)]
+        # a model stored without training-score quantiles: said so, not "needs target="
+        con.execute("UPDATE ad_models SET metrics = json_remove(metrics, '$.score_quantiles') WHERE name = 'm'")
+        con.close()
+        con = ad_duckdb.connect(path)  # a loaded version is kept as it was read; reopen to read it again
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'contamination' reads the training-score quantiles "
+                                                          r"stored with a model, and m@1 has none .*--value.*max_f1"):
+            ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=0.05)
+    finally:
+        con.close()
+
+
 def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
     try:
