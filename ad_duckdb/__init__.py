@@ -28,6 +28,7 @@ from .api import (
 )
 from .exceptions import (
     AdDuckDBError,
+    AdDuckDBWarning,
     BadInputError,
     FeatureMismatchError,
     IntegrityError,
@@ -37,7 +38,7 @@ from .exceptions import (
 )
 
 __all__ = [
-    "AdDuckDBError", "BadInputError", "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
+    "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
     "NotFittedError", "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model",
     "import_model", "list_models", "load_model", "refresh", "register", "score", "set_threshold", "train",
 ]

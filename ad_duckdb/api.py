@@ -22,13 +22,16 @@ from . import onnxfile, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
 from .features import (
     choose_columns,
+    default_features,
     describe,
     is_numeric_type,
     is_query,
     load_matrix,
     quote_ident,
     source_sql,
+    strip_sql_ends,
     table_sql,
+    warn_if_few_rows,
     where_sql,
 )
 from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
@@ -159,7 +162,9 @@ def train(
     source
         ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
     features
-        Feature columns, in the order SQL calls will pass them. Default: every numeric column.
+        Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
+        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row); an ``AdDuckDBWarning`` names
+        the columns left out. Fewer than 20 training rows are refused, fewer than 100 get a warning.
     where
         Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
@@ -193,15 +198,19 @@ def train(
     cur = con.cursor()
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
-        cols = choose_columns(describe(cur, source), features, source)
+        described = describe(cur, source)
+        cols = choose_columns(described, features, source)
+        X = load_matrix(cur, source, [c for c, _ in cols], where)
+        if features is None:
+            cols, X = default_features(cur, source, where, described, X, model=name)
         names = [c for c, _ in cols]
-        X = load_matrix(cur, source, names, where)
-        # a query in parentheses, so its own WHERE and the filter read as valid SQL
-        shown = f"({source.strip().rstrip(';')})" if is_query(source) else source
+        # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
+        shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source
         t0 = time.perf_counter()
         det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
                                                 source=src_text)
+        warn_if_few_rows(len(X), model=name, source=src_text)  # once the rows passed the checks of fit
         seconds = time.perf_counter() - t0
         onnx = to_onnx_bytes(det.graph_, len(names))
         rng = np.random.default_rng(0)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +18,8 @@ import click
 import duckdb
 
 from . import api, jsonvalues
-from .exceptions import AdDuckDBError, BadInputError
-from .features import describe, is_numeric_type, quote_ident, quote_literal
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
+from .features import cli_feature_flags, describe, id_like, is_numeric_type, quote_ident, quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,12 +107,31 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return "NULL" if v is None else str(v)
 
-    cells = [[fmt(v) for v in r] for r in rows]
-    widths = [min(60, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
+    cells = [[_clip(fmt(v)) for v in r] for r in rows]
+    widths = [min(_CELL_WIDTH, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
     click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))
     for c in cells:
-        click.echo("  ".join(v[:60].ljust(w) for v, w in zip(c, widths, strict=True)))
+        click.echo("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+
+
+_CELL_WIDTH = 60
+
+
+def _clip(text: str, width: int = _CELL_WIDTH) -> str:
+    """``text`` cut to ``width`` characters, at a word or list boundary when one is near, ending in an ellipsis.
+
+    Why: a cell cut mid-word ("..., count 0%, am") reads as a value; the ellipsis says there is more.
+    """
+    if len(text) <= width:
+        return text
+    comma = text.rfind(", ", 0, width - 1)  # anomaly_explain's "feature share" items: whole items only
+    if comma >= width // 2:
+        return text[:comma] + ", …"
+    space = text.rfind(" ", 0, width - 1)
+    if space >= width // 2:
+        return text[:space] + "…"
+    return text[: width - 1] + "…"
 
 
 def _split(values: tuple[str, ...]) -> list[str] | None:
@@ -127,7 +148,28 @@ def _sql_idents(con: duckdb.DuckDBPyConnection, names: list[str]) -> str:
     return ", ".join(n if _BARE_IDENT.fullmatch(n) and n.lower() not in keywords else quote_ident(n) for n in names)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# An option, or an option with its value after "=": no space or line break in its name.
+_OPTION_SHAPE = re.compile(r"--[A-Za-z][\w-]*(=.*)?", re.S)
+
+
+class _Command(click.Command):
+    """A command whose SQL arguments may begin with a ``-- comment`` line (a query copied from a SQL editor).
+
+    Why: click takes any argument starting with ``--`` for an option and refuses it as unknown. Text of no
+    option's shape (``-- my query``, a line break in the name) gets a leading space, which makes click read it
+    as a value, and SQL ignores.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        args = [f" {a}" if a.startswith("--") and a != "--" and not _OPTION_SHAPE.fullmatch(a) else a for a in args]
+        return super().parse_args(ctx, args)
+
+
+class _Group(click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ad_duckdb")
 def cli() -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
@@ -145,7 +187,9 @@ def cli() -> None:
 @click.argument("db")
 @click.argument("name")
 @click.argument("source")
-@click.option("-f", "--feature", "features", multiple=True, help="Feature column (repeat, or comma-separate). Default: every numeric column.")
+@click.option("-f", "--feature", "features", multiple=True,
+              help="Feature column (repeat, or comma-separate). Default: every numeric column except id-like ones "
+                   "(integers named id, *_id or *Id, or rising row by row); a note names the columns left out.")
 @click.option("--where", help="SQL filter for training rows, e.g. \"label = 0\" to train on normal rows only.")
 @click.option("--contamination", type=float, default=0.01, show_default=True, help="Share of training rows the default threshold flags.")
 @click.option("--robust/--no-robust", default=None,
@@ -155,9 +199,11 @@ def cli() -> None:
 @click.option("--n-models", type=int, default=1, show_default=True,
               help="Autoencoders in the ensemble (trained side by side, scores averaged).")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
+              help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
-          robust: bool | None, epochs: int | None, n_models: int, seed: int, quiet: bool) -> None:
+          robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str, quiet: bool) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -170,8 +216,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     stored = False
     try:
         with _open(db, create=True) as con:
-            info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
-                          epochs=epochs, n_models=n_models, seed=seed, progress=not quiet)
+            with _notes():
+                info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
+                              epochs=epochs, n_models=n_models, seed=seed, constant_columns=constant_columns,
+                              progress=not quiet)
             stored = True
             m = info.metrics
             click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
@@ -188,22 +236,38 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
         raise
 
 
+@contextmanager
+def _notes() -> Iterator[None]:
+    """Print the library's ``AdDuckDBWarning``s (features left out, few rows) as ``note:`` lines on stderr, as they come.
+
+    Why as they come: the note on the features chosen shows before a long training, while it can be stopped.
+    """
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        click.echo(f"note: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", AdDuckDBWarning)
+        warnings.showwarning = show
+        yield
+
+
 def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,
            **params: Any) -> api.ModelInfo:
     try:
         return api.train(con, name, source, features=_split(features), where=where, **params)
     except BadInputError as e:
-        # Without -f every numeric column is a feature, so a label column is constant under
-        # --where "label = 0"; the library's fix (constant_columns='keep') is not a CLI option.
-        constant = re.search(r"column '([^']+)' is constant", str(e))
-        if features or not constant:
+        # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
+        # and an empty column fails too: the fix to show is -f with the columns to keep.
+        bad = re.search(r"column '([^']+)' (?:is constant|has no finite value)", str(e))
+        if features or not bad:
             raise
         cur = con.cursor()
         try:
-            numeric = [c for c, t in describe(cur, source) if is_numeric_type(t) and c != constant.group(1)]
+            numeric = [c for c, t in describe(cur, source)
+                       if is_numeric_type(t) and c != bad.group(1) and id_like(c, t) is None]
         finally:
             cur.close()
-        example = " ".join(f"-f {c}" for c in numeric[:3]) or "-f COLUMN"
+        example = cli_feature_flags(numeric[:3]) or "-f COLUMN"
         raise click.ClickException(
             f"{e} From the command line: without -f every numeric column of {source} is a feature (a label "
             f"too); choose the features with -f, e.g. {example}."
@@ -385,40 +449,69 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 @click.argument("model")
 @click.argument("source")
 @click.option("--where", required=True, help="SQL filter selecting the row(s) to explain, e.g. \"transaction_id = 42\".")
-def explain(db: str, model: str, source: str, where: str) -> None:
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Explain at most N matching rows, the highest scores first.")
+def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
     """Explain why rows of SOURCE matching --where score as they do: each column's share of the score.
+
+    Rows are shown highest score first; when more than --limit rows match, the rest are counted, not shown.
 
     \b
     Example:
       ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
     """
     with _open(db, read_only=True) as con:
-        from .features import quote_ident, source_sql, where_sql
+        from .features import source_sql, where_sql
 
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)
-        ref = model.replace("'", "''")
+        ref = quote_literal(model)
+        matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
+        if not matching:
+            raise click.ClickException(f"No row of {source} matches --where {where!r}.")
+        # Why score, sort and cut before explaining: an explanation costs a scoring pass per feature.
         rows = con.execute(
-            f"SELECT *, anomaly_score('{ref}', {args}) AS __s, anomaly_percentile('{ref}', {args}) AS __p, "
-            f"anomaly_explain('{ref}', {args}) AS __e FROM {source_sql(source)}{where_sql(where)} LIMIT 20"
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e FROM "
+            f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
+            f"ORDER BY __s DESC NULLS LAST LIMIT {int(limit)}) ORDER BY __s DESC NULLS LAST"
         )
         names = [d[0] for d in rows.description]
         data = rows.fetchall()
-        if not data:
-            raise click.ClickException(f"No row of {source} matches --where {where!r}.")
         threshold = rec.threshold("default")
+        quantiles = rec.metrics.get("score_quantiles") or []
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
             flag = "ANOMALY" if threshold and s > threshold.value else "normal"
             click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
             click.echo(f"  score {s:.6g} ({flag}; default threshold {threshold.value if threshold else float('nan'):.6g}),"
-                       f" higher than {p:.2%} of training rows")
+                       f" {_rank_text(s, p, quantiles)}")
             for part in e:
                 f = next(x for x in rec.features if x.name == part["feature"])
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  (value {row.get(f.name)}, "
                            f"training median {f.fill:.6g})")
+        if matching > len(data):
+            click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
+                       "--limit N shows more")
+
+
+def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
+    """Where a score stands among the training rows' scores.
+
+    Why not always "higher than p%": the highest training row is not higher than itself, yet its percentile
+    is 1.0 and printed 100.00%; and a share just under 1 must not round up to 100.00%.
+    """
+    if quantiles:
+        low, high = quantiles[0], quantiles[-1]
+        # a training row scored again may differ from its training score in the last float32 bits
+        if math.isclose(score, high, rel_tol=1e-6):
+            return "as high as the highest training row's score"
+        if score > high:
+            return f"above every training row's score (the highest was {high:.6g})"
+        if score < low and not math.isclose(score, low, rel_tol=1e-6):
+            return f"below every training row's score (the lowest was {low:.6g})"
+    return f"higher than {math.floor(percentile * 10_000) / 100:.2f}% of training rows"
 
 
 @cli.command()

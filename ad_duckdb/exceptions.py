@@ -37,3 +37,10 @@ class NotFittedError(AdDuckDBError, ValueError, AttributeError):
 
 class MissingDependencyError(AdDuckDBError, ImportError):
     """A training-only dependency (torch, onnx) is not installed."""
+
+
+class AdDuckDBWarning(UserWarning):
+    """Training went ahead, but on a choice made for you (default features) or on rows too few to trust.
+
+    The command line prints these as ``note: ...`` lines; in Python they are ``warnings.warn`` warnings.
+    """

@@ -8,18 +8,22 @@ Policy (documented in the README, tested in tests/test_features.py):
   ``[-CLIP, CLIP]`` robust units, so the score is large but finite.
 * A column that is constant, entirely NULL, or not numeric is refused with an error naming it; so is one
   whose training values exceed 1e38 (the model computes in float32): rescale it in the query.
+* Without a feature list, every numeric column is a feature except id-like ones (``default_features``); what
+  was left out, and why, is reported as an ``AdDuckDBWarning``.
+* Fewer than ``MIN_TRAIN_ROWS`` training rows are refused; fewer than ``FEW_TRAIN_ROWS`` get a warning.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .exceptions import BadInputError
+from .exceptions import AdDuckDBWarning, BadInputError
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -28,10 +32,20 @@ HEAVY_TAIL_SKEW = 2.0
 # Training values must stay well inside float32 (max 3.4e38), the precision the exported model computes in.
 FLOAT32_SAFE = 1e38
 
+# Why 20: below it the scaling (median, IQR) and the thresholds (quantiles of the training scores) rest on a
+# handful of rows, and the latent bank has fewer than 2 centroids (trainer.CENTROID_ROWS rows each) or groups
+# of fewer than 2 codes; a model of 2 rows was stored with a threshold flagging half of them.
+MIN_TRAIN_ROWS = 20
+# Below this, no rows are held out for early stopping under 50 (trainer.fit_ensemble) and the default
+# threshold (contamination 1%) cannot flag fewer than one training row in this many: trained, with a warning.
+FEW_TRAIN_ROWS = 100
+
 # The training range is [min, max] of rows known to be normal. Why quantiles for unlabelled data:
 # they contain the anomalies themselves, and a range stretched to include them never calls them out.
 RANGE_QUANTILE_UNLABELLED = 0.005
 
+_INTEGER = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|INT\d*)$",
+                      re.IGNORECASE)
 _NUMERIC = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
     r"FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?|NUMERIC(\(\d+,\s*\d+\))?|INT\d*)$",
@@ -94,9 +108,44 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 
+def strip_sql_ends(text: str) -> str:
+    """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
+
+    Why: a source is wrapped as ``(source) AS _ad_src``, where a trailing ``-- comment`` would swallow the
+    closing parenthesis, and a leading ``/* ... */`` would hide the SELECT that marks it as a query.
+    DuckDB's own tokenizer finds the comments, so ``'--'`` inside a string literal is left alone.
+    """
+    import duckdb
+
+    s = text.strip()
+    try:
+        tokens = duckdb.tokenize(s)
+    except Exception:  # not SQL that tokenizes: left as it is, for the parser to report
+        return s
+    kept = [i for i, (start, kind) in enumerate(tokens)
+            if kind != duckdb.token_type.comment and not (kind == duckdb.token_type.operator and s[start] == ";")]
+    if not kept:
+        return ""
+    first, last = kept[0], kept[-1]
+    end = tokens[last + 1][0] if last + 1 < len(tokens) else len(s)
+    return s[tokens[first][0]:end].strip()
+
+
 def is_query(source: str) -> bool:
     """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
-    return bool(_QUERY_START.match(source))
+    return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))
+
+
+def _not_a_string(source: object) -> BadInputError:
+    # Why not {source!r}: a DuckDB relation's repr is its whole rendered table (kilobytes of box drawing).
+    kind = type(source).__name__
+    if kind == "DuckDBPyRelation":
+        how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
+               "then source='my_rows'")
+    else:
+        how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
+    return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got a {kind}; "
+                         f"{how}.")
 
 
 def source_sql(source: str) -> str:
@@ -106,12 +155,13 @@ def source_sql(source: str) -> str:
     a table function such as ``read_parquet('x.parquet')`` is used as written.
     """
     if not isinstance(source, str):
-        raise BadInputError(f"The source must be a table name or a query string; got {source!r}.")
-    s = source.strip().rstrip(";")
+        raise _not_a_string(source)
+    s = strip_sql_ends(source)
     if not s:
         raise BadInputError("The source is empty: give a table name, a view, or a SELECT query.")
     if is_query(s):
-        return _one_select(f"({s}) AS _ad_src", source, "source")
+        # the newline: a comment left inside (say, a tokenizer miss) still cannot reach the parenthesis
+        return _one_select(f"({s}\n) AS _ad_src", source, "source")
     if _PLAIN_NAME.match(s):
         return ".".join(quote_ident(p) for p in s.split("."))
     if ("(" in s and s.endswith(")")) or s.startswith('"'):
@@ -132,9 +182,17 @@ def _one_select(from_item: str, given: str, what: str) -> str:
         stmts = duckdb.extract_statements(f"SELECT * FROM {from_item}")
     except duckdb.Error as e:
         raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
+    if len(stmts) == 1 and stmts[0].type == duckdb.StatementType.MULTI:
+        # DuckDB runs a PIVOT without an IN list as two statements: one collects the values that become columns.
+        raise BadInputError(
+            f"The {what} {given!r} is a PIVOT whose columns come from the data (DuckDB runs it as two statements), "
+            "so a model's feature columns could change from one run to the next. Name the values: PIVOT t ON col "
+            "IN ('a', 'b') USING ..., or store the pivot first (CREATE TABLE pivoted AS PIVOT ...) and use that table."
+        )
     if len(stmts) != 1 or stmts[0].type != duckdb.StatementType.SELECT:
         raise BadInputError(
-            f"The {what} {given!r} must be one table, view, table function or SELECT query, not several statements."
+            f"The {what} {given!r} must be one table, view, table function or SELECT query, not several statements "
+            "or another kind of statement."
         )
     return from_item
 
@@ -166,11 +224,12 @@ def table_sql(name: str) -> str:
 
 def describe(cur: object, source: str) -> list[tuple[str, str]]:
     """Column names and SQL types of a source."""
+    source_sql(source)  # checked first, outside the wrapping below: its errors name the source and the fix already
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
         raise BadInputError(
-            f"Cannot read the source {source!r}: {e}. Give an existing table or view name, "
+            f"Cannot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
             "a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
     return [(str(r[0]), str(r[1])) for r in rows]
@@ -222,6 +281,137 @@ def choose_columns(
     return out
 
 
+_ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
+_CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
+_LISTED = 10  # columns named in a note before "and N more"
+
+
+def is_integer_type(sql_type: str) -> bool:
+    return bool(_INTEGER.match(sql_type.strip()))
+
+
+def id_like(name: str, sql_type: str, values: np.ndarray | None = None) -> str | None:
+    """Why an integer column looks like an id (a row key, not a measurement), or None.
+
+    Named ``id``, ``*_id`` or ``*Id``; or, given its training ``values`` in row order, distinct integers that
+    rise from row to row (a sequence or a timestamp counter). Why leave these out of default features: an id
+    tells rows apart rather than describing them, and new rows bring ids beyond the training range, which the
+    model then scores as out of range.
+    """
+    if not is_integer_type(sql_type):
+        return None
+    if _ID_NAME.search(name) or _CAMEL_ID.search(name):
+        return "named like an id"
+    if values is not None and len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0)):
+        return "distinct integers rising row by row"
+    return None
+
+
+def cli_feature_flags(names: Sequence[str]) -> str:
+    """``-f a -f 'b c'``: the command-line options that name these features (quoted for a shell)."""
+    import shlex
+
+    return " ".join(f"-f {shlex.quote(n)}" for n in names)
+
+
+def _listing(items: Sequence[str]) -> str:
+    more = len(items) - _LISTED
+    return ", ".join(items[:_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _numbers_as_text(cur: object, source: str, names: Sequence[str], where: str | None) -> dict[str, tuple[float, object]]:
+    """For text columns: the share of their non-NULL values that read as numbers, and one value that does not.
+
+    Why: a CSV column holding "N/A" among its numbers is typed VARCHAR and would be left out without a word.
+    Read on the first 10,000 rows; best effort (an error here only loses the hint).
+    """
+    if not names:
+        return {}
+    parts = []
+    for i, n in enumerate(names):
+        c = quote_ident(n)
+        parts.append(f"count({c}) AS n{i}, count(TRY_CAST({c} AS DOUBLE)) AS ok{i}, "
+                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL) AS odd{i}")
+    q = (f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(quote_ident(n) for n in names)} FROM {source_sql(source)}"
+         f"{where_sql(where) if where else ''} LIMIT 10000)")
+    try:
+        row = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    except Exception:
+        return {}
+    out = {}
+    for i, n in enumerate(names):
+        total, ok, odd = row[3 * i], row[3 * i + 1], row[3 * i + 2]
+        if total:
+            out[n] = (ok / total, odd)
+    return out
+
+
+def default_features(
+    cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The default features, for a caller who named none: every numeric column except id-like ones.
+
+    ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
+    ``choose_columns(described, None, ...)`` picks). Warns (``AdDuckDBWarning``) with what was left out, why,
+    and how to choose otherwise.
+    """
+    columns = [(n, t) for n, t in described if is_numeric_type(t)]
+    ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j])) is not None]
+    keep = [j for j, (n, _) in enumerate(columns) if n not in {i for i, _ in ids}]
+    if not keep:
+        first = ids[0][0]
+        raise BadInputError(
+            f"Model {model!r}: every numeric column of {source!r} looks like an id ({_listing([f'{n!r}: {w}' for n, w in ids])}), "
+            "and an id tells rows apart rather than describing them, so no feature is left by default. Name the "
+            f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
+            f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
+        )
+    kept = [columns[j] for j in keep]
+    if ids:
+        example = [ids[0][0], *(n for n, _ in kept)]
+        warnings.warn(
+            f"Model {model!r}: no features given, so it trains on every numeric column of {source!r} but the id-like "
+            f"{_listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
+            f"rows bring ids beyond the training range, which score as anomalous. Features: "
+            f"{', '.join(n for n, _ in kept)}. To train on an id column too, list the features: features={example!r} "
+            f"(CLI: {cli_feature_flags(example)}).",
+            AdDuckDBWarning, stacklevel=3,
+        )
+    _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)
+    return kept, X[:, keep]
+
+
+def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str) -> None:
+    if not skipped:
+        return
+    text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
+    numberish = {n: odd for n, (share, odd) in text.items() if share >= 0.9}
+    items = [f"{n!r} ({t}" + (f", but its values are numbers apart from a few such as {numberish[n]!r}" if n in numberish else "")
+             + ")" for n, t in skipped]
+    hint = ""
+    if numberish:
+        n = next(iter(numberish))
+        c = quote_ident(n)
+        hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE (TRY_CAST({c} AS DOUBLE) AS "
+                f"{c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median).")
+    warnings.warn(
+        f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
+        f"{_listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
+        AdDuckDBWarning, stacklevel=4,
+    )
+
+
+def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
+    """Warn when a model is trained on enough rows to be stored (``MIN_TRAIN_ROWS``) but few to trust."""
+    if MIN_TRAIN_ROWS <= n < FEW_TRAIN_ROWS:
+        warnings.warn(
+            f"Model {model!r} is trained on only {n} rows of {source!r}: with fewer than {FEW_TRAIN_ROWS}, its scaling "
+            f"and thresholds rest on few rows (the default threshold flags at least one training row in {n}, "
+            f"{1 / n:.1%}, whatever the contamination). Train on more rows if you have them.",
+            AdDuckDBWarning, stacklevel=3,
+        )
+
+
 def load_matrix(
     cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None
 ) -> np.ndarray:
@@ -269,7 +459,14 @@ def fit_specs(
     if n == 0:
         raise BadInputError(
             f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
-            "Check the table and the where= filter."
+            "Check the table and the where= filter (CLI: --where)."
+        )
+    if n < MIN_TRAIN_ROWS:
+        # Checked before the columns: one row makes every column constant, which is not the problem to report.
+        raise BadInputError(
+            f"Model {model!r}: the source {source!r} has only {n} row{'' if n == 1 else 's'} to train on, and a model "
+            f"needs at least {MIN_TRAIN_ROWS}: its scaling and thresholds are statistics of the training rows. Train "
+            "on more rows: a larger table or query, or a wider filter (where=, CLI: --where)."
         )
     specs: list[FeatureSpec] = []
     filled: dict[str, int] = {}
@@ -280,8 +477,9 @@ def fit_specs(
         filled[names[j]] = missing
         if finite.size == 0:
             raise BadInputError(
-                f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} "
-                "(all NULL, NaN or infinite); drop it from features."
+                f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} (all NULL, NaN or "
+                "infinite); leave it out by listing the columns to train on: features=[...] (CLI: -f COLUMN, once "
+                "per column)."
             )
         big = float(np.max(np.abs(finite)))
         if big > FLOAT32_SAFE:
@@ -297,8 +495,9 @@ def fit_specs(
             if constant_columns != "keep":
                 raise BadInputError(
                     f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
-                    f"{source!r}, so it cannot tell training rows apart; drop it from features, or pass "
-                    "constant_columns='keep' to flag any other value as out of range."
+                    f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
+                    "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "
+                    "flag any other value as out of range."
                 )
             c = float(finite[0])
             specs.append(FeatureSpec(name=names[j], sql_type=sql_types[j], transform="none", fill=c, center=c,

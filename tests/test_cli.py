@@ -176,8 +176,102 @@ def test_help_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_train_without_features_suggests_f(db: str) -> None:
     # Every numeric column is a feature without -f, so the label is constant under --where "label = 0".
-    out = fails_in_one_line("train", db, "lab_ae", "transactions", "--where", "label = 0", "--quiet")
-    assert "'label' is constant" in out and "choose the features with -f" in out
+    res = CliRunner().invoke(cli, ["train", db, "lab_ae", "transactions", "--where", "label = 0", "--quiet"])
+    assert res.exit_code == 1 and res.stdout == ""
+    *notes, error = res.stderr.strip().splitlines()
+    assert error.startswith("Error: ") and "'label' is constant" in error and "choose the features with -f" in error
+    assert "-f count -f amount -f amount_d" in error  # the example leaves the id out, as the default did
+    assert len(notes) == 1 and notes[0].startswith("note: ") and "'transaction_id' (named like an id)" in notes[0]
+    # an empty column gets the same hint: which -f to give, not "drop it from features" to one who named none
+    res = CliRunner().invoke(cli, ["train", db, "null_ae", "SELECT *, NULL::DOUBLE AS blank FROM transactions",
+                                   "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert "'blank' has no finite value" in error and "choose the features with -f, e.g. -f count -f amount" in error
+
+
+def test_train_prints_what_default_features_left_out_and_keeps_an_id_named_with_f(tmp_path: Path) -> None:
+    path = str(tmp_path / "ids.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE tx AS SELECT range AS transaction_id, range % 30 AS merchant_id, "
+                "(range % 17)::DOUBLE AS amount, sqrt(range) AS spread, 'n' || range AS note FROM range(600)")
+    con.close()
+    res = CliRunner().invoke(cli, ["train", path, "d", "tx", "--quiet", "--epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "stored d@1: 600 rows, features (amount, spread)" in res.stdout
+    notes = res.stderr.strip().splitlines()
+    assert len(notes) == 2 and all(n.startswith("note: Model 'd': no features given") for n in notes), notes
+    assert "'transaction_id' (named like an id), 'merchant_id' (named like an id)" in notes[0]
+    assert "-f transaction_id -f amount -f spread" in notes[0] and "'note' (VARCHAR)" in notes[1]
+    out = run("train", path, "d", "tx", "-f", "transaction_id", "-f", "amount", "--quiet", "--epochs", "2")
+    assert "features (transaction_id, amount)" in out
+
+
+def test_sources_copied_from_an_editor_with_comments_work_in_every_command(model_db: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "c.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    for i, source in enumerate(["SELECT * FROM transactions -- all rows", "/* nightly */ SELECT * FROM transactions",
+                                "-- my query\nSELECT * FROM transactions"]):
+        out = run("train", db, f"c{i}", source, "-f", "count", "-f", "amount", "--where", "label = 0 -- normal only",
+                  "--quiet", "--epochs", "2")
+        assert f"stored c{i}@1: 1500 rows" in out
+        assert "9001" in run("score", db, f"c{i}", source, "--top", "2")
+        assert "row transaction_id=9001" in run("explain", db, f"c{i}", source, "--where",
+                                                "-- the planted row\ntransaction_id = 9001")
+        assert "AUC-ROC" in run("evaluate", db, f"c{i}", source, "--label", "label")
+    assert "No such option '--wher'" in run("train", db, "x", "transactions", "--wher=label = 0", ok=False)
+
+
+def test_train_refuses_too_few_rows_and_has_a_constant_columns_option(model_db: str, tmp_path: Path) -> None:
+    db = str(tmp_path / "t.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    for n in (1, 2, 5):
+        out = fails_in_one_line("train", db, "tiny", f"SELECT * FROM transactions LIMIT {n}", "-f", "count", "-f",
+                                "amount", "--quiet")
+        assert f"Model 'tiny': the source 'SELECT * FROM transactions LIMIT {n}' has only {n} row" in out
+        assert "at least 20" in out and "--where" in out and "constant" not in out
+    res = CliRunner().invoke(cli, ["train", db, "few", "SELECT * FROM transactions LIMIT 40", "-f", "count", "-f",
+                                   "amount", "--quiet", "--epochs", "2"])
+    assert res.exit_code == 0 and "stored few@1: 40 rows" in res.stdout
+    assert res.stderr.startswith("note: Model 'few' is trained on only 40 rows")
+    out = fails_in_one_line("train", db, "k", "SELECT *, 1 AS one FROM transactions", "-f", "one", "-f", "amount",
+                            "--quiet")
+    assert "(CLI: --constant-columns keep)" in out
+    out = run("train", db, "k", "SELECT *, 1 AS one FROM transactions", "-f", "one", "-f", "amount", "--quiet",
+              "--epochs", "2", "--constant-columns", "keep")
+    assert "stored k@1" in out
+
+
+def test_explain_shows_the_highest_scores_first_and_says_how_many_match(model_db: str) -> None:
+    out = run("explain", model_db, "tx_ae", "transactions", "--where", "transaction_id > 1000", "--limit", "3")
+    rows = [line for line in out.splitlines() if line.startswith("row ")]
+    scores = [float(line.split()[1]) for line in out.splitlines() if line.startswith("  score ")]
+    assert len(rows) == 3 and scores == sorted(scores, reverse=True)
+    assert rows[0].startswith("row transaction_id=900")  # a planted row, the oddest of those matching
+    assert out.strip().endswith("showing 3 of 502 matching rows, the highest scores first; --limit N shows more")
+    # the whole table: its top row is the training row with the highest score, which is not "higher than 100%"
+    out = run("explain", model_db, "tx_ae", "transactions", "--where", "true", "--limit", "1")
+    assert "as high as the highest training row's score" in out and "100.00%" not in out
+    out = run("explain", model_db, "tx_ae", "transactions", "--where", "transaction_id = 9001")
+    assert "showing" not in out and "higher than" not in out.splitlines()[0]
+    assert "--limit INTEGER RANGE" in run("explain", "--help")
+    assert "Invalid value for '--limit'" in run("explain", model_db, "tx_ae", "transactions", "--where", "true",
+                                                "--limit", "0", ok=False)
+
+
+def test_table_cells_are_cut_at_a_boundary_with_an_ellipsis() -> None:
+    from ad_duckdb.cli import _clip
+
+    explain = "refunds 98%, merchant_id 2%, transaction_id 1%, count 0%, amount 0%, distinct_cards 0%"
+    assert _clip(explain) == "refunds 98%, merchant_id 2%, transaction_id 1%, count 0%, …"
+    assert _clip("word " * 20).endswith("word…") and len(_clip("word " * 20)) <= 60
+    assert _clip("x" * 80) == "x" * 59 + "…" and _clip("short") == "short"
+    out = run("sql", ":memory:", f"SELECT '{explain}' AS why", "--write")
+    assert out.splitlines()[2] == "refunds 98%, merchant_id 2%, transaction_id 1%, count 0%, …"
+
+
+def test_manual_threshold_without_value_names_the_option(model_db: str) -> None:
+    out = fails_in_one_line("threshold", model_db, "tx_ae", "m", "--method", "manual")
+    assert "needs a finite value= (CLI: --value)" in out
 
 
 def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) -> None:

@@ -83,9 +83,16 @@ def test_creditcard_example(tmp_path: Path) -> None:
     from run import run
 
     csv = DATA / "fraud" / "creditcard_ulb_undersampled_492fraud_492normal.csv"
+    example_out = ROOT / "examples" / "creditcard" / "out"
+    before = {p: p.stat().st_mtime_ns for p in example_out.glob("*.png")}
     out = run(csv, tmp_path / "cards.duckdb", seed=0)
     assert out["auc_roc"] >= 0.9  # measured 0.946
     assert out["precision90_recall"] >= 0.5 and out["max_f1"] >= 0.85
+    # the plots go beside the database it was given, not into the example's own out/ folder
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["card_ae_v1_pr_curve.png", "card_ae_v1_score_hist.png"]
+    assert {p: p.stat().st_mtime_ns for p in example_out.glob("*.png")} == before
+    run(csv, tmp_path / "again" / "cards.duckdb", seed=0, plots_dir=tmp_path / "plots")
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 2 and not list((tmp_path / "again").glob("*.png"))
 
 
 # The planted kinds that one column makes odd, and that column: anomaly_explain must name it first. (The other

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import duckdb
 import numpy as np
@@ -69,7 +70,7 @@ def test_training_input_errors(setup: str, kwargs: dict[str, object], message: s
 def test_bad_parameters_named() -> None:
     con = ad_duckdb.connect()
     try:
-        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        con.execute("CREATE TABLE t AS SELECT range % 10 AS x, range * 2 + random() AS y FROM range(100)")
         with pytest.raises(ad_duckdb.BadInputError, match=r"The 'contamination' parameter must be a number in "
                                                           r"\[1e-06, 0.5\]. Got 0.7 instead."):
             ad_duckdb.train(con, "m", "t", contamination=0.7)
@@ -106,7 +107,8 @@ def test_every_bad_training_argument_is_named_with_its_value(kwargs: dict[str, o
     any training; none crashes in torch or trains something other than asked (variational='no' is truthy)."""
     con = ad_duckdb.connect()
     try:
-        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        # (x is not id-like: the default feature list would leave such a column out, with a warning)
+        con.execute("CREATE TABLE t AS SELECT range % 10 AS x, range * 2 + random() AS y FROM range(100)")
         with pytest.raises(ad_duckdb.BadInputError, match=named):
             ad_duckdb.train(con, "m", "t", **{"epochs": 2, "progress": False, **kwargs})  # type: ignore[arg-type]
         assert ad_duckdb.list_models(con) == []
@@ -117,7 +119,7 @@ def test_every_bad_training_argument_is_named_with_its_value(kwargs: dict[str, o
 def test_kind_and_a_matching_variational_agree_with_what_is_stored() -> None:
     con = ad_duckdb.connect()
     try:
-        con.execute("CREATE TABLE t AS SELECT range AS x, range * 2 + random() AS y FROM range(100)")
+        con.execute("CREATE TABLE t AS SELECT range % 10 AS x, range * 2 + random() AS y FROM range(100)")
         ad_duckdb.train(con, "v", "t", kind="vae", variational=True, hidden_dims=[8, 4], epochs=2, progress=False)
         ad_duckdb.train(con, "a", "t", variational=False, epochs=2, progress=False)
         assert [(m["name"], m["kind"]) for m in ad_duckdb.list_models(con)] == [("a", "autoencoder"), ("v", "vae")]
@@ -147,8 +149,15 @@ def test_nulls_at_training_are_filled(tmp_path: object) -> None:
         ("main.transactions", '"main"."transactions"'),
         ("my table", '"my table"'),
         ('we"ird', '"we""ird"'),
-        ("SELECT * FROM t", "(SELECT * FROM t) AS _ad_src"),
+        ("SELECT * FROM t", "(SELECT * FROM t\n) AS _ad_src"),
         ("read_parquet('x.parquet')", "read_parquet('x.parquet')"),
+        # copied from a SQL editor: comments and semicolons at the ends go, the rest (a '--' in a string) stays
+        ("SELECT * FROM t -- all rows", "(SELECT * FROM t\n) AS _ad_src"),
+        ("/* nightly */ SELECT * FROM t", "(SELECT * FROM t\n) AS _ad_src"),
+        ("-- my query\nSELECT '--x' AS a FROM t; -- done\n", "(SELECT '--x' AS a FROM t\n) AS _ad_src"),
+        ("SELECT a -- the id\n, b FROM t", "(SELECT a -- the id\n, b FROM t\n) AS _ad_src"),
+        ("transactions -- the table", '"transactions"'),
+        ("read_parquet('x.parquet') /* new files */", "read_parquet('x.parquet')"),
     ],
 )
 def test_source_sql(source: str, expected: str) -> None:
@@ -207,5 +216,152 @@ def test_non_numeric_columns_get_a_hint_that_works_for_their_type() -> None:
         ad_duckdb.train(con, "m2", "t", features=["x", "y"], **FAST)
         with pytest.raises(duckdb.Error, match=r"argument 2 is DATE.*epoch\(col\)"):
             con.execute("SELECT anomaly_score('m2', x, d) FROM t").fetchall()
+    finally:
+        con.close()
+
+
+def test_sources_and_filters_with_editor_comments_train_and_score() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS id, (range % 17)::DOUBLE AS a, (range % 17) * 3.0 + "
+                    "(range % 5) AS b FROM range(600)")
+        for i, source in enumerate(["SELECT a, b FROM t -- all rows",
+                                    "/* nightly */ SELECT a, b FROM t",
+                                    "-- my query\nSELECT a, b FROM t;  -- end\n"]):
+            info = ad_duckdb.train(con, f"c{i}", source, where="a < 16 -- not the top value", **FAST)
+            assert info.features == ["a", "b"] and info.train_rows == 600 - 35
+            shown = ad_duckdb.load_model(con, info.name).source
+            assert con.execute(f"SELECT count(*) FROM {shown}").fetchall()[0][0] == 565  # valid SQL as shown
+            assert len(ad_duckdb.score(con, info.name, source)) == 600
+    finally:
+        con.close()
+
+
+def test_a_relation_as_source_gets_a_short_message_with_the_fix() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(5000)")
+        rel = con.sql("SELECT * FROM t")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "r", rel, features=["a", "b"], **FAST)  # type: ignore[arg-type]
+        msg = str(e.value)
+        assert len(msg) < 400 and "DuckDBPyRelation" in msg and "rel.sql_query()" in msg and "create_view" in msg
+        assert "┌" not in msg  # not the rendered table
+        ad_duckdb.train(con, "r", rel.sql_query(), features=["a", "b"], **FAST)  # the suggested fix works
+    finally:
+        con.close()
+
+
+def test_a_pivot_of_data_driven_columns_is_refused_for_that_reason() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 3 AS k, (range * 7919) % 1000 AS v, range // 3 AS g FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "p", "PIVOT t ON k USING sum(v) GROUP BY g", **FAST)
+        msg = str(e.value)
+        assert "PIVOT whose columns come from the data" in msg and "IN (" in msg and not msg.endswith("..")
+        assert "several statements" not in msg
+        # the fix it names: the values listed
+        info = ad_duckdb.train(con, "p", "PIVOT t ON k IN (0, 1, 2) USING sum(v) GROUP BY g", features=["0", "1", "2"],
+                               **FAST)
+        assert info.features == ["0", "1", "2"]
+    finally:
+        con.close()
+
+
+def id_table(con: duckdb.DuckDBPyConnection) -> None:
+    """t: id, merchant_id, customerId, seq (rising, not named as an id), a text column of numbers with 'N/A',
+    a text name, and the two measurements x, y."""
+    con.execute("CREATE TABLE t AS SELECT range AS id, range % 40 AS merchant_id, range % 70 AS customerId, "
+                "1000 + 3 * range AS seq, CASE WHEN range % 50 = 7 THEN 'N/A' ELSE (range % 13)::VARCHAR END AS "
+                "\"Amount USD\", 'shop ' || (range % 5) AS name, (range % 17)::DOUBLE AS x, sqrt(range) AS y, "
+                "range % 11 AS valid, range % 9 AS paid FROM range(800)")
+
+
+def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out() -> None:
+    con = ad_duckdb.connect()
+    try:
+        id_table(con)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.train(con, "d", "t", **FAST)
+        assert info.features == ["x", "y", "valid", "paid"]  # names ending in 'id' but not ids stay
+        texts = [str(w.message) for w in caught]
+        assert len(texts) == 2, texts
+        ids, text = texts
+        for part in ("'id' (named like an id)", "'merchant_id' (named like an id)", "'customerId' (named like an id)",
+                     "'seq' (distinct integers rising row by row)", "Features: x, y, valid, paid",
+                     "features=['id', 'x', 'y', 'valid', 'paid']", "(CLI: -f id -f x -f y -f valid -f paid)"):
+            assert part in ids, (part, ids)
+        assert "'Amount USD' (VARCHAR, but its values are numbers apart from a few such as 'N/A')" in text
+        assert "'name' (VARCHAR)" in text and 'TRY_CAST("Amount USD" AS DOUBLE)' in text
+        # the hint runs, and brings the column in
+        hinted = 'SELECT * REPLACE (TRY_CAST("Amount USD" AS DOUBLE) AS "Amount USD") FROM t'
+        with pytest.warns(ad_duckdb.AdDuckDBWarning):
+            assert "Amount USD" in ad_duckdb.train(con, "h", hinted, **FAST).features
+        # named features: an id on purpose is kept, and nothing is reported
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert ad_duckdb.train(con, "e", "t", features=["id", "x", "y"], **FAST).features == ["id", "x", "y"]
+        # a NULL in a rising column: not a key, kept
+        con.execute("CREATE TABLE u AS SELECT CASE WHEN range = 5 THEN NULL ELSE range END AS n, sqrt(range) AS y "
+                    "FROM range(300)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert ad_duckdb.train(con, "n", "u", **FAST).features == ["n", "y"]
+    finally:
+        con.close()
+
+
+def test_only_id_like_numeric_columns_is_an_error_naming_them() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS order_id, 'x' AS s FROM range(100)")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"every numeric column of 't' looks like an id "
+                                                          r"\('order_id': named like an id\).*features=\['order_id'\] "
+                                                          r"\(CLI: -f order_id\)"):
+            ad_duckdb.train(con, "o", "t", **FAST)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5, 19])
+def test_too_few_rows_are_refused_with_the_count_the_minimum_and_the_fix(rows: int) -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS a, sqrt(range) AS b FROM range(500)")
+        src = f"SELECT * FROM t LIMIT {rows}"
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "tiny", src, **FAST)
+        msg = str(e.value)
+        plural = "row" if rows == 1 else "rows"
+        assert f"Model 'tiny': the source '{src}' has only {rows} {plural} to train on" in msg
+        assert "at least 20" in msg and "CLI: --where" in msg and "constant" not in msg
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
+
+
+def test_few_rows_train_with_a_warning() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS a, sqrt(range) AS b FROM range(500)")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Model 'few' is trained on only 30 rows .*fewer than 100.*"
+                                                           r"one training row in 30, 3.3%"):
+            assert ad_duckdb.train(con, "few", "SELECT * FROM t LIMIT 30", **FAST).train_rows == 30
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.train(con, "enough", "SELECT * FROM t LIMIT 100", **FAST)
+    finally:
+        con.close()
+
+
+def test_column_errors_name_the_cli_options_too() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT 5 AS c, NULL::DOUBLE AS n, (range % 7)::DOUBLE AS x FROM range(50)")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"constant_columns='keep' \(CLI: --constant-columns keep\)"):
+            ad_duckdb.train(con, "m", "t", features=["c", "x"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"has no finite value .*features=\[\.\.\.\] \(CLI: -f COLUMN"):
+            ad_duckdb.train(con, "m", "t", features=["n", "x"], **FAST)
     finally:
         con.close()

@@ -223,7 +223,7 @@ _REVIEWED_NAMES = {
     "_TEMP_KINDS",               # server DISCARD: fixed words, looked up (a subscript of it is allowed)
     "extra_sql", "fsql", "cols",  # joins of quote_ident(...)
     "target",                     # table_sql(into)
-    "ref", "args",                # cli explain: ref has quotes doubled; args joins quote_ident(...)
+    "ref", "args",                # cli explain: ref is quote_literal(model); args joins quote_ident(...)
 }
 
 

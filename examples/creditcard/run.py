@@ -15,7 +15,8 @@ What this undersample can and cannot show:
   the precision each threshold would have at the real fraud share.
 * 246 normal training rows are few for a 30-column model; the full data (284,315 normals) would train better.
 
-Usage: python examples/creditcard/run.py [--csv PATH] [--db out/cards.duckdb] [--seed 0]
+Usage: python examples/creditcard/run.py [--csv PATH] [--db out/cards.duckdb] [--plots DIR] [--seed 0]
+(the plots go beside the database unless --plots names another folder)
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ def precision_at_share(recall: float, fpr: float, share: float) -> float:
     return tp / (tp + fp) if tp + fp > 0 else 0.0
 
 
-def run(csv: Path, db: Path, seed: int = 0) -> dict[str, float]:
+def run(csv: Path, db: Path, seed: int = 0, plots_dir: Path | None = None) -> dict[str, float]:
+    """Build ``db`` and print the figures; the plots go to ``plots_dir``, by default the database's folder.
+
+    Why beside the database: a run on another database must not overwrite the plots of this folder's run.
+    """
+    plots_dir = db.parent if plots_dir is None else plots_dir
     db.parent.mkdir(parents=True, exist_ok=True)
     if db.exists():
         db.unlink()
@@ -61,7 +67,7 @@ def run(csv: Path, db: Path, seed: int = 0) -> dict[str, float]:
         best = ad_duckdb.set_threshold(con, "card_ae", "max_f1", "max_f1", source="cards", label="Class",
                                        where="split = 'test'")
         rep = ad_duckdb.evaluate(con, "card_ae", "cards", label="Class", where="split = 'test'",
-                                 plots_dir=HERE / "out", into="card_ae_eval")
+                                 plots_dir=plots_dir, into="card_ae_eval")
         print(rep)
         n_test_normal = con.execute("SELECT count(*) FROM cards WHERE split = 'test' AND Class = 0").fetchall()[0][0]
         print(f"\nthresholds chosen on {test} (the same rows they are reported on: an optimistic estimate):")
@@ -90,9 +96,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--csv", default=str(DEFAULT_CSV))
     ap.add_argument("--db", default=str(HERE / "out" / "cards.duckdb"))
+    ap.add_argument("--plots", help="folder for the PNG plots (default: the folder of --db)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    run(Path(args.csv), Path(args.db), args.seed)
+    run(Path(args.csv), Path(args.db), args.seed, Path(args.plots) if args.plots else None)
 
 
 if __name__ == "__main__":
