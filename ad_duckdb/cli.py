@@ -16,10 +16,20 @@ from typing import IO, Any, TypeVar
 
 import click
 import duckdb
+import numpy as np
 
 from . import api, jsonvalues
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
-from .features import cli_feature_flags, describe, id_like, is_numeric_type, quote_ident, quote_literal
+from .features import (
+    FeatureSpec,
+    cli_feature_flags,
+    describe,
+    id_like,
+    is_numeric_type,
+    quote_ident,
+    quote_literal,
+    transform,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -466,7 +476,12 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)
         ref = quote_literal(model)
-        matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
+        try:
+            matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
+        except duckdb.Error as err:
+            cols = ", ".join(c for c, _ in describe(con, source))
+            raise click.ClickException(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
+                                       f"its columns: {cols}.") from None
         if not matching:
             raise click.ClickException(f"No row of {source} matches --where {where!r}.")
         # Why score, sort and cut before explaining: an explanation costs a scoring pass per feature.
@@ -479,21 +494,56 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
         data = rows.fetchall()
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
+        specs = {f.name: f for f in rec.features}
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
-            flag = "ANOMALY" if threshold and s > threshold.value else "normal"
+            flagged = bool(threshold and s > threshold.value)
             click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
-            click.echo(f"  score {s:.6g} ({flag}; default threshold {threshold.value if threshold else float('nan'):.6g}),"
-                       f" {_rank_text(s, p, quantiles)}")
+            click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
+                       f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            spreads = {}
             for part in e:
-                f = next(x for x in rec.features if x.name == part["feature"])
+                f = specs[part["feature"]]
+                value = _feature_value(row, f.name)
+                spreads[f.name] = _spreads(f, value)
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  (value {row.get(f.name)}, "
-                           f"training median {f.fill:.6g})")
+                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, spreads[f.name])})")
+            if flagged and e and all(abs(z) <= TYPICAL_SPREADS for z in spreads.values() if math.isfinite(z)):
+                top = [part["feature"] for part in e[:2]]
+                click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
+                           f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
+
+
+# Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training
+# median, a value is common on its own: about 1 in 20 values of a normal column lies further out.
+TYPICAL_SPREADS = 2.0
+
+
+def _feature_value(row: dict[str, Any], name: str) -> Any:
+    """The row's value of a feature, matched as DuckDB matches column names (case-insensitively)."""
+    if name in row:
+        return row[name]
+    return next((v for k, v in row.items() if k.lower() == name.lower()), None)
+
+
+def _spreads(spec: FeatureSpec, value: Any) -> float:
+    """How many robust spreads ``value`` lies from the training median (signed; NaN for NULL / NaN)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return math.nan if math.isnan(x) else float(transform(np.array([[x]]), [spec])[0, 0])
+
+
+def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"value {value}, filled with the training median {spec.fill:.6g}"
+    where = "typical" if abs(z) <= TYPICAL_SPREADS else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    return f"value {value}, training median {spec.fill:.6g}: {where}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

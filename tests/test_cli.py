@@ -404,3 +404,19 @@ def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(mod
     assert "(CLI: --source, --label)" in fails_in_one_line("threshold", model_db, "tx_ae", "b", "--method", "max_f1")
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count) FROM transactions")
     assert "is_anomaly_at('tx_ae', 'threshold_name', count, amount)" in out
+
+
+def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_odd(model_db: str) -> None:
+    def explain(select: str) -> str:
+        return run("explain", model_db, "tx_ae", select, "--where", "true")
+
+    # amount rises with count (about 20 a transaction): one transaction of a typical total is odd only jointly
+    out = explain("SELECT 5 AS count, 300.0 AS amount")
+    assert "ANOMALY" in out and out.count(": typical)") == 2
+    assert "the combination is what is unusual" in out
+    out = explain("SELECT 8 AS count, 1000000.0 AS amount")
+    assert "ANOMALY" in out and "spreads above it)" in out and "combination" not in out
+    out = explain("SELECT 8 AS count, NULL::DOUBLE AS amount")
+    assert "value None, filled with the training median" in out and "combination" not in out
+    out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
+    assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
