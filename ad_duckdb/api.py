@@ -20,21 +20,9 @@ import pyarrow as pa
 
 from . import onnxfile, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
-from .features import (
-    choose_columns,
-    default_features,
-    describe,
-    is_numeric_type,
-    is_query,
-    load_matrix,
-    quote_ident,
-    source_sql,
-    strip_sql_ends,
-    table_sql,
-    warn_if_few_rows,
-    where_sql,
-)
+from .features import choose_columns, default_features, describe, is_numeric_type, load_matrix, warn_if_few_rows
 from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
+from .sqltext import is_query, quote_ident, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -722,7 +710,7 @@ def evaluate(
     if into is not None:
         _check_target(con, into, replace, source, what="thresholds")
     lm, s, y = _labelled_scores(con, model, source, label, where)
-    thresholds._check_labels(s, y, f"evaluate {lm.ref!r}")
+    thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
     for name, value in sorted(lm.thresholds.items()):
         m = ev.confusion(s, y, value)

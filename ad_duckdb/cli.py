@@ -20,16 +20,8 @@ import numpy as np
 
 from . import api, jsonvalues
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
-from .features import (
-    FeatureSpec,
-    cli_feature_flags,
-    describe,
-    id_like,
-    is_numeric_type,
-    quote_ident,
-    quote_literal,
-    transform,
-)
+from .features import FeatureSpec, cli_feature_flags, describe, id_like, is_numeric_type, transform
+from .sqltext import quote_ident, quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -471,7 +463,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
       ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
     """
     with _open(db, read_only=True) as con:
-        from .features import source_sql, where_sql
+        from .sqltext import source_sql, where_sql
 
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)

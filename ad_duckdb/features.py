@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, BadInputError
+from .sqltext import quote_ident, source_sql, where_sql
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -93,133 +94,6 @@ def specs_from_json(text: str) -> list[FeatureSpec]:
 
 def is_numeric_type(sql_type: str) -> bool:
     return bool(_NUMERIC.match(sql_type.strip()))
-
-
-def quote_ident(name: str) -> str:
-    """Quote an identifier for generated SQL (double quotes doubled)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
-_QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
-
-
-def strip_sql_ends(text: str) -> str:
-    """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
-
-    Why: a source is wrapped as ``(source) AS _ad_src``, where a trailing ``-- comment`` would swallow the
-    closing parenthesis, and a leading ``/* ... */`` would hide the SELECT that marks it as a query.
-    DuckDB's own tokenizer finds the comments, so ``'--'`` inside a string literal is left alone.
-    """
-    import duckdb
-
-    s = text.strip()
-    try:
-        tokens = duckdb.tokenize(s)
-    except Exception:  # not SQL that tokenizes: left as it is, for the parser to report
-        return s
-    kept = [i for i, (start, kind) in enumerate(tokens)
-            if kind != duckdb.token_type.comment and not (kind == duckdb.token_type.operator and s[start] == ";")]
-    if not kept:
-        return ""
-    first, last = kept[0], kept[-1]
-    end = tokens[last + 1][0] if last + 1 < len(tokens) else len(s)
-    return s[tokens[first][0]:end].strip()
-
-
-def is_query(source: str) -> bool:
-    """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
-    return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))
-
-
-def _not_a_string(source: object) -> BadInputError:
-    # Why not {source!r}: a DuckDB relation's repr is its whole rendered table (kilobytes of box drawing).
-    kind = type(source).__name__
-    if kind == "DuckDBPyRelation":
-        how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
-               "then source='my_rows'")
-    else:
-        how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
-    return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got a {kind}; "
-                         f"{how}.")
-
-
-def source_sql(source: str) -> str:
-    """Turn a table name, view name, table function call or query into a FROM item.
-
-    A plain (possibly schema-qualified) name is quoted part by part; a query becomes a subquery;
-    a table function such as ``read_parquet('x.parquet')`` is used as written.
-    """
-    if not isinstance(source, str):
-        raise _not_a_string(source)
-    s = strip_sql_ends(source)
-    if not s:
-        raise BadInputError("The source is empty: give a table name, a view, or a SELECT query.")
-    if is_query(s):
-        # the newline: a comment left inside (say, a tokenizer miss) still cannot reach the parenthesis
-        return _one_select(f"({s}\n) AS _ad_src", source, "source")
-    if _PLAIN_NAME.match(s):
-        return ".".join(quote_ident(p) for p in s.split("."))
-    if ("(" in s and s.endswith(")")) or s.startswith('"'):
-        # A table function, or a name the caller quoted already ('"my table"'): used as written.
-        return _one_select(s, source, "source")
-    return quote_ident(s)
-
-
-def _one_select(from_item: str, given: str, what: str) -> str:
-    """``from_item`` unchanged if ``SELECT * FROM from_item`` is exactly one SELECT statement.
-
-    Why: queries and table functions are user SQL by design, but text such as
-    ``range(3); DROP TABLE t; SELECT (1)`` must not smuggle a second statement into ours.
-    """
-    import duckdb
-
-    try:
-        stmts = duckdb.extract_statements(f"SELECT * FROM {from_item}")
-    except duckdb.Error as e:
-        raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
-    if len(stmts) == 1 and stmts[0].type == duckdb.StatementType.MULTI:
-        # DuckDB runs a PIVOT without an IN list as two statements: one collects the values that become columns.
-        raise BadInputError(
-            f"The {what} {given!r} is a PIVOT whose columns come from the data (DuckDB runs it as two statements), "
-            "so a model's feature columns could change from one run to the next. Name the values: PIVOT t ON col "
-            "IN ('a', 'b') USING ..., or store the pivot first (CREATE TABLE pivoted AS PIVOT ...) and use that table."
-        )
-    if len(stmts) != 1 or stmts[0].type != duckdb.StatementType.SELECT:
-        raise BadInputError(
-            f"The {what} {given!r} must be one table, view, table function or SELECT query, not several statements "
-            "or another kind of statement."
-        )
-    return from_item
-
-
-def where_sql(where: str) -> str:
-    """A user filter as `` WHERE (...)``, refused unless it is one expression of one SELECT.
-
-    ``where=`` is user SQL by design (it may call any function the connection allows); the
-    parentheses and the newline keep a trailing ``--`` comment or a ``;`` from reaching past it.
-    """
-    if not isinstance(where, str) or not where.strip():
-        raise BadInputError(f"where= must be a SQL condition such as \"label = 0\"; got {where!r}.")
-    _one_select(f"(SELECT 1) AS _w WHERE ({where}\n)", where, "filter (where=)")
-    return f" WHERE ({where}\n)"
-
-
-def table_sql(name: str) -> str:
-    """A table to write (``into=``): a plain or schema-qualified name quoted part by part, else quoted whole.
-
-    Why not ``source_sql``: a write target is never a query or a function call, so nothing in it is SQL.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise BadInputError(f"The target table name must be a non-empty string; got {name!r}.")
-    s = name.strip()
-    if _PLAIN_NAME.match(s):
-        return ".".join(quote_ident(p) for p in s.split("."))
-    return quote_ident(s)
 
 
 def describe(cur: object, source: str) -> list[tuple[str, str]]:

@@ -3,14 +3,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from . import integrity, store
 from .exceptions import BadInputError, IntegrityError
-from .store import ModelRecord
+from .features import FeatureSpec
+from .store import ModelRecord, Threshold
+
+METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
 
 
 def _varint(n: int) -> bytes:
@@ -30,16 +35,52 @@ def metadata_entry(value: str) -> bytes:
 
     Appending a repeated field to a serialized message is valid protobuf, so no onnx package is needed.
     """
-    k, v = store.METADATA_KEY.encode(), value.encode()
+    k, v = METADATA_KEY.encode(), value.encode()
     entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
     return b"\x72" + _varint(len(entry)) + entry
+
+
+def record_metadata(rec: ModelRecord) -> dict[str, Any]:
+    """Everything but the ONNX bytes, as JSON-ready data (embedded in exported .onnx files)."""
+    return {
+        "name": rec.name, "version": rec.version, "kind": rec.kind, "format_version": rec.format_version,
+        "features": [f.to_json() for f in rec.features], "source": rec.source, "train_rows": rec.train_rows,
+        "params": rec.params, "metrics": rec.metrics, "lib_versions": rec.lib_versions,
+        "created_at": rec.created_at.isoformat(), "sha256": rec.sha256,
+        "thresholds": [t.__dict__ for t in rec.thresholds],
+    }
+
+
+def metadata_digest(meta: dict[str, Any]) -> str:
+    """sha256 of the metadata itself (features, thresholds, quantiles), which the graph's sha256 does not cover."""
+    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
+    return store.sha256_hex(json.dumps(body, sort_keys=True).encode())
+
+
+def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
+    fmt = int(meta.get("format_version", 0))
+    if fmt > store.FORMAT_VERSION or fmt < 1:
+        raise IntegrityError(
+            f"The model file has format_version {fmt}; this ad_duckdb reads 1..{store.FORMAT_VERSION}. Upgrade ad_duckdb."
+        )
+    try:
+        return ModelRecord(
+            name=str(meta["name"]), version=int(meta.get("version", 0)), kind=str(meta["kind"]),
+            features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
+            train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
+            metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
+            created_at=dt.datetime.fromisoformat(meta["created_at"]), format_version=fmt,
+            sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise IntegrityError(f"The model file's ad_duckdb metadata is incomplete or malformed ({e!r}).") from e
 
 
 def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
     """Write ``rec`` with its metadata (and the metadata's own sha256) to ``path``; an existing file only with
     ``replace``. The file appears whole or not at all (written beside it, then renamed)."""
-    fields = store.record_metadata(rec)
-    meta = json.dumps({**fields, "metadata_sha256": store.metadata_digest(fields)}, sort_keys=True)
+    fields = record_metadata(rec)
+    meta = json.dumps({**fields, "metadata_sha256": metadata_digest(fields)}, sort_keys=True)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not replace:
@@ -66,7 +107,7 @@ def read_file(path: Path) -> ModelRecord:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
     data = path.read_bytes()
     try:
-        meta_text = integrity.metadata_props(data).get(store.METADATA_KEY)
+        meta_text = integrity.metadata_props(data).get(METADATA_KEY)
     except IntegrityError as e:
         raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if not meta_text:
@@ -81,12 +122,12 @@ def read_file(path: Path) -> ModelRecord:
     if not isinstance(meta, dict):
         raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not a JSON object.")
     # (files exported before the metadata carried its own sha256 have none to check)
-    if "metadata_sha256" in meta and meta["metadata_sha256"] != store.metadata_digest(meta):
+    if "metadata_sha256" in meta and meta["metadata_sha256"] != metadata_digest(meta):
         raise IntegrityError(
             f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
             "was altered. Export it again from the database it came from."
         )
-    rec = store.record_from_metadata(meta, data[: -len(tail)])
+    rec = record_from_metadata(meta, data[: -len(tail)])
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
             f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."

@@ -14,22 +14,22 @@ from typing import Any
 
 import duckdb
 
-from .features import quote_literal
-from .pgtypes import _ARRAY_OID_OF
+from .pgtypes import ARRAY_OID_OF
+from .sqltext import quote_literal
 
 # Statements the server answers itself (server.Session.compat), and a transaction's first words.
-_SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
-_SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
-_TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
-_SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
-_VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
-_BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
-_SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
-_DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
-_TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
+SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
+SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
+TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
+VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
+BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
+SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
+DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
+TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
-_DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
-# Catalogue syntax DuckDB lacks, dropped outside string literals (_catalog_rewrites); pg_catalog.to_regtype(...) and
+DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+# Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites); pg_catalog.to_regtype(...) and
 # pg_catalog.pg_get_userbyid(...) lose their schema: the server's session macros (server._SESSION_SQL) answer them.
 _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
@@ -37,7 +37,7 @@ _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?defau
 _REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
 
 
-def _keyword_tag(sql: str) -> str:
+def keyword_tag(sql: str) -> str:
     words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
     if not words:
         return ""
@@ -81,7 +81,7 @@ _TYPE_NAME = r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\
 _PARAM_CAST_RE = re.compile(rf"\$(\d+)\s*::\s*{_TYPE_NAME}|CAST\s*\(\s*\$(\d+)\s+AS\s+{_TYPE_NAME}", re.I)
 
 
-def _parameter_casts(sql: str) -> dict[int, int]:
+def parameter_casts(sql: str) -> dict[int, int]:
     """Parameter number -> type OID, for parameters the query casts ($1::INTEGER, CAST($2 AS DATE)), read outside
     string literals; drivers that ask the server for parameter types (asyncpg) then send values, not text."""
     out: dict[int, int] = {}
@@ -94,14 +94,14 @@ def _parameter_casts(sql: str) -> dict[int, int]:
             t = t.rstrip("[] ")
             oid = _OID_OF_CAST.get(t)
             if oid is not None and array:
-                oid = _ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element
+                oid = ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element
             if oid is not None:
                 out.setdefault(int(n), oid)
         last = end
     return out
 
 
-def _typed_parameters(sql: str, oids: list[int]) -> str:
+def typed_parameters(sql: str, oids: list[int]) -> str:
     """``$n`` as ``CAST($n AS T)`` for each parameter whose type the client declared (found by DuckDB's tokenizer,
     so never inside a string or a comment)."""
     if not any(o in _CAST_OF for o in oids):
@@ -141,7 +141,7 @@ def _string_spans(sql: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _catalog_rewrites(sql: str) -> str:
+def catalog_rewrites(sql: str) -> str:
     """The catalogue rewrites (``_REGTYPE_RE``; ``'name'::regclass`` as that relation's oid), outside string
     literals only: a literal that merely contains ``::regtype`` stays as written."""
     out, last = [], 0
@@ -157,7 +157,7 @@ def _catalog_rewrites(sql: str) -> str:
     return "".join(out)
 
 
-def _split_statements(sql: str) -> list[str]:
+def split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:
         tokens = _tokens(sql)

@@ -1,8 +1,8 @@
 """PostgreSQL types of DuckDB values: type OIDs, and the codecs between Python values and the wire.
 
-Out: each result value in PostgreSQL's text format (``_text``) or binary format (``_binary``), for the type OID
-``_type_of`` gives its DuckDB column type. In: Bind parameters (``decode_param``), text or binary, as the Python
-values DuckDB binds. Pure functions of values and OIDs: no connection, no SQL text (that is ``pgsql``).
+Out: each result value in PostgreSQL's text format (``encode_text``) or binary format (``encode_binary``), for the
+type OID ``type_of`` gives its DuckDB column type. In: Bind parameters (``decode_param``), text or binary, as the
+Python values DuckDB binds. Pure functions of values and OIDs: no connection, no SQL text (that is ``pgsql``).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _float_text(v: float) -> str:
     return repr(v)
 
 
-def _text(v: Any, oid: int) -> bytes:
+def encode_text(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's text format for type ``oid``."""
     if isinstance(v, bool):
         s = "t" if v else "f"
@@ -102,7 +102,7 @@ def _numeric_to_binary(v: decimal.Decimal | int) -> bytes:
     return struct.pack(f"!hhHh{len(groups)}h", len(groups), weight, 0x4000 if sign else 0, dscale, *groups)
 
 
-def _binary(v: Any, oid: int) -> bytes:
+def encode_binary(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's binary format for type ``oid`` (types without one go as their text bytes)."""
     if oid == 16:
         return b"\x01" if v else b"\x00"
@@ -134,16 +134,16 @@ def _binary(v: Any, oid: int) -> bytes:
         return v.bytes
     if oid == 17:
         return bytes(v)
-    return _text(v, oid)  # text, varchar, json: the binary format is the text itself
+    return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
 _INT_FORMATS = {21: "!h", 23: "!i", 20: "!q"}
 
 
-def _as_told(v: Any, oid: int, told: int, column: str) -> Any:
+def as_told(v: Any, oid: int, told: int, column: str) -> Any:
     """Value ``v`` (of type ``oid``) as the type the client was told at Describe, or a refusal naming the fix."""
     if told in (25, 1043, 114):
-        return _text(v, oid).decode()
+        return encode_text(v, oid).decode()
     if told in _INT_FORMATS and not isinstance(v, bool) and isinstance(v, int | float | decimal.Decimal) \
             and float(v).is_integer():
         return int(v)
@@ -156,7 +156,7 @@ def _as_told(v: Any, oid: int, told: int, column: str) -> Any:
         "on the parameters); cast it in the query, e.g. CAST(... AS DOUBLE).", "42804")
 
 
-def _type_of(t: Any) -> tuple[int, int]:
+def type_of(t: Any) -> tuple[int, int]:
     name = str(t).upper()
     if name in _OIDS:
         return _OIDS[name]
@@ -216,7 +216,7 @@ _PARAM_BINARY.update({
 # Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
              1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
-_ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
+ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 

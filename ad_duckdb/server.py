@@ -45,26 +45,26 @@ from typing import Any
 import click
 import duckdb
 
-from .features import quote_ident
 from .pgerrors import ProtocolError, sqlstate
 from .pgsql import (
-    _BEGIN_RE,
-    _DEALLOCATE_RE,
-    _DISCARD_RE,
-    _SAVEPOINT_RE,
-    _SET_RE,
-    _SET_SCOPE,
-    _SHOW_RE,
-    _TIMEZONE_RE,
-    _TXN_WORD,
-    _VERSION_RE,
-    _catalog_rewrites,
-    _keyword_tag,
-    _parameter_casts,
-    _split_statements,
-    _typed_parameters,
+    BEGIN_RE,
+    DEALLOCATE_RE,
+    DISCARD_RE,
+    SAVEPOINT_RE,
+    SET_RE,
+    SET_SCOPE,
+    SHOW_RE,
+    TIMEZONE_RE,
+    TXN_WORD,
+    VERSION_RE,
+    catalog_rewrites,
+    keyword_tag,
+    parameter_casts,
+    split_statements,
+    typed_parameters,
 )
-from .pgtypes import _as_told, _binary, _text, _type_of, decode_param
+from .pgtypes import as_told, decode_param, encode_binary, encode_text, type_of
+from .sqltext import quote_ident
 from .udfs import refresh as refresh_functions
 from .udfs import register
 
@@ -210,21 +210,21 @@ class Session:
 
     def compat(self, sql: str) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
-        if _VERSION_RE.match(sql):
+        if VERSION_RE.match(sql):
             import ad_duckdb
 
             return Result("SELECT", [("version", 25, -1)], iter([(
                 f"PostgreSQL {PG_VERSION} (ad_duckdb {ad_duckdb.__version__} on DuckDB {duckdb.__version__})",)]))
-        m = _SHOW_RE.match(sql)
+        m = SHOW_RE.match(sql)
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
-        m = _SET_RE.match(sql)
-        if m and _SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
+        m = SET_RE.match(sql)
+        if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
-        if _BEGIN_RE.match(sql):
+        if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
-        m = _SAVEPOINT_RE.match(sql)
+        m = SAVEPOINT_RE.match(sql)
         if m:
             # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
             # lookups; that is harmless as long as nothing failed. After a failure there is nothing to go
@@ -234,7 +234,7 @@ class Session:
                 raise ProtocolError("Savepoints are not supported (DuckDB has none); the transaction failed, "
                                     "ROLLBACK it and start again.", "0A000")
             return Result("ROLLBACK" if verb.startswith("ROLLBACK") else verb)
-        m = _TIMEZONE_RE.match(sql)
+        m = TIMEZONE_RE.match(sql)
         if m:
             # The time zone is part of the locked configuration; asking for the one in force is fine (Metabase does).
             self.release()
@@ -245,7 +245,7 @@ class Session:
                                     f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
                                     "(timezone('...', ts)).", "0A000")
             return Result("SET")
-        m = _DISCARD_RE.match(sql)
+        m = DISCARD_RE.match(sql)
         if m:
             what = m.group(1).upper().replace("TEMPORARY", "TEMP")
             if what == "ALL" and self.status != b"I":
@@ -267,7 +267,7 @@ class Session:
                         continue
                     self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
             return Result(f"DISCARD {what}")
-        m = _DEALLOCATE_RE.match(sql)
+        m = DEALLOCATE_RE.match(sql)
         if m:
             # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
             name = m.group(1).strip('"')
@@ -278,7 +278,7 @@ class Session:
             return Result("DEALLOCATE")
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
-        return _catalog_rewrites(sql)
+        return catalog_rewrites(sql)
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -287,11 +287,11 @@ class Session:
         except duckdb.Error:
             # PostgreSQL-only syntax DuckDB cannot parse (BEGIN ISOLATION LEVEL ...): split at the semicolons
             # DuckDB's tokenizer sees (not those in strings or comments); compat answers those parts.
-            parts = _split_statements(sql)
+            parts = split_statements(sql)
         # As PostgreSQL does, several statements outside a transaction run as one: an error part-way keeps
         # none of the earlier writes (unless the text itself manages transactions).
         implicit = (len(parts) > 1 and self.status == b"I"
-                    and not any(_TXN_WORD.match(p) for p in parts))
+                    and not any(TXN_WORD.match(p) for p in parts))
         if implicit:
             self.release()
             self.cur.execute("BEGIN")
@@ -324,7 +324,7 @@ class Session:
         if st.type.name == "TRANSACTION" and self.implicit:
             # BEGIN inside the implicit transaction makes it explicit (it is open already); COMMIT / ROLLBACK end it
             self.implicit = False
-            if _keyword_tag(st.query) in ("BEGIN", "START"):
+            if keyword_tag(st.query) in ("BEGIN", "START"):
                 self.status = b"T"
                 return Result("BEGIN")
             self.status = b"T"  # so _one runs this COMMIT / ROLLBACK on the open transaction
@@ -351,7 +351,7 @@ class Session:
     def _one(self, st: Any, params: list[Any] | None) -> Result:
         query = st.query
         kind = st.type.name
-        head = _keyword_tag(query)
+        head = keyword_tag(query)
         if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
         if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
@@ -379,7 +379,7 @@ class Session:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
-        cols = [(d[0], *_type_of(d[1])) for d in desc]
+        cols = [(d[0], *type_of(d[1])) for d in desc]
         r = Result("SELECT" if kind == "SELECT" else head, cols)
         r.rows = self._rows(r)
         self.live = r
@@ -408,7 +408,7 @@ class Session:
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:
     """Result columns of a SELECT; a DuckDB relation binds the query without running it."""
     rel = cur.sql(sql, params=[None] * n_params) if n_params else cur.sql(sql)
-    return [(name, *_type_of(t)) for name, t in zip(rel.columns, rel.types, strict=True)]
+    return [(name, *type_of(t)) for name, t in zip(rel.columns, rel.types, strict=True)]
 
 
 @dataclass
@@ -803,7 +803,7 @@ class Handler(socketserver.BaseRequestHandler):
         query, rest = rest.split(b"\x00", 1)
         (n,) = struct.unpack("!h", rest[:2])
         oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
-        s.statements[name.decode()] = (_typed_parameters(query.decode(), oids), oids)
+        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids)
         s.described.pop(name.decode(), None)
         self.send(b"1")
 
@@ -855,7 +855,7 @@ class Handler(socketserver.BaseRequestHandler):
             n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
             # A parameter the client left untyped takes the type the query casts it to ($1::INTEGER), else text
             # (DuckDB casts text to the type the query needs). Bind then decodes by these types.
-            cast = _parameter_casts(sql)
+            cast = parameter_casts(sql)
             oids = [o or cast.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
             s.statements[name] = (sql, oids)
             types = [o or 25 for o in oids]
@@ -883,7 +883,7 @@ class Handler(socketserver.BaseRequestHandler):
         if portal.sql.strip().strip(";").strip() == "":
             self.send(b"I")
             return
-        if s.status == b"E" and not _TXN_WORD.match(portal.sql):
+        if s.status == b"E" and not TXN_WORD.match(portal.sql):
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         r = self._run_portal(s, portal)
@@ -902,7 +902,7 @@ class Handler(socketserver.BaseRequestHandler):
             self.send(b"C", r.tag.encode() + b"\x00")
             return
         # Binary where the client asked for it (JDBC does from a statement's fifth run on, psycopg's binary cursors).
-        encoders = [_binary if formats and formats[i] else _text for i in range(len(r.columns))]
+        encoders = [encode_binary if formats and formats[i] else encode_text for i in range(len(r.columns))]
         oids = [c[1] for c in r.columns]
         # The client decodes by the types it was told at Describe; a run whose parameters changed a column's type
         # is sent as that type, or refused, never as bytes of another type.
@@ -915,7 +915,7 @@ class Handler(socketserver.BaseRequestHandler):
                     body += b"\xff\xff\xff\xff"
                     continue
                 if told[i] != oid:
-                    v, oid = _as_told(v, oid, told[i], r.columns[i][0]), told[i]
+                    v, oid = as_told(v, oid, told[i], r.columns[i][0]), told[i]
                 try:
                     t = enc(v, oid)
                 except (struct.error, OverflowError) as e:

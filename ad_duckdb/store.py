@@ -1,4 +1,4 @@
-"""Models as rows: DDL, save / load / list / drop versions, integrity checks on load, .onnx files.
+"""Models as rows: DDL, save / load / list / drop versions, integrity checks on load (the ``.onnx`` file is ``onnxfile``'s).
 
 Every statement here runs on a cursor of the caller's connection, so a half-read result the
 caller still holds is left alone (a statement on the connection itself would replace it).
@@ -24,7 +24,6 @@ from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .features import FeatureSpec, specs_from_json, specs_to_json
 
 FORMAT_VERSION = 1
-METADATA_KEY = "ad_duckdb"
 DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
 
@@ -388,39 +387,3 @@ def drop(cur: Any, ref: str) -> list[int]:
         cur.execute("ROLLBACK")
         raise
     return versions
-
-
-def record_metadata(rec: ModelRecord) -> dict[str, Any]:
-    """Everything but the ONNX bytes, as JSON-ready data (embedded in exported .onnx files)."""
-    return {
-        "name": rec.name, "version": rec.version, "kind": rec.kind, "format_version": rec.format_version,
-        "features": [f.to_json() for f in rec.features], "source": rec.source, "train_rows": rec.train_rows,
-        "params": rec.params, "metrics": rec.metrics, "lib_versions": rec.lib_versions,
-        "created_at": rec.created_at.isoformat(), "sha256": rec.sha256,
-        "thresholds": [t.__dict__ for t in rec.thresholds],
-    }
-
-
-def metadata_digest(meta: dict[str, Any]) -> str:
-    """sha256 of the metadata itself (features, thresholds, quantiles), which the graph's sha256 does not cover."""
-    body = {k: v for k, v in meta.items() if k != "metadata_sha256"}
-    return sha256_hex(json.dumps(body, sort_keys=True).encode())
-
-
-def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
-    fmt = int(meta.get("format_version", 0))
-    if fmt > FORMAT_VERSION or fmt < 1:
-        raise IntegrityError(
-            f"The model file has format_version {fmt}; this ad_duckdb reads 1..{FORMAT_VERSION}. Upgrade ad_duckdb."
-        )
-    try:
-        return ModelRecord(
-            name=str(meta["name"]), version=int(meta.get("version", 0)), kind=str(meta["kind"]),
-            features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
-            train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
-            metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
-            created_at=dt.datetime.fromisoformat(meta["created_at"]), format_version=fmt,
-            sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise IntegrityError(f"The model file's ad_duckdb metadata is incomplete or malformed ({e!r}).") from e

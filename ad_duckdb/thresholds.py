@@ -85,7 +85,7 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
+def check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
     if len(scores) != len(labels) or len(scores) == 0:
         raise BadInputError(f"{what}: need as many labels as scores, at least one; got {len(scores)} and {len(labels)}.")
     u = set(np.unique(labels).tolist())
@@ -124,7 +124,7 @@ def from_goal(
     """
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels)
-    _check_labels(s, y, f"threshold {method!r}")
+    check_labels(s, y, f"threshold {method!r}")
     c = curve(s, y)
     label = name or method
     if method == "max_f1":

@@ -168,16 +168,17 @@ def _progress(total: int, desc: str, enabled: bool) -> Any:
 def fit_ensemble(
     Z: np.ndarray, params: TrainParams, *, robust: bool, desc: str = "training"
 ) -> tuple[Any, dict[str, Any]]:
-    """Train the autoencoder ensemble on scaled rows ``Z``; returns the module and a history."""
+    """Train the autoencoder ensemble on scaled rows ``Z``; returns the module and a history.
+
+    ``Z`` is used whole: ``AutoEncoderDetector.fit`` has already sampled it down to ``params.max_train_rows``
+    (before fitting the column statistics, on the same sample).
+    """
     import torch
 
     from .nn import EnsembleAutoEncoder
 
     rng = np.random.default_rng(params.seed)
     n, d = Z.shape
-    if n > params.max_train_rows:
-        Z = Z[rng.choice(n, params.max_train_rows, replace=False)]
-        n = Z.shape[0]
     perm = rng.permutation(n)
     n_val = int(round(n * params.validation_fraction)) if n >= 50 else 0
     val_idx, tr_idx = perm[:n_val], perm[n_val:]

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb.features import CLIP, fit_specs, source_sql, transform
+from ad_duckdb.features import CLIP, fit_specs, transform
+from ad_duckdb.sqltext import source_sql
 
 from conftest import FAST
 

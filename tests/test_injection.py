@@ -250,4 +250,4 @@ def test_package_interpolates_only_quoted_values_into_sql() -> None:
                     isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id in _QUOTING_CALLS)
                 if not ok:
                     bad.append(f"{mod}.py:{node.lineno}: {{{ast.unparse(e)}}}")
-    assert bad == [], "SQL built from unquoted values; quote them (features.quote_ident / table_sql) or use ? params"
+    assert bad == [], "SQL built from unquoted values; quote them (sqltext.quote_ident / table_sql) or use ? params"

@@ -22,7 +22,7 @@ import pytest
 from onnx import TensorProto, helper
 
 import ad_duckdb
-from ad_duckdb import integrity, store
+from ad_duckdb import integrity, onnxfile, store
 from ad_duckdb.exceptions import IntegrityError, ModelNotFoundError
 from ad_duckdb.scoring import make_session
 
@@ -164,9 +164,9 @@ def test_hostile_file_refused_at_import(good: store.ModelRecord, kind: str, tmp_
     rec = copy.copy(good)
     rec.onnx = hostile_bytes(good, kind)
     rec.sha256 = store.sha256_hex(rec.onnx)
-    meta = json.dumps(store.record_metadata(rec), sort_keys=True)
+    meta = json.dumps(onnxfile.record_metadata(rec), sort_keys=True)
     path = tmp_path / f"{kind}.onnx"
-    path.write_bytes(rec.onnx + ad_duckdb.onnxfile.metadata_entry(meta))
+    path.write_bytes(rec.onnx + onnxfile.metadata_entry(meta))
     con = ad_duckdb.connect(":memory:")
     try:
         with pytest.raises(IntegrityError, match=HOSTILE[kind][1]):
@@ -268,12 +268,12 @@ def test_altered_exported_file_refused(good: store.ModelRecord, tmp_path: Path) 
         bad.write_bytes(bytes(data))
         with pytest.raises(IntegrityError, match=r"sha256 of its graph does not match its metadata|not a well-formed"):
             ad_duckdb.import_model(con, bad)
-        meta = integrity.metadata_props(p.read_bytes())[store.METADATA_KEY]
+        meta = integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY]
         newer = json.loads(meta)
         newer["format_version"] = store.FORMAT_VERSION + 1
-        newer["metadata_sha256"] = store.metadata_digest(newer)  # as a newer ad_duckdb would write it
+        newer["metadata_sha256"] = onnxfile.metadata_digest(newer)  # as a newer ad_duckdb would write it
         text = json.dumps(newer, sort_keys=True)
-        (tmp_path / "newer.onnx").write_bytes(good.onnx + ad_duckdb.onnxfile.metadata_entry(text))
+        (tmp_path / "newer.onnx").write_bytes(good.onnx + onnxfile.metadata_entry(text))
         with pytest.raises(IntegrityError, match=r"format_version 2.*Upgrade ad_duckdb"):
             ad_duckdb.import_model(con, tmp_path / "newer.onnx")
         # A good file still imports after the refusals.
