@@ -162,7 +162,7 @@ def _members_mean(t: torch.Tensor) -> torch.Tensor:
 class ScoringGraph(nn.Module):
     """Raw features -> (score, per-feature error).
 
-    score = sqrt(reconstruction error / its training median)
+    score = sqrt(reconstruction error, each column's weighted by its typical size: see trainer._reconstruction_scale)
           + latent-neighbour distance (to the nearest k-means centroid of the training codes, or averaged
             over groups of sampled training codes; see ``TrainParams.bank``) / its training median
           + range_weight x how far (in robust units) the row lies outside the training range.
@@ -208,12 +208,13 @@ class ScoringGraph(nn.Module):
         self.register_buffer("code_neg_center", -center.detach().clone())
         self.register_buffer("bank", bank.detach().clone())  # [E, n_bank, k]
         self.register_buffer("bank_sq", (bank * bank).sum(-1).unsqueeze(1).detach().clone())  # [E, 1, n_bank]
-        self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1]
+        self.register_buffer("rec_scale", rec_scale.detach().clone())  # [E, 1], or [E, 1, d] per column
         self.register_buffer("knn_scale", knn_scale.detach().clone())  # [E, 1]
         self.register_buffer("knn_eps", knn_eps.detach().clone())  # [E, 1, 1]
         # Multipliers, not divisors: one Mul per term in the exported graph.
         n_features = len(specs)
-        self.register_buffer("rec_weight", (1.0 / (rec_scale * n_features)).detach().clone().unsqueeze(-1))  # [E, 1, 1]
+        weight = 1.0 / (rec_scale * n_features)
+        self.register_buffer("rec_weight", (weight if weight.dim() == 3 else weight.unsqueeze(-1)).detach().clone())
         self.register_buffer("knn_weight", (1.0 / knn_scale).detach().clone())  # [E, 1]
 
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:

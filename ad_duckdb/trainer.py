@@ -70,6 +70,7 @@ class TrainParams:
     range_weight: float = 1.0
     max_train_rows: int = 1_000_000
     constant_columns: str = "error"  # or "keep"
+    feature_errors: str = "balanced"  # or "pooled": see calibrate
     variational: bool = False  # a VAE: KL-regularised latent, scored with its mean
     kl_weight: float = 1.0
     seed: int = 0
@@ -96,6 +97,8 @@ class TrainParams:
             _refuse("bank_kind", "'kmeans', 'sample' or None", self.bank_kind)
         if self.constant_columns not in ("error", "keep"):
             _refuse("constant_columns", "'error' or 'keep'", self.constant_columns)
+        if self.feature_errors not in ("balanced", "pooled"):
+            _refuse("feature_errors", "'balanced' or 'pooled'", self.feature_errors)
         # Why strictly bool: any non-empty string is truthy, so variational='no' would train a VAE.
         for name in ("variational", "progress"):
             if not isinstance(getattr(self, name), bool):
@@ -293,6 +296,34 @@ def _kmeans(codes: Any, init: Any, iters: int = 25) -> Any:
     return cent
 
 
+# In "balanced" weighting a column's typical error counts as at least this share of the columns' mean typical
+# error, so a column the network reconstructs almost exactly does not turn float noise into score.
+FEATURE_ERROR_FLOOR = 0.1
+
+
+def _reconstruction_scale(err: Any, mode: str) -> Any:
+    """What each column's squared reconstruction error [E, n, d] is divided by: [E, 1] (one scale) or [E, 1, d].
+
+    "pooled": the median row's mean error, one scale for every column. "balanced": half that, half each column's
+    own median error (harmonically: weight 0.5 / pooled + 0.5 / own). Why: a column the other columns determine
+    (total = subtotal + tax) is reconstructed almost exactly, so a broken total is a large error for that column
+    but small beside columns of independent noise, whose errors dominate a pooled sum. On a table of 8 noise
+    columns beside such a total, balanced weighting ranks broken totals and taxes at AUC-ROC 96.8 (unlabelled) /
+    98.2 (rows known normal), pooled at 86.1 / 90.4 (seeds 0-2). On the 28 ADBench files it scores alike
+    (semi-supervised 86.56 vs 86.50, unlabelled 78.06 vs 78.23); weighting by the column's own error alone
+    did worse there (86.46, 77.84).
+    """
+    import torch
+
+    # Floors keep the scales meaningful on data with many duplicate rows (medians near zero).
+    pooled = err.mean(-1).median(dim=1, keepdim=True).values.clamp_min(1e-4)  # [E, 1]
+    if mode == "pooled":
+        return pooled
+    own = err.median(dim=1, keepdim=True).values  # [E, 1, d]
+    own = torch.maximum(own, FEATURE_ERROR_FLOOR * own.mean(-1, keepdim=True)).clamp_min(1e-4)
+    return 1.0 / (0.5 / pooled.unsqueeze(-1) + 0.5 / own)
+
+
 def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> dict[str, Any]:
     """Latent bank and the medians that put the score's terms on one scale."""
     import torch
@@ -319,16 +350,15 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
             hb = _kmeans(fit_codes, hb)
             bank_idx = np.full(nb, -1)
         hc, rc = ae(zc)
-        # Floors keep the terms' scales meaningful on data with many duplicate rows (medians near zero); the
-        # code floor is relative to the codes' size, as float32 rounding of the codes is.
-        rec_scale = ((rc - zc) ** 2).mean(-1).median(dim=1, keepdim=True).values.clamp_min(1e-4)
+        # The code floor is relative to the codes' size, as float32 rounding of the codes is.
+        rec_scale = _reconstruction_scale((rc - zc) ** 2, params.feature_errors)
         code_rms = (hc * hc).mean((1, 2)).sqrt().unsqueeze(-1)  # [E, 1]
         code_scale = torch.maximum(hc.var(dim=1).mean(-1, keepdim=True).sqrt(), 1e-4 * code_rms).clamp_min(1e-6)
         # distances from the bank's mean, as the scoring graph takes them (ScoringGraph)
         center = hb.mean(dim=1, keepdim=True)
         bank, hb, hc = hb, hb - center, hc - center
         knn_eps = (0.05 * code_scale).pow(2).unsqueeze(-1)  # [E, 1, 1]
-        knn_scale = torch.ones_like(rec_scale)
+        knn_scale = torch.ones_like(code_scale)
         if k > 0:
             d2 = (hc * hc).sum(-1, keepdim=True) - 2.0 * hc @ hb.transpose(1, 2) + (hb * hb).sum(-1).unsqueeze(1)
             same = torch.from_numpy(cal_idx[:, None] == bank_idx[None, :])

@@ -40,6 +40,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {"n_models": 1, "knn_k": 0, "robust": False},
     "no_knn": {"knn_k": 0},
     "no_robust": {"robust": False},
+    # every column's reconstruction error on one scale (the default before 2026-12-01; see trainer.calibrate)
+    "pooled": {"feature_errors": "pooled"},
     "vae": {"variational": True},
     "ensemble3": {"n_models": 3},
     "bank64": {"bank_size": 64},

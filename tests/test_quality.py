@@ -55,3 +55,30 @@ def test_cardio_floor() -> None:
     """
     aucs = [semi_supervised_auc("cardio", seed) for seed in (0, 1, 2)]
     assert np.mean(aucs) >= reference("cardio", "KNN"), f"cardio: mean AUC {np.mean(aucs):.2f} (seeds {aucs})"
+
+
+def _broken_totals_auc(seed: int, robust: bool, feature_errors: str) -> float:
+    """total = subtotal + tax (tax = 20%) beside 8 independent columns; 15 rows get a total 1.5x too large and
+    15 a tax 3x too large: each value is ordinary on its own, only the identity breaks."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    sub = rng.gamma(5, 20, n)
+    X = np.column_stack([*(rng.normal(10 * i + 5, 1 + i, n) for i in range(1, 9)), sub, 0.2 * sub, 1.2 * sub])
+    bad, y = X.copy(), np.zeros(n)
+    rows = rng.choice(n, 30, replace=False)
+    bad[rows[:15], 10] *= 1.5
+    bad[rows[15:], 9] *= 3
+    y[rows] = 1
+    det = AutoEncoderDetector(seed=seed, progress=False, robust=robust, feature_errors=feature_errors).fit(X)
+    return auc_roc(det.decision_function(bad), y) * 100
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_a_broken_identity_beside_independent_columns_ranks_high(robust: bool) -> None:
+    """Balanced reconstruction weights (trainer._reconstruction_scale): an almost exactly reconstructed column's
+    error is not drowned by the errors of columns of independent noise. Measured: 96.8 unlabelled / 98.2 known
+    normal, against 86.1 / 90.4 with one pooled scale (seeds 0-2)."""
+    balanced = np.mean([_broken_totals_auc(s, robust, "balanced") for s in range(3)])
+    pooled = np.mean([_broken_totals_auc(s, robust, "pooled") for s in range(3)])
+    assert balanced >= 95.0
+    assert balanced > pooled + 3.0
