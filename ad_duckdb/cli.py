@@ -533,7 +533,7 @@ def _spreads(spec: FeatureSpec, value: Any) -> float:
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"value {value}, filled with the training median {spec.fill:.6g}"
+        return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.6g})"
     where = "typical" if abs(z) <= TYPICAL_SPREADS else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     return f"value {value}, training median {spec.fill:.6g}: {where}"
 

@@ -21,7 +21,8 @@ _EXPORT_LOCK = threading.Lock()
 
 
 def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
-    """Export a ``ScoringGraph``: input ``x`` float64 [N, d]; outputs ``score`` [N], ``feature_error`` [N, d] (float32)."""
+    """Export a ``ScoringGraph``: input ``x`` [N, d] (float64 when a column needs it, see nn.Preprocess, else
+    float32); outputs ``score`` [N], ``feature_error`` [N, d] (float32)."""
     with _EXPORT_LOCK:
         return _export(graph, n_features)
 
@@ -29,7 +30,7 @@ def to_onnx_bytes(graph: Any, n_features: int) -> bytes:
 def _export(graph: Any, n_features: int) -> bytes:
     import torch
 
-    dummy = torch.zeros((2, n_features), dtype=torch.float64)
+    dummy = torch.zeros((2, n_features), dtype=graph.pre.input_dtype)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         # Why: the TorchScript exporter warns about its own deprecation; the graph it writes is plain ONNX.
@@ -52,11 +53,12 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     import onnxruntime as ort
     import torch
 
-    X64 = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
+    Xg = np.require(np.asarray(X, dtype=np.float64 if graph.pre.input_dtype == torch.float64 else np.float32),
+                    requirements=["C", "W"])
     with torch.no_grad():
-        ts, te = graph(torch.from_numpy(X64))
+        ts, te = graph(torch.from_numpy(Xg))
     sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: X64})
+    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg})
     ts_np, te_np = ts.numpy(), te.numpy()
     # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance
     # term (|a|^2 - 2ab + |b|^2 under a square root) amplifies rounding near zero distance.
@@ -68,4 +70,4 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
             f"Model {model!r}: the exported ONNX graph disagrees with the trained torch model "
             f"(max score difference {diff:.3g}); the model was not stored. Please report this with your versions."
         )
-    return float(np.max(np.abs(ts_np - os_))) if len(X64) else 0.0
+    return float(np.max(np.abs(ts_np - os_))) if len(Xg) else 0.0

@@ -40,7 +40,7 @@ def ort_pool() -> ThreadPoolExecutor:
 
 
 def input_dtype(sess: ort.InferenceSession) -> type[np.floating[Any]]:
-    """The dtype a session's input takes: float64 (models since the float64 input), float32 (earlier ones)."""
+    """The dtype a session's input takes: float64 where a column needs it (see nn.Preprocess), else float32."""
     return np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32
 
 
@@ -49,7 +49,8 @@ def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str]) -> 
 
     onnxruntime supports concurrent runs of one session, so the runs share it.
     """
-    X = np.ascontiguousarray(X, dtype=input_dtype(sess))
+    with np.errstate(over="ignore"):  # beyond float32: +-inf, which the graph clips (see to_matrix)
+        X = np.ascontiguousarray(X, dtype=input_dtype(sess))
     if len(X) <= BULK_ORT_ROWS:
         return [sess.run(outputs, {INPUT_NAME: X})]
     return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + BULK_ORT_ROWS]}),
@@ -100,6 +101,7 @@ class LoadedModel:
         self._session: ort.InferenceSession | None = None
         self._dtype: type[np.floating[Any]] = np.float64
         self._lock = threading.Lock()
+        self._cands: list[np.ndarray] | None = None
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
 
     @property
@@ -114,37 +116,98 @@ class LoadedModel:
                 s = self._session
         return s
 
-    def run(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-feature errors; ``bulk`` spreads a large batch over the cores."""
+    def run(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and per-feature errors; ``bulk`` spreads a large batch over the cores. ``missing``: rows with a
+        NULL / NaN value are scored as ``_fill_missing`` says (else the graph's median fill alone)."""
         parts = self._runs(X, OUTPUT_NAMES, bulk)
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        s, fe = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        if missing and len(X) and np.isnan(X.min()):  # min is NaN iff some value is: cheaper than isnan().any()
+            self._fill_missing(X, s, fe, bulk)
+        return s, fe
 
-    def scores(self, X: np.ndarray, *, bulk: bool = False) -> np.ndarray:
+    def scores(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> np.ndarray:
+        if missing and len(X) and np.isnan(X.min()):
+            return self.run(X, bulk=bulk)[0]
         parts = self._runs(X, _SCORE_ONLY, bulk)
         return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
+
+    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool) -> np.ndarray:
+        """Rescore rows with NULL / NaN values in place: each missing value takes whichever of its column's
+        candidates (``_candidates``) gives the row the lowest score, column by column. Returns ``X`` with the
+        values chosen (the training median where no candidate scores lower).
+
+        Why: the graph puts the training median in place of a missing value, and where columns move together
+        (amount with count) the median beside an unusual partner is itself odd: a feed that lost its amounts
+        flagged a fifth of its rows. A row is judged on the values it has: it scores as the most typical row
+        its missing values could make, never higher than with the median. Costs one scoring pass per
+        candidate and missing column, for the rows with missing values only.
+        """
+        rows = np.nonzero(np.isnan(X).any(axis=1))[0]
+        best = X[rows].copy()
+        best_s, best_fe = s[rows], fe[rows]
+        cands = self._candidates()
+        for j in np.nonzero(np.isnan(best).any(axis=0))[0]:
+            idx = np.nonzero(np.isnan(X[rows, j]))[0]
+            if not len(cands[j]):
+                continue
+            trial = np.repeat(best[idx][None], len(cands[j]), axis=0)  # [K, m, d]
+            trial[:, :, j] = cands[j][:, None]
+            ts, tfe = self.run(trial.reshape(-1, X.shape[1]), bulk=bulk, missing=False)
+            ts = ts.reshape(len(cands[j]), len(idx))
+            k = np.argmin(ts, axis=0)
+            better = ts[k, np.arange(len(idx))] < best_s[idx]
+            pick = idx[better]
+            best_s[pick] = ts[k[better], np.nonzero(better)[0]]
+            best_fe[pick] = tfe.reshape(len(cands[j]), len(idx), -1)[k[better], np.nonzero(better)[0]]
+            best[pick, j] = cands[j][k[better]]
+        s[rows], fe[rows] = best_s, best_fe
+        fill = np.array([f.fill for f in self.rec.features])
+        out = X.copy()
+        out[rows] = np.where(np.isnan(best), fill, best)
+        return out
+
+    def _candidates(self) -> list[np.ndarray]:
+        """Per column, raw values a missing value may take: the training median plus and minus 0.5, 1 and 2
+        robust spreads (after the column's signed log), kept inside the training range. The median itself is
+        what the graph fills, so it is the starting point, not a candidate."""
+        if self._cands is None:
+            out = []
+            for f in self.rec.features:
+                k = np.unique(np.clip(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]), f.lo, f.hi))
+                t = f.center + f.scale * k[k != 0.0]
+                out.append(np.sign(t) * np.expm1(np.abs(t)) if f.transform == "slog" else t)
+            self._cands = out
+        return self._cands
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
         if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
             sess = self.session
-            return [sess.run(outputs, {INPUT_NAME: np.ascontiguousarray(X, dtype=self._dtype)})]
+            with np.errstate(over="ignore"):  # beyond float32: +-inf, which the graph clips (see to_matrix)
+                X = np.ascontiguousarray(X, dtype=self._dtype)
+            return [sess.run(outputs, {INPUT_NAME: X})]
         return pool_runs(self.session, X, outputs)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Scores, and each column's part in each row's score [n, d], for ``anomaly_explain``.
 
         A column's part is how much the row's score drops when that column alone takes its typical value
-        (the training median, which the graph puts in place of a NULL). Why not the graph's per-feature
+        (the training median, which the graph puts in place of a NaN); a row's NULL / NaN values are first set
+        to what ``_fill_missing`` chose for them. Why not the graph's per-feature
         reconstruction error alone: an autoencoder that sees one column far off also reconstructs the others
         badly (it "corrects" them towards the odd one), so the error lands on columns that are fine. Rows that
         no single column makes odd (typical rows, or odd only jointly) keep the per-feature error. Costs one
         scoring pass per column, so it is for explaining rows, not for ranking them.
         """
-        s, fe = self.run(X, bulk=bulk)
+        s, fe = self.run(X, bulk=bulk, missing=False)
+        if len(X) and np.isnan(X.min()):
+            # explain the row as scored: its missing values as _fill_missing chose them
+            X = self._fill_missing(X, s, fe, bulk)
+        # Why missing=False below: NaN there means "this column at its median", the graph's fill, by construction.
         drops = np.empty(fe.shape, dtype=np.float32)
         Xj = X.copy()
         for j in range(X.shape[1]):
             Xj[:, j] = np.nan
-            drops[:, j] = s - self.scores(Xj, bulk=bulk)
+            drops[:, j] = s - self.scores(Xj, bulk=bulk, missing=False)
             Xj[:, j] = X[:, j]
         np.maximum(drops, 0.0, out=drops)
         # A row counts as made odd by single columns when one of them alone removes at least a tenth of its
@@ -334,16 +397,16 @@ def _call(func: str, model: LoadedModel, args: str) -> str:
 def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     """Arrow argument columns -> one float64 [n, d] matrix (the one cast-and-stack per call).
 
-    Why float64: the graph subtracts each column's centre before its own cast to float32 (see nn.Preprocess),
-    so large values with a small spread keep their detail."""
+    Why float64: a graph may subtract a column's centre before its own cast to float32 (see nn.Preprocess), so
+    large values with a small spread keep their detail; ``LoadedModel`` casts to the graph's input type."""
     if len(cols) != model.n_features:
         args = ", ".join(model.feature_names)
         raise FeatureMismatchError(
             f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
             f"{model.n_features}: ({args}), in this order: {_call(func, model, args)}."
         )
-    # Why errstate: a value beyond float64 (a HUGEINT) becomes +-inf, which the graph clips like any Inf;
-    # numpy's overflow warning would otherwise fail the query where warnings are errors.
+    # Why errstate: a value beyond float32 becomes +-inf when a graph takes float32 rows, which the graph clips
+    # like any Inf; numpy's overflow warning would otherwise fail the query where warnings are errors.
     with np.errstate(over="ignore"):
         doubles = _single_chunk_doubles(cols) if len(cols[0]) <= BULK_ORT_ROWS else None
         if doubles is not None:

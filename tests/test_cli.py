@@ -417,6 +417,7 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     out = explain("SELECT 8 AS count, 1000000.0 AS amount")
     assert "ANOMALY" in out and "spreads above it)" in out and "combination" not in out
     out = explain("SELECT 8 AS count, NULL::DOUBLE AS amount")
-    assert "value None, filled with the training median" in out and "combination" not in out
+    assert "value None: missing, scored at its most typical value beside the others" in out
+    assert "combination" not in out
     out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out

@@ -11,6 +11,7 @@ import pytest
 from ad_duckdb.detector import AutoEncoderDetector
 from ad_duckdb.exceptions import NotFittedError
 from ad_duckdb.export import parity_check, to_onnx_bytes
+from ad_duckdb.scoring import input_dtype
 
 from conftest import load_adbench
 
@@ -28,7 +29,7 @@ def test_torch_and_onnxruntime_agree_on_real_data(cardio: tuple[np.ndarray, np.n
     onnx = to_onnx_bytes(det.graph_, X.shape[1])
     ts, te = det.score_with_errors(X)
     sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
-    os_, oe = sess.run(["score", "feature_error"], {"x": X})
+    os_, oe = sess.run(["score", "feature_error"], {"x": X.astype(input_dtype(sess))})
     np.testing.assert_allclose(ts, os_, rtol=1e-3, atol=1e-3 * np.median(ts))
     np.testing.assert_allclose(te, oe, rtol=1e-3, atol=1e-3 * np.median(ts))
     assert parity_check(det.graph_, onnx, X, model="cardio") < 1e-3
@@ -53,7 +54,7 @@ def test_narrow_and_wide_graph_forms_agree(d: int) -> None:
         onnx = to_onnx_bytes(graph, d)
         assert parity_check(graph, onnx, Xt, model="forms") < 1e-2
         sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
-        outs[narrow] = sess.run(["score", "feature_error"], {"x": Xt})
+        outs[narrow] = sess.run(["score", "feature_error"], {"x": Xt.astype(input_dtype(sess))})
         assert np.isfinite(outs[narrow][0]).all() and np.isfinite(outs[narrow][1]).all()
     graph.pre.narrow = d <= NARROW_FEATURES
     if len(outs) == 2:

@@ -103,12 +103,16 @@ def test_every_sql_type_as_a_feature(con: duckdb.DuckDBPyConnection, key: str, p
 
 @pytest.mark.parametrize("position", [1, 2])
 def test_null_literal_is_the_documented_fill(con: duckdb.DuckDBPyConnection, position: int) -> None:
-    """NULL (and NaN) is replaced by the column's training median, so the row is judged on the rest."""
+    """NULL (and NaN) takes whichever of the training median and the values 0.5, 1 and 2 robust spreads around it
+    (inside the training range) scores lowest, so the row is judged on the rest (README)."""
     rec = ad_duckdb.load_model(con, "tx_ae")
-    fill = rec.features[position - 1].fill
+    f = rec.features[position - 1]
+    k = np.clip([0.0, -2.0, -1.0, -0.5, 0.5, 1.0, 2.0], f.lo, f.hi)
+    t = f.center + f.scale * k
+    values = [f.fill, *(np.sign(t) * np.expm1(np.abs(t)) if f.transform == "slog" else t)[1:]]
     args = "NULL, 40.0" if position == 1 else "3, NULL"
-    want = reference(con, fill, 40.0) if position == 1 else reference(con, 3.0, fill)
-    assert one(con, f"SELECT anomaly_score('tx_ae', {args})") == pytest.approx(want, rel=1e-6)
+    want = min(reference(con, v, 40.0) if position == 1 else reference(con, 3.0, v) for v in values)
+    assert one(con, f"SELECT anomaly_score('tx_ae', {args})") == pytest.approx(want, rel=1e-5)
     nan_args = "'nan'::DOUBLE, 40.0" if position == 1 else "3, 'nan'::DOUBLE"
     assert one(con, f"SELECT anomaly_score('tx_ae', {nan_args})") == one(con, f"SELECT anomaly_score('tx_ae', {args})")
     assert one(con, "SELECT anomaly_score('tx_ae', NULL, NULL)") >= 0
@@ -360,6 +364,10 @@ def test_large_values_with_a_small_spread_keep_their_detail() -> None:
         con.execute("CREATE TABLE f AS SELECT unnest(?) AS id, unnest(?) AS ts, unnest(?) AS y",
                     [list(range(n)), ts.tolist(), rng.normal(0, 1, n).tolist()])
         ad_duckdb.train(con, "f_ae", "f", features=["ts", "y"], **FAST)
+        import onnx
+
+        graph_input = onnx.load_from_string(ad_duckdb.load_model(con, "f_ae").onnx).graph.input[0]
+        assert graph_input.type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
         distinct = con.execute("SELECT count(DISTINCT anomaly_score('f_ae', ts, 0.0)), count(DISTINCT ts) FROM f").fetchall()
         assert distinct[0][0] == distinct[0][1] > 200
         top = con.execute("SELECT id FROM f ORDER BY anomaly_score('f_ae', ts, y) DESC LIMIT 1").fetchall()
@@ -371,8 +379,9 @@ def test_large_values_with_a_small_spread_keep_their_detail() -> None:
         con.close()
 
 
-def test_models_with_a_float32_input_still_score(mem_con: duckdb.DuckDBPyConnection) -> None:
-    """Models stored before the graph took float64 take float32 rows; they load and score as before."""
+def test_graphs_with_either_input_type_score(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """A graph takes float64 rows only where a column needs it (nn.Preprocess), else float32; a model with the
+    other input type (as stored on 2026-12-01, when every graph took float64) loads and scores alike."""
     import copy
 
     import onnx
@@ -382,12 +391,12 @@ def test_models_with_a_float32_input_still_score(mem_con: duckdb.DuckDBPyConnect
 
     rec = ad_duckdb.load_model(mem_con, "tx_ae")
     m = onnx.load_from_string(rec.onnx)
-    assert m.graph.input[0].type.tensor_type.elem_type == TensorProto.DOUBLE
-    # the old form: a float input, widened inside the graph
+    assert m.graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT  # count and amount: no offset
+    # the other form: a float64 input, narrowed inside the graph
     for node in m.graph.node:
-        node.input[:] = ["x_wide" if i == "x" else i for i in node.input]
-    m.graph.node.insert(0, helper.make_node("Cast", ["x"], ["x_wide"], to=TensorProto.DOUBLE))
-    m.graph.input[0].type.tensor_type.elem_type = TensorProto.FLOAT
+        node.input[:] = ["x_narrow" if i == "x" else i for i in node.input]
+    m.graph.node.insert(0, helper.make_node("Cast", ["x"], ["x_narrow"], to=TensorProto.FLOAT))
+    m.graph.input[0].type.tensor_type.elem_type = TensorProto.DOUBLE
     old = copy.copy(rec)
     old.name, old.version, old.onnx = "tx_old", 1, m.SerializeToString()
     old.sha256 = store.sha256_hex(old.onnx)

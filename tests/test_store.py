@@ -97,7 +97,8 @@ def test_export_import_roundtrip(db: Path, tmp_path: Path) -> None:
         import onnxruntime as ort
 
         sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
-        out = sess.run(["score"], {"x": np.array([[5, 100.0]])})[0]
+        x = np.array([[5, 100.0]], dtype=np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32)
+        out = sess.run(["score"], {"x": x})[0]
         assert out.shape == (1,)
         bad = tmp_path / "bad.onnx"
         data = bytearray(f.read_bytes())
