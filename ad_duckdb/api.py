@@ -362,10 +362,12 @@ SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
 _SCORE_COLUMNS = (*SCORE_OUTPUTS, "anomaly_explain")  # what scoring writes; never kept from a source
 
 
-def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) -> set[tuple[str, str, str]]:
+def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
+                home: tuple[str, str] | None = None) -> set[tuple[str, str, str]]:
     """The tables (catalog, schema, name; lower case) that ``SELECT * FROM from_item`` reads, through views.
 
-    Parsed by DuckDB (``json_serialize_sql``), so any quoting, case or qualification of a name counts.
+    Parsed by DuckDB (``json_serialize_sql``), so any quoting, case or qualification of a name counts. ``home``:
+    the database and schema of the view ``from_item`` is the body of, where DuckDB binds its unqualified names.
     """
     parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
     names: list[list[str]] = []
@@ -381,7 +383,7 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) 
                 walk(v)
 
     walk(parsed.get("statements", []))
-    db, schema = cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    db, schema = home or cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
     objects = cur.execute(
         "SELECT database_name, schema_name, table_name, NULL FROM duckdb_tables() UNION ALL "
         "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
@@ -399,7 +401,7 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0) 
                     m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+.*?\s+AS\s+(.*?);?\s*$",
                                  view_sql, re.I | re.S)
                     if m:
-                        out |= _table_refs(cur, f"({m.group(1)})", depth + 1)
+                        out |= _table_refs(cur, f"({m.group(1)})", depth + 1, home=(key[0], key[1]))
                 break
     return out
 

@@ -271,8 +271,8 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             cur.close()
         example = cli_feature_flags(numeric[:3]) or "-f COLUMN"
         raise click.ClickException(
-            f"{e} From the command line: without -f every numeric column of {source} is a feature (a label "
-            f"too); choose the features with -f, e.g. {example}."
+            f"{e} From the command line: without -f every numeric column of {source} but id-like ones is a feature "
+            f"(a label too); choose the features with -f, e.g. {example}."
         ) from e
 
 
@@ -501,7 +501,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                 spreads[f.name] = _spreads(f, value)
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, spreads[f.name])})")
-            if flagged and e and all(abs(z) <= TYPICAL_SPREADS for z in spreads.values() if math.isfinite(z)):
+            present = [z for z in spreads.values() if math.isfinite(z)]
+            if flagged and len(present) > 1 and all(abs(z) <= TYPICAL_SPREADS for z in present):
                 top = [part["feature"] for part in e[:2]]
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
                            f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
@@ -532,10 +533,11 @@ def _spreads(spec: FeatureSpec, value: Any) -> float:
 
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
+    # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.6g})"
+        return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
     where = "typical" if abs(z) <= TYPICAL_SPREADS else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
-    return f"value {value}, training median {spec.fill:.6g}: {where}"
+    return f"value {value}, training median {spec.fill:.10g}: {where}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

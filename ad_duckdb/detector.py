@@ -10,7 +10,7 @@ import numpy as np
 
 from .exceptions import BadInputError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .trainer import TrainParams, calibrate, fit_ensemble
+from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
 class AutoEncoderDetector:
@@ -52,7 +52,10 @@ class AutoEncoderDetector:
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
             p = replace(p, hidden_dims=tuple(p.hidden_dims))
-        return p
+        # validate() accepts whole-number floats for int parameters (max_train_rows=1e6); torch and numpy need ints
+        whole = {name: int(getattr(p, name)) for name, (kind, _, _) in RANGES.items()
+                 if kind is int and not isinstance(getattr(p, name), int)}
+        return replace(p, **whole) if whole else p
 
     def fit(
         self,

@@ -260,8 +260,14 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         return
     text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
     numberish = {n: odd for n, (share, odd) in text.items() if share >= 0.9}
-    items = [f"{n!r} ({t}" + (f", but its values are numbers apart from a few such as {numberish[n]!r}" if n in numberish else "")
-             + ")" for n, t in skipped]
+    def why(n: str, t: str) -> str:
+        if n not in numberish:
+            return f"{n!r} ({t})"
+        if numberish[n] is None:  # no value failed to read as a number
+            return f"{n!r} ({t}, but all its values are numbers)"
+        return f"{n!r} ({t}, but its values are numbers apart from a few such as {numberish[n]!r})"
+
+    items = [why(n, t) for n, t in skipped]
     hint = ""
     if numberish:
         n = next(iter(numberish))

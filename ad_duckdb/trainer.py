@@ -20,7 +20,7 @@ NARROW_ROWS = 3
 
 
 # Numeric parameters: (int or float, lowest, highest allowed).
-_RANGES: dict[str, tuple[type, float, float]] = {
+RANGES: dict[str, tuple[type, float, float]] = {
     "n_models": (int, 1, 16),
     "max_steps": (int, 1, 10_000_000),
     "batch_size": (int, 1, 1_000_000),
@@ -78,7 +78,7 @@ class TrainParams:
 
     def validate(self) -> None:
         """Check every parameter against its constraint; one message template for all (the value as passed)."""
-        for name, (kind, lo, hi) in _RANGES.items():
+        for name, (kind, lo, hi) in RANGES.items():
             v = getattr(self, name)
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
             if kind is int:
@@ -350,8 +350,8 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
             hb = _kmeans(fit_codes, hb)
             bank_idx = np.full(nb, -1)
         hc, rc = ae(zc)
-        # The code floor is relative to the codes' size, as float32 rounding of the codes is.
         rec_scale = _reconstruction_scale((rc - zc) ** 2, params.feature_errors)
+        # The code floor is relative to the codes' size, as float32 rounding of the codes is.
         code_rms = (hc * hc).mean((1, 2)).sqrt().unsqueeze(-1)  # [E, 1]
         code_scale = torch.maximum(hc.var(dim=1).mean(-1, keepdim=True).sqrt(), 1e-4 * code_rms).clamp_min(1e-6)
         # distances from the bank's mean, as the scoring graph takes them (ScoringGraph)

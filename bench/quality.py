@@ -40,7 +40,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "plain": {"n_models": 1, "knn_k": 0, "robust": False},
     "no_knn": {"knn_k": 0},
     "no_robust": {"robust": False},
-    # every column's reconstruction error on one scale (the default before 2026-12-01; see trainer.calibrate)
+    # every column's reconstruction error on one scale (the default before 2026-12-01; see trainer._reconstruction_scale)
     "pooled": {"feature_errors": "pooled"},
     "vae": {"variational": True},
     "ensemble3": {"n_models": 3},

@@ -188,6 +188,13 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
             with pytest.raises(BadInputError, match="(?i)is what .* reads.*tx_copy_scored"):
                 ad_duckdb.score(mem_con, "tx_ae", source, into=into, replace=True, columns=kept)
             assert mem_con.execute("SELECT count(*), count(amount_d) FROM tx_copy").fetchall() == [(3000, 3000)]
+        # a view in another schema reads that schema's table, whatever the connection's current schema
+        mem_con.execute("CREATE SCHEMA IF NOT EXISTS sc")
+        mem_con.execute("CREATE OR REPLACE TABLE sc.tx_copy AS SELECT * FROM transactions")
+        mem_con.execute("CREATE OR REPLACE VIEW sc.v AS SELECT * FROM tx_copy WHERE count > 1")
+        with pytest.raises(BadInputError, match="is what 'sc.v' reads"):
+            ad_duckdb.score(mem_con, "tx_ae", "sc.v", into="sc.tx_copy", replace=True, columns=["transaction_id"])
+        assert mem_con.execute("SELECT count(*) FROM sc.tx_copy").fetchall() == [(3000,)]
         with pytest.raises(BadInputError, match="threshold table into it"):
             ad_duckdb.evaluate(mem_con, "tx_ae", "tx_copy", label="count", into="tx_copy", replace=True)
         # The table itself with every column kept: rewritten whole, with fresh scores (a refresh in place).
@@ -199,3 +206,4 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
     finally:
         mem_con.execute("DROP VIEW IF EXISTS tx_view")
         mem_con.execute("DROP TABLE IF EXISTS tx_copy")
+        mem_con.execute("DROP SCHEMA IF EXISTS sc CASCADE")

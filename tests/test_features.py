@@ -117,6 +117,19 @@ def test_every_bad_training_argument_is_named_with_its_value(kwargs: dict[str, o
         con.close()
 
 
+def test_whole_number_floats_are_taken_as_ints() -> None:
+    """validate() accepts 2.0 for an int parameter; training gets the int (torch and numpy refuse floats)."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 10 AS x, range * 2 + random() AS y FROM range(300)")
+        ad_duckdb.train(con, "m", "t", n_models=2.0, batch_size=64.0, bank_size=64.0, seed=1.0, max_train_rows=200.0,
+                        epochs=2, progress=False)
+        params = ad_duckdb.load_model(con, "m").params
+        assert params["n_models"] == 2 and isinstance(params["n_models"], int) and params["max_train_rows"] == 200
+    finally:
+        con.close()
+
+
 def test_kind_and_a_matching_variational_agree_with_what_is_stored() -> None:
     con = ad_duckdb.connect()
     try:
@@ -299,6 +312,8 @@ def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out()
         hinted = 'SELECT * REPLACE (TRY_CAST("Amount USD" AS DOUBLE) AS "Amount USD") FROM t'
         with pytest.warns(ad_duckdb.AdDuckDBWarning):
             assert "Amount USD" in ad_duckdb.train(con, "h", hinted, **FAST).features
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'qty' \(VARCHAR, but all its values are numbers\)"):
+            ad_duckdb.train(con, "q", "SELECT x, y, (x % 7)::VARCHAR AS qty FROM t", **FAST)
         # named features: an id on purpose is kept, and nothing is reported
         with warnings.catch_warnings():
             warnings.simplefilter("error")
