@@ -31,4 +31,10 @@ def sqlstate(e: BaseException) -> str:
         return "25006"  # read_only_sql_transaction
     if "configuration has been locked" in str(e):
         return "42501"
+    if "unrecognized configuration parameter" in str(e):
+        # undefined_object, as PostgreSQL reports it: asyncpg reads current_setting('jit') before introspecting
+        # array types and carries on after exactly this code
+        return "42704"
+    if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e):
+        return "42883"  # undefined_function
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")

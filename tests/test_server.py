@@ -601,3 +601,15 @@ def test_server_helpers_never_import_the_server() -> None:
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
         assert not {m for m in mods if "server" in m.split(".")}, name
+
+
+def test_undefined_settings_and_functions_have_postgres_sqlstates(server: Server) -> None:
+    """asyncpg reads current_setting('jit') before it introspects an array parameter's type and carries on only
+    after undefined_object (42704); an undefined function is 42883, as in PostgreSQL."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, code in [("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", "42704"),
+                          ("SELECT no_such_function(1)", "42883"), ("SELECT * FROM no_such_table", "42P01")]:
+            with pytest.raises(psycopg.Error) as err:
+                conn.execute(sql)
+            assert err.value.sqlstate == code, (sql, err.value.sqlstate)
+        assert conn.execute("SELECT 1").fetchall() == [(1,)]
