@@ -21,7 +21,7 @@ import pyarrow as pa
 from . import onnxfile, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
 from .features import choose_columns, default_features, describe, is_numeric_type, load_matrix, warn_if_few_rows
-from .scoring import LoadedModel, ort_pool, pool_runs, to_arrow, to_matrix
+from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sqltext import is_query, quote_ident, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
@@ -204,11 +204,10 @@ def train(
         rng = np.random.default_rng(0)
         sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
         parity = parity_check(det.graph_, onnx, sample, model=name)
-        # Thresholds come from the ONNX scores, so SQL compares exactly what it computes.
-        from .scoring import make_session
-
-        sess = make_session(onnx, model=name, n_features=len(names))
-        train_scores = np.concatenate([r[0] for r in pool_runs(sess, X, ["score"])]).astype(np.float64)
+        # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
+        # LoadedModel._fill_missing), so SQL compares exactly what it computes.
+        scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx))
+        train_scores = scorer.scores(X, bulk=True).astype(np.float64)
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),
@@ -383,7 +382,8 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
                 walk(v)
 
     walk(parsed.get("statements", []))
-    db, schema = home or cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    current = cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    db, schema = home or current
     objects = cur.execute(
         "SELECT database_name, schema_name, table_name, NULL FROM duckdb_tables() UNION ALL "
         "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
@@ -391,7 +391,9 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
     out: set[tuple[str, str, str]] = set()
     for catalog, sch, name in names:
         # DuckDB's own order: a.b is schema a of this database, else database a's main schema
-        tries = ([(catalog, sch)] if catalog else [(db, sch), (sch, "main")] if sch else [(db, schema), ("temp", "main")])
+        # (unqualified names in a view: its own schema first, then the session's, as DuckDB binds them)
+        tries = ([(catalog, sch)] if catalog else [(db, sch), (sch, "main")] if sch else
+                 [(db, schema), *([current] if home else []), ("temp", "main")])
         for c, s in tries:
             key = (c.lower(), s.lower(), name.lower())
             if key in found:

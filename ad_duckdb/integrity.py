@@ -23,7 +23,7 @@ OUTPUT_NAMES = ("score", "feature_error")
 # Why a depth limit: subgraphs (If/Loop bodies) nest, and a crafted file could nest them until the
 # Python stack overflows; our own models have no subgraphs at all.
 MAX_DEPTH = 32
-_FLOAT = 1  # TensorProto.DataType.FLOAT (the input of models stored before the float64 input)
+_FLOAT = 1  # TensorProto.DataType.FLOAT: a graph's input unless a column needs float64 (nn.Preprocess)
 _DOUBLE = 11  # TensorProto.DataType.DOUBLE
 
 # Wire types

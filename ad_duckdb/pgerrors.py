@@ -35,6 +35,6 @@ def sqlstate(e: BaseException) -> str:
         # undefined_object, as PostgreSQL reports it: asyncpg reads current_setting('jit') before introspecting
         # array types and carries on after exactly this code
         return "42704"
-    if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e):
+    if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e):
         return "42883"  # undefined_function
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")

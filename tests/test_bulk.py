@@ -195,6 +195,12 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
         with pytest.raises(BadInputError, match="is what 'sc.v' reads"):
             ad_duckdb.score(mem_con, "tx_ae", "sc.v", into="sc.tx_copy", replace=True, columns=["transaction_id"])
         assert mem_con.execute("SELECT count(*) FROM sc.tx_copy").fetchall() == [(3000,)]
+        # and a view in another schema reading an unqualified name of the session's schema reads that table
+        mem_con.execute("CREATE OR REPLACE TABLE tx_main_only AS SELECT * FROM transactions")
+        mem_con.execute("CREATE OR REPLACE VIEW sc.w AS SELECT * FROM tx_main_only")
+        with pytest.raises(BadInputError, match="is what 'sc.w' reads"):
+            ad_duckdb.score(mem_con, "tx_ae", "sc.w", into="tx_main_only", replace=True, columns=["transaction_id"])
+        assert mem_con.execute("SELECT count(*), count(amount) FROM tx_main_only").fetchall() == [(3000, 3000)]
         with pytest.raises(BadInputError, match="threshold table into it"):
             ad_duckdb.evaluate(mem_con, "tx_ae", "tx_copy", label="count", into="tx_copy", replace=True)
         # The table itself with every column kept: rewritten whole, with fresh scores (a refresh in place).
@@ -207,3 +213,4 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
         mem_con.execute("DROP VIEW IF EXISTS tx_view")
         mem_con.execute("DROP TABLE IF EXISTS tx_copy")
         mem_con.execute("DROP SCHEMA IF EXISTS sc CASCADE")
+        mem_con.execute("DROP TABLE IF EXISTS tx_main_only")

@@ -49,14 +49,17 @@ def test_narrow_and_wide_graph_forms_agree(d: int) -> None:
     Xt = X[:500].copy()
     Xt[0, 0], Xt[1, -1], Xt[2, 1], Xt[3, :] = np.nan, np.inf, -np.inf, 3e38
     outs = {}
+    diag = graph.rec_diag  # per-column reconstruction weights as a Gemm: narrow rows of one member only
+    assert (diag is not None) == (d <= NARROW_FEATURES)
     for narrow in ([True, False] if graph.pre.narrow else [False]):
         graph.pre.narrow = narrow
+        graph.rec_diag = diag if narrow else None
         onnx = to_onnx_bytes(graph, d)
         assert parity_check(graph, onnx, Xt, model="forms") < 1e-2
         sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
         outs[narrow] = sess.run(["score", "feature_error"], {"x": Xt.astype(input_dtype(sess))})
         assert np.isfinite(outs[narrow][0]).all() and np.isfinite(outs[narrow][1]).all()
-    graph.pre.narrow = d <= NARROW_FEATURES
+    graph.pre.narrow, graph.rec_diag = d <= NARROW_FEATURES, diag
     if len(outs) == 2:
         for a, b in zip(outs[True], outs[False], strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * float(np.median(outs[False][0])))
