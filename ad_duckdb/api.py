@@ -173,6 +173,9 @@ def train(
                             f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")
     features = _column_names(f"Model {name!r}", "features", "-f", features)
     try:
+        import onnx  # noqa: F401  (the exporter's; checked here so a scoring-only install fails before reading rows)
+        import torch  # noqa: F401  (imported lazily by the trainer: without this, its absence surfaced mid-training)
+
         from .detector import AutoEncoderDetector
         from .export import parity_check, to_onnx_bytes
     except ImportError as e:

@@ -580,6 +580,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
                            replace=replace)
         click.echo(str(rep))
         click.echo("")
+        click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
         _print_rows(["threshold", "precision", "recall", "f1", "flagged_share"],
                     [tuple(r.values()) for r in rep.table])
 

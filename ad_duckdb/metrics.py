@@ -101,7 +101,12 @@ def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
          thresholds: dict[str, float] | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png``; returns their paths."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as e:
+        from .exceptions import MissingDependencyError
+
+        raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

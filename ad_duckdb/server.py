@@ -1002,7 +1002,9 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
         mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
         models = ", ".join(server.backend.models()) or "none yet"
         click.echo(f"serving {db} ({mode}; models: {models}) on {h}:{p}")
-        click.echo(f"connect: postgresql://USER@{h}:{p}/{Path(db).stem}")
+        # a wildcard address is where the server listens, not one a client can reach
+        shown = "HOST" if h in ("0.0.0.0", "::", "") else h
+        click.echo(f"connect: postgresql://USER@{shown}:{p}/{Path(db).stem}")
         sys.stdout.flush()
 
     run_server(config, ready)

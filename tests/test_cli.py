@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import FAST, make_transactions
+from conftest import FAST, ROOT, make_transactions
 
 BIN = Path(sys.executable).parent / "ad-duckdb"
 
@@ -421,3 +421,27 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     assert "combination" not in out
     out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
+
+
+def test_training_without_torch_and_plots_without_matplotlib_say_which_extra(model_db: str, tmp_path: Path) -> None:
+    """A scoring-only install (no [train] or [plots] extra) gets the pip command, not a traceback from deep inside."""
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    for name in ("torch", "matplotlib"):
+        (blocker / name).mkdir()
+        (blocker / name / "__init__.py").write_text(f"raise ImportError('No module named {name} (blocked)')\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{blocker}:{ROOT}"}
+    db = str(tmp_path / "m.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    for args, wanted in [(["train", db, "again", "transactions", "-f", "count", "-f", "amount"], "pip install 'ad_duckdb[train]'"),
+                         (["evaluate", db, "tx_ae", "transactions", "--label", "label", "--plots", str(tmp_path / "p")],
+                          "pip install 'ad_duckdb[plots]'")]:
+        res = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, env=env)
+        assert res.returncode != 0 and wanted in res.stderr and "Traceback" not in res.stderr, res.stderr
+    # scoring needs neither
+    res = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", db, "tx_ae", "transactions", "--top", "2"],
+                         capture_output=True, text=True, env=env)
+    assert res.returncode == 0, res.stderr

@@ -81,11 +81,10 @@ def run(csv: Path, db: Path, seed: int = 0, plots_dir: Path | None = None) -> di
                   f"F1 {th.f1:.3f}  false-positive rate {fpr:.3f}  -> precision at the real fraud share "
                   f"(0.172%): {real:.3f}")
         flagged = con.execute(
-            f"SELECT count(*), sum(Class) FROM cards WHERE split = 'test' AND "
+            f"SELECT count(*), sum(Class)::BIGINT FROM cards WHERE split = 'test' AND "
             f"is_anomaly_at('card_ae', 'precision90', {', '.join(FEATURES)})"
         ).fetchall()[0]
         print(f"\nSQL: is_anomaly_at('card_ae', 'precision90', ...) flags {flagged[0]} test rows, {flagged[1]} frauds")
-        print("plots:", ", ".join(rep.plots))
         return {"auc_roc": rep.auc_roc, "auc_pr": rep.auc_pr, "precision90_recall": float(prec.recall or 0.0),
                 "max_f1": float(best.f1 or 0.0)}
     finally:

@@ -62,7 +62,9 @@ def main() -> None:
             SELECT p.kind, count(*) AS planted, median(s.rnk)::INTEGER AS median_rank,
                    sum(s.flagged::INTEGER) AS flagged_at_default
             FROM planted_anomalies p JOIN s USING (transaction_id) GROUP BY p.kind ORDER BY p.kind""")
-        print("\nNext: `.venv/bin/ad-duckdb explain", args.db, "tx_ae transactions --where 'transaction_id = ...'`")
+        top = con.execute(f"SELECT transaction_id FROM transactions ORDER BY anomaly_score('tx_ae', {args_sql}) DESC "
+                          "LIMIT 1").fetchall()[0][0]
+        print(f"\nNext: `.venv/bin/ad-duckdb explain {args.db} tx_ae transactions --where 'transaction_id = {top}'`")
     finally:
         con.close()
 
