@@ -318,6 +318,12 @@ def signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
+def raw_values(spec: FeatureSpec, z: np.ndarray) -> np.ndarray:
+    """The raw values at ``z`` robust units of a column: the inverse of ``transform`` (inside the clip)."""
+    t = spec.center + spec.scale * np.asarray(z, dtype=np.float64)
+    return np.sign(t) * np.expm1(np.abs(t)) if spec.transform == "slog" else t
+
+
 def _spread(v: np.ndarray) -> float:
     q1, q3 = np.percentile(v, [25, 75])
     s = float(q3 - q1) / 1.349

@@ -1,4 +1,4 @@
-"""onnxruntime sessions and the Arrow -> float64 matrix -> scores path. Never imports torch."""
+"""onnxruntime sessions and the Arrow -> matrix -> scores path. Never imports torch."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from . import integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import as_number_hint
+from .features import as_number_hint, raw_values
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = integrity.INPUT_NAME
@@ -105,6 +105,12 @@ class LoadedModel:
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
 
     @property
+    def input_dtype(self) -> type[np.floating[Any]]:
+        """What the graph takes: float64 where a column needs it (see nn.Preprocess), else float32."""
+        _ = self.session  # loaded lazily; its input type is read then
+        return self._dtype
+
+    @property
     def session(self) -> ort.InferenceSession:
         s = self._session
         if s is None:
@@ -174,15 +180,14 @@ class LoadedModel:
             out = []
             for f in self.rec.features:
                 k = np.unique(np.clip(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]), f.lo, f.hi))
-                t = f.center + f.scale * k[k != 0.0]
-                out.append(np.sign(t) * np.expm1(np.abs(t)) if f.transform == "slog" else t)
+                out.append(raw_values(f, k[k != 0.0]))
             self._cands = out
         return self._cands
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
         if not bulk:  # the UDF path: one call is at most 2048 rows, and DuckDB already uses every core
             sess = self.session
-            with np.errstate(over="ignore"):  # beyond float32: +-inf, which the graph clips (see to_matrix)
+            with np.errstate(over="ignore"):  # for callers passing float64 (to_matrix already gives the type)
                 X = np.ascontiguousarray(X, dtype=self._dtype)
             return [sess.run(outputs, {INPUT_NAME: X})]
         return pool_runs(self.session, X, outputs)
@@ -352,7 +357,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str) -> np.ndarray:
     """One argument column (any numeric Arrow type, possibly with nulls) as a numpy vector, NaN for NULL.
 
     Its dtype is the column's own when that needs no conversion (a zero-copy view), else float64; ``to_matrix``
-    stacks all columns as float64."""
+    stacks all columns as the model's input type."""
     if isinstance(col, pa.ChunkedArray):
         if col.num_chunks == 1:
             return column_to_numbers(col.chunk(0), pos, model, func)
@@ -395,10 +400,9 @@ def _call(func: str, model: LoadedModel, args: str) -> str:
 
 
 def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
-    """Arrow argument columns -> one float64 [n, d] matrix (the one cast-and-stack per call).
-
-    Why float64: a graph may subtract a column's centre before its own cast to float32 (see nn.Preprocess), so
-    large values with a small spread keep their detail; ``LoadedModel`` casts to the graph's input type."""
+    """Arrow argument columns -> one [n, d] matrix of the model's input type (the one cast-and-stack per call):
+    float64 where the graph subtracts a column's centre before its own cast to float32 (see nn.Preprocess), so
+    that large values with a small spread keep their detail; else float32."""
     if len(cols) != model.n_features:
         args = ", ".join(model.feature_names)
         raise FeatureMismatchError(
@@ -407,6 +411,7 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
         )
     # Why errstate: a value beyond float32 becomes +-inf when a graph takes float32 rows, which the graph clips
     # like any Inf; numpy's overflow warning would otherwise fail the query where warnings are errors.
+    dtype = model.input_dtype
     with np.errstate(over="ignore"):
         doubles = _single_chunk_doubles(cols) if len(cols[0]) <= BULK_ORT_ROWS else None
         if doubles is not None:
@@ -417,9 +422,8 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
             # bulk scoring converts its large batches in one thread (d=30: 3.9M vs 4.1M rows/s).
             tensor = pa.RecordBatch.from_arrays(doubles, names=_column_names(len(doubles))).to_tensor(
                 null_to_nan=True, row_major=True)
-            return np.asarray(tensor)
-        return np.stack([column_to_numbers(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1,
-                        dtype=np.float64)
+            return np.asarray(tensor).astype(dtype, copy=False)
+        return np.stack([column_to_numbers(c, i + 1, model.ref, func) for i, c in enumerate(cols)], axis=1, dtype=dtype)
 
 
 def _single_chunk_doubles(cols: Sequence[Any]) -> list[pa.Array] | None:

@@ -301,8 +301,8 @@ def test_matrix_fast_path_matches_column_by_column(con: duckdb.DuckDBPyConnectio
         with np.errstate(over="ignore"):
             want = np.stack([column_to_numbers(c if not isinstance(c, pa.ChunkedArray) else c.combine_chunks(),
                                                i + 1, "tx_ae", "anomaly_score") for i, c in enumerate(cols)],
-                            axis=1, dtype=np.float64)
-        assert got.dtype == np.float64 and got.flags.c_contiguous, label
+                            axis=1, dtype=lm.input_dtype)
+        assert got.dtype == lm.input_dtype == np.float32 and got.flags.c_contiguous, label  # tx_ae: no offset
         np.testing.assert_array_equal(got, want, err_msg=label)
 
 
