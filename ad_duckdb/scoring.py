@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 import threading
@@ -26,6 +27,14 @@ _SCORE_ONLY = OUTPUT_NAMES[:1]
 # single-threaded run per core. Measured at d=30 (2 cores): 6.0M rows/s this way, 2.4M with one run of
 # 65536 rows on 2 intra-op threads, 3.5M with one thread; small runs also keep the intermediates in cache.
 BULK_ORT_ROWS = 2048
+# anomaly_explain's Shapley values: exact up to this many columns (2^6 = 64 scoring passes), beyond it the mean over
+# this many fixed orders (8 (d - 1) passes: 56 at d = 8, 232 at d = 30). Measured with bench/explain.py (9 ADBench
+# files, seeds 0-2): exact values on files of 8-10 columns named the moved columns up to 2 points more often than
+# 8 orders, at 4-20x the cost; 16 orders gained under a point over 8.
+SHAPLEY_EXACT_MAX = 6
+SHAPLEY_ORDERS = 8
+# Rows (the explained rows times their subsets) scored per chunk, to bound memory on large batches.
+SHAPLEY_ROWS = 1 << 17
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -193,35 +202,67 @@ class LoadedModel:
         return pool_runs(self.session, X, outputs)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Scores, and each column's part in each row's score [n, d], for ``anomaly_explain``.
+        """Scores, and each column's part in each row's score [n, d] (>= 0), for ``anomaly_explain``.
 
-        A column's part is how much the row's score drops when that column alone takes its typical value
-        (the training median, which the graph puts in place of a NaN); a row's NULL / NaN values are first set
-        to what ``_fill_missing`` chose for them. Why not the graph's per-feature
-        reconstruction error alone: an autoencoder that sees one column far off also reconstructs the others
-        badly (it "corrects" them towards the odd one), so the error lands on columns that are fine. Rows that
-        no single column makes odd (typical rows, or odd only jointly) keep the per-feature error. Costs one
-        scoring pass per column, so it is for explaining rows, not for ranking them.
+        A column's part is its Shapley value in the row's score, with "absent" meaning "at its typical value"
+        (the training median, which the graph puts in place of a NaN): how much the score changes when that
+        column takes the row's value, averaged over the orders in which the row's values could be put in place
+        of the medians. The parts sum to the row's score minus the all-median row's score, so a row is explained
+        by what moves it away from typical, and columns that are odd only together share the credit. A row's
+        NULL / NaN values are first set to what ``_fill_missing`` chose for them.
+
+        Why not the drop when one column alone is reset (the explanation before 2026-12-01): that drop misses
+        columns odd only jointly (resetting either of two leaves the row odd), and needed a fallback. On held-out
+        ADBench rows with two columns pushed 4 robust spreads out (bench/explain.py), the two columns named first
+        were the right pair 6 points more often (9 files, seeds 0-2), and a single pushed column was named first
+        as often (within 1 point). Why not the graph's per-feature reconstruction error alone: an autoencoder that
+        sees one column far off also reconstructs the others badly, so the error lands on columns that are fine.
+
+        Exact (all 2^d subsets of columns) up to ``SHAPLEY_EXACT_MAX`` columns; beyond, the mean over
+        ``SHAPLEY_ORDERS`` fixed orders (half of them the other half reversed), so a row always gets the same
+        explanation. Costs 2^d (or 8 (d - 1)) scoring passes, so it is for explaining rows, not for ranking them.
         """
         s, fe = self.run(X, bulk=bulk, missing=False)
         if len(X) and np.isnan(X.min()):
             # explain the row as scored: its missing values as _fill_missing chose them
             X = self._fill_missing(X, s, fe, bulk)
-        # Why missing=False below: NaN there means "this column at its median", the graph's fill, by construction.
-        drops = np.empty(fe.shape, dtype=np.float32)
-        Xj = X.copy()
-        for j in range(X.shape[1]):
-            Xj[:, j] = np.nan
-            drops[:, j] = s - self.scores(Xj, bulk=bulk, missing=False)
-            Xj[:, j] = X[:, j]
-        np.maximum(drops, 0.0, out=drops)
-        # A row counts as made odd by single columns when one of them alone removes at least a tenth of its
-        # excess over the typical training score. Otherwise (typical rows, or rows odd only jointly, where
-        # resetting an extreme column can even raise the score) the drops are float noise, and a column at
-        # its median could take 100%.
-        typical = float(self.quantiles[len(self.quantiles) // 2]) if self.quantiles is not None else 0.0
-        single = drops.max(axis=1) >= 0.1 * np.maximum(s - typical, 0.0) + 1e-6
-        return s, np.where(single[:, None], drops, fe)
+        n, d = X.shape
+        parts = np.empty((n, d), dtype=np.float64)
+        # Why in chunks: each row becomes up to 2^d (or 8 d) rows to score.
+        step = max(1, SHAPLEY_ROWS // _shapley_evaluations(d))
+        for a in range(0, n, step):
+            parts[a:a + step] = self._shapley(X[a:a + step], s[a:a + step], bulk)
+        np.maximum(parts, 0.0, out=parts)
+        # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
+        moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
+        return s, np.where(moved[:, None], parts, fe)
+
+    def _shapley(self, X: np.ndarray, s: np.ndarray, bulk: bool) -> np.ndarray:
+        """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
+        fill), by construction, hence ``missing=False``."""
+        n, d = X.shape
+        phi = np.zeros((n, d), dtype=np.float64)
+        if d <= SHAPLEY_EXACT_MAX:
+            codes = np.arange(1 << d)
+            keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)  # [2^d, d]: columns at the row's value
+            rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+            v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False)
+            v = v.reshape(n, 1 << d).astype(np.float64)
+            size = keep.sum(axis=1)
+            weight = np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
+            for j in range(d):
+                without = codes[~keep[:, j]]
+                phi[:, j] = (v[:, without | (1 << j)] - v[:, without]) @ weight[size[without]]
+            return phi
+        v0 = float(self.scores(np.full((1, d), np.nan, dtype=X.dtype), missing=False)[0])
+        for order in _shapley_orders(d):
+            keep = np.zeros((d - 1, d), dtype=bool)
+            keep[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
+            rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+            v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False).reshape(n, d - 1)
+            path = np.concatenate([np.full((n, 1), v0), v.astype(np.float64), s[:, None].astype(np.float64)], axis=1)
+            phi[:, order] += np.diff(path, axis=1)
+        return phi / SHAPLEY_ORDERS
 
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError
@@ -246,6 +287,19 @@ class LoadedModel:
         """The share of training rows a threshold ``t`` flags (``score > t``), from the stored quantiles."""
         # the share scoring at most t: the curve just above t (a run of tied scores at t is not flagged)
         return float(1.0 - self.percentile(np.array([np.nextafter(t, np.inf)]))[0])
+
+
+def _shapley_evaluations(d: int) -> int:
+    return (1 << d) if d <= SHAPLEY_EXACT_MAX else SHAPLEY_ORDERS * (d - 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _shapley_orders(d: int) -> tuple[np.ndarray, ...]:
+    """SHAPLEY_ORDERS fixed orders of d columns: random ones and their reverses (antithetic: a column early in
+    one is late in the other, which halves the variance of the estimate)."""
+    rng = np.random.default_rng(d)
+    half = [rng.permutation(d) for _ in range(SHAPLEY_ORDERS // 2)]
+    return tuple([*half, *(o[::-1].copy() for o in half)])
 
 
 def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
