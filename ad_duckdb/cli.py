@@ -308,7 +308,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             n = api.score(con, model, source, into=into, columns=_split(columns), explain=explain, replace=replace)
             click.echo(f"wrote {n} scored rows to {into}")
             return
-        # Why explain only the top rows: an explanation costs a scoring pass per feature, and only N are printed.
+        # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
         kept = _split(columns)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
@@ -476,7 +476,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                                        f"its columns: {cols}.") from None
         if not matching:
             raise click.ClickException(f"No row of {source} matches --where {where!r}.")
-        # Why score, sort and cut before explaining: an explanation costs a scoring pass per feature.
+        # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
             f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e FROM "
             f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
