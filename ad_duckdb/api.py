@@ -199,8 +199,9 @@ def train(
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source
         t0 = time.perf_counter()
+        # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
         det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
-                                                source=src_text)
+                                                source=src_text, score_training_rows=False)
         warn_if_few_rows(len(X), model=name, source=src_text)  # once the rows passed the checks of fit
         seconds = time.perf_counter() - t0
         onnx = to_onnx_bytes(det.graph_, len(names))
