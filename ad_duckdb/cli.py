@@ -312,7 +312,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         feats = api.registry(con).get(model).feature_names
         kept = _split(columns)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
-        tbl = api.score(con, model, source, columns=[*kept, *extra] if kept else None)
+        tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)

@@ -66,9 +66,15 @@ class AutoEncoderDetector:
         sql_types: Sequence[str] | None = None,
         model_name: str = "model",
         source: str = "array",
+        score_training_rows: bool = True,
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
-        as in scikit-learn); a DataFrame's column names become the feature names."""
+        as in scikit-learn); a DataFrame's column names become the feature names.
+
+        ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
+        the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so the
+        torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,
+        5.4 s of 14 s on 1M rows x 30)."""
         p = self._train_params()
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
@@ -103,8 +109,9 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
-        self.decision_scores_ = self.decision_function(X)
-        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
+        if score_training_rows:
+            self.decision_scores_ = self.decision_function(X)
+            self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
         return self
 
     def _check_fitted(self) -> None:
