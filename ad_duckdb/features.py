@@ -293,25 +293,40 @@ def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
         )
 
 
+# Rows per Arrow batch when reading a training table: a batch is copied into the matrix, then dropped.
+LOAD_BATCH_ROWS = 1 << 16
+
+
 def load_matrix(
     cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None
 ) -> np.ndarray:
-    """Read the feature columns as a float64 matrix; SQL NULL becomes NaN."""
+    """Read the feature columns as a float64 matrix; SQL NULL becomes NaN.
+
+    Why counted first and streamed into one matrix: reading the whole result as an Arrow table and stacking its
+    columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix).
+    """
     cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
     q = f"SELECT {cols} FROM {source_sql(source)}"
     if where:
         q += where_sql(where)
     if limit is not None:
         q += f" LIMIT {int(limit)}"
+    d = len(names)
     try:
-        tbl = cur.sql(q).to_arrow_table()  # type: ignore[attr-defined]
+        n = int(cur.sql(f"SELECT count(*) FROM ({q})").fetchall()[0][0])  # type: ignore[attr-defined]
+        reader = cur.sql(q).fetch_record_batch(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
+        X = np.empty((n, d))
+        at = 0
+        for batch in reader:
+            b = batch.num_rows
+            if at + b > len(X):  # a source that changed between the reads (random(), a sample): keep every row
+                X = np.concatenate([X, np.empty((max(b, len(X) // 2), d))])
+            for i in range(d):
+                X[at:at + b, i] = batch.column(i).to_numpy(zero_copy_only=False)
+            at += b
     except Exception as e:
         raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
-    if tbl.num_rows == 0:
-        return np.empty((0, len(names)))
-    return np.stack(
-        [tbl.column(i).to_numpy().astype(np.float64, copy=False) for i in range(len(names))], axis=1
-    )
+    return X[:at] if at < len(X) else X
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:
