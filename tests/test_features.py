@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -172,10 +173,33 @@ def test_nulls_at_training_are_filled(tmp_path: object) -> None:
         ("SELECT a -- the id\n, b FROM t", "(SELECT a -- the id\n, b FROM t\n) AS _ad_src"),
         ("transactions -- the table", '"transactions"'),
         ("read_parquet('x.parquet') /* new files */", "read_parquet('x.parquet')"),
+        # file paths: a comment the tokenizer sees inside a path is part of the path
+        ("exports/*.parquet", '"exports/*.parquet"'),
+        ("exports--old/x.parquet", '"exports--old/x.parquet"'),
+        ("'exports/*.parquet'", "'exports/*.parquet'"),
     ],
 )
 def test_source_sql(source: str, expected: str) -> None:
     assert source_sql(source) == expected
+
+
+def test_a_file_glob_as_source_reads_the_files_not_a_table_named_like_its_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "exports/*.parquet" lost everything from "/*" on (taken for a comment), so a table named exports was read
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exports").mkdir()
+    con = ad_duckdb.connect()
+    try:
+        for m in (1, 2):
+            con.execute(f"COPY (SELECT (range % 17)::DOUBLE AS \"Count\", (range % 17) * 3.0 + (range % 5) AS "
+                        f"\"Amount\" FROM range(300)) TO 'exports/2024-0{m}.parquet' (FORMAT parquet)")
+        con.execute("CREATE TABLE exports AS SELECT range::DOUBLE AS other, sqrt(range) AS columns FROM range(50)")
+        for source in ("exports/*.parquet", "'exports/*.parquet'"):
+            info = ad_duckdb.train(con, "tx", source, features=["count", "amount"], **FAST)
+            assert info.train_rows == 600 and info.features == ["Count", "Amount"]
+            assert len(ad_duckdb.score(con, "tx", source)) == 600
+    finally:
+        con.close()
 
 
 def test_train_on_query_view_and_where() -> None:
