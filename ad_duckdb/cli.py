@@ -468,6 +468,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)
         ref = quote_literal(model)
+        # as `score` does: a missing feature column or one read as text, named with the query that fixes it,
+        # rather than a binder error or "feature argument 2 is VARCHAR" from inside the SQL functions
+        api.source_features(con, rec, source)
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
