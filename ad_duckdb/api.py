@@ -7,6 +7,7 @@ import numbers
 import platform
 import queue
 import re
+import shlex
 import threading
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from .features import (
     warn_if_few_rows,
 )
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
-from .sqltext import is_query, quote_ident, source_sql, strip_sql_ends, table_sql, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -107,10 +108,16 @@ def connect(
 
 def _not_a_database(database: str) -> BadInputError:
     # DuckDB opens some files (x.parquet, x.csv) as an in-memory database: models would vanish at exit.
+    suffix = Path(database).suffix.lower()
+    reader = ("read_csv" if suffix in (".csv", ".tsv", ".txt") else "read_json" if suffix in (".json", ".jsonl", ".ndjson")
+              else "read_parquet")
+    # the path as a SQL string (a quote in it doubled), then as one shell word
+    source = f"{reader}({quote_literal(database)})"
+    arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
     return BadInputError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
-        "be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. "
-        f"ad-duckdb train warehouse.duckdb NAME \"read_parquet('{database}')\"."
+        f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
+        f"NAME {arg}."
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import duckdb
@@ -415,3 +416,18 @@ def test_a_model_name_in_another_case_is_pointed_to_the_stored_one(tmp_path: Pat
         assert con.execute("SELECT anomaly_score('Tx_AE', count, amount) FROM transactions LIMIT 1").fetchall()
     finally:
         con.close()
+
+
+def test_a_csv_path_or_one_with_a_quote_gets_a_source_that_reads_it(tmp_path: Path) -> None:
+    # Before: read_parquet('...') for a CSV too, and a path's single quote left unescaped (SQL that does not parse)
+    folder = tmp_path / "it's here"
+    folder.mkdir()
+    for name, reader in (("rows.csv", "read_csv"), ("rows.parquet", "read_parquet")):
+        f = folder / name
+        duckdb.sql(f"COPY (SELECT 1 AS a) TO '{str(f).replace(chr(39), chr(39) * 2)}'")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.connect(str(f))
+        shown = re.search(r"NAME (.*)\.$", str(e.value)).group(1)
+        source = shlex.split(shown)[0]
+        assert source.startswith(f"{reader}(")
+        assert duckdb.sql(f"SELECT a FROM {source}").fetchall() == [(1,)]
