@@ -7,6 +7,7 @@ import numbers
 import platform
 import queue
 import re
+import shlex
 import threading
 import time
 from collections.abc import Sequence
@@ -20,9 +21,17 @@ import pyarrow as pa
 
 from . import onnxfile, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
-from .features import choose_columns, default_features, describe, is_numeric_type, load_matrix, warn_if_few_rows
+from .features import (
+    choose_columns,
+    default_features,
+    describe,
+    is_numeric_type,
+    load_matrix,
+    text_number_hint,
+    warn_if_few_rows,
+)
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
-from .sqltext import is_query, quote_ident, source_sql, strip_sql_ends, table_sql, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import register, registry
 
@@ -99,10 +108,16 @@ def connect(
 
 def _not_a_database(database: str) -> BadInputError:
     # DuckDB opens some files (x.parquet, x.csv) as an in-memory database: models would vanish at exit.
+    suffix = Path(database).suffix.lower()
+    reader = ("read_csv" if suffix in (".csv", ".tsv", ".txt") else "read_json" if suffix in (".json", ".jsonl", ".ndjson")
+              else "read_parquet")
+    # the path as a SQL string (a quote in it doubled), then as one shell word
+    source = f"{reader}({quote_literal(database)})"
+    arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
     return BadInputError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
-        "be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. "
-        f"ad-duckdb train warehouse.duckdb NAME \"read_parquet('{database}')\"."
+        f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
+        f"NAME {arg}."
     )
 
 
@@ -190,7 +205,7 @@ def train(
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source)
-        cols = choose_columns(described, features, source)
+        cols = choose_columns(described, features, source, cur, where)
         X = load_matrix(cur, source, [c for c, _ in cols], where)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name)
@@ -303,7 +318,16 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
     return out
 
 
-def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel, source: str) -> list[str]:
+def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> list[str]:
+    """The source's names of the model's features; a missing column, or one the source holds as text, is refused
+    with the query that fixes it (what ``score`` checks, for callers that score through the SQL functions)."""
+    cols = describe(cur, source)
+    feats = _feature_columns(cols, model, source)
+    _check_text_features(cur, cols, feats, model, source)
+    return feats
+
+
+def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
     """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
@@ -313,6 +337,25 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel, source: str) 
             f"(its columns: {', '.join(c for c, _ in cols)}). Rename them in a query: SELECT x AS {missing[0]}, ..."
         )
     return [by_lower[f.lower()] for f in lm.feature_names]
+
+
+def _check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str], lm: LoadedModel | ModelRecord,
+                         source: str) -> None:
+    """Refuse a feature column the source holds as text, naming it and the query that reads it as numbers.
+
+    Why here: scoring would stop on the first batch with "feature argument 2 is VARCHAR", naming neither the column
+    nor a cast that works on a CSV column with "N/A" or "1,234.50" in it (CAST fails on those).
+    """
+    types = {c.lower(): t for c, t in cols}
+    for f, c in zip(lm.feature_names, feats, strict=True):
+        if types[c.lower()].upper() != "VARCHAR":
+            continue
+        hint = text_number_hint(cur, source, c)
+        raise BadInputError(
+            f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
+            + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE (TRY_CAST({quote_ident(c)} "
+                                        f"AS DOUBLE) AS {quote_ident(c)}) FROM ...")
+        )
 
 
 _END = object()
@@ -491,6 +534,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         cur.execute("SET streaming_buffer_size = '2MiB'")
         cols = describe(cur, source)
         feats = _feature_columns(cols, lm, source)
+        _check_text_features(cur, cols, feats, lm, source)
         if kept:
             extra_sql = _kept_sql(cols, kept, lm, source)
         else:

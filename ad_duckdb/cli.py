@@ -136,9 +136,30 @@ def _clip(text: str, width: int = _CELL_WIDTH) -> str:
     return text[: width - 1] + "…"
 
 
-def _split(values: tuple[str, ...]) -> list[str] | None:
-    out = [v.strip() for item in values for v in item.split(",") if v.strip()]
-    return out or None
+def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
+           ) -> list[str] | None:
+    """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches).
+
+    Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), though the
+    default-features note suggests ``-f 'Amount, EUR'``.
+    """
+    known: set[str] = set()
+    if con is not None and source is not None and any("," in v for v in values):
+        cur = con.cursor()
+        try:
+            known = {c.lower() for c, _ in describe(cur, source)}
+        except AdDuckDBError:
+            pass  # the command reports the source's own error when it reads it
+        finally:
+            cur.close()
+    out = []
+    for item in values:
+        parts, i = item.split(","), 0
+        while i < len(parts):
+            j = next((j for j in range(len(parts), i + 1, -1) if ",".join(parts[i:j]).strip().lower() in known), i + 1)
+            out.append(",".join(parts[i:j]).strip())
+            i = j
+    return [v for v in out if v] or None
 
 
 _BARE_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -256,7 +277,7 @@ def _notes() -> Iterator[None]:
 def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,
            **params: Any) -> api.ModelInfo:
     try:
-        return api.train(con, name, source, features=_split(features), where=where, **params)
+        return api.train(con, name, source, features=_split(features, con, source), where=where, **params)
     except BadInputError as e:
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
@@ -305,12 +326,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     """
     with _open(db, read_only=not into) as con:
         if into:
-            n = api.score(con, model, source, into=into, columns=_split(columns), explain=explain, replace=replace)
+            n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
             click.echo(f"wrote {n} scored rows to {into}")
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
-        kept = _split(columns)
+        kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
@@ -468,6 +489,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
         rec = api.load_model(con, model)
         args = ", ".join(quote_ident(f) for f in rec.feature_names)
         ref = quote_literal(model)
+        # as `score` does: a missing feature column or one read as text, named with the query that fixes it,
+        # rather than a binder error or "feature argument 2 is VARCHAR" from inside the SQL functions
+        api.source_features(con, rec, source)
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, BadInputError
-from .sqltext import quote_ident, source_sql, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -122,9 +122,11 @@ def as_number_hint(column: str, sql_type: str) -> str:
 
 
 def choose_columns(
-    columns: list[tuple[str, str]], features: Sequence[str] | None, source: str
+    columns: list[tuple[str, str]], features: Sequence[str] | None, source: str, cur: object | None = None,
+    where: str | None = None,
 ) -> list[tuple[str, str]]:
-    """Pick the feature columns, checking that each exists and is numeric."""
+    """Pick the feature columns, checking that each exists and is numeric (``cur``: to read a text column's values
+    for the query that reads them as numbers)."""
     by_lower = {name.lower(): (name, t) for name, t in columns}
     if features is None:
         chosen = [(n, t) for n, t in columns if is_numeric_type(t)]
@@ -148,6 +150,10 @@ def choose_columns(
             known = ", ".join(n for n, _ in columns)
             raise BadInputError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
         if not is_numeric_type(hit[1]):
+            as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
+                else None
+            if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
+                raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric, but {as_text}.")
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
@@ -194,19 +200,29 @@ def _listing(items: Sequence[str]) -> str:
     return ", ".join(items[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
 
-def _numbers_as_text(cur: object, source: str, names: Sequence[str], where: str | None) -> dict[str, tuple[float, object]]:
-    """For text columns: the share of their non-NULL values that read as numbers, and one value that does not.
+# A number written with thousands separators ("1,234.50"), which TRY_CAST reads as NULL.
+_THOUSANDS = r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*"
 
-    Why: a CSV column holding "N/A" among its numbers is typed VARCHAR and would be left out without a word.
-    Read on the first 10,000 rows; best effort (an error here only loses the hint).
+
+def _numbers_as_text(cur: object, source: str, names: Sequence[str],
+                     where: str | None) -> dict[str, tuple[float, object, bool]]:
+    """For text columns: the share of their non-NULL values that read as numbers, one value that does not, and
+    whether some are written with thousands separators ("1,234.50").
+
+    Why: a CSV column holding "N/A" among its numbers is typed VARCHAR and would be left out without a word; and
+    TRY_CAST reads "1,234.50" as NULL, so a hint without replace() would lose the large values (filled with the
+    median). Read on the first 10,000 rows; best effort (an error here only loses the hint).
     """
     if not names:
         return {}
     parts = []
+    k = quote_literal(_THOUSANDS)
     for i, n in enumerate(names):
         c = quote_ident(n)
         parts.append(f"count({c}) AS n{i}, count(TRY_CAST({c} AS DOUBLE)) AS ok{i}, "
-                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL) AS odd{i}")
+                     f"count(*) FILTER (WHERE regexp_full_match({c}, {k})) AS k{i}, "
+                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL AND NOT regexp_full_match({c}, {k}))"
+                     f" AS odd{i}")
     q = (f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(quote_ident(n) for n in names)} FROM {source_sql(source)}"
          f"{where_sql(where) if where else ''} LIMIT 10000)")
     try:
@@ -215,10 +231,35 @@ def _numbers_as_text(cur: object, source: str, names: Sequence[str], where: str 
         return {}
     out = {}
     for i, n in enumerate(names):
-        total, ok, odd = row[3 * i], row[3 * i + 1], row[3 * i + 2]
+        total, ok, thousands, odd = row[4 * i: 4 * i + 4]
         if total:
-            out[n] = (ok / total, odd)
+            out[n] = ((ok + thousands) / total, odd, thousands > 0)
     return out
+
+
+def text_as_number(column: str, thousands: bool) -> str:
+    """The SQL that reads a text column as numbers: TRY_CAST (a value that is no number becomes NULL), after
+    dropping thousands separators when the column has them."""
+    c = quote_ident(column)
+    if thousands:
+        c = f"replace({c}, ',', '')"
+    return f"TRY_CAST({c} AS DOUBLE)"
+
+
+def text_number_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
+    """For a text column mostly of numbers: what it holds and the query that reads it as numbers; else None."""
+    info = _numbers_as_text(cur, source, [column], where).get(column)
+    if info is None or info[0] < 0.5:
+        return None
+    _, odd, thousands = info
+    holds = ("all its values are numbers" if odd is None
+             else f"its values are numbers apart from a few such as {odd!r}")
+    if thousands:
+        holds += ", some written with thousands separators (1,234.50)"
+    c = quote_ident(column)
+    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, thousands)} AS {c}) "
+            f"FROM {src} (a value that is not a number becomes NULL, a missing value)")
 
 
 def default_features(
@@ -260,7 +301,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     if not skipped:
         return
     text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
-    numberish = {n: odd for n, (share, odd) in text.items() if share >= 0.5}  # mostly numbers: worth reading as such
+    numberish = {n: odd for n, (share, odd, _) in text.items() if share >= 0.5}  # mostly numbers: worth reading as such
     def why(n: str, t: str) -> str:
         if n not in numberish:
             return f"{n!r} ({t})"
@@ -271,10 +312,13 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     items = [why(n, t) for n, t in skipped]
     hint = ""
     if numberish:
-        n = next(iter(numberish))
+        # the example: a measurement rather than an id ('Transaction_ID' read as DOUBLE would become a feature)
+        n = next((n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))), next(iter(numberish)))
         c = quote_ident(n)
-        hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE (TRY_CAST({c} AS DOUBLE) AS "
-                f"{c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median).")
+        sep = ("; replace() drops the thousands separators of values such as '1,234.50', which TRY_CAST alone reads "
+               "as NULL") if text[n][2] else ""
+        hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
+                f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{_listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",

@@ -41,12 +41,28 @@ def strip_sql_ends(text: str) -> str:
     except Exception:  # not SQL that tokenizes: left as it is, for the parser to report
         return s
     kept = [i for i, (start, kind) in enumerate(tokens)
-            if kind != duckdb.token_type.comment and not (kind == duckdb.token_type.operator and s[start] == ";")]
+            if not _end_comment(s, tokens, i) and not (kind == duckdb.token_type.operator and s[start] == ";")]
     if not kept:
         return ""
     first, last = kept[0], kept[-1]
     end = tokens[last + 1][0] if last + 1 < len(tokens) else len(s)
     return s[tokens[first][0]:end].strip()
+
+
+def _end_comment(s: str, tokens: list[tuple[int, object]], i: int) -> bool:
+    """Whether token ``i`` of ``s`` is a comment a SQL editor would leave: at the start, after a blank or a ``;``,
+    or a closed ``/* ... */``.
+
+    Why not every comment token: in a file path such as ``exports/*.parquet`` (or ``exports--old/x.parquet``) the
+    tokenizer sees a comment that starts inside the path; dropping it read the table ``exports`` instead.
+    """
+    import duckdb
+
+    start, kind = tokens[i]
+    if kind != duckdb.token_type.comment:
+        return False
+    end = tokens[i + 1][0] if i + 1 < len(tokens) else len(s)
+    return start == 0 or s[start - 1].isspace() or s[start - 1] == ";" or s[start:end].rstrip().endswith("*/")
 
 
 def is_query(source: str) -> bool:
@@ -82,8 +98,9 @@ def source_sql(source: str) -> str:
         return _one_select(f"({s}\n) AS _ad_src", source, "source")
     if _PLAIN_NAME.match(s):
         return ".".join(quote_ident(p) for p in s.split("."))
-    if ("(" in s and s.endswith(")")) or s.startswith('"'):
-        # A table function, or a name the caller quoted already ('"my table"'): used as written.
+    if ("(" in s and s.endswith(")")) or s.startswith(('"', "'")):
+        # A table function, a name the caller quoted already ('"my table"'), or a file in DuckDB's string form
+        # ("'exports/*.parquet'", as in FROM 'exports/*.parquet'): used as written.
         return _one_select(s, source, "source")
     return quote_ident(s)
 

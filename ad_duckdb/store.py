@@ -315,6 +315,14 @@ def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
             "send it SIGHUP)."
         )
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
+    same = [k for k in sorted(known) if k.lower() == name.lower()]
+    if same:
+        # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too
+        at = f"@{version}" if version is not None else ""
+        return ModelNotFoundError(
+            f"No model {name!r} in table ad_models; model names are case-sensitive: did you mean "
+            f"{' or '.join(repr(k + at) for k in same)}? (known models: {listing})"
+        )
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}. "
         "Train one with `ad-duckdb train` or ad_duckdb.train(con, ...)."

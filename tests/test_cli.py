@@ -445,3 +445,36 @@ def test_training_without_torch_and_plots_without_matplotlib_say_which_extra(mod
     res = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", db, "tx_ae", "transactions", "--top", "2"],
                          capture_output=True, text=True, env=env)
     assert res.returncode == 0, res.stderr
+
+
+def test_explain_on_a_csv_names_a_text_feature_column_and_a_missing_one(model_db: str, tmp_path: Path) -> None:
+    # Before: "feature argument 2 is VARCHAR ... CAST(col AS DOUBLE)" from inside the SQL functions (CAST fails on
+    # 'N/A'), and a source lacking a feature gave DuckDB's binder error with the generated query in it.
+    vendor = tmp_path / "vendor.csv"
+    vendor.write_text("Transaction_ID,Count,Amount\n" + "".join(f"{i},{i % 9 + 1},{'N/A' if i == 3 else i * 2.5}\n"
+                                                                for i in range(50)))
+    out = fails_in_one_line("explain", model_db, "tx_ae", f"read_csv('{vendor}')", "--where", "transaction_id = 5")
+    assert "column 'Amount'" in out and "is VARCHAR" in out and "'N/A'" in out, out
+    assert """SELECT * REPLACE (TRY_CAST("Amount" AS DOUBLE) AS "Amount") FROM read_csv(""" in out, out
+    fixed = f"""SELECT * REPLACE (TRY_CAST("Amount" AS DOUBLE) AS "Amount") FROM read_csv('{vendor}')"""
+    assert "row Transaction_ID=5" in run("explain", model_db, "tx_ae", fixed, "--where", "transaction_id = 5")
+    out = fails_in_one_line("explain", model_db, "tx_ae", f"SELECT Count AS n, Amount FROM read_csv('{vendor}')",
+                            "--where", "n = 5")
+    assert "lacks ['count']" in out and "its columns: n, Amount" in out, out
+
+
+def test_a_column_name_with_a_comma_can_be_named_with_f_and_c(tmp_path: Path) -> None:
+    # Before: -f 'Amount, EUR' (as the default-features note writes it) was split into 'Amount' and 'EUR'
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=300)
+    con.execute('CREATE TABLE export AS SELECT transaction_id, count AS "Count, n", amount AS "Amount, EUR" '
+                "FROM transactions")
+    con.close()
+    out = run("train", path, "m", "export", "-f", "count, N", "-f", "Amount, EUR", "--quiet", "--epochs", "2")
+    assert """anomaly_score('m', "Count, n", "Amount, EUR")""" in out, out
+    top = run("score", path, "m", "export", "--top", "2", "-c", "transaction_id,Amount, EUR")
+    assert top.splitlines()[0].split("  ")[:2] == ["transaction_id", "Amount, EUR"], top
+    assert "wrote 300 scored rows" in run("score", path, "m", "export", "--into", "s", "-c", "Amount, EUR")
+    out = run("train", path, "m2", "transactions", "-f", "count,amount", "--quiet", "--epochs", "2")  # still splits
+    assert "features (count, amount)" in out, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -172,10 +173,33 @@ def test_nulls_at_training_are_filled(tmp_path: object) -> None:
         ("SELECT a -- the id\n, b FROM t", "(SELECT a -- the id\n, b FROM t\n) AS _ad_src"),
         ("transactions -- the table", '"transactions"'),
         ("read_parquet('x.parquet') /* new files */", "read_parquet('x.parquet')"),
+        # file paths: a comment the tokenizer sees inside a path is part of the path
+        ("exports/*.parquet", '"exports/*.parquet"'),
+        ("exports--old/x.parquet", '"exports--old/x.parquet"'),
+        ("'exports/*.parquet'", "'exports/*.parquet'"),
     ],
 )
 def test_source_sql(source: str, expected: str) -> None:
     assert source_sql(source) == expected
+
+
+def test_a_file_glob_as_source_reads_the_files_not_a_table_named_like_its_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "exports/*.parquet" lost everything from "/*" on (taken for a comment), so a table named exports was read
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exports").mkdir()
+    con = ad_duckdb.connect()
+    try:
+        for m in (1, 2):
+            con.execute(f"COPY (SELECT (range % 17)::DOUBLE AS \"Count\", (range % 17) * 3.0 + (range % 5) AS "
+                        f"\"Amount\" FROM range(300)) TO 'exports/2024-0{m}.parquet' (FORMAT parquet)")
+        con.execute("CREATE TABLE exports AS SELECT range::DOUBLE AS other, sqrt(range) AS columns FROM range(50)")
+        for source in ("exports/*.parquet", "'exports/*.parquet'"):
+            info = ad_duckdb.train(con, "tx", source, features=["count", "amount"], **FAST)
+            assert info.train_rows == 600 and info.features == ["Count", "Amount"]
+            assert len(ad_duckdb.score(con, "tx", source)) == 600
+    finally:
+        con.close()
 
 
 def test_train_on_query_view_and_where() -> None:
@@ -324,6 +348,79 @@ def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out()
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert ad_duckdb.train(con, "n", "u", **FAST).features == ["n", "y"]
+    finally:
+        con.close()
+
+
+def _vendor_csv(path: Path) -> int:
+    """A vendor's CSV: amounts as "1,234.50" (quoted) above 999, 'N/A' and empty cells, and a trailing total row.
+    Returns how many amounts are missing (N/A or empty)."""
+    rng = np.random.default_rng(0)
+    lines, missing = ["Transaction_ID,Count,Amount"], 0
+    for i in range(400):
+        count = int(rng.poisson(8)) + 1
+        amount = count * float(rng.lognormal(5.0, 0.3))  # mostly above 1,000
+        cell = f'"{amount:,.2f}"' if amount >= 1000 else f"{amount:.2f}"
+        if i % 40 in (7, 21):
+            cell, missing = ("N/A" if i % 40 == 7 else ""), missing + 1
+        lines.append(f"{i},{count},{cell}")
+    lines.append('TOTAL,,"1,234,567.89"')
+    path.write_text("\n".join(lines) + "\n")
+    return missing
+
+
+def test_a_csv_column_of_numbers_with_separators_and_n_a_gets_a_hint_that_keeps_every_number(tmp_path: Path) -> None:
+    # Before: the column was left out without the hint (most values failed TRY_CAST); had it been given, its
+    # TRY_CAST turned every "1,234.50" into NULL (the largest amounts filled with the median); and it took
+    # Transaction_ID (which read as DOUBLE becomes a feature) for its example.
+    csv_path = tmp_path / "vendor export.csv"
+    _vendor_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        types = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        assert types["Amount"] == "VARCHAR"
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        text = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        assert "To use 'Amount'" in text and """TRY_CAST(replace("Amount", ',', '') AS DOUBLE)""" in text, text
+    finally:
+        con.close()
+
+
+def test_a_named_csv_column_of_numbers_as_text_gets_a_query_that_runs(tmp_path: Path) -> None:
+    # Before: "turn it into a number in a query: CAST("Amount" AS DOUBLE)", which fails on 'N/A' and "1,234.50"
+    csv_path = tmp_path / "vendor export.csv"
+    missing = _vendor_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", source, features=["count", "amount"], **FAST)
+        msg = str(e.value)
+        assert "Column 'Amount'" in msg and "'N/A'" in msg and "thousands separators" in msg, msg
+        query = re.search(r"in a query: (SELECT .*?) \(a value", msg).group(1)
+        info = ad_duckdb.train(con, "m", query, features=["count", "amount"], **FAST)
+        assert info.metrics["filled_values"] == {"Count": 1, "Amount": missing}  # every written number kept
+        assert con.execute(f"SELECT max(\"Amount\") FROM ({query})").fetchall()[0][0] == 1234567.89
+    finally:
+        con.close()
+
+
+def test_scoring_a_csv_whose_feature_is_text_names_the_column_and_the_query(tmp_path: Path) -> None:
+    # Before: "score('m@1', ...): feature argument 2 is VARCHAR, not a number ... CAST(col AS DOUBLE)"
+    csv_path = tmp_path / "vendor export.csv"
+    _vendor_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    query = f"""SELECT * REPLACE (TRY_CAST(replace("Amount", ',', '') AS DOUBLE) AS "Amount") FROM {source}"""
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "m", query, features=["count", "amount"], **FAST)
+        for into in (None, "scores"):
+            with pytest.raises(ad_duckdb.BadInputError, match=r"column 'Amount' of .* is VARCHAR.*feature 'Amount' "
+                               r"takes numbers.*'N/A'.*SELECT \* REPLACE \(TRY_CAST\(replace"):
+                ad_duckdb.score(con, "m", source, into=into)
+        assert len(ad_duckdb.score(con, "m", query)) == 401
     finally:
         con.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import duckdb
@@ -395,3 +396,38 @@ def test_messages_for_a_filtered_registration_and_a_threshold_of_another_version
         assert "metrics" not in repr(ad_duckdb.api.ModelInfo.of(ad_duckdb.load_model(con, "tx_ae")))
     finally:
         con.close()
+
+
+def test_a_model_name_in_another_case_is_pointed_to_the_stored_one(tmp_path: Path) -> None:
+    # Before: "No model 'tx_ae' ...; known models: 'Tx_AE'. Train one with ...", though column names match in any
+    # case and the user had trained it.
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "Tx_AE", "transactions", features=["count", "amount"], **FAST)
+        hint = r"No model 'tx_ae' .*case-sensitive: did you mean 'Tx_AE'\?"
+        with pytest.raises(duckdb.Error, match=hint):
+            con.execute("SELECT anomaly_score('tx_ae', count, amount) FROM transactions").fetchall()
+        with pytest.raises(duckdb.Error, match=r"did you mean 'Tx_AE@1'\?"):
+            con.execute("SELECT anomaly_score('tx_ae@1', count, amount) FROM transactions").fetchall()
+        for call in (lambda: ad_duckdb.load_model(con, "tx_ae"), lambda: ad_duckdb.score(con, "tx_ae", "transactions")):
+            with pytest.raises(ad_duckdb.ModelNotFoundError, match=hint):
+                call()
+        assert con.execute("SELECT anomaly_score('Tx_AE', count, amount) FROM transactions LIMIT 1").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_csv_path_or_one_with_a_quote_gets_a_source_that_reads_it(tmp_path: Path) -> None:
+    # Before: read_parquet('...') for a CSV too, and a path's single quote left unescaped (SQL that does not parse)
+    folder = tmp_path / "it's here"
+    folder.mkdir()
+    for name, reader in (("rows.csv", "read_csv"), ("rows.parquet", "read_parquet")):
+        f = folder / name
+        duckdb.sql(f"COPY (SELECT 1 AS a) TO '{str(f).replace(chr(39), chr(39) * 2)}'")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.connect(str(f))
+        shown = re.search(r"NAME (.*)\.$", str(e.value)).group(1)
+        source = shlex.split(shown)[0]
+        assert source.startswith(f"{reader}(")
+        assert duckdb.sql(f"SELECT a FROM {source}").fetchall() == [(1,)]
