@@ -357,8 +357,8 @@ def load_matrix(
         q += f" LIMIT {int(limit)}"
     d = len(names)
     try:
-        n = int(cur.sql(f"SELECT count(*) FROM ({q})").fetchall()[0][0])  # type: ignore[attr-defined]
-        reader = cur.sql(q).fetch_record_batch(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
+        n = int(cur.sql(q).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
+        reader = cur.sql(q).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
         X = np.empty((n, d))
         at = 0
         for batch in reader:
