@@ -20,6 +20,7 @@ from .api import (
     import_model,
     list_models,
     load_model,
+    plot_scores,
     refresh,
     register,
     score,
@@ -40,5 +41,5 @@ from .exceptions import (
 __all__ = [
     "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
     "NotFittedError", "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model",
-    "import_model", "list_models", "load_model", "refresh", "register", "score", "set_threshold", "train",
+    "import_model", "list_models", "load_model", "plot_scores", "refresh", "register", "score", "set_threshold", "train",
 ]

@@ -680,6 +680,28 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
         close()
 
 
+def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path) -> str:
+    """Write ``<model>_scores.png`` in ``out_dir``: a histogram of the scores of every row of ``source``, with each
+    stored threshold and how many of those rows it flags; returns its path. For choosing a threshold without labels
+    (CLI: ``ad-duckdb score ... --plots DIR``); with labels, ``evaluate(plots_dir=)`` draws precision and recall."""
+    lm = registry(con).get(model)
+    # one narrow column kept beside the score: the plot needs the scores only
+    _, reader, close, failed = _scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])
+    try:
+        parts = [b.column(b.num_columns - 1).to_numpy() for b in reader]
+    except duckdb.Error:
+        if failed:
+            raise failed[0] from None
+        raise
+    finally:
+        close()
+    from . import metrics
+
+    shown = " ".join(strip_sql_ends(source).split())
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    return metrics.plot_scores(np.concatenate(parts) if parts else np.empty(0), out_dir, lm.ref, lm.thresholds, shown)
+
+
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,
                      where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     lm = registry(con).get(model)

@@ -315,19 +315,24 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True, help="Without --into: print the N highest scores.")
+@click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
+              "rows each flags (PNG): where to cut without labels.")
 def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
-          columns: tuple[str, ...], top: int) -> None:
+          columns: tuple[str, ...], top: int, plots_dir: str | None) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
     Examples:
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
+      ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
     """
     with _open(db, read_only=not into) as con:
         if into:
             n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
             click.echo(f"wrote {n} scored rows to {into}")
+            if plots_dir:
+                click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
@@ -342,6 +347,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
         _print_rows(rel.columns, rel.fetchall())
+        if plots_dir:
+            click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
 @cli.command("list")

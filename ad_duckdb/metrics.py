@@ -1,9 +1,10 @@
-"""Metrics (precision, recall, F1, AUC-ROC, AUC-PR) and plots (PR curve, score histogram by label)."""
+"""Metrics (precision, recall, F1, AUC-ROC, AUC-PR) and plots (PR curve, score histograms with and without labels)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -101,21 +102,12 @@ def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
          thresholds: dict[str, float] | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png``; returns their paths."""
-    try:
-        import matplotlib
-    except ImportError as e:
-        from .exceptions import MissingDependencyError
-
-        raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model)
+    safe = _file_stem(model)
     c = curve(s, y)
     paths: list[str] = []
 
@@ -135,8 +127,7 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     paths.append(str(p))
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    pos = s[s > 0]
-    use_log = pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+    use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
     bins = np.histogram_bin_edges(vals, bins=60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
@@ -156,3 +147,61 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     paths.append(str(p))
     return paths
 
+
+
+def _pyplot(model: str) -> Any:
+    try:
+        import matplotlib
+    except ImportError as e:
+        from .exceptions import MissingDependencyError
+
+        raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _file_stem(model: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model)
+
+
+def _log_axis(s: np.ndarray) -> bool:
+    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails)."""
+    pos = s[s > 0]
+    return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+
+
+def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds: dict[str, float],
+                source: str) -> str:
+    """Write ``<model>_scores.png`` (``name@2``: ``name_v2_scores.png``): a histogram of ``scores`` (rows counted
+    on a log axis, so the few highest stay visible), each stored threshold drawn with how many of these rows it
+    flags. For choosing a threshold without labels: a gap or a change of slope in the tail is where to cut.
+    Returns the path."""
+    plt = _pyplot(model)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    s = np.asarray(scores, dtype=np.float64)
+    s = s[np.isfinite(s)]
+    use_log = _log_axis(s)
+    vals = np.log10(s) if use_log else s
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80) if vals.size else 10, color="tab:blue", alpha=0.8)
+    ax.set_yscale("log")
+    top = ax.get_ylim()[1]
+    for i, (name, t) in enumerate(sorted(thresholds.items(), key=lambda kv: kv[1])):
+        if use_log and t <= 0:
+            continue
+        n = int((s > t).sum())
+        tv = np.log10(t) if use_log else t
+        ax.axvline(tv, color=f"C{1 + i % 9}", ls="--", lw=1)
+        ax.annotate(f"{name}: {n} rows ({n / max(s.size, 1):.2%})", (tv, top / 1.5 ** (i + 1)), fontsize=8,
+                    textcoords="offset points", xytext=(3, 0))
+    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="rows (log scale)",
+           title=f"Scores of {source} by {model} ({s.size} rows)")
+    fig.tight_layout()
+    p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return str(p)

@@ -438,6 +438,8 @@ def test_training_without_torch_and_plots_without_matplotlib_say_which_extra(mod
     Path(db).write_bytes(Path(model_db).read_bytes())
     for args, wanted in [(["train", db, "again", "transactions", "-f", "count", "-f", "amount"], "pip install 'ad_duckdb[train]'"),
                          (["evaluate", db, "tx_ae", "transactions", "--label", "label", "--plots", str(tmp_path / "p")],
+                          "pip install 'ad_duckdb[plots]'"),
+                         (["score", db, "tx_ae", "transactions", "--plots", str(tmp_path / "p")],
                           "pip install 'ad_duckdb[plots]'")]:
         res = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, env=env)
         assert res.returncode != 0 and wanted in res.stderr and "Traceback" not in res.stderr, res.stderr
@@ -478,3 +480,25 @@ def test_a_column_name_with_a_comma_can_be_named_with_f_and_c(tmp_path: Path) ->
     assert "wrote 300 scored rows" in run("score", path, "m", "export", "--into", "s", "-c", "Amount, EUR")
     out = run("train", path, "m2", "transactions", "-f", "count,amount", "--quiet", "--epochs", "2")  # still splits
     assert "features (count, amount)" in out, out
+
+
+def test_score_plots_every_score_with_the_thresholds(model_db: str, tmp_path: Path) -> None:
+    """Without labels, where to cut is read off the scores' histogram: `score --plots` draws every row's score (not
+    only the printed top N) with each stored threshold; the same picture whether the scores are printed or written."""
+    from matplotlib.image import imread
+
+    db = str(tmp_path / "m.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    out = run("score", db, "tx_ae", "transactions", "--top", "2", "--plots", str(tmp_path / "a"))
+    png = tmp_path / "a" / "tx_ae_v1_scores.png"
+    assert f"plot: {png}" in out
+    out = run("score", db, "tx_ae", "transactions", "--into", "scored", "--plots", str(tmp_path / "b"))
+    assert f"plot: {tmp_path / 'b' / 'tx_ae_v1_scores.png'}" in out
+    assert png.read_bytes() == (tmp_path / "b" / "tx_ae_v1_scores.png").read_bytes()
+    img = imread(png)
+    assert img.shape[:2] == (495, 770) and img[..., :3].std() > 0.05  # a drawn figure, not a blank canvas
+    # other scores, another picture; a pinned version names its file
+    other = run("score", db, "tx_ae@1", "SELECT transaction_id, count * 3 AS count, amount FROM transactions",
+                "--top", "1", "--plots", str(tmp_path / "c"))
+    assert "tx_ae_v1_scores.png" in other
+    assert (tmp_path / "c" / "tx_ae_v1_scores.png").read_bytes() != png.read_bytes()
