@@ -202,7 +202,10 @@ class LoadedModel:
             sess = self.session
             with np.errstate(over="ignore"):  # for callers passing float64 (to_matrix already gives the type)
                 X = np.ascontiguousarray(X, dtype=self._dtype)
-            return [sess.run(outputs, {INPUT_NAME: X})]
+            # Why runs of BULK_ORT_ROWS for more (an explanation's 2^d or 8 d rows per row): small runs keep the
+            # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30)
+            return [sess.run(outputs, {INPUT_NAME: X[a : a + BULK_ORT_ROWS]})
+                    for a in range(0, max(len(X), 1), BULK_ORT_ROWS)]
         return pool_runs(self.session, X, outputs)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
