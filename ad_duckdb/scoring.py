@@ -33,8 +33,9 @@ BULK_ORT_ROWS = 2048
 # 2 points more often than 8 orders, at 4-20x the cost; 16 orders gained under a point over 8.
 SHAPLEY_EXACT_MAX = 6
 SHAPLEY_ORDERS = 8
-# Rows (the explained rows times their subsets) scored per chunk, to bound memory on large batches.
-SHAPLEY_ROWS = 1 << 17
+# Values (the explained rows times their scored rows times d) per chunk, to bound memory on large batches: 16 MiB
+# of float32, as many rows as 1 << 17 at d = 32, fewer for wider tables.
+SHAPLEY_VALUES = 1 << 22
 # Each explained row's scored rows form a block whose number of values is a multiple of this. Why: onnxruntime's
 # result for a row depends, in the last float32 digits, on where the row's values start in its run (here modulo 4
 # values; 16 covers 64-byte vectors), so a row's shares changed with the rows before it in its batch.
@@ -235,8 +236,8 @@ class LoadedModel:
             X = self._fill_missing(X, s, fe, bulk)
         n, d = X.shape
         parts = np.empty((n, d), dtype=np.float64)
-        # Why in chunks: each row becomes up to 2^d (or 8 d) rows to score.
-        step = max(1, SHAPLEY_ROWS // len(_shapley_coalitions(d)))
+        # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
+        step = max(1, SHAPLEY_VALUES // (len(_shapley_coalitions(d)) * d))
         for a in range(0, n, step):
             parts[a:a + step] = self._shapley(X[a:a + step], bulk)
         np.maximum(parts, 0.0, out=parts)
