@@ -9,7 +9,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -621,7 +621,7 @@ def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
 
 
 @contextmanager
-def _scored_view(con: duckdb.DuckDBPyConnection, reader: Any, close: Any,
+def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, close: Callable[[], None],
                  failed: list[BaseException]) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which ``_scored_batches``' reader is the view ``__ad_scored``; closes both after. DuckDB reports
     our error in a batch as a failed stream read: the original is raised instead."""

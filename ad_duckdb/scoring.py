@@ -326,7 +326,10 @@ def _shapley_orders(d: int) -> tuple[np.ndarray, ...]:
     one is late in the other, which halves the variance of the estimate)."""
     rng = np.random.default_rng(d)
     half = [rng.permutation(d) for _ in range(SHAPLEY_ORDERS // 2)]
-    return tuple([*half, *(o[::-1].copy() for o in half)])
+    orders = tuple([*half, *(o[::-1].copy() for o in half)])
+    for o in orders:
+        o.flags.writeable = False  # cached and shared
+    return orders
 
 
 def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
