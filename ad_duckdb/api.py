@@ -10,7 +10,8 @@ import re
 import shlex
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -615,11 +616,7 @@ def score(
     if bad or not outputs or isinstance(outputs, str):
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
-    columns = _column_names(f"Scoring with {model!r}", "columns", "-c", columns)
-    kept = [c for c in columns or () if c.lower() not in _SCORE_COLUMNS]
-    if columns and not kept:
-        raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
-                            "name columns of the source to keep, e.g. columns=['transaction_id'].")
+    kept = _kept_columns(model, columns)
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
@@ -633,24 +630,15 @@ def score(
         finally:
             close()
     target = table_sql(into)
-    cur = con.cursor()
-    try:
-        cur.register("__ad_scored", reader)
+    with _scored_view(con, reader, close, failed) as cur:
         cur.execute("BEGIN TRANSACTION")
         try:
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
             cur.execute("COMMIT")
-        except BaseException as e:
+        except BaseException:
             cur.execute("ROLLBACK")
-            if failed and isinstance(e, duckdb.Error):
-                raise failed[0] from None
             raise
-        finally:
-            cur.unregister("__ad_scored")
-    finally:
-        cur.close()
-        close()
     return int(n)
 
 
@@ -661,16 +649,33 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
     """
+    _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns))
+    with _scored_view(con, reader, close, failed) as cur:
+        return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
+
+
+def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
+    """The source columns ``columns=`` keeps beside the scores (none named: all of them)."""
     columns = _column_names(f"Scoring with {model!r}", "columns", "-c", columns)
     kept = [c for c in columns or () if c.lower() not in _SCORE_COLUMNS]
-    _, reader, close, failed = _scored_batches(con, model, source, kept)
+    if columns and not kept:
+        raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
+                            "name columns of the source to keep, e.g. columns=['transaction_id'].")
+    return kept
+
+
+@contextmanager
+def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, close: Callable[[], None],
+                 failed: list[BaseException]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on which ``_scored_batches``' reader is the view ``__ad_scored``; closes both after. DuckDB reports
+    our error in a batch as a failed stream read: the original is raised instead."""
     cur = con.cursor()
     try:
         cur.register("__ad_scored", reader)
         try:
-            return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
+            yield cur
         except duckdb.Error:
-            if failed:  # our error, reported by DuckDB as a failed stream read: raise the original
+            if failed:
                 raise failed[0] from None
             raise
         finally:

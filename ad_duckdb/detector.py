@@ -112,6 +112,9 @@ class AutoEncoderDetector:
         if score_training_rows:
             self.decision_scores_ = self.decision_function(X)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
+        else:  # a refit must not keep an earlier fit's, which predict() would use against this model
+            self.__dict__.pop("decision_scores_", None)
+            self.__dict__.pop("threshold_", None)
         return self
 
     def _check_fitted(self) -> None:

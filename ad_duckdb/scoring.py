@@ -28,13 +28,18 @@ _SCORE_ONLY = OUTPUT_NAMES[:1]
 # 65536 rows on 2 intra-op threads, 3.5M with one thread; small runs also keep the intermediates in cache.
 BULK_ORT_ROWS = 2048
 # anomaly_explain's Shapley values: exact up to this many columns (2^6 = 64 scoring passes), beyond it the mean over
-# this many fixed orders (8 (d - 1) passes: 56 at d = 8, 232 at d = 30). Measured with bench/explain.py (9 ADBench
-# files, seeds 0-2): exact values on files of 8-10 columns named the moved columns up to 2 points more often than
-# 8 orders, at 4-20x the cost; 16 orders gained under a point over 8.
+# this many fixed orders (8 (d - 1) + 2 passes, see _shapley_coalitions: 58 at d = 8, 240 at d = 30). Measured with
+# bench/explain.py (9 ADBench files, seeds 0-2): exact values on files of 8-10 columns named the moved columns up to
+# 2 points more often than 8 orders, at 4-20x the cost; 16 orders gained under a point over 8.
 SHAPLEY_EXACT_MAX = 6
 SHAPLEY_ORDERS = 8
-# Rows (the explained rows times their subsets) scored per chunk, to bound memory on large batches.
-SHAPLEY_ROWS = 1 << 17
+# Values (the explained rows times their scored rows times d) per chunk, to bound memory on large batches: 16 MiB
+# of float32, as many rows as 1 << 17 at d = 32, fewer for wider tables.
+SHAPLEY_VALUES = 1 << 22
+# Each explained row's scored rows form a block whose number of values is a multiple of this. Why: onnxruntime's
+# result for a row depends, in the last float32 digits, on where the row's values start in its run (here modulo 4
+# values; 16 covers 64-byte vectors), so a row's shares changed with the rows before it in its batch.
+SHAPLEY_ALIGN = 16
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -198,7 +203,10 @@ class LoadedModel:
             sess = self.session
             with np.errstate(over="ignore"):  # for callers passing float64 (to_matrix already gives the type)
                 X = np.ascontiguousarray(X, dtype=self._dtype)
-            return [sess.run(outputs, {INPUT_NAME: X})]
+            # Why runs of BULK_ORT_ROWS for more (an explanation's 2^d or 8 d rows per row): small runs keep the
+            # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30)
+            return [sess.run(outputs, {INPUT_NAME: X[a : a + BULK_ORT_ROWS]})
+                    for a in range(0, max(len(X), 1), BULK_ORT_ROWS)]
         return pool_runs(self.session, X, outputs)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -220,7 +228,7 @@ class LoadedModel:
 
         Exact (all 2^d subsets of columns) up to ``SHAPLEY_EXACT_MAX`` columns; beyond, the mean over
         ``SHAPLEY_ORDERS`` fixed orders (half of them the other half reversed), so a row always gets the same
-        explanation. Costs 2^d (or 8 (d - 1)) scoring passes, so it is for explaining rows, not for ranking them.
+        explanation. Costs 2^d (or about 8 d) scoring passes, so it is for explaining rows, not for ranking them.
         """
         s, fe = self.run(X, bulk=bulk, missing=False)
         if len(X) and np.isnan(X.min()):
@@ -228,39 +236,39 @@ class LoadedModel:
             X = self._fill_missing(X, s, fe, bulk)
         n, d = X.shape
         parts = np.empty((n, d), dtype=np.float64)
-        # Why in chunks: each row becomes up to 2^d (or 8 d) rows to score.
-        step = max(1, SHAPLEY_ROWS // _shapley_evaluations(d))
+        # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
+        step = max(1, SHAPLEY_VALUES // (len(_shapley_coalitions(d)) * d))
         for a in range(0, n, step):
-            parts[a:a + step] = self._shapley(X[a:a + step], s[a:a + step], bulk)
+            parts[a:a + step] = self._shapley(X[a:a + step], bulk)
         np.maximum(parts, 0.0, out=parts)
         # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
         moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
         return s, np.where(moved[:, None], parts, fe)
 
-    def _shapley(self, X: np.ndarray, s: np.ndarray, bulk: bool) -> np.ndarray:
+    def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
-        fill), by construction, hence ``missing=False``."""
+        fill), by construction, hence ``missing=False``. Each value comes from the row's own block of scored rows
+        (``_shapley_coalitions``) in a fixed order of operations, so it is the same in any batch."""
         n, d = X.shape
+        keep = _shapley_coalitions(d)
+        rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+        v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False)
+        v = v.reshape(n, len(keep)).astype(np.float64)
         phi = np.zeros((n, d), dtype=np.float64)
         if d <= SHAPLEY_EXACT_MAX:
-            codes = np.arange(1 << d)
-            keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)  # [2^d, d]: columns at the row's value
-            rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
-            v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False)
-            v = v.reshape(n, 1 << d).astype(np.float64)
             size = keep.sum(axis=1)
-            weight = np.array([math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)])
+            weight = [math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)]
             for j in range(d):
-                without = codes[~keep[:, j]]
-                phi[:, j] = (v[:, without | (1 << j)] - v[:, without]) @ weight[size[without]]
+                bit = 1 << j
+                # Why a loop, not a product with the weights: BLAS sums in an order that depends on the number of rows
+                for c in range(1 << d):
+                    if not c & bit:
+                        phi[:, j] += weight[size[c]] * (v[:, c | bit] - v[:, c])
             return phi
-        v0 = float(self.scores(np.full((1, d), np.nan, dtype=X.dtype), missing=False)[0])
-        for order in _shapley_orders(d):
-            keep = np.zeros((d - 1, d), dtype=bool)
-            keep[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
-            rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
-            v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False).reshape(n, d - 1)
-            path = np.concatenate([np.full((n, 1), v0), v.astype(np.float64), s[:, None].astype(np.float64)], axis=1)
+        steps = d - 1
+        full = v[:, 1 + SHAPLEY_ORDERS * steps, None]
+        for i, order in enumerate(_shapley_orders(d)):
+            path = np.concatenate([v[:, :1], v[:, 1 + i * steps:1 + (i + 1) * steps], full], axis=1)
             phi[:, order] += np.diff(path, axis=1)
         return phi / SHAPLEY_ORDERS
 
@@ -289,8 +297,27 @@ class LoadedModel:
         return float(1.0 - self.percentile(np.array([np.nextafter(t, np.inf)]))[0])
 
 
-def _shapley_evaluations(d: int) -> int:
-    return (1 << d) if d <= SHAPLEY_EXACT_MAX else SHAPLEY_ORDERS * (d - 1)
+@functools.lru_cache(maxsize=64)
+def _shapley_coalitions(d: int) -> np.ndarray:
+    """[m, d]: which columns keep the row's value (the others NaN: their medians) in each of the rows scored to
+    explain one row. Exact: the 2^d subsets, row c holding column j where bit j of c is set. Sampled: the empty
+    set, the first 1 .. d - 1 columns of each of ``_shapley_orders``, then the whole row. Padded with empty rows
+    to a multiple of SHAPLEY_ALIGN values."""
+    if d <= SHAPLEY_EXACT_MAX:
+        codes = np.arange(1 << d)
+        keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
+    else:
+        steps = []
+        for order in _shapley_orders(d):
+            k = np.zeros((d - 1, d), dtype=bool)
+            k[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
+            steps.append(k)
+        keep = np.concatenate([np.zeros((1, d), dtype=bool), *steps, np.ones((1, d), dtype=bool)])
+    unit = SHAPLEY_ALIGN // math.gcd(d, SHAPLEY_ALIGN)
+    pad = -len(keep) % unit
+    keep = np.concatenate([keep, np.zeros((pad, d), dtype=bool)])
+    keep.flags.writeable = False  # cached and shared
+    return keep
 
 
 @functools.lru_cache(maxsize=64)
@@ -299,7 +326,10 @@ def _shapley_orders(d: int) -> tuple[np.ndarray, ...]:
     one is late in the other, which halves the variance of the estimate)."""
     rng = np.random.default_rng(d)
     half = [rng.permutation(d) for _ in range(SHAPLEY_ORDERS // 2)]
-    return tuple([*half, *(o[::-1].copy() for o in half)])
+    orders = tuple([*half, *(o[::-1].copy() for o in half)])
+    for o in orders:
+        o.flags.writeable = False  # cached and shared
+    return orders
 
 
 def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

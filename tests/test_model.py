@@ -226,3 +226,13 @@ def test_detector_follows_scikit_learn_conventions() -> None:
     assert np.allclose(det.score_samples(X[:5]), -det.decision_function(X[:5]))
     det.fit(pd.DataFrame(X, columns=["a", "b", "c"]))
     assert list(det.feature_names_in_) == ["a", "b", "c"]
+
+
+def test_a_refit_without_scoring_its_rows_keeps_no_stale_threshold() -> None:
+    """fit(score_training_rows=False) leaves decision_scores_ and threshold_ unset: a detector fitted before must
+    not keep the earlier fit's, which predict() would then use against the new model without a word."""
+    rng = np.random.default_rng(0)
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(rng.normal(size=(200, 3)))
+    assert hasattr(det, "threshold_")
+    det.fit(rng.normal(10.0, 1.0, size=(200, 3)), score_training_rows=False)
+    assert not hasattr(det, "threshold_") and not hasattr(det, "decision_scores_")
