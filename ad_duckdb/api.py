@@ -793,6 +793,10 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
             "for an estimate on unseen rows).")
 
 
+# Below this many labelled anomalies, evaluate says how little its recall figures can tell thresholds apart.
+FEW_ANOMALIES = 30
+
+
 def evaluate(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -823,6 +827,10 @@ def evaluate(
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    if 0 < rep.anomalies < FEW_ANOMALIES:
+        lo, hi = ev.wilson(rep.anomalies // 2, rep.anomalies)
+        rep.notes.append(f"Only {rep.anomalies} labelled anomalies: a recall near 0.5 could be anywhere in {lo:.2f}-{hi:.2f} "
+                         "on another sample of as many; label more anomalies to tell thresholds apart.")
     overlap = _training_overlap(con, lm, source, where)
     if overlap:
         rep.notes.append(overlap)

@@ -40,6 +40,37 @@ def auc_pr(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(np.sum((c["recall"] - recall_prev) * c["precision"]))
 
 
+# 95% two-sided normal quantile, for the intervals below
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion k / n (95% by default); (nan, nan) for n = 0.
+
+    Why Wilson rather than p +- z sqrt(p(1-p)/n): at the proportions thresholds are judged by (precision near 1,
+    a handful of labelled anomalies) that interval collapses to a point or leaves [0, 1]; Wilson's stays inside
+    and keeps its coverage."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = k / n
+    den = 1.0 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    # exact ends where the interval touches them: float rounding left 1 - 2e-16 above a recall of 1.0
+    return (0.0 if k == 0 else max(0.0, mid - half)), (1.0 if k == n else min(1.0, mid + half))
+
+
+def auc_roc_interval(auc: float, n_pos: int, n_neg: int, z: float = Z95) -> tuple[float, float]:
+    """A 95% interval of an AUC-ROC from its standard error (Hanley & McNeil, 1982): how far the figure could move
+    on another sample of as many labelled rows."""
+    if not np.isfinite(auc) or n_pos < 1 or n_neg < 1:
+        return float("nan"), float("nan")
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    se = float(np.sqrt(max(var, 0.0)))
+    return max(0.0, auc - z * se), min(1.0, auc + z * se)
+
+
 def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
@@ -50,8 +81,11 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    p_lo, p_hi = wilson(tp, tp + fp)
+    r_lo, r_hi = wilson(tp, tp + fn)
     return {"tp": tp, "fp": fp, "fn": fn, "tn": int(np.sum(~flag & ~y)), "precision": precision, "recall": recall,
-            "f1": f1, "flagged_share": float(flag.mean()) if len(s) else 0.0}
+            "f1": f1, "flagged_share": float(flag.mean()) if len(s) else 0.0,
+            "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
 
 
 @dataclass
@@ -68,21 +102,37 @@ class Report:
     plots: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what to keep in mind about these figures
 
+    @property
+    def auc_roc_interval(self) -> tuple[float, float]:
+        """95% interval of ``auc_roc`` on as many labelled rows (``auc_roc_interval``)."""
+        return auc_roc_interval(self.auc_roc, self.anomalies, self.rows - self.anomalies)
+
     def __str__(self) -> str:
-        roc = "undefined (no normal rows)" if np.isnan(self.auc_roc) else f"{self.auc_roc:.4f}"
+        lo, hi = self.auc_roc_interval
+        roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
+               else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled anomalies "
             f"({self.anomalies / max(self.rows, 1):.2%})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *(f"note: {n}" for n in self.notes),
             "",
-            f"{'threshold':<14}{'value':>12}{'precision':>11}{'recall':>9}{'F1':>8}{'flagged':>9}",
+            f"{'threshold':<14}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
+            f"{'flagged':>9}",
         ]
+
+        def interval(m: dict[str, float], what: str) -> str:
+            a, b = m.get(f"{what}_lo", np.nan), m.get(f"{what}_hi", np.nan)
+            return "" if np.isnan(a) else f"{a:.3f}-{b:.3f}"
+
         for name, m in self.at_thresholds.items():
             lines.append(
-                f"{name:<14}{m['value']:>12.5g}{m['precision']:>11.3f}{m['recall']:>9.3f}{m['f1']:>8.3f}"
-                f"{m['flagged_share']:>9.2%}"
+                f"{name:<14}{m['value']:>12.5g}{m['precision']:>11.3f}{interval(m, 'precision'):>13}"
+                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{m['flagged_share']:>9.2%}"
             )
+        if self.at_thresholds:
+            lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
+                         "labelled rows; Wilson intervals)")
         if self.plots:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)

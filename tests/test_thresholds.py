@@ -226,3 +226,51 @@ def test_plots_with_one_class_only_warn_nothing(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         paths = metrics.plot(np.array([1.0, 2.0, 3.0]), np.array([1, 1, 1]), tmp_path, "m", {"t": 1.5})
     assert all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_intervals_say_how_much_the_labels_can_tell() -> None:
+    # Wilson's interval at the edges, where the textbook p +- z sqrt(p(1-p)/n) collapses to a point: 0 of 10 and 10 of
+    # 10 (published values 0-0.2775 and 0.7225-1)
+    assert metrics.wilson(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert metrics.wilson(10, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
+    assert all(np.isnan(metrics.wilson(0, 0)))
+    # Hanley & McNeil's standard error: AUC 0.9 on 50 + 50 rows is 0.0321
+    lo, hi = metrics.auc_roc_interval(0.9, 50, 50)
+    assert (hi - lo) / 2 / metrics.Z95 == pytest.approx(0.03212, abs=1e-4)
+    # the 95% intervals cover the truth about 95% of the time: scores of a fixed model on fresh labelled samples
+    rng = np.random.default_rng(0)
+    covered = {"precision": 0, "recall": 0, "auc": 0}
+    for _ in range(400):
+        y = rng.random(300) < 0.1
+        s = rng.normal(size=300) + 1.5 * y  # population: recall at 1.0 is P(N(1.5, 1) > 1), precision from the mix
+        m = metrics.confusion(s, y, 1.0)
+        recall, fpr = 0.6914625, 0.1586553
+        precision = 0.1 * recall / (0.1 * recall + 0.9 * fpr)
+        covered["recall"] += m["recall_lo"] <= recall <= m["recall_hi"]
+        covered["precision"] += m["precision_lo"] <= precision <= m["precision_hi"]
+        a_lo, a_hi = metrics.auc_roc_interval(metrics.auc_roc(s, y), int(y.sum()), int((~y).sum()))
+        covered["auc"] += a_lo <= 0.8555778 <= a_hi  # Phi(1.5 / sqrt(2))
+    assert all(0.91 <= c / 400 <= 0.99 for c in covered.values()), covered
+
+
+def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -> None:
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label")
+        for name, m in rep.at_thresholds.items():
+            assert m["precision_lo"] <= m["precision"] <= m["precision_hi"], name
+            assert m["recall_lo"] <= m["recall"] <= m["recall_hi"], name
+        lo, hi = rep.auc_roc_interval
+        assert lo <= rep.auc_roc <= hi and "95% interval" in str(rep) and "Wilson" in str(rep)
+        assert not any("labelled anomalies:" in n for n in rep.notes)
+        few = ad_duckdb.evaluate(con, "m", "(SELECT * FROM t WHERE label = 0 UNION ALL "
+                                 "(SELECT * FROM t WHERE label = 1 LIMIT 12))", label="label")
+        assert few.anomalies == 12 and any(n.startswith("Only 12 labelled anomalies") for n in few.notes), few.notes
+        # fewer labels, wider intervals
+        w = {k: rep.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
+        fw = {k: few.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
+        assert fw["hi"] - fw["lo"] > w["hi"] - w["lo"]
+    finally:
+        con.close()
