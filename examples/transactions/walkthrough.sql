@@ -7,7 +7,9 @@
 SELECT t.transaction_id, t.day, t.merchant_id, t.count, t.amount, t.distinct_cards, t.refunds,
        round(anomaly_score('tx_ae', count, amount, distinct_cards, refunds), 3) AS score,
        round(anomaly_percentile('tx_ae', count, amount, distinct_cards, refunds), 5) AS percentile,
-       anomaly_explain('tx_ae', count, amount, distinct_cards, refunds)[1].feature AS main_reason
+       -- the two columns with the largest shares (columns odd only together share the credit)
+       array_to_string(list_transform(anomaly_explain('tx_ae', count, amount, distinct_cards, refunds)[1:2],
+                                      lambda e: e.feature || ' ' || round(100 * e.share)::INTEGER || '%'), ', ') AS reasons
 FROM transactions t
 WHERE is_anomaly('tx_ae', count, amount, distinct_cards, refunds)
 ORDER BY score DESC
