@@ -164,12 +164,13 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
-    for name, t in (thresholds or {}).items():
+    for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3)
-        ax.annotate(name, (m["recall"], m["precision"]), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=f"C{1 + i % 9}",
+                   label=f"{names} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=f"Precision-recall: {model}")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     p = out / f"{safe}_pr_curve.png"
     fig.savefig(p, dpi=110)
@@ -183,13 +184,10 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
-    for name, t in (thresholds or {}).items():
-        tv = np.log10(t) if use_log and t > 0 else t
-        ax.axvline(tv, color="k", ls="--", lw=0.8)
-        ax.annotate(name, (tv, ax.get_ylim()[1] * 0.9), fontsize=8, rotation=90)
-    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="density",
-           title=f"Score histogram by label: {model}")
-    ax.legend(fontsize=8)
+    _mark_thresholds(ax, thresholds, use_log, None)
+    _score_axis(ax, use_log)
+    ax.set(ylabel="density", title=f"Score histogram by label: {model}")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
     p = out / f"{safe}_score_hist.png"
     fig.savefig(p, dpi=110)
@@ -223,6 +221,58 @@ def _log_axis(s: np.ndarray) -> bool:
     return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
 
 
+def _fmt_score(t: float) -> str:
+    """A threshold as `ad-duckdb threshold --method manual --value` would take it back (4 significant digits)."""
+    return f"{t:.4g}"
+
+
+def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, float]]:
+    """Thresholds by value, lowest first; names of one value joined ('default = p99'), as they mark one spot."""
+    groups: dict[float, list[str]] = {}
+    for name, t in sorted((thresholds or {}).items(), key=lambda kv: (kv[1], kv[0])):
+        groups.setdefault(float(t), []).append(name)
+    return [(" = ".join(names), t) for t, names in groups.items()]
+
+
+def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None) -> None:
+    """A dashed line per threshold value, labelled with its name(s), its value and (given ``scores``) how many of
+    them it flags. Labels step down from the top, one line each, so that close thresholds stay readable; right of
+    the middle they sit left of their line, so that they stay inside the plot."""
+    lo, hi = ax.get_xlim()
+    for i, (names, t) in enumerate(_threshold_groups(thresholds)):
+        if use_log and t <= 0:
+            continue
+        tv = float(np.log10(t)) if use_log else t
+        text = f"{names} > {_fmt_score(t)}"
+        if scores is not None:
+            n = int((scores > t).sum())
+            text += f": {n} rows ({n / max(scores.size, 1):.2%})"
+        ax.axvline(tv, color=f"C{1 + i % 9}", ls="--", lw=1)
+        right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+        ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8,
+                    textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
+                    va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
+def _score_axis(ax: Any, use_log: bool) -> None:
+    """Label the score axis in scores, also when it is drawn in log10: ticks at 1, 2, 5, 10, ... read as the value
+    to give `ad-duckdb threshold --method manual --value`, where log10 ticks (0.5, 1.0) would need converting."""
+    if not use_log:
+        ax.set_xlabel("anomaly score")
+        return
+    lo, hi = ax.get_xlim()
+    decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [m * 10.0**k for k in decades for m in mantissas if lo <= np.log10(m * 10.0**k) <= hi]
+        if len(ticks) <= 10:
+            break
+    else:
+        ticks = ticks[:: -(-len(ticks) // 10)]
+    ax.set_xticks(np.log10(ticks), [f"{t:g}" for t in ticks])
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("anomaly score (log scale)")
+
+
 def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds: dict[str, float],
                 source: str) -> str:
     """Write ``<model>_scores.png`` (``name@2``: ``name_v2_scores.png``): a histogram of ``scores`` (rows counted
@@ -232,6 +282,16 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     plt = _pyplot(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    fig = scores_figure(scores, model, thresholds, source)
+    p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"
+    fig.savefig(p, dpi=110)
+    plt.close(fig)
+    return str(p)
+
+
+def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], source: str) -> Any:
+    """The figure `plot_scores` writes (a matplotlib Figure; close it with ``matplotlib.pyplot.close``)."""
+    plt = _pyplot(model)
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
@@ -239,19 +299,8 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80) if vals.size else 10, color="tab:blue", alpha=0.8)
     ax.set_yscale("log")
-    top = ax.get_ylim()[1]
-    for i, (name, t) in enumerate(sorted(thresholds.items(), key=lambda kv: kv[1])):
-        if use_log and t <= 0:
-            continue
-        n = int((s > t).sum())
-        tv = np.log10(t) if use_log else t
-        ax.axvline(tv, color=f"C{1 + i % 9}", ls="--", lw=1)
-        ax.annotate(f"{name}: {n} rows ({n / max(s.size, 1):.2%})", (tv, top / 1.5 ** (i + 1)), fontsize=8,
-                    textcoords="offset points", xytext=(3, 0))
-    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="rows (log scale)",
-           title=f"Scores of {source} by {model} ({s.size} rows)")
+    _mark_thresholds(ax, thresholds, use_log, s)
+    _score_axis(ax, use_log)
+    ax.set(ylabel="rows (log scale)", title=f"Scores of {source} by {model} ({s.size} rows)")
     fig.tight_layout()
-    p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return str(p)
+    return fig

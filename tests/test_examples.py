@@ -95,6 +95,24 @@ def test_creditcard_example(tmp_path: Path) -> None:
     assert len(list((tmp_path / "plots").glob("*.png"))) == 2 and not list((tmp_path / "again").glob("*.png"))
 
 
+
+def test_creditcard_example_without_its_data_says_where_it_goes(tmp_path: Path) -> None:
+    """A clone without the shared data beside it (or a mistyped --csv) gets the path it looked at and where the file
+    belongs, not a DuckDB traceback; and the database of an earlier run is kept."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    db = tmp_path / "cards.duckdb"
+    db.write_bytes(b"an earlier run")
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "creditcard" / "run.py"), "--csv",
+                        str(tmp_path / "nope.csv"), "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"no CSV at {tmp_path / 'nope.csv'}" in r.stderr and "shared/data/fraud/" in r.stderr
+    assert "--csv PATH" in r.stderr
+    assert db.read_bytes() == b"an earlier run"
+
 # The planted kinds that one column makes odd, and that column: anomaly_explain must name it first. (The other
 # kinds are odd in several columns at once, and any of those is a fair first answer.)
 CAUSE = {"huge_amount": "amount", "refund_storm": "refunds"}

@@ -274,3 +274,27 @@ def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -
         assert fw["hi"] - fw["lo"] > w["hi"] - w["lo"]
     finally:
         con.close()
+
+
+def test_score_plot_reads_in_scores_and_gives_each_threshold_its_value() -> None:
+    """A cut read off `score --plots` goes to `ad-duckdb threshold --method manual --value V`: the axis (log-drawn for
+    heavy tails) is labelled in scores, not their log10, and each threshold line carries its value. Thresholds of one
+    value (default and p99 at 1% contamination) share one label instead of printing over each other."""
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    s = np.exp(rng.normal(0.5, 0.6, 5000))
+    s[:40] = rng.uniform(20, 60, 40)  # a tail two decades above the lowest scores: drawn on a log axis
+    fig = metrics.scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "cut": 25.0}, "t")
+    try:
+        ax = fig.axes[0]
+        assert "log10" not in ax.get_xlabel() and "score" in ax.get_xlabel()
+        ticks = {t.get_text(): t.get_position()[0] for t in ax.get_xticklabels()}
+        assert {"1", "10"} <= ticks.keys(), ticks
+        assert ticks["10"] == pytest.approx(1.0) and ticks["1"] == pytest.approx(0.0)  # where 10 and 1 are drawn
+        texts = sorted(t.get_text() for t in ax.texts)
+        assert texts == [f"cut > 25: {(s > 25).sum()} rows ({(s > 25).mean():.2%})",
+                         f"default = p99 > 9.573: {(s > 9.573).sum()} rows ({(s > 9.573).mean():.2%})",
+                         f"p90 > 3.3: {(s > 3.3).sum()} rows ({(s > 3.3).mean():.2%})"], texts
+    finally:
+        plt.close(fig)

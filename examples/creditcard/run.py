@@ -98,7 +98,12 @@ def main() -> None:
     ap.add_argument("--plots", help="folder for the PNG plots (default: the folder of --db)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    run(Path(args.csv), Path(args.db), args.seed, Path(args.plots) if args.plots else None)
+    csv = Path(args.csv)
+    if not csv.is_file():  # checked before run() replaces the database: a wrong path must not cost the last run's
+        ap.error(f"no CSV at {csv}. The example reads the ULB credit-card sample ({DEFAULT_CSV.name}) from "
+                 f"shared/data/fraud/ in the folder that holds the repository ({DEFAULT_CSV.parents[2]}); "
+                 "put it there, or pass its path with --csv PATH.")
+    run(csv, Path(args.db), args.seed, Path(args.plots) if args.plots else None)
 
 
 if __name__ == "__main__":
