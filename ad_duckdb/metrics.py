@@ -236,19 +236,23 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
+    marks = [(name, t, np.log10(t) if use_log else t) for name, t in sorted(thresholds.items(), key=lambda kv: kv[1])
+             if not (use_log and t <= 0)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80) if vals.size else 10, color="tab:blue", alpha=0.8)
-    ax.set_yscale("log")
+    if vals.size:
+        # Why bins over the thresholds too: their lines widen the axis, where bins of the data's range alone were
+        # too narrow to see (rows of one score: 80 bins within one unit on an axis of 16)
+        span = np.r_[vals, [tv for *_, tv in marks]]
+        ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80, range=(span.min(), span.max())), color="tab:blue",
+                alpha=0.8)
+        ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
     top = ax.get_ylim()[1]
-    for i, (name, t) in enumerate(sorted(thresholds.items(), key=lambda kv: kv[1])):
-        if use_log and t <= 0:
-            continue
+    for i, (name, t, tv) in enumerate(marks):
         n = int((s > t).sum())
-        tv = np.log10(t) if use_log else t
         ax.axvline(tv, color=f"C{1 + i % 9}", ls="--", lw=1)
         ax.annotate(f"{name}: {n} rows ({n / max(s.size, 1):.2%})", (tv, top / 1.5 ** (i + 1)), fontsize=8,
                     textcoords="offset points", xytext=(3, 0))
-    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="rows (log scale)",
+    ax.set(xlabel="log10(anomaly score)" if use_log else "anomaly score", ylabel="rows (log scale)" if vals.size else "rows",
            title=f"Scores of {source} by {model} ({s.size} rows)")
     fig.tight_layout()
     p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"

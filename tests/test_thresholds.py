@@ -274,3 +274,21 @@ def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -
         assert fw["hi"] - fw["lo"] > w["hi"] - w["lo"]
     finally:
         con.close()
+
+
+def test_score_plot_of_no_rows_or_one_value_warns_nothing_and_shows_the_rows(tmp_path: Path) -> None:
+    """An empty source drew its histogram on a log axis with nothing to draw (matplotlib's warning reached the user);
+    rows of one score got 80 bins one unit wide while the thresholds stretched the axis to 16: no bar to see."""
+    import warnings
+
+    from matplotlib.image import imread
+
+    th = {"p90": 4.27, "p95": 5.65, "default": 12.04, "p999": 19.91}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = metrics.plot_scores(np.empty(0), tmp_path / "a", "m@1", th, "t")
+        same = metrics.plot_scores(np.full(50, 11.78), tmp_path / "b", "m@1", th, "t")
+    assert Path(empty).read_bytes()[:4] == b"\x89PNG"
+    img = imread(same)[..., :3]
+    bar = np.all(np.abs(img - np.array([0.298, 0.573, 0.765])) < 0.06, axis=-1)  # tab:blue at alpha 0.8 on white
+    assert bar.sum() > 1000, bar.sum()
