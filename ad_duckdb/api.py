@@ -828,9 +828,11 @@ def evaluate(
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
     if 0 < rep.anomalies < FEW_ANOMALIES:
-        lo, hi = ev.wilson(rep.anomalies // 2, rep.anomalies)
-        rep.notes.append(f"Only {rep.anomalies} labelled anomalies: a recall near 0.5 could be anywhere in {lo:.2f}-{hi:.2f} "
-                         "on another sample of as many; label more anomalies to tell thresholds apart.")
+        k, n = rep.anomalies // 2, rep.anomalies  # the recall nearest 0.5 these labels can give
+        lo, hi = ev.wilson(k, n)
+        rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
+                         f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
+                         "thresholds apart.")
     overlap = _training_overlap(con, lm, source, where)
     if overlap:
         rep.notes.append(overlap)
