@@ -649,6 +649,9 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
     """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise BadInputError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
+                            f"return, a whole number from 0; got {n!r}.")
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns))
     with _scored_view(con, reader, close, failed) as cur:
         return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
