@@ -689,9 +689,10 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
 
 
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path) -> str:
-    """Write ``<model>_scores.png`` in ``out_dir``: a histogram of the scores of every row of ``source``, with each
-    stored threshold and how many of those rows it flags; returns its path. For choosing a threshold without labels
-    (CLI: ``ad-duckdb score ... --plots DIR``); with labels, ``evaluate(plots_dir=)`` draws precision and recall."""
+    """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
+    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
+    For choosing a threshold without labels (CLI: ``ad-duckdb score ... --plots DIR``); with labels,
+    ``evaluate(plots_dir=)`` draws precision and recall."""
     lm = registry(con).get(model)
     # one narrow column kept beside the score: the plot needs the scores only
     _, reader, close, failed = _scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])
