@@ -649,6 +649,9 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
     """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise BadInputError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
+                            f"return, a whole number from 0; got {n!r}.")
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns))
     with _scored_view(con, reader, close, failed) as cur:
         return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
@@ -686,9 +689,10 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
 
 
 def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path) -> str:
-    """Write ``<model>_scores.png`` in ``out_dir``: a histogram of the scores of every row of ``source``, with each
-    stored threshold and how many of those rows it flags; returns its path. For choosing a threshold without labels
-    (CLI: ``ad-duckdb score ... --plots DIR``); with labels, ``evaluate(plots_dir=)`` draws precision and recall."""
+    """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
+    of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
+    For choosing a threshold without labels (CLI: ``ad-duckdb score ... --plots DIR``); with labels,
+    ``evaluate(plots_dir=)`` draws precision and recall."""
     lm = registry(con).get(model)
     # one narrow column kept beside the score: the plot needs the scores only
     _, reader, close, failed = _scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])
@@ -828,9 +832,11 @@ def evaluate(
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
     if 0 < rep.anomalies < FEW_ANOMALIES:
-        lo, hi = ev.wilson(rep.anomalies // 2, rep.anomalies)
-        rep.notes.append(f"Only {rep.anomalies} labelled anomalies: a recall near 0.5 could be anywhere in {lo:.2f}-{hi:.2f} "
-                         "on another sample of as many; label more anomalies to tell thresholds apart.")
+        k, n = rep.anomalies // 2, rep.anomalies  # the recall nearest 0.5 these labels can give
+        lo, hi = ev.wilson(k, n)
+        rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
+                         f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
+                         "thresholds apart.")
     overlap = _training_overlap(con, lm, source, where)
     if overlap:
         rep.notes.append(overlap)

@@ -162,4 +162,9 @@ class AutoEncoderDetector:
         return -self.decision_function(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
+                                 "threshold_ to predict with; fit with score_training_rows=True, or compare "
+                                 "decision_function(X) with a threshold of your own.")
         return (self.decision_function(X) > self.threshold_).astype(np.int64)

@@ -296,11 +296,18 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
+    marks = [(name, t, np.log10(t) if use_log else t) for name, t in sorted(thresholds.items(), key=lambda kv: kv[1])
+             if not (use_log and t <= 0)]
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80) if vals.size else 10, color="tab:blue", alpha=0.8)
-    ax.set_yscale("log")
+    if vals.size:
+        # Why bins over the thresholds too: their lines widen the axis, where bins of the data's range alone were
+        # too narrow to see (rows of one score: 80 bins within one unit on an axis of 16)
+        span = np.r_[vals, [tv for *_, tv in marks]]
+        ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80, range=(span.min(), span.max())), color="tab:blue",
+                alpha=0.8)
+        ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
     _mark_thresholds(ax, thresholds, use_log, s)
     _score_axis(ax, use_log)
-    ax.set(ylabel="rows (log scale)", title=f"Scores of {source} by {model} ({s.size} rows)")
+    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=f"Scores of {source} by {model} ({s.size} rows)")
     fig.tight_layout()
     return fig

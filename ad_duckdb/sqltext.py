@@ -46,15 +46,25 @@ def strip_sql_ends(text: str) -> str:
         return ""
     first, last = kept[0], kept[-1]
     end = tokens[last + 1][0] if last + 1 < len(tokens) else len(s)
-    return s[tokens[first][0]:end].strip()
+    out = s[tokens[first][0]:end].strip()
+    if tokens[last][1] == duckdb.token_type.comment and not _QUERY_START.match(out):
+        # A path the tokenizer saw a comment in (exports/*.parquet): to it the rest of the text is that comment,
+        # so a `;` or a comment after the path is found here.
+        out = _PATH_END.sub("", out)
+    return out
+
+
+# What may follow a file path in a source, as after a query: `;`, and comments with a blank before them.
+_PATH_END = re.compile(r"(?:\s*;|\s+--[^\n]*|\s+/\*(?:(?!\*/).)*\*/)+\s*$", re.DOTALL)
 
 
 def _end_comment(s: str, tokens: list[tuple[int, object]], i: int) -> bool:
     """Whether token ``i`` of ``s`` is a comment a SQL editor would leave: at the start, after a blank or a ``;``,
-    or a closed ``/* ... */``.
+    or a closed ``/* ... */`` right after a ``)`` or a quote (``read_parquet('x.parquet')/* new */``).
 
     Why not every comment token: in a file path such as ``exports/*.parquet`` (or ``exports--old/x.parquet``) the
-    tokenizer sees a comment that starts inside the path; dropping it read the table ``exports`` instead.
+    tokenizer sees a comment that starts inside the path; dropping it read the table ``exports`` instead, and so
+    did any closed comment after the path (``exports/*.parquet /* c */`` is one comment to the tokenizer).
     """
     import duckdb
 
@@ -62,7 +72,8 @@ def _end_comment(s: str, tokens: list[tuple[int, object]], i: int) -> bool:
     if kind != duckdb.token_type.comment:
         return False
     end = tokens[i + 1][0] if i + 1 < len(tokens) else len(s)
-    return start == 0 or s[start - 1].isspace() or s[start - 1] == ";" or s[start:end].rstrip().endswith("*/")
+    return (start == 0 or s[start - 1].isspace() or s[start - 1] == ";"
+            or (s[start - 1] in ")'\"" and s[start:end].rstrip().endswith("*/")))
 
 
 def is_query(source: str) -> bool:

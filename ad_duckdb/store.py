@@ -318,10 +318,16 @@ def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
     same = [k for k in sorted(known) if k.lower() == name.lower()]
     if same:
         # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too
-        at = f"@{version}" if version is not None else ""
+        def suggest(k: str) -> str:  # never a version the stored model lacks
+            if version is None:
+                return repr(k)
+            if version in known[k]:
+                return repr(f"{k}@{version}")
+            return f"{k!r} (versions: {', '.join(str(v) for v in known[k])})"
+
         return ModelNotFoundError(
             f"No model {name!r} in table ad_models; model names are case-sensitive: did you mean "
-            f"{' or '.join(repr(k + at) for k in same)}? (known models: {listing})"
+            f"{' or '.join(suggest(k) for k in same)}? (known models: {listing})"
         )
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}. "

@@ -502,3 +502,15 @@ def test_score_plots_every_score_with_the_thresholds(model_db: str, tmp_path: Pa
                 "--top", "1", "--plots", str(tmp_path / "c"))
     assert "tx_ae_v1_scores.png" in other
     assert (tmp_path / "c" / "tx_ae_v1_scores.png").read_bytes() != png.read_bytes()
+
+
+def test_a_negative_top_is_refused_naming_it(model_db: str) -> None:
+    # Before: "Binder Error: LIMIT/OFFSET cannot be negative" and the SQL around it, naming neither --top nor n=
+    out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "--top", "-1")
+    assert "--top" in out and "-1" in out, out
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"n=.*-1"):
+            ad_duckdb.api.top_scored(con, "tx_ae", "transactions", -1)
+    finally:
+        con.close()

@@ -177,6 +177,12 @@ def test_nulls_at_training_are_filled(tmp_path: object) -> None:
         ("exports/*.parquet", '"exports/*.parquet"'),
         ("exports--old/x.parquet", '"exports--old/x.parquet"'),
         ("'exports/*.parquet'", "'exports/*.parquet'"),
+        # ... and what follows a path, as after a query: a `;` or a comment with a blank before it
+        ("exports/*.parquet;", '"exports/*.parquet"'),
+        ("exports/*.parquet -- January's files", '"exports/*.parquet"'),
+        ("exports/*.parquet /* the exports */ ;", '"exports/*.parquet"'),
+        ("exports/*.parquet\n-- a second line", '"exports/*.parquet"'),
+        ("exports/*.parquet*/", '"exports/*.parquet*/"'),  # no comment closed by a path: never the table exports
     ],
 )
 def test_source_sql(source: str, expected: str) -> None:
@@ -198,6 +204,9 @@ def test_a_file_glob_as_source_reads_the_files_not_a_table_named_like_its_folder
             info = ad_duckdb.train(con, "tx", source, features=["count", "amount"], **FAST)
             assert info.train_rows == 600 and info.features == ["Count", "Amount"]
             assert len(ad_duckdb.score(con, "tx", source)) == 600
+        # a comment or `;` after the glob, as pasted from an editor: still the files, never the table exports
+        for source in ("exports/*.parquet /* both months */", "exports/*.parquet;", "exports/*.parquet -- both"):
+            assert len(ad_duckdb.score(con, "tx", source)) == 600, source
     finally:
         con.close()
 

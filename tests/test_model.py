@@ -236,3 +236,6 @@ def test_a_refit_without_scoring_its_rows_keeps_no_stale_threshold() -> None:
     assert hasattr(det, "threshold_")
     det.fit(rng.normal(10.0, 1.0, size=(200, 3)), score_training_rows=False)
     assert not hasattr(det, "threshold_") and not hasattr(det, "decision_scores_")
+    # predict() then says why it has no threshold and what to do, rather than an AttributeError on threshold_
+    with pytest.raises(NotFittedError, match=r"score_training_rows=False.*decision_function"):
+        det.predict(rng.normal(size=(5, 3)))

@@ -410,6 +410,9 @@ def test_a_model_name_in_another_case_is_pointed_to_the_stored_one(tmp_path: Pat
             con.execute("SELECT anomaly_score('tx_ae', count, amount) FROM transactions").fetchall()
         with pytest.raises(duckdb.Error, match=r"did you mean 'Tx_AE@1'\?"):
             con.execute("SELECT anomaly_score('tx_ae@1', count, amount) FROM transactions").fetchall()
+        # a version the stored model lacks is not suggested: its versions are
+        with pytest.raises(duckdb.Error, match=r"did you mean 'Tx_AE' \(versions: 1\)\?"):
+            con.execute("SELECT anomaly_score('tx_ae@5', count, amount) FROM transactions").fetchall()
         for call in (lambda: ad_duckdb.load_model(con, "tx_ae"), lambda: ad_duckdb.score(con, "tx_ae", "transactions")):
             with pytest.raises(ad_duckdb.ModelNotFoundError, match=hint):
                 call()

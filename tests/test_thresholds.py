@@ -298,3 +298,39 @@ def test_score_plot_reads_in_scores_and_gives_each_threshold_its_value() -> None
                          f"p90 > 3.3: {(s > 3.3).sum()} rows ({(s > 3.3).mean():.2%})"], texts
     finally:
         plt.close(fig)
+
+
+def test_score_plot_of_no_rows_or_one_value_warns_nothing_and_shows_the_rows(tmp_path: Path) -> None:
+    """An empty source drew its histogram on a log axis with nothing to draw (matplotlib's warning reached the user);
+    rows of one score got 80 bins one unit wide while the thresholds stretched the axis to 16: no bar to see."""
+    import warnings
+
+    from matplotlib.image import imread
+
+    th = {"p90": 4.27, "p95": 5.65, "default": 12.04, "p999": 19.91}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = metrics.plot_scores(np.empty(0), tmp_path / "a", "m@1", th, "t")
+        same = metrics.plot_scores(np.full(50, 11.78), tmp_path / "b", "m@1", th, "t")
+    assert Path(empty).read_bytes()[:4] == b"\x89PNG"
+    img = imread(same)[..., :3]
+    bar = np.all(np.abs(img - np.array([0.298, 0.573, 0.765])) < 0.06, axis=-1)  # tab:blue at alpha 0.8 on white
+    assert bar.sum() > 1000, bar.sum()
+
+
+def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names() -> None:
+    """With an odd count the note gave the interval of k // 2 of n as that of "a recall near 0.5": for 1 anomaly
+    0.00-0.79, the interval of a recall of 0."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for k, n in ((0, 1), (1, 3)):
+            rep = ad_duckdb.evaluate(con, "m", f"(SELECT * FROM t WHERE label = 0 UNION ALL "
+                                     f"(SELECT * FROM t WHERE label = 1 LIMIT {n}))", label="label")
+            note = next(x for x in rep.notes if x.startswith("Only"))
+            lo, hi = metrics.wilson(k, n)
+            assert f"{k} of {n}" in note and f"{lo:.2f}-{hi:.2f}" in note and "near 0.5" not in note, note
+        assert note.startswith("Only 3 labelled anomalies") and rep.anomalies == 3
+    finally:
+        con.close()
