@@ -347,7 +347,8 @@ def load_matrix(
     """Read the feature columns as a float64 matrix; SQL NULL becomes NaN.
 
     Why counted first and streamed into one matrix: reading the whole result as an Arrow table and stacking its
-    columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix).
+    columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix). The cost:
+    a query or a file source runs twice (the count, then the read), a table's count is cheap.
     """
     cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
     q = f"SELECT {cols} FROM {source_sql(source)}"

@@ -126,8 +126,10 @@ class Report:
             return "" if np.isnan(a) else f"{a:.3f}-{b:.3f}"
 
         for name, m in self.at_thresholds.items():
+            # a threshold that flags no row has no precision (0.000 read as "every flag wrong")
+            prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
-                f"{name:<14}{m['value']:>12.5g}{m['precision']:>11.3f}{interval(m, 'precision'):>13}"
+                f"{name:<14}{m['value']:>12.5g}{prec}{interval(m, 'precision'):>13}"
                 f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{m['flagged_share']:>9.2%}"
             )
         if self.at_thresholds:

@@ -334,3 +334,11 @@ def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names() -> None:
         assert note.startswith("Only 3 labelled anomalies") and rep.anomalies == 3
     finally:
         con.close()
+
+
+def test_a_threshold_that_flags_nothing_shows_no_precision() -> None:
+    rep = metrics.Report(model="m@1", rows=4, anomalies=2, auc_roc=1.0, auc_pr=1.0, at_thresholds={
+        "high": {"value": 9.0, **metrics.confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 9.0)},
+        "low": {"value": 2.5, **metrics.confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 2.5)}})
+    lines = {ln.split()[0]: ln.split() for ln in str(rep).splitlines() if ln.startswith(("high", "low"))}
+    assert lines["high"][2] == "-" and lines["high"][3] == "0.000" and lines["low"][2] == "1.000", lines
