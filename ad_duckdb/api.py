@@ -880,12 +880,15 @@ def set_threshold(
     source: str | None = None,
     label: str | None = None,
     where: str | None = None,
+    confident: bool = False,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
     ``method``: ``manual`` (``value``), ``quantile`` / ``contamination`` (``target``: a quantile of
     training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
     ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: largest share flagged).
+    ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
+    so few labels give a more cautious threshold rather than a lucky one.
     """
     lm = registry(con).get(model)
     if not isinstance(name, str) or not name or len(name) > 64:
@@ -893,10 +896,13 @@ def set_threshold(
     # An option the method does not read is a mistake to report, not to drop: the stored threshold would
     # not be what was asked for.
     uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
-            "min_precision": {"target", "source", "label", "where"}, "min_recall": {"target", "source", "label", "where"},
+            "min_precision": {"target", "source", "label", "where", "confident"},
+            "min_recall": {"target", "source", "label", "where", "confident"},
             "flag_budget": {"target", "source", "label", "where"}}.get(method)
-    given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where}.items()
-             if v is not None}
+    if not isinstance(confident, bool):
+        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
+    given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
+                            "confident": confident or None}.items() if v is not None}
     if uses is not None and given - uses:
         raise BadInputError(
             f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
@@ -941,7 +947,7 @@ def set_threshold(
         overlap = _training_overlap(con, lm, source, where)
         if overlap:
             on += f"; {overlap}"
-        th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on)
+        th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on, confident=confident)
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
     cur = con.cursor()

@@ -628,22 +628,27 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")
 @click.option("--label", help="Label column of --source (1 = anomaly).")
 @click.option("--where", help="SQL filter on --source.")
+@click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
+              "meet --target (a cautious threshold the labels vouch for, not a lucky one).")
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
-              source: str | None, label: str | None, where: str | None) -> None:
+              source: str | None, label: str | None, where: str | None, confident: bool) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
     Examples:
       ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
+      ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
     """
     with _open(db) as con:
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
-                               where=where)
+                               where=where, confident=confident)
         extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
+        if confident:
+            click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         if th.chosen_on and " was trained on" in th.chosen_on:
             click.echo("note: " + th.chosen_on.split("; ", 1)[-1])
 

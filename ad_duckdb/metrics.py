@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .thresholds import check_no_nan, curve
+from .thresholds import Z95, check_no_nan, curve, wilson
 
 
 def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -38,26 +38,6 @@ def auc_pr(scores: np.ndarray, labels: np.ndarray) -> float:
     c = curve(scores, y)
     recall_prev = np.r_[0.0, c["recall"][:-1]]
     return float(np.sum((c["recall"] - recall_prev) * c["precision"]))
-
-
-# 95% two-sided normal quantile, for the intervals below
-Z95 = 1.959963984540054
-
-
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion k / n (95% by default); (nan, nan) for n = 0.
-
-    Why Wilson rather than p +- z sqrt(p(1-p)/n): at the proportions thresholds are judged by (precision near 1,
-    a handful of labelled anomalies) that interval collapses to a point or leaves [0, 1]; Wilson's stays inside
-    and keeps its coverage."""
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1.0 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    # exact ends where the interval touches them: float rounding left 1 - 2e-16 above a recall of 1.0
-    return (0.0 if k == 0 else max(0.0, mid - half)), (1.0 if k == n else min(1.0, mid + half))
 
 
 def auc_roc_interval(auc: float, n_pos: int, n_neg: int, z: float = Z95) -> tuple[float, float]:

@@ -342,3 +342,39 @@ def test_a_threshold_that_flags_nothing_shows_no_precision() -> None:
         "low": {"value": 2.5, **metrics.confusion(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0, 0, 1, 1]), 2.5)}})
     lines = {ln.split()[0]: ln.split() for ln in str(rep).splitlines() if ln.startswith(("high", "low"))}
     assert lines["high"][2] == "-" and lines["high"][3] == "0.000" and lines["low"][2] == "1.000", lines
+
+
+def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    y = (rng.random(3000) < 0.03).astype(int)
+    s = rng.normal(size=3000) + 3.0 * y
+    plain = thresholds.from_goal(s, y, "min_precision", target=0.8)
+    sure = thresholds.from_goal(s, y, "min_precision", target=0.8, confident=True)
+    assert sure.value > plain.value and sure.recall < plain.recall and "95% interval" in (sure.chosen_on or "")
+    m = metrics.confusion(s, y, sure.value)
+    assert m["precision_lo"] >= 0.8 > metrics.confusion(s, y, plain.value)["precision_lo"]
+    rec = thresholds.from_goal(s, y, "min_recall", target=0.8, confident=True)
+    assert metrics.confusion(s, y, rec.value)["recall_lo"] >= 0.8
+    # too few labels to vouch for the target at all: said, with what to do
+    few = np.r_[np.zeros(200, dtype=int), np.ones(8, dtype=int)]
+    with pytest.raises(ad_duckdb.BadInputError, match=r"at the lower end of its 95% interval .*label more"):
+        thresholds.from_goal(np.r_[rng.normal(size=200), rng.normal(size=8) + 5], few, "min_precision", target=0.9,
+                             confident=True)
+    with pytest.raises(ad_duckdb.BadInputError, match="is for min_precision and min_recall"):
+        thresholds.from_goal(s, y, "max_f1", confident=True)
+    # through the API and SQL: stored, used, and refused where it means nothing
+    con = ad_duckdb.connect(str(tmp_path / "c.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        th = ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, source="t", label="label",
+                                     where="split = 'test'", confident=True)
+        assert "95% interval" in con.execute("SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'sure'"
+                                             ).fetchall()[0][0]
+        n, tp = con.execute("SELECT count(*), sum(label) FROM t WHERE split = 'test' AND is_anomaly_at('m', 'sure', a, b)"
+                            ).fetchall()[0]
+        assert metrics.wilson(int(tp), int(n))[0] >= 0.9 and th.precision == pytest.approx(tp / n)
+        with pytest.raises(ad_duckdb.BadInputError, match="does not use confident"):
+            ad_duckdb.set_threshold(con, "m", "x", "flag_budget", target=0.1, source="t", label="label", confident=True)
+    finally:
+        con.close()
