@@ -88,6 +88,8 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
 
 # 95% two-sided normal quantile, for the intervals of labelled figures
 Z95 = 1.959963984540054
+# the end of chosen_on of a threshold chosen with confident=True (how `show` and the CLI tell it apart)
+CONFIDENT_NOTE = "the target met by the lower end of its 95% interval"
 
 
 def wilson(k: Any, n: Any, z: float = Z95) -> tuple[Any, Any]:
@@ -164,6 +166,10 @@ def from_goal(
     if target is None or not (0.0 < float(target) <= 1.0):
         raise BadInputError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), e.g. 0.9; got {target!r}.")
     target = float(target)
+    if confident and target >= 1.0:
+        # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
+        raise BadInputError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
+                            "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
     flagged = np.rint(c["flagged_share"] * len(s))
     tp = np.rint(c["precision"] * flagged)
     which = "the lower end of its 95% interval" if confident else ""
@@ -199,5 +205,5 @@ def from_goal(
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")
     if confident:
-        chosen_on = f"{chosen_on}; the target met by {which}" if chosen_on else f"the target met by {which}"
+        chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
     return _pick(c, i, label, method, chosen_on)

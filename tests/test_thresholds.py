@@ -378,3 +378,13 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
             ad_duckdb.set_threshold(con, "m", "x", "flag_budget", target=0.1, source="t", label="label", confident=True)
     finally:
         con.close()
+
+
+def test_confident_target_one_is_refused_as_never_reachable() -> None:
+    # the lower end of a 95% interval is below 1 on any number of labels: more labels cannot help
+    s, y = np.arange(100.0), np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
+    for method in ("min_precision", "min_recall"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"never reach 1.*below 1, e\.g\. 0\.99") as e:
+            thresholds.from_goal(s, y, method, target=1.0, confident=True)
+        assert "label more" not in str(e.value)
+    assert thresholds.from_goal(s, y, "min_precision", target=1.0).precision == 1.0
