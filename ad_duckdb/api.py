@@ -947,7 +947,11 @@ def set_threshold(
         overlap = _training_overlap(con, lm, source, where)
         if overlap:
             on += f"; {overlap}"
-        th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on, confident=confident)
+        try:
+            th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on, confident=confident)
+        except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
+            msg = str(e)
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
     cur = con.cursor()

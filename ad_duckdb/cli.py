@@ -18,7 +18,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, jsonvalues
+from . import api, jsonvalues, thresholds
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
 from .features import FeatureSpec, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import quote_ident, quote_literal
@@ -369,6 +369,12 @@ def list_cmd(db: str) -> None:
         _print_rows(names, [tuple(r[k] for k in names) for r in rows])
 
 
+def _method_text(t: Any) -> str:
+    """The method, with ", confident" for a goal met by the lower end of its interval: said at the end of
+    chosen_on, which the table clips."""
+    return f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
+
+
 @cli.command()
 @click.argument("db")
 @click.argument("model")
@@ -387,7 +393,7 @@ def show(db: str, model: str) -> None:
                     [(f.name, f.sql_type, f.transform, f.fill, f.center, f.scale) for f in rec.features])
         click.echo("")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
-                    [(t.name, t.value, t.method, t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
+                    [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
                      for t in rec.thresholds])
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
@@ -649,8 +655,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
         if confident:
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
-        if th.chosen_on and " was trained on" in th.chosen_on:
-            click.echo("note: " + th.chosen_on.split("; ", 1)[-1])
+        # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any
+        on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
+        if " was trained on" in on:
+            click.echo("note: " + on.split("; ", 1)[-1])
 
 
 @cli.command("export")

@@ -380,6 +380,35 @@ def test_confident_goals_are_met_by_the_lower_end_of_the_interval(tmp_path: Path
         con.close()
 
 
+def test_confident_threshold_in_the_cli_notes_show_and_errors(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+    finally:
+        con.close()
+    # chosen on rows the model was trained on: the note is the overlap, not the overlap glued to the confident text
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "sure", "--method", "min_precision", "--target", "0.8",
+                                   "--confident", "--source", "t", "--label", "label"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    note = [ln for ln in res.output.splitlines() if ln.startswith("note: ")]
+    assert len(note) == 1 and "was trained on" in note[0] and "95% interval" not in note[0], res.output
+    # `show` clips chosen_on: a confident threshold must not look like a plain one there
+    res = CliRunner().invoke(cli, ["show", db, "m"], catch_exceptions=False)
+    row = next(ln for ln in res.output.splitlines() if ln.startswith("sure "))
+    assert "confident" in row, res.output
+    # a refusal names the threshold and the model
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "min_precision", "--target", "0.9",
+                                   "--confident", "--source", "t", "--label", "label", "--where",
+                                   "split = 'test' AND (label = 0 OR id < 10005)"])
+    assert res.exit_code != 0 and "'few' for 'm@1'" in res.output and "label more" in res.output, res.output
+
+
 def test_confident_target_one_is_refused_as_never_reachable() -> None:
     # the lower end of a 95% interval is below 1 on any number of labels: more labels cannot help
     s, y = np.arange(100.0), np.r_[np.zeros(50, dtype=int), np.ones(50, dtype=int)]
