@@ -380,6 +380,28 @@ def test_explain_credits_every_column_of_a_joint_pattern() -> None:
         con.close()
 
 
+def test_a_missing_value_is_never_a_reason() -> None:
+    """A NULL is scored at its most typical value beside the others (_fill_missing), and held there: the explanation
+    shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
+    row's explanation, 14.5% on average.)"""
+    rng = np.random.default_rng(2)
+    c = rng.poisson(20, 4000).astype(float)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS z, unnest(?::DOUBLE[]) AS cnt, "
+                    "unnest(?::DOUBLE[]) AS amount, unnest(?::DOUBLE[]) AS r",
+                    [rng.normal(0, 1, 4000).tolist(), c.tolist(), (c * 10 * rng.lognormal(0, 0.05, 4000)).tolist(),
+                     rng.binomial(c.astype(int), 0.05).astype(float).tolist()])
+        ad_duckdb.train(con, "m", "t", features=["z", "cnt", "amount", "r"], where="true", max_steps=400,
+                        progress=False)
+        for args, missing in (("z, NULL, 250.0, 0", "cnt"), ("z, 4, NULL, r", "amount"), ("NULL, 60, 600.0, r", "z")):
+            for (e,) in con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
+                shares = {x["feature"]: x["share"] for x in e}
+                assert shares[missing] == 0.0 and sum(shares.values()) == pytest.approx(1.0), (args, shares)
+    finally:
+        con.close()
+
+
 def test_shares_are_the_rows_shapley_values() -> None:
     """Exactly (every subset of columns) for narrow rows; for wide rows the sampled values still add up to the row's
     score above the all-median row's, as Shapley values must."""
