@@ -695,20 +695,14 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     ``evaluate(plots_dir=)`` draws precision and recall."""
     lm = registry(con).get(model)
     # one narrow column kept beside the score: the plot needs the scores only
-    _, reader, close, failed = _scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])
-    try:
-        parts = [b.column(b.num_columns - 1).to_numpy() for b in reader]
-    except duckdb.Error:
-        if failed:
-            raise failed[0] from None
-        raise
-    finally:
-        close()
+    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:]
+                      ) as cur:
+        scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
     from . import metrics
 
     shown = " ".join(strip_sql_ends(source).split())
     shown = shown if len(shown) <= 40 else shown[:39] + "…"
-    return metrics.plot_scores(np.concatenate(parts) if parts else np.empty(0), out_dir, lm.ref, lm.thresholds, shown)
+    return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -355,51 +356,45 @@ def test_explain_never_gives_a_typical_column_the_whole_row() -> None:
         con.close()
 
 
-def test_explain_credits_every_column_of_a_joint_pattern() -> None:
+@pytest.fixture(scope="module")
+def joint_con() -> Iterator[duckdb.DuckDBPyConnection]:
+    """Model m on t(z, cnt, amount, r): amount is ten times cnt, r a few refunds of cnt, z independent."""
+    rng = np.random.default_rng(2)
+    c = rng.poisson(20, 4000).astype(float)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS z, unnest(?::DOUBLE[]) AS cnt, "
+                    "unnest(?::DOUBLE[]) AS amount, unnest(?::DOUBLE[]) AS r",
+                    [rng.normal(0, 1, 4000).tolist(), c.tolist(), (c * 10 * rng.lognormal(0, 0.05, 4000)).tolist(),
+                     rng.binomial(c.astype(int), 0.05).astype(float).tolist()])
+        ad_duckdb.train(con, "m", "t", features=["z", "cnt", "amount", "r"], where="true", max_steps=400,
+                        progress=False)
+        yield con
+    finally:
+        con.close()
+
+
+def test_explain_credits_every_column_of_a_joint_pattern(joint_con: duckdb.DuckDBPyConnection) -> None:
     """amount is ten times cnt, r a few refunds of cnt, z independent. A burst (cnt and amount both extreme, in
     proportion) and a joint break (one payment of a busy day's amount) are odd through cnt and amount together, so
     those two lead the explanation, never z or r. (Before Shapley shares, resetting either column alone left a burst
     odd, and its explanation named z or r first on 2 rows in 3.)"""
-    rng = np.random.default_rng(2)
-    c = rng.poisson(20, 4000).astype(float)
-    con = ad_duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS z, unnest(?::DOUBLE[]) AS cnt, "
-                    "unnest(?::DOUBLE[]) AS amount, unnest(?::DOUBLE[]) AS r",
-                    [rng.normal(0, 1, 4000).tolist(), c.tolist(), (c * 10 * rng.lognormal(0, 0.05, 4000)).tolist(),
-                     rng.binomial(c.astype(int), 0.05).astype(float).tolist()])
-        ad_duckdb.train(con, "m", "t", features=["z", "cnt", "amount", "r"], where="true", max_steps=400,
-                        progress=False)
-        for args in ("z, 70, 700.0, r", "z, 4, 250.0, r"):
-            rows = con.execute(f"SELECT anomaly_explain('m', {args}), is_anomaly('m', {args}) FROM t LIMIT 300").fetchall()
-            flagged = [e for e, f in rows if f]
-            assert len(flagged) >= 250, args
-            firsts = [{e[0]["feature"], e[1]["feature"]} for e in flagged]
-            assert np.mean([f == {"cnt", "amount"} for f in firsts]) >= 0.9, (args, firsts[:5])
-    finally:
-        con.close()
+    for args in ("z, 70, 700.0, r", "z, 4, 250.0, r"):
+        rows = joint_con.execute(f"SELECT anomaly_explain('m', {args}), is_anomaly('m', {args}) FROM t LIMIT 300").fetchall()
+        flagged = [e for e, f in rows if f]
+        assert len(flagged) >= 250, args
+        firsts = [{e[0]["feature"], e[1]["feature"]} for e in flagged]
+        assert np.mean([f == {"cnt", "amount"} for f in firsts]) >= 0.9, (args, firsts[:5])
 
 
-def test_a_missing_value_is_never_a_reason() -> None:
+def test_a_missing_value_is_never_a_reason(joint_con: duckdb.DuckDBPyConnection) -> None:
     """A NULL is scored at its most typical value beside the others (_fill_missing), and held there: the explanation
     shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
     row's explanation, 14.5% on average.)"""
-    rng = np.random.default_rng(2)
-    c = rng.poisson(20, 4000).astype(float)
-    con = ad_duckdb.connect()
-    try:
-        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS z, unnest(?::DOUBLE[]) AS cnt, "
-                    "unnest(?::DOUBLE[]) AS amount, unnest(?::DOUBLE[]) AS r",
-                    [rng.normal(0, 1, 4000).tolist(), c.tolist(), (c * 10 * rng.lognormal(0, 0.05, 4000)).tolist(),
-                     rng.binomial(c.astype(int), 0.05).astype(float).tolist()])
-        ad_duckdb.train(con, "m", "t", features=["z", "cnt", "amount", "r"], where="true", max_steps=400,
-                        progress=False)
-        for args, missing in (("z, NULL, 250.0, 0", "cnt"), ("z, 4, NULL, r", "amount"), ("NULL, 60, 600.0, r", "z")):
-            for (e,) in con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
-                shares = {x["feature"]: x["share"] for x in e}
-                assert shares[missing] == 0.0 and sum(shares.values()) == pytest.approx(1.0), (args, shares)
-    finally:
-        con.close()
+    for args, missing in (("z, NULL, 250.0, 0", "cnt"), ("z, 4, NULL, r", "amount"), ("NULL, 60, 600.0, r", "z")):
+        for (e,) in joint_con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
+            shares = {x["feature"]: x["share"] for x in e}
+            assert shares[missing] == 0.0 and sum(shares.values()) == pytest.approx(1.0), (args, shares)
 
 
 def test_shares_are_the_rows_shapley_values() -> None:
