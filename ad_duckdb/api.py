@@ -23,9 +23,12 @@ import pyarrow as pa
 from . import onnxfile, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
 from .features import (
+    TrainingSample,
     choose_columns,
+    count_rows,
     default_features,
     describe,
+    feature_batches,
     is_numeric_type,
     load_matrix,
     text_number_hint,
@@ -207,9 +210,9 @@ def train(
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source)
         cols = choose_columns(described, features, source, cur, where)
-        X = load_matrix(cur, source, [c for c, _ in cols], where)
+        X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
         if features is None:
-            cols, X = default_features(cur, source, where, described, X, model=name)
+            cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
         names = [c for c, _ in cols]
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
@@ -218,7 +221,7 @@ def train(
         # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
         det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
                                                 source=src_text, score_training_rows=False)
-        warn_if_few_rows(len(X), model=name, source=src_text)  # once the rows passed the checks of fit
+        warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
         seconds = time.perf_counter() - t0
         onnx = to_onnx_bytes(det.graph_, len(names))
         rng = np.random.default_rng(0)
@@ -227,7 +230,12 @@ def train(
         # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
         # LoadedModel._fill_missing), so SQL compares exactly what it computes.
         scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx))
-        train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+        if rising is None:
+            train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+        else:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
+            del X
+            train_scores = np.concatenate([np.zeros(0), *(scorer.scores(M, bulk=True).astype(np.float64)
+                                                          for M in feature_batches(cur, source, names, where))])
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),
@@ -239,7 +247,7 @@ def train(
             **det.history_,
         }
         rec = ModelRecord(
-            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(X),
+            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(train_scores),
             params=dict(p.__dict__) | {"robust": det.history_["robust"]},
             metrics=metrics, lib_versions=_lib_versions(),
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
@@ -250,6 +258,26 @@ def train(
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
+                   params: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """The rows to train on, the source's row count, and (read as a sample) which columns rise row by row.
+
+    Why a sample for a source above ``max_train_rows``: training uses that many rows at most, and holding every
+    row only to score it for the thresholds cost memory in proportion to the table (10M rows x 6 columns:
+    1.2 GB). Such a source is read once for the sample ``AutoEncoderDetector.fit`` would draw, and once more, a
+    batch at a time, for the thresholds: the same model and thresholds, holding ``max_train_rows`` rows.
+    """
+    from .detector import AutoEncoderDetector
+
+    p = AutoEncoderDetector(**params)._train_params()  # validated before any row is read
+    n = count_rows(cur, source, names, where)
+    if n <= p.max_train_rows:
+        X = load_matrix(cur, source, names, where)
+        return X, len(X), None
+    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed)
+    return sample.rows, sample.n_read, sample.rising
 
 
 def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:
@@ -723,22 +751,31 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
             raise BadInputError(f"Label column {label!r} is not in {source!r}; its columns: {', '.join(c for c, _ in cols)}.")
-        try:
-            X = load_matrix(cur, source, [*feats, label], where)
-        except BadInputError as e:
-            if is_numeric_type(label_type) or label_type.upper() == "BOOLEAN":
-                raise
-            raise BadInputError(
-                f"Label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 (anomaly). Map it in a "
-                f"query and pass that column, e.g. \"SELECT *, ({quote_ident(label)} = 'yes')::INTEGER AS is_anomaly "
-                "FROM ...\" with label='is_anomaly'."
-            ) from e
+        # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
+        # not every feature of every row (10M rows x 6 columns: 0.5 GB).
+        batches = feature_batches(cur, source, [*feats, label], where)
+        scores, labels = [np.empty(0)], [np.empty(0)]
+        while True:
+            try:
+                M = next(batches)
+            except StopIteration:
+                break
+            except BadInputError as e:
+                if is_numeric_type(label_type) or label_type.upper() == "BOOLEAN":
+                    raise
+                raise BadInputError(
+                    f"Label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 (anomaly). Map it in a "
+                    f"query and pass that column, e.g. \"SELECT *, ({quote_ident(label)} = 'yes')::INTEGER AS is_anomaly "
+                    "FROM ...\" with label='is_anomaly'."
+                ) from e
+            scores.append(lm.scores(M[:, :-1]).astype(np.float64))
+            labels.append(M[:, -1])
     finally:
         cur.close()
-    if len(X) == 0:
+    s, y = np.concatenate(scores), np.concatenate(labels)
+    if len(y) == 0:
         raise BadInputError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
-    y = X[:, -1]
     if np.isnan(y).any():
         raise BadInputError(f"Label column {label!r} has NULL or NaN values in {source!r}; filter them with where=.")
     odd = np.unique(y[(y != 0) & (y != 1)])
@@ -747,9 +784,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         raise BadInputError(f"Label column {label!r} must hold 0 (normal) or 1 (anomaly); found values "
                             f"{[float(v) for v in odd[:5]]} in {source!r}. Map them in a query, e.g. "
                             f"\"SELECT *, ({label} > 0)::INTEGER AS is_fraud FROM ...\".")
-    s = np.concatenate([lm.scores(X[i : i + 65536, :-1]) for i in range(0, len(X), 65536)]) \
-        if len(X) else np.empty(0)
-    return lm, s.astype(np.float64), y.astype(np.int64)
+    return lm, s, y.astype(np.int64)
 
 
 _SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -171,19 +171,21 @@ def is_integer_type(sql_type: str) -> bool:
     return bool(_INTEGER.match(sql_type.strip()))
 
 
-def id_like(name: str, sql_type: str, values: np.ndarray | None = None) -> str | None:
+def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
-    Named ``id``, ``*_id`` or ``*Id``; or, given its training ``values`` in row order, distinct integers that
-    rise from row to row (a sequence or a timestamp counter). Why leave these out of default features: an id
-    tells rows apart rather than describing them, and new rows bring ids beyond the training range, which the
-    model then scores as out of range.
+    Named ``id``, ``*_id`` or ``*Id``; or distinct integers that rise from row to row (a sequence or a timestamp
+    counter), judged from its training ``values`` in row order or, for a source read in one pass, given as
+    ``rising``. Why leave these out of default features: an id tells rows apart rather than describing them, and
+    new rows bring ids beyond the training range, which the model then scores as out of range.
     """
     if not is_integer_type(sql_type):
         return None
     if _ID_NAME.search(name) or _CAMEL_ID.search(name):
         return "named like an id"
-    if values is not None and len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0)):
+    if rising is None and values is not None:
+        rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
+    if rising:
         return "distinct integers rising row by row"
     return None
 
@@ -263,16 +265,18 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
 
 
 def default_features(
-    cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str
+    cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
+    rising: np.ndarray | None = None,
 ) -> tuple[list[tuple[str, str]], np.ndarray]:
     """The default features, for a caller who named none: every numeric column except id-like ones.
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
-    ``choose_columns(described, None, ...)`` picks). Warns (``AdDuckDBWarning``) with what was left out, why,
+    ``choose_columns(described, None, ...)`` picks), in the source's row order unless ``rising`` says which of them
+    rise row by row over the whole source (``TrainingSample.rising``). Warns (``AdDuckDBWarning``) with what was left out, why,
     and how to choose otherwise.
     """
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
-    ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j])) is not None]
+    ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j], None if rising is None else bool(rising[j]))) is not None]
     keep = [j for j, (n, _) in enumerate(columns) if n not in {i for i, _ in ids}]
     if not keep:
         first = ids[0][0]
@@ -341,6 +345,50 @@ def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
 LOAD_BATCH_ROWS = 1 << 16
 
 
+def _feature_query(source: str, names: Sequence[str], where: str | None, limit: int | None = None) -> str:
+    cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
+    q = f"SELECT {cols} FROM {source_sql(source)}"
+    if where:
+        q += where_sql(where)
+    if limit is not None:
+        q += f" LIMIT {int(limit)}"
+    return q
+
+
+def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None,
+               limit: int | None = None) -> int:
+    """The number of rows ``feature_batches`` would read (for a table, a cheap count)."""
+    q = _feature_query(source, names, where, limit)
+    try:
+        return int(cur.sql(q).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
+    except Exception as e:
+        raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
+
+
+def feature_batches(
+    cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None
+) -> Iterator[np.ndarray]:
+    """The feature columns as float64 matrices of up to ``LOAD_BATCH_ROWS`` rows, in the source's row order; SQL
+    NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it."""
+    d = len(names)
+    what = f"Cannot read features {list(names)} from {source!r} (where={where!r})"
+    try:
+        reader = cur.sql(_feature_query(source, names, where, limit)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
+    except Exception as e:
+        raise BadInputError(f"{what}: {e}") from e
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except Exception as e:
+            raise BadInputError(f"{what}: {e}") from e
+        M = np.empty((batch.num_rows, d))
+        for i in range(d):
+            M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)
+        yield M
+
+
 def load_matrix(
     cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None
 ) -> np.ndarray:
@@ -350,28 +398,49 @@ def load_matrix(
     columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix). The cost:
     a query or a file source runs twice (the count, then the read), a table's count is cheap.
     """
-    cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
-    q = f"SELECT {cols} FROM {source_sql(source)}"
-    if where:
-        q += where_sql(where)
-    if limit is not None:
-        q += f" LIMIT {int(limit)}"
-    d = len(names)
-    try:
-        n = int(cur.sql(q).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
-        reader = cur.sql(q).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
-        X = np.empty((n, d))
-        at = 0
-        for batch in reader:
-            b = batch.num_rows
-            if at + b > len(X):  # a source that changed between the reads (random(), a sample): keep every row
-                X = np.concatenate([X, np.empty((max(b, len(X) // 2), d))])
-            for i in range(d):
-                X[at:at + b, i] = batch.column(i).to_numpy(zero_copy_only=False)
-            at += b
-    except Exception as e:
-        raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
+    X = np.empty((count_rows(cur, source, names, where, limit), len(names)))
+    at = 0
+    for M in feature_batches(cur, source, names, where, limit):
+        b = len(M)
+        if at + b > len(X):  # a source that changed between the reads (random(), a sample): keep every row
+            X = np.concatenate([X, np.empty((max(b, len(X) // 2), len(names)))])
+        X[at:at + b] = M
+        at += b
     return X[:at] if at < len(X) else X
+
+
+class TrainingSample:
+    """The rows a model trains on, read in one pass over a source larger than its training budget.
+
+    ``rows``: the rows at positions ``default_rng(seed).choice(n, size, replace=False)`` of the source's row order,
+    in that order: exactly the sample ``AutoEncoderDetector.fit`` draws from the whole matrix, so a table read
+    this way trains the same model while holding ``size`` rows instead of all ``n``. ``rising``: per column,
+    whether its values rise from row to row over the whole source (``id_like``'s test, which a sample cannot make).
+    """
+
+    def __init__(self, cur: object, source: str, names: Sequence[str], where: str | None, *, n: int, size: int,
+                 seed: int) -> None:
+        d = len(names)
+        idx = np.random.default_rng(seed).choice(n, size, replace=False)
+        order = np.argsort(idx, kind="stable")
+        at_sorted = idx[order]
+        rows = np.empty((size, d))
+        rising = np.ones(d, dtype=bool)
+        last = np.full(d, -np.inf)
+        at = 0
+        for M in feature_batches(cur, source, names, where):
+            lo, hi = np.searchsorted(at_sorted, [at, at + len(M)])
+            rows[order[lo:hi]] = M[at_sorted[lo:hi] - at]
+            if len(M):
+                rising &= ~np.isnan(M).any(axis=0) & (M[0] > last)
+                if len(M) > 1:
+                    rising &= (np.diff(M, axis=0) > 0).all(axis=0)
+                last = M[-1]
+            at += len(M)
+        # A source that returned fewer rows than it counted (random(), a sample) leaves some positions unread.
+        self.rows = rows if at >= n else rows[idx < at]
+        self.n_read = at
+        self.rising = rising if at >= 2 else np.zeros(d, dtype=bool)
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:

@@ -155,3 +155,59 @@ def test_reading_the_training_rows_needs_about_one_copy_of_them() -> None:
 
     out = subprocess.run([sys.executable, "-c", _PEAK_RSS_OF_LOAD], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 2.5, out.stdout
+
+
+def _wide_table(con: Any, n: int, d: int = 8) -> list[str]:
+    cols = [f"c{j}" for j in range(d)]
+    con.execute(f"CREATE OR REPLACE TABLE wide AS SELECT {', '.join(f'random() * {j + 1} AS c{j}' for j in range(d))}, "
+                f"range::INTEGER AS seq FROM range({n})")
+    return cols
+
+
+def test_a_source_above_max_train_rows_trains_the_same_model_from_a_one_pass_sample() -> None:
+    """A source of more rows than max_train_rows is read as the sample the detector would draw, then scored batch
+    by batch for the thresholds: the model is the one trained on the whole matrix, and the thresholds are
+    quantiles of every row's score, as before; a rising integer column is still seen across the whole source."""
+    import warnings
+
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("SELECT setseed(0.25)")
+        cols = _wide_table(con, 5000, d=3)
+        params = {**FAST, "max_steps": 100, "max_train_rows": 700}
+        info = ad_duckdb.train(con, "m", "wide", features=cols, **params)
+        assert info.train_rows == 5000
+        X = con.execute(f"SELECT {', '.join(cols)} FROM wide").fetchnumpy()
+        X = np.column_stack([X[c] for c in cols])
+        det = AutoEncoderDetector(**params, robust=True).fit(X, feature_names=cols)
+        rec = ad_duckdb.load_model(con, "m")
+        assert rec.features == det.specs_  # the same sample: the same column statistics
+        sql = np.array([r[0] for r in con.execute(f"SELECT anomaly_score('m', {', '.join(cols)}) FROM wide").fetchall()])
+        assert np.allclose(sql, det.decision_function(X), rtol=1e-4, atol=1e-5)
+        got = con.execute("SELECT anomaly_threshold('m', 'p99')").fetchall()[0][0]
+        assert got == pytest.approx(float(np.quantile(sql, 0.99)), rel=1e-5)
+        # default features: 'seq' rises over all 5000 rows, which the 700 sampled (in random order) cannot show
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "all", "wide", **params)
+        assert [c.name for c in ad_duckdb.load_model(con, "all").features] == cols
+        assert any("'seq' (distinct integers rising row by row)" in str(w.message) for w in caught)
+        # a source that returns other rows on each read still trains, on what the first read returned
+        info = ad_duckdb.train(con, "varying", "SELECT * FROM wide WHERE random() < 0.5", features=cols, **params)
+        assert 2000 < info.train_rows < 3000
+    finally:
+        con.close()
+
+
+def test_training_on_a_source_above_max_train_rows_holds_the_sample_not_the_table() -> None:
+    """Python-side peak while training on 400k rows x 8 columns with max_train_rows=2000: the scores of every row
+    and a batch, not the 26 MB matrix of every row (which the thresholds alone used to need)."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        cols = _wide_table(con, 400_000)
+        matrix_bytes = 400_000 * len(cols) * 8
+        peak = _peak_python_bytes(lambda: ad_duckdb.train(con, "m", "wide", features=cols, **{**FAST, "max_steps": 50},
+                                                          max_train_rows=2000))
+        assert peak < 0.6 * matrix_bytes, (peak, matrix_bytes)
+    finally:
+        con.close()
