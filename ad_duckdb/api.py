@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import onnxfile, store, thresholds
+from . import onnxfile, pysource, store, thresholds
 from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
 from .features import (
     TrainingSample,
@@ -108,6 +108,16 @@ def connect(
         con.close()  # the caller never gets the connection, so it would keep the file open
         raise
     return con
+
+
+def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``con`` on which a source named like a Python variable reads it, as ``con.sql("... FROM df")``
+    does in the caller's own code: ``ad_duckdb.train(con, "m", "df")`` with a pandas or polars DataFrame or an
+    Arrow table ``df``. Why every frame: DuckDB looks for the name in the frame that runs the query, which is
+    ours; a table or view of that name still comes first."""
+    cur = con.cursor()
+    cur.execute("SET python_scan_all_frames = true")
+    return cur
 
 
 def _not_a_database(database: str) -> BadInputError:
@@ -205,7 +215,7 @@ def train(
         where = None  # an empty filter is no filter, and must not turn robust training off
     if params.get("robust") is None:
         params["robust"] = where is None
-    cur = con.cursor()
+    cur = pysource.cursor(con, source)
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source)
@@ -491,7 +501,7 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sour
     itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:
     "scores" or (evaluate) "thresholds"."""
     store.check_writable(into)
-    chk = con.cursor()
+    chk = pysource.cursor(con, source)
     try:
         store.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
@@ -554,7 +564,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     lm = registry(con).get(model)
     # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
     threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
-    cur = con.cursor()
+    cur = pysource.cursor(con, source)
     try:
         # Why smaller than DuckDB's 10 MiB: the read-ahead thread (_prefetched) already overlaps the scan with
         # scoring, so a larger buffer only holds more rows in memory. A setting of this cursor alone. Measured
@@ -744,7 +754,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
             f"Label column {label!r} is one of {lm.ref!r}'s features, so its scores would read the answer. Evaluate "
             f"a model trained without it (features= leaving out {label!r})."
         )
-    cur = con.cursor()
+    cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source)
         feats = _feature_columns(cols, lm, source)
@@ -811,7 +821,7 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     q = f"SELECT count(*) FROM {source_sql(source)}"
     if conds:
         q += where_sql(" AND ".join(conds))
-    cur = con.cursor()
+    cur = pysource.cursor(con, source)
     try:
         n = cur.execute(q).fetchall()[0][0]
     except duckdb.Error:

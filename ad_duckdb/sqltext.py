@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from . import pysource
 from .exceptions import BadInputError
 
 
@@ -87,6 +88,8 @@ def _not_a_string(source: object) -> BadInputError:
     if kind == "DuckDBPyRelation":
         how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
                "then source='my_rows'")
+    elif (name := pysource.caller_name(source)) is not None:
+        how = f"pass the name of its variable instead, in quotes: {name!r} (DuckDB reads DataFrames and Arrow tables by name)"
     else:
         how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
     return BadInputError(f"The source must be a string: a table or view name, a table function or a query; got a {kind}; "

@@ -1,0 +1,84 @@
+"""Sources that are Python objects in the caller's code: a pandas or polars DataFrame, an Arrow table.
+
+DuckDB reads such an object by its variable name (``con.sql("SELECT * FROM df")``), looking in the frame that runs
+the query. Our functions run their queries in frames of their own, so ``ad_duckdb.train(con, "m", "df")`` would not
+find the caller's ``df``; looking in every frame instead would find our own local variables first. So the name is
+looked up once, in the nearest frame outside this package, and the object registered on the cursor that reads it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from types import FrameType
+from typing import Any
+
+import duckdb
+
+_NAME = re.compile(r"[A-Za-z_]\w*")
+# The modules whose objects DuckDB scans (what ``con.register`` accepts).
+_SCANNABLE = ("pandas", "polars", "pyarrow", "numpy")
+
+
+def _caller_frame() -> FrameType | None:
+    frame = sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+        frame = frame.f_back
+    return frame
+
+
+def _scannable(value: object) -> bool:
+    return type(value).__module__.split(".")[0] in _SCANNABLE and not isinstance(value, (int, float, str))
+
+
+def caller_name(value: object) -> str | None:
+    """The name the caller's code gives ``value``, for a message that says what to pass instead of the object."""
+    frame = _caller_frame()
+    if frame is None:
+        return None
+    for scope in (frame.f_locals, frame.f_globals):
+        name = next((k for k, v in scope.items() if v is value and _NAME.fullmatch(k) and not k.startswith("_")), None)
+        if name is not None:
+            return name
+    return None
+
+
+# The names a query reads from, roughly: registering a DataFrame the query does not read after all costs nothing.
+_READS = re.compile(r"\b(?:from|join)\s+([A-Za-z_]\w*)\b(?!\s*\()", re.I)
+
+
+def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
+    of a name first, else the caller's DataFrame or Arrow table of that name (``'df'``, or a query such as
+    ``'SELECT * FROM df WHERE amount > 0'``)."""
+    cur = con.cursor()
+    if not isinstance(source, str):
+        return cur
+    names = [source.strip()] if _NAME.fullmatch(source.strip()) else list(dict.fromkeys(_READS.findall(source)))
+    frame = _caller_frame()
+    if frame is None or not names:
+        return cur
+    values: dict[str, Any] = {}
+    for name in names:
+        value = frame.f_locals.get(name, frame.f_globals.get(name))
+        if value is not None and _scannable(value):
+            values[name] = value
+    if not values:
+        return cur
+    # A table or view of the name comes first, as in DuckDB. Replacement scans off for the check: they would look
+    # in this function's own variables.
+    cur.execute("SET python_enable_replacements = false")
+    try:
+        for name, value in values.items():
+            try:
+                cur.execute(f'SELECT 1 FROM "{name}" LIMIT 0')
+            except duckdb.CatalogException:
+                try:
+                    cur.register(name, value)
+                except Exception:
+                    pass  # not an object DuckDB can read after all: the query's own error says what the name is
+            except duckdb.Error:
+                pass
+    finally:
+        cur.execute("RESET python_enable_replacements")
+    return cur

@@ -1,0 +1,80 @@
+"""Sources that are Python objects in the caller's code: a DataFrame or Arrow table named as the source, as
+``con.sql("SELECT * FROM df")`` reads it."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import ad_duckdb
+from ad_duckdb.exceptions import BadInputError
+
+from conftest import FAST
+
+
+def _frame(n: int = 1500) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    count = rng.poisson(8, n) + 1.0
+    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
+    label = np.zeros(n, dtype=int)
+    count[:15], amount[:15], label[:15] = 1.0, 5000.0, 1  # a tiny count with a huge amount
+    return pd.DataFrame({"count": count, "amount": amount, "label": label})
+
+
+@pytest.mark.parametrize("var", ["df", "source", "X", "cur", "value"])
+def test_a_dataframe_is_read_by_its_variable_name_in_every_function(var: str) -> None:
+    """Also under names our own functions use for their variables ('source', 'X', 'cur', ...), which DuckDB,
+    looking in every frame, would have found first."""
+    con = ad_duckdb.connect(":memory:")
+    scope = {var: _frame(), "con": con, "ad_duckdb": ad_duckdb, "FAST": FAST}
+
+    def run(call: str) -> object:
+        """``call`` run by code whose local variables are ``scope``, as a notebook cell's are."""
+        env = dict(scope)
+        exec(f"result = {call}", {}, env)  # noqa: S102
+        return env["result"]
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = run(f"ad_duckdb.train(con, 'm', {var!r}, features=['count', 'amount'], where='label = 0', **FAST)")
+        assert info.train_rows == 1485
+        assert run(f"ad_duckdb.evaluate(con, 'm', {var!r}, label='label')").auc_roc > 0.95
+        assert run(f"ad_duckdb.score(con, 'm', {var!r}, columns=['label'])").num_rows == 1500
+        top = run(f"ad_duckdb.api.top_scored(con, 'm', {var!r}, 15, columns=['label'])")
+        assert sum(top.column("label").to_pylist()) >= 14
+        # the SQL functions were always fine: DuckDB looks in the frame that runs the query, the caller's
+        got = run(f"con.sql(\"SELECT count(*) FROM {var} WHERE is_anomaly('m', count, amount)\").fetchall()")
+        assert got[0][0] >= 15
+    finally:
+        con.close()
+
+
+def test_a_query_reading_dataframes_and_arrow_tables() -> None:
+    df = _frame()
+    tbl = pa.Table.from_pandas(df)  # noqa: F841  (read by its name in the SQL below)
+    con = ad_duckdb.connect(":memory:")
+    try:
+        info = ad_duckdb.train(con, "m", "SELECT count, amount FROM df WHERE label = 0", **FAST)
+        assert info.train_rows == 1485
+        assert ad_duckdb.evaluate(con, "m", "SELECT * FROM tbl", label="label").auc_roc > 0.95
+        # a table of the name comes first, as in DuckDB's own queries
+        con.execute("CREATE TABLE df AS SELECT 10.0 AS count, 300.0 AS amount FROM range(7)")
+        assert ad_duckdb.score(con, "m", "df").num_rows == 7
+    finally:
+        con.close()
+
+
+def test_a_dataframe_passed_itself_is_told_to_pass_its_name() -> None:
+    frame_of_rows = _frame()
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(BadInputError, match="pass the name of its variable instead, in quotes: 'frame_of_rows'"):
+            ad_duckdb.train(con, "m", frame_of_rows, **FAST)
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
