@@ -15,6 +15,8 @@ from typing import Any
 
 import duckdb
 
+from .sqltext import quote_ident
+
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # The modules whose objects DuckDB scans (what ``con.register`` accepts).
 _SCANNABLE = ("pandas", "polars", "pyarrow", "numpy")
@@ -71,7 +73,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
     try:
         for name, value in values.items():
             try:
-                cur.execute(f'SELECT 1 FROM "{name}" LIMIT 0')
+                cur.execute(f"SELECT 1 FROM {quote_ident(name)} LIMIT 0")
             except duckdb.CatalogException:
                 try:
                     cur.register(name, value)

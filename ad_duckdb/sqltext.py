@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-from . import pysource
 from .exceptions import BadInputError
 
 
@@ -82,13 +81,19 @@ def is_query(source: str) -> bool:
     return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))
 
 
+def _caller_name(value: object) -> str | None:
+    from .pysource import caller_name  # pysource quotes with this module's quote_ident
+
+    return caller_name(value)
+
+
 def _not_a_string(source: object) -> BadInputError:
     # Why not {source!r}: a DuckDB relation's repr is its whole rendered table (kilobytes of box drawing).
     kind = type(source).__name__
     if kind == "DuckDBPyRelation":
         how = ("pass its SQL, rel.sql_query(), or a view of it: rel.create_view('my_rows') on the same connection, "
                "then source='my_rows'")
-    elif (name := pysource.caller_name(source)) is not None:
+    elif (name := _caller_name(source)) is not None:
         how = f"pass the name of its variable instead, in quotes: {name!r} (DuckDB reads DataFrames and Arrow tables by name)"
     else:
         how = "e.g. 'transactions', \"read_parquet('tx.parquet')\" or 'SELECT ... FROM ...'"
