@@ -22,6 +22,7 @@ import argparse
 import csv
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,8 @@ def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
 
 
 def summarize(paths: list[str]) -> str:
-    """Per candidate and mode: cardio / thyroid / shuttle (semi), the 28-file means, files dropping over 1 point."""
+    """Per candidate and mode: cardio / thyroid / shuttle (semi), the 28-file means, files dropping over 1 point;
+    then each candidate's per-seed change of the means."""
     import pandas as pd
 
     df = pd.concat([pd.read_csv(p) for p in paths])
@@ -163,7 +165,8 @@ def summarize(paths: list[str]) -> str:
     n_files = {p: int((base.index.get_level_values(0) == p).sum()) for p in prots}
     base_mean = {p: float(base[p].mean()) for p in prots}
     hdr = ["candidate", "mode", "cardio semi", "thyroid semi", "shuttle semi",
-           *[f"{p} mean ({n_files[p]})" for p in prots], "files dropping >1pt (semi)", "files dropping >1pt (unsup)", "meets"]
+           *[f"{p} mean ({n_files[p]})" for p in prots], "files dropping >1pt (semi)", "files dropping >1pt (unsup)",
+           "meets"]
     out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
     keys = sorted(m[["cand", "mode"]].drop_duplicates().values.tolist(), key=lambda k: (k[0] != "default", k[0], k[1]))
     for cand, mode in keys:
@@ -183,17 +186,28 @@ def summarize(paths: list[str]) -> str:
         cells = [cand, mode, f"{ca:.2f}", f"{th:.2f}", f"{sh:.2f}", *[f"{means[p]:.2f}" for p in prots],
                  drops["semi"] or "-", drops["unsup"] or "-", "YES" if ok else "no"]
         out.append("| " + " | ".join(cells) + " |")
+    # per-seed change of the means (a gain must not rest on one seed)
+    ps = df.groupby(["protocol", "seed", "cand", "mode"])["auc"].mean().reset_index()
+    pb = ps[ps.cand == "default"].set_index(["protocol", "seed"])["auc"]
+    seeds = sorted(ps.seed.unique())
+    hdr2 = ["candidate", "mode", *[f"{p} seed {s}" for p in prots for s in seeds]]
+    out += ["", "| " + " | ".join(hdr2) + " |", "|" + "---|" * len(hdr2)]
+    for cand, mode in keys[1:]:
+        sub = ps[(ps.cand == cand) & (ps["mode"] == mode)].set_index(["protocol", "seed"])["auc"]
+        cells = [f"{sub[(p, s)] - pb[(p, s)]:+.2f}" if (p, s) in sub.index else "-" for p in prots for s in seeds]
+        out.append("| " + " | ".join([cand, mode, *cells]) + " |")
     return "\n".join(out)
 
 
-def main() -> None:
+def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one) -> None:
+    """The command line of an offline-term experiment: ``run`` fits one (file, protocol, seed) and returns its rows."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", nargs="*")
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     ap.add_argument("--protocols", nargs="*", default=["semi", "unsup"])
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", help="CSV of per-run AUCs to write")
-    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results table of earlier runs instead")
+    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables of earlier runs instead")
     a = ap.parse_args()
     if a.summarize:
         print(summarize(a.summarize))
@@ -208,7 +222,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=a.jobs) as ex:
-        for i, res in enumerate(ex.map(run_one, tasks), 1):
+        for i, res in enumerate(ex.map(run, tasks), 1):
             rows += res
             with open(a.out, "w", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -28,11 +28,8 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +37,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from quality import DATA, split  # noqa: E402  (the benchmark's own data and split)
+from global_terms import main  # noqa: E402  (the same command line and tables)
+from quality import split  # noqa: E402  (the benchmark's own data and split)
 
 AXIS_STD_FLOOR = 1e-3  # principal axes with a smaller std (in z units) are left out (exactly dependent columns)
 SPREAD_FLOOR = 1e-2  # floor of an axis's spread, in z units (as Z_STD_FLOOR in global_terms.py)
@@ -143,85 +141,5 @@ def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     return rows
 
 
-def summarize(paths: list[str]) -> str:
-    """Per candidate and mode: cardio / thyroid / shuttle (semi), the 28-file means, files dropping over 1 point;
-    then each candidate's per-seed change of the means."""
-    import pandas as pd
-
-    df = pd.concat([pd.read_csv(p) for p in paths])
-    m = df.groupby(["protocol", "file", "cand", "mode"])["auc"].mean().reset_index()
-    base = m[m.cand == "default"].set_index(["protocol", "file"])["auc"]
-    m["delta"] = m.apply(lambda r: r.auc - base[(r.protocol, r.file)], axis=1)
-    prots = sorted(m.protocol.unique(), reverse=True)
-    n_files = {p: int((base.index.get_level_values(0) == p).sum()) for p in prots}
-    base_mean = {p: float(base[p].mean()) for p in prots}
-    hdr = ["candidate", "mode", "cardio semi", "thyroid semi", "shuttle semi",
-           *[f"{p} mean ({n_files[p]})" for p in prots], "files dropping >1pt (semi)", "files dropping >1pt (unsup)",
-           "meets"]
-    out = ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
-    keys = sorted(m[["cand", "mode"]].drop_duplicates().values.tolist(), key=lambda k: (k[0] != "default", k[0], k[1]))
-    for cand, mode in keys:
-        sub = m[(m.cand == cand) & (m["mode"] == mode)]
-
-        def semi(name: str, sub: Any = sub) -> float:
-            hit = sub[(sub.protocol == "semi") & sub.file.str.contains(name)].auc
-            return float(hit.iloc[0]) if len(hit) else float("nan")
-
-        means = {p: float(sub[sub.protocol == p].auc.mean()) for p in prots}
-        drops = {p: ", ".join(f"{r.file.split('.')[0]} {r.delta:+.1f}"
-                              for r in sub[(sub.protocol == p) & (sub.delta < -1)].itertuples())
-                 for p in ("semi", "unsup")}
-        ca, th, sh = semi("cardio"), semi("thyroid"), semi("shuttle")
-        ok = (ca >= 96.55 and th >= 98.55 and sh >= 99.35 and len(prots) == 2
-              and all(means[p] >= base_mean[p] - 1e-9 for p in prots))
-        cells = [cand, mode, f"{ca:.2f}", f"{th:.2f}", f"{sh:.2f}", *[f"{means[p]:.2f}" for p in prots],
-                 drops["semi"] or "-", drops["unsup"] or "-", "YES" if ok else "no"]
-        out.append("| " + " | ".join(cells) + " |")
-    # per-seed change of the means (a gain must not rest on one seed)
-    ps = df.groupby(["protocol", "seed", "cand", "mode"])["auc"].mean().reset_index()
-    pb = ps[ps.cand == "default"].set_index(["protocol", "seed"])["auc"]
-    seeds = sorted(ps.seed.unique())
-    hdr2 = ["candidate", "mode", *[f"{p} seed {s}" for p in prots for s in seeds]]
-    out += ["", "| " + " | ".join(hdr2) + " |", "|" + "---|" * len(hdr2)]
-    for cand, mode in keys[1:]:
-        sub = ps[(ps.cand == cand) & (ps["mode"] == mode)].set_index(["protocol", "seed"])["auc"]
-        cells = [f"{sub[(p, s)] - pb[(p, s)]:+.2f}" if (p, s) in sub.index else "-" for p in prots for s in seeds]
-        out.append("| " + " | ".join([cand, mode, *cells]) + " |")
-    return "\n".join(out)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--files", nargs="*")
-    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    ap.add_argument("--protocols", nargs="*", default=["semi", "unsup"])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", help="CSV of per-run AUCs to write")
-    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables of earlier runs instead")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-        return
-    if not a.out:
-        ap.error("--out is required to run")
-    files = sorted((DATA / "adbench").glob("*.npz"))
-    if a.files:
-        files = [f for f in files if any(s.lower() in f.name.lower() for s in a.files)]
-    files.sort(key=lambda f: -f.stat().st_size)
-    tasks = [(str(f), p, s) for f in files for p in a.protocols for s in a.seeds]
-    rows: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=a.jobs) as ex:
-        for i, res in enumerate(ex.map(run_one, tasks), 1):
-            rows += res
-            with open(a.out, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                w.writeheader()
-                w.writerows(rows)
-            print(f"{i}/{len(tasks)} {res[0]['file']} {res[0]['protocol']} {res[0]['seed']} "
-                  f"default={res[0]['auc']:.2f} fit={res[0]['fit_s']:.1f}s extra={res[0]['extra_s']:.1f}s "
-                  f"({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    main(run_one)
