@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF
 from .sqltext import quote_literal
 
@@ -28,6 +29,10 @@ SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$",
 DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
 TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
+# SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).
+TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|local\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
+                        r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
+_TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 # Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites); pg_catalog.to_regtype(...) and
 # pg_catalog.pg_get_userbyid(...) lose their schema: the server's session macros (server._SESSION_SQL) answer them.
@@ -35,6 +40,31 @@ _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?defau
                          r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
 # 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
 _REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
+
+
+def timeout_ms(value: str) -> int:
+    """A statement_timeout value as PostgreSQL reads it (``500``, ``'5s'``, ``'1min'``, ``DEFAULT``) in milliseconds."""
+    v = value.strip().strip("'\"").strip()
+    if v.lower() == "default":
+        return 0
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?", v, re.I)
+    if not m:
+        raise ProtocolError(f'invalid value for parameter "statement_timeout": "{v}" (a number of milliseconds, or '
+                            "one with a unit: '500ms', '30s', '5min'; 0 turns it off)", "22023")
+    return int(round(float(m.group(1)) * _TIMEOUT_UNITS[(m.group(2) or "").lower()]))
+
+
+def startup_timeout(params: dict[str, str]) -> int:
+    """The statement_timeout a client asks for at startup, in milliseconds: a ``statement_timeout`` parameter
+    (asyncpg's ``server_settings``) or ``options='-c statement_timeout=5000'`` (libpq, psycopg, JDBC)."""
+    value = params.get("statement_timeout")
+    opts = params.get("options", "").split()
+    for i, o in enumerate(opts):
+        kv = opts[i + 1] if o == "-c" and i + 1 < len(opts) else o[2:] if o.startswith(("-c", "--")) else ""
+        name, eq, v = kv.partition("=")
+        if eq and name.replace("-", "_").lower() == "statement_timeout":
+            value = v
+    return timeout_ms(value) if value is not None else 0
 
 
 def keyword_tag(sql: str) -> str:

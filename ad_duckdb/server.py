@@ -54,6 +54,7 @@ from .pgsql import (
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
+    TIMEOUT_RE,
     TIMEZONE_RE,
     TXN_WORD,
     VERSION_RE,
@@ -61,6 +62,8 @@ from .pgsql import (
     keyword_tag,
     parameter_casts,
     split_statements,
+    startup_timeout,
+    timeout_ms,
     typed_parameters,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text, type_of
@@ -82,12 +85,12 @@ _PG_SHOW = {
     "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": "63", "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
-    "statement_timeout": "0", "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+    "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
 _PG_ONLY_SETTINGS = {
-    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits", "statement_timeout",
+    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
@@ -118,6 +121,9 @@ class Result:
     def constant(cls, name: str, value: str) -> Result:
         return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
 
+
+# PostgreSQL's own text, which clients and tools recognise (SQLSTATE 57014, query_canceled).
+TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 
 # Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
 MAX_BUFFERED_ROWS = 1_000_000
@@ -154,16 +160,25 @@ class Session:
         self.implicit = False  # the extended protocol's implicit transaction, open until Sync
         self.implicit_failed = False
         self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
+        # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
+        self.timeout_ms = 0
+        self.deadline: float | None = None  # when the message now running times out (time.monotonic())
+        self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
+        self.timer_lock = threading.Lock()
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
         try:
             while True:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
+                    self.timed_out = True
+                    raise ProtocolError(TIMEOUT_MESSAGE, "57014")
                 chunk = self.cur.fetchmany(1024)
                 if not chunk:
                     return
                 yield from chunk
-        except duckdb.Error:
+        except (duckdb.Error, ProtocolError):
             if self.status == b"T":
                 self.status = b"E"
             raise
@@ -215,7 +230,15 @@ class Session:
 
             return Result("SELECT", [("version", 25, -1)], iter([(
                 f"PostgreSQL {PG_VERSION} (ad_duckdb {ad_duckdb.__version__} on DuckDB {duckdb.__version__})",)]))
+        m = TIMEOUT_RE.match(sql)
+        if m:
+            # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
+            self.timeout_ms = timeout_ms(m.group(1)) if m.group(1) is not None else 0
+            return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
+            ms = self.timeout_ms
+            return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
@@ -634,6 +657,9 @@ class Handler(socketserver.BaseRequestHandler):
             self.out.clear()
 
     def send_error(self, e: BaseException) -> None:
+        s = getattr(self, "session", None)
+        if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
+            e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
         self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
@@ -696,11 +722,19 @@ class Handler(socketserver.BaseRequestHandler):
         except (ConnectionError, OSError, struct.error):
             return
         try:
+            timeout = startup_timeout(params)
+        except ProtocolError as e:
+            self.send_error(e)
+            self.flush()
+            return
+        try:
             backend, session, pid, key = self.server.open_session(self.request)
         except duckdb.Error as e:
             self.send_error(e)
             self.flush()
             return
+        session.timeout_ms = timeout
+        self.session = session
         try:
             import ad_duckdb
 
@@ -741,6 +775,8 @@ class Handler(socketserver.BaseRequestHandler):
             if skip_to_sync:
                 continue
             s.busy = True
+            s.timed_out = False
+            timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
             try:
                 if kind == b"Q":
                     self.simple_query(s, body.rstrip(b"\x00").decode())
@@ -778,7 +814,26 @@ class Handler(socketserver.BaseRequestHandler):
                     s.implicit_failed = s.implicit
                     self.flush()
             finally:
+                if timer is not None:
+                    with s.timer_lock:
+                        s.deadline = None
+                    timer.cancel()
                 s.busy = False
+
+    def arm_timeout(self, s: Session) -> threading.Timer:
+        """statement_timeout: interrupt this message's statement if it still runs after ``s.timeout_ms``."""
+        s.deadline = time.monotonic() + s.timeout_ms / 1000
+
+        def fire() -> None:
+            with s.timer_lock:  # the message may have ended meanwhile: then there is nothing to interrupt
+                if s.deadline is not None:
+                    s.timed_out = True
+                    s.cur.interrupt()
+
+        t = threading.Timer(s.timeout_ms / 1000, fire)
+        t.daemon = True
+        t.start()
+        return t
 
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:

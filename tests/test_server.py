@@ -400,6 +400,37 @@ def test_cancel_request_interrupts_a_running_query(server: Server) -> None:
         assert conn.execute("select 1").fetchall() == [(1,)]
 
 
+def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
+    """SET statement_timeout (or libpq's options='-c statement_timeout=...') used to answer SET and change nothing:
+    a BI tool's timeout never fired and the query ran to its end."""
+    long_query = "select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '300ms'")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        assert conn.execute("select anomaly_score('tx_ae', 3, 120.0) > 0").fetchall() == [(True,)]
+        t0 = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="canceling statement due to statement timeout"):
+            conn.execute(long_query)
+        assert time.monotonic() - t0 < 30
+        conn.execute("RESET statement_timeout")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="statement_timeout"):
+            conn.execute("SET statement_timeout = 'soon'")
+        assert conn.execute("select 1").fetchall() == [(1,)]
+    with psycopg.connect(server.url(), autocommit=True, options="-c statement_timeout=300") as conn:
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            conn.execute(long_query)
+        # in a transaction the timeout fails it, as any error does
+        conn.autocommit = False
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute(long_query)
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("select 1")
+        conn.rollback()
+        assert conn.execute("select 2").fetchall() == [(2,)]
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
