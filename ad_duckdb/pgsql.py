@@ -187,6 +187,37 @@ def catalog_rewrites(sql: str) -> str:
     return "".join(out)
 
 
+_STDIO_RE = re.compile(r"^\s*copy\b.*\b(to\s+stdout|from\s+stdin)\b", re.I | re.S)
+_DECLARE_RE = re.compile(r"^\s*declare\s+\S+\s+.*\bcursor\b", re.I | re.S)
+
+
+def unsupported(sql: str) -> ProtocolError | None:
+    """The error for PostgreSQL statements the server cannot serve, which DuckDB would answer misleadingly:
+    ``COPY ... TO STDOUT`` / ``FROM STDIN`` (psql's \\copy) reach DuckDB as the file /dev/stdout, and ``DECLARE``
+    (psycopg's named cursors) as a syntax error. Matched outside string literals only."""
+    bare = list(sql)
+    for a, b in _string_spans(sql):
+        bare[a:b] = " " * (b - a)
+    text = "".join(bare)
+    m = _STDIO_RE.match(text)
+    if m and m.group(1).lower().startswith("to"):
+        return ProtocolError(
+            "COPY ... TO STDOUT (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: run the SELECT "
+            "and save its rows from the client (psql: --csv -c \"SELECT ...\" > file.csv, or \\o file), or write the "
+            "file with ad-duckdb score --into / ad-duckdb sql on the database itself.", "0A000")
+    if m:
+        return ProtocolError(
+            "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
+            "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
+            "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
+    if _DECLARE_RE.match(text):
+        return ProtocolError(
+            "Server-side cursors (DECLARE ... CURSOR; psycopg's named cursors) are not supported by ad-duckdb serve: "
+            "run the query on a client-side cursor and read its rows in pages (fetchmany, psycopg's stream()); "
+            "the server sends them as they are computed.", "0A000")
+    return None
+
+
 def split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:

@@ -65,6 +65,7 @@ from .pgsql import (
     startup_timeout,
     timeout_ms,
     typed_parameters,
+    unsupported,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text, type_of
 from .sqltext import quote_ident
@@ -299,6 +300,11 @@ class Session:
             else:
                 self.statements.pop(name, None)
             return Result("DEALLOCATE")
+        err = unsupported(sql)
+        if err is not None:
+            if self.status == b"T":
+                self.status = b"E"  # a refused statement fails the transaction, as any error does
+            raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
         return catalog_rewrites(sql)
@@ -380,6 +386,11 @@ class Session:
         if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
                 and not self.implicit:
             return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
+        if self.status == b"E" and kind != "TRANSACTION":
+            # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
+            # while rows were sent) it would still run statements the client must not rely on
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
         try:
             if kind == "TRANSACTION" and head not in ("BEGIN", "START"):
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead

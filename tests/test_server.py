@@ -431,6 +431,35 @@ def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
         assert conn.execute("select 2").fetchall() == [(2,)]
 
 
+def test_copy_stdio_and_server_side_cursors_are_refused_by_name(server: Server, tmp_path: Path) -> None:
+    """psql's \\copy used to fail with 'Cannot access file "/dev/stdout"', and a psycopg named cursor with 'Table
+    with name pg_cursors does not exist'; a refused statement also left the transaction usable."""
+    if shutil.which("psql") is None:
+        pytest.fail(PSQL_MISSING)
+    out = tmp_path / "x.csv"
+    for cmd, words in [(f"\\copy (select 1) to '{out}'", "TO STDOUT"), (f"\\copy transactions from '{out}'", "FROM STDIN")]:
+        out.write_text("1\n")
+        r = subprocess.run(["psql", server.url(), "-c", cmd], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and words in r.stderr and "not supported by ad-duckdb serve" in r.stderr, r.stderr
+        assert "/dev/std" not in r.stderr
+    with psycopg.connect(server.url()) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="named cursors"):
+            with conn.cursor("pages") as cur:
+                cur.execute("select * from transactions")
+        conn.rollback()
+        # a string that merely reads like one runs
+        assert conn.execute("select 'copy t to stdout; declare c cursor' as s").fetchall()[0][0].startswith("copy")
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("DECLARE c CURSOR FOR SELECT 1")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("select 1")
+        conn.execute("COMMIT")  # of a failed transaction: rolls it back
+        assert conn.execute("select 2").fetchall() == [(2,)]
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
