@@ -650,6 +650,9 @@ def test_snapshot_mode_lets_training_write_and_sighup_publishes(warehouse: str, 
         # A client connected before the reload keeps its consistent view until it reconnects.
         assert before.execute("select anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0] > 0
         assert before.execute("select max(version) from ad_models").fetchall()[0][0] == 1
+        # ... and asking it for the new version says to reconnect (it used to say only "send it SIGHUP", done already)
+        with pytest.raises(psycopg.Error, match="with --snapshot, then reconnect"):
+            before.execute("select anomaly_score('tx_ae@2', 3, 120.0)")
     # Stopped, the server leaves no copy behind and the original is free for writers.
     ad_duckdb.connect(db).close()
 
