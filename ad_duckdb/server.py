@@ -413,6 +413,12 @@ class Session:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
+        if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \
+                [("Success", "BOOLEAN")]:
+            # DuckDB's empty "Success" result of DROP, ALTER, PREPARE, CHECKPOINT, SET ...: PostgreSQL sends no
+            # rows description for these, and JDBC's executeUpdate fails on one ("a result was returned")
+            self.cur.fetchall()
+            return Result(head)
         cols = [(d[0], *type_of(d[1])) for d in desc]
         r = Result("SELECT" if kind == "SELECT" else head, cols)
         r.rows = self._rows(r)

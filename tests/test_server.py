@@ -460,6 +460,24 @@ def test_copy_stdio_and_server_side_cursors_are_refused_by_name(server: Server, 
         assert conn.execute("select 2").fetchall() == [(2,)]
 
 
+def test_statements_without_rows_send_no_row_description(server: Server) -> None:
+    """DROP, ALTER, PREPARE, CHECKPOINT used to come back as a result with one BOOLEAN column "Success" (DuckDB's),
+    which JDBC's executeUpdate refuses ("a result was returned when none was expected")."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, tag in [("PREPARE score_it AS SELECT anomaly_score('tx_ae', $1, $2) AS s", "PREPARE"),
+                         ("CHECKPOINT", "CHECKPOINT")]:
+            cur = conn.execute(sql)
+            assert cur.description is None and cur.statusmessage == tag, (sql, cur.description)
+        cur = conn.execute("EXECUTE score_it(3, 120.0)")
+        assert [d.name for d in cur.description] == ["s"] and cur.fetchone()[0] > 0
+        cur = conn.execute('select true as "Success"')  # a query's own column of that name stays
+        assert [d.name for d in cur.description] == ["Success"] and cur.fetchall() == [(True,)]
+    if shutil.which("psql") is not None:
+        r = subprocess.run(["psql", server.url(), "-c", "PREPARE p AS SELECT 1"], capture_output=True, text=True,
+                           timeout=60)
+        assert r.stdout.strip() == "PREPARE", r.stdout
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
