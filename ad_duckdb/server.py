@@ -569,10 +569,15 @@ class PGServer(socketserver.ThreadingTCPServer):
             return Backend(cfg.database, read_write=cfg.read_write)
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
+                # Why two texts: with --snapshot the copy itself needs a moment without a writer; advising
+                # --snapshot to someone using it sends them in a circle
+                fix = ("--snapshot copies the file only while no process writes it: wait for the training / dbt run "
+                       "to finish, then start the server again, or send a running one SIGHUP again"
+                       if cfg.snapshot else
+                       "wait for the training / dbt run to finish, or serve a copy with --snapshot")
                 raise click.ClickException(
                     f"Cannot open {cfg.database!r}: another process has it open for writing ({e}). DuckDB allows "
-                    "one writing process per file: wait for the training / dbt run to finish, or serve a copy "
-                    "with --snapshot.") from e
+                    f"one writing process per file: {fix}.") from e
             raise
 
     def reload(self) -> str:

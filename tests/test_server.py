@@ -675,6 +675,23 @@ def test_snapshot_mode_lets_training_write_and_sighup_publishes(warehouse: str, 
     ad_duckdb.connect(db).close()
 
 
+def test_snapshot_reload_blocked_by_a_writer_says_to_send_sighup_again(warehouse: str, tmp_path: Path) -> None:
+    """The log of a reload a writer blocked told a --snapshot server's user to 'serve a copy with --snapshot'."""
+    db = str(tmp_path / "busy.duckdb")
+    shutil.copy(warehouse, db)
+    writer = None
+    try:
+        with serve(db, "--snapshot") as s:
+            writer = duckdb.connect(db)  # a training run or dbt build holding the file
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)  # the reload runs in the background; the server joins it before it stops
+        assert "reload failed, still serving the previous copy" in s.stderr, s.stderr
+        assert "send a running one SIGHUP again" in s.stderr and "serve a copy with --snapshot" not in s.stderr
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def test_server_helpers_never_import_the_server() -> None:
     """The server's helper modules (types, SQL text, errors) import downwards only, never ``server``."""
     for name in ("pgtypes", "pgsql", "pgerrors"):
