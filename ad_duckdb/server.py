@@ -163,6 +163,7 @@ class Session:
         self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
+        self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
         self.deadline: float | None = None  # when the message now running times out (time.monotonic())
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
@@ -234,7 +235,9 @@ class Session:
         m = TIMEOUT_RE.match(sql)
         if m:
             # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
-            self.timeout_ms = timeout_ms(m.group(1)) if m.group(1) is not None else 0
+            value = m.group(1)
+            default = value is None or value.strip().strip("'\"").strip().lower() == "default"
+            self.timeout_ms = self.timeout_default if default else timeout_ms(value)
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
@@ -277,6 +280,8 @@ class Session:
             if what in ("ALL", "PLANS"):
                 self.statements.clear()  # what a pooler needs: no prepared statement survives
                 self.described.clear()
+            if what == "ALL":
+                self.timeout_ms = self.timeout_default  # nor the previous user's statement_timeout
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -755,7 +760,7 @@ class Handler(socketserver.BaseRequestHandler):
             self.send_error(e)
             self.flush()
             return
-        session.timeout_ms = timeout
+        session.timeout_ms = session.timeout_default = timeout
         self.session = session
         try:
             import ad_duckdb

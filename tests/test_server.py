@@ -417,7 +417,13 @@ def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="statement_timeout"):
             conn.execute("SET statement_timeout = 'soon'")
         assert conn.execute("select 1").fetchall() == [(1,)]
+        conn.execute("SET statement_timeout = '5min'")
+        conn.execute("DISCARD ALL")  # a pooler handing the connection to the next user: no timeout of the last one
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
     with psycopg.connect(server.url(), autocommit=True, options="-c statement_timeout=300") as conn:
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        conn.execute("SET statement_timeout = '2s'")
+        conn.execute("RESET statement_timeout")  # back to the connection's own, as in PostgreSQL
         assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
         with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
             conn.execute(long_query)
