@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF
 from .sqltext import quote_literal
 
@@ -28,6 +29,10 @@ SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$",
 DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
 TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
+# SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).
+TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|local\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
+                        r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
+_TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 # Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites); pg_catalog.to_regtype(...) and
 # pg_catalog.pg_get_userbyid(...) lose their schema: the server's session macros (server._SESSION_SQL) answer them.
@@ -35,6 +40,31 @@ _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?defau
                          r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
 # 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
 _REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
+
+
+def timeout_ms(value: str) -> int:
+    """A statement_timeout value as PostgreSQL reads it (``500``, ``'5s'``, ``'1min'``, ``DEFAULT``) in milliseconds."""
+    v = value.strip().strip("'\"").strip()
+    if v.lower() == "default":
+        return 0
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?", v, re.I)
+    if not m:
+        raise ProtocolError(f'invalid value for parameter "statement_timeout": "{v}" (a number of milliseconds, or '
+                            "one with a unit: '500ms', '30s', '5min'; 0 turns it off)", "22023")
+    return int(round(float(m.group(1)) * _TIMEOUT_UNITS[(m.group(2) or "").lower()]))
+
+
+def startup_timeout(params: dict[str, str]) -> int:
+    """The statement_timeout a client asks for at startup, in milliseconds: a ``statement_timeout`` parameter
+    (asyncpg's ``server_settings``) or ``options='-c statement_timeout=5000'`` (libpq, psycopg, JDBC)."""
+    value = params.get("statement_timeout")
+    opts = params.get("options", "").split()
+    for i, o in enumerate(opts):
+        kv = opts[i + 1] if o == "-c" and i + 1 < len(opts) else o[2:] if o.startswith(("-c", "--")) else ""
+        name, eq, v = kv.partition("=")
+        if eq and name.replace("-", "_").lower() == "statement_timeout":
+            value = v
+    return timeout_ms(value) if value is not None else 0
 
 
 def keyword_tag(sql: str) -> str:
@@ -155,6 +185,37 @@ def catalog_rewrites(sql: str) -> str:
         out.append(literal)
     out.append(_REGTYPE_RE.sub("", sql[last:]))
     return "".join(out)
+
+
+_STDIO_RE = re.compile(r"^\s*copy\b.*\b(to\s+stdout|from\s+stdin)\b", re.I | re.S)
+_DECLARE_RE = re.compile(r"^\s*declare\s+\S+\s+.*\bcursor\b", re.I | re.S)
+
+
+def unsupported(sql: str) -> ProtocolError | None:
+    """The error for PostgreSQL statements the server cannot serve, which DuckDB would answer misleadingly:
+    ``COPY ... TO STDOUT`` / ``FROM STDIN`` (psql's \\copy) reach DuckDB as the file /dev/stdout, and ``DECLARE``
+    (psycopg's named cursors) as a syntax error. Matched outside string literals only."""
+    bare = list(sql)
+    for a, b in _string_spans(sql):
+        bare[a:b] = " " * (b - a)
+    text = "".join(bare)
+    m = _STDIO_RE.match(text)
+    if m and m.group(1).lower().startswith("to"):
+        return ProtocolError(
+            "COPY ... TO STDOUT (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: run the SELECT "
+            "and save its rows from the client (psql: --csv -c \"SELECT ...\" > file.csv, or \\o file), or write the "
+            "file with ad-duckdb score --into / ad-duckdb sql on the database itself.", "0A000")
+    if m:
+        return ProtocolError(
+            "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
+            "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
+            "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
+    if _DECLARE_RE.match(text):
+        return ProtocolError(
+            "Server-side cursors (DECLARE ... CURSOR; psycopg's named cursors) are not supported by ad-duckdb serve: "
+            "run the query on a client-side cursor and read its rows in pages (fetchmany, psycopg's stream()); "
+            "the server sends them as they are computed.", "0A000")
+    return None
 
 
 def split_statements(sql: str) -> list[str]:

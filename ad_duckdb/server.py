@@ -54,6 +54,7 @@ from .pgsql import (
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
+    TIMEOUT_RE,
     TIMEZONE_RE,
     TXN_WORD,
     VERSION_RE,
@@ -61,7 +62,10 @@ from .pgsql import (
     keyword_tag,
     parameter_casts,
     split_statements,
+    startup_timeout,
+    timeout_ms,
     typed_parameters,
+    unsupported,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text, type_of
 from .sqltext import quote_ident
@@ -82,12 +86,12 @@ _PG_SHOW = {
     "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": "63", "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
-    "statement_timeout": "0", "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+    "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
 _PG_ONLY_SETTINGS = {
-    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits", "statement_timeout",
+    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
@@ -118,6 +122,9 @@ class Result:
     def constant(cls, name: str, value: str) -> Result:
         return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
 
+
+# PostgreSQL's own text, which clients and tools recognise (SQLSTATE 57014, query_canceled).
+TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 
 # Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
 MAX_BUFFERED_ROWS = 1_000_000
@@ -154,16 +161,26 @@ class Session:
         self.implicit = False  # the extended protocol's implicit transaction, open until Sync
         self.implicit_failed = False
         self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
+        # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
+        self.timeout_ms = 0
+        self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
+        self.deadline: float | None = None  # when the message now running times out (time.monotonic())
+        self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
+        self.timer_lock = threading.Lock()
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
         try:
             while True:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
+                    self.timed_out = True
+                    raise ProtocolError(TIMEOUT_MESSAGE, "57014")
                 chunk = self.cur.fetchmany(1024)
                 if not chunk:
                     return
                 yield from chunk
-        except duckdb.Error:
+        except (duckdb.Error, ProtocolError):
             if self.status == b"T":
                 self.status = b"E"
             raise
@@ -215,7 +232,17 @@ class Session:
 
             return Result("SELECT", [("version", 25, -1)], iter([(
                 f"PostgreSQL {PG_VERSION} (ad_duckdb {ad_duckdb.__version__} on DuckDB {duckdb.__version__})",)]))
+        m = TIMEOUT_RE.match(sql)
+        if m:
+            # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
+            value = m.group(1)
+            default = value is None or value.strip().strip("'\"").strip().lower() == "default"
+            self.timeout_ms = self.timeout_default if default else timeout_ms(value)
+            return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
+            ms = self.timeout_ms
+            return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
@@ -253,6 +280,8 @@ class Session:
             if what in ("ALL", "PLANS"):
                 self.statements.clear()  # what a pooler needs: no prepared statement survives
                 self.described.clear()
+            if what == "ALL":
+                self.timeout_ms = self.timeout_default  # nor the previous user's statement_timeout
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -276,6 +305,11 @@ class Session:
             else:
                 self.statements.pop(name, None)
             return Result("DEALLOCATE")
+        err = unsupported(sql)
+        if err is not None:
+            if self.status == b"T":
+                self.status = b"E"  # a refused statement fails the transaction, as any error does
+            raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
         return catalog_rewrites(sql)
@@ -357,6 +391,11 @@ class Session:
         if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
                 and not self.implicit:
             return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
+        if self.status == b"E" and kind != "TRANSACTION":
+            # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
+            # while rows were sent) it would still run statements the client must not rely on
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
         try:
             if kind == "TRANSACTION" and head not in ("BEGIN", "START"):
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead
@@ -379,6 +418,12 @@ class Session:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
+        if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \
+                [("Success", "BOOLEAN")]:
+            # DuckDB's empty "Success" result of DROP, ALTER, PREPARE, CHECKPOINT, SET ...: PostgreSQL sends no
+            # rows description for these, and JDBC's executeUpdate fails on one ("a result was returned")
+            self.cur.fetchall()
+            return Result(head)
         cols = [(d[0], *type_of(d[1])) for d in desc]
         r = Result("SELECT" if kind == "SELECT" else head, cols)
         r.rows = self._rows(r)
@@ -529,10 +574,15 @@ class PGServer(socketserver.ThreadingTCPServer):
             return Backend(cfg.database, read_write=cfg.read_write)
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
+                # Why two texts: with --snapshot the copy itself needs a moment without a writer; advising
+                # --snapshot to someone using it sends them in a circle
+                fix = ("--snapshot copies the file only while no process writes it: wait for the training / dbt run "
+                       "to finish, then start the server again, or send a running one SIGHUP again"
+                       if cfg.snapshot else
+                       "wait for the training / dbt run to finish, or serve a copy with --snapshot")
                 raise click.ClickException(
                     f"Cannot open {cfg.database!r}: another process has it open for writing ({e}). DuckDB allows "
-                    "one writing process per file: wait for the training / dbt run to finish, or serve a copy "
-                    "with --snapshot.") from e
+                    f"one writing process per file: {fix}.") from e
             raise
 
     def reload(self) -> str:
@@ -634,6 +684,9 @@ class Handler(socketserver.BaseRequestHandler):
             self.out.clear()
 
     def send_error(self, e: BaseException) -> None:
+        s = getattr(self, "session", None)
+        if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
+            e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
         self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
@@ -696,11 +749,19 @@ class Handler(socketserver.BaseRequestHandler):
         except (ConnectionError, OSError, struct.error):
             return
         try:
+            timeout = startup_timeout(params)
+        except ProtocolError as e:
+            self.send_error(e)
+            self.flush()
+            return
+        try:
             backend, session, pid, key = self.server.open_session(self.request)
         except duckdb.Error as e:
             self.send_error(e)
             self.flush()
             return
+        session.timeout_ms = session.timeout_default = timeout
+        self.session = session
         try:
             import ad_duckdb
 
@@ -741,6 +802,8 @@ class Handler(socketserver.BaseRequestHandler):
             if skip_to_sync:
                 continue
             s.busy = True
+            s.timed_out = False
+            timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
             try:
                 if kind == b"Q":
                     self.simple_query(s, body.rstrip(b"\x00").decode())
@@ -778,7 +841,26 @@ class Handler(socketserver.BaseRequestHandler):
                     s.implicit_failed = s.implicit
                     self.flush()
             finally:
+                if timer is not None:
+                    with s.timer_lock:
+                        s.deadline = None
+                    timer.cancel()
                 s.busy = False
+
+    def arm_timeout(self, s: Session) -> threading.Timer:
+        """statement_timeout: interrupt this message's statement if it still runs after ``s.timeout_ms``."""
+        s.deadline = time.monotonic() + s.timeout_ms / 1000
+
+        def fire() -> None:
+            with s.timer_lock:  # the message may have ended meanwhile: then there is nothing to interrupt
+                if s.deadline is not None:
+                    s.timed_out = True
+                    s.cur.interrupt()
+
+        t = threading.Timer(s.timeout_ms / 1000, fire)
+        t.daemon = True
+        t.start()
+        return t
 
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:

@@ -312,7 +312,7 @@ def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
         return ModelNotFoundError(
             f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the latest, "
             "or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
-            "send it SIGHUP)."
+            "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on)."
         )
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
     same = [k for k in sorted(known) if k.lower() == name.lower()]

@@ -400,6 +400,90 @@ def test_cancel_request_interrupts_a_running_query(server: Server) -> None:
         assert conn.execute("select 1").fetchall() == [(1,)]
 
 
+def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
+    """SET statement_timeout (or libpq's options='-c statement_timeout=...') used to answer SET and change nothing:
+    a BI tool's timeout never fired and the query ran to its end."""
+    long_query = "select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET statement_timeout = '300ms'")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        assert conn.execute("select anomaly_score('tx_ae', 3, 120.0) > 0").fetchall() == [(True,)]
+        t0 = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="canceling statement due to statement timeout"):
+            conn.execute(long_query)
+        assert time.monotonic() - t0 < 30
+        conn.execute("RESET statement_timeout")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="statement_timeout"):
+            conn.execute("SET statement_timeout = 'soon'")
+        assert conn.execute("select 1").fetchall() == [(1,)]
+        conn.execute("SET statement_timeout = '5min'")
+        conn.execute("DISCARD ALL")  # a pooler handing the connection to the next user: no timeout of the last one
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+    with psycopg.connect(server.url(), autocommit=True, options="-c statement_timeout=300") as conn:
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        conn.execute("SET statement_timeout = '2s'")
+        conn.execute("RESET statement_timeout")  # back to the connection's own, as in PostgreSQL
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            conn.execute(long_query)
+        # in a transaction the timeout fails it, as any error does
+        conn.autocommit = False
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute(long_query)
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("select 1")
+        conn.rollback()
+        assert conn.execute("select 2").fetchall() == [(2,)]
+
+
+def test_copy_stdio_and_server_side_cursors_are_refused_by_name(server: Server, tmp_path: Path) -> None:
+    """psql's \\copy used to fail with 'Cannot access file "/dev/stdout"', and a psycopg named cursor with 'Table
+    with name pg_cursors does not exist'; a refused statement also left the transaction usable."""
+    if shutil.which("psql") is None:
+        pytest.fail(PSQL_MISSING)
+    out = tmp_path / "x.csv"
+    for cmd, words in [(f"\\copy (select 1) to '{out}'", "TO STDOUT"), (f"\\copy transactions from '{out}'", "FROM STDIN")]:
+        out.write_text("1\n")
+        r = subprocess.run(["psql", server.url(), "-c", cmd], capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0 and words in r.stderr and "not supported by ad-duckdb serve" in r.stderr, r.stderr
+        assert "/dev/std" not in r.stderr
+    with psycopg.connect(server.url()) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="named cursors"):
+            with conn.cursor("pages") as cur:
+                cur.execute("select * from transactions")
+        conn.rollback()
+        # a string that merely reads like one runs
+        assert conn.execute("select 'copy t to stdout; declare c cursor' as s").fetchall()[0][0].startswith("copy")
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("DECLARE c CURSOR FOR SELECT 1")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("select 1")
+        conn.execute("COMMIT")  # of a failed transaction: rolls it back
+        assert conn.execute("select 2").fetchall() == [(2,)]
+
+
+def test_statements_without_rows_send_no_row_description(server: Server) -> None:
+    """DROP, ALTER, PREPARE, CHECKPOINT used to come back as a result with one BOOLEAN column "Success" (DuckDB's),
+    which JDBC's executeUpdate refuses ("a result was returned when none was expected")."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, tag in [("PREPARE score_it AS SELECT anomaly_score('tx_ae', $1, $2) AS s", "PREPARE"),
+                         ("CHECKPOINT", "CHECKPOINT")]:
+            cur = conn.execute(sql)
+            assert cur.description is None and cur.statusmessage == tag, (sql, cur.description)
+        cur = conn.execute("EXECUTE score_it(3, 120.0)")
+        assert [d.name for d in cur.description] == ["s"] and cur.fetchone()[0] > 0
+        cur = conn.execute('select true as "Success"')  # a query's own column of that name stays
+        assert [d.name for d in cur.description] == ["Success"] and cur.fetchall() == [(True,)]
+    if shutil.which("psql") is not None:
+        r = subprocess.run(["psql", server.url(), "-c", "PREPARE p AS SELECT 1"], capture_output=True, text=True,
+                           timeout=60)
+        assert r.stdout.strip() == "PREPARE", r.stdout
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
@@ -590,8 +674,28 @@ def test_snapshot_mode_lets_training_write_and_sighup_publishes(warehouse: str, 
         # A client connected before the reload keeps its consistent view until it reconnects.
         assert before.execute("select anomaly_score('tx_ae', 3, 120.0)").fetchall()[0][0] > 0
         assert before.execute("select max(version) from ad_models").fetchall()[0][0] == 1
+        # ... and asking it for the new version says to reconnect (it used to say only "send it SIGHUP", done already)
+        with pytest.raises(psycopg.Error, match="with --snapshot, then reconnect"):
+            before.execute("select anomaly_score('tx_ae@2', 3, 120.0)")
     # Stopped, the server leaves no copy behind and the original is free for writers.
     ad_duckdb.connect(db).close()
+
+
+def test_snapshot_reload_blocked_by_a_writer_says_to_send_sighup_again(warehouse: str, tmp_path: Path) -> None:
+    """The log of a reload a writer blocked told a --snapshot server's user to 'serve a copy with --snapshot'."""
+    db = str(tmp_path / "busy.duckdb")
+    shutil.copy(warehouse, db)
+    writer = None
+    try:
+        with serve(db, "--snapshot") as s:
+            writer = duckdb.connect(db)  # a training run or dbt build holding the file
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)  # the reload runs in the background; the server joins it before it stops
+        assert "reload failed, still serving the previous copy" in s.stderr, s.stderr
+        assert "send a running one SIGHUP again" in s.stderr and "serve a copy with --snapshot" not in s.stderr
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def test_server_helpers_never_import_the_server() -> None:
