@@ -247,18 +247,23 @@ EXPLAIN_TYPE = pa.list_(pa.struct([("feature", pa.string()), ("share", pa.float6
 
 def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     """Each column's part in each row's score (``LoadedModel.attribution``) -> list of (feature, share) per row,
-    largest share first; shares sum to 1."""
+    largest share first; shares sum to 1. A row with no part at all (every feature missing: a missing value is
+    never a reason) gets an empty list, where equal shares would have named its missing values."""
     n, d = fe.shape
     fe = np.nan_to_num(fe.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
     tot = fe.sum(axis=1, keepdims=True)
-    shares = np.where(tot > 0, fe / np.where(tot > 0, tot, 1.0), 1.0 / d)
+    some = tot[:, 0] > 0
+    shares = fe / np.where(some[:, None], tot, 1.0)
     order = np.argsort(-shares, axis=1, kind="stable")
+    vals = np.take_along_axis(shares, order, axis=1)
+    if not some.all():
+        order, vals = order[some], vals[some]
     # Why Arrow's take (which imports pyarrow.compute, 9 MiB): a numpy gather of the names' bytes was 10x slower.
     names = lm.names_pa.take(to_arrow(order.ravel(), pa.int64()))
-    vals = to_arrow(np.take_along_axis(shares, order, axis=1).ravel(), pa.float64())
-    structs = pa.StructArray.from_arrays([names, vals], names=["feature", "share"])
-    offsets = to_arrow(np.arange(0, n * d + 1, d, dtype=np.int32), pa.int32())
-    return pa.ListArray.from_arrays(offsets, structs)
+    structs = pa.StructArray.from_arrays([names, to_arrow(vals.ravel(), pa.float64())], names=["feature", "share"])
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.where(some, d, 0), out=offsets[1:])
+    return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:

@@ -395,6 +395,14 @@ def test_a_missing_value_is_never_a_reason(joint_con: duckdb.DuckDBPyConnection)
         for (e,) in joint_con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
             shares = {x["feature"]: x["share"] for x in e}
             assert shares[missing] == 0.0 and sum(shares.values()) == pytest.approx(1.0), (args, shares)
+    # a row missing every feature has nothing to explain: an empty list (equal shares named its missing values),
+    # beside rows of the same batch that keep theirs
+    rows = joint_con.execute(
+        "SELECT anomaly_explain('m', CASE WHEN k THEN NULL ELSE z END, CASE WHEN k THEN NULL ELSE cnt END, "
+        "CASE WHEN k THEN NULL ELSE amount END, CASE WHEN k THEN NULL ELSE r END), k "
+        "FROM (SELECT *, row_number() OVER () % 3 = 0 AS k FROM t LIMIT 300)").fetchall()
+    assert all(e == [] for e, k in rows if k) and sum(k for _, k in rows) == 100
+    assert all(len(e) == 4 and sum(x["share"] for x in e) == pytest.approx(1.0) for e, k in rows if not k)
 
 
 def test_shares_are_the_rows_shapley_values() -> None:
