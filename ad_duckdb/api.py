@@ -110,16 +110,6 @@ def connect(
     return con
 
 
-def _cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """A cursor of ``con`` on which a source named like a Python variable reads it, as ``con.sql("... FROM df")``
-    does in the caller's own code: ``ad_duckdb.train(con, "m", "df")`` with a pandas or polars DataFrame or an
-    Arrow table ``df``. Why every frame: DuckDB looks for the name in the frame that runs the query, which is
-    ours; a table or view of that name still comes first."""
-    cur = con.cursor()
-    cur.execute("SET python_scan_all_frames = true")
-    return cur
-
-
 def _not_a_database(database: str) -> BadInputError:
     # DuckDB opens some files (x.parquet, x.csv) as an in-memory database: models would vanish at exit.
     suffix = Path(database).suffix.lower()
@@ -284,7 +274,7 @@ def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
     p = AutoEncoderDetector(**params)._train_params()  # validated before any row is read
     n = count_rows(cur, source, names, where)
     if n <= p.max_train_rows:
-        X = load_matrix(cur, source, names, where)
+        X = load_matrix(cur, source, names, where, n=n)
         return X, len(X), None
     sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed)
     return sample.rows, sample.n_read, sample.rising
