@@ -34,10 +34,26 @@ TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|local\s+)?statement_timeout
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
-# Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites); pg_catalog.to_regtype(...) and
-# pg_catalog.pg_get_userbyid(...) lose their schema: the server's session macros (server._SESSION_SQL) answer them.
+# PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
+# (server._SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
+# (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).
+SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
+                     "pg_relation_size", "pg_total_relation_size", "pg_indexes_size")
+SESSION_VIEWS = ("pg_database",)
+# DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
+BUILTIN_FUNCTIONS = ("array_to_string",)
+# Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites): ::regtype, COLLATE
+# pg_catalog.default, the pg_catalog of the session functions and views above, and OPERATOR(pg_catalog.~) (psql's
+# name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning.
 _REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
-                         r"\bpg_catalog\s*\.\s*(?=(?:to_regtype|pg_get_userbyid)\s*\()", re.I)
+                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_FUNCTIONS + BUILTIN_FUNCTIONS)})\s*\()|"
+                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())", re.I)
+_OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
+# pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
+# oid, so the oid cannot tell which overload a row is; the session macros read the row's own columns instead.
+_PROC_FN_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_get_function_(arguments|result)\s*\(\s*([a-z_][a-z0-9_]*)\s*\.\s*oid\s*\)",
+                         re.I)
+_PROC_FN_ARGS = {"arguments": "{0}.proargtypes, {0}.proargnames, {0}.provariadic", "result": "{0}.prorettype"}
 # 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
 _REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
 
@@ -171,24 +187,37 @@ def _string_spans(sql: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _rewrite_bare(text: str) -> str:
+    """The rewrites of SQL text outside string literals (see catalog_rewrites)."""
+    text = _REGTYPE_RE.sub("", text)
+    text = _OPERATOR_RE.sub(lambda m: f" {m.group(1)} ", text)
+    return _PROC_FN_RE.sub(lambda m: f"pg_get_function_{m.group(1).lower()}("
+                                     f"{_PROC_FN_ARGS[m.group(1).lower()].format(m.group(2))})", text)
+
+
 def catalog_rewrites(sql: str) -> str:
-    """The catalogue rewrites (``_REGTYPE_RE``; ``'name'::regclass`` as that relation's oid), outside string
-    literals only: a literal that merely contains ``::regtype`` stays as written."""
+    """The catalogue rewrites (``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``; ``'name'::regclass`` as that
+    relation's oid), outside string literals only: a literal that merely contains ``::regtype`` stays as written."""
     out, last = [], 0
     for start, end in _string_spans(sql):
-        out.append(_REGTYPE_RE.sub("", sql[last:start]))
+        out.append(_rewrite_bare(sql[last:start]))
         literal, last = sql[start:end], end
         m = _REGCLASS_RE.match(sql, end) if literal.startswith("'") else None
         if m:
             name = literal[1:-1].replace("''", "'").split(".")[-1]  # a schema-qualified name: the relation's own
             literal, last = f"(SELECT oid FROM pg_catalog.pg_class WHERE relname = {quote_literal(name)} LIMIT 1)", m.end()
         out.append(literal)
-    out.append(_REGTYPE_RE.sub("", sql[last:]))
+    out.append(_rewrite_bare(sql[last:]))
     return "".join(out)
 
 
 _STDIO_RE = re.compile(r"^\s*copy\b.*\b(to\s+stdout|from\s+stdin)\b", re.I | re.S)
 _DECLARE_RE = re.compile(r"^\s*declare\s+\S+\s+.*\bcursor\b", re.I | re.S)
+# psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
+# clear error beats DuckDB's (a missing table or type, naming none of the command).
+_PSQL_DESCRIBE_RE = re.compile(r"\bc\s*\.\s*relforcerowsecurity\b", re.I)  # \d NAME, \d+ NAME (its second query)
+_PG_ROLES_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_roles\b", re.I)  # \du, \dg
+_PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
 
 
 def unsupported(sql: str) -> ProtocolError | None:
@@ -210,6 +239,21 @@ def unsupported(sql: str) -> ProtocolError | None:
             "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
             "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
             "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
+    if _PSQL_DESCRIBE_RE.search(text):
+        return ProtocolError(
+            "psql's \\d NAME is not supported by ad-duckdb serve (DuckDB's pg_catalog lacks what it reads: regclass, "
+            "policies, statistics objects, publications): use DESCRIBE NAME, or SELECT column_name, data_type, "
+            "is_nullable FROM information_schema.columns WHERE table_name = 'NAME'. \\d, \\dt, \\dv list relations.",
+            "0A000")
+    if _PG_ROLES_RE.search(text):
+        return ProtocolError(
+            "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "
+            "server accepts any user name (with the server password, if one is set).", "0A000")
+    if _PG_EXTENSION_RE.search(text):
+        return ProtocolError(
+            "pg_catalog.pg_extension (psql's \\dx) is not supported by ad-duckdb serve: DuckDB lists its extensions "
+            "only with file access, which the server turns off.",
+            "0A000")
     if _DECLARE_RE.match(text):
         return ProtocolError(
             "Server-side cursors (DECLARE ... CURSOR; psycopg's named cursors) are not supported by ad-duckdb serve: "

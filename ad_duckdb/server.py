@@ -51,6 +51,8 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     SAVEPOINT_RE,
+    SESSION_FUNCTIONS,
+    SESSION_VIEWS,
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
@@ -98,11 +100,32 @@ _PG_ONLY_SETTINGS = {
 # Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
-_SESSION_MACROS = ("to_regtype", "pg_get_userbyid")  # created by _SESSION_SQL; DISCARD keeps them
+# Created by _SESSION_SQL; DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by.
+_SESSION_MACROS = (*SESSION_FUNCTIONS, "pg_get_function_arguments", "pg_get_function_result")
 _SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
+    # psql's \l: DuckDB stores text as UTF-8 (the server's server_encoding); its pg_database has no encoding,
+    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW.
+    "CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(pg_encoding_arg) AS 'UTF8'",
+    "CREATE OR REPLACE TEMP VIEW pg_database AS SELECT d.*, 0 AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
+    "'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS daticurules, "
+    "0 AS dattablespace, NULL::VARCHAR[] AS datacl FROM pg_catalog.pg_database d",
+    # Sizes: a database's is its file's (DuckDB's pragma_database_size); DuckDB keeps no size per table or
+    # index, so those are NULL (psql's \dt+ shows an empty Size), never a guess.
+    "CREATE OR REPLACE TEMP MACRO pg_database_size(pg_database_arg) AS "
+    "(SELECT total_blocks * block_size FROM pragma_database_size() WHERE database_name = pg_database_arg::VARCHAR)",
+    *(f"CREATE OR REPLACE TEMP MACRO {name}(pg_relation_arg) AS CAST(NULL AS BIGINT)"
+      for name in ("pg_table_size", "pg_total_relation_size", "pg_indexes_size")),
+    "CREATE OR REPLACE TEMP MACRO pg_relation_size(pg_relation_arg, pg_fork_arg := 'main') AS CAST(NULL AS BIGINT)",
+    # psql's \df, from a pg_proc row's own columns (pgsql._PROC_FN_RE): argument types, or a macro's parameter
+    # names (it has no types), then VARIADIC and the type of the rest.
+    "CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(pg_proc_types_arg, pg_proc_names_arg, "
+    "pg_proc_variadic_arg) AS array_to_string(list_transform(pg_proc_names_arg, lambda x, i: "
+    "coalesce(pg_proc_types_arg[i], x)) || CASE WHEN coalesce(pg_proc_variadic_arg, '') = '' THEN [] "
+    "ELSE ['VARIADIC ' || pg_proc_variadic_arg] END, ', ')",
+    "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
 )
 
 
@@ -292,7 +315,8 @@ class Session:
                         "SELECT DISTINCT function_name, CASE function_type WHEN 'table_macro' THEN 'MACRO TABLE' "
                         "ELSE 'MACRO' END FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal "
                         "AND function_type IN ('macro', 'table_macro')").fetchall():
-                    if kind.startswith("MACRO") and name in _SESSION_MACROS:
+                    if (kind.startswith("MACRO") and name in _SESSION_MACROS
+                            or kind == "VIEW" and name in SESSION_VIEWS):
                         continue
                     self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
             return Result(f"DISCARD {what}")
@@ -311,7 +335,7 @@ class Session:
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
-        # collation; to_regtype and pg_get_userbyid are session macros (_SESSION_SQL).
+        # collation; to_regtype, pg_get_userbyid, ... are session macros (_SESSION_SQL).
         return catalog_rewrites(sql)
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:

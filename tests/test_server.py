@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import signal
 import struct
@@ -120,6 +121,62 @@ def test_psql_scores_live(server: Server, expected: dict[str, float]) -> None:
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0
     assert "no_such_model" in bad.stderr and "tx_ae" in bad.stderr  # our message, with the known models
+
+
+def _psql_meta(server: Server, command: str) -> subprocess.CompletedProcess[str]:
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    return subprocess.run([psql, server.url(), "-X", "-c", command], capture_output=True, text=True, timeout=60)
+
+
+def test_psql_meta_commands_list_what_duckdb_has(server: Server) -> None:
+    """psql's meta-commands a DBA types first: \\l failed on pg_encoding_to_char, \\dt+ on pg_table_size, \\df on
+    pg_get_function_result and \\df PATTERN on OPERATOR(pg_catalog.~)."""
+    for cmd in ("\\l", "\\l+"):
+        r = _psql_meta(server, cmd)
+        assert r.returncode == 0, (cmd, r.stderr)
+        row = next(line for line in r.stdout.splitlines() if line.split("|")[0].strip() == "warehouse")
+        assert [c.strip() for c in row.split("|")][1:5] == ["duckdb", "UTF8", "C", "C"], row
+        if cmd == "\\l+":  # the file's size, as DuckDB's pragma_database_size reports it
+            assert re.search(r"\d+(\.\d+)? (KiB|MiB|GiB|bytes)", row), row
+    for cmd in ("\\d", "\\dt", "\\dt+"):
+        r = _psql_meta(server, cmd)
+        assert r.returncode == 0, (cmd, r.stderr)
+        assert re.search(r"main\s*\|\s*transactions\s*\|\s*table\s*\|\s*duckdb", r.stdout), r.stdout
+    plus = _psql_meta(server, "\\dt+").stdout
+    assert "Size" in plus and "permanent" in plus  # Size is empty: DuckDB keeps no size per table
+    for cmd in ("\\dv", "\\dv+", "\\di", "\\dn", "\\conninfo"):
+        r = _psql_meta(server, cmd)
+        assert r.returncode == 0 and "ERROR" not in r.stderr, (cmd, r.stderr)
+    assert "main" in _psql_meta(server, "\\dn").stdout
+
+    r = _psql_meta(server, "\\df anomaly*")
+    assert r.returncode == 0, r.stderr
+    rows = {c[1].strip(): [x.strip() for x in c] for c in (line.split("|") for line in r.stdout.splitlines())
+            if len(c) == 5 and c[1].strip().startswith("anomaly")}
+    assert set(rows) == {"anomaly_score", "anomaly_percentile", "anomaly_explain", "anomaly_threshold"}, r.stdout
+    assert rows["anomaly_score"][2:] == ["DOUBLE", "VARCHAR, DOUBLE, VARIADIC ANY", "func"]
+    r = _psql_meta(server, "\\df")
+    assert r.returncode == 0, r.stderr
+    # a pattern that matches nothing lists nothing: no invented rows
+    assert "(0 rows)" in _psql_meta(server, "\\df no_such_function*").stdout
+
+
+def test_psql_meta_commands_duckdb_cannot_answer_say_so(server: Server) -> None:
+    for cmd, words in [("\\d transactions", "DESCRIBE"), ("\\d+ transactions", "DESCRIBE"), ("\\du", "no roles"),
+                       ("\\dx", "pg_extension")]:
+        r = _psql_meta(server, cmd)
+        assert r.returncode != 0 and "not supported by ad-duckdb serve" in r.stderr and words in r.stderr, (cmd, r.stderr)
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        # the same names in a string literal are only text
+        assert conn.execute("SELECT 'pg_catalog.pg_roles c.relforcerowsecurity'").fetchall()[0][0].startswith("pg_")
+        # the rewrites keep DuckDB's own answers: pg_database keeps its columns, pg_size_pretty its meaning
+        assert ("warehouse",) in conn.execute("SELECT datname FROM pg_catalog.pg_database").fetchall()
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6), pg_catalog.pg_table_size(1), "
+                            "'a' OPERATOR(pg_catalog.~) '^a$'").fetchall() == [("UTF8", None, True)]
+        conn.execute("DISCARD ALL")  # the session's macros and views survive what a pooler sends
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(d.encoding) FROM pg_catalog.pg_database d "
+                            "LIMIT 1").fetchall() == [("UTF8",)]
 
 
 def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dict[str, float]) -> None:
