@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -99,7 +100,7 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         with pytest.raises(ad_duckdb.BadInputError, match=r"method 'quantile' does not use label, source"):
             ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=0.9, source="t", label="label")
         for bad in ("0.7", "label * 1.5"):  # never cut to whole numbers
-            with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); found"):
+            with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); its values"):
                 ad_duckdb.evaluate(con, "m", f"SELECT * REPLACE (CASE WHEN label = 1 THEN {bad} ELSE 0 END AS label) "
                                    "FROM t", label="label")
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots", into="m_eval")
@@ -158,6 +159,41 @@ def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> Non
         with pytest.raises(ad_duckdb.BadInputError, match=r"method 'contamination' reads the training-score quantiles "
                                                           r"stored with a model, and m@1 has none .*--value.*max_f1"):
             ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=0.05)
+    finally:
+        con.close()
+
+
+def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomalies(tmp_path: Path) -> None:
+    """Labels of -1 / 1 (scikit-learn's predict: -1 = outlier) were told to map with `label > 0`, which makes the
+    normal rows the anomalies (every figure inverted); a VARCHAR label's message guessed 'yes' without showing its
+    values; NULL labels were 'filter them with where=' with no filter. Each message now names the model and the
+    values, and its query or filter works as given."""
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN pm INTEGER; UPDATE t SET pm = CASE WHEN label = 1 THEN -1 ELSE 1 END")
+        con.execute("ALTER TABLE t ADD COLUMN tf VARCHAR; UPDATE t SET tf = CASE WHEN label = 1 THEN 'true' "
+                    "ELSE 'false' END")
+        con.execute("ALTER TABLE t ADD COLUMN part INTEGER; UPDATE t SET part = CASE WHEN id % 10 = 3 THEN NULL "
+                    "ELSE label END")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        truth = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'pm' must hold 0 \(normal\) or 1 "
+                           r"\(anomaly\); its values in 't': 1 \(1500 rows\), -1 \(60 rows\)") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="pm", where="split = 'test'")
+        query = re.search(r'"(SELECT .*? FROM) \.\.\."', str(e.value)).group(1) + " t"
+        mapped = ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where="split = 'test'")
+        assert mapped.anomalies == 60 and mapped.auc_roc == pytest.approx(truth.auc_roc) and mapped.auc_roc > 0.9
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'tf' of 't' is VARCHAR.*"
+                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(\"tf\" = 'true'\)::INTEGER"):
+            ad_duckdb.evaluate(con, "m", "t", label="tf")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'part' is NULL \(or NaN\) in 306 "
+                           r"of the 1560 rows of 't'") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="part", where="split = 'test'")
+        keep = re.search(r'where="([^"]*)"', str(e.value).split("only:")[1]).group(1)
+        assert ad_duckdb.evaluate(con, "m", "t", label="part", where=keep).rows == 1254
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
+            ad_duckdb.evaluate(con, "m", "t", label="lable")
     finally:
         con.close()
 
