@@ -287,6 +287,17 @@ def default_features(
             f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
             f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
         )
+    pinned = _pinned_by_filter(columns, X, keep, where)
+    if pinned and len(pinned) < len(keep):
+        keep = [j for j in keep if j not in pinned]
+        names = [columns[j][0] for j in pinned]
+        warnings.warn(
+            f"Model {model!r}: no features given, so {_listing([repr(n) for n in names])}, which where={where!r} "
+            f"holds at one value in every training row, {'is' if len(names) == 1 else 'are'} left out: a column the "
+            "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
+            "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
+            AdDuckDBWarning, stacklevel=3,
+        )
     kept = [columns[j] for j in keep]
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
@@ -300,6 +311,22 @@ def default_features(
         )
     _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)
     return kept, X[:, keep]
+
+
+def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[int], where: str | None) -> list[int]:
+    """Indices (of ``keep``) of columns named in ``where`` that hold one value in every training row: the filter
+    chose the rows by them (``label = 0``, ``segment = 3``), so they describe the selection, not the rows."""
+    if not where or not len(X):
+        return []
+    text = where.lower()
+    out = []
+    for j in keep:
+        n = columns[j][0].lower()
+        named = re.search(rf"(?<![\w\"]){re.escape(n)}(?![\w\"])", text) or f'"{n}"' in text
+        col = X[:, j]
+        if named and np.isfinite(col).all() and col.min() == col.max():
+            out.append(j)
+    return out
 
 
 def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str) -> None:
