@@ -10,6 +10,7 @@ import re
 import shlex
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import onnxfile, pysource, store, thresholds
-from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, MissingDependencyError
 from .features import (
     TrainingSample,
     choose_columns,
@@ -1028,6 +1029,15 @@ def set_threshold(
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+    was = next((t for t in lm.rec.thresholds if t.name == name), None)
+    if was is not None and name in ("default", *thresholds.QUANTILES):
+        # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
+        # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
+        uses = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
+            f"{name!r} no longer names its quantile of the training scores"
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
+                      f"{was.method}): {uses}. To keep it, store yours under another name, e.g. {name}_{method}.",
+                      AdDuckDBWarning, stacklevel=2)
     cur = con.cursor()
     try:
         store.write_threshold(cur, lm.name, lm.version, th)

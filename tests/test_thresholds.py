@@ -198,6 +198,38 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         con.close()
 
 
+def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
+    """Storing a threshold named 'default' (or 'p99', ...) silently changed what is_anomaly flags in every query;
+    now it warns (a note: line from the CLI) with the value it replaces. Re-storing a name of one's own is quiet."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "r.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        before = ad_duckdb.load_model(con, "m").thresholds
+        old = next(t.value for t in before if t.name == "default")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=rf"Threshold 'default' for 'm@1' replaces the stored one "
+                          rf"\({old:.6g}, contamination\): is_anomaly\('m@1', ...\) now flags scores above 1e\+06"):
+            ad_duckdb.set_threshold(con, "m", "default", "manual", value=1e6)
+        assert con.execute("SELECT count(*) FILTER (WHERE is_anomaly('m', a, b)) FROM t").fetchall() == [(0,)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.set_threshold(con, "m", "mine", "manual", value=3.0)
+            ad_duckdb.set_threshold(con, "m", "mine", "manual", value=4.0)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "p99", "--method", "manual", "--value", "5"])
+    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual)" in res.stdout
+    assert "note: Threshold 'p99' for 'm@1' replaces the stored one" in res.stderr
+    assert "'p99' no longer names its quantile of the training scores" in res.stderr
+
+
 def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
     try:
