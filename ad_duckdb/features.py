@@ -165,6 +165,9 @@ def choose_columns(
 _ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
 _LISTED = 10  # columns named in a note before "and N more"
+# names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
+_LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
+                         r"(_?(label|flag))?")
 
 
 def is_integer_type(sql_type: str) -> bool:
@@ -299,6 +302,19 @@ def default_features(
             AdDuckDBWarning, stacklevel=3,
         )
     kept = [columns[j] for j in keep]
+    labels = [columns[j][0] for j in keep if _LABEL_NAME.fullmatch(columns[j][0])
+              and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
+    if labels:
+        # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
+        # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
+        n = labels[0]
+        warnings.warn(
+            f"Model {model!r}: no features given, so {_listing([repr(n) for n in labels])}, a 0/1 column named like a "
+            f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
+            f"answer, and evaluate(label={n!r}) refuses it. If it is the label, train on the normal rows "
+            f"(where=\"{n} = 0\", which leaves it out) or name the features (CLI: -f COLUMN, once per column).",
+            AdDuckDBWarning, stacklevel=3,
+        )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
         warnings.warn(
