@@ -73,7 +73,7 @@ def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     assert metrics.confusion(s, y, b.value)["flagged_share"] <= 0.02
     with pytest.raises(ad_duckdb.BadInputError, match="No threshold reaches precision >= 1"):
         thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_precision", target=1.0)
-    with pytest.raises(ad_duckdb.BadInputError, match="no anomaly"):
+    with pytest.raises(ad_duckdb.BadInputError, match="is an anomaly"):
         thresholds.from_goal(s, np.zeros_like(y), "max_f1")
 
 
@@ -192,6 +192,10 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
             ad_duckdb.evaluate(con, "m", "t", label="part", where="split = 'test'")
         keep = re.search(r'where="([^"]*)"', str(e.value).split("only:")[1]).group(1)
         assert ad_duckdb.evaluate(con, "m", "t", label="part", where=keep).rows == 1254
+        # all-normal rows (a filter that kept no anomaly): said with the count and what to check, not only "no 1"
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm@1': none of the 1500 labelled rows is an "
+                           r"anomaly \(label 1\).*check the label column and the filter \(label=, where="):
+            ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
     finally:
