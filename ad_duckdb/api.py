@@ -921,7 +921,7 @@ def evaluate(
         rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref.replace("@", "_v"), lm.thresholds)
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds)
     if into is not None:
         cur = con.cursor()
         try:

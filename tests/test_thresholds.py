@@ -489,3 +489,31 @@ def test_confident_target_one_is_refused_as_never_reachable() -> None:
             thresholds.from_goal(s, y, method, target=1.0, confident=True)
         assert "label more" not in str(e.value)
     assert thresholds.from_goal(s, y, "min_precision", target=1.0).precision == 1.0
+
+
+def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The precision-recall curve and the histogram were titled 'm_v1' (the file-name form) where SQL and every
+    message say 'm@1'; the files keep their names (m_v1_pr_curve.png)."""
+    from matplotlib.figure import Figure
+
+    titles: list[str] = []
+    save = Figure.savefig
+
+    def spy(fig: Figure, *args: object, **kwargs: object) -> None:
+        ax = fig.axes[0]
+        titles.append(ax.get_title())
+        titles.extend(t.get_text() for t in ax.get_legend().get_texts() if "AUC-PR" in t.get_text())
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    con = ad_duckdb.connect(str(tmp_path / "p.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots")
+    finally:
+        con.close()
+    assert [Path(p).name for p in rep.plots] == ["m_v1_pr_curve.png", "m_v1_score_hist.png"]
+    assert titles[0] == "Precision-recall: m@1" and titles[1].startswith("m@1 (AUC-PR ")
+    assert titles[2] == "Score histogram by label: m@1"
