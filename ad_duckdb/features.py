@@ -164,6 +164,7 @@ def choose_columns(
 
 _ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
+_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
 _LISTED = 10  # columns named in a note before "and N more"
 # names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
 _LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
@@ -183,8 +184,13 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
     new rows bring ids beyond the training range, which the model then scores as out of range.
     """
     if not is_integer_type(sql_type):
+        # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,
+        # 2.0, ...): as a feature it tells rows apart by where they sat in the file, which can be by label.
+        if (_INDEX_NAME.fullmatch(name) and values is not None and len(values)
+                and bool(np.all(np.isfinite(values) & (np.mod(values, 1.0) == 0)))):
+            return "named like a row index, with whole-number values"
         return None
-    if _ID_NAME.search(name) or _CAMEL_ID.search(name):
+    if _ID_NAME.search(name) or _CAMEL_ID.search(name) or _INDEX_NAME.fullmatch(name):
         return "named like an id"
     if rising is None and values is not None:
         rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))

@@ -514,3 +514,31 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
         assert ad_duckdb.evaluate(con, "m", "t", label="is_fraud").anomalies == 15
     finally:
         con.close()
+
+
+def test_a_row_index_read_back_as_double_is_not_a_default_feature(tmp_path: Path) -> None:
+    """The shared credit-card CSV ends with 'Index' (1.0 ... 492.0 the frauds, then the normal rows): read as DOUBLE it
+    was a default feature, so evaluate scored the frauds by where they sat in the file (AUC-ROC 0.976 against 0.952
+    without it). A whole-number column named like a row index is left out, as an id is; a measurement of that
+    name with fractions stays."""
+    csv = tmp_path / "rows.csv"
+    rng = np.random.default_rng(0)
+    n = 400
+    label = (np.arange(n) < 40).astype(int)  # the anomalies first, as the file sorts them
+    a = rng.normal(size=n) + 3.0 * label
+    b = rng.normal(size=n)
+    lines = ["a,b,label,Index,Unnamed: 0,idx"] + [
+        f"{a[i]},{b[i]},{label[i]},{i + 1}.0,{i}.0,{0.5 + i / 7}" for i in range(n)]
+    csv.write_text("\n".join(lines) + "\n")
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
+        assert dict(con.execute("DESCRIBE t").fetchall()[i][:2] for i in (3, 4)) == {"Index": "DOUBLE",
+                                                                                     "Unnamed: 0": "DOUBLE"}
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            info = ad_duckdb.train(con, "m", "t", where="label = 0", **FAST)
+        assert info.features == ["a", "b", "idx"]
+        assert any("'Index' (named like a row index, with whole-number values), 'Unnamed: 0' (named like a row "
+                   "index, with whole-number values)" in str(w.message) for w in got)
+    finally:
+        con.close()
