@@ -742,8 +742,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         raise BadInputError(
-            f"Label column {label!r} is one of {lm.ref!r}'s features, so its scores would read the answer. Evaluate "
-            f"a model trained without it (features= leaving out {label!r})."
+            f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
+            f"a model trained without it: features= leaving out {label!r} (CLI: -f for each other column), or, on the "
+            f"normal rows, where=\"{label} = 0\" without features= (which leaves the label out)."
         )
     cur = pysource.cursor(con, source)
     try:

@@ -198,6 +198,11 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
             ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
+        # a label that is a feature: the model named once (not 'm@1''s), and a retraining that leaves it out
+        ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'with_label@1': label column 'label' is one of its "
+                           r"features.*where=\"label = 0\" without features="):
+            ad_duckdb.evaluate(con, "with_label", "t", label="label")
     finally:
         con.close()
 
@@ -254,7 +259,7 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
                                   "recall here are what they were fitted to; judge them on other labelled rows."]
         # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
         ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
-        with pytest.raises(ad_duckdb.BadInputError, match="is one of 'leaky@1''s features"):
+        with pytest.raises(ad_duckdb.BadInputError, match="Model 'leaky@1': label column .* is one of its features"):
             ad_duckdb.evaluate(con, "leaky", "t", label="label")
         with pytest.raises(ad_duckdb.BadInputError, match=r"is VARCHAR, not 0 \(normal\) / 1.*::INTEGER AS is_anomaly"):
             ad_duckdb.evaluate(con, "m", "SELECT *, CASE WHEN label = 1 THEN 'true' ELSE 'false' END AS lab FROM t",
