@@ -10,6 +10,7 @@ import re
 import shlex
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import onnxfile, pysource, store, thresholds
-from .exceptions import AdDuckDBError, BadInputError, MissingDependencyError
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, MissingDependencyError
 from .features import (
     TrainingSample,
     choose_columns,
@@ -741,8 +742,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         raise BadInputError(
-            f"Label column {label!r} is one of {lm.ref!r}'s features, so its scores would read the answer. Evaluate "
-            f"a model trained without it (features= leaving out {label!r})."
+            f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
+            f"a model trained without it: features= leaving out {label!r} (CLI: -f for each other column), or, on the "
+            f"normal rows, where=\"{label} = 0\" without features= (which leaves the label out)."
         )
     cur = pysource.cursor(con, source)
     try:
@@ -750,7 +752,8 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
-            raise BadInputError(f"Label column {label!r} is not in {source!r}; its columns: {', '.join(c for c, _ in cols)}.")
+            raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
+                                f"{', '.join(c for c, _ in cols)}.")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         batches = feature_batches(cur, source, [*feats, label], where)
@@ -763,28 +766,72 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
             except BadInputError as e:
                 if is_numeric_type(label_type) or label_type.upper() == "BOOLEAN":
                     raise
+                # the values as they are, so that the user maps the one that marks an anomaly (not our guess 'yes')
+                counts = _label_counts(cur, source, label, where)
                 raise BadInputError(
-                    f"Label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 (anomaly). Map it in a "
-                    f"query and pass that column, e.g. \"SELECT *, ({quote_ident(label)} = 'yes')::INTEGER AS is_anomaly "
-                    "FROM ...\" with label='is_anomaly'."
+                    f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
+                    f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}"
                 ) from e
             scores.append(lm.scores(M[:, :-1]).astype(np.float64))
             labels.append(M[:, -1])
+        s, y = np.concatenate(scores), np.concatenate(labels)
+        counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
     finally:
         cur.close()
-    s, y = np.concatenate(scores), np.concatenate(labels)
     if len(y) == 0:
         raise BadInputError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
-    if np.isnan(y).any():
-        raise BadInputError(f"Label column {label!r} has NULL or NaN values in {source!r}; filter them with where=.")
-    odd = np.unique(y[(y != 0) & (y != 1)])
-    if odd.size:
+    missing = int(np.isnan(y).sum())
+    if missing:
+        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
+                                       else "")
+        keep = f"({where}) AND {keep}" if where else keep
+        keep = f'"{keep}"' if '"' not in keep else repr(keep)
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the {len(y)} "
+                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, which are neither normal "
+                            f"nor anomalies; judge the labelled rows only: where={keep} (CLI: --where).")
+    if counts:
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
-        raise BadInputError(f"Label column {label!r} must hold 0 (normal) or 1 (anomaly); found values "
-                            f"{[float(v) for v in odd[:5]]} in {source!r}. Map them in a query, e.g. "
-                            f"\"SELECT *, ({label} > 0)::INTEGER AS is_fraud FROM ...\".")
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
+                            f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}")
     return lm, s, y.astype(np.int64)
+
+
+def _label_counts(cur: Any, source: str, label: str, where: str | None) -> list[tuple[Any, int]]:
+    """The label column's distinct non-NULL values with their row counts, most frequent first (at most 6)."""
+    col = quote_ident(label)
+    q = f"SELECT {col}, count(*) FROM {source_sql(source)}"
+    q += where_sql(f"({where}\n) AND {col} IS NOT NULL" if where else f"{col} IS NOT NULL")
+    q += " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6"
+    return [(v, int(n)) for v, n in cur.execute(q).fetchall()]
+
+
+def _label_value(v: Any) -> str:
+    """A label value as SQL reads it: 'yes' quoted, numbers plain (-1, 0.5; not Decimal('-1.0'))."""
+    if isinstance(v, str):
+        return quote_literal(v)
+    if isinstance(v, numbers.Number) and not isinstance(v, bool):
+        return f"{float(v):g}"  # type: ignore[arg-type]
+    return str(v)
+
+
+def _shown_counts(counts: list[tuple[Any, int]]) -> str:
+    shown = ", ".join(f"{_label_value(v)} ({n} row{'' if n == 1 else 's'})" for v, n in counts[:5])
+    return shown + (", ..." if len(counts) > 5 else "")
+
+
+def _label_mapping_hint(label: str, counts: list[tuple[Any, int]]) -> str:
+    """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
+    the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
+    col = quote_ident(label)
+    if len(counts) == 2:
+        lit = _label_value(counts[-1][0])
+        return (f"Map the value that marks an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, "
+                f"({col} = {lit})::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if {lit} (the rarer "
+                f"value here) marks anomalies.")
+    return (f"Map the values that mark an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, ({col} IN "
+            f"(...))::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly'.")
 
 
 _SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',
@@ -875,7 +922,7 @@ def evaluate(
         rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref.replace("@", "_v"), lm.thresholds)
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds)
     if into is not None:
         cur = con.cursor()
         try:
@@ -983,6 +1030,15 @@ def set_threshold(
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+    was = next((t for t in lm.rec.thresholds if t.name == name), None)
+    if was is not None and name in ("default", *thresholds.QUANTILES):
+        # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
+        # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
+        uses = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
+            f"{name!r} no longer names its quantile of the training scores"
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
+                      f"{was.method}): {uses}. To keep it, store yours under another name, e.g. {name}_{method}.",
+                      AdDuckDBWarning, stacklevel=2)
     cur = con.cursor()
     try:
         store.write_threshold(cur, lm.name, lm.version, th)

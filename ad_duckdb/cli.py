@@ -647,7 +647,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
     """
-    with _open(db) as con:
+    with _open(db) as con, _notes():
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident)
         extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")

@@ -43,6 +43,15 @@ class AutoEncoderDetector:
         self.params.update(params)
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        """What scikit-learn >= 1.6 asks every estimator before ``GridSearchCV`` or ``cross_val_score`` use it (without
+        it they stop with an AttributeError): an outlier detector, ``y`` optional, NaN allowed (filled). scikit-learn
+        is imported only here, when it is the caller."""
+        from sklearn.utils import InputTags, Tags, TargetTags
+
+        return Tags(estimator_type="outlier_detector", target_tags=TargetTags(required=False),
+                    input_tags=InputTags(allow_nan=True))
+
     def _train_params(self) -> TrainParams:
         unknown = set(self.params) - set(TrainParams.__dataclass_fields__)
         if unknown:

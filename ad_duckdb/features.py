@@ -164,7 +164,11 @@ def choose_columns(
 
 _ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
+_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
 _LISTED = 10  # columns named in a note before "and N more"
+# names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
+_LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
+                         r"(_?(label|flag))?")
 
 
 def is_integer_type(sql_type: str) -> bool:
@@ -180,8 +184,13 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
     new rows bring ids beyond the training range, which the model then scores as out of range.
     """
     if not is_integer_type(sql_type):
+        # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,
+        # 2.0, ...): as a feature it tells rows apart by where they sat in the file, which can be by label.
+        if (_INDEX_NAME.fullmatch(name) and values is not None and len(values)
+                and bool(np.all(np.isfinite(values) & (np.mod(values, 1.0) == 0)))):
+            return "named like a row index, with whole-number values"
         return None
-    if _ID_NAME.search(name) or _CAMEL_ID.search(name):
+    if _ID_NAME.search(name) or _CAMEL_ID.search(name) or _INDEX_NAME.fullmatch(name):
         return "named like an id"
     if rising is None and values is not None:
         rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
@@ -287,7 +296,31 @@ def default_features(
             f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
             f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
         )
+    pinned = _pinned_by_filter(columns, X, keep, where)
+    if pinned and len(pinned) < len(keep):
+        keep = [j for j in keep if j not in pinned]
+        names = [columns[j][0] for j in pinned]
+        warnings.warn(
+            f"Model {model!r}: no features given, so {_listing([repr(n) for n in names])}, which where={where!r} "
+            f"holds at one value in every training row, {'is' if len(names) == 1 else 'are'} left out: a column the "
+            "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
+            "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
+            AdDuckDBWarning, stacklevel=3,
+        )
     kept = [columns[j] for j in keep]
+    labels = [columns[j][0] for j in keep if _LABEL_NAME.fullmatch(columns[j][0])
+              and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
+    if labels:
+        # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
+        # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
+        n = labels[0]
+        warnings.warn(
+            f"Model {model!r}: no features given, so {_listing([repr(n) for n in labels])}, a 0/1 column named like a "
+            f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
+            f"answer, and evaluate(label={n!r}) refuses it. If it is the label, train on the normal rows "
+            f"(where=\"{n} = 0\", which leaves it out) or name the features (CLI: -f COLUMN, once per column).",
+            AdDuckDBWarning, stacklevel=3,
+        )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
         warnings.warn(
@@ -300,6 +333,22 @@ def default_features(
         )
     _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)
     return kept, X[:, keep]
+
+
+def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[int], where: str | None) -> list[int]:
+    """Indices (of ``keep``) of columns named in ``where`` that hold one value in every training row: the filter
+    chose the rows by them (``label = 0``, ``segment = 3``), so they describe the selection, not the rows."""
+    if not where or not len(X):
+        return []
+    text = where.lower()
+    out = []
+    for j in keep:
+        n = columns[j][0].lower()
+        named = re.search(rf"(?<![\w\"]){re.escape(n)}(?![\w\"])", text) or f'"{n}"' in text
+        col = X[:, j]
+        if named and np.isfinite(col).all() and col.min() == col.max():
+            out.append(j)
+    return out
 
 
 def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str) -> None:

@@ -133,13 +133,14 @@ def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
          thresholds: dict[str, float] | None = None) -> list[str]:
-    """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png``; returns their paths."""
+    """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
+    ``name@2``); returns their paths."""
     plt = _pyplot(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    safe = _file_stem(model)
+    safe = _file_stem(model.replace("@", "_v"))
     c = curve(s, y)
     paths: list[str] = []
 

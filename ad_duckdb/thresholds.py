@@ -118,7 +118,9 @@ def check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
     if not u <= {0, 1}:
         raise BadInputError(f"{what}: labels must be 0 (normal) or 1 (anomaly); found values {sorted(u)[:5]}.")
     if not np.any(labels):
-        raise BadInputError(f"{what}: the labels contain no anomaly (no 1), so precision and recall are undefined.")
+        raise BadInputError(f"{what}: none of the {len(labels)} labelled rows is an anomaly (label 1), so precision and "
+                            "recall are undefined; check the label column and the filter (label=, where=; CLI: --label, "
+                            "--where), which must keep some rows labelled 1.")
 
 
 def _pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:

@@ -487,3 +487,58 @@ def test_column_errors_name_the_cli_options_too() -> None:
             ad_duckdb.train(con, "m", "t", features=["n", "x"], **FAST)
     finally:
         con.close()
+
+
+def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_column() -> None:
+    """Without features= a 0/1 column named like a label became a feature with no word (the model reads the answer,
+    found only when evaluate refuses it); under where="label = 0" it stopped training as a constant column."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b, "
+                    "(range % 40 = 0)::INTEGER AS is_fraud, (range % 7 = 0)::INTEGER AS is_weekend FROM range(600)")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        notes = [str(w.message) for w in got]
+        assert info.features == ["a", "b", "is_fraud", "is_weekend"]
+        assert [n for n in notes if "named like a label" in n] == [
+            "Model 'm': no features given, so 'is_fraud', a 0/1 column named like a label, is a feature: a model "
+            "trained on its label reads the answer, and evaluate(label='is_fraud') refuses it. If it is the label, "
+            "train on the normal rows (where=\"is_fraud = 0\", which leaves it out) or name the features (CLI: -f "
+            "COLUMN, once per column)."]
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", where="is_fraud = 0", **FAST)
+        assert info.features == ["a", "b", "is_weekend"]
+        assert not any("named like a label" in str(w.message) for w in got)
+        assert any("'is_fraud', which where='is_fraud = 0' holds at one value" in str(w.message) for w in got)
+        assert ad_duckdb.evaluate(con, "m", "t", label="is_fraud").anomalies == 15
+    finally:
+        con.close()
+
+
+def test_a_row_index_read_back_as_double_is_not_a_default_feature(tmp_path: Path) -> None:
+    """The shared credit-card CSV ends with 'Index' (1.0 ... 492.0 the frauds, then the normal rows): read as DOUBLE it
+    was a default feature, so evaluate scored the frauds by where they sat in the file (AUC-ROC 0.976 against 0.952
+    without it). A whole-number column named like a row index is left out, as an id is; a measurement of that
+    name with fractions stays."""
+    csv = tmp_path / "rows.csv"
+    rng = np.random.default_rng(0)
+    n = 400
+    label = (np.arange(n) < 40).astype(int)  # the anomalies first, as the file sorts them
+    a = rng.normal(size=n) + 3.0 * label
+    b = rng.normal(size=n)
+    lines = ["a,b,label,Index,Unnamed: 0,idx"] + [
+        f"{a[i]},{b[i]},{label[i]},{i + 1}.0,{i}.0,{0.5 + i / 7}" for i in range(n)]
+    csv.write_text("\n".join(lines) + "\n")
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
+        assert dict(con.execute("DESCRIBE t").fetchall()[i][:2] for i in (3, 4)) == {"Index": "DOUBLE",
+                                                                                     "Unnamed: 0": "DOUBLE"}
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            info = ad_duckdb.train(con, "m", "t", where="label = 0", **FAST)
+        assert info.features == ["a", "b", "idx"]
+        assert any("'Index' (named like a row index, with whole-number values), 'Unnamed: 0' (named like a row "
+                   "index, with whole-number values)" in str(w.message) for w in got)
+    finally:
+        con.close()

@@ -228,6 +228,25 @@ def test_detector_follows_scikit_learn_conventions() -> None:
     assert list(det.feature_names_in_) == ["a", "b", "c"]
 
 
+def test_detector_works_in_scikit_learn_model_selection() -> None:
+    """get_params promises grid searches: scikit-learn >= 1.6 asks an estimator for __sklearn_tags__ first, and
+    GridSearchCV / cross_val_score stopped with an AttributeError before scoring anything."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(30, 3))])
+    y = np.r_[np.zeros(300), np.ones(30)]
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False, seed=0)
+    aucs = cross_val_score(det, X, y, scoring="roc_auc", cv=cv)
+    train, test = next(cv.split(X, y))  # the scorer ranks by decision_function, as a user would
+    own = roc_auc_score(y[test], AutoEncoderDetector(**det.get_params()).fit(X[train]).decision_function(X[test]))
+    assert aucs[0] == pytest.approx(own) and aucs.min() > 0.9
+    gs = GridSearchCV(det, {"latent_dim": [2, 4]}, scoring="roc_auc", cv=cv).fit(X, y)
+    assert gs.best_params_["latent_dim"] in (2, 4) and gs.best_score_ > 0.9
+
+
 def test_a_refit_without_scoring_its_rows_keeps_no_stale_threshold() -> None:
     """fit(score_training_rows=False) leaves decision_scores_ and threshold_ unset: a detector fitted before must
     not keep the earlier fit's, which predict() would then use against the new model without a word."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -72,7 +73,7 @@ def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     assert metrics.confusion(s, y, b.value)["flagged_share"] <= 0.02
     with pytest.raises(ad_duckdb.BadInputError, match="No threshold reaches precision >= 1"):
         thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_precision", target=1.0)
-    with pytest.raises(ad_duckdb.BadInputError, match="no anomaly"):
+    with pytest.raises(ad_duckdb.BadInputError, match="is an anomaly"):
         thresholds.from_goal(s, np.zeros_like(y), "max_f1")
 
 
@@ -99,7 +100,7 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         with pytest.raises(ad_duckdb.BadInputError, match=r"method 'quantile' does not use label, source"):
             ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=0.9, source="t", label="label")
         for bad in ("0.7", "label * 1.5"):  # never cut to whole numbers
-            with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); found"):
+            with pytest.raises(ad_duckdb.BadInputError, match=r"must hold 0 \(normal\) or 1 \(anomaly\); its values"):
                 ad_duckdb.evaluate(con, "m", f"SELECT * REPLACE (CASE WHEN label = 1 THEN {bad} ELSE 0 END AS label) "
                                    "FROM t", label="label")
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots", into="m_eval")
@@ -162,6 +163,82 @@ def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> Non
         con.close()
 
 
+def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomalies(tmp_path: Path) -> None:
+    """Labels of -1 / 1 (scikit-learn's predict: -1 = outlier) were told to map with `label > 0`, which makes the
+    normal rows the anomalies (every figure inverted); a VARCHAR label's message guessed 'yes' without showing its
+    values; NULL labels were 'filter them with where=' with no filter. Each message now names the model and the
+    values, and its query or filter works as given."""
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN pm INTEGER; UPDATE t SET pm = CASE WHEN label = 1 THEN -1 ELSE 1 END")
+        con.execute("ALTER TABLE t ADD COLUMN tf VARCHAR; UPDATE t SET tf = CASE WHEN label = 1 THEN 'true' "
+                    "ELSE 'false' END")
+        con.execute("ALTER TABLE t ADD COLUMN part INTEGER; UPDATE t SET part = CASE WHEN id % 10 = 3 THEN NULL "
+                    "ELSE label END")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        truth = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'pm' must hold 0 \(normal\) or 1 "
+                           r"\(anomaly\); its values in 't': 1 \(1500 rows\), -1 \(60 rows\)") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="pm", where="split = 'test'")
+        query = re.search(r'"(SELECT .*? FROM) \.\.\."', str(e.value)).group(1) + " t"
+        mapped = ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where="split = 'test'")
+        assert mapped.anomalies == 60 and mapped.auc_roc == pytest.approx(truth.auc_roc) and mapped.auc_roc > 0.9
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'tf' of 't' is VARCHAR.*"
+                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(\"tf\" = 'true'\)::INTEGER"):
+            ad_duckdb.evaluate(con, "m", "t", label="tf")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'part' is NULL \(or NaN\) in 306 "
+                           r"of the 1560 rows of 't'") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="part", where="split = 'test'")
+        keep = re.search(r'where="([^"]*)"', str(e.value).split("only:")[1]).group(1)
+        assert ad_duckdb.evaluate(con, "m", "t", label="part", where=keep).rows == 1254
+        # all-normal rows (a filter that kept no anomaly): said with the count and what to check, not only "no 1"
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm@1': none of the 1500 labelled rows is an "
+                           r"anomaly \(label 1\).*check the label column and the filter \(label=, where="):
+            ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
+            ad_duckdb.evaluate(con, "m", "t", label="lable")
+        # a label that is a feature: the model named once (not 'm@1''s), and a retraining that leaves it out
+        ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'with_label@1': label column 'label' is one of its "
+                           r"features.*where=\"label = 0\" without features="):
+            ad_duckdb.evaluate(con, "with_label", "t", label="label")
+    finally:
+        con.close()
+
+
+def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
+    """Storing a threshold named 'default' (or 'p99', ...) silently changed what is_anomaly flags in every query;
+    now it warns (a note: line from the CLI) with the value it replaces. Re-storing a name of one's own is quiet."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "r.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        before = ad_duckdb.load_model(con, "m").thresholds
+        old = next(t.value for t in before if t.name == "default")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=rf"Threshold 'default' for 'm@1' replaces the stored one "
+                          rf"\({old:.6g}, contamination\): is_anomaly\('m@1', ...\) now flags scores above 1e\+06"):
+            ad_duckdb.set_threshold(con, "m", "default", "manual", value=1e6)
+        assert con.execute("SELECT count(*) FILTER (WHERE is_anomaly('m', a, b)) FROM t").fetchall() == [(0,)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.set_threshold(con, "m", "mine", "manual", value=3.0)
+            ad_duckdb.set_threshold(con, "m", "mine", "manual", value=4.0)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "p99", "--method", "manual", "--value", "5"])
+    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual)" in res.stdout
+    assert "note: Threshold 'p99' for 'm@1' replaces the stored one" in res.stderr
+    assert "'p99' no longer names its quantile of the training scores" in res.stderr
+
+
 def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
     try:
@@ -182,7 +259,7 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
                                   "recall here are what they were fitted to; judge them on other labelled rows."]
         # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
         ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
-        with pytest.raises(ad_duckdb.BadInputError, match="is one of 'leaky@1''s features"):
+        with pytest.raises(ad_duckdb.BadInputError, match="Model 'leaky@1': label column .* is one of its features"):
             ad_duckdb.evaluate(con, "leaky", "t", label="label")
         with pytest.raises(ad_duckdb.BadInputError, match=r"is VARCHAR, not 0 \(normal\) / 1.*::INTEGER AS is_anomaly"):
             ad_duckdb.evaluate(con, "m", "SELECT *, CASE WHEN label = 1 THEN 'true' ELSE 'false' END AS lab FROM t",
@@ -417,3 +494,31 @@ def test_confident_target_one_is_refused_as_never_reachable() -> None:
             thresholds.from_goal(s, y, method, target=1.0, confident=True)
         assert "label more" not in str(e.value)
     assert thresholds.from_goal(s, y, "min_precision", target=1.0).precision == 1.0
+
+
+def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The precision-recall curve and the histogram were titled 'm_v1' (the file-name form) where SQL and every
+    message say 'm@1'; the files keep their names (m_v1_pr_curve.png)."""
+    from matplotlib.figure import Figure
+
+    titles: list[str] = []
+    save = Figure.savefig
+
+    def spy(fig: Figure, *args: object, **kwargs: object) -> None:
+        ax = fig.axes[0]
+        titles.append(ax.get_title())
+        titles.extend(t.get_text() for t in ax.get_legend().get_texts() if "AUC-PR" in t.get_text())
+        save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    con = ad_duckdb.connect(str(tmp_path / "p.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots")
+    finally:
+        con.close()
+    assert [Path(p).name for p in rep.plots] == ["m_v1_pr_curve.png", "m_v1_score_hist.png"]
+    assert titles[0] == "Precision-recall: m@1" and titles[1].startswith("m@1 (AUC-PR ")
+    assert titles[2] == "Score histogram by label: m@1"
