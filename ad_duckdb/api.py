@@ -867,8 +867,11 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         cur.close()
     if not n:
         return None
-    how = (f"its training filter was {m['train_where']!r}; add where=\"NOT ({m['train_where']})\" (CLI: --where) or "
-           "another held-out filter" if m.get("train_where") else "it was trained on all of them (unlabelled); score new rows")
+    tw = m.get("train_where")
+    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about
+    held = f"({where}) AND NOT ({tw})" if where else f"NOT ({tw})"
+    how = (f"its training filter was {tw!r}; use where=\"{held}\" (CLI: --where) or another held-out filter" if tw
+           else "it was trained on all of them (unlabelled); score new rows")
     return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
             "for an estimate on unseen rows).")
 

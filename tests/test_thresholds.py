@@ -252,6 +252,9 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
         assert "trained on" not in th.chosen_on
         held_out = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        # a filter that still reaches training rows: the suggestion keeps it
+        some = ad_duckdb.evaluate(con, "m", "t", label="label", where="a > 0")
+        assert 'use where="(a > 0) AND NOT (split = \'train\')"' in " ".join(some.notes)
         # a training filter that no longer binds (its column dropped since) leaves the note out, not the report
         con.execute("CREATE TABLE t2 AS SELECT * EXCLUDE (split) FROM t")
         assert ad_duckdb.evaluate(con, "m", "SELECT * FROM t2", label="label").auc_roc > 0.5
