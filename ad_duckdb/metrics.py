@@ -119,6 +119,11 @@ class Report:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """What IPython and Jupyter show for a report left as a cell's last expression: the table ``print`` shows.
+        Without it they showed the dataclass repr, every field on one line of a few thousand characters."""
+        p.text(str(self))
+
 
 def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list[dict[str, float]]:
     """A readable sample of the threshold curve: about ``n`` rows spread over the flagged share."""

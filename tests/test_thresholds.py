@@ -352,6 +352,11 @@ def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -
         w = {k: rep.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
         fw = {k: few.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
         assert fw["hi"] - fw["lo"] > w["hi"] - w["lo"]
+        # A report left as a notebook cell's last expression: IPython's pretty printer calls _repr_pretty_; without
+        # it, Jupyter showed the dataclass repr (every threshold's every figure on one line).
+        shown: list[str] = []
+        rep._repr_pretty_(type("Printer", (), {"text": lambda self, t: shown.append(t)})(), False)
+        assert shown == [str(rep)]
     finally:
         con.close()
 
