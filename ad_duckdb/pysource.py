@@ -45,6 +45,16 @@ def caller_name(value: object) -> str | None:
     return None
 
 
+def frame_names() -> list[str]:
+    """The names of the DataFrames and Arrow tables the caller's code can pass as a source (for a did-you-mean)."""
+    frame = _caller_frame()
+    if frame is None:
+        return []
+    scope = {**frame.f_globals, **frame.f_locals}
+    return [k for k, v in scope.items() if _NAME.fullmatch(k) and not k.startswith("_") and _scannable(v)
+            and (hasattr(v, "columns") or hasattr(v, "schema"))]
+
+
 # The names a query reads from, roughly: registering a DataFrame the query does not read after all costs nothing.
 _READS = re.compile(r"\b(?:from|join)\s+([A-Za-z_]\w*)\b(?!\s*\()", re.I)
 

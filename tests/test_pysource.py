@@ -78,3 +78,28 @@ def test_a_dataframe_passed_itself_is_told_to_pass_its_name() -> None:
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
+
+
+def test_a_misspelt_dataframe_name_is_named_with_the_dataframe_meant() -> None:
+    """A typo in a DataFrame's name got DuckDB's catalog error, whose "Did you mean" offered 'ad_models or
+    pg_depend', with no model named and DataFrames missing from the sources it listed."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        orders = _frame()
+        ad_duckdb.train(con, "m", "orders", features=["count", "amount"], **FAST)
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.train(con, "m2", "order", **FAST)
+        msg = str(e.value)
+        assert msg.startswith("Model 'm2': cannot read the source 'order'") and "Did you mean 'orders'?" in msg, msg
+        assert "ad_models" not in msg and "pg_depend" not in msg and "DataFrame" in msg
+        with pytest.raises(BadInputError, match=r"^Model 'm@1': cannot read the source 'ordres'.*'orders'"):
+            ad_duckdb.score(con, "m", "ordres")
+        # a view whose table is gone keeps DuckDB's own words: the name exists, its table does not
+        con.execute("CREATE TABLE base AS SELECT * FROM orders")
+        con.execute("CREATE VIEW v AS SELECT * FROM base")
+        con.execute("DROP TABLE base")
+        with pytest.raises(BadInputError, match=r"cannot read the source 'v': Catalog Error.*base"):
+            ad_duckdb.score(con, "m", "v")
+        del orders
+    finally:
+        con.close()
