@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -278,3 +279,29 @@ def test_detector_reads_a_dataframe_by_column_name() -> None:
     with pytest.raises(BadInputError, match=r"'kind' \(category\) are not numeric.*get_dummies"):
         AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X.assign(kind=pd.Categorical(["u"] * 600)))
     assert repr(AutoEncoderDetector(epochs=3)) == "AutoEncoderDetector(epochs=3)"
+
+
+def test_training_in_a_jupyter_kernel_without_ipywidgets_warns_nothing(tmp_path: Path) -> None:
+    """tqdm.auto, in a Jupyter kernel without ipywidgets (not a dependency), warned 'TqdmWarning: IProgress not found.
+    Please update jupyter and ipywidgets' at the first training. The kernel as tqdm recognises one (ipykernel's shell
+    module loaded), in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import sys, types, warnings
+sys.modules["ipykernel.zmqshell"] = types.ModuleType("ipykernel.zmqshell")
+ipython = types.ModuleType("IPython")
+ipython.get_ipython = lambda: type("ZMQInteractiveShell", (), {})()
+sys.modules["IPython"] = ipython
+warnings.simplefilter("always")
+import numpy as np
+from ad_duckdb.detector import AutoEncoderDetector
+AutoEncoderDetector(n_models=1, max_steps=30).fit(np.random.default_rng(0).normal(size=(300, 3)))
+print("trained")
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "trained", out.stderr[-2000:]
+    assert "Warning" not in out.stderr and "training model" in out.stderr  # the bar is still drawn
