@@ -209,7 +209,7 @@ def train(
     cur = pysource.cursor(con, source)
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
-        described = describe(cur, source)
+        described = describe(cur, source, name)
         cols = choose_columns(described, features, source, cur, where)
         X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
         if features is None:
@@ -351,7 +351,7 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
 def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> list[str]:
     """The source's names of the model's features; a missing column, or one the source holds as text, is refused
     with the query that fixes it (what ``score`` checks, for callers that score through the SQL functions)."""
-    cols = describe(cur, source)
+    cols = describe(cur, source, model.ref)
     feats = _feature_columns(cols, model, source)
     _check_text_features(cur, cols, feats, model, source)
     return feats
@@ -562,7 +562,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
-        cols = describe(cur, source)
+        cols = describe(cur, source, lm.ref)
         feats = _feature_columns(cols, lm, source)
         _check_text_features(cur, cols, feats, lm, source)
         if kept:
@@ -748,7 +748,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         )
     cur = pysource.cursor(con, source)
     try:
-        cols = describe(cur, source)
+        cols = describe(cur, source, lm.ref)
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:

@@ -13,6 +13,19 @@ from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transfo
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
+def _frame_rows(X: Any, what: str) -> np.ndarray:
+    """A DataFrame's values as float64, missing values (``pd.NA`` of nullable ``Int64``, ``None``) as NaN; a column
+    that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
+    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biufc"]
+    if bad:
+        listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
+        raise BadInputError(
+            f"{what}: column(s) {listed} are not numeric. Drop them (X.drop(columns=[...])) or turn them into numbers "
+            "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
+        )
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -34,6 +47,9 @@ class AutoEncoderDetector:
 
     def __init__(self, **params: Any) -> None:
         self.params = params
+
+    def __repr__(self) -> str:
+        return f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The parameters (scikit-learn's signature, so ``clone`` and grid searches work; nothing is nested)."""
@@ -85,8 +101,11 @@ class AutoEncoderDetector:
         torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,
         5.4 s of 14 s on 1M rows x 30)."""
         p = self._train_params()
-        if feature_names is None and hasattr(X, "columns"):
-            feature_names = [str(c) for c in X.columns]
+        from_frame = hasattr(X, "columns") and hasattr(X, "dtypes")
+        if from_frame:
+            if feature_names is None:
+                feature_names = [str(c) for c in X.columns]
+            X = _frame_rows(X, "AutoEncoderDetector.fit")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise BadInputError(f"Model {model_name!r}: X must be 2-D (rows, features); got shape {X.shape}.")
@@ -118,6 +137,7 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
+        self._fitted_on_frame = from_frame  # then a DataFrame given later is matched by column name
         if score_training_rows:
             self.decision_scores_ = self.decision_function(X)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
@@ -131,11 +151,32 @@ class AutoEncoderDetector:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray) -> np.ndarray:
+        if hasattr(X, "columns") and hasattr(X, "dtypes"):
+            X = self._frame_in_fit_order(X)
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
         return X
+
+    def _frame_in_fit_order(self, X: Any) -> np.ndarray:
+        """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
+        order was scored silently against the wrong features."""
+        if getattr(self, "_fitted_on_frame", False):
+            names = [str(c) for c in X.columns]
+            fitted = [str(c) for c in self.feature_names_in_]
+            if names != fitted:
+                missing = [c for c in fitted if c not in names]
+                extra = [c for c in names if c not in fitted]
+                if missing or extra:
+                    parts = ([f"missing {missing}"] if missing else []) + ([f"not fitted on {extra}"] if extra else [])
+                    raise BadInputError(
+                        f"X's columns are not the ones this AutoEncoderDetector was fitted on ({'; '.join(parts)}). "
+                        "Pass X[det.feature_names_in_] (the fitted columns), or fit again on these columns."
+                    )
+                by_name = {str(c): c for c in X.columns}
+                X = X[[by_name[c] for c in fitted]]
+        return _frame_rows(X, "AutoEncoderDetector")
 
     def _graph_batches(self, X: np.ndarray, batch_size: int, part: Any) -> list[Any]:
         """``part(graph, rows)`` on each batch of ``X`` (checked), without gradients."""

@@ -16,12 +16,14 @@ Policy (documented in the README, tested in tests/test_features.py):
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
+import duckdb
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, BadInputError
@@ -97,17 +99,46 @@ def is_numeric_type(sql_type: str) -> bool:
     return bool(_NUMERIC.match(sql_type.strip()))
 
 
-def describe(cur: object, source: str) -> list[tuple[str, str]]:
-    """Column names and SQL types of a source."""
+def describe(cur: object, source: str, model: str | None = None) -> list[tuple[str, str]]:
+    """Column names and SQL types of a source (``model``: named in the error for a source that cannot be read)."""
     source_sql(source)  # checked first, outside the wrapping below: its errors name the source and the fix already
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
+        who = f"Model {model!r}: c" if model else "C"
+        name = source.strip()
+        tables = _table_names(cur) if isinstance(e, duckdb.CatalogException) else []
+        if (isinstance(e, duckdb.CatalogException) and re.fullmatch(r"[A-Za-z_]\w*", name)
+                and name.lower() not in {t.lower() for t in tables}):  # a view whose table is gone: DuckDB's own words
+            # DuckDB's own "Did you mean" offers catalog tables (ad_models, pg_depend), never a notebook's DataFrame
+            from .pysource import frame_names
+
+            close = difflib.get_close_matches(name, [*frame_names(), *tables], n=3, cutoff=0.6)
+            maybe = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise BadInputError(
+                f"{who}annot read the source {name!r}: it does not exist as a table or view in this database, nor as a "
+                f"DataFrame or Arrow table variable in the calling Python code.{maybe} "
+                "Give a table or view name, the name of a pandas or polars DataFrame or Arrow table variable (in "
+                "quotes: 'df'), a table function such as read_parquet('file.parquet'), or a SELECT query."
+            ) from e
         raise BadInputError(
-            f"Cannot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
-            "a table function such as read_parquet('file.parquet'), or a SELECT query."
+            f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
+            "the name of a DataFrame or Arrow table variable, a table function such as read_parquet('file.parquet'), "
+            "or a SELECT query."
         ) from e
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _table_names(cur: object) -> list[str]:
+    """The user's tables and views (not the catalog's own, nor the model tables), for a did-you-mean."""
+    try:
+        rows = cur.execute(  # type: ignore[attr-defined]
+            "SELECT table_name FROM duckdb_tables() WHERE NOT internal UNION "
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    except duckdb.Error:
+        return []
+    return [r[0] for r in rows if not str(r[0]).startswith("ad_")]
 
 
 def as_number_hint(column: str, sql_type: str) -> str:

@@ -119,6 +119,11 @@ class Report:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """What IPython and Jupyter show for a report left as a cell's last expression: the table ``print`` shows.
+        Without it they showed the dataclass repr, every field on one line of a few thousand characters."""
+        p.text(str(self))
+
 
 def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list[dict[str, float]]:
     """A readable sample of the threshold curve: about ``n`` rows spread over the flagged share."""
@@ -135,7 +140,6 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
          thresholds: dict[str, float] | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
     ``name@2``); returns their paths."""
-    plt = _pyplot(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     s = np.asarray(scores, dtype=np.float64)
@@ -144,7 +148,7 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     c = curve(s, y)
     paths: list[str] = []
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = _subplots(model, (6, 4.5))
     ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
@@ -157,10 +161,9 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     fig.tight_layout()
     p = out / f"{safe}_pr_curve.png"
     fig.savefig(p, dpi=110)
-    plt.close(fig)
     paths.append(str(p))
 
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
     bins = np.histogram_bin_edges(vals, bins=60)
@@ -174,24 +177,24 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     fig.tight_layout()
     p = out / f"{safe}_score_hist.png"
     fig.savefig(p, dpi=110)
-    plt.close(fig)
     paths.append(str(p))
     return paths
 
 
 
-def _pyplot(model: str) -> Any:
+def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure and its axes, outside pyplot. Why not pyplot: choosing its backend (``matplotlib.use("Agg")``, as
+    before) switched the caller's own, so in a notebook or a GUI session ``plt.show()`` stopped showing plots after
+    the first ``evaluate(plots_dir=...)``; a bare Figure draws to a file with no backend chosen, and nothing to
+    close."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError as e:
         from .exceptions import MissingDependencyError
 
         raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _file_stem(model: str) -> str:
@@ -262,26 +265,23 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     on a log axis, so the few highest stay visible), each stored threshold drawn with how many of these rows it
     flags. For choosing a threshold without labels: a gap or a change of slope in the tail is where to cut.
     Returns the path."""
-    plt = _pyplot(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig = scores_figure(scores, model, thresholds, source)
     p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"
     fig.savefig(p, dpi=110)
-    plt.close(fig)
     return str(p)
 
 
 def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], source: str) -> Any:
-    """The figure `plot_scores` writes (a matplotlib Figure; close it with ``matplotlib.pyplot.close``)."""
-    plt = _pyplot(model)
+    """The figure `plot_scores` writes (a matplotlib Figure, not registered with pyplot: nothing to close)."""
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
     marks = [(name, t, np.log10(t) if use_log else t) for name, t in sorted(thresholds.items(), key=lambda kv: kv[1])
              if not (use_log and t <= 0)]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _subplots(model, (7, 4.5))
     if vals.size:
         # Why bins over the thresholds too: their lines widen the axis, where bins of the data's range alone were
         # too narrow to see (rows of one score: 80 bins within one unit on an axis of 16)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from types import FrameType
 from typing import Any
 
 import duckdb
 
+from .exceptions import AdDuckDBWarning
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -27,6 +29,14 @@ def _caller_frame() -> FrameType | None:
     while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
         frame = frame.f_back
     return frame
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _scannable(value: object) -> bool:
@@ -43,6 +53,16 @@ def caller_name(value: object) -> str | None:
         if name is not None:
             return name
     return None
+
+
+def frame_names() -> list[str]:
+    """The names of the DataFrames and Arrow tables the caller's code can pass as a source (for a did-you-mean)."""
+    frame = _caller_frame()
+    if frame is None:
+        return []
+    scope = {**frame.f_globals, **frame.f_locals}
+    return [k for k, v in scope.items() if _NAME.fullmatch(k) and not k.startswith("_") and _scannable(v)
+            and (hasattr(v, "columns") or hasattr(v, "schema"))]
 
 
 # The names a query reads from, roughly: registering a DataFrame the query does not read after all costs nothing.
@@ -74,6 +94,16 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
         for name, value in values.items():
             try:
                 cur.execute(f"SELECT 1 FROM {quote_ident(name)} LIMIT 0")
+                # Why say so: a notebook that once ran CREATE TABLE df AS SELECT * FROM df, then changed df, would
+                # otherwise train and score on the stale table without a word.
+                if hasattr(value, "columns") or hasattr(value, "schema"):  # a DataFrame or Arrow table, not an array
+                    warnings.warn(
+                        f"{name!r} names both a table or view in the database and a {type(value).__name__} in your "
+                        f"Python code; {source.strip()!r} reads the table, as DuckDB's own queries do. To read the "
+                        f"{type(value).__name__}, give its variable another name, or drop the table (DROP TABLE "
+                        f"{name}).",
+                        AdDuckDBWarning, stacklevel=_user_stacklevel(),
+                    )
             except duckdb.CatalogException:
                 try:
                     cur.register(name, value)

@@ -5,6 +5,7 @@ Budgets are in epochs and optimizer steps, never wall-clock time, so a run is re
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import sys
 import time
@@ -162,7 +163,13 @@ class TrainParams:
 
 
 def _progress(total: int, desc: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
+    # Why not tqdm.auto alone: in a Jupyter kernel without ipywidgets (not a dependency of ours) it warns "TqdmWarning:
+    # IProgress not found. Please update jupyter and ipywidgets" at the first training, about a package the user never
+    # asked for; the text bar it then falls back to is the one chosen here without the warning.
+    if importlib.util.find_spec("ipywidgets") is None:
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", disable=not enabled, file=sys.stderr, leave=False,
                 mininterval=0.5)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import pytest
 
 from ad_duckdb.detector import AutoEncoderDetector
-from ad_duckdb.exceptions import NotFittedError
+from ad_duckdb.exceptions import BadInputError, NotFittedError
 from ad_duckdb.export import parity_check, to_onnx_bytes
 from ad_duckdb.scoring import input_dtype
 
@@ -258,3 +259,49 @@ def test_a_refit_without_scoring_its_rows_keeps_no_stale_threshold() -> None:
     # predict() then says why it has no threshold and what to do, rather than an AttributeError on threshold_
     with pytest.raises(NotFittedError, match=r"score_training_rows=False.*decision_function"):
         det.predict(rng.normal(size=(5, 3)))
+
+
+def test_detector_reads_a_dataframe_by_column_name() -> None:
+    """A DataFrame whose columns came in another order was scored by position, against the wrong features (every
+    row flagged); a missing column said only 'X must have shape (n, 3)', a category 'could not convert string to
+    float', and a nullable Int64 column with pd.NA stopped with a TypeError."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(0, 1, 600), "b": rng.normal(1000, 50, 600),
+                      "c": pd.array(rng.integers(0, 5, 600), dtype="Int64")})
+    X.loc[7, "c"] = pd.NA
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False, seed=1).fit(X)
+    assert np.isfinite(det.decision_scores_).all()
+    assert np.allclose(det.decision_function(X[["c", "b", "a"]]), det.decision_function(X))
+    with pytest.raises(BadInputError, match=r"missing \['b'\].*X\[det.feature_names_in_\]"):
+        det.predict(X[["a", "c"]])
+    with pytest.raises(BadInputError, match=r"'kind' \(category\) are not numeric.*get_dummies"):
+        AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X.assign(kind=pd.Categorical(["u"] * 600)))
+    assert repr(AutoEncoderDetector(epochs=3)) == "AutoEncoderDetector(epochs=3)"
+
+
+def test_training_in_a_jupyter_kernel_without_ipywidgets_warns_nothing(tmp_path: Path) -> None:
+    """tqdm.auto, in a Jupyter kernel without ipywidgets (not a dependency), warned 'TqdmWarning: IProgress not found.
+    Please update jupyter and ipywidgets' at the first training. The kernel as tqdm recognises one (ipykernel's shell
+    module loaded), in a process of its own."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import sys, types, warnings
+sys.modules["ipykernel.zmqshell"] = types.ModuleType("ipykernel.zmqshell")
+ipython = types.ModuleType("IPython")
+ipython.get_ipython = lambda: type("ZMQInteractiveShell", (), {})()
+sys.modules["IPython"] = ipython
+warnings.simplefilter("always")
+import numpy as np
+from ad_duckdb.detector import AutoEncoderDetector
+AutoEncoderDetector(n_models=1, max_steps=30).fit(np.random.default_rng(0).normal(size=(300, 3)))
+print("trained")
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == "trained", out.stderr[-2000:]
+    assert "Warning" not in out.stderr and "training model" in out.stderr  # the bar is still drawn

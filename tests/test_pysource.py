@@ -62,9 +62,13 @@ def test_a_query_reading_dataframes_and_arrow_tables() -> None:
         info = ad_duckdb.train(con, "m", "SELECT count, amount FROM df WHERE label = 0", **FAST)
         assert info.train_rows == 1485
         assert ad_duckdb.evaluate(con, "m", "SELECT * FROM tbl", label="label").auc_roc > 0.95
-        # a table of the name comes first, as in DuckDB's own queries
+        # a table of the name comes first, as in DuckDB's own queries; it was read without a word, so a notebook
+        # whose DataFrame changed after a CREATE TABLE df AS SELECT * FROM df scored the stale table
         con.execute("CREATE TABLE df AS SELECT 10.0 AS count, 300.0 AS amount FROM range(7)")
-        assert ad_duckdb.score(con, "m", "df").num_rows == 7
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'df' names both a table or view in the database and a "
+                          r"DataFrame.*reads the table.*DROP TABLE df") as w:
+            assert ad_duckdb.score(con, "m", "df").num_rows == 7
+        assert {x.filename for x in w} == {__file__}  # pointing at the caller's line
     finally:
         con.close()
 
@@ -76,5 +80,30 @@ def test_a_dataframe_passed_itself_is_told_to_pass_its_name() -> None:
         with pytest.raises(BadInputError, match="pass the name of its variable instead, in quotes: 'frame_of_rows'"):
             ad_duckdb.train(con, "m", frame_of_rows, **FAST)
         assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
+
+
+def test_a_misspelt_dataframe_name_is_named_with_the_dataframe_meant() -> None:
+    """A typo in a DataFrame's name got DuckDB's catalog error, whose "Did you mean" offered 'ad_models or
+    pg_depend', with no model named and DataFrames missing from the sources it listed."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        orders = _frame()
+        ad_duckdb.train(con, "m", "orders", features=["count", "amount"], **FAST)
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.train(con, "m2", "order", **FAST)
+        msg = str(e.value)
+        assert msg.startswith("Model 'm2': cannot read the source 'order'") and "Did you mean 'orders'?" in msg, msg
+        assert "ad_models" not in msg and "pg_depend" not in msg and "DataFrame" in msg
+        with pytest.raises(BadInputError, match=r"^Model 'm@1': cannot read the source 'ordres'.*'orders'"):
+            ad_duckdb.score(con, "m", "ordres")
+        # a view whose table is gone keeps DuckDB's own words: the name exists, its table does not
+        con.execute("CREATE TABLE base AS SELECT * FROM orders")
+        con.execute("CREATE VIEW v AS SELECT * FROM base")
+        con.execute("DROP TABLE base")
+        with pytest.raises(BadInputError, match=r"cannot read the source 'v': Catalog Error.*base"):
+            ad_duckdb.score(con, "m", "v")
+        del orders
     finally:
         con.close()

@@ -352,6 +352,11 @@ def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -
         w = {k: rep.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
         fw = {k: few.at_thresholds["default"][f"recall_{k}"] for k in ("lo", "hi")}
         assert fw["hi"] - fw["lo"] > w["hi"] - w["lo"]
+        # A report left as a notebook cell's last expression: IPython's pretty printer calls _repr_pretty_; without
+        # it, Jupyter showed the dataclass repr (every threshold's every figure on one line).
+        shown: list[str] = []
+        rep._repr_pretty_(type("Printer", (), {"text": lambda self, t: shown.append(t)})(), False)
+        assert shown == [str(rep)]
     finally:
         con.close()
 
@@ -525,3 +530,29 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
     assert [Path(p).name for p in rep.plots] == ["m_v1_pr_curve.png", "m_v1_score_hist.png"]
     assert titles[0] == "Precision-recall: m@1" and titles[1].startswith("m@1 (AUC-PR ")
     assert titles[2] == "Score histogram by label: m@1"
+
+
+def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path: Path) -> None:
+    """The plot writers chose pyplot's backend (matplotlib.use("Agg")): in a notebook or a GUI session the user's
+    own plt.show() stopped showing plots after the first evaluate(plots_dir=...) or plot_scores. A process of its
+    own, as the backend is process-wide."""
+    import subprocess
+    import sys
+
+    code = f"""
+import matplotlib
+matplotlib.use("svg")
+import matplotlib.pyplot as plt
+import numpy as np
+from ad_duckdb import metrics
+plt.figure()
+s = np.random.default_rng(0).exponential(size=500)
+y = np.r_[np.zeros(450), np.ones(50)]
+metrics.plot(s, y, {str(tmp_path)!r}, "m@1", {{"default": 3.0}})
+metrics.plot_scores(s, {str(tmp_path)!r}, "m@1", {{"default": 3.0}}, "t")
+print(matplotlib.get_backend(), plt.get_fignums())
+"""
+    env = {**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["svg", "[1]"], out.stdout + out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m_v1_pr_curve.png", "m_v1_score_hist.png", "m_v1_scores.png"]
