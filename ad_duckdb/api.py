@@ -210,7 +210,10 @@ def train(
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source, name)
-        cols = choose_columns(described, features, source, cur, where)
+        try:
+            cols = choose_columns(described, features, source, cur, where)
+        except BadInputError as e:  # the column checks name the column and the fix; the model is said here
+            raise BadInputError(f"Model {name!r}: {e}") from None
         X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)

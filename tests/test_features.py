@@ -62,8 +62,9 @@ def test_training_input_errors(setup: str, kwargs: dict[str, object], message: s
     con = ad_duckdb.connect()
     try:
         con.execute(setup)
-        with pytest.raises(ad_duckdb.BadInputError, match=message):
+        with pytest.raises(ad_duckdb.BadInputError, match=message) as e:
             ad_duckdb.train(con, "m", "t", **kwargs, **FAST)  # type: ignore[arg-type]
+        assert str(e.value).startswith("Model 'm': ")  # every one names the model
         assert ad_duckdb.list_models(con) == []  # nothing half-stored
     finally:
         con.close()
