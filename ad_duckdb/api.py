@@ -720,11 +720,15 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
         close()
 
 
-def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path) -> str:
+def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None) -> Any:
     """Write ``<model>_v<version>_scores.png`` in ``out_dir`` (``tx_ae_v1_scores.png``): a histogram of the scores
     of every row of ``source``, with each stored threshold and how many of those rows it flags; returns its path.
     For choosing a threshold without labels (CLI: ``ad-duckdb score ... --plots DIR``); with labels,
-    ``evaluate(plots_dir=)`` draws precision and recall."""
+    ``evaluate(plots_dir=)`` draws precision and recall.
+
+    Without ``out_dir``, returns the matplotlib Figure instead, for a notebook (shown as a cell's value;
+    ``fig.savefig(path)`` writes it). It is not registered with pyplot: ``plt.show()`` and the backend are left alone.
+    """
     lm = registry(con).get(model)
     # one narrow column kept beside the score: the plot needs the scores only
     with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:]
@@ -734,6 +738,8 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
 
     shown = " ".join(strip_sql_ends(source).split())
     shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    if out_dir is None:
+        return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
     return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 

@@ -511,6 +511,14 @@ def test_score_plots_every_score_with_the_thresholds(model_db: str, tmp_path: Pa
                 "--top", "1", "--plots", str(tmp_path / "c"))
     assert "tx_ae_v1_scores.png" in other
     assert (tmp_path / "c" / "tx_ae_v1_scores.png").read_bytes() != png.read_bytes()
+    # in a notebook: the figure itself, to show as a cell's value, and the same picture once saved
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores(con, "tx_ae", "transactions")
+    finally:
+        con.close()
+    fig.savefig(tmp_path / "nb.png", dpi=110)
+    assert (tmp_path / "nb.png").read_bytes() == png.read_bytes()
 
 
 def test_a_negative_top_is_refused_naming_it(model_db: str) -> None:
