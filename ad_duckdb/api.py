@@ -22,7 +22,16 @@ import numpy as np
 import pyarrow as pa
 
 from . import onnxfile, pysource, store, thresholds
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, MissingDependencyError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    MissingDependencyError,
+    NoRowsError,
+    SourceNotFoundError,
+)
 from .features import (
     TrainingSample,
     choose_columns,
@@ -84,16 +93,26 @@ def connect(
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
             if read_only:  # then the other process is a writer
-                raise BadInputError(
+                raise DatabaseLockedError(
                     f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
                     "writing process per file and no readers beside it: stop the other process (a server, a dbt "
                     "run, a training run), or wait for it to finish."
                 ) from e
-            raise BadInputError(
+            raise DatabaseLockedError(
                 f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
                 "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
                 "a training run), or open it read-only (read_only=True) from a process that only reads."
             ) from e
+        text = str(e).lower()
+        if on_disk and ("read-only file system" in text or "permission denied" in text):
+            # Why: DuckDB's bare "IO Error: Cannot open file ...: Read-only file system" says neither that the
+            # command wanted to write nor what to do; a scoring job on a read-only file can still read it.
+            fix = ("make the file readable by this user" if read_only else
+                   "this command writes into the database (train, drop, threshold, import, score --into, sql --write):"
+                   " run it where the file is writable, or on a writable copy; reading works on a read-only file "
+                   "(score without --into, list, show, export, sql)")
+            raise DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
+                                           f"Fix: {fix}.") from e
         raise
     if on_disk:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
@@ -119,7 +138,7 @@ def _not_a_database(database: str) -> BadInputError:
     # the path as a SQL string (a quote in it doubled), then as one shell word
     source = f"{reader}({quote_literal(database)})"
     arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
-    return BadInputError(
+    return DatabaseUnavailableError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
         f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
         f"NAME {arg}."
@@ -362,7 +381,7 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord,
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
-        raise BadInputError(
+        raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {', '.join(c for c, _ in cols)}). Rename them in a query: SELECT x AS {missing[0]}, ..."
         )
@@ -779,7 +798,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     finally:
         cur.close()
     if len(y) == 0:
-        raise BadInputError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
+        raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
     if missing:

@@ -19,7 +19,18 @@ import duckdb
 import numpy as np
 
 from . import api, jsonvalues, thresholds
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    IntegrityError,
+    ModelNotFoundError,
+    NoRowsError,
+    SourceNotFoundError,
+    ThresholdNotFoundError,
+)
 from .features import FeatureSpec, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import quote_ident, quote_literal
 
@@ -51,6 +62,41 @@ def _os_error_message(e: OSError) -> str:
     return f"{what}: {str(path)!r}; {hint or 'check the path'}."
 
 
+# Exit codes a script can act on (printed by `ad-duckdb --help`). Why more than 1: a nightly job retries a locked
+# file later, but pages someone for a missing model or table; with one code for all it must parse the message.
+EXIT_NO_DATABASE = 3  # the database file does not exist or cannot be opened (path, permissions, read-only)
+EXIT_LOCKED = 4  # another process holds the database file: retry later
+EXIT_NO_MODEL = 5  # no such model, version or threshold
+EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
+EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate on
+EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
+_EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
+    (DatabaseUnavailableError, EXIT_NO_DATABASE),
+    (DatabaseLockedError, EXIT_LOCKED),
+    ((ModelNotFoundError, ThresholdNotFoundError), EXIT_NO_MODEL),
+    ((SourceNotFoundError, duckdb.CatalogException), EXIT_NO_SOURCE),
+    (NoRowsError, EXIT_NO_ROWS),
+    (IntegrityError, EXIT_INTEGRITY),
+)
+EXIT_CODES_HELP = f"""\b
+Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
+{EXIT_NO_DATABASE} the database file does not exist or cannot be opened (path, permissions, read-only);
+{EXIT_LOCKED} another process holds the database file (retry later);
+{EXIT_NO_MODEL} no such model, version or threshold;
+{EXIT_NO_SOURCE} no such source table, view, file or column;
+{EXIT_NO_ROWS} no rows to train or evaluate on;
+{EXIT_INTEGRITY} a stored or imported model failed its integrity check.
+Errors go to stderr as one line starting with "Error:"; notes start with "note:"."""
+
+
+def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
+    """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
+    err = click.ClickException(message)
+    err.exit_code = code if code is not None else next(
+        (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
+    return err
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -58,17 +104,18 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
-        raise click.ClickException(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).")
+        raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
+                       code=EXIT_NO_DATABASE)
     try:
         con = api.connect(db, read_only=read_only, check_order=check_order)
     except (AdDuckDBError, duckdb.Error) as e:
-        raise click.ClickException(str(e)) from e
+        raise _failure(str(e), e) from e
     except OSError as e:
-        raise click.ClickException(_os_error_message(e)) from e
+        raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
-        raise click.ClickException(str(e)) from e
+        raise _failure(str(e), e) from e
     except BrokenPipeError:
         # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
         # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
@@ -192,7 +239,7 @@ class _Group(click.Group):
     command_class = _Command
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="ad_duckdb")
 def cli() -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
@@ -469,7 +516,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 hint = " (the database is opened read-only: add --write to allow writes)" \
                     if not write and "read-only" in str(e) else ""
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-                raise click.ClickException(f"{where}{e}{hint}") from e
+                raise _failure(f"{where}{e}{hint}", e) from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
                 continue
             if printed:
@@ -512,7 +559,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             raise click.ClickException(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
                                        f"its columns: {cols}.") from None
         if not matching:
-            raise click.ClickException(f"No row of {source} matches --where {where!r}.")
+            raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
             f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e FROM "

@@ -22,9 +22,10 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
+import duckdb
 import numpy as np
 
-from .exceptions import AdDuckDBWarning, BadInputError
+from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -103,7 +104,9 @@ def describe(cur: object, source: str) -> list[tuple[str, str]]:
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
-        raise BadInputError(
+        # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
+        missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        raise (SourceNotFoundError if missing else BadInputError)(
             f"Cannot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
             "a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
@@ -148,7 +151,7 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise BadInputError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None
@@ -525,7 +528,7 @@ def fit_specs(
     """
     n, d = X.shape
     if n == 0:
-        raise BadInputError(
+        raise NoRowsError(
             f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
             "Check the table and the where= filter (CLI: --where)."
         )

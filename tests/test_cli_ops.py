@@ -1,0 +1,116 @@
+"""The command as a cron / Airflow job runs it: exit codes a script can act on, machine-readable listings,
+idempotent deployment, read-only files. Real DuckDB files and real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+
+from conftest import FAST, ROOT, make_transactions
+
+
+@pytest.fixture(scope="module")
+def model_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("ops") / "m.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=1500)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def cli_process(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
+                          timeout=300, env=env, **kw)  # type: ignore[call-overload]
+
+
+def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
+    # Before: every failure exited 1, so a nightly job could not retry a locked file but page on a missing model
+    # without parsing the message.
+    cases = {
+        3: ("score", str(tmp_path / "nope.duckdb"), "tx_ae", "transactions"),
+        5: ("score", model_db, "fraud_ae", "transactions"),
+        6: ("score", model_db, "tx_ae", "no_such_table"),
+        7: ("train", model_db, "tx2", "SELECT * FROM transactions WHERE false", "-f", "count", "--quiet"),
+    }
+    for code, args in cases.items():
+        rc, out, err = invoke(*args)
+        assert rc == code, (args, rc, err)
+        assert out == "" and err.startswith("Error: "), (out, err)
+    assert invoke("show", model_db, "tx_ae@9")[0] == 5
+    assert invoke("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet")[0] == 6
+    assert invoke("sql", model_db, "SELECT * FROM no_such_table")[0] == 6
+    assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
+    assert "Exit codes:" in invoke("--help")[1]
+
+
+def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    con.execute("UPDATE ad_models SET sha256 = repeat('0', 64)")
+    con.close()
+    rc, _, err = invoke("show", str(path), "tx_ae@1")
+    assert rc == 8 and "sha256" in err, err
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+
+
+def test_exit_code_for_a_locked_file(model_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        for args in (("list", str(path)), ("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")):
+            p = cli_process(*args)
+            assert p.returncode == 4, p.stderr
+            assert p.stdout == "" and "another process has it open" in p.stderr, p.stderr
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+def _as_non_owner_possible() -> bool:
+    # `unshare -U` runs a process in a user namespace where root's file permissions apply as to anyone: a
+    # chmod 444 file is read-only even when the tests run as root.
+    try:
+        return subprocess.run(["unshare", "-U", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(not _as_non_owner_possible(), reason="needs unshare -U (user namespaces)")
+def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_path: Path) -> None:
+    # Before: `score --into` on a chmod 444 file failed with DuckDB's bare "IO Error: Cannot open file ...:
+    # Permission denied" (exit 1), naming neither that the command writes nor what works on such a file.
+    path = tmp_path / "ro.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    path.chmod(0o444)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["unshare", "-U", sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    ok = run("score", str(path), "tx_ae", "transactions", "--top", "1")
+    assert ok.returncode == 0, ok.stderr
+    p = run("score", str(path), "tx_ae", "transactions", "--into", "s")
+    assert p.returncode == 3, p.stderr
+    assert "for writing" in p.stderr and "score without --into" in p.stderr and "writable copy" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
