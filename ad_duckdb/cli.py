@@ -398,22 +398,28 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
+_FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
+                       show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
+
+
 @cli.command("list")
 @click.argument("db")
-def list_cmd(db: str) -> None:
+@_FORMAT
+def list_cmd(db: str, out_format: str) -> None:
     """List stored models and their versions.
 
     \b
-    Example:
+    Examples:
       ad-duckdb list warehouse.duckdb
+      ad-duckdb list warehouse.duckdb --format json | jq -r '.[] | "\\(.name)@\\(.version)"'
     """
     with _open(db, read_only=True) as con:
         rows = api.list_models(con)
-        if not rows:
+        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
+        if not rows and out_format == "table":
             click.echo("no models stored yet; train one with `ad-duckdb train`")
             return
-        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
-        _print_rows(names, [tuple(r[k] for k in names) for r in rows])
+        _print_rows(names, [tuple(r[k] for k in names) for r in rows], out_format)
 
 
 def _method_text(t: Any) -> str:
@@ -425,15 +431,28 @@ def _method_text(t: Any) -> str:
 @cli.command()
 @click.argument("db")
 @click.argument("model")
-def show(db: str, model: str) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (ref, features, thresholds, metrics, params, ...) for scripts.")
+def show(db: str, model: str, out_format: str) -> None:
     """Show a model: features and transforms, thresholds, training metrics.
 
     \b
-    Example:
+    Examples:
       ad-duckdb show warehouse.duckdb tx_ae@1
+      ad-duckdb show warehouse.duckdb tx_ae --format json | jq '.thresholds[] | select(.name == "default").value'
     """
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
+        if out_format == "json":
+            from dataclasses import asdict
+
+            doc = {"ref": rec.ref, "name": rec.name, "version": rec.version, "kind": rec.kind,
+                   "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
+                   "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
+                   "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
+                   "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions}
+            click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
+            return
         click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rec.train_rows} rows of {rec.source}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)\n")
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],

@@ -114,3 +114,23 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     assert p.returncode == 3, p.stderr
     assert "for writing" in p.stderr and "score without --into" in p.stderr and "writable copy" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:
+    # Before: list and show printed only a clipped table, so a pruning script had to cut columns out of it.
+    import csv
+    import io
+    import json
+
+    rc, out, err = invoke("list", model_db, "--format", "json")
+    assert rc == 0 and err == ""
+    rows = json.loads(out)
+    assert [(r["name"], r["version"]) for r in rows] == [("tx_ae", 1)] and rows[0]["n_features"] == 2
+    got = list(csv.DictReader(io.StringIO(invoke("list", model_db, "--format", "csv")[1])))
+    assert got[0]["name"] == "tx_ae" and got[0]["version"] == "1"
+    doc = json.loads(invoke("show", model_db, "tx_ae", "--format", "json")[1])
+    assert doc["ref"] == "tx_ae@1" and [f["name"] for f in doc["features"]] == ["count", "amount"]
+    assert {t["name"] for t in doc["thresholds"]} >= {"default", "p99"} and len(doc["sha256"]) == 64
+    empty = tmp_path / "empty.duckdb"
+    ad_duckdb.connect(str(empty)).close()
+    assert json.loads(invoke("list", str(empty), "--format", "json")[1]) == []
