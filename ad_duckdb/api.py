@@ -1105,9 +1105,32 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     rec.source = f"imported from {Path(path).name} ({rec.source})"
     cur = con.cursor()
     try:
+        same = _same_as_latest(cur, rec)
+        if same is not None:
+            # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
+            # otherwise add a version per run, each the same model, and move no pinned query forward.
+            warnings.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
+                          f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
+                          AdDuckDBWarning, stacklevel=2)
+            return ModelInfo.of(same)
         store.check_can_write(cur, f"Cannot store model {rec.name!r}")
         store.save(cur, rec)
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
+    """The latest stored version of ``rec.name`` when it holds the same graph and thresholds, else None."""
+    if rec.name not in store.known_models(cur):
+        return None
+    try:
+        latest = store.load(cur, rec.name)
+    except AdDuckDBError:
+        return None  # a damaged latest version: the import replaces it as the newest
+
+    def key(r: ModelRecord) -> tuple[str, list[tuple[str, float]]]:
+        return store.sha256_hex(r.onnx), sorted((t.name, float(t.value)) for t in r.thresholds)
+
+    return latest if key(latest) == key(rec) else None

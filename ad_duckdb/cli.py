@@ -760,7 +760,7 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
             f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
         )
-    with _open(db, create=True) as con:
+    with _open(db, create=True) as con, _notes():
         info = api.import_model(con, path, name=name)
         click.echo(f"stored {info.ref}")
 

@@ -134,3 +134,28 @@ def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> No
     empty = tmp_path / "empty.duckdb"
     ad_duckdb.connect(str(empty)).close()
     assert json.loads(invoke("list", str(empty), "--format", "json")[1]) == []
+
+
+def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: Path) -> None:
+    # Before: a deployment step run twice (a retried task) stored tx_ae@1 and tx_ae@2, the same model twice.
+    onnx = tmp_path / "tx_ae.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    target = str(tmp_path / "prod.duckdb")
+    rc, out, _ = invoke("import", target, str(onnx))
+    assert rc == 0 and out.strip() == "stored tx_ae@1"
+    rc, out, err = invoke("import", target, str(onnx))
+    assert rc == 0 and out.strip() == "stored tx_ae@1", out
+    assert "already this model" in err and "nothing imported" in err
+    con = ad_duckdb.connect(target)
+    try:
+        assert [r["version"] for r in ad_duckdb.list_models(con)] == [1]
+        make_transactions(con, n=1500)
+        src = ad_duckdb.connect(model_db, read_only=True)
+        q = "SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions WHERE transaction_id <= 200"
+        assert con.execute(q).fetchall() == src.execute(q).fetchall()  # same scores after deployment
+        src.close()
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=3.0)
+    finally:
+        con.close()
+    # a different model under the name (here: the same graph with other thresholds) is a new version
+    assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2"
