@@ -159,3 +159,32 @@ def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: 
         con.close()
     # a different model under the name (here: the same graph with other thresholds) is a new version
     assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2"
+
+
+def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path) -> None:
+    # Before: "serving DB (read-only snapshot; models: tx_ae@1, tx_ae@10, tx_ae@11, ..., tx_ae@2, ...)": every
+    # version of a nightly-retrained name, in text order, on the start-up line and on every SIGHUP.
+    import signal
+    import time
+
+    path = tmp_path / "many.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    for v in range(2, 13):  # the same stored model as versions 2..12, each row complete (sha256 matches)
+        con.execute("INSERT INTO ad_models SELECT * REPLACE (? AS version) FROM ad_models WHERE version = 1", [v])
+        con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (? AS version) FROM ad_thresholds WHERE version = 1",
+                    [v])
+    con.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "5763"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "models: tx_ae@1-12 (latest 12))" in line, line
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert "new snapshot: tx_ae@1-12 (latest 12)" in err, err
