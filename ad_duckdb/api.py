@@ -355,12 +355,13 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
-    """Drop ``'name'`` (every version) or ``'name@N'``; returns the versions dropped."""
+def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
+    """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
+    newest. Returns the versions dropped."""
     cur = con.cursor()
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
-        out = store.drop(cur, model)
+        out = store.drop(cur, model, keep=keep)
     finally:
         cur.close()
     refresh(con)

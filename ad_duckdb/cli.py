@@ -472,19 +472,29 @@ def show(db: str, model: str, out_format: str) -> None:
 @cli.command()
 @click.argument("db")
 @click.argument("model")
+@click.option("--keep", type=click.IntRange(min=1),
+              help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def drop(db: str, model: str, yes: bool) -> None:
-    """Drop MODEL: 'name' drops every version, 'name@N' one version.
+def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
+    """Drop MODEL: 'name' drops every version, 'name@N' one version, 'name --keep N' all but the N newest.
+
+    Version numbers are never reused, so a query pinned to a kept 'name@M' keeps working.
 
     \b
-    Example:
+    Examples:
       ad-duckdb drop warehouse.duckdb tx_ae@1 --yes
+      ad-duckdb drop warehouse.duckdb tx_ae --keep 7 --yes    # nightly: keep a week of versions
     """
     if not yes:
-        click.confirm(f"Drop {model} from {db}?", abort=True)
+        what = f"every version of {model} but the {keep} newest" if keep else model
+        click.confirm(f"Drop {what} from {db}?", abort=True)
     with _open(db) as con:
-        versions = api.drop_model(con, model)
-        click.echo(f"dropped {model.split('@')[0]} version(s) {', '.join(map(str, versions))}")
+        versions = api.drop_model(con, model, keep=keep)
+        name = model.split('@')[0]
+        if not versions:
+            click.echo(f"dropped nothing: {name} has at most {keep} version(s)")
+            return
+        click.echo(f"dropped {name} version(s) {', '.join(map(str, versions))}")
 
 
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")

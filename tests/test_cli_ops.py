@@ -188,3 +188,30 @@ def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert "new snapshot: tx_ae@1-12 (latest 12)" in err, err
+
+
+def test_drop_keep_prunes_old_versions_and_pinned_queries_keep_working(model_db: str, tmp_path: Path) -> None:
+    # Before: pruning a month of nightly versions meant one `drop name@N` per version, the N parsed out of `list`.
+    path = tmp_path / "prune.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    for v in range(2, 8):
+        con.execute("INSERT INTO ad_models SELECT * REPLACE (? AS version) FROM ad_models WHERE version = 1", [v])
+        con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (? AS version) FROM ad_thresholds WHERE version = 1",
+                    [v])
+    ad_duckdb.refresh(con)
+    q = "SELECT sum(anomaly_score('tx_ae@6', count, amount)) FROM transactions"
+    before = con.execute(q).fetchall()
+    con.close()
+    rc, out, _ = invoke("drop", str(path), "tx_ae", "--keep", "2", "--yes")
+    assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1, 2, 3, 4, 5", out
+    assert invoke("drop", str(path), "tx_ae", "--keep", "2", "--yes")[1].startswith("dropped nothing")
+    assert invoke("drop", str(path), "tx_ae@6", "--keep", "1", "--yes")[0] == 1  # a pinned ref is not a name
+    con = ad_duckdb.connect(str(path))
+    try:
+        assert [r["version"] for r in ad_duckdb.list_models(con)] == [6, 7]
+        assert con.execute(q).fetchall() == before  # 'tx_ae@6' still answers, with the same scores
+        assert ad_duckdb.drop_model(con, "tx_ae", keep=1) == [6]
+    finally:
+        con.close()
+    assert invoke("show", str(path), "tx_ae@3")[0] == 5
