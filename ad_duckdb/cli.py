@@ -411,7 +411,7 @@ def list_cmd(db: str, out_format: str) -> None:
     \b
     Examples:
       ad-duckdb list warehouse.duckdb
-      ad-duckdb list warehouse.duckdb --format json | jq -r '.[] | "\\(.name)@\\(.version)"'
+      ad-duckdb list warehouse.duckdb --format csv
     """
     with _open(db, read_only=True) as con:
         rows = api.list_models(con)
@@ -439,7 +439,7 @@ def show(db: str, model: str, out_format: str) -> None:
     \b
     Examples:
       ad-duckdb show warehouse.duckdb tx_ae@1
-      ad-duckdb show warehouse.duckdb tx_ae --format json | jq '.thresholds[] | select(.name == "default").value'
+      ad-duckdb show warehouse.duckdb tx_ae --format json
     """
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
@@ -483,7 +483,7 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
     \b
     Examples:
       ad-duckdb drop warehouse.duckdb tx_ae@1 --yes
-      ad-duckdb drop warehouse.duckdb tx_ae --keep 7 --yes    # nightly: keep a week of versions
+      ad-duckdb drop warehouse.duckdb tx_ae --keep 7 --yes
     """
     if not yes:
         what = f"every version of {model} but the {keep} newest" if keep else model
