@@ -8,6 +8,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -97,6 +98,32 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     return err
 
 
+def _lock_wait() -> float:
+    """Seconds to wait for a database file another process holds (``ad-duckdb --wait``), 0 outside a command."""
+    ctx = click.get_current_context(silent=True)
+    return float(ctx.find_root().params.get("wait") or 0) if ctx is not None else 0.0
+
+
+def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duckdb.DuckDBPyConnection:
+    """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds.
+
+    Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
+    reverse) still runs fails at once; a cron or Airflow job would rather wait for the other to finish.
+    """
+    wait = _lock_wait()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return api.connect(db, read_only=read_only, check_order=check_order)
+        except DatabaseLockedError as e:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                how = (f" (waited {wait:g}s with --wait)" if wait else
+                       " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
+                raise DatabaseLockedError(f"{e}{how}") from e
+            time.sleep(min(0.5, left))
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -107,7 +134,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
                        code=EXIT_NO_DATABASE)
     try:
-        con = api.connect(db, read_only=read_only, check_order=check_order)
+        con = _connect_waiting(db, read_only, check_order)
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e), e) from e
     except OSError as e:
@@ -241,7 +268,10 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="ad_duckdb")
-def cli() -> None:
+@click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
+              help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
+                   "many seconds instead of failing at once (exit code 4).  [default: 0]")
+def cli(wait: float) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
 

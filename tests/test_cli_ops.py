@@ -32,10 +32,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return res.exit_code, res.stdout, res.stderr
 
 
-def cli_process(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
-                          timeout=300, env=env, **kw)  # type: ignore[call-overload]
+                          timeout=300, env=env or {**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
@@ -215,3 +214,39 @@ def test_drop_keep_prunes_old_versions_and_pinned_queries_keep_working(model_db:
     finally:
         con.close()
     assert invoke("show", str(path), "tx_ae@3")[0] == 5
+
+
+HOLD_FOR = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+            "time.sleep(float(sys.argv[2])); c.close()")
+
+
+def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_path: Path) -> None:
+    # Before: a nightly retrain that started while a scoring job still held the file failed at once; the only
+    # remedy was a retry loop around the command in every script.
+    import time
+
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        quick = cli_process("list", str(path))
+        assert quick.returncode == 4 and "--wait SECONDS" in quick.stderr, quick.stderr
+        start = time.monotonic()
+        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+        assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
+        assert time.monotonic() - start < 50
+        holder.wait(timeout=30)
+        holder2 = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "30"], stdout=subprocess.PIPE,
+                                   text=True)
+        try:
+            assert holder2.stdout is not None and holder2.stdout.readline().strip() == "HELD"
+            env_wait = cli_process("list", str(path), env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                           "AD_DUCKDB_WAIT": "1"})
+            assert env_wait.returncode == 4 and "waited 1s with --wait" in env_wait.stderr, env_wait.stderr
+        finally:
+            holder2.kill()
+            holder2.communicate()
+    finally:
+        holder.kill()
+        holder.communicate()
