@@ -392,10 +392,12 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True, help="Without --into: print the N highest scores.")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Without --into: how to print the rows (csv or json for scripts: every value, unclipped).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels.")
 def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
-          columns: tuple[str, ...], top: int, plots_dir: str | None) -> None:
+          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -406,8 +408,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     """
     with _open(db, read_only=not into) as con:
         if into:
+            existed = replace and _has_rows_table(con, into)
             n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
             click.echo(f"wrote {n} scored rows to {into}")
+            if n == 0:
+                # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
+                # empties the scores table without a word a log watcher would catch.
+                click.echo(f"note: {source} has no rows, so {into} holds no scores"
+                           f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
+                           err=True)
             if plots_dir:
                 click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
             return
@@ -423,13 +432,23 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             f"SELECT {extra_sql}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
-        _print_rows(rel.columns, rel.fetchall())
+        _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
                        show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
+
+
+def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` (an --into target) exists and holds rows."""
+    from .sqltext import table_sql
+
+    try:
+        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(table)} LIMIT 1)").fetchall()[0][0])
+    except (AdDuckDBError, duckdb.Error):
+        return False
 
 
 @cli.command("list")

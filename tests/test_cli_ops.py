@@ -250,3 +250,24 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
     finally:
         holder.kill()
         holder.communicate()
+
+
+def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:
+    # Before: a nightly `score --into tx_scores --replace` after a failed upstream load emptied the scores table
+    # with only "wrote 0 scored rows" on stdout; and the --top rows printed only as a clipped table.
+    import csv
+    import io
+
+    path = tmp_path / "empty_src.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
+                          "--replace")
+    assert rc == 0 and out.strip() == "wrote 0 scored rows to s"
+    assert err.startswith("note: ") and "has no rows" in err and "previous rows were replaced" not in err, err
+    assert invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")[2] == ""
+    rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
+                          "--replace")
+    assert rc == 0 and "previous rows were replaced" in err
+    rc, out, err = invoke("score", str(path), "tx_ae", "transactions", "--top", "2", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and len(rows) == 2 and float(rows[0]["anomaly_score"]) >= float(rows[1]["anomaly_score"])
