@@ -93,6 +93,13 @@ Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
     """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
     err = click.ClickException(message)
+    if code is None and isinstance(e, duckdb.Error):
+        # an error raised inside a SQL function reaches us as DuckDB's text "...UDF: ModelNotFoundError: ..."
+        raised = re.search(r"executing the UDF: (\w+):", str(e))
+        kind = {k.__name__: k for k in (ModelNotFoundError, ThresholdNotFoundError, IntegrityError)}.get(
+            raised.group(1) if raised else "")
+        if kind is not None:
+            e = kind()
     err.exit_code = code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
     return err
@@ -536,7 +543,15 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
     """
     if not yes:
         what = f"every version of {model} but the {keep} newest" if keep else model
-        click.confirm(f"Drop {what} from {db}?", abort=True)
+        try:
+            # the question on stderr: stdout is the command's output, which a script may parse
+            click.confirm(f"Drop {what} from {db}?", abort=True, err=True)
+        except click.Abort:
+            if sys.stdin.isatty():
+                raise
+            # Why: a script without a terminal (cron) got the question on stdout and a bare "Aborted!"
+            raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
+                                   f"script add --yes, e.g. ad-duckdb drop {db} {model} --yes") from None
     with _open(db) as con:
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]

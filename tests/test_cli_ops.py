@@ -34,7 +34,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
-                          timeout=300, env=env or {**os.environ, "PYTHONPATH": str(ROOT)})
+                          timeout=300, env=env or {**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
 
 
 def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
@@ -271,3 +271,17 @@ def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: st
     rc, out, err = invoke("score", str(path), "tx_ae", "transactions", "--top", "2", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rc == 0 and len(rows) == 2 and float(rows[0]["anomaly_score"]) >= float(rows[1]["anomaly_score"])
+
+
+def test_sql_exit_code_names_an_unknown_model_and_drop_without_yes_in_a_script(model_db: str, tmp_path: Path) -> None:
+    # Before: `sql` with an unknown model or threshold in the query exited 1 like any SQL error; `drop` without
+    # --yes from cron printed its question on stdout and a bare "Aborted!".
+    assert invoke("sql", model_db, "SELECT anomaly_score('fraud_ae', 1, 2)")[0] == 5
+    assert invoke("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'nope', 1, 2)")[0] == 5
+    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 1, 2)")[0] == 0
+    path = tmp_path / "d.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    p = cli_process("drop", str(path), "tx_ae")  # stdin: not a terminal, empty
+    assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
+    assert "add --yes" in p.stderr
+    assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 1  # nothing dropped
