@@ -834,9 +834,18 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
             f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
         )
-    with _open(db, create=True) as con, _notes():
-        info = api.import_model(con, path, name=name)
-        click.echo(f"stored {info.ref}")
+    new_db = db != ":memory:" and not Path(db).exists()
+    stored = False
+    try:
+        with _open(db, create=True) as con, _notes():
+            info = api.import_model(con, path, name=name)
+            stored = True
+            click.echo(f"stored {info.ref}")
+    except BaseException:
+        if new_db and not stored:  # as train: a refused file must not leave an empty database behind
+            for p in (Path(db), Path(f"{db}.wal")):
+                p.unlink(missing_ok=True)
+        raise
 
 
 from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)

@@ -285,3 +285,17 @@ def test_sql_exit_code_names_an_unknown_model_and_drop_without_yes_in_a_script(m
     assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
     assert "add --yes" in p.stderr
     assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 1  # nothing dropped
+
+
+def test_refused_import_into_a_new_path_leaves_no_empty_database(model_db: str, tmp_path: Path) -> None:
+    # Before: a deployment whose .onnx file was damaged in transit failed (exit 8) but left prod.duckdb behind, an
+    # empty database that a later step took for a deployed one.
+    onnx = tmp_path / "tx_ae.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 1
+    onnx.write_bytes(bytes(data))
+    target = tmp_path / "prod.duckdb"
+    rc, _, err = invoke("import", str(target), str(onnx))
+    assert rc == 8 and "altered" in err, err
+    assert not target.exists() and not Path(f"{target}.wal").exists()
