@@ -101,7 +101,9 @@ def connect(
             raise DatabaseLockedError(
                 f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
                 "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
-                "a training run), or open it read-only (read_only=True) from a process that only reads."
+                "a training run), or open it read-only (read_only=True) from a process that only reads. A server "
+                "that must keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the "
+                "file to writers (SIGHUP publishes what they wrote)."
             ) from e
         text = str(e).lower()
         if on_disk and ("read-only file system" in text or "permission denied" in text):

@@ -299,3 +299,23 @@ def test_refused_import_into_a_new_path_leaves_no_empty_database(model_db: str, 
     rc, _, err = invoke("import", str(target), str(onnx))
     assert rc == 8 and "altered" in err, err
     assert not target.exists() and not Path(f"{target}.wal").exists()
+
+
+def test_retraining_next_to_a_plain_server_names_snapshot(model_db: str, tmp_path: Path) -> None:
+    # Before: the lock error said "stop the other process (a server, ...)" only; the way to keep the server up
+    # while the nightly job retrains (serve --snapshot, README) was not named.
+    import signal
+
+    path = tmp_path / "served.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "5765"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving")
+        p = cli_process("train", str(path), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--quiet")
+        assert p.returncode == 4, p.stderr
+        assert "serve DB --snapshot" in p.stderr and "SIGHUP" in p.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
