@@ -416,8 +416,11 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     with _open(db, read_only=not into) as con:
         if into:
             existed = replace and _has_rows_table(con, into)
+            # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
+            # a nightly log must say what the BI reads was scored with.
+            ref = api.registry(con).get(model).ref
             n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-            click.echo(f"wrote {n} scored rows to {into}")
+            click.echo(f"wrote {n} scored rows to {into} (model {ref})")
             if n == 0:
                 # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
                 # empties the scores table without a word a log watcher would catch.

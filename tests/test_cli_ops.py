@@ -262,7 +262,7 @@ def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: st
     path.write_bytes(Path(model_db).read_bytes())
     rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
                           "--replace")
-    assert rc == 0 and out.strip() == "wrote 0 scored rows to s"
+    assert rc == 0 and out.strip() == "wrote 0 scored rows to s (model tx_ae@1)"
     assert err.startswith("note: ") and "has no rows" in err and "previous rows were replaced" not in err, err
     assert invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")[2] == ""
     rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
@@ -319,3 +319,18 @@ def test_retraining_next_to_a_plain_server_names_snapshot(model_db: str, tmp_pat
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+def test_score_into_names_the_version_it_scored_with(model_db: str, tmp_path: Path) -> None:
+    # Before: "wrote 1500 scored rows to tx_scores": with 'tx_ae' meaning the latest version, a nightly log did not
+    # say which version the table BI reads was scored with.
+    path = tmp_path / "v.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    con.execute("INSERT INTO ad_models SELECT * REPLACE (2 AS version) FROM ad_models WHERE version = 1")
+    con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (2 AS version) FROM ad_thresholds WHERE version = 1")
+    con.close()
+    out = invoke("score", str(path), "tx_ae", "transactions", "--into", "s")[1]
+    assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@2)", out
+    out = invoke("score", str(path), "tx_ae@1", "transactions", "--into", "s", "--replace")[1]
+    assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@1)", out
