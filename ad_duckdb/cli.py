@@ -478,7 +478,20 @@ def list_cmd(db: str, out_format: str) -> None:
         if not rows and out_format == "table":
             click.echo("no models stored yet; train one with `ad-duckdb train`")
             return
-        _print_rows(names, [tuple(r[k] for k in names) for r in rows], out_format)
+        # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
+        # only when a query used it.
+        from . import store
+
+        cur = con.cursor()
+        try:
+            problems = store.load_all(cur)[1]
+        finally:
+            cur.close()
+        for r in rows:
+            r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
+        _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
+        for problem in problems.values():
+            click.echo(f"note: {problem}", err=True)
 
 
 def _method_text(t: Any) -> str:

@@ -65,6 +65,11 @@ def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:
     con.close()
     rc, _, err = invoke("show", str(path), "tx_ae@1")
     assert rc == 8 and "sha256" in err, err
+    # Before: list showed the damaged version like a good one, so a nightly health check passed
+    rc, out, err = invoke("list", str(path), "--format", "csv")
+    assert rc == 0 and out.splitlines()[1].endswith(",damaged"), out
+    assert err.startswith("note: Model 'tx_ae@1'") and "sha256" in err, err
+    assert invoke("list", model_db, "--format", "csv")[1].splitlines()[1].endswith(",ok")
 
 
 HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
