@@ -305,7 +305,8 @@ def cli(wait: float) -> None:
 @click.option("--epochs", type=int, help="Epoch budget (default: sized from the row count).")
 @click.option("--n-models", type=int, default=1, show_default=True,
               help="Autoencoders in the ensemble (trained side by side, scores averaged).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same data, options and seed train the same model.")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -589,7 +590,8 @@ _NO_ROWS = (["Count"], ["Success"])
 @click.argument("query", required=False)
 @click.option("-f", "--file", "sql_file", type=click.File("r", encoding="utf-8"),
               help="Run the SQL in this file (- reads standard input) instead of QUERY.")
-@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table for people; csv or json for scripts (every value, unclipped).")
 @click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
@@ -784,7 +786,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.argument("name")
 @click.option("--method", required=True,
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget"]))
+                                 "flag_budget"]),
+              help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
+                   "min_precision, min_recall (--target), flag_budget (--target, the share to flag): on labelled "
+                   "rows of --source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")

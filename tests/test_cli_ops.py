@@ -339,3 +339,13 @@ def test_score_into_names_the_version_it_scored_with(model_db: str, tmp_path: Pa
     assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@2)", out
     out = invoke("score", str(path), "tx_ae@1", "transactions", "--into", "s", "--replace")[1]
     assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@1)", out
+
+
+def test_every_option_of_every_command_is_explained_in_help() -> None:
+    # Before: `train --help` showed "--seed INTEGER [default: 0]" and `threshold --help` the list of methods with no
+    # word on which options each needs; `sql --format` had no text either.
+    import click
+
+    bare = [(name, p.opts) for name, c in [("", cli), *cli.commands.items()] for p in c.params
+            if isinstance(p, click.Option) and not p.help and "--help" not in p.opts and "--version" not in p.opts]
+    assert bare == []
