@@ -31,15 +31,21 @@ from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
     BadInputError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
     FeatureMismatchError,
     IntegrityError,
     ModelNotFoundError,
+    NoRowsError,
     NotFittedError,
+    SourceNotFoundError,
     ThresholdNotFoundError,
 )
 
 __all__ = [
-    "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
-    "NotFittedError", "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model",
+    "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
+    "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
+    "NoRowsError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
+    "drop_model", "evaluate", "export_model",
     "import_model", "list_models", "load_model", "plot_scores", "refresh", "register", "score", "set_threshold", "train",
 ]

@@ -22,7 +22,16 @@ import numpy as np
 import pyarrow as pa
 
 from . import onnxfile, pysource, store, thresholds
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, MissingDependencyError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    MissingDependencyError,
+    NoRowsError,
+    SourceNotFoundError,
+)
 from .features import (
     TrainingSample,
     choose_columns,
@@ -84,16 +93,28 @@ def connect(
     except duckdb.IOException as e:
         if "lock" in str(e).lower():
             if read_only:  # then the other process is a writer
-                raise BadInputError(
+                raise DatabaseLockedError(
                     f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
                     "writing process per file and no readers beside it: stop the other process (a server, a dbt "
                     "run, a training run), or wait for it to finish."
                 ) from e
-            raise BadInputError(
+            raise DatabaseLockedError(
                 f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
                 "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
-                "a training run), or open it read-only (read_only=True) from a process that only reads."
+                "a training run), or open it read-only (read_only=True) from a process that only reads. A server "
+                "that must keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the "
+                "file to writers (SIGHUP publishes what they wrote)."
             ) from e
+        text = str(e).lower()
+        if on_disk and ("read-only file system" in text or "permission denied" in text):
+            # Why: DuckDB's bare "IO Error: Cannot open file ...: Read-only file system" says neither that the
+            # command wanted to write nor what to do; a scoring job on a read-only file can still read it.
+            fix = ("make the file readable by this user" if read_only else
+                   "this command writes into the database (train, drop, threshold, import, score --into, sql --write):"
+                   " run it where the file is writable, or on a writable copy; reading works on a read-only file "
+                   "(score without --into, list, show, export, sql)")
+            raise DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
+                                           f"Fix: {fix}.") from e
         raise
     if on_disk:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
@@ -119,7 +140,7 @@ def _not_a_database(database: str) -> BadInputError:
     # the path as a SQL string (a quote in it doubled), then as one shell word
     source = f"{reader}({quote_literal(database)})"
     arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
-    return BadInputError(
+    return DatabaseUnavailableError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
         f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
         f"NAME {arg}."
@@ -213,7 +234,7 @@ def train(
         try:
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
-            raise BadInputError(f"Model {name!r}: {e}") from None
+            raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
         X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
@@ -339,12 +360,13 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def drop_model(con: duckdb.DuckDBPyConnection, model: str) -> list[int]:
-    """Drop ``'name'`` (every version) or ``'name@N'``; returns the versions dropped."""
+def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
+    """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
+    newest. Returns the versions dropped."""
     cur = con.cursor()
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
-        out = store.drop(cur, model)
+        out = store.drop(cur, model, keep=keep)
     finally:
         cur.close()
     refresh(con)
@@ -365,7 +387,7 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord,
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
-        raise BadInputError(
+        raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {', '.join(c for c, _ in cols)}). Rename them in a query: SELECT x AS {missing[0]}, ..."
         )
@@ -788,7 +810,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
     finally:
         cur.close()
     if len(y) == 0:
-        raise BadInputError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
+        raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
     if missing:
@@ -1095,9 +1117,32 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     rec.source = f"imported from {Path(path).name} ({rec.source})"
     cur = con.cursor()
     try:
+        same = _same_as_latest(cur, rec)
+        if same is not None:
+            # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
+            # otherwise add a version per run, each the same model, and move no pinned query forward.
+            warnings.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
+                          f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
+                          AdDuckDBWarning, stacklevel=2)
+            return ModelInfo.of(same)
         store.check_can_write(cur, f"Cannot store model {rec.name!r}")
         store.save(cur, rec)
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
+    """The latest stored version of ``rec.name`` when it holds the same graph and thresholds, else None."""
+    if rec.name not in store.known_models(cur):
+        return None
+    try:
+        latest = store.load(cur, rec.name)
+    except AdDuckDBError:
+        return None  # a damaged latest version: the import replaces it as the newest
+
+    def key(r: ModelRecord) -> tuple[str, list[tuple[str, float]]]:
+        return store.sha256_hex(r.onnx), sorted((t.name, float(t.value)) for t in r.thresholds)
+
+    return latest if key(latest) == key(rec) else None

@@ -8,6 +8,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,18 @@ import duckdb
 import numpy as np
 
 from . import api, jsonvalues, thresholds
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    IntegrityError,
+    ModelNotFoundError,
+    NoRowsError,
+    SourceNotFoundError,
+    ThresholdNotFoundError,
+)
 from .features import FeatureSpec, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import quote_ident, quote_literal
 
@@ -51,6 +63,74 @@ def _os_error_message(e: OSError) -> str:
     return f"{what}: {str(path)!r}; {hint or 'check the path'}."
 
 
+# Exit codes a script can act on (printed by `ad-duckdb --help`). Why more than 1: a nightly job retries a locked
+# file later, but pages someone for a missing model or table; with one code for all it must parse the message.
+EXIT_NO_DATABASE = 3  # the database file does not exist or cannot be opened (path, permissions, read-only)
+EXIT_LOCKED = 4  # another process holds the database file: retry later
+EXIT_NO_MODEL = 5  # no such model, version or threshold
+EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
+EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate on
+EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
+_EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
+    (DatabaseUnavailableError, EXIT_NO_DATABASE),
+    (DatabaseLockedError, EXIT_LOCKED),
+    ((ModelNotFoundError, ThresholdNotFoundError), EXIT_NO_MODEL),
+    ((SourceNotFoundError, duckdb.CatalogException), EXIT_NO_SOURCE),
+    (NoRowsError, EXIT_NO_ROWS),
+    (IntegrityError, EXIT_INTEGRITY),
+)
+EXIT_CODES_HELP = f"""\b
+Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
+{EXIT_NO_DATABASE} the database file does not exist or cannot be opened (path, permissions, read-only);
+{EXIT_LOCKED} another process holds the database file (retry later);
+{EXIT_NO_MODEL} no such model, version or threshold;
+{EXIT_NO_SOURCE} no such source table, view, file or column;
+{EXIT_NO_ROWS} no rows to train or evaluate on;
+{EXIT_INTEGRITY} a stored or imported model failed its integrity check.
+Errors go to stderr as one line starting with "Error:"; notes start with "note:"."""
+
+
+def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
+    """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
+    err = click.ClickException(message)
+    if code is None and isinstance(e, duckdb.Error):
+        # an error raised inside a SQL function reaches us as DuckDB's text "...UDF: ModelNotFoundError: ..."
+        raised = re.search(r"executing the UDF: (\w+):", str(e))
+        kind = {k.__name__: k for k in (ModelNotFoundError, ThresholdNotFoundError, IntegrityError)}.get(
+            raised.group(1) if raised else "")
+        if kind is not None:
+            e = kind()
+    err.exit_code = code if code is not None else next(
+        (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
+    return err
+
+
+def _lock_wait() -> float:
+    """Seconds to wait for a database file another process holds (``ad-duckdb --wait``), 0 outside a command."""
+    ctx = click.get_current_context(silent=True)
+    return float(ctx.find_root().params.get("wait") or 0) if ctx is not None else 0.0
+
+
+def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duckdb.DuckDBPyConnection:
+    """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds.
+
+    Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
+    reverse) still runs fails at once; a cron or Airflow job would rather wait for the other to finish.
+    """
+    wait = _lock_wait()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return api.connect(db, read_only=read_only, check_order=check_order)
+        except DatabaseLockedError as e:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                how = (f" (waited {wait:g}s with --wait)" if wait else
+                       " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
+                raise DatabaseLockedError(f"{e}{how}") from e
+            time.sleep(min(0.5, left))
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -58,17 +138,18 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
-        raise click.ClickException(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).")
+        raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
+                       code=EXIT_NO_DATABASE)
     try:
-        con = api.connect(db, read_only=read_only, check_order=check_order)
+        con = _connect_waiting(db, read_only, check_order)
     except (AdDuckDBError, duckdb.Error) as e:
-        raise click.ClickException(str(e)) from e
+        raise _failure(str(e), e) from e
     except OSError as e:
-        raise click.ClickException(_os_error_message(e)) from e
+        raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
-        raise click.ClickException(str(e)) from e
+        raise _failure(str(e), e) from e
     except BrokenPipeError:
         # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
         # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
@@ -192,9 +273,12 @@ class _Group(click.Group):
     command_class = _Command
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
 @click.version_option(package_name="ad_duckdb")
-def cli() -> None:
+@click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
+              help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
+                   "many seconds instead of failing at once (exit code 4).  [default: 0]")
+def cli(wait: float) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
 
@@ -221,7 +305,8 @@ def cli() -> None:
 @click.option("--epochs", type=int, help="Epoch budget (default: sized from the row count).")
 @click.option("--n-models", type=int, default=1, show_default=True,
               help="Autoencoders in the ensemble (trained side by side, scores averaged).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed: the same data, options and seed train the same model.")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -315,10 +400,12 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True, help="Without --into: print the N highest scores.")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="Without --into: how to print the rows (csv or json for scripts: every value, unclipped).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels.")
 def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
-          columns: tuple[str, ...], top: int, plots_dir: str | None) -> None:
+          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -329,8 +416,18 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     """
     with _open(db, read_only=not into) as con:
         if into:
+            existed = replace and _has_rows_table(con, into)
+            # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
+            # a nightly log must say what the BI reads was scored with.
+            ref = api.registry(con).get(model).ref
             n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-            click.echo(f"wrote {n} scored rows to {into}")
+            click.echo(f"wrote {n} scored rows to {into} (model {ref})")
+            if n == 0:
+                # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
+                # empties the scores table without a word a log watcher would catch.
+                click.echo(f"note: {source} has no rows, so {into} holds no scores"
+                           f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
+                           err=True)
             if plots_dir:
                 click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
             return
@@ -346,27 +443,56 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             f"SELECT {extra_sql}, anomaly_explain({quote_literal(model)}, {args}) AS anomaly_explain FROM (SELECT * FROM "
             f"__scored ORDER BY anomaly_score DESC LIMIT {int(top)}) ORDER BY anomaly_score DESC"
         )
-        _print_rows(rel.columns, rel.fetchall())
+        _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
+_FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
+                       show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
+
+
+def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` (an --into target) exists and holds rows."""
+    from .sqltext import table_sql
+
+    try:
+        return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(table)} LIMIT 1)").fetchall()[0][0])
+    except (AdDuckDBError, duckdb.Error):
+        return False
+
+
 @cli.command("list")
 @click.argument("db")
-def list_cmd(db: str) -> None:
+@_FORMAT
+def list_cmd(db: str, out_format: str) -> None:
     """List stored models and their versions.
 
     \b
-    Example:
+    Examples:
       ad-duckdb list warehouse.duckdb
+      ad-duckdb list warehouse.duckdb --format csv
     """
     with _open(db, read_only=True) as con:
         rows = api.list_models(con)
-        if not rows:
+        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
+        if not rows and out_format == "table":
             click.echo("no models stored yet; train one with `ad-duckdb train`")
             return
-        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
-        _print_rows(names, [tuple(r[k] for k in names) for r in rows])
+        # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
+        # only when a query used it.
+        from . import store
+
+        cur = con.cursor()
+        try:
+            problems = store.load_all(cur)[1]
+        finally:
+            cur.close()
+        for r in rows:
+            r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
+        _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
+        for problem in problems.values():
+            click.echo(f"note: {problem}", err=True)
 
 
 def _method_text(t: Any) -> str:
@@ -378,15 +504,28 @@ def _method_text(t: Any) -> str:
 @cli.command()
 @click.argument("db")
 @click.argument("model")
-def show(db: str, model: str) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (ref, features, thresholds, metrics, params, ...) for scripts.")
+def show(db: str, model: str, out_format: str) -> None:
     """Show a model: features and transforms, thresholds, training metrics.
 
     \b
-    Example:
+    Examples:
       ad-duckdb show warehouse.duckdb tx_ae@1
+      ad-duckdb show warehouse.duckdb tx_ae --format json
     """
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
+        if out_format == "json":
+            from dataclasses import asdict
+
+            doc = {"ref": rec.ref, "name": rec.name, "version": rec.version, "kind": rec.kind,
+                   "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
+                   "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
+                   "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
+                   "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions}
+            click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
+            return
         click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rec.train_rows} rows of {rec.source}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)\n")
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
@@ -406,19 +545,37 @@ def show(db: str, model: str) -> None:
 @cli.command()
 @click.argument("db")
 @click.argument("model")
+@click.option("--keep", type=click.IntRange(min=1),
+              help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def drop(db: str, model: str, yes: bool) -> None:
-    """Drop MODEL: 'name' drops every version, 'name@N' one version.
+def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
+    """Drop MODEL: 'name' drops every version, 'name@N' one version, 'name --keep N' all but the N newest.
+
+    Version numbers are never reused, so a query pinned to a kept 'name@M' keeps working.
 
     \b
-    Example:
+    Examples:
       ad-duckdb drop warehouse.duckdb tx_ae@1 --yes
+      ad-duckdb drop warehouse.duckdb tx_ae --keep 7 --yes
     """
     if not yes:
-        click.confirm(f"Drop {model} from {db}?", abort=True)
+        what = f"every version of {model} but the {keep} newest" if keep else model
+        try:
+            # the question on stderr: stdout is the command's output, which a script may parse
+            click.confirm(f"Drop {what} from {db}?", abort=True, err=True)
+        except click.Abort:
+            if sys.stdin.isatty():
+                raise
+            # Why: a script without a terminal (cron) got the question on stdout and a bare "Aborted!"
+            raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
+                                   f"script add --yes, e.g. ad-duckdb drop {db} {model} --yes") from None
     with _open(db) as con:
-        versions = api.drop_model(con, model)
-        click.echo(f"dropped {model.split('@')[0]} version(s) {', '.join(map(str, versions))}")
+        versions = api.drop_model(con, model, keep=keep)
+        name = model.split('@')[0]
+        if not versions:
+            click.echo(f"dropped nothing: {name} has at most {keep} version(s)")
+            return
+        click.echo(f"dropped {name} version(s) {', '.join(map(str, versions))}")
 
 
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
@@ -433,7 +590,8 @@ _NO_ROWS = (["Count"], ["Success"])
 @click.argument("query", required=False)
 @click.option("-f", "--file", "sql_file", type=click.File("r", encoding="utf-8"),
               help="Run the SQL in this file (- reads standard input) instead of QUERY.")
-@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table for people; csv or json for scripts (every value, unclipped).")
 @click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
@@ -469,7 +627,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 hint = " (the database is opened read-only: add --write to allow writes)" \
                     if not write and "read-only" in str(e) else ""
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-                raise click.ClickException(f"{where}{e}{hint}") from e
+                raise _failure(f"{where}{e}{hint}", e) from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
                 continue
             if printed:
@@ -512,7 +670,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             raise click.ClickException(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
                                        f"its columns: {cols}.") from None
         if not matching:
-            raise click.ClickException(f"No row of {source} matches --where {where!r}.")
+            raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
             f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e FROM "
@@ -628,7 +786,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.argument("name")
 @click.option("--method", required=True,
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget"]))
+                                 "flag_budget"]),
+              help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
+                   "min_precision, min_recall (--target), flag_budget (--target, the share to flag): on labelled "
+                   "rows of --source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")
@@ -694,9 +855,18 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
             f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
         )
-    with _open(db, create=True) as con:
-        info = api.import_model(con, path, name=name)
-        click.echo(f"stored {info.ref}")
+    new_db = db != ":memory:" and not Path(db).exists()
+    stored = False
+    try:
+        with _open(db, create=True) as con, _notes():
+            info = api.import_model(con, path, name=name)
+            stored = True
+            click.echo(f"stored {info.ref}")
+    except BaseException:
+        if new_db and not stored:  # as train: a refused file must not leave an empty database behind
+            for p in (Path(db), Path(f"{db}.wal")):
+                p.unlink(missing_ok=True)
+        raise
 
 
 from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)

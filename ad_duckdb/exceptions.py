@@ -27,6 +27,22 @@ class BadInputError(AdDuckDBError, ValueError):
     """A table, column, value or parameter cannot be used as given."""
 
 
+class DatabaseUnavailableError(BadInputError):
+    """The database file cannot be opened as asked (not a DuckDB file, a read-only file or file system)."""
+
+
+class DatabaseLockedError(BadInputError):
+    """Another process holds the database file (DuckDB allows one writing process per file): retry later."""
+
+
+class SourceNotFoundError(BadInputError):
+    """The source table, view, file or a column named in it does not exist."""
+
+
+class NoRowsError(BadInputError):
+    """The source (after the filter) has no rows to train on or to evaluate."""
+
+
 class IntegrityError(AdDuckDBError):
     """A stored or imported model failed a safety or integrity check."""
 

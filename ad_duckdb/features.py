@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import duckdb
 import numpy as np
 
-from .exceptions import AdDuckDBWarning, BadInputError
+from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -115,13 +115,15 @@ def describe(cur: object, source: str, model: str | None = None) -> list[tuple[s
 
             close = difflib.get_close_matches(name, [*frame_names(), *tables], n=3, cutoff=0.6)
             maybe = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            raise BadInputError(
+            raise SourceNotFoundError(
                 f"{who}annot read the source {name!r}: it does not exist as a table or view in this database, nor as a "
                 f"DataFrame or Arrow table variable in the calling Python code.{maybe} "
                 "Give a table or view name, the name of a pandas or polars DataFrame or Arrow table variable (in "
                 "quotes: 'df'), a table function such as read_parquet('file.parquet'), or a SELECT query."
             ) from e
-        raise BadInputError(
+        # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
+        missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
             "the name of a DataFrame or Arrow table variable, a table function such as read_parquet('file.parquet'), "
             "or a SELECT query."
@@ -179,7 +181,7 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise BadInputError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None
@@ -556,7 +558,7 @@ def fit_specs(
     """
     n, d = X.shape
     if n == 0:
-        raise BadInputError(
+        raise NoRowsError(
             f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
             "Check the table and the where= filter (CLI: --where)."
         )

@@ -519,10 +519,40 @@ class Backend:
 
         return sorted(registry(self.con).by_ref)
 
+    def models_text(self) -> str:
+        return models_text(self.models())
+
     def close(self) -> None:
         self.con.close()
         if self.snapshot_dir:
             shutil.rmtree(self.snapshot_dir, ignore_errors=True)
+
+
+def models_text(refs: list[str]) -> str:
+    """'tx_ae@1'...'tx_ae@35' as "tx_ae@1-35 (latest 35)": one entry per name, versions in number order, runs joined.
+
+    Why: a nightly retrain gives a name dozens of versions; listed one by one, in text order (tx_ae@1, tx_ae@10,
+    tx_ae@11, ...), the start-up and SIGHUP lines grew without bound and hid which version was the latest.
+    """
+    by_name: dict[str, list[int]] = {}
+    for ref in refs:
+        name, _, v = ref.rpartition("@")
+        by_name.setdefault(name, []).append(int(v))
+    parts = []
+    for name in sorted(by_name):
+        vs = sorted(by_name[name])
+        runs: list[str] = []
+        start = prev = vs[0]
+        for v in [*vs[1:], None]:
+            if v is not None and v == prev + 1:
+                prev = v
+                continue
+            runs.append(str(start) if start == prev else f"{start}-{prev}")
+            if v is not None:
+                start = prev = v
+        latest = "" if len(vs) == 1 else f" (latest {vs[-1]})"
+        parts.append(f"{name}@{','.join(runs)}{latest}")
+    return ", ".join(parts) or "none yet"
 
 
 def take_snapshot(source: str) -> tuple[str, str]:
@@ -613,7 +643,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""
         if not self.config.snapshot:
             refresh_functions(self.backend.con)
-            return "models refreshed: " + ", ".join(self.backend.models())
+            return "models refreshed: " + self.backend.models_text()
         new = self._open_backend()
         with self._lock:
             old, self.backend = self.backend, new
@@ -621,7 +651,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             close_old = old.sessions == 0
         if close_old:
             old.close()
-        return "new snapshot: " + ", ".join(new.models())
+        return "new snapshot: " + new.models_text()
 
     def open_session(self, sock: socket.socket) -> tuple[Backend, Session, int, int]:
         with self._lock:
@@ -1106,7 +1136,7 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     def ready(server: PGServer) -> None:
         h, p = server.server_address[:2]
         mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
-        models = ", ".join(server.backend.models()) or "none yet"
+        models = server.backend.models_text()
         click.echo(f"serving {db} ({mode}; models: {models}) on {h}:{p}")
         # a wildcard address is where the server listens, not one a client can reach
         shown = "HOST" if h in ("0.0.0.0", "::", "") else h

@@ -376,13 +376,22 @@ def load_all(cur: Any, names: list[str] | None = None) -> tuple[list[ModelRecord
     return recs, problems
 
 
-def drop(cur: Any, ref: str) -> list[int]:
-    """Drop one version ('name@N') or every version ('name'); returns the versions dropped."""
+def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
+    """Drop one version ('name@N') or every version ('name'), or with ``keep`` every version of 'name' but the
+    ``keep`` newest (pruning after nightly retrains); returns the versions dropped."""
     name, version = parse_ref(ref)
+    if keep is not None and (version is not None or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+        raise BadInputError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
+                            f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
+                            f"got {ref!r} and keep={keep!r}.")
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known)
     versions = [version] if version is not None else list(known[name])
+    if keep is not None:
+        versions = sorted(versions)[:-keep]
+        if not versions:
+            return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
     cur.execute("BEGIN TRANSACTION")
     try:

@@ -1,0 +1,351 @@
+"""The command as a cron / Airflow job runs it: exit codes a script can act on, machine-readable listings,
+idempotent deployment, read-only files. Real DuckDB files and real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+
+from conftest import FAST, ROOT, make_transactions
+
+
+@pytest.fixture(scope="module")
+def model_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("ops") / "m.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=1500)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def cli_process(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
+                          timeout=300, env=env or {**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+
+
+def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
+    # Before: every failure exited 1, so a nightly job could not retry a locked file but page on a missing model
+    # without parsing the message.
+    cases = {
+        3: ("score", str(tmp_path / "nope.duckdb"), "tx_ae", "transactions"),
+        5: ("score", model_db, "fraud_ae", "transactions"),
+        6: ("score", model_db, "tx_ae", "no_such_table"),
+        7: ("train", model_db, "tx2", "SELECT * FROM transactions WHERE false", "-f", "count", "--quiet"),
+    }
+    for code, args in cases.items():
+        rc, out, err = invoke(*args)
+        assert rc == code, (args, rc, err)
+        assert out == "" and err.startswith("Error: "), (out, err)
+    assert invoke("show", model_db, "tx_ae@9")[0] == 5
+    assert invoke("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet")[0] == 6
+    assert invoke("sql", model_db, "SELECT * FROM no_such_table")[0] == 6
+    assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
+    assert "Exit codes:" in invoke("--help")[1]
+
+
+def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    con.execute("UPDATE ad_models SET sha256 = repeat('0', 64)")
+    con.close()
+    rc, _, err = invoke("show", str(path), "tx_ae@1")
+    assert rc == 8 and "sha256" in err, err
+    # Before: list showed the damaged version like a good one, so a nightly health check passed
+    rc, out, err = invoke("list", str(path), "--format", "csv")
+    assert rc == 0 and out.splitlines()[1].endswith(",damaged"), out
+    assert err.startswith("note: Model 'tx_ae@1'") and "sha256" in err, err
+    assert invoke("list", model_db, "--format", "csv")[1].splitlines()[1].endswith(",ok")
+
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+
+
+def test_exit_code_for_a_locked_file(model_db: str, tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        for args in (("list", str(path)), ("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")):
+            p = cli_process(*args)
+            assert p.returncode == 4, p.stderr
+            assert p.stdout == "" and "another process has it open" in p.stderr, p.stderr
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+def _as_non_owner_possible() -> bool:
+    # `unshare -U` runs a process in a user namespace where root's file permissions apply as to anyone: a
+    # chmod 444 file is read-only even when the tests run as root.
+    try:
+        return subprocess.run(["unshare", "-U", "true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@pytest.mark.skipif(not _as_non_owner_possible(), reason="needs unshare -U (user namespaces)")
+def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_path: Path) -> None:
+    # Before: `score --into` on a chmod 444 file failed with DuckDB's bare "IO Error: Cannot open file ...:
+    # Permission denied" (exit 1), naming neither that the command writes nor what works on such a file.
+    path = tmp_path / "ro.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    path.chmod(0o444)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["unshare", "-U", sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    ok = run("score", str(path), "tx_ae", "transactions", "--top", "1")
+    assert ok.returncode == 0, ok.stderr
+    p = run("score", str(path), "tx_ae", "transactions", "--into", "s")
+    assert p.returncode == 3, p.stderr
+    assert "for writing" in p.stderr and "score without --into" in p.stderr and "writable copy" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:
+    # Before: list and show printed only a clipped table, so a pruning script had to cut columns out of it.
+    import csv
+    import io
+    import json
+
+    rc, out, err = invoke("list", model_db, "--format", "json")
+    assert rc == 0 and err == ""
+    rows = json.loads(out)
+    assert [(r["name"], r["version"]) for r in rows] == [("tx_ae", 1)] and rows[0]["n_features"] == 2
+    got = list(csv.DictReader(io.StringIO(invoke("list", model_db, "--format", "csv")[1])))
+    assert got[0]["name"] == "tx_ae" and got[0]["version"] == "1"
+    doc = json.loads(invoke("show", model_db, "tx_ae", "--format", "json")[1])
+    assert doc["ref"] == "tx_ae@1" and [f["name"] for f in doc["features"]] == ["count", "amount"]
+    assert {t["name"] for t in doc["thresholds"]} >= {"default", "p99"} and len(doc["sha256"]) == 64
+    empty = tmp_path / "empty.duckdb"
+    ad_duckdb.connect(str(empty)).close()
+    assert json.loads(invoke("list", str(empty), "--format", "json")[1]) == []
+
+
+def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: Path) -> None:
+    # Before: a deployment step run twice (a retried task) stored tx_ae@1 and tx_ae@2, the same model twice.
+    onnx = tmp_path / "tx_ae.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    target = str(tmp_path / "prod.duckdb")
+    rc, out, _ = invoke("import", target, str(onnx))
+    assert rc == 0 and out.strip() == "stored tx_ae@1"
+    rc, out, err = invoke("import", target, str(onnx))
+    assert rc == 0 and out.strip() == "stored tx_ae@1", out
+    assert "already this model" in err and "nothing imported" in err
+    con = ad_duckdb.connect(target)
+    try:
+        assert [r["version"] for r in ad_duckdb.list_models(con)] == [1]
+        make_transactions(con, n=1500)
+        src = ad_duckdb.connect(model_db, read_only=True)
+        q = "SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions WHERE transaction_id <= 200"
+        assert con.execute(q).fetchall() == src.execute(q).fetchall()  # same scores after deployment
+        src.close()
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=3.0)
+    finally:
+        con.close()
+    # a different model under the name (here: the same graph with other thresholds) is a new version
+    assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2"
+
+
+def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path) -> None:
+    # Before: "serving DB (read-only snapshot; models: tx_ae@1, tx_ae@10, tx_ae@11, ..., tx_ae@2, ...)": every
+    # version of a nightly-retrained name, in text order, on the start-up line and on every SIGHUP.
+    import signal
+    import time
+
+    path = tmp_path / "many.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    for v in range(2, 13):  # the same stored model as versions 2..12, each row complete (sha256 matches)
+        con.execute("INSERT INTO ad_models SELECT * REPLACE (? AS version) FROM ad_models WHERE version = 1", [v])
+        con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (? AS version) FROM ad_thresholds WHERE version = 1",
+                    [v])
+    con.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "5763"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "models: tx_ae@1-12 (latest 12))" in line, line
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert "new snapshot: tx_ae@1-12 (latest 12)" in err, err
+
+
+def test_drop_keep_prunes_old_versions_and_pinned_queries_keep_working(model_db: str, tmp_path: Path) -> None:
+    # Before: pruning a month of nightly versions meant one `drop name@N` per version, the N parsed out of `list`.
+    path = tmp_path / "prune.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    for v in range(2, 8):
+        con.execute("INSERT INTO ad_models SELECT * REPLACE (? AS version) FROM ad_models WHERE version = 1", [v])
+        con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (? AS version) FROM ad_thresholds WHERE version = 1",
+                    [v])
+    ad_duckdb.refresh(con)
+    q = "SELECT sum(anomaly_score('tx_ae@6', count, amount)) FROM transactions"
+    before = con.execute(q).fetchall()
+    con.close()
+    rc, out, _ = invoke("drop", str(path), "tx_ae", "--keep", "2", "--yes")
+    assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1, 2, 3, 4, 5", out
+    assert invoke("drop", str(path), "tx_ae", "--keep", "2", "--yes")[1].startswith("dropped nothing")
+    assert invoke("drop", str(path), "tx_ae@6", "--keep", "1", "--yes")[0] == 1  # a pinned ref is not a name
+    con = ad_duckdb.connect(str(path))
+    try:
+        assert [r["version"] for r in ad_duckdb.list_models(con)] == [6, 7]
+        assert con.execute(q).fetchall() == before  # 'tx_ae@6' still answers, with the same scores
+        assert ad_duckdb.drop_model(con, "tx_ae", keep=1) == [6]
+    finally:
+        con.close()
+    assert invoke("show", str(path), "tx_ae@3")[0] == 5
+
+
+HOLD_FOR = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+            "time.sleep(float(sys.argv[2])); c.close()")
+
+
+def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_path: Path) -> None:
+    # Before: a nightly retrain that started while a scoring job still held the file failed at once; the only
+    # remedy was a retry loop around the command in every script.
+    import time
+
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        quick = cli_process("list", str(path))
+        assert quick.returncode == 4 and "--wait SECONDS" in quick.stderr, quick.stderr
+        start = time.monotonic()
+        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+        assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
+        assert time.monotonic() - start < 50
+        holder.wait(timeout=30)
+        holder2 = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "30"], stdout=subprocess.PIPE,
+                                   text=True)
+        try:
+            assert holder2.stdout is not None and holder2.stdout.readline().strip() == "HELD"
+            env_wait = cli_process("list", str(path), env={**os.environ, "PYTHONPATH": str(ROOT),
+                                                           "AD_DUCKDB_WAIT": "1"})
+            assert env_wait.returncode == 4 and "waited 1s with --wait" in env_wait.stderr, env_wait.stderr
+        finally:
+            holder2.kill()
+            holder2.communicate()
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:
+    # Before: a nightly `score --into tx_scores --replace` after a failed upstream load emptied the scores table
+    # with only "wrote 0 scored rows" on stdout; and the --top rows printed only as a clipped table.
+    import csv
+    import io
+
+    path = tmp_path / "empty_src.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
+                          "--replace")
+    assert rc == 0 and out.strip() == "wrote 0 scored rows to s (model tx_ae@1)"
+    assert err.startswith("note: ") and "has no rows" in err and "previous rows were replaced" not in err, err
+    assert invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")[2] == ""
+    rc, out, err = invoke("score", str(path), "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s",
+                          "--replace")
+    assert rc == 0 and "previous rows were replaced" in err
+    rc, out, err = invoke("score", str(path), "tx_ae", "transactions", "--top", "2", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rc == 0 and len(rows) == 2 and float(rows[0]["anomaly_score"]) >= float(rows[1]["anomaly_score"])
+
+
+def test_sql_exit_code_names_an_unknown_model_and_drop_without_yes_in_a_script(model_db: str, tmp_path: Path) -> None:
+    # Before: `sql` with an unknown model or threshold in the query exited 1 like any SQL error; `drop` without
+    # --yes from cron printed its question on stdout and a bare "Aborted!".
+    assert invoke("sql", model_db, "SELECT anomaly_score('fraud_ae', 1, 2)")[0] == 5
+    assert invoke("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'nope', 1, 2)")[0] == 5
+    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 1, 2)")[0] == 0
+    path = tmp_path / "d.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    p = cli_process("drop", str(path), "tx_ae")  # stdin: not a terminal, empty
+    assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
+    assert "add --yes" in p.stderr
+    assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 1  # nothing dropped
+
+
+def test_refused_import_into_a_new_path_leaves_no_empty_database(model_db: str, tmp_path: Path) -> None:
+    # Before: a deployment whose .onnx file was damaged in transit failed (exit 8) but left prod.duckdb behind, an
+    # empty database that a later step took for a deployed one.
+    onnx = tmp_path / "tx_ae.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx))[0] == 0
+    data = bytearray(onnx.read_bytes())
+    data[len(data) // 2] ^= 1
+    onnx.write_bytes(bytes(data))
+    target = tmp_path / "prod.duckdb"
+    rc, _, err = invoke("import", str(target), str(onnx))
+    assert rc == 8 and "altered" in err, err
+    assert not target.exists() and not Path(f"{target}.wal").exists()
+
+
+def test_retraining_next_to_a_plain_server_names_snapshot(model_db: str, tmp_path: Path) -> None:
+    # Before: the lock error said "stop the other process (a server, ...)" only; the way to keep the server up
+    # while the nightly job retrains (serve --snapshot, README) was not named.
+    import signal
+
+    path = tmp_path / "served.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--port", "5765"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving")
+        p = cli_process("train", str(path), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--quiet")
+        assert p.returncode == 4, p.stderr
+        assert "serve DB --snapshot" in p.stderr and "SIGHUP" in p.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+
+
+def test_score_into_names_the_version_it_scored_with(model_db: str, tmp_path: Path) -> None:
+    # Before: "wrote 1500 scored rows to tx_scores": with 'tx_ae' meaning the latest version, a nightly log did not
+    # say which version the table BI reads was scored with.
+    path = tmp_path / "v.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = ad_duckdb.connect(str(path))
+    con.execute("INSERT INTO ad_models SELECT * REPLACE (2 AS version) FROM ad_models WHERE version = 1")
+    con.execute("INSERT INTO ad_thresholds SELECT * REPLACE (2 AS version) FROM ad_thresholds WHERE version = 1")
+    con.close()
+    out = invoke("score", str(path), "tx_ae", "transactions", "--into", "s")[1]
+    assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@2)", out
+    out = invoke("score", str(path), "tx_ae@1", "transactions", "--into", "s", "--replace")[1]
+    assert out.strip() == "wrote 1500 scored rows to s (model tx_ae@1)", out
+
+
+def test_every_option_of_every_command_is_explained_in_help() -> None:
+    # Before: `train --help` showed "--seed INTEGER [default: 0]" and `threshold --help` the list of methods with no
+    # word on which options each needs; `sql --format` had no text either.
+    import click
+
+    bare = [(name, p.opts) for name, c in [("", cli), *cli.commands.items()] for p in c.params
+            if isinstance(p, click.Option) and not p.help and "--help" not in p.opts and "--version" not in p.opts]
+    assert bare == []
