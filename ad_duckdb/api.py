@@ -178,6 +178,7 @@ def train(
     features: Sequence[str] | None = None,
     where: str | None = None,
     kind: str = "autoencoder",
+    carry_thresholds: bool = False,
     **params: Any,
 ) -> ModelInfo:
     """Train a model on a table, view, table function or query, and store it as the next version of ``name``.
@@ -199,6 +200,11 @@ def train(
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
         the rare rows last) and the neighbour term compares with small random samples of training rows.
         ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
+    carry_thresholds
+        Give the new version your own thresholds of earlier versions (``cut``, ``prec90``, each from the newest
+        version that has it; not ``default`` and the quantiles, which every training sets), each at the same point
+        of the new training scores, so that ``is_anomaly_at('name', 'cut', ...)`` keeps working after a retrain.
+        CLI: ``--carry-thresholds``.
     kind
         ``'autoencoder'`` (default) or ``'vae'`` (a variational autoencoder); it sets ``variational``, so a
         ``variational=`` that disagrees is refused.
@@ -277,12 +283,34 @@ def train(
             metrics=metrics, lib_versions=_lib_versions(),
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
         )
+        if carry_thresholds:
+            rec.thresholds += _carried_thresholds(cur, name, train_scores)
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         store.save(cur, rec)
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Threshold]:
+    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores. Each name
+    from the newest version that has it: one retrain run without the flag does not lose them for the next."""
+    out: list[Threshold] = []
+    for version in sorted(store.known_models(cur).get(name, []), reverse=True):
+        prev = store.load(cur, f"{name}@{version}")
+        taken = {t.name for t in out}
+        own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
+        grid = (prev.metrics or {}).get("score_quantiles")
+        if own and not grid:
+            raise BadInputError(
+                f"Model {prev.ref!r} stores no training-score quantiles (imported from an older file?), so its "
+                f"thresholds {', '.join(repr(t.name) for t in own)} cannot be moved to a new version: train without "
+                "carry_thresholds (CLI: --carry-thresholds) and set them again with ad_duckdb.set_threshold (CLI: "
+                "ad-duckdb threshold)."
+            )
+        out += thresholds.carried(own, grid or [], scores, prev.ref)
+    return out
 
 
 def _training_rows(cur: Any, source: str, names: list[str], where: str | None,

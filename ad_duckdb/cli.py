@@ -309,9 +309,14 @@ def cli(wait: float) -> None:
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
+@click.option("--carry-thresholds", is_flag=True,
+              help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
+                   "from the newest version that has it) at the same point of the new training scores, so queries "
+                   "naming them keep working.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
-          robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str, quiet: bool) -> None:
+          robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str,
+          carry_thresholds: bool, quiet: bool) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -319,6 +324,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     column and every other numeric column become features too):
       ad-duckdb train cards.duckdb card_small cards -f V1 -f V2 -f Amount --where "split = 'train'"
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
+    A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
     """
     new_db = db != ":memory:" and not Path(db).exists()
     stored = False
@@ -327,7 +334,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, n_models=n_models, seed=seed, constant_columns=constant_columns,
-                              progress=not quiet)
+                              carry_thresholds=carry_thresholds, progress=not quiet)
             stored = True
             m = info.metrics
             click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "

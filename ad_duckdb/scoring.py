@@ -291,7 +291,8 @@ class LoadedModel:
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}. Thresholds belong to "
                 "one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
-                "pin the version it was set on ('name@N')."
+                "pin the version it was set on ('name@N'); to keep a retrain's thresholds, train with "
+                "carry_thresholds=True (CLI: --carry-thresholds)."
             )
         return v
 

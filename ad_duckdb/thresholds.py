@@ -42,6 +42,36 @@ def from_training_scores(scores: np.ndarray, contamination: float, source: str) 
     return out
 
 
+# Threshold names every training sets from its own scores (from_training_scores); the others are the user's.
+FROM_TRAINING = ("default", *QUANTILES)
+LABELLED = ("max_f1", "min_precision", "min_recall", "flag_budget")
+
+
+def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str) -> list[Threshold]:
+    """The user's thresholds of the previous version ``ref`` (not ``FROM_TRAINING``), each at the same point of the
+    new model's training scores as it was of the old one's (``quantiles``: the old ``score_quantiles`` grid).
+
+    Why by that point and not by value: a new model's scores are on another scale, so a value kept as it is flags
+    an arbitrary share of rows; the share of training rows a cut leaves above it is what the user chose it for (a
+    gap in the histogram, a goal met on labels). A goal's precision and recall held for the version it was chosen
+    on, so they are not copied: its ``chosen_on`` says to choose it again on labels to know them.
+    """
+    grid = np.asarray(quantiles, dtype=np.float64)
+    probs = np.linspace(0.0, 1.0, len(grid))
+    out = []
+    for t in previous:
+        if t.name in FROM_TRAINING:
+            continue
+        below = float(np.interp(t.value, grid, probs))  # share of the old training scores at or below the cut
+        v = float(np.quantile(scores, below))
+        again = "; its precision and recall held for that version: choose it again on labels to know them here" \
+            if t.method in LABELLED else ""
+        out.append(Threshold(name=t.name, value=v, method="quantile", flagged_share=float(np.mean(scores > v)),
+                             chosen_on=f"carried from {ref} ({t.method}, {t.value:.6g}: the {below:.2%} point of its "
+                                       f"training scores), at the same point of these{again}"))
+    return out
+
+
 def score_quantiles(scores: np.ndarray, n: int = 1001) -> list[float]:
     """Quantile grid of training scores, for ``anomaly_percentile``."""
     return [float(v) for v in np.quantile(scores, np.linspace(0.0, 1.0, n))]

@@ -556,3 +556,56 @@ print(matplotlib.get_backend(), plt.get_fignums())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["svg", "[1]"], out.stdout + out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m_v1_pr_curve.png", "m_v1_score_hist.png", "m_v1_scores.png"]
+
+
+def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(tmp_path: Path) -> None:
+    """Thresholds belong to one version, so after a nightly retrain is_anomaly_at('m', 'cut', ...) failed until
+    the threshold was set again. With carry_thresholds, each of the user's thresholds moves to the new version at
+    the same point of its training scores (its values are on another scale); a goal's labelled figures stay with
+    the version they were measured on."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        old = ad_duckdb.load_model(con, "m")
+        cut = float(np.quantile(old.metrics["score_quantiles"], 0.97))  # about 3% of training rows above
+        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        ad_duckdb.set_threshold(con, "m", "prec", "min_precision", target=0.9, source="t", label="label",
+                                where="split = 'test'")
+        flagged = {n: con.execute(f"SELECT avg(is_anomaly_at('m', '{n}', a, b)::DOUBLE) FROM t WHERE label = 0")
+                   .fetchall()[0][0] for n in ("cut", "prec")}
+        # a retrain on other rows (the model and its score scale change), without and with carrying
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0 AND id % 3 <> 0", seed=1, **FAST)
+        with pytest.raises(duckdb.Error, match="carry_thresholds=True"):
+            con.execute("SELECT is_anomaly_at('m', 'cut', a, b) FROM t").fetchall()
+        info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
+                               **FAST)
+        new = ad_duckdb.load_model(con, "m")
+        assert info.version == 3
+        mine = {t.name: t for t in new.thresholds if t.name in ("cut", "prec")}
+        assert sorted(t.name for t in new.thresholds) == ["cut", "default", "p90", "p95", "p99", "p999", "prec"]
+        for n, t in mine.items():
+            # from m@1, the newest version that has them (m@2 was trained without carrying)
+            assert t.method == "quantile" and t.precision is None and t.chosen_on.startswith("carried from m@1")
+            now = con.execute(f"SELECT avg(is_anomaly_at('m', '{n}', a, b)::DOUBLE) FROM t WHERE label = 0"
+                              ).fetchall()[0][0]
+            assert now == pytest.approx(flagged[n], abs=0.01), (n, now, flagged[n])
+        assert "choose it again on labels" in mine["prec"].chosen_on
+        assert "choose it again" not in mine["cut"].chosen_on
+        assert mine["cut"].value != pytest.approx(cut, rel=1e-3)  # moved, not copied
+    finally:
+        con.close()
+    # the command line, on a retrain whose previous version has the carried thresholds
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "a", "-f", "b", "--where", "label = 0",
+                                   "--carry-thresholds", "--quiet"])
+    assert res.exit_code == 0, res.output
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        assert {t.name for t in ad_duckdb.load_model(con, "m@4").thresholds} >= {"cut", "prec"}
+    finally:
+        con.close()
