@@ -199,9 +199,11 @@ def summarize(paths: list[str]) -> str:
     return "\n".join(out)
 
 
-def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one) -> None:
-    """The command line of an offline-term experiment: ``run`` fits one (file, protocol, seed) and returns its rows."""
-    ap = argparse.ArgumentParser()
+def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one,
+         tables: Callable[[list[str]], str] = summarize, description: str | None = None) -> None:
+    """The command line of an experiment on the ADBench files: ``run`` fits one (file, protocol, seed) and returns
+    its rows (written to --out as they come), ``tables`` turns such CSVs into the results tables (--summarize)."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", nargs="*")
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     ap.add_argument("--protocols", nargs="*", default=["semi", "unsup"])
@@ -210,7 +212,7 @@ def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one) 
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables of earlier runs instead")
     a = ap.parse_args()
     if a.summarize:
-        print(summarize(a.summarize))
+        print(tables(a.summarize))
         return
     if not a.out:
         ap.error("--out is required to run")
@@ -228,9 +230,10 @@ def main(run: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one) 
                 w = csv.DictWriter(f, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)
-            print(f"{i}/{len(tasks)} {res[0]['file']} {res[0]['protocol']} {res[0]['seed']} "
-                  f"default={res[0]['auc']:.2f} fit={res[0]['fit_s']:.1f}s extra={res[0]['extra_s']:.1f}s "
-                  f"({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
+            r = res[0]
+            shown = " ".join(f"{k}={r[k]:.2f}" for k in ("auc", "fit_s", "extra_s") if k in r)
+            print(f"{i}/{len(tasks)} {r['file']} {r['protocol']} {r['seed']} {shown} ({time.perf_counter() - t0:.0f}s)",
+                  file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,7 @@ Usage:
 
 from __future__ import annotations
 
-import argparse
-import csv
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +24,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from quality import DATA, split  # noqa: E402  (the benchmark's own data and split)
+from global_terms import main  # noqa: E402  (the same command line)
+from quality import split  # noqa: E402  (the benchmark's own data and split)
 
 
 def _mad_fence(v: np.ndarray, k: float) -> float:
@@ -118,37 +115,5 @@ def summarize(paths: list[str]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--files", nargs="*")
-    ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    ap.add_argument("--protocols", nargs="*", default=["unsup", "semi"])
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", help="CSV of per-run figures to write")
-    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the tables of earlier runs instead")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-        return
-    if not a.out:
-        ap.error("--out is required to run")
-    files = sorted((DATA / "adbench").glob("*.npz"))
-    if a.files:
-        files = [f for f in files if any(s.lower() in f.name.lower() for s in a.files)]
-    files.sort(key=lambda f: -f.stat().st_size)
-    tasks = [(str(f), p, s) for f in files for p in a.protocols for s in a.seeds]
-    rows: list[dict[str, Any]] = []
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=a.jobs) as ex:
-        for i, res in enumerate(ex.map(run_one, tasks), 1):
-            rows += res
-            with open(a.out, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                w.writeheader()
-                w.writerows(rows)
-            print(f"{i}/{len(tasks)} {res[0]['file']} {res[0]['protocol']} {res[0]['seed']} "
-                  f"({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    main(run_one, summarize, __doc__)
