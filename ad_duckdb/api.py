@@ -28,6 +28,7 @@ from .exceptions import (
     BadInputError,
     DatabaseLockedError,
     DatabaseUnavailableError,
+    IntegrityError,
     MissingDependencyError,
     NoRowsError,
     SourceNotFoundError,
@@ -298,7 +299,12 @@ def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Thresho
     from the newest version that has it: one retrain run without the flag does not lose them for the next."""
     out: list[Threshold] = []
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
-        prev = store.load(cur, f"{name}@{version}")
+        try:
+            prev = store.load(cur, f"{name}@{version}")
+        except IntegrityError:
+            # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
+            # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
+            continue
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
         grid = (prev.metrics or {}).get("score_quantiles")
