@@ -817,7 +817,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
-            raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
+            raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
                                 f"{', '.join(c for c, _ in cols)}.")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
