@@ -66,7 +66,22 @@ def frame_names() -> list[str]:
 
 
 # The names a query reads from, roughly: registering a DataFrame the query does not read after all costs nothing.
-_READS = re.compile(r"\b(?:from|join)\s+([A-Za-z_]\w*)\b(?!\s*\()", re.I)
+# A name may be quoted ("order", a DataFrame named like a keyword) or in schema main (main.df), as DuckDB's own
+# queries read them, and a FROM list may name several (FROM df, other).
+_ITEM = r'(?:"?main"?\s*\.\s*)?(?:"(?:[^"]|"")+"|[A-Za-z_]\w*)(?![\w"(.])'
+_FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}(?:\s+(?:as\s+)?\w+)?(?:\s*,\s*{_ITEM}(?:\s+(?:as\s+)?\w+)?)*)",
+                        re.I)
+_LIST_ITEM = re.compile(rf"(?:^|,)\s*({_ITEM})", re.I)
+
+
+def _reads(sql: str) -> list[str]:
+    """The unquoted names of the tables ``sql`` reads in its FROM and JOIN clauses, each once."""
+    out = []
+    for items in _FROM_LIST.findall(sql):
+        for item in _LIST_ITEM.findall(items):
+            name = re.sub(r'^"?main"?\s*\.\s*', "", item, flags=re.I)
+            out.append(name[1:-1].replace('""', '"') if name.startswith('"') else name)
+    return list(dict.fromkeys(out))
 
 
 def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
@@ -76,7 +91,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
     cur = con.cursor()
     if not isinstance(source, str):
         return cur
-    names = [source.strip()] if _NAME.fullmatch(source.strip()) else list(dict.fromkeys(_READS.findall(source)))
+    names = _reads(f"FROM {source.strip()}") if re.fullmatch(_ITEM, source.strip()) else _reads(source)
     frame = _caller_frame()
     if frame is None or not names:
         return cur

@@ -73,6 +73,22 @@ def test_a_query_reading_dataframes_and_arrow_tables() -> None:
         con.close()
 
 
+def test_a_dataframe_read_as_duckdb_reads_it_quoted_qualified_or_in_a_from_list() -> None:
+    """DuckDB's own con.sql reads a DataFrame named like a keyword in quotes ("order"), as main.df, and every
+    name of a FROM list; ours registered only a bare name after FROM or JOIN, so these got 'Table with name order
+    does not exist'."""
+    order = _frame()  # noqa: F841  (read by its name in the SQL below)
+    extra = pd.DataFrame({"k": [1, 2]})  # noqa: F841
+    con = ad_duckdb.connect(":memory:")
+    try:
+        assert ad_duckdb.train(con, "m", 'SELECT count, amount FROM "order" WHERE label = 0', **FAST).train_rows == 1485
+        assert ad_duckdb.score(con, "m", "main.order").num_rows == 1500
+        assert ad_duckdb.score(con, "m", '"order"').num_rows == 1500
+        assert ad_duckdb.score(con, "m", "SELECT o.* FROM main.\"order\" o, extra WHERE extra.k = 1").num_rows == 1500
+    finally:
+        con.close()
+
+
 def test_a_dataframe_passed_itself_is_told_to_pass_its_name() -> None:
     frame_of_rows = _frame()
     con = ad_duckdb.connect(":memory:")
