@@ -24,9 +24,15 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 _SCANNABLE = ("pandas", "polars", "pyarrow", "numpy")
 
 
+def _ours(frame: FrameType) -> bool:
+    """Whether ``frame`` runs this package's code (not a user's module named, say, ``ad_duckdb_jobs``)."""
+    module = str(frame.f_globals.get("__name__", ""))
+    return module == "ad_duckdb" or module.startswith("ad_duckdb.")
+
+
 def _caller_frame() -> FrameType | None:
     frame = sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+    while frame is not None and _ours(frame):
         frame = frame.f_back
     return frame
 
@@ -34,7 +40,7 @@ def _caller_frame() -> FrameType | None:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+    while frame is not None and _ours(frame):
         frame, level = frame.f_back, level + 1
     return level
 
