@@ -28,6 +28,7 @@ from .exceptions import (
     BadInputError,
     DatabaseLockedError,
     DatabaseUnavailableError,
+    IntegrityError,
     MissingDependencyError,
     NoRowsError,
     SourceNotFoundError,
@@ -298,7 +299,12 @@ def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Thresho
     from the newest version that has it: one retrain run without the flag does not lose them for the next."""
     out: list[Threshold] = []
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
-        prev = store.load(cur, f"{name}@{version}")
+        try:
+            prev = store.load(cur, f"{name}@{version}")
+        except IntegrityError:
+            # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
+            # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
+            continue
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
         grid = (prev.metrics or {}).get("score_quantiles")
@@ -811,7 +817,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, la
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
-            raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
+            raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
                                 f"{', '.join(c for c, _ in cols)}.")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).

@@ -24,9 +24,15 @@ _NAME = re.compile(r"[A-Za-z_]\w*")
 _SCANNABLE = ("pandas", "polars", "pyarrow", "numpy")
 
 
+def _ours(frame: FrameType) -> bool:
+    """Whether ``frame`` runs this package's code (not a user's module named, say, ``ad_duckdb_jobs``)."""
+    module = str(frame.f_globals.get("__name__", ""))
+    return module == "ad_duckdb" or module.startswith("ad_duckdb.")
+
+
 def _caller_frame() -> FrameType | None:
     frame = sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+    while frame is not None and _ours(frame):
         frame = frame.f_back
     return frame
 
@@ -34,7 +40,7 @@ def _caller_frame() -> FrameType | None:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("ad_duckdb"):
+    while frame is not None and _ours(frame):
         frame, level = frame.f_back, level + 1
     return level
 
@@ -66,7 +72,22 @@ def frame_names() -> list[str]:
 
 
 # The names a query reads from, roughly: registering a DataFrame the query does not read after all costs nothing.
-_READS = re.compile(r"\b(?:from|join)\s+([A-Za-z_]\w*)\b(?!\s*\()", re.I)
+# A name may be quoted ("order", a DataFrame named like a keyword) or in schema main (main.df), as DuckDB's own
+# queries read them, and a FROM list may name several (FROM df, other).
+_ITEM = r'(?:"?main"?\s*\.\s*)?(?:"(?:[^"]|"")+"|[A-Za-z_]\w*)(?![\w"(.])'
+_FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}(?:\s+(?:as\s+)?\w+)?(?:\s*,\s*{_ITEM}(?:\s+(?:as\s+)?\w+)?)*)",
+                        re.I)
+_LIST_ITEM = re.compile(rf"(?:^|,)\s*({_ITEM})", re.I)
+
+
+def _reads(sql: str) -> list[str]:
+    """The unquoted names of the tables ``sql`` reads in its FROM and JOIN clauses, each once."""
+    out = []
+    for items in _FROM_LIST.findall(sql):
+        for item in _LIST_ITEM.findall(items):
+            name = re.sub(r'^"?main"?\s*\.\s*', "", item, flags=re.I)
+            out.append(name[1:-1].replace('""', '"') if name.startswith('"') else name)
+    return list(dict.fromkeys(out))
 
 
 def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
@@ -76,7 +97,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
     cur = con.cursor()
     if not isinstance(source, str):
         return cur
-    names = [source.strip()] if _NAME.fullmatch(source.strip()) else list(dict.fromkeys(_READS.findall(source)))
+    names = _reads(f"FROM {source.strip()}") if re.fullmatch(_ITEM, source.strip()) else _reads(source)
     frame = _caller_frame()
     if frame is None or not names:
         return cur

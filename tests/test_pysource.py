@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,42 @@ def test_a_query_reading_dataframes_and_arrow_tables() -> None:
                           r"DataFrame.*reads the table.*DROP TABLE df") as w:
             assert ad_duckdb.score(con, "m", "df").num_rows == 7
         assert {x.filename for x in w} == {__file__}  # pointing at the caller's line
+    finally:
+        con.close()
+
+
+def test_a_dataframe_read_as_duckdb_reads_it_quoted_qualified_or_in_a_from_list() -> None:
+    """DuckDB's own con.sql reads a DataFrame named like a keyword in quotes ("order"), as main.df, and every
+    name of a FROM list; ours registered only a bare name after FROM or JOIN, so these got 'Table with name order
+    does not exist'."""
+    order = _frame()  # noqa: F841  (read by its name in the SQL below)
+    extra = pd.DataFrame({"k": [1, 2]})  # noqa: F841
+    con = ad_duckdb.connect(":memory:")
+    try:
+        assert ad_duckdb.train(con, "m", 'SELECT count, amount FROM "order" WHERE label = 0', **FAST).train_rows == 1485
+        assert ad_duckdb.score(con, "m", "main.order").num_rows == 1500
+        assert ad_duckdb.score(con, "m", '"order"').num_rows == 1500
+        assert ad_duckdb.score(con, "m", "SELECT o.* FROM main.\"order\" o, extra WHERE extra.k = 1").num_rows == 1500
+    finally:
+        con.close()
+
+
+def test_a_dataframe_in_a_user_module_whose_name_starts_like_ours(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller's frame was the first whose module name did not start with 'ad_duckdb', so the code of a user's
+    module named ad_duckdb_jobs was passed over and its DataFrame not found."""
+    (tmp_path / "ad_duckdb_jobs.py").write_text(
+        "import ad_duckdb\n"
+        "def run(con, frame, params):\n"
+        "    nightly = frame\n"
+        "    return ad_duckdb.train(con, 'm', 'nightly', features=['count', 'amount'], **params)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ad_duckdb_jobs
+
+    con = ad_duckdb.connect(":memory:")
+    try:
+        assert ad_duckdb_jobs.run(con, _frame(), FAST).train_rows == 1500
     finally:
         con.close()
 

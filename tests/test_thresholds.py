@@ -609,3 +609,20 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
         assert {t.name for t in ad_duckdb.load_model(con, "m@4").thresholds} >= {"cut", "prec"}
     finally:
         con.close()
+
+
+def test_carrying_thresholds_passes_over_a_damaged_older_version() -> None:
+    """A damaged old version (a sha256 mismatch, which list shows as damaged) stopped every retrain with
+    carry_thresholds by its IntegrityError, though a newer version held the thresholds to carry."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT random() AS a, random() AS b FROM range(600)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=1, **FAST)
+        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=float(ad_duckdb.load_model(con, "m").thresholds[0].value))
+        con.execute("UPDATE ad_models SET sha256 = 'damaged' WHERE version = 1")
+        info = ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=2, carry_thresholds=True, **FAST)
+        carried = next(t for t in ad_duckdb.load_model(con, "m").thresholds if t.name == "cut")
+        assert info.version == 3 and carried.chosen_on.startswith("carried from m@2")
+    finally:
+        con.close()
