@@ -301,9 +301,11 @@ def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Thresho
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
         try:
             prev = store.load(cur, f"{name}@{version}")
-        except IntegrityError:
+        except IntegrityError as e:
             # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
             # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
+            warnings.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
+                          f"version ({e}).", AdDuckDBWarning, stacklevel=3)
             continue
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]

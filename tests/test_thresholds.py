@@ -621,7 +621,8 @@ def test_carrying_thresholds_passes_over_a_damaged_older_version() -> None:
         ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=1, **FAST)
         ad_duckdb.set_threshold(con, "m", "cut", "manual", value=float(ad_duckdb.load_model(con, "m").thresholds[0].value))
         con.execute("UPDATE ad_models SET sha256 = 'damaged' WHERE version = 1")
-        info = ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=2, carry_thresholds=True, **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="Model 'm@1' is damaged, so its thresholds are not carried"):
+            info = ad_duckdb.train(con, "m", "t", features=["a", "b"], seed=2, carry_thresholds=True, **FAST)
         carried = next(t for t in ad_duckdb.load_model(con, "m").thresholds if t.name == "cut")
         assert info.version == 3 and carried.chosen_on.startswith("carried from m@2")
     finally:
