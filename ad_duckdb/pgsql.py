@@ -30,7 +30,8 @@ DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;
 TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
 # SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).
-TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|local\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
+# Groups: LOCAL (SET LOCAL: until the transaction ends), the value (None for RESET).
+TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)

@@ -187,6 +187,7 @@ class Session:
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
         self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
+        self.timeout_outer: int | None = None  # the value before a SET LOCAL, restored when the transaction ends
         self.deadline: float | None = None  # when the message now running times out (time.monotonic())
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
@@ -258,9 +259,17 @@ class Session:
         m = TIMEOUT_RE.match(sql)
         if m:
             # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
-            value = m.group(1)
+            local, value = m.group(1), m.group(2)
             default = value is None or value.strip().strip("'\"").strip().lower() == "default"
-            self.timeout_ms = self.timeout_default if default else timeout_ms(value)
+            ms = self.timeout_default if default else timeout_ms(value)
+            if local:
+                # PostgreSQL: for the rest of the transaction only, and nothing outside one (it warns)
+                if self.status != b"I" or self.implicit:
+                    if self.timeout_outer is None:
+                        self.timeout_outer = self.timeout_ms
+                    self.timeout_ms = ms
+            else:
+                self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
@@ -304,7 +313,7 @@ class Session:
                 self.statements.clear()  # what a pooler needs: no prepared statement survives
                 self.described.clear()
             if what == "ALL":
-                self.timeout_ms = self.timeout_default  # nor the previous user's statement_timeout
+                self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -455,9 +464,12 @@ class Session:
         return r
 
     def end_of_transaction(self) -> None:
-        """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered)."""
+        """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered), and so
+        does a SET LOCAL statement_timeout."""
         self.live = None
         self.portals.clear()
+        if self.timeout_outer is not None:
+            self.timeout_ms, self.timeout_outer = self.timeout_outer, None
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""

@@ -492,6 +492,20 @@ def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
             conn.execute("select 1")
         conn.rollback()
         assert conn.execute("select 2").fetchall() == [(2,)]
+    # SET LOCAL holds for the transaction only (it held for the rest of the session), and outside one does nothing
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET LOCAL statement_timeout = '300ms'")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+        conn.autocommit = False
+        conn.execute("SET LOCAL statement_timeout = '300ms'")
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("300ms",)]
+        with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+            conn.execute(long_query)
+        conn.rollback()
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+        conn.execute("SET LOCAL statement_timeout = '2s'")
+        conn.commit()
+        assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
 
 
 def test_copy_stdio_and_server_side_cursors_are_refused_by_name(server: Server, tmp_path: Path) -> None:
