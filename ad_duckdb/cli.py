@@ -312,7 +312,7 @@ def cli(wait: float) -> None:
 @click.option("--carry-thresholds", is_flag=True,
               help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
                    "from the newest version that has it) at the same point of the new training scores, so queries "
-                   "naming them keep working.")
+                   "naming them keep working. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str,
