@@ -107,7 +107,8 @@ def connect(
                 "file to writers (SIGHUP publishes what they wrote)."
             ) from e
         text = str(e).lower()
-        if on_disk and ("read-only file system" in text or "permission denied" in text):
+        # "operation not permitted": EPERM, e.g. an immutable file (chattr +i) or one a sandbox guards
+        if on_disk and any(m in text for m in ("read-only file system", "permission denied", "operation not permitted")):
             # Why: DuckDB's bare "IO Error: Cannot open file ...: Read-only file system" says neither that the
             # command wanted to write nor what to do; a scoring job on a read-only file can still read it.
             fix = ("make the file readable by this user" if read_only else

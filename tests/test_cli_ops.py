@@ -122,6 +122,27 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_a_file_the_system_refuses_to_open_is_exit_3(model_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
+    # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
+    # the README promises 3 for a file that cannot be opened (permissions). The message is DuckDB's, as seen on a
+    # chattr +i file; simulated here, as setting the flag needs privileges a test run may lack.
+    import duckdb
+
+    real = duckdb.connect
+
+    def refuse(database: str, *args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        if str(database) == model_db and not kwargs.get("read_only"):
+            raise duckdb.IOException(f'IO Error: Cannot open file "{database}": Operation not permitted')
+        return real(database, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    rc, out, err = invoke("drop", model_db, "tx_ae", "--yes")
+    assert rc == 3 and out == "", err
+    assert "for writing" in err and "Operation not permitted" in err and "reading works on a read-only file" in err
+    assert invoke("list", model_db)[0] == 0
+
+
 def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:
     # Before: list and show printed only a clipped table, so a pruning script had to cut columns out of it.
     import csv
