@@ -79,6 +79,37 @@ class ModelInfo:
                    {t.name: t.flagged_share for t in rec.thresholds})
 
 
+def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuckDBError | None:
+    """What to tell the user for DuckDB's IO error opening a database file (a lock; a file this process may not
+    write), with the fix; None for any other, which is DuckDB's own to report."""
+    if "lock" in str(e).lower():
+        if read_only:  # then the other process is a writer
+            return DatabaseLockedError(
+                f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
+                "writing process per file and no readers beside it: stop the other process (a server, a dbt "
+                "run, a training run), or wait for it to finish."
+            )
+        return DatabaseLockedError(
+            f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
+            "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
+            "a training run), or open it read-only (read_only=True) from a process that only reads. A server "
+            "that must keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the "
+            "file to writers (SIGHUP publishes what they wrote)."
+        )
+    text = str(e).lower()
+    # "operation not permitted": EPERM, e.g. an immutable file (chattr +i) or one a sandbox guards
+    if any(m in text for m in ("read-only file system", "permission denied", "operation not permitted")):
+        # Why: DuckDB's bare "IO Error: Cannot open file ...: Read-only file system" says neither that the
+        # command wanted to write nor what to do; a scoring job on a read-only file can still read it.
+        fix = ("make the file readable by this user" if read_only else
+               "this command writes into the database (train, drop, threshold, import, score --into, sql --write):"
+               " run it where the file is writable, or on a writable copy; reading works on a read-only file "
+               "(score without --into, list, show, export, sql)")
+        return DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
+                                       f"Fix: {fix}.")
+    return None
+
+
 def connect(
     database: str | Path = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
 ) -> duckdb.DuckDBPyConnection:
@@ -92,31 +123,9 @@ def connect(
             raise _not_a_database(database) from e
         raise
     except duckdb.IOException as e:
-        if "lock" in str(e).lower():
-            if read_only:  # then the other process is a writer
-                raise DatabaseLockedError(
-                    f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
-                    "writing process per file and no readers beside it: stop the other process (a server, a dbt "
-                    "run, a training run), or wait for it to finish."
-                ) from e
-            raise DatabaseLockedError(
-                f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
-                "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
-                "a training run), or open it read-only (read_only=True) from a process that only reads. A server "
-                "that must keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the "
-                "file to writers (SIGHUP publishes what they wrote)."
-            ) from e
-        text = str(e).lower()
-        # "operation not permitted": EPERM, e.g. an immutable file (chattr +i) or one a sandbox guards
-        if on_disk and any(m in text for m in ("read-only file system", "permission denied", "operation not permitted")):
-            # Why: DuckDB's bare "IO Error: Cannot open file ...: Read-only file system" says neither that the
-            # command wanted to write nor what to do; a scoring job on a read-only file can still read it.
-            fix = ("make the file readable by this user" if read_only else
-                   "this command writes into the database (train, drop, threshold, import, score --into, sql --write):"
-                   " run it where the file is writable, or on a writable copy; reading works on a read-only file "
-                   "(score without --into, list, show, export, sql)")
-            raise DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
-                                           f"Fix: {fix}.") from e
+        err = _open_error(database, read_only, e)
+        if err is not None:
+            raise err from e
         raise
     if on_disk:
         path = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()

@@ -92,16 +92,20 @@ def test_exit_code_for_a_locked_file(model_db: str, tmp_path: Path) -> None:
         holder.communicate()
 
 
-def _as_non_owner_possible() -> bool:
-    # `unshare -U` runs a process in a user namespace where root's file permissions apply as to anyone: a
-    # chmod 444 file is read-only even when the tests run as root.
+def _as_another_user() -> list[str]:
+    """The command prefix that runs a process to which a chmod 444 file is read-only: none for an ordinary user;
+    for root (which may write any file) `unshare -U`, a user namespace where root's file permissions apply as to
+    anyone. Without it the test fails rather than skips, so that a CI machine lacking it is noticed."""
+    if os.geteuid() != 0:
+        return []
     try:
-        return subprocess.run(["unshare", "-U", "true"], capture_output=True, timeout=30).returncode == 0
+        ok = subprocess.run(["unshare", "-U", "true"], capture_output=True, timeout=30).returncode == 0
     except (OSError, subprocess.SubprocessError):
-        return False
+        ok = False
+    assert ok, "tests run as root need `unshare -U` (user namespaces) to see a file as read-only"
+    return ["unshare", "-U"]
 
 
-@pytest.mark.skipif(not _as_non_owner_possible(), reason="needs unshare -U (user namespaces)")
 def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_path: Path) -> None:
     # Before: `score --into` on a chmod 444 file failed with DuckDB's bare "IO Error: Cannot open file ...:
     # Permission denied" (exit 1), naming neither that the command writes nor what works on such a file.
@@ -109,9 +113,10 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     path.write_bytes(Path(model_db).read_bytes())
     path.chmod(0o444)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    prefix = _as_another_user()
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["unshare", "-U", sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
+        return subprocess.run([*prefix, sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
                               text=True, timeout=300, env=env)
 
     ok = run("score", str(path), "tx_ae", "transactions", "--top", "1")
@@ -122,25 +127,23 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     assert len(p.stderr.strip().splitlines()) == 1
 
 
-def test_a_file_the_system_refuses_to_open_is_exit_3(model_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
-    # the README promises 3 for a file that cannot be opened (permissions). The message is DuckDB's, as seen on a
-    # chattr +i file; simulated here, as setting the flag needs privileges a test run may lack.
+    # the README promises 3 for a file that cannot be opened (permissions). The text is DuckDB's, as seen on a
+    # chattr +i file (setting the flag needs privileges a test run may lack); the error it maps to is the one the
+    # read-only test above sees exit 3 for.
     import duckdb
 
-    real = duckdb.connect
+    from ad_duckdb.api import _open_error
+    from ad_duckdb.exceptions import DatabaseUnavailableError
 
-    def refuse(database: str, *args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
-        if str(database) == model_db and not kwargs.get("read_only"):
-            raise duckdb.IOException(f'IO Error: Cannot open file "{database}": Operation not permitted')
-        return real(database, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(duckdb, "connect", refuse)
-    rc, out, err = invoke("drop", model_db, "tx_ae", "--yes")
-    assert rc == 3 and out == "", err
-    assert "for writing" in err and "Operation not permitted" in err and "reading works on a read-only file" in err
-    assert invoke("list", model_db)[0] == 0
+    e = duckdb.IOException('IO Error: Cannot open file "/data/w.duckdb": Operation not permitted')
+    err = _open_error("/data/w.duckdb", False, e)
+    assert isinstance(err, DatabaseUnavailableError)
+    assert "for writing" in str(err) and "Operation not permitted" in str(err)
+    assert "reading works on a read-only file" in str(err)
+    assert _open_error("/data/w.duckdb", False, duckdb.IOException("IO Error: disk quota exceeded")) is None
 
 
 def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:
