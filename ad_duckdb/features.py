@@ -428,54 +428,46 @@ def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
 LOAD_BATCH_ROWS = 1 << 16
 
 
-def _feature_query(source: str, names: Sequence[str], where: str | None, limit: int | None = None) -> str:
+def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
     cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
-    q = f"SELECT {cols} FROM {source_sql(source)}"
-    if where:
-        q += where_sql(where)
-    if limit is not None:
-        q += f" LIMIT {int(limit)}"
-    return q
+    return f"SELECT {cols} FROM {source_sql(source)}" + (where_sql(where) if where else "")
 
 
-def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None,
-               limit: int | None = None) -> int:
+def _read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> BadInputError:
+    return BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}")
+
+
+def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:
     """The number of rows ``feature_batches`` would read (for a table, a cheap count)."""
-    q = _feature_query(source, names, where, limit)
     try:
-        return int(cur.sql(q).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
+        return int(cur.sql(_feature_query(source, names, where)).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
     except Exception as e:
-        raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
+        raise _read_error(source, names, where, e) from e
 
 
-def feature_batches(
-    cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None
-) -> Iterator[np.ndarray]:
+def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None) -> Iterator[np.ndarray]:
     """The feature columns as float64 matrices of up to ``LOAD_BATCH_ROWS`` rows, in the source's row order; SQL
     NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it."""
     d = len(names)
-    what = f"Cannot read features {list(names)} from {source!r} (where={where!r})"
     try:
-        reader = cur.sql(_feature_query(source, names, where, limit)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
+        reader = cur.sql(_feature_query(source, names, where)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
     except Exception as e:
-        raise BadInputError(f"{what}: {e}") from e
+        raise _read_error(source, names, where, e) from e
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except Exception as e:
-            raise BadInputError(f"{what}: {e}") from e
+            raise _read_error(source, names, where, e) from e
         M = np.empty((batch.num_rows, d))
         for i in range(d):
             M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)
         yield M
 
 
-def load_matrix(
-    cur: object, source: str, names: Sequence[str], where: str | None = None, limit: int | None = None,
-    n: int | None = None,
-) -> np.ndarray:
+def load_matrix(cur: object, source: str, names: Sequence[str], where: str | None = None,
+                n: int | None = None) -> np.ndarray:
     """Read the feature columns as a float64 matrix; SQL NULL becomes NaN. ``n``: the rows ``count_rows`` counted,
     if the caller has already counted them.
 
@@ -483,9 +475,9 @@ def load_matrix(
     columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix). The cost:
     a query or a file source runs twice (the count, then the read), a table's count is cheap.
     """
-    X = np.empty((count_rows(cur, source, names, where, limit) if n is None else n, len(names)))
+    X = np.empty((count_rows(cur, source, names, where) if n is None else n, len(names)))
     at = 0
-    for M in feature_batches(cur, source, names, where, limit):
+    for M in feature_batches(cur, source, names, where):
         b = len(M)
         if at + b > len(X):  # a source that changed between the reads (random(), a sample): keep every row
             X = np.concatenate([X, np.empty((max(b, len(X) // 2), len(names)))])

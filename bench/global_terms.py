@@ -120,21 +120,27 @@ def candidate_terms(det: Any, Xtr: np.ndarray, Xte: np.ndarray) -> dict[str, tup
     return out
 
 
-def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
-    path, protocol, seed = task
+def fit_default(path: str, protocol: str, seed: int) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """The default detector fitted on one file's training split, as bench/quality.py fits it (robust training unless
+    the rows are known normal): the detector, X, y, the training and scored rows' indices, and the fit's seconds."""
     import torch
 
     torch.set_num_threads(1)
     from ad_duckdb.detector import AutoEncoderDetector
-    from ad_duckdb.metrics import auc_roc
 
     d = np.load(path)
     X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
     tr, te = split(y, protocol, seed)
-    p = {"seed": seed, "progress": False, "constant_columns": "keep", "robust": protocol == "unsup"}
     t0 = time.perf_counter()
-    det = AutoEncoderDetector(**p).fit(X[tr])
-    fit_s = time.perf_counter() - t0
+    det = AutoEncoderDetector(seed=seed, progress=False, constant_columns="keep", robust=protocol == "unsup").fit(X[tr])
+    return det, X, y, tr, te, time.perf_counter() - t0
+
+
+def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
+    path, protocol, seed = task
+    from ad_duckdb.metrics import auc_roc
+
+    det, X, y, tr, te, fit_s = fit_default(path, protocol, seed)
     s = det.decision_function(X[te])
     base = {"file": Path(path).name, "protocol": protocol, "seed": seed}
     rows = [{**base, "cand": "default", "mode": "-", "auc": auc_roc(s, y[te]) * 100, "fit_s": fit_s}]

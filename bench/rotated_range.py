@@ -37,8 +37,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from global_terms import main  # noqa: E402  (the same command line and tables)
-from quality import split  # noqa: E402  (the benchmark's own data and split)
+from global_terms import fit_default, main  # noqa: E402  (the same fit, command line and tables)
 
 AXIS_STD_FLOOR = 1e-3  # principal axes with a smaller std (in z units) are left out (exactly dependent columns)
 SPREAD_FLOOR = 1e-2  # floor of an axis's spread, in z units (as Z_STD_FLOOR in global_terms.py)
@@ -109,21 +108,11 @@ def candidate_terms(det: Any, Xtr: np.ndarray, Xte: np.ndarray, q: float) -> dic
 
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
-    import torch
-
-    torch.set_num_threads(1)
-    from ad_duckdb.detector import AutoEncoderDetector
     from ad_duckdb.features import RANGE_QUANTILE_UNLABELLED
     from ad_duckdb.metrics import auc_roc
 
-    d = np.load(path)
-    X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
-    tr, te = split(y, protocol, seed)
-    robust = protocol == "unsup"  # quality.py's rule: robust training unless the rows are known normal
-    p = {"seed": seed, "progress": False, "constant_columns": "keep", "robust": robust}
-    t0 = time.perf_counter()
-    det = AutoEncoderDetector(**p).fit(X[tr])
-    fit_s = time.perf_counter() - t0
+    det, X, y, tr, te, fit_s = fit_default(path, protocol, seed)
+    robust = protocol == "unsup"  # fit_default's rule: robust training unless the rows are known normal
     s = det.decision_function(X[te])
     rng = det.score_terms(X[te])["range"]
     base = {"file": Path(path).name, "protocol": protocol, "seed": seed}

@@ -24,8 +24,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from global_terms import main  # noqa: E402  (the same command line)
-from quality import split  # noqa: E402  (the benchmark's own data and split)
+from global_terms import fit_default, main  # noqa: E402  (the same fit and command line)
 
 
 def _mad_fence(v: np.ndarray, k: float) -> float:
@@ -66,15 +65,7 @@ def rules(train: np.ndarray) -> dict[str, float]:
 
 def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     path, protocol, seed = task
-    import torch
-
-    torch.set_num_threads(1)
-    from ad_duckdb.detector import AutoEncoderDetector
-
-    d = np.load(path)
-    X, y = d["X"].astype(np.float64), d["y"].astype(np.int64)
-    tr, te = split(y, protocol, seed)
-    det = AutoEncoderDetector(seed=seed, progress=False, constant_columns="keep", robust=protocol == "unsup").fit(X[tr])
+    det, X, y, tr, te, _ = fit_default(path, protocol, seed)
     s_tr, s_te, y_te = det.decision_scores_, det.decision_function(X[te]), y[te]
     rows = []
     for rule, t in rules(s_tr).items():

@@ -53,6 +53,9 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     assert invoke("show", model_db, "tx_ae@9")[0] == 5
     assert invoke("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet")[0] == 6
     assert invoke("sql", model_db, "SELECT * FROM no_such_table")[0] == 6
+    # a misspelt column in SQL, as a misspelt -f column (it exited 1); other binder errors stay 1
+    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', count, amont) FROM transactions")[0] == 6
+    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions")[0] == 1
     # a label column the source lacks is a missing column too (it exited 1, like any other error)
     assert invoke("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label")[0] == 6
     assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
