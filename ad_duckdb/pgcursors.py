@@ -8,12 +8,15 @@ read forward only, as DuckDB streams it. Nothing here runs SQL; ``server`` does,
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .pgerrors import ProtocolError
+from .pgsql import bare_text
+from .sqltext import quote_literal
 
 # A cursor's name: a quoted identifier keeps its case ("SQL_CUR0x1"), a bare one folds to lower case, as in
 # PostgreSQL.
@@ -26,6 +29,9 @@ _FETCH_RE = re.compile(
     r"(forward|backward)(?:\s+([+-]?\d+|all))?\s+|([+-]?\d+|all)\s+)?"
     rf"(?:(?:from|in)\s+)?({_NAME})\s*;?\s*$", re.I | re.S)
 _CLOSE_RE = re.compile(rf"^\s*close\s+({_NAME})\s*;?\s*$", re.I)
+# PostgreSQL's view of a session's cursors; psycopg reads it to close a named cursor it did not declare itself
+_PG_CURSORS_RE = re.compile(r"\b(?:pg_catalog\s*\.\s*)?pg_cursors\b(?!\s*\()", re.I)
+_PG_CURSORS_COLUMNS = "name, statement, is_holdable, is_binary, is_scrollable, creation_time"
 
 FORWARD_ONLY = ("ad-duckdb serve reads a cursor forward only, as DuckDB streams its rows, and keeps none it has "
                 "sent. What works: FETCH [NEXT | FORWARD] [n | ALL], FETCH FIRST / RELATIVE n / ABSOLUTE n at or after "
@@ -125,6 +131,8 @@ class Cursor:
     hold: bool
     binary: bool
     in_transaction: bool  # declared in the transaction still open: its ROLLBACK removes the cursor, even WITH HOLD
+    statement: str = ""  # the DECLARE as sent (pg_cursors shows it)
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     position: int = 0  # rows read so far; PostgreSQL's position (0: before the first row)
     current: tuple[Any, ...] | None = None  # the row the cursor is on (FETCH 0, RELATIVE 0 return it again)
     done: bool = False  # past the last row
@@ -207,6 +215,21 @@ class Cursors:
     def holds(self, source: Source | None) -> bool:
         """Whether ``source`` is the result of a WITH HOLD cursor (which must outlive its transaction's end)."""
         return source is not None and any(c.source is source and c.hold for c in self.open.values())
+
+    def catalog(self, sql: str) -> str:
+        """``sql`` with PostgreSQL's ``pg_cursors`` view (outside string literals) as this session's cursors."""
+        if "pg_cursors" not in sql.lower():
+            return sql
+        rows = ", ".join(
+            f"({quote_literal(c.name)}, {quote_literal(c.statement)}, {c.hold}, {c.binary}, false, "
+            f"TIMESTAMPTZ {quote_literal(c.created.isoformat())})" for c in self.open.values())
+        view = (f"(SELECT * FROM (VALUES {rows}) AS pg_cursors({_PG_CURSORS_COLUMNS}))" if rows else
+                "(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, NULL::BOOLEAN AS is_holdable, "
+                "NULL::BOOLEAN AS is_binary, NULL::BOOLEAN AS is_scrollable, NULL::TIMESTAMPTZ AS creation_time "
+                "WHERE false)")
+        for m in reversed(list(_PG_CURSORS_RE.finditer(bare_text(sql)))):
+            sql = sql[:m.start()] + view + sql[m.end():]
+        return sql
 
     def end_transaction(self, committed: bool) -> list[Cursor]:
         """The transaction ended: cursors without HOLD go (and WITH HOLD ones it declared, if it rolled back),

@@ -367,8 +367,8 @@ class Session:
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
-        # collation; to_regtype, pg_get_userbyid, ... are session macros (_SESSION_SQL).
-        return catalog_rewrites(sql)
+        # collation; to_regtype, pg_get_userbyid, ... are session macros (_SESSION_SQL); pg_cursors is this session's.
+        return catalog_rewrites(self.cursors.catalog(sql))
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -519,7 +519,8 @@ class Session:
                 src = self._open(cmd.query, params, "DECLARE ... CURSOR FOR")
                 src.label = f"cursor {quoted(cmd.name)}"
                 self.cursors.add(Cursor(cmd.name, src, cmd.hold, cmd.binary,
-                                        in_transaction=self.status != b"I" or self.implicit or self.batch))
+                                        in_transaction=self.status != b"I" or self.implicit or self.batch,
+                                        statement=sql.strip()))
                 return Result("DECLARE CURSOR")
             if isinstance(cmd, Close):
                 if cmd.name is not None:

@@ -95,6 +95,11 @@ def test_psycopg_named_cursor_reads_a_scored_query_in_pages(server: Server) -> N
         conn.execute("DECLARE stolen CURSOR FOR SELECT range AS n FROM range(5)")
         with conn.cursor(name="stolen") as cur:
             assert cur.fetchall() == [(n,) for n in range(5)]
+        # closing a named cursor never executed, inside a transaction: psycopg asks pg_cursors whether it exists
+        conn.execute("DECLARE listed CURSOR WITH HOLD FOR SELECT 1")
+        with conn.cursor(name="never"):
+            pass
+        assert conn.execute("SELECT name, is_holdable FROM pg_catalog.pg_cursors").fetchall() == [("listed", True)]
 
 
 def test_psycopg_withhold_binary_and_what_is_refused(server: Server) -> None:
