@@ -212,8 +212,7 @@ def catalog_rewrites(sql: str) -> str:
     return "".join(out)
 
 
-_STDIO_RE = re.compile(r"^\s*copy\b.*\b(to\s+stdout|from\s+stdin)\b", re.I | re.S)
-_DECLARE_RE = re.compile(r"^\s*declare\s+\S+\s+.*\bcursor\b", re.I | re.S)
+_STDIN_RE = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 # psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
 _PSQL_DESCRIBE_RE = re.compile(r"\bc\s*\.\s*relforcerowsecurity\b", re.I)  # \d NAME, \d+ NAME (its second query)
@@ -221,21 +220,20 @@ _PG_ROLES_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_roles\b", re.I)  # \du, \dg
 _PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
 
 
-def unsupported(sql: str) -> ProtocolError | None:
-    """The error for PostgreSQL statements the server cannot serve, which DuckDB would answer misleadingly:
-    ``COPY ... TO STDOUT`` / ``FROM STDIN`` (psql's \\copy) reach DuckDB as the file /dev/stdout, and ``DECLARE``
-    (psycopg's named cursors) as a syntax error. Matched outside string literals only."""
+def bare_text(sql: str) -> str:
+    """``sql`` with its string literals blanked out (same length), for matching statement shapes on."""
     bare = list(sql)
     for a, b in _string_spans(sql):
         bare[a:b] = " " * (b - a)
-    text = "".join(bare)
-    m = _STDIO_RE.match(text)
-    if m and m.group(1).lower().startswith("to"):
-        return ProtocolError(
-            "COPY ... TO STDOUT (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: run the SELECT "
-            "and save its rows from the client (psql: --csv -c \"SELECT ...\" > file.csv, or \\o file), or write the "
-            "file with ad-duckdb score --into / ad-duckdb sql on the database itself.", "0A000")
-    if m:
+    return "".join(bare)
+
+
+def unsupported(sql: str) -> ProtocolError | None:
+    """The error for PostgreSQL statements the server cannot serve, which DuckDB would answer misleadingly:
+    ``COPY ... FROM STDIN`` (psql's \\copy ... from) would reach DuckDB as the file /dev/stdin. Matched outside
+    string literals only. (``COPY ... TO STDOUT`` and ``DECLARE`` are served: ``pgcopy``, ``pgcursors``.)"""
+    text = bare_text(sql)
+    if _STDIN_RE.match(text):
         return ProtocolError(
             "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
             "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
@@ -255,11 +253,6 @@ def unsupported(sql: str) -> ProtocolError | None:
             "pg_catalog.pg_extension (psql's \\dx) is not supported by ad-duckdb serve: DuckDB lists its extensions "
             "only with file access, which the server turns off.",
             "0A000")
-    if _DECLARE_RE.match(text):
-        return ProtocolError(
-            "Server-side cursors (DECLARE ... CURSOR; psycopg's named cursors) are not supported by ad-duckdb serve: "
-            "run the query on a client-side cursor and read its rows in pages (fetchmany, psycopg's stream()); "
-            "the server sends them as they are computed.", "0A000")
     return None
 
 

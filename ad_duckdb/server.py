@@ -45,6 +45,10 @@ from typing import Any
 import click
 import duckdb
 
+from .pgcopy import CopyOut
+from .pgcopy import parse as parse_copy
+from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
+from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, sqlstate
 from .pgsql import (
     BEGIN_RE,
@@ -140,6 +144,9 @@ class Result:
     columns: list[tuple[str, int, int]] | None = None
     rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
     sent: int = 0
+    copy: CopyOut | None = None  # COPY ... TO STDOUT: the rows go out as CopyData lines, not DataRows
+    binary: bool = False  # FETCH from a BINARY cursor: binary columns also in the simple query protocol
+    label: str = ""  # what the client calls this result (a cursor's name), for errors about it
 
     @classmethod
     def constant(cls, name: str, value: str) -> Result:
@@ -151,6 +158,14 @@ TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 
 # Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
 MAX_BUFFERED_ROWS = 1_000_000
+
+
+def _declares_hold(sql: str) -> bool:
+    try:
+        cmd = parse_cursor(sql)
+    except ProtocolError:
+        return False
+    return isinstance(cmd, Declare) and cmd.hold
 
 
 def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
@@ -179,7 +194,9 @@ class Session:
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int]]] = {}
         self.portals: dict[str, Portal] = {}
-        self.live: Result | None = None  # the result still reading from the cursor (a suspended portal)
+        self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
+        self.cursors = Cursors()  # DECLAREd cursors (pgcursors); each reads its own result, like a portal
+        self.batch = False  # a multi-statement Query runs as one implicit transaction (run)
         self.busy = False  # a statement runs or its rows are being sent (what a CancelRequest may interrupt)
         self.implicit = False  # the extended protocol's implicit transaction, open until Sync
         self.implicit_failed = False
@@ -217,7 +234,8 @@ class Session:
 
         Why: a cursor holds one result, and executing the next statement discards the unread rows of the
         previous one. JDBC with a fetch size reads a result page by page and may run other queries between
-        pages; each page must still come back whole.
+        pages, and so may a client between the FETCHes of an SQL cursor; each page must still come back whole.
+        This is the one rule for both (and for a WITH HOLD cursor at COMMIT, which PostgreSQL also keeps).
         """
         r, self.live = self.live, None
         if r is None:
@@ -234,10 +252,11 @@ class Session:
         if len(rest) > MAX_BUFFERED_ROWS:
             # Too many to hold: the open result is given up (its next page is an error, never a gap) and so is
             # the transaction, as PostgreSQL would after an error.
+            what = f" ({r.label})" if r.label else ""
             e = ProtocolError(
-                f"A result left open between pages has more than {MAX_BUFFERED_ROWS:,} unread rows, too many to hold "
-                "while another statement runs on this connection; read it to the end (or close it) first, or run "
-                "the other statement on another connection.", "54000")
+                f"A result left open between pages{what} has more than {MAX_BUFFERED_ROWS:,} unread rows, too many to "
+                "hold while another statement runs on this connection (or past COMMIT, for a WITH HOLD cursor); read "
+                "it to the end (or close it) first, or run the other statement on another connection.", "54000")
             r.rows = _raising(e)
             if self.status == b"T":
                 self.status = b"E"
@@ -249,7 +268,7 @@ class Session:
         if r is not None and r is self.live:
             self.live = None
 
-    def compat(self, sql: str) -> Result | str:
+    def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
         if VERSION_RE.match(sql):
             import ad_duckdb
@@ -314,6 +333,7 @@ class Session:
                 self.described.clear()
             if what == "ALL":
                 self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
+                self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -338,14 +358,17 @@ class Session:
             else:
                 self.statements.pop(name, None)
             return Result("DEALLOCATE")
+        served = self.cursor_statement(sql, params)
+        if served is not None:
+            return served
         err = unsupported(sql)
         if err is not None:
             if self.status == b"T":
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
-        # collation; to_regtype, pg_get_userbyid, ... are session macros (_SESSION_SQL).
-        return catalog_rewrites(sql)
+        # collation; to_regtype, pg_get_userbyid, ... are session macros (_SESSION_SQL); pg_cursors is this session's.
+        return catalog_rewrites(self.cursors.catalog(sql))
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -357,15 +380,18 @@ class Session:
             parts = split_statements(sql)
         # As PostgreSQL does, several statements outside a transaction run as one: an error part-way keeps
         # none of the earlier writes (unless the text itself manages transactions).
+        # A WITH HOLD cursor declared in such a batch (psqlODBC sends DECLARE ... WITH HOLD; FETCH in one Query)
+        # would have to be read into memory at the batch's COMMIT; without the batch transaction it streams.
         implicit = (len(parts) > 1 and self.status == b"I"
-                    and not any(TXN_WORD.match(p) for p in parts))
+                    and not any(TXN_WORD.match(p) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
             self.cur.execute("BEGIN")
+            self.batch = True
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
             for part in parts or [sql]:
-                c = self.compat(part)
+                c = self.compat(part, params if len(parts) == 1 else None)
                 if isinstance(c, Result):
                     yield c
                     continue
@@ -374,14 +400,18 @@ class Session:
                     yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
         except BaseException:
             if implicit:
+                self.batch = False
+                self.end_cursors(committed=False)
                 self.cur.execute("ROLLBACK")
             raise
         if implicit:
+            self.batch = False
+            self.end_cursors(committed=True)  # cursors declared in the batch end with it, as in PostgreSQL
             self.cur.execute("COMMIT")
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
-        c = self.compat(sql)
+        c = self.compat(sql, params)
         if isinstance(c, Result):
             return c
         stmts = duckdb.extract_statements(c)
@@ -409,11 +439,16 @@ class Session:
         try:
             if self.implicit:
                 self.implicit = False
+                if not failed and self.cursors.holds(self.live):
+                    try:
+                        self.release()  # a WITH HOLD cursor outlives the COMMIT, its rows held in memory
+                    except ProtocolError:
+                        pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
                 self.live = None
                 self.cur.execute("ROLLBACK" if failed else "COMMIT")
         finally:
             if self.status == b"I":
-                self.end_of_transaction()  # Sync ends the implicit transaction, and its portals with it
+                self.end_of_transaction(committed=not failed)  # Sync ends the implicit transaction and its portals
 
     def _one(self, st: Any, params: list[Any] | None) -> Result:
         query = st.query
@@ -430,7 +465,9 @@ class Session:
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         try:
-            if kind == "TRANSACTION" and head not in ("BEGIN", "START"):
+            if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):
+                self.release()  # a WITH HOLD cursor outlives the COMMIT: its rows held in memory, as PostgreSQL does
+            elif kind == "TRANSACTION" and head not in ("BEGIN", "START"):
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead
             else:
                 self.release()
@@ -442,7 +479,7 @@ class Session:
         if kind == "TRANSACTION":
             self.status = b"T" if head in ("BEGIN", "START") else b"I"
             if self.status == b"I":
-                self.end_of_transaction()
+                self.end_of_transaction(committed=head in ("COMMIT", "END"))
             return Result(head)
         desc = self.cur.description
         if desc is None:
@@ -463,16 +500,90 @@ class Session:
         self.live = r
         return r
 
-    def end_of_transaction(self) -> None:
+    def cursor_statement(self, sql: str, params: list[Any] | None) -> Result | None:
+        """DECLARE / FETCH / MOVE / CLOSE (pgcursors) and COPY ... TO STDOUT (pgcopy), which DuckDB lacks and the
+        server runs itself; None for any other statement."""
+        try:
+            cmd = parse_cursor(sql)
+            copy = parse_copy(sql) if cmd is None else None
+            if cmd is None and copy is None:
+                return None
+            if self.status == b"E":
+                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                    "25P02")
+            if isinstance(cmd, Declare):
+                if not cmd.hold and self.status == b"I" and not self.batch:
+                    raise ProtocolError("DECLARE CURSOR can only be used in transaction blocks: BEGIN first, or "
+                                        "declare it WITH HOLD to read it outside one", "25P01")
+                self.cursors.check_free(cmd.name)  # before the query runs
+                src = self._open(cmd.query, params, "DECLARE ... CURSOR FOR")
+                src.label = f"cursor {quoted(cmd.name)}"
+                self.cursors.add(Cursor(cmd.name, src, cmd.hold, cmd.binary,
+                                        in_transaction=self.status != b"I" or self.implicit or self.batch,
+                                        statement=sql.strip()))
+                return Result("DECLARE CURSOR")
+            if isinstance(cmd, Close):
+                if cmd.name is not None:
+                    self.cursors.get(cmd.name)  # raises: no such cursor
+                self.close_cursors(cmd.name)
+                return Result("CLOSE CURSOR" if cmd.name else "CLOSE CURSOR ALL")
+            if isinstance(cmd, Fetch):
+                c = self.cursors.get(cmd.name)
+                rows = c.take(cmd)
+                if cmd.move:
+                    return Result(f"MOVE {sum(1 for _ in rows)}")
+                return Result("FETCH", c.source.columns, rows, binary=c.binary)
+            assert copy is not None
+            src = self._open(copy.query, params, "COPY (...) TO STDOUT")
+            src.tag, src.copy = "COPY", copy
+            return src
+        except (duckdb.Error, ProtocolError):
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+
+    def _open(self, sql: str, params: list[Any] | None, what: str) -> Result:
+        """Run the query a cursor or a COPY reads; its rows stay unread in DuckDB until they are fetched."""
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            if c.columns is None:
+                raise ProtocolError(f"{what} needs a query that returns rows, not {c.tag}", "42P11")
+            return c
+        stmts = duckdb.extract_statements(c)
+        if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+            got = ", ".join(st.type.name for st in stmts) or "nothing"
+            raise ProtocolError(f"{what} needs one SELECT (or VALUES) query, not {got}", "42P11")
+        return self._one(stmts[0], params)
+
+    def close_cursors(self, name: str | None) -> None:
+        """CLOSE: the cursor's unread rows are never needed (not even read into memory). None: all of them."""
+        for c in [c for c in self.cursors.open.values() if name is None or c.name == name]:
+            del self.cursors.open[c.name]
+            self.forget(c.source)
+
+    def end_cursors(self, committed: bool) -> None:
+        for c in self.cursors.end_transaction(committed):
+            self.forget(c.source)
+
+    def end_of_transaction(self, committed: bool = True) -> None:
         """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered), and so
-        does a SET LOCAL statement_timeout."""
-        self.live = None
+        do cursors without HOLD and a SET LOCAL statement_timeout."""
+        self.end_cursors(committed)
+        if not self.cursors.holds(self.live):
+            self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()
         if self.timeout_outer is not None:
             self.timeout_ms, self.timeout_outer = self.timeout_outer, None
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
+        try:
+            cmd, copy = parse_cursor(sql), parse_copy(sql)
+        except ProtocolError:
+            return None  # Execute reports it
+        if cmd is not None or copy is not None:  # these run only when executed
+            c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
+            return c.source.columns if c is not None else None
         c = self.compat(sql)
         if isinstance(c, Result):
             return c.columns
@@ -889,6 +1000,8 @@ class Handler(socketserver.BaseRequestHandler):
                     else:
                         closed = s.portals.pop(name, None)
                         s.forget(closed.result if closed else None)
+                        if closed is None and name in s.cursors.open:
+                            s.close_cursors(name)  # an SQL cursor is a portal too, as in PostgreSQL
                     self.send(b"3")
                 elif kind in (b"d", b"c", b"f"):
                     continue  # COPY FROM STDIN data: not supported, the COPY itself already failed
@@ -938,9 +1051,10 @@ class Handler(socketserver.BaseRequestHandler):
             return
         try:
             for r in s.run(sql):
-                if r.columns is not None:
-                    self.row_description(r.columns)
-                self.data_rows(r, 0)
+                formats = [1] * len(r.columns) if r.binary and r.columns else None
+                if r.columns is not None and r.copy is None:
+                    self.row_description(r.columns, formats)
+                self.data_rows(r, 0, formats)
         except duckdb.Error as e:
             self.send_error(e)
         self.ready(s.status)
@@ -1010,10 +1124,19 @@ class Handler(socketserver.BaseRequestHandler):
             self.send(b"t", struct.pack(f"!h{n}i", n, *types))
             cols = s.described[name] = s.describe(sql, n)
         else:
-            if name not in s.portals:
+            if name not in s.portals and name in s.cursors.open:
+                # psycopg's named cursors DECLARE, then Describe the portal of the cursor's name for its columns
+                c = s.cursors.open[name]
+                cols = c.source.columns
+                if cols is not None:
+                    self.row_description(cols, [int(c.binary)] * len(cols))
+                    return
+            elif name not in s.portals:
                 raise ProtocolError(f'portal "{name}" does not exist', "34000")
-            p = s.portals[name]
-            cols = p.described = self._run_portal(s, p).columns
+            else:
+                p = s.portals[name]
+                r = self._run_portal(s, p)
+                cols = p.described = None if r.copy else r.columns  # COPY: NoData, as in PostgreSQL
             if cols is not None:
                 self.row_description(cols, p.formats(len(cols)))
                 return
@@ -1046,6 +1169,9 @@ class Handler(socketserver.BaseRequestHandler):
 
     def data_rows(self, r: Result, max_rows: int, formats: list[int] | None = None,
                   described: list[tuple[str, int, int]] | None = None) -> None:
+        if r.copy is not None:
+            self.copy_out(r)
+            return
         if r.columns is None:
             self.send(b"C", r.tag.encode() + b"\x00")
             return
@@ -1078,8 +1204,22 @@ class Handler(socketserver.BaseRequestHandler):
                 return
         # PostgreSQL's tags count rows, also those of INSERT / UPDATE / DELETE ... RETURNING
         tag = {"SELECT": f"SELECT {r.sent}", "INSERT": f"INSERT 0 {r.sent}", "UPDATE": f"UPDATE {r.sent}",
-               "DELETE": f"DELETE {r.sent}"}.get(r.tag, r.tag)
+               "DELETE": f"DELETE {r.sent}", "FETCH": f"FETCH {r.sent}"}.get(r.tag, r.tag)
         self.send(b"C", tag.encode() + b"\x00")
+
+    def copy_out(self, r: Result) -> None:
+        """COPY ... TO STDOUT: CopyOutResponse, a CopyData per line as the rows are read, CopyDone, ``COPY n``."""
+        assert r.copy is not None and r.columns is not None
+        n = len(r.columns)
+        self.send(b"H", struct.pack(f"!bh{n}h", 0, n, *[0] * n))  # text format, every column
+        if r.copy.header:
+            self.send(b"d", r.copy.header_line([c[0] for c in r.columns]))
+        oids = [c[1] for c in r.columns]
+        for row in r.rows:
+            self.send(b"d", r.copy.line(row, oids))
+            r.sent += 1
+        self.send(b"c")
+        self.send(b"C", f"COPY {r.sent}".encode() + b"\x00")
 
 
 # ---------------------------------------------------------------- the command
