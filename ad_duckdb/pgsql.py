@@ -40,17 +40,22 @@ DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*
 SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
                      "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "format_type",
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
-                     "pg_get_viewdef")
+                     "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
+                     "pg_relation_is_publishable", "array_upper",
+                     "col_description", "obj_description")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
-                 "pg_collation", "pg_opclass", "pg_inherits", "pg_class")
+                 "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
+                 "pg_publication", "pg_publication_namespace", "pg_publication_rel")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
-BUILTIN_FUNCTIONS = ("array_to_string",)
+BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites): ::regtype, COLLATE
 # pg_catalog.default, the pg_catalog of the session functions and views above, and OPERATOR(pg_catalog.~) (psql's
 # name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning.
-_REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
+_REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_FUNCTIONS + BUILTIN_FUNCTIONS)})\s*\()|"
                          rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())", re.I)
+# ::pg_catalog.text, ::pg_catalog.oid (psql's \d NAME): DuckDB binds its types without the schema.
+_CAST_SCHEMA_RE = re.compile(r"(::\s*)pg_catalog\s*\.\s*(?=\"?[a-z_])", re.I)
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
 # oid, so the oid cannot tell which overload a row is; the session macros read the row's own columns instead.
@@ -190,7 +195,7 @@ def _string_spans(sql: str) -> list[tuple[int, int]]:
 
 def _rewrite_bare(text: str) -> str:
     """The rewrites of SQL text outside string literals (see catalog_rewrites)."""
-    text = _REGTYPE_RE.sub("", text)
+    text = _CAST_SCHEMA_RE.sub(r"\1", _REGTYPE_RE.sub("", text))
     text = _OPERATOR_RE.sub(lambda m: f" {m.group(1)} ", text)
     return _PROC_FN_RE.sub(lambda m: f"pg_get_function_{m.group(1).lower()}("
                                      f"{_PROC_FN_ARGS[m.group(1).lower()].format(m.group(2))})", text)
@@ -324,8 +329,8 @@ _STDIO_RE = re.compile(r"^\s*copy\b.*\b(to\s+stdout|from\s+stdin)\b", re.I | re.
 _DECLARE_RE = re.compile(r"^\s*declare\s+\S+\s+.*\bcursor\b", re.I | re.S)
 # psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
-_PSQL_DESCRIBE_RE = re.compile(r"\bc\s*\.\s*relforcerowsecurity\b", re.I)  # \d NAME, \d+ NAME (its second query)
-_PG_ROLES_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_roles\b", re.I)  # \du, \dg
+# \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
+_PG_ROLES_RE = re.compile(r"\bSELECT\s+r\s*\.\s*rolname\b.*\bFROM\s+pg_catalog\s*\.\s*pg_roles\s+r\b", re.I | re.S)
 _PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
 
 
@@ -348,12 +353,6 @@ def unsupported(sql: str) -> ProtocolError | None:
             "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
             "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
             "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
-    if _PSQL_DESCRIBE_RE.search(text):
-        return ProtocolError(
-            "psql's \\d NAME is not supported by ad-duckdb serve (DuckDB's pg_catalog lacks what it reads: regclass, "
-            "policies, statistics objects, publications): use DESCRIBE NAME, or SELECT column_name, data_type, "
-            "is_nullable FROM information_schema.columns WHERE table_name = 'NAME'. \\d, \\dt, \\dv list relations.",
-            "0A000")
     if _PG_ROLES_RE.search(text):
         return ProtocolError(
             "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "

@@ -128,7 +128,7 @@ _CATALOG_SQL = (
     "SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory) FROM pg_catalog.pg_type "
     "WHERE oid = 1043",
     "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
-    "pg_column_type_oid(data_type) AS atttypid, 0 AS attstattarget, "
+    "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
     f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
     "CASE WHEN pg_column_type_oid(data_type) = 1700 THEN ((numeric_precision << 16) | numeric_scale) + 4 "
     "ELSE -1 END AS atttypmod, false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, "
@@ -136,10 +136,13 @@ _CATALOG_SQL = (
     "false AS attisdropped, true AS attislocal, 0 AS attinhcount, 0 AS attcollation, NULL::VARCHAR AS attcompression, "
     "NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
     "NULL::VARCHAR AS attmissingval FROM duckdb_columns()",
-    # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none), and
+    # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
+    # storage options, typed as the list psql unnests; no replication, so the default replica identity, which
+    # psql does not print), and
     # an access method only for indexes: DuckDB's says relam 0 for every relation, the oid of its one pg_am row,
     # ART (an index method), so SQLAlchemy would report tables as "USING art".
-    "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam), "
+    "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam, "
+    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident), "
     "false AS relforcerowsecurity FROM pg_catalog.pg_class",
     # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
@@ -172,6 +175,10 @@ _CATALOG_SQL = (
     "SELECT table_oid, pg_regclass('pg_catalog.pg_class'), column_index, comment FROM duckdb_columns() "
     "WHERE NOT internal AND comment IS NOT NULL UNION ALL "
     "SELECT index_oid, pg_regclass('pg_catalog.pg_class'), 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL",
+    "CREATE OR REPLACE TEMP MACRO col_description(pg_rel_arg, pg_column_arg) AS (SELECT description FROM "
+    "pg_description WHERE objoid = pg_rel_arg AND objsubid = pg_column_arg)",
+    "CREATE OR REPLACE TEMP MACRO obj_description(pg_obj_arg, pg_catalog_arg) AS (SELECT description FROM "
+    "pg_description WHERE objoid = pg_obj_arg AND objsubid = 0 AND classoid = pg_regclass(pg_catalog_arg))",
     # Constraints by their DuckDB names; NOT NULL is a column property (attnotnull) in PostgreSQL 15, not a row
     # here (DuckDB's own view lists it as contype 'x', an exclusion constraint). A PRIMARY KEY or UNIQUE constraint
     # is enforced by an index DuckDB keeps unnamed: pg_index lists it under the constraint's own oid (conindid).
@@ -232,6 +239,31 @@ _CATALOG_SQL = (
     "'^\\s*CREATE\\s+(OR\\s+REPLACE\\s+)?(TEMP\\s+|TEMPORARY\\s+)?VIEW\\s.*?\\sAS\\s+', '', 'is') "
     "FROM duckdb_views() WHERE view_oid = pg_view_oid_arg), (pg_view_oid_arg, pg_pretty_arg) AS "
     "pg_get_viewdef(pg_view_oid_arg)",
+    # No row-level security and no roles in DuckDB: psql's \\d NAME reads a table's policies (and their roles).
+    "CREATE OR REPLACE TEMP VIEW pg_policy AS SELECT NULL::VARCHAR AS polname, NULL::BIGINT AS polrelid, "
+    "NULL::VARCHAR AS polcmd, NULL::BOOLEAN AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, "
+    "NULL::VARCHAR AS polwithcheck WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT NULL::VARCHAR AS rolname, NULL::BIGINT AS oid WHERE false",
+    # Nor extended statistics (psql's \\d NAME lists them).
+    "CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, "
+    "NULL::BIGINT AS stxnamespace, NULL::VARCHAR AS stxname, NULL::VARCHAR[] AS stxkind, NULL::INTEGER AS "
+    "stxstattarget WHERE false",
+    "CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(pg_stat_oid_arg) AS NULL::VARCHAR",
+    # Nor publications (logical replication): psql's \\d NAME lists those a table is in.
+    "CREATE OR REPLACE TEMP VIEW pg_publication AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS pubname, "
+    "NULL::BOOLEAN AS puballtables WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_publication_namespace AS SELECT NULL::BIGINT AS pnpubid, NULL::BIGINT AS pnnspid "
+    "WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_publication_rel AS SELECT NULL::BIGINT AS prpubid, NULL::BIGINT AS prrelid, "
+    "NULL::VARCHAR AS prqual, NULL::SMALLINT[] AS prattrs WHERE false",
+    "CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(pg_rel_arg) AS false",
+    # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
+    "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
+    "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
+    # DuckDB keeps defaults and index predicates as SQL text, which is what PostgreSQL's decompiles to; psql's
+    # \\d NAME passes a third argument (pretty), DuckDB's own macro takes two.
+    "CREATE OR REPLACE TEMP MACRO pg_get_expr(pg_node_arg, pg_rel_arg) AS pg_node_arg, "
+    "(pg_node_arg, pg_rel_arg, pg_pretty_arg) AS pg_node_arg",
     # A serial or identity column's sequence: DuckDB has neither (a DEFAULT nextval(...) is a plain default).
     "CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(pg_table_arg, pg_column_arg) AS NULL::VARCHAR",
     "CREATE OR REPLACE TEMP MACRO json_build_object"
