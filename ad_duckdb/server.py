@@ -167,18 +167,20 @@ _CATALOG_SQL = (
     "AND s.schema_name IN ('pg_catalog', 'main'))",
     # Comments: DuckDB's pg_description says classoid = the database's oid; PostgreSQL's (and the clients' join on
     # classoid = 'pg_class'::regclass) is the catalogue the object lives in.
-    "CREATE OR REPLACE TEMP VIEW pg_description AS "
-    "SELECT table_oid AS objoid, pg_regclass('pg_catalog.pg_class') AS classoid, 0 AS objsubid, comment AS description "
-    "FROM duckdb_tables() WHERE NOT internal AND comment IS NOT NULL UNION ALL "
-    "SELECT view_oid, pg_regclass('pg_catalog.pg_class'), 0, comment FROM duckdb_views() "
+    "CREATE OR REPLACE TEMP VIEW pg_description AS WITH k AS (SELECT pg_regclass('pg_catalog.pg_class') AS "
+    "classoid) SELECT objoid, k.classoid, objsubid, description FROM k, ("
+    "SELECT table_oid AS objoid, 0 AS objsubid, comment AS description FROM duckdb_tables() "
     "WHERE NOT internal AND comment IS NOT NULL UNION ALL "
-    "SELECT table_oid, pg_regclass('pg_catalog.pg_class'), column_index, comment FROM duckdb_columns() "
-    "WHERE NOT internal AND comment IS NOT NULL UNION ALL "
-    "SELECT index_oid, pg_regclass('pg_catalog.pg_class'), 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL",
-    "CREATE OR REPLACE TEMP MACRO col_description(pg_rel_arg, pg_column_arg) AS (SELECT description FROM "
-    "pg_description WHERE objoid = pg_rel_arg AND objsubid = pg_column_arg)",
-    "CREATE OR REPLACE TEMP MACRO obj_description(pg_obj_arg, pg_catalog_arg) AS (SELECT description FROM "
-    "pg_description WHERE objoid = pg_obj_arg AND objsubid = 0 AND classoid = pg_regclass(pg_catalog_arg))",
+    "SELECT view_oid, 0, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL UNION ALL "
+    "SELECT table_oid, column_index, comment FROM duckdb_columns() WHERE NOT internal AND comment IS NOT NULL "
+    "UNION ALL SELECT index_oid, 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL)",
+    # psql's \\d+ and \\dt+ descriptions; straight from DuckDB's comments (a macro over pg_description would bind
+    # that view again, per session).
+    "CREATE OR REPLACE TEMP MACRO col_description(pg_rel_arg, pg_column_arg) AS (SELECT comment FROM "
+    "duckdb_columns() WHERE table_oid = pg_rel_arg AND column_index = pg_column_arg)",
+    "CREATE OR REPLACE TEMP MACRO obj_description(pg_obj_arg, pg_catalog_arg) AS CASE WHEN pg_catalog_arg IN "
+    "('pg_class', 'pg_catalog.pg_class') THEN (SELECT comment FROM duckdb_tables() WHERE table_oid = pg_obj_arg "
+    "UNION ALL SELECT comment FROM duckdb_views() WHERE view_oid = pg_obj_arg LIMIT 1) END",
     # Constraints by their DuckDB names; NOT NULL is a column property (attnotnull) in PostgreSQL 15, not a row
     # here (DuckDB's own view lists it as contype 'x', an exclusion constraint). A PRIMARY KEY or UNIQUE constraint
     # is enforced by an index DuckDB keeps unnamed: pg_index lists it under the constraint's own oid (conindid).
