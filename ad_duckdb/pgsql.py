@@ -16,7 +16,6 @@ import duckdb
 
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF
-from .sqltext import quote_literal
 
 # Statements the server answers itself (server.Session.compat), and a transaction's first words.
 SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
@@ -39,24 +38,30 @@ DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*
 # (server._SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
 # (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).
 SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
-                     "pg_relation_size", "pg_total_relation_size", "pg_indexes_size")
-SESSION_VIEWS = ("pg_database",)
+                     "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "format_type",
+                     "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
+                     "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
+                     "pg_relation_is_publishable", "array_upper",
+                     "col_description", "obj_description")
+SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
+                 "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
+                 "pg_publication", "pg_publication_namespace", "pg_publication_rel")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
-BUILTIN_FUNCTIONS = ("array_to_string",)
+BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites): ::regtype, COLLATE
 # pg_catalog.default, the pg_catalog of the session functions and views above, and OPERATOR(pg_catalog.~) (psql's
 # name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning.
-_REGTYPE_RE = re.compile(r"::\s*regtype\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
+_REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_FUNCTIONS + BUILTIN_FUNCTIONS)})\s*\()|"
                          rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())", re.I)
+# ::pg_catalog.text, ::pg_catalog.oid (psql's \d NAME): DuckDB binds its types without the schema.
+_CAST_SCHEMA_RE = re.compile(r"(::\s*)pg_catalog\s*\.\s*(?=\"?[a-z_])", re.I)
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
 # oid, so the oid cannot tell which overload a row is; the session macros read the row's own columns instead.
 _PROC_FN_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_get_function_(arguments|result)\s*\(\s*([a-z_][a-z0-9_]*)\s*\.\s*oid\s*\)",
                          re.I)
 _PROC_FN_ARGS = {"arguments": "{0}.proargtypes, {0}.proargnames, {0}.provariadic", "result": "{0}.prorettype"}
-# 'name'::regclass (JDBC's getTables, as Metabase and DBeaver call it): the relation's oid, by its name.
-_REGCLASS_RE = re.compile(r"\s*::\s*regclass\b", re.I)
 
 
 def timeout_ms(value: str) -> int:
@@ -190,24 +195,132 @@ def _string_spans(sql: str) -> list[tuple[int, int]]:
 
 def _rewrite_bare(text: str) -> str:
     """The rewrites of SQL text outside string literals (see catalog_rewrites)."""
-    text = _REGTYPE_RE.sub("", text)
+    text = _CAST_SCHEMA_RE.sub(r"\1", _REGTYPE_RE.sub("", text))
     text = _OPERATOR_RE.sub(lambda m: f" {m.group(1)} ", text)
     return _PROC_FN_RE.sub(lambda m: f"pg_get_function_{m.group(1).lower()}("
                                      f"{_PROC_FN_ARGS[m.group(1).lower()].format(m.group(2))})", text)
 
 
+def _matching_open(toks: list[tuple[int, str, str]], close: int) -> int | None:
+    """The index of the ``(`` that the ``)`` at ``toks[close]`` closes."""
+    depth = 0
+    for i in range(close, -1, -1):
+        depth += {")": 1, "(": -1}.get(toks[i][1], 0)
+        if depth == 0:
+            return i
+    return None
+
+
+def _matching_close(toks: list[tuple[int, str, str]], open_: int) -> int | None:
+    """The index of the ``)`` that closes the ``(`` at ``toks[open_]``."""
+    depth = 0
+    for i in range(open_, len(toks)):
+        depth += {"(": 1, ")": -1}.get(toks[i][1], 0)
+        if depth == 0:
+            return i
+    return None
+
+
+def _operand_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """Where the operand ending at ``toks[i]`` starts (a literal, ``$n``, ``a.b.c``, ``f(...)``, ``(...)``)."""
+    kind, word = toks[i][2], toks[i][1]
+    if word == ")":
+        j = _matching_open(toks, i)
+        if j is None:
+            return None
+        return _operand_start(toks, j - 1) if j > 0 and toks[j - 1][2] == "identifier" else j
+    if kind == "numeric_const" and i > 0 and toks[i - 1][1] == "$":
+        return i - 1
+    if kind in ("string_const", "numeric_const"):
+        return i
+    if kind == "identifier":
+        while i >= 2 and toks[i - 1][1] == "." and toks[i - 2][2] == "identifier":
+            i -= 2
+        return _operand_start(toks, i - 2) if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1] == ")" else i
+    return None
+
+
+def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
+    """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
+    session macro: DuckDB has no regclass type), and where to look next; None when there is none left."""
+    raw = _tokens(sql)
+    ends = [p for p, _ in raw[1:]] + [len(sql)]
+    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
+            if k != duckdb.token_type.comment]
+    for r in range(skip, len(toks)):
+        if toks[r][2] not in ("identifier", "keyword") or toks[r][1].lower() != "regclass":
+            continue
+        t = r - 2 if r >= 2 and toks[r - 1][1] == "." and toks[r - 2][1].lower() == "pg_catalog" else r
+        end = toks[r][0] + len(toks[r][1])
+        if t >= 2 and toks[t - 1][1] == "::":
+            a = _operand_start(toks, t - 2)
+            if a is not None:
+                start = toks[a][0]
+                operand = sql[start:toks[t - 1][0]].rstrip()
+                return sql[:start] + f"pg_regclass({operand})" + sql[end:], a
+        elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
+            o = _matching_open(toks, r + 1)
+            if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":
+                inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
+                return sql[:toks[o - 1][0]] + f"pg_regclass({inner})" + sql[toks[r + 1][0] + 1:], o - 1
+        return sql, r + 1
+    return None
+
+
+def _regclass(sql: str) -> str:
+    """Every ``X::regclass`` / ``CAST(X AS REGCLASS)`` of ``sql`` as ``pg_regclass(X)``, innermost first; found by
+    DuckDB's tokenizer, so a string or a comment that mentions regclass stays as written."""
+    if "regclass" not in sql.lower():
+        return sql
+    skip = 0
+    try:
+        while (step := _regclass_once(sql, skip)) is not None:
+            sql, skip = step
+    except duckdb.Error:
+        pass
+    return sql
+
+
+def _settings(sql: str) -> str:
+    """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
+    with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims; and
+    ``current_setting($n)`` as the session macro ``pg_current_setting($n)``: DuckDB's takes constants only."""
+    if "current_setting" not in sql.lower():
+        return sql
+    try:
+        raw = _tokens(sql)
+    except duckdb.Error:
+        return sql
+    ends = [p for p, _ in raw[1:]] + [len(sql)]
+    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
+            if k != duckdb.token_type.comment]
+    out, last = [], 0
+    for i, (pos, word, _) in enumerate(toks[:-3]):
+        if word.lower() != "current_setting" or toks[i + 1][1] != "(":
+            continue
+        if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() == "pg_catalog":
+            pos = toks[i - 2][0]
+        arg, close = toks[i + 2], toks[i + 3]
+        if arg[2] == "string_const" and arg[1].lower() == "'default_table_access_method'" and close[1] == ")":
+            out += [sql[last:pos], "'heap'"]
+            last = close[0] + 1
+        elif arg[1] == "$" and close[2] == "numeric_const":  # $n, $n::VARCHAR (SQLAlchemy with psycopg 3)
+            end = _matching_close(toks, i + 1)
+            if end is not None:
+                out += [sql[last:pos], f"pg_current_setting({sql[arg[0]:toks[end][0]].strip()})"]
+                last = toks[end][0] + 1
+    return "".join([*out, sql[last:]])
+
+
 def catalog_rewrites(sql: str) -> str:
-    """The catalogue rewrites (``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``; ``'name'::regclass`` as that
-    relation's oid), outside string literals only: a literal that merely contains ``::regtype`` stays as written."""
+    """The catalogue rewrites (``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``; ``X::regclass`` as
+    ``pg_regclass(X)``), outside string literals only: a literal that merely contains ``::regtype`` stays as
+    written."""
+    sql = _settings(_regclass(sql))
     out, last = [], 0
     for start, end in _string_spans(sql):
-        out.append(_rewrite_bare(sql[last:start]))
-        literal, last = sql[start:end], end
-        m = _REGCLASS_RE.match(sql, end) if literal.startswith("'") else None
-        if m:
-            name = literal[1:-1].replace("''", "'").split(".")[-1]  # a schema-qualified name: the relation's own
-            literal, last = f"(SELECT oid FROM pg_catalog.pg_class WHERE relname = {quote_literal(name)} LIMIT 1)", m.end()
-        out.append(literal)
+        out += [_rewrite_bare(sql[last:start]), sql[start:end]]
+        last = end
     out.append(_rewrite_bare(sql[last:]))
     return "".join(out)
 
@@ -215,8 +328,8 @@ def catalog_rewrites(sql: str) -> str:
 _STDIN_RE = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 # psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
-_PSQL_DESCRIBE_RE = re.compile(r"\bc\s*\.\s*relforcerowsecurity\b", re.I)  # \d NAME, \d+ NAME (its second query)
-_PG_ROLES_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_roles\b", re.I)  # \du, \dg
+# \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
+_PG_ROLES_RE = re.compile(r"\bSELECT\s+r\s*\.\s*rolname\b.*\bFROM\s+pg_catalog\s*\.\s*pg_roles\s+r\b", re.I | re.S)
 _PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
 
 
@@ -238,12 +351,6 @@ def unsupported(sql: str) -> ProtocolError | None:
             "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
             "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
             "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
-    if _PSQL_DESCRIBE_RE.search(text):
-        return ProtocolError(
-            "psql's \\d NAME is not supported by ad-duckdb serve (DuckDB's pg_catalog lacks what it reads: regclass, "
-            "policies, statistics objects, publications): use DESCRIBE NAME, or SELECT column_name, data_type, "
-            "is_nullable FROM information_schema.columns WHERE table_name = 'NAME'. \\d, \\dt, \\dv list relations.",
-            "0A000")
     if _PG_ROLES_RE.search(text):
         return ProtocolError(
             "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "

@@ -32,6 +32,13 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
 _TEXT, _JSON = (25, -1), (114, -1)
+TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column is listed as the type it is sent as
+# PostgreSQL's names of those OIDs, as its format_type() writes them: SQLAlchemy and psql read a column's type from
+# that text (SQLAlchemy's type map knows "double precision", not DuckDB's "DOUBLE" or pg_type's "float8").
+PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700: "real", 701: "double precision",
+                 1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
+                 1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
+                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
 
 
 # ---------------------------------------------------------------- values out (text format) and in

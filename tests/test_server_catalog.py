@@ -1,0 +1,171 @@
+"""`ad-duckdb serve`: the catalogue questions BI tools ask to list and describe tables, against a real server.
+
+SQLAlchemy's reflection (what Superset's "sync columns" and pandas.read_sql_table run), psql's \\d NAME and the
+catalogue queries of the PostgreSQL JDBC driver's DatabaseMetaData, on a database with primary keys, unique,
+check and foreign-key constraints, an index, comments, a view and a second schema. Every answer is checked
+against what DuckDB itself holds; nothing here may be invented (no foreign keys on a table without them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import duckdb
+import pandas as pd
+import psycopg
+import pytest
+from sqlalchemy import MetaData, Table, create_engine, inspect, types
+
+from test_server import PSQL_MISSING, Server, serve
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    path = str(tmp_path_factory.mktemp("catalog") / "shop.duckdb")
+    con = duckdb.connect(path)
+    con.execute("""
+        CREATE TABLE customers (id INTEGER PRIMARY KEY, email VARCHAR UNIQUE NOT NULL, name VARCHAR DEFAULT 'x',
+          score DOUBLE CHECK (score >= 0), created TIMESTAMP, amount DECIMAL(12,2), flag BOOLEAN, visits BIGINT,
+          born DATE, seen TIMESTAMPTZ, tags INTEGER[]);
+        CREATE TABLE orders (order_id BIGINT, customer_id INTEGER REFERENCES customers(id), qty SMALLINT NOT NULL,
+          note VARCHAR, PRIMARY KEY (order_id, qty), UNIQUE (customer_id, note));
+        CREATE INDEX orders_note ON orders(note);
+        CREATE TABLE plain (x INTEGER);
+        CREATE VIEW big_customers AS SELECT id, name FROM customers WHERE score > 10;
+        CREATE SCHEMA other;
+        CREATE TABLE other.items (k INTEGER PRIMARY KEY, v VARCHAR);
+        CREATE VIEW other.items_v AS SELECT k FROM other.items;
+        COMMENT ON TABLE customers IS 'who buys';
+        COMMENT ON COLUMN customers.email IS 'their mail';
+        INSERT INTO customers VALUES (1, 'a@b', 'A', 12.5, TIMESTAMP '2024-01-02 03:04:05', 1.25, true, 3,
+          DATE '1990-01-01', NULL, [1, 2]);
+        INSERT INTO other.items VALUES (7, 'seven');
+    """)
+    con.close()
+    with serve(path) as s:
+        yield s
+
+
+DIALECTS = ["postgresql+psycopg", "postgresql+psycopg2"]  # Superset's default driver is psycopg2
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_sqlalchemy_reflects_columns_with_postgres_types(shop: Server, dialect: str) -> None:
+    engine = create_engine(shop.url().replace("postgresql://", f"{dialect}://"))
+    try:
+        insp = inspect(engine)
+        cols = {c["name"]: c for c in insp.get_columns("customers")}
+        assert list(cols) == ["id", "email", "name", "score", "created", "amount", "flag", "visits", "born", "seen",
+                              "tags"]
+        want = {"id": types.INTEGER, "email": types.VARCHAR, "score": types.DOUBLE_PRECISION,
+                "created": types.TIMESTAMP, "amount": types.NUMERIC, "flag": types.BOOLEAN, "visits": types.BIGINT,
+                "born": types.DATE, "seen": types.TIMESTAMP, "tags": types.JSON}
+        for name, t in want.items():
+            assert isinstance(cols[name]["type"], t), (name, cols[name]["type"])
+        assert (cols["amount"]["type"].precision, cols["amount"]["type"].scale) == (12, 2)
+        assert cols["seen"]["type"].timezone and not cols["created"]["type"].timezone
+        assert [c for c in cols if not cols[c]["nullable"]] == ["id", "email"]
+        assert cols["name"]["default"] == "'x'" and cols["id"]["default"] is None
+        assert cols["email"]["comment"] == "their mail"
+        assert [c["name"] for c in insp.get_columns("big_customers")] == ["id", "name"]
+        assert [(c["name"], c["nullable"]) for c in insp.get_columns("items", schema="other")] == [
+            ("k", False), ("v", True)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_sqlalchemy_reflects_keys_indexes_comments_and_views(shop: Server, dialect: str) -> None:
+    engine = create_engine(shop.url().replace("postgresql://", f"{dialect}://"))
+    try:
+        insp = inspect(engine)
+        # only the default schema's tables: every schema's were listed before
+        assert sorted(insp.get_table_names()) == ["customers", "orders", "plain"]
+        assert insp.get_table_names(schema="other") == ["items"]
+        assert insp.get_view_names() == ["big_customers"] and insp.get_view_names(schema="other") == ["items_v"]
+        assert {"main", "other"} <= set(insp.get_schema_names())
+        assert insp.has_table("orders") and insp.has_table("items", schema="other") and not insp.has_table("items")
+        pk = insp.get_pk_constraint("orders")
+        assert (pk["constrained_columns"], pk["name"]) == (["order_id", "qty"], "orders_order_id_qty_pkey")
+        assert insp.get_pk_constraint("items", schema="other")["constrained_columns"] == ["k"]
+        assert insp.get_pk_constraint("plain")["constrained_columns"] == []
+        fks = insp.get_foreign_keys("orders")
+        assert [(f["constrained_columns"], f["referred_table"], f["referred_columns"]) for f in fks] == [
+            (["customer_id"], "customers", ["id"])]
+        assert insp.get_foreign_keys("customers") == [] and insp.get_foreign_keys("plain") == []
+        assert [(u["name"], u["column_names"]) for u in insp.get_unique_constraints("customers")] == [
+            ("customers_email_key", ["email"])]
+        assert [u["column_names"] for u in insp.get_unique_constraints("orders")] == [["customer_id", "note"]]
+        assert [(c["name"], c["sqltext"]) for c in insp.get_check_constraints("customers")] == [
+            ("customers_score_check", "score >= 0")]
+        assert insp.get_check_constraints("orders") == []
+        idx = insp.get_indexes("orders")
+        assert [(i["name"], i["column_names"], i["unique"]) for i in idx] == [("orders_note", ["note"], False)]
+        assert insp.get_indexes("customers") == [] and insp.get_indexes("plain") == []
+        assert insp.get_table_comment("customers") == {"text": "who buys"}
+        assert insp.get_table_comment("orders") == {"text": None}
+        assert insp.get_view_definition("big_customers").startswith("SELECT id, ")
+
+        orders = Table("orders", MetaData(), autoload_with=engine)
+        assert [c.name for c in orders.primary_key] == ["order_id", "qty"]
+        assert [fk.target_fullname for fk in orders.c.customer_id.foreign_keys] == ["customers.id"]
+        view = Table("big_customers", MetaData(), autoload_with=engine)
+        assert [c.name for c in view.c] == ["id", "name"]
+        frame = pd.read_sql_table("customers", engine)
+        assert frame.loc[0, "email"] == "a@b" and frame.loc[0, "amount"] == 1.25
+        assert pd.read_sql_table("items", engine, schema="other").to_dict("records") == [{"k": 7, "v": "seven"}]
+    finally:
+        engine.dispose()
+
+
+def _psql(shop: Server, command: str) -> str:
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    r = subprocess.run([psql, shop.url(), "-X", "-c", command], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "ERROR" not in r.stderr, (command, r.stderr)
+    return r.stdout
+
+
+def _rows(out: str) -> dict[str, list[str]]:
+    return {c[0]: c[1:] for c in ([x.strip() for x in line.split("|")] for line in out.splitlines())
+            if len(c) > 3 and c[0] and c[0] != "Column"}
+
+
+def test_psql_describes_a_table_and_a_view(shop: Server) -> None:
+    out = _psql(shop, "\\d customers")
+    assert 'Table "main.customers"' in out
+    rows = _rows(out)
+    assert rows["id"][:3] == ["integer", "", "not null"]
+    assert rows["email"][:3] == ["character varying", "", "not null"]
+    assert rows["amount"][:3] == ["numeric(12,2)", "", ""]
+    assert rows["seen"][0] == "timestamp with time zone"
+    assert rows["name"][3] == "'x'"
+    assert '"customers_score_check" CHECK((score >= 0))' in out
+    assert '"orders_note" CREATE INDEX orders_note ON orders(note)' in _psql(shop, "\\d orders")
+    plus = _psql(shop, "\\d+ customers")
+    assert _rows(plus)["email"][-1] == "their mail"
+    view = _psql(shop, "\\d+ big_customers")
+    assert 'View "main.big_customers"' in view and list(_rows(view)) == ["id", "name"]
+    assert "View definition:" in view and "FROM customers WHERE (score > 10)" in view
+    assert 'Table "other.items"' in _psql(shop, "\\d other.items")
+
+
+def test_catalogue_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        got = conn.execute("SELECT 'x::regclass CAST(y AS REGCLASS) current_setting($1)' /* c::regclass */, "
+                           "'customers'::regclass = 'main.customers'::pg_catalog.regclass, "
+                           "CAST(%s AS REGCLASS) IS NULL", ("no_such_table",)).fetchone()
+        assert got == ("x::regclass CAST(y AS REGCLASS) current_setting($1)", True, True)
+        oid = conn.execute("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'customers'").fetchone()
+        assert conn.execute("SELECT 'customers'::regclass").fetchone() == oid
+        # a parameter names a setting too (SQLAlchemy with psycopg 3); an unknown one is still an error
+        assert conn.execute("SELECT current_setting(%s)", ("TimeZone",)).fetchone()[0]
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT current_setting(%s)", ("no_such_setting",))
+        assert err.value.sqlstate == "42704"
+        # the catalogue objects are temporary, in memory: the server's security settings stay as they were
+        assert conn.execute("SELECT current_setting('enable_external_access'), "
+                            "current_setting('lock_configuration')").fetchone() == (False, True)
+
