@@ -15,10 +15,10 @@ from pathlib import Path
 import psycopg
 import psycopg2
 import pytest
-import test_server
-from test_server import PSQL_MISSING, Server, Wire
 
+import test_server
 from conftest import ROOT
+from test_server import PSQL_MISSING, Server, Wire
 
 # The fixtures of tests/test_server.py, shared rather than copied (pytest finds fixtures by module attribute).
 server = test_server.server
