@@ -151,6 +151,8 @@ def as_number_hint(column: str, sql_type: str) -> str:
     if t.startswith("ENUM"):
         return (f"({column} = 'a value')::INTEGER gives a 0/1 column per category (enum_code({column}) a number, "
                 "if the categories are ordered)")
+    if t == "BOOLEAN":
+        return f"{column}::INTEGER gives 1 for true and 0 for false"
     return f"CAST({column} AS DOUBLE)"
 
 
@@ -187,6 +189,10 @@ def choose_columns(
                 else None
             if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric, but {as_text}.")
+            as_category = category_hint(cur, source, hit[0], where) if cur is not None \
+                and hit[1].upper() == "VARCHAR" else None
+            if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
+                raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
@@ -304,6 +310,44 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, thousands)} AS {c}) "
             f"FROM {src} (a value that is not a number becomes NULL, a missing value)")
+
+
+# A text column with at most this many distinct values (in the rows read) is treated as categories in the hint.
+_CATEGORY_MAX = 50
+_CATEGORY_SHOWN = 3
+
+
+def category_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
+    """For a text column that holds no numbers: a few distinct words (a channel, a country) get the query that
+    makes a 0/1 column per value, which a model can train on; free text gets "leave it out". None when the values
+    cannot be read.
+
+    Why: the generic advice, CAST(x AS DOUBLE), fails on every row of such a column. Read on the first 10,000
+    rows, as the text-number hint is; best effort.
+    """
+    c = quote_ident(column)
+    q = (f"SELECT {c} AS v, count(*) AS n FROM (SELECT {c} FROM {source_sql(source)}"
+         f"{where_sql(where) if where else ''} LIMIT 10000) WHERE {c} IS NOT NULL GROUP BY ALL ORDER BY n DESC, v "
+         f"LIMIT {_CATEGORY_MAX + 1}")
+    try:
+        rows = cur.execute(q).fetchall()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    if not rows:
+        return None
+    if len(rows) > _CATEGORY_MAX:
+        return (f"it holds free text (over {_CATEGORY_MAX} distinct values, such as {str(rows[0][0])[:40]!r}), which "
+                "a model cannot read as numbers. Leave it out of features")
+    if len(rows) == 1:
+        return f"it holds only {str(rows[0][0])[:40]!r} (and NULLs), which tells no row from another. Leave it out of features"
+    shown = [str(v) for v, _ in rows[:_CATEGORY_SHOWN]]
+    listing = ", ".join(repr(v) for v in shown) + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown)
+                                                   else "")
+    flags = ", ".join(f"({c} = {quote_literal(v)})::INTEGER AS {quote_ident(f'{column}_{v}')}" for v in shown)
+    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    return (f"it holds {len(rows)} distinct words ({listing}). A model learns from numbers: make a 0/1 column per "
+            f"value in a query or a view, e.g. SELECT *, {flags}{', ...' if len(rows) > len(shown) else ''} FROM {src}, "
+            "train on those columns, and score with the same expressions")
 
 
 def default_features(

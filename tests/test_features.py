@@ -45,7 +45,14 @@ def test_nan_filled_with_median_inf_clipped() -> None:
          r"column 'c' is constant \(5.0 in every row\)"),
         ("CREATE TABLE t (x DOUBLE, y DOUBLE)", {}, "has no rows to train on"),
         ("CREATE TABLE t AS SELECT 'a' AS s, range AS x FROM range(50)", {"features": ["s", "x"]},
-         r"Column 's' of 't' is VARCHAR, not numeric"),
+         r"Column 's' of 't' is VARCHAR, not numeric: it holds only 'a' .*Leave it out of features"),
+        ("CREATE TABLE t AS SELECT ['web', 'store', 'atm'][range % 3 + 1] AS \"Chan nel\", range AS x FROM range(50)",
+         {"features": ["Chan nel", "x"]},
+         r"it holds 3 distinct words \('store', 'web', 'atm'\)\. .*\(\"Chan nel\" = 'atm'\)::INTEGER AS \"Chan nel_atm\""),
+        ("CREATE TABLE t AS SELECT md5(range::VARCHAR) AS note, range AS x FROM range(80)", {"features": ["note", "x"]},
+         r"'note' of 't' is VARCHAR, not numeric: it holds free text \(over 50 distinct values"),
+        ("CREATE TABLE t AS SELECT range % 2 = 0 AS flag, range AS x FROM range(50)", {"features": ["flag", "x"]},
+         r"'flag' of 't' is BOOLEAN, not numeric.*\"flag\"::INTEGER gives 1 for true"),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
          r"Column 'nope' is not in 't'; its columns are: x"),
         ("CREATE TABLE t AS SELECT NULL::DOUBLE AS n, range AS x FROM range(50)", {"features": ["n", "x"]},
@@ -541,5 +548,26 @@ def test_a_row_index_read_back_as_double_is_not_a_default_feature(tmp_path: Path
         assert info.features == ["a", "b", "idx"]
         assert any("'Index' (named like a row index, with whole-number values), 'Unnamed: 0' (named like a row "
                    "index, with whole-number values)" in str(w.message) for w in got)
+    finally:
+        con.close()
+
+
+def test_the_category_hint_is_a_query_that_trains_and_scores() -> None:
+    """The advice for a text column of a few words is SQL the user can paste: a view of it trains, and the same
+    expressions passed to anomaly_score give the view's scores."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm'][range % 3 + 1] AS channel, "
+                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(600)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["channel", "amount"], **FAST)
+        query = re.search(r"e\.g\. (SELECT .*? FROM \"t\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
+        con.execute(f"CREATE VIEW v AS {query}")
+        cols = ["channel_atm", "channel_store", "channel_web", "amount"]
+        ad_duckdb.train(con, "m", "v", features=cols, **FAST)
+        flags = ", ".join(f"(channel = '{w}')::INTEGER" for w in ("atm", "store", "web"))
+        got = con.execute(f"SELECT anomaly_score('m', {flags}, amount) FROM t ORDER BY rowid").fetchall()
+        want = con.execute(f"SELECT anomaly_score('m', {', '.join(cols)}) FROM v").fetchall()
+        assert got == want and len(got) == 600
     finally:
         con.close()
