@@ -269,7 +269,7 @@ def test_non_numeric_columns_get_a_hint_that_works_for_their_type() -> None:
             expr = hint if hint.startswith("epoch") else "(\"m\" = 'calm')::INTEGER"
             assert len(con.execute(f"SELECT {expr} FROM t").fetchall()) == 200
         ad_duckdb.train(con, "m2", "t", features=["x", "y"], **FAST)
-        with pytest.raises(duckdb.Error, match=r"argument 2 is DATE.*epoch\(col\)"):
+        with pytest.raises(duckdb.Error, match=r"argument 2 \(the model was trained on 'y' there\) is DATE.*epoch\(col\)"):
             con.execute("SELECT anomaly_score('m2', x, d) FROM t").fetchall()
     finally:
         con.close()
