@@ -221,6 +221,16 @@ def test_binary_results_match_text_results(server: Server) -> None:
     assert binary_row[7] == 10**30 and str(binary_row[8]) == "-0.000123000"
 
 
+def data_row(body: bytes) -> list[str]:
+    """A DataRow message's values as text (the tests ask for text results)."""
+    row, pos = [], 2
+    for _ in range(struct.unpack("!h", body[:2])[0]):
+        (n,) = struct.unpack("!i", body[pos:pos + 4])
+        row.append(body[pos + 4:pos + 4 + n].decode())
+        pos += 4 + n
+    return row
+
+
 class Wire:
     """A minimal PostgreSQL protocol client, for what drivers do that libpq cannot be asked to do
     (Execute with a row limit, then other statements before the next page, as JDBC with a fetch size)."""
@@ -267,16 +277,7 @@ class Wire:
     def execute(self, portal: str, max_rows: int) -> list[list[str]]:
         self.msg(b"E", portal.encode() + b"\x00" + struct.pack("!i", max_rows))
         self.msg(b"H")  # Flush: JDBC pages with Execute + Flush, and Syncs only at the end
-        rows = []
-        for kind, body in self.until(b"s", b"C"):
-            if kind == b"D":
-                row, pos = [], 2
-                for _ in range(struct.unpack("!h", body[:2])[0]):
-                    (n,) = struct.unpack("!i", body[pos:pos + 4])
-                    row.append(body[pos + 4:pos + 4 + n].decode())
-                    pos += 4 + n
-                rows.append(row)
-        return rows
+        return [data_row(body) for kind, body in self.until(b"s", b"C") if kind == b"D"]
 
     def close(self) -> None:
         self.msg(b"X")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import re
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 import test_server
 from conftest import ROOT
-from test_server import PSQL_MISSING, Server, Wire
+from test_server import PSQL_MISSING, Server, Wire, data_row
 
 # The fixtures of tests/test_server.py, shared rather than copied (pytest finds fixtures by module attribute).
 server = test_server.server
@@ -49,16 +48,7 @@ def _tags(messages: list[tuple[bytes, bytes]]) -> list[str]:
 
 
 def _rows(messages: list[tuple[bytes, bytes]]) -> list[list[str]]:
-    rows = []
-    for kind, body in messages:
-        if kind == b"D":
-            row, pos = [], 2
-            for _ in range(struct.unpack("!h", body[:2])[0]):
-                (n,) = struct.unpack("!i", body[pos:pos + 4])
-                row.append(body[pos + 4:pos + 4 + n].decode())
-                pos += 4 + n
-            rows.append(row)
-    return rows
+    return [data_row(body) for kind, body in messages if kind == b"D"]
 
 
 def _error(messages: list[tuple[bytes, bytes]]) -> tuple[str, str] | None:
