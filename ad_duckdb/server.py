@@ -333,6 +333,10 @@ _CATALOG_SQL = (
     "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
     "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
     "'integer' AS vartype",
+    # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
+    "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
+    "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
+    "current_database()",
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",

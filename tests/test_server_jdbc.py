@@ -224,3 +224,43 @@ def test_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
                            "WHERE c.relname = 'orders' AND NOT i.indisunique").fetchall()
         assert got == [("information_schema._pg_expandarray(x) y::regproc i.indoption[1]", 1, "array_in", 0),
                        ("information_schema._pg_expandarray(x) y::regproc i.indoption[1]", 2, "array_in", 0)]
+
+
+# Metabase's PostgreSQL driver (0.50+) lists tables and foreign keys with its own SQL over the same JDBC driver;
+# these are the statements of metabase/driver/postgres.clj (get-tables-sql, describe-fks-sql) as its HoneySQL
+# renders them (written out by hand from that source, not captured from a running Metabase).
+METABASE_TABLES = (
+    "SELECT n.nspname AS schema, c.relname AS name, CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED "
+    "TABLE' WHEN 'v' THEN 'VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS "
+    "type, d.description AS description, stat.n_live_tup AS estimated_row_count FROM pg_catalog.pg_class AS c "
+    "INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid LEFT JOIN pg_catalog.pg_description AS d ON "
+    "(c.oid = d.objoid) AND (d.objsubid = 0) AND (d.classoid = 'pg_class'::regclass) LEFT JOIN pg_stat_user_tables "
+    "AS stat ON (n.nspname = stat.schemaname) AND (c.relname = stat.relname) WHERE (c.relnamespace = n.oid) AND "
+    "(n.nspname !~ $1) AND (n.nspname <> $2) AND c.relkind in ('r', 'p', 'v', 'f', 'm') AND n.nspname IN ($3, $4) "
+    "ORDER BY type ASC, schema ASC, name ASC"
+)
+METABASE_FKS = (
+    'SELECT "fk_ns"."nspname" AS "fk-table-schema", "fk_table"."relname" AS "fk-table-name", "fk_column"."attname" '
+    'AS "fk-column-name", "pk_ns"."nspname" AS "pk-table-schema", "pk_table"."relname" AS "pk-table-name", '
+    '"pk_column"."attname" AS "pk-column-name" FROM "pg_constraint" AS "c" INNER JOIN "pg_class" AS "fk_table" ON '
+    '"c"."conrelid" = "fk_table"."oid" INNER JOIN "pg_namespace" AS "fk_ns" ON "c"."connamespace" = "fk_ns"."oid" '
+    'INNER JOIN "pg_attribute" AS "fk_column" ON "c"."conrelid" = "fk_column"."attrelid" INNER JOIN "pg_class" AS '
+    '"pk_table" ON "c"."confrelid" = "pk_table"."oid" INNER JOIN "pg_namespace" AS "pk_ns" ON '
+    '"pk_table"."relnamespace" = "pk_ns"."oid" INNER JOIN "pg_attribute" AS "pk_column" ON "c"."confrelid" = '
+    "\"pk_column\".\"attrelid\" WHERE (fk_ns.nspname !~ '^information_schema|catalog_history|pg_') AND "
+    "(\"c\".\"contype\" = 'f'::char) AND (\"fk_column\".\"attnum\" = ANY(c.conkey)) AND (\"pk_column\".\"attnum\" = "
+    'ANY(c.confkey)) AND ("fk_ns"."nspname" IN ($1)) ORDER BY "fk-table-schema" ASC, "fk-table-name" ASC'
+)
+
+
+def test_metabase_lists_tables_with_duckdbs_row_estimates_and_foreign_keys(shop: Server) -> None:
+    # failed on pg_stat_user_tables (the estimated row count Metabase reads)
+    rows = _run(shop, METABASE_TABLES, "^pg_", "information_schema", "main", "other")
+    assert [(r[0], r[1], r[2]) for r in rows] == [("main", "customers", "TABLE"), ("main", "orders", "TABLE"),
+                                                  ("main", "plain", "TABLE"), ("other", "items", "TABLE"),
+                                                  ("main", "big_customers", "VIEW"), ("other", "items_v", "VIEW")]
+    counts = {r[1]: r[4] for r in rows}
+    assert counts["customers"] == 1 and counts["items"] == 1 and counts["plain"] == 0  # DuckDB's own estimates
+    assert counts["big_customers"] is None  # a view has none
+    assert rows[0][3] == "who buys"
+    assert _run(shop, METABASE_FKS, "main") == [("main", "orders", "customer_id", "main", "customers", "id")]
