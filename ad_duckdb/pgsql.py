@@ -42,26 +42,31 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
                      "pg_relation_is_publishable", "array_upper",
-                     "col_description", "obj_description")
+                     "col_description", "obj_description", "pg_regproc",
+                     "pg_int2vector_at")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
-                 "pg_publication", "pg_publication_namespace", "pg_publication_rel")
+                 "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
+                 "pg_namespace", "pg_proc", "pg_stat_user_tables")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites): ::regtype, COLLATE
 # pg_catalog.default, the pg_catalog of the session functions and views above, and OPERATOR(pg_catalog.~) (psql's
-# name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning.
+# name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning; and the
+# information_schema of _pg_expandarray (JDBC's key and index lookups), a session macro too.
 _REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
                          rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_FUNCTIONS + BUILTIN_FUNCTIONS)})\s*\()|"
-                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())", re.I)
+                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())|"
+                         r"\binformation_schema\s*\.\s*(?=_pg_expandarray\s*\()", re.I)
 # ::pg_catalog.text, ::pg_catalog.oid (psql's \d NAME): DuckDB binds its types without the schema.
 _CAST_SCHEMA_RE = re.compile(r"(::\s*)pg_catalog\s*\.\s*(?=\"?[a-z_])", re.I)
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
 # oid, so the oid cannot tell which overload a row is; the session macros read the row's own columns instead.
-_PROC_FN_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_get_function_(arguments|result)\s*\(\s*([a-z_][a-z0-9_]*)\s*\.\s*oid\s*\)",
+_PROC_FN_RE = re.compile(r"\b(?:pg_catalog\s*\.\s*)?pg_get_function_(arguments|result)\s*\(\s*([a-z_][a-z0-9_]*)\s*\.\s*oid\s*\)",
                          re.I)
-_PROC_FN_ARGS = {"arguments": "{0}.proargtypes, {0}.proargnames, {0}.provariadic", "result": "{0}.prorettype"}
+_PROC_FN_ARGS = {"arguments": "{0}.pg_argtype_names, {0}.pg_argnames, {0}.provariadic",
+                 "result": "{0}.pg_rettype_name"}
 
 
 def timeout_ms(value: str) -> int:
@@ -240,16 +245,22 @@ def _operand_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
     return None
 
 
+# Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (server._CATALOG_SQL).
+_REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc"}
+
+
 def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
-    session macro: DuckDB has no regclass type), and where to look next; None when there is none left."""
+    session macro: DuckDB has no regclass type; ``regproc`` likewise, as ``pg_regproc(X)``), and where to look
+    next; None when there is none left."""
     raw = _tokens(sql)
     ends = [p for p, _ in raw[1:]] + [len(sql)]
     toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
             if k != duckdb.token_type.comment]
     for r in range(skip, len(toks)):
-        if toks[r][2] not in ("identifier", "keyword") or toks[r][1].lower() != "regclass":
+        if toks[r][2] not in ("identifier", "keyword") or toks[r][1].lower() not in _REG_MACROS:
             continue
+        macro = _REG_MACROS[toks[r][1].lower()]
         t = r - 2 if r >= 2 and toks[r - 1][1] == "." and toks[r - 2][1].lower() == "pg_catalog" else r
         end = toks[r][0] + len(toks[r][1])
         if t >= 2 and toks[t - 1][1] == "::":
@@ -257,20 +268,22 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
             if a is not None:
                 start = toks[a][0]
                 operand = sql[start:toks[t - 1][0]].rstrip()
-                return sql[:start] + f"pg_regclass({operand})" + sql[end:], a
+                return sql[:start] + f"{macro}({operand})" + sql[end:], a
         elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":
                 inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
-                return sql[:toks[o - 1][0]] + f"pg_regclass({inner})" + sql[toks[r + 1][0] + 1:], o - 1
+                return sql[:toks[o - 1][0]] + f"{macro}({inner})" + sql[toks[r + 1][0] + 1:], o - 1
         return sql, r + 1
     return None
 
 
 def _regclass(sql: str) -> str:
-    """Every ``X::regclass`` / ``CAST(X AS REGCLASS)`` of ``sql`` as ``pg_regclass(X)``, innermost first; found by
-    DuckDB's tokenizer, so a string or a comment that mentions regclass stays as written."""
-    if "regclass" not in sql.lower():
+    """Every ``X::regclass`` / ``CAST(X AS REGCLASS)`` of ``sql`` as ``pg_regclass(X)`` (and regproc as
+    ``pg_regproc(X)``), innermost first; found by DuckDB's tokenizer, so a string or a comment that mentions
+    regclass stays as written."""
+    low = sql.lower()
+    if "regclass" not in low and "regproc" not in low:
         return sql
     skip = 0
     try:
@@ -312,11 +325,44 @@ def _settings(sql: str) -> str:
     return "".join([*out, sql[last:]])
 
 
+def _int2vector_subscripts(sql: str) -> str:
+    """``X.indoption[n]`` (JDBC's getIndexInfo reads an index key's sort flags so, as ``I_INDOPTION[n]``) as
+    ``pg_int2vector_at(X.indoption, n)``: pg_index.indoption is PostgreSQL's int2vector, whose text ("0 0")
+    SQLAlchemy splits, so the session view keeps it as text; PostgreSQL subscripts it from 0."""
+    if "indoption" not in sql.lower():
+        return sql
+    try:
+        raw = _tokens(sql)
+    except duckdb.Error:
+        return sql
+    ends = [p for p, _ in raw[1:]] + [len(sql)]
+    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
+            if k != duckdb.token_type.comment]
+    for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
+        pos, word, kind = toks[i]
+        if kind != "identifier" or not word.strip('"').lower().endswith("indoption") or i + 1 >= len(toks) \
+                or toks[i + 1][1] != "[":
+            continue
+        depth, close = 0, None
+        for j in range(i + 1, len(toks)):
+            depth += {"[": 1, "]": -1}.get(toks[j][1], 0)
+            if depth == 0:
+                close = j
+                break
+        start = _operand_start(toks, i)
+        if close is None or start is None:
+            continue
+        a = toks[start][0]
+        sql = (sql[:a] + f"pg_int2vector_at({sql[a:toks[i + 1][0]].rstrip()}, "
+               f"{sql[toks[i + 1][0] + 1:toks[close][0]].strip()})" + sql[toks[close][0] + 1:])
+    return sql
+
+
 def catalog_rewrites(sql: str) -> str:
     """The catalogue rewrites (``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``; ``X::regclass`` as
     ``pg_regclass(X)``), outside string literals only: a literal that merely contains ``::regtype`` stays as
     written."""
-    sql = _settings(_regclass(sql))
+    sql = _int2vector_subscripts(_settings(_regclass(sql)))
     out, last = [], 0
     for start, end in _string_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]

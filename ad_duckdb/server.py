@@ -114,6 +114,18 @@ def _type_len_sql(t: str) -> str:
     return f"coalesce(CASE {t} {known} END, -1)"
 
 
+def _indexdef_sql(column: str) -> str:
+    """SQL: pg_get_indexdef's answer for index ``pg_index_oid_arg``, whole (``column`` 0) or its n-th key, from what
+    DuckDB stored of a CREATE INDEX; a constraint's index has no SQL of its own in DuckDB, so PostgreSQL's form
+    of its definition from the constraint's columns (psql prints what follows USING: "art (order_id, qty)")."""
+    return (f"coalesce((SELECT CASE WHEN {column} = 0 THEN rtrim(sql, ';') ELSE string_split(trim(expressions, '[]'), "
+            f"', ')[{column}] END FROM duckdb_indexes() WHERE index_oid = pg_index_oid_arg), (SELECT CASE WHEN "
+            f"{column} = 0 THEN 'CREATE UNIQUE INDEX ' || constraint_name || ' ON ' || table_name || ' USING art (' "
+            f"|| array_to_string(constraint_column_names, ', ') || ')' ELSE constraint_column_names[{column}] END "
+            "FROM duckdb_constraints() WHERE table_oid * 1000000 + constraint_index = pg_index_oid_arg "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')))")
+
+
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
 # DuckDB's pg_catalog emulation lacks or answers in DuckDB's terms: temporary views and macros under PostgreSQL's
 # names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
@@ -128,9 +140,33 @@ _CATALOG_SQL = (
     + " WHEN 1700 THEN 'numeric' || CASE WHEN pg_typmod_arg >= 4 THEN '(' || ((pg_typmod_arg - 4) >> 16) || ',' "
       "|| ((pg_typmod_arg - 4) & 65535) || ')' ELSE '' END "
       "ELSE pg_catalog.format_type(pg_type_oid_arg, -1) END",
-    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * FROM pg_catalog.pg_type UNION ALL BY NAME "
-    "SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory) FROM pg_catalog.pg_type "
-    "WHERE oid = 1043",
+    # Only types with a PostgreSQL oid (DuckDB's others, HUGEINT, UTINYINT, ..., reach clients as one of these),
+    # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
+    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid) FROM "
+    "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
+    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043",
+    # Schemas: DuckDB's pg_namespace has the database's own; PostgreSQL's also lists pg_catalog and
+    # information_schema, where DuckDB keeps its catalogue views (in its system database). The functions of that
+    # system database (built-ins and the anomaly_* functions) are listed in pg_catalog, as PostgreSQL lists its
+    # built-in functions: JDBC's getFunctions joins each function to its schema (the session's own macros, in
+    # DuckDB's temp schema, stay out of it).
+    "CREATE OR REPLACE TEMP VIEW pg_namespace AS SELECT * FROM pg_catalog.pg_namespace UNION ALL BY NAME "
+    "SELECT oid, schema_name AS nspname, 0 AS nspowner FROM duckdb_schemas() WHERE database_name = 'system' "
+    "AND schema_name IN ('pg_catalog', 'information_schema')",
+    # Return and argument types as PostgreSQL's oids (DuckDB's pg_proc has DuckDB's type names, which JDBC's
+    # getFunctions / getFunctionColumns join to pg_type and parse as numbers; ANY is PostgreSQL's "any", 2276);
+    # no argument names: PostgreSQL's are a text[], which JDBC's getFunctionColumns decodes by pg_type's array
+    # types (DuckDB's list results arrive as json, which it cannot), and the anomaly functions' are col0, col1.
+    # DuckDB's own stay in pg_rettype_name / pg_argtype_names / pg_argnames, which psql's \\df prints
+    # (pgsql._PROC_FN_RE).
+    "CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * REPLACE (CASE WHEN pronamespace = (SELECT oid FROM "
+    "duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'main') THEN (SELECT oid FROM duckdb_schemas() "
+    "WHERE database_name = 'system' AND schema_name = 'pg_catalog') ELSE pronamespace END AS pronamespace, "
+    "CASE WHEN prorettype = 'ANY' THEN 2276 ELSE pg_column_type_oid(prorettype) END AS prorettype, "
+    "array_to_string(list_transform(proargtypes, lambda t: CASE WHEN t = 'ANY' THEN 2276 ELSE pg_column_type_oid(t) END), "
+    "' ') AS proargtypes, NULL::VARCHAR AS proargnames), "
+    "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
+    "FROM pg_catalog.pg_proc",
     "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
     "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
     f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
@@ -145,9 +181,22 @@ _CATALOG_SQL = (
     # psql does not print), and
     # an access method only for indexes: DuckDB's says relam 0 for every relation, the oid of its one pg_am row,
     # ART (an index method), so SQLAlchemy would report tables as "USING art".
+    # The index DuckDB keeps for a PRIMARY KEY or UNIQUE constraint (an ART, unnamed in DuckDB) is listed under the
+    # constraint's oid and name, as PostgreSQL names such an index after its constraint: JDBC's getIndexInfo and
+    # getImportedKeys (the referenced key's index, PK_NAME) join pg_class on it.
     "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam, "
     "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident), "
-    "false AS relforcerowsecurity FROM pg_catalog.pg_class",
+    "false AS relforcerowsecurity FROM pg_catalog.pg_class UNION ALL BY NAME "
+    "SELECT table_oid * 1000000 + constraint_index AS oid, constraint_name AS relname, schema_oid AS relnamespace, "
+    "0 AS reltype, 0 AS reloftype, 0 AS relowner, (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'art') AS relam, "
+    "0 AS relfilenode, 0 AS reltablespace, 0 AS relpages, 0::FLOAT AS reltuples, 0 AS relallvisible, "
+    "0 AS reltoastrelid, 0 AS reltoastidxid, false AS relhasindex, false AS relisshared, "
+    "CASE WHEN database_name = 'temp' THEN 't' ELSE 'p' END AS relpersistence, 'i' AS relkind, "
+    "len(constraint_column_indexes) AS relnatts, 0 AS relchecks, false AS relhasoids, false AS relhaspkey, "
+    "false AS relhasrules, false AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
+    "true AS relispopulated, 'd' AS relreplident, false AS relispartition, 0 AS relrewrite, "
+    "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity "
+    "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
     # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
@@ -188,11 +237,16 @@ _CATALOG_SQL = (
     # Constraints by their DuckDB names; NOT NULL is a column property (attnotnull) in PostgreSQL 15, not a row
     # here (DuckDB's own view lists it as contype 'x', an exclusion constraint). A PRIMARY KEY or UNIQUE constraint
     # is enforced by an index DuckDB keeps unnamed: pg_index lists it under the constraint's own oid (conindid).
+    # A foreign key's conindid is, as in PostgreSQL, the index of the key it references (DuckDB requires one).
     "CREATE OR REPLACE TEMP VIEW pg_constraint AS SELECT table_oid * 1000000 + constraint_index AS oid, "
     "constraint_name AS conname, schema_oid AS connamespace, CASE constraint_type WHEN 'CHECK' THEN 'c' "
     "WHEN 'UNIQUE' THEN 'u' WHEN 'PRIMARY KEY' THEN 'p' WHEN 'FOREIGN KEY' THEN 'f' END AS contype, "
     "false AS condeferrable, false AS condeferred, true AS convalidated, table_oid AS conrelid, 0 AS contypid, "
-    "CASE WHEN constraint_type IN ('PRIMARY KEY', 'UNIQUE') THEN table_oid * 1000000 + constraint_index ELSE 0 END "
+    "CASE WHEN constraint_type IN ('PRIMARY KEY', 'UNIQUE') THEN table_oid * 1000000 + constraint_index "
+    "WHEN constraint_type = 'FOREIGN KEY' THEN coalesce((SELECT r.table_oid * 1000000 + r.constraint_index FROM "
+    "duckdb_constraints() r WHERE r.database_name = k.database_name AND r.schema_name = k.schema_name AND "
+    "r.table_name = k.referenced_table AND r.constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND "
+    "list_sort(r.constraint_column_names) = list_sort(k.referenced_column_names) LIMIT 1), 0) ELSE 0 END "
     "AS conindid, 0 AS conparentid, coalesce((SELECT t.table_oid FROM duckdb_tables() t WHERE t.database_name = "
     "k.database_name AND t.schema_name = k.schema_name AND t.table_name = k.referenced_table), 0) AS confrelid, "
     "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' END AS confupdtype, "
@@ -225,11 +279,12 @@ _CATALOG_SQL = (
     "indcollation, list_transform(indkey, lambda k: 0) AS indclass, array_to_string(list_transform(indkey, lambda k: 0), ' ') AS indoption, "
     "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred FROM keys",
     # indoption is int2vector, whose text ("0 0") SQLAlchemy reads; it unnests indkey, so that stays a list.
+    # X.indoption[n] (pgsql's rewrites; JDBC's getIndexInfo): an int2vector's n-th entry, from 0 as in PostgreSQL.
+    "CREATE OR REPLACE TEMP MACRO pg_int2vector_at(pg_vector_arg, pg_pos_arg) AS "
+    "TRY_CAST(string_split(pg_vector_arg, ' ')[pg_pos_arg + 1] AS SMALLINT)",
     # An index's definition (0: whole, n: its n-th key), from what DuckDB stored of it.
-    "CREATE OR REPLACE TEMP MACRO pg_get_indexdef(pg_index_oid_arg) AS (SELECT rtrim(sql, ';') FROM duckdb_indexes() "
-    "WHERE index_oid = pg_index_oid_arg), (pg_index_oid_arg, pg_column_arg, pg_pretty_arg) AS (SELECT CASE WHEN "
-    "pg_column_arg = 0 THEN rtrim(sql, ';') ELSE string_split(trim(expressions, '[]'), ', ')[pg_column_arg] END "
-    "FROM duckdb_indexes() WHERE index_oid = pg_index_oid_arg)",
+    "CREATE OR REPLACE TEMP MACRO pg_get_indexdef(pg_index_oid_arg) AS " + _indexdef_sql("0") + ", "
+    "(pg_index_oid_arg, pg_column_arg, pg_pretty_arg) AS " + _indexdef_sql("pg_column_arg"),
     # No collations or operator classes in DuckDB: empty, with the columns clients select and join on.
     "CREATE OR REPLACE TEMP VIEW pg_collation AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS collname, "
     "NULL::BIGINT AS collnamespace, NULL::BIGINT AS collowner, NULL::VARCHAR AS collprovider, "
@@ -263,6 +318,25 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP VIEW pg_publication_rel AS SELECT NULL::BIGINT AS prpubid, NULL::BIGINT AS prrelid, "
     "NULL::VARCHAR AS prqual, NULL::SMALLINT[] AS prattrs WHERE false",
     "CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(pg_rel_arg) AS false",
+    # information_schema._pg_expandarray(a) (JDBC's getPrimaryKeys, getIndexInfo, getBestRowIdentifier): a row
+    # (x, n) per element, n from 1. Called twice in one select list, the two unnests run in step, as PostgreSQL's
+    # set-returning functions do.
+    "CREATE OR REPLACE TEMP MACRO _pg_expandarray(pg_array_arg) AS "
+    "unnest(list_transform(pg_array_arg, lambda v, i: {'x': v, 'n': i}))",
+    # 'name'::regproc (pgsql's rewrites; JDBC's getTypeInfo compares typinput with 'pg_catalog.array_in'): a
+    # function's name as regproc prints it. DuckDB's pg_type has no typinput, so no type is an array by it.
+    "CREATE OR REPLACE TEMP MACRO pg_regproc(pg_proc_arg) AS regexp_replace(pg_proc_arg::VARCHAR, "
+    "'^pg_catalog\\.', '')",
+    # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
+    # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
+    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * FROM pg_catalog.pg_settings UNION ALL BY NAME "
+    "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
+    "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
+    "'integer' AS vartype",
+    # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
+    "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
+    "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
+    "current_database()",
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
@@ -283,7 +357,7 @@ _CATALOG_SQL = (
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 # Created by _SESSION_SQL; DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by.
 _SESSION_MACROS = (*SESSION_FUNCTIONS, "pg_get_function_arguments", "pg_get_function_result", "pg_column_type_oid",
-                   "pg_regclass", "pg_current_setting")
+                   "pg_regclass", "pg_current_setting", "_pg_expandarray")
 _SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",

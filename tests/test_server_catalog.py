@@ -101,9 +101,15 @@ def test_sqlalchemy_reflects_keys_indexes_comments_and_views(shop: Server, diale
         assert [(c["name"], c["sqltext"]) for c in insp.get_check_constraints("customers")] == [
             ("customers_score_check", "score >= 0")]
         assert insp.get_check_constraints("orders") == []
+        # as from PostgreSQL: a UNIQUE constraint's index (named after it) is listed and marked as its duplicate;
+        # the primary key's is not
         idx = insp.get_indexes("orders")
-        assert [(i["name"], i["column_names"], i["unique"]) for i in idx] == [("orders_note", ["note"], False)]
-        assert insp.get_indexes("customers") == [] and insp.get_indexes("plain") == []
+        assert [(i["name"], i["column_names"], i["unique"], i.get("duplicates_constraint")) for i in idx] == [
+            ("orders_customer_id_note_key", ["customer_id", "note"], True, "orders_customer_id_note_key"),
+            ("orders_note", ["note"], False, None)]
+        assert [(i["name"], i["column_names"]) for i in insp.get_indexes("customers")] == [
+            ("customers_email_key", ["email"])]
+        assert insp.get_indexes("plain") == []
         assert insp.get_table_comment("customers") == {"text": "who buys"}
         assert insp.get_table_comment("orders") == {"text": None}
         assert insp.get_view_definition("big_customers").startswith("SELECT id, ")
@@ -143,7 +149,11 @@ def test_psql_describes_a_table_and_a_view(shop: Server) -> None:
     assert rows["seen"][0] == "timestamp with time zone"
     assert rows["name"][3] == "'x'"
     assert '"customers_score_check" CHECK((score >= 0))' in out
-    assert '"orders_note" CREATE INDEX orders_note ON orders(note)' in _psql(shop, "\\d orders")
+    orders = _psql(shop, "\\d orders")
+    assert '"orders_note" CREATE INDEX orders_note ON orders(note)' in orders
+    # the constraints' own indexes, as psql shows PostgreSQL's (what follows USING: DuckDB's ART)
+    assert '"orders_order_id_qty_pkey" PRIMARY KEY, art (order_id, qty)' in orders
+    assert '"orders_customer_id_note_key" UNIQUE CONSTRAINT, art (customer_id, note)' in orders
     plus = _psql(shop, "\\d+ customers")
     assert _rows(plus)["email"][-1] == "their mail"
     view = _psql(shop, "\\d+ big_customers")

@@ -1,0 +1,266 @@
+"""`ad-duckdb serve`: the PostgreSQL JDBC driver's DatabaseMetaData queries (DBeaver's and Metabase's schema
+browsers, Tableau's table list), replayed verbatim through psycopg against a real server.
+
+The SQL texts below are what PgJDBC 42.7.13 sent to the server for getSchemas, getPrimaryKeys, getIndexInfo,
+getImportedKeys / getExportedKeys (and its max_index_keys lookup before them), getFunctions, getFunctionColumns,
+getTypeInfo and getBestRowIdentifier, captured from the server with the real driver (the driver writes $n for its
+"?" parameters). They run here as the driver runs them: in the extended protocol with parameters, prepared again
+(the driver names a server-side statement from its fifth run), and the parameterless ones also as a simple Query.
+Every answer is checked against what DuckDB holds (the `shop` database of test_server_catalog): keys and indexes
+where the tables have them, no rows where they have none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from test_server_catalog import shop
+
+from test_server import Server
+
+__all__ = ["shop"]  # the fixture, imported for pytest
+
+GET_SCHEMAS = (
+    'SELECT nspname AS "TABLE_SCHEM", current_database() AS "TABLE_CATALOG" FROM pg_catalog.pg_namespace  WHERE nspname '
+    "<> 'pg_toast' AND (nspname !~ '^pg_temp_'  OR nspname = (pg_catalog.current_schemas(true))[1]) AND (nspname !~ "
+    "'^pg_toast_temp_'  OR nspname = replace((pg_catalog.current_schemas(true))[1], 'pg_temp_', 'pg_toast_temp_')) "
+    ' ORDER BY "TABLE_SCHEM"'
+)
+
+GET_PRIMARY_KEYS = (
+    'SELECT        result.TABLE_CAT AS "TABLE_CAT",        result.TABLE_SCHEM AS "TABLE_SCHEM",        result.TABLE_NAME '
+    'AS "TABLE_NAME",        result.COLUMN_NAME AS "COLUMN_NAME",        result.KEY_SEQ AS "KEY_SEQ",        result.PK_NAME '
+    'AS "PK_NAME"FROM      (SELECT current_database() AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, '
+    'a.attname AS COLUMN_NAME,   (information_schema._pg_expandarray(con.conkey)).n AS KEY_SEQ, con.conname AS PK_NAME, '
+    '  information_schema._pg_expandarray(con.conkey) AS KEYS, a.attnum AS A_ATTNUM FROM pg_catalog.pg_constraint con '
+    '  JOIN pg_catalog.pg_class ct ON (con.conrelid = ct.oid)   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace '
+    "= n.oid)   JOIN pg_catalog.pg_attribute a ON (a.attrelid = ct.oid) WHERE con.contype = 'p'  AND n.nspname = $1 "
+    'AND ct.relname = $2 ) result where  result.A_ATTNUM = (result.KEYS).x  ORDER BY result.table_name, result.pk_name, '
+    'result.key_seq'
+)
+
+GET_INDEX_INFO = (
+    'SELECT     tmp.TABLE_CAT AS "TABLE_CAT",     tmp.TABLE_SCHEM AS "TABLE_SCHEM",     tmp.TABLE_NAME AS "TABLE_NAME", '
+    '    tmp.NON_UNIQUE AS "NON_UNIQUE",     tmp.INDEX_QUALIFIER AS "INDEX_QUALIFIER",     tmp.INDEX_NAME AS "INDEX_NAME", '
+    '    tmp.TYPE AS "TYPE",     tmp.ORDINAL_POSITION AS "ORDINAL_POSITION",     trim(both \'"\' from pg_catalog.pg_get_indexdef(tmp.CI_OID, '
+    'tmp.ORDINAL_POSITION, false)) AS "COLUMN_NAME",   CASE tmp.AM_NAME     WHEN \'btree\' THEN CASE tmp.I_INDOPTION[tmp.ORDINAL_POSITION '
+    '- 1] & 1::smallint       WHEN 1 THEN \'D\'       ELSE \'A\'     END     ELSE NULL   END AS "ASC_OR_DESC",     '
+    'tmp.CARDINALITY AS "CARDINALITY",     tmp.PAGES AS "PAGES",     tmp.FILTER_CONDITION AS "FILTER_CONDITION",   '
+    '  tmp.REMARKS AS "REMARKS"FROM (SELECT current_database() AS TABLE_CAT,  n.nspname AS TABLE_SCHEM,   ct.relname '
+    'AS TABLE_NAME, NOT i.indisunique AS NON_UNIQUE,   NULL AS INDEX_QUALIFIER, ci.relname AS INDEX_NAME,   CASE i.indisclustered '
+    "    WHEN true THEN 1    ELSE CASE am.amname       WHEN 'hash' THEN 2      ELSE "
+    "3    END   END AS TYPE,   (information_schema._pg_expandarray(i.indkey)).n "
+    'AS ORDINAL_POSITION,   ci.reltuples AS CARDINALITY,   ci.relpages AS PAGES,   pg_catalog.pg_get_expr(i.indpred, '
+    'i.indrelid) AS FILTER_CONDITION,   ci.oid AS CI_OID,   i.indoption AS I_INDOPTION,   am.amname AS AM_NAME,   d.description '
+    'AS REMARKS FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index '
+    'i ON (ct.oid = i.indrelid)   JOIN pg_catalog.pg_class ci ON (ci.oid = i.indexrelid)   JOIN pg_catalog.pg_am am '
+    'ON (ci.relam = am.oid)   LEFT JOIN pg_catalog.pg_description d ON (ci.oid = d.objoid) WHERE true  AND n.nspname '
+    '= $1 AND ct.relname = $2) AS tmp ORDER BY "NON_UNIQUE", "TYPE", "INDEX_NAME", "ORDINAL_POSITION" '
+)
+
+MAX_INDEX_KEYS = (
+    "SELECT setting FROM pg_catalog.pg_settings WHERE name='max_index_keys'"
+)
+
+GET_IMPORTED_KEYS = (
+    'SELECT current_database() AS "PKTABLE_CAT", pkn.nspname AS "PKTABLE_SCHEM", pkc.relname AS "PKTABLE_NAME", pka.attname '
+    'AS "PKCOLUMN_NAME", current_database() AS "FKTABLE_CAT", fkn.nspname AS "FKTABLE_SCHEM", fkc.relname AS "FKTABLE_NAME", '
+    'fka.attname AS "FKCOLUMN_NAME", pos.n AS "KEY_SEQ", CASE con.confupdtype  WHEN \'c\' THEN 0 WHEN \'n\' THEN 2 '
+    'WHEN \'d\' THEN 4 WHEN \'r\' THEN 1 WHEN \'p\' THEN 1 WHEN \'a\' THEN 3 ELSE NULL END AS "UPDATE_RULE", CASE con.confdeltype '
+    " WHEN 'c' THEN 0 WHEN 'n' THEN 2 WHEN 'd' THEN 4 WHEN 'r' THEN 1 WHEN 'p' THEN 1 WHEN 'a' THEN 3 ELSE NULL END "
+    'AS "DELETE_RULE", con.conname AS "FK_NAME", pkic.relname AS "PK_NAME", CASE  WHEN con.condeferrable AND con.condeferred '
+    'THEN 5 WHEN con.condeferrable THEN 6 ELSE 7 END AS "DEFERRABILITY"  FROM  pg_catalog.pg_namespace pkn, pg_catalog.pg_class '
+    'pkc, pg_catalog.pg_attribute pka,  pg_catalog.pg_namespace fkn, pg_catalog.pg_class fkc, pg_catalog.pg_attribute '
+    'fka,  pg_catalog.pg_constraint con,  pg_catalog.generate_series(1, 32) pos(n),  pg_catalog.pg_class pkic WHERE '
+    'pkn.oid = pkc.relnamespace AND pkc.oid = pka.attrelid AND pka.attnum = con.confkey[pos.n] AND con.confrelid = '
+    'pkc.oid  AND fkn.oid = fkc.relnamespace AND fkc.oid = fka.attrelid AND fka.attnum = con.conkey[pos.n] AND con.conrelid '
+    "= fkc.oid  AND con.contype = 'f' AND (pkic.relkind = 'i' OR pkic.relkind = 'I') AND pkic.oid = con.conindid  AND "
+    'fkn.nspname = $1 AND fkc.relname = $2 ORDER BY pkn.nspname,pkc.relname, con.conname,pos.n'
+)
+
+GET_EXPORTED_KEYS = (
+    'SELECT current_database() AS "PKTABLE_CAT", pkn.nspname AS "PKTABLE_SCHEM", pkc.relname AS "PKTABLE_NAME", pka.attname '
+    'AS "PKCOLUMN_NAME", current_database() AS "FKTABLE_CAT", fkn.nspname AS "FKTABLE_SCHEM", fkc.relname AS "FKTABLE_NAME", '
+    'fka.attname AS "FKCOLUMN_NAME", pos.n AS "KEY_SEQ", CASE con.confupdtype  WHEN \'c\' THEN 0 WHEN \'n\' THEN 2 '
+    'WHEN \'d\' THEN 4 WHEN \'r\' THEN 1 WHEN \'p\' THEN 1 WHEN \'a\' THEN 3 ELSE NULL END AS "UPDATE_RULE", CASE con.confdeltype '
+    " WHEN 'c' THEN 0 WHEN 'n' THEN 2 WHEN 'd' THEN 4 WHEN 'r' THEN 1 WHEN 'p' THEN 1 WHEN 'a' THEN 3 ELSE NULL END "
+    'AS "DELETE_RULE", con.conname AS "FK_NAME", pkic.relname AS "PK_NAME", CASE  WHEN con.condeferrable AND con.condeferred '
+    'THEN 5 WHEN con.condeferrable THEN 6 ELSE 7 END AS "DEFERRABILITY"  FROM  pg_catalog.pg_namespace pkn, pg_catalog.pg_class '
+    'pkc, pg_catalog.pg_attribute pka,  pg_catalog.pg_namespace fkn, pg_catalog.pg_class fkc, pg_catalog.pg_attribute '
+    'fka,  pg_catalog.pg_constraint con,  pg_catalog.generate_series(1, 32) pos(n),  pg_catalog.pg_class pkic WHERE '
+    'pkn.oid = pkc.relnamespace AND pkc.oid = pka.attrelid AND pka.attnum = con.confkey[pos.n] AND con.confrelid = '
+    'pkc.oid  AND fkn.oid = fkc.relnamespace AND fkc.oid = fka.attrelid AND fka.attnum = con.conkey[pos.n] AND con.conrelid '
+    "= fkc.oid  AND con.contype = 'f' AND (pkic.relkind = 'i' OR pkic.relkind = 'I') AND pkic.oid = con.conindid  AND "
+    'pkn.nspname = $1 AND pkc.relname = $2 ORDER BY fkn.nspname,fkc.relname,con.conname,pos.n'
+)
+
+GET_FUNCTIONS = (
+    'SELECT current_database() AS "FUNCTION_CAT",  n.nspname AS "FUNCTION_SCHEM", p.proname AS "FUNCTION_NAME",  d.description '
+    'AS "REMARKS",  CASE    WHEN (format_type(p.prorettype, null) = \'unknown\') THEN 0   WHEN      (substring(pg_get_function_result(p.oid) '
+    "from 0 for 6) = 'TABLE') OR      (substring(pg_get_function_result(p.oid) from 0 for 6) = 'SETOF') THEN 2   ELSE "
+    '1 END  AS "FUNCTION_TYPE",  p.proname || \'_\' || p.oid AS "SPECIFIC_NAME" FROM pg_catalog.pg_proc p INNER JOIN '
+    'pg_catalog.pg_namespace n ON p.pronamespace=n.oid LEFT JOIN pg_catalog.pg_description d ON p.oid=d.objoid WHERE '
+    'true   AND p.prokind=\'f\' AND p.proname LIKE $1 ORDER BY "FUNCTION_SCHEM", "FUNCTION_NAME", p.oid::text '
+)
+
+GET_FUNCTION_COLUMNS = (
+    'SELECT current_database() AS current_database, n.nspname,p.proname,p.prorettype,p.proargtypes, t.typtype,t.typrelid, '
+    ' p.proargnames, p.proargmodes, p.proallargtypes, p.oid  FROM pg_catalog.pg_proc p, pg_catalog.pg_namespace n, '
+    'pg_catalog.pg_type t  WHERE p.pronamespace=n.oid AND p.prorettype=t.oid  AND p.proname LIKE $1 ORDER BY n.nspname, '
+    'p.proname, p.oid::text '
+)
+
+GET_TYPE_INFO = (
+    'SELECT t.typname,t.oid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON (t.typnamespace = n.oid)  WHERE '
+    "n.nspname  != 'pg_toast' AND  (t.typrelid = 0 OR (SELECT c.relkind = 'c' FROM pg_catalog.pg_class c WHERE c.oid "
+    '= t.typrelid))'
+)
+
+TYPE_INFO_CACHE = (
+    "SELECT typinput='pg_catalog.array_in'::regproc as is_array, typtype, typname, pg_type.oid   FROM pg_catalog.pg_type "
+    '  LEFT JOIN (select ns.oid as nspoid, ns.nspname, r.r           from pg_namespace as ns           join ( select '
+    's.r, (current_schemas(false))[s.r] as nspname                    from generate_series(1, array_upper(current_schemas(false), '
+    '1)) as s(r) ) as r          using ( nspname )        ) as sp     ON sp.nspoid = typnamespace  ORDER BY sp.r, pg_type.oid '
+    'DESC'
+)
+
+GET_BEST_ROW_IDENTIFIER = (
+    'SELECT a.attname, a.atttypid, atttypmod FROM pg_catalog.pg_class ct   JOIN pg_catalog.pg_attribute a ON (ct.oid '
+    '= a.attrelid)   JOIN pg_catalog.pg_namespace n ON (ct.relnamespace = n.oid)   JOIN (SELECT i.indexrelid, i.indrelid, '
+    'i.indisprimary,              information_schema._pg_expandarray(i.indkey) AS keys         FROM pg_catalog.pg_index '
+    'i) i     ON (a.attnum = (i.keys).x AND a.attrelid = i.indrelid) WHERE true  AND n.nspname = $1 AND ct.relname '
+    '= $2 AND i.indisprimary  ORDER BY a.attnum '
+)
+
+
+def _run(srv: Server, sql: str, *params: str) -> list[tuple[Any, ...]]:
+    """``sql`` as the driver sends it: $n parameters in the extended protocol, then once more prepared (the same
+    rows; in any order where the query has no ORDER BY, as getTypeInfo's first)."""
+    with psycopg.connect(srv.url(), autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        rows = conn.execute(sql, params or None).fetchall()
+        assert sorted(conn.execute(sql, params or None, prepare=True).fetchall(), key=repr) == sorted(rows, key=repr)
+        if not params:  # and in the simple protocol
+            with psycopg.ClientCursor(conn) as cur:
+                assert sorted(cur.execute(sql).fetchall(), key=repr) == sorted(rows, key=repr)
+    return rows
+
+
+def test_get_primary_keys(shop: Server) -> None:
+    # failed on information_schema._pg_expandarray
+    rows = _run(shop, GET_PRIMARY_KEYS, "main", "orders")
+    assert [(r[3], r[4], r[5]) for r in rows] == [("order_id", 1, "orders_order_id_qty_pkey"),
+                                                  ("qty", 2, "orders_order_id_qty_pkey")]
+    assert [(r[1], r[2], r[3]) for r in _run(shop, GET_PRIMARY_KEYS, "other", "items")] == [("other", "items", "k")]
+    assert _run(shop, GET_PRIMARY_KEYS, "main", "plain") == []  # no key: none invented
+
+
+def test_get_index_info(shop: Server) -> None:
+    # failed on information_schema._pg_expandarray, then on indoption[n] & 1 (int2vector subscript)
+    rows = _run(shop, GET_INDEX_INFO, "main", "orders")
+    got = [(r[3], r[5], r[7], r[8]) for r in rows]  # NON_UNIQUE, INDEX_NAME, ORDINAL_POSITION, COLUMN_NAME
+    assert got == [(False, "orders_customer_id_note_key", 1, "customer_id"),
+                   (False, "orders_customer_id_note_key", 2, "note"),
+                   (False, "orders_order_id_qty_pkey", 1, "order_id"),
+                   (False, "orders_order_id_qty_pkey", 2, "qty"),
+                   (True, "orders_note", 1, "note")]
+    assert [r[9] for r in rows] == [None] * 5  # ASC_OR_DESC: only for btree indexes; DuckDB's are ART
+    assert _run(shop, GET_INDEX_INFO, "main", "plain") == []
+
+
+def test_foreign_keys_imported_and_exported(shop: Server) -> None:
+    # the driver reads max_index_keys first ("Unable to determine a value for MaxIndexKeys"), then joins the
+    # referenced key's index through pg_constraint.conindid
+    assert _run(shop, MAX_INDEX_KEYS) == [("32",)]
+    want = [("main", "customers", "id", "main", "orders", "customer_id", 1, "orders_customer_id_id_fkey",
+             "customers_id_pkey")]
+    cols = (1, 2, 3, 5, 6, 7, 8, 11, 12)  # PK schema, table, column; FK schema, table, column; KEY_SEQ; FK_NAME; PK_NAME
+    imported = _run(shop, GET_IMPORTED_KEYS, "main", "orders")
+    assert [tuple(r[i] for i in cols) for r in imported] == want
+    assert [tuple(r[i] for i in cols) for r in _run(shop, GET_EXPORTED_KEYS, "main", "customers")] == want
+    assert _run(shop, GET_IMPORTED_KEYS, "main", "customers") == []
+    assert _run(shop, GET_EXPORTED_KEYS, "main", "orders") == []
+    assert _run(shop, GET_IMPORTED_KEYS, "main", "plain") == []
+
+
+def test_get_functions_lists_the_anomaly_functions(shop: Server) -> None:
+    # failed on substring() of pg_get_function_result(p.oid), then found no schema for the functions
+    rows = _run(shop, GET_FUNCTIONS, "anomaly%")
+    assert [(r[1], r[2], r[4]) for r in rows] == [
+        ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_percentile", "anomaly_score",
+                                             "anomaly_threshold")]  # 1: returns a value, not a table
+    assert _run(shop, GET_FUNCTIONS, "no_such_function%") == []
+    cols = {r[2]: (r[3], r[4]) for r in _run(shop, GET_FUNCTION_COLUMNS, "anomaly%")}
+    # return and argument types as pg_type oids: double precision; (varchar, double precision); a list as json
+    assert cols["anomaly_score"] == (701, "1043 701") and cols["anomaly_explain"][0] == 114
+
+
+def test_get_type_info(shop: Server) -> None:
+    # failed on ::regproc, and listed no types (DuckDB's typrelid is NULL, not 0)
+    types = dict(_run(shop, GET_TYPE_INFO))
+    assert {"int2": 21, "int4": 23, "int8": 20, "float4": 700, "float8": 701, "varchar": 1043, "numeric": 1700,
+            "bool": 16, "date": 1082, "timestamp": 1114, "timestamptz": 1184, "uuid": 2950, "json": 114}.items() \
+        <= types.items()
+    rows = _run(shop, TYPE_INFO_CACHE)
+    assert {r[2] for r in rows} == set(types) and not any(r[0] for r in rows)  # no array types in DuckDB's pg_type
+
+
+def test_get_best_row_identifier(shop: Server) -> None:
+    # failed on information_schema._pg_expandarray
+    assert [r[0] for r in _run(shop, GET_BEST_ROW_IDENTIFIER, "main", "orders")] == ["order_id", "qty"]
+    assert _run(shop, GET_BEST_ROW_IDENTIFIER, "main", "plain") == []
+
+
+def test_get_schemas(shop: Server) -> None:
+    # PostgreSQL lists pg_catalog and information_schema too: DuckDB keeps its catalogue views there
+    assert _run(shop, GET_SCHEMAS) == [(s, "shop") for s in ("information_schema", "main", "other", "pg_catalog")]
+
+
+def test_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        got = conn.execute("SELECT 'information_schema._pg_expandarray(x) y::regproc i.indoption[1]' /* x::regproc */, "
+                           "(information_schema._pg_expandarray([5, 7])).n, 'pg_catalog.array_in'::regproc, "
+                           "i.indoption[0] FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+                           "WHERE c.relname = 'orders' AND NOT i.indisunique").fetchall()
+        assert got == [("information_schema._pg_expandarray(x) y::regproc i.indoption[1]", 1, "array_in", 0),
+                       ("information_schema._pg_expandarray(x) y::regproc i.indoption[1]", 2, "array_in", 0)]
+
+
+# Metabase's PostgreSQL driver (0.50+) lists tables and foreign keys with its own SQL over the same JDBC driver;
+# these are the statements of metabase/driver/postgres.clj (get-tables-sql, describe-fks-sql) as its HoneySQL
+# renders them (written out by hand from that source, not captured from a running Metabase).
+METABASE_TABLES = (
+    "SELECT n.nspname AS schema, c.relname AS name, CASE c.relkind WHEN 'r' THEN 'TABLE' WHEN 'p' THEN 'PARTITIONED "
+    "TABLE' WHEN 'v' THEN 'VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE NULL END AS "
+    "type, d.description AS description, stat.n_live_tup AS estimated_row_count FROM pg_catalog.pg_class AS c "
+    "INNER JOIN pg_catalog.pg_namespace AS n ON c.relnamespace = n.oid LEFT JOIN pg_catalog.pg_description AS d ON "
+    "(c.oid = d.objoid) AND (d.objsubid = 0) AND (d.classoid = 'pg_class'::regclass) LEFT JOIN pg_stat_user_tables "
+    "AS stat ON (n.nspname = stat.schemaname) AND (c.relname = stat.relname) WHERE (c.relnamespace = n.oid) AND "
+    "(n.nspname !~ $1) AND (n.nspname <> $2) AND c.relkind in ('r', 'p', 'v', 'f', 'm') AND n.nspname IN ($3, $4) "
+    "ORDER BY type ASC, schema ASC, name ASC"
+)
+METABASE_FKS = (
+    'SELECT "fk_ns"."nspname" AS "fk-table-schema", "fk_table"."relname" AS "fk-table-name", "fk_column"."attname" '
+    'AS "fk-column-name", "pk_ns"."nspname" AS "pk-table-schema", "pk_table"."relname" AS "pk-table-name", '
+    '"pk_column"."attname" AS "pk-column-name" FROM "pg_constraint" AS "c" INNER JOIN "pg_class" AS "fk_table" ON '
+    '"c"."conrelid" = "fk_table"."oid" INNER JOIN "pg_namespace" AS "fk_ns" ON "c"."connamespace" = "fk_ns"."oid" '
+    'INNER JOIN "pg_attribute" AS "fk_column" ON "c"."conrelid" = "fk_column"."attrelid" INNER JOIN "pg_class" AS '
+    '"pk_table" ON "c"."confrelid" = "pk_table"."oid" INNER JOIN "pg_namespace" AS "pk_ns" ON '
+    '"pk_table"."relnamespace" = "pk_ns"."oid" INNER JOIN "pg_attribute" AS "pk_column" ON "c"."confrelid" = '
+    "\"pk_column\".\"attrelid\" WHERE (fk_ns.nspname !~ '^information_schema|catalog_history|pg_') AND "
+    "(\"c\".\"contype\" = 'f'::char) AND (\"fk_column\".\"attnum\" = ANY(c.conkey)) AND (\"pk_column\".\"attnum\" = "
+    'ANY(c.confkey)) AND ("fk_ns"."nspname" IN ($1)) ORDER BY "fk-table-schema" ASC, "fk-table-name" ASC'
+)
+
+
+def test_metabase_lists_tables_with_duckdbs_row_estimates_and_foreign_keys(shop: Server) -> None:
+    # failed on pg_stat_user_tables (the estimated row count Metabase reads)
+    rows = _run(shop, METABASE_TABLES, "^pg_", "information_schema", "main", "other")
+    assert [(r[0], r[1], r[2]) for r in rows] == [("main", "customers", "TABLE"), ("main", "orders", "TABLE"),
+                                                  ("main", "plain", "TABLE"), ("other", "items", "TABLE"),
+                                                  ("main", "big_customers", "VIEW"), ("other", "items_v", "VIEW")]
+    counts = {r[1]: r[4] for r in rows}
+    assert counts["customers"] == 1 and counts["items"] == 1 and counts["plain"] == 0  # DuckDB's own estimates
+    assert counts["big_customers"] is None  # a view has none
+    assert rows[0][3] == "who buys"
+    assert _run(shop, METABASE_FKS, "main") == [("main", "orders", "customer_id", "main", "customers", "id")]
