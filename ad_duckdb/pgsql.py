@@ -35,7 +35,7 @@ TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeo
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 # PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
-# (server._SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
+# (pgcatalog.SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
 # (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).
 SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg_database_size", "pg_table_size",
                      "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "format_type",
@@ -245,7 +245,7 @@ def _operand_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
     return None
 
 
-# Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (server._CATALOG_SQL).
+# Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (pgcatalog._CATALOG_SQL).
 _REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc"}
 
 

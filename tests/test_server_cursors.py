@@ -341,8 +341,8 @@ def test_psycopg_copy_formats_as_postgres(server: Server) -> None:
         assert err.value.sqlstate == "42501" and not Path("/tmp/ad_duckdb_copy_leak.csv").exists()
 
 
-def test_cursor_and_copy_modules_never_import_the_server() -> None:
-    for name in ("pgcursors", "pgcopy"):
+def test_cursor_copy_and_catalogue_modules_never_import_the_server() -> None:
+    for name in ("pgcursors", "pgcopy", "pgcatalog"):
         tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}

@@ -1,0 +1,295 @@
+"""The PostgreSQL catalogue as clients read it, answered from DuckDB's own: per-session temporary views and macros.
+
+psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
+type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
+``SESSION_SQL`` creates them under PostgreSQL's names on each client's cursor (``server.Session``); pgsql's rewrites
+drop the pg_catalog schema clients call them by. Nothing here runs SQL, and this module never imports the server.
+"""
+
+from __future__ import annotations
+
+from .pgsql import SESSION_FUNCTIONS
+from .pgtypes import PG_TYPE_NAMES, TYPE_OIDS
+
+
+def _type_oid_sql(t: str) -> str:
+    """SQL: the PostgreSQL type OID the catalogue lists a DuckDB type name ``t`` as (what results are sent as,
+    pgtypes.type_of, except VARCHAR: character varying, as DuckDB's own pg_attribute says; unbounded like it)."""
+    known = " ".join(f"WHEN '{name}' THEN {oid}" for name, (oid, _) in TYPE_OIDS.items() if name != "VARCHAR")
+    return (f"CASE WHEN {t} LIKE '%]' OR {t} SIMILAR TO '(STRUCT|MAP|UNION)\\(.*' THEN 114 "
+            f"WHEN {t} LIKE 'DECIMAL(%' THEN 1700 ELSE coalesce(CASE {t} {known} END, 1043) END")
+
+
+def _type_len_sql(t: str) -> str:
+    known = " ".join(f"WHEN '{name}' THEN {size}" for name, (_, size) in TYPE_OIDS.items())
+    return f"coalesce(CASE {t} {known} END, -1)"
+
+
+def _indexdef_sql(column: str) -> str:
+    """SQL: pg_get_indexdef's answer for index ``pg_index_oid_arg``, whole (``column`` 0) or its n-th key, from what
+    DuckDB stored of a CREATE INDEX; a constraint's index has no SQL of its own in DuckDB, so PostgreSQL's form
+    of its definition from the constraint's columns (psql prints what follows USING: "art (order_id, qty)")."""
+    return (f"coalesce((SELECT CASE WHEN {column} = 0 THEN rtrim(sql, ';') ELSE string_split(trim(expressions, '[]'), "
+            f"', ')[{column}] END FROM duckdb_indexes() WHERE index_oid = pg_index_oid_arg), (SELECT CASE WHEN "
+            f"{column} = 0 THEN 'CREATE UNIQUE INDEX ' || constraint_name || ' ON ' || table_name || ' USING art (' "
+            f"|| array_to_string(constraint_column_names, ', ') || ')' ELSE constraint_column_names[{column}] END "
+            "FROM duckdb_constraints() WHERE table_oid * 1000000 + constraint_index = pg_index_oid_arg "
+            "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')))")
+
+
+# What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
+# DuckDB's pg_catalog emulation lacks or answers in DuckDB's terms: temporary views and macros under PostgreSQL's
+# names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
+# catalogue functions; what DuckDB does not have (foreign-key actions, collations, operator classes) is empty.
+# Views and macros are only definitions: creating them per session costs no query, only using them does.
+_CATALOG_SQL = (
+    # Types as PostgreSQL names them: DuckDB's own pg_attribute gives lists an OID no pg_type row has (JDBC's
+    # getColumns drops such columns) and DECIMAL a typmod in its own encoding; PostgreSQL's is ((p << 16) | s) + 4.
+    f"CREATE OR REPLACE TEMP MACRO pg_column_type_oid(pg_data_type_arg) AS {_type_oid_sql('pg_data_type_arg')}",
+    "CREATE OR REPLACE TEMP MACRO format_type(pg_type_oid_arg, pg_typmod_arg) AS CASE pg_type_oid_arg "
+    + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPE_NAMES.items() if oid != 1700)
+    + " WHEN 1700 THEN 'numeric' || CASE WHEN pg_typmod_arg >= 4 THEN '(' || ((pg_typmod_arg - 4) >> 16) || ',' "
+      "|| ((pg_typmod_arg - 4) & 65535) || ')' ELSE '' END "
+      "ELSE pg_catalog.format_type(pg_type_oid_arg, -1) END",
+    # Only types with a PostgreSQL oid (DuckDB's others, HUGEINT, UTINYINT, ..., reach clients as one of these),
+    # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
+    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid) FROM "
+    "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
+    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043",
+    # Schemas: DuckDB's pg_namespace has the database's own; PostgreSQL's also lists pg_catalog and
+    # information_schema, where DuckDB keeps its catalogue views (in its system database). The functions of that
+    # system database (built-ins and the anomaly_* functions) are listed in pg_catalog, as PostgreSQL lists its
+    # built-in functions: JDBC's getFunctions joins each function to its schema (the session's own macros, in
+    # DuckDB's temp schema, stay out of it).
+    "CREATE OR REPLACE TEMP VIEW pg_namespace AS SELECT * FROM pg_catalog.pg_namespace UNION ALL BY NAME "
+    "SELECT oid, schema_name AS nspname, 0 AS nspowner FROM duckdb_schemas() WHERE database_name = 'system' "
+    "AND schema_name IN ('pg_catalog', 'information_schema')",
+    # Return and argument types as PostgreSQL's oids (DuckDB's pg_proc has DuckDB's type names, which JDBC's
+    # getFunctions / getFunctionColumns join to pg_type and parse as numbers; ANY is PostgreSQL's "any", 2276);
+    # no argument names: PostgreSQL's are a text[], which JDBC's getFunctionColumns decodes by pg_type's array
+    # types (DuckDB's list results arrive as json, which it cannot), and the anomaly functions' are col0, col1.
+    # DuckDB's own stay in pg_rettype_name / pg_argtype_names / pg_argnames, which psql's \\df prints
+    # (pgsql._PROC_FN_RE).
+    "CREATE OR REPLACE TEMP VIEW pg_proc AS SELECT * REPLACE (CASE WHEN pronamespace = (SELECT oid FROM "
+    "duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'main') THEN (SELECT oid FROM duckdb_schemas() "
+    "WHERE database_name = 'system' AND schema_name = 'pg_catalog') ELSE pronamespace END AS pronamespace, "
+    "CASE WHEN prorettype = 'ANY' THEN 2276 ELSE pg_column_type_oid(prorettype) END AS prorettype, "
+    "array_to_string(list_transform(proargtypes, lambda t: CASE WHEN t = 'ANY' THEN 2276 ELSE pg_column_type_oid(t) END), "
+    "' ') AS proargtypes, NULL::VARCHAR AS proargnames), "
+    "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
+    "FROM pg_catalog.pg_proc",
+    "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
+    "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
+    f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
+    "CASE WHEN pg_column_type_oid(data_type) = 1700 THEN ((numeric_precision << 16) | numeric_scale) + 4 "
+    "ELSE -1 END AS atttypmod, false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, "
+    "column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, '' AS attgenerated, "
+    "false AS attisdropped, true AS attislocal, 0 AS attinhcount, 0 AS attcollation, NULL::VARCHAR AS attcompression, "
+    "NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
+    "NULL::VARCHAR AS attmissingval FROM duckdb_columns()",
+    # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
+    # storage options, typed as the list psql unnests; no replication, so the default replica identity, which
+    # psql does not print), and
+    # an access method only for indexes: DuckDB's says relam 0 for every relation, the oid of its one pg_am row,
+    # ART (an index method), so SQLAlchemy would report tables as "USING art".
+    # The index DuckDB keeps for a PRIMARY KEY or UNIQUE constraint (an ART, unnamed in DuckDB) is listed under the
+    # constraint's oid and name, as PostgreSQL names such an index after its constraint: JDBC's getIndexInfo and
+    # getImportedKeys (the referenced key's index, PK_NAME) join pg_class on it.
+    "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam, "
+    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident), "
+    "false AS relforcerowsecurity FROM pg_catalog.pg_class UNION ALL BY NAME "
+    "SELECT table_oid * 1000000 + constraint_index AS oid, constraint_name AS relname, schema_oid AS relnamespace, "
+    "0 AS reltype, 0 AS reloftype, 0 AS relowner, (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'art') AS relam, "
+    "0 AS relfilenode, 0 AS reltablespace, 0 AS relpages, 0::FLOAT AS reltuples, 0 AS relallvisible, "
+    "0 AS reltoastrelid, 0 AS reltoastidxid, false AS relhasindex, false AS relisshared, "
+    "CASE WHEN database_name = 'temp' THEN 't' ELSE 'p' END AS relpersistence, 'i' AS relkind, "
+    "len(constraint_column_indexes) AS relnatts, 0 AS relchecks, false AS relhasoids, false AS relhaspkey, "
+    "false AS relhasrules, false AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
+    "true AS relispopulated, 'd' AS relreplident, false AS relispartition, 0 AS relrewrite, "
+    "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity "
+    "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+    # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
+    # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
+    # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
+    "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS CASE WHEN lower(pg_setting_arg) = "
+    "'default_table_access_method' THEN 'heap' ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
+    "= lower(pg_setting_arg)), error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
+    # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
+    # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
+    "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("
+    "SELECT c.oid FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace "
+    "WHERE lower(c.relname) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-1], '\"')) "
+    "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog') "
+    "AND CASE WHEN len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 "
+    "THEN lower(s.schema_name) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) "
+    "ELSE s.schema_name IN ('pg_catalog', current_schema()) END ORDER BY s.schema_name <> 'pg_catalog' LIMIT 1))",
+    # DuckDB's answers true for every relation, so SQLAlchemy's table list for the default schema listed the
+    # tables of every schema: visible means in the current schema (or pg_catalog, or temporary), as in PostgreSQL.
+    "CREATE OR REPLACE TEMP MACRO pg_table_is_visible(pg_rel_oid_arg) AS pg_rel_oid_arg IN (SELECT c.oid FROM "
+    "pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace WHERE s.database_name = "
+    "current_database() AND s.schema_name = current_schema() OR s.database_name IN ('system', 'temp') "
+    "AND s.schema_name IN ('pg_catalog', 'main'))",
+    # Comments: DuckDB's pg_description says classoid = the database's oid; PostgreSQL's (and the clients' join on
+    # classoid = 'pg_class'::regclass) is the catalogue the object lives in.
+    "CREATE OR REPLACE TEMP VIEW pg_description AS WITH k AS (SELECT pg_regclass('pg_catalog.pg_class') AS "
+    "classoid) SELECT objoid, k.classoid, objsubid, description FROM k, ("
+    "SELECT table_oid AS objoid, 0 AS objsubid, comment AS description FROM duckdb_tables() "
+    "WHERE NOT internal AND comment IS NOT NULL UNION ALL "
+    "SELECT view_oid, 0, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL UNION ALL "
+    "SELECT table_oid, column_index, comment FROM duckdb_columns() WHERE NOT internal AND comment IS NOT NULL "
+    "UNION ALL SELECT index_oid, 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL)",
+    # psql's \\d+ and \\dt+ descriptions; straight from DuckDB's comments (a macro over pg_description would bind
+    # that view again, per session).
+    "CREATE OR REPLACE TEMP MACRO col_description(pg_rel_arg, pg_column_arg) AS (SELECT comment FROM "
+    "duckdb_columns() WHERE table_oid = pg_rel_arg AND column_index = pg_column_arg)",
+    "CREATE OR REPLACE TEMP MACRO obj_description(pg_obj_arg, pg_catalog_arg) AS CASE WHEN pg_catalog_arg IN "
+    "('pg_class', 'pg_catalog.pg_class') THEN (SELECT comment FROM duckdb_tables() WHERE table_oid = pg_obj_arg "
+    "UNION ALL SELECT comment FROM duckdb_views() WHERE view_oid = pg_obj_arg LIMIT 1) END",
+    # Constraints by their DuckDB names; NOT NULL is a column property (attnotnull) in PostgreSQL 15, not a row
+    # here (DuckDB's own view lists it as contype 'x', an exclusion constraint). A PRIMARY KEY or UNIQUE constraint
+    # is enforced by an index DuckDB keeps unnamed: pg_index lists it under the constraint's own oid (conindid).
+    # A foreign key's conindid is, as in PostgreSQL, the index of the key it references (DuckDB requires one).
+    "CREATE OR REPLACE TEMP VIEW pg_constraint AS SELECT table_oid * 1000000 + constraint_index AS oid, "
+    "constraint_name AS conname, schema_oid AS connamespace, CASE constraint_type WHEN 'CHECK' THEN 'c' "
+    "WHEN 'UNIQUE' THEN 'u' WHEN 'PRIMARY KEY' THEN 'p' WHEN 'FOREIGN KEY' THEN 'f' END AS contype, "
+    "false AS condeferrable, false AS condeferred, true AS convalidated, table_oid AS conrelid, 0 AS contypid, "
+    "CASE WHEN constraint_type IN ('PRIMARY KEY', 'UNIQUE') THEN table_oid * 1000000 + constraint_index "
+    "WHEN constraint_type = 'FOREIGN KEY' THEN coalesce((SELECT r.table_oid * 1000000 + r.constraint_index FROM "
+    "duckdb_constraints() r WHERE r.database_name = k.database_name AND r.schema_name = k.schema_name AND "
+    "r.table_name = k.referenced_table AND r.constraint_type IN ('PRIMARY KEY', 'UNIQUE') AND "
+    "list_sort(r.constraint_column_names) = list_sort(k.referenced_column_names) LIMIT 1), 0) ELSE 0 END "
+    "AS conindid, 0 AS conparentid, coalesce((SELECT t.table_oid FROM duckdb_tables() t WHERE t.database_name = "
+    "k.database_name AND t.schema_name = k.schema_name AND t.table_name = k.referenced_table), 0) AS confrelid, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' END AS confupdtype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 'a' END AS confdeltype, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN 's' END AS confmatchtype, true AS conislocal, 0 AS coninhcount, "
+    "false AS connoinherit, list_transform(constraint_column_indexes, lambda i: i + 1) AS conkey, "
+    "CASE WHEN constraint_type = 'FOREIGN KEY' THEN (SELECT list(c.column_index ORDER BY list_position("
+    "k.referenced_column_names, c.column_name)) FROM duckdb_columns() c WHERE c.database_name = k.database_name "
+    "AND c.schema_name = k.schema_name AND c.table_name = k.referenced_table "
+    "AND list_contains(k.referenced_column_names, c.column_name)) END AS confkey, "
+    "NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, "
+    "NULL::BIGINT[] AS conexclop, expression AS conbin FROM duckdb_constraints() k "
+    "WHERE constraint_type IN ('CHECK', 'UNIQUE', 'PRIMARY KEY', 'FOREIGN KEY')",
+    # Indexes: CREATE INDEX ones (duckdb_indexes(); a key that is not a plain column is attnum 0, an expression,
+    # as in PostgreSQL) and the unnamed ones of PRIMARY KEY / UNIQUE constraints (see pg_constraint), which have no
+    # pg_class row. DuckDB's own pg_index has no key columns.
+    "CREATE OR REPLACE TEMP VIEW pg_index AS WITH keys AS (SELECT i.index_oid, i.table_oid, i.is_unique, "
+    "i.is_primary, list(coalesce(c.column_index, 0) ORDER BY e.ord) AS indkey FROM (SELECT index_oid, table_oid, "
+    "is_unique, is_primary, unnest(string_split(trim(expressions, '[]'), ', ')) AS expr, "
+    "generate_subscripts(string_split(trim(expressions, '[]'), ', '), 1) AS ord FROM duckdb_indexes()) e "
+    "JOIN duckdb_indexes() i USING (index_oid) LEFT JOIN duckdb_columns() c ON c.table_oid = i.table_oid "
+    "AND (c.column_name = e.expr OR '\"' || replace(c.column_name, '\"', '\"\"') || '\"' = e.expr) "
+    "GROUP BY ALL UNION ALL SELECT table_oid * 1000000 + constraint_index, table_oid, true, "
+    "constraint_type = 'PRIMARY KEY', list_transform(constraint_column_indexes, lambda i: i + 1) "
+    "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')) "
+    "SELECT index_oid AS indexrelid, table_oid AS indrelid, len(indkey) AS indnatts, len(indkey) AS indnkeyatts, "
+    "is_unique AS indisunique, is_primary AS indisprimary, false AS indisexclusion, true AS indimmediate, "
+    "false AS indisclustered, true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, "
+    "false AS indisreplident, false AS indnullsnotdistinct, indkey, list_transform(indkey, lambda k: 0) AS "
+    "indcollation, list_transform(indkey, lambda k: 0) AS indclass, array_to_string(list_transform(indkey, lambda k: 0), ' ') AS indoption, "
+    "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred FROM keys",
+    # indoption is int2vector, whose text ("0 0") SQLAlchemy reads; it unnests indkey, so that stays a list.
+    # X.indoption[n] (pgsql's rewrites; JDBC's getIndexInfo): an int2vector's n-th entry, from 0 as in PostgreSQL.
+    "CREATE OR REPLACE TEMP MACRO pg_int2vector_at(pg_vector_arg, pg_pos_arg) AS "
+    "TRY_CAST(string_split(pg_vector_arg, ' ')[pg_pos_arg + 1] AS SMALLINT)",
+    # An index's definition (0: whole, n: its n-th key), from what DuckDB stored of it.
+    "CREATE OR REPLACE TEMP MACRO pg_get_indexdef(pg_index_oid_arg) AS " + _indexdef_sql("0") + ", "
+    "(pg_index_oid_arg, pg_column_arg, pg_pretty_arg) AS " + _indexdef_sql("pg_column_arg"),
+    # No collations or operator classes in DuckDB: empty, with the columns clients select and join on.
+    "CREATE OR REPLACE TEMP VIEW pg_collation AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS collname, "
+    "NULL::BIGINT AS collnamespace, NULL::BIGINT AS collowner, NULL::VARCHAR AS collprovider, "
+    "NULL::BOOLEAN AS collisdeterministic, NULL::INTEGER AS collencoding, NULL::VARCHAR AS collcollate, "
+    "NULL::VARCHAR AS collctype WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_opclass AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS opcmethod, "
+    "NULL::VARCHAR AS opcname, NULL::BIGINT AS opcnamespace, NULL::BIGINT AS opcowner, NULL::BIGINT AS opcfamily, "
+    "NULL::BIGINT AS opcintype, NULL::BOOLEAN AS opcdefault, NULL::BIGINT AS opckeytype WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_inherits AS SELECT NULL::BIGINT AS inhrelid, NULL::BIGINT AS inhparent, "
+    "NULL::INTEGER AS inhseqno, NULL::BOOLEAN AS inhdetachpending WHERE false",  # no table inheritance either
+    # A view's query, as PostgreSQL gives it (DuckDB's pg_get_viewdef gives the whole CREATE VIEW statement).
+    "CREATE OR REPLACE TEMP MACRO pg_get_viewdef(pg_view_oid_arg) AS (SELECT regexp_replace(sql, "
+    "'^\\s*CREATE\\s+(OR\\s+REPLACE\\s+)?(TEMP\\s+|TEMPORARY\\s+)?VIEW\\s.*?\\sAS\\s+', '', 'is') "
+    "FROM duckdb_views() WHERE view_oid = pg_view_oid_arg), (pg_view_oid_arg, pg_pretty_arg) AS "
+    "pg_get_viewdef(pg_view_oid_arg)",
+    # No row-level security and no roles in DuckDB: psql's \\d NAME reads a table's policies (and their roles).
+    "CREATE OR REPLACE TEMP VIEW pg_policy AS SELECT NULL::VARCHAR AS polname, NULL::BIGINT AS polrelid, "
+    "NULL::VARCHAR AS polcmd, NULL::BOOLEAN AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, "
+    "NULL::VARCHAR AS polwithcheck WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT NULL::VARCHAR AS rolname, NULL::BIGINT AS oid WHERE false",
+    # Nor extended statistics (psql's \\d NAME lists them).
+    "CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, "
+    "NULL::BIGINT AS stxnamespace, NULL::VARCHAR AS stxname, NULL::VARCHAR[] AS stxkind, NULL::INTEGER AS "
+    "stxstattarget WHERE false",
+    "CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(pg_stat_oid_arg) AS NULL::VARCHAR",
+    # Nor publications (logical replication): psql's \\d NAME lists those a table is in.
+    "CREATE OR REPLACE TEMP VIEW pg_publication AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS pubname, "
+    "NULL::BOOLEAN AS puballtables WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_publication_namespace AS SELECT NULL::BIGINT AS pnpubid, NULL::BIGINT AS pnnspid "
+    "WHERE false",
+    "CREATE OR REPLACE TEMP VIEW pg_publication_rel AS SELECT NULL::BIGINT AS prpubid, NULL::BIGINT AS prrelid, "
+    "NULL::VARCHAR AS prqual, NULL::SMALLINT[] AS prattrs WHERE false",
+    "CREATE OR REPLACE TEMP MACRO pg_relation_is_publishable(pg_rel_arg) AS false",
+    # information_schema._pg_expandarray(a) (JDBC's getPrimaryKeys, getIndexInfo, getBestRowIdentifier): a row
+    # (x, n) per element, n from 1. Called twice in one select list, the two unnests run in step, as PostgreSQL's
+    # set-returning functions do.
+    "CREATE OR REPLACE TEMP MACRO _pg_expandarray(pg_array_arg) AS "
+    "unnest(list_transform(pg_array_arg, lambda v, i: {'x': v, 'n': i}))",
+    # 'name'::regproc (pgsql's rewrites; JDBC's getTypeInfo compares typinput with 'pg_catalog.array_in'): a
+    # function's name as regproc prints it. DuckDB's pg_type has no typinput, so no type is an array by it.
+    "CREATE OR REPLACE TEMP MACRO pg_regproc(pg_proc_arg) AS regexp_replace(pg_proc_arg::VARCHAR, "
+    "'^pg_catalog\\.', '')",
+    # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
+    # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
+    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * FROM pg_catalog.pg_settings UNION ALL BY NAME "
+    "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
+    "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
+    "'integer' AS vartype",
+    # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
+    "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
+    "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
+    "current_database()",
+    # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
+    "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
+    "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
+    # DuckDB keeps defaults and index predicates as SQL text, which is what PostgreSQL's decompiles to; psql's
+    # \\d NAME passes a third argument (pretty), DuckDB's own macro takes two.
+    "CREATE OR REPLACE TEMP MACRO pg_get_expr(pg_node_arg, pg_rel_arg) AS pg_node_arg, "
+    "(pg_node_arg, pg_rel_arg, pg_pretty_arg) AS pg_node_arg",
+    # A serial or identity column's sequence: DuckDB has neither (a DEFAULT nextval(...) is a plain default).
+    "CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(pg_table_arg, pg_column_arg) AS NULL::VARCHAR",
+    "CREATE OR REPLACE TEMP MACRO json_build_object"
+    + ", ".join("(" + ", ".join(f"pg_json_arg{i}" for i in range(n)) + ") AS json_object("
+                + ", ".join(f"pg_json_arg{i}" + ("::VARCHAR" if i % 2 == 0 else "") for i in range(n)) + ")"
+                for n in range(2, 17, 2)),
+)
+
+# Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
+# Created by SESSION_SQL; DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by.
+SESSION_MACROS = (*SESSION_FUNCTIONS, "pg_get_function_arguments", "pg_get_function_result", "pg_column_type_oid",
+                  "pg_regclass", "pg_current_setting", "_pg_expandarray")
+SESSION_SQL = (
+    "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
+    "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
+    "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
+    # psql's \l: DuckDB stores text as UTF-8 (the server's server_encoding); its pg_database has no encoding,
+    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW.
+    "CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(pg_encoding_arg) AS 'UTF8'",
+    "CREATE OR REPLACE TEMP VIEW pg_database AS SELECT d.*, 0 AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
+    "'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS daticurules, "
+    "0 AS dattablespace, NULL::VARCHAR[] AS datacl FROM pg_catalog.pg_database d",
+    # Sizes: a database's is its file's (DuckDB's pragma_database_size); DuckDB keeps no size per table or
+    # index, so those are NULL (psql's \dt+ shows an empty Size), never a guess.
+    "CREATE OR REPLACE TEMP MACRO pg_database_size(pg_database_arg) AS "
+    "(SELECT total_blocks * block_size FROM pragma_database_size() WHERE database_name = pg_database_arg::VARCHAR)",
+    *(f"CREATE OR REPLACE TEMP MACRO {name}(pg_relation_arg) AS CAST(NULL AS BIGINT)"
+      for name in ("pg_table_size", "pg_total_relation_size", "pg_indexes_size")),
+    "CREATE OR REPLACE TEMP MACRO pg_relation_size(pg_relation_arg, pg_fork_arg := 'main') AS CAST(NULL AS BIGINT)",
+    # psql's \df, from a pg_proc row's own columns (pgsql._PROC_FN_RE): argument types, or a macro's parameter
+    # names (it has no types), then VARIADIC and the type of the rest.
+    "CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(pg_proc_types_arg, pg_proc_names_arg, "
+    "pg_proc_variadic_arg) AS array_to_string(list_transform(pg_proc_names_arg, lambda x, i: "
+    "coalesce(pg_proc_types_arg[i], x)) || CASE WHEN coalesce(pg_proc_variadic_arg, '') = '' THEN [] "
+    "ELSE ['VARIADIC ' || pg_proc_variadic_arg] END, ', ')",
+    "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
+    *_CATALOG_SQL,
+)
