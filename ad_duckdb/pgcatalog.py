@@ -2,13 +2,16 @@
 
 psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
-``SESSION_SQL`` creates them under PostgreSQL's names on each client's cursor (``server.Session``); pgsql's rewrites
-drop the pg_catalog schema clients call them by. Nothing here runs SQL, and this module never imports the server.
+``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``server.Session``), the first time one
+of its statements names one of them (``needs_catalog``); pgsql's rewrites drop the pg_catalog schema clients call
+them by. Nothing here runs SQL, and this module never imports the server.
 """
 
 from __future__ import annotations
 
-from .pgsql import SESSION_FUNCTIONS
+import re
+
+from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
 from .pgtypes import PG_TYPE_NAMES, TYPE_OIDS
 
 
@@ -263,10 +266,9 @@ _CATALOG_SQL = (
                 for n in range(2, 17, 2)),
 )
 
-# Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
-# Created by SESSION_SQL; DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by.
-SESSION_MACROS = (*SESSION_FUNCTIONS, "pg_get_function_arguments", "pg_get_function_result", "pg_column_type_oid",
-                  "pg_regclass", "pg_current_setting", "_pg_expandarray")
+# Session helpers for catalogue queries drivers send; temporary macros and views live in memory, never in the
+# file. DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by (SESSION_FUNCTIONS,
+# SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
@@ -293,3 +295,24 @@ SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
     *_CATALOG_SQL,
 )
+
+# Every object SESSION_SQL creates, name -> "MACRO" or "VIEW" (DISCARD keeps them; needs_catalog looks for them).
+SESSION_OBJECTS = {m.group(2): m.group(1) for m in (re.match(r"CREATE OR REPLACE TEMP (MACRO|VIEW) (\w+)", q)
+                                                    for q in SESSION_SQL) if m}
+if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape would escape DISCARD's and needs_catalog's lists
+    raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
+if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates
+    raise RuntimeError(f"not in SESSION_SQL: {set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) - set(SESSION_OBJECTS)}")
+# A word of the (rewritten) statement that is one of those names, quoted or not, in any case (DuckDB binds
+# identifiers case-insensitively). Inside string literals too: DuckDB's query('...') and pg_regclass('pg_class')
+# reach objects by a name in a string; a needless match only costs creating the catalogue a little early.
+_NEEDS_RE = re.compile(r"(?<![\w$])(?:" + "|".join(sorted(SESSION_OBJECTS, key=len, reverse=True)) + r")(?![\w$])",
+                       re.I)
+
+
+def needs_catalog(sql: str) -> bool:
+    """Whether ``sql``, after pgsql's rewrites, can reach an object of SESSION_SQL. Creating them costs about 20 ms
+    (DuckDB binds each view as it is created), which sessions that never read the catalogue should not pay; a
+    statement that names none of them binds the same with or without them (only listings of temporary objects, such
+    as duckdb_views(), differ: before, they listed the session's), so this is all the rule needs."""
+    return _NEEDS_RE.search(sql) is not None
