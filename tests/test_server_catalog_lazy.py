@@ -48,6 +48,8 @@ JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     (jdbc.GET_FUNCTION_COLUMNS, ("anomaly%",)), (jdbc.GET_TYPE_INFO, ()), (jdbc.TYPE_INFO_CACHE, ()),
     (jdbc.GET_BEST_ROW_IDENTIFIER, ("main", "orders")),
     (jdbc.METABASE_TABLES, ("^pg_", "information_schema", "main", "other")), (jdbc.METABASE_FKS, ("main",)),
+    (jdbc.METABASE_FIELDS, ("ALWAYS", "main", "main")),
+    (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),
 ]
 
 # The catalogue statements the other tests send themselves (psycopg's %s parameters)
@@ -59,6 +61,8 @@ OWN_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     ("SELECT datname FROM pg_catalog.pg_database", ()),
     ("SELECT pg_catalog.pg_encoding_to_char(6), pg_catalog.pg_table_size(1), 'a' OPERATOR(pg_catalog.~) '^a$'", ()),
     ("SELECT pg_catalog.pg_encoding_to_char(d.encoding) FROM pg_catalog.pg_database d LIMIT 1", ()),
+    ("SELECT format('%s|%I', 'a', 'B'), (SELECT udt_name FROM \"information_schema\".\"columns\" "
+     "WHERE table_name = 'plain')", ()),
     ("SELECT (information_schema._pg_expandarray([5, 7])).n, 'pg_catalog.array_in'::regproc, i.indoption[0] "
      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid WHERE c.relname = 'orders' "
      "AND NOT i.indisunique", ()),

@@ -12,6 +12,7 @@ where the tables have them, no rows where they have none.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -319,3 +320,40 @@ def test_metabase_field_sync_gets_postgres_types(shop: Server) -> None:
     assert not any(r[9] for r in rows)  # nothing auto-increments: DuckDB has no serial or identity columns
     assert {r[4] for r in rows} == {"customers", "orders", "plain", "big_customers"}  # main's tables and views
     assert {r[1] for r in _run(shop, METABASE_FIELDS, "ALWAYS", "other", "other")} == {"int4", "varchar"}
+
+
+# Metabase 0.62's table list (get-tables-sql), from the same statement log: every identifier quoted, the estimated
+# row count through NULLIF; the driver binds $1 and $2 as numbers (0), then '^pg_', 'information_schema', the schema.
+METABASE_TABLES_QUOTED = (
+    'SELECT "n"."nspname" AS "schema", "c"."relname" AS "name", CASE "c"."relkind" WHEN \'r\' THEN \'TABLE\' WHEN \'p\' '
+    'THEN \'PARTITIONED TABLE\' WHEN \'v\' THEN \'VIEW\' WHEN \'f\' THEN \'FOREIGN TABLE\' WHEN \'m\' THEN \'MATERIALIZED '
+    'VIEW\' ELSE NULL END AS "type", "d"."description" AS "description", NULLIF("stat"."n_live_tup", $1) AS '
+    '"estimated_row_count" FROM "pg_catalog"."pg_class" AS "c" INNER JOIN "pg_catalog"."pg_namespace" AS "n" ON '
+    '"c"."relnamespace" = "n"."oid" LEFT JOIN "pg_catalog"."pg_description" AS "d" ON ("c"."oid" = "d"."objoid") AND '
+    '("d"."objsubid" = $2) AND ("d"."classoid" = \'pg_class\'::regclass) LEFT JOIN "pg_stat_user_tables" AS "stat" ON '
+    '("n"."nspname" = "stat"."schemaname") AND ("c"."relname" = "stat"."relname") WHERE ("c"."relnamespace" = '
+    '"n"."oid") AND ("n"."nspname" !~ $3) AND ("n"."nspname" <> $4) AND c.relkind in (\'r\', \'p\', \'v\', \'f\', \'m\') '
+    'AND ("n"."nspname" IN ($5)) ORDER BY "type" ASC, "schema" ASC, "name" ASC'
+)
+
+
+def test_quoted_catalogue_names_reach_the_session_views(shop: Server) -> None:
+    # "pg_catalog"."pg_class" reached DuckDB's own catalogue: no table comments (its pg_description's classoid is
+    # the database's), and a quoted PgJDBC query found no index keys
+    rows = _run(shop, METABASE_TABLES_QUOTED, 0, 0, "^pg_", "information_schema", "main")
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("main", "customers", "TABLE", "who buys"), ("main", "orders", "TABLE", None),
+        ("main", "plain", "TABLE", None), ("main", "big_customers", "VIEW", None)]
+    assert {r[1]: r[4] for r in rows} == {"customers": 1, "orders": None, "plain": None, "big_customers": None}
+    quoted = re.sub(r"(pg_catalog|information_schema)\.(\w+)", r'"\1"."\2"', GET_INDEX_INFO)
+    assert quoted.count('"pg_catalog"."pg_') == 8 and '"information_schema"."_pg_expandarray"(' in quoted
+    assert _run(shop, quoted, "main", "orders") == _run(shop, GET_INDEX_INFO, "main", "orders")
+
+
+def test_new_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
+    text = """"pg_catalog"."pg_class" information_schema.columns format('%s', 1) pg_catalog.format_type(1, 2)"""
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        sql = (f"SELECT '{text.replace(chr(39), chr(39) * 2)}' /* {text} */, format('%s|%I', 'a', 'B'), "
+               "format('{}', 'duckdb'), -- \"information_schema\".\"columns\"\n"
+               "(SELECT udt_name FROM \"information_schema\".\"columns\" WHERE table_name = 'plain')")
+        assert conn.execute(sql).fetchone() == (text, 'a|"B"', "duckdb", "int4")
