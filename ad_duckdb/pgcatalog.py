@@ -2,14 +2,17 @@
 
 psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
-``SESSION_SQL`` creates them under PostgreSQL's names on each client's cursor (``server.Session``); pgsql's rewrites
-drop the pg_catalog schema clients call them by. Nothing here runs SQL, and this module never imports the server.
+``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``server.Session``), the first time one
+of its statements names one of them (``needs_catalog``); pgsql's rewrites drop the pg_catalog schema clients call
+them by. Nothing here runs SQL, and this module never imports the server.
 """
 
 from __future__ import annotations
 
-from .pgsql import SESSION_FUNCTIONS
-from .pgtypes import PG_TYPE_NAMES, TYPE_OIDS
+import re
+
+from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgtypes import PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
 def _type_oid_sql(t: str) -> str:
@@ -23,6 +26,15 @@ def _type_oid_sql(t: str) -> str:
 def _type_len_sql(t: str) -> str:
     known = " ".join(f"WHEN '{name}' THEN {size}" for name, (_, size) in TYPE_OIDS.items())
     return f"coalesce(CASE {t} {known} END, -1)"
+
+
+def _pg_format_sql(n: int) -> str:
+    """SQL: PostgreSQL's format(pg_format_fmt, n arguments) for %s, %I and %L, one argument each in order (pgsql's
+    rewrite sends only such calls here): the text before each specifier and its argument, then the rest."""
+    return (f"CASE WHEN len(regexp_extract_all(pg_format_fmt, '%([sIL])', 1)) > {n} THEN "
+            "error('too few arguments for format()') ELSE "
+            + " || ".join(f"pg_format_piece(pg_format_fmt, {i}, pg_format_arg{i}::VARCHAR)" for i in range(1, n + 1))
+            + f" || coalesce(regexp_split_to_array(pg_format_fmt, '%[sIL]')[{n + 1}], '') END")
 
 
 def _indexdef_sql(column: str) -> str:
@@ -257,16 +269,41 @@ _CATALOG_SQL = (
     "(pg_node_arg, pg_rel_arg, pg_pretty_arg) AS pg_node_arg",
     # A serial or identity column's sequence: DuckDB has neither (a DEFAULT nextval(...) is a plain default).
     "CREATE OR REPLACE TEMP MACRO pg_get_serial_sequence(pg_table_arg, pg_column_arg) AS NULL::VARCHAR",
+    # PostgreSQL's format() (pgsql._pg_format): %s as the text, empty for NULL; %I as an identifier, quoted unless
+    # it is lower case and no reserved word (DuckDB's list of them); %L as a literal, NULL unquoted. Up to four
+    # arguments (Metabase passes two; each overload adds to the time this takes to create).
+    "CREATE OR REPLACE TEMP MACRO pg_format_value(pg_format_spec, pg_format_v) AS CASE pg_format_spec "
+    "WHEN 's' THEN coalesce(pg_format_v, '') WHEN 'I' THEN CASE WHEN pg_format_v IS NULL THEN "
+    "error('null values cannot be formatted as an SQL identifier') WHEN regexp_full_match(pg_format_v, "
+    "'[a-z_][a-z0-9_$]*') AND pg_format_v NOT IN (SELECT keyword_name FROM duckdb_keywords() WHERE "
+    "keyword_category = 'reserved') THEN pg_format_v ELSE '\"' || replace(pg_format_v, '\"', '\"\"') || '\"' END "
+    "WHEN 'L' THEN coalesce('''' || replace(pg_format_v, '''', '''''') || '''', 'NULL') END",
+    "CREATE OR REPLACE TEMP MACRO pg_format_piece(pg_format_fmt, pg_format_i, pg_format_v) AS "
+    "coalesce(regexp_split_to_array(pg_format_fmt, '%[sIL]')[pg_format_i], '') || coalesce(pg_format_value("
+    "regexp_extract_all(pg_format_fmt, '%([sIL])', 1)[pg_format_i], pg_format_v), '')",
+    "CREATE OR REPLACE TEMP MACRO pg_format"
+    + ", ".join("(pg_format_fmt, " + ", ".join(f"pg_format_arg{i}" for i in range(1, n + 1)) + ") AS "
+                + _pg_format_sql(n) for n in range(1, 5)),
+    # information_schema.columns (pgsql's rewrites; Metabase's field sync reads udt_schema and udt_name as a
+    # column's database type): DuckDB's own, with PostgreSQL's type names (data_type as format_type writes it,
+    # udt_name as pg_type names it: int4, float8, numeric, varchar, timestamp, bool, json for lists and structs:
+    # the types values are sent as); DuckDB has no identity columns. The session's own views are no user's.
+    # (The type's oid once, in a subquery: each use of the macro is bound again as the view is created.)
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_columns AS SELECT * EXCLUDE (pg_type_oid) REPLACE ("
+    "format_type(pg_type_oid, -1) AS data_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, "
+    "CASE pg_type_oid " + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
+    + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM "
+    "information_schema.columns WHERE NOT (table_catalog = 'temp' AND table_name IN ("
+    + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, "pg_information_schema_columns")) + ")))",
     "CREATE OR REPLACE TEMP MACRO json_build_object"
     + ", ".join("(" + ", ".join(f"pg_json_arg{i}" for i in range(n)) + ") AS json_object("
                 + ", ".join(f"pg_json_arg{i}" + ("::VARCHAR" if i % 2 == 0 else "") for i in range(n)) + ")"
                 for n in range(2, 17, 2)),
 )
 
-# Session helpers for catalogue queries drivers send; temporary macros live in memory, never in the file.
-# Created by SESSION_SQL; DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by.
-SESSION_MACROS = (*SESSION_FUNCTIONS, "pg_get_function_arguments", "pg_get_function_result", "pg_column_type_oid",
-                  "pg_regclass", "pg_current_setting", "_pg_expandarray")
+# Session helpers for catalogue queries drivers send; temporary macros and views live in memory, never in the
+# file. DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by (SESSION_FUNCTIONS,
+# SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
@@ -293,3 +330,24 @@ SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
     *_CATALOG_SQL,
 )
+
+# Every object SESSION_SQL creates, name -> "MACRO" or "VIEW" (DISCARD keeps them; needs_catalog looks for them).
+SESSION_OBJECTS = {m.group(2): m.group(1) for m in (re.match(r"CREATE OR REPLACE TEMP (MACRO|VIEW) (\w+)", q)
+                                                    for q in SESSION_SQL) if m}
+if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape would escape DISCARD's and needs_catalog's lists
+    raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
+if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates
+    raise RuntimeError(f"not in SESSION_SQL: {set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) - set(SESSION_OBJECTS)}")
+# A word of the (rewritten) statement that is one of those names, quoted or not, in any case (DuckDB binds
+# identifiers case-insensitively). Inside string literals too: DuckDB's query('...') and pg_regclass('pg_class')
+# reach objects by a name in a string; a needless match only costs creating the catalogue a little early.
+_NEEDS_RE = re.compile(r"(?<![\w$])(?:" + "|".join(sorted(SESSION_OBJECTS, key=len, reverse=True)) + r")(?![\w$])",
+                       re.I)
+
+
+def needs_catalog(sql: str) -> bool:
+    """Whether ``sql``, after pgsql's rewrites, can reach an object of SESSION_SQL. Creating them costs about 20 ms
+    (DuckDB binds each view as it is created), which sessions that never read the catalogue should not pay; a
+    statement that names none of them binds the same with or without them (only listings of temporary objects, such
+    as duckdb_views(), differ: before, they listed the session's), so this is all the rule needs."""
+    return _NEEDS_RE.search(sql) is not None

@@ -50,16 +50,23 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
                  "pg_namespace", "pg_proc", "pg_stat_user_tables")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
-# Catalogue syntax DuckDB lacks, dropped outside string literals (catalog_rewrites): ::regtype, COLLATE
-# pg_catalog.default, the pg_catalog of the session functions and views above, and OPERATOR(pg_catalog.~) (psql's
-# name patterns: \d NAME, \df PATTERN) as the bare operator, which DuckDB has with PostgreSQL's meaning; and the
-# information_schema of _pg_expandarray (JDBC's key and index lookups), a session macro too.
-_REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?|"
-                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_FUNCTIONS + BUILTIN_FUNCTIONS)})\s*\()|"
-                         rf"\bpg_catalog\s*\.\s*(?=(?:{'|'.join(SESSION_VIEWS)})\b(?!\s*\())|"
-                         r"\binformation_schema\s*\.\s*(?=_pg_expandarray\s*\()", re.I)
-# ::pg_catalog.text, ::pg_catalog.oid (psql's \d NAME): DuckDB binds its types without the schema.
-_CAST_SCHEMA_RE = re.compile(r"(::\s*)pg_catalog\s*\.\s*(?=\"?[a-z_])", re.I)
+# Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
+# COLLATE pg_catalog.default; OPERATOR(pg_catalog.~) (psql's name patterns: \d NAME, \df PATTERN) as the bare
+# operator, which DuckDB has with PostgreSQL's meaning. The schema of qualified names goes by _catalog_names.
+_REGTYPE_RE = re.compile(r"::\s*(?:pg_catalog\s*\.\s*)?reg(?:type|namespace)\b|\bCOLLATE\s+pg_catalog\s*\.\s*\"?default\"?",
+                         re.I)
+# Qualified catalogue names, quoted or not ("pg_catalog"."pg_class", as Metabase sends them), that the session's
+# objects answer (pgcatalog.SESSION_SQL): temporary objects have no pg_catalog schema, so it goes. Also ::pg_catalog.text
+# and ::pg_catalog.oid (psql's \d NAME): DuckDB binds its types without the schema. (schema, name, called) -> the
+# name to write instead; None: keep the name as written, only drop the schema.
+_SCHEMA_NAMES: dict[tuple[str, str, bool], str | None] = {
+    **{("pg_catalog", f, True): None for f in SESSION_FUNCTIONS + BUILTIN_FUNCTIONS},
+    **{("pg_catalog", v, False): None for v in SESSION_VIEWS},
+    ("information_schema", "_pg_expandarray", True): None,  # JDBC's key and index lookups: a session macro
+    # DuckDB's own has DuckDB's type names and no udt_name (Metabase's field sync reads it): a session view, under
+    # another name, since a temporary view "columns" would hide a user's table of that name
+    ("information_schema", "columns", False): "pg_information_schema_columns",
+}
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
 # oid, so the oid cannot tell which overload a row is; the session macros read the row's own columns instead.
@@ -199,11 +206,84 @@ def _string_spans(sql: str) -> list[tuple[int, int]]:
 
 
 def _rewrite_bare(text: str) -> str:
-    """The rewrites of SQL text outside string literals (see catalog_rewrites)."""
-    text = _CAST_SCHEMA_RE.sub(r"\1", _REGTYPE_RE.sub("", text))
+    """The rewrites of SQL text outside string literals and comments (see catalog_rewrites)."""
+    text = _REGTYPE_RE.sub("", text)
     text = _OPERATOR_RE.sub(lambda m: f" {m.group(1)} ", text)
     return _PROC_FN_RE.sub(lambda m: f"pg_get_function_{m.group(1).lower()}("
                                      f"{_PROC_FN_ARGS[m.group(1).lower()].format(m.group(2))})", text)
+
+
+def _ident(word: str) -> str:
+    """An identifier token as DuckDB binds it: without its double quotes, in lower case (DuckDB matches names
+    case-insensitively, quoted or not)."""
+    if len(word) >= 2 and word[0] == word[-1] == '"':
+        word = word[1:-1].replace('""', '"')
+    return word.lower()
+
+
+def _words(sql: str) -> list[tuple[int, str, str]]:
+    """The tokens of ``sql`` but comments, as (position, text, kind name)."""
+    raw = _tokens(sql)
+    ends = [p for p, _ in raw[1:]] + [len(sql)]
+    return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
+            if k != duckdb.token_type.comment]
+
+
+def _catalog_names(sql: str) -> str:
+    """``pg_catalog.NAME`` and ``information_schema.NAME``, quoted or not, as the session objects that answer them
+    (_SCHEMA_NAMES); found by DuckDB's tokenizer, so strings and comments stay as written."""
+    low = sql.lower()
+    if "pg_catalog" not in low and "information_schema" not in low:
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    out, last = [], 0
+    for i in range(len(toks) - 2):
+        (a, schema, akind), (_, dot, _), (b, name, bkind) = toks[i], toks[i + 1], toks[i + 2]
+        if dot != "." or akind not in ("identifier", "keyword") or bkind not in ("identifier", "keyword") \
+                or i > 0 and toks[i - 1][1] == "." or a < last:  # db.schema.name is another database's
+            continue
+        schema, name = _ident(schema), _ident(name)
+        called = i + 3 < len(toks) and toks[i + 3][1] == "("
+        cast = i > 0 and toks[i - 1][1] == "::"
+        if cast and schema == "pg_catalog":
+            out.append(sql[last:a])
+            last = b
+        elif (schema, name, called) in _SCHEMA_NAMES:
+            instead = _SCHEMA_NAMES[(schema, name, called)]
+            out.append(sql[last:a] + (instead or ""))
+            last = b if instead is None else b + len(toks[i + 2][1])
+    return "".join([*out, sql[last:]])
+
+
+# format('%s', x) / format('%I.%I', s, t), PostgreSQL's (Metabase's field sync): DuckDB's format() takes {}
+# placeholders and prints "%s" as it is. Rewritten to the session macro pg_format when the format string is a literal
+# whose specifiers are all %s, %I or %L (one argument each, in order); any other call stays DuckDB's.
+_PG_FORMAT_SPEC = re.compile(r"%(.)")
+
+
+def _pg_format(sql: str) -> str:
+    """``format('...%s...', ...)`` as ``pg_format(...)`` (see _PG_FORMAT_SPEC), by DuckDB's tokenizer."""
+    if "format" not in sql.lower():
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    for i in range(len(toks) - 3, -1, -1):  # from the end, so earlier positions stay valid
+        pos, word, kind = toks[i]
+        if kind not in ("identifier", "keyword") or _ident(word) != "format" or toks[i + 1][1] != "(" \
+                or toks[i + 2][2] != "string_const" or i > 0 and toks[i - 1][1] == "." \
+                and not (i > 1 and _ident(toks[i - 2][1]) == "pg_catalog"):
+            continue
+        specs = _PG_FORMAT_SPEC.findall(toks[i + 2][1])
+        if not specs or any(c not in "sIL" for c in specs):
+            continue
+        start = toks[i - 2][0] if i > 1 and toks[i - 1][1] == "." else pos
+        sql = sql[:start] + "pg_format" + sql[pos + len(word):]
+    return sql
 
 
 def _matching_open(toks: list[tuple[int, str, str]], close: int) -> int | None:
@@ -258,10 +338,10 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
             if k != duckdb.token_type.comment]
     for r in range(skip, len(toks)):
-        if toks[r][2] not in ("identifier", "keyword") or toks[r][1].lower() not in _REG_MACROS:
+        if toks[r][2] not in ("identifier", "keyword") or _ident(toks[r][1]) not in _REG_MACROS:
             continue
-        macro = _REG_MACROS[toks[r][1].lower()]
-        t = r - 2 if r >= 2 and toks[r - 1][1] == "." and toks[r - 2][1].lower() == "pg_catalog" else r
+        macro = _REG_MACROS[_ident(toks[r][1])]
+        t = r - 2 if r >= 2 and toks[r - 1][1] == "." and _ident(toks[r - 2][1]) == "pg_catalog" else r
         end = toks[r][0] + len(toks[r][1])
         if t >= 2 and toks[t - 1][1] == "::":
             a = _operand_start(toks, t - 2)
@@ -311,7 +391,7 @@ def _settings(sql: str) -> str:
     for i, (pos, word, _) in enumerate(toks[:-3]):
         if word.lower() != "current_setting" or toks[i + 1][1] != "(":
             continue
-        if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][1].lower() == "pg_catalog":
+        if i >= 2 and toks[i - 1][1] == "." and _ident(toks[i - 2][1]) == "pg_catalog":
             pos = toks[i - 2][0]
         arg, close = toks[i + 2], toks[i + 3]
         if arg[2] == "string_const" and arg[1].lower() == "'default_table_access_method'" and close[1] == ")":
@@ -358,13 +438,26 @@ def _int2vector_subscripts(sql: str) -> str:
     return sql
 
 
+def _protected_spans(sql: str) -> list[tuple[int, int]]:
+    """Where the string literals and the comments of ``sql`` are ([start, end) pairs, in order)."""
+    spans = _string_spans(sql)
+    try:
+        tokens = _tokens(sql)
+    except duckdb.Error:
+        return spans
+    for i, (pos, kind) in enumerate(tokens):
+        if kind == duckdb.token_type.comment:
+            spans.append((pos, tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)))
+    return sorted(spans)
+
+
 def catalog_rewrites(sql: str) -> str:
-    """The catalogue rewrites (``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``; ``X::regclass`` as
-    ``pg_regclass(X)``), outside string literals only: a literal that merely contains ``::regtype`` stays as
-    written."""
-    sql = _int2vector_subscripts(_settings(_regclass(sql)))
+    """The catalogue rewrites (qualified catalogue names, _catalog_names; PostgreSQL's format(); ``X::regclass`` as
+    ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
+    only: a literal that merely contains ``::regtype`` stays as written."""
+    sql = _int2vector_subscripts(_settings(_regclass(_pg_format(_catalog_names(sql)))))
     out, last = [], 0
-    for start, end in _string_spans(sql):
+    for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]
         last = end
     out.append(_rewrite_bare(sql[last:]))

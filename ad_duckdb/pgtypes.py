@@ -39,6 +39,10 @@ PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700
                  1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
                  1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
                  1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
+# ... and pg_type's names of them (typname; information_schema.columns.udt_name, which Metabase's field sync reads).
+PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric", 25: "text",
+               1043: "varchar", 17: "bytea", 1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp",
+               1184: "timestamptz", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
 
 
 # ---------------------------------------------------------------- values out (text format) and in

@@ -46,7 +46,7 @@ from typing import Any
 import click
 import duckdb
 
-from .pgcatalog import SESSION_MACROS, SESSION_SQL
+from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog
 from .pgcopy import CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
@@ -57,7 +57,6 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     SAVEPOINT_RE,
-    SESSION_VIEWS,
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
@@ -162,8 +161,11 @@ class Session:
 
     def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
         self.cur = cur
-        for q in SESSION_SQL:
-            cur.execute(q)
+        # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
+        # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
+        # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
+        self.has_catalog = False
+        self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int]]] = {}
         self.portals: dict[str, Portal] = {}
@@ -317,8 +319,7 @@ class Session:
                         "SELECT DISTINCT function_name, CASE function_type WHEN 'table_macro' THEN 'MACRO TABLE' "
                         "ELSE 'MACRO' END FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal "
                         "AND function_type IN ('macro', 'table_macro')").fetchall():
-                    if (kind.startswith("MACRO") and name in SESSION_MACROS
-                            or kind == "VIEW" and name in SESSION_VIEWS):
+                    if SESSION_OBJECTS.get(name) == kind:
                         continue
                     self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
             return Result(f"DISCARD {what}")
@@ -341,7 +342,23 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
-        return catalog_rewrites(self.cursors.catalog(sql))
+        sql = catalog_rewrites(self.cursors.catalog(sql))
+        if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
+            self.catalog()  # (a failed transaction refuses the statement anyway, _one)
+        return sql
+
+    def catalog(self) -> None:
+        """Create this session's catalogue views and macros (pgcatalog.SESSION_SQL), once."""
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        for q in SESSION_SQL:
+            self.cur.execute(q)
+        self.has_catalog = True
+        self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
+
+    def catalog_end(self, committed: bool) -> None:
+        """The transaction ended: a catalogue created inside it is gone unless it committed."""
+        if self.catalog_in_transaction:
+            self.has_catalog, self.catalog_in_transaction = committed, False
 
     def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -375,12 +392,14 @@ class Session:
             if implicit:
                 self.batch = False
                 self.end_cursors(committed=False)
+                self.catalog_end(committed=False)
                 self.cur.execute("ROLLBACK")
             raise
         if implicit:
             self.batch = False
             self.end_cursors(committed=True)  # cursors declared in the batch end with it, as in PostgreSQL
             self.cur.execute("COMMIT")
+            self.catalog_end(committed=True)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -542,6 +561,7 @@ class Session:
         """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered), and so
         do cursors without HOLD and a SET LOCAL statement_timeout."""
         self.end_cursors(committed)
+        self.catalog_end(committed)
         if not self.cursors.holds(self.live):
             self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()

@@ -12,6 +12,7 @@ where the tables have them, no rows where they have none.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -264,3 +265,95 @@ def test_metabase_lists_tables_with_duckdbs_row_estimates_and_foreign_keys(shop:
     assert counts["big_customers"] is None  # a view has none
     assert rows[0][3] == "who buys"
     assert _run(shop, METABASE_FKS, "main") == [("main", "orders", "customer_id", "main", "customers", "id")]
+
+
+# Metabase 0.62's field sync (postgres.clj's describe-fields-sql) and table list, as Metabase v0.62.1.5 sent them to
+# PostgreSQL 16 (a statement log of its sync, published with the parameters it bound: $1 'ALWAYS', then the
+# schema). Its SQL quotes every identifier, catalogue names too ("pg_catalog"."pg_class"), and calls PostgreSQL's
+# format('%s', ...) / format('%I.%I', ...), which DuckDB's format() reads as {} placeholders.
+METABASE_FIELDS = (
+    'SELECT "c"."column_name" AS "name", CASE WHEN "c"."udt_schema" IN (\'public\', \'pg_catalog\') THEN FORMAT(\'%s\', '
+    '"c"."udt_name") ELSE FORMAT(\'"%s"."%s"\', "c"."udt_schema", "c"."udt_name") END AS "database-type", '
+    '"c"."ordinal_position" - 1 AS "database-position", "c"."table_schema" AS "table-schema", "c"."table_name" AS '
+    '"table-name", "pk"."column_name" IS NOT NULL AS "pk?", COL_DESCRIPTION(CAST(CAST(FORMAT(\'%I.%I\', '
+    'CAST("c"."table_schema" AS TEXT), CAST("c"."table_name" AS TEXT)) AS REGCLASS) AS OID), "c"."ordinal_position") '
+    'AS "field-comment", (("column_default" IS NULL) OR (LOWER("column_default") = \'null\')) AND ("is_nullable" = '
+    '\'NO\') AND NOT ((("column_default" IS NOT NULL) AND ("column_default" LIKE \'%nextval(%\')) OR ("is_identity" <> '
+    '\'NO\')) AS "database-required", "column_default" AS "database-default", (("column_default" IS NOT NULL) AND '
+    '("column_default" LIKE \'%nextval(%\')) OR ("is_identity" <> \'NO\') AS "database-is-auto-increment", '
+    '"is_generated" = $1 AS "database-is-generated", "is_nullable" = \'YES\' AS "database-is-nullable" FROM '
+    '"information_schema"."columns" AS "c" LEFT JOIN (SELECT "tc"."table_schema", "tc"."table_name", '
+    '"kc"."column_name" FROM "information_schema"."table_constraints" AS "tc" INNER JOIN '
+    '"information_schema"."key_column_usage" AS "kc" ON ("tc"."constraint_name" = "kc"."constraint_name") AND '
+    '("tc"."table_schema" = "kc"."table_schema") AND ("tc"."table_name" = "kc"."table_name") WHERE '
+    '"tc"."constraint_type" = \'PRIMARY KEY\') AS "pk" ON ("c"."table_schema" = "pk"."table_schema") AND '
+    '("c"."table_name" = "pk"."table_name") AND ("c"."column_name" = "pk"."column_name") WHERE c.table_schema !~ '
+    '\'^information_schema|catalog_history|pg_\' AND ("c"."table_schema" IN ($2)) UNION ALL SELECT "pa"."attname" AS '
+    '"name", CASE WHEN "ptn"."nspname" IN (\'public\', \'pg_catalog\') THEN FORMAT(\'%s\', "pt"."typname") ELSE '
+    'FORMAT(\'"%s"."%s"\', "ptn"."nspname", "pt"."typname") END AS "database-type", "pa"."attnum" - 1 AS '
+    '"database-position", "pn"."nspname" AS "table-schema", "pc"."relname" AS "table-name", FALSE AS "pk?", NULL AS '
+    '"field-comment", FALSE AS "database-required", NULL AS "database-default", FALSE AS '
+    '"database-is-auto-increment", FALSE AS "database-is-generated", FALSE AS "database-is-nullable" FROM '
+    '"pg_catalog"."pg_class" AS "pc" INNER JOIN "pg_catalog"."pg_namespace" AS "pn" ON "pn"."oid" = '
+    '"pc"."relnamespace" INNER JOIN "pg_catalog"."pg_attribute" AS "pa" ON "pa"."attrelid" = "pc"."oid" INNER JOIN '
+    '"pg_catalog"."pg_type" AS "pt" ON "pt"."oid" = "pa"."atttypid" INNER JOIN "pg_catalog"."pg_namespace" AS "ptn" '
+    'ON "ptn"."oid" = "pt"."typnamespace" WHERE ("pc"."relkind" = \'m\') AND ("pa"."attnum" >= 1) AND '
+    '("pn"."nspname" IN ($3)) ORDER BY "table-schema" ASC, "table-name" ASC, "database-position" ASC'
+)
+
+
+def test_metabase_field_sync_gets_postgres_types(shop: Server) -> None:
+    # gave every field no database type: DuckDB's information_schema.columns has no udt_schema or udt_name (and its
+    # format() would have printed '%s' as it is)
+    rows = _run(shop, METABASE_FIELDS, "ALWAYS", "main", "main")
+    fields = {(r[4], r[0]): r for r in rows}
+    assert {name: r[1] for (table, name), r in fields.items() if table == "customers"} == {
+        "id": "int4", "email": "varchar", "name": "varchar", "score": "float8", "created": "timestamp",
+        "amount": "numeric", "flag": "bool", "visits": "int8", "born": "date", "seen": "timestamptz",
+        "tags": "json"}  # a list arrives as json
+    assert [(r[0], r[2], r[5]) for r in rows if r[4] == "orders"] == [
+        ("order_id", 0, True), ("customer_id", 1, False), ("qty", 2, True), ("note", 3, False)]
+    customer = fields[("customers", "id")]
+    assert customer[5:7] == (True, None) and customer[7] is True  # primary key, no comment, required (NOT NULL)
+    assert fields[("customers", "email")][6] == "their mail"  # the column's comment, through ::regclass
+    assert fields[("customers", "name")][7:9] == (False, "'x'")  # has a default: not required
+    assert not any(r[9] for r in rows)  # nothing auto-increments: DuckDB has no serial or identity columns
+    assert {r[4] for r in rows} == {"customers", "orders", "plain", "big_customers"}  # main's tables and views
+    assert {r[1] for r in _run(shop, METABASE_FIELDS, "ALWAYS", "other", "other")} == {"int4", "varchar"}
+
+
+# Metabase 0.62's table list (get-tables-sql), from the same statement log: every identifier quoted, the estimated
+# row count through NULLIF; the driver binds $1 and $2 as numbers (0), then '^pg_', 'information_schema', the schema.
+METABASE_TABLES_QUOTED = (
+    'SELECT "n"."nspname" AS "schema", "c"."relname" AS "name", CASE "c"."relkind" WHEN \'r\' THEN \'TABLE\' WHEN \'p\' '
+    'THEN \'PARTITIONED TABLE\' WHEN \'v\' THEN \'VIEW\' WHEN \'f\' THEN \'FOREIGN TABLE\' WHEN \'m\' THEN \'MATERIALIZED '
+    'VIEW\' ELSE NULL END AS "type", "d"."description" AS "description", NULLIF("stat"."n_live_tup", $1) AS '
+    '"estimated_row_count" FROM "pg_catalog"."pg_class" AS "c" INNER JOIN "pg_catalog"."pg_namespace" AS "n" ON '
+    '"c"."relnamespace" = "n"."oid" LEFT JOIN "pg_catalog"."pg_description" AS "d" ON ("c"."oid" = "d"."objoid") AND '
+    '("d"."objsubid" = $2) AND ("d"."classoid" = \'pg_class\'::regclass) LEFT JOIN "pg_stat_user_tables" AS "stat" ON '
+    '("n"."nspname" = "stat"."schemaname") AND ("c"."relname" = "stat"."relname") WHERE ("c"."relnamespace" = '
+    '"n"."oid") AND ("n"."nspname" !~ $3) AND ("n"."nspname" <> $4) AND c.relkind in (\'r\', \'p\', \'v\', \'f\', \'m\') '
+    'AND ("n"."nspname" IN ($5)) ORDER BY "type" ASC, "schema" ASC, "name" ASC'
+)
+
+
+def test_quoted_catalogue_names_reach_the_session_views(shop: Server) -> None:
+    # "pg_catalog"."pg_class" reached DuckDB's own catalogue: no table comments (its pg_description's classoid is
+    # the database's), and a quoted PgJDBC query found no index keys
+    rows = _run(shop, METABASE_TABLES_QUOTED, 0, 0, "^pg_", "information_schema", "main")
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        ("main", "customers", "TABLE", "who buys"), ("main", "orders", "TABLE", None),
+        ("main", "plain", "TABLE", None), ("main", "big_customers", "VIEW", None)]
+    assert {r[1]: r[4] for r in rows} == {"customers": 1, "orders": None, "plain": None, "big_customers": None}
+    quoted = re.sub(r"(pg_catalog|information_schema)\.(\w+)", r'"\1"."\2"', GET_INDEX_INFO)
+    assert quoted.count('"pg_catalog"."pg_') == 8 and '"information_schema"."_pg_expandarray"(' in quoted
+    assert _run(shop, quoted, "main", "orders") == _run(shop, GET_INDEX_INFO, "main", "orders")
+
+
+def test_new_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
+    text = """"pg_catalog"."pg_class" information_schema.columns format('%s', 1) pg_catalog.format_type(1, 2)"""
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        sql = (f"SELECT '{text.replace(chr(39), chr(39) * 2)}' /* {text} */, format('%s|%I', 'a', 'B'), "
+               "format('{}', 'duckdb'), -- \"information_schema\".\"columns\"\n"
+               "(SELECT udt_name FROM \"information_schema\".\"columns\" WHERE table_name = 'plain')")
+        assert conn.execute(sql).fetchone() == (text, 'a|"B"', "duckdb", "int4")

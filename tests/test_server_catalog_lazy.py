@@ -1,0 +1,191 @@
+"""`ad-duckdb serve`: a session's catalogue views and macros (pgcatalog.SESSION_SQL) are created on its first
+statement that names one of them, not when it connects; every catalogue query the other catalogue tests send must
+answer the same as a connection's very first statement as on a connection that has them already.
+
+A query the rule missed would reach DuckDB's own pg_catalog (other columns, other answers) or fail on a missing
+macro, so each query is replayed on a fresh connection and compared with the same query on a warm one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import psycopg2
+import pytest
+import test_server_catalog as catalog
+import test_server_jdbc as jdbc
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from test_server_catalog import shop
+
+from ad_duckdb.pgcatalog import SESSION_OBJECTS
+
+from test_server import PSQL_MISSING, Server
+
+__all__ = ["shop"]  # the fixture, imported for pytest
+
+# What the session's temporary objects are, counted through the server (DuckDB's own catalogue functions; the
+# query names none of the session's objects, so it creates none).
+TEMP_OBJECTS = ("SELECT (SELECT count(*) FROM duckdb_views() WHERE database_name = 'temp' AND NOT internal) + "
+                "(SELECT count(DISTINCT function_name) FROM duckdb_functions() WHERE database_name = 'temp' "
+                "AND NOT internal)")
+
+# psql's meta-commands the server tests run (test_server.py, test_server_catalog.py)
+PSQL_COMMANDS = ("\\d customers", "\\d orders", "\\d+ customers", "\\d+ big_customers", "\\d other.items", "\\d",
+                 "\\l", "\\l+", "\\dt", "\\dt+", "\\dv", "\\dv+", "\\di", "\\dn", "\\df", "\\df anomaly*",
+                 "\\df no_such_function*")
+
+# JDBC's DatabaseMetaData and Metabase's sync SQL, with the parameters test_server_jdbc gives them
+JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
+    (jdbc.GET_SCHEMAS, ()), (jdbc.GET_PRIMARY_KEYS, ("main", "orders")), (jdbc.GET_INDEX_INFO, ("main", "orders")),
+    (jdbc.MAX_INDEX_KEYS, ()), (jdbc.GET_IMPORTED_KEYS, ("main", "orders")),
+    (jdbc.GET_EXPORTED_KEYS, ("main", "customers")), (jdbc.GET_FUNCTIONS, ("anomaly%",)),
+    (jdbc.GET_FUNCTION_COLUMNS, ("anomaly%",)), (jdbc.GET_TYPE_INFO, ()), (jdbc.TYPE_INFO_CACHE, ()),
+    (jdbc.GET_BEST_ROW_IDENTIFIER, ("main", "orders")),
+    (jdbc.METABASE_TABLES, ("^pg_", "information_schema", "main", "other")), (jdbc.METABASE_FKS, ("main",)),
+    (jdbc.METABASE_FIELDS, ("ALWAYS", "main", "main")),
+    (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),
+]
+
+# The catalogue statements the other tests send themselves (psycopg's %s parameters)
+OWN_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
+    ("SELECT 'customers'::regclass = 'main.customers'::pg_catalog.regclass, CAST(%s AS REGCLASS) IS NULL",
+     ("no_such_table",)),
+    ("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'customers'", ()),
+    ("SELECT current_setting(%s)", ("TimeZone",)),
+    ("SELECT datname FROM pg_catalog.pg_database", ()),
+    ("SELECT pg_catalog.pg_encoding_to_char(6), pg_catalog.pg_table_size(1), 'a' OPERATOR(pg_catalog.~) '^a$'", ()),
+    ("SELECT pg_catalog.pg_encoding_to_char(d.encoding) FROM pg_catalog.pg_database d LIMIT 1", ()),
+    ("SELECT format('%s|%I', 'a', 'B'), (SELECT udt_name FROM \"information_schema\".\"columns\" "
+     "WHERE table_name = 'plain')", ()),
+    ("SELECT (information_schema._pg_expandarray([5, 7])).n, 'pg_catalog.array_in'::regproc, i.indoption[0] "
+     "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid WHERE c.relname = 'orders' "
+     "AND NOT i.indisunique", ()),
+]
+
+
+def _psql_queries(shop: Server) -> list[tuple[str, tuple[Any, ...]]]:
+    """The SQL psql sends for each meta-command (``-E`` prints it)."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    out = []
+    for cmd in PSQL_COMMANDS:
+        r = subprocess.run([psql, shop.url(), "-X", "-E", "-c", cmd], capture_output=True, text=True, timeout=60)
+        found = re.findall(r"\*+ QUERY \*+\n(.*?)\n\*+\n", r.stdout, re.S)
+        assert found, (cmd, r.stdout, r.stderr)
+        out += [(q, ()) for q in found]
+    return out
+
+
+def _sqlalchemy_queries(shop: Server) -> dict[str, list[tuple[str, Any]]]:
+    """The statements SQLAlchemy's reflection sends (the two reflection tests of test_server_catalog), per driver."""
+    sent: dict[str, list[tuple[str, Any]]] = {}
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.setdefault(conn.dialect.driver, []).append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        for dialect in catalog.DIALECTS:
+            catalog.test_sqlalchemy_reflects_columns_with_postgres_types(shop, dialect)
+            catalog.test_sqlalchemy_reflects_keys_indexes_comments_and_views(shop, dialect)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert set(sent) == {"psycopg", "psycopg2"}
+    return sent
+
+
+def _answers(connect: Callable[[], Any], queries: list[tuple[str, Any]], fresh: bool) -> list[Any]:
+    """Each query's rows (sorted: some have no ORDER BY), or its error; on a new connection each (``fresh``:
+    the query is the session's first statement) or all on one that has read the catalogue first."""
+    out = []
+    conn = None if fresh else connect()
+    try:
+        if conn is not None:
+            cur = conn.cursor()
+            cur.execute("SELECT count(*) FROM pg_catalog.pg_type")
+            cur.fetchall()
+        for sql, params in queries:
+            c = connect() if fresh else conn
+            try:
+                cur = c.cursor()
+                try:
+                    cur.execute(sql, params or None)
+                    out.append(sorted(cur.fetchall(), key=repr) if cur.description else None)
+                except (psycopg.Error, psycopg2.Error) as e:
+                    out.append(f"error: {e}")
+            finally:
+                if fresh:
+                    c.close()
+    finally:
+        if conn is not None:
+            conn.close()
+    return out
+
+
+def test_every_catalogue_query_answers_the_same_as_a_sessions_first_statement(shop: Server) -> None:
+    sqlalchemy = _sqlalchemy_queries(shop)
+
+    def connect(**kw: Any) -> Callable[[], Any]:
+        return lambda: psycopg.connect(shop.url(), autocommit=True, **kw)
+
+    def connect2() -> Any:
+        c = psycopg2.connect(shop.url())
+        c.autocommit = True
+        return c
+
+    groups = [  # the extended protocol: psycopg 3 with %s, and JDBC's $n as the driver sends them (RawCursor)
+        (connect(), [*_psql_queries(shop), *OWN_QUERIES, *sqlalchemy["psycopg"]]),
+        (connect(cursor_factory=psycopg.RawCursor), JDBC_QUERIES),
+        (connect2, sqlalchemy["psycopg2"]),  # the simple protocol, the parameters written into the text (Superset)
+    ]
+    total = 0
+    for conn, queries in groups:
+        unique = list({(q, repr(p)): (q, p) for q, p in queries}.values())
+        total += len(unique)
+        warm = _answers(conn, unique, fresh=False)
+        assert not [(q, a) for (q, _), a in zip(unique, warm, strict=True) if isinstance(a, str)], "a query failed"
+        for (q, _), w, f in zip(unique, warm, _answers(conn, unique, fresh=True), strict=True):
+            assert f == w, q
+    assert total > 100  # what the clients send, not a handful
+
+
+def test_a_session_creates_its_catalogue_only_when_a_statement_needs_it(shop: Server) -> None:
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT 1").fetchall() == [(1,)]
+        assert conn.execute("SELECT count(*) FROM customers").fetchall() == [(1,)]
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(0,)]
+        # DISCARD before the catalogue exists drops the user's temporary objects and creates nothing
+        conn.execute("CREATE TEMP VIEW mine AS SELECT 1 AS x")
+        conn.execute("DISCARD ALL")
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(0,)]
+        # the first catalogue query creates them all, once; DISCARD keeps them and drops only the user's
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6)").fetchall() == [("UTF8",)]
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
+        conn.execute("CREATE TEMP VIEW mine AS SELECT 1 AS x")
+        conn.execute("DISCARD TEMP")
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
+        assert conn.execute("SELECT format_type(23, -1)").fetchall() == [("integer",)]
+
+
+@pytest.mark.parametrize("end", ["ROLLBACK", "error"])
+def test_a_catalogue_created_in_a_transaction_that_rolls_back_is_created_again(shop: Server, end: str) -> None:
+    # DuckDB's catalogue is transactional: views created in a transaction that rolls back are gone with it
+    with psycopg.connect(shop.url()) as conn:  # psycopg opens a transaction (BEGIN) before the first statement
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6)").fetchall() == [("UTF8",)]
+        if end == "error":
+            with pytest.raises(psycopg.Error):
+                conn.execute("SELECT error('boom')")
+        conn.rollback()
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6)").fetchall() == [("UTF8",)]
+        conn.commit()
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
+    with psycopg.connect(shop.url(), autocommit=True) as conn:  # several statements in one Query: one transaction
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT count(*) FROM pg_catalog.pg_type; SELECT error('boom')")
+        assert conn.execute("SELECT format_type(23, -1)").fetchall() == [("integer",)]
