@@ -31,14 +31,14 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
-_TEXT, _JSON = (25, -1), (114, -1)
+_TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
 TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column is listed as the type it is sent as
 # PostgreSQL's names of those OIDs, as its format_type() writes them: SQLAlchemy and psql read a column's type from
 # that text (SQLAlchemy's type map knows "double precision", not DuckDB's "DOUBLE" or pg_type's "float8").
 PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700: "real", 701: "double precision",
                  1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
                  1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
-                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
+                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name", 22: "int2vector"}
 # ... and pg_type's names of them (typname; information_schema.columns.udt_name, which Metabase's field sync reads).
 PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric", 25: "text",
                1043: "varchar", 17: "bytea", 1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp",
@@ -145,6 +145,10 @@ def encode_binary(v: Any, oid: int) -> bytes:
         return v.bytes
     if oid == 17:
         return bytes(v)
+    if oid == 22:  # int2vector: a one-dimensional int2 array, subscripted from 0
+        keys = [int(k) for k in str(v).split()]
+        return struct.pack(f"!iiiii{'ih' * len(keys)}", 1, 0, 21, len(keys), 0,
+                           *[x for k in keys for x in (2, k)])
     return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
@@ -171,6 +175,8 @@ def type_of(t: Any) -> tuple[int, int]:
     name = str(t).upper()
     if name in _OIDS:
         return _OIDS[name]
+    if name == "UNION(INT2VECTOR VARCHAR)":
+        return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
     if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
         return _JSON  # before DECIMAL: DECIMAL(9,2)[] is a list
     if name.startswith("DECIMAL"):
