@@ -51,6 +51,8 @@ JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     (jdbc.METABASE_TABLES, ("^pg_", "information_schema", "main", "other")), (jdbc.METABASE_FKS, ("main",)),
     (jdbc.METABASE_FIELDS, ("ALWAYS", "main", "main")),
     (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),
+    (jdbc.METABASE_GET_COLUMNS, ("main", "%")), (jdbc.METABASE_GET_PRIMARY_KEYS, ("main", "orders")),
+    (jdbc.metabase_field_metadata(1, [1, 2]), ()),  # no relation has oid 1: no rows, the same on any session
 ]
 
 # psqlODBC's SQLTables / SQLColumns / SQLStatistics / SQLPrimaryKeys (test_server_odbc), for tables of the shop
