@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
-from .pgtypes import PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
+from .pgtypes import ARRAY_ELEMENT_OF, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
 def _type_oid_sql(t: str) -> str:
@@ -69,10 +69,29 @@ _CATALOG_SQL = (
     # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
     # No domains either: a type is its own base type (typbasetype 0, typtypmod -1, typnotnull false, as PostgreSQL
     # says of a base type; DuckDB's are NULL), which psqlODBC's SQLColumns and PgJDBC's getColumns read.
+    # And an array type for each element type whose arrays the server decodes as parameters (pgtypes), as
+    # PostgreSQL lists them (_int4: typelem int4, typinput array_in; the element's typarray names it): asyncpg looks
+    # an array parameter's type up here ($1::INTEGER[]), and PgJDBC's type cache tells arrays by typinput. A DuckDB
+    # list result still arrives as json (pgtypes.type_of).
     "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
-    "-1 AS typtypmod, false AS typnotnull) FROM (SELECT * FROM "
+    "-1 AS typtypmod, false AS typnotnull, coalesce(typelem, 0) AS typelem, coalesce(typdelim, ',') AS typdelim, "
+    # built-in types are DuckDB's system schema's, listed as pg_catalog (as the built-in functions, pg_proc)
+    "CASE WHEN typnamespace = (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
+    "'main') THEN (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'pg_catalog') "
+    "ELSE typnamespace END AS typnamespace, "
+    "CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
+    + " ELSE 0 END AS typarray) FROM (SELECT * FROM "
     "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
-    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043)",
+    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME "
+    "SELECT * REPLACE (CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
+    + " END AS oid, '_' || typname AS typname, -1 AS typlen, 'A' AS typcategory, false AS typispreferred, "
+    "oid AS typelem, 'array_in' AS typinput, 'array_out' AS typoutput, 'array_recv' AS typreceive, "
+    "'array_send' AS typsend) FROM pg_catalog.pg_type WHERE oid IN ("
+    + ", ".join(str(elem) for elem in ARRAY_ELEMENT_OF.values()) + "))",
+    # No range types in DuckDB (asyncpg's type introspection joins pg_range): empty.
+    "CREATE OR REPLACE TEMP VIEW pg_range AS SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, "
+    "NULL::BIGINT AS rngmultitypid, NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, "
+    "NULL::VARCHAR AS rngcanonical, NULL::VARCHAR AS rngsubdiff WHERE false",
     # Schemas: DuckDB's pg_namespace has the database's own; PostgreSQL's also lists pg_catalog and
     # information_schema, where DuckDB keeps its catalogue views (in its system database). The functions of that
     # system database (built-ins and the anomaly_* functions) are listed in pg_catalog, as PostgreSQL lists its

@@ -47,7 +47,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
-                 "pg_namespace", "pg_proc", "pg_stat_user_tables")
+                 "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
@@ -508,6 +508,43 @@ def _like_escapes(sql: str) -> str:
     return sql
 
 
+# PostgreSQL's unnest(a, b, ...) in FROM: the arrays side by side, the shorter padded with NULLs (asyncpg's and
+# psycopg's way to pass columns of rows: unnest($1::INTEGER[], $2::DOUBLE[]) AS t(x, y)). DuckDB's unnest takes one
+# list; several unnests in one select list run in step and pad with NULLs the same way, so the call becomes that
+# subquery. Only right after FROM, JOIN or LATERAL (where PostgreSQL allows it), never WITH ORDINALITY.
+def _multi_unnest(sql: str) -> str:
+    """``FROM unnest(a, b)`` as ``FROM (SELECT unnest(a), unnest(b))``, by DuckDB's tokenizer."""
+    if "unnest" not in sql.lower():
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    for i in range(len(toks) - 2, 0, -1):  # from the end, so earlier positions stay valid
+        if _ident(toks[i][1]) != "unnest" or toks[i + 1][1] != "(" \
+                or toks[i - 1][1].lower() not in ("from", "join", "lateral"):
+            continue
+        close = _matching_close(toks, i + 1)
+        if close is None or close + 2 < len(toks) and toks[close + 1][1].lower() == "with" \
+                and toks[close + 2][1].lower() == "ordinality":
+            continue
+        commas, depth = [], 0
+        for j in range(i + 2, close):
+            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+            if depth == 0 and toks[j][1] == ",":
+                commas.append(j)
+            if toks[j][1] == ":=":
+                commas = []  # a named parameter: DuckDB's own unnest(x, recursive := true)
+                break
+        if not commas:
+            continue
+        bounds = [i + 1, *commas, close]
+        args = [sql[toks[a][0] + 1:toks[b][0]].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+        sql = (sql[:toks[i][0]] + "(SELECT " + ", ".join(f"unnest({a})" for a in args) + ")"
+               + sql[toks[close][0] + 1:])
+    return sql
+
+
 def _protected_spans(sql: str) -> list[tuple[int, int]]:
     """Where the string literals and the comments of ``sql`` are ([start, end) pairs, in order)."""
     spans = _string_spans(sql)
@@ -525,8 +562,8 @@ def catalog_rewrites(sql: str) -> str:
     """The catalogue rewrites (qualified catalogue names, _catalog_names; PostgreSQL's format(); ``X::regclass`` as
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
-    sql = _like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(_pg_format(
-        _catalog_names(sql)))))))
+    sql = _multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(_pg_format(
+        _catalog_names(sql))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]

@@ -234,6 +234,7 @@ _PARAM_BINARY.update({
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
              1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
 ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
+ARRAY_ELEMENT_OF = dict(_ARRAY_OF)  # the catalogue's array types (pgcatalog's pg_type)
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 

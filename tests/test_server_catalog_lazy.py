@@ -20,6 +20,7 @@ import pytest
 import test_server_catalog as catalog
 import test_server_jdbc as jdbc
 import test_server_odbc as odbc
+from asyncpg.introspection import INTRO_LOOKUP_TYPES_13
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from test_server_catalog import shop
@@ -53,6 +54,7 @@ JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),
     (jdbc.METABASE_GET_COLUMNS, ("main", "%")), (jdbc.METABASE_GET_PRIMARY_KEYS, ("main", "orders")),
     (jdbc.metabase_field_metadata(1, [1, 2]), ()),  # no relation has oid 1: no rows, the same on any session
+    (INTRO_LOOKUP_TYPES_13, ([1007, 1022],)),  # asyncpg's type introspection, for $1::INTEGER[] and $2::DOUBLE[]
 ]
 
 # psqlODBC's SQLTables / SQLColumns / SQLStatistics / SQLPrimaryKeys (test_server_odbc), for tables of the shop

@@ -203,7 +203,11 @@ def test_get_type_info(shop: Server) -> None:
             "bool": 16, "date": 1082, "timestamp": 1114, "timestamptz": 1184, "uuid": 2950, "json": 114}.items() \
         <= types.items()
     rows = _run(shop, TYPE_INFO_CACHE)
-    assert {r[2] for r in rows} == set(types) and not any(r[0] for r in rows)  # no array types in DuckDB's pg_type
+    assert {r[2] for r in rows} == set(types)
+    # the array types whose values the server decodes as parameters, by typinput as PostgreSQL's (JDBC's setArray)
+    assert {r[2] for r in rows if r[0]} == {"_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_numeric",
+                                            "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid"}
+    assert types["_int4"] == 1007 and types["_float8"] == 1022
 
 
 def test_get_best_row_identifier(shop: Server) -> None:
