@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
-from .pgtypes import PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
+from .pgtypes import ARRAY_ELEMENT_OF, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
 def _type_oid_sql(t: str) -> str:
@@ -41,8 +41,10 @@ def _indexdef_sql(column: str) -> str:
     """SQL: pg_get_indexdef's answer for index ``pg_index_oid_arg``, whole (``column`` 0) or its n-th key, from what
     DuckDB stored of a CREATE INDEX; a constraint's index has no SQL of its own in DuckDB, so PostgreSQL's form
     of its definition from the constraint's columns (psql prints what follows USING: "art (order_id, qty)")."""
-    return (f"coalesce((SELECT CASE WHEN {column} = 0 THEN rtrim(sql, ';') ELSE string_split(trim(expressions, '[]'), "
-            f"', ')[{column}] END FROM duckdb_indexes() WHERE index_oid = pg_index_oid_arg), (SELECT CASE WHEN "
+    # (DuckDB lists an expression key quoted, as "['(lower(note))']": its text is what is inside the quotes)
+    return (f"coalesce((SELECT CASE WHEN {column} = 0 THEN rtrim(sql, ';') ELSE regexp_replace(string_split("
+            f"trim(expressions, '[]'), ', ')[{column}], '^''(.*)''$', '\\1') END FROM duckdb_indexes() "
+            "WHERE index_oid = pg_index_oid_arg), (SELECT CASE WHEN "
             f"{column} = 0 THEN 'CREATE UNIQUE INDEX ' || constraint_name || ' ON ' || table_name || ' USING art (' "
             f"|| array_to_string(constraint_column_names, ', ') || ')' ELSE constraint_column_names[{column}] END "
             "FROM duckdb_constraints() WHERE table_oid * 1000000 + constraint_index = pg_index_oid_arg "
@@ -65,9 +67,31 @@ _CATALOG_SQL = (
       "ELSE pg_catalog.format_type(pg_type_oid_arg, -1) END",
     # Only types with a PostgreSQL oid (DuckDB's others, HUGEINT, UTINYINT, ..., reach clients as one of these),
     # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
-    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid) FROM "
+    # No domains either: a type is its own base type (typbasetype 0, typtypmod -1, typnotnull false, as PostgreSQL
+    # says of a base type; DuckDB's are NULL), which psqlODBC's SQLColumns and PgJDBC's getColumns read.
+    # And an array type for each element type whose arrays the server decodes as parameters (pgtypes), as
+    # PostgreSQL lists them (_int4: typelem int4, typinput array_in; the element's typarray names it): asyncpg looks
+    # an array parameter's type up here ($1::INTEGER[]), and PgJDBC's type cache tells arrays by typinput. A DuckDB
+    # list result still arrives as json (pgtypes.type_of).
+    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
+    "-1 AS typtypmod, false AS typnotnull, coalesce(typelem, 0) AS typelem, coalesce(typdelim, ',') AS typdelim, "
+    # built-in types are DuckDB's system schema's, listed as pg_catalog (as the built-in functions, pg_proc)
+    "CASE WHEN typnamespace = (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
+    "'main') THEN (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'pg_catalog') "
+    "ELSE typnamespace END AS typnamespace, "
+    "CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
+    + " ELSE 0 END AS typarray) FROM (SELECT * FROM "
     "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
-    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043",
+    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME "
+    "SELECT * REPLACE (CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
+    + " END AS oid, '_' || typname AS typname, -1 AS typlen, 'A' AS typcategory, false AS typispreferred, "
+    "oid AS typelem, 'array_in' AS typinput, 'array_out' AS typoutput, 'array_recv' AS typreceive, "
+    "'array_send' AS typsend) FROM pg_catalog.pg_type WHERE oid IN ("
+    + ", ".join(str(elem) for elem in ARRAY_ELEMENT_OF.values()) + "))",
+    # No range types in DuckDB (asyncpg's type introspection joins pg_range): empty.
+    "CREATE OR REPLACE TEMP VIEW pg_range AS SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, "
+    "NULL::BIGINT AS rngmultitypid, NULL::BIGINT AS rngcollation, NULL::BIGINT AS rngsubopc, "
+    "NULL::VARCHAR AS rngcanonical, NULL::VARCHAR AS rngsubdiff WHERE false",
     # Schemas: DuckDB's pg_namespace has the database's own; PostgreSQL's also lists pg_catalog and
     # information_schema, where DuckDB keeps its catalogue views (in its system database). The functions of that
     # system database (built-ins and the anomaly_* functions) are listed in pg_catalog, as PostgreSQL lists its
@@ -90,15 +114,6 @@ _CATALOG_SQL = (
     "' ') AS proargtypes, NULL::VARCHAR AS proargnames), "
     "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
     "FROM pg_catalog.pg_proc",
-    "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
-    "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
-    f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
-    "CASE WHEN pg_column_type_oid(data_type) = 1700 THEN ((numeric_precision << 16) | numeric_scale) + 4 "
-    "ELSE -1 END AS atttypmod, false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, "
-    "column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, '' AS attgenerated, "
-    "false AS attisdropped, true AS attislocal, 0 AS attinhcount, 0 AS attcollation, NULL::VARCHAR AS attcompression, "
-    "NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
-    "NULL::VARCHAR AS attmissingval FROM duckdb_columns()",
     # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
     # storage options, typed as the list psql unnests; no replication, so the default replica identity, which
     # psql does not print), and
@@ -201,10 +216,33 @@ _CATALOG_SQL = (
     "false AS indisreplident, false AS indnullsnotdistinct, indkey, list_transform(indkey, lambda k: 0) AS "
     "indcollation, list_transform(indkey, lambda k: 0) AS indclass, array_to_string(list_transform(indkey, lambda k: 0), ' ') AS indoption, "
     "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred FROM keys",
+    # (after pg_index, whose keys it lists for each index)
+    "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
+    "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
+    f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
+    "CASE WHEN pg_column_type_oid(data_type) = 1700 THEN ((numeric_precision << 16) | numeric_scale) + 4 "
+    "ELSE -1 END AS atttypmod, false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, "
+    "column_default IS NOT NULL AS atthasdef, false AS atthasmissing, '' AS attidentity, '' AS attgenerated, "
+    "false AS attisdropped, true AS attislocal, 0 AS attinhcount, 0 AS attcollation, NULL::VARCHAR AS attcompression, "
+    "NULL::VARCHAR[] AS attacl, NULL::VARCHAR[] AS attoptions, NULL::VARCHAR[] AS attfdwoptions, "
+    "NULL::VARCHAR AS attmissingval FROM duckdb_columns() UNION ALL BY NAME "
+    # An index's own columns, as PostgreSQL lists them (attrelid the index, attnum its key position, named and
+    # typed after the table's column; an expression key is "expr"): psqlODBC's SQLPrimaryKeys joins them.
+    "SELECT i.indexrelid AS attrelid, coalesce(c.column_name, 'expr') AS attname, "
+    "coalesce(pg_column_type_oid(c.data_type), 25) AS atttypid, k.n::INTEGER AS attnum, false AS attnotnull, "
+    "false AS atthasdef, '' AS attidentity, '' AS attgenerated, false AS attisdropped, -1 AS atttypmod, "
+    "-1 AS attlen, 0 AS attndims FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
+    "LEFT JOIN duckdb_columns() c ON c.table_oid = i.indrelid AND c.column_index = k.attnum",
     # indoption is int2vector, whose text ("0 0") SQLAlchemy reads; it unnests indkey, so that stays a list.
     # X.indoption[n] (pgsql's rewrites; JDBC's getIndexInfo): an int2vector's n-th entry, from 0 as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO pg_int2vector_at(pg_vector_arg, pg_pos_arg) AS "
     "TRY_CAST(string_split(pg_vector_arg, ' ')[pg_pos_arg + 1] AS SMALLINT)",
+    # X.indkey[n] likewise (pgsql's rewrites; psqlODBC's SQLPrimaryKeys): the view keeps indkey as a list.
+    "CREATE OR REPLACE TEMP MACRO pg_int2vector_key(pg_vector_arg, pg_pos_arg) AS pg_vector_arg[pg_pos_arg + 1]",
+    # An int2vector's text as a value pgtypes sends as int2vector (OID 22): DuckDB has no such type, and a type
+    # alias does not reach a result's column types, a union's member name does (pgsql._int2vector_outputs).
+    "CREATE OR REPLACE TEMP MACRO pg_int2vector_out(pg_vector_text_arg) AS "
+    "union_value(int2vector := pg_vector_text_arg::VARCHAR)",
     # An index's definition (0: whole, n: its n-th key), from what DuckDB stored of it.
     "CREATE OR REPLACE TEMP MACRO pg_get_indexdef(pg_index_oid_arg) AS " + _indexdef_sql("0") + ", "
     "(pg_index_oid_arg, pg_column_arg, pg_pretty_arg) AS " + _indexdef_sql("pg_column_arg"),

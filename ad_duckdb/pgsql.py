@@ -43,11 +43,11 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
                      "pg_relation_is_publishable", "array_upper",
                      "col_description", "obj_description", "pg_regproc",
-                     "pg_int2vector_at")
+                     "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
-                 "pg_namespace", "pg_proc", "pg_stat_user_tables")
+                 "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
@@ -406,22 +406,24 @@ def _settings(sql: str) -> str:
 
 
 def _int2vector_subscripts(sql: str) -> str:
-    """``X.indoption[n]`` (JDBC's getIndexInfo reads an index key's sort flags so, as ``I_INDOPTION[n]``) as
-    ``pg_int2vector_at(X.indoption, n)``: pg_index.indoption is PostgreSQL's int2vector, whose text ("0 0")
-    SQLAlchemy splits, so the session view keeps it as text; PostgreSQL subscripts it from 0."""
-    if "indoption" not in sql.lower():
+    """``X.indoption[n]`` and ``X.indkey[n]`` (JDBC's getIndexInfo reads an index key's sort flags as
+    ``I_INDOPTION[n]``; psqlODBC's SQLPrimaryKeys a key's column as ``i.indkey[ia.attnum-1]``) as
+    ``pg_int2vector_at(X.indoption, n)`` / ``pg_int2vector_key(X.indkey, n)``: both are PostgreSQL int2vectors,
+    which subscript from 0. The session view keeps indoption as its text ("0 0", which SQLAlchemy splits) and
+    indkey as a list (which clients unnest), so each has its own macro."""
+    low = sql.lower()
+    if "indoption" not in low and "indkey" not in low:
         return sql
     try:
-        raw = _tokens(sql)
+        toks = _words(sql)
     except duckdb.Error:
         return sql
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
     for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
         pos, word, kind = toks[i]
-        if kind != "identifier" or not word.strip('"').lower().endswith("indoption") or i + 1 >= len(toks) \
-                or toks[i + 1][1] != "[":
+        name = _ident(word)
+        macro = "pg_int2vector_at" if name.endswith("indoption") else "pg_int2vector_key" \
+            if name.endswith("indkey") else None
+        if kind != "identifier" or macro is None or i + 1 >= len(toks) or toks[i + 1][1] != "[":
             continue
         depth, close = 0, None
         for j in range(i + 1, len(toks)):
@@ -433,8 +435,113 @@ def _int2vector_subscripts(sql: str) -> str:
         if close is None or start is None:
             continue
         a = toks[start][0]
-        sql = (sql[:a] + f"pg_int2vector_at({sql[a:toks[i + 1][0]].rstrip()}, "
+        sql = (sql[:a] + f"{macro}({sql[a:toks[i + 1][0]].rstrip()}, "
                f"{sql[toks[i + 1][0] + 1:toks[close][0]].strip()})" + sql[toks[close][0] + 1:])
+    return sql
+
+
+# pg_index's int2vector columns selected as they are (psqlODBC's SQLStatistics: "select c.relname, i.indkey, ...,
+# i.indoption"): the driver reads them as int2vector text ("1 2"), by the column's type (OID 22), into an array of
+# shorts; sent as json ("[1, 2]") they would be read as characters. Only items of the outermost select list that
+# are the bare column; anywhere else (unnest(i.indkey), a subquery) the view's own type is what the query needs.
+_INT2VECTOR_OUT = {"indkey": "pg_int2vector_out(array_to_string({0}, ' ')) AS indkey",
+                   "indoption": "pg_int2vector_out({0}) AS indoption"}
+
+
+def _int2vector_outputs(sql: str) -> str:
+    """Outermost select-list items ``[X.]indkey`` / ``[X.]indoption`` as int2vector values (pgtypes: OID 22)."""
+    low = sql.lower()
+    if "indoption" not in low and "indkey" not in low:
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    if not toks or toks[0][1].lower() != "select":
+        return sql
+    items, start, depth = [], 1, 0
+    for i in range(1, len(toks)):
+        word = toks[i][1]
+        depth += {"(": 1, ")": -1}.get(word, 0)
+        if depth == 0 and (word == "," or word.lower() == "from"):
+            items.append((start, i))
+            start = i + 1
+            if word.lower() == "from":
+                break
+    for a, b in reversed(items):  # from the end, so earlier positions stay valid
+        item = [t[1] for t in toks[a:b]]
+        if not item or _ident(item[-1]) not in _INT2VECTOR_OUT or toks[b - 1][2] != "identifier" or not (
+                len(item) == 1 or len(item) == 3 and item[1] == "." and toks[a][2] == "identifier"):
+            continue
+        begin, end = toks[a][0], toks[b - 1][0] + len(toks[b - 1][1])
+        sql = sql[:begin] + _INT2VECTOR_OUT[_ident(item[-1])].format(sql[begin:end]) + sql[end:]
+    return sql
+
+
+# LIKE's escape character: PostgreSQL's is the backslash unless ESCAPE names another, DuckDB's LIKE has none. ODBC
+# tools escape _ and % in catalogue patterns (psqlODBC reports "\\" as SQL_SEARCH_PATTERN_ESCAPE; SQLTables for
+# tx\_log), which DuckDB would read as a backslash, finding nothing. A pattern that is a literal with a backslash,
+# or a parameter (its value is not known here), gets ESCAPE '\'; a literal without one means the same either way.
+def _like_escapes(sql: str) -> str:
+    """``x [NOT] [I]LIKE 'pattern'`` (with a backslash) or ``LIKE $n`` as ``... ESCAPE '\\'``, unless the query
+    names an escape; by DuckDB's tokenizer, so the text of strings and comments stays as written."""
+    low = sql.lower()
+    if "like" not in low or ("\\" not in sql and "$" not in sql):
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    for i in range(len(toks) - 2, -1, -1):  # from the end, so earlier positions stay valid
+        if toks[i][2] != "keyword" or toks[i][1].lower() not in ("like", "ilike"):
+            continue
+        if toks[i + 1][2] == "string_const" and "\\" in toks[i + 1][1]:
+            last = i + 1
+        elif toks[i + 1][1] == "$" and i + 2 < len(toks) and toks[i + 2][2] == "numeric_const":
+            last = i + 2
+        else:
+            continue
+        if last + 1 < len(toks) and toks[last + 1][1].lower() in ("escape", "::"):
+            continue  # its own escape; or a cast, whose end this does not look for
+        end = toks[last][0] + len(toks[last][1])
+        sql = sql[:end] + " ESCAPE '\\'" + sql[end:]
+    return sql
+
+
+# PostgreSQL's unnest(a, b, ...) in FROM: the arrays side by side, the shorter padded with NULLs (asyncpg's and
+# psycopg's way to pass columns of rows: unnest($1::INTEGER[], $2::DOUBLE[]) AS t(x, y)). DuckDB's unnest takes one
+# list; several unnests in one select list run in step and pad with NULLs the same way, so the call becomes that
+# subquery. Only right after FROM, JOIN or LATERAL (where PostgreSQL allows it), never WITH ORDINALITY.
+def _multi_unnest(sql: str) -> str:
+    """``FROM unnest(a, b)`` as ``FROM (SELECT unnest(a), unnest(b))``, by DuckDB's tokenizer."""
+    if "unnest" not in sql.lower():
+        return sql
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql
+    for i in range(len(toks) - 2, 0, -1):  # from the end, so earlier positions stay valid
+        if _ident(toks[i][1]) != "unnest" or toks[i + 1][1] != "(" \
+                or toks[i - 1][1].lower() not in ("from", "join", "lateral"):
+            continue
+        close = _matching_close(toks, i + 1)
+        if close is None or close + 2 < len(toks) and toks[close + 1][1].lower() == "with" \
+                and toks[close + 2][1].lower() == "ordinality":
+            continue
+        commas, depth = [], 0
+        for j in range(i + 2, close):
+            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+            if depth == 0 and toks[j][1] == ",":
+                commas.append(j)
+            if toks[j][1] == ":=":
+                commas = []  # a named parameter: DuckDB's own unnest(x, recursive := true)
+                break
+        if not commas:
+            continue
+        bounds = [i + 1, *commas, close]
+        args = [sql[toks[a][0] + 1:toks[b][0]].strip() for a, b in zip(bounds, bounds[1:], strict=False)]
+        sql = (sql[:toks[i][0]] + "(SELECT " + ", ".join(f"unnest({a})" for a in args) + ")"
+               + sql[toks[close][0] + 1:])
     return sql
 
 
@@ -455,7 +562,8 @@ def catalog_rewrites(sql: str) -> str:
     """The catalogue rewrites (qualified catalogue names, _catalog_names; PostgreSQL's format(); ``X::regclass`` as
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
-    sql = _int2vector_subscripts(_settings(_regclass(_pg_format(_catalog_names(sql)))))
+    sql = _multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(_pg_format(
+        _catalog_names(sql))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]

@@ -31,14 +31,14 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP": (1114, 8), "TIMESTAMP_S": (1114, 8), "TIMESTAMP_MS": (1114, 8), "TIMESTAMP_NS": (1114, 8),
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
-_TEXT, _JSON = (25, -1), (114, -1)
+_TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
 TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column is listed as the type it is sent as
 # PostgreSQL's names of those OIDs, as its format_type() writes them: SQLAlchemy and psql read a column's type from
 # that text (SQLAlchemy's type map knows "double precision", not DuckDB's "DOUBLE" or pg_type's "float8").
 PG_TYPE_NAMES = {16: "boolean", 21: "smallint", 23: "integer", 20: "bigint", 700: "real", 701: "double precision",
                  1700: "numeric", 25: "text", 1043: "character varying", 17: "bytea", 1082: "date",
                  1083: "time without time zone", 1266: "time with time zone", 1114: "timestamp without time zone",
-                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name"}
+                 1184: "timestamp with time zone", 1186: "interval", 2950: "uuid", 114: "json", 26: "oid", 19: "name", 22: "int2vector"}
 # ... and pg_type's names of them (typname; information_schema.columns.udt_name, which Metabase's field sync reads).
 PG_TYPNAMES = {16: "bool", 21: "int2", 23: "int4", 20: "int8", 700: "float4", 701: "float8", 1700: "numeric", 25: "text",
                1043: "varchar", 17: "bytea", 1082: "date", 1083: "time", 1266: "timetz", 1114: "timestamp",
@@ -145,6 +145,10 @@ def encode_binary(v: Any, oid: int) -> bytes:
         return v.bytes
     if oid == 17:
         return bytes(v)
+    if oid == 22:  # int2vector: a one-dimensional int2 array, subscripted from 0
+        keys = [int(k) for k in str(v).split()]
+        return struct.pack(f"!iiiii{'ih' * len(keys)}", 1, 0, 21, len(keys), 0,
+                           *[x for k in keys for x in (2, k)])
     return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
@@ -171,6 +175,8 @@ def type_of(t: Any) -> tuple[int, int]:
     name = str(t).upper()
     if name in _OIDS:
         return _OIDS[name]
+    if name == "UNION(INT2VECTOR VARCHAR)":
+        return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
     if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
         return _JSON  # before DECIMAL: DECIMAL(9,2)[] is a list
     if name.startswith("DECIMAL"):
@@ -228,6 +234,7 @@ _PARAM_BINARY.update({
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
              1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
 ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
+ARRAY_ELEMENT_OF = dict(_ARRAY_OF)  # the catalogue's array types (pgcatalog's pg_type)
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 

@@ -8,6 +8,7 @@ enable_external_access = false, lock_configuration = true), not from filtering S
 from __future__ import annotations
 
 import ast
+import asyncio
 import os
 import re
 import shutil
@@ -20,7 +21,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import duckdb
 import psycopg
 import pytest
@@ -785,3 +788,37 @@ def test_undefined_settings_and_functions_have_postgres_sqlstates(server: Server
                 conn.execute(sql)
             assert err.value.sqlstate == code, (sql, err.value.sqlstate)
         assert conn.execute("SELECT 1").fetchall() == [(1,)]
+
+
+def test_asyncpg_array_parameters(server: Server, expected: dict[str, float]) -> None:
+    """asyncpg looks an array parameter's type up in pg_type (its introspection query, which also joins pg_range)
+    and found no array types there, so ``$1::INTEGER[]`` failed; PostgreSQL's unnest(a, b) in FROM was DuckDB's
+    one-list unnest."""
+
+    async def scores() -> tuple[list[Any], list[Any], list[Any]]:
+        conn = await asyncpg.connect(server.url())
+        try:
+            zipped = await conn.fetch("SELECT anomaly_score('tx_ae', x, y) FROM unnest($1::INTEGER[], $2::DOUBLE[]) "
+                                      "AS t(x, y)", [1, 2, 3], [3.0, 4.0, 120.0])
+            padded = await conn.fetch("SELECT x, y FROM unnest($1::INTEGER[], $2::DOUBLE[]) AS t(x, y)", [1, None],
+                                      [5.5])  # NULL elements, and the shorter array padded with NULLs
+            some = await conn.fetch("SELECT count(*) FROM transactions WHERE transaction_id = ANY($1::BIGINT[])",
+                                    [1, 2, 999_999])
+            return [r[0] for r in zipped], [tuple(r) for r in padded], [r[0] for r in some]
+        finally:
+            await conn.close()
+
+    zipped, padded, some = asyncio.run(scores())
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        want = conn.execute("SELECT anomaly_score('tx_ae', 1, 3.0), anomaly_score('tx_ae', 2, 4.0)").fetchone()
+        # the same arrays as text parameters (%t), which psycopg writes as {1,2,3}
+        text = conn.execute("SELECT anomaly_score('tx_ae', x, y) FROM unnest(%t::INTEGER[], %t::DOUBLE[]) AS t(x, y)",
+                            ([1, 2, 3], [3.0, 4.0, 120.0])).fetchall()
+        # strings and comments that spell the call stay as written; a one-list unnest is DuckDB's own
+        assert conn.execute("SELECT 'FROM unnest(a, b)' /* FROM unnest(a, b) */, t.* FROM unnest([1, 2], ['x']) "
+                            "AS t(n, s) JOIN unnest([1, 2]) AS u(m) ON n = m").fetchall() == [
+            ("FROM unnest(a, b)", 1, "x"), ("FROM unnest(a, b)", 2, None)]
+    assert want is not None and zipped[:2] == list(want)
+    assert zipped[2] == pytest.approx(expected["one"], rel=1e-12)
+    assert [r[0] for r in text] == zipped
+    assert padded == [(1, 5.5), (None, None)] and some == [2]

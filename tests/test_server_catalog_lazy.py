@@ -19,6 +19,8 @@ import psycopg2
 import pytest
 import test_server_catalog as catalog
 import test_server_jdbc as jdbc
+import test_server_odbc as odbc
+from asyncpg.introspection import INTRO_LOOKUP_TYPES_13
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from test_server_catalog import shop
@@ -50,6 +52,19 @@ JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     (jdbc.METABASE_TABLES, ("^pg_", "information_schema", "main", "other")), (jdbc.METABASE_FKS, ("main",)),
     (jdbc.METABASE_FIELDS, ("ALWAYS", "main", "main")),
     (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),
+    (jdbc.METABASE_GET_COLUMNS, ("main", "%")), (jdbc.METABASE_GET_PRIMARY_KEYS, ("main", "orders")),
+    (jdbc.metabase_field_metadata(1, [1, 2]), ()),  # no relation has oid 1: no rows, the same on any session
+    (INTRO_LOOKUP_TYPES_13, ([1007, 1022],)),  # asyncpg's type introspection, for $1::INTEGER[] and $2::DOUBLE[]
+]
+
+# psqlODBC's SQLTables / SQLColumns / SQLStatistics / SQLPrimaryKeys (test_server_odbc), for tables of the shop
+# database (orders has a two-column key, a UNIQUE constraint and an index; plain has none)
+ODBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
+    (odbc.ODBC_SCHEMAS, ()), (odbc.ODBC_TABLE_TYPES, ()), (odbc.odbc_tables("main", "%"), ()),
+    (odbc.odbc_tables("main", "orders"), ()), (odbc.odbc_columns("main", "customers"), ()),
+    (odbc.odbc_columns("main", "orders", column="%"), ()), (odbc.odbc_columns("other", "items", "="), ()),
+    (odbc.odbc_special_columns("main", "orders"), ()), (odbc.odbc_statistics("main", "orders"), ()),
+    (odbc.odbc_primary_keys("main", "orders"), ()), (odbc.odbc_primary_keys_old("main", "plain"), ()),
 ]
 
 # The catalogue statements the other tests send themselves (psycopg's %s parameters)
@@ -141,7 +156,7 @@ def test_every_catalogue_query_answers_the_same_as_a_sessions_first_statement(sh
 
     groups = [  # the extended protocol: psycopg 3 with %s, and JDBC's $n as the driver sends them (RawCursor)
         (connect(), [*_psql_queries(shop), *OWN_QUERIES, *sqlalchemy["psycopg"]]),
-        (connect(cursor_factory=psycopg.RawCursor), JDBC_QUERIES),
+        (connect(cursor_factory=psycopg.RawCursor), JDBC_QUERIES + ODBC_QUERIES),
         (connect2, sqlalchemy["psycopg2"]),  # the simple protocol, the parameters written into the text (Superset)
     ]
     total = 0

@@ -203,7 +203,11 @@ def test_get_type_info(shop: Server) -> None:
             "bool": 16, "date": 1082, "timestamp": 1114, "timestamptz": 1184, "uuid": 2950, "json": 114}.items() \
         <= types.items()
     rows = _run(shop, TYPE_INFO_CACHE)
-    assert {r[2] for r in rows} == set(types) and not any(r[0] for r in rows)  # no array types in DuckDB's pg_type
+    assert {r[2] for r in rows} == set(types)
+    # the array types whose values the server decodes as parameters, by typinput as PostgreSQL's (JDBC's setArray)
+    assert {r[2] for r in rows if r[0]} == {"_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_numeric",
+                                            "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid"}
+    assert types["_int4"] == 1007 and types["_float8"] == 1022
 
 
 def test_get_best_row_identifier(shop: Server) -> None:
@@ -357,3 +361,67 @@ def test_new_rewrites_leave_literals_and_comments_alone(shop: Server) -> None:
                "format('{}', 'duckdb'), -- \"information_schema\".\"columns\"\n"
                "(SELECT udt_name FROM \"information_schema\".\"columns\" WHERE table_name = 'plain')")
         assert conn.execute(sql).fetchone() == (text, 'a|"B"', "duckdb", "int4")
+
+
+# The rest of the same Metabase v0.62.1.5 log: PgJDBC's current getColumns (#13; $1, $2: schema and table patterns)
+# and getPrimaryKeys (#14, through pg_index rather than pg_constraint), then its result-set metadata query (#18):
+# the driver asks it for the columns of a result whose RowDescription names their table (the log's oid 16384,
+# attnums 2, 3, 4), to answer isNullable / isAutoIncrement. This server names no table there (DuckDB does not say
+# which table a result column comes from: table OID 0, as PostgreSQL sends for a computed column), so PgJDBC does
+# not send it to this server; replayed with a real table's oid, it answers as it would.
+METABASE_GET_COLUMNS = (
+    "SELECT * FROM (SELECT current_database() AS current_database, n.nspname,c.relname,a.attname,a.atttypid,a.attnotnull  OR "
+    "(t.typtype = 'd' AND t.typnotnull) AS attnotnull,a.atttypmod,a.attlen,t.typtypmod,row_number() OVER (PARTITION BY "
+    "a.attrelid ORDER BY a.attnum) AS attnum, nullif(a.attidentity, '') as attidentity,nullif(a.attgenerated, '') as "
+    "attgenerated,pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS adsrc,dsc.description,t.typbasetype,t.typtype  FROM "
+    "pg_catalog.pg_namespace n  JOIN pg_catalog.pg_class c ON (c.relnamespace = n.oid)  JOIN pg_catalog.pg_attribute a ON "
+    "(a.attrelid=c.oid)  JOIN pg_catalog.pg_type t ON (a.atttypid = t.oid)  LEFT JOIN pg_catalog.pg_attrdef def ON "
+    "(a.attrelid=def.adrelid AND a.attnum = def.adnum)  LEFT JOIN pg_catalog.pg_description dsc ON (c.oid=dsc.objoid AND "
+    "a.attnum = dsc.objsubid)  LEFT JOIN pg_catalog.pg_class dc ON (dc.oid=dsc.classoid AND dc.relname='pg_class')  LEFT "
+    "JOIN pg_catalog.pg_namespace dn ON (dc.relnamespace=dn.oid AND dn.nspname='pg_catalog')  WHERE c.relkind in "
+    "('r','p','v','f','m') and a.attnum > 0 AND NOT a.attisdropped  AND n.nspname LIKE $1 AND c.relname LIKE $2) c WHERE "
+    "true  ORDER BY nspname,c.relname,attnum"
+)
+METABASE_GET_PRIMARY_KEYS = (
+    'SELECT        result.TABLE_CAT AS "TABLE_CAT",        result.TABLE_SCHEM AS "TABLE_SCHEM",        result.TABLE_NAME '
+    'AS "TABLE_NAME",        result.COLUMN_NAME AS "COLUMN_NAME",        result.KEY_SEQ AS "KEY_SEQ",        result.PK_NAME '
+    'AS "PK_NAME"FROM      (SELECT current_database() AS TABLE_CAT, n.nspname AS TABLE_SCHEM,   ct.relname AS TABLE_NAME, '
+    'a.attname AS COLUMN_NAME,   (information_schema._pg_expandarray(i.indkey)).n AS KEY_SEQ, ci.relname AS PK_NAME,   '
+    'information_schema._pg_expandarray(i.indkey) AS KEYS, a.attnum AS A_ATTNUM, i.indnkeyatts as KEY_COUNT FROM '
+    'pg_catalog.pg_class ct   JOIN pg_catalog.pg_attribute a ON (ct.oid = a.attrelid)   JOIN pg_catalog.pg_namespace n ON '
+    '(ct.relnamespace = n.oid)   JOIN pg_catalog.pg_index i ON ( a.attrelid = i.indrelid)   JOIN pg_catalog.pg_class ci ON '
+    '(ci.oid = i.indexrelid) WHERE true  AND n.nspname = $1 AND ct.relname = $2 AND i.indisprimary  ) result where  '
+    'result.A_ATTNUM = (result.KEYS).x AND result.KEY_SEQ <= KEY_COUNT  ORDER BY result.table_name, result.pk_name, '
+    'result.key_seq'
+)
+def metabase_field_metadata(oid: int, attnums: list[int]) -> str:
+    """#18 for table ``oid``'s columns ``attnums``, as PgJDBC writes it."""
+    vals = " UNION ALL ".join(f"SELECT {oid} AS oid , {a} AS attnum" if i == 0 else f"SELECT {oid}, {a}"
+                              for i, a in enumerate(attnums))
+    return ("SELECT c.oid, a.attnum, a.attname, c.relname, n.nspname, a.attnotnull OR (t.typtype = 'd' AND t.typnotnull), "
+            "a.attidentity != '' OR pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE '%nextval(%' FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON (c.relnamespace = n.oid) JOIN pg_catalog.pg_attribute a ON (c.oid = a.attrelid) "
+            "JOIN pg_catalog.pg_type t ON (a.atttypid = t.oid) LEFT JOIN pg_catalog.pg_attrdef d ON (d.adrelid = a.attrelid "
+            f"AND d.adnum = a.attnum) JOIN ({vals}) vals ON (c.oid = vals.oid AND a.attnum = vals.attnum) where c.oid in ({oid})")
+
+
+def test_metabase_getcolumns_getprimarykeys_and_result_metadata(shop: Server) -> None:
+    rows = _run(shop, METABASE_GET_COLUMNS, "main", "orders")
+    # name, type oid, NOT NULL, typmod, position, default; base type 0 and typtype 'b': no domains
+    assert [(r[3], r[4], r[5], r[6], r[9], r[12], r[14], r[15]) for r in rows] == [
+        ("order_id", 20, True, -1, 1, None, 0, "b"), ("customer_id", 23, False, -1, 2, None, 0, "b"),
+        ("qty", 21, True, -1, 3, None, 0, "b"), ("note", 1043, False, -1, 4, None, 0, "b")]
+    assert {r[10:12] for r in rows} == {(None, None)}  # no identity or generated columns
+    cust = {r[3]: r for r in _run(shop, METABASE_GET_COLUMNS, "main", "cust%")}
+    assert cust["name"][12] == "'x'" and cust["email"][13] == "their mail" and cust["amount"][6] == (12 << 16 | 2) + 4
+    assert _run(shop, METABASE_GET_PRIMARY_KEYS, "main", "orders") == [
+        ("shop", "main", "orders", "order_id", 1, "orders_order_id_qty_pkey"),
+        ("shop", "main", "orders", "qty", 2, "orders_order_id_qty_pkey")]
+    assert _run(shop, METABASE_GET_PRIMARY_KEYS, "main", "plain") == []
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        oid = conn.execute("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'customers'").fetchone()[0]
+    got = _run(shop, metabase_field_metadata(oid, [1, 2, 3]))
+    # auto-increment: false OR NULL (no default) is NULL, as in PostgreSQL (PgJDBC reads it as false)
+    assert sorted(got) == [(oid, 1, "id", "customers", "main", True, None),
+                           (oid, 2, "email", "customers", "main", True, None),
+                           (oid, 3, "name", "customers", "main", False, False)]  # a default, not nextval(...)
