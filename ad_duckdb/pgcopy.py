@@ -19,7 +19,7 @@ from .pgtypes import encode_text
 _NAME = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
 _COPY_RE = re.compile(
     rf"^\s*copy\s+(?:\((?P<query>.*)\)|(?P<table>{_NAME}(?:\s*\.\s*{_NAME})*)\s*(?:\((?P<cols>[^()]*)\))?)"
-    r"\s*to\s+stdout\b(?P<opts>.*?)[\s;]*$", re.I | re.S)
+    r"\s*to\s+stdout\b(?P<opts>.*)$", re.I | re.S)
 _TOKEN_RE = re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[\w.]+|\S")
 _BOOL = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 _SUPPORTED = ("supported: FORMAT csv | text, HEADER [true | false], DELIMITER 'c', NULL 'text', QUOTE 'c', "
@@ -84,7 +84,9 @@ def parse(sql: str) -> CopyOut | None:
         cols = sql[m.start("cols"):m.end("cols")] if m.group("cols") is not None else "*"
         query = f"SELECT {cols} FROM {sql[m.start('table'):m.end('table')]}"
     opts: dict[str, Any] = {}
-    tokens = [t for t in _TOKEN_RE.findall(sql[m.start("opts"):m.end("opts")]) if t not in ("(", ")", ",")]
+    # The options end where the text as sent ends, less a trailing ``;`` (a blanked literal ends them too: ';')
+    opts_text = sql[m.start("opts"):m.end("opts")].rstrip().rstrip(";")
+    tokens = [t for t in _TOKEN_RE.findall(opts_text) if t not in ("(", ")", ",")]
     i = 0
     while i < len(tokens):
         word = tokens[i].lower()

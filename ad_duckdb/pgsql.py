@@ -141,7 +141,9 @@ _OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer"
                 "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
                 "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
                 "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26}
-_TYPE_NAME = r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\[\s*\])?)"
+# a type name, its typmod (DECIMAL(10,2), VARCHAR(20): dropped, the OID is the same) and whether it is an array
+_TYPE_NAME = (r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
+              r"(?:\s*\[\s*\])?)")
 _PARAM_CAST_RE = re.compile(rf"\$(\d+)\s*::\s*{_TYPE_NAME}|CAST\s*\(\s*\$(\d+)\s+AS\s+{_TYPE_NAME}", re.I)
 
 
@@ -155,7 +157,7 @@ def parameter_casts(sql: str) -> dict[int, int]:
             n, t = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
             t = " ".join(t.lower().replace("[", " [").split())
             array = t.endswith("]")
-            t = t.rstrip("[] ")
+            t = re.sub(r"\s*\(.*", "", t.rstrip("[] "))
             oid = _OID_OF_CAST.get(t)
             if oid is not None and array:
                 oid = ARRAY_OID_OF.get(oid)  # a list parameter: the array type of that element

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import decimal
+import json
 import os
 import re
 import shutil
@@ -804,6 +806,10 @@ def test_asyncpg_array_parameters(server: Server, expected: dict[str, float]) ->
                                       [5.5])  # NULL elements, and the shorter array padded with NULLs
             some = await conn.fetch("SELECT count(*) FROM transactions WHERE transaction_id = ANY($1::BIGINT[])",
                                     [1, 2, 999_999])
+            # a type with a typmod is still an array (DECIMAL(10,2)[] was described as one numeric)
+            typmod = await conn.fetchrow("SELECT $1::DECIMAL(10,2)[], CAST($2 AS VARCHAR(5)[])",
+                                         [decimal.Decimal("1.25")], ["x"])
+            assert typmod is not None and [json.loads(v) for v in typmod] == [[1.25], ["x"]]
             return [r[0] for r in zipped], [tuple(r) for r in padded], [r[0] for r in some]
         finally:
             await conn.close()

@@ -297,14 +297,17 @@ def test_a_cursor_over_ten_million_rows_streams(server: Server) -> None:
 def test_psql_copy_to_a_file(server: Server, tmp_path: Path) -> None:
     psql = shutil.which("psql")
     assert psql, PSQL_MISSING
-    csv_file, text_file = tmp_path / "scores.csv", tmp_path / "t.txt"
+    csv_file, text_file, old_file = tmp_path / "scores.csv", tmp_path / "t.txt", tmp_path / "old.csv"
     r = subprocess.run(
         [psql, server.url(), "-X", "-v", "ON_ERROR_STOP=1",
          "-c", f"\\copy (SELECT transaction_id, {SCORE} AS score FROM transactions ORDER BY 1) to '{csv_file}' "
                "with (format csv, header)",
-         "-c", f"\\copy transactions to '{text_file}'"],
+         "-c", f"\\copy transactions to '{text_file}'",
+         # the old spelling, with a quoted option last (psql sends it as written, without parentheses)
+         "-c", f"\\copy transactions (transaction_id, count) to '{old_file}' with csv header delimiter ';'"],
         capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0 and r.stdout.split("\n")[:2] == ["COPY 2000", "COPY 2000"], (r.stdout, r.stderr)
+    assert r.returncode == 0 and r.stdout.split("\n")[:3] == ["COPY 2000"] * 3, (r.stdout, r.stderr)
+    assert old_file.read_text().splitlines()[0] == "transaction_id;count"
     lines = csv_file.read_text().splitlines()
     assert lines[0] == "transaction_id,score" and len(lines) == 2001
     want = _all_rows(server)
