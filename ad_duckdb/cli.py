@@ -868,9 +868,12 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     stored = False
     try:
         with _open(db, create=True) as con, _notes():
+            target = name or api.read_onnx_file(Path(path)).name
+            before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             info = api.import_model(con, path, name=name)
             stored = True
-            click.echo(f"stored {info.ref}")
+            # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
+            click.echo(f"already stored {info.ref}" if info.version in before else f"stored {info.ref}")
     except BaseException:
         if new_db and not stored:  # as train: a refused file must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):
