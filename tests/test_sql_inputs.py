@@ -108,6 +108,14 @@ def test_every_sql_type_as_a_feature(con: duckdb.DuckDBPyConnection, key: str, p
             ad_duckdb.score(con, "tx_ae", f"SELECT count, {key}_amount AS amount FROM typed")
 
 
+def test_a_text_argument_is_told_what_works_on_text(con: duckdb.DuckDBPyConnection) -> None:
+    # Before: "CAST(col AS DOUBLE)", which fails on every row of words ('web') and on "N/A".
+    with pytest.raises(duckdb.InvalidInputException,
+                       match=r"is VARCHAR, not a number\. .*TRY_CAST\(col AS DOUBLE\) reads numbers written as text, "
+                             r"\(col = 'a value'\)::INTEGER makes a 0/1 column of a word"):
+        con.execute("SELECT anomaly_score('tx_ae', count, 'web') FROM typed").fetchall()
+
+
 @pytest.mark.parametrize("position", [1, 2])
 def test_null_literal_is_the_documented_fill(con: duckdb.DuckDBPyConnection, position: int) -> None:
     """NULL (and NaN) takes whichever of the training median and the values 0.5, 1 and 2 robust spreads around it
