@@ -35,6 +35,7 @@ from .exceptions import (
 )
 from .features import (
     TrainingSample,
+    as_number_query,
     choose_columns,
     count_rows,
     default_features,
@@ -433,9 +434,14 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord,
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
+        trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
+        # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
+        rename = f"them in a query: SELECT x AS {missing[0]}, ..."
+        fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
+               if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")
         raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
-            f"(its columns: {', '.join(c for c, _ in cols)}). Rename them in a query: SELECT x AS {missing[0]}, ..."
+            f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"
         )
     return [by_lower[f.lower()] for f in lm.feature_names]
 
@@ -449,6 +455,13 @@ def _check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str]
     """
     types = {c.lower(): t for c, t in cols}
     for f, c in zip(lm.feature_names, feats, strict=True):
+        query = as_number_query(c, types[c.lower()], source)
+        if query:  # a BOOLEAN or date column (trained on as a number through such a query): not "pass the columns
+            # in the model's order", which is what the SQL functions' error would say
+            raise BadInputError(
+                f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is {types[c.lower()]}, and feature {f!r} takes "
+                f"numbers. Score a query that turns it into a number, e.g. {query}."
+            )
         if types[c.lower()].upper() != "VARCHAR":
             continue
         hint = text_number_hint(cur, source, c)

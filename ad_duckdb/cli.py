@@ -32,7 +32,7 @@ from .exceptions import (
     SourceNotFoundError,
     ThresholdNotFoundError,
 )
-from .features import FeatureSpec, cli_feature_flags, describe, id_like, is_numeric_type, transform
+from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import quote_ident, quote_literal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -92,6 +92,9 @@ Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 
 def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
     """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
+    # DuckDB's messages run over lines ("Candidate functions:", "LINE 1: ..." and a caret line under it): one line,
+    # as scripts read it, without the caret line, which points at nothing once joined.
+    message = " ".join(s.strip() for s in message.splitlines() if s.strip() and not set(s.strip()) <= {"^"})
     err = click.ClickException(message)
     if code is None and isinstance(e, duckdb.Error):
         # an error raised inside a SQL function reaches us as DuckDB's text "...UDF: ModelNotFoundError: ..."
@@ -590,6 +593,25 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
 # What DuckDB answers to a statement that returns no rows of its own (CREATE, INSERT, SET, CHECKPOINT...).
 _NO_ROWS = (["Count"], ["Success"])
+# DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
+# typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
+_BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
+                              r"'(anomaly_score|is_anomaly|is_anomaly_at|anomaly_percentile|anomaly_explain)\(([^']*)\)'")
+
+
+def _first_feature_hint(error: str) -> str:
+    """For DuckDB's binder error on an anomaly function's non-numeric first feature: what the argument is and the fix
+    (the functions' own errors say so for the other arguments); else ""."""
+    m = _BINDER_MISMATCH.search(error)
+    if m is None:
+        return ""
+    types = [t.strip() for t in m.group(2).split(",")]
+    first = 2 if m.group(1) == "is_anomaly_at" else 1  # after the model (and the threshold name)
+    if len(types) <= first or is_numeric_type(types[first]):
+        return ""
+    return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
+            f"its order, which `ad-duckdb show DB MODEL` lists, or turn this one into a number: "
+            f"{as_number_hint('col', types[first])})")
 
 
 # ignore_unknown_options: QUERY may begin with a "-- comment" line (a .sql file passed as "$(cat f.sql)"),
@@ -634,7 +656,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 rows = [] if rel is None else rel.fetchall()
             except duckdb.Error as e:
                 hint = " (the database is opened read-only: add --write to allow writes)" \
-                    if not write and "read-only" in str(e) else ""
+                    if not write and "read-only" in str(e) else _first_feature_hint(str(e))
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
                 raise _failure(f"{where}{e}{hint}", e) from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
@@ -868,9 +890,12 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     stored = False
     try:
         with _open(db, create=True) as con, _notes():
+            target = name or api.read_onnx_file(Path(path)).name
+            before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             info = api.import_model(con, path, name=name)
             stored = True
-            click.echo(f"stored {info.ref}")
+            # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
+            click.echo(f"already stored {info.ref}" if info.version in before else f"stored {info.ref}")
     except BaseException:
         if new_db and not stored:  # as train: a refused file must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):

@@ -153,7 +153,33 @@ def as_number_hint(column: str, sql_type: str) -> str:
                 "if the categories are ordered)")
     if t == "BOOLEAN":
         return f"{column}::INTEGER gives 1 for true and 0 for false"
+    if t == "VARCHAR":  # CAST fails on words ('web') and on "N/A": say what works for each
+        return (f"TRY_CAST({column} AS DOUBLE) reads numbers written as text, ({column} = 'a value')::INTEGER "
+                "makes a 0/1 column of a word")
     return f"CAST({column} AS DOUBLE)"
+
+
+def as_number_expr(column: str, sql_type: str) -> str | None:
+    """The SQL expression that reads a BOOLEAN, date or time column as a number (``column`` quoted); None for other
+    types, which have no one expression that fits."""
+    t = sql_type.upper()
+    if t == "BOOLEAN":
+        return f"{column}::INTEGER"
+    if t.startswith(("DATE", "TIME", "INTERVAL")):
+        return f"epoch({column})"
+    return None
+
+
+def as_number_query(column: str, sql_type: str, source: str) -> str | None:
+    """``SELECT * REPLACE (<expr> AS column) FROM source`` for a BOOLEAN, date or time column, so the column keeps
+    its name and scoring takes the same expression; None for other types."""
+    c = quote_ident(column)
+    expr = as_number_expr(c, sql_type)
+    if expr is None:
+        return None
+    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    what = " (1 for true, 0 for false)" if sql_type.upper() == "BOOLEAN" else " (its seconds)"
+    return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 
 def choose_columns(
@@ -193,6 +219,13 @@ def choose_columns(
                 and hit[1].upper() == "VARCHAR" else None
             if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
+            query = as_number_query(hit[0], hit[1], source)
+            if query:  # the whole query, so the column keeps its name and scoring takes the same expression
+                raise BadInputError(
+                    f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, or train on a "
+                    f"query that turns it into a number, {query}, and score with the same expression: "
+                    f"{as_number_expr(quote_ident(hit[0]), hit[1])}."
+                )
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
@@ -314,7 +347,8 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
 
 # A text column with at most this many distinct values (in the rows read) is treated as categories in the hint.
 _CATEGORY_MAX = 50
-_CATEGORY_SHOWN = 3
+# Values given a 0/1 column in the hint's query: every one up to this many, so the query can be pasted as it is.
+_CATEGORY_SHOWN = 6
 
 
 def category_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
@@ -345,8 +379,10 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
                                                    else "")
     flags = ", ".join(f"({c} = {quote_literal(v)})::INTEGER AS {quote_ident(f'{column}_{v}')}" for v in shown)
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    rest = f" (and one such column for each of the {len(rows) - len(shown)} other values)" if len(rows) > len(shown) \
+        else ""
     return (f"it holds {len(rows)} distinct words ({listing}). A model learns from numbers: make a 0/1 column per "
-            f"value in a query or a view, e.g. SELECT *, {flags}{', ...' if len(rows) > len(shown) else ''} FROM {src}, "
+            f"value in a query or a view, e.g. SELECT *, {flags} FROM {src}{rest}, "
             "train on those columns, and score with the same expressions")
 
 

@@ -531,3 +531,15 @@ def test_a_negative_top_is_refused_naming_it(model_db: str) -> None:
             ad_duckdb.api.top_scored(con, "tx_ae", "transactions", -1)
     finally:
         con.close()
+
+
+def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: str) -> None:
+    """DuckDB's binder refuses it before the functions run, over several lines and with no fix (before); and a
+    parser error's caret line goes with the joining."""
+    out = fails_in_one_line("sql", model_db, "SELECT anomaly_score('tx_ae', count > 3, amount) FROM transactions")
+    assert "anomaly_score's first feature argument is BOOLEAN, not a number: pass the model's columns in its order, " \
+           "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: col::INTEGER" in out, out
+    out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count::VARCHAR, amount) FROM transactions")
+    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST(col AS DOUBLE)" in out, out
+    out = fails_in_one_line("sql", model_db, "SELEC 1")
+    assert "LINE 1: SELEC 1" in out and "^" not in out, out

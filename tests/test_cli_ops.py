@@ -177,7 +177,7 @@ def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: 
     rc, out, _ = invoke("import", target, str(onnx))
     assert rc == 0 and out.strip() == "stored tx_ae@1"
     rc, out, err = invoke("import", target, str(onnx))
-    assert rc == 0 and out.strip() == "stored tx_ae@1", out
+    assert rc == 0 and out.strip() == "already stored tx_ae@1", out  # before: "stored tx_ae@1", as if it had been
     assert "already this model" in err and "nothing imported" in err
     con = ad_duckdb.connect(target)
     try:

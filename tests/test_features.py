@@ -52,7 +52,10 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         ("CREATE TABLE t AS SELECT md5(range::VARCHAR) AS note, range AS x FROM range(80)", {"features": ["note", "x"]},
          r"'note' of 't' is VARCHAR, not numeric: it holds free text \(over 50 distinct values"),
         ("CREATE TABLE t AS SELECT range % 2 = 0 AS flag, range AS x FROM range(50)", {"features": ["flag", "x"]},
-         r"'flag' of 't' is BOOLEAN, not numeric.*\"flag\"::INTEGER gives 1 for true"),
+         r"'flag' of 't' is BOOLEAN, not numeric.*train on a query .*SELECT \* REPLACE \(\"flag\"::INTEGER AS \"flag\"\) "
+         r"FROM \"t\" \(1 for true, 0 for false\), and score with the same expression: \"flag\"::INTEGER\."),
+        ("CREATE TABLE t AS SELECT DATE '2024-01-01' + range::INTEGER AS d, range AS x FROM range(50)",
+         {"features": ["d", "x"]}, r"'d' of 't' is DATE.*SELECT \* REPLACE \(epoch\(\"d\"\) AS \"d\"\) FROM \"t\""),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
          r"Column 'nope' is not in 't'; its columns are: x"),
         ("CREATE TABLE t AS SELECT NULL::DOUBLE AS n, range AS x FROM range(50)", {"features": ["n", "x"]},
@@ -569,5 +572,61 @@ def test_the_category_hint_is_a_query_that_trains_and_scores() -> None:
         got = con.execute(f"SELECT anomaly_score('m', {flags}, amount) FROM t ORDER BY rowid").fetchall()
         want = con.execute(f"SELECT anomaly_score('m', {', '.join(cols)}) FROM v").fetchall()
         assert got == want and len(got) == 600
+    finally:
+        con.close()
+
+
+def test_the_category_hint_names_every_value_of_a_few_so_it_pastes_as_it_is() -> None:
+    """Four channels: the hint's query makes a column for each (before: three and ', ...', a syntax error)."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm', 'phone'][range % 4 + 1] AS channel, "
+                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(600)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["channel", "amount"], **FAST)
+        query = re.search(r"e\.g\. (SELECT .*? FROM \"t\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
+        assert [r[0] for r in con.execute(f"DESCRIBE {query}").fetchall()][-4:] == \
+            ["channel_atm", "channel_phone", "channel_store", "channel_web"]
+    finally:
+        con.close()
+
+
+def test_a_boolean_trained_through_the_hinted_query_scores_through_it() -> None:
+    """The BOOLEAN hint is a query that keeps the column's name: it trains, and scoring the table itself names that
+    query (before: "feature argument 1 ... Pass the model's columns in its order", though they were in order), which
+    scores as the same expression in anomaly_score does."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 7 = 0 AS refund, (range * 7919 % 1000)::DOUBLE AS amount "
+                    "FROM range(600)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["refund", "amount"], **FAST)
+        query = re.search(r"turns it into a number, (SELECT .*? FROM \"t\") \(1 for", str(e.value)).group(1)  # type: ignore[union-attr]
+        ad_duckdb.train(con, "m", query, features=["refund", "amount"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"column 'refund' of 't' is BOOLEAN.* Score a query that "
+                                                          r"turns it into a number") as e:
+            ad_duckdb.score(con, "m", "t")
+        hinted = re.search(r"e\.g\. (SELECT .*? FROM \"t\") \(1 for", str(e.value)).group(1)  # type: ignore[union-attr]
+        assert hinted == query
+        got = ad_duckdb.score(con, "m", hinted, outputs=["anomaly_score"]).column("anomaly_score").to_pylist()
+        want = con.execute("SELECT anomaly_score('m', refund::INTEGER, amount) FROM t ORDER BY rowid").fetchall()
+        assert got == [w[0] for w in want] and len(got) == 600
+    finally:
+        con.close()
+
+
+def test_scoring_a_table_without_the_columns_a_training_query_made_names_that_query() -> None:
+    """A model trained on the category hint's query, scored on the table: the error shows the query that made the
+    missing columns (before: only "Rename them in a query: SELECT x AS channel_atm, ...")."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm'][range % 3 + 1] AS channel, "
+                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(600)")
+        query = "SELECT *, (channel = 'atm')::INTEGER AS channel_atm, (channel = 'web')::INTEGER AS channel_web FROM t"
+        ad_duckdb.train(con, "m", query, features=["channel_atm", "channel_web", "amount"], **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError,
+                           match=rf"lacks \['channel_atm', 'channel_web'\] .*The model was trained on {re.escape(query)}: "
+                                 r"score a query that makes them the same way, or rename them"):
+            ad_duckdb.score(con, "m", "t")
     finally:
         con.close()

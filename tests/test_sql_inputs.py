@@ -99,9 +99,21 @@ def test_every_sql_type_as_a_feature(con: duckdb.DuckDBPyConnection, key: str, p
             con.execute(q).fetchall()
         # The bulk path (ad_duckdb.score) gives a clear error too; for text, naming the column and the query that
         # reads it as numbers (a CSV column of numbers with "N/A" in it).
-        bulk = r"column 'amount' of .* is VARCHAR, and feature 'amount' takes numbers" if key == "v" else outcome
+        # For BOOLEAN and DATE, the query that turns the column into a number, keeping its name.
+        bulk = {"v": r"column 'amount' of .* is VARCHAR, and feature 'amount' takes numbers",
+                "b": r"column 'amount' of .* is BOOLEAN, .* SELECT \* REPLACE \(\"amount\"::INTEGER AS \"amount\"\)",
+                "d": r"column 'amount' of .* is DATE, .* SELECT \* REPLACE \(epoch\(\"amount\"\) AS \"amount\"\)",
+                }.get(key, outcome)
         with pytest.raises(ad_duckdb.exceptions.BadInputError, match=bulk):
             ad_duckdb.score(con, "tx_ae", f"SELECT count, {key}_amount AS amount FROM typed")
+
+
+def test_a_text_argument_is_told_what_works_on_text(con: duckdb.DuckDBPyConnection) -> None:
+    # Before: "CAST(col AS DOUBLE)", which fails on every row of words ('web') and on "N/A".
+    with pytest.raises(duckdb.InvalidInputException,
+                       match=r"is VARCHAR, not a number\. .*TRY_CAST\(col AS DOUBLE\) reads numbers written as text, "
+                             r"\(col = 'a value'\)::INTEGER makes a 0/1 column of a word"):
+        con.execute("SELECT anomaly_score('tx_ae', count, 'web') FROM typed").fetchall()
 
 
 @pytest.mark.parametrize("position", [1, 2])
