@@ -44,6 +44,7 @@ from .features import (
     is_numeric_type,
     load_matrix,
     text_number_hint,
+    text_values,
     warn_if_few_rows,
 )
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
@@ -465,6 +466,16 @@ def _check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str]
         if types[c.lower()].upper() != "VARCHAR":
             continue
         hint = text_number_hint(cur, source, c)
+        words = None if hint else text_values(cur, source, c)
+        if words:
+            # TRY_CAST would turn every word into NULL, and the rows would be scored on filled-in values
+            trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
+            some = ", ".join(repr(v[:40]) for v, _ in words[:3]) + (", ..." if len(words) > 3 else "")
+            raise BadInputError(
+                f"Scoring with {lm.ref!r}: column {c!r} of {source!r} holds words ({some}), and feature {f!r} takes "
+                f"numbers. Score a query that makes {f!r} the number the model was trained on"
+                + (f" (it was trained on {trained_on})." if trained_on else ".")
+            )
         raise BadInputError(
             f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
             + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE (TRY_CAST({quote_ident(c)} "

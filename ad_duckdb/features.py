@@ -351,6 +351,19 @@ _CATEGORY_MAX = 50
 _CATEGORY_SHOWN = 6
 
 
+def text_values(cur: object, source: str, column: str, where: str | None = None) -> list[tuple[str, int]] | None:
+    """A text column's most common values among its first 10,000 rows, with their counts, most common first (at most
+    _CATEGORY_MAX + 1, so more than _CATEGORY_MAX means free text); None when they cannot be read (best effort)."""
+    c = quote_ident(column)
+    q = (f"SELECT {c} AS v, count(*) AS n FROM (SELECT {c} FROM {source_sql(source)}"
+         f"{where_sql(where) if where else ''} LIMIT 10000) WHERE {c} IS NOT NULL GROUP BY ALL ORDER BY n DESC, v "
+         f"LIMIT {_CATEGORY_MAX + 1}")
+    try:
+        return [(str(v), int(n)) for v, n in cur.execute(q).fetchall()]  # type: ignore[attr-defined]
+    except Exception:
+        return None
+
+
 def category_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
     """For a text column that holds no numbers: a few distinct words (a channel, a country) get the query that
     makes a 0/1 column per value, which a model can train on; free text gets "leave it out". None when the values
@@ -359,16 +372,10 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
     Why: the generic advice, CAST(x AS DOUBLE), fails on every row of such a column. Read on the first 10,000
     rows, as the text-number hint is; best effort.
     """
-    c = quote_ident(column)
-    q = (f"SELECT {c} AS v, count(*) AS n FROM (SELECT {c} FROM {source_sql(source)}"
-         f"{where_sql(where) if where else ''} LIMIT 10000) WHERE {c} IS NOT NULL GROUP BY ALL ORDER BY n DESC, v "
-         f"LIMIT {_CATEGORY_MAX + 1}")
-    try:
-        rows = cur.execute(q).fetchall()  # type: ignore[attr-defined]
-    except Exception:
-        return None
+    rows = text_values(cur, source, column, where)
     if not rows:
         return None
+    c = quote_ident(column)
     if len(rows) > _CATEGORY_MAX:
         return (f"it holds free text (over {_CATEGORY_MAX} distinct values, such as {str(rows[0][0])[:40]!r}), which "
                 "a model cannot read as numbers. Leave it out of features")

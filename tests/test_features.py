@@ -630,3 +630,20 @@ def test_scoring_a_table_without_the_columns_a_training_query_made_names_that_qu
             ad_duckdb.score(con, "m", "t")
     finally:
         con.close()
+
+
+def test_scoring_a_column_of_words_names_the_words_and_what_the_model_was_trained_on() -> None:
+    """TRY_CAST, the advice for numbers written as text, would turn every word into NULL and score the rows on
+    filled-in values: a column of words gets told what the model was trained on instead."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT ['web', 'store', 'atm', 'app'][range % 4 + 1] AS channel, "
+                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(400)")
+        con.execute("CREATE VIEW v AS SELECT (channel = 'web')::INTEGER AS channel, amount FROM t")
+        ad_duckdb.train(con, "m", "v", features=["channel", "amount"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"column 'channel' of 't' holds words \('app', 'atm', 'store', "
+                           r"\.\.\.\), and feature 'channel' takes numbers\. .*\(it was trained on v\)") as e:
+            ad_duckdb.score(con, "m", "t")
+        assert "TRY_CAST" not in str(e.value)
+    finally:
+        con.close()
