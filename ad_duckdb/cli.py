@@ -33,7 +33,7 @@ from .exceptions import (
     ThresholdNotFoundError,
 )
 from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
-from .sqltext import quote_ident, quote_literal
+from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -348,7 +348,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if filled:
                 click.echo("filled NULL / NaN values with the training median: "
                            + ", ".join(f"{c} {n}" for c, n in filled.items()))
-            _print_train_hint(con, info, name, contamination)
+            _print_train_hint(con, info, name, contamination, source)
     except BaseException:
         if new_db and not stored:  # a mistyped path must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):
@@ -394,13 +394,17 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
         ) from e
 
 
-def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name: str, contamination: float) -> None:
+def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name: str, contamination: float,
+                      source: str) -> None:
     share = info.flagged_shares.get("default")
     share = share if share is not None else contamination
     click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {share:.2%} of training rows; "
                f"contamination {contamination:.2%})")
     args = _sql_idents(con, info.features)
-    click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM ...")
+    # A model trained on a query (0/1 columns of a category, a cast) scores rows that query makes: say so, rather
+    # than "FROM ...", which reads as "any table with these columns".
+    frm = f"({strip_sql_ends(source)})" if is_query(source) else "..."
+    click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM {frm}")
 
 
 @cli.command()

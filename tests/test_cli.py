@@ -329,6 +329,12 @@ def test_train_hint_is_valid_sql(tmp_path: Path) -> None:
     assert "anomaly_score('m4', \"order\", \"Amt Total\", plain)" in hint
     query = hint.removeprefix("score with: ").replace("FROM ...", 'FROM "My Table" LIMIT 1')
     assert "anomaly_score" in run("sql", path, query)
+    # trained on a query (a 0/1 column made in it): the hint scores that query's rows, and runs as printed
+    out = run("train", path, "m5", 'SELECT plain, ("Amt Total" > 0.5)::INTEGER AS big FROM "My Table"', "--quiet",
+              "--epochs", "2")
+    hint = next(line for line in out.splitlines() if line.startswith("score with: "))
+    assert hint.endswith('FROM (SELECT plain, ("Amt Total" > 0.5)::INTEGER AS big FROM "My Table")'), hint
+    assert len(run("sql", path, hint.removeprefix("score with: "), "--format", "csv").splitlines()) == 1001
 
 
 def test_csv_writes_structured_values_as_json(model_db: str) -> None:
