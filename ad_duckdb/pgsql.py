@@ -231,15 +231,23 @@ def _words(sql: str) -> list[tuple[int, str, str]]:
             if k != duckdb.token_type.comment]
 
 
+def _words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
+    """``_words(sql)`` when its text mentions one of ``needles`` (lower case), else None, as it is when DuckDB cannot
+    tokenize it. Why the check: each rewrite runs on every statement, and most mention nothing it rewrites."""
+    low = sql.lower()
+    if not any(n in low for n in needles):
+        return None
+    try:
+        return _words(sql)
+    except duckdb.Error:
+        return None
+
+
 def _catalog_names(sql: str) -> str:
     """``pg_catalog.NAME`` and ``information_schema.NAME``, quoted or not, as the session objects that answer them
     (_SCHEMA_NAMES); found by DuckDB's tokenizer, so strings and comments stay as written."""
-    low = sql.lower()
-    if "pg_catalog" not in low and "information_schema" not in low:
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
+    toks = _words_if(sql, "pg_catalog", "information_schema")
+    if toks is None:
         return sql
     out, last = [], 0
     for i in range(len(toks) - 2):
@@ -268,11 +276,8 @@ _PG_FORMAT_SPEC = re.compile(r"%(.)")
 
 def _pg_format(sql: str) -> str:
     """``format('...%s...', ...)`` as ``pg_format(...)`` (see _PG_FORMAT_SPEC), by DuckDB's tokenizer."""
-    if "format" not in sql.lower():
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
+    toks = _words_if(sql, "format")
+    if toks is None:
         return sql
     for i in range(len(toks) - 3, -1, -1):  # from the end, so earlier positions stay valid
         pos, word, kind = toks[i]
@@ -335,10 +340,7 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
     session macro: DuckDB has no regclass type; ``regproc`` likewise, as ``pg_regproc(X)``), and where to look
     next; None when there is none left."""
-    raw = _tokens(sql)
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
+    toks = _words(sql)
     for r in range(skip, len(toks)):
         if toks[r][2] not in ("identifier", "keyword") or _ident(toks[r][1]) not in _REG_MACROS:
             continue
@@ -380,15 +382,9 @@ def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
     with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims; and
     ``current_setting($n)`` as the session macro ``pg_current_setting($n)``: DuckDB's takes constants only."""
-    if "current_setting" not in sql.lower():
+    toks = _words_if(sql, "current_setting")
+    if toks is None:
         return sql
-    try:
-        raw = _tokens(sql)
-    except duckdb.Error:
-        return sql
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
     out, last = [], 0
     for i, (pos, word, _) in enumerate(toks[:-3]):
         if word.lower() != "current_setting" or toks[i + 1][1] != "(":
@@ -413,12 +409,8 @@ def _int2vector_subscripts(sql: str) -> str:
     ``pg_int2vector_at(X.indoption, n)`` / ``pg_int2vector_key(X.indkey, n)``: both are PostgreSQL int2vectors,
     which subscript from 0. The session view keeps indoption as its text ("0 0", which SQLAlchemy splits) and
     indkey as a list (which clients unnest), so each has its own macro."""
-    low = sql.lower()
-    if "indoption" not in low and "indkey" not in low:
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
+    toks = _words_if(sql, "indoption", "indkey")
+    if toks is None:
         return sql
     for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
         pos, word, kind = toks[i]
@@ -452,13 +444,7 @@ _INT2VECTOR_OUT = {"indkey": "pg_int2vector_out(array_to_string({0}, ' ')) AS in
 
 def _int2vector_outputs(sql: str) -> str:
     """Outermost select-list items ``[X.]indkey`` / ``[X.]indoption`` as int2vector values (pgtypes: OID 22)."""
-    low = sql.lower()
-    if "indoption" not in low and "indkey" not in low:
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
-        return sql
+    toks = _words_if(sql, "indoption", "indkey")
     if not toks or toks[0][1].lower() != "select":
         return sql
     items, start, depth = [], 1, 0
@@ -487,12 +473,8 @@ def _int2vector_outputs(sql: str) -> str:
 def _like_escapes(sql: str) -> str:
     """``x [NOT] [I]LIKE 'pattern'`` (with a backslash) or ``LIKE $n`` as ``... ESCAPE '\\'``, unless the query
     names an escape; by DuckDB's tokenizer, so the text of strings and comments stays as written."""
-    low = sql.lower()
-    if "like" not in low or ("\\" not in sql and "$" not in sql):
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
+    toks = _words_if(sql, "like") if "\\" in sql or "$" in sql else None
+    if toks is None:
         return sql
     for i in range(len(toks) - 2, -1, -1):  # from the end, so earlier positions stay valid
         if toks[i][2] != "keyword" or toks[i][1].lower() not in ("like", "ilike"):
@@ -516,11 +498,8 @@ def _like_escapes(sql: str) -> str:
 # subquery. Only right after FROM, JOIN or LATERAL (where PostgreSQL allows it), never WITH ORDINALITY.
 def _multi_unnest(sql: str) -> str:
     """``FROM unnest(a, b)`` as ``FROM (SELECT unnest(a), unnest(b))``, by DuckDB's tokenizer."""
-    if "unnest" not in sql.lower():
-        return sql
-    try:
-        toks = _words(sql)
-    except duckdb.Error:
+    toks = _words_if(sql, "unnest")
+    if toks is None:
         return sql
     for i in range(len(toks) - 2, 0, -1):  # from the end, so earlier positions stay valid
         if _ident(toks[i][1]) != "unnest" or toks[i + 1][1] != "(" \
