@@ -51,6 +51,67 @@ def _indexdef_sql(column: str) -> str:
             "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')))")
 
 
+
+def _catalog_oid_sql(name: str) -> str:
+    """SQL: the oid DuckDB's pg_class gives its catalogue view pg_catalog.``name``: a row's tableoid, which psql's
+    \\dd joins to pg_description.classoid (no comment there is on a constraint or a type: DuckDB has none)."""
+    return ("(SELECT c.oid FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace WHERE "
+            f"s.database_name = 'system' AND s.schema_name = 'pg_catalog' AND c.relname = '{name}')")
+
+
+def _empty_view(name: str, columns: str) -> str:
+    """SQL: a view ``name`` with ``columns`` ("name TYPE, ...") and no rows, for a PostgreSQL catalogue of things
+    DuckDB does not have: the psql meta-command that lists them then says, correctly, that there are none."""
+    cols = ", ".join(f"NULL::{t} AS {c}" for c, t in (col.split(maxsplit=1) for col in columns.split(", ")))
+    return f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {cols} WHERE false"
+
+
+# Catalogues psql's meta-commands read of things DuckDB does not have: empty (name -> its columns psql selects,
+# filters and joins on, typed as PostgreSQL's: oids BIGINT, arrays of text VARCHAR[]).
+_EMPTY_CATALOGS = {
+    # no default privileges (\\ddp), event triggers (\\dy), encoding conversions (DuckDB keeps only UTF-8; \\dc),
+    # per-role settings (\\drds), subscriptions (\\dRs), large objects (\\dl), rules or triggers (\\dd)
+    "pg_default_acl": "oid BIGINT, defaclrole BIGINT, defaclnamespace BIGINT, defaclobjtype VARCHAR, "
+                      "defaclacl VARCHAR[]",
+    "pg_event_trigger": "oid BIGINT, evtname VARCHAR, evtevent VARCHAR, evtowner BIGINT, evtfoid BIGINT, "
+                        "evtenabled VARCHAR, evttags VARCHAR[]",
+    "pg_conversion": "oid BIGINT, tableoid BIGINT, conname VARCHAR, connamespace BIGINT, conowner BIGINT, "
+                     "conforencoding INTEGER, contoencoding INTEGER, conproc BIGINT, condefault BOOLEAN",
+    "pg_db_role_setting": "setdatabase BIGINT, setrole BIGINT, setconfig VARCHAR[]",
+    "pg_subscription": "oid BIGINT, subdbid BIGINT, subskiplsn VARCHAR, subname VARCHAR, subowner BIGINT, "
+                       "subenabled BOOLEAN, subbinary BOOLEAN, substream BOOLEAN, subtwophasestate VARCHAR, "
+                       "subdisableonerr BOOLEAN, subconninfo VARCHAR, subslotname VARCHAR, subsynccommit VARCHAR, "
+                       "subpublications VARCHAR[]",
+    "pg_largeobject_metadata": "oid BIGINT, lomowner BIGINT, lomacl VARCHAR[]",
+    "pg_rewrite": "oid BIGINT, tableoid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, "
+                  "ev_enabled VARCHAR, is_instead BOOLEAN",
+    "pg_trigger": "oid BIGINT, tableoid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, "
+                  "tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT",
+    # no text search configurations, dictionaries, parsers or templates (\\dF, \\dFd, \\dFp, \\dFt)
+    "pg_ts_config": "oid BIGINT, cfgname VARCHAR, cfgnamespace BIGINT, cfgowner BIGINT, cfgparser BIGINT",
+    "pg_ts_parser": "oid BIGINT, prsname VARCHAR, prsnamespace BIGINT, prsstart BIGINT, prstoken BIGINT, "
+                    "prsend BIGINT, prsheadline BIGINT, prslextype BIGINT",
+    "pg_ts_dict": "oid BIGINT, dictname VARCHAR, dictnamespace BIGINT, dictowner BIGINT, dicttemplate BIGINT, "
+                  "dictinitoption VARCHAR",
+    "pg_ts_template": "oid BIGINT, tmplname VARCHAR, tmplnamespace BIGINT, tmplinit BIGINT, tmpllexize BIGINT",
+    # no operator families (\\dAf, \\dAo, \\dAp; operator classes: pg_opclass below)
+    "pg_opfamily": "oid BIGINT, tableoid BIGINT, opfmethod BIGINT, opfname VARCHAR, opfnamespace BIGINT, "
+                   "opfowner BIGINT",
+    "pg_amop": "oid BIGINT, amopfamily BIGINT, amoplefttype BIGINT, amoprighttype BIGINT, amopstrategy SMALLINT, "
+               "amoppurpose VARCHAR, amopopr BIGINT, amopmethod BIGINT, amopsortfamily BIGINT",
+    "pg_amproc": "oid BIGINT, amprocfamily BIGINT, amproclefttype BIGINT, amprocrighttype BIGINT, "
+                 "amprocnum SMALLINT, amproc BIGINT",
+    # no foreign-data wrappers, servers, tables or user mappings (\\dew, \\des, \\det, \\deu): the server
+    # turns off the external access DuckDB's own ATTACH of other databases would need
+    "pg_foreign_data_wrapper": "oid BIGINT, tableoid BIGINT, fdwname VARCHAR, fdwowner BIGINT, fdwhandler BIGINT, "
+                               "fdwvalidator BIGINT, fdwacl VARCHAR[], fdwoptions VARCHAR[]",
+    "pg_foreign_server": "oid BIGINT, tableoid BIGINT, srvname VARCHAR, srvowner BIGINT, srvfdw BIGINT, "
+                         "srvtype VARCHAR, srvversion VARCHAR, srvacl VARCHAR[], srvoptions VARCHAR[]",
+    "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
+    "pg_user_mappings": "umid BIGINT, srvid BIGINT, srvname VARCHAR, umuser BIGINT, usename VARCHAR, "
+                        "umoptions VARCHAR[]",
+}
+
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
 # DuckDB's pg_catalog emulation lacks or answers in DuckDB's terms: temporary views and macros under PostgreSQL's
 # names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
@@ -75,12 +136,13 @@ _CATALOG_SQL = (
     # list result still arrives as json (pgtypes.type_of).
     "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
     "-1 AS typtypmod, false AS typnotnull, coalesce(typelem, 0) AS typelem, coalesce(typdelim, ',') AS typdelim, "
-    # built-in types are DuckDB's system schema's, listed as pg_catalog (as the built-in functions, pg_proc)
-    "CASE WHEN typnamespace = (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
-    "'main') THEN (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'pg_catalog') "
-    "ELSE typnamespace END AS typnamespace, "
+    # built-in types listed as pg_catalog's, as the built-in functions (pg_proc): DuckDB lists them in the schema
+    # of the database it opened first, so psql's \\dT (user types only) listed integer and uuid as main's
+    "CASE WHEN oid IN (SELECT type_oid FROM duckdb_types() WHERE NOT internal AND type_oid IS NOT NULL) "
+    "THEN typnamespace ELSE (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
+    "'pg_catalog') END AS typnamespace, NULL::VARCHAR[] AS typacl, "
     "CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
-    + " ELSE 0 END AS typarray) FROM (SELECT * FROM "
+    + " ELSE 0 END AS typarray), " + _catalog_oid_sql("pg_type") + " AS tableoid FROM (SELECT * FROM "
     "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
     "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME "
     "SELECT * REPLACE (CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
@@ -111,7 +173,10 @@ _CATALOG_SQL = (
     "WHERE database_name = 'system' AND schema_name = 'pg_catalog') ELSE pronamespace END AS pronamespace, "
     "CASE WHEN prorettype = 'ANY' THEN 2276 ELSE pg_column_type_oid(prorettype) END AS prorettype, "
     "array_to_string(list_transform(proargtypes, lambda t: CASE WHEN t = 'ANY' THEN 2276 ELSE pg_column_type_oid(t) END), "
-    "' ') AS proargtypes, NULL::VARCHAR AS proargnames), "
+    "' ') AS proargtypes, NULL::VARCHAR AS proargnames, NULL::VARCHAR[] AS proacl, "
+    # psql's \\df+ Language: a macro's is SQL (pg_language), the rest (built-ins, the server's Python functions)
+    # are compiled into the process, PostgreSQL's "internal"; no source text of either (see pgsql's \\sf refusal)
+    "CASE WHEN prosqlbody IS NOT NULL THEN 14 ELSE 12 END AS prolang, NULL::VARCHAR AS prosrc), "
     "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
     "FROM pg_catalog.pg_proc",
     # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
@@ -123,8 +188,12 @@ _CATALOG_SQL = (
     # constraint's oid and name, as PostgreSQL names such an index after its constraint: JDBC's getIndexInfo and
     # getImportedKeys (the referenced key's index, PK_NAME) join pg_class on it.
     "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam, "
-    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident), "
-    "false AS relforcerowsecurity FROM pg_catalog.pg_class UNION ALL BY NAME "
+    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident, "
+    # DuckDB's says every index is temporary (psql's \\di+ Persistence); an index's is its own
+    "CASE WHEN relkind = 'i' THEN coalesce((SELECT CASE WHEN i.database_name = 'temp' THEN 't' ELSE 'p' END FROM "
+    "duckdb_indexes() i WHERE i.index_oid = c.oid), relpersistence) ELSE relpersistence END AS relpersistence), "
+    "false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
+    "FROM pg_catalog.pg_class c UNION ALL BY NAME "
     "SELECT table_oid * 1000000 + constraint_index AS oid, constraint_name AS relname, schema_oid AS relnamespace, "
     "0 AS reltype, 0 AS reloftype, 0 AS relowner, (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'art') AS relam, "
     "0 AS relfilenode, 0 AS reltablespace, 0 AS relpages, 0::FLOAT AS reltuples, 0 AS relallvisible, "
@@ -133,7 +202,7 @@ _CATALOG_SQL = (
     "len(constraint_column_indexes) AS relnatts, 0 AS relchecks, false AS relhasoids, false AS relhaspkey, "
     "false AS relhasrules, false AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
     "true AS relispopulated, 'd' AS relreplident, false AS relispartition, 0 AS relrewrite, "
-    "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity "
+    "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
     "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
     # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
@@ -196,7 +265,8 @@ _CATALOG_SQL = (
     "AND c.schema_name = k.schema_name AND c.table_name = k.referenced_table "
     "AND list_contains(k.referenced_column_names, c.column_name)) END AS confkey, "
     "NULL::BIGINT[] AS conpfeqop, NULL::BIGINT[] AS conppeqop, NULL::BIGINT[] AS conffeqop, "
-    "NULL::BIGINT[] AS conexclop, expression AS conbin FROM duckdb_constraints() k "
+    "NULL::BIGINT[] AS conexclop, expression AS conbin, " + _catalog_oid_sql("pg_constraint") + " AS tableoid "
+    "FROM duckdb_constraints() k "
     "WHERE constraint_type IN ('CHECK', 'UNIQUE', 'PRIMARY KEY', 'FOREIGN KEY')",
     # Indexes: CREATE INDEX ones (duckdb_indexes(); a key that is not a plain column is attnum 0, an expression,
     # as in PostgreSQL) and the unnamed ones of PRIMARY KEY / UNIQUE constraints (see pg_constraint), which have no
@@ -250,10 +320,11 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP VIEW pg_collation AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS collname, "
     "NULL::BIGINT AS collnamespace, NULL::BIGINT AS collowner, NULL::VARCHAR AS collprovider, "
     "NULL::BOOLEAN AS collisdeterministic, NULL::INTEGER AS collencoding, NULL::VARCHAR AS collcollate, "
-    "NULL::VARCHAR AS collctype WHERE false",
+    "NULL::VARCHAR AS collctype, NULL::VARCHAR AS colliculocale WHERE false",
     "CREATE OR REPLACE TEMP VIEW pg_opclass AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS opcmethod, "
     "NULL::VARCHAR AS opcname, NULL::BIGINT AS opcnamespace, NULL::BIGINT AS opcowner, NULL::BIGINT AS opcfamily, "
-    "NULL::BIGINT AS opcintype, NULL::BOOLEAN AS opcdefault, NULL::BIGINT AS opckeytype WHERE false",
+    "NULL::BIGINT AS opcintype, NULL::BOOLEAN AS opcdefault, NULL::BIGINT AS opckeytype, NULL::BIGINT AS tableoid "
+    "WHERE false",
     "CREATE OR REPLACE TEMP VIEW pg_inherits AS SELECT NULL::BIGINT AS inhrelid, NULL::BIGINT AS inhparent, "
     "NULL::INTEGER AS inhseqno, NULL::BOOLEAN AS inhdetachpending WHERE false",  # no table inheritance either
     # A view's query, as PostgreSQL gives it (DuckDB's pg_get_viewdef gives the whole CREATE VIEW statement).
@@ -273,7 +344,8 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_get_statisticsobjdef_columns(pg_stat_oid_arg) AS NULL::VARCHAR",
     # Nor publications (logical replication): psql's \\d NAME lists those a table is in.
     "CREATE OR REPLACE TEMP VIEW pg_publication AS SELECT NULL::BIGINT AS oid, NULL::VARCHAR AS pubname, "
-    "NULL::BOOLEAN AS puballtables WHERE false",
+    "NULL::BIGINT AS pubowner, NULL::BOOLEAN AS puballtables, NULL::BOOLEAN AS pubinsert, NULL::BOOLEAN AS pubupdate, "
+    "NULL::BOOLEAN AS pubdelete, NULL::BOOLEAN AS pubtruncate, NULL::BOOLEAN AS pubviaroot WHERE false",
     "CREATE OR REPLACE TEMP VIEW pg_publication_namespace AS SELECT NULL::BIGINT AS pnpubid, NULL::BIGINT AS pnnspid "
     "WHERE false",
     "CREATE OR REPLACE TEMP VIEW pg_publication_rel AS SELECT NULL::BIGINT AS prpubid, NULL::BIGINT AS prrelid, "
@@ -333,6 +405,39 @@ _CATALOG_SQL = (
     + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM "
     "information_schema.columns WHERE NOT (table_catalog = 'temp' AND table_name IN ("
     + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, "pg_information_schema_columns")) + ")))",
+    *(_empty_view(name, columns) for name, columns in _EMPTY_CATALOGS.items()),
+    # DuckDB's one tablespace (psql's \\db), its privileges and options typed as the lists psql reads; its files
+    # are the database's (Location empty, as PostgreSQL's default tablespace says), its size unknown, never guessed.
+    "CREATE OR REPLACE TEMP VIEW pg_tablespace AS SELECT oid::BIGINT AS oid, spcname, spcowner::BIGINT AS spcowner, "
+    "NULL::VARCHAR[] AS spcacl, NULL::VARCHAR[] AS spcoptions FROM pg_catalog.pg_tablespace",
+    "CREATE OR REPLACE TEMP MACRO pg_tablespace_location(pg_tablespace_arg) AS ''",
+    "CREATE OR REPLACE TEMP MACRO pg_tablespace_size(pg_tablespace_arg) AS NULL::BIGINT",
+    # The languages pg_proc.prolang names (psql's \\df+): no procedural language (lanplcallfoid 0), so \\dL lists
+    # none, as DuckDB has none; \\dLS lists these two.
+    "CREATE OR REPLACE TEMP VIEW pg_language AS SELECT * FROM (VALUES (12::BIGINT, 'internal', false), "
+    "(14::BIGINT, 'sql', true)) l(oid, lanname, lanpltrusted), (SELECT NULL::BIGINT AS tableoid, 0::BIGINT AS "
+    "lanowner, false AS lanispl, 0::BIGINT AS lanplcallfoid, 0::BIGINT AS laninline, 0::BIGINT AS lanvalidator, "
+    "NULL::VARCHAR[] AS lanacl)",
+    "CREATE OR REPLACE TEMP MACRO pg_get_function_sqlbody(pg_proc_oid_arg) AS NULL::VARCHAR",
+    # psql's \\sv: a view's options, minus its check option (DuckDB's views have neither)
+    "CREATE OR REPLACE TEMP MACRO array_remove(pg_array_arg, pg_value_arg) AS "
+    "list_filter(pg_array_arg, lambda x: x IS DISTINCT FROM pg_value_arg)",
+    # options ("name=value") as rows (\\des+, \\dew+, \\det+, \\deu+), and PostgreSQL's quote functions
+    "CREATE OR REPLACE TEMP MACRO pg_options_to_table(pg_options_arg) AS TABLE SELECT split_part(o, '=', 1) AS "
+    "option_name, substr(o, strpos(o, '=') + 1) AS option_value FROM (SELECT unnest(pg_options_arg) AS o)",
+    "CREATE OR REPLACE TEMP MACRO quote_ident(pg_quote_arg) AS pg_format_value('I', pg_quote_arg)",
+    "CREATE OR REPLACE TEMP MACRO quote_literal(pg_quote_arg) AS "
+    "CASE WHEN pg_quote_arg IS NOT NULL THEN pg_format_value('L', pg_quote_arg::VARCHAR) END",
+    # no extended statistics (\\dX; pg_statistic_ext above), partitions (\\dP+) or collations (\\dO): the
+    # encoding is UTF-8, as pg_encoding_to_char says
+    "CREATE OR REPLACE TEMP MACRO pg_statistics_obj_is_visible(pg_stat_oid_arg) AS true",
+    "CREATE OR REPLACE TEMP MACRO pg_partition_tree(pg_rel_arg) AS TABLE SELECT NULL::BIGINT AS relid, "
+    "NULL::BIGINT AS parentrelid, NULL::BOOLEAN AS isleaf, NULL::INTEGER AS level WHERE false",
+    "CREATE OR REPLACE TEMP MACRO getdatabaseencoding() AS 'UTF8'",
+    # DuckDB's own takes a BIGINT; psql's \\dP+ passes it a sum (a HUGEINT in DuckDB)
+    "CREATE OR REPLACE TEMP MACRO pg_size_pretty(pg_size_arg) AS format_bytes(pg_size_arg::BIGINT)",
+    "CREATE OR REPLACE TEMP MACRO pg_char_to_encoding(pg_encoding_name_arg) AS "
+    "CASE WHEN upper(pg_encoding_name_arg) IN ('UTF8', 'UTF-8') THEN 6 ELSE -1 END",
     "CREATE OR REPLACE TEMP MACRO json_build_object"
     + ", ".join("(" + ", ".join(f"pg_json_arg{i}" for i in range(n)) + ") AS json_object("
                 + ", ".join(f"pg_json_arg{i}" + ("::VARCHAR" if i % 2 == 0 else "") for i in range(n)) + ")"
@@ -369,9 +474,10 @@ SESSION_SQL = (
     *_CATALOG_SQL,
 )
 
-# Every object SESSION_SQL creates, name -> "MACRO" or "VIEW" (DISCARD keeps them; needs_catalog looks for them).
-SESSION_OBJECTS = {m.group(2): m.group(1) for m in (re.match(r"CREATE OR REPLACE TEMP (MACRO|VIEW) (\w+)", q)
-                                                    for q in SESSION_SQL) if m}
+# Every object SESSION_SQL creates, name -> "MACRO", "MACRO TABLE" or "VIEW", as DISCARD tells them apart (it keeps
+# them; needs_catalog looks for them).
+SESSION_OBJECTS = {m.group(2): m.group(1) + (" TABLE" if re.search(r"\) AS TABLE ", q) else "")
+                   for q in SESSION_SQL if (m := re.match(r"CREATE OR REPLACE TEMP (MACRO|VIEW) (\w+)", q))}
 if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape would escape DISCARD's and needs_catalog's lists
     raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
 if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates

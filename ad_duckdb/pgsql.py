@@ -43,11 +43,19 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
                      "pg_relation_is_publishable", "array_upper",
                      "col_description", "obj_description", "pg_regproc",
-                     "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out")
+                     "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out",
+                     "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
+                     "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
+                     "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
-                 "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range")
+                 "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
+                 # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
+                 "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
+                 "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
+                 "pg_ts_dict", "pg_ts_template", "pg_opfamily", "pg_amop", "pg_amproc", "pg_foreign_data_wrapper",
+                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
@@ -257,7 +265,8 @@ def _catalog_names(sql: str) -> str:
             continue
         schema, name = _ident(schema), _ident(name)
         called = i + 3 < len(toks) and toks[i + 3][1] == "("
-        cast = i > 0 and toks[i - 1][1] == "::"
+        # X::pg_catalog.text, CAST(X AS pg_catalog.text) (psql's \\dT+, \\dd): no qualified name follows AS otherwise
+        cast = i > 0 and (toks[i - 1][1] == "::" or toks[i - 1][1].lower() == "as")
         if cast and schema == "pg_catalog":
             out.append(sql[last:a])
             last = b
@@ -333,7 +342,9 @@ def _operand_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
 
 
 # Object-identifier types DuckDB lacks -> the session macro that stands for a cast to one (pgcatalog._CATALOG_SQL).
-_REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc"}
+# regprocedure and regoperator (psql's \\dL+, \\dAo, \\dAp) only on catalogues that are empty here: as regproc.
+_REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc", "regprocedure": "pg_regproc",
+               "regoperator": "pg_regproc"}
 
 
 def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
@@ -367,7 +378,7 @@ def _regclass(sql: str) -> str:
     ``pg_regproc(X)``), innermost first; found by DuckDB's tokenizer, so a string or a comment that mentions
     regclass stays as written."""
     low = sql.lower()
-    if "regclass" not in low and "regproc" not in low:
+    if "regclass" not in low and "regproc" not in low and "regoperator" not in low:
         return sql
     skip = 0
     try:
@@ -559,6 +570,18 @@ _STDIN_RE = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 # \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
 _PG_ROLES_RE = re.compile(r"\bSELECT\s+r\s*\.\s*rolname\b.*\bFROM\s+pg_catalog\s*\.\s*pg_roles\s+r\b", re.I | re.S)
 _PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
+# \do and \dC: DuckDB has operators and casts, built in, but no catalogue of them; an empty list would say there
+# are none
+_PG_OPERATOR_RE = re.compile(r"\bFROM\s+pg_catalog\s*\.\s*pg_operator\b", re.I)
+_PG_CAST_RE = re.compile(r"\bFROM\s+pg_catalog\s*\.\s*pg_cast\b", re.I)
+# \sf NAME and \ef NAME look the function up by name first: DuckDB keeps no source of a built-in or Python
+# function, and a macro's as parts (duckdb_functions().macro_definition) without its parameters' defaults, so a
+# definition written from them could differ from the one that was created
+_FUNCTION_OID_RE = re.compile(r"^\s*SELECT\s+'((?:[^']|'')*)'\s*::\s*pg_catalog\s*\.\s*regproc(?:edure)?\s*"
+                              r"::\s*pg_catalog\s*\.\s*oid\s*;?\s*$", re.I)
+# \dconfig: DuckDB's settings do not say which were changed from their defaults (pg_settings.source)
+_DCONFIG_RE = re.compile(r"\bcurrent_setting\s*\(\s*s\s*\.\s*name\s*\).*\bpg_catalog\s*\.\s*pg_settings\s+s\b",
+                         re.I | re.S)
 
 
 def bare_text(sql: str) -> str:
@@ -588,6 +611,28 @@ def unsupported(sql: str) -> ProtocolError | None:
             "pg_catalog.pg_extension (psql's \\dx) is not supported by ad-duckdb serve: DuckDB lists its extensions "
             "only with file access, which the server turns off.",
             "0A000")
+    if _PG_OPERATOR_RE.search(text):
+        return ProtocolError(
+            "pg_catalog.pg_operator (psql's \\do) is not supported by ad-duckdb serve: DuckDB's operators are built "
+            "in, with no catalogue of them (and none can be created); DuckDB lists each as a function: SELECT "
+            "function_name, parameter_types, return_type FROM duckdb_functions() WHERE function_name = '+'.", "0A000")
+    if _PG_CAST_RE.search(text):
+        return ProtocolError(
+            "pg_catalog.pg_cast (psql's \\dC) is not supported by ad-duckdb serve: DuckDB's casts are built in, "
+            "with no catalogue of them; DuckDB's documentation lists them (Typecasting), and TRY_CAST(x AS type) "
+            "tells whether a value converts.", "0A000")
+    if (m := _FUNCTION_OID_RE.match(sql)) is not None:
+        name = m.group(1).replace("''", "'")
+        return ProtocolError(
+            f"a function's definition (psql's \\sf and \\ef, for {name}) is not supported by ad-duckdb serve: "
+            "DuckDB keeps no source of its built-in or Python functions, and of a macro only parts (no parameter "
+            "defaults); \\df NAME lists its argument and result types, and SELECT parameters, macro_definition "
+            f"FROM duckdb_functions() WHERE function_name = '{name.split('(')[0].split('.')[-1].strip()}' shows "
+            "what DuckDB keeps.", "0A000")
+    if _DCONFIG_RE.search(text):
+        return ProtocolError(
+            "psql's \\dconfig is not supported by ad-duckdb serve: DuckDB does not say which settings differ from "
+            "their defaults; SELECT name, value FROM duckdb_settings() lists them all.", "0A000")
     return None
 
 

@@ -20,6 +20,7 @@ import pytest
 import test_server_catalog as catalog
 import test_server_jdbc as jdbc
 import test_server_odbc as odbc
+import test_server_psql
 from asyncpg.introspection import INTRO_LOOKUP_TYPES_13
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -37,10 +38,11 @@ TEMP_OBJECTS = ("SELECT (SELECT count(*) FROM duckdb_views() WHERE database_name
                 "(SELECT count(DISTINCT function_name) FROM duckdb_functions() WHERE database_name = 'temp' "
                 "AND NOT internal)")
 
-# psql's meta-commands the server tests run (test_server.py, test_server_catalog.py)
+# psql's meta-commands the server tests run (test_server.py, test_server_catalog.py; test_server_psql.py: those
+# it answers, its refusals come before any catalogue)
 PSQL_COMMANDS = ("\\d customers", "\\d orders", "\\d+ customers", "\\d+ big_customers", "\\d other.items", "\\d",
                  "\\l", "\\l+", "\\dt", "\\dt+", "\\dv", "\\dv+", "\\di", "\\dn", "\\df", "\\df anomaly*",
-                 "\\df no_such_function*")
+                 "\\df no_such_function*", *test_server_psql.ANSWERS)
 
 # JDBC's DatabaseMetaData and Metabase's sync SQL, with the parameters test_server_jdbc gives them
 JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
