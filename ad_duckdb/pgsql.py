@@ -479,25 +479,103 @@ def _int2vector_outputs(sql: str) -> str:
 
 # LIKE's escape character: PostgreSQL's is the backslash unless ESCAPE names another, DuckDB's LIKE has none. ODBC
 # tools escape _ and % in catalogue patterns (psqlODBC reports "\\" as SQL_SEARCH_PATTERN_ESCAPE; SQLTables for
-# tx\_log), which DuckDB would read as a backslash, finding nothing. A pattern that is a literal with a backslash,
-# or a parameter (its value is not known here), gets ESCAPE '\'; a literal without one means the same either way.
+# tx\_log), which DuckDB would read as a backslash, finding nothing. A pattern with a literal that holds a backslash,
+# or with a parameter (its value is not known here), gets ESCAPE '\'; a literal without one means the same either way.
+# The ESCAPE goes after the whole pattern, as PostgreSQL parses it: every operator but a comparison binds tighter than
+# LIKE, so ``x LIKE $1 || '%'`` (SQLAlchemy's startswith()) is ``x LIKE ($1 || '%')``; an ESCAPE after $1 would make
+# the escape ``'\' || '%'``, which DuckDB refuses.
+_LIKE_PATTERN_ENDS = frozenset((
+    "and", "or", "not", "is", "isnull", "notnull", "between", "in", "like", "ilike", "similar", "glob", "escape",
+    "then", "when", "else", "end", "from", "where", "group", "having", "order", "limit", "offset", "union",
+    "intersect", "except", "as", "on", "using", "join", "inner", "left", "right", "full", "cross", "natural",
+    "window", "qualify", "returning", "asc", "desc", "nulls", "for", "into", "select", "over", "filter"))
+_COMPARISONS = frozenset(("=", "==", "<", ">", "<=", ">=", "<>", "!=", ",", ";", ")", "]"))
+
+
+def _pattern_end(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """The index of the last token of the LIKE pattern that starts at ``toks[i]`` (operands joined by operators
+    that bind tighter than LIKE: ``||``, arithmetic, ``::type``, ``[n]``, ``.``, COLLATE), or None when the pattern
+    is not one this understands (the statement is then left as written)."""
+    n, last, operand = len(toks), None, True  # operand: an operand comes next, else an operator or the end
+    j = i
+    while j < n:
+        word, kind = toks[j][1], toks[j][2]
+        low = word.lower()
+        if operand:
+            if low in ("case", "any", "all", "some", "exists"):  # LIKE ANY (...), a CASE: not followed here
+                return None
+            if word in ("+", "-", "~"):  # a sign
+                j += 1
+                continue
+            if word in ("(", "["):
+                close = _matching_close(toks, j) if word == "(" else _matching_bracket(toks, j)
+                if close is None:
+                    return None
+                j = close
+            elif word == "$" and j + 1 < n and toks[j + 1][2] == "numeric_const":
+                j += 1
+            elif kind in ("identifier", "keyword") and low not in _LIKE_PATTERN_ENDS and j + 1 < n \
+                    and toks[j + 1][1] == "(":  # a function call
+                close = _matching_close(toks, j + 1)
+                if close is None:
+                    return None
+                j = close
+            elif kind not in ("string_const", "numeric_const", "identifier", "keyword") or low in _LIKE_PATTERN_ENDS:
+                return None
+            last, operand = j, False
+            j += 1
+            continue
+        if word == "::":  # a cast: the type's words, its (typmod) and []
+            j += 1
+            while j < n and toks[j][2] in ("identifier", "keyword") and toks[j][1].lower() not in _LIKE_PATTERN_ENDS:
+                last, j = j, j + 1
+            while j < n and toks[j][1] in ("(", "["):
+                close = _matching_close(toks, j) if toks[j][1] == "(" else _matching_bracket(toks, j)
+                if close is None:
+                    return None
+                last, j = close, close + 1
+        elif word == "[":
+            close = _matching_bracket(toks, j)
+            if close is None:
+                return None
+            last, j = close, close + 1
+        elif low == "collate" and j + 1 < n:
+            last, j = j + 1, j + 2
+        elif kind == "operator" and word not in _COMPARISONS:
+            operand, j = True, j + 1  # ||, +, ., ->>, ...: another operand follows
+        elif kind in ("string_const", "numeric_const"):
+            return None  # a typed literal (DATE '...', INTERVAL '1 day'): not followed here
+        else:
+            break  # a comparison, a keyword, a comma, an alias: the pattern ended
+    return None if operand else last
+
+
+def _matching_bracket(toks: list[tuple[int, str, str]], open_: int) -> int | None:
+    """The index of the ``]`` that closes the ``[`` at ``toks[open_]``."""
+    depth = 0
+    for i in range(open_, len(toks)):
+        depth += {"[": 1, "]": -1}.get(toks[i][1], 0)
+        if depth == 0:
+            return i
+    return None
+
+
 def _like_escapes(sql: str) -> str:
-    """``x [NOT] [I]LIKE 'pattern'`` (with a backslash) or ``LIKE $n`` as ``... ESCAPE '\\'``, unless the query
-    names an escape; by DuckDB's tokenizer, so the text of strings and comments stays as written."""
+    """``x [NOT] [I]LIKE pattern`` as ``... ESCAPE '\\'`` when the pattern has a literal with a backslash or a
+    parameter ``$n``, unless the query names an escape; by DuckDB's tokenizer, so the text of strings and comments
+    stays as written."""
     toks = _words_if(sql, "like") if "\\" in sql or "$" in sql else None
     if toks is None:
         return sql
     for i in range(len(toks) - 2, -1, -1):  # from the end, so earlier positions stay valid
         if toks[i][2] != "keyword" or toks[i][1].lower() not in ("like", "ilike"):
             continue
-        if toks[i + 1][2] == "string_const" and "\\" in toks[i + 1][1]:
-            last = i + 1
-        elif toks[i + 1][1] == "$" and i + 2 < len(toks) and toks[i + 2][2] == "numeric_const":
-            last = i + 2
-        else:
+        last = _pattern_end(toks, i + 1)
+        if last is None or last + 1 < len(toks) and toks[last + 1][1].lower() == "escape":
+            continue  # not understood; or its own escape
+        pattern = toks[i + 1:last + 1]
+        if not any(k == "string_const" and "\\" in w or w == "$" for _, w, k in pattern):
             continue
-        if last + 1 < len(toks) and toks[last + 1][1].lower() in ("escape", "::"):
-            continue  # its own escape; or a cast, whose end this does not look for
         end = toks[last][0] + len(toks[last][1])
         sql = sql[:end] + " ESCAPE '\\'" + sql[end:]
     return sql
