@@ -279,7 +279,8 @@ def _catalog_names(sql: str) -> str:
 
 # format('%s', x) / format('%I.%I', s, t), PostgreSQL's (Metabase's field sync): DuckDB's format() takes {}
 # placeholders and prints "%s" as it is. Rewritten to the session macro pg_format when the format string is a literal
-# whose specifiers are all %s, %I or %L (one argument each, in order); any other call stays DuckDB's.
+# whose specifiers are all %s, %I or %L (one argument each, in order) and that has no { (DuckDB's placeholders:
+# format('{} is %Low', x) is DuckDB's); any other call stays DuckDB's.
 _PG_FORMAT_SPEC = re.compile(r"%(.)")
 
 
@@ -295,7 +296,7 @@ def _pg_format(sql: str) -> str:
                 and not (i > 1 and _ident(toks[i - 2][1]) == "pg_catalog"):
             continue
         specs = _PG_FORMAT_SPEC.findall(toks[i + 2][1])
-        if not specs or any(c not in "sIL" for c in specs):
+        if not specs or any(c not in "sIL" for c in specs) or "{" in toks[i + 2][1]:
             continue
         start = toks[i - 2][0] if i > 1 and toks[i - 1][1] == "." else pos
         sql = sql[:start] + "pg_format" + sql[pos + len(word):]
@@ -414,13 +415,19 @@ def _settings(sql: str) -> str:
     return "".join([*out, sql[last:]])
 
 
+def _int2vector_words(sql: str) -> list[tuple[int, str, str]] | None:
+    """``_words(sql)`` for the int2vector rewrites: only a statement that reads pg_index has its columns (a user's
+    table may have a column indkey, or an array column whose name ends so, which must stay as written)."""
+    return _words_if(sql, "indoption", "indkey") if "pg_index" in sql.lower() else None
+
+
 def _int2vector_subscripts(sql: str) -> str:
     """``X.indoption[n]`` and ``X.indkey[n]`` (JDBC's getIndexInfo reads an index key's sort flags as
     ``I_INDOPTION[n]``; psqlODBC's SQLPrimaryKeys a key's column as ``i.indkey[ia.attnum-1]``) as
     ``pg_int2vector_at(X.indoption, n)`` / ``pg_int2vector_key(X.indkey, n)``: both are PostgreSQL int2vectors,
     which subscript from 0. The session view keeps indoption as its text ("0 0", which SQLAlchemy splits) and
     indkey as a list (which clients unnest), so each has its own macro."""
-    toks = _words_if(sql, "indoption", "indkey")
+    toks = _int2vector_words(sql)
     if toks is None:
         return sql
     for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
@@ -455,7 +462,7 @@ _INT2VECTOR_OUT = {"indkey": "pg_int2vector_out(array_to_string({0}, ' ')) AS in
 
 def _int2vector_outputs(sql: str) -> str:
     """Outermost select-list items ``[X.]indkey`` / ``[X.]indoption`` as int2vector values (pgtypes: OID 22)."""
-    toks = _words_if(sql, "indoption", "indkey")
+    toks = _int2vector_words(sql)
     if not toks or toks[0][1].lower() != "select":
         return sql
     items, start, depth = [], 1, 0
