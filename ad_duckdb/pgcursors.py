@@ -30,7 +30,9 @@ _FETCH_RE = re.compile(
     rf"(?:(?:from|in)\s+)?({_NAME})\s*;?\s*$", re.I | re.S)
 _CLOSE_RE = re.compile(rf"^\s*close\s+({_NAME})\s*;?\s*$", re.I)
 # PostgreSQL's view of a session's cursors; psycopg reads it to close a named cursor it did not declare itself
-_PG_CURSORS_RE = re.compile(r"\b(?:pg_catalog\s*\.\s*)?pg_cursors\b(?!\s*\()", re.I)
+# (quoted or not; not a column or function of that name)
+_PG_CURSORS_RE = re.compile(r'(?<![\w$."])(?:"?pg_catalog"?\s*\.\s*)?(?:pg_cursors|"pg_cursors")(?![\w$"])(?!\s*\()',
+                            re.I)
 _PG_CURSORS_COLUMNS = "name, statement, is_holdable, is_binary, is_scrollable, creation_time"
 
 FORWARD_ONLY = ("ad-duckdb serve reads a cursor forward only, as DuckDB streams its rows, and keeps none it has "
@@ -227,7 +229,8 @@ class Cursors:
                 "(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, NULL::BOOLEAN AS is_holdable, "
                 "NULL::BOOLEAN AS is_binary, NULL::BOOLEAN AS is_scrollable, NULL::TIMESTAMPTZ AS creation_time "
                 "WHERE false)")
-        for m in reversed(list(_PG_CURSORS_RE.finditer(bare_text(sql)))):
+        # (outside strings and comments: the view's text would end a -- comment at a newline of a statement)
+        for m in reversed(list(_PG_CURSORS_RE.finditer(bare_text(sql, comments=True)))):
             sql = sql[:m.start()] + view + sql[m.end():]
         return sql
 

@@ -669,10 +669,11 @@ _DCONFIG_RE = re.compile(r"\bcurrent_setting\s*\(\s*s\s*\.\s*name\s*\).*\bpg_cat
                          re.I | re.S)
 
 
-def bare_text(sql: str) -> str:
-    """``sql`` with its string literals blanked out (same length), for matching statement shapes on."""
+def bare_text(sql: str, comments: bool = False) -> str:
+    """``sql`` with its string literals (and its comments, if ``comments``) blanked out (same length), for matching
+    statement shapes on."""
     bare = list(sql)
-    for a, b in _string_spans(sql):
+    for a, b in _protected_spans(sql) if comments else _string_spans(sql):
         bare[a:b] = " " * (b - a)
     return "".join(bare)
 

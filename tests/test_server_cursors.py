@@ -90,6 +90,12 @@ def test_psycopg_named_cursor_reads_a_scored_query_in_pages(server: Server) -> N
         with conn.cursor(name="never"):
             pass
         assert conn.execute("SELECT name, is_holdable FROM pg_catalog.pg_cursors").fetchall() == [("listed", True)]
+        # a DECLARE written over several lines, and pg_cursors named in a comment and quoted: the view's text (the
+        # statement, newline and all) must not land in the comment, where the newline would end it
+        conn.execute("DECLARE lines CURSOR FOR\nSELECT 1")
+        assert conn.execute('SELECT name, statement FROM "pg_catalog"."pg_cursors" -- from pg_cursors\n'
+                            "ORDER BY name").fetchall() == [("lines", "DECLARE lines CURSOR FOR\nSELECT 1"),
+                                                            ("listed", "DECLARE listed CURSOR WITH HOLD FOR SELECT 1")]
 
 
 def test_psycopg_withhold_binary_and_what_is_refused(server: Server) -> None:
