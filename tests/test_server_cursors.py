@@ -336,6 +336,11 @@ def test_psycopg_copy_formats_as_postgres(server: Server) -> None:
         assert csv == 'id,t,c\n1,tab\there,"a,b"\n2,,""\n3,"back\\slash\nline","say ""hi"""\n'
         with cur.copy("COPY (SELECT 1 AS a, NULL AS b) TO STDOUT (FORMAT csv, DELIMITER ';', NULL 'NA')") as copy:
             assert b"".join(bytes(b) for b in copy) == b"1;NA\n"
+        # E'' options as PostgreSQL reads them: \ooo, \uXXXX, a backslash before any other character is that character
+        with cur.copy("COPY (SELECT 1 AS a, NULL AS b, 2 AS c) TO STDOUT DELIMITER E'\\073' NULL E'né\\u00e9'") as copy:
+            assert b"".join(bytes(b) for b in copy).decode() == "1;né\u00e9;2\n"
+        with cur.copy("COPY (SELECT 1 AS a, 2 AS b) TO STDOUT DELIMITER E'\\x'") as copy:
+            assert b"".join(bytes(b) for b in copy) == b"1x2\n"
         # typed rows through psycopg's own COPY reader
         with cur.copy("COPY transactions (transaction_id, count) TO STDOUT") as copy:
             copy.set_types(["int8", "int4"])
