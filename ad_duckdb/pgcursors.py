@@ -155,6 +155,9 @@ class Cursor:
         """The rows FETCH ``f`` returns (MOVE reads the same and counts them), read as they are sent. A position
         behind the cursor is refused here, before any row is read."""
         target = self.position + f.to if f.to is not None and f.relative else f.to
+        if f.to == -1 and self.done and self.position > 0:  # LAST past the end: the last row is behind the cursor
+            raise ProtocolError(f"Cursor {quoted(self.name)} is past its last row (row {self.position}); going back "
+                                f"to it is not supported: {FORWARD_ONLY}", "0A000")
         if target is not None and f.to != -1 and (target < self.position or (self.done and target <= self.position)):
             raise ProtocolError(f"Cursor {quoted(self.name)} is on row {self.position}; going back to row "
                                 f"{target} is not supported: {FORWARD_ONLY}", "0A000")
@@ -162,8 +165,8 @@ class Cursor:
 
     def _rows(self, f: Fetch, target: int | None) -> Iterator[tuple[Any, ...]]:
         if target is not None:
-            if f.to == -1:  # LAST: everything, landing on the final row
-                last = None
+            if f.to == -1:  # LAST: everything, landing on the final row (on it already: that row again)
+                last = self.current
                 while (row := self._next()) is not None:
                     last = row
                 if last is not None:

@@ -230,6 +230,16 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         cur = conn.execute("FETCH FORWARD ALL FROM c")
         assert len(cur.fetchall()) == 20 and cur.statusmessage == "FETCH 20"
         assert conn.execute("FETCH NEXT FROM c").statusmessage == "FETCH 0"  # past the end: no rows
+        # LAST from past the end is the last row, behind the cursor: refused, never an empty answer
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="past its last row"):
+            conn.execute("FETCH LAST FROM c")
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("DECLARE c CURSOR FOR SELECT range AS n FROM range(20)")
+        assert conn.execute("FETCH LAST FROM c").fetchall() == [(19,)]
+        assert conn.execute("FETCH LAST FROM c").fetchall() == [(19,)]  # on the last row: that row again
+        assert conn.execute("FETCH 0 FROM c").fetchall() == [(19,)]
+        assert conn.execute("FETCH NEXT FROM c").fetchall() == []
         with pytest.raises(psycopg.errors.DuplicateCursor, match='cursor "c" already exists'):
             conn.execute("DECLARE c CURSOR FOR SELECT 1")
         conn.execute("ROLLBACK")
