@@ -19,6 +19,7 @@ _NAME = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
 _COPY_RE = re.compile(
     rf"^\s*copy\s+(?:\((?P<query>.*)\)|(?P<table>{_NAME}(?:\s*\.\s*{_NAME})*)\s*(?:\((?P<cols>[^()]*)\))?)"
     r"\s*to\s+stdout\b(?P<opts>.*)$", re.I | re.S)
+_COPY_START_RE = re.compile(r"\s*copy\b", re.I)
 _TOKEN_RE = re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[\w.]+|\S")
 _BOOL = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 _SUPPORTED = ("supported: FORMAT csv | text, HEADER [true | false], DELIMITER 'c', NULL 'text', QUOTE 'c', "
@@ -85,6 +86,8 @@ def _literal(token: str, option: str) -> str:
 
 def parse(sql: str) -> CopyOut | None:
     """The ``COPY ... TO STDOUT`` that ``sql`` is, or None. ``COPY table [(columns)]`` reads the whole table."""
+    if not _COPY_START_RE.match(sql):  # every statement comes here: most are no COPY, and need no tokenizing
+        return None
     bare = bare_text(sql)
     m = _COPY_RE.match(bare)  # matched where no string literal is, cut from the text as sent
     if not m:

@@ -195,10 +195,11 @@ def typed_parameters(sql: str, oids: list[int]) -> str:
     return "".join([*out, sql[last:]])
 
 
-def _string_spans(sql: str) -> list[tuple[int, int]]:
-    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
+def _string_spans(sql: str, tokens: list[tuple[int, Any]] | None = None) -> list[tuple[int, int]]:
+    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer (``tokens``: its tokens
+    of ``sql``, if they are at hand)."""
     try:
-        tokens = _tokens(sql)
+        tokens = _tokens(sql) if tokens is None else tokens
     except duckdb.Error:
         return []
     spans = []
@@ -624,11 +625,11 @@ def _multi_unnest(sql: str) -> str:
 
 def _protected_spans(sql: str) -> list[tuple[int, int]]:
     """Where the string literals and the comments of ``sql`` are ([start, end) pairs, in order)."""
-    spans = _string_spans(sql)
     try:
         tokens = _tokens(sql)
     except duckdb.Error:
-        return spans
+        return []
+    spans = _string_spans(sql, tokens)
     for i, (pos, kind) in enumerate(tokens):
         if kind == duckdb.token_type.comment:
             spans.append((pos, tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)))
