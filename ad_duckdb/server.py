@@ -322,6 +322,9 @@ class Session:
                     if SESSION_OBJECTS.get(name) == kind:
                         continue
                     self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
+                # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
+                # next statement that reads the catalogue creates them all again, as a new connection's would
+                self.has_catalog = self.catalog_in_transaction = False
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
         if m:
