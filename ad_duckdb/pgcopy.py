@@ -88,6 +88,7 @@ def parse(sql: str) -> CopyOut | None:
     """The ``COPY ... TO STDOUT`` that ``sql`` is, or None. ``COPY table [(columns)]`` reads the whole table."""
     if not _COPY_START_RE.match(sql):  # every statement comes here: most are no COPY, and need no tokenizing
         return None
+    sql = bare_text(sql, comments=True, strings=False)  # a comment (-- a note) is no option
     bare = bare_text(sql)
     m = _COPY_RE.match(bare)  # matched where no string literal is, cut from the text as sent
     if not m:

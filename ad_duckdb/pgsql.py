@@ -623,13 +623,14 @@ def _multi_unnest(sql: str) -> str:
     return sql
 
 
-def _protected_spans(sql: str) -> list[tuple[int, int]]:
-    """Where the string literals and the comments of ``sql`` are ([start, end) pairs, in order)."""
+def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
+    """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
+    order)."""
     try:
         tokens = _tokens(sql)
     except duckdb.Error:
         return []
-    spans = _string_spans(sql, tokens)
+    spans = _string_spans(sql, tokens) if strings else []
     for i, (pos, kind) in enumerate(tokens):
         if kind == duckdb.token_type.comment:
             spans.append((pos, tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)))
@@ -670,11 +671,11 @@ _DCONFIG_RE = re.compile(r"\bcurrent_setting\s*\(\s*s\s*\.\s*name\s*\).*\bpg_cat
                          re.I | re.S)
 
 
-def bare_text(sql: str, comments: bool = False) -> str:
-    """``sql`` with its string literals (and its comments, if ``comments``) blanked out (same length), for matching
-    statement shapes on."""
+def bare_text(sql: str, comments: bool = False, strings: bool = True) -> str:
+    """``sql`` with its string literals (unless not ``strings``) and its comments (if ``comments``) blanked out (same
+    length), for matching statement shapes on."""
     bare = list(sql)
-    for a, b in _protected_spans(sql) if comments else _string_spans(sql):
+    for a, b in _protected_spans(sql, strings) if comments else _string_spans(sql) if strings else []:
         bare[a:b] = " " * (b - a)
     return "".join(bare)
 

@@ -351,6 +351,12 @@ def test_psycopg_copy_formats_as_postgres(server: Server) -> None:
             assert b"".join(bytes(b) for b in copy).decode() == "1;né\u00e9;2\n"
         with cur.copy("COPY (SELECT 1 AS a, 2 AS b) TO STDOUT DELIMITER E'\\x'") as copy:
             assert b"".join(bytes(b) for b in copy) == b"1x2\n"
+        # comments are no options (a .sql file's trailing note), and a COPY to a file that mentions STDOUT in one is
+        # DuckDB's to refuse
+        with cur.copy("COPY (SELECT 1 /* ) */ AS a, '--' AS b) TO STDOUT WITH CSV -- for the report") as copy:
+            assert b"".join(bytes(b) for b in copy) == b"1,--\n"
+        with pytest.raises(psycopg.Error, match="disabled by configuration"):
+            conn.execute("COPY (SELECT 1) TO '/tmp/ad_duckdb_copy_leak.csv' /* not to stdout */")
         # typed rows through psycopg's own COPY reader
         with cur.copy("COPY transactions (transaction_id, count) TO STDOUT") as copy:
             copy.set_types(["int8", "int4"])
