@@ -7,7 +7,6 @@ COPY to a *file* is not handled here: it reaches DuckDB, which refuses it (the s
 
 from __future__ import annotations
 
-import codecs
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ _NAME = r'(?:"(?:[^"]|"")+"|[a-z_][a-z0-9_$]*)'
 _COPY_RE = re.compile(
     rf"^\s*copy\s+(?:\((?P<query>.*)\)|(?P<table>{_NAME}(?:\s*\.\s*{_NAME})*)\s*(?:\((?P<cols>[^()]*)\))?)"
     r"\s*to\s+stdout\b(?P<opts>.*)$", re.I | re.S)
+_COPY_START_RE = re.compile(r"\s*copy\b", re.I)
 _TOKEN_RE = re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[\w.]+|\S")
 _BOOL = {"true": True, "on": True, "1": True, "false": False, "off": False, "0": False}
 _SUPPORTED = ("supported: FORMAT csv | text, HEADER [true | false], DELIMITER 'c', NULL 'text', QUOTE 'c', "
@@ -60,9 +60,25 @@ class CopyOut:
         return s
 
 
+# PostgreSQL's E'' escapes: \b \f \n \r \t, octal \ooo, hex \xhh, \uXXXX, \UXXXXXXXX; any other character after a
+# backslash is itself (\\, \'). (Python's unicode_escape differs: it fails on \x without digits and reads the
+# literal's non-ASCII text as Latin-1.)
+_E_ESCAPE_RE = re.compile(r"\\([0-7]{1,3}|x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
+_E_CHARS = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _e_char(m: re.Match[str]) -> str:
+    e = m.group(1)
+    if e[0] in "xuU" and len(e) > 1:
+        return chr(int(e[1:], 16))
+    if e[0] in "01234567":
+        return chr(int(e, 8))
+    return _E_CHARS.get(e, e)
+
+
 def _literal(token: str, option: str) -> str:
     if token[:2] in ("E'", "e'"):
-        return codecs.decode(token[2:-1].replace("''", "'"), "unicode_escape")
+        return _E_ESCAPE_RE.sub(_e_char, token[2:-1].replace("''", "'"))
     if token.startswith("'"):
         return token[1:-1].replace("''", "'")
     raise ProtocolError(f"COPY option {option.upper()} takes a quoted string ('...'), not {token}", "42601")
@@ -70,6 +86,9 @@ def _literal(token: str, option: str) -> str:
 
 def parse(sql: str) -> CopyOut | None:
     """The ``COPY ... TO STDOUT`` that ``sql`` is, or None. ``COPY table [(columns)]`` reads the whole table."""
+    if not _COPY_START_RE.match(sql):  # every statement comes here: most are no COPY, and need no tokenizing
+        return None
+    sql = bare_text(sql, comments=True, strings=False)  # a comment (-- a note) is no option
     bare = bare_text(sql)
     m = _COPY_RE.match(bare)  # matched where no string literal is, cut from the text as sent
     if not m:

@@ -30,7 +30,9 @@ _FETCH_RE = re.compile(
     rf"(?:(?:from|in)\s+)?({_NAME})\s*;?\s*$", re.I | re.S)
 _CLOSE_RE = re.compile(rf"^\s*close\s+({_NAME})\s*;?\s*$", re.I)
 # PostgreSQL's view of a session's cursors; psycopg reads it to close a named cursor it did not declare itself
-_PG_CURSORS_RE = re.compile(r"\b(?:pg_catalog\s*\.\s*)?pg_cursors\b(?!\s*\()", re.I)
+# (quoted or not; not a column or function of that name)
+_PG_CURSORS_RE = re.compile(r'(?<![\w$."])(?:"?pg_catalog"?\s*\.\s*)?(?:pg_cursors|"pg_cursors")(?![\w$"])(?!\s*\()',
+                            re.I)
 _PG_CURSORS_COLUMNS = "name, statement, is_holdable, is_binary, is_scrollable, creation_time"
 
 FORWARD_ONLY = ("ad-duckdb serve reads a cursor forward only, as DuckDB streams its rows, and keeps none it has "
@@ -153,6 +155,9 @@ class Cursor:
         """The rows FETCH ``f`` returns (MOVE reads the same and counts them), read as they are sent. A position
         behind the cursor is refused here, before any row is read."""
         target = self.position + f.to if f.to is not None and f.relative else f.to
+        if f.to == -1 and self.done and self.position > 0:  # LAST past the end: the last row is behind the cursor
+            raise ProtocolError(f"Cursor {quoted(self.name)} is past its last row (row {self.position}); going back "
+                                f"to it is not supported: {FORWARD_ONLY}", "0A000")
         if target is not None and f.to != -1 and (target < self.position or (self.done and target <= self.position)):
             raise ProtocolError(f"Cursor {quoted(self.name)} is on row {self.position}; going back to row "
                                 f"{target} is not supported: {FORWARD_ONLY}", "0A000")
@@ -160,8 +165,8 @@ class Cursor:
 
     def _rows(self, f: Fetch, target: int | None) -> Iterator[tuple[Any, ...]]:
         if target is not None:
-            if f.to == -1:  # LAST: everything, landing on the final row
-                last = None
+            if f.to == -1:  # LAST: everything, landing on the final row (on it already: that row again)
+                last = self.current
                 while (row := self._next()) is not None:
                     last = row
                 if last is not None:
@@ -227,7 +232,8 @@ class Cursors:
                 "(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, NULL::BOOLEAN AS is_holdable, "
                 "NULL::BOOLEAN AS is_binary, NULL::BOOLEAN AS is_scrollable, NULL::TIMESTAMPTZ AS creation_time "
                 "WHERE false)")
-        for m in reversed(list(_PG_CURSORS_RE.finditer(bare_text(sql)))):
+        # (outside strings and comments: the view's text would end a -- comment at a newline of a statement)
+        for m in reversed(list(_PG_CURSORS_RE.finditer(bare_text(sql, comments=True)))):
             sql = sql[:m.start()] + view + sql[m.end():]
         return sql
 

@@ -195,10 +195,11 @@ def typed_parameters(sql: str, oids: list[int]) -> str:
     return "".join([*out, sql[last:]])
 
 
-def _string_spans(sql: str) -> list[tuple[int, int]]:
-    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer."""
+def _string_spans(sql: str, tokens: list[tuple[int, Any]] | None = None) -> list[tuple[int, int]]:
+    """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer (``tokens``: its tokens
+    of ``sql``, if they are at hand)."""
     try:
-        tokens = _tokens(sql)
+        tokens = _tokens(sql) if tokens is None else tokens
     except duckdb.Error:
         return []
     spans = []
@@ -279,7 +280,8 @@ def _catalog_names(sql: str) -> str:
 
 # format('%s', x) / format('%I.%I', s, t), PostgreSQL's (Metabase's field sync): DuckDB's format() takes {}
 # placeholders and prints "%s" as it is. Rewritten to the session macro pg_format when the format string is a literal
-# whose specifiers are all %s, %I or %L (one argument each, in order); any other call stays DuckDB's.
+# whose specifiers are all %s, %I or %L (one argument each, in order) and that has no { (DuckDB's placeholders:
+# format('{} is %Low', x) is DuckDB's); any other call stays DuckDB's.
 _PG_FORMAT_SPEC = re.compile(r"%(.)")
 
 
@@ -295,7 +297,7 @@ def _pg_format(sql: str) -> str:
                 and not (i > 1 and _ident(toks[i - 2][1]) == "pg_catalog"):
             continue
         specs = _PG_FORMAT_SPEC.findall(toks[i + 2][1])
-        if not specs or any(c not in "sIL" for c in specs):
+        if not specs or any(c not in "sIL" for c in specs) or "{" in toks[i + 2][1]:
             continue
         start = toks[i - 2][0] if i > 1 and toks[i - 1][1] == "." else pos
         sql = sql[:start] + "pg_format" + sql[pos + len(word):]
@@ -414,13 +416,19 @@ def _settings(sql: str) -> str:
     return "".join([*out, sql[last:]])
 
 
+def _int2vector_words(sql: str) -> list[tuple[int, str, str]] | None:
+    """``_words(sql)`` for the int2vector rewrites: only a statement that reads pg_index has its columns (a user's
+    table may have a column indkey, or an array column whose name ends so, which must stay as written)."""
+    return _words_if(sql, "indoption", "indkey") if "pg_index" in sql.lower() else None
+
+
 def _int2vector_subscripts(sql: str) -> str:
     """``X.indoption[n]`` and ``X.indkey[n]`` (JDBC's getIndexInfo reads an index key's sort flags as
     ``I_INDOPTION[n]``; psqlODBC's SQLPrimaryKeys a key's column as ``i.indkey[ia.attnum-1]``) as
     ``pg_int2vector_at(X.indoption, n)`` / ``pg_int2vector_key(X.indkey, n)``: both are PostgreSQL int2vectors,
     which subscript from 0. The session view keeps indoption as its text ("0 0", which SQLAlchemy splits) and
     indkey as a list (which clients unnest), so each has its own macro."""
-    toks = _words_if(sql, "indoption", "indkey")
+    toks = _int2vector_words(sql)
     if toks is None:
         return sql
     for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
@@ -455,7 +463,7 @@ _INT2VECTOR_OUT = {"indkey": "pg_int2vector_out(array_to_string({0}, ' ')) AS in
 
 def _int2vector_outputs(sql: str) -> str:
     """Outermost select-list items ``[X.]indkey`` / ``[X.]indoption`` as int2vector values (pgtypes: OID 22)."""
-    toks = _words_if(sql, "indoption", "indkey")
+    toks = _int2vector_words(sql)
     if not toks or toks[0][1].lower() != "select":
         return sql
     items, start, depth = [], 1, 0
@@ -479,25 +487,103 @@ def _int2vector_outputs(sql: str) -> str:
 
 # LIKE's escape character: PostgreSQL's is the backslash unless ESCAPE names another, DuckDB's LIKE has none. ODBC
 # tools escape _ and % in catalogue patterns (psqlODBC reports "\\" as SQL_SEARCH_PATTERN_ESCAPE; SQLTables for
-# tx\_log), which DuckDB would read as a backslash, finding nothing. A pattern that is a literal with a backslash,
-# or a parameter (its value is not known here), gets ESCAPE '\'; a literal without one means the same either way.
+# tx\_log), which DuckDB would read as a backslash, finding nothing. A pattern with a literal that holds a backslash,
+# or with a parameter (its value is not known here), gets ESCAPE '\'; a literal without one means the same either way.
+# The ESCAPE goes after the whole pattern, as PostgreSQL parses it: every operator but a comparison binds tighter than
+# LIKE, so ``x LIKE $1 || '%'`` (SQLAlchemy's startswith()) is ``x LIKE ($1 || '%')``; an ESCAPE after $1 would make
+# the escape ``'\' || '%'``, which DuckDB refuses.
+_LIKE_PATTERN_ENDS = frozenset((
+    "and", "or", "not", "is", "isnull", "notnull", "between", "in", "like", "ilike", "similar", "glob", "escape",
+    "then", "when", "else", "end", "from", "where", "group", "having", "order", "limit", "offset", "union",
+    "intersect", "except", "as", "on", "using", "join", "inner", "left", "right", "full", "cross", "natural",
+    "window", "qualify", "returning", "asc", "desc", "nulls", "for", "into", "select", "over", "filter"))
+_COMPARISONS = frozenset(("=", "==", "<", ">", "<=", ">=", "<>", "!=", ",", ";", ")", "]"))
+
+
+def _pattern_end(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """The index of the last token of the LIKE pattern that starts at ``toks[i]`` (operands joined by operators
+    that bind tighter than LIKE: ``||``, arithmetic, ``::type``, ``[n]``, ``.``, COLLATE), or None when the pattern
+    is not one this understands (the statement is then left as written)."""
+    n, last, operand = len(toks), None, True  # operand: an operand comes next, else an operator or the end
+    j = i
+    while j < n:
+        word, kind = toks[j][1], toks[j][2]
+        low = word.lower()
+        if operand:
+            if low in ("case", "any", "all", "some", "exists"):  # LIKE ANY (...), a CASE: not followed here
+                return None
+            if word in ("+", "-", "~"):  # a sign
+                j += 1
+                continue
+            if word in ("(", "["):
+                close = _matching_close(toks, j) if word == "(" else _matching_bracket(toks, j)
+                if close is None:
+                    return None
+                j = close
+            elif word == "$" and j + 1 < n and toks[j + 1][2] == "numeric_const":
+                j += 1
+            elif kind in ("identifier", "keyword") and low not in _LIKE_PATTERN_ENDS and j + 1 < n \
+                    and toks[j + 1][1] == "(":  # a function call
+                close = _matching_close(toks, j + 1)
+                if close is None:
+                    return None
+                j = close
+            elif kind not in ("string_const", "numeric_const", "identifier", "keyword") or low in _LIKE_PATTERN_ENDS:
+                return None
+            last, operand = j, False
+            j += 1
+            continue
+        if word == "::":  # a cast: the type's words, its (typmod) and []
+            j += 1
+            while j < n and toks[j][2] in ("identifier", "keyword") and toks[j][1].lower() not in _LIKE_PATTERN_ENDS:
+                last, j = j, j + 1
+            while j < n and toks[j][1] in ("(", "["):
+                close = _matching_close(toks, j) if toks[j][1] == "(" else _matching_bracket(toks, j)
+                if close is None:
+                    return None
+                last, j = close, close + 1
+        elif word == "[":
+            close = _matching_bracket(toks, j)
+            if close is None:
+                return None
+            last, j = close, close + 1
+        elif low == "collate" and j + 1 < n:
+            last, j = j + 1, j + 2
+        elif kind == "operator" and word not in _COMPARISONS:
+            operand, j = True, j + 1  # ||, +, ., ->>, ...: another operand follows
+        elif kind in ("string_const", "numeric_const"):
+            return None  # a typed literal (DATE '...', INTERVAL '1 day'): not followed here
+        else:
+            break  # a comparison, a keyword, a comma, an alias: the pattern ended
+    return None if operand else last
+
+
+def _matching_bracket(toks: list[tuple[int, str, str]], open_: int) -> int | None:
+    """The index of the ``]`` that closes the ``[`` at ``toks[open_]``."""
+    depth = 0
+    for i in range(open_, len(toks)):
+        depth += {"[": 1, "]": -1}.get(toks[i][1], 0)
+        if depth == 0:
+            return i
+    return None
+
+
 def _like_escapes(sql: str) -> str:
-    """``x [NOT] [I]LIKE 'pattern'`` (with a backslash) or ``LIKE $n`` as ``... ESCAPE '\\'``, unless the query
-    names an escape; by DuckDB's tokenizer, so the text of strings and comments stays as written."""
+    """``x [NOT] [I]LIKE pattern`` as ``... ESCAPE '\\'`` when the pattern has a literal with a backslash or a
+    parameter ``$n``, unless the query names an escape; by DuckDB's tokenizer, so the text of strings and comments
+    stays as written."""
     toks = _words_if(sql, "like") if "\\" in sql or "$" in sql else None
     if toks is None:
         return sql
     for i in range(len(toks) - 2, -1, -1):  # from the end, so earlier positions stay valid
         if toks[i][2] != "keyword" or toks[i][1].lower() not in ("like", "ilike"):
             continue
-        if toks[i + 1][2] == "string_const" and "\\" in toks[i + 1][1]:
-            last = i + 1
-        elif toks[i + 1][1] == "$" and i + 2 < len(toks) and toks[i + 2][2] == "numeric_const":
-            last = i + 2
-        else:
+        last = _pattern_end(toks, i + 1)
+        if last is None or last + 1 < len(toks) and toks[last + 1][1].lower() == "escape":
+            continue  # not understood; or its own escape
+        pattern = toks[i + 1:last + 1]
+        if not any(k == "string_const" and "\\" in w or w == "$" for _, w, k in pattern):
             continue
-        if last + 1 < len(toks) and toks[last + 1][1].lower() in ("escape", "::"):
-            continue  # its own escape; or a cast, whose end this does not look for
         end = toks[last][0] + len(toks[last][1])
         sql = sql[:end] + " ESCAPE '\\'" + sql[end:]
     return sql
@@ -537,13 +623,14 @@ def _multi_unnest(sql: str) -> str:
     return sql
 
 
-def _protected_spans(sql: str) -> list[tuple[int, int]]:
-    """Where the string literals and the comments of ``sql`` are ([start, end) pairs, in order)."""
-    spans = _string_spans(sql)
+def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
+    """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
+    order)."""
     try:
         tokens = _tokens(sql)
     except duckdb.Error:
-        return spans
+        return []
+    spans = _string_spans(sql, tokens) if strings else []
     for i, (pos, kind) in enumerate(tokens):
         if kind == duckdb.token_type.comment:
             spans.append((pos, tokens[i + 1][0] if i + 1 < len(tokens) else len(sql)))
@@ -584,10 +671,11 @@ _DCONFIG_RE = re.compile(r"\bcurrent_setting\s*\(\s*s\s*\.\s*name\s*\).*\bpg_cat
                          re.I | re.S)
 
 
-def bare_text(sql: str) -> str:
-    """``sql`` with its string literals blanked out (same length), for matching statement shapes on."""
+def bare_text(sql: str, comments: bool = False, strings: bool = True) -> str:
+    """``sql`` with its string literals (unless not ``strings``) and its comments (if ``comments``) blanked out (same
+    length), for matching statement shapes on."""
     bare = list(sql)
-    for a, b in _string_spans(sql):
+    for a, b in _protected_spans(sql, strings) if comments else _string_spans(sql) if strings else []:
         bare[a:b] = " " * (b - a)
     return "".join(bare)
 

@@ -322,6 +322,9 @@ class Session:
                     if SESSION_OBJECTS.get(name) == kind:
                         continue
                     self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
+                # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
+                # next statement that reads the catalogue creates them all again, as a new connection's would
+                self.has_catalog = self.catalog_in_transaction = False
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
         if m:
@@ -472,7 +475,7 @@ class Session:
             self.status = b"T" if head in ("BEGIN", "START") else b"I"
             if self.status == b"I":
                 self.end_of_transaction(committed=head in ("COMMIT", "END"))
-            return Result(head)
+            return Result({"END": "COMMIT", "ABORT": "ROLLBACK"}.get(head, head))  # PostgreSQL's tags
         desc = self.cur.description
         if desc is None:
             return Result(head)
@@ -1129,6 +1132,8 @@ class Handler(socketserver.BaseRequestHandler):
             else:
                 p = s.portals[name]
                 r = self._run_portal(s, p)
+                # A COMMIT / ROLLBACK ends its transaction's portals, but not itself: its Execute comes next
+                s.portals.setdefault(name, p)
                 cols = p.described = None if r.copy else r.columns  # COPY: NoData, as in PostgreSQL
             if cols is not None:
                 self.row_description(cols, p.formats(len(cols)))

@@ -371,6 +371,18 @@ def test_a_batch_up_to_sync_is_one_transaction(warehouse: str, tmp_path: Path) -
             conn.execute("select * from secret")
 
 
+
+def test_a_prepared_commit_runs(server: Server) -> None:
+    """A statement that ends the transaction ends its portals, but not its own: psycopg runs a prepared COMMIT as
+    Bind, Describe (which runs it) and Execute of the same portal, which was gone ('portal "" does not exist',
+    psycopg's sixth conn.execute("COMMIT"), with prepare_threshold's default)."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for verb in ("COMMIT", "ROLLBACK", "END", "ABORT"):
+            conn.execute("BEGIN", prepare=True)
+            assert conn.execute("SELECT 1", prepare=True).fetchall() == [(1,)]
+            assert conn.execute(verb, prepare=True).statusmessage in ("COMMIT", "ROLLBACK")
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
 def test_values_reach_clients_as_they_are(server: Server) -> None:
     import decimal
 

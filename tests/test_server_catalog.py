@@ -179,3 +179,16 @@ def test_catalogue_rewrites_leave_literals_and_comments_alone(shop: Server) -> N
         assert conn.execute("SELECT current_setting('enable_external_access'), "
                             "current_setting('lock_configuration')").fetchone() == (False, True)
 
+
+
+def test_catalogue_rewrites_leave_a_users_own_query_alone(shop: Server) -> None:
+    """The rewrites run on every statement: a user's column named indkey (or an array column whose name ends so)
+    is no pg_index column, and format() with DuckDB's {} placeholders is DuckDB's, whatever % it prints."""
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE readings (indkey INTEGER, windkey INTEGER[], indoption VARCHAR)")
+        conn.execute("INSERT INTO readings VALUES (5, [7, 8], 'x')")
+        for prepare in (False, True):
+            cur = conn.execute("SELECT indkey, windkey[1], r.indoption, format('{} is %Low', indkey) FROM readings r",
+                               prepare=prepare)
+            assert cur.fetchall() == [(5, 7, "x", "5 is %Low")]
+            assert [d.name for d in cur.description][:3] == ["indkey", "windkey[1]", "indoption"]

@@ -188,6 +188,13 @@ def test_a_session_creates_its_catalogue_only_when_a_statement_needs_it(shop: Se
         conn.execute("DISCARD TEMP")
         assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
         assert conn.execute("SELECT format_type(23, -1)").fetchall() == [("integer",)]
+        # one of them replaced by the last user of a pooled connection: not what the next one reads after DISCARD
+        conn.execute("CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(e) AS 'LATIN1'")
+        conn.execute("CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT 'intruder' AS rolname, 1::BIGINT AS oid")
+        conn.execute("DISCARD ALL")
+        assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6), (SELECT count(*) FROM pg_catalog.pg_roles)"
+                            ).fetchall() == [("UTF8", 0)]
+        assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
 
 
 @pytest.mark.parametrize("end", ["ROLLBACK", "error"])

@@ -90,6 +90,12 @@ def test_psycopg_named_cursor_reads_a_scored_query_in_pages(server: Server) -> N
         with conn.cursor(name="never"):
             pass
         assert conn.execute("SELECT name, is_holdable FROM pg_catalog.pg_cursors").fetchall() == [("listed", True)]
+        # a DECLARE written over several lines, and pg_cursors named in a comment and quoted: the view's text (the
+        # statement, newline and all) must not land in the comment, where the newline would end it
+        conn.execute("DECLARE lines CURSOR FOR\nSELECT 1")
+        assert conn.execute('SELECT name, statement FROM "pg_catalog"."pg_cursors" -- from pg_cursors\n'
+                            "ORDER BY name").fetchall() == [("lines", "DECLARE lines CURSOR FOR\nSELECT 1"),
+                                                            ("listed", "DECLARE listed CURSOR WITH HOLD FOR SELECT 1")]
 
 
 def test_psycopg_withhold_binary_and_what_is_refused(server: Server) -> None:
@@ -224,6 +230,16 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         cur = conn.execute("FETCH FORWARD ALL FROM c")
         assert len(cur.fetchall()) == 20 and cur.statusmessage == "FETCH 20"
         assert conn.execute("FETCH NEXT FROM c").statusmessage == "FETCH 0"  # past the end: no rows
+        # LAST from past the end is the last row, behind the cursor: refused, never an empty answer
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match="past its last row"):
+            conn.execute("FETCH LAST FROM c")
+        conn.execute("ROLLBACK")
+        conn.execute("BEGIN")
+        conn.execute("DECLARE c CURSOR FOR SELECT range AS n FROM range(20)")
+        assert conn.execute("FETCH LAST FROM c").fetchall() == [(19,)]
+        assert conn.execute("FETCH LAST FROM c").fetchall() == [(19,)]  # on the last row: that row again
+        assert conn.execute("FETCH 0 FROM c").fetchall() == [(19,)]
+        assert conn.execute("FETCH NEXT FROM c").fetchall() == []
         with pytest.raises(psycopg.errors.DuplicateCursor, match='cursor "c" already exists'):
             conn.execute("DECLARE c CURSOR FOR SELECT 1")
         conn.execute("ROLLBACK")
@@ -330,6 +346,17 @@ def test_psycopg_copy_formats_as_postgres(server: Server) -> None:
         assert csv == 'id,t,c\n1,tab\there,"a,b"\n2,,""\n3,"back\\slash\nline","say ""hi"""\n'
         with cur.copy("COPY (SELECT 1 AS a, NULL AS b) TO STDOUT (FORMAT csv, DELIMITER ';', NULL 'NA')") as copy:
             assert b"".join(bytes(b) for b in copy) == b"1;NA\n"
+        # E'' options as PostgreSQL reads them: \ooo, \uXXXX, a backslash before any other character is that character
+        with cur.copy("COPY (SELECT 1 AS a, NULL AS b, 2 AS c) TO STDOUT DELIMITER E'\\073' NULL E'né\\u00e9'") as copy:
+            assert b"".join(bytes(b) for b in copy).decode() == "1;né\u00e9;2\n"
+        with cur.copy("COPY (SELECT 1 AS a, 2 AS b) TO STDOUT DELIMITER E'\\x'") as copy:
+            assert b"".join(bytes(b) for b in copy) == b"1x2\n"
+        # comments are no options (a .sql file's trailing note), and a COPY to a file that mentions STDOUT in one is
+        # DuckDB's to refuse
+        with cur.copy("COPY (SELECT 1 /* ) */ AS a, '--' AS b) TO STDOUT WITH CSV -- for the report") as copy:
+            assert b"".join(bytes(b) for b in copy) == b"1,--\n"
+        with pytest.raises(psycopg.Error, match="disabled by configuration"):
+            conn.execute("COPY (SELECT 1) TO '/tmp/ad_duckdb_copy_leak.csv' /* not to stdout */")
         # typed rows through psycopg's own COPY reader
         with cur.copy("COPY transactions (transaction_id, count) TO STDOUT") as copy:
             copy.set_types(["int8", "int4"])

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import psycopg
 import pytest
+import sqlalchemy as sa
 from test_server_jdbc import _run
 
 from test_server import Server, serve
@@ -136,6 +137,28 @@ def test_sqltables_lists_schemas_types_and_tables_by_pattern(tx: Server) -> None
                             "'a#_' LIKE 'a##_' ESCAPE '#'", ("LIKE 'x\\y'", "tx\\_log")).fetchall() == [
             ("LIKE 'x\\y'", True, True, True)]
 
+
+
+def test_like_escape_goes_after_the_whole_pattern(tx: Server) -> None:
+    """SQLAlchemy's startswith / endswith / contains send ``note LIKE $1 || '%'``, which PostgreSQL reads as
+    ``note LIKE ($1 || '%')``: the backslash escape must follow the whole pattern (after $1, DuckDB took
+    ``'\\' || '%'`` as the escape and refused every such query)."""
+    notes = sa.table("transactions", sa.column("note"), sa.column("transaction_id"))
+    for dialect in ("psycopg", "psycopg2"):
+        engine = sa.create_engine(tx.url().replace("postgresql://", f"postgresql+{dialect}://"))
+        try:
+            with engine.connect() as conn:
+                for where, want in ((notes.c.note.startswith("a"), [(1,)]), (notes.c.note.contains("a"), [(1,)]),
+                                    (notes.c.note.endswith("a"), [(1,)]), (notes.c.note.startswith("b"), []),
+                                    (notes.c.note.startswith("_", autoescape=True), [])):
+                    got = conn.execute(sa.select(notes.c.transaction_id).where(where)).fetchall()
+                    assert got == want, (dialect, str(where))
+        finally:
+            engine.dispose()
+    with psycopg.connect(tx.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT 'a_c' LIKE %s || '%%', 'abc' LIKE %s || '%%', 'abc' NOT LIKE '%%' || %s, "
+                            "'a_c' LIKE 'a\\_' || '%%' AS flag, 'abc' LIKE lower(%s) = true",
+                            ("a\\_", "a\\_", "c", "A%")).fetchall() == [(True, False, False, True, True)]
 
 def test_sqlcolumns_gets_postgres_types_defaults_and_nullability(tx: Server) -> None:
     # psqlODBC reads: attname, atttypid, typname, attnum, atttypmod (numeric: (p << 16 | s) + 4), attnotnull, the
