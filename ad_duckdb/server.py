@@ -353,8 +353,15 @@ class Session:
     def catalog(self) -> None:
         """Create this session's catalogue views and macros (pgcatalog.SESSION_SQL), once."""
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        for q in SESSION_SQL:
-            self.cur.execute(q)
+        try:
+            for q in SESSION_SQL:
+                self.cur.execute(q)
+        except BaseException:
+            # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
+            # the transaction, as the statement's own error would.
+            if self.status == b"T":
+                self.status = b"E"
+            raise
         self.has_catalog = True
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
@@ -440,7 +447,11 @@ class Session:
                     except ProtocolError:
                         pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
                 self.live = None
-                self.cur.execute("ROLLBACK" if failed else "COMMIT")
+                try:
+                    self.cur.execute("ROLLBACK" if failed else "COMMIT")
+                except BaseException:
+                    failed = True  # a COMMIT that fails keeps nothing: end_of_transaction must not think otherwise
+                    raise
         finally:
             if self.status == b"I":
                 self.end_of_transaction(committed=not failed)  # Sync ends the implicit transaction and its portals
