@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from .pgerrors import ProtocolError
 from .pgsql import bare_text
-from .sqltext import quote_literal
+from .sqltext import quote_literal, strip_sql_ends
 
 # A cursor's name: a quoted identifier keeps its case ("SQL_CUR0x1"), a bare one folds to lower case, as in
 # PostgreSQL.
@@ -28,6 +28,9 @@ _FETCH_RE = re.compile(
     r"^\s*(fetch|move)\s+(?:(next|prior|first|last)\s+|(absolute|relative)\s+([+-]?\d+)\s+|"
     r"(forward|backward)(?:\s+([+-]?\d+|all))?\s+|([+-]?\d+|all)\s+)?"
     rf"(?:(?:from|in)\s+)?({_NAME})\s*;?\s*$", re.I | re.S)
+# FETCH, MOVE or CLOSE first, after any comments: only these statements pay for stripping comments (parse runs on
+# every statement).
+_CURSOR_WORD_RE = re.compile(r"\s*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)\s*)*(?:fetch|move|close)\b", re.I | re.S)
 _CLOSE_RE = re.compile(rf"^\s*close\s+({_NAME})\s*;?\s*$", re.I)
 # PostgreSQL's view of a session's cursors; psycopg reads it to close a named cursor it did not declare itself
 # (quoted or not; not a column or function of that name)
@@ -85,6 +88,8 @@ def parse(sql: str) -> Declare | Fetch | Close | None:
                                 "(psycopg: scrollable=False or unset).", "0A000")
         return Declare(_name(m.group(1)), m.group(4).strip(), (m.group(3) or "").lower() == "with",
                        "binary" in options.split())
+    if _CURSOR_WORD_RE.match(sql):  # comments around FETCH x (an editor's, a tool's tag) are not part of it
+        sql = strip_sql_ends(sql)
     if re.match(r"^\s*close\s+all\s*;?\s*$", sql, re.I):
         return Close(None)
     m = _CLOSE_RE.match(sql)

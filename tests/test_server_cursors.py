@@ -222,6 +222,8 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         assert conn.execute("FETCH 0 FROM c").fetchall() == [(8,)]  # the current row again
         assert conn.execute("FETCH RELATIVE 2 FROM c").fetchall() == [(10,)]
         assert conn.execute("FETCH ABSOLUTE 15 FROM c").fetchall() == [(14,)]
+        # comments around the statement (an editor's, a tool's tag) are not part of it
+        assert conn.execute("/* page */ FETCH 2 FROM c -- next").fetchall() == [(15,), (16,)]
         with pytest.raises(psycopg.errors.FeatureNotSupported, match="forward only"):
             conn.execute("FETCH BACKWARD 2 FROM c")
         conn.execute("ROLLBACK")
