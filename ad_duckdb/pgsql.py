@@ -315,10 +315,11 @@ def _matching_open(toks: list[tuple[int, str, str]], close: int) -> int | None:
 
 
 def _matching_close(toks: list[tuple[int, str, str]], open_: int) -> int | None:
-    """The index of the ``)`` that closes the ``(`` at ``toks[open_]``."""
+    """The index of the ``)`` (or ``]``) that closes the ``(`` (or ``[``) at ``toks[open_]``."""
+    closing = {"(": ")", "[": "]"}[toks[open_][1]]
     depth = 0
     for i in range(open_, len(toks)):
-        depth += {"(": 1, ")": -1}.get(toks[i][1], 0)
+        depth += {toks[open_][1]: 1, closing: -1}.get(toks[i][1], 0)
         if depth == 0:
             return i
     return None
@@ -516,7 +517,7 @@ def _pattern_end(toks: list[tuple[int, str, str]], i: int) -> int | None:
                 j += 1
                 continue
             if word in ("(", "["):
-                close = _matching_close(toks, j) if word == "(" else _matching_bracket(toks, j)
+                close = _matching_close(toks, j)
                 if close is None:
                     return None
                 j = close
@@ -538,12 +539,12 @@ def _pattern_end(toks: list[tuple[int, str, str]], i: int) -> int | None:
             while j < n and toks[j][2] in ("identifier", "keyword") and toks[j][1].lower() not in _LIKE_PATTERN_ENDS:
                 last, j = j, j + 1
             while j < n and toks[j][1] in ("(", "["):
-                close = _matching_close(toks, j) if toks[j][1] == "(" else _matching_bracket(toks, j)
+                close = _matching_close(toks, j)
                 if close is None:
                     return None
                 last, j = close, close + 1
         elif word == "[":
-            close = _matching_bracket(toks, j)
+            close = _matching_close(toks, j)
             if close is None:
                 return None
             last, j = close, close + 1
@@ -556,16 +557,6 @@ def _pattern_end(toks: list[tuple[int, str, str]], i: int) -> int | None:
         else:
             break  # a comparison, a keyword, a comma, an alias: the pattern ended
     return None if operand else last
-
-
-def _matching_bracket(toks: list[tuple[int, str, str]], open_: int) -> int | None:
-    """The index of the ``]`` that closes the ``[`` at ``toks[open_]``."""
-    depth = 0
-    for i in range(open_, len(toks)):
-        depth += {"[": 1, "]": -1}.get(toks[i][1], 0)
-        if depth == 0:
-            return i
-    return None
 
 
 def _like_escapes(sql: str) -> str:

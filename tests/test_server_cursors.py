@@ -5,7 +5,6 @@ real servers. The servers and the minimal protocol client come from tests/test_s
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 import subprocess
@@ -16,7 +15,6 @@ import psycopg2
 import pytest
 
 import test_server
-from conftest import ROOT
 from test_server import PSQL_MISSING, Server, Wire, data_row
 
 # The fixtures of tests/test_server.py, shared rather than copied (pytest finds fixtures by module attribute).
@@ -372,10 +370,3 @@ def test_psycopg_copy_formats_as_postgres(server: Server) -> None:
             conn.execute("COPY (SELECT 1) TO '/tmp/ad_duckdb_copy_leak.csv'")
         assert err.value.sqlstate == "42501" and not Path("/tmp/ad_duckdb_copy_leak.csv").exists()
 
-
-def test_cursor_copy_and_catalogue_modules_never_import_the_server() -> None:
-    for name in ("pgcursors", "pgcopy", "pgcatalog"):
-        tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
-        mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
-        assert not {m for m in mods if "server" in m.split(".")}, name
