@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +216,11 @@ def train(
         ``trim_fraction=`` additionally leaves out the highest-error rows of each batch in robust training.
     carry_thresholds
         Give the new version your own thresholds of earlier versions (``cut``, ``prec90``, each from the newest
-        version that has it; not ``default`` and the quantiles, which every training sets), each at the same point
-        of the new training scores, so that ``is_anomaly_at('name', 'cut', ...)`` keeps working after a retrain.
-        CLI: ``--carry-thresholds``.
+        version that has it; not ``default`` and the quantiles, which every training sets), so that
+        ``is_anomaly_at('name', 'cut', ...)`` keeps working after a retrain. One chosen on labels (``max_f1``,
+        ``min_precision``, ...) is chosen again for the new model on the same labelled rows; the others, and one
+        whose labelled rows cannot be read (a warning says why), move to the same point of the new training
+        scores. CLI: ``--carry-thresholds``.
     kind
         ``'autoencoder'`` (default) or ``'vae'`` (a variational autoencoder); it sets ``variational``, so a
         ``variational=`` that disagrees is refused.
@@ -297,7 +300,10 @@ def train(
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
         )
         if carry_thresholds:
-            rec.thresholds += _carried_thresholds(cur, name, train_scores)
+            carried, goals = _carried_thresholds(cur, name, train_scores)
+            rec.thresholds += carried
+            if goals:
+                _choose_goals_again(con, rec, goals, store.next_version(cur, name))
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         store.save(cur, rec)
     finally:
@@ -306,10 +312,13 @@ def train(
     return ModelInfo.of(rec)
 
 
-def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Threshold]:
-    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores. Each name
-    from the newest version that has it: one retrain run without the flag does not lose them for the next."""
+def _carried_thresholds(cur: Any, name: str,
+                        scores: np.ndarray) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores, and the goals
+    of those chosen on labels (name -> (goal, the version it comes from)). Each name from the newest version that
+    has it: one retrain run without the flag does not lose them for the next."""
     out: list[Threshold] = []
+    goals: dict[str, tuple[dict[str, Any], str]] = {}
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
         try:
             prev = store.load(cur, f"{name}@{version}")
@@ -330,7 +339,42 @@ def _carried_thresholds(cur: Any, name: str, scores: np.ndarray) -> list[Thresho
                 "ad-duckdb threshold)."
             )
         out += thresholds.carried(own, grid or [], scores, prev.ref)
-    return out
+        kept = prev.metrics.get(store.GOALS)
+        for t in own:
+            goal = kept.get(t.name) if isinstance(kept, dict) else None
+            if _is_goal(goal):
+                goals[t.name] = (goal, prev.ref)
+    return out, goals
+
+
+def _is_goal(goal: Any) -> bool:
+    """Whether a stored goal (ad_models.metrics, which an imported file also brings) has what choosing needs."""
+    return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
+            and all(isinstance(goal.get(k), str) for k in ("source", "label"))
+            and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
+            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float))))
+
+
+def _choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
+                        goals: dict[str, tuple[dict[str, Any], str]], version: int) -> None:
+    """Carried thresholds that were chosen on labels, chosen again on the same labelled rows for the new model
+    ``rec`` (to be stored as ``version``), in place of their training-score point; where that fails (the rows are
+    gone, the goal is out of reach), the point stays, with a warning. Their goals go with the new version, for
+    the next retrain.
+
+    Why: a goal ("precision at least 0.9 on the labelled rows") is what the user chose; the same share of training
+    rows is only a stand-in for it, whose precision on a new model nobody measured."""
+    lm = LoadedModel(with_fields(rec, version=version))
+    for name, (goal, ref) in goals.items():
+        try:
+            th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})")
+        except (AdDuckDBError, duckdb.Error) as e:
+            warnings.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
+                          f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}", AdDuckDBWarning,
+                          stacklevel=3)
+            continue
+        rec.thresholds = [th if t.name == name else t for t in rec.thresholds]
+    rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
 
 
 def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
@@ -835,9 +879,10 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 
-def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, label: str,
+def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
                      where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
-    lm = registry(con).get(model)
+    """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet)."""
+    lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
     if not isinstance(label, str) or not label:
         raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
@@ -1075,6 +1120,7 @@ def set_threshold(
         raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
     # An option the method does not read is a mistake to report, not to drop: the stored threshold would
     # not be what was asked for.
+    goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
     uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
             "min_precision": {"target", "source", "label", "where", "confident"},
             "min_recall": {"target", "source", "label", "where", "confident"},
@@ -1117,21 +1163,14 @@ def set_threshold(
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                        flagged_share=lm.share_above(v))
-    elif method in ("max_f1", "min_precision", "min_recall", "flag_budget"):
+    elif method in thresholds.LABELLED:
         if source is None or label is None:
             raise BadInputError(
                 f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label= (CLI: --source, --label)."
             )
-        _, s, y = _labelled_scores(con, lm.ref, source, label, where)
-        on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
-        overlap = _training_overlap(con, lm, source, where)
-        if overlap:
-            on += f"; {overlap}"
-        try:
-            th = thresholds.from_goal(s, y, method, target=target, name=name, chosen_on=on, confident=confident)
-        except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
-            msg = str(e)
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
+        goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
+                "confident": confident}
+        th = _goal_threshold(con, lm, name, goal)
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
     was = next((t for t in lm.rec.thresholds if t.name == name), None)
@@ -1145,11 +1184,29 @@ def set_threshold(
                       AdDuckDBWarning, stacklevel=2)
     cur = con.cursor()
     try:
-        store.write_threshold(cur, lm.name, lm.version, th)
+        store.set_threshold(cur, lm.name, lm.version, th, goal)
     finally:
         cur.close()
     refresh(con)
     return th
+
+
+def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],
+                    note: str = "") -> Threshold:
+    """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
+    model ``lm``; ``note`` goes into its ``chosen_on`` after the rows."""
+    source, label, where = goal["source"], goal["label"], goal["where"]
+    _, s, y = _labelled_scores(con, lm, source, label, where)
+    on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
+    overlap = _training_overlap(con, lm, source, where)
+    on += f"; {overlap}" if overlap else ""
+    on += f"; {note}" if note else ""
+    try:
+        return thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
+                                    confident=goal["confident"])
+    except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
+        msg = str(e)
+        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
 
 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:

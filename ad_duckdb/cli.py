@@ -34,6 +34,7 @@ from .exceptions import (
 )
 from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
+from .store import Threshold
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -316,8 +317,9 @@ def cli(wait: float) -> None:
               help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
 @click.option("--carry-thresholds", is_flag=True,
               help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
-                   "from the newest version that has it) at the same point of the new training scores, so queries "
-                   "naming them keep working. Not default and p90 ... p999, which every training sets anew.")
+                   "from the newest version that has it), so queries naming them keep working: one chosen on labels "
+                   "is chosen again on the same labelled rows, the others move to the same point of the new "
+                   "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str,
@@ -349,11 +351,25 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 click.echo("filled NULL / NaN values with the training median: "
                            + ", ".join(f"{c} {n}" for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination, source)
+            if carry_thresholds:
+                _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException:
         if new_db and not stored:  # a mistyped path must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):
                 p.unlink(missing_ok=True)
         raise
+
+
+def _print_carried(stored: list[Threshold]) -> None:
+    """One line per threshold carried to the new version: what it flags now, and how it was set."""
+    for t in stored:
+        if t.name in thresholds.FROM_TRAINING:
+            continue
+        if t.method in thresholds.LABELLED:
+            how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
+        else:
+            how = f"at the same point of the training scores (flags {t.flagged_share:.2%} of training rows)"
+        click.echo(f"carried {t.name}: {t.value:.6g}, {how}")
 
 
 @contextmanager

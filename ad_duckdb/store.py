@@ -198,11 +198,7 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
     for attempt in range(attempts):
         cur.execute("BEGIN TRANSACTION")
         try:
-            row = cur.execute(
-                "SELECT greatest((SELECT coalesce(max(version), 0) FROM ad_models WHERE name = $1), "
-                "(SELECT coalesce(max(last_version), 0) FROM ad_model_versions WHERE name = $1))", [rec.name]
-            ).fetchall()[0]
-            rec.version = int(row[0]) + 1
+            rec.version = next_version(cur, rec.name)
             _insert(cur, rec)
             cur.execute("COMMIT")
             return rec
@@ -218,6 +214,15 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
             time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))
     raise BadInputError(f"Could not store model {rec.name!r} after {attempts} attempts (other writers kept taking the "
                         f"next version): {last_error}")
+
+
+def next_version(cur: Any, name: str) -> int:
+    """The version the next model stored as ``name`` gets (numbers of dropped versions are never reused)."""
+    row = cur.execute(
+        "SELECT greatest((SELECT coalesce(max(version), 0) FROM ad_models WHERE name = $1), "
+        "(SELECT coalesce(max(last_version), 0) FROM ad_model_versions WHERE name = $1))", [name]
+    ).fetchall()[0]
+    return int(row[0]) + 1
 
 
 def _insert(cur: Any, rec: ModelRecord) -> None:
@@ -240,6 +245,32 @@ def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at
         [model, version, t.name, float(t.value), t.method, t.chosen_on, t.precision, t.recall, t.f1,
          t.flagged_share, created],
     )
+
+
+# Key of ad_models.metrics holding, per threshold name, the goal a threshold was chosen for on labelled rows
+# ({"method", "target", "source", "label", "where", "confident"}), so that a retrain can choose it again.
+GOALS = "threshold_goals"
+
+
+def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[str, Any] | None) -> None:
+    """Store ``t`` for a stored version, with the goal it was chosen for on labels (``None``: none, and a goal kept
+    under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
+                          [model, version]).fetchall()
+        metrics = json.loads(row[0][0] or "{}") if row else {}
+        goals = dict(metrics.get(GOALS) or {})
+        if goal is not None or goals.pop(t.name, None) is not None:
+            if goal is not None:
+                goals[t.name] = goal
+            cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
+                        [_json(metrics | {GOALS: goals}), model, version])
+        write_threshold(cur, model, version, t)
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
 
 
 _COLS = (

@@ -561,8 +561,8 @@ print(matplotlib.get_backend(), plt.get_fignums())
 def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(tmp_path: Path) -> None:
     """Thresholds belong to one version, so after a nightly retrain is_anomaly_at('m', 'cut', ...) failed until
     the threshold was set again. With carry_thresholds, each of the user's thresholds moves to the new version at
-    the same point of its training scores (its values are on another scale); a goal's labelled figures stay with
-    the version they were measured on."""
+    the same point of its training scores (its values are on another scale); one chosen on labels is chosen
+    again on the same labelled rows, so its precision is measured on the model that uses it."""
     from click.testing import CliRunner
 
     from ad_duckdb.cli import cli
@@ -589,24 +589,73 @@ def test_a_retrain_carries_the_users_thresholds_at_the_same_point_of_its_scores(
         assert info.version == 3
         mine = {t.name: t for t in new.thresholds if t.name in ("cut", "prec")}
         assert sorted(t.name for t in new.thresholds) == ["cut", "default", "p90", "p95", "p99", "p999", "prec"]
-        for n, t in mine.items():
-            # from m@1, the newest version that has them (m@2 was trained without carrying)
-            assert t.method == "quantile" and t.precision is None and t.chosen_on.startswith("carried from m@1")
-            now = con.execute(f"SELECT avg(is_anomaly_at('m', '{n}', a, b)::DOUBLE) FROM t WHERE label = 0"
-                              ).fetchall()[0][0]
-            assert now == pytest.approx(flagged[n], abs=0.01), (n, now, flagged[n])
-        assert "choose it again on labels" in mine["prec"].chosen_on
-        assert "choose it again" not in mine["cut"].chosen_on
-        assert mine["cut"].value != pytest.approx(cut, rel=1e-3)  # moved, not copied
+        # from m@1, the newest version that has them (m@2 was trained without carrying)
+        cut_t, prec_t = mine["cut"], mine["prec"]
+        assert cut_t.method == "quantile" and cut_t.precision is None and cut_t.chosen_on.startswith("carried from m@1")
+        now = con.execute("SELECT avg(is_anomaly_at('m', 'cut', a, b)::DOUBLE) FROM t WHERE label = 0").fetchall()[0][0]
+        assert now == pytest.approx(flagged["cut"], abs=0.01), (now, flagged["cut"])
+        assert cut_t.value != pytest.approx(cut, rel=1e-3)  # moved, not copied
+        assert prec_t.method == "min_precision" and prec_t.chosen_on.startswith("t WHERE split = 'test' (label label")
+        assert prec_t.chosen_on.endswith("chosen again for this version (the goal of m@1)")
+        # its figures are the new model's on those rows, as SQL computes them
+        tp, fp, pos = con.execute("SELECT count(*) FILTER (f AND label = 1), count(*) FILTER (f AND label = 0), "
+                                  "count(*) FILTER (label = 1) FROM (SELECT is_anomaly_at('m', 'prec', a, b) AS f, "
+                                  "label FROM t WHERE split = 'test')").fetchall()[0]
+        assert prec_t.precision == pytest.approx(tp / (tp + fp)) and prec_t.precision >= 0.9
+        assert prec_t.recall == pytest.approx(tp / pos)
+        assert new.metrics["threshold_goals"]["prec"]["target"] == 0.9  # for the next retrain
+        assert "cut" not in new.metrics["threshold_goals"]
     finally:
         con.close()
     # the command line, on a retrain whose previous version has the carried thresholds
     res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "a", "-f", "b", "--where", "label = 0",
                                    "--carry-thresholds", "--quiet"])
     assert res.exit_code == 0, res.output
+    assert re.search(r"carried cut: \S+, at the same point of the training scores \(flags [0-9.]+% of training", res.output)
+    assert re.search(r"carried prec: \S+, chosen again on labels: precision (0\.9\d\d|1\.000), recall", res.output)
     con = ad_duckdb.connect(path, read_only=True)
     try:
-        assert {t.name for t in ad_duckdb.load_model(con, "m@4").thresholds} >= {"cut", "prec"}
+        got = {t.name: t.method for t in ad_duckdb.load_model(con, "m@4").thresholds}
+        assert got["cut"] == "quantile" and got["prec"] == "min_precision"
+    finally:
+        con.close()
+
+
+def test_a_goal_whose_labelled_rows_are_gone_is_carried_by_its_point_and_kept_for_the_next_retrain() -> None:
+    """Choosing a goal again needs its labelled rows; when they cannot be read the threshold still moves to the
+    new version (queries naming it keep working) at the same point of the training scores, a warning says why,
+    and the goal goes with it, so a retrain after the rows are back chooses it on labels again. A threshold
+    replaced by a hand value loses its goal: the next retrain moves the hand value, not the old goal."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="split = 'test'")
+        ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, source="t", label="label",
+                                where="split = 'test'", confident=True)
+        con.execute("ALTER TABLE t RENAME TO t_old")
+        con.execute("CREATE VIEW t2 AS SELECT * FROM t_old")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t2", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                            **FAST)
+        said = sorted(str(w.message) for w in caught)
+        for msg, (name, method) in zip(said, [("f1", "max_f1"), ("sure", "min_precision")], strict=True):
+            assert re.match(rf"Threshold '{name}' is carried to m@2 at the same point of its training scores, not "
+                            rf"chosen again on its labels \({method} on t\): .*cannot read the source 't'", msg), msg
+        v2 = ad_duckdb.load_model(con, "m@2")
+        assert {t.name: t.method for t in v2.thresholds if t.name in ("f1", "sure")} == {"f1": "quantile",
+                                                                                          "sure": "quantile"}
+        assert set(v2.metrics["threshold_goals"]) == {"f1", "sure"}
+        con.execute("ALTER TABLE t_old RENAME TO t")
+        ad_duckdb.set_threshold(con, "m", "f1", "manual", value=5.0)  # a hand value now: its goal is dropped
+        assert set(ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]) == {"sure"}
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True, **FAST)
+        v3 = {t.name: t for t in ad_duckdb.load_model(con, "m@3").thresholds}
+        assert v3["f1"].method == "quantile" and v3["f1"].chosen_on.startswith("carried from m@2 (manual, 5:")
+        # chosen again on labels, still the cautious way (its note last, where `show` looks for it)
+        assert v3["sure"].method == "min_precision" and v3["sure"].precision >= 0.9
+        assert "chosen again for this version (the goal of m@2)" in v3["sure"].chosen_on
+        assert v3["sure"].chosen_on.endswith(thresholds.CONFIDENT_NOTE)
     finally:
         con.close()
 
