@@ -260,7 +260,8 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
         row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
                           [model, version]).fetchall()
         metrics = json.loads(row[0][0] or "{}") if row else {}
-        goals = dict(metrics.get(GOALS) or {})
+        kept = metrics.get(GOALS)
+        goals = dict(kept) if isinstance(kept, dict) else {}  # an imported file's malformed goals are replaced
         if goal is not None or goals.pop(t.name, None) is not None:
             if goal is not None:
                 goals[t.name] = goal
@@ -269,7 +270,10 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
         write_threshold(cur, model, version, t)
         cur.execute("COMMIT")
     except BaseException:
-        cur.execute("ROLLBACK")
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # a COMMIT that failed has already ended the transaction
         raise
 
 
