@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
-from .pgtypes import ARRAY_ELEMENT_OF, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
+from .pgtypes import ARRAY_ELEMENT_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
 def _type_oid_sql(t: str) -> str:
@@ -50,6 +50,33 @@ def _indexdef_sql(column: str) -> str:
             "FROM duckdb_constraints() WHERE table_oid * 1000000 + constraint_index = pg_index_oid_arg "
             "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')))")
 
+
+
+def _sql_text(v: str | None) -> str:
+    return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
+
+
+def extensions_sql(extensions: list[tuple[str, str | None, str | None]] | None) -> str:
+    """SQL: the session macro pg_extension_rows() (pg_extension's and pg_description's rows): ``extensions``, the
+    (name, version, description) of each extension DuckDB has loaded, as listed when the server opened the database
+    (duckdb_extensions() reads the extension folder, a file access the server then turns off; no other extension
+    loads after that, so the list stays true). Each gets an oid by its place in name order. None: the list could not
+    be read, and reading it says so."""
+    cols = "extname, extversion, description"
+    if extensions is None:
+        return ("CREATE OR REPLACE TEMP MACRO pg_extension_rows() AS TABLE SELECT error('DuckDB could not list "
+                "its extensions when the server opened the database')::BIGINT AS oid, NULL::VARCHAR AS extname, "
+                "NULL::VARCHAR AS extversion, NULL::VARCHAR AS description")
+    if not extensions:
+        return ("CREATE OR REPLACE TEMP MACRO pg_extension_rows() AS TABLE SELECT NULL::BIGINT AS oid, "
+                "NULL::VARCHAR AS extname, NULL::VARCHAR AS extversion, NULL::VARCHAR AS description WHERE false")
+    rows = ", ".join(f"({i}::BIGINT, {_sql_text(n)}, {_sql_text(v)}, {_sql_text(d)})"
+                     for i, (n, v, d) in enumerate(sorted(extensions), start=1))
+    return f"CREATE OR REPLACE TEMP MACRO pg_extension_rows() AS TABLE SELECT * FROM (VALUES {rows}) e(oid, {cols})"
+
+
+# Until the server says which extensions are loaded (Backend, session_sql): none.
+_EXTENSION_ROWS = extensions_sql([])
 
 
 def _catalog_oid_sql(name: str) -> str:
@@ -133,8 +160,15 @@ _CATALOG_SQL = (
     # And an array type for each element type whose arrays the server decodes as parameters (pgtypes), as
     # PostgreSQL lists them (_int4: typelem int4, typinput array_in; the element's typarray names it): asyncpg looks
     # an array parameter's type up here ($1::INTEGER[]), and PgJDBC's type cache tells arrays by typinput. A DuckDB
-    # list result still arrives as json (pgtypes.type_of).
-    "CREATE OR REPLACE TEMP VIEW pg_type AS SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
+    # list result still arrives as json (pgtypes.type_of). json is DuckDB's VARCHAR with PostgreSQL's oid, and name
+    # (PostgreSQL's identifier type, which PgJDBC's getMaxTableNameLength & co. read the length of) too, its length
+    # the identifier length the server announces (pgtypes.MAX_IDENTIFIER_LENGTH); DuckDB names things as VARCHAR.
+    "CREATE OR REPLACE TEMP VIEW pg_type AS WITH t AS (SELECT * FROM pg_catalog.pg_type WHERE oid IS NOT NULL "
+    "UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory, "
+    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (19 AS oid, "
+    f"'name' AS typname, {MAX_IDENTIFIER_LENGTH + 1} AS typlen, 'S' AS typcategory, false AS typispreferred, "
+    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043) "
+    "SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
     "-1 AS typtypmod, false AS typnotnull, coalesce(typelem, 0) AS typelem, coalesce(typdelim, ',') AS typdelim, "
     # built-in types listed as pg_catalog's, as the built-in functions (pg_proc): DuckDB lists them in the schema
     # of the database it opened first, so psql's \\dT (user types only) listed integer and uuid as main's
@@ -142,13 +176,11 @@ _CATALOG_SQL = (
     "THEN typnamespace ELSE (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
     "'pg_catalog') END AS typnamespace, NULL::VARCHAR[] AS typacl, "
     "CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
-    + " ELSE 0 END AS typarray), " + _catalog_oid_sql("pg_type") + " AS tableoid FROM (SELECT * FROM "
-    "pg_catalog.pg_type WHERE oid IS NOT NULL UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, "
-    "-1 AS typlen, 'U' AS typcategory, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME "
-    "SELECT * REPLACE (CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
+    + " ELSE 0 END AS typarray), " + _catalog_oid_sql("pg_type") + " AS tableoid FROM (SELECT * FROM t "
+    "UNION ALL BY NAME SELECT * REPLACE (CASE oid " + " ".join(f"WHEN {elem} THEN {arr}" for arr, elem in ARRAY_ELEMENT_OF.items())
     + " END AS oid, '_' || typname AS typname, -1 AS typlen, 'A' AS typcategory, false AS typispreferred, "
     "oid AS typelem, 'array_in' AS typinput, 'array_out' AS typoutput, 'array_recv' AS typreceive, "
-    "'array_send' AS typsend) FROM pg_catalog.pg_type WHERE oid IN ("
+    "'array_send' AS typsend) FROM t WHERE oid IN ("
     + ", ".join(str(elem) for elem in ARRAY_ELEMENT_OF.values()) + "))",
     # No range types in DuckDB (asyncpg's type introspection joins pg_range): empty.
     "CREATE OR REPLACE TEMP VIEW pg_range AS SELECT NULL::BIGINT AS rngtypid, NULL::BIGINT AS rngsubtype, "
@@ -215,16 +247,28 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("
     "SELECT c.oid FROM pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace "
     "WHERE lower(c.relname) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-1], '\"')) "
-    "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog') "
+    "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog' "
+    # the session's views stand in for pg_catalog's (psql's \\dx joins 'pg_catalog.pg_extension'::regclass)
+    "OR s.database_name = 'temp' AND s.schema_name = 'main' AND c.relname IN ("
+    + ", ".join(f"'{v}'" for v in SESSION_VIEWS) + ")) "
     "AND CASE WHEN len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 "
-    "THEN lower(s.schema_name) = lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) "
-    "ELSE s.schema_name IN ('pg_catalog', current_schema()) END ORDER BY s.schema_name <> 'pg_catalog' LIMIT 1))",
+    "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
+    "THEN 'pg_catalog' ELSE lower(s.schema_name) END "
+    "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
+    "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1))",
     # DuckDB's answers true for every relation, so SQLAlchemy's table list for the default schema listed the
     # tables of every schema: visible means in the current schema (or pg_catalog, or temporary), as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO pg_table_is_visible(pg_rel_oid_arg) AS pg_rel_oid_arg IN (SELECT c.oid FROM "
     "pg_catalog.pg_class c JOIN duckdb_schemas() s ON s.oid = c.relnamespace WHERE s.database_name = "
     "current_database() AND s.schema_name = current_schema() OR s.database_name IN ('system', 'temp') "
     "AND s.schema_name IN ('pg_catalog', 'main'))",
+    # psql's \\dx: the extensions DuckDB has loaded (pg_extension_rows, per server: see extensions_sql), their
+    # objects in pg_catalog, where the server lists DuckDB's built-in functions (pg_proc); their descriptions below.
+    _EXTENSION_ROWS,
+    "CREATE OR REPLACE TEMP VIEW pg_extension AS SELECT oid, extname, 0::BIGINT AS extowner, (SELECT oid FROM "
+    "duckdb_schemas() WHERE database_name = 'system' AND schema_name = 'pg_catalog') AS extnamespace, "
+    "false AS extrelocatable, extversion, NULL::BIGINT[] AS extconfig, NULL::VARCHAR[] AS extcondition, "
+    "pg_regclass('pg_catalog.pg_extension') AS tableoid FROM pg_extension_rows()",
     # Comments: DuckDB's pg_description says classoid = the database's oid; PostgreSQL's (and the clients' join on
     # classoid = 'pg_class'::regclass) is the catalogue the object lives in.
     "CREATE OR REPLACE TEMP VIEW pg_description AS WITH k AS (SELECT pg_regclass('pg_catalog.pg_class') AS "
@@ -233,7 +277,9 @@ _CATALOG_SQL = (
     "WHERE NOT internal AND comment IS NOT NULL UNION ALL "
     "SELECT view_oid, 0, comment FROM duckdb_views() WHERE NOT internal AND comment IS NOT NULL UNION ALL "
     "SELECT table_oid, column_index, comment FROM duckdb_columns() WHERE NOT internal AND comment IS NOT NULL "
-    "UNION ALL SELECT index_oid, 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL)",
+    "UNION ALL SELECT index_oid, 0, comment FROM duckdb_indexes() WHERE comment IS NOT NULL) UNION ALL "
+    "SELECT oid, pg_regclass('pg_catalog.pg_extension'), 0, description FROM pg_extension_rows() "
+    "WHERE description IS NOT NULL",
     # psql's \\d+ and \\dt+ descriptions; straight from DuckDB's comments (a macro over pg_description would bind
     # that view again, per session).
     "CREATE OR REPLACE TEMP MACRO col_description(pg_rel_arg, pg_column_arg) AS (SELECT comment FROM "
@@ -434,6 +480,15 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_partition_tree(pg_rel_arg) AS TABLE SELECT NULL::BIGINT AS relid, "
     "NULL::BIGINT AS parentrelid, NULL::BOOLEAN AS isleaf, NULL::INTEGER AS level WHERE false",
     "CREATE OR REPLACE TEMP MACRO getdatabaseencoding() AS 'UTF8'",
+    # PostgreSQL's keywords function (PgJDBC's getSQLKeywords, DBeaver on connect): DuckDB's keywords, whose
+    # categories are PostgreSQL's grammar's (catcode U, C, T, R); a word DuckDB lists in two (struct, map: column
+    # name and type/function name) once, in the more reserved. DuckDB does not say which can be a column label
+    # without AS (barelabel NULL).
+    "CREATE OR REPLACE TEMP MACRO pg_get_keywords() AS TABLE SELECT word, ['U', 'C', 'T', 'R'][r] AS catcode, "
+    "NULL::BOOLEAN AS barelabel, ['unreserved', 'unreserved (cannot be function or type name)', "
+    "'reserved (can be function or type name)', 'reserved'][r] AS catdesc, NULL::VARCHAR AS baredesc "
+    "FROM (SELECT keyword_name AS word, max(list_position(['unreserved', 'column_name', 'type_function', "
+    "'reserved'], keyword_category)) AS r FROM duckdb_keywords() GROUP BY keyword_name) ORDER BY word",
     # DuckDB's own takes a BIGINT; psql's \\dP+ passes it a sum (a HUGEINT in DuckDB)
     "CREATE OR REPLACE TEMP MACRO pg_size_pretty(pg_size_arg) AS format_bytes(pg_size_arg::BIGINT)",
     "CREATE OR REPLACE TEMP MACRO pg_char_to_encoding(pg_encoding_name_arg) AS "
@@ -473,6 +528,13 @@ SESSION_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
     *_CATALOG_SQL,
 )
+
+
+
+def session_sql(extensions: list[tuple[str, str | None, str | None]] | None) -> tuple[str, ...]:
+    """SESSION_SQL with pg_extension_rows() listing ``extensions`` (see extensions_sql)."""
+    return tuple(extensions_sql(extensions) if q == _EXTENSION_ROWS else q for q in SESSION_SQL)
+
 
 # Every object SESSION_SQL creates, name -> "MACRO", "MACRO TABLE" or "VIEW", as DISCARD tells them apart (it keeps
 # them; needs_catalog looks for them).

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 
 from .pgerrors import ProtocolError
-from .pgtypes import ARRAY_OID_OF
+from .pgtypes import ARRAY_OID_OF, array_text
 
 # Statements the server answers itself (server.Session.compat), and a transaction's first words.
 SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
@@ -46,11 +46,13 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out",
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
-                     "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty")
+                     "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
+                     "pg_get_keywords")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
                  "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
+                 "pg_extension",
                  # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
                  "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
                  "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
@@ -148,7 +150,7 @@ _OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer"
                 "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
                 "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
                 "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
-                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26}
+                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26, "json": 114}
 # a type name, its typmod (DECIMAL(10,2), VARCHAR(20): dropped, the OID is the same) and whether it is an array
 _TYPE_NAME = (r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
               r"(?:\s*\[\s*\])?)")
@@ -614,6 +616,37 @@ def _multi_unnest(sql: str) -> str:
     return sql
 
 
+def _list_literal(v: Any) -> str:
+    """A value of PostgreSQL's array literal (pgtypes.array_text: strings, NULLs, nested lists) as DuckDB's list."""
+    if isinstance(v, list):
+        return "[" + ", ".join(_list_literal(x) for x in v) + "]"
+    return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
+
+
+def _array_literals(sql: str) -> str:
+    """PostgreSQL's array literal cast to an array type, ``'{a,"b c",NULL}'::text[]`` (PgJDBC's getSQLKeywords), as
+    DuckDB's list of the same strings, ``['a', 'b c', NULL]::text[]``, which the cast then types: DuckDB casts no
+    '{...}' text to a list, so only statements that failed change."""
+    toks = _words_if(sql, "'{")
+    if toks is None:
+        return sql
+    for i in range(len(toks) - 4, -1, -1):  # from the end, so earlier positions stay valid
+        pos, lit, kind = toks[i]
+        if kind != "string_const" or not lit.startswith("'{") or not lit.endswith("}'") or toks[i + 1][1] != "::":
+            continue
+        j = i + 2
+        while j < len(toks) and toks[j][2] in ("identifier", "keyword"):
+            j += 1
+        if j == i + 2 or j + 1 >= len(toks) or toks[j][1] != "[" or toks[j + 1][1] != "]":
+            continue
+        try:
+            value = array_text(lit[1:-1].replace("''", "'"), str)
+        except (ValueError, IndexError):
+            continue
+        sql = sql[:pos] + _list_literal(value) + sql[pos + len(lit):]
+    return sql
+
+
 def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
     """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
     order)."""
@@ -632,8 +665,8 @@ def catalog_rewrites(sql: str) -> str:
     """The catalogue rewrites (qualified catalogue names, _catalog_names; PostgreSQL's format(); ``X::regclass`` as
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
-    sql = _multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(_pg_format(
-        _catalog_names(sql))))))))
+    sql = _array_literals(_multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(
+        _pg_format(_catalog_names(sql)))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]
@@ -647,7 +680,10 @@ _STDIN_RE = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
 # \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
 _PG_ROLES_RE = re.compile(r"\bSELECT\s+r\s*\.\s*rolname\b.*\bFROM\s+pg_catalog\s*\.\s*pg_roles\s+r\b", re.I | re.S)
-_PG_EXTENSION_RE = re.compile(r"\bpg_catalog\s*\.\s*pg_extension\b", re.I)  # \dx
+# \dx+ NAME: the objects an extension holds, by pg_depend; DuckDB records an extension only for its functions
+# (duckdb_functions().extension_name), one oid for all the overloads of a name, so no pg_depend row could say which
+_EXTENSION_OBJECTS_RE = re.compile(r"\bpg_describe_object\s*\(\s*classid\s*,\s*objid\s*,\s*0\s*\).*"
+                                   r"\bFROM\s+pg_catalog\s*\.\s*pg_depend\b.*\brefobjid\b.*\bdeptype\b", re.I | re.S)
 # \do and \dC: DuckDB has operators and casts, built in, but no catalogue of them; an empty list would say there
 # are none
 _PG_OPERATOR_RE = re.compile(r"\bFROM\s+pg_catalog\s*\.\s*pg_operator\b", re.I)
@@ -685,11 +721,11 @@ def unsupported(sql: str) -> ProtocolError | None:
         return ProtocolError(
             "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "
             "server accepts any user name (with the server password, if one is set).", "0A000")
-    if _PG_EXTENSION_RE.search(text):
+    if _EXTENSION_OBJECTS_RE.search(text):
         return ProtocolError(
-            "pg_catalog.pg_extension (psql's \\dx) is not supported by ad-duckdb serve: DuckDB lists its extensions "
-            "only with file access, which the server turns off.",
-            "0A000")
+            "an extension's objects (psql's \\dx+ NAME) are not supported by ad-duckdb serve: DuckDB records only "
+            "which functions an extension added, under one oid for all overloads of a name; SELECT DISTINCT "
+            "function_name FROM duckdb_functions() WHERE extension_name = 'json' lists them.", "0A000")
     if _PG_OPERATOR_RE.search(text):
         return ProtocolError(
             "pg_catalog.pg_operator (psql's \\do) is not supported by ad-duckdb serve: DuckDB's operators are built "

@@ -32,6 +32,10 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
 _TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
+# The longest identifier the server announces (SHOW max_identifier_length, PostgreSQL's NAMEDATALEN - 1), and so
+# the length of its name type (pg_type's typlen, NAMEDATALEN; PgJDBC's getMaxTableNameLength & co. subtract one).
+# DuckDB's own names have no limit: longer ones work, clients that keep to this never make one DuckDB refuses.
+MAX_IDENTIFIER_LENGTH = 63
 TYPE_OIDS = _OIDS  # read by the server's catalogue (pg_attribute), so a column is listed as the type it is sent as
 # PostgreSQL's names of those OIDs, as its format_type() writes them: SQLAlchemy and psql read a column's type from
 # that text (SQLAlchemy's type map knows "double precision", not DuckDB's "DOUBLE" or pg_type's "float8").
@@ -232,13 +236,13 @@ _PARAM_BINARY.update({
 
 # Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
-             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950}
+             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950, 199: 114}
 ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
 ARRAY_ELEMENT_OF = dict(_ARRAY_OF)  # the catalogue's array types (pgcatalog's pg_type)
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 
-def _array_text(text: str, conv: Callable[[str], Any]) -> list[Any]:
+def array_text(text: str, conv: Callable[[str], Any]) -> list[Any]:
     """PostgreSQL's array literal (``{1,2,NULL}``, ``{"a,b","c"}``, nested braces) as a Python list."""
     pos = 0
 
@@ -324,7 +328,7 @@ def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
     if fmt == 0:
         text = raw.decode()
         if oid in _ARRAY_OF:
-            return _array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
+            return array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
         conv = _PARAM_TEXT.get(oid)
         if conv is None and oid == 0:
             # JDBC's setDate sends an untyped "2026-01-11 +00"; DuckDB casts no date with a zone, so drop it.

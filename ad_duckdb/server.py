@@ -46,7 +46,7 @@ from typing import Any
 import click
 import duckdb
 
-from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog
+from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
@@ -73,7 +73,7 @@ from .pgsql import (
     typed_parameters,
     unsupported,
 )
-from .pgtypes import as_told, decode_param, encode_binary, encode_text, type_of
+from .pgtypes import MAX_IDENTIFIER_LENGTH, as_told, decode_param, encode_binary, encode_text, type_of
 from .sqltext import quote_ident
 from .udfs import refresh as refresh_functions
 from .udfs import register
@@ -91,7 +91,7 @@ _PG_SHOW = {
     "standard_conforming_strings": "on", "transaction isolation level": "serializable",
     "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
-    "max_identifier_length": "63", "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
+    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
     "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
@@ -159,8 +159,9 @@ def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
 class Session:
     """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: tuple[str, ...] = SESSION_SQL) -> None:
         self.cur = cur
+        self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
         # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
         # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
         # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
@@ -354,7 +355,7 @@ class Session:
         """Create this session's catalogue views and macros (pgcatalog.SESSION_SQL), once."""
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            for q in SESSION_SQL:
+            for q in self.catalog_sql:
                 self.cur.execute(q)
         except BaseException:
             # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
@@ -639,6 +640,14 @@ class Backend:
         self.retired = False
         self.con = duckdb.connect(path, read_only=not read_write)
         register(self.con)
+        # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads without
+        # file access), listed while duckdb_extensions() can still read the extension folder.
+        try:
+            loaded = self.con.execute("SELECT extension_name, extension_version, description FROM duckdb_extensions() "
+                                      "WHERE loaded").fetchall()
+        except duckdb.Error:
+            loaded = None
+        self.catalog_sql = session_sql(loaded)
         # Why after register: registering reads ad_models through the normal path; from here on DuckDB
         # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
         self.con.execute("SET enable_external_access = false")
@@ -788,7 +797,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             backend = self.backend
             cur = backend.con.cursor()
             try:
-                session = Session(cur)
+                session = Session(cur, backend.catalog_sql)
             except duckdb.Error:
                 cur.close()
                 raise

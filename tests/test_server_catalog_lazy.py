@@ -51,6 +51,7 @@ JDBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     (jdbc.GET_EXPORTED_KEYS, ("main", "customers")), (jdbc.GET_FUNCTIONS, ("anomaly%",)),
     (jdbc.GET_FUNCTION_COLUMNS, ("anomaly%",)), (jdbc.GET_TYPE_INFO, ()), (jdbc.TYPE_INFO_CACHE, ()),
     (jdbc.GET_BEST_ROW_IDENTIFIER, ("main", "orders")),
+    (jdbc.GET_SQL_KEYWORDS, ()), (jdbc.MAX_NAME_LENGTH, ()),
     (jdbc.METABASE_TABLES, ("^pg_", "information_schema", "main", "other")), (jdbc.METABASE_FKS, ("main",)),
     (jdbc.METABASE_FIELDS, ("ALWAYS", "main", "main")),
     (jdbc.METABASE_TABLES_QUOTED, (0, 0, "^pg_", "information_schema", "main")),

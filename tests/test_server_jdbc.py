@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import duckdb
 import psycopg
 from test_server_catalog import shop
 
@@ -134,6 +135,58 @@ GET_BEST_ROW_IDENTIFIER = (
     '= $2 AND i.indisprimary  ORDER BY a.attnum '
 )
 
+# getSQLKeywords (DBeaver calls it on connect): the server's keywords but the SQL:2003 ones the driver lists
+GET_SQL_KEYWORDS = (
+    "select string_agg(word, ',') from pg_catalog.pg_get_keywords() where word <> ALL ('{a,abs,absolute,action,ada,"
+    'add,admin,after,all,allocate,alter,always,and,any,are,array,as,asc,asensitive,assertion,assignment,asymmetric,'
+    'at,atomic,attribute,attributes,authorization,avg,before,begin,bernoulli,between,bigint,binary,blob,boolean,bot'
+    'h,breadth,by,c,call,called,cardinality,cascade,cascaded,case,cast,catalog,catalog_name,ceil,ceiling,chain,char'
+    ',char_length,character,character_length,character_set_catalog,character_set_name,character_set_schema,characte'
+    'ristics,characters,check,checked,class_origin,clob,close,coalesce,cobol,code_units,collate,collation,collation'
+    '_catalog,collation_name,collation_schema,collect,column,column_name,command_function,command_function_code,com'
+    'mit,committed,condition,condition_number,connect,connection_name,constraint,constraint_catalog,constraint_name'
+    ',constraint_schema,constraints,constructors,contains,continue,convert,corr,corresponding,count,covar_pop,covar'
+    '_samp,create,cross,cube,cume_dist,current,current_collation,current_date,current_default_transform_group,curre'
+    'nt_path,current_role,current_time,current_timestamp,current_transform_group_for_type,current_user,cursor,curso'
+    'r_name,cycle,data,date,datetime_interval_code,datetime_interval_precision,day,deallocate,dec,decimal,declare,d'
+    'efault,defaults,deferrable,deferred,defined,definer,degree,delete,dense_rank,depth,deref,derived,desc,describe'
+    ',descriptor,deterministic,diagnostics,disconnect,dispatch,distinct,domain,double,drop,dynamic,dynamic_function'
+    ',dynamic_function_code,each,element,else,end,end-exec,equals,escape,every,except,exception,exclude,excluding,e'
+    'xec,execute,exists,exp,external,extract,false,fetch,filter,final,first,float,floor,following,for,foreign,fortr'
+    'an,found,free,from,full,function,fusion,g,general,get,global,go,goto,grant,granted,group,grouping,having,hiera'
+    'rchy,hold,hour,identity,immediate,implementation,in,including,increment,indicator,initially,inner,inout,input,'
+    'insensitive,insert,instance,instantiable,int,integer,intersect,intersection,interval,into,invoker,is,isolation'
+    ',join,k,key,key_member,key_type,language,large,last,lateral,leading,left,length,level,like,ln,local,localtime,'
+    'localtimestamp,locator,lower,m,map,match,matched,max,maxvalue,member,merge,message_length,message_octet_length'
+    ',message_text,method,min,minute,minvalue,mod,modifies,module,month,more,multiset,mumps,name,names,national,nat'
+    'ural,nchar,nclob,nesting,new,next,no,none,normalize,normalized,not,"null",nullable,nullif,nulls,number,numeric'
+    ',object,octet_length,octets,of,old,on,only,open,option,options,or,order,ordering,ordinality,others,out,outer,o'
+    'utput,over,overlaps,overlay,overriding,pad,parameter,parameter_mode,parameter_name,parameter_ordinal_position,'
+    'parameter_specific_catalog,parameter_specific_name,parameter_specific_schema,partial,partition,pascal,path,per'
+    'cent_rank,percentile_cont,percentile_disc,placing,pli,position,power,preceding,precision,prepare,preserve,prim'
+    'ary,prior,privileges,procedure,public,range,rank,read,reads,real,recursive,ref,references,referencing,regr_avg'
+    'x,regr_avgy,regr_count,regr_intercept,regr_r2,regr_slope,regr_sxx,regr_sxy,regr_syy,relative,release,repeatabl'
+    'e,restart,result,return,returned_cardinality,returned_length,returned_octet_length,returned_sqlstate,returns,r'
+    'evoke,right,role,rollback,rollup,routine,routine_catalog,routine_name,routine_schema,row,row_count,row_number,'
+    'rows,savepoint,scale,schema,schema_name,scope_catalog,scope_name,scope_schema,scroll,search,second,section,sec'
+    'urity,select,self,sensitive,sequence,serializable,server_name,session,session_user,set,sets,similar,simple,siz'
+    'e,smallint,some,source,space,specific,specific_name,specifictype,sql,sqlexception,sqlstate,sqlwarning,sqrt,sta'
+    'rt,state,statement,static,stddev_pop,stddev_samp,structure,style,subclass_origin,submultiset,substring,sum,sym'
+    'metric,system,system_user,table,table_name,tablesample,temporary,then,ties,time,timestamp,timezone_hour,timezo'
+    'ne_minute,to,top_level_count,trailing,transaction,transaction_active,transactions_committed,transactions_rolle'
+    'd_back,transform,transforms,translate,translation,treat,trigger,trigger_catalog,trigger_name,trigger_schema,tr'
+    'im,true,type,uescape,unbounded,uncommitted,under,union,unique,unknown,unnamed,unnest,update,upper,usage,user,u'
+    'ser_defined_type_catalog,user_defined_type_code,user_defined_type_name,user_defined_type_schema,using,value,va'
+    'lues,var_pop,var_samp,varchar,varying,view,when,whenever,where,width_bucket,window,with,within,without,work,wr'
+    "ite,year,zone}'::text[])"
+)
+
+# getClientInfoProperties, and getMaxTableNameLength & co.: the length of PostgreSQL's name type, less one
+MAX_NAME_LENGTH = (
+    "SELECT t.typlen FROM pg_catalog.pg_type t, pg_catalog.pg_namespace n WHERE t.typnamespace=n.oid AND "
+    "t.typname='name' AND n.nspname='pg_catalog'"
+)
+
 
 def _run(srv: Server, sql: str, *params: str) -> list[tuple[Any, ...]]:
     """``sql`` as the driver sends it: $n parameters in the extended protocol, then once more prepared (the same
@@ -206,8 +259,41 @@ def test_get_type_info(shop: Server) -> None:
     assert {r[2] for r in rows} == set(types)
     # the array types whose values the server decodes as parameters, by typinput as PostgreSQL's (JDBC's setArray)
     assert {r[2] for r in rows if r[0]} == {"_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_numeric",
-                                            "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid"}
+                                            "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid",
+                                            "_json"}
     assert types["_int4"] == 1007 and types["_float8"] == 1022
+
+
+def test_get_sql_keywords_are_duckdbs(shop: Server) -> None:
+    # failed on pg_catalog.pg_get_keywords(), then on the '{a,abs,...}'::text[] literal (DuckDB casts no {...} text)
+    [(words,)] = _run(shop, GET_SQL_KEYWORDS)
+    sql2003 = set(re.search(r"'\{(.*)\}'", GET_SQL_KEYWORDS).group(1).replace('"', "").split(","))
+    con = duckdb.connect()
+    try:
+        duck = {w for (w,) in con.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall()}
+    finally:
+        con.close()
+    assert sorted(words.split(",")) == sorted(duck - sql2003)  # each once (DuckDB lists struct, map, ... twice)
+    assert "null" in duck and "null" not in words.split(",") and "asof" in words.split(",")
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        # PostgreSQL's catcodes from DuckDB's categories (its grammar is PostgreSQL's)
+        got = dict(conn.execute("SELECT word, catcode || ' ' || catdesc FROM pg_catalog.pg_get_keywords() "
+                                "WHERE word IN ('select', 'year', 'between', 'left', 'struct')").fetchall())
+        assert got == {"select": "R reserved", "year": "U unreserved", "between": "C unreserved (cannot be function "
+                       "or type name)", "left": "T reserved (can be function or type name)",
+                       "struct": "T reserved (can be function or type name)"}
+        # an array literal in a comment or a string stays as written; cast to an array, it is one
+        assert conn.execute("SELECT '{a,b}' /* '{x}'::text[] */, '{a,\"b c\",NULL,\"null\"}'::text[], "
+                            "'{{1,2},{3,4}}'::INTEGER[][], '{}'::BIGINT[]").fetchone() == (
+            "{a,b}", ["a", "b c", None, "null"], [[1, 2], [3, 4]], [])
+
+
+def test_get_client_info_properties_finds_the_name_type(shop: Server) -> None:
+    # failed with "Unable to find name datatype in the system catalogs": the driver reads its length (less one, 63:
+    # the max_identifier_length the server announces) as ApplicationName's MAX_LEN and every getMax...NameLength
+    assert _run(shop, MAX_NAME_LENGTH) == [(64,)]
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        assert conn.execute("SHOW max_identifier_length").fetchall() == [("63",)]
 
 
 def test_get_best_row_identifier(shop: Server) -> None:

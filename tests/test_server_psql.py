@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+import duckdb
 import psycopg
 import pytest
 from test_server_catalog import shop
@@ -67,6 +68,8 @@ ANSWERS = {
     "\\di+": "orders_note | index | duckdb | orders | permanent",  # DuckDB's says "temporary"
     "\\sv big_customers": "CREATE OR REPLACE VIEW main.big_customers AS\nSELECT id, ",
     "\\sv+ other.items_v": "CREATE OR REPLACE VIEW other.items_v AS",
+    "\\dx": "| pg_catalog | Adds support for JSON operations",  # DuckDB's loaded extensions (test below)
+    "\\dx js*": "| pg_catalog | Adds support for JSON operations",
 }
 
 # meta-command -> words of the server's refusal (SQLSTATE 0A000), which says what to use instead
@@ -78,6 +81,8 @@ REFUSALS = {
     "\\sf+ main.plain_macro(integer)": "function_name = 'plain_macro'",
     "\\dconfig": "duckdb_settings()",
     "\\dconfig work_mem": "duckdb_settings()",
+    # DuckDB records which functions an extension added (one oid for all overloads of a name), nothing else of it
+    "\\dx+ json": "extension_name = 'json'",
 }
 
 
@@ -106,3 +111,29 @@ def test_psql_meta_command_answers_honestly_or_says_what_to_use(shop: Server, co
         else:  # VERBOSITY=verbose prints the SQLSTATE: 0A000, feature_not_supported
             assert "ERROR:  0A000: " in r.stderr, (command, r.stderr)
         assert "not supported by ad-duckdb serve" in r.stderr and REFUSALS[command] in r.stderr, (command, r.stderr)
+
+
+def test_psql_dx_lists_the_extensions_duckdb_has_loaded(shop: Server) -> None:
+    # was refused: duckdb_extensions() reads the extension folder, which the server cannot once it is serving
+    r = _run(shop, "\\dx")
+    assert r.returncode == 0, r.stderr
+    rows = [[c.strip() for c in line.split("|")] for line in r.stdout.splitlines()[3:] if line.count("|") == 3]
+    con = duckdb.connect()
+    try:
+        want = con.execute("SELECT extension_name, extension_version, 'pg_catalog', description FROM "
+                           "duckdb_extensions() WHERE loaded ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert rows == [list(w) for w in want] and ["json", duckdb.__version__] != rows[0][:2], r.stdout
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        # PostgreSQL's columns; the extensions' objects are where the server lists DuckDB's functions
+        got = conn.execute("SELECT e.extname, e.extrelocatable, n.nspname, obj_description(e.oid, 'pg_extension') "
+                           "IS NULL, d.description FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n "
+                           "ON n.oid = e.extnamespace JOIN pg_catalog.pg_description d ON d.objoid = e.oid AND "
+                           "d.classoid = 'pg_catalog.pg_extension'::regclass WHERE e.extname = 'json'").fetchall()
+        assert got == [("json", False, "pg_catalog", True, "Adds support for JSON operations")]
+        # a loaded extension's function is there; none loads from a file
+        assert conn.execute("SELECT count(*) > 0 FROM duckdb_functions() WHERE extension_name = 'json'").fetchone() \
+            == (True,)
+        with pytest.raises(psycopg.Error, match="disabled"):
+            conn.execute("LOAD httpfs")
