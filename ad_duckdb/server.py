@@ -11,7 +11,8 @@ transaction state by substring (any query containing "begin" starts one), drops 
 silently, and its errors carry no SQLSTATE. The protocol subset BI clients need fits in this module and small
 ones beside it: ``pgtypes`` (type OIDs, values in and out), ``pgsql`` (recognising, splitting and rewriting SQL
 text), ``pgcatalog`` (the catalogue views and macros of each session), ``pgcursors`` (DECLARE / FETCH / CLOSE),
-``pgcopy`` (COPY ... TO STDOUT) and ``pgerrors`` (``ProtocolError``, SQLSTATEs). This module owns the sessions, the
+``pgcopy`` (COPY ... TO STDOUT, and FROM STDIN's options), ``pgcopyin`` (reading COPY ... FROM STDIN's data into
+DuckDB) and ``pgerrors`` (``ProtocolError``, SQLSTATEs). This module owns the sessions, the
 sockets and the messages; the others never import it.
 
 Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), and after the
@@ -47,8 +48,9 @@ import click
 import duckdb
 
 from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
-from .pgcopy import CopyOut
+from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
+from .pgcopyin import Loader
 from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, sqlstate
@@ -117,6 +119,7 @@ class Result:
     rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
     sent: int = 0
     copy: CopyOut | None = None  # COPY ... TO STDOUT: the rows go out as CopyData lines, not DataRows
+    copy_in: Loader | None = None  # COPY ... FROM STDIN: the client sends CopyData, loaded into the table
     binary: bool = False  # FETCH from a BINARY cursor: binary columns also in the simple query protocol
     label: str = ""  # what the client calls this result (a cursor's name), for errors about it
 
@@ -184,6 +187,7 @@ class Session:
         self.deadline: float | None = None  # when the message now running times out (time.monotonic())
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
+        self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
@@ -540,6 +544,9 @@ class Session:
                 if cmd.move:
                     return Result(f"MOVE {sum(1 for _ in rows)}")
                 return Result("FETCH", c.source.columns, rows, binary=c.binary)
+            if isinstance(copy, CopyIn):
+                self.release()  # the checks below run on this cursor
+                return Result("COPY", copy_in=Loader(self.cur, copy))
             assert copy is not None
             src = self._open(copy.query, params, "COPY (...) TO STDOUT")
             src.tag, src.copy = "COPY", copy
@@ -561,6 +568,30 @@ class Session:
             got = ", ".join(st.type.name for st in stmts) or "nothing"
             raise ProtocolError(f"{what} needs one SELECT (or VALUES) query, not {got}", "42P11")
         return self._one(stmts[0], params)
+
+    def copy_begin(self, extended: bool) -> bool:
+        """COPY FROM STDIN loads all rows or none: in the client's transaction block (or the extended protocol's
+        implicit transaction, which it opens as any statement would), else in a transaction of its own (True)."""
+        self.release()
+        if self.status != b"I" or self.batch or self.implicit:
+            return False
+        self.cur.execute("BEGIN")
+        if extended:
+            self.implicit = True  # committed at Sync, as PostgreSQL does
+            return False
+        return True
+
+    def copy_end(self, own: bool, ok: bool) -> None:
+        """The COPY ended: commit or roll back its own transaction; a failure fails the client's."""
+        if own and ok:
+            self.cur.execute("COMMIT")
+        elif own:
+            try:
+                self.cur.execute("ROLLBACK")
+            except duckdb.Error as e:  # the COPY's own error is the one the client needs
+                log.warning("rolling back a failed COPY FROM STDIN: %s", e)
+        elif not ok and self.status == b"T":
+            self.status = b"E"
 
     def close_cursors(self, name: str | None) -> None:
         """CLOSE: the cursor's unread rows are never needed (not even read into memory). None: all of them."""
@@ -821,6 +852,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         # As in PostgreSQL, a cancel reaches only a running statement: between statements (or between the
         # pages of a result) interrupting would abort the client's transaction for nothing.
         if client is not None and client[1].busy:
+            client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
 
     def close_all(self, timeout: float = 30.0) -> None:
@@ -882,6 +914,9 @@ class Handler(socketserver.BaseRequestHandler):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
+        where = getattr(e, "where", "")  # pgcopyin.CopyError's; clients show it as CONTEXT
+        if where:
+            fields.append(b"W" + str(where).replace("\x00", "").encode())
         self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
 
     def ready(self, status: bytes) -> None:
@@ -1020,7 +1055,7 @@ class Handler(socketserver.BaseRequestHandler):
                             s.close_cursors(name)  # an SQL cursor is a portal too, as in PostgreSQL
                     self.send(b"3")
                 elif kind in (b"d", b"c", b"f"):
-                    continue  # COPY FROM STDIN data: not supported, the COPY itself already failed
+                    continue  # COPY data after the COPY failed (or never began): ignored, as PostgreSQL does
                 else:
                     raise ProtocolError(f"Unsupported message type {kind!r}.", "0A000")
             except (ConnectionError, OSError):
@@ -1065,14 +1100,20 @@ class Handler(socketserver.BaseRequestHandler):
             self.send(b"I")
             self.ready(s.status)
             return
+        results = s.run(sql)
         try:
-            for r in s.run(sql):
+            for r in results:
+                if r.copy_in is not None:
+                    self.copy_in(s, r, extended=False)
+                    continue
                 formats = [1] * len(r.columns) if r.binary and r.columns else None
                 if r.columns is not None and r.copy is None:
                     self.row_description(r.columns, formats)
                 self.data_rows(r, 0, formats)
         except duckdb.Error as e:
             self.send_error(e)
+        finally:
+            results.close()  # a batch's implicit transaction ends now (rolled back after an error), not when collected
         self.ready(s.status)
 
     # -- extended query protocol
@@ -1176,6 +1217,9 @@ class Handler(socketserver.BaseRequestHandler):
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         r = self._run_portal(s, portal)
+        if r.copy_in is not None:
+            self.copy_in(s, r, extended=True)
+            return
         self.data_rows(r, max_rows, portal.formats(len(r.columns)) if r.columns else None, portal.described)
 
     # -- results
@@ -1224,6 +1268,51 @@ class Handler(socketserver.BaseRequestHandler):
         tag = {"SELECT": f"SELECT {r.sent}", "INSERT": f"INSERT 0 {r.sent}", "UPDATE": f"UPDATE {r.sent}",
                "DELETE": f"DELETE {r.sent}", "FETCH": f"FETCH {r.sent}"}.get(r.tag, r.tag)
         self.send(b"C", tag.encode() + b"\x00")
+
+    def copy_in(self, s: Session, r: Result, extended: bool) -> None:
+        """COPY ... FROM STDIN: CopyInResponse, then the client's CopyData loaded in batches until CopyDone (``COPY
+        n``) or CopyFail; all rows or none. After an error the client's remaining CopyData are ignored (the loop
+        drops them), as PostgreSQL does."""
+        load, r.copy_in = r.copy_in, None  # one run: a second Execute of the portal finds it done
+        assert load is not None
+        n = len(load.names)
+        fmt = int(load.spec.binary)
+        self.send(b"G", struct.pack(f"!bh{n}h", fmt, n, *[fmt] * n))
+        self.flush()
+        s.cancel_requested = False
+
+        def data() -> bytes | None:
+            """The next CopyData's bytes; None at CopyDone. (DuckDB calls this from its threads while this one waits
+            for the INSERT that reads the rows.)"""
+            while True:
+                kind = self.read_exact(1)
+                size = struct.unpack("!i", self.read_exact(4))[0]
+                body = self.read_exact(size - 4)
+                if s.cancel_requested:
+                    raise ProtocolError("canceling statement due to user request", "57014")
+                if s.deadline is not None and time.monotonic() > s.deadline:
+                    s.timed_out = True
+                    raise ProtocolError(TIMEOUT_MESSAGE, "57014")
+                if kind == b"d":
+                    return body
+                if kind == b"c":
+                    return None
+                if kind == b"f":
+                    reason = body.rstrip(b"\x00").decode(errors="replace")
+                    raise ProtocolError(f"COPY from stdin failed: {reason}", "57014")
+                if kind == b"X":
+                    raise ConnectionError("client closed the connection during COPY FROM STDIN")
+                if kind not in (b"H", b"S"):  # PostgreSQL ignores Flush and Sync during COPY (libpq may send them)
+                    raise ProtocolError(f"unexpected message type 0x{kind[0]:02X} during COPY from stdin", "08P01")
+
+        own = s.copy_begin(extended)
+        ok = False
+        try:
+            count = load.run(data)
+            ok = True
+        finally:
+            s.copy_end(own, ok)
+        self.send(b"C", f"COPY {count}".encode() + b"\x00")
 
     def copy_out(self, r: Result) -> None:
         """COPY ... TO STDOUT: CopyOutResponse, a CopyData per line as the rows are read, CopyDone, ``COPY n``."""

@@ -526,16 +526,17 @@ def test_statement_timeout_is_enforced_not_ignored(server: Server) -> None:
         assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
 
 
-def test_copy_from_stdin_is_refused_by_name(server: Server, tmp_path: Path) -> None:
-    """psql's \\copy ... from used to fail with 'Cannot access file "/dev/stdin"'; a refused statement also left the
-    transaction usable. (COPY ... TO STDOUT and cursors are served: tests/test_server_cursors.py.)"""
+def test_copy_from_stdin_on_a_read_only_server_is_refused_as_a_write(server: Server, tmp_path: Path) -> None:
+    """psql's \\copy ... from used to fail with 'Cannot access file "/dev/stdin"'; now COPY FROM STDIN is served
+    (tests/test_server_copy_in.py) and a read-only server refuses it as any write (25006), leaving the transaction
+    failed as PostgreSQL does."""
     if shutil.which("psql") is None:
         pytest.fail(PSQL_MISSING)
     out = tmp_path / "x.csv"
     out.write_text("1\n")
     r = subprocess.run(["psql", server.url(), "-c", f"\\copy transactions from '{out}'"], capture_output=True,
                        text=True, timeout=60)
-    assert r.returncode != 0 and "FROM STDIN" in r.stderr and "not supported by ad-duckdb serve" in r.stderr, r.stderr
+    assert r.returncode != 0 and "read-only mode" in r.stderr, r.stderr
     assert "/dev/std" not in r.stderr
     with psycopg.connect(server.url()) as conn:
         # a string that merely reads like one runs
@@ -543,8 +544,9 @@ def test_copy_from_stdin_is_refused_by_name(server: Server, tmp_path: Path) -> N
         conn.rollback()
         conn.autocommit = True
         conn.execute("BEGIN")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("COPY transactions FROM STDIN")
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            with conn.cursor().copy("COPY transactions FROM STDIN") as copy:
+                copy.write("1\t2\t3\t4\n")
         with pytest.raises(psycopg.errors.InFailedSqlTransaction):
             conn.execute("select 1")
         conn.execute("COMMIT")  # of a failed transaction: rolls it back
@@ -786,7 +788,7 @@ def test_snapshot_reload_blocked_by_a_writer_says_to_send_sighup_again(warehouse
 def test_server_helpers_never_import_the_server() -> None:
     """The server's helper modules (types, SQL text, errors, catalogue, cursors, COPY) import downwards only, never
     ``server``."""
-    for name in ("pgtypes", "pgsql", "pgerrors", "pgcatalog", "pgcursors", "pgcopy"):
+    for name in ("pgtypes", "pgsql", "pgerrors", "pgcatalog", "pgcursors", "pgcopy", "pgcopyin"):
         tree = ast.parse((ROOT / "ad_duckdb" / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {f"{n.module or ''}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
