@@ -362,16 +362,18 @@ class Loader:
             raise ProtocolError(f"{spec.table} is where ad_duckdb keeps its models; it is never a write target (train "
                                 "models with ad-duckdb train). Load the rows into a table of your own.", "42501")
         self.cur, self.spec = cur, spec
-        cols = ", ".join(spec.columns) if spec.columns else "*"
+        # the table and columns as the client's own COPY statement wrote them (its SQL, which it could run as it is)
+        table, cols = spec.table, ", ".join(spec.columns) if spec.columns else "*"
         # DuckDB binds the columns without reading the table; an INSERT of no rows then asks whether the table takes
         # rows at all (a view, a read-only database) before the client is told to send any
-        rel = cur.sql(f"SELECT {cols} FROM {spec.table}")
+        rel = cur.sql(f"SELECT {cols} FROM {table}")
         self.names = list(rel.columns)
         self.types = [str(t) for t in rel.types]
         if len(set(n.lower() for n in self.names)) != len(self.names):
             raise ProtocolError(f"a column of {spec.table} is named more than once in COPY's column list", "42701")
-        self.target = f"{spec.table} ({', '.join(quote_ident(n) for n in self.names)})"
-        cur.execute(f"INSERT INTO {self.target} SELECT {', '.join(['NULL'] * len(self.names))} WHERE false")
+        self.target = target = f"{table} ({', '.join(quote_ident(n) for n in self.names)})"
+        nulls = ", ".join(["NULL"] * len(self.names))
+        cur.execute(f"INSERT INTO {target} SELECT {nulls} WHERE false")
         self.oids = [type_of(t)[0] for t in self.types]
         if spec.binary:
             bad = [(n, t) for n, t, o in zip(self.names, self.types, self.oids, strict=True) if o not in _ARROW_OF]
@@ -417,9 +419,9 @@ class Loader:
         """
         reader = pa.RecordBatchReader.from_batches(self.schema, self._batches(data))
         self.cur.register(_BATCH_VIEW, reader)
+        target, exprs = self.target, ", ".join(self.exprs)  # exprs: the batch's columns c0, c1, ... as fixed templates
         try:
-            rows = self.cur.execute(f"INSERT INTO {self.target} SELECT {', '.join(self.exprs)} FROM {_BATCH_VIEW}"
-                                    ).fetchall()
+            rows = self.cur.execute(f"INSERT INTO {target} SELECT {exprs} FROM {_BATCH_VIEW}").fetchall()
         except duckdb.Error as e:
             if self.failure is not None:
                 raise self.failure from None  # the reading's own error, not DuckDB's report of it
