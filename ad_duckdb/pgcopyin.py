@@ -175,9 +175,11 @@ class CsvReader:
             esc = re.compile(f"{e}([{q}{e}])")
             self.unescape = lambda s: esc.sub(r"\1", s)
         self.token = re.compile(f"{q}({inner}){q}|({d})|([^{d}{q}]+)", re.S)
-        self.closed = re.compile(f"(?:[^{q}]+|{q}{inner}{q})*", re.S)  # the whole text, every quote closed
+        self.quote_or_escape = re.compile(f"[{q}{e}]")
+        self.escape = spec.escape
         self.lines = _Lines()
-        self.pending: str | None = None
+        self.pending: list[str] = []  # the lines so far of a record whose quoted field is still open
+        self.in_quotes = False  # whether a quoted field is open at the end of the last line
         self.crlf: bool | None = None
         self.done = False
 
@@ -192,17 +194,42 @@ class CsvReader:
             row = self._line(_utf8(raw))
             if row is not None:
                 yield row
-        if self.pending is not None and not self.done:
+        if self.pending and not self.done:
             raise CopyError("unterminated CSV quoted field", "22P04", f"line {line_no() + 1}")
+
+    def _quotes_open(self, line: str, inside: bool) -> bool:
+        """Whether a quoted field is open at the end of ``line``, given whether one was at its start. Why a scan of
+        the new line alone: a regular expression over the whole record backtracked exponentially in the length of
+        an unquoted field before an open quote, and re-reading the record at each of its lines was quadratic."""
+        if self.escape == self.quote:
+            return inside != (line.count(self.quote) % 2 == 1)  # a doubled quote inside is two: no change
+        i = 0
+        while True:
+            if not inside:
+                i = line.find(self.quote, i)
+                if i < 0:
+                    return False
+                inside, i = True, i + 1
+                continue
+            m = self.quote_or_escape.search(line, i)
+            if m is None:
+                return True
+            i = m.end()
+            if m.group() == self.quote:
+                inside = False
+            elif line[i:i + 1] in (self.quote, self.escape):
+                i += 1  # an escaped quote or escape is data; ESCAPE before anything else is itself
 
     def _line(self, line: str) -> Row | None:
         if self.done:
             return None
-        if self.pending is not None:
-            line, self.pending = self.pending + "\n" + line, None
-        if self.quote in line and not self.closed.fullmatch(line):
-            self.pending = line  # a quoted field goes on in the next line
+        self.in_quotes = self._quotes_open(line, self.in_quotes)
+        if self.in_quotes:
+            self.pending.append(line)  # a quoted field goes on in the next line
             return None
+        if self.pending:
+            line = "\n".join([*self.pending, line])
+            self.pending = []
         if self.crlf is None:
             self.crlf = line.endswith("\r")
         if self.crlf and line.endswith("\r"):

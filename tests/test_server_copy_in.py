@@ -324,6 +324,37 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     assert conn.execute("SELECT id, name FROM items ORDER BY id").fetchall() == [(1, "one"), (2, "two"), (3, "three")]
 
 
+# ---------------------------------------------------------------- input that hung or broke the reader
+
+
+def _copy_wire(rw: Server, sql: str, chunks: list[bytes], seconds: float) -> list[tuple[bytes, bytes]]:
+    """Send ``chunks`` as the CopyData of ``sql`` (simple protocol), then CopyDone; every message up to
+    ReadyForQuery, which must come within ``seconds`` (the socket times out otherwise)."""
+    w = Wire(rw)
+    try:
+        w.sock.settimeout(seconds)
+        w.msg(b"Q", sql.encode() + b"\x00")
+        assert w.read()[0] == b"G"
+        for chunk in chunks:
+            w.msg(b"d", chunk)
+        w.msg(b"c")
+        return _until_ready(w)
+    finally:
+        w.sock.close()
+
+
+def test_csv_line_breaks_in_quotes_after_long_fields_load_at_once(rw: Server, conn: psycopg.Connection) -> None:
+    """A quoted field going on to the next line after a 26-character field took seconds a row, with the server's
+    every session waiting (a regular expression backtracking exponentially, holding the GIL); one spanning 20,000
+    lines took ten seconds (each line re-read the whole record). Both load at once."""
+    rows = [f"{i},{'n' * 26},\"first\nsecond\"\n".encode() for i in range(3)]
+    long_field = b'3,long,"' + b"x\n" * 20000 + b'"\n'
+    got = _copy_wire(rw, "COPY items (id, name, note) FROM STDIN (FORMAT csv)", [*rows, long_field], seconds=10)
+    assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 4"), (b"Z", b"I")]
+    assert conn.execute("SELECT id, name, note FROM items ORDER BY id").fetchall() == [
+        *((i, "n" * 26, "first\nsecond") for i in range(3)), (3, "long", "x\n" * 20000)]
+
+
 # ---------------------------------------------------------------- psycopg2 and asyncpg
 
 
