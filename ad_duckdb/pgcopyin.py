@@ -473,7 +473,8 @@ class Loader:
             while (chunk := data()) is not None:
                 pending += len(chunk)
                 self._take(self.reader.feed(chunk, self._line_no))
-                if len(self.rows) >= BATCH_ROWS or pending >= BATCH_BYTES:
+                # (a row longer than BATCH_BYTES is a batch when it ends: a batch of no rows has no columns)
+                if self.rows and (len(self.rows) >= BATCH_ROWS or pending >= BATCH_BYTES):
                     yield self._batch()
                     pending = 0
             self._take(self.reader.end(self._line_no))

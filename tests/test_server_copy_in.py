@@ -355,6 +355,19 @@ def test_csv_line_breaks_in_quotes_after_long_fields_load_at_once(rw: Server, co
         *((i, "n" * 26, "first\nsecond") for i in range(3)), (3, "long", "x\n" * 20000)]
 
 
+def test_a_row_longer_than_a_batch_loads(rw: Server, conn: psycopg.Connection) -> None:
+    """A row whose data came in CopyData of 8 MB (a batch's worth) or more before it ended failed with a Python
+    error ("zip() argument 2 is longer than argument 1"): the server made a batch of no rows."""
+    value = "v" * (9 << 20)
+    binary = (b"PGCOPY\n\xff\r\n\x00" + struct.pack("!iih", 0, 0, 2) + struct.pack("!ii", 4, 2)
+              + struct.pack("!i", len(value)) + value.encode() + struct.pack("!h", -1))
+    for fmt, data in [("text", f"0\t{value}\n".encode()), ("csv", f'1,"{value}"\n'.encode()), ("binary", binary)]:
+        chunks = [data[at:at + (1 << 20)] for at in range(0, len(data), 1 << 20)]
+        got = _copy_wire(rw, f"COPY items (id, name) FROM STDIN (FORMAT {fmt})", chunks, seconds=30)
+        assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 1"), (b"Z", b"I")], fmt
+    assert conn.execute("SELECT id, length(name) FROM items ORDER BY id").fetchall() == [(i, 9 << 20) for i in range(3)]
+
+
 # ---------------------------------------------------------------- psycopg2 and asyncpg
 
 
