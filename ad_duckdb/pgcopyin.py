@@ -81,18 +81,18 @@ class _Lines:
     """Physical lines of the input as they complete (a line ends at ``\\n``; the last one may lack it)."""
 
     def __init__(self) -> None:
-        self.rest = b""
+        # Why a bytearray: a long line comes in many CopyData, and ``bytes +=`` copied all of it at each one
+        self.rest = bytearray()
 
     def feed(self, data: bytes) -> list[bytes]:
+        self.rest += data
         if b"\n" not in data:
-            self.rest += data
             return []
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        return lines
+        *lines, self.rest = self.rest.split(b"\n")
+        return [bytes(line) for line in lines]
 
     def end(self) -> list[bytes]:
-        rest, self.rest = self.rest, b""
+        rest, self.rest = bytes(self.rest), bytearray()
         return [rest] if rest else []
 
 
@@ -105,7 +105,7 @@ class TextReader:
         self.delim = spec.delimiter.encode()
         self.null = spec.null.encode()
         self.lines = _Lines()
-        self.pending: bytes | None = None  # a line ending in an escaped newline: the row goes on
+        self.pending: list[bytes] = []  # lines ending in an escaped newline: the row goes on
         self.crlf: bool | None = None  # the first line's ending decides, as in PostgreSQL
         self.done = False
 
@@ -120,17 +120,18 @@ class TextReader:
             row = self._line(raw, line_no)
             if row is not None:
                 yield row
-        if self.pending is not None and not self.done:
+        if self.pending and not self.done:
             raise CopyError("end-of-copy marker corrupt: the last line ends in a backslash", "22P04")
 
     def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
         if self.done:
             return None  # after \. PostgreSQL reads the rest of the input and ignores it
-        if self.pending is not None:
-            raw, self.pending = self.pending + b"\n" + raw, None
         if raw.endswith(b"\\") and _odd_backslashes(raw):
-            self.pending = raw  # a backslash before the newline: the newline is data
+            self.pending.append(raw)  # a backslash before the newline: the newline is data
             return None
+        if self.pending:  # joined once, when the row ends (joining at each line was quadratic)
+            raw = b"\n".join([*self.pending, raw])
+            self.pending = []
         if self.crlf is None:
             self.crlf = raw.endswith(b"\r")
         if self.crlf:

@@ -368,6 +368,19 @@ def test_a_row_longer_than_a_batch_loads(rw: Server, conn: psycopg.Connection) -
     assert conn.execute("SELECT id, length(name) FROM items ORDER BY id").fetchall() == [(i, 9 << 20) for i in range(3)]
 
 
+def test_long_lines_in_small_copydata_load_in_linear_time(rw: Server, conn: psycopg.Connection) -> None:
+    """A 32 MB line in CopyData of 4 KB (as a client reading a file in small pieces sends it) took over a minute:
+    each piece copied the line so far. A row continued by 600,000 escaped newlines (backslash, newline) took half a
+    minute: each line joined the row so far again."""
+    line = b"0\t" + b"v" * (32 << 20) + b"\n"
+    escaped = b"1\t" + b"x\\\n" * 600_000 + b"y\n"
+    chunks = [line[at:at + 4096] for at in range(0, len(line), 4096)] + [escaped]
+    got = _copy_wire(rw, "COPY items (id, name) FROM STDIN", chunks, seconds=15)
+    assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 2"), (b"Z", b"I")]
+    assert conn.execute("SELECT id, length(name), name[-3:] FROM items ORDER BY id").fetchall() == [
+        (0, 32 << 20, "vvv"), (1, 1_200_001, "x\ny")]
+
+
 # ---------------------------------------------------------------- psycopg2 and asyncpg
 
 
