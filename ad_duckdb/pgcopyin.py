@@ -284,6 +284,8 @@ class BinaryReader:
             flags, ext = struct.unpack("!ii", self.buf[11:19])
             if flags & (1 << 16):
                 raise CopyError("COPY data with OIDs is not supported", "0A000")
+            if ext < 0:  # read as a length, it would start the rows inside the header
+                raise CopyError("invalid COPY file header (missing length)", "22P04")
             if len(self.buf) < 19 + ext:
                 return
             self.pos, self.started = 19 + ext, True
@@ -314,9 +316,11 @@ class BinaryReader:
                 return None
             (size,) = struct.unpack_from("!i", buf, pos)
             pos += 4
-            if size < 0:
+            if size == -1:
                 fields.append(None)
                 continue
+            if size < 0:  # no NULL, no length: the bytes after it cannot be read
+                raise CopyError("invalid field size", "22P04", f"line {line_no() + 1}, column {len(fields) + 1}")
             if len(buf) < pos + size:
                 return None
             fields.append(bytes(buf[pos:pos + size]))

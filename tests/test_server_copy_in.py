@@ -381,6 +381,20 @@ def test_long_lines_in_small_copydata_load_in_linear_time(rw: Server, conn: psyc
         (0, 32 << 20, "vvv"), (1, 1_200_001, "x\ny")]
 
 
+def test_binary_lengths_below_minus_one_are_refused(rw: Server, conn: psycopg.Connection) -> None:
+    """A field length of -5 loaded as NULL (only -1 is NULL; PostgreSQL: 22P04 invalid field size), and a negative
+    header extension length started the rows inside the header."""
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+    row = struct.pack("!h", 2) + struct.pack("!ii", 4, 7) + struct.pack("!i", -5)
+    for data, message in [(header + row + struct.pack("!h", -1), b"invalid field size"),
+                          (header[:-4] + struct.pack("!i", -15) + struct.pack("!h", -1), b"invalid COPY file header")]:
+        got = _copy_wire(rw, "COPY items (id, name) FROM STDIN (FORMAT binary)", [data], seconds=10)
+        fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
+        assert got[0][0] == b"E" and fields[b"C"] == b"22P04" and message in fields[b"M"], got
+        assert got[-1] == (b"Z", b"I")
+    assert conn.execute("SELECT count(*) FROM items").fetchall() == [(0,)]
+
+
 # ---------------------------------------------------------------- psycopg2 and asyncpg
 
 
