@@ -395,6 +395,26 @@ def test_binary_lengths_below_minus_one_are_refused(rw: Server, conn: psycopg.Co
     assert conn.execute("SELECT count(*) FROM items").fetchall() == [(0,)]
 
 
+def test_a_message_length_under_four_ends_the_connection(rw: Server, conn: psycopg.Connection) -> None:
+    """A message whose length field is under 4 (its own 4 bytes) made the server read until the client closed,
+    during COPY and between statements: the session hung. PostgreSQL: FATAL 08P01 invalid message length, and the
+    connection ends (where the next message starts is lost); the COPY's rows are not kept."""
+    for copy in (True, False):
+        w = Wire(rw)
+        w.sock.settimeout(10)
+        if copy:
+            w.msg(b"Q", b"COPY items (id) FROM STDIN\x00")
+            assert w.read()[0] == b"G"
+            w.msg(b"d", b"1\n")
+        w.sock.sendall((b"d" if copy else b"Q") + struct.pack("!i", 3))
+        kind, body = w.read()
+        fields = {f[:1]: f[1:] for f in body.split(b"\x00") if f}
+        assert kind == b"E" and fields[b"S"] == b"FATAL" and fields[b"C"] == b"08P01", body
+        assert w.sock.recv(1) == b""  # closed
+        w.sock.close()
+    assert conn.execute("SELECT count(*) FROM items").fetchall() == [(0,)]
+
+
 # ---------------------------------------------------------------- psycopg2 and asyncpg
 
 
