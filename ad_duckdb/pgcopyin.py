@@ -77,55 +77,59 @@ def _utf8(b: bytes) -> str:
         raise CopyError(f'invalid byte sequence for encoding "UTF8": 0x{bad}', "22021") from e
 
 
-class _Lines:
-    """Physical lines of the input as they complete (a line ends at ``\\n``; the last one may lack it)."""
+class _LineReader:
+    """What the text and CSV formats share: the input's physical lines as they complete (a line ends at ``\\n``; the
+    last one may lack it), each read by ``_line``: a row, or None while the row goes on (``pending``)."""
 
     def __init__(self) -> None:
         # Why a bytearray: a long line comes in many CopyData, and ``bytes +=`` copied all of it at each one
         self.rest = bytearray()
+        self.pending: list[Any] = []  # the lines so far of a row that goes on in the next line
+        self.crlf: bool | None = None  # the first line's ending decides, as in PostgreSQL
+        self.done = False  # after \. PostgreSQL reads the rest of the input and ignores it
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
         self.rest += data
-        if b"\n" not in data:
-            return []
-        *lines, self.rest = self.rest.split(b"\n")
-        return [bytes(line) for line in lines]
+        if b"\n" in data:
+            *lines, self.rest = self.rest.split(b"\n")
+            yield from self._rows(lines, line_no)
 
-    def end(self) -> list[bytes]:
-        rest, self.rest = bytes(self.rest), bytearray()
-        return [rest] if rest else []
+    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
+        rest, self.rest = self.rest, bytearray()
+        yield from self._rows([rest] if rest else [], line_no)
+        if self.pending and not self.done:
+            raise self._unended(line_no)
+
+    def _rows(self, lines: list[bytearray], line_no: Callable[[], int]) -> Iterator[Row]:
+        for raw in lines:
+            if self.done:
+                return
+            row = self._line(bytes(raw), line_no)
+            if row is not None:
+                yield row
+
+    def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
+        raise NotImplementedError
+
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        """The error for input that ends inside a row."""
+        raise NotImplementedError
 
 
-class TextReader:
+class TextReader(_LineReader):
     """PostgreSQL's text format: one row a line, fields split at the delimiter, ``\\N`` NULL, backslash escapes
     (``\\t``, ``\\n``, ``\\\\``, octal ``\\ooo``, hex ``\\xhh``; a backslash before any other character is that
     character, also before the delimiter or a newline), ``\\.`` alone on a line ends the data."""
 
     def __init__(self, spec: CopyIn) -> None:
+        super().__init__()
         self.delim = spec.delimiter.encode()
         self.null = spec.null.encode()
-        self.lines = _Lines()
-        self.pending: list[bytes] = []  # lines ending in an escaped newline: the row goes on
-        self.crlf: bool | None = None  # the first line's ending decides, as in PostgreSQL
-        self.done = False
 
-    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.feed(data):
-            row = self._line(raw, line_no)
-            if row is not None:
-                yield row
-
-    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.end():
-            row = self._line(raw, line_no)
-            if row is not None:
-                yield row
-        if self.pending and not self.done:
-            raise CopyError("end-of-copy marker corrupt: the last line ends in a backslash", "22P04")
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        return CopyError("end-of-copy marker corrupt: the last line ends in a backslash", "22P04")
 
     def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
-        if self.done:
-            return None  # after \. PostgreSQL reads the rest of the input and ignores it
         if raw.endswith(b"\\") and _odd_backslashes(raw):
             self.pending.append(raw)  # a backslash before the newline: the newline is data
             return None
@@ -161,11 +165,12 @@ class TextReader:
 # ---------------------------------------------------------------- CSV
 
 
-class CsvReader:
+class CsvReader(_LineReader):
     """PostgreSQL's CSV: fields split at the delimiter, quoted ones may hold delimiters, quotes (doubled, or after
     ESCAPE) and line breaks; an unquoted field equal to NULL (default: empty) is NULL, a quoted one never is."""
 
     def __init__(self, spec: CopyIn) -> None:
+        super().__init__()
         d, q, e = (re.escape(c) for c in (spec.delimiter, spec.quote, spec.escape))
         self.delim, self.quote, self.null = spec.delimiter, spec.quote, spec.null
         if spec.escape == spec.quote:
@@ -178,25 +183,10 @@ class CsvReader:
         self.token = re.compile(f"{q}({inner}){q}|({d})|([^{d}{q}]+)", re.S)
         self.quote_or_escape = re.compile(f"[{q}{e}]")
         self.escape = spec.escape
-        self.lines = _Lines()
-        self.pending: list[str] = []  # the lines so far of a record whose quoted field is still open
         self.in_quotes = False  # whether a quoted field is open at the end of the last line
-        self.crlf: bool | None = None
-        self.done = False
 
-    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.feed(data):
-            row = self._line(_utf8(raw))
-            if row is not None:
-                yield row
-
-    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.end():
-            row = self._line(_utf8(raw))
-            if row is not None:
-                yield row
-        if self.pending and not self.done:
-            raise CopyError("unterminated CSV quoted field", "22P04", f"line {line_no() + 1}")
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        return CopyError("unterminated CSV quoted field", "22P04", f"line {line_no() + 1}")
 
     def _quotes_open(self, line: str, inside: bool) -> bool:
         """Whether a quoted field is open at the end of ``line``, given whether one was at its start. Why a scan of
@@ -221,9 +211,8 @@ class CsvReader:
             elif line[i:i + 1] in (self.quote, self.escape):
                 i += 1  # an escaped quote or escape is data; ESCAPE before anything else is itself
 
-    def _line(self, line: str) -> Row | None:
-        if self.done:
-            return None
+    def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
+        line = _utf8(raw)
         self.in_quotes = self._quotes_open(line, self.in_quotes)
         if self.in_quotes:
             self.pending.append(line)  # a quoted field goes on in the next line
