@@ -263,6 +263,15 @@ class Wire:
             buf += chunk
         return buf
 
+    def until_ready(self) -> list[tuple[bytes, bytes]]:
+        """Every message up to ReadyForQuery, errors included."""
+        got = []
+        while True:
+            kind, body = self.read()
+            got.append((kind, body))
+            if kind == b"Z":
+                return got
+
     def until(self, *kinds: bytes) -> list[tuple[bytes, bytes]]:
         got = []
         while True:

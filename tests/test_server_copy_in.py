@@ -258,15 +258,6 @@ def test_read_only_server_refuses_copy_before_any_data(server: Server) -> None:
 # ---------------------------------------------------------------- the protocol itself
 
 
-def _until_ready(w: Wire) -> list[tuple[bytes, bytes]]:
-    got = []
-    while True:
-        kind, body = w.read()
-        got.append((kind, body))
-        if kind == b"Z":
-            return got
-
-
 def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg.Connection) -> None:
     w = Wire(rw)
     # simple: CopyInResponse (text, 2 columns), CopyData split anywhere, CopyDone -> COPY 2, then the next statement
@@ -278,7 +269,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"H")  # Flush and Sync are ignored during COPY
     w.msg(b"d", b"two\n")
     w.msg(b"c")
-    got = _until_ready(w)
+    got = w.until_ready()
     assert [(k, b.rstrip(b"\x00")) for k, b in got if k in (b"C", b"D")] == [
         (b"C", b"COPY 2"), (b"D", b"\x00\x01\x00\x00\x00\x012"), (b"C", b"SELECT 1")]
     assert got[-1] == (b"Z", b"I")
@@ -292,7 +283,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"d", b"3,three\n")
     w.msg(b"c")
     w.msg(b"S")
-    got = _until_ready(w)
+    got = w.until_ready()
     assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 1"), (b"Z", b"I")]
     # an error mid-COPY in the extended protocol: ErrorResponse, then every message is ignored until Sync
     w.msg(b"P", b"\x00COPY items (id) FROM STDIN\x00\x00\x00")
@@ -304,7 +295,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"d", b"5\n")
     w.msg(b"c")
     w.msg(b"S")
-    got = _until_ready(w)
+    got = w.until_ready()
     fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
     assert got[0][0] == b"E" and fields[b"C"] == b"22P02" and fields[b"W"] == b'COPY items, line 2, column id: "four"'
     assert got[-1] == (b"Z", b"I") and len(got) == 2
@@ -313,13 +304,13 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     assert w.read()[0] == b"G"
     w.msg(b"d", b"6\n")
     w.msg(b"f", b"changed my mind\x00")
-    got = _until_ready(w)
+    got = w.until_ready()
     fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
     assert fields[b"C"] == b"57014" and b"changed my mind" in fields[b"M"] and got[-1] == (b"Z", b"I")
     w.msg(b"d", b"late data is dropped\n")
     w.msg(b"c")
     w.msg(b"Q", b"SELECT 1\x00")
-    assert [k for k, _ in _until_ready(w)] == [b"T", b"D", b"C", b"Z"]
+    assert [k for k, _ in w.until_ready()] == [b"T", b"D", b"C", b"Z"]
     w.sock.close()
     assert conn.execute("SELECT id, name FROM items ORDER BY id").fetchall() == [(1, "one"), (2, "two"), (3, "three")]
 
@@ -338,7 +329,7 @@ def _copy_wire(rw: Server, sql: str, chunks: list[bytes], seconds: float) -> lis
         for chunk in chunks:
             w.msg(b"d", chunk)
         w.msg(b"c")
-        return _until_ready(w)
+        return w.until_ready()
     finally:
         w.sock.close()
 
