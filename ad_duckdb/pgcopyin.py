@@ -77,60 +77,65 @@ def _utf8(b: bytes) -> str:
         raise CopyError(f'invalid byte sequence for encoding "UTF8": 0x{bad}', "22021") from e
 
 
-class _Lines:
-    """Physical lines of the input as they complete (a line ends at ``\\n``; the last one may lack it)."""
+class _LineReader:
+    """What the text and CSV formats share: the input's physical lines as they complete (a line ends at ``\\n``; the
+    last one may lack it), each read by ``_line``: a row, or None while the row goes on (``pending``)."""
 
     def __init__(self) -> None:
-        self.rest = b""
+        # Why a bytearray: a long line comes in many CopyData, and ``bytes +=`` copied all of it at each one
+        self.rest = bytearray()
+        self.pending: list[Any] = []  # the lines so far of a row that goes on in the next line
+        self.crlf: bool | None = None  # the first line's ending decides, as in PostgreSQL
+        self.done = False  # after \. PostgreSQL reads the rest of the input and ignores it
 
-    def feed(self, data: bytes) -> list[bytes]:
-        if b"\n" not in data:
-            self.rest += data
-            return []
-        lines = (self.rest + data).split(b"\n")
-        self.rest = lines.pop()
-        return lines
+    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
+        self.rest += data
+        if b"\n" in data:
+            *lines, self.rest = self.rest.split(b"\n")
+            yield from self._rows(lines, line_no)
 
-    def end(self) -> list[bytes]:
-        rest, self.rest = self.rest, b""
-        return [rest] if rest else []
+    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
+        rest, self.rest = self.rest, bytearray()
+        yield from self._rows([rest] if rest else [], line_no)
+        if self.pending and not self.done:
+            raise self._unended(line_no)
+
+    def _rows(self, lines: list[bytearray], line_no: Callable[[], int]) -> Iterator[Row]:
+        for raw in lines:
+            if self.done:
+                return
+            row = self._line(bytes(raw), line_no)
+            if row is not None:
+                yield row
+
+    def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
+        raise NotImplementedError
+
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        """The error for input that ends inside a row."""
+        raise NotImplementedError
 
 
-class TextReader:
+class TextReader(_LineReader):
     """PostgreSQL's text format: one row a line, fields split at the delimiter, ``\\N`` NULL, backslash escapes
     (``\\t``, ``\\n``, ``\\\\``, octal ``\\ooo``, hex ``\\xhh``; a backslash before any other character is that
     character, also before the delimiter or a newline), ``\\.`` alone on a line ends the data."""
 
     def __init__(self, spec: CopyIn) -> None:
+        super().__init__()
         self.delim = spec.delimiter.encode()
         self.null = spec.null.encode()
-        self.lines = _Lines()
-        self.pending: bytes | None = None  # a line ending in an escaped newline: the row goes on
-        self.crlf: bool | None = None  # the first line's ending decides, as in PostgreSQL
-        self.done = False
 
-    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.feed(data):
-            row = self._line(raw, line_no)
-            if row is not None:
-                yield row
-
-    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.end():
-            row = self._line(raw, line_no)
-            if row is not None:
-                yield row
-        if self.pending is not None and not self.done:
-            raise CopyError("end-of-copy marker corrupt: the last line ends in a backslash", "22P04")
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        return CopyError("end-of-copy marker corrupt: the last line ends in a backslash", "22P04")
 
     def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
-        if self.done:
-            return None  # after \. PostgreSQL reads the rest of the input and ignores it
-        if self.pending is not None:
-            raw, self.pending = self.pending + b"\n" + raw, None
         if raw.endswith(b"\\") and _odd_backslashes(raw):
-            self.pending = raw  # a backslash before the newline: the newline is data
+            self.pending.append(raw)  # a backslash before the newline: the newline is data
             return None
+        if self.pending:  # joined once, when the row ends (joining at each line was quadratic)
+            raw = b"\n".join([*self.pending, raw])
+            self.pending = []
         if self.crlf is None:
             self.crlf = raw.endswith(b"\r")
         if self.crlf:
@@ -160,11 +165,12 @@ class TextReader:
 # ---------------------------------------------------------------- CSV
 
 
-class CsvReader:
+class CsvReader(_LineReader):
     """PostgreSQL's CSV: fields split at the delimiter, quoted ones may hold delimiters, quotes (doubled, or after
     ESCAPE) and line breaks; an unquoted field equal to NULL (default: empty) is NULL, a quoted one never is."""
 
     def __init__(self, spec: CopyIn) -> None:
+        super().__init__()
         d, q, e = (re.escape(c) for c in (spec.delimiter, spec.quote, spec.escape))
         self.delim, self.quote, self.null = spec.delimiter, spec.quote, spec.null
         if spec.escape == spec.quote:
@@ -175,34 +181,45 @@ class CsvReader:
             esc = re.compile(f"{e}([{q}{e}])")
             self.unescape = lambda s: esc.sub(r"\1", s)
         self.token = re.compile(f"{q}({inner}){q}|({d})|([^{d}{q}]+)", re.S)
-        self.closed = re.compile(f"(?:[^{q}]+|{q}{inner}{q})*", re.S)  # the whole text, every quote closed
-        self.lines = _Lines()
-        self.pending: str | None = None
-        self.crlf: bool | None = None
-        self.done = False
+        self.quote_or_escape = re.compile(f"[{q}{e}]")
+        self.escape = spec.escape
+        self.in_quotes = False  # whether a quoted field is open at the end of the last line
 
-    def feed(self, data: bytes, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.feed(data):
-            row = self._line(_utf8(raw))
-            if row is not None:
-                yield row
+    def _unended(self, line_no: Callable[[], int]) -> CopyError:
+        return CopyError("unterminated CSV quoted field", "22P04", f"line {line_no() + 1}")
 
-    def end(self, line_no: Callable[[], int]) -> Iterator[Row]:
-        for raw in self.lines.end():
-            row = self._line(_utf8(raw))
-            if row is not None:
-                yield row
-        if self.pending is not None and not self.done:
-            raise CopyError("unterminated CSV quoted field", "22P04", f"line {line_no() + 1}")
+    def _quotes_open(self, line: str, inside: bool) -> bool:
+        """Whether a quoted field is open at the end of ``line``, given whether one was at its start. Why a scan of
+        the new line alone: a regular expression over the whole record backtracked exponentially in the length of
+        an unquoted field before an open quote, and re-reading the record at each of its lines was quadratic."""
+        if self.escape == self.quote:
+            return inside != (line.count(self.quote) % 2 == 1)  # a doubled quote inside is two: no change
+        i = 0
+        while True:
+            if not inside:
+                i = line.find(self.quote, i)
+                if i < 0:
+                    return False
+                inside, i = True, i + 1
+                continue
+            m = self.quote_or_escape.search(line, i)
+            if m is None:
+                return True
+            i = m.end()
+            if m.group() == self.quote:
+                inside = False
+            elif line[i:i + 1] in (self.quote, self.escape):
+                i += 1  # an escaped quote or escape is data; ESCAPE before anything else is itself
 
-    def _line(self, line: str) -> Row | None:
-        if self.done:
+    def _line(self, raw: bytes, line_no: Callable[[], int]) -> Row | None:
+        line = _utf8(raw)
+        self.in_quotes = self._quotes_open(line, self.in_quotes)
+        if self.in_quotes:
+            self.pending.append(line)  # a quoted field goes on in the next line
             return None
-        if self.pending is not None:
-            line, self.pending = self.pending + "\n" + line, None
-        if self.quote in line and not self.closed.fullmatch(line):
-            self.pending = line  # a quoted field goes on in the next line
-            return None
+        if self.pending:
+            line = "\n".join([*self.pending, line])
+            self.pending = []
         if self.crlf is None:
             self.crlf = line.endswith("\r")
         if self.crlf and line.endswith("\r"):
@@ -256,6 +273,8 @@ class BinaryReader:
             flags, ext = struct.unpack("!ii", self.buf[11:19])
             if flags & (1 << 16):
                 raise CopyError("COPY data with OIDs is not supported", "0A000")
+            if ext < 0:  # read as a length, it would start the rows inside the header
+                raise CopyError("invalid COPY file header (missing length)", "22P04")
             if len(self.buf) < 19 + ext:
                 return
             self.pos, self.started = 19 + ext, True
@@ -286,9 +305,11 @@ class BinaryReader:
                 return None
             (size,) = struct.unpack_from("!i", buf, pos)
             pos += 4
-            if size < 0:
+            if size == -1:
                 fields.append(None)
                 continue
+            if size < 0:  # no NULL, no length: the bytes after it cannot be read
+                raise CopyError("invalid field size", "22P04", f"line {line_no() + 1}, column {len(fields) + 1}")
             if len(buf) < pos + size:
                 return None
             fields.append(bytes(buf[pos:pos + size]))
@@ -448,7 +469,8 @@ class Loader:
             while (chunk := data()) is not None:
                 pending += len(chunk)
                 self._take(self.reader.feed(chunk, self._line_no))
-                if len(self.rows) >= BATCH_ROWS or pending >= BATCH_BYTES:
+                # (a row longer than BATCH_BYTES is a batch when it ends: a batch of no rows has no columns)
+                if self.rows and (len(self.rows) >= BATCH_ROWS or pending >= BATCH_BYTES):
                     yield self._batch()
                     pending = 0
             self._take(self.reader.end(self._line_no))

@@ -623,11 +623,16 @@ def _list_literal(v: Any) -> str:
     return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
 
 
+_ARRAY_CAST_RE = re.compile(r"\}'\s*::[\w\s\"]*\[")  # '...}'::text[], '...}'::double precision[]
+
+
 def _array_literals(sql: str) -> str:
     """PostgreSQL's array literal cast to an array type, ``'{a,"b c",NULL}'::text[]`` (PgJDBC's getSQLKeywords), as
     DuckDB's list of the same strings, ``['a', 'b c', NULL]::text[]``, which the cast then types: DuckDB casts no
     '{...}' text to a list, so only statements that failed change."""
-    toks = _words_if(sql, "'{")
+    # Why the pattern first: a JSON text literal ('{"a": 1}') has '{ too, and tokenizing every such statement (a
+    # large INSERT of JSON rows) cost more than all the other rewrites; only '...}' cast by :: to an array can change
+    toks = _words_if(sql, "'{") if _ARRAY_CAST_RE.search(sql) else None
     if toks is None:
         return sql
     for i in range(len(toks) - 4, -1, -1):  # from the end, so earlier positions stay valid

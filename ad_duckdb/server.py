@@ -87,6 +87,7 @@ PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 PG_VERSION = "15.0"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
+_MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
 
 # Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
 _PG_SHOW = {
@@ -898,6 +899,18 @@ class Handler(socketserver.BaseRequestHandler):
             raise ConnectionError("client closed the connection")
         return data
 
+    def read_message(self) -> tuple[bytes, bytes]:
+        """The client's next message: its type and body. A length no message has ends the connection, as in
+        PostgreSQL (FATAL 08P01): where the next message starts is lost, and reading a length under 4 (a negative
+        count) waited for the client to close."""
+        kind = self.read_exact(1)
+        n = struct.unpack("!i", self.read_exact(4))[0]
+        if not 4 <= n <= _MAX_MESSAGE:
+            self.send(b"E", b"SFATAL\x00VFATAL\x00C08P01\x00Minvalid message length\x00\x00")
+            self.flush()
+            raise ConnectionError(f"invalid message length {n}")
+        return kind, self.read_exact(n - 4)
+
     def send(self, kind: bytes, body: bytes = b"") -> None:
         self.out += kind + struct.pack("!i", len(body) + 4) + body
         if len(self.out) > 1 << 16:
@@ -952,9 +965,8 @@ class Handler(socketserver.BaseRequestHandler):
             salt = os.urandom(4)
             self.send(b"R", struct.pack("!i", 5) + salt)
             self.flush()
-            kind = self.read_exact(1)
-            n = struct.unpack("!i", self.read_exact(4))[0]
-            got = self.read_exact(n - 4).rstrip(b"\x00")
+            kind, got = self.read_message()
+            got = got.rstrip(b"\x00")
             inner = hashlib.md5((password + user).encode()).hexdigest().encode()
             want = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
             if kind != b"p" or not hmac.compare_digest(got, want):
@@ -1011,9 +1023,7 @@ class Handler(socketserver.BaseRequestHandler):
     def loop(self, s: Session) -> None:
         skip_to_sync = False  # after an error in the extended protocol, PostgreSQL ignores messages until Sync
         while True:
-            kind = self.read_exact(1)
-            n = struct.unpack("!i", self.read_exact(4))[0]
-            body = self.read_exact(n - 4)
+            kind, body = self.read_message()
             if kind == b"X":
                 return
             if kind == b"S":
@@ -1285,9 +1295,7 @@ class Handler(socketserver.BaseRequestHandler):
             """The next CopyData's bytes; None at CopyDone. (DuckDB calls this from its threads while this one waits
             for the INSERT that reads the rows.)"""
             while True:
-                kind = self.read_exact(1)
-                size = struct.unpack("!i", self.read_exact(4))[0]
-                body = self.read_exact(size - 4)
+                kind, body = self.read_message()
                 if s.cancel_requested:
                     raise ProtocolError("canceling statement due to user request", "57014")
                 if s.deadline is not None and time.monotonic() > s.deadline:

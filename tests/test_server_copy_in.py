@@ -258,15 +258,6 @@ def test_read_only_server_refuses_copy_before_any_data(server: Server) -> None:
 # ---------------------------------------------------------------- the protocol itself
 
 
-def _until_ready(w: Wire) -> list[tuple[bytes, bytes]]:
-    got = []
-    while True:
-        kind, body = w.read()
-        got.append((kind, body))
-        if kind == b"Z":
-            return got
-
-
 def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg.Connection) -> None:
     w = Wire(rw)
     # simple: CopyInResponse (text, 2 columns), CopyData split anywhere, CopyDone -> COPY 2, then the next statement
@@ -278,7 +269,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"H")  # Flush and Sync are ignored during COPY
     w.msg(b"d", b"two\n")
     w.msg(b"c")
-    got = _until_ready(w)
+    got = w.until_ready()
     assert [(k, b.rstrip(b"\x00")) for k, b in got if k in (b"C", b"D")] == [
         (b"C", b"COPY 2"), (b"D", b"\x00\x01\x00\x00\x00\x012"), (b"C", b"SELECT 1")]
     assert got[-1] == (b"Z", b"I")
@@ -292,7 +283,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"d", b"3,three\n")
     w.msg(b"c")
     w.msg(b"S")
-    got = _until_ready(w)
+    got = w.until_ready()
     assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 1"), (b"Z", b"I")]
     # an error mid-COPY in the extended protocol: ErrorResponse, then every message is ignored until Sync
     w.msg(b"P", b"\x00COPY items (id) FROM STDIN\x00\x00\x00")
@@ -304,7 +295,7 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     w.msg(b"d", b"5\n")
     w.msg(b"c")
     w.msg(b"S")
-    got = _until_ready(w)
+    got = w.until_ready()
     fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
     assert got[0][0] == b"E" and fields[b"C"] == b"22P02" and fields[b"W"] == b'COPY items, line 2, column id: "four"'
     assert got[-1] == (b"Z", b"I") and len(got) == 2
@@ -313,15 +304,106 @@ def test_copy_in_simple_and_extended_protocol_messages(rw: Server, conn: psycopg
     assert w.read()[0] == b"G"
     w.msg(b"d", b"6\n")
     w.msg(b"f", b"changed my mind\x00")
-    got = _until_ready(w)
+    got = w.until_ready()
     fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
     assert fields[b"C"] == b"57014" and b"changed my mind" in fields[b"M"] and got[-1] == (b"Z", b"I")
     w.msg(b"d", b"late data is dropped\n")
     w.msg(b"c")
     w.msg(b"Q", b"SELECT 1\x00")
-    assert [k for k, _ in _until_ready(w)] == [b"T", b"D", b"C", b"Z"]
+    assert [k for k, _ in w.until_ready()] == [b"T", b"D", b"C", b"Z"]
     w.sock.close()
     assert conn.execute("SELECT id, name FROM items ORDER BY id").fetchall() == [(1, "one"), (2, "two"), (3, "three")]
+
+
+# ---------------------------------------------------------------- input that hung or broke the reader
+
+
+def _copy_wire(rw: Server, sql: str, chunks: list[bytes], seconds: float) -> list[tuple[bytes, bytes]]:
+    """Send ``chunks`` as the CopyData of ``sql`` (simple protocol), then CopyDone; every message up to
+    ReadyForQuery, which must come within ``seconds`` (the socket times out otherwise)."""
+    w = Wire(rw)
+    try:
+        w.sock.settimeout(seconds)
+        w.msg(b"Q", sql.encode() + b"\x00")
+        assert w.read()[0] == b"G"
+        for chunk in chunks:
+            w.msg(b"d", chunk)
+        w.msg(b"c")
+        return w.until_ready()
+    finally:
+        w.sock.close()
+
+
+def test_csv_line_breaks_in_quotes_after_long_fields_load_at_once(rw: Server, conn: psycopg.Connection) -> None:
+    """A quoted field going on to the next line after a 26-character field took seconds a row, with the server's
+    every session waiting (a regular expression backtracking exponentially, holding the GIL); one spanning 20,000
+    lines took ten seconds (each line re-read the whole record). Both load at once."""
+    rows = [f"{i},{'n' * 26},\"first\nsecond\"\n".encode() for i in range(3)]
+    long_field = b'3,long,"' + b"x\n" * 20000 + b'"\n'
+    got = _copy_wire(rw, "COPY items (id, name, note) FROM STDIN (FORMAT csv)", [*rows, long_field], seconds=10)
+    assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 4"), (b"Z", b"I")]
+    assert conn.execute("SELECT id, name, note FROM items ORDER BY id").fetchall() == [
+        *((i, "n" * 26, "first\nsecond") for i in range(3)), (3, "long", "x\n" * 20000)]
+
+
+def test_a_row_longer_than_a_batch_loads(rw: Server, conn: psycopg.Connection) -> None:
+    """A row whose data came in CopyData of 8 MB (a batch's worth) or more before it ended failed with a Python
+    error ("zip() argument 2 is longer than argument 1"): the server made a batch of no rows."""
+    value = "v" * (9 << 20)
+    binary = (b"PGCOPY\n\xff\r\n\x00" + struct.pack("!iih", 0, 0, 2) + struct.pack("!ii", 4, 2)
+              + struct.pack("!i", len(value)) + value.encode() + struct.pack("!h", -1))
+    for fmt, data in [("text", f"0\t{value}\n".encode()), ("csv", f'1,"{value}"\n'.encode()), ("binary", binary)]:
+        chunks = [data[at:at + (1 << 20)] for at in range(0, len(data), 1 << 20)]
+        got = _copy_wire(rw, f"COPY items (id, name) FROM STDIN (FORMAT {fmt})", chunks, seconds=30)
+        assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 1"), (b"Z", b"I")], fmt
+    assert conn.execute("SELECT id, length(name) FROM items ORDER BY id").fetchall() == [(i, 9 << 20) for i in range(3)]
+
+
+def test_long_lines_in_small_copydata_load_in_linear_time(rw: Server, conn: psycopg.Connection) -> None:
+    """A 32 MB line in CopyData of 4 KB (as a client reading a file in small pieces sends it) took over a minute:
+    each piece copied the line so far. A row continued by 600,000 escaped newlines (backslash, newline) took half a
+    minute: each line joined the row so far again."""
+    line = b"0\t" + b"v" * (32 << 20) + b"\n"
+    escaped = b"1\t" + b"x\\\n" * 600_000 + b"y\n"
+    chunks = [line[at:at + 4096] for at in range(0, len(line), 4096)] + [escaped]
+    got = _copy_wire(rw, "COPY items (id, name) FROM STDIN", chunks, seconds=15)
+    assert [(k, b.rstrip(b"\x00")) for k, b in got] == [(b"C", b"COPY 2"), (b"Z", b"I")]
+    assert conn.execute("SELECT id, length(name), name[-3:] FROM items ORDER BY id").fetchall() == [
+        (0, 32 << 20, "vvv"), (1, 1_200_001, "x\ny")]
+
+
+def test_binary_lengths_below_minus_one_are_refused(rw: Server, conn: psycopg.Connection) -> None:
+    """A field length of -5 loaded as NULL (only -1 is NULL; PostgreSQL: 22P04 invalid field size), and a negative
+    header extension length started the rows inside the header."""
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack("!ii", 0, 0)
+    row = struct.pack("!h", 2) + struct.pack("!ii", 4, 7) + struct.pack("!i", -5)
+    for data, message in [(header + row + struct.pack("!h", -1), b"invalid field size"),
+                          (header[:-4] + struct.pack("!i", -15) + struct.pack("!h", -1), b"invalid COPY file header")]:
+        got = _copy_wire(rw, "COPY items (id, name) FROM STDIN (FORMAT binary)", [data], seconds=10)
+        fields = {f[:1]: f[1:] for f in got[0][1].split(b"\x00") if f}
+        assert got[0][0] == b"E" and fields[b"C"] == b"22P04" and message in fields[b"M"], got
+        assert got[-1] == (b"Z", b"I")
+    assert conn.execute("SELECT count(*) FROM items").fetchall() == [(0,)]
+
+
+def test_a_message_length_under_four_ends_the_connection(rw: Server, conn: psycopg.Connection) -> None:
+    """A message whose length field is under 4 (its own 4 bytes) made the server read until the client closed,
+    during COPY and between statements: the session hung. PostgreSQL: FATAL 08P01 invalid message length, and the
+    connection ends (where the next message starts is lost); the COPY's rows are not kept."""
+    for copy in (True, False):
+        w = Wire(rw)
+        w.sock.settimeout(10)
+        if copy:
+            w.msg(b"Q", b"COPY items (id) FROM STDIN\x00")
+            assert w.read()[0] == b"G"
+            w.msg(b"d", b"1\n")
+        w.sock.sendall((b"d" if copy else b"Q") + struct.pack("!i", 3))
+        kind, body = w.read()
+        fields = {f[:1]: f[1:] for f in body.split(b"\x00") if f}
+        assert kind == b"E" and fields[b"S"] == b"FATAL" and fields[b"C"] == b"08P01", body
+        assert w.sock.recv(1) == b""  # closed
+        w.sock.close()
+    assert conn.execute("SELECT count(*) FROM items").fetchall() == [(0,)]
 
 
 # ---------------------------------------------------------------- psycopg2 and asyncpg

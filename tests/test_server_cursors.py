@@ -33,12 +33,7 @@ def _all_rows(server: Server) -> list[tuple[int, float]]:
 def _simple(w: Wire, sql: str) -> list[tuple[bytes, bytes]]:
     """One simple-protocol Query; every message up to ReadyForQuery (errors included)."""
     w.msg(b"Q", sql.encode() + b"\x00")
-    got = []
-    while True:
-        kind, body = w.read()
-        got.append((kind, body))
-        if kind == b"Z":
-            return got
+    return w.until_ready()
 
 
 def _tags(messages: list[tuple[bytes, bytes]]) -> list[str]:
