@@ -540,7 +540,9 @@ class Loader:
     def _located(self, e: duckdb.Error) -> Exception:
         """The row and column whose value failed, as PostgreSQL's CONTEXT names them (``COPY t, line 3, column a:
         "x"``), looked for in the last batches sent, on a connection of its own (this one's transaction failed)."""
-        first = str(e).split("\n")[0]
+        # DuckDB names the batch's column (c0, c1, ...); the client knows the table's
+        first = re.sub(r"\bcolumn c(\d+)\b", lambda m: f"column {quote_ident(self.names[int(m.group(1))])}",
+                       str(e).split("\n")[0])
         code = "22P02" if isinstance(e, duckdb.ConversionException) else sqlstate(e)
         if not self.recent:
             return CopyError(first, code, f"COPY {self.spec.table}")
