@@ -22,7 +22,20 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+# A name of up to three parts (catalog.schema.table), each plain or already quoted: sales."Tx Table"
+_NAME_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
+_DOTTED_NAME = re.compile(rf"^{_NAME_PART}(?:\s*\.\s*{_NAME_PART}){{0,2}}$")
+_PART = re.compile(_NAME_PART)
+
+
+def _dotted_name(s: str) -> str | None:
+    """``s`` as a table name in SQL, each plain part quoted and each quoted part kept, or None if it is not one.
+
+    Why part by part: quoted whole, ``sales."Tx Table"`` named a table called ``sales."Tx Table"`` in the
+    default schema, which does not exist."""
+    if not _DOTTED_NAME.match(s):
+        return None
+    return ".".join(p if p.startswith('"') else quote_ident(p) for p in _PART.findall(s))
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 
@@ -115,8 +128,9 @@ def source_sql(source: str) -> str:
     if is_query(s):
         # the newline: a comment left inside (say, a tokenizer miss) still cannot reach the parenthesis
         return _one_select(f"({s}\n) AS _ad_src", source, "source")
-    if _PLAIN_NAME.match(s):
-        return ".".join(quote_ident(p) for p in s.split("."))
+    name = _dotted_name(s)
+    if name is not None:
+        return name
     if ("(" in s and s.endswith(")")) or s.startswith(('"', "'")):
         # A table function, a name the caller quoted already ('"my table"'), or a file in DuckDB's string form
         # ("'exports/*.parquet'", as in FROM 'exports/*.parquet'): used as written.
@@ -171,6 +185,5 @@ def table_sql(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise BadInputError(f"The target table name must be a non-empty string; got {name!r}.")
     s = name.strip()
-    if _PLAIN_NAME.match(s):
-        return ".".join(quote_ident(p) for p in s.split("."))
-    return quote_ident(s)
+    dotted = _dotted_name(s)
+    return dotted if dotted is not None else quote_ident(s)
