@@ -1014,8 +1014,11 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     if not n:
         return None
     tw = m.get("train_where")
-    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about
-    held = f"({where}) AND NOT ({tw})" if where else f"NOT ({tw})"
+    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
+    # Comments at the filters' ends dropped: in `NOT (label = 0 -- normal rows)` the comment swallowed the `)`,
+    # so the suggested filter was a syntax error.
+    given, trained = (strip_sql_ends(w) if w else w for w in (where, tw))
+    held = f"({given}) AND NOT ({trained})" if where else f"NOT ({trained})"
     how = (f"its training filter was {tw!r}; use where=\"{held}\" (CLI: --where) or another held-out filter" if tw
            else "it was trained on all of them (unlabelled); score new rows")
     return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
