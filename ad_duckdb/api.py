@@ -252,7 +252,7 @@ def train(
     cur = pysource.cursor(con, source)
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
-        described = describe(cur, source, name)
+        described = describe(cur, source, name, caller=con)
         try:
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
@@ -743,7 +743,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
-        cols = describe(cur, source, lm.ref)
+        cols = describe(cur, source, lm.ref, caller=con)
         feats = _feature_columns(cols, lm, source)
         _check_text_features(cur, cols, feats, lm, source)
         if kept:
@@ -936,7 +936,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         )
     cur = pysource.cursor(con, source)
     try:
-        cols = describe(cur, source, lm.ref)
+        cols = describe(cur, source, lm.ref, caller=con)
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
