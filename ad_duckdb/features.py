@@ -228,6 +228,15 @@ def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 
+def _unquoted(name: str) -> str:
+    """``name`` without SQL's double quotes around it (``"Amount"`` -> ``Amount``, ``"a""b"`` -> ``a"b``), else as
+    given."""
+    s = name.strip()
+    if len(s) >= 2 and s[0] == s[-1] == '"' and '"' not in s[1:-1].replace('""', ""):
+        return s[1:-1].replace('""', '"')
+    return name
+
+
 def choose_columns(
     columns: list[tuple[str, str]], features: Sequence[str] | None, source: str, cur: object | None = None,
     where: str | None = None,
@@ -248,6 +257,9 @@ def choose_columns(
         features = [features]
     if len(features) == 0:
         raise BadInputError("features=[] names no column: pass the numeric columns to train on.")
+    # A name quoted as in SQL ('"Amount"', CLI -f '"Amount"') is that column, unless a column is called so, quotes
+    # and all. Why: it was "Column '\"Amount\"' is not in ...; its columns are: Amount".
+    features = [f if f.lower() in by_lower else _unquoted(f) for f in features]
     if len({f.lower() for f in features}) != len(features):
         raise BadInputError(f"features={list(features)!r} names a column twice; list each column once.")
     out = []
