@@ -252,7 +252,7 @@ def train(
     cur = pysource.cursor(con, source)
     try:
         store.check_can_write(cur, f"Cannot store model {name!r}")
-        described = describe(cur, source, name)
+        described = describe(cur, source, name, caller=con)
         try:
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
@@ -640,6 +640,16 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sour
             exists = True
         except duckdb.CatalogException:
             exists = False
+        if exists and _is_view(chk, into):
+            # Why here: "exists; pass replace=True" sent the user to CREATE OR REPLACE TABLE, which DuckDB refuses
+            # over a view ("Existing object ... is of type View"), after every row was scored.
+            raise BadInputError(
+                f"{into!r} is a view, and the {what} are written as a table, which cannot replace a view. Choose "
+                f"another name, e.g. into={_suggest_table(into, 'scored' if what == 'scores' else what)!r} (CLI: "
+                f"--into), or drop the view first: DROP VIEW {table_sql(into)}."
+            )
+        if not exists:
+            _check_creatable(chk, into, what)
         read = False
         if exists and source is not None:
             target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
@@ -658,6 +668,38 @@ def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sour
         )
     if exists and not replace:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+def _is_view(cur: duckdb.DuckDBPyConnection, into: str) -> bool:
+    """Whether the existing object ``into`` names (as DuckDB resolves it) is a view."""
+    target = _table_refs(cur, table_sql(into), depth=8)  # depth 8: the name itself, not what a view reads
+    views = cur.execute("SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    return bool(target & {(d.lower(), s.lower(), v.lower()) for d, s, v in views})
+
+
+def _check_creatable(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> None:
+    """Refuse a new table that cannot be created (its schema or database does not exist, a read-only ATTACHed
+    database), naming it, before any row is scored: a CREATE TABLE rolled back tells, as DuckDB resolves the name.
+
+    Why: DuckDB's "Schema with name nos does not exist!" came after the scoring, naming neither the table nor a fix.
+    """
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(f"CREATE TABLE {table_sql(into)} (x INTEGER)")
+        finally:
+            cur.execute("ROLLBACK")
+    except duckdb.Error as e:
+        base = _suggest_table(into, "")[:-1] or what  # the name without its schema: into='nos.scores' -> 'scores'
+        m = re.search(r"Schema with name (.+?) does not exist", str(e))
+        if m:
+            raise BadInputError(
+                f"Cannot write the {what} to table {into!r}: schema {m.group(1)!r} does not exist. Create it first "
+                f"(CREATE SCHEMA {quote_ident(m.group(1))}), or write to a table of an existing schema, e.g. "
+                f"into={base!r} (CLI: --into)."
+            ) from e
+        raise BadInputError(f"Cannot write the {what} to table {into!r}: {str(e).rstrip('!.')}. Choose a table in a "
+                            f"database and schema you can write to, e.g. into={base!r} (CLI: --into).") from e
 
 
 def _suggest_table(into: str, suffix: str) -> str:
@@ -701,7 +743,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
-        cols = describe(cur, source, lm.ref)
+        cols = describe(cur, source, lm.ref, caller=con)
         feats = _feature_columns(cols, lm, source)
         _check_text_features(cur, cols, feats, lm, source)
         if kept:
@@ -894,7 +936,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         )
     cur = pysource.cursor(con, source)
     try:
-        cols = describe(cur, source, lm.ref)
+        cols = describe(cur, source, lm.ref, caller=con)
         feats = _feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
@@ -1014,8 +1056,11 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     if not n:
         return None
     tw = m.get("train_where")
-    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about
-    held = f"({where}) AND NOT ({tw})" if where else f"NOT ({tw})"
+    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
+    # Comments at the filters' ends dropped: in `NOT (label = 0 -- normal rows)` the comment swallowed the `)`,
+    # so the suggested filter was a syntax error.
+    given, trained = (strip_sql_ends(w) if w else w for w in (where, tw))
+    held = f"({given}) AND NOT ({trained})" if where else f"NOT ({trained})"
     how = (f"its training filter was {tw!r}; use where=\"{held}\" (CLI: --where) or another held-out filter" if tw
            else "it was trained on all of them (unlabelled); score new rows")
     return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "

@@ -99,14 +99,19 @@ def is_numeric_type(sql_type: str) -> bool:
     return bool(_NUMERIC.match(sql_type.strip()))
 
 
-def describe(cur: object, source: str, model: str | None = None) -> list[tuple[str, str]]:
-    """Column names and SQL types of a source (``model``: named in the error for a source that cannot be read)."""
+def describe(cur: object, source: str, model: str | None = None, caller: object = None) -> list[tuple[str, str]]:
+    """Column names and SQL types of a source (``model``: named in the error for a source that cannot be read;
+    ``caller``: the connection ``cur`` is a cursor of, to tell a source only it sees from one that does not exist)."""
     source_sql(source)  # checked first, outside the wrapping below: its errors name the source and the fix already
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
         who = f"Model {model!r}: c" if model else "C"
         name = source.strip()
+        if isinstance(e, duckdb.CatalogException) and caller is not None and caller is not cur:
+            only_caller = _only_caller_sees(caller, cur, source)
+            if only_caller:
+                raise SourceNotFoundError(f"{who}annot read the source {name!r}: {only_caller}.") from e
         tables = _table_names(cur) if isinstance(e, duckdb.CatalogException) else []
         if (isinstance(e, duckdb.CatalogException) and re.fullmatch(r"[A-Za-z_]\w*", name)
                 and name.lower() not in {t.lower() for t in tables}):  # a view whose table is gone: DuckDB's own words
@@ -129,6 +134,47 @@ def describe(cur: object, source: str, model: str | None = None) -> list[tuple[s
             "or a SELECT query."
         ) from e
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
+    """Why ``caller`` reads ``source`` while ``cur``, a cursor of it, does not, with the fix; None if ``caller``
+    cannot either.
+
+    Why: ad_duckdb reads through cursors of its own, which see neither the caller's TEMP tables and views nor what
+    its open transaction (BEGIN without COMMIT) created, nor take its USE; "it does not exist" was wrong about a
+    source the caller's own queries read.
+    """
+    here = "SELECT current_database(), current_schema()"
+    try:
+        caller.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}")  # type: ignore[attr-defined]
+        temp = caller.execute(  # type: ignore[attr-defined]
+            "SELECT view_name, sql FROM duckdb_views() WHERE temporary UNION ALL "
+            "SELECT table_name, NULL FROM duckdb_tables() WHERE temporary").fetchall()
+        used, default = caller.execute(here).fetchall()[0], cur.execute(here).fetchall()[0]  # type: ignore[attr-defined]
+    except duckdb.Error:
+        return None
+    last = re.split(r"\s*\.\s*", source.strip())[-1].strip('"').lower()
+    hit = next(((n, q) for n, q in temp if n.lower() == last), None) if not is_query(source) else None
+    if hit is not None and hit[1]:
+        m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+VIEW\s+.*?\s+AS\s+(.*?);?\s*$", hit[1], re.I | re.S)
+        query = f", or pass its query as the source: {' '.join(m.group(1).split())!r}" if m else ""
+        return (f"it is a TEMP view, which only the connection that created it sees, and ad_duckdb reads through a "
+                f"cursor of its own. Create it as a plain view (CREATE VIEW {quote_ident(hit[0])} AS ...){query}")
+    if hit is not None:
+        return ("it is a TEMP table, which only the connection that created it sees, and ad_duckdb reads through a "
+                f"cursor of its own. Create it as a plain table (CREATE TABLE {quote_ident(hit[0])} AS ..., without TEMP)")
+    if used != default:
+        def plain(n: str) -> str:
+            return n if re.fullmatch(r"[a-z_][a-z0-9_]*", n) else quote_ident(n)
+
+        schema = f"{plain(used[0])}.{plain(used[1])}"
+        how = (f" of the tables it reads: FROM {schema}.table" if is_query(source)
+               else f" in the source: {schema}.{source.strip()}")
+        return (f"this connection reads it in {schema} (after USE), but ad_duckdb reads through a cursor of its own, "
+                f"which starts in {plain(default[0])}.{plain(default[1])}. Name the database and schema{how}")
+    return ("what it reads was created in this connection's open transaction (BEGIN without COMMIT), which other "
+            "cursors do not see until it commits, and ad_duckdb reads through a cursor of its own. COMMIT first, "
+            "then train or score")
 
 
 def _table_names(cur: object) -> list[str]:
@@ -182,6 +228,15 @@ def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 
+def _unquoted(name: str) -> str:
+    """``name`` without SQL's double quotes around it (``"Amount"`` -> ``Amount``, ``"a""b"`` -> ``a"b``), else as
+    given."""
+    s = name.strip()
+    if len(s) >= 2 and s[0] == s[-1] == '"' and '"' not in s[1:-1].replace('""', ""):
+        return s[1:-1].replace('""', '"')
+    return name
+
+
 def choose_columns(
     columns: list[tuple[str, str]], features: Sequence[str] | None, source: str, cur: object | None = None,
     where: str | None = None,
@@ -202,6 +257,9 @@ def choose_columns(
         features = [features]
     if len(features) == 0:
         raise BadInputError("features=[] names no column: pass the numeric columns to train on.")
+    # A name quoted as in SQL ('"Amount"', CLI -f '"Amount"') is that column, unless a column is called so, quotes
+    # and all. Why: it was "Column '\"Amount\"' is not in ...; its columns are: Amount".
+    features = [f if f.lower() in by_lower else _unquoted(f) for f in features]
     if len({f.lower() for f in features}) != len(features):
         raise BadInputError(f"features={list(features)!r} names a column twice; list each column once.")
     out = []

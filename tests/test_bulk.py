@@ -236,3 +236,27 @@ def test_a_quoted_table_name_in_a_schema_is_a_source_and_a_target(mem_con: duckd
         assert mem_con.execute('SELECT count(*), count(amount) FROM sales."Tx Table"').fetchall() == [(3000, 3000)]
     finally:
         mem_con.execute("DROP SCHEMA IF EXISTS sales CASCADE")
+
+
+def test_into_a_view_or_a_missing_schema_is_refused_naming_the_fix(mem_con: duckdb.DuckDBPyConnection) -> None:
+    """An existing view as --into was "exists; pass replace=True", and with it DuckDB's "Existing object ... is of
+    type View, trying to replace with type Table" after every row was scored; a schema that does not exist gave
+    DuckDB's bare "Schema with name nope does not exist!", naming neither the table nor a fix."""
+    mem_con.execute("CREATE SCHEMA IF NOT EXISTS rep")
+    mem_con.execute("CREATE OR REPLACE VIEW rep.daily AS SELECT 1 AS x")
+    try:
+        for replace in (False, True):
+            with pytest.raises(BadInputError, match=r"'rep.daily' is a view, and the scores are written as a table.*"
+                                                    r"into='daily_scored'.*DROP VIEW \"rep\".\"daily\""):
+                ad_duckdb.score(mem_con, "tx_ae", "transactions", into="rep.daily", replace=replace)
+        with pytest.raises(BadInputError, match="'rep.daily' is a view, and the thresholds are written as a table"):
+            ad_duckdb.evaluate(mem_con, "tx_ae", "transactions", label="count", into="rep.daily", replace=True)
+        assert mem_con.execute("SELECT * FROM rep.daily").fetchall() == [(1,)]
+        with pytest.raises(BadInputError, match=r"to table 'nope.daily': schema 'nope' does not exist. Create it "
+                                                r"first \(CREATE SCHEMA \"nope\"\).*into='daily'"):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into="nope.daily")
+        # a new table in an existing schema, and a table that exists, are written as before
+        assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="rep.scored", columns=["transaction_id"]) == 3000
+        assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="rep.scored", replace=True) == 3000
+    finally:
+        mem_con.execute("DROP SCHEMA IF EXISTS rep CASCADE")

@@ -80,6 +80,28 @@ def test_training_input_errors(setup: str, kwargs: dict[str, object], message: s
         con.close()
 
 
+def test_a_feature_named_with_sql_quotes_is_the_column(tmp_path: Path) -> None:
+    """-f '"Amount"' (quoted as SQL quotes a mixed-case name) was "Column '"Amount"' is not in 't'; its columns are:
+    Amount"; a column whose name holds the quotes is still named by them."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute('CREATE TABLE t AS SELECT (range % 7)::DOUBLE AS "Amount", (range % 5) * 2.0 + random() AS "Tx ""n""", '
+                    '(range % 3)::DOUBLE AS """q""" FROM range(300)')
+        info = ad_duckdb.train(con, "m", "t", features=['"Amount"', '"Tx ""n"""', '"q"'], **FAST)
+        assert info.features == ["Amount", 'Tx "n"', '"q"']
+        with pytest.raises(ad_duckdb.BadInputError, match="names a column twice"):
+            ad_duckdb.train(con, "m", "t", features=['"Amount"', "amount"], **FAST)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", '"Amount"', "-f", 'Tx "n"', "--quiet"])
+    assert res.exit_code == 0 and "stored m@2: 300 rows, features (Amount, Tx \"n\")" in res.stdout, res.output
+
+
 def test_bad_parameters_named() -> None:
     con = ad_duckdb.connect()
     try:

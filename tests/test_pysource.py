@@ -144,3 +144,49 @@ def test_a_misspelt_dataframe_name_is_named_with_the_dataframe_meant() -> None:
         del orders
     finally:
         con.close()
+
+
+def test_a_source_only_the_callers_connection_sees_is_named_with_why(tmp_path: Path) -> None:
+    """A TEMP view or table, a table made in the caller's open transaction, or a table of the database chosen by USE:
+    the caller's own queries read them, but ad_duckdb reads through cursors of its own, which do not; the error
+    said the source "does not exist as a table or view in this database"."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        orders = _frame()
+        con.execute("CREATE TABLE base AS SELECT * FROM orders")
+        del orders
+        ad_duckdb.train(con, "m", "base", features=["count", "amount"], **FAST)
+        con.execute("CREATE TEMP VIEW recent AS SELECT * FROM base WHERE label = 0")
+        con.execute("CREATE TEMP TABLE snap AS SELECT * FROM base")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"^Model 'm2': cannot read the source 'recent': it is a "
+                           r"TEMP view.*CREATE VIEW \"recent\" AS .*the source: 'SELECT \* FROM base WHERE "
+                           r"\(\"label\" = 0\)'"):
+            ad_duckdb.train(con, "m2", "recent", **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"^Model 'm@1': cannot read the source 'snap': it is a "
+                           r"TEMP table.*CREATE TABLE \"snap\" AS \.\.\., without TEMP"):
+            ad_duckdb.score(con, "m", "snap")
+        # the view's query, as the message offers, is read
+        assert ad_duckdb.score(con, "m", 'SELECT * FROM base WHERE ("label" = 0)').num_rows == 1485
+        con.execute("BEGIN")
+        con.execute("CREATE TABLE staging AS SELECT * FROM base")
+        for source in ("staging", "SELECT * FROM staging"):
+            with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"cannot read the source .*staging.*created in "
+                               r"this connection's open transaction \(BEGIN without COMMIT\).*COMMIT first"):
+                ad_duckdb.score(con, "m", source, into="scored")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="open transaction"):
+            ad_duckdb.evaluate(con, "m", "staging", label="label")
+        con.execute("COMMIT")
+        assert ad_duckdb.score(con, "m", "staging", into="scored") == 1500
+        # USE another database: a cursor starts in the default one
+        con.execute(f"ATTACH '{tmp_path / 'other.duckdb'}' AS other")
+        con.execute("CREATE TABLE other.tx AS SELECT * FROM base")
+        con.execute("USE other")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"cannot read the source 'tx': this connection reads "
+                           r"it in other.main \(after USE\).*starts in memory.main.*source: other.main.tx\.$"):
+            ad_duckdb.train(con, "m3", "tx", **FAST)
+        assert ad_duckdb.train(con, "m3", "other.main.tx", features=["count", "amount"], **FAST).train_rows == 1500
+        # a source that no one can read keeps its message
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="'nothere': it does not exist as a table or view"):
+            ad_duckdb.score(con, "m", "nothere")
+    finally:
+        con.close()

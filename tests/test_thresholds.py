@@ -271,6 +271,22 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         con.close()
 
 
+def test_held_out_filter_suggested_without_the_filters_end_comments(tmp_path: Path) -> None:
+    # A filter copied from a SQL editor with its comment: the suggestion put the comment inside NOT (...), where it
+    # swallowed the closing parenthesis, so the filter it offered was a syntax error.
+    con = ad_duckdb.connect(str(tmp_path / "c.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train' -- the normal half", **FAST)
+        notes = " ".join(ad_duckdb.evaluate(con, "m", "t", label="label", where="a >= 0 /* all */").notes)
+        assert 'use where="(a >= 0) AND NOT (split = \'train\')"' in notes
+        held = re.search(r'use where="([^"]+)"', notes).group(1)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where=held)  # the suggestion runs, and holds out
+        assert rep.rows == 1560 and not any("trained on" in n for n in rep.notes)
+    finally:
+        con.close()
+
+
 def test_flagged_shares_and_percentiles_with_tied_training_scores(tmp_path: Path) -> None:
     # 60% of the training rows are one repeated record: their scores tie
     con = ad_duckdb.connect(str(tmp_path / "ties.duckdb"))
