@@ -218,24 +218,28 @@ def test_into_never_replaces_what_the_source_reads(mem_con: duckdb.DuckDBPyConne
         mem_con.execute("DROP TABLE IF EXISTS tx_main_only")
 
 
-def test_a_quoted_table_name_in_a_schema_is_a_source_and_a_target(mem_con: duckdb.DuckDBPyConnection) -> None:
+def test_a_quoted_table_name_in_a_schema_is_a_source_and_a_target() -> None:
     """A name such as sales."Tx Table" (a plain schema, a quoted table) was quoted whole, as one table called
     'sales."Tx Table"' in the default schema, so training, scoring and writing into it failed with "does not exist"."""
-    mem_con.execute("CREATE SCHEMA IF NOT EXISTS sales")
-    mem_con.execute('CREATE OR REPLACE TABLE sales."Tx Table" AS SELECT * FROM transactions')
+    from conftest import make_transactions
+
+    con = ad_duckdb.connect(":memory:")  # its own: the shared connection's model list is asserted elsewhere
+    make_transactions(con)
+    con.execute("CREATE SCHEMA IF NOT EXISTS sales")
+    con.execute('CREATE OR REPLACE TABLE sales."Tx Table" AS SELECT * FROM transactions')
     try:
         src = 'sales."Tx Table"'
-        info = ad_duckdb.train(mem_con, "quoted_ae", src, features=["count", "amount"], **FAST)
+        info = ad_duckdb.train(con, "quoted_ae", src, features=["count", "amount"], **FAST)
         assert info.train_rows == 3000
-        assert ad_duckdb.score(mem_con, "quoted_ae", src, into='sales."Scored Tx"', replace=True) == 3000
-        got = mem_con.execute('SELECT sum(anomaly_score) FROM sales."Scored Tx"').fetchall()[0][0]
-        want = mem_con.execute("SELECT sum(anomaly_score('quoted_ae', count, amount)) FROM sales.\"Tx Table\"").fetchall()
+        assert ad_duckdb.score(con, "quoted_ae", src, into='sales."Scored Tx"', replace=True) == 3000
+        got = con.execute('SELECT sum(anomaly_score) FROM sales."Scored Tx"').fetchall()[0][0]
+        want = con.execute("SELECT sum(anomaly_score('quoted_ae', count, amount)) FROM sales.\"Tx Table\"").fetchall()
         assert got == pytest.approx(want[0][0], rel=1e-9)
         with pytest.raises(BadInputError, match="is what"):  # the table the scores are read from, spelt another way
-            ad_duckdb.score(mem_con, "quoted_ae", src, into='"sales"."Tx Table"', replace=True, columns=["count"])
-        assert mem_con.execute('SELECT count(*), count(amount) FROM sales."Tx Table"').fetchall() == [(3000, 3000)]
+            ad_duckdb.score(con, "quoted_ae", src, into='"sales"."Tx Table"', replace=True, columns=["count"])
+        assert con.execute('SELECT count(*), count(amount) FROM sales."Tx Table"').fetchall() == [(3000, 3000)]
     finally:
-        mem_con.execute("DROP SCHEMA IF EXISTS sales CASCADE")
+        con.close()
 
 
 def test_into_a_view_or_a_missing_schema_is_refused_naming_the_fix(mem_con: duckdb.DuckDBPyConnection) -> None:
