@@ -41,6 +41,34 @@ OPEN_ARGS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, bool,
 )
 _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
+# The Python functions removed from DuckDB (see _Slot): kept, as a query on another thread may still be calling them.
+_RETIRED: list[dict[str, Callable[..., Any]]] = []
+
+
+class _Slot:
+    """The registry the SQL functions of one registration serve.
+
+    Why a slot and _RETIRED: DuckDB drops its reference to a Python function when the function is removed (a
+    second connection to the file moves the functions to a connection of ours, ``register(replace=True)``
+    re-creates them) or when its connection closes, while a query running on another thread may still call
+    it; freed, that call crashed the process. Removed functions are kept, and their slot then points at the
+    registry that replaced theirs (or at none, once every connection that registered is gone), so they hold
+    no models of their own.
+    """
+
+    __slots__ = ("reg",)
+
+    def __init__(self, reg: Registry | None) -> None:
+        self.reg = reg
+
+    def current(self) -> Registry:
+        reg = self.reg
+        if reg is None:
+            raise BadInputError(
+                "The anomaly functions this query started with were removed: every connection that registered "
+                "them has closed. Register the connection you query from (ad_duckdb.register(con)) and run it again."
+            )
+        return reg
 
 
 class _Holder:
@@ -67,6 +95,8 @@ class Registry:
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
+        self.slot = _Slot(self)
+        self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
 
     def refresh(self, cur: Any) -> None:
         try:
@@ -272,23 +302,24 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     return explain_rows(lm, fe)
 
 
-def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
+def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     def anomaly_score(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_score", model, cols, _score, pa.float64())
+        return _apply(slot.current(), "anomaly_score", model, cols, _score, pa.float64())
 
     def is_anomaly(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "is_anomaly", model, cols, _flag, pa.bool_())
+        return _apply(slot.current(), "is_anomaly", model, cols, _flag, pa.bool_())
 
     def is_anomaly_at(model: Any, threshold_name: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "is_anomaly_at", model, cols, _flag_at, pa.bool_(), extra=threshold_name)
+        return _apply(slot.current(), "is_anomaly_at", model, cols, _flag_at, pa.bool_(), extra=threshold_name)
 
     def anomaly_percentile(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_percentile", model, cols, _percentile, pa.float64())
+        return _apply(slot.current(), "anomaly_percentile", model, cols, _percentile, pa.float64())
 
     def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
+        return _apply(slot.current(), "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
+        registry = slot.current()
         m = model.to_pylist()
         t = threshold_name.to_pylist()
         cache: dict[tuple[str, str], float] = {}
@@ -338,9 +369,11 @@ def _install(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyCo
 
 
 def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
-    fns = _make_functions(reg)
+    fns = _make_functions(reg.slot)
     token = reg.token
-    owner.create_function(_TOKEN_FN, lambda: token, [], VARCHAR, side_effects=False)
+    fns[_TOKEN_FN] = lambda: token
+    reg.installed.append(fns)
+    owner.create_function(_TOKEN_FN, fns[_TOKEN_FN], [], VARCHAR, side_effects=False)
     varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
     owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
     owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
@@ -410,15 +443,22 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
         own.close()
         hold.users.pop(key, None)
         raise
+    _retire(reg)
     _create_functions(own, reg)
     hold.owner = hold.own_conn = own
+
+
+def _retire(reg: Registry) -> None:
+    """Keep the functions just removed from DuckDB for queries still calling them (see _Slot)."""
+    _RETIRED.extend(reg.installed)
+    reg.installed = []
 
 
 def _user_gone(hold: _Holder, key: int) -> None:
     hold.users.pop(key, None)
     if not hold.users and hold.own_conn is not None:
         own, hold.own_conn, hold.owner = hold.own_conn, None, None
-        _REGISTRIES.pop(hold.token, None)
+        reg = _REGISTRIES.pop(hold.token, None)
         # Why remove before closing: a connection we never saw (a plain duckdb.connect, a cursor) may still be
         # open; it then gets "function does not exist" (register it again) instead of calling freed code.
         for name in (*FUNCTIONS, _TOKEN_FN):
@@ -427,6 +467,9 @@ def _user_gone(hold: _Holder, key: int) -> None:
             except duckdb.Error:
                 pass
         own.close()
+        if reg is not None:
+            _retire(reg)
+            reg.slot.reg = None  # a query still running there gets an error saying so, and the models are freed
 
 
 def register(
@@ -503,6 +546,10 @@ def register(
                 hold = reg.hold = existing.hold
                 _remove_functions(hold.owner or con, "re-register the anomaly functions (register(con, replace=True))")
                 _REGISTRIES.pop(existing.token, None)
+                _retire(existing)
+                # the removed functions, kept for queries still running them, now serve the new models
+                reg.slot = existing.slot
+                reg.slot.reg = reg
             _REGISTRIES[token] = reg
             if hold.own_conn is not None:
                 _create_functions(hold.own_conn, reg)
