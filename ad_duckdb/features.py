@@ -273,8 +273,9 @@ def choose_columns(
                 else None
             if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric, but {as_text}.")
+            # a pandas category column arrives as an ENUM: the same words, so the same query
             as_category = category_hint(cur, source, hit[0], where) if cur is not None \
-                and hit[1].upper() == "VARCHAR" else None
+                and (hit[1].upper() == "VARCHAR" or hit[1].upper().startswith("ENUM")) else None
             if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
             query = as_number_query(hit[0], hit[1], source)

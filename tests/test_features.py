@@ -598,6 +598,27 @@ def test_the_category_hint_is_a_query_that_trains_and_scores() -> None:
         con.close()
 
 
+def test_a_pandas_category_column_gets_the_category_query_that_trains() -> None:
+    """A pandas ``category`` column (DuckDB reads it as an ENUM) gets the same query as a text column of words; it
+    was "("cat" = 'a value')::INTEGER gives a 0/1 column per category", a placeholder to fill in per value."""
+    import pandas as pd
+
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame({"channel": pd.Categorical(rng.choice(["web", "store", "atm"], 600)),  # noqa: F841
+                           "amount": rng.lognormal(3, 0.5, 600)})
+        with pytest.raises(ad_duckdb.BadInputError, match=r"is ENUM\(.*\), not numeric: it holds 3 distinct words") as e:
+            ad_duckdb.train(con, "m", "df", features=["channel", "amount"], **FAST)
+        assert "a value" not in str(e.value)
+        query = re.search(r"e\.g\. (SELECT .*? FROM \"df\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
+        cols = ["channel_atm", "channel_store", "channel_web", "amount"]
+        ad_duckdb.train(con, "m", query, features=cols, **FAST)
+        assert con.execute(f"SELECT count(anomaly_score('m', {', '.join(cols)})) FROM ({query})").fetchall()[0][0] == 600
+    finally:
+        con.close()
+
+
 def test_the_category_hint_names_every_value_of_a_few_so_it_pastes_as_it_is() -> None:
     """Four channels: the hint's query makes a column for each (before: three and ', ...', a syntax error)."""
     con = ad_duckdb.connect()
