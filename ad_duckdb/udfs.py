@@ -194,6 +194,18 @@ def _constant_string(chunk: pa.Array) -> Any:
     return first.decode() if raw == first * n else None
 
 
+def _plain_strings(col: Any) -> Any:
+    """A name column (model or threshold) as Arrow's ``string``. DuckDB hands VARCHAR over as ``string_view`` under
+    ``SET produce_arrow_string_view = true`` with ``arrow_output_version = '1.5'`` and as ``large_string`` under
+    ``arrow_large_buffer_size``; ``take`` has no ``string_view`` kernel (is_anomaly_at failed with Arrow's
+    "Function 'array_take' has no kernel matching input types (string_view, int64)"), and the constant-name fast
+    path reads ``string``'s offsets only."""
+    t = col.type
+    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+        return col.cast(pa.string())
+    return col
+
+
 def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
     """(model name, row index or None for all rows) for each distinct non-NULL model in the column."""
     if isinstance(model_col, pa.ChunkedArray):
@@ -220,6 +232,9 @@ def _apply(
     extra: Any = None,
 ) -> pa.Array:
     """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL."""
+    model_col = _plain_strings(model_col)
+    if extra is not None:
+        extra = _plain_strings(extra)
     groups = _groups(model_col)
     if len(groups) == 1 and groups[0][1] is None:
         lm = registry.get(groups[0][0])
