@@ -91,6 +91,7 @@ class Registry:
         self.latest: dict[str, LoadedModel] = {}
         self.files: list[LoadedModel] = []
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
+        self.dropped: dict[str, int] = {}  # the highest version of each name with dropped versions (see store.not_found)
         self.store_error: str | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
@@ -101,11 +102,12 @@ class Registry:
     def refresh(self, cur: Any) -> None:
         try:
             recs, problems = store.load_all(cur, self.names)
+            dropped = store.dropped_versions(cur)
             self.store_error = None
         except BadInputError as e:
             # a user's own table named like the store: the functions still register (so the SQL that renames
             # it can run), and a call says what is wrong
-            recs, problems, self.store_error = [], {}, str(e)
+            recs, problems, dropped, self.store_error = [], {}, {}, str(e)
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -127,7 +129,7 @@ class Registry:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
-        self.by_ref, self.latest, self.problems = by_ref, latest, problems
+        self.by_ref, self.latest, self.problems, self.dropped = by_ref, latest, problems, dropped
 
     def get(self, ref: str) -> LoadedModel:
         lm = self.latest.get(ref)
@@ -158,7 +160,7 @@ class Registry:
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)
-        err = store.not_found(ref, known)
+        err = store.not_found(ref, known, self.dropped)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         raise ModelNotFoundError(str(err) + hint)
