@@ -929,10 +929,13 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
+        # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
+        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        normal = f"where='{col} = 0'" if '"' in col else f'where="{col} = 0"'
         raise BadInputError(
             f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
             f"a model trained without it: features= leaving out {label!r} (CLI: -f for each other column), or, on the "
-            f"normal rows, where=\"{label} = 0\" without features= (which leaves the label out)."
+            f"normal rows, {normal} without features= (which leaves the label out)."
         )
     cur = pysource.cursor(con, source)
     try:

@@ -90,11 +90,12 @@ class AutoEncoderDetector:
         feature_names: Sequence[str] | None = None,
         sql_types: Sequence[str] | None = None,
         model_name: str = "model",
-        source: str = "array",
+        source: str | None = None,
         score_training_rows: bool = True,
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
-        as in scikit-learn); a DataFrame's column names become the feature names.
+        as in scikit-learn); a DataFrame's column names become the feature names. ``model_name`` and ``source`` are
+        what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
         the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so the
@@ -108,7 +109,9 @@ class AutoEncoderDetector:
             X = _frame_rows(X, "AutoEncoderDetector.fit")
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
-            raise BadInputError(f"Model {model_name!r}: X must be 2-D (rows, features); got shape {X.shape}.")
+            who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
+            one = " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else ""
+            raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
@@ -119,7 +122,7 @@ class AutoEncoderDetector:
         robust = bool(p.robust) if p.robust is not None else True
         rq = RANGE_QUANTILE_UNLABELLED if robust else 0.0
         specs, filled = fit_specs(X, names, types, model=model_name, source=source, range_quantile=rq,
-                                  constant_columns=p.constant_columns)
+                                  constant_columns=p.constant_columns, frame=from_frame)
         Z = transform(X, specs)
         ae, history = fit_ensemble(Z, p, robust=robust, desc=f"training {model_name}")
         cal = calibrate(ae, Z, p, robust=robust)

@@ -273,8 +273,9 @@ def choose_columns(
                 else None
             if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric, but {as_text}.")
+            # a pandas category column arrives as an ENUM: the same words, so the same query
             as_category = category_hint(cur, source, hit[0], where) if cur is not None \
-                and hit[1].upper() == "VARCHAR" else None
+                and (hit[1].upper() == "VARCHAR" or hit[1].upper().startswith("ENUM")) else None
             if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
             query = as_number_query(hit[0], hit[1], source)
@@ -683,27 +684,37 @@ def _spread(v: np.ndarray) -> float:
     return s
 
 
+def _drop_from_x(name: str, j: int, frame: bool) -> str:
+    return f"X.drop(columns=[{name!r}])" if frame else f"np.delete(X, {j}, axis=1)"
+
+
 def fit_specs(
-    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str,
-    range_quantile: float = 0.0, constant_columns: str = "error",
+    X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
+    range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
 ) -> tuple[list[FeatureSpec], dict[str, int]]:
     """Choose each column's transform and constants from training data.
 
     ``constant_columns="keep"`` keeps a column that has one value in every training row: any other
     value then counts as outside the training range (in units of max(|value|, 1)).
+    ``source=None``: the rows are an array or DataFrame given to ``AutoEncoderDetector.fit`` itself, so errors say
+    how to fix ``X`` (``frame``: a DataFrame) rather than a table, ``features=`` or ``where=``.
     Returns the specs and the count of filled (NULL/NaN) values per column.
     """
     n, d = X.shape
+    arr = source is None
     if n == 0:
         raise NoRowsError(
+            "AutoEncoderDetector.fit: X has no rows to fit on." if arr else
             f"Model {model!r}: the source {source!r} has no rows to train on (after the filter). "
             "Check the table and the where= filter (CLI: --where)."
         )
     if n < MIN_TRAIN_ROWS:
         # Checked before the columns: one row makes every column constant, which is not the problem to report.
+        rows = f"{n} row{'' if n == 1 else 's'}"
+        why = f"needs at least {MIN_TRAIN_ROWS}: its scaling and thresholds are statistics of the training rows."
         raise BadInputError(
-            f"Model {model!r}: the source {source!r} has only {n} row{'' if n == 1 else 's'} to train on, and a model "
-            f"needs at least {MIN_TRAIN_ROWS}: its scaling and thresholds are statistics of the training rows. Train "
+            f"AutoEncoderDetector.fit: X has only {rows} to fit on, and a model {why} Fit on more rows." if arr else
+            f"Model {model!r}: the source {source!r} has only {rows} to train on, and a model {why} Train "
             "on more rows: a larger table or query, or a wider filter (where=, CLI: --where)."
         )
     specs: list[FeatureSpec] = []
@@ -713,8 +724,11 @@ def fit_specs(
         finite = col[np.isfinite(col)]
         missing = int(np.isnan(col).sum())
         filled[names[j]] = missing
+        which = f"column {names[j]!r}" if frame else f"column {j} of X"  # an array's columns have no names
         if finite.size == 0:
             raise BadInputError(
+                f"AutoEncoderDetector.fit: {which} has no finite value (all NaN or "
+                f"infinite); drop it from X before fitting: {_drop_from_x(names[j], j, frame)}." if arr else
                 f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} (all NULL, NaN or "
                 "infinite); leave it out by listing the columns to train on: features=[...] (CLI: -f COLUMN, once "
                 "per column)."
@@ -723,15 +737,21 @@ def fit_specs(
         if big > FLOAT32_SAFE:
             # Why refuse: the model computes in float32 (onnxruntime), where such values and the constants
             # fitted to them overflow to inf, and the column would score as one constant or as NaN.
+            beyond = f"beyond what a model's float32 arithmetic holds (about {FLOAT32_SAFE:.0e})"
             raise BadInputError(
-                f"Model {model!r}: column {names[j]!r} holds values as large as {big:.3g} in {source!r}, beyond "
-                f"what a model's float32 arithmetic holds (about {FLOAT32_SAFE:.0e}). Rescale it in a query and "
-                f"train on that, e.g. \"SELECT *, {quote_ident(names[j])} / 1e{int(np.log10(big)) - 3} AS "
-                f"{quote_ident(names[j] + '_scaled')} FROM ...\"."
+                f"AutoEncoderDetector.fit: {which} holds values as large as {big:.3g}, "
+                f"{beyond}. Rescale it before fitting, e.g. divide it by 1e{int(np.log10(big)) - 3}." if arr else
+                f"Model {model!r}: column {names[j]!r} holds values as large as {big:.3g} in {source!r}, {beyond}. "
+                f"Rescale it in a query and train on that, e.g. \"SELECT *, {quote_ident(names[j])} / "
+                f"1e{int(np.log10(big)) - 3} AS {quote_ident(names[j] + '_scaled')} FROM ...\"."
             )
         if float(finite.min()) == float(finite.max()):
             if constant_columns != "keep":
                 raise BadInputError(
+                    f"AutoEncoderDetector.fit: {which} is constant "
+                    f"({float(finite[0])!r} in every row), so it cannot tell training rows apart; drop it from X "
+                    f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to flag any other value as out "
+                    "of range." if arr else
                     f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
                     f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
                     "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "

@@ -340,8 +340,38 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     return out
 
 
-def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
+def dropped_versions(cur: Any) -> dict[str, int]:
+    """The highest version each name had when versions of it were last dropped (``ad_model_versions``); empty for a
+    store that never dropped one, or predates that table."""
+    has = cur.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_model_versions' AND schema_name = current_schema() "
+        "AND database_name = current_database()"
+    ).fetchall()[0][0]
+    if not has:
+        return {}
+    return {str(n): int(v) for n, v in cur.execute("SELECT name, last_version FROM ad_model_versions").fetchall()}
+
+
+def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None) -> ModelNotFoundError:
+    """The error for a name or version that is not stored. ``dropped`` (``dropped_versions``) tells a dropped version
+    or model from one trained elsewhere that this connection has not seen, for which refresh() is the fix."""
     name, version = parse_ref(ref)
+    last = (dropped or {}).get(name)
+    listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
+    if last is not None and (version is None and name not in known or
+                             version is not None and version <= last and version not in known.get(name, [])):
+        if name in known:  # one version dropped, others stored
+            vs = ", ".join(str(v) for v in known[name])
+            return ModelNotFoundError(
+                f"Model '{name}@{version}' was dropped (ad-duckdb drop / drop_model); {name!r} now has "
+                f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
+                f"Version numbers are never reused: pin one of those, or use '{name}' for the latest."
+            )
+        what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
+        return ModelNotFoundError(
+            f"Model {what} was dropped (ad-duckdb drop / drop_model); known models: {listing}. Train {name!r} again "
+            f"(it becomes {name}@{last + 1}: version numbers are never reused) or import it (ad-duckdb import)."
+        )
     if name in known and version is not None:
         vs = ", ".join(str(v) for v in known[name])
         return ModelNotFoundError(
@@ -349,7 +379,6 @@ def not_found(ref: str, known: dict[str, list[int]]) -> ModelNotFoundError:
             "or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
             "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on)."
         )
-    listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
     same = [k for k in sorted(known) if k.lower() == name.lower()]
     if same:
         # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too
@@ -375,7 +404,7 @@ def load(cur: Any, ref: str) -> ModelRecord:
     name, version = parse_ref(ref)
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
-        raise not_found(ref, known)
+        raise not_found(ref, known, dropped_versions(cur))
     v = version if version is not None else max(known[name])
     row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
     rec = _from_row(row)
@@ -421,7 +450,7 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
                             f"got {ref!r} and keep={keep!r}.")
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
-        raise not_found(ref, known)
+        raise not_found(ref, known, dropped_versions(cur))
     versions = [version] if version is not None else list(known[name])
     if keep is not None:
         versions = sorted(versions)[:-keep]

@@ -41,6 +41,34 @@ OPEN_ARGS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, tuple[str, bool,
 )
 _COUNTER = itertools.count(1)
 _LOCK = threading.Lock()
+# The Python functions removed from DuckDB (see _Slot): kept, as a query on another thread may still be calling them.
+_RETIRED: list[dict[str, Callable[..., Any]]] = []
+
+
+class _Slot:
+    """The registry the SQL functions of one registration serve.
+
+    Why a slot and _RETIRED: DuckDB drops its reference to a Python function when the function is removed (a
+    second connection to the file moves the functions to a connection of ours, ``register(replace=True)``
+    re-creates them) or when its connection closes, while a query running on another thread may still call
+    it; freed, that call crashed the process. Removed functions are kept, and their slot then points at the
+    registry that replaced theirs (or at none, once every connection that registered is gone), so they hold
+    no models of their own.
+    """
+
+    __slots__ = ("reg",)
+
+    def __init__(self, reg: Registry | None) -> None:
+        self.reg = reg
+
+    def current(self) -> Registry:
+        reg = self.reg
+        if reg is None:
+            raise BadInputError(
+                "The anomaly functions this query started with were removed: every connection that registered "
+                "them has closed. Register the connection you query from (ad_duckdb.register(con)) and run it again."
+            )
+        return reg
 
 
 class _Holder:
@@ -63,19 +91,23 @@ class Registry:
         self.latest: dict[str, LoadedModel] = {}
         self.files: list[LoadedModel] = []
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
+        self.dropped: dict[str, int] = {}  # the highest version of each name with dropped versions (see store.not_found)
         self.store_error: str | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
+        self.slot = _Slot(self)
+        self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
 
     def refresh(self, cur: Any) -> None:
         try:
             recs, problems = store.load_all(cur, self.names)
+            dropped = store.dropped_versions(cur)
             self.store_error = None
         except BadInputError as e:
             # a user's own table named like the store: the functions still register (so the SQL that renames
             # it can run), and a call says what is wrong
-            recs, problems, self.store_error = [], {}, str(e)
+            recs, problems, dropped, self.store_error = [], {}, {}, str(e)
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -97,7 +129,7 @@ class Registry:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
-        self.by_ref, self.latest, self.problems = by_ref, latest, problems
+        self.by_ref, self.latest, self.problems, self.dropped = by_ref, latest, problems, dropped
 
     def get(self, ref: str) -> LoadedModel:
         lm = self.latest.get(ref)
@@ -128,7 +160,7 @@ class Registry:
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)
-        err = store.not_found(ref, known)
+        err = store.not_found(ref, known, self.dropped)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         raise ModelNotFoundError(str(err) + hint)
@@ -164,6 +196,18 @@ def _constant_string(chunk: pa.Array) -> Any:
     return first.decode() if raw == first * n else None
 
 
+def _plain_strings(col: Any) -> Any:
+    """A name column (model or threshold) as Arrow's ``string``. DuckDB hands VARCHAR over as ``string_view`` under
+    ``SET produce_arrow_string_view = true`` with ``arrow_output_version = '1.5'`` and as ``large_string`` under
+    ``arrow_large_buffer_size``; ``take`` has no ``string_view`` kernel (is_anomaly_at failed with Arrow's
+    "Function 'array_take' has no kernel matching input types (string_view, int64)"), and the constant-name fast
+    path reads ``string``'s offsets only."""
+    t = col.type
+    if pa.types.is_string_view(t) or pa.types.is_large_string(t):
+        return col.cast(pa.string())
+    return col
+
+
 def _groups(model_col: Any) -> list[tuple[Any, np.ndarray | None]]:
     """(model name, row index or None for all rows) for each distinct non-NULL model in the column."""
     if isinstance(model_col, pa.ChunkedArray):
@@ -190,6 +234,9 @@ def _apply(
     extra: Any = None,
 ) -> pa.Array:
     """``compute`` once per distinct model in the model column, on that model's rows; NULL where the model is NULL."""
+    model_col = _plain_strings(model_col)
+    if extra is not None:
+        extra = _plain_strings(extra)
     groups = _groups(model_col)
     if len(groups) == 1 and groups[0][1] is None:
         lm = registry.get(groups[0][0])
@@ -272,23 +319,24 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     return explain_rows(lm, fe)
 
 
-def _make_functions(registry: Registry) -> dict[str, Callable[..., Any]]:
+def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     def anomaly_score(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_score", model, cols, _score, pa.float64())
+        return _apply(slot.current(), "anomaly_score", model, cols, _score, pa.float64())
 
     def is_anomaly(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "is_anomaly", model, cols, _flag, pa.bool_())
+        return _apply(slot.current(), "is_anomaly", model, cols, _flag, pa.bool_())
 
     def is_anomaly_at(model: Any, threshold_name: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "is_anomaly_at", model, cols, _flag_at, pa.bool_(), extra=threshold_name)
+        return _apply(slot.current(), "is_anomaly_at", model, cols, _flag_at, pa.bool_(), extra=threshold_name)
 
     def anomaly_percentile(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_percentile", model, cols, _percentile, pa.float64())
+        return _apply(slot.current(), "anomaly_percentile", model, cols, _percentile, pa.float64())
 
     def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
-        return _apply(registry, "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
+        return _apply(slot.current(), "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
+        registry = slot.current()
         m = model.to_pylist()
         t = threshold_name.to_pylist()
         cache: dict[tuple[str, str], float] = {}
@@ -338,9 +386,11 @@ def _install(con: duckdb.DuckDBPyConnection, reg: Registry) -> duckdb.DuckDBPyCo
 
 
 def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
-    fns = _make_functions(reg)
+    fns = _make_functions(reg.slot)
     token = reg.token
-    owner.create_function(_TOKEN_FN, lambda: token, [], VARCHAR, side_effects=False)
+    fns[_TOKEN_FN] = lambda: token
+    reg.installed.append(fns)
+    owner.create_function(_TOKEN_FN, fns[_TOKEN_FN], [], VARCHAR, side_effects=False)
     varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
     owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
     owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
@@ -410,15 +460,22 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
         own.close()
         hold.users.pop(key, None)
         raise
+    _retire(reg)
     _create_functions(own, reg)
     hold.owner = hold.own_conn = own
+
+
+def _retire(reg: Registry) -> None:
+    """Keep the functions just removed from DuckDB for queries still calling them (see _Slot)."""
+    _RETIRED.extend(reg.installed)
+    reg.installed = []
 
 
 def _user_gone(hold: _Holder, key: int) -> None:
     hold.users.pop(key, None)
     if not hold.users and hold.own_conn is not None:
         own, hold.own_conn, hold.owner = hold.own_conn, None, None
-        _REGISTRIES.pop(hold.token, None)
+        reg = _REGISTRIES.pop(hold.token, None)
         # Why remove before closing: a connection we never saw (a plain duckdb.connect, a cursor) may still be
         # open; it then gets "function does not exist" (register it again) instead of calling freed code.
         for name in (*FUNCTIONS, _TOKEN_FN):
@@ -427,6 +484,9 @@ def _user_gone(hold: _Holder, key: int) -> None:
             except duckdb.Error:
                 pass
         own.close()
+        if reg is not None:
+            _retire(reg)
+            reg.slot.reg = None  # a query still running there gets an error saying so, and the models are freed
 
 
 def register(
@@ -503,6 +563,10 @@ def register(
                 hold = reg.hold = existing.hold
                 _remove_functions(hold.owner or con, "re-register the anomaly functions (register(con, replace=True))")
                 _REGISTRIES.pop(existing.token, None)
+                _retire(existing)
+                # the removed functions, kept for queries still running them, now serve the new models
+                reg.slot = existing.slot
+                reg.slot.reg = reg
             _REGISTRIES[token] = reg
             if hold.own_conn is not None:
                 _create_functions(hold.own_conn, reg)

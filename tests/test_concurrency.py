@@ -309,3 +309,47 @@ def test_two_connections_to_one_file_in_one_process(base_db: Path, tmp_path: Pat
     path.write_bytes(base_db.read_bytes())
     r = subprocess.run([sys.executable, "-c", _SAME_FILE_TWICE, str(path)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])
+
+
+_REREGISTER_WHILE_QUERYING = """
+import sys, threading, time
+import ad_duckdb
+p = sys.argv[1]
+con = ad_duckdb.connect(p)
+Q = ("SELECT count(s), count(DISTINCT s) FROM (SELECT anomaly_score('tx_ae', i % 20 + 1, (i % 20 + 1) * 20.0) s "
+     "FROM range(4000000) t(i))")
+want = con.execute(Q.replace("4000000", "40")).fetchall()[0]
+others = []
+for step in ("second connection", "register(replace=True)", "register(models=..., replace=True)"):
+    out, started = [], threading.Event()
+    def run():
+        cur = con.cursor()
+        started.set()
+        out.append(cur.execute(Q).fetchall()[0])
+        cur.close()
+    t = threading.Thread(target=run)
+    t.start()
+    started.wait()
+    time.sleep(0.3)  # the query is calling anomaly_score now
+    if step == "second connection":  # a notebook cell that connects, run again while a query runs
+        others.append(ad_duckdb.connect(p))
+    elif step == "register(replace=True)":
+        ad_duckdb.register(con, replace=True)
+    else:
+        ad_duckdb.register(con, models=["tx_ae"], replace=True)
+    t.join()
+    assert out == [(4000000, want[1])], (step, out, want)
+    assert con.execute(Q.replace("4000000", "40")).fetchall()[0] == want
+print("ok")
+"""
+
+
+def test_functions_moved_or_replaced_while_a_query_runs(base_db: Path, tmp_path: Path) -> None:
+    # A second ad_duckdb.connect to the file moves the functions to a connection of ours, and register(replace=True)
+    # re-creates them; both remove the old Python functions from DuckDB, which dropped its reference to them while
+    # a query on another thread was still calling them: the process crashed (SIGSEGV). Run in a child.
+    path = tmp_path / "rereg.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    r = subprocess.run([sys.executable, "-c", _REREGISTER_WHILE_QUERYING, str(path)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])

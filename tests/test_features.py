@@ -287,12 +287,14 @@ def test_non_numeric_columns_get_a_hint_that_works_for_their_type() -> None:
         con.execute("CREATE TYPE mood AS ENUM ('calm', 'odd')")
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS x, sqrt(range) AS y, DATE '2026-01-01' + range::INTEGER AS d, "
                     "INTERVAL 1 HOUR * range AS iv, 'calm'::mood AS m FROM range(200)")
-        for col, hint in (("d", 'epoch("d")'), ("iv", 'epoch("iv")'), ("m", "'a value')::INTEGER")):
+        for col, hint in (("d", 'epoch("d")'), ("iv", 'epoch("iv")')):
             with pytest.raises(ad_duckdb.BadInputError, match=re.escape(hint)):
                 ad_duckdb.train(con, "m1", "t", features=["x", col], **FAST)
             # the hint itself runs
-            expr = hint if hint.startswith("epoch") else "(\"m\" = 'calm')::INTEGER"
-            assert len(con.execute(f"SELECT {expr} FROM t").fetchall()) == 200
+            assert len(con.execute(f"SELECT {hint} FROM t").fetchall()) == 200
+        # an ENUM is read as the words it holds, as a text column is: here one, which tells no row from another
+        with pytest.raises(ad_duckdb.BadInputError, match=re.escape("it holds only 'calm' (and NULLs)")):
+            ad_duckdb.train(con, "m1", "t", features=["x", "m"], **FAST)
         ad_duckdb.train(con, "m2", "t", features=["x", "y"], **FAST)
         with pytest.raises(duckdb.Error, match=r"argument 2 \(the model was trained on 'y' there\) is DATE.*epoch\(col\)"):
             con.execute("SELECT anomaly_score('m2', x, d) FROM t").fetchall()
@@ -594,6 +596,27 @@ def test_the_category_hint_is_a_query_that_trains_and_scores() -> None:
         got = con.execute(f"SELECT anomaly_score('m', {flags}, amount) FROM t ORDER BY rowid").fetchall()
         want = con.execute(f"SELECT anomaly_score('m', {', '.join(cols)}) FROM v").fetchall()
         assert got == want and len(got) == 600
+    finally:
+        con.close()
+
+
+def test_a_pandas_category_column_gets_the_category_query_that_trains() -> None:
+    """A pandas ``category`` column (DuckDB reads it as an ENUM) gets the same query as a text column of words; it
+    was "("cat" = 'a value')::INTEGER gives a 0/1 column per category", a placeholder to fill in per value."""
+    import pandas as pd
+
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame({"channel": pd.Categorical(rng.choice(["web", "store", "atm"], 600)),  # noqa: F841
+                           "amount": rng.lognormal(3, 0.5, 600)})
+        with pytest.raises(ad_duckdb.BadInputError, match=r"is ENUM\(.*\), not numeric: it holds 3 distinct words") as e:
+            ad_duckdb.train(con, "m", "df", features=["channel", "amount"], **FAST)
+        assert "a value" not in str(e.value)
+        query = re.search(r"e\.g\. (SELECT .*? FROM \"df\"), train on", str(e.value)).group(1)  # type: ignore[union-attr]
+        cols = ["channel_atm", "channel_store", "channel_web", "amount"]
+        ad_duckdb.train(con, "m", query, features=cols, **FAST)
+        assert con.execute(f"SELECT count(anomaly_score('m', {', '.join(cols)})) FROM ({query})").fetchall()[0][0] == 600
     finally:
         con.close()
 

@@ -120,6 +120,32 @@ def test_detector_contract(cardio: tuple[np.ndarray, np.ndarray]) -> None:
     assert det.get_params()["seed"] if "seed" in det.get_params() else True
 
 
+def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
+    """fit() on unusable rows says what is wrong with X and how to fix it there; the messages were train()'s, naming
+    features=[...], the CLI's -f and where= filters (none of which the detector has), 'Model 'model'' and 'array'."""
+    import pandas as pd
+
+    X = np.random.default_rng(0).normal(size=(300, 4))
+    det = AutoEncoderDetector(n_models=1, max_steps=300, progress=False)
+    nan_col = X.copy()
+    nan_col[:, 2] = np.nan
+    constant = X.copy()
+    constant[:, 1] = 3.0
+    cases = [
+        (nan_col, r"column 2 of X has no finite value .*np\.delete\(X, 2, axis=1\)"),
+        (pd.DataFrame(nan_col, columns=list("abcd")), r"column 'c' has no finite value .*X\.drop\(columns=\['c'\]\)"),
+        (constant, r"column 1 of X is constant .*np\.delete\(X, 1, axis=1\).*constant_columns='keep'"),
+        (X[:1], r"X has only 1 row to fit on, and a model needs at least 20.*Fit on more rows"),
+        (X[:, 0], r"X must be 2-D .*X\.reshape\(-1, 1\)"),
+    ]
+    for rows, msg in cases:
+        with pytest.raises(BadInputError, match=msg) as e:
+            det.fit(rows)
+        assert "features=" not in str(e.value) and "where" not in str(e.value) and "'array'" not in str(e.value)
+    with pytest.raises(BadInputError, match="X has no rows to fit on"):
+        det.fit(X[:0])
+
+
 def test_early_stopping_and_budget() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4))

@@ -238,6 +238,30 @@ def test_threshold_name_varying_per_row(con: duckdb.DuckDBPyConnection) -> None:
                     "count, amount) FROM transactions").fetchall()
 
 
+@pytest.mark.parametrize("setting", ["SET produce_arrow_string_view = true; SET arrow_output_version = '1.5'",
+                                     "SET arrow_large_buffer_size = true"])
+def test_names_handed_over_as_string_views_or_large_strings(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path,
+                                                            setting: str) -> None:
+    """DuckDB hands VARCHAR to the functions as Arrow string_view or large_string under these settings (polars users
+    set them); is_anomaly_at failed with Arrow's "no kernel matching input types (string_view, int64)"."""
+    path = tmp_path / "tx_ae.onnx"
+    ad_duckdb.export_model(mem_con, "tx_ae", path)
+    c = ad_duckdb.connect(":memory:")
+    try:
+        ad_duckdb.import_model(c, path, name="tx_ae")
+        ad_duckdb.import_model(c, path, name="tx_ae2")
+        q = ("SELECT sum(anomaly_score(m, i % 15 + 1, (i % 15 + 1) * 20.5)), "
+             "count(*) FILTER (WHERE is_anomaly_at('tx_ae', CASE WHEN i % 2 = 0 THEN 'p90' ELSE 'p99' END, i % 15 + 1, i)), "
+             "count(*) FILTER (WHERE is_anomaly_at(m, 'p90', i % 15 + 1, i)), sum(anomaly_threshold(m, 'p99')), "
+             "count(anomaly_explain(m, i % 15 + 1, i)) "
+             "FROM (SELECT i, CASE WHEN i % 3 = 0 THEN 'tx_ae' ELSE 'tx_ae2' END AS m FROM range(5000) t(i))")
+        want = c.execute(q).fetchall()
+        c.execute(setting)
+        assert c.execute(q).fetchall() == want
+    finally:
+        c.close()
+
+
 # --- property: random rows, determinism, batch-size independence, finiteness ---------------------
 
 NUMBERS = st.one_of(

@@ -264,6 +264,14 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match="Model 'leaky@1': label column .* is one of its features"):
             ad_duckdb.evaluate(con, "leaky", "t", label="label")
+        # a label named with a space: the suggested filter is SQL that runs (it was where="Is Fraud = 0")
+        con.execute('CREATE TABLE t3 AS SELECT a, b, label AS "Is Fraud" FROM t')
+        ad_duckdb.train(con, "leaky3", "t3", features=["a", "b", "Is Fraud"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match="is one of its features") as e:
+            ad_duckdb.evaluate(con, "leaky3", "t3", label="Is Fraud")
+        assert """where='"Is Fraud" = 0'""" in str(e.value)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="'Is Fraud', which where=.* holds at one value"):
+            assert ad_duckdb.train(con, "clean3", "t3", where='"Is Fraud" = 0', **FAST).features == ["a", "b"]
         with pytest.raises(ad_duckdb.BadInputError, match=r"is VARCHAR, not 0 \(normal\) / 1.*::INTEGER AS is_anomaly"):
             ad_duckdb.evaluate(con, "m", "SELECT *, CASE WHEN label = 1 THEN 'true' ELSE 'false' END AS lab FROM t",
                                label="lab")
