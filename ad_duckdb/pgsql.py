@@ -680,7 +680,6 @@ def catalog_rewrites(sql: str) -> str:
     return "".join(out)
 
 
-_STDIN_RE = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.I | re.S)
 # psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
 # \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
@@ -712,35 +711,33 @@ def bare_text(sql: str, comments: bool = False, strings: bool = True) -> str:
     return "".join(bare)
 
 
+# What each of those refusals says (matched on the text outside string literals), in order.
+_REFUSED: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_PG_ROLES_RE,
+     "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "
+     "server accepts any user name (with the server password, if one is set)."),
+    (_EXTENSION_OBJECTS_RE,
+     "an extension's objects (psql's \\dx+ NAME) are not supported by ad-duckdb serve: DuckDB records only "
+     "which functions an extension added, under one oid for all overloads of a name; SELECT DISTINCT "
+     "function_name FROM duckdb_functions() WHERE extension_name = 'json' lists them."),
+    (_PG_OPERATOR_RE,
+     "pg_catalog.pg_operator (psql's \\do) is not supported by ad-duckdb serve: DuckDB's operators are built "
+     "in, with no catalogue of them (and none can be created); DuckDB lists each as a function: SELECT "
+     "function_name, parameter_types, return_type FROM duckdb_functions() WHERE function_name = '+'."),
+    (_PG_CAST_RE,
+     "pg_catalog.pg_cast (psql's \\dC) is not supported by ad-duckdb serve: DuckDB's casts are built in, "
+     "with no catalogue of them; DuckDB's documentation lists them (Typecasting), and TRY_CAST(x AS type) "
+     "tells whether a value converts."),
+    (_DCONFIG_RE,
+     "psql's \\dconfig is not supported by ad-duckdb serve: DuckDB does not say which settings differ from "
+     "their defaults; SELECT name, value FROM duckdb_settings() lists them all."),
+)
+
+
 def unsupported(sql: str) -> ProtocolError | None:
-    """The error for PostgreSQL statements the server cannot serve, which DuckDB would answer misleadingly:
-    ``COPY ... FROM STDIN`` (psql's \\copy ... from) would reach DuckDB as the file /dev/stdin. Matched outside
-    string literals only. (``COPY ... TO STDOUT`` and ``DECLARE`` are served: ``pgcopy``, ``pgcursors``.)"""
+    """The error for psql's catalogue queries the server cannot answer, which DuckDB would answer misleadingly (a
+    missing table or type, naming none of the command). (COPY and DECLARE are served: ``pgcopy``, ``pgcursors``.)"""
     text = bare_text(sql)
-    if _STDIN_RE.match(text):
-        return ProtocolError(
-            "COPY ... FROM STDIN (psql's \\copy, a driver's copy) is not supported by ad-duckdb serve: load the data "
-            "into the database file with DuckDB itself (ad-duckdb sql DB \"COPY t FROM 'file.csv'\", while the "
-            "server is stopped or serves a --snapshot), or INSERT rows on a --read-write server.", "0A000")
-    if _PG_ROLES_RE.search(text):
-        return ProtocolError(
-            "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "
-            "server accepts any user name (with the server password, if one is set).", "0A000")
-    if _EXTENSION_OBJECTS_RE.search(text):
-        return ProtocolError(
-            "an extension's objects (psql's \\dx+ NAME) are not supported by ad-duckdb serve: DuckDB records only "
-            "which functions an extension added, under one oid for all overloads of a name; SELECT DISTINCT "
-            "function_name FROM duckdb_functions() WHERE extension_name = 'json' lists them.", "0A000")
-    if _PG_OPERATOR_RE.search(text):
-        return ProtocolError(
-            "pg_catalog.pg_operator (psql's \\do) is not supported by ad-duckdb serve: DuckDB's operators are built "
-            "in, with no catalogue of them (and none can be created); DuckDB lists each as a function: SELECT "
-            "function_name, parameter_types, return_type FROM duckdb_functions() WHERE function_name = '+'.", "0A000")
-    if _PG_CAST_RE.search(text):
-        return ProtocolError(
-            "pg_catalog.pg_cast (psql's \\dC) is not supported by ad-duckdb serve: DuckDB's casts are built in, "
-            "with no catalogue of them; DuckDB's documentation lists them (Typecasting), and TRY_CAST(x AS type) "
-            "tells whether a value converts.", "0A000")
     if (m := _FUNCTION_OID_RE.match(sql)) is not None:
         name = m.group(1).replace("''", "'")
         return ProtocolError(
@@ -749,10 +746,9 @@ def unsupported(sql: str) -> ProtocolError | None:
             "defaults); \\df NAME lists its argument and result types, and SELECT parameters, macro_definition "
             f"FROM duckdb_functions() WHERE function_name = '{name.split('(')[0].split('.')[-1].strip()}' shows "
             "what DuckDB keeps.", "0A000")
-    if _DCONFIG_RE.search(text):
-        return ProtocolError(
-            "psql's \\dconfig is not supported by ad-duckdb serve: DuckDB does not say which settings differ from "
-            "their defaults; SELECT name, value FROM duckdb_settings() lists them all.", "0A000")
+    for pattern, message in _REFUSED:
+        if pattern.search(text):
+            return ProtocolError(message, "0A000")
     return None
 
 
