@@ -33,6 +33,7 @@ Usage:
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-import global_terms  # noqa: E402
 from global_terms import fit_default, main  # noqa: E402  (the same fit and command line)
-
-# quality.DATA is relative to the checkout (../shared/data); a worktree outside /work has none there.
-if not (global_terms.DATA / "adbench").is_dir():
-    global_terms.DATA = Path("/work/shared/data")
 
 WEIGHTS = (0.5, 1.0, 2.0, 4.0)
 KINDS = ("a", "b", "c", "d")
@@ -195,7 +191,7 @@ def summarize(paths: list[str]) -> str:
             hit = g[g.cand == c].iloc[0]
             picked.append({"file": f, "protocol": p, "seed": s, "cand": rule, "mode": c, "auc": hit.auc})
     pk = pd.DataFrame(picked)
-    tmp = Path("/tmp") / f"synthetic_select_{id(df)}.csv"
+    tmp = Path(tempfile.mkstemp(suffix=".csv")[1])
     pd.concat([df.drop(columns="_o"), pk.assign(mode="-")])[["file", "protocol", "seed", "cand", "mode", "auc"]].to_csv(
         tmp, index=False)
     try:
