@@ -110,6 +110,19 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
                "(score without --into, list, show, export, sql)")
         return DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
                                        f"Fix: {fix}.")
+    # Why: DuckDB's bare "Could not read from file ...: Is a directory" / "... is not a valid DuckDB database file!"
+    # named no fix, and exited 1 where a file that cannot be opened is 3.
+    if "is a directory" in text:
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file "
+            "(a new path creates one); a folder of Parquet or CSV files is a source, e.g. read_parquet('dir/*.parquet')."
+        )
+    if "not a valid duckdb database file" in text:
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is not a DuckDB database file (DuckDB cannot read it as one; it was left as "
+            "it is). Check the path; a new path creates a database, and a Parquet or CSV file is a source, e.g. "
+            "read_parquet('file.parquet')."
+        )
     return None
 
 

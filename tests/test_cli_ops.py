@@ -149,6 +149,22 @@ def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     assert _open_error("/data/w.duckdb", False, duckdb.IOException("IO Error: disk quota exceeded")) is None
 
 
+def test_a_folder_or_a_file_that_is_not_a_database_is_exit_3(tmp_path: Path) -> None:
+    # Before: DuckDB's bare 'IO Error: Could not read from file ".../data": Is a directory' and '... exists, but it
+    # is not a valid DuckDB database file!', exit 1, where the README promises 3 for a file that cannot be opened.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("not a database\n")
+    for path, wanted in ((folder, "is a folder"), (junk, "not a DuckDB database file")):
+        for args in (("list", str(path)), ("train", str(path), "m", "t", "-f", "a", "--quiet")):
+            rc, out, err = invoke(*args)
+            assert rc == 3, (args, rc, err)
+            assert out == "" and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
+            assert repr(str(path)) in err and wanted in err, err
+    assert junk.read_text() == "not a database\n"  # left as it was
+
+
 def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:
     # Before: list and show printed only a clipped table, so a pruning script had to cut columns out of it.
     import csv
