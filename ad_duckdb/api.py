@@ -1218,6 +1218,12 @@ def set_threshold(
                 "with source= and label= (CLI: --source, --label)."
             )
         if target is None or not (0.0 < target < 1.0):
+            # Why two examples: a contamination is the share to flag, where quantile's 0.99 would flag 99% of the rows
+            if method == "contamination":
+                pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
+                       else "")
+                raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'contamination' needs target= in (0, 1) "
+                                    f"(CLI: --target), the share of rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}.")
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
                                 f"(CLI: --target), e.g. 0.99; got {target!r}.")
         q = 1.0 - target if method == "contamination" else target
