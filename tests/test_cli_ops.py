@@ -58,6 +58,21 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions")[0] == 1
     # a label column the source lacks is a missing column too (it exited 1, like any other error)
     assert invoke("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label")[0] == 6
+    # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
+    # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
+    for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--epochs", "0"), "--epochs"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--n-models", "0"), "--n-models"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--contamination", "0.9"),
+                        "--contamination")):
+        rc, out, err = invoke(*args)
+        assert rc == 2 and out == "" and flag in err, (args, rc, err)
+        assert "parameter" not in err and "n=" not in err, err
+    check = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert [r["name"] for r in ad_duckdb.list_models(check)] == ["tx_ae"]
+    finally:
+        check.close()
     assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
     assert "Exit codes:" in invoke("--help")[1]
 
