@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import errno
 import json
 import math
@@ -173,6 +174,10 @@ def _csv_cell(v: Any) -> Any:
     # csv module alone would write Python's repr, with single quotes.
     if isinstance(v, dict | list | tuple):
         return jsonvalues.dumps(v)
+    # BLOBs and INTERVALs as the json format writes them (PostgreSQL's \x hex, '3 days 04:05:06.000000'): the csv
+    # module would write Python's b'\x01\xff' and '3 days, 4:05:06'
+    if isinstance(v, bytes | bytearray | memoryview | datetime.timedelta):
+        return jsonvalues.jsonable(v)
     return v
 
 
