@@ -110,6 +110,19 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
                "(score without --into, list, show, export, sql)")
         return DatabaseUnavailableError(f"Cannot open {database!r}{'' if read_only else ' for writing'}: {e}. "
                                        f"Fix: {fix}.")
+    # Why: DuckDB's bare "Could not read from file ...: Is a directory" / "... is not a valid DuckDB database file!"
+    # named no fix, and exited 1 where a file that cannot be opened is 3.
+    if "is a directory" in text:
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file "
+            "(a new path creates one); a folder of Parquet or CSV files is a source, e.g. read_parquet('dir/*.parquet')."
+        )
+    if "not a valid duckdb database file" in text:
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is not a DuckDB database file (DuckDB cannot read it as one; it was left as "
+            "it is). Check the path; a new path creates a database, and a Parquet or CSV file is a source, e.g. "
+            "read_parquet('file.parquet')."
+        )
     return None
 
 
@@ -1205,6 +1218,12 @@ def set_threshold(
                 "with source= and label= (CLI: --source, --label)."
             )
         if target is None or not (0.0 < target < 1.0):
+            # Why two examples: a contamination is the share to flag, where quantile's 0.99 would flag 99% of the rows
+            if method == "contamination":
+                pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
+                       else "")
+                raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'contamination' needs target= in (0, 1) "
+                                    f"(CLI: --target), the share of rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}.")
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
                                 f"(CLI: --target), e.g. 0.99; got {target!r}.")
         q = 1.0 - target if method == "contamination" else target

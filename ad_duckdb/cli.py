@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import errno
 import json
 import math
@@ -173,6 +174,10 @@ def _csv_cell(v: Any) -> Any:
     # csv module alone would write Python's repr, with single quotes.
     if isinstance(v, dict | list | tuple):
         return jsonvalues.dumps(v)
+    # BLOBs and INTERVALs as the json format writes them (PostgreSQL's \x hex, '3 days 04:05:06.000000'): the csv
+    # module would write Python's b'\x01\xff' and '3 days, 4:05:06'
+    if isinstance(v, bytes | bytearray | memoryview | datetime.timedelta):
+        return jsonvalues.jsonable(v)
     return v
 
 
@@ -387,11 +392,20 @@ def _notes() -> Iterator[None]:
         yield
 
 
+# The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
+_TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_models": "--n-models", "seed": "--seed"}
+
+
 def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,
            **params: Any) -> api.ModelInfo:
     try:
         return api.train(con, name, source, features=_split(features, con, source), where=where, **params)
     except BadInputError as e:
+        # A training option out of range is a wrong option (exit 2), named by its flag, as click names its own
+        param = re.match(r"The '(\w+)' parameter (must be .*)", str(e))
+        if param and param.group(1) in _TRAIN_FLAGS:
+            allowed = param.group(2).replace(" or None.", " (or leave the option out).")
+            raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
         bad = re.search(r"column '([^']+)' (?:is constant|has no finite value)", str(e))
@@ -446,6 +460,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
     """
+    if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
+        raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
+                       code=2)
     with _open(db, read_only=not into) as con:
         if into:
             existed = replace and _has_rows_table(con, into)

@@ -688,6 +688,33 @@ def _drop_from_x(name: str, j: int, frame: bool) -> str:
     return f"X.drop(columns=[{name!r}])" if frame else f"np.delete(X, {j}, axis=1)"
 
 
+# Beyond 2^53 a DOUBLE no longer holds every whole number, and the model reads every column as DOUBLE.
+_DOUBLE_EXACT = 2.0**53
+
+
+def _exact_type(sql_type: str) -> bool:
+    """Whether the column's own type tells apart values a DOUBLE may not (whole numbers, decimals)."""
+    t = sql_type.strip().upper()
+    return is_integer_type(t) or t.startswith(("DECIMAL", "NUMERIC"))
+
+
+def _lost_digits_error(model: str, name: str, source: str | None, value: float) -> BadInputError:
+    """A column that reads as one DOUBLE, in a type that may hold different values there (ids or counters near 2^64).
+
+    Why not "constant": the column may well vary, in digits a DOUBLE of that size drops, and leaving it out (that
+    message's fix) would lose it; its distance from a base keeps them."""
+    q = quote_ident(name)
+    return BadInputError(
+        f"Model {model!r}: column {name!r} reads as one value ({value!r}) in every row of {source!r} once read as "
+        f"DOUBLE, as the model reads every column; at that size a DOUBLE holds about 16 significant digits (it tells "
+        f"apart only values {float(np.spacing(abs(value))):g} apart), so whole numbers that differ in their last digits "
+        f"read alike. If the column varies, train on its distance from its smallest value: find that with SELECT "
+        f"min({q}) FROM ..., then train on SELECT *, {q} - <that value> AS {quote_ident(name + '_offset')} FROM ... "
+        "and score with the same expression. If it is constant, drop it from features (CLI: -f names the columns to "
+        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to flag any other value as out of range."
+    )
+
+
 def fit_specs(
     X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
     range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
@@ -746,6 +773,9 @@ def fit_specs(
                 f"1e{int(np.log10(big)) - 3} AS {quote_ident(names[j] + '_scaled')} FROM ...\"."
             )
         if float(finite.min()) == float(finite.max()):
+            c0 = float(finite[0])
+            if constant_columns != "keep" and not arr and abs(c0) >= _DOUBLE_EXACT and _exact_type(sql_types[j]):
+                raise _lost_digits_error(model, names[j], source, c0)
             if constant_columns != "keep":
                 raise BadInputError(
                     f"AutoEncoderDetector.fit: {which} is constant "

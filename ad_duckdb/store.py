@@ -172,7 +172,9 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
                             f"'tx_ae@2'; got {ref!r}.")
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
-        if not ver.isdigit() or int(ver) < 1:
+        # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
+        # version written in SQL is never meant to be
+        if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
             raise BadInputError(
                 f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
             )

@@ -348,6 +348,15 @@ def test_csv_writes_structured_values_as_json(model_db: str) -> None:
     assert json.loads(row[2]) == {"a": 1, "b": [2, 3]}
 
 
+def test_csv_writes_blobs_and_intervals_as_the_json_output_does(model_db: str) -> None:
+    # Before: Python's reprs, b'\\x01\\xff' and "3 days, 4:05:06", which no CSV consumer reads back as the values
+    q = "SELECT '\\x01\\xFF'::BLOB AS b, INTERVAL '3 days 04:05:06' AS i, NULL::BLOB AS n"
+    header, row = list(csv.reader(io.StringIO(run("sql", model_db, q, "--format", "csv"))))
+    as_json = json.loads(run("sql", model_db, q, "--format", "json"))[0]
+    assert header == ["b", "i", "n"]
+    assert row == ["\\x01ff", "3 days 04:05:06.000000", ""] == [as_json["b"], as_json["i"], ""]
+
+
 def test_sql_no_order_check(tmp_path: Path) -> None:
     path = str(tmp_path / "p.duckdb")
     con = ad_duckdb.connect(path)

@@ -58,6 +58,21 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions")[0] == 1
     # a label column the source lacks is a missing column too (it exited 1, like any other error)
     assert invoke("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label")[0] == 6
+    # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
+    # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
+    for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--epochs", "0"), "--epochs"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--n-models", "0"), "--n-models"),
+                       (("train", model_db, "tx2", "transactions", "-f", "count", "--contamination", "0.9"),
+                        "--contamination")):
+        rc, out, err = invoke(*args)
+        assert rc == 2 and out == "" and flag in err, (args, rc, err)
+        assert "parameter" not in err and "n=" not in err, err
+    check = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert [r["name"] for r in ad_duckdb.list_models(check)] == ["tx_ae"]
+    finally:
+        check.close()
     assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
     assert "Exit codes:" in invoke("--help")[1]
 
@@ -147,6 +162,22 @@ def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     assert "for writing" in str(err) and "Operation not permitted" in str(err)
     assert "reading works on a read-only file" in str(err)
     assert _open_error("/data/w.duckdb", False, duckdb.IOException("IO Error: disk quota exceeded")) is None
+
+
+def test_a_folder_or_a_file_that_is_not_a_database_is_exit_3(tmp_path: Path) -> None:
+    # Before: DuckDB's bare 'IO Error: Could not read from file ".../data": Is a directory' and '... exists, but it
+    # is not a valid DuckDB database file!', exit 1, where the README promises 3 for a file that cannot be opened.
+    folder = tmp_path / "data"
+    folder.mkdir()
+    junk = tmp_path / "notes.duckdb"
+    junk.write_text("not a database\n")
+    for path, wanted in ((folder, "is a folder"), (junk, "not a DuckDB database file")):
+        for args in (("list", str(path)), ("train", str(path), "m", "t", "-f", "a", "--quiet")):
+            rc, out, err = invoke(*args)
+            assert rc == 3, (args, rc, err)
+            assert out == "" and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
+            assert repr(str(path)) in err and wanted in err, err
+    assert junk.read_text() == "not a database\n"  # left as it was
 
 
 def test_list_and_show_are_machine_readable(model_db: str, tmp_path: Path) -> None:

@@ -66,6 +66,13 @@ def test_nan_filled_with_median_inf_clipped() -> None:
          r"column 'Big b' holds values as large as 4.9e\+301 .*float32.*\"Big b\" / 1e298 AS \"Big b_scaled\""),
         ("CREATE TABLE t AS SELECT range::DOUBLE AS x, range * 1e37 AS b FROM range(50)", {},
          r"column 'b' holds values as large as 4.9e\+38"),
+        # whole numbers near 2^64 that differ in their last digits read as one DOUBLE: it said "constant", which they
+        # are not, and the fix it gave (leave the column out) lost them
+        ("CREATE TABLE t AS SELECT (18446744073709551605 + range % 11)::UBIGINT AS ub, range::DOUBLE AS x FROM range(50)",
+         {"features": ["ub", "x"]},
+         r"column 'ub' reads as one value \(1.8446744073709552e\+19\) in every row of 't' once read as DOUBLE.*about 16 "
+         r"significant digits.*4096 apart.*SELECT min\(\"ub\"\) FROM \.\.\..*\"ub\" - <that value> AS \"ub_offset\".*"
+         r"If it is constant, .*constant_columns='keep'"),
     ],
 )
 def test_training_input_errors(setup: str, kwargs: dict[str, object], message: str) -> None:

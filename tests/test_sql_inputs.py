@@ -6,6 +6,7 @@ never a crash or a wrong score. A hypothesis property test throws random rows at
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -215,6 +216,20 @@ def test_model_name_with_sql_or_junk_is_just_a_name(con: duckdb.DuckDBPyConnecti
             con.execute(f"SELECT {func}(?, 3, 40.0)", [name]).fetchall()
     assert one(con, "SELECT count(*) FROM transactions") == 3001
     assert one(con, "SELECT count(*) FROM ad_models") == 1
+
+
+@pytest.mark.parametrize("ref", ["tx_ae@0", "tx_ae@-1", "tx_ae@abc", "tx_ae@ 1", "tx_ae@", "tx_ae@\u00b2",
+                                 "tx_ae@\u0661", "tx_ae@\uff11"])
+def test_a_bad_version_is_named_as_one(con: duckdb.DuckDBPyConnection, ref: str) -> None:
+    # Before: '@²' (a superscript, which str.isdigit accepts) failed with Python's bare "ValueError: invalid literal
+    # for int() with base 10", and the Arabic-Indic '@١' or full-width '@１' silently meant version 1.
+    bad = ref.partition("@")[2]
+    for func in ("anomaly_score", "anomaly_threshold"):
+        args = "'default'" if func == "anomaly_threshold" else "3, 40.0"
+        with pytest.raises(duckdb.InvalidInputException,
+                           match=rf"BadInputError: Model reference {re.escape(repr(ref))} has a bad version "
+                                 rf"{re.escape(repr(bad))}: use 'name' for the latest or 'name@N' with N >= 1"):
+            con.execute(f"SELECT {func}(?, {args})", [ref]).fetchall()
 
 
 def test_threshold_name_null_or_sql(con: duckdb.DuckDBPyConnection) -> None:

@@ -142,6 +142,13 @@ def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> Non
              r"Threshold 't1' for 'm@1': value= \(CLI: --value\) must be a number, e.g. value=3.5; got '3'"),
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=1.5),
              r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), e.g. 0.99; got 1.5"),
+            # a contamination is the share to flag: its example was quantile's 0.99, which flags 99% of the rows, and a
+            # percentage (5 for 5%) got that example too
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=5),
+             r"method 'contamination' needs target= in \(0, 1\) \(CLI: --target\), the share of rows to flag, e.g. "
+             r"0.01 for 1%; got 5 \(for 5%, target=0.05\)"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=0),
+             r"method 'contamination' needs target= .*e.g. 0.01 for 1%; got 0\.$"),
             (lambda: ad_duckdb.evaluate(con, "m", "t", label=None),  # type: ignore[arg-type]
              r"Model 'm@1': label= \(CLI: --label\) must name the column of 't' that holds 1 \(anomaly\) or 0 "
              r"\(normal\), e.g. label='is_fraud'; got None"),
