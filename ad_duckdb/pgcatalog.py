@@ -12,14 +12,20 @@ from __future__ import annotations
 import re
 
 from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
-from .pgtypes import ARRAY_ELEMENT_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
+from .pgtypes import ARRAY_ELEMENT_OF, ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
 def _type_oid_sql(t: str) -> str:
     """SQL: the PostgreSQL type OID the catalogue lists a DuckDB type name ``t`` as (what results are sent as,
     pgtypes.type_of, except VARCHAR: character varying, as DuckDB's own pg_attribute says; unbounded like it)."""
     known = " ".join(f"WHEN '{name}' THEN {oid}" for name, (oid, _) in TYPE_OIDS.items() if name != "VARCHAR")
-    return (f"CASE WHEN {t} LIKE '%]' OR {t} SIMILAR TO '(STRUCT|MAP|UNION)\\(.*' THEN 114 "
+    # a list of scalars as the array it is sent as (its element's, text[] for other elements); nested ones json
+    elem = f"regexp_replace({t}, '\\[\\d*\\]$', '')"
+    arrays = " ".join(f"WHEN '{name}' THEN {ARRAY_OID_OF.get(oid, 1009)}" for name, (oid, _) in TYPE_OIDS.items())
+    return (f"CASE WHEN {t} SIMILAR TO '(STRUCT|MAP|UNION)\\(.*' THEN 114 WHEN {t} LIKE '%]' THEN CASE "
+            f"WHEN {elem} LIKE '%]' OR {elem} SIMILAR TO '(STRUCT|MAP|UNION)\\(.*' THEN 114 "
+            f"WHEN {elem} = 'UINTEGER' THEN 1028 WHEN {elem} LIKE 'DECIMAL(%' THEN 1231 "
+            f"ELSE coalesce(CASE {elem} {arrays} END, 1009) END "
             f"WHEN {t} LIKE 'DECIMAL(%' THEN 1700 ELSE coalesce(CASE {t} {known} END, 1043) END")
 
 
@@ -160,7 +166,7 @@ _CATALOG_SQL = (
     # And an array type for each element type whose arrays the server decodes as parameters (pgtypes), as
     # PostgreSQL lists them (_int4: typelem int4, typinput array_in; the element's typarray names it): asyncpg looks
     # an array parameter's type up here ($1::INTEGER[]), and PgJDBC's type cache tells arrays by typinput. A DuckDB
-    # list result still arrives as json (pgtypes.type_of). json is DuckDB's VARCHAR with PostgreSQL's oid, and name
+    # list of scalars arrives as such an array (pgtypes.type_of). json is DuckDB's VARCHAR with PostgreSQL's oid, and name
     # (PostgreSQL's identifier type, which PgJDBC's getMaxTableNameLength & co. read the length of) too, its length
     # the identifier length the server announces (pgtypes.MAX_IDENTIFIER_LENGTH); DuckDB names things as VARCHAR.
     "CREATE OR REPLACE TEMP VIEW pg_type AS WITH t AS (SELECT * FROM pg_catalog.pg_type WHERE oid IS NOT NULL "
@@ -333,8 +339,11 @@ _CATALOG_SQL = (
     "indcollation, list_transform(indkey, lambda k: 0) AS indclass, array_to_string(list_transform(indkey, lambda k: 0), ' ') AS indoption, "
     "NULL::VARCHAR AS indexprs, NULL::VARCHAR AS indpred FROM keys",
     # (after pg_index, whose keys it lists for each index)
+    # atttypid UINTEGER, PostgreSQL's oid (unsigned, 32 bits): its lists are oid[] (pgtypes.type_of), as asyncpg's
+    # type introspection needs its array_agg(atttypid) to be (oid[] and text[] are the only arrays it decodes
+    # without looking them up, by that very query)
     "CREATE OR REPLACE TEMP VIEW pg_attribute AS SELECT table_oid AS attrelid, column_name AS attname, "
-    "pg_column_type_oid(data_type) AS atttypid, -1 AS attstattarget, "
+    "pg_column_type_oid(data_type)::UINTEGER AS atttypid, -1 AS attstattarget, "
     f"{_type_len_sql('data_type')} AS attlen, column_index AS attnum, 0 AS attndims, -1 AS attcacheoff, "
     "CASE WHEN pg_column_type_oid(data_type) = 1700 THEN ((numeric_precision << 16) | numeric_scale) + 4 "
     "ELSE -1 END AS atttypmod, false AS attbyval, 'p' AS attstorage, 'i' AS attalign, NOT is_nullable AS attnotnull, "
@@ -345,7 +354,7 @@ _CATALOG_SQL = (
     # An index's own columns, as PostgreSQL lists them (attrelid the index, attnum its key position, named and
     # typed after the table's column; an expression key is "expr"): psqlODBC's SQLPrimaryKeys joins them.
     "SELECT i.indexrelid AS attrelid, coalesce(c.column_name, 'expr') AS attname, "
-    "coalesce(pg_column_type_oid(c.data_type), 25) AS atttypid, k.n::INTEGER AS attnum, false AS attnotnull, "
+    "coalesce(pg_column_type_oid(c.data_type), 25)::UINTEGER AS atttypid, k.n::INTEGER AS attnum, false AS attnotnull, "
     "false AS atthasdef, '' AS attidentity, '' AS attgenerated, false AS attisdropped, -1 AS atttypmod, "
     "-1 AS attlen, 0 AS attndims FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, n) "
     "LEFT JOIN duckdb_columns() c ON c.table_oid = i.indrelid AND c.column_index = k.attnum",

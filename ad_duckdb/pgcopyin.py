@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from .pgcopy import CopyIn
 from .pgerrors import ProtocolError, sqlstate
-from .pgtypes import array_text, decode_param, type_of
+from .pgtypes import ARRAY_ELEMENT_OF, array_text, decode_param, type_of
 from .sqltext import quote_ident
 
 BATCH_ROWS = 50_000  # rows per Arrow batch DuckDB reads ...
@@ -336,6 +336,8 @@ def _binary_value(raw: bytes | None, oid: int) -> Any:
     v = decode_param(raw, oid, 1)
     if oid in (1700, 2950):
         return None if v is None else str(v)  # NUMERIC and UUID reach DuckDB as their text, which it casts exactly
+    if v is not None and ARRAY_ELEMENT_OF.get(oid) in (1700, 2950):  # a list column's array: its elements so too
+        return [None if x is None else str(x) for x in v]
     return v
 
 
@@ -346,6 +348,8 @@ _ARROW_OF: dict[int, pa.DataType] = {
     1083: pa.time64("us"), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"),
     1186: pa.duration("us"), 2950: pa.string(),
 }
+# a list column of those (pgtypes.type_of sends it as the element's array type, and asyncpg sends that back)
+_ARROW_OF.update({arr: pa.list_(_ARROW_OF[elem]) for arr, elem in ARRAY_ELEMENT_OF.items() if elem in _ARROW_OF})
 
 
 # ---------------------------------------------------------------- the target and the batches

@@ -3,7 +3,8 @@
 psycopg's and psycopg2's named cursors, psql's ``FETCH_COUNT`` and Tableau's extracts (through psqlODBC) read a
 large result in pages this way. DuckDB has no such statements, so the server keeps the cursors itself: a cursor is
 the still-unread result of its query (``server.Session`` runs it and owns the rule for other statements meanwhile),
-read forward only, as DuckDB streams it. Nothing here runs SQL; ``server`` does, and this module never imports it.
+read forward only as DuckDB streams it, or, declared SCROLL, kept as it is read so it can go back. Nothing here
+runs SQL; ``server`` does, and this module never imports it.
 """
 
 from __future__ import annotations
@@ -38,10 +39,15 @@ _PG_CURSORS_RE = re.compile(r'(?<![\w$."])(?:"?pg_catalog"?\s*\.\s*)?(?:pg_curso
                             re.I)
 _PG_CURSORS_COLUMNS = "name, statement, is_holdable, is_binary, is_scrollable, creation_time"
 
-FORWARD_ONLY = ("ad-duckdb serve reads a cursor forward only, as DuckDB streams its rows, and keeps none it has "
-                "sent. What works: FETCH [NEXT | FORWARD] [n | ALL], FETCH FIRST / RELATIVE n / ABSOLUTE n at or after "
-                "the current row, FETCH LAST, and the same with MOVE. For earlier rows, CLOSE the cursor and declare "
-                "it again.")
+# PostgreSQL's refusal of a backward move on a cursor declared without SCROLL (SQLSTATE 55000), word for word:
+# clients and tools match on it. The hint adds what SCROLL costs here.
+SCAN_FORWARD = "cursor can only scan forward"
+SCROLL_HINT = ("Declare it with SCROLL option to enable backward scan. (ad-duckdb serve streams a cursor without "
+               "SCROLL and keeps no row it has sent; a SCROLL cursor keeps the rows it has read, up to "
+               "{max:,}.) Or CLOSE it and declare it again.")
+# A SCROLL cursor keeps every row it has read so it can go back; beyond this many it stops (SQLSTATE 54000) rather
+# than hold an unbounded result (the same bound as a result left open between pages, server.MAX_BUFFERED_ROWS).
+MAX_SCROLL_ROWS = 1_000_000
 
 
 def _name(token: str) -> str:
@@ -52,24 +58,29 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def scan_forward() -> ProtocolError:
+    return ProtocolError(SCAN_FORWARD, "55000", hint=SCROLL_HINT.format(max=MAX_SCROLL_ROWS))
+
+
 @dataclass(frozen=True)
 class Declare:
     name: str
     query: str
     hold: bool
     binary: bool
+    scroll: bool = False
 
 
 @dataclass(frozen=True)
 class Fetch:
-    """FETCH or MOVE. ``count``: rows to read (None: all). ``to``: the row to land on (ABSOLUTE, FIRST, RELATIVE
-    as an offset from where the cursor is, -1 for LAST), read after skipping the rows before it."""
+    """FETCH or MOVE, as PostgreSQL reduces its directions: ``forward`` / ``backward`` ``count`` rows (None: ALL;
+    forward 0: the current row again), or land on one row, ``absolute`` (negative: from the end) or ``relative``
+    to the current position."""
 
     name: str
     move: bool
+    direction: str = "forward"
     count: int | None = 1
-    to: int | None = None
-    relative: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,17 +88,44 @@ class Close:
     name: str | None  # None: CLOSE ALL
 
 
+def _direction(word: str | None, pos_kind: str | None, pos: str | None, way: str | None,
+               n: str | None) -> tuple[str, int | None]:
+    """PostgreSQL's reading of a FETCH direction (gram.y's fetch_args): NEXT is FORWARD 1, PRIOR BACKWARD 1, FIRST
+    ABSOLUTE 1, LAST ABSOLUTE -1, a negative count turns FORWARD into BACKWARD and back, RELATIVE 0 is FORWARD 0."""
+    word = (word or "").lower()
+    if word in ("next", "prior"):
+        return ("forward" if word == "next" else "backward"), 1
+    if word in ("first", "last"):
+        return "absolute", 1 if word == "first" else -1
+    if pos_kind is not None:
+        k = int(pos or 0)
+        if pos_kind.lower() == "relative" and k == 0:
+            return "forward", 0
+        return pos_kind.lower(), k
+    direction = (way or "forward").lower()
+    if n is None:
+        return direction, 1
+    if n.lower() == "all":
+        return direction, None
+    k = int(n)
+    if k < 0:
+        return ("backward" if direction == "forward" else "forward"), -k
+    if k == 0:
+        return "forward", 0  # BACKWARD 0 too: the current row again
+    return direction, k
+
+
 def parse(sql: str) -> Declare | Fetch | Close | None:
-    """The cursor statement ``sql`` is, or None if it is none. Backward directions and SCROLL are refused here,
-    with what works instead."""
+    """The cursor statement ``sql`` is, or None if it is none."""
     m = _DECLARE_RE.match(sql)
     if m:
         options = " ".join(m.group(2).lower().split())
-        if re.search(r"(?<!no )\bscroll\b", options):
-            raise ProtocolError(f"SCROLL cursors are not supported: {FORWARD_ONLY} Declare it without SCROLL "
-                                "(psycopg: scrollable=False or unset).", "0A000")
+        no_scroll = "no scroll" in options
+        scroll = bool(re.search(r"(?<!no )\bscroll\b", options))
+        if scroll and no_scroll:
+            raise ProtocolError("cannot specify both SCROLL and NO SCROLL", "42P11")
         return Declare(_name(m.group(1)), m.group(4).strip(), (m.group(3) or "").lower() == "with",
-                       "binary" in options.split())
+                       "binary" in options.split(), scroll)
     if _CURSOR_WORD_RE.match(sql):  # comments around FETCH x (an editor's, a tool's tag) are not part of it
         sql = strip_sql_ends(sql)
     if re.match(r"^\s*close\s+all\s*;?\s*$", sql, re.I):
@@ -98,29 +136,8 @@ def parse(sql: str) -> Declare | Fetch | Close | None:
     m = _FETCH_RE.match(sql)
     if not m:
         return None
-    move = m.group(1).lower() == "move"
-    name = _name(m.group(8))
-    word, pos_kind, pos, way, way_n, n = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7)
-    backward = (word or "").lower() == "prior" or (way or "").lower() == "backward"
-    count: int | None = 1
-    if way_n is not None or n is not None:
-        text = (way_n or n).lower()
-        count = None if text == "all" else int(text)
-        backward = backward or (count is not None and count < 0)
-    if backward:
-        raise ProtocolError(f"{m.group(1).upper()} backward is not supported: {FORWARD_ONLY}", "0A000")
-    if (word or "").lower() == "first":
-        return Fetch(name, move, to=1)
-    if (word or "").lower() == "last":
-        return Fetch(name, move, to=-1)
-    if pos_kind is not None:
-        k = int(pos)
-        relative = pos_kind.lower() == "relative"
-        if k < 0:
-            raise ProtocolError(f"{m.group(1).upper()} {pos_kind.upper()} {k} is not supported: {FORWARD_ONLY}",
-                                "0A000")
-        return Fetch(name, move, to=k, relative=relative)
-    return Fetch(name, move, count)
+    direction, count = _direction(m.group(2), m.group(3), m.group(4), m.group(5), m.group(6) or m.group(7))
+    return Fetch(_name(m.group(8)), m.group(1).lower() == "move", direction, count)
 
 
 class Source(Protocol):
@@ -133,73 +150,171 @@ class Source(Protocol):
 
 @dataclass
 class Cursor:
+    """A cursor's position is PostgreSQL's: 0 before the first row, k on row k, one past the last row after it.
+    Without SCROLL it streams (only the current row kept, for FETCH 0 and the like) and refuses to go back; with
+    SCROLL it keeps the rows it has read, up to MAX_SCROLL_ROWS, and moves both ways."""
+
     name: str
     source: Source
     hold: bool
     binary: bool
     in_transaction: bool  # declared in the transaction still open: its ROLLBACK removes the cursor, even WITH HOLD
+    scroll: bool = False
     statement: str = ""  # the DECLARE as sent (pg_cursors shows it)
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
-    position: int = 0  # rows read so far; PostgreSQL's position (0: before the first row)
-    current: tuple[Any, ...] | None = None  # the row the cursor is on (FETCH 0, RELATIVE 0 return it again)
-    done: bool = False  # past the last row
+    position: int = 0
+    at_end: bool = False  # past the last row (position is then the row count + 1)
+    current: tuple[Any, ...] | None = None  # without SCROLL: the row the cursor is on
+    kept: list[tuple[Any, ...]] = field(default_factory=list)  # with SCROLL: every row read so far, in order
+    exhausted: bool = False  # the query has no more rows to read
 
-    def _next(self) -> tuple[Any, ...] | None:
-        if self.done:
+    def _read(self) -> tuple[Any, ...] | None:
+        """The query's next unread row; None once it has no more."""
+        if self.exhausted:
             return None
+        if self.scroll and len(self.kept) >= MAX_SCROLL_ROWS:
+            raise ProtocolError(
+                f"SCROLL cursor {quoted(self.name)} has read {MAX_SCROLL_ROWS:,} rows, as many as ad-duckdb serve "
+                "keeps for moving back; declare it without SCROLL (it then streams, forward only), or narrow its "
+                "query.", "54000")
         # self.source.rows read anew each time: the server may have swapped it for the same rows held in memory
         row = next(self.source.rows, None)
         if row is None:
-            self.done, self.current = True, None
+            self.exhausted = True
+        elif self.scroll:
+            self.kept.append(row)
+        return row
+
+    def _row(self, k: int) -> tuple[Any, ...] | None:
+        """SCROLL: row k (1-based), read up to it if need be; None past the last."""
+        while len(self.kept) < k and self._read() is not None:
+            pass
+        return self.kept[k - 1] if 1 <= k <= len(self.kept) else None
+
+    def take(self, f: Fetch) -> Iterator[tuple[Any, ...]]:
+        """The rows FETCH ``f`` returns (MOVE reads the same and counts them), read as they are sent. Without
+        SCROLL a move back is refused here, before any row is read."""
+        if not self.scroll:
+            self._check_forward(f)
+        return self._scroll(f) if self.scroll else self._stream(f)
+
+    # -- without SCROLL
+
+    def _check_forward(self, f: Fetch) -> None:
+        """PostgreSQL refuses any backward step of a NO SCROLL cursor. The forward ones it refuses too (FETCH 0,
+        LAST, ABSOLUTE n to the row the cursor is on) are served here from the one row kept."""
+        if f.direction == "backward":
+            raise scan_forward()
+        if f.direction == "relative" and f.count is not None and f.count < 0:
+            raise scan_forward()
+        if f.direction == "absolute":
+            k = f.count or 0
+            if k == -1:  # LAST: reads to the end; refused once there, the last row being behind
+                if self.at_end and self.position > 1:
+                    raise scan_forward()
+            elif k < 0 or (k == 0 and (self.position > 0 or self.at_end)) or 0 < k < self.position:
+                raise scan_forward()
+
+    def _next(self) -> tuple[Any, ...] | None:
+        row = self._read()
+        if row is None:
+            if not self.at_end:
+                self.position += 1
+            self.at_end, self.current = True, None
             return None
         self.position += 1
         self.current = row
         return row
 
-    def take(self, f: Fetch) -> Iterator[tuple[Any, ...]]:
-        """The rows FETCH ``f`` returns (MOVE reads the same and counts them), read as they are sent. A position
-        behind the cursor is refused here, before any row is read."""
-        target = self.position + f.to if f.to is not None and f.relative else f.to
-        if f.to == -1 and self.done and self.position > 0:  # LAST past the end: the last row is behind the cursor
-            raise ProtocolError(f"Cursor {quoted(self.name)} is past its last row (row {self.position}); going back "
-                                f"to it is not supported: {FORWARD_ONLY}", "0A000")
-        if target is not None and f.to != -1 and (target < self.position or (self.done and target <= self.position)):
-            raise ProtocolError(f"Cursor {quoted(self.name)} is on row {self.position}; going back to row "
-                                f"{target} is not supported: {FORWARD_ONLY}", "0A000")
-        return self._rows(f, target)
-
-    def _rows(self, f: Fetch, target: int | None) -> Iterator[tuple[Any, ...]]:
-        if target is not None:
-            if f.to == -1:  # LAST: everything, landing on the final row (on it already: that row again)
-                last = self.current
-                while (row := self._next()) is not None:
-                    last = row
-                if last is not None:
-                    self.done, self.current = False, last  # on the last row, not past it
-                    yield last
-                return
-            if target == self.position:
-                if self.current is not None:
-                    yield self.current
-                return
-            while self.position < target - 1 and self._next() is not None:
-                pass
-            row = self._next()
-            if row is not None:
-                yield row
-            return
-        if f.count == 0:  # FETCH 0: the current row again
+    def _stream(self, f: Fetch) -> Iterator[tuple[Any, ...]]:
+        if f.direction == "forward" and f.count == 0:  # the current row again
             if self.current is not None:
                 yield self.current
             return
-        left = f.count
-        while left is None or left > 0:
-            row = self._next()
-            if row is None:
+        if f.direction == "forward":
+            left = f.count
+            while left is None or left > 0:
+                row = self._next()
+                if row is None:
+                    return
+                if left is not None:
+                    left -= 1
+                yield row
+            return
+        if f.direction == "absolute" and f.count == -1:  # LAST: everything, landing on the final row
+            last = self.current
+            n = self.position
+            while (row := self._read()) is not None:
+                last, n = row, n + 1
+            if last is None:  # an empty result: past its (no) last row
+                self.position, self.at_end = n + 1, True
                 return
-            if left is not None:
-                left -= 1
+            self.position, self.at_end, self.current = n, False, last
+            yield last
+            return
+        target = (f.count or 0) + (self.position if f.direction == "relative" else 0)
+        if self.at_end or target == 0:
+            return  # past the end and going further, or ABSOLUTE 0 before the first row: nowhere to go
+        if target == self.position:
+            if self.current is not None:
+                yield self.current
+            return
+        while self.position < target - 1 and self._next() is not None:
+            pass
+        row = self._next()
+        if row is not None:
             yield row
+
+    # -- with SCROLL
+
+    def _land(self, target: int) -> Iterator[tuple[Any, ...]]:
+        """Go to row ``target`` and return it; before the first row or past the last if there is none."""
+        if target < 1:
+            self.position, self.at_end = 0, False
+            return
+        row = self._row(target)
+        if row is None:
+            self.position, self.at_end = len(self.kept) + 1, True
+            return
+        self.position, self.at_end = target, False
+        yield row
+
+    def _scroll(self, f: Fetch) -> Iterator[tuple[Any, ...]]:
+        if f.direction == "forward" and f.count == 0:
+            if self.position >= 1 and not self.at_end:
+                yield self.kept[self.position - 1]
+            return
+        if f.direction == "forward":
+            done = 0
+            while f.count is None or done < f.count:
+                row = self._row(self.position + 1)
+                if row is None:
+                    self.position, self.at_end = len(self.kept) + 1, True
+                    return
+                self.position += 1
+                done += 1
+                yield row
+            return
+        if f.direction == "backward":
+            done = 0
+            while f.count is None or done < f.count:
+                if self.position <= 1:
+                    self.position, self.at_end = 0, False
+                    return
+                self.position -= 1
+                self.at_end = False
+                done += 1
+                yield self.kept[self.position - 1]
+            return
+        k = f.count or 0
+        if f.direction == "relative":
+            yield from self._land(self.position + k)
+        elif k >= 0:
+            yield from self._land(k)
+        else:  # from the end: the count is known only once every row is read
+            while self._read() is not None:
+                pass
+            yield from self._land(len(self.kept) + 1 + k)
 
 
 class Cursors:
@@ -222,6 +337,10 @@ class Cursors:
             raise ProtocolError(f"cursor {quoted(name)} does not exist", "34000")
         return c
 
+    def kept(self, source: Source) -> int:
+        """Rows a SCROLL cursor reading ``source`` keeps already (they count against what the server may hold)."""
+        return sum(len(c.kept) for c in self.open.values() if c.source is source)
+
     def holds(self, source: Source | None) -> bool:
         """Whether ``source`` is the result of a WITH HOLD cursor (which must outlive its transaction's end)."""
         return source is not None and any(c.source is source and c.hold for c in self.open.values())
@@ -231,7 +350,7 @@ class Cursors:
         if "pg_cursors" not in sql.lower():
             return sql
         rows = ", ".join(
-            f"({quote_literal(c.name)}, {quote_literal(c.statement)}, {c.hold}, {c.binary}, false, "
+            f"({quote_literal(c.name)}, {quote_literal(c.statement)}, {c.hold}, {c.binary}, {c.scroll}, "
             f"TIMESTAMPTZ {quote_literal(c.created.isoformat())})" for c in self.open.values())
         view = (f"(SELECT * FROM (VALUES {rows}) AS pg_cursors({_PG_CURSORS_COLUMNS}))" if rows else
                 "(SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, NULL::BOOLEAN AS is_holdable, "

@@ -18,9 +18,10 @@ _SQLSTATE: list[tuple[type[BaseException], str]] = [
 class ProtocolError(Exception):
     """A client sent something this server does not speak; carries its SQLSTATE."""
 
-    def __init__(self, message: str, sqlstate: str = "08P01") -> None:
+    def __init__(self, message: str, sqlstate: str = "08P01", hint: str = "") -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
+        self.hint = hint  # ErrorResponse's HINT, where PostgreSQL's own error has one
 
 
 def sqlstate(e: BaseException) -> str:

@@ -32,6 +32,9 @@ _OIDS: dict[str, tuple[int, int]] = {
     "TIMESTAMP WITH TIME ZONE": (1184, 8), "INTERVAL": (1186, 16), "UUID": (2950, 16), "JSON": (114, -1),
 }
 _TEXT, _JSON, _INT2VECTOR = (25, -1), (114, -1), (22, -1)
+_LIST_SUFFIX = re.compile(r"\[\d*\]$")  # INTEGER[] (a LIST) or INTEGER[3] (an ARRAY): a list's element type
+# array_out quotes an element with these (or an empty one, or one spelled NULL)
+_ARRAY_QUOTE = re.compile(r'[{},"\\\s]')
 # The longest identifier the server announces (SHOW max_identifier_length, PostgreSQL's NAMEDATALEN - 1), and so
 # the length of its name type (pg_type's typlen, NAMEDATALEN; PgJDBC's getMaxTableNameLength & co. subtract one).
 # DuckDB's own names have no limit: longer ones work, clients that keep to this never make one DuckDB refuses.
@@ -62,8 +65,25 @@ def _float_text(v: float) -> str:
     return repr(v)
 
 
+def _array_text(v: list[Any] | tuple[Any, ...], elem: int) -> str:
+    """PostgreSQL's array_out: {1,2,NULL}, an element quoted when it is empty, NULL, or has a brace, comma, quote,
+    backslash or white space."""
+    parts = []
+    for x in v:
+        if x is None:
+            parts.append("NULL")
+            continue
+        t = encode_text(x, elem).decode()
+        if t == "" or t.upper() == "NULL" or _ARRAY_QUOTE.search(t):
+            t = '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(t)
+    return "{" + ",".join(parts) + "}"
+
+
 def encode_text(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's text format for type ``oid``."""
+    if isinstance(v, list | tuple) and oid in _ARRAY_OF:  # a LIST, or a fixed-size ARRAY (a tuple)
+        return _array_text(v, _ARRAY_OF[oid]).encode()
     if isinstance(v, bool):
         s = "t" if v else "f"
     elif isinstance(v, float):
@@ -119,6 +139,13 @@ def _numeric_to_binary(v: decimal.Decimal | int) -> bytes:
 
 def encode_binary(v: Any, oid: int) -> bytes:
     """One value in PostgreSQL's binary format for type ``oid`` (types without one go as their text bytes)."""
+    if isinstance(v, list | tuple) and oid in _ARRAY_OF:  # a LIST, or a fixed-size ARRAY (a tuple)
+        elem = _ARRAY_OF[oid]
+        if not v:  # PostgreSQL's empty array: no dimensions
+            return struct.pack("!iii", 0, 0, elem)
+        items = [b"\xff\xff\xff\xff" if x is None else struct.pack("!i", len(b := encode_binary(x, elem))) + b
+                 for x in v]
+        return struct.pack("!iiiii", 1, int(None in v), elem, len(v), 1) + b"".join(items)
     if oid == 16:
         return b"\x01" if v else b"\x00"
     if oid in _INT_FORMATS:
@@ -156,7 +183,7 @@ def encode_binary(v: Any, oid: int) -> bytes:
     return encode_text(v, oid)  # text, varchar, json: the binary format is the text itself
 
 
-_INT_FORMATS = {21: "!h", 23: "!i", 20: "!q"}
+_INT_FORMATS = {21: "!h", 23: "!i", 20: "!q", 26: "!I"}
 
 
 def as_told(v: Any, oid: int, told: int, column: str) -> Any:
@@ -181,8 +208,17 @@ def type_of(t: Any) -> tuple[int, int]:
         return _OIDS[name]
     if name == "UNION(INT2VECTOR VARCHAR)":
         return _INT2VECTOR  # an int2vector's text (the session macro pg_int2vector_out)
-    if name.endswith("]") or name.startswith(("STRUCT", "MAP", "UNION")):
-        return _JSON  # before DECIMAL: DECIMAL(9,2)[] is a list
+    if name.startswith(("STRUCT", "MAP", "UNION")):
+        return _JSON
+    if name.endswith("]"):  # before DECIMAL: DECIMAL(9,2)[] is a list
+        # a list of scalars is PostgreSQL's array of them (INTEGER[] int4[], JSON[] json[]), which clients decode
+        # into a list; lists of lists and of structs are json (a PostgreSQL array is rectangular, of one type)
+        elem = _LIST_SUFFIX.sub("", name)
+        if elem.endswith("]") or elem.startswith(("STRUCT", "MAP", "UNION")):
+            return _JSON
+        if elem == "UINTEGER":
+            return 1028, -1  # oid[]: PostgreSQL's oid is an unsigned 32-bit integer (the catalogue's atttypid)
+        return ARRAY_OID_OF.get(type_of(elem)[0], 1009), -1
     if name.startswith("DECIMAL"):
         return (1700, -1)
     return _TEXT
@@ -235,10 +271,15 @@ _PARAM_BINARY.update({
 
 
 # Array type OID -> element type OID, for array parameters (``x = ANY(%s)`` with a Python list).
+# Also the types DuckDB's lists of scalars are sent as (type_of).
 _ARRAY_OF = {1000: 16, 1005: 21, 1007: 23, 1016: 20, 1028: 26, 1021: 700, 1022: 701, 1231: 1700, 1009: 25,
-             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950, 199: 114}
+             1015: 1043, 1014: 1042, 1182: 1082, 1183: 1083, 1115: 1114, 1185: 1184, 2951: 2950, 199: 114,
+             1001: 17, 1187: 1186, 1270: 1266}
 ARRAY_OID_OF = {elem: arr for arr, elem in _ARRAY_OF.items() if elem != 1043}  # element OID -> its array OID
 ARRAY_ELEMENT_OF = dict(_ARRAY_OF)  # the catalogue's array types (pgcatalog's pg_type)
+# ... named as PostgreSQL names them: format_type's integer[], pg_type's _int4
+PG_TYPE_NAMES.update({arr: PG_TYPE_NAMES[elem] + "[]" for arr, elem in _ARRAY_OF.items() if elem in PG_TYPE_NAMES})
+PG_TYPNAMES.update({arr: "_" + PG_TYPNAMES[elem] for arr, elem in _ARRAY_OF.items() if elem in PG_TYPNAMES})
 _DATE_ONLY_TZ = re.compile(r"^(\d{4,}-\d\d-\d\d)(?: BC)? [+-]\d\d(?::?\d\d)?$")
 
 

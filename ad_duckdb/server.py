@@ -222,15 +222,16 @@ class Session:
         if r is None:
             return
         rest = []
+        limit = MAX_BUFFERED_ROWS - self.cursors.kept(r)  # a SCROLL cursor's kept rows count too
         try:
             for row in r.rows:
                 rest.append(row)
-                if len(rest) > MAX_BUFFERED_ROWS:
+                if len(rest) > limit:
                     break
         except duckdb.Error as e:
             r.rows = _raising(e)  # the portal's next Execute reports it
             return
-        if len(rest) > MAX_BUFFERED_ROWS:
+        if len(rest) > limit:
             # Too many to hold: the open result is given up (its next page is an error, never a gap) and so is
             # the transaction, as PostgreSQL would after an error.
             what = f" ({r.label})" if r.label else ""
@@ -532,7 +533,7 @@ class Session:
                 src.label = f"cursor {quoted(cmd.name)}"
                 self.cursors.add(Cursor(cmd.name, src, cmd.hold, cmd.binary,
                                         in_transaction=self.status != b"I" or self.implicit or self.batch,
-                                        statement=sql.strip()))
+                                        scroll=cmd.scroll, statement=sql.strip()))
                 return Result("DECLARE CURSOR")
             if isinstance(cmd, Close):
                 if cmd.name is not None:
@@ -927,6 +928,9 @@ class Handler(socketserver.BaseRequestHandler):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
+        hint = getattr(e, "hint", "")
+        if hint:
+            fields.append(b"H" + str(hint).replace("\x00", "").encode())
         where = getattr(e, "where", "")  # pgcopyin.CopyError's; clients show it as CONTEXT
         if where:
             fields.append(b"W" + str(where).replace("\x00", "").encode())

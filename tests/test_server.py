@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import datetime as dt
 import decimal
-import json
 import os
 import re
 import shutil
@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import duckdb
 import psycopg
+import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
@@ -407,7 +408,8 @@ def test_values_reach_clients_as_they_are(server: Server) -> None:
                            "0.1::float as f").fetchone()
         assert row == ([1.5, 2.25], {"b": "\\x00", "n": None}, 0.1)
         exact = conn.execute("select [1234567890123456789.123456789::decimal(28,9)], '東京'::varchar").fetchone()
-        assert exact == (["1234567890123456789.123456789"], "東京")  # JSON keeps every digit (as text)
+        # a DECIMAL list is numeric[]: every digit, as Decimal
+        assert exact == ([decimal.Decimal("1234567890123456789.123456789")], "東京")
         zone = conn.execute("show timezone").fetchall()[0][0]
         if zone in ("UTC", "Etc/UTC", "GMT"):
             for alias in ("UTC", "Etc/UTC", "GMT"):
@@ -872,7 +874,7 @@ def test_asyncpg_array_parameters(server: Server, expected: dict[str, float]) ->
             # a type with a typmod is still an array (DECIMAL(10,2)[] was described as one numeric)
             typmod = await conn.fetchrow("SELECT $1::DECIMAL(10,2)[], CAST($2 AS VARCHAR(5)[])",
                                          [decimal.Decimal("1.25")], ["x"])
-            assert typmod is not None and [json.loads(v) for v in typmod] == [[1.25], ["x"]]
+            assert typmod is not None and list(typmod) == [[decimal.Decimal("1.25")], ["x"]]
             return [r[0] for r in zipped], [tuple(r) for r in padded], [r[0] for r in some]
         finally:
             await conn.close()
@@ -891,3 +893,61 @@ def test_asyncpg_array_parameters(server: Server, expected: dict[str, float]) ->
     assert zipped[2] == pytest.approx(expected["one"], rel=1e-12)
     assert [r[0] for r in text] == zipped
     assert padded == [(1, 5.5), (None, None)] and some == [2]
+
+
+# A DuckDB list of scalars goes out as PostgreSQL's array of them (JSON[] as json[], oid 199), which every client
+# decodes into a list; nested lists and structs stay json. (name, SQL, type OID, what psycopg 3 decodes)
+LIST_RESULTS = [
+    ("j", "['{\"x\": 1}'::JSON, NULL, '[2]']", 199, [{"x": 1}, None, [2]]),
+    ("i", "[1, NULL, 3]::INTEGER[]", 1007, [1, None, 3]),
+    ("s", "['a', 'b c', NULL, '', 'null', 'q\"{,}\\']", 1009, ["a", "b c", None, "", "null", 'q"{,}\\']),
+    ("d", "[1.5, 2]::DOUBLE[]", 1022, [1.5, 2.0]),
+    ("n", "[1.25]::DECIMAL(5,2)[]", 1231, [decimal.Decimal("1.25")]),
+    ("b", "[true, false]", 1000, [True, False]),
+    ("dt", "[DATE '2026-01-02']", 1182, [dt.date(2026, 1, 2)]),
+    ("ts", "[TIMESTAMP '2026-01-02 03:04:05']", 1115, [dt.datetime(2026, 1, 2, 3, 4, 5)]),
+    ("e", "[]::BIGINT[]", 1016, []),
+    ("fixed", "array_value(1, 2)", 1007, [1, 2]),
+    ("nested", "[[1, 2], [3]]", 114, [[1, 2], [3]]),
+    ("st", "[{'a': 1}]", 114, [{"a": 1}]),
+]
+
+
+def test_lists_arrive_as_postgres_arrays(server: Server) -> None:
+    """A JSON[] column reached clients as one json text (asyncpg: a str; psycopg: the element JSON as strings);
+    PostgreSQL would send json[], which they decode into a list."""
+    sql = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr, _, _ in LIST_RESULTS)
+    want = tuple(v for _, _, _, v in LIST_RESULTS)
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute(sql)
+        assert [d.type_code for d in cur.description] == [oid for _, _, oid, _ in LIST_RESULTS]
+        assert cur.fetchone() == want
+        assert conn.cursor(binary=True).execute(sql).fetchone() == want
+        # the table's own column, and COPY TO writes PostgreSQL's array text
+        with conn.cursor().copy("COPY (SELECT ['{\"x\": 1}'::JSON, NULL] AS j, ['a b', 'c'] AS s) TO STDOUT") as cp:
+            copied = b"".join(bytes(block) for block in cp)
+        assert copied == b'{"{\\\\"x\\\\": 1}",NULL}\t{"a b",c}\n'  # COPY's text escapes array_out's backslashes
+
+    async def run() -> Any:
+        c = await asyncpg.connect(server.url())
+        try:
+            return await c.fetchrow(sql)
+        finally:
+            await c.close()
+
+    got = dict(asyncio.run(run()))
+    # asyncpg's json is text, as from PostgreSQL; the rest as psycopg
+    assert got["j"] == ['{"x": 1}', None, "[2]"] and [got[n] for n, *_ in LIST_RESULTS[1:-2]] == list(want[1:-2])
+    conn2 = psycopg2.connect(server.url())
+    try:
+        cur2 = conn2.cursor()
+        cur2.execute(sql)
+        row = cur2.fetchone()
+        assert row[0] == [{"x": 1}, None, [2]] and list(row[1:-2]) == list(want[1:-2])
+    finally:
+        conn2.close()
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    out = subprocess.run([psql, server.url(), "-X", "-A", "-t", "-c", "SELECT [1, NULL]::INTEGER[], ['x y', 'z']"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out == '{1,NULL}|{"x y",z}\n'

@@ -61,10 +61,11 @@ def test_sqlalchemy_reflects_columns_with_postgres_types(shop: Server, dialect: 
                               "tags"]
         want = {"id": types.INTEGER, "email": types.VARCHAR, "score": types.DOUBLE_PRECISION,
                 "created": types.TIMESTAMP, "amount": types.NUMERIC, "flag": types.BOOLEAN, "visits": types.BIGINT,
-                "born": types.DATE, "seen": types.TIMESTAMP, "tags": types.JSON}
+                "born": types.DATE, "seen": types.TIMESTAMP, "tags": types.ARRAY}
         for name, t in want.items():
             assert isinstance(cols[name]["type"], t), (name, cols[name]["type"])
         assert (cols["amount"]["type"].precision, cols["amount"]["type"].scale) == (12, 2)
+        assert isinstance(cols["tags"]["type"].item_type, types.INTEGER)  # INTEGER[] reflects as an array of integers
         assert cols["seen"]["type"].timezone and not cols["created"]["type"].timezone
         assert [c for c in cols if not cols[c]["nullable"]] == ["id", "email"]
         assert cols["name"]["default"] == "'x'" and cols["id"]["default"] is None

@@ -435,9 +435,9 @@ def test_asyncpg_copy_to_table_and_records(rw: Server, conn: psycopg.Connection)
         try:
             a = await c.copy_to_table("items", source=io.BytesIO(b"1,one\n2,two\n"), columns=["id", "name"],
                                       format="csv")
-            # binary COPY, the types asyncpg learns from SELECT ... LIMIT 1 on the table (a list is json: its text)
+            # binary COPY, the types asyncpg learns from SELECT ... LIMIT 1 on the table (an INTEGER[] is int4[])
             b = await c.copy_records_to_table(
-                "items", records=[(10, "ten", decimal.Decimal("1.25"), dt.date(2026, 1, 2), True, b"\x01", "[1, 2]",
+                "items", records=[(10, "ten", decimal.Decimal("1.25"), dt.date(2026, 1, 2), True, b"\x01", [1, 2],
                                    dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), None)])
             d = await c.copy_records_to_table("big", records=((i, f"s{i}", i / 2) for i in range(20000)))
             return a, b, d

@@ -99,17 +99,13 @@ def test_psycopg_withhold_binary_and_what_is_refused(server: Server) -> None:
             head = cur.fetchmany(100)
             conn.commit()  # WITH HOLD: the cursor outlives the transaction
             assert head + cur.fetchall() == want
-        with conn.cursor(name="scrolly", scrollable=True) as cur:
-            with pytest.raises(psycopg.errors.FeatureNotSupported, match="forward only") as err:
-                cur.execute(QUERY)
-            assert "FETCH [NEXT | FORWARD] [n | ALL]" in str(err.value)  # it says what works
-        conn.rollback()
-        with conn.cursor(name="fwd") as cur:
+        with conn.cursor(name="fwd", scrollable=False) as cur:
             cur.execute(QUERY)
             cur.scroll(5)  # forward: fine
             assert cur.fetchone() == want[5]
-            with pytest.raises(psycopg.errors.FeatureNotSupported, match="backward is not supported"):
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="cursor can only scan forward") as e:
                 cur.scroll(-2)
+            assert e.value.diag.message_hint.startswith("Declare it with SCROLL option to enable backward scan.")
         conn.rollback()
     with psycopg.connect(server.url(), autocommit=True) as conn:
         # outside a transaction: WITH HOLD works, without it fails as in PostgreSQL
@@ -145,7 +141,7 @@ def test_psycopg2_named_cursors(server: Server) -> None:
         assert held.fetchone() == want[11]
         held.scroll(20, mode="absolute")  # MOVE ABSOLUTE 20: forward of the current row
         assert held.fetchone() == want[20]
-        with pytest.raises(psycopg2.errors.FeatureNotSupported, match="going back to row 3"):
+        with pytest.raises(psycopg2.errors.ObjectNotInPrerequisiteState, match="cursor can only scan forward"):
             held.scroll(3, mode="absolute")
         conn.rollback()
         assert len(held.fetchall()) == len(want) - 21  # a refused MOVE leaves the held cursor where it was
@@ -217,8 +213,9 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         assert conn.execute("FETCH ABSOLUTE 15 FROM c").fetchall() == [(14,)]
         # comments around the statement (an editor's, a tool's tag) are not part of it
         assert conn.execute("/* page */ FETCH 2 FROM c -- next").fetchall() == [(15,), (16,)]
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="forward only"):
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState) as e:
             conn.execute("FETCH BACKWARD 2 FROM c")
+        assert e.value.diag.message_primary == "cursor can only scan forward"  # PostgreSQL's words
         conn.execute("ROLLBACK")
         conn.execute("BEGIN")
         conn.execute("DECLARE c CURSOR FOR SELECT range AS n FROM range(20)")
@@ -226,7 +223,7 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         assert len(cur.fetchall()) == 20 and cur.statusmessage == "FETCH 20"
         assert conn.execute("FETCH NEXT FROM c").statusmessage == "FETCH 0"  # past the end: no rows
         # LAST from past the end is the last row, behind the cursor: refused, never an empty answer
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="past its last row"):
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="cursor can only scan forward"):
             conn.execute("FETCH LAST FROM c")
         conn.execute("ROLLBACK")
         conn.execute("BEGIN")
@@ -261,6 +258,147 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         assert conn.execute("CLOSE kept").statusmessage == "CLOSE CURSOR"
         with pytest.raises(psycopg.errors.InvalidCursorName):
             conn.execute("CLOSE kept")
+
+
+# PostgreSQL 15's answers on a SCROLL cursor over the rows 1..5, one statement after another from a fresh DECLARE:
+# (statement, rows, tag). Positions: before the first row, on a row, past the last (pquery.c's DoPortalRunFetch).
+SCROLL_SCRIPT = [
+    ("FETCH PRIOR FROM s", [], "FETCH 0"),  # before the first row already
+    ("FETCH 2 FROM s", [1, 2], "FETCH 2"),
+    ("FETCH PRIOR FROM s", [1], "FETCH 1"),
+    ("FETCH BACKWARD 1 FROM s", [], "FETCH 0"),  # now before the first row
+    ("FETCH NEXT FROM s", [1], "FETCH 1"),
+    ("FETCH LAST FROM s", [5], "FETCH 1"),
+    ("FETCH NEXT FROM s", [], "FETCH 0"),  # past the last row
+    ("FETCH PRIOR FROM s", [5], "FETCH 1"),  # back from past the end: the last row
+    ("FETCH BACKWARD ALL FROM s", [4, 3, 2, 1], "FETCH 4"),
+    ("FETCH FORWARD ALL FROM s", [1, 2, 3, 4, 5], "FETCH 5"),
+    ("FETCH ABSOLUTE 2 FROM s", [2], "FETCH 1"),
+    ("FETCH ABSOLUTE -2 FROM s", [4], "FETCH 1"),
+    ("FETCH RELATIVE -2 FROM s", [2], "FETCH 1"),
+    ("FETCH RELATIVE 0 FROM s", [2], "FETCH 1"),
+    ("FETCH 0 FROM s", [2], "FETCH 1"),
+    ("FETCH -1 FROM s", [1], "FETCH 1"),  # a negative count goes backward
+    ("FETCH BACKWARD -2 FROM s", [2, 3], "FETCH 2"),  # and a negative BACKWARD forward
+    ("FETCH ABSOLUTE 9 FROM s", [], "FETCH 0"),  # past the last row
+    ("FETCH 0 FROM s", [], "FETCH 0"),  # on no row
+    ("FETCH RELATIVE -1 FROM s", [5], "FETCH 1"),
+    ("FETCH ABSOLUTE -9 FROM s", [], "FETCH 0"),  # before the first row
+    ("FETCH RELATIVE 2 FROM s", [2], "FETCH 1"),
+    ("FETCH ABSOLUTE 0 FROM s", [], "FETCH 0"),  # before the first row
+    ("FETCH FIRST FROM s", [1], "FETCH 1"),
+    ("MOVE FORWARD 3 FROM s", [], "MOVE 3"),
+    ("FETCH NEXT FROM s", [5], "FETCH 1"),
+    ("MOVE BACKWARD ALL FROM s", [], "MOVE 4"),
+    ("MOVE 0 FROM s", [], "MOVE 0"),  # before the first row: on none
+    ("MOVE ABSOLUTE 3 FROM s", [], "MOVE 1"),
+    ("MOVE 0 FROM s", [], "MOVE 1"),
+    ("MOVE FORWARD 10 FROM s", [], "MOVE 2"),
+    ("MOVE RELATIVE -1 FROM s", [], "MOVE 1"),
+    ("FETCH NEXT FROM s", [], "FETCH 0"),  # MOVE RELATIVE -1 from past the end landed on the last row
+    ("MOVE ABSOLUTE -1 FROM s", [], "MOVE 1"),
+    ("FETCH PRIOR FROM s", [4], "FETCH 1"),
+]
+
+
+def test_scroll_cursors_move_both_ways_as_postgres(server: Server) -> None:
+    w = Wire(server)
+    try:
+        assert _tags(_simple(w, "BEGIN; DECLARE s SCROLL CURSOR FOR SELECT range AS n FROM range(1, 6)")) == [
+            "BEGIN", "DECLARE CURSOR"]
+        for sql, rows, tag in SCROLL_SCRIPT:
+            got = _simple(w, sql)
+            assert (_error(got), [int(n) for n, in _rows(got)], _tags(got)) == (None, rows, [tag]), sql
+        got = _simple(w, "SELECT name, is_scrollable FROM pg_cursors")
+        assert _rows(got) == [["s", "t"]]
+        _simple(w, "ROLLBACK")
+        # an empty result: every direction finds no row
+        _simple(w, "BEGIN; DECLARE e SCROLL CURSOR FOR SELECT 1 AS n WHERE false")
+        for sql in ("FETCH LAST FROM e", "FETCH PRIOR FROM e", "FETCH ABSOLUTE -1 FROM e", "FETCH NEXT FROM e"):
+            assert _tags(_simple(w, sql)) == ["FETCH 0"], sql
+        _simple(w, "ROLLBACK")
+        got = _simple(w, "BEGIN; DECLARE x SCROLL NO SCROLL CURSOR FOR SELECT 1")
+        assert _error(got) == ("42P11", "cannot specify both SCROLL and NO SCROLL")
+        _simple(w, "ROLLBACK")
+    finally:
+        w.close()
+
+
+@pytest.mark.parametrize("sql", [
+    "FETCH PRIOR FROM c", "FETCH BACKWARD 1 FROM c", "FETCH BACKWARD ALL FROM c", "FETCH -1 FROM c",
+    "FETCH RELATIVE -1 FROM c", "FETCH ABSOLUTE 1 FROM c", "FETCH FIRST FROM c", "FETCH ABSOLUTE 0 FROM c",
+    "FETCH ABSOLUTE -2 FROM c", "MOVE BACKWARD 1 FROM c", "MOVE ABSOLUTE 2 FROM c", "MOVE -3 FROM c"])
+def test_a_cursor_without_scroll_refuses_to_go_back_as_postgres(server: Server, sql: str) -> None:
+    """On row 3 of a cursor declared without SCROLL (or NO SCROLL) every move back is PostgreSQL's error, 55000 with
+    its hint, and fails the transaction; the forward moves around it work."""
+    w = Wire(server)
+    try:
+        for declare in ("DECLARE c CURSOR FOR", "DECLARE c NO SCROLL CURSOR FOR"):
+            got = _simple(w, f"BEGIN; {declare} SELECT range AS n FROM range(1, 6); FETCH 3 FROM c")
+            assert _tags(got) == ["BEGIN", "DECLARE CURSOR", "FETCH 3"]
+            got = _simple(w, sql)
+            assert _error(got) == ("55000", "cursor can only scan forward") and got[-1] == (b"Z", b"E"), sql
+            hint = next(f for kind, body in got if kind == b"E" for f in body.split(b"\x00") if f[:1] == b"H")
+            assert hint.startswith(b"HDeclare it with SCROLL option to enable backward scan.")
+            _simple(w, "ROLLBACK")
+            # forward of row 3 is served: ABSOLUTE 3 is the row it is on, ABSOLUTE 5 ahead; LAST reads to the end
+            got = _simple(w, f"BEGIN; {declare} SELECT range AS n FROM range(1, 6); FETCH 3 FROM c; "
+                             "FETCH ABSOLUTE 3 FROM c; FETCH RELATIVE 1 FROM c; FETCH LAST FROM c; FETCH NEXT FROM c")
+            assert _rows(got) == [["1"], ["2"], ["3"], ["3"], ["4"], ["5"]]
+            _simple(w, "ROLLBACK")
+    finally:
+        w.close()
+
+
+def test_psycopg_and_psycopg2_scrollable_cursors(server: Server) -> None:
+    """psycopg's scrollable=True declares SCROLL; scroll(n) is MOVE n, scroll(n, 'absolute') MOVE ABSOLUTE n."""
+    want = _all_rows(server)
+    with psycopg.connect(server.url()) as conn:
+        with conn.cursor(name="scrolly", scrollable=True) as cur:
+            cur.execute(QUERY)
+            assert cur.fetchmany(10) == want[:10]
+            cur.scroll(-4)
+            assert cur.fetchone() == want[6]
+            cur.scroll(0, mode="absolute")
+            assert cur.fetchmany(2) == want[:2]
+            cur.scroll(1500, mode="absolute")
+            assert cur.fetchone() == want[1500]
+            assert cur.fetchall() == want[1501:]
+            cur.scroll(-3)  # from past the end, as PostgreSQL: the last row is one step back
+            assert cur.fetchall() == want[-2:]
+        conn.rollback()
+    conn2 = psycopg2.connect(server.url())
+    try:
+        held = conn2.cursor("held", scrollable=True, withhold=True)
+        held.execute(QUERY)
+        assert held.fetchmany(5) == want[:5]
+        conn2.commit()  # WITH HOLD and SCROLL: both ways after COMMIT
+        held.scroll(-5)
+        assert held.fetchone() == want[0]
+        held.scroll(100, mode="absolute")
+        assert held.fetchone() == want[100]
+        held.close()
+    finally:
+        conn2.close()
+
+
+def test_a_scroll_cursor_keeps_at_most_a_million_rows(server: Server) -> None:
+    """A SCROLL cursor keeps what it has read to go back; past 1,000,000 rows it stops with 54000 saying so (and
+    the transaction with it), rather than hold an unbounded result."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("DECLARE big SCROLL CURSOR FOR SELECT range AS n FROM range(1000005)")
+        assert conn.execute("FETCH ABSOLUTE 1000000 FROM big").fetchall() == [(999999,)]
+        assert conn.execute("FETCH PRIOR FROM big").fetchall() == [(999998,)]
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded,
+                           match='SCROLL cursor "big" has read 1,000,000 rows.*without SCROLL'):
+            conn.execute("FETCH LAST FROM big")
+        conn.rollback()
+        # its kept rows count against what another statement may make the server hold of its unread ones
+        conn.execute("DECLARE big SCROLL CURSOR FOR SELECT range AS n FROM range(1000005)")
+        assert conn.execute("FETCH ABSOLUTE 600000 FROM big").fetchall() == [(599999,)]
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match='cursor "big".*1,000,000 unread rows'):
+            conn.execute("SELECT 1")
+        conn.rollback()
 
 
 def test_other_statements_between_fetches_follow_the_paging_rule(server: Server) -> None:

@@ -260,7 +260,7 @@ def test_get_type_info(shop: Server) -> None:
     # the array types whose values the server decodes as parameters, by typinput as PostgreSQL's (JDBC's setArray)
     assert {r[2] for r in rows if r[0]} == {"_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_numeric",
                                             "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid",
-                                            "_json"}
+                                            "_json", "_bytea", "_interval", "_timetz"}
     assert types["_int4"] == 1007 and types["_float8"] == 1022
 
 
@@ -400,7 +400,7 @@ def test_metabase_field_sync_gets_postgres_types(shop: Server) -> None:
     assert {name: r[1] for (table, name), r in fields.items() if table == "customers"} == {
         "id": "int4", "email": "varchar", "name": "varchar", "score": "float8", "created": "timestamp",
         "amount": "numeric", "flag": "bool", "visits": "int8", "born": "date", "seen": "timestamptz",
-        "tags": "json"}  # a list arrives as json
+        "tags": "_int4"}  # an INTEGER[] arrives as int4[]
     assert [(r[0], r[2], r[5]) for r in rows if r[4] == "orders"] == [
         ("order_id", 0, True), ("customer_id", 1, False), ("qty", 2, True), ("note", 3, False)]
     customer = fields[("customers", "id")]
