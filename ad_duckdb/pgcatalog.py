@@ -85,6 +85,25 @@ def extensions_sql(extensions: list[tuple[str, str | None, str | None]] | None) 
 _EXTENSION_ROWS = extensions_sql([])
 
 
+def role_sql(read_write: bool) -> tuple[str, str]:
+    """SQL: the session macros that say what the one role (pg_roles) may do, which is what the server allows:
+    pg_table_acl(), every table's and view's privileges (pg_class.relacl; psql's \\dp, PgJDBC's getTablePrivileges):
+    SELECT only on a read-only server, also INSERT, UPDATE, DELETE, TRUNCATE and REFERENCES on a ``read_write`` one
+    (no TRIGGER: DuckDB has none); and shobj_description(oid, catalog), which describes the role (psql's \\du+) and
+    nothing else (DuckDB's answer)."""
+    privileges = "arwdDx" if read_write else "r"
+    mode = ("read-write: it may change the database" if read_write
+            else "read-only: it may not change the database")
+    return (f"CREATE OR REPLACE TEMP MACRO pg_table_acl() AS [current_user || '={privileges}/' || current_user]",
+            "CREATE OR REPLACE TEMP MACRO shobj_description(pg_obj_arg, pg_catalog_arg) AS CASE WHEN pg_catalog_arg "
+            "IN ('pg_authid', 'pg_catalog.pg_authid') AND pg_obj_arg = 0 THEN 'every client of ad-duckdb serve, "
+            f"whatever user name it gives; {mode}' END")
+
+
+# Until the server says how it opened the database (Backend, session_sql): read-only, its default.
+_ROLE_SQL = role_sql(False)
+
+
 def _catalog_oid_sql(name: str) -> str:
     """SQL: the oid DuckDB's pg_class gives its catalogue view pg_catalog.``name``: a row's tableoid, which psql's
     \\dd joins to pg_description.classoid (no comment there is on a constraint or a type: DuckDB has none)."""
@@ -143,6 +162,9 @@ _EMPTY_CATALOGS = {
     "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
     "pg_user_mappings": "umid BIGINT, srvid BIGINT, srvname VARCHAR, umuser BIGINT, usename VARCHAR, "
                         "umoptions VARCHAR[]",
+    # one role (pg_roles), a member of none (\\du's "Member of"; PostgreSQL 16's columns too, for its \\drg)
+    "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN, "
+                       "inherit_option BOOLEAN, set_option BOOLEAN",
 }
 
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
@@ -225,8 +247,11 @@ _CATALOG_SQL = (
     # The index DuckDB keeps for a PRIMARY KEY or UNIQUE constraint (an ART, unnamed in DuckDB) is listed under the
     # constraint's oid and name, as PostgreSQL names such an index after its constraint: JDBC's getIndexInfo and
     # getImportedKeys (the referenced key's index, PK_NAME) join pg_class on it.
+    # (privileges: what the one role, pg_roles, may do: role_sql)
+    _ROLE_SQL[0],
     "CREATE OR REPLACE TEMP VIEW pg_class AS SELECT * REPLACE (CASE relkind WHEN 'i' THEN relam END AS relam, "
-    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident, "
+    "NULL::VARCHAR[] AS reloptions, 'd' AS relreplident, CASE WHEN relkind IN ('r', 'v') THEN pg_table_acl() END "
+    "AS relacl, "
     # DuckDB's says every index is temporary (psql's \\di+ Persistence); an index's is its own
     "CASE WHEN relkind = 'i' THEN coalesce((SELECT CASE WHEN i.database_name = 'temp' THEN 't' ELSE 'p' END FROM "
     "duckdb_indexes() i WHERE i.index_oid = c.oid), relpersistence) ELSE relpersistence END AS relpersistence), "
@@ -391,7 +416,14 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP VIEW pg_policy AS SELECT NULL::VARCHAR AS polname, NULL::BIGINT AS polrelid, "
     "NULL::VARCHAR AS polcmd, NULL::BOOLEAN AS polpermissive, NULL::BIGINT[] AS polroles, NULL::VARCHAR AS polqual, "
     "NULL::VARCHAR AS polwithcheck WHERE false",
-    "CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT NULL::VARCHAR AS rolname, NULL::BIGINT AS oid WHERE false",
+    # DuckDB's one user (current_user: every client, whatever user name it gave), owner of everything (relowner,
+    # nspowner, datdba, extowner 0; pg_get_userbyid). Its attributes are what the server allows it: not a superuser
+    # (is_superuser off: no settings, files or ATTACH), no roles or databases to create, no replication; in no role.
+    "CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT current_user AS rolname, false AS rolsuper, true AS rolinherit, "
+    "false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit, "
+    "'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls, NULL::VARCHAR[] AS "
+    "rolconfig, 0::BIGINT AS oid",
+    _ROLE_SQL[1],
     # Nor extended statistics (psql's \\d NAME lists them).
     "CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, "
     "NULL::BIGINT AS stxnamespace, NULL::VARCHAR AS stxname, NULL::VARCHAR[] AS stxkind, NULL::INTEGER AS "
@@ -506,6 +538,27 @@ _CATALOG_SQL = (
     + ", ".join("(" + ", ".join(f"pg_json_arg{i}" for i in range(n)) + ") AS json_object("
                 + ", ".join(f"pg_json_arg{i}" + ("::VARCHAR" if i % 2 == 0 else "") for i in range(n)) + ")"
                 for n in range(2, 17, 2)),
+    # psql's \\dx+ NAME (after quote_ident, which it calls): what a loaded extension added, as DuckDB records it
+    # (duckdb_functions() and duckdb_types() name the extension; nothing else does). DuckDB gives all the overloads
+    # of a function name one oid (pg_proc's), so a row's own description (pg_objdesc: "function json_extract(JSON,
+    # VARCHAR)", DuckDB's type names as \\df prints them) is what pg_describe_object(classid, objid, 0) reads for
+    # it (pgsql._DESCRIBE_RE).
+    "CREATE OR REPLACE TEMP VIEW pg_depend AS SELECT classid, objid, 0 AS objsubid, pg_regclass("
+    "'pg_catalog.pg_extension') AS refclassid, e.oid AS refobjid, 0 AS refobjsubid, 'e' AS deptype, pg_objdesc "
+    "FROM pg_extension_rows() e JOIN (SELECT pg_regclass('pg_catalog.pg_proc') AS classid, function_oid::BIGINT "
+    "AS objid, extension_name, CASE WHEN regexp_full_match(function_name, '[^\\w]+') THEN 'operator ' || "
+    "function_name ELSE 'function ' || quote_ident(function_name) END || '(' || array_to_string(list_transform("
+    "parameter_types, lambda t, i: coalesce(t, parameters[i])) || CASE WHEN varargs IS NULL THEN [] ELSE "
+    "['VARIADIC ' || varargs] END, ',') || ')' AS pg_objdesc FROM duckdb_functions() WHERE extension_name IS NOT "
+    "NULL UNION ALL SELECT pg_regclass('pg_catalog.pg_type'), type_oid, extension_name, 'type ' || type_name "
+    "FROM duckdb_types() WHERE extension_name IS NOT NULL) o ON o.extension_name = e.extname",
+    # An object's description by its catalogue and oid: an extension's, or one an extension added when its oid
+    # names one object (a function name with overloads names several: NULL, as for an oid that names none).
+    "CREATE OR REPLACE TEMP MACRO pg_describe_object(pg_class_arg, pg_obj_arg, pg_sub_arg) AS CASE WHEN "
+    "pg_class_arg = pg_regclass('pg_catalog.pg_extension') THEN (SELECT 'extension ' || extname FROM "
+    "pg_extension_rows() WHERE oid = pg_obj_arg) ELSE (SELECT CASE WHEN count(DISTINCT pg_objdesc) = 1 THEN "
+    "min(pg_objdesc) END FROM pg_depend WHERE classid = pg_class_arg AND objid = pg_obj_arg) END, "
+    "(pg_class_arg, pg_obj_arg, pg_sub_arg, pg_objdesc_arg) AS pg_objdesc_arg",
 )
 
 # Session helpers for catalogue queries drivers send; temporary macros and views live in memory, never in the
@@ -540,9 +593,12 @@ SESSION_SQL = (
 
 
 
-def session_sql(extensions: list[tuple[str, str | None, str | None]] | None) -> tuple[str, ...]:
-    """SESSION_SQL with pg_extension_rows() listing ``extensions`` (see extensions_sql)."""
-    return tuple(extensions_sql(extensions) if q == _EXTENSION_ROWS else q for q in SESSION_SQL)
+def session_sql(extensions: list[tuple[str, str | None, str | None]] | None,
+                read_write: bool = False) -> tuple[str, ...]:
+    """SESSION_SQL with pg_extension_rows() listing ``extensions`` (see extensions_sql) and the role's description
+    and privileges as the server opened the database, ``read_write`` or not (role_sql)."""
+    filled = {_EXTENSION_ROWS: extensions_sql(extensions), **dict(zip(_ROLE_SQL, role_sql(read_write), strict=True))}
+    return tuple(filled.get(q, q) for q in SESSION_SQL)
 
 
 # Every object SESSION_SQL creates, name -> "MACRO", "MACRO TABLE" or "VIEW", as DISCARD tells them apart (it keeps

@@ -47,17 +47,17 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
-                     "pg_get_keywords")
+                     "pg_get_keywords", "shobj_description", "pg_describe_object")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
                  "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
-                 "pg_extension",
+                 "pg_extension", "pg_depend",
                  # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
                  "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
                  "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
                  "pg_ts_dict", "pg_ts_template", "pg_opfamily", "pg_amop", "pg_amproc", "pg_foreign_data_wrapper",
-                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings")
+                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
@@ -84,6 +84,11 @@ _PROC_FN_RE = re.compile(r"\b(?:pg_catalog\s*\.\s*)?pg_get_function_(arguments|r
                          re.I)
 _PROC_FN_ARGS = {"arguments": "{0}.pg_argtype_names, {0}.pg_argnames, {0}.provariadic",
                  "result": "{0}.pg_rettype_name"}
+# pg_describe_object(classid, objid, 0 | objsubid) over pg_depend's rows (psql's \\dx+ NAME): the same shared oid,
+# so the session macro reads the row's own description (pg_depend.pg_objdesc), from the same table (alias) as objid.
+_DESCRIBE_RE = re.compile(r"\bpg_describe_object\s*\(\s*((?:[a-z_][a-z0-9_]*\s*\.\s*)?)classid\s*,\s*"
+                          r"((?:[a-z_][a-z0-9_]*\s*\.\s*)?)objid\s*,\s*(0|(?:[a-z_][a-z0-9_]*\s*\.\s*)?objsubid)\s*\)",
+                          re.I)
 
 
 def timeout_ms(value: str) -> int:
@@ -222,6 +227,8 @@ def _rewrite_bare(text: str) -> str:
     """The rewrites of SQL text outside string literals and comments (see catalog_rewrites)."""
     text = _REGTYPE_RE.sub("", text)
     text = _OPERATOR_RE.sub(lambda m: f" {m.group(1)} ", text)
+    text = _DESCRIBE_RE.sub(lambda m: m.group(0) if re.sub(r"\s", "", m.group(1)) != re.sub(r"\s", "", m.group(2))
+                            else f"{m.group(0)[:-1].rstrip()}, {m.group(2)}pg_objdesc)", text)
     return _PROC_FN_RE.sub(lambda m: f"pg_get_function_{m.group(1).lower()}("
                                      f"{_PROC_FN_ARGS[m.group(1).lower()].format(m.group(2))})", text)
 
@@ -682,12 +689,6 @@ def catalog_rewrites(sql: str) -> str:
 
 # psql meta-commands whose catalogue queries DuckDB cannot answer, by a catalogue name only they read: the
 # clear error beats DuckDB's (a missing table or type, naming none of the command).
-# \du, \dg: their query lists roles (psql's \d NAME reads pg_roles too, for a table's policies: none here)
-_PG_ROLES_RE = re.compile(r"\bSELECT\s+r\s*\.\s*rolname\b.*\bFROM\s+pg_catalog\s*\.\s*pg_roles\s+r\b", re.I | re.S)
-# \dx+ NAME: the objects an extension holds, by pg_depend; DuckDB records an extension only for its functions
-# (duckdb_functions().extension_name), one oid for all the overloads of a name, so no pg_depend row could say which
-_EXTENSION_OBJECTS_RE = re.compile(r"\bpg_describe_object\s*\(\s*classid\s*,\s*objid\s*,\s*0\s*\).*"
-                                   r"\bFROM\s+pg_catalog\s*\.\s*pg_depend\b.*\brefobjid\b.*\bdeptype\b", re.I | re.S)
 # \do and \dC: DuckDB has operators and casts, built in, but no catalogue of them; an empty list would say there
 # are none
 _PG_OPERATOR_RE = re.compile(r"\bFROM\s+pg_catalog\s*\.\s*pg_operator\b", re.I)
@@ -713,13 +714,6 @@ def bare_text(sql: str, comments: bool = False, strings: bool = True) -> str:
 
 # What each of those refusals says (matched on the text outside string literals), in order.
 _REFUSED: tuple[tuple[re.Pattern[str], str], ...] = (
-    (_PG_ROLES_RE,
-     "pg_catalog.pg_roles (psql's \\du) is not supported by ad-duckdb serve: DuckDB has no roles or users; the "
-     "server accepts any user name (with the server password, if one is set)."),
-    (_EXTENSION_OBJECTS_RE,
-     "an extension's objects (psql's \\dx+ NAME) are not supported by ad-duckdb serve: DuckDB records only "
-     "which functions an extension added, under one oid for all overloads of a name; SELECT DISTINCT "
-     "function_name FROM duckdb_functions() WHERE extension_name = 'json' lists them."),
     (_PG_OPERATOR_RE,
      "pg_catalog.pg_operator (psql's \\do) is not supported by ad-duckdb serve: DuckDB's operators are built "
      "in, with no catalogue of them (and none can be created); DuckDB lists each as a function: SELECT "

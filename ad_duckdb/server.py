@@ -680,7 +680,7 @@ class Backend:
                                       "WHERE loaded").fetchall()
         except duckdb.Error:
             loaded = None
-        self.catalog_sql = session_sql(loaded)
+        self.catalog_sql = session_sql(loaded, read_write)
         # Why after register: registering reads ad_models through the normal path; from here on DuckDB
         # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
         self.con.execute("SET enable_external_access = false")

@@ -194,7 +194,7 @@ def test_a_session_creates_its_catalogue_only_when_a_statement_needs_it(shop: Se
         conn.execute("CREATE OR REPLACE TEMP VIEW pg_roles AS SELECT 'intruder' AS rolname, 1::BIGINT AS oid")
         conn.execute("DISCARD ALL")
         assert conn.execute("SELECT pg_catalog.pg_encoding_to_char(6), (SELECT count(*) FROM pg_catalog.pg_roles)"
-                            ).fetchall() == [("UTF8", 0)]
+                            ).fetchall() == [("UTF8", 1)]  # the one role, not the intruder's
         assert conn.execute(TEMP_OBJECTS).fetchall() == [(len(SESSION_OBJECTS),)]
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from contextlib import nullcontext
 
 import duckdb
 import psycopg
 import pytest
 from test_server_catalog import shop
 
-from test_server import PSQL_MISSING, Server
+from test_server import PSQL_MISSING, Server, serve
 
 __all__ = ["shop"]  # the fixture, imported for pytest
 
@@ -70,6 +71,7 @@ ANSWERS = {
     "\\sv+ other.items_v": "CREATE OR REPLACE VIEW other.items_v AS",
     "\\dx": "| pg_catalog | Adds support for JSON operations",  # DuckDB's loaded extensions (test below)
     "\\dx js*": "| pg_catalog | Adds support for JSON operations",
+    "\\dx+ no_such_ext": 'Did not find any extension named "no_such_ext".',  # (test below for one that exists)
 }
 
 # meta-command -> words of the server's refusal (SQLSTATE 0A000), which says what to use instead
@@ -81,8 +83,6 @@ REFUSALS = {
     "\\sf+ main.plain_macro(integer)": "function_name = 'plain_macro'",
     "\\dconfig": "duckdb_settings()",
     "\\dconfig work_mem": "duckdb_settings()",
-    # DuckDB records which functions an extension added (one oid for all overloads of a name), nothing else of it
-    "\\dx+ json": "extension_name = 'json'",
 }
 
 
@@ -137,3 +137,95 @@ def test_psql_dx_lists_the_extensions_duckdb_has_loaded(shop: Server) -> None:
             == (True,)
         with pytest.raises(psycopg.Error, match="disabled"):
             conn.execute("LOAD httpfs")
+
+
+def _table(out: str) -> list[list[str]]:
+    """psql's aligned table rows (after the title and the header), as lists of cells."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if set(line) <= {"-", "+"} and line) + 1
+    return [[c.strip() for c in line.split("|")] for line in lines[start:] if line and not line.startswith("(")]
+
+
+@pytest.mark.parametrize("read_write", [False, True])
+def test_psql_du_lists_the_one_role_with_what_the_server_allows_it(shop: Server, tmp_path_factory:
+                                                                   pytest.TempPathFactory, read_write: bool) -> None:
+    # was refused (DuckDB has no roles): now DuckDB's one user, current_user, which owns everything (\\dt's Owner)
+    path = str(tmp_path_factory.mktemp("rw") / "rw.duckdb")
+    duckdb.connect(path).close()
+    with serve(path, "--read-write") if read_write else nullcontext(shop) as server:
+        for cmd in ("\\du", "\\dg"):
+            r = _run(server, cmd)
+            assert r.returncode == 0 and "ERROR" not in r.stderr, (cmd, r.stderr)
+            # no attributes: not a superuser (is_superuser off), no roles or databases to create; a member of none
+            assert _table(r.stdout) == [["duckdb", "", "{}"]], (cmd, r.stdout)
+        r = _run(server, "\\du+")
+        assert r.returncode == 0, r.stderr
+        mode = "read-write: it may change" if read_write else "read-only: it may not change"
+        assert _table(r.stdout) == [["duckdb", "", "{}", "every client of ad-duckdb serve, whatever user name it "
+                                     f"gives; {mode} the database"]], r.stdout
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            # the role the server answers as: current_user, pg_get_userbyid of the owners' oid 0
+            assert conn.execute("SELECT r.rolname = current_user, r.oid, pg_catalog.pg_get_userbyid(r.oid), "
+                                "r.rolsuper, r.rolcanlogin, r.rolcreatedb FROM pg_catalog.pg_roles r").fetchall() \
+                == [(True, 0, "duckdb", False, True, False)]
+            assert conn.execute("SELECT count(*) FROM pg_catalog.pg_auth_members").fetchall() == [(0,)]
+            # PgJDBC's getTablePrivileges and getColumnPrivileges (as 42.6 writes them): the owner's privileges
+            want = "{duckdb=arwdDx/duckdb}" if read_write else "{duckdb=r/duckdb}"
+            table = "made" if read_write else "customers"
+            if read_write:
+                conn.execute("CREATE TABLE made (x INTEGER)")
+            assert conn.execute("SELECT n.nspname,c.relname,r.rolname,c.relacl FROM pg_catalog.pg_namespace n, "
+                                "pg_catalog.pg_class c, pg_catalog.pg_roles r WHERE c.relnamespace = n.oid AND "
+                                "c.relowner = r.oid AND c.relkind IN ('r','p','v','m','f') AND n.nspname LIKE 'main' "
+                                f"AND c.relname LIKE '{table}' ORDER BY nspname, relname").fetchall() \
+                == [("main", table, "duckdb", [want[1:-1]])]
+            assert conn.execute("SELECT n.nspname,c.relname,r.rolname,c.relacl, a.attacl,  a.attname  FROM "
+                                "pg_catalog.pg_namespace n, pg_catalog.pg_class c,  pg_catalog.pg_roles r, "
+                                "pg_catalog.pg_attribute a  WHERE c.relnamespace = n.oid  AND c.relowner = r.oid  AND "
+                                "c.oid = a.attrelid  AND c.relkind = 'r'  AND a.attnum > 0 AND NOT a.attisdropped  "
+                                f"AND c.relname = '{table}' ORDER BY attname LIMIT 1").fetchall()[0][2:5] \
+                == ("duckdb", [want[1:-1]], None)
+        if not read_write:
+            # a table's privileges (psql's \\dp, PgJDBC's getTablePrivileges): reading only, as the server allows
+            r = _run(server, "\\dp customers")
+            assert r.returncode == 0 and _table(r.stdout) == [["main", "customers", "table", "duckdb=r/duckdb", "",
+                                                              ""]], r.stdout
+        else:
+            r = _run(server, "\\dp made")
+            assert r.returncode == 0 and _table(r.stdout) == [["main", "made", "table", "duckdb=arwdDx/duckdb", "",
+                                                              ""]], r.stdout
+
+
+def test_psql_dx_plus_lists_what_an_extension_added(shop: Server) -> None:
+    # was refused: DuckDB names the extension of each function overload and type it added (duckdb_functions(),
+    # duckdb_types()), which is what PostgreSQL's pg_depend says of an extension's objects
+    r = _run(shop, "\\dx+ json")
+    assert r.returncode == 0 and "ERROR" not in r.stderr, r.stderr
+    assert 'Objects in extension "json"' in r.stdout and "Object description" in r.stdout, r.stdout
+    got = [row[0] for row in _table(r.stdout)]
+    con = duckdb.connect()
+    try:
+        overloads, names = con.execute("SELECT count(*), count(DISTINCT function_name) FROM duckdb_functions() "
+                                       "WHERE extension_name = 'json'").fetchone() or (0, 0)
+    finally:
+        con.close()
+    assert len(got) == overloads + 1 and names > 10, r.stdout  # every overload, and the JSON type
+    assert got == sorted(got), got  # psql's ORDER BY 1
+    # each overload by its argument types, as DuckDB names them (as \\df prints them); operators as operators
+    for line in ("function json_extract(JSON,VARCHAR)", "function json_extract(VARCHAR,BIGINT)",
+                 "function to_json(VARIADIC ANY)", "operator ->>(JSON,VARCHAR)", "type JSON"):
+        assert line in got, (line, got)
+    assert not any("anomaly" in g for g in got)
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        # pg_depend joins pg_proc by the function's oid, and pg_describe_object answers outside psql's query too
+        assert conn.execute("SELECT DISTINCT p.proname FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON "
+                            "p.oid = d.objid JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid WHERE d.deptype = "
+                            "'e' AND e.extname = 'json' AND p.proname = 'to_json'").fetchall() == [("to_json",)]
+        assert conn.execute("SELECT pg_catalog.pg_describe_object('pg_catalog.pg_extension'::regclass, oid, 0) FROM "
+                            "pg_catalog.pg_extension WHERE extname = 'json'").fetchall() == [("extension json",)]
+        # a name with overloads shares one oid: which one is not known, so none (PostgreSQL's NULL for no object)
+        assert conn.execute("SELECT pg_catalog.pg_describe_object('pg_catalog.pg_proc'::regclass, p.oid, 0) FROM "
+                            "pg_catalog.pg_proc p WHERE p.proname = 'json_extract' LIMIT 1").fetchall() == [(None,)]
+        # the same text in a string literal is only text
+        assert conn.execute("SELECT 'pg_describe_object(classid, objid, 0)'").fetchall() == \
+            [("pg_describe_object(classid, objid, 0)",)]
