@@ -226,7 +226,9 @@ def from_goal(
                 f"{int(y.sum())} labelled anomalies even flagging every row leaves the interval at "
                 f"{float(np.max(rec)):.3f}; lower the target, or label more anomalies."
             )
-        i = int(ok[np.argmax(c["precision"][ok])])
+        # ties in precision broken by recall: among cut-offs of one precision (all of them 1.0 above a clean
+        # gap) the first met the target with the fewest anomalies caught, a point the lower ones dominate
+        i = int(ok[np.lexsort((-c["recall"][ok], -c["precision"][ok]))[0]])
     elif method == "flag_budget":
         ok = np.nonzero(c["flagged_share"] <= target)[0]
         if ok.size == 0:

@@ -58,6 +58,16 @@ def test_flag_everything_stays_below_negative_scores() -> None:
         thresholds.from_goal(np.arange(4000.0), np.r_[np.zeros(3990), np.ones(10)], "flag_budget", target=0.0001)
 
 
+def test_min_recall_breaks_precision_ties_by_recall() -> None:
+    # anomalies all above the normal rows: every cut-off from 14.5 down to 9.5 has precision 1, and the one that
+    # also catches every anomaly was passed over for the first that met the recall target (recall 0.5)
+    s = np.arange(20.0)
+    y = (s >= 10).astype(int)
+    for confident in (False, True):
+        t = thresholds.from_goal(s, y, "min_recall", target=0.5, confident=confident)
+        assert (t.precision, t.recall, t.value) == (1.0, 1.0, 9.5)
+
+
 def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     s, y = labelled
     best = thresholds.from_goal(s, y, "max_f1")
