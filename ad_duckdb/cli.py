@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -599,8 +600,10 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             if sys.stdin.isatty():
                 raise
             # Why: a script without a terminal (cron) got the question on stdout and a bare "Aborted!"
+            # --keep kept in the command shown: without it, pasting the hint dropped every version instead of pruning
+            again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
-                                   f"script add --yes, e.g. ad-duckdb drop {db} {model} --yes") from None
+                                   f"script add --yes, e.g. {again}") from None
     with _open(db) as con:
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]
