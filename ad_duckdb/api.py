@@ -1205,8 +1205,11 @@ def set_threshold(
                 "with source= and label= (CLI: --source, --label)."
             )
         if target is None or not (0.0 < target < 1.0):
+            # the example fits the method: a contamination of 0.99 would flag 99% of rows
+            what = "the share of training rows to flag, e.g. 0.01" if method == "contamination" else \
+                "the quantile of the training scores, e.g. 0.99"
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                                f"(CLI: --target), e.g. 0.99; got {target!r}.")
+                                f"(CLI: --target), {what}; got {target!r}.")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",

@@ -151,7 +151,15 @@ def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> Non
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "manual", value="3"),
              r"Threshold 't1' for 'm@1': value= \(CLI: --value\) must be a number, e.g. value=3.5; got '3'"),
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=1.5),
-             r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), e.g. 0.99; got 1.5"),
+             r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), the quantile of the training scores, "
+             r"e.g. 0.99; got 1.5"),
+            # a share to flag: the example is a small share (0.99 or 0.9 there would flag most rows)
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=1.5),
+             r"method 'contamination' needs target= in \(0, 1\) \(CLI: --target\), the share of training rows to "
+             r"flag, e.g. 0.01; got 1.5"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "flag_budget", target=0.0, source="t", label="label"),
+             r"goal 'flag_budget' needs target= in \(0, 1\] \(CLI: --target\), the largest share of rows to flag, "
+             r"e.g. 0.01; got 0.0"),
             (lambda: ad_duckdb.evaluate(con, "m", "t", label=None),  # type: ignore[arg-type]
              r"Model 'm@1': label= \(CLI: --label\) must name the column of 't' that holds 1 \(anomaly\) or 0 "
              r"\(normal\), e.g. label='is_fraud'; got None"),
