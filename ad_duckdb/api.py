@@ -907,13 +907,15 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     Without ``out_dir``, returns the matplotlib Figure instead, for a notebook (shown as a cell's value;
     ``fig.savefig(path)`` writes it). It is not registered with pyplot: ``plt.show()`` and the backend are left alone.
     """
+    from . import metrics
+
     lm = registry(con).get(model)
+    if out_dir is not None:
+        metrics.plots_folder(out_dir, lm.ref)
     # one narrow column kept beside the score: the plot needs the scores only
     with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:]
                       ) as cur:
         scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
-    from . import metrics
-
     shown = " ".join(strip_sql_ends(source).split())
     shown = shown if len(shown) <= 40 else shown[:39] + "…"
     if out_dir is None:
@@ -1095,6 +1097,8 @@ def evaluate(
 
     if into is not None:
         _check_target(con, into, replace, source, what="thresholds")
+    if plots_dir is not None:
+        ev.plots_folder(plots_dir, model)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}

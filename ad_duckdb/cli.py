@@ -20,7 +20,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, jsonvalues, thresholds
+from . import api, jsonvalues, metrics, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -448,6 +448,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
     """
     with _open(db, read_only=not into) as con:
+        if plots_dir:
+            metrics.plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
         if into:
             existed = replace and _has_rows_table(con, into)
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
