@@ -920,13 +920,15 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     Without ``out_dir``, returns the matplotlib Figure instead, for a notebook (shown as a cell's value;
     ``fig.savefig(path)`` writes it). It is not registered with pyplot: ``plt.show()`` and the backend are left alone.
     """
+    from . import metrics
+
     lm = registry(con).get(model)
+    if out_dir is not None:
+        metrics.plots_folder(out_dir, lm.ref)
     # one narrow column kept beside the score: the plot needs the scores only
     with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:]
                       ) as cur:
         scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
-    from . import metrics
-
     shown = " ".join(strip_sql_ends(source).split())
     shown = shown if len(shown) <= 40 else shown[:39] + "…"
     if out_dir is None:
@@ -1108,6 +1110,8 @@ def evaluate(
 
     if into is not None:
         _check_target(con, into, replace, source, what="thresholds")
+    if plots_dir is not None:
+        ev.plots_folder(plots_dir, model)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
@@ -1218,14 +1222,16 @@ def set_threshold(
                 "with source= and label= (CLI: --source, --label)."
             )
         if target is None or not (0.0 < target < 1.0):
-            # Why two examples: a contamination is the share to flag, where quantile's 0.99 would flag 99% of the rows
+            # the example fits the method: a contamination of 0.99 would flag 99% of rows, and 5 is likely 5%
+            what = "the quantile of the training scores, e.g. 0.99"
             if method == "contamination":
                 pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
                        else "")
-                raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'contamination' needs target= in (0, 1) "
-                                    f"(CLI: --target), the share of rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}.")
+                what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
+            else:
+                what += f"; got {target!r}"
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                                f"(CLI: --target), e.g. 0.99; got {target!r}.")
+                                f"(CLI: --target), {what}.")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",

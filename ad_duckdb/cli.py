@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -20,7 +21,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, jsonvalues, thresholds
+from . import api, jsonvalues, metrics, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -464,6 +465,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
                        code=2)
     with _open(db, read_only=not into) as con:
+        if plots_dir:
+            metrics.plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
         if into:
             existed = replace and _has_rows_table(con, into)
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
@@ -616,8 +619,10 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             if sys.stdin.isatty():
                 raise
             # Why: a script without a terminal (cron) got the question on stdout and a bare "Aborted!"
+            # --keep kept in the command shown: without it, pasting the hint dropped every version instead of pruning
+            again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
-                                   f"script add --yes, e.g. ad-duckdb drop {db} {model} --yes") from None
+                                   f"script add --yes, e.g. {again}") from None
     with _open(db) as con:
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]

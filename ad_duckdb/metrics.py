@@ -136,6 +136,16 @@ def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list
     ]
 
 
+def plots_folder(out_dir: str | Path, model: str) -> Path:
+    """The folder plots of ``model`` go to, created, with matplotlib importable: checked before the scoring that
+    feeds the plots. Why first: a path that is a file or a missing [plots] extra surfaced only after every row was
+    scored, when `score --into` had already written its table and then exited with an error."""
+    _subplots(model, (1, 1))  # MissingDependencyError naming the extra
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
          thresholds: dict[str, float] | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled

@@ -197,7 +197,10 @@ def from_goal(
         i = int(np.argmax(c["f1"]))
         return _pick(c, i, label, method, chosen_on)
     if target is None or not (0.0 < float(target) <= 1.0):
-        raise BadInputError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), e.g. 0.9; got {target!r}.")
+        # the example fits the goal: a budget of 0.9 would flag 90% of rows
+        what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
+            f"the {method[4:]} to reach, e.g. 0.9"
+        raise BadInputError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got {target!r}.")
     target = float(target)
     if confident and target >= 1.0:
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
@@ -226,7 +229,9 @@ def from_goal(
                 f"{int(y.sum())} labelled anomalies even flagging every row leaves the interval at "
                 f"{float(np.max(rec)):.3f}; lower the target, or label more anomalies."
             )
-        i = int(ok[np.argmax(c["precision"][ok])])
+        # ties in precision broken by recall: among cut-offs of one precision (all of them 1.0 above a clean
+        # gap) the first met the target with the fewest anomalies caught, a point the lower ones dominate
+        i = int(ok[np.lexsort((-c["recall"][ok], -c["precision"][ok]))[0]])
     elif method == "flag_budget":
         ok = np.nonzero(c["flagged_share"] <= target)[0]
         if ok.size == 0:

@@ -516,6 +516,16 @@ def test_score_plots_every_score_with_the_thresholds(model_db: str, tmp_path: Pa
     out = run("score", db, "tx_ae", "transactions", "--top", "2", "--plots", str(tmp_path / "a"))
     png = tmp_path / "a" / "tx_ae_v1_scores.png"
     assert f"plot: {png}" in out
+    # a --plots path that cannot be a folder fails before --into writes: the table was written, then the run failed
+    (tmp_path / "a_file").write_text("")
+    out = fails_in_one_line("score", db, "tx_ae", "transactions", "--into", "scored", "--plots",
+                            str(tmp_path / "a_file"))
+    assert "a_file" in out and "wrote" not in out
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scored'").fetchall()[0][0]
+    finally:
+        con.close()
     out = run("score", db, "tx_ae", "transactions", "--into", "scored", "--plots", str(tmp_path / "b"))
     assert f"plot: {tmp_path / 'b' / 'tx_ae_v1_scores.png'}" in out
     assert png.read_bytes() == (tmp_path / "b" / "tx_ae_v1_scores.png").read_bytes()

@@ -349,6 +349,9 @@ def test_sql_exit_code_names_an_unknown_model_and_drop_without_yes_in_a_script(m
     p = cli_process("drop", str(path), "tx_ae")  # stdin: not a terminal, empty
     assert p.returncode == 2 and p.stdout == "", (p.stdout, p.stderr)
     assert "add --yes" in p.stderr
+    # the suggested command keeps --keep: without it, pasting the hint dropped every version instead of pruning
+    rc, _, err = invoke("drop", str(path), "tx_ae", "--keep", "3")
+    assert rc == 2 and f"ad-duckdb drop {path} tx_ae --keep 3 --yes" in err, err
     assert invoke("list", str(path), "--format", "json")[1].count('"version"') == 1  # nothing dropped
 
 

@@ -58,6 +58,16 @@ def test_flag_everything_stays_below_negative_scores() -> None:
         thresholds.from_goal(np.arange(4000.0), np.r_[np.zeros(3990), np.ones(10)], "flag_budget", target=0.0001)
 
 
+def test_min_recall_breaks_precision_ties_by_recall() -> None:
+    # anomalies all above the normal rows: every cut-off from 14.5 down to 9.5 has precision 1, and the one that
+    # also catches every anomaly was passed over for the first that met the recall target (recall 0.5)
+    s = np.arange(20.0)
+    y = (s >= 10).astype(int)
+    for confident in (False, True):
+        t = thresholds.from_goal(s, y, "min_recall", target=0.5, confident=confident)
+        assert (t.precision, t.recall, t.value) == (1.0, 1.0, 9.5)
+
+
 def test_goals(labelled: tuple[np.ndarray, np.ndarray]) -> None:
     s, y = labelled
     best = thresholds.from_goal(s, y, "max_f1")
@@ -141,14 +151,18 @@ def test_bad_threshold_and_evaluation_arguments_are_named(tmp_path: Path) -> Non
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "manual", value="3"),
              r"Threshold 't1' for 'm@1': value= \(CLI: --value\) must be a number, e.g. value=3.5; got '3'"),
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=1.5),
-             r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), e.g. 0.99; got 1.5"),
+             r"method 'quantile' needs target= in \(0, 1\) \(CLI: --target\), the quantile of the training scores, "
+             r"e.g. 0.99; got 1.5"),
             # a contamination is the share to flag: its example was quantile's 0.99, which flags 99% of the rows, and a
             # percentage (5 for 5%) got that example too
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=5),
-             r"method 'contamination' needs target= in \(0, 1\) \(CLI: --target\), the share of rows to flag, e.g. "
-             r"0.01 for 1%; got 5 \(for 5%, target=0.05\)"),
+             r"method 'contamination' needs target= in \(0, 1\) \(CLI: --target\), the share of training rows to "
+             r"flag, e.g. 0.01 for 1%; got 5 \(for 5%, target=0.05\)"),
             (lambda: ad_duckdb.set_threshold(con, "m", "t1", "contamination", target=0),
              r"method 'contamination' needs target= .*e.g. 0.01 for 1%; got 0\.$"),
+            (lambda: ad_duckdb.set_threshold(con, "m", "t1", "flag_budget", target=0.0, source="t", label="label"),
+             r"goal 'flag_budget' needs target= in \(0, 1\] \(CLI: --target\), the largest share of rows to flag, "
+             r"e.g. 0.01; got 0.0"),
             (lambda: ad_duckdb.evaluate(con, "m", "t", label=None),  # type: ignore[arg-type]
              r"Model 'm@1': label= \(CLI: --label\) must name the column of 't' that holds 1 \(anomaly\) or 0 "
              r"\(normal\), e.g. label='is_fraud'; got None"),
