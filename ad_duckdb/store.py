@@ -172,6 +172,12 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
                             f"'tx_ae@2'; got {ref!r}.")
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
+        if not name or "@" in name:
+            # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
+            raise BadInputError(
+                f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
+                "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
+            )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
