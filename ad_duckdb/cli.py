@@ -178,7 +178,10 @@ def _csv_cell(v: Any) -> Any:
     # module would write Python's b'\x01\xff' and '3 days, 4:05:06'
     if isinstance(v, bytes | bytearray | memoryview | datetime.timedelta):
         return jsonvalues.jsonable(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"  # as DuckDB's COPY ... (FORMAT csv) writes them, not Python's True/False
     return v
+
 
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:

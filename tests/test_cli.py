@@ -357,6 +357,14 @@ def test_csv_writes_blobs_and_intervals_as_the_json_output_does(model_db: str) -
     assert row == ["\\x01ff", "3 days 04:05:06.000000", ""] == [as_json["b"], as_json["i"], ""]
 
 
+def test_csv_writes_booleans_as_duckdb_copy_does(model_db: str) -> None:
+    # Before: Python's True/False; DuckDB's COPY ... (FORMAT csv) and most CSV readers write and read true/false
+    q = "SELECT true AS t, false AS f, NULL::BOOLEAN AS n, is_anomaly('tx_ae', 3, 40.0) AS a"
+    header, row = list(csv.reader(io.StringIO(run("sql", model_db, q, "--format", "csv"))))
+    assert header == ["t", "f", "n", "a"]
+    assert row == ["true", "false", "", "false"]
+
+
 def test_sql_no_order_check(tmp_path: Path) -> None:
     path = str(tmp_path / "p.duckdb")
     con = ad_duckdb.connect(path)
