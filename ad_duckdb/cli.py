@@ -183,6 +183,15 @@ def _csv_cell(v: Any) -> Any:
     return v
 
 
+# Why: a line break or tab in a cell split the row or shifted the columns after it; DuckDB's own box renderer shows
+# them escaped the same way.
+_CONTROL_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f"})
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and tabs written as ``\\n``, ``\\r``, ``\\t``: one aligned line per row."""
+    return text.translate(_CONTROL_ESCAPES)
+
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
     if out_format == "csv":
@@ -204,7 +213,8 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return "NULL" if v is None else str(v)
 
-    cells = [[_clip(fmt(v)) for v in r] for r in rows]
+    names = [_one_line(n) for n in names]
+    cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
     widths = [min(_CELL_WIDTH, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
     click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))

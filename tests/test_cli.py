@@ -365,6 +365,13 @@ def test_csv_writes_booleans_as_duckdb_copy_does(model_db: str) -> None:
     assert row == ["true", "false", "", "false"]
 
 
+def test_table_shows_line_breaks_and_tabs_escaped_keeping_the_columns_aligned() -> None:
+    # Before: a cell holding a newline broke the row in two, the rest of it under the wrong columns
+    q = "SELECT 'a' || chr(10) || 'b' || chr(13) || chr(9) || 'c' AS \"x\ny\", 1 AS n"
+    lines = run("sql", ":memory:", q, "--write").splitlines()
+    assert lines == ["x\\ny       n", "---------  -", "a\\nb\\r\\tc  1"], lines
+
+
 def test_sql_no_order_check(tmp_path: Path) -> None:
     path = str(tmp_path / "p.duckdb")
     con = ad_duckdb.connect(path)
