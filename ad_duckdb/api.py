@@ -318,11 +318,26 @@ def train(
             if goals:
                 _choose_goals_again(con, rec, goals, store.next_version(cur, name))
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
+        before = store.latest_features(cur, name)
         store.save(cur, rec)
     finally:
         cur.close()
     refresh(con)
+    if before is not None and [n.lower() for n in before[1]] != [n.lower() for n in names]:  # DuckDB's case rule
+        _warn_features_changed(rec, *before)
     return ModelInfo.of(rec)
+
+
+def _warn_features_changed(rec: ModelRecord, version: int, was: list[str]) -> None:
+    """Say that ``'name'`` now means a version of other features. Why: a query that calls it with the old columns
+    keeps running when their count is the same, and scores each value as the new feature in its place."""
+    old = f"{rec.name}@{version}"
+    warnings.warn(
+        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): queries calling "
+        f"{rec.name!r} now get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} in the "
+        f"ones that keep the old columns, or train the new feature set under another name.",
+        AdDuckDBWarning, stacklevel=3,
+    )
 
 
 def _carried_thresholds(cur: Any, name: str,

@@ -348,6 +348,21 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     return out
 
 
+def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
+    """The newest stored version of ``name`` and its feature names, without loading its ONNX bytes; None when
+    ``name`` has no version or its features JSON cannot be read (a damaged row, which ``list`` reports)."""
+    if not tables_exist(cur):
+        return None
+    row = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [name]).fetchone()
+    if row is None:
+        return None
+    try:
+        return int(row[0]), [f.name for f in specs_from_json(row[1])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def dropped_versions(cur: Any) -> dict[str, int]:
     """The highest version each name had when versions of it were last dropped (``ad_model_versions``); empty for a
     store that never dropped one, or predates that table."""
