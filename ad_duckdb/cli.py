@@ -36,6 +36,7 @@ from .exceptions import (
 from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
 from .store import Threshold
+from .udfs import FUNCTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -664,6 +665,33 @@ def _first_feature_hint(error: str) -> str:
             f"{as_number_hint('col', types[first])})")
 
 
+_UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+
+
+def _unquoted_name_hint(error: str, statement: str) -> str:
+    """For DuckDB's "Referenced column ... not found" when that name is an anomaly function's model or threshold
+    argument written without quotes: what it is and the quoted call; else "".
+
+    Why: DuckDB reads ``anomaly_score(tx_ae, ...)`` as a column reference, and its message sends the user looking
+    for a column."""
+    m = _UNFOUND_COLUMN.search(error)
+    if m is None:
+        return ""
+    name = re.escape(m.group(1))
+    fns = "|".join(FUNCTIONS)
+    arg = re.search(rf"\b({fns})\s*\(\s*({name}(?:\s*@\s*\d+)?)(?![\w.])", statement, re.IGNORECASE)
+    if arg is not None:
+        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(2))
+        return (f" ({m.group(1)} is the model argument of {fn}, not a column: write the model name as a string in "
+                f"single quotes, {fn}('{ref}', ...))")
+    arg = re.search(rf"\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*({name})(?![\w.])", statement,
+                    re.IGNORECASE)
+    if arg is not None:
+        return (f" ({m.group(1)} is the threshold-name argument of {arg.group(1)}, not a column: write it as a string "
+                f"in single quotes, {arg.group(1)}(model, '{arg.group(2)}', ...))")
+    return ""
+
+
 # ignore_unknown_options: QUERY may begin with a "-- comment" line (a .sql file passed as "$(cat f.sql)"),
 # which click would otherwise take for an unknown option and refuse.
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -706,7 +734,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 rows = [] if rel is None else rel.fetchall()
             except duckdb.Error as e:
                 hint = " (the database is opened read-only: add --write to allow writes)" \
-                    if not write and "read-only" in str(e) else _first_feature_hint(str(e))
+                    if not write and "read-only" in str(e) else \
+                    _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
                 raise _failure(f"{where}{e}{hint}", e) from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
