@@ -203,7 +203,8 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm@1': none of the 1500 labelled rows is an "
                            r"anomaly \(label 1\).*check the label column and the filter \(label=, where="):
             ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
-        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'; its "
+                           r"columns: .*\. Did you mean 'label'\?$"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
         # a label that is a feature: the model named once (not 'm@1''s), and a retraining that leaves it out
         ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
