@@ -417,6 +417,25 @@ def test_score_plot_reads_in_scores_and_gives_each_threshold_its_value() -> None
         plt.close(fig)
 
 
+def test_each_threshold_label_has_its_lines_colour() -> None:
+    """Labels right of the middle sit left of their line, across the lines of lower thresholds: in black, the
+    'default = p99' label of the quick start's plot read as the p90 line's. In its line's colour it reads as its own.
+    (evaluate's histogram by label marks thresholds with the same function.)"""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    s = np.exp(np.random.default_rng(0).normal(0.5, 0.6, 5000))
+    fig = metrics.scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "p95": 4.4, "cut": 25.0}, "t")
+    try:
+        ax = fig.axes[0]
+        lines = {round(float(ln.get_xdata()[0]), 9): to_rgba(ln.get_color()) for ln in ax.lines}
+        assert len(ax.texts) == len(lines) == 4
+        for t in ax.texts:
+            assert to_rgba(t.get_color()) == lines[round(float(t.xy[0]), 9)], t.get_text()
+    finally:
+        plt.close(fig)
+
+
 def test_score_plot_of_no_rows_or_one_value_warns_nothing_and_shows_the_rows(tmp_path: Path) -> None:
     """An empty source drew its histogram on a log axis with nothing to draw (matplotlib's warning reached the user);
     rows of one score got 80 bins one unit wide while the thresholds stretched the axis to 16: no bar to see."""
