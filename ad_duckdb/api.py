@@ -41,6 +41,7 @@ from .features import (
     count_rows,
     default_features,
     describe,
+    did_you_mean,
     feature_batches,
     is_numeric_type,
     load_matrix,
@@ -318,11 +319,26 @@ def train(
             if goals:
                 _choose_goals_again(con, rec, goals, store.next_version(cur, name))
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
+        before = store.latest_features(cur, name)
         store.save(cur, rec)
     finally:
         cur.close()
     refresh(con)
+    if before is not None and [n.lower() for n in before[1]] != [n.lower() for n in names]:  # DuckDB's case rule
+        _warn_features_changed(rec, *before)
     return ModelInfo.of(rec)
+
+
+def _warn_features_changed(rec: ModelRecord, version: int, was: list[str]) -> None:
+    """Say that ``'name'`` now means a version of other features. Why: a query that calls it with the old columns
+    keeps running when their count is the same, and scores each value as the new feature in its place."""
+    old = f"{rec.name}@{version}"
+    warnings.warn(
+        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): queries calling "
+        f"{rec.name!r} now get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} in the "
+        f"ones that keep the old columns, or train the new feature set under another name.",
+        AdDuckDBWarning, stacklevel=3,
+    )
 
 
 def _carried_thresholds(cur: Any, name: str,
@@ -959,7 +975,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
-                                f"{', '.join(c for c, _ in cols)}.")
+                                f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, cols)}")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         batches = feature_batches(cur, source, [*feats, label], where)

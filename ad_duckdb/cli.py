@@ -37,6 +37,7 @@ from .exceptions import (
 from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
 from .store import Threshold
+from .udfs import FUNCTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -179,7 +180,19 @@ def _csv_cell(v: Any) -> Any:
     # module would write Python's b'\x01\xff' and '3 days, 4:05:06'
     if isinstance(v, bytes | bytearray | memoryview | datetime.timedelta):
         return jsonvalues.jsonable(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"  # as DuckDB's COPY ... (FORMAT csv) writes them, not Python's True/False
     return v
+
+
+# Why: a line break or tab in a cell split the row or shifted the columns after it; DuckDB's own box renderer shows
+# them escaped the same way.
+_CONTROL_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f"})
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks and tabs written as ``\\n``, ``\\r``, ``\\t``: one aligned line per row."""
+    return text.translate(_CONTROL_ESCAPES)
 
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
@@ -202,7 +215,8 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return "NULL" if v is None else str(v)
 
-    cells = [[_clip(fmt(v)) for v in r] for r in rows]
+    names = [_one_line(n) for n in names]
+    cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
     widths = [min(_CELL_WIDTH, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
     click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))
@@ -656,6 +670,33 @@ def _first_feature_hint(error: str) -> str:
             f"{as_number_hint('col', types[first])})")
 
 
+_UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
+
+
+def _unquoted_name_hint(error: str, statement: str) -> str:
+    """For DuckDB's "Referenced column ... not found" when that name is an anomaly function's model or threshold
+    argument written without quotes: what it is and the quoted call; else "".
+
+    Why: DuckDB reads ``anomaly_score(tx_ae, ...)`` as a column reference, and its message sends the user looking
+    for a column."""
+    m = _UNFOUND_COLUMN.search(error)
+    if m is None:
+        return ""
+    name = re.escape(m.group(1))
+    fns = "|".join(FUNCTIONS)
+    arg = re.search(rf"\b({fns})\s*\(\s*({name}(?:\s*@\s*\d+)?)(?![\w.])", statement, re.IGNORECASE)
+    if arg is not None:
+        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(2))
+        return (f" ({m.group(1)} is the model argument of {fn}, not a column: write the model name as a string in "
+                f"single quotes, {fn}('{ref}', ...))")
+    arg = re.search(rf"\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*({name})(?![\w.])", statement,
+                    re.IGNORECASE)
+    if arg is not None:
+        return (f" ({m.group(1)} is the threshold-name argument of {arg.group(1)}, not a column: write it as a string "
+                f"in single quotes, {arg.group(1)}(model, '{arg.group(2)}', ...))")
+    return ""
+
+
 # ignore_unknown_options: QUERY may begin with a "-- comment" line (a .sql file passed as "$(cat f.sql)"),
 # which click would otherwise take for an unknown option and refuse.
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -698,7 +739,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 rows = [] if rel is None else rel.fetchall()
             except duckdb.Error as e:
                 hint = " (the database is opened read-only: add --write to allow writes)" \
-                    if not write and "read-only" in str(e) else _first_feature_hint(str(e))
+                    if not write and "read-only" in str(e) else \
+                    _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
                 where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
                 raise _failure(f"{where}{e}{hint}", e) from e
             if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):

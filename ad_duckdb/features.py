@@ -95,6 +95,13 @@ def specs_from_json(text: str) -> list[FeatureSpec]:
     return [FeatureSpec.from_json(d) for d in json.loads(text)]
 
 
+def did_you_mean(name: str, columns: list[tuple[str, str]]) -> str:
+    """" Did you mean 'amount'?" for a misspelt column name with a close match among ``columns``, else ""."""
+    by_lower = {c.lower(): c for c, _ in columns}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=2, cutoff=0.75)
+    return f" Did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
+
+
 def is_numeric_type(sql_type: str) -> bool:
     return bool(_NUMERIC.match(sql_type.strip()))
 
@@ -267,7 +274,7 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.")
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{did_you_mean(f, columns)}")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None

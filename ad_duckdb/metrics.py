@@ -243,9 +243,11 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if scores is not None:
             n = int((scores > t).sum())
             text += f": {n} rows ({n / max(scores.size, 1):.2%})"
-        ax.axvline(tv, color=f"C{1 + i % 9}", ls="--", lw=1)
+        colour = f"C{1 + i % 9}"
+        ax.axvline(tv, color=colour, ls="--", lw=1)
         right = hi > lo and (tv - lo) / (hi - lo) > 0.55
-        ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8,
+        # in its line's colour: a label left of its line crosses the lines of lower thresholds
+        ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
                     va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
 

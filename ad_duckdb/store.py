@@ -172,6 +172,12 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
                             f"'tx_ae@2'; got {ref!r}.")
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
+        if not name or "@" in name:
+            # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
+            raise BadInputError(
+                f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
+                "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
+            )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
@@ -340,6 +346,21 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     for name, version in cur.execute("SELECT name, version FROM ad_models ORDER BY name, version").fetchall():
         out.setdefault(name, []).append(int(version))
     return out
+
+
+def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
+    """The newest stored version of ``name`` and its feature names, without loading its ONNX bytes; None when
+    ``name`` has no version or its features JSON cannot be read (a damaged row, which ``list`` reports)."""
+    if not tables_exist(cur):
+        return None
+    row = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [name]).fetchone()
+    if row is None:
+        return None
+    try:
+        return int(row[0]), [f.name for f in specs_from_json(row[1])]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def dropped_versions(cur: Any) -> dict[str, int]:

@@ -357,6 +357,40 @@ def test_csv_writes_blobs_and_intervals_as_the_json_output_does(model_db: str) -
     assert row == ["\\x01ff", "3 days 04:05:06.000000", ""] == [as_json["b"], as_json["i"], ""]
 
 
+def test_csv_writes_booleans_as_duckdb_copy_does(model_db: str) -> None:
+    # Before: Python's True/False; DuckDB's COPY ... (FORMAT csv) and most CSV readers write and read true/false
+    q = "SELECT true AS t, false AS f, NULL::BOOLEAN AS n, is_anomaly('tx_ae', 3, 40.0) AS a"
+    header, row = list(csv.reader(io.StringIO(run("sql", model_db, q, "--format", "csv"))))
+    assert header == ["t", "f", "n", "a"]
+    assert row == ["true", "false", "", "false"]
+
+
+def test_table_shows_line_breaks_and_tabs_escaped_keeping_the_columns_aligned() -> None:
+    # Before: a cell holding a newline broke the row in two, the rest of it under the wrong columns
+    q = "SELECT 'a' || chr(10) || 'b' || chr(13) || chr(9) || 'c' AS \"x\ny\", 1 AS n"
+    lines = run("sql", ":memory:", q, "--write").splitlines()
+    assert lines == ["x\\ny       n", "---------  -", "a\\nb\\r\\tc  1"], lines
+
+
+def test_sql_with_an_unquoted_model_name_says_to_quote_it(model_db: str) -> None:
+    # Before: only DuckDB's 'Referenced column "tx_ae" not found in FROM clause!', which reads as a column problem
+    for q, arg, hint in (
+            ("SELECT anomaly_score(tx_ae, count, amount) FROM transactions", "tx_ae",
+             "(tx_ae is the model argument of anomaly_score, not a column: write the model name as a string in single "
+             "quotes, anomaly_score('tx_ae', ...))"),
+            ("SELECT IS_ANOMALY(TX_AE @ 1, count, amount) FROM transactions", "TX_AE",
+             "(TX_AE is the model argument of IS_ANOMALY, not a column: write the model name as a string in single "
+             "quotes, IS_ANOMALY('TX_AE@1', ...))"),
+            ("SELECT is_anomaly_at('tx_ae', p99, count, amount) FROM transactions", "p99",
+             "(p99 is the threshold-name argument of is_anomaly_at, not a column: write it as a string in single "
+             "quotes, is_anomaly_at(model, 'p99', ...))")):
+        out = fails_in_one_line("sql", model_db, q)
+        assert f'Referenced column "{arg}" not found' in out and hint in out, out
+    # a misspelt column elsewhere keeps DuckDB's message alone
+    out = fails_in_one_line("sql", model_db, "SELECT anomaly_score('tx_ae', count, amout) FROM transactions")
+    assert "anomaly function" not in out
+
+
 def test_sql_no_order_check(tmp_path: Path) -> None:
     path = str(tmp_path / "p.duckdb")
     con = ad_duckdb.connect(path)

@@ -57,7 +57,10 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         ("CREATE TABLE t AS SELECT DATE '2024-01-01' + range::INTEGER AS d, range AS x FROM range(50)",
          {"features": ["d", "x"]}, r"'d' of 't' is DATE.*SELECT \* REPLACE \(epoch\(\"d\"\) AS \"d\"\) FROM \"t\""),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
-         r"Column 'nope' is not in 't'; its columns are: x"),
+         r"Column 'nope' is not in 't'; its columns are: x\.$"),
+        # a misspelt name gets the close one, as a misspelt source does (it only listed every column)
+        ("CREATE TABLE t AS SELECT range AS amount, range % 7 AS count FROM range(50)", {"features": ["count", "amout"]},
+         r"Column 'amout' is not in 't'; its columns are: amount, count\. Did you mean 'amount'\?$"),
         ("CREATE TABLE t AS SELECT NULL::DOUBLE AS n, range AS x FROM range(50)", {"features": ["n", "x"]},
          r"column 'n' has no finite value"),
         ("CREATE TABLE t AS SELECT 'a' AS s FROM range(5)", {}, "has no numeric column"),

@@ -232,6 +232,17 @@ def test_a_bad_version_is_named_as_one(con: duckdb.DuckDBPyConnection, ref: str)
             con.execute(f"SELECT {func}(?, {args})", [ref]).fetchall()
 
 
+@pytest.mark.parametrize("ref", ["tx_ae@1@1", "tx_ae@@1", "@1", "tx@ae@1"])
+def test_a_malformed_reference_is_named_as_one(con: duckdb.DuckDBPyConnection, ref: str) -> None:
+    # Before: 'tx_ae@1@1' said "No model 'tx_ae@1'", as if a model of that name could exist; names never hold '@'.
+    for func in ("anomaly_score", "anomaly_threshold"):
+        args = "'default'" if func == "anomaly_threshold" else "3, 40.0"
+        with pytest.raises(duckdb.InvalidInputException,
+                           match=rf"BadInputError: Model reference {re.escape(repr(ref))} is malformed: .*"
+                                 r"'name' for the latest version or 'name@N'"):
+            con.execute(f"SELECT {func}(?, {args})", [ref]).fetchall()
+
+
 def test_threshold_name_null_or_sql(con: duckdb.DuckDBPyConnection) -> None:
     assert one(con, "SELECT is_anomaly_at('tx_ae', NULL, 3, 40.0)") is None  # NULL in, NULL out
     with pytest.raises(duckdb.InvalidInputException, match=r"has no threshold \"x'; DROP TABLE transactions\""):

@@ -154,6 +154,21 @@ def test_dropped_versions_are_never_reused(db: Path) -> None:
         con.close()
 
 
+def test_retraining_a_name_on_other_features_says_what_queries_of_the_name_now_get(db: Path) -> None:
+    # Before: silent. anomaly_score('tx_ae', count, amount) kept running on the new version, which reads its second
+    # argument as amount_d: the same number of columns, so no error, only other scores.
+    con = ad_duckdb.connect(str(db))
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning,
+                          match=r"'tx_ae@2' takes \(amount_d, count\), but 'tx_ae@1' took \(count, amount\): "
+                                r"queries calling 'tx_ae' now get tx_ae@2.*'tx_ae@1'.*another name"):
+            ad_duckdb.train(con, "tx_ae", "transactions", features=["amount_d", "count"], **FAST)
+        # the same features again: nothing to say (any warning would fail here, pytest's filterwarnings = error)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["amount_d", "count"], **FAST)
+    finally:
+        con.close()
+
+
 def test_store_tables_are_never_write_targets(db: Path) -> None:
     con = ad_duckdb.connect(str(db))
     try:

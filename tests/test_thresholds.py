@@ -217,7 +217,8 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm@1': none of the 1500 labelled rows is an "
                            r"anomaly \(label 1\).*check the label column and the filter \(label=, where="):
             ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
-        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'; its "
+                           r"columns: .*\. Did you mean 'label'\?$"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
         # a label that is a feature: the model named once (not 'm@1''s), and a retraining that leaves it out
         ad_duckdb.train(con, "with_label", "t", features=["a", "b", "label"], **FAST)
@@ -426,6 +427,25 @@ def test_score_plot_reads_in_scores_and_gives_each_threshold_its_value() -> None
         assert texts == [f"cut > 25: {(s > 25).sum()} rows ({(s > 25).mean():.2%})",
                          f"default = p99 > 9.573: {(s > 9.573).sum()} rows ({(s > 9.573).mean():.2%})",
                          f"p90 > 3.3: {(s > 3.3).sum()} rows ({(s > 3.3).mean():.2%})"], texts
+    finally:
+        plt.close(fig)
+
+
+def test_each_threshold_label_has_its_lines_colour() -> None:
+    """Labels right of the middle sit left of their line, across the lines of lower thresholds: in black, the
+    'default = p99' label of the quick start's plot read as the p90 line's. In its line's colour it reads as its own.
+    (evaluate's histogram by label marks thresholds with the same function.)"""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    s = np.exp(np.random.default_rng(0).normal(0.5, 0.6, 5000))
+    fig = metrics.scores_figure(s, "m@1", {"default": 9.573, "p99": 9.573, "p90": 3.3, "p95": 4.4, "cut": 25.0}, "t")
+    try:
+        ax = fig.axes[0]
+        lines = {round(float(ln.get_xdata()[0]), 9): to_rgba(ln.get_color()) for ln in ax.lines}
+        assert len(ax.texts) == len(lines) == 4
+        for t in ax.texts:
+            assert to_rgba(t.get_color()) == lines[round(float(t.xy[0]), 9)], t.get_text()
     finally:
         plt.close(fig)
 
