@@ -108,10 +108,12 @@ class AutoEncoderDetector:
                 feature_names = [str(c) for c in X.columns]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
         X = np.asarray(X, dtype=np.float64)
+        who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
-            who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
             one = " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else ""
             raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
+        if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
+            raise BadInputError(f"{who}: X has no columns (shape {X.shape}); a model needs at least one feature.")
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.

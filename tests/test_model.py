@@ -137,6 +137,8 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
         (constant, r"column 1 of X is constant .*np\.delete\(X, 1, axis=1\).*constant_columns='keep'"),
         (X[:1], r"X has only 1 row to fit on, and a model needs at least 20.*Fit on more rows"),
         (X[:, 0], r"X must be 2-D .*X\.reshape\(-1, 1\)"),
+        # a ZeroDivisionError from inside the network's weight initialisation
+        (X[:, :0], r"X has no columns \(shape \(300, 0\)\); a model needs at least one feature"),
     ]
     for rows, msg in cases:
         with pytest.raises(BadInputError, match=msg) as e:
