@@ -26,6 +26,16 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _float_rows(X: Any, what: str) -> np.ndarray:
+    """``X`` as a float64 array, refusing what numpy would turn into a bare ValueError."""
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing scipy
+        raise BadInputError(
+            f"{what}: X is a sparse matrix ({type(X).__name__}), which this detector does not take: an autoencoder "
+            "reads every value, zeros included. Pass X.toarray() (a dense array of the same values)."
+        )
+    return np.asarray(X, dtype=np.float64)
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -107,7 +117,7 @@ class AutoEncoderDetector:
             if feature_names is None:
                 feature_names = [str(c) for c in X.columns]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
-        X = np.asarray(X, dtype=np.float64)
+        X = _float_rows(X, "AutoEncoderDetector.fit")
         who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
             one = " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else ""
@@ -159,7 +169,7 @@ class AutoEncoderDetector:
         if hasattr(X, "columns") and hasattr(X, "dtypes"):
             X = self._frame_in_fit_order(X)
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
-        X = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
+        X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
         return X

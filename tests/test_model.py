@@ -124,6 +124,7 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
     """fit() on unusable rows says what is wrong with X and how to fix it there; the messages were train()'s, naming
     features=[...], the CLI's -f and where= filters (none of which the detector has), 'Model 'model'' and 'array'."""
     import pandas as pd
+    from scipy import sparse
 
     X = np.random.default_rng(0).normal(size=(300, 4))
     det = AutoEncoderDetector(n_models=1, max_steps=300, progress=False)
@@ -139,6 +140,8 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
         (X[:, 0], r"X must be 2-D .*X\.reshape\(-1, 1\)"),
         # a ZeroDivisionError from inside the network's weight initialisation
         (X[:, :0], r"X has no columns \(shape \(300, 0\)\); a model needs at least one feature"),
+        # numpy said only "setting an array element with a sequence"
+        (sparse.csr_matrix(X), r"X is a sparse matrix \(csr_matrix\), which this detector does not take.*X\.toarray\(\)"),
     ]
     for rows, msg in cases:
         with pytest.raises(BadInputError, match=msg) as e:
@@ -146,6 +149,16 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
         assert "features=" not in str(e.value) and "where" not in str(e.value) and "'array'" not in str(e.value)
     with pytest.raises(BadInputError, match="X has no rows to fit on"):
         det.fit(X[:0])
+
+
+def test_detector_scoring_errors_say_how_to_fix_x() -> None:
+    """Rows to score that numpy would turn into a bare ValueError get the detector's message and the fix."""
+    from scipy import sparse
+
+    X = np.random.default_rng(0).normal(size=(300, 3))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    with pytest.raises(BadInputError, match=r"X is a sparse matrix \(csr_matrix\).*X\.toarray\(\)"):
+        det.predict(sparse.csr_matrix(X[:5]))
 
 
 def test_early_stopping_and_budget() -> None:
