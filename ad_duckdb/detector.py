@@ -16,7 +16,7 @@ from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 def _frame_rows(X: Any, what: str) -> np.ndarray:
     """A DataFrame's values as float64, missing values (``pd.NA`` of nullable ``Int64``, ``None``) as NaN; a column
     that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
-    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biufc"]
+    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biuf"]  # complex too
     if bad:
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
         raise BadInputError(
@@ -33,7 +33,21 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
             f"{what}: X is a sparse matrix ({type(X).__name__}), which this detector does not take: an autoencoder "
             "reads every value, zeros included. Pass X.toarray() (a dense array of the same values)."
         )
-    return np.asarray(X, dtype=np.float64)
+    try:
+        A = X if isinstance(X, np.ndarray) else np.asarray(X)
+    except ValueError as e:  # rows of different lengths
+        raise BadInputError(f"{what}: X is not a table of numbers ({e}).") from None
+    if A.dtype.kind == "c":  # numpy would drop the imaginary parts with only a ComplexWarning
+        raise BadInputError(f"{what}: X holds complex numbers ({A.dtype}); the detector takes real ones. Pass "
+                            "X.real, np.abs(X), or both as columns: np.hstack([X.real, X.imag]).")
+    if A.dtype.kind in "US":
+        raise BadInputError(f"{what}: X holds text ({A.dtype}), not numbers. Convert it first, e.g. "
+                            "X.astype(float), or load the columns as numbers.")
+    try:
+        return A.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as e:
+        raise BadInputError(f"{what}: X is not all numbers ({e}). Convert its columns to numbers first "
+                            "(np.nan for a missing value).") from None
 
 
 class AutoEncoderDetector:

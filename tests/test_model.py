@@ -142,6 +142,11 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
         (X[:, :0], r"X has no columns \(shape \(300, 0\)\); a model needs at least one feature"),
         # numpy said only "setting an array element with a sequence"
         (sparse.csr_matrix(X), r"X is a sparse matrix \(csr_matrix\), which this detector does not take.*X\.toarray\(\)"),
+        # complex values lost their imaginary parts with only a ComplexWarning; text said "could not convert string"
+        (X + 1j, r"X holds complex numbers.*X\.real"),
+        (pd.DataFrame(X + 1j, columns=list("abcd")), r"column\(s\) 'a' \(complex128\).* are not numeric"),
+        (X.astype(str), r"X holds text \(<U\d+\), not numbers.*X\.astype\(float\)"),
+        (np.array([[1.0, "n/a"]] * 30, dtype=object), r"X is not all numbers \(could not convert string to float.*np\.nan for a missing"),
     ]
     for rows, msg in cases:
         with pytest.raises(BadInputError, match=msg) as e:
@@ -159,6 +164,8 @@ def test_detector_scoring_errors_say_how_to_fix_x() -> None:
     det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
     with pytest.raises(BadInputError, match=r"X is a sparse matrix \(csr_matrix\).*X\.toarray\(\)"):
         det.predict(sparse.csr_matrix(X[:5]))
+    with pytest.raises(BadInputError, match=r"X holds complex numbers"):
+        det.decision_function(X[:5] + 1j)
 
 
 def test_early_stopping_and_budget() -> None:
