@@ -185,7 +185,11 @@ class AutoEncoderDetector:
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
+            hint = ""
+            if X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
+                hint = (" (one row: X.reshape(1, -1))" if len(X) == self.n_features_in_ and self.n_features_in_ > 1
+                        else " (one feature: X.reshape(-1, 1))" if self.n_features_in_ == 1 else "")
+            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
         return X
 
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:

@@ -166,6 +166,9 @@ def test_detector_scoring_errors_say_how_to_fix_x() -> None:
         det.predict(sparse.csr_matrix(X[:5]))
     with pytest.raises(BadInputError, match=r"X holds complex numbers"):
         det.decision_function(X[:5] + 1j)
+    # one row passed as a 1-D array, a common slip (X[0]); the message gave only the shapes
+    with pytest.raises(BadInputError, match=r"got shape \(3,\).*one row: X\.reshape\(1, -1\)"):
+        det.predict(X[0])
 
 
 def test_early_stopping_and_budget() -> None:
