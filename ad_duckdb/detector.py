@@ -50,6 +50,13 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
                             "(np.nan for a missing value).") from None
 
 
+def _check_names(params: dict[str, Any]) -> None:
+    unknown = set(params) - set(TrainParams.__dataclass_fields__)
+    if unknown:
+        known = ", ".join(sorted(TrainParams.__dataclass_fields__))
+        raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -80,6 +87,9 @@ class AutoEncoderDetector:
         return dict(self.params)
 
     def set_params(self, **params: Any) -> AutoEncoderDetector:
+        """Change parameters (scikit-learn's ``set_params``); an unknown name is refused here, as scikit-learn does,
+        not at the next ``fit``."""
+        _check_names(params)
         self.params.update(params)
         return self
 
@@ -93,10 +103,7 @@ class AutoEncoderDetector:
                     input_tags=InputTags(allow_nan=True))
 
     def _train_params(self) -> TrainParams:
-        unknown = set(self.params) - set(TrainParams.__dataclass_fields__)
-        if unknown:
-            known = ", ".join(sorted(TrainParams.__dataclass_fields__))
-            raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
+        _check_names(self.params)
         p = TrainParams(**self.params)
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):

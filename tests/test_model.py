@@ -280,6 +280,21 @@ def test_detector_follows_scikit_learn_conventions() -> None:
     assert list(det.feature_names_in_) == ["a", "b", "c"]
 
 
+def test_set_params_refuses_an_unknown_name_at_once() -> None:
+    """scikit-learn's set_params refuses a name the estimator does not have; ours stored a typo (and a Pipeline's
+    set_params(autoencoderdetector__lateny_dim=2) with it), which surfaced only at the next fit."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    det = AutoEncoderDetector(epochs=2)
+    with pytest.raises(BadInputError, match=r"Unknown parameter\(s\) \['lateny_dim'\]; valid ones are: .*latent_dim"):
+        det.set_params(lateny_dim=2)
+    assert det.get_params() == {"epochs": 2}  # nothing stored, not even the valid part of the call
+    with pytest.raises(ValueError, match="lateny_dim"):
+        make_pipeline(StandardScaler(), det).set_params(autoencoderdetector__lateny_dim=2)
+    assert det.set_params(latent_dim=2) is det and det.get_params() == {"epochs": 2, "latent_dim": 2}
+
+
 def test_detector_works_in_scikit_learn_model_selection() -> None:
     """get_params promises grid searches: scikit-learn >= 1.6 asks an estimator for __sklearn_tags__ first, and
     GridSearchCV / cross_val_score stopped with an AttributeError before scoring anything."""
