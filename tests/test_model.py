@@ -139,11 +139,11 @@ def test_detector_fit_errors_speak_of_x_not_a_table() -> None:
         (X[:1], r"X has only 1 row to fit on, and a model needs at least 20.*Fit on more rows"),
         (X[:, 0], r"X must be 2-D .*X\.reshape\(-1, 1\)"),
         # a ZeroDivisionError from inside the network's weight initialisation
-        (X[:, :0], r"X has no columns \(shape \(300, 0\)\); a model needs at least one feature"),
+        (X[:, :0], r"X has 0 feature\(s\) \(shape=\(300, 0\)\) while a minimum of 1 is required"),
         # numpy said only "setting an array element with a sequence"
         (sparse.csr_matrix(X), r"X is a sparse matrix \(csr_matrix\), which this detector does not take.*X\.toarray\(\)"),
         # complex values lost their imaginary parts with only a ComplexWarning; text said "could not convert string"
-        (X + 1j, r"X holds complex numbers.*X\.real"),
+        (X + 1j, r"Complex data not supported: X holds complex128 values.*X\.real"),
         (pd.DataFrame(X + 1j, columns=list("abcd")), r"column\(s\) 'a' \(complex128\).* are not numeric"),
         (X.astype(str), r"X holds text \(<U\d+\), not numbers.*X\.astype\(float\)"),
         (np.array([[1.0, "n/a"]] * 30, dtype=object), r"X is not all numbers \(could not convert string to float.*np\.nan for a missing"),
@@ -164,10 +164,10 @@ def test_detector_scoring_errors_say_how_to_fix_x() -> None:
     det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
     with pytest.raises(BadInputError, match=r"X is a sparse matrix \(csr_matrix\).*X\.toarray\(\)"):
         det.predict(sparse.csr_matrix(X[:5]))
-    with pytest.raises(BadInputError, match=r"X holds complex numbers"):
+    with pytest.raises(BadInputError, match=r"Complex data not supported"):
         det.decision_function(X[:5] + 1j)
     # one row passed as a 1-D array, a common slip (X[0]); the message gave only the shapes
-    with pytest.raises(BadInputError, match=r"got shape \(3,\).*one row: X\.reshape\(1, -1\)"):
+    with pytest.raises(BadInputError, match=r"got shape \(3,\)\. Reshape your data: X\.reshape\(1, -1\) for one row"):
         det.predict(X[0])
 
 
@@ -293,6 +293,35 @@ def test_set_params_refuses_an_unknown_name_at_once() -> None:
     with pytest.raises(ValueError, match="lateny_dim"):
         make_pipeline(StandardScaler(), det).set_params(autoencoderdetector__lateny_dim=2)
     assert det.set_params(latent_dim=2) is det and det.get_params() == {"epochs": 2, "latent_dim": 2}
+
+
+# The checks of scikit-learn's check_estimator the detector fails on purpose, each as its docstring's Notes say.
+DELIBERATE_CHECK_FAILURES = {
+    "check_outliers_fit_predict": "-1/1", "check_outliers_train": "-1/1",  # predict is PyOD's 0/1
+    "check_no_attributes_set_in_init": "**params", "check_do_not_raise_errors_in_init_or_set_params": "**params",
+    "check_estimators_unfitted": "not sklearn.exceptions.NotFittedError",
+    "check_n_features_in_after_fitting": "20 rows", "check_classifier_data_not_an_array": "20 rows",
+    "check_fit2d_1sample": "20 rows", "check_fit2d_1feature": "20 rows",
+    "check_methods_subset_invariance": "float32",
+}
+
+
+def test_detector_passes_scikit_learn_checks_but_its_documented_deviations() -> None:
+    """check_estimator flagged a silent cast of complex X, numpy's bare errors on sparse and 1-D X, and a
+    ZeroDivisionError on X without columns; what still fails is on purpose and said in the class docstring."""
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "does not inherit from BaseEstimator", SkipTestWarning
+        results = check_estimator(AutoEncoderDetector(n_models=1, max_steps=20, progress=False), on_fail=None)
+    failed = {r["check_name"]: str(r["exception"])[:300] for r in results if r["status"] == "failed"}
+    assert {k: v for k, v in failed.items() if k not in DELIBERATE_CHECK_FAILURES} == {}
+    doc = AutoEncoderDetector.__doc__ or ""
+    for reason in set(DELIBERATE_CHECK_FAILURES.values()) - {"not sklearn.exceptions.NotFittedError"}:
+        assert reason in doc
+    assert "not ``sklearn.exceptions.NotFittedError``" in doc
 
 
 def test_detector_works_in_scikit_learn_model_selection() -> None:
