@@ -1301,8 +1301,19 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
     """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
 
-    An existing file is replaced only with ``replace=True``, and the database's own file never; the file
-    appears whole or not at all (written beside it, then renamed).
+    The graph takes ``x`` [n, d] (float32, or float64 where a column has a large centre) in the model's feature
+    order and gives ``score`` [n] and ``feature_error`` [n, d]. The features and thresholds are JSON under the
+    ``ad_duckdb`` key of its ``metadata_props`` (README, "Models, versions, thresholds"). An existing file is
+    replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
+    (written beside it, then renamed). Returns the path written.
+
+    Examples
+    --------
+    >>> path = ad_duckdb.export_model(con, "tx_ae", "tx_ae.onnx")                       # doctest: +SKIP
+    >>> sess = onnxruntime.InferenceSession(path)                                      # doctest: +SKIP
+    >>> meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])        # doctest: +SKIP
+    >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
+    (['count', 'amount'], 'default')
     """
     rec = load_model(con, model)
     p = Path(path)
