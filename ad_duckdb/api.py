@@ -242,6 +242,27 @@ def train(
         Model options (see ``ad_duckdb.trainer.TrainParams``): ``n_models``, ``hidden_dims``, ``latent_dim``,
         ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
         ``seed``, ``progress``.
+
+    Returns
+    -------
+    ModelInfo
+        ``ref`` (``'name@version'``), ``features`` in the order SQL calls pass them, ``train_rows``,
+        ``thresholds`` (``{'default': ..., 'p90': ..., ...}``) and training ``metrics``.
+
+    Examples
+    --------
+    >>> import ad_duckdb
+    >>> con = ad_duckdb.connect()  # or a file: ad_duckdb.connect("warehouse.duckdb")
+    >>> _ = con.execute("CREATE TABLE tx AS SELECT range AS id, 1 + range % 20 AS count, "
+    ...                 "(1 + range % 20) * (20 + range % 7) AS amount FROM range(1000)")
+    >>> info = ad_duckdb.train(con, "tx_ae", "tx", features=["count", "amount"], progress=False)
+    >>> info.ref, info.features
+    ('tx_ae@1', ['count', 'amount'])
+    >>> con.execute("SELECT count(*) FROM tx WHERE is_anomaly('tx_ae', count, amount)").fetchone()[0] <= 20
+    True
+    >>> con.sql("SELECT id, anomaly_score('tx_ae', count, amount) AS score FROM tx "
+    ...         "ORDER BY score DESC LIMIT 5").show()  # doctest: +SKIP
+    >>> con.close()
     """
     store.check_name(name)
     _check_kind(name, kind, params)
@@ -459,6 +480,12 @@ def _column_names(what: str, arg: str, flag: str, value: Any) -> list[str] | Non
 
 
 def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
+    """The stored model ``'name'`` (its latest version) or ``'name@N'``, checked (sha256, format version).
+
+    Returns a ``ModelRecord``: ``features`` (each a ``FeatureSpec`` with ``name``, ``transform``, ``fill``, ...),
+    ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
+    ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
+    """
     cur = con.cursor()
     try:
         return store.load(cur, model)
@@ -467,6 +494,8 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 
 
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
+    ``kind``, ``n_features``, ``train_rows``, ``source`` and ``onnx_bytes``; ``[]`` before any training."""
     cur = con.cursor()
     try:
         if not store.tables_exist(cur):
@@ -1301,8 +1330,19 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
     """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
 
-    An existing file is replaced only with ``replace=True``, and the database's own file never; the file
-    appears whole or not at all (written beside it, then renamed).
+    The graph takes ``x`` [n, d] (float32, or float64 where a column has a large centre) in the model's feature
+    order and gives ``score`` [n] and ``feature_error`` [n, d]. The features and thresholds are JSON under the
+    ``ad_duckdb`` key of its ``metadata_props`` (README, "Models, versions, thresholds"). An existing file is
+    replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
+    (written beside it, then renamed). Returns the path written.
+
+    Examples
+    --------
+    >>> path = ad_duckdb.export_model(con, "tx_ae", "tx_ae.onnx")                       # doctest: +SKIP
+    >>> sess = onnxruntime.InferenceSession(path)                                      # doctest: +SKIP
+    >>> meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])        # doctest: +SKIP
+    >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
+    (['count', 'amount'], 'default')
     """
     rec = load_model(con, model)
     p = Path(path)

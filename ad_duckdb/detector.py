@@ -16,7 +16,7 @@ from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 def _frame_rows(X: Any, what: str) -> np.ndarray:
     """A DataFrame's values as float64, missing values (``pd.NA`` of nullable ``Int64``, ``None``) as NaN; a column
     that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
-    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biufc"]
+    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biuf"]  # complex too
     if bad:
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
         raise BadInputError(
@@ -24,6 +24,37 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _float_rows(X: Any, what: str) -> np.ndarray:
+    """``X`` as a float64 array, refusing what numpy would turn into a bare ValueError."""
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):  # scipy.sparse, without importing scipy
+        raise BadInputError(
+            f"{what}: X is a sparse matrix ({type(X).__name__}), which this detector does not take: an autoencoder "
+            "reads every value, zeros included. Pass X.toarray() (a dense array of the same values)."
+        )
+    try:
+        A = X if isinstance(X, np.ndarray) else np.asarray(X)
+    except ValueError as e:  # rows of different lengths
+        raise BadInputError(f"{what}: X is not a table of numbers ({e}).") from None
+    if A.dtype.kind == "c":  # numpy would drop the imaginary parts with only a ComplexWarning
+        raise BadInputError(f"{what}: Complex data not supported: X holds {A.dtype} values. Pass "
+                            "X.real, np.abs(X), or both as columns: np.hstack([X.real, X.imag]).")
+    if A.dtype.kind in "US":
+        raise BadInputError(f"{what}: X holds text ({A.dtype}), not numbers. Convert it first, e.g. "
+                            "X.astype(float), or load the columns as numbers.")
+    try:
+        return A.astype(np.float64, copy=False)
+    except ValueError as e:  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
+        raise BadInputError(f"{what}: X is not all numbers ({e}). Convert its columns to numbers first "
+                            "(np.nan for a missing value).") from None
+
+
+def _check_names(params: dict[str, Any]) -> None:
+    unknown = set(params) - set(TrainParams.__dataclass_fields__)
+    if unknown:
+        known = ", ".join(sorted(TrainParams.__dataclass_fields__))
+        raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
 
 
 class AutoEncoderDetector:
@@ -43,6 +74,28 @@ class AutoEncoderDetector:
         Scores of the training rows (higher = more anomalous).
     threshold_ : float
         The ``1 - contamination`` quantile of ``decision_scores_``.
+    n_features_in_ : int
+        Number of features seen by ``fit``.
+    feature_names_in_ : ndarray of str
+        A DataFrame's column names (a later DataFrame is matched by name), else ``x0, x1, ...``.
+
+    Notes
+    -----
+    Works with ``clone``, ``Pipeline``, ``GridSearchCV`` and ``cross_val_score``, and pickles (for your own
+    caching; ``ad_duckdb.train`` stores ONNX, never pickles). Where it departs from scikit-learn's estimator
+    checks (``check_estimator``), on purpose:
+
+    - ``predict`` and ``fit_predict`` return PyOD's 1 = anomaly, 0 = normal, not scikit-learn's -1/1, to match
+      ``is_anomaly`` in SQL. ``decision_function`` is higher = more anomalous (PyOD); ``score_samples`` is its
+      negative, scikit-learn's higher = more normal (as ``IsolationForest.score_samples``).
+    - Parameters are ``**params`` checked against ``TrainParams``, one list shared with ``ad_duckdb.train``, and
+      held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
+      defaults). The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
+    - ``fit`` needs at least 20 rows: the scaling and the thresholds are statistics of the training rows.
+    - Unfitted, it raises ``ad_duckdb.NotFittedError`` (a ``ValueError`` and ``AttributeError``, as scikit-learn's
+      is), not ``sklearn.exceptions.NotFittedError``: scikit-learn is not a dependency.
+    - Scores are float32 computations: a row scored alone and in a batch can differ in the last digits (about
+      1e-6 relative).
     """
 
     def __init__(self, **params: Any) -> None:
@@ -56,6 +109,9 @@ class AutoEncoderDetector:
         return dict(self.params)
 
     def set_params(self, **params: Any) -> AutoEncoderDetector:
+        """Change parameters (scikit-learn's ``set_params``); an unknown name is refused here, as scikit-learn does,
+        not at the next ``fit``."""
+        _check_names(params)
         self.params.update(params)
         return self
 
@@ -69,10 +125,7 @@ class AutoEncoderDetector:
                     input_tags=InputTags(allow_nan=True))
 
     def _train_params(self) -> TrainParams:
-        unknown = set(self.params) - set(TrainParams.__dataclass_fields__)
-        if unknown:
-            known = ", ".join(sorted(TrainParams.__dataclass_fields__))
-            raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
+        _check_names(self.params)
         p = TrainParams(**self.params)
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
@@ -107,11 +160,13 @@ class AutoEncoderDetector:
             if feature_names is None:
                 feature_names = [str(c) for c in X.columns]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
-        X = np.asarray(X, dtype=np.float64)
+        X = _float_rows(X, "AutoEncoderDetector.fit")
+        who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
-            who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
             one = " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else ""
             raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
+        if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
+            raise BadInputError(f"{who}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
@@ -157,9 +212,13 @@ class AutoEncoderDetector:
         if hasattr(X, "columns") and hasattr(X, "dtypes"):
             X = self._frame_in_fit_order(X)
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
-        X = np.require(np.asarray(X, dtype=np.float64), requirements=["C", "W"])
+        X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got {X.shape}.")
+            hint = ""
+            if X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
+                hint = (". Reshape your data: X.reshape(1, -1) for one row" if len(X) == self.n_features_in_ > 1
+                        else ". Reshape your data: X.reshape(-1, 1) for one feature" if self.n_features_in_ == 1 else "")
+            raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
         return X
 
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:
@@ -204,6 +263,7 @@ class AutoEncoderDetector:
         return {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Anomaly score of each row, higher = more anomalous (``anomaly_score`` in SQL); NaN is allowed."""
         return self.score_with_errors(X)[0].astype(np.float64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
@@ -215,6 +275,7 @@ class AutoEncoderDetector:
         return -self.decision_function(X)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention)."""
         self._check_fitted()
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "

@@ -15,6 +15,8 @@ from ad_duckdb import store
 
 from conftest import FAST, ROOT, make_transactions
 
+README = (ROOT / "README.md").read_text()
+
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
@@ -109,6 +111,35 @@ def test_export_import_roundtrip(db: Path, tmp_path: Path) -> None:
             ad_duckdb.import_model(con, bad)
     finally:
         con.close()
+
+
+def test_exported_file_runs_without_ad_duckdb_as_the_readme_says(db: Path, tmp_path: Path) -> None:
+    """The README told how to run an exported file (input, outputs) but not where its features, their order and
+    its thresholds are, which is what a service scoring with plain onnxruntime needs for is_anomaly."""
+    import json
+
+    import onnx
+    import onnxruntime as ort
+
+    assert 'custom_metadata_map["ad_duckdb"]' in README and "`score > value`" in README
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        rows = con.execute("SELECT count, amount, anomaly_score('tx_ae', count, amount), is_anomaly('tx_ae', count, "
+                           "amount) FROM transactions").fetchall()
+    finally:
+        con.close()
+    db.unlink()  # the file needs nothing of the database it came from
+    onnx.checker.check_model(onnx.load(str(f)), full_check=True)
+    sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+    meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])
+    assert [c["name"] for c in meta["features"]] == ["count", "amount"] and meta["name"] == "tx_ae"
+    default = next(t["value"] for t in meta["thresholds"] if t["name"] == "default")
+    dtype = np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32
+    score = sess.run(["score"], {"x": np.array([r[:2] for r in rows], dtype=dtype)})[0]
+    np.testing.assert_allclose(score, [r[2] for r in rows], rtol=1e-5)
+    assert ((score > default) == np.array([r[3] for r in rows])).all()
+    assert [a.shape for a in sess.run(None, {"x": np.zeros((0, 2), dtype)})] == [(0,), (0, 2)]
 
 
 def test_drop_versions(db: Path) -> None:
