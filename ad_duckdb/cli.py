@@ -388,7 +388,7 @@ def _print_carried(stored: list[Threshold]) -> None:
         if t.method in thresholds.LABELLED:
             how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
         else:
-            how = f"at the same point of the training scores (flags {t.flagged_share:.2%} of training rows)"
+            how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"
         click.echo(f"carried {t.name}: {t.value:.6g}, {how}")
 
 
@@ -443,8 +443,8 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
                       source: str) -> None:
     share = info.flagged_shares.get("default")
     share = share if share is not None else contamination
-    click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {share:.2%} of training rows; "
-               f"contamination {contamination:.2%})")
+    click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {metrics.share_text(share)} of training rows; "
+               f"contamination {metrics.share_text(contamination)})")
     args = _sql_idents(con, info.features)
     # A model trained on a query (0/1 columns of a category, a cast) scores rows that query makes: say so, rather
     # than "FROM ...", which reads as "any table with these columns".

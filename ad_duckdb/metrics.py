@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,14 @@ from typing import Any
 import numpy as np
 
 from .thresholds import Z95, check_no_nan, curve, wilson
+
+
+def share_text(p: float) -> str:
+    """A share as a percentage, ``0.02%``; below 0.01% to its first significant digit (``0.001%``), so 1 row in
+    100,000 does not read as none."""
+    if 0 < abs(p) < 5e-5:
+        return f"{p * 100:.{-math.floor(math.log10(abs(p) * 100))}f}%"
+    return f"{p:.2%}"
 
 
 def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -93,7 +102,7 @@ class Report:
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled anomalies "
-            f"({self.anomalies / max(self.rows, 1):.2%})",
+            f"({share_text(self.anomalies / max(self.rows, 1))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *(f"note: {n}" for n in self.notes),
             "",
@@ -242,7 +251,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         text = f"{names} > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
-            text += f": {n} rows ({n / max(scores.size, 1):.2%})"
+            text += f": {n} rows ({share_text(n / max(scores.size, 1))})"
         colour = f"C{1 + i % 9}"
         ax.axvline(tv, color=colour, ls="--", lw=1)
         right = hi > lo and (tv - lo) / (hi - lo) > 0.55

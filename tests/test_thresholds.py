@@ -741,3 +741,11 @@ def test_carrying_thresholds_passes_over_a_damaged_older_version() -> None:
         assert info.version == 3 and carried.chosen_on.startswith("carried from m@2")
     finally:
         con.close()
+
+
+def test_a_tiny_share_is_printed_as_a_share_not_as_none() -> None:
+    # 1 labelled anomaly in 100,000 rows printed as "(0.00%)", as if there were none
+    assert metrics.share_text(1 / 100_000) == "0.001%"
+    assert metrics.share_text(3 / 7_000_000) == "0.00004%"
+    assert metrics.share_text(0.0123) == "1.23%" and metrics.share_text(0.0) == "0.00%"
+    assert metrics.share_text(1e-4) == "0.01%"
