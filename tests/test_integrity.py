@@ -178,6 +178,19 @@ def test_hostile_file_refused_at_import(good: store.ModelRecord, kind: str, tmp_
         con.close()
 
 
+@pytest.mark.parametrize("kind", ["external_data", "custom_domain", "subgraph_external"])
+def test_a_fresh_training_runs_graph_is_checked_before_onnxruntime_sees_it(good: store.ModelRecord, kind: str) -> None:
+    """README: every model is checked before onnxruntime sees it, a fresh training run's too. The parity check
+    torch vs onnxruntime is the first to load a trained graph; it gave the bytes to onnxruntime unchecked."""
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import parity_check
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    with pytest.raises(IntegrityError, match=rf"Model 'fresh'.*{HOSTILE[kind][1]}"):
+        parity_check(det.graph_, hostile_bytes(good, kind), X[:50], model="fresh")
+
+
 def test_damaged_rows_are_refused_and_the_good_model_still_scores(good: store.ModelRecord, tmp_path: Path) -> None:
     path = str(tmp_path / "mixed.duckdb")
     con = duckdb.connect(path)
