@@ -262,6 +262,8 @@ def test_oversized_model_refused_everywhere(good: store.ModelRecord, tmp_path: P
             monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", typo)
             with pytest.raises(ad_duckdb.BadInputError, match=rf"must be a positive whole number of bytes.*'{typo}'"):
                 ad_duckdb.load_model(con, "tx")
+        monkeypatch.delenv("AD_DUCKDB_MAX_MODEL_BYTES")
+        assert store.max_model_bytes() == 64 * 2**20  # README: default 64 MiB
         monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(len(good.onnx)))
         ad_duckdb.refresh(con)
         assert con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()[0][0] >= 0
