@@ -50,14 +50,16 @@ def _export(graph: Any, n_features: int) -> bytes:
 
 def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) -> float:
     """Score ``X`` with torch and with onnxruntime; raise unless they agree. Returns the max abs difference."""
-    import onnxruntime as ort
     import torch
+
+    from .scoring import make_session
 
     Xg = np.require(np.asarray(X, dtype=np.float64 if graph.pre.input_dtype == torch.float64 else np.float32),
                     requirements=["C", "W"])
     with torch.no_grad():
         ts, te = graph(torch.from_numpy(Xg))
-    sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    # Why make_session: it runs the integrity check first, so a fresh graph too is checked before onnxruntime sees it
+    sess = make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
     os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg})
     ts_np, te_np = ts.numpy(), te.numpy()
     # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance

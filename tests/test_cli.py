@@ -104,6 +104,16 @@ def test_every_command_has_help_with_example() -> None:
         assert cmd.help
 
 
+
+def test_train_help_names_every_kind_of_column_the_default_features_leave_out() -> None:
+    """README (Quick start): without -f, id-like columns, a row index written out and columns --where holds at one
+    value are left out; --help named only the id-like ones."""
+    text = " ".join(run("train", "--help").split())
+    for said in ("integers named id, *_id or *Id", "rising row by row", "a row index written out",
+                 "columns --where holds at one value"):
+        assert said in text, said
+
+
 def test_console_script() -> None:
     out = subprocess.run([str(BIN), "--help"], capture_output=True, text=True, check=True).stdout
     assert "Quick start" in out

@@ -161,6 +161,57 @@ def test_scoring_throughput_one_vs_two_threads(base_db: Path, tmp_path: Path) ->
           f"(x{two / one:.2f} on {os.cpu_count()} shared cores)")
 
 
+
+def test_two_cursors_score_at_the_same_time(base_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README (Security): threads scoring through cursors of one connection are not serialized by a lock of ours.
+    The first two onnxruntime runs wait for each other at a barrier: with any lock of ours around scoring, the second
+    could not start while the first waits, the barrier would break and the queries fail. No clock is read."""
+    import onnxruntime
+
+    path = tmp_path / "both.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path), config={"threads": 1})  # one DuckDB thread per query: the overlap is ours
+    q = "SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions"
+    expected = con.execute(q).fetchall()[0][0]  # sessions made before the race
+    meet = threading.Barrier(2, timeout=120)
+    calls = [0]
+    calls_lock = threading.Lock()
+    real_run = onnxruntime.InferenceSession.run
+
+    def run_meeting_the_other(self: onnxruntime.InferenceSession, *args: object, **kwargs: object) -> object:
+        with calls_lock:
+            calls[0] += 1
+            first_two = calls[0] <= 2
+        if first_two:
+            meet.wait()  # returns only once a second run has started beside this one
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime.InferenceSession, "run", run_meeting_the_other)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def score() -> None:
+        cur = con.cursor()
+        try:
+            results.append(cur.execute(q).fetchall()[0][0])
+        except BaseException as e:  # reported below, with the other thread's outcome
+            errors.append(e)
+        finally:
+            cur.close()
+
+    threads = [threading.Thread(target=score) for _ in range(2)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        monkeypatch.undo()
+        con.close()
+    assert errors == [] and not meet.broken
+    assert results == [expected, expected]
+
+
 CHILD = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})

@@ -178,6 +178,19 @@ def test_hostile_file_refused_at_import(good: store.ModelRecord, kind: str, tmp_
         con.close()
 
 
+@pytest.mark.parametrize("kind", ["external_data", "custom_domain", "subgraph_external"])
+def test_a_fresh_training_runs_graph_is_checked_before_onnxruntime_sees_it(good: store.ModelRecord, kind: str) -> None:
+    """README: every model is checked before onnxruntime sees it, a fresh training run's too. The parity check
+    torch vs onnxruntime is the first to load a trained graph; it gave the bytes to onnxruntime unchecked."""
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import parity_check
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    with pytest.raises(IntegrityError, match=rf"Model 'fresh'.*{HOSTILE[kind][1]}"):
+        parity_check(det.graph_, hostile_bytes(good, kind), X[:50], model="fresh")
+
+
 def test_damaged_rows_are_refused_and_the_good_model_still_scores(good: store.ModelRecord, tmp_path: Path) -> None:
     path = str(tmp_path / "mixed.duckdb")
     con = duckdb.connect(path)
@@ -249,6 +262,8 @@ def test_oversized_model_refused_everywhere(good: store.ModelRecord, tmp_path: P
             monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", typo)
             with pytest.raises(ad_duckdb.BadInputError, match=rf"must be a positive whole number of bytes.*'{typo}'"):
                 ad_duckdb.load_model(con, "tx")
+        monkeypatch.delenv("AD_DUCKDB_MAX_MODEL_BYTES")
+        assert store.max_model_bytes() == 64 * 2**20  # README: default 64 MiB
         monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", str(len(good.onnx)))
         ad_duckdb.refresh(con)
         assert con.execute("SELECT anomaly_score('tx', count, amount) FROM t").fetchall()[0][0] >= 0
@@ -358,6 +373,47 @@ def test_scoring_side_modules_never_import_torch_or_onnx() -> None:
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         assert not {m for m in mods if m.split(".")[0] in ("torch", "onnx")}, name
+
+
+_SCORING_ONLY = """
+import sys
+import ad_duckdb
+con = ad_duckdb.connect(":memory:")
+ad_duckdb.import_model(con, sys.argv[1])
+con.execute("CREATE TABLE t AS SELECT range % 9 + 1 AS count, (range % 9 + 1) * 20.0 AS amount, "
+            "(range % 97 = 0)::INTEGER AS label FROM range(3000)")
+row = con.execute("SELECT sum(anomaly_score('tx_ae', count, amount)), count_if(is_anomaly('tx_ae', count, amount)), "
+                  "count_if(is_anomaly_at('tx_ae', 'p90', count, amount)), max(anomaly_percentile('tx_ae', count, amount)), "
+                  "count(anomaly_explain('tx_ae', count, amount)), max(anomaly_threshold('tx_ae', 'p99')) FROM t").fetchall()[0]
+assert row[0] > 0 and row[4] == 3000, row
+ad_duckdb.score(con, "tx_ae", "t", into="scores", explain=True)
+assert con.execute("SELECT count(*) FROM scores").fetchall()[0][0] == 3000
+ad_duckdb.evaluate(con, "tx_ae", "t", label="label")
+ad_duckdb.set_threshold(con, "tx_ae", "cut", method="manual", value=5.0)
+ad_duckdb.export_model(con, "tx_ae", sys.argv[2])
+con.close()
+print("scored")
+"""
+
+
+def test_scoring_needs_only_duckdb_pyarrow_numpy_and_onnxruntime(mem_con: duckdb.DuckDBPyConnection,
+                                                                 tmp_path: Path) -> None:
+    """README (Security): scoring needs only duckdb, pyarrow, numpy and onnxruntime. Every other package is made to
+    fail on import; the SQL functions, bulk scoring, evaluation, a manual threshold, import and export still work."""
+    import os
+    import subprocess
+    import sys
+
+    blocked = ("torch", "onnx", "onnxscript", "tqdm", "matplotlib", "pandas", "polars", "sklearn", "scipy", "click")
+    blocker = tmp_path / "block"
+    for name in blocked:
+        (blocker / name).mkdir(parents=True)
+        (blocker / name / "__init__.py").write_text(f"raise ImportError('No module named {name} (blocked)')\n")
+    model = ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "tx_ae.onnx")
+    res = subprocess.run([sys.executable, "-c", _SCORING_ONLY, str(model), str(tmp_path / "again.onnx")],
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"})
+    assert res.returncode == 0 and res.stdout.strip() == "scored", res.stderr
 
 
 def test_refused_model_is_named_in_not_found_hint(good: store.ModelRecord) -> None:

@@ -160,6 +160,22 @@ def test_inf_and_overflowing_double_score_alike(con: duckdb.DuckDBPyConnection) 
     assert one(con, "SELECT anomaly_score('tx_ae', 1e300, 40.0)") == inf
 
 
+
+def test_uhugeint_above_2_127_is_the_one_documented_exception(con: duckdb.DuckDBPyConnection) -> None:
+    """README: every numeric type scores as the same value cast to DOUBLE, except UHUGEINT above 2^127 after the first
+    feature: DuckDB hands UHUGEINT to Python functions as a signed 128-bit value, so it arrives wrapped to a negative
+    number (the first feature is cast to DOUBLE by DuckDB itself). Casting the column to DOUBLE is the fix."""
+    big = 2**127 + 5
+    first = one(con, f"SELECT anomaly_score('tx_ae', {big}::UHUGEINT, 40) = anomaly_score('tx_ae', {big}::DOUBLE, 40)")
+    assert first is True
+    small = one(con, "SELECT anomaly_score('tx_ae', 3, 40::UHUGEINT) = anomaly_score('tx_ae', 3, 40::DOUBLE)")
+    assert small is True
+    as_uhugeint, as_double, wrapped = con.execute(
+        f"SELECT anomaly_score('tx_ae', 3, {big}::UHUGEINT), anomaly_score('tx_ae', 3, {big}::UHUGEINT::DOUBLE), "
+        f"anomaly_score('tx_ae', 3, {big - 2**128}::DOUBLE)").fetchall()[0]
+    assert as_uhugeint == wrapped and as_uhugeint != as_double
+
+
 # --- arity, empty input, model names --------------------------------------------------------------
 
 @pytest.mark.parametrize("func", FUNCS)

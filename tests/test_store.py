@@ -407,6 +407,24 @@ def test_a_model_name_ending_in_onnx_is_refused(db: Path, tmp_path: Path) -> Non
         con.close()
 
 
+
+def test_model_names_follow_the_readmes_rule_and_length(db: Path, tmp_path: Path) -> None:
+    """README (Security): model names are [A-Za-z_][A-Za-z0-9_.-]*, at most 128 characters."""
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx_ae.onnx")
+        longest = "_" + "a.b-9" * 25 + "xy"
+        assert len(longest) == 128
+        assert ad_duckdb.import_model(con, f, name=longest).name == longest
+        assert con.execute(f"SELECT count(anomaly_score('{longest}', count, amount)) FROM transactions").fetchall()[0][0]
+        for bad in (longest + "z", "9lives", "tx ae", "tx@ae", "tx$ae", "-tx", ".tx", ""):
+            with pytest.raises(ad_duckdb.BadInputError, match=r"is not valid: use letters, digits, '_', '-' or '\.', "
+                                                              r"starting with a letter or '_' \(at most 128 characters\)"):
+                ad_duckdb.import_model(con, f, name=bad)
+    finally:
+        con.close()
+
+
 def test_an_error_while_scoring_into_a_table_surfaces_as_itself(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # DuckDB reads the scored batches and wraps an error raised there (or Ctrl-C) as "reading the stream
     # failed" with a traceback in the text; the caller gets the original, and the table is untouched.
