@@ -9,7 +9,9 @@ import math
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -156,6 +158,34 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duck
             time.sleep(min(0.5, left))
 
 
+# The connections commands have open, for the Ctrl-C watcher (_watch_ctrl_c) to interrupt.
+_OPEN: set[duckdb.DuckDBPyConnection] = set()
+
+
+def _watch_ctrl_c() -> None:
+    """Make Ctrl-C stop a running DuckDB query at once: Python's handler only raises KeyboardInterrupt when the main
+    thread runs Python again, and DuckDB notices the signal itself only now and then, so a long query ran on.
+
+    Why a wakeup fd: the C-level handler writes to it in whichever thread the signal lands, even while the main
+    thread waits in DuckDB without the GIL; a thread reading it interrupts the open connections, whose queries then
+    fail with DuckDB's InterruptException (shown as the interrupted error, exit 130).
+    """
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            if signal.SIGINT in os.read(r, 64):
+                for con in list(_OPEN):
+                    try:
+                        con.interrupt()
+                    except duckdb.Error:
+                        pass  # closed meanwhile: nothing of it to stop
+
+    threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -171,6 +201,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         raise _failure(str(e), e) from e
     except OSError as e:
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
+    _OPEN.add(con)
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
@@ -183,6 +214,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
     except OSError as e:
         raise click.ClickException(_os_error_message(e)) from e
     finally:
+        _OPEN.discard(con)
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
 
@@ -1026,6 +1058,7 @@ cli.add_command(serve)
 
 
 def main() -> None:
+    _watch_ctrl_c()
     cli(prog_name="ad-duckdb")
 
 
