@@ -13,6 +13,8 @@ import os
 import random
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -92,6 +94,25 @@ STORE_TABLES: dict[str, tuple[str, ...]] = {
     "ad_thresholds": ("model", "version", "threshold_name", "value", "method"),
     "ad_model_versions": ("name", "last_version"),
 }
+
+
+@contextmanager
+def transaction(cur: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT on ``cur``; on any error (a Ctrl-C too) ROLLBACK, then raise the error that stopped it.
+
+    Why ROLLBACK's own error is dropped: a COMMIT that failed (a full disk) has already ended the transaction, and
+    ROLLBACK's "no transaction is active" then took the place of the error that said why.
+    """
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        cur.execute("COMMIT")
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
 
 
 def ensure_schema(cur: Any) -> None:
@@ -263,8 +284,7 @@ GOALS = "threshold_goals"
 def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[str, Any] | None) -> None:
     """Store ``t`` for a stored version, with the goal it was chosen for on labels (``None``: none, and a goal kept
     under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal."""
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
                           [model, version]).fetchall()
         metrics = json.loads(row[0][0] or "{}") if row else {}
@@ -276,13 +296,6 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
                         [_json(metrics | {GOALS: goals}), model, version])
         write_threshold(cur, model, version, t)
-        cur.execute("COMMIT")
-    except BaseException:
-        try:
-            cur.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # a COMMIT that failed has already ended the transaction
-        raise
 
 
 _COLS = (
@@ -480,8 +493,7 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         if not versions:
             return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
         # answered by a different model trained after N was dropped.
         cur.execute(
@@ -492,8 +504,4 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         for v in versions:
             cur.execute("DELETE FROM ad_thresholds WHERE model = ? AND version = ?", [name, v])
             cur.execute("DELETE FROM ad_models WHERE name = ? AND version = ?", [name, v])
-        cur.execute("COMMIT")
-    except Exception:
-        cur.execute("ROLLBACK")
-        raise
     return versions
