@@ -306,6 +306,16 @@ _COLS = (
 
 def _from_row(row: tuple[Any, ...]) -> ModelRecord:
     name, version, created, fmt, kind, feats, source, rows, params, metrics, libs, onnx, sha = row
+    # Why before any use: the schema's NOT NULL can be dropped by hand, and int(None) / bytes(None) raised a bare
+    # TypeError that stopped every model of the database from loading, not only this one.
+    empty = [c for c, v in (("format_version", fmt), ("kind", kind), ("features", feats), ("onnx", onnx),
+                            ("sha256", sha)) if v is None]
+    if empty:
+        raise IntegrityError(
+            f"Model '{name}@{version}' has no {' and no '.join(empty)} ("
+            f"{', '.join(f'ad_models.{c}' for c in empty)} {'is' if len(empty) == 1 else 'are'} NULL), so the row was "
+            "altered or damaged; re-train it or import a good copy (the model will not be used)."
+        )
     fmt = int(fmt)
     if fmt > FORMAT_VERSION:
         raise IntegrityError(
