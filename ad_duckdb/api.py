@@ -899,14 +899,9 @@ def score(
             close()
     target = table_sql(into)
     with _scored_view(con, reader, close, failed) as cur:
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with store.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
     return int(n)
 
 
@@ -1185,8 +1180,7 @@ def evaluate(
     if into is not None:
         cur = con.cursor()
         try:
-            cur.execute("BEGIN TRANSACTION")  # all or nothing: a replaced table is never left half-written
-            try:
+            with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
                 cur.execute(
                     f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
                     "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
@@ -1195,10 +1189,6 @@ def evaluate(
                     f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
                     [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
                 )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
         finally:
             cur.close()
     return rep

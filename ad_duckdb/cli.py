@@ -9,7 +9,9 @@ import math
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -75,6 +77,7 @@ EXIT_NO_MODEL = 5  # no such model, version or threshold
 EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
 EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate on
 EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped
 _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
     (DatabaseUnavailableError, EXIT_NO_DATABASE),
     (DatabaseLockedError, EXIT_LOCKED),
@@ -90,7 +93,8 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_NO_MODEL} no such model, version or threshold;
 {EXIT_NO_SOURCE} no such source table, view, file or column;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
-{EXIT_INTEGRITY} a stored or imported model failed its integrity check.
+{EXIT_INTEGRITY} a stored or imported model failed its integrity check;
+{EXIT_INTERRUPTED} interrupted (Ctrl-C).
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"."""
 
 
@@ -111,6 +115,20 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
             code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     err.exit_code = code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
+    return err
+
+
+def _is_interrupt(e: BaseException) -> bool:
+    """Whether ``e`` is a Ctrl-C: Python's, or DuckDB's for a query it was running (SIGINT seen by its own check:
+    a bare ``RuntimeError``; ``connection.interrupt()``: ``InterruptException``)."""
+    return (isinstance(e, KeyboardInterrupt | duckdb.InterruptException)
+            or type(e) is RuntimeError and str(e) == "Query interrupted")
+
+
+def _interrupted() -> click.ClickException:
+    err = click.ClickException("interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each "
+                               "model, scores table and threshold is stored in one transaction, whole or not at all.")
+    err.exit_code = EXIT_INTERRUPTED
     return err
 
 
@@ -140,6 +158,34 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duck
             time.sleep(min(0.5, left))
 
 
+# The connections commands have open, for the Ctrl-C watcher (_watch_ctrl_c) to interrupt.
+_OPEN: set[duckdb.DuckDBPyConnection] = set()
+
+
+def _watch_ctrl_c() -> None:
+    """Make Ctrl-C stop a running DuckDB query at once: Python's handler only raises KeyboardInterrupt when the main
+    thread runs Python again, and DuckDB notices the signal itself only now and then, so a long query ran on.
+
+    Why a wakeup fd: the C-level handler writes to it in whichever thread the signal lands, even while the main
+    thread waits in DuckDB without the GIL; a thread reading it interrupts the open connections, whose queries then
+    fail with DuckDB's InterruptException (shown as the interrupted error, exit 130).
+    """
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+
+    def watch() -> None:
+        while True:
+            if signal.SIGINT in os.read(r, 64):
+                for con in list(_OPEN):
+                    try:
+                        con.interrupt()
+                    except duckdb.Error:
+                        pass  # closed meanwhile: nothing of it to stop
+
+    threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -155,6 +201,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         raise _failure(str(e), e) from e
     except OSError as e:
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
+    _OPEN.add(con)
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
@@ -167,6 +214,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
     except OSError as e:
         raise click.ClickException(_os_error_message(e)) from e
     finally:
+        _OPEN.discard(con)
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
 
@@ -297,6 +345,20 @@ class _Command(click.Command):
 
 class _Group(click.Group):
     command_class = _Command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Why here: click turns a KeyboardInterrupt into a bare "Aborted!" with exit 1 (any other error), and DuckDB's
+        # own answer to Ctrl-C in a query reached the user as a RuntimeError traceback.
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as e:
+            if _is_interrupt(e.__cause__ or e):
+                raise _interrupted() from e
+            raise
+        except BaseException as e:
+            if _is_interrupt(e):
+                raise _interrupted() from e
+            raise
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
@@ -997,6 +1059,7 @@ cli.add_command(serve)
 
 
 def main() -> None:
+    _watch_ctrl_c()
     cli(prog_name="ad-duckdb")
 
 

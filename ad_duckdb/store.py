@@ -13,6 +13,8 @@ import os
 import random
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -85,13 +87,38 @@ def schema_sql() -> str:
     return resources.files("ad_duckdb").joinpath("sql/schema.sql").read_text()
 
 
-# The tables ad_duckdb owns, with the columns it reads (sql/schema.sql). ``ad_model_versions`` keeps the
-# highest version each name ever had, so a dropped 'name@N' is never given to another model.
-STORE_TABLES: dict[str, tuple[str, ...]] = {
-    "ad_models": ("name", "version", "created_at", "format_version", "kind", "features", "onnx", "sha256"),
-    "ad_thresholds": ("model", "version", "threshold_name", "value", "method"),
-    "ad_model_versions": ("name", "last_version"),
+# The tables ad_duckdb owns, with every column it reads or writes and its type (sql/schema.sql). ``ad_model_versions``
+# keeps the highest version each name ever had, so a dropped 'name@N' is never given to another model.
+STORE_TABLES: dict[str, dict[str, str]] = {
+    "ad_models": {"name": "VARCHAR", "version": "INTEGER", "created_at": "TIMESTAMP", "format_version": "INTEGER",
+                  "kind": "VARCHAR", "features": "JSON", "source": "VARCHAR", "train_rows": "BIGINT", "params": "JSON",
+                  "metrics": "JSON", "lib_versions": "JSON", "onnx": "BLOB", "sha256": "VARCHAR"},
+    "ad_thresholds": {"model": "VARCHAR", "version": "INTEGER", "threshold_name": "VARCHAR", "value": "DOUBLE",
+                      "method": "VARCHAR", "chosen_on": "VARCHAR", "precision": "DOUBLE", "recall": "DOUBLE",
+                      "f1": "DOUBLE", "flagged_share": "DOUBLE", "created_at": "TIMESTAMP"},
+    "ad_model_versions": {"name": "VARCHAR", "last_version": "INTEGER"},
 }
+# Columns without which the stored models themselves are gone: adding the column back gives them no bytes.
+_MODEL_DATA = ("format_version", "kind", "features", "onnx", "sha256")
+
+
+@contextmanager
+def transaction(cur: Any) -> Iterator[None]:
+    """BEGIN ... COMMIT on ``cur``; on any error (a Ctrl-C too) ROLLBACK, then raise the error that stopped it.
+
+    Why ROLLBACK's own error is dropped: a COMMIT that failed (a full disk) has already ended the transaction, and
+    ROLLBACK's "no transaction is active" then took the place of the error that said why.
+    """
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        cur.execute("COMMIT")
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
 
 
 def ensure_schema(cur: Any) -> None:
@@ -112,6 +139,19 @@ def tables_exist(cur: Any) -> bool:
     ).fetchall())
     for table, cols in found.items():
         missing = [c for c in STORE_TABLES[table] if c not in {str(x).lower() for x in cols}]
+        if missing and len(missing) <= len(STORE_TABLES[table]) // 2:
+            # Why told apart from a user's own table: most of the store's columns are there, so one was dropped (or
+            # renamed) by hand, and the fix is to add it back, not to rename the table
+            which = f"column {missing[0]} is" if len(missing) == 1 else f"columns {', '.join(missing)} are"
+            add = "; ".join(f"ALTER TABLE {table} ADD COLUMN {c} {STORE_TABLES[table][c]}" for c in missing)
+            lost = [c for c in missing if table == "ad_models" and c in _MODEL_DATA]
+            raise IntegrityError(
+                f"Table {table} is ad_duckdb's model store, but its {which} missing (dropped or renamed by hand?), so "
+                f"no model can be read or stored. Add {'it' if len(missing) == 1 else 'them'} back: {add} (from the "
+                f"command line: ad-duckdb sql DB \"{add}\" --write)"
+                + (f"; the models' {', '.join(lost)} went with {'it' if len(lost) == 1 else 'them'}, so then re-train "
+                   "or import each model (or restore the database from a backup)." if lost else ".")
+            )
         if missing:
             raise BadInputError(
                 f"Table {table!r} in this database is not ad_duckdb's model store (it has columns "
@@ -235,7 +275,9 @@ def next_version(cur: Any, name: str) -> int:
 
 def _insert(cur: Any, rec: ModelRecord) -> None:
     cur.execute(
-        "INSERT INTO ad_models VALUES (?, ?, ?, ?, ?, ?::JSON, ?, ?, ?::JSON, ?::JSON, ?::JSON, ?, ?)",
+        # Columns named: one added back by hand (see tables_exist) comes last, and values by position would shift
+        "INSERT INTO ad_models (name, version, created_at, format_version, kind, features, source, train_rows, params, "
+        "metrics, lib_versions, onnx, sha256) VALUES (?, ?, ?, ?, ?, ?::JSON, ?, ?, ?::JSON, ?::JSON, ?::JSON, ?, ?)",
         [
             rec.name, rec.version, rec.created_at, rec.format_version, rec.kind, specs_to_json(rec.features),
             rec.source, rec.train_rows, _json(rec.params), _json(rec.metrics), _json(rec.lib_versions),
@@ -249,7 +291,8 @@ def _insert(cur: Any, rec: ModelRecord) -> None:
 def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at: dt.datetime | None = None) -> None:
     created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     cur.execute(
-        "INSERT OR REPLACE INTO ad_thresholds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO ad_thresholds (model, version, threshold_name, value, method, chosen_on, precision, "
+        "recall, f1, flagged_share, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [model, version, t.name, float(t.value), t.method, t.chosen_on, t.precision, t.recall, t.f1,
          t.flagged_share, created],
     )
@@ -263,8 +306,7 @@ GOALS = "threshold_goals"
 def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[str, Any] | None) -> None:
     """Store ``t`` for a stored version, with the goal it was chosen for on labels (``None``: none, and a goal kept
     under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal."""
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
                           [model, version]).fetchall()
         metrics = json.loads(row[0][0] or "{}") if row else {}
@@ -276,13 +318,6 @@ def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[s
             cur.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?",
                         [_json(metrics | {GOALS: goals}), model, version])
         write_threshold(cur, model, version, t)
-        cur.execute("COMMIT")
-    except BaseException:
-        try:
-            cur.execute("ROLLBACK")
-        except duckdb.Error:
-            pass  # a COMMIT that failed has already ended the transaction
-        raise
 
 
 _COLS = (
@@ -293,6 +328,16 @@ _COLS = (
 
 def _from_row(row: tuple[Any, ...]) -> ModelRecord:
     name, version, created, fmt, kind, feats, source, rows, params, metrics, libs, onnx, sha = row
+    # Why before any use: the schema's NOT NULL can be dropped by hand, and int(None) / bytes(None) raised a bare
+    # TypeError that stopped every model of the database from loading, not only this one.
+    empty = [c for c, v in (("format_version", fmt), ("kind", kind), ("features", feats), ("onnx", onnx),
+                            ("sha256", sha)) if v is None]
+    if empty:
+        raise IntegrityError(
+            f"Model '{name}@{version}' has no {' and no '.join(empty)} ("
+            f"{', '.join(f'ad_models.{c}' for c in empty)} {'is' if len(empty) == 1 else 'are'} NULL), so the row was "
+            "altered or damaged; re-train it or import a good copy (the model will not be used)."
+        )
     fmt = int(fmt)
     if fmt > FORMAT_VERSION:
         raise IntegrityError(
@@ -480,20 +525,15 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         if not versions:
             return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
-    cur.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(cur):
         # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
         # answered by a different model trained after N was dropped.
         cur.execute(
-            "INSERT INTO ad_model_versions SELECT $1, greatest($2, coalesce((SELECT last_version FROM "
+            "INSERT INTO ad_model_versions (name, last_version) SELECT $1, greatest($2, coalesce((SELECT last_version FROM "
             "ad_model_versions WHERE name = $1), 0)) ON CONFLICT (name) DO UPDATE SET last_version = "
             "excluded.last_version", [name, max(known[name])]
         )
         for v in versions:
             cur.execute("DELETE FROM ad_thresholds WHERE model = ? AND version = ?", [name, v])
             cur.execute("DELETE FROM ad_models WHERE name = ? AND version = ?", [name, v])
-        cur.execute("COMMIT")
-    except Exception:
-        cur.execute("ROLLBACK")
-        raise
     return versions

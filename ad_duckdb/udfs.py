@@ -21,7 +21,7 @@ import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
 
 from . import store
-from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
+from .exceptions import AdDuckDBError, BadInputError, IntegrityError, ModelNotFoundError
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
 FUNCTIONS = (
@@ -92,7 +92,7 @@ class Registry:
         self.files: list[LoadedModel] = []
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
         self.dropped: dict[str, int] = {}  # the highest version of each name with dropped versions (see store.not_found)
-        self.store_error: str | None = None  # why the store could not be read at all (see refresh)
+        self.store_error: AdDuckDBError | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.hold = _Holder()
@@ -104,10 +104,10 @@ class Registry:
             recs, problems = store.load_all(cur, self.names)
             dropped = store.dropped_versions(cur)
             self.store_error = None
-        except BadInputError as e:
-            # a user's own table named like the store: the functions still register (so the SQL that renames
-            # it can run), and a call says what is wrong
-            recs, problems, dropped, self.store_error = [], {}, {}, str(e)
+        except (BadInputError, IntegrityError) as e:
+            # a user's own table named like the store, or the store missing a column: the functions still register
+            # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
+            recs, problems, dropped, self.store_error = [], {}, {}, e
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -149,8 +149,8 @@ class Registry:
             raise IntegrityError(msg + (f" Versions that load: {loads} (name one, or drop {name}@{v})." if loads else ""))
         if not isinstance(ref, str):
             raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
-        if self.store_error:
-            raise BadInputError(self.store_error)
+        if self.store_error is not None:
+            raise type(self.store_error)(str(self.store_error))
         if self.names is not None and ref.split("@")[0] not in self.names:
             raise ModelNotFoundError(
                 f"Model {ref!r} is not among the models these functions were registered with ({self.names}; "

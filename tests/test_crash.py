@@ -196,3 +196,46 @@ def test_sigkill_during_bulk_scoring_leaves_no_partial_table(base_db: Path, tmp_
     assert killed_mid_way >= 2  # the kills really landed while scoring ran
     print(f"\nbulk scoring: a full run of {n_rows} rows took {took:.2f}s; {killed_mid_way} of 4 kills landed mid-way, "
           "none left a partial table")
+
+
+def _cli_with_file_size_limit(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process that may not write a byte of any file (RLIMIT_FSIZE; SIGXFSZ ignored, so a write
+    fails with EFBIG): every commit fails as on a full disk, reproducibly and without mounting anything."""
+    import resource
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+    return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize("command", ["score", "drop", "evaluate"])
+def test_a_failed_commit_reports_its_cause_and_keeps_what_was_stored(base_db: Path, tmp_path: Path,
+                                                                       command: str) -> None:
+    # Before: when COMMIT failed (a full disk, a file size limit), the ROLLBACK after it failed too ("no transaction
+    # is active") and its error replaced the real one: "Error: TransactionContext Error: cannot rollback - no
+    # transaction is active", which says nothing of the disk.
+    import duckdb
+
+    path = _copy(base_db, tmp_path / f"{command}.duckdb")
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE scored AS SELECT 1 AS kept FROM range(3)")
+    con.execute("CREATE TABLE labelled AS SELECT *, (amount > 300)::INTEGER AS label FROM transactions")
+    con.execute("CHECKPOINT")  # nothing left for the limited process to write back but its own work
+    con.close()
+    args = {"score": ("score", str(path), "tx_ae", "transactions", "--into", "scored", "--replace"),
+            "drop": ("drop", str(path), "tx_ae", "--yes"),
+            "evaluate": ("evaluate", str(path), "tx_ae", "labelled", "--label", "label", "--into", "scored",
+                         "--replace")}[command]
+    p = _cli_with_file_size_limit(*args)
+    assert p.returncode == 1 and "File too large" in p.stderr and "cannot rollback" not in p.stderr, p.stderr
+    assert p.stderr.startswith("Error: ") and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*), min(kept) FROM scored").fetchall() == [(3, 1)]
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
+        assert ad_duckdb.load_model(con, "tx_ae").version == 1
+    finally:
+        con.close()

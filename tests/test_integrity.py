@@ -11,7 +11,10 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -430,3 +433,38 @@ def test_refused_model_is_named_in_not_found_hint(good: store.ModelRecord) -> No
             make_session(hostile_bytes(good, "custom_domain"), model="evil", n_features=2).run(None, {"x": x})
     finally:
         con.close()
+
+
+def test_rows_with_null_bytes_or_format_version_are_refused_and_the_good_model_still_scores(
+        good: store.ModelRecord, tmp_path: Path) -> None:
+    # Before: a row whose onnx or format_version is NULL (a NOT NULL dropped and a column emptied by hand) raised a bare
+    # TypeError while the functions loaded, so no model of the database scored, and `ad-duckdb list` printed a traceback.
+    path = str(tmp_path / "nulls.duckdb")
+    con = duckdb.connect(path)
+    insert_row(con, good, "good", good.onnx)
+    for col in ("onnx", "format_version", "sha256", "kind"):
+        insert_row(con, good, f"null_{col}", good.onnx)
+        con.execute(f"ALTER TABLE ad_models ALTER {col} DROP NOT NULL")
+        con.execute(f"UPDATE ad_models SET {col} = NULL WHERE name = ?", [f"null_{col}"])
+    con.execute("CREATE TABLE t AS SELECT range::INTEGER + 1 AS count, (range % 50 + 10)::DOUBLE AS amount "
+                "FROM range(300)")
+    con.close()
+
+    con = ad_duckdb.connect(path)
+    try:
+        assert con.execute("SELECT count(anomaly_score('good', count, amount)) FROM t").fetchall()[0][0] == 300
+        for col, pattern in (("onnx", r"has no onnx \(ad_models\.onnx is NULL\)"),
+                             ("format_version", r"has no format_version \(ad_models\.format_version is NULL\)"),
+                             ("sha256", r"no sha256 \(ad_models\.sha256 is NULL\)"),
+                             ("kind", r"has no kind \(ad_models\.kind is NULL\)")):
+            with pytest.raises(duckdb.Error, match=rf"IntegrityError: Model 'null_{col}@1'.*{pattern}"):
+                con.execute(f"SELECT anomaly_score('null_{col}', count, amount) FROM t").fetchall()
+            with pytest.raises(IntegrityError, match=rf"'null_{col}@1'.*{pattern}.*re-train it or import a good copy"):
+                ad_duckdb.load_model(con, f"null_{col}")
+        assert len(ad_duckdb.list_models(con)) == 5
+    finally:
+        con.close()
+    rc = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "list", path, "--format", "csv"], capture_output=True,
+                        text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert rc.returncode == 0 and "Traceback" not in rc.stderr, rc.stderr
+    assert sorted(line.rsplit(",", 1)[1] for line in rc.stdout.splitlines()[1:]) == ["damaged"] * 4 + ["ok"], rc.stdout

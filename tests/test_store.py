@@ -510,3 +510,38 @@ def test_a_csv_path_or_one_with_a_quote_gets_a_source_that_reads_it(tmp_path: Pa
         source = shlex.split(shown)[0]
         assert source.startswith(f"{reader}(")
         assert duckdb.sql(f"SELECT a FROM {source}").fetchall() == [(1,)]
+
+
+def test_a_store_column_dropped_by_hand_is_named_with_the_statement_that_restores_it(db: Path) -> None:
+    # Before: a dropped ad_models.metrics (or params, source, ...) failed every command, `list` included, with
+    # DuckDB's bare 'Binder Error: Referenced column "metrics" not found'; a dropped onnx was called "not ad_duckdb's
+    # model store: rename yours". And once the column was added back (it then comes last), training stored its values
+    # by position, one column over.
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute("ALTER TABLE ad_models DROP COLUMN metrics")
+        con.close()
+        con = ad_duckdb.connect(str(db))  # connecting works, so the statement that adds the column back can run
+        for step in (lambda: ad_duckdb.list_models(con), lambda: ad_duckdb.load_model(con, "tx_ae"),
+                     lambda: con.execute("SELECT anomaly_score('tx_ae', 1, 2)").fetchall(),
+                     lambda: ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)):
+            with pytest.raises((ad_duckdb.IntegrityError, duckdb.Error),
+                               match=r"ad_models is ad_duckdb's model store, but its column metrics is missing .*"
+                                     r"ALTER TABLE ad_models ADD COLUMN metrics JSON"):
+                step()
+        con.execute("ALTER TABLE ad_models ADD COLUMN metrics JSON")
+        ad_duckdb.refresh(con)
+        assert ad_duckdb.load_model(con, "tx_ae").metrics == {}
+        assert con.execute("SELECT count(anomaly_score('tx_ae', count, amount)) FROM transactions").fetchall() == [(800,)]
+        info = ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        rec = ad_duckdb.load_model(con, info.ref)  # its sha256 and graph checked: each value in its own column
+        assert rec.metrics["train_source"] == "transactions" and rec.params["seed"] == 0
+        assert con.execute("SELECT anomaly_percentile('tx_ae', count, amount) IS NOT NULL FROM transactions LIMIT 1"
+                           ).fetchall() == [(True,)]
+
+        con.execute("ALTER TABLE ad_models DROP COLUMN onnx")
+        with pytest.raises(ad_duckdb.IntegrityError, match=r"its column onnx is missing.*ADD COLUMN onnx BLOB.*"
+                                                           r"re-train or import"):
+            ad_duckdb.list_models(con)
+    finally:
+        con.close()
