@@ -421,6 +421,20 @@ def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     assert "%" in first and "%" in second
 
 
+def test_score_top_and_explain_show_rows_whose_columns_look_swapped(model_db: str) -> None:
+    """`score --top` and `explain` pass the model's columns by name, so they cannot have them out of order; rows a
+    source system stored with count and amount swapped are what a user investigates with them. Before, 32 or more
+    such rows failed with "the arguments look out of order ... turn this check off" (advice neither command takes)."""
+    swapped = "SELECT transaction_id, amount AS count, count AS amount FROM transactions WHERE transaction_id <= 40"
+    out = run("score", model_db, "tx_ae", swapped, "--top", "40", "-c", "transaction_id")
+    assert len(out.strip().splitlines()) == 42 and "look out of order" not in out
+    out = run("explain", model_db, "tx_ae", swapped, "--where", "true", "--limit", "40")
+    assert out.count("ANOMALY") == 40, out[:2000]
+    # a query the user writes still gets the check
+    out = fails_in_one_line("sql", model_db, f"SELECT anomaly_explain('tx_ae', count, amount) FROM ({swapped})")
+    assert "look out of order" in out
+
+
 def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db: str) -> None:
     for more in ([], ["--into", "kept"]):
         out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
