@@ -816,7 +816,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, spreads[f.name])})")
             present = [z for z in spreads.values() if math.isfinite(z)]
-            if flagged and len(present) > 1 and all(abs(z) <= TYPICAL_SPREADS for z in present):
+            if flagged and len(present) > 1 and all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z)):
                 top = [part["feature"] for part in e[:2]]
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
                            f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
@@ -846,11 +846,29 @@ def _spreads(spec: FeatureSpec, value: Any) -> float:
     return math.nan if math.isnan(x) else float(transform(np.array([[x]]), [spec])[0, 0])
 
 
+def _kept_constant(spec: FeatureSpec) -> bool:
+    """Whether the column held one value in every training row (kept with constant_columns='keep').
+
+    Why it matters: such a column has no spread; features.fit_specs measures it in units of its value, so 8 against
+    an only value of 5 is 0.6 "spreads", yet any other value is outside its training range and flags the row.
+    """
+    return (spec.lo == spec.hi == 0.0 and spec.transform == "none" and spec.center == spec.fill
+            and spec.scale == max(abs(spec.fill), 1.0))
+
+
+def _typical(spec: FeatureSpec, z: float) -> bool:
+    """Whether a value ``z`` spreads from the training median is common on its own."""
+    return abs(z) < 1e-12 if _kept_constant(spec) else abs(z) <= TYPICAL_SPREADS
+
+
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
-    where = "typical" if abs(z) <= TYPICAL_SPREADS else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    if _kept_constant(spec):
+        where = "typical" if _typical(spec, z) else "outside the training range"
+        return f"value {value}, every training row held {spec.fill:.10g}: {where}"
+    where = "typical" if _typical(spec, z) else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     return f"value {value}, training median {spec.fill:.10g}: {where}"
 
 

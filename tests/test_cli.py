@@ -495,6 +495,27 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
 
 
+def test_explain_does_not_call_a_kept_constant_columns_other_value_typical(tmp_path: Path) -> None:
+    """A column kept constant (constant_columns='keep') has no spread: any other value is outside its training
+    range, and is what flags the row. Before, `explain` measured it in units of the value itself, called 8.0 against
+    an only value of 5 "typical" and said the combination was what was unusual."""
+    path = str(tmp_path / "k.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=1500)
+    con.execute("ALTER TABLE transactions ADD COLUMN version DOUBLE DEFAULT 5")
+    ad_duckdb.train(con, "kv", "transactions", features=["count", "amount", "version"], constant_columns="keep", **FAST)
+    med = {f.name: f.fill for f in ad_duckdb.load_model(con, "kv").features}
+    con.close()
+    out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 8.0 AS version",
+              "--where", "true")
+    assert "ANOMALY" in out and "version" in out.splitlines()[2], out
+    assert "(value 8.0, every training row held 5: outside the training range)" in out, out
+    assert "combination" not in out, out
+    out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 5.0 AS version",
+              "--where", "true")
+    assert "(value 5.0, every training row held 5: typical)" in out, out
+
+
 def test_training_without_torch_and_plots_without_matplotlib_say_which_extra(model_db: str, tmp_path: Path) -> None:
     """A scoring-only install (no [train] or [plots] extra) gets the pip command, not a traceback from deep inside."""
     import subprocess
