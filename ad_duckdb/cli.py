@@ -808,6 +808,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
+                click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
+                           "(each is scored at its most typical value)")
             spreads = {}
             for part in e:
                 f = specs[part["feature"]]

@@ -491,6 +491,10 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     out = explain("SELECT 8 AS count, NULL::DOUBLE AS amount")
     assert "value None: missing, scored at its most typical value beside the others" in out
     assert "combination" not in out
+    # every feature missing: anomaly_explain gives an empty list, which printed nothing under the score line
+    out = explain("SELECT NULL::INTEGER AS count, NULL::DOUBLE AS amount")
+    assert out.splitlines()[2] == ("  every feature is missing, and a missing value is never a reason: nothing to "
+                                   "explain (each is scored at its most typical value)"), out
     out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
 
