@@ -541,7 +541,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
                        code=2)
-    with _open(db, read_only=not into) as con:
+    # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
+    # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
+    with _open(db, read_only=not into, check_order=False) as con:
         if plots_dir:
             metrics.plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
         if into:
@@ -832,7 +834,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
     Example:
       ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
     """
-    with _open(db, read_only=True) as con:
+    # Why no order check: the calls below name the model's columns (see `score`); rows that look swapped are
+    # rows a user explains on purpose.
+    with _open(db, read_only=True, check_order=False) as con:
         from .sqltext import source_sql, where_sql
 
         rec = api.load_model(con, model)
@@ -867,6 +871,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
+                click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
+                           "(each is scored at its most typical value)")
             spreads = {}
             for part in e:
                 f = specs[part["feature"]]
@@ -875,7 +882,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, spreads[f.name])})")
             present = [z for z in spreads.values() if math.isfinite(z)]
-            if flagged and len(present) > 1 and all(abs(z) <= TYPICAL_SPREADS for z in present):
+            if flagged and len(present) > 1 and all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z)):
                 top = [part["feature"] for part in e[:2]]
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
                            f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
@@ -905,11 +912,29 @@ def _spreads(spec: FeatureSpec, value: Any) -> float:
     return math.nan if math.isnan(x) else float(transform(np.array([[x]]), [spec])[0, 0])
 
 
+def _kept_constant(spec: FeatureSpec) -> bool:
+    """Whether the column held one value in every training row (kept with constant_columns='keep').
+
+    Why it matters: such a column has no spread; features.fit_specs measures it in units of its value, so 8 against
+    an only value of 5 is 0.6 "spreads", yet any other value is outside its training range and flags the row.
+    """
+    return (spec.lo == spec.hi == 0.0 and spec.transform == "none" and spec.center == spec.fill
+            and spec.scale == max(abs(spec.fill), 1.0))
+
+
+def _typical(spec: FeatureSpec, z: float) -> bool:
+    """Whether a value ``z`` spreads from the training median is common on its own."""
+    return abs(z) < 1e-12 if _kept_constant(spec) else abs(z) <= TYPICAL_SPREADS
+
+
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
-    where = "typical" if abs(z) <= TYPICAL_SPREADS else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    if _kept_constant(spec):
+        where = "typical" if _typical(spec, z) else "outside the training range"
+        return f"value {value}, every training row held {spec.fill:.10g}: {where}"
+    where = "typical" if _typical(spec, z) else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     return f"value {value}, training median {spec.fill:.10g}: {where}"
 
 

@@ -431,6 +431,20 @@ def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     assert "%" in first and "%" in second
 
 
+def test_score_top_and_explain_show_rows_whose_columns_look_swapped(model_db: str) -> None:
+    """`score --top` and `explain` pass the model's columns by name, so they cannot have them out of order; rows a
+    source system stored with count and amount swapped are what a user investigates with them. Before, 32 or more
+    such rows failed with "the arguments look out of order ... turn this check off" (advice neither command takes)."""
+    swapped = "SELECT transaction_id, amount AS count, count AS amount FROM transactions WHERE transaction_id <= 40"
+    out = run("score", model_db, "tx_ae", swapped, "--top", "40", "-c", "transaction_id")
+    assert len(out.strip().splitlines()) == 42 and "look out of order" not in out
+    out = run("explain", model_db, "tx_ae", swapped, "--where", "true", "--limit", "40")
+    assert out.count("ANOMALY") == 40, out[:2000]
+    # a query the user writes still gets the check
+    out = fails_in_one_line("sql", model_db, f"SELECT anomaly_explain('tx_ae', count, amount) FROM ({swapped})")
+    assert "look out of order" in out
+
+
 def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db: str) -> None:
     for more in ([], ["--into", "kept"]):
         out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
@@ -487,8 +501,33 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     out = explain("SELECT 8 AS count, NULL::DOUBLE AS amount")
     assert "value None: missing, scored at its most typical value beside the others" in out
     assert "combination" not in out
+    # every feature missing: anomaly_explain gives an empty list, which printed nothing under the score line
+    out = explain("SELECT NULL::INTEGER AS count, NULL::DOUBLE AS amount")
+    assert out.splitlines()[2] == ("  every feature is missing, and a missing value is never a reason: nothing to "
+                                   "explain (each is scored at its most typical value)"), out
     out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
+
+
+def test_explain_does_not_call_a_kept_constant_columns_other_value_typical(tmp_path: Path) -> None:
+    """A column kept constant (constant_columns='keep') has no spread: any other value is outside its training
+    range, and is what flags the row. Before, `explain` measured it in units of the value itself, called 8.0 against
+    an only value of 5 "typical" and said the combination was what was unusual."""
+    path = str(tmp_path / "k.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=1500)
+    con.execute("ALTER TABLE transactions ADD COLUMN version DOUBLE DEFAULT 5")
+    ad_duckdb.train(con, "kv", "transactions", features=["count", "amount", "version"], constant_columns="keep", **FAST)
+    med = {f.name: f.fill for f in ad_duckdb.load_model(con, "kv").features}
+    con.close()
+    out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 8.0 AS version",
+              "--where", "true")
+    assert "ANOMALY" in out and "version" in out.splitlines()[2], out
+    assert "(value 8.0, every training row held 5: outside the training range)" in out, out
+    assert "combination" not in out, out
+    out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 5.0 AS version",
+              "--where", "true")
+    assert "(value 5.0, every training row held 5: typical)" in out, out
 
 
 def test_training_without_torch_and_plots_without_matplotlib_say_which_extra(model_db: str, tmp_path: Path) -> None:
