@@ -397,7 +397,7 @@ def cli(wait: float) -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
-              help="A feature with one value in every training row: refuse it, or keep it and flag any other value.")
+              help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,
               help="Give the new version your thresholds of earlier versions (set with `ad-duckdb threshold`; each "
                    "from the newest version that has it), so queries naming them keep working: one chosen on labels "

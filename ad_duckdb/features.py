@@ -718,7 +718,7 @@ def _lost_digits_error(model: str, name: str, source: str | None, value: float) 
         f"read alike. If the column varies, train on its distance from its smallest value: find that with SELECT "
         f"min({q}) FROM ..., then train on SELECT *, {q} - <that value> AS {quote_ident(name + '_offset')} FROM ... "
         "and score with the same expression. If it is constant, drop it from features (CLI: -f names the columns to "
-        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to flag any other value as out of range."
+        "keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to score any other value as out of the training range."
     )
 
 
@@ -787,12 +787,12 @@ def fit_specs(
                 raise BadInputError(
                     f"AutoEncoderDetector.fit: {which} is constant "
                     f"({float(finite[0])!r} in every row), so it cannot tell training rows apart; drop it from X "
-                    f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to flag any other value as out "
-                    "of range." if arr else
+                    f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to score any "
+                    "other value as out of the training range." if arr else
                     f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
                     f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
                     "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "
-                    "flag any other value as out of range."
+                    "score any other value as out of the training range."
                 )
             c = float(finite[0])
             specs.append(FeatureSpec(name=names[j], sql_type=sql_types[j], transform="none", fill=c, center=c,

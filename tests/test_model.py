@@ -400,3 +400,15 @@ print("trained")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == "trained", out.stderr[-2000:]
     assert "Warning" not in out.stderr and "training model" in out.stderr  # the bar is still drawn
+
+
+def test_a_kept_constant_columns_other_values_score_by_their_distance() -> None:
+    # README: a kept constant column's other values count as outside the training range, by their distance in units
+    # of max(|constant|, 1): a far value is flagged, a near one only raises the score
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=600), rng.normal(size=600), np.full(600, 5.0)])
+    det = AutoEncoderDetector(n_models=1, max_steps=300, progress=False, constant_columns="keep").fit(X)
+    rows = np.array([[0.0, 0.0, v] for v in (5.0, 5.5, 6.0, 50.0)])
+    s = det.decision_function(rows)
+    assert s[0] < s[1] < s[2] < s[3], s
+    assert det.predict(rows)[[0, 3]].tolist() == [0, 1], (s, det.threshold_)
