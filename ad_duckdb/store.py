@@ -244,17 +244,12 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
     last_error: Exception | None = None
     attempts = 10
     for attempt in range(attempts):
-        cur.execute("BEGIN TRANSACTION")
         try:
-            rec.version = next_version(cur, rec.name)
-            _insert(cur, rec)
-            cur.execute("COMMIT")
+            with transaction(cur):
+                rec.version = next_version(cur, rec.name)
+                _insert(cur, rec)
             return rec
         except Exception as e:  # a concurrent writer took the same version: retry with the next one
-            try:
-                cur.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # a COMMIT that hit a conflict has already ended the transaction
             last_error = e
             if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
                 raise
