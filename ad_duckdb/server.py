@@ -907,10 +907,14 @@ class Handler(socketserver.BaseRequestHandler):
         kind = self.read_exact(1)
         n = struct.unpack("!i", self.read_exact(4))[0]
         if not 4 <= n <= _MAX_MESSAGE:
-            self.send(b"E", b"SFATAL\x00VFATAL\x00C08P01\x00Minvalid message length\x00\x00")
-            self.flush()
+            self.fatal("invalid message length")
             raise ConnectionError(f"invalid message length {n}")
         return kind, self.read_exact(n - 4)
+
+    def fatal(self, message: str, code: str = "08P01") -> None:
+        """A FATAL error, as PostgreSQL sends before it ends a connection it cannot go on with."""
+        self.send(b"E", b"SFATAL\x00VFATAL\x00C" + code.encode() + b"\x00M" + message.encode() + b"\x00\x00")
+        self.flush()
 
     def send(self, kind: bytes, body: bytes = b"") -> None:
         self.out += kind + struct.pack("!i", len(body) + 4) + body
@@ -959,8 +963,18 @@ class Handler(socketserver.BaseRequestHandler):
                 self.send_error(ProtocolError(f"Unsupported frontend protocol {code >> 16}.{code & 0xFFFF}."))
                 self.flush()
                 return None
-            parts = body[4:].split(b"\x00")
-            return {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2) if parts[i]}
+            # Why checked: a parameter that is not UTF-8 raised in this thread, so the client got no answer and the
+            # server's log a traceback; PostgreSQL refuses a packet without its final terminator the same way.
+            try:
+                text = body[4:].decode()
+            except UnicodeDecodeError:
+                self.fatal("invalid startup packet: parameter names and values must be UTF-8")
+                return None
+            if not text.endswith("\x00"):
+                self.fatal("invalid startup packet layout: expected terminator as last byte")
+                return None
+            parts = text.split("\x00")
+            return {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i]}
 
     def authenticate(self, user: str) -> bool:
         password = self.server.config.password

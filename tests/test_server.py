@@ -599,6 +599,42 @@ def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     assert errors and isinstance(errors[0], psycopg.OperationalError | psycopg.errors.QueryCanceled)
 
 
+def _raw_startup(server: Server, body: bytes) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Send a hand-made startup packet; the server's messages up to ReadyForQuery or its close, errors split into
+    their fields."""
+    import socket
+
+    got = []
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(struct.pack("!i", len(body) + 4) + body)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+            if data.endswith(b"Z\x00\x00\x00\x05I"):
+                break
+    while data:
+        kind, n = data[:1], struct.unpack("!i", data[1:5])[0]
+        fields = {f[:1]: f[1:] for f in data[5:1 + n].split(b"\x00") if f} if kind == b"E" else {}
+        got.append((kind, fields))
+        data = data[1 + n:]
+    return got
+
+
+def test_a_malformed_startup_packet_gets_a_fatal_error_not_a_traceback(warehouse: str) -> None:
+    """A startup parameter that is not UTF-8 raised UnicodeDecodeError in the session's thread: the client got no
+    answer and the server's stderr a traceback. A packet without its final terminator was taken as it came."""
+    with serve(warehouse) as s:  # on leaving: no traceback in the server's stderr is asserted
+        for body, message in [
+                (struct.pack("!i", 196608) + b"user\x00analyst\x00application_name\x00\xff\xfe\x00\x00", b"UTF-8"),
+                (struct.pack("!i", 196608) + b"user\x00analyst", b"terminator")]:
+            got = _raw_startup(s, body)
+            assert [k for k, _ in got] == [b"E"], got
+            fields = got[0][1]
+            assert fields[b"S"] == b"FATAL" and fields[b"C"] == b"08P01" and message in fields[b"M"], fields
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            assert conn.execute("select 1").fetchall() == [(1,)]
+
+
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
 
 
