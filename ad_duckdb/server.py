@@ -1148,7 +1148,7 @@ class Handler(socketserver.BaseRequestHandler):
     def parse(self, s: Session, body: bytes) -> None:
         name, rest = body.split(b"\x00", 1)
         query, rest = rest.split(b"\x00", 1)
-        (n,) = struct.unpack("!h", rest[:2])
+        (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
         oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
         s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids)
         s.described.pop(name.decode(), None)
@@ -1162,21 +1162,22 @@ class Handler(socketserver.BaseRequestHandler):
         sql, oids = s.statements[stmt.decode()]
         pos = 0
 
-        def i16() -> int:
+        def i16(fmt: str = "!h") -> int:
             nonlocal pos
-            v = struct.unpack("!h", rest[pos:pos + 2])[0]
+            v = struct.unpack(fmt, rest[pos:pos + 2])[0]
             pos += 2
             return int(v)
 
-        formats = [i16() for _ in range(i16())]
+        # Counts are unsigned, as PostgreSQL reads them: read signed, 32,768 parameters or more came out negative
+        formats = [i16() for _ in range(i16("!H"))]
         values: list[bytes | None] = []
-        for _ in range(i16()):
+        for _ in range(i16("!H")):
             ln = struct.unpack("!i", rest[pos:pos + 4])[0]
             pos += 4
             values.append(None if ln < 0 else rest[pos:pos + ln])
             if ln > 0:
                 pos += ln
-        result_formats = [i16() for _ in range(i16())]
+        result_formats = [i16() for _ in range(i16("!H"))]
         params = []
         for i, raw in enumerate(values):
             fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
@@ -1206,7 +1207,7 @@ class Handler(socketserver.BaseRequestHandler):
             oids = [o or cast.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
             s.statements[name] = (sql, oids)
             types = [o or 25 for o in oids]
-            self.send(b"t", struct.pack(f"!h{n}i", n, *types))
+            self.send(b"t", struct.pack(f"!H{n}i", n, *types))
             cols = s.described[name] = s.describe(sql, n)
         else:
             if name not in s.portals and name in s.cursors.open:

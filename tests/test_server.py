@@ -635,6 +635,15 @@ def test_a_malformed_startup_packet_gets_a_fatal_error_not_a_traceback(warehouse
             assert conn.execute("select 1").fetchall() == [(1,)]
 
 
+def test_more_than_32767_parameters_are_read_as_postgresql_counts_them(server: Server) -> None:
+    """Parse's and Bind's counts are unsigned 16-bit numbers (up to 65,535 parameters); read signed, a statement with
+    32,768 or more (a large executemany-style VALUES list) failed with Python's "bad char in struct format"."""
+    n = 33000
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        got = conn.execute("select len([" + ", ".join(["%s::INTEGER"] * n) + "])", list(range(n))).fetchall()
+        assert got == [(n,)]
+
+
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
 
 
