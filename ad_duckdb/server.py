@@ -87,6 +87,8 @@ PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 PG_VERSION = "15.0"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
+# Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
+_FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
 
 # Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
@@ -1055,6 +1057,11 @@ class Handler(socketserver.BaseRequestHandler):
             if kind == b"H":
                 self.flush()
                 continue
+            if kind not in _FRONTEND_KINDS:
+                # As PostgreSQL: where the client's messages stand is unknown, so the connection ends. Answered with
+                # an error, a client waited for a ReadyForQuery that comes only after a Sync it did not plan to send.
+                self.fatal(f"invalid frontend message type {kind[0]}")
+                return
             if skip_to_sync:
                 continue
             s.busy = True
@@ -1084,15 +1091,16 @@ class Handler(socketserver.BaseRequestHandler):
                     self.send(b"3")
                 elif kind in (b"d", b"c", b"f"):
                     continue  # COPY data after the COPY failed (or never began): ignored, as PostgreSQL does
-                else:
-                    raise ProtocolError(f"Unsupported message type {kind!r}.", "0A000")
+                else:  # FunctionCall (libpq's PQfn, large objects): answered like a Query, with ReadyForQuery
+                    raise ProtocolError("FunctionCall messages are not supported; call the function in a query "
+                                        "(SELECT f(...)).", "0A000")
             except (ConnectionError, OSError):
                 raise
             except Exception as e:  # noqa: BLE001 - any failure is this client's error, never the server's end
                 if not isinstance(e, duckdb.Error | ProtocolError | ValueError | struct.error):
                     log.exception("unexpected error serving %s", self.client_address[0])
                 self.send_error(e)
-                if kind == b"Q":
+                if kind in (b"Q", b"F"):
                     self.ready(s.status)
                 else:
                     skip_to_sync = True

@@ -644,6 +644,25 @@ def test_more_than_32767_parameters_are_read_as_postgresql_counts_them(server: S
         assert got == [(n,)]
 
 
+def test_function_call_and_unknown_messages_never_leave_the_client_waiting(server: Server) -> None:
+    """A FunctionCall (libpq's PQfn, its large-object calls) got an error but no ReadyForQuery, so the client waited
+    forever; an unknown message type did the same and made the server skip the client's next queries. Now: the
+    error and ReadyForQuery, as PostgreSQL answers a failed FunctionCall; an unknown type ends the connection with
+    FATAL 08P01, as in PostgreSQL."""
+    w = Wire(server)
+    w.sock.settimeout(5)
+    w.msg(b"F", struct.pack("!ihhih", 1234, 0, 1, 1, 0) + b"1" + struct.pack("!h", 0))
+    got = w.until_ready()
+    assert [k for k, _ in got] == [b"E", b"Z"] and b"C0A000" in got[0][1], got
+    w.msg(b"Q", b"select 1\x00")
+    assert [data_row(b) for k, b in w.until_ready() if k == b"D"] == [["1"]]
+    w.msg(b"!", b"abc")
+    kind, body = w.read()
+    assert kind == b"E" and b"SFATAL" in body and b"C08P01" in body, body
+    assert w.sock.recv(1) == b""  # closed
+    w.sock.close()
+
+
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
 
 
