@@ -87,6 +87,9 @@ PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 PG_VERSION = "15.0"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
+# PostgreSQL's authentication_timeout: a client that has not finished its startup (and password) by then is
+# disconnected, so connections that never get that far cannot hold the server's threads.
+AUTH_TIMEOUT = 60.0
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
@@ -999,6 +1002,9 @@ class Handler(socketserver.BaseRequestHandler):
         return True
 
     def handle(self) -> None:
+        # Why: each connection is a thread; one that connected and sent nothing (or stopped at the password) held
+        # its thread until the client went away, without ever proving it may connect.
+        self.request.settimeout(AUTH_TIMEOUT)
         try:
             params = self.startup()
             if params is None:
@@ -1006,8 +1012,9 @@ class Handler(socketserver.BaseRequestHandler):
             user = params.get("user", "")
             if not self.authenticate(user):
                 return
-        except (ConnectionError, OSError, struct.error):
+        except (ConnectionError, OSError, struct.error):  # TimeoutError is an OSError
             return
+        self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
             timeout = startup_timeout(params)
         except ProtocolError as e:

@@ -663,6 +663,38 @@ def test_function_call_and_unknown_messages_never_leave_the_client_waiting(serve
     w.sock.close()
 
 
+def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A connection that sent nothing (or stopped before its password) held a server thread for as long as the client
+    kept it open: on a server open to the network, anyone could tie up threads without the password. PostgreSQL
+    ends such a connection after authentication_timeout (60 s); the server runs in this process so the test can
+    shorten that, its sessions past the startup are not timed out."""
+    import socket
+
+    from ad_duckdb import server as pgserver
+
+    monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", 0.5, raising=False)
+    started: list[pgserver.PGServer] = []
+    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(warehouse, port=0),),
+                         kwargs={"ready": started.append}, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 60
+    while not started:
+        assert time.monotonic() < deadline and t.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    host, port = started[0].server_address[:2]
+    try:
+        with socket.create_connection((host, port), timeout=10) as silent:
+            assert silent.recv(1) == b""  # closed by the server (a socket timeout here would be the failure)
+        with psycopg.connect(f"postgresql://analyst@{host}:{port}/w", autocommit=True) as conn:
+            time.sleep(1.0)  # idle longer than the startup's limit: a session's idle time has none
+            assert conn.execute("select 1").fetchall() == [(1,)]
+    finally:
+        started[0].shutdown()
+        t.join(timeout=60)
+    assert not t.is_alive()
+
+
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
 
 
