@@ -964,9 +964,9 @@ class Handler(socketserver.BaseRequestHandler):
                 pid, key = struct.unpack("!ii", body[4:12])
                 self.server.cancel(pid, key)
                 return None
-            if code != _PROTOCOL_3:
-                self.send_error(ProtocolError(f"Unsupported frontend protocol {code >> 16}.{code & 0xFFFF}."))
-                self.flush()
+            if code >> 16 != _PROTOCOL_3 >> 16:
+                self.fatal(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0",
+                           "0A000")
                 return None
             # Why checked: a parameter that is not UTF-8 raised in this thread, so the client got no answer and the
             # server's log a traceback; PostgreSQL refuses a packet without its final terminator the same way.
@@ -979,7 +979,13 @@ class Handler(socketserver.BaseRequestHandler):
                 self.fatal("invalid startup packet layout: expected terminator as last byte")
                 return None
             parts = text.split("\x00")
-            return {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i]}
+            params = {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i]}
+            # A newer 3.x (libpq 18's max_protocol_version=3.2) or protocol options (_pq_.*) are negotiated down, as
+            # PostgreSQL does: the client learns we speak 3.0 without them and goes on (an error ended its connection).
+            unknown = [k for k in params if k.startswith("_pq_.")]
+            if code != _PROTOCOL_3 or unknown:
+                self.send(b"v", struct.pack("!ii", _PROTOCOL_3, len(unknown)) + b"".join(k.encode() + b"\x00" for k in unknown))
+            return {k: v for k, v in params.items() if k not in unknown}
 
     def authenticate(self, user: str) -> bool:
         password = self.server.config.password

@@ -620,6 +620,20 @@ def _raw_startup(server: Server, body: bytes) -> list[tuple[bytes, dict[bytes, b
     return got
 
 
+def test_a_newer_protocol_3_minor_version_is_negotiated_down(server: Server) -> None:
+    """libpq 18 asking for protocol 3.2 (psycopg's max_protocol_version="3.2" or "latest") got "Unsupported frontend
+    protocol 3.2" and no connection; PostgreSQL answers NegotiateProtocolVersion (3.0, and the _pq_ options it does
+    not know) and the session goes on. Another major version stays refused, FATAL 0A000."""
+    body = struct.pack("!i", (3 << 16) | 2) + b"user\x00analyst\x00_pq_.future\x00on\x00\x00"
+    got = _raw_startup(server, body)
+    assert got[0][0] == b"v" and got[-1][0] == b"Z" and b"E" not in [k for k, _ in got], got
+    if psycopg.pq.version() >= 180000:
+        with psycopg.connect(server.url(), autocommit=True, max_protocol_version="3.2") as conn:
+            assert conn.execute("select 1").fetchall() == [(1,)]
+    got = _raw_startup(server, struct.pack("!i", 4 << 16) + b"user\x00analyst\x00\x00")
+    assert [k for k, _ in got] == [b"E"] and got[0][1][b"S"] == b"FATAL" and got[0][1][b"C"] == b"0A000", got
+
+
 def test_a_malformed_startup_packet_gets_a_fatal_error_not_a_traceback(warehouse: str) -> None:
     """A startup parameter that is not UTF-8 raised UnicodeDecodeError in the session's thread: the client got no
     answer and the server's stderr a traceback. A packet without its final terminator was taken as it came."""
