@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -90,6 +91,8 @@ _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 8
 # PostgreSQL's authentication_timeout: a client that has not finished its startup (and password) by then is
 # disconnected, so connections that never get that far cannot hold the server's threads.
 AUTH_TIMEOUT = 60.0
+# How often running statements are checked for a client that has gone (PGServer.watch_clients).
+CLIENT_CHECK_INTERVAL = 1.0
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
@@ -771,6 +774,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client closed its end: the socket reads as ended (or reset). Pipelined messages are not an end;
+    peeking leaves them for the session."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):  # reset, or closed by the session meanwhile
+        return True
+
+
 class PGServer(socketserver.ThreadingTCPServer):
     """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
 
@@ -795,6 +808,25 @@ class PGServer(socketserver.ThreadingTCPServer):
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
         super().__init__((config.host, config.port), Handler)
+        self._stopping = threading.Event()
+        threading.Thread(target=self.watch_clients, name="ad-duckdb client check", daemon=True).start()
+
+    def watch_clients(self) -> None:
+        """Interrupt the statement of a client that has closed its connection.
+
+        Why: a session notices the close only when it next writes or reads, which a long aggregate never does; a
+        closed dashboard's query kept its thread and a core busy until it ended (for some, never). PostgreSQL's
+        client_connection_check_interval does the same: a closed (or half-closed) connection cancels the query.
+        """
+        while not self._stopping.wait(CLIENT_CHECK_INTERVAL):
+            with self._lock:
+                busy = [(sock, session) for sock, session in self._clients.values() if session.busy]
+            for sock, session in busy:
+                if _peer_closed(sock):
+                    try:
+                        session.cur.interrupt()
+                    except duckdb.Error:
+                        pass  # the session ended meanwhile and closed its cursor
 
     def _open_backend(self) -> Backend:
         cfg = self.config
@@ -868,6 +900,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         Why wait: the functions die with the parent connection, and DuckDB refuses to close a connection
         while a cursor of it still runs a query.
         """
+        self._stopping.set()
         self.server_close()
         deadline = time.monotonic() + timeout
         while True:

@@ -677,6 +677,56 @@ def test_function_call_and_unknown_messages_never_leave_the_client_waiting(serve
     w.sock.close()
 
 
+@contextmanager
+def serve_here(db: str) -> Iterator[Any]:
+    """A server in this process (ad_duckdb.server.run_server), for tests that look at its sessions or change its
+    module's limits; stopped on leaving."""
+    from ad_duckdb import server as pgserver
+
+    started: list[pgserver.PGServer] = []
+    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(db, port=0),),
+                         kwargs={"ready": started.append}, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 60
+    while not started:
+        assert time.monotonic() < deadline and t.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield started[0]
+    finally:
+        started[0].shutdown()
+        t.join(timeout=60)
+    assert not t.is_alive()
+
+
+def test_a_query_of_a_client_that_closed_its_connection_is_interrupted(warehouse: str) -> None:
+    """A client that closed its connection while its query ran (a dashboard closed, a killed script) was noticed
+    only when the server wrote the result: an aggregate over a huge range kept its thread and a core busy for as
+    long as it ran. Now the server checks running statements' connections and interrupts those whose client is
+    gone, as PostgreSQL's client_connection_check_interval does."""
+    import socket
+
+    with serve_here(warehouse) as srv:
+        host, port = srv.server_address[:2]
+        sock = socket.create_connection((host, port), timeout=10)
+        body = struct.pack("!i", 196608) + b"user\x00analyst\x00\x00"
+        sock.sendall(struct.pack("!i", len(body) + 4) + body)
+        got = b""
+        while not got.endswith(b"Z\x00\x00\x00\x05I"):
+            got += sock.recv(4096)
+        query = b"select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)\x00"
+        sock.sendall(b"Q" + struct.pack("!i", len(query) + 4) + query)
+        deadline = time.monotonic() + 30
+        while not any(session.busy for _, session in srv._clients.values()):
+            assert time.monotonic() < deadline, "the query did not start"
+            time.sleep(0.05)
+        sock.close()
+        deadline = time.monotonic() + 10
+        while srv._clients:  # the session ends once its query is interrupted
+            assert time.monotonic() < deadline, "the closed client's query still runs"
+            time.sleep(0.1)
+
+
 def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A connection that sent nothing (or stopped before its password) held a server thread for as long as the client
@@ -688,25 +738,13 @@ def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str
     from ad_duckdb import server as pgserver
 
     monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", 0.5, raising=False)
-    started: list[pgserver.PGServer] = []
-    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(warehouse, port=0),),
-                         kwargs={"ready": started.append}, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 60
-    while not started:
-        assert time.monotonic() < deadline and t.is_alive(), "the server did not start"
-        time.sleep(0.05)
-    host, port = started[0].server_address[:2]
-    try:
+    with serve_here(warehouse) as srv:
+        host, port = srv.server_address[:2]
         with socket.create_connection((host, port), timeout=10) as silent:
             assert silent.recv(1) == b""  # closed by the server (a socket timeout here would be the failure)
         with psycopg.connect(f"postgresql://analyst@{host}:{port}/w", autocommit=True) as conn:
             time.sleep(1.0)  # idle longer than the startup's limit: a session's idle time has none
             assert conn.execute("select 1").fetchall() == [(1,)]
-    finally:
-        started[0].shutdown()
-        t.join(timeout=60)
-    assert not t.is_alive()
 
 
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
