@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -774,6 +775,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@contextmanager
+def _layout(message: str) -> Iterator[None]:
+    """Reading a message's fields: one that ends early or lacks a terminator is PostgreSQL's "invalid message format"
+    (08P01), not Python's "unpack requires a buffer of 2 bytes" or "not enough values to unpack" (XX000)."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise
+    except (struct.error, ValueError) as e:
+        raise ProtocolError(f"invalid {message} message format ({e})", "08P01") from e
+
+
 def _peer_closed(sock: socket.socket) -> bool:
     """Whether the client closed its end: the socket reads as ended (or reset). Pipelined messages are not an end;
     peeking leaves them for the session."""
@@ -1143,6 +1156,8 @@ class Handler(socketserver.BaseRequestHandler):
             except (ConnectionError, OSError):
                 raise
             except Exception as e:  # noqa: BLE001 - any failure is this client's error, never the server's end
+                if isinstance(e, UnicodeDecodeError):  # PostgreSQL's text for it (it was Python's, SQLSTATE XX000)
+                    e = ProtocolError(f'invalid byte sequence for encoding "UTF8": 0x{e.object[e.start]:02x}', "22021")
                 if not isinstance(e, duckdb.Error | ProtocolError | ValueError | struct.error):
                     log.exception("unexpected error serving %s", self.client_address[0])
                 self.send_error(e)
@@ -1200,17 +1215,19 @@ class Handler(socketserver.BaseRequestHandler):
 
     # -- extended query protocol
     def parse(self, s: Session, body: bytes) -> None:
-        name, rest = body.split(b"\x00", 1)
-        query, rest = rest.split(b"\x00", 1)
-        (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
-        oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
+        with _layout("Parse"):
+            name, rest = body.split(b"\x00", 1)
+            query, rest = rest.split(b"\x00", 1)
+            (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
+            oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
         s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids)
         s.described.pop(name.decode(), None)
         self.send(b"1")
 
     def bind(self, s: Session, body: bytes) -> None:
-        portal, rest = body.split(b"\x00", 1)
-        stmt, rest = rest.split(b"\x00", 1)
+        with _layout("Bind"):
+            portal, rest = body.split(b"\x00", 1)
+            stmt, rest = rest.split(b"\x00", 1)
         if stmt.decode() not in s.statements:
             raise ProtocolError(f'prepared statement "{stmt.decode()}" does not exist', "26000")
         sql, oids = s.statements[stmt.decode()]
@@ -1222,16 +1239,19 @@ class Handler(socketserver.BaseRequestHandler):
             pos += 2
             return int(v)
 
-        # Counts are unsigned, as PostgreSQL reads them: read signed, 32,768 parameters or more came out negative
-        formats = [i16() for _ in range(i16("!H"))]
-        values: list[bytes | None] = []
-        for _ in range(i16("!H")):
-            ln = struct.unpack("!i", rest[pos:pos + 4])[0]
-            pos += 4
-            values.append(None if ln < 0 else rest[pos:pos + ln])
-            if ln > 0:
-                pos += ln
-        result_formats = [i16() for _ in range(i16("!H"))]
+        with _layout("Bind"):
+            # Counts are unsigned, as PostgreSQL reads them: read signed, 32,768 parameters or more came out negative
+            formats = [i16() for _ in range(i16("!H"))]
+            values: list[bytes | None] = []
+            for _ in range(i16("!H")):
+                ln = struct.unpack("!i", rest[pos:pos + 4])[0]
+                pos += 4
+                if ln > len(rest) - pos:
+                    raise struct.error("a parameter value runs past the message's end")
+                values.append(None if ln < 0 else rest[pos:pos + ln])
+                if ln > 0:
+                    pos += ln
+            result_formats = [i16() for _ in range(i16("!H"))]
         params = []
         for i, raw in enumerate(values):
             fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
@@ -1288,8 +1308,9 @@ class Handler(socketserver.BaseRequestHandler):
             self.row_description(cols)
 
     def execute(self, s: Session, body: bytes) -> None:
-        name, rest = body.split(b"\x00", 1)
-        (max_rows,) = struct.unpack("!i", rest[:4])
+        with _layout("Execute"):
+            name, rest = body.split(b"\x00", 1)
+            (max_rows,) = struct.unpack("!i", rest[:4])
         portal = s.portals.get(name.decode())
         if portal is None:
             raise ProtocolError(f'portal "{name.decode()}" does not exist', "34000")

@@ -658,6 +658,31 @@ def test_more_than_32767_parameters_are_read_as_postgresql_counts_them(server: S
         assert got == [(n,)]
 
 
+def test_malformed_messages_and_invalid_utf8_get_postgresql_errors(server: Server) -> None:
+    """A Parse without its terminators, a Bind whose value runs past its end and a Query that is not UTF-8 got
+    Python's texts ("not enough values to unpack", "unpack requires a buffer of 2 bytes", "'utf-8' codec can't
+    decode") as SQLSTATE XX000; a Bind value longer than the message was cut short silently. Now PostgreSQL's
+    "invalid message format" (08P01) and "invalid byte sequence for encoding" (22021); the session goes on."""
+    w = Wire(server)
+    w.sock.settimeout(10)
+    for sent, code, message in [
+            ([(b"P", b"no terminator")], b"08P01", b"invalid Parse message format"),
+            ([(b"P", b"\x00select $1::int\x00\x00\x00"),
+              (b"B", b"\x00\x00" + struct.pack("!hhi", 0, 1, 100) + b"1" + struct.pack("!h", 0))],
+             b"08P01", b"invalid Bind message format"),
+            ([(b"Q", b"select '\xff'\x00")], b"22021", b'invalid byte sequence for encoding "UTF8": 0xff')]:
+        for kind, body in sent:
+            w.msg(kind, body)
+        if kind != b"Q":
+            w.msg(b"S")
+        got = w.until_ready()
+        errors = [{f[:1]: f[1:] for f in b.split(b"\x00") if f} for k, b in got if k == b"E"]
+        assert len(errors) == 1 and errors[0][b"C"] == code and message in errors[0][b"M"], got
+    w.msg(b"Q", b"select 1\x00")
+    assert [data_row(b) for k, b in w.until_ready() if k == b"D"] == [["1"]]
+    w.close()
+
+
 def test_function_call_and_unknown_messages_never_leave_the_client_waiting(server: Server) -> None:
     """A FunctionCall (libpq's PQfn, its large-object calls) got an error but no ReadyForQuery, so the client waited
     forever; an unknown message type did the same and made the server skip the client's next queries. Now: the
