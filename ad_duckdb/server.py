@@ -999,7 +999,8 @@ class Handler(socketserver.BaseRequestHandler):
     def startup(self) -> dict[str, str] | None:
         while True:
             n = struct.unpack("!i", self.read_exact(4))[0]
-            if not 8 <= n <= 10000:
+            if not 8 <= n <= 10000:  # PostgreSQL's limit; the client learns why it was dropped (it did not)
+                self.fatal("invalid length of startup packet")
                 return None
             body = self.read_exact(n - 4)
             code = struct.unpack("!i", body[:4])[0]

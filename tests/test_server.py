@@ -620,6 +620,23 @@ def _raw_startup(server: Server, body: bytes) -> list[tuple[bytes, dict[bytes, b
     return got
 
 
+def test_a_startup_packet_of_an_impossible_length_is_refused_with_a_reason(server: Server) -> None:
+    """A startup packet longer than 10,000 bytes (or shorter than 8) was dropped without a word; PostgreSQL answers
+    FATAL 08P01 "invalid length of startup packet"."""
+    import socket
+
+    for length in (100_000, 4):
+        with socket.create_connection((server.host, server.port), timeout=10) as sock:
+            sock.sendall(struct.pack("!i", length))  # nothing more: unread bytes would make the close a reset
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+        assert data[:1] == b"E" and b"SFATAL" in data and b"C08P01" in data, (length, data)
+        assert b"invalid length of startup packet" in data
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("select 1").fetchall() == [(1,)]
+
+
 def test_a_newer_protocol_3_minor_version_is_negotiated_down(server: Server) -> None:
     """libpq 18 asking for protocol 3.2 (psycopg's max_protocol_version="3.2" or "latest") got "Unsupported frontend
     protocol 3.2" and no connection; PostgreSQL answers NegotiateProtocolVersion (3.0, and the _pq_ options it does
