@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -40,6 +41,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,13 @@ PASSWORD_ENV = "AD_DUCKDB_SERVER_PASSWORD"
 PG_VERSION = "15.0"
 
 _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 80877102, 196608
+# PostgreSQL's authentication_timeout: a client that has not finished its startup (and password) by then is
+# disconnected, so connections that never get that far cannot hold the server's threads.
+AUTH_TIMEOUT = 60.0
+# How often running statements are checked for a client that has gone (PGServer.watch_clients).
+CLIENT_CHECK_INTERVAL = 1.0
+# Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
+_FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
 
 # Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
@@ -766,6 +775,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+@contextmanager
+def _layout(message: str) -> Iterator[None]:
+    """Reading a message's fields: one that ends early or lacks a terminator is PostgreSQL's "invalid message format"
+    (08P01), not Python's "unpack requires a buffer of 2 bytes" or "not enough values to unpack" (XX000)."""
+    try:
+        yield
+    except UnicodeDecodeError:
+        raise
+    except (struct.error, ValueError) as e:
+        raise ProtocolError(f"invalid {message} message format ({e})", "08P01") from e
+
+
+def _peer_closed(sock: socket.socket) -> bool:
+    """Whether the client closed its end: the socket reads as ended (or reset). Pipelined messages are not an end;
+    peeking leaves them for the session."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):  # reset, or closed by the session meanwhile
+        return True
+
+
 class PGServer(socketserver.ThreadingTCPServer):
     """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
 
@@ -790,6 +821,25 @@ class PGServer(socketserver.ThreadingTCPServer):
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
         super().__init__((config.host, config.port), Handler)
+        self._stopping = threading.Event()
+        threading.Thread(target=self.watch_clients, name="ad-duckdb client check", daemon=True).start()
+
+    def watch_clients(self) -> None:
+        """Interrupt the statement of a client that has closed its connection.
+
+        Why: a session notices the close only when it next writes or reads, which a long aggregate never does; a
+        closed dashboard's query kept its thread and a core busy until it ended (for some, never). PostgreSQL's
+        client_connection_check_interval does the same: a closed (or half-closed) connection cancels the query.
+        """
+        while not self._stopping.wait(CLIENT_CHECK_INTERVAL):
+            with self._lock:
+                busy = [(sock, session) for sock, session in self._clients.values() if session.busy]
+            for sock, session in busy:
+                if _peer_closed(sock):
+                    try:
+                        session.cur.interrupt()
+                    except duckdb.Error:
+                        pass  # the session ended meanwhile and closed its cursor
 
     def _open_backend(self) -> Backend:
         cfg = self.config
@@ -863,6 +913,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         Why wait: the functions die with the parent connection, and DuckDB refuses to close a connection
         while a cursor of it still runs a query.
         """
+        self._stopping.set()
         self.server_close()
         deadline = time.monotonic() + timeout
         while True:
@@ -907,10 +958,14 @@ class Handler(socketserver.BaseRequestHandler):
         kind = self.read_exact(1)
         n = struct.unpack("!i", self.read_exact(4))[0]
         if not 4 <= n <= _MAX_MESSAGE:
-            self.send(b"E", b"SFATAL\x00VFATAL\x00C08P01\x00Minvalid message length\x00\x00")
-            self.flush()
+            self.fatal("invalid message length")
             raise ConnectionError(f"invalid message length {n}")
         return kind, self.read_exact(n - 4)
+
+    def fatal(self, message: str, code: str = "08P01") -> None:
+        """A FATAL error, as PostgreSQL sends before it ends a connection it cannot go on with."""
+        self.send(b"E", b"SFATAL\x00VFATAL\x00C" + code.encode() + b"\x00M" + message.encode() + b"\x00\x00")
+        self.flush()
 
     def send(self, kind: bytes, body: bytes = b"") -> None:
         self.out += kind + struct.pack("!i", len(body) + 4) + body
@@ -944,7 +999,8 @@ class Handler(socketserver.BaseRequestHandler):
     def startup(self) -> dict[str, str] | None:
         while True:
             n = struct.unpack("!i", self.read_exact(4))[0]
-            if not 8 <= n <= 10000:
+            if not 8 <= n <= 10000:  # PostgreSQL's limit; the client learns why it was dropped (it did not)
+                self.fatal("invalid length of startup packet")
                 return None
             body = self.read_exact(n - 4)
             code = struct.unpack("!i", body[:4])[0]
@@ -955,12 +1011,28 @@ class Handler(socketserver.BaseRequestHandler):
                 pid, key = struct.unpack("!ii", body[4:12])
                 self.server.cancel(pid, key)
                 return None
-            if code != _PROTOCOL_3:
-                self.send_error(ProtocolError(f"Unsupported frontend protocol {code >> 16}.{code & 0xFFFF}."))
-                self.flush()
+            if code >> 16 != _PROTOCOL_3 >> 16:
+                self.fatal(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0 to 3.0",
+                           "0A000")
                 return None
-            parts = body[4:].split(b"\x00")
-            return {parts[i].decode(): parts[i + 1].decode() for i in range(0, len(parts) - 1, 2) if parts[i]}
+            # Why checked: a parameter that is not UTF-8 raised in this thread, so the client got no answer and the
+            # server's log a traceback; PostgreSQL refuses a packet without its final terminator the same way.
+            try:
+                text = body[4:].decode()
+            except UnicodeDecodeError:
+                self.fatal("invalid startup packet: parameter names and values must be UTF-8")
+                return None
+            if not text.endswith("\x00"):
+                self.fatal("invalid startup packet layout: expected terminator as last byte")
+                return None
+            parts = text.split("\x00")
+            params = {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2) if parts[i]}
+            # A newer 3.x (libpq 18's max_protocol_version=3.2) or protocol options (_pq_.*) are negotiated down, as
+            # PostgreSQL does: the client learns we speak 3.0 without them and goes on (an error ended its connection).
+            unknown = [k for k in params if k.startswith("_pq_.")]
+            if code != _PROTOCOL_3 or unknown:
+                self.send(b"v", struct.pack("!ii", _PROTOCOL_3, len(unknown)) + b"".join(k.encode() + b"\x00" for k in unknown))
+            return {k: v for k, v in params.items() if k not in unknown}
 
     def authenticate(self, user: str) -> bool:
         password = self.server.config.password
@@ -983,6 +1055,9 @@ class Handler(socketserver.BaseRequestHandler):
         return True
 
     def handle(self) -> None:
+        # Why: each connection is a thread; one that connected and sent nothing (or stopped at the password) held
+        # its thread until the client went away, without ever proving it may connect.
+        self.request.settimeout(AUTH_TIMEOUT)
         try:
             params = self.startup()
             if params is None:
@@ -990,8 +1065,9 @@ class Handler(socketserver.BaseRequestHandler):
             user = params.get("user", "")
             if not self.authenticate(user):
                 return
-        except (ConnectionError, OSError, struct.error):
+        except (ConnectionError, OSError, struct.error):  # TimeoutError is an OSError
             return
+        self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
             timeout = startup_timeout(params)
         except ProtocolError as e:
@@ -1041,6 +1117,11 @@ class Handler(socketserver.BaseRequestHandler):
             if kind == b"H":
                 self.flush()
                 continue
+            if kind not in _FRONTEND_KINDS:
+                # As PostgreSQL: where the client's messages stand is unknown, so the connection ends. Answered with
+                # an error, a client waited for a ReadyForQuery that comes only after a Sync it did not plan to send.
+                self.fatal(f"invalid frontend message type {kind[0]}")
+                return
             if skip_to_sync:
                 continue
             s.busy = True
@@ -1070,15 +1151,18 @@ class Handler(socketserver.BaseRequestHandler):
                     self.send(b"3")
                 elif kind in (b"d", b"c", b"f"):
                     continue  # COPY data after the COPY failed (or never began): ignored, as PostgreSQL does
-                else:
-                    raise ProtocolError(f"Unsupported message type {kind!r}.", "0A000")
+                else:  # FunctionCall (libpq's PQfn, large objects): answered like a Query, with ReadyForQuery
+                    raise ProtocolError("FunctionCall messages are not supported; call the function in a query "
+                                        "(SELECT f(...)).", "0A000")
             except (ConnectionError, OSError):
                 raise
             except Exception as e:  # noqa: BLE001 - any failure is this client's error, never the server's end
+                if isinstance(e, UnicodeDecodeError):  # PostgreSQL's text for it (it was Python's, SQLSTATE XX000)
+                    e = ProtocolError(f'invalid byte sequence for encoding "UTF8": 0x{e.object[e.start]:02x}', "22021")
                 if not isinstance(e, duckdb.Error | ProtocolError | ValueError | struct.error):
                     log.exception("unexpected error serving %s", self.client_address[0])
                 self.send_error(e)
-                if kind == b"Q":
+                if kind in (b"Q", b"F"):
                     self.ready(s.status)
                 else:
                     skip_to_sync = True
@@ -1132,37 +1216,43 @@ class Handler(socketserver.BaseRequestHandler):
 
     # -- extended query protocol
     def parse(self, s: Session, body: bytes) -> None:
-        name, rest = body.split(b"\x00", 1)
-        query, rest = rest.split(b"\x00", 1)
-        (n,) = struct.unpack("!h", rest[:2])
-        oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
+        with _layout("Parse"):
+            name, rest = body.split(b"\x00", 1)
+            query, rest = rest.split(b"\x00", 1)
+            (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
+            oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
         s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids)
         s.described.pop(name.decode(), None)
         self.send(b"1")
 
     def bind(self, s: Session, body: bytes) -> None:
-        portal, rest = body.split(b"\x00", 1)
-        stmt, rest = rest.split(b"\x00", 1)
+        with _layout("Bind"):
+            portal, rest = body.split(b"\x00", 1)
+            stmt, rest = rest.split(b"\x00", 1)
         if stmt.decode() not in s.statements:
             raise ProtocolError(f'prepared statement "{stmt.decode()}" does not exist', "26000")
         sql, oids = s.statements[stmt.decode()]
         pos = 0
 
-        def i16() -> int:
+        def i16(fmt: str = "!h") -> int:
             nonlocal pos
-            v = struct.unpack("!h", rest[pos:pos + 2])[0]
+            v = struct.unpack(fmt, rest[pos:pos + 2])[0]
             pos += 2
             return int(v)
 
-        formats = [i16() for _ in range(i16())]
-        values: list[bytes | None] = []
-        for _ in range(i16()):
-            ln = struct.unpack("!i", rest[pos:pos + 4])[0]
-            pos += 4
-            values.append(None if ln < 0 else rest[pos:pos + ln])
-            if ln > 0:
-                pos += ln
-        result_formats = [i16() for _ in range(i16())]
+        with _layout("Bind"):
+            # Counts are unsigned, as PostgreSQL reads them: read signed, 32,768 parameters or more came out negative
+            formats = [i16() for _ in range(i16("!H"))]
+            values: list[bytes | None] = []
+            for _ in range(i16("!H")):
+                ln = struct.unpack("!i", rest[pos:pos + 4])[0]
+                pos += 4
+                if ln > len(rest) - pos:
+                    raise struct.error("a parameter value runs past the message's end")
+                values.append(None if ln < 0 else rest[pos:pos + ln])
+                if ln > 0:
+                    pos += ln
+            result_formats = [i16() for _ in range(i16("!H"))]
         params = []
         for i, raw in enumerate(values):
             fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
@@ -1192,7 +1282,7 @@ class Handler(socketserver.BaseRequestHandler):
             oids = [o or cast.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
             s.statements[name] = (sql, oids)
             types = [o or 25 for o in oids]
-            self.send(b"t", struct.pack(f"!h{n}i", n, *types))
+            self.send(b"t", struct.pack(f"!H{n}i", n, *types))
             cols = s.described[name] = s.describe(sql, n)
         else:
             if name not in s.portals and name in s.cursors.open:
@@ -1219,8 +1309,9 @@ class Handler(socketserver.BaseRequestHandler):
             self.row_description(cols)
 
     def execute(self, s: Session, body: bytes) -> None:
-        name, rest = body.split(b"\x00", 1)
-        (max_rows,) = struct.unpack("!i", rest[:4])
+        with _layout("Execute"):
+            name, rest = body.split(b"\x00", 1)
+            (max_rows,) = struct.unpack("!i", rest[:4])
         portal = s.portals.get(name.decode())
         if portal is None:
             raise ProtocolError(f'portal "{name.decode()}" does not exist', "34000")
