@@ -791,8 +791,10 @@ def _peer_closed(sock: socket.socket) -> bool:
     """Whether the client closed its end: the socket reads as ended (or reset). Pipelined messages are not an end;
     peeking leaves them for the session."""
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
+        # poll, not select: select refuses a descriptor above 1023, which a server with many clients has
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):  # reset, or closed by the session meanwhile
         return True
 

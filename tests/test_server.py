@@ -1139,3 +1139,24 @@ def test_lists_arrive_as_postgres_arrays(server: Server) -> None:
     out = subprocess.run([psql, server.url(), "-X", "-A", "-t", "-c", "SELECT [1, NULL]::INTEGER[], ['x y', 'z']"],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     assert out == '{1,NULL}|{"x y",z}\n'
+
+
+def test_the_closed_client_check_leaves_live_clients_alone_past_fd_1024(warehouse: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check of running statements' connections used select(), which refuses a descriptor above 1023: with more
+    than about a thousand files and sockets open, every running query was taken for a closed client's and
+    interrupted. The descriptors here are pushed past 1024 as a busy server's would be."""
+    from ad_duckdb import server as pgserver
+
+    monkeypatch.setattr(pgserver, "CLIENT_CHECK_INTERVAL", 0.01)
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with serve_here(warehouse) as srv:
+            host, port = srv.server_address[:2]
+            with psycopg.connect(f"postgresql://analyst@{host}:{port}/w", autocommit=True) as conn:
+                for _ in range(3):  # each runs across several checks
+                    got = conn.execute("select count(*) from range(60000000) t(x) where x % 7 = 3").fetchall()
+                    assert got == [(8571429,)]
+    finally:
+        for fd in held:
+            os.close(fd)
