@@ -35,6 +35,7 @@ from .exceptions import (
     NoRowsError,
     SourceNotFoundError,
     ThresholdNotFoundError,
+    is_interrupt,
 )
 from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
 from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
@@ -116,13 +117,6 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     err.exit_code = code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
     return err
-
-
-def _is_interrupt(e: BaseException) -> bool:
-    """Whether ``e`` is a Ctrl-C: Python's, or DuckDB's for a query it was running (SIGINT seen by its own check:
-    a bare ``RuntimeError``; ``connection.interrupt()``: ``InterruptException``)."""
-    return (isinstance(e, KeyboardInterrupt | duckdb.InterruptException)
-            or type(e) is RuntimeError and str(e) == "Query interrupted")
 
 
 def _interrupted() -> click.ClickException:
@@ -352,11 +346,11 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
-            if _is_interrupt(e.__cause__ or e):
+            if is_interrupt(e):
                 raise _interrupted() from e
             raise
         except BaseException as e:
-            if _is_interrupt(e):
+            if is_interrupt(e):
                 raise _interrupted() from e
             raise
 

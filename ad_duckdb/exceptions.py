@@ -60,3 +60,24 @@ class AdDuckDBWarning(UserWarning):
 
     The command line prints these as ``note: ...`` lines; in Python they are ``warnings.warn`` warnings.
     """
+
+
+def is_interrupt(e: BaseException | None) -> bool:
+    """Whether ``e``, or an error it was raised from, is a Ctrl-C: Python's ``KeyboardInterrupt``, or DuckDB's
+    answer to one in a query it ran (a bare ``RuntimeError('Query interrupted')`` when DuckDB saw the signal itself,
+    ``InterruptException`` for ``connection.interrupt()``).
+
+    Why the chain: code that turns a failed read into a message of ours ("Cannot read features ...") must not make
+    a user's Ctrl-C look like bad input (exit 1); it re-raises when this is true, and the CLI looks through wrappers.
+    """
+    import duckdb
+
+    seen: set[int] = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, KeyboardInterrupt | duckdb.InterruptException) or (
+                type(e) is RuntimeError and str(e) == "Query interrupted"):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+

@@ -22,11 +22,12 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import NoReturn
 
 import duckdb
 import numpy as np
 
-from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError
+from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError, is_interrupt
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -586,8 +587,10 @@ def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
     return f"SELECT {cols} FROM {source_sql(source)}" + (where_sql(where) if where else "")
 
 
-def _read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> BadInputError:
-    return BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}")
+def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> NoReturn:
+    if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
+        raise e
+    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:
@@ -595,7 +598,7 @@ def count_rows(cur: object, source: str, names: Sequence[str], where: str | None
     try:
         return int(cur.sql(_feature_query(source, names, where)).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
     except Exception as e:
-        raise _read_error(source, names, where, e) from e
+        _raise_read_error(source, names, where, e)
 
 
 def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None) -> Iterator[np.ndarray]:
@@ -605,14 +608,14 @@ def feature_batches(cur: object, source: str, names: Sequence[str], where: str |
     try:
         reader = cur.sql(_feature_query(source, names, where)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
     except Exception as e:
-        raise _read_error(source, names, where, e) from e
+        _raise_read_error(source, names, where, e)
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except Exception as e:
-            raise _read_error(source, names, where, e) from e
+            _raise_read_error(source, names, where, e)
         M = np.empty((batch.num_rows, d))
         for i in range(d):
             M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)

@@ -470,3 +470,42 @@ def test_ctrl_c_stops_a_running_query(model_db: str, tmp_path: Path) -> None:
     for i in range(3):  # the race lost once in a while is not enough: each Ctrl-C must stop it
         p = _interrupt_after(["sql", model_db, "--file", str(query)], "stdout", r"started\n")
         _one_interrupted_line(f"query, run {i}", p)
+
+
+def test_ctrl_c_while_training_reads_its_source_is_an_interruption_not_bad_input(model_db: str,
+                                                                                   tmp_path: Path) -> None:
+    # Before: the read's "Query interrupted" was wrapped as "Cannot read features ... : Query interrupted", exit 1,
+    # as if the source were at fault (and from Python, a BadInputError).
+    import signal
+    import time
+
+    path = tmp_path / "read.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "big_ae",
+                          "SELECT r AS count, r AS amount FROM range(100000000000) t(r)", "-f", "count", "-f", "amount"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        # into the read: it prints nothing before it ends, so wait for CPU time that only the read spends (imports
+        # and opening take under 3 s of it); no wall clock is asserted
+        ticks = os.sysconf("SC_CLK_TCK")
+        while True:
+            assert p.poll() is None, f"ended before reading: {p.communicate()!r}"
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if (int(fields[11]) + int(fields[12])) / ticks > 5.0:  # utime + stime
+                break
+            time.sleep(0.2)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    _one_interrupted_line("reading the source", subprocess.CompletedProcess(p.args, p.returncode, out.decode(),
+                                                                            err.decode()))
+    assert "Cannot read features" not in err.decode(), err
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx_ae"]
+    finally:
+        con.close()

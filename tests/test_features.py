@@ -702,3 +702,29 @@ def test_scoring_a_column_of_words_names_the_words_and_what_the_model_was_traine
         assert "TRY_CAST" not in str(e.value)
     finally:
         con.close()
+
+
+def test_an_interrupted_read_stays_an_interruption() -> None:
+    # Before: a Ctrl-C (or connection.interrupt()) while training read its source came back as BadInputError
+    # "Cannot read features ...: Query interrupted", which callers and the CLI took for a source at fault.
+    import threading
+
+    from ad_duckdb.exceptions import is_interrupt
+    from ad_duckdb.features import count_rows, feature_batches
+
+    con = duckdb.connect()
+    try:
+        endless = "SELECT r AS a FROM range(100000000000) t(r) WHERE r % 3 = 1"
+        for read in (lambda: count_rows(con, endless, ["a"]), lambda: sum(len(m) for m in feature_batches(
+                con, "SELECT a FROM (SELECT r AS a FROM range(100000000000) t(r)) ORDER BY a DESC", ["a"]))):
+            stopper = threading.Timer(0.5, con.interrupt)
+            stopper.start()
+            try:
+                with pytest.raises(BaseException) as got:  # noqa: PT011 (which class DuckDB raises is its own)
+                    read()
+            finally:
+                stopper.cancel()
+            assert not isinstance(got.value, ad_duckdb.BadInputError), got.value
+            assert is_interrupt(got.value), repr(got.value)
+    finally:
+        con.close()
