@@ -167,12 +167,19 @@ class Cursor:
     current: tuple[Any, ...] | None = None  # without SCROLL: the row the cursor is on
     kept: list[tuple[Any, ...]] = field(default_factory=list)  # with SCROLL: every row read so far, in order
     exhausted: bool = False  # the query has no more rows to read
+    over_limit: bool = False  # with SCROLL: the query has a row beyond MAX_SCROLL_ROWS
 
     def _read(self) -> tuple[Any, ...] | None:
         """The query's next unread row; None once it has no more."""
         if self.exhausted:
             return None
         if self.scroll and len(self.kept) >= MAX_SCROLL_ROWS:
+            # Only a row beyond the limit is refused: one more read tells a result of exactly the limit (it ends
+            # here) from a longer one. That row is never kept nor sent: every later read stops here too.
+            if not self.over_limit and next(self.source.rows, None) is None:
+                self.exhausted = True
+                return None
+            self.over_limit = True
             raise ProtocolError(
                 f"SCROLL cursor {quoted(self.name)} has read {MAX_SCROLL_ROWS:,} rows, as many as ad-duckdb serve "
                 "keeps for moving back; declare it without SCROLL (it then streams, forward only), or narrow its "

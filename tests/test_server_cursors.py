@@ -401,6 +401,19 @@ def test_a_scroll_cursor_keeps_at_most_a_million_rows(server: Server) -> None:
         conn.rollback()
 
 
+def test_a_scroll_cursor_of_exactly_a_million_rows_reads_to_its_end(server: Server) -> None:
+    """1,000,000 rows is within the keep limit: reading past the last of them found the end. It was refused with
+    54000 instead (the cursor read a 1,000,001st row only to learn there was none, and counted it as kept)."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("DECLARE m SCROLL CURSOR FOR SELECT range AS n FROM range(1000000)")
+        assert conn.execute("MOVE FORWARD ALL FROM m").statusmessage == "MOVE 1000000"
+        assert conn.execute("FETCH NEXT FROM m").fetchall() == []  # past the end, as PostgreSQL
+        assert conn.execute("FETCH PRIOR FROM m").fetchall() == [(999999,)]
+        assert conn.execute("FETCH LAST FROM m").fetchall() == [(999999,)]
+        assert conn.execute("FETCH ABSOLUTE -1000000 FROM m").fetchall() == [(0,)]
+        conn.rollback()
+
+
 def test_other_statements_between_fetches_follow_the_paging_rule(server: Server) -> None:
     """One rule for a result left open (JDBC's pages, an SQL cursor): another statement on the connection reads
     it into memory first, up to 1,000,000 rows; beyond that the other statement is refused and says why."""
