@@ -51,7 +51,7 @@ from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
-from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
+from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, sqlstate
 from .pgsql import (
@@ -133,7 +133,8 @@ class Result:
 TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 
 # Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
-MAX_BUFFERED_ROWS = 1_000_000
+# One bound with a SCROLL cursor's kept rows, which release counts against it (so never below them).
+MAX_BUFFERED_ROWS = MAX_SCROLL_ROWS
 
 
 def _declares_hold(sql: str) -> bool:
