@@ -191,7 +191,12 @@ _CATALOG_SQL = (
     # list of scalars arrives as such an array (pgtypes.type_of). json is DuckDB's VARCHAR with PostgreSQL's oid, and name
     # (PostgreSQL's identifier type, which PgJDBC's getMaxTableNameLength & co. read the length of) too, its length
     # the identifier length the server announces (pgtypes.MAX_IDENTIFIER_LENGTH); DuckDB names things as VARCHAR.
+    # text and oid, which DuckDB's pg_type lacks, are listed for their arrays: a VARCHAR[] column is text[] and a
+    # UINTEGER[] one oid[], and PgJDBC's getColumns joins a column to its type's row (no row: no column).
     "CREATE OR REPLACE TEMP VIEW pg_type AS WITH t AS (SELECT * FROM pg_catalog.pg_type WHERE oid IS NOT NULL "
+    "UNION ALL BY NAME SELECT * REPLACE (25 AS oid, 'text' AS typname, -1 AS typlen, true AS typispreferred, "
+    "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (26 AS oid, "
+    "'oid' AS typname, 0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 23 "
     "UNION ALL BY NAME SELECT * REPLACE (114 AS oid, 'json' AS typname, -1 AS typlen, 'U' AS typcategory, "
     "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043 UNION ALL BY NAME SELECT * REPLACE (19 AS oid, "
     f"'name' AS typname, {MAX_IDENTIFIER_LENGTH + 1} AS typlen, 'S' AS typcategory, false AS typispreferred, "

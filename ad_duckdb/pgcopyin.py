@@ -346,7 +346,7 @@ _ARROW_OF: dict[int, pa.DataType] = {
     16: pa.bool_(), 21: pa.int64(), 23: pa.int64(), 20: pa.int64(), 700: pa.float64(), 701: pa.float64(),
     1700: pa.string(), 25: pa.string(), 1043: pa.string(), 114: pa.string(), 17: pa.binary(), 1082: pa.date32(),
     1083: pa.time64("us"), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"),
-    1186: pa.duration("us"), 2950: pa.string(),
+    1186: pa.duration("us"), 2950: pa.string(), 26: pa.int64(), 1266: pa.string(),
 }
 # a list column of those (pgtypes.type_of sends it as the element's array type, and asyncpg sends that back)
 _ARROW_OF.update({arr: pa.list_(_ARROW_OF[elem]) for arr, elem in ARRAY_ELEMENT_OF.items() if elem in _ARROW_OF})

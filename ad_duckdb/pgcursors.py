@@ -46,7 +46,7 @@ SCROLL_HINT = ("Declare it with SCROLL option to enable backward scan. (ad-duckd
                "SCROLL and keeps no row it has sent; a SCROLL cursor keeps the rows it has read, up to "
                "{max:,}.) Or CLOSE it and declare it again.")
 # A SCROLL cursor keeps every row it has read so it can go back; beyond this many it stops (SQLSTATE 54000) rather
-# than hold an unbounded result (the same bound as a result left open between pages, server.MAX_BUFFERED_ROWS).
+# than hold an unbounded result (server.MAX_BUFFERED_ROWS, a result left open between pages, is this bound).
 MAX_SCROLL_ROWS = 1_000_000
 
 
@@ -167,12 +167,19 @@ class Cursor:
     current: tuple[Any, ...] | None = None  # without SCROLL: the row the cursor is on
     kept: list[tuple[Any, ...]] = field(default_factory=list)  # with SCROLL: every row read so far, in order
     exhausted: bool = False  # the query has no more rows to read
+    over_limit: bool = False  # with SCROLL: the query has a row beyond MAX_SCROLL_ROWS
 
     def _read(self) -> tuple[Any, ...] | None:
         """The query's next unread row; None once it has no more."""
         if self.exhausted:
             return None
         if self.scroll and len(self.kept) >= MAX_SCROLL_ROWS:
+            # Only a row beyond the limit is refused: one more read tells a result of exactly the limit (it ends
+            # here) from a longer one. That row is never kept nor sent: every later read stops here too.
+            if not self.over_limit and next(self.source.rows, None) is None:
+                self.exhausted = True
+                return None
+            self.over_limit = True
             raise ProtocolError(
                 f"SCROLL cursor {quoted(self.name)} has read {MAX_SCROLL_ROWS:,} rows, as many as ad-duckdb serve "
                 "keeps for moving back; declare it without SCROLL (it then streams, forward only), or narrow its "

@@ -254,6 +254,17 @@ def _numeric_binary(b: bytes) -> decimal.Decimal:
     return -value if sign == 0x4000 else value
 
 
+def _timetz_binary(b: bytes) -> str:
+    """PostgreSQL's binary timetz (microseconds of the day, the zone's offset in seconds west of UTC) as the text
+    DuckDB casts to TIME WITH TIME ZONE (Python's time stops before 24:00:00, which timetz holds)."""
+    micros, west = struct.unpack("!qi", b)
+    hours, rest = divmod(micros, 3_600_000_000)
+    minutes, rest = divmod(rest, 60_000_000)
+    zone_minutes, zone_seconds = divmod(abs(west), 60)
+    zone = f"{'-' if west > 0 else '+'}{zone_minutes // 60:02}:{zone_minutes % 60:02}"
+    return f"{hours:02}:{minutes:02}:{rest / 1_000_000:09.6f}{zone}" + (f":{zone_seconds:02}" if zone_seconds else "")
+
+
 def _interval_binary(b: bytes) -> dt.timedelta:
     micros, days, months = struct.unpack("!qii", b)
     return dt.timedelta(days=days + 30 * months, microseconds=micros)
@@ -265,7 +276,7 @@ _PARAM_BINARY.update({
     1083: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).time(),
     1114: lambda b: _PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
     1184: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).replace(tzinfo=dt.timezone.utc),
-    1700: _numeric_binary, 1186: _interval_binary, 2950: lambda b: uuid.UUID(bytes=b),
+    1700: _numeric_binary, 1186: _interval_binary, 2950: lambda b: uuid.UUID(bytes=b), 1266: _timetz_binary,
     114: lambda b: b.decode(), 3802: lambda b: b[1:].decode(),  # jsonb: a version byte, then the text
 })
 

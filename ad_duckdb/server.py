@@ -53,7 +53,7 @@ from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
-from .pgcursors import Close, Cursor, Cursors, Declare, Fetch, quoted
+from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, sqlstate
 from .pgsql import (
@@ -142,7 +142,8 @@ class Result:
 TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
 
 # Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
-MAX_BUFFERED_ROWS = 1_000_000
+# One bound with a SCROLL cursor's kept rows, which release counts against it (so never below them).
+MAX_BUFFERED_ROWS = MAX_SCROLL_ROWS
 
 
 def _declares_hold(sql: str) -> bool:
@@ -231,7 +232,8 @@ class Session:
         if r is None:
             return
         rest = []
-        limit = MAX_BUFFERED_ROWS - self.cursors.kept(r)  # a SCROLL cursor's kept rows count too
+        kept = self.cursors.kept(r)  # a SCROLL cursor's kept rows count too
+        limit = MAX_BUFFERED_ROWS - kept
         try:
             for row in r.rows:
                 rest.append(row)
@@ -244,8 +246,10 @@ class Session:
             # Too many to hold: the open result is given up (its next page is an error, never a gap) and so is
             # the transaction, as PostgreSQL would after an error.
             what = f" ({r.label})" if r.label else ""
+            besides = (f" besides the {kept:,} its SCROLL cursor keeps, more than the {MAX_BUFFERED_ROWS:,} rows the "
+                       "server holds of one result:" if kept else ",")
             e = ProtocolError(
-                f"A result left open between pages{what} has more than {MAX_BUFFERED_ROWS:,} unread rows, too many to "
+                f"A result left open between pages{what} has more than {limit:,} unread rows{besides} too many to "
                 "hold while another statement runs on this connection (or past COMMIT, for a WITH HOLD cursor); read "
                 "it to the end (or close it) first, or run the other statement on another connection.", "54000")
             r.rows = _raising(e)

@@ -449,6 +449,26 @@ def test_asyncpg_copy_to_table_and_records(rw: Server, conn: psycopg.Connection)
     assert conn.execute("SELECT count(*), sum(n), sum(x) FROM big").fetchall() == [(20000, 199990000, 99995000.0)]
 
 
+
+def test_asyncpg_binary_copy_into_oid_and_timetz_arrays(conn: psycopg.Connection, rw: Server) -> None:
+    """A UINTEGER[] column is oid[] and a TIMETZ[] one timetz[] (they were json, which asyncpg sent as text): binary
+    COPY into them was refused as unsupported, while asyncpg sends them as it was told."""
+    conn.execute("CREATE TABLE lists_in (u UINTEGER[], t TIMETZ[])")
+    east = dt.timezone(dt.timedelta(hours=1, minutes=30))
+
+    async def go() -> str:
+        c = await asyncpg.connect(rw.url())
+        try:
+            return await c.copy_records_to_table("lists_in", records=[
+                ([1, None, 4_000_000_000], [dt.time(3, 4, 5, 6, tzinfo=east), None]), ([], []), (None, None)])
+        finally:
+            await c.close()
+
+    assert asyncio.run(go()) == "COPY 3"
+    assert conn.execute("SELECT u, t::VARCHAR[] FROM lists_in").fetchall() == [
+        ([1, None, 4_000_000_000], ["03:04:05.000006+01:30", None]), ([], []), (None, None)]
+
+
 # ---------------------------------------------------------------- PgJDBC (Metabase's CSV upload)
 
 # ---------------------------------------------------------------- memory

@@ -393,11 +393,27 @@ def test_a_scroll_cursor_keeps_at_most_a_million_rows(server: Server) -> None:
                            match='SCROLL cursor "big" has read 1,000,000 rows.*without SCROLL'):
             conn.execute("FETCH LAST FROM big")
         conn.rollback()
-        # its kept rows count against what another statement may make the server hold of its unread ones
+        # its kept rows count against what another statement may make the server hold of its unread ones, and the
+        # refusal says so (it said "more than 1,000,000 unread rows" of the 400,005 left)
         conn.execute("DECLARE big SCROLL CURSOR FOR SELECT range AS n FROM range(1000005)")
         assert conn.execute("FETCH ABSOLUTE 600000 FROM big").fetchall() == [(599999,)]
-        with pytest.raises(psycopg.errors.ProgramLimitExceeded, match='cursor "big".*1,000,000 unread rows'):
+        with pytest.raises(psycopg.errors.ProgramLimitExceeded) as e:
             conn.execute("SELECT 1")
+        assert re.search(r'\(cursor "big"\) has more than 400,000 unread rows besides the 600,000 its SCROLL cursor '
+                         r"keeps, more than the 1,000,000 rows", str(e.value)), str(e.value)
+        conn.rollback()
+
+
+def test_a_scroll_cursor_of_exactly_a_million_rows_reads_to_its_end(server: Server) -> None:
+    """1,000,000 rows is within the keep limit: reading past the last of them found the end. It was refused with
+    54000 instead (the cursor read a 1,000,001st row only to learn there was none, and counted it as kept)."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("DECLARE m SCROLL CURSOR FOR SELECT range AS n FROM range(1000000)")
+        assert conn.execute("MOVE FORWARD ALL FROM m").statusmessage == "MOVE 1000000"
+        assert conn.execute("FETCH NEXT FROM m").fetchall() == []  # past the end, as PostgreSQL
+        assert conn.execute("FETCH PRIOR FROM m").fetchall() == [(999999,)]
+        assert conn.execute("FETCH LAST FROM m").fetchall() == [(999999,)]
+        assert conn.execute("FETCH ABSOLUTE -1000000 FROM m").fetchall() == [(0,)]
         conn.rollback()
 
 

@@ -17,9 +17,10 @@ from typing import Any
 
 import duckdb
 import psycopg
+import pytest
 from test_server_catalog import shop
 
-from test_server import Server
+from test_server import Server, serve
 
 __all__ = ["shop"]  # the fixture, imported for pytest
 
@@ -260,7 +261,7 @@ def test_get_type_info(shop: Server) -> None:
     # the array types whose values the server decodes as parameters, by typinput as PostgreSQL's (JDBC's setArray)
     assert {r[2] for r in rows if r[0]} == {"_bool", "_int2", "_int4", "_int8", "_float4", "_float8", "_numeric",
                                             "_varchar", "_date", "_time", "_timestamp", "_timestamptz", "_uuid",
-                                            "_json", "_bytea", "_interval", "_timetz"}
+                                            "_json", "_bytea", "_interval", "_timetz", "_text", "_oid"}
     assert types["_int4"] == 1007 and types["_float8"] == 1022
 
 
@@ -511,3 +512,30 @@ def test_metabase_getcolumns_getprimarykeys_and_result_metadata(shop: Server) ->
     assert sorted(got) == [(oid, 1, "id", "customers", "main", True, None),
                            (oid, 2, "email", "customers", "main", True, None),
                            (oid, 3, "name", "customers", "main", False, False)]  # a default, not nextval(...)
+
+
+# A list column of each kind and the array type it is listed (and sent) as (pgtypes.type_of)
+LIST_COLUMNS = [("i", "INTEGER[]", 1007, "_int4"), ("s", "VARCHAR[]", 1009, "_text"), ("u", "UINTEGER[]", 1028, "_oid"),
+                ("d", "DECIMAL(5,2)[]", 1231, "_numeric"), ("j", "JSON[]", 199, "_json")]
+
+
+def test_getcolumns_lists_every_list_column(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PgJDBC's getColumns (and Metabase's field sync) join pg_attribute to pg_type on the column's type: a VARCHAR[]
+    column (text[]) and a UINTEGER[] one (oid[]) were left out, pg_type having no _text or _oid (DuckDB's own lists
+    neither text nor oid)."""
+    path = str(tmp_path_factory.mktemp("lists") / "lists.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TABLE lists (" + ", ".join(f"{n} {t}" for n, t, _, _ in LIST_COLUMNS) + ")")
+    con.close()
+    with serve(path) as srv:
+        rows = _run(srv, METABASE_GET_COLUMNS, "main", "lists")
+        assert [(r[3], r[4]) for r in rows] == [(n, oid) for n, _, oid, _ in LIST_COLUMNS]
+        with psycopg.connect(srv.url(), autocommit=True) as conn:
+            got = conn.execute("SELECT a.attname, t.typname, e.typname FROM pg_catalog.pg_attribute a JOIN "
+                               "pg_catalog.pg_type t ON t.oid = a.atttypid JOIN pg_catalog.pg_type e ON e.oid = "
+                               "t.typelem AND e.typarray = t.oid WHERE a.attrelid = 'lists'::regclass ORDER BY "
+                               "a.attnum").fetchall()
+            assert got == [(n, name, name[1:]) for n, _, _, name in LIST_COLUMNS]
+            # and a result's list column is described as that same type
+            cur = conn.execute("SELECT * FROM lists")
+            assert [d.type_code for d in cur.description] == [oid for _, _, oid, _ in LIST_COLUMNS]
