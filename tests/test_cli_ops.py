@@ -414,14 +414,24 @@ def test_every_option_of_every_command_is_explained_in_help() -> None:
     assert bare == []
 
 
+def _ctrl_c_able(args: list[str]) -> subprocess.Popen[bytes]:
+    """The command in a process that takes Ctrl-C (SIGINT) as a terminal's does. Why reset it: a test run started
+    in the background (``make test &``, some CI runners) ignores SIGINT, and a child inherits that, so the command
+    would never see the signal these tests send."""
+    import signal
+
+    return subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def _interrupt_after(args: list[str], stream: str, pattern: str) -> subprocess.CompletedProcess[str]:
     """Run the command, send it SIGINT (Ctrl-C) once ``pattern`` appeared on ``stream``, and wait for it to end."""
     import re
     import signal
     import time
 
-    p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = _ctrl_c_able(args)
     try:
         fd = (p.stdout if stream == "stdout" else p.stderr).fileno()  # type: ignore[union-attr]
         seen = b""
@@ -481,10 +491,8 @@ def test_ctrl_c_while_training_reads_its_source_is_an_interruption_not_bad_input
 
     path = tmp_path / "read.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "big_ae",
-                          "SELECT r AS count, r AS amount FROM range(100000000000) t(r)", "-f", "count", "-f", "amount"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = _ctrl_c_able(["train", str(path), "big_ae", "SELECT r AS count, r AS amount FROM range(100000000000) t(r)",
+                      "-f", "count", "-f", "amount"])
     try:
         # into the read: it prints nothing before it ends, so wait for CPU time that only the read spends (imports
         # and opening take under 3 s of it); no wall clock is asserted
