@@ -103,10 +103,12 @@ _PG_SHOW = {
     "standard_conforming_strings": "on", "transaction isolation level": "serializable",
     "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
-    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "default_transaction_read_only": "off", "lc_collate": "C", "lc_ctype": "C",
+    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
     "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
+# SHOW names whose answer is whether the server may change its database (Session.read_only).
+_READ_ONLY_SHOW = {"transaction_read_only", "default_transaction_read_only"}
 # PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
 _PG_ONLY_SETTINGS = {
     "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
@@ -173,8 +175,10 @@ def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
 class Session:
     """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
 
-    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: tuple[str, ...] = SESSION_SQL) -> None:
+    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: tuple[str, ...] = SESSION_SQL,
+                 read_only: bool = True) -> None:
         self.cur = cur
+        self.read_only = read_only  # the server's database: SHOW transaction_read_only says so
         self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
         # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
         # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
@@ -289,6 +293,10 @@ class Session:
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
             ms = self.timeout_ms
             return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
+        if m and " ".join(m.group(1).lower().split()) in _READ_ONLY_SHOW:
+            # Why not a fixed "off": a tool that asks before offering to edit rows (DBeaver, Metabase) then tries
+            # writes a read-only server refuses
+            return Result.constant(m.group(1).strip().lower(), "on" if self.read_only else "off")
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
@@ -684,6 +692,7 @@ class Backend:
         self.snapshot_dir = snapshot_dir
         self.sessions = 0
         self.retired = False
+        self.read_write = read_write
         self.con = duckdb.connect(path, read_only=not read_write)
         register(self.con)
         # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads without
@@ -886,7 +895,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             backend = self.backend
             cur = backend.con.cursor()
             try:
-                session = Session(cur, backend.catalog_sql)
+                session = Session(cur, backend.catalog_sql, read_only=not backend.read_write)
             except duckdb.Error:
                 cur.close()
                 raise

@@ -892,6 +892,7 @@ def test_read_write_mode_writes_but_still_no_files(warehouse: str, tmp_path: Pat
     db = str(tmp_path / "rw.duckdb")
     shutil.copy(warehouse, db)
     with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("show transaction_read_only").fetchall() == [("off",)]
         conn.execute("create table flagged as select * from transactions where is_anomaly('tx_ae', count, amount)")
         n = conn.execute("select count(*) from flagged").fetchall()[0][0]
         with pytest.raises(psycopg.Error, match="disabled by configuration"):
@@ -1160,3 +1161,12 @@ def test_the_closed_client_check_leaves_live_clients_alone_past_fd_1024(warehous
     finally:
         for fd in held:
             os.close(fd)
+
+
+def test_a_read_only_server_says_transactions_are_read_only(server: Server) -> None:
+    # Before: SHOW default_transaction_read_only said "off" on a read-only server and transaction_read_only was
+    # DuckDB's error, so a tool that asks before offering to edit rows offered edits the server then refused.
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for name in ("transaction_read_only", "default_transaction_read_only", "Transaction_Read_Only"):
+            assert conn.execute(f"show {name}").fetchall() == [("on",)], name
+
