@@ -425,21 +425,31 @@ def _ctrl_c_able(args: list[str]) -> subprocess.Popen[bytes]:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _interrupt_after(args: list[str], stream: str, pattern: str) -> subprocess.CompletedProcess[str]:
-    """Run the command, send it SIGINT (Ctrl-C) once ``pattern`` appeared on ``stream``, and wait for it to end."""
+def _interrupt_after(args: list[str], stream: str, pattern: str | None = None,
+                     busy_seconds: float = 0.0) -> subprocess.CompletedProcess[str]:
+    """Run the command, send it SIGINT (Ctrl-C) once ``pattern`` appeared on ``stream`` (or, for a command that
+    prints nothing first, once it has spent ``busy_seconds`` of CPU time), and wait for it to end."""
     import re
     import signal
     import time
 
     p = _ctrl_c_able(args)
+    seen = b""
     try:
-        fd = (p.stdout if stream == "stdout" else p.stderr).fileno()  # type: ignore[union-attr]
-        seen = b""
-        while not re.search(pattern.encode(), seen):
-            ch = os.read(fd, 1)
-            assert ch, f"the command ended before printing {pattern!r}: {seen.decode(errors='replace')}"
-            seen += ch
-        time.sleep(1)  # into the work that follows (not asserted on)
+        if pattern is not None:
+            fd = (p.stdout if stream == "stdout" else p.stderr).fileno()  # type: ignore[union-attr]
+            while not re.search(pattern.encode(), seen):
+                ch = os.read(fd, 1)
+                assert ch, f"the command ended before printing {pattern!r}: {seen.decode(errors='replace')}"
+                seen += ch
+            time.sleep(1)  # into the work that follows (not asserted on)
+        ticks = os.sysconf("SC_CLK_TCK")
+        while busy_seconds:  # CPU time, not the clock: only the work itself spends it
+            assert p.poll() is None, f"the command ended before its work: {p.communicate()!r}"
+            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if (int(fields[11]) + int(fields[12])) / ticks > busy_seconds:  # utime + stime
+                break
+            time.sleep(0.2)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
     finally:
@@ -486,32 +496,13 @@ def test_ctrl_c_while_training_reads_its_source_is_an_interruption_not_bad_input
                                                                                    tmp_path: Path) -> None:
     # Before: the read's "Query interrupted" was wrapped as "Cannot read features ... : Query interrupted", exit 1,
     # as if the source were at fault (and from Python, a BadInputError).
-    import signal
-    import time
-
     path = tmp_path / "read.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    p = _ctrl_c_able(["train", str(path), "big_ae", "SELECT r AS count, r AS amount FROM range(100000000000) t(r)",
-                      "-f", "count", "-f", "amount"])
-    try:
-        # into the read: it prints nothing before it ends, so wait for CPU time that only the read spends (imports
-        # and opening take under 3 s of it); no wall clock is asserted
-        ticks = os.sysconf("SC_CLK_TCK")
-        while True:
-            assert p.poll() is None, f"ended before reading: {p.communicate()!r}"
-            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if (int(fields[11]) + int(fields[12])) / ticks > 5.0:  # utime + stime
-                break
-            time.sleep(0.2)
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.communicate()
-    _one_interrupted_line("reading the source", subprocess.CompletedProcess(p.args, p.returncode, out.decode(),
-                                                                            err.decode()))
-    assert "Cannot read features" not in err.decode(), err
+    # the read prints nothing first; imports and opening spend under 3 s of CPU time
+    p = _interrupt_after(["train", str(path), "big_ae", "SELECT r AS count, r AS amount FROM range(100000000000) t(r)",
+                          "-f", "count", "-f", "amount"], "stderr", busy_seconds=5.0)
+    _one_interrupted_line("reading the source", p)
+    assert "Cannot read features" not in p.stderr, p.stderr
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx_ae"]
