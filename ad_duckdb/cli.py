@@ -910,7 +910,7 @@ def _kept_constant(spec: FeatureSpec) -> bool:
     """Whether the column held one value in every training row (kept with constant_columns='keep').
 
     Why it matters: such a column has no spread; features.fit_specs measures it in units of its value, so 8 against
-    an only value of 5 is 0.6 "spreads", yet any other value is outside its training range and flags the row.
+    an only value of 5 is 0.6 "spreads", yet any other value is outside its training range (the range term counts it).
     """
     return (spec.lo == spec.hi == 0.0 and spec.transform == "none" and spec.center == spec.fill
             and spec.scale == max(abs(spec.fill), 1.0))
