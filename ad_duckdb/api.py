@@ -999,7 +999,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
-                                f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, cols)}")
+                                f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         batches = feature_batches(cur, source, [*feats, label], where)

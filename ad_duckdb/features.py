@@ -96,10 +96,10 @@ def specs_from_json(text: str) -> list[FeatureSpec]:
     return [FeatureSpec.from_json(d) for d in json.loads(text)]
 
 
-def did_you_mean(name: str, columns: list[tuple[str, str]]) -> str:
-    """" Did you mean 'amount'?" for a misspelt column name with a close match among ``columns``, else ""."""
-    by_lower = {c.lower(): c for c, _ in columns}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=2, cutoff=0.75)
+def did_you_mean(name: str, candidates: Sequence[str], n: int = 2, cutoff: float = 0.75) -> str:
+    """" Did you mean 'amount'?" for a misspelt name with a close match among ``candidates`` (any case), else ""."""
+    by_lower = {c.lower(): c for c in candidates}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)
     return f" Did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
 
 
@@ -126,8 +126,7 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             # DuckDB's own "Did you mean" offers catalog tables (ad_models, pg_depend), never a notebook's DataFrame
             from .pysource import frame_names
 
-            close = difflib.get_close_matches(name, [*frame_names(), *tables], n=3, cutoff=0.6)
-            maybe = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            maybe = did_you_mean(name, [*frame_names(), *tables], n=3, cutoff=0.6)
             raise SourceNotFoundError(
                 f"{who}annot read the source {name!r}: it does not exist as a table or view in this database, nor as a "
                 f"DataFrame or Arrow table variable in the calling Python code.{maybe} "
@@ -275,7 +274,7 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{did_you_mean(f, columns)}")
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{did_you_mean(f, [n for n, _ in columns])}")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None
