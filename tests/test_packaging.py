@@ -3,6 +3,7 @@ scoring-only install (no [train] extra)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -89,3 +90,21 @@ def test_requires_python_admits_no_python_the_dependencies_refuse() -> None:
         theirs = metadata(Requirement(dep).name)["Requires-Python"]
         assert theirs is None or SpecifierSet(theirs).contains(lowest), (dep, theirs, str(ours))
 
+
+def test_the_detector_without_torch_names_the_extra(tmp_path: Path) -> None:
+    """README points at `from ad_duckdb.detector import AutoEncoderDetector`. Before: fit() on a scoring-only install
+    raised a bare ModuleNotFoundError for torch from inside trainer.py."""
+    blocker = tmp_path / "block"
+    for name in ("torch", "onnx"):
+        (blocker / name).mkdir(parents=True)
+        (blocker / name / "__init__.py").write_text(f"raise ImportError('No module named {name} (blocked)')\n")
+    code = ("import numpy as np, ad_duckdb\n"
+            "from ad_duckdb.detector import AutoEncoderDetector\n"
+            "try:\n"
+            "    AutoEncoderDetector().fit(np.random.default_rng(0).random((50, 2)))\n"
+            "except ad_duckdb.MissingDependencyError as e:\n"
+            "    print(e)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"})
+    assert res.returncode == 0 and "AutoEncoderDetector.fit needs torch" in res.stdout, res.stderr
+    assert "pip install 'ad_duckdb[train]'" in res.stdout, res.stdout
