@@ -61,7 +61,10 @@ def test_the_wheel_built_from_the_sdist_ships_every_module_the_schema_and_the_li
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)
     assert "ad-duckdb = ad_duckdb.cli:main" in entry_points, entry_points
     assert meta["License-Expression"] == "Apache-2.0" and meta["License-File"] == "LICENSE", meta.items()
-    assert "Typing :: Typed" in meta.get_all("Classifier", []), meta.get_all("Classifier")
+    classifiers = meta.get_all("Classifier", [])
+    assert "Typing :: Typed" in classifiers, classifiers
+    # each Python version named was installed from the sdist and scored a model (scoring-only: 3.11, 3.12, 3.13)
+    assert {f"Programming Language :: Python :: 3.{v}" for v in (11, 12, 13)} <= set(classifiers), classifiers
     assert meta["Description-Content-Type"] == "text/markdown" and "# ad_duckdb" in meta.get_payload()
 
 
