@@ -35,6 +35,7 @@ from .exceptions import (
     DatabaseUnavailableError,
     FeatureMismatchError,
     IntegrityError,
+    MissingDependencyError,
     ModelNotFoundError,
     NoRowsError,
     NotFittedError,
@@ -44,7 +45,7 @@ from .exceptions import (
 
 __all__ = [
     "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
-    "FeatureMismatchError", "IntegrityError", "ModelInfo", "ModelNotFoundError",
+    "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo", "ModelNotFoundError",
     "NoRowsError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
     "drop_model", "evaluate", "export_model",
     "import_model", "list_models", "load_model", "plot_scores", "refresh", "register", "score", "set_threshold", "train",

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import BadInputError, NotFittedError
+from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
@@ -155,6 +155,12 @@ class AutoEncoderDetector:
         torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,
         5.4 s of 14 s on 1M rows x 30)."""
         p = self._train_params()
+        try:
+            import torch  # noqa: F401  (the trainer imports it lazily; without this, a bare ModuleNotFoundError from deep inside)
+        except ImportError as e:
+            raise MissingDependencyError(
+                f"AutoEncoderDetector.fit needs torch: pip install 'ad_duckdb[train]' ({e})."
+            ) from e
         from_frame = hasattr(X, "columns") and hasattr(X, "dtypes")
         if from_frame:
             if feature_names is None:

@@ -161,7 +161,7 @@ class Cursor:
     in_transaction: bool  # declared in the transaction still open: its ROLLBACK removes the cursor, even WITH HOLD
     scroll: bool = False
     statement: str = ""  # the DECLARE as sent (pg_cursors shows it)
-    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     position: int = 0
     at_end: bool = False  # past the last row (position is then the row count + 1)
     current: tuple[Any, ...] | None = None  # without SCROLL: the row the cursor is on

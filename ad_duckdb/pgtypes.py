@@ -169,7 +169,7 @@ def encode_binary(v: Any, oid: int) -> bytes:
     if oid == 1114:
         return struct.pack("!q", _micros(v.replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1184:
-        return struct.pack("!q", _micros(v.astimezone(dt.timezone.utc).replace(tzinfo=None) - _PG_EPOCH))
+        return struct.pack("!q", _micros(v.astimezone(dt.UTC).replace(tzinfo=None) - _PG_EPOCH))
     if oid == 1186:
         return struct.pack("!qii", v.seconds * 1_000_000 + v.microseconds, v.days, 0)
     if oid == 2950:
@@ -275,7 +275,7 @@ _PARAM_BINARY.update({
     1082: lambda b: (_PG_EPOCH + dt.timedelta(days=struct.unpack("!i", b)[0])).date(),
     1083: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).time(),
     1114: lambda b: _PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0]),
-    1184: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).replace(tzinfo=dt.timezone.utc),
+    1184: lambda b: (_PG_EPOCH + dt.timedelta(microseconds=struct.unpack("!q", b)[0])).replace(tzinfo=dt.UTC),
     1700: _numeric_binary, 1186: _interval_binary, 2950: lambda b: uuid.UUID(bytes=b), 1266: _timetz_binary,
     114: lambda b: b.decode(), 3802: lambda b: b[1:].decode(),  # jsonb: a version byte, then the text
 })

@@ -66,7 +66,7 @@ class ModelRecord:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     lib_versions: dict[str, Any] = field(default_factory=dict)
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
     format_version: int = FORMAT_VERSION
     sha256: str = ""
     thresholds: list[Threshold] = field(default_factory=list)
@@ -284,7 +284,7 @@ def _insert(cur: Any, rec: ModelRecord) -> None:
 
 
 def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at: dt.datetime | None = None) -> None:
-    created = created_at or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    created = created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     cur.execute(
         "INSERT OR REPLACE INTO ad_thresholds (model, version, threshold_name, value, method, chosen_on, precision, "
         "recall, f1, flagged_share, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

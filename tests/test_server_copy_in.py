@@ -163,7 +163,7 @@ def test_psycopg_copy_in_a_transaction_and_binary(conn: psycopg.Connection) -> N
     conn.commit()
     # psycopg's binary COPY, its types named as PostgreSQL's
     row = (7, 2**40, 1.25, 0.5, decimal.Decimal("-12.345"), "tëxt\t\n", dt.date(2026, 3, 1),
-           dt.datetime(2026, 3, 1, 12, 30, 0, 123456), dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.timezone.utc),
+           dt.datetime(2026, 3, 1, 12, 30, 0, 123456), dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.UTC),
            uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), b"\x00\xff", True, dt.timedelta(days=2, seconds=5),
            '{"a": [1, 2]}')
     with cur.copy("COPY typed FROM STDIN (FORMAT BINARY)") as copy:
@@ -438,7 +438,7 @@ def test_asyncpg_copy_to_table_and_records(rw: Server, conn: psycopg.Connection)
             # binary COPY, the types asyncpg learns from SELECT ... LIMIT 1 on the table (an INTEGER[] is int4[])
             b = await c.copy_records_to_table(
                 "items", records=[(10, "ten", decimal.Decimal("1.25"), dt.date(2026, 1, 2), True, b"\x01", [1, 2],
-                                   dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc), None)])
+                                   dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), None)])
             d = await c.copy_records_to_table("big", records=((i, f"s{i}", i / 2) for i in range(20000)))
             return a, b, d
         finally:
