@@ -105,6 +105,15 @@ def test_every_command_has_help_with_example() -> None:
 
 
 
+def test_python_m_ad_duckdb_runs_the_command(db: str) -> None:
+    """Where the venv's scripts folder is not on PATH, `python -m ad_duckdb` is the command (it said "is a package
+    and cannot be directly executed")."""
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb", "list", db], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb", "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "Usage: ad-duckdb" in r.stdout
+
+
 def test_train_help_names_every_kind_of_column_the_default_features_leave_out() -> None:
     """README (Quick start): without -f, id-like columns, a row index written out and columns --where holds at one
     value are left out; --help named only the id-like ones."""
