@@ -51,3 +51,31 @@ def test_an_array_of_dates_or_durations_is_refused_as_a_frame_of_them_is(unit: s
     det = AutoEncoderDetector(**TINY).fit(_rows())
     with pytest.raises(BadInputError, match=rf"X holds {unit.split('[')[0]}"):
         det.decision_function(X[:2])
+
+
+def test_a_frame_missing_a_feature_gets_a_rename_that_runs() -> None:
+    """A feature named 'Amount Due' was to be made with 'SELECT x AS Amount Due', which DuckDB cannot parse; and a
+    frame whose 'Ärger' was written in decomposed Unicode (as some macOS files are) was said to lack 'Ärger' beside
+    its own 'Ärger', with nothing to tell the two apart."""
+    import unicodedata
+
+    import ad_duckdb
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"Amount Due": rng.lognormal(3, 1, 300), "Ärger": rng.normal(size=300)})
+    con = ad_duckdb.connect(":memory:")
+    try:
+        ad_duckdb.train(con, "m", "df", **TINY)
+        renamed = df.rename(columns={"Amount Due": "amount"})
+        with pytest.raises(BadInputError, match=r'lacks \[\'Amount Due\'\].*SELECT x AS "Amount Due"'):
+            ad_duckdb.score(con, "m", "renamed")
+        nfd = df.rename(columns={"Ärger": unicodedata.normalize("NFD", "Ärger")})
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "m", "nfd")
+        msg = str(e.value)
+        assert "another Unicode form" in msg and f'SELECT *, "{unicodedata.normalize("NFD", "Ärger")}" AS "Ärger"' in msg
+        fixed = ad_duckdb.score(con, "m", f'SELECT *, "{unicodedata.normalize("NFD", "Ärger")}" AS "Ärger" FROM nfd')
+        assert fixed.num_rows == 300
+        del renamed, nfd  # read by name only
+    finally:
+        con.close()
