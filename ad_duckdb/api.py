@@ -10,6 +10,7 @@ import re
 import shlex
 import threading
 import time
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -537,9 +538,23 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord,
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
+        # The same letters in another Unicode form (a decomposed 'Ä', as some macOS files write it) are another
+        # identifier to DuckDB; shown side by side, the two names looked alike and the message read as nonsense.
+        by_nfc = {unicodedata.normalize("NFC", c).lower(): c for c, _ in cols}
+        forms = [(by_nfc[k], f) for f in missing if (k := unicodedata.normalize("NFC", f).lower()) in by_nfc]
+        if forms:
+            made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in forms)
+            raise SourceNotFoundError(
+                f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
+                f"{', '.join(repr(c) for c, _ in forms)} written in another Unicode form (the same letters, other "
+                f"code points), which DuckDB takes for another name. Score a query that renames them: "
+                f"SELECT *, {made} FROM ..., or normalise the names first "
+                "(df.columns = [unicodedata.normalize('NFC', c) for c in df.columns])."
+            )
         trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
         # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
-        rename = f"them in a query: SELECT x AS {missing[0]}, ..."
+        shown = missing[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", missing[0]) else quote_ident(missing[0])
+        rename = f"them in a query: SELECT x AS {shown}, ..."
         fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
                if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")
         raise SourceNotFoundError(

@@ -40,6 +40,13 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     if A.dtype.kind == "c":  # numpy would drop the imaginary parts with only a ComplexWarning
         raise BadInputError(f"{what}: Complex data not supported: X holds {A.dtype} values. Pass "
                             "X.real, np.abs(X), or both as columns: np.hstack([X.real, X.imag]).")
+    if A.dtype.kind in "mM":
+        # A DataFrame's are refused (_frame_rows); cast here they were numbers in their own unit, so rows of
+        # datetime64[ns] scored against a model fitted on datetime64[s] lay 1e9 times further out
+        kind = "datetime64" if A.dtype.kind == "M" else "timedelta64"
+        raise BadInputError(f"{what}: X holds {kind} values ({A.dtype}), not numbers. Convert them in one unit "
+                            f"first, e.g. X.astype('{A.dtype}').astype('int64') (or a DataFrame column's "
+                            ".astype('int64')), and score later rows the same way.")
     if A.dtype.kind in "US":
         raise BadInputError(f"{what}: X holds text ({A.dtype}), not numbers. Convert it first, e.g. "
                             "X.astype(float), or load the columns as numbers.")
@@ -48,6 +55,32 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     except ValueError as e:  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
         raise BadInputError(f"{what}: X is not all numbers ({e}). Convert its columns to numbers first "
                             "(np.nan for a missing value).") from None
+
+
+def _repeats(columns: Sequence[Any]) -> str:
+    """The names that repeat once written as text, each with its columns where they differ (``'1' and 1``)."""
+    seen: dict[str, list[Any]] = {}
+    for c in columns:
+        seen.setdefault(str(c), []).append(c)
+    parts = []
+    for name, cs in seen.items():
+        if len(cs) > 1:
+            same = all(isinstance(c, str) for c in cs)
+            parts.append(f"{name!r} ({len(cs)} columns{'' if same else ': ' + ', '.join(map(repr, cs))})")
+    return ", ".join(parts)
+
+
+def _check_labels(X: np.ndarray, names: Sequence[str] | None, types: Sequence[str] | None) -> None:
+    """``feature_names=`` and ``sql_types=`` one per column of ``X``, names unique: a short list stopped with an
+    IndexError deep in the feature statistics, and a repeated name cannot match a DataFrame's column later."""
+    d = X.shape[1]
+    for what, got, unit in (("feature_names", names, "name"), ("sql_types", types, "type")):
+        if got is not None and len(got) != d:
+            raise BadInputError(f"AutoEncoderDetector.fit: {what}= has {len(got)} {unit}(s) for X's {d} column(s); "
+                                f"give one per column, in X's order.")
+    if names is not None and _repeats(names):
+        raise BadInputError(f"AutoEncoderDetector.fit: feature_names= repeat: {_repeats(names)}; give each column "
+                            "a name of its own.")
 
 
 def _check_names(params: dict[str, Any]) -> None:
@@ -163,6 +196,13 @@ class AutoEncoderDetector:
             ) from e
         from_frame = hasattr(X, "columns") and hasattr(X, "dtypes")
         if from_frame:
+            if _repeats(list(X.columns)):
+                # Why refuse, as scikit-learn does: a later frame is matched by name, and '1' and 1 (or two 'a')
+                # cannot be told apart, so a frame with them swapped was scored against the wrong features
+                raise BadInputError(
+                    f"AutoEncoderDetector.fit: X's column names repeat: {_repeats(list(X.columns))}. Give each "
+                    "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
+                )
             if feature_names is None:
                 feature_names = [str(c) for c in X.columns]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
@@ -173,6 +213,7 @@ class AutoEncoderDetector:
             raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
         if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
             raise BadInputError(f"{who}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+        _check_labels(X, feature_names, sql_types)
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.

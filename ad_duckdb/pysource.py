@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from .exceptions import AdDuckDBWarning
+from .exceptions import AdDuckDBWarning, BadInputError
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -90,6 +90,22 @@ def _reads(sql: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _transposed(value: object) -> bool:
+    """A numpy array of two or more dimensions: DuckDB reads each of its rows as a column (``column0``, ...), so X
+    of shape (300, 25) trained a 300-feature model on 25 rows without a word."""
+    return type(value).__module__.split(".")[0] == "numpy" and len(getattr(value, "shape", ())) >= 2
+
+
+def _transposed_error(name: str, value: Any) -> BadInputError:
+    shape = tuple(value.shape)
+    return BadInputError(
+        f"{name!r} is a numpy array of shape {shape}, which DuckDB reads with each row as a column ({shape[0]} "
+        f"columns). Name its columns in a DataFrame and pass that: {name}_df = pd.DataFrame({name}, columns=[...]), "
+        f"then '{name}_df'; or fit AutoEncoderDetector on the array itself (from ad_duckdb.detector import "
+        "AutoEncoderDetector)."
+    )
+
+
 def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
     """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
     of a name first, else the caller's DataFrame or Arrow table of that name (``'df'``, or a query such as
@@ -110,6 +126,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
         return cur
     # A table or view of the name comes first, as in DuckDB. Replacement scans off for the check: they would look
     # in this function's own variables.
+    arrays: list[tuple[str, Any]] = []  # refused after the RESET below, the cursor closed
     cur.execute("SET python_enable_replacements = false")
     try:
         for name, value in values.items():
@@ -126,6 +143,9 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
                         AdDuckDBWarning, stacklevel=_user_stacklevel(),
                     )
             except duckdb.CatalogException:
+                if _transposed(value):
+                    arrays.append((name, value))
+                    continue
                 try:
                     cur.register(name, value)
                 except Exception:
@@ -134,4 +154,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
                 pass
     finally:
         cur.execute("RESET python_enable_replacements")
+    if arrays:
+        cur.close()
+        raise _transposed_error(*arrays[0])
     return cur

@@ -190,3 +190,24 @@ def test_a_source_only_the_callers_connection_sees_is_named_with_why(tmp_path: P
             ad_duckdb.score(con, "m", "nothere")
     finally:
         con.close()
+
+
+def test_a_two_dimensional_numpy_array_is_refused_not_read_transposed() -> None:
+    """DuckDB reads a 2-D numpy array with each of its rows as a column: X of shape (300, 25) trained a model of
+    300 features on 25 rows without a word, and scoring X gave 25 rows. A 1-D array (one column) still reads."""
+    X = np.random.default_rng(0).normal(size=(300, 25))
+    amounts = np.random.default_rng(1).lognormal(3.0, 0.5, 300)
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(BadInputError, match=r"'X' is a numpy array of shape \(300, 25\), which DuckDB reads with "
+                                                r"each row as a column.*pd.DataFrame\(X, columns="):
+            ad_duckdb.train(con, "m", "X", **FAST)
+        with pytest.raises(BadInputError, match=r"'X' is a numpy array"):
+            ad_duckdb.train(con, "m", "SELECT * FROM X", **FAST)
+        assert ad_duckdb.list_models(con) == []
+        assert ad_duckdb.train(con, "m", "amounts", **FAST).train_rows == 300
+        with pytest.raises(BadInputError, match=r"'X' is a numpy array"):
+            ad_duckdb.score(con, "m", "X")
+        del X, amounts  # read by name only
+    finally:
+        con.close()

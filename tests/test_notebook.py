@@ -1,0 +1,81 @@
+"""A data scientist in a notebook: the detector on DataFrames and arrays as they come, and the Python API's plots."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ad_duckdb.detector import AutoEncoderDetector
+from ad_duckdb.exceptions import BadInputError
+
+TINY = {"n_models": 1, "max_steps": 20, "progress": False}
+
+
+def _rows(n: int = 200, d: int = 3) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, d))
+
+
+@pytest.mark.parametrize(("columns", "named"), [(["a", "a", "b"], "'a' (2 columns)"),
+                                                 (["1", 1, "b"], "'1' (2 columns: '1', 1)")])
+def test_a_frame_whose_column_names_repeat_is_refused_at_fit(columns: list[object], named: str) -> None:
+    """Columns '1' and 1 both became the feature '1', so a frame with the two swapped was scored by position, against
+    the wrong features, without a word; two columns 'a' made a reordered frame fail with 'got shape (200, 5)'.
+    scikit-learn refuses both at fit."""
+    X = pd.DataFrame(_rows(), columns=columns)
+    with pytest.raises(BadInputError, match=rf"column names repeat: {re.escape(named)}.*X.columns = "):
+        AutoEncoderDetector(**TINY).fit(X)
+
+
+@pytest.mark.parametrize(("kw", "value", "says"), [
+    ("feature_names", ["a", "b"], r"feature_names= has 2 name\(s\) for X's 3 column\(s\)"),
+    ("feature_names", ["a", "a", "b"], r"feature_names= repeat: 'a'"),
+    ("sql_types", ["DOUBLE"], r"sql_types= has 1 type\(s\) for X's 3 column\(s\)"),
+])
+def test_feature_names_and_types_must_fit_the_columns(kw: str, value: list[str], says: str) -> None:
+    """Too few names or types stopped with a bare IndexError from deep inside the feature statistics."""
+    with pytest.raises(BadInputError, match=says):
+        AutoEncoderDetector(**TINY).fit(_rows(), **{kw: value})
+
+
+@pytest.mark.parametrize("unit", ["datetime64[s]", "timedelta64[ms]"])
+def test_an_array_of_dates_or_durations_is_refused_as_a_frame_of_them_is(unit: str) -> None:
+    """A DataFrame's datetime column is refused with the conversion to use; the same values as a numpy array were
+    taken as numbers in their own unit, so a model fitted on datetime64[s] scored datetime64[ns] rows 1e9 times
+    further out."""
+    X = (np.arange(600) * 3600).astype(unit).reshape(200, 3)
+    with pytest.raises(BadInputError, match=rf"X holds {unit.split('[')[0]}.*astype\('int64'\)"):
+        AutoEncoderDetector(**TINY).fit(X)
+    det = AutoEncoderDetector(**TINY).fit(_rows())
+    with pytest.raises(BadInputError, match=rf"X holds {unit.split('[')[0]}"):
+        det.decision_function(X[:2])
+
+
+def test_a_frame_missing_a_feature_gets_a_rename_that_runs() -> None:
+    """A feature named 'Amount Due' was to be made with 'SELECT x AS Amount Due', which DuckDB cannot parse; and a
+    frame whose 'Ärger' was written in decomposed Unicode (as some macOS files are) was said to lack 'Ärger' beside
+    its own 'Ärger', with nothing to tell the two apart."""
+    import unicodedata
+
+    import ad_duckdb
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"Amount Due": rng.lognormal(3, 1, 300), "Ärger": rng.normal(size=300)})
+    con = ad_duckdb.connect(":memory:")
+    try:
+        ad_duckdb.train(con, "m", "df", **TINY)
+        renamed = df.rename(columns={"Amount Due": "amount"})
+        with pytest.raises(BadInputError, match=r'lacks \[\'Amount Due\'\].*SELECT x AS "Amount Due"'):
+            ad_duckdb.score(con, "m", "renamed")
+        nfd = df.rename(columns={"Ärger": unicodedata.normalize("NFD", "Ärger")})
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "m", "nfd")
+        msg = str(e.value)
+        assert "another Unicode form" in msg and f'SELECT *, "{unicodedata.normalize("NFD", "Ärger")}" AS "Ärger"' in msg
+        fixed = ad_duckdb.score(con, "m", f'SELECT *, "{unicodedata.normalize("NFD", "Ärger")}" AS "Ärger" FROM nfd')
+        assert fixed.num_rows == 300
+        del renamed, nfd  # read by name only
+    finally:
+        con.close()
