@@ -23,7 +23,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import onnxfile, pysource, store, thresholds
+from . import interrupts, onnxfile, pysource, store, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -487,7 +487,7 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
     ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
     ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
     """
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         return store.load(cur, model)
     finally:
@@ -497,7 +497,7 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
     ``kind``, ``n_features``, ``train_rows``, ``source`` and ``onnx_bytes``; ``[]`` before any training."""
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         if not store.tables_exist(cur):
             return []
@@ -514,7 +514,7 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
     """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
     newest. Returns the versions dropped."""
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
         out = store.drop(cur, model, keep=keep)
@@ -950,7 +950,7 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
                  failed: list[BaseException]) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which ``_scored_batches``' reader is the view ``__ad_scored``; closes both after. DuckDB reports
     our error in a batch as a failed stream read: the original is raised instead."""
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         cur.register("__ad_scored", reader)
         try:
@@ -1193,7 +1193,7 @@ def evaluate(
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds)
     if into is not None:
-        cur = con.cursor()
+        cur = interrupts.cursor(con)
         try:
             with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
                 cur.execute(
@@ -1253,7 +1253,7 @@ def set_threshold(
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
                                 f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
-    chk = con.cursor()
+    chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
     finally:
@@ -1305,7 +1305,7 @@ def set_threshold(
         warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
                       f"{was.method}): {uses}. To keep it, store yours under another name, e.g. {name}_{method}.",
                       AdDuckDBWarning, stacklevel=2)
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         store.set_threshold(cur, lm.name, lm.version, th, goal)
     finally:
@@ -1351,7 +1351,7 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     """
     rec = load_model(con, model)
     p = Path(path)
-    cur = con.cursor()  # not con itself: a query on it would replace a result the caller is still reading
+    cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
     try:
         db_files = {Path(r[0]).resolve() for r in cur.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
                     .fetchall()}
@@ -1376,7 +1376,7 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     if name is not None:
         rec.name = store.check_name(name)
     rec.source = f"imported from {Path(path).name} ({rec.source})"
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     try:
         same = _same_as_latest(cur, rec)
         if same is not None:

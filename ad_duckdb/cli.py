@@ -23,7 +23,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, jsonvalues, metrics, thresholds
+from . import api, interrupts, jsonvalues, metrics, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -152,17 +152,14 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duck
             time.sleep(min(0.5, left))
 
 
-# The connections commands have open, for the Ctrl-C watcher (_watch_ctrl_c) to interrupt.
-_OPEN: set[duckdb.DuckDBPyConnection] = set()
-
-
 def _watch_ctrl_c() -> None:
     """Make Ctrl-C stop a running DuckDB query at once: Python's handler only raises KeyboardInterrupt when the main
     thread runs Python again, and DuckDB notices the signal itself only now and then, so a long query ran on.
 
     Why a wakeup fd: the C-level handler writes to it in whichever thread the signal lands, even while the main
-    thread waits in DuckDB without the GIL; a thread reading it interrupts the open connections, whose queries then
-    fail with DuckDB's InterruptException (shown as the interrupted error, exit 130).
+    thread waits in DuckDB without the GIL; a thread reading it interrupts the open connections and their cursors
+    (``interrupts``), whose queries then fail with DuckDB's InterruptException (shown as the interrupted error,
+    exit 130).
     """
     r, w = os.pipe()
     os.set_blocking(w, False)
@@ -171,11 +168,7 @@ def _watch_ctrl_c() -> None:
     def watch() -> None:
         while True:
             if signal.SIGINT in os.read(r, 64):
-                for con in list(_OPEN):
-                    try:
-                        con.interrupt()
-                    except duckdb.Error:
-                        pass  # closed meanwhile: nothing of it to stop
+                interrupts.interrupt_all()
 
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 
@@ -195,7 +188,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         raise _failure(str(e), e) from e
     except OSError as e:
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
-    _OPEN.add(con)
+    interrupts.track(con)
     try:
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
@@ -208,7 +201,6 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
     except OSError as e:
         raise click.ClickException(_os_error_message(e)) from e
     finally:
-        _OPEN.discard(con)
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
 
@@ -294,7 +286,7 @@ def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None
     """
     known: set[str] = set()
     if con is not None and source is not None and any("," in v for v in values):
-        cur = con.cursor()
+        cur = interrupts.cursor(con)
         try:
             known = {c.lower() for c, _ in describe(cur, source)}
         except AdDuckDBError:
@@ -483,7 +475,7 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
         bad = re.search(r"column '([^']+)' (?:is constant|has no finite value)", str(e))
         if features or not bad:
             raise
-        cur = con.cursor()
+        cur = interrupts.cursor(con)
         try:
             numeric = [c for c, t in describe(cur, source)
                        if is_numeric_type(t) and c != bad.group(1) and id_like(c, t) is None]
@@ -608,7 +600,7 @@ def list_cmd(db: str, out_format: str) -> None:
         # only when a query used it.
         from . import store
 
-        cur = con.cursor()
+        cur = interrupts.cursor(con)
         try:
             problems = store.load_all(cur)[1]
         finally:

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from . import interrupts
 from .exceptions import AdDuckDBWarning, BadInputError
 from .sqltext import quote_ident
 
@@ -110,7 +111,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
     """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
     of a name first, else the caller's DataFrame or Arrow table of that name (``'df'``, or a query such as
     ``'SELECT * FROM df WHERE amount > 0'``)."""
-    cur = con.cursor()
+    cur = interrupts.cursor(con)
     if not isinstance(source, str):
         return cur
     names = _reads(f"FROM {source.strip()}") if re.fullmatch(_ITEM, source.strip()) else _reads(source)
