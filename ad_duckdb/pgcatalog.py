@@ -165,6 +165,7 @@ _EMPTY_CATALOGS = {
     # one role (pg_roles), a member of none (\\du's "Member of"; PostgreSQL 16's columns too, for its \\drg)
     "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN, "
                        "inherit_option BOOLEAN, set_option BOOLEAN",
+    "pg_group": "groname VARCHAR, grosysid BIGINT, grolist BIGINT[]",  # nor a group
 }
 
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
@@ -428,6 +429,17 @@ _CATALOG_SQL = (
     "false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, -1 AS rolconnlimit, "
     "'********' AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil, false AS rolbypassrls, NULL::VARCHAR[] AS "
     "rolconfig, 0::BIGINT AS oid",
+    # The same role in the catalogues pgAdmin, DataGrip and DBeaver read too. No password anywhere (the server has
+    # none to give): masked in pg_user, as PostgreSQL shows it, NULL in pg_shadow and pg_authid. No groups.
+    "CREATE OR REPLACE TEMP VIEW pg_user AS SELECT current_user AS usename, 0::BIGINT AS usesysid, false AS "
+    "usecreatedb, false AS usesuper, false AS userepl, false AS usebypassrls, '********' AS passwd, "
+    "NULL::TIMESTAMPTZ AS valuntil, NULL::VARCHAR[] AS useconfig",
+    "CREATE OR REPLACE TEMP VIEW pg_shadow AS SELECT current_user AS usename, 0::BIGINT AS usesysid, false AS "
+    "usecreatedb, false AS usesuper, false AS userepl, false AS usebypassrls, NULL::VARCHAR AS passwd, "
+    "NULL::TIMESTAMPTZ AS valuntil, NULL::VARCHAR[] AS useconfig",
+    "CREATE OR REPLACE TEMP VIEW pg_authid AS SELECT 0::BIGINT AS oid, current_user AS rolname, false AS rolsuper, "
+    "true AS rolinherit, false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, false AS rolreplication, "
+    "false AS rolbypassrls, -1 AS rolconnlimit, NULL::VARCHAR AS rolpassword, NULL::TIMESTAMPTZ AS rolvaliduntil",
     _ROLE_SQL[1],
     # Nor extended statistics (psql's \\d NAME lists them).
     "CREATE OR REPLACE TEMP VIEW pg_statistic_ext AS SELECT NULL::BIGINT AS oid, NULL::BIGINT AS stxrelid, "

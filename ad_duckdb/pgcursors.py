@@ -69,13 +69,14 @@ class Declare:
     hold: bool
     binary: bool
     scroll: bool = False
+    no_scroll: bool = False  # NO SCROLL said outright (not merely no SCROLL): PostgreSQL's refusals exactly
 
 
 @dataclass(frozen=True)
 class Fetch:
     """FETCH or MOVE, as PostgreSQL reduces its directions: ``forward`` / ``backward`` ``count`` rows (None: ALL;
-    forward 0: the current row again), or land on one row, ``absolute`` (negative: from the end) or ``relative``
-    to the current position."""
+    0: the current row again), or land on one row, ``absolute`` (negative: from the end) or ``relative`` to the
+    current position."""
 
     name: str
     move: bool
@@ -91,7 +92,8 @@ class Close:
 def _direction(word: str | None, pos_kind: str | None, pos: str | None, way: str | None,
                n: str | None) -> tuple[str, int | None]:
     """PostgreSQL's reading of a FETCH direction (gram.y's fetch_args): NEXT is FORWARD 1, PRIOR BACKWARD 1, FIRST
-    ABSOLUTE 1, LAST ABSOLUTE -1, a negative count turns FORWARD into BACKWARD and back, RELATIVE 0 is FORWARD 0."""
+    ABSOLUTE 1, LAST ABSOLUTE -1, a negative count turns FORWARD into BACKWARD and back, RELATIVE 0 is FORWARD 0.
+    BACKWARD 0 stays BACKWARD: a NO SCROLL cursor's FETCH refuses it where FORWARD 0 is allowed."""
     word = (word or "").lower()
     if word in ("next", "prior"):
         return ("forward" if word == "next" else "backward"), 1
@@ -110,8 +112,6 @@ def _direction(word: str | None, pos_kind: str | None, pos: str | None, way: str
     k = int(n)
     if k < 0:
         return ("backward" if direction == "forward" else "forward"), -k
-    if k == 0:
-        return "forward", 0  # BACKWARD 0 too: the current row again
     return direction, k
 
 
@@ -125,7 +125,7 @@ def parse(sql: str) -> Declare | Fetch | Close | None:
         if scroll and no_scroll:
             raise ProtocolError("cannot specify both SCROLL and NO SCROLL", "42P11")
         return Declare(_name(m.group(1)), m.group(4).strip(), (m.group(3) or "").lower() == "with",
-                       "binary" in options.split(), scroll)
+                       "binary" in options.split(), scroll, no_scroll)
     if _CURSOR_WORD_RE.match(sql):  # comments around FETCH x (an editor's, a tool's tag) are not part of it
         sql = strip_sql_ends(sql)
     if re.match(r"^\s*close\s+all\s*;?\s*$", sql, re.I):
@@ -152,7 +152,8 @@ class Source(Protocol):
 class Cursor:
     """A cursor's position is PostgreSQL's: 0 before the first row, k on row k, one past the last row after it.
     Without SCROLL it streams (only the current row kept, for FETCH 0 and the like) and refuses to go back; with
-    SCROLL it keeps the rows it has read, up to MAX_SCROLL_ROWS, and moves both ways."""
+    SCROLL it keeps the rows it has read, up to MAX_SCROLL_ROWS, and moves both ways. Declared NO SCROLL it
+    refuses what PostgreSQL's NO SCROLL cursor refuses, the current row again too."""
 
     name: str
     source: Source
@@ -160,6 +161,7 @@ class Cursor:
     binary: bool
     in_transaction: bool  # declared in the transaction still open: its ROLLBACK removes the cursor, even WITH HOLD
     scroll: bool = False
+    no_scroll: bool = False  # declared NO SCROLL outright
     statement: str = ""  # the DECLARE as sent (pg_cursors shows it)
     created: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     position: int = 0
@@ -203,24 +205,51 @@ class Cursor:
         SCROLL a move back is refused here, before any row is read."""
         if not self.scroll:
             self._check_forward(f)
+            if f.direction == "backward" and f.count is None:  # MOVE BACKWARD ALL at the start: nowhere to go
+                return iter(())
+        if f.direction == "backward" and f.count == 0:
+            f = Fetch(f.name, f.move, "forward", 0)  # the current row again, as FORWARD 0
         return self._scroll(f) if self.scroll else self._stream(f)
 
     # -- without SCROLL
 
     def _check_forward(self, f: Fetch) -> None:
-        """PostgreSQL refuses any backward step of a NO SCROLL cursor. The forward ones it refuses too (FETCH 0,
-        LAST, ABSOLUTE n to the row the cursor is on) are served here from the one row kept."""
+        """PostgreSQL refuses any backward step of a NO SCROLL cursor (pquery.c: PortalRunSelect backward, and
+        DoPortalRewind unless the cursor has not moved yet), and takes some forward-looking directions that way:
+        FETCH 0 on a row steps back to read it again, BACKWARD 0 steps back even on no row, ABSOLUTE n at or behind
+        the position rewinds or steps back, LAST (any ABSOLUTE -n) steps back from the end; MOVE 0 never moves.
+        Declared NO SCROLL, the cursor refuses all these. Declared without SCROLL, PostgreSQL itself makes a
+        plain query's cursor scrollable, so those served from the one row kept (FETCH 0, ABSOLUTE n to the
+        current row, LAST) are served."""
+        at_start = self.position == 0 and not self.at_end
+        strict = self.no_scroll
+        k = f.count
         if f.direction == "backward":
-            raise scan_forward()
-        if f.direction == "relative" and f.count is not None and f.count < 0:
-            raise scan_forward()
-        if f.direction == "absolute":
-            k = f.count or 0
-            if k == -1:  # LAST: reads to the end; refused once there, the last row being behind
-                if self.at_end and self.position > 1:
+            if k == 0:
+                if strict and not f.move:
                     raise scan_forward()
-            elif k < 0 or (k == 0 and (self.position > 0 or self.at_end)) or 0 < k < self.position:
+                return
+            if k is None and f.move and at_start:
+                return  # MOVE BACKWARD ALL rewinds; at the start PostgreSQL has nothing to do and says MOVE 0
+            raise scan_forward()
+        if f.direction == "forward":
+            if k == 0 and strict and not f.move and self.position > 0 and not self.at_end:
                 raise scan_forward()
+            return
+        if f.direction == "relative":
+            if k is not None and k < 0:
+                raise scan_forward()
+            return
+        k = k or 0  # absolute
+        if k == 0:
+            if not at_start:
+                raise scan_forward()
+        elif k < 0:
+            # LAST reads to the end; served without NO SCROLL unless the last row is already behind
+            if strict or k < -1 or (self.at_end and self.position > 1):
+                raise scan_forward()
+        elif k < self.position or (strict and k == self.position):
+            raise scan_forward()
 
     def _next(self) -> tuple[Any, ...] | None:
         row = self._read()

@@ -554,7 +554,7 @@ class Session:
                 src.label = f"cursor {quoted(cmd.name)}"
                 self.cursors.add(Cursor(cmd.name, src, cmd.hold, cmd.binary,
                                         in_transaction=self.status != b"I" or self.implicit or self.batch,
-                                        scroll=cmd.scroll, statement=sql.strip()))
+                                        scroll=cmd.scroll, no_scroll=cmd.no_scroll, statement=sql.strip()))
                 return Result("DECLARE CURSOR")
             if isinstance(cmd, Close):
                 if cmd.name is not None:

@@ -193,3 +193,36 @@ def test_catalogue_rewrites_leave_a_users_own_query_alone(shop: Server) -> None:
                                prepare=prepare)
             assert cur.fetchall() == [(5, 7, "x", "5 is %Low")]
             assert [d.name for d in cur.description][:3] == ["indkey", "windkey[1]", "indoption"]
+
+
+def test_pg_user_pg_authid_and_pg_shadow_are_the_one_role(shop: Server) -> None:
+    """pgAdmin, DataGrip and DBeaver read the user catalogues (were "Table with name pg_user does not exist"): the
+    one role pg_roles shows (current_user, oid 0, owner of every table), with PostgreSQL's columns and no password:
+    pg_user shows it masked, as PostgreSQL does, pg_authid and pg_shadow NULL; no groups."""
+    with psycopg.connect(shop.url(user="alice"), autocommit=True) as conn:
+        role = conn.execute("SELECT rolname, oid, rolsuper, rolcreatedb, rolreplication, rolbypassrls, rolvaliduntil, "
+                            "rolconfig FROM pg_catalog.pg_roles").fetchall()
+        assert role == [("duckdb", 0, False, False, False, False, None, None)]
+        cur = conn.execute("SELECT * FROM pg_catalog.pg_user")
+        assert [d.name for d in cur.description] == ["usename", "usesysid", "usecreatedb", "usesuper", "userepl",
+                                                     "usebypassrls", "passwd", "valuntil", "useconfig"]
+        assert cur.fetchall() == [("duckdb", 0, False, False, False, False, "********", None, None)]
+        cur = conn.execute('SELECT * FROM "pg_catalog"."pg_shadow"')
+        assert [d.name for d in cur.description] == ["usename", "usesysid", "usecreatedb", "usesuper", "userepl",
+                                                     "usebypassrls", "passwd", "valuntil", "useconfig"]
+        assert cur.fetchall() == [("duckdb", 0, False, False, False, False, None, None, None)]
+        cur = conn.execute("SELECT * FROM pg_authid")
+        assert [d.name for d in cur.description] == ["oid", "rolname", "rolsuper", "rolinherit", "rolcreaterole",
+                                                     "rolcreatedb", "rolcanlogin", "rolreplication", "rolbypassrls",
+                                                     "rolconnlimit", "rolpassword", "rolvaliduntil"]
+        assert cur.fetchall() == [(0, "duckdb", False, True, False, False, True, False, False, -1, None, None)]
+        # pgAdmin's check on connecting, and a table's owner by name
+        assert conn.execute("SELECT usesuper, usecreatedb FROM pg_catalog.pg_user WHERE usename = current_user"
+                            ).fetchall() == [(False, False)]
+        assert conn.execute("SELECT u.usename FROM pg_catalog.pg_class c JOIN pg_catalog.pg_user u ON "
+                            "u.usesysid = c.relowner WHERE c.relname = 'customers'").fetchall() == [("duckdb",)]
+        assert conn.execute("SELECT a.rolname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_authid a ON "
+                            "a.oid = c.relowner WHERE c.relname = 'customers'").fetchall() == [("duckdb",)]
+        cur = conn.execute("SELECT * FROM pg_catalog.pg_group")
+        assert [d.name for d in cur.description] == ["groname", "grosysid", "grolist"] and cur.fetchall() == []
+        assert conn.execute("SELECT count(*) FROM pg_catalog.pg_user_mappings").fetchall() == [(0,)]

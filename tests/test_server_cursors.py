@@ -208,7 +208,7 @@ def test_cursor_tags_positions_and_errors_are_postgres(server: Server) -> None:
         assert cur.fetchall() == [(5,), (6,), (7,)] and cur.statusmessage == "FETCH 3"
         assert [d.name for d in cur.description] == ["n"]
         assert conn.execute("FETCH c").fetchall() == [(8,)]  # NEXT, the default
-        assert conn.execute("FETCH 0 FROM c").fetchall() == [(8,)]  # the current row again
+        assert conn.execute("MOVE 0 IN c").statusmessage == "MOVE 1"  # on a row (FETCH 0: see NO_SCROLL_SCRIPT)
         assert conn.execute("FETCH RELATIVE 2 FROM c").fetchall() == [(10,)]
         assert conn.execute("FETCH ABSOLUTE 15 FROM c").fetchall() == [(14,)]
         # comments around the statement (an editor's, a tool's tag) are not part of it
@@ -341,11 +341,73 @@ def test_a_cursor_without_scroll_refuses_to_go_back_as_postgres(server: Server, 
             hint = next(f for kind, body in got if kind == b"E" for f in body.split(b"\x00") if f[:1] == b"H")
             assert hint.startswith(b"HDeclare it with SCROLL option to enable backward scan.")
             _simple(w, "ROLLBACK")
-            # forward of row 3 is served: ABSOLUTE 3 is the row it is on, ABSOLUTE 5 ahead; LAST reads to the end
+            # forward of row 3 is served
             got = _simple(w, f"BEGIN; {declare} SELECT range AS n FROM range(1, 6); FETCH 3 FROM c; "
-                             "FETCH ABSOLUTE 3 FROM c; FETCH RELATIVE 1 FROM c; FETCH LAST FROM c; FETCH NEXT FROM c")
-            assert _rows(got) == [["1"], ["2"], ["3"], ["3"], ["4"], ["5"]]
+                             "FETCH ABSOLUTE 4 FROM c; FETCH RELATIVE 1 FROM c; FETCH NEXT FROM c")
+            assert _rows(got) == [["1"], ["2"], ["3"], ["4"], ["5"]]
             _simple(w, "ROLLBACK")
+        # Declared without SCROLL (PostgreSQL would make this plain query's cursor scrollable), what the one row
+        # kept answers is answered: ABSOLUTE 3 on row 3, FETCH 0, LAST reading to the end
+        got = _simple(w, "BEGIN; DECLARE c CURSOR FOR SELECT range AS n FROM range(1, 6); FETCH 3 FROM c; "
+                         "FETCH ABSOLUTE 3 FROM c; FETCH 0 FROM c; FETCH LAST FROM c; FETCH NEXT FROM c")
+        assert _error(got) is None and _rows(got) == [["1"], ["2"], ["3"], ["3"], ["3"], ["5"]]
+        _simple(w, "ROLLBACK")
+    finally:
+        w.close()
+
+
+# PostgreSQL's answers on a NO SCROLL cursor over the rows 1..5, each from a fresh DECLARE after the moves given:
+# (moves, statement, rows and tag, or None for its refusal, 55000 "cursor can only scan forward"). From pquery.c
+# (PostgreSQL 15 to 18): FETCH 0 on a row steps back to read it again (PortalRunSelect backward: refused), on no row
+# returns none; BACKWARD 0 steps back even on no row; MOVE 0 only counts the row it is on; ABSOLUTE n at or behind
+# the position rewinds or steps back (past the end, position is the row count + 1); LAST reads to the end and steps
+# back; ABSOLUTE 0 and MOVE BACKWARD ALL rewind, which DoPortalRewind allows only on a cursor not yet moved.
+NO_SCROLL_SCRIPT: list[tuple[str, str, tuple[list[int], str] | None]] = [
+    ("", "FETCH 0 FROM c", ([], "FETCH 0")),
+    ("", "FETCH RELATIVE 0 FROM c", ([], "FETCH 0")),
+    ("", "FETCH BACKWARD 0 FROM c", None),
+    ("", "MOVE BACKWARD 0 FROM c", ([], "MOVE 0")),
+    ("", "MOVE BACKWARD ALL FROM c", ([], "MOVE 0")),
+    ("", "FETCH BACKWARD ALL FROM c", None),
+    ("", "FETCH ABSOLUTE 0 FROM c", ([], "FETCH 0")),
+    ("", "FETCH FIRST FROM c", ([1], "FETCH 1")),
+    ("", "FETCH LAST FROM c", None),
+    ("FETCH 3 FROM c", "FETCH 0 FROM c", None),
+    ("FETCH 3 FROM c", "FETCH RELATIVE 0 FROM c", None),
+    ("FETCH 3 FROM c", "FETCH BACKWARD 0 FROM c", None),
+    ("FETCH 3 FROM c", "MOVE 0 FROM c", ([], "MOVE 1")),
+    ("FETCH 3 FROM c", "MOVE BACKWARD 0 FROM c", ([], "MOVE 1")),
+    ("FETCH 3 FROM c", "FETCH ABSOLUTE 3 FROM c", None),
+    ("FETCH 3 FROM c", "MOVE ABSOLUTE 3 FROM c", None),
+    ("FETCH 3 FROM c", "FETCH ABSOLUTE 4 FROM c", ([4], "FETCH 1")),
+    ("FETCH 3 FROM c", "MOVE BACKWARD ALL FROM c", None),
+    ("FETCH 3 FROM c", "FETCH LAST FROM c", None),
+    ("FETCH 3 FROM c", "MOVE LAST FROM c", None),
+    ("FETCH ALL FROM c", "FETCH 0 FROM c", ([], "FETCH 0")),
+    ("FETCH ALL FROM c", "MOVE 0 FROM c", ([], "MOVE 0")),
+    ("FETCH ALL FROM c", "FETCH ABSOLUTE 6 FROM c", None),
+    ("FETCH ALL FROM c", "FETCH ABSOLUTE 7 FROM c", ([], "FETCH 0")),
+]
+
+
+def test_a_no_scroll_cursor_refuses_what_postgres_refuses(server: Server) -> None:
+    w = Wire(server)
+    try:
+        for moves, sql, want in NO_SCROLL_SCRIPT:
+            got = _simple(w, "BEGIN; DECLARE c NO SCROLL CURSOR FOR SELECT range AS n FROM range(1, 6); " + moves)
+            assert _error(got) is None, moves
+            got = _simple(w, sql)
+            if want is None:
+                assert _error(got) == ("55000", "cursor can only scan forward"), (moves, sql)
+            else:
+                assert (_error(got), [int(n) for n, in _rows(got)], _tags(got)) == (None, want[0], [want[1]]), (
+                    moves, sql)
+            _simple(w, "ROLLBACK")
+        # a cursor declared without SCROLL says MOVE 0 to MOVE BACKWARD ALL before its first row, as PostgreSQL
+        got = _simple(w, "BEGIN; DECLARE c CURSOR FOR SELECT range AS n FROM range(1, 6); MOVE BACKWARD ALL FROM c; "
+                         "FETCH NEXT FROM c")
+        assert (_error(got), _tags(got)[-2:], _rows(got)) == (None, ["MOVE 0", "FETCH 1"], [["1"]])
+        _simple(w, "ROLLBACK")
     finally:
         w.close()
 
