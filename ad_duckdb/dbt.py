@@ -171,6 +171,21 @@ def _check_registered(session: Any, name: str) -> None:
         )
 
 
+def _retrain_flag(name: str, retrain: object) -> bool:
+    """``retrain`` as a bool; dbt renders config values such as ``"{{ var('ad_retrain') }}"`` as text ('False')."""
+    if isinstance(retrain, bool):
+        return retrain
+    text = retrain.strip().lower() if isinstance(retrain, str) else None
+    if text in ("true", "false"):
+        return text == "true"
+    # Why refuse rather than take truthiness: the text 'False' is truthy, so it silently stored a new version each run.
+    raise _fail(
+        f"training model {name!r}: retrain= must be true or false (a bool, or the text 'true'/'false' dbt renders); "
+        f"got {retrain!r}. Pass e.g. retrain=dbt.config.get('retrain') with config retrain: \"{{{{ var('ad_retrain', "
+        "true) }}\"."
+    )
+
+
 def train_model(
     session: Any,
     name: str,
@@ -178,7 +193,7 @@ def train_model(
     *,
     features: Sequence[str] | None = None,
     where: str | None = None,
-    retrain: bool = True,
+    retrain: bool | str = True,
     **params: Any,
 ) -> Any:
     """Train (or reuse) model ``name`` from a dbt Python model; returns a one-row pyarrow Table describing it.
@@ -192,15 +207,16 @@ def train_model(
                                features=["count", "amount"], max_steps=500)
 
     ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
-    the latest stored version is reused when there is one. The table has the columns ``model``,
-    ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
-    ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
+    one. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
+    version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     """
     import pyarrow as pa
 
     from .api import load_model, train
 
     _check_registered(session, name)
+    retrain = _retrain_flag(name, retrain)
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
     src = source.sql_query() if hasattr(source, "sql_query") else str(source)
     try:

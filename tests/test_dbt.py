@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -337,5 +338,26 @@ def test_train_model_without_retrain_still_retrains_for_other_features(tmp_path:
             other = train_model(con, "ae", "t", features=["a", "c"], retrain=False, max_steps=20)
         assert first["version"].to_pylist() == same["version"].to_pylist() == [1]
         assert other["version"].to_pylist() == [2] and other["features"].to_pylist() == ["a, c"]
+    finally:
+        con.close()
+
+
+def test_train_model_reads_retrain_as_dbt_renders_it(tmp_path: Path) -> None:
+    # dbt renders a config value such as "{{ var('ad_retrain', true) }}" as text, so dbt.config.get("retrain")
+    # returns 'False'; before, that non-empty string counted as true and every run silently stored a new version.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        assert train_model(con, "ae", "t", max_steps=20)["version"].to_pylist() == [1]
+        for text in ("False", "false", " FALSE "):
+            kept = train_model(con, "ae", "t", max_steps=20, retrain=text)
+            assert (kept["version"].to_pylist(), kept["trained"].to_pylist()) == ([1], [False])
+        assert train_model(con, "ae", "t", max_steps=20, retrain="True")["version"].to_pylist() == [2]
+        for bad in ("nope", "", None, 0):
+            with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': retrain= must be true or false "
+                                                      rf"\(a bool, or the text 'true'/'false' dbt renders\); "
+                                                      rf"got {re.escape(repr(bad))}"):
+                train_model(con, "ae", "t", max_steps=20, retrain=bad)
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
     finally:
         con.close()
