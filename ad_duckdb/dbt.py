@@ -186,6 +186,24 @@ def _retrain_flag(name: str, retrain: object) -> bool:
     )
 
 
+def _text_option_hint(message: str, params: dict[str, Any]) -> str:
+    """Why a refused option is text, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a string."""
+    for key, value in params.items():
+        if not isinstance(value, str) or f"The {key!r} parameter" not in message:
+            continue
+        if value.strip().lstrip("+-").isdigit():
+            convert = "int"
+        else:
+            try:
+                float(value)
+            except ValueError:
+                return ""  # not a number as text: the refusal says what the option takes
+            convert = "float"
+        return (f" dbt renders config values as text: convert it in the Python model, e.g. "
+                f"{key}={convert}(dbt.config.get({key!r})).")
+    return ""
+
+
 def train_model(
     session: Any,
     name: str,
@@ -241,7 +259,7 @@ def train_model(
             version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
             seconds, trained = info.metrics.get("train_seconds"), True
     except AdDuckDBError as e:
-        raise _fail(f"training model {name!r} failed: {e}") from e
+        raise _fail(f"training model {name!r} failed: {e}{_text_option_hint(str(e), params)}") from e
     return pa.table({
         "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
         "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),

@@ -361,3 +361,20 @@ def test_train_model_reads_retrain_as_dbt_renders_it(tmp_path: Path) -> None:
         assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
     finally:
         con.close()
+
+
+def test_train_model_names_dbt_text_for_a_numeric_option(tmp_path: Path) -> None:
+    # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
+                                                  r"dbt renders config values as text: convert it in the Python model, "
+                                                  r"e\.g\. max_steps=int\(dbt\.config\.get\('max_steps'\)\)"):
+            train_model(con, "ae", "t", max_steps="20")
+        with pytest.raises(DbtRuntimeError, match=r"Got '0\.01' instead\. .* contamination=float\("):
+            train_model(con, "ae", "t", max_steps=20, contamination="0.01")
+        with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\.$"):  # not a number: no conversion named
+            train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
+    finally:
+        con.close()
