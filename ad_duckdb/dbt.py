@@ -37,7 +37,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
-from .udfs import register
+from .udfs import register, registry
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -149,6 +149,12 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
             register(conn, models=self._resolved_models(conn), check_order=self.check_order)
+            # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
+            # training model can run before the training, on a first build; the plain message says to train one.
+            registry(conn).not_found_hint = (
+                " In a dbt run, a model or test that names a model trained in the same run must run after its "
+                "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
+            )
         except DbtRuntimeError:
             raise
         except AdDuckDBError as e:

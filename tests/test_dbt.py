@@ -378,3 +378,30 @@ def test_train_model_names_dbt_text_for_a_numeric_option(tmp_path: Path) -> None
             train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
     finally:
         con.close()
+
+
+def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: Path) -> None:
+    # A singular test calling is_anomaly('tx_ae', ...) with no ref to the training model ran before the training
+    # on a first build, and was told only to "Train one with `ad-duckdb train`", though the run was about to.
+    q = "SELECT anomaly_score('tx_ae', 1.0, 2.0)"
+    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()  # what a dbt thread gets
+        try:
+            with pytest.raises(duckdb.Error, match=r"No model 'tx_ae' in table ad_models.* In a dbt run, a model or test "
+                                                   r"that names a model trained in the same run must run after its "
+                                                   r"training model: select model_ref from it, or add "
+                                                   r"`-- depends_on: \{\{ ref\('<training model>'\) \}\}`\."):
+                cur.execute(q).fetchall()
+        finally:
+            cur.close()
+    finally:
+        con.close()
+    plain = ad_duckdb.connect(str(tmp_path / "plain.duckdb"))
+    try:
+        with pytest.raises(duckdb.Error, match="No model 'tx_ae'") as err:
+            plain.execute(q).fetchall()
+        assert "dbt" not in str(err.value)
+    finally:
+        plain.close()
