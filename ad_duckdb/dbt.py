@@ -210,6 +210,15 @@ def _text_option_hint(message: str, params: dict[str, Any]) -> str:
     return ""
 
 
+def _text_features_hint(features: object) -> str:
+    """Why ``features`` was taken for one column, when it holds several names as one text (as dbt renders a list)."""
+    if not isinstance(features, str) or not any(c in features for c in ",[]"):
+        return ""
+    names = [n.strip().strip("'\"") for n in features.strip("[] ").split(",") if n.strip().strip("'\"")]
+    return (f" features= is one text (dbt renders config values as text): pass a list of column names, e.g. "
+            f"features={names!r}.")
+
+
 def train_model(
     session: Any,
     name: str,
@@ -265,7 +274,8 @@ def train_model(
             version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
             seconds, trained = info.metrics.get("train_seconds"), True
     except AdDuckDBError as e:
-        raise _fail(f"training model {name!r} failed: {e}{_text_option_hint(str(e), params)}") from e
+        raise _fail(f"training model {name!r} failed: {e}{_text_option_hint(str(e), params)}"
+                    f"{_text_features_hint(features)}") from e
     return pa.table({
         "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
         "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),

@@ -405,3 +405,17 @@ def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: P
         assert "dbt" not in str(err.value)
     finally:
         plain.close()
+
+
+@pytest.mark.parametrize("text", ["a, b", "['a', 'b']"])
+def test_train_model_names_dbt_text_for_a_feature_list(tmp_path: Path, text: str) -> None:
+    # features: "{{ var('features') }}" in a dbt config arrives as one text; it was looked up as one column.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        with pytest.raises(DbtRuntimeError, match=r"is not in 't'; its columns are: a, b\. features= is one text "
+                                                  r"\(dbt renders config values as text\): pass a list of column names, "
+                                                  r"e\.g\. features=\['a', 'b'\]"):
+            train_model(con, "ae", "t", features=text, max_steps=20)
+    finally:
+        con.close()
