@@ -37,7 +37,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
-from .udfs import register
+from .udfs import register, registry
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -149,6 +149,12 @@ class Plugin(BasePlugin):
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
             register(conn, models=self._resolved_models(conn), check_order=self.check_order)
+            # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
+            # training model can run before the training, on a first build; the plain message says to train one.
+            registry(conn).not_found_hint = (
+                " In a dbt run, a model or test that names a model trained in the same run must run after its "
+                "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
+            )
         except DbtRuntimeError:
             raise
         except AdDuckDBError as e:
@@ -171,6 +177,48 @@ def _check_registered(session: Any, name: str) -> None:
         )
 
 
+def _retrain_flag(name: str, retrain: object) -> bool:
+    """``retrain`` as a bool; dbt renders config values such as ``"{{ var('ad_retrain') }}"`` as text ('False')."""
+    if isinstance(retrain, bool):
+        return retrain
+    text = retrain.strip().lower() if isinstance(retrain, str) else None
+    if text in ("true", "false"):
+        return text == "true"
+    # Why refuse rather than take truthiness: the text 'False' is truthy, so it silently stored a new version each run.
+    raise _fail(
+        f"training model {name!r}: retrain= must be true or false (a bool, or the text 'true'/'false' dbt renders); "
+        f"got {retrain!r}. Pass e.g. retrain=dbt.config.get('retrain') with config retrain: \"{{{{ var('ad_retrain', "
+        "true) }}\"."
+    )
+
+
+def _text_option_hint(message: str, params: dict[str, Any]) -> str:
+    """Why a refused option is text, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a string."""
+    for key, value in params.items():
+        if not isinstance(value, str) or f"The {key!r} parameter" not in message:
+            continue
+        if value.strip().lstrip("+-").isdigit():
+            convert = "int"
+        else:
+            try:
+                float(value)
+            except ValueError:
+                return ""  # not a number as text: the refusal says what the option takes
+            convert = "float"
+        return (f" dbt renders config values as text: convert it in the Python model, e.g. "
+                f"{key}={convert}(dbt.config.get({key!r})).")
+    return ""
+
+
+def _text_features_hint(features: object) -> str:
+    """Why ``features`` was taken for one column, when it holds several names as one text (as dbt renders a list)."""
+    if not isinstance(features, str) or not any(c in features for c in ",[]"):
+        return ""
+    names = [n.strip().strip("'\"") for n in features.strip("[] ").split(",") if n.strip().strip("'\"")]
+    return (f" features= is one text (dbt renders config values as text): pass a list of column names, e.g. "
+            f"features={names!r}.")
+
+
 def train_model(
     session: Any,
     name: str,
@@ -178,7 +226,7 @@ def train_model(
     *,
     features: Sequence[str] | None = None,
     where: str | None = None,
-    retrain: bool = True,
+    retrain: bool | str = True,
     **params: Any,
 ) -> Any:
     """Train (or reuse) model ``name`` from a dbt Python model; returns a one-row pyarrow Table describing it.
@@ -192,15 +240,16 @@ def train_model(
                                features=["count", "amount"], max_steps=500)
 
     ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
-    the latest stored version is reused when there is one. The table has the columns ``model``,
-    ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
-    ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
+    one. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
+    version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     """
     import pyarrow as pa
 
     from .api import load_model, train
 
     _check_registered(session, name)
+    retrain = _retrain_flag(name, retrain)
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
     src = source.sql_query() if hasattr(source, "sql_query") else str(source)
     try:
@@ -225,7 +274,8 @@ def train_model(
             version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
             seconds, trained = info.metrics.get("train_seconds"), True
     except AdDuckDBError as e:
-        raise _fail(f"training model {name!r} failed: {e}") from e
+        raise _fail(f"training model {name!r} failed: {e}{_text_option_hint(str(e), params)}"
+                    f"{_text_features_hint(features)}") from e
     return pa.table({
         "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
         "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),

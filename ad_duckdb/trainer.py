@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,12 @@ def _is_int(v: object) -> bool:
 
 def _refuse(name: str, allowed: str, value: object) -> None:
     raise BadInputError(f"The {name!r} parameter must be {allowed}. Got {value!r} instead.")
+
+
+# Weight initialisation draws from torch's one global generator: trainings on several threads at once (a dbt run
+# with threads > 1) would draw from each other's seeding, so the same seed gave another model depending on timing.
+# The lock covers only the seeding and the initialisation; the training steps draw from each training's own generator.
+_INIT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -207,9 +214,10 @@ def fit_ensemble(
     # Why one thread: these networks are small, so threads only add synchronisation (measured about 20x
     # slower per step with 2 threads on a busy 2-core machine), and one thread is reproducible.
     torch.set_num_threads(1)
-    torch.manual_seed(params.seed)
+    with _INIT_LOCK:
+        torch.manual_seed(params.seed)
+        ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational)
     gen = torch.Generator().manual_seed(params.seed)
-    ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational)
     opt = torch.optim.Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     best, best_state, stale, ran = math.inf, None, 0, 0
     t_start = time.perf_counter()

@@ -95,6 +95,7 @@ class Registry:
         self.store_error: AdDuckDBError | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
+        self.not_found_hint = ""  # what an unknown model means where the functions were registered (the dbt plugin)
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
@@ -163,7 +164,7 @@ class Registry:
         err = store.not_found(ref, known, self.dropped)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
-        raise ModelNotFoundError(str(err) + hint)
+        raise ModelNotFoundError(str(err) + hint + self.not_found_hint)
 
 
 def _registry_for(cur: Any) -> Registry | None:

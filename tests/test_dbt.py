@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -337,5 +338,84 @@ def test_train_model_without_retrain_still_retrains_for_other_features(tmp_path:
             other = train_model(con, "ae", "t", features=["a", "c"], retrain=False, max_steps=20)
         assert first["version"].to_pylist() == same["version"].to_pylist() == [1]
         assert other["version"].to_pylist() == [2] and other["features"].to_pylist() == ["a, c"]
+    finally:
+        con.close()
+
+
+def test_train_model_reads_retrain_as_dbt_renders_it(tmp_path: Path) -> None:
+    # dbt renders a config value such as "{{ var('ad_retrain', true) }}" as text, so dbt.config.get("retrain")
+    # returns 'False'; before, that non-empty string counted as true and every run silently stored a new version.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        assert train_model(con, "ae", "t", max_steps=20)["version"].to_pylist() == [1]
+        for text in ("False", "false", " FALSE "):
+            kept = train_model(con, "ae", "t", max_steps=20, retrain=text)
+            assert (kept["version"].to_pylist(), kept["trained"].to_pylist()) == ([1], [False])
+        assert train_model(con, "ae", "t", max_steps=20, retrain="True")["version"].to_pylist() == [2]
+        for bad in ("nope", "", None, 0):
+            with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': retrain= must be true or false "
+                                                      rf"\(a bool, or the text 'true'/'false' dbt renders\); "
+                                                      rf"got {re.escape(repr(bad))}"):
+                train_model(con, "ae", "t", max_steps=20, retrain=bad)
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
+    finally:
+        con.close()
+
+
+def test_train_model_names_dbt_text_for_a_numeric_option(tmp_path: Path) -> None:
+    # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
+                                                  r"dbt renders config values as text: convert it in the Python model, "
+                                                  r"e\.g\. max_steps=int\(dbt\.config\.get\('max_steps'\)\)"):
+            train_model(con, "ae", "t", max_steps="20")
+        with pytest.raises(DbtRuntimeError, match=r"Got '0\.01' instead\. .* contamination=float\("):
+            train_model(con, "ae", "t", max_steps=20, contamination="0.01")
+        with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\.$"):  # not a number: no conversion named
+            train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
+    finally:
+        con.close()
+
+
+def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: Path) -> None:
+    # A singular test calling is_anomaly('tx_ae', ...) with no ref to the training model ran before the training
+    # on a first build, and was told only to "Train one with `ad-duckdb train`", though the run was about to.
+    q = "SELECT anomaly_score('tx_ae', 1.0, 2.0)"
+    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()  # what a dbt thread gets
+        try:
+            with pytest.raises(duckdb.Error, match=r"No model 'tx_ae' in table ad_models.* In a dbt run, a model or test "
+                                                   r"that names a model trained in the same run must run after its "
+                                                   r"training model: select model_ref from it, or add "
+                                                   r"`-- depends_on: \{\{ ref\('<training model>'\) \}\}`\."):
+                cur.execute(q).fetchall()
+        finally:
+            cur.close()
+    finally:
+        con.close()
+    plain = ad_duckdb.connect(str(tmp_path / "plain.duckdb"))
+    try:
+        with pytest.raises(duckdb.Error, match="No model 'tx_ae'") as err:
+            plain.execute(q).fetchall()
+        assert "dbt" not in str(err.value)
+    finally:
+        plain.close()
+
+
+@pytest.mark.parametrize("text", ["a, b", "['a', 'b']"])
+def test_train_model_names_dbt_text_for_a_feature_list(tmp_path: Path, text: str) -> None:
+    # features: "{{ var('features') }}" in a dbt config arrives as one text; it was looked up as one column.
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        with pytest.raises(DbtRuntimeError, match=r"is not in 't'; its columns are: a, b\. features= is one text "
+                                                  r"\(dbt renders config values as text\): pass a list of column names, "
+                                                  r"e\.g\. features=\['a', 'b'\]"):
+            train_model(con, "ae", "t", features=text, max_steps=20)
     finally:
         con.close()
