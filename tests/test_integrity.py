@@ -514,3 +514,33 @@ def test_rows_with_null_bytes_or_format_version_are_refused_and_the_good_model_s
                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert rc.returncode == 0 and "Traceback" not in rc.stderr, rc.stderr
     assert sorted(line.rsplit(",", 1)[1] for line in rc.stdout.splitlines()[1:]) == ["damaged"] * 4 + ["ok"], rc.stdout
+
+
+DEEP_JSON = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def test_deeply_nested_metadata_json_is_refused_and_the_good_model_still_scores(
+        good: store.ModelRecord, tmp_path: Path) -> None:
+    """JSON nested 100,000 deep raised Python's RecursionError, which no check caught: one such row in ad_models
+    stopped ad_duckdb.register for every model of the database (a BI server or dbt run did not start), and such a
+    file's import failed with a bare RecursionError."""
+    path = str(tmp_path / "deep.duckdb")
+    con = duckdb.connect(path)
+    insert_row(con, good, "good", good.onnx)
+    insert_row(con, good, "deep", good.onnx, metrics=DEEP_JSON)
+    con.close()
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_score('good', 3, 120.0) IS NOT NULL").fetchall() == [(True,)]
+        with pytest.raises(IntegrityError, match=r"'deep@1'.*metadata.*malformed.*nested too deeply"):
+            ad_duckdb.load_model(con, "deep")
+    finally:
+        con.close()
+    file = tmp_path / "deep.onnx"
+    file.write_bytes(good.onnx + onnxfile.metadata_entry(DEEP_JSON))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(IntegrityError, match=r"deep\.onnx'.*metadata is not valid JSON.*nested too deeply"):
+            ad_duckdb.import_model(con, file)
+    finally:
+        con.close()
