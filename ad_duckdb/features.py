@@ -27,6 +27,7 @@ from typing import NoReturn
 import duckdb
 import numpy as np
 
+from . import jsonvalues
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError, is_interrupt
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
@@ -93,7 +94,7 @@ def specs_to_json(specs: Sequence[FeatureSpec]) -> str:
 
 
 def specs_from_json(text: str) -> list[FeatureSpec]:
-    return [FeatureSpec.from_json(d) for d in json.loads(text)]
+    return [FeatureSpec.from_json(d) for d in jsonvalues.loads(text)]
 
 
 def did_you_mean(name: str, candidates: Sequence[str], n: int = 2, cutoff: float = 0.75) -> str:

@@ -18,6 +18,10 @@ from collections.abc import Iterator
 from .exceptions import IntegrityError
 
 ALLOWED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
+# Why refused: a loop's trip count is data (a Loop's count, a Scan's rows of a [2^40, 0] tensor that takes no memory),
+# so one node could run for ever in every query scoring the model, and nothing (Ctrl-C, a client's cancel,
+# statement_timeout) stops onnxruntime inside a scoring call. Models ad_duckdb exports have no loops.
+LOOP_OPS = frozenset({"Loop", "Scan", "SequenceMap"})
 INPUT_NAME = "x"
 OUTPUT_NAMES = ("score", "feature_error")
 # Why a depth limit: subgraphs (If/Loop bodies) nest, and a crafted file could nest them until the
@@ -148,6 +152,11 @@ class _Walk:
             self.problems.append(
                 f"node {op!r} in {where} uses operator domain {domain!r}; only the standard ONNX domains "
                 f"{sorted(ALLOWED_DOMAINS)} are allowed (custom operators run native code)"
+            )
+        elif op in LOOP_OPS:
+            self.problems.append(
+                f"node {op!r} in {where} is a loop, which ad_duckdb models never contain (its number of runs is "
+                "data: it could run for ever in every query that scores the model, and cannot be interrupted)"
             )
         for _, attr in _sub(buf, _NODE_ATTR):
             for f, v in _sub(attr, _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE, _ATTR_SPARSES):

@@ -48,5 +48,17 @@ def jsonable(v: Any) -> Any:
     return str(v)
 
 
+def loads(text: str) -> Any:
+    """``json.loads``, with JSON nested too deeply for Python's parser a ValueError like any other malformed JSON.
+
+    Why: the RecursionError it raises otherwise passed every ``except ValueError`` of the checks on stored rows and
+    model files, so one such row stopped the functions from loading for every model of the database.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def dumps(v: Any) -> str:
     return json.dumps(jsonable(v), allow_nan=False, ensure_ascii=False)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import integrity, store
+from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError
 from .features import FeatureSpec
 from .store import ModelRecord, Threshold
@@ -116,7 +116,7 @@ def read_file(path: Path) -> ModelRecord:
     if not data.endswith(tail):
         raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
     try:
-        meta = json.loads(meta_text)
+        meta = jsonvalues.loads(meta_text)
     except ValueError as e:
         raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not valid JSON ({e}).") from e
     if not isinstance(meta, dict):

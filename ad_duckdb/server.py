@@ -97,6 +97,8 @@ CLIENT_CHECK_INTERVAL = 1.0
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
+# The longest password message read before the client has proved anything (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH).
+_MAX_PASSWORD_MESSAGE = 65535
 
 # Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
 _PG_SHOW = {
@@ -966,14 +968,14 @@ class Handler(socketserver.BaseRequestHandler):
             raise ConnectionError("client closed the connection")
         return data
 
-    def read_message(self) -> tuple[bytes, bytes]:
+    def read_message(self, limit: int = _MAX_MESSAGE, what: str = "message") -> tuple[bytes, bytes]:
         """The client's next message: its type and body. A length no message has ends the connection, as in
         PostgreSQL (FATAL 08P01): where the next message starts is lost, and reading a length under 4 (a negative
         count) waited for the client to close."""
         kind = self.read_exact(1)
         n = struct.unpack("!i", self.read_exact(4))[0]
-        if not 4 <= n <= _MAX_MESSAGE:
-            self.fatal("invalid message length")
+        if not 4 <= n <= limit:
+            self.fatal(f"invalid {what} length")
             raise ConnectionError(f"invalid message length {n}")
         return kind, self.read_exact(n - 4)
 
@@ -1056,7 +1058,8 @@ class Handler(socketserver.BaseRequestHandler):
             salt = os.urandom(4)
             self.send(b"R", struct.pack("!i", 5) + salt)
             self.flush()
-            kind, got = self.read_message()
+            # Why a limit of its own: the client has proved nothing yet, and a 1 GiB "password" was read into memory.
+            kind, got = self.read_message(_MAX_PASSWORD_MESSAGE, "password message")
             got = got.rstrip(b"\x00")
             inner = hashlib.md5((password + user).encode()).hexdigest().encode()
             want = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
@@ -1069,10 +1072,25 @@ class Handler(socketserver.BaseRequestHandler):
         self.send(b"R", struct.pack("!i", 0))
         return True
 
+    def _end_overdue_startup(self) -> None:
+        with self._startup_lock:
+            if not self._started:
+                self._overdue = True
+                try:
+                    self.request.shutdown(socket.SHUT_RDWR)  # wakes the thread waiting in recv
+                except OSError:
+                    pass
+
     def handle(self) -> None:
         # Why: each connection is a thread; one that connected and sent nothing (or stopped at the password) held
-        # its thread until the client went away, without ever proving it may connect.
+        # its thread until the client went away, without ever proving it may connect. The socket timeout ends a
+        # silent client; the timer is the deadline for the whole startup (a timeout restarts at every byte, so a
+        # client sending one byte a minute was never ended).
         self.request.settimeout(AUTH_TIMEOUT)
+        self._startup_lock, self._started, self._overdue = threading.Lock(), False, False
+        overdue = threading.Timer(AUTH_TIMEOUT, self._end_overdue_startup)
+        overdue.daemon = True
+        overdue.start()
         try:
             params = self.startup()
             if params is None:
@@ -1082,6 +1100,12 @@ class Handler(socketserver.BaseRequestHandler):
                 return
         except (ConnectionError, OSError, struct.error):  # TimeoutError is an OSError
             return
+        finally:
+            overdue.cancel()
+        with self._startup_lock:
+            if self._overdue:  # the deadline passed just as the password arrived: the socket is already shut
+                return
+            self._started = True
         self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
             timeout = startup_timeout(params)

@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from . import integrity
+from . import integrity, jsonvalues
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .features import FeatureSpec, specs_from_json, specs_to_json
 
@@ -354,8 +354,8 @@ def _from_row(row: tuple[Any, ...]) -> ModelRecord:
         specs = specs_from_json(feats)
         rec = ModelRecord(
             name=name, version=int(version), kind=kind, features=specs, onnx=data, source=source,
-            train_rows=rows, params=json.loads(params or "{}"), metrics=json.loads(metrics or "{}"),
-            lib_versions=json.loads(libs or "{}"), created_at=created, format_version=fmt, sha256=sha,
+            train_rows=rows, params=jsonvalues.loads(params or "{}"), metrics=jsonvalues.loads(metrics or "{}"),
+            lib_versions=jsonvalues.loads(libs or "{}"), created_at=created, format_version=fmt, sha256=sha,
         )
         if not all(isinstance(d, dict) for d in (rec.params, rec.metrics, rec.lib_versions)):
             raise TypeError("params, metrics and lib_versions must be JSON objects")

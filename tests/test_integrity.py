@@ -102,6 +102,50 @@ def subgraph_external(m: onnx.ModelProto) -> onnx.ModelProto:
     return m
 
 
+def _feeding_the_score(m: onnx.ModelProto, node: onnx.NodeProto, out: str) -> onnx.ModelProto:
+    """``node``'s float output ``out`` added (times 0) to the score, so scoring must run it."""
+    for n in m.graph.node:
+        for i, name in enumerate(n.output):
+            if name == "score":
+                n.output[i] = "score_inner"
+    m.graph.initializer.append(helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]))
+    m.graph.node.extend([node, helper.make_node("Mul", [out, "zero"], ["nothing"]),
+                         helper.make_node("Add", ["score_inner", "nothing"], ["score"])])
+    return m
+
+
+def endless_loop(m: onnx.ModelProto) -> onnx.ModelProto:
+    """A Loop of 2^62 trips feeding the score: every query scoring the model ran for ever, and neither Ctrl-C, a
+    client's cancel nor statement_timeout stops onnxruntime inside a scoring call."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]), helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [])],
+        [helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])])
+    m.graph.initializer.extend([helper.make_tensor("trips", TensorProto.INT64, [], [2**62]),
+                                helper.make_tensor("go", TensorProto.BOOL, [], [True]),
+                                helper.make_tensor("v0", TensorProto.FLOAT, [], [0.0])])
+    return _feeding_the_score(m, helper.make_node("Loop", ["trips", "go", "v0"], ["v_end"], body=body), "v_end")
+
+
+def scan_loop(m: onnx.ModelProto) -> onnx.ModelProto:
+    """A Scan runs its body once per row of its input, and a [2^40, 0] tensor has 2^40 rows in no memory."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["s_in"], ["s_out"])], "body",
+        [helper.make_tensor_value_info("s_in", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("row", TensorProto.FLOAT, [0])],
+        [helper.make_tensor_value_info("s_out", TensorProto.FLOAT, [])])
+    m.graph.initializer.extend([helper.make_tensor("s0", TensorProto.FLOAT, [], [0.0]),
+                                helper.make_tensor("rows_shape", TensorProto.INT64, [2], [2**40, 0])])
+    m.graph.node.append(helper.make_node("ConstantOfShape", ["rows_shape"], ["rows"]))
+    scan = helper.make_node("Scan", ["s0", "rows"], ["s_end"], body=body, num_scan_inputs=1)
+    return _feeding_the_score(m, scan, "s_end")
+
+
 def wrong_input_width(m: onnx.ModelProto) -> onnx.ModelProto:
     m.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 3
     return m
@@ -128,6 +172,8 @@ HOSTILE: dict[str, tuple[Callable[[onnx.ModelProto], onnx.ModelProto], str]] = {
     "custom_opset_import": (custom_opset_import_only, r"operator set domain 'com\.microsoft'"),
     "local_function": (local_function, r"model-local function 'Twice'"),
     "subgraph_external": (subgraph_external, r"subgraph of node 'If'.*id_rsa"),
+    "endless_loop": (endless_loop, r"node 'Loop' in the main graph is a loop"),
+    "scan_loop": (scan_loop, r"node 'Scan' in the main graph is a loop"),
     "wrong_input_width": (wrong_input_width, r"feature list has 2 column\(s\); expected one float input 'x' \[n, 2\]"),
     "renamed_output": (renamed_output, r"returns \['secret', 'feature_error'\]"),
     "second_input": (second_input, r"takes \[\('x'.*\('y'"),
@@ -468,3 +514,33 @@ def test_rows_with_null_bytes_or_format_version_are_refused_and_the_good_model_s
                         text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert rc.returncode == 0 and "Traceback" not in rc.stderr, rc.stderr
     assert sorted(line.rsplit(",", 1)[1] for line in rc.stdout.splitlines()[1:]) == ["damaged"] * 4 + ["ok"], rc.stdout
+
+
+DEEP_JSON = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def test_deeply_nested_metadata_json_is_refused_and_the_good_model_still_scores(
+        good: store.ModelRecord, tmp_path: Path) -> None:
+    """JSON nested 100,000 deep raised Python's RecursionError, which no check caught: one such row in ad_models
+    stopped ad_duckdb.register for every model of the database (a BI server or dbt run did not start), and such a
+    file's import failed with a bare RecursionError."""
+    path = str(tmp_path / "deep.duckdb")
+    con = duckdb.connect(path)
+    insert_row(con, good, "good", good.onnx)
+    insert_row(con, good, "deep", good.onnx, metrics=DEEP_JSON)
+    con.close()
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_score('good', 3, 120.0) IS NOT NULL").fetchall() == [(True,)]
+        with pytest.raises(IntegrityError, match=r"'deep@1'.*metadata.*malformed.*nested too deeply"):
+            ad_duckdb.load_model(con, "deep")
+    finally:
+        con.close()
+    file = tmp_path / "deep.onnx"
+    file.write_bytes(good.onnx + onnxfile.metadata_entry(DEEP_JSON))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(IntegrityError, match=r"deep\.onnx'.*metadata is not valid JSON.*nested too deeply"):
+            ad_duckdb.import_model(con, file)
+    finally:
+        con.close()

@@ -720,13 +720,13 @@ def test_function_call_and_unknown_messages_never_leave_the_client_waiting(serve
 
 
 @contextmanager
-def serve_here(db: str) -> Iterator[Any]:
+def serve_here(db: str, password: str | None = None) -> Iterator[Any]:
     """A server in this process (ad_duckdb.server.run_server), for tests that look at its sessions or change its
     module's limits; stopped on leaving."""
     from ad_duckdb import server as pgserver
 
     started: list[pgserver.PGServer] = []
-    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(db, port=0),),
+    t = threading.Thread(target=pgserver.run_server, args=(pgserver.ServerConfig(db, port=0, password=password),),
                          kwargs={"ready": started.append}, daemon=True)
     t.start()
     deadline = time.monotonic() + 60
@@ -787,6 +787,52 @@ def test_a_client_that_never_finishes_its_startup_is_disconnected(warehouse: str
         with psycopg.connect(f"postgresql://analyst@{host}:{port}/w", autocommit=True) as conn:
             time.sleep(1.0)  # idle longer than the startup's limit: a session's idle time has none
             assert conn.execute("select 1").fetchall() == [(1,)]
+
+
+def test_a_client_that_dribbles_its_startup_is_disconnected(warehouse: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The startup's limit was a socket timeout, which restarts at every byte: a client sending its startup packet
+    one byte at a time, a little faster than the limit, held its thread without a password for as long as it liked
+    (10,000 bytes at 59 s each: a week). PostgreSQL's authentication_timeout is a deadline for the whole startup."""
+    import socket
+
+    from ad_duckdb import server as pgserver
+
+    monkeypatch.setattr(pgserver, "AUTH_TIMEOUT", 1.0, raising=False)
+    params = b"user\x00analyst\x00database\x00w\x00" + b"application_name\x00" + b"d" * 8 + b"\x00\x00"
+    packet = struct.pack("!ii", 8 + len(params), 196608) + params
+    with serve_here(warehouse) as srv, socket.create_connection(srv.server_address[:2], timeout=30) as sock:
+        cut = False
+        for i in range(len(packet)):
+            try:
+                sock.sendall(packet[i : i + 1])
+            except OSError:  # reset by the server
+                cut = True
+                break
+            time.sleep(0.2)  # under the 1 s limit each time, past it in total
+        reply = b"" if cut else sock.recv(1)
+        assert reply == b"", f"the dribbling client finished its startup and got {reply!r}"
+
+
+def test_an_oversized_password_message_is_refused_before_it_is_read(warehouse: str) -> None:
+    """Before its password is checked a client could announce a 1 GiB password message, and the server read (and
+    held in memory) all of it: a few clients without the password could fill the server's memory. PostgreSQL
+    refuses a password packet longer than 65,535 bytes (PG_MAX_AUTH_TOKEN_LENGTH) as soon as it sees the length."""
+    import socket
+
+    with serve_here(warehouse, password="s3cret") as srv, \
+            socket.create_connection(srv.server_address[:2], timeout=30) as sock:
+        params = b"user\x00analyst\x00database\x00w\x00\x00"
+        sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        assert sock.recv(1) == b"R"  # the md5 request
+        sock.recv(12)
+        sock.sendall(b"p" + struct.pack("!i", (1 << 30) - 1) + b"x" * 65536)
+        got = b""
+        while b"\x00\x00" not in got:  # the end of the error message's fields
+            part = sock.recv(4096)  # a socket timeout here: the server went on reading the gigabyte
+            if not part:
+                break
+            got += part
+        assert got[:1] == b"E" and b"password" in got and b"08P01" in got, got
 
 
 # ---------------------------------------------------------------- hardening (issue 6, item 6)
