@@ -885,7 +885,13 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                 click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
                            f"{sum(rest):.1%} together")
             present = [z for z in spreads.values() if math.isfinite(z)]
-            if flagged and len(present) > 1 and all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z)):
+            all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
+            if not flagged and present and all_typical and threshold:
+                # Why: the shares still sum to 100%, of what little the row scores above a row of medians; printed
+                # alone with their bars they read as a cause for a row nothing is wrong with.
+                click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
+                           "so the shares above are no reason to look at this row")
+            if flagged and len(present) > 1 and all_typical:
                 top = [part["feature"] for part in e[:2]]
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
                            f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")

@@ -715,3 +715,20 @@ def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -
     shares = [float(x.split()[1].rstrip("%")) for x in lines[2:-1]]
     together = float(rest.rsplit(" ", 2)[-2].rstrip("%"))
     assert sum(shares) + together == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
+
+
+def test_explain_of_an_ordinary_row_says_its_shares_are_no_reason(model_db: str) -> None:
+    """An unflagged row whose every value is typical still gets shares summing to 100% (of the little it scores
+    above the all-median row); printed alone with their bars, they read as a cause for a row nothing is wrong with."""
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        med = {f.name: f.fill for f in ad_duckdb.load_model(con, "tx_ae").features}
+    finally:
+        con.close()
+    out = run("explain", model_db, "tx_ae", f"SELECT {med['count']} AS count, {med['amount'] * 1.05} AS amount",
+              "--where", "true")
+    assert "(normal;" in out and out.count(": typical)") == 2, out
+    assert out.splitlines()[-1] == ("  nothing stands out: every value is typical and the score is under the threshold, "
+                                    "so the shares above are no reason to look at this row"), out
+    out = run("explain", model_db, "tx_ae", "SELECT 8 AS count, 1000000.0 AS amount", "--where", "true")
+    assert "nothing stands out" not in out
