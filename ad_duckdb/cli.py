@@ -37,7 +37,17 @@ from .exceptions import (
     ThresholdNotFoundError,
     is_interrupt,
 )
-from .features import FeatureSpec, as_number_hint, cli_feature_flags, describe, id_like, is_numeric_type, transform
+from .features import (
+    CLIP,
+    FeatureSpec,
+    as_number_hint,
+    cli_feature_flags,
+    describe,
+    id_like,
+    is_numeric_type,
+    raw_values,
+    transform,
+)
 from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
 from .store import Threshold
 from .udfs import FUNCTIONS
@@ -861,14 +871,27 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")
             spreads = {}
+            rest = []
             for part in e:
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
-                spreads[f.name] = _spreads(f, value)
+                spreads[f.name] = z = _spreads(f, value)
+                if len(e) > EXPLAIN_ALL_LINES and part["share"] < MINOR_SHARE and _typical(f, z):
+                    rest.append(part["share"])
+                    continue
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, spreads[f.name])})")
+                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
+            if rest:
+                click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
+                           f"{sum(rest):.1%} together")
             present = [z for z in spreads.values() if math.isfinite(z)]
-            if flagged and len(present) > 1 and all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z)):
+            all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
+            if not flagged and present and all_typical and threshold:
+                # Why: the shares still sum to 100%, of what little the row scores above a row of medians; printed
+                # alone with their bars they read as a cause for a row nothing is wrong with.
+                click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
+                           "so the shares above are no reason to look at this row")
+            if flagged and len(present) > 1 and all_typical:
                 top = [part["feature"] for part in e[:2]]
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
                            f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
@@ -880,6 +903,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
 # Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training
 # median, a value is common on its own: about 1 in 20 values of a normal column lies further out.
 TYPICAL_SPREADS = 2.0
+# Up to this many columns `explain` prints a line for each; beyond, typical columns with a share under MINOR_SHARE are
+# summed into one line. Why: a 60-column model printed 60 lines per row, most of them "0.0% ... typical", which hid
+# the few columns that matter (a column far from its median keeps its line at any share).
+EXPLAIN_ALL_LINES = 12
+MINOR_SHARE = 0.005
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:
@@ -920,8 +948,27 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
         return f"value {value}, every training row held {spec.fill:.10g}: {where}"
-    where = "typical" if _typical(spec, z) else f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
-    return f"value {value}, training median {spec.fill:.10g}: {where}"
+    if _typical(spec, z):
+        where = "typical"
+    elif abs(z) >= CLIP:  # the graph clips there too: the count beyond it is not known, only that it is far out
+        where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
+    else:
+        where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    return f"value {value}, training median {spec.fill:.10g}, typical range {_typical_range(spec)}: {where}"
+
+
+def _typical_range(spec: FeatureSpec) -> str:
+    """The raw values within TYPICAL_SPREADS of the training median, e.g. "1 to 183".
+
+    Why: spreads are counted after a heavy-tailed column's signed log, so "4.9 spreads above it" cannot be mapped
+    back to money or counts by the reader; the range can. Printed to 3 significant digits of its width, so that
+    large values with a small spread (epoch seconds) keep the digits that differ.
+    """
+    lo, hi = (float(v) for v in raw_values(spec, np.array([-TYPICAL_SPREADS, TYPICAL_SPREADS])))
+    if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
+        return f"{lo:.3g} to {hi:.3g}"
+    dec = max(0, 2 - math.floor(math.log10(hi - lo)))
+    return f"{lo:.{dec}f} to {hi:.{dec}f}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

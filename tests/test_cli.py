@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -660,3 +661,74 @@ def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: st
     assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST(col AS DOUBLE)" in out, out
     out = fails_in_one_line("sql", model_db, "SELEC 1")
     assert "LINE 1: SELEC 1" in out and "^" not in out, out
+
+
+def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped_count(tmp_path: Path) -> None:
+    """A heavy-tailed column gets a signed log: "4.75 spreads above it" is counted after the log, which a user cannot
+    map back to money, so each line also names the typical range (within 2 spreads) in raw values. A value past the
+    graph's clip (1000 robust units) printed "1e+03 spreads above it" for 1e30, a count the clip made up."""
+    from ad_duckdb.features import raw_values
+
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "h.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS a, unnest(?::DOUBLE[]) AS amount",
+                    [rng.normal(50, 5, 1500).tolist(), rng.lognormal(3, 1.2, 1500).tolist()])
+        ad_duckdb.train(con, "h", "t", where="true", **FAST)
+        spec = {f.name: f for f in ad_duckdb.load_model(con, "h").features}
+    finally:
+        con.close()
+    assert spec["amount"].transform == "slog" and spec["a"].transform == "none"
+    lo, hi = raw_values(spec["amount"], np.array([-2.0, 2.0]))
+    out = run("explain", path, "h", "SELECT 50.0 AS a, 5000.0 AS amount", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("amount"))
+    assert f"typical range {lo:.0f} to {hi:.0f}:" in line and "spreads above it)" in line, line
+    lo, hi = raw_values(spec["a"], np.array([-2.0, 2.0]))
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("a "))
+    assert f"typical range {lo:.1f} to {hi:.1f}: typical)" in line, line
+    out = run("explain", path, "h", "SELECT -1e30 AS a, 20.0 AS amount", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("a "))
+    assert "more than 1000 spreads below it)" in line and "e+03" not in line, line
+
+
+def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -> None:
+    """A 40-column model printed 40 lines per row, most of them "0.0% ... typical": the tail of typical columns with
+    tiny shares is summed into one line, while a column far from its median keeps its line even at 0%."""
+    rng = np.random.default_rng(0)
+    d = 40
+    X = rng.normal(size=(1500, d))
+    names = [f"c{i}" for i in range(d)]
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
+                [X[:, i].tolist() for i in range(d)])
+    ad_duckdb.train(con, "w", "t", where="true", **FAST)
+    con.close()
+    row = ", ".join(["8.0 AS c0", "-6.0 AS c1", *(f"0.0 AS {c}" for c in names[2:])])
+    out = run("explain", path, "w", f"SELECT {row}", "--where", "true")
+    lines = out.splitlines()
+    shown = [x.split()[0] for x in lines[2:] if x.startswith("  c")]
+    assert {"c0", "c1"} <= set(shown) and len(shown) < 15, out
+    rest = lines[-1]
+    assert rest.startswith(f"  and {d - len(shown)} more columns, each typical and under 0.5%"), out
+    shares = [float(x.split()[1].rstrip("%")) for x in lines[2:-1]]
+    together = float(rest.rsplit(" ", 2)[-2].rstrip("%"))
+    assert sum(shares) + together == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
+
+
+def test_explain_of_an_ordinary_row_says_its_shares_are_no_reason(model_db: str) -> None:
+    """An unflagged row whose every value is typical still gets shares summing to 100% (of the little it scores
+    above the all-median row); printed alone with their bars, they read as a cause for a row nothing is wrong with."""
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        med = {f.name: f.fill for f in ad_duckdb.load_model(con, "tx_ae").features}
+    finally:
+        con.close()
+    out = run("explain", model_db, "tx_ae", f"SELECT {med['count']} AS count, {med['amount'] * 1.05} AS amount",
+              "--where", "true")
+    assert "(normal;" in out and out.count(": typical)") == 2, out
+    assert out.splitlines()[-1] == ("  nothing stands out: every value is typical and the score is under the threshold, "
+                                    "so the shares above are no reason to look at this row"), out
+    out = run("explain", model_db, "tx_ae", "SELECT 8 AS count, 1000000.0 AS amount", "--where", "true")
+    assert "nothing stands out" not in out
