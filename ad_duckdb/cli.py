@@ -954,21 +954,23 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
-    return f"value {value}, training median {spec.fill:.10g}, typical range {_typical_range(spec)}: {where}"
+    median, lo, hi = _typical_range(spec)
+    return f"value {value}, training median {median}, typical range {lo} to {hi}: {where}"
 
 
-def _typical_range(spec: FeatureSpec) -> str:
-    """The raw values within TYPICAL_SPREADS of the training median, e.g. "1 to 183".
+def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
+    """The training median and the raw values within TYPICAL_SPREADS of it, as printed: ("17.8", "1.0", "183.4").
 
     Why: spreads are counted after a heavy-tailed column's signed log, so "4.9 spreads above it" cannot be mapped
-    back to money or counts by the reader; the range can. Printed to 3 significant digits of its width, so that
-    large values with a small spread (epoch seconds) keep the digits that differ.
+    back to money or counts by the reader; the range can. Printed to 3 significant digits of the range's width
+    (the median too: it printed 10 digits, 49.71847993), so that large values with a small spread (epoch seconds)
+    keep the digits that differ.
     """
     lo, hi = (float(v) for v in raw_values(spec, np.array([-TYPICAL_SPREADS, TYPICAL_SPREADS])))
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
-        return f"{lo:.3g} to {hi:.3g}"
+        return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
     dec = max(0, 2 - math.floor(math.log10(hi - lo)))
-    return f"{lo:.{dec}f} to {hi:.{dec}f}"
+    return f"{spec.fill:.{dec}f}", f"{lo:.{dec}f}", f"{hi:.{dec}f}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

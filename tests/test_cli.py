@@ -666,7 +666,8 @@ def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: st
 def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped_count(tmp_path: Path) -> None:
     """A heavy-tailed column gets a signed log: "4.75 spreads above it" is counted after the log, which a user cannot
     map back to money, so each line also names the typical range (within 2 spreads) in raw values. A value past the
-    graph's clip (1000 robust units) printed "1e+03 spreads above it" for 1e30, a count the clip made up."""
+    graph's clip (1000 robust units) printed "1e+03 spreads above it" for 1e30, a count the clip made up. The
+    median is printed to the range's digits (it had ten)."""
     from ad_duckdb.features import raw_values
 
     rng = np.random.default_rng(0)
@@ -687,6 +688,8 @@ def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped
     lo, hi = raw_values(spec["a"], np.array([-2.0, 2.0]))
     line = next(x for x in out.splitlines() if x.lstrip().startswith("a "))
     assert f"typical range {lo:.1f} to {hi:.1f}: typical)" in line, line
+    # the median to the range's digits too (it printed ten: "training median 49.71847993")
+    assert f"training median {spec['a'].fill:.1f}, typical" in line, line
     out = run("explain", path, "h", "SELECT -1e30 AS a, 20.0 AS amount", "--where", "true")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("a "))
     assert "more than 1000 spreads below it)" in line and "e+03" not in line, line
