@@ -2,7 +2,7 @@
 
 psql's meta-commands, SQLAlchemy's reflection (Superset), PgJDBC's DatabaseMetaData (Metabase, DBeaver) and drivers'
 type lookups query pg_catalog tables and functions that DuckDB's emulation lacks or answers in DuckDB's terms.
-``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``server.Session``), the first time one
+``SESSION_SQL`` creates them under PostgreSQL's names on a client's cursor (``pgsession.Session``), the first time one
 of its statements names one of them (``needs_catalog``); pgsql's rewrites drop the pg_catalog schema clients call
 them by. Nothing here runs SQL, and this module never imports the server.
 """

@@ -2,7 +2,7 @@
 ``cursor.copy``, PgJDBC's ``CopyManager``): recognising the statement and its options, and writing rows in
 PostgreSQL's text and CSV formats (reading them is ``pgcopyin``).
 
-The server (``server.Session``) runs the query and sends the lines as CopyData; this module never imports it. A
+The server (``pgsession.Session``) runs the query and sends the lines as CopyData; this module never imports it. A
 COPY to a *file* is not handled here: it reaches DuckDB, which refuses it (the server turns file access off).
 """
 

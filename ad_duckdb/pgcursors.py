@@ -2,7 +2,7 @@
 
 psycopg's and psycopg2's named cursors, psql's ``FETCH_COUNT`` and Tableau's extracts (through psqlODBC) read a
 large result in pages this way. DuckDB has no such statements, so the server keeps the cursors itself: a cursor is
-the still-unread result of its query (``server.Session`` runs it and owns the rule for other statements meanwhile),
+the still-unread result of its query (``pgsession.Session`` runs it and owns the rule for other statements meanwhile),
 read forward only as DuckDB streams it, or, declared SCROLL, kept as it is read so it can go back. Nothing here
 runs SQL; ``server`` does, and this module never imports it.
 """
@@ -142,7 +142,7 @@ def parse(sql: str) -> Declare | Fetch | Close | None:
 
 class Source(Protocol):
     """A query's result as the server holds it: its columns and its unread rows (which it may swap for rows it
-    read into memory, see ``server.Session.release``)."""
+    read into memory, see ``pgsession.Session.release``)."""
 
     columns: list[tuple[str, int, int]] | None
     rows: Iterator[tuple[Any, ...]]

@@ -17,7 +17,7 @@ import duckdb
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, array_text
 
-# Statements the server answers itself (server.Session.compat), and a transaction's first words.
+# Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
 SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)

@@ -1,0 +1,145 @@
+"""The table a command writes its results into (``score(into=)``, ``evaluate(into=)``): refused before any row is
+scored when it is a store table, a view, an existing table without ``replace``, one the source reads, or one that
+cannot be created."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import duckdb
+
+from . import pysource, store
+from .exceptions import BadInputError
+from .sqltext import is_query, quote_ident, source_sql, table_sql
+
+
+def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
+                home: tuple[str, str] | None = None) -> set[tuple[str, str, str]]:
+    """The tables (catalog, schema, name; lower case) that ``SELECT * FROM from_item`` reads, through views.
+
+    Parsed by DuckDB (``json_serialize_sql``), so any quoting, case or qualification of a name counts. ``home``:
+    the database and schema of the view ``from_item`` is the body of, where DuckDB binds its unqualified names.
+    """
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    names: list[list[str]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and "table_name" in node:
+                names.append([node.get("catalog_name") or "", node.get("schema_name") or "", node["table_name"]])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(parsed.get("statements", []))
+    current = cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    db, schema = home or current
+    objects = cur.execute(
+        "SELECT database_name, schema_name, table_name, NULL FROM duckdb_tables() UNION ALL "
+        "SELECT database_name, schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall()
+    found = {(c.lower(), s.lower(), t.lower()): view_sql for c, s, t, view_sql in objects}
+    out: set[tuple[str, str, str]] = set()
+    for catalog, sch, name in names:
+        # DuckDB's own order: a.b is schema a of this database, else database a's main schema
+        # (unqualified names in a view: its own schema first, then the session's, as DuckDB binds them)
+        tries = ([(catalog, sch)] if catalog else [(db, sch), (sch, "main")] if sch else
+                 [(db, schema), *([current] if home else []), ("temp", "main")])
+        for c, s in tries:
+            key = (c.lower(), s.lower(), name.lower())
+            if key in found:
+                out.add(key)
+                view_sql = found[key]
+                if view_sql and depth < 8:
+                    m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+.*?\s+AS\s+(.*?);?\s*$",
+                                 view_sql, re.I | re.S)
+                    if m:
+                        out |= _table_refs(cur, f"({m.group(1)})", depth + 1, home=(key[0], key[1]))
+                break
+    return out
+
+
+def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
+                  in_place: bool = False, what: str = "scores") -> None:
+    """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the
+    ``source`` reads (replacing it would lose rows or columns), unless ``in_place``: the source is that table
+    itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:
+    "scores" or (evaluate) "thresholds"."""
+    store.check_writable(into)
+    chk = pysource.cursor(con, source)
+    try:
+        store.check_can_write(chk, f"Cannot write table {into!r}")
+        # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
+        try:
+            chk.execute(f"SELECT 1 FROM {table_sql(into)} LIMIT 0")
+            exists = True
+        except duckdb.CatalogException:
+            exists = False
+        if exists and _is_view(chk, into):
+            # Why here: "exists; pass replace=True" sent the user to CREATE OR REPLACE TABLE, which DuckDB refuses
+            # over a view ("Existing object ... is of type View"), after every row was scored.
+            raise BadInputError(
+                f"{into!r} is a view, and the {what} are written as a table, which cannot replace a view. Choose "
+                f"another name, e.g. into={_suggest_table(into, 'scored' if what == 'scores' else what)!r} (CLI: "
+                f"--into), or drop the view first: DROP VIEW {table_sql(into)}."
+            )
+        if not exists:
+            _check_creatable(chk, into, what)
+        read = False
+        if exists and source is not None:
+            target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
+            read = bool(target & reads) and not (in_place and not is_query(source) and reads == target)
+    finally:
+        chk.close()
+    if read and what == "thresholds":
+        raise BadInputError(f"Table {into!r} is what {source!r} reads; writing the threshold table into it would "
+                            f"replace it. Choose a new table, e.g. into={_suggest_table(into, 'thresholds')!r} (CLI: --into).")
+    if read:
+        raise BadInputError(
+            f"Table {into!r} is what {source!r} reads, so writing the scores into it would replace it with the "
+            "scored rows and kept columns only. Write them to a new table, e.g. "
+            f"into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id column; or, to "
+            "refresh the scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)."
+        )
+    if exists and not replace:
+        raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+def _is_view(cur: duckdb.DuckDBPyConnection, into: str) -> bool:
+    """Whether the existing object ``into`` names (as DuckDB resolves it) is a view."""
+    target = _table_refs(cur, table_sql(into), depth=8)  # depth 8: the name itself, not what a view reads
+    views = cur.execute("SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    return bool(target & {(d.lower(), s.lower(), v.lower()) for d, s, v in views})
+
+
+def _check_creatable(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> None:
+    """Refuse a new table that cannot be created (its schema or database does not exist, a read-only ATTACHed
+    database), naming it, before any row is scored: a CREATE TABLE rolled back tells, as DuckDB resolves the name.
+
+    Why: DuckDB's "Schema with name nos does not exist!" came after the scoring, naming neither the table nor a fix.
+    """
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            cur.execute(f"CREATE TABLE {table_sql(into)} (x INTEGER)")
+        finally:
+            cur.execute("ROLLBACK")
+    except duckdb.Error as e:
+        base = _suggest_table(into, "")[:-1] or what  # the name without its schema: into='nos.scores' -> 'scores'
+        m = re.search(r"Schema with name (.+?) does not exist", str(e))
+        if m:
+            raise BadInputError(
+                f"Cannot write the {what} to table {into!r}: schema {m.group(1)!r} does not exist. Create it first "
+                f"(CREATE SCHEMA {quote_ident(m.group(1))}), or write to a table of an existing schema, e.g. "
+                f"into={base!r} (CLI: --into)."
+            ) from e
+        raise BadInputError(f"Cannot write the {what} to table {into!r}: {str(e).rstrip('!.')}. Choose a table in a "
+                            f"database and schema you can write to, e.g. into={base!r} (CLI: --into).") from e
+
+
+def _suggest_table(into: str, suffix: str) -> str:
+    base = into.strip().split(".")[-1].strip('"')
+    return f"{base}_{suffix}" if re.fullmatch(r"\w+", base) else suffix

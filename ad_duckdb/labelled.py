@@ -1,0 +1,431 @@
+"""Labelled rows: ``evaluate`` (precision, recall, AUC on them), ``set_threshold`` (by hand, on the training-score
+quantiles, or for a goal on labelled rows), and the thresholds a retrain carries (goals chosen again). The maths is
+``thresholds`` and ``metrics``; this module reads the rows and stores the results."""
+
+from __future__ import annotations
+
+import numbers
+import re
+import warnings
+from dataclasses import replace as with_fields
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from . import interrupts, pysource, store, thresholds
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, IntegrityError, NoRowsError, SourceNotFoundError
+from .features import describe, did_you_mean, feature_batches, is_numeric_type
+from .intotable import _check_target
+from .scoring import LoadedModel
+from .sourcecols import _feature_columns
+from .sqltext import quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql, where_sql
+from .store import ModelRecord, Threshold
+from .udfs import refresh, registry
+
+
+def _carried_thresholds(cur: Any, name: str,
+                        scores: np.ndarray) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores, and the goals
+    of those chosen on labels (name -> (goal, the version it comes from)). Each name from the newest version that
+    has it: one retrain run without the flag does not lose them for the next."""
+    out: list[Threshold] = []
+    goals: dict[str, tuple[dict[str, Any], str]] = {}
+    for version in sorted(store.known_models(cur).get(name, []), reverse=True):
+        try:
+            prev = store.load(cur, f"{name}@{version}")
+        except IntegrityError as e:
+            # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
+            # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
+            warnings.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
+                          f"version ({e}).", AdDuckDBWarning, stacklevel=3)
+            continue
+        taken = {t.name for t in out}
+        own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
+        grid = (prev.metrics or {}).get("score_quantiles")
+        if own and not grid:
+            raise BadInputError(
+                f"Model {prev.ref!r} stores no training-score quantiles (imported from an older file?), so its "
+                f"thresholds {', '.join(repr(t.name) for t in own)} cannot be moved to a new version: train without "
+                "carry_thresholds (CLI: --carry-thresholds) and set them again with ad_duckdb.set_threshold (CLI: "
+                "ad-duckdb threshold)."
+            )
+        out += thresholds.carried(own, grid or [], scores, prev.ref)
+        kept = prev.metrics.get(store.GOALS)
+        for t in own:
+            goal = kept.get(t.name) if isinstance(kept, dict) else None
+            if _is_goal(goal):
+                goals[t.name] = (goal, prev.ref)
+    return out, goals
+
+
+def _is_goal(goal: Any) -> bool:
+    """Whether a stored goal (ad_models.metrics, which an imported file also brings) has what choosing needs."""
+    return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
+            and all(isinstance(goal.get(k), str) for k in ("source", "label"))
+            and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
+            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float))))
+
+
+def _choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
+                        goals: dict[str, tuple[dict[str, Any], str]], version: int) -> None:
+    """Carried thresholds that were chosen on labels, chosen again on the same labelled rows for the new model
+    ``rec`` (to be stored as ``version``), in place of their training-score point; where that fails (the rows are
+    gone, the goal is out of reach), the point stays, with a warning. Their goals go with the new version, for
+    the next retrain.
+
+    Why: a goal ("precision at least 0.9 on the labelled rows") is what the user chose; the same share of training
+    rows is only a stand-in for it, whose precision on a new model nobody measured."""
+    lm = LoadedModel(with_fields(rec, version=version))
+    for name, (goal, ref) in goals.items():
+        try:
+            th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})")
+        except (AdDuckDBError, duckdb.Error) as e:
+            warnings.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
+                          f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}", AdDuckDBWarning,
+                          stacklevel=3)
+            continue
+        rec.thresholds = [th if t.name == name else t for t in rec.thresholds]
+    rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
+
+
+def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
+                     where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
+    """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet)."""
+    lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
+    if not isinstance(label, str) or not label:
+        raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
+                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
+    if label.lower() in {f.lower() for f in lm.feature_names}:
+        # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
+        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        normal = f"where='{col} = 0'" if '"' in col else f'where="{col} = 0"'
+        raise BadInputError(
+            f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
+            f"a model trained without it: features= leaving out {label!r} (CLI: -f for each other column), or, on the "
+            f"normal rows, {normal} without features= (which leaves the label out)."
+        )
+    cur = pysource.cursor(con, source)
+    try:
+        cols = describe(cur, source, lm.ref, caller=con)
+        feats = _feature_columns(cols, lm, source)
+        label_type = {c.lower(): t for c, t in cols}.get(label.lower())
+        if label_type is None:
+            raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
+                                f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
+        # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
+        # not every feature of every row (10M rows x 6 columns: 0.5 GB).
+        batches = feature_batches(cur, source, [*feats, label], where)
+        scores, labels = [np.empty(0)], [np.empty(0)]
+        while True:
+            try:
+                M = next(batches)
+            except StopIteration:
+                break
+            except BadInputError as e:
+                if is_numeric_type(label_type) or label_type.upper() == "BOOLEAN":
+                    raise
+                # the values as they are, so that the user maps the one that marks an anomaly (not our guess 'yes')
+                counts = _label_counts(cur, source, label, where)
+                raise BadInputError(
+                    f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
+                    f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}"
+                ) from e
+            scores.append(lm.scores(M[:, :-1]).astype(np.float64))
+            labels.append(M[:, -1])
+        s, y = np.concatenate(scores), np.concatenate(labels)
+        counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
+    finally:
+        cur.close()
+    if len(y) == 0:
+        raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
+                            f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
+    missing = int(np.isnan(y).sum())
+    if missing:
+        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
+                                       else "")
+        keep = f"({where}) AND {keep}" if where else keep
+        keep = f'"{keep}"' if '"' not in keep else repr(keep)
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the {len(y)} "
+                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, which are neither normal "
+                            f"nor anomalies; judge the labelled rows only: where={keep} (CLI: --where).")
+    if counts:
+        # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
+                            f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}")
+    return lm, s, y.astype(np.int64)
+
+
+def _label_counts(cur: Any, source: str, label: str, where: str | None) -> list[tuple[Any, int]]:
+    """The label column's distinct non-NULL values with their row counts, most frequent first (at most 6)."""
+    col = quote_ident(label)
+    q = f"SELECT {col}, count(*) FROM {source_sql(source)}"
+    q += where_sql(f"({where}\n) AND {col} IS NOT NULL" if where else f"{col} IS NOT NULL")
+    q += " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 6"
+    return [(v, int(n)) for v, n in cur.execute(q).fetchall()]
+
+
+def _label_value(v: Any) -> str:
+    """A label value as SQL reads it: 'yes' quoted, numbers plain (-1, 0.5; not Decimal('-1.0'))."""
+    if isinstance(v, str):
+        return quote_literal(v)
+    if isinstance(v, numbers.Number) and not isinstance(v, bool):
+        return f"{float(v):g}"  # type: ignore[arg-type]
+    return str(v)
+
+
+def _shown_counts(counts: list[tuple[Any, int]]) -> str:
+    shown = ", ".join(f"{_label_value(v)} ({n} row{'' if n == 1 else 's'})" for v, n in counts[:5])
+    return shown + (", ..." if len(counts) > 5 else "")
+
+
+def _label_mapping_hint(label: str, counts: list[tuple[Any, int]]) -> str:
+    """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
+    the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
+    col = quote_ident(label)
+    if len(counts) == 2:
+        lit = _label_value(counts[-1][0])
+        return (f"Map the value that marks an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, "
+                f"({col} = {lit})::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if {lit} (the rarer "
+                f"value here) marks anomalies.")
+    return (f"Map the values that mark an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, ({col} IN "
+            f"(...))::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly'.")
+
+
+_SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',
+                              re.I)
+
+
+def _source_key(source: str) -> str:
+    """What a source reads, for comparing two spellings: a table's own name (``transactions``, ``main.transactions``
+    and dbt's ``select * from "wh"."main"."transactions"`` are one), else the text itself."""
+    s = source.strip()
+    m = _SELECT_ALL_FROM.match(s)
+    name = m.group(1) if m else s
+    if m or re.fullmatch(r'(?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*', s):
+        return re.split(r"\s*\.\s*", name)[-1].strip('"').lower()
+    return " ".join(s.lower().split())
+
+
+def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None) -> str | None:
+    """A note when labelled rows include rows the model was trained on (their metrics are optimistic)."""
+    m = lm.rec.metrics
+    if not isinstance(m.get("train_source"), str) or _source_key(m["train_source"]) != _source_key(source):
+        return None  # another source (or a model from before this was recorded): nothing to compare
+    conds = [f"({w}\n)" for w in (where, m.get("train_where")) if w]
+    q = f"SELECT count(*) FROM {source_sql(source)}"
+    if conds:
+        q += where_sql(" AND ".join(conds))
+    cur = pysource.cursor(con, source)
+    try:
+        n = cur.execute(q).fetchall()[0][0]
+    except duckdb.Error:
+        return None  # the stored filter no longer binds (a column dropped since): nothing to say
+    finally:
+        cur.close()
+    if not n:
+        return None
+    tw = m.get("train_where")
+    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
+    # Comments at the filters' ends dropped: in `NOT (label = 0 -- normal rows)` the comment swallowed the `)`,
+    # so the suggested filter was a syntax error.
+    given, trained = (strip_sql_ends(w) if w else w for w in (where, tw))
+    held = f"({given}) AND NOT ({trained})" if where else f"NOT ({trained})"
+    how = (f"its training filter was {tw!r}; use where=\"{held}\" (CLI: --where) or another held-out filter" if tw
+           else "it was trained on all of them (unlabelled); score new rows")
+    return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
+            "for an estimate on unseen rows).")
+
+
+# Below this many labelled anomalies, evaluate says how little its recall figures can tell thresholds apart.
+FEW_ANOMALIES = 30
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    source: str,
+    *,
+    label: str,
+    where: str | None = None,
+    plots_dir: str | Path | None = None,
+    into: str | None = None,
+    replace: bool = False,
+) -> Any:
+    """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
+
+    Returns an ``ad_duckdb.metrics.Report``; ``into`` writes the candidate-threshold table to DuckDB (an
+    existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
+    histogram by label (PNG).
+    """
+    from . import metrics as ev
+
+    if into is not None:
+        _check_target(con, into, replace, source, what="thresholds")
+    if plots_dir is not None:
+        ev.plots_folder(plots_dir, model)
+    lm, s, y = _labelled_scores(con, model, source, label, where)
+    thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
+    at = {}
+    for name, value in sorted(lm.thresholds.items()):
+        m = ev.confusion(s, y, value)
+        at[name] = {"value": value, **m}
+    table = ev.candidate_table(s, y)
+    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
+                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    if 0 < rep.anomalies < FEW_ANOMALIES:
+        k, n = rep.anomalies // 2, rep.anomalies  # the recall nearest 0.5 these labels can give
+        lo, hi = ev.wilson(k, n)
+        rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
+                         f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
+                         "thresholds apart.")
+    overlap = _training_overlap(con, lm, source, where)
+    if overlap:
+        rep.notes.append(overlap)
+    rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
+    fitted = sorted(t.name for t in lm.rec.thresholds if (t.chosen_on or "").startswith(rows_text))
+    if fitted:
+        rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
+                         "and recall here are what they were fitted to; judge them on other labelled rows.")
+    if plots_dir is not None:
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds)
+    if into is not None:
+        cur = interrupts.cursor(con)
+        try:
+            with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
+                cur.execute(
+                    f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
+                    "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
+                )
+                cur.executemany(
+                    f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                    [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
+                )
+        finally:
+            cur.close()
+    return rep
+
+
+def set_threshold(
+    con: duckdb.DuckDBPyConnection,
+    model: str,
+    name: str,
+    method: str,
+    *,
+    value: float | None = None,
+    target: float | None = None,
+    source: str | None = None,
+    label: str | None = None,
+    where: str | None = None,
+    confident: bool = False,
+) -> Threshold:
+    """Store a named threshold for a model version (``'name'`` means its latest version).
+
+    ``method``: ``manual`` (``value``), ``quantile`` / ``contamination`` (``target``: a quantile of
+    training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
+    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: largest share flagged).
+    ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
+    so few labels give a more cautious threshold rather than a lucky one.
+    """
+    lm = registry(con).get(model)
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
+    # An option the method does not read is a mistake to report, not to drop: the stored threshold would
+    # not be what was asked for.
+    goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
+    uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
+            "min_precision": {"target", "source", "label", "where", "confident"},
+            "min_recall": {"target", "source", "label", "where", "confident"},
+            "flag_budget": {"target", "source", "label", "where"}}.get(method)
+    if not isinstance(confident, bool):
+        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
+    given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
+                            "confident": confident or None}.items() if v is not None}
+    if uses is not None and given - uses:
+        raise BadInputError(
+            f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
+            f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
+        )
+    for arg, v in (("value", value), ("target", target)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
+                                f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+    chk = interrupts.cursor(con)
+    try:
+        store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
+    finally:
+        chk.close()
+    if method == "manual":
+        if value is None or not np.isfinite(value):
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
+                                f"(CLI: --value), e.g. value=3.5; got {value!r}.")
+        th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
+    elif method in ("quantile", "contamination"):
+        if lm.quantiles is None:
+            raise BadInputError(
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} reads the training-score quantiles stored with "
+                f"a model, and {lm.ref} has none (it was stored without them). Re-train it, or choose the threshold "
+                "another way: method 'manual' with value= (CLI: --value), or a goal on labelled rows such as 'max_f1' "
+                "with source= and label= (CLI: --source, --label)."
+            )
+        if target is None or not (0.0 < target < 1.0):
+            # the example fits the method: a contamination of 0.99 would flag 99% of rows, and 5 is likely 5%
+            what = "the quantile of the training scores, e.g. 0.99"
+            if method == "contamination":
+                pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
+                       else "")
+                what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
+            else:
+                what += f"; got {target!r}"
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
+                                f"(CLI: --target), {what}.")
+        q = 1.0 - target if method == "contamination" else target
+        v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
+        th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
+                       flagged_share=lm.share_above(v))
+    elif method in thresholds.LABELLED:
+        if source is None or label is None:
+            raise BadInputError(
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label= (CLI: --source, --label)."
+            )
+        goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
+                "confident": confident}
+        th = _goal_threshold(con, lm, name, goal)
+    else:
+        raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+    was = next((t for t in lm.rec.thresholds if t.name == name), None)
+    if was is not None and name in ("default", *thresholds.QUANTILES):
+        # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
+        # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
+        uses = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
+            f"{name!r} no longer names its quantile of the training scores"
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
+                      f"{was.method}): {uses}. To keep it, store yours under another name, e.g. {name}_{method}.",
+                      AdDuckDBWarning, stacklevel=2)
+    cur = interrupts.cursor(con)
+    try:
+        store.set_threshold(cur, lm.name, lm.version, th, goal)
+    finally:
+        cur.close()
+    refresh(con)
+    return th
+
+
+def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],
+                    note: str = "") -> Threshold:
+    """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
+    model ``lm``; ``note`` goes into its ``chosen_on`` after the rows."""
+    source, label, where = goal["source"], goal["label"], goal["where"]
+    _, s, y = _labelled_scores(con, lm, source, label, where)
+    on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
+    overlap = _training_overlap(con, lm, source, where)
+    on += f"; {overlap}" if overlap else ""
+    on += f"; {note}" if note else ""
+    try:
+        return thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
+                                    confident=goal["confident"])
+    except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
+        msg = str(e)
+        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None

@@ -1,0 +1,160 @@
+"""The stored model versions as the Python API offers them: ``ModelInfo``, load, list and drop, and export to /
+import from a self-contained ``.onnx`` file (whose format ``onnxfile`` owns)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from . import interrupts, onnxfile, store
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
+from .store import ModelRecord
+from .udfs import refresh
+
+
+@dataclass
+class ModelInfo:
+    """A stored model version, as ``train`` and ``import_model`` return it."""
+
+    name: str
+    version: int
+    features: list[str]
+    train_rows: int | None
+    thresholds: dict[str, float]
+    metrics: dict[str, Any] = field(repr=False)  # 1001 score quantiles and the training curve: too long to show
+    flagged_shares: dict[str, float | None] = field(default_factory=dict, repr=False)  # of the training rows
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def of(cls, rec: ModelRecord) -> ModelInfo:
+        return cls(rec.name, rec.version, rec.feature_names, rec.train_rows,
+                   {t.name: float(t.value) for t in rec.thresholds}, rec.metrics,
+                   {t.name: t.flagged_share for t in rec.thresholds})
+
+
+def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
+    """The stored model ``'name'`` (its latest version) or ``'name@N'``, checked (sha256, format version).
+
+    Returns a ``ModelRecord``: ``features`` (each a ``FeatureSpec`` with ``name``, ``transform``, ``fill``, ...),
+    ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
+    ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
+    """
+    cur = interrupts.cursor(con)
+    try:
+        return store.load(cur, model)
+    finally:
+        cur.close()
+
+
+def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
+    ``kind``, ``n_features``, ``train_rows``, ``source`` and ``onnx_bytes``; ``[]`` before any training."""
+    cur = interrupts.cursor(con)
+    try:
+        if not store.tables_exist(cur):
+            return []
+        rows = cur.execute(
+            "SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, source, "
+            "octet_length(onnx) AS onnx_bytes FROM ad_models ORDER BY name, version"
+        ).fetchall()
+    finally:
+        cur.close()
+    keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes"]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
+    """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
+    newest. Returns the versions dropped."""
+    cur = interrupts.cursor(con)
+    try:
+        store.check_can_write(cur, f"Cannot drop {model!r}")
+        out = store.drop(cur, model, keep=keep)
+    finally:
+        cur.close()
+    refresh(con)
+    return out
+
+
+def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
+    """Write a self-contained ``.onnx`` file: the graph any ONNX runtime can run, with ad_duckdb metadata inside.
+
+    The graph takes ``x`` [n, d] (float32, or float64 where a column has a large centre) in the model's feature
+    order and gives ``score`` [n] and ``feature_error`` [n, d]. The features and thresholds are JSON under the
+    ``ad_duckdb`` key of its ``metadata_props`` (README, "Models, versions, thresholds"). An existing file is
+    replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
+    (written beside it, then renamed). Returns the path written.
+
+    Examples
+    --------
+    >>> path = ad_duckdb.export_model(con, "tx_ae", "tx_ae.onnx")                       # doctest: +SKIP
+    >>> sess = onnxruntime.InferenceSession(path)                                      # doctest: +SKIP
+    >>> meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])        # doctest: +SKIP
+    >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
+    (['count', 'amount'], 'default')
+    """
+    rec = load_model(con, model)
+    p = Path(path)
+    cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
+    try:
+        db_files = {Path(r[0]).resolve() for r in cur.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
+                    .fetchall()}
+    finally:
+        cur.close()
+    if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
+        raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
+    return onnxfile.write_file(rec, p, replace=replace)
+
+
+def read_onnx_file(path: Path) -> ModelRecord:
+    """Read and check a file written by ``export_model`` (see ``onnxfile.read_file``)."""
+    return onnxfile.read_file(path)
+
+
+def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
+    """Store a model from an ``.onnx`` file written by ``export_model`` as the next version of ``name``."""
+    rec = onnxfile.read_file(Path(path))
+    from .scoring import make_session
+
+    make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
+    if name is not None:
+        rec.name = store.check_name(name)
+    rec.source = f"imported from {Path(path).name} ({rec.source})"
+    cur = interrupts.cursor(con)
+    try:
+        same = _same_as_latest(cur, rec)
+        if same is not None:
+            # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
+            # otherwise add a version per run, each the same model, and move no pinned query forward.
+            warnings.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
+                          f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
+                          AdDuckDBWarning, stacklevel=2)
+            return ModelInfo.of(same)
+        store.check_can_write(cur, f"Cannot store model {rec.name!r}")
+        store.save(cur, rec)
+    finally:
+        cur.close()
+    refresh(con)
+    return ModelInfo.of(rec)
+
+
+def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:
+    """The latest stored version of ``rec.name`` when it holds the same graph and thresholds, else None."""
+    if rec.name not in store.known_models(cur):
+        return None
+    try:
+        latest = store.load(cur, rec.name)
+    except AdDuckDBError:
+        return None  # a damaged latest version: the import replaces it as the newest
+
+    def key(r: ModelRecord) -> tuple[str, list[tuple[str, float]]]:
+        return store.sha256_hex(r.onnx), sorted((t.name, float(t.value)) for t in r.thresholds)
+
+    return latest if key(latest) == key(rec) else None

@@ -1,0 +1,728 @@
+"""The DuckDB side of ``ad-duckdb serve``: the served database (``Backend``: the connection owning the anomaly
+functions) and one client's ``Session``, which runs its statements on its own cursor: transactions, prepared
+statements and portals, the PostgreSQL settings and SHOW answers DuckDB lacks, cursors and COPY, timeouts.
+
+``server`` owns the sockets and the protocol's messages and hands each statement here; this module never imports
+it, and, like the other ``pg*`` helpers, speaks no wire protocol.
+"""
+
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
+from .pgcopy import CopyIn, CopyOut
+from .pgcopy import parse as parse_copy
+from .pgcopyin import Loader
+from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, quoted
+from .pgcursors import parse as parse_cursor
+from .pgerrors import ProtocolError
+from .pgsql import (
+    BEGIN_RE,
+    DEALLOCATE_RE,
+    DISCARD_RE,
+    SAVEPOINT_RE,
+    SET_RE,
+    SET_SCOPE,
+    SHOW_RE,
+    TIMEOUT_RE,
+    TIMEZONE_RE,
+    TXN_WORD,
+    VERSION_RE,
+    catalog_rewrites,
+    keyword_tag,
+    split_statements,
+    timeout_ms,
+    unsupported,
+)
+from .pgtypes import MAX_IDENTIFIER_LENGTH, type_of
+from .sqltext import quote_ident
+from .udfs import register
+
+# The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
+# server's, and the one logging setting of `ad-duckdb serve` covers it.
+log = logging.getLogger("ad_duckdb.server")
+
+# What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
+PG_VERSION = "15.0"
+
+# Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
+_PG_SHOW = {
+    "standard_conforming_strings": "on", "transaction isolation level": "serializable",
+    "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
+    "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
+    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
+    "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+    "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
+}
+# SHOW names whose answer is whether the server may change its database (Session.read_only).
+_READ_ONLY_SHOW = {"transaction_read_only", "default_transaction_read_only"}
+# PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
+_PG_ONLY_SETTINGS = {
+    "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
+    "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
+    "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
+}
+# What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
+_TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
+
+
+# ---------------------------------------------------------------- one statement's result
+
+
+@dataclass
+class Result:
+    """Columns (name, oid, size), a row iterator, and the command tag for CommandComplete."""
+
+    tag: str
+    columns: list[tuple[str, int, int]] | None = None
+    rows: Iterator[tuple[Any, ...]] = field(default_factory=lambda: iter(()))
+    sent: int = 0
+    copy: CopyOut | None = None  # COPY ... TO STDOUT: the rows go out as CopyData lines, not DataRows
+    copy_in: Loader | None = None  # COPY ... FROM STDIN: the client sends CopyData, loaded into the table
+    binary: bool = False  # FETCH from a BINARY cursor: binary columns also in the simple query protocol
+    label: str = ""  # what the client calls this result (a cursor's name), for errors about it
+
+    @classmethod
+    def constant(cls, name: str, value: str) -> Result:
+        return cls("SHOW", [(name, 25, -1)], iter([(value,)]))
+
+
+# PostgreSQL's own text, which clients and tools recognise (SQLSTATE 57014, query_canceled).
+TIMEOUT_MESSAGE = "canceling statement due to statement timeout"
+
+# Rows of a paged result read into memory so another statement can run (Session.release); beyond this, refuse.
+# One bound with a SCROLL cursor's kept rows, which release counts against it (so never below them).
+MAX_BUFFERED_ROWS = MAX_SCROLL_ROWS
+
+
+def _declares_hold(sql: str) -> bool:
+    try:
+        cmd = parse_cursor(sql)
+    except ProtocolError:
+        return False
+    return isinstance(cmd, Declare) and cmd.hold
+
+
+def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
+    raise e
+    yield ()  # a generator: the error surfaces when the rows are read
+
+
+def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+    """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
+    try:
+        q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
+             "12:00:00+00') AND timezone(z, TIMESTAMPTZ '2026-07-15 12:00:00+00') = timezone(?, TIMESTAMPTZ "
+             "'2026-07-15 12:00:00+00')) FROM (SELECT ? AS z)")
+        return bool(cur.execute(q, [b, b, a]).fetchall()[0][0][0])
+    except duckdb.Error:
+        return False
+
+
+class Session:
+    """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, catalog_sql: tuple[str, ...] = SESSION_SQL,
+                 read_only: bool = True) -> None:
+        self.cur = cur
+        self.read_only = read_only  # the server's database: SHOW transaction_read_only says so
+        self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
+        # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
+        # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
+        # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
+        self.has_catalog = False
+        self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
+        self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
+        self.statements: dict[str, tuple[str, list[int]]] = {}
+        self.portals: dict[str, Portal] = {}
+        self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
+        self.cursors = Cursors()  # DECLAREd cursors (pgcursors); each reads its own result, like a portal
+        self.batch = False  # a multi-statement Query runs as one implicit transaction (run)
+        self.busy = False  # a statement runs or its rows are being sent (what a CancelRequest may interrupt)
+        self.implicit = False  # the extended protocol's implicit transaction, open until Sync
+        self.implicit_failed = False
+        self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
+        # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
+        self.timeout_ms = 0
+        self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
+        self.timeout_outer: int | None = None  # the value before a SET LOCAL, restored when the transaction ends
+        self.deadline: float | None = None  # when the message now running times out (time.monotonic())
+        self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
+        self.timer_lock = threading.Lock()
+        self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
+
+    def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
+        """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
+        try:
+            while True:
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
+                    self.timed_out = True
+                    raise ProtocolError(TIMEOUT_MESSAGE, "57014")
+                chunk = self.cur.fetchmany(1024)
+                if not chunk:
+                    return
+                yield from chunk
+        except (duckdb.Error, ProtocolError):
+            if self.status == b"T":
+                self.status = b"E"
+            raise
+        finally:
+            if self.live is r:
+                self.live = None
+
+    def release(self) -> None:
+        """Read the rest of a suspended result into memory, before the cursor runs another statement.
+
+        Why: a cursor holds one result, and executing the next statement discards the unread rows of the
+        previous one. JDBC with a fetch size reads a result page by page and may run other queries between
+        pages, and so may a client between the FETCHes of an SQL cursor; each page must still come back whole.
+        This is the one rule for both (and for a WITH HOLD cursor at COMMIT, which PostgreSQL also keeps).
+        """
+        r, self.live = self.live, None
+        if r is None:
+            return
+        rest = []
+        kept = self.cursors.kept(r)  # a SCROLL cursor's kept rows count too
+        limit = MAX_BUFFERED_ROWS - kept
+        try:
+            for row in r.rows:
+                rest.append(row)
+                if len(rest) > limit:
+                    break
+        except duckdb.Error as e:
+            r.rows = _raising(e)  # the portal's next Execute reports it
+            return
+        if len(rest) > limit:
+            # Too many to hold: the open result is given up (its next page is an error, never a gap) and so is
+            # the transaction, as PostgreSQL would after an error.
+            what = f" ({r.label})" if r.label else ""
+            besides = (f" besides the {kept:,} its SCROLL cursor keeps, more than the {MAX_BUFFERED_ROWS:,} rows the "
+                       "server holds of one result:" if kept else ",")
+            e = ProtocolError(
+                f"A result left open between pages{what} has more than {limit:,} unread rows{besides} too many to "
+                "hold while another statement runs on this connection (or past COMMIT, for a WITH HOLD cursor); read "
+                "it to the end (or close it) first, or run the other statement on another connection.", "54000")
+            r.rows = _raising(e)
+            if self.status == b"T":
+                self.status = b"E"
+            raise e
+        r.rows = iter(rest)
+
+    def forget(self, r: Result | None) -> None:
+        """A portal was closed: its unread rows are never needed (not even read into memory)."""
+        if r is not None and r is self.live:
+            self.live = None
+
+    def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
+        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+        if VERSION_RE.match(sql):
+            import ad_duckdb
+
+            return Result("SELECT", [("version", 25, -1)], iter([(
+                f"PostgreSQL {PG_VERSION} (ad_duckdb {ad_duckdb.__version__} on DuckDB {duckdb.__version__})",)]))
+        m = TIMEOUT_RE.match(sql)
+        if m:
+            # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
+            local, value = m.group(1), m.group(2)
+            default = value is None or value.strip().strip("'\"").strip().lower() == "default"
+            ms = self.timeout_default if default else timeout_ms(value)
+            if local:
+                # PostgreSQL: for the rest of the transaction only, and nothing outside one (it warns)
+                if self.status != b"I" or self.implicit:
+                    if self.timeout_outer is None:
+                        self.timeout_outer = self.timeout_ms
+                    self.timeout_ms = ms
+            else:
+                self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
+            return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
+        m = SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
+            ms = self.timeout_ms
+            return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
+        if m and " ".join(m.group(1).lower().split()) in _READ_ONLY_SHOW:
+            # Why not a fixed "off": a tool that asks before offering to edit rows (DBeaver, Metabase) then tries
+            # writes a read-only server refuses
+            return Result.constant(m.group(1).strip().lower(), "on" if self.read_only else "off")
+        if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
+            key = " ".join(m.group(1).lower().split())
+            return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        m = SET_RE.match(sql)
+        if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
+            return Result("SET")
+        if BEGIN_RE.match(sql):
+            return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
+        m = SAVEPOINT_RE.match(sql)
+        if m:
+            # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
+            # lookups; that is harmless as long as nothing failed. After a failure there is nothing to go
+            # back to, so say so instead of pretending.
+            verb = m.group(1).upper()
+            if verb.startswith("ROLLBACK") and self.status == b"E":
+                raise ProtocolError("Savepoints are not supported (DuckDB has none); the transaction failed, "
+                                    "ROLLBACK it and start again.", "0A000")
+            return Result("ROLLBACK" if verb.startswith("ROLLBACK") else verb)
+        m = TIMEZONE_RE.match(sql)
+        if m:
+            # The time zone is part of the locked configuration; asking for the one in force is fine (Metabase does).
+            self.release()
+            zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+            asked = m.group(1).strip()
+            if asked.lower() not in (zone.lower(), "default", "local") and not _same_zone(self.cur, asked, zone):
+                raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
+                                    f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
+                                    "(timezone('...', ts)).", "0A000")
+            return Result("SET")
+        m = DISCARD_RE.match(sql)
+        if m:
+            what = m.group(1).upper().replace("TEMPORARY", "TEMP")
+            if what == "ALL" and self.status != b"I":
+                raise ProtocolError("DISCARD ALL cannot run inside a transaction block", "25001")
+            if what in ("ALL", "PLANS"):
+                self.statements.clear()  # what a pooler needs: no prepared statement survives
+                self.described.clear()
+            if what == "ALL":
+                self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
+                self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
+            if what in ("ALL", "TEMP"):
+                self.release()
+                # the previous user's temporary tables and views must not reach the next one (our macros stay)
+                for name, kind in self.cur.execute(
+                        "SELECT table_name, 'TABLE' FROM duckdb_tables() WHERE temporary UNION ALL "
+                        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND NOT internal UNION ALL "
+                        "SELECT sequence_name, 'SEQUENCE' FROM duckdb_sequences() WHERE temporary UNION ALL "
+                        "SELECT DISTINCT function_name, CASE function_type WHEN 'table_macro' THEN 'MACRO TABLE' "
+                        "ELSE 'MACRO' END FROM duckdb_functions() WHERE database_name = 'temp' AND NOT internal "
+                        "AND function_type IN ('macro', 'table_macro')").fetchall():
+                    if SESSION_OBJECTS.get(name) == kind:
+                        continue
+                    self.cur.execute(f"DROP {_TEMP_KINDS[kind]} IF EXISTS temp.main.{quote_ident(name)}")
+                # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
+                # next statement that reads the catalogue creates them all again, as a new connection's would
+                self.has_catalog = self.catalog_in_transaction = False
+            return Result(f"DISCARD {what}")
+        m = DEALLOCATE_RE.match(sql)
+        if m:
+            # Prepared statements live in this server's session (the protocol's Parse), not in DuckDB.
+            name = m.group(1).strip('"')
+            if name.upper() == "ALL":
+                self.statements.clear()
+            else:
+                self.statements.pop(name, None)
+            return Result("DEALLOCATE")
+        served = self.cursor_statement(sql, params)
+        if served is not None:
+            return served
+        err = unsupported(sql)
+        if err is not None:
+            if self.status == b"T":
+                self.status = b"E"  # a refused statement fails the transaction, as any error does
+            raise err
+        # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
+        # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
+        sql = catalog_rewrites(self.cursors.catalog(sql))
+        if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
+            self.catalog()  # (a failed transaction refuses the statement anyway, _one)
+        return sql
+
+    def catalog(self) -> None:
+        """Create this session's catalogue views and macros (pgcatalog.SESSION_SQL), once."""
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            for q in self.catalog_sql:
+                self.cur.execute(q)
+        except BaseException:
+            # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
+            # the transaction, as the statement's own error would.
+            if self.status == b"T":
+                self.status = b"E"
+            raise
+        self.has_catalog = True
+        self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
+
+    def catalog_end(self, committed: bool) -> None:
+        """The transaction ended: a catalogue created inside it is gone unless it committed."""
+        if self.catalog_in_transaction:
+            self.has_catalog, self.catalog_in_transaction = committed, False
+
+    def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
+        """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
+        try:
+            parts = [st.query for st in duckdb.extract_statements(sql)]
+        except duckdb.Error:
+            # PostgreSQL-only syntax DuckDB cannot parse (BEGIN ISOLATION LEVEL ...): split at the semicolons
+            # DuckDB's tokenizer sees (not those in strings or comments); compat answers those parts.
+            parts = split_statements(sql)
+        # As PostgreSQL does, several statements outside a transaction run as one: an error part-way keeps
+        # none of the earlier writes (unless the text itself manages transactions).
+        # A WITH HOLD cursor declared in such a batch (psqlODBC sends DECLARE ... WITH HOLD; FETCH in one Query)
+        # would have to be read into memory at the batch's COMMIT; without the batch transaction it streams.
+        implicit = (len(parts) > 1 and self.status == b"I"
+                    and not any(TXN_WORD.match(p) or _declares_hold(p) for p in parts))
+        if implicit:
+            self.release()
+            self.cur.execute("BEGIN")
+            self.batch = True
+        try:
+            # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
+            for part in parts or [sql]:
+                c = self.compat(part, params if len(parts) == 1 else None)
+                if isinstance(c, Result):
+                    yield c
+                    continue
+                stmts = duckdb.extract_statements(c)
+                for st in stmts:
+                    yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+        except BaseException:
+            if implicit:
+                self.batch = False
+                self.end_cursors(committed=False)
+                self.catalog_end(committed=False)
+                self.cur.execute("ROLLBACK")
+            raise
+        if implicit:
+            self.batch = False
+            self.end_cursors(committed=True)  # cursors declared in the batch end with it, as in PostgreSQL
+            self.cur.execute("COMMIT")
+            self.catalog_end(committed=True)
+
+    def run_one(self, sql: str, params: list[Any] | None) -> Result:
+        """Execute one prepared statement (the extended protocol allows exactly one)."""
+        c = self.compat(sql, params)
+        if isinstance(c, Result):
+            return c
+        stmts = duckdb.extract_statements(c)
+        if len(stmts) != 1:
+            raise ProtocolError("cannot insert multiple commands into a prepared statement", "42601")
+        st = stmts[0]
+        if st.type.name == "TRANSACTION" and self.implicit:
+            # BEGIN inside the implicit transaction makes it explicit (it is open already); COMMIT / ROLLBACK end it
+            self.implicit = False
+            if keyword_tag(st.query) in ("BEGIN", "START"):
+                self.status = b"T"
+                return Result("BEGIN")
+            self.status = b"T"  # so _one runs this COMMIT / ROLLBACK on the open transaction
+        elif self.status == b"I" and not self.implicit and st.type.name != "TRANSACTION":
+            # As in PostgreSQL, the statements up to Sync form one transaction: a batch (JDBC's executeBatch,
+            # psycopg's executemany) that fails part-way keeps none of its writes.
+            self.release()
+            self.cur.execute("BEGIN")
+            self.implicit = True
+        return self._one(st, params)
+
+    def sync(self) -> None:
+        """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
+        failed, self.implicit_failed = self.implicit_failed, False
+        try:
+            if self.implicit:
+                self.implicit = False
+                if not failed and self.cursors.holds(self.live):
+                    try:
+                        self.release()  # a WITH HOLD cursor outlives the COMMIT, its rows held in memory
+                    except ProtocolError:
+                        pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
+                self.live = None
+                try:
+                    self.cur.execute("ROLLBACK" if failed else "COMMIT")
+                except BaseException:
+                    failed = True  # a COMMIT that fails keeps nothing: end_of_transaction must not think otherwise
+                    raise
+        finally:
+            if self.status == b"I":
+                self.end_of_transaction(committed=not failed)  # Sync ends the implicit transaction and its portals
+
+    def _one(self, st: Any, params: list[Any] | None) -> Result:
+        query = st.query
+        kind = st.type.name
+        head = keyword_tag(query)
+        if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.status == b"E":
+            query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
+        if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
+                and not self.implicit:
+            return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
+        if self.status == b"E" and kind != "TRANSACTION":
+            # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
+            # while rows were sent) it would still run statements the client must not rely on
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
+        try:
+            if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):
+                self.release()  # a WITH HOLD cursor outlives the COMMIT: its rows held in memory, as PostgreSQL does
+            elif kind == "TRANSACTION" and head not in ("BEGIN", "START"):
+                self.live = None  # the transaction's end closes its open results: nothing to read ahead
+            else:
+                self.release()
+            self.cur.execute(query, params) if params else self.cur.execute(query)
+        except (duckdb.Error, ProtocolError):
+            if self.status == b"T":
+                self.status = b"E"
+            raise
+        if kind == "TRANSACTION":
+            self.status = b"T" if head in ("BEGIN", "START") else b"I"
+            if self.status == b"I":
+                self.end_of_transaction(committed=head in ("COMMIT", "END"))
+            return Result({"END": "COMMIT", "ABORT": "ROLLBACK"}.get(head, head))  # PostgreSQL's tags
+        desc = self.cur.description
+        if desc is None:
+            return Result(head)
+        if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
+            rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
+            n = rows[0][0] if rows else 0
+            return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
+        if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \
+                [("Success", "BOOLEAN")]:
+            # DuckDB's empty "Success" result of DROP, ALTER, PREPARE, CHECKPOINT, SET ...: PostgreSQL sends no
+            # rows description for these, and JDBC's executeUpdate fails on one ("a result was returned")
+            self.cur.fetchall()
+            return Result(head)
+        cols = [(d[0], *type_of(d[1])) for d in desc]
+        r = Result("SELECT" if kind == "SELECT" else head, cols)
+        r.rows = self._rows(r)
+        self.live = r
+        return r
+
+    def cursor_statement(self, sql: str, params: list[Any] | None) -> Result | None:
+        """DECLARE / FETCH / MOVE / CLOSE (pgcursors) and COPY ... TO STDOUT (pgcopy), which DuckDB lacks and the
+        server runs itself; None for any other statement."""
+        try:
+            cmd = parse_cursor(sql)
+            copy = parse_copy(sql) if cmd is None else None
+            if cmd is None and copy is None:
+                return None
+            if self.status == b"E":
+                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                    "25P02")
+            if isinstance(cmd, Declare):
+                if not cmd.hold and self.status == b"I" and not self.batch:
+                    raise ProtocolError("DECLARE CURSOR can only be used in transaction blocks: BEGIN first, or "
+                                        "declare it WITH HOLD to read it outside one", "25P01")
+                self.cursors.check_free(cmd.name)  # before the query runs
+                src = self._open(cmd.query, params, "DECLARE ... CURSOR FOR")
+                src.label = f"cursor {quoted(cmd.name)}"
+                self.cursors.add(Cursor(cmd.name, src, cmd.hold, cmd.binary,
+                                        in_transaction=self.status != b"I" or self.implicit or self.batch,
+                                        scroll=cmd.scroll, no_scroll=cmd.no_scroll, statement=sql.strip()))
+                return Result("DECLARE CURSOR")
+            if isinstance(cmd, Close):
+                if cmd.name is not None:
+                    self.cursors.get(cmd.name)  # raises: no such cursor
+                self.close_cursors(cmd.name)
+                return Result("CLOSE CURSOR" if cmd.name else "CLOSE CURSOR ALL")
+            if isinstance(cmd, Fetch):
+                c = self.cursors.get(cmd.name)
+                rows = c.take(cmd)
+                if cmd.move:
+                    return Result(f"MOVE {sum(1 for _ in rows)}")
+                return Result("FETCH", c.source.columns, rows, binary=c.binary)
+            if isinstance(copy, CopyIn):
+                self.release()  # the checks below run on this cursor
+                return Result("COPY", copy_in=Loader(self.cur, copy))
+            assert copy is not None
+            src = self._open(copy.query, params, "COPY (...) TO STDOUT")
+            src.tag, src.copy = "COPY", copy
+            return src
+        except (duckdb.Error, ProtocolError):
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+
+    def _open(self, sql: str, params: list[Any] | None, what: str) -> Result:
+        """Run the query a cursor or a COPY reads; its rows stay unread in DuckDB until they are fetched."""
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            if c.columns is None:
+                raise ProtocolError(f"{what} needs a query that returns rows, not {c.tag}", "42P11")
+            return c
+        stmts = duckdb.extract_statements(c)
+        if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+            got = ", ".join(st.type.name for st in stmts) or "nothing"
+            raise ProtocolError(f"{what} needs one SELECT (or VALUES) query, not {got}", "42P11")
+        return self._one(stmts[0], params)
+
+    def copy_begin(self, extended: bool) -> bool:
+        """COPY FROM STDIN loads all rows or none: in the client's transaction block (or the extended protocol's
+        implicit transaction, which it opens as any statement would), else in a transaction of its own (True)."""
+        self.release()
+        if self.status != b"I" or self.batch or self.implicit:
+            return False
+        self.cur.execute("BEGIN")
+        if extended:
+            self.implicit = True  # committed at Sync, as PostgreSQL does
+            return False
+        return True
+
+    def copy_end(self, own: bool, ok: bool) -> None:
+        """The COPY ended: commit or roll back its own transaction; a failure fails the client's."""
+        if own and ok:
+            self.cur.execute("COMMIT")
+        elif own:
+            try:
+                self.cur.execute("ROLLBACK")
+            except duckdb.Error as e:  # the COPY's own error is the one the client needs
+                log.warning("rolling back a failed COPY FROM STDIN: %s", e)
+        elif not ok and self.status == b"T":
+            self.status = b"E"
+
+    def close_cursors(self, name: str | None) -> None:
+        """CLOSE: the cursor's unread rows are never needed (not even read into memory). None: all of them."""
+        for c in [c for c in self.cursors.open.values() if name is None or c.name == name]:
+            del self.cursors.open[c.name]
+            self.forget(c.source)
+
+    def end_cursors(self, committed: bool) -> None:
+        for c in self.cursors.end_transaction(committed):
+            self.forget(c.source)
+
+    def end_of_transaction(self, committed: bool = True) -> None:
+        """Portals end with their transaction, as in PostgreSQL (so their unread rows are never buffered), and so
+        do cursors without HOLD and a SET LOCAL statement_timeout."""
+        self.end_cursors(committed)
+        self.catalog_end(committed)
+        if not self.cursors.holds(self.live):
+            self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
+        self.portals.clear()
+        if self.timeout_outer is not None:
+            self.timeout_ms, self.timeout_outer = self.timeout_outer, None
+
+    def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
+        """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
+        try:
+            cmd, copy = parse_cursor(sql), parse_copy(sql)
+        except ProtocolError:
+            return None  # Execute reports it
+        if cmd is not None or copy is not None:  # these run only when executed
+            c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
+            return c.source.columns if c is not None else None
+        c = self.compat(sql)
+        if isinstance(c, Result):
+            return c.columns
+        try:
+            stmts = duckdb.extract_statements(c)
+            if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+                return None
+            self.release()  # binding on this cursor would discard a suspended portal's unread rows
+            return _columns(self.cur, c, n_params)
+        except duckdb.Error:
+            return None
+
+
+def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:
+    """Result columns of a SELECT; a DuckDB relation binds the query without running it."""
+    rel = cur.sql(sql, params=[None] * n_params) if n_params else cur.sql(sql)
+    return [(name, *type_of(t)) for name, t in zip(rel.columns, rel.types, strict=True)]
+
+
+@dataclass
+class Portal:
+    sql: str
+    params: list[Any]
+    result_formats: list[int] = field(default_factory=list)  # Bind's: none (all text), one for all, or one each
+    result: Result | None = None
+    described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
+
+    def formats(self, n: int) -> list[int]:
+        f = self.result_formats
+        if len(f) not in (0, 1, n) or any(c not in (0, 1) for c in f):
+            raise ProtocolError(f"Bind gave result format codes {f} for {n} columns; each must be 0 (text) or 1 "
+                                "(binary), one for all or one per column.")
+        return [f[0]] * n if len(f) == 1 else f or [0] * n
+
+
+# ---------------------------------------------------------------- the served database
+
+
+class Backend:
+    """One opened database instance: the parent connection owning the functions, and its open sessions."""
+
+    def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None) -> None:
+        self.path = path
+        self.snapshot_dir = snapshot_dir
+        self.sessions = 0
+        self.retired = False
+        self.read_write = read_write
+        self.con = duckdb.connect(path, read_only=not read_write)
+        register(self.con)
+        # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads without
+        # file access), listed while duckdb_extensions() can still read the extension folder.
+        try:
+            loaded = self.con.execute("SELECT extension_name, extension_version, description FROM duckdb_extensions() "
+                                      "WHERE loaded").fetchall()
+        except duckdb.Error:
+            loaded = None
+        self.catalog_sql = session_sql(loaded, read_write)
+        # Why after register: registering reads ad_models through the normal path; from here on DuckDB
+        # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
+    def models(self) -> list[str]:
+        from .udfs import registry
+
+        return sorted(registry(self.con).by_ref)
+
+    def models_text(self) -> str:
+        return models_text(self.models())
+
+    def close(self) -> None:
+        self.con.close()
+        if self.snapshot_dir:
+            shutil.rmtree(self.snapshot_dir, ignore_errors=True)
+
+
+def models_text(refs: list[str]) -> str:
+    """'tx_ae@1'...'tx_ae@35' as "tx_ae@1-35 (latest 35)": one entry per name, versions in number order, runs joined.
+
+    Why: a nightly retrain gives a name dozens of versions; listed one by one, in text order (tx_ae@1, tx_ae@10,
+    tx_ae@11, ...), the start-up and SIGHUP lines grew without bound and hid which version was the latest.
+    """
+    by_name: dict[str, list[int]] = {}
+    for ref in refs:
+        name, _, v = ref.rpartition("@")
+        by_name.setdefault(name, []).append(int(v))
+    parts = []
+    for name in sorted(by_name):
+        vs = sorted(by_name[name])
+        runs: list[str] = []
+        start = prev = vs[0]
+        for v in [*vs[1:], None]:
+            if v is not None and v == prev + 1:
+                prev = v
+                continue
+            runs.append(str(start) if start == prev else f"{start}-{prev}")
+            if v is not None:
+                start = prev = v
+        latest = "" if len(vs) == 1 else f" (latest {vs[-1]})"
+        parts.append(f"{name}@{','.join(runs)}{latest}")
+    return ", ".join(parts) or "none yet"
+
+
+def take_snapshot(source: str) -> tuple[str, str]:
+    """Copy ``source`` into a private temporary file through DuckDB (a consistent copy); (path, its folder).
+
+    The source is attached read-only for the copy only, so training and dbt can write it the rest of the time.
+    """
+    folder = tempfile.mkdtemp(prefix="ad_duckdb_serve_")
+    dst = str(Path(folder) / "snapshot.duckdb")
+    helper = duckdb.connect(":memory:")
+    try:
+        helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
+        helper.execute("ATTACH ? AS dst", [dst])
+        helper.execute("COPY FROM DATABASE src TO dst")
+    except duckdb.Error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        helper.close()
+    return dst, folder

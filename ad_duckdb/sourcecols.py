@@ -1,0 +1,90 @@
+"""A source's columns for a model's features: found by name (DuckDB's case rule), and refused when missing or held
+as text, with the query that fixes it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from .exceptions import BadInputError, SourceNotFoundError
+from .features import as_number_query, describe, text_number_hint, text_values
+from .scoring import LoadedModel
+from .sqltext import is_query, quote_ident
+from .store import ModelRecord
+
+
+def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> list[str]:
+    """The source's names of the model's features; a missing column, or one the source holds as text, is refused
+    with the query that fixes it (what ``score`` checks, for callers that score through the SQL functions)."""
+    cols = describe(cur, source, model.ref)
+    feats = _feature_columns(cols, model, source)
+    _check_text_features(cur, cols, feats, model, source)
+    return feats
+
+
+def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
+    """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
+    by_lower = {c.lower(): c for c, _ in cols}
+    missing = [f for f in lm.feature_names if f.lower() not in by_lower]
+    if missing:
+        # The same letters in another Unicode form (a decomposed 'Ä', as some macOS files write it) are another
+        # identifier to DuckDB; shown side by side, the two names looked alike and the message read as nonsense.
+        by_nfc = {unicodedata.normalize("NFC", c).lower(): c for c, _ in cols}
+        forms = [(by_nfc[k], f) for f in missing if (k := unicodedata.normalize("NFC", f).lower()) in by_nfc]
+        if forms:
+            made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in forms)
+            raise SourceNotFoundError(
+                f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
+                f"{', '.join(repr(c) for c, _ in forms)} written in another Unicode form (the same letters, other "
+                f"code points), which DuckDB takes for another name. Score a query that renames them: "
+                f"SELECT *, {made} FROM ..., or normalise the names first "
+                "(df.columns = [unicodedata.normalize('NFC', c) for c in df.columns])."
+            )
+        trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
+        # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
+        shown = missing[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", missing[0]) else quote_ident(missing[0])
+        rename = f"them in a query: SELECT x AS {shown}, ..."
+        fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
+               if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")
+        raise SourceNotFoundError(
+            f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
+            f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"
+        )
+    return [by_lower[f.lower()] for f in lm.feature_names]
+
+
+def _check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str], lm: LoadedModel | ModelRecord,
+                         source: str) -> None:
+    """Refuse a feature column the source holds as text, naming it and the query that reads it as numbers.
+
+    Why here: scoring would stop on the first batch with "feature argument 2 is VARCHAR", naming neither the column
+    nor a cast that works on a CSV column with "N/A" or "1,234.50" in it (CAST fails on those).
+    """
+    types = {c.lower(): t for c, t in cols}
+    for f, c in zip(lm.feature_names, feats, strict=True):
+        query = as_number_query(c, types[c.lower()], source)
+        if query:  # a BOOLEAN or date column (trained on as a number through such a query): not "pass the columns
+            # in the model's order", which is what the SQL functions' error would say
+            raise BadInputError(
+                f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is {types[c.lower()]}, and feature {f!r} takes "
+                f"numbers. Score a query that turns it into a number, e.g. {query}."
+            )
+        if types[c.lower()].upper() != "VARCHAR":
+            continue
+        hint = text_number_hint(cur, source, c)
+        words = None if hint else text_values(cur, source, c)
+        if words:
+            # TRY_CAST would turn every word into NULL, and the rows would be scored on filled-in values
+            trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
+            some = ", ".join(repr(v[:40]) for v, _ in words[:3]) + (", ..." if len(words) > 3 else "")
+            raise BadInputError(
+                f"Scoring with {lm.ref!r}: column {c!r} of {source!r} holds words ({some}), and feature {f!r} takes "
+                f"numbers. Score a query that makes {f!r} the number the model was trained on"
+                + (f" (it was trained on {trained_on})." if trained_on else ".")
+            )
+        raise BadInputError(
+            f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
+            + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE (TRY_CAST({quote_ident(c)} "
+                                        f"AS DOUBLE) AS {quote_ident(c)}) FROM ...")
+        )
