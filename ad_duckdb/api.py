@@ -38,12 +38,12 @@ from .features import (
     load_matrix,
     warn_if_few_rows,
 )
-from .intotable import _check_target
+from .intotable import check_target
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
-from .labelled import _carried_thresholds, _choose_goals_again, evaluate, set_threshold
+from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import ModelInfo, drop_model, export_model, import_model, list_models, load_model, read_onnx_file
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
-from .sourcecols import _check_text_features, _feature_columns
+from .sourcecols import check_text_features, feature_columns
 from .sourcecols import source_features as source_features
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql
 from .store import ModelRecord
@@ -307,10 +307,10 @@ def train(
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
         )
         if carry_thresholds:
-            carried, goals = _carried_thresholds(cur, name, train_scores)
+            carried, goals = carried_thresholds(cur, name, train_scores)
             rec.thresholds += carried
             if goals:
-                _choose_goals_again(con, rec, goals, store.next_version(cur, name))
+                choose_goals_again(con, rec, goals, store.next_version(cur, name))
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         before = store.latest_features(cur, name)
         store.save(cur, rec)
@@ -473,8 +473,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
         cols = describe(cur, source, lm.ref, caller=con)
-        feats = _feature_columns(cols, lm, source)
-        _check_text_features(cur, cols, feats, lm, source)
+        feats = feature_columns(cols, lm, source)
+        check_text_features(cur, cols, feats, lm, source)
         if kept:
             extra_sql = _kept_sql(cols, kept, lm, source)
         else:
@@ -561,7 +561,7 @@ def score(
                             f"default 65536); got {batch_rows!r}.")
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
-        _check_target(con, into, replace, source, in_place=not columns)
+        check_target(con, into, replace, source, in_place=not columns)
     lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs)
     if into is None:
         try:

@@ -62,8 +62,8 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
     return out
 
 
-def _check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
-                  in_place: bool = False, what: str = "scores") -> None:
+def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
+                 in_place: bool = False, what: str = "scores") -> None:
     """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the
     ``source`` reads (replacing it would lose rows or columns), unless ``in_place``: the source is that table
     itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:

@@ -17,16 +17,16 @@ import numpy as np
 from . import interrupts, pysource, store, thresholds
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, IntegrityError, NoRowsError, SourceNotFoundError
 from .features import describe, did_you_mean, feature_batches, is_numeric_type
-from .intotable import _check_target
+from .intotable import check_target
 from .scoring import LoadedModel
-from .sourcecols import _feature_columns
+from .sourcecols import feature_columns
 from .sqltext import quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import refresh, registry
 
 
-def _carried_thresholds(cur: Any, name: str,
-                        scores: np.ndarray) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+def carried_thresholds(cur: Any, name: str,
+                       scores: np.ndarray) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
     """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores, and the goals
     of those chosen on labels (name -> (goal, the version it comes from)). Each name from the newest version that
     has it: one retrain run without the flag does not lose them for the next."""
@@ -68,8 +68,8 @@ def _is_goal(goal: Any) -> bool:
             and (goal.get("target") is None or isinstance(goal.get("target"), (int, float))))
 
 
-def _choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
-                        goals: dict[str, tuple[dict[str, Any], str]], version: int) -> None:
+def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
+                       goals: dict[str, tuple[dict[str, Any], str]], version: int) -> None:
     """Carried thresholds that were chosen on labels, chosen again on the same labelled rows for the new model
     ``rec`` (to be stored as ``version``), in place of their training-score point; where that fails (the rows are
     gone, the goal is out of reach), the point stays, with a warning. Their goals go with the new version, for
@@ -109,7 +109,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
-        feats = _feature_columns(cols, lm, source)
+        feats = feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
@@ -263,7 +263,7 @@ def evaluate(
     from . import metrics as ev
 
     if into is not None:
-        _check_target(con, into, replace, source, what="thresholds")
+        check_target(con, into, replace, source, what="thresholds")
     if plots_dir is not None:
         ev.plots_folder(plots_dir, model)
     lm, s, y = _labelled_scores(con, model, source, label, where)

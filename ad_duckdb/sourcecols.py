@@ -18,12 +18,12 @@ def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> 
     """The source's names of the model's features; a missing column, or one the source holds as text, is refused
     with the query that fixes it (what ``score`` checks, for callers that score through the SQL functions)."""
     cols = describe(cur, source, model.ref)
-    feats = _feature_columns(cols, model, source)
-    _check_text_features(cur, cols, feats, model, source)
+    feats = feature_columns(cols, model, source)
+    check_text_features(cur, cols, feats, model, source)
     return feats
 
 
-def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
+def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
     """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
@@ -54,8 +54,8 @@ def _feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord,
     return [by_lower[f.lower()] for f in lm.feature_names]
 
 
-def _check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str], lm: LoadedModel | ModelRecord,
-                         source: str) -> None:
+def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str], lm: LoadedModel | ModelRecord,
+                        source: str) -> None:
     """Refuse a feature column the source holds as text, naming it and the query that reads it as numbers.
 
     Why here: scoring would stop on the first batch with "feature argument 2 is VARCHAR", naming neither the column

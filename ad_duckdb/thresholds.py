@@ -55,7 +55,7 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
     an arbitrary share of rows; the share of training rows a cut leaves above it is what the user chose it for (a
     gap in the histogram, a goal met on labels). A goal's precision and recall held for the version it was chosen
     on, so they are not copied: its ``chosen_on`` says to choose it again on labels to know them. (A retrain chooses
-    a goal again itself when its labelled rows can be read: ``labelled._choose_goals_again``; this is its fallback.)
+    a goal again itself when its labelled rows can be read: ``labelled.choose_goals_again``; this is its fallback.)
     """
     grid = np.asarray(quantiles, dtype=np.float64)
     probs = np.linspace(0.0, 1.0, len(grid))
