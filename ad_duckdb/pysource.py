@@ -99,10 +99,22 @@ def _transposed(value: object) -> bool:
 
 def _transposed_error(name: str, value: Any) -> BadInputError:
     shape = tuple(value.shape)
+    if len(shape) > 2:
+        # Why not the DataFrame hint below: pandas refuses a 3-D array, so that fix would fail in turn
+        return BadInputError(
+            f"{name!r} is a numpy array of shape {shape}; a source has rows and columns only. Reshape it to "
+            f"(rows, columns) and name the columns in a DataFrame: {name}_df = pd.DataFrame({name}.reshape("
+            f"{shape[0]}, -1), columns=[...]), then pass '{name}_df'."
+        )
+    # Why both orientations: which one the array is in cannot be told from its shape, and the fix for one transposes
+    # the other (an array of shape (2, 300) built from two columns must not become 2 rows of 300 features).
+    rows, cols = shape
     return BadInputError(
-        f"{name!r} is a numpy array of shape {shape}, which DuckDB reads with each row as a column ({shape[0]} "
-        f"columns). Name its columns in a DataFrame and pass that: {name}_df = pd.DataFrame({name}, columns=[...]), "
-        f"then '{name}_df'; or fit AutoEncoderDetector on the array itself (from ad_duckdb.detector import "
+        f"{name!r} is a numpy array of shape {shape}, which DuckDB reads with each row as a column ({rows} columns "
+        f"of {cols} values). Name its columns in a DataFrame and pass that: {name}_df = pd.DataFrame({name}, "
+        f"columns=[...]) with {cols} names if each row of {name} is a record (scikit-learn's (rows, columns)), or "
+        f"pd.DataFrame({name}.T, columns=[...]) with {rows} names if each row of {name} is a column; then pass "
+        f"'{name}_df'. Or fit AutoEncoderDetector on a (rows, columns) array itself (from ad_duckdb.detector import "
         "AutoEncoderDetector)."
     )
 

@@ -115,6 +115,14 @@ def test_python_m_ad_duckdb_runs_the_command(db: str) -> None:
     assert r.returncode == 0 and "Usage: ad-duckdb" in r.stdout
 
 
+def test_importing_ad_duckdb_main_does_not_run_the_command() -> None:
+    """Tools that import every module of a package (pydoc, documentation generators, test collectors) imported
+    ad_duckdb.__main__, which ran the command there and then: a usage message and SystemExit instead of a module."""
+    code = "import importlib; importlib.import_module('ad_duckdb.__main__'); print('imported')"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "imported", (r.returncode, r.stdout, r.stderr)
+
+
 def test_train_help_names_every_kind_of_column_the_default_features_leave_out() -> None:
     """README (Quick start): without -f, id-like columns, a row index written out and columns --where holds at one
     value are left out; --help named only the id-like ones."""

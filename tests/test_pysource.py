@@ -211,3 +211,28 @@ def test_a_two_dimensional_numpy_array_is_refused_not_read_transposed() -> None:
         del X, amounts  # read by name only
     finally:
         con.close()
+
+
+def test_the_refusal_of_an_array_gives_a_fix_that_works_in_either_orientation_and_for_3d() -> None:
+    """An array of shape (2, 300) built from two columns (np.array([amount, count])) was told to become
+    pd.DataFrame(X, columns=[...]): 2 rows of 300 features; a 3-D array was told the same, which pandas refuses."""
+    rng = np.random.default_rng(2)
+    C = np.array([rng.lognormal(3.0, 0.5, 300), rng.normal(size=300)])
+    B = np.zeros((300, 3, 2))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(BadInputError, match=r"\(2 columns of 300 values\).*with 300 names if each row of C is a "
+                                                r"record.*pd.DataFrame\(C.T, columns=\[...\]\) with 2 names if each row "
+                                                r"of C is a column"):
+            ad_duckdb.train(con, "m", "C", **FAST)
+        C_df = pd.DataFrame(C.T, columns=["amount", "count"])
+        assert ad_duckdb.train(con, "m", "C_df", **FAST).train_rows == 300
+        with pytest.raises(BadInputError, match=r"shape \(300, 3, 2\); a source has rows and columns only.*"
+                                                r"pd.DataFrame\(B.reshape\(300, -1\)") as e:
+            ad_duckdb.train(con, "m3", "B", **FAST)
+        assert "each row as a column" not in str(e.value)
+        B_df = pd.DataFrame(B.reshape(300, -1) + rng.normal(size=(300, 6)), columns=list("abcdef"))
+        assert ad_duckdb.train(con, "m3", "B_df", **FAST).train_rows == 300
+        del C_df, B_df  # read by name only
+    finally:
+        con.close()
