@@ -185,10 +185,13 @@ def _retrain_flag(name: str, retrain: object) -> bool:
     if text in ("true", "false"):
         return text == "true"
     # Why refuse rather than take truthiness: the text 'False' is truthy, so it silently stored a new version each run.
+    # None is what dbt.config.get gives for a key the model's config does not set: say so, with the default to add.
+    unset = (" (dbt.config.get returns None for a config key that is not set: give it a default, "
+             "dbt.config.get('retrain', True))" if retrain is None else "")
     raise _fail(
         f"training model {name!r}: retrain= must be true or false (a bool, or the text 'true'/'false' dbt renders); "
-        f"got {retrain!r}. Pass e.g. retrain=dbt.config.get('retrain') with config retrain: \"{{{{ var('ad_retrain', "
-        "true) }}\"."
+        f"got {retrain!r}{unset}. Pass e.g. retrain=dbt.config.get('retrain') with config retrain: \"{{{{ "
+        "var('ad_retrain', true) }}\"."
     )
 
 

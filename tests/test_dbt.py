@@ -316,6 +316,15 @@ def test_plugin_loads_onnx_file_into_empty_database(mem_con: duckdb.DuckDBPyConn
     assert got[0][0] == pytest.approx(want[0][0], rel=1e-6)
 
 
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A file database with table t(a, b) of 400 rows, for train_model called as a dbt Python model calls it."""
+    c = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    c.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+    yield c
+    c.close()
+
+
 def test_train_model_without_plugin_is_refused() -> None:
     con = duckdb.connect()
     try:
@@ -325,59 +334,49 @@ def test_train_model_without_plugin_is_refused() -> None:
         con.close()
 
 
-def test_train_model_without_retrain_still_retrains_for_other_features(tmp_path: Path) -> None:
+def test_train_model_without_retrain_still_retrains_for_other_features(con: duckdb.DuckDBPyConnection) -> None:
     import ad_duckdb
     from ad_duckdb.dbt import train_model
 
-    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b, range % 7 AS c FROM range(400)")
-        first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
-        same = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20)
-        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'ae@2' takes \(a, c\), but 'ae@1' took \(a, b\)"):
-            other = train_model(con, "ae", "t", features=["a", "c"], retrain=False, max_steps=20)
-        assert first["version"].to_pylist() == same["version"].to_pylist() == [1]
-        assert other["version"].to_pylist() == [2] and other["features"].to_pylist() == ["a, c"]
-    finally:
-        con.close()
+    con.execute("ALTER TABLE t ADD COLUMN c BIGINT; UPDATE t SET c = a::BIGINT % 7")
+    first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+    same = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'ae@2' takes \(a, c\), but 'ae@1' took \(a, b\)"):
+        other = train_model(con, "ae", "t", features=["a", "c"], retrain=False, max_steps=20)
+    assert first["version"].to_pylist() == same["version"].to_pylist() == [1]
+    assert other["version"].to_pylist() == [2] and other["features"].to_pylist() == ["a, c"]
 
 
-def test_train_model_reads_retrain_as_dbt_renders_it(tmp_path: Path) -> None:
+def test_train_model_reads_retrain_as_dbt_renders_it(con: duckdb.DuckDBPyConnection) -> None:
     # dbt renders a config value such as "{{ var('ad_retrain', true) }}" as text, so dbt.config.get("retrain")
     # returns 'False'; before, that non-empty string counted as true and every run silently stored a new version.
-    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-        assert train_model(con, "ae", "t", max_steps=20)["version"].to_pylist() == [1]
-        for text in ("False", "false", " FALSE "):
-            kept = train_model(con, "ae", "t", max_steps=20, retrain=text)
-            assert (kept["version"].to_pylist(), kept["trained"].to_pylist()) == ([1], [False])
-        assert train_model(con, "ae", "t", max_steps=20, retrain="True")["version"].to_pylist() == [2]
-        for bad in ("nope", "", None, 0):
-            with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': retrain= must be true or false "
-                                                      rf"\(a bool, or the text 'true'/'false' dbt renders\); "
-                                                      rf"got {re.escape(repr(bad))}"):
-                train_model(con, "ae", "t", max_steps=20, retrain=bad)
-        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
-    finally:
-        con.close()
+    assert train_model(con, "ae", "t", max_steps=20)["version"].to_pylist() == [1]
+    for text in ("False", "false", " FALSE "):
+        kept = train_model(con, "ae", "t", max_steps=20, retrain=text)
+        assert (kept["version"].to_pylist(), kept["trained"].to_pylist()) == ([1], [False])
+    assert train_model(con, "ae", "t", max_steps=20, retrain="True")["version"].to_pylist() == [2]
+    for bad in ("nope", "", None, 0):
+        with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': retrain= must be true or false "
+                                                  rf"\(a bool, or the text 'true'/'false' dbt renders\); "
+                                                  rf"got {re.escape(repr(bad))}"):
+            train_model(con, "ae", "t", max_steps=20, retrain=bad)
+    # an unset config key: dbt.config.get('retrain') is None; the refusal says so and gives the default to add
+    with pytest.raises(DbtRuntimeError, match=r"got None \(dbt\.config\.get returns None for a config key that is "
+                                              r"not set: give it a default, dbt\.config\.get\('retrain', True\)\)"):
+        train_model(con, "ae", "t", max_steps=20, retrain=None)
+    assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
 
 
-def test_train_model_names_dbt_text_for_a_numeric_option(tmp_path: Path) -> None:
+def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyConnection) -> None:
     # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
-    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-        with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
-                                                  r"dbt renders config values as text: convert it in the Python model, "
-                                                  r"e\.g\. max_steps=int\(dbt\.config\.get\('max_steps'\)\)"):
-            train_model(con, "ae", "t", max_steps="20")
-        with pytest.raises(DbtRuntimeError, match=r"Got '0\.01' instead\. .* contamination=float\("):
-            train_model(con, "ae", "t", max_steps=20, contamination="0.01")
-        with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\.$"):  # not a number: no conversion named
-            train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
-    finally:
-        con.close()
+    with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
+                                              r"dbt renders config values as text: convert it in the Python model, "
+                                              r"e\.g\. max_steps=int\(dbt\.config\.get\('max_steps'\)\)"):
+        train_model(con, "ae", "t", max_steps="20")
+    with pytest.raises(DbtRuntimeError, match=r"Got '0\.01' instead\. .* contamination=float\("):
+        train_model(con, "ae", "t", max_steps=20, contamination="0.01")
+    with pytest.raises(DbtRuntimeError, match=r"Got '\[8, 4\]' instead\.$"):  # not a number: no conversion named
+        train_model(con, "ae", "t", max_steps=20, hidden_dims="[8, 4]")
 
 
 def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: Path) -> None:
@@ -408,14 +407,9 @@ def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: P
 
 
 @pytest.mark.parametrize("text", ["a, b", "['a', 'b']"])
-def test_train_model_names_dbt_text_for_a_feature_list(tmp_path: Path, text: str) -> None:
+def test_train_model_names_dbt_text_for_a_feature_list(con: duckdb.DuckDBPyConnection, text: str) -> None:
     # features: "{{ var('features') }}" in a dbt config arrives as one text; it was looked up as one column.
-    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-        with pytest.raises(DbtRuntimeError, match=r"is not in 't'; its columns are: a, b\. features= is one text "
-                                                  r"\(dbt renders config values as text\): pass a list of column names, "
-                                                  r"e\.g\. features=\['a', 'b'\]"):
-            train_model(con, "ae", "t", features=text, max_steps=20)
-    finally:
-        con.close()
+    with pytest.raises(DbtRuntimeError, match=r"is not in 't'; its columns are: a, b\. features= is one text "
+                                              r"\(dbt renders config values as text\): pass a list of column names, "
+                                              r"e\.g\. features=\['a', 'b'\]"):
+        train_model(con, "ae", "t", features=text, max_steps=20)
