@@ -561,3 +561,35 @@ def test_thresholds_count_rows_with_missing_values_as_sql_scores_them() -> None:
         assert abs(share[0][0] - 0.05) < 0.0007  # two rows in 3000 (with median-filled training scores: 0.0487)
     finally:
         con.close()
+
+
+def test_prepared_statements_views_and_macros_after_a_retrain() -> None:
+    """What the README promises about a retrain: parameters, columns, views and macros see the new version at once;
+    a PREPAREd call whose arguments are all constants keeps the value DuckDB worked out when it planned it."""
+    c = ad_duckdb.connect(":memory:")
+    try:
+        make_transactions(c)
+        ad_duckdb.train(c, "m", "transactions", features=["count", "amount"], **FAST)
+        c.execute("PREPARE by_param AS SELECT anomaly_score($1, 5, 100)")
+        c.execute("PREPARE by_column AS SELECT anomaly_score('m', count, amount) FROM transactions "
+                  "ORDER BY transaction_id LIMIT 1")
+        c.execute("PREPARE constant AS SELECT anomaly_score('m', 5, 100)")
+        c.execute("CREATE MACRO point_score() AS anomaly_score('m', 5, 100)")
+        c.execute("CREATE VIEW point_view AS SELECT anomaly_score('m', 5, 100) AS s")
+        v1 = c.execute("SELECT anomaly_score('m@1', 5, 100)").fetchall()[0][0]
+        assert c.execute("EXECUTE constant").fetchall()[0][0] == v1
+        ad_duckdb.train(c, "m", "transactions", features=["count", "amount"], where="count < 10", **FAST)
+        v2 = c.execute("SELECT anomaly_score('m@2', 5, 100)").fetchall()[0][0]
+        first_row = c.execute("SELECT anomaly_score('m@2', count, amount) FROM transactions "
+                              "ORDER BY transaction_id LIMIT 1").fetchall()[0][0]
+        assert v2 != v1
+        assert c.execute("EXECUTE by_param('m')").fetchall()[0][0] == v2
+        assert c.execute("EXECUTE by_column").fetchall()[0][0] == first_row
+        assert c.execute("SELECT point_score()").fetchall()[0][0] == v2
+        assert c.execute("SELECT s FROM point_view").fetchall()[0][0] == v2
+        # DuckDB folds the constant call into the plan: the README tells to PREPARE again after a retrain
+        assert c.execute("EXECUTE constant").fetchall()[0][0] == v1
+        c.execute("PREPARE constant AS SELECT anomaly_score('m', 5, 100)")
+        assert c.execute("EXECUTE constant").fetchall()[0][0] == v2
+    finally:
+        c.close()
