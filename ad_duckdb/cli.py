@@ -106,7 +106,8 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
 {EXIT_INTEGRITY} a stored or imported model failed its integrity check;
 {EXIT_INTERRUPTED} interrupted (Ctrl-C).
-Errors go to stderr as one line starting with "Error:"; notes start with "note:"."""
+Errors go to stderr as one line starting with "Error:"; notes start with "note:"
+(PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
 
 
 def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
@@ -134,6 +135,13 @@ def _interrupted() -> click.ClickException:
                                "model, scores table and threshold is stored in one transaction, whole or not at all.")
     err.exit_code = EXIT_INTERRUPTED
     return err
+
+
+def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
+    text = e.object[e.start:e.end] if isinstance(e.object, str) else ""
+    return click.ClickException(
+        f"the output's encoding, {e.encoding}, cannot write {text!r} (from the locale or PYTHONIOENCODING): run the "
+        f"command with PYTHONIOENCODING=utf-8 (or a UTF-8 locale, LC_ALL=C.UTF-8) and read its output as UTF-8.")
 
 
 def _lock_wait() -> float:
@@ -351,6 +359,10 @@ class _Group(click.Group):
             if is_interrupt(e):
                 raise _interrupted() from e
             raise
+        except UnicodeEncodeError as e:
+            # Why: a cron job's locale (Latin-1, or PYTHONIOENCODING) cannot print every value; a traceback there
+            # neither names the value nor the fix.
+            raise _unencodable(e) from e
         except BaseException as e:
             if is_interrupt(e):
                 raise _interrupted() from e
@@ -460,10 +472,42 @@ def _notes() -> Iterator[None]:
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         click.echo(f"note: {message}", err=True)
 
+    # Why honour -W / PYTHONWARNINGS: a job that must not go on when a note appears (few rows, features chosen for
+    # it) sets PYTHONWARNINGS=error::UserWarning, Python's own switch for it; it was overridden here, and exited 0.
+    strict = _filter_action(AdDuckDBWarning) == "error"
     with warnings.catch_warnings():
-        warnings.simplefilter("always", AdDuckDBWarning)
+        warnings.simplefilter("error" if strict else "always", AdDuckDBWarning)
         warnings.showwarning = show
-        yield
+        try:
+            yield
+        except AdDuckDBWarning as w:
+            raise _failure(f"{w} (a note, made an error by PYTHONWARNINGS / -W error)") from w
+
+
+def _filter_action(category: type[Warning]) -> str:
+    """The action the process's -W / PYTHONWARNINGS options (``sys.warnoptions``) take on ``category``.
+
+    Why these, not ``warnings.filters``: a test runner or an embedding program installs filters of its own; only the
+    options the job was started with say what the operator asked for. The last matching option wins, as in Python.
+    """
+    import builtins
+    import importlib
+
+    actions = ("default", "always", "all", "ignore", "module", "once", "error")
+    for opt in reversed(sys.warnoptions):
+        action, message, cat_name, module, lineno = ([p.strip() for p in opt.split(":")] + [""] * 5)[:5]
+        if message or module or lineno:
+            continue  # aimed at particular warnings, not at every note
+        cat: Any = Warning
+        if cat_name:
+            mod_name, _, attr = cat_name.rpartition(".")
+            try:
+                cat = getattr(importlib.import_module(mod_name) if mod_name else builtins, attr, None)
+            except ImportError:
+                continue
+        if isinstance(cat, type) and issubclass(category, cat):
+            return next((a for a in actions if action and a.startswith(action)), "default")
+    return "default"
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.

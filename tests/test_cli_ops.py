@@ -562,3 +562,36 @@ def test_ctrl_c_while_training_reads_its_source_is_an_interruption_not_bad_input
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx_ae"]
     finally:
         con.close()
+
+
+def test_output_the_locale_cannot_encode_is_one_line_naming_the_fix(model_db: str) -> None:
+    # Before: a cron job under a Latin-1 locale (or PYTHONIOENCODING=latin-1) that printed a value Latin-1 lacks
+    # ended in a UnicodeEncodeError traceback, in every --format.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "latin-1"}
+    for fmt in ("csv", "json", "table"):
+        p = cli_process("sql", model_db, "SELECT '日本' AS x", "--format", fmt, env=env)
+        assert p.returncode == 1 and "Traceback" not in p.stderr, (fmt, p.stderr)
+        line = p.stderr.strip()
+        assert line.startswith("Error: ") and "\n" not in line, (fmt, p.stderr)
+        assert "latin-1" in line and "PYTHONIOENCODING=utf-8" in line, (fmt, line)
+
+
+def test_python_warning_filters_make_a_note_fail_the_command(model_db: str, tmp_path: Path) -> None:
+    # Before: a job that must not go on when training warns (too few rows, features chosen for it) had no way to
+    # fail: the notes were printed whatever -W / PYTHONWARNINGS said, and the command exited 0.
+    path = tmp_path / "strict.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    args = ("train", str(path), "few_ae", "SELECT * FROM transactions LIMIT 50", "-f", "count", "-f", "amount",
+            "--quiet")
+    lenient = cli_process(*args)
+    assert lenient.returncode == 0 and lenient.stderr.startswith("note: "), lenient.stderr
+    strict = cli_process(*args, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::UserWarning"})
+    assert strict.returncode == 1 and strict.stdout == "", (strict.stdout, strict.stderr)
+    line = strict.stderr.strip()
+    assert line.startswith("Error: ") and "\n" not in line and "only 50 rows" in line, strict.stderr
+    assert "PYTHONWARNINGS" in line, line
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:  # the first version only (the lenient run's): the failed run stored nothing
+        assert [m["version"] for m in ad_duckdb.list_models(con) if m["name"] == "few_ae"] == [1]
+    finally:
+        con.close()
