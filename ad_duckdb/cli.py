@@ -729,6 +729,10 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
       ad-duckdb drop warehouse.duckdb tx_ae@1 --yes
       ad-duckdb drop warehouse.duckdb tx_ae --keep 7 --yes
     """
+    if keep is not None and "@" in model:
+        # a wrong combination of arguments, as a script's exit code 2 says (it was 1, after opening the database)
+        raise click.UsageError(f"--keep prunes the older versions of a name: give the name without @N "
+                               f"({model.split('@')[0]!r}), or drop {model!r} without --keep.")
     if not yes:
         what = f"every version of {model} but the {keep} newest" if keep else model
         try:
