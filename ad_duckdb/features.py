@@ -115,8 +115,11 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     try:
         rows = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()  # type: ignore[attr-defined]
     except Exception as e:
+        from .pysource import from_command_line
+
         who = f"Model {model!r}: c" if model else "C"
         name = source.strip()
+        shell = from_command_line()  # a shell user has no Python variable to offer as a source
         if isinstance(e, duckdb.CatalogException) and caller is not None and caller is not cur:
             only_caller = _only_caller_sees(caller, cur, source)
             if only_caller:
@@ -127,6 +130,12 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             # DuckDB's own "Did you mean" offers catalog tables (ad_models, pg_depend), never a notebook's DataFrame
             from .pysource import frame_names
 
+            if shell:
+                raise SourceNotFoundError(
+                    f"{who}annot read the source {name!r}: it does not exist as a table or view in this database."
+                    f"{did_you_mean(name, tables, n=3, cutoff=0.6)} Give a table or view name, a file path such as "
+                    "'tx/*.parquet', a table function such as read_parquet('file.parquet'), or a SELECT query."
+                ) from e
             maybe = did_you_mean(name, [*frame_names(), *tables], n=3, cutoff=0.6)
             raise SourceNotFoundError(
                 f"{who}annot read the source {name!r}: it does not exist as a table or view in this database, nor as a "
@@ -136,10 +145,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             ) from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
-            "the name of a DataFrame or Arrow table variable, a table function such as read_parquet('file.parquet'), "
-            "or a SELECT query."
+            f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
     return [(str(r[0]), str(r[1])) for r in rows]
 

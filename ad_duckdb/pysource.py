@@ -62,6 +62,17 @@ def caller_name(value: object) -> str | None:
     return None
 
 
+def from_command_line() -> bool:
+    """Whether the ``ad-duckdb`` command runs this call: its sources are text from a shell, never a Python variable,
+    so a message must not offer one."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == "ad_duckdb.cli":
+            return True
+        frame = frame.f_back
+    return False
+
+
 def frame_names() -> list[str]:
     """The names of the DataFrames and Arrow tables the caller's code can pass as a source (for a did-you-mean)."""
     frame = _caller_frame()

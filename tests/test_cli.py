@@ -98,6 +98,25 @@ def test_cli_errors_are_one_line(db: str) -> None:
     assert "known models" in out and "Traceback" not in out
 
 
+def test_unknown_source_on_the_command_line_names_no_python_variable(model_db: str, tmp_path: Path) -> None:
+    """Before: `ad-duckdb score DB tx_ae nosuch` said the source is not "a DataFrame or Arrow table variable in the
+    calling Python code" and told the user to give one "(in quotes: 'df')", which a shell has no way to do."""
+    for args in (("score", model_db, "tx_ae", "transactoins", "--top", "3"),
+                 ("train", model_db, "tx_new", "transactoins", "-f", "count"),
+                 ("score", model_db, "tx_ae", "SELECT * FROM transactoins", "--top", "3")):
+        out = fails_in_one_line(*args)
+        assert "cannot read the source" in out and "DataFrame" not in out and "variable" not in out, out
+        assert "read_parquet('file.parquet')" in out and "SELECT query" in out, out
+    assert "Did you mean 'transactions'?" in fails_in_one_line("score", model_db, "tx_ae", "transactoins")
+    # from Python, a DataFrame variable is still offered: it is a source there
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="DataFrame or Arrow table variable"):
+            ad_duckdb.score(con, "tx_ae", "transactoins")
+    finally:
+        con.close()
+
+
 def test_every_command_has_help_with_example() -> None:
     for name, cmd in cli.commands.items():
         text = run(name, "--help")
