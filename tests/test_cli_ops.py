@@ -597,3 +597,25 @@ def test_python_warning_filters_make_a_note_fail_the_command(model_db: str, tmp_
         assert [m["version"] for m in ad_duckdb.list_models(con) if m["name"] == "few_ae"] == [1]
     finally:
         con.close()
+
+
+def test_warnings_made_errors_stop_a_retrain_on_other_features_before_it_is_stored(model_db: str, tmp_path: Path) -> None:
+    # Before: the "features changed" note was issued after the new version was saved, so under
+    # PYTHONWARNINGS=error::UserWarning the command exited 1 and yet 'tx_ae' now meant the version on other features.
+    path = tmp_path / "strict_features.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    args = ("train", str(path), "tx_ae", "transactions", "-f", "amount", "-f", "count", "--epochs", "2", "--quiet")
+    strict = cli_process(*args, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::UserWarning"})
+    assert strict.returncode == 1 and strict.stdout == "", (strict.stdout, strict.stderr)
+    line = strict.stderr.strip()
+    assert line.startswith("Error: ") and "\n" not in line, strict.stderr
+    assert "'tx_ae@2' takes (amount, count), but 'tx_ae@1' took (count, amount)" in line, line
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE version <> 1").fetchall() == [(0,)]
+    finally:
+        con.close()
+    lenient = cli_process(*args)  # the same retrain, warned about and stored as the version the note named
+    assert lenient.returncode == 0 and lenient.stdout.startswith("stored tx_ae@2:"), (lenient.stdout, lenient.stderr)
+    assert lenient.stderr.startswith("note: 'tx_ae@2' takes (amount, count)"), lenient.stderr
