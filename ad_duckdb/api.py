@@ -312,25 +312,28 @@ def train(
             if goals:
                 choose_goals_again(con, rec, goals, store.next_version(cur, name))
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
-        before = store.latest_features(cur, name)
-        store.save(cur, rec)
+        # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
+        # then nothing may be stored (it was said after the save: the command failed, its version stayed).
+        store.save(cur, rec, before_insert=lambda r: _warn_if_features_changed(cur, r))
     finally:
         cur.close()
     refresh(con)
-    if before is not None and [n.lower() for n in before[1]] != [n.lower() for n in names]:  # DuckDB's case rule
-        _warn_features_changed(rec, *before)
     return ModelInfo.of(rec)
 
 
-def _warn_features_changed(rec: ModelRecord, version: int, was: list[str]) -> None:
-    """Say that ``'name'`` now means a version of other features. Why: a query that calls it with the old columns
-    keeps running when their count is the same, and scores each value as the new feature in its place."""
-    old = f"{rec.name}@{version}"
+def _warn_if_features_changed(cur: Any, rec: ModelRecord) -> None:
+    """Say that ``'name'`` will mean a version of other features, when it will. Why: a query that calls it with the
+    old columns keeps running when their count is the same, and scores each value as the new feature in its place."""
+    before = store.latest_features(cur, rec.name)
+    if before is None or [n.lower() for n in before[1]] == [n.lower() for n in rec.feature_names]:  # DuckDB's case rule
+        return
+    old, was = f"{rec.name}@{before[0]}", before[1]
     warnings.warn(
-        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): queries calling "
-        f"{rec.name!r} now get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} in the "
-        f"ones that keep the old columns, or train the new feature set under another name.",
-        AdDuckDBWarning, stacklevel=3,
+        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
+        f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
+        f"in the ones that keep the old columns, or train the new feature set under another name.",
+        # the caller of train: this function, the lambda, store.save, train
+        AdDuckDBWarning, stacklevel=5,
     )
 
 

@@ -411,7 +411,8 @@ def cli(wait: float) -> None:
                    "from the newest version that has it), so queries naming them keep working: one chosen on labels "
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
+              "about one per tenth of the steps, and how it ended).")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str,
           carry_thresholds: bool, quiet: bool) -> None:

@@ -13,7 +13,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -236,8 +236,13 @@ def _json(v: Any) -> str:
     return json.dumps(v, default=str)
 
 
-def save(cur: Any, rec: ModelRecord) -> ModelRecord:
-    """Store ``rec`` as the next version of its name, with its thresholds, in one transaction."""
+def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None] | None = None) -> ModelRecord:
+    """Store ``rec`` as the next version of its name, with its thresholds, in one transaction.
+
+    ``before_insert(rec)`` runs in that transaction once ``rec.version`` is known, before any row is written: what it
+    says about the version is true of what is stored, and an exception it raises (a warning that ``-W error`` turns
+    into one) stores nothing. After a concurrent writer took the version, it runs again with the next one.
+    """
     check_name(rec.name)
     ensure_schema(cur)
     rec.sha256 = sha256_hex(rec.onnx)
@@ -247,9 +252,12 @@ def save(cur: Any, rec: ModelRecord) -> ModelRecord:
         try:
             with transaction(cur):
                 rec.version = next_version(cur, rec.name)
+                if before_insert is not None:
+                    before_insert(rec)
                 _insert(cur, rec)
             return rec
-        except Exception as e:  # a concurrent writer took the same version: retry with the next one
+        except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
+            # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
             last_error = e
             if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
                 raise

@@ -1,13 +1,11 @@
-"""The training loop: seeded, validation split, early stopping, robust (trimmed) mode, progress bar.
+"""The training loop: seeded, validation split, early stopping, robust (trimmed) mode.
 
 Budgets are in epochs and optimizer steps, never wall-clock time, so a run is reproducible.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import progress
 from .exceptions import BadInputError
 
 # Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
@@ -169,19 +168,6 @@ class TrainParams:
         return int(min(100 * per_epoch, self.max_steps))
 
 
-def _progress(total: int, desc: str, enabled: bool) -> Any:
-    # Why not tqdm.auto alone: in a Jupyter kernel without ipywidgets (not a dependency of ours) it warns "TqdmWarning:
-    # IProgress not found. Please update jupyter and ipywidgets" at the first training, about a package the user never
-    # asked for; the text bar it then falls back to is the one chosen here without the warning.
-    if importlib.util.find_spec("ipywidgets") is None:
-        from tqdm.std import tqdm
-    else:
-        from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="step", disable=not enabled, file=sys.stderr, leave=False,
-                mininterval=0.5)
-
-
 def fit_ensemble(
     Z: np.ndarray, params: TrainParams, *, robust: bool, desc: str = "training"
 ) -> tuple[Any, dict[str, Any]]:
@@ -222,7 +208,7 @@ def fit_ensemble(
     best, best_state, stale, ran = math.inf, None, 0, 0
     t_start = time.perf_counter()
     curve: list[float] = []
-    bar = _progress(steps, desc, params.progress)
+    bar = progress.start(steps, desc, params.progress, params.patience)
     try:
         for step in range(steps):
             ae.train()
@@ -250,7 +236,6 @@ def fit_ensemble(
             opt.step()
             ran = step + 1
             if ran % eval_every == 0 or ran == steps:
-                bar.update(ran - bar.n)
                 ae.eval()
                 with torch.no_grad():
                     v_rows = ((ae(Zv)[1] - Zv) ** 2).mean(-1)
@@ -259,7 +244,7 @@ def fit_ensemble(
                         v_rows = torch.topk(v_rows, k, dim=1, largest=False).values
                     v = float(v_rows.mean())
                 curve.append(v)
-                bar.set_postfix(val_loss=f"{v:.4g}", refresh=False)
+                bar.advance(ran, v)
                 if v < best - 1e-7:
                     best, stale = v, 0
                     best_state = {k: t.clone() for k, t in ae.state_dict().items()}
@@ -267,7 +252,7 @@ def fit_ensemble(
                     stale += 1
                     if stale >= params.patience:
                         break
-        bar.update(steps - bar.n)
+        bar.finish(ran, best, stopped_early=ran < steps)
     finally:
         bar.close()
         torch.set_num_threads(threads)

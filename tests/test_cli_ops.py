@@ -474,7 +474,7 @@ def test_ctrl_c_in_training_exits_130_with_one_line_and_stores_nothing(model_db:
     path = tmp_path / "ctrl_c.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
     p = _interrupt_after(["train", str(path), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--epochs",
-                          "1000000"], "stderr", r"[1-9]\d*/\d{6,}")
+                          "1000000"], "stderr", r"training tx_ae: 0/\d{6,} steps\n")
     _one_interrupted_line("training", p)
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
@@ -597,3 +597,100 @@ def test_python_warning_filters_make_a_note_fail_the_command(model_db: str, tmp_
         assert [m["version"] for m in ad_duckdb.list_models(con) if m["name"] == "few_ae"] == [1]
     finally:
         con.close()
+
+
+def test_warnings_made_errors_stop_a_retrain_on_other_features_before_it_is_stored(model_db: str, tmp_path: Path) -> None:
+    # Before: the "features changed" note was issued after the new version was saved, so under
+    # PYTHONWARNINGS=error::UserWarning the command exited 1 and yet 'tx_ae' now meant the version on other features.
+    path = tmp_path / "strict_features.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    args = ("train", str(path), "tx_ae", "transactions", "-f", "amount", "-f", "count", "--epochs", "2", "--quiet")
+    strict = cli_process(*args, env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::UserWarning"})
+    assert strict.returncode == 1 and strict.stdout == "", (strict.stdout, strict.stderr)
+    line = strict.stderr.strip()
+    assert line.startswith("Error: ") and "\n" not in line, strict.stderr
+    assert "'tx_ae@2' takes (amount, count), but 'tx_ae@1' took (count, amount)" in line, line
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE version <> 1").fetchall() == [(0,)]
+    finally:
+        con.close()
+    lenient = cli_process(*args)  # the same retrain, warned about and stored as the version the note named
+    assert lenient.returncode == 0 and lenient.stdout.startswith("stored tx_ae@2:"), (lenient.stdout, lenient.stderr)
+    assert lenient.stderr.startswith("note: 'tx_ae@2' takes (amount, count)"), lenient.stderr
+
+
+PROGRESS_LINE = r"training tx_ae2: "
+FINAL_LINE = (r"training tx_ae2: (\d+/\d+ steps|stopped early at \d+/\d+ steps: val_loss did not improve in \d+ checks), "
+              r"best val_loss [-+.\de]+, \d+s")
+
+
+def test_training_progress_in_a_log_is_a_few_plain_lines(model_db: str, tmp_path: Path) -> None:
+    # Before: a job log (cron, Airflow, CI: stderr a pipe or a file) got tqdm's bar, \r-joined redraws about twice a
+    # second, one "line" that grew for the whole training.
+    import re
+
+    path = tmp_path / "log.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    # bytes, not text=True: reading text turns every \r into \n
+    raw = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "tx_ae2", "transactions", "-f", "count",
+                          "-f", "amount", "--epochs", "40"], capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert b"\r" not in raw.stderr and b"\x1b" not in raw.stderr, raw.stderr
+    p = subprocess.CompletedProcess(raw.args, raw.returncode, raw.stdout.decode(), raw.stderr.decode())
+    assert p.returncode == 0 and p.stdout.startswith("stored tx_ae2@1:"), (p.stdout, p.stderr)
+    lines = [x for x in p.stderr.splitlines() if x.startswith(PROGRESS_LINE)]
+    assert lines == p.stderr.splitlines(), p.stderr  # nothing else on stderr
+    assert re.fullmatch(r"training tx_ae2: 0/\d+ steps", lines[0]) and re.fullmatch(FINAL_LINE, lines[-1]), lines
+    assert 2 <= len(lines) <= 12, lines  # start, at most one per tenth of the steps, the end
+    assert cli_process("train", str(path), "tx_ae2", "transactions", "-f", "count", "-f", "amount", "--epochs", "2",
+                       "--quiet").stderr == ""
+
+
+def test_log_lines_come_at_most_once_per_tenth_of_the_steps_however_often_the_loop_reports() -> None:
+    import io
+
+    from ad_duckdb import progress
+
+    out = io.StringIO()
+    lines = progress._Lines(100_000, "training m", 5, out)
+    for ran in range(1, 100_000):
+        lines.advance(ran, 0.5)
+    lines.finish(100_000, 0.25, stopped_early=False)
+    said = out.getvalue().splitlines()
+    assert said[0] == "training m: 0/100000 steps" and said[-1].startswith("training m: 100000/100000 steps, "), said
+    assert len(said) <= 11 and "\r" not in out.getvalue(), said
+
+
+def test_training_progress_on_a_terminal_is_the_bar(model_db: str, tmp_path: Path) -> None:
+    # The other half of the rule: stderr a terminal (a pty here) keeps the redrawn bar, in optimizer steps.
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    path = tmp_path / "tty.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    leader, follower = pty.openpty()
+    # a terminal 100 columns wide: a new pty is 0 wide, into which tqdm draws nothing
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "tx_ae2", "transactions", "-f",
+                              "count", "-f", "amount", "--epochs", "40"], stdout=subprocess.DEVNULL, stderr=follower,
+                             stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal's other end closed: the command ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert p.wait(timeout=300) == 0, seen
+    finally:
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "\r" in text and "step/s" in text and "training tx_ae2: 0/" not in text, text

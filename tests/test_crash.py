@@ -88,8 +88,10 @@ def test_sigkill_during_training_leaves_no_partial_model(base_db: Path, tmp_path
                         max_steps=10_000_000, epochs=100_000, patience=10_000, progress=True)
     """)
     try:
-        # The progress bar (in optimizer steps) has moved: the child is inside the training loop.
-        _wait_for(child.stderr, r"\b[1-9]\d*/\d{6,}\b", timeout=300)
+        # The progress line at the start of the loop (stderr is a pipe: lines, not the bar), and a second into the
+        # optimizer steps: the child is inside the training loop.
+        _wait_for(child.stderr, r"training tx_ae: 0/\d{6,} steps\n", timeout=300)
+        time.sleep(1)
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=60)
     finally:

@@ -192,8 +192,9 @@ def test_retraining_a_name_on_other_features_says_what_queries_of_the_name_now_g
     try:
         with pytest.warns(ad_duckdb.AdDuckDBWarning,
                           match=r"'tx_ae@2' takes \(amount_d, count\), but 'tx_ae@1' took \(count, amount\): "
-                                r"queries calling 'tx_ae' now get tx_ae@2.*'tx_ae@1'.*another name"):
+                                r"once it is stored, queries calling 'tx_ae' get tx_ae@2.*'tx_ae@1'.*another name") as w:
             ad_duckdb.train(con, "tx_ae", "transactions", features=["amount_d", "count"], **FAST)
+        assert [r.filename for r in w] == [__file__]  # points at the call of train, as the other notes do
         # the same features again: nothing to say (any warning would fail here, pytest's filterwarnings = error)
         ad_duckdb.train(con, "tx_ae", "transactions", features=["amount_d", "count"], **FAST)
     finally:
