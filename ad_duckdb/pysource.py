@@ -67,7 +67,8 @@ def from_command_line() -> bool:
     so a message must not offer one."""
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
-        if frame.f_globals.get("__name__") == "ad_duckdb.cli":
+        spec = frame.f_globals.get("__spec__")  # under `python -m ad_duckdb.cli` the module's __name__ is __main__
+        if frame.f_globals.get("__name__") == "ad_duckdb.cli" or getattr(spec, "name", None) == "ad_duckdb.cli":
             return True
         frame = frame.f_back
     return False

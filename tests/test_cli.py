@@ -108,6 +108,10 @@ def test_unknown_source_on_the_command_line_names_no_python_variable(model_db: s
         assert "cannot read the source" in out and "DataFrame" not in out and "variable" not in out, out
         assert "read_parquet('file.parquet')" in out and "SELECT query" in out, out
     assert "Did you mean 'transactions'?" in fails_in_one_line("score", model_db, "tx_ae", "transactoins")
+    # run as `python -m ad_duckdb.cli` (its module is then __main__) the command is told apart the same way
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", model_db, "tx_ae", "transactoins"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "cannot read the source" in r.stderr and "variable" not in r.stderr, r.stderr
     # from Python, a DataFrame variable is still offered: it is a source there
     con = ad_duckdb.connect(model_db, read_only=True)
     try:
