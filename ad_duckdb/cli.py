@@ -23,7 +23,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, jsonvalues, metrics, thresholds
+from . import api, interrupts, jsonvalues, metrics, pysource, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -353,6 +353,7 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # Why here: click turns a KeyboardInterrupt into a bare "Aborted!" with exit 1 (any other error), and DuckDB's
         # own answer to Ctrl-C in a query reached the user as a RuntimeError traceback.
+        shell = pysource.COMMAND_LINE.set(True)
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
@@ -367,6 +368,8 @@ class _Group(click.Group):
             if is_interrupt(e):
                 raise _interrupted() from e
             raise
+        finally:
+            pysource.COMMAND_LINE.reset(shell)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES_HELP)
@@ -473,11 +476,8 @@ def _notes() -> Iterator[None]:
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         click.echo(f"note: {message}", err=True)
 
-    # Why honour -W / PYTHONWARNINGS: a job that must not go on when a note appears (few rows, features chosen for
-    # it) sets PYTHONWARNINGS=error::UserWarning, Python's own switch for it; it was overridden here, and exited 0.
-    strict = _filter_action(AdDuckDBWarning) == "error"
     with warnings.catch_warnings():
-        warnings.simplefilter("error" if strict else "always", AdDuckDBWarning)
+        warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "always", AdDuckDBWarning)
         warnings.showwarning = show
         try:
             yield
@@ -485,30 +485,20 @@ def _notes() -> Iterator[None]:
             raise _failure(f"{w} (a note, made an error by PYTHONWARNINGS / -W error)") from w
 
 
-def _filter_action(category: type[Warning]) -> str:
-    """The action the process's -W / PYTHONWARNINGS options (``sys.warnoptions``) take on ``category``.
+# Whether notes end the command as errors: what the -W / PYTHONWARNINGS options the process was started with say of
+# AdDuckDBWarning (main() reads it). Why honour them: a job that must not go on when a note appears (few rows,
+# features chosen for it) sets PYTHONWARNINGS=error::UserWarning, Python's own switch; _notes overrode it, exit 0.
+# Why read at start-up only: a test runner or an embedding program adds filters of its own later.
+_NOTES_ARE_ERRORS = False
 
-    Why these, not ``warnings.filters``: a test runner or an embedding program installs filters of its own; only the
-    options the job was started with say what the operator asked for. The last matching option wins, as in Python.
-    """
-    import builtins
-    import importlib
 
-    actions = ("default", "always", "all", "ignore", "module", "once", "error")
-    for opt in reversed(sys.warnoptions):
-        action, message, cat_name, module, lineno = ([p.strip() for p in opt.split(":")] + [""] * 5)[:5]
-        if message or module or lineno:
-            continue  # aimed at particular warnings, not at every note
-        cat: Any = Warning
-        if cat_name:
-            mod_name, _, attr = cat_name.rpartition(".")
-            try:
-                cat = getattr(importlib.import_module(mod_name) if mod_name else builtins, attr, None)
-            except ImportError:
-                continue
-        if isinstance(cat, type) and issubclass(category, cat):
-            return next((a for a in actions if action and a.startswith(action)), "default")
-    return "default"
+def _is_error(category: type[Warning]) -> bool:
+    """Whether Python's warning filters make every ``category`` warning an error (the first filter for all of them
+    decides, as in ``warnings.warn``; filters for particular messages or modules are not about every note)."""
+    for action, message, cat, module, lineno in warnings.filters:
+        if message is None and module is None and not lineno and issubclass(category, cat):
+            return action == "error"
+    return False
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
@@ -1168,6 +1158,8 @@ cli.add_command(serve)
 
 
 def main() -> None:
+    global _NOTES_ARE_ERRORS
+    _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
     _watch_ctrl_c()
     cli(prog_name="ad-duckdb")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+from contextvars import ContextVar
 from types import FrameType
 from typing import Any
 
@@ -62,16 +63,15 @@ def caller_name(value: object) -> str | None:
     return None
 
 
+# Set by the `ad-duckdb` command (cli._Group.invoke) while it runs: its sources are text from a shell, never a
+# Python variable, so a message must not offer one. A context variable, not the call stack: the command may run as
+# the console script, as `python -m ad_duckdb[.cli]`, or in a test's CliRunner.
+COMMAND_LINE: ContextVar[bool] = ContextVar("ad_duckdb_command_line", default=False)
+
+
 def from_command_line() -> bool:
-    """Whether the ``ad-duckdb`` command runs this call: its sources are text from a shell, never a Python variable,
-    so a message must not offer one."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        spec = frame.f_globals.get("__spec__")  # under `python -m ad_duckdb.cli` the module's __name__ is __main__
-        if frame.f_globals.get("__name__") == "ad_duckdb.cli" or getattr(spec, "name", None) == "ad_duckdb.cli":
-            return True
-        frame = frame.f_back
-    return False
+    """Whether the ``ad-duckdb`` command runs this call (see COMMAND_LINE)."""
+    return COMMAND_LINE.get()
 
 
 def frame_names() -> list[str]:
