@@ -130,18 +130,14 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             # DuckDB's own "Did you mean" offers catalog tables (ad_models, pg_depend), never a notebook's DataFrame
             from .pysource import frame_names
 
-            if shell:
-                raise SourceNotFoundError(
-                    f"{who}annot read the source {name!r}: it does not exist as a table or view in this database."
-                    f"{did_you_mean(name, tables, n=3, cutoff=0.6)} Give a table or view name, a file path such as "
-                    "'tx/*.parquet', a table function such as read_parquet('file.parquet'), or a SELECT query."
-                ) from e
-            maybe = did_you_mean(name, [*frame_names(), *tables], n=3, cutoff=0.6)
+            maybe = did_you_mean(name, tables if shell else [*frame_names(), *tables], n=3, cutoff=0.6)
+            nor = "" if shell else ", nor as a DataFrame or Arrow table variable in the calling Python code"
+            other = ("a file path such as 'tx/*.parquet'" if shell else
+                     "the name of a pandas or polars DataFrame or Arrow table variable (in quotes: 'df')")
             raise SourceNotFoundError(
-                f"{who}annot read the source {name!r}: it does not exist as a table or view in this database, nor as a "
-                f"DataFrame or Arrow table variable in the calling Python code.{maybe} "
-                "Give a table or view name, the name of a pandas or polars DataFrame or Arrow table variable (in "
-                "quotes: 'df'), a table function such as read_parquet('file.parquet'), or a SELECT query."
+                f"{who}annot read the source {name!r}: it does not exist as a table or view in this database{nor}."
+                f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
+                "or a SELECT query."
             ) from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
