@@ -15,6 +15,7 @@ import hashlib
 import threading
 from collections.abc import Iterator
 
+from . import onnxshapes
 from .exceptions import IntegrityError
 
 ALLOWED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
@@ -40,6 +41,9 @@ _GRAPH_NODE, _GRAPH_INIT, _GRAPH_INPUT, _GRAPH_OUTPUT, _GRAPH_SPARSE_INIT = 1, 5
 _NODE_OP, _NODE_ATTR, _NODE_DOMAIN = 4, 5, 7
 _ATTR_T, _ATTR_G, _ATTR_TENSORS, _ATTR_GRAPHS, _ATTR_SPARSE, _ATTR_SPARSES = 5, 6, 10, 11, 22, 23
 _TENSOR_NAME, _TENSOR_EXTERNAL, _TENSOR_LOCATION = 8, 13, 14
+_TENSOR_DIMS, _TENSOR_TYPE, _TENSOR_INT32, _TENSOR_INT64, _TENSOR_RAW = 1, 2, 5, 7, 9
+_NODE_IN, _NODE_OUT = 1, 2
+_ATTR_NAME, _ATTR_F, _ATTR_I, _ATTR_FLOATS, _ATTR_INTS = 1, 2, 3, 7, 8
 _SPARSE_VALUES, _SPARSE_INDICES = 1, 2
 _TRAINING_INIT, _TRAINING_ALGO = 1, 2
 _VI_NAME, _VI_TYPE = 1, 2
@@ -208,6 +212,63 @@ def _signature(graph: memoryview) -> tuple[list[tuple[str, int | None, list[int 
     return [i for i in ins if i[0] not in inits], outs
 
 
+def _ints(buf: memoryview, number: int) -> list[int]:
+    """A repeated integer field, packed or not (protobuf accepts both)."""
+    out: list[int] = []
+    for f, _, v in _fields(buf):
+        if f != number:
+            continue
+        if isinstance(v, int):
+            out.append(v)
+        else:
+            pos = 0
+            while pos < len(v):
+                x, pos = _varint(v, pos)
+                out.append(x)
+    return [x - (1 << 64) if x >= 1 << 63 else x for x in out]
+
+
+def _tensor(buf: memoryview) -> onnxshapes.Tensor:
+    raw = b"".join(bytes(v) for _, v in _sub(buf, _TENSOR_RAW))
+    ints = _ints(buf, _TENSOR_INT64) or _ints(buf, _TENSOR_INT32)
+    return onnxshapes.tensor_of(_ints(buf, _TENSOR_DIMS), _int_field(buf, _TENSOR_TYPE), raw, ints)
+
+
+def _node(buf: memoryview) -> onnxshapes.Node:
+    node = onnxshapes.Node(_str_field(buf, _NODE_OP), [_text(v) for _, v in _sub(buf, _NODE_IN)],
+                           [_text(v) for _, v in _sub(buf, _NODE_OUT)])
+    for _, attr in _sub(buf, _NODE_ATTR):
+        name = _str_field(attr, _ATTR_NAME)
+        for f, w, v in _fields(attr):
+            if f == _ATTR_I and w == _VARINT:
+                assert isinstance(v, int)
+                node.ints[name] = v - (1 << 64) if v >= 1 << 63 else v
+            elif f == _ATTR_INTS:
+                node.int_lists[name] = _ints(attr, _ATTR_INTS)
+            elif f == _ATTR_T and isinstance(v, memoryview):
+                node.tensors[name] = _tensor(v)
+            elif f in (_ATTR_F, _ATTR_FLOATS):
+                node.floats.add(name)
+    return node
+
+
+def _shape_problem(graph: memoryview, n_features: int) -> str | None:
+    """Why the main graph's tensors cannot be bounded before it runs (see onnxshapes), or None."""
+    nodes = [_node(v) for _, v in _sub(graph, _GRAPH_NODE)]
+    inits = {_str_field(v, _TENSOR_NAME): _tensor(v) for _, v in _sub(graph, _GRAPH_INIT)}
+    stored = sum(onnxshapes.size(t) for t in inits.values())
+    stored += sum(onnxshapes.size(t) for n in nodes if n.op == "Constant" for t in n.tensors.values())
+    shapes = onnxshapes.Shapes(max(onnxshapes.MIN_BUDGET, stored))
+    shapes.t.update(inits)
+    shapes.t[INPUT_NAME] = onnxshapes.Tensor([(1, 1), (n_features, 0)])
+    for i, node in enumerate(nodes):
+        try:
+            shapes.run(node)
+        except onnxshapes.Unknown as e:
+            return f"node {i} ({node.op!r}, output {(node.outputs or [''])[0]!r}) cannot be bounded before it runs: {e}"
+    return None
+
+
 # (sha256 hex, n_features) of models that passed: the same bytes always pass, so one walk is enough.
 _PASSED: set[tuple[str, int]] = set()
 _PASSED_LOCK = threading.Lock()
@@ -269,6 +330,11 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
             f"its graph takes {shown} and returns {outs}, but its feature list has {n_features} column(s); "
             f"expected one float input 'x' [n, {n_features}] and outputs {list(OUTPUT_NAMES)}"
         )
+    if not walk.problems:
+        # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
+        problem = _shape_problem(graphs[0], n_features)
+        if problem:
+            walk.problems.append(problem + " (a model could then exhaust memory or run for hours in every query)")
     if walk.problems:
         raise IntegrityError(
             f"Model {model!r} was refused: " + "; ".join(dict.fromkeys(walk.problems))

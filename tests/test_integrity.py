@@ -165,6 +165,93 @@ def second_input(m: onnx.ModelProto) -> onnx.ModelProto:
     return m
 
 
+# --- graphs that would ask onnxruntime for huge tensors (onnxshapes refuses them) ------------------
+
+def _to_scalar(m: onnx.ModelProto, nodes: list[onnx.NodeProto], out: str) -> onnx.ModelProto:
+    """``nodes`` (ending in float ``out``) summed to a scalar that feeds the score, so scoring must run them."""
+    m.graph.node.extend(nodes)
+    return _feeding_the_score(m, helper.make_node("ReduceSum", [out], ["scalar"], keepdims=0), "scalar")
+
+
+def _i64(name: str, values: list[int]) -> onnx.TensorProto:
+    return helper.make_tensor(name, TensorProto.INT64, [len(values)], values)
+
+
+def expand_huge(m: onnx.ModelProto) -> onnx.ModelProto:
+    """A one-value tensor expanded to [100000, 100000]: 40 GB, from a few bytes."""
+    m.graph.initializer.extend([helper.make_tensor("one_f", TensorProto.FLOAT, [1], [1.0]),
+                                _i64("big_shape", [100_000, 100_000])])
+    return _to_scalar(m, [helper.make_node("Expand", ["one_f", "big_shape"], ["big"])], "big")
+
+
+def constant_of_shape_huge(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.initializer.append(_i64("big_shape", [100_000, 100_000]))
+    return _to_scalar(m, [helper.make_node("ConstantOfShape", ["big_shape"], ["big"])], "big")
+
+
+def broadcast_outer(m: onnx.ModelProto) -> onnx.ModelProto:
+    """[50000, 1] + [1, 50000]: 400 KB of weights, a 10 GB sum (onnxruntime folds constants when it loads)."""
+    col = helper.make_tensor("col", TensorProto.FLOAT, [50_000, 1], np.ones(50_000, np.float32).tobytes(), raw=True)
+    row = helper.make_tensor("row", TensorProto.FLOAT, [1, 50_000], np.ones(50_000, np.float32).tobytes(), raw=True)
+    m.graph.initializer.extend([col, row])
+    return _to_scalar(m, [helper.make_node("Add", ["col", "row"], ["big"])], "big")
+
+
+def expand_per_row(m: onnx.ModelProto) -> onnx.ModelProto:
+    """Each row [n, 2, 1] expanded to [n, 2, 1000000]: 16 GB for a batch of 2048 rows."""
+    m.graph.initializer.extend([_i64("ax2", [2]), _i64("wide_shape", [1, 1, 1_000_000])])
+    return _to_scalar(m, [helper.make_node("Unsqueeze", ["x", "ax2"], ["x3"]),
+                          helper.make_node("Expand", ["x3", "wide_shape"], ["big"])], "big")
+
+
+def square_of_batch(m: onnx.ModelProto) -> onnx.ModelProto:
+    """An [n, n] tensor: a 2048-row batch is 4M values, a bulk run of 65536 rows 17 GB."""
+    m.graph.initializer.append(_i64("i0", [0]))
+    return _to_scalar(m, [
+        helper.make_node("Shape", ["x"], ["xs"]), helper.make_node("Gather", ["xs", "i0"], ["rows"]),
+        helper.make_node("Concat", ["rows", "rows"], ["nn"], axis=0),
+        helper.make_node("ReduceSum", ["x"], ["col"], axes=[1], keepdims=1),
+        helper.make_node("Expand", ["col", "nn"], ["big"])], "big")
+
+
+def reshape_from_data(m: onnx.ModelProto) -> onnx.ModelProto:
+    """A shape read from the scored values: a row of x = 1e9 would ask for a billion values."""
+    m.graph.initializer.append(_i64("one_col", [1]))
+    return _to_scalar(m, [
+        helper.make_node("ReduceMax", ["x"], ["top"], keepdims=0),
+        helper.make_node("Cast", ["top"], ["top_i"], to=TensorProto.INT64),
+        helper.make_node("Reshape", ["top_i", "one_col"], ["shape_1"]),
+        helper.make_node("ConstantOfShape", ["shape_1"], ["big"])], "big")
+
+
+def tile_huge(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.initializer.append(_i64("reps", [1, 10_000_000]))
+    return _to_scalar(m, [helper.make_node("Tile", ["x", "reps"], ["big"])], "big")
+
+
+def range_huge(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.initializer.extend([helper.make_tensor(n, TensorProto.FLOAT, [], [v])
+                                for n, v in (("r0", 0.0), ("r1", 1e12), ("dr", 1.0))])
+    return _to_scalar(m, [helper.make_node("Range", ["r0", "r1", "dr"], ["big"])], "big")
+
+
+def resize_huge(m: onnx.ModelProto) -> onnx.ModelProto:
+    m.graph.initializer.append(helper.make_tensor("scales", TensorProto.FLOAT, [2], [1.0, 1e7]))
+    return _to_scalar(m, [helper.make_node("Resize", ["x", "", "scales"], ["big"])], "big")
+
+
+def matmul_cost(m: onnx.ModelProto) -> onnx.ModelProto:
+    """[n, 250, 250] @ [250, 250] per row: 15M multiplications a row from a 250 KB weight (3e10 a batch)."""
+    w = helper.make_tensor("w", TensorProto.FLOAT, [250, 250], np.ones(250 * 250, np.float32).tobytes(), raw=True)
+    m.graph.initializer.extend([w, _i64("ax2", [2]), _i64("sq", [1, 250, 250])])
+    return _to_scalar(m, [helper.make_node("ReduceSum", ["x"], ["x1"], axes=[1], keepdims=1),
+                          helper.make_node("Unsqueeze", ["x1", "ax2"], ["x3"]),
+                          helper.make_node("Expand", ["x3", "sq"], ["cube"]),
+                          helper.make_node("MatMul", ["cube", "w"], ["big"])], "big")
+
+
+_BOUND = r"was refused: node \d+ \((?:'Expand'|'ConstantOfShape'|'Add'|'MatMul'), output 'big'\) cannot be bounded before it runs"
+_NEVER = r"cannot be bounded before it runs: ad_duckdb models never use this operator"
 HOSTILE: dict[str, tuple[Callable[[onnx.ModelProto], onnx.ModelProto], str]] = {
     "external_data": (external_data, r"external data \['\.\./\.\./etc/passwd'\]"),
     "external_location_only": (external_location_only, r"external data \['/etc/shadow'\]"),
@@ -177,6 +264,17 @@ HOSTILE: dict[str, tuple[Callable[[onnx.ModelProto], onnx.ModelProto], str]] = {
     "wrong_input_width": (wrong_input_width, r"feature list has 2 column\(s\); expected one float input 'x' \[n, 2\]"),
     "renamed_output": (renamed_output, r"returns \['secret', 'feature_error'\]"),
     "second_input": (second_input, r"takes \[\('x'.*\('y'"),
+    "expand_huge": (expand_huge, _BOUND + r": output 'big' needs 10,000,000,000 values in all \(\[100000, 100000\]\)"),
+    "constant_of_shape_huge": (constant_of_shape_huge, _BOUND + r".*10,000,000,000 values in all"),
+    "broadcast_outer": (broadcast_outer, _BOUND + r".*2,500,000,000 values in all \(\[50000, 50000\]\)"),
+    "expand_per_row": (expand_per_row, _BOUND + r".*2,000,000 values per row \(\[n, 2, 1000000\]\)"),
+    "square_of_batch": (square_of_batch, _BOUND + r".*grows with the square of the batch size \(\[n, n\]\)"),
+    "reshape_from_data": (reshape_from_data, r"node \d+ \('ConstantOfShape'.*shape is computed from data"),
+    "tile_huge": (tile_huge, r"node \d+ \('Tile'.*" + _NEVER),
+    "range_huge": (range_huge, r"node \d+ \('Range'.*" + _NEVER),
+    "resize_huge": (resize_huge, r"node \d+ \('Resize'.*" + _NEVER),
+    "matmul_cost": (matmul_cost, _BOUND + r": the product of \[n, 250, 250\] and \[250, 250\] needs 15,625,000 "
+                                 r"multiplications per row \(\[n, 250, 250\]\)"),
 }
 
 
@@ -542,5 +640,37 @@ def test_deeply_nested_metadata_json_is_refused_and_the_good_model_still_scores(
     try:
         with pytest.raises(IntegrityError, match=r"deep\.onnx'.*metadata is not valid JSON.*nested too deeply"):
             ad_duckdb.import_model(con, file)
+    finally:
+        con.close()
+
+
+def test_every_kind_of_exported_model_passes_the_shape_bound() -> None:
+    """The shape walk refuses what it cannot bound, so it must bound every graph ad_duckdb itself exports:
+    ensembles (Expand to the members), sampled banks in groups with k > 1 (Reshape, TopK), a VAE (Slice),
+    wide rows (broadcast scaling instead of Gemms), float64 input (a centre offset), no neighbour or range term."""
+    from conftest import make_transactions
+
+    con = ad_duckdb.connect(":memory:")
+    try:
+        make_transactions(con, n=800)
+        rng = np.random.default_rng(1)
+        cols = ", ".join(f"unnest(?)::DOUBLE AS c{i}" for i in range(40))
+        con.execute(f"CREATE TABLE wide AS SELECT {cols}", [rng.normal(size=800).tolist() for _ in range(40)])
+        con.execute("CREATE TABLE epoch AS SELECT 1.7e9 + count AS ts, amount FROM transactions")
+        two = ("transactions", ["count", "amount"])
+        variants: dict[str, tuple[str, list[str] | None, dict[str, object]]] = {
+            "ens_groups": (*two, {"n_models": 3, "knn_k": 3, "bank_groups": 4, "bank_kind": "sample"}),
+            "vae_ens": (*two, {"kind": "vae", "n_models": 2, "knn_k": 2}),
+            "plain": (*two, {"knn_k": 0, "range_weight": 0.0}),
+            "wide_ens": ("wide", None, {"n_models": 2, "range_weight": 2.5}),
+            "deep": ("wide", None, {"hidden_dims": (64, 32, 16), "latent_dim": 4}),
+            "epoch": ("epoch", ["ts", "amount"], {}),
+        }
+        for name, (table, features, params) in variants.items():
+            # training already runs the check (its parity check opens a session); a refusal would fail here
+            ad_duckdb.train(con, name, table, features=features, max_steps=20, progress=False, **params)
+            rec = ad_duckdb.load_model(con, name)
+            integrity._PASSED.clear()
+            integrity.check_onnx(rec.onnx, model=name, n_features=len(rec.features))
     finally:
         con.close()
