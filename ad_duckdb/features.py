@@ -29,6 +29,7 @@ import numpy as np
 
 from . import jsonvalues
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError, is_interrupt
+from .readhints import read_fix
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -141,6 +142,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             ) from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        fix = read_fix(source, str(e))
+        if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
+            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
@@ -616,7 +620,9 @@ def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
 def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> NoReturn:
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
-    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
+    fix = read_fix(source, str(e))
+    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): "
+                        + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:

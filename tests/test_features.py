@@ -768,3 +768,46 @@ def test_an_interrupted_read_stays_an_interruption() -> None:
             assert is_interrupt(got.value), repr(got.value)
     finally:
         con.close()
+
+
+def test_a_latin_1_csv_gets_the_read_csv_encoding_that_reads_it(tmp_path: Path) -> None:
+    # Before: DuckDB's "not utf-8 encoded" and then "Give an existing table or view name, ... a table function such
+    # as read_parquet('file.parquet'), or a SELECT query": the file exists; what it lacks is encoding='latin-1'.
+    csv_path = tmp_path / "bank export.csv"
+    csv_path.write_bytes(b"Count;Amount;Merchant\n" + "".join(
+        f"{i % 9 + 1};{i * 2.5};{'Café' if i % 2 else 'Bäckerei'}\n" for i in range(200)).encode("latin-1"))
+    con = ad_duckdb.connect()
+    try:
+        for source, fixed in ((str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"),
+                              (f"read_csv('{csv_path}', delim=';')", f"read_csv('{csv_path}', delim=';', encoding='latin-1')")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, **FAST)
+            msg = str(e.value)
+            assert "not UTF-8" in msg and fixed in msg and "read_parquet" not in msg, msg
+            assert ad_duckdb.train(con, "m", fixed, features=["Count", "Amount"], **FAST).features == ["Count", "Amount"]
+    finally:
+        con.close()
+
+
+def test_a_csv_with_n_a_past_duckdbs_type_sample_names_the_value_and_the_read_csv_option(tmp_path: Path) -> None:
+    # Before: DuckDB's conversion error as it stands, and from score() "reading the stream registered as
+    # '__ad_scored' failed", naming neither the model nor the read_csv option that reads 'n/a' as missing.
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text("Count;Amount\n" + "".join(
+        f"{'n/a' if i == 25000 else i % 9 + 1};{i % 13 * 2.5}\n" for i in range(25100)))
+    fixed = f"read_csv('{csv_path}', nullstr=['n/a', ''])"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", str(csv_path), **FAST)
+        msg = str(e.value)
+        assert "'Count'" in msg and "'n/a'" in msg and fixed in msg, msg
+        ad_duckdb.train(con, "m", fixed, **FAST)
+        for into in (None, "scores"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.score(con, "m", f"read_csv('{csv_path}')", into=into)
+            msg = str(e.value)
+            assert "'m'" in msg and "__ad_scored" not in msg and fixed in msg, msg
+        assert len(ad_duckdb.score(con, "m", fixed)) == 25100
+    finally:
+        con.close()
