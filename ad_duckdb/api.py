@@ -42,6 +42,7 @@ from .intotable import check_target
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import ModelInfo, drop_model, export_model, import_model, list_models, load_model, read_onnx_file
+from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
 from .sourcecols import source_features as source_features
@@ -569,10 +570,15 @@ def score(
     if into is None:
         try:
             return reader.read_all()
+        except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
+            known = None if failed else read_error(f"Scoring with {model!r}", source, e)
+            if known:
+                raise known from e
+            raise
         finally:
             close()
     target = table_sql(into)
-    with _scored_view(con, reader, close, failed) as cur:
+    with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
@@ -590,7 +596,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
         raise BadInputError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                             f"return, a whole number from 0; got {n!r}.")
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns))
-    with _scored_view(con, reader, close, failed) as cur:
+    with _scored_view(con, reader, close, failed, model, source) as cur:
         return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
 
 
@@ -606,7 +612,7 @@ def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
 
 @contextmanager
 def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, close: Callable[[], None],
-                 failed: list[BaseException]) -> Iterator[duckdb.DuckDBPyConnection]:
+                 failed: list[BaseException], model: str, source: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which ``_scored_batches``' reader is the view ``__ad_scored``; closes both after. DuckDB reports
     our error in a batch as a failed stream read: the original is raised instead."""
     cur = interrupts.cursor(con)
@@ -614,9 +620,12 @@ def _scored_view(con: duckdb.DuckDBPyConnection, reader: pa.RecordBatchReader, c
         cur.register("__ad_scored", reader)
         try:
             yield cur
-        except duckdb.Error:
+        except duckdb.Error as e:
             if failed:
                 raise failed[0] from None
+            known = read_error(f"Scoring with {model!r}", source, e)
+            if known:  # the source's own read failed mid-stream (a CSV's late 'n/a'): say which model, file and option
+                raise known from e
             raise
         finally:
             cur.unregister("__ad_scored")
@@ -640,8 +649,8 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     if out_dir is not None:
         metrics.plots_folder(out_dir, lm.ref)
     # one narrow column kept beside the score: the plot needs the scores only
-    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:]
-                      ) as cur:
+    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:],
+                      model, source) as cur:
         scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
     shown = " ".join(strip_sql_ends(source).split())
     shown = shown if len(shown) <= 40 else shown[:39] + "…"

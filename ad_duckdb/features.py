@@ -29,6 +29,7 @@ import numpy as np
 
 from . import jsonvalues
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError, is_interrupt
+from .readhints import read_fix
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -141,6 +142,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             ) from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        fix = read_fix(source, str(e))
+        if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
+            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
@@ -357,26 +361,37 @@ def _listing(items: Sequence[str]) -> str:
 
 # A number written with thousands separators ("1,234.50"), which TRY_CAST reads as NULL.
 _THOUSANDS = r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*"
+# A number written with a decimal comma, '.' or none as the thousands separator ("937,50", "1.251,00"), as European
+# bank and spreadsheet exports write them; TRY_CAST reads these as NULL too. "12,500" fits both patterns.
+_DECIMAL_COMMA = r"\s*[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*"
+# How a text column writes its numbers, beyond what TRY_CAST reads: None, THOUSANDS or DECIMAL_COMMA.
+THOUSANDS, DECIMAL_COMMA = "thousands", "decimal_comma"
 
 
 def _numbers_as_text(cur: object, source: str, names: Sequence[str],
-                     where: str | None) -> dict[str, tuple[float, object, bool]]:
+                     where: str | None) -> dict[str, tuple[float, object, str | None]]:
     """For text columns: the share of their non-NULL values that read as numbers, one value that does not, and
-    whether some are written with thousands separators ("1,234.50").
+    how the numbers are written beyond what TRY_CAST reads (None, THOUSANDS: "1,234.50", DECIMAL_COMMA:
+    "1.234,50").
 
     Why: a CSV column holding "N/A" among its numbers is typed VARCHAR and would be left out without a word; and
     TRY_CAST reads "1,234.50" as NULL, so a hint without replace() would lose the large values (filled with the
-    median). Read on the first 10,000 rows; best effort (an error here only loses the hint).
+    median). A European export's "937,50" is a number too, not free text, and "12,500" in it is 12.5: a column
+    with values only a decimal comma explains, and none only thousands separators explain, reads every comma as
+    the decimal point. Read on the first 10,000 rows; best effort (an error here only loses the hint).
     """
     if not names:
         return {}
     parts = []
-    k = quote_literal(_THOUSANDS)
+    k, d = quote_literal(_THOUSANDS), quote_literal(_DECIMAL_COMMA)
     for i, n in enumerate(names):
         c = quote_ident(n)
+        us, eu = f"regexp_full_match({c}, {k})", f"regexp_full_match({c}, {d})"
         parts.append(f"count({c}) AS n{i}, count(TRY_CAST({c} AS DOUBLE)) AS ok{i}, "
-                     f"count(*) FILTER (WHERE regexp_full_match({c}, {k})) AS k{i}, "
-                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL AND NOT regexp_full_match({c}, {k}))"
+                     f"count(*) FILTER (WHERE {us} AND NOT {eu}) AS k{i}, "
+                     f"count(*) FILTER (WHERE {eu} AND NOT {us}) AS d{i}, "
+                     f"count(*) FILTER (WHERE {us} AND {eu}) AS b{i}, "
+                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL AND NOT {us} AND NOT {eu})"
                      f" AS odd{i}")
     q = (f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(quote_ident(n) for n in names)} FROM {source_sql(source)}"
          f"{where_sql(where) if where else ''} LIMIT 10000)")
@@ -384,21 +399,29 @@ def _numbers_as_text(cur: object, source: str, names: Sequence[str],
         row = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     except Exception:
         return {}
-    out = {}
+    out: dict[str, tuple[float, object, str | None]] = {}
     for i, n in enumerate(names):
-        total, ok, thousands, odd = row[4 * i: 4 * i + 4]
+        total, ok, thousands, decimal_comma, both, odd = row[6 * i: 6 * i + 6]
         if total:
-            out[n] = ((ok + thousands) / total, odd, thousands > 0)
+            style = DECIMAL_COMMA if decimal_comma and not thousands else THOUSANDS if thousands or both else None
+            out[n] = ((ok + thousands + decimal_comma + both) / total, odd, style)
     return out
 
 
-def text_as_number(column: str, thousands: bool) -> str:
+def text_as_number(column: str, style: str | None) -> str:
     """The SQL that reads a text column as numbers: TRY_CAST (a value that is no number becomes NULL), after
-    dropping thousands separators when the column has them."""
+    dropping thousands separators, and turning a decimal comma into a point, when the column has them."""
     c = quote_ident(column)
-    if thousands:
+    if style == THOUSANDS:
         c = f"replace({c}, ',', '')"
+    elif style == DECIMAL_COMMA:
+        c = f"replace(replace({c}, '.', ''), ',', '.')"
     return f"TRY_CAST({c} AS DOUBLE)"
+
+
+# What the hint says of a column's numbers, by how they are written.
+_WRITTEN = {THOUSANDS: "some written with thousands separators (1,234.50)",
+            DECIMAL_COMMA: "written with a decimal comma (1.234,50)"}
 
 
 def text_number_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
@@ -406,14 +429,14 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
     info = _numbers_as_text(cur, source, [column], where).get(column)
     if info is None or info[0] < 0.5:
         return None
-    _, odd, thousands = info
+    _, odd, style = info
     holds = ("all its values are numbers" if odd is None
              else f"its values are numbers apart from a few such as {odd!r}")
-    if thousands:
-        holds += ", some written with thousands separators (1,234.50)"
+    if style is not None:
+        holds += f", {_WRITTEN[style]}"
     c = quote_ident(column)
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
-    return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, thousands)} AS {c}) "
+    return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, style)} AS {c}) "
             f"FROM {src} (a value that is not a number becomes NULL, a missing value)")
 
 
@@ -561,8 +584,10 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         # the example: a measurement rather than an id ('Transaction_ID' read as DOUBLE would become a feature)
         n = next((n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))), next(iter(numberish)))
         c = quote_ident(n)
-        sep = ("; replace() drops the thousands separators of values such as '1,234.50', which TRY_CAST alone reads "
-               "as NULL") if text[n][2] else ""
+        sep = {THOUSANDS: "; replace() drops the thousands separators of values such as '1,234.50', which TRY_CAST "
+                          "alone reads as NULL",
+               DECIMAL_COMMA: "; its numbers are written with a decimal comma (1.234,50), which replace() turns "
+                              "into a point, dropping the '.' thousands separators"}.get(str(text[n][2]), "")
         hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
                 f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
     warnings.warn(
@@ -595,7 +620,9 @@ def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
 def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> NoReturn:
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
-    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): {e}") from e
+    fix = read_fix(source, str(e))
+    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): "
+                        + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:

@@ -479,6 +479,46 @@ def test_scoring_a_csv_whose_feature_is_text_names_the_column_and_the_query(tmp_
         con.close()
 
 
+def _bank_csv(path: Path) -> None:
+    """A European bank's export: semicolons, a header of quoted capitals, amounts with a decimal comma and '.' as
+    the thousands separator ("1.251,00"), quoted, 'n/a' once, and a trailing empty line."""
+    rng = np.random.default_rng(1)
+    lines = ['"Transaction_ID";"Count";"Amount"']
+    for i in range(300):
+        count = int(rng.poisson(8)) + 1
+        amount = count * float(rng.lognormal(5.0, 0.3))
+        cell = "n/a" if i == 13 else f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        lines.append(f'"{i}";"{count}";"{cell}"')
+    path.write_text("\r\n".join(lines) + "\r\n\r\n")
+
+
+def test_a_csv_column_with_decimal_commas_gets_the_query_that_reads_it_not_free_text(tmp_path: Path) -> None:
+    # Before: "1.251,00" and "937,50" failed TRY_CAST, so the column was left out as plain text without a hint, and
+    # naming it as a feature said "it holds free text ... Leave it out of features".
+    csv_path = tmp_path / "bank export.csv"
+    _bank_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        text = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        expr = """TRY_CAST(replace(replace("Amount", '.', ''), ',', '.') AS DOUBLE)"""
+        assert "To use 'Amount'" in text and expr in text and "decimal comma" in text, text
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", source, features=["Count", "Amount"], **FAST)
+        msg = str(e.value)
+        assert "free text" not in msg and "'n/a'" in msg and "decimal comma" in msg, msg
+        query = re.search(r"in a query: (SELECT .*?) \(a value", msg).group(1)
+        info = ad_duckdb.train(con, "m", query, features=["Count", "Amount"], **FAST)
+        assert info.metrics["filled_values"] == {"Count": 0, "Amount": 1}
+        read = con.execute(f"SELECT list(\"Amount\" ORDER BY \"Transaction_ID\") FROM ({query})").fetchall()[0][0]
+        written = [r[2] for r in duckdb.sql(f"SELECT * FROM read_csv('{csv_path}', all_varchar=true)").fetchall()]
+        assert read[0] == float(written[0].replace(".", "").replace(",", ".")) and max(v for v in read if v is not None) > 1000
+    finally:
+        con.close()
+
+
 def test_only_id_like_numeric_columns_is_an_error_naming_them() -> None:
     con = ad_duckdb.connect()
     try:
@@ -726,5 +766,48 @@ def test_an_interrupted_read_stays_an_interruption() -> None:
                 stopper.cancel()
             assert not isinstance(got.value, ad_duckdb.BadInputError), got.value
             assert is_interrupt(got.value), repr(got.value)
+    finally:
+        con.close()
+
+
+def test_a_latin_1_csv_gets_the_read_csv_encoding_that_reads_it(tmp_path: Path) -> None:
+    # Before: DuckDB's "not utf-8 encoded" and then "Give an existing table or view name, ... a table function such
+    # as read_parquet('file.parquet'), or a SELECT query": the file exists; what it lacks is encoding='latin-1'.
+    csv_path = tmp_path / "bank export.csv"
+    csv_path.write_bytes(b"Count;Amount;Merchant\n" + "".join(
+        f"{i % 9 + 1};{i * 2.5};{'Café' if i % 2 else 'Bäckerei'}\n" for i in range(200)).encode("latin-1"))
+    con = ad_duckdb.connect()
+    try:
+        for source, fixed in ((str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"),
+                              (f"read_csv('{csv_path}', delim=';')", f"read_csv('{csv_path}', delim=';', encoding='latin-1')")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, **FAST)
+            msg = str(e.value)
+            assert "not UTF-8" in msg and fixed in msg and "read_parquet" not in msg, msg
+            assert ad_duckdb.train(con, "m", fixed, features=["Count", "Amount"], **FAST).features == ["Count", "Amount"]
+    finally:
+        con.close()
+
+
+def test_a_csv_with_n_a_past_duckdbs_type_sample_names_the_value_and_the_read_csv_option(tmp_path: Path) -> None:
+    # Before: DuckDB's conversion error as it stands, and from score() "reading the stream registered as
+    # '__ad_scored' failed", naming neither the model nor the read_csv option that reads 'n/a' as missing.
+    csv_path = tmp_path / "big.csv"
+    csv_path.write_text("Count;Amount\n" + "".join(
+        f"{'n/a' if i == 25000 else i % 9 + 1};{i % 13 * 2.5}\n" for i in range(25100)))
+    fixed = f"read_csv('{csv_path}', nullstr=['n/a', ''])"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", str(csv_path), **FAST)
+        msg = str(e.value)
+        assert "'Count'" in msg and "'n/a'" in msg and fixed in msg, msg
+        ad_duckdb.train(con, "m", fixed, **FAST)
+        for into in (None, "scores"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.score(con, "m", f"read_csv('{csv_path}')", into=into)
+            msg = str(e.value)
+            assert "'m'" in msg and "__ad_scored" not in msg and fixed in msg, msg
+        assert len(ad_duckdb.score(con, "m", fixed)) == 25100
     finally:
         con.close()
