@@ -196,13 +196,18 @@ def check_name(name: object) -> str:
         )
     if is_model_file(name):
         # Why refused: a models= list holds names and exported files side by side, told apart by this ending.
-        stem = name[: -len(".onnx")].rstrip(".-")
-        suggestion = stem if _NAME.match(stem) else "model"
         raise BadInputError(
             f"Model name {name!r} ends in '.onnx', which register(models=...) and the dbt plugin's 'models' "
-            f"setting read as the path of an exported model file. Name it without the ending, e.g. {suggestion!r}."
+            f"setting read as the path of an exported model file. Name it without the ending, e.g. "
+            f"{name_without_onnx(name)!r}."
         )
     return name
+
+
+def name_without_onnx(name: str) -> str:
+    """A valid name for ``name`` without its '.onnx' ending (releases before 2026-12-01 stored such names)."""
+    stem = name[: -len(".onnx")].rstrip(".-") if is_model_file(name) else name
+    return stem if _NAME.match(stem) else "model"
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:

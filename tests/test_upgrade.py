@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import ad_duckdb
 
@@ -42,5 +43,30 @@ def test_retrain_carrying_a_labelled_goal_in_a_store_without_the_versions_table(
         assert info.version == 2
         f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
         assert f1 is not None and f1.method == "max_f1"
+    finally:
+        con.close()
+
+
+def test_a_stored_name_ending_in_onnx_is_pointed_to_a_move_not_told_to_pick_a_name(tmp_path: Path) -> None:
+    """Releases before 2026-12-01 (3e691d3) stored names such as 'fraud.onnx'. Today such a model still scores, but
+    a retrain said only "Name it without the ending", as if the model did not exist: the user needs to hear that the
+    name came from an older release and how to carry the model, its thresholds and its queries over."""
+    path = tmp_path / "old.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "fraud", "t", features=["a", "b"], where="label = 0", **FAST)
+        con.execute("UPDATE ad_models SET name = 'fraud.onnx'")  # as the older release stored it
+        con.execute("UPDATE ad_thresholds SET model = 'fraud.onnx'")
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT count(*) FROM t WHERE anomaly_score('fraud.onnx', a, b) >= 0").fetchall() == [(1030,)]
+        with pytest.raises(ad_duckdb.BadInputError) as caught:
+            ad_duckdb.train(con, "fraud.onnx", "t", features=["a", "b"], where="label = 0", **FAST)
+        msg = str(caught.value)
+        assert "'fraud.onnx' is stored (fraud.onnx@1, by an older ad_duckdb" in msg, msg
+        assert f"ad-duckdb export {path} fraud.onnx fraud_v1.onnx" in msg, msg
+        assert f"ad-duckdb import {path} fraud_v1.onnx --name fraud" in msg, msg
+        assert "anomaly_score('fraud', ...)" in msg, msg
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("fraud.onnx", 1)]
     finally:
         con.close()
