@@ -237,7 +237,7 @@ def train(
     ...         "ORDER BY score DESC LIMIT 5").show()  # doctest: +SKIP
     >>> con.close()
     """
-    store.check_name(name)
+    _check_new_version_name(con, name)
     _check_kind(name, kind, params)
     if where is not None and not isinstance(where, str):
         raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
@@ -320,6 +320,38 @@ def train(
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """``store.check_name``; for a name an older release stored (it allowed 'fraud.onnx'), the way to move it.
+
+    Why: "name it without the ending" alone read as if the model did not exist, and the user's queries, thresholds
+    and pinned versions all hang on the stored name.
+    """
+    try:
+        store.check_name(name)
+    except BadInputError:
+        if not isinstance(name, str):
+            raise
+        cur = interrupts.cursor(con)
+        try:
+            versions = store.known_models(cur).get(name)
+            row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        finally:
+            cur.close()
+        if not versions:
+            raise
+        db = shlex.quote(row[0][0]) if row and row[0][0] else "DB"
+        new, last = store.name_without_onnx(name), max(versions)
+        file = shlex.quote(f"{new}_v{last}.onnx")
+        raise BadInputError(
+            f"Model name {name!r} is stored ({name}@{last}, by an older ad_duckdb, which allowed names ending in "
+            "'.onnx') and still scores, but no new version can be stored under it: register(models=...) and the dbt "
+            f"plugin's 'models' read such a name as an exported file. Move the model to a name without the ending, "
+            f"thresholds included: ad-duckdb export {db} {shlex.quote(name)} {file}, then ad-duckdb import {db} "
+            f"{file} --name {new}; train {new!r} from then on and change the queries to anomaly_score({new!r}, ...) "
+            f"(drop {name!r} once nothing calls it)."
+        ) from None
 
 
 def _warn_if_features_changed(cur: Any, rec: ModelRecord) -> None:

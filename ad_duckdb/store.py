@@ -196,13 +196,18 @@ def check_name(name: object) -> str:
         )
     if is_model_file(name):
         # Why refused: a models= list holds names and exported files side by side, told apart by this ending.
-        stem = name[: -len(".onnx")].rstrip(".-")
-        suggestion = stem if _NAME.match(stem) else "model"
         raise BadInputError(
             f"Model name {name!r} ends in '.onnx', which register(models=...) and the dbt plugin's 'models' "
-            f"setting read as the path of an exported model file. Name it without the ending, e.g. {suggestion!r}."
+            f"setting read as the path of an exported model file. Name it without the ending, e.g. "
+            f"{name_without_onnx(name)!r}."
         )
     return name
+
+
+def name_without_onnx(name: str) -> str:
+    """A valid name for ``name`` without its '.onnx' ending (releases before 2026-12-01 stored such names)."""
+    stem = name[: -len(".onnx")].rstrip(".-") if is_model_file(name) else name
+    return stem if _NAME.match(stem) else "model"
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
@@ -268,12 +273,13 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
 
 
 def next_version(cur: Any, name: str) -> int:
-    """The version the next model stored as ``name`` gets (numbers of dropped versions are never reused)."""
-    row = cur.execute(
-        "SELECT greatest((SELECT coalesce(max(version), 0) FROM ad_models WHERE name = $1), "
-        "(SELECT coalesce(max(last_version), 0) FROM ad_model_versions WHERE name = $1))", [name]
-    ).fetchall()[0]
-    return int(row[0]) + 1
+    """The version the next model stored as ``name`` gets (numbers of dropped versions are never reused).
+
+    Why through ``dropped_versions``: a store made before ad_model_versions existed lacks the table until a write
+    adds it, and train --carry-thresholds asks for the number before its save does.
+    """
+    row = cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?", [name]).fetchall()[0]
+    return max(int(row[0]), dropped_versions(cur).get(name, 0)) + 1
 
 
 def _insert(cur: Any, rec: ModelRecord) -> None:

@@ -1,0 +1,72 @@
+"""Stores written by older ad_duckdb releases (format_version 1), opened by this one.
+
+Tests cannot check out old releases, so each builds the old layout itself from what the old release's
+sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_model_versions table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ad_duckdb
+
+from conftest import FAST
+
+
+def _labelled(con: duckdb.DuckDBPyConnection) -> None:
+    """Table t: 1000 rows where b follows a (label 0), 30 breaking that law (label 1)."""
+    con.execute("CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
+                "(range % 7) / 7.0 AS b, 0 AS label FROM range(1000)")
+    con.execute("INSERT INTO t SELECT 10000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1 FROM range(30)")
+
+
+def _as_before_versions_table(con: duckdb.DuckDBPyConnection) -> None:
+    """The layout of releases before ad_model_versions (2026-11-22 .. 2026-12-01)."""
+    con.execute("DROP TABLE ad_model_versions")
+
+
+def test_retrain_carrying_a_labelled_goal_in_a_store_without_the_versions_table(tmp_path: Path) -> None:
+    """A store from before ad_model_versions, a threshold chosen on labels, then train --carry-thresholds: the
+    retrain stopped with DuckDB's bare 'Table with name ad_model_versions does not exist!' (the next version was
+    looked up there before the save created the table)."""
+    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        _as_before_versions_table(con)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                               **FAST)
+        assert info.version == 2
+        f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
+        assert f1 is not None and f1.method == "max_f1"
+    finally:
+        con.close()
+
+
+def test_a_stored_name_ending_in_onnx_is_pointed_to_a_move_not_told_to_pick_a_name(tmp_path: Path) -> None:
+    """Releases before 2026-12-01 (3e691d3) stored names such as 'fraud.onnx'. Today such a model still scores, but
+    a retrain said only "Name it without the ending", as if the model did not exist: the user needs to hear that the
+    name came from an older release and how to carry the model, its thresholds and its queries over."""
+    path = tmp_path / "old.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "fraud", "t", features=["a", "b"], where="label = 0", **FAST)
+        con.execute("UPDATE ad_models SET name = 'fraud.onnx'")  # as the older release stored it
+        con.execute("UPDATE ad_thresholds SET model = 'fraud.onnx'")
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT count(*) FROM t WHERE anomaly_score('fraud.onnx', a, b) >= 0").fetchall() == [(1030,)]
+        with pytest.raises(ad_duckdb.BadInputError) as caught:
+            ad_duckdb.train(con, "fraud.onnx", "t", features=["a", "b"], where="label = 0", **FAST)
+        msg = str(caught.value)
+        assert "'fraud.onnx' is stored (fraud.onnx@1, by an older ad_duckdb" in msg, msg
+        assert f"ad-duckdb export {path} fraud.onnx fraud_v1.onnx" in msg, msg
+        assert f"ad-duckdb import {path} fraud_v1.onnx --name fraud" in msg, msg
+        assert "anomaly_score('fraud', ...)" in msg, msg
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("fraud.onnx", 1)]
+    finally:
+        con.close()
