@@ -276,9 +276,13 @@ def next_version(cur: Any, name: str) -> int:
     """The version the next model stored as ``name`` gets (numbers of dropped versions are never reused).
 
     Why through ``dropped_versions``: a store made before ad_model_versions existed lacks the table until a write
-    adds it, and train --carry-thresholds asks for the number before its save does.
+    adds it, and train --carry-thresholds asks for the number before its save does. Why ad_thresholds too: a
+    version whose ad_models row was deleted by hand (or by a release before ad_model_versions) leaves its
+    thresholds, which a new model under the same number would inherit.
     """
-    row = cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?", [name]).fetchall()[0]
+    row = cur.execute(
+        "SELECT greatest((SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?), "
+        "(SELECT coalesce(max(version), 0) FROM ad_thresholds WHERE model = ?))", [name, name]).fetchall()[0]
     return max(int(row[0]), dropped_versions(cur).get(name, 0)) + 1
 
 

@@ -70,3 +70,22 @@ def test_a_stored_name_ending_in_onnx_is_pointed_to_a_move_not_told_to_pick_a_na
         assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("fraud.onnx", 1)]
     finally:
         con.close()
+
+
+def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_thresholds_remain(tmp_path: Path) -> None:
+    """Releases before ad_model_versions dropped models by deleting rows, and users clean ad_models by hand: the
+    thresholds of the deleted version stayed, and the next training took the same number, so its save ran into
+    their primary key (or a threshold the new model never had would have joined it)."""
+    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
+        _as_before_versions_table(con)
+        con.execute("DELETE FROM ad_models WHERE name = 'm'")
+        info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, **FAST)
+        assert info.version == 2
+        assert ad_duckdb.load_model(con, "m@2").threshold("mine") is None
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'm' AND version = 1").fetchall() != [(0,)]
+    finally:
+        con.close()
