@@ -976,8 +976,14 @@ def _kept_constant(spec: FeatureSpec) -> bool:
 
 
 def _typical(spec: FeatureSpec, z: float) -> bool:
-    """Whether a value ``z`` spreads from the training median is common on its own."""
-    return abs(z) < 1e-12 if _kept_constant(spec) else abs(z) <= TYPICAL_SPREADS
+    """Whether a value ``z`` spreads from the training median is common on its own.
+
+    Why the training range too: a column that is never negative with its median near zero has values within
+    TYPICAL_SPREADS below zero, which no training row held (and the score's range term counts as out of range).
+    """
+    if _kept_constant(spec):
+        return abs(z) < 1e-12
+    return abs(z) <= TYPICAL_SPREADS and spec.lo <= z <= spec.hi
 
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
@@ -989,6 +995,8 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
         return f"value {value}, every training row held {spec.fill:.10g}: {where}"
     if _typical(spec, z):
         where = "typical"
+    elif abs(z) <= TYPICAL_SPREADS:  # near the median, yet past the end of the training range
+        where = f"{'above' if z > spec.hi else 'below'} the training range"
     elif abs(z) >= CLIP:  # the graph clips there too: the count beyond it is not known, only that it is far out
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
@@ -998,14 +1006,17 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
-    """The training median and the raw values within TYPICAL_SPREADS of it, as printed: ("17.8", "1.0", "183.4").
+    """The training median and the raw values within TYPICAL_SPREADS of it and inside the training range, as
+    printed: ("17.8", "1.0", "183.4").
 
     Why: spreads are counted after a heavy-tailed column's signed log, so "4.9 spreads above it" cannot be mapped
-    back to money or counts by the reader; the range can. Printed to 3 significant digits of the range's width
+    back to money or counts by the reader; the range can. Cut to the training range: a count or amount that is
+    never negative printed "typical range -9.0 to 42.4". Printed to 3 significant digits of the range's width
     (the median too: it printed 10 digits, 49.71847993), so that large values with a small spread (epoch seconds)
     keep the digits that differ.
     """
-    lo, hi = (float(v) for v in raw_values(spec, np.array([-TYPICAL_SPREADS, TYPICAL_SPREADS])))
+    band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
+    lo, hi = (float(v) for v in raw_values(spec, band))
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
     dec = max(0, 2 - math.floor(math.log10(hi - lo)))
