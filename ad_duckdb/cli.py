@@ -23,7 +23,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, jsonvalues, metrics, pysource, thresholds
+from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -48,7 +48,7 @@ from .features import (
     raw_values,
     transform,
 )
-from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
+from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
 
@@ -130,11 +130,32 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     return err
 
 
-def _interrupted() -> click.ClickException:
-    err = click.ClickException("interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each "
-                               "model, scores table and threshold is stored in one transaction, whole or not at all.")
+def _interrupted(outcome: str | None = None) -> click.ClickException:
+    """The Ctrl-C error; ``outcome``: what the command knows was or was not written (see _into_outcome)."""
+    err = click.ClickException(
+        f"interrupted (Ctrl-C) before the command finished: {outcome}" if outcome else
+        "interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each model, scores table "
+        "and threshold is stored in one transaction, whole or not at all.")
     err.exit_code = EXIT_INTERRUPTED
     return err
+
+
+def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str) -> str | None:
+    """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
+
+    Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
+    the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
+    """
+    try:
+        after = intotable.table_oid(con, into)
+        if after is not None and after != before:
+            n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
+            return (f"{into} was written ({n} rows, model {ref}); the scores are stored, only what came after "
+                    "them did not run.")
+    except duckdb.Error:
+        return None
+    return (f"{into} was {'not changed' if before is not None else 'not created'}: the scores table is written in "
+            "one transaction, whole or not at all.")
 
 
 def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
@@ -357,7 +378,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
-            if is_interrupt(e):
+            if is_interrupt(e) and e.exit_code != EXIT_INTERRUPTED:  # not one that says what was written already
                 raise _interrupted() from e
             raise
         except UnicodeEncodeError as e:
@@ -582,16 +603,13 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
             # a nightly log must say what the BI reads was scored with.
             ref = api.registry(con).get(model).ref
-            n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-            click.echo(f"wrote {n} scored rows to {into} (model {ref})")
-            if n == 0:
-                # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
-                # empties the scores table without a word a log watcher would catch.
-                click.echo(f"note: {source} has no rows, so {into} holds no scores"
-                           f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
-                           err=True)
-            if plots_dir:
-                click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+            before = intotable.table_oid(con, into)
+            try:
+                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed)
+            except BaseException as e:
+                if is_interrupt(e):
+                    raise _interrupted(_into_outcome(con, into, before, ref)) from e
+                raise
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
@@ -610,14 +628,27 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
+def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
+                explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool) -> None:
+    """`score --into`'s work once the target is known: the write, its report, the plot."""
+    n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
+    click.echo(f"wrote {n} scored rows to {into} (model {ref})")
+    if n == 0:
+        # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
+        # empties the scores table without a word a log watcher would catch.
+        click.echo(f"note: {source} has no rows, so {into} holds no scores"
+                   f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
+                   err=True)
+    if plots_dir:
+        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+
+
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
                        show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
 
 
 def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether ``table`` (an --into target) exists and holds rows."""
-    from .sqltext import table_sql
-
     try:
         return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(table)} LIMIT 1)").fetchall()[0][0])
     except (AdDuckDBError, duckdb.Error):
