@@ -23,7 +23,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, jsonvalues, metrics, pysource, thresholds
+from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -48,7 +48,7 @@ from .features import (
     raw_values,
     transform,
 )
-from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends
+from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
 
@@ -130,11 +130,32 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     return err
 
 
-def _interrupted() -> click.ClickException:
-    err = click.ClickException("interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each "
-                               "model, scores table and threshold is stored in one transaction, whole or not at all.")
+def _interrupted(outcome: str | None = None) -> click.ClickException:
+    """The Ctrl-C error; ``outcome``: what the command knows was or was not written (see _into_outcome)."""
+    err = click.ClickException(
+        f"interrupted (Ctrl-C) before the command finished: {outcome}" if outcome else
+        "interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each model, scores table "
+        "and threshold is stored in one transaction, whole or not at all.")
     err.exit_code = EXIT_INTERRUPTED
     return err
+
+
+def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str) -> str | None:
+    """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
+
+    Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
+    the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
+    """
+    try:
+        after = intotable.table_oid(con, into)
+        if after is not None and after != before:
+            n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
+            return (f"{into} was written ({n} rows, model {ref}); the scores are stored, only what came after "
+                    "them did not run.")
+    except duckdb.Error:
+        return None
+    return (f"{into} was {'not changed' if before is not None else 'not created'}: the scores table is written in "
+            "one transaction, whole or not at all.")
 
 
 def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
@@ -357,7 +378,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
-            if is_interrupt(e):
+            if is_interrupt(e) and e.exit_code != EXIT_INTERRUPTED:  # not one that says what was written already
                 raise _interrupted() from e
             raise
         except UnicodeEncodeError as e:
@@ -582,16 +603,13 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
             # a nightly log must say what the BI reads was scored with.
             ref = api.registry(con).get(model).ref
-            n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-            click.echo(f"wrote {n} scored rows to {into} (model {ref})")
-            if n == 0:
-                # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
-                # empties the scores table without a word a log watcher would catch.
-                click.echo(f"note: {source} has no rows, so {into} holds no scores"
-                           f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
-                           err=True)
-            if plots_dir:
-                click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+            before = intotable.table_oid(con, into)
+            try:
+                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed)
+            except BaseException as e:
+                if is_interrupt(e):
+                    raise _interrupted(_into_outcome(con, into, before, ref)) from e
+                raise
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
@@ -610,14 +628,27 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
 
 
+def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
+                explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool) -> None:
+    """`score --into`'s work once the target is known: the write, its report, the plot."""
+    n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
+    click.echo(f"wrote {n} scored rows to {into} (model {ref})")
+    if n == 0:
+        # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
+        # empties the scores table without a word a log watcher would catch.
+        click.echo(f"note: {source} has no rows, so {into} holds no scores"
+                   f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
+                   err=True)
+    if plots_dir:
+        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+
+
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
                        show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
 
 
 def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether ``table`` (an --into target) exists and holds rows."""
-    from .sqltext import table_sql
-
     try:
         return bool(con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table_sql(table)} LIMIT 1)").fetchall()[0][0])
     except (AdDuckDBError, duckdb.Error):
@@ -976,8 +1007,14 @@ def _kept_constant(spec: FeatureSpec) -> bool:
 
 
 def _typical(spec: FeatureSpec, z: float) -> bool:
-    """Whether a value ``z`` spreads from the training median is common on its own."""
-    return abs(z) < 1e-12 if _kept_constant(spec) else abs(z) <= TYPICAL_SPREADS
+    """Whether a value ``z`` spreads from the training median is common on its own.
+
+    Why the training range too: a column that is never negative with its median near zero has values within
+    TYPICAL_SPREADS below zero, which no training row held (and the score's range term counts as out of range).
+    """
+    if _kept_constant(spec):
+        return abs(z) < 1e-12
+    return abs(z) <= TYPICAL_SPREADS and spec.lo <= z <= spec.hi
 
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
@@ -989,6 +1026,8 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
         return f"value {value}, every training row held {spec.fill:.10g}: {where}"
     if _typical(spec, z):
         where = "typical"
+    elif abs(z) <= TYPICAL_SPREADS:  # near the median, yet past the end of the training range
+        where = f"{'above' if z > spec.hi else 'below'} the training range"
     elif abs(z) >= CLIP:  # the graph clips there too: the count beyond it is not known, only that it is far out
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
@@ -998,14 +1037,17 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
-    """The training median and the raw values within TYPICAL_SPREADS of it, as printed: ("17.8", "1.0", "183.4").
+    """The training median and the raw values within TYPICAL_SPREADS of it and inside the training range, as
+    printed: ("17.8", "1.0", "183.4").
 
     Why: spreads are counted after a heavy-tailed column's signed log, so "4.9 spreads above it" cannot be mapped
-    back to money or counts by the reader; the range can. Printed to 3 significant digits of the range's width
+    back to money or counts by the reader; the range can. Cut to the training range: a count or amount that is
+    never negative printed "typical range -9.0 to 42.4". Printed to 3 significant digits of the range's width
     (the median too: it printed 10 digits, 49.71847993), so that large values with a small spread (epoch seconds)
     keep the digits that differ.
     """
-    lo, hi = (float(v) for v in raw_values(spec, np.array([-TYPICAL_SPREADS, TYPICAL_SPREADS])))
+    band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
+    lo, hi = (float(v) for v in raw_values(spec, band))
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
     dec = max(0, 2 - math.floor(math.log10(hi - lo)))

@@ -108,6 +108,17 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
 
 
+def table_oid(cur: duckdb.DuckDBPyConnection, into: str) -> int | None:
+    """DuckDB's id of the table ``into`` names (resolved as DuckDB does), None when there is none.
+
+    Why an id: CREATE OR REPLACE TABLE gives the table a new one, so ids taken before and after a write tell
+    whether it went through even when the new table has the old one's rows and columns.
+    """
+    target = _table_refs(cur, table_sql(into), depth=8)  # depth 8: the name itself, not what a view reads
+    tables = cur.execute("SELECT database_name, schema_name, table_name, table_oid FROM duckdb_tables()").fetchall()
+    return next((int(oid) for d, s, t, oid in tables if (d.lower(), s.lower(), t.lower()) in target), None)
+
+
 def _is_view(cur: duckdb.DuckDBPyConnection, into: str) -> bool:
     """Whether the existing object ``into`` names (as DuckDB resolves it) is a view."""
     target = _table_refs(cur, table_sql(into), depth=8)  # depth 8: the name itself, not what a view reads

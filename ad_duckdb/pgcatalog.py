@@ -292,7 +292,12 @@ _CATALOG_SQL = (
     "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
     "THEN 'pg_catalog' ELSE lower(s.schema_name) END "
     "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
-    "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1))",
+    "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1), "
+    # a missing relation is PostgreSQL's error (psql's \\sv printed "(not available)" for the NULL); a catalogue
+    # name the server does not emulate stays NULL, as it was: clients join their catalogue lookups by it
+    "CASE WHEN pg_rel_arg IS NULL OR lower(pg_rel_arg::VARCHAR) LIKE 'pg\\_%' ESCAPE '\\' OR lower(pg_rel_arg::VARCHAR) "
+    "LIKE 'information\\_schema.%' ESCAPE '\\' THEN NULL "
+    "ELSE error('relation \"' || pg_rel_arg || '\" does not exist') END)",
     # DuckDB's answers true for every relation, so SQLAlchemy's table list for the default schema listed the
     # tables of every schema: visible means in the current schema (or pg_catalog, or temporary), as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO pg_table_is_visible(pg_rel_oid_arg) AS pg_rel_oid_arg IN (SELECT c.oid FROM "

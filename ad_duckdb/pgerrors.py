@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 
 # DuckDB error class -> SQLSTATE, so clients can tell a syntax error from a refused write.
@@ -36,6 +38,8 @@ def sqlstate(e: BaseException) -> str:
         # undefined_object, as PostgreSQL reports it: asyncpg reads current_setting('jit') before introspecting
         # array types and carries on after exactly this code
         return "42704"
+    if isinstance(e, duckdb.InvalidInputException) and re.search(r'relation ".*" does not exist', str(e)):
+        return "42P01"  # undefined_table: a missing name cast to regclass (pgcatalog's pg_regclass), as PostgreSQL's
     if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e):
         return "42883"  # undefined_function
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")

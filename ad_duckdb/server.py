@@ -300,6 +300,8 @@ class Handler(socketserver.BaseRequestHandler):
         if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
+        if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
+            msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
         hint = getattr(e, "hint", "")
         if hint:

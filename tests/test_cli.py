@@ -726,6 +726,32 @@ def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped
     assert "more than 1000 spreads below it)" in line and "e+03" not in line, line
 
 
+def test_explain_typical_range_of_a_never_negative_column_stays_inside_its_training_range(tmp_path: Path) -> None:
+    """A skewed column that is never negative (waiting times, amounts) kept its raw scale (skew under the signed log's
+    cut-off), so median - 2 spreads is below zero: explain printed "typical range -9.6 to 22.8" for a column whose
+    smallest training value was 0.007, and called a value of -3, which no training row came near, "typical"."""
+    from ad_duckdb.features import raw_values
+
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS wait, unnest(?::DOUBLE[]) AS a",
+                    [rng.gamma(2.0, 10.0, 1500).tolist(), rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "w", "t", where="true", **FAST)
+        spec = {f.name: f for f in ad_duckdb.load_model(con, "w").features}["wait"]
+        low = con.execute("SELECT min(wait) FROM t").fetchone()[0]
+    finally:
+        con.close()
+    assert raw_values(spec, np.array([-2.0]))[0] < 0  # the case: 2 spreads below the median is below zero
+    out = run("explain", path, "w", "SELECT 5.0 AS wait, 50.0 AS a", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("wait"))
+    assert f"typical range {low:.1f} to " in line and ": typical)" in line, line
+    out = run("explain", path, "w", "SELECT -3.0 AS wait, 50.0 AS a", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("wait"))
+    assert f"typical range {low:.1f} to " in line and line.endswith(": below the training range)"), line
+
+
 def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -> None:
     """A 40-column model printed 40 lines per row, most of them "0.0% ... typical": the tail of typical columns with
     tiny shares is summed into one line, while a column far from its median keeps its line even at 0%."""

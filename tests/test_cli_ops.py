@@ -541,9 +541,37 @@ def test_ctrl_c_in_score_into_exits_130_and_leaves_the_old_table_whole(model_db:
     p = _interrupt_after(["score", str(path), "tx_ae", "SELECT r AS count, r AS amount FROM range(100000000000) t(r)",
                           "--into", "s", "--replace"], "stderr", busy_seconds=5.0)
     _one_interrupted_line("score --into", p)
+    # which it was, said (before: only that nothing is half-written, true whether or not the write went through)
+    assert "s was not changed" in p.stderr.strip().splitlines()[-1], p.stderr
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         assert con.execute("SELECT count(*), count(anomaly_score) FROM s").fetchall() == [(1500, 1500)]
+    finally:
+        con.close()
+
+
+def test_ctrl_c_after_score_into_committed_says_the_table_was_written(model_db: str, tmp_path: Path) -> None:
+    """A Ctrl-C that lands once the scores table is committed (DuckDB's COMMIT cannot be interrupted; here, while
+    --plots scores the source again afterwards) said only "interrupted ... Nothing is left half-written", so a user
+    re-ran a long scoring that had gone through. The source has 1500 rows until the table exists, then endless ones:
+    the plot's pass runs until the Ctrl-C, which lands after the commit every run. A new table interrupted early
+    is named as not created."""
+    path = tmp_path / "written.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    source = ("SELECT r AS count, r AS amount FROM range(100000000000) t(r) LIMIT (SELECT CASE WHEN count(*) > 0 "
+              "THEN 100000000000 ELSE 1500 END FROM duckdb_tables() WHERE table_name = 'fresh')")
+    p = _interrupt_after(["score", str(path), "tx_ae", source, "--into", "fresh", "--plots", str(tmp_path / "plots")],
+                         "stdout", r"wrote 1500 scored rows to fresh")
+    _one_interrupted_line("score --into, after the commit", p)
+    assert "fresh was written (1500 rows, model tx_ae@1)" in p.stderr.strip().splitlines()[-1], p.stderr
+    p = _interrupt_after(["score", str(path), "tx_ae", "SELECT r AS count, r AS amount FROM range(100000000000) t(r)",
+                          "--into", "other"], "stderr", busy_seconds=5.0)
+    _one_interrupted_line("score --into a new table", p)
+    assert "other was not created" in p.stderr.strip().splitlines()[-1], p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM fresh").fetchall() == [(1500,)]
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'other'").fetchall() == [(0,)]
     finally:
         con.close()
 

@@ -167,7 +167,7 @@ def test_catalogue_rewrites_leave_literals_and_comments_alone(shop: Server) -> N
     with psycopg.connect(shop.url(), autocommit=True) as conn:
         got = conn.execute("SELECT 'x::regclass CAST(y AS REGCLASS) current_setting($1)' /* c::regclass */, "
                            "'customers'::regclass = 'main.customers'::pg_catalog.regclass, "
-                           "CAST(%s AS REGCLASS) IS NULL", ("no_such_table",)).fetchone()
+                           "CAST(%s AS REGCLASS) IS NULL", ("pg_catalog.no_such_table",)).fetchone()
         assert got == ("x::regclass CAST(y AS REGCLASS) current_setting($1)", True, True)
         oid = conn.execute("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'customers'").fetchone()
         assert conn.execute("SELECT 'customers'::regclass").fetchone() == oid

@@ -73,7 +73,7 @@ ODBC_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
 # The catalogue statements the other tests send themselves (psycopg's %s parameters)
 OWN_QUERIES: list[tuple[str, tuple[Any, ...]]] = [
     ("SELECT 'customers'::regclass = 'main.customers'::pg_catalog.regclass, CAST(%s AS REGCLASS) IS NULL",
-     ("no_such_table",)),
+     ("pg_catalog.no_such_table",)),
     ("SELECT oid FROM pg_catalog.pg_class WHERE relname = 'customers'", ()),
     ("SELECT current_setting(%s)", ("TimeZone",)),
     ("SELECT datname FROM pg_catalog.pg_database", ()),

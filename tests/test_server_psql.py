@@ -113,6 +113,23 @@ def test_psql_meta_command_answers_honestly_or_says_what_to_use(shop: Server, co
         assert "not supported by ad-duckdb serve" in r.stderr and REFUSALS[command] in r.stderr, (command, r.stderr)
 
 
+def test_psql_sv_of_a_missing_view_says_it_does_not_exist_as_postgresql_does(shop: Server) -> None:
+    """psql's \\sv NAME looks the name up with 'NAME'::regclass, which answered NULL for a missing relation, so psql
+    printed "ERROR:  (not available)". PostgreSQL's lookup fails with relation "NAME" does not exist (42P01); a
+    pg_catalog name the server does not emulate stays NULL (clients join catalogues by it, as before)."""
+    for command, name in [("\\sv nosuch", "nosuch"), ("\\sv+ main.nosuch", "main.nosuch")]:
+        r = _run(shop, command)
+        # psql prints only the lookup's message (no SQLSTATE), as with PostgreSQL
+        assert r.returncode != 0 and f'ERROR:  relation "{name}" does not exist' in r.stderr, (command, r.stderr)
+        assert "(not available)" not in r.stderr, (command, r.stderr)
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT 'nosuch'::regclass")
+        assert err.value.sqlstate == "42P01" and str(err.value).startswith('relation "nosuch" does not exist')
+        assert conn.execute("SELECT 'pg_catalog.pg_no_such_catalogue'::regclass IS NULL, "
+                            "CAST(NULL AS REGCLASS) IS NULL").fetchone() == (True, True)
+
+
 def test_psql_dx_lists_the_extensions_duckdb_has_loaded(shop: Server) -> None:
     # was refused: duckdb_extensions() reads the extension folder, which the server cannot once it is serving
     r = _run(shop, "\\dx")
