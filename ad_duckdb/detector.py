@@ -295,6 +295,12 @@ class AutoEncoderDetector:
         order was scored silently against the wrong features."""
         if getattr(self, "_fitted_on_frame", False):
             names = [str(c) for c in _column_names(X)]
+            if _repeats(_column_names(X)):  # which of the two is the feature cannot be told
+                raise BadInputError(
+                    f"X's column names repeat: {_repeats(_column_names(X))}, so they cannot be matched to the "
+                    "features this AutoEncoderDetector was fitted on. Pass X[det.feature_names_in_] with each "
+                    "column once (or rename the repeats)."
+                )
             fitted = [str(c) for c in self.feature_names_in_]
             if names != fitted:
                 missing = [c for c in fitted if c not in names]
