@@ -7,16 +7,22 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
+from .frames import arrow_rows, arrow_table
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
 def _frame_rows(X: Any, what: str) -> np.ndarray:
     """A DataFrame's values as float64, missing values (``pd.NA`` of nullable ``Int64``, ``None``) as NaN; a column
     that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
-    bad = [(str(c), str(t)) for c, t in X.dtypes.items() if t.kind not in "biuf"]  # complex too
+    if isinstance(X, pa.Table):
+        return arrow_rows(X, what)
+    # pd.ArrowDtype decimals are numbers whose dtype kind is "O"
+    bad = [(str(c), str(t)) for c, t in X.dtypes.items()
+           if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))]  # complex too
     if bad:
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
         raise BadInputError(
@@ -24,6 +30,19 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _frame(X: Any) -> Any:
+    """``X`` as a table whose columns have names: a pandas DataFrame as it is, a polars, Arrow or DuckDB one as an
+    Arrow table; None for an array."""
+    table = arrow_table(X)
+    if table is not None:
+        return table
+    return X if hasattr(X, "columns") and hasattr(X, "dtypes") else None
+
+
+def _column_names(frame: Any) -> list[Any]:
+    return frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
 
 
 def _float_rows(X: Any, what: str) -> np.ndarray:
@@ -194,17 +213,19 @@ class AutoEncoderDetector:
             raise MissingDependencyError(
                 f"AutoEncoderDetector.fit needs torch: pip install 'ad_duckdb[train]' ({e})."
             ) from e
-        from_frame = hasattr(X, "columns") and hasattr(X, "dtypes")
-        if from_frame:
-            if _repeats(list(X.columns)):
+        frame = _frame(X)
+        from_frame = frame is not None
+        if frame is not None:
+            X = frame
+            if _repeats(_column_names(X)):
                 # Why refuse, as scikit-learn does: a later frame is matched by name, and '1' and 1 (or two 'a')
                 # cannot be told apart, so a frame with them swapped was scored against the wrong features
                 raise BadInputError(
-                    f"AutoEncoderDetector.fit: X's column names repeat: {_repeats(list(X.columns))}. Give each "
+                    f"AutoEncoderDetector.fit: X's column names repeat: {_repeats(_column_names(X))}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
             if feature_names is None:
-                feature_names = [str(c) for c in X.columns]
+                feature_names = [str(c) for c in _column_names(X)]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
         X = _float_rows(X, "AutoEncoderDetector.fit")
         who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
@@ -256,8 +277,9 @@ class AutoEncoderDetector:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray) -> np.ndarray:
-        if hasattr(X, "columns") and hasattr(X, "dtypes"):
-            X = self._frame_in_fit_order(X)
+        frame = _frame(X)
+        if frame is not None:
+            X = self._frame_in_fit_order(frame)
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
@@ -272,7 +294,13 @@ class AutoEncoderDetector:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
         order was scored silently against the wrong features."""
         if getattr(self, "_fitted_on_frame", False):
-            names = [str(c) for c in X.columns]
+            names = [str(c) for c in _column_names(X)]
+            if _repeats(_column_names(X)):  # which of the two is the feature cannot be told
+                raise BadInputError(
+                    f"X's column names repeat: {_repeats(_column_names(X))}, so they cannot be matched to the "
+                    "features this AutoEncoderDetector was fitted on. Pass X[det.feature_names_in_] with each "
+                    "column once (or rename the repeats)."
+                )
             fitted = [str(c) for c in self.feature_names_in_]
             if names != fitted:
                 missing = [c for c in fitted if c not in names]
@@ -283,8 +311,8 @@ class AutoEncoderDetector:
                         f"X's columns are not the ones this AutoEncoderDetector was fitted on ({'; '.join(parts)}). "
                         "Pass X[det.feature_names_in_] (the fitted columns), or fit again on these columns."
                     )
-                by_name = {str(c): c for c in X.columns}
-                X = X[[by_name[c] for c in fitted]]
+                by_name = {str(c): c for c in _column_names(X)}
+                X = X.select(fitted) if isinstance(X, pa.Table) else X[[by_name[c] for c in fitted]]
         return _frame_rows(X, "AutoEncoderDetector")
 
     def _graph_batches(self, X: np.ndarray, batch_size: int, part: Any) -> list[Any]:

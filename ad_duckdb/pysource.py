@@ -22,8 +22,8 @@ from .exceptions import AdDuckDBWarning, BadInputError
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
-# The modules whose objects DuckDB scans (what ``con.register`` accepts).
-_SCANNABLE = ("pandas", "polars", "pyarrow", "numpy")
+# The modules whose objects DuckDB scans (what ``con.register`` accepts), a relation (rel = con.sql(...)) included.
+_SCANNABLE = ("pandas", "polars", "pyarrow", "numpy", "duckdb", "_duckdb")
 
 
 def _ours(frame: FrameType) -> bool:
@@ -48,7 +48,22 @@ def _user_stacklevel() -> int:
 
 
 def _scannable(value: object) -> bool:
+    if isinstance(value, dict):  # DuckDB reads a dict of numpy arrays as a table of those columns
+        return bool(value) and all(type(v).__module__.split(".")[0] == "numpy" for v in value.values())
     return type(value).__module__.split(".")[0] in _SCANNABLE and not isinstance(value, (int, float, str))
+
+
+def _relation(value: object) -> bool:
+    return type(value).__module__.split(".")[0] in ("duckdb", "_duckdb") and hasattr(value, "to_arrow_table")
+
+
+def _other_connection_error(name: str) -> BadInputError:
+    return BadInputError(
+        f"{name!r} is a DuckDB relation of another connection (duckdb.sql(...) or another database's), which "
+        "this connection cannot read. Build it "
+        f"on the connection you pass (rel = con.sql(...)), or pass its rows: {name}_tbl = {name}.to_arrow_table(), "
+        f"then '{name}_tbl'."
+    )
 
 
 def caller_name(value: object) -> str | None:
@@ -151,7 +166,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
         return cur
     # A table or view of the name comes first, as in DuckDB. Replacement scans off for the check: they would look
     # in this function's own variables.
-    arrays: list[tuple[str, Any]] = []  # refused after the RESET below, the cursor closed
+    refused: list[BadInputError] = []  # raised after the RESET below, the cursor closed
     cur.execute("SET python_enable_replacements = false")
     try:
         for name, value in values.items():
@@ -169,17 +184,19 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
                     )
             except duckdb.CatalogException:
                 if _transposed(value):
-                    arrays.append((name, value))
+                    refused.append(_transposed_error(name, value))
                     continue
                 try:
                     cur.register(name, value)
                 except Exception:
-                    pass  # not an object DuckDB can read after all: the query's own error says what the name is
+                    # else not an object DuckDB can read after all: the query's own error says what the name is
+                    if _relation(value):
+                        refused.append(_other_connection_error(name))
             except duckdb.Error:
                 pass
     finally:
         cur.execute("RESET python_enable_replacements")
-    if arrays:
+    if refused:
         cur.close()
-        raise _transposed_error(*arrays[0])
+        raise refused[0]
     return cur

@@ -412,3 +412,53 @@ def test_a_kept_constant_columns_other_values_score_by_their_distance() -> None:
     s = det.decision_function(rows)
     assert s[0] < s[1] < s[2] < s[3], s
     assert det.predict(rows)[[0, 3]].tolist() == [0, 1], (s, det.threshold_)
+
+
+def test_detector_reads_polars_arrow_and_duckdb_frames_by_column_name() -> None:
+    """A polars DataFrame or LazyFrame (and a DuckDB relation) stopped with "AttributeError: 'list' object has no
+    attribute 'items'"; an Arrow table was read by position, its names dropped (x0, x1), so one whose columns came
+    in another order was scored silently against the wrong features; a pandas column of pd.ArrowDtype decimals was
+    refused as 'not numeric'."""
+
+    import duckdb
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(0, 1, 400), "b": np.round(rng.normal(1000, 50, 400), 2),
+                      "c": rng.integers(0, 5, 400)})
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False, seed=1).fit(X)
+    want = det.decision_function(X)
+    P = pl.from_pandas(X)
+    T = pa.Table.from_pandas(X, preserve_index=False)
+    rel = duckdb.connect().sql("SELECT c, b, a FROM X")
+    dictionary = T.set_column(2, "c", pa.chunked_array([T.column("c").combine_chunks().dictionary_encode()]))
+    same = {
+        "polars": P.select("c", "b", "a"), "lazy": P.lazy().select("b", "a", "c"),
+        "polars types": P.with_columns(pl.col("b").cast(pl.Decimal(12, 2)), pl.col("c").cast(pl.UInt64)),
+        "arrow": T.select(["b", "c", "a"]), "batches": pa.Table.from_batches(T.to_batches(max_chunksize=7)),
+        "record batch": T.to_batches()[0].select(["c", "a", "b"]), "reader": T.select(["c", "a", "b"]).to_reader(50),
+        "dictionary": dictionary, "relation": rel,
+        "pandas arrow decimal": X.astype({"b": pd.ArrowDtype(pa.decimal128(12, 2))}),
+    }
+    for what, frame in same.items():
+        np.testing.assert_allclose(det.decision_function(frame), want, rtol=1e-6, err_msg=what)
+    fitted = AutoEncoderDetector(n_models=1, max_steps=60, progress=False, seed=1).fit(P)
+    assert list(fitted.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_allclose(fitted.decision_function(X), want, rtol=1e-6)
+    assert list(AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(T).feature_names_in_) == ["a", "b", "c"]
+    # nulls are missing values (filled), as pd.NA in a pandas frame
+    nulls = P.with_columns(pl.when(pl.col("c") == 0).then(None).otherwise(pl.col("c")).alias("c"))
+    assert np.isfinite(det.decision_function(nulls)).all()
+    dates = P.with_columns(day=pl.date(2024, 1, 1), kind=pl.lit("u").cast(pl.Categorical))
+    with pytest.raises(BadInputError, match=r"'day' \(date32\[day\]\), 'kind' \(category\) are not numeric.*Drop "
+                                            r"them.*to_dummies"):
+        AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(dates)
+    with pytest.raises(BadInputError, match=r"missing \['c'\].*X\[det.feature_names_in_\]"):
+        det.predict(T.select(["a", "b"]))
+    # a repeated name cannot be matched (an Arrow table allows them): KeyError 'Field "a" exists 2 times in schema'
+    twice = pa.table([T.column("a"), T.column("b"), T.column("c"), T.column("a")], names=["a", "b", "c", "a"])
+    for frame in (twice, twice.to_pandas()):
+        with pytest.raises(BadInputError, match=r"X's column names repeat: 'a' \(2 columns\).*X\[det.feature_names_in_"):
+            det.predict(frame)

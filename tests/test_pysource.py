@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -234,5 +235,30 @@ def test_the_refusal_of_an_array_gives_a_fix_that_works_in_either_orientation_an
         B_df = pd.DataFrame(B.reshape(300, -1) + rng.normal(size=(300, 6)), columns=list("abcdef"))
         assert ad_duckdb.train(con, "m3", "B_df", **FAST).train_rows == 300
         del C_df, B_df  # read by name only
+    finally:
+        con.close()
+
+
+def test_a_duckdb_relation_or_a_dict_of_arrays_is_read_by_its_name_as_duckdb_reads_it() -> None:
+    """The caller's own con.sql reads a relation (rel = con.sql(...)) and a dict of numpy arrays by name; ours said
+    the source "does not exist ... nor as a DataFrame or Arrow table variable", about a variable right there. A
+    relation of another connection, which DuckDB cannot read here, got the same words instead of why and the fix."""
+    df = _frame()
+    con = ad_duckdb.connect(":memory:")
+    try:
+        normal = con.sql("SELECT count, amount FROM df WHERE label = 0")  # noqa: F841  (read by its name below)
+        assert ad_duckdb.train(con, "m", "normal", **FAST).train_rows == 1485
+        cols = {"count": df["count"].to_numpy(), "amount": df["amount"].to_numpy(),  # noqa: F841
+                "label": df["label"].to_numpy()}
+        want = ad_duckdb.score(con, "m", "df").column("anomaly_score")
+        assert ad_duckdb.score(con, "m", "cols").column("anomaly_score").equals(want)
+        assert ad_duckdb.evaluate(con, "m", "cols", label="label").auc_roc > 0.95
+        everything = con.sql("SELECT * FROM df")  # noqa: F841
+        assert ad_duckdb.score(con, "m", "SELECT * FROM everything").column("anomaly_score").equals(want)
+        assert ad_duckdb.score(con, "m", "everything", into="scored") == 1500
+        elsewhere = duckdb.connect().sql("SELECT * FROM df")  # noqa: F841
+        with pytest.raises(BadInputError, match=r"'elsewhere' is a DuckDB relation of another connection.*"
+                                                r"elsewhere_tbl = elsewhere.to_arrow_table\(\).*'elsewhere_tbl'"):
+            ad_duckdb.score(con, "m", "elsewhere")
     finally:
         con.close()

@@ -1,0 +1,61 @@
+"""Tables of DataFrame libraries other than pandas (polars, pyarrow, a DuckDB relation) as Arrow tables, and their
+columns as numbers: the detector matches any of them to its features by column name, as it does a pandas DataFrame.
+
+pandas is not read here: it is not a dependency of the core, and its own DataFrame keeps its own path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .exceptions import BadInputError
+
+
+def arrow_table(X: Any) -> pa.Table | None:
+    """``X`` as an Arrow table when it is a polars DataFrame or LazyFrame, an Arrow Table, RecordBatch,
+    RecordBatchReader or Dataset, or a DuckDB relation; None for anything else (pandas, numpy, lists)."""
+    top = type(X).__module__.split(".")[0]
+    if top == "polars":
+        kind = type(X).__name__
+        if kind == "LazyFrame":
+            return X.collect().to_arrow()
+        # a polars Series is one column without a table's names: it goes the way of a 1-D array
+        return X.to_arrow() if kind == "DataFrame" else None
+    if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
+        return X.to_arrow_table()
+    if isinstance(X, pa.Table):
+        return X
+    if isinstance(X, pa.RecordBatch):
+        return pa.Table.from_batches([X])
+    if isinstance(X, pa.RecordBatchReader):
+        return X.read_all()
+    if top == "pyarrow" and hasattr(X, "to_table") and hasattr(X, "schema"):  # pyarrow.dataset, imported lazily
+        return X.to_table()
+    return None
+
+
+def _numeric(typ: pa.DataType) -> bool:
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ) or pa.types.is_boolean(typ)
+
+
+def arrow_rows(table: pa.Table, what: str) -> np.ndarray:
+    """``table``'s columns as float64 rows, nulls as NaN (missing values, filled as pandas' ``pd.NA`` is); a column
+    that is not numbers is refused by name, with its Arrow type."""
+    bad = []
+    for name, col in zip(table.column_names, table.columns, strict=True):
+        typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+        if not _numeric(typ):
+            # as pandas names its dictionary-encoded columns, not dictionary<values=large_string, indices=uint32, ...>
+            bad.append(f"{name!r} ({'category' if pa.types.is_dictionary(col.type) else col.type})")
+    if bad:
+        raise BadInputError(
+            f"{what}: column(s) {', '.join(bad)} are not numeric. Drop them (select only the numeric columns, e.g. "
+            "X.drop([...]) in polars) or turn them into numbers first, e.g. one 0/1 column per category "
+            "(X.to_dummies([...]) in polars) or a date as an integer in one unit."
+        )
+    if table.num_columns == 0:
+        return np.empty((table.num_rows, 0))
+    # safe=False: a UInt64 or DECIMAL beyond 2**53 becomes the nearest float, as pandas' to_numpy(float64) does
+    return np.stack([col.cast(pa.float64(), safe=False).to_numpy() for col in table.columns], axis=1)
