@@ -781,7 +781,7 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
                                    f"script add --yes, e.g. {again}") from None
-    with _open(db) as con:
+    with _open(db) as con, _notes():
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]
         if not versions:

@@ -100,3 +100,31 @@ def test_compare_refuses_one_version_twice_and_names_a_missing_one(versions_db: 
         con.close()
     assert invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "transactions", "--where", "false")[0] == 7
     assert invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "no_such_table")[0] == 6
+
+
+def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPathFactory, versions_db: str) -> None:
+    # Before: `drop --keep` said only "dropped tx_ae version(s) 1", and the dashboard's view pinned to 'tx_ae@1' failed
+    # at its next refresh, far from the command that broke it.
+    import shutil
+
+    path = str(tmp_path / "pinned.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash_v1 AS SELECT anomaly_score('tx_ae@1', count, amount) AS s FROM transactions")
+        con.execute("CREATE VIEW dash_latest AS SELECT anomaly_score('tx_ae', count, amount) AS s FROM transactions")
+        con.execute("CREATE VIEW dash_v11 AS SELECT is_anomaly('tx_ae@11', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "tx_ae", "--keep", "1", "--yes")
+    assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1", (out, err)
+    assert "note: view dash_v1 calls 'tx_ae@1', dropped now: its queries fail until it calls a stored version " \
+           "('tx_ae@2', or 'tx_ae' for the latest)" in err, err
+    assert "dash_latest" not in err and "dash_v11" not in err
+    con = ad_duckdb.connect(path)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="view dash_v1 calls 'tx_ae@1'") as seen:
+            ad_duckdb.drop_model(con, "tx_ae@2")  # the view's version is gone already: said again, as still broken
+        assert "dash_latest" in str(seen[0].message) and "every version of 'tx_ae' is dropped" in str(seen[0].message)
+    finally:
+        con.close()
