@@ -723,8 +723,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     \b
     Examples:
-      ad-duckdb compare warehouse.duckdb tx_ae@7 tx_ae@8 transactions
-      ad-duckdb compare warehouse.duckdb tx_ae@3 tx_ae transactions --top 50 --format json
+      ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
+      ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
     """
     from dataclasses import asdict
 
@@ -1183,12 +1183,16 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     stored = False
     try:
         with _open(db, create=True) as con, _notes():
-            target = name or api.read_onnx_file(Path(path)).name
+            exported = api.read_onnx_file(Path(path)).ref
+            target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             info = api.import_model(con, path, name=name)
             stored = True
+            # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
+            # exported 'tx_ae@3' would score with whatever this database numbered 3
+            moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
             # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
-            click.echo(f"already stored {info.ref}" if info.version in before else f"stored {info.ref}")
+            click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
         if new_db and not stored:  # as train: a refused file must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):

@@ -154,7 +154,9 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
     if name is not None:
         rec.name = store.check_name(name)
-    rec.source = f"imported from {Path(path).name} ({rec.source})"
+    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
+    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none)
+    rec.source = f"imported from {Path(path).name} ({rec.ref}; {rec.source})"
     cur = interrupts.cursor(con)
     try:
         same = _same_as_latest(cur, rec)

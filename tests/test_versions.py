@@ -128,3 +128,18 @@ def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPath
         assert "dash_latest" in str(seen[0].message) and "every version of 'tx_ae' is dropped" in str(seen[0].message)
     finally:
         con.close()
+
+
+def test_importing_a_pinned_version_elsewhere_says_its_new_number(tmp_path: pytest.TempPathFactory,
+                                                                  versions_db: str) -> None:
+    # Before: the export of tx_ae@2 imported into a fresh database printed only "stored tx_ae@1", and nothing stored
+    # said which version it had been, so a view copied from the warehouse pinning 'tx_ae@2' scored with another model.
+    onnx = str(tmp_path / "v2.onnx")
+    assert invoke("export", versions_db, "tx_ae@2", onnx)[0] == 0
+    staging = str(tmp_path / "staging.duckdb")
+    rc, out, err = invoke("import", staging, onnx)
+    assert rc == 0 and out.strip() == "stored tx_ae@1 (exported as tx_ae@2: pin 'tx_ae@1' here)", (out, err)
+    rc, out, _ = invoke("show", staging, "tx_ae@1", "--format", "json")
+    assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
+    rc, out, _ = invoke("import", staging, onnx)
+    assert out.strip() == "already stored tx_ae@1 (exported as tx_ae@2: pin 'tx_ae@1' here)"
