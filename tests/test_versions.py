@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -143,3 +144,20 @@ def test_importing_a_pinned_version_elsewhere_says_its_new_number(tmp_path: pyte
     assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
     rc, out, _ = invoke("import", staging, onnx)
     assert out.strip() == "already stored tx_ae@1 (exported as tx_ae@2: pin 'tx_ae@1' here)"
+
+
+def test_a_dropped_pinned_version_names_the_one_version_left(tmp_path: pytest.TempPathFactory,
+                                                             versions_db: str) -> None:
+    # Before: "'tx_ae' now has version 2. ... pin one of those", with one version left to pin.
+    import shutil
+
+    path = str(tmp_path / "one_left.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        ad_duckdb.drop_model(con, "tx_ae@1")
+        with pytest.raises(duckdb.Error, match=r"'tx_ae@1' was dropped .* now has version 2\. Version numbers are "
+                                            r"never reused: pin 'tx_ae@2', or use 'tx_ae' for the latest\."):
+            con.execute("SELECT anomaly_score('tx_ae@1', 5, 100)").fetchall()
+    finally:
+        con.close()
