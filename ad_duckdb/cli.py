@@ -737,6 +737,50 @@ def show(db: str, model: str, out_format: str) -> None:
 
 @cli.command()
 @click.argument("db")
+@click.argument("model_a")
+@click.argument("model_b")
+@click.argument("source")
+@click.option("--where", help="SQL filter on SOURCE, e.g. \"day >= '2026-01-01'\".")
+@click.option("--top", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Compare the N highest-scoring rows of each version.")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (rows, top overlap, rank correlation, thresholds with their origin) for scripts.")
+def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, out_format: str) -> None:
+    """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
+
+    Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
+    the rows both flag. The origin column says where MODEL_B's threshold came from (e.g. carried from an older
+    version, or chosen again on labels).
+
+    \b
+    Examples:
+      ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
+      ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
+    """
+    from dataclasses import asdict
+
+    from .compare import compare_versions
+
+    with _open(db, read_only=True, check_order=False) as con:
+        r = compare_versions(con, model_a, model_b, source, where=where, top=top)
+    if out_format == "json":
+        click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
+        return
+    a, b = r.a, r.b
+    click.echo(f"{a} vs {b} on {r.rows} rows of {source}{f' where {where}' if where else ''}\n")
+    _print_rows(["threshold", f"{a} value", f"{b} value", f"flagged {a}", f"flagged {b}", "both", f"only {a}",
+                 f"only {b}", f"{b} origin"],
+                [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
+                  None if t.both is None else t.flagged_a - t.both, None if t.both is None else t.flagged_b - t.both,
+                  None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
+    n = min(r.top, r.rows)
+    corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
+    click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}); "
+               f"rank correlation of all {r.rows} rows: {corr}")
+
+
+@cli.command()
+@click.argument("db")
 @click.argument("model")
 @click.option("--keep", type=click.IntRange(min=1),
               help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
@@ -768,7 +812,7 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
                                    f"script add --yes, e.g. {again}") from None
-    with _open(db) as con:
+    with _open(db) as con, _notes():
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]
         if not versions:
@@ -1181,12 +1225,16 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     stored = False
     try:
         with _open(db, create=True) as con, _notes():
-            target = name or api.read_onnx_file(Path(path)).name
+            exported = api.read_onnx_file(Path(path)).ref
+            target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             info = api.import_model(con, path, name=name)
             stored = True
+            # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
+            # exported 'tx_ae@3' would score with whatever this database numbered 3
+            moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
             # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
-            click.echo(f"already stored {info.ref}" if info.version in before else f"stored {info.ref}")
+            click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
         if new_db and not stored:  # as train: a refused file must not leave an empty database behind
             for p in (Path(db), Path(f"{db}.wal")):

@@ -3,6 +3,7 @@ import from a self-contained ``.onnx`` file (whose format ``onnxfile`` owns)."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,10 +78,37 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
         out = store.drop(cur, model, keep=keep)
+        if out:
+            _warn_broken_views(cur, store.parse_ref(model)[0])
     finally:
         cur.close()
     refresh(con)
     return out
+
+
+def _warn_broken_views(cur: Any, name: str) -> None:
+    """Warn of the views that call a version of ``name`` no longer stored (or ``name`` itself, once every version
+    is dropped). Why: a dashboard's view pinned to 'tx_ae@3' failed at its next refresh, far from the `drop --keep`
+    that broke it, which had said only which versions it dropped."""
+    stored = store.known_models(cur).get(name, [])
+    last = max([*stored, store.dropped_versions(cur).get(name, 0)])
+    calls = re.compile("'" + re.escape(name) + r"(?:@(\d+))?'")
+    broken: list[str] = []
+    for schema, view, sql in cur.execute(
+            "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = "
+            "current_database() ORDER BY schema_name, view_name").fetchall():
+        refs = sorted({m.group(0) for m in calls.finditer(sql or "")
+                       if (m.group(1) is None and not stored) or
+                       (m.group(1) is not None and int(m.group(1)) <= last and int(m.group(1)) not in stored)})
+        if refs:
+            shown = view if schema == "main" else f"{schema}.{view}"
+            broken.append(f"view {shown} calls {', '.join(refs)}")
+    if not broken:
+        return
+    fix = (f"until it calls a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
+           f"until you train or import '{name}' again: every version of '{name}' is dropped")
+    warnings.warn(f"{'; '.join(broken)}, dropped now: {'its' if len(broken) == 1 else 'their'} queries fail {fix} "
+                  f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
 
 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
@@ -126,7 +154,9 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
     if name is not None:
         rec.name = store.check_name(name)
-    rec.source = f"imported from {Path(path).name} ({rec.source})"
+    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
+    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none)
+    rec.source = f"imported from {Path(path).name} ({rec.ref}; {rec.source})"
     cur = interrupts.cursor(con)
     try:
         same = _same_as_latest(cur, rec)

@@ -446,7 +446,9 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
             return ModelNotFoundError(
                 f"Model '{name}@{version}' was dropped (ad-duckdb drop / drop_model); {name!r} now has "
                 f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
-                f"Version numbers are never reused: pin one of those, or use '{name}' for the latest."
+                f"Version numbers are never reused: pin "
+                f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' for "
+                "the latest."
             )
         what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
         return ModelNotFoundError(

@@ -222,7 +222,7 @@ def test_importing_the_same_file_twice_adds_no_version(model_db: str, tmp_path: 
     finally:
         con.close()
     # a different model under the name (here: the same graph with other thresholds) is a new version
-    assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2"
+    assert invoke("import", target, str(onnx))[1].strip() == "stored tx_ae@2 (exported as tx_ae@1: pin 'tx_ae@2' here)"
 
 
 def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path) -> None:

@@ -1,0 +1,126 @@
+"""Two model versions on the same rows: what each flags at its own thresholds, how many rows both flag, how much
+their top scores overlap, and where each version's thresholds came from (``ad-duckdb compare``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from . import interrupts
+from .exceptions import BadInputError, NoRowsError
+from .models import load_model
+from .sourcecols import source_features
+from .sqltext import quote_ident, quote_literal, source_sql, where_sql
+from .store import ModelRecord, Threshold
+
+
+@dataclass
+class ThresholdComparison:
+    """One threshold name: its value, method and origin in each version (None where that version lacks it) and the
+    rows it flags there; ``both`` counts the rows both versions flag (None unless both have the name)."""
+
+    name: str
+    value_a: float | None
+    value_b: float | None
+    flagged_a: int | None
+    flagged_b: int | None
+    both: int | None
+    method_a: str | None = None
+    method_b: str | None = None
+    chosen_on_a: str | None = None
+    chosen_on_b: str | None = None
+
+
+@dataclass
+class VersionComparison:
+    """``compare_versions``'s answer: ``a`` and ``b`` are the versions compared ('name@N'), ``rows`` the rows both
+    scored, ``top_overlap`` how many of the ``top`` highest-scoring rows of each are the same rows, and
+    ``rank_correlation`` the correlation of the two versions' score ranks over all rows (1: same order)."""
+
+    a: str
+    b: str
+    source: str
+    rows: int
+    top: int
+    top_overlap: int
+    rank_correlation: float | None
+    thresholds: list[ThresholdComparison] = field(default_factory=list)
+
+
+def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
+    """'default' first (what is_anomaly flags), then the names both versions have, then the rest, each sorted."""
+    na, nb = {t.name for t in a.thresholds}, {t.name for t in b.thresholds}
+    shared = sorted((na & nb) - {"default"})
+    return [n for n in ["default"] if n in na | nb] + shared + sorted((na | nb) - set(shared) - {"default"})
+
+
+def _scores_sql(rec: ModelRecord, cols: list[str]) -> str:
+    """anomaly_score pinned to ``rec``'s version ('name@N', so a retrain mid-query changes nothing)."""
+    return f"anomaly_score({quote_literal(rec.ref)}, {', '.join(quote_ident(c) for c in cols)})"
+
+
+def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
+                     top: int = 100) -> VersionComparison:
+    """Score ``source`` with two model versions and compare what they flag.
+
+    Parameters
+    ----------
+    con : a connection with the SQL functions registered (``ad_duckdb.connect`` or ``register``).
+    a, b : model references, 'name@N' or 'name' (its latest version); usually two versions of one name, but any two
+        models whose features ``source`` holds.
+    source : table, view, table function or SELECT query to score.
+    where : optional SQL filter on ``source``.
+    top : how many highest-scoring rows of each version to compare.
+
+    Returns
+    -------
+    VersionComparison
+        Per threshold name: each version's value, method, origin (``chosen_on``, e.g. "carried from tx_ae@7 ...")
+        and flagged rows (``score > value``, as ``is_anomaly_at``), and the rows both flag; the overlap of the two
+        top-``top`` lists and the rank correlation of all scores.
+    """
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise BadInputError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
+                            f"got {top!r}.")
+    rec_a, rec_b = load_model(con, a), load_model(con, b)
+    if rec_a.ref == rec_b.ref:
+        raise BadInputError(f"{a!r} and {b!r} are both {rec_a.ref}: name two versions, e.g. "
+                            f"'{rec_a.name}@{max(1, rec_a.version - 1)}' and '{rec_a.name}@{rec_a.version}'.")
+    cur = interrupts.cursor(con)
+    try:
+        cols_a, cols_b = source_features(cur, rec_a, source), source_features(cur, rec_b, source)
+        names = _threshold_names(rec_a, rec_b)
+        ta: list[Threshold | None] = [rec_a.threshold(n) for n in names]
+        tb: list[Threshold | None] = [rec_b.threshold(n) for n in names]
+        # one FILTER triple per threshold name; the values are named parameters, so no number is SQL text
+        parts: list[str] = []
+        params: dict[str, Any] = {"top": top}
+        for k, (x, y) in enumerate(zip(ta, tb, strict=True)):
+            params[f"a{k}"], params[f"b{k}"] = (x.value if x else None), (y.value if y else None)
+            parts += [f"count(*) FILTER (WHERE sa > $a{k})", f"count(*) FILTER (WHERE sb > $b{k})",
+                      f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
+        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", "corr(ra, rb)", *parts])
+        scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
+        # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it
+        row = cur.execute(
+            f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
+            f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb FROM s "
+            f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
+        ).fetchall()[0]
+    finally:
+        cur.close()
+    if not row[0]:
+        raise NoRowsError(f"No rows of {source}{' matching ' + repr(where) if where else ''} to compare {rec_a.ref} "
+                          f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
+    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]),
+                            None if row[2] is None else float(row[2]))
+    for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
+        fa, fb, both = row[3 + 3 * k: 6 + 3 * k]
+        out.thresholds.append(ThresholdComparison(
+            n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
+            int(both) if x and y else None, x.method if x else None, y.method if y else None,
+            x.chosen_on if x else None, y.chosen_on if y else None))
+    return out

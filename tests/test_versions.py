@@ -1,0 +1,163 @@
+"""An analyst's retrained model over weeks: comparing two versions on the same rows, rolling back, and views that pin
+a version. Real DuckDB files, real training, real onnxruntime."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+from ad_duckdb.compare import compare_versions
+from ad_duckdb.exceptions import BadInputError, ModelNotFoundError
+
+from conftest import FAST, make_transactions
+
+
+@pytest.fixture(scope="module")
+def versions_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """tx_ae@1 with a cut of the analyst's own, and tx_ae@2 retrained with --carry-thresholds."""
+    path = str(tmp_path_factory.mktemp("versions") / "v.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=1500)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=0, **FAST)
+        ad_duckdb.set_threshold(con, "tx_ae@1", "cut", method="manual", value=3.0)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=1, carry_thresholds=True,
+                        **FAST)
+    finally:
+        con.close()
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def _sql_counts(path: str, threshold: str, top: int) -> tuple[int, int, int, int]:
+    """What each version flags at ``threshold``, what both flag, and the top-``top`` overlap, in plain SQL."""
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        return con.execute(
+            "WITH s AS (SELECT transaction_id, anomaly_score('tx_ae@1', count, amount) sa, "
+            "anomaly_score('tx_ae@2', count, amount) sb, is_anomaly_at('tx_ae@1', $t, count, amount) fa, "
+            "is_anomaly_at('tx_ae@2', $t, count, amount) fb FROM transactions) "
+            "SELECT count(*) FILTER (WHERE fa), count(*) FILTER (WHERE fb), count(*) FILTER (WHERE fa AND fb), "
+            "(SELECT count(*) FROM (SELECT transaction_id FROM s ORDER BY sa DESC LIMIT $n) "
+            " JOIN (SELECT transaction_id FROM s ORDER BY sb DESC LIMIT $n) USING (transaction_id)) FROM s",
+            {"t": threshold, "n": top}).fetchall()[0]
+    finally:
+        con.close()
+
+
+def test_compare_counts_what_each_version_flags_and_both_flag(versions_db: str) -> None:
+    # Before: no way to see how a retrain changed what is flagged but hand-written SQL with two model refs.
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        r = compare_versions(con, "tx_ae@1", "tx_ae", "transactions", top=50)
+    finally:
+        con.close()
+    assert (r.a, r.b, r.rows, r.top) == ("tx_ae@1", "tx_ae@2", 1500, 50)
+    by_name = {t.name: t for t in r.thresholds}
+    assert r.thresholds[0].name == "default" and {"cut", "p99"} <= set(by_name)
+    for name in ("default", "cut"):
+        t = by_name[name]
+        fa, fb, both, top_overlap = _sql_counts(versions_db, name, 50)
+        assert (t.flagged_a, t.flagged_b, t.both) == (fa, fb, both)
+        assert r.top_overlap == top_overlap
+    assert by_name["cut"].method_a == "manual" and by_name["cut"].chosen_on_b.startswith("carried from tx_ae@1")
+    assert r.rank_correlation is not None and -1 <= r.rank_correlation <= 1
+
+
+def test_compare_command_prints_the_table_and_json(versions_db: str) -> None:
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "transactions", "--top", "20")
+    assert rc == 0, err
+    assert out.startswith("tx_ae@1 vs tx_ae@2 on 1500 rows of transactions")
+    assert "flagged tx_ae@1" in out and "only tx_ae@2" in out and "carried from tx_ae@1" in out
+    assert "top 20 scores: " in out and "rank correlation" in out
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "transactions", "--format", "json",
+                          "--where", "count > 5")
+    assert rc == 0, err
+    doc = json.loads(out)
+    fa, fb, _, _ = _sql_counts(versions_db, "default", 100)
+    assert doc["rows"] < 1500 and doc["thresholds"][0]["name"] == "default"
+    assert doc["thresholds"][0]["flagged_a"] <= fa and doc["thresholds"][0]["flagged_b"] <= fb
+
+
+def test_compare_refuses_one_version_twice_and_names_a_missing_one(versions_db: str) -> None:
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        with pytest.raises(BadInputError, match=r"'tx_ae@2' and 'tx_ae' are both tx_ae@2: name two versions"):
+            compare_versions(con, "tx_ae@2", "tx_ae", "transactions")
+        with pytest.raises(ModelNotFoundError, match="has no version 9"):
+            compare_versions(con, "tx_ae@1", "tx_ae@9", "transactions")
+        with pytest.raises(BadInputError, match="top= .* a whole number >= 1; got 0"):
+            compare_versions(con, "tx_ae@1", "tx_ae@2", "transactions", top=0)
+    finally:
+        con.close()
+    assert invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "transactions", "--where", "false")[0] == 7
+    assert invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "no_such_table")[0] == 6
+
+
+def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPathFactory, versions_db: str) -> None:
+    # Before: `drop --keep` said only "dropped tx_ae version(s) 1", and the dashboard's view pinned to 'tx_ae@1' failed
+    # at its next refresh, far from the command that broke it.
+    import shutil
+
+    path = str(tmp_path / "pinned.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash_v1 AS SELECT anomaly_score('tx_ae@1', count, amount) AS s FROM transactions")
+        con.execute("CREATE VIEW dash_latest AS SELECT anomaly_score('tx_ae', count, amount) AS s FROM transactions")
+        con.execute("CREATE VIEW dash_v11 AS SELECT is_anomaly('tx_ae@11', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "tx_ae", "--keep", "1", "--yes")
+    assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1", (out, err)
+    assert "note: view dash_v1 calls 'tx_ae@1', dropped now: its queries fail until it calls a stored version " \
+           "('tx_ae@2', or 'tx_ae' for the latest)" in err, err
+    assert "dash_latest" not in err and "dash_v11" not in err
+    con = ad_duckdb.connect(path)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="view dash_v1 calls 'tx_ae@1'") as seen:
+            ad_duckdb.drop_model(con, "tx_ae@2")  # the view's version is gone already: said again, as still broken
+        assert "dash_latest" in str(seen[0].message) and "every version of 'tx_ae' is dropped" in str(seen[0].message)
+    finally:
+        con.close()
+
+
+def test_importing_a_pinned_version_elsewhere_says_its_new_number(tmp_path: pytest.TempPathFactory,
+                                                                  versions_db: str) -> None:
+    # Before: the export of tx_ae@2 imported into a fresh database printed only "stored tx_ae@1", and nothing stored
+    # said which version it had been, so a view copied from the warehouse pinning 'tx_ae@2' scored with another model.
+    onnx = str(tmp_path / "v2.onnx")
+    assert invoke("export", versions_db, "tx_ae@2", onnx)[0] == 0
+    staging = str(tmp_path / "staging.duckdb")
+    rc, out, err = invoke("import", staging, onnx)
+    assert rc == 0 and out.strip() == "stored tx_ae@1 (exported as tx_ae@2: pin 'tx_ae@1' here)", (out, err)
+    rc, out, _ = invoke("show", staging, "tx_ae@1", "--format", "json")
+    assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
+    rc, out, _ = invoke("import", staging, onnx)
+    assert out.strip() == "already stored tx_ae@1 (exported as tx_ae@2: pin 'tx_ae@1' here)"
+
+
+def test_a_dropped_pinned_version_names_the_one_version_left(tmp_path: pytest.TempPathFactory,
+                                                             versions_db: str) -> None:
+    # Before: "'tx_ae' now has version 2. ... pin one of those", with one version left to pin.
+    import shutil
+
+    path = str(tmp_path / "one_left.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        ad_duckdb.drop_model(con, "tx_ae@1")
+        with pytest.raises(duckdb.Error, match=r"'tx_ae@1' was dropped .* now has version 2\. Version numbers are "
+                                            r"never reused: pin 'tx_ae@2', or use 'tx_ae' for the latest\."):
+            con.execute("SELECT anomaly_score('tx_ae@1', 5, 100)").fetchall()
+    finally:
+        con.close()
