@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator
 
 from . import onnxshapes
-from .exceptions import IntegrityError
+from .exceptions import IntegrityError, UnboundedGraphError
 
 ALLOWED_DOMAINS = frozenset({"", "ai.onnx", "ai.onnx.ml"})
 # Why refused: a loop's trip count is data (a Loop's count, a Scan's rows of a [2^40, 0] tensor that takes no memory),
@@ -252,8 +252,8 @@ def _node(buf: memoryview) -> onnxshapes.Node:
     return node
 
 
-def _shape_problem(graph: memoryview, n_features: int) -> str | None:
-    """Why the main graph's tensors cannot be bounded before it runs (see onnxshapes), or None."""
+def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes.Node, onnxshapes.Unknown] | None:
+    """The first node of the main graph whose tensors cannot be bounded before it runs (see onnxshapes), and why."""
     nodes = [_node(v) for _, v in _sub(graph, _GRAPH_NODE)]
     inits = {_str_field(v, _TENSOR_NAME): _tensor(v) for _, v in _sub(graph, _GRAPH_INIT)}
     stored = sum(onnxshapes.size(t) for t in inits.values())
@@ -265,7 +265,7 @@ def _shape_problem(graph: memoryview, n_features: int) -> str | None:
         try:
             shapes.run(node)
         except onnxshapes.Unknown as e:
-            return f"node {i} ({node.op!r}, output {(node.outputs or [''])[0]!r}) cannot be bounded before it runs: {e}"
+            return i, node, e
     return None
 
 
@@ -330,16 +330,18 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
             f"its graph takes {shown} and returns {outs}, but its feature list has {n_features} column(s); "
             f"expected one float input 'x' [n, {n_features}] and outputs {list(OUTPUT_NAMES)}"
         )
-    if not walk.problems:
-        # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
-        problem = _shape_problem(graphs[0], n_features)
-        if problem:
-            walk.problems.append(problem + " (a model could then exhaust memory or run for hours in every query)")
+    end = ". The model will not be used; re-train it, or import a model exported by ad_duckdb."
     if walk.problems:
-        raise IntegrityError(
-            f"Model {model!r} was refused: " + "; ".join(dict.fromkeys(walk.problems))
-            + ". The model will not be used; re-train it, or import a model exported by ad_duckdb."
-        )
+        raise IntegrityError(f"Model {model!r} was refused: " + "; ".join(dict.fromkeys(walk.problems)) + end)
+    # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
+    found = _unbounded_node(graphs[0], n_features)
+    if found:
+        i, node, e = found
+        output = (node.outputs or [""])[0]
+        raise UnboundedGraphError(
+            f"Model {model!r} was refused: node {i} ({node.op!r}, output {output!r}) cannot be bounded before it runs: "
+            f"{e} (a model could then exhaust memory or run for hours in every query){end}",
+            node=i, op=node.op, output=output, reason=str(e), unknown_operator=isinstance(e, onnxshapes.UnknownOperator))
     with _PASSED_LOCK:
         _PASSED.add(key)
 

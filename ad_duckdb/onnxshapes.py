@@ -40,6 +40,10 @@ class Unknown(Exception):
     """A shape or value the walker cannot work out; the message says which."""
 
 
+class UnknownOperator(Unknown):
+    """An operator outside ``RULES``: from a hostile file, or from a torch exporter other than the tested one."""
+
+
 @dataclass
 class Tensor:
     shape: list[Mono]
@@ -150,7 +154,7 @@ class Shapes:
     def run(self, node: Node) -> None:
         rule = RULES.get(node.op)
         if rule is None:
-            raise Unknown("ad_duckdb models never use this operator")
+            raise UnknownOperator("ad_duckdb models never use this operator")
         outs = rule(self, node)
         for name, t in zip(node.outputs, outs, strict=False):
             if name:

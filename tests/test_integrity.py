@@ -674,3 +674,70 @@ def test_every_kind_of_exported_model_passes_the_shape_bound() -> None:
             integrity.check_onnx(rec.onnx, model=name, n_features=len(rec.features))
     finally:
         con.close()
+
+
+def _with_dropout(onnx_bytes: bytes) -> bytes:
+    """The graph with an inference-mode Dropout (an identity) on feature_error: an operator outside onnxshapes.RULES
+    that an exporter of another torch version could leave in, harmless to run."""
+    m = onnx.load_from_string(onnx_bytes)
+    for n in m.graph.node:
+        n.output[:] = ["fe_inner" if o == "feature_error" else o for o in n.output]
+    m.graph.node.append(helper.make_node("Dropout", ["fe_inner"], ["feature_error"]))
+    return m.SerializeToString()
+
+
+def test_an_operator_from_another_torch_exporter_is_named_as_such_at_training(good: store.ModelRecord) -> None:
+    """At training the graph comes from this process's own torch exporter, not from a hostile file: a refused operator
+    is named with this torch's version and the tested one, and the message says nothing was stored. A stored or
+    imported model with the same graph keeps the message written for hostile files."""
+    import onnxruntime as ort
+    import torch
+
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import TESTED_TORCH, parity_check, to_onnx_bytes
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    data = _with_dropout(to_onnx_bytes(det.graph_, 2))
+    # harmless: onnxruntime itself scores it exactly as the graph without the Dropout
+    x = X[:50].astype(np.float32)
+    plain = ort.InferenceSession(to_onnx_bytes(det.graph_, 2)).run(None, {"x": x})
+    dropped = ort.InferenceSession(data).run(None, {"x": x})
+    assert all(np.array_equal(a, b) for a, b in zip(plain, dropped, strict=True))
+
+    with pytest.raises(IntegrityError) as err:
+        parity_check(det.graph_, data, X[:50], model="fresh")
+    assert re.fullmatch(
+        rf"Model 'fresh': the ONNX exporter of torch {re.escape(torch.__version__)} wrote operator 'Dropout' at node "
+        rf"\d+ \('Dropout', output 'feature_error'\), which ad_duckdb does not know \(the exporter of torch "
+        rf"{re.escape(TESTED_TORCH)}, the version ad_duckdb is tested with, does not write it\); nothing was stored\. "
+        rf"Train with torch {re.escape(TESTED_TORCH)} \(pip install 'torch=={re.escape(TESTED_TORCH)}'\), or report "
+        r"this with your torch version\.", str(err.value)), str(err.value)
+    assert "never use" not in str(err.value)
+    with pytest.raises(IntegrityError, match=r"Model 'stored' was refused: node \d+ \('Dropout'.*" + _NEVER):
+        integrity.check_onnx(data, model="stored", n_features=2)
+
+
+def test_a_shape_the_walk_cannot_bound_at_training_names_the_torch_versions(good: store.ModelRecord) -> None:
+    """A known operator whose size cannot be worked out, in a freshly exported graph, is said as an exporter
+    mismatch too (with the walker's reason), not as a hostile file."""
+    import torch
+
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import TESTED_TORCH, parity_check
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    with pytest.raises(IntegrityError, match=(
+            rf"Model 'fresh': the ONNX exporter of torch {re.escape(torch.__version__)} wrote node \d+ \('Expand', "
+            r"output 'big'\), whose size ad_duckdb cannot work out before it runs \(.*grows with the square of the "
+            rf"batch size \(\[n, n\]\)\); ad_duckdb is tested with torch {re.escape(TESTED_TORCH)}; nothing was "
+            r"stored\.")):
+        parity_check(det.graph_, hostile_bytes(good, "square_of_batch"), X[:50], model="fresh")
+
+
+def test_the_tested_torch_is_the_one_the_makefile_pins() -> None:
+    from ad_duckdb.export import TESTED_TORCH
+
+    pins = re.findall(r"^TORCH := torch==(\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert pins == [TESTED_TORCH]
