@@ -741,3 +741,48 @@ def test_the_tested_torch_is_the_one_the_makefile_pins() -> None:
 
     pins = re.findall(r"^TORCH := torch==(\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
     assert pins == [TESTED_TORCH]
+
+
+# The largest genuine models the training parameters allow: (rows, columns, parameters, what training made of them).
+# Why they pass by a margin: every per-row tensor and matrix product of an exported graph is at most the size of one
+# stored weight tensor, and the graph holds at least two of that size (an encoder and a decoder layer; the latent bank
+# [E, bank, latent] and its squared norms [E, bank]), so the largest is at most half the budget (measured: 0.50 for
+# the 65536-code bank with latent size 1 and for 1555 columns, 0.13 for 16 members), and all of a row's tensors
+# together stay under a twentieth of TOTAL_FACTOR times it. The bank needs as many rows as codes; 16 members beside
+# it would not fit in this machine's memory while training (calibration holds [16, 2048, 65536] distances), and are
+# bounded the same way.
+LARGEST: dict[str, tuple[int, int, dict[str, object], dict[str, int]]] = {
+    "bank_65536_in_1024_groups": (65_536, 2, {"bank_size": 65_536, "bank_kind": "sample", "bank_groups": 1024,
+                                              "knn_k": 2, "latent_dim": 1}, {"bank_size": 65_536, "bank_groups": 1024}),
+    "16_members_latent_1": (600, 2, {"n_models": 16, "latent_dim": 1, "knn_k": 3}, {"n_models": 16, "latent_dim": 1}),
+    "knn_k_whole_bank": (600, 2, {"bank_size": 600, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10**6,
+                                  "latent_dim": 1}, {"bank_size": 600, "knn_k": 599}),
+    "kmeans_knn_k_whole_bank": (800, 2, {"bank_kind": "kmeans", "knn_k": 10**6, "latent_dim": 1,
+                                         "feature_errors": "pooled"}, {"bank_size": 100, "knn_k": 100}),
+    "one_feature_one_unit": (300, 1, {"n_models": 16, "hidden_dims": (1,), "latent_dim": 1}, {"n_models": 16}),
+    "300_columns": (300, 300, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+    "1555_columns_internetads": (200, 1555, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+    "vae_16_members": (600, 5, {"variational": True, "n_models": 16, "latent_dim": 1, "knn_k": 5},
+                       {"n_models": 16, "knn_k": 5}),
+    "float64_input": (600, 3, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LARGEST))
+def test_the_largest_genuine_models_pass_the_shape_bound(case: str) -> None:
+    """The shape walk's budget comes from the model's own weights; the models at the edges of the training
+    parameters (bank size and groups, members, latent size 1, knn_k past the bank, 1555 columns, a VAE, float64
+    input) must still pass it, or training them would be refused."""
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import to_onnx_bytes
+
+    n, d, params, made = LARGEST[case]
+    X = np.random.default_rng(0).normal(size=(n, d))
+    if case == "float64_input":
+        X[:, 0] += 1.7e9  # epoch seconds: the graph takes float64 rows and subtracts the centre
+    det = AutoEncoderDetector(max_steps=5, progress=False, **params).fit(X, score_training_rows=False)
+    assert {k: det.history_[k] for k in made} == made  # the edge was reached, not clamped below it
+    assert det.graph_.pre.has_offset == (case == "float64_input")
+    data = to_onnx_bytes(det.graph_, d)
+    integrity._PASSED.clear()
+    integrity.check_onnx(data, model=case, n_features=d)
