@@ -14,7 +14,7 @@ the batch size as the symbol n:
   matrix product may exceed the model's own stored weights (``budget``): a model may cost per row what a
   genuine model of its size costs, not more.
 
-Nothing is executed: the walker reads the protobuf with ``integrity``'s reader.
+Nothing is executed: the walker reads the protobuf with ``onnxproto``.
 """
 
 from __future__ import annotations
