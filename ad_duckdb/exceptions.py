@@ -47,6 +47,19 @@ class IntegrityError(AdDuckDBError):
     """A stored or imported model failed a safety or integrity check."""
 
 
+class UnboundedGraphError(IntegrityError):
+    """A model's graph has a node whose cost cannot be bounded before it runs (see onnxshapes).
+
+    Its parts are kept so that training, whose own exporter wrote the graph, can say so instead of treating the
+    graph as a hostile file (export.parity_check).
+    """
+
+    def __init__(self, message: str, *, node: int, op: str, output: str, reason: str, unknown_operator: bool) -> None:
+        super().__init__(message)
+        self.node, self.op, self.output, self.reason = node, op, output, reason
+        self.unknown_operator = unknown_operator
+
+
 class NotFittedError(AdDuckDBError, ValueError, AttributeError):
     """A detector was used before ``fit``."""
 

@@ -9,10 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import IntegrityError
+from .exceptions import IntegrityError, UnboundedGraphError
 from .integrity import INPUT_NAME, OUTPUT_NAMES
 
 OPSET = 17
+# The torch the Makefile pins and the tests run: its exporter writes only operators and shapes onnxshapes bounds.
+# pyproject allows older torch, whose TorchScript exporter may decompose a layer into other operators.
+TESTED_TORCH = "2.13.0"
 
 
 # torch.onnx.export keeps global state while it runs; two exports at once (training in threads, as dbt's
@@ -59,7 +62,10 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     with torch.no_grad():
         ts, te = graph(torch.from_numpy(Xg))
     # Why make_session: it runs the integrity check first, so a fresh graph too is checked before onnxruntime sees it
-    sess = make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
+    try:
+        sess = make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
+    except UnboundedGraphError as e:  # our own exporter wrote it: not a hostile file, but a torch we were not tested on
+        raise IntegrityError(_exporter_mismatch(e, model, torch.__version__)) from e
     os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg})
     ts_np, te_np = ts.numpy(), te.numpy()
     # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance
@@ -73,3 +79,16 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
             f"(max score difference {diff:.3g}); the model was not stored. Please report this with your versions."
         )
     return float(np.max(np.abs(ts_np - os_))) if len(Xg) else 0.0
+
+
+def _exporter_mismatch(e: UnboundedGraphError, model: str, torch_version: str) -> str:
+    """Why a graph this torch just exported was refused, said as what it is: an exporter ad_duckdb was not tested on."""
+    where = f"node {e.node} ({e.op!r}, output {e.output!r})"
+    if e.unknown_operator:
+        what = (f"wrote operator {e.op!r} at {where}, which ad_duckdb does not know (the exporter of torch "
+                f"{TESTED_TORCH}, the version ad_duckdb is tested with, does not write it)")
+    else:
+        what = (f"wrote {where}, whose size ad_duckdb cannot work out before it runs ({e.reason}); ad_duckdb is "
+                f"tested with torch {TESTED_TORCH}")
+    return (f"Model {model!r}: the ONNX exporter of torch {torch_version} {what}; nothing was stored. Train with "
+            f"torch {TESTED_TORCH} (pip install 'torch=={TESTED_TORCH}'), or report this with your torch version.")

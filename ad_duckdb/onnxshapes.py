@@ -14,7 +14,7 @@ the batch size as the symbol n:
   matrix product may exceed the model's own stored weights (``budget``): a model may cost per row what a
   genuine model of its size costs, not more.
 
-Nothing is executed: the walker reads the protobuf with ``integrity``'s reader.
+Nothing is executed: the walker reads the protobuf with ``onnxproto``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ _I64_MAX = (1 << 63) - 1
 
 class Unknown(Exception):
     """A shape or value the walker cannot work out; the message says which."""
+
+
+class UnknownOperator(Unknown):
+    """An operator outside ``RULES``: from a hostile file, or from a torch exporter other than the tested one."""
 
 
 @dataclass
@@ -150,7 +154,7 @@ class Shapes:
     def run(self, node: Node) -> None:
         rule = RULES.get(node.op)
         if rule is None:
-            raise Unknown("ad_duckdb models never use this operator")
+            raise UnknownOperator("ad_duckdb models never use this operator")
         outs = rule(self, node)
         for name, t in zip(node.outputs, outs, strict=False):
             if name:

@@ -515,7 +515,7 @@ def test_nothing_is_unpickled_ever() -> None:
 
 
 def test_scoring_side_modules_never_import_torch_or_onnx() -> None:
-    for name in ("integrity", "scoring", "store", "udfs"):
+    for name in ("integrity", "onnxproto", "onnxshapes", "scoring", "store", "udfs"):
         tree = ast.parse((PACKAGE / f"{name}.py").read_text())
         mods = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         mods |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -674,3 +674,115 @@ def test_every_kind_of_exported_model_passes_the_shape_bound() -> None:
             integrity.check_onnx(rec.onnx, model=name, n_features=len(rec.features))
     finally:
         con.close()
+
+
+def _with_dropout(onnx_bytes: bytes) -> bytes:
+    """The graph with an inference-mode Dropout (an identity) on feature_error: an operator outside onnxshapes.RULES
+    that an exporter of another torch version could leave in, harmless to run."""
+    m = onnx.load_from_string(onnx_bytes)
+    for n in m.graph.node:
+        n.output[:] = ["fe_inner" if o == "feature_error" else o for o in n.output]
+    m.graph.node.append(helper.make_node("Dropout", ["fe_inner"], ["feature_error"]))
+    return m.SerializeToString()
+
+
+def test_an_operator_from_another_torch_exporter_is_named_as_such_at_training(good: store.ModelRecord) -> None:
+    """At training the graph comes from this process's own torch exporter, not from a hostile file: a refused operator
+    is named with this torch's version and the tested one, and the message says nothing was stored. A stored or
+    imported model with the same graph keeps the message written for hostile files."""
+    import onnxruntime as ort
+    import torch
+
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import TESTED_TORCH, parity_check, to_onnx_bytes
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    data = _with_dropout(to_onnx_bytes(det.graph_, 2))
+    # harmless: onnxruntime itself scores it exactly as the graph without the Dropout
+    x = X[:50].astype(np.float32)
+    plain = ort.InferenceSession(to_onnx_bytes(det.graph_, 2)).run(None, {"x": x})
+    dropped = ort.InferenceSession(data).run(None, {"x": x})
+    assert all(np.array_equal(a, b) for a, b in zip(plain, dropped, strict=True))
+
+    with pytest.raises(IntegrityError) as err:
+        parity_check(det.graph_, data, X[:50], model="fresh")
+    assert re.fullmatch(
+        rf"Model 'fresh': the ONNX exporter of torch {re.escape(torch.__version__)} wrote operator 'Dropout' at node "
+        rf"\d+ \('Dropout', output 'feature_error'\), which ad_duckdb does not know \(the exporter of torch "
+        rf"{re.escape(TESTED_TORCH)}, the version ad_duckdb is tested with, does not write it\); nothing was stored\. "
+        rf"Train with torch {re.escape(TESTED_TORCH)} \(pip install 'torch=={re.escape(TESTED_TORCH)}'\), or report "
+        r"this with your torch version\.", str(err.value)), str(err.value)
+    assert "never use" not in str(err.value)
+    with pytest.raises(IntegrityError, match=r"Model 'stored' was refused: node \d+ \('Dropout'.*" + _NEVER):
+        integrity.check_onnx(data, model="stored", n_features=2)
+
+
+def test_a_shape_the_walk_cannot_bound_at_training_names_the_torch_versions(good: store.ModelRecord) -> None:
+    """A known operator whose size cannot be worked out, in a freshly exported graph, is said as an exporter
+    mismatch too (with the walker's reason), not as a hostile file."""
+    import torch
+
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import TESTED_TORCH, parity_check
+
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    with pytest.raises(IntegrityError, match=(
+            rf"Model 'fresh': the ONNX exporter of torch {re.escape(torch.__version__)} wrote node \d+ \('Expand', "
+            r"output 'big'\), whose size ad_duckdb cannot work out before it runs \(.*grows with the square of the "
+            rf"batch size \(\[n, n\]\)\); ad_duckdb is tested with torch {re.escape(TESTED_TORCH)}; nothing was "
+            r"stored\.")):
+        parity_check(det.graph_, hostile_bytes(good, "square_of_batch"), X[:50], model="fresh")
+
+
+def test_the_tested_torch_is_the_one_the_makefile_pins() -> None:
+    from ad_duckdb.export import TESTED_TORCH
+
+    pins = re.findall(r"^TORCH := torch==(\S+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert pins == [TESTED_TORCH]
+
+
+# The largest genuine models the training parameters allow: (rows, columns, parameters, what training made of them).
+# Why they pass by a margin: every per-row tensor and matrix product of an exported graph is at most the size of one
+# stored weight tensor, and the graph holds at least two of that size (an encoder and a decoder layer; the latent bank
+# [E, bank, latent] and its squared norms [E, bank]), so the largest is at most half the budget (measured: 0.50 for
+# the 65536-code bank with latent size 1 and for 1555 columns, 0.13 for 16 members), and all of a row's tensors
+# together stay under a twentieth of TOTAL_FACTOR times it. The bank needs as many rows as codes; 16 members beside
+# it would not fit in this machine's memory while training (calibration holds [16, 2048, 65536] distances), and are
+# bounded the same way.
+LARGEST: dict[str, tuple[int, int, dict[str, object], dict[str, int]]] = {
+    "bank_65536_in_1024_groups": (65_536, 2, {"bank_size": 65_536, "bank_kind": "sample", "bank_groups": 1024,
+                                              "knn_k": 2, "latent_dim": 1}, {"bank_size": 65_536, "bank_groups": 1024}),
+    "16_members_latent_1": (600, 2, {"n_models": 16, "latent_dim": 1, "knn_k": 3}, {"n_models": 16, "latent_dim": 1}),
+    "knn_k_whole_bank": (600, 2, {"bank_size": 600, "bank_kind": "sample", "bank_groups": 1, "knn_k": 10**6,
+                                  "latent_dim": 1}, {"bank_size": 600, "knn_k": 599}),
+    "kmeans_knn_k_whole_bank": (800, 2, {"bank_kind": "kmeans", "knn_k": 10**6, "latent_dim": 1,
+                                         "feature_errors": "pooled"}, {"bank_size": 100, "knn_k": 100}),
+    "one_feature_one_unit": (300, 1, {"n_models": 16, "hidden_dims": (1,), "latent_dim": 1}, {"n_models": 16}),
+    "300_columns": (300, 300, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+    "1555_columns_internetads": (200, 1555, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+    "vae_16_members": (600, 5, {"variational": True, "n_models": 16, "latent_dim": 1, "knn_k": 5},
+                       {"n_models": 16, "knn_k": 5}),
+    "float64_input": (600, 3, {"n_models": 16, "latent_dim": 1}, {"n_models": 16}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LARGEST))
+def test_the_largest_genuine_models_pass_the_shape_bound(case: str) -> None:
+    """The shape walk's budget comes from the model's own weights; the models at the edges of the training
+    parameters (bank size and groups, members, latent size 1, knn_k past the bank, 1555 columns, a VAE, float64
+    input) must still pass it, or training them would be refused."""
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import to_onnx_bytes
+
+    n, d, params, made = LARGEST[case]
+    X = np.random.default_rng(0).normal(size=(n, d))
+    if case == "float64_input":
+        X[:, 0] += 1.7e9  # epoch seconds: the graph takes float64 rows and subtracts the centre
+    det = AutoEncoderDetector(max_steps=5, progress=False, **params).fit(X, score_training_rows=False)
+    assert {k: det.history_[k] for k in made} == made  # the edge was reached, not clamped below it
+    assert det.graph_.pre.has_offset == (case == "float64_input")
+    data = to_onnx_bytes(det.graph_, d)
+    integrity._PASSED.clear()
+    integrity.check_onnx(data, model=case, n_features=d)
