@@ -41,6 +41,7 @@ from .pgsql import (
     TXN_WORD,
     VERSION_RE,
     catalog_rewrites,
+    function_lookup,
     keyword_tag,
     split_statements,
     timeout_ms,
@@ -325,7 +326,7 @@ class Session:
         served = self.cursor_statement(sql, params)
         if served is not None:
             return served
-        err = unsupported(sql)
+        err = self.missing_function(sql) or unsupported(sql)
         if err is not None:
             if self.status == b"T":
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
@@ -336,6 +337,29 @@ class Session:
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         return sql
+
+    def missing_function(self, sql: str) -> ProtocolError | None:
+        """PostgreSQL's error for psql's \\sf / \\ef lookup of a function that does not exist (the refusal to show
+        one that does, ``unsupported``, would send the user looking for a definition of nothing)."""
+        lookup = function_lookup(sql)
+        if lookup is None or self.status == b"E":  # (a failed transaction refuses it anyway)
+            return None
+        typed, parts = lookup
+        if not parts:
+            return ProtocolError(f"invalid name syntax: {typed!r} is no function name", "42602")
+        database, schema = ([None, None] + parts[:-1])[-2:]  # name, schema.name or database.schema.name
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        # PostgreSQL's pg_catalog is DuckDB's system database (pgcatalog's pg_proc lists its functions there); the
+        # server's own session macros (temp) are no function of the user's database
+        found = self.cur.execute(
+            "SELECT count(*) FROM duckdb_functions() WHERE lower(function_name) = lower($name) "
+            "AND NOT (database_name = 'temp' AND list_contains($ours, lower(function_name))) "
+            "AND ($schema IS NULL OR CASE WHEN database_name = 'system' THEN lower($schema) = 'pg_catalog' "
+            "ELSE lower(schema_name) = lower($schema) END) "
+            "AND ($database IS NULL OR lower(database_name) = lower($database))",
+            {"name": parts[-1], "schema": schema, "database": database,
+             "ours": [n.lower() for n in SESSION_OBJECTS]}).fetchall()[0][0]
+        return None if found else ProtocolError(f'function "{typed}" does not exist', "42883")
 
     def catalog(self) -> None:
         """Create this session's catalogue views and macros (pgcatalog.SESSION_SQL), once."""

@@ -729,18 +729,47 @@ _REFUSED: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# One part of a dotted name as PostgreSQL reads it: "quoted" (kept as written, "" an escaped quote) or bare
+# (folded to lower case), up to a dot, the argument list of regprocedure's f(integer), or the end.
+_NAME_PART_RE = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^".\s()]+))\s*')
+
+
+def function_lookup(sql: str) -> tuple[str, list[str]] | None:
+    """For psql's \\sf / \\ef lookup (``SELECT 'NAME'::pg_catalog.regproc::pg_catalog.oid``): NAME as typed and
+    its dotted parts as PostgreSQL resolves them ([] when NAME is no valid name); None for any other statement.
+    The session checks the function exists before ``unsupported`` refuses to show it, as PostgreSQL's lookup
+    fails first for a missing one."""
+    if (m := _FUNCTION_OID_RE.match(sql)) is None:
+        return None
+    name = m.group(1).replace("''", "'")
+    parts: list[str] = []
+    pos = 0
+    while (p := _NAME_PART_RE.match(name, pos)) is not None:
+        parts.append(p.group(1).replace('""', '"') if p.group(1) is not None else p.group(2).lower())
+        pos = p.end()
+        if name[pos:pos + 1] != ".":
+            break
+        pos += 1
+    # what may follow the name: regprocedure's argument types (which name no function of their own); a dot
+    # without a part after it, or more than database.schema.name, is no name
+    if not parts or name[pos - 1:pos] == "." or pos < len(name) and name[pos] != "(" or len(parts) > 3:
+        parts = []
+    return name, parts
+
+
 def unsupported(sql: str) -> ProtocolError | None:
     """The error for psql's catalogue queries the server cannot answer, which DuckDB would answer misleadingly (a
     missing table or type, naming none of the command). (COPY and DECLARE are served: ``pgcopy``, ``pgcursors``.)"""
     text = bare_text(sql)
-    if (m := _FUNCTION_OID_RE.match(sql)) is not None:
-        name = m.group(1).replace("''", "'")
+    if (lookup := function_lookup(sql)) is not None:
+        typed, parts = lookup
+        # the name as DuckDB lists it (PostgreSQL folds a bare name to lower case), quoted for the query shown
+        listed = (parts[-1] if parts else typed.split("(")[0].split(".")[-1].strip()).replace("'", "''")
         return ProtocolError(
-            f"a function's definition (psql's \\sf and \\ef, for {name}) is not supported by ad-duckdb serve: "
+            f"a function's definition (psql's \\sf and \\ef, for {typed}) is not supported by ad-duckdb serve: "
             "DuckDB keeps no source of its built-in or Python functions, and of a macro only parts (no parameter "
             "defaults); \\df NAME lists its argument and result types, and SELECT parameters, macro_definition "
-            f"FROM duckdb_functions() WHERE function_name = '{name.split('(')[0].split('.')[-1].strip()}' shows "
-            "what DuckDB keeps.", "0A000")
+            f"FROM duckdb_functions() WHERE function_name = '{listed}' shows what DuckDB keeps.", "0A000")
     for pattern, message in _REFUSED:
         if pattern.search(text):
             return ProtocolError(message, "0A000")

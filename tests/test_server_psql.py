@@ -80,7 +80,8 @@ REFUSALS = {
     "\\do+ ||": "duckdb_functions()",
     "\\dC": "TRY_CAST",
     "\\sf anomaly_score": "function_name = 'anomaly_score'",  # no source kept; a macro's only in parts
-    "\\sf+ main.plain_macro(integer)": "function_name = 'plain_macro'",
+    "\\sf+ pg_catalog.list_first(integer[])": "function_name = 'list_first'",  # a DuckDB macro: parts only
+    "\\sf ANOMALY_SCORE": "function_name = 'anomaly_score'",  # names fold to lower case, as PostgreSQL's
     "\\dconfig": "duckdb_settings()",
     "\\dconfig work_mem": "duckdb_settings()",
 }
@@ -128,6 +129,33 @@ def test_psql_sv_of_a_missing_view_says_it_does_not_exist_as_postgresql_does(sho
         assert err.value.sqlstate == "42P01" and str(err.value).startswith('relation "nosuch" does not exist')
         assert conn.execute("SELECT 'pg_catalog.pg_no_such_catalogue'::regclass IS NULL, "
                             "CAST(NULL AS REGCLASS) IS NULL").fetchone() == (True, True)
+
+
+def test_psql_sf_of_a_missing_function_says_it_does_not_exist_as_postgresql_does(shop: Server) -> None:
+    """psql's \\sf NAME (and \\ef NAME) looks the name up with 'NAME'::regproc (regprocedure with argument
+    types), which the server refused for any name: "a function's definition ... is not supported" sent the user
+    looking for the definition of a function that does not exist. PostgreSQL's lookup fails with function "NAME"
+    does not exist (42883); one that exists is still refused (REFUSALS above)."""
+    # (\\ef sends the same lookup, but psql -c has no query buffer to edit: "no query buffer", before any query)
+    for command, name in [("\\sf nosuch", "nosuch"), ("\\sf+ main.nosuch(integer)", "main.nosuch(integer)"),
+                          # anomaly_score exists, but in pg_catalog (the server's functions, as \\df lists them)
+                          ("\\sf other.anomaly_score", "other.anomaly_score"),
+                          # the server's own catalogue macros are none of the database's functions
+                          ("\\sf pg_regclass", "pg_regclass")]:
+        r = _run(shop, command)
+        # psql prints only the lookup's message (no SQLSTATE), as with PostgreSQL
+        assert r.returncode != 0 and f'ERROR:  function "{name}" does not exist' in r.stderr, (command, r.stderr)
+        assert "not supported" not in r.stderr, (command, r.stderr)
+    assert "is not supported by ad-duckdb serve" in _run(shop, "\\sf pg_catalog.anomaly_score").stderr
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT 'nosuch'::pg_catalog.regproc::pg_catalog.oid")
+        assert err.value.sqlstate == "42883" and str(err.value).startswith('function "nosuch" does not exist')
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT 'a..b'::pg_catalog.regproc::pg_catalog.oid")
+        assert err.value.sqlstate == "42602" and "'a..b'" in str(err.value)
+        # the session carries on: the lookup's error fails no later statement
+        assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_psql_dx_lists_the_extensions_duckdb_has_loaded(shop: Server) -> None:
