@@ -29,6 +29,9 @@ OUTPUT_NAMES = ("score", "feature_error")
 # Why a depth limit: subgraphs (If/Loop bodies) nest, and a crafted file could nest them until the
 # Python stack overflows; our own models have no subgraphs at all.
 MAX_DEPTH = 32
+# Why a node limit: each node costs the walk a few hundred bytes and some microseconds, so a file of millions of tiny
+# nodes would hold gigabytes for minutes; ad_duckdb's largest graphs have a few hundred nodes.
+MAX_NODES = 20_000
 _FLOAT = 1  # TensorProto.DataType.FLOAT: a graph's input unless a column needs float64 (nn.Preprocess)
 _DOUBLE = 11  # TensorProto.DataType.DOUBLE
 
@@ -38,6 +41,7 @@ class _Walk:
     def __init__(self, model: str) -> None:
         self.model = model
         self.problems: list[str] = []
+        self.nodes = 0
 
     def tensor(self, buf: memoryview, where: str) -> None:
         name = pb.str_field(buf, pb.TENSOR_NAME) or "(unnamed)"
@@ -80,6 +84,10 @@ class _Walk:
             raise pb.Malformed(f"subgraphs nested deeper than {MAX_DEPTH}")
         for f, v in pb.sub(buf, pb.GRAPH_NODE, pb.GRAPH_INIT, pb.GRAPH_SPARSE_INIT):
             if f == pb.GRAPH_NODE:
+                self.nodes += 1
+                if self.nodes > MAX_NODES:
+                    self.problems.append(f"it has more than {MAX_NODES:,} nodes; ad_duckdb's graphs have a few hundred")
+                    return
                 self.node(v, where, depth)
             elif f == pb.GRAPH_INIT:
                 self.tensor(v, where)
@@ -93,6 +101,9 @@ def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes
     inits = {pb.str_field(v, pb.TENSOR_NAME): pb.shape_tensor(v) for _, v in pb.sub(graph, pb.GRAPH_INIT)}
     stored = sum(onnxshapes.size(t) for t in inits.values())
     stored += sum(onnxshapes.size(t) for n in nodes if n.op == "Constant" for t in n.tensors.values())
+    # Why capped by the bytes: declared dims cost nothing to write, and a tensor declaring 2^40 values it does not
+    # hold (never used, so onnxruntime drops it unread) would raise the budget for every other node
+    stored = min(stored, 2 * len(graph))  # two int4 values per byte is the densest ONNX stores
     shapes = onnxshapes.Shapes(max(onnxshapes.MIN_BUDGET, stored))
     shapes.t.update(inits)
     shapes.t[INPUT_NAME] = onnxshapes.Tensor([(1, 1), (n_features, 0)])
@@ -107,6 +118,11 @@ def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes
 # (sha256 hex, n_features) of models that passed: the same bytes always pass, so one walk is enough.
 _PASSED: set[tuple[str, int]] = set()
 _PASSED_LOCK = threading.Lock()
+
+
+def _malformed(model: str, e: pb.Malformed) -> IntegrityError:
+    return IntegrityError(f"Model {model!r}: its bytes are not a well-formed ONNX model ({e}); the model will not be "
+                          "used. Re-train it or import a good copy.")
 
 
 def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | None = None) -> None:
@@ -151,10 +167,7 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
             raise pb.Malformed(f"{len(graphs)} graphs instead of one")
         ins, outs = pb.signature(graphs[0])
     except pb.Malformed as e:
-        raise IntegrityError(
-            f"Model {model!r}: its bytes are not a well-formed ONNX model ({e}); the model will not be used. "
-            "Re-train it or import a good copy."
-        ) from None
+        raise _malformed(model, e) from None
     ok_in = (
         len(ins) == 1 and ins[0][0] == INPUT_NAME and ins[0][1] in (_DOUBLE, _FLOAT) and len(ins[0][2]) == 2
         and ins[0][2][1] == n_features and not isinstance(ins[0][2][0], int)
@@ -169,7 +182,10 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
     if walk.problems:
         raise IntegrityError(f"Model {model!r} was refused: " + "; ".join(dict.fromkeys(walk.problems)) + end)
     # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
-    found = _unbounded_node(graphs[0], n_features)
+    try:
+        found = _unbounded_node(graphs[0], n_features)
+    except pb.Malformed as e:  # tensors' int data and nodes' attributes are read only by the shape walk
+        raise _malformed(model, e) from None
     if found:
         i, node, e = found
         output = (node.outputs or [""])[0]

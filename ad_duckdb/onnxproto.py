@@ -138,6 +138,12 @@ def signature(graph: memoryview) -> tuple[list[tuple[str, int | None, list[int |
     return [i for i in ins if i[0] not in inits], outs
 
 
+def int64(x: int) -> int:
+    """A varint read as protobuf reads an int64: bits past 64 dropped, the top bit the sign."""
+    x &= (1 << 64) - 1
+    return x - (1 << 64) if x >= 1 << 63 else x
+
+
 def int_list(buf: memoryview, number: int) -> list[int]:
     """A repeated integer field, packed or not (protobuf accepts both)."""
     out: list[int] = []
@@ -151,13 +157,19 @@ def int_list(buf: memoryview, number: int) -> list[int]:
             while pos < len(v):
                 x, pos = varint(v, pos)
                 out.append(x)
-    return [x - (1 << 64) if x >= 1 << 63 else x for x in out]
+    return [int64(x) for x in out]
 
 
 def shape_tensor(buf: memoryview) -> onnxshapes.Tensor:
-    raw = b"".join(bytes(v) for _, v in sub(buf, TENSOR_RAW))
+    dims = int_list(buf, TENSOR_DIMS)
+    if any(d < 0 for d in dims):
+        raise Malformed(f"tensor {str_field(buf, TENSOR_NAME)!r} has a negative dimension in {dims[:8]}")
+    raw = b""
+    for _, v in sub(buf, TENSOR_RAW):
+        raw = v  # protobuf: the last occurrence wins, as onnxruntime reads it
+    # Why cut: only small tensors' values are tracked, and a longer cut still fails their size check
     ints = int_list(buf, TENSOR_INT64) or int_list(buf, TENSOR_INT32)
-    return onnxshapes.tensor_of(int_list(buf, TENSOR_DIMS), int_field(buf, TENSOR_TYPE), raw, ints)
+    return onnxshapes.tensor_of(dims, int_field(buf, TENSOR_TYPE), bytes(raw[: onnxshapes.MAX_RAW + 1]), ints)
 
 
 def shape_node(buf: memoryview) -> onnxshapes.Node:
@@ -168,8 +180,8 @@ def shape_node(buf: memoryview) -> onnxshapes.Node:
         for f, w, v in fields(attr):
             if f == ATTR_I and w == VARINT:
                 assert isinstance(v, int)
-                node.ints[name] = v - (1 << 64) if v >= 1 << 63 else v
-            elif f == ATTR_INTS:
+                node.ints[name] = int64(v)
+            elif f == ATTR_INTS and name not in node.int_lists:  # once: one call reads every element
                 node.int_lists[name] = int_list(attr, ATTR_INTS)
             elif f == ATTR_T and isinstance(v, memoryview):
                 node.tensors[name] = shape_tensor(v)

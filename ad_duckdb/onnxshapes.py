@@ -32,8 +32,16 @@ MIN_BUDGET = 1 << 16
 # would cost thousands of times a genuine model.
 TOTAL_FACTOR = 64
 _SMALL = 64  # integer tensors up to this many elements have their values tracked (shapes, axes, k)
+MAX_RAW = 8 * _SMALL  # raw bytes of the largest tensor whose values are tracked (int64)
 _INT_TYPES = {6: "<i", 7: "<q", 9: "<?"}  # TensorProto INT32, INT64, BOOL -> struct format
 _I64_MAX = (1 << 63) - 1
+_I64_MIN = -(1 << 63)
+# Why a ceiling: element counts are products of int64 dims; past it the exact number never matters (it is over any
+# budget), and a product of 100k huge dims kept exact would be a bignum of millions of digits built quadratically.
+_COUNT_CAP = 1 << 64
+# Why a rank limit: an Unsqueeze's axes list is as long as the file makes it, and each node could add thousands of
+# axes; ad_duckdb's graphs use rank 4 at most.
+MAX_RANK = 64
 
 
 class Unknown(Exception):
@@ -64,7 +72,7 @@ class Node:
 def _count(shape: Sequence[Mono]) -> Mono:
     c, p = 1, 0
     for dc, dp in shape:
-        c, p = c * dc, p + dp
+        c, p = min(c * dc, _COUNT_CAP), p + dp
     return c, p
 
 
@@ -79,9 +87,9 @@ def _const(v: Mono, what: str) -> int:
 
 
 def _axis(a: int, rank: int) -> int:
-    if not -rank <= a < max(rank, 1):
+    if not -rank <= a < rank:
         raise Unknown(f"axis {a} is outside a tensor of rank {rank}")
-    return a % rank if rank else 0
+    return a % rank
 
 
 def _broadcast(shapes: Sequence[list[Mono]]) -> list[Mono]:
@@ -102,7 +110,11 @@ def _elementwise(vals: Sequence[list[Mono] | None], fn: Callable[..., int]) -> l
     size = max(len(v) for v in vs)
     if any(len(v) not in (1, size) for v in vs) or any(x[1] for v in vs for x in v):
         return None
-    return [(int(fn(*(v[0 if len(v) == 1 else i][0] for v in vs))), 0) for i in range(size)]
+    out = [int(fn(*(v[0 if len(v) == 1 else i][0] for v in vs))) for i in range(size)]
+    # Why: onnxruntime's integers are int64, and a chain of Mul(v, v) would double a Python int's digits per node
+    if any(not _I64_MIN <= x <= _I64_MAX for x in out):
+        return None
+    return [(x, 0) for x in out]
 
 
 class Shapes:
@@ -139,6 +151,8 @@ class Shapes:
         return [_const(v, attr) for v in t.value]
 
     def check(self, shape: list[Mono], what: str, cost: Mono | None = None) -> None:
+        if len(shape) > MAX_RANK:
+            raise Unknown(f"{what} has rank {len(shape)}, over {MAX_RANK}")
         for (c, p), unit in ((_count(shape), "values"), (cost or (0, 0), "multiplications")):
             if p > 1:
                 raise Unknown(f"{what} grows with the square of the batch size ({_show(shape)})")
@@ -159,6 +173,9 @@ class Shapes:
         for name, t in zip(node.outputs, outs, strict=False):
             if name:
                 self.check(t.shape, f"output {name!r}")
+                # Why: a value list is indexed as the tensor's flat values, so it must have exactly their count
+                if t.value is not None and (len(t.value) > _SMALL or _count(t.shape) != (len(t.value), 0)):
+                    t = Tensor(t.shape)
                 self.t[name] = t
 
 
@@ -173,8 +190,14 @@ _FNS: dict[str, Callable[..., int]] = {
 }
 
 
+def _inputs(s: Shapes, n: Node, least: int) -> list[Tensor]:
+    if len(n.inputs) < least:
+        raise Unknown(f"it takes {least} input(s), not {len(n.inputs)}")
+    return [s.need(n, i) for i in range(len(n.inputs))]
+
+
 def _pointwise(s: Shapes, n: Node) -> list[Tensor]:
-    ins = [s.need(n, i) for i in range(len(n.inputs))]
+    ins = _inputs(s, n, 3 if n.op == "Where" else 1 if n.op in ("Max", "Min") else 2)
     shape = _broadcast([t.shape for t in ins])
     fn = _FNS.get(n.op)
     value = _elementwise([t.value for t in ins], fn) if fn and _count(shape) <= (_SMALL, 0) else None
@@ -283,7 +306,7 @@ def _add_dims(a: Mono, b: Mono) -> Mono:
 
 
 def _concat(s: Shapes, n: Node) -> list[Tensor]:
-    ins = [s.need(n, i) for i in range(len(n.inputs))]
+    ins = _inputs(s, n, 1)
     rank = len(ins[0].shape)
     ax = _axis(n.ints.get("axis", 0), rank)
     shape = list(ins[0].shape)
@@ -346,6 +369,8 @@ def _constant_of_shape(s: Shapes, n: Node) -> list[Tensor]:
         raise Unknown(f"its shape {_show(target)} has a negative size")
     fill = n.tensors.get("value")
     value = None
+    if fill is not None and size(fill) != 1:
+        raise Unknown(f"its fill value has {size(fill)} elements, not one")
     if fill is not None and fill.value is not None and _count(target) <= (_SMALL, 0):
         value = [fill.value[0]] * _count(target)[0]
     return [Tensor(list(target), value)]
@@ -371,9 +396,13 @@ def _slice(s: Shapes, n: Node) -> list[Tensor]:
         raise Unknown("Slice without starts and ends")
     axes = s.ints_of(n, 3, "axes") or list(range(len(starts)))
     steps = s.ints_of(n, 4, "steps") or [1] * len(starts)
+    if not len(starts) == len(ends) == len(axes) == len(steps):
+        raise Unknown(f"starts, ends, axes and steps of different lengths {starts}, {ends}, {axes}, {steps}")
     shape, value = list(t.shape), t.value
     for b, e, a, st in zip(starts, ends, axes, steps, strict=True):
         ax = _axis(a, len(shape))
+        if st == 0:
+            raise Unknown("a step of 0")
         if shape[ax][1]:
             if not (b == 0 and e >= _I64_MAX and st == 1):
                 raise Unknown(f"it slices the batch axis of {_show(t.shape)}")
