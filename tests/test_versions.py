@@ -190,3 +190,16 @@ def test_compare_of_tied_scores_has_no_rank_correlation(versions_db: str) -> Non
         assert r.rank_correlation is not None and abs(r.rank_correlation) == pytest.approx(1.0)
     finally:
         con.close()
+
+
+def test_importing_under_another_name_keeps_the_files_own_ref_in_source(tmp_path: pytest.TempPathFactory,
+                                                                         versions_db: str) -> None:
+    # Before: the source was written after the rename, so the export of tx_ae@2 imported as 'fraud' kept
+    # 'fraud@2', a ref that never existed anywhere, instead of the file's tx_ae@2.
+    onnx = str(tmp_path / "v2.onnx")
+    assert invoke("export", versions_db, "tx_ae@2", onnx)[0] == 0
+    staging = str(tmp_path / "renamed.duckdb")
+    rc, out, err = invoke("import", staging, onnx, "--name", "fraud")
+    assert rc == 0 and out.strip() == "stored fraud@1 (exported as tx_ae@2: pin 'fraud@1' here)", (out, err)
+    rc, out, _ = invoke("show", staging, "fraud@1", "--format", "json")
+    assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
