@@ -117,12 +117,12 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
         # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
         # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows).
-        avg_rank = "rank() OVER (ORDER BY {0} DESC) + (count(*) OVER (PARTITION BY {0}) - 1) / 2.0"
         row = cur.execute(
             f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
             f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
             f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
-            f"{avg_rank.format('sa')} AS qa, {avg_rank.format('sb')} AS qb FROM s "
+            "rank() OVER (ORDER BY sa DESC) + (count(*) OVER (PARTITION BY sa) - 1) / 2.0 AS qa, "
+            "rank() OVER (ORDER BY sb DESC) + (count(*) OVER (PARTITION BY sb) - 1) / 2.0 AS qb FROM s "
             f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
         ).fetchall()[0]
     finally:
