@@ -203,3 +203,21 @@ def test_importing_under_another_name_keeps_the_files_own_ref_in_source(tmp_path
     assert rc == 0 and out.strip() == "stored fraud@1 (exported as tx_ae@2: pin 'fraud@1' here)", (out, err)
     rc, out, _ = invoke("show", staging, "fraud@1", "--format", "json")
     assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
+
+
+def test_dropping_a_version_two_views_pin_says_they_fail(tmp_path: pytest.TempPathFactory, versions_db: str) -> None:
+    # Before: "view a ...; view b ..., dropped now: their queries fail until it calls a stored version".
+    import shutil
+
+    path = str(tmp_path / "two_views.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        for v in ("dash_a", "dash_b"):
+            con.execute(f"CREATE VIEW {v} AS SELECT anomaly_score('tx_ae@1', count, amount) AS s FROM transactions")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as seen:
+            ad_duckdb.drop_model(con, "tx_ae@1")
+        assert "view dash_a calls 'tx_ae@1'; view dash_b calls 'tx_ae@1', dropped now: their queries fail until " \
+               "they call a stored version ('tx_ae@2', or 'tx_ae' for the latest)" in str(seen[0].message)
+    finally:
+        con.close()
