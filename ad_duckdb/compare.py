@@ -3,12 +3,13 @@ their top scores overlap, and where each version's thresholds came from (``ad-du
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 
-from . import interrupts
+from . import interrupts, store
 from .exceptions import BadInputError, NoRowsError
 from .models import load_model
 from .sourcecols import source_features
@@ -56,6 +57,17 @@ def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
     return [n for n in ["default"] if n in na | nb] + shared + sorted((na | nb) - set(shared) - {"default"})
 
 
+def _same_version(a: str, b: str, rec: ModelRecord, versions: list[int]) -> BadInputError:
+    """The error for two references to one version, suggesting two versions that exist (or saying there is one)."""
+    if len(versions) < 2:
+        return BadInputError(f"{a!r} and {b!r} are both {rec.ref}: {rec.name!r} has one version, {rec.ref}; train or "
+                             "import another to compare with it.")
+    other = max(v for v in versions if v != rec.version)
+    pair = sorted([other, rec.version])
+    return BadInputError(f"{a!r} and {b!r} are both {rec.ref}: name two versions, e.g. '{rec.name}@{pair[0]}' and "
+                         f"'{rec.name}@{pair[1]}' (stored: {', '.join(str(v) for v in versions)}).")
+
+
 def _scores_sql(rec: ModelRecord, cols: list[str]) -> str:
     """anomaly_score pinned to ``rec``'s version ('name@N', so a retrain mid-query changes nothing)."""
     return f"anomaly_score({quote_literal(rec.ref)}, {', '.join(quote_ident(c) for c in cols)})"
@@ -85,11 +97,10 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         raise BadInputError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
                             f"got {top!r}.")
     rec_a, rec_b = load_model(con, a), load_model(con, b)
-    if rec_a.ref == rec_b.ref:
-        raise BadInputError(f"{a!r} and {b!r} are both {rec_a.ref}: name two versions, e.g. "
-                            f"'{rec_a.name}@{max(1, rec_a.version - 1)}' and '{rec_a.name}@{rec_a.version}'.")
     cur = interrupts.cursor(con)
     try:
+        if rec_a.ref == rec_b.ref:
+            raise _same_version(a, b, rec_a, store.known_models(cur).get(rec_a.name, [rec_a.version]))
         cols_a, cols_b = source_features(cur, rec_a, source), source_features(cur, rec_b, source)
         names = _threshold_names(rec_a, rec_b)
         ta: list[Threshold | None] = [rec_a.threshold(n) for n in names]
@@ -101,13 +112,17 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             params[f"a{k}"], params[f"b{k}"] = (x.value if x else None), (y.value if y else None)
             parts += [f"count(*) FILTER (WHERE sa > $a{k})", f"count(*) FILTER (WHERE sb > $b{k})",
                       f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
-        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", "corr(ra, rb)", *parts])
+        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", "corr(qa, qb)", *parts])
         scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
-        # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it
+        # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
+        # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
+        # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows).
         row = cur.execute(
             f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
             f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
-            f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb FROM s "
+            f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
+            "rank() OVER (ORDER BY sa DESC) + (count(*) OVER (PARTITION BY sa) - 1) / 2.0 AS qa, "
+            "rank() OVER (ORDER BY sb DESC) + (count(*) OVER (PARTITION BY sb) - 1) / 2.0 AS qb FROM s "
             f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
         ).fetchall()[0]
     finally:
@@ -115,8 +130,9 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     if not row[0]:
         raise NoRowsError(f"No rows of {source}{' matching ' + repr(where) if where else ''} to compare {rec_a.ref} "
                           f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
-    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]),
-                            None if row[2] is None else float(row[2]))
+    # DuckDB's corr is NaN when one side's ranks are all equal (constant scores): no correlation, said as None
+    corr = None if row[2] is None or math.isnan(row[2]) else float(row[2])
+    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr)
     for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
         fa, fb, both = row[3 + 3 * k: 6 + 3 * k]
         out.thresholds.append(ThresholdComparison(

@@ -105,9 +105,10 @@ def _warn_broken_views(cur: Any, name: str) -> None:
             broken.append(f"view {shown} calls {', '.join(refs)}")
     if not broken:
         return
-    fix = (f"until it calls a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
+    one = len(broken) == 1
+    fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
            f"until you train or import '{name}' again: every version of '{name}' is dropped")
-    warnings.warn(f"{'; '.join(broken)}, dropped now: {'its' if len(broken) == 1 else 'their'} queries fail {fix} "
+    warnings.warn(f"{'; '.join(broken)}, dropped now: {'its' if one else 'their'} queries fail {fix} "
                   f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
 
 
@@ -152,11 +153,13 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     from .scoring import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
+    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
+    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none). Taken
+    # before a rename: 'fraud@3' would name a version that never existed.
+    exported = rec.ref
     if name is not None:
         rec.name = store.check_name(name)
-    # Why the file's own ref: the version numbers start again in each database, so the file's tx_ae@3 is stored as
-    # tx_ae@1 in a fresh one, and a query pinned to 'tx_ae@3' there scores with another model (or none)
-    rec.source = f"imported from {Path(path).name} ({rec.ref}; {rec.source})"
+    rec.source = f"imported from {Path(path).name} ({exported}; {rec.source})"
     cur = interrupts.cursor(con)
     try:
         same = _same_as_latest(cur, rec)

@@ -161,3 +161,63 @@ def test_a_dropped_pinned_version_names_the_one_version_left(tmp_path: pytest.Te
             con.execute("SELECT anomaly_score('tx_ae@1', 5, 100)").fetchall()
     finally:
         con.close()
+
+
+def test_compare_of_one_version_twice_suggests_two_that_exist(tmp_path: pytest.TempPathFactory) -> None:
+    # Before: a name with one version was told "name two versions, e.g. 'm@1' and 'm@1'".
+    con = ad_duckdb.connect(str(tmp_path / "one.duckdb"))
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=0, **FAST)
+        with pytest.raises(BadInputError, match=r"'tx_ae' and 'tx_ae@1' are both tx_ae@1: 'tx_ae' has one version, "
+                                                r"tx_ae@1; train or import another to compare with it\.") as e:
+            compare_versions(con, "tx_ae", "tx_ae@1", "transactions")
+        assert "'tx_ae@1' and 'tx_ae@1'" not in str(e.value)
+    finally:
+        con.close()
+
+
+def test_compare_of_tied_scores_has_no_rank_correlation(versions_db: str) -> None:
+    # Before: ranks were row numbers, so rows of one score got ranks in scan order and a table of identical rows
+    # reported a rank correlation near 1 (0.86 seen) instead of none.
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", "SELECT 3 AS count, 50.0 AS amount FROM range(40)")
+        assert r.rows == 40 and r.rank_correlation is None
+        # two groups of ties: Spearman's average ranks give +-1 exactly, as scipy.stats.spearmanr does
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2",
+                             "SELECT 3 AS count, (i % 2) * 500.0 AS amount FROM range(40) r(i)")
+        assert r.rank_correlation is not None and abs(r.rank_correlation) == pytest.approx(1.0)
+    finally:
+        con.close()
+
+
+def test_importing_under_another_name_keeps_the_files_own_ref_in_source(tmp_path: pytest.TempPathFactory,
+                                                                         versions_db: str) -> None:
+    # Before: the source was written after the rename, so the export of tx_ae@2 imported as 'fraud' kept
+    # 'fraud@2', a ref that never existed anywhere, instead of the file's tx_ae@2.
+    onnx = str(tmp_path / "v2.onnx")
+    assert invoke("export", versions_db, "tx_ae@2", onnx)[0] == 0
+    staging = str(tmp_path / "renamed.duckdb")
+    rc, out, err = invoke("import", staging, onnx, "--name", "fraud")
+    assert rc == 0 and out.strip() == "stored fraud@1 (exported as tx_ae@2: pin 'fraud@1' here)", (out, err)
+    rc, out, _ = invoke("show", staging, "fraud@1", "--format", "json")
+    assert json.loads(out)["source"] == "imported from v2.onnx (tx_ae@2; transactions)"
+
+
+def test_dropping_a_version_two_views_pin_says_they_fail(tmp_path: pytest.TempPathFactory, versions_db: str) -> None:
+    # Before: "view a ...; view b ..., dropped now: their queries fail until it calls a stored version".
+    import shutil
+
+    path = str(tmp_path / "two_views.duckdb")
+    shutil.copy(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        for v in ("dash_a", "dash_b"):
+            con.execute(f"CREATE VIEW {v} AS SELECT anomaly_score('tx_ae@1', count, amount) AS s FROM transactions")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as seen:
+            ad_duckdb.drop_model(con, "tx_ae@1")
+        assert "view dash_a calls 'tx_ae@1'; view dash_b calls 'tx_ae@1', dropped now: their queries fail until " \
+               "they call a stored version ('tx_ae@2', or 'tx_ae' for the latest)" in str(seen[0].message)
+    finally:
+        con.close()
