@@ -811,3 +811,29 @@ def test_a_csv_with_n_a_past_duckdbs_type_sample_names_the_value_and_the_read_cs
         assert len(ad_duckdb.score(con, "m", fixed)) == 25100
     finally:
         con.close()
+
+
+def test_a_read_csv_hint_replaces_an_option_the_call_already_has(tmp_path: Path) -> None:
+    # Before: the option was appended, so read_csv('x', encoding='utf-8') was told to use
+    # read_csv('x', encoding='utf-8', encoding='latin-1'): DuckDB's "Duplicate named argument".
+    csv_path = tmp_path / "bank.csv"
+    csv_path.write_bytes(b"Count;Amount\n" + "".join(f"{i % 9 + 1};{i * 2.5}\n" for i in range(200)).encode()
+                         + "7;1,5 Café\n".encode("latin-1"))
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"read_csv('{csv_path}', delim=';', encoding = 'utf-8')", **FAST)
+        fixed = f"read_csv('{csv_path}', delim=';', encoding='latin-1')"
+        assert fixed in str(e.value), str(e.value)
+        con.execute(f"SELECT count(*) FROM {fixed}").fetchall()  # the hint's call runs
+    finally:
+        con.close()
+    from ad_duckdb.readhints import with_csv_options
+
+    # a missing-value list keeps what the call had, with the new value added
+    assert with_csv_options("read_csv('x.csv', nullstr='NA', delim=';')", "nullstr=['n/a', '']") == \
+        "read_csv('x.csv', delim=';', nullstr=['NA', 'n/a', ''])"
+    assert with_csv_options("read_csv('x.csv', nullstr=['NA', '-'])", "nullstr=['n/a', '']") == \
+        "read_csv('x.csv', nullstr=['NA', '-', 'n/a', ''])"
+    assert with_csv_options("read_csv('x.csv', sample_size=20480)", "sample_size=-1") == \
+        "read_csv('x.csv', sample_size=-1)"
