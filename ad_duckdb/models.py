@@ -108,7 +108,7 @@ def _warn_broken_views(cur: Any, name: str) -> None:
     one = len(broken) == 1
     fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
            f"until you train or import '{name}' again: every version of '{name}' is dropped")
-    warnings.warn(f"{'; '.join(broken)}, dropped now: {'its' if one else 'their'} queries fail {fix} "
+    warnings.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
                   f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
 
 

@@ -119,7 +119,7 @@ def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPath
         con.close()
     rc, out, err = invoke("drop", path, "tx_ae", "--keep", "1", "--yes")
     assert rc == 0 and out.strip() == "dropped tx_ae version(s) 1", (out, err)
-    assert "note: view dash_v1 calls 'tx_ae@1', dropped now: its queries fail until it calls a stored version " \
+    assert "note: view dash_v1 calls 'tx_ae@1', no longer stored: its queries fail until it calls a stored version " \
            "('tx_ae@2', or 'tx_ae' for the latest)" in err, err
     assert "dash_latest" not in err and "dash_v11" not in err
     con = ad_duckdb.connect(path)
@@ -217,7 +217,7 @@ def test_dropping_a_version_two_views_pin_says_they_fail(tmp_path: pytest.TempPa
             con.execute(f"CREATE VIEW {v} AS SELECT anomaly_score('tx_ae@1', count, amount) AS s FROM transactions")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as seen:
             ad_duckdb.drop_model(con, "tx_ae@1")
-        assert "view dash_a calls 'tx_ae@1'; view dash_b calls 'tx_ae@1', dropped now: their queries fail until " \
+        assert "view dash_a calls 'tx_ae@1'; view dash_b calls 'tx_ae@1', no longer stored: their queries fail until " \
                "they call a stored version ('tx_ae@2', or 'tx_ae' for the latest)" in str(seen[0].message)
     finally:
         con.close()
