@@ -32,6 +32,10 @@ MAX_DEPTH = 32
 # Why a node limit: each node costs the walk a few hundred bytes and some microseconds, so a file of millions of tiny
 # nodes would hold gigabytes for minutes; ad_duckdb's largest graphs have a few hundred nodes.
 MAX_NODES = 20_000
+# Why only the first few problems: a crafted file can hold thousands of distinct ones, and the message reaches logs,
+# SQL errors and psql. Up to MAX_KEPT distinct ones are counted for "and N more"; past that the count is a floor.
+SHOWN_PROBLEMS = 5
+MAX_KEPT = 1000
 _FLOAT = 1  # TensorProto.DataType.FLOAT: a graph's input unless a column needs float64 (nn.Preprocess)
 _DOUBLE = 11  # TensorProto.DataType.DOUBLE
 
@@ -40,17 +44,35 @@ class _Walk:
 
     def __init__(self, model: str) -> None:
         self.model = model
-        self.problems: list[str] = []
-        self.nodes = 0
+        self.problems: dict[str, None] = {}  # distinct, in the order found
+        self.more = False  # problems past MAX_KEPT were found and not counted
+        self.nodes = self.tensors = 0
+
+    def problem(self, text: str) -> None:
+        if len(self.problems) < MAX_KEPT:
+            self.problems[text] = None
+        elif text not in self.problems:
+            self.more = True
+
+    def message(self) -> str:
+        shown = "; ".join(list(self.problems)[:SHOWN_PROBLEMS])
+        rest = len(self.problems) - SHOWN_PROBLEMS
+        if rest > 0:
+            shown += f"; and {'over ' if self.more else ''}{rest:,} more problem{'s' if rest > 1 or self.more else ''}"
+        return shown
 
     def tensor(self, buf: memoryview, where: str) -> None:
-        name = pb.str_field(buf, pb.TENSOR_NAME) or "(unnamed)"
-        external = [v for _, v in pb.sub(buf, pb.TENSOR_EXTERNAL)]
-        if pb.int_field(buf, pb.TENSOR_LOCATION) == pb.EXTERNAL or external:
-            paths = [pb.str_field(e, pb.KV_VALUE) for e in external if pb.str_field(e, pb.KV_KEY) == "location"]
-            self.problems.append(
-                f"tensor {name!r} in {where} refers to external data {paths or '(no location)'}; a stored model "
-                "must carry its weights inside (external paths could read any file on this machine)"
+        self.tensors += 1
+        if self.tensors > MAX_NODES:
+            raise pb.Oversized(f"it has more than {MAX_NODES:,} tensors; ad_duckdb's graphs have a few dozen")
+        t = pb.tensor(buf)
+        if t.location == pb.EXTERNAL or t.n_external:
+            paths = [pb.quote(pb.str_field(e, pb.KV_VALUE)) for e in t.external
+                     if pb.str_field(e, pb.KV_KEY) == "location"]
+            self.problem(
+                f"tensor {pb.quote(t.name or '(unnamed)')} in {where} refers to external data "
+                f"[{', '.join(paths) or '(no location)'}{', ...' if t.n_external > len(t.external) else ''}]; "
+                "a stored model must carry its weights inside (external paths could read any file on this machine)"
             )
 
     def sparse(self, buf: memoryview, where: str) -> None:
@@ -58,26 +80,26 @@ class _Walk:
             self.tensor(t, where)
 
     def node(self, buf: memoryview, where: str, depth: int) -> None:
-        domain = pb.str_field(buf, pb.NODE_DOMAIN)
-        op = pb.str_field(buf, pb.NODE_OP)
+        domain, raw_op = pb.str_field(buf, pb.NODE_DOMAIN), pb.str_field(buf, pb.NODE_OP)
+        op = pb.quote(raw_op)
         if domain not in ALLOWED_DOMAINS:
-            self.problems.append(
-                f"node {op!r} in {where} uses operator domain {domain!r}; only the standard ONNX domains "
+            self.problem(
+                f"node {op} in {where} uses operator domain {pb.quote(domain)}; only the standard ONNX domains "
                 f"{sorted(ALLOWED_DOMAINS)} are allowed (custom operators run native code)"
             )
-        elif op in LOOP_OPS:
-            self.problems.append(
-                f"node {op!r} in {where} is a loop, which ad_duckdb models never contain (its number of runs is "
+        elif raw_op in LOOP_OPS:
+            self.problem(
+                f"node {op} in {where} is a loop, which ad_duckdb models never contain (its number of runs is "
                 "data: it could run for ever in every query that scores the model, and cannot be interrupted)"
             )
         for _, attr in pb.sub(buf, pb.NODE_ATTR):
             for f, v in pb.sub(attr, pb.ATTR_T, pb.ATTR_G, pb.ATTR_TENSORS, pb.ATTR_GRAPHS, pb.ATTR_SPARSE, pb.ATTR_SPARSES):
                 if f in (pb.ATTR_T, pb.ATTR_TENSORS):
-                    self.tensor(v, f"an attribute of node {op!r}")
+                    self.tensor(v, f"an attribute of node {op}")
                 elif f in (pb.ATTR_SPARSE, pb.ATTR_SPARSES):
-                    self.sparse(v, f"an attribute of node {op!r}")
+                    self.sparse(v, f"an attribute of node {op}")
                 else:
-                    self.graph(v, f"a subgraph of node {op!r}", depth + 1)
+                    self.graph(v, f"a subgraph of node {op}", depth + 1)
 
     def graph(self, buf: memoryview, where: str, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -86,8 +108,7 @@ class _Walk:
             if f == pb.GRAPH_NODE:
                 self.nodes += 1
                 if self.nodes > MAX_NODES:
-                    self.problems.append(f"it has more than {MAX_NODES:,} nodes; ad_duckdb's graphs have a few hundred")
-                    return
+                    raise pb.Oversized(f"it has more than {MAX_NODES:,} nodes; ad_duckdb's graphs have a few hundred")
                 self.node(v, where, depth)
             elif f == pb.GRAPH_INIT:
                 self.tensor(v, where)
@@ -98,7 +119,7 @@ class _Walk:
 def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes.Node, onnxshapes.Unknown] | None:
     """The first node of the main graph whose tensors cannot be bounded before it runs (see onnxshapes), and why."""
     nodes = [pb.shape_node(v) for _, v in pb.sub(graph, pb.GRAPH_NODE)]
-    inits = {pb.str_field(v, pb.TENSOR_NAME): pb.shape_tensor(v) for _, v in pb.sub(graph, pb.GRAPH_INIT)}
+    inits = {t.name: pb.shape_tensor(t) for t in (pb.tensor(v) for _, v in pb.sub(graph, pb.GRAPH_INIT))}
     stored = sum(onnxshapes.size(t) for t in inits.values())
     stored += sum(onnxshapes.size(t) for n in nodes if n.op == "Constant" for t in n.tensors.values())
     # Why capped by the bytes: declared dims cost nothing to write, and a tensor declaring 2^40 values it does not
@@ -121,6 +142,9 @@ _PASSED_LOCK = threading.Lock()
 
 
 def _malformed(model: str, e: pb.Malformed) -> IntegrityError:
+    if isinstance(e, pb.Oversized):
+        return IntegrityError(f"Model {model!r} was refused: {e}. The model will not be used; re-train it, or import a "
+                              "model exported by ad_duckdb.")
     return IntegrityError(f"Model {model!r}: its bytes are not a well-formed ONNX model ({e}); the model will not be "
                           "used. Re-train it or import a good copy.")
 
@@ -141,14 +165,22 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
         return
     walk = _Walk(model)
     view = memoryview(data)
+    with pb.field_budget():
+        _check(walk, view, model, n_features)
+    with _PASSED_LOCK:
+        _PASSED.add(key)
+
+
+def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> None:
+    """check_onnx past the size limit and the cache, inside a budget of protobuf fields."""
     try:
         graphs = []
         for f, v in pb.sub(view, pb.MODEL_OPSET, pb.MODEL_GRAPH, pb.MODEL_TRAINING, pb.MODEL_FUNCTIONS):
             if f == pb.MODEL_OPSET:
                 domain = pb.str_field(v, pb.OPSET_DOMAIN)
                 if domain not in ALLOWED_DOMAINS:
-                    walk.problems.append(
-                        f"it imports operator set domain {domain!r}; only {sorted(ALLOWED_DOMAINS)} are allowed"
+                    walk.problem(
+                        f"it imports operator set domain {pb.quote(domain)}; only {sorted(ALLOWED_DOMAINS)} are allowed"
                     )
             elif f == pb.MODEL_GRAPH:
                 graphs.append(v)
@@ -157,12 +189,10 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
                 for _, g in pb.sub(v, pb.TRAINING_INIT, pb.TRAINING_ALGO):
                     walk.graph(g, "training_info", 1)
             else:
-                name = pb.str_field(v, 1)
-                walk.problems.append(
-                    f"it defines a model-local function {name!r}; ad_duckdb models never contain functions"
-                )
+                name = pb.quote(pb.str_field(v, 1))
+                walk.problem(f"it defines a model-local function {name}; ad_duckdb models never contain functions")
                 for _, node in pb.sub(v, 7):  # FunctionProto.node
-                    walk.node(node, f"function {name!r}", 1)
+                    walk.node(node, f"function {name}", 1)
         if len(graphs) != 1:
             raise pb.Malformed(f"{len(graphs)} graphs instead of one")
         ins, outs = pb.signature(graphs[0])
@@ -173,14 +203,13 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
         and ins[0][2][1] == n_features and not isinstance(ins[0][2][0], int)
     )
     if not ok_in or tuple(outs) != OUTPUT_NAMES:
-        shown = [(n, d) for n, _, d in ins]
-        walk.problems.append(
-            f"its graph takes {shown} and returns {outs}, but its feature list has {n_features} column(s); "
+        walk.problem(
+            f"its graph takes {_show_inputs(ins)} and returns {_show_names(outs)}, but its feature list has {n_features} column(s); "
             f"expected one float input 'x' [n, {n_features}] and outputs {list(OUTPUT_NAMES)}"
         )
     end = ". The model will not be used; re-train it, or import a model exported by ad_duckdb."
     if walk.problems:
-        raise IntegrityError(f"Model {model!r} was refused: " + "; ".join(dict.fromkeys(walk.problems)) + end)
+        raise IntegrityError(f"Model {model!r} was refused: " + walk.message() + end)
     # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
     try:
         found = _unbounded_node(graphs[0], n_features)
@@ -190,11 +219,26 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
         i, node, e = found
         output = (node.outputs or [""])[0]
         raise UnboundedGraphError(
-            f"Model {model!r} was refused: node {i} ({node.op!r}, output {output!r}) cannot be bounded before it runs: "
+            f"Model {model!r} was refused: node {i} ({pb.quote(node.op)}, output {pb.quote(output)}) cannot be bounded "
+            "before it runs: "
             f"{e} (a model could then exhaust memory or run for hours in every query){end}",
             node=i, op=node.op, output=output, reason=str(e), unknown_operator=isinstance(e, onnxshapes.UnknownOperator))
-    with _PASSED_LOCK:
-        _PASSED.add(key)
+
+
+_SHOWN_NAMES = 8
+
+
+def _show_names(names: list[str]) -> str:
+    more = f", and {len(names) - _SHOWN_NAMES:,} more" if len(names) > _SHOWN_NAMES else ""
+    return "[" + ", ".join(pb.quote(n) for n in names[:_SHOWN_NAMES]) + more + "]"
+
+
+def _show_inputs(ins: list[tuple[str, int | None, list[int | str | None]]]) -> str:
+    def dims(d: list[int | str | None]) -> str:
+        shown = [pb.quote(x) if isinstance(x, str) else str(x) for x in d[:_SHOWN_NAMES]]
+        return "[" + ", ".join(shown) + (", ..." if len(d) > _SHOWN_NAMES else "") + "]"
+    more = f", and {len(ins) - _SHOWN_NAMES:,} more" if len(ins) > _SHOWN_NAMES else ""
+    return "[" + ", ".join(f"({pb.quote(n)}, {dims(d)})" for n, _, d in ins[:_SHOWN_NAMES]) + more + "]"
 
 
 def metadata_props(data: bytes) -> dict[str, str]:

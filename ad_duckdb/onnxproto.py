@@ -8,9 +8,14 @@ onnxruntime does. Nothing here unpickles or executes anything.
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from . import onnxshapes
+from .onnxshapes import quote
 
 # Wire types
 VARINT, I64, LEN, I32 = 0, 1, 2, 5
@@ -31,10 +36,52 @@ VI_NAME, VI_TYPE = 1, 2
 TYPE_TENSOR, TT_ELEM, TT_SHAPE, SHAPE_DIM, DIM_VALUE, DIM_PARAM = 1, 1, 2, 1, 1, 2
 KV_KEY, KV_VALUE = 1, 2
 EXTERNAL = 1  # TensorProto.DataLocation.EXTERNAL
+# Why these limits: each is far above what ad_duckdb's exporter writes (a few inputs and attributes per node, lists of
+# axes or a shape), and each refuses a list before it is built, so a crafted node cannot hold memory or time.
+MAX_NODE_NAMES = 4096  # inputs, and outputs, of one node
+MAX_ATTRIBUTES = 64  # attributes of one node
+MAX_ATTRIBUTE_INTS = 4096  # integers of one ints attribute
 
 
 class Malformed(Exception):
     """The bytes are not a well-formed protobuf message."""
+
+
+class Oversized(Malformed):
+    """Well-formed, but with more fields or list elements than any ONNX model ad_duckdb reads; the message says which."""
+
+
+# Why a budget of fields: every field costs the pure-Python reader about a microsecond per pass, and a file at the size
+# limit made of 2-byte fields holds 32 million of them (minutes, during a query). ad_duckdb's genuine models read about
+# 3,300 fields in all, whatever their size (measured: 16 members of 1555 columns, a VAE, a bank in 1024 groups; weights
+# are one raw_data field per tensor), so a hundred times that is already a file no exporter of ours wrote.
+MAX_FIELDS = 300_000
+_CHARGE_EVERY = 1024  # fields between two charges of the budget, so that a long message is stopped part-way
+_budget = threading.local()  # per thread: scoring checks models on DuckDB's threads at once
+
+
+@contextmanager
+def field_budget(limit: int = MAX_FIELDS) -> Iterator[None]:
+    """Refuse (Oversized) a reading that visits more than ``limit`` protobuf fields in this thread."""
+    _budget.left, _budget.used = limit, 0
+    try:
+        yield
+    finally:
+        _budget.left = None
+
+
+def fields_read() -> int:
+    """Fields visited under this thread's latest ``field_budget``: a count tests can bound, where time is noisy."""
+    return int(getattr(_budget, "used", 0))
+
+
+def _charge(n: int) -> None:
+    left = getattr(_budget, "left", None)
+    if left is None:  # read outside a budget (metadata_props: only a few top-level fields)
+        return
+    _budget.left, _budget.used = left - n, _budget.used + n
+    if left - n < 0:
+        raise Oversized(f"it has more than {MAX_FIELDS:,} protobuf fields; ad_duckdb's models have a few thousand")
 
 
 def varint(buf: memoryview, pos: int) -> tuple[int, int]:
@@ -52,8 +99,12 @@ def varint(buf: memoryview, pos: int) -> tuple[int, int]:
 
 def fields(buf: memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
     """(field number, wire type, value) of one message; LEN values are zero-copy views, the rest ints."""
-    pos, n = 0, len(buf)
+    pos, n, seen = 0, len(buf), 0
     while pos < n:
+        seen += 1
+        if seen == _CHARGE_EVERY:
+            _charge(seen)
+            seen = 0
         key, pos = varint(buf, pos)
         field, wire = key >> 3, key & 7
         if field == 0:
@@ -79,6 +130,7 @@ def fields(buf: memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
             pos += ln
         else:  # groups (3, 4) are not used by ONNX
             raise Malformed(f"unsupported wire type {wire}")
+    _charge(seen)
 
 
 def sub(buf: memoryview, *numbers: int) -> Iterator[tuple[int, memoryview]]:
@@ -144,47 +196,140 @@ def int64(x: int) -> int:
     return x - (1 << 64) if x >= 1 << 63 else x
 
 
-def int_list(buf: memoryview, number: int) -> list[int]:
-    """A repeated integer field, packed or not (protobuf accepts both)."""
+# Ten bytes that all continue: a varint longer than protobuf allows (see ``varint``).
+_OVERLONG = re.compile(rb"[\x80-\xff]{10}")
+
+
+def _ints(v: int | memoryview, out: list[int], cap: int) -> None:
+    """Append one element of a repeated integer field, packed or not (protobuf accepts both), keeping ``cap`` at most.
+
+    Why a cap: a packed list of a million varints is one field but a million steps; past ``cap`` the callers only need
+    to know that there were more, and the rest is checked for damage in C (protobuf refuses the whole file over it).
+    """
+    if isinstance(v, int):
+        if len(out) < cap:
+            out.append(int64(v))
+        return
+    pos = 0
+    while pos < len(v) and len(out) < cap:
+        x, pos = varint(v, pos)
+        out.append(int64(x))
+    rest = bytes(v[pos:])
+    if rest and (rest[-1] & 0x80 or _OVERLONG.search(rest)):
+        raise Malformed("truncated or overlong varint")
+
+
+def int_list(buf: memoryview, number: int, cap: int = 1 << 62) -> list[int]:
+    """A repeated integer field, packed or not, cut to ``cap`` elements."""
     out: list[int] = []
     for f, _, v in fields(buf):
-        if f != number:
-            continue
-        if isinstance(v, int):
-            out.append(v)
-        else:
-            pos = 0
-            while pos < len(v):
-                x, pos = varint(v, pos)
-                out.append(x)
-    return [int64(x) for x in out]
+        if f == number:
+            _ints(v, out, cap)
+    return out
 
 
-def shape_tensor(buf: memoryview) -> onnxshapes.Tensor:
-    dims = int_list(buf, TENSOR_DIMS)
-    if any(d < 0 for d in dims):
-        raise Malformed(f"tensor {str_field(buf, TENSOR_NAME)!r} has a negative dimension in {dims[:8]}")
-    raw = b""
-    for _, v in sub(buf, TENSOR_RAW):
-        raw = v  # protobuf: the last occurrence wins, as onnxruntime reads it
-    # Why cut: only small tensors' values are tracked, and a longer cut still fails their size check
-    ints = int_list(buf, TENSOR_INT64) or int_list(buf, TENSOR_INT32)
-    return onnxshapes.tensor_of(dims, int_field(buf, TENSOR_TYPE), bytes(raw[: onnxshapes.MAX_RAW + 1]), ints)
+@dataclass
+class TensorInfo:
+    """What the checks read of a TensorProto, from one pass over its fields."""
+
+    name: str = ""
+    dims: list[int] = field(default_factory=list)
+    data_type: int = 0
+    raw: memoryview | None = None
+    int64_data: list[int] = field(default_factory=list)
+    int32_data: list[int] = field(default_factory=list)
+    location: int = 0
+    external: list[memoryview] = field(default_factory=list)  # the first few external_data entries
+    n_external: int = 0
+
+
+_SHOWN_EXTERNAL = 4
+
+
+def tensor(buf: memoryview) -> TensorInfo:
+    """One pass over a TensorProto; more than MAX_RANK dims is refused as soon as it is seen."""
+    t = TensorInfo()
+    tracked = onnxshapes.SMALL + 1  # only tensors of up to SMALL values have them tracked
+    for f, w, v in fields(buf):
+        if f == TENSOR_DIMS:
+            _ints(v, t.dims, onnxshapes.MAX_RANK + 1)
+            if len(t.dims) > onnxshapes.MAX_RANK:
+                # the name read so far (writers put it first): a second pass would read every dim
+                raise Oversized(f"tensor {quote(t.name)} has more than {onnxshapes.MAX_RANK} dimensions; ad_duckdb's "
+                                "tensors have at most 4")
+        elif isinstance(v, memoryview):
+            if f == TENSOR_NAME:
+                t.name = text(v)  # protobuf: the last occurrence wins
+            elif f == TENSOR_RAW:
+                t.raw = v  # the last occurrence wins, as onnxruntime reads it
+            elif f == TENSOR_EXTERNAL:
+                t.n_external += 1
+                if len(t.external) < _SHOWN_EXTERNAL:
+                    t.external.append(v)
+            elif f == TENSOR_INT64:
+                _ints(v, t.int64_data, tracked)
+            elif f == TENSOR_INT32:
+                _ints(v, t.int32_data, tracked)
+        elif f == TENSOR_TYPE and w == VARINT:
+            t.data_type = v
+        elif f == TENSOR_LOCATION and w == VARINT:
+            t.location = v
+        elif f == TENSOR_INT64:
+            _ints(v, t.int64_data, tracked)
+        elif f == TENSOR_INT32:
+            _ints(v, t.int32_data, tracked)
+    return t
+
+
+def shape_tensor(t: TensorInfo) -> onnxshapes.Tensor:
+    if any(d < 0 for d in t.dims):
+        raise Malformed(f"tensor {quote(t.name)} has a negative dimension in {t.dims[:8]}")
+    raw = b"" if t.raw is None else bytes(t.raw[: onnxshapes.MAX_RAW + 1])  # a longer cut still fails the size check
+    return onnxshapes.tensor_of(t.dims, t.data_type, raw, t.int64_data or t.int32_data)
 
 
 def shape_node(buf: memoryview) -> onnxshapes.Node:
-    node = onnxshapes.Node(str_field(buf, NODE_OP), [text(v) for _, v in sub(buf, NODE_IN)],
-                           [text(v) for _, v in sub(buf, NODE_OUT)])
-    for _, attr in sub(buf, NODE_ATTR):
-        name = str_field(attr, ATTR_NAME)
-        for f, w, v in fields(attr):
-            if f == ATTR_I and w == VARINT:
+    """One pass over a NodeProto (and one over each attribute); long lists are refused before they are built."""
+    op, inputs, outputs, attrs = "", [], [], []
+    for f, _, v in fields(buf):
+        if not isinstance(v, memoryview):
+            continue
+        if f == NODE_OP:
+            op = text(v)
+        elif f in (NODE_IN, NODE_OUT):
+            names = inputs if f == NODE_IN else outputs
+            if len(names) == MAX_NODE_NAMES:
+                raise Oversized(f"a node has more than {MAX_NODE_NAMES:,} inputs or outputs; ad_duckdb's have a few")
+            names.append(text(v))
+        elif f == NODE_ATTR:
+            if len(attrs) == MAX_ATTRIBUTES:
+                raise Oversized(f"a node has more than {MAX_ATTRIBUTES} attributes; ad_duckdb's have a few")
+            attrs.append(v)
+    node = onnxshapes.Node(op, inputs, outputs)
+    for attr in attrs:
+        name, ints, ints_seen, i, t, floats = "", [], False, None, None, False
+        for f, w, v in fields(attr):  # values kept until the end: the name (the last one wins) may come after them
+            if f == ATTR_NAME and isinstance(v, memoryview):
+                name = text(v)
+            elif f == ATTR_I and w == VARINT:
                 assert isinstance(v, int)
-                node.ints[name] = int64(v)
-            elif f == ATTR_INTS and name not in node.int_lists:  # once: one call reads every element
-                node.int_lists[name] = int_list(attr, ATTR_INTS)
+                i = int64(v)
+            elif f == ATTR_INTS:
+                ints_seen = True
+                _ints(v, ints, MAX_ATTRIBUTE_INTS + 1)
+                if len(ints) > MAX_ATTRIBUTE_INTS:
+                    raise Oversized(f"attribute {quote(name)} of node {quote(op)} lists more "
+                                    f"than {MAX_ATTRIBUTE_INTS} integers; ad_duckdb's list a few")
             elif f == ATTR_T and isinstance(v, memoryview):
-                node.tensors[name] = shape_tensor(v)
+                t = v
             elif f in (ATTR_F, ATTR_FLOATS):
-                node.floats.add(name)
+                floats = True
+        if i is not None:
+            node.ints[name] = i
+        if ints_seen:
+            node.int_lists[name] = ints
+        if t is not None:
+            node.tensors[name] = shape_tensor(tensor(t))
+        if floats:
+            node.floats.add(name)
     return node

@@ -31,8 +31,8 @@ MIN_BUDGET = 1 << 16
 # weight in one product and has a few dozen per-row tensors; a file of thousands of nodes, each at the budget,
 # would cost thousands of times a genuine model.
 TOTAL_FACTOR = 64
-_SMALL = 64  # integer tensors up to this many elements have their values tracked (shapes, axes, k)
-MAX_RAW = 8 * _SMALL  # raw bytes of the largest tensor whose values are tracked (int64)
+SMALL = 64  # integer tensors up to this many elements have their values tracked (shapes, axes, k)
+MAX_RAW = 8 * SMALL  # raw bytes of the largest tensor whose values are tracked (int64)
 _INT_TYPES = {6: "<i", 7: "<q", 9: "<?"}  # TensorProto INT32, INT64, BOOL -> struct format
 _I64_MAX = (1 << 63) - 1
 _I64_MIN = -(1 << 63)
@@ -42,6 +42,27 @@ _COUNT_CAP = 1 << 64
 # Why a rank limit: an Unsqueeze's axes list is as long as the file makes it, and each node could add thousands of
 # axes; ad_duckdb's graphs use rank 4 at most.
 MAX_RANK = 64
+# Why names and lists are cut in messages: they come from the file, reach logs, SQL errors and psql, and can be
+# megabytes long.
+MAX_SHOWN_NAME = 80
+_SHOWN_INTS = 8
+
+
+def quote(name: str, limit: int = MAX_SHOWN_NAME) -> str:
+    """``name`` as repr shows it (control and other unprintable characters escaped), cut to about ``limit`` characters
+    with an ellipsis."""
+    width, cut = 0, len(name)
+    for k, ch in enumerate(name):
+        width += 1 if ch.isprintable() else len(repr(ch)) - 2
+        if width > limit:
+            cut = k
+            break
+    shown = repr(name[:cut])
+    return shown if cut == len(name) else shown[:-1] + "…" + shown[-1]
+
+
+def _shown_ints(v: Sequence[int]) -> str:
+    return "[" + ", ".join(map(str, v[:_SHOWN_INTS])) + (", ...]" if len(v) > _SHOWN_INTS else "]")
 
 
 class Unknown(Exception):
@@ -130,7 +151,7 @@ class Shapes:
             return None
         name = node.inputs[i]
         if name not in self.t:
-            raise Unknown(f"its input {name!r} is not produced before it")
+            raise Unknown(f"its input {quote(name)} is not produced before it")
         return self.t[name]
 
     def need(self, node: Node, i: int) -> Tensor:
@@ -172,9 +193,9 @@ class Shapes:
         outs = rule(self, node)
         for name, t in zip(node.outputs, outs, strict=False):
             if name:
-                self.check(t.shape, f"output {name!r}")
+                self.check(t.shape, f"output {quote(name)}")
                 # Why: a value list is indexed as the tensor's flat values, so it must have exactly their count
-                if t.value is not None and (len(t.value) > _SMALL or _count(t.shape) != (len(t.value), 0)):
+                if t.value is not None and (len(t.value) > SMALL or _count(t.shape) != (len(t.value), 0)):
                     t = Tensor(t.shape)
                 self.t[name] = t
 
@@ -197,10 +218,13 @@ def _inputs(s: Shapes, n: Node, least: int) -> list[Tensor]:
 
 
 def _pointwise(s: Shapes, n: Node) -> list[Tensor]:
-    ins = _inputs(s, n, 3 if n.op == "Where" else 1 if n.op in ("Max", "Min") else 2)
+    least = 3 if n.op == "Where" else 1 if n.op in ("Max", "Min") else 2
+    if n.op not in ("Max", "Min") and len(n.inputs) > least:  # only Max and Min are variadic
+        raise Unknown(f"it takes {least} inputs, not {len(n.inputs)}")
+    ins = _inputs(s, n, least)
     shape = _broadcast([t.shape for t in ins])
     fn = _FNS.get(n.op)
-    value = _elementwise([t.value for t in ins], fn) if fn and _count(shape) <= (_SMALL, 0) else None
+    value = _elementwise([t.value for t in ins], fn) if fn and _count(shape) <= (SMALL, 0) else None
     return [Tensor(shape, value)]
 
 
@@ -294,7 +318,7 @@ def _gather(s: Shapes, n: Node) -> list[Tensor]:
         size = _const(data.shape[0], "gathered data")
         picks = [_const(i, "an index") for i in idx.value]
         if any(not -size <= i < size for i in picks):
-            raise Unknown(f"an index in {picks} is outside {size} values")
+            raise Unknown(f"an index in {_shown_ints(picks)} is outside {size} values")
         value = [data.value[i] for i in picks]
     return [Tensor(shape, value)]
 
@@ -347,7 +371,7 @@ def _reshape(s: Shapes, n: Node) -> list[Tensor]:
         raise Unknown("its target shape has several -1")
     if None in out:
         if known[0] == 0 or total[0] % known[0] or total[1] < known[1]:
-            raise Unknown(f"{_show(t.shape)} does not reshape to {target}")
+            raise Unknown(f"{_show(t.shape)} does not reshape to {_show(target)}")
         out[out.index(None)] = (total[0] // known[0], total[1] - known[1])
     shape = [d for d in out if d is not None]
     if _count(shape) != total:
@@ -371,7 +395,7 @@ def _constant_of_shape(s: Shapes, n: Node) -> list[Tensor]:
     value = None
     if fill is not None and size(fill) != 1:
         raise Unknown(f"its fill value has {size(fill)} elements, not one")
-    if fill is not None and fill.value is not None and _count(target) <= (_SMALL, 0):
+    if fill is not None and fill.value is not None and _count(target) <= (SMALL, 0):
         value = [fill.value[0]] * _count(target)[0]
     return [Tensor(list(target), value)]
 
@@ -397,7 +421,8 @@ def _slice(s: Shapes, n: Node) -> list[Tensor]:
     axes = s.ints_of(n, 3, "axes") or list(range(len(starts)))
     steps = s.ints_of(n, 4, "steps") or [1] * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps):
-        raise Unknown(f"starts, ends, axes and steps of different lengths {starts}, {ends}, {axes}, {steps}")
+        raise Unknown(f"starts, ends, axes and steps of different lengths {_shown_ints(starts)}, {_shown_ints(ends)}, "
+                      f"{_shown_ints(axes)}, {_shown_ints(steps)}")
     shape, value = list(t.shape), t.value
     for b, e, a, st in zip(starts, ends, axes, steps, strict=True):
         ax = _axis(a, len(shape))
@@ -417,7 +442,7 @@ def _transpose(s: Shapes, n: Node) -> list[Tensor]:
     t = s.need(n, 0)
     perm = n.int_lists.get("perm", list(range(len(t.shape)))[::-1])
     if sorted(perm) != list(range(len(t.shape))):
-        raise Unknown(f"perm {perm} does not fit {_show(t.shape)}")
+        raise Unknown(f"perm {_shown_ints(perm)} does not fit {_show(t.shape)}")
     return [Tensor([t.shape[i] for i in perm])]
 
 
@@ -439,7 +464,7 @@ def tensor_of(dims: list[int], elem_type: int, raw: bytes, ints: list[int]) -> T
     shape = [(d, 0) for d in dims]
     size = _count(shape)[0]
     value = None
-    if elem_type in _INT_TYPES and size <= _SMALL:
+    if elem_type in _INT_TYPES and size <= SMALL:
         if raw:
             fmt = _INT_TYPES[elem_type]
             width = struct.calcsize(fmt)

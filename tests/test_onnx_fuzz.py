@@ -109,6 +109,12 @@ def test_an_operator_without_inputs_is_refused(op: str) -> None:
              r"takes \d+ input")
 
 
+@pytest.mark.parametrize("op", ["Add", "Mul", "Where"])
+def test_a_binary_operator_with_an_input_too_many_is_refused(op: str) -> None:
+    """Add of three tracked values called its two-argument function with three (a TypeError, found by hypothesis)."""
+    _refused(_model([helper.make_node(op, ["c", "c", "c", "c"], ["o"])], [_i64("c", [1])]), r"takes \d inputs, not 4")
+
+
 @pytest.mark.parametrize("starts, ends, axes, steps, reason", [
     ([0], [1], [1], [0], "a step of 0"),
     ([0, 0], [1], None, None, r"starts, ends, axes and steps of different lengths"),
@@ -219,8 +225,9 @@ def test_a_long_unpacked_ints_attribute_is_read_in_linear_time() -> None:
 
 
 def test_rank_cannot_grow_without_bound() -> None:
-    """Each Unsqueeze adds as many axes as its (older opsets') axes attribute lists."""
-    nodes = [helper.make_node("Unsqueeze", [f"t{i}"], [f"t{i + 1}"], axes=list(range(1000))) for i in range(200)]
+    """Each Unsqueeze adds as many axes as its (older opsets') axes attribute lists (20 nodes: 200 would be over the
+    budget of protobuf fields, a refusal too)."""
+    nodes = [helper.make_node("Unsqueeze", [f"t{i}"], [f"t{i + 1}"], axes=list(range(1000))) for i in range(20)]
     _refused(_model(nodes, [helper.make_tensor("t0", TensorProto.FLOAT, [], [1.0])]), r"has rank 1000, over 64")
 
 
@@ -303,3 +310,123 @@ def test_every_truncation_of_a_real_model_is_refused(real: bytes) -> None:
     for end in range(0, len(real), 7):
         assert _verdict(real[:end]) == "refused", end
 
+
+
+# --- cost of big crafted files: a counted bound, not a timed one ------------------------------------------------
+
+def _tensor_bytes(fields: bytes) -> bytes:
+    """An initializer named 't' made of hand-written fields (unpacked, or unknown to ONNX)."""
+    return _field(5, _field(8, b"t") + fields)
+
+
+def _with_raw_graph_fields(extra: bytes) -> bytes:
+    m = onnx.load_from_string(_model([]))
+    graph = m.graph.SerializeToString() + extra
+    m.ClearField("graph")
+    return m.SerializeToString() + _field(7, graph)
+
+
+def test_a_file_of_millions_of_tiny_fields_is_refused_within_a_budget_of_fields() -> None:
+    """Two million unknown 3-byte fields in one tensor (6 MB; a file at the 64 MiB limit holds ten times more): each
+    pass of the reader over them cost seconds. The reading stops once it has visited MAX_FIELDS of them."""
+    from ad_duckdb import onnxproto
+
+    data = _with_raw_graph_fields(_tensor_bytes(b"\xf8\x07\x01" * 2_000_000))
+    _refused(data, r"more than 300,000 protobuf fields")
+    assert onnxproto.fields_read() <= onnxproto.MAX_FIELDS + 1024
+
+
+def test_a_hundred_thousand_unpacked_dims_are_refused_at_the_first_past_the_rank_limit() -> None:
+    """1 MB of unpacked dims in one tensor: refused as soon as the 65th is read, not after reading them all."""
+    from ad_duckdb import onnxproto
+    from ad_duckdb.onnxfile import _varint
+
+    dims = b"".join(b"\x08" + _varint(1 << 62) for _ in range(100_000))
+    _refused(_with_raw_graph_fields(_tensor_bytes(dims)), r"tensor 't' has more than 64 dimensions")
+    assert onnxproto.fields_read() < 2_000
+
+
+def test_a_long_packed_list_is_decoded_only_up_to_what_is_needed_and_checked_to_its_end() -> None:
+    from ad_duckdb import onnxproto
+    from ad_duckdb.onnxfile import _varint
+
+    packed = b"".join(_varint(300) for _ in range(1_000_000))
+    field = memoryview(_field(7, packed))
+    assert onnxproto.int_list(field, 7, cap=65) == [300] * 65
+    damaged = memoryview(_field(7, packed[:-1]))  # the last varint now runs past its field
+    with pytest.raises(onnxproto.Malformed, match="truncated or overlong varint"):
+        onnxproto.int_list(damaged, 7, cap=65)
+    overlong = memoryview(_field(7, packed + b"\xff" * 10 + b"\x01"))
+    with pytest.raises(onnxproto.Malformed, match="truncated or overlong varint"):
+        onnxproto.int_list(overlong, 7, cap=65)
+
+
+@pytest.mark.parametrize("what, node, reason", [
+    ("inputs", helper.make_node("Max", ["x"] * 5000, ["o"]), r"more than 4,096 inputs or outputs"),
+    ("outputs", helper.make_node("Relu", ["x"], [f"o{i}" for i in range(5000)]), r"more than 4,096 inputs or outputs"),
+    ("attributes", helper.make_node("Relu", ["x"], ["o"], **{f"a{i}": i for i in range(100)}),
+     r"more than 64 attributes"),
+    ("ints", helper.make_node("Transpose", ["x"], ["o"], perm=list(range(5000))),
+     r"attribute 'perm' of node 'Transpose' lists more than 4096 integers"),
+])
+def test_long_lists_in_a_node_are_refused_before_they_are_built(what: str, node: onnx.NodeProto, reason: str) -> None:
+    _refused(_model([node]), reason)
+
+
+def test_a_genuine_model_reads_far_fewer_fields_than_the_budget(real: bytes) -> None:
+    """The margin of MAX_FIELDS: an exported model reads a few thousand fields, whatever its weights' size."""
+    from ad_duckdb import onnxproto
+
+    assert _verdict(real) == "passed"
+    assert 0 < onnxproto.fields_read() < onnxproto.MAX_FIELDS // 50
+
+
+# --- messages stay short whatever the file holds ----------------------------------------------------------------
+
+def _message(data: bytes) -> str:
+    integrity._PASSED.clear()
+    with pytest.raises(IntegrityError) as e:
+        integrity.check_onnx(data, model="fuzzed", n_features=2)
+    return str(e.value)
+
+
+_HOSTILE_NAME = "\x1b[2J\u202e" + "A" * 1_000_000  # a terminal escape, a right-to-left override, then a megabyte
+
+
+def test_names_from_the_file_are_cut_and_escaped_in_messages() -> None:
+    node = helper.make_node(_HOSTILE_NAME, ["x"], ["o"], domain="evil" + _HOSTILE_NAME)
+    tensor = helper.make_tensor(_HOSTILE_NAME, TensorProto.FLOAT, [1], [0.0])
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value="/etc/" + _HOSTILE_NAME)
+    for data in (_model([node]), _model([], [tensor])):
+        msg = _message(data)
+        assert len(msg) < 2_000, len(msg)
+        assert "\x1b" not in msg and "\u202e" not in msg and r"\x1b[2J\u202e" in msg
+        assert "A" * 60 + "…'" in msg and "A" * 90 not in msg
+
+
+@pytest.mark.parametrize("where", ["op", "input", "output"])
+def test_names_in_a_refusal_of_the_shape_walk_are_cut(where: str) -> None:
+    """An unknown operator, an input never produced, an output the walk refuses: each quotes a name from the file."""
+    node = {"op": helper.make_node(_HOSTILE_NAME, ["x"], ["o"]),
+            "input": helper.make_node("Relu", [_HOSTILE_NAME], ["o"]),
+            "output": helper.make_node("MatMul", ["x", "x"], [_HOSTILE_NAME])}[where]
+    msg = _message(_model([node]))
+    assert len(msg) < 2_000, len(msg)
+    assert r"\x1b[2J\u202e" + "A" * 60 in msg and "A" * 90 not in msg
+
+
+def test_only_the_first_few_problems_are_listed() -> None:
+    nodes = [helper.make_node("Relu", ["x"], [f"o{i}"], domain=f"evil{i}") for i in range(500)]
+    msg = _message(_model(nodes))
+    assert msg.count("uses operator domain") == integrity.SHOWN_PROBLEMS
+    assert "'evil0'" in msg and "'evil4'" in msg and "'evil5'" not in msg
+    assert "and 495 more problems" in msg
+    assert len(msg) < 2_000, len(msg)
+
+
+def test_a_long_list_in_a_refusal_of_the_shape_walk_is_cut() -> None:
+    """Older opsets' Slice takes its starts as an attribute: 3000 of them were all quoted."""
+    msg = _message(_model([helper.make_node("Slice", ["x"], ["o"], starts=list(range(3000)), ends=[1])]))
+    assert "different lengths [0, 1, 2, 3, 4, 5, 6, 7, ...], [1]" in msg
+    assert len(msg) < 2_000, len(msg)
