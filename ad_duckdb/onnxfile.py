@@ -13,6 +13,7 @@ from typing import Any
 from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError
 from .features import FeatureSpec
+from .onnxshapes import quote
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
@@ -63,9 +64,14 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
         raise IntegrityError(
             f"The model file has format_version {fmt}; this ad_duckdb reads 1..{store.FORMAT_VERSION}. Upgrade ad_duckdb."
         )
+    name = meta.get("name")
+    if not isinstance(name, str) or not store.valid_name(name):
+        # Why here: the name reaches every later message, whole (a file can hold a megabyte of escapes in it)
+        raise IntegrityError(f"The model file's ad_duckdb metadata names the model {quote(str(name))}, which is not "
+                             "a valid model name; the file was not written by ad_duckdb's export_model.")
     try:
         return ModelRecord(
-            name=str(meta["name"]), version=int(meta.get("version", 0)), kind=str(meta["kind"]),
+            name=name, version=int(meta.get("version", 0)), kind=str(meta["kind"]),
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
             train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
             metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),

@@ -188,8 +188,13 @@ def is_model_file(entry: str) -> bool:
     return entry.lower().endswith(".onnx")
 
 
+def valid_name(name: str) -> bool:
+    """Whether ``name`` has a model name's form (older releases' names ending in '.onnx' included)."""
+    return bool(_NAME.fullmatch(name))
+
+
 def check_name(name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not valid_name(name):
         raise BadInputError(
             f"Model name {name!r} is not valid: use letters, digits, '_', '-' or '.', starting with a letter "
             "or '_' (at most 128 characters), e.g. 'tx_ae'. '@' is reserved for versions ('tx_ae@2')."
@@ -207,7 +212,7 @@ def check_name(name: object) -> str:
 def name_without_onnx(name: str) -> str:
     """A valid name for ``name`` without its '.onnx' ending (releases before 2026-12-01 stored such names)."""
     stem = name[: -len(".onnx")].rstrip(".-") if is_model_file(name) else name
-    return stem if _NAME.match(stem) else "model"
+    return stem if valid_name(stem) else "model"
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:

@@ -786,3 +786,24 @@ def test_the_largest_genuine_models_pass_the_shape_bound(case: str) -> None:
     data = to_onnx_bytes(det.graph_, d)
     integrity._PASSED.clear()
     integrity.check_onnx(data, model=case, n_features=d)
+
+
+def test_a_file_whose_model_name_is_not_a_name_is_refused_with_a_short_message(good: store.ModelRecord,
+                                                                                 tmp_path: Path) -> None:
+    # Before: the name from the file's metadata went into messages whole (100,000 characters, escapes included).
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        meta["name"] = "\x1b[2J" + "x" * 100_000
+        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+        (tmp_path / "long.onnx").write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        with pytest.raises(IntegrityError) as caught:
+            ad_duckdb.import_model(con, tmp_path / "long.onnx")
+        msg = str(caught.value)
+        assert len(msg) < 600 and "\x1b" not in msg and "not a valid model name" in msg, msg[:2000]
+        assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx"]
+    finally:
+        con.close()

@@ -546,3 +546,13 @@ def test_a_store_column_dropped_by_hand_is_named_with_the_statement_that_restore
             ad_duckdb.list_models(con)
     finally:
         con.close()
+
+
+def test_a_name_with_a_trailing_newline_is_not_a_name() -> None:
+    # Before: the pattern's '$' matched before a final newline, so 'tx\n' was stored as a model name, which no
+    # anomaly_score('tx', ...) reaches and which `list` prints on two lines.
+    from ad_duckdb.exceptions import BadInputError
+
+    with pytest.raises(BadInputError, match="is not valid"):
+        store.check_name("tx\n")
+    assert store.check_name("tx") == "tx"
