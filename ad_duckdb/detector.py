@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .frames import arrow_rows, arrow_table
@@ -316,15 +317,15 @@ class AutoEncoderDetector:
         return _frame_rows(X, "AutoEncoderDetector")
 
     def _graph_batches(self, X: np.ndarray, batch_size: int, part: Any) -> list[Any]:
-        """``part(graph, rows)`` on each batch of ``X`` (checked), without gradients."""
+        """``part(graph, rows)`` on each batch of ``X`` (checked), without gradients; a batch is cut further to the
+        graph's ``chunk_rows`` (a large bank's distances are [members, rows, bank] values)."""
         self._check_fitted()
         import torch
 
         X = self._as_rows(X)
+        rows = max(1, min(int(batch_size), self.graph_.chunk_rows()))
         with torch.no_grad():
-            # at least one batch, so that an empty X gives empty results of the right shapes
-            return [part(self.graph_, torch.from_numpy(X[i : i + batch_size]))
-                    for i in range(0, max(len(X), 1), batch_size)]
+            return [part(self.graph_, torch.from_numpy(X[sl])) for sl in row_slices(len(X), rows)]
 
     def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
         """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .chunks import row_slices
 from .exceptions import IntegrityError, UnboundedGraphError
 from .integrity import INPUT_NAME, OUTPUT_NAMES
 
@@ -59,15 +60,20 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
 
     Xg = np.require(np.asarray(X, dtype=np.float64 if graph.pre.input_dtype == torch.float64 else np.float32),
                     requirements=["C", "W"])
+    # Both sides in the graph's row chunks: a large bank's distances are [members, rows, bank] values in each.
+    slices = row_slices(len(Xg), graph.chunk_rows())
     with torch.no_grad():
-        ts, te = graph(torch.from_numpy(Xg))
+        torch_out = [graph(torch.from_numpy(Xg[sl])) for sl in slices]
+    ts_np = np.concatenate([s.numpy() for s, _ in torch_out])
+    te_np = np.concatenate([e.numpy() for _, e in torch_out])
     # Why make_session: it runs the integrity check first, so a fresh graph too is checked before onnxruntime sees it
     try:
         sess = make_session(onnx_bytes, model=model, n_features=Xg.shape[1])
     except UnboundedGraphError as e:  # our own exporter wrote it: not a hostile file, but a torch we were not tested on
         raise IntegrityError(_exporter_mismatch(e, model, torch.__version__)) from e
-    os_, oe = sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg})
-    ts_np, te_np = ts.numpy(), te.numpy()
+    ort_out = [sess.run(list(OUTPUT_NAMES), {INPUT_NAME: Xg[sl]}) for sl in slices]
+    os_ = np.concatenate([s for s, _ in ort_out])
+    oe = np.concatenate([e for _, e in ort_out])
     # Why these tolerances: float32 kernels differ between torch and onnxruntime, and the latent-distance
     # term (|a|^2 - 2ab + |b|^2 under a square root) amplifies rounding near zero distance.
     scale = float(np.median(np.abs(ts_np))) if len(ts_np) else 1.0

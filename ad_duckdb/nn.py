@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .chunks import row_bytes, rows_per_chunk
 from .features import CLIP, FeatureSpec
 
 # Up to this many features, per-column shifts and scales are exported as Gemms with a diagonal (or identity)
@@ -138,6 +139,10 @@ class EnsembleAutoEncoder(nn.Module):
         self.latent_dim = latent_dim
         self.variational = variational
 
+    def widths(self) -> list[int]:
+        """Each layer's output width (the widest sets how many rows a torch pass may take at once)."""
+        return [int(m.weight.shape[-1]) for m in self.modules() if isinstance(m, EnsembleLinear)]
+
     def encode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Latent mean [E, B, k] and, for a VAE, the log-variance."""
         if z.dim() == 2 and self.n_models > 1:
@@ -225,6 +230,18 @@ class ScoringGraph(nn.Module):
         per_column = self.pre.narrow and weight.dim() == 3 and weight.shape[0] == 1
         self.register_buffer("rec_diag", torch.diag(weight[0, 0]).detach().clone() if per_column else None)
         self.register_buffer("knn_weight", (1.0 / knn_scale).detach().clone())  # [E, 1]
+
+    def row_bytes(self) -> int:
+        """Bytes per row of the largest intermediate of a torch pass (``forward``, ``terms``): the bank distances
+        [E, rows, bank], topk's selection, or the widest layer."""
+        bank = int(self.bank.shape[1]) if self.knn_k > 0 else 0  # no distances when the term is off
+        return row_bytes(self.ae.n_models, [*self.ae.widths(), self.pre.n_features], bank_size=bank,
+                         bank_groups=self.bank_groups, knn_k=self.knn_k if self.knn_k > 1 else 0)
+
+    def chunk_rows(self, budget: int | None = None) -> int:
+        """Rows one torch pass may take so that its largest intermediate stays under ``budget`` bytes (default
+        chunks.CHUNK_BYTES)."""
+        return rows_per_chunk(self.row_bytes(), budget)
 
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
         """Latent-neighbour distance of each code [E, B, k]: [E, B].

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import progress
+from .chunks import row_bytes, row_slices, rows_per_chunk
 from .exceptions import BadInputError
 
 # Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
@@ -206,6 +207,8 @@ def fit_ensemble(
     gen = torch.Generator().manual_seed(params.seed)
     opt = torch.optim.Adam(ae.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     best, best_state, stale, ran = math.inf, None, 0, 0
+    # Why in chunks: the validation rows (a tenth of up to max_train_rows) through every member at once
+    val_slices = row_slices(len(Zv), rows_per_chunk(row_bytes(E, [*ae.widths(), d])))
     t_start = time.perf_counter()
     curve: list[float] = []
     bar = progress.start(steps, desc, params.progress, params.patience)
@@ -238,7 +241,7 @@ def fit_ensemble(
             if ran % eval_every == 0 or ran == steps:
                 ae.eval()
                 with torch.no_grad():
-                    v_rows = ((ae(Zv)[1] - Zv) ** 2).mean(-1)
+                    v_rows = torch.cat([((ae(Zv[sl])[1] - Zv[sl]) ** 2).mean(-1) for sl in val_slices], dim=1)
                     if robust and params.trim_fraction > 0 and v_rows.shape[1] > 4:
                         k = max(1, int(v_rows.shape[1] * (1.0 - params.trim_fraction)))
                         v_rows = torch.topk(v_rows, k, dim=1, largest=False).values
@@ -282,16 +285,26 @@ CENTROID_ROWS = 8
 
 
 def _kmeans(codes: Any, init: Any, iters: int = 25) -> Any:
-    """Lloyd's k-means per member: codes [E, n, k], initial centroids [E, c, k] -> centroids [E, c, k]."""
+    """Lloyd's k-means per member: codes [E, n, k], initial centroids [E, c, k] -> centroids [E, c, k].
+
+    Rows in chunks: the distances and the one-hot assignment are [E, n, c] (20,000 codes and 65,536 centroids
+    in 16 members would be 84 GB each); within the budget one chunk, as before.
+    """
     import torch
 
     cent = init.clone()
+    E, c = cent.shape[0], cent.shape[1]
+    slices = row_slices(codes.shape[1], rows_per_chunk(row_bytes(E, [c])))
     for _ in range(iters):
-        d2 = (codes * codes).sum(-1, keepdim=True) - 2.0 * codes @ cent.transpose(1, 2) + (cent * cent).sum(-1).unsqueeze(1)
-        assign = d2.argmin(-1)  # [E, n]
-        onehot = torch.nn.functional.one_hot(assign, cent.shape[1]).to(codes.dtype)  # [E, n, c]
-        counts = onehot.sum(1)  # [E, c]
-        sums = onehot.transpose(1, 2) @ codes  # [E, c, k]
+        cent_sq = (cent * cent).sum(-1).unsqueeze(1)
+        counts = torch.zeros(E, c, dtype=codes.dtype)
+        sums = torch.zeros_like(cent)
+        for sl in slices:
+            part = codes[:, sl]
+            d2 = (part * part).sum(-1, keepdim=True) - 2.0 * part @ cent.transpose(1, 2) + cent_sq
+            onehot = torch.nn.functional.one_hot(d2.argmin(-1), c).to(codes.dtype)  # [E, rows, c]
+            counts += onehot.sum(1)  # [E, c]
+            sums += onehot.transpose(1, 2) @ part  # [E, c, k]
         cent = torch.where(counts.unsqueeze(-1) > 0, sums / counts.clamp_min(1).unsqueeze(-1), cent)
     return cent
 
@@ -344,12 +357,12 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
     zb = torch.from_numpy(Z[bank_idx].astype(np.float32))
     zc = torch.from_numpy(Z[cal_idx].astype(np.float32))
     with torch.no_grad():
-        hb, _ = ae(zb)
+        hb, _ = _run_chunked(ae, zb)
         if kind == "kmeans":  # the sampled codes are the initial centroids
-            fit_codes = ae(torch.from_numpy(Z[rs.choice(n, min(n, 20_000), replace=False)].astype(np.float32)))[0]
+            fit_codes = _run_chunked(ae, torch.from_numpy(Z[rs.choice(n, min(n, 20_000), replace=False)].astype(np.float32)))[0]
             hb = _kmeans(fit_codes, hb)
             bank_idx = np.full(nb, -1)
-        hc, rc = ae(zc)
+        hc, rc = _run_chunked(ae, zc)
         rec_scale = _reconstruction_scale((rc - zc) ** 2, params.feature_errors)
         # The code floor is relative to the codes' size, as float32 rounding of the codes is.
         code_rms = (hc * hc).mean((1, 2)).sqrt().unsqueeze(-1)  # [E, 1]
@@ -360,12 +373,36 @@ def calibrate(ae: Any, Z: np.ndarray, params: TrainParams, *, robust: bool) -> d
         knn_eps = (0.05 * code_scale).pow(2).unsqueeze(-1)  # [E, 1, 1]
         knn_scale = torch.ones_like(code_scale)
         if k > 0:
-            d2 = (hc * hc).sum(-1, keepdim=True) - 2.0 * hc @ hb.transpose(1, 2) + (hb * hb).sum(-1).unsqueeze(1)
-            same = torch.from_numpy(cal_idx[:, None] == bank_idx[None, :])
-            d2 = torch.where(same, torch.full_like(d2, 1e30), d2).reshape(d2.shape[0], len(cal_idx), groups, per_group)
-            near = torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)
-            near = torch.sqrt(near + knn_eps.unsqueeze(-1)).mean((-1, -2))
+            # Calibration rows in chunks: their distances to the bank are [E, rows, bank] (8.6 GB for 2048 rows at
+            # 16 members and 65,536 codes); within the budget one chunk, as before.
+            rows = rows_per_chunk(row_bytes(hb.shape[0], [], bank_size=nb, bank_groups=groups, knn_k=k))
+            hb_sq = (hb * hb).sum(-1).unsqueeze(1)
+            near = torch.cat([_near_codes(hc[:, sl], hb, hb_sq, cal_idx[sl], bank_idx, groups, k, knn_eps)
+                              for sl in row_slices(len(cal_idx), rows)], dim=1)
             knn_scale = torch.maximum(near.median(dim=1, keepdim=True).values, 0.05 * code_scale)
         out = {"bank": bank, "knn_k": k, "bank_groups": groups, "bank_kind": kind, "rec_scale": rec_scale, "knn_scale": knn_scale,
                "knn_eps": knn_eps}
     return out
+
+
+def _run_chunked(ae: Any, z: Any) -> tuple[Any, Any]:
+    """``ae(z)`` (codes, reconstructions [E, rows, .]) in row chunks sized to the widest layer of every member."""
+    import torch
+
+    outs = [ae(z[sl]) for sl in row_slices(len(z), rows_per_chunk(row_bytes(ae.n_models, [*ae.widths(), z.shape[1]])))]
+    if len(outs) == 1:
+        return outs[0]
+    return torch.cat([h for h, _ in outs], dim=1), torch.cat([r for _, r in outs], dim=1)
+
+
+def _near_codes(hc: Any, hb: Any, hb_sq: Any, cal_idx: np.ndarray, bank_idx: np.ndarray, groups: int, k: int,
+                knn_eps: Any) -> Any:
+    """Each calibration code's latent-neighbour distance [E, rows], as ScoringGraph.knn_distance takes it; a row
+    that is also in the bank is left out of its own neighbours."""
+    import torch
+
+    d2 = (hc * hc).sum(-1, keepdim=True) - 2.0 * hc @ hb.transpose(1, 2) + hb_sq
+    same = torch.from_numpy(cal_idx[:, None] == bank_idx[None, :])
+    d2 = torch.where(same, torch.full_like(d2, 1e30), d2).reshape(d2.shape[0], len(cal_idx), groups, -1)
+    near = torch.topk(d2, k, dim=-1, largest=False).values.clamp_min(0.0)
+    return torch.sqrt(near + knn_eps.unsqueeze(-1)).mean((-1, -2))
