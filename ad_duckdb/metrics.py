@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,27 +162,40 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     ``name@2``); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    safe = _file_stem(model.replace("@", "_v"))
+    paths: list[str] = []
+    for fig, what in ((pr_figure(scores, labels, model, thresholds), "pr_curve"),
+                      (label_hist_figure(scores, labels, model, thresholds), "score_hist")):
+        p = out / f"{safe}_{what}.png"
+        fig.savefig(p, dpi=110)
+        paths.append(str(p))
+    return paths
+
+
+def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None) -> Any:
+    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    safe = _file_stem(model.replace("@", "_v"))
     c = curve(s, y)
-    paths: list[str] = []
-
     fig, ax = _subplots(model, (6, 4.5))
-    ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
+    ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=f"C{1 + i % 9}",
-                   label=f"{names} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=f"Precision-recall: {model}")
+                   label=f"{_short(names)} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {model}", 6))
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
-    p = out / f"{safe}_pr_curve.png"
-    fig.savefig(p, dpi=110)
-    paths.append(str(p))
+    return fig
 
+
+def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
+                      thresholds: dict[str, float] | None = None) -> Any:
+    """The score histogram by label `plot` writes, with each threshold's line (a matplotlib Figure, not pyplot's)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
     fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
@@ -191,14 +205,10 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
     _mark_thresholds(ax, thresholds, use_log, None)
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=f"Score histogram by label: {model}")
+    ax.set(ylabel="density", title=_title(f"Score histogram by label: {model}", 6))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
-    p = out / f"{safe}_score_hist.png"
-    fig.savefig(p, dpi=110)
-    paths.append(str(p))
-    return paths
-
+    return fig
 
 
 def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -214,6 +224,18 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
         raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
+
+
+def _title(text: str, width_in: float) -> str:
+    """``text`` wrapped to lines that fit a figure ``width_in`` inches wide at the title's size. Why: model and
+    threshold names run to 128 characters; in one line they ran off both edges of the figure."""
+    return "\n".join(textwrap.wrap(text, int(width_in * 8), break_on_hyphens=False)) or text
+
+
+def _short(name: str, n: int = 40) -> str:
+    """``name`` cut to ``n`` characters for a legend or a label beside a line, whose width tight_layout otherwise
+    takes from the axes (a 128-character model name left a sliver of plot); titles carry names whole."""
+    return name if len(name) <= n else name[: n - 1] + "…"
 
 
 def _file_stem(model: str) -> str:
@@ -248,7 +270,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if use_log and t <= 0:
             continue
         tv = float(np.log10(t)) if use_log else t
-        text = f"{names} > {_fmt_score(t)}"
+        text = f"{_short(names)} > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
             text += f": {n} rows ({share_text(n / max(scores.size, 1))})"
@@ -312,6 +334,6 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
     _mark_thresholds(ax, thresholds, use_log, s)
     _score_axis(ax, use_log)
-    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=f"Scores of {source} by {model} ({s.size} rows)")
+    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({s.size} rows)", 7))
     fig.tight_layout()
     return fig

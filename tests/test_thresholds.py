@@ -749,3 +749,38 @@ def test_a_tiny_share_is_printed_as_a_share_not_as_none() -> None:
     assert metrics.share_text(3 / 7_000_000) == "0.00004%"
     assert metrics.share_text(0.0123) == "1.23%" and metrics.share_text(0.0) == "0.00%"
     assert metrics.share_text(1e-4) == "0.01%"
+
+
+def _drawn(fig: object) -> object:
+    """A renderer of ``fig`` after drawing it as savefig would (Agg canvas, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # type: ignore[arg-type]
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_a_long_model_name_leaves_every_plot_readable() -> None:
+    """Model names run to 128 characters: such a name in one title line ran off both edges of the figure, and in
+    the PR curve's legend it pushed tight_layout to squeeze the axes into a sliver a fifth of the figure wide, the
+    legend over the curve. Titles wrap within the figure; the legend shortens the name (the title has it whole)."""
+    rng = np.random.default_rng(0)
+    s = np.exp(rng.normal(1, 0.5, 2000))
+    y = np.zeros(2000, bool)
+    y[:20] = True
+    s[:20] += 5
+    name = "fraud_detector_" + "x" * 100 + "_final@12"
+    th = {"default": 10.9, "p99": 10.9, "max_f1_on_the_validation_split_of_" + "y" * 60: 6.0}
+    for fig in (metrics.scores_figure(s, name, th, "transactions"), metrics.pr_figure(s, y, name, th),
+                metrics.label_hist_figure(s, y, name, th)):
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        width = fig.bbox.width
+        title = ax.title.get_window_extent(renderer)
+        assert 0 <= title.x0 and title.x1 <= width, (ax.get_title(), title)
+        assert ax.get_title().replace("\n", "").count("x") >= 100  # whole, wrapped
+        assert ax.get_position().width > 0.6, ax.get_position()  # the axes keep most of the width
+        legend = ax.get_legend()
+        if legend is not None:
+            box = legend.get_window_extent(renderer)
+            assert 0 <= box.x0 and box.x1 <= width, [t.get_text() for t in legend.get_texts()]
