@@ -199,7 +199,7 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
-    bins = np.histogram_bin_edges(vals, bins=60)
+    bins = _bins(vals, thresholds, use_log, 60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
@@ -246,6 +246,15 @@ def _log_axis(s: np.ndarray) -> bool:
     """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails)."""
     pos = s[s > 0]
     return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+
+
+def _bins(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool, n: int) -> np.ndarray:
+    """``n`` histogram bins over the drawn values and the threshold lines. Why the lines too: they widen the axis,
+    where bins of the data's range alone were too narrow to see (rows of one score: bins a sixtieth of a unit wide
+    on an axis of 36), and the axis must reach them before their labels choose a side."""
+    marks = [np.log10(t) if use_log else t for t in (thresholds or {}).values() if not (use_log and t <= 0)]
+    span = np.r_[vals, marks]
+    return np.histogram_bin_edges(vals, bins=n, range=(span.min(), span.max()) if span.size else None)
 
 
 def _fmt_score(t: float) -> str:
@@ -322,15 +331,9 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
-    marks = [(name, t, np.log10(t) if use_log else t) for name, t in sorted(thresholds.items(), key=lambda kv: kv[1])
-             if not (use_log and t <= 0)]
     fig, ax = _subplots(model, (7, 4.5))
     if vals.size:
-        # Why bins over the thresholds too: their lines widen the axis, where bins of the data's range alone were
-        # too narrow to see (rows of one score: 80 bins within one unit on an axis of 16)
-        span = np.r_[vals, [tv for *_, tv in marks]]
-        ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80, range=(span.min(), span.max())), color="tab:blue",
-                alpha=0.8)
+        ax.hist(vals, bins=_bins(vals, thresholds, use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
     _mark_thresholds(ax, thresholds, use_log, s)
     _score_axis(ax, use_log)

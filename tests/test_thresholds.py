@@ -784,3 +784,24 @@ def test_a_long_model_name_leaves_every_plot_readable() -> None:
         if legend is not None:
             box = legend.get_window_extent(renderer)
             assert 0 <= box.x0 and box.x1 <= width, [t.get_text() for t in legend.get_texts()]
+
+
+def test_histogram_by_label_shows_rows_of_one_score_and_keeps_threshold_labels_inside() -> None:
+    """Scores of a narrow range below the thresholds (here: one value) got 60 bins within one unit while the
+    threshold lines stretched the axis to 36: bars a sixtieth of a unit wide, nothing to see. Each label's side of
+    its line was chosen from the axis before the lines widened it, so 'p90 > 4.5' sat left of its line, off the
+    figure's edge."""
+    rng = np.random.default_rng(0)
+    th = {"p90": 4.5, "default": 10.9, "p999": 36.2}
+    for s in (np.full(1000, 3.0), 3.0 + rng.normal(0, 0.01, 1000)):
+        y = np.zeros(s.size, bool)
+        y[-5:] = True
+        fig = metrics.label_hist_figure(s, y, "m@1", th)
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()
+        bars = [p for p in ax.patches if p.get_height() > 0]
+        assert bars and max(p.get_width() for p in bars) > (hi - lo) / 200, [p.get_width() for p in bars]
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1, t.get_text()
