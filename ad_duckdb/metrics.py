@@ -183,7 +183,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=f"C{1 + i % 9}",
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i),
                    label=f"{_short(names)} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {model}", 6))
     ax.legend(loc="lower left", fontsize=7)
@@ -257,6 +257,16 @@ def _bins(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool, 
     return np.histogram_bin_edges(vals, bins=n, range=(span.min(), span.max()) if span.size else None)
 
 
+# Threshold colours: the default cycle without C0 and C1 (the bars and the curve: normal blue, anomaly orange) and
+# C7 (the grey of the 'random' baseline), so a line never reads as part of the data; the same threshold order gives
+# a threshold one colour in every plot.
+_THRESHOLD_COLOURS = ("C2", "C3", "C4", "C5", "C6", "C8", "C9")
+
+
+def _colour(i: int) -> str:
+    return _THRESHOLD_COLOURS[i % len(_THRESHOLD_COLOURS)]
+
+
 def _fmt_score(t: float) -> str:
     """A threshold as `ad-duckdb threshold --method manual --value` would take it back (4 significant digits)."""
     return f"{t:.4g}"
@@ -283,7 +293,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if scores is not None:
             n = int((scores > t).sum())
             text += f": {n} rows ({share_text(n / max(scores.size, 1))})"
-        colour = f"C{1 + i % 9}"
+        colour = _colour(i)
         ax.axvline(tv, color=colour, ls="--", lw=1)
         right = hi > lo and (tv - lo) / (hi - lo) > 0.55
         # in its line's colour: a label left of its line crosses the lines of lower thresholds

@@ -805,3 +805,23 @@ def test_histogram_by_label_shows_rows_of_one_score_and_keeps_threshold_labels_i
         for t in ax.texts:
             box = t.get_window_extent(renderer)
             assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1, t.get_text()
+
+
+def test_threshold_colours_are_not_the_colours_of_the_data() -> None:
+    """Threshold colours started at C1, the anomaly bars' orange: in the credit-card example the label-chosen
+    'precision90' line looked like part of the anomaly histogram, and a seventh threshold took C7, the grey of the
+    'random' baseline. Each threshold keeps one colour across the PR curve and the histogram."""
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.3
+    s = np.exp(rng.normal(1, 0.5, 3000) + 1.5 * y)
+    th = {f"t{i}": float(np.quantile(s, q)) for i, q in enumerate(np.linspace(0.3, 0.99, 9))}
+    pr, hist = metrics.pr_figure(s, y, "m@1", th), metrics.label_hist_figure(s, y, "m@1", th)
+    data = {to_rgba(ln.get_color()) for ln in pr.axes[0].lines}  # the curve and the random baseline
+    data |= {to_rgba(p.get_facecolor(), 1) for p in hist.axes[0].patches}  # the bars, whatever their alpha
+    points = [to_rgba(c.get_facecolor()[0], 1) for c in pr.axes[0].collections]
+    lines = [to_rgba(ln.get_color()) for ln in hist.axes[0].lines]
+    assert len(points) == len(lines) == 9 and points == lines
+    near = [(p, d) for p in points for d in data if np.abs(np.subtract(p, d)).max() < 0.05]  # C7 grey ~ "grey"
+    assert not near, near
