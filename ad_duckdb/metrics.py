@@ -182,9 +182,14 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
+        label = f"{_short(names)} {_fmt_score(t)}: "
+        if m["tp"] + m["fp"] == 0:
+            # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
+            ax.scatter([], [], color=_colour(i), label=label + "flags no row")
+            continue
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i),
-                   label=f"{_short(names)} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+                   label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {model}", 6))
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
@@ -292,7 +297,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         text = f"{_short(names)} > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
-            text += f": {n} rows ({share_text(n / max(scores.size, 1))})"
+            text += f": {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(scores.size, 1))})"
         colour = _colour(i)
         ax.axvline(tv, color=colour, ls="--", lw=1)
         right = hi > lo and (tv - lo) / (hi - lo) > 0.55

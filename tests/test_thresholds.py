@@ -825,3 +825,18 @@ def test_threshold_colours_are_not_the_colours_of_the_data() -> None:
     assert len(points) == len(lines) == 9 and points == lines
     near = [(p, d) for p in points for d in data if np.abs(np.subtract(p, d)).max() < 0.05]  # C7 grey ~ "grey"
     assert not near, near
+
+
+def test_a_threshold_that_flags_no_row_is_not_drawn_as_every_flag_wrong() -> None:
+    """The report prints '-' for the precision of a threshold above every score (no flag, so no precision), while
+    the PR curve drew it at (0, 0) with 'precision 0.000' in its legend: read as every flag wrong. The histogram's
+    count of one flagged row read '1 rows'."""
+    s = np.r_[np.linspace(1.0, 9.0, 99), 12.0]
+    y = s > 8.5
+    fig = metrics.pr_figure(s, y, "m@1", {"default": 10.0, "p999": 50.0})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "p999 50: flags no row" in texts and "default 10: precision 1.000, recall 0.125" in texts, texts
+    assert [len(c.get_offsets()) for c in ax.collections] == [1, 0]  # default's point; none for p999
+    hist = metrics.scores_figure(s, "m@1", {"default": 10.0}, "t")
+    assert [t.get_text() for t in hist.axes[0].texts] == ["default > 10: 1 row (1.00%)"]
