@@ -204,11 +204,11 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
-    bins = _bins(vals, thresholds, use_log, 60)
+    bins = _bins(vals, _on_axis(vals, thresholds, use_log), use_log, 60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
-    _mark_thresholds(ax, thresholds, use_log, None)
+    _mark_thresholds(ax, thresholds, use_log, None, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     ax.set(ylabel="density", title=_title(f"Score histogram by label: {model}", 6))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
@@ -253,6 +253,20 @@ def _log_axis(s: np.ndarray) -> bool:
     return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
 
 
+def _on_axis(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool) -> dict[str, float]:
+    """The thresholds drawn as lines: those within twice the drawn values' width of them (so that the rows keep a
+    fifth of the axis; for rows of one score, within that score's size of it, or a decade on a log axis). Why not
+    all: a manual cut of 1000 beside scores of 1-44 stretched the axis
+    to 1000 and pressed every bar into its left twentieth; farther ones are named at the axis' edge instead, as
+    are thresholds of 0 or below on a log axis, where they have no place."""
+    shown = {k: t for k, t in (thresholds or {}).items() if not (use_log and t <= 0)}
+    if not vals.size:
+        return shown
+    lo, hi = float(vals.min()), float(vals.max())
+    reach = 2 * (hi - lo) if hi > lo else 1.0 if use_log else max(abs(hi), 1.0)
+    return {k: t for k, t in shown.items() if lo - reach <= (np.log10(t) if use_log else t) <= hi + reach}
+
+
 def _bins(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool, n: int) -> np.ndarray:
     """``n`` histogram bins over the drawn values and the threshold lines. Why the lines too: they widen the axis,
     where bins of the data's range alone were too narrow to see (rows of one score: bins a sixtieth of a unit wide
@@ -285,22 +299,28 @@ def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, fl
     return [(" = ".join(names), t) for t, names in groups.items()]
 
 
-def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None) -> None:
-    """A dashed line per threshold value, labelled with its name(s), its value and (given ``scores``) how many of
-    them it flags. Labels step down from the top, one line each, so that close thresholds stay readable; right of
-    the middle they sit left of their line, so that they stay inside the plot."""
+def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
+                     on_axis: dict[str, float]) -> None:
+    """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
+    how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
+    down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
+    their line, so that they stay inside the plot."""
     lo, hi = ax.get_xlim()
+    drawn = set(on_axis.values())
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
-        if use_log and t <= 0:
-            continue
-        tv = float(np.log10(t)) if use_log else t
         text = f"{_short(names)} > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
             text += f": {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(scores.size, 1))})"
         colour = _colour(i)
-        ax.axvline(tv, color=colour, ls="--", lw=1)
-        right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+        if t in drawn:
+            tv = float(np.log10(t)) if use_log else t
+            ax.axvline(tv, color=colour, ls="--", lw=1)
+            right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+        else:  # off the axis: at its edge, the arrow pointing where the threshold lies
+            right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
+            tv = hi if right else lo
+            text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
         ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
@@ -348,9 +368,9 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     vals = np.log10(s) if use_log else s
     fig, ax = _subplots(model, (7, 4.5))
     if vals.size:
-        ax.hist(vals, bins=_bins(vals, thresholds, use_log, 80), color="tab:blue", alpha=0.8)
+        ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
-    _mark_thresholds(ax, thresholds, use_log, s)
+    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({s.size} rows)", 7))
     fig.tight_layout()

@@ -840,3 +840,30 @@ def test_a_threshold_that_flags_no_row_is_not_drawn_as_every_flag_wrong() -> Non
     assert [len(c.get_offsets()) for c in ax.collections] == [1, 0]  # default's point; none for p999
     hist = metrics.scores_figure(s, "m@1", {"default": 10.0}, "t")
     assert [t.get_text() for t in hist.axes[0].texts] == ["default > 10: 1 row (1.00%)"]
+
+
+def test_a_threshold_far_from_the_scores_does_not_squeeze_the_histogram() -> None:
+    """A manual threshold of 1000 beside scores of 0.75-44 stretched the score axis to 1000: every row's bar in the
+    left twentieth, the p90/p95/default lines on top of one another. Such a threshold is named at the axis' edge
+    with its count (and an arrow), not drawn as a line; on a log axis a threshold of 0 (flag every row) was left out
+    without a word."""
+    rng = np.random.default_rng(0)
+    s = np.r_[1 + np.exp(rng.normal(1, 0.5, 2000)), [44.0]]  # 1-44: a linear axis
+    y = s > 8
+    th = {"p90": float(np.quantile(s, 0.9)), "default": 10.9, "toohigh": 1000.0, "everything": 0.0}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()
+        assert hi < 100, (lo, hi)
+        assert 1000 not in [ln.get_xdata()[0] for ln in ax.lines]
+        texts = [t.get_text() for t in ax.texts]
+        assert any(t.startswith("toohigh > 1000") and t.endswith("→") for t in texts), texts
+        renderer = _drawn(fig)
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
+    assert "toohigh > 1000: 0 rows (0.00%) →" in [t.get_text() for t in metrics.scores_figure(s, "m@1", th, "t")
+                                                 .axes[0].texts]
+    heavy = np.r_[s, [5000.0]]  # over two decades: a log axis, where 0 has no place
+    texts = [t.get_text() for t in metrics.scores_figure(heavy, "m@1", th, "t").axes[0].texts]
+    assert f"← everything > 0: {heavy.size} rows (100.00%)" in texts, texts
