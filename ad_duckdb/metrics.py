@@ -178,7 +178,9 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     y = np.asarray(labels).astype(bool)
     c = curve(s, y)
     fig, ax = _subplots(model, (6, 4.5))
-    ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
+    # a marker where the curve has a single point (rows of one score): a line of one vertex is not drawn at all
+    ax.plot(c["recall"], c["precision"], lw=1.5, marker="o" if len(c["recall"]) == 1 else None,
+            label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
@@ -372,6 +374,7 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
     _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
-    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({s.size} rows)", 7))
+    rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
+    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
     fig.tight_layout()
     return fig

@@ -867,3 +867,13 @@ def test_a_threshold_far_from_the_scores_does_not_squeeze_the_histogram() -> Non
     heavy = np.r_[s, [5000.0]]  # over two decades: a log axis, where 0 has no place
     texts = [t.get_text() for t in metrics.scores_figure(heavy, "m@1", th, "t").axes[0].texts]
     assert f"← everything > 0: {heavy.size} rows (100.00%)" in texts, texts
+
+
+def test_a_curve_of_one_point_is_drawn_and_one_row_is_one_row() -> None:
+    """Rows of one score give the precision-recall curve one point: a line of one vertex, which matplotlib does not
+    draw, so the plot showed only the 'random' baseline. The score histogram of one row was titled '(1 rows)'."""
+    s = np.full(50, 3.0)
+    y = np.arange(50) < 5
+    line = metrics.pr_figure(s, y, "m@1", {}).axes[0].lines[0]
+    assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", ""), line.get_marker()
+    assert metrics.scores_figure(np.array([3.0]), "m@1", {}, "t").axes[0].get_title() == "Scores of t by m@1 (1 row)"
