@@ -157,22 +157,23 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
 
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
-         thresholds: dict[str, float] | None = None) -> list[str]:
+         thresholds: dict[str, float] | None = None, source: str | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
-    ``name@2``); returns their paths."""
+    ``name@2``, with the rows evaluated: ``source``); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     safe = _file_stem(model.replace("@", "_v"))
     paths: list[str] = []
-    for fig, what in ((pr_figure(scores, labels, model, thresholds), "pr_curve"),
-                      (label_hist_figure(scores, labels, model, thresholds), "score_hist")):
+    for fig, what in ((pr_figure(scores, labels, model, thresholds, source), "pr_curve"),
+                      (label_hist_figure(scores, labels, model, thresholds, source), "score_hist")):
         p = out / f"{safe}_{what}.png"
         fig.savefig(p, dpi=110)
         paths.append(str(p))
     return paths
 
 
-def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None) -> Any:
+def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
+              source: str | None = None) -> Any:
     """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
@@ -192,14 +193,14 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i),
                    label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {model}", 6))
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     return fig
 
 
 def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
-                      thresholds: dict[str, float] | None = None) -> Any:
+                      thresholds: dict[str, float] | None = None, source: str | None = None) -> Any:
     """The score histogram by label `plot` writes, with each threshold's line (a matplotlib Figure, not pyplot's)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
@@ -212,7 +213,7 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
     _mark_thresholds(ax, thresholds, use_log, None, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=_title(f"Score histogram by label: {model}", 6))
+    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
     return fig
@@ -233,10 +234,16 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
     return fig, fig.subplots()
 
 
+def _of(model: str, source: str | None, rows: int) -> str:
+    """``model on source (N rows)`` for a title. Why the rows: evaluate's plots of one model keep their file names
+    from run to run (a test split's replace a training split's), so the picture must say what it shows."""
+    return f"{model} on {source} ({rows} {'row' if rows == 1 else 'rows'})" if source else model
+
+
 def _title(text: str, width_in: float) -> str:
     """``text`` wrapped to lines that fit a figure ``width_in`` inches wide at the title's size. Why: model and
     threshold names run to 128 characters; in one line they ran off both edges of the figure."""
-    return "\n".join(textwrap.wrap(text, int(width_in * 8), break_on_hyphens=False)) or text
+    return "\n".join(textwrap.wrap(text, int(width_in * 9), break_on_hyphens=False)) or text
 
 
 def _short(name: str, n: int = 40) -> str:

@@ -572,7 +572,9 @@ def test_confident_target_one_is_refused_as_never_reachable() -> None:
 def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The precision-recall curve and the histogram were titled 'm_v1' (the file-name form) where SQL and every
-    message say 'm@1'; the files keep their names (m_v1_pr_curve.png)."""
+    message say 'm@1'; the files keep their names (m_v1_pr_curve.png). The titles name the rows evaluated: the
+    plots of a run on the test split replace those of a run on the training split under the same names, and
+    nothing in the picture said which it showed."""
     from matplotlib.figure import Figure
 
     titles: list[str] = []
@@ -580,7 +582,7 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
 
     def spy(fig: Figure, *args: object, **kwargs: object) -> None:
         ax = fig.axes[0]
-        titles.append(ax.get_title())
+        titles.append(ax.get_title().replace("\n", " "))  # wrapped to the figure's width
         titles.extend(t.get_text() for t in ax.get_legend().get_texts() if "AUC-PR" in t.get_text())
         save(fig, *args, **kwargs)
 
@@ -589,12 +591,15 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
     try:
         labelled_table(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-        rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", plots_dir=tmp_path / "plots")
+        ad_duckdb.evaluate(con, "m", "SELECT * FROM t\n WHERE a > 1;", label="label", plots_dir=tmp_path / "plots")
     finally:
         con.close()
     assert [Path(p).name for p in rep.plots] == ["m_v1_pr_curve.png", "m_v1_score_hist.png"]
-    assert titles[0] == "Precision-recall: m@1" and titles[1].startswith("m@1 (AUC-PR ")
-    assert titles[2] == "Score histogram by label: m@1"
+    assert titles[0] == "Precision-recall: m@1 on t WHERE split = 'test' (1560 rows)", titles
+    assert titles[1].startswith("m@1 (AUC-PR ")
+    assert titles[2] == "Score histogram by label: m@1 on t WHERE split = 'test' (1560 rows)"
+    assert titles[3] == "Precision-recall: m@1 on SELECT * FROM t WHERE a > 1 (2936 rows)", titles
 
 
 def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path: Path) -> None:
