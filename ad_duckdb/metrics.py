@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,13 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
     _subplots(model, (1, 1))  # MissingDependencyError naming the extra
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder that exists but takes no files (read-only) passed mkdir, and failed only at savefig, after the rows
+    # were scored and written: a file made and removed proves it takes them (the error names the folder, not the
+    # temporary file's random name)
+    try:
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(out)) from e
     return out
 
 
