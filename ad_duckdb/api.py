@@ -46,7 +46,7 @@ from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
 from .sourcecols import source_features as source_features
-from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql
+from .sqltext import is_query, quote_ident, quote_literal, shown_source, source_sql, strip_sql_ends, table_sql
 from .store import ModelRecord
 from .udfs import register, registry
 
@@ -684,8 +684,7 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:],
                       model, source) as cur:
         scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
-    shown = " ".join(strip_sql_ends(source).split())
-    shown = shown if len(shown) <= 40 else shown[:39] + "…"
+    shown = shown_source(source, n=40)
     if out_dir is None:
         return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
     return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)

@@ -20,7 +20,7 @@ from .features import describe, did_you_mean, feature_batches, is_numeric_type
 from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
-from .sqltext import quote_ident, quote_literal, source_sql, strip_sql_ends, table_sql, where_sql
+from .sqltext import quote_ident, quote_literal, shown_source, source_sql, strip_sql_ends, table_sql, where_sql
 from .store import ModelRecord, Threshold
 from .udfs import refresh, registry
 
@@ -290,7 +290,7 @@ def evaluate(
         rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds)
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
     if into is not None:
         cur = interrupts.cursor(con)
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,53 +154,77 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
     _subplots(model, (1, 1))  # MissingDependencyError naming the extra
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    # a folder that exists but takes no files (read-only) passed mkdir, and failed only at savefig, after the rows
+    # were scored and written: a file made and removed proves it takes them (the error names the folder, not the
+    # temporary file's random name)
+    try:
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise type(e)(e.errno, e.strerror, str(out)) from e
     return out
 
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
-         thresholds: dict[str, float] | None = None) -> list[str]:
+         thresholds: dict[str, float] | None = None, source: str | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
-    ``name@2``); returns their paths."""
+    ``name@2``, with the rows evaluated: ``source``); returns their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    safe = _file_stem(model.replace("@", "_v"))
+    paths: list[str] = []
+    for fig, what in ((pr_figure(scores, labels, model, thresholds, source), "pr_curve"),
+                      (label_hist_figure(scores, labels, model, thresholds, source), "score_hist")):
+        p = out / f"{safe}_{what}.png"
+        fig.savefig(p, dpi=110)
+        paths.append(str(p))
+    return paths
+
+
+def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
+              source: str | None = None) -> Any:
+    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    safe = _file_stem(model.replace("@", "_v"))
     c = curve(s, y)
-    paths: list[str] = []
-
     fig, ax = _subplots(model, (6, 4.5))
-    ax.plot(c["recall"], c["precision"], lw=1.5, label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
+    # a marker where the curve has a single point (rows of one score): a line of one vertex is not drawn at all
+    ax.plot(c["recall"], c["precision"], lw=1.5, marker="o" if len(c["recall"]) == 1 else None,
+            label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3f})")
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         m = confusion(s, y, t)
+        label = f"{_short(names)} {_fmt_score(t)}: "
+        if m["tp"] + m["fp"] == 0:
+            # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
+            ax.scatter([], [], color=_colour(i), label=label + "flags no row")
+            continue
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=f"C{1 + i % 9}",
-                   label=f"{names} {_fmt_score(t)}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=f"Precision-recall: {model}")
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i),
+                   label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
-    p = out / f"{safe}_pr_curve.png"
-    fig.savefig(p, dpi=110)
-    paths.append(str(p))
+    return fig
 
+
+def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
+                      thresholds: dict[str, float] | None = None, source: str | None = None) -> Any:
+    """The score histogram by label `plot` writes, with each threshold's line (a matplotlib Figure, not pyplot's)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
     fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
-    bins = np.histogram_bin_edges(vals, bins=60)
+    bins = _bins(vals, _on_axis(vals, thresholds, use_log), use_log, 60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
-    _mark_thresholds(ax, thresholds, use_log, None)
+    _mark_thresholds(ax, thresholds, use_log, None, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=f"Score histogram by label: {model}")
+    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
-    p = out / f"{safe}_score_hist.png"
-    fig.savefig(p, dpi=110)
-    paths.append(str(p))
-    return paths
-
+    return fig
 
 
 def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
@@ -216,6 +242,24 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
     return fig, fig.subplots()
 
 
+def _of(model: str, source: str | None, rows: int) -> str:
+    """``model on source (N rows)`` for a title. Why the rows: evaluate's plots of one model keep their file names
+    from run to run (a test split's replace a training split's), so the picture must say what it shows."""
+    return f"{model} on {source} ({rows} {'row' if rows == 1 else 'rows'})" if source else model
+
+
+def _title(text: str, width_in: float) -> str:
+    """``text`` wrapped to lines that fit a figure ``width_in`` inches wide at the title's size. Why: model and
+    threshold names run to 128 characters; in one line they ran off both edges of the figure."""
+    return "\n".join(textwrap.wrap(text, int(width_in * 9), break_on_hyphens=False)) or text
+
+
+def _short(name: str, n: int = 40) -> str:
+    """``name`` cut to ``n`` characters for a legend or a label beside a line, whose width tight_layout otherwise
+    takes from the axes (a 128-character model name left a sliver of plot); titles carry names whole."""
+    return name if len(name) <= n else name[: n - 1] + "…"
+
+
 def _file_stem(model: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model)
 
@@ -224,6 +268,39 @@ def _log_axis(s: np.ndarray) -> bool:
     """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails)."""
     pos = s[s > 0]
     return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+
+
+def _on_axis(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool) -> dict[str, float]:
+    """The thresholds drawn as lines: those within twice the drawn values' width of them (so that the rows keep a
+    fifth of the axis; for rows of one score, within that score's size of it, or a decade on a log axis). Why not
+    all: a manual cut of 1000 beside scores of 1-44 stretched the axis
+    to 1000 and pressed every bar into its left twentieth; farther ones are named at the axis' edge instead, as
+    are thresholds of 0 or below on a log axis, where they have no place."""
+    shown = {k: t for k, t in (thresholds or {}).items() if not (use_log and t <= 0)}
+    if not vals.size:
+        return shown
+    lo, hi = float(vals.min()), float(vals.max())
+    reach = 2 * (hi - lo) if hi > lo else 1.0 if use_log else max(abs(hi), 1.0)
+    return {k: t for k, t in shown.items() if lo - reach <= (np.log10(t) if use_log else t) <= hi + reach}
+
+
+def _bins(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool, n: int) -> np.ndarray:
+    """``n`` histogram bins over the drawn values and the threshold lines. Why the lines too: they widen the axis,
+    where bins of the data's range alone were too narrow to see (rows of one score: bins a sixtieth of a unit wide
+    on an axis of 36), and the axis must reach them before their labels choose a side."""
+    marks = [np.log10(t) if use_log else t for t in (thresholds or {}).values() if not (use_log and t <= 0)]
+    span = np.r_[vals, marks]
+    return np.histogram_bin_edges(vals, bins=n, range=(span.min(), span.max()) if span.size else None)
+
+
+# Threshold colours: the default cycle without C0 and C1 (the bars and the curve: normal blue, anomaly orange) and
+# C7 (the grey of the 'random' baseline), so a line never reads as part of the data; the same threshold order gives
+# a threshold one colour in every plot.
+_THRESHOLD_COLOURS = ("C2", "C3", "C4", "C5", "C6", "C8", "C9")
+
+
+def _colour(i: int) -> str:
+    return _THRESHOLD_COLOURS[i % len(_THRESHOLD_COLOURS)]
 
 
 def _fmt_score(t: float) -> str:
@@ -239,22 +316,28 @@ def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, fl
     return [(" = ".join(names), t) for t, names in groups.items()]
 
 
-def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None) -> None:
-    """A dashed line per threshold value, labelled with its name(s), its value and (given ``scores``) how many of
-    them it flags. Labels step down from the top, one line each, so that close thresholds stay readable; right of
-    the middle they sit left of their line, so that they stay inside the plot."""
+def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
+                     on_axis: dict[str, float]) -> None:
+    """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
+    how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
+    down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
+    their line, so that they stay inside the plot."""
     lo, hi = ax.get_xlim()
+    drawn = set(on_axis.values())
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
-        if use_log and t <= 0:
-            continue
-        tv = float(np.log10(t)) if use_log else t
-        text = f"{names} > {_fmt_score(t)}"
+        text = f"{_short(names)} > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
-            text += f": {n} rows ({share_text(n / max(scores.size, 1))})"
-        colour = f"C{1 + i % 9}"
-        ax.axvline(tv, color=colour, ls="--", lw=1)
-        right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+            text += f": {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(scores.size, 1))})"
+        colour = _colour(i)
+        if t in drawn:
+            tv = float(np.log10(t)) if use_log else t
+            ax.axvline(tv, color=colour, ls="--", lw=1)
+            right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+        else:  # off the axis: at its edge, the arrow pointing where the threshold lies
+            right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
+            tv = hi if right else lo
+            text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
         ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
@@ -300,18 +383,13 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     s = s[np.isfinite(s)]
     use_log = _log_axis(s)
     vals = np.log10(s) if use_log else s
-    marks = [(name, t, np.log10(t) if use_log else t) for name, t in sorted(thresholds.items(), key=lambda kv: kv[1])
-             if not (use_log and t <= 0)]
     fig, ax = _subplots(model, (7, 4.5))
     if vals.size:
-        # Why bins over the thresholds too: their lines widen the axis, where bins of the data's range alone were
-        # too narrow to see (rows of one score: 80 bins within one unit on an axis of 16)
-        span = np.r_[vals, [tv for *_, tv in marks]]
-        ax.hist(vals, bins=np.histogram_bin_edges(vals, bins=80, range=(span.min(), span.max())), color="tab:blue",
-                alpha=0.8)
+        ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
-    _mark_thresholds(ax, thresholds, use_log, s)
+    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
-    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=f"Scores of {source} by {model} ({s.size} rows)")
+    rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
+    ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
     fig.tight_layout()
     return fig

@@ -39,6 +39,13 @@ def _dotted_name(s: str) -> str | None:
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 
+def shown_source(source: str, where: str | None = None, n: int = 60) -> str:
+    """``source`` (and its filter) on one line of at most ``n`` characters, for a plot's title: which rows it shows,
+    read at a glance (a query pasted from an editor loses its line breaks and trailing semicolon)."""
+    text = " ".join(strip_sql_ends(source).split()) + (f" WHERE {' '.join(where.split())}" if where else "")
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def strip_sql_ends(text: str) -> str:
     """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
 

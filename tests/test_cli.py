@@ -630,6 +630,27 @@ def test_a_column_name_with_a_comma_can_be_named_with_f_and_c(tmp_path: Path) ->
     assert "features (count, amount)" in out, out
 
 
+def test_a_plots_folder_that_cannot_be_written_fails_before_anything_is_scored(model_db: str, tmp_path: Path) -> None:
+    """A --plots folder that exists but takes no files (read-only: /sys refuses new files, also to root) passed the
+    folder check: `score --into` wrote its table and `score` printed its rows, and then the run failed on the
+    plot. It fails first now, as a path that is a file does; evaluate --into likewise."""
+    db = str(tmp_path / "m.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    out = fails_in_one_line("score", db, "tx_ae", "transactions", "--into", "scored", "--plots", "/sys")
+    assert "'/sys'" in out and "choose a path you may use" in out, out
+    out = fails_in_one_line("score", db, "tx_ae", "transactions", "--top", "1", "--plots", "/sys")
+    assert "'/sys'" in out and "anomaly_score" not in out, out  # no rows printed first
+    out = fails_in_one_line("evaluate", db, "tx_ae", "transactions", "--label", "label", "--into", "cand",
+                            "--plots", "/sys")
+    assert "'/sys'" in out, out
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        assert not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('scored', 'cand')"
+                               ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def test_score_plots_every_score_with_the_thresholds(model_db: str, tmp_path: Path) -> None:
     """Without labels, where to cut is read off the scores' histogram: `score --plots` draws every row's score (not
     only the printed top N) with each stored threshold; the same picture whether the scores are printed or written."""

@@ -572,7 +572,9 @@ def test_confident_target_one_is_refused_as_never_reachable() -> None:
 def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The precision-recall curve and the histogram were titled 'm_v1' (the file-name form) where SQL and every
-    message say 'm@1'; the files keep their names (m_v1_pr_curve.png)."""
+    message say 'm@1'; the files keep their names (m_v1_pr_curve.png). The titles name the rows evaluated: the
+    plots of a run on the test split replace those of a run on the training split under the same names, and
+    nothing in the picture said which it showed."""
     from matplotlib.figure import Figure
 
     titles: list[str] = []
@@ -580,7 +582,7 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
 
     def spy(fig: Figure, *args: object, **kwargs: object) -> None:
         ax = fig.axes[0]
-        titles.append(ax.get_title())
+        titles.append(ax.get_title().replace("\n", " "))  # wrapped to the figure's width
         titles.extend(t.get_text() for t in ax.get_legend().get_texts() if "AUC-PR" in t.get_text())
         save(fig, *args, **kwargs)
 
@@ -589,12 +591,15 @@ def test_evaluate_plots_are_titled_with_the_model_as_sql_names_it(tmp_path: Path
     try:
         labelled_table(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-        rep = ad_duckdb.evaluate(con, "m", "t", label="label", plots_dir=tmp_path / "plots")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", plots_dir=tmp_path / "plots")
+        ad_duckdb.evaluate(con, "m", "SELECT * FROM t\n WHERE a > 1;", label="label", plots_dir=tmp_path / "plots")
     finally:
         con.close()
     assert [Path(p).name for p in rep.plots] == ["m_v1_pr_curve.png", "m_v1_score_hist.png"]
-    assert titles[0] == "Precision-recall: m@1" and titles[1].startswith("m@1 (AUC-PR ")
-    assert titles[2] == "Score histogram by label: m@1"
+    assert titles[0] == "Precision-recall: m@1 on t WHERE split = 'test' (1560 rows)", titles
+    assert titles[1].startswith("m@1 (AUC-PR ")
+    assert titles[2] == "Score histogram by label: m@1 on t WHERE split = 'test' (1560 rows)"
+    assert titles[3] == "Precision-recall: m@1 on SELECT * FROM t WHERE a > 1 (2936 rows)", titles
 
 
 def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path: Path) -> None:
@@ -749,3 +754,131 @@ def test_a_tiny_share_is_printed_as_a_share_not_as_none() -> None:
     assert metrics.share_text(3 / 7_000_000) == "0.00004%"
     assert metrics.share_text(0.0123) == "1.23%" and metrics.share_text(0.0) == "0.00%"
     assert metrics.share_text(1e-4) == "0.01%"
+
+
+def _drawn(fig: object) -> object:
+    """A renderer of ``fig`` after drawing it as savefig would (Agg canvas, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)  # type: ignore[arg-type]
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_a_long_model_name_leaves_every_plot_readable() -> None:
+    """Model names run to 128 characters: such a name in one title line ran off both edges of the figure, and in
+    the PR curve's legend it pushed tight_layout to squeeze the axes into a sliver a fifth of the figure wide, the
+    legend over the curve. Titles wrap within the figure; the legend shortens the name (the title has it whole)."""
+    rng = np.random.default_rng(0)
+    s = np.exp(rng.normal(1, 0.5, 2000))
+    y = np.zeros(2000, bool)
+    y[:20] = True
+    s[:20] += 5
+    name = "fraud_detector_" + "x" * 100 + "_final@12"
+    th = {"default": 10.9, "p99": 10.9, "max_f1_on_the_validation_split_of_" + "y" * 60: 6.0}
+    for fig in (metrics.scores_figure(s, name, th, "transactions"), metrics.pr_figure(s, y, name, th),
+                metrics.label_hist_figure(s, y, name, th)):
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        width = fig.bbox.width
+        title = ax.title.get_window_extent(renderer)
+        assert 0 <= title.x0 and title.x1 <= width, (ax.get_title(), title)
+        assert ax.get_title().replace("\n", "").count("x") >= 100  # whole, wrapped
+        assert ax.get_position().width > 0.6, ax.get_position()  # the axes keep most of the width
+        legend = ax.get_legend()
+        if legend is not None:
+            box = legend.get_window_extent(renderer)
+            assert 0 <= box.x0 and box.x1 <= width, [t.get_text() for t in legend.get_texts()]
+
+
+def test_histogram_by_label_shows_rows_of_one_score_and_keeps_threshold_labels_inside() -> None:
+    """Scores of a narrow range below the thresholds (here: one value) got 60 bins within one unit while the
+    threshold lines stretched the axis to 36: bars a sixtieth of a unit wide, nothing to see. Each label's side of
+    its line was chosen from the axis before the lines widened it, so 'p90 > 4.5' sat left of its line, off the
+    figure's edge."""
+    rng = np.random.default_rng(0)
+    th = {"p90": 4.5, "default": 10.9, "p999": 36.2}
+    for s in (np.full(1000, 3.0), 3.0 + rng.normal(0, 0.01, 1000)):
+        y = np.zeros(s.size, bool)
+        y[-5:] = True
+        fig = metrics.label_hist_figure(s, y, "m@1", th)
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()
+        bars = [p for p in ax.patches if p.get_height() > 0]
+        assert bars and max(p.get_width() for p in bars) > (hi - lo) / 200, [p.get_width() for p in bars]
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1, t.get_text()
+
+
+def test_threshold_colours_are_not_the_colours_of_the_data() -> None:
+    """Threshold colours started at C1, the anomaly bars' orange: in the credit-card example the label-chosen
+    'precision90' line looked like part of the anomaly histogram, and a seventh threshold took C7, the grey of the
+    'random' baseline. Each threshold keeps one colour across the PR curve and the histogram."""
+    from matplotlib.colors import to_rgba
+
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.3
+    s = np.exp(rng.normal(1, 0.5, 3000) + 1.5 * y)
+    th = {f"t{i}": float(np.quantile(s, q)) for i, q in enumerate(np.linspace(0.3, 0.99, 9))}
+    pr, hist = metrics.pr_figure(s, y, "m@1", th), metrics.label_hist_figure(s, y, "m@1", th)
+    data = {to_rgba(ln.get_color()) for ln in pr.axes[0].lines}  # the curve and the random baseline
+    data |= {to_rgba(p.get_facecolor(), 1) for p in hist.axes[0].patches}  # the bars, whatever their alpha
+    points = [to_rgba(c.get_facecolor()[0], 1) for c in pr.axes[0].collections]
+    lines = [to_rgba(ln.get_color()) for ln in hist.axes[0].lines]
+    assert len(points) == len(lines) == 9 and points == lines
+    near = [(p, d) for p in points for d in data if np.abs(np.subtract(p, d)).max() < 0.05]  # C7 grey ~ "grey"
+    assert not near, near
+
+
+def test_a_threshold_that_flags_no_row_is_not_drawn_as_every_flag_wrong() -> None:
+    """The report prints '-' for the precision of a threshold above every score (no flag, so no precision), while
+    the PR curve drew it at (0, 0) with 'precision 0.000' in its legend: read as every flag wrong. The histogram's
+    count of one flagged row read '1 rows'."""
+    s = np.r_[np.linspace(1.0, 9.0, 99), 12.0]
+    y = s > 8.5
+    fig = metrics.pr_figure(s, y, "m@1", {"default": 10.0, "p999": 50.0})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "p999 50: flags no row" in texts and "default 10: precision 1.000, recall 0.125" in texts, texts
+    assert [len(c.get_offsets()) for c in ax.collections] == [1, 0]  # default's point; none for p999
+    hist = metrics.scores_figure(s, "m@1", {"default": 10.0}, "t")
+    assert [t.get_text() for t in hist.axes[0].texts] == ["default > 10: 1 row (1.00%)"]
+
+
+def test_a_threshold_far_from_the_scores_does_not_squeeze_the_histogram() -> None:
+    """A manual threshold of 1000 beside scores of 0.75-44 stretched the score axis to 1000: every row's bar in the
+    left twentieth, the p90/p95/default lines on top of one another. Such a threshold is named at the axis' edge
+    with its count (and an arrow), not drawn as a line; on a log axis a threshold of 0 (flag every row) was left out
+    without a word."""
+    rng = np.random.default_rng(0)
+    s = np.r_[1 + np.exp(rng.normal(1, 0.5, 2000)), [44.0]]  # 1-44: a linear axis
+    y = s > 8
+    th = {"p90": float(np.quantile(s, 0.9)), "default": 10.9, "toohigh": 1000.0, "everything": 0.0}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        ax = fig.axes[0]
+        lo, hi = ax.get_xlim()
+        assert hi < 100, (lo, hi)
+        assert 1000 not in [ln.get_xdata()[0] for ln in ax.lines]
+        texts = [t.get_text() for t in ax.texts]
+        assert any(t.startswith("toohigh > 1000") and t.endswith("→") for t in texts), texts
+        renderer = _drawn(fig)
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
+    assert "toohigh > 1000: 0 rows (0.00%) →" in [t.get_text() for t in metrics.scores_figure(s, "m@1", th, "t")
+                                                 .axes[0].texts]
+    heavy = np.r_[s, [5000.0]]  # over two decades: a log axis, where 0 has no place
+    texts = [t.get_text() for t in metrics.scores_figure(heavy, "m@1", th, "t").axes[0].texts]
+    assert f"← everything > 0: {heavy.size} rows (100.00%)" in texts, texts
+
+
+def test_a_curve_of_one_point_is_drawn_and_one_row_is_one_row() -> None:
+    """Rows of one score give the precision-recall curve one point: a line of one vertex, which matplotlib does not
+    draw, so the plot showed only the 'random' baseline. The score histogram of one row was titled '(1 rows)'."""
+    s = np.full(50, 3.0)
+    y = np.arange(50) < 5
+    line = metrics.pr_figure(s, y, "m@1", {}).axes[0].lines[0]
+    assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", ""), line.get_marker()
+    assert metrics.scores_figure(np.array([3.0]), "m@1", {}, "t").axes[0].get_title() == "Scores of t by m@1 (1 row)"
