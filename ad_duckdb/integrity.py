@@ -116,8 +116,9 @@ class _Walk:
                 self.sparse(v, where)
 
 
-def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes.Node, onnxshapes.Unknown] | None:
-    """The first node of the main graph whose tensors cannot be bounded before it runs (see onnxshapes), and why."""
+def _walk_shapes(graph: memoryview, n_features: int) -> tuple[int, onnxshapes.Node, onnxshapes.Unknown] | int:
+    """The first node of the main graph whose tensors cannot be bounded before it runs (see onnxshapes), and why;
+    or, when every node is bounded, the values per row of the graph's largest tensor."""
     nodes = [pb.shape_node(v) for _, v in pb.sub(graph, pb.GRAPH_NODE)]
     inits = {t.name: pb.shape_tensor(t) for t in (pb.tensor(v) for _, v in pb.sub(graph, pb.GRAPH_INIT))}
     stored = sum(onnxshapes.size(t) for t in inits.values())
@@ -133,11 +134,12 @@ def _unbounded_node(graph: memoryview, n_features: int) -> tuple[int, onnxshapes
             shapes.run(node)
         except onnxshapes.Unknown as e:
             return i, node, e
-    return None
+    return shapes.row_values
 
 
-# (sha256 hex, n_features) of models that passed: the same bytes always pass, so one walk is enough.
-_PASSED: set[tuple[str, int]] = set()
+# (sha256 hex, n_features) of models that passed -> their largest intermediate's bytes per row: the same bytes
+# always pass, so one walk is enough.
+_PASSED: dict[tuple[str, int], int] = {}
 _PASSED_LOCK = threading.Lock()
 
 
@@ -149,11 +151,12 @@ def _malformed(model: str, e: pb.Malformed) -> IntegrityError:
                           "used. Re-train it or import a good copy.")
 
 
-def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | None = None) -> None:
+def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | None = None) -> int:
     """Refuse ONNX bytes that are oversized, malformed, refer to external files, use custom operator
     domains or model-local functions, or whose input / outputs do not fit ``n_features``.
 
-    Raises ``IntegrityError`` naming the model and every problem found.
+    Raises ``IntegrityError`` naming the model and every problem found. Returns the bytes per row of the graph's
+    largest intermediate (``onnxshapes.row_bytes``), by which scoring sizes its onnxruntime runs.
     """
     if max_bytes is not None and len(data) > max_bytes:
         raise IntegrityError(
@@ -161,18 +164,21 @@ def check_onnx(data: bytes, *, model: str, n_features: int, max_bytes: int | Non
             "raise AD_DUCKDB_MAX_MODEL_BYTES if you trust it."
         )
     key = (hashlib.sha256(data).hexdigest(), n_features)
-    if key in _PASSED:
-        return
+    known = _PASSED.get(key)
+    if known is not None:
+        return known
     walk = _Walk(model)
     view = memoryview(data)
     with pb.field_budget():
-        _check(walk, view, model, n_features)
+        row_bytes = onnxshapes.row_bytes(_check(walk, view, model, n_features))
     with _PASSED_LOCK:
-        _PASSED.add(key)
+        _PASSED[key] = row_bytes
+    return row_bytes
 
 
-def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> None:
-    """check_onnx past the size limit and the cache, inside a budget of protobuf fields."""
+def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> int:
+    """check_onnx past the size limit and the cache, inside a budget of protobuf fields; the largest tensor's values
+    per row."""
     try:
         graphs = []
         for f, v in pb.sub(view, pb.MODEL_OPSET, pb.MODEL_GRAPH, pb.MODEL_TRAINING, pb.MODEL_FUNCTIONS):
@@ -212,10 +218,10 @@ def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> None:
         raise IntegrityError(f"Model {model!r} was refused: " + walk.message() + end)
     # Why only now: the shape walk trusts the structure checked above (no custom operators, one input x)
     try:
-        found = _unbounded_node(graphs[0], n_features)
+        found = _walk_shapes(graphs[0], n_features)
     except pb.Malformed as e:  # tensors' int data and nodes' attributes are read only by the shape walk
         raise _malformed(model, e) from None
-    if found:
+    if isinstance(found, tuple):
         i, node, e = found
         output = (node.outputs or [""])[0]
         raise UnboundedGraphError(
@@ -223,6 +229,7 @@ def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> None:
             "before it runs: "
             f"{e} (a model could then exhaust memory or run for hours in every query){end}",
             node=i, op=node.op, output=output, reason=str(e), unknown_operator=isinstance(e, onnxshapes.UnknownOperator))
+    return found
 
 
 _SHOWN_NAMES = 8

@@ -14,6 +14,9 @@ the batch size as the symbol n:
   matrix product may exceed the model's own stored weights (``budget``): a model may cost per row what a
   genuine model of its size costs, not more.
 
+The walk also keeps the largest tensor's values per row (``Shapes.row_values``), from which scoring sizes its
+onnxruntime runs (``row_bytes``).
+
 Nothing is executed: the walker reads the protobuf with ``onnxproto``.
 """
 
@@ -34,6 +37,9 @@ TOTAL_FACTOR = 64
 SMALL = 64  # integer tensors up to this many elements have their values tracked (shapes, axes, k)
 MAX_RAW = 8 * SMALL  # raw bytes of the largest tensor whose values are tracked (int64)
 _INT_TYPES = {6: "<i", 7: "<q", 9: "<?"}  # TensorProto INT32, INT64, BOOL -> struct format
+# Bytes per value in ``row_bytes``. Why the widest type: the walker tracks shapes, not element types, and 8 bytes
+# (float64, int64: TopK's indices) bounds every type a graph here holds; float32 tensors are counted twice over.
+VALUE_BYTES = 8
 _I64_MAX = (1 << 63) - 1
 _I64_MIN = -(1 << 63)
 # Why a ceiling: element counts are products of int64 dims; past it the exact number never matters (it is over any
@@ -145,6 +151,7 @@ class Shapes:
         self.t: dict[str, Tensor] = {"": Tensor([])}  # "" is an omitted optional input
         self.budget = budget
         self.total = 0
+        self.row_values = 0  # values per row of the largest tensor that grows with the batch
 
     def get(self, node: Node, i: int) -> Tensor | None:
         if i >= len(node.inputs) or node.inputs[i] == "":
@@ -182,6 +189,9 @@ class Shapes:
                 raise Unknown(f"{what} needs {c:,} {unit} {per} ({_show(shape)}), more than the model's own "
                               f"{self.budget:,} stored weights allow")
             self.total += c
+        values = _count(shape)
+        if values[1] == 1:
+            self.row_values = max(self.row_values, values[0])
         if self.total > TOTAL_FACTOR * self.budget:
             raise Unknown(f"the graph up to it needs {self.total:,} values per row, over {TOTAL_FACTOR} times "
                           f"the model's {self.budget:,} stored weights")
@@ -475,6 +485,11 @@ def tensor_of(dims: list[int], elem_type: int, raw: bytes, ints: list[int]) -> T
         elif len(ints) == size:
             value = [(x - (1 << 64) if x > _I64_MAX else x, 0) for x in ints]
     return Tensor(shape, value)
+
+
+def row_bytes(row_values: int) -> int:
+    """Bytes per row of a graph's largest intermediate, from ``Shapes.row_values`` (at least one)."""
+    return max(1, VALUE_BYTES * row_values)
 
 
 def size(t: Tensor) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
 
-from . import integrity
+from . import chunks, integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import as_number_hint, raw_values
 from .store import ModelRecord, max_model_bytes
@@ -58,23 +58,40 @@ def input_dtype(sess: ort.InferenceSession) -> type[np.floating[Any]]:
     return np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32
 
 
-def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str]) -> list[Any]:
-    """Run ``sess`` on ``X`` in BULK_ORT_ROWS-row runs spread over ``ort_pool()``; one result per run.
+def run_rows(row_bytes: int) -> int:
+    """Rows of one onnxruntime run for a graph whose largest intermediate takes ``row_bytes`` per row (what
+    ``integrity.check_onnx`` returns): BULK_ORT_ROWS, or fewer where that many rows would take more than
+    chunks.CHUNK_BYTES (read at each call) in one intermediate.
+
+    Why: at the training parameters' edge (16 members x 65,536 codes) one 2048-row run asked onnxruntime for
+    8.6 GB per intermediate, in a plain SELECT. Rows are independent in the graph, so runs change only the peak.
+    Fewer rows are cut to a multiple of SHAPLEY_ALIGN (from 16 rows up), so that every row starts where it would
+    in a 2048-row run and scores to the same float32 digits (see SHAPLEY_ALIGN)."""
+    rows = min(BULK_ORT_ROWS, chunks.rows_per_chunk(row_bytes))
+    return rows - rows % SHAPLEY_ALIGN if rows >= SHAPLEY_ALIGN else rows
+
+
+def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str], rows: int = BULK_ORT_ROWS) -> list[Any]:
+    """Run ``sess`` on ``X`` in runs of ``rows`` rows (``run_rows``) spread over ``ort_pool()``; one result per run.
 
     onnxruntime supports concurrent runs of one session, so the runs share it.
     """
     with np.errstate(over="ignore"):  # beyond float32: +-inf, which the graph clips (see to_matrix)
         X = np.ascontiguousarray(X, dtype=input_dtype(sess))
-    if len(X) <= BULK_ORT_ROWS:
+    if len(X) <= rows:
         return [sess.run(outputs, {INPUT_NAME: X})]
-    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + BULK_ORT_ROWS]}),
-                               range(0, len(X), BULK_ORT_ROWS)))
+    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + rows]}), range(0, len(X), rows)))
 
 
 def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) -> ort.InferenceSession:
     """A CPU session; checks that the graph's inputs and outputs are what a stored model must have."""
+    return load_session(onnx, model=model, n_features=n_features, threads=threads)[0]
+
+
+def load_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) -> tuple[ort.InferenceSession, int]:
+    """``make_session``, and the bytes per row of the graph's largest intermediate (for ``run_rows``)."""
     # Why before onnxruntime: ORT would follow external-data paths and load custom-op domains.
-    integrity.check_onnx(onnx, model=model, n_features=n_features, max_bytes=max_model_bytes())
+    row_bytes = integrity.check_onnx(onnx, model=model, n_features=n_features, max_bytes=max_model_bytes())
     so = ort.SessionOptions()
     # Why one thread: DuckDB already runs the function on every core in parallel; ORT threads only contend.
     so.intra_op_num_threads = threads
@@ -94,7 +111,7 @@ def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
             f"{[o.name for o in outs]}, but its feature list has {n_features} columns; expected input "
             f"'x' [n, {n_features}] and outputs {OUTPUT_NAMES}. The model will not be used."
         )
-    return sess
+    return sess, row_bytes
 
 
 class LoadedModel:
@@ -114,6 +131,8 @@ class LoadedModel:
         self._pct_curve = _percentile_curve(self.quantiles) if self.quantiles is not None else None
         self._session: ort.InferenceSession | None = None
         self._dtype: type[np.floating[Any]] = np.float64
+        self.row_bytes = 0  # of the graph's largest intermediate, known with the session (integrity.check_onnx)
+        self._run_rows = BULK_ORT_ROWS  # rows per onnxruntime run (run_rows), set with the session
         self._lock = threading.Lock()
         self._cands: list[np.ndarray] | None = None
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
@@ -130,7 +149,8 @@ class LoadedModel:
         if s is None:
             with self._lock:
                 if self._session is None:
-                    sess = make_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                    sess, self.row_bytes = load_session(self.rec.onnx, model=self.ref, n_features=self.n_features)
+                    self._run_rows = run_rows(self.row_bytes)
                     self._dtype = input_dtype(sess)
                     self._session = sess
                 s = self._session
@@ -204,10 +224,12 @@ class LoadedModel:
             with np.errstate(over="ignore"):  # for callers passing float64 (to_matrix already gives the type)
                 X = np.ascontiguousarray(X, dtype=self._dtype)
             # Why runs of BULK_ORT_ROWS for more (an explanation's 2^d or 8 d rows per row): small runs keep the
-            # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30)
-            return [sess.run(outputs, {INPUT_NAME: X[a : a + BULK_ORT_ROWS]})
-                    for a in range(0, max(len(X), 1), BULK_ORT_ROWS)]
-        return pool_runs(self.session, X, outputs)
+            # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30). Fewer
+            # where a run's largest intermediate would outgrow chunks.CHUNK_BYTES (run_rows).
+            step = self._run_rows
+            return [sess.run(outputs, {INPUT_NAME: X[a : a + step]}) for a in range(0, max(len(X), 1), step)]
+        sess = self.session
+        return pool_runs(sess, X, outputs, self._run_rows)
 
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Scores, and each column's part in each row's score [n, d] (>= 0), for ``anomaly_explain``.

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import ad_duckdb
@@ -291,3 +292,90 @@ def test_sixteen_members_and_a_large_bank_train_and_score_in_bounded_memory() ->
 
     out = subprocess.run([sys.executable, "-c", _PEAK_RSS_AT_THE_BANK_EDGE], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 1.6, out.stdout
+
+
+def test_onnxruntime_runs_under_the_budget_give_what_one_run_gives(monkeypatch: pytest.MonkeyPatch,
+                                                                    tmp_path: Any) -> None:
+    """Scoring splits a batch into runs of ``run_rows`` rows when BULK_ORT_ROWS rows' largest intermediate would
+    outgrow chunks.CHUNK_BYTES. Forced to 32-row runs, the SQL functions, bulk scoring, the missing-value rescoring
+    and the explanations give exactly what 2048-row runs give (runs are cut at a multiple of SHAPLEY_ALIGN rows,
+    so every row starts where it would in one run)."""
+    from ad_duckdb import chunks
+    from ad_duckdb.scoring import BULK_ORT_ROWS, LoadedModel, run_rows
+    from ad_duckdb.udfs import registry
+
+    path = str(tmp_path / "m.duckdb")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5000, 3))
+    X[:, 1] += 2 * X[:, 0]
+    X[::97, 2] = np.nan  # rows scored again by _fill_missing
+    con = ad_duckdb.connect(path)
+    try:
+        cols = {"id": pa.array(np.arange(len(X)))} | {k: pa.array(X[:, j], from_pandas=True) for j, k in enumerate("abc")}
+        con.register("x_rows", pa.table(cols))  # from_pandas: NaN as NULL
+        con.execute("CREATE TABLE t AS SELECT * FROM x_rows")
+        ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], n_models=3, bank_kind="sample", bank_size=512,
+                        bank_groups=4, knn_k=3, max_steps=60, progress=False)
+        rec = ad_duckdb.load_model(con, "m")
+    finally:
+        con.close()
+    one = LoadedModel(rec)
+    s_udf, fe_udf = one.run(X[:BULK_ORT_ROWS])
+    s_bulk, fe_bulk = one.run(X, bulk=True)
+    s_explain, parts = one.attribution(X[:200])
+    assert one.row_bytes > 0 and run_rows(one.row_bytes) == BULK_ORT_ROWS  # at the default budget: one run
+
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 40 * one.row_bytes)
+    assert run_rows(one.row_bytes) == 32  # 40 rows fit, cut to a multiple of SHAPLEY_ALIGN
+    small = LoadedModel(rec)
+    for got, want in ((small.run(X[:BULK_ORT_ROWS]), (s_udf, fe_udf)), (small.run(X, bulk=True), (s_bulk, fe_bulk)),
+                      (small.attribution(X[:200]), (s_explain, parts))):
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    assert small._run_rows == 32
+
+    con = ad_duckdb.connect(path)
+    try:
+        sql = con.execute("SELECT anomaly_score('m', a, b, c) FROM t ORDER BY id").fetchnumpy()
+        np.testing.assert_array_equal(next(iter(sql.values())), s_bulk)
+        assert registry(con).get("m")._run_rows == 32
+    finally:
+        con.close()
+
+
+_SQL_SCORING_PEAK = """
+import re, sys
+import ad_duckdb
+
+def hwm():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) * 1024
+
+con = ad_duckdb.connect(sys.argv[1], read_only=True)
+con.execute("SET enable_progress_bar = false")  # it prints to stdout
+con.execute("SELECT anomaly_score('e', 0.5, 0.5)").fetchall()  # loads the session: its weights are not the peak
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # resets the peak resident set (VmHWM) to the current one
+base = hwm()
+s = con.execute("SELECT sum(anomaly_score('e', a, b)) FROM (FROM big LIMIT 4096)").fetchall()[0][0]
+assert s > 0
+print((hwm() - base) / 2**30)
+con.close()
+"""
+
+
+def test_sql_scoring_of_sixteen_members_and_a_large_bank_runs_in_bounded_memory(tmp_path: Any) -> None:
+    """16 members x 8192 codes: a 2048-row call of anomaly_score asked onnxruntime for 1 GiB per intermediate, and
+    scoring 4096 rows in SQL peaked 4.2 GiB above the start; in runs of run_rows rows (256 here), 0.53 GiB. A fresh
+    process, as a peak is per process."""
+    import subprocess
+    import sys
+
+    path = str(tmp_path / "edge.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE big AS SELECT x AS a, x + 0.1 * random() AS b FROM (SELECT random() AS x FROM range(8192))")
+        ad_duckdb.train(con, "e", "big", n_models=16, bank_size=8192, bank_kind="sample", max_steps=2, progress=False)
+    finally:
+        con.close()
+    out = subprocess.run([sys.executable, "-c", _SQL_SCORING_PEAK, path], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 1.2, out.stdout
