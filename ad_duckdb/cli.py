@@ -750,7 +750,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
     the rows both flag. The origin column says where MODEL_B's threshold came from (e.g. carried from an older
-    version, or chosen again on labels).
+    version, or chosen again on labels). When rows past the N-th place share a version's N-th highest score,
+    the top-N line says how many tie at the cut: which of them count depends on read order.
 
     \b
     Examples:
@@ -775,7 +776,9 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
                   None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
     n = min(r.top, r.rows)
     corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
-    click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}); "
+    tied = " and ".join(f"{k} rows of {v}" for k, v in ((r.top_tied_a, a), (r.top_tied_b, b)) if k)
+    ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
+    click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}){ties}; "
                f"rank correlation of all {r.rows} rows: {corr}")
 
 

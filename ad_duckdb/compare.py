@@ -38,7 +38,11 @@ class ThresholdComparison:
 class VersionComparison:
     """``compare_versions``'s answer: ``a`` and ``b`` are the versions compared ('name@N'), ``rows`` the rows both
     scored, ``top_overlap`` how many of the ``top`` highest-scoring rows of each are the same rows, and
-    ``rank_correlation`` the correlation of the two versions' score ranks over all rows (1: same order)."""
+    ``rank_correlation`` the correlation of the two versions' score ranks over all rows (1: same order).
+
+    ``top_tied_a`` / ``top_tied_b``: how many rows share that version's ``top``-th highest score when rows past the
+    cut share it too (0 when the cut falls between two scores). Then which of them are in the top, and so
+    ``top_overlap``, depends on the order rows are read in."""
 
     a: str
     b: str
@@ -47,6 +51,8 @@ class VersionComparison:
     top: int
     top_overlap: int
     rank_correlation: float | None
+    top_tied_a: int = 0
+    top_tied_b: int = 0
     thresholds: list[ThresholdComparison] = field(default_factory=list)
 
 
@@ -112,17 +118,21 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             params[f"a{k}"], params[f"b{k}"] = (x.value if x else None), (y.value if y else None)
             parts += [f"count(*) FILTER (WHERE sa > $a{k})", f"count(*) FILTER (WHERE sb > $b{k})",
                       f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
-        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", "corr(qa, qb)", *parts])
+        # a tie at the cut: the rows sharing the top-th score (its rank group) run past the top-th place
+        ties = [f"coalesce(max(n{v}) FILTER (WHERE r{v} = $top AND k{v} + n{v} - 1 > $top), 0)" for v in "ab"]
+        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)",
+                            "corr(ka + (na - 1) / 2.0, kb + (nb - 1) / 2.0)", *ties, *parts])
         scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
         # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
         # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
-        # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows).
+        # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows);
+        # where ties straddle the cut, which tied rows count is read order, so their number is reported.
         row = cur.execute(
             f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
             f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
             f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
-            "rank() OVER (ORDER BY sa DESC) + (count(*) OVER (PARTITION BY sa) - 1) / 2.0 AS qa, "
-            "rank() OVER (ORDER BY sb DESC) + (count(*) OVER (PARTITION BY sb) - 1) / 2.0 AS qb FROM s "
+            "rank() OVER (ORDER BY sa DESC) AS ka, count(*) OVER (PARTITION BY sa) AS na, "
+            "rank() OVER (ORDER BY sb DESC) AS kb, count(*) OVER (PARTITION BY sb) AS nb FROM s "
             f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
         ).fetchall()[0]
     finally:
@@ -132,9 +142,10 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                           f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
     # DuckDB's corr is NaN when one side's ranks are all equal (constant scores): no correlation, said as None
     corr = None if row[2] is None or math.isnan(row[2]) else float(row[2])
-    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr)
+    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[3]),
+                            int(row[4]))
     for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
-        fa, fb, both = row[3 + 3 * k: 6 + 3 * k]
+        fa, fb, both = row[5 + 3 * k: 8 + 3 * k]
         out.thresholds.append(ThresholdComparison(
             n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
             int(both) if x and y else None, x.method if x else None, y.method if y else None,

@@ -221,3 +221,37 @@ def test_dropping_a_version_two_views_pin_says_they_fail(tmp_path: pytest.TempPa
                "they call a stored version ('tx_ae@2', or 'tx_ae' for the latest)" in str(seen[0].message)
     finally:
         con.close()
+
+
+# ten rows far out (distinct scores, above the rest), then thirty identical ordinary rows (one score)
+_TEN_OUT_THIRTY_SAME = ("SELECT 1 AS count, 5000.0 + 1000 * i AS amount FROM range(10) r(i) "
+                        "UNION ALL SELECT 3, 50.0 FROM range(30)")
+
+
+def test_compare_says_how_many_rows_tie_at_the_top_cut(versions_db: str) -> None:
+    # Before: with many rows sharing the N-th highest score, the top-N overlap counted whichever tied rows came
+    # first in read order, and nothing said that the "x of N in both" depended on that order.
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, top=12)
+        assert (r.rows, r.top_tied_a, r.top_tied_b) == (40, 30, 30)
+        # the cut falls between the ten distinct scores and the tied thirty: no tie at the cut
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, top=10)
+        assert (r.top_overlap, r.top_tied_a, r.top_tied_b) == (10, 0, 0)
+        # every row in the top: there is no cut to tie at
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, top=40)
+        assert (r.top_overlap, r.top_tied_a, r.top_tied_b) == (40, 0, 0)
+    finally:
+        con.close()
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, "--top", "12")
+    assert rc == 0, err
+    assert ("(30 rows of tx_ae@1 and 30 rows of tx_ae@2 tie at the cut: the overlap depends on their order)"
+            in out), out
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, "--top", "10")
+    assert rc == 0, err
+    assert "tie at the cut" not in out, out
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", _TEN_OUT_THIRTY_SAME, "--top", "12",
+                          "--format", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert (doc["top_tied_a"], doc["top_tied_b"]) == (30, 30)
