@@ -218,11 +218,12 @@ class AutoEncoderDetector:
         from_frame = frame is not None
         if frame is not None:
             X = frame
-            if _repeats(_column_names(X)):
+            repeats = _repeats(_column_names(X))
+            if repeats:
                 # Why refuse, as scikit-learn does: a later frame is matched by name, and '1' and 1 (or two 'a')
                 # cannot be told apart, so a frame with them swapped was scored against the wrong features
                 raise BadInputError(
-                    f"AutoEncoderDetector.fit: X's column names repeat: {_repeats(_column_names(X))}. Give each "
+                    f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
             if feature_names is None:
@@ -295,10 +296,11 @@ class AutoEncoderDetector:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
         order was scored silently against the wrong features."""
         if getattr(self, "_fitted_on_frame", False):
-            names = [str(c) for c in _column_names(X)]
-            if _repeats(_column_names(X)):  # which of the two is the feature cannot be told
+            columns = _column_names(X)
+            names = [str(c) for c in columns]
+            if _repeats(columns):  # which of the two is the feature cannot be told
                 raise BadInputError(
-                    f"X's column names repeat: {_repeats(_column_names(X))}, so they cannot be matched to the "
+                    f"X's column names repeat: {_repeats(columns)}, so they cannot be matched to the "
                     "features this AutoEncoderDetector was fitted on. Pass X[det.feature_names_in_] with each "
                     "column once (or rename the repeats)."
                 )
@@ -312,7 +314,7 @@ class AutoEncoderDetector:
                         f"X's columns are not the ones this AutoEncoderDetector was fitted on ({'; '.join(parts)}). "
                         "Pass X[det.feature_names_in_] (the fitted columns), or fit again on these columns."
                     )
-                by_name = {str(c): c for c in _column_names(X)}
+                by_name = {str(c): c for c in columns}
                 X = X.select(fitted) if isinstance(X, pa.Table) else X[[by_name[c] for c in fitted]]
         return _frame_rows(X, "AutoEncoderDetector")
 

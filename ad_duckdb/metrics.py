@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
 
@@ -257,7 +258,7 @@ def _title(text: str, width_in: float) -> str:
 def _short(name: str, n: int = 40) -> str:
     """``name`` cut to ``n`` characters for a legend or a label beside a line, whose width tight_layout otherwise
     takes from the axes (a 128-character model name left a sliver of plot); titles carry names whole."""
-    return name if len(name) <= n else name[: n - 1] + "…"
+    return cut(name, n)
 
 
 def _file_stem(model: str) -> str:

@@ -42,7 +42,11 @@ _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|
 def shown_source(source: str, where: str | None = None, n: int = 60) -> str:
     """``source`` (and its filter) on one line of at most ``n`` characters, for a plot's title: which rows it shows,
     read at a glance (a query pasted from an editor loses its line breaks and trailing semicolon)."""
-    text = " ".join(strip_sql_ends(source).split()) + (f" WHERE {' '.join(where.split())}" if where else "")
+    return cut(" ".join(strip_sql_ends(source).split()) + (f" WHERE {' '.join(where.split())}" if where else ""), n)
+
+
+def cut(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters, ending in an ellipsis when it was longer."""
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
