@@ -302,6 +302,11 @@ class AutoEncoderDetector:
             if X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
                 hint = (". Reshape your data: X.reshape(1, -1) for one row" if len(X) == self.n_features_in_ > 1
                         else ". Reshape your data: X.reshape(-1, 1) for one feature" if self.n_features_in_ == 1 else "")
+            elif X.ndim == 2:
+                names = ", ".join(repr(str(c)) for c in self.feature_names_in_[:10])
+                more = f", ... ({self.n_features_in_ - 10} more)" if self.n_features_in_ > 10 else ""
+                hint = (f". This AutoEncoderDetector was fitted on {self.n_features_in_} features ({names}{more}): "
+                        "pass rows of those columns, in that order, or fit it again on these")
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
         return X
 

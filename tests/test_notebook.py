@@ -119,3 +119,13 @@ def test_a_pyod_or_scikit_learn_parameter_name_gets_ours(name: str, ours: str) -
         AutoEncoderDetector(**TINY, **{name: 1}).fit(_rows())
     with pytest.raises(BadInputError, match=rf"\({name}= is {ours}= here\)"):
         AutoEncoderDetector().set_params(**{name: 1})
+
+
+def test_rows_of_another_width_are_told_the_fitted_features() -> None:
+    """An array of 2 columns for a detector fitted on a frame of 3 got only 'X must have shape (n, 3); got shape
+    (2, 2).': neither which detector nor which columns it wants, nor the fix."""
+    det = AutoEncoderDetector(**TINY).fit(pd.DataFrame(_rows(), columns=["amount", "count", "hour"]))
+    with pytest.raises(BadInputError, match=r"got shape \(2, 2\)\. This AutoEncoderDetector was fitted on 3 features "
+                                            r"\('amount', 'count', 'hour'\): pass rows of those columns, in that "
+                                            r"order, or fit it again on these"):
+        det.predict(np.zeros((2, 2)))
