@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -103,11 +104,18 @@ def _check_labels(X: np.ndarray, names: Sequence[str] | None, types: Sequence[st
                             "a name of its own.")
 
 
+# scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
+_OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
+                "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models"}
+
+
 def _check_names(params: dict[str, Any]) -> None:
     unknown = set(params) - set(TrainParams.__dataclass_fields__)
     if unknown:
         known = ", ".join(sorted(TrainParams.__dataclass_fields__))
-        raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}; valid ones are: {known}.")
+        alias = ", ".join(f"{k}= is {_OTHER_NAMES[k]}= here" for k in sorted(unknown) if k in _OTHER_NAMES)
+        raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}{f' ({alias})' if alias else ''}; "
+                            f"valid ones are: {known}.")
 
 
 class AutoEncoderDetector:
@@ -127,6 +135,8 @@ class AutoEncoderDetector:
         Scores of the training rows (higher = more anomalous).
     threshold_ : float
         The ``1 - contamination`` quantile of ``decision_scores_``.
+    labels_ : ndarray of int of shape (n_samples,)
+        1 for the training rows above ``threshold_``, 0 for the others (PyOD's ``labels_``).
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of str
@@ -141,6 +151,8 @@ class AutoEncoderDetector:
     - ``predict`` and ``fit_predict`` return PyOD's 1 = anomaly, 0 = normal, not scikit-learn's -1/1, to match
       ``is_anomaly`` in SQL. ``decision_function`` is higher = more anomalous (PyOD); ``score_samples`` is its
       negative, scikit-learn's higher = more normal (as ``IsolationForest.score_samples``).
+    - PyOD's ``labels_`` and ``predict_proba(X, method='linear' | 'unify')`` are here; its ``predict_confidence``
+      and ``return_confidence=`` are not.
     - Parameters are ``**params`` checked against ``TrainParams``, one list shared with ``ad_duckdb.train``, and
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
       defaults). The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
@@ -269,9 +281,10 @@ class AutoEncoderDetector:
         if score_training_rows:
             self.decision_scores_ = self.decision_function(X)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
+            self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model
-            self.__dict__.pop("decision_scores_", None)
-            self.__dict__.pop("threshold_", None)
+            for name in ("decision_scores_", "threshold_", "labels_"):
+                self.__dict__.pop(name, None)
         return self
 
     def _check_fitted(self) -> None:
@@ -289,6 +302,11 @@ class AutoEncoderDetector:
             if X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
                 hint = (". Reshape your data: X.reshape(1, -1) for one row" if len(X) == self.n_features_in_ > 1
                         else ". Reshape your data: X.reshape(-1, 1) for one feature" if self.n_features_in_ == 1 else "")
+            elif X.ndim == 2:
+                names = ", ".join(repr(str(c)) for c in self.feature_names_in_[:10])
+                more = f", ... ({self.n_features_in_ - 10} more)" if self.n_features_in_ > 10 else ""
+                hint = (f". This AutoEncoderDetector was fitted on {self.n_features_in_} features ({names}{more}): "
+                        "pass rows of those columns, in that order, or fit it again on these")
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
         return X
 
@@ -345,18 +363,41 @@ class AutoEncoderDetector:
         return self.score_with_errors(X)[0].astype(np.float64)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit, then 1 for the training rows above ``threshold_`` (anomalies), 0 for the others."""
-        return (self.fit(X).decision_scores_ > self.threshold_).astype(np.int64)
+        """Fit, then 1 for the training rows above ``threshold_`` (anomalies), 0 for the others: ``labels_``."""
+        return self.fit(X).labels_.copy()
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
         """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
         return -self.decision_function(X)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention)."""
+    def _check_training_scores(self) -> None:
         self._check_fitted()
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
                                  "decision_function(X) with a threshold of your own.")
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention)."""
+        self._check_training_scores()
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
+
+    def predict_proba(self, X: np.ndarray, method: str = "linear") -> np.ndarray:
+        """Scores turned into ``[P(normal), P(anomaly)]`` per row, as PyOD's ``predict_proba``: a rescaling of
+        ``decision_function`` by the training scores, not a calibrated probability.
+
+        ``method='linear'``: min-max scaled by ``decision_scores_``, clipped to [0, 1]; ``'unify'``: erf of the
+        score standardised by the training scores' mean and standard deviation, clipped to [0, 1]."""
+        if method not in ("linear", "unify"):
+            raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
+                                "'linear' (the default) or 'unify'.")
+        self._check_training_scores()
+        train, s = self.decision_scores_, self.decision_function(X)
+        if method == "linear":
+            span = float(train.max() - train.min())
+            p = (s - train.min()) / (span if span > 0 else 1.0)  # as MinMaxScaler treats a constant column
+        else:
+            sigma = float(train.std())
+            p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean()) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
+        p = np.clip(p, 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])

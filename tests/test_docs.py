@@ -65,3 +65,29 @@ def test_public_api_has_docstrings_and_train_teaches_by_example() -> None:
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_says_what_bigquery_mls_detect_anomalies_is_here(tmp_path: Path) -> None:
+    """A BigQuery ML user looks for ML.DETECT_ANOMALIES(MODEL m, STRUCT(0.02 AS contamination), TABLE t): the README
+    names the threshold call and the query, and both run as written and flag the stated share of the training rows."""
+    para = re.search(r"Coming from BigQuery ML, (.*?)\n\n", README, flags=re.S)
+    assert para is not None
+    text = " ".join(para.group(1).split())
+    assert "`ML.DETECT_ANOMALIES(MODEL tx_ae, STRUCT(0.02 AS contamination), TABLE transactions)`" in text
+    call = 'ad_duckdb.set_threshold(con, "tx_ae", "c2", "contamination", target=0.02)'
+    assert f"`{call}`" in text and "`ad-duckdb threshold DB tx_ae c2 --method contamination --target 0.02`" in text
+    query = re.search(r"`(SELECT \*, anomaly_score.*? FROM transactions)`", text)
+    assert query is not None
+    con = ad_duckdb.connect(str(tmp_path / "bq.duckdb"))
+    try:
+        con.execute("SELECT setseed(0.5)")
+        con.execute("CREATE TABLE transactions AS SELECT range AS transaction_id, 1 + (random() * 20)::INTEGER AS count, "
+                    "round(random() * 500, 2) AS amount FROM range(2000)")
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.set_threshold(con, "tx_ae", "c2", "contamination", target=0.02)  # `call`, as the README writes it
+        rows = con.execute(f"SELECT is_anomaly, score > anomaly_threshold('tx_ae', 'c2') FROM ({query.group(1)})"
+                           ).fetchall()
+        assert all(a == b for a, b in rows)
+        assert sum(a for a, _ in rows) / len(rows) == pytest.approx(0.02, abs=0.003)
+    finally:
+        con.close()

@@ -79,3 +79,53 @@ def test_a_frame_missing_a_feature_gets_a_rename_that_runs() -> None:
         del renamed, nfd  # read by name only
     finally:
         con.close()
+
+
+def test_pyod_quickstart_attributes_and_predict_proba() -> None:
+    """PyOD's quick start reads clf.labels_ after fit and calls clf.predict_proba(X) (method 'linear' or 'unify');
+    both stopped with an AttributeError. They follow PyOD's BaseDetector: labels_ = decision_scores_ > threshold_,
+    'linear' min-max scales by the training scores (clipped to [0, 1]), 'unify' is erf of the standardised score."""
+    from scipy.special import erf
+
+    from ad_duckdb.exceptions import NotFittedError
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(10, 3))])
+    det = AutoEncoderDetector(**TINY, contamination=0.05).fit(X)
+    s, train = det.decision_function(X[::7]), det.decision_scores_
+    assert det.labels_.tolist() == (train > det.threshold_).astype(int).tolist() and det.labels_.sum() > 0
+    assert det.fit_predict(X).tolist() == det.labels_.tolist()
+    linear = det.predict_proba(X[::7])
+    assert linear.shape == (len(s), 2) and np.allclose(linear.sum(axis=1), 1.0)
+    np.testing.assert_allclose(linear[:, 1], np.clip((s - train.min()) / (train.max() - train.min()), 0, 1))
+    unify = det.predict_proba(X[::7], method="unify")
+    np.testing.assert_allclose(unify[:, 1], np.clip(erf((s - train.mean()) / (train.std() * np.sqrt(2))), 0, 1))
+    assert np.allclose(unify[:, 0], 1 - unify[:, 1])
+    with pytest.raises(BadInputError, match=r"method='rank' is not a probability conversion of AutoEncoderDetector; "
+                                            r"use 'linear' \(the default\) or 'unify'"):
+        det.predict_proba(X[:3], method="rank")
+    det.fit(X, score_training_rows=False)  # no training scores: neither may be left from the fit before
+    assert not hasattr(det, "labels_")
+    with pytest.raises(NotFittedError, match=r"score_training_rows=False.*decision_function"):
+        det.predict_proba(X[:3])
+
+
+@pytest.mark.parametrize(("name", "ours"), [("random_state", "seed"), ("epoch_num", "epochs"),
+                                             ("hidden_neuron_list", "hidden_dims"), ("learning_rate", "lr")])
+def test_a_pyod_or_scikit_learn_parameter_name_gets_ours(name: str, ours: str) -> None:
+    """AutoEncoderDetector(random_state=0), as scikit-learn and PyOD spell the seed, got only the list of 25 valid
+    names; the message now says which one it is here, for the detector, set_params and ad_duckdb.train alike."""
+    with pytest.raises(BadInputError, match=rf"Unknown parameter\(s\) \['{name}'\] \({name}= is {ours}= here\)"):
+        AutoEncoderDetector(**TINY, **{name: 1}).fit(_rows())
+    with pytest.raises(BadInputError, match=rf"\({name}= is {ours}= here\)"):
+        AutoEncoderDetector().set_params(**{name: 1})
+
+
+def test_rows_of_another_width_are_told_the_fitted_features() -> None:
+    """An array of 2 columns for a detector fitted on a frame of 3 got only 'X must have shape (n, 3); got shape
+    (2, 2).': neither which detector nor which columns it wants, nor the fix."""
+    det = AutoEncoderDetector(**TINY).fit(pd.DataFrame(_rows(), columns=["amount", "count", "hour"]))
+    with pytest.raises(BadInputError, match=r"got shape \(2, 2\)\. This AutoEncoderDetector was fitted on 3 features "
+                                            r"\('amount', 'count', 'hour'\): pass rows of those columns, in that "
+                                            r"order, or fit it again on these"):
+        det.predict(np.zeros((2, 2)))
