@@ -34,6 +34,7 @@ def test_readme_and_recipes_sql_run(tmp_path: Path) -> None:
                     "(range % 30)::INTEGER AS day, 1 + range % 20 AS count, (1 + range % 20) * (20 + range % 7) "
                     "AS amount FROM range(3000)")
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        _sensor_model(con)
         blocks = re.findall(r"```sql\n(.*?)```", README, flags=re.S)
         # dbt model files in the README hold Jinja ({{ ref(...) }}); they run in tests/test_dbt.py instead
         stmts = [s for b in blocks if "{{" not in b and "{%" not in b for s in b.split(";") if s.strip()]
@@ -42,6 +43,55 @@ def test_readme_and_recipes_sql_run(tmp_path: Path) -> None:
         assert len(stmts) >= 7
         for s in stmts:
             con.execute(s).fetchall()
+    finally:
+        con.close()
+
+
+# Two days of readings a minute apart: a daily temperature cycle, temperature stuck at 70 for the hour from
+# 2024-05-02 09:20 (labelled), and pressure missing for 40 minutes from 2024-05-02 17:40 (not labelled: a gap).
+SENSORS = """CREATE TABLE sensors AS
+SELECT TIMESTAMP '2024-05-01 00:00:00' + INTERVAL (range) MINUTE AS datetime,
+       CASE WHEN range BETWEEN 2000 AND 2059 THEN 70.0
+            ELSE 70 + 5 * sin(2 * pi() * range / 1440) + 0.3 * sin(range * 12.9898) END AS temperature,
+       CASE WHEN range BETWEEN 2500 AND 2539 THEN NULL
+            ELSE 2 + 0.1 * sin(2 * pi() * range / 1440) + 0.05 * cos(range * 78.233) END AS pressure,
+       (range BETWEEN 2000 AND 2059)::INTEGER AS anomaly
+FROM range(2880)"""
+
+
+def _sensor_section() -> str:
+    return README.split("### Sensor and time-series tables", 1)[1].split("\n## ", 1)[0]
+
+
+def _sensor_model(con: duckdb.DuckDBPyConnection) -> None:
+    """The sensors table and the model the README's sensor section trains on it (its view, its command)."""
+    con.execute(SENSORS)
+    view = re.findall(r"```sql\n(.*?)```", _sensor_section(), flags=re.S)[0]
+    con.execute(view)
+    assert '--where "anomaly = 0"' in _sensor_section()
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as notes:
+        ad_duckdb.train(con, "sensor_ae", "sensor_features", where="anomaly = 0", progress=False)
+    said = " ".join(str(n.message) for n in notes)
+    assert "'datetime' (TIMESTAMP) of 'sensor_features' is left out" in said and "'anomaly', which where=" in said
+
+
+def test_readme_sensor_section_is_true(tmp_path: Path) -> None:
+    """The per-hour query flags the stuck hour, not the warm-up rows of the rolling window, not the hour pressure is
+    missing (which it counts), and the first row, with no lag(), still gets a score."""
+    con = ad_duckdb.connect(str(tmp_path / "s.duckdb"))
+    try:
+        _sensor_model(con)
+        assert ad_duckdb.load_model(con, "sensor_ae").feature_names == [
+            "temperature", "pressure", "temp_change", "temp_spread"]
+        per_hour = re.findall(r"```sql\n(.*?)```", _sensor_section(), flags=re.S)[1]
+        rows = {str(h): (m, f) for h, _, m, _, f in con.execute(per_hour).fetchall()}
+        stuck = [h for h, (_, f) in rows.items() if f >= 20]
+        assert stuck == ["2024-05-02 09:00:00", "2024-05-02 10:00:00"]
+        assert rows["2024-05-01 00:00:00"][1] == 0  # warm-up: the rolling spread is NULL, not an odd value
+        assert rows["2024-05-02 17:00:00"] == (20, 0) and rows["2024-05-02 18:00:00"] == (20, 0)
+        first = con.execute("SELECT temp_change, anomaly_score('sensor_ae', temperature, pressure, temp_change, "
+                            "temp_spread) FROM sensor_features ORDER BY datetime LIMIT 1").fetchall()[0]
+        assert first[0] is None and first[1] is not None
     finally:
         con.close()
 

@@ -55,7 +55,19 @@ def test_nan_filled_with_median_inf_clipped() -> None:
          r"'flag' of 't' is BOOLEAN, not numeric.*train on a query .*SELECT \* REPLACE \(\"flag\"::INTEGER AS \"flag\"\) "
          r"FROM \"t\" \(1 for true, 0 for false\), and score with the same expression: \"flag\"::INTEGER\."),
         ("CREATE TABLE t AS SELECT DATE '2024-01-01' + range::INTEGER AS d, range AS x FROM range(50)",
-         {"features": ["d", "x"]}, r"'d' of 't' is DATE.*SELECT \* REPLACE \(epoch\(\"d\"\) AS \"d\"\) FROM \"t\""),
+         {"features": ["d", "x"]}, r"'d' of 't' is DATE.*rises with time, so every row later than the training rows "
+         r"would score as out of the training range\. Drop it from features.*SELECT \* REPLACE \(dayofweek\(\"d\"\) AS "
+         r"\"d\"\) FROM \"t\""),
+        # a sensor log's timestamp: the fix it gave (train on epoch seconds) flagged 93% of a later run's normal rows
+        ("CREATE TABLE t AS SELECT TIMESTAMP '2020-03-09 10:00:00' + INTERVAL (range) SECOND AS datetime, range % 7 AS x "
+         "FROM range(50)", {"features": ["datetime", "x"]},
+         r"'datetime' of 't' is TIMESTAMP.*epoch\(\"datetime\"\).*rises with time.*Drop it from features \(it stays in "
+         r"the table for ORDER BY, windows and GROUP BY date_trunc\(\.\.\.\)\).*SELECT \* REPLACE \(hour\(\"datetime\"\) \+ "
+         r"minute\(\"datetime\"\) / 60 AS \"datetime\"\) FROM \"t\".*and score with the same expression"),
+        # a duration (the gap between readings) is a number of seconds, not a point in time
+        ("CREATE TABLE t AS SELECT INTERVAL (range % 3) SECOND AS gap, range % 7 AS x FROM range(50)",
+         {"features": ["gap", "x"]}, r"'gap' of 't' is INTERVAL.*SELECT \* REPLACE \(epoch\(\"gap\"\) AS \"gap\"\) "
+         r"FROM \"t\" \(its length in seconds\)"),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
          r"Column 'nope' is not in 't'; its columns are: x\.$"),
         # a misspelt name gets the close one, as a misspelt source does (it only listed every column)

@@ -117,6 +117,14 @@ def test_a_text_argument_is_told_what_works_on_text(con: duckdb.DuckDBPyConnecti
         con.execute("SELECT anomaly_score('tx_ae', count, 'web') FROM typed").fetchall()
 
 
+def test_an_interval_argument_is_told_its_length_in_seconds(con: duckdb.DuckDBPyConnection) -> None:
+    # The gap between two sensor readings, datetime - lag(datetime) OVER (...), is an INTERVAL. Before: "epoch(col)
+    # gives its seconds (since 1970, for dates and times)", which is not what epoch() of a duration gives.
+    with pytest.raises(duckdb.InvalidInputException,
+                       match=r"is INTERVAL, not a number\. .*epoch\(col\) gives its length in seconds\.$"):
+        con.execute("SELECT anomaly_score('tx_ae', count, INTERVAL 90 SECOND) FROM typed").fetchall()
+
+
 @pytest.mark.parametrize("position", [1, 2])
 def test_null_literal_is_the_documented_fill(con: duckdb.DuckDBPyConnection, position: int) -> None:
     """NULL (and NaN) takes whichever of the training median and the values 0.5, 1 and 2 robust spreads around it
