@@ -209,7 +209,9 @@ def _table_names(cur: object) -> list[str]:
 def as_number_hint(column: str, sql_type: str) -> str:
     """How to turn a non-numeric column into a number, by its type (a cast only works for some)."""
     t = sql_type.upper()
-    if t.startswith(("DATE", "TIME", "INTERVAL")):
+    if t.startswith("INTERVAL"):
+        return f"epoch({column}) gives its length in seconds"
+    if t.startswith(("DATE", "TIME")):
         return f"epoch({column}) gives its seconds (since 1970, for dates and times)"
     if t.startswith("ENUM"):
         return (f"({column} = 'a value')::INTEGER gives a 0/1 column per category (enum_code({column}) a number, "
@@ -219,6 +221,18 @@ def as_number_hint(column: str, sql_type: str) -> str:
     if t == "VARCHAR":  # CAST fails on words ('web') and on "N/A": say what works for each
         return (f"TRY_CAST({column} AS DOUBLE) reads numbers written as text, ({column} = 'a value')::INTEGER "
                 "makes a 0/1 column of a word")
+    # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
+    if t == "UUID":
+        return "a UUID is an id, which tells rows apart rather than describing them: leave it out of the features"
+    if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
+        return f"octet_length({column}) gives its size in bytes"
+    if t.endswith("]"):
+        return f"len({column}) gives its length, list_sum({column}) or {column}[1] a number of its items"
+    if t.startswith("STRUCT"):
+        first = re.match(r"(?i)STRUCT\(\s*(\"(?:[^\"]|\"\")+\"|\w+)", sql_type)
+        return f"{column}.{first.group(1) if first else 'field'} picks one of its fields (a number), by name"
+    if t.startswith("MAP"):
+        return f"cardinality({column}) gives its number of entries, {column}['key'] the value of one key"
     return f"CAST({column} AS DOUBLE)"
 
 
@@ -302,6 +316,9 @@ def choose_columns(
                     f"query that turns it into a number, {query}, and score with the same expression: "
                     f"{as_number_expr(quote_ident(hit[0]), hit[1])}."
                 )
+            if hit[1].upper() == "UUID":  # no number describes a row by its id
+                raise BadInputError(f"Column {hit[0]!r} of {source!r} is UUID, an id, which tells rows apart rather "
+                                    "than describing them: leave it out of features.")
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."

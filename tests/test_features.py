@@ -903,3 +903,37 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         assert info.features == ["amount", "refund", "at", "mood"]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("column", "expr"), [
+    ("blb", 'octet_length("blb")'), ("lst", 'len("lst")'), ("st", '"st".a'), ("mp", 'cardinality("mp")'),
+    ("iv", 'epoch("iv")')])
+def test_a_blob_list_struct_or_map_feature_gets_an_expression_that_reads_it_as_a_number(column: str, expr: str) -> None:
+    """Naming a BLOB, LIST, STRUCT or MAP column as a feature (or passing one to anomaly_score) advised
+    CAST(col AS DOUBLE), which DuckDB refuses for every value of those types; the advice given now runs."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, (range % 17)::DOUBLE AS n, "
+                    "encode('x' || range) AS blb, [range, range + 1] AS lst, {'a': range} AS st, "
+                    "MAP {'k': range} AS mp, INTERVAL (range % 50) DAY AS iv FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["amount", column], **FAST)
+        assert expr in str(e.value) and "CAST(" not in str(e.value), str(e.value)
+        assert con.execute(f"SELECT count(({expr})::DOUBLE) FROM t").fetchall() == [(300,)]
+        ad_duckdb.train(con, "m", "t", features=["amount", "n"], **FAST)
+        with pytest.raises(duckdb.Error, match="feature argument 2") as e:
+            con.execute(f"SELECT anomaly_score('m', amount, {column}) FROM t").fetchall()
+        assert expr.replace(f'"{column}"', "col") in str(e.value) and "CAST(" not in str(e.value), str(e.value)
+    finally:
+        con.close()
+
+
+def test_a_uuid_feature_is_called_an_id_not_given_a_cast_that_fails() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, uuid() AS u FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'u' of 't' is UUID, an id, which tells "
+                           r"rows apart rather than describing them: leave it out of features\.$"):
+            ad_duckdb.train(con, "m", "t", features=["amount", "u"], **FAST)
+    finally:
+        con.close()
