@@ -258,6 +258,15 @@ def _csv_cell(v: Any) -> Any:
     return v
 
 
+def _cell_text(v: Any) -> str:
+    """A value as the table and explain's row line show it: SQL's words (NULL, true, \\x01ff, '3 days 04:05:06'),
+    lists and structs as JSON. Why: Python's str gave b'x25', '25 days, 0:00:00' (a comma inside one value of a
+    comma-separated row line), False and None."""
+    if v is None:
+        return "NULL"
+    return str(_csv_cell(v))
+
+
 # Why: a line break or tab in a cell split the row or shifted the columns after it; DuckDB's own box renderer shows
 # them escaped the same way.
 _CONTROL_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f"})
@@ -286,7 +295,7 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
             return f"{v:.6g}"
         if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
-        return "NULL" if v is None else str(v)
+        return _cell_text(v)
 
     names = [_one_line(n) for n in names]
     cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
@@ -981,7 +990,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
             flagged = bool(threshold and s > threshold.value)
-            click.echo(f"row {', '.join(f'{k}={v}' for k, v in row.items())}")
+            click.echo(f"row {', '.join(f'{k}={_one_line(_cell_text(v))}' for k, v in row.items())}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all

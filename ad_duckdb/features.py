@@ -221,6 +221,18 @@ def as_number_hint(column: str, sql_type: str) -> str:
     if t == "VARCHAR":  # CAST fails on words ('web') and on "N/A": say what works for each
         return (f"TRY_CAST({column} AS DOUBLE) reads numbers written as text, ({column} = 'a value')::INTEGER "
                 "makes a 0/1 column of a word")
+    # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
+    if t == "UUID":
+        return "a UUID is an id, which tells rows apart rather than describing them: leave it out of the features"
+    if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
+        return f"octet_length({column}) gives its size in bytes"
+    if t.endswith("]"):
+        return f"len({column}) gives its length, list_sum({column}) or {column}[1] a number of its items"
+    if t.startswith("STRUCT"):
+        first = re.match(r"(?i)STRUCT\(\s*(\"(?:[^\"]|\"\")+\"|\w+)", sql_type)
+        return f"{column}.{first.group(1) if first else 'field'} picks one of its fields (a number), by name"
+    if t.startswith("MAP"):
+        return f"cardinality({column}) gives its number of entries, {column}['key'] the value of one key"
     return f"CAST({column} AS DOUBLE)"
 
 
@@ -335,6 +347,9 @@ def choose_columns(
                     f"query that turns it into a number, {query}, and score with the same expression: "
                     f"{as_number_expr(quote_ident(hit[0]), hit[1])}."
                 )
+            if hit[1].upper() == "UUID":  # no number describes a row by its id
+                raise BadInputError(f"Column {hit[0]!r} of {source!r} is UUID, an id, which tells rows apart rather "
+                                    "than describing them: leave it out of features.")
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
@@ -350,6 +365,21 @@ _LISTED = 10  # columns named in a note before "and N more"
 # names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
 _LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
                          r"(_?(label|flag))?")
+# Words that name a label wherever they stand among a name's word parts (FraudFound_P, isFraud, isFlaggedFraud,
+# outlier_label, Anomaly). Why not 'class' or 'y' there too: business_class or y_pos are ordinary columns; those two
+# count only as the whole name (_LABEL_NAME).
+_LABEL_WORDS = frozenset({"label", "labels", "target", "outlier", "outliers", "anomaly", "anomalies", "anomalous",
+                          "fraud", "fraudulent", "frauds"})
+# A name's word parts: split at '_', '-', spaces and dots, and where camelCase turns (isFraud, FraudFound_P).
+_WORD_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+def named_like_label(name: str) -> bool:
+    """Whether a column's name reads as a label's: a whole label name (label, Class, is_fraud, y), or one of
+    ``_LABEL_WORDS`` among its word parts (FraudFound_P, isFraud, fraud_flag, outlier_label)."""
+    if _LABEL_NAME.fullmatch(name):
+        return True
+    return any(w.lower() in _LABEL_WORDS for w in _WORD_PART.findall(name))
 
 
 def is_integer_type(sql_type: str) -> bool:
@@ -556,7 +586,7 @@ def default_features(
             AdDuckDBWarning, stacklevel=3,
         )
     kept = [columns[j] for j in keep]
-    labels = [columns[j][0] for j in keep if _LABEL_NAME.fullmatch(columns[j][0])
+    labels = [columns[j][0] for j in keep if named_like_label(columns[j][0])
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
     if labels:
         # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
@@ -623,11 +653,49 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
                               "into a point, dropping the '.' thousands separators"}.get(str(text[n][2]), "")
         hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
                 f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
+    hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
+                                others=bool(numberish))
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{_listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
+
+
+def _as_numbers_example(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], *,
+                        others: bool = False) -> str:
+    """One query that brings left-out columns in as numbers, one column of each kind (a BOOLEAN, a date or time, text
+    of a few values), and what each expression means; "" when none is of those kinds (``others``: a hint for text
+    of numbers came first).
+
+    Why one query: the note named 24 columns of a claims table and stopped there, and the user who wanted them had
+    to find out for each type what reads it as a number; one query of each kind runs as given and shows the way.
+    A column named like a label gets no expression: as a feature it would read the answer.
+    """
+    chosen: dict[str, tuple[str, str]] = {}
+    for n, t in skipped:
+        if named_like_label(n):
+            continue
+        kind = "flag" if t.upper() == "BOOLEAN" else "time" if as_number_expr("x", t) else None
+        if kind is None and (t.upper() == "VARCHAR" or t.upper().startswith("ENUM")) and "share" not in chosen:
+            values = text_values(cur, source, n, where)
+            kind = "share" if values and 1 < len(values) <= _CATEGORY_MAX else None
+        if kind and kind not in chosen:
+            c = quote_ident(n)
+            expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
+                    else str(as_number_expr(c, t)))
+            chosen[kind] = (n, f"{expr} AS {c}")
+    if not chosen:
+        return ""
+    meaning = {"share": "text of a few values becomes the share of rows with its value (a rare value is what stands "
+                        "out; (col = 'value')::INTEGER makes a 0/1 column of one value instead)",
+               "flag": "a BOOLEAN becomes 1 or 0",
+               "time": "a date or time becomes its seconds (epoch; hour(col) or dayofweek(col) give the time of day "
+                       "or week)"}
+    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    exprs = ", ".join(e for _, e in chosen.values())
+    return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers, and score with the same query, e.g. "
+            f"SELECT * REPLACE ({exprs}) FROM {src}: {'; '.join(meaning[k] for k in chosen)}.")
 
 
 def warn_if_few_rows(n: int, *, model: str, source: str) -> None:

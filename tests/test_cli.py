@@ -813,3 +813,18 @@ def test_explain_of_an_ordinary_row_says_its_shares_are_no_reason(model_db: str)
                                     "so the shares above are no reason to look at this row"), out
     out = run("explain", model_db, "tx_ae", "SELECT 8 AS count, 1000000.0 AS amount", "--where", "true")
     assert "nothing stands out" not in out
+
+
+def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(model_db: str) -> None:
+    """Before: Python's str: b'x25', '25 days, 0:00:00' (a comma inside one value of explain's comma-separated row
+    line), False, None, and a struct with Python's quotes; csv and json already wrote SQL's words."""
+    q = ("SELECT '\\x01\\xFF'::BLOB AS b, INTERVAL '3 days 04:05:06' AS i, false AS f, [1, NULL] AS l, "
+         "{'a': 'x'} AS s, NULL AS n")
+    lines = run("sql", model_db, q).splitlines()
+    assert lines[2].split() == ["\\x01ff", "3", "days", "04:05:06.000000", "false", "[1,", "null]", '{"a":', '"x"}',
+                                "NULL"], lines
+    out = run("explain", model_db, "tx_ae",
+              "(SELECT *, INTERVAL '3 days 04:05:06' AS waited, false AS paid, NULL::DATE AS due FROM transactions)",
+              "--where", "transaction_id = 9001")
+    row = out.splitlines()[0]
+    assert row.endswith(", waited=3 days 04:05:06.000000, paid=false, due=NULL"), row

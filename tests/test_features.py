@@ -14,7 +14,7 @@ import ad_duckdb
 from ad_duckdb.features import CLIP, fit_specs, transform
 from ad_duckdb.sqltext import source_sql
 
-from conftest import FAST
+from conftest import DATA, FAST
 
 
 def test_heavy_tail_gets_signed_log_and_light_tail_does_not() -> None:
@@ -849,3 +849,103 @@ def test_a_read_csv_hint_replaces_an_option_the_call_already_has(tmp_path: Path)
         "read_csv('x.csv', nullstr=['NA', '-', 'n/a', ''])"
     assert with_csv_options("read_csv('x.csv', sample_size=20480)", "sample_size=-1") == \
         "read_csv('x.csv', sample_size=-1)"
+
+
+@pytest.mark.parametrize(("name", "label"), [
+    ("FraudFound_P", True), ("isFraud", True), ("isFlaggedFraud", True), ("is_fraud", True), ("fraud_flag", True),
+    ("Class", True), ("label", True), ("target", True), ("Anomaly", True), ("outlier_label", True), ("y", True),
+    ("IS_FRAUD", True), ("has_discount", False), ("is_weekend", False), ("WitnessPresent", False),
+    ("business_class", False), ("y_pos", False), ("classification", False), ("labelled", False)])
+def test_a_0_1_column_whose_name_has_a_label_word_gets_the_label_note(name: str, label: bool) -> None:
+    """The note matched whole names only (is_fraud, label): FraudFound_P and isFraud, the labels of two public fraud
+    data sets, became features without a word; ordinary flags (is_weekend, WitnessPresent) must stay quiet."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, "
+                    f"(range % 40 = 0)::INTEGER AS \"{name}\" FROM range(300)")
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert name in info.features
+        assert any(f"so {name!r}, a 0/1 column named like a label" in str(w.message) for w in got) == label
+    finally:
+        con.close()
+
+
+def test_the_claims_csv_notes_its_label_and_a_query_for_its_text_columns_that_trains() -> None:
+    """On the vehicle-insurance claims CSV (23 text columns, label FraudFound_P) the label trained as a feature
+    without a word, and the note on the text columns stopped at "are left out". The note's query runs as given."""
+    source = f"read_csv('{DATA / 'fraud' / 'fraud_oracle_vehicle_insurance.csv'}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            ad_duckdb.train(con, "m", source, **FAST)
+        notes = [str(w.message) for w in got]
+        assert any("so 'FraudFound_P', a 0/1 column named like a label" in n for n in notes), notes
+        text = next(n for n in notes if "non-numeric" in n)
+        query = re.search(r"e\.g\. (SELECT \* REPLACE \(.*\) FROM read_csv\('[^']*'\)): ", text).group(1)
+        assert 'count(*) OVER (PARTITION BY "Month") / count(*) OVER () AS "Month"' in query, text
+        assert '"PoliceReportFiled"::INTEGER AS "PoliceReportFiled"' in query, text
+        with pytest.warns(ad_duckdb.AdDuckDBWarning):  # PolicyNumber (an id) and the other text columns
+            info = ad_duckdb.train(con, "q", query, where="FraudFound_P = 0", **FAST)
+        assert {"Month", "PoliceReportFiled"} <= set(info.features) and "FraudFound_P" not in info.features
+        assert len(ad_duckdb.score(con, "q", query)) == 15420
+    finally:
+        con.close()
+
+
+def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> None:
+    """BOOLEAN, date and ENUM columns were left out with only their names; the note's one query reads each kind as a
+    number, runs as given, and leaves out a BOOLEAN named like a label (as a feature it would read the answer)."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TYPE mood AS ENUM ('low', 'mid', 'high')")
+        con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, range % 3 = 0 AS is_fraud, "
+                    "range % 5 = 0 AS refund, TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (range) MINUTE AS at, "
+                    "(['low', 'mid', 'high'][least(range % 7, 2) + 1])::mood AS mood, uuid() AS u FROM range(300)")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        text = next(str(w.message) for w in got if "non-numeric" in str(w.message))
+        query = re.search(r"e\.g\. (SELECT .* FROM \"t\"): ", text).group(1)
+        assert query == ('SELECT * REPLACE ("refund"::INTEGER AS "refund", epoch("at") AS "at", count(*) OVER '
+                         '(PARTITION BY "mood") / count(*) OVER () AS "mood") FROM "t"'), text
+        assert "a BOOLEAN becomes 1 or 0" in text
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"columns 'is_fraud' \(BOOLEAN\), 'u' \(UUID\) of"):
+            info = ad_duckdb.train(con, "q", query, **FAST)
+        assert info.features == ["amount", "refund", "at", "mood"]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("column", "expr"), [
+    ("blb", 'octet_length("blb")'), ("lst", 'len("lst")'), ("st", '"st".a'), ("mp", 'cardinality("mp")'),
+    ("iv", 'epoch("iv")')])
+def test_a_blob_list_struct_or_map_feature_gets_an_expression_that_reads_it_as_a_number(column: str, expr: str) -> None:
+    """Naming a BLOB, LIST, STRUCT or MAP column as a feature (or passing one to anomaly_score) advised
+    CAST(col AS DOUBLE), which DuckDB refuses for every value of those types; the advice given now runs."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, (range % 17)::DOUBLE AS n, "
+                    "encode('x' || range) AS blb, [range, range + 1] AS lst, {'a': range} AS st, "
+                    "MAP {'k': range} AS mp, INTERVAL (range % 50) DAY AS iv FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["amount", column], **FAST)
+        assert expr in str(e.value) and "CAST(" not in str(e.value), str(e.value)
+        assert con.execute(f"SELECT count(({expr})::DOUBLE) FROM t").fetchall() == [(300,)]
+        ad_duckdb.train(con, "m", "t", features=["amount", "n"], **FAST)
+        with pytest.raises(duckdb.Error, match="feature argument 2") as e:
+            con.execute(f"SELECT anomaly_score('m', amount, {column}) FROM t").fetchall()
+        assert expr.replace(f'"{column}"', "col") in str(e.value) and "CAST(" not in str(e.value), str(e.value)
+    finally:
+        con.close()
+
+
+def test_a_uuid_feature_is_called_an_id_not_given_a_cast_that_fails() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, uuid() AS u FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'u' of 't' is UUID, an id, which tells "
+                           r"rows apart rather than describing them: leave it out of features\.$"):
+            ad_duckdb.train(con, "m", "t", features=["amount", "u"], **FAST)
+    finally:
+        con.close()
