@@ -267,6 +267,13 @@ def _is_point_in_time(sql_type: str) -> bool:
     return t == "DATE" or t.startswith("TIMESTAMP")
 
 
+def _cycle_expr(column: str, sql_type: str) -> str:
+    """What repeats in a DATE (its day of the week) or a TIMESTAMP (its hour of the day), ``column`` quoted."""
+    if sql_type.strip().upper() == "DATE":
+        return f"dayofweek({column})"
+    return f"hour({column}) + minute({column}) / 60"
+
+
 def _point_in_time_error(column: str, sql_type: str, source: str) -> BadInputError:
     """A DATE or TIMESTAMP named as a feature: not the epoch() query the other date types get.
 
@@ -275,10 +282,11 @@ def _point_in_time_error(column: str, sql_type: str, source: str) -> BadInputErr
     against 42% without). What repeats is the time of day, or the day of the week."""
     c = quote_ident(column)
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    expr = _cycle_expr(c, sql_type)
     if sql_type.strip().upper() == "DATE":
-        expr, what, cycle, span = f"dayofweek({c})", "its day of the week, 0 for Sunday", "weekly", "whole weeks"
+        what, cycle, span = "its day of the week, 0 for Sunday", "weekly", "whole weeks"
     else:
-        expr, what, cycle, span = f"hour({c}) + minute({c}) / 60", "its hour of the day", "daily", "whole days"
+        what, cycle, span = "its hour of the day", "daily", "whole days"
     return BadInputError(
         f"Column {column!r} of {source!r} is {sql_type}, not numeric. A point in time is not a measurement: as a number "
         f"(epoch({c}), its seconds) it rises with time, so every row later than the training rows would score as out "
@@ -673,6 +681,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     A column named like a label gets no expression: as a feature it would read the answer.
     """
     chosen: dict[str, tuple[str, str]] = {}
+    time_type = ""  # the SQL type of the date or time column chosen, for what its expression means
     for n, t in skipped:
         if named_like_label(n):
             continue
@@ -682,16 +691,20 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
             kind = "share" if values and 1 < len(values) <= _CATEGORY_MAX else None
         if kind and kind not in chosen:
             c = quote_ident(n)
+            # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
             expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
-                    else str(as_number_expr(c, t)))
+                    else _cycle_expr(c, t) if _is_point_in_time(t) else str(as_number_expr(c, t)))
             chosen[kind] = (n, f"{expr} AS {c}")
+            time_type = t if kind == "time" else time_type
     if not chosen:
         return ""
-    meaning = {"share": "text of a few values becomes the share of rows with its value (a rare value is what stands "
-                        "out; (col = 'value')::INTEGER makes a 0/1 column of one value instead)",
-               "flag": "a BOOLEAN becomes 1 or 0",
-               "time": "a date or time becomes its seconds (epoch; hour(col) or dayofweek(col) give the time of day "
-                       "or week)"}
+    meaning = {"share": "text of a few values becomes the share of rows with its value among the rows the query "
+                        "reads (a rare value is what stands out; score sets about as large as the training rows, or "
+                        "(col = 'value')::INTEGER makes a 0/1 column of one value instead)",
+               "flag": "a BOOLEAN becomes 1 or 0"}
+    meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week (as epoch seconds "
+                       "either would rise with time, so every later row would be out of the training range)"
+                       if _is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     exprs = ", ".join(e for _, e in chosen.values())
     return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers, and score with the same query, e.g. "
