@@ -160,6 +160,10 @@ def _one_select(from_item: str, given: str, what: str) -> str:
     try:
         stmts = duckdb.extract_statements(f"SELECT * FROM {from_item}")
     except duckdb.Error as e:
+        # Why before the parser's text: a `;` inside the wrapping parenthesis is a syntax error whose message quotes
+        # our SELECT * FROM (...) around the user's text, and hides that the text held several statements.
+        if _has_statement_break(strip_sql_ends(given)):
+            raise _several_statements(given, what) from e
         raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
     if len(stmts) == 1 and stmts[0].type == duckdb.StatementType.MULTI:
         # DuckDB runs a PIVOT without an IN list as two statements: one collects the values that become columns.
@@ -169,11 +173,26 @@ def _one_select(from_item: str, given: str, what: str) -> str:
             "IN ('a', 'b') USING ..., or store the pivot first (CREATE TABLE pivoted AS PIVOT ...) and use that table."
         )
     if len(stmts) != 1 or stmts[0].type != duckdb.StatementType.SELECT:
-        raise BadInputError(
-            f"The {what} {given!r} must be one table, view, table function or SELECT query, not several statements "
-            "or another kind of statement."
-        )
+        raise _several_statements(given, what)
     return from_item
+
+
+def _has_statement_break(text: str) -> bool:
+    """Whether ``text`` has a `;` outside string literals and comments (DuckDB's tokenizer tells them apart)."""
+    import duckdb
+
+    try:
+        tokens = duckdb.tokenize(text)
+    except Exception:  # text that does not tokenize: the parser's own message says more
+        return False
+    return any(kind == duckdb.token_type.operator and text[start] == ";" for start, kind in tokens)
+
+
+def _several_statements(given: str, what: str) -> BadInputError:
+    # A filter is a condition, not a table: its message says what a filter is (it said "one table, view, ...").
+    one = ("one condition, such as \"label = 0\"" if what.startswith("filter")
+           else "one table, view, table function or SELECT query")
+    return BadInputError(f"The {what} {given!r} must be {one}, not several statements or another kind of statement.")
 
 
 def where_sql(where: str) -> str:

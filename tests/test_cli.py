@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -133,7 +134,19 @@ def test_python_m_ad_duckdb_runs_the_command(db: str) -> None:
     """Where the venv's scripts folder is not on PATH, `python -m ad_duckdb` is the command (it said "is a package
     and cannot be directly executed")."""
     r = subprocess.run([sys.executable, "-m", "ad_duckdb", "list", db], capture_output=True, text=True, timeout=120)
+    # it read `db`: each stored model is listed, or it says there is none (`db` is shared: which models it holds
+    # depends on which tests ran before)
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        stored = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall()[0][0]
+        names = [n for (n,) in con.execute("SELECT DISTINCT name FROM ad_models").fetchall()] if stored else []
+    finally:
+        con.close()
     assert r.returncode == 0, r.stderr
+    if names:
+        assert all(re.search(rf"^{re.escape(n)}\s", r.stdout, re.MULTILINE) for n in names), (names, r.stdout)
+    else:
+        assert r.stdout.startswith("no models stored yet"), r.stdout
     r = subprocess.run([sys.executable, "-m", "ad_duckdb", "--help"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "Usage: ad-duckdb" in r.stdout
 

@@ -109,15 +109,19 @@ def test_seeded_training_is_reproducible(cardio: tuple[np.ndarray, np.ndarray]) 
 def test_detector_contract(cardio: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = cardio
     det = AutoEncoderDetector(**SMALL)
-    with pytest.raises(NotFittedError):
-        det.decision_function(X)
+    for unfitted in (det.decision_function, det.predict):
+        with pytest.raises(NotFittedError, match=r"not fitted yet; call fit\(X\) first"):
+            unfitted(X)
     assert det.fit(X) is det
+    assert det.get_params() == SMALL  # fit learns into attributes ending in _, never into the parameters
     assert det.n_features_in_ == X.shape[1] and len(det.decision_scores_) == len(X)
+    # threshold_ is the (1 - contamination) quantile of the training scores, and predict flags what lies above it
+    assert det.threshold_ == pytest.approx(np.quantile(det.decision_scores_, 0.99), rel=1e-12)
     pred = det.predict(X)
-    assert set(np.unique(pred)) <= {0, 1}
-    assert pred.mean() == pytest.approx(0.01, abs=0.01)
+    assert pred.dtype == np.int64
+    np.testing.assert_array_equal(pred, (det.decision_function(X) > det.threshold_).astype(np.int64))
+    assert 0.005 <= pred.mean() <= 0.015, pred.mean()  # about contamination=0.01 of the rows, and never none
     assert (det.decision_scores_ >= 0).all()
-    assert det.get_params()["seed"] if "seed" in det.get_params() else True
 
 
 def test_detector_fit_errors_speak_of_x_not_a_table() -> None:

@@ -102,13 +102,16 @@ def test_export_import_roundtrip(db: Path, tmp_path: Path) -> None:
         sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
         x = np.array([[5, 100.0]], dtype=np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32)
         out = sess.run(["score"], {"x": x})[0]
-        assert out.shape == (1,)
+        in_sql = con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0]
+        assert out.shape == (1,) and float(out[0]) == pytest.approx(in_sql, rel=1e-6)
         bad = tmp_path / "bad.onnx"
         data = bytearray(f.read_bytes())
-        data[200] ^= 0xFF
+        data[200] ^= 0xFF  # inside the graph: the sha256 stored in the metadata no longer matches
         bad.write_bytes(bytes(data))
-        with pytest.raises(ad_duckdb.AdDuckDBError):
+        models = ad_duckdb.list_models(con)
+        with pytest.raises(ad_duckdb.IntegrityError, match=r"bad\.onnx'.*sha256 of its graph does not match"):
             ad_duckdb.import_model(con, bad)
+        assert ad_duckdb.list_models(con) == models  # nothing stored from the altered file
     finally:
         con.close()
 
