@@ -605,7 +605,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
-      ad-duckdb score plant.duckdb valve_ae "read_csv('valve1.csv', sep=';')" --plots plots/ --time datetime
+      ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
