@@ -21,6 +21,7 @@ from .api import (
     list_models,
     load_model,
     plot_scores,
+    plot_scores_over_time,
     refresh,
     register,
     score,
@@ -48,5 +49,5 @@ __all__ = [
     "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo", "ModelNotFoundError",
     "NoRowsError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
     "drop_model", "evaluate", "export_model",
-    "import_model", "list_models", "load_model", "plot_scores", "refresh", "register", "score", "set_threshold", "train",
+    "import_model", "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold", "train",
 ]

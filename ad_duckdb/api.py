@@ -688,3 +688,24 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     if out_dir is None:
         return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
     return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
+
+
+def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
+                          *, time: str | None = None) -> Any:
+    """Write ``<model>_v<version>_scores_over_time.png`` in ``out_dir``: the score of every row of ``source``
+    against its date or timestamp column (``time``, or the one such column it has), each stored threshold a
+    horizontal line, the rows the ``default`` threshold flags marked; returns its path. Above 5000 rows, each of
+    600 time buckets is drawn as its highest and median score, computed in DuckDB. Without ``out_dir``, returns
+    the matplotlib Figure (as ``plot_scores``). CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
+    """
+    from . import metrics, timeplot
+
+    lm = registry(con).get(model)
+    if out_dir is not None:
+        metrics.plots_folder(out_dir, lm.ref)
+    col, note = timeplot.choose(con, lm.ref, source, time)
+    if col is None:
+        raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "
+                            "TIMESTAMP column; score a query that casts one, e.g. \"SELECT * REPLACE (CAST(day AS DATE) "
+                            "AS day) FROM ...\", and name it with time=.").replace("--time (time= in Python)", "time="))
+    return timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40))

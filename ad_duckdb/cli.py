@@ -576,6 +576,11 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
     click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM {frm}")
 
 
+_TIME = click.option(
+    "--time", help="With --plots: the date or timestamp column to draw the scores over time against (default: the "
+    "source's one DATE or TIMESTAMP column; with none, or several and no --time, no such plot).")
+
+
 @cli.command()
 @click.argument("db")
 @click.argument("model")
@@ -588,9 +593,11 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="Without --into: how to print the rows (csv or json for scripts: every value, unclipped).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
-              "rows each flags (PNG): where to cut without labels.")
+              "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
+              "also the scores over time.")
+@_TIME
 def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
-          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None) -> None:
+          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -598,6 +605,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae transactions --into tx_scores --explain
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
+      ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -605,8 +613,13 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     with _open(db, read_only=not into, check_order=False) as con:
+        from . import timeplot
+
+        timeplot.without_plots(model, time, plots_dir)
+        over_time: tuple[str | None, str | None] = (None, None)
         if plots_dir:
             metrics.plots_folder(plots_dir, model)  # before --into writes its table: a bad folder fails first
+            over_time = timeplot.choose(con, model, source, time)  # a wrong --time too
         if into:
             existed = replace and _has_rows_table(con, into)
             # Why the version: 'tx_ae' is whichever is latest, and the table does not record which one scored it;
@@ -615,6 +628,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             before = intotable.table_oid(con, into)
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed)
+                _plot_over_time(con, model, source, plots_dir, over_time)
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref)) from e
@@ -635,6 +649,21 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+            _plot_over_time(con, model, source, plots_dir, over_time)
+
+
+def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str | None,
+                    over_time: tuple[str | None, str | None]) -> None:
+    """`score --plots`' scores over time, if the source has its one time column (or --time); else the note why not."""
+    from . import timeplot
+    from .sqltext import shown_source
+
+    col, note = over_time
+    if plots_dir and col:
+        path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
+        click.echo(f"plot: {path}")
+    if plots_dir and note:
+        click.echo(f"note: {note}", err=True)
 
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
@@ -1134,11 +1163,13 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
 @click.argument("source")
 @click.option("--label", required=True, help="Label column: 1 = anomaly, 0 = normal.")
 @click.option("--where", help="SQL filter for the evaluation rows.")
-@click.option("--plots", "plots_dir", help="Folder for the precision-recall curve and score histogram (PNG).")
+@click.option("--plots", "plots_dir", help="Folder for the precision-recall curve and score histogram (PNG); for "
+              "a source with a date or timestamp column, also the scores over time with the labelled anomalies shaded.")
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
+@_TIME
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool) -> None:
+             into: str | None, replace: bool, time: str | None) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
 
     \b
@@ -1147,7 +1178,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
     """
     with _open(db, read_only=into is None) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
-                           replace=replace)
+                           replace=replace, time=time)
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")

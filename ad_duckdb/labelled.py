@@ -253,19 +253,25 @@ def evaluate(
     plots_dir: str | Path | None = None,
     into: str | None = None,
     replace: bool = False,
+    time: str | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
     Returns an ``ad_duckdb.metrics.Report``; ``into`` writes the candidate-threshold table to DuckDB (an
     existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
-    histogram by label (PNG).
+    histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
+    scores over time with the labelled anomalies shaded.
     """
     from . import metrics as ev
+    from . import timeplot
 
     if into is not None:
         check_target(con, into, replace, source, what="thresholds")
+    timeplot.without_plots(model, time, plots_dir)
+    over_time: tuple[str | None, str | None] = (None, None)
     if plots_dir is not None:
         ev.plots_folder(plots_dir, model)
+        over_time = timeplot.choose(con, model, source, time)
     lm, s, y = _labelled_scores(con, model, source, label, where)
     thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
@@ -291,6 +297,11 @@ def evaluate(
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
+        if over_time[0]:
+            rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
+                                           where, label))
+        if over_time[1]:
+            rep.notes.append(over_time[1])
     if into is not None:
         cur = interrupts.cursor(con)
         try:

@@ -199,6 +199,9 @@ def write_example_inputs() -> None:
     con = ad_duckdb.connect("warehouse.duckdb")
     make_transactions(con, n=1500)
     con.execute("COPY transactions TO 'new.parquet'")
+    # transactions with the day they were made on (score's --time example)
+    con.execute("CREATE TABLE daily_tx AS SELECT *, DATE '2024-01-01' + CAST(transaction_id % 60 AS INTEGER) AS day "
+                "FROM transactions")
     # A first version, so the quick start's training makes tx_ae@2 (score's example pins it).
     ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
     con.close()
@@ -235,7 +238,7 @@ def test_help_examples_run_as_written(tmp_path: Path, monkeypatch: pytest.Monkey
     for argv in help_examples():
         if argv[0] != "serve":  # a server runs until stopped; tests/test_server.py covers it
             run(*argv)
-    assert Path("tx_ae.onnx").is_file() and list(Path("plots").glob("*.png"))
+    assert Path("tx_ae.onnx").is_file() and list(Path("plots").glob("tx_ae_v*_scores_over_time.png"))
 
 
 def test_train_without_features_suggests_f(db: str) -> None:

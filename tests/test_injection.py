@@ -236,6 +236,8 @@ _REVIEWED_NAMES = {
     # serve's COPY FROM STDIN: the table and column list as the client's own COPY statement wrote them (SQL it could
     # run as it is); exprs and nulls are fixed templates over the batch's columns c0, c1, ...
     "table", "exprs", "nulls", "_BATCH_VIEW",
+    # timeplot: epoch_us(CAST(quote_ident(time) ...)) and coalesce(CAST(quote_ident(label) ...) = 1, false)
+    "t_us_sql", "lab_sql",
 }
 
 

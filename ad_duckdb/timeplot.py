@@ -1,0 +1,239 @@
+"""Scores over time: the plot `--plots` adds for a source with a date or timestamp column (sensor readings, daily
+transactions), where people look for when things went odd rather than how many did. Many rows are drawn as the
+highest score of each time bucket, aggregated in SQL: matplotlib never holds millions of points."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from . import pysource
+from .exceptions import BadInputError, SourceNotFoundError
+from .features import describe, did_you_mean
+from .metrics import (
+    _colour,
+    _file_stem,
+    _fmt_score,
+    _log_axis,
+    _on_axis,
+    _short,
+    _subplots,
+    _threshold_groups,
+    _title,
+    share_text,
+)
+from .scoring import LoadedModel
+from .sqltext import quote_ident, source_sql, where_sql
+
+# Up to this many rows each is drawn; above it, the highest score per bucket, BUCKETS buckets over the time range
+# (a 10-inch figure at 110 dpi is 1100 pixels wide: more points than that only overdraw).
+RAW_ROWS = 5000
+BUCKETS = 600
+
+
+def is_time_type(sql_type: str) -> bool:
+    """DATE or any TIMESTAMP (with time zone, _S, _MS, _NS); not TIME, a time of day that repeats every day."""
+    t = sql_type.upper()
+    return t == "DATE" or t.startswith("TIMESTAMP")
+
+
+def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str) -> tuple[str | None, str | None]:
+    """The column to draw the scores against, and a note when there is none to choose by itself: ``time`` if
+    given (checked), else the source's one DATE/TIMESTAMP column. None without a note: no such column."""
+    found = [c for c, t in cols if is_time_type(t)]
+    if time is not None:
+        match = {c.lower(): (c, t) for c, t in cols}.get(time.lower())
+        if match is None:
+            have = f"its date and timestamp columns: {', '.join(found)}" if found else "it has no DATE or TIMESTAMP column"
+            raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}; {have}."
+                                      f"{did_you_mean(time, [c for c, _ in cols])}")
+        if not is_time_type(match[1]):
+            # quoted only where SQL needs it: the example sits inside double quotes of its own
+            q = match[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", match[0]) else quote_ident(match[0])
+            raise BadInputError(
+                f"Model {model!r}: time column {time!r} of {source!r} is {match[1]}, not a DATE or TIMESTAMP; score "
+                f"a query that casts it, e.g. 'SELECT * REPLACE (CAST({q} AS TIMESTAMP) AS {q}) FROM ...' (strptime "
+                "for other text formats)."
+            )
+        return match[0], None
+    if len(found) > 1:
+        return None, (f"no scores-over-time plot: {source} has {len(found)} date/timestamp columns "
+                      f"({', '.join(found)}); choose one with --time (time= in Python).")
+    return (found[0] if found else None), None
+
+
+def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
+           time: str | None) -> tuple[str | None, str | None]:
+    """``time_column`` of ``source`` as read from the database: checked before any scoring, so that a wrong
+    ``--time`` fails before ``score --into`` writes its table."""
+    if time is not None and (not isinstance(time, str) or not time.strip()):
+        raise BadInputError(f"Model {model!r}: time= (CLI: --time) names the date or timestamp column to draw the "
+                            f"scores against, e.g. time='created_at'; got {time!r}.")
+    cur = pysource.cursor(con, source)
+    try:
+        return time_column(describe(cur, source, model, caller=con), time, model, source)
+    finally:
+        cur.close()
+
+
+@dataclass
+class Series:
+    """What the plot draws: one point per row (``width_us`` None) or per time bucket (its highest score)."""
+
+    t: np.ndarray            # datetime64[us]: each row's time, or each bucket's middle
+    top: np.ndarray          # the row's score, or the bucket's highest
+    median: np.ndarray | None  # the bucket's median score (None for rows)
+    labelled: np.ndarray     # bool: the row is a labelled anomaly, or the bucket holds one
+    flagged: dict[str, int]  # rows above each threshold group (its joined names)
+    rows: int                # rows drawn (with a time)
+    untimed: int             # rows without a time (NULL), not drawn
+    anomalies: int           # labelled anomalies among the drawn rows
+    width_us: int | None
+
+
+def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
+           label: str | None = None) -> Series:
+    """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many."""
+    from .api import _scored_batches, _scored_view
+
+    t_us_sql = f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
+    src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
+    cur = pysource.cursor(con, source)
+    try:
+        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({quote_ident(time)}), count(*) "
+                                       f"FROM {source_sql(src)}").fetchall()[0]
+    finally:
+        cur.close()
+    groups = _threshold_groups(lm.thresholds)
+    counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
+    lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
+    kept = [time, label] if label else [time]
+    width = None if n <= RAW_ROWS else max(1, -(-(hi - lo + 1) // BUCKETS))
+    _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"])
+    params = [t for _, t in groups]
+    with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
+        if width is None:
+            rows = sc.execute(f"SELECT {t_us_sql} AS t, anomaly_score, {lab_sql} AS lab FROM __ad_scored "
+                              f"WHERE {quote_ident(time)} IS NOT NULL ORDER BY t").fetchnumpy()
+            tt, top, labelled, med = rows["t"], rows["anomaly_score"], rows["lab"], None
+            flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
+        else:
+            got = sc.execute(f"SELECT least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(BUCKETS - 1)}) AS b, "
+                             f"max(anomaly_score), median(anomaly_score), bool_or({lab_sql}){counts} FROM __ad_scored "
+                             f"WHERE {quote_ident(time)} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
+            tt = np.array([lo + r[0] * width + width // 2 for r in got], dtype=np.int64)
+            top = np.array([r[1] for r in got], dtype=np.float64)
+            med = np.array([r[2] for r in got], dtype=np.float64)
+            labelled = np.array([bool(r[3]) for r in got], dtype=bool)
+            flagged = {names: int(sum(r[4 + i] for r in got)) for i, (names, _) in enumerate(groups)}
+    anomalies = 0
+    if label:
+        cur = pysource.cursor(con, source)
+        try:
+            anomalies = int(cur.execute(f"SELECT count(*) FROM {source_sql(src)} WHERE {quote_ident(time)} IS NOT NULL "
+                                        f"AND {lab_sql}").fetchall()[0][0])
+        finally:
+            cur.close()
+    return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
+                  median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
+                  untimed=int(total) - int(n), anomalies=anomalies, width_us=width)
+
+
+def _duration(us: int) -> str:
+    """A bucket's width in the largest whole-ish unit: ``3 s``, ``1.5 h``, ``2 days``."""
+    for unit, size in (("days", 86_400e6), ("h", 3_600e6), ("min", 60e6), ("s", 1e6), ("ms", 1e3)):
+        if us >= size:
+            v = us / size
+            return f"{v:.3g} {unit}" if unit != "days" or v != 1 else "1 day"
+    return f"{us} µs"
+
+
+def figure(s: Series, model: str, thresholds: dict[str, float], source: str, time: str) -> Any:
+    """The scores against time: a line of every row's score (or of each bucket's highest, with its median), each
+    threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
+    flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fig, ax = _subplots(model, (10, 4.5))
+    top = s.top
+    finite = top[np.isfinite(top)]
+    use_log = _log_axis(finite)
+    per = f" per {_duration(s.width_us)}" if s.width_us else ""
+    marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
+    if s.labelled.any():
+        _shade(ax, s)
+    ax.plot(s.t, top, lw=0.8, color="C0", marker=marker, label=f"highest score{per}" if per else "anomaly score")
+    if s.median is not None:
+        ax.plot(s.t, s.median, lw=0.6, color="C7", marker=marker, label=f"median score{per}")
+    vals = np.log10(finite) if use_log else finite
+    on_axis = set(_on_axis(vals, thresholds, use_log).values())
+    for i, (names, t) in enumerate(_threshold_groups(thresholds)):
+        n = s.flagged.get(names, 0)
+        text = f"{_short(names)} > {_fmt_score(t)}: {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(s.rows, 1))})"
+        if t in on_axis:
+            ax.axhline(t, color=_colour(i), ls="--", lw=1, label=text)
+        else:  # far from the scores: named, not drawn, so that the scores keep the axis
+            side = "above" if finite.size and t > finite.max() else "below"
+            ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
+        if "default" in names.split(" = "):
+            hit = top > t
+            if hit.any():
+                ax.scatter(s.t[hit], top[hit], s=14, color=_colour(i), zorder=3,
+                           label=f"{'buckets with rows' if per else 'rows'} the default threshold flags")
+    if use_log:
+        ax.set_yscale("log")
+    if s.t.size:
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
+    untimed = f", {s.untimed} without a {time} not drawn" if s.untimed else ""
+    ax.set(xlabel=_short(time), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
+           title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    fig.tight_layout()
+    return fig
+
+
+def _shade(ax: Any, s: Series) -> None:
+    """Runs of labelled rows (or buckets) as orange spans, from halfway to the point before to halfway to the one
+    after: a single labelled row keeps a visible width."""
+    t = s.t.astype(np.int64).astype(np.float64)
+    edges = np.r_[t[0] - (t[1] - t[0]) / 2 if t.size > 1 else t[0] - 5e5, (t[1:] + t[:-1]) / 2,
+                  t[-1] + (t[-1] - t[-2]) / 2 if t.size > 1 else t[-1] + 5e5]
+    lab = s.labelled.astype(np.int8)
+    d = np.diff(np.r_[0, lab, 0])
+    starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+    text = f"labelled anomalies ({s.anomalies} {'row' if s.anomalies == 1 else 'rows'})"
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        ax.axvspan(np.datetime64(int(edges[a]), "us"), np.datetime64(int(edges[b]), "us"), color="C1", alpha=0.25,
+                   lw=0, label=text if k == 0 else None)
+
+
+def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, float], source: str, time: str) -> str:
+    """Write ``<model>_v<version>_scores_over_time.png`` beside the histogram; returns its path."""
+    p = Path(out_dir) / f"{_file_stem(model.replace('@', '_v'))}_scores_over_time.png"
+    figure(s, model, thresholds, source, time).savefig(p, dpi=110)
+    return str(p)
+
+
+def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, out_dir: str | Path | None,
+         shown: str, where: str | None = None, label: str | None = None) -> Any:
+    """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``."""
+    s = series(con, lm, source, time, where, label)
+    if out_dir is None:
+        return figure(s, lm.ref, lm.thresholds, shown, time)
+    return write(s, out_dir, lm.ref, lm.thresholds, shown, time)
+
+
+def without_plots(model: str, time: str | None, plots: object) -> None:
+    """``time`` names the plot's column: given without a plots folder it would do nothing, silently."""
+    if time is not None and plots is None:
+        raise BadInputError(f"Model {model!r}: time={time!r} (CLI: --time) names the column of the scores-over-time "
+                            "plot, which only a plots folder gets: give plots_dir= too (CLI: --plots DIR).")

@@ -1,0 +1,174 @@
+"""Scores over time: `--plots` on a source with a date or timestamp column also draws each row's score against it,
+with the thresholds as horizontal lines in the histogram's colours, flagged rows marked, labelled anomalies shaded;
+many rows are bucketed in SQL. A source without such a column gets exactly the plots it got before."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib.colors import to_rgba
+from matplotlib.image import imread
+
+import ad_duckdb
+from ad_duckdb import metrics, timeplot
+from ad_duckdb.cli import cli
+from ad_duckdb.exceptions import BadInputError, SourceNotFoundError
+
+from conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A file database: `readings` (a reading a minute over three days, a fault in the afternoon of day two, labelled),
+    model `valve_ae` on its two sensors, and `big` (200,000 readings a second) for bucketing."""
+    path = str(tmp_path_factory.mktemp("timeplot") / "plant.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("""
+            CREATE TABLE readings AS
+            SELECT TIMESTAMP '2024-03-01 00:00:00' + INTERVAL (i) MINUTE AS ts, i,
+                   sin(i / 30.0) + 0.05 * ((i * 7919) % 100) / 100.0 AS pressure,
+                   cos(i / 30.0) + 0.05 * ((i * 104729) % 100) / 100.0 AS temperature,
+                   CASE WHEN i BETWEEN 2280 AND 2300 THEN 1 ELSE 0 END AS anomaly
+            FROM range(4320) r(i)""")
+        con.execute("UPDATE readings SET pressure = pressure + 6 WHERE anomaly = 1")
+        ad_duckdb.train(con, "valve_ae", "readings", features=["pressure", "temperature"], where="anomaly = 0", **FAST)
+        con.execute("""
+            CREATE TABLE big AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS ts, sin(i / 500.0) AS pressure,
+                   cos(i / 500.0) + CASE WHEN i = 123456 THEN 40 ELSE 0 END AS temperature
+            FROM range(200000) r(i)""")
+        con.execute("CREATE TABLE untimed AS SELECT pressure, temperature FROM readings")
+        con.execute("CREATE TABLE two_times AS SELECT ts, CAST(ts AS DATE) AS day, pressure, temperature FROM readings")
+        con.execute("CREATE TABLE text_time AS SELECT CAST(ts AS VARCHAR) AS ts, pressure, temperature FROM readings")
+    finally:
+        con.close()
+    yield path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(cli, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_scores_over_time_draw_each_row_against_its_time_with_thresholds_and_flags(db: str) -> None:
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", "readings")
+        scores = con.execute("SELECT anomaly_score('valve_ae', pressure, temperature) FROM readings ORDER BY ts"
+                             ).fetchnumpy()["anomaly_score('valve_ae', pressure, temperature)"]
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    line = ax.lines[0]
+    x = np.asarray(line.get_xdata())
+    assert x.size == 4320 and np.all(np.diff(x.astype("datetime64[us]").astype(np.int64)) == 60_000_000)
+    np.testing.assert_allclose(line.get_ydata(), scores, rtol=1e-6)
+    # each threshold group a horizontal line in the colour the histogram gives it, its legend saying what it flags
+    groups = metrics._threshold_groups(lm.thresholds)
+    hlines = {ln.get_label(): ln for ln in ax.lines[1:]}
+    for i, (names, t) in enumerate(groups):
+        (label,) = [k for k in hlines if k.startswith(f"{names} > {metrics._fmt_score(t)}: {(scores > t).sum()} rows")]
+        assert to_rgba(hlines[label].get_color()) == to_rgba(metrics._colour(i))
+        if not label.endswith("the axis)"):
+            assert list(hlines[label].get_ydata()) == [t, t]
+    # the rows the default threshold flags, marked in its colour
+    (marks,) = ax.collections
+    default_i = next(i for i, (names, _) in enumerate(groups) if "default" in names.split(" = "))
+    assert len(marks.get_offsets()) == int((scores > lm.thresholds["default"]).sum()) > 0
+    assert to_rgba(marks.get_facecolor()[0]) == to_rgba(metrics._colour(default_i))
+    assert ax.get_xlabel() == "ts" and "valve_ae@1" in ax.get_title() and "4320 rows" in ax.get_title()
+
+
+def test_many_rows_are_bucketed_in_sql_to_their_highest_score(db: str) -> None:
+    """200,000 rows: 600 points of each bucket's highest score (the one outlier among them), not 200,000."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", "big")
+        top = con.execute("SELECT max(anomaly_score('valve_ae', pressure, temperature)) FROM big").fetchall()[0][0]
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    highest, median = ax.lines[0], ax.lines[1]
+    assert len(highest.get_xdata()) == timeplot.BUCKETS == len(median.get_xdata())
+    assert highest.get_label().startswith("highest score per 5.56 min") and median.get_label().startswith("median")
+    assert max(highest.get_ydata()) == pytest.approx(top, rel=1e-6)
+    # the outlier's bucket is where its time is: 123456 s after the start, in bucket 123456 // 334
+    peak = np.asarray(highest.get_xdata())[int(np.argmax(highest.get_ydata()))].astype("datetime64[s]")
+    assert abs(peak - np.datetime64("2024-01-01T00:00:00") - np.timedelta64(123456, "s")) < np.timedelta64(334, "s")
+    assert np.all(np.asarray(median.get_ydata()) <= np.asarray(highest.get_ydata()))
+
+
+def test_score_plots_add_the_time_plot_only_for_a_source_with_one_time_column(db: str, tmp_path: Path) -> None:
+    code, out, err = invoke("score", db, "valve_ae", "readings", "--top", "1", "--plots", str(tmp_path / "a"))
+    assert code == 0, out + err
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["valve_ae_v1_scores.png",
+                                                                  "valve_ae_v1_scores_over_time.png"]
+    assert f"plot: {tmp_path / 'a' / 'valve_ae_v1_scores_over_time.png'}" in out
+    assert imread(tmp_path / "a" / "valve_ae_v1_scores_over_time.png").shape[1] == 1100
+    # no time column: as before, one plot and no word about time
+    code, out, err = invoke("score", db, "valve_ae", "untimed", "--top", "1", "--plots", str(tmp_path / "b"))
+    assert code == 0 and err == "" and "over_time" not in out and "note" not in out, out + err
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["valve_ae_v1_scores.png"]
+    # two: a note naming them and --time; --time picks one (also with --into)
+    code, out, err = invoke("score", db, "valve_ae", "two_times", "--top", "1", "--plots", str(tmp_path / "c"))
+    assert code == 0 and [p.name for p in (tmp_path / "c").iterdir()] == ["valve_ae_v1_scores.png"]
+    assert "note: no scores-over-time plot: two_times has 2 date/timestamp columns (ts, day); choose one with --time" in err
+    code, out, err = invoke("score", db, "valve_ae", "two_times", "--into", "scored", "--plots", str(tmp_path / "d"),
+                            "--time", "DAY")
+    assert code == 0 and (tmp_path / "d" / "valve_ae_v1_scores_over_time.png").is_file(), out + err
+
+
+def test_a_wrong_time_column_fails_before_anything_is_written(db: str, tmp_path: Path) -> None:
+    for source, time, says in (
+        ("readings", "tss", "time column 'tss' (--time) is not in 'readings'; its date and timestamp columns: ts."),
+        ("text_time", "ts", "time column 'ts' of 'text_time' is VARCHAR, not a DATE or TIMESTAMP; score a query that "
+                            "casts it, e.g. 'SELECT * REPLACE (CAST(ts AS TIMESTAMP) AS ts) FROM ...'"),
+    ):
+        code, out, err = invoke("score", db, "valve_ae", source, "--into", "never", "--plots", str(tmp_path / "p"),
+                                "--time", time)
+        assert code != 0 and says in err, out + err
+    code, out, err = invoke("score", db, "valve_ae", "readings", "--top", "1", "--time", "ts")
+    assert code != 0 and "(CLI: --time) names the column of the scores-over-time plot" in err and "--plots DIR" in err
+    con = duckdb.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'never'").fetchall() == [(0,)]
+    finally:
+        con.close()
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        with pytest.raises(BadInputError, match=r"'valve_ae@1': no scores-over-time plot: untimed has no DATE or "
+                                                r"TIMESTAMP column; .*name it with time=\."):
+            ad_duckdb.plot_scores_over_time(con, "valve_ae", "untimed")
+        with pytest.raises(SourceNotFoundError, match="Did you mean"):
+            ad_duckdb.plot_scores_over_time(con, "valve_ae", "readings", time="tsx")
+    finally:
+        con.close()
+
+
+def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path: Path) -> None:
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        rep = ad_duckdb.evaluate(con, "valve_ae", "readings", label="anomaly", where="i >= 1440",
+                                 plots_dir=tmp_path)
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        s = timeplot.series(con, lm, "readings", "ts", "i >= 1440", "anomaly")
+    finally:
+        con.close()
+    assert [Path(p).name for p in rep.plots] == ["valve_ae_v1_pr_curve.png", "valve_ae_v1_score_hist.png",
+                                                 "valve_ae_v1_scores_over_time.png"]
+    assert s.rows == 2880 and s.anomalies == 21 and int(s.labelled.sum()) == 21
+    fig = timeplot.figure(s, lm.ref, lm.thresholds, "readings WHERE i >= 1440", "ts")
+    ax = fig.axes[0]
+    (span,) = [p for p in ax.patches if p.get_label().startswith("labelled anomalies")]
+    assert span.get_label() == "labelled anomalies (21 rows)"
+    x0, x1 = span.get_x(), span.get_x() + span.get_width()
+    from matplotlib.dates import num2date
+
+    assert num2date(x0).strftime("%H:%M:%S") == "13:59:30" and num2date(x1).strftime("%H:%M:%S") == "14:20:30"
+    assert np.asarray(ax.lines[0].get_xdata())[0] == np.datetime64("2024-03-02T00:00:00")  # the filter kept
