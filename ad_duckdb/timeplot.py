@@ -34,6 +34,8 @@ from .sqltext import quote_ident, source_sql, where_sql
 # (a 10-inch figure at 110 dpi is 1100 pixels wide: more points than that only overdraw).
 RAW_ROWS = 5000
 BUCKETS = 600
+# Flagged points are marked only while they are at most this share of the points drawn.
+MARK_AT_MOST = 0.5
 
 
 def is_time_type(sql_type: str) -> bool:
@@ -182,9 +184,14 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
         if "default" in names.split(" = "):
             hit = top > t
-            if hit.any():
+            # Why not marked past half: when most points are flagged (data unlike the training rows), the dots
+            # cover the line they mark and tell nothing the threshold line does not.
+            if hit.any() and hit.mean() <= MARK_AT_MOST:
                 ax.scatter(s.t[hit], top[hit], s=14, color=_colour(i), zorder=3,
                            label=f"{'buckets with rows' if per else 'rows'} the default threshold flags")
+            elif hit.any():
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the {'buckets' if per else 'rows'} drawn are "
+                                                 "above the default threshold: not marked")
     if use_log:
         ax.set_yscale("log")
     if s.t.size:

@@ -85,6 +85,21 @@ def test_scores_over_time_draw_each_row_against_its_time_with_thresholds_and_fla
     assert ax.get_xlabel() == "ts" and "valve_ae@1" in ax.get_title() and "4320 rows" in ax.get_title()
 
 
+def test_flags_are_not_marked_when_most_rows_are_flagged(db: str) -> None:
+    """Data unlike the training rows (a sensor shifted by 100): every row is flagged, and dots on every point hid the
+    line; the legend says how many are above the default threshold instead."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae",
+                                              "SELECT ts, pressure + 100 AS pressure, temperature FROM readings")
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    assert not ax.collections
+    labels = ax.get_legend_handles_labels()[1]
+    assert "100% of the rows drawn are above the default threshold: not marked" in labels, labels
+
+
 def test_many_rows_are_bucketed_in_sql_to_their_highest_score(db: str) -> None:
     """200,000 rows: 600 points of each bucket's highest score (the one outlier among them), not 200,000."""
     con = ad_duckdb.connect(db, read_only=True)
