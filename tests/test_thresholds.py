@@ -283,9 +283,9 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         assert held_out.notes[1:] == ["Threshold(s) f1 were chosen on these same labelled rows: their precision and "
                                       "recall here are what they were fitted to; judge them on other labelled rows."]
         # m saw only even values of a, and every held-out normal row has an odd one: the drift note (test_drift) says
-        # so, naming no column, as none left its range
+        # so, naming no column, as none moved
         assert held_out.notes[0].startswith("100.00% of the 1500 rows labelled normal (0) score above")
-        assert "No column lies outside its training range" in held_out.notes[0]
+        assert "No column's median is far from its training median" in held_out.notes[0]
         # the label must not be a feature, and must be 0/1 (a mapping is suggested for text)
         ad_duckdb.train(con, "leaky", "t", features=["a", "b", "label"], **FAST)
         with pytest.raises(ad_duckdb.BadInputError, match="Model 'leaky@1': label column .* is one of its features"):
