@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import interrupts, pysource, store, thresholds
+from .drift import DriftTally
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -486,10 +487,11 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
 
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
-                    batch_rows: int = 65536, explain: bool = False,
-                    outputs: Sequence[str] = SCORE_OUTPUTS) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
+                    tally: list[DriftTally] | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
-    closer, and a list that receives the error the reader stopped on.
+    closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
+    ``DriftTally`` the batches are counted into, for the drift note (``_drift_note``) once all are read.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -499,6 +501,9 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     from .udfs import explain_rows
 
     lm = registry(con).get(model)
+    counted = DriftTally(lm)
+    if tally is not None:
+        tally.append(counted)
     # the same refusal as SQL's is_anomaly when the model has no 'default' threshold, never all False
     threshold = lm.threshold("default") if "is_anomaly" in outputs else np.inf
     cur = pysource.cursor(con, source)
@@ -544,6 +549,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                 else:
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
+                counted.add(X, s64)
                 arrays = [batch.column(i) for i in range(n_keep)]
                 for o in outputs:
                     if o == "anomaly_score":
@@ -598,10 +604,11 @@ def score(
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         check_target(con, into, replace, source, in_place=not columns)
-    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs)
+    tally: list[DriftTally] = []
+    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally)
     if into is None:
         try:
-            return reader.read_all()
+            out = reader.read_all()
         except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
             known = None if failed else read_error(f"Scoring with {model!r}", source, e)
             if known:
@@ -609,12 +616,22 @@ def score(
             raise
         finally:
             close()
+        _drift_note(tally, source)
+        return out
     target = table_sql(into)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     return int(n)
+
+
+def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> None:
+    """Warn (``AdDuckDBWarning``) when the scored rows look moved away from the training data (``drift``)."""
+    note = tally[0].note(f"rows of {shown_source(source)!r}") if tally else None
+    if note:
+        warnings.warn(f"Scoring with {tally[0].lm.ref!r}: {note}", AdDuckDBWarning, stacklevel=stacklevel)
 
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
@@ -627,9 +644,12 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise BadInputError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                             f"return, a whole number from 0; got {n!r}.")
-    _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns))
+    tally: list[DriftTally] = []
+    _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally)
     with _scored_view(con, reader, close, failed, model, source) as cur:
-        return cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
+        out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
+    _drift_note(tally, source)
+    return out
 
 
 def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
@@ -681,9 +701,11 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     if out_dir is not None:
         metrics.plots_folder(out_dir, lm.ref)
     # one narrow column kept beside the score: the plot needs the scores only
-    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"])[1:],
-                      model, source) as cur:
+    tally: list[DriftTally] = []
+    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"],
+                                            tally=tally)[1:], model, source) as cur:
         scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
+    _drift_note(tally, source)
     shown = shown_source(source, n=40)
     if out_dir is None:
         return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)

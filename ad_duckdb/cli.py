@@ -502,9 +502,14 @@ def _notes() -> Iterator[None]:
     """Print the library's ``AdDuckDBWarning``s (features left out, few rows) as ``note:`` lines on stderr, as they come.
 
     Why as they come: the note on the features chosen shows before a long training, while it can be stopped.
+    Each note once: `score --plots` reads the rows twice (the top rows, then the histogram), and so notes twice.
     """
+    shown: set[str] = set()
+
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-        click.echo(f"note: {message}", err=True)
+        if str(message) not in shown:
+            shown.add(str(message))
+            click.echo(f"note: {message}", err=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "always", AdDuckDBWarning)
@@ -612,7 +617,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
                        code=2)
     # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
-    with _open(db, read_only=not into, check_order=False) as con:
+    # _notes: the note on rows that moved away from the training data (api._drift_note)
+    with _open(db, read_only=not into, check_order=False) as con, _notes():
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)

@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 
 from . import interrupts, pysource, store, thresholds
+from .drift import DriftTally
 from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, IntegrityError, NoRowsError, SourceNotFoundError
 from .features import describe, did_you_mean, feature_batches, is_numeric_type
 from .intotable import check_target
@@ -91,9 +92,14 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
-                     where: str | None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
-    """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet)."""
+                     where: str | None, tally: list[DriftTally] | None = None,
+                     ) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
+    """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet). ``tally``:
+    a list that receives a ``DriftTally`` of the rows labelled 0, for the drift note."""
     lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
+    counted = DriftTally(lm)
+    if tally is not None:
+        tally.append(counted)
     if not isinstance(label, str) or not label:
         raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
@@ -134,6 +140,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                 ) from e
             scores.append(lm.scores(M[:, :-1]).astype(np.float64))
             labels.append(M[:, -1])
+            # the normal rows only: the labelled anomalies are meant to score above the threshold
+            normal = M[:, -1] == 0
+            counted.add(M[normal, :-1], scores[-1][normal])
         s, y = np.concatenate(scores), np.concatenate(labels)
         counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
     finally:
@@ -272,7 +281,8 @@ def evaluate(
     if plots_dir is not None:
         ev.plots_folder(plots_dir, model)
         over_time = timeplot.choose(con, model, source, time)
-    lm, s, y = _labelled_scores(con, model, source, label, where)
+    tally: list[DriftTally] = []
+    lm, s, y = _labelled_scores(con, model, source, label, where, tally)
     thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
     for name, value in sorted(lm.thresholds.items()):
@@ -287,6 +297,10 @@ def evaluate(
         rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
                          f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
                          "thresholds apart.")
+    # the rows without the source: the report is about them, and a source spelled two ways gives the same notes
+    moved = tally[0].note("rows labelled normal (0)")
+    if moved:
+        rep.notes.append(moved)
     overlap = _training_overlap(con, lm, source, where)
     if overlap:
         rep.notes.append(overlap)

@@ -1,0 +1,132 @@
+"""The note on scored rows that moved away from the training data: far more of them above the default threshold than
+it flags on the training rows, with the columns whose values left the training range. Never imports torch.
+
+Why: a model trained in one operating range (SKAB's pump at a flow of about 122) flags every row of another (a flow
+of about 32) with every threshold, and nothing told the user that the data moved rather than that everything is
+anomalous. Counted while scoring, from the rows and scores it already has: nothing is scored twice, and the SQL
+functions stay silent (a UDF sees 2048 rows at a time, not the set).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .features import FeatureSpec, raw_values, signed_log
+from .metrics import share_text
+from .scoring import LoadedModel
+
+# The note's rule: at least MIN_ROWS rows, at least MIN_SHARE of them above the default threshold, and at least
+# MIN_RATIO times the share it flags on the training rows. Why these: an ordinary anomaly rate (a few percent, or a
+# contamination of 10% on data that has 10%) stays below 20%, and 5x keeps a loose threshold (a contamination of 0.1
+# flagging 20% of new rows) from firing; fewer than 500 rows say little about a share.
+MIN_ROWS = 500
+MIN_SHARE = 0.20
+MIN_RATIO = 5.0
+# A column has moved when at least this share of the rows lies outside its training range, or its median is at least
+# this many robust spreads (the model's scaling unit) from the training median; at most MAX_COLUMNS named, largest
+# first. Why half: SKAB's valve1 scored by a model of its own normal rows had a fifth of its rows above the threshold
+# and 13% outside the flow range (its labelled anomalies, a third of the rows), with the flow median where it was.
+MOVED_OUTSIDE = 0.5
+MOVED_SPREADS = 2.0
+MAX_COLUMNS = 3
+# Rows kept for the medians: a stride through each batch, thinned by half whenever the sample outgrows this, so
+# memory stays flat however many rows are scored (64k rows x d float64: 15 MiB at d = 30).
+SAMPLE_ROWS = 1 << 16
+_PER_BATCH = 1024
+# float32 input (to_matrix) against float64 bounds: a training value at the edge must not count as outside.
+_EDGE = 1e-6
+
+
+def _shift(f: FeatureSpec, value: float) -> float:
+    """How many robust spreads ``value`` lies from the training median, in the model's own scaled units."""
+    t = float(signed_log(np.array([value]))[0]) if f.transform == "slog" else value
+    return (t - f.center) / f.scale
+
+
+class DriftTally:
+    """Counts, over the scored batches, the rows above the default threshold, and keeps a bounded sample of the rows
+    for each column's share outside its training range and its median; ``note`` says whether the rows moved.
+
+    Why the shares from the sample: counting every row outside its range cost a quarter of the scoring time at
+    d = 30 (2.6 ms per 65,536 rows, against about 11 ms to score them); the sample costs under a tenth of a
+    millisecond, and its tens of thousands of rows give a share to within a point, plenty for a note."""
+
+    def __init__(self, lm: LoadedModel) -> None:
+        self.lm = lm
+        self.threshold = lm.thresholds.get("default")
+        specs = lm.rec.features
+        lo = np.array([float(raw_values(f, np.array(f.lo))) for f in specs])
+        hi = np.array([float(raw_values(f, np.array(f.hi))) for f in specs])
+        self.lo = lo - _EDGE * np.maximum(np.abs(lo), 1e-30)
+        self.hi = hi + _EDGE * np.maximum(np.abs(hi), 1e-30)
+        self.rows = 0
+        self.flagged = 0
+        self._sample: list[np.ndarray] = []
+        self._kept = 0
+        self._stride = 1
+
+    def add(self, X: np.ndarray, scores: np.ndarray) -> None:
+        """One batch: raw feature values [n, d] (NaN for missing) and their scores."""
+        if self.threshold is None or not len(X):
+            return
+        self.rows += len(X)
+        self.flagged += int(np.count_nonzero(scores > self.threshold))
+        part = np.asarray(X[:: max(1, len(X) // _PER_BATCH) * self._stride], dtype=np.float64)
+        self._sample.append(part)
+        self._kept += len(part)
+        if self._kept > SAMPLE_ROWS:
+            kept = np.concatenate(self._sample)[::2]
+            self._sample, self._kept, self._stride = [kept], len(kept), self._stride * 2
+
+    def note(self, rows_text: str) -> str | None:
+        """The note, or None when the rows do not meet the rule. ``rows_text``: what the rows are, e.g.
+        "rows of 'valve1'"."""
+        lm = self.lm
+        if self.threshold is None or self.rows < MIN_ROWS or lm.quantiles is None:
+            return None
+        share = self.flagged / self.rows
+        expected = lm.share_above(self.threshold)
+        if share < MIN_SHARE or share < MIN_RATIO * expected:
+            return None
+        head = (
+            f"{share_text(share)} of the {self.rows} {rows_text} score above the model's default threshold "
+            f"({self.threshold:.6g}), which flags {share_text(expected)} of its training rows (noted when at least "
+            f"{MIN_RATIO:g}x that share, and {share_text(MIN_SHARE)}, of {MIN_ROWS} or more rows score above it)."
+        )
+        moved = self._moved()
+        if not moved:
+            return (f"{head} No column's median is far from its training median, and most rows lie inside each "
+                    "column's training range: either these rows hold that many anomalies, or they combine the columns "
+                    "in a way training did not see. Look at the top rows (anomaly_explain names their columns); if "
+                    "they are normal, train on rows like them (ad-duckdb train ... --where, or where= in Python).")
+        return (f"{head} These rows have likely moved away from the model's training data, rather than all being "
+                f"anomalies. Columns that moved, largest first: {'; '.join(moved)}. If these values are normal now, "
+                "train a model on rows of the new range (ad-duckdb train ... --where, or where= in Python); "
+                "if not, check the column's units and source.")
+
+    def _moved(self) -> list[str]:
+        """The columns that moved, largest first, each with its share outside the training range and its median."""
+        sample = np.concatenate(self._sample)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": a column NULL in every sampled row
+            medians = np.nanmedian(sample, axis=0)
+            outside = np.mean((sample < self.lo) | (sample > self.hi), axis=0)  # NaN is neither in nor out
+        found = []
+        for j, f in enumerate(self.lm.rec.features):
+            out = float(outside[j])
+            med = float(medians[j])
+            spreads = abs(_shift(f, med)) if np.isfinite(med) else 0.0
+            if out >= MOVED_OUTSIDE or spreads >= MOVED_SPREADS:
+                lo, hi = (float(raw_values(f, np.array(v))) for v in (f.lo, f.hi))
+                text = (f"{f.name!r} ({share_text(out)} of the rows outside its training range {lo:.4g} to {hi:.4g}"
+                        + (f"; median {med:.4g} against {f.fill:.4g} in training" if np.isfinite(med) else "") + ")")
+                found.append((out, spreads, text))
+        found.sort(key=lambda m: (m[0], m[1]), reverse=True)
+        shown = [t for _, _, t in found[:MAX_COLUMNS]]
+        if len(found) > MAX_COLUMNS:
+            more = len(found) - MAX_COLUMNS
+            shown[-1] += f"; and {more} more column{'s' if more > 1 else ''}"
+        return shown
+

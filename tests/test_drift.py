@@ -1,0 +1,165 @@
+"""The note on scored rows that moved away from the training data (``ad_duckdb.drift``): Python's score, top_scored
+and plot_scores warn, the CLI's score prints it once as a note, evaluate reports it; an ordinary anomaly rate does not."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb import api, drift
+from ad_duckdb.cli import cli
+from ad_duckdb.exceptions import AdDuckDBWarning
+
+from conftest import FAST
+
+MOVED = r"Columns that moved, largest first: 'flow' \(\d+\.\d+% of the rows outside its training range"
+
+
+def _pump(con: duckdb.DuckDBPyConnection, table: str, n: int, seed: int, flow: float = 122.0,
+          planted: float = 0.0) -> None:
+    """A pump log: flow, pressure and temperature moving together; ``flow`` its operating point; ``planted``: the
+    share of rows whose pressure is pushed far off (labelled 1)."""
+    rng = np.random.default_rng(seed)
+    load = rng.normal(0.0, 1.0, n)
+    f = flow + 2.0 * load + rng.normal(0.0, 0.5, n)
+    p = 3.0 + 0.2 * load + rng.normal(0.0, 0.05, n)
+    t = 60.0 + 1.5 * load + rng.normal(0.0, 0.3, n)
+    label = np.zeros(n, dtype=np.int64)
+    bad = rng.choice(n, int(round(planted * n)), replace=False)
+    p[bad] += rng.choice([-1.0, 1.0], len(bad)) * rng.uniform(1.5, 3.0, len(bad))
+    label[bad] = 1
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT unnest(?) AS flow, unnest(?) AS pressure, "
+                "unnest(?) AS temperature, unnest(?)::INTEGER AS label",
+                [f.tolist(), p.tolist(), t.tolist(), label.tolist()])
+
+
+@pytest.fixture(scope="module")
+def pump_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A file database with pump_ae trained on a pump log at a flow of 122; table moved runs at a flow of 32,
+    table planted at 122 with 3% of its rows' pressure pushed far off."""
+    path = str(tmp_path_factory.mktemp("drift") / "pump.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        _pump(con, "pump", 3000, seed=0)
+        ad_duckdb.train(con, "pump_ae", "pump", features=["flow", "pressure", "temperature"], **FAST)
+        _pump(con, "moved", 2000, seed=1, flow=32.0)
+        _pump(con, "planted", 2000, seed=2, planted=0.03)
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def pump(pump_db: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = ad_duckdb.connect(pump_db)
+    yield con
+    con.close()
+
+
+def test_score_of_moved_rows_names_the_column_that_moved(pump: duckdb.DuckDBPyConnection) -> None:
+    with pytest.warns(AdDuckDBWarning, match=MOVED) as rec:
+        out = ad_duckdb.score(pump, "pump_ae", "moved")
+    assert out.num_rows == 2000  # the scores are returned as before
+    msg = str(rec[0].message)
+    assert "Scoring with 'pump_ae@1': " in msg
+    assert "100.00% of the 2000 rows of 'moved' score above the model's default threshold" in msg
+    assert "which flags 1.00% of its training rows" in msg
+    assert "at least 5x that share, and 20.00%, of 500 or more rows" in msg
+    assert re.search(r"median 3[12]\.\d+ against 12[12]\.\d+ in training", msg), msg
+    assert "--where" in msg and "units and source" in msg
+    # the columns that stayed are not named
+    assert "'pressure'" not in msg and "'temperature'" not in msg
+    assert rec[0].filename == __file__  # points at the caller's line
+
+
+def test_score_into_warns_after_writing(pump: duckdb.DuckDBPyConnection) -> None:
+    with pytest.warns(AdDuckDBWarning, match=MOVED):
+        n = ad_duckdb.score(pump, "pump_ae", "moved", into="moved_scores", replace=True, outputs=["anomaly_score"])
+    assert n == 2000
+    assert pump.execute("SELECT count(*) FROM moved_scores").fetchall() == [(2000,)]
+
+
+@pytest.mark.parametrize("call", ["score", "top_scored", "plot_scores"])
+def test_no_note_on_ordinary_anomalies(pump: duckdb.DuckDBPyConnection, call: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AdDuckDBWarning)
+        if call == "score":
+            flagged = ad_duckdb.score(pump, "pump_ae", "planted").column("is_anomaly").to_pylist()
+            assert 0.02 < sum(flagged) / len(flagged) < 0.2  # anomalies flagged, at an ordinary rate
+        elif call == "top_scored":
+            api.top_scored(pump, "pump_ae", "planted", 5)
+        else:
+            ad_duckdb.plot_scores(pump, "pump_ae", "planted")
+
+
+def test_too_few_rows_give_no_note(pump: duckdb.DuckDBPyConnection) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AdDuckDBWarning)
+        flagged = ad_duckdb.score(pump, "pump_ae", f"SELECT * FROM moved LIMIT {drift.MIN_ROWS - 1}")
+    assert all(flagged.column("is_anomaly").to_pylist())  # every row flagged, but too few rows to say why
+
+
+def test_top_scored_and_plot_scores_warn_on_moved_rows(pump: duckdb.DuckDBPyConnection) -> None:
+    with pytest.warns(AdDuckDBWarning, match=MOVED):
+        api.top_scored(pump, "pump_ae", "moved", 3)
+    with pytest.warns(AdDuckDBWarning, match=MOVED):
+        ad_duckdb.plot_scores(pump, "pump_ae", "moved")
+
+
+def test_sql_functions_stay_silent(pump: duckdb.DuckDBPyConnection) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AdDuckDBWarning)
+        n = pump.execute("SELECT count(*) FILTER (WHERE is_anomaly('pump_ae', flow, pressure, temperature)) "
+                         "FROM moved").fetchall()[0][0]
+    assert n == 2000
+
+
+def test_cli_score_prints_the_note_once(pump_db: str, tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["score", pump_db, "pump_ae", "moved", "--top", "3", "--plots", str(tmp_path)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1, res.stderr  # --plots reads the rows again: the same note is not repeated
+    assert "'flow'" in notes[0] and "median 3" in notes[0]
+    res = CliRunner().invoke(cli, ["score", pump_db, "pump_ae", "moved", "--into", "moved_cli", "--replace"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "wrote 2000 scored rows to moved_cli" in res.stdout
+    assert "note: Scoring with 'pump_ae@1': " in res.stderr and "'flow'" in res.stderr
+    res = CliRunner().invoke(cli, ["score", pump_db, "pump_ae", "planted", "--top", "3"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "note:" not in res.stderr
+
+
+def test_evaluate_notes_moved_normal_rows(pump: duckdb.DuckDBPyConnection, pump_db: str) -> None:
+    pump.execute("CREATE OR REPLACE TABLE moved_lab AS SELECT * FROM moved UNION ALL "
+                 "(SELECT flow, pressure + 3, temperature, 1 FROM moved LIMIT 40)")
+    rep = ad_duckdb.evaluate(pump, "pump_ae", "moved_lab", label="label")
+    moved = [n for n in rep.notes if "moved away" in n]
+    assert len(moved) == 1
+    assert "100.00% of the 2000 rows labelled normal (0) score above" in moved[0]
+    assert "'flow'" in moved[0]
+    rep = ad_duckdb.evaluate(pump, "pump_ae", "planted", label="label")
+    assert not [n for n in rep.notes if "moved away" in n]
+    pump.close()
+    res = CliRunner().invoke(cli, ["evaluate", pump_db, "pump_ae", "moved_lab", "--label", "label"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "note: " in res.stdout and "labelled normal (0)" in res.stdout and "'flow'" in res.stdout
+
+
+def test_columns_beyond_the_few_named_are_counted(pump: duckdb.DuckDBPyConnection,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drift, "MAX_COLUMNS", 1)
+    src = "SELECT flow, pressure + 5 AS pressure, temperature - 30 AS temperature FROM moved"
+    with pytest.warns(AdDuckDBWarning, match="Columns that moved, largest first: '") as rec:
+        ad_duckdb.score(pump, "pump_ae", src)
+    assert "; and 2 more columns. If these values are normal now" in str(rec[0].message)
