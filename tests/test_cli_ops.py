@@ -229,6 +229,7 @@ def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path
     # Before: "serving DB (read-only snapshot; models: tx_ae@1, tx_ae@10, tx_ae@11, ..., tx_ae@2, ...)": every
     # version of a nightly-retrained name, in text order, on the start-up line and on every SIGHUP.
     import signal
+    import threading
     import time
 
     path = tmp_path / "many.duckdb"
@@ -240,17 +241,30 @@ def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path
                     [v])
     con.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "5763"],
+    # A free port (a fixed one collided with other test runs on the machine); the log is read as it is written, so
+    # the test waits for the reload's line instead of a fixed sleep.
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    err_lines: list[str] = []
+    reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     try:
-        assert proc.stdout is not None
         line = proc.stdout.readline()
         assert "models: tx_ae@1-12 (latest 12))" in line, line
         proc.send_signal(signal.SIGHUP)
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while not any("new snapshot" in e for e in err_lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(err_lines)
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=60)
+        proc.stdout.close()
+        proc.stderr.close()
+    err = "".join(err_lines)
+    assert proc.returncode == 0 and "Traceback" not in err, err
     assert "new snapshot: tx_ae@1-12 (latest 12)" in err, err
 
 
