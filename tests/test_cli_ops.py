@@ -50,14 +50,23 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
         rc, out, err = invoke(*args)
         assert rc == code, (args, rc, err)
         assert out == "" and err.startswith("Error: "), (out, err)
-    assert invoke("show", model_db, "tx_ae@9")[0] == 5
-    assert invoke("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet")[0] == 6
-    assert invoke("sql", model_db, "SELECT * FROM no_such_table")[0] == 6
-    # a misspelt column in SQL, as a misspelt -f column (it exited 1); other binder errors stay 1
-    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', count, amont) FROM transactions")[0] == 6
-    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions")[0] == 1
-    # a label column the source lacks is a missing column too (it exited 1, like any other error)
-    assert invoke("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label")[0] == 6
+    # each code with the message that names what is wrong: a code alone would pass on an unrelated failure
+    # that happens to map to it
+    named = [(5, ("show", model_db, "tx_ae@9"), "Model 'tx_ae' has no version 9 (versions: 1)"),
+             (6, ("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet"),
+              "Column 'nope' is not in 'transactions'; its columns are: transaction_id, count, amount"),
+             (6, ("sql", model_db, "SELECT * FROM no_such_table"), "no_such_table does not exist"),
+             # a misspelt column in SQL, as a misspelt -f column (it exited 1); other binder errors stay 1
+             (6, ("sql", model_db, "SELECT anomaly_score('tx_ae', count, amont) FROM transactions"),
+              '"amont" not found'),
+             (1, ("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions"),
+              "Could not convert string 'x' to DOUBLE"),
+             # a label column the source lacks is a missing column too (it exited 1, like any other error)
+             (6, ("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label"),
+              "label column 'no_such_label' is not in 'transactions'")]
+    for code, args, says in named:
+        rc, out, err = invoke(*args)
+        assert (rc, out) == (code, "") and err.startswith("Error: ") and says in err, (args, rc, err)
     # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
     # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
     for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
