@@ -50,14 +50,23 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
         rc, out, err = invoke(*args)
         assert rc == code, (args, rc, err)
         assert out == "" and err.startswith("Error: "), (out, err)
-    assert invoke("show", model_db, "tx_ae@9")[0] == 5
-    assert invoke("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet")[0] == 6
-    assert invoke("sql", model_db, "SELECT * FROM no_such_table")[0] == 6
-    # a misspelt column in SQL, as a misspelt -f column (it exited 1); other binder errors stay 1
-    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', count, amont) FROM transactions")[0] == 6
-    assert invoke("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions")[0] == 1
-    # a label column the source lacks is a missing column too (it exited 1, like any other error)
-    assert invoke("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label")[0] == 6
+    # each code with the message that names what is wrong: a code alone would pass on an unrelated failure
+    # that happens to map to it
+    named = [(5, ("show", model_db, "tx_ae@9"), "Model 'tx_ae' has no version 9 (versions: 1)"),
+             (6, ("train", model_db, "tx2", "transactions", "-f", "nope", "--quiet"),
+              "Column 'nope' is not in 'transactions'; its columns are: transaction_id, count, amount"),
+             (6, ("sql", model_db, "SELECT * FROM no_such_table"), "no_such_table does not exist"),
+             # a misspelt column in SQL, as a misspelt -f column (it exited 1); other binder errors stay 1
+             (6, ("sql", model_db, "SELECT anomaly_score('tx_ae', count, amont) FROM transactions"),
+              '"amont" not found'),
+             (1, ("sql", model_db, "SELECT anomaly_score('tx_ae', 'x', amount) FROM transactions"),
+              "Could not convert string 'x' to DOUBLE"),
+             # a label column the source lacks is a missing column too (it exited 1, like any other error)
+             (6, ("evaluate", model_db, "tx_ae", "transactions", "--label", "no_such_label"),
+              "label column 'no_such_label' is not in 'transactions'")]
+    for code, args, says in named:
+        rc, out, err = invoke(*args)
+        assert (rc, out) == (code, "") and err.startswith("Error: ") and says in err, (args, rc, err)
     # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
     # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
     for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
@@ -229,6 +238,7 @@ def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path
     # Before: "serving DB (read-only snapshot; models: tx_ae@1, tx_ae@10, tx_ae@11, ..., tx_ae@2, ...)": every
     # version of a nightly-retrained name, in text order, on the start-up line and on every SIGHUP.
     import signal
+    import threading
     import time
 
     path = tmp_path / "many.duckdb"
@@ -240,17 +250,30 @@ def test_server_log_stays_short_with_many_versions(model_db: str, tmp_path: Path
                     [v])
     con.close()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "5763"],
+    # A free port (a fixed one collided with other test runs on the machine); the log is read as it is written, so
+    # the test waits for the reload's line instead of a fixed sleep.
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "serve", str(path), "--snapshot", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    err_lines: list[str] = []
+    reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     try:
-        assert proc.stdout is not None
         line = proc.stdout.readline()
         assert "models: tx_ae@1-12 (latest 12))" in line, line
         proc.send_signal(signal.SIGHUP)
-        time.sleep(3)
+        deadline = time.monotonic() + 60
+        while not any("new snapshot" in e for e in err_lines):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(err_lines)
+            time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)
+        reader.join(timeout=60)
+        proc.stdout.close()
+        proc.stderr.close()
+    err = "".join(err_lines)
+    assert proc.returncode == 0 and "Traceback" not in err, err
     assert "new snapshot: tx_ae@1-12 (latest 12)" in err, err
 
 

@@ -70,7 +70,19 @@ def expected(warehouse: str) -> dict[str, float]:
 class Server:
     def __init__(self, proc: subprocess.Popen[str], host: str, port: int) -> None:
         self.proc, self.host, self.port = proc, host, port
-        self.stderr = ""
+        self.stderr = ""  # the whole log, once the server has stopped
+        self.log: list[str] = []  # its lines as they are written (read by a thread, so a test can wait for one)
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> str:
+        """The first log line holding ``text``, once the server has written it; waiting for the event itself rather
+        than sleeping a fixed time, which races on a loaded machine."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = next((line for line in list(self.log) if text in line), None)
+            if line is not None:
+                return line
+            assert time.monotonic() < deadline and self.proc.poll() is None, (text, "".join(self.log))
+            time.sleep(0.05)
 
     def url(self, user: str = "analyst", password: str | None = None, db: str = "warehouse") -> str:
         auth = f"{user}:{password}" if password is not None else user
@@ -90,11 +102,20 @@ def serve(db: str, *args: str, env: dict[str, str] | None = None) -> Iterator[Se
         raise AssertionError(f"server did not start: {line!r} {proc.stderr.read()}")
     host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
     server = Server(proc, host, int(port))
+    reader = threading.Thread(target=server.log.extend, args=(proc.stderr,), daemon=True)
+    reader.start()
     try:
         yield server
     finally:
         proc.send_signal(signal.SIGTERM)
-        _, server.stderr = proc.communicate(timeout=30)
+        try:
+            proc.stdout.read()  # to its end: the server exits
+            proc.wait(timeout=30)
+            reader.join(timeout=30)
+        finally:
+            proc.stdout.close()
+            proc.stderr.close()
+        server.stderr = "".join(server.log)
         assert proc.returncode == 0, server.stderr
         assert "Traceback" not in server.stderr, server.stderr
 
@@ -151,10 +172,15 @@ def test_psql_meta_commands_list_what_duckdb_has(server: Server) -> None:
         assert re.search(r"main\s*\|\s*transactions\s*\|\s*table\s*\|\s*duckdb", r.stdout), r.stdout
     plus = _psql_meta(server, "\\dt+").stdout
     assert "Size" in plus and "permanent" in plus  # Size is empty: DuckDB keeps no size per table
-    for cmd in ("\\dv", "\\dv+", "\\di", "\\dn", "\\conninfo"):
+    for cmd in ("\\dv", "\\dv+", "\\di"):  # the warehouse has no views and DuckDB lists no indexes here
         r = _psql_meta(server, cmd)
-        assert r.returncode == 0 and "ERROR" not in r.stderr, (cmd, r.stderr)
-    assert "main" in _psql_meta(server, "\\dn").stdout
+        assert (r.returncode, r.stdout, r.stderr) == (0, "", "Did not find any relations.\n"), (cmd, r)
+    r = _psql_meta(server, "\\dn")
+    assert r.returncode == 0 and re.search(r"^ main\s*\|\s*duckdb\s*$", r.stdout, re.M), (r.stdout, r.stderr)
+    r = _psql_meta(server, "\\conninfo")  # the database and user the client asked for, where it connected
+    assert r.returncode == 0 and r.stdout.startswith(
+        f'You are connected to database "warehouse" as user "analyst" on host "{server.host}" at port "{server.port}"'
+    ), (r.stdout, r.stderr)
 
     r = _psql_meta(server, "\\df anomaly*")
     assert r.returncode == 0, r.stderr
@@ -591,12 +617,25 @@ def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
             except psycopg.Error as e:
                 errors.append(e)
 
+        idle = _cpu_seconds(s.proc.pid)
         t = threading.Thread(target=long_query)
         t.start()
-        time.sleep(1.0)  # let the query start; the assertion is about the exit, not about time
+        # Stop it only once the query runs (the server spends CPU time on it): a fixed sleep could stop an idle
+        # server on a loaded machine, which is not what this test is about.
+        deadline = time.monotonic() + 60
+        while _cpu_seconds(s.proc.pid) < idle + 0.5:
+            assert time.monotonic() < deadline and t.is_alive(), ("the query did not start", errors)
+            time.sleep(0.05)
     t.join(timeout=60)
     conn.close()
-    assert errors and isinstance(errors[0], psycopg.OperationalError | psycopg.errors.QueryCanceled)
+    assert not t.is_alive() and errors, errors
+    assert isinstance(errors[0], psycopg.OperationalError | psycopg.errors.QueryCanceled), errors
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has spent so far: it rises only while the process works."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _raw_startup(server: Server, body: bytes) -> list[tuple[bytes, dict[bytes, bytes]]]:
@@ -1023,7 +1062,7 @@ def test_snapshot_reload_blocked_by_a_writer_says_to_send_sighup_again(warehouse
         with serve(db, "--snapshot") as s:
             writer = duckdb.connect(db)  # a training run or dbt build holding the file
             s.proc.send_signal(signal.SIGHUP)
-            time.sleep(1.0)  # the reload runs in the background; the server joins it before it stops
+            s.wait_for_log("reload failed")  # the reload runs in the background
         assert "reload failed, still serving the previous copy" in s.stderr, s.stderr
         assert "send a running one SIGHUP again" in s.stderr and "serve a copy with --snapshot" not in s.stderr
     finally:
