@@ -768,7 +768,13 @@ def show(db: str, model: str, out_format: str) -> None:
                    "retrain_with": call}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
-        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rec.train_rows} rows of {rec.source}")
+        sample = _sample_size(rec.train_rows, rec.metrics)
+        if sample is None:
+            rows = f"{rec.train_rows} rows of {rec.source}"
+        else:
+            rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
+                    f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
+        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rows}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
         libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
         click.echo(f"libraries: {libs}")
@@ -791,6 +797,19 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {v}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int | None:
+    """The rows the network learned from, when a source above max_train_rows was sampled; else None.
+
+    Why: ``train_rows`` counts the rows the thresholds were scored on, all of the source's; read alone, it said a
+    model of a 10M-row table had learned from all of them, not from its seeded sample of 1M.
+    """
+    m = metrics or {}
+    used, held_out = m.get("train_rows_used"), m.get("validation_rows")
+    if not isinstance(used, int) or not isinstance(held_out, int) or not isinstance(train_rows, int):
+        return None
+    return used + held_out if used + held_out < train_rows else None
 
 
 @cli.command()

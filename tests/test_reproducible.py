@@ -162,3 +162,24 @@ def test_the_same_call_in_fresh_processes_and_environments_stores_the_same_model
             stored[label] = (c.execute("SELECT sha256 FROM ad_models").fetchall(),
                              c.execute("SELECT threshold_name, value FROM ad_thresholds ORDER BY 1").fetchall())
     assert stored["api"] == stored["cli"] and stored["parquet"] == stored["cli"], stored
+
+
+def test_show_says_a_model_learned_from_a_sample_of_its_rows(tmp_path: Path) -> None:
+    # Before: "trained on 400 rows of transactions" for a model whose network learned from a seeded sample of 200
+    # (max_train_rows), the 400 being the rows its thresholds were scored on: a lead read the wrong amount of data.
+    path = str(tmp_path / "s.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], epochs=2, max_train_rows=200,
+                            progress=False)
+            ad_duckdb.train(con, "whole", "transactions", features=["count", "amount"], epochs=2, progress=False)
+    finally:
+        con.close()
+    head = CliRunner().invoke(cli, ["show", path, "m"], catch_exceptions=False).stdout.splitlines()[0]
+    assert head.endswith("trained on a seeded sample of 200 of the 400 rows of transactions "
+                         "(thresholds from all 400; max_train_rows=200)"), head
+    head = CliRunner().invoke(cli, ["show", path, "whole"], catch_exceptions=False).stdout.splitlines()[0]
+    assert head.endswith("trained on 400 rows of transactions"), head
