@@ -260,6 +260,11 @@ def train(
         params["robust"] = where is None
     cur = pysource.cursor(con, source)
     try:
+        # Row order decides the shuffles, the validation split and the max_train_rows sample. A connection with
+        # preserve_insertion_order = false (DuckDB's advice for large loads) gets a table of several row groups in
+        # another order on each parallel read, so the same call trained another model; this cursor alone reads in
+        # the source's own order, the user's setting untouched.
+        cur.execute("SET SESSION preserve_insertion_order = true")
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source, name, caller=con)
         try:

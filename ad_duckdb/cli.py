@@ -744,15 +744,19 @@ def _method_text(t: Any) -> str:
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (ref, features, thresholds, metrics, params, ...) for scripts.")
 def show(db: str, model: str, out_format: str) -> None:
-    """Show a model: features and transforms, thresholds, training metrics.
+    """Show a model: features and transforms, thresholds, training metrics, library versions, and the
+    ad_duckdb.train call that trains it again (the same rows in the same order give the same sha256).
 
     \b
     Examples:
       ad-duckdb show warehouse.duckdb tx_ae@1
       ad-duckdb show warehouse.duckdb tx_ae --format json
     """
+    from .retrain import retrain_call
+
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
+        call = retrain_call(rec)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -760,11 +764,27 @@ def show(db: str, model: str, out_format: str) -> None:
                    "created_at": rec.created_at, "source": rec.source, "train_rows": rec.train_rows,
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
-                   "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions}
+                   "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
+                   "retrain_with": call}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
-        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rec.train_rows} rows of {rec.source}")
-        click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)\n")
+        sample = _sample_size(rec.train_rows, rec.metrics)
+        if sample is None:
+            rows = f"{rec.train_rows} rows of {rec.source}"
+        else:
+            rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
+                    f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
+        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rows}")
+        click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
+        libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
+        click.echo(f"libraries: {libs}")
+        if call is None:
+            click.echo("retrain with: not recorded (a model stored before ad_duckdb recorded the source it was trained "
+                       f"on; its source column says {rec.source!r})\n")
+        else:
+            click.echo(f"retrain with: {call}")
+            click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
+                       "training thresholds)\n")
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
                     [(f.name, f.sql_type, f.transform, f.fill, f.center, f.scale) for f in rec.features])
         click.echo("")
@@ -777,6 +797,19 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {v}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int | None:
+    """The rows the network learned from, when a source above max_train_rows was sampled; else None.
+
+    Why: ``train_rows`` counts the rows the thresholds were scored on, all of the source's; read alone, it said a
+    model of a 10M-row table had learned from all of them, not from its seeded sample of 1M.
+    """
+    m = metrics or {}
+    used, held_out = m.get("train_rows_used"), m.get("validation_rows")
+    if not isinstance(used, int) or not isinstance(held_out, int) or not isinstance(train_rows, int):
+        return None
+    return used + held_out if used + held_out < train_rows else None
 
 
 @cli.command()

@@ -1,0 +1,55 @@
+"""The call that trains a stored model again, read from its record: what a lead needs to answer "how was this
+model made?" and to reproduce it (the same rows in the same order, options and seed train the same ONNX bytes)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from .store import ModelRecord
+from .trainer import TrainParams
+
+# Not model options: the progress bar changes nothing stored, and kind= sets variational.
+_LEFT_OUT = {"progress", "variational"}
+
+
+def retrain_call(rec: ModelRecord) -> str | None:
+    """``ad_duckdb.train(con, ...)`` as Python source, with the options that differ from the defaults and the seed;
+    None for a record that does not say what it was trained on (a model stored before ad_duckdb recorded it).
+
+    Why Python rather than the command line: the command line takes a few of the options (no ``kind``,
+    ``hidden_dims``, ``max_train_rows``, ...), so only the Python call can name every model the API trains.
+    """
+    metrics, params = rec.metrics or {}, rec.params or {}
+    if "train_source" not in metrics or not params:
+        return None
+    where = metrics.get("train_where")
+    args = [repr(rec.name), repr(metrics["train_source"]), f"features={rec.feature_names!r}"]
+    if where is not None:
+        args.append(f"where={where!r}")
+    if rec.kind != "autoencoder":
+        args.append(f"kind={rec.kind!r}")
+    defaults = {f.name: f.default for f in fields(TrainParams)}
+    # hidden_dims and latent_dim are stored as trained (sized from the feature count when not given), robust as
+    # decided (on when no where= filter was given): named only where they differ from what train would choose.
+    hidden, latent = TrainParams().sizes(len(rec.features))
+    chosen = {"hidden_dims": list(hidden), "latent_dim": latent, "robust": where is None}
+    for name, value in params.items():
+        if name in _LEFT_OUT or name == "seed":
+            continue
+        if value == chosen.get(name, defaults.get(name, _Missing)):
+            continue
+        args.append(f"{name}={_literal(name, value)}")
+    args.append(f"seed={params.get('seed', defaults['seed'])!r}")
+    return f"ad_duckdb.train(con, {', '.join(args)})"
+
+
+class _Missing:
+    """Stands for an option this release does not know (stored by a newer one): always named."""
+
+
+def _literal(name: str, value: Any) -> str:
+    """``value`` as Python source; layer sizes as a tuple, as the API documents them."""
+    if name == "hidden_dims" and isinstance(value, list):
+        return repr(tuple(value))
+    return repr(value)

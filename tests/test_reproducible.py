@@ -1,0 +1,185 @@
+"""Governance: the same data, options and seed train the same model (same sha256, same thresholds), and a stored
+model's record says how to train it again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb.cli import cli
+
+from conftest import ROOT, make_transactions
+
+
+def _trained(con: object, name: str, **params: object) -> tuple[str, list[tuple[str, float]]]:
+    """The sha256 and thresholds of a fresh training of ``name`` on table h."""
+    info = ad_duckdb.train(con, name, "h", features=["a", "b"], epochs=2, max_train_rows=500, progress=False,
+                           **params)
+    sha = con.execute("SELECT sha256 FROM ad_models WHERE name = ? AND version = ?", [name, info.version]).fetchone()
+    return sha[0], sorted(info.thresholds.items())
+
+
+def test_a_connection_without_insertion_order_trains_the_same_model(tmp_path: Path) -> None:
+    # Before: with SET preserve_insertion_order = false (DuckDB's advice for large loads), a table of several row
+    # groups reached training in another order on each read on 2+ threads, and row order decides the shuffles and
+    # the max_train_rows sample: the same call stored another model (sha256 and thresholds) each time.
+    path = str(tmp_path / "h.duckdb")
+    with duckdb.connect(path) as con:  # several row groups, read back from the file as a warehouse table is
+        con.execute("CREATE TABLE h AS SELECT (range % 97)::DOUBLE + random() AS a, "
+                    "(range % 13)::DOUBLE * 2 + random() AS b FROM range(600000)")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("SET threads = 4")  # a parallel scan, whatever the machine's core count
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # training notes are not the point here
+            ordered = _trained(con, "ordered")
+            con.execute("SET preserve_insertion_order = false")
+            unordered = [_trained(con, f"unordered_{i}") for i in range(3)]
+        assert unordered == [ordered] * 3
+        # the user's own setting is left as they set it
+        assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
+    finally:
+        con.close()
+
+
+_RETRAIN_CASES = [
+    {},  # robust (no labels), sizes and epochs chosen by train
+    {"where": "count > 3", "epochs": 3, "contamination": 0.05},
+    {"kind": "vae", "epochs": 2, "seed": 7},
+    {"n_models": 2, "epochs": 2, "hidden_dims": (16, 8), "latent_dim": 4},
+    {"max_train_rows": 300, "epochs": 2, "robust": False, "batch_size": 64},
+    {"source": "SELECT * FROM transactions WHERE amount > 50", "epochs": 2, "lr": 0.003},
+]
+
+
+@pytest.mark.parametrize("case", _RETRAIN_CASES, ids=lambda c: ",".join(c) or "defaults")
+def test_show_says_the_call_that_trains_the_same_model_again(tmp_path: Path, case: dict[str, object]) -> None:
+    # Before: show printed the params as JSON, but not the data (train_source and train_where sit among the metrics),
+    # the kind, or which stored params train chose itself (layer sizes, robust): a lead could not tell which call
+    # made a model without reading the code. The line is run here as printed, and must store the same bytes.
+    path = str(tmp_path / "r.duckdb")
+    opts = dict(case)
+    source = str(opts.pop("source", "transactions"))
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "m", source, features=["count", "amount"], progress=False, **opts)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["show", path, "m"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("retrain with: ")]
+    assert len(lines) == 1, res.stdout
+    call = lines[0].removeprefix("retrain with: ")
+    assert call.startswith("ad_duckdb.train(con, 'm', ") and "features=['count', 'amount']" in call, call
+    assert "progress" not in call and "variational" not in call, call
+    doc = json.loads(CliRunner().invoke(cli, ["show", path, "m", "--format", "json"]).stdout)
+    assert doc["retrain_with"] == call
+    assert "libraries: ad_duckdb " in res.stdout and " torch " in res.stdout, res.stdout
+    con = ad_duckdb.connect(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eval(call, {"ad_duckdb": ad_duckdb, "con": con})  # noqa: S307 - the line show printed, as a user runs it
+        rows = con.execute("SELECT version, sha256 FROM ad_models WHERE name = 'm' ORDER BY version").fetchall()
+        th = con.execute("SELECT version, list((threshold_name, value) ORDER BY threshold_name) FROM ad_thresholds "
+                         "WHERE model = 'm' GROUP BY version ORDER BY version").fetchall()
+    finally:
+        con.close()
+    assert [v for v, _ in rows] == [1, 2] and rows[0][1] == rows[1][1], (call, rows)
+    assert th[0][1] == th[1][1], call
+
+
+def test_show_of_a_record_without_its_source_says_so(tmp_path: Path) -> None:
+    # A model stored before train_source was recorded: no call is made up from the display text of source.
+    path = str(tmp_path / "old.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], epochs=2, progress=False)
+        con.execute("UPDATE ad_models SET metrics = json_remove(metrics, '$.train_source'), lib_versions = NULL")
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["show", path, "m"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert ("retrain with: not recorded (a model stored before ad_duckdb recorded the source it was trained on; "
+            "its source column says 'transactions')") in res.stdout, res.stdout
+    assert "libraries: not recorded" in res.stdout, res.stdout
+    assert json.loads(CliRunner().invoke(cli, ["show", path, "m", "--format", "json"]).stdout)["retrain_with"] is None
+
+
+_API_CHILD = """
+import sys, warnings, torch, ad_duckdb
+torch.set_num_threads(2)
+warnings.simplefilter("ignore")
+con = ad_duckdb.connect(sys.argv[1])
+con.execute("SET threads = 1")
+ad_duckdb.train(con, "m", sys.argv[2], features=["count", "amount"], epochs=3, progress=False)
+con.close()
+"""
+
+
+def test_the_same_call_in_fresh_processes_and_environments_stores_the_same_model(tmp_path: Path) -> None:
+    # The promise of --seed's help ("the same data, options and seed train the same model") across what differs
+    # between a laptop, a cron job and a notebook: the command line or Python, torch and DuckDB thread counts,
+    # hash seeds, and the rows as a table or as a Parquet file of them.
+    base = tmp_path / "base.duckdb"
+    con = duckdb.connect(str(base))
+    make_transactions(con, n=400)
+    parquet = tmp_path / "tx.parquet"
+    con.execute(f"COPY transactions TO '{parquet}' (FORMAT parquet)")
+    con.close()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runs = {
+        "cli": ([sys.executable, "-m", "ad_duckdb", "train", "{db}", "m", "transactions", "-f", "count", "-f",
+                 "amount", "--epochs", "3", "--quiet"], {"OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "1"}),
+        "api": ([sys.executable, "-c", _API_CHILD, "{db}", "transactions"], {"OMP_NUM_THREADS": "2",
+                                                                              "PYTHONHASHSEED": "2"}),
+        "parquet": ([sys.executable, "-c", _API_CHILD, "{db}", f"read_parquet('{parquet}')"], {}),
+    }
+    stored = {}
+    for label, (argv, extra) in runs.items():
+        db = tmp_path / f"{label}.duckdb"
+        shutil.copy(base, db)
+        r = subprocess.run([a.replace("{db}", str(db)) for a in argv], capture_output=True, text=True, timeout=300,
+                           env={**env, **extra}, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, (label, r.stderr[-2000:])
+        with duckdb.connect(str(db), read_only=True) as c:
+            stored[label] = (c.execute("SELECT sha256 FROM ad_models").fetchall(),
+                             c.execute("SELECT threshold_name, value FROM ad_thresholds ORDER BY 1").fetchall())
+    assert stored["api"] == stored["cli"] and stored["parquet"] == stored["cli"], stored
+
+
+def test_show_says_a_model_learned_from_a_sample_of_its_rows(tmp_path: Path) -> None:
+    # Before: "trained on 400 rows of transactions" for a model whose network learned from a seeded sample of 200
+    # (max_train_rows), the 400 being the rows its thresholds were scored on: a lead read the wrong amount of data.
+    path = str(tmp_path / "s.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], epochs=2, max_train_rows=200,
+                            progress=False)
+            ad_duckdb.train(con, "whole", "transactions", features=["count", "amount"], epochs=2, progress=False)
+    finally:
+        con.close()
+    head = CliRunner().invoke(cli, ["show", path, "m"], catch_exceptions=False).stdout.splitlines()[0]
+    assert head.endswith("trained on a seeded sample of 200 of the 400 rows of transactions "
+                         "(thresholds from all 400; max_train_rows=200)"), head
+    head = CliRunner().invoke(cli, ["show", path, "whole"], catch_exceptions=False).stdout.splitlines()[0]
+    assert head.endswith("trained on 400 rows of transactions"), head
