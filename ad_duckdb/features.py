@@ -707,8 +707,10 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                        if _is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     exprs = ", ".join(e for _, e in chosen.values())
-    return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers, and score with the same query, e.g. "
-            f"SELECT * REPLACE ({exprs}) FROM {src}: {'; '.join(meaning[k] for k in chosen)}.")
+    # The query comes last, with nothing after it, so that it can be copied as it stands.
+    return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
+            f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "
+            f"SELECT * REPLACE ({exprs}) FROM {src}")
 
 
 def warn_if_few_rows(n: int, *, model: str, source: str) -> None:

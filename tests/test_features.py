@@ -883,7 +883,7 @@ def test_the_claims_csv_notes_its_label_and_a_query_for_its_text_columns_that_tr
         notes = [str(w.message) for w in got]
         assert any("so 'FraudFound_P', a 0/1 column named like a label" in n for n in notes), notes
         text = next(n for n in notes if "non-numeric" in n)
-        query = re.search(r"e\.g\. (SELECT \* REPLACE \(.*\) FROM read_csv\('[^']*'\)): ", text).group(1)
+        query = re.search(r"e\.g\. (SELECT \* REPLACE \(.*\) FROM read_csv\('[^']*'\))$", text).group(1)
         assert 'count(*) OVER (PARTITION BY "Month") / count(*) OVER () AS "Month"' in query, text
         assert '"PoliceReportFiled"::INTEGER AS "PoliceReportFiled"' in query, text
         with pytest.warns(ad_duckdb.AdDuckDBWarning):  # PolicyNumber (an id) and the other text columns
@@ -906,7 +906,7 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
             ad_duckdb.train(con, "m", "t", **FAST)
         text = next(str(w.message) for w in got if "non-numeric" in str(w.message))
-        query = re.search(r"e\.g\. (SELECT .* FROM \"t\"): ", text).group(1)
+        query = re.search(r"e\.g\. (SELECT .* FROM \"t\")$", text).group(1)  # last, to copy as it stands
         # a timestamp as its hour of the day, not epoch seconds, which rise with time (every later row out of range)
         assert query == ('SELECT * REPLACE ("refund"::INTEGER AS "refund", hour("at") + minute("at") / 60 AS "at", '
                          'count(*) OVER (PARTITION BY "mood") / count(*) OVER () AS "mood") FROM "t"'), text
