@@ -961,7 +961,8 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
               help="Run the SQL in this file (- reads standard input) instead of QUERY.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table for people; csv or json for scripts (every value, unclipped).")
-@click.option("--write", is_flag=True, help="Open the database for writing (default: read-only).")
+@click.option("--write", is_flag=True, help="Open the database for writing (default: read-only); a DB that does not "
+                                             "exist yet is created (and removed again if the SQL fails).")
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
@@ -983,7 +984,23 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
         raise click.UsageError(f"No such option: {query}")
     text = sql_file.read() if sql_file is not None else query or ""
-    with _open(db, read_only=not write, check_order=False if no_order_check else None) as con:
+    # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
+    # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
+    # query then fails leaves nothing behind.
+    created = write and db != ":memory:" and not Path(db).exists()
+    try:
+        _run_sql(db, text, out_format, write, no_order_check, created)
+    except BaseException:
+        if created:
+            for path in (Path(db), Path(f"{db}.wal")):
+                path.unlink(missing_ok=True)
+        raise
+    if created:
+        click.echo(f"note: created the database {db!r}.", err=True)
+
+
+def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool) -> None:
+    with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create) as con:
         statements = con.extract_statements(text)
         if not statements:
             raise click.UsageError("No SQL statement to run: the text is empty or only comments.")

@@ -480,6 +480,28 @@ def test_commands_refuse_a_missing_database(tmp_path: Path) -> None:
         assert not Path(missing).exists()  # no empty database left at the mistyped path
 
 
+def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_path: Path) -> None:
+    """Loading data into a new database (`sql --write new.duckdb "CREATE TABLE ... AS SELECT * FROM read_csv(...)"`)
+    was refused as a missing database, with no way to make one but training; read-only it still is refused, and a
+    failing run leaves no file at a mistyped path."""
+    csv = tmp_path / "tx.csv"
+    csv.write_text("count,amount\n1,2.5\n3,4.0\n")
+    new = str(tmp_path / "new.duckdb")
+    assert "does not exist; check the path" in fails_in_one_line("sql", new, "SELECT 1")
+    assert not Path(new).exists()
+    res = CliRunner().invoke(cli, ["sql", "--write", new, f"CREATE TABLE tx AS SELECT * FROM read_csv('{csv}')"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0 and res.stdout == "ok\n", res.output
+    assert res.stderr == f"note: created the database {new!r}.\n"
+    assert run("sql", new, "SELECT sum(count) AS n FROM tx", "--format", "csv").splitlines() == ["n", "4"]
+    typo = str(tmp_path / "typo.duckdb")
+    assert "nosuch" in fails_in_one_line("sql", "--write", typo, "CREATE TABLE t AS SELECT * FROM nosuch")
+    assert not Path(typo).exists() and not Path(f"{typo}.wal").exists()
+    # an existing database is never removed, whatever the SQL does
+    assert "nosuch" in fails_in_one_line("sql", "--write", new, "SELECT * FROM nosuch")
+    assert Path(new).exists()
+
+
 def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     out = run("score", model_db, "tx_ae", "transactions", "--top", "2", "-c", "transaction_id")
     head, _, first, second = out.strip().splitlines()
