@@ -437,6 +437,9 @@ def cli(wait: float) -> None:
               help="Autoencoders in the ensemble (trained side by side, scores averaged).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")
+@click.option("--max-train-rows", type=int, default=1_000_000, show_default=True,
+              help="Above this many rows the network learns from a seeded sample of them (the thresholds still "
+                   "come from every row's score): memory stays that of the sample.")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,
@@ -447,8 +450,8 @@ def cli(wait: float) -> None:
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended).")
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
-          robust: bool | None, epochs: int | None, n_models: int, seed: int, constant_columns: str,
-          carry_thresholds: bool, quiet: bool) -> None:
+          robust: bool | None, epochs: int | None, n_models: int, seed: int, max_train_rows: int,
+          constant_columns: str, carry_thresholds: bool, quiet: bool) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -465,11 +468,16 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
         with _open(db, create=True) as con:
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
-                              epochs=epochs, n_models=n_models, seed=seed, constant_columns=constant_columns,
-                              carry_thresholds=carry_thresholds, progress=not quiet)
+                              epochs=epochs, n_models=n_models, seed=seed, max_train_rows=max_train_rows,
+                              constant_columns=constant_columns, carry_thresholds=carry_thresholds,
+                              progress=not quiet)
             stored = True
             m = info.metrics
-            click.echo(f"stored {info.ref}: {info.train_rows} rows, features ({', '.join(info.features)}), "
+            sample = _sample_size(info.train_rows, m)
+            # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
+            sampled = (f" (the network learned from a seeded sample of {sample}, --max-train-rows; thresholds from all)"
+                       if sample is not None else "")
+            click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({', '.join(info.features)}), "
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:
@@ -537,7 +545,8 @@ def _is_error(category: type[Warning]) -> bool:
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
-_TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_models": "--n-models", "seed": "--seed"}
+_TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_models": "--n-models", "seed": "--seed",
+                "max_train_rows": "--max-train-rows"}
 
 
 def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,

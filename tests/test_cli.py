@@ -480,6 +480,22 @@ def test_commands_refuse_a_missing_database(tmp_path: Path) -> None:
         assert not Path(missing).exists()  # no empty database left at the mistyped path
 
 
+def test_train_says_when_the_network_learned_from_a_sample(tmp_path: Path) -> None:
+    """A table above --max-train-rows is sampled for the network; "stored m@1: N rows" read as if all N were
+    learned from. The option was the API's only (max_train_rows=), so a CLI user could not lower it."""
+    path = str(tmp_path / "s.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range % 97 AS a, (range * 7919) % 1000 AS b FROM range(500)")
+    con.close()
+    out = run("train", path, "m", "t", "-f", "a,b", "--epochs", "2", "--quiet", "--max-train-rows", "200")
+    assert "stored m@1: 500 rows (the network learned from a seeded sample of 200, --max-train-rows; thresholds " \
+           "from all), features (a, b)" in out, out
+    out = run("train", path, "m", "t", "-f", "a,b", "--epochs", "2", "--quiet")
+    assert "stored m@2: 500 rows, features (a, b)" in out, out
+    assert "Invalid value for '--max-train-rows': must be an int in [100, 1e+09]" in fails_in_one_line(
+        "train", path, "m", "t", "-f", "a,b", "--max-train-rows", "5")
+
+
 def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_path: Path) -> None:
     """Loading data into a new database (`sql --write new.duckdb "CREATE TABLE ... AS SELECT * FROM read_csv(...)"`)
     was refused as a missing database, with no way to make one but training; read-only it still is refused, and a
