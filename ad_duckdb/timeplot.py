@@ -93,7 +93,7 @@ class Series:
     labelled: np.ndarray     # bool: the row is a labelled anomaly, or the bucket holds one
     flagged: dict[str, int]  # rows above each threshold group (its joined names)
     rows: int                # rows drawn (with a time)
-    untimed: int             # rows without a time (NULL), not drawn
+    untimed: int             # rows without a time on the axis (NULL or ±infinity), not drawn
     anomalies: int           # labelled anomalies among the drawn rows
     width_us: int | None
 
@@ -103,11 +103,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many."""
     from .api import _scored_batches, _scored_view
 
+    # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
+    # below goes by it, not by the column (an infinite time was drawn at 1970, or folded into the last bucket).
     t_us_sql = f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
     src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
     cur = pysource.cursor(con, source)
     try:
-        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({quote_ident(time)}), count(*) "
+        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*) "
                                        f"FROM {source_sql(src)}").fetchall()[0]
     finally:
         cur.close()
@@ -121,13 +123,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
         if width is None:
             rows = sc.execute(f"SELECT {t_us_sql} AS t, anomaly_score, {lab_sql} AS lab FROM __ad_scored "
-                              f"WHERE {quote_ident(time)} IS NOT NULL ORDER BY t").fetchnumpy()
+                              f"WHERE {t_us_sql} IS NOT NULL ORDER BY t").fetchnumpy()
             tt, top, labelled, med = rows["t"], rows["anomaly_score"], rows["lab"], None
             flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
         else:
             got = sc.execute(f"SELECT least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(BUCKETS - 1)}) AS b, "
                              f"max(anomaly_score), median(anomaly_score), bool_or({lab_sql}){counts} FROM __ad_scored "
-                             f"WHERE {quote_ident(time)} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
+                             f"WHERE {t_us_sql} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
             tt = np.array([lo + r[0] * width + width // 2 for r in got], dtype=np.int64)
             top = np.array([r[1] for r in got], dtype=np.float64)
             med = np.array([r[2] for r in got], dtype=np.float64)
@@ -137,7 +139,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     if label:
         cur = pysource.cursor(con, source)
         try:
-            anomalies = int(cur.execute(f"SELECT count(*) FROM {source_sql(src)} WHERE {quote_ident(time)} IS NOT NULL "
+            anomalies = int(cur.execute(f"SELECT count(*) FROM {source_sql(src)} WHERE {t_us_sql} IS NOT NULL "
                                         f"AND {lab_sql}").fetchall()[0][0])
         finally:
             cur.close()
@@ -199,7 +201,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
-    untimed = f", {s.untimed} without a {time} not drawn" if s.untimed else ""
+    untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
     ax.set(xlabel=_short(time), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
     if ax.get_legend_handles_labels()[0]:
