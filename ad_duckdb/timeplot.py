@@ -14,7 +14,7 @@ import numpy as np
 
 from . import pysource
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import describe, did_you_mean
+from .features import describe, did_you_mean, is_point_in_time
 from .metrics import (
     _colour,
     _file_stem,
@@ -38,23 +38,17 @@ BUCKETS = 600
 MARK_AT_MOST = 0.5
 
 
-def is_time_type(sql_type: str) -> bool:
-    """DATE or any TIMESTAMP (with time zone, _S, _MS, _NS); not TIME, a time of day that repeats every day."""
-    t = sql_type.upper()
-    return t == "DATE" or t.startswith("TIMESTAMP")
-
-
 def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str) -> tuple[str | None, str | None]:
     """The column to draw the scores against, and a note when there is none to choose by itself: ``time`` if
     given (checked), else the source's one DATE/TIMESTAMP column. None without a note: no such column."""
-    found = [c for c, t in cols if is_time_type(t)]
+    found = [c for c, t in cols if is_point_in_time(t)]
     if time is not None:
         match = {c.lower(): (c, t) for c, t in cols}.get(time.lower())
         if match is None:
             have = f"its date and timestamp columns: {', '.join(found)}" if found else "it has no DATE or TIMESTAMP column"
             raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}; {have}."
                                       f"{did_you_mean(time, [c for c, _ in cols])}")
-        if not is_time_type(match[1]):
+        if not is_point_in_time(match[1]):
             # quoted only where SQL needs it: the example sits inside double quotes of its own
             q = match[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", match[0]) else quote_ident(match[0])
             raise BadInputError(
