@@ -261,8 +261,9 @@ def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 
-def _is_point_in_time(sql_type: str) -> bool:
-    """A DATE or TIMESTAMP (with or without zone, any precision): a moment, not a time of day (TIME) or a duration."""
+def is_point_in_time(sql_type: str) -> bool:
+    """A DATE or TIMESTAMP (with or without zone, any precision): a moment, not a time of day (TIME) or a duration.
+    One test for both uses: a column refused as a feature is one the scores-over-time plot takes (``timeplot``)."""
     t = sql_type.strip().upper()
     return t == "DATE" or t.startswith("TIMESTAMP")
 
@@ -346,7 +347,7 @@ def choose_columns(
                 and (hit[1].upper() == "VARCHAR" or hit[1].upper().startswith("ENUM")) else None
             if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
-            if _is_point_in_time(hit[1]):
+            if is_point_in_time(hit[1]):
                 raise _point_in_time_error(hit[0], hit[1], source)
             query = as_number_query(hit[0], hit[1], source)
             if query:  # the whole query, so the column keeps its name and scoring takes the same expression
@@ -693,7 +694,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
             c = quote_ident(n)
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
             expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
-                    else _cycle_expr(c, t) if _is_point_in_time(t) else str(as_number_expr(c, t)))
+                    else _cycle_expr(c, t) if is_point_in_time(t) else str(as_number_expr(c, t)))
             chosen[kind] = (n, f"{expr} AS {c}")
             time_type = t if kind == "time" else time_type
     if not chosen:
@@ -704,7 +705,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                "flag": "a BOOLEAN becomes 1 or 0"}
     meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week (as epoch seconds "
                        "either would rise with time, so every later row would be out of the training range)"
-                       if _is_point_in_time(time_type) else "a time or interval becomes its seconds")
+                       if is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     exprs = ", ".join(e for _, e in chosen.values())
     # The query comes last, with nothing after it, so that it can be copied as it stands.

@@ -162,7 +162,8 @@ def _one_select(from_item: str, given: str, what: str) -> str:
     except duckdb.Error as e:
         # Why before the parser's text: a `;` inside the wrapping parenthesis is a syntax error whose message quotes
         # our SELECT * FROM (...) around the user's text, and hides that the text held several statements.
-        if _has_statement_break(strip_sql_ends(given)):
+        # A filter is never stripped of its ends (a source is), so its own trailing `;` counts here too.
+        if _has_statement_break(given if _is_filter(what) else strip_sql_ends(given)):
             raise _several_statements(given, what) from e
         raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
     if len(stmts) == 1 and stmts[0].type == duckdb.StatementType.MULTI:
@@ -188,9 +189,18 @@ def _has_statement_break(text: str) -> bool:
     return any(kind == duckdb.token_type.operator and text[start] == ";" for start, kind in tokens)
 
 
+def _is_filter(what: str) -> bool:
+    """Whether ``what`` (the word messages use for the text) names a where= filter rather than a source."""
+    return what.startswith("filter")
+
+
 def _several_statements(given: str, what: str) -> BadInputError:
     # A filter is a condition, not a table: its message says what a filter is (it said "one table, view, ...").
-    one = ("one condition, such as \"label = 0\"" if what.startswith("filter")
+    if _is_filter(what) and not _has_statement_break(strip_sql_ends(given)):
+        # Only a `;` at the end, as a statement pasted from an editor has: the fix is to drop it.
+        return BadInputError(f"The {what} {given!r} must be one condition, such as \"label = 0\", without the ';' "
+                             "at its end: the filter goes inside ad_duckdb's own query.")
+    one = ("one condition, such as \"label = 0\"" if _is_filter(what)
            else "one table, view, table function or SELECT query")
     return BadInputError(f"The {what} {given!r} must be {one}, not several statements or another kind of statement.")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import pysource
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import describe, did_you_mean
+from .features import describe, did_you_mean, is_point_in_time
 from .metrics import (
     _colour,
     _file_stem,
@@ -38,23 +38,17 @@ BUCKETS = 600
 MARK_AT_MOST = 0.5
 
 
-def is_time_type(sql_type: str) -> bool:
-    """DATE or any TIMESTAMP (with time zone, _S, _MS, _NS); not TIME, a time of day that repeats every day."""
-    t = sql_type.upper()
-    return t == "DATE" or t.startswith("TIMESTAMP")
-
-
 def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str) -> tuple[str | None, str | None]:
     """The column to draw the scores against, and a note when there is none to choose by itself: ``time`` if
     given (checked), else the source's one DATE/TIMESTAMP column. None without a note: no such column."""
-    found = [c for c, t in cols if is_time_type(t)]
+    found = [c for c, t in cols if is_point_in_time(t)]
     if time is not None:
         match = {c.lower(): (c, t) for c, t in cols}.get(time.lower())
         if match is None:
             have = f"its date and timestamp columns: {', '.join(found)}" if found else "it has no DATE or TIMESTAMP column"
             raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}; {have}."
                                       f"{did_you_mean(time, [c for c, _ in cols])}")
-        if not is_time_type(match[1]):
+        if not is_point_in_time(match[1]):
             # quoted only where SQL needs it: the example sits inside double quotes of its own
             q = match[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", match[0]) else quote_ident(match[0])
             raise BadInputError(
@@ -93,7 +87,7 @@ class Series:
     labelled: np.ndarray     # bool: the row is a labelled anomaly, or the bucket holds one
     flagged: dict[str, int]  # rows above each threshold group (its joined names)
     rows: int                # rows drawn (with a time)
-    untimed: int             # rows without a time (NULL), not drawn
+    untimed: int             # rows without a time on the axis (NULL or ±infinity), not drawn
     anomalies: int           # labelled anomalies among the drawn rows
     width_us: int | None
 
@@ -103,11 +97,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many."""
     from .api import _scored_batches, _scored_view
 
+    # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
+    # below goes by it, not by the column (an infinite time was drawn at 1970, or folded into the last bucket).
     t_us_sql = f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
     src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
     cur = pysource.cursor(con, source)
     try:
-        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({quote_ident(time)}), count(*) "
+        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*) "
                                        f"FROM {source_sql(src)}").fetchall()[0]
     finally:
         cur.close()
@@ -121,13 +117,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
         if width is None:
             rows = sc.execute(f"SELECT {t_us_sql} AS t, anomaly_score, {lab_sql} AS lab FROM __ad_scored "
-                              f"WHERE {quote_ident(time)} IS NOT NULL ORDER BY t").fetchnumpy()
+                              f"WHERE {t_us_sql} IS NOT NULL ORDER BY t").fetchnumpy()
             tt, top, labelled, med = rows["t"], rows["anomaly_score"], rows["lab"], None
             flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
         else:
             got = sc.execute(f"SELECT least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(BUCKETS - 1)}) AS b, "
                              f"max(anomaly_score), median(anomaly_score), bool_or({lab_sql}){counts} FROM __ad_scored "
-                             f"WHERE {quote_ident(time)} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
+                             f"WHERE {t_us_sql} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
             tt = np.array([lo + r[0] * width + width // 2 for r in got], dtype=np.int64)
             top = np.array([r[1] for r in got], dtype=np.float64)
             med = np.array([r[2] for r in got], dtype=np.float64)
@@ -137,7 +133,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     if label:
         cur = pysource.cursor(con, source)
         try:
-            anomalies = int(cur.execute(f"SELECT count(*) FROM {source_sql(src)} WHERE {quote_ident(time)} IS NOT NULL "
+            anomalies = int(cur.execute(f"SELECT count(*) FROM {source_sql(src)} WHERE {t_us_sql} IS NOT NULL "
                                         f"AND {lab_sql}").fetchall()[0][0])
         finally:
             cur.close()
@@ -199,7 +195,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
-    untimed = f", {s.untimed} without a {time} not drawn" if s.untimed else ""
+    untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
     ax.set(xlabel=_short(time), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
     if ax.get_legend_handles_labels()[0]:

@@ -193,6 +193,20 @@ def test_where_is_one_expression(con: duckdb.DuckDBPyConnection, where: str) -> 
         ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, where=where)
 
 
+@pytest.mark.parametrize("where", ["1=1;", "1=1 ;  ", "1=1; -- pasted"])
+def test_a_where_ending_in_a_semicolon_is_told_to_drop_it(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    # Before: a filter pasted with its statement's ';' got the parser's error, quoting our
+    # "SELECT * FROM (SELECT 1) AS _w WHERE (1=1;" around it, which the user never wrote.
+    told = f"The filter (where=) {where!r} must be one condition, such as \"label = 0\", without the ';' at its end"
+    for call in (lambda: ad_duckdb.train(con, "never", ODD_TABLE, features=[ODD_COUNT, ODD_AMOUNT], where=where,
+                                         n_models=1, max_steps=10),
+                 lambda: ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, where=where)):
+        with pytest.raises(BadInputError) as e:
+            call()
+        msg = str(e.value)
+        assert told in msg and "_w" not in msg and "Parser Error" not in msg, msg
+
+
 def test_where_with_a_trailing_comment_still_works(con: duckdb.DuckDBPyConnection) -> None:
     rep = ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, where="id < 300 -- first half")
     assert rep.rows == 300

@@ -119,6 +119,28 @@ def test_many_rows_are_bucketed_in_sql_to_their_highest_score(db: str) -> None:
     assert np.all(np.asarray(median.get_ydata()) <= np.asarray(highest.get_ydata()))
 
 
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_infinite_times_are_not_drawn_as_1970_or_folded_into_the_last_bucket(db: str, raw: bool) -> None:
+    """DuckDB's 'infinity' / '-infinity' timestamps (open-ended validity columns) have no epoch: epoch_us gives NULL,
+    which the row plot drew at 1970 and least(NULL, ...) put in the last bucket. They are left out, as NULL times."""
+    src = "readings" if raw else "big"
+    q = (f"SELECT CASE WHEN row_number() OVER () % 10 = 0 THEN 'infinity'::TIMESTAMP "
+         f"WHEN row_number() OVER () % 10 = 1 THEN '-infinity'::TIMESTAMP ELSE ts END AS ts, pressure, temperature "
+         f"FROM {src}")
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        total = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        s = timeplot.series(con, lm, q, "ts")
+    finally:
+        con.close()
+    infinite = total // 10 + (total + 9) // 10
+    assert (s.rows, s.untimed) == (total - infinite, infinite)
+    first = np.datetime64("2024-03-01T00:00:00" if raw else "2024-01-01T00:00:00", "us")
+    assert s.t.min() >= first
+    assert s.t.size == (total - infinite if raw else timeplot.BUCKETS)
+
+
 def test_score_plots_add_the_time_plot_only_for_a_source_with_one_time_column(db: str, tmp_path: Path) -> None:
     code, out, err = invoke("score", db, "valve_ae", "readings", "--top", "1", "--plots", str(tmp_path / "a"))
     assert code == 0, out + err
