@@ -28,6 +28,7 @@ from .api import (
     set_threshold,
     train,
 )
+from .detector import AutoEncoderDetector
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -45,7 +46,7 @@ from .exceptions import (
 )
 
 __all__ = [
-    "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
+    "AdDuckDBError", "AutoEncoderDetector", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
     "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo", "ModelNotFoundError",
     "NoRowsError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
     "drop_model", "evaluate", "export_model",

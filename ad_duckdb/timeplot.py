@@ -36,6 +36,7 @@ RAW_ROWS = 5000
 BUCKETS = 600
 # Flagged points are marked only while they are at most this share of the points drawn.
 MARK_AT_MOST = 0.5
+_DAY_US = 86_400_000_000
 
 
 def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str) -> tuple[str | None, str | None]:
@@ -79,7 +80,7 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
 
 @dataclass
 class Series:
-    """What the plot draws: one point per row (``width_us`` None) or per time bucket (its highest score)."""
+    """What the plot draws: one point per row (``per`` "") or per time or time bucket (its highest score)."""
 
     t: np.ndarray            # datetime64[us]: each row's time, or each bucket's middle
     top: np.ndarray          # the row's score, or the bucket's highest
@@ -89,7 +90,7 @@ class Series:
     rows: int                # rows drawn (with a time)
     untimed: int             # rows without a time on the axis (NULL or ±infinity), not drawn
     anomalies: int           # labelled anomalies among the drawn rows
-    width_us: int | None
+    per: str                 # what a point stands for, for the legend: "" (a row), " per day", " at each ts", ...
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
@@ -103,15 +104,24 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
     cur = pysource.cursor(con, source)
     try:
-        lo, hi, n, total = cur.execute(f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*) "
-                                       f"FROM {source_sql(src)}").fetchall()[0]
+        lo, hi, n, total, distinct, sql_type = cur.execute(
+            f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*), "
+            f"approx_count_distinct({t_us_sql}), any_value(typeof({quote_ident(time)})) FROM {source_sql(src)}"
+        ).fetchall()[0]
     finally:
         cur.close()
     groups = _threshold_groups(lm.thresholds)
     counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
     lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
     kept = [time, label] if label else [time]
-    width = None if n <= RAW_ROWS else max(1, -(-(hi - lo + 1) // BUCKETS))
+    daily = str(sql_type).upper() == "DATE"
+    # Why not always BUCKETS buckets: daily rows over 90 days were drawn "per 3.56 h", each point one day's rows at a
+    # made-up hour. Few distinct times (by an estimate) get a point each; dates are bucketed in whole days.
+    width = None if n <= RAW_ROWS else 1 if distinct <= BUCKETS else max(1, -(-(hi - lo + 1) // BUCKETS))
+    if width and width > 1 and daily:
+        width = -(-width // _DAY_US) * _DAY_US
+    per = "" if width is None else (" per day" if daily else f" at each {_short(time)}") if width == 1 \
+        else f" per {_duration(width)}"
     _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"])
     params = [t for _, t in groups]
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
@@ -121,7 +131,10 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             tt, top, labelled, med = rows["t"], rows["anomaly_score"], rows["lab"], None
             flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
         else:
-            got = sc.execute(f"SELECT least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(BUCKETS - 1)}) AS b, "
+            # width 1: a point per distinct time, at that time (no clamp: an estimate of the count may be low)
+            bucket = (f"{t_us_sql} - {int(lo)}" if width == 1 else
+                      f"least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(-(-(hi - lo + 1) // width) - 1)})")
+            got = sc.execute(f"SELECT {bucket} AS b, "
                              f"max(anomaly_score), median(anomaly_score), bool_or({lab_sql}){counts} FROM __ad_scored "
                              f"WHERE {t_us_sql} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
             tt = np.array([lo + r[0] * width + width // 2 for r in got], dtype=np.int64)
@@ -139,7 +152,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             cur.close()
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
-                  untimed=int(total) - int(n), anomalies=anomalies, width_us=width)
+                  untimed=int(total) - int(n), anomalies=anomalies, per=per)
 
 
 def _duration(us: int) -> str:
@@ -161,7 +174,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     top = s.top
     finite = top[np.isfinite(top)]
     use_log = _log_axis(finite)
-    per = f" per {_duration(s.width_us)}" if s.width_us else ""
+    per = s.per
     marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
     if s.labelled.any():
         _shade(ax, s)

@@ -252,6 +252,7 @@ _REVIEWED_NAMES = {
     "table", "exprs", "nulls", "_BATCH_VIEW",
     # timeplot: epoch_us(CAST(quote_ident(time) ...)) and coalesce(CAST(quote_ident(label) ...) = 1, false)
     "t_us_sql", "lab_sql",
+    "bucket",                     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...))
 }
 
 

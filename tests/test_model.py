@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +194,19 @@ def test_default_sizes_narrow_for_two_or_three_columns(d: int, hidden: list[int]
     assert det.history_["hidden_dims"] == hidden and det.history_["latent_dim"] == 8
     det = AutoEncoderDetector(n_models=1, max_steps=20, hidden_dims=(64, 32), progress=False).fit(X)
     assert det.history_["hidden_dims"] == [64, 32]
+
+
+def test_the_detector_is_exported_beside_train() -> None:
+    """A PyOD user types `from ad_duckdb import AutoEncoderDetector` (as `from pyod.models.auto_encoder import ...`);
+    it was an ImportError, the class living only in ad_duckdb.detector. Importing it pulls in no torch."""
+    import ad_duckdb
+    from ad_duckdb import AutoEncoderDetector as Exported
+
+    assert Exported is AutoEncoderDetector and "AutoEncoderDetector" in ad_duckdb.__all__
+    code = "import sys, ad_duckdb; print('torch' in sys.modules, ad_duckdb.AutoEncoderDetector.__name__)"
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert res.stdout.split() == ["False", "AutoEncoderDetector"], res.stderr
 
 
 def test_vae_option_trains_exports_and_scores(tmp_path: object) -> None:

@@ -45,6 +45,14 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         con.execute("CREATE TABLE untimed AS SELECT pressure, temperature FROM readings")
         con.execute("CREATE TABLE two_times AS SELECT ts, CAST(ts AS DATE) AS day, pressure, temperature FROM readings")
         con.execute("CREATE TABLE text_time AS SELECT CAST(ts AS VARCHAR) AS ts, pressure, temperature FROM readings")
+        # daily rows of 60 valves over 90 days, and hourly ones of 30 over 10 days: more rows than are drawn one by
+        # one, but fewer distinct times than buckets
+        con.execute("""
+            CREATE TABLE daily AS SELECT DATE '2024-01-01' + (i // 60)::INTEGER AS day, sin(i / 7.0) AS pressure,
+                   cos(i / 7.0) AS temperature FROM range(5400) r(i)""")
+        con.execute("""
+            CREATE TABLE hourly AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (i // 30) HOUR AS ts, sin(i / 7.0) AS pressure,
+                   cos(i / 7.0) AS temperature FROM range(7200) r(i)""")
     finally:
         con.close()
     yield path
@@ -139,6 +147,42 @@ def test_infinite_times_are_not_drawn_as_1970_or_folded_into_the_last_bucket(db:
     first = np.datetime64("2024-03-01T00:00:00" if raw else "2024-01-01T00:00:00", "us")
     assert s.t.min() >= first
     assert s.t.size == (total - infinite if raw else timeplot.BUCKETS)
+
+
+@pytest.mark.parametrize(("table", "time", "points", "per"), [("daily", "day", 90, "per day"),
+                                                             ("hourly", "ts", 240, "at each ts")])
+def test_coarse_times_are_drawn_one_point_per_time_not_per_bucket(db: str, table: str, time: str, points: int,
+                                                                  per: str) -> None:
+    """90 days of daily rows were drawn as 'highest score per 3.6 h', each point one day's rows at a made-up time
+    between two days: a bucket narrower than the data's step. Few distinct times get a point each, at that time."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", table)
+        want = con.execute(f"SELECT {time}::TIMESTAMP AS t, max(anomaly_score('valve_ae', pressure, temperature)) AS top "
+                           f"FROM {table} GROUP BY t ORDER BY t").fetchnumpy()
+    finally:
+        con.close()
+    highest, median = fig.axes[0].lines[0], fig.axes[0].lines[1]
+    assert highest.get_label() == f"highest score {per}" and median.get_label() == f"median score {per}"
+    x = np.asarray(highest.get_xdata()).astype("datetime64[us]")
+    assert x.size == points
+    np.testing.assert_array_equal(x, np.asarray(want["t"]).astype("datetime64[us]"))
+    np.testing.assert_allclose(highest.get_ydata(), want["top"], rtol=1e-6)
+
+
+def test_a_long_daily_series_is_bucketed_in_whole_days(db: str) -> None:
+    """Over 600 days of daily rows, a bucket of 1.83 days held one day or two: the width is rounded up to days."""
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores_over_time(
+            con, "valve_ae", "SELECT DATE '2020-01-01' + (i // 5)::INTEGER AS day, sin(i / 7.0) AS pressure, "
+                             "cos(i / 7.0) AS temperature FROM range(5500) r(i)")
+    finally:
+        con.close()
+    highest = fig.axes[0].lines[0]
+    assert highest.get_label() == "highest score per 2 days"
+    x = np.asarray(highest.get_xdata()).astype("datetime64[us]").astype(np.int64)
+    assert x.size == 550 and set(np.diff(x)) == {2 * 86_400_000_000}
 
 
 def test_score_plots_add_the_time_plot_only_for_a_source_with_one_time_column(db: str, tmp_path: Path) -> None:
