@@ -1084,7 +1084,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
             flagged = bool(threshold and s > threshold.value)
-            click.echo(f"row {', '.join(f'{k}={_one_line(_cell_text(v))}' for k, v in row.items())}")
+            # Text as a SQL literal: 'Smith, John' unquoted read as two values of a comma-separated line, and the
+            # quoted form pastes into --where as it stands.
+            cells = (f"{k}={_one_line(quote_literal(v) if isinstance(v, str) else _cell_text(v))}"
+                     for k, v in row.items())
+            click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all

@@ -878,7 +878,8 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
     assert lines[2].split() == ["\\x01ff", "3", "days", "04:05:06.000000", "false", "[1,", "null]", '{"a":', '"x"}',
                                 "NULL"], lines
     out = run("explain", model_db, "tx_ae",
-              "(SELECT *, INTERVAL '3 days 04:05:06' AS waited, false AS paid, NULL::DATE AS due FROM transactions)",
-              "--where", "transaction_id = 9001")
+              "(SELECT *, INTERVAL '3 days 04:05:06' AS waited, false AS paid, NULL::DATE AS due, "
+              "'Smith, John' AS payee FROM transactions)", "--where", "transaction_id = 9001")
     row = out.splitlines()[0]
-    assert row.endswith(", waited=3 days 04:05:06.000000, paid=false, due=NULL"), row
+    # text as a SQL literal: unquoted, 'Smith, John' read as two values, and the quoted form pastes into --where
+    assert row.endswith(", waited=3 days 04:05:06.000000, paid=false, due=NULL, payee='Smith, John'"), row
