@@ -703,8 +703,9 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                         "reads (a rare value is what stands out; score sets about as large as the training rows, or "
                         "(col = 'value')::INTEGER makes a 0/1 column of one value instead)",
                "flag": "a BOOLEAN becomes 1 or 0"}
-    meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week (as epoch seconds "
-                       "either would rise with time, so every later row would be out of the training range)"
+    meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week, for a daily or "
+                       "weekly cycle the training rows span whole days or weeks of (as epoch seconds either would rise "
+                       "with time, so every later row would be out of the training range)"
                        if is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     exprs = ", ".join(e for _, e in chosen.values())
