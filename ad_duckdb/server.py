@@ -65,6 +65,13 @@ _SSL_REQUEST, _GSS_REQUEST, _CANCEL_REQUEST, _PROTOCOL_3 = 80877103, 80877104, 8
 AUTH_TIMEOUT = 60.0
 # How often running statements are checked for a client that has gone (PGServer.watch_clients).
 CLIENT_CHECK_INTERVAL = 1.0
+# Stopping: each session's goodbye (FATAL 57P01) may wait this long for a client that does not read, and a session
+# still blocked sending to such a client after SHUTDOWN_GRACE is cut off, so no client holds up the stop.
+SHUTDOWN_SEND_TIMEOUT = 1.0
+SHUTDOWN_GRACE = 2.0
+# What PostgreSQL sends each session on a fast shutdown (SIGTERM / SIGINT to the postmaster, pg_terminate_backend):
+# libpq, JDBC and psycopg (errors.AdminShutdown) report it, rather than "server closed the connection unexpectedly".
+SHUTDOWN_MESSAGE, SHUTDOWN_SQLSTATE = "terminating connection due to administrator command", "57P01"
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
@@ -113,6 +120,10 @@ def _peer_closed(sock: socket.socket) -> bool:
         return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):  # reset, or closed by the session meanwhile
         return True
+
+
+class _Stopping(ConnectionError):
+    """The server stops: the session ends with FATAL 57P01 (Handler.say_shutdown) instead of answering its statement."""
 
 
 class PGServer(socketserver.ThreadingTCPServer):
@@ -225,24 +236,34 @@ class PGServer(socketserver.ThreadingTCPServer):
             client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
 
-    def close_all(self, timeout: float = 30.0) -> None:
-        """Disconnect clients, wait for their sessions to end, then close the database.
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
 
+    def close_all(self, timeout: float = 30.0) -> None:
+        """End every session, wait for them to end, then close the database.
+
+        Each session ends itself (Handler.say_shutdown): its statement is interrupted and its reading is shut, so
+        its own thread, the one writer of its socket, sends the FATAL after whatever it was sending. Only a session
+        still blocked in a send after SHUTDOWN_GRACE (a client that stopped reading) has its socket shut for writing.
         Why wait: the functions die with the parent connection, and DuckDB refuses to close a connection
         while a cursor of it still runs a query.
         """
-        self._stopping.set()
+        self._stopping.set()  # before any interrupt: a session's error handling must see it (Handler.send_error)
         self.server_close()
-        deadline = time.monotonic() + timeout
+        with self._lock:
+            ended = len(self._clients)
+        start = time.monotonic()
         while True:
             with self._lock:
                 clients = list(self._clients.values())
-            if not clients or time.monotonic() > deadline:
+            waited = time.monotonic() - start
+            if not clients or waited > timeout:
                 break
             for sock, session in clients:
                 session.cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR if waited > SHUTDOWN_GRACE else socket.SHUT_RD)
                 except OSError:
                     pass
             time.sleep(0.1)
@@ -250,6 +271,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             self.backend.close()
         except duckdb.Error as e:
             log.warning("could not close the database cleanly: %s", e)
+        log.warning("stopped; %d client session%s ended", ended, "" if ended == 1 else "s")
 
 
 # ---------------------------------------------------------------- the protocol, one client
@@ -261,6 +283,7 @@ class Handler(socketserver.BaseRequestHandler):
     def setup(self) -> None:
         self.rfile = self.request.makefile("rb")
         self.out = bytearray()
+        self.broken = False  # a send failed part-way: the client's stream is cut mid-message, nothing more can follow
 
     # -- low-level IO
     def read_exact(self, n: int) -> bytes:
@@ -292,11 +315,30 @@ class Handler(socketserver.BaseRequestHandler):
 
     def flush(self) -> None:
         if self.out:
-            self.request.sendall(self.out)
+            try:
+                self.request.sendall(self.out)
+            except OSError:
+                self.broken = True
+                raise
             self.out.clear()
+
+    def say_shutdown(self) -> None:
+        """The server stops: send this session's FATAL 57P01 once, after what it has sent, then it ends. PostgreSQL
+        sends no ReadyForQuery after it. Best effort: a client that does not read gets SHUTDOWN_SEND_TIMEOUT."""
+        if self.broken:
+            return
+        try:
+            self.request.settimeout(SHUTDOWN_SEND_TIMEOUT)
+            self.fatal(SHUTDOWN_MESSAGE, SHUTDOWN_SQLSTATE)
+        except OSError:  # gone, not reading, or its socket shut by close_all
+            pass
 
     def send_error(self, e: BaseException) -> None:
         s = getattr(self, "session", None)
+        if s is not None and self.server.stopping:
+            # The interrupt of a stop (or any error meanwhile) is not the statement's error: the session ends with
+            # PostgreSQL's FATAL instead (handle), which an ERROR and ReadyForQuery sent first would hide
+            raise _Stopping("the server is stopping") from e
         if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         msg = str(e).replace("\x00", "")
@@ -440,6 +482,8 @@ class Handler(socketserver.BaseRequestHandler):
         except (ConnectionError, OSError):
             pass
         finally:
+            if self.server.stopping:
+                self.say_shutdown()
             self.server.close_session(backend, session, pid, key)
 
     def loop(self, s: Session) -> None:
