@@ -40,6 +40,7 @@ from .exceptions import (
     ModelNotFoundError,
     NoRowsError,
     NotFittedError,
+    NoTimesError,
     SourceNotFoundError,
     ThresholdNotFoundError,
 )
@@ -47,7 +48,7 @@ from .exceptions import (
 __all__ = [
     "AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
     "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo", "ModelNotFoundError",
-    "NoRowsError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
+    "NoRowsError", "NoTimesError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
     "drop_model", "evaluate", "export_model",
     "import_model", "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold", "train",
 ]

@@ -33,6 +33,7 @@ from .exceptions import (
     IntegrityError,
     ModelNotFoundError,
     NoRowsError,
+    NoTimesError,
     SourceNotFoundError,
     ThresholdNotFoundError,
     is_interrupt,
@@ -675,8 +676,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
     col, note = over_time
     if plots_dir and col:
-        path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
-        click.echo(f"plot: {path}")
+        try:
+            path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
+            click.echo(f"plot: {path}")
+        except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
+            note = e.note
     if plots_dir and note:
         click.echo(f"note: {note}", err=True)
 

@@ -16,7 +16,15 @@ import numpy as np
 
 from . import interrupts, pysource, store, thresholds
 from .drift import DriftTally
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, IntegrityError, NoRowsError, SourceNotFoundError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    IntegrityError,
+    NoRowsError,
+    NoTimesError,
+    SourceNotFoundError,
+)
 from .features import describe, did_you_mean, feature_batches, is_numeric_type
 from .intotable import check_target
 from .scoring import LoadedModel
@@ -311,11 +319,15 @@ def evaluate(
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
+        note = over_time[1]
         if over_time[0]:
-            rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
-                                           where, label))
-        if over_time[1]:
-            rep.notes.append(over_time[1])
+            try:
+                rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
+                                               where, label))
+            except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
+                note = e.note
+        if note:
+            rep.notes.append(note)
     if into is not None:
         cur = interrupts.cursor(con)
         try:

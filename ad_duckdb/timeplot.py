@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 
 from . import pysource
-from .exceptions import BadInputError, SourceNotFoundError
+from .exceptions import BadInputError, NoTimesError, SourceNotFoundError
 from .features import describe, did_you_mean, is_point_in_time
 from .metrics import (
     _colour,
@@ -28,7 +28,10 @@ from .metrics import (
     share_text,
 )
 from .scoring import LoadedModel
-from .sqltext import quote_ident, source_sql, where_sql
+from .sqltext import quote_ident, shown_source, source_sql, where_sql
+
+if TYPE_CHECKING:
+    from .drift import DriftTally
 
 # Up to this many rows each is drawn; above it, the highest score per bucket, BUCKETS buckets over the time range
 # (a 10-inch figure at 110 dpi is 1100 pixels wide: more points than that only overdraw).
@@ -79,7 +82,8 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
 
 @dataclass
 class Series:
-    """What the plot draws: one point per row (``width_us`` None) or per time bucket (its highest score)."""
+    """What the plot draws: one point per row (``width_us`` None) or per time bucket (its highest score); ``width_us``
+    0: more rows than are drawn one by one, all at one time, drawn as that one bucket."""
 
     t: np.ndarray            # datetime64[us]: each row's time, or each bucket's middle
     top: np.ndarray          # the row's score, or the bucket's highest
@@ -93,8 +97,10 @@ class Series:
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
-           label: str | None = None) -> Series:
-    """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many."""
+           label: str | None = None, tally: list[DriftTally] | None = None) -> Series:
+    """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many. ``tally``: as
+    ``api._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
+    no row has a time to draw."""
     from .api import _scored_batches, _scored_view
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
@@ -107,12 +113,17 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
                                        f"FROM {source_sql(src)}").fetchall()[0]
     finally:
         cur.close()
+    if not n:
+        # Why not an empty plot: its axis was 1970 and it said nothing of why; the other plots still go ahead
+        raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "
+                                   f"rows of {shown_source(source, where)}; choose another column with --time "
+                                   "(time= in Python), or fill it.")
     groups = _threshold_groups(lm.thresholds)
     counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
     lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
     kept = [time, label] if label else [time]
     width = None if n <= RAW_ROWS else max(1, -(-(hi - lo + 1) // BUCKETS))
-    _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"])
+    _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"], tally=tally)
     params = [t for _, t in groups]
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
         if width is None:
@@ -139,7 +150,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             cur.close()
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
-                  untimed=int(total) - int(n), anomalies=anomalies, width_us=width)
+                  untimed=int(total) - int(n), anomalies=anomalies, width_us=0 if width and lo == hi else width)
 
 
 def _duration(us: int) -> str:
@@ -161,7 +172,9 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     top = s.top
     finite = top[np.isfinite(top)]
     use_log = _log_axis(finite)
-    per = f" per {_duration(s.width_us)}" if s.width_us else ""
+    # Why width 0 apart: every row at one time is one bucket, whose "per 1 µs" and share of buckets flagged (all)
+    # would say nothing true of the rows
+    per = f" per {_duration(s.width_us)}" if s.width_us else " of the rows, all at one time" if s.width_us == 0 else ""
     marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
     if s.labelled.any():
         _shade(ax, s)
@@ -185,9 +198,12 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             if hit.any() and hit.mean() <= MARK_AT_MOST:
                 ax.scatter(s.t[hit], top[hit], s=14, color=_colour(i), zorder=3,
                            label=f"{'buckets with rows' if per else 'rows'} the default threshold flags")
+            elif hit.any() and per:  # a bucket above holds at least one row above: give the rows' share too
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the buckets drawn hold rows above the default "
+                                                 f"threshold ({share_text(n / max(s.rows, 1))} of the rows): not marked")
             elif hit.any():
-                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the {'buckets' if per else 'rows'} drawn are "
-                                                 "above the default threshold: not marked")
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the rows drawn are above the default threshold: "
+                                                 "not marked")
     if use_log:
         ax.set_yscale("log")
     if s.t.size:
@@ -227,9 +243,10 @@ def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, floa
 
 
 def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, out_dir: str | Path | None,
-         shown: str, where: str | None = None, label: str | None = None) -> Any:
+         shown: str, where: str | None = None, label: str | None = None,
+         tally: list[DriftTally] | None = None) -> Any:
     """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``."""
-    s = series(con, lm, source, time, where, label)
+    s = series(con, lm, source, time, where, label, tally)
     if out_dir is None:
         return figure(s, lm.ref, lm.thresholds, shown, time)
     return write(s, out_dir, lm.ref, lm.thresholds, shown, time)
