@@ -305,6 +305,8 @@ def train(
             "score_quantiles": thresholds.score_quantiles(train_scores),
             # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
             "train_source": source, "train_where": where,
+            # a DataFrame's name in the training session, not a table: show says so beside the retrain call
+            **({"train_source_python": py} if (py := pysource.python_names(cur)) else {}),
             **det.history_,
         }
         rec = ModelRecord(

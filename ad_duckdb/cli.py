@@ -765,11 +765,12 @@ def show(db: str, model: str, out_format: str) -> None:
       ad-duckdb show warehouse.duckdb tx_ae@1
       ad-duckdb show warehouse.duckdb tx_ae --format json
     """
-    from .retrain import retrain_call
+    from .retrain import retrain_call, retrain_note
 
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
+        call_note = retrain_note(rec)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -778,7 +779,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call}
+                   "retrain_with": call, "retrain_note": call_note}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -796,6 +797,8 @@ def show(db: str, model: str, out_format: str) -> None:
                        f"on; its source column says {rec.source!r})\n")
         else:
             click.echo(f"retrain with: {call}")
+            if call_note:
+                click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
