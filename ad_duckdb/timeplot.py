@@ -4,7 +4,6 @@ highest score of each time bucket, aggregated in SQL: matplotlib never holds mil
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,7 @@ from .metrics import (
     share_text,
 )
 from .scoring import LoadedModel
-from .sqltext import quote_ident, shown_source, source_sql, where_sql
+from .sqltext import quote_ident, shown_source, source_sql, sql_name, where_sql
 
 if TYPE_CHECKING:
     from .drift import DriftTally
@@ -53,7 +52,7 @@ def time_column(cols: list[tuple[str, str]], time: str | None, model: str, sourc
                                       f"{did_you_mean(time, [c for c, _ in cols])}")
         if not is_point_in_time(match[1]):
             # quoted only where SQL needs it: the example sits inside double quotes of its own
-            q = match[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", match[0]) else quote_ident(match[0])
+            q = sql_name(match[0])
             raise BadInputError(
                 f"Model {model!r}: time column {time!r} of {source!r} is {match[1]}, not a DATE or TIMESTAMP; score "
                 f"a query that casts it, e.g. 'SELECT * REPLACE (CAST({q} AS TIMESTAMP) AS {q}) FROM ...' (strptime "
