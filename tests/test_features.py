@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb.features import CLIP, fit_specs, transform
+from ad_duckdb.features import CLIP, as_number_hint, fit_specs, transform
 from ad_duckdb.sqltext import source_sql
 
 from conftest import DATA, FAST
@@ -946,8 +946,10 @@ def test_a_uuid_feature_is_called_an_id_not_given_a_cast_that_fails() -> None:
     try:
         con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, uuid() AS u FROM range(300)")
         with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'u' of 't' is UUID, an id, which tells "
-                           r"rows apart rather than describing them: leave it out of features\.$"):
+                           r"rows apart rather than describing them: leave it out of the features\.$") as e:
             ad_duckdb.train(con, "m", "t", features=["amount", "u"], **FAST)
+        # one text, where training refuses the column and where a SQL function is given one (as_number_hint)
+        assert as_number_hint("col", "UUID").removeprefix("a UUID is ") in str(e.value)
     finally:
         con.close()
 
