@@ -128,7 +128,8 @@ def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: P
     import pandas as pd
 
     path = str(tmp_path / "df.duckdb")
-    df = pd.DataFrame({"count": [float(i % 7) for i in range(300)], "amount": [float(i % 11) for i in range(300)]})  # noqa: F841  (read by its name)
+    rows = range(300)
+    df = pd.DataFrame({"count": [i % 7.0 for i in rows], "amount": [i % 11.0 for i in rows]})  # noqa: F841  (by name)
     con = ad_duckdb.connect(path)
     try:
         with warnings.catch_warnings():
