@@ -305,6 +305,8 @@ def train(
             "score_quantiles": thresholds.score_quantiles(train_scores),
             # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
             "train_source": source, "train_where": where,
+            # a DataFrame's name in the training session, not a table: show says so beside the retrain call
+            **({"train_source_python": py} if (py := pysource.python_names(cur)) else {}),
             **det.history_,
         }
         rec = ModelRecord(
@@ -723,7 +725,9 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     against its date or timestamp column (``time``, or the one such column it has), each stored threshold a
     horizontal line, the rows the ``default`` threshold flags marked; returns its path. Above 5000 rows, each of
     600 time buckets is drawn as its highest and median score, computed in DuckDB. Without ``out_dir``, returns
-    the matplotlib Figure (as ``plot_scores``). CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
+    the matplotlib Figure (as ``plot_scores``, with its note on rows that moved away from the training data).
+    A time column NULL or infinite in every row raises ``NoTimesError`` (a ``BadInputError``), as no such column
+    does. CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
     """
     from . import metrics, timeplot
 
@@ -735,4 +739,7 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
         raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "
                             "TIMESTAMP column; score a query that casts one, e.g. \"SELECT * REPLACE (CAST(day AS DATE) "
                             "AS day) FROM ...\", and name it with time=.").replace("--time (time= in Python)", "time="))
-    return timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40))
+    tally: list[DriftTally] = []  # the drift note plot_scores gives, from the plot's own scoring pass
+    out = timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40), tally=tally)
+    _drift_note(tally, source)
+    return out

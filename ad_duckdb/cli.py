@@ -33,6 +33,7 @@ from .exceptions import (
     IntegrityError,
     ModelNotFoundError,
     NoRowsError,
+    NoTimesError,
     SourceNotFoundError,
     ThresholdNotFoundError,
     is_interrupt,
@@ -675,8 +676,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
     col, note = over_time
     if plots_dir and col:
-        path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
-        click.echo(f"plot: {path}")
+        try:
+            path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
+            click.echo(f"plot: {path}")
+        except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
+            note = e.note
     if plots_dir and note:
         click.echo(f"note: {note}", err=True)
 
@@ -761,11 +765,12 @@ def show(db: str, model: str, out_format: str) -> None:
       ad-duckdb show warehouse.duckdb tx_ae@1
       ad-duckdb show warehouse.duckdb tx_ae --format json
     """
-    from .retrain import retrain_call
+    from .retrain import retrain_call, retrain_note
 
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
+        call_note = retrain_note(rec)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -774,7 +779,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call}
+                   "retrain_with": call, "retrain_note": call_note}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -792,6 +797,8 @@ def show(db: str, model: str, out_format: str) -> None:
                        f"on; its source column says {rec.source!r})\n")
         else:
             click.echo(f"retrain with: {call}")
+            if call_note:
+                click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],

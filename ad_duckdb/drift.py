@@ -16,6 +16,7 @@ import numpy as np
 from .features import FeatureSpec, raw_values, signed_log
 from .metrics import share_text
 from .scoring import LoadedModel
+from .thresholds import QUANTILES
 
 # The note's rule: at least MIN_ROWS rows, at least MIN_SHARE of them above the default threshold, and at least
 # MIN_RATIO times the share it flags on the training rows. Why these: an ordinary anomaly rate (a few percent, or a
@@ -37,6 +38,27 @@ SAMPLE_ROWS = 1 << 16
 _PER_BATCH = 1024
 # float32 input (to_matrix) against float64 bounds: a training value at the edge must not count as outside.
 _EDGE = 1e-6
+# A column's NULL share is named beside its share outside the range from this share up: a column mostly NULL in the
+# scored rows is news of its own, and the share outside is of the rows with a value.
+NULL_NOTED = 0.05
+# The training-score quantile the note goes by when the model stores neither 'default' nor a p90 ... p999 threshold.
+FALLBACK_QUANTILE = 0.99
+
+
+def _cut(lm: LoadedModel) -> tuple[float | None, str]:
+    """The threshold the note counts rows above, and what it is called: 'default', else (removed by the user) the
+    largest stored training quantile (p999, p99, ...), else the FALLBACK_QUANTILE point of the training scores."""
+    if "default" in lm.thresholds:
+        return lm.thresholds["default"], "the model's default threshold"
+    stored = [(v, k) for k, v in lm.thresholds.items() if k in QUANTILES]
+    if stored:
+        v, k = max(stored)
+        return v, f"the model's threshold {k!r} (it has no 'default' threshold)"
+    if lm.quantiles is not None:
+        v = float(np.quantile(lm.quantiles, FALLBACK_QUANTILE))
+        return v, (f"the {FALLBACK_QUANTILE:.0%} point of the model's training scores (it has no 'default' or "
+                   "p90 ... p999 threshold)")
+    return None, ""
 
 
 def _shift(f: FeatureSpec, value: float) -> float:
@@ -55,7 +77,7 @@ class DriftTally:
 
     def __init__(self, lm: LoadedModel) -> None:
         self.lm = lm
-        self.threshold = lm.thresholds.get("default")
+        self.threshold, self.cut_name = _cut(lm)
         specs = lm.rec.features
         lo = np.array([float(raw_values(f, np.array(f.lo))) for f in specs])
         hi = np.array([float(raw_values(f, np.array(f.hi))) for f in specs])
@@ -91,7 +113,7 @@ class DriftTally:
         if share < MIN_SHARE or share < MIN_RATIO * expected:
             return None
         head = (
-            f"{share_text(share)} of the {self.rows} {rows_text} score above the model's default threshold "
+            f"{share_text(share)} of the {self.rows} {rows_text} score above {self.cut_name} "
             f"({self.threshold:.6g}), which flags {share_text(expected)} of its training rows (noted when at least "
             f"{MIN_RATIO:g}x that share, and {share_text(MIN_SHARE)}, of {MIN_ROWS} or more rows score above it)."
         )
@@ -112,16 +134,21 @@ class DriftTally:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": a column NULL in every sampled row
             medians = np.nanmedian(sample, axis=0)
-            outside = np.mean((sample < self.lo) | (sample > self.hi), axis=0)  # NaN is neither in nor out
+            # NaN (NULL) is neither in nor out: the share outside is of the rows with a value
+            valued = np.count_nonzero(~np.isnan(sample), axis=0)
+            outside = np.count_nonzero((sample < self.lo) | (sample > self.hi), axis=0) / np.maximum(valued, 1)
         found = []
         for j, f in enumerate(self.lm.rec.features):
             out = float(outside[j])
+            null = 1.0 - float(valued[j]) / len(sample)
             med = float(medians[j])
             spreads = abs(_shift(f, med)) if np.isfinite(med) else 0.0
             if out >= MOVED_OUTSIDE or spreads >= MOVED_SPREADS:
                 lo, hi = (float(raw_values(f, np.array(v))) for v in (f.lo, f.hi))
-                text = (f"{f.name!r} ({share_text(out)} of the rows outside its training range {lo:.4g} to {hi:.4g}"
-                        + (f"; median {med:.4g} against {f.fill:.4g} in training" if np.isfinite(med) else "") + ")")
+                text = (f"{f.name!r} ({share_text(out)} of the rows with a value outside its training range "
+                        f"{lo:.4g} to {hi:.4g}"
+                        + (f"; median {med:.4g} against {f.fill:.4g} in training" if np.isfinite(med) else "")
+                        + (f"; {share_text(null)} of the rows NULL" if null >= NULL_NOTED else "") + ")")
                 found.append((out, spreads, text))
         found.sort(key=lambda m: (m[0], m[1]), reverse=True)
         shown = [t for _, _, t in found[:MAX_COLUMNS]]

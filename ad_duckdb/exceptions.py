@@ -43,6 +43,15 @@ class NoRowsError(BadInputError):
     """The source (after the filter) has no rows to train on or to evaluate."""
 
 
+class NoTimesError(BadInputError):
+    """The scores-over-time plot's column holds no time to draw (NULL or infinite in every row): ``note`` says so
+    without the model, for the command line's and evaluate's notes, where the other plots go ahead."""
+
+    def __init__(self, model: str, note: str) -> None:
+        super().__init__(f"Model {model!r}: {note}")
+        self.note = note
+
+
 class IntegrityError(AdDuckDBError):
     """A stored or imported model failed a safety or integrity check."""
 

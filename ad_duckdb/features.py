@@ -206,6 +206,10 @@ def _table_names(cur: object) -> list[str]:
     return [r[0] for r in rows if not str(r[0]).startswith("ad_")]
 
 
+# Why a UUID gets no number: one said where training refuses the column and where a SQL function is given one
+_UUID_IS_AN_ID = "an id, which tells rows apart rather than describing them: leave it out of the features"
+
+
 def as_number_hint(column: str, sql_type: str) -> str:
     """How to turn a non-numeric column into a number, by its type (a cast only works for some)."""
     t = sql_type.upper()
@@ -223,7 +227,7 @@ def as_number_hint(column: str, sql_type: str) -> str:
                 "makes a 0/1 column of a word")
     # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
     if t == "UUID":
-        return "a UUID is an id, which tells rows apart rather than describing them: leave it out of the features"
+        return f"a UUID is {_UUID_IS_AN_ID}"
     if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
         return f"octet_length({column}) gives its size in bytes"
     if t.endswith("]"):
@@ -357,8 +361,7 @@ def choose_columns(
                     f"{as_number_expr(quote_ident(hit[0]), hit[1])}."
                 )
             if hit[1].upper() == "UUID":  # no number describes a row by its id
-                raise BadInputError(f"Column {hit[0]!r} of {source!r} is UUID, an id, which tells rows apart rather "
-                                    "than describing them: leave it out of features.")
+                raise BadInputError(f"Column {hit[0]!r} of {source!r} is UUID, {_UUID_IS_AN_ID}.")
             raise BadInputError(
                 f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
                 f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."

@@ -16,12 +16,29 @@ import numpy as np
 
 from . import interrupts, pysource, store, thresholds
 from .drift import DriftTally
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, IntegrityError, NoRowsError, SourceNotFoundError
+from .exceptions import (
+    AdDuckDBError,
+    AdDuckDBWarning,
+    BadInputError,
+    IntegrityError,
+    NoRowsError,
+    NoTimesError,
+    SourceNotFoundError,
+)
 from .features import describe, did_you_mean, feature_batches, is_numeric_type
 from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
-from .sqltext import quote_ident, quote_literal, shown_source, source_sql, strip_sql_ends, table_sql, where_sql
+from .sqltext import (
+    quote_ident,
+    quote_literal,
+    shown_source,
+    source_sql,
+    sql_name,
+    strip_sql_ends,
+    table_sql,
+    where_sql,
+)
 from .store import ModelRecord, Threshold
 from .udfs import refresh, registry
 
@@ -105,7 +122,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                             f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
-        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        col = sql_name(label)
         normal = f"where='{col} = 0'" if '"' in col else f'where="{col} = 0"'
         raise BadInputError(
             f"Model {lm.ref!r}: label column {label!r} is one of its features, so its scores read the answer. Evaluate "
@@ -152,7 +169,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
     if missing:
-        col = label if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", label) else quote_ident(label)
+        col = sql_name(label)
         keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
                                        else "")
         keep = f"({where}) AND {keep}" if where else keep
@@ -311,11 +328,15 @@ def evaluate(
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
+        note = over_time[1]
         if over_time[0]:
-            rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
-                                           where, label))
-        if over_time[1]:
-            rep.notes.append(over_time[1])
+            try:
+                rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
+                                               where, label))
+            except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
+                note = e.note
+        if note:
+            rep.notes.append(note)
     if into is not None:
         cur = interrupts.cursor(con)
         try:

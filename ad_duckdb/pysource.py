@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 import warnings
+import weakref
 from contextvars import ContextVar
 from types import FrameType
 from typing import Any
@@ -24,6 +25,9 @@ from .sqltext import quote_ident
 _NAME = re.compile(r"[A-Za-z_]\w*")
 # The modules whose objects DuckDB scans (what ``con.register`` accepts), a relation (rel = con.sql(...)) included.
 _SCANNABLE = ("pandas", "polars", "pyarrow", "numpy", "duckdb", "_duckdb")
+# The caller's objects each cursor of ``cursor`` registered, by name: training records them (``python_names``), as
+# its source names a variable of that Python session rather than a table of the database.
+_REGISTERED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, list[str]] = weakref.WeakKeyDictionary()
 
 
 def _ours(frame: FrameType) -> bool:
@@ -146,6 +150,11 @@ def _transposed_error(name: str, value: Any) -> BadInputError:
     )
 
 
+def python_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
+    """The names of the caller's DataFrames and Arrow tables ``cursor`` registered on ``cur`` (none: [])."""
+    return list(_REGISTERED.get(cur, ()))
+
+
 def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
     """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
     of a name first, else the caller's DataFrame or Arrow table of that name (``'df'``, or a query such as
@@ -188,6 +197,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
                     continue
                 try:
                     cur.register(name, value)
+                    _REGISTERED.setdefault(cur, []).append(name)
                 except Exception:
                     # else not an object DuckDB can read after all: the query's own error says what the name is
                     if _relation(value):

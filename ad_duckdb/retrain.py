@@ -53,3 +53,22 @@ def _literal(name: str, value: Any) -> str:
     if name == "hidden_dims" and isinstance(value, list):
         return repr(tuple(value))
     return repr(value)
+
+
+def retrain_note(rec: ModelRecord) -> str | None:
+    """What the ``retrain_call`` of ``rec`` cannot say by itself: that its source was a Python variable of the
+    training session, or a source of the database an imported model was exported from; else None."""
+    metrics = rec.metrics or {}
+    if "train_source" not in metrics:
+        return None
+    if (rec.source or "").startswith("imported from "):
+        # import_model's source: "imported from <file> (<exported ref>; <source there>)"
+        return (f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "
+                "was exported from, which this one may not hold; run the call there, or on a source of the same rows.")
+    python = metrics.get("train_source_python")
+    if python:
+        names = ", ".join(repr(n) for n in python)
+        return (f"{names} {'was a Python variable' if len(python) == 1 else 'were Python variables'} (a DataFrame or "
+                "Arrow table) of the session that trained this model, not a table of the database: run the call in "
+                "Python where that name holds the same rows in the same order.")
+    return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import re
 import sys
 import threading
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ import pyarrow as pa
 from . import chunks, integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import as_number_hint, raw_values
-from .sqltext import quote_ident
+from .sqltext import sql_name
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = integrity.INPUT_NAME
@@ -384,11 +383,6 @@ def _percentile_curve(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xp, fp
 
 
-def _field_name(name: str) -> str:
-    """A STRUCT field's name as DuckDB writes it in a type: bare if it is a plain identifier, else quoted."""
-    return name if re.fullmatch(r"[A-Za-z_]\w*", name) else quote_ident(name)
-
-
 def _sql_type_name(t: pa.DataType) -> str:
     """The DuckDB type a user wrote for a column that reached a function as Arrow type ``t`` (for messages)."""
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
@@ -404,7 +398,7 @@ def _sql_type_name(t: pa.DataType) -> str:
     if pa.types.is_dictionary(t):  # how DuckDB hands an ENUM to Arrow
         return "ENUM"
     if pa.types.is_struct(t):  # with its fields, so the hint can name one to pick
-        return "STRUCT(" + ", ".join(f"{_field_name(f.name)} {_sql_type_name(f.type)}" for f in t) + ")"
+        return "STRUCT(" + ", ".join(f"{sql_name(f.name)} {_sql_type_name(f.type)}" for f in t) + ")"
     if t.id in _SQL_NAME_OF:
         return _SQL_NAME_OF[t.id]
     for check, name in ((pa.types.is_boolean, "BOOLEAN"), (pa.types.is_date, "DATE"), (pa.types.is_time, "TIME"),

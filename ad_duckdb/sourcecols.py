@@ -3,14 +3,13 @@ as text, with the query that fixes it."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from typing import Any
 
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import as_number_query, describe, text_number_hint, text_values
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident
+from .sqltext import is_query, quote_ident, sql_name
 from .store import ModelRecord
 
 
@@ -43,7 +42,7 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
             )
         trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
         # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
-        shown = missing[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", missing[0]) else quote_ident(missing[0])
+        shown = sql_name(missing[0])
         rename = f"them in a query: SELECT x AS {shown}, ..."
         fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
                if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")

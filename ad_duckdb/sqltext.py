@@ -8,7 +8,10 @@ WHERE clause with ``where_sql``; the user SQL among them is limited to one SELEC
 
 from __future__ import annotations
 
+import functools
 import re
+
+import duckdb
 
 from .exceptions import BadInputError
 
@@ -16,6 +19,29 @@ from .exceptions import BadInputError
 def quote_ident(name: str) -> str:
     """Quote an identifier for generated SQL (double quotes doubled)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_name(name: str) -> str:
+    """``name`` as a user would type it in SQL we suggest: bare when it is a plain identifier DuckDB reads as a name,
+    else quoted. Why not bare for every plain identifier: a column named ``order`` or ``left`` is a keyword there,
+    and a suggested ``CAST(order AS TIMESTAMP)`` is a syntax error."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name.lower() not in _keywords_needing_quotes():
+        return name
+    return quote_ident(name)
+
+
+@functools.cache
+def _keywords_needing_quotes() -> frozenset[str]:
+    """DuckDB's keywords that a bare column name may not be: the reserved ones, and the type/function ones (``left``,
+    ``join``, ``is``), which fail as a bare column in a WHERE or a cast. Asked of DuckDB, so a new release's list is
+    the one used."""
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT keyword_name FROM duckdb_keywords() "
+                           "WHERE keyword_category IN ('reserved', 'type_function')").fetchall()
+    finally:
+        con.close()
+    return frozenset(k.lower() for (k,) in rows)
 
 
 def quote_literal(value: str) -> str:

@@ -4,16 +4,15 @@ highest score of each time bucket, aggregated in SQL: matplotlib never holds mil
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 
 from . import pysource
-from .exceptions import BadInputError, SourceNotFoundError
+from .exceptions import BadInputError, NoTimesError, SourceNotFoundError
 from .features import describe, did_you_mean, is_point_in_time
 from .metrics import (
     _colour,
@@ -28,7 +27,10 @@ from .metrics import (
     share_text,
 )
 from .scoring import LoadedModel
-from .sqltext import quote_ident, source_sql, where_sql
+from .sqltext import quote_ident, shown_source, source_sql, sql_name, where_sql
+
+if TYPE_CHECKING:
+    from .drift import DriftTally
 
 # Up to this many rows each is drawn; above it, the highest score per bucket, BUCKETS buckets over the time range
 # (a 10-inch figure at 110 dpi is 1100 pixels wide: more points than that only overdraw).
@@ -51,7 +53,7 @@ def time_column(cols: list[tuple[str, str]], time: str | None, model: str, sourc
                                       f"{did_you_mean(time, [c for c, _ in cols])}")
         if not is_point_in_time(match[1]):
             # quoted only where SQL needs it: the example sits inside double quotes of its own
-            q = match[0] if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", match[0]) else quote_ident(match[0])
+            q = sql_name(match[0])
             raise BadInputError(
                 f"Model {model!r}: time column {time!r} of {source!r} is {match[1]}, not a DATE or TIMESTAMP; score "
                 f"a query that casts it, e.g. 'SELECT * REPLACE (CAST({q} AS TIMESTAMP) AS {q}) FROM ...' (strptime "
@@ -94,8 +96,10 @@ class Series:
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
-           label: str | None = None) -> Series:
-    """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many."""
+           label: str | None = None, tally: list[DriftTally] | None = None) -> Series:
+    """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many. ``tally``: as
+    ``api._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
+    no row has a time to draw."""
     from .api import _scored_batches, _scored_view
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
@@ -110,6 +114,11 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         ).fetchall()[0]
     finally:
         cur.close()
+    if not n:
+        # Why not an empty plot: its axis was 1970 and it said nothing of why; the other plots still go ahead
+        raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "
+                                   f"rows of {shown_source(source, where)}; choose another column with --time "
+                                   "(time= in Python), or fill it.")
     groups = _threshold_groups(lm.thresholds)
     counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
     lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
@@ -122,7 +131,9 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         width = -(-width // _DAY_US) * _DAY_US
     per = "" if width is None else (" per day" if daily else f" at each {_short(time)}") if width == 1 \
         else f" per {_duration(width)}"
-    _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"])
+    if width is not None and lo == hi:  # one point: "per day" or "at each ts" would suggest several times
+        per = " of the rows, all at one time"
+    _, reader, close, failed = _scored_batches(con, lm.ref, src, kept, outputs=["anomaly_score"], tally=tally)
     params = [t for _, t in groups]
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
         if width is None:
@@ -198,9 +209,12 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             if hit.any() and hit.mean() <= MARK_AT_MOST:
                 ax.scatter(s.t[hit], top[hit], s=14, color=_colour(i), zorder=3,
                            label=f"{'buckets with rows' if per else 'rows'} the default threshold flags")
+            elif hit.any() and per:  # a bucket above holds at least one row above: give the rows' share too
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the buckets drawn hold rows above the default "
+                                                 f"threshold ({share_text(n / max(s.rows, 1))} of the rows): not marked")
             elif hit.any():
-                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the {'buckets' if per else 'rows'} drawn are "
-                                                 "above the default threshold: not marked")
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the rows drawn are above the default threshold: "
+                                                 "not marked")
     if use_log:
         ax.set_yscale("log")
     if s.t.size:
@@ -240,9 +254,10 @@ def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, floa
 
 
 def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, out_dir: str | Path | None,
-         shown: str, where: str | None = None, label: str | None = None) -> Any:
+         shown: str, where: str | None = None, label: str | None = None,
+         tally: list[DriftTally] | None = None) -> Any:
     """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``."""
-    s = series(con, lm, source, time, where, label)
+    s = series(con, lm, source, time, where, label, tally)
     if out_dir is None:
         return figure(s, lm.ref, lm.thresholds, shown, time)
     return write(s, out_dir, lm.ref, lm.thresholds, shown, time)

@@ -4,6 +4,7 @@ and plot_scores warn, the CLI's score prints it once as a note, evaluate reports
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from ad_duckdb.exceptions import AdDuckDBWarning
 
 from conftest import FAST
 
-MOVED = r"Columns that moved, largest first: 'flow' \(\d+\.\d+% of the rows outside its training range"
+MOVED = r"Columns that moved, largest first: 'flow' \(\d+\.\d+% of the rows with a value outside its training range"
 
 
 def _pump(con: duckdb.DuckDBPyConnection, table: str, n: int, seed: int, flow: float = 122.0,
@@ -163,3 +164,41 @@ def test_columns_beyond_the_few_named_are_counted(pump: duckdb.DuckDBPyConnectio
     with pytest.warns(AdDuckDBWarning, match="Columns that moved, largest first: '") as rec:
         ad_duckdb.score(pump, "pump_ae", src)
     assert "; and 2 more columns. If these values are normal now" in str(rec[0].message)
+
+
+def test_a_mostly_null_column_gives_its_share_outside_of_the_rows_with_a_value(pump: duckdb.DuckDBPyConnection) -> None:
+    """60% of the moved rows have no flow: every flow they have is outside the training range, which the note said as
+    40% of the rows (the NULL ones counted as inside); it says 100% of the rows with a value, and the NULL share."""
+    src = "SELECT CASE WHEN row_number() OVER () % 5 < 3 THEN NULL ELSE flow END AS flow, pressure, temperature FROM moved"
+    with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
+        ad_duckdb.score(pump, "pump_ae", src, outputs=["anomaly_score"])
+    msg = str(rec[0].message)
+    assert "'flow' (100.00% of the rows with a value outside its training range" in msg, msg
+    assert re.search(r"; 60\.\d\d% of the rows NULL\)", msg), msg
+
+
+def test_a_model_without_a_default_threshold_notes_by_the_one_it_names(pump_db: str, tmp_path: Path) -> None:
+    """A removed 'default' threshold silenced the note: it goes by the largest stored quantile threshold, then by the
+    training scores' 99% point, and says which."""
+    path = str(tmp_path / "copy.duckdb")
+    shutil.copy(pump_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'default'")
+        ad_duckdb.refresh(con)
+        p999 = api.registry(con).get("pump_ae").thresholds["p999"]
+        with pytest.warns(AdDuckDBWarning, match=MOVED) as rec:
+            ad_duckdb.score(con, "pump_ae", "moved", outputs=["anomaly_score"])
+        msg = str(rec[0].message)
+        assert (f"of the 2000 rows of 'moved' score above the model's threshold 'p999' (it has no 'default' "
+                f"threshold) ({p999:.6g}), which flags") in msg, msg
+        con.execute("DELETE FROM ad_thresholds")
+        ad_duckdb.refresh(con)
+        with pytest.warns(AdDuckDBWarning, match=MOVED) as rec:
+            ad_duckdb.plot_scores(con, "pump_ae", "moved")
+        msg = str(rec[0].message)
+        assert "score above the 99% point of the model's training scores (it has no 'default' or p90 ... p999 " \
+               "threshold)" in msg, msg
+        assert "which flags 1.00% of its training rows" in msg, msg
+    finally:
+        con.close()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb.features import CLIP, fit_specs, transform
+from ad_duckdb.features import CLIP, as_number_hint, fit_specs, transform
 from ad_duckdb.sqltext import source_sql
 
 from conftest import DATA, FAST
@@ -946,7 +946,53 @@ def test_a_uuid_feature_is_called_an_id_not_given_a_cast_that_fails() -> None:
     try:
         con.execute("CREATE TABLE t AS SELECT (range * 7919 % 1000)::DOUBLE AS amount, uuid() AS u FROM range(300)")
         with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'u' of 't' is UUID, an id, which tells "
-                           r"rows apart rather than describing them: leave it out of features\.$"):
+                           r"rows apart rather than describing them: leave it out of the features\.$") as e:
             ad_duckdb.train(con, "m", "t", features=["amount", "u"], **FAST)
+        # one text, where training refuses the column and where a SQL function is given one (as_number_hint)
+        assert as_number_hint("col", "UUID").removeprefix("a UUID is ") in str(e.value)
+    finally:
+        con.close()
+
+
+def test_suggested_sql_quotes_a_column_named_like_a_keyword() -> None:
+    """Names were left bare in suggested SQL whenever they were plain identifiers, so a column named order, select,
+    group or left was suggested as CAST(order AS TIMESTAMP), SELECT x AS select, ...: syntax errors in DuckDB. Each
+    suggestion here is run as given."""
+    from ad_duckdb.sqltext import sql_name
+
+    assert [sql_name(n) for n in ("amount", "Order", "select", "left", "year", "a b")] == [
+        "amount", '"Order"', '"select"', '"left"', "year", '"a b"']
+    con = ad_duckdb.connect()
+    try:
+        con.execute("""CREATE TABLE t AS SELECT TIMESTAMP '2024-01-01' + INTERVAL (range) MINUTE AS ts,
+                       (range * 7919 % 1000)::DOUBLE AS "order", (range % 17)::DOUBLE AS "select",
+                       CASE WHEN range % 50 = 0 THEN NULL ELSE (range % 40 = 0)::INTEGER END AS "group",
+                       CAST(TIMESTAMP '2024-01-01' + INTERVAL (range) MINUTE AS VARCHAR) AS "left",
+                       {'select': range::DOUBLE} AS st FROM range(300)""")
+        ad_duckdb.train(con, "kw", "t", features=["order", "select"], **FAST)
+        # sourcecols: a source without "order"
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r'SELECT x AS "order", \.\.\.'):
+            ad_duckdb.score(con, "kw", 'SELECT * EXCLUDE ("order") FROM t')
+        assert ad_duckdb.score(con, "kw", 'SELECT * EXCLUDE ("order"), "select" * 2 AS "order" FROM t').num_rows == 300
+        # labelled: the label is a feature; the label has NULLs
+        with pytest.raises(ad_duckdb.BadInputError, match="is one of its features") as e:
+            ad_duckdb.evaluate(con, "kw", "t", label="select")
+        assert """where='"select" = 0'""" in str(e.value), str(e.value)
+        assert con.execute('SELECT count(*) FROM t WHERE "select" = 0').fetchall() == [(18,)]
+        with pytest.raises(ad_duckdb.BadInputError, match="is NULL") as e:
+            ad_duckdb.evaluate(con, "kw", "t", label="group")
+        assert """'"group" IS NOT NULL'""" in str(e.value), str(e.value)
+        assert ad_duckdb.evaluate(con, "kw", "t", label="group", where='"group" IS NOT NULL').rows == 294
+        # timeplot: a time column stored as text
+        with pytest.raises(ad_duckdb.BadInputError, match="not a DATE or TIMESTAMP") as e:
+            ad_duckdb.plot_scores_over_time(con, "kw", "t", time="left")
+        cast = 'SELECT * REPLACE (CAST("left" AS TIMESTAMP) AS "left") FROM ...'
+        assert cast in str(e.value), str(e.value)
+        assert con.execute(cast.replace("...", "t") + " LIMIT 1").fetchall()
+        # scoring: a STRUCT passed as a feature, its field named select
+        with pytest.raises(duckdb.Error, match="feature argument 2") as e:
+            con.execute("SELECT anomaly_score('kw', \"order\", st) FROM t").fetchall()
+        assert 'STRUCT("select" DOUBLE)' in str(e.value) and 'col."select" picks' in str(e.value), str(e.value)
+        assert con.execute('SELECT count(st."select") FROM t').fetchall() == [(300,)]
     finally:
         con.close()

@@ -122,6 +122,54 @@ def test_show_of_a_record_without_its_source_says_so(tmp_path: Path) -> None:
     assert json.loads(CliRunner().invoke(cli, ["show", path, "m", "--format", "json"]).stdout)["retrain_with"] is None
 
 
+def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: Path) -> None:
+    # Before: the call named 'df' (a DataFrame of the training session) or, for an imported model, a table of the
+    # database it was exported from, as if either were a table here, without a word.
+    import pandas as pd
+
+    path = str(tmp_path / "df.duckdb")
+    rows = range(300)
+    df = pd.DataFrame({"count": [i % 7.0 for i in rows], "amount": [i % 11.0 for i in rows]})  # noqa: F841  (by name)
+    con = ad_duckdb.connect(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "dfm", "df", epochs=2, progress=False)
+        make_transactions(con, n=400)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "tm", "transactions", features=["count", "amount"], epochs=2, progress=False)
+        ad_duckdb.export_model(con, "tm", tmp_path / "tm.onnx")
+    finally:
+        con.close()
+    other = str(tmp_path / "other.duckdb")
+    con = ad_duckdb.connect(other)
+    try:
+        ad_duckdb.import_model(con, tmp_path / "tm.onnx")
+    finally:
+        con.close()
+    says = {
+        (path, "dfm"): "  note: 'df' was a Python variable (a DataFrame or Arrow table) of the session that trained "
+                       "this model, not a table of the database: run the call in Python where that name holds the "
+                       "same rows in the same order.",
+        (other, "tm"): "  note: this model was imported (imported from tm.onnx (tm@1; transactions)): 'transactions' "
+                       "is a source of the database it was exported from, which this one may not hold; run the call "
+                       "there, or on a source of the same rows.",
+        (path, "tm"): None,
+    }
+    for (db, name), note in says.items():
+        res = CliRunner().invoke(cli, ["show", db, name], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        lines = res.stdout.splitlines()
+        at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: "))
+        if note is None:
+            assert not lines[at + 1].startswith("  note:"), res.stdout
+        else:
+            assert lines[at + 1] == note, res.stdout
+        doc = json.loads(CliRunner().invoke(cli, ["show", db, name, "--format", "json"]).stdout)
+        assert doc["retrain_note"] == (note.removeprefix("  note: ") if note else None)
+
+
 _API_CHILD = """
 import sys, warnings, torch, ad_duckdb
 torch.set_num_threads(2)

@@ -17,7 +17,7 @@ from matplotlib.image import imread
 import ad_duckdb
 from ad_duckdb import metrics, timeplot
 from ad_duckdb.cli import cli
-from ad_duckdb.exceptions import BadInputError, SourceNotFoundError
+from ad_duckdb.exceptions import AdDuckDBWarning, BadInputError, NoTimesError, SourceNotFoundError
 
 from conftest import FAST
 
@@ -98,8 +98,10 @@ def test_flags_are_not_marked_when_most_rows_are_flagged(db: str) -> None:
     line; the legend says how many are above the default threshold instead."""
     con = ad_duckdb.connect(db, read_only=True)
     try:
-        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae",
-                                              "SELECT ts, pressure + 100 AS pressure, temperature FROM readings")
+        # the note plot_scores gives on such rows, from the same scoring pass (it gave none)
+        with pytest.warns(AdDuckDBWarning, match=r"Scoring with 'valve_ae@1': 100\.00% of the 4320 rows .* moved away"):
+            fig = ad_duckdb.plot_scores_over_time(con, "valve_ae",
+                                                  "SELECT ts, pressure + 100 AS pressure, temperature FROM readings")
     finally:
         con.close()
     ax = fig.axes[0]
@@ -183,6 +185,54 @@ def test_a_long_daily_series_is_bucketed_in_whole_days(db: str) -> None:
     assert highest.get_label() == "highest score per 2 days"
     x = np.asarray(highest.get_xdata()).astype("datetime64[us]").astype(np.int64)
     assert x.size == 550 and set(np.diff(x)) == {2 * 86_400_000_000}
+
+
+def test_rows_all_at_one_time_are_one_bucket_with_their_true_flagged_share(db: str) -> None:
+    """8640 rows at one instant: drawn as "per 1 µs" with "100% of the buckets drawn are above the default
+    threshold" though a few percent of the rows are; now one point saying so, and the rows' share."""
+    q = ("SELECT TIMESTAMP '2024-05-01 12:00' AS ts, pressure, temperature FROM readings UNION ALL "
+         "SELECT TIMESTAMP '2024-05-01 12:00', pressure, temperature FROM readings")
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        fig = ad_duckdb.plot_scores_over_time(con, "valve_ae", q)
+        t = ad_duckdb.api.registry(con).get("valve_ae").thresholds["default"]
+        flagged = con.execute(f"SELECT count(*) FROM ({q}) WHERE anomaly_score('valve_ae', pressure, temperature) > ?",
+                              [t]).fetchall()[0][0]
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    assert len(ax.lines[0].get_xdata()) == 1
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels[0] == "highest score of the rows, all at one time", labels
+    assert not [x for x in labels if "µs" in x], labels
+    assert 0 < flagged < 8640 * 0.1
+    said = (f"100% of the buckets drawn hold rows above the default threshold ({metrics.share_text(flagged / 8640)} "
+            "of the rows): not marked")
+    assert said in labels, labels
+
+
+def test_a_time_column_without_a_time_gives_a_note_and_no_plot(db: str, tmp_path: Path) -> None:
+    """Every time NULL or infinite: an empty plot on a 1970 axis was written; now a note (an error in Python, as for
+    no time column), and the other plots."""
+    q = ("SELECT CASE WHEN i % 2 = 0 THEN NULL ELSE 'infinity'::TIMESTAMP END AS ts, pressure, temperature, anomaly "
+         "FROM readings")
+    note = "no scores-over-time plot: ts is NULL or infinite in every one of the 4320 rows of SELECT"
+    code, out, err = invoke("score", db, "valve_ae", q, "--top", "1", "--plots", str(tmp_path / "a"))
+    assert code == 0, out + err
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["valve_ae_v1_scores.png"]
+    assert f"note: {note}" in err and "choose another column with --time" in err, err
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        with pytest.raises(NoTimesError, match=f"^Model 'valve_ae@1': {note}"):
+            ad_duckdb.plot_scores_over_time(con, "valve_ae", q, tmp_path / "b")
+        rep = ad_duckdb.evaluate(con, "valve_ae", q, label="anomaly", plots_dir=tmp_path / "c")
+    finally:
+        con.close()
+    assert not (tmp_path / "b" / "valve_ae_v1_scores_over_time.png").exists()
+    assert [Path(p).name for p in rep.plots] == ["valve_ae_v1_pr_curve.png", "valve_ae_v1_score_hist.png"]
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["valve_ae_v1_pr_curve.png",
+                                                                  "valve_ae_v1_score_hist.png"]
+    assert [n for n in rep.notes if n.startswith(note)], rep.notes
 
 
 def test_score_plots_add_the_time_plot_only_for_a_source_with_one_time_column(db: str, tmp_path: Path) -> None:
