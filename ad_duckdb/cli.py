@@ -1006,10 +1006,15 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     created = write and db != ":memory:" and not Path(db).exists()
     try:
         _run_sql(db, text, out_format, write, no_order_check, created)
-    except BaseException:
+    except BaseException as e:
         if created:
             for path in (Path(db), Path(f"{db}.wal")):
                 path.unlink(missing_ok=True)
+            if isinstance(e, click.ClickException):
+                # Why said: a table an earlier statement made is gone with the file, and the error named only the
+                # failing statement, so the user looked for that table.
+                e.message += (f" The database {db!r} did not exist before this run and is removed again, with what "
+                              "the statements before the failing one wrote to it: run the SQL again once it works.")
         raise
     if created:
         click.echo(f"note: created the database {db!r}.", err=True)

@@ -518,6 +518,17 @@ def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_
     assert Path(new).exists()
 
 
+def test_sql_write_says_it_removed_the_new_database_a_later_statement_failed_in(tmp_path: Path) -> None:
+    """Statement 1 made a table, statement 2 failed: the new file (and the table) is removed, and the error says so;
+    it only named statement 2's error, so the user looked for a table that no longer existed."""
+    new = str(tmp_path / "half.duckdb")
+    err = fails_in_one_line("sql", "--write", new, "CREATE TABLE t AS SELECT 1 AS a; SELECT * FROM nosuch")
+    assert "statement 2 of 2: Catalog Error" in err, err
+    assert (f"The database {new!r} did not exist before this run and is removed again, with what the statements "
+            "before the failing one wrote to it: run the SQL again once it works.") in err, err
+    assert not Path(new).exists() and not Path(f"{new}.wal").exists()
+
+
 def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     out = run("score", model_db, "tx_ae", "transactions", "--top", "2", "-c", "transaction_id")
     head, _, first, second = out.strip().splitlines()
