@@ -893,4 +893,19 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
               "'Smith, John' AS payee FROM transactions)", "--where", "transaction_id = 9001")
     row = out.splitlines()[0]
     # text as a SQL literal: unquoted, 'Smith, John' read as two values, and the quoted form pastes into --where
-    assert row.endswith(", waited=3 days 04:05:06.000000, paid=false, due=NULL, payee='Smith, John'"), row
+    assert row.endswith(", waited='3 days 04:05:06.000000', paid=false, due=NULL, payee='Smith, John'"), row
+    # dates, times, ids and durations as literals too: day=2024-01-06 pasted into --where is 2024 - 1 - 6
+    out = run("explain", model_db, "tx_ae",
+              "(SELECT *, DATE '2024-01-06' AS day, TIMESTAMP '2024-01-06 10:05' AS ts, TIME '10:05' AS at, "
+              "'6a4117ce-ab01-4c6e-ac10-10a1972981e8'::UUID AS uid, INTERVAL '3 days' AS waited FROM transactions)",
+              "--where", "transaction_id = 9001")
+    row = out.splitlines()[0]
+    pairs = row.removeprefix("row ").split(", ")[-5:]
+    # and a keyword's name quoted: at='10:05:00' is a syntax error
+    assert pairs == ["day='2024-01-06'", "ts='2024-01-06 10:05:00'", "\"at\"='10:05:00'",
+                     "uid='6a4117ce-ab01-4c6e-ac10-10a1972981e8'", "waited='3 days 00:00:00.000000'"], row
+    where = " AND ".join(["transaction_id = 9001", *pairs])
+    assert run("explain", model_db, "tx_ae",
+               "(SELECT *, DATE '2024-01-06' AS day, TIMESTAMP '2024-01-06 10:05' AS ts, TIME '10:05' AS at, "
+               "'6a4117ce-ab01-4c6e-ac10-10a1972981e8'::UUID AS uid, INTERVAL '3 days' AS waited FROM transactions)",
+               "--where", where).splitlines()[0] == row
