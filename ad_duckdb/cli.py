@@ -223,6 +223,10 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         # would then report "no model" there instead of the typo.
         raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
                        code=EXIT_NO_DATABASE)
+    if create and db != ":memory:" and not Path(db).parent.is_dir():
+        # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
+        missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
+        raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
     try:
         con = _connect_waiting(db, read_only, check_order)
     except (AdDuckDBError, duckdb.Error) as e:
@@ -1016,7 +1020,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     try:
         _run_sql(db, text, out_format, write, no_order_check, created)
     except BaseException as e:
-        if created:
+        if created and Path(db).exists():  # not when the database could not even be opened
             for path in (Path(db), Path(f"{db}.wal")):
                 path.unlink(missing_ok=True)
             if isinstance(e, click.ClickException):

@@ -518,6 +518,17 @@ def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_
     assert Path(new).exists()
 
 
+def test_a_new_database_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    """sql --write and train create a new database; in a folder that does not exist DuckDB said only "IO Error: Cannot
+    open file ...", without the fix the other commands' file errors give."""
+    new = str(tmp_path / "nodir" / "x.duckdb")
+    for args in (("sql", "--write", new, "SELECT 1"), ("train", new, "m", "t")):
+        err = fails_in_one_line(*args)
+        assert f"the folder {str(tmp_path / 'nodir')!r} does not exist; create it or choose another path" in err, err
+        assert "removed again" not in err, err  # nothing was created to remove
+    assert not (tmp_path / "nodir").exists()
+
+
 def test_sql_write_says_it_removed_the_new_database_a_later_statement_failed_in(tmp_path: Path) -> None:
     """Statement 1 made a table, statement 2 failed: the new file (and the table) is removed, and the error says so;
     it only named statement 2's error, so the user looked for a table that no longer existed."""
