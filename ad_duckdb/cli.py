@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,7 +50,7 @@ from .features import (
     raw_values,
     transform,
 )
-from .sqltext import is_query, quote_ident, quote_literal, strip_sql_ends, table_sql
+from .sqltext import is_query, quote_ident, quote_literal, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
 
@@ -222,6 +223,10 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         # would then report "no model" there instead of the typo.
         raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
                        code=EXIT_NO_DATABASE)
+    if create and db != ":memory:" and not Path(db).parent.is_dir():
+        # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
+        missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
+        raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
     try:
         con = _connect_waiting(db, read_only, check_order)
     except (AdDuckDBError, duckdb.Error) as e:
@@ -271,6 +276,14 @@ def _cell_text(v: Any) -> str:
 # Why: a line break or tab in a cell split the row or shifted the columns after it; DuckDB's own box renderer shows
 # them escaped the same way.
 _CONTROL_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f"})
+
+
+def _literal_text(v: Any) -> str:
+    """A value as explain's row line shows it: text, dates, times, UUIDs and intervals as SQL literals, which paste
+    into --where as they stand (day=2024-01-06 unquoted is 2024 - 1 - 6, and 'Smith, John' read as two values)."""
+    if isinstance(v, str | datetime.date | datetime.time | datetime.timedelta | uuid.UUID):
+        return quote_literal(_cell_text(v))
+    return _cell_text(v)
 
 
 def _one_line(text: str) -> str:
@@ -1006,10 +1019,15 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     created = write and db != ":memory:" and not Path(db).exists()
     try:
         _run_sql(db, text, out_format, write, no_order_check, created)
-    except BaseException:
-        if created:
+    except BaseException as e:
+        if created and Path(db).exists():  # not when the database could not even be opened
             for path in (Path(db), Path(f"{db}.wal")):
                 path.unlink(missing_ok=True)
+            if isinstance(e, click.ClickException):
+                # Why said: a table an earlier statement made is gone with the file, and the error named only the
+                # failing statement, so the user looked for that table.
+                e.message += (f" The database {db!r} did not exist before this run and is removed again, with what "
+                              "the statements before the failing one wrote to it: run the SQL again once it works.")
         raise
     if created:
         click.echo(f"note: created the database {db!r}.", err=True)
@@ -1091,10 +1109,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
             flagged = bool(threshold and s > threshold.value)
-            # Text as a SQL literal: 'Smith, John' unquoted read as two values of a comma-separated line, and the
-            # quoted form pastes into --where as it stands.
-            cells = (f"{k}={_one_line(quote_literal(v) if isinstance(v, str) else _cell_text(v))}"
-                     for k, v in row.items())
+            # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where
+            cells = (f"{sql_name(k)}={_one_line(_literal_text(v))}" for k, v in row.items())
             click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")

@@ -518,6 +518,28 @@ def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_
     assert Path(new).exists()
 
 
+def test_a_new_database_in_a_missing_folder_names_the_folder(tmp_path: Path) -> None:
+    """sql --write and train create a new database; in a folder that does not exist DuckDB said only "IO Error: Cannot
+    open file ...", without the fix the other commands' file errors give."""
+    new = str(tmp_path / "nodir" / "x.duckdb")
+    for args in (("sql", "--write", new, "SELECT 1"), ("train", new, "m", "t")):
+        err = fails_in_one_line(*args)
+        assert f"the folder {str(tmp_path / 'nodir')!r} does not exist; create it or choose another path" in err, err
+        assert "removed again" not in err, err  # nothing was created to remove
+    assert not (tmp_path / "nodir").exists()
+
+
+def test_sql_write_says_it_removed_the_new_database_a_later_statement_failed_in(tmp_path: Path) -> None:
+    """Statement 1 made a table, statement 2 failed: the new file (and the table) is removed, and the error says so;
+    it only named statement 2's error, so the user looked for a table that no longer existed."""
+    new = str(tmp_path / "half.duckdb")
+    err = fails_in_one_line("sql", "--write", new, "CREATE TABLE t AS SELECT 1 AS a; SELECT * FROM nosuch")
+    assert "statement 2 of 2: Catalog Error" in err, err
+    assert (f"The database {new!r} did not exist before this run and is removed again, with what the statements "
+            "before the failing one wrote to it: run the SQL again once it works.") in err, err
+    assert not Path(new).exists() and not Path(f"{new}.wal").exists()
+
+
 def test_score_top_explains_the_printed_rows(model_db: str) -> None:
     out = run("score", model_db, "tx_ae", "transactions", "--top", "2", "-c", "transaction_id")
     head, _, first, second = out.strip().splitlines()
@@ -882,4 +904,19 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
               "'Smith, John' AS payee FROM transactions)", "--where", "transaction_id = 9001")
     row = out.splitlines()[0]
     # text as a SQL literal: unquoted, 'Smith, John' read as two values, and the quoted form pastes into --where
-    assert row.endswith(", waited=3 days 04:05:06.000000, paid=false, due=NULL, payee='Smith, John'"), row
+    assert row.endswith(", waited='3 days 04:05:06.000000', paid=false, due=NULL, payee='Smith, John'"), row
+    # dates, times, ids and durations as literals too: day=2024-01-06 pasted into --where is 2024 - 1 - 6
+    out = run("explain", model_db, "tx_ae",
+              "(SELECT *, DATE '2024-01-06' AS day, TIMESTAMP '2024-01-06 10:05' AS ts, TIME '10:05' AS at, "
+              "'6a4117ce-ab01-4c6e-ac10-10a1972981e8'::UUID AS uid, INTERVAL '3 days' AS waited FROM transactions)",
+              "--where", "transaction_id = 9001")
+    row = out.splitlines()[0]
+    pairs = row.removeprefix("row ").split(", ")[-5:]
+    # and a keyword's name quoted: at='10:05:00' is a syntax error
+    assert pairs == ["day='2024-01-06'", "ts='2024-01-06 10:05:00'", "\"at\"='10:05:00'",
+                     "uid='6a4117ce-ab01-4c6e-ac10-10a1972981e8'", "waited='3 days 00:00:00.000000'"], row
+    where = " AND ".join(["transaction_id = 9001", *pairs])
+    assert run("explain", model_db, "tx_ae",
+               "(SELECT *, DATE '2024-01-06' AS day, TIMESTAMP '2024-01-06 10:05' AS ts, TIME '10:05' AS at, "
+               "'6a4117ce-ab01-4c6e-ac10-10a1972981e8'::UUID AS uid, INTERVAL '3 days' AS waited FROM transactions)",
+               "--where", where).splitlines()[0] == row
