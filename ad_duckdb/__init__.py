@@ -47,9 +47,10 @@ from .exceptions import (
 )
 
 __all__ = [
-    "AdDuckDBError", "AutoEncoderDetector", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError", "DatabaseUnavailableError",
-    "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo", "ModelNotFoundError",
-    "NoRowsError", "NoTimesError", "NotFittedError", "SourceNotFoundError", "ThresholdNotFoundError", "__version__", "connect",
-    "drop_model", "evaluate", "export_model",
-    "import_model", "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold", "train",
+    "AdDuckDBError", "AdDuckDBWarning", "AutoEncoderDetector", "BadInputError", "DatabaseLockedError",
+    "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
+    "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "SourceNotFoundError",
+    "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model", "import_model",
+    "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
+    "set_threshold", "train",
 ]

@@ -214,6 +214,12 @@ def _watch_ctrl_c() -> None:
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 
 
+def _remove_new_database(db: str) -> None:
+    """Remove a database file this command created (and its write-ahead log) when the command failed."""
+    for path in (Path(db), Path(f"{db}.wal")):
+        path.unlink(missing_ok=True)
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None,
           create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -502,8 +508,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException:
         if new_db and not stored:  # a mistyped path must not leave an empty database behind
-            for p in (Path(db), Path(f"{db}.wal")):
-                p.unlink(missing_ok=True)
+            _remove_new_database(db)
         raise
 
 
@@ -1021,8 +1026,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
         _run_sql(db, text, out_format, write, no_order_check, created)
     except BaseException as e:
         if created and Path(db).exists():  # not when the database could not even be opened
-            for path in (Path(db), Path(f"{db}.wal")):
-                path.unlink(missing_ok=True)
+            _remove_new_database(db)
             if isinstance(e, click.ClickException):
                 # Why said: a table an earlier statement made is gone with the file, and the error named only the
                 # failing statement, so the user looked for that table.
@@ -1372,8 +1376,7 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
         if new_db and not stored:  # as train: a refused file must not leave an empty database behind
-            for p in (Path(db), Path(f"{db}.wal")):
-                p.unlink(missing_ok=True)
+            _remove_new_database(db)
         raise
 
 

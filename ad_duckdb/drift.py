@@ -143,6 +143,8 @@ class DriftTally:
             null = 1.0 - float(valued[j]) / len(sample)
             med = float(medians[j])
             spreads = abs(_shift(f, med)) if np.isfinite(med) else 0.0
+            # A column NULL in most rows is not named for that alone: scoring fills a NULL with the training median,
+            # so NULLs do not raise a score; its NULL share is said beside a column that moved.
             if out >= MOVED_OUTSIDE or spreads >= MOVED_SPREADS:
                 lo, hi = (float(raw_values(f, np.array(v))) for v in (f.lo, f.hi))
                 text = (f"{f.name!r} ({share_text(out)} of the rows with a value outside its training range "

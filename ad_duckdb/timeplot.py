@@ -203,14 +203,16 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             side = "above" if finite.size and t > finite.max() else "below"
             ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
         if "default" in names.split(" = "):
+            # what a point is: a row, a time (a day, each ts, the one time) or a bucket of several times
+            points = "buckets" if per.startswith(" per ") and per != " per day" else "times"
             hit = top > t
             # Why not marked past half: when most points are flagged (data unlike the training rows), the dots
             # cover the line they mark and tell nothing the threshold line does not.
             if hit.any() and hit.mean() <= MARK_AT_MOST:
                 ax.scatter(s.t[hit], top[hit], s=14, color=_colour(i), zorder=3,
-                           label=f"{'buckets with rows' if per else 'rows'} the default threshold flags")
+                           label=f"{f'{points} with rows' if per else 'rows'} the default threshold flags")
             elif hit.any() and per:  # a bucket above holds at least one row above: give the rows' share too
-                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the buckets drawn hold rows above the default "
+                ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the {points} drawn hold rows above the default "
                                                  f"threshold ({share_text(n / max(s.rows, 1))} of the rows): not marked")
             elif hit.any():
                 ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the rows drawn are above the default threshold: "

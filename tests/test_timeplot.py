@@ -206,7 +206,7 @@ def test_rows_all_at_one_time_are_one_bucket_with_their_true_flagged_share(db: s
     assert labels[0] == "highest score of the rows, all at one time", labels
     assert not [x for x in labels if "µs" in x], labels
     assert 0 < flagged < 8640 * 0.1
-    said = (f"100% of the buckets drawn hold rows above the default threshold ({metrics.share_text(flagged / 8640)} "
+    said = (f"100% of the times drawn hold rows above the default threshold ({metrics.share_text(flagged / 8640)} "
             "of the rows): not marked")
     assert said in labels, labels
 
