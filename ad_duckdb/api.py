@@ -738,7 +738,7 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     if col is None:
         raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "
                             "TIMESTAMP column; score a query that casts one, e.g. \"SELECT * REPLACE (CAST(day AS DATE) "
-                            "AS day) FROM ...\", and name it with time=.").replace("--time (time= in Python)", "time="))
+                            "AS day) FROM ...\", and name it with time=."))
     tally: list[DriftTally] = []  # the drift note plot_scores gives, from the plot's own scoring pass
     out = timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40), tally=tally)
     _drift_note(tally, source)

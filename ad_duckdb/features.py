@@ -258,11 +258,16 @@ def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     expr = as_number_expr(c, sql_type)
     if expr is None:
         return None
-    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    src = _from_item(source)
     t = sql_type.upper()
     what = (" (1 for true, 0 for false)" if t == "BOOLEAN" else " (its length in seconds)" if t.startswith("INTERVAL")
             else " (its seconds)")
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
+
+
+def _from_item(source: str) -> str:
+    """``source`` as the FROM item of a query we suggest: a query in parentheses, a table or table function as is."""
+    return f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
 
 
 def is_point_in_time(sql_type: str) -> bool:
@@ -286,7 +291,7 @@ def _point_in_time_error(column: str, sql_type: str, source: str) -> BadInputErr
     range (trained on the first 20 minutes of a SKAB valve run, it flagged 93% of the next 25 minutes' normal rows,
     against 42% without). What repeats is the time of day, or the day of the week."""
     c = quote_ident(column)
-    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    src = _from_item(source)
     expr = _cycle_expr(c, sql_type)
     if sql_type.strip().upper() == "DATE":
         what, cycle, span = "its day of the week, 0 for Sunday", "weekly", "whole weeks"
@@ -510,7 +515,7 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
     if style is not None:
         holds += f", {_WRITTEN[style]}"
     c = quote_ident(column)
-    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    src = _from_item(source)
     return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, style)} AS {c}) "
             f"FROM {src} (a value that is not a number becomes NULL, a missing value)")
 
@@ -555,7 +560,7 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
     listing = ", ".join(repr(v) for v in shown) + (f" and {len(rows) - len(shown)} more" if len(rows) > len(shown)
                                                    else "")
     flags = ", ".join(f"({c} = {quote_literal(v)})::INTEGER AS {quote_ident(f'{column}_{v}')}" for v in shown)
-    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    src = _from_item(source)
     rest = f" (and one such column for each of the {len(rows) - len(shown)} other values)" if len(rows) > len(shown) \
         else ""
     return (f"it holds {len(rows)} distinct words ({listing}). A model learns from numbers: make a 0/1 column per "
@@ -684,7 +689,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     to find out for each type what reads it as a number; one query of each kind runs as given and shows the way.
     A column named like a label gets no expression: as a feature it would read the answer.
     """
-    chosen: dict[str, tuple[str, str]] = {}
+    chosen: dict[str, str] = {}  # kind -> "expression AS column"
     time_type = ""  # the SQL type of the date or time column chosen, for what its expression means
     for n, t in skipped:
         if named_like_label(n):
@@ -698,7 +703,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
             expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
                     else _cycle_expr(c, t) if is_point_in_time(t) else str(as_number_expr(c, t)))
-            chosen[kind] = (n, f"{expr} AS {c}")
+            chosen[kind] = f"{expr} AS {c}"
             time_type = t if kind == "time" else time_type
     if not chosen:
         return ""
@@ -710,8 +715,8 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                        "weekly cycle the training rows span whole days or weeks of (as epoch seconds either would rise "
                        "with time, so every later row would be out of the training range)"
                        if is_point_in_time(time_type) else "a time or interval becomes its seconds")
-    src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
-    exprs = ", ".join(e for _, e in chosen.values())
+    src = _from_item(source)
+    exprs = ", ".join(chosen.values())
     # The query comes last, with nothing after it, so that it can be copied as it stands.
     return (f" To use {'the others' if others else 'such columns'}, train on a query that reads them as numbers "
             f"({'; '.join(meaning[k] for k in chosen)}), and score with the same query, e.g. "

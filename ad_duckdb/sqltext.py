@@ -206,8 +206,6 @@ def _one_select(from_item: str, given: str, what: str) -> str:
 
 def _has_statement_break(text: str) -> bool:
     """Whether ``text`` has a `;` outside string literals and comments (DuckDB's tokenizer tells them apart)."""
-    import duckdb
-
     try:
         tokens = duckdb.tokenize(text)
     except Exception:  # text that does not tokenize: the parser's own message says more
