@@ -925,3 +925,32 @@ def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -
                 "nothing; the recall figures hold. Add normal rows (label 0) to judge precision.") in only.notes
     finally:
         con.close()
+
+
+def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path: Path) -> None:
+    """A threshold chosen on all labelled rows and judged on a part of them (or on a slice that shares some rows)
+    got no note: only a threshold chosen on exactly the same source and filter text was named, so its precision and
+    recall read as held-out figures."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "all_rows", "max_f1", source="t", label="label")
+        ad_duckdb.set_threshold(con, "m", "low", "max_f1", source="t", label="label", where="id < 1000 OR id >= 10000")
+        ad_duckdb.set_threshold(con, "m", "elsewhere", "max_f1", source="t", label="label",
+                                where="split = 'train' OR id >= 10030")
+        rep = ad_duckdb.evaluate(con, "m", "SELECT * FROM main.t", label="label", where="split = 'test' AND id < 10030")
+        assert ("Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1530 of them), low (530 of "
+                "1530): their precision and recall on these rows are partly what they were fitted to; judge them on "
+                "other labelled rows.") in rep.notes, rep.notes
+        assert not any("elsewhere" in n for n in rep.notes)
+        # the exact rows a threshold was chosen on keep their own note, and are not named twice
+        same = ad_duckdb.evaluate(con, "m", "t", label="label", where="id < 1000 OR id >= 10000")
+        assert [n for n in same.notes if "Threshold(s)" in n] == [
+            "Threshold(s) low were chosen on these same labelled rows: their precision and recall here are what they "
+            "were fitted to; judge them on other labelled rows.",
+            "Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1060 of them), elsewhere (530 "
+            "of 1060): their precision and recall on these rows are partly what they were fitted to; judge them on "
+            "other labelled rows."], same.notes
+    finally:
+        con.close()
