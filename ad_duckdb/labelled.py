@@ -308,6 +308,12 @@ def evaluate(
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    if rep.anomalies == rep.rows:
+        rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
+                         "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
+    inverted = _inverted_labels(lm, label, s, y)
+    if inverted:
+        rep.notes.append(inverted)
     if 0 < rep.anomalies < FEW_ANOMALIES:
         k, n = rep.anomalies // 2, rep.anomalies  # the recall nearest 0.5 these labels can give
         lo, hi = ev.wilson(k, n)
@@ -326,6 +332,11 @@ def evaluate(
     if fitted:
         rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
                          "and recall here are what they were fitted to; judge them on other labelled rows.")
+    shared = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
+    if shared:
+        rep.notes.append(f"Threshold(s) chosen on labelled rows that include rows here: {shared}: their precision "
+                         "and recall on these rows are partly what they were fitted to; judge them on other labelled "
+                         "rows.")
     if plots_dir is not None:
         rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
         note = over_time[1]
@@ -352,6 +363,36 @@ def evaluate(
         finally:
             cur.close()
     return rep
+
+
+def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None, rows: int,
+                       skip: set[str]) -> str:
+    """The thresholds of ``lm`` (but ``skip``) chosen on labelled rows of ``source`` that share rows with ``where``'s,
+    each with how many: ``all_rows (all 1530 of them), low (530 of 1530)``; empty if none.
+
+    Why counted, not matched as text: a threshold chosen on every labelled row and judged on the test part of them
+    (or on a slice that shares some) flattered its figures as much as one judged on its own rows, without a word."""
+    goals = lm.rec.metrics.get(store.GOALS)
+    if not isinstance(goals, dict):
+        return ""
+    shown = []
+    cur = pysource.cursor(con, source)
+    try:
+        for t in sorted(lm.rec.thresholds, key=lambda t: t.name):
+            goal = goals.get(t.name)
+            if t.name in skip or not _is_goal(goal) or _source_key(goal["source"]) != _source_key(source):
+                continue
+            conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
+            q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")
+            try:
+                n = cur.execute(q).fetchall()[0][0]
+            except duckdb.Error:
+                continue  # its filter no longer binds (a column dropped since): nothing to say
+            if n:
+                shown.append(f"{t.name} ({f'all {rows} of them' if n >= rows else f'{n} of {rows}'})")
+    finally:
+        cur.close()
+    return ", ".join(shown)
 
 
 def set_threshold(
@@ -470,8 +511,30 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     on += f"; {overlap}" if overlap else ""
     on += f"; {note}" if note else ""
     try:
-        return thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
-                                    confident=goal["confident"])
+        th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
+                                  confident=goal["confident"])
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
+    inverted = _inverted_labels(lm, label, s, y)
+    if inverted:
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks the wrong way round: "
+                      f"{inverted}", AdDuckDBWarning, stacklevel=3)
+    return th
+
+
+def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
+    """A note when the model ranks the rows labelled 0 clearly above those labelled 1 (the whole 95% interval of
+    AUC-ROC below 0.5). Why: labels with 1 on the normal rows (scikit-learn's predict gives 1 to inliers) passed the
+    0/1 check, and every figure, and every goal (max_f1 flagged every row), came out inverted without a word."""
+    from . import metrics as ev
+
+    n_pos = int(y.sum())
+    auc = ev.auc_roc(s, y)
+    lo, hi = ev.auc_roc_interval(auc, n_pos, len(y) - n_pos)
+    if not hi < 0.5:  # NaN (one class only) or not clearly below chance: nothing to say
+        return None
+    return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
+            f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
+            f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "
+            f"(label='is_anomaly'). If the labels are right, {lm.ref} ranks these anomalies as normal.")

@@ -189,6 +189,13 @@ def from_goal(
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels)
     check_labels(s, y, f"threshold {method!r}")
+    if np.all(y):
+        # Why refused here and not in check_labels: evaluate's recall figures hold on anomalies alone, but a goal
+        # chosen on them stored a threshold flagging every row as "precision 1.000, recall 1.000"
+        raise BadInputError(f"threshold {method!r}: none of the {len(y)} labelled rows is normal (label 0), so precision "
+                            "is 1 at every threshold and the goal would pick one that flags every row; check the label "
+                            "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
+                            "labelled 0.")
     if confident and method not in ("min_precision", "min_recall"):
         raise BadInputError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
     c = curve(s, y)

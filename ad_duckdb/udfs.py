@@ -117,6 +117,9 @@ class Registry:
             lm = old if old is not None and old.rec.sha256 == rec.sha256 else LoadedModel(rec)
             lm.thresholds = {t.name: float(t.value) for t in rec.thresholds}
             lm.rec.thresholds = rec.thresholds  # with how each was chosen (evaluate's notes read it)
+            # and the goals set_threshold stores beside them in metrics (evaluate's overlap note reads them); the rest
+            # of a version's metrics never changes
+            lm.rec.metrics = rec.metrics
             lm.check_order = self.check_order
             by_ref[rec.ref] = lm
             latest[rec.name] = lm

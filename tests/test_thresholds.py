@@ -886,3 +886,71 @@ def test_a_curve_of_one_point_is_drawn_and_one_row_is_one_row() -> None:
     line = metrics.pr_figure(s, y, "m@1", {}).axes[0].lines[0]
     assert len(line.get_xdata()) == 1 and line.get_marker() not in (None, "None", ""), line.get_marker()
     assert metrics.scores_figure(np.array([3.0]), "m@1", {}, "t").axes[0].get_title() == "Scores of t by m@1 (1 row)"
+
+
+def test_a_goal_on_rows_that_are_all_anomalies_is_refused() -> None:
+    """Rows all labelled 1 (a --where that kept only the frauds): every threshold has precision 1, so each goal
+    stored one flagging every row as 'precision 1.000, recall 1.000', a threshold that flags all real traffic."""
+    s, y = np.arange(50.0), np.ones(50, dtype=int)
+    for method, target in (("max_f1", None), ("min_precision", 0.9), ("min_recall", 0.5), ("flag_budget", 0.1)):
+        with pytest.raises(ad_duckdb.BadInputError, match=rf"threshold '{method}': none of the 50 labelled rows is "
+                           r"normal \(label 0\), so precision is 1 at every threshold.*must keep some rows labelled 0"):
+            thresholds.from_goal(s, y, method, target=target)
+
+
+def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -> None:
+    """Labels with 1 on the normal rows (1 = inlier, as scikit-learn's predict) gave AUC-ROC 0.05 and a max_f1
+    threshold flagging every row, with no word that the labels look inverted; rows all labelled 1 gave AUC-PR 1 and
+    precision 1 at every threshold, with no word that there was no normal row to get wrong."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        flipped = "SELECT *, 1 - label AS inlier FROM t"
+        rep = ad_duckdb.evaluate(con, "m", flipped, label="inlier", where="split = 'test'")
+        assert rep.auc_roc < 0.2
+        note = next(n for n in rep.notes if "AUC-ROC" in n)
+        assert re.fullmatch(
+            r"AUC-ROC 0\.\d{3} \(95% interval 0\.\d{3}-0\.\d{3}\) is below 0\.5: m@1 scores the rows labelled 0 above "
+            r"those labelled 1\. Is label column 'inlier' inverted\? It must be 1 for an anomaly; if 1 marks normal "
+            r"rows, pass \(\"inlier\" = 0\)::INTEGER AS is_anomaly from a query \(label='is_anomaly'\)\. If the labels are "
+            r"right, m@1 ranks these anomalies as normal\.", note), note
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Threshold 'f1' for 'm@1' was chosen on labels m@1 ranks "
+                          r"the wrong way round: AUC-ROC 0\.\d{3}.*Is label column 'inlier' inverted\?"):
+            ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source=flipped, label="inlier", where="split = 'test'")
+        right = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        assert not any("inverted" in n for n in right.notes)
+        only = ad_duckdb.evaluate(con, "m", "t", label="label", where="label = 1")
+        assert ("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and AUC-PR say "
+                "nothing; the recall figures hold. Add normal rows (label 0) to judge precision.") in only.notes
+    finally:
+        con.close()
+
+
+def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path: Path) -> None:
+    """A threshold chosen on all labelled rows and judged on a part of them (or on a slice that shares some rows)
+    got no note: only a threshold chosen on exactly the same source and filter text was named, so its precision and
+    recall read as held-out figures."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "all_rows", "max_f1", source="t", label="label")
+        ad_duckdb.set_threshold(con, "m", "low", "max_f1", source="t", label="label", where="id < 1000 OR id >= 10000")
+        ad_duckdb.set_threshold(con, "m", "elsewhere", "max_f1", source="t", label="label",
+                                where="split = 'train' OR id >= 10030")
+        rep = ad_duckdb.evaluate(con, "m", "SELECT * FROM main.t", label="label", where="split = 'test' AND id < 10030")
+        assert ("Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1530 of them), low (530 of "
+                "1530): their precision and recall on these rows are partly what they were fitted to; judge them on "
+                "other labelled rows.") in rep.notes, rep.notes
+        assert not any("elsewhere" in n for n in rep.notes)
+        # the exact rows a threshold was chosen on keep their own note, and are not named twice
+        same = ad_duckdb.evaluate(con, "m", "t", label="label", where="id < 1000 OR id >= 10000")
+        assert [n for n in same.notes if "Threshold(s)" in n] == [
+            "Threshold(s) low were chosen on these same labelled rows: their precision and recall here are what they "
+            "were fitted to; judge them on other labelled rows.",
+            "Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1060 of them), elsewhere (530 "
+            "of 1060): their precision and recall on these rows are partly what they were fitted to; judge them on "
+            "other labelled rows."], same.notes
+    finally:
+        con.close()
