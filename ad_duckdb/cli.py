@@ -347,13 +347,15 @@ def _clip(text: str, width: int = _CELL_WIDTH) -> str:
 
 def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
            ) -> list[str] | None:
-    """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches).
+    """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches),
+    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``).
 
-    Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), though the
-    default-features note suggests ``-f 'Amount, EUR'``.
+    Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), nor its
+    " Amount" (stripped to 'Amount'), though the default-features note suggests ``-f 'Amount, EUR'`` and
+    ``-f ' Amount'``.
     """
     known: set[str] = set()
-    if con is not None and source is not None and any("," in v for v in values):
+    if con is not None and source is not None and any("," in v or v != v.strip() for v in values):
         cur = interrupts.cursor(con)
         try:
             known = {c.lower() for c, _ in describe(cur, source)}
@@ -366,7 +368,8 @@ def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None
         parts, i = item.split(","), 0
         while i < len(parts):
             j = next((j for j in range(len(parts), i + 1, -1) if ",".join(parts[i:j]).strip().lower() in known), i + 1)
-            out.append(",".join(parts[i:j]).strip())
+            name = ",".join(parts[i:j])
+            out.append(name if name.lower() in known else name.strip())
             i = j
     return [v for v in out if v] or None
 

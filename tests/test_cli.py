@@ -706,6 +706,23 @@ def test_a_column_name_with_a_comma_can_be_named_with_f_and_c(tmp_path: Path) ->
     assert "features (count, amount)" in out, out
 
 
+def test_a_column_name_with_edge_spaces_can_be_named_with_f_and_c(tmp_path: Path) -> None:
+    """A CSV export's ' Amount' and 'Count ' (spaces kept by read_csv): -f ' Amount', as the default-features note
+    writes it, was stripped to 'Amount' and refused with "Column 'Amount' is not in 'export' ... Did you mean
+    ' Amount'?"."""
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=300)
+    con.execute('CREATE TABLE export AS SELECT transaction_id, count AS "Count ", amount AS " Amount" FROM transactions')
+    con.close()
+    out = run("train", path, "m", "export", "-f", "Count ", "-f", " Amount", "--quiet", "--epochs", "2")
+    assert """anomaly_score('m', "Count ", " Amount")""" in out, out
+    top = run("score", path, "m", "export", "--top", "2", "-c", " Amount", "--format", "csv")
+    assert top.splitlines()[0].split(",")[:1] == [" Amount"], top
+    out = run("train", path, "m2", "transactions", "-f", "count, amount", "--quiet", "--epochs", "2")  # still strips
+    assert "features (count, amount)" in out, out
+
+
 def test_a_plots_folder_that_cannot_be_written_fails_before_anything_is_scored(model_db: str, tmp_path: Path) -> None:
     """A --plots folder that exists but takes no files (read-only: /sys refuses new files, also to root) passed the
     folder check: `score --into` wrote its table and `score` printed its rows, and then the run failed on the
