@@ -29,6 +29,7 @@ from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
     BadInputError,
+    ConstantColumnsError,
     DatabaseLockedError,
     DatabaseUnavailableError,
     IntegrityError,
@@ -583,13 +584,14 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
-        bad = re.search(r"column '([^']+)' (?:is constant|has no finite value)", str(e))
-        if features or not bad:
+        bad = re.search(r"column '([^']+)' has no finite value", str(e))
+        left_out = set(e.columns) if isinstance(e, ConstantColumnsError) else {bad.group(1)} if bad else set()
+        if features or not left_out:
             raise
         cur = interrupts.cursor(con)
         try:
             numeric = [c for c, t in describe(cur, source)
-                       if is_numeric_type(t) and c != bad.group(1) and id_like(c, t) is None]
+                       if is_numeric_type(t) and c not in left_out and id_like(c, t) is None]
         finally:
             cur.close()
         example = cli_feature_flags(numeric[:3]) or "-f COLUMN"

@@ -258,6 +258,12 @@ def test_train_without_features_suggests_f(db: str) -> None:
     error = res.stderr.strip().splitlines()[-1]
     assert res.exit_code == 1 and "'seven' is constant" in error and "choose the features with -f" in error
     assert "-f count -f amount -f amount_d" in error  # the example leaves the id out, as the default did
+    # several constant columns: the example leaves them all out, not only the first
+    res = CliRunner().invoke(cli, ["train", db, "c_ae", "SELECT 7 AS seven, 0.0 AS zero, * FROM transactions",
+                                   "--where", "label = 0", "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and "2 columns are constant" in error and "'seven' (7.0), 'zero' (0.0)" in error, error
+    assert "-f count -f amount -f amount_d" in error, error
     # an empty column gets the same hint: which -f to give, not "drop it from features" to one who named none
     res = CliRunner().invoke(cli, ["train", db, "null_ae", "SELECT *, NULL::DOUBLE AS blank FROM transactions",
                                    "--quiet"])
