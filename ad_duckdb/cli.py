@@ -48,6 +48,7 @@ from .features import (
     describe,
     id_like,
     is_numeric_type,
+    listing,
     raw_values,
     transform,
 )
@@ -501,7 +502,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
             sampled = (f" (the network learned from a seeded sample of {sample}, --max-train-rows; thresholds from all)"
                        if sample is not None else "")
-            click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({', '.join(info.features)}), "
+            names = listing(info.features)
+            if names != ", ".join(info.features):
+                names += "; `ad-duckdb show` lists them"
+            click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({names}), "
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:

@@ -626,12 +626,16 @@ def default_features(
         )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
+        if len(example) <= _LISTED:
+            listed = f"features={example!r} (CLI: {cli_feature_flags(example)})"
+        else:  # a wide table's every name, three times over, buried the note
+            listed = (f"features={example[:4]!r}"[:-1] + f", ...] with the {len(kept)} above (CLI: "
+                      f"{cli_feature_flags(example[:4])} ...)")
         warnings.warn(
             f"Model {model!r}: no features given, so it trains on every numeric column of {source!r} but the id-like "
             f"{listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
             f"rows bring ids beyond the training range, which score as anomalous. Features: "
-            f"{', '.join(n for n, _ in kept)}. To train on an id column too, list the features: features={example!r} "
-            f"(CLI: {cli_feature_flags(example)}).",
+            f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
     _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)

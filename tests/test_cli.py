@@ -729,6 +729,27 @@ def test_a_column_name_with_edge_spaces_can_be_named_with_f_and_c(tmp_path: Path
     assert "features (count, amount)" in out, out
 
 
+def test_training_a_wide_table_does_not_print_every_column_three_times(tmp_path: Path) -> None:
+    """A 1,555-column table with an id (ADBench's InternetAds) printed every name in the stored line, and three
+    times more in the id note (its features, features=[...] and one -f per column): 40 kB to read past. The
+    names are listed up to ten and counted beyond; `show` lists them all."""
+    d = 60
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range AS row_id, "
+                + ", ".join(f"random() * {j + 1} AS c{j}" for j in range(d)) + " FROM range(300)")
+    con.close()
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "--quiet", "--epochs", "2"])
+    assert res.exit_code == 0, res.output
+    stored = res.stdout.splitlines()[0]
+    assert "features (c0, c1, c2, " in stored and "c9 and 50 more; `ad-duckdb show` lists them)" in stored, stored
+    assert "c59" not in stored, stored
+    note = next(n for n in res.stderr.splitlines() if "'row_id' (named like an id)" in n)
+    assert "Features: c0, c1, " in note and "c9 and 50 more." in note and "c59" not in note, note
+    assert "features=['row_id', 'c0', 'c1', 'c2', ...] with the 60 above (CLI: -f row_id -f c0 -f c1 -f c2 ...)" in note
+    assert "anomaly_score('m', c0, c1, " in res.stdout and "c59)" in res.stdout  # the SQL to run stays whole
+
+
 def test_a_plots_folder_that_cannot_be_written_fails_before_anything_is_scored(model_db: str, tmp_path: Path) -> None:
     """A --plots folder that exists but takes no files (read-only: /sys refuses new files, also to root) passed the
     folder check: `score --into` wrote its table and `score` printed its rows, and then the run failed on the
