@@ -618,6 +618,9 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
     click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM {frm}")
 
 
+# Above this many features `score --top`'s table leaves them out (unless -c names columns to show)
+_TOP_FEATURES_SHOWN = 20
+
 _TIME = click.option(
     "--time", help="With --plots: the date or timestamp column to draw the scores over time against (default: the "
     "source's one DATE or TIMESTAMP column; with none, or several and no --time, no such plot).")
@@ -681,6 +684,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         feats = api.registry(con).get(model).feature_names
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
+        if not kept and out_format == "table" and len(feats) > _TOP_FEATURES_SHOWN:
+            # A wide model's features pushed the scores to the far end of lines thousands of characters long
+            extra = feats
+            click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
+                       "names the ones that matter); -c COLUMN shows the columns named, --format csv every column",
+                       err=True)
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"

@@ -750,6 +750,28 @@ def test_training_a_wide_table_does_not_print_every_column_three_times(tmp_path:
     assert "anomaly_score('m', c0, c1, " in res.stdout and "c59)" in res.stdout  # the SQL to run stays whole
 
 
+def test_score_top_of_a_wide_model_shows_the_scores_not_every_feature(tmp_path: Path) -> None:
+    """`score --top` of a 1,555-column model printed every feature before the scores: lines 8,000 characters wide,
+    the score at their far end. The table leaves the features out (the explanation names the ones that matter)
+    and says how to show them; -c and --format csv still show what they are asked for."""
+    d = 30
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range AS row_id, 'r' || range AS tag, "
+                + ", ".join(f"random() * {j + 1} AS c{j}" for j in range(d)) + " FROM range(300)")
+    ad_duckdb.train(con, "m", "t", features=[f"c{j}" for j in range(d)], **FAST)
+    con.close()
+    res = CliRunner().invoke(cli, ["score", path, "m", "t", "--top", "2"])
+    assert res.exit_code == 0, res.output
+    header = res.stdout.splitlines()[0].split()
+    assert header == ["row_id", "tag", "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain"], header
+    assert ("note: the model's 30 feature columns are left out of the table (anomaly_explain names the ones that "
+            "matter); -c COLUMN shows the columns named, --format csv every column") in res.stderr, res.stderr
+    header = run("score", path, "m", "t", "--top", "2", "-c", "row_id,c3").splitlines()[0].split()
+    assert header[:2] == ["row_id", "c3"] and "c4" not in header, header
+    assert "c29" in run("score", path, "m", "t", "--top", "2", "--format", "csv").splitlines()[0]
+
+
 def test_a_plots_folder_that_cannot_be_written_fails_before_anything_is_scored(model_db: str, tmp_path: Path) -> None:
     """A --plots folder that exists but takes no files (read-only: /sys refuses new files, also to root) passed the
     folder check: `score --into` wrote its table and `score` printed its rows, and then the run failed on the
