@@ -29,6 +29,7 @@ from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
     BadInputError,
+    ConstantColumnsError,
     DatabaseLockedError,
     DatabaseUnavailableError,
     IntegrityError,
@@ -47,6 +48,7 @@ from .features import (
     describe,
     id_like,
     is_numeric_type,
+    listing,
     raw_values,
     transform,
 )
@@ -347,13 +349,15 @@ def _clip(text: str, width: int = _CELL_WIDTH) -> str:
 
 def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
            ) -> list[str] | None:
-    """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches).
+    """``-f a,b -f c`` as [a, b, c]; commas inside a column name of ``source`` stay (the longest name that matches),
+    and so do spaces at its ends (``-f ' Amount'``); others around a name are dropped (``-f 'a, b'``).
 
-    Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), though the
-    default-features note suggests ``-f 'Amount, EUR'``.
+    Why: an export's column "Amount, EUR" could not be named at all (split into 'Amount' and 'EUR'), nor its
+    " Amount" (stripped to 'Amount'), though the default-features note suggests ``-f 'Amount, EUR'`` and
+    ``-f ' Amount'``.
     """
     known: set[str] = set()
-    if con is not None and source is not None and any("," in v for v in values):
+    if con is not None and source is not None and any("," in v or v != v.strip() for v in values):
         cur = interrupts.cursor(con)
         try:
             known = {c.lower() for c, _ in describe(cur, source)}
@@ -366,7 +370,8 @@ def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None
         parts, i = item.split(","), 0
         while i < len(parts):
             j = next((j for j in range(len(parts), i + 1, -1) if ",".join(parts[i:j]).strip().lower() in known), i + 1)
-            out.append(",".join(parts[i:j]).strip())
+            name = ",".join(parts[i:j])
+            out.append(name if name.lower() in known else name.strip())
             i = j
     return [v for v in out if v] or None
 
@@ -497,7 +502,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
             sampled = (f" (the network learned from a seeded sample of {sample}, --max-train-rows; thresholds from all)"
                        if sample is not None else "")
-            click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({', '.join(info.features)}), "
+            names = listing(info.features)
+            if names != ", ".join(info.features):
+                names += "; `ad-duckdb show` lists them"
+            click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({names}), "
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:
@@ -580,13 +588,14 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
-        bad = re.search(r"column '([^']+)' (?:is constant|has no finite value)", str(e))
-        if features or not bad:
+        bad = re.search(r"column '([^']+)' has no finite value", str(e))
+        left_out = set(e.columns) if isinstance(e, ConstantColumnsError) else {bad.group(1)} if bad else set()
+        if features or not left_out:
             raise
         cur = interrupts.cursor(con)
         try:
             numeric = [c for c, t in describe(cur, source)
-                       if is_numeric_type(t) and c != bad.group(1) and id_like(c, t) is None]
+                       if is_numeric_type(t) and c not in left_out and id_like(c, t) is None]
         finally:
             cur.close()
         example = cli_feature_flags(numeric[:3]) or "-f COLUMN"
@@ -608,6 +617,9 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
     frm = f"({strip_sql_ends(source)})" if is_query(source) else "..."
     click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM {frm}")
 
+
+# Above this many features `score --top`'s table leaves them out (unless -c names columns to show)
+_TOP_FEATURES_SHOWN = 20
 
 _TIME = click.option(
     "--time", help="With --plots: the date or timestamp column to draw the scores over time against (default: the "
@@ -672,6 +684,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         feats = api.registry(con).get(model).feature_names
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
+        if not kept and out_format == "table" and len(feats) > _TOP_FEATURES_SHOWN:
+            # A wide model's features pushed the scores to the far end of lines thousands of characters long
+            extra = feats
+            click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
+                       "names the ones that matter); -c COLUMN shows the columns named, --format csv every column",
+                       err=True)
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"

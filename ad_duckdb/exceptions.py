@@ -39,6 +39,15 @@ class SourceNotFoundError(BadInputError):
     """The source table, view, file or a column named in it does not exist."""
 
 
+class ConstantColumnsError(BadInputError):
+    """Training columns hold one value in every training row; ``columns`` names them all, so a fix (the command
+    line's -f example) can leave every one out, not only the first."""
+
+    def __init__(self, message: str, columns: list[str]) -> None:
+        super().__init__(message)
+        self.columns = columns
+
+
 class NoRowsError(BadInputError):
     """The source (after the filter) has no rows to train on or to evaluate."""
 

@@ -28,7 +28,14 @@ import duckdb
 import numpy as np
 
 from . import jsonvalues
-from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, SourceNotFoundError, is_interrupt
+from .exceptions import (
+    AdDuckDBWarning,
+    BadInputError,
+    ConstantColumnsError,
+    NoRowsError,
+    SourceNotFoundError,
+    is_interrupt,
+)
 from .readhints import read_fix
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
 
@@ -434,7 +441,8 @@ def cli_feature_flags(names: Sequence[str]) -> str:
     return " ".join(f"-f {shlex.quote(n)}" for n in names)
 
 
-def _listing(items: Sequence[str]) -> str:
+def listing(items: Sequence[str]) -> str:
+    """``a, b, c and 7 more``: the first ten items, the rest counted (a wide table's 1,555 names are not read)."""
     more = len(items) - _LISTED
     return ", ".join(items[:_LISTED]) + (f" and {more} more" if more > 0 else "")
 
@@ -586,7 +594,7 @@ def default_features(
     if not keep:
         first = ids[0][0]
         raise BadInputError(
-            f"Model {model!r}: every numeric column of {source!r} looks like an id ({_listing([f'{n!r}: {w}' for n, w in ids])}), "
+            f"Model {model!r}: every numeric column of {source!r} looks like an id ({listing([f'{n!r}: {w}' for n, w in ids])}), "
             "and an id tells rows apart rather than describing them, so no feature is left by default. Name the "
             f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
             f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
@@ -596,7 +604,7 @@ def default_features(
         keep = [j for j in keep if j not in pinned]
         names = [columns[j][0] for j in pinned]
         warnings.warn(
-            f"Model {model!r}: no features given, so {_listing([repr(n) for n in names])}, which where={where!r} "
+            f"Model {model!r}: no features given, so {listing([repr(n) for n in names])}, which where={where!r} "
             f"holds at one value in every training row, {'is' if len(names) == 1 else 'are'} left out: a column the "
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
             "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
@@ -610,7 +618,7 @@ def default_features(
         # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
         n = labels[0]
         warnings.warn(
-            f"Model {model!r}: no features given, so {_listing([repr(n) for n in labels])}, a 0/1 column named like a "
+            f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
             f"answer, and evaluate(label={n!r}) refuses it. If it is the label, train on the normal rows "
             f"(where=\"{n} = 0\", which leaves it out) or name the features (CLI: -f COLUMN, once per column).",
@@ -618,12 +626,16 @@ def default_features(
         )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
+        if len(example) <= _LISTED:
+            listed = f"features={example!r} (CLI: {cli_feature_flags(example)})"
+        else:  # a wide table's every name, three times over, buried the note
+            listed = (f"features={example[:4]!r}"[:-1] + f", ...] with the {len(kept)} above (CLI: "
+                      f"{cli_feature_flags(example[:4])} ...)")
         warnings.warn(
             f"Model {model!r}: no features given, so it trains on every numeric column of {source!r} but the id-like "
-            f"{_listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
+            f"{listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
             f"rows bring ids beyond the training range, which score as anomalous. Features: "
-            f"{', '.join(n for n, _ in kept)}. To train on an id column too, list the features: features={example!r} "
-            f"(CLI: {cli_feature_flags(example)}).",
+            f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
     _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)
@@ -674,7 +686,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
                                 others=bool(numberish))
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
-        f"{_listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
+        f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
 
@@ -883,6 +895,35 @@ def _lost_digits_error(model: str, name: str, source: str | None, value: float) 
     )
 
 
+def _one_value(col: np.ndarray) -> float | None:
+    """The column's one finite value, if it has one in every row that is finite (and at least one such row)."""
+    finite = col[np.isfinite(col)]
+    return float(finite[0]) if finite.size and float(finite.min()) == float(finite.max()) else None
+
+
+def _constant_columns_error(constant: list[tuple[int, float]], names: Sequence[str], model: str, source: str | None,
+                            frame: bool) -> ConstantColumnsError:
+    """One error for several constant columns, naming how many and the first ones.
+
+    Why: a wide table (ADBench's InternetAds: 247 of 1,555 columns constant under its normal rows) met one error per
+    column, each only after the last was fixed."""
+    shown = [f"{names[k]!r} ({v!r})" if source is not None or frame else f"{k} ({v!r})" for k, v in constant]
+    listed = listing(shown)
+    what = f"{len(constant)} columns"
+    keep = "constant_columns='keep'"
+    if source is None:
+        drop = "X.loc[:, X.nunique() > 1]" if frame else "X[:, np.ptp(X, axis=0) > 0]"
+        where = "are constant" if frame else "of X are constant"
+        message = (f"AutoEncoderDetector.fit: {what} {where} (one value in every row): {listed}, so they cannot tell "
+                   f"training rows apart; drop them from X before fitting ({drop}), or pass {keep} to score any other "
+                   "value as out of the training range.")
+    else:
+        message = (f"Model {model!r}: {what} are constant in {source!r} (one value in every row): {listed}, so they "
+                   "cannot tell training rows apart; drop them from features (CLI: -f names the columns to keep), or "
+                   f"pass {keep} (CLI: --constant-columns keep) to score any other value as out of the training range.")
+    return ConstantColumnsError(message, [names[k] for k, _ in constant])
+
+
 def fit_specs(
     X: np.ndarray, names: Sequence[str], sql_types: Sequence[str], *, model: str, source: str | None,
     range_quantile: float = 0.0, constant_columns: str = "error", frame: bool = False,
@@ -945,7 +986,10 @@ def fit_specs(
             if constant_columns != "keep" and not arr and abs(c0) >= _DOUBLE_EXACT and _exact_type(sql_types[j]):
                 raise _lost_digits_error(model, names[j], source, c0)
             if constant_columns != "keep":
-                raise BadInputError(
+                others = [(k, v) for k in range(j + 1, d) if (v := _one_value(X[:, k])) is not None]
+                if others:
+                    raise _constant_columns_error([(j, c0), *others], names, model, source, frame)
+                raise ConstantColumnsError(
                     f"AutoEncoderDetector.fit: {which} is constant "
                     f"({float(finite[0])!r} in every row), so it cannot tell training rows apart; drop it from X "
                     f"({_drop_from_x(names[j], j, frame)}), or pass constant_columns='keep' to score any "
@@ -953,7 +997,8 @@ def fit_specs(
                     f"Model {model!r}: column {names[j]!r} is constant ({float(finite[0])!r} in every row) in "
                     f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
                     "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "
-                    "score any other value as out of the training range."
+                    "score any other value as out of the training range.",
+                    [names[j]],
                 )
             c = float(finite[0])
             specs.append(FeatureSpec(name=names[j], sql_type=sql_types[j], transform="none", fill=c, center=c,

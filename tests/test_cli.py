@@ -258,6 +258,12 @@ def test_train_without_features_suggests_f(db: str) -> None:
     error = res.stderr.strip().splitlines()[-1]
     assert res.exit_code == 1 and "'seven' is constant" in error and "choose the features with -f" in error
     assert "-f count -f amount -f amount_d" in error  # the example leaves the id out, as the default did
+    # several constant columns: the example leaves them all out, not only the first
+    res = CliRunner().invoke(cli, ["train", db, "c_ae", "SELECT 7 AS seven, 0.0 AS zero, * FROM transactions",
+                                   "--where", "label = 0", "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and "2 columns are constant" in error and "'seven' (7.0), 'zero' (0.0)" in error, error
+    assert "-f count -f amount -f amount_d" in error, error
     # an empty column gets the same hint: which -f to give, not "drop it from features" to one who named none
     res = CliRunner().invoke(cli, ["train", db, "null_ae", "SELECT *, NULL::DOUBLE AS blank FROM transactions",
                                    "--quiet"])
@@ -704,6 +710,66 @@ def test_a_column_name_with_a_comma_can_be_named_with_f_and_c(tmp_path: Path) ->
     assert "wrote 300 scored rows" in run("score", path, "m", "export", "--into", "s", "-c", "Amount, EUR")
     out = run("train", path, "m2", "transactions", "-f", "count,amount", "--quiet", "--epochs", "2")  # still splits
     assert "features (count, amount)" in out, out
+
+
+def test_a_column_name_with_edge_spaces_can_be_named_with_f_and_c(tmp_path: Path) -> None:
+    """A CSV export's ' Amount' and 'Count ' (spaces kept by read_csv): -f ' Amount', as the default-features note
+    writes it, was stripped to 'Amount' and refused with "Column 'Amount' is not in 'export' ... Did you mean
+    ' Amount'?"."""
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=300)
+    con.execute('CREATE TABLE export AS SELECT transaction_id, count AS "Count ", amount AS " Amount" FROM transactions')
+    con.close()
+    out = run("train", path, "m", "export", "-f", "Count ", "-f", " Amount", "--quiet", "--epochs", "2")
+    assert """anomaly_score('m', "Count ", " Amount")""" in out, out
+    top = run("score", path, "m", "export", "--top", "2", "-c", " Amount", "--format", "csv")
+    assert top.splitlines()[0].split(",")[:1] == [" Amount"], top
+    out = run("train", path, "m2", "transactions", "-f", "count, amount", "--quiet", "--epochs", "2")  # still strips
+    assert "features (count, amount)" in out, out
+
+
+def test_training_a_wide_table_does_not_print_every_column_three_times(tmp_path: Path) -> None:
+    """A 1,555-column table with an id (ADBench's InternetAds) printed every name in the stored line, and three
+    times more in the id note (its features, features=[...] and one -f per column): 40 kB to read past. The
+    names are listed up to ten and counted beyond; `show` lists them all."""
+    d = 60
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range AS row_id, "
+                + ", ".join(f"random() * {j + 1} AS c{j}" for j in range(d)) + " FROM range(300)")
+    con.close()
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "--quiet", "--epochs", "2"])
+    assert res.exit_code == 0, res.output
+    stored = res.stdout.splitlines()[0]
+    assert "features (c0, c1, c2, " in stored and "c9 and 50 more; `ad-duckdb show` lists them)" in stored, stored
+    assert "c59" not in stored, stored
+    note = next(n for n in res.stderr.splitlines() if "'row_id' (named like an id)" in n)
+    assert "Features: c0, c1, " in note and "c9 and 50 more." in note and "c59" not in note, note
+    assert "features=['row_id', 'c0', 'c1', 'c2', ...] with the 60 above (CLI: -f row_id -f c0 -f c1 -f c2 ...)" in note
+    assert "anomaly_score('m', c0, c1, " in res.stdout and "c59)" in res.stdout  # the SQL to run stays whole
+
+
+def test_score_top_of_a_wide_model_shows_the_scores_not_every_feature(tmp_path: Path) -> None:
+    """`score --top` of a 1,555-column model printed every feature before the scores: lines 8,000 characters wide,
+    the score at their far end. The table leaves the features out (the explanation names the ones that matter)
+    and says how to show them; -c and --format csv still show what they are asked for."""
+    d = 30
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT range AS row_id, 'r' || range AS tag, "
+                + ", ".join(f"random() * {j + 1} AS c{j}" for j in range(d)) + " FROM range(300)")
+    ad_duckdb.train(con, "m", "t", features=[f"c{j}" for j in range(d)], **FAST)
+    con.close()
+    res = CliRunner().invoke(cli, ["score", path, "m", "t", "--top", "2"])
+    assert res.exit_code == 0, res.output
+    header = res.stdout.splitlines()[0].split()
+    assert header == ["row_id", "tag", "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain"], header
+    assert ("note: the model's 30 feature columns are left out of the table (anomaly_explain names the ones that "
+            "matter); -c COLUMN shows the columns named, --format csv every column") in res.stderr, res.stderr
+    header = run("score", path, "m", "t", "--top", "2", "-c", "row_id,c3").splitlines()[0].split()
+    assert header[:2] == ["row_id", "c3"] and "c4" not in header, header
+    assert "c29" in run("score", path, "m", "t", "--top", "2", "--format", "csv").splitlines()[0]
 
 
 def test_a_plots_folder_that_cannot_be_written_fails_before_anything_is_scored(model_db: str, tmp_path: Path) -> None:
