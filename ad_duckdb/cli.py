@@ -175,7 +175,21 @@ def _lock_wait() -> float:
     return float(ctx.find_root().params.get("wait") or 0) if ctx is not None else 0.0
 
 
-def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duckdb.DuckDBPyConnection:
+class _Creation:
+    """Whether this run created its database file, and so may remove it again when the command fails.
+
+    Why decided at the open, not when the command starts: a file missing then may be created meanwhile by another
+    process (two nightly jobs on a new file, one of them waiting with --wait), whose tables and models a removal
+    would destroy. The file is ours only if it was missing just before our first attempt and that attempt got it:
+    a process that created it first holds its lock, so our first attempt fails.
+    """
+
+    def __init__(self) -> None:
+        self.ours = False
+
+
+def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
+                     creation: _Creation | None = None) -> duckdb.DuckDBPyConnection:
     """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds.
 
     Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
@@ -183,10 +197,15 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None) -> duck
     """
     wait = _lock_wait()
     deadline = time.monotonic() + wait
+    missing = creation is not None and db != ":memory:" and not Path(db).exists()
     while True:
         try:
-            return api.connect(db, read_only=read_only, check_order=check_order)
+            con = api.connect(db, read_only=read_only, check_order=check_order)
+            if creation is not None:
+                creation.ours = missing
+            return con
         except DatabaseLockedError as e:
+            missing = False  # another process has the file: whoever created it, it is not ours to remove
             left = deadline - time.monotonic()
             if left <= 0:
                 how = (f" (waited {wait:g}s with --wait)" if wait else
@@ -223,8 +242,9 @@ def _remove_new_database(db: str) -> None:
 
 
 @contextmanager
-def _open(db: str, read_only: bool = False, check_order: bool | None = None,
-          create: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def _open(db: str, read_only: bool = False, check_order: bool | None = None, create: bool = False,
+          creation: _Creation | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did."""
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
@@ -236,7 +256,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None,
         missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
         raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
     try:
-        con = _connect_waiting(db, read_only, check_order)
+        con = _connect_waiting(db, read_only, check_order, creation)
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e), e) from e
     except OSError as e:
@@ -487,10 +507,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
     """
-    new_db = db != ":memory:" and not Path(db).exists()
+    creation = _Creation()
     stored = False
     try:
-        with _open(db, create=True) as con:
+        with _open(db, create=True, creation=creation) as con:
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, n_models=n_models, seed=seed, max_train_rows=max_train_rows,
@@ -515,7 +535,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException:
-        if new_db and not stored:  # a mistyped path must not leave an empty database behind
+        if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
         raise
 
@@ -1039,11 +1059,12 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
-    created = write and db != ":memory:" and not Path(db).exists()
+    create = write and db != ":memory:" and not Path(db).exists()
+    creation = _Creation()
     try:
-        _run_sql(db, text, out_format, write, no_order_check, created)
+        _run_sql(db, text, out_format, write, no_order_check, create, creation)
     except BaseException as e:
-        if created and Path(db).exists():  # not when the database could not even be opened
+        if creation.ours:  # not when the database could not even be opened, or another process created it
             _remove_new_database(db)
             if isinstance(e, click.ClickException):
                 # Why said: a table an earlier statement made is gone with the file, and the error named only the
@@ -1051,12 +1072,14 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                 e.message += (f" The database {db!r} did not exist before this run and is removed again, with what "
                               "the statements before the failing one wrote to it: run the SQL again once it works.")
         raise
-    if created:
+    if creation.ours:
         click.echo(f"note: created the database {db!r}.", err=True)
 
 
-def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool) -> None:
-    with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create) as con:
+def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
+             creation: _Creation) -> None:
+    with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
+               creation=creation if create else None) as con:
         statements = con.extract_statements(text)
         if not statements:
             raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
@@ -1378,10 +1401,10 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
             f"e.g. {str(Path(path) / 'tx_ae.onnx')!r}."
         )
-    new_db = db != ":memory:" and not Path(db).exists()
+    creation = _Creation()
     stored = False
     try:
-        with _open(db, create=True) as con, _notes():
+        with _open(db, create=True, creation=creation) as con, _notes():
             exported = api.read_onnx_file(Path(path)).ref
             target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
@@ -1393,7 +1416,7 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
             # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
             click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
-        if new_db and not stored:  # as train: a refused file must not leave an empty database behind
+        if creation.ours and not stored:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
         raise
 

@@ -87,6 +87,7 @@ class ServerConfig:
     password: str | None = None
     read_write: bool = False
     snapshot: bool = False
+    wait: float = 0.0  # seconds to retry while another process holds the file (ad-duckdb --wait)
 
 
 def is_loopback(host: str) -> bool:
@@ -146,7 +147,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         self._lock = threading.Lock()
         self._clients: dict[tuple[int, int], tuple[socket.socket, Session]] = {}
         self._pids = iter(range(1000, 2**31))
-        self.backend = self._open_backend()
+        self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
         super().__init__((config.host, config.port), Handler)
@@ -170,25 +171,46 @@ class PGServer(socketserver.ThreadingTCPServer):
                     except duckdb.Error:
                         pass  # the session ended meanwhile and closed its cursor
 
-    def _open_backend(self) -> Backend:
+    def _open_backend(self, wait: float | None = None) -> Backend:
+        """The served database; at start-up (``wait`` given), retried for up to ``wait`` seconds while another
+        process holds the file.
+
+        Why wait: a server started right after the nightly retrain (`ad-duckdb --wait 600 serve ...`) failed at once
+        while the training still held the file, though --wait says it retries.
+        """
         cfg = self.config
-        try:
-            if cfg.snapshot:
-                path, folder = take_snapshot(cfg.database)
-                return Backend(path, read_write=False, snapshot_dir=folder)
-            return Backend(cfg.database, read_write=cfg.read_write)
-        except duckdb.IOException as e:
-            if "lock" in str(e).lower():
-                # Why two texts: with --snapshot the copy itself needs a moment without a writer; advising
-                # --snapshot to someone using it sends them in a circle
-                fix = ("--snapshot copies the file only while no process writes it: wait for the training / dbt run "
-                       "to finish, then start the server again, or send a running one SIGHUP again"
-                       if cfg.snapshot else
-                       "wait for the training / dbt run to finish, or serve a copy with --snapshot")
-                raise click.ClickException(
-                    f"Cannot open {cfg.database!r}: another process has it open for writing ({e}). DuckDB allows "
-                    f"one writing process per file: {fix}.") from e
-            raise
+        deadline = time.monotonic() + (wait or 0)
+        while True:
+            try:
+                if cfg.snapshot:
+                    path, folder = take_snapshot(cfg.database)
+                    return Backend(path, read_write=False, snapshot_dir=folder)
+                return Backend(cfg.database, read_write=cfg.read_write)
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower():
+                    raise
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._locked(e, wait) from e
+                time.sleep(min(0.5, left))
+
+    def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
+        """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""
+        # Why two texts: with --snapshot the copy itself needs a moment without a writer; advising
+        # --snapshot to someone using it sends them in a circle
+        fix = ("--snapshot copies the file only while no process writes it: wait for the training / dbt run "
+               "to finish, then start the server again, or send a running one SIGHUP again"
+               if self.config.snapshot else
+               "wait for the training / dbt run to finish, or serve a copy with --snapshot")
+        how = ("" if wait is None else f" (waited {wait:g}s with --wait)" if wait else
+               " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
+        err = click.ClickException(
+            f"Cannot open {self.config.database!r}: another process has it open for writing ({e}). DuckDB allows "
+            f"one writing process per file: {fix}.{how}")
+        from .cli import EXIT_LOCKED  # imported here: cli imports this module
+
+        err.exit_code = EXIT_LOCKED  # as every other command's locked file: a script retries it later
+        return err
 
     def reload(self) -> str:
         """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""
@@ -879,7 +901,8 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
       psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
     """
     logging.basicConfig(level=logging.WARNING, format="ad-duckdb serve: %(message)s", stream=sys.stderr)
-    config = ServerConfig(db, host, port, password or None, read_write, snapshot)
+    wait = float(click.get_current_context().find_root().params.get("wait") or 0)
+    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait)
 
     def ready(server: PGServer) -> None:
         h, p = server.server_address[:2]

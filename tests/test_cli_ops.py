@@ -342,6 +342,86 @@ def test_wait_retries_while_another_process_holds_the_file(model_db: str, tmp_pa
         holder.communicate()
 
 
+def test_serve_waits_for_a_held_file_with_wait_and_exits_4_without(model_db: str, tmp_path: Path) -> None:
+    # Before: `ad-duckdb --wait 600 serve DB`, started right after the nightly retrain, failed at once while the
+    # training still held the file (serve ignored --wait), and with exit code 1, not the locked file's 4.
+    import signal
+
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "4"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        quick = cli_process("serve", str(path), "--port", "0")
+        assert quick.returncode == 4 and "another process has it open" in quick.stderr, quick.stderr
+        assert "--wait SECONDS serve" in quick.stderr, quick.stderr
+        proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "serve", str(path), "--port",
+                                 "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith("serving") and "tx_ae@1" in line, (line, proc.stderr)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        holder.kill()
+        holder.communicate()
+
+
+CREATE_AND_HOLD = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); c.execute('CREATE TABLE kept AS SELECT 42 AS x'); "
+                   "print('HELD', flush=True); time.sleep(float(sys.argv[2])); c.close()")
+
+
+@pytest.mark.parametrize("wait", [[], ["--wait", "60"]], ids=["locked", "waited"])
+@pytest.mark.parametrize("command", ["train", "sql", "import"])
+def test_a_new_database_another_process_created_meanwhile_is_never_removed(
+        command: str, wait: list[str], model_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: train, import and sql --write decided "the database is new" when the command started, and removed the
+    # file when the command failed. Two nightly jobs started at once on a new file: the one that lost the lock (at
+    # once, or after --wait, then failing on its own source) deleted the file the other had created, with its model
+    # (the other even printed "stored ..." into a file already gone).
+    from ad_duckdb import api
+
+    path = tmp_path / "new.duckdb"
+    onnx_bad = tmp_path / "bad.onnx"
+    onnx_bad.write_bytes(b"not a model")
+    args = {"train": ["train", str(path), "m", "no_such_table", "-f", "x", "--quiet"],
+            "sql": ["sql", "--write", str(path), "SELECT * FROM no_such_table"],
+            "import": ["import", str(path), str(onnx_bad)]}[command]
+    real_connect = api.connect
+    holders: list[subprocess.Popen[str]] = []
+
+    def connect_once_another_process_created_it(*a: object, **k: object) -> object:
+        # the other job creates the file between this command's start and its open, and holds it for 3 s
+        if not holders:
+            holders.append(subprocess.Popen([sys.executable, "-c", CREATE_AND_HOLD, str(path), "3"],
+                                            stdout=subprocess.PIPE, text=True))
+            assert holders[0].stdout is not None and holders[0].stdout.readline().strip() == "HELD"
+        return real_connect(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api, "connect", connect_once_another_process_created_it)
+    try:
+        rc, _, err = invoke(*wait, *args)
+        # locked at once (4); after the wait, the command's own error: no source (6), not a model file (8)
+        assert rc == (4 if not wait else 8 if command == "import" else 6), err
+        assert "removed again" not in err, err
+        holders[0].wait(timeout=60)
+    finally:
+        for h in holders:
+            h.kill()
+            h.communicate()
+    monkeypatch.undo()
+    assert path.exists(), "the other process's new database was removed"
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT x FROM kept").fetchall() == [(42,)]
+    finally:
+        con.close()
+
+
 def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:
     # Before: a nightly `score --into tx_scores --replace` after a failed upstream load emptied the scores table
     # with only "wrote 0 scored rows" on stdout; and the --top rows printed only as a clipped table.
