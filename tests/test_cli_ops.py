@@ -119,6 +119,32 @@ def test_exit_code_for_a_locked_file(model_db: str, tmp_path: Path) -> None:
         holder.communicate()
 
 
+def test_a_writer_locked_out_by_a_reader_is_not_told_to_open_read_only(model_db: str, tmp_path: Path) -> None:
+    # Before: the hint was "open it read-only from a process that only reads" whoever held the file, though a
+    # read-only holder (a default `ad-duckdb serve`, a BI tool) already is. DuckDB's text tells the two apart:
+    # only a read-only holder's lock adds "you would be able to open this database in read-only mode".
+    from ad_duckdb.exceptions import DatabaseLockedError
+
+    path = tmp_path / "read_held.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    said = {}
+    for holder_read_only in (True, False):
+        hold = HOLD.replace("duckdb.connect(sys.argv[1])", f"duckdb.connect(sys.argv[1], read_only={holder_read_only})")
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+            with pytest.raises(DatabaseLockedError) as e:
+                ad_duckdb.connect(str(path)).close()
+            said[holder_read_only] = str(e.value)
+        finally:
+            holder.kill()
+            holder.communicate()
+    assert "another process has it open read-only" in said[True], said[True]
+    assert "open it read-only" not in said[True] and "serve DB --snapshot" in said[True], said[True]
+    assert "-readonly" not in said[True] and "(PID " in said[True], said[True]  # DuckDB's CLI option, not ours
+    assert "open it read-only (read_only=True) from a process that only reads" in said[False], said[False]
+
+
 def _as_another_user() -> list[str]:
     """The command prefix that runs a process to which a chmod 444 file is read-only: none for an ordinary user;
     for root (which may write any file) `unshare -U`, a user namespace where root's file permissions apply as to
