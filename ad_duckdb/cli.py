@@ -496,7 +496,8 @@ def cli(wait: float) -> None:
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--max-train-rows", type=int, default=1_000_000, show_default=True,
               help="Above this many rows the network learns from a seeded sample of them (the thresholds still "
-                   "come from every row's score): memory stays that of the sample.")
+                   "come from every row's score): memory is the sample's, plus 8 bytes a source row for those scores, plus "
+                   "the table blocks DuckDB caches while it scans (up to its memory_limit).")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,
