@@ -67,6 +67,18 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
                 "writing process per file and no readers beside it: stop the other process (a server, a dbt "
                 "run, a training run), or wait for it to finish."
             )
+        # DuckDB adds "However, you would be able to open this database in read-only mode" only when the holder's
+        # lock is a reader's (measured, DuckDB 2.0): then "open it read-only" is no fix, the holder already is.
+        # Its sentence goes ("by using the -readonly parameter" is about DuckDB's own CLI); the holder's PID stays.
+        duckdb_text, by_reader = re.subn(r"\s*However, you would be able to open this database in read-only mode"
+                                         r".*?(?=\s*See also|$)", "", str(e), flags=re.S)
+        if by_reader:
+            return DatabaseLockedError(
+                f"Cannot open {database!r} for writing: another process has it open read-only ({duckdb_text}). "
+                "DuckDB allows no writing process beside reading ones: wait for the reader to finish, or stop it (a "
+                "server, a BI tool, a scoring job). A server that must keep running while you write: `ad-duckdb "
+                "serve DB --snapshot` serves a copy and leaves the file to writers (SIGHUP publishes what they wrote)."
+            )
         return DatabaseLockedError(
             f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
             "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
@@ -295,14 +307,14 @@ def train(
             train_scores = scorer.scores(X, bulk=True).astype(np.float64)
         else:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
             del X
-            train_scores = np.concatenate([np.zeros(0), *(scorer.scores(M, bulk=True).astype(np.float64)
-                                                          for M in feature_batches(cur, source, names, where))])
+            train_scores = _all_scores(scorer, cur, source, names, where, n_rows)
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),
             "parity_max_abs_diff": parity,
             "train_score_mean": float(train_scores.mean()),
-            "score_quantiles": thresholds.score_quantiles(train_scores),
+            # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
+            "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
             # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
             "train_source": source, "train_where": where,
             # a DataFrame's name in the training session, not a table: show says so beside the retrain call
@@ -313,7 +325,7 @@ def train(
             name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(train_scores),
             params=dict(p.__dict__) | {"robust": det.history_["robust"]},
             metrics=metrics, lib_versions=_lib_versions(),
-            thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text),
+            thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
         )
         if carry_thresholds:
             carried, goals = carried_thresholds(cur, name, train_scores)
@@ -396,6 +408,23 @@ def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
         return X, len(X), None
     sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed)
     return sample.rows, sample.n_read, sample.rising
+
+
+def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], where: str | None,
+                n: int) -> np.ndarray:
+    """Every row's score, read a batch at a time, into one array of the ``n`` rows the sample pass read.
+
+    Why not a list of batches concatenated: that held the scores twice (20M rows: 2 x 160 MB at the peak).
+    """
+    out = np.empty(n)
+    at = 0
+    for M in feature_batches(cur, source, names, where):
+        s = scorer.scores(M, bulk=True)
+        if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
+            out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])
+        out[at:at + len(s)] = s
+        at += len(s)
+    return out[:at]
 
 
 def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:

@@ -93,6 +93,7 @@ EXIT_NO_SOURCE = 6  # the source table, view, file or a column does not exist
 EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate on
 EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped
+EXIT_TERMINATED = 143  # SIGTERM (a scheduler's timeout, `kill`, a pod stop): 128 + SIGTERM, as for Ctrl-C
 _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
     (DatabaseUnavailableError, EXIT_NO_DATABASE),
     (DatabaseLockedError, EXIT_LOCKED),
@@ -109,7 +110,7 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_NO_SOURCE} no such source table, view, file or column;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
 {EXIT_INTEGRITY} a stored or imported model failed its integrity check;
-{EXIT_INTERRUPTED} interrupted (Ctrl-C).
+{EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop).
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 (PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
 
@@ -135,12 +136,13 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
 
 
 def _interrupted(outcome: str | None = None) -> click.ClickException:
-    """The Ctrl-C error; ``outcome``: what the command knows was or was not written (see _into_outcome)."""
+    """The Ctrl-C (or SIGTERM) error; ``outcome``: what the command knows was or was not written (_into_outcome)."""
+    by = "SIGTERM" if interrupts.stopped_by_sigterm() else "Ctrl-C"
     err = click.ClickException(
-        f"interrupted (Ctrl-C) before the command finished: {outcome}" if outcome else
-        "interrupted (Ctrl-C) before the command finished. Nothing is left half-written: each model, scores table "
+        f"interrupted ({by}) before the command finished: {outcome}" if outcome else
+        f"interrupted ({by}) before the command finished. Nothing is left half-written: each model, scores table "
         "and threshold is stored in one transaction, whole or not at all.")
-    err.exit_code = EXIT_INTERRUPTED
+    err.exit_code = EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED
     return err
 
 
@@ -222,15 +224,24 @@ def _watch_ctrl_c() -> None:
     thread waits in DuckDB without the GIL; a thread reading it interrupts the open connections and their cursors
     (``interrupts``), whose queries then fail with DuckDB's InterruptException (shown as the interrupted error,
     exit 130).
+
+    SIGTERM (Airflow's task timeout, ``kill PID``, a Kubernetes pod stop) is handled as a Ctrl-C, exit 143: by
+    default it ended the process at once, with no message and no word on what was stored. Not if it was ignored
+    when we started (``nohup``-like parents): that choice is the caller's. ``serve`` installs its own handlers.
     """
     r, w = os.pipe()
     os.set_blocking(w, False)
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupts.raise_terminated)
 
     def watch() -> None:
         while True:
-            if signal.SIGINT in os.read(r, 64):
-                interrupts.interrupt_all()
+            got = os.read(r, 64)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                if signum in got:
+                    interrupts.note(signum)
+                    interrupts.interrupt_all()
 
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 
@@ -432,7 +443,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as e:
-            if is_interrupt(e) and e.exit_code != EXIT_INTERRUPTED:  # not one that says what was written already
+            # not one that says what was written already
+            if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 raise _interrupted() from e
             raise
         except UnicodeEncodeError as e:
@@ -484,7 +496,8 @@ def cli(wait: float) -> None:
               help="Random seed: the same data, options and seed train the same model.")
 @click.option("--max-train-rows", type=int, default=1_000_000, show_default=True,
               help="Above this many rows the network learns from a seeded sample of them (the thresholds still "
-                   "come from every row's score): memory stays that of the sample.")
+                   "come from every row's score): memory is the sample's, plus 8 bytes a source row for those scores, plus "
+                   "the table blocks DuckDB caches while it scans (up to its memory_limit).")
 @click.option("--constant-columns", type=click.Choice(["error", "keep"]), default="error", show_default=True,
               help="A feature with one value in every training row: refuse it, or keep it and score any other value as outside the training range.")
 @click.option("--carry-thresholds", is_flag=True,

@@ -1,4 +1,5 @@
-"""The DuckDB connections and cursors a Ctrl-C must stop: the CLI's watcher (``cli._watch_ctrl_c``) interrupts them.
+"""The DuckDB connections and cursors a Ctrl-C (or SIGTERM) must stop: the CLI's watcher (``cli._watch_ctrl_c``)
+interrupts them; and which of the two signals stopped the command, for its message and exit code.
 
 Why cursors too: ``con.interrupt()`` stops only the query of that one connection object, and the long queries of
 the library (the scan and the ``CREATE TABLE ... AS`` of ``score --into``, the read of ``train``) run on cursors of
@@ -6,6 +7,7 @@ it (``con.cursor()``), which it does not reach; those ran on until DuckDB notice
 """
 from __future__ import annotations
 
+import signal
 import threading
 import weakref
 
@@ -36,3 +38,37 @@ def interrupt_all() -> None:
             con.interrupt()
         except duckdb.Error:
             pass  # closed meanwhile: nothing of it to stop
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's timeout, ``kill PID``, a Kubernetes pod stop), raised where Ctrl-C raises
+    KeyboardInterrupt.
+
+    Why a KeyboardInterrupt: every path that rolls back and reports a Ctrl-C (``store``'s transactions,
+    ``exceptions.is_interrupt``) then does the same for SIGTERM, which otherwise ended the process at once, silently.
+    """
+
+
+_TERMINATING = threading.Event()
+received: int | None = None  # the stopping signal that arrived first (SIGINT or SIGTERM); None: none yet
+
+
+def note(signum: int) -> None:
+    """Remember the first stopping signal: a SIGTERM after a Ctrl-C (or the reverse) does not change what is said."""
+    global received
+    if received is None:
+        received = signum
+
+
+def raise_terminated(signum: int, _frame: object) -> None:
+    """SIGTERM's handler in the main thread: raise ``Terminated``, once. Why once: a second SIGTERM while the first
+    one's rollback runs would break off that cleanup, and the process is stopping already."""
+    note(signum)
+    if not _TERMINATING.is_set():
+        _TERMINATING.set()
+        raise Terminated
+
+
+def stopped_by_sigterm() -> bool:
+    """Whether SIGTERM, not a Ctrl-C, stopped the command."""
+    return received == signal.SIGTERM

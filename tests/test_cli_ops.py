@@ -119,6 +119,32 @@ def test_exit_code_for_a_locked_file(model_db: str, tmp_path: Path) -> None:
         holder.communicate()
 
 
+def test_a_writer_locked_out_by_a_reader_is_not_told_to_open_read_only(model_db: str, tmp_path: Path) -> None:
+    # Before: the hint was "open it read-only from a process that only reads" whoever held the file, though a
+    # read-only holder (a default `ad-duckdb serve`, a BI tool) already is. DuckDB's text tells the two apart:
+    # only a read-only holder's lock adds "you would be able to open this database in read-only mode".
+    from ad_duckdb.exceptions import DatabaseLockedError
+
+    path = tmp_path / "read_held.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    said = {}
+    for holder_read_only in (True, False):
+        hold = HOLD.replace("duckdb.connect(sys.argv[1])", f"duckdb.connect(sys.argv[1], read_only={holder_read_only})")
+        holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+            with pytest.raises(DatabaseLockedError) as e:
+                ad_duckdb.connect(str(path)).close()
+            said[holder_read_only] = str(e.value)
+        finally:
+            holder.kill()
+            holder.communicate()
+    assert "another process has it open read-only" in said[True], said[True]
+    assert "open it read-only" not in said[True] and "serve DB --snapshot" in said[True], said[True]
+    assert "-readonly" not in said[True] and "(PID " in said[True], said[True]  # DuckDB's CLI option, not ours
+    assert "open it read-only (read_only=True) from a process that only reads" in said[False], said[False]
+
+
 def _as_another_user() -> list[str]:
     """The command prefix that runs a process to which a chmod 444 file is read-only: none for an ordinary user;
     for root (which may write any file) `unshare -U`, a user namespace where root's file permissions apply as to
@@ -530,10 +556,10 @@ def _ctrl_c_able(args: list[str]) -> subprocess.Popen[bytes]:
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
-def _interrupt_after(args: list[str], stream: str, pattern: str | None = None,
-                     busy_seconds: float = 0.0) -> subprocess.CompletedProcess[str]:
-    """Run the command, send it SIGINT (Ctrl-C) once ``pattern`` appeared on ``stream`` (or, for a command that
-    prints nothing first, once it has spent ``busy_seconds`` of CPU time), and wait for it to end."""
+def _interrupt_after(args: list[str], stream: str, pattern: str | None = None, busy_seconds: float = 0.0,
+                     sig: int | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command, send it ``sig`` (default SIGINT, Ctrl-C) once ``pattern`` appeared on ``stream`` (or, for a
+    command that prints nothing first, once it has spent ``busy_seconds`` of CPU time), and wait for it to end."""
     import re
     import signal
     import time
@@ -555,7 +581,7 @@ def _interrupt_after(args: list[str], stream: str, pattern: str | None = None,
             if (int(fields[11]) + int(fields[12])) / ticks > busy_seconds:  # utime + stime
                 break
             time.sleep(0.2)
-        p.send_signal(signal.SIGINT)
+        p.send_signal(signal.SIGINT if sig is None else sig)
         out, err = p.communicate(timeout=60)
     finally:
         if p.poll() is None:
@@ -565,10 +591,10 @@ def _interrupt_after(args: list[str], stream: str, pattern: str | None = None,
                                        + err.decode())
 
 
-def _one_interrupted_line(what: str, p: subprocess.CompletedProcess[str]) -> None:
-    assert p.returncode == 130, (what, p.returncode, p.stderr)
+def _one_interrupted_line(what: str, p: subprocess.CompletedProcess[str], by: str = "Ctrl-C") -> None:
+    assert p.returncode == {"Ctrl-C": 130, "SIGTERM": 143}[by], (what, p.returncode, p.stderr)
     assert "Traceback" not in p.stderr and "Aborted!" not in p.stderr, (what, p.stderr)
-    assert p.stderr.strip().splitlines()[-1].startswith("Error: interrupted (Ctrl-C)"), (what, p.stderr)
+    assert p.stderr.strip().splitlines()[-1].startswith(f"Error: interrupted ({by})"), (what, p.stderr)
 
 
 def test_ctrl_c_in_training_exits_130_with_one_line_and_stores_nothing(model_db: str, tmp_path: Path) -> None:
@@ -693,6 +719,48 @@ def test_ctrl_c_while_training_reads_its_source_is_an_interruption_not_bad_input
     con = ad_duckdb.connect(str(path), read_only=True)
     try:
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx_ae"]
+    finally:
+        con.close()
+
+
+def test_sigterm_in_training_exits_143_with_one_line_and_stores_nothing(model_db: str, tmp_path: Path) -> None:
+    # Before: SIGTERM (Airflow's task timeout, `kill PID`, a Kubernetes pod stop) ended the process at once, with no
+    # message and exit -15, so a job log did not say whether a model was stored.
+    import signal
+
+    path = tmp_path / "term.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    p = _interrupt_after(["train", str(path), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--epochs",
+                          "1000000"], "stderr", r"training tx_ae: 0/\d{6,} steps\n", sig=signal.SIGTERM)
+    _one_interrupted_line("training", p, by="SIGTERM")
+    assert "Nothing is left half-written" in p.stderr, p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert [(m["name"], m["version"]) for m in ad_duckdb.list_models(con)] == [("tx_ae", 1)]
+        assert ad_duckdb.load_model(con, "tx_ae").version == 1
+    finally:
+        con.close()
+
+
+def test_sigterm_stops_the_running_query_of_score_into_and_sql_write(model_db: str, tmp_path: Path) -> None:
+    # SIGTERM mid-query: the query is stopped (as for Ctrl-C, by the watcher), the old table kept, and said so.
+    import signal
+
+    path = tmp_path / "term_into.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    assert CliRunner().invoke(cli, ["score", str(path), "tx_ae", "transactions", "--into", "s"]).exit_code == 0
+    endless = "SELECT r AS count, r AS amount FROM range(100000000000) t(r)"
+    p = _interrupt_after(["score", str(path), "tx_ae", endless, "--into", "s", "--replace"], "stderr",
+                         busy_seconds=5.0, sig=signal.SIGTERM)
+    _one_interrupted_line("score --into", p, by="SIGTERM")
+    assert "s was not changed" in p.stderr.strip().splitlines()[-1], p.stderr
+    p = _interrupt_after(["sql", str(path), "--write", f"CREATE TABLE w AS {endless}"], "stderr", busy_seconds=5.0,
+                         sig=signal.SIGTERM)
+    _one_interrupted_line("sql --write", p, by="SIGTERM")
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(anomaly_score) FROM s").fetchall() == [(1500, 1500)]
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'w'").fetchall() == [(0,)]
     finally:
         con.close()
 
