@@ -93,6 +93,7 @@ class Series:
     untimed: int             # rows without a time on the axis (NULL or ±infinity), not drawn
     anomalies: int           # labelled anomalies among the drawn rows
     per: str                 # what a point stands for, for the legend: "" (a row), " per day", " at each ts", ...
+    utc: bool = False        # the times are the instants of a TIMESTAMP WITH TIME ZONE, in UTC
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
@@ -104,10 +105,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
     # below goes by it, not by the column (an infinite time was drawn at 1970, or folded into the last bucket).
-    t_us_sql = f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
     src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
     cur = pysource.cursor(con, source)
     try:
+        utc = _zoned(cur, src, time)
+        # A zoned time as its instant: cast to TIMESTAMP it is the wall-clock time of the zone of the machine drawing
+        # it, where the clocks going back put an hour of readings on the hour before it.
+        t_us_sql = f"epoch_us({quote_ident(time)})" if utc else f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
         lo, hi, n, total, distinct, sql_type = cur.execute(
             f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*), "
             f"approx_count_distinct({t_us_sql}), any_value(typeof({quote_ident(time)})) FROM {source_sql(src)}"
@@ -163,7 +167,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             cur.close()
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
-                  untimed=int(total) - int(n), anomalies=anomalies, per=per)
+                  untimed=int(total) - int(n), anomalies=anomalies, per=per, utc=utc)
+
+
+def _zoned(cur: duckdb.DuckDBPyConnection, src: str, time: str) -> bool:
+    """``time`` of ``src`` is a TIMESTAMP WITH TIME ZONE (any precision)."""
+    description = cur.execute(f"SELECT {quote_ident(time)} FROM {source_sql(src)} LIMIT 0").description or []
+    return "WITH TIME ZONE" in str(description[0][1]).upper() if description else False
 
 
 def _duration(us: int) -> str:
@@ -225,7 +235,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
     untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
-    ax.set(xlabel=_short(time), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
+    ax.set(xlabel=_short(time) + (" (UTC)" if s.utc else ""), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
