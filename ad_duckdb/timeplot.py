@@ -38,6 +38,8 @@ RAW_ROWS = 5000
 BUCKETS = 600
 # Flagged points are marked only while they are at most this share of the points drawn.
 MARK_AT_MOST = 0.5
+# The line breaks where the time to the next point is over this many times the usual one (a gap without rows).
+GAP_STEPS = 10
 _DAY_US = 86_400_000_000
 
 
@@ -199,9 +201,15 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
     if s.labelled.any():
         _shade(ax, s)
-    ax.plot(s.t, top, lw=0.8, color="C0", marker=marker, label=f"highest score{per}" if per else "anomaly score")
-    if s.median is not None:
-        ax.plot(s.t, s.median, lw=0.6, color="C7", marker=marker, label=f"median score{per}")
+    t_drawn, (top_drawn, med_drawn), lone, gaps, over = _broken_at_gaps(s.t, top, s.median)
+    # a lone point between two gaps is a line of one vertex, not drawn: it gets a dot
+    dots: dict[str, Any] = {"marker": marker} if marker or not lone else {"marker": ".", "markevery": lone}
+    ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
+    if med_drawn is not None:
+        ax.plot(t_drawn, med_drawn, lw=0.6, color="C7", **dots, label=f"median score{per}")
+    if gaps:
+        ax.plot([], [], ls="none", label=f"line broken at {gaps} {'gap' if gaps == 1 else 'gaps'} of over {over} "
+                                         "without rows")
     vals = np.log10(finite) if use_log else finite
     on_axis = set(_on_axis(vals, thresholds, use_log).values())
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
@@ -241,6 +249,32 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     fig.tight_layout()
     return fig
+
+
+def _broken_at_gaps(t: np.ndarray, *ys: np.ndarray | None
+                    ) -> tuple[np.ndarray, list[np.ndarray | None], list[int], int, str]:
+    """``t`` and each of ``ys`` with a NaN point inserted in each gap over ``GAP_STEPS`` times the median step
+    between points, where matplotlib breaks the line; the indices of points alone between two breaks; the number of
+    gaps and the gap length in words.
+
+    Why: a sensor that stopped reporting for two days was drawn as a straight ramp from the score before the gap to
+    the one after, which reads as two days of rising scores with no reading in them."""
+    tt = t.astype(np.int64)
+    if tt.size < 3:
+        return t, list(ys), [], 0, ""
+    step = np.diff(tt)
+    typical = float(np.median(step))
+    at = np.nonzero(step > GAP_STEPS * typical)[0] if typical > 0 else np.array([], dtype=np.int64)
+    if not at.size:
+        return t, list(ys), [], 0, ""
+    mid = (tt[at] + tt[at + 1]) // 2
+    t_out = np.insert(tt, at + 1, mid).astype("datetime64[us]")
+    ys_out = [None if y is None else np.insert(np.asarray(y, dtype=np.float64), at + 1, np.nan) for y in ys]
+    finite = np.ones(t_out.size, dtype=bool)
+    finite[at + 1 + np.arange(at.size)] = False
+    before, after = np.r_[False, finite[:-1]], np.r_[finite[1:], False]
+    lone = [int(i) for i in np.nonzero(finite & ~before & ~after)[0]]
+    return t_out, ys_out, lone, int(at.size), _duration(int(GAP_STEPS * typical))
 
 
 def _shade(ax: Any, s: Series) -> None:

@@ -335,3 +335,32 @@ def test_zoned_times_are_drawn_at_their_instants_in_utc_across_a_daylight_saving
         assert s.t.size == timeplot.BUCKETS and np.all(np.diff(t) == width)
         assert first <= s.t[0] < first + np.timedelta64(width, "us") and s.t[-1] <= last
     assert fig.axes[0].get_xlabel() == "ts (UTC)"
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_a_gap_without_readings_breaks_the_line_instead_of_drawing_a_ramp_across_it(db: str, raw: bool) -> None:
+    """NAB's rogue_agent_key_hold stops reporting for up to 45 hours at a time: the line joined the readings on each
+    side, a ramp from a low score to a high one that looked like a day of rising scores with no reading in it. The
+    line breaks at a gap over 10 steps (the legend says how many), and a lone reading between two gaps keeps a dot."""
+    src, unit, at = ("readings", "MINUTE", 2000) if raw else ("big", "SECOND", 100000)
+    q = (f"SELECT ts + CASE WHEN i >= {at} THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END "
+         f"+ CASE WHEN i > {at} THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END AS ts, pressure, temperature "
+         f"FROM (SELECT row_number() OVER (ORDER BY ts) - 1 AS i, * FROM {src})")
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        s = timeplot.series(con, lm, q, "ts")
+        fig = timeplot.figure(s, lm.ref, lm.thresholds, src, "ts")
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    for line in ax.lines[:1 if raw else 2]:
+        x = np.asarray(line.get_xdata()).astype("datetime64[us]").astype(np.int64)
+        y = np.asarray(line.get_ydata(), dtype=np.float64)
+        assert np.isfinite(y).sum() == s.t.size  # every point still drawn
+        joined = np.isfinite(y[1:]) & np.isfinite(y[:-1])
+        assert np.diff(x)[joined].max() < 86_400_000_000  # no segment spans the two days without readings
+        # the reading alone between the two gaps: a dot, as a line of one vertex is not drawn
+        lone = np.nonzero(np.isfinite(y) & ~np.r_[False, joined] & ~np.r_[joined, False])[0].tolist()
+        assert len(lone) == 1 and list(line.get_markevery()) == lone
+    assert any(t.startswith("line broken at 2 gaps of over ") for t in ax.get_legend_handles_labels()[1])
