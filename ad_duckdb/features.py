@@ -284,14 +284,28 @@ def is_point_in_time(sql_type: str) -> bool:
     return t == "DATE" or t.startswith("TIMESTAMP")
 
 
-def _cycle_expr(column: str, sql_type: str) -> str:
-    """What repeats in a DATE (its day of the week) or a TIMESTAMP (its hour of the day), ``column`` quoted."""
+def _cycle_expr(column: str, sql_type: str, cur: object = None) -> str:
+    """What repeats in a DATE (its day of the week) or a TIMESTAMP (its hour of the day), ``column`` quoted; a
+    TIMESTAMP WITH TIME ZONE read in the zone of ``cur``'s session, named in the expression.
+
+    Why named: hour() of a zoned timestamp is the hour in the zone of whichever session runs it, so a model trained
+    on a server in New York and scored from a notebook in Berlin read every row's hour 6 hours off."""
     if sql_type.strip().upper() == "DATE":
         return f"dayofweek({column})"
+    if "WITH TIME ZONE" in sql_type.upper():
+        column = f"timezone({quote_literal(_session_zone(cur))}, {column})"
     return f"hour({column}) + minute({column}) / 60"
 
 
-def _point_in_time_error(column: str, sql_type: str, source: str) -> BadInputError:
+def _session_zone(cur: object) -> str:
+    """The TimeZone setting of ``cur``'s session (UTC without one to ask)."""
+    try:
+        return str(cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])  # type: ignore[attr-defined]
+    except Exception:  # no cursor, or one that cannot run a query now: a fixed zone still reads the same everywhere
+        return "UTC"
+
+
+def _point_in_time_error(column: str, sql_type: str, source: str, cur: object = None) -> BadInputError:
     """A DATE or TIMESTAMP named as a feature: not the epoch() query the other date types get.
 
     Why: epoch seconds rise with time, so a model trained on them scores every later row as out of its training
@@ -299,7 +313,7 @@ def _point_in_time_error(column: str, sql_type: str, source: str) -> BadInputErr
     against 42% without). What repeats is the time of day, or the day of the week."""
     c = quote_ident(column)
     src = _from_item(source)
-    expr = _cycle_expr(c, sql_type)
+    expr = _cycle_expr(c, sql_type, cur)
     if sql_type.strip().upper() == "DATE":
         what, cycle, span = "its day of the week, 0 for Sunday", "weekly", "whole weeks"
     else:
@@ -364,7 +378,7 @@ def choose_columns(
             if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
                 raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
             if is_point_in_time(hit[1]):
-                raise _point_in_time_error(hit[0], hit[1], source)
+                raise _point_in_time_error(hit[0], hit[1], source, cur)
             query = as_number_query(hit[0], hit[1], source)
             if query:  # the whole query, so the column keeps its name and scoring takes the same expression
                 raise BadInputError(
@@ -714,7 +728,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
             c = quote_ident(n)
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
             expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
-                    else _cycle_expr(c, t) if is_point_in_time(t) else str(as_number_expr(c, t)))
+                    else _cycle_expr(c, t, cur) if is_point_in_time(t) else str(as_number_expr(c, t)))
             chosen[kind] = f"{expr} AS {c}"
             time_type = t if kind == "time" else time_type
     if not chosen:

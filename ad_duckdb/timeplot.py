@@ -38,6 +38,8 @@ RAW_ROWS = 5000
 BUCKETS = 600
 # Flagged points are marked only while they are at most this share of the points drawn.
 MARK_AT_MOST = 0.5
+# The line breaks where the time to the next point is over this many times the usual one (a gap without rows).
+GAP_STEPS = 10
 _DAY_US = 86_400_000_000
 
 
@@ -93,6 +95,7 @@ class Series:
     untimed: int             # rows without a time on the axis (NULL or ±infinity), not drawn
     anomalies: int           # labelled anomalies among the drawn rows
     per: str                 # what a point stands for, for the legend: "" (a row), " per day", " at each ts", ...
+    utc: bool = False        # the times are the instants of a TIMESTAMP WITH TIME ZONE, in UTC
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
@@ -104,10 +107,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
     # below goes by it, not by the column (an infinite time was drawn at 1970, or folded into the last bucket).
-    t_us_sql = f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
     src = f"SELECT * FROM {source_sql(source)}{where_sql(where)}" if where else source
     cur = pysource.cursor(con, source)
     try:
+        utc = _zoned(cur, src, time)
+        # A zoned time as its instant: cast to TIMESTAMP it is the wall-clock time of the zone of the machine drawing
+        # it, where the clocks going back put an hour of readings on the hour before it.
+        t_us_sql = f"epoch_us({quote_ident(time)})" if utc else f"epoch_us(CAST({quote_ident(time)} AS TIMESTAMP))"
         lo, hi, n, total, distinct, sql_type = cur.execute(
             f"SELECT min({t_us_sql}), max({t_us_sql}), count({t_us_sql}), count(*), "
             f"approx_count_distinct({t_us_sql}), any_value(typeof({quote_ident(time)})) FROM {source_sql(src)}"
@@ -163,7 +169,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             cur.close()
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
-                  untimed=int(total) - int(n), anomalies=anomalies, per=per)
+                  untimed=int(total) - int(n), anomalies=anomalies, per=per, utc=utc)
+
+
+def _zoned(cur: duckdb.DuckDBPyConnection, src: str, time: str) -> bool:
+    """``time`` of ``src`` is a TIMESTAMP WITH TIME ZONE (any precision)."""
+    description = cur.execute(f"SELECT {quote_ident(time)} FROM {source_sql(src)} LIMIT 0").description or []
+    return "WITH TIME ZONE" in str(description[0][1]).upper() if description else False
 
 
 def _duration(us: int) -> str:
@@ -189,9 +201,15 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
     if s.labelled.any():
         _shade(ax, s)
-    ax.plot(s.t, top, lw=0.8, color="C0", marker=marker, label=f"highest score{per}" if per else "anomaly score")
-    if s.median is not None:
-        ax.plot(s.t, s.median, lw=0.6, color="C7", marker=marker, label=f"median score{per}")
+    t_drawn, (top_drawn, med_drawn), lone, gaps, over = _broken_at_gaps(s.t, top, s.median)
+    # a lone point between two gaps is a line of one vertex, not drawn: it gets a dot
+    dots: dict[str, Any] = {"marker": marker} if marker or not lone else {"marker": ".", "markevery": lone}
+    ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
+    if med_drawn is not None:
+        ax.plot(t_drawn, med_drawn, lw=0.6, color="C7", **dots, label=f"median score{per}")
+    if gaps:
+        ax.plot([], [], ls="none", label=f"line broken at {gaps} {'gap' if gaps == 1 else 'gaps'} of over {over} "
+                                         "without rows")
     vals = np.log10(finite) if use_log else finite
     on_axis = set(_on_axis(vals, thresholds, use_log).values())
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
@@ -225,12 +243,38 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
     untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
-    ax.set(xlabel=_short(time), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
+    ax.set(xlabel=_short(time) + (" (UTC)" if s.utc else ""), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     fig.tight_layout()
     return fig
+
+
+def _broken_at_gaps(t: np.ndarray, *ys: np.ndarray | None
+                    ) -> tuple[np.ndarray, list[np.ndarray | None], list[int], int, str]:
+    """``t`` and each of ``ys`` with a NaN point inserted in each gap over ``GAP_STEPS`` times the median step
+    between points, where matplotlib breaks the line; the indices of points alone between two breaks; the number of
+    gaps and the gap length in words.
+
+    Why: a sensor that stopped reporting for two days was drawn as a straight ramp from the score before the gap to
+    the one after, which reads as two days of rising scores with no reading in them."""
+    tt = t.astype(np.int64)
+    if tt.size < 3:
+        return t, list(ys), [], 0, ""
+    step = np.diff(tt)
+    typical = float(np.median(step))
+    at = np.nonzero(step > GAP_STEPS * typical)[0] if typical > 0 else np.array([], dtype=np.int64)
+    if not at.size:
+        return t, list(ys), [], 0, ""
+    mid = (tt[at] + tt[at + 1]) // 2
+    t_out = np.insert(tt, at + 1, mid).astype("datetime64[us]")
+    ys_out = [None if y is None else np.insert(np.asarray(y, dtype=np.float64), at + 1, np.nan) for y in ys]
+    finite = np.ones(t_out.size, dtype=bool)
+    finite[at + 1 + np.arange(at.size)] = False
+    before, after = np.r_[False, finite[:-1]], np.r_[finite[1:], False]
+    lone = [int(i) for i in np.nonzero(finite & ~before & ~after)[0]]
+    return t_out, ys_out, lone, int(at.size), _duration(int(GAP_STEPS * typical))
 
 
 def _shade(ax: Any, s: Series) -> None:

@@ -934,7 +934,10 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         text = next(str(w.message) for w in got if "non-numeric" in str(w.message))
         query = re.search(r"e\.g\. (SELECT .* FROM \"t\")$", text).group(1)  # last, to copy as it stands
         # a timestamp as its hour of the day, not epoch seconds, which rise with time (every later row out of range)
-        assert query == ('SELECT * REPLACE ("refund"::INTEGER AS "refund", hour("at") + minute("at") / 60 AS "at", '
+        # in the zone of the session that trained, named: hour() of a TIMESTAMPTZ is the hour in each session's zone
+        zone = con.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+        at = f"timezone('{zone}', \"at\")"
+        assert query == (f'SELECT * REPLACE ("refund"::INTEGER AS "refund", hour({at}) + minute({at}) / 60 AS "at", '
                          'count(*) OVER (PARTITION BY "mood") / count(*) OVER () AS "mood") FROM "t"'), text
         assert "a BOOLEAN becomes 1 or 0" in text and "a timestamp becomes its hour of the day" in text
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"columns 'is_fraud' \(BOOLEAN\), 'u' \(UUID\) of"):
@@ -1020,5 +1023,30 @@ def test_suggested_sql_quotes_a_column_named_like_a_keyword() -> None:
             con.execute("SELECT anomaly_score('kw', \"order\", st) FROM t").fetchall()
         assert 'STRUCT("select" DOUBLE)' in str(e.value) and 'col."select" picks' in str(e.value), str(e.value)
         assert con.execute('SELECT count(st."select") FROM t').fetchall() == [(300,)]
+    finally:
+        con.close()
+
+
+def test_a_zoned_timestamp_suggested_as_its_hour_names_the_zone_so_every_session_reads_the_same_hour() -> None:
+    """hour(ts) of a TIMESTAMP WITH TIME ZONE is the hour in the session's zone: trained from the command line on a
+    server in New York and scored from a notebook in Berlin, every row's hour moved by 6 and the scores with it,
+    silently. The suggested expression names the zone the training session read it in."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("SET GLOBAL TimeZone = 'America/New_York'")
+        con.execute("CREATE TABLE t AS SELECT TIMESTAMPTZ '2024-01-01 00:00:00+00' + INTERVAL (range) MINUTE AS at, "
+                    "(range * 7919 % 1000)::DOUBLE AS amount FROM range(300)")
+        with pytest.raises(ad_duckdb.BadInputError) as got:
+            ad_duckdb.train(con, "m", "t", features=["amount", "at"], **FAST)
+        expr = "hour(timezone('America/New_York', \"at\")) + minute(timezone('America/New_York', \"at\")) / 60"
+        assert f"score with the same expression: {expr}." in str(got.value)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as notes:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        assert f"SELECT * REPLACE ({expr} AS \"at\") FROM \"t\"" in "".join(str(w.message) for w in notes)
+        hours = []
+        for zone in ("America/New_York", "Europe/Berlin"):
+            con.execute(f"SET TimeZone = '{zone}'")
+            hours.append(con.execute(f"SELECT list(h ORDER BY \"at\") FROM (SELECT \"at\", {expr} AS h FROM t)").fetchall()[0][0])
+        assert hours[0] == hours[1] and hours[0][0] == 19
     finally:
         con.close()

@@ -303,3 +303,64 @@ def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path
 
     assert num2date(x0).strftime("%H:%M:%S") == "13:59:30" and num2date(x1).strftime("%H:%M:%S") == "14:20:30"
     assert np.asarray(ax.lines[0].get_xdata())[0] == np.datetime64("2024-03-02T00:00:00")  # the filter kept
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_zoned_times_are_drawn_at_their_instants_in_utc_across_a_daylight_saving_change(db: str, raw: bool) -> None:
+    """A TIMESTAMP WITH TIME ZONE was drawn at its wall-clock time in the zone of the machine drawing it: where the
+    clocks went back (New York, 2024-11-03 06:00 UTC), an hour of readings fell on the hour before it, the line
+    zigzagging between the two, and a plot drawn on another machine put every reading elsewhere. Its instants, in UTC
+    (the axis says so), are the same everywhere and one per reading."""
+    src = "readings" if raw else "big"
+    unit = "MINUTE" if raw else "SECOND"
+    q = (f"SELECT TIMESTAMPTZ '2024-11-03 04:00:00+00' + INTERVAL (row_number() OVER (ORDER BY ts) - 1) {unit} "
+         f"AS ts, pressure, temperature FROM {src}")
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        con.execute("SET GLOBAL TimeZone = 'America/New_York'")  # the zone of a machine in New York, for every cursor
+        total = con.execute(f"SELECT count(*) FROM {src}").fetchall()[0][0]
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        s = timeplot.series(con, lm, q, "ts")
+        fig = timeplot.figure(s, lm.ref, lm.thresholds, "readings", "ts")
+    finally:
+        con.execute("SET GLOBAL TimeZone = 'UTC'")
+        con.close()
+    first = np.datetime64("2024-11-03T04:00:00", "us")
+    last = first + np.timedelta64(total - 1, "m" if raw else "s")
+    t = s.t.astype(np.int64)
+    if raw:
+        assert s.t.size == total and s.t[0] == first and np.all(np.diff(t) == 60_000_000)
+    else:
+        width = -(-(int((last - first) / np.timedelta64(1, "us")) + 1) // timeplot.BUCKETS)
+        assert s.t.size == timeplot.BUCKETS and np.all(np.diff(t) == width)
+        assert first <= s.t[0] < first + np.timedelta64(width, "us") and s.t[-1] <= last
+    assert fig.axes[0].get_xlabel() == "ts (UTC)"
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_a_gap_without_readings_breaks_the_line_instead_of_drawing_a_ramp_across_it(db: str, raw: bool) -> None:
+    """NAB's rogue_agent_key_hold stops reporting for up to 45 hours at a time: the line joined the readings on each
+    side, a ramp from a low score to a high one that looked like a day of rising scores with no reading in it. The
+    line breaks at a gap over 10 steps (the legend says how many), and a lone reading between two gaps keeps a dot."""
+    src, unit, at = ("readings", "MINUTE", 2000) if raw else ("big", "SECOND", 100000)
+    q = (f"SELECT ts + CASE WHEN i >= {at} THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END "
+         f"+ CASE WHEN i > {at} THEN INTERVAL 2 DAY ELSE INTERVAL 0 DAY END AS ts, pressure, temperature "
+         f"FROM (SELECT row_number() OVER (ORDER BY ts) - 1 AS i, * FROM {src})")
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        s = timeplot.series(con, lm, q, "ts")
+        fig = timeplot.figure(s, lm.ref, lm.thresholds, src, "ts")
+    finally:
+        con.close()
+    ax = fig.axes[0]
+    for line in ax.lines[:1 if raw else 2]:
+        x = np.asarray(line.get_xdata()).astype("datetime64[us]").astype(np.int64)
+        y = np.asarray(line.get_ydata(), dtype=np.float64)
+        assert np.isfinite(y).sum() == s.t.size  # every point still drawn
+        joined = np.isfinite(y[1:]) & np.isfinite(y[:-1])
+        assert np.diff(x)[joined].max() < 86_400_000_000  # no segment spans the two days without readings
+        # the reading alone between the two gaps: a dot, as a line of one vertex is not drawn
+        lone = np.nonzero(np.isfinite(y) & ~np.r_[False, joined] & ~np.r_[joined, False])[0].tolist()
+        assert len(lone) == 1 and list(line.get_markevery()) == lone
+    assert any(t.startswith("line broken at 2 gaps of over ") for t in ax.get_legend_handles_labels()[1])
