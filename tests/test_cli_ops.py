@@ -468,6 +468,28 @@ def test_a_new_database_another_process_created_meanwhile_is_never_removed(
         con.close()
 
 
+CREATE_HOLD_REMOVE = ("import duckdb, os, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                      "time.sleep(float(sys.argv[2])); c.close(); os.remove(sys.argv[1])")
+
+
+def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_path: Path) -> None:
+    # Before: a command that met the lock decided for good that the file was not its own. The other job (a train
+    # on the same new path) failed and removed its new file; the waiting command then created its own, failed on
+    # its source, and left that empty database behind, the mistyped path's leftover --wait was not to leave.
+    path = tmp_path / "new.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path), "2"], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        res = cli_process("--wait", "60", "train", str(path), "m", "no_such_table", "-f", "x", "--quiet")
+        holder.wait(timeout=60)
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert res.returncode == 6, res.stderr
+    assert not path.exists(), "the database this run created after the wait was left behind"
+
+
 def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:
     # Before: a nightly `score --into tx_scores --replace` after a failed upstream load emptied the scores table
     # with only "wrote 0 scored rows" on stdout; and the --top rows printed only as a clipped table.
