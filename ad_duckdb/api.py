@@ -28,6 +28,7 @@ from .exceptions import (
     DatabaseLockedError,
     DatabaseUnavailableError,
     MissingDependencyError,
+    held_by_reader,
 )
 from .features import (
     TrainingSample,
@@ -67,12 +68,8 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
                 "writing process per file and no readers beside it: stop the other process (a server, a dbt "
                 "run, a training run), or wait for it to finish."
             )
-        # DuckDB adds "However, you would be able to open this database in read-only mode" only when the holder's
-        # lock is a reader's (measured, DuckDB 2.0): then "open it read-only" is no fix, the holder already is.
-        # Its sentence goes ("by using the -readonly parameter" is about DuckDB's own CLI); the holder's PID stays.
-        duckdb_text, by_reader = re.subn(r"\s*However, you would be able to open this database in read-only mode"
-                                         r".*?(?=\s*See also|$)", "", str(e), flags=re.S)
-        if by_reader:
+        duckdb_text = held_by_reader(str(e))
+        if duckdb_text is not None:
             return DatabaseLockedError(
                 f"Cannot open {database!r} for writing: another process has it open read-only ({duckdb_text}). "
                 "DuckDB allows no writing process beside reading ones: wait for the reader to finish, or stop it (a "

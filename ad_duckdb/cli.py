@@ -182,8 +182,9 @@ class _Creation:
 
     Why decided at the open, not when the command starts: a file missing then may be created meanwhile by another
     process (two nightly jobs on a new file, one of them waiting with --wait), whose tables and models a removal
-    would destroy. The file is ours only if it was missing just before our first attempt and that attempt got it:
-    a process that created it first holds its lock, so our first attempt fails.
+    would destroy. The file is ours only if it was missing just before the attempt that got it: a process that
+    created it first holds its lock, so that attempt fails. Why each attempt, not the first: the holder may remove
+    its own new file when its command fails; the file a later attempt then creates is ours.
     """
 
     def __init__(self) -> None:
@@ -199,15 +200,14 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
     """
     wait = _lock_wait()
     deadline = time.monotonic() + wait
-    missing = creation is not None and db != ":memory:" and not Path(db).exists()
     while True:
+        missing = creation is not None and db != ":memory:" and not Path(db).exists()
         try:
             con = api.connect(db, read_only=read_only, check_order=check_order)
             if creation is not None:
                 creation.ours = missing
             return con
         except DatabaseLockedError as e:
-            missing = False  # another process has the file: whoever created it, it is not ours to remove
             left = deadline - time.monotonic()
             if left <= 0:
                 how = (f" (waited {wait:g}s with --wait)" if wait else

@@ -6,6 +6,8 @@ SQL function as ``Python exception occurred while executing the UDF: ValueError:
 
 from __future__ import annotations
 
+import re
+
 
 class AdDuckDBError(Exception):
     """Base class of every error raised by ad_duckdb."""
@@ -112,3 +114,15 @@ def is_interrupt(e: BaseException | None) -> bool:
         e = e.__cause__ or e.__context__
     return False
 
+
+def held_by_reader(duckdb_lock_text: str) -> str | None:
+    """DuckDB's lock error text without its read-only sentence when the process holding the file is a reader; None
+    when it is a writer.
+
+    Why: DuckDB adds "However, you would be able to open this database in read-only mode" only when the holder's
+    lock is a reader's (measured, DuckDB 2.0): then "open it read-only" is no fix, the holder already is. The
+    sentence goes ("by using the -readonly parameter" is about DuckDB's own CLI); the holder's PID stays.
+    """
+    text, n = re.subn(r"\s*However, you would be able to open this database in read-only mode.*?(?=\s*See also|$)", "",
+                      duckdb_lock_text, flags=re.S)
+    return text if n else None

@@ -926,7 +926,8 @@ def _constant_columns_error(constant: list[tuple[int, float]], names: Sequence[s
     what = f"{len(constant)} columns"
     keep = "constant_columns='keep'"
     if source is None:
-        drop = "X.loc[:, X.nunique() > 1]" if frame else "X[:, np.ptp(X, axis=0) > 0]"
+        # nan-aware: fit takes NaN as a missing value, and np.ptp of a column holding one is NaN (the column dropped)
+        drop = "X.loc[:, X.nunique() > 1]" if frame else "X[:, np.nanmax(X, axis=0) > np.nanmin(X, axis=0)]"
         where = "are constant" if frame else "of X are constant"
         message = (f"AutoEncoderDetector.fit: {what} {where} (one value in every row): {listed}, so they cannot tell "
                    f"training rows apart; drop them from X before fitting ({drop}), or pass {keep} to score any other "

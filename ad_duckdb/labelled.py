@@ -380,7 +380,10 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
     try:
         for t in sorted(lm.rec.thresholds, key=lambda t: t.name):
             goal = goals.get(t.name)
-            if t.name in skip or not _is_goal(goal) or _source_key(goal["source"]) != _source_key(source):
+            # t.method: a carried threshold not chosen again keeps its goal for the next retrain, but is a point of
+            # the training scores ('quantile'), chosen on no labelled rows
+            if (t.name in skip or not _is_goal(goal) or t.method != goal["method"]
+                    or _source_key(goal["source"]) != _source_key(source)):
                 continue
             conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
             q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")

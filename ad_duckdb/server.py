@@ -47,6 +47,7 @@ from typing import Any
 import click
 import duckdb
 
+from .exceptions import held_by_reader
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
@@ -204,9 +205,16 @@ class PGServer(socketserver.ThreadingTCPServer):
                "wait for the training / dbt run to finish, or serve a copy with --snapshot")
         how = ("" if wait is None else f" (waited {wait:g}s with --wait)" if wait else
                " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
-        err = click.ClickException(
-            f"Cannot open {self.config.database!r}: another process has it open for writing ({e}). DuckDB allows "
-            f"one writing process per file: {fix}.{how}")
+        duckdb_text = held_by_reader(str(e))
+        if duckdb_text is not None:  # only --read-write meets a reader: a reading server shares the file with one
+            err = click.ClickException(
+                f"Cannot open {self.config.database!r} for writing: another process has it open read-only "
+                f"({duckdb_text}). DuckDB allows no writing process beside reading ones: wait for the reader to "
+                f"finish, or stop it (another server, a BI tool, a scoring job).{how}")
+        else:
+            err = click.ClickException(
+                f"Cannot open {self.config.database!r}: another process has it open for writing ({e}). DuckDB allows "
+                f"one writing process per file: {fix}.{how}")
         from .cli import EXIT_LOCKED  # imported here: cli imports this module
 
         err.exit_code = EXIT_LOCKED  # as every other command's locked file: a script retries it later

@@ -145,6 +145,26 @@ def test_a_writer_locked_out_by_a_reader_is_not_told_to_open_read_only(model_db:
     assert "open it read-only (read_only=True) from a process that only reads" in said[False], said[False]
 
 
+def test_serve_read_write_locked_out_by_a_reader_says_the_holder_reads(model_db: str, tmp_path: Path) -> None:
+    # Before: `serve --read-write` on a file a reader held (a default `ad-duckdb serve`, a BI tool) said "another
+    # process has it open for writing ... wait for the training / dbt run to finish", the text the read-only-holder
+    # hint of every other command had dropped; with DuckDB's "-readonly parameter in the CLI" sentence beside it.
+    path = tmp_path / "read_held.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    hold = HOLD.replace("duckdb.connect(sys.argv[1])", "duckdb.connect(sys.argv[1], read_only=True)")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        res = cli_process("serve", str(path), "--read-write", "--port", "0")
+    finally:
+        holder.kill()
+        holder.communicate()
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.returncode == 4 and "another process has it open read-only" in error, res.stderr
+    assert "open for writing" not in error and "-readonly" not in error and "(PID " in error, error
+    assert "wait for the reader to finish, or stop it" in error and "--wait SECONDS serve" in error, error
+
+
 def _as_another_user() -> list[str]:
     """The command prefix that runs a process to which a chmod 444 file is read-only: none for an ordinary user;
     for root (which may write any file) `unshare -U`, a user namespace where root's file permissions apply as to
@@ -446,6 +466,28 @@ def test_a_new_database_another_process_created_meanwhile_is_never_removed(
         assert con.execute("SELECT x FROM kept").fetchall() == [(42,)]
     finally:
         con.close()
+
+
+CREATE_HOLD_REMOVE = ("import duckdb, os, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                      "time.sleep(float(sys.argv[2])); c.close(); os.remove(sys.argv[1])")
+
+
+def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_path: Path) -> None:
+    # Before: a command that met the lock decided for good that the file was not its own. The other job (a train
+    # on the same new path) failed and removed its new file; the waiting command then created its own, failed on
+    # its source, and left that empty database behind, the mistyped path's leftover --wait was not to leave.
+    path = tmp_path / "new.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", CREATE_HOLD_REMOVE, str(path), "2"], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        res = cli_process("--wait", "60", "train", str(path), "m", "no_such_table", "-f", "x", "--quiet")
+        holder.wait(timeout=60)
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert res.returncode == 6, res.stderr
+    assert not path.exists(), "the database this run created after the wait was left behind"
 
 
 def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:

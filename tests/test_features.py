@@ -117,7 +117,7 @@ def test_many_constant_columns_are_named_in_one_error() -> None:
                      r"them from features .*constant_columns='keep'", str(e.value)), str(e.value)
     assert e.value.columns == names[3::2]
     with pytest.raises(ad_duckdb.BadInputError, match=r"14 columns of X are constant \(one value in every row\): "
-                       r"3 \(0\.0\), 5 \(0\.0\), .* and 4 more.*X\[:, np\.ptp\(X, axis=0\) > 0\]"):
+                       r"3 \(0\.0\), 5 \(0\.0\), .* and 4 more.*X\[:, np\.nanmax\(X, axis=0\) > np\.nanmin\(X, axis=0\)\]"):
         fit_specs(X, names, ["DOUBLE"] * 30, model="m", source=None)
     with pytest.raises(ad_duckdb.BadInputError, match=r"14 columns are constant .*'c3' \(0\.0\).*"
                        r"X\.loc\[:, X\.nunique\(\) > 1\]"):
@@ -1050,3 +1050,20 @@ def test_a_zoned_timestamp_suggested_as_its_hour_names_the_zone_so_every_session
         assert hours[0] == hours[1] and hours[0][0] == 19
     finally:
         con.close()
+
+
+def test_the_suggested_drop_of_constant_columns_keeps_columns_with_missing_values() -> None:
+    """fit takes NaN as a missing value, but the array fix for several constant columns was X[:, np.ptp(X, axis=0)
+    > 0]: np.ptp of a column with one NaN is NaN, so the fix dropped every column with a missing value too."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 5))
+    X[:, 1] = 3.0
+    X[:, 3] = 0.0
+    X[7, 4] = np.nan  # a varying column with one missing value
+    with pytest.raises(ad_duckdb.BadInputError) as e:
+        fit_specs(X, [f"c{j}" for j in range(5)], ["DOUBLE"] * 5, model="m", source=None)
+    fix = re.search(r"drop them from X before fitting \((X\[.*\])\)", str(e.value))
+    assert fix is not None, str(e.value)
+    kept = eval(fix.group(1), {"np": np, "X": X})  # the fix as the user would run it
+    assert kept.shape == (200, 3) and np.isnan(kept[7, 2]), (fix.group(1), kept.shape)
+    fit_specs(kept, ["c0", "c2", "c4"], ["DOUBLE"] * 3, model="m", source=None)

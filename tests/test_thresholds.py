@@ -996,3 +996,24 @@ def test_every_rows_score_of_a_sampled_source_is_held_once(mem_con: duckdb.DuckD
     got, peak = _peak_bytes(lambda: _all_scores(scorer, mem_con.cursor(), source, ["count", "amount"], None, n))
     assert isinstance(got, np.ndarray) and np.array_equal(got, want)
     assert peak < 1.5 * want.nbytes, (peak, want.nbytes)
+
+
+def test_a_carried_threshold_not_chosen_again_is_not_named_as_chosen_on_the_rows(tmp_path: Path) -> None:
+    """A retrain with carry_thresholds whose goal could not be chosen again keeps the goal (for the next retrain) but
+    stores the training-score point: that threshold was not chosen on any labelled rows, yet evaluate named it as
+    "chosen on labelled rows that include rows here"."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        con.execute("UPDATE t SET label = NULL WHERE id = 1")  # the goal's rows cannot be read at the retrain
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="not chosen again on its labels"):
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", carry_thresholds=True, **FAST)
+        con.execute("UPDATE t SET label = 0 WHERE id = 1")
+        f1 = next(t for t in ad_duckdb.load_model(con, "m").thresholds if t.name == "f1")
+        assert f1.method == "quantile" and f1.chosen_on.startswith("carried from m@1"), f1
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        assert not any("f1" in n for n in rep.notes if n.startswith("Threshold(s)")), rep.notes
+    finally:
+        con.close()
