@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 
 from . import jsonvalues
+from .callerview import check_same_tables
 from .exceptions import (
     AdDuckDBWarning,
     BadInputError,
@@ -157,6 +158,8 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
+    check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
+                      f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
