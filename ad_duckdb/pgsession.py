@@ -297,6 +297,10 @@ class Session:
             if what == "ALL":
                 self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
                 self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
+                # nor its SET search_path / USE / SET schema (PostgreSQL's RESET ALL): the next user's FROM tx read
+                # the last one's analytics.tx
+                self.release()
+                self.cur.execute("RESET search_path")
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
