@@ -839,7 +839,7 @@ def show(db: str, model: str, out_format: str) -> None:
     with _open(db, read_only=True) as con:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
-        call_note = retrain_note(rec)
+        call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()])
         if out_format == "json":
             from dataclasses import asdict
 

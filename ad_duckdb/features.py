@@ -28,6 +28,8 @@ import duckdb
 import numpy as np
 
 from . import jsonvalues
+from .callerview import check_same_tables
+from .catalognames import missing_part
 from .exceptions import (
     AdDuckDBWarning,
     BadInputError,
@@ -147,6 +149,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                 f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
                 "or a SELECT query."
             ) from e
+        gap = missing_part(cur, name, shell) if isinstance(e, duckdb.CatalogException) else None  # type: ignore[arg-type]
+        if gap:  # schema.table or db.schema.table: the part that is not there, and what is
+            raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
         fix = read_fix(source, str(e))
@@ -157,6 +162,8 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
+    check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
+                      f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
 
 

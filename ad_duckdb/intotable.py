@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 
 from . import pysource, store
+from .callerview import check_same_home, check_same_tables
 from .exceptions import BadInputError
 from .sqltext import is_query, quote_ident, source_sql, table_sql
 
@@ -78,6 +79,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             exists = True
         except duckdb.CatalogException:
             exists = False
+        check_same_tables(con, chk, table_sql(into), into, f"Cannot write the {what}: ", False, role="target table")
         if exists and _is_view(chk, into):
             # Why here: "exists; pass replace=True" sent the user to CREATE OR REPLACE TABLE, which DuckDB refuses
             # over a view ("Existing object ... is of type View"), after every row was scored.
@@ -87,6 +89,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
                 f"--into), or drop the view first: DROP VIEW {table_sql(into)}."
             )
         if not exists:
+            check_same_home(con, chk, into, f"Cannot write the {what}: ")
             _check_creatable(chk, into, what)
         read = False
         if exists and source is not None:

@@ -30,6 +30,7 @@ from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import (
+    name_parts,
     quote_ident,
     quote_literal,
     shown_source,
@@ -224,21 +225,34 @@ _SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(
                               re.I)
 
 
-def _source_key(source: str) -> str:
-    """What a source reads, for comparing two spellings: a table's own name (``transactions``, ``main.transactions``
-    and dbt's ``select * from "wh"."main"."transactions"`` are one), else the text itself."""
+def _source_key(source: str) -> tuple[str | None, str, str] | str:
+    """What a source reads, for comparing two spellings (``_same_source``): a table's (database or None, schema,
+    name), lower case, the schema ``main`` when not named (``transactions``, ``main.transactions`` and dbt's
+    ``select * from "wh"."main"."transactions"`` are one); else the text itself.
+
+    Why the schema: warehouses hold the same name in several schemas (staging.tx, analytics.tx), and a model trained
+    on one was said to have been trained on every row of the other."""
     s = source.strip()
     m = _SELECT_ALL_FROM.match(s)
-    name = m.group(1) if m else s
-    if m or re.fullmatch(r'(?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*', s):
-        return re.split(r"\s*\.\s*", name)[-1].strip('"').lower()
-    return " ".join(s.lower().split())
+    parts = name_parts(m.group(1) if m else s)
+    if parts is None:
+        return " ".join(s.lower().split())
+    low = [p.lower() for p in parts]
+    return (low[0], low[1], low[2]) if len(low) == 3 else (None, *(["main", *low] if len(low) == 1 else low))  # type: ignore[return-value]
+
+
+def _same_source(a: str, b: str) -> bool:
+    """Whether sources ``a`` and ``b`` read the same table (a database named in one only is taken as the same)."""
+    ka, kb = _source_key(a), _source_key(b)
+    if isinstance(ka, tuple) and isinstance(kb, tuple):
+        return ka[1:] == kb[1:] and (ka[0] is None or kb[0] is None or ka[0] == kb[0])
+    return ka == kb
 
 
 def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None) -> str | None:
     """A note when labelled rows include rows the model was trained on (their metrics are optimistic)."""
     m = lm.rec.metrics
-    if not isinstance(m.get("train_source"), str) or _source_key(m["train_source"]) != _source_key(source):
+    if not isinstance(m.get("train_source"), str) or not _same_source(m["train_source"], source):
         return None  # another source (or a model from before this was recorded): nothing to compare
     conds = [f"({w}\n)" for w in (where, m.get("train_where")) if w]
     q = f"SELECT count(*) FROM {source_sql(source)}"
@@ -383,7 +397,7 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             # t.method: a carried threshold not chosen again keeps its goal for the next retrain, but is a point of
             # the training scores ('quantile'), chosen on no labelled rows
             if (t.name in skip or not _is_goal(goal) or t.method != goal["method"]
-                    or _source_key(goal["source"]) != _source_key(source)):
+                    or not _same_source(goal["source"], source)):
                 continue
             conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
             q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")

@@ -43,6 +43,7 @@ from .pgsql import (
     catalog_rewrites,
     function_lookup,
     keyword_tag,
+    search_path_sql,
     split_statements,
     timeout_ms,
     unsupported,
@@ -260,6 +261,9 @@ class Session:
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        path = search_path_sql(sql)
+        if path is not None:
+            return path
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
@@ -297,6 +301,10 @@ class Session:
             if what == "ALL":
                 self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
                 self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
+                # nor its SET search_path / USE / SET schema (PostgreSQL's RESET ALL): the next user's FROM tx read
+                # the last one's analytics.tx
+                self.release()
+                self.cur.execute("RESET search_path")
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)

@@ -33,6 +33,46 @@ TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|time
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
+# DuckDB's own message refuses rather than keep it past the transaction.
+SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+_PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
+
+
+def search_path_sql(sql: str) -> str | None:
+    """PostgreSQL's ``SET search_path TO a, public`` as DuckDB's ``SET search_path = 'a,main'``; None for another
+    statement, or a value that is not a list of names (DuckDB's own error then says why).
+
+    Why: DuckDB takes one string ("SET can only contain a single value"), has no ``public`` schema (its default is
+    ``main``) and no ``"$user"``; psql users and tools send PostgreSQL's form, and failed on it."""
+    m = SEARCH_PATH_RE.match(sql)
+    if not m or not m.group(1).strip():
+        return None
+    text, names, pos = m.group(1).strip(), [], 0
+    while pos < len(text):
+        item = _PATH_ITEM.match(text, pos)
+        if item is None or item.end() == pos:
+            return None
+        pos, raw = item.end(), item.group(1)
+        if raw.startswith('"'):
+            name = raw[1:-1].replace('""', '"')
+        elif raw.startswith("'"):
+            name = raw[1:-1].replace("''", "'")
+        else:
+            name = raw.lower()  # PostgreSQL folds a bare name to lower case
+        if "," in name and raw.startswith("'") and len(text) == len(raw):
+            return None  # DuckDB's own form, 'a,main': already what it takes
+        if name.lower() in ("default",) and not raw.startswith(('"', "'")):
+            return "RESET search_path"
+        if name in ("$user", "pg_catalog", "pg_temp"):
+            continue  # no schema per user here; the catalogue and temporary objects are searched anyway
+        names.append("main" if name == "public" else name)
+    if not names:
+        return "RESET search_path"
+    value = ",".join(n if re.fullmatch(r"[a-z_][a-z0-9_]*", n) else '"' + n.replace('"', '""') + '"' for n in names)
+    return "SET search_path = '" + value.replace("'", "''") + "'"
+
+
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
 # PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
 # (pgcatalog.SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind

@@ -3,9 +3,11 @@ model made?" and to reproduce it (the same rows in the same order, options and s
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
 
+from .sqltext import name_parts, sql_name
 from .store import ModelRecord
 from .trainer import TrainParams
 
@@ -55,12 +57,19 @@ def _literal(name: str, value: Any) -> str:
     return repr(value)
 
 
-def retrain_note(rec: ModelRecord) -> str | None:
+def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None) -> str | None:
     """What the ``retrain_call`` of ``rec`` cannot say by itself: that its source was a Python variable of the
-    training session, or a source of the database an imported model was exported from; else None."""
+    training session, a source of the database an imported model was exported from, or a table of a database the
+    training connection had attached and this one (``databases``: the names it has) has not; else None."""
     metrics = rec.metrics or {}
     if "train_source" not in metrics:
         return None
+    parts = name_parts(str(metrics["train_source"]))
+    if (databases is not None and parts is not None and len(parts) == 3
+            and parts[0].lower() not in {d.lower() for d in databases}):
+        return (f"{parts[0]!r} was a database the training connection had attached (ATTACH '...' AS "
+                f"{sql_name(parts[0])}); attach the same file under that name on con first. From the command line, "
+                f"which opens DB alone, copy the table into DB first and train on the copy.")
     if (rec.source or "").startswith("imported from "):
         # import_model's source: "imported from <file> (<exported ref>; <source there>)"
         return (f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "

@@ -62,6 +62,12 @@ def _dotted_name(s: str) -> str | None:
     if not _DOTTED_NAME.match(s):
         return None
     return ".".join(p if p.startswith('"') else quote_ident(p) for p in _PART.findall(s))
+def name_parts(s: str) -> list[str] | None:
+    """The parts of a dotted table name as DuckDB reads them (quotes removed, doubled quotes undone), or None if
+    ``s`` is not one: ``lake."Finance"."Q1 tx"`` -> ['lake', 'Finance', 'Q1 tx']."""
+    if not _DOTTED_NAME.match(s.strip()):
+        return None
+    return [p[1:-1].replace('""', '"') if p.startswith('"') else p for p in _PART.findall(s.strip())]
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 

@@ -24,6 +24,7 @@ import duckdb
 from . import integrity, jsonvalues
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .features import FeatureSpec, specs_from_json, specs_to_json
+from .sqltext import quote_literal, sql_name
 
 FORMAT_VERSION = 1
 DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024
@@ -153,12 +154,20 @@ def tables_exist(cur: Any) -> bool:
                    "or import each model (or restore the database from a backup)." if lost else ".")
             )
         if missing:
+            # Why not "USE another schema": ad_duckdb reads and writes the store through cursors of its own, which
+            # start in the database's main schema whatever the connection's USE, so that advice never worked
+            db, path = cur.execute("SELECT database_name, path FROM duckdb_databases() "
+                                   "WHERE database_name = current_database()").fetchall()[0]
+            # both go inside the "..." of the suggested con.execute, where a double quote needs its backslash
+            attach, alias = (t.replace('"', '\\"') for t in (quote_literal(str(path or "this.duckdb")), sql_name(db)))
             raise BadInputError(
                 f"Table {table!r} in this database is not ad_duckdb's model store (it has columns "
                 f"{', '.join(cols)}; the store needs {', '.join(STORE_TABLES[table])}). ad_duckdb keeps its "
-                f"models in tables named {', '.join(STORE_TABLES)}: rename yours (ALTER TABLE {table} RENAME TO "
-                f"{table}_data; from the command line: ad-duckdb sql DB \"ALTER TABLE {table} RENAME TO {table}_data\" "
-                "--write), or keep models in another database or schema (USE other_schema)."
+                f"models in tables named {', '.join(STORE_TABLES)}, in the database's main schema: rename yours "
+                f"(ALTER TABLE {table} RENAME TO {table}_data; from the command line: ad-duckdb sql DB \"ALTER TABLE "
+                f"{table} RENAME TO {table}_data\" --write), or keep the models in a database file of their own that "
+                f"attaches this one: con = ad_duckdb.connect('models.duckdb'); con.execute(\"ATTACH {attach} AS "
+                f"{alias} (READ_ONLY)\"), then train and score on {db}.main.your_table."
             )
     return "ad_models" in found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -240,6 +241,40 @@ def test_a_quoted_table_name_in_a_schema_is_a_source_and_a_target() -> None:
         assert con.execute('SELECT count(*), count(amount) FROM sales."Tx Table"').fetchall() == [(3000, 3000)]
     finally:
         con.close()
+
+
+def test_a_qualified_source_that_misses_a_part_names_the_part_and_what_exists(mem_con: duckdb.DuckDBPyConnection,
+                                                                               tmp_path: Path) -> None:
+    """analytics.nope gave DuckDB's "Did you mean pg_catalog.pg_enum?"; lake.main.tx with lake not attached said
+    schema "lake.main" does not exist. Each now names the missing part, what exists there, and the fix."""
+    with duckdb.connect(str(tmp_path / "lake.duckdb")) as lake:
+        lake.execute("CREATE TABLE tx AS SELECT 1 AS count, 2.0 AS amount")
+    mem_con.execute("CREATE SCHEMA IF NOT EXISTS analytics")
+    mem_con.execute('CREATE SCHEMA IF NOT EXISTS "Fin.Q1"')
+    mem_con.execute("CREATE OR REPLACE TABLE analytics.tx AS SELECT count, amount FROM transactions")
+    try:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"^Model 'tx_ae@1': cannot read the source "
+                           r"'analytics.nope': memory.analytics has no table or view 'nope' \(its tables and views: "
+                           r"tx\)\.$"):
+            ad_duckdb.score(mem_con, "tx_ae", "analytics.nope")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"'nope' is neither a schema of database memory \(its "
+                           r"schemas: analytics, \"Fin.Q1\", main\) nor an attached database \(attached: memory\)"):
+            ad_duckdb.score(mem_con, "tx_ae", "nope.tx")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"'lake.main.tx': no database 'lake' is attached "
+                           r"\(attached: memory\)\. Attach it on the connection first: con.execute\(\"ATTACH "
+                           r"'path/to/lake.duckdb' AS lake \(READ_ONLY\)\"\)"):
+            ad_duckdb.score(mem_con, "tx_ae", "lake.main.tx")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"database memory has no schema 'nope' \(its schemas: "):
+            ad_duckdb.evaluate(mem_con, "tx_ae", "memory.nope.tx", label="label")
+        mem_con.execute(f"ATTACH '{tmp_path / 'lake.duckdb'}' AS lake (READ_ONLY)")
+        assert ad_duckdb.score(mem_con, "tx_ae", "lake.main.tx").num_rows == 1  # attached, as the message says
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"lake.main has no table or view 'TX2' \(its tables and "
+                                                                r"views: tx\)"):
+            ad_duckdb.score(mem_con, "tx_ae", "lake.TX2")
+    finally:
+        mem_con.execute("DETACH DATABASE IF EXISTS lake")
+        mem_con.execute("DROP SCHEMA IF EXISTS analytics CASCADE")
+        mem_con.execute('DROP SCHEMA IF EXISTS "Fin.Q1" CASCADE')
 
 
 def test_into_a_view_or_a_missing_schema_is_refused_naming_the_fix(mem_con: duckdb.DuckDBPyConnection) -> None:

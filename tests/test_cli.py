@@ -65,6 +65,15 @@ def fails_in_one_line(*args: str) -> str:
     return res.output
 
 
+def test_a_source_in_a_database_not_attached_says_how_to_copy_it_in(model_db: str) -> None:
+    """Each command opens DB alone, so lake.main.tx can never be read there; DuckDB's "schema lake.main does not
+    exist" did not say so, nor how to get the rows in."""
+    out = fails_in_one_line("score", model_db, "tx_ae", "lake.main.tx")
+    assert ("no database 'lake' is attached (attached: m). Each ad-duckdb command opens DB alone (an ATTACH lasts "
+            "one process), so copy the table into DB first: ad-duckdb sql DB \"ATTACH 'path/to/lake.duckdb' AS lake "
+            "(READ_ONLY); CREATE TABLE lake_tx AS FROM lake.main.tx\"") in out, out
+
+
 def test_cli_flow(db: str, tmp_path: Path) -> None:
     out = run("train", db, "tx_ae", "transactions", "-f", "count,amount", "--quiet", "--n-models", "1",
               "--epochs", "20")

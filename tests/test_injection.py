@@ -253,6 +253,7 @@ _REVIEWED_NAMES = {
     # timeplot: epoch_us(CAST(quote_ident(time) ...)) and coalesce(CAST(quote_ident(label) ...) = 1, false)
     "t_us_sql", "lab_sql",
     "bucket",                     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...))
+    "from_item",                  # callerview: source_sql(source) or table_sql(into), as its callers pass it
 }
 
 

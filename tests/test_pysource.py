@@ -193,6 +193,58 @@ def test_a_source_only_the_callers_connection_sees_is_named_with_why(tmp_path: P
         con.close()
 
 
+def test_a_name_the_callers_connection_reads_elsewhere_is_refused_not_read_from_main(tmp_path: Path) -> None:
+    """The same table name in two schemas (main.tx and analytics.tx), as warehouses have: after USE analytics, SET
+    search_path or a TEMP table of the name, ad_duckdb's own cursor still read main.tx, so train(con, 'm', 'tx')
+    trained on other rows than the user's FROM tx reads, and score(into='scored', replace=True) replaced main.scored,
+    all without a word. Now refused, naming both tables and the qualified name; qualified names work as before."""
+    con = ad_duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        con.execute("CREATE SCHEMA analytics")
+        con.register("frame", _frame(300))
+        con.execute("CREATE TABLE analytics.tx AS SELECT count, amount, label FROM frame")
+        con.execute("CREATE TABLE main.tx AS SELECT count * 100 AS count, amount * 100 AS amount, label FROM frame")
+        con.execute("CREATE TABLE analytics.scored AS SELECT 1 AS a")
+        con.execute("CREATE TABLE main.scored AS SELECT 1 AS a")
+        con.unregister("frame")
+        ad_duckdb.train(con, "m", "analytics.tx", features=["count", "amount"], **FAST)
+        con.execute("USE analytics")
+        for source in ("tx", "SELECT * FROM tx WHERE label = 0"):
+            with pytest.raises(BadInputError, match=r"^Model 'm2': the source .*tx.* reads wh.analytics.tx on your "
+                               r"connection \(after USE or SET search_path\).*starts in wh.main and reads wh.main.tx\. "
+                               r"Name the database and schema"):
+                ad_duckdb.train(con, "m2", source, features=["count", "amount"], **FAST)
+        with pytest.raises(BadInputError, match=r"source: analytics.tx\.$"):
+            ad_duckdb.score(con, "m", "tx")
+        with pytest.raises(BadInputError, match=r"source: analytics.tx\.$"):
+            ad_duckdb.evaluate(con, "m", "tx", label="label")
+        with pytest.raises(BadInputError, match=r"^Cannot write the scores: the target table 'scored' is "
+                           r"wh.analytics.scored on your connection.*finds wh.main.scored\. .*: analytics.scored\.$"):
+            ad_duckdb.score(con, "m", "analytics.tx", into="scored", replace=True)
+        with pytest.raises(BadInputError, match=r"would create table 'fresh' in wh.analytics.*: analytics.fresh "
+                                                r"\(or main.fresh for the default one\)\.$"):
+            ad_duckdb.score(con, "m", "analytics.tx", into="fresh")
+        assert [m["name"] for m in ad_duckdb.list_models(con)] == ["m"]
+        assert con.execute("SELECT * FROM main.scored").fetchall() == [(1,)]
+        # named in full, each is the table the user means
+        assert ad_duckdb.train(con, "m2", "analytics.tx", features=["count", "amount"], **FAST).train_rows == 300
+        assert ad_duckdb.score(con, "m", "analytics.tx", into="analytics.scored", replace=True) == 300
+        assert con.execute("SELECT * FROM main.scored").fetchall() == [(1,)]
+        con.execute("USE wh.main")
+        con.execute("SET search_path = 'analytics,main'")
+        with pytest.raises(BadInputError, match=r"'tx' reads wh.analytics.tx on your connection"):
+            ad_duckdb.train(con, "m3", "tx", **FAST)
+        con.execute("RESET search_path")
+        con.execute("CREATE TEMP TABLE tx AS SELECT * FROM analytics.tx LIMIT 50")
+        with pytest.raises(BadInputError, match=r"'tx' reads \"temp\".main.tx on your connection \(a TEMP table or "
+                           r"view, which only that connection sees\).*reads wh.main.tx\. Create it as a plain table"):
+            ad_duckdb.score(con, "m", "tx")
+        con.execute("DROP TABLE temp.tx")
+        assert ad_duckdb.score(con, "m", "tx").num_rows == 300  # back to one table of the name: read as before
+    finally:
+        con.close()
+
+
 def test_a_two_dimensional_numpy_array_is_refused_not_read_transposed() -> None:
     """DuckDB reads a 2-D numpy array with each of its rows as a column: X of shape (300, 25) trained a model of
     300 features on 25 rows without a word, and scoring X gave 25 rows. A 1-D array (one column) still reads."""

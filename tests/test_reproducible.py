@@ -170,6 +170,36 @@ def test_show_notes_a_dataframe_source_and_an_imported_models_source(tmp_path: P
         assert doc["retrain_note"] == (note.removeprefix("  note: ") if note else None)
 
 
+def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(tmp_path: Path) -> None:
+    """Trained on lake.main.tx from a connection that had ATTACHed lake: show's call named it as a table here, and
+    run as shown (or as the same ad-duckdb train) it failed, since ATTACH lasts one connection."""
+    lake = str(tmp_path / "lake.duckdb")
+    with duckdb.connect(lake) as con:
+        make_transactions(con, n=300)
+    path = str(tmp_path / "wh.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute(f"ATTACH '{lake}' AS lake (READ_ONLY)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ad_duckdb.train(con, "lk", "lake.main.transactions", features=["count", "amount"], epochs=2,
+                            progress=False)
+            make_transactions(con, n=300)  # the database's own name in a source needs no note
+            ad_duckdb.train(con, "here", "wh.main.transactions", features=["count", "amount"], epochs=2,
+                            progress=False)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["show", path, "lk"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: "))
+    assert lines[at + 1] == ("  note: 'lake' was a database the training connection had attached (ATTACH '...' AS "
+                             "lake); attach the same file under that name on con first. From the command line, which "
+                             "opens DB alone, copy the table into DB first and train on the copy."), res.stdout
+    doc = json.loads(CliRunner().invoke(cli, ["show", path, "here", "--format", "json"]).stdout)
+    assert doc["retrain_note"] is None
+
+
 _API_CHILD = """
 import sys, warnings, torch, ad_duckdb
 torch.set_num_threads(2)

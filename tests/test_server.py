@@ -209,6 +209,48 @@ def test_catalogue_names_in_literals_stay_text_and_rewrites_keep_duckdb_answers(
                             "LIMIT 1").fetchall() == [("UTF8",)]
 
 
+def test_set_search_path_in_postgresql_form(tmp_path: Path) -> None:
+    """psql users and tools send PostgreSQL's SET search_path TO analytics, public (a list, with public and
+    "$user"); DuckDB refused it ("SET can only contain a single value", no schema "public")."""
+    db = str(tmp_path / "schemas.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute('CREATE SCHEMA analytics; CREATE SCHEMA "Fin.Q1"')
+        con.execute('CREATE TABLE only_main AS SELECT 0 AS v; CREATE TABLE "Fin.Q1"."Q1 tx" AS SELECT 3 AS v')
+        con.execute("CREATE TABLE analytics.tx AS SELECT 2 AS v")
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET search_path TO analytics, public")
+        assert conn.execute("SELECT (SELECT v FROM tx), (SELECT v FROM only_main)").fetchall() == [(2, 0)]
+        assert conn.execute("SHOW search_path").fetchall() == [("analytics,main",)]
+        conn.execute('set search_path = "Fin.Q1", "$user", public;')
+        assert conn.execute('SELECT v FROM "Q1 tx"').fetchall() == [(3,)]
+        conn.execute("SET search_path TO DEFAULT")
+        assert conn.execute("SELECT current_schema()").fetchall() == [("main",)]
+        conn.execute("SET search_path = 'analytics,main'")  # DuckDB's own form still works
+        assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)]
+        with pytest.raises(psycopg.Error, match="nope"):  # a schema that does not exist: DuckDB's message names it
+            conn.execute("SET search_path TO nope, public")
+
+
+def test_discard_all_resets_the_last_clients_schema(tmp_path: Path) -> None:
+    """A pooler (PgBouncer) sends DISCARD ALL before it hands a connection to the next client, and PostgreSQL's resets
+    the search_path too. The server kept it: after one client's SET search_path, USE or SET schema, the next
+    client's FROM tx read analytics.tx instead of main.tx (and its scores), without a word."""
+    db = str(tmp_path / "schemas.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA analytics")
+        con.execute("CREATE TABLE tx AS SELECT 1 AS v")
+        con.execute("CREATE TABLE analytics.tx AS SELECT 2 AS v")
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        for switch in ("SET search_path = analytics", "USE analytics", "SET schema = 'analytics'"):
+            conn.execute(switch)
+            assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)]
+            conn.execute("DISCARD ALL")
+            assert conn.execute("SELECT current_schema(), v FROM tx").fetchall() == [("main", 1)], switch
+        conn.execute("SET search_path = analytics")
+        conn.execute("DISCARD TEMP")  # the temporary objects only, as in PostgreSQL: the setting stays
+        assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)]
+
+
 def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dict[str, float]) -> None:
     with psycopg.connect(server.url()) as conn:
         assert conn.info.server_version >= 150000

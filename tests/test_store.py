@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 from pathlib import Path
@@ -238,6 +239,36 @@ def test_a_users_own_table_named_ad_models_gets_a_clear_error(tmp_path: Path) ->
         ad_duckdb.train(con, "tx_ae", "transactions", features=["count"], **FAST)
         assert con.execute("SELECT anomaly_score('tx_ae', 1) >= 0").fetchall() == [(True,)]
         assert con.execute("SELECT * FROM ad_models_data").fetchall() == [("spring", 1200.0)]
+    finally:
+        con.close()
+
+
+def test_the_way_round_a_users_ad_models_table_that_the_error_offers_works(tmp_path: Path) -> None:
+    """The error offered "keep models in another database or schema (USE other_schema)", but ad_duckdb reads and
+    writes the store through cursors of its own, which ignore USE: it refused again. It now offers a models file
+    that attaches the warehouse, and that works as written."""
+    path = str(tmp_path / "ads.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute("CREATE TABLE ad_models (campaign VARCHAR, budget DOUBLE)")
+        con.execute("CREATE SCHEMA ml")
+        make_transactions(con, n=300)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("USE ml")
+        with pytest.raises(ad_duckdb.BadInputError, match="is not ad_duckdb's model store") as err:
+            ad_duckdb.train(con, "tx_ae", "main.transactions", features=["count"], **FAST)
+    finally:
+        con.close()
+    assert "USE" not in str(err.value)
+    fix = re.search(r"con\.execute\((\"ATTACH .*? \(READ_ONLY\)\")\), then train and score on (\S+)\.your_table",
+                    str(err.value))
+    assert fix is not None, str(err.value)
+    con = ad_duckdb.connect(str(tmp_path / "models.duckdb"))
+    try:
+        con.execute(ast.literal_eval(fix.group(1)))
+        ad_duckdb.train(con, "tx_ae", f"{fix.group(2)}.transactions", features=["count"], **FAST)
+        assert con.execute("SELECT count(anomaly_score('tx_ae', count)) FROM ads.main.transactions").fetchall() == [(300,)]
+        assert con.execute("SELECT * FROM ads.main.ad_models").fetchall() == []  # the user's table untouched
     finally:
         con.close()
 

@@ -262,6 +262,26 @@ def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
     assert "'p99' no longer names its quantile of the training scores" in res.stderr
 
 
+def test_a_table_of_the_same_name_in_another_schema_is_not_the_training_table(tmp_path: Path) -> None:
+    """Sources were compared by the table's last name only, so a model trained on staging.t was said to have been
+    trained on every row of analytics.t, another table ("3060 of these rows are rows m@1 was trained on")."""
+    con = ad_duckdb.connect(str(tmp_path / "s.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("CREATE SCHEMA staging; CREATE SCHEMA analytics")
+        con.execute("CREATE TABLE staging.t AS SELECT * FROM t WHERE split = 'train' OR label = 1")
+        con.execute("CREATE TABLE analytics.t AS SELECT * FROM t WHERE split = 'test'")
+        ad_duckdb.train(con, "m", "staging.t", features=["a", "b"], **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "analytics.t", label="label")
+        assert not any("trained on" in n for n in rep.notes), rep.notes
+        assert not any("trained on" in n for n in ad_duckdb.evaluate(con, "m", "t", label="label").notes)
+        # the training table itself, however it is spelled, still gets the note
+        same = ad_duckdb.evaluate(con, "m", '"s"."Staging"."T"', label="label")
+        assert any("1560 of these rows are rows m@1 was trained on" in n for n in same.notes), same.notes
+    finally:
+        con.close()
+
+
 def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "o.duckdb"))
     try:

@@ -1,0 +1,162 @@
+"""Whether ad_duckdb's own cursor reads the same tables for a name as the caller's connection does.
+
+ad_duckdb reads and writes through cursors of its own (a half-read result of the caller must survive, and a
+setting of ours must not leak into the user's session). A cursor starts in the database's default schema and
+sees none of the caller's TEMP tables, so after ``USE analytics``, ``SET search_path`` or ``CREATE TEMP TABLE tx``
+the same name can be another table for it: ``tx`` was ``analytics.tx`` to the user and ``main.tx`` to training,
+which then trained (or scored, or replaced) the wrong table without a word.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import duckdb
+
+from .exceptions import BadInputError
+from .sqltext import quote_ident, quote_literal, table_sql
+
+_STATE = "SELECT current_database(), current_schema(), current_setting('search_path')"
+_TEMP = ("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
+         "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal")
+
+
+def _caller_rows(caller: Any, sql: str) -> list[tuple[Any, ...]] | None:
+    """``sql``'s rows on the caller's connection, None if it cannot answer now.
+
+    Why ``sql`` and not ``execute``: ``execute`` would replace a half-read result of the caller's, while ``sql``
+    refuses (ResourceInUseException) and leaves it be; the check is then skipped, as reading it is the user's.
+    Only catalog reads that cannot fail run there: a failing statement would abort the caller's open transaction.
+    """
+    try:
+        return list(caller.sql(sql).fetchall())
+    except duckdb.Error:
+        return None
+
+
+def _scanned(cur: duckdb.DuckDBPyConnection, from_item: str) -> set[str] | None:
+    """The tables ``SELECT * FROM from_item`` scans on ``cur``, as DuckDB's plan names them ("db.schema.table");
+    None when it cannot be planned there."""
+    try:
+        rows = cur.execute(f"EXPLAIN (FORMAT json) SELECT * FROM {from_item}").fetchall()
+        plan = json.loads(rows[0][1])
+    except (duckdb.Error, ValueError, IndexError, TypeError):
+        return None
+    out: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            info = node.get("extra_info")
+            if isinstance(info, dict) and isinstance(info.get("Table"), str):
+                out.add(info["Table"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(plan)
+    return out
+
+
+def _temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) -> list[str]:
+    """The names ``SELECT * FROM from_item`` reads that DuckDB would find among the caller's TEMP objects
+    ``temp`` (lower case) before any table of the database: unqualified, ``main.x`` or ``temp.x``."""
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+                catalog, schema = (node.get("catalog_name") or "").lower(), (node.get("schema_name") or "").lower()
+                if node["table_name"].lower() in temp and (
+                        catalog == "temp" or (not catalog and (schema in ("", "main") or schema == "temp"))):
+                    out.append(node["table_name"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(parsed.get("statements", []))
+    return out
+
+
+def _plain(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else quote_ident(name)
+
+
+def check_same_tables(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str, given: str, who: str,
+                      is_query: bool, role: str = "source") -> None:
+    """Refuse ``from_item`` (``given`` as the user wrote it; ``role``: "source" or "target table") when ``cur`` would
+    read other tables for it than the caller's connection ``caller`` does. ``who``: the start of the message
+    ("Model 'tx_ae': "). Nothing is checked when the two start alike (no USE, search_path or TEMP object).
+
+    Why the caller's session is copied onto a cursor of its own rather than asked to plan the source: a statement
+    that fails on the caller (a target that does not exist yet) would abort its open transaction."""
+    if caller is None or caller is cur:
+        return
+    theirs, temp_rows = _caller_rows(caller, _STATE), _caller_rows(caller, _TEMP)
+    ours = cur.execute(_STATE).fetchall()
+    if not theirs or temp_rows is None:
+        return
+    (db, schema, path), (our_db, our_schema, _) = theirs[0], ours[0]
+    temps = _temp_refs(cur, from_item, {str(n).lower() for (n,) in temp_rows}) if temp_rows else []
+    read = _scanned(cur, from_item)
+    if temps:
+        seen = {f'"temp".main.{n}' for n in temps}
+    elif (db, schema, path) == ours[0]:
+        return
+    else:
+        twin = caller.cursor()  # the caller's USE and search_path, on a cursor where a failure harms nothing
+        try:
+            twin.execute(f"USE {quote_ident(db)}.{quote_ident(schema)}")
+            if path:
+                twin.execute(f"SET search_path = {quote_literal(path)}")
+            seen = _scanned(twin, from_item)
+        except duckdb.Error:
+            seen = None
+        finally:
+            twin.close()
+    if not seen or read == seen or (read is None and not temps):
+        return  # the caller cannot read it either (the other errors say why), or it scans no table (a file)
+    if temps:
+        why = "a TEMP table or view, which only that connection sees"
+        full = f"{_plain(our_db)}.{_plain(our_schema)}.{temps[0]}"  # main.tx would still be the TEMP one
+        named = (f"name the tables it reads with their database and schema, e.g. FROM {full}" if is_query
+                 else f"name the {role} you mean with its database and schema, e.g. {full}")
+        fix = f"Create it as a plain table or view (without TEMP) under a name of its own, or {named}"
+    else:
+        why = "after USE or SET search_path"
+        where = _plain(schema) if db == our_db else f"{_plain(db)}.{_plain(schema)}"
+        fix = (f"Name the database and schema of the tables it reads, e.g. FROM {where}.table" if is_query
+               else f"Name the database and schema in the {role}: {where}.{given.strip()}")
+    verb = "reads" if role == "source" else "is"  # a target is the table itself, not what a view reads
+    other = f"{'reads' if role == 'source' else 'finds'} {', '.join(sorted(read))}" if read else "does not find it"
+    raise BadInputError(
+        f"{who}the {role} {given.strip()!r} {verb} {', '.join(sorted(seen))} on your connection ({why}), but "
+        f"ad_duckdb reads and writes through a cursor of its own, which starts in {_plain(our_db)}."
+        f"{_plain(our_schema)} and {other}. {fix}."
+    )
+
+
+def check_same_home(caller: Any, cur: duckdb.DuckDBPyConnection, into: str, who: str) -> None:
+    """Refuse a new table named without a schema (``into``) when the caller's connection would create it elsewhere
+    than ``cur`` does: after ``USE analytics`` the user's ``CREATE TABLE scored`` makes analytics.scored, ours made
+    main.scored. ``who``: the start of the message."""
+    if caller is None or caller is cur or '"."' in table_sql(into):  # a schema named: the same table for both
+        return
+    theirs = _caller_rows(caller, _STATE)
+    ours = cur.execute(_STATE).fetchall()
+    if not theirs or theirs[0][:2] == ours[0][:2]:
+        return
+    db, schema = theirs[0][0], theirs[0][1]
+    where = _plain(schema) if db == ours[0][0] else f"{_plain(db)}.{_plain(schema)}"
+    raise BadInputError(
+        f"{who}your connection would create table {into.strip()!r} in {_plain(db)}.{_plain(schema)} (after USE or "
+        f"SET search_path), but ad_duckdb writes through a cursor of its own, which starts in {_plain(ours[0][0])}."
+        f"{_plain(ours[0][1])}. Name the schema of the new table: {where}.{into.strip()} (or "
+        f"{_plain(ours[0][1])}.{into.strip()} for the default one)."
+    )

@@ -1,0 +1,80 @@
+"""What a qualified source name (``schema.table``, ``db.schema.table``) misses in the catalog, and what exists.
+
+Why: DuckDB's own message for ``analytics.nope`` offered "Did you mean pg_catalog.pg_enum?", and for a database
+that is not attached (``lake.main.tx`` on the command line, which opens one file) said schema "lake.main" does not
+exist; neither named what does exist nor how to reach another database file.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from .sqltext import name_parts, sql_name
+
+_SHOWN = 20  # names listed at most; a warehouse may hold hundreds
+
+
+def _listed(names: list[str]) -> str:
+    names = sorted({sql_name(n) for n in names}, key=lambda n: n.strip('"').lower())
+    more = f", ... ({len(names) - _SHOWN} more)" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more if names else "none"
+
+
+def _attach_fix(db: str, source: str, table: str, shell: bool) -> str:
+    """How to read a table of another database file (a fragment, lower case first)."""
+    copy = sql_name(f"{db}_{table}")  # not the table's own name, which DB may hold already (main.tx)
+    if shell:
+        # each command opens DB alone, and an ATTACH lasts one process: the rows must be in DB (or in a file)
+        return (f"each ad-duckdb command opens DB alone (an ATTACH lasts one process), so copy the table into DB "
+                f"first: ad-duckdb sql DB \"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} (READ_ONLY); CREATE TABLE "
+                f"{copy} AS FROM {source}\", or read a Parquet export of it with read_parquet('...')")
+    return (f"attach it on the connection first: con.execute(\"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} "
+            "(READ_ONLY)\") (ad_duckdb reads through cursors of that connection, which see what it attached)")
+
+
+def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> str | None:
+    """Which part of the qualified name ``source`` does not exist, what exists there, and the fix; None when
+    ``source`` is not a qualified name, or every part exists (the error is another one)."""
+    parts = name_parts(source)
+    if parts is None or len(parts) < 2:
+        return None
+    try:
+        current = cur.execute("SELECT current_database()").fetchall()[0][0]
+        schemas = cur.execute("SELECT database_name, schema_name FROM duckdb_schemas() WHERE NOT internal "
+                              "OR schema_name = 'main'").fetchall()
+        objects = cur.execute(
+            "SELECT database_name, schema_name, table_name FROM duckdb_tables() WHERE NOT internal UNION ALL "
+            "SELECT database_name, schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+    except duckdb.Error:
+        return None
+    dbs = sorted({d for d, _ in schemas if d not in ("system", "temp")}, key=str.lower)
+    has_db = {d.lower() for d in dbs}
+
+    def schemas_of(db: str) -> list[str]:
+        return [s for d, s in schemas if d.lower() == db.lower()]
+
+    def tables_of(db: str, schema: str) -> list[str]:
+        return [t for d, s, t in objects if d.lower() == db.lower() and s.lower() == schema.lower()]
+
+    *prefix, table = parts
+    if len(prefix) == 2:
+        db, schema = prefix
+        if db.lower() not in has_db:
+            fix = _attach_fix(db, source.strip(), table, shell)
+            return f"no database {db!r} is attached (attached: {_listed(dbs)}). {fix[0].upper()}{fix[1:]}"
+    else:  # a.b: schema a of the current database, else database a's main schema, as DuckDB reads it
+        (first,) = prefix
+        if first.lower() in {s.lower() for s in schemas_of(current)}:
+            db, schema = current, first
+        elif first.lower() in has_db:
+            db, schema = first, "main"
+        else:
+            return (f"{first!r} is neither a schema of database {current} (its schemas: "
+                    f"{_listed(schemas_of(current))}) nor an attached database (attached: {_listed(dbs)}). Name an "
+                    f"existing schema or create it; for a table of another database file, "
+                    f"{_attach_fix(first, source.strip(), table, shell)}")
+    if schema.lower() not in {s.lower() for s in schemas_of(db)}:
+        return f"database {db} has no schema {schema!r} (its schemas: {_listed(schemas_of(db))})"
+    if table.lower() in {t.lower() for t in tables_of(db, schema)}:
+        return None
+    return f"{db}.{schema} has no table or view {table!r} (its tables and views: {_listed(tables_of(db, schema))})"
