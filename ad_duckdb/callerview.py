@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
@@ -21,6 +22,26 @@ from .sqltext import quote_ident, quote_literal, table_sql
 _STATE = "SELECT current_database(), current_schema(), current_setting('search_path')"
 _TEMP = ("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
          "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal")
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in a JSON tree (DuckDB's plans and parsed statements), depth first."""
+    if isinstance(tree, dict):
+        yield tree
+        for v in tree.values():
+            yield from _nodes(v)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _nodes(v)
+
+
+def base_tables(cur: duckdb.DuckDBPyConnection, from_item: str) -> list[tuple[str, str, str]]:
+    """The table names (catalog, schema, name; empty where not written) ``SELECT * FROM from_item`` names, as
+    DuckDB's parser reads them (``json_serialize_sql``), so any quoting, case or qualification counts."""
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    return [(n.get("catalog_name") or "", n.get("schema_name") or "", n["table_name"])
+            for n in _nodes(parsed.get("statements", []))
+            if n.get("type") == "BASE_TABLE" and isinstance(n.get("table_name"), str)]
 
 
 def _caller_rows(caller: Any, sql: str) -> list[tuple[Any, ...]] | None:
@@ -44,43 +65,18 @@ def _scanned(cur: duckdb.DuckDBPyConnection, from_item: str) -> set[str] | None:
         plan = json.loads(rows[0][1])
     except (duckdb.Error, ValueError, IndexError, TypeError):
         return None
-    out: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            info = node.get("extra_info")
-            if isinstance(info, dict) and isinstance(info.get("Table"), str):
-                out.add(info["Table"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(plan)
-    return out
+    return {info["Table"] for node in _nodes(plan)
+            if isinstance(info := node.get("extra_info"), dict) and isinstance(info.get("Table"), str)}
 
 
 def _temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) -> list[str]:
     """The names ``SELECT * FROM from_item`` reads that DuckDB would find among the caller's TEMP objects
     ``temp`` (lower case) before any table of the database: unqualified, ``main.x`` or ``temp.x``."""
-    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
     out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
-                catalog, schema = (node.get("catalog_name") or "").lower(), (node.get("schema_name") or "").lower()
-                if node["table_name"].lower() in temp and (
-                        catalog == "temp" or (not catalog and (schema in ("", "main") or schema == "temp"))):
-                    out.append(node["table_name"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(parsed.get("statements", []))
+    for catalog, schema, name in base_tables(cur, from_item):
+        catalog, schema = catalog.lower(), schema.lower()
+        if name.lower() in temp and (catalog == "temp" or (not catalog and schema in ("", "main", "temp"))):
+            out.append(name)
     return out
 
 

@@ -4,14 +4,12 @@ cannot be created."""
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 import duckdb
 
 from . import pysource, store
-from .callerview import check_same_home, check_same_tables
+from .callerview import base_tables, check_same_home, check_same_tables
 from .exceptions import BadInputError
 from .sqltext import is_query, quote_ident, source_sql, table_sql
 
@@ -23,20 +21,7 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
     Parsed by DuckDB (``json_serialize_sql``), so any quoting, case or qualification of a name counts. ``home``:
     the database and schema of the view ``from_item`` is the body of, where DuckDB binds its unqualified names.
     """
-    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
-    names: list[list[str]] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and "table_name" in node:
-                names.append([node.get("catalog_name") or "", node.get("schema_name") or "", node["table_name"]])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(parsed.get("statements", []))
+    names = base_tables(cur, from_item)
     current = cur.execute("SELECT current_database(), current_schema()").fetchall()[0]
     db, schema = home or current
     objects = cur.execute(
