@@ -69,14 +69,41 @@ def _scanned(cur: duckdb.DuckDBPyConnection, from_item: str) -> set[str] | None:
             if isinstance(info := node.get("extra_info"), dict) and isinstance(info.get("Table"), str)}
 
 
-def _temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) -> list[str]:
+def temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) -> list[str]:
     """The names ``SELECT * FROM from_item`` reads that DuckDB would find among the caller's TEMP objects
     ``temp`` (lower case) before any table of the database: unqualified, ``main.x`` or ``temp.x``."""
     out: list[str] = []
-    for catalog, schema, name in base_tables(cur, from_item):
-        catalog, schema = catalog.lower(), schema.lower()
-        if name.lower() in temp and (catalog == "temp" or (not catalog and schema in ("", "main", "temp"))):
-            out.append(name)
+
+    def walk(node: Any, ctes: frozenset[str]) -> None:
+        """``ctes``: the CTE names in scope, which an unqualified name reads before any TEMP table."""
+        if isinstance(node, list):
+            for v in node:
+                walk(v, ctes)
+            return
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "BASE_TABLE" and isinstance(node.get("table_name"), str):
+            catalog, schema = (node.get("catalog_name") or "").lower(), (node.get("schema_name") or "").lower()
+            name = node["table_name"].lower()
+            if name in temp and not (not catalog and not schema and name in ctes) and (
+                    catalog == "temp" or (not catalog and (schema in ("", "main") or schema == "temp"))):
+                out.append(node["table_name"])
+        entries = (node.get("cte_map") or {}).get("map") if isinstance(node.get("cte_map"), dict) else None
+        if entries:
+            # Why in order: a CTE's body sees the CTEs before it, and its own name only when recursive (a plain
+            # WITH recent AS (SELECT * FROM recent) reads the TEMP table recent)
+            for entry in entries:
+                key, body = str(entry.get("key", "")).lower(), entry.get("value")
+                recursive = isinstance(body, dict) and isinstance(body.get("query_node"), dict) and \
+                    body["query_node"].get("type") == "RECURSIVE_CTE_NODE"
+                walk(body, ctes | {key} if recursive else ctes)
+                ctes = ctes | {key}
+        for k, v in node.items():
+            if k != "cte_map":
+                walk(v, ctes)
+
+    parsed = json.loads(cur.execute("SELECT json_serialize_sql(?)", [f"SELECT * FROM {from_item}"]).fetchall()[0][0])
+    walk(parsed.get("statements", []), frozenset())
     return out
 
 
@@ -99,7 +126,7 @@ def check_same_tables(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: st
     if not theirs or temp_rows is None:
         return
     (db, schema, path), (our_db, our_schema, _) = theirs[0], ours[0]
-    temps = _temp_refs(cur, from_item, {str(n).lower() for (n,) in temp_rows}) if temp_rows else []
+    temps = temp_refs(cur, from_item, {str(n).lower() for (n,) in temp_rows}) if temp_rows else []
     read = _scanned(cur, from_item)
     if temps:
         seen = {f'"temp".main.{n}' for n in temps}

@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 
 from . import jsonvalues
-from .callerview import check_same_tables
+from .callerview import check_same_tables, temp_refs
 from .catalognames import missing_part
 from .exceptions import (
     AdDuckDBWarning,
@@ -184,16 +184,23 @@ def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
         used, default = caller.execute(here).fetchall()[0], cur.execute(here).fetchall()[0]  # type: ignore[attr-defined]
     except duckdb.Error:
         return None
-    last = re.split(r"\s*\.\s*", source.strip())[-1].strip('"').lower()
-    hit = next(((n, q) for n, q in temp if n.lower() == last), None) if not is_query(source) else None
-    if hit is not None and hit[1]:
+    if is_query(source):  # the TEMP names the query reads (not its CTEs of the name); a query has no view query
+        read = temp_refs(cur, source_sql(source), {str(n).lower() for n, _ in temp})  # type: ignore[arg-type]
+        hit = next(((n, None if q is None else "") for n, q in temp if read and n.lower() == read[0].lower()), None)
+        subject = f"it reads {hit[0]!r}, a" if hit else ""
+    else:
+        last = re.split(r"\s*\.\s*", source.strip())[-1].strip('"').lower()
+        hit = next(((n, q) for n, q in temp if n.lower() == last), None)
+        subject = "it is a"
+    if hit is not None and hit[1] is not None:
         m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+VIEW\s+.*?\s+AS\s+(.*?);?\s*$", hit[1], re.I | re.S)
         query = f", or pass its query as the source: {' '.join(m.group(1).split())!r}" if m else ""
-        return (f"it is a TEMP view, which only the connection that created it sees, and ad_duckdb reads through a "
-                f"cursor of its own. Create it as a plain view (CREATE VIEW {quote_ident(hit[0])} AS ...){query}")
+        return (f"{subject} TEMP view, which only the connection that created it sees, and ad_duckdb reads through "
+                f"a cursor of its own. Create it as a plain view (CREATE VIEW {quote_ident(hit[0])} AS ...){query}")
     if hit is not None:
-        return ("it is a TEMP table, which only the connection that created it sees, and ad_duckdb reads through a "
-                f"cursor of its own. Create it as a plain table (CREATE TABLE {quote_ident(hit[0])} AS ..., without TEMP)")
+        return (f"{subject} TEMP table, which only the connection that created it sees, and ad_duckdb reads through "
+                f"a cursor of its own. Create it as a plain table (CREATE TABLE {quote_ident(hit[0])} AS ..., "
+                "without TEMP)")
     if used != default:
         def plain(n: str) -> str:
             return n if re.fullmatch(r"[a-z_][a-z0-9_]*", n) else quote_ident(n)

@@ -245,6 +245,39 @@ def test_a_name_the_callers_connection_reads_elsewhere_is_refused_not_read_from_
         con.close()
 
 
+def test_a_cte_named_like_a_temp_table_is_read_not_refused() -> None:
+    """A query's own CTE shadows a TEMP table of the name (WITH recent AS (SELECT ... FROM main.tx) SELECT * FROM
+    recent reads main.tx on every connection), yet the check took the CTE's name for the TEMP table and refused the
+    query. A TEMP table read outside the CTE's scope, or inside its own (non-recursive) body, is still refused."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        orders = _frame(300)
+        con.execute("CREATE TABLE tx AS SELECT * FROM orders")
+        del orders
+        ad_duckdb.train(con, "m", "tx", features=["count", "amount"], **FAST)
+        con.execute("CREATE TEMP TABLE recent AS SELECT * FROM tx LIMIT 5")
+        for query in ("WITH recent AS (SELECT * FROM main.tx) SELECT * FROM recent",
+                      "WITH base AS (SELECT * FROM tx), recent AS (SELECT * FROM base) SELECT * FROM recent",
+                      "SELECT * FROM (WITH recent AS (SELECT * FROM tx) SELECT * FROM recent)"):
+            assert ad_duckdb.score(con, "m", query).num_rows == 300, query
+        # a query reading the TEMP table said "created in this connection's open transaction": none was open
+        for query in ("SELECT * FROM (WITH recent AS (SELECT * FROM tx) SELECT * FROM recent) UNION ALL "
+                      "SELECT * FROM recent",
+                      "SELECT * FROM recent"):
+            with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"cannot read the source .*: it reads 'recent', a "
+                               r"TEMP table, which only the connection that created it sees.*CREATE TABLE \"recent\" "
+                               r"AS \.\.\., without TEMP"):
+                ad_duckdb.score(con, "m", query)
+        con.execute("CREATE TABLE main.recent AS SELECT * FROM tx")  # now both read, other tables
+        for query in ("SELECT * FROM (WITH recent AS (SELECT * FROM tx) SELECT * FROM recent) UNION ALL "
+                      "SELECT * FROM recent",
+                      "WITH recent AS (SELECT * FROM recent) SELECT * FROM recent"):
+            with pytest.raises(BadInputError, match=r"reads \"temp\".main.recent on your connection"):
+                ad_duckdb.score(con, "m", query)
+    finally:
+        con.close()
+
+
 def test_a_two_dimensional_numpy_array_is_refused_not_read_transposed() -> None:
     """DuckDB reads a 2-D numpy array with each of its rows as a column: X of shape (300, 25) trained a model of
     300 features on 25 rows without a word, and scoring X gave 25 rows. A 1-D array (one column) still reads."""
