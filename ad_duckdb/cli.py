@@ -47,6 +47,7 @@ from .features import (
     cli_feature_flags,
     describe,
     id_like,
+    is_missing_column,
     is_numeric_type,
     listing,
     raw_values,
@@ -1148,8 +1149,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
             cols = ", ".join(c for c, _ in describe(con, source))
-            raise click.ClickException(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
-                                       f"its columns: {cols}.") from None
+            raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
+                           f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).

@@ -86,6 +86,26 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     assert "Exit codes:" in invoke("--help")[1]
 
 
+def test_a_misspelt_column_exits_6_wherever_it_is_named(model_db: str) -> None:
+    # Before: `-f amont` and `sql ... amont` exited 6 (no such column), but the same typo in --where (train, explain,
+    # evaluate), in -c, or in a SELECT given as the source exited 1, as any other error; the source query's error
+    # also quoted our internal 'DESCRIBE SELECT * FROM (' and asked for "an existing table ... or a SELECT query".
+    labelled = "SELECT *, (transaction_id % 50 = 0)::INTEGER AS label FROM transactions"
+    cases = [("train", model_db, "tx2", "transactions", "-f", "count", "--where", "amont > 0", "--quiet"),
+             ("explain", model_db, "tx_ae", "transactions", "--where", "amont > 0"),
+             ("evaluate", model_db, "tx_ae", labelled, "--label", "label", "--where", "amont > 0"),
+             ("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", labelled, "--label", "label",
+              "--where", "amont > 0"),
+             ("score", model_db, "tx_ae", "SELECT * FROM transactions WHERE amont > 0"),
+             ("score", model_db, "tx_ae", "SELECT * FROM transactions WHERE amont > 0", "--into", "s")]
+    for args in cases:
+        rc, out, err = invoke(*args)
+        assert (rc, out) == (6, "") and '"amont" not found' in err, (args, rc, err)
+        assert "DESCRIBE" not in err and "Give an existing table" not in err, err
+    rc, out, err = invoke("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope")
+    assert (rc, out) == (6, "") and "names ['nope'], not in 'transactions'" in err, (rc, err)
+
+
 def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:
     path = tmp_path / "bad.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
