@@ -548,9 +548,14 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             _print_train_hint(con, info, name, contamination, source)
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
-    except BaseException:
+    except BaseException as e:
         if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
+            if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE:
+                # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
+                # look for the table in the database they meant, where it is
+                e.message += (f" The database {db!r} did not exist before this run (train creates one) and is "
+                              "removed again: check its path if you meant an existing one.")
         raise
 
 
