@@ -67,6 +67,12 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     for code, args, says in named:
         rc, out, err = invoke(*args)
         assert (rc, out) == (code, "") and err.startswith("Error: ") and says in err, (args, rc, err)
+    # Before: a command's missing version said "if it was trained in another connection, call
+    # ad_duckdb.refresh(con) (a running `ad-duckdb serve`: send it SIGHUP ...)": a command opens the file afresh and
+    # sees every stored version, and a shell user has no connection to refresh
+    for args in (("show", model_db, "tx_ae@9"), ("score", model_db, "tx_ae@9", "transactions")):
+        rc, out, err = invoke(*args)
+        assert rc == 5 and "Use 'tx_ae' for the latest" in err and "refresh" not in err and "SIGHUP" not in err, err
     # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
     # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
     for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
