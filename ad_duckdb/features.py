@@ -658,8 +658,9 @@ def default_features(
         warnings.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
-            f"answer, and evaluate(label={n!r}) refuses it. If it is the label, train on the normal rows "
-            f"(where=\"{n} = 0\", which leaves it out) or name the features (CLI: -f COLUMN, once per column).",
+            f"answer, and evaluate(label={n!r}) (CLI: --label {n}) refuses it. If it is the label, train on the normal "
+            f"rows (where=\"{n} = 0\", CLI: --where \"{n} = 0\"; that leaves it out) or name the features (CLI: -f "
+            "COLUMN, once per column).",
             AdDuckDBWarning, stacklevel=3,
         )
     if ids:
@@ -762,8 +763,8 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                         "(col = 'value')::INTEGER makes a 0/1 column of one value instead)",
                "flag": "a BOOLEAN becomes 1 or 0"}
     meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week, for a daily or "
-                       "weekly cycle the training rows span whole days or weeks of (as epoch seconds either would rise "
-                       "with time, so every later row would be out of the training range)"
+                       "weekly cycle (when the training rows span whole days or weeks; epoch seconds would rise with "
+                       "time, so every later row would be out of the training range)"
                        if is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = _from_item(source)
     exprs = ", ".join(chosen.values())
