@@ -28,6 +28,7 @@ from .exceptions import (
     DatabaseLockedError,
     DatabaseUnavailableError,
     MissingDependencyError,
+    SourceNotFoundError,
     held_by_reader,
 )
 from .features import (
@@ -511,7 +512,7 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     known = {c.lower() for c, _ in cols}
     missing = [c for c in kept if c.lower() not in known]
     if missing:
-        raise BadInputError(
+        raise SourceNotFoundError(
             f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
             f"{', '.join(c for c, _ in cols)}). Name columns of the source to keep beside the scores, or leave "
             "columns= out to keep them all."

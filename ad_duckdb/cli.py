@@ -47,6 +47,7 @@ from .features import (
     cli_feature_flags,
     describe,
     id_like,
+    is_missing_column,
     is_numeric_type,
     listing,
     raw_values,
@@ -547,9 +548,14 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             _print_train_hint(con, info, name, contamination, source)
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
-    except BaseException:
+    except BaseException as e:
         if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
+            if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE:
+                # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
+                # look for the table in the database they meant, where it is
+                e.message += (f" The database {db!r} did not exist before this run (train creates one) and is "
+                              "removed again: check its path if you meant an existing one.")
         raise
 
 
@@ -1148,8 +1154,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
             cols = ", ".join(c for c, _ in describe(con, source))
-            raise click.ClickException(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
-                                       f"its columns: {cols}.") from None
+            raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
+                           f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).

@@ -114,6 +114,20 @@ def did_you_mean(name: str, candidates: Sequence[str], n: int = 2, cutoff: float
     return f" Did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
 
 
+def is_missing_column(e: BaseException) -> bool:
+    """Whether DuckDB refused a query for a column that is not there (a misspelt name in a filter or a query).
+
+    Why a rule of its own: such a read is "no such column" (``SourceNotFoundError``, CLI exit code 6), as a
+    misspelt feature name is, not an error of any other kind.
+    """
+    return isinstance(e, duckdb.BinderException) and "Referenced column" in str(e)
+
+
+def _first_part(duckdb_message: str) -> str:
+    """DuckDB's message without its "LINE 1: ..." excerpt, which quotes the query we wrapped the user's in."""
+    return duckdb_message.split("\nLINE ")[0].strip().rstrip(".")
+
+
 def is_numeric_type(sql_type: str) -> bool:
     return bool(_NUMERIC.match(sql_type.strip()))
 
@@ -157,6 +171,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
+        if is_missing_column(e):  # the source is a query that runs but for a column name: that name is the fix
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. Fix the "
+                                      "column's name in the query.") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
@@ -648,8 +665,9 @@ def default_features(
         warnings.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
-            f"answer, and evaluate(label={n!r}) refuses it. If it is the label, train on the normal rows "
-            f"(where=\"{n} = 0\", which leaves it out) or name the features (CLI: -f COLUMN, once per column).",
+            f"answer, and evaluate(label={n!r}) (CLI: --label {n}) refuses it. If it is the label, train on the normal "
+            f"rows (where=\"{n} = 0\", CLI: --where \"{n} = 0\"; that leaves it out) or name the features (CLI: -f "
+            "COLUMN, once per column).",
             AdDuckDBWarning, stacklevel=3,
         )
     if ids:
@@ -752,8 +770,8 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
                         "(col = 'value')::INTEGER makes a 0/1 column of one value instead)",
                "flag": "a BOOLEAN becomes 1 or 0"}
     meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week, for a daily or "
-                       "weekly cycle the training rows span whole days or weeks of (as epoch seconds either would rise "
-                       "with time, so every later row would be out of the training range)"
+                       "weekly cycle (when the training rows span whole days or weeks; epoch seconds would rise with "
+                       "time, so every later row would be out of the training range)"
                        if is_point_in_time(time_type) else "a time or interval becomes its seconds")
     src = _from_item(source)
     exprs = ", ".join(chosen.values())
@@ -787,7 +805,8 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
-    raise BadInputError(f"Cannot read features {list(names)} from {source!r} (where={where!r}): "
+    raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
+        f"Cannot read features {list(names)} from {source!r} (where={where!r}): "
                         + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
 
 

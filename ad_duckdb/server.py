@@ -901,7 +901,7 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     psql, psycopg, SQLAlchemy, Superset, Metabase and Tableau connect as to PostgreSQL (any user and
     database name) and run anomaly_score(...) live. Read-only and loopback-only by default; DuckDB itself
     refuses file, network, ATTACH, COPY and extension access. SIGHUP re-reads the models (with --snapshot:
-    takes a fresh copy).
+    takes a fresh copy). Ctrl-C or SIGTERM (`kill PID`) is how it stops: exit code 0, not 130 or 143.
 
     \b
     Example:

@@ -24,6 +24,7 @@ import duckdb
 from . import integrity, jsonvalues
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
 from .features import FeatureSpec, specs_from_json, specs_to_json
+from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
 
 FORMAT_VERSION = 1
@@ -471,11 +472,13 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         )
     if name in known and version is not None:
         vs = ", ".join(str(v) for v in known[name])
-        return ModelNotFoundError(
-            f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the latest, "
-            "or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
-            "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on)."
-        )
+        # Why not on the command line: a command opens the file afresh, so it knows every stored version, and a
+        # shell user has no connection to refresh
+        elsewhere = "." if from_command_line() else (
+            ", or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
+            "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on).")
+        return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
+                                  f"latest{elsewhere}")
     same = [k for k in sorted(known) if k.lower() == name.lower()]
     if same:
         # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too

@@ -606,8 +606,13 @@ def test_train_reports_filled_values_and_a_failed_first_train_leaves_no_database
     assert "filled NULL / NaN values with the training median: amount " in out
     assert "flags " in out and "of training rows; contamination 1.00%" in out
     typo = tmp_path / "nosuch.duckdb"
-    assert "does not exist" in run("train", str(typo), "x_ae", "transactions", "--quiet", ok=False)
+    out = run("train", str(typo), "x_ae", "transactions", "--quiet", ok=False)
     assert not typo.exists()  # the mistyped path did not become an empty database
+    # Before: only "it does not exist as a table or view in this database", so a user who mistyped the database's
+    # path looked for the table in the database they meant, where it is
+    assert "does not exist as a table or view in this database" in out
+    assert (f"The database {str(typo)!r} did not exist before this run (train creates one) and is removed again: "
+            "check its path if you meant an existing one.") in out
 
 
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:

@@ -67,6 +67,12 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
     for code, args, says in named:
         rc, out, err = invoke(*args)
         assert (rc, out) == (code, "") and err.startswith("Error: ") and says in err, (args, rc, err)
+    # Before: a command's missing version said "if it was trained in another connection, call
+    # ad_duckdb.refresh(con) (a running `ad-duckdb serve`: send it SIGHUP ...)": a command opens the file afresh and
+    # sees every stored version, and a shell user has no connection to refresh
+    for args in (("show", model_db, "tx_ae@9"), ("score", model_db, "tx_ae@9", "transactions")):
+        rc, out, err = invoke(*args)
+        assert rc == 5 and "Use 'tx_ae' for the latest" in err and "refresh" not in err and "SIGHUP" not in err, err
     # an option value out of range is a wrong option (2), named by its flag: these exited 1, --top -1 in the library's
     # words "n= (CLI: --top)", the training options as "The 'n_models' parameter must be ..."
     for args, flag in ((("score", model_db, "tx_ae", "transactions", "--top", "-1"), "--top"),
@@ -84,6 +90,26 @@ def test_exit_codes_tell_failures_apart(model_db: str, tmp_path: Path) -> None:
         check.close()
     assert invoke("score", model_db, "tx_ae", "transactions", "--top", "1")[0] == 0
     assert "Exit codes:" in invoke("--help")[1]
+
+
+def test_a_misspelt_column_exits_6_wherever_it_is_named(model_db: str) -> None:
+    # Before: `-f amont` and `sql ... amont` exited 6 (no such column), but the same typo in --where (train, explain,
+    # evaluate), in -c, or in a SELECT given as the source exited 1, as any other error; the source query's error
+    # also quoted our internal 'DESCRIBE SELECT * FROM (' and asked for "an existing table ... or a SELECT query".
+    labelled = "SELECT *, (transaction_id % 50 = 0)::INTEGER AS label FROM transactions"
+    cases = [("train", model_db, "tx2", "transactions", "-f", "count", "--where", "amont > 0", "--quiet"),
+             ("explain", model_db, "tx_ae", "transactions", "--where", "amont > 0"),
+             ("evaluate", model_db, "tx_ae", labelled, "--label", "label", "--where", "amont > 0"),
+             ("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", labelled, "--label", "label",
+              "--where", "amont > 0"),
+             ("score", model_db, "tx_ae", "SELECT * FROM transactions WHERE amont > 0"),
+             ("score", model_db, "tx_ae", "SELECT * FROM transactions WHERE amont > 0", "--into", "s")]
+    for args in cases:
+        rc, out, err = invoke(*args)
+        assert (rc, out) == (6, "") and '"amont" not found' in err, (args, rc, err)
+        assert "DESCRIBE" not in err and "Give an existing table" not in err, err
+    rc, out, err = invoke("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope")
+    assert (rc, out) == (6, "") and "names ['nope'], not in 'transactions'" in err, (rc, err)
 
 
 def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:

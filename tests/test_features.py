@@ -625,9 +625,9 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
         assert info.features == ["a", "b", "is_fraud", "is_weekend"]
         assert [n for n in notes if "named like a label" in n] == [
             "Model 'm': no features given, so 'is_fraud', a 0/1 column named like a label, is a feature: a model "
-            "trained on its label reads the answer, and evaluate(label='is_fraud') refuses it. If it is the label, "
-            "train on the normal rows (where=\"is_fraud = 0\", which leaves it out) or name the features (CLI: -f "
-            "COLUMN, once per column)."]
+            "trained on its label reads the answer, and evaluate(label='is_fraud') (CLI: --label is_fraud) refuses it. "
+            "If it is the label, train on the normal rows (where=\"is_fraud = 0\", CLI: --where \"is_fraud = 0\"; that "
+            "leaves it out) or name the features (CLI: -f COLUMN, once per column)."]
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
             info = ad_duckdb.train(con, "m", "t", where="is_fraud = 0", **FAST)
@@ -940,6 +940,9 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         assert query == (f'SELECT * REPLACE ("refund"::INTEGER AS "refund", hour({at}) + minute({at}) / 60 AS "at", '
                          'count(*) OVER (PARTITION BY "mood") / count(*) OVER () AS "mood") FROM "t"'), text
         assert "a BOOLEAN becomes 1 or 0" in text and "a timestamp becomes its hour of the day" in text
+        # the sentence ran "the training rows span whole days or weeks of (as epoch seconds either would rise ...)"
+        assert ("a date its day of the week, for a daily or weekly cycle (when the training rows span whole days or "
+                "weeks; epoch seconds would rise with time, so every later row would be out of the training range)") in text
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"columns 'is_fraud' \(BOOLEAN\), 'u' \(UUID\) of"):
             info = ad_duckdb.train(con, "q", query, **FAST)
         assert info.features == ["amount", "refund", "at", "mood"]
