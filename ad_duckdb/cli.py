@@ -261,8 +261,11 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
-        raise _failure(f"Database {db!r} does not exist; check the path (`ad-duckdb train` creates one).",
-                       code=EXIT_NO_DATABASE)
+        ctx = click.get_current_context(silent=True)
+        # Why per command: someone loading data with `sql` was pointed at train, not at sql --write
+        makes = ("`ad-duckdb sql --write` creates one, to load data into; `ad-duckdb train` too"
+                 if ctx is not None and ctx.info_name == "sql" else "`ad-duckdb train` creates one")
+        raise _failure(f"Database {db!r} does not exist; check the path ({makes}).", code=EXIT_NO_DATABASE)
     if create and db != ":memory:" and not Path(db).parent.is_dir():
         # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
         missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
@@ -885,7 +888,8 @@ def show(db: str, model: str, out_format: str) -> None:
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
         for k, v in m.items():
-            click.echo(f"{k:<24} {v}")
+            # train_where None is "no filter": Python's None read as a filter named None
+            click.echo(f"{k:<24} {'(none)' if v is None else v}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
 

@@ -801,12 +801,13 @@ def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
     return f"SELECT {cols} FROM {source_sql(source)}" + (where_sql(where) if where else "")
 
 
-def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception) -> NoReturn:
+def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception,
+                      what: str | None = None) -> NoReturn:
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-        f"Cannot read features {list(names)} from {source!r} (where={where!r}): "
+        f"Cannot read {what or f'features {list(names)}'} from {source!r} (where={where!r}): "
                         + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
 
 
@@ -818,21 +819,23 @@ def count_rows(cur: object, source: str, names: Sequence[str], where: str | None
         _raise_read_error(source, names, where, e)
 
 
-def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None) -> Iterator[np.ndarray]:
+def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None,
+                    what: str | None = None) -> Iterator[np.ndarray]:
     """The feature columns as float64 matrices of up to ``LOAD_BATCH_ROWS`` rows, in the source's row order; SQL
-    NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it."""
+    NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it, and
+    ``what`` was read (default: "features [...]"; a label column read with them is no feature)."""
     d = len(names)
     try:
         reader = cur.sql(_feature_query(source, names, where)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
     except Exception as e:
-        _raise_read_error(source, names, where, e)
+        _raise_read_error(source, names, where, e, what)
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except Exception as e:
-            _raise_read_error(source, names, where, e)
+            _raise_read_error(source, names, where, e, what)
         M = np.empty((batch.num_rows, d))
         for i in range(d):
             M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)

@@ -108,8 +108,24 @@ def test_a_misspelt_column_exits_6_wherever_it_is_named(model_db: str) -> None:
         rc, out, err = invoke(*args)
         assert (rc, out) == (6, "") and '"amont" not found' in err, (args, rc, err)
         assert "DESCRIBE" not in err and "Give an existing table" not in err, err
+        if args[0] in ("evaluate", "threshold"):  # the label column read with the features is named as a label
+            assert "features ['count', 'amount'] and label 'label'" in err, err
     rc, out, err = invoke("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope")
     assert (rc, out) == (6, "") and "names ['nope'], not in 'transactions'" in err, (rc, err)
+
+
+def test_a_missing_database_is_told_which_command_creates_one(model_db: str, tmp_path: Path) -> None:
+    # Before: `sql` on a mistyped path, the command that loads data (sql --write), pointed at train only
+    missing = str(tmp_path / "nosuch.duckdb")
+    rc, _, err = invoke("sql", missing, "SELECT 1")
+    assert rc == 3 and "`ad-duckdb sql --write` creates one" in err, err
+    rc, _, err = invoke("list", missing)
+    assert rc == 3 and "(`ad-duckdb train` creates one)" in err and "--write" not in err, err
+    assert not Path(missing).exists()
+    # show: a model trained without a filter says so, not Python's None
+    rc, out, _ = invoke("show", model_db, "tx_ae")
+    where = [line for line in out.splitlines() if line.startswith("train_where ")]
+    assert rc == 0 and where and where[0].split(None, 1)[1] == "(none)", where
 
 
 def test_exit_code_for_a_damaged_model(model_db: str, tmp_path: Path) -> None:
