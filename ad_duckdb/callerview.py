@@ -107,6 +107,44 @@ def temp_refs(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str]) ->
     return out
 
 
+# A view's query in the CREATE statement duckdb_views() keeps
+_VIEW_QUERY = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+.*?\s+AS\s+(.*?);?\s*$",
+                         re.I | re.S)
+
+
+def view_query(create_sql: str) -> str | None:
+    """The query of a view, from its CREATE statement (``duckdb_views().sql``); None if it cannot be told."""
+    m = _VIEW_QUERY.match(create_sql)
+    return " ".join(m.group(1).split()) if m else None
+
+
+def temp_behind_views(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[str],
+                      views: dict[str, str]) -> tuple[str, str] | None:
+    """(a plain view ``from_item`` reads, the caller's TEMP object, from ``temp`` (lower case), that the view reads,
+    itself or through other views); None if none does. ``views``: each plain view's CREATE statement, by lower-case
+    name.
+
+    Why: a plain view over a TEMP object (a DataFrame registered with ``con.register`` is one, as is dbt-duckdb's
+    plugin source) is found by a cursor of ours, but what it reads is not; only the view was looked at, so the
+    failure was blamed on an open transaction there was none of.
+    """
+    todo, seen = [(from_item, "")], set()
+    try:
+        while todo:
+            item, via = todo.pop(0)
+            read = temp_refs(cur, item, temp) if via else []
+            if read:
+                return via, read[0]
+            for _catalog, schema, name in base_tables(cur, item):
+                query = view_query(views.get(name.lower(), "")) if schema.lower() in ("", "main") else None
+                if query is not None and name.lower() not in seen:
+                    seen.add(name.lower())
+                    todo.append((f"({query})", via or name))
+    except duckdb.Error:
+        return None
+    return None
+
+
 def _plain(name: str) -> str:
     return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else quote_ident(name)
 

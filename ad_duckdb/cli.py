@@ -215,6 +215,13 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
                        " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
                 raise DatabaseLockedError(f"{e}{how}") from e
             time.sleep(min(0.5, left))
+        except BaseException:
+            # Why: api.connect creates the file before it registers the functions; a failure there (a Ctrl-C or
+            # SIGTERM in that window) left the empty new file behind, as not ours. Missing before and there now:
+            # this attempt created it (a process that created it first would hold its lock: DatabaseLockedError).
+            if creation is not None and missing and Path(db).exists():
+                creation.ours = True
+            raise
 
 
 def _watch_ctrl_c() -> None:

@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 
 from . import jsonvalues
-from .callerview import check_same_tables, temp_refs
+from .callerview import check_same_tables, temp_behind_views, temp_refs
 from .catalognames import missing_part
 from .exceptions import (
     AdDuckDBWarning,
@@ -184,13 +184,18 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     return [(str(r[0]), str(r[1])) for r in rows]
 
 
+# The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes
+_REGISTERED = re.compile(r"\bAS\s+__duckdb_source_\w+\s*;?\s*$")
+
+
 def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
     """Why ``caller`` reads ``source`` while ``cur``, a cursor of it, does not, with the fix; None if ``caller``
     cannot either.
 
-    Why: ad_duckdb reads through cursors of its own, which see neither the caller's TEMP tables and views nor what
-    its open transaction (BEGIN without COMMIT) created, nor take its USE; "it does not exist" was wrong about a
-    source the caller's own queries read.
+    Why: ad_duckdb reads through cursors of its own, which see neither the caller's TEMP tables and views (a
+    DataFrame registered with con.register is one, also behind a plain view) nor what its open transaction (BEGIN
+    without COMMIT) created, nor take its USE; "it does not exist" was wrong about a source the caller's own queries
+    read.
     """
     here = "SELECT current_database(), current_schema()"
     try:
@@ -199,16 +204,28 @@ def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
             "SELECT view_name, sql FROM duckdb_views() WHERE temporary UNION ALL "
             "SELECT table_name, NULL FROM duckdb_tables() WHERE temporary").fetchall()
         used, default = caller.execute(here).fetchall()[0], cur.execute(here).fetchall()[0]  # type: ignore[attr-defined]
+        views = {str(n).lower(): str(q) for n, q in caller.execute(  # type: ignore[attr-defined]
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal").fetchall()}
     except duckdb.Error:
         return None
+    names = {str(n).lower() for n, _ in temp}
     if is_query(source):  # the TEMP names the query reads (not its CTEs of the name); a query has no view query
-        read = temp_refs(cur, source_sql(source), {str(n).lower() for n, _ in temp})  # type: ignore[arg-type]
+        read = temp_refs(cur, source_sql(source), names)  # type: ignore[arg-type]
         hit = next(((n, None if q is None else "") for n, q in temp if read and n.lower() == read[0].lower()), None)
         subject = f"it reads {hit[0]!r}, a" if hit else ""
     else:
         last = re.split(r"\s*\.\s*", source.strip())[-1].strip('"').lower()
         hit = next(((n, q) for n, q in temp if n.lower() == last), None)
         subject = "it is a"
+    behind = temp_behind_views(cur, source_sql(source), names, views) if hit is None else None  # type: ignore[arg-type]
+    if behind is not None:
+        hit = next(((n, None if q is None else "") for n, q in temp if n.lower() == behind[1].lower()), None)
+        subject = f"it reads {hit[0]!r} (through the view {behind[0]!r}), a" if hit else ""
+    if hit is not None and hit[1] is not None and _REGISTERED.search(next(q or "" for n, q in temp if n == hit[0])):
+        return (f"{subject} DataFrame (or other Python object) registered on your connection (con.register), which "
+                "only that connection sees, and ad_duckdb reads through a cursor of its own. Create a table from it "
+                f"(CREATE TABLE {quote_ident(hit[0] + '_table')} AS SELECT * FROM {quote_ident(hit[0])}) and read "
+                "that, or pass the DataFrame itself: the name of its Python variable as the source")
     if hit is not None and hit[1] is not None:
         m = re.match(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+VIEW\s+.*?\s+AS\s+(.*?);?\s*$", hit[1], re.I | re.S)
         query = f", or pass its query as the source: {' '.join(m.group(1).split())!r}" if m else ""

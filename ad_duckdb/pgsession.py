@@ -685,19 +685,23 @@ class Backend:
         self.retired = False
         self.read_write = read_write
         self.con = duckdb.connect(path, read_only=not read_write)
-        register(self.con)
-        # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads without
-        # file access), listed while duckdb_extensions() can still read the extension folder.
         try:
-            loaded = self.con.execute("SELECT extension_name, extension_version, description FROM duckdb_extensions() "
-                                      "WHERE loaded").fetchall()
-        except duckdb.Error:
-            loaded = None
-        self.catalog_sql = session_sql(loaded, read_write)
-        # Why after register: registering reads ad_models through the normal path; from here on DuckDB
-        # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
-        self.con.execute("SET enable_external_access = false")
-        self.con.execute("SET lock_configuration = true")
+            register(self.con)
+            # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
+            # without file access), listed while duckdb_extensions() can still read the extension folder.
+            try:
+                loaded = self.con.execute("SELECT extension_name, extension_version, description FROM "
+                                          "duckdb_extensions() WHERE loaded").fetchall()
+            except duckdb.Error:
+                loaded = None
+            self.catalog_sql = session_sql(loaded, read_write)
+            # Why after register: registering reads ad_models through the normal path; from here on DuckDB
+            # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
+            self.con.execute("SET enable_external_access = false")
+            self.con.execute("SET lock_configuration = true")
+        except BaseException:
+            self.con.close()  # the caller removes a snapshot it took (server.PGServer._open_backend)
+            raise
 
     def models(self) -> list[str]:
         from .udfs import registry
@@ -746,15 +750,18 @@ def take_snapshot(source: str) -> tuple[str, str]:
     The source is attached read-only for the copy only, so training and dbt can write it the rest of the time.
     """
     folder = tempfile.mkdtemp(prefix="ad_duckdb_serve_")
-    dst = str(Path(folder) / "snapshot.duckdb")
-    helper = duckdb.connect(":memory:")
     try:
-        helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
-        helper.execute("ATTACH ? AS dst", [dst])
-        helper.execute("COPY FROM DATABASE src TO dst")
-    except duckdb.Error:
+        dst = str(Path(folder) / "snapshot.duckdb")
+        helper = duckdb.connect(":memory:")
+        try:
+            helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
+            helper.execute("ATTACH ? AS dst", [dst])
+            helper.execute("COPY FROM DATABASE src TO dst")
+        finally:
+            helper.close()  # before the removal: the copy's file is still open until then
+    except BaseException:
+        # Why any exception, not only duckdb.Error: a Ctrl-C or SIGTERM during the COPY (Terminated, or DuckDB's
+        # RuntimeError('Query interrupted')) left a full copy of the database in the temporary folder.
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    finally:
-        helper.close()
     return dst, folder

@@ -23,6 +23,7 @@ No SQL text is filtered; the few rewrites (``pgsql``) only answer PostgreSQL cat
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import ipaddress
@@ -31,6 +32,7 @@ import os
 import re
 import secrets
 import select
+import shutil
 import signal
 import socket
 import socketserver
@@ -151,7 +153,17 @@ class PGServer(socketserver.ThreadingTCPServer):
         self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
-        super().__init__((config.host, config.port), Handler)
+        try:
+            super().__init__((config.host, config.port), Handler)
+        except BaseException as e:
+            # Why: with --snapshot the backend is a full copy of the database in the temporary folder, which a port
+            # in use (or a SIGTERM meanwhile) left behind
+            self.backend.close()
+            if isinstance(e, OSError):  # was a traceback
+                fix = (": another process (another ad-duckdb serve?) listens there; stop it, or choose another "
+                       "--port (0 picks a free one)" if e.errno == errno.EADDRINUSE else "")
+                raise click.ClickException(f"Cannot listen on {config.host}:{config.port} ({e.strerror}){fix}.") from e
+            raise
         self._stopping = threading.Event()
         threading.Thread(target=self.watch_clients, name="ad-duckdb client check", daemon=True).start()
 
@@ -185,7 +197,11 @@ class PGServer(socketserver.ThreadingTCPServer):
             try:
                 if cfg.snapshot:
                     path, folder = take_snapshot(cfg.database)
-                    return Backend(path, read_write=False, snapshot_dir=folder)
+                    try:
+                        return Backend(path, read_write=False, snapshot_dir=folder)
+                    except BaseException:
+                        shutil.rmtree(folder, ignore_errors=True)  # a copy nobody serves: not left in the temp folder
+                        raise
                 return Backend(cfg.database, read_write=cfg.read_write)
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():
@@ -854,6 +870,15 @@ class Handler(socketserver.BaseRequestHandler):
 def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = None) -> None:
     """Serve until SIGINT / SIGTERM; SIGHUP reloads (a fresh snapshot with --snapshot, else re-read models)."""
     server = PGServer(config)
+    try:
+        _serve(server, ready)
+    finally:
+        # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
+        # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy)
+        server.close_all()
+
+
+def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
     threads: list[threading.Thread] = []
 
     def stop(*_: Any) -> None:
@@ -882,7 +907,6 @@ def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = 
     finally:
         for t in threads:
             t.join(timeout=30)
-        server.close_all()
 
 
 @click.command("serve")

@@ -4,6 +4,7 @@ idempotent deployment, read-only files. Real DuckDB files and real processes."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -530,6 +531,31 @@ def test_a_new_database_created_after_waiting_out_another_ones_is_removed(tmp_pa
         holder.communicate()
     assert res.returncode == 6, res.stderr
     assert not path.exists(), "the database this run created after the wait was left behind"
+
+
+def test_a_new_database_is_removed_when_an_interrupt_lands_while_it_is_opened(tmp_path: Path) -> None:
+    # Before: api.connect creates the file, then registers the functions; a Ctrl-C (or SIGTERM) in that window
+    # left the command deciding the file was not its own, and the empty new database stayed at the path.
+    path = tmp_path / "new.duckdb"
+    fired: list[int] = []
+
+    def interrupt(signum: int, _frame: object) -> None:
+        # a Ctrl-C, once, and only once the open has created the file
+        if not fired and path.exists():
+            fired.append(signum)
+            raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    # Why a repeating timer: the open runs for tens of milliseconds after the file appears, and a pending signal is
+    # handled at the next check (DuckDB's, or Python's between two calls); no fixed sleep to guess
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+    try:
+        res = CliRunner().invoke(cli, ["train", str(path), "m", "no_such_table", "-f", "x", "--quiet"])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert fired and res.exit_code == 130 and "interrupted (Ctrl-C)" in res.output, (res.output, res.exception)
+    assert not path.exists() and not Path(f"{path}.wal").exists(), "the interrupted open left the new file behind"
 
 
 def test_score_into_from_an_empty_source_says_so_and_top_prints_csv(model_db: str, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -345,5 +346,36 @@ def test_a_duckdb_relation_or_a_dict_of_arrays_is_read_by_its_name_as_duckdb_rea
         with pytest.raises(BadInputError, match=r"'elsewhere' is a DuckDB relation of another connection.*"
                                                 r"elsewhere_tbl = elsewhere.to_arrow_table\(\).*'elsewhere_tbl'"):
             ad_duckdb.score(con, "m", "elsewhere")
+    finally:
+        con.close()
+
+
+def test_a_view_over_a_registered_dataframe_says_so_not_an_open_transaction() -> None:
+    """A plain view over a DataFrame registered on the connection (con.register; dbt-duckdb's plugin source
+    materialized as a view is one): ad_duckdb's cursor finds the view but not the DataFrame, and the error blamed "an
+    open transaction (BEGIN without COMMIT)" that was never opened. The registered DataFrame named itself got the
+    fix of a TEMP view, with a query of DuckDB's internal scan to pass."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.register("raw_orders", _frame())
+        con.execute("CREATE VIEW orders_v AS SELECT count, amount FROM raw_orders")
+        con.execute("CREATE VIEW big_orders AS SELECT * FROM orders_v WHERE amount > 10")  # a view over the view
+        registered = (r"a DataFrame \(or other Python object\) registered on your connection \(con.register\), which "
+                      r"only that connection sees.*Create a table from it \(CREATE TABLE \"raw_orders_table\" AS SELECT "
+                      r"\* FROM \"raw_orders\"\) and read that, or pass the DataFrame itself")
+        for source, through in [("orders_v", "orders_v"), ("SELECT * FROM orders_v", "orders_v"),
+                                ("big_orders", "big_orders")]:
+            with pytest.raises(ad_duckdb.SourceNotFoundError, match=rf"^Model 'm': cannot read the source "
+                               rf"'{re.escape(source)}': it reads 'raw_orders' \(through the view '{through}'\), "
+                               f"{registered}") as e:
+                ad_duckdb.train(con, "m", source, **FAST)
+            assert "BEGIN without COMMIT" not in str(e.value)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=rf"'raw_orders': it is {registered}"):
+            ad_duckdb.train(con, "m", "raw_orders", **FAST)
+        # the fix the message gives works, and scoring the view says the same
+        con.execute('CREATE TABLE "raw_orders_table" AS SELECT * FROM "raw_orders"')
+        ad_duckdb.train(con, "m", "raw_orders_table", features=["count", "amount"], **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=rf"^Model 'm@1': .*'orders_v'\), {registered}"):
+            ad_duckdb.score(con, "m", "orders_v")
     finally:
         con.close()

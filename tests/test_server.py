@@ -15,9 +15,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +35,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 import ad_duckdb
+from ad_duckdb import interrupts
+from ad_duckdb.exceptions import is_interrupt
+from ad_duckdb.pgsession import take_snapshot
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -1112,6 +1117,65 @@ def test_snapshot_reload_blocked_by_a_writer_says_to_send_sighup_again(warehouse
     finally:
         if writer is not None:
             writer.close()
+
+
+def _snapshot_copies(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("ad_duckdb_serve_*"))
+
+
+def test_snapshot_interrupted_during_its_copy_leaves_no_copy_behind(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C or SIGTERM during take_snapshot's COPY (interrupts.Terminated, or DuckDB's RuntimeError('Query
+    interrupted') when DuckDB runs the handler) left a full copy of the database in the temporary folder: only a
+    duckdb.Error removed it."""
+    db = str(tmp_path / "big.duckdb")
+    con = duckdb.connect(db)
+    try:  # tens of MB: a copy that lasts far longer than the timer's 1 ms below
+        con.execute("CREATE TABLE t AS SELECT random() AS a, hash(i) AS b FROM range(2000000) r(i)")
+    finally:
+        con.close()
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # what TMPDIR sets for a process
+    fired: list[int] = []
+
+    def terminate(signum: int, _frame: object) -> None:
+        # As interrupts.raise_terminated, once; and only once the copy has begun (its file exists), so the signal
+        # lands in the COPY whatever the machine's load
+        if not fired and any(scratch.glob("ad_duckdb_serve_*/snapshot.duckdb")):
+            fired.append(signum)
+            raise interrupts.Terminated
+
+    old = signal.signal(signal.SIGALRM, terminate)
+    # Why a repeating timer: a pending signal is handled at DuckDB's next check (or Python's, after the COPY
+    # returns, still inside take_snapshot), with no fixed sleep to guess
+    signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+    try:
+        with pytest.raises((KeyboardInterrupt, RuntimeError)) as e:
+            take_snapshot(db)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert fired and is_interrupt(e.value), e.value
+    assert _snapshot_copies(scratch) == []
+
+
+def test_snapshot_server_whose_port_is_taken_leaves_no_copy_behind(warehouse: str, tmp_path: Path) -> None:
+    """`serve --snapshot` on a port in use printed a traceback and left its copy of the database in the temporary
+    folder: the copy is taken before the port is bound."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--snapshot", "--port",
+                            str(port)], env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True,
+                           timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert f"Cannot listen on 127.0.0.1:{port} (Address already in use): another process" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    assert _snapshot_copies(scratch) == []
 
 
 def test_server_helpers_never_import_the_server() -> None:
