@@ -24,7 +24,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds
+from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -295,6 +295,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     interrupts.track(con)
     try:
+        udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e), e) from e
