@@ -172,8 +172,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
         if is_missing_column(e):  # the source is a query that runs but for a column name: that name is the fix
-            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. Fix the "
-                                      "column's name in the query.") from e
+            # a name given (not a query) is a view whose stored query names a column renamed or dropped since
+            fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
+                   f"that is not there: recreate the view (CREATE OR REPLACE VIEW {name} AS ...) or the column it reads.")
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. {fix}") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
