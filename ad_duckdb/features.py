@@ -206,8 +206,11 @@ def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
             "SELECT view_name, sql FROM duckdb_views() WHERE temporary UNION ALL "
             "SELECT table_name, NULL FROM duckdb_tables() WHERE temporary").fetchall()
         used, default = caller.execute(here).fetchall()[0], cur.execute(here).fetchall()[0]  # type: ignore[attr-defined]
+        # Why of one schema: temp_behind_views follows the names our cursor binds there; a view of the name in
+        # another schema (a dbt project's staging.events) stood in for the one read
         views = {str(n).lower(): str(q) for n, q in caller.execute(  # type: ignore[attr-defined]
-            "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal").fetchall()}
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal AND database_name = ? "
+            "AND schema_name = 'main'", [default[0]]).fetchall()}
     except duckdb.Error:
         return None
     names = {str(n).lower() for n, _ in temp}
