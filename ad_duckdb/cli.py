@@ -24,7 +24,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds
+from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -254,6 +254,16 @@ def _watch_ctrl_c() -> None:
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 
 
+def _names_missing_relation(e: BaseException) -> bool:
+    """Whether DuckDB's catalog (a table, view or schema not there) refused, somewhere in ``e``'s causes."""
+    chain: list[BaseException] = []
+    link: BaseException | None = e
+    while link is not None and link not in chain:  # a chain may loop back on itself
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    return any(isinstance(x, duckdb.CatalogException) for x in chain)
+
+
 def _remove_new_database(db: str) -> None:
     """Remove a database file this command created (and its write-ahead log) when the command failed."""
     for path in (Path(db), Path(f"{db}.wal")):
@@ -285,6 +295,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     interrupts.track(con)
     try:
+        udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e), e) from e
@@ -561,9 +572,10 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     except BaseException as e:
         if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
-            if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE:
+            if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE and _names_missing_relation(e):
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
-                # look for the table in the database they meant, where it is
+                # look for the table in the database they meant, where it is. Why only then: a misspelt column or a
+                # missing file of a CSV source (a first training into a new database) is no fault of the path
                 e.message += (f" The database {db!r} did not exist before this run (train creates one) and is "
                               "removed again: check its path if you meant an existing one.")
         raise

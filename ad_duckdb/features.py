@@ -172,8 +172,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
         if is_missing_column(e):  # the source is a query that runs but for a column name: that name is the fix
-            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. Fix the "
-                                      "column's name in the query.") from e
+            # a name given (not a query) is a view whose stored query names a column renamed or dropped since
+            fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
+                   f"that is not there: recreate the view (CREATE OR REPLACE VIEW {name} AS ...) or the column it reads.")
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. {fix}") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
             f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
@@ -204,8 +206,11 @@ def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
             "SELECT view_name, sql FROM duckdb_views() WHERE temporary UNION ALL "
             "SELECT table_name, NULL FROM duckdb_tables() WHERE temporary").fetchall()
         used, default = caller.execute(here).fetchall()[0], cur.execute(here).fetchall()[0]  # type: ignore[attr-defined]
+        # Why of one schema: temp_behind_views follows the names our cursor binds there; a view of the name in
+        # another schema (a dbt project's staging.events) stood in for the one read
         views = {str(n).lower(): str(q) for n, q in caller.execute(  # type: ignore[attr-defined]
-            "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal").fetchall()}
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT temporary AND NOT internal AND database_name = ? "
+            "AND schema_name = 'main'", [default[0]]).fetchall()}
     except duckdb.Error:
         return None
     names = {str(n).lower() for n, _ in temp}

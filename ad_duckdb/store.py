@@ -448,9 +448,12 @@ def dropped_versions(cur: Any) -> dict[str, int]:
     return {str(n): int(v) for n, v in cur.execute("SELECT name, last_version FROM ad_model_versions").fetchall()}
 
 
-def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None) -> ModelNotFoundError:
+def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None,
+              afresh: bool | None = None) -> ModelNotFoundError:
     """The error for a name or version that is not stored. ``dropped`` (``dropped_versions``) tells a dropped version
-    or model from one trained elsewhere that this connection has not seen, for which refresh() is the fix."""
+    or model from one trained elsewhere that this connection has not seen, for which refresh() is the fix.
+    ``afresh``: whether ``known`` was read for this very call (a command's own connection), so refresh() is not;
+    default: whether the ``ad-duckdb`` command runs this call."""
     name, version = parse_ref(ref)
     last = (dropped or {}).get(name)
     listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
@@ -474,7 +477,7 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         vs = ", ".join(str(v) for v in known[name])
         # Why not on the command line: a command opens the file afresh, so it knows every stored version, and a
         # shell user has no connection to refresh
-        elsewhere = "." if from_command_line() else (
+        elsewhere = "." if (from_command_line() if afresh is None else afresh) else (
             ", or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
             "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on).")
         return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "

@@ -96,6 +96,10 @@ class Registry:
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
         self.not_found_hint = ""  # what an unknown model means where the functions were registered (the dbt plugin)
+        # A command's own connection (cli._open), opened for this run: it knows every stored version. Why kept here,
+        # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
+        # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
+        self.opened_afresh = False
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
@@ -164,7 +168,7 @@ class Registry:
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
             known.setdefault(m.name, []).append(m.version)
-        err = store.not_found(ref, known, self.dropped)
+        err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
         raise ModelNotFoundError(str(err) + hint + self.not_found_hint)

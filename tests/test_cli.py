@@ -615,6 +615,23 @@ def test_train_reports_filled_values_and_a_failed_first_train_leaves_no_database
             "check its path if you meant an existing one.") in out
 
 
+def test_a_new_database_is_blamed_only_for_a_missing_table_not_a_file_or_column(tmp_path: Path) -> None:
+    # Before: a misspelt column (-f or --where) or a missing file of a CSV source on a new database (the first
+    # training from a file) also got "The database ... did not exist before this run ...: check its path", which
+    # sent the user to a database path that was right; only a table or view name depends on which database it is
+    csv = tmp_path / "x.csv"
+    csv.write_text("count,amount\n1,2\n3,4\n5,6\n")
+    new = str(tmp_path / "new.duckdb")
+    source, no_file = f"read_csv('{csv}')", f"read_csv('{tmp_path / 'y.csv'}')"
+    for src, more, says in ((source, ["-f", "amont"], "Did you mean 'amount'?"),
+                            (source, ["--where", "amont > 1"], 'Referenced column "amont" not found'),
+                            (no_file, [], "No files found")):
+        res = CliRunner().invoke(cli, ["train", new, "m", src, *more, "--quiet"], catch_exceptions=False)
+        assert res.exit_code == 6 and says in res.output, res.output
+        assert "did not exist before this run" not in res.output, res.output
+        assert not Path(new).exists()
+
+
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:
     out = run("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", "transactions", "--label", "label")
     assert "note: " in out and "was trained on" in out

@@ -1070,3 +1070,24 @@ def test_the_suggested_drop_of_constant_columns_keeps_columns_with_missing_value
     kept = eval(fix.group(1), {"np": np, "X": X})  # the fix as the user would run it
     assert kept.shape == (200, 3) and np.isnan(kept[7, 2]), (fix.group(1), kept.shape)
     fit_specs(kept, ["c0", "c2", "c4"], ["DOUBLE"] * 3, model="m", source=None)
+
+
+def test_a_view_whose_column_is_gone_is_told_to_fix_the_view_not_a_query() -> None:
+    # Before: a view over a table whose column was renamed since said "Fix the column's name in the query.", as if
+    # the user had given a query; they gave the view's name, whose stored query is what names the column
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT 1.0 AS a, 2.0 AS b")
+        con.execute("CREATE VIEW v AS SELECT a, b FROM t")
+        con.execute("ALTER TABLE t RENAME b TO c")
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.train(con, "m", "v", **FAST)
+        assert 'Referenced column "b" not found' in str(e.value), e.value
+        assert "in the query" not in str(e.value), e.value
+        assert "The view's query names a column that is not there: recreate the view (CREATE OR REPLACE VIEW " \
+               "v AS ...) or the column it reads." in str(e.value), e.value
+        # a query given as the source is still told to fix the query
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Fix the column's name in the query\.$"):
+            ad_duckdb.train(con, "m", "SELECT a, b FROM t", **FAST)
+    finally:
+        con.close()

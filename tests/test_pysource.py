@@ -379,3 +379,22 @@ def test_a_view_over_a_registered_dataframe_says_so_not_an_open_transaction() ->
             ad_duckdb.score(con, "m", "orders_v")
     finally:
         con.close()
+
+
+def test_a_view_over_a_registered_dataframe_is_told_so_beside_a_view_of_its_name_in_another_schema() -> None:
+    """The views followed were looked up by name alone, in every schema: a view of the same name in another schema (a
+    dbt project's staging.events beside main.events) could stand in for the one read, and the error blamed "an open
+    transaction (BEGIN without COMMIT)" again."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.register("raw_events", _frame())
+        con.execute("CREATE VIEW events AS SELECT count, amount FROM raw_events")
+        con.execute("CREATE SCHEMA staging")
+        con.execute("CREATE TABLE staging.t AS SELECT 1.0 AS count, 2.0 AS amount")
+        con.execute("CREATE VIEW staging.events AS SELECT * FROM staging.t")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"^Model 'm': cannot read the source 'events': it "
+                           r"reads 'raw_events' \(through the view 'events'\), a DataFrame") as e:
+            ad_duckdb.train(con, "m", "events", **FAST)
+        assert "BEGIN without COMMIT" not in str(e.value)
+    finally:
+        con.close()
