@@ -129,7 +129,7 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
             raised.group(1) if raised else "")
         if kind is not None:
             e = kind()
-        elif isinstance(e, duckdb.BinderException) and "Referenced column" in str(e):
+        elif is_missing_column(e):
             code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     err.exit_code = code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
