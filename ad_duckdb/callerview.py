@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from .exceptions import BadInputError
-from .sqltext import quote_ident, quote_literal, table_sql
+from .sqltext import quote_ident, quote_literal, sql_name, table_sql
 
 _STATE = "SELECT current_database(), current_schema(), current_setting('search_path')"
 _TEMP = ("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
@@ -145,10 +145,6 @@ def temp_behind_views(cur: duckdb.DuckDBPyConnection, from_item: str, temp: set[
     return None
 
 
-def _plain(name: str) -> str:
-    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else quote_ident(name)
-
-
 def check_same_tables(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: str, given: str, who: str,
                       is_query: bool, role: str = "source") -> None:
     """Refuse ``from_item`` (``given`` as the user wrote it; ``role``: "source" or "target table") when ``cur`` would
@@ -185,21 +181,21 @@ def check_same_tables(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: st
         return  # the caller cannot read it either (the other errors say why), or it scans no table (a file)
     if temps:
         why = "a TEMP table or view, which only that connection sees"
-        full = f"{_plain(our_db)}.{_plain(our_schema)}.{temps[0]}"  # main.tx would still be the TEMP one
+        full = f"{sql_name(our_db)}.{sql_name(our_schema)}.{temps[0]}"  # main.tx would still be the TEMP one
         named = (f"name the tables it reads with their database and schema, e.g. FROM {full}" if is_query
                  else f"name the {role} you mean with its database and schema, e.g. {full}")
         fix = f"Create it as a plain table or view (without TEMP) under a name of its own, or {named}"
     else:
         why = "after USE or SET search_path"
-        where = _plain(schema) if db == our_db else f"{_plain(db)}.{_plain(schema)}"
+        where = sql_name(schema) if db == our_db else f"{sql_name(db)}.{sql_name(schema)}"
         fix = (f"Name the database and schema of the tables it reads, e.g. FROM {where}.table" if is_query
                else f"Name the database and schema in the {role}: {where}.{given.strip()}")
     verb = "reads" if role == "source" else "is"  # a target is the table itself, not what a view reads
     other = f"{'reads' if role == 'source' else 'finds'} {', '.join(sorted(read))}" if read else "does not find it"
     raise BadInputError(
         f"{who}the {role} {given.strip()!r} {verb} {', '.join(sorted(seen))} on your connection ({why}), but "
-        f"ad_duckdb reads and writes through a cursor of its own, which starts in {_plain(our_db)}."
-        f"{_plain(our_schema)} and {other}. {fix}."
+        f"ad_duckdb reads and writes through a cursor of its own, which starts in {sql_name(our_db)}."
+        f"{sql_name(our_schema)} and {other}. {fix}."
     )
 
 
@@ -214,10 +210,10 @@ def check_same_home(caller: Any, cur: duckdb.DuckDBPyConnection, into: str, who:
     if not theirs or theirs[0][:2] == ours[0][:2]:
         return
     db, schema = theirs[0][0], theirs[0][1]
-    where = _plain(schema) if db == ours[0][0] else f"{_plain(db)}.{_plain(schema)}"
+    where = sql_name(schema) if db == ours[0][0] else f"{sql_name(db)}.{sql_name(schema)}"
     raise BadInputError(
-        f"{who}your connection would create table {into.strip()!r} in {_plain(db)}.{_plain(schema)} (after USE or "
-        f"SET search_path), but ad_duckdb writes through a cursor of its own, which starts in {_plain(ours[0][0])}."
-        f"{_plain(ours[0][1])}. Name the schema of the new table: {where}.{into.strip()} (or "
-        f"{_plain(ours[0][1])}.{into.strip()} for the default one)."
+        f"{who}your connection would create table {into.strip()!r} in {sql_name(db)}.{sql_name(schema)} (after USE or "
+        f"SET search_path), but ad_duckdb writes through a cursor of its own, which starts in {sql_name(ours[0][0])}."
+        f"{sql_name(ours[0][1])}. Name the schema of the new table: {where}.{into.strip()} (or "
+        f"{sql_name(ours[0][1])}.{into.strip()} for the default one)."
     )

@@ -39,7 +39,7 @@ from .exceptions import (
     is_interrupt,
 )
 from .readhints import read_fix
-from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -241,14 +241,11 @@ def _only_caller_sees(caller: object, cur: object, source: str) -> str | None:
                 f"a cursor of its own. Create it as a plain table (CREATE TABLE {quote_ident(hit[0])} AS ..., "
                 "without TEMP)")
     if used != default:
-        def plain(n: str) -> str:
-            return n if re.fullmatch(r"[a-z_][a-z0-9_]*", n) else quote_ident(n)
-
-        schema = f"{plain(used[0])}.{plain(used[1])}"
+        schema = f"{sql_name(used[0])}.{sql_name(used[1])}"
         how = (f" of the tables it reads: FROM {schema}.table" if is_query(source)
                else f" in the source: {schema}.{source.strip()}")
         return (f"this connection reads it in {schema} (after USE), but ad_duckdb reads through a cursor of its own, "
-                f"which starts in {plain(default[0])}.{plain(default[1])}. Name the database and schema{how}")
+                f"which starts in {sql_name(default[0])}.{sql_name(default[1])}. Name the database and schema{how}")
     return ("what it reads was created in this connection's open transaction (BEGIN without COMMIT), which other "
             "cursors do not see until it commits, and ad_duckdb reads through a cursor of its own. COMMIT first, "
             "then train or score")

@@ -68,6 +68,8 @@ def name_parts(s: str) -> list[str] | None:
     if not _DOTTED_NAME.match(s.strip()):
         return None
     return [p[1:-1].replace('""', '"') if p.startswith('"') else p for p in _PART.findall(s.strip())]
+
+
 _QUERY_START = re.compile(r"^\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b|SUMMARIZE\b|PIVOT\b)", re.IGNORECASE)
 
 
