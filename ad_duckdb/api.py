@@ -258,12 +258,17 @@ def train(
         import onnx  # noqa: F401  (the exporter's; checked here so a scoring-only install fails before reading rows)
         import torch  # noqa: F401  (imported lazily by the trainer: without this, its absence surfaced mid-training)
 
-        from .detector import AutoEncoderDetector
+        from .detector import AutoEncoderDetector, check_names
         from .export import parity_check, to_onnx_bytes
     except ImportError as e:
         raise MissingDependencyError(
             f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
         ) from e
+    # before any row is read: a misnamed option on a large table was refused only after reading it
+    try:
+        check_names(params, _TRAIN_KEYWORDS, _TRAIN_OTHER_NAMES)
+    except BadInputError as e:
+        raise BadInputError(f"Model {name!r}: {e}") from None
     if where is not None and not where.strip():
         where = None  # an empty filter is no filter, and must not turn robust training off
     if params.get("robust") is None:
@@ -423,6 +428,12 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
         out[at:at + len(s)] = s
         at += len(s)
     return out[:at]
+
+
+# train's own keywords, and names users type for them (columns= is score's word for the columns it keeps)
+_TRAIN_KEYWORDS = ("features", "where", "kind", "carry_thresholds")
+_TRAIN_OTHER_NAMES = {"columns": "features", "cols": "features", "feature_columns": "features",
+                      "feature_names": "features", "filter": "where", "model_kind": "kind"}
 
 
 def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:

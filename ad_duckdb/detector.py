@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from difflib import get_close_matches
 from typing import Any
 
 import numpy as np
@@ -109,11 +110,24 @@ _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_li
                 "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models"}
 
 
-def _check_names(params: dict[str, Any]) -> None:
+def _name_hint(name: str, other_names: dict[str, str], valid: Sequence[str]) -> str | None:
+    if name in other_names:
+        return f"{name}= is {other_names[name]}= here"
+    close = get_close_matches(name, valid, 1, 0.75)  # a typo: epoch= for epochs=
+    return f"did you mean {close[0]}=?" if close else None
+
+
+def check_names(params: dict[str, Any], keywords: Sequence[str] = (), other_names: dict[str, str] | None = None
+                ) -> None:
+    """Refuse parameters TrainParams does not have. ``keywords``: the caller's own (ad_duckdb.train's features=,
+    where=, ...), listed among the valid ones; ``other_names``: names users type for them."""
     unknown = set(params) - set(TrainParams.__dataclass_fields__)
     if unknown:
-        known = ", ".join(sorted(TrainParams.__dataclass_fields__))
-        alias = ", ".join(f"{k}= is {_OTHER_NAMES[k]}= here" for k in sorted(unknown) if k in _OTHER_NAMES)
+        known = ", ".join(sorted({*TrainParams.__dataclass_fields__, *keywords}))
+        names = {**_OTHER_NAMES, **(other_names or {})}
+        valid = [*TrainParams.__dataclass_fields__, *keywords]
+        hints = (_name_hint(k, names, valid) for k in sorted(unknown))
+        alias = ", ".join(h for h in hints if h)
         raise BadInputError(f"Unknown parameter(s) {sorted(unknown)}{f' ({alias})' if alias else ''}; "
                             f"valid ones are: {known}.")
 
@@ -176,7 +190,7 @@ class AutoEncoderDetector:
     def set_params(self, **params: Any) -> AutoEncoderDetector:
         """Change parameters (scikit-learn's ``set_params``); an unknown name is refused here, as scikit-learn does,
         not at the next ``fit``."""
-        _check_names(params)
+        check_names(params)
         self.params.update(params)
         return self
 
@@ -190,7 +204,7 @@ class AutoEncoderDetector:
                     input_tags=InputTags(allow_nan=True))
 
     def _train_params(self) -> TrainParams:
-        _check_names(self.params)
+        check_names(self.params)
         p = TrainParams(**self.params)
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import ad_duckdb
 from ad_duckdb.detector import AutoEncoderDetector
 from ad_duckdb.exceptions import BadInputError
 
@@ -119,6 +120,23 @@ def test_a_pyod_or_scikit_learn_parameter_name_gets_ours(name: str, ours: str) -
         AutoEncoderDetector(**TINY, **{name: 1}).fit(_rows())
     with pytest.raises(BadInputError, match=rf"\({name}= is {ours}= here\)"):
         AutoEncoderDetector().set_params(**{name: 1})
+
+
+def test_train_names_its_own_keywords_and_typos_before_reading_rows() -> None:
+    """ad_duckdb.train(..., columns=[...]), score's word carried over, listed 25 valid names without features=, and
+    only after reading every row; epoch= got no hint. The table here does not exist: the names are checked first."""
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(BadInputError, match=r"^Model 'tx_ae': Unknown parameter\(s\) \['columns'\] "
+                                                r"\(columns= is features= here\); valid ones are: .*\bfeatures\b"):
+            ad_duckdb.train(con, "tx_ae", "no_such_table", columns=["count", "amount"])
+        with pytest.raises(BadInputError, match=r"\['epoch', 'filter'\] \(did you mean epochs=\?, filter= is where= "
+                                                r"here\); valid ones are: .*\bwhere\b"):
+            ad_duckdb.train(con, "tx_ae", "no_such_table", epoch=3, filter="label = 0")
+    finally:
+        con.close()
+    with pytest.raises(BadInputError, match=r"\['lattent_dim'\] \(did you mean latent_dim=\?\)"):
+        AutoEncoderDetector(**TINY, lattent_dim=4).fit(_rows())
 
 
 def test_rows_of_another_width_are_told_the_fitted_features() -> None:
