@@ -15,6 +15,7 @@ import duckdb
 import numpy as np
 
 from . import interrupts, pysource, store, thresholds
+from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
     AdDuckDBError,
@@ -303,6 +304,7 @@ def evaluate(
     histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded.
     """
+    check_connection(con, "evaluate")
     from . import metrics as ev
     from . import timeplot
 
@@ -434,6 +436,7 @@ def set_threshold(
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
+    check_connection(con, "set_threshold")
     lm = registry(con).get(model)
     if not isinstance(name, str) or not name or len(name) > 64:
         raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")

@@ -21,6 +21,7 @@ import pyarrow as pa
 from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
 
 from . import store
+from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, IntegrityError, ModelNotFoundError
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
@@ -522,6 +523,7 @@ def register(
         otherwise refused. Turn it off when the rows themselves have those columns swapped (for example a
         query selecting them on purpose). ``None`` (default) keeps the current setting (on at first).
     """
+    check_connection(con, "register")
     cur = con.cursor()
     try:
         names: list[str] | None = None
@@ -590,6 +592,7 @@ def register(
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Make the SQL functions see models trained, imported or dropped since they were registered."""
+    check_connection(con, "refresh")
     cur = con.cursor()
     try:
         reg = _registry_for(cur)

@@ -147,3 +147,34 @@ def test_rows_of_another_width_are_told_the_fitted_features() -> None:
                                             r"\('amount', 'count', 'hour'\): pass rows of those columns, in that "
                                             r"order, or fit it again on these"):
         det.predict(np.zeros((2, 2)))
+
+
+_TAKE_A_CONNECTION = ["drop_model", "evaluate", "export_model", "import_model", "list_models", "load_model",
+                      "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold", "train"]
+# each function's other required arguments (any values: the connection is checked first)
+_ARGS = {"list_models": (), "refresh": (), "register": (), "load_model": ("tx_ae",), "drop_model": ("tx_ae",),
+         "import_model": ("tx_ae.onnx",), "set_threshold": ("tx_ae", "cut", "value")}
+_KWARGS = {"evaluate": {"label": "is_fraud"}, "set_threshold": {"value": 1.0}}
+
+
+@pytest.mark.parametrize("func", _TAKE_A_CONNECTION)
+def test_a_path_where_the_connection_goes_is_told_to_connect_first(func: str, tmp_path) -> None:
+    """ad_duckdb.train("warehouse.duckdb", ...) failed with "'str' object has no attribute 'cursor'"; every public
+    function taking the connection first now names itself, the path, and ad_duckdb.connect."""
+    path = str(tmp_path / "warehouse.duckdb")
+    with pytest.raises(BadInputError, match=rf"^{func}\(\) takes a DuckDB connection first, not the path "
+                                            rf"'{re.escape(path)}': open it with con = ad_duckdb.connect\("):
+        getattr(ad_duckdb, func)(path, *_ARGS.get(func, ("tx_ae", "tx")), **_KWARGS.get(func, {}))
+    with pytest.raises(BadInputError, match=rf"^{func}\(\) takes a DuckDB connection first .*got builtins\.dict"):
+        getattr(ad_duckdb, func)({}, *_ARGS.get(func, ("tx_ae", "tx")), **_KWARGS.get(func, {}))
+    assert not (tmp_path / "warehouse.duckdb").exists()  # nothing opened or created
+
+
+def test_the_connection_may_be_passed_by_name() -> None:
+    con = ad_duckdb.connect()
+    try:
+        assert ad_duckdb.list_models(con=con) == []
+        with pytest.raises(BadInputError, match=r"^list_models\(\) takes a DuckDB connection first"):
+            ad_duckdb.list_models(con=None)
+    finally:
+        con.close()
