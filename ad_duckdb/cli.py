@@ -1091,9 +1091,18 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
       ad-duckdb sql warehouse.duckdb "SELECT t.*, anomaly_score('tx_ae', count, amount) AS score
         FROM transactions t WHERE is_anomaly('tx_ae', count, amount) ORDER BY score DESC LIMIT 20"
       ad-duckdb sql warehouse.duckdb --file report.sql --format csv
+      ad-duckdb sql warehouse.duckdb < report.sql
     """
-    if (query is None) == (sql_file is None):
-        raise click.UsageError("Give the SQL either as QUERY or with --file PATH (one of them).")
+    if query is not None and sql_file is not None:
+        raise click.UsageError("Give the SQL either as QUERY or with --file PATH, not both.")
+    if query is None and sql_file is None:
+        # Why: `ad-duckdb sql DB < report.sql` and `echo "SELECT ..." | ad-duckdb sql DB` are how duckdb, psql and
+        # sqlite3 take a script; a terminal is never read (no interactive prompt here).
+        stdin = click.get_text_stream("stdin")
+        query = "" if stdin.isatty() else stdin.read()
+        if not query.strip():
+            raise click.UsageError("Give the SQL as QUERY, with --file PATH, or on standard input "
+                                   "(ad-duckdb sql DB < report.sql).")
     if query is not None and _OPTION_LIKE.fullmatch(query):
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
         raise click.UsageError(f"No such option: {query}")

@@ -380,7 +380,13 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     assert arrays.count("[") == 2 and '"top_id": 9001' in arrays
     assert "ok" in run("sql", model_db, "SET threads = 2")
     assert "No such option: --formt" in run("sql", model_db, "--formt", ok=False)
-    assert "either as QUERY or with --file" in run("sql", model_db, ok=False)
+    assert "Give the SQL as QUERY, with --file PATH, or on standard input" in run("sql", model_db, ok=False)
+    assert "not both" in run("sql", model_db, "SELECT 1", "--file", str(f), ok=False)
+    # a script piped in, as duckdb, psql and sqlite3 take one (a real pipe: not a terminal)
+    piped = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", model_db], input=script, capture_output=True,
+                           text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.index("1502") < piped.stdout.index("9001"), piped.stdout
     assert "statement 1 of 2" in fails_in_one_line("sql", model_db, "SELECT nope; SELECT 1")
 
 
