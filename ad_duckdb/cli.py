@@ -24,7 +24,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, intotable, jsonvalues, metrics, pysource, thresholds, udfs
+from . import api, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -244,6 +244,9 @@ def _watch_ctrl_c() -> None:
         signal.signal(signal.SIGTERM, interrupts.raise_terminated)
 
     def watch() -> None:
+        # Why blocked here: a signal landing in this thread left the main thread waiting in `sql`'s prompt (readline's
+        # select) until the next key; blocked, the kernel gives it to the main thread, and the wakeup fd still fires
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         while True:
             got = os.read(r, 64)
             for signum in (signal.SIGINT, signal.SIGTERM):
@@ -1085,24 +1088,27 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
+    Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
+    a prompt runs each statement as it is ended with ';' (.quit or Ctrl-D leaves; Ctrl-C stops the statement,
+    not the session).
 
     \b
     Examples:
       ad-duckdb sql warehouse.duckdb "SELECT t.*, anomaly_score('tx_ae', count, amount) AS score
         FROM transactions t WHERE is_anomaly('tx_ae', count, amount) ORDER BY score DESC LIMIT 20"
       ad-duckdb sql warehouse.duckdb --file report.sql --format csv
-      ad-duckdb sql warehouse.duckdb < report.sql
     """
     if query is not None and sql_file is not None:
         raise click.UsageError("Give the SQL either as QUERY or with --file PATH, not both.")
-    if query is None and sql_file is None:
+    stdin = sys.stdin
+    interactive = query is None and sql_file is None and stdin is not None and stdin.isatty()
+    if query is None and sql_file is None and not interactive:
         # Why: `ad-duckdb sql DB < report.sql` and `echo "SELECT ..." | ad-duckdb sql DB` are how duckdb, psql and
-        # sqlite3 take a script; a terminal is never read (no interactive prompt here).
-        stdin = click.get_text_stream("stdin")
-        query = "" if stdin.isatty() else stdin.read()
+        # sqlite3 take a script (stdin is None when the caller closed it)
+        query = stdin.read() if stdin is not None else ""
         if not query.strip():
             raise click.UsageError("Give the SQL as QUERY, with --file PATH, or on standard input "
-                                   "(ad-duckdb sql DB < report.sql).")
+                                   "(ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
     if query is not None and _OPTION_LIKE.fullmatch(query):
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
         raise click.UsageError(f"No such option: {query}")
@@ -1113,7 +1119,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     create = write and db != ":memory:" and not Path(db).exists()
     creation = _Creation()
     try:
-        _run_sql(db, text, out_format, write, no_order_check, create, creation)
+        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive)
     except BaseException as e:
         if creation.ours:  # not when the database could not even be opened, or another process created it
             _remove_new_database(db)
@@ -1128,31 +1134,41 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
-             creation: _Creation) -> None:
+             creation: _Creation, interactive: bool = False) -> None:
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None) as con:
-        statements = con.extract_statements(text)
-        if not statements:
-            raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
-        printed = 0
-        for i, stmt in enumerate(statements, 1):
-            try:
-                rel = con.sql(stmt.query)
-                rows = [] if rel is None else rel.fetchall()
-            except duckdb.Error as e:
-                hint = " (the database is opened read-only: add --write to allow writes)" \
-                    if not write and "read-only" in str(e) else \
-                    _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
-                where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-                raise _failure(f"{where}{e}{hint}", e) from e
-            if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
-                continue
-            if printed:
-                click.echo("")
-            _print_rows(rel.columns, rows, out_format)
-            printed += 1
-        if not printed:
-            click.echo("ok")
+        if not interactive:
+            _run_statements(con, text, out_format, write)
+            return
+        mode = "read-write" if write else "read-only: --write to change it"
+        sqlshell.interact(lambda t: _run_statements(con, t, out_format, write),
+                          f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
+                          "End each statement with ';'; .quit or Ctrl-D leaves.")
+
+
+def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool) -> None:
+    statements = con.extract_statements(text)
+    if not statements:
+        raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
+    printed = 0
+    for i, stmt in enumerate(statements, 1):
+        try:
+            rel = con.sql(stmt.query)
+            rows = [] if rel is None else rel.fetchall()
+        except duckdb.Error as e:
+            hint = " (the database is opened read-only: add --write to allow writes)" \
+                if not write and "read-only" in str(e) else \
+                _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
+            where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
+            raise _failure(f"{where}{e}{hint}", e) from e
+        if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
+            continue
+        if printed:
+            click.echo("")
+        _print_rows(rel.columns, rows, out_format)
+        printed += 1
+    if not printed:
+        click.echo("ok")
 
 
 @cli.command()

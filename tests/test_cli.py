@@ -1023,3 +1023,133 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
                "(SELECT *, DATE '2024-01-06' AS day, TIMESTAMP '2024-01-06 10:05' AS ts, TIME '10:05' AS at, "
                "'6a4117ce-ab01-4c6e-ac10-10a1972981e8'::UUID AS uid, INTERVAL '3 days' AS waited FROM transactions)",
                "--where", where).splitlines()[0] == row
+
+
+def _terminal_session(db: str, keys: list[str]) -> tuple[int, str]:
+    """``ad-duckdb sql DB`` on a real pseudo-terminal (its controlling terminal, so it prompts): each key string is
+    typed once the session waits for input again (its prompt shown), and the transcript is returned."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import termios
+
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", db], stdin=slave, stdout=slave, stderr=slave,
+                            preexec_fn=own_terminal)
+    os.close(slave)
+    out = b""
+
+    def read_until_prompt() -> None:
+        nonlocal out
+        start = len(out)
+        while not out[start:].rstrip(b" ").endswith((b"ad>", b"...")):
+            ready, _, _ = select.select([master], [], [], 120)
+            assert ready, f"no prompt within 120 s; transcript: {out.decode(errors='replace')}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the session ended: its side of the terminal is closed
+                return
+            if not chunk:
+                return
+            out += chunk
+
+    try:
+        for key in keys:
+            read_until_prompt()
+            os.write(master, key.encode())
+        code = proc.wait(timeout=120)
+        while select.select([master], [], [], 0)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        proc.kill()
+        os.close(master)
+    return code, out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_sql_on_a_terminal_prompts_and_runs_each_statement_as_it_ends(model_db: str) -> None:
+    """`ad-duckdb sql DB` on a terminal refused ("Give the SQL ..."): the anomaly functions are Python functions,
+    which DuckDB's own shell cannot load, so there was no way to explore scores interactively."""
+    code, out = _terminal_session(model_db, [
+        "SELECT transaction_id AS top_id FROM transactions\n",
+        "ORDER BY anomaly_score('tx_ae', count, amount) DESC LIMIT 1;\n",
+        "SELECT nope FROM transactions;\n",  # an error ends that statement only
+        "SELECT 'a;b' AS text; -- a ';' in quotes or a comment does not end it\n",
+        ".quit\n",
+    ])
+    assert code == 0, out
+    assert "anomaly functions registered" in out and "read-only" in out
+    assert re.search(r"top_id\s*\n-+\s*\n9001", out), out
+    assert 'Error: Binder Error: Referenced column "nope" not found' in out
+    assert re.search(r"text\s*\n-+\s*\na;b", out), out
+    code, out = _terminal_session(model_db, ["SELECT 41 + 1 AS answer;\n", "\x04"])  # Ctrl-D leaves too
+    assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
+
+
+def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db: str, capsys) -> None:
+    """Typed: Ctrl-C drops the statement being typed. Running: DuckDB's interrupt stops the query, and the session
+    reads on. A real connection and a real interrupt (con.interrupt(), what the CLI's Ctrl-C watcher calls)."""
+    import threading
+
+    from ad_duckdb import cli as cli_module
+    from ad_duckdb import sqlshell
+
+    con = ad_duckdb.connect(model_db, read_only=True)
+    running = threading.Event()
+    done = threading.Event()
+
+    def interrupter() -> None:
+        running.wait()
+        while not done.wait(0.05):  # until the statement has stopped: a first interrupt may land before it starts
+            con.interrupt()
+
+    typed = iter(["SELECT 1 AS one", KeyboardInterrupt, "SELECT count(*) AS n FROM range(100000000000) a, range(10) b;",
+                  "SELECT 'after' AS still;", EOFError])
+
+    def read(prompt: str) -> str:
+        item = next(typed)
+        if isinstance(item, type):
+            raise item()
+        if "range(100000000000)" in item:
+            running.set()
+        return item
+
+    def run(text: str) -> None:
+        try:
+            cli_module._run_statements(con, text, "table", False)
+        finally:
+            if running.is_set():
+                done.set()
+
+    threading.Thread(target=interrupter, daemon=True).start()
+    try:
+        sqlshell.interact(run, "banner", read)
+    finally:
+        done.set()
+        con.close()
+    out = capsys.readouterr()
+    assert "one" not in out.out  # the typed statement was dropped
+    assert "Error: interrupted (Ctrl-C); the statement stopped, the session goes on." in out.err
+    assert re.search(r"still\s*\n-+\s*\nafter", out.out), out
+
+
+@pytest.mark.parametrize(("text", "ends"), [
+    ("SELECT 1;", True), ("SELECT 1", False), ("SELECT 1; -- note", True), ("SELECT ';'", False),
+    ("SELECT 'a;' AS x;", True), ("SELECT 1 -- ;", False), ("SELECT 1 /* ; */", False), ('SELECT 1 AS ";"', False),
+    ("SELECT 1;\n\n", True), ("", False), ("SELECT 'it''s;'", False),
+])
+def test_the_sql_prompt_knows_when_a_statement_ends(text: str, ends: bool) -> None:
+    from ad_duckdb import sqlshell
+
+    assert sqlshell.complete(text) is ends
