@@ -25,10 +25,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check ad_duckdb tests examples bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q tests
 
 lint: $(STAMP)
 	$(BIN)/ruff check ad_duckdb tests examples bench
+	$(BIN)/mypy
 
 bench-quality: $(STAMP)
 	$(BIN)/python bench/quality.py

@@ -301,13 +301,13 @@ def train(
                                                 source=src_text, score_training_rows=False)
         warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
         seconds = time.perf_counter() - t0
-        onnx = to_onnx_bytes(det.graph_, len(names))
+        onnx_bytes = to_onnx_bytes(det.graph_, len(names))
         rng = np.random.default_rng(0)
         sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
-        parity = parity_check(det.graph_, onnx, sample, model=name)
+        parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
         # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
         # LoadedModel._fill_missing), so SQL compares exactly what it computes.
-        scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx))
+        scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
         if rising is None:
             train_scores = scorer.scores(X, bulk=True).astype(np.float64)
         else:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
@@ -327,7 +327,7 @@ def train(
             **det.history_,
         }
         rec = ModelRecord(
-            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx, source=src_text, train_rows=len(train_scores),
+            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
             params=dict(p.__dict__) | {"robust": det.history_["robust"]},
             metrics=metrics, lib_versions=_lib_versions(),
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),

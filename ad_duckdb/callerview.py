@@ -162,6 +162,7 @@ def check_same_tables(caller: Any, cur: duckdb.DuckDBPyConnection, from_item: st
     (db, schema, path), (our_db, our_schema, _) = theirs[0], ours[0]
     temps = temp_refs(cur, from_item, {str(n).lower() for (n,) in temp_rows}) if temp_rows else []
     read = _scanned(cur, from_item)
+    seen: set[str] | None
     if temps:
         seen = {f'"temp".main.{n}' for n in temps}
     elif (db, schema, path) == ours[0]:

@@ -116,6 +116,21 @@ Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 (PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
 
 
+def with_exit_code(err: click.ClickException, code: int) -> click.ClickException:
+    """``err``, ending the command with exit code ``code`` (``EXIT_CODES_HELP``)."""
+    # Why ignored: click types exit_code as a class variable (a subclass's fixed code) but reads it from the
+    # instance, and one subclass per code would be a class for every exit code.
+    err.exit_code = code  # type: ignore[misc]
+    return err
+
+
+def _add_to_message(err: click.ClickException, more: str) -> None:
+    """Append ``more`` to the message ``err`` shows."""
+    # Why in place and ignored: click types message as Final, but reads it only when the error is shown; a new error
+    # would lose the class (a UsageError's usage line) and exit code of the one raised.
+    err.message += more  # type: ignore[misc]
+
+
 def _failure(message: str, e: BaseException | None = None, code: int | None = None) -> click.ClickException:
     """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
     # DuckDB's messages run over lines ("Candidate functions:", "LINE 1: ..." and a caret line under it): one line,
@@ -131,9 +146,8 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
             e = kind()
         elif is_missing_column(e):
             code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
-    err.exit_code = code if code is not None else next(
-        (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1)
-    return err
+    return with_exit_code(err, code if code is not None else next(
+        (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1))
 
 
 def _interrupted(outcome: str | None = None) -> click.ClickException:
@@ -143,8 +157,7 @@ def _interrupted(outcome: str | None = None) -> click.ClickException:
         f"interrupted ({by}) before the command finished: {outcome}" if outcome else
         f"interrupted ({by}) before the command finished. Nothing is left half-written: each model, scores table "
         "and threshold is stored in one transaction, whole or not at all.")
-    err.exit_code = EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED
-    return err
+    return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
 
 
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str) -> str | None:
@@ -579,8 +592,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
                 # look for the table in the database they meant, where it is. Why only then: a misspelt column or a
                 # missing file of a CSV source (a first training into a new database) is no fault of the path
-                e.message += (f" The database {db!r} did not exist before this run (train creates one) and is "
-                              "removed again: check its path if you meant an existing one.")
+                _add_to_message(e, f" The database {db!r} did not exist before this run (train creates one) and is "
+                                   "removed again: check its path if you meant an existing one.")
         raise
 
 
@@ -592,6 +605,7 @@ def _print_carried(stored: list[Threshold]) -> None:
         if t.method in thresholds.LABELLED:
             how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
         else:
+            assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
             how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"
         click.echo(f"carried {t.name}: {t.value:.6g}, {how}")
 
@@ -966,7 +980,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     _print_rows(["threshold", f"{a} value", f"{b} value", f"flagged {a}", f"flagged {b}", "both", f"only {a}",
                  f"only {b}", f"{b} origin"],
                 [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
-                  None if t.both is None else t.flagged_a - t.both, None if t.both is None else t.flagged_b - t.both,
+                  None if t.both is None or t.flagged_a is None else t.flagged_a - t.both,
+                  None if t.both is None or t.flagged_b is None else t.flagged_b - t.both,
                   None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
     n = min(r.top, r.rows)
     corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
@@ -1126,8 +1141,9 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
             if isinstance(e, click.ClickException):
                 # Why said: a table an earlier statement made is gone with the file, and the error named only the
                 # failing statement, so the user looked for that table.
-                e.message += (f" The database {db!r} did not exist before this run and is removed again, with what "
-                              "the statements before the failing one wrote to it: run the SQL again once it works.")
+                _add_to_message(e, f" The database {db!r} did not exist before this run and is removed again, with "
+                                   "what the statements before the failing one wrote to it: run the SQL again once it "
+                                   "works.")
         raise
     if creation.ours:
         click.echo(f"note: created the database {db!r}.", err=True)

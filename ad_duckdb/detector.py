@@ -210,8 +210,8 @@ class AutoEncoderDetector:
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
             p = replace(p, hidden_dims=tuple(p.hidden_dims))
         # validate() accepts whole-number floats for int parameters (max_train_rows=1e6); torch and numpy need ints
-        whole = {name: int(getattr(p, name)) for name, (kind, _, _) in RANGES.items()
-                 if kind is int and not isinstance(getattr(p, name), int)}
+        whole: dict[str, Any] = {name: int(getattr(p, name)) for name, (kind, _, _) in RANGES.items()
+                                 if kind is int and not isinstance(getattr(p, name), int)}
         return replace(p, **whole) if whole else p
 
     def fit(

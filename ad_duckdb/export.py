@@ -42,7 +42,9 @@ def _export(graph: Any, n_features: int) -> bytes:
         torch.onnx.export(
             graph,
             (dummy,),
-            buf,
+            # Why ignored: torch's hint names a path only, but the TorchScript exporter (dynamo=False) writes to any
+            # binary file object, and the bytes are wanted in memory.
+            buf,  # type: ignore[arg-type]
             input_names=[INPUT_NAME],
             output_names=list(OUTPUT_NAMES),
             dynamic_axes={INPUT_NAME: {0: "n"}, "score": {0: "n"}, "feature_error": {0: "n"}},

@@ -222,13 +222,14 @@ def _check(walk: _Walk, view: memoryview, model: str, n_features: int) -> int:
     except pb.Malformed as e:  # tensors' int data and nodes' attributes are read only by the shape walk
         raise _malformed(model, e) from None
     if isinstance(found, tuple):
-        i, node, e = found
-        output = (node.outputs or [""])[0]
+        i, unbounded, why = found
+        output = (unbounded.outputs or [""])[0]
         raise UnboundedGraphError(
-            f"Model {model!r} was refused: node {i} ({pb.quote(node.op)}, output {pb.quote(output)}) cannot be bounded "
-            "before it runs: "
-            f"{e} (a model could then exhaust memory or run for hours in every query){end}",
-            node=i, op=node.op, output=output, reason=str(e), unknown_operator=isinstance(e, onnxshapes.UnknownOperator))
+            f"Model {model!r} was refused: node {i} ({pb.quote(unbounded.op)}, output {pb.quote(output)}) cannot be "
+            "bounded before it runs: "
+            f"{why} (a model could then exhaust memory or run for hours in every query){end}",
+            node=i, op=unbounded.op, output=output, reason=str(why),
+            unknown_operator=isinstance(why, onnxshapes.UnknownOperator))
     return found
 
 

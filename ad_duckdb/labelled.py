@@ -9,7 +9,7 @@ import re
 import warnings
 from dataclasses import replace as with_fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import duckdb
 import numpy as np
@@ -80,7 +80,7 @@ def carried_thresholds(cur: Any, name: str,
     return out, goals
 
 
-def _is_goal(goal: Any) -> bool:
+def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     """Whether a stored goal (ad_models.metrics, which an imported file also brings) has what choosing needs."""
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
@@ -507,10 +507,10 @@ def set_threshold(
     if was is not None and name in ("default", *thresholds.QUANTILES):
         # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
         # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
-        uses = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
+        effect = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
             f"{name!r} no longer names its quantile of the training scores"
         warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
-                      f"{was.method}): {uses}. To keep it, store yours under another name, e.g. {name}_{method}.",
+                      f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.",
                       AdDuckDBWarning, stacklevel=2)
     cur = interrupts.cursor(con)
     try:

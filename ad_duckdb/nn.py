@@ -37,6 +37,15 @@ class Preprocess(nn.Module):
     cost a tenth of the whole graph (2048 rows: d=2 +15 us, d=30 +34 us), for data float32 holds exactly enough.
     """
 
+    # Buffers (register_buffer), declared so that type checkers see tensors rather than Module.__getattr__'s union.
+    offset: torch.Tensor
+    fill: torch.Tensor
+    center: torch.Tensor
+    inv_scale: torch.Tensor
+    slog: torch.Tensor
+    shift: torch.Tensor
+    scale_diag: torch.Tensor  # only when narrow
+
     def __init__(self, specs: Sequence[FeatureSpec]) -> None:
         super().__init__()
         # A logged column keeps offset 0: the signed log needs the raw value, and log space has no such offset.
@@ -183,6 +192,20 @@ class ScoringGraph(nn.Module):
     reconstructs them well). ``feature_error`` holds each column's part of the reconstruction and range
     terms, for ``anomaly_explain``.
     """
+
+    # Buffers (register_buffer), declared so that type checkers see tensors rather than Module.__getattr__'s union.
+    range_neg_mid: torch.Tensor
+    range_neg_half: torch.Tensor
+    eye: torch.Tensor  # only when the rows are narrow
+    code_neg_center: torch.Tensor
+    bank: torch.Tensor
+    bank_sq: torch.Tensor
+    rec_scale: torch.Tensor
+    knn_scale: torch.Tensor
+    knn_eps: torch.Tensor
+    rec_weight: torch.Tensor
+    rec_diag: torch.Tensor | None
+    knn_weight: torch.Tensor
 
     def __init__(
         self,

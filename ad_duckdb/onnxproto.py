@@ -163,7 +163,9 @@ def int_field(buf: memoryview, number: int) -> int:
 
 def value_info(buf: memoryview) -> tuple[str, int | None, list[int | str | None]]:
     """(name, element type, dims) of a ValueInfoProto; a dim is an int, a symbolic name, or None."""
-    name, elem, dims = str_field(buf, VI_NAME), None, []
+    name = str_field(buf, VI_NAME)
+    elem: int | None = None
+    dims: list[int | str | None] = []
     for _, tp in sub(buf, VI_TYPE):
         for _, tt in sub(tp, TYPE_TENSOR):
             elem = int_field(tt, TT_ELEM)
@@ -290,7 +292,10 @@ def shape_tensor(t: TensorInfo) -> onnxshapes.Tensor:
 
 def shape_node(buf: memoryview) -> onnxshapes.Node:
     """One pass over a NodeProto (and one over each attribute); long lists are refused before they are built."""
-    op, inputs, outputs, attrs = "", [], [], []
+    op = ""
+    inputs: list[str] = []
+    outputs: list[str] = []
+    attrs: list[memoryview] = []
     for f, _, v in fields(buf):
         if not isinstance(v, memoryview):
             continue
@@ -307,7 +312,8 @@ def shape_node(buf: memoryview) -> onnxshapes.Node:
             attrs.append(v)
     node = onnxshapes.Node(op, inputs, outputs)
     for attr in attrs:
-        name, ints, ints_seen, i, t, floats = "", [], False, None, None, False
+        ints: list[int] = []
+        name, ints_seen, i, t, floats = "", False, None, None, False
         for f, w, v in fields(attr):  # values kept until the end: the name (the last one wins) may come after them
             if f == ATTR_NAME and isinstance(v, memoryview):
                 name = text(v)

@@ -217,8 +217,8 @@ def parse(sql: str) -> CopyOut | CopyIn | None:
     if m.group("query") is not None:
         query = sql[m.start("query"):m.end("query")]
     else:
-        cols = sql[m.start("cols"):m.end("cols")] if m.group("cols") is not None else "*"
-        query = f"SELECT {cols} FROM {sql[m.start('table'):m.end('table')]}"
+        listed = sql[m.start("cols"):m.end("cols")] if m.group("cols") is not None else "*"
+        query = f"SELECT {listed} FROM {sql[m.start('table'):m.end('table')]}"
     # The options end where the text as sent ends, less a trailing ``;`` (a blanked literal ends them too: ';')
     opts = _options(sql[m.start("opts"):m.end("opts")].rstrip().rstrip(";"), into=False)
     opts.pop("binary")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import struct
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -525,7 +525,8 @@ class Loader:
         """The rows read so far as one Arrow batch (strings for text and CSV, typed values for binary)."""
         cols = list(zip(*self.rows, strict=True))
         arrays = []
-        for i, (values, type_name) in enumerate(zip(cols, self.types, strict=True)):
+        for i, (column, type_name) in enumerate(zip(cols, self.types, strict=True)):
+            values: Sequence[Any] = column
             if not self.spec.binary and _list_depth(type_name) and any(v is not None and v.lstrip().startswith("{")
                                                                       for v in values):
                 try:
@@ -559,9 +560,11 @@ class Loader:
             for i, (name, type_name) in enumerate(zip(self.names, self.types, strict=True)):
                 if type_name == "VARCHAR":
                     continue
-                found = batches.query(_BATCH_VIEW, (
+                rel = batches.query(_BATCH_VIEW, (
                     f"SELECT line, CAST(c{i} AS VARCHAR) FROM {_BATCH_VIEW} WHERE c{i} IS NOT NULL AND "
-                    f"try(CAST({self.exprs[i]} AS {type_name})) IS NULL ORDER BY line LIMIT 1")).fetchall()
+                    f"try(CAST({self.exprs[i]} AS {type_name})) IS NULL ORDER BY line LIMIT 1"))
+                assert rel is not None  # None is for a statement that returns no rows, never a SELECT
+                found = rel.fetchall()
                 if found:
                     line, value = found[0]
                     return CopyError(first, code, f'COPY {self.spec.table}, line {line}, column {name}: "{value}"')

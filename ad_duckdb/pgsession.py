@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
-from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, quoted
+from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError
 from .pgsql import (
@@ -213,17 +213,17 @@ class Session:
             what = f" ({r.label})" if r.label else ""
             besides = (f" besides the {kept:,} its SCROLL cursor keeps, more than the {MAX_BUFFERED_ROWS:,} rows the "
                        "server holds of one result:" if kept else ",")
-            e = ProtocolError(
+            err = ProtocolError(
                 f"A result left open between pages{what} has more than {limit:,} unread rows{besides} too many to "
                 "hold while another statement runs on this connection (or past COMMIT, for a WITH HOLD cursor); read "
                 "it to the end (or close it) first, or run the other statement on another connection.", "54000")
-            r.rows = _raising(e)
+            r.rows = _raising(err)
             if self.status == b"T":
                 self.status = b"E"
-            raise e
+            raise err
         r.rows = iter(rest)
 
-    def forget(self, r: Result | None) -> None:
+    def forget(self, r: Source | None) -> None:
         """A portal was closed: its unread rows are never needed (not even read into memory)."""
         if r is not None and r is self.live:
             self.live = None
@@ -389,7 +389,7 @@ class Session:
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
 
-    def run(self, sql: str, params: list[Any] | None = None) -> Iterator[Result]:
+    def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
         try:
             parts = [st.query for st in duckdb.extract_statements(sql)]
@@ -637,15 +637,15 @@ class Session:
         if cmd is not None or copy is not None:  # these run only when executed
             c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
             return c.source.columns if c is not None else None
-        c = self.compat(sql)
-        if isinstance(c, Result):
-            return c.columns
+        answer = self.compat(sql)
+        if isinstance(answer, Result):
+            return answer.columns
         try:
-            stmts = duckdb.extract_statements(c)
+            stmts = duckdb.extract_statements(answer)
             if len(stmts) != 1 or stmts[0].type.name != "SELECT":
                 return None
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
-            return _columns(self.cur, c, n_params)
+            return _columns(self.cur, answer, n_params)
         except duckdb.Error:
             return None
 
@@ -732,13 +732,13 @@ def models_text(refs: list[str]) -> str:
         vs = sorted(by_name[name])
         runs: list[str] = []
         start = prev = vs[0]
-        for v in [*vs[1:], None]:
-            if v is not None and v == prev + 1:
-                prev = v
+        for n in [*vs[1:], None]:
+            if n is not None and n == prev + 1:
+                prev = n
                 continue
             runs.append(str(start) if start == prev else f"{start}-{prev}")
-            if v is not None:
-                start = prev = v
+            if n is not None:
+                start = prev = n
         latest = "" if len(vs) == 1 else f" (latest {vs[-1]})"
         parts.append(f"{name}@{','.join(runs)}{latest}")
     return ", ".join(parts) or "none yet"

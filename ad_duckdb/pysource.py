@@ -37,7 +37,7 @@ def _ours(frame: FrameType) -> bool:
 
 
 def _caller_frame() -> FrameType | None:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and _ours(frame):
         frame = frame.f_back
     return frame
@@ -45,7 +45,8 @@ def _caller_frame() -> FrameType | None:
 
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None and _ours(frame):
         frame, level = frame.f_back, level + 1
     return level

@@ -231,10 +231,9 @@ class PGServer(socketserver.ThreadingTCPServer):
             err = click.ClickException(
                 f"Cannot open {self.config.database!r}: another process has it open for writing ({e}). DuckDB allows "
                 f"one writing process per file: {fix}.{how}")
-        from .cli import EXIT_LOCKED  # imported here: cli imports this module
+        from .cli import EXIT_LOCKED, with_exit_code  # imported here: cli imports this module
 
-        err.exit_code = EXIT_LOCKED  # as every other command's locked file: a script retries it later
-        return err
+        return with_exit_code(err, EXIT_LOCKED)  # as every other command's locked file: a script retries it later
 
     def reload(self) -> str:
         """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""
@@ -938,6 +937,7 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
 
     def ready(server: PGServer) -> None:
         h, p = server.server_address[:2]
+        assert isinstance(h, str)  # an AF_INET or AF_INET6 socket's name (bytes name only AF_UNIX ones)
         mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
         models = server.backend.models_text()
         click.echo(f"serving {db} ({mode}; models: {models}) on {h}:{p}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 import duckdb
 
@@ -116,7 +117,7 @@ def strip_sql_ends(text: str) -> str:
 _PATH_END = re.compile(r"(?:\s*;|\s+--[^\n]*|\s+/\*(?:(?!\*/).)*\*/)+\s*$", re.DOTALL)
 
 
-def _end_comment(s: str, tokens: list[tuple[int, object]], i: int) -> bool:
+def _end_comment(s: str, tokens: Sequence[tuple[int, object]], i: int) -> bool:
     """Whether token ``i`` of ``s`` is a comment a SQL editor would leave: at the start, after a blank or a ``;``,
     or a closed ``/* ... */`` right after a ``)`` or a quote (``read_parquet('x.parquet')/* new */``).
 

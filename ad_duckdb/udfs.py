@@ -18,7 +18,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
-from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR
+from duckdb.func import FunctionNullHandling, PythonUDFType
+from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
 from . import store
 from .connarg import check_connection
@@ -255,6 +256,7 @@ def _apply(
     place = np.full(len(model_col), -1, dtype=np.int64)
     done = 0
     for name, idx in groups:
+        assert idx is not None  # None (all rows) comes only alone, as the one group handled above
         lm = registry.get(name)
         take = to_arrow(idx, pa.int64())
         place[idx] = np.arange(done, done + len(idx))
@@ -371,7 +373,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     }
 
 
-def _explain_duck_type() -> Any:
+def _explain_duck_type() -> DuckDBPyType:
     return duckdb.list_type(duckdb.struct_type({"feature": VARCHAR, "share": DOUBLE}))
 
 
@@ -400,13 +402,17 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     fns[_TOKEN_FN] = lambda: token
     reg.installed.append(fns)
     owner.create_function(_TOKEN_FN, fns[_TOKEN_FN], [], VARCHAR, side_effects=False)
-    varargs = {"type": "arrow", "null_handling": "special", "side_effects": False}
-    owner.create_function("anomaly_score", fns["anomaly_score"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
-    owner.create_function("is_anomaly", fns["is_anomaly"], [VARCHAR, DOUBLE], BOOLEAN, **varargs)
-    owner.create_function("is_anomaly_at", fns["is_anomaly_at"], [VARCHAR, VARCHAR, DOUBLE], BOOLEAN, **varargs)
-    owner.create_function("anomaly_percentile", fns["anomaly_percentile"], [VARCHAR, DOUBLE], DOUBLE, **varargs)
-    owner.create_function("anomaly_explain", fns["anomaly_explain"], [VARCHAR, DOUBLE], _explain_duck_type(), **varargs)
-    owner.create_function("anomaly_threshold", fns["anomaly_threshold"], [VARCHAR, VARCHAR], DOUBLE, **varargs)
+
+    def arrow(name: str, params: Sequence[DuckDBPyType], returns: DuckDBPyType) -> None:
+        owner.create_function(name, fns[name], list(params), returns, type=PythonUDFType.ARROW,
+                              null_handling=FunctionNullHandling.SPECIAL, side_effects=False)
+
+    arrow("anomaly_score", [VARCHAR, DOUBLE], DOUBLE)
+    arrow("is_anomaly", [VARCHAR, DOUBLE], BOOLEAN)
+    arrow("is_anomaly_at", [VARCHAR, VARCHAR, DOUBLE], BOOLEAN)
+    arrow("anomaly_percentile", [VARCHAR, DOUBLE], DOUBLE)
+    arrow("anomaly_explain", [VARCHAR, DOUBLE], _explain_duck_type())
+    arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
 
 
 def _remove_functions(owner: duckdb.DuckDBPyConnection, doing: str) -> None:
