@@ -689,11 +689,15 @@ def _print_train_hint(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, name:
     share = share if share is not None else contamination
     click.echo(f"default threshold {info.thresholds['default']:.6g} (flags {metrics.share_text(share)} of training rows; "
                f"contamination {metrics.share_text(contamination)})")
-    args = _sql_idents(con, info.features)
+    click.echo(f"score with: {_score_call(con, name, info.features, source)}")
+
+
+def _score_call(con: duckdb.DuckDBPyConnection, model: str, features: list[str], source: str | None) -> str:
+    """The SQL that scores rows with ``model``: its features in order, as SQL names."""
     # A model trained on a query (0/1 columns of a category, a cast) scores rows that query makes: say so, rather
     # than "FROM ...", which reads as "any table with these columns".
-    frm = f"({strip_sql_ends(source)})" if is_query(source) else "..."
-    click.echo(f"score with: SELECT *, anomaly_score({quote_literal(name)}, {args}) FROM {frm}")
+    frm = f"({strip_sql_ends(source)})" if source is not None and is_query(source) else "..."
+    return f"SELECT *, anomaly_score({quote_literal(model)}, {_sql_idents(con, features)}) FROM {frm}"
 
 
 # Above this many features `score --top`'s table leaves them out (unless -c names columns to show)
@@ -885,6 +889,9 @@ def show(db: str, model: str, out_format: str) -> None:
         rec = api.load_model(con, model)
         call = retrain_call(rec)
         call_note = retrain_note(rec, [d for (d,) in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()])
+        # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
+        trained_on = (rec.metrics or {}).get("train_source")
+        score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -893,7 +900,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call, "retrain_note": call_note}
+                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -906,6 +913,7 @@ def show(db: str, model: str, out_format: str) -> None:
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
         libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
         click.echo(f"libraries: {libs}")
+        click.echo(f"score with: {score_call}")
         if call is None:
             click.echo("retrain with: not recorded (a model stored before ad_duckdb recorded the source it was trained "
                        f"on; its source column says {rec.source!r})\n")

@@ -423,6 +423,11 @@ def test_train_hint_is_valid_sql(tmp_path: Path) -> None:
     hint = next(line for line in out.splitlines() if line.startswith("score with: "))
     assert hint.endswith('FROM (SELECT plain, ("Amt Total" > 0.5)::INTEGER AS big FROM "My Table")'), hint
     assert len(run("sql", path, hint.removeprefix("score with: "), "--format", "csv").splitlines()) == 1001
+    # show says the same, weeks later: how to call a stored model was not said anywhere but train's output
+    assert hint in run("show", path, "m5").splitlines()
+    assert "score with: SELECT *, anomaly_score('m4', \"order\", \"Amt Total\", plain) FROM ..." in run("show", path, "m4")
+    shown = json.loads(run("show", path, "m4@1", "--format", "json"))
+    assert shown["score_with"] == "SELECT *, anomaly_score('m4@1', \"order\", \"Amt Total\", plain) FROM ..."
 
 
 def test_csv_writes_structured_values_as_json(model_db: str) -> None:
