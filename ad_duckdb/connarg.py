@@ -16,7 +16,9 @@ from .exceptions import BadInputError
 def check_connection(con: object, func: str) -> None:
     """Called first in each public function taking ``con``. Why not a decorator: its frame would shift the
     ``stacklevel`` of every warning the function raises off the caller's line."""
-    if isinstance(con, duckdb.DuckDBPyConnection):
+    # Why duck-typed: dbt-duckdb hands Python models a wrapper of its cursor (DuckDBCursorWrapper), which works
+    # wherever a connection does; what failed deep inside had no cursor() at all.
+    if isinstance(con, duckdb.DuckDBPyConnection) or callable(getattr(con, "cursor", None)):
         return
     if isinstance(con, str | PathLike):
         path = str(con)

@@ -307,7 +307,8 @@ def test_set_params_refuses_an_unknown_name_at_once() -> None:
     from sklearn.preprocessing import StandardScaler
 
     det = AutoEncoderDetector(epochs=2)
-    with pytest.raises(BadInputError, match=r"Unknown parameter\(s\) \['lateny_dim'\]; valid ones are: .*latent_dim"):
+    with pytest.raises(BadInputError, match=r"Unknown parameter\(s\) \['lateny_dim'\] \(did you mean latent_dim=\?\); "
+                                            r"valid ones are: .*latent_dim"):
         det.set_params(lateny_dim=2)
     assert det.get_params() == {"epochs": 2}  # nothing stored, not even the valid part of the call
     with pytest.raises(ValueError, match="lateny_dim"):
