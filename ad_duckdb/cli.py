@@ -203,6 +203,7 @@ class _Creation:
 
     def __init__(self) -> None:
         self.ours = False
+        self.keep = False  # a failure no longer removes it (the ``sql`` prompt, once it started)
 
 
 def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
@@ -1136,7 +1137,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     try:
         _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive)
     except BaseException as e:
-        if creation.ours:  # not when the database could not even be opened, or another process created it
+        # not when the database could not even be opened, or another process created it
+        if creation.ours and not creation.keep:
             _remove_new_database(db)
             if isinstance(e, click.ClickException):
                 # Why said: a table an earlier statement made is gone with the file, and the error named only the
@@ -1157,13 +1159,19 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
             _run_statements(con, text, out_format, write)
             return
         mode = "read-write" if write else "read-only: --write to change it"
+        # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
+        # SIGTERM must not remove the new database with what it made, as a failing script's is removed
+        creation.keep = True
         sqlshell.interact(lambda t: _run_statements(con, t, out_format, write),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .quit or Ctrl-D leaves.")
 
 
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool) -> None:
-    statements = con.extract_statements(text)
+    try:
+        statements = con.extract_statements(text)
+    except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
+        raise _failure(str(e), e) from e
     if not statements:
         raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
     printed = 0
