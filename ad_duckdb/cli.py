@@ -1095,7 +1095,8 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table for people; csv or json for scripts (every value, unclipped).")
 @click.option("--write", is_flag=True, help="Open the database for writing (default: read-only); a DB that does not "
-                                             "exist yet is created (and removed again if the SQL fails).")
+                                             "exist yet is created (and removed again if the SQL fails; the prompt's "
+                                             "statements each stay).")
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
