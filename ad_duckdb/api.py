@@ -249,7 +249,7 @@ def train(
     ...         "ORDER BY score DESC LIMIT 5").show()  # doctest: +SKIP
     >>> con.close()
     """
-    check_connection(con, "train")
+    con = check_connection(con, "train")
     _check_new_version_name(con, name)
     _check_kind(name, kind, params)
     if where is not None and not isinstance(where, str):
@@ -640,7 +640,7 @@ def score(
     ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and ``anomaly_explain`` if asked,
     in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table.
     """
-    check_connection(con, "score")
+    con = check_connection(con, "score")
     bad = [o for o in outputs if o not in SCORE_OUTPUTS]
     if bad or not outputs or isinstance(outputs, str):
         raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
@@ -743,7 +743,7 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     Without ``out_dir``, returns the matplotlib Figure instead, for a notebook (shown as a cell's value;
     ``fig.savefig(path)`` writes it). It is not registered with pyplot: ``plt.show()`` and the backend are left alone.
     """
-    check_connection(con, "plot_scores")
+    con = check_connection(con, "plot_scores")
     from . import metrics
 
     lm = registry(con).get(model)
@@ -771,7 +771,7 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     A time column NULL or infinite in every row raises ``NoTimesError`` (a ``BadInputError``), as no such column
     does. CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
     """
-    check_connection(con, "plot_scores_over_time")
+    con = check_connection(con, "plot_scores_over_time")
     from . import metrics, timeplot
 
     lm = registry(con).get(model)

@@ -203,6 +203,7 @@ class _Creation:
 
     def __init__(self) -> None:
         self.ours = False
+        self.keep = False  # a failure no longer removes it (the ``sql`` prompt, once it started)
 
 
 def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
@@ -1102,7 +1103,8 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="table for people; csv or json for scripts (every value, unclipped).")
 @click.option("--write", is_flag=True, help="Open the database for writing (default: read-only); a DB that does not "
-                                             "exist yet is created (and removed again if the SQL fails).")
+                                             "exist yet is created (and removed again if the SQL fails; the prompt's "
+                                             "statements each stay).")
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
@@ -1144,7 +1146,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     try:
         _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive)
     except BaseException as e:
-        if creation.ours:  # not when the database could not even be opened, or another process created it
+        # not when the database could not even be opened, or another process created it
+        if creation.ours and not creation.keep:
             _remove_new_database(db)
             if isinstance(e, click.ClickException):
                 # Why said: a table an earlier statement made is gone with the file, and the error named only the
@@ -1165,13 +1168,19 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
             _run_statements(con, text, out_format, write)
             return
         mode = "read-write" if write else "read-only: --write to change it"
+        # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
+        # SIGTERM must not remove the new database with what it made, as a failing script's is removed
+        creation.keep = True
         sqlshell.interact(lambda t: _run_statements(con, t, out_format, write),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .quit or Ctrl-D leaves.")
 
 
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool) -> None:
-    statements = con.extract_statements(text)
+    try:
+        statements = con.extract_statements(text)
+    except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
+        raise _failure(str(e), e) from e
     if not statements:
         raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
     printed = 0

@@ -7,19 +7,26 @@ Why a check of its own: the commonest slip, ``ad_duckdb.train("warehouse.duckdb"
 from __future__ import annotations
 
 from os import PathLike
+from typing import cast
 
 import duckdb
 
 from .exceptions import BadInputError
 
 
-def check_connection(con: object, func: str) -> None:
-    """Called first in each public function taking ``con``. Why not a decorator: its frame would shift the
-    ``stacklevel`` of every warning the function raises off the caller's line."""
-    # Why duck-typed: dbt-duckdb hands Python models a wrapper of its cursor (DuckDBCursorWrapper), which works
-    # wherever a connection does; what failed deep inside had no cursor() at all.
-    if isinstance(con, duckdb.DuckDBPyConnection) or callable(getattr(con, "cursor", None)):
-        return
+def check_connection(con: object, func: str) -> duckdb.DuckDBPyConnection:
+    """The connection ``func`` works on; called first in each public function taking ``con``. Why not a decorator:
+    its frame would shift the ``stacklevel`` of every warning the function raises off the caller's line."""
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        return con
+    if con is duckdb:
+        # Why taken: the module stands for its default connection in duckdb.sql(...), and a notebook that works with
+        # that passed the module here, which worked (it has cursor() and create_function() too) before this check
+        return duckdb.default_connection()
+    if callable(getattr(con, "cursor", None)):
+        # Why duck-typed: dbt-duckdb hands Python models a wrapper of its cursor (DuckDBCursorWrapper), which works
+        # wherever a connection does; what failed deep inside had no cursor() at all.
+        return cast(duckdb.DuckDBPyConnection, con)
     if isinstance(con, str | PathLike):
         path = str(con)
         raise BadInputError(f"{func}() takes a DuckDB connection first, not the path {path!r}: open it with "

@@ -50,14 +50,32 @@ class Terminated(KeyboardInterrupt):
 
 
 _TERMINATING = threading.Event()
+_SIGTERM_NOTED = threading.Event()  # never cleared: a session that goes on after a Ctrl-C still ends on a SIGTERM
 received: int | None = None  # the stopping signal that arrived first (SIGINT or SIGTERM); None: none yet
 
 
 def note(signum: int) -> None:
     """Remember the first stopping signal: a SIGTERM after a Ctrl-C (or the reverse) does not change what is said."""
     global received
+    if signum == signal.SIGTERM:
+        _SIGTERM_NOTED.set()
     if received is None:
         received = signum
+
+
+def go_on_after_ctrl_c() -> bool:
+    """For a command that goes on after a Ctrl-C (``sql``'s prompt): whether it may. No once a SIGTERM arrived, which
+    is then what stopped it; yes otherwise, and the Ctrl-C is forgotten, so the next signal is told apart afresh.
+
+    Why not ``received`` alone: the watcher thread notes a signal while the main thread handles it, so its note of a
+    Ctrl-C may come after the prompt forgot that Ctrl-C, and a SIGTERM after it then read as one more Ctrl-C.
+    """
+    global received
+    if _SIGTERM_NOTED.is_set():
+        received = signal.SIGTERM
+        return False
+    received = None
+    return True
 
 
 def raise_terminated(signum: int, _frame: object) -> None:

@@ -304,7 +304,7 @@ def evaluate(
     histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded.
     """
-    check_connection(con, "evaluate")
+    con = check_connection(con, "evaluate")
     from . import metrics as ev
     from . import timeplot
 
@@ -436,7 +436,7 @@ def set_threshold(
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
-    check_connection(con, "set_threshold")
+    con = check_connection(con, "set_threshold")
     lm = registry(con).get(model)
     if not isinstance(name, str) or not name or len(name) > 64:
         raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")

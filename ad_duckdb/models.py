@@ -48,7 +48,7 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
     ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
     ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
     """
-    check_connection(con, "load_model")
+    con = check_connection(con, "load_model")
     cur = interrupts.cursor(con)
     try:
         return store.load(cur, model)
@@ -59,7 +59,7 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
     ``kind``, ``n_features``, ``train_rows``, ``source`` and ``onnx_bytes``; ``[]`` before any training."""
-    check_connection(con, "list_models")
+    con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
         if not store.tables_exist(cur):
@@ -77,7 +77,7 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
     """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
     newest. Returns the versions dropped."""
-    check_connection(con, "drop_model")
+    con = check_connection(con, "drop_model")
     cur = interrupts.cursor(con)
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
@@ -133,7 +133,7 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
     (['count', 'amount'], 'default')
     """
-    check_connection(con, "export_model")
+    con = check_connection(con, "export_model")
     rec = load_model(con, model)
     p = Path(path)
     cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
@@ -154,7 +154,7 @@ def read_onnx_file(path: Path) -> ModelRecord:
 
 def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
     """Store a model from an ``.onnx`` file written by ``export_model`` as the next version of ``name``."""
-    check_connection(con, "import_model")
+    con = check_connection(con, "import_model")
     rec = onnxfile.read_file(Path(path))
     from .scoring import make_session
 

@@ -16,19 +16,84 @@ from .exceptions import is_interrupt
 
 PROMPT, MORE = "ad> ", "... "
 QUIT = {".quit", ".exit", "quit", "exit", "\\q"}
-# A comment runs to the line's end; a ';' inside one does not end the statement. Strings are taken whole first, so
-# "--" or ';' inside quotes counts as text.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|[^'\"-/]+|.", re.DOTALL)
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")  # $$ or $tag$; $1 is a parameter, no quote
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_$"
+
+
+def _quote_end(text: str, i: int) -> int:
+    """Where the string or quoted name opening at ``i`` ends (just past its closing quote), -1 if it runs on."""
+    q = text[i]
+    escapes = q == "'" and i > 0 and text[i - 1] in "eE" and (i < 2 or not _is_word(text[i - 2]))  # E'it\'s'
+    j = i + 1
+    while j < len(text):
+        if escapes and text[j] == "\\":
+            j += 2
+        elif text[j] != q:
+            j += 1
+        elif text.startswith(q * 2, j):  # '' inside a string, "" inside a name
+            j += 2
+        else:
+            return j + 1
+    return -1
+
+
+def _comment_end(text: str, i: int) -> int:
+    """Where the /* comment opening at ``i`` ends, -1 if it runs on. Why counted: DuckDB's comments nest."""
+    depth, j = 0, i
+    while j < len(text):
+        if text.startswith("/*", j):
+            depth, j = depth + 1, j + 2
+        elif text.startswith("*/", j):
+            depth, j = depth - 1, j + 2
+            if not depth:
+                return j
+        else:
+            j += 1
+    return -1
+
+
+def _scan(text: str) -> tuple[str, bool]:
+    """(the last character outside strings, names and comments; whether ``text`` ends inside one of them)."""
+    last, i = "", 0
+    while i < len(text):
+        ch = text[i]
+        tag = _DOLLAR_TAG.match(text, i) if ch == "$" and (i == 0 or not _is_word(text[i - 1])) else None
+        if text.startswith("--", i):
+            newline = text.find("\n", i)
+            i = len(text) if newline < 0 else newline + 1
+            continue
+        if tag is not None:
+            close = text.find(tag.group(), tag.end())
+            end = -1 if close < 0 else close + len(tag.group())
+        elif text.startswith("/*", i):
+            end = _comment_end(text, i)
+        elif ch in "'\"":
+            end = _quote_end(text, i)
+        else:
+            if not ch.isspace():
+                last = ch
+            i += 1
+            continue
+        if end < 0:
+            return last, True
+        if not text.startswith("/*", i):
+            last = text[end - 1]
+        i = end
+    return last, False
 
 
 def complete(text: str) -> bool:
-    """Whether ``text`` ends a statement: its last token, comments and blanks aside, is a ';' outside quotes."""
-    last = ""
-    for token in _TOKENS.findall(text):
-        if token.startswith(("--", "/*")) or token.isspace():
-            continue
-        last = token.rstrip()
-    return last.endswith(";") and not last.startswith(("'", '"'))
+    """Whether ``text`` ends a statement: its last character, comments and blanks aside, is a ';' outside strings
+    (DuckDB's: '...' and E'...' over lines, $$...$$ and $tag$...$tag$), quoted names and (nested) comments."""
+    last, inside = _scan(text)
+    return last == ";" and not inside
+
+
+def _quits(line: str) -> bool:
+    return line.strip().rstrip(";").strip().lower() in QUIT
 
 
 def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str] = input) -> None:
@@ -50,8 +115,14 @@ def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str]
             except EOFError:
                 click.echo("", err=True)
                 return
-            if not lines and line.strip().rstrip(";") in QUIT:
-                return
+            if _quits(line) and (not lines or line.strip()[:1] in ".\\" and not _scan("\n".join(lines))[1]):
+                return  # mid-statement only .quit, .exit and \q, as in psql: "exit" there may be a column's name
+            if not lines and line.lstrip().startswith((".", "\\")):
+                # Why: DuckDB's shell (and psql's \dt) users type these; taken for SQL, the line left the prompt
+                # waiting for a ';' in which even .quit was text
+                click.echo(f"Error: {line.strip()} is not a command here: end SQL statements with ';' (SHOW TABLES; "
+                           "lists the tables, DESCRIBE t; a table's columns); .quit or Ctrl-D leaves.", err=True)
+                continue
             lines.append(line)
             text = "\n".join(lines)
             if not complete(text):
@@ -67,9 +138,8 @@ def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str]
                     raise
                 click.echo(f"Error: {e.format_message()}", err=True)
         except KeyboardInterrupt:
-            if interrupts.stopped_by_sigterm():
+            if not interrupts.go_on_after_ctrl_c():
                 raise  # SIGTERM ends the session, as it ends every command
-            interrupts.received = None  # the next signal is told apart afresh
             lines.clear()  # as in psql: a Ctrl-C while typing drops the statement being typed
             click.echo("Error: interrupted (Ctrl-C); the statement stopped, the session goes on." if running else "",
                        err=True)

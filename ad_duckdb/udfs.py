@@ -529,7 +529,7 @@ def register(
         otherwise refused. Turn it off when the rows themselves have those columns swapped (for example a
         query selecting them on purpose). ``None`` (default) keeps the current setting (on at first).
     """
-    check_connection(con, "register")
+    con = check_connection(con, "register")
     cur = con.cursor()
     try:
         names: list[str] | None = None
@@ -598,7 +598,7 @@ def register(
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:
     """Make the SQL functions see models trained, imported or dropped since they were registered."""
-    check_connection(con, "refresh")
+    con = check_connection(con, "refresh")
     cur = con.cursor()
     try:
         reg = _registry_for(cur)

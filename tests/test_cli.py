@@ -1030,14 +1030,16 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
                "--where", where).splitlines()[0] == row
 
 
-def _terminal_session(db: str, keys: list[str]) -> tuple[int, str]:
+def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] = ()) -> tuple[int, str]:
     """``ad-duckdb sql DB`` on a real pseudo-terminal (its controlling terminal, so it prompts): each key string is
-    typed once the session waits for input again (its prompt shown), and the transcript is returned."""
+    typed, and each int sent as a signal, once the session waits for input again (its prompt shown); the transcript
+    is returned."""
     import fcntl
     import os
     import pty
     import select
     import termios
+    import time
 
     master, slave = pty.openpty()
 
@@ -1045,7 +1047,7 @@ def _terminal_session(db: str, keys: list[str]) -> tuple[int, str]:
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", db], stdin=slave, stdout=slave, stderr=slave,
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", *options, db], stdin=slave, stdout=slave, stderr=slave,
                             preexec_fn=own_terminal)
     os.close(slave)
     out = b""
@@ -1067,7 +1069,11 @@ def _terminal_session(db: str, keys: list[str]) -> tuple[int, str]:
     try:
         for key in keys:
             read_until_prompt()
-            os.write(master, key.encode())
+            if isinstance(key, int):
+                time.sleep(0.5)  # the prompt is drawn just before readline waits: a signal sent between them waits too
+                proc.send_signal(key)
+            else:
+                os.write(master, key.encode())
         code = proc.wait(timeout=120)
         while select.select([master], [], [], 0)[0]:
             try:

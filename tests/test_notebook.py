@@ -178,3 +178,14 @@ def test_the_connection_may_be_passed_by_name() -> None:
             ad_duckdb.list_models(con=None)
     finally:
         con.close()
+
+
+def test_the_duckdb_module_is_taken_for_its_default_connection() -> None:
+    """ad_duckdb.register(duckdb), with the notebook's duckdb.sql(...) on duckdb's default connection, worked until
+    the connection check refused anything not a connection ("got builtins.module")."""
+    import duckdb
+
+    assert ad_duckdb.list_models(duckdb) == []
+    ad_duckdb.register(duckdb)
+    with pytest.raises(duckdb.Error, match="no_such_model"):  # the function is there, on the connection duckdb.sql uses
+        duckdb.sql("SELECT anomaly_score('no_such_model', 1.0)").fetchall()

@@ -1,0 +1,107 @@
+"""The `ad-duckdb sql DB` prompt: what ends a statement, what ends the session, and what a session leaves behind."""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_cli import _terminal_session
+
+from ad_duckdb import interrupts, sqlshell
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> str:
+    path = str(tmp_path / "e.duckdb")
+    duckdb.connect(path).close()
+    return path
+
+
+def test_a_syntax_error_or_a_dot_command_ends_the_statement_not_the_session(empty_db: str) -> None:
+    """A typo (SELEC 1;) ended the whole session with exit 1: the parser's error came from splitting the text into
+    statements, before the per-statement handling. `.tables` (DuckDB's shell) left the prompt waiting for a ';'
+    in which even `.quit` was taken for SQL. A ';' ending a line inside a string ran the statement half-typed."""
+    code, out = _terminal_session(empty_db, [
+        "SELEC 1;\n",
+        "SELECT 42 AS answer;\n",
+        ".tables\n",
+        "SELECT length('it;\n",  # the string goes on: this is no statement's end
+        "s') AS n;\n",
+        "SELECT 1\n",  # a statement half-typed: .quit leaves all the same, as psql's \q does
+        ".quit\n",
+    ])
+    assert code == 0, out
+    assert 'Error: Parser Error: syntax error at or near "SELEC"' in out
+    assert re.search(r"answer\s*\n-+\s*\n42", out), out
+    assert re.search(r"\.tables\nError: \.tables is not a command here.*\nad> ", out), out
+    assert re.search(r"n\s*\n-+\s*\n5\s*\n", out), out  # i, t, ;, the line end, s
+
+
+def test_sigterm_at_the_prompt_keeps_the_new_database_the_session_wrote(tmp_path: Path) -> None:
+    """`sql --write new.duckdb` on a terminal: a SIGTERM (a closed SSH session's supervisor, `kill PID`) at the
+    prompt removed the new file, with every table the session had created and reported ok."""
+    db = tmp_path / "new.duckdb"
+    code, out = _terminal_session(str(db), ["CREATE TABLE kept AS SELECT 7 AS x;\n", signal.SIGTERM],
+                                  options=("--write",))
+    assert code == 143, out
+    assert "Error: interrupted (SIGTERM) before the command finished" in out
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.sql("SELECT x FROM kept").fetchall() == [(7,)]
+    finally:
+        con.close()
+
+
+def test_a_sigterm_after_a_ctrl_c_at_the_prompt_still_ends_the_session() -> None:
+    """The CLI's watcher thread notes each signal (interrupts.note) while the main thread handles it; after a Ctrl-C
+    at the prompt the prompt forgot it, and a note of that Ctrl-C arriving after that made a later SIGTERM read as a
+    Ctrl-C: the session went on, and as the SIGTERM handler raises once, no SIGTERM ended it any more. Here the
+    real note and handler run in that order."""
+    calls = iter(["ctrl-c", "late note", "sigterm", "eof"])
+
+    def read(prompt: str) -> str:
+        step = next(calls)
+        if step == "ctrl-c":
+            raise KeyboardInterrupt  # Python's SIGINT handler, in the main thread
+        if step == "late note":
+            interrupts.note(signal.SIGINT)  # the watcher thread's note of that Ctrl-C, late
+            return ""
+        if step == "sigterm":
+            interrupts.raise_terminated(signal.SIGTERM, None)  # the SIGTERM handler, in the main thread
+        raise EOFError
+
+    try:
+        with pytest.raises(interrupts.Terminated):
+            sqlshell.interact(lambda text: None, "banner", read)
+        assert interrupts.stopped_by_sigterm()  # what makes the CLI say SIGTERM and exit 143
+    finally:  # this process's signal state as it was: the handler raises once, and the flags are for a whole run
+        interrupts.received = None
+        interrupts._TERMINATING.clear()
+        interrupts._SIGTERM_NOTED.clear()
+
+
+@pytest.mark.parametrize(("text", "ends"), [
+    ("SELECT 'multi;", False), ("SELECT 'multi;\nline';", True), ('SELECT 1 AS "a;', False),
+    ("SELECT $$one;", False), ("SELECT $$one;\ntwo$$;", True), ("SELECT $t$ a;$$ b;", False),
+    ("SELECT $t$ a;$$ b $t$;", True), ("PREPARE p AS SELECT $1;", True), ("SELECT E'it\\'s;", False),
+    ("SELECT E'it\\'s;';", True), ("SELECT 'a\\';", True), ("SELECT 1 /* open;", False),
+    ("SELECT 1 /* a /* b */ still a comment;", False), ("SELECT 1 /* a /* b */ c */;", True),
+    ("SELECT 1; /* done */", True), ("SELECT 1/2;", True), ("SELECT 1 -- c;\n;", True),
+])
+def test_the_prompt_knows_when_a_statement_ends_in_duckdb_syntax(text: str, ends: bool) -> None:
+    """Checked against DuckDB itself: strings may span lines, dollar-quoted strings ($$ or $tag$) and E'' escapes
+    hold a ';', and /* */ comments nest. A ';' inside any of them ran the statement half-typed."""
+    assert sqlshell.complete(text) is ends
+    if ends:
+        assert len(duckdb.extract_statements(text)) == 1  # DuckDB agrees it is one whole statement
+
+
+@pytest.mark.parametrize("line", [".quit", ".exit", "quit", "exit;", "\\q", ".QUIT", "Exit"])
+def test_the_quit_words_leave(line: str) -> None:
+    typed = iter([line, "SELECT 'never run';"])
+    ran: list[str] = []
+    sqlshell.interact(ran.append, "banner", lambda prompt: next(typed))
+    assert ran == []
