@@ -1171,12 +1171,35 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
         # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
-        sqlshell.interact(lambda t: _run_statements(con, t, out_format, write),
+        shown = PROMPT_ROWS if out_format == "table" else None  # csv and json: asked for as data, every row
+        sqlshell.interact(lambda t: _run_statements(con, t, out_format, write, shown),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .quit or Ctrl-D leaves.")
 
 
-def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool) -> None:
+def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The column names and first ``n`` rows of a SELECT, the rest neither computed nor read. Why on ``con`` itself:
+    a cursor would not see the session's TEMP tables, USE or open transaction. Why not ``rel.limit(n)``: it wraps
+    the text in a subquery, which a trailing ``-- comment`` breaks."""
+    con.execute(query)
+    try:
+        rows = con.fetchmany(n)
+        return [d[0] for d in con.description or []], rows
+    finally:
+        try:
+            con.abort()  # a streamed result left open blocks the connection's next statement
+        except duckdb.Error:
+            pass  # the result ended with an error, which is being raised
+
+
+# The prompt's table shows at most this many rows of a result (DuckDB's shell shows 40): a SELECT * of a large
+# table printed every row, for minutes, before the next prompt
+PROMPT_ROWS = 40
+
+
+def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool,
+                    max_rows: int | None = None) -> None:
+    """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more)."""
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
@@ -1186,19 +1209,25 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     printed = 0
     for i, stmt in enumerate(statements, 1):
         try:
-            rel = con.sql(stmt.query)
-            rows = [] if rel is None else rel.fetchall()
+            if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
+                columns, rows = _first_rows(con, stmt.query, max_rows + 1)
+            else:
+                rel = con.sql(stmt.query)
+                columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
         except duckdb.Error as e:
             hint = " (the database is opened read-only: add --write to allow writes)" \
                 if not write and "read-only" in str(e) else \
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             raise _failure(f"{where}{e}{hint}", e) from e
-        if rel is None or (stmt.type != duckdb.StatementType.SELECT and rel.columns in _NO_ROWS):
+        if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
             continue
         if printed:
             click.echo("")
-        _print_rows(rel.columns, rows, out_format)
+        _print_rows(columns, rows[:max_rows], out_format)
+        if max_rows is not None and len(rows) > max_rows:
+            click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
+                       "or give the query to `ad-duckdb sql DB \"...\"` (or --format csv) for every row.", err=True)
         printed += 1
     if not printed:
         click.echo("ok")

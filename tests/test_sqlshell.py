@@ -105,3 +105,28 @@ def test_the_quit_words_leave(line: str) -> None:
     ran: list[str] = []
     sqlshell.interact(ran.append, "banner", lambda prompt: next(typed))
     assert ran == []
+
+
+def test_the_prompt_shows_the_first_rows_of_a_large_result(empty_db: str) -> None:
+    """SELECT * of a large table at the prompt printed every row (a million scored transactions: minutes of output)
+    before the next prompt; the prompt's table now shows the first PROMPT_ROWS, reads no more, and says how to get
+    the rest. A result of exactly that many rows is shown whole, with no note; csv is data: every row."""
+    from ad_duckdb.cli import PROMPT_ROWS
+
+    code, out = _terminal_session(empty_db, [
+        "SELECT range AS i FROM range(100000000000);\n",  # reading every row would not end
+        f"SELECT range AS j FROM range({PROMPT_ROWS});\n",
+        ".quit\n",
+    ])
+    assert code == 0, out
+    first = out[out.index("range(100000000000)"):out.index(f"range({PROMPT_ROWS})")]
+    shown = re.findall(r"^(\d+)\s*$", first, re.MULTILINE)
+    assert shown == [str(i) for i in range(PROMPT_ROWS)], first
+    assert f"note: the first {PROMPT_ROWS} rows; the prompt shows no more" in first
+    rest = out[out.index(f"range({PROMPT_ROWS})"):]
+    assert re.findall(r"^(\d+)\s*$", rest, re.MULTILINE) == [str(i) for i in range(PROMPT_ROWS)]
+    assert "note:" not in rest
+    code, out = _terminal_session(empty_db, ["SELECT range AS k FROM range(100);\n", ".quit\n"],
+                                  options=("--format", "csv"))
+    assert code == 0 and "note:" not in out, out
+    assert re.findall(r"^(\d+)\r?$", out, re.MULTILINE) == [str(i) for i in range(100)], out
