@@ -123,6 +123,8 @@ def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str]
                 click.echo(f"Error: {line.strip()} is not a command here: end SQL statements with ';' (SHOW TABLES; "
                            "lists the tables, DESCRIBE t; a table's columns); .quit or Ctrl-D leaves.", err=True)
                 continue
+            if not lines and not line.strip():
+                continue  # Enter on an empty prompt starts no statement (the prompt stays ad>, as psql's does)
             lines.append(line)
             text = "\n".join(lines)
             if not complete(text):

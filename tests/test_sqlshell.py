@@ -130,3 +130,20 @@ def test_the_prompt_shows_the_first_rows_of_a_large_result(empty_db: str) -> Non
                                   options=("--format", "csv"))
     assert code == 0 and "note:" not in out, out
     assert re.findall(r"^(\d+)\r?$", out, re.MULTILINE) == [str(i) for i in range(100)], out
+
+
+def test_enter_on_an_empty_prompt_starts_no_statement() -> None:
+    """An empty line at `ad>` turned the prompt into `...`, as if a statement had begun (psql stays at its prompt)."""
+    typed = iter(["", "   ", "SELECT 1;", EOFError])
+    prompts: list[str] = []
+    ran: list[str] = []
+
+    def read(prompt: str) -> str:
+        prompts.append(prompt)
+        item = next(typed)
+        if item is EOFError:
+            raise EOFError
+        return str(item)
+
+    sqlshell.interact(ran.append, "banner", read)
+    assert prompts == [sqlshell.PROMPT] * 4 and ran == ["SELECT 1;"]
