@@ -1115,7 +1115,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
     Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
     a prompt runs each statement as it is ended with ';' (.quit or Ctrl-D leaves; Ctrl-C stops the statement,
-    not the session).
+    not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
+    AD_DUCKDB_HISTORY names, none if it is empty).
 
     \b
     Examples:

@@ -6,8 +6,10 @@ ours an analyst exploring scores had to start the command again for every query.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
@@ -16,6 +18,7 @@ from .exceptions import is_interrupt
 
 PROMPT, MORE = "ad> ", "... "
 QUIT = {".quit", ".exit", "quit", "exit", "\\q"}
+HISTORY_LINES = 1000
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")  # $$ or $tag$; $1 is a parameter, no quote
 
 
@@ -99,11 +102,50 @@ def _quits(line: str) -> bool:
 def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str] = input) -> None:
     """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D. An error or a Ctrl-C
     ends that statement only: the session and what it created stay."""
-    try:
-        import readline  # noqa: F401  (line editing and history for input(), where the platform has it)
-    except ImportError:  # pragma: no cover - Windows
-        pass
+    history = _load_history() if read is input else None  # history is the terminal's line editor's
     click.echo(banner, err=True)
+    try:
+        _read_and_run(run, read)
+    finally:
+        _save_history(history)
+
+
+def _history_path() -> Path | None:
+    """AD_DUCKDB_HISTORY names the file (empty: keep none); else ~/.ad_duckdb_history, as psql keeps ~/.psql_history."""
+    named = os.environ.get("AD_DUCKDB_HISTORY")
+    if named is not None:
+        return Path(named) if named else None
+    return Path.home() / ".ad_duckdb_history"
+
+
+def _load_history() -> Path | None:
+    """Turn on line editing, and read earlier sessions' statements for the up arrow; the file they go back to."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline: plain input(), no history
+        return None
+    path = _history_path()
+    if path is not None:
+        readline.set_history_length(HISTORY_LINES)
+        try:
+            readline.read_history_file(path)
+        except OSError:
+            pass  # none yet, or unreadable: this session starts one
+    return path
+
+
+def _save_history(path: Path | None) -> None:
+    if path is None:
+        return
+    import readline
+
+    try:
+        readline.write_history_file(path)
+    except OSError as e:  # a read-only home: the session's work is done, only its recall is lost
+        click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
+
+
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str]) -> None:
     lines: list[str] = []
     while True:
         running = False

@@ -1030,10 +1030,11 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
                "--where", where).splitlines()[0] == row
 
 
-def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] = ()) -> tuple[int, str]:
+def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] = (),
+                      history: Path | None = None) -> tuple[int, str]:
     """``ad-duckdb sql DB`` on a real pseudo-terminal (its controlling terminal, so it prompts): each key string is
     typed, and each int sent as a signal, once the session waits for input again (its prompt shown); the transcript
-    is returned."""
+    is returned. ``history``: the prompt's history file (default: none kept, so tests leave no file in HOME)."""
     import fcntl
     import os
     import pty
@@ -1047,8 +1048,9 @@ def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] =
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", *options, db], stdin=slave, stdout=slave, stderr=slave,
-                            preexec_fn=own_terminal)
+    env = {**os.environ, "AD_DUCKDB_HISTORY": "" if history is None else str(history)}
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", *options, db], stdin=slave, stdout=slave,
+                            stderr=slave, preexec_fn=own_terminal, env=env)
     os.close(slave)
     out = b""
 

@@ -147,3 +147,14 @@ def test_enter_on_an_empty_prompt_starts_no_statement() -> None:
 
     sqlshell.interact(ran.append, "banner", read)
     assert prompts == [sqlshell.PROMPT] * 4 and ran == ["SELECT 1;"]
+
+
+def test_the_up_arrow_recalls_a_statement_of_an_earlier_session(empty_db: str, tmp_path: Path) -> None:
+    """Each session started with no history (psql and DuckDB's shell keep one): the statement typed yesterday had to
+    be typed again. AD_DUCKDB_HISTORY names the file (default ~/.ad_duckdb_history)."""
+    history = tmp_path / "history"
+    code, out = _terminal_session(empty_db, ["SELECT 6 * 7 AS answer;\n", ".quit\n"], history=history)
+    assert code == 0 and "SELECT 6 * 7 AS answer;" in history.read_text(), out
+    up = "\x1b[A"  # the terminal's up-arrow key
+    code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit, the SELECT
+    assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
