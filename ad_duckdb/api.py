@@ -68,22 +68,23 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
             return DatabaseLockedError(
                 f"Cannot open {database!r}: another process has it open for writing ({e}). DuckDB allows one "
                 "writing process per file and no readers beside it: stop the other process (a server, a dbt "
-                "run, a training run), or wait for it to finish."
+                "run, a training run, an `ad-duckdb sql --write` prompt), or wait for it to finish."
             )
         duckdb_text = held_by_reader(str(e))
         if duckdb_text is not None:
             return DatabaseLockedError(
                 f"Cannot open {database!r} for writing: another process has it open read-only ({duckdb_text}). "
                 "DuckDB allows no writing process beside reading ones: wait for the reader to finish, or stop it (a "
-                "server, a BI tool, a scoring job). A server that must keep running while you write: `ad-duckdb "
-                "serve DB --snapshot` serves a copy and leaves the file to writers (SIGHUP publishes what they wrote)."
+                "server, a BI tool, a scoring job, an `ad-duckdb sql` prompt: .quit). A server that must keep "
+                "running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the file to "
+                "writers (SIGHUP publishes what they wrote)."
             )
         return DatabaseLockedError(
             f"Cannot open {database!r} for writing: another process has it open ({e}). DuckDB allows one "
             "writing process per file, or several reading ones: stop the other process (a server, a dbt run, "
-            "a training run), or open it read-only (read_only=True) from a process that only reads. A server "
-            "that must keep running while you write: `ad-duckdb serve DB --snapshot` serves a copy and leaves the "
-            "file to writers (SIGHUP publishes what they wrote)."
+            "a training run, an `ad-duckdb sql` prompt), or open it read-only (read_only=True) from a process "
+            "that only reads. A server that must keep running while you write: `ad-duckdb serve DB --snapshot` "
+            "serves a copy and leaves the file to writers (SIGHUP publishes what they wrote)."
         )
     text = str(e).lower()
     # "operation not permitted": EPERM, e.g. an immutable file (chattr +i) or one a sandbox guards

@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -1030,11 +1031,12 @@ def test_table_and_explain_show_blobs_intervals_booleans_and_nulls_in_sql_words(
                "--where", where).splitlines()[0] == row
 
 
-def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] = (),
+def _terminal_session(db: str, keys: Sequence[str | int | Callable[[], None]], options: tuple[str, ...] = (),
                       history: Path | None = None) -> tuple[int, str]:
     """``ad-duckdb sql DB`` on a real pseudo-terminal (its controlling terminal, so it prompts): each key string is
-    typed, and each int sent as a signal, once the session waits for input again (its prompt shown); the transcript
-    is returned. ``history``: the prompt's history file (default: none kept, so tests leave no file in HOME)."""
+    typed, each int sent as a signal and each callable called, once the session waits for input again (its prompt
+    shown); the transcript is returned. ``history``: the prompt's history file (default: none kept, so tests leave
+    no file in HOME)."""
     import fcntl
     import os
     import pty
@@ -1069,11 +1071,16 @@ def _terminal_session(db: str, keys: list[str | int], options: tuple[str, ...] =
             out += chunk
 
     try:
+        waiting = False  # at a prompt already: a callable leaves the session where it was
         for key in keys:
-            read_until_prompt()
+            if not waiting:
+                read_until_prompt()
+            waiting = callable(key)
             if isinstance(key, int):
                 time.sleep(0.5)  # the prompt is drawn just before readline waits: a signal sent between them waits too
                 proc.send_signal(key)
+            elif callable(key):  # something another process does while the session waits at its prompt
+                key()
             else:
                 os.write(master, key.encode())
         code = proc.wait(timeout=120)

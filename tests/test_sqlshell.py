@@ -158,3 +158,23 @@ def test_the_up_arrow_recalls_a_statement_of_an_earlier_session(empty_db: str, t
     up = "\x1b[A"  # the terminal's up-arrow key
     code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit, the SELECT
     assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
+
+
+def test_a_writer_locked_out_by_an_open_prompt_is_told_so(tmp_path: Path) -> None:
+    """An `ad-duckdb sql` prompt left open holds the file like any reader; a training run then named servers, BI
+    tools and scoring jobs as what to stop, not the prompt in another terminal, the likeliest holder."""
+    db = tmp_path / "held.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE tx AS SELECT range AS id, range % 7 AS count, range % 13 * 2.5 AS amount FROM range(200)")
+    con.close()
+    refused: list[str] = []
+
+    def train_meanwhile() -> None:
+        from test_cli_ops import cli_process
+
+        p = cli_process("train", str(db), "tx_ae", "tx", "-f", "count", "-f", "amount", "--epochs", "1", "--quiet")
+        refused.append(f"{p.returncode} {p.stderr}")
+
+    code, out = _terminal_session(str(db), [train_meanwhile, ".quit\n"])
+    assert code == 0, out
+    assert refused[0].startswith("4 Error: Cannot open") and "an `ad-duckdb sql` prompt: .quit" in refused[0], refused
