@@ -7,11 +7,11 @@ ours an analyst exploring scores had to start the command again for every query.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 import click
+import duckdb
 
 from . import interrupts
 from .exceptions import is_interrupt
@@ -19,80 +19,31 @@ from .exceptions import is_interrupt
 PROMPT, MORE = "ad> ", "... "
 QUIT = {".quit", ".exit", "quit", "exit", "\\q"}
 HISTORY_LINES = 1000
-_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")  # $$ or $tag$; $1 is a parameter, no quote
-
-
-def _is_word(ch: str) -> bool:
-    return ch.isalnum() or ch in "_$"
-
-
-def _quote_end(text: str, i: int) -> int:
-    """Where the string or quoted name opening at ``i`` ends (just past its closing quote), -1 if it runs on."""
-    q = text[i]
-    escapes = q == "'" and i > 0 and text[i - 1] in "eE" and (i < 2 or not _is_word(text[i - 2]))  # E'it\'s'
-    j = i + 1
-    while j < len(text):
-        if escapes and text[j] == "\\":
-            j += 2
-        elif text[j] != q:
-            j += 1
-        elif text.startswith(q * 2, j):  # '' inside a string, "" inside a name
-            j += 2
-        else:
-            return j + 1
-    return -1
-
-
-def _comment_end(text: str, i: int) -> int:
-    """Where the /* comment opening at ``i`` ends, -1 if it runs on. Why counted: DuckDB's comments nest."""
-    depth, j = 0, i
-    while j < len(text):
-        if text.startswith("/*", j):
-            depth, j = depth + 1, j + 2
-        elif text.startswith("*/", j):
-            depth, j = depth - 1, j + 2
-            if not depth:
-                return j
-        else:
-            j += 1
-    return -1
-
-
-def _scan(text: str) -> tuple[str, bool]:
-    """(the last character outside strings, names and comments; whether ``text`` ends inside one of them)."""
-    last, i = "", 0
-    while i < len(text):
-        ch = text[i]
-        tag = _DOLLAR_TAG.match(text, i) if ch == "$" and (i == 0 or not _is_word(text[i - 1])) else None
-        if text.startswith("--", i):
-            newline = text.find("\n", i)
-            i = len(text) if newline < 0 else newline + 1
-            continue
-        if tag is not None:
-            close = text.find(tag.group(), tag.end())
-            end = -1 if close < 0 else close + len(tag.group())
-        elif text.startswith("/*", i):
-            end = _comment_end(text, i)
-        elif ch in "'\"":
-            end = _quote_end(text, i)
-        else:
-            if not ch.isspace():
-                last = ch
-            i += 1
-            continue
-        if end < 0:
-            return last, True
-        if not text.startswith("/*", i):
-            last = text[end - 1]
-        i = end
-    return last, False
 
 
 def complete(text: str) -> bool:
-    """Whether ``text`` ends a statement: its last character, comments and blanks aside, is a ';' outside strings
-    (DuckDB's: '...' and E'...' over lines, $$...$$ and $tag$...$tag$), quoted names and (nested) comments."""
-    last, inside = _scan(text)
-    return last == ";" and not inside
+    """Whether ``text`` ends a statement: its last token, comments aside, is a ';'. DuckDB's own tokenizer reads
+    it (as sqltext.strip_sql_ends does), so a ';' inside a string over lines, E'...', $$...$$ or $tag$...$tag$, a
+    quoted name or a (nested) comment is what DuckDB takes it for."""
+    try:
+        tokens = duckdb.tokenize(text)
+    except Exception:  # not SQL that tokenizes: run it at its ';', for the parser to report
+        return text.rstrip().endswith(";")
+    if not tokens:
+        return False
+    ends = [start for start, _ in tokens[1:]] + [len(text)]
+    code = [(start, end, kind) for (start, kind), end in zip(tokens, ends, strict=True)
+            if kind != duckdb.token_type.comment]
+    if not code:  # comments only
+        return False
+    start, end, kind = code[-1]  # an operator token may hold several characters: ");"
+    return kind == duckdb.token_type.operator and text[start:end].rstrip().endswith(";")
+
+
+def _inside_string_or_comment(text: str) -> bool:
+    # Why the probe: a ';' on a line of its own ends the statement unless the text so far left a string, quoted name
+    # or block comment open, which takes the ';' in
+    return bool(text.strip()) and not complete(text + "\n;")
 
 
 def _quits(line: str) -> bool:
@@ -157,7 +108,9 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str]) -> Non
             except EOFError:
                 click.echo("", err=True)
                 return
-            if _quits(line) and (not lines or line.strip()[:1] in ".\\" and not _scan("\n".join(lines))[1]):
+            mid_statement = bool(lines)
+            if _quits(line) and (not mid_statement or line.strip()[:1] in ".\\"
+                                 and not _inside_string_or_comment("\n".join(lines))):
                 return  # mid-statement only .quit, .exit and \q, as in psql: "exit" there may be a column's name
             if not lines and line.lstrip().startswith((".", "\\")):
                 # Why: DuckDB's shell (and psql's \dt) users type these; taken for SQL, the line left the prompt
