@@ -24,7 +24,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
+from . import api, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -843,25 +843,29 @@ def list_cmd(db: str, out_format: str) -> None:
       ad-duckdb list warehouse.duckdb --format csv
     """
     with _open(db, read_only=True) as con:
-        rows = api.list_models(con)
-        names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
-        if not rows and out_format == "table":
-            click.echo("no models stored yet; train one with `ad-duckdb train`")
-            return
-        # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
-        # only when a query used it.
-        from . import store
+        _print_models(con, out_format)
 
-        cur = interrupts.cursor(con)
-        try:
-            problems = store.load_all(cur)[1]
-        finally:
-            cur.close()
-        for r in rows:
-            r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-        _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
-        for problem in problems.values():
-            click.echo(f"note: {problem}", err=True)
+
+def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
+    rows = api.list_models(con)
+    names = ["name", "version", "created_at", "n_features", "train_rows", "onnx_bytes", "source"]
+    if not rows and out_format == "table":
+        click.echo("no models stored yet; train one with `ad-duckdb train`")
+        return
+    # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
+    # only when a query used it.
+    from . import store
+
+    cur = interrupts.cursor(con)
+    try:
+        problems = store.load_all(cur)[1]
+    finally:
+        cur.close()
+    for r in rows:
+        r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
+    _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
+    for problem in problems.values():
+        click.echo(f"note: {problem}", err=True)
 
 
 def _method_text(t: Any) -> str:
@@ -1114,7 +1118,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
     Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
-    a prompt runs each statement as it is ended with ';' (.quit or Ctrl-D leaves; Ctrl-C stops the statement,
+    a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
+    .mode csv, ...; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
     not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
     AD_DUCKDB_HISTORY names, none if it is empty).
 
@@ -1172,10 +1177,36 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
         # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
-        shown = PROMPT_ROWS if out_format == "table" else None  # csv and json: asked for as data, every row
-        sqlshell.interact(lambda t: _run_statements(con, t, out_format, write, shown),
+        session = dotcmds.Session(out_format)
+        sqlshell.interact(lambda t: _run_statements(con, t, session.out_format, write, _shown(session)),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
-                          "End each statement with ';'; .quit or Ctrl-D leaves.")
+                          "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
+                          command=lambda line: _prompt_command(con, line, session, write))
+
+
+def _shown(session: dotcmds.Session) -> int | None:
+    return PROMPT_ROWS if session.out_format == "table" else None  # csv and json: asked for as data, every row
+
+
+def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.Session, write: bool) -> None:
+    """Do one of the prompt's dot commands (dotcmds)."""
+    cmd = dotcmds.parse(line, session)
+    if cmd.models:
+        _print_models(con, session.out_format)
+    elif cmd.schema and cmd.sql is not None:
+        try:
+            rows = con.execute(cmd.sql, cmd.params).fetchall()
+        except duckdb.Error as e:
+            raise _failure(str(e), e) from e
+        if session.out_format != "table":
+            _print_rows(["sql", "name"], rows, session.out_format)
+            return
+        if not rows:
+            click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
+        for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
+            click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
+    elif cmd.sql is not None:
+        _run_statements(con, cmd.sql, session.out_format, write, _shown(session))
 
 
 def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -50,13 +50,15 @@ def _quits(line: str) -> bool:
     return line.strip().rstrip(";").strip().lower() in QUIT
 
 
-def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str] = input) -> None:
-    """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D. An error or a Ctrl-C
-    ends that statement only: the session and what it created stay."""
+def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str] = input,
+             command: Callable[[str], None] | None = None) -> None:
+    """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D; a line starting with
+    '.' or '\\' goes to ``command`` (dotcmds). An error or a Ctrl-C ends that statement only: the session and what
+    it created stay."""
     history = _load_history() if read is input else None  # history is the terminal's line editor's
     click.echo(banner, err=True)
     try:
-        _read_and_run(run, read)
+        _read_and_run(run, read, command)
     finally:
         _save_history(history)
 
@@ -96,7 +98,15 @@ def _save_history(path: Path | None) -> None:
         click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
 
 
-def _read_and_run(run: Callable[[str], None], read: Callable[[str], str]) -> None:
+def _no_commands(line: str) -> None:
+    # Why: DuckDB's shell (and psql's \dt) users type these; taken for SQL, the line left the prompt waiting for a
+    # ';' in which even .quit was text
+    raise click.UsageError(f"{line.strip()} is not a command here: end SQL statements with ';' (SHOW TABLES; lists "
+                           "the tables, DESCRIBE t; a table's columns); .quit or Ctrl-D leaves.")
+
+
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str],
+                  command: Callable[[str], None] | None) -> None:
     lines: list[str] = []
     while True:
         running = False
@@ -112,22 +122,20 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str]) -> Non
             if _quits(line) and (not mid_statement or line.strip()[:1] in ".\\"
                                  and not _inside_string_or_comment("\n".join(lines))):
                 return  # mid-statement only .quit, .exit and \q, as in psql: "exit" there may be a column's name
+            step, text = run, line
             if not lines and line.lstrip().startswith((".", "\\")):
-                # Why: DuckDB's shell (and psql's \dt) users type these; taken for SQL, the line left the prompt
-                # waiting for a ';' in which even .quit was text
-                click.echo(f"Error: {line.strip()} is not a command here: end SQL statements with ';' (SHOW TABLES; "
-                           "lists the tables, DESCRIBE t; a table's columns); .quit or Ctrl-D leaves.", err=True)
-                continue
-            if not lines and not line.strip():
+                step = command or _no_commands
+            elif not lines and not line.strip():
                 continue  # Enter on an empty prompt starts no statement (the prompt stays ad>, as psql's does)
-            lines.append(line)
-            text = "\n".join(lines)
-            if not complete(text):
-                continue
-            lines.clear()
+            else:
+                lines.append(line)
+                text = "\n".join(lines)
+                if not complete(text):
+                    continue
+                lines.clear()
             running = True
             try:
-                run(text)
+                step(text)
             except Exception as e:  # DuckDB's answer to a Ctrl-C may be a bare RuntimeError('Query interrupted')
                 if is_interrupt(e):
                     raise KeyboardInterrupt from e

@@ -1117,6 +1117,36 @@ def test_sql_on_a_terminal_prompts_and_runs_each_statement_as_it_ends(model_db: 
     assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
 
 
+def test_the_sql_prompt_has_the_dot_commands_of_duckdbs_shell(model_db: str) -> None:
+    """.tables, .schema, .models, .mode and psql's \\d answered "not a command here": an analyst from DuckDB's shell
+    had to look up the SQL for what they type first in a database they do not know."""
+    code, out = _terminal_session(model_db, [
+        ".tables\n",
+        ".schema trans%\n",
+        "\\d transactions\n",
+        ".models\n",
+        ".schema nothing_like_this\n",
+        ".mode csv\n",
+        "SELECT 1 AS a, 'x,y' AS b;\n",
+        ".mode\n",
+        ".mode xml\n",
+        ".tabels\n",
+        ".help\n",
+        ".quit\n",
+    ])
+    assert code == 0, out
+    assert re.search(r"\.tables\nname\s+kind\s*\n-+\s+-+\s*\n(.*\n)*ad_models\s+table\s*\n(.*\n)*transactions\s+table", out), out
+    assert re.search(r"\.schema trans%\nCREATE TABLE transactions\(.*\);\nad> ", out), out
+    assert re.search(r"column_name\s+column_type.*\n-+.*\n(.*\n)*count\s+", out), out
+    assert re.search(r"\.models\nname\s+version.*status\s*\n-+.*\ntx_ae\s+1\s.*\sok\s*\n", out), out
+    assert re.search(r'a,b\s*\n1,"x,y"\s*\n', out), out  # csv from .mode csv on
+    assert re.search(r"\.mode\ncsv\n", out), out
+    assert "Error: .mode xml: the formats are table, csv, json" in out
+    assert "no table or view matches 'nothing_like_this'" in out
+    assert "Error: .tabels is not a command here: .help lists the prompt's commands" in out
+    assert ".schema [PATTERN]" in out and ".models" in out
+
+
 def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db: str, capsys) -> None:
     """Typed: Ctrl-C drops the statement being typed. Running: DuckDB's interrupt stops the query, and the session
     reads on. A real connection and a real interrupt (con.interrupt(), what the CLI's Ctrl-C watcher calls)."""

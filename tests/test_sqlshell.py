@@ -22,12 +22,12 @@ def empty_db(tmp_path: Path) -> str:
 
 def test_a_syntax_error_or_a_dot_command_ends_the_statement_not_the_session(empty_db: str) -> None:
     """A typo (SELEC 1;) ended the whole session with exit 1: the parser's error came from splitting the text into
-    statements, before the per-statement handling. `.tables` (DuckDB's shell) left the prompt waiting for a ';'
+    statements, before the per-statement handling. An unknown dot command (`.tabels`) left the prompt waiting for a ';'
     in which even `.quit` was taken for SQL. A ';' ending a line inside a string ran the statement half-typed."""
     code, out = _terminal_session(empty_db, [
         "SELEC 1;\n",
         "SELECT 42 AS answer;\n",
-        ".tables\n",
+        ".tabels\n",
         "SELECT length('it;\n",  # the string goes on: this is no statement's end
         "s') AS n;\n",
         "SELECT 1\n",  # a statement half-typed: .quit leaves all the same, as psql's \q does
@@ -36,7 +36,7 @@ def test_a_syntax_error_or_a_dot_command_ends_the_statement_not_the_session(empt
     assert code == 0, out
     assert 'Error: Parser Error: syntax error at or near "SELEC"' in out
     assert re.search(r"answer\s*\n-+\s*\n42", out), out
-    assert re.search(r"\.tables\nError: \.tables is not a command here.*\nad> ", out), out
+    assert re.search(r"\.tabels\nError: \.tabels is not a command here.*\nad> ", out), out
     assert re.search(r"n\s*\n-+\s*\n5\s*\n", out), out  # i, t, ;, the line end, s
 
 

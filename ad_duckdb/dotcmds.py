@@ -1,0 +1,90 @@
+"""The ``ad-duckdb sql`` prompt's dot commands: ``.tables``, ``.schema``, ``.models``, ``.mode``, ``.help`` (and
+psql's ``\\dt``, ``\\d NAME``, ``\\?``).
+
+Why: analysts coming from DuckDB's shell (or psql) type these first to see what is in the database; a prompt that
+answered "not a command" sent them to look up the SQL for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+FORMATS = ("table", "csv", "json")
+
+HELP = """\
+.tables            the tables and views (also \\dt)
+.schema [PATTERN]  the CREATE statements of the tables and views, or of those whose name matches PATTERN
+                   (ILIKE: % for any text)
+\\d NAME            the columns of a table or view (DESCRIBE NAME)
+.models            the stored models and their versions (as `ad-duckdb list`)
+.mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
+.help              this list (also \\?)
+.quit              leave (also .exit, \\q, Ctrl-D)
+SQL statements end with ';'."""
+
+# Why the kind and schema: `.tables` in DuckDB's shell lists every schema's tables; a view scored like a table is
+# still worth telling apart when the model's source is chosen
+_TABLES = """
+SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, 'table' AS kind
+FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+UNION ALL
+SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, 'view'
+FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+ORDER BY name"""
+
+_SCHEMA = """
+SELECT sql, name FROM (
+  SELECT sql, table_name AS name, 1 AS k FROM duckdb_tables()
+  WHERE NOT internal AND database_name IN (current_database(), 'temp')
+  UNION ALL
+  SELECT sql, view_name, 2 FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
+WHERE name ILIKE ? ORDER BY k, name"""
+
+
+@dataclass
+class Session:
+    """What the prompt's commands change for the statements after them."""
+
+    out_format: str
+
+
+@dataclass
+class Command:
+    """A parsed dot command: ``sql`` (with ``params``) to run and print, or ``schema`` / ``models`` / nothing when
+    it was done while parsing (.help, .mode)."""
+
+    sql: str | None = None
+    params: tuple[str, ...] = ()
+    schema: bool = False
+    models: bool = False
+
+
+def parse(line: str, session: Session) -> Command:
+    """The command a prompt line starting with '.' or '\\' stands for; .help and .mode are done here. A
+    click.UsageError names an unknown command or a bad argument, with .help."""
+    words = line.strip().rstrip(";").split(None, 1)
+    name, arg = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    if name in (".help", "\\?", "\\h"):
+        click.echo(HELP)
+        return Command()
+    if name in (".tables", "\\dt"):
+        return Command(sql=_TABLES)
+    if name == ".schema":
+        return Command(sql=_SCHEMA, params=(arg or "%",), schema=True)
+    if name == "\\d":
+        # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
+        return Command(sql=f"DESCRIBE {arg}") if arg else Command(sql=_TABLES)
+    if name == ".models":
+        return Command(models=True)
+    if name == ".mode":
+        if not arg:
+            click.echo(session.out_format)
+        elif arg.lower() in FORMATS:
+            session.out_format = arg.lower()
+        else:
+            raise click.UsageError(f".mode {arg}: the formats are {', '.join(FORMATS)} (e.g. .mode csv).")
+        return Command()
+    raise click.UsageError(f"{words[0]} is not a command here: .help lists the prompt's commands, and SQL statements "
+                           "end with ';' (SHOW TABLES; DESCRIBE t;).")
