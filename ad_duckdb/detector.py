@@ -165,8 +165,8 @@ class AutoEncoderDetector:
     - ``predict`` and ``fit_predict`` return PyOD's 1 = anomaly, 0 = normal, not scikit-learn's -1/1, to match
       ``is_anomaly`` in SQL. ``decision_function`` is higher = more anomalous (PyOD); ``score_samples`` is its
       negative, scikit-learn's higher = more normal (as ``IsolationForest.score_samples``).
-    - PyOD's ``labels_`` and ``predict_proba(X, method='linear' | 'unify')`` are here; its ``predict_confidence``
-      and ``return_confidence=`` are not.
+    - PyOD's ``labels_``, ``predict_proba(X, method='linear' | 'unify')``, ``predict_confidence`` and
+      ``return_confidence=`` are here (the confidence without SciPy); ``predict_with_rejection`` is not.
     - Parameters are ``**params`` checked against ``TrainParams``, one list shared with ``ad_duckdb.train``, and
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
       defaults). The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
@@ -391,17 +391,33 @@ class AutoEncoderDetector:
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
                                  "decision_function(X) with a threshold of your own.")
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention)."""
+    def predict(self, X: np.ndarray, return_confidence: bool = False) -> Any:
+        """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention);
+        ``return_confidence=True``: ``(labels, predict_confidence(X))``."""
         self._check_training_scores()
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
+        s = self.decision_function(X)
+        labels = (s > self.threshold_).astype(np.int64)
+        return (labels, self._confidence(s)) if return_confidence else labels
 
-    def predict_proba(self, X: np.ndarray, method: str = "linear") -> np.ndarray:
+    def predict_confidence(self, X: np.ndarray) -> np.ndarray:
+        """How consistently each row's ``predict`` would come out if the training rows were slightly different, in
+        [0, 1] (PyOD's ``predict_confidence``, Perini et al. 2020): near 0.5 for rows near ``threshold_``, near 1
+        far from it. NaN for a row whose score is NaN."""
+        self._check_training_scores()
+        return self._confidence(self.decision_function(X))
+
+    def _confidence(self, s: np.ndarray) -> np.ndarray:
+        from .confidence import confidence
+
+        return confidence(self.decision_scores_, s, self.threshold_, self.train_params_.contamination)
+
+    def predict_proba(self, X: np.ndarray, method: str = "linear", return_confidence: bool = False) -> Any:
         """Scores turned into ``[P(normal), P(anomaly)]`` per row, as PyOD's ``predict_proba``: a rescaling of
         ``decision_function`` by the training scores, not a calibrated probability.
 
         ``method='linear'``: min-max scaled by ``decision_scores_``, clipped to [0, 1]; ``'unify'``: erf of the
-        score standardised by the training scores' mean and standard deviation, clipped to [0, 1]."""
+        score standardised by the training scores' mean and standard deviation, clipped to [0, 1].
+        ``return_confidence=True``: ``(probabilities, predict_confidence(X))``."""
         if method not in ("linear", "unify"):
             raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
                                 "'linear' (the default) or 'unify'.")
@@ -414,4 +430,5 @@ class AutoEncoderDetector:
             sigma = float(train.std())
             p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean()) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
         p = np.clip(p, 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
+        proba = np.column_stack([1.0 - p, p])
+        return (proba, self._confidence(s)) if return_confidence else proba

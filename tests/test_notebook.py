@@ -10,7 +10,7 @@ import pytest
 
 import ad_duckdb
 from ad_duckdb.detector import AutoEncoderDetector
-from ad_duckdb.exceptions import BadInputError
+from ad_duckdb.exceptions import BadInputError, NotFittedError
 
 TINY = {"n_models": 1, "max_steps": 20, "progress": False}
 
@@ -88,8 +88,6 @@ def test_pyod_quickstart_attributes_and_predict_proba() -> None:
     'linear' min-max scales by the training scores (clipped to [0, 1]), 'unify' is erf of the standardised score."""
     from scipy.special import erf
 
-    from ad_duckdb.exceptions import NotFittedError
-
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(10, 3))])
     det = AutoEncoderDetector(**TINY, contamination=0.05).fit(X)
@@ -109,6 +107,48 @@ def test_pyod_quickstart_attributes_and_predict_proba() -> None:
     assert not hasattr(det, "labels_")
     with pytest.raises(NotFittedError, match=r"score_training_rows=False.*decision_function"):
         det.predict_proba(X[:3])
+
+
+def test_pyod_predict_confidence_and_return_confidence() -> None:
+    """PyOD's clf.predict(X, return_confidence=True) and clf.predict_confidence(X) (Perini et al. 2020) stopped with
+    a TypeError / AttributeError. The confidence is PyOD's formula, computed here with SciPy's binomial as PyOD does
+    (ad_duckdb computes it without SciPy): 1 - binom.cdf(n - int(n c), n, (1 + #train <= s) / (2 + n)), flipped for
+    rows predicted normal."""
+    from scipy.stats import binom
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(400, 3)), rng.normal(5.0, 1.0, size=(12, 3))])
+    det = AutoEncoderDetector(**TINY, contamination=0.03).fit(X)
+    Q = np.vstack([X[::5], [[np.nan, 0.0, 0.0]]])
+    s, train = det.decision_function(Q), det.decision_scores_
+    n = len(train)
+    p = (1 + np.array([np.count_nonzero(train <= v) for v in s])) / (2 + n)
+    expected = 1 - binom.cdf(n - int(n * 0.03), n, p)
+    expected = np.where(s > det.threshold_, expected, 1 - expected)
+    conf = det.predict_confidence(Q)
+    np.testing.assert_allclose(conf, expected, atol=1e-9)
+    assert ((conf >= 0) & (conf <= 1)).all() and conf.min() < 0.9 < conf.max()  # some near the threshold, some far
+    labels, conf2 = det.predict(Q, return_confidence=True)
+    assert labels.tolist() == det.predict(Q).tolist() and labels.sum() > 0 and np.array_equal(conf2, conf)
+    proba, conf3 = det.predict_proba(Q, method="unify", return_confidence=True)
+    np.testing.assert_array_equal(proba, det.predict_proba(Q, method="unify"))
+    assert np.array_equal(conf3, conf)
+    det.fit(X, score_training_rows=False)
+    with pytest.raises(NotFittedError, match=r"score_training_rows=False"):
+        det.predict_confidence(Q)
+
+
+def test_the_binomial_tail_without_scipy_matches_scipy() -> None:
+    """The regularized incomplete beta behind predict_confidence, against SciPy's, for the shapes it meets: a
+    million training rows at 1% contamination, tiny ones, and x at 0, 1 and the distribution's middle."""
+    from scipy.special import betainc
+
+    from ad_duckdb.confidence import regularized_beta
+
+    x = np.concatenate([np.random.default_rng(0).random(500), [0.0, 1.0, 1e-12, 1 - 1e-12]])
+    for a, b in [(1.0, 1.0), (0.5, 3.0), (11.0, 2.0), (990_001.0, 10_000.0), (2.0, 1e6), (300.0, 3.0)]:
+        xs = np.append(x, a / (a + b))
+        np.testing.assert_allclose(regularized_beta(a, b, xs), betainc(a, b, xs), rtol=0, atol=1e-8)
 
 
 @pytest.mark.parametrize(("name", "ours"), [("random_state", "seed"), ("epoch_num", "epochs"),
