@@ -209,6 +209,10 @@ def summarize(paths: list[str]) -> str:
     pst.index.name = "seed: method"
     out += ["", f"Per seed, ours against the best baseline ({best}, by the mean of families over seeds 0-2):", "",
             _md(pst), ""]
+    wins = per_set.pivot_table(index=["family", "dataset"], columns="method", values="auc")
+    wins = (wins["default"] > wins[best]).groupby(level="family").agg(["sum", "size"])
+    out += [f"Data sets where ours has the higher mean AUC over seeds than {best}: "
+            + ", ".join(f"{f} {wins.loc[f, 'sum']} of {wins.loc[f, 'size']}" for f in fams) + ".", ""]
 
     seed_free = df[df.method.isin([m for m in PYOD if m not in SEEDED])]
     spread = seed_free.groupby(["method", "family", "dataset"])["auc"].agg(lambda a: a.max() - a.min())
