@@ -44,7 +44,6 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv):
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import sys
@@ -58,7 +57,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import DATA, FAMILIES, SEEDS, _md, datasets, load  # noqa: E402
+from confirm_kde import DATA, FAMILIES, _md, datasets, load, parse_args  # noqa: E402
 
 PYOD = ("IForest", "ECOD", "KNN", "LOF", "COPOD", "HBOS", "PCA", "OCSVM")
 METHODS = ("default", *PYOD)
@@ -237,20 +236,10 @@ def summarize(paths: list[str]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", help="CSV of per-run AUCs (appended to; runs already in it are skipped)")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
-    ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
-    ap.add_argument("--only", nargs="*", help="family/name of the data sets to run (default: all)")
-    ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables instead")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-        return
-    if not a.out:
-        ap.error("--out is required to run")
-    run(a.out, min(a.jobs, 2), a.seeds, a.methods, a.only)
+    a = parse_args(__doc__, lambda ap: ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS),
+                   summarize)
+    if a is not None:
+        run(a.out, min(a.jobs, 2), a.seeds, a.methods, a.only)
 
 
 if __name__ == "__main__":

@@ -77,8 +77,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from marginals import GRID as KDE_GRID  # noqa: E402
-from marginals import SAMPLE_ROWS, SAMPLE_SEED_OFFSET, _log_density, _scaled, bandwidth, kde  # noqa: E402
+from marginals import SAMPLE_ROWS, SAMPLE_SEED_OFFSET, _log_density, _scaled, bandwidth, kde, kernel_centres  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SKAB = DATA / "timeseries" / "skab" / "data"
@@ -141,18 +140,7 @@ def grid_term(R: np.ndarray, Qs: list[np.ndarray]) -> list[np.ndarray]:
         if hi <= lo:
             continue
         h = bandwidth(r)
-        # marginals.kde_surprisal's kernel centres: distinct values with counts, or linear binning onto KDE_GRID
-        u, c = np.unique(r, return_counts=True)
-        if len(u) <= KDE_GRID:
-            centres, w = u, c.astype(np.float64)
-        else:
-            fine = np.linspace(lo, hi, KDE_GRID)
-            pos = (r - lo) / (hi - lo) * (KDE_GRID - 1)
-            i = np.minimum(np.floor(pos).astype(np.int64), KDE_GRID - 2)
-            f = pos - i
-            w = np.bincount(i, 1 - f, KDE_GRID) + np.bincount(i + 1, f, KDE_GRID)
-            keep = w > 0
-            centres, w = fine[keep], w[keep]
+        centres, w = kernel_centres(r)
         pts = np.linspace(lo, hi, G)
         table = -_log_density(pts, centres, np.log(w / len(r)), h)
 
@@ -315,21 +303,30 @@ def summarize(paths: list[str]) -> str:
     return "\n".join(out)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc: str | None, add: Any, summarize: Any) -> argparse.Namespace | None:
+    """The options of this script and of those run on its data sets (baselines_other.py): ``add(ap)`` adds a
+    script's own; None when --summarize printed the tables instead."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", help="CSV of per-run AUCs (appended to; runs already in it are skipped)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seeds", nargs="*", type=int, default=list(SEEDS))
-    ap.add_argument("--nab-cut", action="store_true", help="NAB only from " + ", ".join(NAB_CUT))
+    add(ap)
     ap.add_argument("--only", nargs="*", help="family/name of the data sets to run (default: all)")
     ap.add_argument("--summarize", nargs="+", metavar="CSV", help="print the results tables instead")
     a = ap.parse_args()
     if a.summarize:
         print(summarize(a.summarize))
-        return
+        return None
     if not a.out:
         ap.error("--out is required to run")
-    run(a.out, min(a.jobs, 2), a.seeds, a.nab_cut, a.only)
+    return a
+
+
+def main() -> None:
+    a = parse_args(__doc__, lambda ap: ap.add_argument("--nab-cut", action="store_true",
+                                                       help="NAB only from " + ", ".join(NAB_CUT)), summarize)
+    if a is not None:
+        run(a.out, min(a.jobs, 2), a.seeds, a.nab_cut, a.only)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,21 @@ def bandwidth(r: np.ndarray) -> float:
     return max(0.9 * a * len(r) ** -0.2, BW_FLOOR_REL * float(r.max() - r.min()), BW_FLOOR_ABS)
 
 
+def kernel_centres(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The KDE's kernel centres and their weights (counts): the distinct values of r when at most GRID, else r
+    linearly binned onto GRID points over [min r, max r] (the docstring's binned KDE); r non-constant."""
+    lo, hi = float(r.min()), float(r.max())
+    u, c = np.unique(r, return_counts=True)
+    if len(u) <= GRID:
+        return u, c.astype(np.float64)
+    pos = (r - lo) / (hi - lo) * (GRID - 1)
+    i = np.minimum(np.floor(pos).astype(np.int64), GRID - 2)
+    f = pos - i
+    w = np.bincount(i, 1 - f, GRID) + np.bincount(i + 1, f, GRID)
+    keep = w > 0
+    return np.linspace(lo, hi, GRID)[keep], w[keep]
+
+
 def kde_surprisal(r: np.ndarray, vs: list[np.ndarray]) -> list[np.ndarray]:
     """-log f of each array of vs under the Gaussian KDE of r (the docstring's grid approximation), minus the
     minimum over r; r non-constant."""
@@ -125,16 +140,7 @@ def kde_surprisal(r: np.ndarray, vs: list[np.ndarray]) -> list[np.ndarray]:
     lo, hi = float(r.min()), float(r.max())
     h = bandwidth(r)
     grid = np.linspace(lo, hi, GRID)
-    u, c = np.unique(r, return_counts=True)
-    if len(u) <= GRID:
-        centres, w = u, c.astype(np.float64)
-    else:
-        pos = (r - lo) / (hi - lo) * (GRID - 1)
-        i = np.minimum(np.floor(pos).astype(np.int64), GRID - 2)
-        f = pos - i
-        w = np.bincount(i, 1 - f, GRID) + np.bincount(i + 1, f, GRID)
-        keep = w > 0
-        centres, w = grid[keep], w[keep]
+    centres, w = kernel_centres(r)
     logw = np.log(w / n)
     lg = _log_density(grid, centres, logw, h)
 
