@@ -190,7 +190,7 @@ def summarize(path: str) -> str:
         rows.append(pd.Series(r, name=label[(m, rule)]))
     ours = pd.DataFrame(rows)
     ours.index.name = "this run (mean over seeds, then per seed)"
-    fm = {c: ("{:.2f}" if c.startswith("F1") else "{:.1f}") for c in ours.columns}
+    fm = {c: ("{:.3f}" if c.startswith("F1") else "{:.1f}") for c in ours.columns}
     out += ["This run (F1, FAR, MAR: mean over seeds 0-2 of each seed's value on all files concatenated; AUC: mean "
             "over files of the per-file AUC-ROC x 100):", "", _md(ours, fm), ""]
     lb = pd.read_csv(LEADERBOARD).set_index("algorithm")
@@ -203,7 +203,8 @@ def summarize(path: str) -> str:
         f1 = round(float(r.F1), 2)  # the leaderboard gives F1 to 2 decimals
         parts = [(w, [a for a, v in lb.F1.items() if cmp(f1, v)]) for w, cmp in
                  (("above", lambda x, v: x > v), ("level with", lambda x, v: x == v), ("below", lambda x, v: x < v))]
-        out.append(f"- {name}: F1 {f1:.2f}; " + "; ".join(f"{w} {', '.join(a) or 'none'}" for w, a in parts) + ".")
+        where = "; ".join(f"{w} {', '.join(a) or 'none'}" for w, a in parts)
+        out.append(f"- {name}: F1 {r.F1:.3f} ({f1:.2f} at the leaderboard's precision); {where}.")
     t = df.drop_duplicates(["dataset", "seed", "method"]).groupby("method").fit_s.agg(["mean", "max"])
     out += ["", "Seconds per run (fit + scoring of one file; 2 workers, 1 thread each): "
             + ", ".join(f"{m} mean {v['mean']:.1f}, max {v['max']:.1f}" for m, v in t.iterrows()) + "."]
