@@ -44,7 +44,6 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv):
 
 from __future__ import annotations
 
-import csv
 import functools
 import sys
 import time
@@ -57,7 +56,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import DATA, FAMILIES, _md, datasets, load, parse_args  # noqa: E402
+from confirm_kde import DATA, FAMILIES, _md, append_rows, datasets, load, parse_args  # noqa: E402
 
 PYOD = ("IForest", "ECOD", "KNN", "LOF", "COPOD", "HBOS", "PCA", "OCSVM")
 METHODS = ("default", *PYOD)
@@ -144,12 +143,7 @@ def run(out: str, jobs: int, seeds: list[int], methods: list[str], only: list[st
             if fut.cancelled():
                 continue
             r = fut.result()
-            new = not Path(out).exists()
-            with open(out, "a", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(r))
-                if new:
-                    w.writeheader()
-                w.writerow(r)
+            append_rows(out, [r])
             print(f"{i}/{len(tasks)} {r['family']}/{r['dataset']} seed {r['seed']} {r['method']} rows {r['rows']} "
                   f"{r['fit_s']:.1f}s ({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
             if r["fit_s"] > MAX_SECONDS:

@@ -68,6 +68,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -208,21 +209,30 @@ def run(out: str, jobs: int, seeds: list[int], nab_cut: bool, only: list[str] | 
     tasks = sorted(((f, n, s) for f, n in kept for s in seeds if (f, n, s) not in done),
                    key=lambda t: -sizes[(t[0], t[1])])
     print(f"{len(kept)} data sets, {len(tasks)} runs to do", file=sys.stderr, flush=True)
+    run_pool(out, tasks, run_one, jobs, lambda r: f"{r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} "
+                                                  f"fit {r['fit_s']:.1f}s kde {r['kde_s']:.1f}s")
+
+
+def append_rows(out: str, rows: list[dict[str, Any]]) -> None:
+    """Add rows to the CSV as each run ends, so a crash or a stop loses no finished run (reruns skip them)."""
+    new = not Path(out).exists()
+    with open(out, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
+def run_pool(out: str, tasks: list[Any], run_one: Callable[[Any], list[dict[str, Any]]], jobs: int,
+             describe: Callable[[dict[str, Any]], str]) -> None:
+    """Each task's rows from ``jobs`` worker processes, appended to ``out`` as it ends, with a progress line."""
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=jobs) as ex:
         futs = [ex.submit(run_one, t) for t in tasks]
         for i, fut in enumerate(as_completed(futs), 1):
             rows = fut.result()
-            new = not Path(out).exists()
-            with open(out, "a", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                if new:
-                    w.writeheader()
-                w.writerows(rows)
-            r = rows[0]
-            print(f"{i}/{len(tasks)} {r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} "
-                  f"fit {r['fit_s']:.1f}s kde {r['kde_s']:.1f}s ({time.perf_counter() - t0:.0f}s)",
-                  file=sys.stderr, flush=True)
+            append_rows(out, rows)
+            print(f"{i}/{len(tasks)} {describe(rows[0])} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
 
 
 def _md(df: pd.DataFrame, fmt: str = "{:.2f}") -> str:

@@ -49,10 +49,8 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv; at most 2 workers, 1 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +58,9 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from confirm_kde import run_pool  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 SKAB = DATA / "timeseries" / "skab" / "data"
 LEADERBOARD = DATA / "reference" / "skab_outlier_leaderboard.csv"
@@ -138,20 +139,8 @@ def run(out: str, jobs: int, seeds: list[int], only: list[str] | None) -> None:
         done = set(zip(prev.dataset, prev.seed, prev.method, strict=True))
     tasks = [(n, s, m) for n in names for s in seeds for m in METHODS if (n, s, m) not in done]
     print(f"{len(names)} files, {len(tasks)} runs to do", file=sys.stderr, flush=True)
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=jobs) as ex:
-        futs = [ex.submit(run_one, t) for t in tasks]
-        for i, fut in enumerate(as_completed(futs), 1):
-            rows = fut.result()
-            new = not Path(out).exists()
-            with open(out, "a", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                if new:
-                    w.writeheader()
-                w.writerows(rows)
-            r = rows[0]
-            print(f"{i}/{len(tasks)} {r['dataset']} seed {r['seed']} {r['method']} auc {r['auc']:.1f} "
-                  f"{r['fit_s']:.1f}s ({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
+    run_pool(out, tasks, run_one, jobs,
+             lambda r: f"{r['dataset']} seed {r['seed']} {r['method']} auc {r['auc']:.1f} {r['fit_s']:.1f}s")
 
 
 def binary(c: pd.DataFrame) -> pd.Series:
