@@ -1192,7 +1192,12 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
     """Do one of the prompt's dot commands (dotcmds)."""
     cmd = dotcmds.parse(line, session)
     if cmd.models:
-        _print_models(con, session.out_format)
+        # Why turned into a ClickException here: the prompt shows those and reads on, while any other error ends the
+        # session, and .models on a database with a table of its own named ad_models raised the store's error
+        try:
+            _print_models(con, session.out_format)
+        except (AdDuckDBError, duckdb.Error) as e:
+            raise _failure(str(e), e) from e
     elif cmd.schema and cmd.sql is not None:
         try:
             rows = con.execute(cmd.sql, cmd.params).fetchall()

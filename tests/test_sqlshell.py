@@ -178,3 +178,25 @@ def test_a_writer_locked_out_by_an_open_prompt_is_told_so(tmp_path: Path) -> Non
     code, out = _terminal_session(str(db), [train_meanwhile, ".quit\n"])
     assert code == 0, out
     assert refused[0].startswith("4 Error: Cannot open") and "an `ad-duckdb sql` prompt: .quit" in refused[0], refused
+
+
+def _answers(out: str) -> dict[str, str]:
+    """Each prompt line typed in a transcript, with what it printed."""
+    parts = (p.split("\n", 1) for p in out.split("ad> ")[1:])
+    return {p[0]: p[1] if len(p) > 1 else "" for p in parts}
+
+
+def test_an_error_in_a_dot_command_ends_the_command_not_the_session() -> None:
+    """.models on a database with a table of its own named ad_models ended the whole session (exit 1: its TEMP
+    tables, open transaction and in-memory data gone) instead of showing the error and reading on, as an error in a
+    statement does."""
+    code, out = _terminal_session(":memory:", [
+        "CREATE TABLE ad_models(x INT);\n",
+        ".models\n",
+        "SELECT 42 AS still_here;\n",
+        ".quit\n",
+    ], options=("--write",))
+    assert code == 0, out
+    answers = _answers(out)
+    assert answers[".models"].startswith("Error: Table 'ad_models' in this database is not ad_duckdb's model store")
+    assert re.search(r"still_here\s*\n-+\s*\n42", answers["SELECT 42 AS still_here;"]), out
