@@ -1211,7 +1211,9 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
             click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
     elif cmd.sql is not None:
-        _run_statements(con, cmd.sql, session.out_format, write, _shown(session))
+        # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
+        # which a dot command has no place for
+        _run_statements(con, cmd.sql, session.out_format, write)
 
 
 def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -200,3 +200,22 @@ def test_an_error_in_a_dot_command_ends_the_command_not_the_session() -> None:
     answers = _answers(out)
     assert answers[".models"].startswith("Error: Table 'ad_models' in this database is not ad_duckdb's model store")
     assert re.search(r"still_here\s*\n-+\s*\n42", answers["SELECT 42 AS still_here;"]), out
+
+
+def test_tables_and_describe_list_every_row_at_the_prompt(empty_db: str) -> None:
+    """.tables in a database of 45 tables, and \\d of a table of 45 columns, showed 40 and said "Add LIMIT ... OFFSET
+    for others", which a dot command has no place for: the rest could not be listed at the prompt at all."""
+    from ad_duckdb.cli import PROMPT_ROWS
+
+    con = duckdb.connect(empty_db)
+    for i in range(PROMPT_ROWS + 5):
+        con.execute(f"CREATE TABLE t_{i:02d}(i INT)")
+    con.execute(f"CREATE TABLE wide({', '.join(f'c{i:02d} INT' for i in range(PROMPT_ROWS + 5))})")
+    con.close()
+    code, out = _terminal_session(empty_db, [".tables\n", "\\d wide\n", ".quit\n"])
+    assert code == 0 and "note:" not in out, out
+    answers = _answers(out)
+    assert re.findall(r"^(t_\d+)\s+table", answers[".tables"], re.MULTILINE) == [
+        f"t_{i:02d}" for i in range(PROMPT_ROWS + 5)], out
+    assert re.findall(r"^(c\d+)\s+INTEGER", answers["\\d wide"], re.MULTILINE) == [
+        f"c{i:02d}" for i in range(PROMPT_ROWS + 5)], out
