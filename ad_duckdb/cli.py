@@ -1198,18 +1198,22 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
             _print_models(con, session.out_format)
         except (AdDuckDBError, duckdb.Error) as e:
             raise _failure(str(e), e) from e
-    elif cmd.schema and cmd.sql is not None:
+    elif (cmd.schema or cmd.tables) and cmd.sql is not None:
         try:
             rows = con.execute(cmd.sql, cmd.params).fetchall()
         except duckdb.Error as e:
             raise _failure(str(e), e) from e
+        names = ["sql", "name"] if cmd.schema else ["name", "kind"]
         if session.out_format != "table":
-            _print_rows(["sql", "name"], rows, session.out_format)
+            _print_rows(names, rows, session.out_format)
             return
         if not rows:
             click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
-        for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
-            click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
+        elif cmd.tables:
+            _print_rows(names, rows)
+        else:
+            for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
+                click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
     elif cmd.sql is not None:
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for

@@ -14,7 +14,7 @@ import click
 FORMATS = ("table", "csv", "json")
 
 HELP = """\
-.tables            the tables and views (also \\dt)
+.tables [PATTERN]  the tables and views, or those whose name matches PATTERN (also \\dt [PATTERN])
 .schema [PATTERN]  the CREATE statements of the tables and views, or of those whose name matches PATTERN
                    (ILIKE: % for any text)
 \\d NAME            the columns of a table or view (DESCRIBE NAME)
@@ -27,11 +27,14 @@ SQL statements end with ';'."""
 # Why the kind and schema: `.tables` in DuckDB's shell lists every schema's tables; a view scored like a table is
 # still worth telling apart when the model's source is chosen
 _TABLES = """
-SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, 'table' AS kind
-FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
-UNION ALL
-SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, 'view'
-FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+SELECT name, kind FROM (
+  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, table_name AS bare,
+         'table' AS kind
+  FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+  UNION ALL
+  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, view_name, 'view'
+  FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
+WHERE bare ILIKE $1 OR name ILIKE $1
 ORDER BY name"""
 
 _SCHEMA = """
@@ -53,12 +56,13 @@ class Session:
 @dataclass
 class Command:
     """A parsed dot command: ``sql`` (with ``params``) to run and print, or ``schema`` / ``models`` / nothing when
-    it was done while parsing (.help, .mode)."""
+    it was done while parsing (.help, .mode); ``tables``: ``sql`` lists tables (``params``: the pattern)."""
 
     sql: str | None = None
     params: tuple[str, ...] = ()
     schema: bool = False
     models: bool = False
+    tables: bool = False
 
 
 def parse(line: str, session: Session) -> Command:
@@ -70,12 +74,12 @@ def parse(line: str, session: Session) -> Command:
         click.echo(HELP)
         return Command()
     if name in (".tables", "\\dt"):
-        return Command(sql=_TABLES)
+        return Command(sql=_TABLES, params=(arg or "%",), tables=True)
     if name == ".schema":
         return Command(sql=_SCHEMA, params=(arg or "%",), schema=True)
     if name == "\\d":
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
-        return Command(sql=f"DESCRIBE {arg}") if arg else Command(sql=_TABLES)
+        return Command(sql=f"DESCRIBE {arg}") if arg else Command(sql=_TABLES, params=("%",), tables=True)
     if name == ".models":
         return Command(models=True)
     if name == ".mode":

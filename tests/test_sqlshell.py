@@ -219,3 +219,19 @@ def test_tables_and_describe_list_every_row_at_the_prompt(empty_db: str) -> None
         f"t_{i:02d}" for i in range(PROMPT_ROWS + 5)], out
     assert re.findall(r"^(c\d+)\s+INTEGER", answers["\\d wide"], re.MULTILINE) == [
         f"c{i:02d}" for i in range(PROMPT_ROWS + 5)], out
+
+
+def test_tables_with_a_pattern_lists_the_tables_it_matches(empty_db: str) -> None:
+    """`.tables t_4%` (DuckDB's shell: the tables matching a LIKE pattern) and psql's `\\dt other` listed every table:
+    the pattern was dropped without a word."""
+    con = duckdb.connect(empty_db)
+    con.execute("CREATE TABLE t_39(i INT); CREATE TABLE t_40(i INT); CREATE TABLE T_41(i INT); CREATE TABLE other(i INT)")
+    con.execute("CREATE SCHEMA s; CREATE TABLE s.t_42(i INT); CREATE VIEW t_43 AS SELECT 1 AS i")
+    con.close()
+    code, out = _terminal_session(empty_db, [".tables t_4%\n", "\\dt other\n", ".tables nothing%\n", ".quit\n"])
+    assert code == 0, out
+    answers = _answers(out)
+    assert re.findall(r"^(\S+)\s+(?:table|view)\s*$", answers[".tables t_4%"], re.MULTILINE) == [
+        "T_41", "s.t_42", "t_40", "t_43"], out
+    assert re.findall(r"^(\S+)\s+table\s*$", answers["\\dt other"], re.MULTILINE) == ["other"], out
+    assert "no table or view matches 'nothing%'" in answers[".tables nothing%"], out
