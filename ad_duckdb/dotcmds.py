@@ -69,7 +69,8 @@ def parse(line: str, session: Session) -> Command:
     """The command a prompt line starting with '.' or '\\' stands for; .help and .mode are done here. A
     click.UsageError names an unknown command or a bad argument, with .help."""
     words = line.strip().rstrip(";").split(None, 1)
-    name, arg = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    name, typed = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    arg = _unquoted(typed)
     if name in (".help", "\\?", "\\h"):
         click.echo(HELP)
         return Command()
@@ -79,7 +80,7 @@ def parse(line: str, session: Session) -> Command:
         return Command(sql=_SCHEMA, params=(arg or "%",), schema=True)
     if name == "\\d":
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
-        return Command(sql=f"DESCRIBE {arg}") if arg else Command(sql=_TABLES, params=("%",), tables=True)
+        return Command(sql=f"DESCRIBE {typed}") if typed else Command(sql=_TABLES, params=("%",), tables=True)
     if name == ".models":
         return Command(models=True)
     if name == ".mode":
@@ -92,3 +93,9 @@ def parse(line: str, session: Session) -> Command:
         return Command()
     raise click.UsageError(f"{words[0]} is not a command here: .help lists the prompt's commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")
+
+
+def _unquoted(arg: str) -> str:
+    """``arg`` without one pair of enclosing quotes. Why: DuckDB's shell (as sqlite3's) takes a dot command's argument
+    in quotes (.schema "My Table", .tables 'tx%'); kept, the quotes became part of the pattern, which matched nothing."""
+    return arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"" else arg

@@ -235,3 +235,17 @@ def test_tables_with_a_pattern_lists_the_tables_it_matches(empty_db: str) -> Non
         "T_41", "s.t_42", "t_40", "t_43"], out
     assert re.findall(r"^(\S+)\s+table\s*$", answers["\\dt other"], re.MULTILINE) == ["other"], out
     assert "no table or view matches 'nothing%'" in answers[".tables nothing%"], out
+
+
+def test_a_dot_commands_pattern_may_be_in_quotes(empty_db: str) -> None:
+    """DuckDB's shell takes a dot command's argument in quotes (`.schema "My Table"`, `.tables 'my%'`); here the
+    quotes were part of the pattern, so it matched nothing and the prompt said no such table existed."""
+    con = duckdb.connect(empty_db)
+    con.execute('CREATE TABLE "My Table"(x INT); CREATE TABLE other(y INT)')
+    con.close()
+    code, out = _terminal_session(empty_db, ['.schema "My Table"\n', ".schema 'oth%'\n", ".tables 'my%'\n", ".quit\n"])
+    assert code == 0, out
+    answers = _answers(out)
+    assert answers['.schema "My Table"'].strip() == 'CREATE TABLE "My Table"(x INTEGER);', out
+    assert answers[".schema 'oth%'"].strip() == "CREATE TABLE other(y INTEGER);", out
+    assert re.findall(r"^(.+?)\s+table\s*$", answers[".tables 'my%'"], re.MULTILINE) == ["My Table"], out
