@@ -14,7 +14,7 @@ import click
 FORMATS = ("table", "csv", "json")
 
 HELP = """\
-.tables            the tables and views (also \\dt)
+.tables [PATTERN]  the tables and views, or those whose name matches PATTERN (also \\dt [PATTERN])
 .schema [PATTERN]  the CREATE statements of the tables and views, or of those whose name matches PATTERN
                    (ILIKE: % for any text)
 \\d NAME            the columns of a table or view (DESCRIBE NAME)
@@ -27,11 +27,14 @@ SQL statements end with ';'."""
 # Why the kind and schema: `.tables` in DuckDB's shell lists every schema's tables; a view scored like a table is
 # still worth telling apart when the model's source is chosen
 _TABLES = """
-SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, 'table' AS kind
-FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
-UNION ALL
-SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, 'view'
-FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+SELECT name, kind FROM (
+  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, table_name AS bare,
+         'table' AS kind
+  FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+  UNION ALL
+  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, view_name, 'view'
+  FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
+WHERE bare ILIKE $1 OR name ILIKE $1
 ORDER BY name"""
 
 _SCHEMA = """
@@ -53,29 +56,31 @@ class Session:
 @dataclass
 class Command:
     """A parsed dot command: ``sql`` (with ``params``) to run and print, or ``schema`` / ``models`` / nothing when
-    it was done while parsing (.help, .mode)."""
+    it was done while parsing (.help, .mode); ``tables``: ``sql`` lists tables (``params``: the pattern)."""
 
     sql: str | None = None
     params: tuple[str, ...] = ()
     schema: bool = False
     models: bool = False
+    tables: bool = False
 
 
 def parse(line: str, session: Session) -> Command:
     """The command a prompt line starting with '.' or '\\' stands for; .help and .mode are done here. A
     click.UsageError names an unknown command or a bad argument, with .help."""
     words = line.strip().rstrip(";").split(None, 1)
-    name, arg = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    name, typed = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    arg = _unquoted(typed)
     if name in (".help", "\\?", "\\h"):
         click.echo(HELP)
         return Command()
     if name in (".tables", "\\dt"):
-        return Command(sql=_TABLES)
+        return Command(sql=_TABLES, params=(arg or "%",), tables=True)
     if name == ".schema":
         return Command(sql=_SCHEMA, params=(arg or "%",), schema=True)
     if name == "\\d":
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
-        return Command(sql=f"DESCRIBE {arg}") if arg else Command(sql=_TABLES)
+        return Command(sql=f"DESCRIBE {typed}") if typed else Command(sql=_TABLES, params=("%",), tables=True)
     if name == ".models":
         return Command(models=True)
     if name == ".mode":
@@ -88,3 +93,9 @@ def parse(line: str, session: Session) -> Command:
         return Command()
     raise click.UsageError(f"{words[0]} is not a command here: .help lists the prompt's commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")
+
+
+def _unquoted(arg: str) -> str:
+    """``arg`` without one pair of enclosing quotes. Why: DuckDB's shell (as sqlite3's) takes a dot command's argument
+    in quotes (.schema "My Table", .tables 'tx%'); kept, the quotes became part of the pattern, which matched nothing."""
+    return arg[1:-1] if len(arg) >= 2 and arg[0] == arg[-1] and arg[0] in "'\"" else arg

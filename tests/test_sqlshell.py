@@ -178,3 +178,74 @@ def test_a_writer_locked_out_by_an_open_prompt_is_told_so(tmp_path: Path) -> Non
     code, out = _terminal_session(str(db), [train_meanwhile, ".quit\n"])
     assert code == 0, out
     assert refused[0].startswith("4 Error: Cannot open") and "an `ad-duckdb sql` prompt: .quit" in refused[0], refused
+
+
+def _answers(out: str) -> dict[str, str]:
+    """Each prompt line typed in a transcript, with what it printed."""
+    parts = (p.split("\n", 1) for p in out.split("ad> ")[1:])
+    return {p[0]: p[1] if len(p) > 1 else "" for p in parts}
+
+
+def test_an_error_in_a_dot_command_ends_the_command_not_the_session() -> None:
+    """.models on a database with a table of its own named ad_models ended the whole session (exit 1: its TEMP
+    tables, open transaction and in-memory data gone) instead of showing the error and reading on, as an error in a
+    statement does."""
+    code, out = _terminal_session(":memory:", [
+        "CREATE TABLE ad_models(x INT);\n",
+        ".models\n",
+        "SELECT 42 AS still_here;\n",
+        ".quit\n",
+    ], options=("--write",))
+    assert code == 0, out
+    answers = _answers(out)
+    assert answers[".models"].startswith("Error: Table 'ad_models' in this database is not ad_duckdb's model store")
+    assert re.search(r"still_here\s*\n-+\s*\n42", answers["SELECT 42 AS still_here;"]), out
+
+
+def test_tables_and_describe_list_every_row_at_the_prompt(empty_db: str) -> None:
+    """.tables in a database of 45 tables, and \\d of a table of 45 columns, showed 40 and said "Add LIMIT ... OFFSET
+    for others", which a dot command has no place for: the rest could not be listed at the prompt at all."""
+    from ad_duckdb.cli import PROMPT_ROWS
+
+    con = duckdb.connect(empty_db)
+    for i in range(PROMPT_ROWS + 5):
+        con.execute(f"CREATE TABLE t_{i:02d}(i INT)")
+    con.execute(f"CREATE TABLE wide({', '.join(f'c{i:02d} INT' for i in range(PROMPT_ROWS + 5))})")
+    con.close()
+    code, out = _terminal_session(empty_db, [".tables\n", "\\d wide\n", ".quit\n"])
+    assert code == 0 and "note:" not in out, out
+    answers = _answers(out)
+    assert re.findall(r"^(t_\d+)\s+table", answers[".tables"], re.MULTILINE) == [
+        f"t_{i:02d}" for i in range(PROMPT_ROWS + 5)], out
+    assert re.findall(r"^(c\d+)\s+INTEGER", answers["\\d wide"], re.MULTILINE) == [
+        f"c{i:02d}" for i in range(PROMPT_ROWS + 5)], out
+
+
+def test_tables_with_a_pattern_lists_the_tables_it_matches(empty_db: str) -> None:
+    """`.tables t_4%` (DuckDB's shell: the tables matching a LIKE pattern) and psql's `\\dt other` listed every table:
+    the pattern was dropped without a word."""
+    con = duckdb.connect(empty_db)
+    con.execute("CREATE TABLE t_39(i INT); CREATE TABLE t_40(i INT); CREATE TABLE T_41(i INT); CREATE TABLE other(i INT)")
+    con.execute("CREATE SCHEMA s; CREATE TABLE s.t_42(i INT); CREATE VIEW t_43 AS SELECT 1 AS i")
+    con.close()
+    code, out = _terminal_session(empty_db, [".tables t_4%\n", "\\dt other\n", ".tables nothing%\n", ".quit\n"])
+    assert code == 0, out
+    answers = _answers(out)
+    assert re.findall(r"^(\S+)\s+(?:table|view)\s*$", answers[".tables t_4%"], re.MULTILINE) == [
+        "T_41", "s.t_42", "t_40", "t_43"], out
+    assert re.findall(r"^(\S+)\s+table\s*$", answers["\\dt other"], re.MULTILINE) == ["other"], out
+    assert "no table or view matches 'nothing%'" in answers[".tables nothing%"], out
+
+
+def test_a_dot_commands_pattern_may_be_in_quotes(empty_db: str) -> None:
+    """DuckDB's shell takes a dot command's argument in quotes (`.schema "My Table"`, `.tables 'my%'`); here the
+    quotes were part of the pattern, so it matched nothing and the prompt said no such table existed."""
+    con = duckdb.connect(empty_db)
+    con.execute('CREATE TABLE "My Table"(x INT); CREATE TABLE other(y INT)')
+    con.close()
+    code, out = _terminal_session(empty_db, ['.schema "My Table"\n', ".schema 'oth%'\n", ".tables 'my%'\n", ".quit\n"])
+    assert code == 0, out
+    answers = _answers(out)
+    assert answers['.schema "My Table"'].strip() == 'CREATE TABLE "My Table"(x INTEGER);', out
+    assert answers[".schema 'oth%'"].strip() == "CREATE TABLE other(y INTEGER);", out
+    assert re.findall(r"^(.+?)\s+table\s*$", answers[".tables 'my%'"], re.MULTILINE) == ["My Table"], out
