@@ -1,5 +1,5 @@
-"""Quality floors on real data: the default model vs the published VAE column (ADBench, semi-supervised protocol),
-and vs SKAB's published outlier-detection leaderboard.
+"""Quality floors on real data: the default model vs the published VAE column (ADBench, semi-supervised protocol).
+(SKAB's published leaderboard: tests/test_examples.py, through examples/sensors.)
 
 Protocol of ../shared/data/README.md: train on a random 50% of the normal rows (seeded), score the other
 normal rows plus all anomalies; AUC-ROC averaged over seeds 0, 1 and 2; default settings.
@@ -84,37 +84,3 @@ def test_a_broken_identity_beside_independent_columns_ranks_high(robust: bool) -
     assert balanced >= 95.0
     assert balanced > pooled + 3.0
 
-
-def _sql_idents(names: list[str]) -> str:
-    return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
-
-
-@pytest.mark.slow
-def test_the_classic_recipe_on_skab_matches_its_published_leaderboard() -> None:
-    """SKAB's outlier-detection protocol (bench/skab_outlier.py, bench/results/skab_outlier_2026-12-02.md), through
-    the product's own path: each of the 34 labelled series read into DuckDB, a model trained with where= on its
-    first 400 rows (the known-normal start), and every row flagged by is_anomaly in SQL with the default threshold.
-    F1 over all series joined, as SKAB computes it. Measured 0.758 / 0.754 / 0.754 (seeds 0-2); the floor is the
-    leaderboard's LSTM-AE, 0.74 (a vanilla autoencoder there: 0.39). Data the defaults were never chosen with."""
-    import ad_duckdb
-
-    files = sorted(p for p in (DATA / "timeseries" / "skab" / "data").rglob("*.csv") if "anomaly-free" not in str(p))
-    assert len(files) == 34
-    con = ad_duckdb.connect()
-    tp = fp = fn = 0
-    try:
-        for i, path in enumerate(files):
-            table = f"skab_{i}"
-            con.execute(f"CREATE TABLE {table} AS SELECT row_number() OVER () - 1 AS rn, * "
-                        f"FROM read_csv(?, delim = ';')", [str(path)])
-            sensors = [c for c in con.table(table).columns if c not in ("rn", "datetime", "anomaly", "changepoint")]
-            assert len(sensors) == 8
-            ad_duckdb.train(con, f"m{i}", table, features=sensors, where="rn < 400", progress=False)
-            hit = con.sql(f"SELECT anomaly = 1 AS a, is_anomaly('m{i}', {_sql_idents(sensors)}) AS f "
-                          f"FROM {table}").fetchnumpy()
-            a, f = hit["a"].astype(bool), hit["f"].astype(bool)
-            tp, fp, fn = tp + int((a & f).sum()), fp + int((~a & f).sum()), fn + int((a & ~f).sum())
-    finally:
-        con.close()
-    f1 = 2 * tp / (2 * tp + fp + fn)
-    assert f1 >= 0.74, f"SKAB F1 {f1:.3f} (tp {tp}, fp {fp}, fn {fn}) below the leaderboard's LSTM-AE 0.74"
