@@ -1191,30 +1191,30 @@ def _shown(session: dotcmds.Session) -> int | None:
 def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.Session, write: bool) -> None:
     """Do one of the prompt's dot commands (dotcmds)."""
     cmd = dotcmds.parse(line, session)
-    if cmd.models:
+    if cmd.kind == "models":
         # Why turned into a ClickException here: the prompt shows those and reads on, while any other error ends the
         # session, and .models on a database with a table of its own named ad_models raised the store's error
         try:
             _print_models(con, session.out_format)
         except (AdDuckDBError, duckdb.Error) as e:
             raise _failure(str(e), e) from e
-    elif (cmd.schema or cmd.tables) and cmd.sql is not None:
+    elif cmd.kind in ("tables", "schema"):
         try:
             rows = con.execute(cmd.sql, cmd.params).fetchall()
         except duckdb.Error as e:
             raise _failure(str(e), e) from e
-        names = ["sql", "name"] if cmd.schema else ["name", "kind"]
+        names = ["name", "kind"] if cmd.kind == "tables" else ["sql", "name"]
         if session.out_format != "table":
             _print_rows(names, rows, session.out_format)
             return
         if not rows:
             click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
-        elif cmd.tables:
+        elif cmd.kind == "tables":
             _print_rows(names, rows)
         else:
             for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
                 click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
-    elif cmd.sql is not None:
+    elif cmd.kind == "statements":
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for
         _run_statements(con, cmd.sql, session.out_format, write)

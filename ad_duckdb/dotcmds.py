@@ -55,14 +55,13 @@ class Session:
 
 @dataclass
 class Command:
-    """A parsed dot command: ``sql`` (with ``params``) to run and print, or ``schema`` / ``models`` / nothing when
-    it was done while parsing (.help, .mode); ``tables``: ``sql`` lists tables (``params``: the pattern)."""
+    """A parsed dot command, by ``kind``: ``statements`` (``sql`` run and printed as typed SQL is), ``tables`` or
+    ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``models``, or ``done`` (.help and
+    .mode act while parsed)."""
 
-    sql: str | None = None
+    kind: str = "done"
+    sql: str = ""
     params: tuple[str, ...] = ()
-    schema: bool = False
-    models: bool = False
-    tables: bool = False
 
 
 def parse(line: str, session: Session) -> Command:
@@ -75,14 +74,14 @@ def parse(line: str, session: Session) -> Command:
         click.echo(HELP)
         return Command()
     if name in (".tables", "\\dt"):
-        return Command(sql=_TABLES, params=(arg or "%",), tables=True)
+        return Command("tables", _TABLES, (arg or "%",))
     if name == ".schema":
-        return Command(sql=_SCHEMA, params=(arg or "%",), schema=True)
+        return Command("schema", _SCHEMA, (arg or "%",))
     if name == "\\d":
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
-        return Command(sql=f"DESCRIBE {typed}") if typed else Command(sql=_TABLES, params=("%",), tables=True)
+        return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
-        return Command(models=True)
+        return Command("models")
     if name == ".mode":
         if not arg:
             click.echo(session.out_format)

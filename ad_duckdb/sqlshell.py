@@ -50,8 +50,8 @@ def _quits(line: str) -> bool:
     return line.strip().rstrip(";").strip().lower() in QUIT
 
 
-def interact(run: Callable[[str], None], banner: str, read: Callable[[str], str] = input,
-             command: Callable[[str], None] | None = None) -> None:
+def interact(run: Callable[[str], None], banner: str, command: Callable[[str], None],
+             read: Callable[[str], str] = input) -> None:
     """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D; a line starting with
     '.' or '\\' goes to ``command`` (dotcmds). An error or a Ctrl-C ends that statement only: the session and what
     it created stay."""
@@ -98,15 +98,7 @@ def _save_history(path: Path | None) -> None:
         click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
 
 
-def _no_commands(line: str) -> None:
-    # Why: DuckDB's shell (and psql's \dt) users type these; taken for SQL, the line left the prompt waiting for a
-    # ';' in which even .quit was text
-    raise click.UsageError(f"{line.strip()} is not a command here: end SQL statements with ';' (SHOW TABLES; lists "
-                           "the tables, DESCRIBE t; a table's columns); .quit or Ctrl-D leaves.")
-
-
-def _read_and_run(run: Callable[[str], None], read: Callable[[str], str],
-                  command: Callable[[str], None] | None) -> None:
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], None]) -> None:
     lines: list[str] = []
     while True:
         running = False
@@ -124,7 +116,7 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str],
                 return  # mid-statement only .quit, .exit and \q, as in psql: "exit" there may be a column's name
             step, text = run, line
             if not lines and line.lstrip().startswith((".", "\\")):
-                step = command or _no_commands
+                step = command  # a dot command (dotcmds), at the start of a statement only
             elif not lines and not line.strip():
                 continue  # Enter on an empty prompt starts no statement (the prompt stays ad>, as psql's does)
             else:

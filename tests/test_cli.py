@@ -1184,7 +1184,7 @@ def test_a_ctrl_c_in_the_sql_prompt_stops_the_statement_not_the_session(model_db
 
     threading.Thread(target=interrupter, daemon=True).start()
     try:
-        sqlshell.interact(run, "banner", read)
+        sqlshell.interact(run, "banner", lambda line: None, read)
     finally:
         done.set()
         con.close()

@@ -75,7 +75,7 @@ def test_a_sigterm_after_a_ctrl_c_at_the_prompt_still_ends_the_session() -> None
 
     try:
         with pytest.raises(interrupts.Terminated):
-            sqlshell.interact(lambda text: None, "banner", read)
+            sqlshell.interact(lambda text: None, "banner", lambda line: None, read)
         assert interrupts.stopped_by_sigterm()  # what makes the CLI say SIGTERM and exit 143
     finally:  # this process's signal state as it was: the handler raises once, and the flags are for a whole run
         interrupts.received = None
@@ -103,7 +103,7 @@ def test_the_prompt_knows_when_a_statement_ends_in_duckdb_syntax(text: str, ends
 def test_the_quit_words_leave(line: str) -> None:
     typed = iter([line, "SELECT 'never run';"])
     ran: list[str] = []
-    sqlshell.interact(ran.append, "banner", lambda prompt: next(typed))
+    sqlshell.interact(ran.append, "banner", ran.append, lambda prompt: next(typed))
     assert ran == []
 
 
@@ -145,7 +145,7 @@ def test_enter_on_an_empty_prompt_starts_no_statement() -> None:
             raise EOFError
         return str(item)
 
-    sqlshell.interact(ran.append, "banner", read)
+    sqlshell.interact(ran.append, "banner", ran.append, read)
     assert prompts == [sqlshell.PROMPT] * 4 and ran == ["SELECT 1;"]
 
 
