@@ -1119,7 +1119,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
     Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
-    .mode csv, ...; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
+    .mode csv, .read FILE, ...; a script may hold them too, on lines of their own; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
     not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
     AD_DUCKDB_HISTORY names, none if it is empty).
 
@@ -1171,26 +1171,71 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None) as con:
         if not interactive:
-            _run_statements(con, text, out_format, write)
+            if not _run_script(con, text, dotcmds.Session(out_format), write):
+                click.echo("ok")
             return
         mode = "read-write" if write else "read-only: --write to change it"
         # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
         session = dotcmds.Session(out_format)
-        sqlshell.interact(lambda t: _run_statements(con, t, session.out_format, write, _shown(session)),
+        sqlshell.interact(lambda t: _say_ok(_run_statements(con, t, session.out_format, write, _shown(session))),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
-                          command=lambda line: _prompt_command(con, line, session, write))
+                          command=lambda line: _prompt_command(con, line, session, write, prompt=True))
+
+
+def _say_ok(printed: int) -> None:
+    if not printed:  # a statement without rows (CREATE, SET, ...) still gets an answer, as in psql
+        click.echo("ok")
+
+
+# How deep .read may nest: a script that reads itself (or two that read each other) is stopped, not run until
+# Python's recursion limit
+READ_DEPTH = 16
+
+
+def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Session, write: bool,
+                prompt: bool = False, reading: tuple[Path, ...] = ()) -> bool:
+    """Run a script's statements and dot commands in order (sqlshell.script_steps), as DuckDB's shell runs a piped
+    script or a .read file; whether anything printed. An error stops the script; when it holds dot commands, the
+    error names the line. ``prompt``: run from the prompt, which shows only a table's first rows. ``reading``: the
+    files being .read, outermost first."""
+    steps = sqlshell.script_steps(text)
+    if all(step.kind == "sql" for step in steps):  # SQL alone: one run, whose errors number the statements
+        return _run_statements(con, text, session.out_format, write, _shown(session) if prompt else None) > 0
+    printed = False
+    for step in steps:
+        if step.kind == "command" and sqlshell.quits(step.text):
+            break  # .quit in a script ends it, as in DuckDB's shell
+        try:
+            if step.kind == "command":
+                printed |= _prompt_command(con, step.text, session, write, prompt, reading)
+            else:
+                printed |= _run_statements(con, step.text, session.out_format, write,
+                                           _shown(session) if prompt else None) > 0
+        except click.ClickException as e:
+            where = f"{reading[-1]}, line {step.line}" if reading else f"line {step.line}"
+            if isinstance(e, click.UsageError):  # the script's mistake, not the command line's: no usage text
+                raise click.ClickException(f"{where}: {e.format_message()}") from e
+            e.message = f"{where}: {e.message}"  # type: ignore[misc]  # as _add_to_message, at the front
+            raise
+    return printed
 
 
 def _shown(session: dotcmds.Session) -> int | None:
     return PROMPT_ROWS if session.out_format == "table" else None  # csv and json: asked for as data, every row
 
 
-def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.Session, write: bool) -> None:
-    """Do one of the prompt's dot commands (dotcmds)."""
+def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.Session, write: bool,
+                    prompt: bool = False, reading: tuple[Path, ...] = ()) -> bool:
+    """Do one of the dot commands (dotcmds); whether it printed anything. ``prompt`` and ``reading``: as
+    _run_script's."""
     cmd = dotcmds.parse(line, session)
+    if cmd.kind == "done":
+        return line.split()[0].lower() != ".mode" or len(line.split()) == 1  # .mode FORMAT says nothing
+    if cmd.kind == "read":
+        return _read_script(con, cmd.params, session, write, prompt, reading)
     if cmd.kind == "models":
         # Why turned into a ClickException here: the prompt shows those and reads on, while any other error ends the
         # session, and .models on a database with a table of its own named ad_models raised the store's error
@@ -1206,7 +1251,7 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         names = ["name", "kind"] if cmd.kind == "tables" else ["sql", "name"]
         if session.out_format != "table":
             _print_rows(names, rows, session.out_format)
-            return
+            return True
         if not rows:
             click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
         elif cmd.kind == "tables":
@@ -1218,6 +1263,25 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for
         _run_statements(con, cmd.sql, session.out_format, write)
+    return True
+
+
+def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], session: dotcmds.Session, write: bool,
+                 prompt: bool, reading: tuple[Path, ...]) -> bool:
+    """.read FILE: run FILE as a script, on this connection and session (its .mode holds after it, as in DuckDB's
+    shell)."""
+    name, typed = params
+    path = Path(name).expanduser()
+    if path.resolve() in {p.resolve() for p in reading}:
+        raise click.UsageError(f"{typed} {name}: {name} reads itself (through .read), which would never end.")
+    if len(reading) >= READ_DEPTH:
+        raise click.UsageError(f"{typed} {name}: .read nests more than {READ_DEPTH} files deep; is there a loop?")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise click.UsageError(f"{typed}: cannot read {name} ({why}); give the path of a SQL file.") from e
+    return _run_script(con, text, session, write, prompt, (*reading, path))
 
 
 def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -1241,8 +1305,9 @@ PROMPT_ROWS = 40
 
 
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool,
-                    max_rows: int | None = None) -> None:
-    """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more)."""
+                    max_rows: int | None = None) -> int:
+    """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more).
+    The number of results printed."""
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
@@ -1272,8 +1337,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
                        "or give the query to `ad-duckdb sql DB \"...\"` (or --format csv) for every row.", err=True)
         printed += 1
-    if not printed:
-        click.echo("ok")
+    return printed
 
 
 @cli.command()

@@ -1,5 +1,5 @@
-"""The ``ad-duckdb sql`` prompt's dot commands: ``.tables``, ``.schema``, ``.models``, ``.mode``, ``.help`` (and
-psql's ``\\dt``, ``\\d NAME``, ``\\?``).
+"""The ``ad-duckdb sql`` dot commands, at the prompt and in scripts: ``.tables``, ``.schema``, ``.models``, ``.mode``,
+``.read``, ``.help`` (and psql's ``\\dt``, ``\\d NAME``, ``\\i FILE``, ``\\?``).
 
 Why: analysts coming from DuckDB's shell (or psql) type these first to see what is in the database; a prompt that
 answered "not a command" sent them to look up the SQL for it.
@@ -20,6 +20,7 @@ HELP = """\
 \\d NAME            the columns of a table or view (DESCRIBE NAME)
 .models            the stored models and their versions (as `ad-duckdb list`)
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
+.read FILE         run the statements and commands in FILE (also \\i FILE)
 .help              this list (also \\?)
 .quit              leave (also .exit, \\q, Ctrl-D)
 SQL statements end with ';'."""
@@ -56,8 +57,8 @@ class Session:
 @dataclass
 class Command:
     """A parsed dot command, by ``kind``: ``statements`` (``sql`` run and printed as typed SQL is), ``tables`` or
-    ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``models``, or ``done`` (.help and
-    .mode act while parsed)."""
+    ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``models``, ``read`` (the file's path and
+    the command as typed in ``params``), or ``done`` (.help and .mode act while parsed)."""
 
     kind: str = "done"
     sql: str = ""
@@ -82,6 +83,10 @@ def parse(line: str, session: Session) -> Command:
         return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
         return Command("models")
+    if name in (".read", "\\i", "\\include"):
+        if not arg:
+            raise click.UsageError(f"{words[0]} needs the path of a SQL file (e.g. {words[0]} report.sql).")
+        return Command("read", params=(arg, words[0]))
     if name == ".mode":
         if not arg:
             click.echo(session.out_format)
@@ -90,7 +95,7 @@ def parse(line: str, session: Session) -> Command:
         else:
             raise click.UsageError(f".mode {arg}: the formats are {', '.join(FORMATS)} (e.g. .mode csv).")
         return Command()
-    raise click.UsageError(f"{words[0]} is not a command here: .help lists the prompt's commands, and SQL statements "
+    raise click.UsageError(f"{words[0]} is not a command here: .help lists the commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")
 
 

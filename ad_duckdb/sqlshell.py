@@ -1,4 +1,5 @@
-"""``ad-duckdb sql DB`` on a terminal: a prompt that runs each statement as it is ended with ';'.
+"""``ad-duckdb sql DB`` on a terminal: a prompt that runs each statement as it is ended with ';'; and the same reading
+of a script's lines into statements and dot commands (script_steps).
 
 Why here: the anomaly functions are Python functions, which DuckDB's own shell cannot load, so without a prompt of
 ours an analyst exploring scores had to start the command again for every query.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -41,16 +43,80 @@ def complete(text: str) -> bool:
 
 
 def _inside_string_or_comment(text: str) -> bool:
-    # Why the probe: a ';' on a line of its own ends the statement unless the text so far left a string, quoted name
-    # or block comment open, which takes the ';' in
-    return bool(text.strip()) and not complete(text + "\n;")
+    # Why the probe: a ';' on a line of its own is a token of its own unless the text so far left a string, quoted
+    # name or block comment open, which takes the ';' in. Why not complete(probe): it skips comments, so after
+    # "SELECT 1;\n/*" it found the earlier ';' and took the open comment for closed.
+    if not text.strip():
+        return False
+    probe = text + "\n;"
+    try:
+        tokens = duckdb.tokenize(probe)
+    except Exception:  # not SQL that tokenizes: the parser reports it
+        return False
+    return not tokens or tokens[-1][0] != len(probe) - 1
 
 
-def _quits(line: str) -> bool:
+def quits(line: str) -> bool:
     return line.strip().rstrip(";").strip().lower() in QUIT
 
 
-def interact(run: Callable[[str], None], banner: str, command: Callable[[str], None],
+def is_command(line: str) -> bool:
+    """Whether ``line``, where a statement could start, is a dot command (dotcmds) rather than SQL."""
+    return line.lstrip().startswith((".", "\\"))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a script: ``kind`` "sql" (one or more statements) or "command" (one dot command line), with the
+    number of the line it starts on, for errors."""
+
+    kind: str
+    text: str
+    line: int
+
+
+def _has_code(text: str) -> bool:
+    try:
+        return any(kind != duckdb.token_type.comment for _, kind in duckdb.tokenize(text))
+    except Exception:  # not SQL that tokenizes: the parser reports it
+        return bool(text.strip())
+
+
+def script_steps(text: str) -> list[Step]:
+    """A script's statements and dot commands, in order; blank and comment-only stretches dropped.
+
+    A line is a dot command where the prompt would take it for one: starting with '.' or '\\' where a statement
+    could start. Inside a statement, a string or a comment it is SQL (SELECT\\n.5;), as in DuckDB's shell."""
+    steps: list[Step] = []
+    lines: list[str] = []
+    first = 1
+
+    def flush() -> None:
+        chunk = "\n".join(lines)
+        if _has_code(chunk):
+            steps.append(Step("sql", chunk, first))
+        lines.clear()
+
+    for number, line in enumerate(text.splitlines(), 1):
+        # Why the cheap test first: the tokenizer reads all the text so far, so only a line that looks like a command
+        # pays for it, and a script of SQL alone pays nothing
+        if is_command(line) and _at_statement_start("\n".join(lines)):
+            flush()
+            steps.append(Step("command", line.strip(), number))
+            continue
+        if not lines:
+            first = number
+        lines.append(line)
+    flush()
+    return steps
+
+
+def _at_statement_start(text: str) -> bool:
+    """Whether ``text`` leaves no statement, string or comment open: what follows starts a statement."""
+    return not _inside_string_or_comment(text) and (complete(text) or not _has_code(text))
+
+
+def interact(run: Callable[[str], None], banner: str, command: Callable[[str], object],
              read: Callable[[str], str] = input) -> None:
     """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D; a line starting with
     '.' or '\\' goes to ``command`` (dotcmds). An error or a Ctrl-C ends that statement only: the session and what
@@ -98,7 +164,7 @@ def _save_history(path: Path | None) -> None:
         click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
 
 
-def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], None]) -> None:
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], object]) -> None:
     lines: list[str] = []
     while True:
         running = False
@@ -111,11 +177,12 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                 click.echo("", err=True)
                 return
             mid_statement = bool(lines)
-            if _quits(line) and (not mid_statement or line.strip()[:1] in ".\\"
+            if quits(line) and (not mid_statement or line.strip()[:1] in ".\\"
                                  and not _inside_string_or_comment("\n".join(lines))):
                 return  # mid-statement only .quit, .exit and \q, as in psql: "exit" there may be a column's name
-            step, text = run, line
-            if not lines and line.lstrip().startswith((".", "\\")):
+            step: Callable[[str], object] = run
+            text = line
+            if not lines and is_command(line):
                 step = command  # a dot command (dotcmds), at the start of a statement only
             elif not lines and not line.strip():
                 continue  # Enter on an empty prompt starts no statement (the prompt stays ad>, as psql's does)

@@ -1143,7 +1143,7 @@ def test_the_sql_prompt_has_the_dot_commands_of_duckdbs_shell(model_db: str) -> 
     assert re.search(r"\.mode\ncsv\n", out), out
     assert "Error: .mode xml: the formats are table, csv, json" in out
     assert "no table or view matches 'nothing_like_this'" in out
-    assert "Error: .tabels is not a command here: .help lists the prompt's commands" in out
+    assert "Error: .tabels is not a command here: .help lists the commands" in out
     assert ".schema [PATTERN]" in out and ".models" in out
 
 

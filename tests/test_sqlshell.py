@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -249,3 +252,109 @@ def test_a_dot_commands_pattern_may_be_in_quotes(empty_db: str) -> None:
     assert answers['.schema "My Table"'].strip() == 'CREATE TABLE "My Table"(x INTEGER);', out
     assert answers[".schema 'oth%'"].strip() == "CREATE TABLE other(y INTEGER);", out
     assert re.findall(r"^(.+?)\s+table\s*$", answers[".tables 'my%'"], re.MULTILINE) == ["My Table"], out
+
+
+def _piped(db: str, script: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """``ad-duckdb sql DB < script``: a real pipe, not a terminal, so no prompt."""
+    return subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", *options, db], input=script,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_piped_script_takes_the_prompts_dot_commands(tmp_path: Path) -> None:
+    """A report script written for DuckDB's shell (`.mode csv` at its top, `.tables` to log what is there) failed
+    whole on its first line with a parser error: a piped script or --file took SQL only, the prompt alone took the
+    dot commands. A line starting with '.' inside a statement, string or comment is SQL, as in DuckDB's shell."""
+    db = str(tmp_path / "r.duckdb")
+    script = "\n".join([
+        "-- the weekly report",
+        ".mode csv",
+        "SELECT 1 AS a, 'x' AS b;",
+        "CREATE TABLE t(i INT, note VARCHAR);",
+        ".tables",
+        "\\d t",
+        "SELECT",
+        ".5 AS half, '",
+        ".tables' AS s;",
+        "/*",
+        ".schema",
+        "*/",
+        ".mode json",
+        "SELECT 2 AS c;",
+    ])
+    res = _piped(db, script, "--write")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "a,b\n1,x\n" in out and "name,kind\nt,table\n" in out, out
+    assert re.search(r"^i,INTEGER,", out, re.MULTILINE) and re.search(r"^note,VARCHAR,", out, re.MULTILINE), out
+    assert 'half,s\n0.5,"\n.tables"\n' in out, out
+    assert "CREATE TABLE" not in out, out  # .schema was inside a comment
+    assert json.loads(out[out.index("[\n"):]) == [{"c": 2}], out
+    assert out.index("a,b") < out.index("name,kind") < out.index("half,s") < out.index('"c"'), out
+
+
+def test_a_scripts_bad_dot_command_stops_it_and_names_the_line(tmp_path: Path) -> None:
+    """As a failing statement stops a script: what came before ran and printed, nothing after runs, and the error
+    names the line, which in a long report is what the user looks for."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).close()
+    res = _piped(db, "SELECT 1 AS first;\n\n.tabels\nSELECT 2 AS never;\n")
+    assert res.returncode != 0
+    assert "first" in res.stdout and "never" not in res.stdout, res.stdout
+    assert res.stderr.startswith("Error: line 3: .tabels is not a command here"), res.stderr
+    res = _piped(db, "SELECT 1 AS first;\n.mode xml\nSELECT 2 AS never;\n")
+    assert res.returncode != 0 and "never" not in res.stdout
+    assert "line 2: .mode xml: the formats are table, csv, json" in res.stderr, res.stderr
+    res = _piped(db, "SELECT 1 AS one;\n.quit\nSELECT 2 AS two;\n")  # .quit ends a script, as in DuckDB's shell
+    assert res.returncode == 0 and "one" in res.stdout and "two" not in res.stdout, res.stdout + res.stderr
+    res = _piped(db, "-- only a comment\n")
+    assert res.returncode != 0 and "No SQL statement to run" in res.stderr, res.stderr
+
+
+def test_a_query_argument_or_file_may_be_a_dot_command(tmp_path: Path) -> None:
+    """`duckdb DB ".tables"` lists the tables; here it was sent to DuckDB's parser, which refused the '.'."""
+    from test_cli import run
+
+    db = str(tmp_path / "r.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE tx(i INT)")
+    con.close()
+    assert re.search(r"^tx\s+table", run("sql", db, ".tables"), re.MULTILINE)
+    report = tmp_path / "report.sql"
+    report.write_text(".mode csv\nSELECT count(*) AS n FROM tx;\n")
+    assert run("sql", db, "--file", str(report)) == "n\n0\n"
+
+
+def test_read_runs_a_script_at_the_prompt_or_in_a_script(tmp_path: Path) -> None:
+    """DuckDB's shell `.read FILE` (psql's `\\i FILE`): a team's saved report run from the prompt; before, the prompt
+    said it was not a command, so the report's SQL had to be pasted in."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).close()
+    report = tmp_path / "report.sql"
+    report.write_text(".mode csv\nSELECT 40 + 2 AS answer;\n")
+    missing = tmp_path / "nowhere.sql"
+    code, out = _terminal_session(db, [f".read {report}\n", "SELECT 'still csv' AS s;\n", f"\\i '{missing}'\n",
+                                       ".quit\n"])
+    assert code == 0, out
+    answers = _answers(out)
+    assert answers[f".read {report}"].replace("\r", "").startswith("answer\n42\n"), out
+    assert "s\nstill csv" in answers["SELECT 'still csv' AS s;"].replace("\r", ""), out  # its .mode holds after
+    assert answers[f"\\i '{missing}'"].startswith(f"Error: \\i: cannot read {missing}"), out
+    # from a script, and a script that reads itself is stopped, not run until the stack overflows
+    loop = tmp_path / "loop.sql"
+    loop.write_text(f"SELECT 1 AS once;\n.read {loop}\n")
+    res = _piped(db, f".read {report}\n")
+    assert res.returncode == 0 and res.stdout == "answer\n42\n", res.stdout + res.stderr
+    res = _piped(db, f".read {loop}\n")
+    assert res.returncode != 0 and f".read {loop}" in res.stderr and "reads itself" in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize(("script", "kinds"), [
+    ("SELECT 1;\n.tables\nSELECT 2;", ["sql", "command", "sql"]),
+    ("SELECT '\n.tables\n';", ["sql"]),
+    ("/* a\n.tables\n*/ SELECT 1;", ["sql"]),
+    ("SELECT\n.5;", ["sql"]),
+    ("-- header\n.mode csv\n-- trailer", ["command"]),
+    ("  .mode csv\n\\dt", ["command", "command"]),
+])
+def test_a_scripts_steps_are_statements_and_dot_commands_in_order(script: str, kinds: list[str]) -> None:
+    assert [s.kind for s in sqlshell.script_steps(script)] == kinds
