@@ -1259,6 +1259,17 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         else:
             for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
                 click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
+    elif cmd.kind == "describe":
+        try:
+            matched = con.execute(cmd.sql, cmd.params).fetchall()
+        except duckdb.Error as e:
+            raise _failure(str(e), e) from e
+        if not matched:
+            click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}")
+        for i, (schema, name) in enumerate(matched):
+            if session.out_format == "table":  # csv and json: one result per table, the data alone
+                click.echo(("\n" if i else "") + (name if schema == "main" else f"{schema}.{name}") + ":")
+            _run_statements(con, f"DESCRIBE {quote_ident(schema)}.{quote_ident(name)}", session.out_format, write)
     elif cmd.kind == "statements":
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for

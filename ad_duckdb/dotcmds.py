@@ -14,10 +14,10 @@ import click
 FORMATS = ("table", "csv", "json")
 
 HELP = """\
-.tables [PATTERN]  the tables and views, or those whose name matches PATTERN (also \\dt [PATTERN])
+.tables [PATTERN]  the tables and views, or those whose name matches PATTERN (also \\dt [PATTERN], with psql's * and ?)
 .schema [PATTERN]  the CREATE statements of the tables and views, or of those whose name matches PATTERN
                    (ILIKE: % for any text)
-\\d NAME            the columns of a table or view (DESCRIBE NAME)
+\\d NAME            the columns of a table or view (DESCRIBE NAME); \\d tx* those of each whose name matches
 .models            the stored models and their versions (as `ad-duckdb list`)
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
 .read FILE         run the statements and commands in FILE (also \\i FILE)
@@ -46,6 +46,16 @@ SELECT sql, name FROM (
   SELECT sql, view_name, 2 FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
 WHERE name ILIKE ? ORDER BY k, name"""
 
+# The tables and views \d PATTERN describes, as (schema, name) for a quoted DESCRIBE of each
+_MATCHING = """
+SELECT schema_name, name FROM (
+  SELECT schema_name, table_name AS name FROM duckdb_tables()
+  WHERE NOT internal AND database_name IN (current_database(), 'temp')
+  UNION ALL
+  SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
+WHERE name ILIKE $1 OR schema_name || '.' || name ILIKE $1
+ORDER BY schema_name <> 'main', schema_name, name"""
+
 
 @dataclass
 class Session:
@@ -57,7 +67,8 @@ class Session:
 @dataclass
 class Command:
     """A parsed dot command, by ``kind``: ``statements`` (``sql`` run and printed as typed SQL is), ``tables`` or
-    ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``models``, ``read`` (the file's path and
+    ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``describe`` (``sql`` listing the
+    (schema, name) the pattern in ``params`` matches, each described), ``models``, ``read`` (the file's path and
     the command as typed in ``params``), or ``done`` (.help and .mode act while parsed)."""
 
     kind: str = "done"
@@ -75,10 +86,12 @@ def parse(line: str, session: Session) -> Command:
         click.echo(HELP)
         return Command()
     if name in (".tables", "\\dt"):
-        return Command("tables", _TABLES, (arg or "%",))
+        return Command("tables", _TABLES, (_like(arg, psql=name == "\\dt") or "%",))
     if name == ".schema":
         return Command("schema", _SCHEMA, (arg or "%",))
     if name == "\\d":
+        if any(c in arg for c in "*?"):  # psql's \d tx*: the columns of each table or view the pattern matches
+            return Command("describe", _MATCHING, (_like(arg, psql=True),))
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
         return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
@@ -97,6 +110,12 @@ def parse(line: str, session: Session) -> Command:
         return Command()
     raise click.UsageError(f"{words[0]} is not a command here: .help lists the commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")
+
+
+def _like(pattern: str, psql: bool) -> str:
+    """``pattern`` as an ILIKE pattern: psql's commands (\\dt, \\d) write any text as * and one character as ?,
+    DuckDB's (.tables) as % and _."""
+    return pattern.replace("*", "%").replace("?", "_") if psql else pattern
 
 
 def _unquoted(arg: str) -> str:

@@ -358,3 +358,20 @@ def test_read_runs_a_script_at_the_prompt_or_in_a_script(tmp_path: Path) -> None
 ])
 def test_a_scripts_steps_are_statements_and_dot_commands_in_order(script: str, kinds: list[str]) -> None:
     assert [s.kind for s in sqlshell.script_steps(script)] == kinds
+
+
+def test_psql_patterns_list_and_describe_the_tables_they_match(tmp_path: Path) -> None:
+    """psql's `\\dt tx*` and `\\d tx*` (any text as *, one character as ?): the first matched nothing (the pattern
+    was read as ILIKE, where * is a star) and the second was sent to DESCRIBE, which refused it as a name."""
+    db = str(tmp_path / "r.duckdb")
+    con = duckdb.connect(db)
+    con.execute('CREATE TABLE tx_a(i INT); CREATE TABLE "tx b"(amount DOUBLE); CREATE TABLE other(y INT)')
+    con.execute("CREATE SCHEMA s; CREATE VIEW s.tx_c AS SELECT 1 AS k")
+    con.close()
+    res = _piped(db, "\\dt tx*\n\\d tx*\n\\d ?ther\n\\d nothing*\n")
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert re.findall(r"^(\S+(?: b)?)\s+(?:table|view)\s*$", out, re.MULTILINE) == ["s.tx_c", "tx b", "tx_a"], out
+    described = re.findall(r"^(.+):\n.*\n-+.*\n(\w+)", out, re.MULTILINE)
+    assert described == [("tx b", "amount"), ("tx_a", "i"), ("s.tx_c", "k"), ("other", "y")], out
+    assert "no table or view matches 'nothing*'" in out, out
