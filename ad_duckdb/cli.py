@@ -1179,7 +1179,8 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
         session = dotcmds.Session(out_format)
-        sqlshell.interact(lambda t: _say_ok(_run_statements(con, t, session.out_format, write, _shown(session))),
+        sqlshell.interact(lambda t: _say_ok(_run_statements(con, t, session.out_format, write, _shown(session),
+                                                                session.timer)),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
                           command=lambda line: _prompt_command(con, line, session, write, prompt=True))
@@ -1203,7 +1204,8 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
     files being .read, outermost first."""
     steps = sqlshell.script_steps(text)
     if all(step.kind == "sql" for step in steps):  # SQL alone: one run, whose errors number the statements
-        return _run_statements(con, text, session.out_format, write, _shown(session) if prompt else None) > 0
+        return _run_statements(con, text, session.out_format, write, _shown(session) if prompt else None,
+                               session.timer) > 0
     printed = False
     for step in steps:
         if step.kind == "command" and sqlshell.quits(step.text):
@@ -1213,7 +1215,7 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
                 printed |= _prompt_command(con, step.text, session, write, prompt, reading)
             else:
                 printed |= _run_statements(con, step.text, session.out_format, write,
-                                           _shown(session) if prompt else None) > 0
+                                           _shown(session) if prompt else None, session.timer) > 0
         except click.ClickException as e:
             where = f"{reading[-1]}, line {step.line}" if reading else f"line {step.line}"
             if isinstance(e, click.UsageError):  # the script's mistake, not the command line's: no usage text
@@ -1233,7 +1235,7 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
     _run_script's."""
     cmd = dotcmds.parse(line, session)
     if cmd.kind == "done":
-        return line.split()[0].lower() != ".mode" or len(line.split()) == 1  # .mode FORMAT says nothing
+        return line.split()[0].lower() not in (".mode", ".timer") or len(line.split()) == 1  # their setting: quiet
     if cmd.kind == "read":
         return _read_script(con, cmd.params, session, write, prompt, reading)
     if cmd.kind == "models":
@@ -1316,9 +1318,9 @@ PROMPT_ROWS = 40
 
 
 def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, write: bool,
-                    max_rows: int | None = None) -> int:
-    """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more).
-    The number of results printed."""
+                    max_rows: int | None = None, timer: bool = False) -> int:
+    """Run and print each statement of ``text``; ``max_rows``: print at most that many rows of each (read no more);
+    ``timer``: after each, its run time on stderr (.timer on). The number of results printed."""
     try:
         statements = con.extract_statements(text)
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
@@ -1327,6 +1329,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
     printed = 0
     for i, stmt in enumerate(statements, 1):
+        started = time.perf_counter()
         try:
             if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
                 columns, rows = _first_rows(con, stmt.query, max_rows + 1)
@@ -1339,6 +1342,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             raise _failure(f"{where}{e}{hint}", e) from e
+        if timer:  # as DuckDB's shell; on stderr, so that a csv or json result stays data
+            click.echo(f"Run Time (s): real {time.perf_counter() - started:.3f}", err=True)
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
             continue
         if printed:

@@ -1,5 +1,5 @@
 """The ``ad-duckdb sql`` dot commands, at the prompt and in scripts: ``.tables``, ``.schema``, ``.models``, ``.mode``,
-``.read``, ``.help`` (and psql's ``\\dt``, ``\\d NAME``, ``\\i FILE``, ``\\?``).
+``.read``, ``.timer``, ``.help`` (and psql's ``\\dt``, ``\\d NAME``, ``\\i FILE``, ``\\?``).
 
 Why: analysts coming from DuckDB's shell (or psql) type these first to see what is in the database; a prompt that
 answered "not a command" sent them to look up the SQL for it.
@@ -21,6 +21,7 @@ HELP = """\
 .models            the stored models and their versions (as `ad-duckdb list`)
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
 .read FILE         run the statements and commands in FILE (also \\i FILE)
+.timer on|off      print each statement's run time (to stderr)
 .help              this list (also \\?)
 .quit              leave (also .exit, \\q, Ctrl-D)
 SQL statements end with ';'."""
@@ -62,6 +63,7 @@ class Session:
     """What the prompt's commands change for the statements after them."""
 
     out_format: str
+    timer: bool = False  # .timer on: each statement's run time
 
 
 @dataclass
@@ -107,6 +109,14 @@ def parse(line: str, session: Session) -> Command:
             session.out_format = arg.lower()
         else:
             raise click.UsageError(f".mode {arg}: the formats are {', '.join(FORMATS)} (e.g. .mode csv).")
+        return Command()
+    if name == ".timer":
+        if not arg:
+            click.echo("on" if session.timer else "off")
+        elif arg.lower() in ("on", "off"):
+            session.timer = arg.lower() == "on"
+        else:
+            raise click.UsageError(f".timer {arg}: say .timer on or .timer off.")
         return Command()
     raise click.UsageError(f"{words[0]} is not a command here: .help lists the commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")

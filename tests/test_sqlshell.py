@@ -375,3 +375,16 @@ def test_psql_patterns_list_and_describe_the_tables_they_match(tmp_path: Path) -
     described = re.findall(r"^(.+):\n.*\n-+.*\n(\w+)", out, re.MULTILINE)
     assert described == [("tx b", "amount"), ("tx_a", "i"), ("s.tx_c", "k"), ("other", "y")], out
     assert "no table or view matches 'nothing*'" in out, out
+
+
+def test_timer_on_prints_each_statements_run_time_on_stderr(tmp_path: Path) -> None:
+    """DuckDB's shell `.timer on`, the way an analyst sees what scoring costs; on stderr, so a csv result stays data.
+    The value is not asserted (wall-clock time on a shared machine), only that each statement gets one."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).close()
+    res = _piped(db, ".mode csv\n.timer on\nSELECT 1 AS a;\nSELECT 2 AS b;\n.timer off\nSELECT 3 AS c;\n.timer\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "a\n1\n\nb\n2\nc\n3\noff\n", res.stdout  # a blank line between two results, as before
+    assert re.fullmatch(r"(Run Time \(s\): real \d+\.\d{3}\n){2}", res.stderr), res.stderr
+    res = _piped(db, ".timer maybe\n")
+    assert res.returncode != 0 and "line 1: .timer maybe: say .timer on or .timer off" in res.stderr, res.stderr
