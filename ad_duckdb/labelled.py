@@ -539,9 +539,15 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     inverted = _inverted_labels(lm, label, s, y)
     if inverted:
-        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks the wrong way round: "
-                      f"{inverted}", AdDuckDBWarning, stacklevel=3)
+        how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}",
+                      AdDuckDBWarning, stacklevel=3)
     return th
+
+
+# Below this AUC-ROC (and clearly below 0.5) the labels may be inverted: inverted, they would give at least 0.6
+SLIGHTLY_BELOW_CHANCE = 0.4
+_A_LITTLE_BELOW = "is a little below 0.5"
 
 
 def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
@@ -555,6 +561,14 @@ def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) 
     lo, hi = ev.auc_roc_interval(auc, n_pos, len(y) - n_pos)
     if not hi < 0.5:  # NaN (one class only) or not clearly below chance: nothing to say
         return None
+    if auc > SLIGHTLY_BELOW_CHANCE:
+        # Why not the inversion question: on many rows a model at chance is "clearly" below 0.5 by a hair, and
+        # inverted labels would make it no better; the labels are then likely right and the model blind to them
+        return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) {_A_LITTLE_BELOW}: {lm.ref} ranks the rows "
+                f"labelled 1 no better than chance, and inverting label column {label!r} would make it "
+                f"{1 - auc:.3f}, no better. These anomalies are not what {lm.ref} finds odd in its features "
+                f"({', '.join(lm.feature_names)}): add the columns that tell them apart, or train on rows known "
+                f"normal (where=).")
     return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
             f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
             f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "

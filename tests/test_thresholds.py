@@ -948,6 +948,33 @@ def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -
         con.close()
 
 
+def test_labels_a_hair_below_chance_on_many_rows_are_not_called_inverted() -> None:
+    """On 60,000 rows a model at chance has a narrow interval, so AUC-ROC 0.48 was "clearly below 0.5" and the note
+    asked whether the labels were inverted, which would have made the model 0.52: no better, and the user flipped
+    right labels. Inverted labels are asked about only when flipping them would give a model worth having."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        # labels that the score ranks slightly the wrong way: a little likelier on the rows scored typical
+        con.execute("SELECT setseed(0.25)")
+        con.execute("CREATE TABLE big AS SELECT range AS id, (range % 50)::DOUBLE + random() AS a, "
+                    "(range % 50) * 2.0 + random() * 3 AS b FROM range(60000)")
+        con.execute("CREATE TABLE lab AS SELECT *, (random() < 0.3 - 0.08 * anomaly_percentile('m', a, b))::INTEGER "
+                    "AS label FROM big")
+        rep = ad_duckdb.evaluate(con, "m", "lab", label="label")
+        assert 0.4 < rep.auc_roc < 0.5
+        note = next(n for n in rep.notes if "AUC-ROC" in n)
+        assert "inverted?" not in note and "is a little below 0.5: m@1 ranks the rows labelled 1 no better than " \
+            "chance, and inverting label column 'label' would make it 0.5" in note, note
+        assert "not what m@1 finds odd in its features (a, b)" in note, note
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Threshold 'f1' for 'm@1' was chosen on labels m@1 ranks "
+                          r"no better than chance: AUC-ROC 0\.4\d\d .* is a little below 0\.5"):
+            ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="lab", label="label")
+    finally:
+        con.close()
+
+
 def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path: Path) -> None:
     """A threshold chosen on all labelled rows and judged on a part of them (or on a slice that shares some rows)
     got no note: only a threshold chosen on exactly the same source and filter text was named, so its precision and
