@@ -1119,7 +1119,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
     Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
-    .mode csv, .read FILE, ...; a script may hold them too, on lines of their own; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
+    .mode csv, .read FILE, .timer on, ...; a script may hold them too, on lines of their own; Tab completes table,
+    column, function and model names; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
     not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
     AD_DUCKDB_HISTORY names, none if it is empty).
 
@@ -1183,7 +1184,8 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
                                                                 session.timer)),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
-                          command=lambda line: _prompt_command(con, line, session, write, prompt=True))
+                          command=lambda line: _prompt_command(con, line, session, write, prompt=True),
+                          words=lambda: dotcmds.completion_words(con, FUNCTIONS))
 
 
 def _say_ok(printed: int) -> None:
@@ -1342,9 +1344,11 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             raise _failure(f"{where}{e}{hint}", e) from e
-        if timer:  # as DuckDB's shell; on stderr, so that a csv or json result stays data
-            click.echo(f"Run Time (s): real {time.perf_counter() - started:.3f}", err=True)
+        # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
+        took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
+            if took:
+                click.echo(took, err=True)
             continue
         if printed:
             click.echo("")
@@ -1352,6 +1356,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         if max_rows is not None and len(rows) > max_rows:
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
                        "or give the query to `ad-duckdb sql DB \"...\"` (or --format csv) for every row.", err=True)
+        if took:
+            click.echo(took, err=True)
         printed += 1
     return printed
 

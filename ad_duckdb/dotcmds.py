@@ -7,9 +7,11 @@ answered "not a command" sent them to look up the SQL for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import click
+import duckdb
 
 FORMATS = ("table", "csv", "json")
 
@@ -56,6 +58,26 @@ SELECT schema_name, name FROM (
   SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
 WHERE name ILIKE $1 OR schema_name || '.' || name ILIKE $1
 ORDER BY schema_name <> 'main', schema_name, name"""
+
+# What Tab completes at the prompt: names of this database's tables, views and columns, functions and keywords
+# (DuckDB's own autocomplete extension is not bundled with the Python package)
+_WORDS = """
+SELECT table_name FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+UNION SELECT column_name FROM duckdb_columns() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+UNION SELECT function_name FROM duckdb_functions() WHERE NOT starts_with(function_name, '__')
+UNION SELECT upper(keyword_name) FROM duckdb_keywords()"""
+
+
+def completion_words(con: duckdb.DuckDBPyConnection, functions: Iterable[str]) -> list[str]:
+    """The words Tab completes: ``_WORDS``, the anomaly ``functions``, and the stored models' names (typed inside
+    the quotes of anomaly_score('...')."""
+    words = [w for (w,) in con.execute(_WORDS).fetchall() if w]
+    try:
+        words += [n for (n,) in con.execute("SELECT DISTINCT name FROM main.ad_models").fetchall()]
+    except duckdb.Error:
+        pass  # no model stored yet (or a table of that name that is not ours): the other words still complete
+    return [*words, *functions]
 
 
 @dataclass

@@ -8,7 +8,7 @@ ours an analyst exploring scores had to start the command again for every query.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,16 +117,57 @@ def _at_statement_start(text: str) -> bool:
 
 
 def interact(run: Callable[[str], None], banner: str, command: Callable[[str], object],
-             read: Callable[[str], str] = input) -> None:
+             read: Callable[[str], str] = input, words: Callable[[], Iterable[str]] | None = None) -> None:
     """Read statements from the terminal and ``run`` each as it ends, until .quit or Ctrl-D; a line starting with
     '.' or '\\' goes to ``command`` (dotcmds). An error or a Ctrl-C ends that statement only: the session and what
-    it created stay."""
+    it created stay. ``words``: what Tab completes (names of tables, columns, models, functions), asked afresh at
+    each Tab, so a table the session just created is among them."""
     history = _load_history() if read is input else None  # history is the terminal's line editor's
+    if read is input and words is not None:
+        _complete_with(words)
     click.echo(banner, err=True)
     try:
         _read_and_run(run, read, command)
     finally:
         _save_history(history)
+
+
+# Why these: a word ends at SQL's punctuation and at a quote, so Tab completes a model's name inside
+# anomaly_score(' and a column after "t." would not be cut at the dot (qualified names complete whole)
+_WORD_BREAKS = " \t\n'\"(),;=<>+-*/|"
+
+
+def _complete_with(words: Callable[[], Iterable[str]]) -> None:
+    """Tab completes the word before the cursor from ``words()``, and a dot command at the start of a line."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline: no completion
+        return
+    matches: list[str] = []
+
+    def complete_word(text: str, state: int) -> str | None:
+        nonlocal matches
+        if state == 0:
+            # Why every error kept in here: readline calls this from C and swallows an exception, leaving the Tab
+            # dead without a word; an empty list is the same to the user, and the session goes on
+            try:
+                first = not readline.get_line_buffer()[:readline.get_begidx()].strip()
+                pool = DOT_COMMANDS if first and text[:1] in ".\\" else words()
+                low = text.lower()
+                matches = sorted({w for w in pool if w.lower().startswith(low)}, key=str.lower)
+            except Exception:
+                matches = []
+        return matches[state] if state < len(matches) else None
+
+    readline.set_completer_delims(_WORD_BREAKS)
+    readline.set_completer(complete_word)
+    # libedit (macOS's Python) reads another binding syntax than GNU readline
+    readline.parse_and_bind("bind ^I rl_complete" if "libedit" in (readline.__doc__ or "") else "tab: complete")
+
+
+# The dot commands Tab completes at the start of a line (dotcmds.HELP lists what each does)
+DOT_COMMANDS = (".tables", ".schema", ".models", ".mode", ".read", ".timer", ".help", ".quit", ".exit",
+                "\\dt", "\\d", "\\i", "\\q", "\\?")
 
 
 def _history_path() -> Path | None:

@@ -1098,6 +1098,25 @@ def _terminal_session(db: str, keys: Sequence[str | int | Callable[[], None]], o
     return code, out.decode(errors="replace").replace("\r\n", "\n")
 
 
+def test_tab_completes_functions_models_columns_and_dot_commands_at_the_prompt(model_db: str) -> None:
+    """An analyst typing anomaly_score('tx_ae', count, amount) had to know each name by heart: Tab did nothing
+    (DuckDB's autocomplete extension is not in the Python package). A table created in the session completes too."""
+    code, out = _terminal_session(model_db, [
+        # inside quotes a model's name completes with the closing quote
+        "SELECT count(*) AS n FROM transactions WHERE anomaly_sc\t('tx_\t, count, amou\t) > 1e9;\n",
+        ".tim\t on\n",
+        "CREATE TEMP TABLE scratch_kept AS SELECT 42 AS answer_col;\n",
+        "SELECT answer_\t FROM scratch_k\t;\n",
+        ".quit\n",
+    ])
+    assert code == 0, out
+    out = out.replace("\r", "").replace("\x07", "")  # the bell: a Tab with more than one match rings it
+    assert re.search(r"WHERE anomaly_score\('tx_ae', count, amount\) > 1e9;\nn\s*\n-+\s*\n0\s*\n", out), out
+    answer = re.search(r"SELECT answer_col FROM scratch_kept;\n(.*?)\nad> ", out, re.DOTALL)
+    assert answer and re.fullmatch(r"answer_col\s*\n-+\s*\n42\s*\nRun Time \(s\): real \d+\.\d+",
+                                   answer.group(1)), out  # .timer was completed and ran
+
+
 def test_sql_on_a_terminal_prompts_and_runs_each_statement_as_it_ends(model_db: str) -> None:
     """`ad-duckdb sql DB` on a terminal refused ("Give the SQL ..."): the anomaly functions are Python functions,
     which DuckDB's own shell cannot load, so there was no way to explore scores interactively."""
