@@ -6,7 +6,9 @@ SQL function as ``Python exception occurred while executing the UDF: ValueError:
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 
 
 class AdDuckDBError(Exception):
@@ -126,3 +128,16 @@ def held_by_reader(duckdb_lock_text: str) -> str | None:
     text, n = re.subn(r"\s*However, you would be able to open this database in read-only mode.*?(?=\s*See also|$)", "",
                       duckdb_lock_text, flags=re.S)
     return text if n else None
+
+
+def clean_up_after(failure: BaseException, step: Callable[[], object], what: str) -> None:
+    """Run cleanup ``step`` while ``failure`` propagates; an error of the step is logged and noted on ``failure``.
+
+    Why: raised from an ``except`` block, the cleanup's error replaced the failure it cleaned up after, so a user
+    whose server could not start (a port in use) read only that a close went wrong. The caller re-raises ``failure``.
+    """
+    try:
+        step()
+    except BaseException as e:  # noqa: BLE001 - whatever the cleanup raises, the failure is what the user must see
+        failure.add_note(f"{what} failed too: {type(e).__name__}: {e}")
+        logging.getLogger("ad_duckdb").warning("%s failed too (%s: %s)", what, type(e).__name__, e)

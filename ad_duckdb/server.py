@@ -49,7 +49,7 @@ from typing import Any
 import click
 import duckdb
 
-from .exceptions import held_by_reader
+from .exceptions import clean_up_after, held_by_reader
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
@@ -75,6 +75,13 @@ SHUTDOWN_GRACE = 2.0
 # What PostgreSQL sends each session on a fast shutdown (SIGTERM / SIGINT to the postmaster, pg_terminate_backend):
 # libpq, JDBC and psycopg (errors.AdminShutdown) report it, rather than "server closed the connection unexpectedly".
 SHUTDOWN_MESSAGE, SHUTDOWN_SQLSTATE = "terminating connection due to administrator command", "57P01"
+# What PostgreSQL answers a client that connects, or has not finished its startup, once shutdown has begun: libpq
+# (psql, psycopg) reports "FATAL:  the database system is shutting down" and asyncpg raises CannotConnectNowError,
+# rather than "server closed the connection unexpectedly" or a reset.
+STOPPING_MESSAGE, STOPPING_SQLSTATE = "the database system is shutting down", "57P03"
+# How often a thread reading a client's startup looks whether the server stops: blocked in recv it would learn of the
+# stop only from the client, and the process ended under it without a word.
+STARTUP_POLL = 0.2
 # Every message type a client may send (PostgreSQL's frontend messages); any other ends the connection.
 _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
@@ -130,6 +137,10 @@ class _Stopping(ConnectionError):
     """The server stops: the session ends with FATAL 57P01 (Handler.say_shutdown) instead of answering its statement."""
 
 
+class _CannotConnectNow(Exception):
+    """The server stops while this client is still starting: it is answered FATAL 57P03 (Handler.say_shutdown)."""
+
+
 class PGServer(socketserver.ThreadingTCPServer):
     """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
 
@@ -149,6 +160,9 @@ class PGServer(socketserver.ThreadingTCPServer):
         self.config = config
         self._lock = threading.Lock()
         self._clients: dict[tuple[int, int], tuple[socket.socket, Session]] = {}
+        # Connections accepted and not yet sessions (startup, password): close_all answers them 57P03 and waits for it
+        self._starting: set[socket.socket] = set()
+        self._stopping = threading.Event()
         self._pids = iter(range(1000, 2**31))
         self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
@@ -157,14 +171,13 @@ class PGServer(socketserver.ThreadingTCPServer):
             super().__init__((config.host, config.port), Handler)
         except BaseException as e:
             # Why: with --snapshot the backend is a full copy of the database in the temporary folder, which a port
-            # in use (or a SIGTERM meanwhile) left behind
-            self.backend.close()
+            # in use (or a SIGTERM meanwhile) left behind. A close that fails too must not hide why the start failed.
+            clean_up_after(e, self.backend.close, "closing the database after the failed start")
             if isinstance(e, OSError):  # was a traceback
                 fix = (": another process (another ad-duckdb serve?) listens there; stop it, or choose another "
                        "--port (0 picks a free one)" if e.errno == errno.EADDRINUSE else "")
                 raise click.ClickException(f"Cannot listen on {config.host}:{config.port} ({e.strerror}){fix}.") from e
             raise
-        self._stopping = threading.Event()
         threading.Thread(target=self.watch_clients, name="ad-duckdb client check", daemon=True).start()
 
     def watch_clients(self) -> None:
@@ -249,8 +262,26 @@ class PGServer(socketserver.ThreadingTCPServer):
             old.close()
         return "new snapshot: " + new.models_text()
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Why registered here, in the accepting thread, not by the client's own thread: close_all must wait for a
+        # connection whose thread has not run yet
+        with self._lock:
+            self._starting.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        try:
+            super().shutdown_request(request)
+        finally:
+            with self._lock:
+                self._starting.discard(request)
+
     def open_session(self, sock: socket.socket) -> tuple[Backend, Session, int, int]:
         with self._lock:
+            # Checked under the lock close_all takes to list the sessions: a client either is among them, and is told
+            # 57P01 with them, or is refused here
+            if self.stopping:
+                raise _CannotConnectNow
             backend = self.backend
             cur = backend.con.cursor()
             try:
@@ -261,6 +292,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             backend.sessions += 1
             pid, key = next(self._pids), secrets.randbits(31)
             self._clients[(pid, key)] = (sock, session)
+            self._starting.discard(sock)
         return backend, session, pid, key
 
     def close_session(self, backend: Backend, session: Session, pid: int, key: int) -> None:
@@ -295,6 +327,7 @@ class PGServer(socketserver.ThreadingTCPServer):
         while a cursor of it still runs a query.
         """
         self._stopping.set()  # before any interrupt: a session's error handling must see it (Handler.send_error)
+        self._accept_queued()
         self.server_close()
         with self._lock:
             ended = len(self._clients)
@@ -302,8 +335,9 @@ class PGServer(socketserver.ThreadingTCPServer):
         while True:
             with self._lock:
                 clients = list(self._clients.values())
+                starting = list(self._starting)
             waited = time.monotonic() - start
-            if not clients or waited > timeout:
+            if not (clients or starting) or waited > timeout:
                 break
             for sock, session in clients:
                 session.cur.interrupt()  # repeated: an interrupt between two statements of a batch is lost
@@ -311,12 +345,40 @@ class PGServer(socketserver.ThreadingTCPServer):
                     sock.shutdown(socket.SHUT_RDWR if waited > SHUTDOWN_GRACE else socket.SHUT_RD)
                 except OSError:
                     pass
+            if waited > 2 * SHUTDOWN_GRACE:
+                # A starting client has had its SHUTDOWN_GRACE to send its startup packet (Handler.check_stop); one
+                # that still holds its thread does not read its answer
+                for sock in starting:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
             time.sleep(0.1)
         try:
             self.backend.close()
         except duckdb.Error as e:
             log.warning("could not close the database cleanly: %s", e)
         log.warning("stopped; %d client session%s ended", ended, "" if ended == 1 else "s")
+
+    def _accept_queued(self) -> None:
+        """Take the connections waiting in the listening socket's queue, so that they are answered 57P03 (Handler)
+        instead of reset when that socket closes. Why: serve_forever stops accepting as the stop begins, and a client
+        connecting meanwhile (a dashboard's refresh) reported a crash."""
+        try:
+            self.socket.setblocking(False)
+        except OSError:  # already closed
+            return
+        while True:
+            try:
+                request, address = self.socket.accept()
+            except OSError:  # BlockingIOError: none left
+                return
+            try:
+                request.setblocking(True)
+                self.process_request(request, address)
+            except Exception:  # noqa: BLE001 - as socketserver's own accepting: this client's failure, not the stop's
+                self.handle_error(request, address)
+                self.shutdown_request(request)
 
 
 # ---------------------------------------------------------------- the protocol, one client
@@ -329,13 +391,46 @@ class Handler(socketserver.BaseRequestHandler):
         self.rfile = self.request.makefile("rb")
         self.out = bytearray()
         self.broken = False  # a send failed part-way: the client's stream is cut mid-message, nothing more can follow
+        self.starting = True  # startup and password: read unbuffered, watching for a stop (read_starting)
+        self.awaiting_password = False
+        self.stop_seen: float | None = None  # when a starting client's thread first saw the stop
+        self.said_ready = False  # the first ReadyForQuery is sent: the client is connected
 
     # -- low-level IO
     def read_exact(self, n: int) -> bytes:
+        if self.starting:
+            return self.read_starting(n)
         data = self.rfile.read(n)
         if len(data) != n:
             raise ConnectionError("client closed the connection")
         return data
+
+    def read_starting(self, n: int) -> bytes:
+        """``n`` bytes of the client's startup or password. Unbuffered, so nothing past them is taken from the session's
+        reader (rfile); in STARTUP_POLL slices, so a stop that begins meanwhile is seen (check_stop)."""
+        data = b""
+        poller = select.poll()
+        poller.register(self.request, select.POLLIN)
+        while len(data) < n:
+            while not poller.poll(STARTUP_POLL * 1000):
+                self.check_stop()
+            chunk = self.request.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("client closed the connection")
+            data += chunk
+        return data
+
+    def check_stop(self) -> None:
+        """Raise _CannotConnectNow once a starting client should be told the server stops. A client waiting for our
+        answer (at the password) is told at once; one still sending its startup packet is read for SHUTDOWN_GRACE
+        more, so the answer follows the packet, where libpq reads it (sent first, it was taken as the answer to the
+        SSLRequest, and the close of a socket with the packet unread resets the connection)."""
+        if not self.server.stopping:
+            return
+        if self.stop_seen is None:
+            self.stop_seen = time.monotonic()
+        if self.awaiting_password or time.monotonic() - self.stop_seen > SHUTDOWN_GRACE:
+            raise _CannotConnectNow
 
     def read_message(self, limit: int = _MAX_MESSAGE, what: str = "message") -> tuple[bytes, bytes]:
         """The client's next message: its type and body. A length no message has ends the connection, as in
@@ -369,12 +464,17 @@ class Handler(socketserver.BaseRequestHandler):
 
     def say_shutdown(self) -> None:
         """The server stops: send this session's FATAL 57P01 once, after what it has sent, then it ends. PostgreSQL
-        sends no ReadyForQuery after it. Best effort: a client that does not read gets SHUTDOWN_SEND_TIMEOUT."""
+        sends no ReadyForQuery after it. A client not connected yet (no ReadyForQuery) is told 57P03 instead, as
+        PostgreSQL tells one that connects during a shutdown. Best effort: a client that does not read gets
+        SHUTDOWN_SEND_TIMEOUT."""
         if self.broken:
             return
         try:
             self.request.settimeout(SHUTDOWN_SEND_TIMEOUT)
-            self.fatal(SHUTDOWN_MESSAGE, SHUTDOWN_SQLSTATE)
+            if self.said_ready:
+                self.fatal(SHUTDOWN_MESSAGE, SHUTDOWN_SQLSTATE)
+            else:
+                self.fatal(STOPPING_MESSAGE, STOPPING_SQLSTATE)
         except OSError:  # gone, not reading, or its socket shut by close_all
             pass
 
@@ -401,6 +501,7 @@ class Handler(socketserver.BaseRequestHandler):
     def ready(self, status: bytes) -> None:
         self.send(b"Z", status)
         self.flush()
+        self.said_ready = True
 
     # -- startup and authentication
     def startup(self) -> dict[str, str] | None:
@@ -448,6 +549,7 @@ class Handler(socketserver.BaseRequestHandler):
             salt = os.urandom(4)
             self.send(b"R", struct.pack("!i", 5) + salt)
             self.flush()
+            self.awaiting_password = True
             # Why a limit of its own: the client has proved nothing yet, and a 1 GiB "password" was read into memory.
             kind, got = self.read_message(_MAX_PASSWORD_MESSAGE, "password message")
             got = got.rstrip(b"\x00")
@@ -485,9 +587,14 @@ class Handler(socketserver.BaseRequestHandler):
             params = self.startup()
             if params is None:
                 return
+            if self.server.stopping:  # as PostgreSQL: the startup packet is read, then the client is refused
+                raise _CannotConnectNow
             user = params.get("user", "")
             if not self.authenticate(user):
                 return
+        except _CannotConnectNow:
+            self.say_shutdown()
+            return
         except (ConnectionError, OSError, struct.error):  # TimeoutError is an OSError
             return
         finally:
@@ -496,6 +603,7 @@ class Handler(socketserver.BaseRequestHandler):
             if self._overdue:  # the deadline passed just as the password arrived: the socket is already shut
                 return
             self._started = True
+        self.starting = False
         self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
             timeout = startup_timeout(params)
@@ -505,6 +613,9 @@ class Handler(socketserver.BaseRequestHandler):
             return
         try:
             backend, session, pid, key = self.server.open_session(self.request)
+        except _CannotConnectNow:
+            self.say_shutdown()
+            return
         except duckdb.Error as e:
             self.send_error(e)
             self.flush()
@@ -526,6 +637,9 @@ class Handler(socketserver.BaseRequestHandler):
             self.loop(session)
         except (ConnectionError, OSError):
             pass
+        except duckdb.Error:
+            if not self.server.stopping:  # the stop's interrupt of the TimeZone query: the client is told why below
+                raise
         finally:
             if self.server.stopping:
                 self.say_shutdown()
@@ -871,10 +985,13 @@ def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = 
     server = PGServer(config)
     try:
         _serve(server, ready)
-    finally:
+    except BaseException as e:
         # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
-        # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy)
-        server.close_all()
+        # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy); a close that
+        # fails too must not hide why the server ended
+        clean_up_after(e, server.close_all, "stopping the server after the failed start")
+        raise
+    server.close_all()
 
 
 def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:

@@ -1,0 +1,74 @@
+"""`ad-duckdb serve` whose start fails half-way: the cleanup that follows (closing the database, removing a --snapshot
+copy) may fail too, and then its error replaced the one that says why the server did not start (raised from the
+``except`` block, it became the error and the real one only its context). The real failure must be what is raised;
+the cleanup's is logged and noted on it.
+
+The start failures are real (a port another socket holds; the start-up callback failing as printing to a closed
+stdout does); only the database's close is made to fail, after closing it for real, as a close that raises would.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import socket
+from collections.abc import Iterator
+
+import click
+import pytest
+
+from ad_duckdb import server as pgserver
+from ad_duckdb.pgsession import Backend
+
+import test_server
+
+warehouse = test_server.warehouse  # the session fixture: a database with model tx_ae
+
+CLOSE_FAILURE = "the database could not be closed (made to fail by the test)"
+
+
+@pytest.fixture
+def failing_close(monkeypatch: pytest.MonkeyPatch) -> list[Backend]:
+    """Backend.close closes, then raises; the backends it closed are listed."""
+    closed: list[Backend] = []
+    real = Backend.close
+
+    def close(self: Backend) -> None:
+        real(self)
+        closed.append(self)
+        raise RuntimeError(CLOSE_FAILURE)
+
+    monkeypatch.setattr(Backend, "close", close)
+    return closed
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def test_a_port_in_use_is_reported_when_closing_the_database_fails_too(
+        warehouse: str, taken_port: int, failing_close: list[Backend], caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING), pytest.raises(click.ClickException) as e:
+        pgserver.PGServer(pgserver.ServerConfig(warehouse, port=taken_port))
+    assert f"Cannot listen on 127.0.0.1:{taken_port} (Address already in use)" in e.value.message, e.value
+    assert isinstance(e.value.__cause__, OSError) and e.value.__cause__.errno == errno.EADDRINUSE
+    assert len(failing_close) == 1  # the cleanup ran
+    # noted on the socket's error, which the message is made from
+    assert any(CLOSE_FAILURE in note for note in getattr(e.value.__cause__, "__notes__", [])), e.value
+    assert CLOSE_FAILURE in caplog.text, caplog.text
+
+
+def test_a_failed_start_up_is_reported_when_stopping_the_server_fails_too(
+        warehouse: str, failing_close: list[Backend], caplog: pytest.LogCaptureFixture) -> None:
+    def ready(_server: pgserver.PGServer) -> None:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # what printing the "serving ..." line to a closed pipe raises
+
+    with caplog.at_level(logging.WARNING), pytest.raises(BrokenPipeError) as e:
+        pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), ready)
+    assert len(failing_close) == 1
+    assert any(CLOSE_FAILURE in note for note in getattr(e.value, "__notes__", [])), e.value
+    assert CLOSE_FAILURE in caplog.text, caplog.text
