@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from .exceptions import clean_up_after
 from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
@@ -699,8 +700,10 @@ class Backend:
             # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
             self.con.execute("SET enable_external_access = false")
             self.con.execute("SET lock_configuration = true")
-        except BaseException:
-            self.con.close()  # the caller removes a snapshot it took (server.PGServer._open_backend)
+        except BaseException as e:
+            # the caller removes a snapshot it took (server.PGServer._open_backend); a close that fails too must not
+            # hide why the backend could not open
+            clean_up_after(e, self.con.close, "closing the database after the failed open")
             raise
 
     def models(self) -> list[str]:
@@ -757,8 +760,11 @@ def take_snapshot(source: str) -> tuple[str, str]:
             helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
             helper.execute("ATTACH ? AS dst", [dst])
             helper.execute("COPY FROM DATABASE src TO dst")
-        finally:
-            helper.close()  # before the removal: the copy's file is still open until then
+        except BaseException as e:
+            # before the removal: the copy's file is still open until then; a failing close must not hide the cause
+            clean_up_after(e, helper.close, "closing the snapshot's copy after the failed copy")
+            raise
+        helper.close()
     except BaseException:
         # Why any exception, not only duckdb.Error: a Ctrl-C or SIGTERM during the COPY (Terminated, or DuckDB's
         # RuntimeError('Query interrupted')) left a full copy of the database in the temporary folder.
