@@ -1,7 +1,7 @@
 """What a qualified source name (``schema.table``, ``db.schema.table``) misses in the catalog, and what exists.
 
 Why: DuckDB's own message for ``analytics.nope`` offered "Did you mean pg_catalog.pg_enum?", and for a database
-that is not attached (``lake.main.tx`` on the command line, which opens one file) said schema "lake.main" does not
+that is not attached (``lake.main.tx`` on the command line without ``--attach``) said schema "lake.main" does not
 exist; neither named what does exist nor how to reach another database file.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
+from .attachfiles import option_hint
 from .sqltext import name_parts, sql_name
 
 _SHOWN = 20  # names listed at most; a warehouse may hold hundreds
@@ -24,10 +25,9 @@ def _attach_fix(db: str, source: str, table: str, shell: bool) -> str:
     """How to read a table of another database file (a fragment, lower case first)."""
     copy = sql_name(f"{db}_{table}")  # not the table's own name, which DB may hold already (main.tx)
     if shell:
-        # each command opens DB alone, and an ATTACH lasts one process: the rows must be in DB (or in a file)
-        return (f"each ad-duckdb command opens DB alone (an ATTACH lasts one process), so copy the table into DB "
-                f"first: ad-duckdb sql DB \"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} (READ_ONLY); CREATE TABLE "
-                f"{copy} AS FROM {source}\", or read a Parquet export of it with read_parquet('...')")
+        # each command opens DB alone, and an ATTACH lasts one process: --attach attaches the file for the command
+        return (f"{option_hint(db)}, or copy the table into DB: ad-duckdb sql DB --write \"ATTACH "
+                f"'path/to/{db}.duckdb' AS {sql_name(db)} (READ_ONLY); CREATE TABLE {copy} AS FROM {source}\"")
     return (f"attach it on the connection first: con.execute(\"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} "
             "(READ_ONLY)\") (ad_duckdb reads through cursors of that connection, which see what it attached)")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import errno
+import functools
 import json
 import math
 import os
@@ -24,7 +25,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
+from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -58,6 +59,7 @@ from .store import Threshold
 from .udfs import FUNCTIONS
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 _OS_ERROR_HINTS = {
@@ -208,27 +210,14 @@ class _Creation:
 
 def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
                      creation: _Creation | None = None) -> duckdb.DuckDBPyConnection:
-    """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds.
+    """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds."""
 
-    Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
-    reverse) still runs fails at once; a cron or Airflow job would rather wait for the other to finish.
-    """
-    wait = _lock_wait()
-    deadline = time.monotonic() + wait
-    while True:
+    def attempt() -> duckdb.DuckDBPyConnection:
         missing = creation is not None and db != ":memory:" and not Path(db).exists()
         try:
             con = api.connect(db, read_only=read_only, check_order=check_order)
-            if creation is not None:
-                creation.ours = missing
-            return con
-        except DatabaseLockedError as e:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                how = (f" (waited {wait:g}s with --wait)" if wait else
-                       " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
-                raise DatabaseLockedError(f"{e}{how}") from e
-            time.sleep(min(0.5, left))
+        except DatabaseLockedError:
+            raise  # another process holds the file: it created it, if it was missing
         except BaseException:
             # Why: api.connect creates the file before it registers the functions; a failure there (a Ctrl-C or
             # SIGTERM in that window) left the empty new file behind, as not ours. Missing before and there now:
@@ -236,6 +225,31 @@ def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
             if creation is not None and missing and Path(db).exists():
                 creation.ours = True
             raise
+        if creation is not None:
+            creation.ours = missing
+        return con
+
+    return _waiting_for_lock(attempt)
+
+
+def _waiting_for_lock(attempt: Callable[[], T]) -> T:
+    """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds.
+
+    Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
+    reverse) still runs fails at once; a cron or Airflow job would rather wait for the other to finish.
+    """
+    wait = _lock_wait()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return attempt()
+        except DatabaseLockedError as e:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                how = (f" (waited {wait:g}s with --wait)" if wait else
+                       " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
+                raise DatabaseLockedError(f"{e}{how}") from e
+            time.sleep(min(0.5, left))
 
 
 def _watch_ctrl_c() -> None:
@@ -287,10 +301,30 @@ def _remove_new_database(db: str) -> None:
         path.unlink(missing_ok=True)
 
 
+_ATTACH = click.option(
+    "--attach", "attach", multiple=True, metavar="PATH[=ALIAS]",
+    help="Also read the tables of this DuckDB file, attached read-only as ALIAS (default: its name up to the first "
+         "dot, as DuckDB's ATTACH names it): SOURCE lake.main.tx with --attach path/to/lake.duckdb. Repeatable; "
+         "DuckDB files only (a Parquet or CSV file is a source itself).")
+
+
+def _attachments(db: str, attach: tuple[str, ...]) -> list[attachfiles.Attached]:
+    """The --attach values, checked before DB is opened: a wrong one (an alias taken) creates no database."""
+    try:
+        files = [attachfiles.parse(spec) for spec in attach]
+        attachfiles.check(files, db, "memory" if db == ":memory:" else attachfiles.default_alias(db))
+    except attachfiles.AttachOptionError as e:
+        raise _failure(str(e), code=2) from e  # a wrong option, as click's own (exit 2), in one line
+    except AdDuckDBError as e:
+        raise _failure(str(e), e) from e
+    return files
+
+
 @contextmanager
 def _open(db: str, read_only: bool = False, check_order: bool | None = None, create: bool = False,
-          creation: _Creation | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did."""
+          creation: _Creation | None = None, attach: tuple[str, ...] = ()) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did;
+    ``attach``: the --attach values, other DuckDB files attached read-only on it."""
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
@@ -304,6 +338,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
         missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
         raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
+    files = _attachments(db, attach)
     try:
         con = _connect_waiting(db, read_only, check_order, creation)
     except (AdDuckDBError, duckdb.Error) as e:
@@ -312,6 +347,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     interrupts.track(con)
     try:
+        for file in files:
+            _waiting_for_lock(functools.partial(attachfiles.attach, con, file))
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
@@ -546,9 +583,10 @@ def cli(wait: float) -> None:
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended).")
+@_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int, seed: int, max_train_rows: int,
-          constant_columns: str, carry_thresholds: bool, quiet: bool) -> None:
+          constant_columns: str, carry_thresholds: bool, quiet: bool, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -558,11 +596,13 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     Re-training the same NAME adds a version; SQL uses 'NAME' (latest) or 'NAME@2'.
     A nightly retrain that keeps your thresholds ('cut', 'prec90') for is_anomaly_at:
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
+    A table of another DuckDB file, read where it is (read-only), the model stored in models.duckdb:
+      ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     """
     creation = _Creation()
     stored = False
     try:
-        with _open(db, create=True, creation=creation) as con:
+        with _open(db, create=True, creation=creation, attach=attach) as con:
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, n_models=n_models, seed=seed, max_train_rows=max_train_rows,
@@ -724,8 +764,10 @@ _TIME = click.option(
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
+@_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
-          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None) -> None:
+          columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
+          attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -734,6 +776,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae@2 "read_parquet('new.parquet')" --top 10
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
       ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
+      ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -741,7 +784,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     # Why no order check: every call here names the model's columns (bulk scoring by name, --top's explanation
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
-    with _open(db, read_only=not into, check_order=False) as con, _notes():
+    with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -966,7 +1009,9 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
               help="Compare the N highest-scoring rows of each version.")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (rows, top overlap, rank correlation, thresholds with their origin) for scripts.")
-def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, out_format: str) -> None:
+@_ATTACH
+def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, out_format: str,
+            attach: tuple[str, ...]) -> None:
     """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
@@ -983,7 +1028,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     from .compare import compare_versions
 
-    with _open(db, read_only=True, check_order=False) as con:
+    with _open(db, read_only=True, check_order=False, attach=attach) as con:
         r = compare_versions(con, model_a, model_b, source, where=where, top=top)
     if out_format == "json":
         click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
@@ -1112,8 +1157,9 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
 @click.option("--no-order-check", is_flag=True,
               help="Score rows that really hold two feature columns swapped, which the functions would otherwise "
                    "refuse as arguments passed out of order.")
+@_ATTACH
 def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, write: bool,
-        no_order_check: bool) -> None:
+        no_order_check: bool, attach: tuple[str, ...]) -> None:
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
@@ -1151,7 +1197,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     create = write and db != ":memory:" and not Path(db).exists()
     creation = _Creation()
     try:
-        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive)
+        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach)
     except BaseException as e:
         # not when the database could not even be opened, or another process created it
         if creation.ours and not creation.keep:
@@ -1168,9 +1214,9 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
-             creation: _Creation, interactive: bool = False) -> None:
+             creation: _Creation, interactive: bool = False, attach: tuple[str, ...] = ()) -> None:
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
-               creation=creation if create else None) as con:
+               creation=creation if create else None, attach=attach) as con:
         if not interactive:
             if not _run_script(con, text, dotcmds.Session(out_format), write):
                 click.echo("ok")
@@ -1369,7 +1415,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
 @click.option("--where", required=True, help="SQL filter selecting the row(s) to explain, e.g. \"transaction_id = 42\".")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Explain at most N matching rows, the highest scores first.")
-def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
+@_ATTACH
+def explain(db: str, model: str, source: str, where: str, limit: int, attach: tuple[str, ...]) -> None:
     """Explain why rows of SOURCE matching --where score as they do: each column's share of the score.
 
     Rows are shown highest score first; when more than --limit rows match, the rest are counted, not shown.
@@ -1380,7 +1427,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int) -> None:
     """
     # Why no order check: the calls below name the model's columns (see `score`); rows that look swapped are
     # rows a user explains on purpose.
-    with _open(db, read_only=True, check_order=False) as con:
+    with _open(db, read_only=True, check_order=False, attach=attach) as con:
         from .sqltext import source_sql, where_sql
 
         rec = api.load_model(con, model)
@@ -1563,15 +1610,16 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @_TIME
+@_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool, time: str | None) -> None:
+             into: str | None, replace: bool, time: str | None, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
 
     \b
     Example:
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
     """
-    with _open(db, read_only=into is None) as con:
+    with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time)
         click.echo(str(rep))
@@ -1598,8 +1646,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.option("--where", help="SQL filter on --source.")
 @click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
               "meet --target (a cautious threshold the labels vouch for, not a lucky one).")
+@_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
-              source: str | None, label: str | None, where: str | None, confident: bool) -> None:
+              source: str | None, label: str | None, where: str | None, confident: bool,
+              attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -1612,7 +1662,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows.
     """
-    with _open(db) as con, _notes():
+    with _open(db, attach=attach) as con, _notes():
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident)
         extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")

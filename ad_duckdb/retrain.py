@@ -69,7 +69,8 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None) -> 
             and parts[0].lower() not in {d.lower() for d in databases}):
         return (f"{parts[0]!r} was a database the training connection had attached (ATTACH '...' AS "
                 f"{sql_name(parts[0])}); attach the same file under that name on con first. From the command line, "
-                f"which opens DB alone, copy the table into DB first and train on the copy.")
+                f"pass the file with --attach path/to/{parts[0]}.duckdb (--attach PATH={sql_name(parts[0])} for a "
+                "file named otherwise).")
     if (rec.source or "").startswith("imported from "):
         # import_model's source: "imported from <file> (<exported ref>; <source there>)"
         return (f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "

@@ -66,13 +66,177 @@ def fails_in_one_line(*args: str) -> str:
     return res.output
 
 
-def test_a_source_in_a_database_not_attached_says_how_to_copy_it_in(model_db: str) -> None:
-    """Each command opens DB alone, so lake.main.tx can never be read there; DuckDB's "schema lake.main does not
-    exist" did not say so, nor how to get the rows in."""
+def test_a_source_in_a_database_not_attached_says_to_attach_it(model_db: str) -> None:
+    """Each command opens DB alone, so lake.main.tx is read only with --attach; DuckDB's "schema lake.main does not
+    exist" did not say so. Before --attach the hint was to copy the table into DB, a second copy of a warehouse
+    table."""
     out = fails_in_one_line("score", model_db, "tx_ae", "lake.main.tx")
-    assert ("no database 'lake' is attached (attached: m). Each ad-duckdb command opens DB alone (an ATTACH lasts "
-            "one process), so copy the table into DB first: ad-duckdb sql DB \"ATTACH 'path/to/lake.duckdb' AS lake "
-            "(READ_ONLY); CREATE TABLE lake_tx AS FROM lake.main.tx\"") in out, out
+    assert ("no database 'lake' is attached (attached: m). Pass the file it is in with --attach "
+            "path/to/lake.duckdb (read-only; --attach PATH=lake for a file named otherwise)") in out, out
+    assert "or copy the table into DB" in out and "CREATE TABLE lake_tx AS FROM lake.main.tx" in out, out
+
+
+def _lake(path: Path) -> Path:
+    """A DuckDB file of labelled transactions, made with plain DuckDB (no model tables in it)."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as con:
+        make_labelled(con)
+    return path
+
+
+def _state(path: Path) -> tuple[bytes, int]:
+    return path.read_bytes(), path.stat().st_mtime_ns
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return res.exit_code, res.output
+
+
+def test_attach_trains_and_scores_a_table_of_another_database_file_without_changing_it(tmp_path: Path) -> None:
+    """Before: a table in another DuckDB file could not be a source; the hint copied it into DB."""
+    lake = _lake(tmp_path / "lake.duckdb")
+    before = _state(lake)
+    models = str(tmp_path / "models.duckdb")
+    out = run("train", models, "tx_ae", "lake.main.transactions", "-f", "count", "-f", "amount", "--attach",
+              str(lake), "--quiet", "--epochs", "20")
+    assert "stored tx_ae@1: 1502 rows" in out, out
+    top = run("score", models, "tx_ae", "lake.main.transactions", "--attach", str(lake), "--top", "5")
+    assert "9001" in top and "anomaly_score" in top, top
+    out = run("score", models, "tx_ae", "lake.main.transactions", "--attach", str(lake), "--into", "tx_scores")
+    assert "wrote 1502 scored rows to tx_scores" in out, out
+    # the other commands that read rows take it too; an alias of one's own names the database in the source
+    ex = run("explain", models, "tx_ae", "wh.main.transactions", "--attach", f"{lake}=wh", "--where",
+             "transaction_id = 9001")
+    assert "ANOMALY" in ex, ex
+    assert "AUC-ROC" in run("evaluate", models, "tx_ae", "lake.main.transactions", "--label", "label",
+                            "--attach", str(lake))
+    th = run("threshold", models, "tx_ae", "review", "--method", "flag_budget", "--target", "0.01", "--source",
+             "labels.transactions", "--label", "label", "--attach", f"{lake}=labels")
+    assert "stored threshold 'review'" in th, th
+    q = run("sql", models, "SELECT count(*) AS n FROM lake.transactions t JOIN tx_scores s USING (transaction_id)",
+            "--attach", str(lake), "--format", "csv")
+    assert q.splitlines() == ["n", "1502"], q
+    # read-only always, even beside --write: the command never writes into someone else's database
+    code, out = _invoke("sql", models, "--write", "CREATE TABLE lake.main.mine AS SELECT 1 AS x",
+                        "--attach", str(lake))
+    assert code != 0 and "read-only" in out.lower() and len(out.strip().splitlines()) == 1, out
+    assert _state(lake) == before
+    # the scores are in DB, the source's file has no new table
+    import duckdb
+
+    with duckdb.connect(models, read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tx_scores").fetchall() == [(1502,)]
+    with duckdb.connect(str(lake), read_only=True) as con:
+        assert [t for (t,) in con.execute("SHOW TABLES").fetchall()] == ["transactions"]
+    # what reads a source again without its --attach says to pass it: a retrain (its source), a retrain carrying
+    # the threshold chosen on the labels of a database not attached this time (a note), show's retrain note
+    code, out = _invoke("train", models, "tx_ae", "lake.main.transactions", "-f", "count", "-f", "amount",
+                        "--quiet", "--epochs", "20", "--carry-thresholds")
+    assert code == 6 and "--attach path/to/lake.duckdb" in out, out
+    out = run("train", models, "tx_ae", "lake.main.transactions", "-f", "count", "-f", "amount", "--quiet",
+              "--epochs", "20", "--carry-thresholds", "--attach", str(lake))
+    assert "stored tx_ae@2" in out and "not chosen again on its labels" in out, out
+    assert "--attach path/to/labels.duckdb" in out, out
+    assert "top 100 scores" in run("compare", models, "tx_ae@1", "tx_ae@2", "lake.main.transactions",
+                                   "--attach", str(lake))
+    shown = run("show", models, "tx_ae")
+    assert "From the command line, pass the file with --attach path/to/lake.duckdb" in shown, shown
+    assert _state(lake) == before
+
+
+@pytest.mark.parametrize("name", ["2024 lake.duckdb", "my-lake.duckdb"])
+def test_attach_quotes_an_alias_that_is_no_plain_name(tmp_path: Path, name: str, model_db: str) -> None:
+    """The file's stem is the alias, as in DuckDB's ATTACH; one with a space or a dash is used quoted."""
+    lake = _lake(tmp_path / name)
+    alias = name.removesuffix(".duckdb")
+    top = run("score", model_db, "tx_ae", f'"{alias}".main.transactions', "--attach", str(lake), "--top", "3")
+    assert "9001" in top, top
+    # an alias with a quote in it is quoted too (its source must quote it as SQL does)
+    top = run("score", model_db, "tx_ae", '"x""y".transactions', "--attach", f"{lake}=x\"y", "--top", "3")
+    assert "9001" in top, top
+
+
+def test_attach_errors_are_one_line_with_their_exit_codes(tmp_path: Path) -> None:
+    import duckdb
+
+    lake = _lake(tmp_path / "lake.duckdb")
+    models = _lake(tmp_path / "models.duckdb")
+
+    def fails(code: int, *attach: str) -> str:
+        args = ["score", str(models), "tx_ae", "lake.main.transactions", "--top", "3"]
+        for a in attach:
+            args += ["--attach", a]
+        res = CliRunner().invoke(cli, args, catch_exceptions=False)
+        out = res.output
+        assert res.exit_code == code, (res.exit_code, out)
+        assert out.startswith("Error: ") and len(out.strip().splitlines()) == 1, out
+        return out
+
+    missing = str(tmp_path / "nope" / "lake.duckdb")
+    out = fails(3, missing)
+    assert f"--attach {missing!r} does not exist" in out and "check the path" in out, out
+    # a Parquet file, a CSV file or a folder is not a DuckDB database: say so, and how such a file is read
+    parquet = tmp_path / "lake.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT 1 AS a) TO '{parquet}' (FORMAT parquet)")
+    kept = parquet.read_bytes()
+    out = fails(3, str(parquet))
+    assert "is not a DuckDB database file" in out and f"read_parquet('{parquet}')" in out, out
+    assert parquet.read_bytes() == kept
+    csv_file = tmp_path / "lake.csv"
+    csv_file.write_text("a,b\n1,2\n")
+    out = fails(3, str(csv_file))
+    assert "is not a DuckDB database file" in out and f"read_csv('{csv_file}')" in out, out
+    out = fails(3, str(tmp_path))
+    assert "is a folder" in out, out
+    # aliases: DB's own name, another --attach's, a reserved one, none
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "models.duckdb").write_bytes(lake.read_bytes())
+    out = fails(2, str(other / "models.duckdb"))
+    assert "alias 'models' is DB's own name" in out and "=ALIAS" in out, out
+    (other / "lake.duckdb").write_bytes(lake.read_bytes())
+    out = fails(2, str(lake), str(other / "lake.duckdb"))
+    assert "alias 'lake' is given twice" in out and "=ALIAS" in out, out
+    out = fails(2, f"{lake}=LAKE", f"{other / 'lake.duckdb'}=lake")  # DuckDB's names ignore case
+    assert "alias 'lake' is given twice" in out, out
+    for reserved in ("main", "system", "temp"):
+        out = fails(2, f"{lake}={reserved}")
+        assert f"alias {reserved!r} is reserved" in out, out
+    out = fails(2, f"{lake}=")
+    assert "no alias after '='" in out, out
+    out = fails(2, f"{models}=again")
+    assert "is DB itself" in out, out
+
+
+def test_attach_of_a_file_another_process_writes_is_a_locked_file(tmp_path: Path, model_db: str) -> None:
+    lake = _lake(tmp_path / "lake.duckdb")
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        res = CliRunner().invoke(cli, ["score", model_db, "tx_ae", "lake.main.transactions", "--attach", str(lake)],
+                                 catch_exceptions=False)
+    finally:
+        holder.kill()
+        holder.communicate()
+    out = res.output
+    assert res.exit_code == 4 and len(out.strip().splitlines()) == 1, out
+    assert f"Cannot open {str(lake)!r}" in out and "another process has it open for writing" in out, out
+    assert "--wait" in out, out
+    # --wait waits for an attached file as for DB: the writer finishes, the command reads
+    hold_for = hold.replace("time.sleep(120)", "time.sleep(2); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", hold_for, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        top = run("--wait", "60", "score", model_db, "tx_ae", "lake.main.transactions", "--attach", str(lake),
+                  "--top", "3")
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert "9001" in top, top
 
 
 def test_cli_flow(db: str, tmp_path: Path) -> None:
@@ -227,6 +391,12 @@ def write_example_inputs() -> None:
     # card_ae as examples/creditcard/run.py stores it (the --help examples of evaluate and threshold use it)
     ad_duckdb.train(con, "card_ae", "cards", features=["V1", "V2", "Amount"], where="split = 'train'", **FAST)
     con.close()
+    # a warehouse file of someone else's (plain DuckDB, no model tables): train's and score's --attach examples
+    import duckdb
+
+    with duckdb.connect("lake.duckdb") as lake:
+        make_transactions(lake, n=1500)
+        lake.execute("ALTER TABLE transactions RENAME TO tx")
     Path("report.sql").write_text("-- a report\nSELECT count(*) AS n FROM transactions;\n"
                                   "SELECT max(anomaly_score('tx_ae', count, amount)) AS top FROM transactions;\n")
 
