@@ -59,12 +59,19 @@ SELECT schema_name, name FROM (
 WHERE name ILIKE $1 OR schema_name || '.' || name ILIKE $1
 ORDER BY schema_name <> 'main', schema_name, name"""
 
-# What Tab completes at the prompt: names of this database's tables, views and columns, functions and keywords
-# (DuckDB's own autocomplete extension is not bundled with the Python package)
+# What Tab completes at the prompt: names of this database's tables, views and columns (another schema's tables with
+# it, an attached database's as db.schema.table: qualified names complete whole), functions and keywords (DuckDB's
+# own autocomplete extension is not bundled with the Python package)
 _WORDS = """
 SELECT table_name FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
 UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp')
 UNION SELECT column_name FROM duckdb_columns() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+UNION SELECT schema_name || '.' || table_name FROM duckdb_tables()
+  WHERE NOT internal AND database_name = current_database() AND schema_name <> 'main'
+UNION SELECT database_name || '.' || schema_name || '.' || table_name FROM duckdb_tables()
+  WHERE NOT internal AND database_name NOT IN (current_database(), 'temp', 'system')
+UNION SELECT database_name || '.' || schema_name || '.' || view_name FROM duckdb_views()
+  WHERE NOT internal AND database_name NOT IN (current_database(), 'temp', 'system')
 UNION SELECT function_name FROM duckdb_functions() WHERE NOT starts_with(function_name, '__')
 UNION SELECT upper(keyword_name) FROM duckdb_keywords()"""
 

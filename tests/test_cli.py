@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -1268,19 +1269,26 @@ def _terminal_session(db: str, keys: Sequence[str | int | Callable[[], None]], o
     return code, out.decode(errors="replace").replace("\r\n", "\n")
 
 
-def test_tab_completes_functions_models_columns_and_dot_commands_at_the_prompt(model_db: str) -> None:
+def test_tab_completes_functions_models_columns_and_dot_commands_at_the_prompt(model_db: str, tmp_path: Path) -> None:
     """An analyst typing anomaly_score('tx_ae', count, amount) had to know each name by heart: Tab did nothing
-    (DuckDB's autocomplete extension is not in the Python package). A table created in the session completes too."""
+    (DuckDB's autocomplete extension is not in the Python package). A table created in the session completes too,
+    and an --attach file's tables by their qualified name."""
+    lake = tmp_path / "lake.duckdb"
+    made = duckdb.connect(str(lake))
+    made.execute("CREATE TABLE daily_totals_2026 AS SELECT 7 AS total")
+    made.close()
     code, out = _terminal_session(model_db, [
+        "SELECT total FROM lake.main.daily_t\t;\n",
         # inside quotes a model's name completes with the closing quote
         "SELECT count(*) AS n FROM transactions WHERE anomaly_sc\t('tx_\t, count, amou\t) > 1e9;\n",
         ".tim\t on\n",
         "CREATE TEMP TABLE scratch_kept AS SELECT 42 AS answer_col;\n",
         "SELECT answer_\t FROM scratch_k\t;\n",
         ".quit\n",
-    ])
+    ], options=("--attach", str(lake)))
     assert code == 0, out
     out = out.replace("\r", "").replace("\x07", "")  # the bell: a Tab with more than one match rings it
+    assert re.search(r"SELECT total FROM lake\.main\.daily_totals_2026;\ntotal\s*\n-+\s*\n7\s*\n", out), out
     assert re.search(r"WHERE anomaly_score\('tx_ae', count, amount\) > 1e9;\nn\s*\n-+\s*\n0\s*\n", out), out
     answer = re.search(r"SELECT answer_col FROM scratch_kept;\n(.*?)\nad> ", out, re.DOTALL)
     assert answer and re.fullmatch(r"answer_col\s*\n-+\s*\n42\s*\nRun Time \(s\): real \d+\.\d+",
