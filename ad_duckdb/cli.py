@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import functools
@@ -1226,12 +1227,30 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
         session = dotcmds.Session(out_format)
-        sqlshell.interact(lambda t: _say_ok(_run_statements(con, t, session.out_format, write, _shown(session),
-                                                                session.timer)),
+        sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write)),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
                           command=lambda line: _prompt_command(con, line, session, write, prompt=True),
                           words=lambda: dotcmds.completion_words(con, FUNCTIONS))
+
+
+def _session_statements(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Session, write: bool,
+                        prompt: bool = True) -> int:
+    """Run ``text``'s statements as the prompt or a script does (``prompt``: a table shows its first rows only); a
+    .once file takes the first statement's result only, as in DuckDB's shell."""
+    if session.once:
+        try:
+            statements = con.extract_statements(text)
+        except duckdb.Error:
+            statements = []  # a syntax error: _run_statements below reports it
+        if len(statements) > 1:
+            with _results_to(session):
+                printed = _run_statements(con, statements[0].query, session.out_format, write, None, session.timer)
+            rest = ";\n".join(stmt.query for stmt in statements[1:])
+            return printed + _session_statements(con, rest, session, write, prompt)
+    shown = _shown(session) if prompt else None  # before _results_to takes the .once file
+    with _results_to(session):
+        return _run_statements(con, text, session.out_format, write, shown, session.timer)
 
 
 def _say_ok(printed: int) -> None:
@@ -1252,8 +1271,7 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
     files being .read, outermost first."""
     steps = sqlshell.script_steps(text)
     if all(step.kind == "sql" for step in steps):  # SQL alone: one run, whose errors number the statements
-        return _run_statements(con, text, session.out_format, write, _shown(session) if prompt else None,
-                               session.timer) > 0
+        return _session_statements(con, text, session, write, prompt) > 0
     printed = False
     for step in steps:
         if step.kind == "command" and sqlshell.quits(step.text):
@@ -1262,8 +1280,7 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
             if step.kind == "command":
                 printed |= _prompt_command(con, step.text, session, write, prompt, reading)
             else:
-                printed |= _run_statements(con, step.text, session.out_format, write,
-                                           _shown(session) if prompt else None, session.timer) > 0
+                printed |= _session_statements(con, step.text, session, write, prompt) > 0
         except click.ClickException as e:
             where = f"{reading[-1]}, line {step.line}" if reading else f"line {step.line}"
             if isinstance(e, click.UsageError):  # the script's mistake, not the command line's: no usage text
@@ -1274,7 +1291,27 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
 
 
 def _shown(session: dotcmds.Session) -> int | None:
-    return PROMPT_ROWS if session.out_format == "table" else None  # csv and json: asked for as data, every row
+    # csv and json, or into a file: asked for as data, every row
+    return PROMPT_ROWS if session.out_format == "table" and not (session.once or session.output) else None
+
+
+@contextmanager
+def _results_to(session: dotcmds.Session) -> Iterator[None]:
+    """Where a step's results go: the .once file (this step only, then the screen again), the .output file, or the
+    screen. Notes and errors stay on the screen (stderr)."""
+    path, mode = (session.once, "w") if session.once else (session.output, "a")
+    if path is None:
+        yield
+        return
+    session.once = None
+    try:
+        # Why newline="": the csv writer ends its lines itself (\r\n), as on the screen
+        out = open(path, mode, encoding="utf-8", newline="")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path} ({e.strerror}); .output alone writes to the screen again.") \
+            from e
+    with out, contextlib.redirect_stdout(out):
+        yield
 
 
 def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.Session, write: bool,

@@ -1,5 +1,5 @@
 """The ``ad-duckdb sql`` dot commands, at the prompt and in scripts: ``.tables``, ``.schema``, ``.models``, ``.mode``,
-``.read``, ``.timer``, ``.help`` (and psql's ``\\dt``, ``\\d NAME``, ``\\i FILE``, ``\\?``).
+``.read``, ``.timer``, ``.once``, ``.output``, ``.help`` (and psql's ``\\dt``, ``\\d NAME``, ``\\i FILE``, ``\\?``).
 
 Why: analysts coming from DuckDB's shell (or psql) type these first to see what is in the database; a prompt that
 answered "not a command" sent them to look up the SQL for it.
@@ -24,6 +24,8 @@ HELP = """\
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
 .read FILE         run the statements and commands in FILE (also \\i FILE)
 .timer on|off      print each statement's run time (to stderr)
+.once FILE         write the next result to FILE (in the .mode format, every row)
+.output [FILE]     write every result to FILE from here on (also \\o); alone: back to the screen
 .help              this list (also \\?)
 .quit              leave (also .exit, \\q, Ctrl-D)
 SQL statements end with ';'."""
@@ -93,6 +95,8 @@ class Session:
 
     out_format: str
     timer: bool = False  # .timer on: each statement's run time
+    output: str | None = None  # .output FILE: every result appended to FILE
+    once: str | None = None  # .once FILE: the next result written to FILE
 
 
 @dataclass
@@ -138,6 +142,20 @@ def parse(line: str, session: Session) -> Command:
             session.out_format = arg.lower()
         else:
             raise click.UsageError(f".mode {arg}: the formats are {', '.join(FORMATS)} (e.g. .mode csv).")
+        return Command()
+    if name in (".output", ".once", "\\o"):
+        if name == ".once" and not arg:
+            raise click.UsageError(".once needs the path of a file (e.g. .once top.csv).")
+        if arg:
+            try:  # opened now, as DuckDB's shell does: a path that cannot be written is said here, not at the query
+                with open(arg, "w", encoding="utf-8"):
+                    pass
+            except OSError as e:
+                raise click.UsageError(f"{words[0]}: cannot write {arg} ({e.strerror}).") from e
+        if name == ".once":
+            session.once = arg
+        else:
+            session.output = arg or None  # alone: back to the screen
         return Command()
     if name == ".timer":
         if not arg:

@@ -166,8 +166,8 @@ def _complete_with(words: Callable[[], Iterable[str]]) -> None:
 
 
 # The dot commands Tab completes at the start of a line (dotcmds.HELP lists what each does)
-DOT_COMMANDS = (".tables", ".schema", ".models", ".mode", ".read", ".timer", ".help", ".quit", ".exit",
-                "\\dt", "\\d", "\\i", "\\q", "\\?")
+DOT_COMMANDS = (".tables", ".schema", ".models", ".mode", ".read", ".timer", ".once", ".output", ".help", ".quit", ".exit",
+                "\\dt", "\\d", "\\i", "\\o", "\\q", "\\?")
 
 
 def _history_path() -> Path | None:

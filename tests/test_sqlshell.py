@@ -388,3 +388,31 @@ def test_timer_on_prints_each_statements_run_time_on_stderr(tmp_path: Path) -> N
     assert re.fullmatch(r"(Run Time \(s\): real \d+\.\d{3}\n){2}", res.stderr), res.stderr
     res = _piped(db, ".timer maybe\n")
     assert res.returncode != 0 and "line 1: .timer maybe: say .timer on or .timer off" in res.stderr, res.stderr
+
+
+def test_once_and_output_write_results_to_a_file(tmp_path: Path) -> None:
+    """DuckDB's shell `.once top.csv` then a query: the analyst's way to hand the flagged rows to someone. Here it was
+    "not a command", and in table mode a file would have held the prompt's first 40 rows only."""
+    db = str(tmp_path / "r.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(100)")
+    con.close()
+    once, log = tmp_path / "once.csv", tmp_path / "log.txt"
+    code, out = _terminal_session(db, [
+        ".mode csv\n", f".once {once}\n", "SELECT i FROM t ORDER BY i;\n", "SELECT 'screen' AS s;\n",
+        ".mode table\n", f"\\o {log}\n", "SELECT count(*) AS n FROM t;\n", "SELECT i FROM t;\n", ".output\n",
+        "SELECT 'back' AS s;\n", f".once {tmp_path / 'no_such_dir' / 'x.csv'}\n", ".quit\n"])
+    assert code == 0, out
+    assert once.read_text().replace("\r\n", "\n") == "i\n" + "".join(f"{i}\n" for i in range(100))
+    answers = _answers(out.replace("\r", ""))
+    assert "s\nscreen" in answers["SELECT 'screen' AS s;"], out  # .once: the next result only
+    assert answers["SELECT i FROM t ORDER BY i;"] == "", out
+    logged = log.read_text()
+    assert re.search(r"^n\s*\n-+\s*\n100\s*\n", logged), logged
+    assert len(re.findall(r"^\d+\s*$", logged, re.MULTILINE)) == 101, logged  # every row, not the prompt's first 40
+    assert "back" in answers["SELECT 'back' AS s;"], out
+    assert answers[f".once {tmp_path / 'no_such_dir' / 'x.csv'}"].startswith("Error: .once: cannot write"), out
+    # in a script too
+    res = _piped(db, f".mode csv\n.once {once}\nSELECT 7 AS seven;\nSELECT 8 AS eight;\n")
+    assert res.returncode == 0 and res.stdout.replace("\r\n", "\n") == "eight\n8\n", res.stdout + res.stderr
+    assert once.read_text().replace("\r\n", "\n") == "seven\n7\n"
