@@ -1438,7 +1438,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         _print_rows(columns, rows[:max_rows], out_format)
         if max_rows is not None and len(rows) > max_rows:
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
-                       "or give the query to `ad-duckdb sql DB \"...\"` (or --format csv) for every row.", err=True)
+                       "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)
         if took:
             click.echo(took, err=True)
         printed += 1
