@@ -14,13 +14,15 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from .attachfiles import Attached
+from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
@@ -77,6 +79,14 @@ _PG_ONLY_SETTINGS = {
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
+# Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
+# files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
+# their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.
+# ATTACH itself stays DuckDB's to refuse: a file attached is refused again ("already attached"), any other file by
+# the external-access setting.
+DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are fixed when it starts (DB, and each "
+                  "file of `ad-duckdb serve DB --attach PATH[=ALIAS]`, read-only); to serve others, restart the "
+                  "server with the --attach files wanted.")
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 
@@ -491,6 +501,8 @@ class Session:
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         try:
+            if kind == "DETACH":
+                raise ProtocolError(DETACH_REFUSED, "42501")
             if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):
                 self.release()  # a WITH HOLD cursor outlives the COMMIT: its rows held in memory, as PostgreSQL does
             elif kind == "TRANSACTION" and head not in ("BEGIN", "START"):
@@ -679,14 +691,21 @@ class Portal:
 class Backend:
     """One opened database instance: the parent connection owning the functions, and its open sessions."""
 
-    def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None) -> None:
+    def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None,
+                 attach: Sequence[Attached] = ()) -> None:
+        """``attach``: other DuckDB files served beside ``path``, attached read-only (``serve --attach``), checked by
+        the caller (attachfiles.check); a lock or a file that is no DuckDB database raises attachfiles' errors."""
         self.path = path
+        self.attached = tuple(attach)
         self.snapshot_dir = snapshot_dir
         self.sessions = 0
         self.retired = False
         self.read_write = read_write
         self.con = duckdb.connect(path, read_only=not read_write)
         try:
+            # Why here, before the settings below: once external access is off DuckDB refuses ATTACH
+            for a in self.attached:
+                attach_file(self.con, a)
             register(self.con)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
@@ -750,11 +769,13 @@ def models_text(refs: list[str]) -> str:
 def take_snapshot(source: str) -> tuple[str, str]:
     """Copy ``source`` into a private temporary file through DuckDB (a consistent copy); (path, its folder).
 
-    The source is attached read-only for the copy only, so training and dbt can write it the rest of the time.
+    The source is attached read-only for the copy only, so training and dbt can write it the rest of the time. The
+    copy has the source's file name, so DuckDB names its database as the source's: ``warehouse.main.tx`` reads the
+    same with and without --snapshot, and an --attach alias is checked against that one name.
     """
     folder = tempfile.mkdtemp(prefix="ad_duckdb_serve_")
     try:
-        dst = str(Path(folder) / "snapshot.duckdb")
+        dst = str(Path(folder) / Path(source).name)
         helper = duckdb.connect(":memory:")
         try:
             helper.execute("ATTACH ? AS src (READ_ONLY)", [source])

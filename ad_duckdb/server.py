@@ -15,10 +15,12 @@ text), ``pgcatalog`` (the catalogue views and macros of each session), ``pgcurso
 DuckDB), ``pgerrors`` (``ProtocolError``, SQLSTATEs) and ``pgsession`` (the served database and each client's
 session, which runs its statements). This module owns the sockets and the messages; the others never import it.
 
-Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), and after the
-functions are registered the server runs ``SET enable_external_access = false`` (no file, network,
-ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo it).
-No SQL text is filtered; the few rewrites (``pgsql``) only answer PostgreSQL catalogue chatter DuckDB lacks.
+Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), each ``--attach`` file
+read-only always, and after the functions are registered the server runs ``SET enable_external_access = false``
+(no file, network, ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo
+it). No SQL text is filtered; the few rewrites (``pgsql``) only answer PostgreSQL catalogue chatter DuckDB lacks.
+One refusal is ours, by DuckDB's own statement type: DETACH (pgsession.DETACH_REFUSED), which DuckDB allows for
+the files attached at start, and after which it would let a client attach one again for writing.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ from typing import Any
 import click
 import duckdb
 
-from .exceptions import clean_up_after, held_by_reader
+from . import attachfiles
+from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
@@ -98,6 +101,8 @@ class ServerConfig:
     read_write: bool = False
     snapshot: bool = False
     wait: float = 0.0  # seconds to retry while another process holds the file (ad-duckdb --wait)
+    # other DuckDB files served beside it, read-only (--attach), checked already (attachfiles.check)
+    attach: tuple[attachfiles.Attached, ...] = ()
 
 
 def is_loopback(host: str) -> bool:
@@ -208,14 +213,16 @@ class PGServer(socketserver.ThreadingTCPServer):
         deadline = time.monotonic() + (wait or 0)
         while True:
             try:
+                # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start and
+                # per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                 if cfg.snapshot:
                     path, folder = take_snapshot(cfg.database)
                     try:
-                        return Backend(path, read_write=False, snapshot_dir=folder)
+                        return Backend(path, read_write=False, snapshot_dir=folder, attach=cfg.attach)
                     except BaseException:
                         shutil.rmtree(folder, ignore_errors=True)  # a copy nobody serves: not left in the temp folder
                         raise
-                return Backend(cfg.database, read_write=cfg.read_write)
+                return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach)
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():
                     raise
@@ -223,6 +230,13 @@ class PGServer(socketserver.ThreadingTCPServer):
                 if left <= 0:
                     raise self._locked(e, wait) from e
                 time.sleep(min(0.5, left))
+            except DatabaseLockedError as e:  # an --attach file another process writes (attachfiles.attach)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._attach_failed(e, wait) from e
+                time.sleep(min(0.5, left))
+            except AdDuckDBError as e:  # an --attach file that is no DuckDB database
+                raise self._attach_failed(e, wait) from e
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""
@@ -247,6 +261,15 @@ class PGServer(socketserver.ThreadingTCPServer):
         from .cli import EXIT_LOCKED, with_exit_code  # imported here: cli imports this module
 
         return with_exit_code(err, EXIT_LOCKED)  # as every other command's locked file: a script retries it later
+
+    def _attach_failed(self, e: AdDuckDBError, wait: float | None) -> click.ClickException:
+        """An --attach file's error as the other commands give it (one line, exit 3 or 4); ``wait`` as in _locked."""
+        from .cli import _failure  # imported here: cli imports this module
+
+        how = ("" if not isinstance(e, DatabaseLockedError) or wait is None else
+               f" (waited {wait:g}s with --wait)" if wait else
+               " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
+        return _failure(f"{e}{how}", e)
 
     def reload(self) -> str:
         """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""
@@ -1034,8 +1057,15 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
               help="Password every client must give (any user name). Default: none, loopback only.")
 @click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")
 @click.option("--snapshot", is_flag=True,
-              help="Serve a private copy of DB, so training and dbt can write DB meanwhile; SIGHUP takes a new copy.")
-def serve(db: str, host: str, port: int, password: str | None, read_write: bool, snapshot: bool) -> None:
+              help="Serve a private copy of DB, so training and dbt can write DB meanwhile; SIGHUP takes a new copy. "
+                   "--attach files are not copied: they are served live, read-only.")
+@click.option("--attach", "attach", multiple=True, metavar="PATH[=ALIAS]",
+              help="Also serve the tables of this DuckDB file, attached read-only as ALIAS (default: its name up to "
+                   "the first dot): clients query lake.main.tx with --attach path/to/lake.duckdb. Repeatable; never "
+                   "written, even with --read-write, and held open read-only (also with --snapshot) while the server "
+                   "runs.")
+def serve(db: str, host: str, port: int, password: str | None, read_write: bool, snapshot: bool,
+          attach: tuple[str, ...]) -> None:
     """Serve DB over the PostgreSQL wire protocol, with the anomaly functions registered.
 
     psql, psycopg, SQLAlchemy, Superset, Metabase and Tableau connect as to PostgreSQL (any user and
@@ -1047,17 +1077,22 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     Example:
       ad-duckdb serve warehouse.duckdb --port 5433
       psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
+      ad-duckdb serve models.duckdb --attach lake.duckdb   # SELECT anomaly_score('tx_ae', count, amount) FROM lake.main.tx
     """
+    from .cli import _attachments  # imported here: cli imports this module
+
     logging.basicConfig(level=logging.WARNING, format="ad-duckdb serve: %(message)s", stream=sys.stderr)
     wait = float(click.get_current_context().find_root().params.get("wait") or 0)
-    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait)
+    files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
+    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files)
 
     def ready(server: PGServer) -> None:
         h, p = server.server_address[:2]
         assert isinstance(h, str)  # an AF_INET or AF_INET6 socket's name (bytes name only AF_UNIX ones)
         mode = "read-write" if read_write else "read-only snapshot" if snapshot else "read-only"
         models = server.backend.models_text()
-        click.echo(f"serving {db} ({mode}; models: {models}) on {h}:{p}")
+        attached = f"; attached read-only: {', '.join(f.alias for f in files)}" if files else ""
+        click.echo(f"serving {db} ({mode}; models: {models}{attached}) on {h}:{p}")
         # a wildcard address is where the server listens, not one a client can reach
         shown = "HOST" if h in ("0.0.0.0", "::", "") else h
         click.echo(f"connect: postgresql://USER@{shown}:{p}/{Path(db).stem}")

@@ -1142,7 +1142,7 @@ def test_snapshot_interrupted_during_its_copy_leaves_no_copy_behind(tmp_path: Pa
     def terminate(signum: int, _frame: object) -> None:
         # As interrupts.raise_terminated, once; and only once the copy has begun (its file exists), so the signal
         # lands in the COPY whatever the machine's load
-        if not fired and any(scratch.glob("ad_duckdb_serve_*/snapshot.duckdb")):
+        if not fired and any(scratch.glob("ad_duckdb_serve_*/big.duckdb")):
             fired.append(signum)
             raise interrupts.Terminated
 
