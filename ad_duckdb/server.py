@@ -1077,7 +1077,8 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     Example:
       ad-duckdb serve warehouse.duckdb --port 5433
       psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
-      ad-duckdb serve models.duckdb --attach lake.duckdb   # SELECT anomaly_score('tx_ae', count, amount) FROM lake.main.tx
+    Another file's tables served beside DB's (clients run SELECT ... FROM lake.main.tx):
+      ad-duckdb serve models.duckdb --attach lake.duckdb
     """
     from .cli import _attachments  # imported here: cli imports this module
 
