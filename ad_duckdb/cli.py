@@ -1319,10 +1319,8 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
     """Do one of the dot commands (dotcmds); whether it printed anything. ``prompt`` and ``reading``: as
     _run_script's."""
     cmd = dotcmds.parse(line, session)
-    if cmd.kind == "done":
-        # setting a mode, the timer or where results go prints nothing; .help and asking for the setting do
-        name, has_arg = line.split()[0].lower(), len(line.split()) > 1
-        return not (name in (".once", ".output", "\\o") or name in (".mode", ".timer") and has_arg)
+    if cmd.kind in ("done", "set"):
+        return cmd.kind == "done"
     if cmd.kind == "read":
         return _read_script(con, cmd.params, session, write, prompt, reading)
     if cmd.kind == "models":

@@ -104,7 +104,8 @@ class Command:
     """A parsed dot command, by ``kind``: ``statements`` (``sql`` run and printed as typed SQL is), ``tables`` or
     ``schema`` (``sql`` with the pattern in ``params``, printed as a listing), ``describe`` (``sql`` listing the
     (schema, name) the pattern in ``params`` matches, each described), ``models``, ``read`` (the file's path and
-    the command as typed in ``params``), or ``done`` (.help and .mode act while parsed)."""
+    the command as typed in ``params``), ``done`` (.help, or a setting asked for: printed while parsed) or ``set``
+    (a setting changed while parsed, nothing printed)."""
 
     kind: str = "done"
     sql: str = ""
@@ -142,7 +143,7 @@ def parse(line: str, session: Session) -> Command:
             session.out_format = arg.lower()
         else:
             raise click.UsageError(f".mode {arg}: the formats are {', '.join(FORMATS)} (e.g. .mode csv).")
-        return Command()
+        return Command("set" if arg else "done")
     if name in (".output", ".once", "\\o"):
         if name == ".once" and not arg:
             raise click.UsageError(".once needs the path of a file (e.g. .once top.csv).")
@@ -156,7 +157,7 @@ def parse(line: str, session: Session) -> Command:
             session.once = arg
         else:
             session.output = arg or None  # alone: back to the screen
-        return Command()
+        return Command("set")
     if name == ".timer":
         if not arg:
             click.echo("on" if session.timer else "off")
@@ -164,7 +165,7 @@ def parse(line: str, session: Session) -> Command:
             session.timer = arg.lower() == "on"
         else:
             raise click.UsageError(f".timer {arg}: say .timer on or .timer off.")
-        return Command()
+        return Command("set" if arg else "done")
     raise click.UsageError(f"{words[0]} is not a command here: .help lists the commands, and SQL statements "
                            "end with ';' (SHOW TABLES; DESCRIBE t;).")
 

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import fields
 from typing import Any
 
+from .attachfiles import option_hint
 from .sqltext import name_parts, sql_name
 from .store import ModelRecord
 from .trainer import TrainParams
@@ -69,8 +70,7 @@ def retrain_note(rec: ModelRecord, databases: Collection[str] | None = None) -> 
             and parts[0].lower() not in {d.lower() for d in databases}):
         return (f"{parts[0]!r} was a database the training connection had attached (ATTACH '...' AS "
                 f"{sql_name(parts[0])}); attach the same file under that name on con first. From the command line, "
-                f"pass the file with --attach path/to/{parts[0]}.duckdb (--attach PATH={sql_name(parts[0])} for a "
-                "file named otherwise).")
+                f"{option_hint(parts[0])}.")
     if (rec.source or "").startswith("imported from "):
         # import_model's source: "imported from <file> (<exported ref>; <source there>)"
         return (f"this model was imported ({rec.source}): {metrics['train_source']!r} is a source of the database it "

@@ -143,7 +143,7 @@ def test_attach_trains_and_scores_a_table_of_another_database_file_without_chang
     assert "top 100 scores" in run("compare", models, "tx_ae@1", "tx_ae@2", "lake.main.transactions",
                                    "--attach", str(lake))
     shown = run("show", models, "tx_ae")
-    assert "From the command line, pass the file with --attach path/to/lake.duckdb" in shown, shown
+    assert "From the command line, pass the file it is in with --attach path/to/lake.duckdb" in shown, shown
     assert _state(lake) == before
 
 

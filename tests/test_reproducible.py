@@ -195,8 +195,8 @@ def test_show_notes_a_source_in_a_database_the_training_connection_had_attached(
     at = next(i for i, ln in enumerate(lines) if ln.startswith("retrain with: "))
     assert lines[at + 1] == ("  note: 'lake' was a database the training connection had attached (ATTACH '...' AS "
                              "lake); attach the same file under that name on con first. From the command line, pass "
-                             "the file with --attach path/to/lake.duckdb (--attach PATH=lake for a file named "
-                             "otherwise)."), res.stdout
+                             "the file it is in with --attach path/to/lake.duckdb (read-only; --attach PATH=lake for "
+                             "a file named otherwise)."), res.stdout
     doc = json.loads(CliRunner().invoke(cli, ["show", path, "here", "--format", "json"]).stdout)
     assert doc["retrain_note"] is None
 
