@@ -1323,6 +1323,16 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         return cmd.kind == "done"
     if cmd.kind == "read":
         return _read_script(con, cmd.params, session, write, prompt, reading)
+    # Why a listing follows .once and .output as a query's rows do: DuckDB's shell writes `.once t.csv` then `.tables`
+    # to the file, and a .once left waiting would take the next query's rows instead
+    with _results_to(session):
+        _print_listing(con, cmd, line, session, write)
+    return True
+
+
+def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: str, session: dotcmds.Session,
+                   write: bool) -> None:
+    """A dot command's listing: models, tables, CREATE statements, columns, or its SQL's rows."""
     if cmd.kind == "models":
         # Why turned into a ClickException here: the prompt shows those and reads on, while any other error ends the
         # session, and .models on a database with a table of its own named ad_models raised the store's error
@@ -1338,7 +1348,7 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         names = ["name", "kind"] if cmd.kind == "tables" else ["sql", "name"]
         if session.out_format != "table":
             _print_rows(names, rows, session.out_format)
-            return True
+            return
         if not rows:
             click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
         elif cmd.kind == "tables":
@@ -1361,7 +1371,6 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for
         _run_statements(con, cmd.sql, session.out_format, write)
-    return True
 
 
 def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], session: dotcmds.Session, write: bool,

@@ -24,7 +24,7 @@ HELP = """\
 .mode [FORMAT]     how results print: table (the first rows), csv or json (every row); alone: the current one
 .read FILE         run the statements and commands in FILE (also \\i FILE)
 .timer on|off      print each statement's run time (to stderr)
-.once FILE         write the next result to FILE (in the .mode format, every row)
+.once FILE         write the next result or listing to FILE (in the .mode format, every row)
 .output [FILE]     write every result to FILE from here on (also \\o); alone: back to the screen
 .help              this list (also \\?)
 .quit              leave (also .exit, \\q, Ctrl-D)

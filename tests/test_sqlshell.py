@@ -377,6 +377,23 @@ def test_psql_patterns_list_and_describe_the_tables_they_match(tmp_path: Path) -
     assert "no table or view matches 'nothing*'" in out, out
 
 
+def test_once_and_output_take_a_dot_commands_listing_too(tmp_path: Path) -> None:
+    """`.once tables.csv` then `.tables` (or `.models`, `\\d t`): as in DuckDB's shell, the listing goes to the file.
+    Here it went to the screen, and the .once waited for the next query, which then landed in the file instead."""
+    db = str(tmp_path / "r.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE tx AS SELECT range AS i FROM range(3)")
+    con.close()
+    tables, cols, log = tmp_path / "tables.csv", tmp_path / "cols.csv", tmp_path / "log.txt"
+    res = _piped(db, f".mode csv\n.once {tables}\n.tables\nSELECT 'screen' AS s;\n.once {cols}\n\\d tx\n"
+                     f".output {log}\n.schema\n.output\nSELECT 'back' AS s;\n")
+    assert res.returncode == 0, res.stderr
+    assert tables.read_text().replace("\r\n", "\n") == "name,kind\ntx,table\n"
+    assert "column_name" in cols.read_text() and "\ni," in cols.read_text(), cols.read_text()
+    assert "CREATE TABLE tx" in log.read_text(), log.read_text()
+    assert res.stdout.replace("\r\n", "\n") == "s\nscreen\ns\nback\n", res.stdout
+
+
 def test_timer_on_prints_each_statements_run_time_on_stderr(tmp_path: Path) -> None:
     """DuckDB's shell `.timer on`, the way an analyst sees what scoring costs; on stderr, so a csv result stays data.
     The value is not asserted (wall-clock time on a shared machine), only that each statement gets one."""
