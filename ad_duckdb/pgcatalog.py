@@ -134,6 +134,24 @@ _UNLISTED_SCHEMAS = (
     f"{_ATTACHED_SCHEMAS}))"
 )
 
+# The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
+# named columns or tables would hide a user's tables of those names.
+_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables")
+
+
+def _information_schema_sql(view: str) -> str:
+    """SQL: DuckDB's information_schema.``view`` (columns, tables: a row per table or column, table_catalog its
+    database), as PostgreSQL's lists the database a client is connected to: an attached file's main schema as the
+    schema its alias names (_ATTACHED_SCHEMAS), in that database; its other schemas not at all (no client can name
+    them), nor under DB's main, where they were mixed into DB's own (Metabase's field sync of main). The session's
+    own views are no user's."""
+    return ("SELECT i.* REPLACE (CASE WHEN a.nspname IS NULL THEN i.table_catalog ELSE current_database() END AS "
+            "table_catalog, coalesce(a.nspname, i.table_schema) AS table_schema) "
+            f"FROM information_schema.{view} i LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = i.table_catalog "
+            "AND i.table_schema = 'main' WHERE (a.nspname IS NOT NULL OR i.table_catalog IN (current_database(), "
+            "'system', 'temp')) AND NOT (i.table_catalog = 'temp' AND i.table_name IN ("
+            + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, *_INFORMATION_SCHEMA_VIEWS)) + "))")
+
 
 def _empty_view(name: str, columns: str) -> str:
     """SQL: a view ``name`` with ``columns`` ("name TYPE, ...") and no rows, for a PostgreSQL catalogue of things
@@ -537,21 +555,15 @@ _CATALOG_SQL = (
     # information_schema.columns (pgsql's rewrites; Metabase's field sync reads udt_schema and udt_name as a
     # column's database type): DuckDB's own, with PostgreSQL's type names (data_type as format_type writes it,
     # udt_name as pg_type names it: int4, float8, numeric, varchar, timestamp, bool, json for lists and structs:
-    # the types values are sent as); DuckDB has no identity columns. The session's own views are no user's.
+    # the types values are sent as); DuckDB has no identity columns. Its rows are _information_schema_sql's.
     # (The type's oid once, in a subquery: each use of the macro is bound again as the view is created.)
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_columns AS SELECT * EXCLUDE (pg_type_oid) REPLACE ("
     "format_type(pg_type_oid, -1) AS data_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, "
     "CASE pg_type_oid " + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
-    + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT c.* REPLACE (CASE WHEN a.nspname IS NULL THEN "
-    "table_catalog ELSE current_database() END AS table_catalog, coalesce(a.nspname, table_schema) AS table_schema), "
-    "pg_column_type_oid(data_type) AS pg_type_oid FROM information_schema.columns c "
-    # an attached file's main schema as the schema its alias names (_ATTACHED_SCHEMAS), in the database clients are
-    # connected to, as PostgreSQL lists every table; its other schemas not at all (no client can name them), nor
-    # under DB's main, where they were mixed into DB's tables (Metabase's field sync of main)
-    f"LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = c.table_catalog AND c.table_schema = 'main' "
-    "WHERE (a.nspname IS NOT NULL OR table_catalog IN (current_database(), 'system', 'temp')) "
-    "AND NOT (table_catalog = 'temp' AND table_name IN ("
-    + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, "pg_information_schema_columns")) + ")))",
+    + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM ("
+    + _information_schema_sql("columns") + "))",
+    # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
     *(_empty_view(name, columns) for name, columns in _EMPTY_CATALOGS.items()),
     # DuckDB's one tablespace (psql's \\db), its privileges and options typed as the lists psql reads; its files
     # are the database's (Location empty, as PostgreSQL's default tablespace says), its size unknown, never guessed.

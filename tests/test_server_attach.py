@@ -252,6 +252,9 @@ def _listing(s: test_server.Server, db: str) -> dict[str, Any]:
     out["metabase"] = _run(s, METABASE_TABLES, "^pg_", "information_schema", "main", "clash")
     out["fields"] = _run(s, METABASE_FIELDS, "ALWAYS", "main", "main")
     with psycopg.connect(s.url(db=db), autocommit=True) as conn:
+        out["information_schema_tables"] = conn.execute(
+            "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema IN ('main', 'clash') ORDER BY ALL").fetchall()
         out["information_schema"] = conn.execute(
             "SELECT table_catalog, table_schema, table_name, column_name, udt_name FROM information_schema.columns "
             "WHERE table_schema IN ('main', 'clash') ORDER BY ALL").fetchall()
@@ -268,6 +271,29 @@ def _psql(s: test_server.Server, db: str, command: str) -> str:
     r = subprocess.run([psql, s.url(db=db), "-X", "-c", command], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "ERROR" not in r.stderr, (command, r.stderr)
     return r.stdout
+
+
+# PgJDBC's getTables(null, "lake", "%", {"TABLE", "VIEW"}) (DBeaver's and Tableau's table list), as its
+# PgDatabaseMetaData writes it (schema and name patterns as literals; the types' clauses ORed)
+GET_TABLES = (
+    "SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME,  CASE n.nspname ~ '^pg_' OR "
+    "n.nspname = 'information_schema'  WHEN true THEN CASE  WHEN n.nspname = 'pg_catalog' OR n.nspname = "
+    "'information_schema' THEN CASE c.relkind   WHEN 'r' THEN 'SYSTEM TABLE'   WHEN 'v' THEN 'SYSTEM VIEW'   WHEN "
+    "'i' THEN 'SYSTEM INDEX'   ELSE NULL   END  WHEN n.nspname = 'pg_toast' THEN CASE c.relkind   WHEN 'r' THEN "
+    "'SYSTEM TOAST TABLE'   WHEN 'i' THEN 'SYSTEM TOAST INDEX'   ELSE NULL   END  ELSE CASE c.relkind   WHEN 'r' "
+    "THEN 'TEMPORARY TABLE'   WHEN 'p' THEN 'TEMPORARY TABLE'   WHEN 'i' THEN 'TEMPORARY INDEX'   WHEN 'S' THEN "
+    "'TEMPORARY SEQUENCE'   WHEN 'v' THEN 'TEMPORARY VIEW'   ELSE NULL   END  END  WHEN false THEN CASE c.relkind  "
+    "WHEN 'r' THEN 'TABLE'  WHEN 'p' THEN 'PARTITIONED TABLE'  WHEN 'i' THEN 'INDEX'  WHEN 'P' then 'PARTITIONED "
+    "INDEX'  WHEN 'S' THEN 'SEQUENCE'  WHEN 'v' THEN 'VIEW'  WHEN 'c' THEN 'TYPE'  WHEN 'f' THEN 'FOREIGN TABLE'  "
+    "WHEN 'm' THEN 'MATERIALIZED VIEW'  ELSE NULL  END  ELSE NULL  END  AS TABLE_TYPE, d.description AS REMARKS,  "
+    "'' as TYPE_CAT, '' as TYPE_SCHEM, '' as TYPE_NAME, '' AS SELF_REFERENCING_COL_NAME, '' AS REF_GENERATION  "
+    "FROM pg_catalog.pg_namespace n, pg_catalog.pg_class c  LEFT JOIN pg_catalog.pg_description d ON (c.oid = "
+    "d.objoid AND d.objsubid = 0)  LEFT JOIN pg_catalog.pg_class dc ON (d.classoid=dc.oid AND dc.relname="
+    "'pg_class')  LEFT JOIN pg_catalog.pg_namespace dn ON (dn.oid=dc.relnamespace AND dn.nspname='pg_catalog')  "
+    "WHERE c.relnamespace = n.oid  AND n.nspname LIKE 'lake' AND c.relname LIKE '%' AND (false  OR ( c.relkind = "
+    "'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' )  OR ( c.relkind = 'v' AND n.nspname <> "
+    "'pg_catalog' AND n.nspname <> 'information_schema' ) )  ORDER BY TABLE_TYPE,TABLE_SCHEM,TABLE_NAME "
+)
 
 
 def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(warehouse: str,
@@ -316,6 +342,9 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
             engine.dispose()
         # PgJDBC (DBeaver, Metabase): schemas, columns with their types, keys; Metabase's table list and field sync
         assert ("lake", "models") in _run(s, GET_SCHEMAS)
+        assert [r[1:5] for r in _run(s, GET_TABLES)] == [("lake", "tx", "TABLE", None),
+                                                        ("lake", "typed", "TABLE", "typed rows"),
+                                                        ("lake", "big_tx", "VIEW", None)]
         got = [(r[1], r[2], r[3], r[4], r[6]) for r in _run(s, METABASE_GET_COLUMNS, "lake", "typed")]
         assert got == [("lake", "typed", "id", 23, -1), ("lake", "typed", "amount", 1700, (12 << 16 | 2) + 4),
                        ("lake", "typed", "tags", 1007, -1), ("lake", "typed", "note", 1043, -1),
@@ -341,6 +370,15 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
                             ("models", "lake", "typed"), ("models", "main", "ad_model_versions"),
                             ("models", "main", "ad_models"), ("models", "main", "ad_thresholds"),
                             ("models", "main", "transactions")], rows
+            tables = conn.execute("SELECT table_catalog, table_schema, table_name, table_type FROM "
+                                  "information_schema.tables WHERE table_schema NOT IN ('information_schema', "
+                                  "'pg_catalog') ORDER BY ALL").fetchall()
+            assert tables == [("models", "clash", "own", "BASE TABLE"), ("models", "lake", "big_tx", "VIEW"),
+                              ("models", "lake", "tx", "BASE TABLE"), ("models", "lake", "typed", "BASE TABLE"),
+                              ("models", "main", "ad_model_versions", "BASE TABLE"),
+                              ("models", "main", "ad_models", "BASE TABLE"),
+                              ("models", "main", "ad_thresholds", "BASE TABLE"),
+                              ("models", "main", "transactions", "BASE TABLE")], tables
             assert conn.execute("SELECT 'lake.typed'::regclass = (SELECT table_oid FROM duckdb_tables() WHERE "
                                 "database_name = 'lake' AND table_name = 'typed')").fetchone() == (True,)
         # psql: \dn, \dt lake.*, \d lake.typed
