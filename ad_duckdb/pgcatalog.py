@@ -111,6 +111,48 @@ def _catalog_oid_sql(name: str) -> str:
             f"s.database_name = 'system' AND s.schema_name = 'pg_catalog' AND c.relname = '{name}')")
 
 
+# The other databases' tables (`serve --attach PATH[=ALIAS]`), as a PostgreSQL client can name them back: its schema
+# the alias. PostgreSQL names a table by schema and table only, and DuckDB binds a two-part name ALIAS.TABLE as
+# ALIAS.main.TABLE (the attached file's default schema) when DB has no schema ALIAS, so each attached database's main
+# schema is listed as a schema named after the database, under that schema's own oid (pg_class's relnamespace for
+# its tables already). Left out, as no two-part name reaches them: the attached file's other schemas (lake.s.t is
+# three parts; s.t binds to DB's schema s, or fails), and a database named as one of DB's schemas, or
+# pg_catalog's or information_schema's (DuckDB calls ALIAS.TABLE ambiguous there). Rows (oid, nspname).
+# (Every database not DuckDB's own, system and temp, nor the current one: after a client's USE lake, DB is listed so.)
+_ATTACHED_SCHEMAS = (
+    "(SELECT s.oid, s.database_name AS nspname FROM duckdb_schemas() s JOIN duckdb_databases() d "
+    "ON d.database_name = s.database_name WHERE s.schema_name = 'main' AND NOT d.internal "
+    "AND s.database_name <> current_database() AND lower(s.database_name) NOT IN (SELECT lower(schema_name) FROM "
+    "duckdb_schemas() WHERE database_name IN (current_database(), 'system', 'temp')))"
+)
+# The schemas of other databases that _ATTACHED_SCHEMAS leaves out: their relations are left out of pg_class too
+# (DuckDB's lists every database's), so that no listing shows a table no name reaches (psql's \\dt *.* showed
+# them with no schema).
+_UNLISTED_SCHEMAS = (
+    "(SELECT s.oid FROM duckdb_schemas() s JOIN duckdb_databases() d ON d.database_name = s.database_name "
+    f"WHERE NOT d.internal AND s.database_name <> current_database() AND s.oid NOT IN (SELECT oid FROM "
+    f"{_ATTACHED_SCHEMAS}))"
+)
+
+# The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
+# named columns or tables would hide a user's tables of those names.
+_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables")
+
+
+def _information_schema_sql(view: str) -> str:
+    """SQL: DuckDB's information_schema.``view`` (columns, tables: a row per table or column, table_catalog its
+    database), as PostgreSQL's lists the database a client is connected to: an attached file's main schema as the
+    schema its alias names (_ATTACHED_SCHEMAS), in that database; its other schemas not at all (no client can name
+    them), nor under DB's main, where they were mixed into DB's own (Metabase's field sync of main). The session's
+    own views are no user's."""
+    return ("SELECT i.* REPLACE (CASE WHEN a.nspname IS NULL THEN i.table_catalog ELSE current_database() END AS "
+            "table_catalog, coalesce(a.nspname, i.table_schema) AS table_schema) "
+            f"FROM information_schema.{view} i LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = i.table_catalog "
+            "AND i.table_schema = 'main' WHERE (a.nspname IS NOT NULL OR i.table_catalog IN (current_database(), "
+            "'system', 'temp')) AND NOT (i.table_catalog = 'temp' AND i.table_name IN ("
+            + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, *_INFORMATION_SCHEMA_VIEWS)) + "))")
+
+
 def _empty_view(name: str, columns: str) -> str:
     """SQL: a view ``name`` with ``columns`` ("name TYPE, ...") and no rows, for a PostgreSQL catalogue of things
     DuckDB does not have: the psql meta-command that lists them then says, correctly, that there are none."""
@@ -227,7 +269,9 @@ _CATALOG_SQL = (
     # DuckDB's temp schema, stay out of it).
     "CREATE OR REPLACE TEMP VIEW pg_namespace AS SELECT * FROM pg_catalog.pg_namespace UNION ALL BY NAME "
     "SELECT oid, schema_name AS nspname, 0 AS nspowner FROM duckdb_schemas() WHERE database_name = 'system' "
-    "AND schema_name IN ('pg_catalog', 'information_schema')",
+    "AND schema_name IN ('pg_catalog', 'information_schema') UNION ALL BY NAME "
+    # and each attached file's main schema, under its alias (_ATTACHED_SCHEMAS)
+    f"SELECT oid, nspname, 0 AS nspowner FROM {_ATTACHED_SCHEMAS}",
     # Return and argument types as PostgreSQL's oids (DuckDB's pg_proc has DuckDB's type names, which JDBC's
     # getFunctions / getFunctionColumns join to pg_type and parse as numbers; ANY is PostgreSQL's "any", 2276);
     # no argument names: PostgreSQL's are a text[], which JDBC's getFunctionColumns decodes by pg_type's array
@@ -262,7 +306,7 @@ _CATALOG_SQL = (
     "CASE WHEN relkind = 'i' THEN coalesce((SELECT CASE WHEN i.database_name = 'temp' THEN 't' ELSE 'p' END FROM "
     "duckdb_indexes() i WHERE i.index_oid = c.oid), relpersistence) ELSE relpersistence END AS relpersistence), "
     "false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
-    "FROM pg_catalog.pg_class c UNION ALL BY NAME "
+    f"FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_UNLISTED_SCHEMAS} UNION ALL BY NAME "
     "SELECT table_oid * 1000000 + constraint_index AS oid, constraint_name AS relname, schema_oid AS relnamespace, "
     "0 AS reltype, 0 AS reloftype, 0 AS relowner, (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'art') AS relam, "
     "0 AS relfilenode, 0 AS reltablespace, 0 AS relpages, 0::FLOAT AS reltuples, 0 AS relallvisible, "
@@ -272,7 +316,8 @@ _CATALOG_SQL = (
     "false AS relhasrules, false AS relhastriggers, false AS relhassubclass, false AS relrowsecurity, "
     "true AS relispopulated, 'd' AS relreplident, false AS relispartition, 0 AS relrewrite, "
     "NULL::VARCHAR[] AS reloptions, false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
-    "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+    "FROM duckdb_constraints() WHERE constraint_type IN ('PRIMARY KEY', 'UNIQUE') "
+    f"AND schema_oid NOT IN {_UNLISTED_SCHEMAS}",
     # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
@@ -287,10 +332,13 @@ _CATALOG_SQL = (
     "AND (s.database_name = current_database() OR s.database_name = 'system' AND s.schema_name = 'pg_catalog' "
     # the session's views stand in for pg_catalog's (psql's \\dx joins 'pg_catalog.pg_extension'::regclass)
     "OR s.database_name = 'temp' AND s.schema_name = 'main' AND c.relname IN ("
-    + ", ".join(f"'{v}'" for v in SESSION_VIEWS) + ")) "
+    + ", ".join(f"'{v}'" for v in SESSION_VIEWS) + ") "
+    # an attached file's table by the schema it is listed in, its alias (Metabase's comment lookup: 'lake.tx')
+    f"OR len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 AND s.oid IN (SELECT oid FROM {_ATTACHED_SCHEMAS})) "
     "AND CASE WHEN len(string_split(pg_rel_arg::VARCHAR, '.')) > 1 "
     "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
-    "THEN 'pg_catalog' ELSE lower(s.schema_name) END "
+    "THEN 'pg_catalog' WHEN s.database_name IN (current_database(), 'system') THEN lower(s.schema_name) "
+    "ELSE lower(s.database_name) END "
     "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
     "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1), "
     # a missing relation is PostgreSQL's error (psql's \\sv printed "(not available)" for the NULL); a catalogue
@@ -478,7 +526,8 @@ _CATALOG_SQL = (
     # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
     "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
     "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
-    "current_database()",
+    "current_database() UNION ALL SELECT t.table_oid, a.nspname, t.table_name, t.estimated_size FROM duckdb_tables() "
+    f"t JOIN {_ATTACHED_SCHEMAS} a ON a.oid = t.schema_oid",
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
@@ -506,14 +555,15 @@ _CATALOG_SQL = (
     # information_schema.columns (pgsql's rewrites; Metabase's field sync reads udt_schema and udt_name as a
     # column's database type): DuckDB's own, with PostgreSQL's type names (data_type as format_type writes it,
     # udt_name as pg_type names it: int4, float8, numeric, varchar, timestamp, bool, json for lists and structs:
-    # the types values are sent as); DuckDB has no identity columns. The session's own views are no user's.
+    # the types values are sent as); DuckDB has no identity columns. Its rows are _information_schema_sql's.
     # (The type's oid once, in a subquery: each use of the macro is bound again as the view is created.)
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_columns AS SELECT * EXCLUDE (pg_type_oid) REPLACE ("
     "format_type(pg_type_oid, -1) AS data_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, "
     "CASE pg_type_oid " + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
-    + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM "
-    "information_schema.columns WHERE NOT (table_catalog = 'temp' AND table_name IN ("
-    + ", ".join(f"'{v}'" for v in (*SESSION_VIEWS, "pg_information_schema_columns")) + ")))",
+    + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM ("
+    + _information_schema_sql("columns") + "))",
+    # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
     *(_empty_view(name, columns) for name, columns in _EMPTY_CATALOGS.items()),
     # DuckDB's one tablespace (psql's \\db), its privileges and options typed as the lists psql reads; its files
     # are the database's (Location empty, as PostgreSQL's default tablespace says), its size unknown, never guessed.

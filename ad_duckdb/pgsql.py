@@ -117,6 +117,8 @@ _SCHEMA_NAMES: dict[tuple[str, str, bool], str | None] = {
     # DuckDB's own has DuckDB's type names and no udt_name (Metabase's field sync reads it): a session view, under
     # another name, since a temporary view "columns" would hide a user's table of that name
     ("information_schema", "columns", False): "pg_information_schema_columns",
+    # an attached file's tables under their alias, as the catalogue lists them (pgcatalog._ATTACHED_SCHEMAS)
+    ("information_schema", "tables", False): "pg_information_schema_tables",
 }
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one

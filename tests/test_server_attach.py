@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import psycopg
@@ -194,3 +195,200 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
     finally:
         holder.kill()
         holder.communicate()
+
+
+# ---------------------------------------------------------------- the attached files in the catalogue
+
+def _catalogued(tmp_path: Path, warehouse: str) -> tuple[Path, Path, Path]:
+    """DB (the warehouse, with a schema clash of its own), lake (tables of each type, a view, a key, comments, and a
+    schema s) and a file to attach as clash, DB's schema's name."""
+    db = tmp_path / "models.duckdb"
+    shutil.copy(warehouse, db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE SCHEMA clash; CREATE TABLE clash.own (b INTEGER)")
+    finally:
+        con.close()
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    con = duckdb.connect(str(lake))
+    try:
+        con.execute("""
+            CREATE TABLE typed (id INTEGER PRIMARY KEY, amount DECIMAL(12,2) NOT NULL, tags INTEGER[], note VARCHAR,
+              seen TIMESTAMP, born DATE, flag BOOLEAN, big BIGINT, score DOUBLE);
+            COMMENT ON TABLE typed IS 'typed rows';
+            COMMENT ON COLUMN typed.note IS 'a note';
+            INSERT INTO typed VALUES (1, 1.25, [1, 2], 'n', TIMESTAMP '2024-01-02 03:04:05', DATE '1990-01-01', true,
+              3, 0.5);
+            CREATE VIEW big_tx AS SELECT * FROM tx WHERE amount > 100;
+            CREATE SCHEMA s;
+            CREATE TABLE s.hidden (x INTEGER);
+        """)
+    finally:
+        con.close()
+    clash = tmp_path / "clash.duckdb"
+    con = duckdb.connect(str(clash))
+    try:
+        con.execute("CREATE TABLE theirs (c INTEGER)")
+    finally:
+        con.close()
+    return db, lake, clash
+
+
+def _listing(s: test_server.Server, db: str) -> dict[str, Any]:
+    """What the clients' schema browsers read of DB's own schemas (main, clash): SQLAlchemy's inspector, psql's \\dt
+    and \\d, Metabase's table list and field sync, information_schema.columns."""
+    from sqlalchemy import create_engine, inspect
+    from test_server_jdbc import METABASE_FIELDS, METABASE_TABLES, _run
+
+    engine = create_engine(s.url(db=db).replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        insp = inspect(engine)
+        out: dict[str, Any] = {
+            "schemas": [n for n in insp.get_schema_names() if n != "lake"],
+            "tables": insp.get_table_names(), "clash": insp.get_table_names(schema="clash"),
+            "columns": [(c["name"], str(c["type"])) for c in insp.get_columns("transactions")]}
+    finally:
+        engine.dispose()
+    out["metabase"] = _run(s, METABASE_TABLES, "^pg_", "information_schema", "main", "clash")
+    out["fields"] = _run(s, METABASE_FIELDS, "ALWAYS", "main", "main")
+    with psycopg.connect(s.url(db=db), autocommit=True) as conn:
+        out["information_schema_tables"] = conn.execute(
+            "SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables "
+            "WHERE table_schema IN ('main', 'clash') ORDER BY ALL").fetchall()
+        out["information_schema"] = conn.execute(
+            "SELECT table_catalog, table_schema, table_name, column_name, udt_name FROM information_schema.columns "
+            "WHERE table_schema IN ('main', 'clash') ORDER BY ALL").fetchall()
+    out["dt"] = _psql(s, db, "\\dt")
+    out["d"] = _psql(s, db, "\\d transactions")
+    out["dt_all"] = "\n".join(line for line in _psql(s, db, "\\dt *.*").splitlines()
+                              if not line.startswith(" lake ") and "rows)" not in line)
+    return out
+
+
+def _psql(s: test_server.Server, db: str, command: str) -> str:
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    r = subprocess.run([psql, s.url(db=db), "-X", "-c", command], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "ERROR" not in r.stderr, (command, r.stderr)
+    return r.stdout
+
+
+# PgJDBC's getTables(null, "lake", "%", {"TABLE", "VIEW"}) (DBeaver's and Tableau's table list), as its
+# PgDatabaseMetaData writes it (schema and name patterns as literals; the types' clauses ORed)
+GET_TABLES = (
+    "SELECT NULL AS TABLE_CAT, n.nspname AS TABLE_SCHEM, c.relname AS TABLE_NAME,  CASE n.nspname ~ '^pg_' OR "
+    "n.nspname = 'information_schema'  WHEN true THEN CASE  WHEN n.nspname = 'pg_catalog' OR n.nspname = "
+    "'information_schema' THEN CASE c.relkind   WHEN 'r' THEN 'SYSTEM TABLE'   WHEN 'v' THEN 'SYSTEM VIEW'   WHEN "
+    "'i' THEN 'SYSTEM INDEX'   ELSE NULL   END  WHEN n.nspname = 'pg_toast' THEN CASE c.relkind   WHEN 'r' THEN "
+    "'SYSTEM TOAST TABLE'   WHEN 'i' THEN 'SYSTEM TOAST INDEX'   ELSE NULL   END  ELSE CASE c.relkind   WHEN 'r' "
+    "THEN 'TEMPORARY TABLE'   WHEN 'p' THEN 'TEMPORARY TABLE'   WHEN 'i' THEN 'TEMPORARY INDEX'   WHEN 'S' THEN "
+    "'TEMPORARY SEQUENCE'   WHEN 'v' THEN 'TEMPORARY VIEW'   ELSE NULL   END  END  WHEN false THEN CASE c.relkind  "
+    "WHEN 'r' THEN 'TABLE'  WHEN 'p' THEN 'PARTITIONED TABLE'  WHEN 'i' THEN 'INDEX'  WHEN 'P' then 'PARTITIONED "
+    "INDEX'  WHEN 'S' THEN 'SEQUENCE'  WHEN 'v' THEN 'VIEW'  WHEN 'c' THEN 'TYPE'  WHEN 'f' THEN 'FOREIGN TABLE'  "
+    "WHEN 'm' THEN 'MATERIALIZED VIEW'  ELSE NULL  END  ELSE NULL  END  AS TABLE_TYPE, d.description AS REMARKS,  "
+    "'' as TYPE_CAT, '' as TYPE_SCHEM, '' as TYPE_NAME, '' AS SELF_REFERENCING_COL_NAME, '' AS REF_GENERATION  "
+    "FROM pg_catalog.pg_namespace n, pg_catalog.pg_class c  LEFT JOIN pg_catalog.pg_description d ON (c.oid = "
+    "d.objoid AND d.objsubid = 0)  LEFT JOIN pg_catalog.pg_class dc ON (d.classoid=dc.oid AND dc.relname="
+    "'pg_class')  LEFT JOIN pg_catalog.pg_namespace dn ON (dn.oid=dc.relnamespace AND dn.nspname='pg_catalog')  "
+    "WHERE c.relnamespace = n.oid  AND n.nspname LIKE 'lake' AND c.relname LIKE '%' AND (false  OR ( c.relkind = "
+    "'r' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' )  OR ( c.relkind = 'v' AND n.nspname <> "
+    "'pg_catalog' AND n.nspname <> 'information_schema' ) )  ORDER BY TABLE_TYPE,TABLE_SCHEM,TABLE_NAME "
+)
+
+
+def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(warehouse: str,
+                                                                                tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect, types
+    from test_server_jdbc import GET_PRIMARY_KEYS, GET_SCHEMAS, METABASE_FIELDS, METABASE_GET_COLUMNS, METABASE_TABLES, _run
+
+    db, lake, clash = _catalogued(tmp_path, warehouse)
+    with serve(str(db)) as s:
+        before = _listing(s, "models")
+    with serve(str(db), "--attach", str(lake), "--attach", str(clash)) as s:
+        # DB's own schemas, tables and columns: listed exactly as without --attach (the attached main schema's
+        # columns no longer join DB's main in information_schema.columns and Metabase's field sync)
+        assert _listing(s, "models") == before
+        engine = create_engine(s.url(db="models").replace("postgresql://", "postgresql+psycopg://"))
+        try:
+            insp = inspect(engine)
+            schemas = insp.get_schema_names()
+            # lake's main schema as lake; lake.s and clash (DB's own schema's name) cannot be named in two parts
+            assert "lake" in schemas and "s" not in schemas and schemas.count("clash") == 1, schemas
+            assert sorted(insp.get_table_names(schema="lake")) == ["tx", "typed"]  # in no order, as PostgreSQL
+            assert insp.get_view_names(schema="lake") == ["big_tx"]
+            assert insp.get_table_names(schema="clash") == ["own"]
+            assert "tx" not in insp.get_table_names()  # not on the search path: DB's main only
+            cols = {c["name"]: c for c in insp.get_columns("typed", schema="lake")}
+            want = {"id": types.INTEGER, "amount": types.NUMERIC, "tags": types.ARRAY, "note": types.VARCHAR,
+                    "seen": types.TIMESTAMP, "born": types.DATE, "flag": types.BOOLEAN, "big": types.BIGINT,
+                    "score": types.DOUBLE_PRECISION}
+            assert list(cols) == list(want)
+            for name, t in want.items():
+                assert isinstance(cols[name]["type"], t), (name, cols[name]["type"])
+            assert (cols["amount"]["type"].precision, cols["amount"]["type"].scale) == (12, 2)
+            assert [c for c in cols if not cols[c]["nullable"]] == ["id", "amount"]
+            assert cols["note"]["comment"] == "a note"
+            assert insp.get_table_comment("typed", schema="lake")["text"] == "typed rows"
+            assert insp.get_pk_constraint("typed", schema="lake")["constrained_columns"] == ["id"]
+            assert [c["name"] for c in insp.get_columns("big_tx", schema="lake")] == [
+                c["name"] for c in insp.get_columns("tx", schema="lake")]
+            # the names read back work in SQL, as the table picker sends them
+            with engine.connect() as c:
+                for schema in ("lake",):
+                    for table in insp.get_table_names(schema=schema) + insp.get_view_names(schema=schema):
+                        n = c.exec_driver_sql(f'SELECT count(*) FROM "{schema}"."{table}"').scalar()
+                        assert n == c.exec_driver_sql(f"SELECT count(*) FROM lake.main.{table}").scalar()
+        finally:
+            engine.dispose()
+        # PgJDBC (DBeaver, Metabase): schemas, columns with their types, keys; Metabase's table list and field sync
+        assert ("lake", "models") in _run(s, GET_SCHEMAS)
+        assert [r[1:5] for r in _run(s, GET_TABLES)] == [("lake", "tx", "TABLE", None),
+                                                        ("lake", "typed", "TABLE", "typed rows"),
+                                                        ("lake", "big_tx", "VIEW", None)]
+        got = [(r[1], r[2], r[3], r[4], r[6]) for r in _run(s, METABASE_GET_COLUMNS, "lake", "typed")]
+        assert got == [("lake", "typed", "id", 23, -1), ("lake", "typed", "amount", 1700, (12 << 16 | 2) + 4),
+                       ("lake", "typed", "tags", 1007, -1), ("lake", "typed", "note", 1043, -1),
+                       ("lake", "typed", "seen", 1114, -1), ("lake", "typed", "born", 1082, -1),
+                       ("lake", "typed", "flag", 16, -1), ("lake", "typed", "big", 20, -1),
+                       ("lake", "typed", "score", 701, -1)]
+        assert [r[3] for r in _run(s, GET_PRIMARY_KEYS, "lake", "typed")] == ["id"]
+        tables = _run(s, METABASE_TABLES, "^pg_", "information_schema", "lake", "lake")
+        assert [(r[0], r[1], r[2], r[3], r[4]) for r in tables] == [
+            ("lake", "tx", "TABLE", None, 2000), ("lake", "typed", "TABLE", "typed rows", 1),
+            ("lake", "big_tx", "VIEW", None, None)]
+        fields = {(r[4], r[0]): r for r in _run(s, METABASE_FIELDS, "ALWAYS", "lake", "lake")}
+        assert {name: r[1] for (t, name), r in fields.items() if t == "typed"} == {
+            "id": "int4", "amount": "numeric", "tags": "_int4", "note": "varchar", "seen": "timestamp",
+            "born": "date", "flag": "bool", "big": "int8", "score": "float8"}
+        assert fields[("typed", "note")][6] == "a note"  # its comment, through 'lake.typed'::regclass
+        assert {t for t, _ in fields} == {"tx", "typed", "big_tx"}
+        with psycopg.connect(s.url(db="models"), autocommit=True) as conn:
+            rows = conn.execute("SELECT DISTINCT table_catalog, table_schema, table_name FROM "
+                                "information_schema.columns WHERE table_schema NOT IN ('information_schema', "
+                                "'pg_catalog') AND table_catalog <> 'temp' ORDER BY ALL").fetchall()
+            assert rows == [("models", "clash", "own"), ("models", "lake", "big_tx"), ("models", "lake", "tx"),
+                            ("models", "lake", "typed"), ("models", "main", "ad_model_versions"),
+                            ("models", "main", "ad_models"), ("models", "main", "ad_thresholds"),
+                            ("models", "main", "transactions")], rows
+            tables = conn.execute("SELECT table_catalog, table_schema, table_name, table_type FROM "
+                                  "information_schema.tables WHERE table_schema NOT IN ('information_schema', "
+                                  "'pg_catalog') ORDER BY ALL").fetchall()
+            assert tables == [("models", "clash", "own", "BASE TABLE"), ("models", "lake", "big_tx", "VIEW"),
+                              ("models", "lake", "tx", "BASE TABLE"), ("models", "lake", "typed", "BASE TABLE"),
+                              ("models", "main", "ad_model_versions", "BASE TABLE"),
+                              ("models", "main", "ad_models", "BASE TABLE"),
+                              ("models", "main", "ad_thresholds", "BASE TABLE"),
+                              ("models", "main", "transactions", "BASE TABLE")], tables
+            assert conn.execute("SELECT 'lake.typed'::regclass = (SELECT table_oid FROM duckdb_tables() WHERE "
+                                "database_name = 'lake' AND table_name = 'typed')").fetchone() == (True,)
+        # psql: \dn, \dt lake.*, \d lake.typed
+        assert "lake" in _psql(s, "models", "\\dn")
+        dt = _psql(s, "models", "\\dt lake.*")
+        assert " lake   | tx    | table" in dt and " lake   | typed | table" in dt and "(2 rows)" in dt, dt
+        d = _psql(s, "models", "\\d lake.typed")
+        assert 'Table "lake.typed"' in d, d
+        described = {c[0]: c[1] for c in ([x.strip() for x in line.split("|")] for line in d.splitlines())
+                     if len(c) > 3 and c[0] and c[0] != "Column"}
+        assert described == {"id": "integer", "amount": "numeric(12,2)", "tags": "integer[]",
+                             "note": "character varying", "seen": "timestamp without time zone", "born": "date",
+                             "flag": "boolean", "big": "bigint", "score": "double precision"}, d
