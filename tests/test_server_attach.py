@@ -194,3 +194,64 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
     finally:
         holder.kill()
         holder.communicate()
+
+
+def test_an_alias_that_is_a_schema_of_db_stops_the_start(warehouse: str, tmp_path: Path) -> None:
+    """DuckDB refuses every two-part name through it (lake.tx: DB's schema, or the file?) as ambiguous; the alias
+    pg_catalog broke the server's own catalog views. Refused at start, exit 2, as the other commands refuse it."""
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    db = tmp_path / "models.duckdb"
+    shutil.copy(warehouse, db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE SCHEMA lake")
+    finally:
+        con.close()
+    for args, alias, schema in ((["--attach", str(lake)], "lake", "lake"),
+                                (["--snapshot", "--attach", f"{lake}=LAKE"], "LAKE", "lake"),
+                                (["--attach", f"{lake}=pg_catalog"], "pg_catalog", "pg_catalog")):
+        r = _serve_fails(str(db), *args)
+        assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+        assert f"the alias {alias!r} is also the name of a schema of" in r.stderr, r.stderr
+        assert f"{schema!r}" in r.stderr and f"--attach {lake}=OTHER_ALIAS" in r.stderr, r.stderr
+
+
+def test_snapshot_waiting_for_an_attached_file_copies_db_once(warehouse: str, tmp_path: Path) -> None:
+    """`serve --snapshot --wait` on an attached file another process writes: DB was copied again at each retry (a
+    folder made and removed in the temporary folder twice a second); now once, when the file is free."""
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    def copies() -> set[str]:
+        return {p.name for p in scratch.glob("ad_duckdb_serve_*")}
+
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "serve", warehouse,
+                                 "--port", "0", "--snapshot", "--attach", str(lake)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+        try:
+            # long past the start-up, with a retry every half second: each copy's folder (a new name each time)
+            # lives while its copy is made and served, so a look every few milliseconds sees it
+            seen: set[str] = set()
+            started = time.monotonic()
+            while time.monotonic() - started < 8:
+                seen |= copies()
+                time.sleep(0.005)
+            assert proc.poll() is None, proc.communicate()
+            assert seen == set(), seen  # no copy while the file is held
+            holder.kill()  # the writer ends: the server starts
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith("serving") and "read-only snapshot" in line, (line, proc.stderr)
+            assert len(copies()) == 1, copies()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        assert copies() == set()  # the copy removed at the stop
+    finally:
+        holder.kill()
+        holder.communicate()
