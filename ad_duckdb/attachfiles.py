@@ -8,6 +8,7 @@ write into someone else's database, whatever it does to DB (``score --into``, ``
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from .sqltext import quote_ident, quote_literal, sql_name
 
 # Names DuckDB refuses for an attached database ("cannot be used because it is a reserved name")
 RESERVED = ("main", "system", "temp")
+# The schemas of DuckDB's system catalog, which every connection reads as NAME.TABLE (psql's and the server's own
+# catalog queries too): an alias of that name makes each of those ambiguous, as a schema of DB does (check_schemas)
+SYSTEM_SCHEMAS = ("information_schema", "pg_catalog")
 
 
 class AttachOptionError(BadInputError):
@@ -61,6 +65,11 @@ def check(files: list[Attached], db: str, db_name: str) -> None:
         if a.alias.lower() in RESERVED:
             raise AttachOptionError(f"--attach {a.path!r}: the alias {a.alias!r} is reserved in DuckDB "
                                     f"({', '.join(RESERVED)}); {fix}.")
+        if a.alias.lower() in SYSTEM_SCHEMAS:
+            raise AttachOptionError(
+                f"--attach {a.path!r}: the alias {a.alias!r} is also the name of a schema of DuckDB's system catalog "
+                f"({a.alias.lower()!r}), which DuckDB, psql and ad-duckdb's own catalog queries read as "
+                f"{a.alias.lower()}.TABLE, and DuckDB would refuse each as ambiguous; {_other_alias(a)}.")
         if a.alias.lower() == db_name.lower():
             raise AttachOptionError(f"--attach {a.path!r}: the alias {a.alias!r} is DB's own name ({db}); {fix}.")
         other = seen.get(a.alias.lower())
@@ -79,6 +88,43 @@ def check(files: list[Attached], db: str, db_name: str) -> None:
         if db != ":memory:" and Path(db).exists() and p.samefile(db):
             raise AttachOptionError(f"--attach {a.path!r} is DB itself, whose tables every command reads "
                                     "without --attach (TABLE or main.TABLE).")
+
+
+def check_schemas(con: duckdb.DuckDBPyConnection, files: Sequence[Attached]) -> None:
+    """Refuse an alias that is also the name of a schema of DB (``con``'s database), in any case: DuckDB then refuses
+    every two-part name through it (``lake.tx``: DB's schema lake, or the file?) as ambiguous, whether or not either
+    holds the table, and its message points at DB's schema only. Known only once DB is open, before any file is
+    attached."""
+    rows = con.execute("SELECT schema_name FROM duckdb_schemas() WHERE database_name = current_database()").fetchall()
+    schemas = {name.lower(): name for (name,) in rows}
+    db_name = con.execute("SELECT current_database()").fetchall()[0][0]
+    for a in files:
+        schema = schemas.get(a.alias.lower())
+        if schema is not None:
+            raise AttachOptionError(
+                f"--attach {a.path!r}: the alias {a.alias!r} is also the name of a schema of DB ({schema!r}: "
+                f"{sql_name(db_name)}.{sql_name(schema)}.TABLE), so DuckDB refuses {sql_name(a.alias)}.TABLE as "
+                f"ambiguous (that schema's table, or the file's?); {_other_alias(a)}.")
+
+
+def _other_alias(a: Attached) -> str:
+    return (f"attach the file under another name, --attach {a.path}=OTHER_ALIAS, and read its tables by their "
+            "three-part name, OTHER_ALIAS.main.TABLE")
+
+
+def probe(a: Attached) -> None:
+    """Attach ``a`` read-only on a connection of its own and let it go: raises as attach() does (a lock: another
+    process writes it), so a command can wait for the file before it opens DB.
+
+    Never while this process has ``a`` attached elsewhere: the file's locks are POSIX record locks, which a process
+    holds per file, not per handle, and closing this connection's handle would let go of that attachment's lock too
+    (a writer could then open the file while it is read).
+    """
+    con = duckdb.connect(":memory:")
+    try:
+        attach(con, a)
+    finally:
+        con.close()
 
 
 def statement(a: Attached) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import errno
-import functools
 import json
 import math
 import os
@@ -17,7 +16,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -209,28 +208,64 @@ class _Creation:
         self.keep = False  # a failure no longer removes it (the ``sql`` prompt, once it started)
 
 
-def _connect_waiting(db: str, read_only: bool, check_order: bool | None,
-                     creation: _Creation | None = None) -> duckdb.DuckDBPyConnection:
-    """``api.connect``, retried while another process holds the file, for up to ``--wait`` seconds."""
+def _connect_once(db: str, read_only: bool, check_order: bool | None,
+                  creation: _Creation | None = None) -> duckdb.DuckDBPyConnection:
+    """``api.connect``, telling ``creation`` whether this attempt created the file."""
+    missing = creation is not None and db != ":memory:" and not Path(db).exists()
+    try:
+        con = api.connect(db, read_only=read_only, check_order=check_order)
+    except DatabaseLockedError:
+        raise  # another process holds the file: it created it, if it was missing
+    except BaseException:
+        # Why: api.connect creates the file before it registers the functions; a failure there (a Ctrl-C or
+        # SIGTERM in that window) left the empty new file behind, as not ours. Missing before and there now:
+        # this attempt created it (a process that created it first would hold its lock: DatabaseLockedError).
+        if creation is not None and missing and Path(db).exists():
+            creation.ours = True
+        raise
+    if creation is not None:
+        creation.ours = missing
+    return con
+
+
+def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creation: _Creation | None,
+                       files: Sequence[attachfiles.Attached]) -> duckdb.DuckDBPyConnection:
+    """``api.connect``'s connection with ``files`` attached read-only, retried while another process holds DB or
+    one of the files, for up to ``--wait`` seconds.
+
+    Why each file attached and let go on a connection of its own before DB opens: DB opened first was held for the
+    whole wait for a file another process writes (for writing, with score --into or sql --write), blocking DB's
+    other users. Why DB let go again when a writer takes a file between that look and its attach: the same; not a
+    DB this run created, which nobody else uses yet, and which another process could take in the gap (_Creation).
+    """
+    con: duckdb.DuckDBPyConnection | None = None
+    attached = 0
 
     def attempt() -> duckdb.DuckDBPyConnection:
-        missing = creation is not None and db != ":memory:" and not Path(db).exists()
+        nonlocal con, attached
+        if con is None:
+            for file in files:
+                attachfiles.probe(file)  # only while no connection of ours has it attached (probe's docstring)
+            con, attached = _connect_once(db, read_only, check_order, creation), 0
+            if files:
+                attachfiles.check_schemas(con, files)
         try:
-            con = api.connect(db, read_only=read_only, check_order=check_order)
+            for file in files[attached:]:
+                attachfiles.attach(con, file)
+                attached += 1
         except DatabaseLockedError:
-            raise  # another process holds the file: it created it, if it was missing
-        except BaseException:
-            # Why: api.connect creates the file before it registers the functions; a failure there (a Ctrl-C or
-            # SIGTERM in that window) left the empty new file behind, as not ours. Missing before and there now:
-            # this attempt created it (a process that created it first would hold its lock: DatabaseLockedError).
-            if creation is not None and missing and Path(db).exists():
-                creation.ours = True
+            if creation is None or not creation.ours:
+                con.close()
+                con = None
             raise
-        if creation is not None:
-            creation.ours = missing
         return con
 
-    return _waiting_for_lock(attempt)
+    try:
+        return _waiting_for_lock(attempt)
+    except BaseException:
+        if con is not None:
+            con.close()
+        raise
 
 
 def _waiting_for_lock(attempt: Callable[[], T]) -> T:
@@ -341,15 +376,15 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
     files = _attachments(db, attach)
     try:
-        con = _connect_waiting(db, read_only, check_order, creation)
+        con = _connect_attaching(db, read_only, check_order, creation, files)
+    except attachfiles.AttachOptionError as e:
+        raise _failure(str(e), code=2) from e  # an alias that is a schema of DB: a wrong option, as in _attachments
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e), e) from e
     except OSError as e:
         raise _failure(_os_error_message(e), code=EXIT_NO_DATABASE) from e
     interrupts.track(con)
     try:
-        for file in files:
-            _waiting_for_lock(functools.partial(attachfiles.attach, con, file))
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:

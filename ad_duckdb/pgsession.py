@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from .attachfiles import Attached
+from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
@@ -694,7 +694,8 @@ class Backend:
     def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None,
                  attach: Sequence[Attached] = ()) -> None:
         """``attach``: other DuckDB files served beside ``path``, attached read-only (``serve --attach``), checked by
-        the caller (attachfiles.check); a lock or a file that is no DuckDB database raises attachfiles' errors."""
+        the caller (attachfiles.check); an alias that is a schema of the database, a lock, or a file that is no DuckDB
+        database raises attachfiles' errors."""
         self.path = path
         self.attached = tuple(attach)
         self.snapshot_dir = snapshot_dir
@@ -703,6 +704,7 @@ class Backend:
         self.read_write = read_write
         self.con = duckdb.connect(path, read_only=not read_write)
         try:
+            check_schemas(self.con, self.attached)
             # Why here, before the settings below: once external access is off DuckDB refuses ATTACH
             for a in self.attached:
                 attach_file(self.con, a)

@@ -211,32 +211,43 @@ class PGServer(socketserver.ThreadingTCPServer):
         """
         cfg = self.config
         deadline = time.monotonic() + (wait or 0)
-        while True:
-            try:
-                # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start and
-                # per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
-                if cfg.snapshot:
-                    path, folder = take_snapshot(cfg.database)
-                    try:
-                        return Backend(path, read_write=False, snapshot_dir=folder, attach=cfg.attach)
-                    except BaseException:
-                        shutil.rmtree(folder, ignore_errors=True)  # a copy nobody serves: not left in the temp folder
+        # Why kept across retries: a copy taken again at each retry copied DB twice a second while an --attach file
+        # was held by a writer that took it between the look below and the Backend's attach
+        copy: tuple[str, str] | None = None
+        try:
+            while True:
+                try:
+                    if wait is not None:
+                        # Why the --attach files first, at start-up: while one is held by a writer, DB is neither
+                        # opened (for writing, with --read-write: other users blocked) nor copied. Not at a SIGHUP
+                        # reload, whose served backend holds them: closing the look's handle would let go of its lock
+                        for a in cfg.attach:
+                            attachfiles.probe(a)
+                    # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start
+                    # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
+                    if not cfg.snapshot:
+                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach)
+                    copy = copy or take_snapshot(cfg.database)
+                    backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach)
+                    copy = None  # the backend's now: it removes the copy when it closes
+                    return backend
+                except duckdb.IOException as e:
+                    if "lock" not in str(e).lower():
                         raise
-                return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach)
-            except duckdb.IOException as e:
-                if "lock" not in str(e).lower():
-                    raise
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise self._locked(e, wait) from e
-                time.sleep(min(0.5, left))
-            except DatabaseLockedError as e:  # an --attach file another process writes (attachfiles.attach)
-                left = deadline - time.monotonic()
-                if left <= 0:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise self._locked(e, wait) from e
+                    time.sleep(min(0.5, left))
+                except DatabaseLockedError as e:  # an --attach file another process writes (attachfiles.attach)
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise self._attach_failed(e, wait) from e
+                    time.sleep(min(0.5, left))
+                except AdDuckDBError as e:  # an --attach file that is no DuckDB database, an alias taken by a schema
                     raise self._attach_failed(e, wait) from e
-                time.sleep(min(0.5, left))
-            except AdDuckDBError as e:  # an --attach file that is no DuckDB database
-                raise self._attach_failed(e, wait) from e
+        finally:
+            if copy is not None:
+                shutil.rmtree(copy[1], ignore_errors=True)  # a copy nobody serves: not left in the temp folder
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""
@@ -269,7 +280,8 @@ class PGServer(socketserver.ThreadingTCPServer):
         how = ("" if not isinstance(e, DatabaseLockedError) or wait is None else
                f" (waited {wait:g}s with --wait)" if wait else
                " `ad-duckdb --wait SECONDS serve ...` waits for the file to be free.")
-        return _failure(f"{e}{how}", e)
+        # an alias that is a schema of DB: a wrong option, exit 2, as the other commands' (cli._open)
+        return _failure(f"{e}{how}", e, code=2 if isinstance(e, attachfiles.AttachOptionError) else None)
 
     def reload(self) -> str:
         """Snapshot mode: take a fresh copy and serve it to new clients. Otherwise: re-read the stored models."""

@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -238,6 +239,71 @@ def test_attach_of_a_file_another_process_writes_is_a_locked_file(tmp_path: Path
         holder.kill()
         holder.communicate()
     assert "9001" in top, top
+
+
+def test_attach_alias_that_is_a_schema_of_db_is_refused(tmp_path: Path, model_db: str) -> None:
+    """DuckDB refuses every two-part name through an alias that is also a schema of DB (lake.transactions: DB's
+    schema lake, or the file?) as ambiguous, pointing at DB's schema only; the alias pg_catalog broke the server's
+    catalog views. Refused at attach time, in one line, with the fix."""
+    lake = _lake(tmp_path / "lake.duckdb")
+    models = tmp_path / "models.duckdb"
+    models.write_bytes(Path(model_db).read_bytes())
+    with duckdb.connect(str(models)) as con:
+        con.execute("CREATE SCHEMA Lake; CREATE TABLE Lake.transactions AS SELECT * FROM main.transactions LIMIT 3")
+    before = _state(models)
+    for alias, schema in (("lake", "Lake"), ("LAKE", "Lake"), ("pg_catalog", "pg_catalog"),
+                          ("information_schema", "information_schema")):
+        spec = str(lake) if alias == "lake" else f"{lake}={alias}"
+        for args in (["score", str(models), "tx_ae", f"{alias}.main.transactions", "--top", "3"],
+                     ["score", str(models), "tx_ae", f"{alias}.main.transactions", "--into", "s"],
+                     ["sql", str(models), "SELECT 1", "--write"]):
+            code, out = _invoke(*args, "--attach", spec)
+            assert code == 2 and out.startswith("Error: ") and len(out.strip().splitlines()) == 1, (args, out)
+            assert f"the alias {alias!r} is also the name of a schema of" in out and f"{schema!r}" in out, out
+            assert f"--attach {lake}=OTHER_ALIAS" in out, out
+    assert _state(models) == before
+    # another alias reads the file's table, and DB's schema by its own name
+    top = run("score", str(models), "tx_ae", "lk.transactions", "--attach", f"{lake}=lk", "--top", "3")
+    assert "9001" in top, top
+    q = run("sql", str(models), "SELECT (SELECT count(*) FROM lake.transactions) AS db_rows, "
+            "(SELECT count(*) FROM lk.transactions) AS file_rows", "--attach", f"{lake}=lk", "--format", "csv")
+    assert q.splitlines() == ["db_rows,file_rows", "3,1502"], q
+
+
+def test_waiting_for_an_attached_file_does_not_hold_db(tmp_path: Path, model_db: str) -> None:
+    """`--wait` on an attached file another process writes: DB stays free meanwhile, though the command opens it for
+    writing (score --into); it held DB (opened first) for the whole wait, blocking every other user of DB."""
+    lake = _lake(tmp_path / "lake.duckdb")
+    models = tmp_path / "models.duckdb"
+    models.write_bytes(Path(model_db).read_bytes())
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        cmd = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "score", str(models),
+                                "tx_ae", "lake.main.transactions", "--attach", str(lake), "--into", "tx_scores"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            started = time.monotonic()
+            # long past the command's start-up (its imports, the open): DB opens for writing in this process
+            while time.monotonic() - started < 8:
+                assert cmd.poll() is None, cmd.communicate()
+                with duckdb.connect(str(models)) as con:
+                    con.execute("CREATE OR REPLACE TABLE other_user AS SELECT 1 AS x")
+                time.sleep(0.2)
+            holder.kill()  # the writer ends: the command goes on
+            out, err = cmd.communicate(timeout=120)
+        finally:
+            if cmd.returncode is None:
+                cmd.kill()
+                cmd.communicate()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert cmd.returncode == 0 and "wrote 1502 scored rows to tx_scores" in out, (out, err)
+    with duckdb.connect(str(models), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM tx_scores").fetchall() == [(1502,)]
+        assert con.execute("SELECT x FROM other_user").fetchall() == [(1,)]
 
 
 def test_cli_flow(db: str, tmp_path: Path) -> None:

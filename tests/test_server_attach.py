@@ -199,9 +199,9 @@ def test_a_bad_attach_stops_the_start_with_the_commands_exit_codes(warehouse: st
 
 # ---------------------------------------------------------------- the attached files in the catalogue
 
-def _catalogued(tmp_path: Path, warehouse: str) -> tuple[Path, Path, Path]:
-    """DB (the warehouse, with a schema clash of its own), lake (tables of each type, a view, a key, comments, and a
-    schema s) and a file to attach as clash, DB's schema's name."""
+def _catalogued(tmp_path: Path, warehouse: str) -> tuple[Path, Path]:
+    """DB (the warehouse, with a schema clash of its own) and lake (tables of each type, a view, a key, comments, and
+    a schema s)."""
     db = tmp_path / "models.duckdb"
     shutil.copy(warehouse, db)
     con = duckdb.connect(str(db))
@@ -225,13 +225,7 @@ def _catalogued(tmp_path: Path, warehouse: str) -> tuple[Path, Path, Path]:
         """)
     finally:
         con.close()
-    clash = tmp_path / "clash.duckdb"
-    con = duckdb.connect(str(clash))
-    try:
-        con.execute("CREATE TABLE theirs (c INTEGER)")
-    finally:
-        con.close()
-    return db, lake, clash
+    return db, lake
 
 
 def _listing(s: test_server.Server, db: str) -> dict[str, Any]:
@@ -301,10 +295,10 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
     from sqlalchemy import create_engine, inspect, types
     from test_server_jdbc import GET_PRIMARY_KEYS, GET_SCHEMAS, METABASE_FIELDS, METABASE_GET_COLUMNS, METABASE_TABLES, _run
 
-    db, lake, clash = _catalogued(tmp_path, warehouse)
+    db, lake = _catalogued(tmp_path, warehouse)
     with serve(str(db)) as s:
         before = _listing(s, "models")
-    with serve(str(db), "--attach", str(lake), "--attach", str(clash)) as s:
+    with serve(str(db), "--attach", str(lake)) as s:
         # DB's own schemas, tables and columns: listed exactly as without --attach (the attached main schema's
         # columns no longer join DB's main in information_schema.columns and Metabase's field sync)
         assert _listing(s, "models") == before
@@ -312,7 +306,7 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
         try:
             insp = inspect(engine)
             schemas = insp.get_schema_names()
-            # lake's main schema as lake; lake.s and clash (DB's own schema's name) cannot be named in two parts
+            # lake's main schema as lake; lake.s cannot be named in two parts (s.t would be DB's schema s)
             assert "lake" in schemas and "s" not in schemas and schemas.count("clash") == 1, schemas
             assert sorted(insp.get_table_names(schema="lake")) == ["tx", "typed"]  # in no order, as PostgreSQL
             assert insp.get_view_names(schema="lake") == ["big_tx"]
@@ -392,3 +386,64 @@ def test_attached_tables_are_listed_under_the_alias_and_their_names_work_in_sql(
         assert described == {"id": "integer", "amount": "numeric(12,2)", "tags": "integer[]",
                              "note": "character varying", "seen": "timestamp without time zone", "born": "date",
                              "flag": "boolean", "big": "bigint", "score": "double precision"}, d
+
+
+def test_an_alias_that_is_a_schema_of_db_stops_the_start(warehouse: str, tmp_path: Path) -> None:
+    """DuckDB refuses every two-part name through it (lake.tx: DB's schema, or the file?) as ambiguous; the alias
+    pg_catalog broke the server's own catalog views. Refused at start, exit 2, as the other commands refuse it."""
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    db = tmp_path / "models.duckdb"
+    shutil.copy(warehouse, db)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE SCHEMA lake")
+    finally:
+        con.close()
+    for args, alias, schema in ((["--attach", str(lake)], "lake", "lake"),
+                                (["--snapshot", "--attach", f"{lake}=LAKE"], "LAKE", "lake"),
+                                (["--attach", f"{lake}=pg_catalog"], "pg_catalog", "pg_catalog")):
+        r = _serve_fails(str(db), *args)
+        assert r.returncode == 2 and r.stdout == "" and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+        assert f"the alias {alias!r} is also the name of a schema of" in r.stderr, r.stderr
+        assert f"{schema!r}" in r.stderr and f"--attach {lake}=OTHER_ALIAS" in r.stderr, r.stderr
+
+
+def test_snapshot_waiting_for_an_attached_file_copies_db_once(warehouse: str, tmp_path: Path) -> None:
+    """`serve --snapshot --wait` on an attached file another process writes: DB was copied again at each retry (a
+    folder made and removed in the temporary folder twice a second); now once, when the file is free."""
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    def copies() -> set[str]:
+        return {p.name for p in scratch.glob("ad_duckdb_serve_*")}
+
+    hold = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(lake)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "serve", warehouse,
+                                 "--port", "0", "--snapshot", "--attach", str(lake)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+        try:
+            # long past the start-up, with a retry every half second: each copy's folder (a new name each time)
+            # lives while its copy is made and served, so a look every few milliseconds sees it
+            seen: set[str] = set()
+            started = time.monotonic()
+            while time.monotonic() - started < 8:
+                seen |= copies()
+                time.sleep(0.005)
+            assert proc.poll() is None, proc.communicate()
+            assert seen == set(), seen  # no copy while the file is held
+            holder.kill()  # the writer ends: the server starts
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith("serving") and "read-only snapshot" in line, (line, proc.stderr)
+            assert len(copies()) == 1, copies()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+        assert copies() == set()  # the copy removed at the stop
+    finally:
+        holder.kill()
+        holder.communicate()
