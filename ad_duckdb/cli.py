@@ -292,7 +292,8 @@ def _names_missing_relation(e: BaseException) -> bool:
     link: BaseException | None = e
     while link is not None and link not in chain:  # a chain may loop back on itself
         chain.append(link)
-        link = link.__cause__ or link.__context__
+        # a context raised `from None` is no cause: the error replaced it (a file path not read, no table missing)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
     return any(isinstance(x, duckdb.CatalogException) for x in chain)
 
 

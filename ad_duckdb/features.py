@@ -22,6 +22,7 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import duckdb
@@ -143,6 +144,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
 
         who = f"Model {model!r}: c" if model else "C"
         name = source.strip()
+        not_read = _path_not_read(name) if isinstance(e, duckdb.CatalogException) else None
+        if not_read:  # from None: no table is missing, so nothing about the database (its path) is to blame
+            raise SourceNotFoundError(f"{who}annot read the source {name!r}: {not_read}.") from None
         shell = from_command_line()  # a shell user has no Python variable to offer as a source
         if isinstance(e, duckdb.CatalogException) and caller is not None and caller is not cur:
             only_caller = _only_caller_sees(caller, cur, source)
@@ -184,6 +188,29 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _path_not_read(name: str) -> str | None:
+    """Why DuckDB did not read ``name``, a file path (a '/' or '\\' in it, which no plain table name has) that does
+    not exist, as a file; None for any other name, and for a glob or a file that exists, which DuckDB's own errors
+    cover.
+
+    Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
+    a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
+    "pg_database"?", a catalog table offered for a file."""
+    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')) \
+            or re.search(r"[*?\[]", name):
+        return None
+    path = Path(name)
+    if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
+        return None
+    try:
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=1, cutoff=0.75)
+    except OSError:  # no such folder, or one we may not list: no name to offer
+        near = []
+    maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
+    return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
+            f"{Path.cwd()}).{maybe} Check the path")
 
 
 # The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes

@@ -815,6 +815,20 @@ def test_a_new_database_is_blamed_only_for_a_missing_table_not_a_file_or_column(
         assert not Path(new).exists()
 
 
+def test_a_file_path_duckdb_does_not_read_by_its_ending_is_named_as_a_file_not_a_missing_table(tmp_path: Path) -> None:
+    # Before: "Catalog Error: Table with name data/tx.parqet does not exist! Did you mean "pg_database"? LINE 1:
+    # DESCRIBE SELECT * FROM ...": a misspelt file name read as a table, with a catalog table offered for it
+    data = tmp_path / "data"
+    data.mkdir()
+    duckdb.sql(f"COPY (SELECT range AS count, range * 2.0 AS amount FROM range(30)) TO '{data / 'tx.parquet'}'")
+    db = str(tmp_path / "m.duckdb")
+    res = CliRunner().invoke(cli, ["train", db, "m", f"{data}/tx.parqet", "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 6 and f"no file '{data}/tx.parqet' exists" in res.output, res.output
+    assert f"Did you mean '{data}/tx.parquet'?" in res.output, res.output
+    assert "pg_" not in res.output and "LINE 1" not in res.output, res.output
+    assert "did not exist before this run" not in res.output and not Path(db).exists(), res.output  # no table missing
+
+
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:
     out = run("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", "transactions", "--label", "label")
     assert "note: " in out and "was trained on" in out
