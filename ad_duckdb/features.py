@@ -182,7 +182,7 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. {fix}") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
-            f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
+            f"{who}annot read the source {source!r}: {_first_part(str(e))}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
@@ -852,9 +852,10 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
+    said = _first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-        f"Cannot read {what or f'features {list(names)}'} from {source!r} (where={where!r}): "
-                        + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
+        f"Cannot read {what or f'features {list(names)}'} from {source!r}{f' (where={where!r})' if where else ''}: "
+                        + (f"{fix}. ({said}.)" if fix else f"{said}.")) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:

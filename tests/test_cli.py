@@ -829,6 +829,17 @@ def test_a_file_path_duckdb_does_not_read_by_its_ending_is_named_as_a_file_not_a
     assert "did not exist before this run" not in res.output and not Path(db).exists(), res.output  # no table missing
 
 
+def test_a_source_duckdb_cannot_read_is_named_without_duckdbs_excerpt_of_our_query(tmp_path: Path) -> None:
+    # Before: "... No files found that match the pattern "nope/*.parquet" LINE 1: DESCRIBE SELECT * FROM
+    # read_parquet('nope/*.parquet') ^^^^^^^^": DuckDB's excerpt quotes the query we wrapped the source in
+    db = str(tmp_path / "m.duckdb")
+    for src in (f"read_parquet('{tmp_path}/nope/*.parquet')", "SELECT CAST('x' AS INTEGER) AS count"):
+        res = CliRunner().invoke(cli, ["train", db, "m", src, "--quiet"], catch_exceptions=False)
+        assert res.exit_code != 0 and "annot read " in res.output, res.output
+        assert "LINE 1" not in res.output and "DESCRIBE SELECT" not in res.output and "^^^" not in res.output, \
+            res.output
+
+
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:
     out = run("threshold", model_db, "tx_ae", "f1", "--method", "max_f1", "--source", "transactions", "--label", "label")
     assert "note: " in out and "was trained on" in out
