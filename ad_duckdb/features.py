@@ -443,7 +443,14 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{did_you_mean(f, [n for n, _ in columns])}")
+            parts = [p.strip() for p in f.split(",")]
+            listed = ""
+            if len(parts) > 1 and all(p.lower() in by_lower for p in parts):
+                # the command line's -f count,amount habit: in Python one entry is one column's name
+                meant = [q for g in features for q in (parts if g == f else [g])]
+                listed = f" features= takes one name per entry: features={meant!r}."
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}."
+                                      f"{listed or did_you_mean(f, [n for n, _ in columns])}")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None
