@@ -104,6 +104,11 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
             f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file "
             "(a new path creates one); a folder of Parquet or CSV files is a source, e.g. read_parquet('dir/*.parquet')."
         )
+    if "not a valid duckdb database file" in text and database.lower().endswith(".onnx"):
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is a model file (.onnx), not a DuckDB database. A command takes the database "
+            "first: ad-duckdb import DB PATH stores the model of PATH in DB."
+        )
     if "not a valid duckdb database file" in text:
         return DatabaseUnavailableError(
             f"Cannot open {database!r}: it is not a DuckDB database file (DuckDB cannot read it as one; it was left as "

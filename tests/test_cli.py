@@ -575,6 +575,15 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     assert str(a_file) in out
     out = fails_in_one_line("import", model_db, str(tmp_path))
     assert "is a folder, not a model file" in out and str(tmp_path) in out
+    # the two paths of import swapped, or a database given twice: it said "not a well-formed ONNX model (unsupported
+    # wire type 7)" of the database, and "not a DuckDB database file ... a Parquet or CSV file is a source" of the model
+    onnx = str(tmp_path / "tx_ae.onnx")
+    run("export", model_db, "tx_ae", onnx)
+    out = fails_in_one_line("import", model_db, model_db)
+    assert f"Model file {model_db!r} is a DuckDB database, not an .onnx file" in out and "import DB PATH" in out, out
+    out = fails_in_one_line("import", onnx, model_db)
+    assert f"Cannot open {onnx!r}: it is a model file (.onnx), not a DuckDB database" in out, out
+    assert "import DB PATH" in out, out
 
 
 def test_train_hint_is_valid_sql(tmp_path: Path) -> None:
