@@ -26,7 +26,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
+from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -354,7 +354,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
-        raise _failure(str(e), e) from e
+        raise _failure(str(e) + _swapped_hint(con, e), e) from e
     except BrokenPipeError:
         # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
         # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
@@ -365,6 +365,26 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
+    """" 'tx_ae' is a model and 'transactions' is not: ..." when a command's MODEL (train's NAME) and SOURCE came the
+    other way round, which no model found, or no source, says by itself; "" otherwise."""
+    ctx = click.get_current_context(silent=True)
+    params = ctx.params if ctx is not None else {}
+    model, source = params.get("model", params.get("name")), params.get("source")
+    if not isinstance(e, ModelNotFoundError | SourceNotFoundError) or not isinstance(model, str) \
+            or not isinstance(source, str) or ctx is None:
+        return ""
+    try:
+        known = store.known_models(con)
+    except duckdb.Error:  # no models table to read: nothing to tell
+        return ""
+    if source.split("@")[0] not in known or model.split("@")[0] in known:
+        return ""
+    what = "NAME" if "name" in params else "MODEL"
+    return (f" {source!r} is a model and {model!r} is not: the arguments go {ctx.info_name} DB {what} SOURCE, e.g. "
+            f"ad-duckdb {ctx.info_name} DB {source} {model}.")
 
 
 def _csv_cell(v: Any) -> Any:

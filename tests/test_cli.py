@@ -562,6 +562,19 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     assert "statement 1 of 2" in fails_in_one_line("sql", model_db, "SELECT nope; SELECT 1")
 
 
+def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -> None:
+    # Before: "No model 'transactions' in table ad_models; known models: 'tx_ae'" and, for train, "cannot read the
+    # source 'tx_ae': it does not exist as a table or view", neither saying that the two were swapped
+    for command in ("score", "explain", "train"):
+        extra = ["--where", "true"] if command == "explain" else ["--quiet"] if command == "train" else []
+        out = fails_in_one_line(command, model_db, "transactions", "tx_ae", *extra)
+        what = "NAME" if command == "train" else "MODEL"
+        assert (f"'tx_ae' is a model and 'transactions' is not: the arguments go {command} DB {what} SOURCE, "
+                f"e.g. ad-duckdb {command} DB tx_ae transactions") in out, out
+    # a source that is no model gets no such hint
+    assert "the arguments go" not in fails_in_one_line("score", model_db, "tx_ea", "transactions")
+
+
 def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     missing = str(tmp_path / "no_such_folder" / "x.onnx")
     out = fails_in_one_line("export", model_db, "tx_ae", missing)
