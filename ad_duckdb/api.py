@@ -649,7 +649,10 @@ def score(
     con = check_connection(con, "score")
     bad = [o for o in outputs if o not in SCORE_OUTPUTS]
     if bad or not outputs or isinstance(outputs, str):
-        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
+        explained = ("; anomaly_explain comes with explain=True (CLI: --explain)"
+                     if not isinstance(outputs, str) and "anomaly_explain" in outputs else "")
+        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}"
+                            f"{explained}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
     kept = _kept_columns(model, columns)
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:

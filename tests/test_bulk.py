@@ -135,6 +135,9 @@ def test_bulk_outputs_subset(mem_con: duckdb.DuckDBPyConnection) -> None:
     for bad in (["score"], [], "anomaly_score"):
         with pytest.raises(BadInputError, match="outputs must be"):
             ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=bad)  # type: ignore[arg-type]
+    # the explanations are asked for with explain=True (CLI --explain); the message named only the three outputs
+    with pytest.raises(BadInputError, match=r"anomaly_explain comes with explain=True \(CLI: --explain\)"):
+        ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=["anomaly_score", "anomaly_explain"])
     assert "never" not in _table_names(mem_con)
 
 
