@@ -1361,7 +1361,12 @@ def _prompt_command(con: duckdb.DuckDBPyConnection, line: str, session: dotcmds.
             _print_rows(names, rows, session.out_format)
             return True
         if not rows:
-            click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
+            pattern, typed = cmd.params[0], line.split(None, 1)[0]
+            # \dt reads psql's * and ? (made % and _ by then); .tables and .schema read them as themselves
+            meant = pattern.replace("*", "%").replace("?", "_")
+            like = (f" ({typed} takes LIKE patterns, % for any text and _ for one character: {typed} {meant}; \\dt "
+                    f"takes psql's {pattern})" if "*" in pattern or "?" in pattern else "")
+            click.echo("no table or view" + (f" matches {pattern!r}{like}" if pattern != "%" else " yet"))
         elif cmd.kind == "tables":
             _print_rows(names, rows)
         else:
