@@ -536,6 +536,10 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
             f"{', '.join(c for c, _ in cols)}). Name columns of the source to keep beside the scores, or leave "
             "columns= out to keep them all."
         )
+    lowered = [c.lower() for c in kept]
+    twice = next((kept[lowered.index(c)] for i, c in enumerate(lowered) if lowered.index(c) < i), None)
+    if twice is not None:  # DuckDB would keep it twice, the second as <name>_1
+        raise BadInputError(f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {twice!r} twice; list each column once.")
     return ", ".join(quote_ident(c) for c in kept)
 
 
