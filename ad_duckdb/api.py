@@ -104,6 +104,11 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
             f"Cannot open {database!r}: it is a folder, not a DuckDB database file. Give the path of a .duckdb file "
             "(a new path creates one); a folder of Parquet or CSV files is a source, e.g. read_parquet('dir/*.parquet')."
         )
+    if "not a valid duckdb database file" in text and database.lower().endswith(".onnx"):
+        return DatabaseUnavailableError(
+            f"Cannot open {database!r}: it is a model file (.onnx), not a DuckDB database. A command takes the database "
+            "first: ad-duckdb import DB PATH stores the model of PATH in DB."
+        )
     if "not a valid duckdb database file" in text:
         return DatabaseUnavailableError(
             f"Cannot open {database!r}: it is not a DuckDB database file (DuckDB cannot read it as one; it was left as "
@@ -531,6 +536,10 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
             f"{', '.join(c for c, _ in cols)}). Name columns of the source to keep beside the scores, or leave "
             "columns= out to keep them all."
         )
+    lowered = [c.lower() for c in kept]
+    twice = next((kept[lowered.index(c)] for i, c in enumerate(lowered) if lowered.index(c) < i), None)
+    if twice is not None:  # DuckDB would keep it twice, the second as <name>_1
+        raise BadInputError(f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {twice!r} twice; list each column once.")
     return ", ".join(quote_ident(c) for c in kept)
 
 
@@ -644,7 +653,10 @@ def score(
     con = check_connection(con, "score")
     bad = [o for o in outputs if o not in SCORE_OUTPUTS]
     if bad or not outputs or isinstance(outputs, str):
-        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}.")
+        explained = ("; anomaly_explain comes with explain=True (CLI: --explain)"
+                     if not isinstance(outputs, str) and "anomaly_explain" in outputs else "")
+        raise BadInputError(f"outputs must be a non-empty list drawn from {list(SCORE_OUTPUTS)}; got {outputs!r}"
+                            f"{explained}.")
     outputs = [o for o in SCORE_OUTPUTS if o in outputs]
     kept = _kept_columns(model, columns)
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:

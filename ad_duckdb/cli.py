@@ -25,7 +25,7 @@ import click
 import duckdb
 import numpy as np
 
-from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, thresholds, udfs
+from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -327,7 +327,8 @@ def _names_missing_relation(e: BaseException) -> bool:
     link: BaseException | None = e
     while link is not None and link not in chain:  # a chain may loop back on itself
         chain.append(link)
-        link = link.__cause__ or link.__context__
+        # a context raised `from None` is no cause: the error replaced it (a file path not read, no table missing)
+        link = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
     return any(isinstance(x, duckdb.CatalogException) for x in chain)
 
 
@@ -388,7 +389,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
-        raise _failure(str(e), e) from e
+        raise _failure(str(e) + _swapped_hint(con, e), e) from e
     except BrokenPipeError:
         # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
         # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
@@ -399,6 +400,26 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
+    """" 'tx_ae' is a model and 'transactions' is not: ..." when a command's MODEL (train's NAME) and SOURCE came the
+    other way round, which no model found, or no source, says by itself; "" otherwise."""
+    ctx = click.get_current_context(silent=True)
+    params = ctx.params if ctx is not None else {}
+    model, source = params.get("model", params.get("name")), params.get("source")
+    if not isinstance(e, ModelNotFoundError | SourceNotFoundError) or not isinstance(model, str) \
+            or not isinstance(source, str) or ctx is None:
+        return ""
+    try:
+        known = store.known_models(con)
+    except duckdb.Error:  # no models table to read: nothing to tell
+        return ""
+    if source.split("@")[0] not in known or model.split("@")[0] in known:
+        return ""
+    what = "NAME" if "name" in params else "MODEL"
+    return (f" {source!r} is a model and {model!r} is not: the arguments go {ctx.info_name} DB {what} SOURCE, e.g. "
+            f"ad-duckdb {ctx.info_name} DB {source} {model}.")
 
 
 def _csv_cell(v: Any) -> Any:
@@ -1385,7 +1406,12 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
             _print_rows(names, rows, session.out_format)
             return
         if not rows:
-            click.echo("no table or view" + (f" matches {cmd.params[0]!r}" if cmd.params[0] != "%" else " yet"))
+            pattern, typed = cmd.params[0], line.split(None, 1)[0]
+            # \dt reads psql's * and ? (made % and _ by then); .tables and .schema read them as themselves
+            meant = pattern.replace("*", "%").replace("?", "_")
+            like = (f" ({typed} takes LIKE patterns, % for any text and _ for one character: {typed} {meant}; \\dt "
+                    f"takes psql's {pattern})" if "*" in pattern or "?" in pattern else "")
+            click.echo("no table or view" + (f" matches {pattern!r}{like}" if pattern != "%" else " yet"))
         elif cmd.kind == "tables":
             _print_rows(names, rows)
         else:

@@ -10,7 +10,8 @@ from typing import Any
 import duckdb
 
 from . import interrupts, store
-from .exceptions import BadInputError, NoRowsError
+from .exceptions import BadInputError, NoRowsError, SourceNotFoundError
+from .features import _first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql
@@ -122,6 +123,12 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         ties = [f"coalesce(max(n{v}) FILTER (WHERE r{v} = $top AND k{v} + n{v} - 1 > $top), 0)" for v in "ab"]
         counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)",
                             "corr(ka + (na - 1) / 2.0, kb + (nb - 1) / 2.0)", *ties, *parts])
+        if where:  # checked alone: in the query below DuckDB's message quoted our scoring SQL, the filter unnamed
+            try:
+                cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
+            except duckdb.Error as e:
+                raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
+                    f"where={where!r} (CLI: --where) does not run on {source!r}: {_first_part(str(e))}.") from None
         scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
         # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
         # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a

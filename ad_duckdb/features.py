@@ -22,6 +22,7 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import NoReturn
 
 import duckdb
@@ -143,6 +144,9 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
 
         who = f"Model {model!r}: c" if model else "C"
         name = source.strip()
+        not_read = _path_not_read(name) if isinstance(e, duckdb.CatalogException) else None
+        if not_read:  # from None: no table is missing, so nothing about the database (its path) is to blame
+            raise SourceNotFoundError(f"{who}annot read the source {name!r}: {not_read}.") from None
         shell = from_command_line()  # a shell user has no Python variable to offer as a source
         if isinstance(e, duckdb.CatalogException) and caller is not None and caller is not cur:
             only_caller = _only_caller_sees(caller, cur, source)
@@ -178,12 +182,35 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. {fix}") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
-            f"{who}annot read the source {source!r}: {str(e).rstrip('.')}. Give an existing table or view name, "
+            f"{who}annot read the source {source!r}: {_first_part(str(e))}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _path_not_read(name: str) -> str | None:
+    """Why DuckDB did not read ``name``, a file path (a '/' or '\\' in it, which no plain table name has) that does
+    not exist, as a file; None for any other name, and for a glob or a file that exists, which DuckDB's own errors
+    cover.
+
+    Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
+    a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
+    "pg_database"?", a catalog table offered for a file."""
+    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')) \
+            or re.search(r"[*?\[]", name):
+        return None
+    path = Path(name)
+    if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
+        return None
+    try:
+        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.iterdir()], n=1, cutoff=0.75)
+    except OSError:  # no such folder, or one we may not list: no name to offer
+        near = []
+    maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
+    return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
+            f"{Path.cwd()}).{maybe} Check the path")
 
 
 # The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes
@@ -416,7 +443,14 @@ def choose_columns(
         hit = by_lower.get(f.lower())
         if hit is None:
             known = ", ".join(n for n, _ in columns)
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{did_you_mean(f, [n for n, _ in columns])}")
+            parts = [p.strip() for p in f.split(",")]
+            listed = ""
+            if len(parts) > 1 and all(p.lower() in by_lower for p in parts):
+                # the command line's -f count,amount habit: in Python one entry is one column's name
+                meant = [q for g in features for q in (parts if g == f else [g])]
+                listed = f" features= takes one name per entry: features={meant!r}."
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}."
+                                      f"{listed or did_you_mean(f, [n for n, _ in columns])}")
         if not is_numeric_type(hit[1]):
             as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
                 else None
@@ -825,9 +859,10 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
+    said = _first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-        f"Cannot read {what or f'features {list(names)}'} from {source!r} (where={where!r}): "
-                        + (f"{fix}. ({str(e).rstrip('.')}.)" if fix else str(e))) from e
+        f"Cannot read {what or f'features {list(names)}'} from {source!r}{f' (where={where!r})' if where else ''}: "
+                        + (f"{fix}. ({said}.)" if fix else f"{said}.")) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:

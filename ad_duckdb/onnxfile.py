@@ -112,6 +112,9 @@ def read_file(path: Path) -> ModelRecord:
     if size > store.max_model_bytes() + 1_000_000:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
     data = path.read_bytes()
+    if data[8:12] == b"DUCK":  # DuckDB's file header: the database given where the model file goes
+        raise BadInputError(f"Model file {str(path)!r} is a DuckDB database, not an .onnx file written by export_model: "
+                            "import takes the database first, then the file (ad-duckdb import DB PATH).")
     try:
         meta_text = integrity.metadata_props(data).get(METADATA_KEY)
     except IntegrityError as e:

@@ -137,6 +137,9 @@ class LoadedModel:
         self._lock = threading.Lock()
         self._cands: list[np.ndarray] | None = None
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
+        # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
+        # set by udfs.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
+        self.superseded_by: str | None = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -517,6 +520,8 @@ def _call(func: str, model: LoadedModel, args: str) -> str:
     if func == "score":
         return f"columns ({args})"
     threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+    if model.superseded_by is not None:
+        return f"{func}('{model.ref}'{threshold}, {args}) ('{model.name}' is now {model.superseded_by})"
     return f"{func}('{model.name}'{threshold}, {args}) (or '{model.ref}' to pin this version)"
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import pysource
 from .exceptions import BadInputError, NoTimesError, SourceNotFoundError
-from .features import describe, did_you_mean, is_point_in_time
+from .features import describe, did_you_mean, is_numeric_type, is_point_in_time
 from .metrics import (
     _colour,
     _file_stem,
@@ -56,10 +56,13 @@ def time_column(cols: list[tuple[str, str]], time: str | None, model: str, sourc
         if not is_point_in_time(match[1]):
             # quoted only where SQL needs it: the example sits inside double quotes of its own
             q = sql_name(match[0])
+            if is_numeric_type(match[1]):  # DuckDB casts no number to TIMESTAMP: epoch seconds read with to_timestamp
+                how, expr, other = "reads it as a time", f"to_timestamp({q})", "epoch seconds; epoch_ms for milliseconds"
+            else:
+                how, expr, other = "casts it", f"CAST({q} AS TIMESTAMP)", "strptime for other text formats"
             raise BadInputError(
                 f"Model {model!r}: time column {time!r} of {source!r} is {match[1]}, not a DATE or TIMESTAMP; score "
-                f"a query that casts it, e.g. 'SELECT * REPLACE (CAST({q} AS TIMESTAMP) AS {q}) FROM ...' (strptime "
-                "for other text formats)."
+                f"a query that {how}, e.g. 'SELECT * REPLACE ({expr} AS {q}) FROM ...' ({other})."
             )
         return match[0], None
     if len(found) > 1:

@@ -138,6 +138,10 @@ class Registry:
         for name, version in problems:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
+        for lm in by_ref.values():
+            now = latest.get(lm.name)
+            lm.superseded_by = None if now is None or now is lm else \
+                now.ref + (", of other columns" if now.feature_names != lm.feature_names else "")
         # Swap whole dicts so a running query sees either the old or the new set, never a mix.
         self.by_ref, self.latest, self.problems, self.dropped = by_ref, latest, problems, dropped
 

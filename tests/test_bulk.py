@@ -74,6 +74,12 @@ def test_columns_to_keep_are_checked_against_the_source(mem_con: duckdb.DuckDBPy
     assert tbl.num_rows == 3000
     with pytest.raises(BadInputError, match=r"columns= \(CLI: -c\) takes a column name or a list of column names.*got 7"):
         ad_duckdb.score(mem_con, "tx_ae", "transactions", columns=7)  # type: ignore[arg-type]
+    # a column named twice (-c id -c ID) was kept twice, the second as transaction_id_1: refused, as features= is
+    for into in (None, "kept_scores"):
+        with pytest.raises(BadInputError, match=r"columns= \(CLI: -c\) names 'transaction_id' twice; list each column "
+                                                r"once\."):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into=into, columns=["transaction_id", "Transaction_ID"])
+    assert "kept_scores" not in _table_names(mem_con)
 
 
 @pytest.mark.parametrize("batch_rows", [0, -5, 2.5, True])
@@ -135,6 +141,9 @@ def test_bulk_outputs_subset(mem_con: duckdb.DuckDBPyConnection) -> None:
     for bad in (["score"], [], "anomaly_score"):
         with pytest.raises(BadInputError, match="outputs must be"):
             ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=bad)  # type: ignore[arg-type]
+    # the explanations are asked for with explain=True (CLI --explain); the message named only the three outputs
+    with pytest.raises(BadInputError, match=r"anomaly_explain comes with explain=True \(CLI: --explain\)"):
+        ad_duckdb.score(mem_con, "tx_ae", "transactions", into="never", outputs=["anomaly_score", "anomaly_explain"])
     assert "never" not in _table_names(mem_con)
 
 

@@ -628,6 +628,19 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     assert "statement 1 of 2" in fails_in_one_line("sql", model_db, "SELECT nope; SELECT 1")
 
 
+def test_model_and_source_given_the_other_way_round_are_told_so(model_db: str) -> None:
+    # Before: "No model 'transactions' in table ad_models; known models: 'tx_ae'" and, for train, "cannot read the
+    # source 'tx_ae': it does not exist as a table or view", neither saying that the two were swapped
+    for command in ("score", "explain", "train"):
+        extra = ["--where", "true"] if command == "explain" else ["--quiet"] if command == "train" else []
+        out = fails_in_one_line(command, model_db, "transactions", "tx_ae", *extra)
+        what = "NAME" if command == "train" else "MODEL"
+        assert (f"'tx_ae' is a model and 'transactions' is not: the arguments go {command} DB {what} SOURCE, "
+                f"e.g. ad-duckdb {command} DB tx_ae transactions") in out, out
+    # a source that is no model gets no such hint
+    assert "the arguments go" not in fails_in_one_line("score", model_db, "tx_ea", "transactions")
+
+
 def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     missing = str(tmp_path / "no_such_folder" / "x.onnx")
     out = fails_in_one_line("export", model_db, "tx_ae", missing)
@@ -641,6 +654,15 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     assert str(a_file) in out
     out = fails_in_one_line("import", model_db, str(tmp_path))
     assert "is a folder, not a model file" in out and str(tmp_path) in out
+    # the two paths of import swapped, or a database given twice: it said "not a well-formed ONNX model (unsupported
+    # wire type 7)" of the database, and "not a DuckDB database file ... a Parquet or CSV file is a source" of the model
+    onnx = str(tmp_path / "tx_ae.onnx")
+    run("export", model_db, "tx_ae", onnx)
+    out = fails_in_one_line("import", model_db, model_db)
+    assert f"Model file {model_db!r} is a DuckDB database, not an .onnx file" in out and "import DB PATH" in out, out
+    out = fails_in_one_line("import", onnx, model_db)
+    assert f"Cannot open {onnx!r}: it is a model file (.onnx), not a DuckDB database" in out, out
+    assert "import DB PATH" in out, out
 
 
 def test_train_hint_is_valid_sql(tmp_path: Path) -> None:
@@ -879,6 +901,31 @@ def test_a_new_database_is_blamed_only_for_a_missing_table_not_a_file_or_column(
         assert res.exit_code == 6 and says in res.output, res.output
         assert "did not exist before this run" not in res.output, res.output
         assert not Path(new).exists()
+
+
+def test_a_file_path_duckdb_does_not_read_by_its_ending_is_named_as_a_file_not_a_missing_table(tmp_path: Path) -> None:
+    # Before: "Catalog Error: Table with name data/tx.parqet does not exist! Did you mean "pg_database"? LINE 1:
+    # DESCRIBE SELECT * FROM ...": a misspelt file name read as a table, with a catalog table offered for it
+    data = tmp_path / "data"
+    data.mkdir()
+    duckdb.sql(f"COPY (SELECT range AS count, range * 2.0 AS amount FROM range(30)) TO '{data / 'tx.parquet'}'")
+    db = str(tmp_path / "m.duckdb")
+    res = CliRunner().invoke(cli, ["train", db, "m", f"{data}/tx.parqet", "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 6 and f"no file '{data}/tx.parqet' exists" in res.output, res.output
+    assert f"Did you mean '{data}/tx.parquet'?" in res.output, res.output
+    assert "pg_" not in res.output and "LINE 1" not in res.output, res.output
+    assert "did not exist before this run" not in res.output and not Path(db).exists(), res.output  # no table missing
+
+
+def test_a_source_duckdb_cannot_read_is_named_without_duckdbs_excerpt_of_our_query(tmp_path: Path) -> None:
+    # Before: "... No files found that match the pattern "nope/*.parquet" LINE 1: DESCRIBE SELECT * FROM
+    # read_parquet('nope/*.parquet') ^^^^^^^^": DuckDB's excerpt quotes the query we wrapped the source in
+    db = str(tmp_path / "m.duckdb")
+    for src in (f"read_parquet('{tmp_path}/nope/*.parquet')", "SELECT CAST('x' AS INTEGER) AS count"):
+        res = CliRunner().invoke(cli, ["train", db, "m", src, "--quiet"], catch_exceptions=False)
+        assert res.exit_code != 0 and "annot read " in res.output, res.output
+        assert "LINE 1" not in res.output and "DESCRIBE SELECT" not in res.output and "^^^" not in res.output, \
+            res.output
 
 
 def test_threshold_prints_the_training_rows_note_and_messages_name_cli_flags(model_db: str) -> None:

@@ -73,6 +73,10 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         # a misspelt name gets the close one, as a misspelt source does (it only listed every column)
         ("CREATE TABLE t AS SELECT range AS amount, range % 7 AS count FROM range(50)", {"features": ["count", "amout"]},
          r"Column 'amout' is not in 't'; its columns are: amount, count\. Did you mean 'amount'\?$"),
+        # the command line's -f count,amount habit: one text names one column, so this said only "not in 't'"
+        ("CREATE TABLE t AS SELECT range AS amount, range % 7 AS count FROM range(50)", {"features": "count, amount"},
+         r"Column 'count, amount' is not in 't'; its columns are: amount, count\. features= takes one name per "
+         r"entry: features=\['count', 'amount'\]\.$"),
         ("CREATE TABLE t AS SELECT NULL::DOUBLE AS n, range AS x FROM range(50)", {"features": ["n", "x"]},
          r"column 'n' has no finite value"),
         ("CREATE TABLE t AS SELECT 'a' AS s FROM range(5)", {}, "has no numeric column"),

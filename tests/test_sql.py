@@ -175,6 +175,27 @@ def test_versions_and_pinning(tmp_path: Path) -> None:
         con.close()
 
 
+def test_a_pinned_older_version_called_wrongly_is_told_the_call_that_works_for_it(tmp_path: Path) -> None:
+    # Before: "in this order: anomaly_score('m', count, amount) (or 'm@1' to pin this version)", while 'm' was m@2,
+    # which takes three columns: the call suggested first failed too
+    con = ad_duckdb.connect()
+    try:
+        make_transactions(con)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="once it is stored, queries calling 'm' get m@2"):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount", "transaction_id"], **FAST)
+        with pytest.raises(duckdb.Error, match=r"m@1' takes 2: \(count, amount\), in this order: anomaly_score\('m@1', "
+                                               r"count, amount\) \('m' is now m@2, of other columns\)\.") as e:
+            con.execute("SELECT anomaly_score('m@1', count) FROM transactions").fetchall()
+        call = str(e.value).split("in this order: ", 1)[1].split(" ('m'", 1)[0]
+        assert con.execute(f"SELECT count({call}) FROM transactions").fetchall()[0][0] > 0
+        with pytest.raises(duckdb.Error, match=r"in this order: anomaly_score\('m', count, amount, transaction_id\) "
+                                               r"\(or 'm@2' to pin this version\)"):
+            con.execute("SELECT anomaly_score('m', count) FROM transactions").fetchall()
+    finally:
+        con.close()
+
+
 def test_scores_identical_after_reopen_in_new_process(tmp_path: Path) -> None:
     path = str(tmp_path / "persist.duckdb")
     con = ad_duckdb.connect(path)

@@ -394,6 +394,20 @@ def test_once_and_output_take_a_dot_commands_listing_too(tmp_path: Path) -> None
     assert res.stdout.replace("\r\n", "\n") == "s\nscreen\ns\nback\n", res.stdout
 
 
+def test_a_psql_star_given_to_tables_says_that_tables_takes_like_patterns(tmp_path: Path) -> None:
+    """`.tables tx*` said only "no table or view matches 'tx*'" beside a table tx_a: .tables and .schema take LIKE
+    patterns (%), \\dt psql's (*)."""
+    db = str(tmp_path / "r.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE tx_a(i INT)")
+    con.close()
+    res = _piped(db, ".tables tx*\n.schema tx*\n")
+    assert res.returncode == 0, res.stderr
+    for cmd in (".tables", ".schema"):
+        assert (f"no table or view matches 'tx*' ({cmd} takes LIKE patterns, % for any text and _ for one character: "
+                f"{cmd} tx%; \\dt takes psql's tx*)") in res.stdout, res.stdout
+
+
 def test_timer_on_prints_each_statements_run_time_on_stderr(tmp_path: Path) -> None:
     """DuckDB's shell `.timer on`, the way an analyst sees what scoring costs; on stderr, so a csv result stays data.
     The value is not asserted (wall-clock time on a shared machine), only that each statement gets one."""

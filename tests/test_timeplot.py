@@ -282,6 +282,24 @@ def test_a_wrong_time_column_fails_before_anything_is_written(db: str, tmp_path:
         con.close()
 
 
+def test_a_numeric_time_column_gets_a_query_that_runs(db: str, tmp_path: Path) -> None:
+    """A time column of epoch seconds (INTEGER) is named with the query that reads it as a time, and that query runs:
+    it said CAST(epoch AS TIMESTAMP), which DuckDB refuses for an integer (Unimplemented type for cast)."""
+    con = duckdb.connect(db)
+    try:
+        con.execute("CREATE OR REPLACE TABLE epoch_time AS SELECT epoch(ts)::INTEGER AS t_epoch, pressure, temperature "
+                    "FROM readings")
+    finally:
+        con.close()
+    code, out, err = invoke("score", db, "valve_ae", "epoch_time", "--plots", str(tmp_path / "p"), "--time", "t_epoch")
+    assert code != 0 and "time column 't_epoch' of 'epoch_time' is INTEGER" in err, out + err
+    query = err.split("e.g. '", 1)[1].split("'", 1)[0]
+    assert query.endswith(" FROM ..."), err
+    code, out, err = invoke("score", db, "valve_ae", query.replace(" FROM ...", " FROM epoch_time"), "--plots",
+                            str(tmp_path / "p"), "--time", "t_epoch", "--top", "1")
+    assert code == 0 and (tmp_path / "p" / "valve_ae_v1_scores_over_time.png").is_file(), out + err
+
+
 def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path: Path) -> None:
     con = ad_duckdb.connect(db, read_only=True)
     try:

@@ -103,6 +103,14 @@ def test_compare_refuses_one_version_twice_and_names_a_missing_one(versions_db: 
     assert invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "no_such_table")[0] == 6
 
 
+def test_compare_names_a_misspelt_where_filter_and_the_close_column(versions_db: str) -> None:
+    # Before: DuckDB's bare "Binder Error: Referenced column "amout" not found ... LINE 1: ...(...) AS sb FROM
+    # "transactions" WHERE (amout > 0", the filter unnamed, the excerpt our scoring query
+    code, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", "transactions", "--where", "amout > 0")
+    assert code == 6 and "where='amout > 0' (CLI: --where) does not run on 'transactions'" in err, out + err
+    assert 'Candidate bindings: "amount"' in err and "LINE 1" not in err and "AS sb" not in err, err
+
+
 def test_dropping_a_version_a_view_pins_names_the_view(tmp_path: pytest.TempPathFactory, versions_db: str) -> None:
     # Before: `drop --keep` said only "dropped tx_ae version(s) 1", and the dashboard's view pinned to 'tx_ae@1' failed
     # at its next refresh, far from the command that broke it.
