@@ -571,7 +571,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
             # under the expected names while the new values land in anomaly_score_1, ...
             stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
             extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
-        fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
+        # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
+        # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
+        wraps = {c.lower() for c, t in cols if t.upper() == "UHUGEINT"}
+        fsql = ", ".join(
+            f"{f'CAST({quote_ident(f)} AS DOUBLE)' if f.lower() in wraps else quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}"
+            for i, f in enumerate(feats))
         reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
     except BaseException:
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
