@@ -120,7 +120,8 @@ def connect(
     database = str(database)  # a pathlib.Path works too
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
-        con = duckdb.connect(database, read_only=read_only, **kwargs)
+        con = _connect_again(database, read_only, kwargs) if on_disk else duckdb.connect(database, read_only=read_only,
+                                                                                          **kwargs)
     except duckdb.CatalogException as e:
         if on_disk and "in-memory" in str(e):
             raise _not_a_database(database) from e
@@ -144,6 +145,29 @@ def connect(
         con.close()  # the caller never gets the connection, so it would keep the file open
         raise
     return con
+
+
+def _connect_again(database: str, read_only: bool, kwargs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, for a file this process may have open already with other settings, which DuckDB refuses
+    as "a different configuration than existing connections": once every connection to it is closed, ours (which
+    keeps the functions, see udfs._track) is closed too and the file opened again; else the refusal names the fix."""
+    from .udfs import open_settings, release_closed
+
+    try:
+        return duckdb.connect(database, read_only=read_only, **kwargs)
+    except duckdb.ConnectionException as e:
+        if "different configuration" not in str(e):
+            raise
+        if release_closed(database):
+            return duckdb.connect(database, read_only=read_only, **kwargs)
+        held = open_settings(database)
+        was = (f" (read_only={held[0]}" + "".join(f", {k}={v!r}" for k, v in held[1].items()) + ")") if held else ""
+        raise DatabaseUnavailableError(
+            f"Cannot open {database!r} with read_only={read_only}" + "".join(f", {k}={v!r}" for k, v in kwargs.items())
+            + f": this process has it open already with other settings{was}, and DuckDB opens a file with one set of "
+            "settings per process. Open it with the same settings, or close the other connections to it first "
+            "(con.close()); threads share one connection through con.cursor()."
+        ) from e
 
 
 def _not_a_database(database: str) -> BadInputError:
