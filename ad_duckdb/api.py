@@ -33,6 +33,7 @@ from .exceptions import (
     held_by_reader,
 )
 from .features import (
+    SCORE_COLUMNS,
     TrainingSample,
     choose_columns,
     count_rows,
@@ -231,8 +232,9 @@ def train(
         ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
     features
         Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
-        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row); an ``AdDuckDBWarning`` names
-        the columns left out. Fewer than 20 training rows are refused, fewer than 100 get a warning.
+        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row) and the score columns of a table
+        ``score(into=)`` wrote; an ``AdDuckDBWarning`` names the columns left out. Fewer than 20 training rows
+        are refused, fewer than 100 get a warning.
     where
         Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
@@ -542,7 +544,7 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
-_SCORE_COLUMNS = (*SCORE_OUTPUTS, "anomaly_explain")  # what scoring writes; never kept from a source
+_SCORE_COLUMNS = SCORE_COLUMNS  # what scoring writes; never kept from a source
 
 
 def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel, source: str) -> str:
