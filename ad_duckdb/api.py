@@ -46,7 +46,16 @@ from .features import (
 from .intotable import check_target
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
-from .models import ModelInfo, drop_model, export_model, import_model, list_models, load_model, read_onnx_file
+from .models import (
+    ModelInfo,
+    drop_model,
+    export_model,
+    import_model,
+    list_models,
+    load_model,
+    read_onnx_file,
+    warn_if_features_changed,
+)
 from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
@@ -367,7 +376,7 @@ def train(
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
         # then nothing may be stored (it was said after the save: the command failed, its version stayed).
-        store.save(cur, rec, before_insert=lambda r: _warn_if_features_changed(cur, r))
+        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "train"))
     finally:
         cur.close()
     refresh(con)
@@ -404,22 +413,6 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"{file} --name {new}; train {new!r} from then on and change the queries to anomaly_score({new!r}, ...) "
             f"(drop {name!r} once nothing calls it)."
         ) from None
-
-
-def _warn_if_features_changed(cur: Any, rec: ModelRecord) -> None:
-    """Say that ``'name'`` will mean a version of other features, when it will. Why: a query that calls it with the
-    old columns keeps running when their count is the same, and scores each value as the new feature in its place."""
-    before = store.latest_features(cur, rec.name)
-    if before is None or [n.lower() for n in before[1]] == [n.lower() for n in rec.feature_names]:  # DuckDB's case rule
-        return
-    old, was = f"{rec.name}@{before[0]}", before[1]
-    warnings.warn(
-        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
-        f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
-        f"in the ones that keep the old columns, or train the new feature set under another name.",
-        # the caller of train: this function, the lambda, store.save, train
-        AdDuckDBWarning, stacklevel=5,
-    )
 
 
 def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
