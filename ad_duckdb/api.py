@@ -168,8 +168,14 @@ def _connect_again(database: str, read_only: bool, kwargs: dict[str, Any]) -> du
     except duckdb.ConnectionException as e:
         if "different configuration" not in str(e):
             raise
+        refused = e
         if release_closed(database):
-            return duckdb.connect(database, read_only=read_only, **kwargs)
+            try:
+                return duckdb.connect(database, read_only=read_only, **kwargs)
+            except duckdb.ConnectionException as again:  # a connection we never saw (a plain duckdb.connect) holds it
+                if "different configuration" not in str(again):
+                    raise
+                refused = again
         held = open_settings(database)
         was = (f" (read_only={held[0]}" + "".join(f", {k}={v!r}" for k, v in held[1].items()) + ")") if held else ""
         raise DatabaseUnavailableError(
@@ -177,7 +183,7 @@ def _connect_again(database: str, read_only: bool, kwargs: dict[str, Any]) -> du
             + f": this process has it open already with other settings{was}, and DuckDB opens a file with one set of "
             "settings per process. Open it with the same settings, or close the other connections to it first "
             "(con.close()); threads share one connection through con.cursor()."
-        ) from e
+        ) from refused
 
 
 def _not_a_database(database: str) -> BadInputError:

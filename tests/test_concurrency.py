@@ -383,6 +383,16 @@ assert ro.execute(Q).fetchall()[0][0] == first
 ro.close()
 subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE w (x INT)')", p],
                check=True)
+# a plain connection still open: the same refusal, not DuckDB's bare one
+import duckdb
+c1, c2, plain = ad_duckdb.connect(p), ad_duckdb.connect(p), duckdb.connect(p)
+c1.close(); c2.close()
+try:
+    ad_duckdb.connect(p, read_only=True)
+    raise AssertionError("expected a refusal")
+except ad_duckdb.DatabaseUnavailableError as e:
+    assert "open already with other settings" in str(e), e
+plain.close()
 print("ok")
 """
 
