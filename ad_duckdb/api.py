@@ -33,6 +33,7 @@ from .exceptions import (
     held_by_reader,
 )
 from .features import (
+    SCORE_COLUMNS,
     TrainingSample,
     choose_columns,
     count_rows,
@@ -45,7 +46,16 @@ from .features import (
 from .intotable import check_target
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
-from .models import ModelInfo, drop_model, export_model, import_model, list_models, load_model, read_onnx_file
+from .models import (
+    ModelInfo,
+    drop_model,
+    export_model,
+    import_model,
+    list_models,
+    load_model,
+    read_onnx_file,
+    warn_if_features_changed,
+)
 from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
@@ -125,7 +135,8 @@ def connect(
     database = str(database)  # a pathlib.Path works too
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
-        con = duckdb.connect(database, read_only=read_only, **kwargs)
+        con = _connect_again(database, read_only, kwargs) if on_disk else duckdb.connect(database, read_only=read_only,
+                                                                                          **kwargs)
     except duckdb.CatalogException as e:
         if on_disk and "in-memory" in str(e):
             raise _not_a_database(database) from e
@@ -149,6 +160,35 @@ def connect(
         con.close()  # the caller never gets the connection, so it would keep the file open
         raise
     return con
+
+
+def _connect_again(database: str, read_only: bool, kwargs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, for a file this process may have open already with other settings, which DuckDB refuses
+    as "a different configuration than existing connections": once every connection to it is closed, ours (which
+    keeps the functions, see udfs._track) is closed too and the file opened again; else the refusal names the fix."""
+    from .udfs import open_settings, release_closed
+
+    try:
+        return duckdb.connect(database, read_only=read_only, **kwargs)
+    except duckdb.ConnectionException as e:
+        if "different configuration" not in str(e):
+            raise
+        refused = e
+        if release_closed(database):
+            try:
+                return duckdb.connect(database, read_only=read_only, **kwargs)
+            except duckdb.ConnectionException as again:  # a connection we never saw (a plain duckdb.connect) holds it
+                if "different configuration" not in str(again):
+                    raise
+                refused = again
+        held = open_settings(database)
+        was = (f" (read_only={held[0]}" + "".join(f", {k}={v!r}" for k, v in held[1].items()) + ")") if held else ""
+        raise DatabaseUnavailableError(
+            f"Cannot open {database!r} with read_only={read_only}" + "".join(f", {k}={v!r}" for k, v in kwargs.items())
+            + f": this process has it open already with other settings{was}, and DuckDB opens a file with one set of "
+            "settings per process. Open it with the same settings, or close the other connections to it first "
+            "(con.close()); threads share one connection through con.cursor()."
+        ) from refused
 
 
 def _not_a_database(database: str) -> BadInputError:
@@ -212,8 +252,9 @@ def train(
         ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
     features
         Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
-        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row); an ``AdDuckDBWarning`` names
-        the columns left out. Fewer than 20 training rows are refused, fewer than 100 get a warning.
+        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row) and the score columns of a table
+        ``score(into=)`` wrote; an ``AdDuckDBWarning`` names the columns left out. Fewer than 20 training rows
+        are refused, fewer than 100 get a warning.
     where
         Optional SQL filter, e.g. ``"label = 0"`` to train on normal rows only. Without it, training
         is robust, as unlabelled data holds anomalies: it stops after fewer passes (an autoencoder learns
@@ -346,7 +387,7 @@ def train(
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
         # then nothing may be stored (it was said after the save: the command failed, its version stayed).
-        store.save(cur, rec, before_insert=lambda r: _warn_if_features_changed(cur, r))
+        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "train"))
     finally:
         cur.close()
     refresh(con)
@@ -383,22 +424,6 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
             f"{file} --name {new}; train {new!r} from then on and change the queries to anomaly_score({new!r}, ...) "
             f"(drop {name!r} once nothing calls it)."
         ) from None
-
-
-def _warn_if_features_changed(cur: Any, rec: ModelRecord) -> None:
-    """Say that ``'name'`` will mean a version of other features, when it will. Why: a query that calls it with the
-    old columns keeps running when their count is the same, and scores each value as the new feature in its place."""
-    before = store.latest_features(cur, rec.name)
-    if before is None or [n.lower() for n in before[1]] == [n.lower() for n in rec.feature_names]:  # DuckDB's case rule
-        return
-    old, was = f"{rec.name}@{before[0]}", before[1]
-    warnings.warn(
-        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
-        f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
-        f"in the ones that keep the old columns, or train the new feature set under another name.",
-        # the caller of train: this function, the lambda, store.save, train
-        AdDuckDBWarning, stacklevel=5,
-    )
 
 
 def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
@@ -523,7 +548,7 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
-_SCORE_COLUMNS = (*SCORE_OUTPUTS, "anomaly_explain")  # what scoring writes; never kept from a source
+_SCORE_COLUMNS = SCORE_COLUMNS  # what scoring writes; never kept from a source
 
 
 def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel, source: str) -> str:
@@ -580,7 +605,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
             # under the expected names while the new values land in anomaly_score_1, ...
             stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
             extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
-        fsql = ", ".join(f"{quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
+        # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
+        # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
+        wraps = {c.lower() for c, t in cols if t.upper() == "UHUGEINT"}
+        fsql = ", ".join(
+            f"{f'CAST({quote_ident(f)} AS DOUBLE)' if f.lower() in wraps else quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}"
+            for i, f in enumerate(feats))
         reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
     except BaseException:
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open

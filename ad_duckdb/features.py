@@ -674,6 +674,10 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
             "train on those columns, and score with the same expressions")
 
 
+# What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS and anomaly_explain).
+SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain")
+
+
 def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
@@ -688,7 +692,25 @@ def default_features(
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
     ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j], rises[j])) is not None]
-    keep = [j for j, (n, _) in enumerate(columns) if n not in {i for i, _ in ids}]
+    # A table written by score(into=) holds the old model's verdict: as features, the new model reads it, and the
+    # raw rows (which have no such columns) cannot be scored.
+    scores = [n for n, _ in columns if n.lower() in SCORE_COLUMNS and n not in {i for i, _ in ids}]
+    keep = [j for j, (n, _) in enumerate(columns) if n not in {i for i, _ in ids} | set(scores)]
+    if not keep and scores:
+        raise BadInputError(
+            f"Model {model!r}: the numeric columns of {source!r} are scores ({listing([repr(n) for n in scores])}, as "
+            "score(into=) writes them), which describe a model's verdict rather than the rows, so no feature is left by "
+            f"default. Train on the columns that were scored, or name the columns to train on: features={scores[:1]!r} "
+            f"(CLI: {cli_feature_flags(scores[:1])})."
+        )
+    if scores:
+        warnings.warn(
+            f"Model {model!r}: no features given, so {listing([repr(n) for n in scores])} of {source!r}, scores as "
+            f"score(into=) writes them, {'is' if len(scores) == 1 else 'are'} left out: a model trained on them reads "
+            "the old model's verdict, and rows without them cannot be scored. To train on them anyway, list the "
+            "features (CLI: -f COLUMN, once per column).",
+            AdDuckDBWarning, stacklevel=3,
+        )
     if not keep:
         first = ids[0][0]
         raise BadInputError(
@@ -737,7 +759,9 @@ def default_features(
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
-    _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)], model)
+    # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
+    _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
+                                           and n.lower() not in SCORE_COLUMNS], model)
     return kept, X[:, keep]
 
 

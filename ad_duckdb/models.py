@@ -177,11 +177,28 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
                           AdDuckDBWarning, stacklevel=2)
             return ModelInfo.of(same)
         store.check_can_write(cur, f"Cannot store model {rec.name!r}")
-        store.save(cur, rec)
+        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "import"))
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
+    """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
+    of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
+    running when their count is the same, and scores each value as the new feature in its place."""
+    before = store.latest_features(cur, rec.name)
+    if before is None or [n.lower() for n in before[1]] == [n.lower() for n in rec.feature_names]:  # DuckDB's case rule
+        return
+    old, was = f"{rec.name}@{before[0]}", before[1]
+    warnings.warn(
+        f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
+        f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
+        f"in the ones that keep the old columns, or {doing} the new feature set under another name.",
+        # the caller of train / import_model: this function, the lambda, store.save, train / import_model
+        AdDuckDBWarning, stacklevel=5,
+    )
 
 
 def _same_as_latest(cur: Any, rec: ModelRecord) -> ModelRecord | None:

@@ -496,6 +496,9 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         # DuckDB's DECIMAL(p <= 18, s): the unscaled value fits the low 64 bits of each 128-bit slot.
         unscaled = np.frombuffer(col.buffers()[1], dtype=np.int64, count=2 * len(col), offset=col.offset * 16)[::2]
         return _nan_where_null(unscaled / float(10**t.scale), col)
+    if (isinstance(t, pa.OpaqueType) and t.type_name in ("hugeint", "uhugeint") and t.storage_type == pa.binary(16)
+            and sys.byteorder == "little"):
+        return _wide_integers(col.storage, signed=t.type_name == "hugeint")
     if pa.types.is_null(t):
         return np.full(len(col), np.nan)
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
@@ -513,6 +516,21 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     except pa.ArrowInvalid as e:
         raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
     return _nan_where_null(_values(f).copy(), f)
+
+
+def _wide_integers(arr: pa.Array, *, signed: bool) -> np.ndarray:
+    """HUGEINT / UHUGEINT as DuckDB hands them over under ``SET arrow_lossless_conversion = true`` (16 bytes each,
+    the low half first), as float64 with NaN for NULL. Why: as opaque values they were refused as "not a number"."""
+    if len(arr) == 0:
+        return np.empty(0)
+    words = np.frombuffer(arr.buffers()[1], dtype=np.uint64, count=2 * len(arr), offset=arr.offset * 16)
+    lo, hi = words[0::2], words[1::2]
+    negative = hi.view(np.int64) < 0 if signed else np.zeros(len(arr), dtype=bool)
+    # a negative value's magnitude (two's complement), so that -40 is not -2^64 + (2^64 - 40), which float64 rounds to 0
+    mag_lo = np.where(negative, ~lo + np.uint64(1), lo)
+    mag_hi = np.where(negative, ~hi + (mag_lo == 0).astype(np.uint64), hi)
+    out = mag_hi.astype(np.float64) * 2.0**64 + mag_lo.astype(np.float64)
+    return _nan_where_null(np.where(negative, -out, out), arr)
 
 
 def _call(func: str, model: LoadedModel, args: str) -> str:

@@ -81,6 +81,7 @@ class _Holder:
         self.own_conn: duckdb.DuckDBPyConnection | None = None  # ours, once several connections share them
         self.users: dict[int, weakref.ref[duckdb.DuckDBPyConnection]] = {}
         self.token = ""
+        self.path = ""  # the file own_conn opened
 
 
 class Registry:
@@ -482,6 +483,7 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
     _retire(reg)
     _create_functions(own, reg)
     hold.owner = hold.own_conn = own
+    hold.path = args[0]
 
 
 def _retire(reg: Registry) -> None:
@@ -492,7 +494,50 @@ def _retire(reg: Registry) -> None:
 
 def _user_gone(hold: _Holder, key: int) -> None:
     hold.users.pop(key, None)
-    if not hold.users and hold.own_conn is not None:
+    if not hold.users:
+        _release(hold)
+
+
+def _closed(con: duckdb.DuckDBPyConnection) -> bool:
+    try:
+        con.cursor().close()  # not a query: one on con would replace a result its owner is still reading
+    except duckdb.ConnectionException:
+        return True
+    return False
+
+
+def _same_file(a: str, b: str) -> bool:
+    return bool(a) and bool(b) and Path(a).resolve() == Path(b).resolve()
+
+
+def release_closed(database: str) -> bool:
+    """Close our connection to ``database`` (see ``_track``) when every connection that registered its functions
+    is closed; True if one was closed. For a reopen DuckDB refused as "a different configuration": closed
+    connections still referenced (a notebook's variables) are not garbage, so ours kept the file open."""
+    with _LOCK:
+        holds = {id(r.hold): r.hold for r in _REGISTRIES.values()}.values()
+        for hold in holds:
+            if hold.own_conn is None or not _same_file(hold.path, database):
+                continue
+            users = [c for r in list(hold.users.values()) if (c := r()) is not None]
+            if all(_closed(c) for c in users):
+                _release(hold)
+                return True
+    return False
+
+
+def open_settings(database: str) -> tuple[bool, dict[str, Any]] | None:
+    """(read_only, other duckdb.connect arguments) of a connection ad_duckdb.connect opened to ``database``
+    that is still open, if any."""
+    for con, (path, read_only, kwargs) in list(OPEN_ARGS.items()):
+        if _same_file(path, database) and not _closed(con):
+            return read_only, kwargs
+    return None
+
+
+def _release(hold: _Holder) -> None:
+    """Close our connection of ``hold`` (see ``_track``), once no connection that registered is left open."""
+    if hold.own_conn is not None:
         own, hold.own_conn, hold.owner = hold.own_conn, None, None
         reg = _REGISTRIES.pop(hold.token, None)
         # Why remove before closing: a connection we never saw (a plain duckdb.connect, a cursor) may still be

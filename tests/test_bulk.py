@@ -308,3 +308,14 @@ def test_into_a_view_or_a_missing_schema_is_refused_naming_the_fix(mem_con: duck
         assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="rep.scored", replace=True) == 3000
     finally:
         mem_con.execute("DROP SCHEMA IF EXISTS rep CASCADE")
+
+
+def test_a_uhugeint_column_above_2_pow_127_scores_as_its_value(mem_con: duckdb.DuckDBPyConnection) -> None:
+    # DuckDB hands UHUGEINT to Arrow as decimal128(38, 0) and wraps values of 2^127 and above to negatives (the
+    # largest, 2^128 - 1, arrives as -1): scored raw, a huge amount scored like an ordinary small one.
+    big = "340282366920938463463374607431768211455"
+    def scores(amount: str) -> float:
+        return ad_duckdb.score(mem_con, "tx_ae", f"SELECT 5 AS count, {amount} AS amount").column("anomaly_score")[0].as_py()
+
+    assert scores(f"{big}::UHUGEINT") == scores(f"{big}::DOUBLE")
+    assert scores(f"{big}::UHUGEINT") > scores("-1::HUGEINT")

@@ -362,6 +362,51 @@ def test_two_connections_to_one_file_in_one_process(base_db: Path, tmp_path: Pat
     assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])
 
 
+_REOPEN_AFTER_CLOSE = """
+import subprocess, sys
+import ad_duckdb
+p = sys.argv[1]
+Q = "SELECT anomaly_score('tx_ae', 5, 100)"
+c1, c2 = ad_duckdb.connect(p), ad_duckdb.connect(p)
+first = c2.execute(Q).fetchall()[0][0]
+# other settings while both are open: refused naming the file and the fix, not DuckDB's bare "different configuration"
+try:
+    ad_duckdb.connect(p, read_only=True)
+    raise AssertionError("expected a refusal")
+except ad_duckdb.DatabaseUnavailableError as e:
+    assert repr(p) in str(e) and "close" in str(e) and "read_only=False" in str(e), e
+assert c1.execute(Q).fetchall()[0][0] == first
+# both closed, their objects still referenced (a notebook's variables): the file opens again with other settings
+c1.close(); c2.close()
+ro = ad_duckdb.connect(p, read_only=True)
+assert ro.execute(Q).fetchall()[0][0] == first
+ro.close()
+subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).execute('CREATE TABLE w (x INT)')", p],
+               check=True)
+# a plain connection still open: the same refusal, not DuckDB's bare one
+import duckdb
+c1, c2, plain = ad_duckdb.connect(p), ad_duckdb.connect(p), duckdb.connect(p)
+c1.close(); c2.close()
+try:
+    ad_duckdb.connect(p, read_only=True)
+    raise AssertionError("expected a refusal")
+except ad_duckdb.DatabaseUnavailableError as e:
+    assert "open already with other settings" in str(e), e
+plain.close()
+print("ok")
+"""
+
+
+def test_a_file_reopens_with_other_settings_once_its_connections_are_closed(base_db: Path, tmp_path: Path) -> None:
+    # Two connections to one file move the functions to a connection of ours, which closed only when the user's
+    # connections were garbage-collected: after con.close() on both (variables still set), opening the file
+    # read-only in the same process failed with DuckDB's "different configuration than existing connections".
+    path = tmp_path / "reopen.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    r = subprocess.run([sys.executable, "-c", _REOPEN_AFTER_CLOSE, str(path)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), (r.returncode, r.stderr[-2000:])
+
+
 _REREGISTER_WHILE_QUERYING = """
 import sys, threading, time
 import ad_duckdb

@@ -1095,3 +1095,28 @@ def test_a_view_whose_column_is_gone_is_told_to_fix_the_view_not_a_query() -> No
             ad_duckdb.train(con, "m", "SELECT a, b FROM t", **FAST)
     finally:
         con.close()
+
+
+def test_default_features_leave_out_the_score_columns_of_a_scored_table() -> None:
+    """Retraining on a table written by score(into=) took its anomaly_score and anomaly_percentile as features: the
+    new model read the old one's verdict, and could not score the raw rows (they have no such columns)."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
+                    "FROM range(400)")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        ad_duckdb.score(con, "m", "t", into="scored", explain=True)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'anomaly_score', 'anomaly_percentile'.*score\(into=\)"):
+            info = ad_duckdb.train(con, "m2", "scored", **FAST)
+        assert info.features == ["a", "b"]
+        assert ad_duckdb.score(con, "m2", "t").num_rows == 400
+        # named on purpose: kept, without a word
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert ad_duckdb.train(con, "m3", "scored", features=["a", "anomaly_score"], **FAST).features == [
+                "a", "anomaly_score"]
+        # a table of scores alone: refused naming the columns and the fix
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'anomaly_score'.*features=\["):
+            ad_duckdb.train(con, "m4", "SELECT anomaly_score, anomaly_percentile FROM scored", **FAST)
+    finally:
+        con.close()

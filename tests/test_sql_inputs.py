@@ -184,6 +184,21 @@ def test_uhugeint_above_2_127_is_the_one_documented_exception(con: duckdb.DuckDB
     assert as_uhugeint == wrapped and as_uhugeint != as_double
 
 
+
+@pytest.mark.parametrize("value", ["40::HUGEINT", "(-40)::HUGEINT", "40::UHUGEINT", f"{2**127 + 5}::UHUGEINT",
+                                   f"{-(2**127) + 1}::HUGEINT", "18446744073709551621::HUGEINT"])
+def test_hugeint_arguments_under_arrow_lossless_conversion(con: duckdb.DuckDBPyConnection, value: str) -> None:
+    """SET arrow_lossless_conversion = true makes DuckDB hand HUGEINT and UHUGEINT over as opaque 16-byte values:
+    they were refused as "HUGEINT, not a number". Read exactly, UHUGEINT above 2^127 included."""
+    con.execute("SET arrow_lossless_conversion = true")
+    try:
+        got = one(con, f"SELECT anomaly_score('tx_ae', 3, {value})")
+        assert got == one(con, f"SELECT anomaly_score('tx_ae', 3, {value}::DOUBLE)"), value
+        tbl = ad_duckdb.score(con, "tx_ae", f"SELECT 3 AS count, {value} AS amount")
+        assert tbl.column("anomaly_score")[0].as_py() == got
+    finally:
+        con.execute("RESET arrow_lossless_conversion")
+
 # --- arity, empty input, model names --------------------------------------------------------------
 
 @pytest.mark.parametrize("func", FUNCS)

@@ -263,3 +263,21 @@ def test_compare_says_how_many_rows_tie_at_the_top_cut(versions_db: str) -> None
     assert rc == 0, err
     doc = json.loads(out)
     assert (doc["top_tied_a"], doc["top_tied_b"]) == (30, 30)
+
+
+def test_importing_other_features_under_a_stored_name_says_so_as_training_does(tmp_path: pytest.TempPathFactory,
+                                                                                versions_db: str) -> None:
+    # train() warns when 'name' will mean a version of other features (a query passing the old columns keeps running
+    # when their count is the same, each value scored as the new feature in its place); import_model said nothing.
+    con = ad_duckdb.connect(str(tmp_path / "imp.duckdb"))
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "swapped", "transactions", features=["amount", "count"], **FAST)
+        onnx = ad_duckdb.export_model(con, "swapped", tmp_path / "swapped.onnx")
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning,
+                          match=r"'tx_ae@2' takes \(amount, count\), but 'tx_ae@1' took \(count, amount\)") as got:
+            assert ad_duckdb.import_model(con, onnx, name="tx_ae").ref == "tx_ae@2"
+        assert got[0].filename == __file__  # said at the caller's line
+    finally:
+        con.close()
