@@ -29,6 +29,7 @@ the model it stores is visible to every later node of the same run.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -277,8 +278,10 @@ def train_model(
             version, feats, rows, th = info.version, info.features, info.train_rows, info.thresholds
             seconds, trained = info.metrics.get("train_seconds"), True
     except AdDuckDBError as e:
-        raise _fail(f"training model {name!r} failed: {e}{_text_option_hint(str(e), params)}"
-                    f"{_text_features_hint(features)}") from e
+        message, listed = str(e), _text_features_hint(features)
+        if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
+            message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
+        raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from e
     return pa.table({
         "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
         "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),
