@@ -124,7 +124,16 @@ def transaction(cur: Any) -> Iterator[None]:
 
 
 def ensure_schema(cur: Any) -> None:
-    cur.execute(schema_sql())
+    for attempt in range(10):
+        try:
+            cur.execute(schema_sql())
+            break
+        except duckdb.TransactionException as e:
+            # Why again: two threads (dbt's) storing the first models at once both CREATE ... IF NOT EXISTS, and the
+            # later commit is refused as a write-write conflict; once the other's tables exist, the statement is a no-op
+            if "conflict" not in str(e) or attempt == 9:
+                raise
+            time.sleep(0.01 * (attempt + 1))
     tables_exist(cur)
 
 
