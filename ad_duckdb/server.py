@@ -53,6 +53,7 @@ import duckdb
 
 from . import attachfiles
 from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader
+from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
@@ -164,20 +165,25 @@ class PGServer(socketserver.ThreadingTCPServer):
                 "or keep the default --host 127.0.0.1.")
         self.config = config
         self._lock = threading.Lock()
+        self._closing = threading.Lock()  # a retired backend's close and the renewal of the held files
         self._clients: dict[tuple[int, int], tuple[socket.socket, Session]] = {}
         # Connections accepted and not yet sessions (startup, password): close_all answers them 57P03 and waits for it
         self._starting: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._pids = iter(range(1000, 2**31))
+        self.held: HeldFiles | None = None
         self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
         try:
+            # Why taken now, and kept apart from every backend: see filelocks. The backend has the files attached,
+            # so no writer holds them meanwhile.
+            self.held = HeldFiles([a.path for a in config.attach])
             super().__init__((config.host, config.port), Handler)
         except BaseException as e:
             # Why: with --snapshot the backend is a full copy of the database in the temporary folder, which a port
             # in use (or a SIGTERM meanwhile) left behind. A close that fails too must not hide why the start failed.
-            clean_up_after(e, self.backend.close, "closing the database after the failed start")
+            clean_up_after(e, self._close_database, "closing the database after the failed start")
             if isinstance(e, OSError):  # was a traceback
                 fix = (": another process (another ad-duckdb serve?) listens there; stop it, or choose another "
                        "--port (0 picks a free one)" if e.errno == errno.EADDRINUSE else "")
@@ -288,14 +294,43 @@ class PGServer(socketserver.ThreadingTCPServer):
         if not self.config.snapshot:
             refresh_functions(self.backend.con)
             return "models refreshed: " + self.backend.models_text()
-        new = self._open_backend()
+        try:
+            new = self._open_backend()
+        except BaseException:
+            self._renew()  # a new backend that attached the files and failed has closed them
+            raise
         with self._lock:
             old, self.backend = self.backend, new
             old.retired = True
             close_old = old.sessions == 0
         if close_old:
-            old.close()
+            self._close_retired(old)
         return "new snapshot: " + new.models_text()
+
+    def _close_retired(self, backend: Backend) -> None:
+        with self._closing:
+            try:
+                backend.close()
+            finally:
+                self._renew_held()
+
+    def _renew(self) -> None:
+        with self._closing:
+            self._renew_held()
+
+    def _renew_held(self) -> None:
+        """After a backend closed its handles of the --attach files, which let go of this process's lock on them
+        while the served backend still reads them (filelocks); under ``_closing``, as HeldFiles.renew needs."""
+        if self.held is not None:
+            self.held.renew()
+
+    def _close_database(self) -> None:
+        """Close the served backend, then let go of the --attach files: the server's last handles of them."""
+        try:
+            self.backend.close()
+        finally:
+            if self.held is not None:
+                self.held.release()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         # Why registered here, in the accepting thread, not by the client's own thread: close_all must wait for a
@@ -337,7 +372,7 @@ class PGServer(socketserver.ThreadingTCPServer):
             backend.sessions -= 1
             close_old = backend.retired and backend.sessions == 0
         if close_old:
-            backend.close()
+            self._close_retired(backend)
 
     def cancel(self, pid: int, key: int) -> None:
         with self._lock:
@@ -390,7 +425,7 @@ class PGServer(socketserver.ThreadingTCPServer):
                         pass
             time.sleep(0.1)
         try:
-            self.backend.close()
+            self._close_database()
         except duckdb.Error as e:
             log.warning("could not close the database cleanly: %s", e)
         log.warning("stopped; %d client session%s ended", ended, "" if ended == 1 else "s")

@@ -447,3 +447,61 @@ def test_snapshot_waiting_for_an_attached_file_copies_db_once(warehouse: str, tm
     finally:
         holder.kill()
         holder.communicate()
+
+
+def _write(lake: Path) -> str:
+    """Open ``lake`` for writing in another process, as a training or dbt run would: '' when it could, else the
+    error DuckDB gave it."""
+    r = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(lake)],
+                       capture_output=True, text=True, timeout=60)
+    return "" if r.returncode == 0 else r.stderr
+
+
+@pytest.mark.parametrize("mode", [(), ("--snapshot",)], ids=["live", "snapshot"])
+def test_a_reload_keeps_writers_off_the_attached_file(warehouse: str, tmp_path: Path, mode: tuple[str, ...]) -> None:
+    """The server holds an --attach file read-only until it stops, across SIGHUP reloads. Why: DuckDB's file locks
+    belong to the process, not to the handle, and closing the old backend's handle after a --snapshot reload (which
+    attaches the file again on the new one) let go of the lock the new one relied on: a writer then opened the file
+    the server still served."""
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    db = tmp_path / "models.duckdb"
+    shutil.copy(warehouse, db)
+    with serve(str(db), *mode, "--attach", str(lake)) as s:
+        refused = _write(lake)
+        assert "Conflicting lock" in refused and f"PID {s.proc.pid}" in refused, refused
+        for n in range(1, 3):  # twice: a reload's backend is the next one's old backend
+            s.proc.send_signal(signal.SIGHUP)
+            while sum("reloaded: " in line for line in list(s.log)) < n:
+                assert s.proc.poll() is None, "".join(s.log)
+                time.sleep(0.05)
+            with psycopg.connect(s.url(), autocommit=True) as conn:
+                assert conn.execute("select count(*) from lake.main.tx").fetchall() == [(2000,)]
+            refused = _write(lake)
+            # the server's PID, as before the reload: the writer is told which process to wait for
+            assert "Conflicting lock" in refused and f"PID {s.proc.pid}" in refused, (n, refused)
+    assert _write(lake) == ""  # let go when the server stops
+
+
+def test_the_held_files_outlast_a_backend_that_attached_them_and_closed(warehouse: str, tmp_path: Path) -> None:
+    """A SIGHUP reload whose new backend fails after attaching the files closes them again: the server's own hold
+    (filelocks.HeldFiles) keeps writers off, and once renewed names the server's PID to them again."""
+    from ad_duckdb.attachfiles import Attached
+    from ad_duckdb.filelocks import HeldFiles
+    from ad_duckdb.pgsession import Backend
+
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    files = [Attached(str(lake), "lake")]
+    # two copies of DB, as two snapshots are: DuckDB shares one instance between connections of one path
+    copies = [shutil.copy(warehouse, tmp_path / f"snap{n}.duckdb") for n in (1, 2)]
+    served = Backend(str(copies[0]), read_write=False, attach=files)
+    held = HeldFiles([str(lake)])
+    try:
+        Backend(str(copies[1]), read_write=False, attach=files).close()  # the failed reload's backend
+        assert "Conflicting lock" in _write(lake)
+        held.renew()
+        assert f"PID {os.getpid()}" in _write(lake)
+        assert served.con.execute("select count(*) from lake.main.tx").fetchall() == [(2000,)]
+    finally:
+        served.close()
+        held.release()
+    assert _write(lake) == ""
