@@ -340,6 +340,14 @@ def test_cli_errors_are_one_line(db: str) -> None:
     assert "known models" in out and "Traceback" not in out
 
 
+def test_a_misspelt_model_name_on_the_command_line_is_pointed_to_the_close_one(model_db: str) -> None:
+    # Before: "No model 'tx_ea' in table ad_models; known models: 'tx_ae'" with no guess, unlike a misspelt table
+    for args in (("score", model_db, "tx_ea", "transactions"), ("show", model_db, "tx_ea"),
+                 ("sql", model_db, "SELECT anomaly_score('tx_ea', count, amount) FROM transactions")):
+        out = fails_in_one_line(*args)
+        assert "No model 'tx_ea'" in out and "Did you mean 'tx_ae'?" in out, out
+
+
 def test_unknown_source_on_the_command_line_names_no_python_variable(model_db: str, tmp_path: Path) -> None:
     """Before: `ad-duckdb score DB tx_ae nosuch` said the source is not "a DataFrame or Arrow table variable in the
     calling Python code" and told the user to give one "(in quotes: 'df')", which a shell has no way to do."""
