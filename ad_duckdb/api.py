@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import platform
 import queue
-import re
 import shlex
 import threading
 import time
@@ -60,7 +59,16 @@ from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
 from .sourcecols import source_features as source_features
-from .sqltext import is_query, quote_ident, quote_literal, shown_source, source_sql, strip_sql_ends, table_sql
+from .sqltext import (
+    is_query,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_source,
+    source_sql,
+    strip_sql_ends,
+    table_sql,
+)
 from .store import ModelRecord
 from .udfs import register, registry
 
@@ -198,7 +206,7 @@ def _not_a_database(database: str) -> BadInputError:
               else "read_parquet")
     # the path as a SQL string (a quote in it doubled), then as one shell word
     source = f"{reader}({quote_literal(database)})"
-    arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
+    arg = shell_word(source)
     return DatabaseUnavailableError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
         f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
