@@ -343,7 +343,7 @@ def train(
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
             raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
-        X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
+        X, n_rows, rising = _training_rows(cur, name, source, [c for c, _ in cols], where, params)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
         names = [c for c, _ in cols]
@@ -434,7 +434,7 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
         ) from None
 
 
-def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
+def _training_rows(cur: Any, name: str, source: str, names: list[str], where: str | None,
                    params: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray | None]:
     """The rows to train on, the source's row count, and (read as a sample) which columns rise row by row.
 
@@ -446,11 +446,12 @@ def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
     from .detector import AutoEncoderDetector
 
     p = AutoEncoderDetector(**params)._train_params()  # validated before any row is read
-    n = count_rows(cur, source, names, where)
+    who = f"Model {name!r}"
+    n = count_rows(cur, source, names, where, who=who)
     if n <= p.max_train_rows:
-        X = load_matrix(cur, source, names, where, n=n)
+        X = load_matrix(cur, source, names, where, n=n, who=who)
         return X, len(X), None
-    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed)
+    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed, who=who)
     return sample.rows, sample.n_read, sample.rising
 
 
@@ -462,7 +463,7 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
     """
     out = np.empty(n)
     at = 0
-    for M in feature_batches(cur, source, names, where):
+    for M in feature_batches(cur, source, names, where, who=f"Model {scorer.rec.name!r}"):
         s = scorer.scores(M, bulk=True)
         if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
             out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])

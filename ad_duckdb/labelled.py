@@ -144,7 +144,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         batches = feature_batches(cur, source, [*feats, label], where,
-                                  what=f"features {list(feats)} and label {label!r}")
+                                  what=f"features {list(feats)} and label {label!r}", who=f"Model {lm.ref!r}")
         scores, labels = [np.empty(0)], [np.empty(0)]
         while True:
             try:
