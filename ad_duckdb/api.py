@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import platform
 import queue
-import re
 import shlex
 import threading
 import time
@@ -60,7 +59,16 @@ from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, feature_columns
 from .sourcecols import source_features as source_features
-from .sqltext import is_query, quote_ident, quote_literal, shown_source, source_sql, strip_sql_ends, table_sql
+from .sqltext import (
+    is_query,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_source,
+    source_sql,
+    strip_sql_ends,
+    table_sql,
+)
 from .store import ModelRecord
 from .udfs import register, registry
 
@@ -198,7 +206,7 @@ def _not_a_database(database: str) -> BadInputError:
               else "read_parquet")
     # the path as a SQL string (a quote in it doubled), then as one shell word
     source = f"{reader}({quote_literal(database)})"
-    arg = f'"{source}"' if not re.search(r'["$`\\!]', source) else shlex.quote(source)
+    arg = shell_word(source)
     return DatabaseUnavailableError(
         f"{database!r} is not a DuckDB database file (DuckDB opens it as an in-memory database, so nothing would "
         f"be saved). Give a .duckdb file; a Parquet or CSV file is a source, e.g. ad-duckdb train warehouse.duckdb "
@@ -335,7 +343,7 @@ def train(
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
             raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
-        X, n_rows, rising = _training_rows(cur, source, [c for c, _ in cols], where, params)
+        X, n_rows, rising = _training_rows(cur, name, source, [c for c, _ in cols], where, params)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
         names = [c for c, _ in cols]
@@ -426,7 +434,7 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
         ) from None
 
 
-def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
+def _training_rows(cur: Any, name: str, source: str, names: list[str], where: str | None,
                    params: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray | None]:
     """The rows to train on, the source's row count, and (read as a sample) which columns rise row by row.
 
@@ -438,11 +446,12 @@ def _training_rows(cur: Any, source: str, names: list[str], where: str | None,
     from .detector import AutoEncoderDetector
 
     p = AutoEncoderDetector(**params)._train_params()  # validated before any row is read
-    n = count_rows(cur, source, names, where)
+    who = f"Model {name!r}"
+    n = count_rows(cur, source, names, where, who=who)
     if n <= p.max_train_rows:
-        X = load_matrix(cur, source, names, where, n=n)
+        X = load_matrix(cur, source, names, where, n=n, who=who)
         return X, len(X), None
-    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed)
+    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed, who=who)
     return sample.rows, sample.n_read, sample.rising
 
 
@@ -454,7 +463,7 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
     """
     out = np.empty(n)
     at = 0
-    for M in feature_batches(cur, source, names, where):
+    for M in feature_batches(cur, source, names, where, who=f"Model {scorer.rec.name!r}"):
         s = scorer.scores(M, bulk=True)
         if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
             out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])

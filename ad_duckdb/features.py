@@ -879,41 +879,44 @@ def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
 
 
 def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: Exception,
-                      what: str | None = None) -> NoReturn:
+                      what: str | None = None, who: str | None = None) -> NoReturn:
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
     said = _first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-        f"Cannot read {what or f'features {list(names)}'} from {source!r}{f' (where={where!r})' if where else ''}: "
+        f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
+        f"{f' (where={where!r})' if where else ''}: "
                         + (f"{fix}. ({said}.)" if fix else f"{said}.")) from e
 
 
-def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None) -> int:
-    """The number of rows ``feature_batches`` would read (for a table, a cheap count)."""
+def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,
+               who: str | None = None) -> int:
+    """The number of rows ``feature_batches`` would read (for a table, a cheap count); ``who`` as there."""
     try:
         return int(cur.sql(_feature_query(source, names, where)).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
     except Exception as e:
-        _raise_read_error(source, names, where, e)
+        _raise_read_error(source, names, where, e, who=who)
 
 
 def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None,
-                    what: str | None = None) -> Iterator[np.ndarray]:
+                    what: str | None = None, who: str | None = None) -> Iterator[np.ndarray]:
     """The feature columns as float64 matrices of up to ``LOAD_BATCH_ROWS`` rows, in the source's row order; SQL
     NULL becomes NaN. An error reading the source (a bad filter, a value DOUBLE cannot hold) names it, and
-    ``what`` was read (default: "features [...]"; a label column read with them is no feature)."""
+    ``what`` was read (default: "features [...]"; a label column read with them is no feature); ``who`` (say,
+    "Model 'm'") begins that error, as the other errors of a training or an evaluation do."""
     d = len(names)
     try:
         reader = cur.sql(_feature_query(source, names, where)).to_arrow_reader(LOAD_BATCH_ROWS)  # type: ignore[attr-defined]
     except Exception as e:
-        _raise_read_error(source, names, where, e, what)
+        _raise_read_error(source, names, where, e, what, who)
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except Exception as e:
-            _raise_read_error(source, names, where, e, what)
+            _raise_read_error(source, names, where, e, what, who)
         M = np.empty((batch.num_rows, d))
         for i in range(d):
             M[:, i] = batch.column(i).to_numpy(zero_copy_only=False)
@@ -921,17 +924,17 @@ def feature_batches(cur: object, source: str, names: Sequence[str], where: str |
 
 
 def load_matrix(cur: object, source: str, names: Sequence[str], where: str | None = None,
-                n: int | None = None) -> np.ndarray:
+                n: int | None = None, *, who: str | None = None) -> np.ndarray:
     """Read the feature columns as a float64 matrix; SQL NULL becomes NaN. ``n``: the rows ``count_rows`` counted,
-    if the caller has already counted them.
+    if the caller has already counted them; ``who`` as for ``feature_batches``.
 
     Why counted first and streamed into one matrix: reading the whole result as an Arrow table and stacking its
     columns held three copies of the table at once (10M rows x 6 columns: 1.9 GB for a 0.5 GB matrix). The cost:
     a query or a file source runs twice (the count, then the read), a table's count is cheap.
     """
-    X = np.empty((count_rows(cur, source, names, where) if n is None else n, len(names)))
+    X = np.empty((count_rows(cur, source, names, where, who=who) if n is None else n, len(names)))
     at = 0
-    for M in feature_batches(cur, source, names, where):
+    for M in feature_batches(cur, source, names, where, who=who):
         b = len(M)
         if at + b > len(X):  # a source that changed between the reads (random(), a sample): keep every row
             X = np.concatenate([X, np.empty((max(b, len(X) // 2), len(names)))])
@@ -950,7 +953,7 @@ class TrainingSample:
     """
 
     def __init__(self, cur: object, source: str, names: Sequence[str], where: str | None, *, n: int, size: int,
-                 seed: int) -> None:
+                 seed: int, who: str | None = None) -> None:
         d = len(names)
         idx = np.random.default_rng(seed).choice(n, size, replace=False)
         order = np.argsort(idx, kind="stable")
@@ -959,7 +962,7 @@ class TrainingSample:
         rising = np.ones(d, dtype=bool)
         last = np.full(d, -np.inf)
         at = 0
-        for M in feature_batches(cur, source, names, where):
+        for M in feature_batches(cur, source, names, where, who=who):
             lo, hi = np.searchsorted(at_sorted, [at, at + len(M)])
             rows[order[lo:hi]] = M[at_sorted[lo:hi] - at]
             if len(M):

@@ -31,9 +31,11 @@ from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import (
+    is_query,
     name_parts,
     quote_ident,
     quote_literal,
+    shell_word,
     shown_source,
     source_sql,
     sql_name,
@@ -142,7 +144,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
         batches = feature_batches(cur, source, [*feats, label], where,
-                                  what=f"features {list(feats)} and label {label!r}")
+                                  what=f"features {list(feats)} and label {label!r}", who=f"Model {lm.ref!r}")
         scores, labels = [np.empty(0)], [np.empty(0)]
         while True:
             try:
@@ -156,7 +158,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                 counts = _label_counts(cur, source, label, where)
                 raise BadInputError(
                     f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
-                    f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}"
+                    f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}"
                 ) from e
             scores.append(lm.scores(M[:, :-1]).astype(np.float64))
             labels.append(M[:, -1])
@@ -183,7 +185,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     if counts:
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
-                            f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts)}")
+                            f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}")
     return lm, s, y.astype(np.int64)
 
 
@@ -210,17 +212,28 @@ def _shown_counts(counts: list[tuple[Any, int]]) -> str:
     return shown + (", ..." if len(counts) > 5 else "")
 
 
-def _label_mapping_hint(label: str, counts: list[tuple[Any, int]]) -> str:
+def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) -> str:
     """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
     the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
-    col = quote_ident(label)
+    shell = pysource.from_command_line()
+    # in the shell's query a name quoted only when it must be, so that the query more often fits in single quotes
+    col = sql_name(label) if shell else quote_ident(label)
     if len(counts) == 2:
         lit = _label_value(counts[-1][0])
-        return (f"Map the value that marks an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, "
-                f"({col} = {lit})::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if {lit} (the rarer "
-                f"value here) marks anomalies.")
-    return (f"Map the values that mark an anomaly to 1 in a query and pass that column, e.g. \"SELECT *, ({col} IN "
-            f"(...))::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly'.")
+        test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
+    else:
+        test, which = f"{col} IN (...)", ""
+    if not shell:
+        return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and "
+                f"pass that column, e.g. \"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...\" with "
+                f"label='is_anomaly'{which}.")
+    # Why the whole query, shell-quoted: a shell user pastes it as the source; double quotes around SQL that
+    # double-quotes a name were split by the shell
+    s = strip_sql_ends(source)
+    query = f"SELECT *, ({test})::INTEGER AS is_anomaly FROM {f'({s})' if is_query(s) else s}"
+    return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and pass "
+            f"that query as the source, e.g. {shell_word(query)} --label is_anomaly{which}"
+            f"{'' if which else ' (the values that mark anomalies in place of ...)'}.")
 
 
 _SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from . import chunks, integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import as_number_hint, raw_values
+from .features import as_number_hint, did_you_mean, raw_values
 from .sqltext import sql_name
 from .store import ModelRecord, max_model_bytes
 
@@ -315,7 +315,8 @@ class LoadedModel:
         if v is None:
             known = ", ".join(repr(k) for k in sorted(self.thresholds)) or "none"
             raise ThresholdNotFoundError(
-                f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}. Thresholds belong to "
+                f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
+                f"{did_you_mean(name, list(self.thresholds))} Thresholds belong to "
                 "one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
                 "pin the version it was set on ('name@N'); to keep a retrain's thresholds, train with "
                 "carry_thresholds=True (CLI: --carry-thresholds)."

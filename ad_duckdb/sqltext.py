@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 from collections.abc import Sequence
 
 import duckdb
@@ -133,6 +134,17 @@ def _end_comment(s: str, tokens: Sequence[tuple[int, object]], i: int) -> bool:
     end = tokens[i + 1][0] if i + 1 < len(tokens) else len(s)
     return (start == 0 or s[start - 1].isspace() or s[start - 1] == ";"
             or (s[start - 1] in ")'\"" and s[start:end].rstrip().endswith("*/")))
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one word of a POSIX shell command, for a fix a message offers to paste: in single quotes, in which
+    nothing is special; SQL holding a quoted literal in double quotes when nothing in it is special there; else
+    ``shlex.quote``'s (correct, but hard to read) mix."""
+    if "'" not in text:
+        return f"'{text}'"
+    if not re.search(r'["$`\\!]', text):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 def is_query(source: str) -> bool:

@@ -23,7 +23,7 @@ import duckdb
 
 from . import integrity, jsonvalues
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
-from .features import FeatureSpec, specs_from_json, specs_to_json
+from .features import FeatureSpec, did_you_mean, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
 
@@ -505,9 +505,10 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
             f"No model {name!r} in table ad_models; model names are case-sensitive: did you mean "
             f"{' or '.join(suggest(k) for k in same)}? (known models: {listing})"
         )
+    maybe = did_you_mean(name, list(known))
     return ModelNotFoundError(
-        f"No model {name!r} in table ad_models; known models: {listing}. "
-        "Train one with `ad-duckdb train` or ad_duckdb.train(con, ...)."
+        f"No model {name!r} in table ad_models; known models: {listing}.{maybe} "
+        f"{'Or train' if maybe else 'Train'} one with `ad-duckdb train` or ad_duckdb.train(con, ...)."
     )
 
 

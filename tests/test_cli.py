@@ -340,6 +340,14 @@ def test_cli_errors_are_one_line(db: str) -> None:
     assert "known models" in out and "Traceback" not in out
 
 
+def test_a_misspelt_model_name_on_the_command_line_is_pointed_to_the_close_one(model_db: str) -> None:
+    # Before: "No model 'tx_ea' in table ad_models; known models: 'tx_ae'" with no guess, unlike a misspelt table
+    for args in (("score", model_db, "tx_ea", "transactions"), ("show", model_db, "tx_ea"),
+                 ("sql", model_db, "SELECT anomaly_score('tx_ea', count, amount) FROM transactions")):
+        out = fails_in_one_line(*args)
+        assert "No model 'tx_ea'" in out and "Did you mean 'tx_ae'?" in out, out
+
+
 def test_unknown_source_on_the_command_line_names_no_python_variable(model_db: str, tmp_path: Path) -> None:
     """Before: `ad-duckdb score DB tx_ae nosuch` said the source is not "a DataFrame or Arrow table variable in the
     calling Python code" and told the user to give one "(in quotes: 'df')", which a shell has no way to do."""
@@ -853,6 +861,24 @@ def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db:
         out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
         assert ("-c) names ['nope'], not in 'transactions' (its columns: transaction_id, count, amount, amount_d, "
                 "label)") in out
+
+
+def test_a_label_that_is_not_0_1_gets_a_fix_to_paste_into_the_shell(model_db: str) -> None:
+    """Before: the fix said e.g. "SELECT *, ("refunds" IN (...))::INTEGER AS is_anomaly FROM ..." with
+    label='is_anomaly': double quotes inside double quotes, which a shell splits, and the Python argument, not
+    --label."""
+    many = "SELECT *, transaction_id % 3 AS refunds FROM transactions"
+    two = ("SELECT *, CASE WHEN transaction_id % 50 = 0 THEN 'fraud' ELSE 'ok' END AS \"the status\" "
+           "FROM transactions")
+    for source, label, values in ((many, "refunds", "0, 1"), (two, "the status", None)):
+        out = fails_in_one_line("evaluate", model_db, "tx_ae", source, "--label", label)
+        assert "label=" not in out, out
+        fix = re.search(r"e\.g\. (.+?) --label is_anomaly\b", out)
+        assert fix, out
+        words = shlex.split(fix.group(1))  # one shell word: the query, as the shell hands it to the command
+        assert len(words) == 1 and words[0].startswith("SELECT *, ("), out
+        query = words[0].replace("(...)", f"({values})") if values else words[0]
+        assert "AUC-ROC" in run("evaluate", model_db, "tx_ae", query, "--label", "is_anomaly")
 
 
 def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:

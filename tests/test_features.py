@@ -68,6 +68,10 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         ("CREATE TABLE t AS SELECT INTERVAL (range % 3) SECOND AS gap, range % 7 AS x FROM range(50)",
          {"features": ["gap", "x"]}, r"'gap' of 't' is INTERVAL.*SELECT \* REPLACE \(epoch\(\"gap\"\) AS \"gap\"\) "
          r"FROM \"t\" \(its length in seconds\)"),
+        # a row that fails as it is read: it said "Cannot read features ...", the one training error naming no model
+        ("CREATE VIEW t AS SELECT range AS x, (CASE WHEN range = 40 THEN 'oops' ELSE range::VARCHAR END)::INTEGER AS y "
+         "FROM range(50)", {"features": ["x", "y"]},
+         r"^Model 'm': cannot read features \['x', 'y'\] from 't': .*'oops'"),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["nope"]},
          r"Column 'nope' is not in 't'; its columns are: x\.$"),
         # a misspelt name gets the close one, as a misspelt source does (it only listed every column)

@@ -107,6 +107,21 @@ def test_unknown_model_lists_known(mem_con: duckdb.DuckDBPyConnection) -> None:
         mem_con.execute("SELECT anomaly_threshold('tx_ae', 'nope')").fetchall()
 
 
+def test_a_misspelt_model_or_threshold_name_is_pointed_to_the_close_one(mem_con: duckdb.DuckDBPyConnection) -> None:
+    # Before: only "known models: 'tx_ae'" / "its thresholds are: ...", though a misspelt table or column gets
+    # "Did you mean ...?"
+    with pytest.raises(duckdb.Error, match=r"No model 'tx_ea' in table ad_models; .*Did you mean 'tx_ae'\?"):
+        mem_con.execute("SELECT anomaly_score('tx_ea', count, amount) FROM transactions").fetchall()
+    with pytest.raises(duckdb.Error, match=r"has no threshold 'p99x'; .*Did you mean 'p99'"):
+        mem_con.execute("SELECT is_anomaly_at('tx_ae', 'p99x', count, amount) FROM transactions").fetchall()
+    with pytest.raises(duckdb.Error, match=r"has no threshold 'p99x'; .*Did you mean 'p99'"):
+        mem_con.execute("SELECT anomaly_threshold('tx_ae', 'p99x')").fetchall()
+    # a name like none of them gets no guess
+    with pytest.raises(duckdb.Error, match=r"No model 'fraud_ae'") as e:
+        mem_con.execute("SELECT anomaly_score('fraud_ae', 1, 2)").fetchall()
+    assert "Did you mean" not in str(e.value)
+
+
 def test_swapped_columns_detected(mem_con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(duckdb.Error, match=r"look out of order.*Call anomaly_score\('tx_ae', count, amount\)"):
         mem_con.execute("SELECT anomaly_score('tx_ae', amount, count) FROM transactions").fetchall()
