@@ -1791,9 +1791,12 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
+    PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does.
+
     \b
-    Example:
+    Examples:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
+      ad-duckdb export warehouse.duckdb tx_ae@2 models/
     """
     with _open(db, read_only=True) as con:
         p = api.export_model(con, model, path, replace=replace)

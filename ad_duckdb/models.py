@@ -123,7 +123,8 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     order and gives ``score`` [n] and ``feature_error`` [n, d]. The features and thresholds are JSON under the
     ``ad_duckdb`` key of its ``metadata_props`` (README, "Models, versions, thresholds"). An existing file is
     replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
-    (written beside it, then renamed). Returns the path written.
+    (written beside it, then renamed). A folder for ``path`` gets ``<name>.onnx`` inside it, as ``cp`` does.
+    Returns the path written.
 
     Examples
     --------
@@ -136,6 +137,8 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     con = check_connection(con, "export_model")
     rec = load_model(con, model)
     p = Path(path)
+    if p.is_dir():
+        p = p / f"{rec.name}.onnx"
     cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
     try:
         db_files = {Path(r[0]).resolve() for r in cur.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")

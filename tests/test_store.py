@@ -590,3 +590,19 @@ def test_a_name_with_a_trailing_newline_is_not_a_name() -> None:
     with pytest.raises(BadInputError, match="is not valid"):
         store.check_name("tx\n")
     assert store.check_name("tx") == "tx"
+
+
+def test_export_into_a_folder_writes_the_models_name_there_as_cp_does(db: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    con = ad_duckdb.connect(str(db))
+    try:
+        written = ad_duckdb.export_model(con, "tx_ae", folder)
+        assert written == folder / "tx_ae.onnx"
+        assert ad_duckdb.api.read_onnx_file(written).name == "tx_ae"
+        with pytest.raises(ad_duckdb.BadInputError, match=r"models/tx_ae\.onnx' exists; pass replace=True"):
+            ad_duckdb.export_model(con, "tx_ae", folder)
+        assert ad_duckdb.export_model(con, "tx_ae@1", str(folder), replace=True) == folder / "tx_ae.onnx"
+        assert sorted(p.name for p in folder.iterdir()) == ["tx_ae.onnx"]
+    finally:
+        con.close()
