@@ -24,6 +24,7 @@ from typing import IO, Any, TypeVar
 import click
 import duckdb
 import numpy as np
+from click.core import ParameterSource
 
 from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
 from .exceptions import (
@@ -478,7 +479,9 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
     def fmt(v: Any) -> str:
         if isinstance(v, float):
-            return f"{v:.6g}"
+            # Why not .6g alone: an amount of 1234567.89 read 1.23457e+06; a short value is shown whole
+            whole = repr(v)
+            return whole if len(whole) <= 15 and "e" not in whole else f"{v:.6g}"
         if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return _cell_text(v)
@@ -814,9 +817,11 @@ _TIME = click.option(
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
-@click.option("--top", type=int, default=20, show_default=True, help="Without --into: print the N highest scores.")
+@click.option("--top", type=int, default=20, show_default=True,
+              help="Print the N highest scores (with --into: also, from the table written).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="Without --into: how to print the rows (csv or json for scripts: every value, unclipped).")
+              help="How to print the rows (csv or json for scripts: every value, unclipped; with --into, the "
+              "'wrote' line then goes to stderr).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -855,24 +860,29 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # a nightly log must say what the BI reads was scored with.
             ref = api.registry(con).get(model).ref
             before = intotable.table_oid(con, into)
+            # Why print with --top/--format: both say "show me rows"; silently ignoring them looked like a bug
+            ctx = click.get_current_context()
+            shown = any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT for p in ("top", "out_format"))
             try:
-                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed)
+                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
+                            report_to_stderr=shown and out_format != "table")
                 _plot_over_time(con, model, source, plots_dir, over_time)
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref)) from e
                 raise
+            if shown:
+                hidden = _features_hidden(con, model, columns, out_format)
+                rel = con.sql(f"SELECT * EXCLUDE ({', '.join(map(quote_ident, hidden))}) FROM {table_sql(into)} "
+                              f"ORDER BY anomaly_score DESC LIMIT {int(top)}" if hidden else
+                              f"SELECT * FROM {table_sql(into)} ORDER BY anomaly_score DESC LIMIT {int(top)}")
+                _print_rows(rel.columns, rel.fetchall(), out_format)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
-        if not kept and out_format == "table" and len(feats) > _TOP_FEATURES_SHOWN:
-            # A wide model's features pushed the scores to the far end of lines thousands of characters long
-            extra = feats
-            click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
-                       "names the ones that matter); -c COLUMN shows the columns named, --format csv every column",
-                       err=True)
+        extra = _features_hidden(con, model, columns, out_format) or extra
         tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
@@ -885,6 +895,17 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         if plots_dir:
             click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
             _plot_over_time(con, model, source, plots_dir, over_time)
+
+
+def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[str, ...], out_format: str) -> list[str]:
+    """A wide model's feature columns, left out of a printed table (with a note why), else none."""
+    feats = api.registry(con).get(model).feature_names
+    if columns or out_format != "table" or len(feats) <= _TOP_FEATURES_SHOWN:
+        return []
+    # A wide model's features pushed the scores to the far end of lines thousands of characters long
+    click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
+               "names the ones that matter); -c COLUMN shows the columns named, --format csv every column", err=True)
+    return feats
 
 
 def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str | None,
@@ -905,10 +926,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
-                explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool) -> None:
+                explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
+                report_to_stderr: bool = False) -> None:
     """`score --into`'s work once the target is known: the write, its report, the plot."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-    click.echo(f"wrote {n} scored rows to {into} (model {ref})")
+    click.echo(f"wrote {n} scored rows to {into} (model {ref})", err=report_to_stderr)
     if n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.

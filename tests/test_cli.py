@@ -653,8 +653,9 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     missing = str(tmp_path / "no_such_folder" / "x.onnx")
     out = fails_in_one_line("export", model_db, "tx_ae", missing)
     assert missing in out and "create it" in out
-    out = fails_in_one_line("export", model_db, "tx_ae", str(tmp_path))
-    assert str(tmp_path) in out and "give the path of a file" in out
+    folder = tmp_path / "exports"  # a folder is where the file goes, as for cp
+    folder.mkdir()
+    assert run("export", model_db, "tx_ae", str(folder)).strip() == f"wrote {folder / 'tx_ae.onnx'}"
     a_file = tmp_path / "a_file"
     a_file.write_text("")
     out = fails_in_one_line("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--plots",
@@ -1539,3 +1540,36 @@ def test_the_sql_prompt_knows_when_a_statement_ends(text: str, ends: bool) -> No
     from ad_duckdb import sqlshell
 
     assert sqlshell.complete(text) is ends
+
+
+def test_score_into_with_top_or_format_also_prints_the_top_rows_it_wrote(model_db: str) -> None:
+    res = CliRunner().invoke(cli, ["score", model_db, "tx_ae", "transactions", "--into", "top_shown", "--replace",
+                                   "--top", "3", "--explain"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("wrote 1502 scored rows to top_shown"), res.stdout
+    assert "anomaly_score" in lines[1] and "anomaly_explain" in lines[1] and len(lines) == 1 + 2 + 3, res.stdout
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        best = con.execute("SELECT transaction_id FROM top_shown ORDER BY anomaly_score DESC LIMIT 3").fetchall()
+    finally:
+        con.close()
+    assert [ln.split()[0] for ln in lines[3:]] == [str(r[0]) for r in best]
+    # csv for a script: stdout is the rows alone, the report goes to stderr
+    res = CliRunner().invoke(cli, ["score", model_db, "tx_ae", "transactions", "--into", "top_shown", "--replace",
+                                   "--format", "csv", "-c", "transaction_id"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    rows = res.stdout.splitlines()
+    assert rows[0] == "transaction_id,anomaly_score,anomaly_percentile,is_anomaly" and len(rows) == 1 + 20, res.stdout
+    assert rows[1].split(",")[0] == str(best[0][0])
+    assert "wrote 1502 scored rows to top_shown" in res.stderr
+    # without either option: the report alone, as before
+    assert run("score", model_db, "tx_ae", "transactions", "--into", "top_shown", "--replace").splitlines() == [
+        "wrote 1502 scored rows to top_shown (model tx_ae@1)"]
+
+
+def test_table_output_shows_an_amount_whole_and_rounds_only_long_fractions(db: str) -> None:
+    out = run("sql", db, "SELECT 1234567.89::DOUBLE AS amount, 0.12345678901234567::DOUBLE AS score, "
+                         "2.5e-07::DOUBLE AS tiny, 1e300::DOUBLE AS huge")
+    values = out.splitlines()[2].split()
+    assert values == ["1234567.89", "0.123457", "2.5e-07", "1e+300"], out
