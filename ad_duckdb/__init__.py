@@ -42,6 +42,7 @@ from .exceptions import (
     NoRowsError,
     NotFittedError,
     NoTimesError,
+    OptionError,
     SourceNotFoundError,
     ThresholdNotFoundError,
 )
@@ -49,7 +50,7 @@ from .exceptions import (
 __all__ = [
     "AdDuckDBError", "AdDuckDBWarning", "AutoEncoderDetector", "BadInputError", "DatabaseLockedError",
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
-    "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "SourceNotFoundError",
+    "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
     "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model", "import_model",
     "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
     "set_threshold", "train",

@@ -28,6 +28,7 @@ from .exceptions import (
     DatabaseLockedError,
     DatabaseUnavailableError,
     MissingDependencyError,
+    OptionError,
     SourceNotFoundError,
     held_by_reader,
 )
@@ -573,7 +574,7 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     lowered = [c.lower() for c in kept]
     twice = next((kept[lowered.index(c)] for i, c in enumerate(lowered) if lowered.index(c) < i), None)
     if twice is not None:  # DuckDB would keep it twice, the second as <name>_1
-        raise BadInputError(f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {twice!r} twice; list each column once.")
+        raise OptionError(f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {twice!r} twice; list each column once.")
     return ", ".join(quote_ident(c) for c in kept)
 
 
@@ -742,7 +743,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise BadInputError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
+        raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                             f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally)

@@ -38,6 +38,7 @@ from .exceptions import (
     ModelNotFoundError,
     NoRowsError,
     NoTimesError,
+    OptionError,
     SourceNotFoundError,
     ThresholdNotFoundError,
     is_interrupt,
@@ -105,6 +106,7 @@ _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], 
     ((SourceNotFoundError, duckdb.CatalogException), EXIT_NO_SOURCE),
     (NoRowsError, EXIT_NO_ROWS),
     (IntegrityError, EXIT_INTEGRITY),
+    (OptionError, 2),
 )
 EXIT_CODES_HELP = f"""\b
 Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;

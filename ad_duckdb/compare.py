@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from . import interrupts, store
-from .exceptions import BadInputError, NoRowsError, SourceNotFoundError
+from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError
 from .features import _first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
@@ -101,7 +101,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         top-``top`` lists and the rank correlation of all scores.
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise BadInputError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
+        raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
                             f"got {top!r}.")
     rec_a, rec_b = load_model(con, a), load_model(con, b)
     cur = interrupts.cursor(con)

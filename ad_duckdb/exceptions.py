@@ -31,6 +31,10 @@ class BadInputError(AdDuckDBError, ValueError):
     """A table, column, value or parameter cannot be used as given."""
 
 
+class OptionError(BadInputError):
+    """An argument's value, or a combination of arguments, is wrong whatever the data (the command line exits 2)."""
+
+
 class DatabaseUnavailableError(BadInputError):
     """The database file cannot be opened as asked (not a DuckDB file, a read-only file or file system)."""
 

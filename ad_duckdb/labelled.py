@@ -24,6 +24,7 @@ from .exceptions import (
     IntegrityError,
     NoRowsError,
     NoTimesError,
+    OptionError,
     SourceNotFoundError,
 )
 from .features import describe, did_you_mean, feature_batches, is_numeric_type
@@ -461,17 +462,18 @@ def set_threshold(
             "min_recall": {"target", "source", "label", "where", "confident"},
             "flag_budget": {"target", "source", "label", "where"}}.get(method)
     if not isinstance(confident, bool):
-        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
+        raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
     given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
                             "confident": confident or None}.items() if v is not None}
     if uses is not None and given - uses:
-        raise BadInputError(
-            f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))}; "
+        raise OptionError(
+            f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
+            f"(CLI: {', '.join('--' + u for u in sorted(given - uses))}); "
             f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
         )
     for arg, v in (("value", value), ("target", target)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
                                 f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
     chk = interrupts.cursor(con)
     try:
@@ -480,7 +482,7 @@ def set_threshold(
         chk.close()
     if method == "manual":
         if value is None or not np.isfinite(value):
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
                                 f"(CLI: --value), e.g. value=3.5; got {value!r}.")
         th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
     elif method in ("quantile", "contamination"):
@@ -500,7 +502,7 @@ def set_threshold(
                 what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
             else:
                 what += f"; got {target!r}"
-            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
                                 f"(CLI: --target), {what}.")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
@@ -508,7 +510,7 @@ def set_threshold(
                        flagged_share=lm.share_above(v))
     elif method in thresholds.LABELLED:
         if source is None or label is None:
-            raise BadInputError(
+            raise OptionError(
                 f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label= (CLI: --source, --label)."
             )
         goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
@@ -549,7 +551,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                                   confident=goal["confident"])
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
-        raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
+        raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     inverted = _inverted_labels(lm, label, s, y)
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"

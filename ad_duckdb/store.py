@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from . import integrity, jsonvalues
-from .exceptions import BadInputError, IntegrityError, ModelNotFoundError
+from .exceptions import BadInputError, IntegrityError, ModelNotFoundError, OptionError
 from .features import FeatureSpec, did_you_mean, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
@@ -558,7 +558,7 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     ``keep`` newest (pruning after nightly retrains); returns the versions dropped."""
     name, version = parse_ref(ref)
     if keep is not None and (version is not None or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
-        raise BadInputError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
+        raise OptionError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
                             f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
                             f"got {ref!r} and keep={keep!r}.")
     known = known_models(cur)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .exceptions import BadInputError
+from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
 QUANTILES = {"p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
@@ -202,7 +202,7 @@ def from_goal(
                             "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
                             "labelled 0.")
     if confident and method not in ("min_precision", "min_recall"):
-        raise BadInputError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
+        raise OptionError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
     c = curve(s, y)
     label = name or method
     if method == "max_f1":
@@ -212,11 +212,11 @@ def from_goal(
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
             f"the {method[4:]} to reach, e.g. 0.9"
-        raise BadInputError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got {target!r}.")
+        raise OptionError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got {target!r}.")
     target = float(target)
     if confident and target >= 1.0:
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
-        raise BadInputError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
+        raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
                             "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
     flagged = np.rint(c["flagged_share"] * len(s))
     tp = np.rint(c["precision"] * flagged)

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 
 from . import pysource
-from .exceptions import BadInputError, NoTimesError, SourceNotFoundError
+from .exceptions import BadInputError, NoTimesError, OptionError, SourceNotFoundError
 from .features import describe, did_you_mean, is_numeric_type, is_point_in_time
 from .metrics import (
     _colour,
@@ -315,5 +315,5 @@ def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str
 def without_plots(model: str, time: str | None, plots: object) -> None:
     """``time`` names the plot's column: given without a plots folder it would do nothing, silently."""
     if time is not None and plots is None:
-        raise BadInputError(f"Model {model!r}: time={time!r} (CLI: --time) names the column of the scores-over-time "
+        raise OptionError(f"Model {model!r}: time={time!r} (CLI: --time) names the column of the scores-over-time "
                             "plot, which only a plots folder gets: give plots_dir= too (CLI: --plots DIR).")

@@ -1573,3 +1573,25 @@ def test_table_output_shows_an_amount_whole_and_rounds_only_long_fractions(db: s
                          "2.5e-07::DOUBLE AS tiny, 1e300::DOUBLE AS huge")
     values = out.splitlines()[2].split()
     assert values == ["1234567.89", "0.123457", "2.5e-07", "1e+300"], out
+
+
+@pytest.mark.parametrize("args", [
+    ["threshold", "{db}", "tx_ae", "r", "--method", "quantile", "--target", "2"],
+    ["threshold", "{db}", "tx_ae", "r", "--method", "manual"],
+    ["threshold", "{db}", "tx_ae", "r", "--method", "max_f1"],
+    ["threshold", "{db}", "tx_ae", "r", "--method", "manual", "--value", "3", "--target", "0.5"],
+    ["threshold", "{db}", "tx_ae", "r", "--method", "min_precision", "--target", "1.5", "--source", "transactions",
+     "--label", "label"],
+    ["score", "{db}", "tx_ae", "transactions", "--time", "day"],
+    ["score", "{db}", "tx_ae", "transactions", "-c", "count", "-c", "COUNT"],
+])
+def test_a_wrong_option_value_or_combination_exits_2_as_click_s_own_checks_do(model_db: str, args: list[str]) -> None:
+    res = CliRunner().invoke(cli, [a.format(db=model_db) for a in args], catch_exceptions=False)
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
+    assert "(CLI: -" in res.output, res.output  # names the option to fix
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'r'").fetchall() == [(0,)]
+    finally:
+        con.close()

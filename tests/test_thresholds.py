@@ -106,7 +106,7 @@ def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
         for kwargs in ({"value": 3.0, "target": 0.9}, {"value": 99.0, "source": "t", "label": "label"}):
             with pytest.raises(ad_duckdb.BadInputError, match="method 'manual' does not use"):
                 ad_duckdb.set_threshold(con, "m", "t1", "manual", **kwargs)  # type: ignore[arg-type]
-        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'max_f1' does not use target, value; it takes"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'max_f1' does not use target, value \(CLI: --target, --value\); it takes"):
             ad_duckdb.set_threshold(con, "m", "t1", "max_f1", value=99.0, target=0.2, source="t", label="label")
         with pytest.raises(ad_duckdb.BadInputError, match=r"method 'quantile' does not use label, source"):
             ad_duckdb.set_threshold(con, "m", "t1", "quantile", target=0.9, source="t", label="label")
