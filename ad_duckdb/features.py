@@ -108,11 +108,16 @@ def specs_from_json(text: str) -> list[FeatureSpec]:
     return [FeatureSpec.from_json(d) for d in jsonvalues.loads(text)]
 
 
+def close_names(name: str, candidates: Sequence[str], n: int = 2, cutoff: float = 0.75) -> list[str]:
+    """The ``candidates`` close to a misspelt ``name`` (any case), closest first."""
+    by_lower = {c.lower(): c for c in candidates}
+    return [by_lower[c] for c in difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)]
+
+
 def did_you_mean(name: str, candidates: Sequence[str], n: int = 2, cutoff: float = 0.75) -> str:
     """" Did you mean 'amount'?" for a misspelt name with a close match among ``candidates`` (any case), else ""."""
-    by_lower = {c.lower(): c for c in candidates}
-    close = difflib.get_close_matches(name.lower(), list(by_lower), n=n, cutoff=cutoff)
-    return f" Did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
+    close = close_names(name, candidates, n, cutoff)
+    return f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
 
 
 def is_missing_column(e: BaseException) -> bool:

@@ -23,7 +23,7 @@ import duckdb
 
 from . import integrity, jsonvalues
 from .exceptions import BadInputError, IntegrityError, ModelNotFoundError, OptionError
-from .features import FeatureSpec, did_you_mean, specs_from_json, specs_to_json
+from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
 
@@ -491,21 +491,22 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
             "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on).")
         return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
                                   f"latest{elsewhere}")
+    def suggest(k: str) -> str:  # never a version the stored model lacks
+        if version is None:
+            return repr(k)
+        if version in known[k]:
+            return repr(f"{k}@{version}")
+        return f"{k!r} (versions: {', '.join(str(v) for v in known[k])})"
+
     same = [k for k in sorted(known) if k.lower() == name.lower()]
     if same:
         # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too
-        def suggest(k: str) -> str:  # never a version the stored model lacks
-            if version is None:
-                return repr(k)
-            if version in known[k]:
-                return repr(f"{k}@{version}")
-            return f"{k!r} (versions: {', '.join(str(v) for v in known[k])})"
-
         return ModelNotFoundError(
             f"No model {name!r} in table ad_models; model names are case-sensitive: did you mean "
             f"{' or '.join(suggest(k) for k in same)}? (known models: {listing})"
         )
-    maybe = did_you_mean(name, list(known))
+    close = close_names(name, list(known))
+    maybe = f" Did you mean {' or '.join(suggest(k) for k in close)}?" if close else ""
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}.{maybe} "
         f"{'Or train' if maybe else 'Train'} one with `ad-duckdb train` or ad_duckdb.train(con, ...)."

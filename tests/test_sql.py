@@ -116,6 +116,11 @@ def test_a_misspelt_model_or_threshold_name_is_pointed_to_the_close_one(mem_con:
         mem_con.execute("SELECT is_anomaly_at('tx_ae', 'p99x', count, amount) FROM transactions").fetchall()
     with pytest.raises(duckdb.Error, match=r"has no threshold 'p99x'; .*Did you mean 'p99'"):
         mem_con.execute("SELECT anomaly_threshold('tx_ae', 'p99x')").fetchall()
+    # a pinned version keeps its pin in the guess, which the close model has; else the guess says its versions
+    with pytest.raises(duckdb.Error, match=r"No model 'tx_ea' in table ad_models; .*Did you mean 'tx_ae@1'\?"):
+        mem_con.execute("SELECT anomaly_score('tx_ea@1', count, amount) FROM transactions").fetchall()
+    with pytest.raises(duckdb.Error, match=r"No model 'tx_ea' .*Did you mean 'tx_ae' \(versions: 1\)\?"):
+        mem_con.execute("SELECT anomaly_score('tx_ea@7', count, amount) FROM transactions").fetchall()
     # a name like none of them gets no guess
     with pytest.raises(duckdb.Error, match=r"No model 'fraud_ae'") as e:
         mem_con.execute("SELECT anomaly_score('fraud_ae', 1, 2)").fetchall()
