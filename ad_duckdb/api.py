@@ -558,7 +558,6 @@ def _prefetched(reader: Any, cur: Any, depth: int = 2) -> Any:
 
 
 SCORE_OUTPUTS = ("anomaly_score", "anomaly_percentile", "is_anomaly")
-_SCORE_COLUMNS = SCORE_COLUMNS  # what scoring writes; never kept from a source
 
 
 def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel, source: str) -> str:
@@ -613,7 +612,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         else:
             # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
             # under the expected names while the new values land in anomaly_score_1, ...
-            stale = [c for c, _ in cols if c.lower() in _SCORE_COLUMNS]
+            stale = [c for c, _ in cols if c.lower() in SCORE_COLUMNS]
             extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
         # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
         # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
@@ -756,7 +755,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
 def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
     """The source columns ``columns=`` keeps beside the scores (none named: all of them)."""
     columns = _column_names(f"Scoring with {model!r}", "columns", "-c", columns)
-    kept = [c for c in columns or () if c.lower() not in _SCORE_COLUMNS]
+    kept = [c for c in columns or () if c.lower() not in SCORE_COLUMNS]
     if columns and not kept:
         raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
                             "name columns of the source to keep, e.g. columns=['transaction_id'].")

@@ -11,7 +11,7 @@ import duckdb
 
 from . import interrupts, store
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError
-from .features import _first_part, is_missing_column
+from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql
@@ -128,7 +128,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
             except duckdb.Error as e:
                 raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-                    f"where={where!r} (CLI: --where) does not run on {source!r}: {_first_part(str(e))}.") from None
+                    f"where={where!r} (CLI: --where) does not run on {source!r}: {first_part(str(e))}.") from None
         scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
         # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
         # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a

@@ -129,7 +129,7 @@ def is_missing_column(e: BaseException) -> bool:
     return isinstance(e, duckdb.BinderException) and "Referenced column" in str(e)
 
 
-def _first_part(duckdb_message: str) -> str:
+def first_part(duckdb_message: str) -> str:
     """DuckDB's message without its "LINE 1: ..." excerpt, which quotes the query we wrapped the user's in."""
     return duckdb_message.split("\nLINE ")[0].strip().rstrip(".")
 
@@ -184,10 +184,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             # a name given (not a query) is a view whose stored query names a column renamed or dropped since
             fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
                    f"that is not there: recreate the view (CREATE OR REPLACE VIEW {name} AS ...) or the column it reads.")
-            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {_first_part(str(e))}. {fix}") from e
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: {first_part(str(e))}. {fix}") from e
         variable = "" if shell else "the name of a DataFrame or Arrow table variable, "
         raise (SourceNotFoundError if missing else BadInputError)(
-            f"{who}annot read the source {source!r}: {_first_part(str(e))}. Give an existing table or view name, "
+            f"{who}annot read the source {source!r}: {first_part(str(e))}. Give an existing table or view name, "
             f"{variable}a table function such as read_parquet('file.parquet'), or a SELECT query."
         ) from e
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
@@ -888,7 +888,7 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
-    said = _first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
+    said = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
         f"{f' (where={where!r})' if where else ''}: "
