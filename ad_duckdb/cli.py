@@ -1062,9 +1062,18 @@ def show(db: str, model: str, out_format: str) -> None:
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
         for k, v in m.items():
             # train_where None is "no filter": Python's None read as a filter named None
-            click.echo(f"{k:<24} {'(none)' if v is None else v}")
+            click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _metric_text(v: Any) -> str:
+    """A training metric as `show` prints it: floats to 6 significant digits, as its tables (--format json: whole)."""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list) and any(isinstance(x, float) for x in v):
+        return "[" + ", ".join(_metric_text(x) for x in v) + "]"
+    return str(v)
 
 
 def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int | None:

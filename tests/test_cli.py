@@ -1595,3 +1595,12 @@ def test_a_wrong_option_value_or_combination_exits_2_as_click_s_own_checks_do(mo
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'r'").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_show_prints_metrics_rounded_as_its_tables_and_json_keeps_them_whole(model_db: str) -> None:
+    lines = run("show", model_db, "tx_ae").splitlines()
+    loss = next(ln for ln in lines if ln.startswith("best_validation_loss")).split()[1]
+    whole = json.loads(run("show", model_db, "tx_ae", "--format", "json"))["metrics"]["best_validation_loss"]
+    assert loss == f"{whole:.6g}" and len(loss.replace("0.", "").lstrip("0")) <= 6 + 4, (loss, whole)
+    curve = next(ln for ln in lines if ln.startswith("validation_loss")).split(None, 1)[1]
+    assert curve.startswith("[") and all(len(v.strip(" []")) <= 12 for v in curve.split(",")), curve
