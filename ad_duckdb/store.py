@@ -84,6 +84,14 @@ class ModelRecord:
     def threshold(self, name: str) -> Threshold | None:
         return next((t for t in self.thresholds if t.name == name), None)
 
+    def __repr__(self) -> str:
+        # Why not the dataclass's: a notebook cell showing a model printed 70+ KB (the ONNX bytes, every transform
+        # constant, the 1001 score quantiles); the fields are all still there as attributes
+        ths = ", ".join(f"{t.name!r}: {t.value:.6g}" for t in self.thresholds)
+        return (f"ModelRecord({self.ref!r}, kind={self.kind!r}, features={self.feature_names!r}, "
+                f"source={self.source!r}, train_rows={self.train_rows!r}, thresholds={{{ths}}}, "
+                f"onnx=<{len(self.onnx)} bytes, sha256 {self.sha256[:12]}...>)")
+
 
 def schema_sql() -> str:
     return resources.files("ad_duckdb").joinpath("sql/schema.sql").read_text()

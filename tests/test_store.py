@@ -606,3 +606,15 @@ def test_export_into_a_folder_writes_the_models_name_there_as_cp_does(db: Path, 
         assert sorted(p.name for p in folder.iterdir()) == ["tx_ae.onnx"]
     finally:
         con.close()
+
+
+def test_a_loaded_model_prints_as_a_summary_in_a_notebook_not_its_onnx_bytes(db: Path) -> None:
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        rec = ad_duckdb.load_model(con, "tx_ae")
+    finally:
+        con.close()
+    shown = repr(rec)
+    assert len(shown) < 600, shown  # it was 70+ KB: the ONNX bytes, every transform constant, 1001 quantiles
+    assert shown.startswith("ModelRecord('tx_ae@1'") and "features=['count', 'amount']" in shown, shown
+    assert f"onnx=<{len(rec.onnx)} bytes, sha256 {rec.sha256[:12]}" in shown and "'default': " in shown, shown
