@@ -18,11 +18,18 @@ from generate import generate  # noqa: E402
 FEATURES = ["count", "amount", "distinct_cards", "refunds"]
 
 
+def _cell(v: object) -> str:
+    """A value as `ad-duckdb sql` prints it: a long float (an average, 0.02586206896551724) to 6 significant digits."""
+    if isinstance(v, float) and (len(repr(v)) > 15 or "e" in repr(v)):
+        return f"{v:.6g}"
+    return str(v)
+
+
 def show(con: object, sql: str) -> None:
     rel = con.sql(sql)  # type: ignore[attr-defined]
     cols = rel.columns
     rows = rel.fetchall()
-    cells = [[str(v) for v in r] for r in rows]
+    cells = [[_cell(v) for v in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for r in cells:
