@@ -4,6 +4,7 @@ quantiles, or for a goal on labelled rows), and the thresholds a retrain carries
 
 from __future__ import annotations
 
+import json
 import numbers
 import re
 import warnings
@@ -217,17 +218,19 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
     """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
     the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
     shell = pysource.from_command_line()
-    # in the shell's query a name quoted only when it must be, so that the query more often fits in single quotes
-    col = sql_name(label) if shell else quote_ident(label)
+    # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
+    col = sql_name(label)
     if len(counts) == 2:
         lit = _label_value(counts[-1][0])
         test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
     if not shell:
+        # a Python string literal (json's quoting is Python's too): a name in double quotes inside the double-quoted
+        # example was a SyntaxError where it was pasted
+        example = json.dumps(f"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...", ensure_ascii=False)
         return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and "
-                f"pass that column, e.g. \"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...\" with "
-                f"label='is_anomaly'{which}.")
+                f"pass that column, e.g. {example} with label='is_anomaly'{which}.")
     # Why the whole query, shell-quoted: a shell user pastes it as the source; double quotes around SQL that
     # double-quotes a name were split by the shell
     s = strip_sql_ends(source)

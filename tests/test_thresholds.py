@@ -207,7 +207,7 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         mapped = ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where="split = 'test'")
         assert mapped.anomalies == 60 and mapped.auc_roc == pytest.approx(truth.auc_roc) and mapped.auc_roc > 0.9
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'tf' of 't' is VARCHAR.*"
-                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(\"tf\" = 'true'\)::INTEGER"):
+                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(tf = 'true'\)::INTEGER"):
             ad_duckdb.evaluate(con, "m", "t", label="tf")
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'part' is NULL \(or NaN\) in 306 "
                            r"of the 1560 rows of 't'") as e:
@@ -1062,5 +1062,31 @@ def test_a_carried_threshold_not_chosen_again_is_not_named_as_chosen_on_the_rows
         assert f1.method == "quantile" and f1.chosen_on.startswith("carried from m@1"), f1
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
         assert not any("f1" in n for n in rep.notes if n.startswith("Threshold(s)")), rep.notes
+    finally:
+        con.close()
+
+
+def test_a_label_mapping_for_python_is_a_python_string_that_runs(tmp_path: Path) -> None:
+    """Before: from Python the fix read "SELECT *, ("the status" = 'fraud')::INTEGER AS is_anomaly FROM ..." (and
+    ("tf" = 'true') for a plain name): double quotes inside double quotes, a SyntaxError where it is pasted."""
+    import ast
+
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN \"the status\" VARCHAR; UPDATE t SET \"the status\" = CASE WHEN "
+                    "label = 1 THEN 'fraud' ELSE 'ok' END")
+        con.execute("ALTER TABLE t ADD COLUMN tf VARCHAR; UPDATE t SET tf = CASE WHEN label = 1 THEN 'true' "
+                    "ELSE 'false' END")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for label in ("the status", "tf"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.evaluate(con, "m", "t", label=label, where="split = 'test'")
+            fix = re.search(r"e\.g\. (.+) with label='is_anomaly'", str(e.value))
+            assert fix, str(e.value)
+            query = ast.literal_eval(fix.group(1))  # a Python string literal as it stands
+            assert query.endswith(" FROM ...")
+            rep = ad_duckdb.evaluate(con, "m", query.replace("...", "t"), label="is_anomaly", where="split = 'test'")
+            assert rep.anomalies == 60
     finally:
         con.close()
