@@ -175,6 +175,12 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
+    if missing == len(y):
+        # Why not the filter below: "IS NOT NULL" would keep no row here, and then fail as "has no rows"
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in every one of the {len(y)} "
+                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, so no row is labelled; "
+                            "check that label= (CLI: --label) names the column holding 1 (anomaly) or 0 (normal), "
+                            "and that the filter keeps rows whose labels are filled in.")
     if missing:
         col = sql_name(label)
         keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")

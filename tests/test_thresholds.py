@@ -1090,3 +1090,22 @@ def test_a_label_mapping_for_python_is_a_python_string_that_runs(tmp_path: Path)
             assert rep.anomalies == 60
     finally:
         con.close()
+
+
+def test_a_label_null_in_every_row_is_not_told_to_filter_to_no_rows(tmp_path: Path) -> None:
+    """Before: a label column NULL in every row (labels not filled in yet, a wrong column) got "judge the labelled
+    rows only: where='lab IS NOT NULL'", which keeps no row, and that filter then failed with "has no rows"."""
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN lab INTEGER")  # NULL everywhere
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for call in (lambda: ad_duckdb.evaluate(con, "m", "t", label="lab", where="split = 'test'"),
+                     lambda: ad_duckdb.set_threshold(con, "m", "g", "max_f1", source="t", label="lab")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                call()
+            msg = str(e.value)
+            assert "is NULL (or NaN) in every one of the" in msg and "IS NOT NULL" not in msg, msg
+            assert "no row is labelled" in msg and "label=" in msg, msg
+    finally:
+        con.close()
