@@ -596,4 +596,5 @@ def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) 
     return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
             f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
             f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "
-            f"(label='is_anomaly'). If the labels are right, {lm.ref} ranks these anomalies as normal.")
+            f"(label='is_anomaly'; CLI: --label is_anomaly). If the labels are right, {lm.ref} ranks these anomalies as "
+            "normal.")

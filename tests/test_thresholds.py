@@ -934,8 +934,8 @@ def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -
         assert re.fullmatch(
             r"AUC-ROC 0\.\d{3} \(95% interval 0\.\d{3}-0\.\d{3}\) is below 0\.5: m@1 scores the rows labelled 0 above "
             r"those labelled 1\. Is label column 'inlier' inverted\? It must be 1 for an anomaly; if 1 marks normal "
-            r"rows, pass \(\"inlier\" = 0\)::INTEGER AS is_anomaly from a query \(label='is_anomaly'\)\. If the labels are "
-            r"right, m@1 ranks these anomalies as normal\.", note), note
+            r"rows, pass \(\"inlier\" = 0\)::INTEGER AS is_anomaly from a query \(label='is_anomaly'; CLI: --label "
+            r"is_anomaly\)\. If the labels are right, m@1 ranks these anomalies as normal\.", note), note
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Threshold 'f1' for 'm@1' was chosen on labels m@1 ranks "
                           r"the wrong way round: AUC-ROC 0\.\d{3}.*Is label column 'inlier' inverted\?"):
             ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source=flipped, label="inlier", where="split = 'test'")
