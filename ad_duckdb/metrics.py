@@ -118,11 +118,12 @@ class Report:
             return "" if np.isnan(a) else f"{a:.3f}-{b:.3f}"
 
         for name, m in self.at_thresholds.items():
-            # a threshold that flags no row has no precision (0.000 read as "every flag wrong")
+            # a threshold that flags no row has no precision (0.000 read as "every flag wrong"); share_text: 1 row in
+            # 300,000 flagged read "0.00%", as none
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
                 f"{name:<14}{m['value']:>12.5g}{prec}{interval(m, 'precision'):>13}"
-                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{m['flagged_share']:>9.2%}"
+                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
             )
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "

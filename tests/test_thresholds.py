@@ -1128,3 +1128,17 @@ def test_a_candidate_threshold_as_printed_flags_the_rows_its_figures_count() -> 
         assert flag.mean() == pytest.approx(row["flagged_share"], abs=1e-12), (v, printed)
         assert precision_score(labels, flag.astype(int), zero_division=0) == pytest.approx(row["precision"]), v
         assert recall_score(labels, flag.astype(int)) == pytest.approx(row["recall"]), v
+
+
+def test_evaluate_table_shows_a_threshold_flagging_a_few_rows_of_many_as_flagging_some() -> None:
+    """The flagged column printed 2 decimals of a percent: a threshold flagging 1 row in 300,000 read "0.00%", as if
+    it flagged none (the header line above it already printed such shares with share_text)."""
+    s = np.arange(300_000, dtype=np.float64)
+    y = np.zeros(len(s), dtype=np.int64)
+    y[-5:] = 1
+    m = metrics.confusion(s, y, float(len(s)) - 1.5)
+    assert m["tp"] + m["fp"] == 1
+    rep = metrics.Report(model="m@1", rows=len(s), anomalies=5, auc_roc=1.0, auc_pr=1.0,
+                         at_thresholds={"top": {"value": float(len(s)) - 1.5, **m}})
+    row = next(line for line in str(rep).splitlines() if line.startswith("top "))
+    assert row.split()[-1] == "0.0003%", row
