@@ -1142,3 +1142,24 @@ def test_evaluate_table_shows_a_threshold_flagging_a_few_rows_of_many_as_flaggin
                          at_thresholds={"top": {"value": float(len(s)) - 1.5, **m}})
     row = next(line for line in str(rep).splitlines() if line.startswith("top "))
     assert row.split()[-1] == "0.0003%", row
+
+
+def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flagging_none(tmp_path: Path) -> None:
+    """`threshold --method flag_budget --target 0.001` printed "flagged_share 0.001" or "0.000" for the 2 rows in 3060
+    it flags (3 decimals: 0.000 reads as flagging nothing)."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "tiny", "--method", "flag_budget", "--target", "0.001",
+                                   "--source", "t", "--label", "label"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    shown = re.search(r"flagged_share (\S+?)\)", res.output)
+    assert shown and float(shown.group(1)) == pytest.approx(2 / 3060, rel=0.01), res.output
