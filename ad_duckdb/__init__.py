@@ -11,6 +11,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+# a submodule, imported here because the README calls it as ad_duckdb.compare.compare_versions after a plain
+# `import ad_duckdb` (the CLI alone imported it, so the documented call raised AttributeError)
+from . import compare as compare
 from .api import (
     ModelInfo,
     connect,

@@ -500,6 +500,12 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 _CELL_WIDTH = 60
 
 
+def _figure(v: float) -> str:
+    """A share or rate to 3 decimals, or 3 significant digits below 0.01. Why: a flag budget's 2 rows in 3060 printed
+    as "flagged_share 0.001" (0.00065), and 1 row in 10,000 as 0.000, read as flagging none."""
+    return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
+
+
 def _clip(text: str, width: int = _CELL_WIDTH) -> str:
     """``text`` cut to ``width`` characters, at a word or list boundary when one is near, ending in an ellipsis.
 
@@ -1805,7 +1811,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     with _open(db, attach=attach) as con, _notes():
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident)
-        extra = "".join(f", {k} {getattr(th, k):.3f}" for k in ("precision", "recall", "f1", "flagged_share")
+        extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
         if confident:

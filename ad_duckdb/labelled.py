@@ -4,6 +4,7 @@ quantiles, or for a goal on labelled rows), and the thresholds a retrain carries
 
 from __future__ import annotations
 
+import json
 import numbers
 import re
 import warnings
@@ -174,6 +175,12 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         raise NoRowsError(f"No labelled rows to judge {lm.ref!r} on: {source!r}"
                             f"{f' with where={where!r}' if where else ''} has no rows. Check the source and the filter.")
     missing = int(np.isnan(y).sum())
+    if missing == len(y):
+        # Why not the filter below: "IS NOT NULL" would keep no row here, and then fail as "has no rows"
+        raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in every one of the {len(y)} "
+                            f"rows of {source!r}{f' with where={where!r}' if where else ''}, so no row is labelled; "
+                            "check that label= (CLI: --label) names the column holding 1 (anomaly) or 0 (normal), "
+                            "and that the filter keeps rows whose labels are filled in.")
     if missing:
         col = sql_name(label)
         keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
@@ -217,17 +224,19 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
     """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
     the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
     shell = pysource.from_command_line()
-    # in the shell's query a name quoted only when it must be, so that the query more often fits in single quotes
-    col = sql_name(label) if shell else quote_ident(label)
+    # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
+    col = sql_name(label)
     if len(counts) == 2:
         lit = _label_value(counts[-1][0])
         test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
     if not shell:
+        # a Python string literal (json's quoting is Python's too): a name in double quotes inside the double-quoted
+        # example was a SyntaxError where it was pasted
+        example = json.dumps(f"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...", ensure_ascii=False)
         return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and "
-                f"pass that column, e.g. \"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...\" with "
-                f"label='is_anomaly'{which}.")
+                f"pass that column, e.g. {example} with label='is_anomaly'{which}.")
     # Why the whole query, shell-quoted: a shell user pastes it as the source; double quotes around SQL that
     # double-quotes a name were split by the shell
     s = strip_sql_ends(source)
@@ -587,4 +596,5 @@ def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) 
     return (f"AUC-ROC {auc:.3f} (95% interval {lo:.3f}-{hi:.3f}) is below 0.5: {lm.ref} scores the rows labelled 0 "
             f"above those labelled 1. Is label column {label!r} inverted? It must be 1 for an anomaly; if 1 marks "
             f"normal rows, pass ({quote_ident(label)} = 0)::INTEGER AS is_anomaly from a query "
-            f"(label='is_anomaly'). If the labels are right, {lm.ref} ranks these anomalies as normal.")
+            f"(label='is_anomaly'; CLI: --label is_anomaly). If the labels are right, {lm.ref} ranks these anomalies as "
+            "normal.")

@@ -118,11 +118,12 @@ class Report:
             return "" if np.isnan(a) else f"{a:.3f}-{b:.3f}"
 
         for name, m in self.at_thresholds.items():
-            # a threshold that flags no row has no precision (0.000 read as "every flag wrong")
+            # a threshold that flags no row has no precision (0.000 read as "every flag wrong"); share_text: 1 row in
+            # 300,000 flagged read "0.00%", as none
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
                 f"{name:<14}{m['value']:>12.5g}{prec}{interval(m, 'precision'):>13}"
-                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{m['flagged_share']:>9.2%}"
+                f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
             )
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
@@ -143,9 +144,33 @@ def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list
     if len(c["threshold"]) == 0:
         return []
     idx = np.unique(np.searchsorted(c["flagged_share"], np.geomspace(1.0 / len(scores), 1.0, n)).clip(0, len(c["threshold"]) - 1))
-    return [
-        {k: float(c[k][i]) for k in ("threshold", "precision", "recall", "f1", "flagged_share")} for i in idx
-    ]
+    distinct = np.unique(np.asarray(scores, dtype=np.float64))
+    rows = [{k: float(c[k][i]) for k in ("threshold", "precision", "recall", "f1", "flagged_share")} for i in idx]
+    for r in rows:
+        r["threshold"] = _short_cut(r["threshold"], distinct)
+    return rows
+
+
+def _short_cut(t: float, distinct: np.ndarray) -> float:
+    """The shortest decimal (of 6 significant digits or more) that flags what ``t`` does among ``distinct`` (the
+    sorted scores), in the middle half of the gap ``t`` lies in; ``t`` itself where none is.
+
+    Why: the table is read to be typed back (``--method manual --value V``), and 6 digits of a cut between scores
+    1e-7 apart, or of the one just below the lowest score, flagged a row more or less than its figures count. The
+    middle half keeps the margin a midpoint has against the float32 rounding of scores computed again."""
+    i = int(np.searchsorted(distinct, t, side="right"))
+    if i >= len(distinct) or not np.isfinite(t):
+        return t
+    hi = float(distinct[i])
+    lo = float(distinct[i - 1]) if i > 0 else hi - max(abs(hi), 1e-300) * 1e-3  # below the lowest: within 0.1%
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return t
+    a, b, mid = lo + (hi - lo) / 4, hi - (hi - lo) / 4, lo + (hi - lo) / 2
+    for digits in range(6, 18):
+        v = float(f"{mid:.{digits}g}")
+        if a <= v <= b:
+            return v
+    return t
 
 
 def plots_folder(out_dir: str | Path, model: str) -> Path:

@@ -207,7 +207,7 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
         mapped = ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where="split = 'test'")
         assert mapped.anomalies == 60 and mapped.auc_roc == pytest.approx(truth.auc_roc) and mapped.auc_roc > 0.9
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'tf' of 't' is VARCHAR.*"
-                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(\"tf\" = 'true'\)::INTEGER"):
+                           r"its values: 'false' \(3000 rows\), 'true' \(60 rows\).*\(tf = 'true'\)::INTEGER"):
             ad_duckdb.evaluate(con, "m", "t", label="tf")
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'part' is NULL \(or NaN\) in 306 "
                            r"of the 1560 rows of 't'") as e:
@@ -934,8 +934,8 @@ def test_inverted_labels_and_rows_without_normal_ones_are_said(tmp_path: Path) -
         assert re.fullmatch(
             r"AUC-ROC 0\.\d{3} \(95% interval 0\.\d{3}-0\.\d{3}\) is below 0\.5: m@1 scores the rows labelled 0 above "
             r"those labelled 1\. Is label column 'inlier' inverted\? It must be 1 for an anomaly; if 1 marks normal "
-            r"rows, pass \(\"inlier\" = 0\)::INTEGER AS is_anomaly from a query \(label='is_anomaly'\)\. If the labels are "
-            r"right, m@1 ranks these anomalies as normal\.", note), note
+            r"rows, pass \(\"inlier\" = 0\)::INTEGER AS is_anomaly from a query \(label='is_anomaly'; CLI: --label "
+            r"is_anomaly\)\. If the labels are right, m@1 ranks these anomalies as normal\.", note), note
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Threshold 'f1' for 'm@1' was chosen on labels m@1 ranks "
                           r"the wrong way round: AUC-ROC 0\.\d{3}.*Is label column 'inlier' inverted\?"):
             ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source=flipped, label="inlier", where="split = 'test'")
@@ -1064,3 +1064,102 @@ def test_a_carried_threshold_not_chosen_again_is_not_named_as_chosen_on_the_rows
         assert not any("f1" in n for n in rep.notes if n.startswith("Threshold(s)")), rep.notes
     finally:
         con.close()
+
+
+def test_a_label_mapping_for_python_is_a_python_string_that_runs(tmp_path: Path) -> None:
+    """Before: from Python the fix read "SELECT *, ("the status" = 'fraud')::INTEGER AS is_anomaly FROM ..." (and
+    ("tf" = 'true') for a plain name): double quotes inside double quotes, a SyntaxError where it is pasted."""
+    import ast
+
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN \"the status\" VARCHAR; UPDATE t SET \"the status\" = CASE WHEN "
+                    "label = 1 THEN 'fraud' ELSE 'ok' END")
+        con.execute("ALTER TABLE t ADD COLUMN tf VARCHAR; UPDATE t SET tf = CASE WHEN label = 1 THEN 'true' "
+                    "ELSE 'false' END")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for label in ("the status", "tf"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.evaluate(con, "m", "t", label=label, where="split = 'test'")
+            fix = re.search(r"e\.g\. (.+) with label='is_anomaly'", str(e.value))
+            assert fix, str(e.value)
+            query = ast.literal_eval(fix.group(1))  # a Python string literal as it stands
+            assert query.endswith(" FROM ...")
+            rep = ad_duckdb.evaluate(con, "m", query.replace("...", "t"), label="is_anomaly", where="split = 'test'")
+            assert rep.anomalies == 60
+    finally:
+        con.close()
+
+
+def test_a_label_null_in_every_row_is_not_told_to_filter_to_no_rows(tmp_path: Path) -> None:
+    """Before: a label column NULL in every row (labels not filled in yet, a wrong column) got "judge the labelled
+    rows only: where='lab IS NOT NULL'", which keeps no row, and that filter then failed with "has no rows"."""
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN lab INTEGER")  # NULL everywhere
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for call in (lambda: ad_duckdb.evaluate(con, "m", "t", label="lab", where="split = 'test'"),
+                     lambda: ad_duckdb.set_threshold(con, "m", "g", "max_f1", source="t", label="lab")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                call()
+            msg = str(e.value)
+            assert "is NULL (or NaN) in every one of the" in msg and "IS NOT NULL" not in msg, msg
+            assert "no row is labelled" in msg and "label=" in msg, msg
+    finally:
+        con.close()
+
+
+def test_a_candidate_threshold_as_printed_flags_the_rows_its_figures_count() -> None:
+    """The candidate table says "store one with --method manual --value V", and the CLI printed V to 6 digits: where
+    two scores lie closer than that (or at the last row, which flags every row just below the lowest score), the
+    printed V flagged one row more or less than the precision, recall and share beside it (4 of 686 rows on four
+    ADBench files, the last row among them). Each candidate is now a short decimal between the same two scores."""
+    rng = np.random.default_rng(3)
+    # scores with neighbours 1e-7 apart, as float32 reconstruction errors are, and a lowest score that 6 digits round up
+    base = np.r_[1 + rng.lognormal(1.0, 0.8, 400), 3.140503644941234, 3.140503700012345, 0.59911984205]
+    labels = (rng.random(len(base)) < 0.2).astype(int)
+    labels[-3:] = [1, 0, 0]
+    for row in metrics.candidate_table(base, labels, n=len(base) * 20):
+        v = row["threshold"]
+        printed = float(f"{v:.6g}") if len(repr(v)) > 15 else v  # the CLI's table shows repr when short, else 6 digits
+        flag = base > printed
+        assert flag.mean() == pytest.approx(row["flagged_share"], abs=1e-12), (v, printed)
+        assert precision_score(labels, flag.astype(int), zero_division=0) == pytest.approx(row["precision"]), v
+        assert recall_score(labels, flag.astype(int)) == pytest.approx(row["recall"]), v
+
+
+def test_evaluate_table_shows_a_threshold_flagging_a_few_rows_of_many_as_flagging_some() -> None:
+    """The flagged column printed 2 decimals of a percent: a threshold flagging 1 row in 300,000 read "0.00%", as if
+    it flagged none (the header line above it already printed such shares with share_text)."""
+    s = np.arange(300_000, dtype=np.float64)
+    y = np.zeros(len(s), dtype=np.int64)
+    y[-5:] = 1
+    m = metrics.confusion(s, y, float(len(s)) - 1.5)
+    assert m["tp"] + m["fp"] == 1
+    rep = metrics.Report(model="m@1", rows=len(s), anomalies=5, auc_roc=1.0, auc_pr=1.0,
+                         at_thresholds={"top": {"value": float(len(s)) - 1.5, **m}})
+    row = next(line for line in str(rep).splitlines() if line.startswith("top "))
+    assert row.split()[-1] == "0.0003%", row
+
+
+def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flagging_none(tmp_path: Path) -> None:
+    """`threshold --method flag_budget --target 0.001` printed "flagged_share 0.001" or "0.000" for the 2 rows in 3060
+    it flags (3 decimals: 0.000 reads as flagging nothing)."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "tiny", "--method", "flag_budget", "--target", "0.001",
+                                   "--source", "t", "--label", "label"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    shown = re.search(r"flagged_share (\S+?)\)", res.output)
+    assert shown and float(shown.group(1)) == pytest.approx(2 / 3060, rel=0.01), res.output

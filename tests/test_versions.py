@@ -281,3 +281,20 @@ def test_importing_other_features_under_a_stored_name_says_so_as_training_does(t
         assert got[0].filename == __file__  # said at the caller's line
     finally:
         con.close()
+
+
+def test_readme_compare_call_works_after_import_ad_duckdb_alone() -> None:
+    """The README's Python call is `ad_duckdb.compare.compare_versions(con, ...)`: after a plain `import ad_duckdb`
+    (a fresh process, where no test has imported the submodule) it raised AttributeError."""
+    import subprocess
+    import sys
+
+    code = ("import ad_duckdb\n"
+            "con = ad_duckdb.connect(':memory:')\n"
+            "con.execute('CREATE TABLE t AS SELECT i::DOUBLE AS a, (i % 7)::DOUBLE AS b FROM range(300) r(i)')\n"
+            "ad_duckdb.train(con, 'm', 't', features=['a', 'b'], epochs=1)\n"
+            "ad_duckdb.train(con, 'm', 't', features=['a', 'b'], epochs=1, seed=1)\n"
+            "print(ad_duckdb.compare.compare_versions(con, 'm@1', 'm@2', 't').rows)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[-1] == "300"
