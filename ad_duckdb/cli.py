@@ -1143,6 +1143,16 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
     click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}){ties}; "
                f"rank correlation of all {r.rows} rows: {corr}")
+    # Why a note: a NULL row reads as a failure of the new version, when its retrain simply did not carry them
+    lost = [t.name for t in r.thresholds if t.value_a is not None and t.value_b is None]
+    if lost:
+        from .sqltext import shell_word
+
+        names = ", ".join(repr(x) for x in lost)
+        click.echo(f"note: {b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+                   f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
+                   f"{shell_word(db)} {b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+                   "--carry-thresholds", err=True)
 
 
 @cli.command()

@@ -4,6 +4,8 @@ a version. Real DuckDB files, real training, real onnxruntime."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,6 +15,7 @@ import ad_duckdb
 from ad_duckdb.cli import cli
 from ad_duckdb.compare import compare_versions
 from ad_duckdb.exceptions import BadInputError, ModelNotFoundError
+from ad_duckdb.sqltext import shell_word
 
 from conftest import FAST, make_transactions
 
@@ -298,3 +301,19 @@ def test_readme_compare_call_works_after_import_ad_duckdb_alone() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split()[-1] == "300"
+
+
+def test_compare_says_why_a_threshold_of_the_old_version_is_null_in_the_new(versions_db: str, tmp_path: Path) -> None:
+    path = str(tmp_path / "v3.duckdb")
+    shutil.copyfile(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:  # a retrain without carry_thresholds: the analyst's 'cut' stays with the versions that had it
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], seed=2, **FAST)
+    finally:
+        con.close()
+    rc, out, err = invoke("compare", path, "tx_ae@1", "tx_ae@3", "transactions")
+    assert rc == 0, err
+    assert [ln.split()[2] for ln in out.splitlines() if ln.startswith("cut ")] == ["NULL"], out
+    assert (f"note: tx_ae@3 has no threshold 'cut' (thresholds belong to one version): set it again with "
+            f"`ad-duckdb threshold {shell_word(path)} tx_ae@3 cut ...`, or give the next retrain --carry-thresholds") in err, err
+    assert "note:" not in invoke("compare", path, "tx_ae@1", "tx_ae@2", "transactions")[2]  # carried: no note
