@@ -15,6 +15,13 @@ from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
 
+def value_text(v: float) -> str:
+    """A threshold as a report prints it: 6 significant digits, without an exponent from 1 to 1e12 (a value of
+    299998.5 read 3e+05, a figure no one types back)."""
+    text = f"{v:.6g}"
+    return f"{v:.0f}" if "e" in text and 1 <= abs(v) < 1e12 else text
+
+
 def share_text(p: float) -> str:
     """A share as a percentage, ``0.02%``; below 0.01% to its first significant digit (``0.001%``), so 1 row in
     100,000 does not read as none."""
@@ -122,7 +129,7 @@ class Report:
             # 300,000 flagged read "0.00%", as none
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
-                f"{name:<14}{m['value']:>12.5g}{prec}{interval(m, 'precision'):>13}"
+                f"{name:<14}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
                 f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
             )
         if self.at_thresholds:

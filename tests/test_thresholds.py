@@ -1163,3 +1163,17 @@ def test_a_stored_threshold_flagging_a_row_in_thousands_does_not_print_as_flaggi
     assert res.exit_code == 0, res.output
     shown = re.search(r"flagged_share (\S+?)\)", res.output)
     assert shown and float(shown.group(1)) == pytest.approx(2 / 3060, rel=0.01), res.output
+
+
+def test_evaluate_prints_a_large_threshold_in_digits_not_as_3e05(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "big.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "huge", "manual", value=299998.5)
+        ad_duckdb.set_threshold(con, "m", "tiny", "manual", value=0.000123456789)
+        lines = str(ad_duckdb.evaluate(con, "m", "t", label="label")).splitlines()
+    finally:
+        con.close()
+    shown = {ln.split()[0]: ln.split()[1] for ln in lines if ln.split()[:1] in (["huge"], ["tiny"])}
+    assert shown == {"huge": "299998", "tiny": "0.000123457"}, lines
