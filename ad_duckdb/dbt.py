@@ -89,6 +89,9 @@ class Plugin(BasePlugin):
                 "'check_order' (true or false)."
             )
         check = plugin_config.get("check_order", True)
+        if isinstance(check, str) and check.strip().lower() in ("true", "false"):
+            # Why: a profile value such as "{{ env_var('AD_CHECK_ORDER', 'true') }}" reaches the plugin as text
+            check = check.strip().lower() == "true"
         if not isinstance(check, bool):
             raise _fail(f"config 'check_order' must be true or false; got {check!r}.")
         self.check_order = check

@@ -260,6 +260,13 @@ def test_plugin_check_order_option_reaches_the_functions() -> None:
     con.close()
 
 
+@pytest.mark.parametrize(("text", "expected"), [("false", False), ("False", False), (" TRUE ", True)])
+def test_plugin_check_order_reads_text_as_env_var_renders_it(text: str, expected: bool) -> None:
+    # check_order: "{{ env_var('AD_CHECK_ORDER', 'true') }}" reaches the plugin as the text 'false'
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"check_order": text})
+    assert isinstance(plugin, Plugin) and plugin.check_order is expected
+
+
 def test_plugin_tolerates_profile_settings() -> None:
     # dbt-duckdb merges the profile's DuckDB `settings:` into every plugin's config
     creds = DuckDBCredentials(path=":memory:", settings={"memory_limit": "1GB"})
