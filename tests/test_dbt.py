@@ -323,6 +323,21 @@ def test_plugin_loads_onnx_file_into_empty_database(mem_con: duckdb.DuckDBPyConn
     assert got[0][0] == pytest.approx(want[0][0], rel=1e-6)
 
 
+def test_plugin_names_the_model_an_onnx_file_holds(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A file keeps its model's name whatever it is called: calling the file's name says which name to call."""
+    onnx = ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "fraud_ae.onnx")
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(onnx)]})
+    con = duckdb.connect()
+    try:
+        plugin.configure_connection(con)
+        with pytest.raises(duckdb.Error, match=r"'fraud_ae' is not among the models these functions were registered "
+                                               r"with \(no stored model; .*fraud_ae\.onnx' holds 'tx_ae'.*"
+                                               r"anomaly_score\('tx_ae', \.\.\.\)"):
+            con.execute("SELECT anomaly_score('fraud_ae', 3, 120.5)").fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A file database with table t(a, b) of 400 rows, for train_model called as a dbt Python model calls it."""
