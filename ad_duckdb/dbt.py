@@ -250,13 +250,22 @@ def train_model(
     (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
     one. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
     version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    In a ``dbt build --empty`` it trains nothing and returns that table with no row.
     """
-    import pyarrow as pa
-
     from .api import load_model, train
 
     _check_registered(session, name)
     retrain = _retrain_flag(name, retrain)
+    if _empty_run():
+        # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
+        # no rows to learn from (or stored a new version from a dry run). Its table keeps its columns, with no row,
+        # and the store's tables exist, as after a real run, for models and tests that read them as a dbt source.
+        cur = session.cursor()
+        try:
+            store.ensure_schema(cur)
+        finally:
+            cur.close()
+        return _describe(name, [], [], [], [], [], [], [])
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
     src = source.sql_query() if hasattr(source, "sql_query") else str(source)
     try:
@@ -285,8 +294,25 @@ def train_model(
         if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
             message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
         raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from e
+    return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
+                     [seconds], [trained])
+
+
+def _empty_run() -> bool:
+    """Whether this dbt invocation runs with ``--empty`` (dbt-duckdb runs Python models in dbt's own process)."""
+    from dbt.flags import get_flags
+
+    return bool(getattr(get_flags(), "EMPTY", False))
+
+
+def _describe(name: str, versions: list[int], refs: list[str], features: list[str], rows: list[int | None],
+              thresholds: list[float | None], seconds: list[float | None], trained: list[bool]) -> Any:
+    """train_model's table, one row per version described (none in a ``dbt build --empty``)."""
+    import pyarrow as pa
+
     return pa.table({
-        "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
-        "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),
-        "train_seconds": pa.array([seconds], pa.float64()), "trained": [trained],
+        "model": pa.array([name] * len(versions), pa.string()), "version": pa.array(versions, pa.int64()),
+        "model_ref": pa.array(refs, pa.string()), "features": pa.array(features, pa.string()),
+        "train_rows": pa.array(rows, pa.int64()), "default_threshold": pa.array(thresholds, pa.float64()),
+        "train_seconds": pa.array(seconds, pa.float64()), "trained": pa.array(trained, pa.bool_()),
     })

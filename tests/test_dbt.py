@@ -82,6 +82,21 @@ def test_dbt_build_succeeds(built: tuple[Path, subprocess.CompletedProcess[str]]
     assert (work / DB_NAME).is_file()
 
 
+def test_example_builds_with_empty(tmp_path: Path) -> None:
+    """`dbt build --empty` (every model with no rows: a schema check, as in CI) passes on a new database: the training
+    model trains nothing and stores no version."""
+    work = fresh_copy(tmp_path / "dbt_project")
+    proc = run_dbt(["build", "--profiles-dir", ".", "--empty"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-4000:]
+    assert "ERROR=0" in proc.stdout and "SKIP=0" in proc.stdout
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        assert con.execute("SELECT (SELECT count(*) FROM tx_model), (SELECT count(*) FROM ad_models)").fetchall() == \
+            [(0, 0)]
+    finally:
+        con.close()
+
+
 def test_built_tables_are_plain_and_complete(db: duckdb.DuckDBPyConnection) -> None:
     tables = {r[0] for r in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert set(TABLES) | {"ad_models", "ad_thresholds"} <= tables
@@ -387,6 +402,44 @@ def test_train_model_reads_retrain_as_dbt_renders_it(con: duckdb.DuckDBPyConnect
                                               r"not set: give it a default, dbt\.config\.get\('retrain', True\)\)"):
         train_model(con, "ae", "t", max_steps=20, retrain=None)
     assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
+
+
+def test_train_model_in_dbt_build_empty_stores_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    # `dbt build --empty` builds every SQL model with no rows (a schema check in CI); the training model then
+    # failed with "has no rows to train on" (or, on a source table, stored a new version from a dry run)
+    from argparse import Namespace
+
+    import dbt.flags
+
+    con.execute("CREATE TABLE e AS SELECT * FROM t LIMIT 0")
+    before = dbt.flags.get_flags()
+    dbt.flags.set_flags(Namespace(EMPTY=True))
+    try:
+        empty = [train_model(con, "ae", src, features=["a", "b"], max_steps=20) for src in ("e", "t")]
+    finally:
+        dbt.flags.set_flags(before)
+    full = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+    assert [r.num_rows for r in empty] == [0, 0] and all(r.schema == full.schema for r in empty)
+    assert full["version"].to_pylist() == [1]  # the --empty calls stored no version
+
+
+def test_train_model_in_dbt_build_empty_creates_the_store(tmp_path: Path) -> None:
+    # the store's tables are a dbt source (threshold_report, model_stored_in_database): on a new database an
+    # --empty build failed on "Table with name ad_models does not exist"
+    from argparse import Namespace
+
+    import dbt.flags
+
+    con = ad_duckdb.connect(str(tmp_path / "new.duckdb"))
+    before = dbt.flags.get_flags()
+    dbt.flags.set_flags(Namespace(EMPTY=True))
+    try:
+        train_model(con, "ae", "SELECT 1.0 AS a LIMIT 0")
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM ad_thresholds").fetchall() == [(0,)]
+    finally:
+        dbt.flags.set_flags(before)
+        con.close()
 
 
 def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyConnection) -> None:
