@@ -155,10 +155,14 @@ class Plugin(BasePlugin):
             register(conn, models=self._resolved_models(conn), check_order=self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
-            registry(conn).not_found_hint = (
+            reg = registry(conn)
+            reg.not_found_hint = (
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
+            # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
+            # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
+            reg.opened_afresh = True
         except DbtRuntimeError:
             raise
         except AdDuckDBError as e:

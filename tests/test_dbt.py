@@ -481,6 +481,26 @@ def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: P
         plain.close()
 
 
+def test_missing_version_in_a_dbt_run_does_not_say_refresh(tmp_path: Path) -> None:
+    # dbt opens the file for the run and holds its write lock, so the functions know every stored version; the advice
+    # to call ad_duckdb.refresh(con) or SIGHUP a server was no fix a dbt model can apply
+    con = duckdb.connect(str(tmp_path / "v.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
+                                                   r"latest\. In a dbt run") as err:
+                cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
+            assert "refresh" not in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("text", ["a, b", "['a', 'b']"])
 def test_train_model_names_dbt_text_for_a_feature_list(con: duckdb.DuckDBPyConnection, text: str) -> None:
     # features: "{{ var('features') }}" in a dbt config arrives as one text; it was looked up as one column.
