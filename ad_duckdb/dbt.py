@@ -204,9 +204,15 @@ def _retrain_flag(name: str, retrain: object) -> bool:
 
 
 def _text_option_hint(message: str, params: dict[str, Any]) -> str:
-    """Why a refused option is text, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a string."""
+    """Why a refused option is text or None, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a
+    string, and ``dbt.config.get`` returns None for a key the model's config does not set (a misspelt key)."""
     for key, value in params.items():
-        if not isinstance(value, str) or f"The {key!r} parameter" not in message:
+        if f"The {key!r} parameter" not in message:
+            continue
+        if value is None:
+            return (" dbt.config.get returns None for a config key the model's config does not set: check the key's "
+                    f"spelling in its config (.yml or dbt.config(...)), or leave {key}= out to use its default.")
+        if not isinstance(value, str):
             continue
         if value.strip().lstrip("+-").isdigit():
             convert = "int"

@@ -442,6 +442,16 @@ def test_train_model_in_dbt_build_empty_creates_the_store(tmp_path: Path) -> Non
         con.close()
 
 
+def test_train_model_names_an_unset_dbt_config_key(con: duckdb.DuckDBPyConnection) -> None:
+    # n_models=dbt.config.get("n_models") with the key misspelt in the model's .yml (n_model:) passes None;
+    # "Got None instead" did not say where the None came from
+    with pytest.raises(DbtRuntimeError, match=r"The 'n_models' parameter must be an int .* Got None instead\. "
+                                              r"dbt\.config\.get returns None for a config key the model's config "
+                                              r"does not set: check the key's spelling .* or leave n_models= out"):
+        train_model(con, "ae", "t", max_steps=20, n_models=None)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+
+
 def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyConnection) -> None:
     # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
     with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
