@@ -277,7 +277,14 @@ def train_model(
             cur.close()
         return _describe(name, [], [], [], [], [], [], [])
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
-    src = source.sql_query() if hasattr(source, "sql_query") else str(source)
+    if not isinstance(source, str) and not hasattr(source, "sql_query"):
+        # Why refuse: str() of a DataFrame (dbt.ref(...).df()) is its printout, which was then looked up as a table
+        kind = f"{type(source).__name__} ({type(source).__module__})"
+        raise _fail(
+            f"training model {name!r}: source= is a {kind}, not a table: pass the relation dbt.ref(...) returns "
+            "(filter its rows with where=, or in a SQL model to ref), a table name or a SELECT query."
+        )
+    src = source.sql_query() if hasattr(source, "sql_query") else source
     try:
         cur = session.cursor()
         try:

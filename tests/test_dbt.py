@@ -452,6 +452,16 @@ def test_train_model_names_an_unset_dbt_config_key(con: duckdb.DuckDBPyConnectio
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
 
 
+def test_train_model_refuses_a_dataframe_source_by_name(con: duckdb.DuckDBPyConnection) -> None:
+    # dbt.ref(...).df() is common in dbt Python models; the DataFrame's printout was then read as a table name
+    # ("Catalog Error: Table with name a   b\n0  0.0 ..."), and an Arrow object's repr likewise
+    for frame, kind in ((con.sql("SELECT * FROM t").df(), "DataFrame"), (con.sql("SELECT * FROM t").arrow(), "pyarrow")):
+        with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': source= is a .*{kind}.*, not a table: pass "
+                                                  r"the relation dbt\.ref\(\.\.\.\) returns") as err:
+            train_model(con, "ae", frame, max_steps=20)
+        assert "Catalog Error" not in str(err.value)
+
+
 def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyConnection) -> None:
     # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
     with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
