@@ -481,9 +481,11 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
     def fmt(v: Any) -> str:
         if isinstance(v, float):
-            # Why not .6g alone: an amount of 1234567.89 read 1.23457e+06; a short value is shown whole
+            # Why not .6g alone: an amount of 1234567.89 read 1.23457e+06; a short value is shown whole. Short by
+            # its digits, not its length: a float32 score (344.35400390625) printed whole among 6-digit neighbours
             whole = repr(v)
-            return whole if len(whole) <= 15 and "e" not in whole else f"{v:.6g}"
+            digits = len(whole.lstrip("-").replace(".", "").lstrip("0"))
+            return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
         if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return _cell_text(v)

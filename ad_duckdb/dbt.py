@@ -89,6 +89,9 @@ class Plugin(BasePlugin):
                 "'check_order' (true or false)."
             )
         check = plugin_config.get("check_order", True)
+        if isinstance(check, str) and check.strip().lower() in ("true", "false"):
+            # Why: a profile value such as "{{ env_var('AD_CHECK_ORDER', 'true') }}" reaches the plugin as text
+            check = check.strip().lower() == "true"
         if not isinstance(check, bool):
             raise _fail(f"config 'check_order' must be true or false; got {check!r}.")
         self.check_order = check
@@ -152,10 +155,14 @@ class Plugin(BasePlugin):
             register(conn, models=self._resolved_models(conn), check_order=self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
-            registry(conn).not_found_hint = (
+            reg = registry(conn)
+            reg.not_found_hint = (
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
+            # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
+            # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
+            reg.opened_afresh = True
         except DbtRuntimeError:
             raise
         except AdDuckDBError as e:
@@ -197,9 +204,15 @@ def _retrain_flag(name: str, retrain: object) -> bool:
 
 
 def _text_option_hint(message: str, params: dict[str, Any]) -> str:
-    """Why a refused option is text, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a string."""
+    """Why a refused option is text or None, when it is: dbt renders a config value such as ``"{{ var('n') }}"`` as a
+    string, and ``dbt.config.get`` returns None for a key the model's config does not set (a misspelt key)."""
     for key, value in params.items():
-        if not isinstance(value, str) or f"The {key!r} parameter" not in message:
+        if f"The {key!r} parameter" not in message:
+            continue
+        if value is None:
+            return (" dbt.config.get returns None for a config key the model's config does not set: check the key's "
+                    f"spelling in its config (.yml or dbt.config(...)), or leave {key}= out to use its default.")
+        if not isinstance(value, str):
             continue
         if value.strip().lstrip("+-").isdigit():
             convert = "int"
@@ -247,15 +260,31 @@ def train_model(
     (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
     one. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
     version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    In a ``dbt build --empty`` it trains nothing and returns that table with no row.
     """
-    import pyarrow as pa
-
     from .api import load_model, train
 
     _check_registered(session, name)
     retrain = _retrain_flag(name, retrain)
+    if _empty_run():
+        # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
+        # no rows to learn from (or stored a new version from a dry run). Its table keeps its columns, with no row,
+        # and the store's tables exist, as after a real run, for models and tests that read them as a dbt source.
+        cur = session.cursor()
+        try:
+            store.ensure_schema(cur)
+        finally:
+            cur.close()
+        return _describe(name, [], [], [], [], [], [], [])
     # A dbt relation (DuckDBPyRelation) carries the query that reads the referenced table.
-    src = source.sql_query() if hasattr(source, "sql_query") else str(source)
+    if not isinstance(source, str) and not hasattr(source, "sql_query"):
+        # Why refuse: str() of a DataFrame (dbt.ref(...).df()) is its printout, which was then looked up as a table
+        kind = f"{type(source).__name__} ({type(source).__module__})"
+        raise _fail(
+            f"training model {name!r}: source= is a {kind}, not a table: pass the relation dbt.ref(...) returns "
+            "(filter its rows with where=, or in a SQL model to ref), a table name or a SELECT query."
+        )
+    src = source.sql_query() if hasattr(source, "sql_query") else source
     try:
         cur = session.cursor()
         try:
@@ -282,8 +311,25 @@ def train_model(
         if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
             message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
         raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from e
+    return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
+                     [seconds], [trained])
+
+
+def _empty_run() -> bool:
+    """Whether this dbt invocation runs with ``--empty`` (dbt-duckdb runs Python models in dbt's own process)."""
+    from dbt.flags import get_flags
+
+    return bool(getattr(get_flags(), "EMPTY", False))
+
+
+def _describe(name: str, versions: list[int], refs: list[str], features: list[str], rows: list[int | None],
+              thresholds: list[float | None], seconds: list[float | None], trained: list[bool]) -> Any:
+    """train_model's table, one row per version described (none in a ``dbt build --empty``)."""
+    import pyarrow as pa
+
     return pa.table({
-        "model": [name], "version": [version], "model_ref": [f"{name}@{version}"], "features": [", ".join(feats)],
-        "train_rows": pa.array([rows], pa.int64()), "default_threshold": pa.array([th.get("default")], pa.float64()),
-        "train_seconds": pa.array([seconds], pa.float64()), "trained": [trained],
+        "model": pa.array([name] * len(versions), pa.string()), "version": pa.array(versions, pa.int64()),
+        "model_ref": pa.array(refs, pa.string()), "features": pa.array(features, pa.string()),
+        "train_rows": pa.array(rows, pa.int64()), "default_threshold": pa.array(thresholds, pa.float64()),
+        "train_seconds": pa.array(seconds, pa.float64()), "trained": pa.array(trained, pa.bool_()),
     })

@@ -93,6 +93,7 @@ class Registry:
         self.by_ref: dict[str, LoadedModel] = {}
         self.latest: dict[str, LoadedModel] = {}
         self.files: list[LoadedModel] = []
+        self.file_paths: dict[str, str] = {}  # each .onnx file of `files` and the model name it holds (for messages)
         self.problems: dict[tuple[str, int], str] = {}  # damaged stored versions, by (name, version)
         self.dropped: dict[str, int] = {}  # the highest version of each name with dropped versions (see store.not_found)
         self.store_error: AdDuckDBError | None = None  # why the store could not be read at all (see refresh)
@@ -167,10 +168,15 @@ class Registry:
         if self.store_error is not None:
             raise type(self.store_error)(str(self.store_error))
         if self.names is not None and ref.split("@")[0] not in self.names:
+            # Why name each file's model: a file keeps the name it was exported from, whatever the file is called,
+            # and models: [fraud_ae.onnx] holding 'tx_ae' read "registered with ([]; ...)"
+            held = "; ".join(f"{path!r} holds {name!r}" for path, name in self.file_paths.items())
+            files = (f" Its .onnx files: {held} (a file's model keeps the name it was exported under, whatever the "
+                     f"file is called: call anomaly_score({next(iter(self.file_paths.values()))!r}, ...)).") if held else ""
             raise ModelNotFoundError(
-                f"Model {ref!r} is not among the models these functions were registered with ({self.names}; "
-                "register(con, models=...) or the dbt plugin's 'models' setting). Add it there, or leave the "
-                "setting out to use every stored model."
+                f"Model {ref!r} is not among the models these functions were registered with "
+                f"({self.names or 'no stored model'}; register(con, models=...) or the dbt plugin's 'models' "
+                f"setting).{files} Add it there, or leave the setting out to use every stored model."
             )
         known: dict[str, list[int]] = {}
         for m in self.by_ref.values():
@@ -622,6 +628,7 @@ def register(
                 from .onnxfile import read_file
 
                 reg.files.append(LoadedModel(read_file(Path(path))))
+                reg.file_paths[path] = reg.files[-1].name
             reg.refresh(cur)
             hold = reg.hold
             if existing is not None:

@@ -1575,6 +1575,15 @@ def test_table_output_shows_an_amount_whole_and_rounds_only_long_fractions(db: s
     assert values == ["1234567.89", "0.123457", "2.5e-07", "1e+300"], out
 
 
+def test_table_output_rounds_a_float32_score_as_its_neighbours(db: str) -> None:
+    # a float32 score widened to DOUBLE (344.35400390625) or a 14-digit threshold is short as text but not a
+    # short value: it printed whole in a column of 6-digit neighbours (evaluate's candidates, threshold_report)
+    out = run("sql", db, "SELECT 344.35400390625::DOUBLE AS score, 5.3172691822052::DOUBLE AS threshold, "
+                         "12345.67::DOUBLE AS amount")
+    values = out.splitlines()[2].split()
+    assert values == ["344.354", "5.31727", "12345.67"], out
+
+
 @pytest.mark.parametrize("args", [
     ["threshold", "{db}", "tx_ae", "r", "--method", "quantile", "--target", "2"],
     ["threshold", "{db}", "tx_ae", "r", "--method", "manual"],

@@ -82,6 +82,21 @@ def test_dbt_build_succeeds(built: tuple[Path, subprocess.CompletedProcess[str]]
     assert (work / DB_NAME).is_file()
 
 
+def test_example_builds_with_empty(tmp_path: Path) -> None:
+    """`dbt build --empty` (every model with no rows: a schema check, as in CI) passes on a new database: the training
+    model trains nothing and stores no version."""
+    work = fresh_copy(tmp_path / "dbt_project")
+    proc = run_dbt(["build", "--profiles-dir", ".", "--empty"], work)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-4000:]
+    assert "ERROR=0" in proc.stdout and "SKIP=0" in proc.stdout
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        assert con.execute("SELECT (SELECT count(*) FROM tx_model), (SELECT count(*) FROM ad_models)").fetchall() == \
+            [(0, 0)]
+    finally:
+        con.close()
+
+
 def test_built_tables_are_plain_and_complete(db: duckdb.DuckDBPyConnection) -> None:
     tables = {r[0] for r in db.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert set(TABLES) | {"ad_models", "ad_thresholds"} <= tables
@@ -260,6 +275,13 @@ def test_plugin_check_order_option_reaches_the_functions() -> None:
     con.close()
 
 
+@pytest.mark.parametrize(("text", "expected"), [("false", False), ("False", False), (" TRUE ", True)])
+def test_plugin_check_order_reads_text_as_env_var_renders_it(text: str, expected: bool) -> None:
+    # check_order: "{{ env_var('AD_CHECK_ORDER', 'true') }}" reaches the plugin as the text 'false'
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"check_order": text})
+    assert isinstance(plugin, Plugin) and plugin.check_order is expected
+
+
 def test_plugin_tolerates_profile_settings() -> None:
     # dbt-duckdb merges the profile's DuckDB `settings:` into every plugin's config
     creds = DuckDBCredentials(path=":memory:", settings={"memory_limit": "1GB"})
@@ -316,6 +338,21 @@ def test_plugin_loads_onnx_file_into_empty_database(mem_con: duckdb.DuckDBPyConn
     assert got[0][0] == pytest.approx(want[0][0], rel=1e-6)
 
 
+def test_plugin_names_the_model_an_onnx_file_holds(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """A file keeps its model's name whatever it is called: calling the file's name says which name to call."""
+    onnx = ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "fraud_ae.onnx")
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": [str(onnx)]})
+    con = duckdb.connect()
+    try:
+        plugin.configure_connection(con)
+        with pytest.raises(duckdb.Error, match=r"'fraud_ae' is not among the models these functions were registered "
+                                               r"with \(no stored model; .*fraud_ae\.onnx' holds 'tx_ae'.*"
+                                               r"anomaly_score\('tx_ae', \.\.\.\)"):
+            con.execute("SELECT anomaly_score('fraud_ae', 3, 120.5)").fetchall()
+    finally:
+        con.close()
+
+
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A file database with table t(a, b) of 400 rows, for train_model called as a dbt Python model calls it."""
@@ -367,6 +404,64 @@ def test_train_model_reads_retrain_as_dbt_renders_it(con: duckdb.DuckDBPyConnect
     assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(2,)]
 
 
+def test_train_model_in_dbt_build_empty_stores_nothing(con: duckdb.DuckDBPyConnection) -> None:
+    # `dbt build --empty` builds every SQL model with no rows (a schema check in CI); the training model then
+    # failed with "has no rows to train on" (or, on a source table, stored a new version from a dry run)
+    from argparse import Namespace
+
+    import dbt.flags
+
+    con.execute("CREATE TABLE e AS SELECT * FROM t LIMIT 0")
+    before = dbt.flags.get_flags()
+    dbt.flags.set_flags(Namespace(EMPTY=True))
+    try:
+        empty = [train_model(con, "ae", src, features=["a", "b"], max_steps=20) for src in ("e", "t")]
+    finally:
+        dbt.flags.set_flags(before)
+    full = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+    assert [r.num_rows for r in empty] == [0, 0] and all(r.schema == full.schema for r in empty)
+    assert full["version"].to_pylist() == [1]  # the --empty calls stored no version
+
+
+def test_train_model_in_dbt_build_empty_creates_the_store(tmp_path: Path) -> None:
+    # the store's tables are a dbt source (threshold_report, model_stored_in_database): on a new database an
+    # --empty build failed on "Table with name ad_models does not exist"
+    from argparse import Namespace
+
+    import dbt.flags
+
+    con = ad_duckdb.connect(str(tmp_path / "new.duckdb"))
+    before = dbt.flags.get_flags()
+    dbt.flags.set_flags(Namespace(EMPTY=True))
+    try:
+        train_model(con, "ae", "SELECT 1.0 AS a LIMIT 0")
+        assert con.execute("SELECT count(*) FROM ad_models").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM ad_thresholds").fetchall() == [(0,)]
+    finally:
+        dbt.flags.set_flags(before)
+        con.close()
+
+
+def test_train_model_names_an_unset_dbt_config_key(con: duckdb.DuckDBPyConnection) -> None:
+    # n_models=dbt.config.get("n_models") with the key misspelt in the model's .yml (n_model:) passes None;
+    # "Got None instead" did not say where the None came from
+    with pytest.raises(DbtRuntimeError, match=r"The 'n_models' parameter must be an int .* Got None instead\. "
+                                              r"dbt\.config\.get returns None for a config key the model's config "
+                                              r"does not set: check the key's spelling .* or leave n_models= out"):
+        train_model(con, "ae", "t", max_steps=20, n_models=None)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+
+
+def test_train_model_refuses_a_dataframe_source_by_name(con: duckdb.DuckDBPyConnection) -> None:
+    # dbt.ref(...).df() is common in dbt Python models; the DataFrame's printout was then read as a table name
+    # ("Catalog Error: Table with name a   b\n0  0.0 ..."), and an Arrow object's repr likewise
+    for frame, kind in ((con.sql("SELECT * FROM t").df(), "DataFrame"), (con.sql("SELECT * FROM t").arrow(), "pyarrow")):
+        with pytest.raises(DbtRuntimeError, match=rf"training model 'ae': source= is a .*{kind}.*, not a table: pass "
+                                                  r"the relation dbt\.ref\(\.\.\.\) returns") as err:
+            train_model(con, "ae", frame, max_steps=20)
+        assert "Catalog Error" not in str(err.value)
+
+
 def test_train_model_names_dbt_text_for_a_numeric_option(con: duckdb.DuckDBPyConnection) -> None:
     # "{{ var('ad_max_steps') }}" in a dbt config arrives as the text '20'; the refusal alone did not say why it was text.
     with pytest.raises(DbtRuntimeError, match=r"The 'max_steps' parameter must be an int .* Got '20' instead\. "
@@ -404,6 +499,26 @@ def test_unknown_model_in_a_dbt_run_names_the_dependency_on_training(tmp_path: P
         assert "dbt" not in str(err.value)
     finally:
         plain.close()
+
+
+def test_missing_version_in_a_dbt_run_does_not_say_refresh(tmp_path: Path) -> None:
+    # dbt opens the file for the run and holds its write lock, so the functions know every stored version; the advice
+    # to call ad_duckdb.refresh(con) or SIGHUP a server was no fix a dbt model can apply
+    con = duckdb.connect(str(tmp_path / "v.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
+                                                   r"latest\. In a dbt run") as err:
+                cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
+            assert "refresh" not in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
 
 
 @pytest.mark.parametrize("text", ["a, b", "['a', 'b']"])
