@@ -40,6 +40,19 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
                 f"SELECT *, {made} FROM ..., or normalise the names first "
                 "(df.columns = [unicodedata.normalize('NFC', c) for c in df.columns])."
             )
+        # A CSV header 'id, Count, Amount' read by pandas without skipinitialspace names the columns ' Count' and
+        # ' Amount'; listed bare, the spaces were invisible and the message read as if the columns were there.
+        by_strip = {c.strip().lower(): c for c, _ in cols if c != c.strip()}
+        spaced = [(by_strip[f.strip().lower()], f) for f in missing if f.strip().lower() in by_strip]
+        if spaced:
+            made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in spaced)
+            raise SourceNotFoundError(
+                f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
+                f"{', '.join(repr(c) for c, _ in spaced)}, with spaces around the name (a CSV header 'a, b' read by "
+                f"pd.read_csv keeps the space after each comma). Score a query that renames them: "
+                f"SELECT *, {made} FROM ..., or read the file with pd.read_csv(..., skipinitialspace=True) "
+                "(or df.columns = df.columns.str.strip())."
+            )
         trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
         # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
         shown = sql_name(missing[0])

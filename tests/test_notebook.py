@@ -82,6 +82,35 @@ def test_a_frame_missing_a_feature_gets_a_rename_that_runs() -> None:
         con.close()
 
 
+def test_a_frame_whose_names_have_spaces_around_them_is_told_so() -> None:
+    """pd.read_csv of a header 'Transaction_ID, Count, Amount' (DuckDB's read_csv trims it) names the columns
+    ' Count' and ' Amount'; scoring that frame with a model trained on the file said it lacks ['Count', 'Amount'],
+    beside its columns listed as 'Count,  Amount', the spaces invisible, and offered 'SELECT x AS Count'."""
+    import io
+
+    rng = np.random.default_rng(0)
+    count = rng.integers(1, 50, 300)
+    text = "Transaction_ID, Count, Amount\n" + "".join(
+        f"{i}, {c}, {c * a:.2f}\n" for i, (c, a) in enumerate(zip(count, rng.normal(20, 2, 300), strict=True)))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        frame = pd.read_csv(io.StringIO(text), skipinitialspace=True)
+        ad_duckdb.train(con, "m", "frame", features=["Count", "Amount"], **TINY)
+        raw = pd.read_csv(io.StringIO(text))
+        assert list(raw.columns) == ["Transaction_ID", " Count", " Amount"]
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "m", "raw")
+        msg = str(e.value)
+        assert "' Count'" in msg and "spaces" in msg and "skipinitialspace=True" in msg, msg
+        assert 'SELECT *, " Count" AS "Count", " Amount" AS "Amount" FROM' in msg, msg
+        fixed = ad_duckdb.score(con, "m", 'SELECT *, " Count" AS "Count", " Amount" AS "Amount" FROM raw')
+        same = ad_duckdb.score(con, "m", "frame")["anomaly_score"].to_numpy()
+        assert np.allclose(fixed["anomaly_score"].to_numpy(), same)
+        del raw, frame  # read by name only
+    finally:
+        con.close()
+
+
 def test_pyod_quickstart_attributes_and_predict_proba() -> None:
     """PyOD's quick start reads clf.labels_ after fit and calls clf.predict_proba(X) (method 'linear' or 'unify');
     both stopped with an AttributeError. They follow PyOD's BaseDetector: labels_ = decision_scores_ > threshold_,
