@@ -331,7 +331,7 @@ def train(
         where = None  # an empty filter is no filter, and must not turn robust training off
     if params.get("robust") is None:
         params["robust"] = where is None
-    cur = pysource.cursor(con, source)
+    cur = pysource.cursor(con, source, rereads=True)
     try:
         # Row order decides the shuffles, the validation split and the max_train_rows sample. A connection with
         # preserve_insertion_order = false (DuckDB's advice for large loads) gets a table of several row groups in

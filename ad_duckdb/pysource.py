@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from . import interrupts
 from .exceptions import AdDuckDBWarning, BadInputError
@@ -156,10 +157,13 @@ def python_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return list(_REGISTERED.get(cur, ()))
 
 
-def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.DuckDBPyConnection:
+def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
+           rereads: bool = False) -> duckdb.DuckDBPyConnection:
     """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
     of a name first, else the caller's DataFrame or Arrow table of that name (``'df'``, or a query such as
-    ``'SELECT * FROM df WHERE amount > 0'``)."""
+    ``'SELECT * FROM df WHERE amount > 0'``). ``rereads``: the caller reads the source more than once (training:
+    its columns, its rows, the thresholds' pass), so a record-batch reader, which DuckDB scans only once, is read
+    into a table first."""
     cur = interrupts.cursor(con)
     if not isinstance(source, str):
         return cur
@@ -196,6 +200,10 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None) -> duckdb.Duck
                 if _transposed(value):
                     refused.append(_transposed_error(name, value))
                     continue
+                if rereads and isinstance(value, pa.RecordBatchReader):
+                    # else the second read stopped with "This RecordBatchReader has already been consumed", on a
+                    # reader the user had just made
+                    value = value.read_all()
                 try:
                     cur.register(name, value)
                     _REGISTERED.setdefault(cur, []).append(name)

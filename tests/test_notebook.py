@@ -111,6 +111,27 @@ def test_a_frame_whose_names_have_spaces_around_them_is_told_so() -> None:
         con.close()
 
 
+def test_train_reads_a_record_batch_reader_as_the_readme_says() -> None:
+    """The README lists a record-batch reader among the frames a source names; training reads its source more than
+    once (its columns, then its rows), so it stopped with DuckDB's 'This RecordBatchReader has already been consumed'
+    on a reader the user had just made and never read."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    count = rng.integers(1, 50, 300)
+    table = pa.table({"count": count, "amount": count * rng.normal(20, 2, 300)})
+    con = ad_duckdb.connect(":memory:")
+    try:
+        reader = table.to_reader(max_chunksize=64)
+        info = ad_duckdb.train(con, "m", "reader", **TINY)
+        assert info.features == ["count", "amount"] and info.train_rows == 300
+        from_table = ad_duckdb.train(con, "t", "table", **TINY)
+        assert info.thresholds == from_table.thresholds  # the same rows, in the same order: the same model
+        del reader  # read by name only
+    finally:
+        con.close()
+
+
 def test_pyod_quickstart_attributes_and_predict_proba() -> None:
     """PyOD's quick start reads clf.labels_ after fit and calls clf.predict_proba(X) (method 'linear' or 'unify');
     both stopped with an AttributeError. They follow PyOD's BaseDetector: labels_ = decision_scores_ > threshold_,
