@@ -607,6 +607,11 @@ def text_as_number(column: str, style: str | None) -> str:
         c = f"replace({c}, ',', '')"
     elif style == DECIMAL_COMMA:
         c = f"replace(replace({c}, '.', ''), ',', '.')"
+    else:
+        # DuckDB 2.0 pushes a bare TRY_CAST of a CSV column into the CSV reader, which then casts strictly and stops
+        # on the very 'N/A' the TRY_CAST was for; a function around the column keeps the cast in the query (a cast
+        # to DOUBLE ignores the spaces trim drops anyway).
+        c = f"trim({c})"
     return f"TRY_CAST({c} AS DOUBLE)"
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import as_number_query, describe, text_number_hint, text_values
+from .features import as_number_query, describe, text_as_number, text_number_hint, text_values
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, sql_name
 from .store import ModelRecord
@@ -97,6 +97,6 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
             )
         raise BadInputError(
             f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
-            + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE (TRY_CAST({quote_ident(c)} "
-                                        f"AS DOUBLE) AS {quote_ident(c)}) FROM ...")
+            + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE ({text_as_number(c, None)} "
+                                        f"AS {quote_ident(c)}) FROM ...")
         )

@@ -1041,8 +1041,8 @@ def test_explain_on_a_csv_names_a_text_feature_column_and_a_missing_one(model_db
                                                                 for i in range(50)))
     out = fails_in_one_line("explain", model_db, "tx_ae", f"read_csv('{vendor}')", "--where", "transaction_id = 5")
     assert "column 'Amount'" in out and "is VARCHAR" in out and "'N/A'" in out, out
-    assert """SELECT * REPLACE (TRY_CAST("Amount" AS DOUBLE) AS "Amount") FROM read_csv(""" in out, out
-    fixed = f"""SELECT * REPLACE (TRY_CAST("Amount" AS DOUBLE) AS "Amount") FROM read_csv('{vendor}')"""
+    assert """SELECT * REPLACE (TRY_CAST(trim("Amount") AS DOUBLE) AS "Amount") FROM read_csv(""" in out, out
+    fixed = f"""SELECT * REPLACE (TRY_CAST(trim("Amount") AS DOUBLE) AS "Amount") FROM read_csv('{vendor}')"""
     assert "row Transaction_ID=5" in run("explain", model_db, "tx_ae", fixed, "--where", "transaction_id = 5")
     out = fails_in_one_line("explain", model_db, "tx_ae", f"SELECT Count AS n, Amount FROM read_csv('{vendor}')",
                             "--where", "n = 5")

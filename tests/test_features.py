@@ -431,9 +431,9 @@ def test_default_features_leave_out_id_like_columns_and_say_what_they_left_out()
                      "features=['id', 'x', 'y', 'valid', 'paid']", "(CLI: -f id -f x -f y -f valid -f paid)"):
             assert part in ids, (part, ids)
         assert "'Amount USD' (VARCHAR, but its values are numbers apart from a few such as 'N/A')" in text
-        assert "'name' (VARCHAR)" in text and 'TRY_CAST("Amount USD" AS DOUBLE)' in text
+        assert "'name' (VARCHAR)" in text and 'TRY_CAST(trim("Amount USD") AS DOUBLE)' in text
         # the hint runs, and brings the column in
-        hinted = 'SELECT * REPLACE (TRY_CAST("Amount USD" AS DOUBLE) AS "Amount USD") FROM t'
+        hinted = 'SELECT * REPLACE (TRY_CAST(trim("Amount USD") AS DOUBLE) AS "Amount USD") FROM t'
         with pytest.warns(ad_duckdb.AdDuckDBWarning):
             assert "Amount USD" in ad_duckdb.train(con, "h", hinted, **FAST).features
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'qty' \(VARCHAR, but all its values are numbers\)"):
@@ -521,6 +521,34 @@ def test_scoring_a_csv_whose_feature_is_text_names_the_column_and_the_query(tmp_
                                r"takes numbers.*'N/A'.*SELECT \* REPLACE \(TRY_CAST\(replace"):
                 ad_duckdb.score(con, "m", source, into=into)
         assert len(ad_duckdb.score(con, "m", query)) == 401
+    finally:
+        con.close()
+
+
+def test_the_text_column_query_reads_a_csv_file_with_n_a_in_it(tmp_path: Path) -> None:
+    """DuckDB 2.0 pushes a bare TRY_CAST of a CSV column into the CSV reader, which casts strictly: the query the
+    training note and the scoring error gave for an 'Amount' with 'N/A' in it, SELECT * REPLACE (TRY_CAST("Amount"
+    AS DOUBLE) ...) FROM 'x.csv', stopped with "Could not convert string 'N/A' to DOUBLE", the very value it was for."""
+    rng = np.random.default_rng(2)
+    lines = ["Transaction_ID,Count,Amount"]
+    for i in range(300):
+        count = int(rng.integers(1, 50))
+        lines.append(f"{i},{count},{'N/A' if i in (5, 6) else round(count * rng.normal(20, 2), 2)}")
+    path = tmp_path / "tx.csv"
+    path.write_text("\n".join(lines) + "\n")
+    source = f"'{path}'"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        text = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        query = re.search(r"reads it as a number: (SELECT .*?) FROM \.\.\.", text).group(1) + f" FROM {source}"
+        info = ad_duckdb.train(con, "m", query, features=["Count", "Amount"], **FAST)
+        assert info.metrics["filled_values"] == {"Count": 0, "Amount": 2}
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        query = re.search(r"in a query: (SELECT .*?) \(a value", str(e.value)).group(1)
+        assert len(ad_duckdb.score(con, "m", query)) == 300
     finally:
         con.close()
 
