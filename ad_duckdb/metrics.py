@@ -139,6 +139,14 @@ class Report:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        """One short line: the dataclass repr held every threshold's every figure and the whole candidate table,
+        about 5,000 characters, in a plain REPL, a list of reports or a log line."""
+        notes = f", {len(self.notes)} note(s)" if self.notes else ""
+        return (f"Report(model={self.model!r}, rows={self.rows}, anomalies={self.anomalies}, "
+                f"auc_roc={self.auc_roc:.4f}, auc_pr={self.auc_pr:.4f}, thresholds={list(self.at_thresholds)}{notes}; "
+                "print(report) for the table)")
+
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         """What IPython and Jupyter show for a report left as a cell's last expression: the table ``print`` shows.
         Without it they showed the dataclass repr, every field on one line of a few thousand characters."""

@@ -428,6 +428,11 @@ def test_evaluate_reports_intervals_and_warns_on_few_anomalies(tmp_path: Path) -
         shown: list[str] = []
         rep._repr_pretty_(type("Printer", (), {"text": lambda self, t: shown.append(t)})(), False)
         assert shown == [str(rep)]
+        # Outside IPython (a plain REPL, a list of reports, logging's %r) the dataclass repr was about 5,000
+        # characters on one line; it names what the report is about and how to see the rest.
+        short = repr(rep)
+        assert len(short) < 300 and short.startswith("Report(model='m@1', rows=") and "auc_roc=" in short, short
+        assert "'default'" in short and "print(" in short, short
     finally:
         con.close()
 
