@@ -9,7 +9,7 @@ from typing import Any
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import as_number_query, describe, text_as_number, text_number_hint, text_values
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, sql_name
+from .sqltext import is_query, quote_ident, source_sql, sql_name
 from .store import ModelRecord
 
 
@@ -95,8 +95,26 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
                 f"numbers. Score a query that makes {f!r} the number the model was trained on"
                 + (f" (it was trained on {trained_on})." if trained_on else ".")
             )
+        if not hint and _empty(cur, source, c):
+            # A feed that lost a column writes it empty in every row, which DuckDB types VARCHAR: "is VARCHAR" alone
+            # read as if the file held text there.
+            raise BadInputError(
+                f"Scoring with {lm.ref!r}: column {c!r} of {source!r} holds no value in any row (every one empty or "
+                f"NULL, which DuckDB reads as VARCHAR), and feature {f!r} takes numbers. To score the rows on their "
+                f"other features, {f!r} missing, read it as a number in a query: SELECT * REPLACE "
+                f"({text_as_number(c, None)} AS {quote_ident(c)}) FROM ..."
+            )
         raise BadInputError(
             f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
             + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE ({text_as_number(c, None)} "
                                         f"AS {quote_ident(c)}) FROM ...")
         )
+
+
+def _empty(cur: Any, source: str, column: str) -> bool:
+    """Whether ``column`` of ``source`` is NULL in every row (read up to its first value)."""
+    try:
+        return not cur.execute(f"SELECT 1 FROM {source_sql(source)} WHERE {quote_ident(column)} IS NOT NULL "
+                               "LIMIT 1").fetchall()
+    except Exception:  # a source that cannot be read again here: the plain message still holds
+        return False

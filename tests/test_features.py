@@ -525,6 +525,28 @@ def test_scoring_a_csv_whose_feature_is_text_names_the_column_and_the_query(tmp_
         con.close()
 
 
+def test_scoring_a_csv_whose_feature_column_is_empty_says_it_is_empty(tmp_path: Path) -> None:
+    """A feed that lost its amounts writes an empty 'Amount' in every row, which DuckDB types VARCHAR; scoring said
+    only "is VARCHAR, and feature 'Amount' takes numbers", as if the file held text there."""
+    rng = np.random.default_rng(3)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS id, 1 + range % 40 AS Count, "
+                    "(1 + range % 40) * (18 + random() * 4) AS Amount FROM range(300)")
+        ad_duckdb.train(con, "m", "t", features=["Count", "Amount"], **FAST)
+        path = tmp_path / "lost amounts.csv"
+        path.write_text("id,Count,Amount\n" + "".join(f"{i},{int(rng.integers(1, 40))},\n" for i in range(300)))
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", f"'{path}'")
+        msg = str(e.value)
+        assert "column 'Amount'" in msg and "no value in any row" in msg and "missing" in msg, msg
+        query = re.search(r"in a query: (SELECT .*?) FROM \.\.\.", msg).group(1) + f" FROM '{path}'"
+        scored = ad_duckdb.score(con, "m", query)
+        assert scored.num_rows == 300 and scored.column("anomaly_score").null_count == 0
+    finally:
+        con.close()
+
+
 def test_the_text_column_query_reads_a_csv_file_with_n_a_in_it(tmp_path: Path) -> None:
     """DuckDB 2.0 pushes a bare TRY_CAST of a CSV column into the CSV reader, which casts strictly: the query the
     training note and the scoring error gave for an 'Amount' with 'N/A' in it, SELECT * REPLACE (TRY_CAST("Amount"
