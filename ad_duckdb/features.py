@@ -884,7 +884,10 @@ LOAD_BATCH_ROWS = 1 << 16
 
 
 def _feature_query(source: str, names: Sequence[str], where: str | None) -> str:
-    cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE)" for n in names)
+    # "+ 0": DuckDB 2.0 pushes a bare CAST of a CSV column into the CSV reader, which then parses the column's text as
+    # a number: a BOOLEAN label written True/False stopped with "Could not convert string 'True' to 'DOUBLE'". An
+    # expression around the cast keeps it in the query (x + 0 is x for every double but -0.0).
+    cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE) + 0" for n in names)
     return f"SELECT {cols} FROM {source_sql(source)}" + (where_sql(where) if where else "")
 
 

@@ -98,6 +98,24 @@ def labelled_table(con: duckdb.DuckDBPyConnection) -> None:
                 "FROM range(60)")
 
 
+def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None:
+    """A CSV's is_fraud of True/False is a BOOLEAN to DuckDB, which a table's label may be; from the file, evaluate
+    stopped with "typed column 'is_fraud' DOUBLE from the file's first rows, but a later row holds 'True'" (on
+    line 2): DuckDB 2.0 pushes a bare CAST(col AS DOUBLE) into the CSV reader, which parses the text as a number."""
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        path = tmp_path / "labelled.csv"
+        con.execute(f"COPY (SELECT a, b, label = 1 AS is_fraud FROM t WHERE split = 'test') TO '{path}'")
+        assert con.execute(f"SELECT typeof(is_fraud) FROM '{path}' LIMIT 1").fetchall() == [("BOOLEAN",)]
+        from_file = ad_duckdb.evaluate(con, "m", f"'{path}'", label="is_fraud")
+        from_table = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        assert (from_file.rows, from_file.anomalies, from_file.auc_roc) == (1560, 60, from_table.auc_roc)
+    finally:
+        con.close()
+
+
 def test_evaluate_and_named_thresholds_from_sql(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "e.duckdb"))
     try:
