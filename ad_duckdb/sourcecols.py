@@ -9,7 +9,7 @@ from typing import Any
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import as_number_query, describe, text_number_hint, text_values
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, sql_name, strip_sql_ends
+from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
 
 
@@ -31,8 +31,9 @@ def check_unique_names(cur: Any, source: str, described: list[tuple[str, str]], 
     """
     if not is_query(source):
         return
+    source_sql(source)  # one SELECT, refused otherwise: binding it below then runs nothing
     try:
-        raw = [str(r[0]) for r in cur.execute(f"DESCRIBE {strip_sql_ends(source)}").fetchall()]
+        raw = [str(c) for c in cur.sql(strip_sql_ends(source)).columns]
     except Exception:  # not DESCRIBE-able on its own: the wrapped read already worked, nothing to compare
         return
     if len(raw) != len(described):
