@@ -58,7 +58,7 @@ from .models import (
 )
 from .readhints import read_error
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
-from .sourcecols import check_text_features, feature_columns
+from .sourcecols import check_text_features, check_unique_names, feature_columns
 from .sourcecols import source_features as source_features
 from .sqltext import (
     is_query,
@@ -340,6 +340,7 @@ def train(
         cur.execute("SET SESSION preserve_insertion_order = true")
         store.check_can_write(cur, f"Cannot store model {name!r}")
         described = describe(cur, source, name, caller=con)
+        check_unique_names(cur, source, described, name)
         try:
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here

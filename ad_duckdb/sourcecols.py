@@ -9,7 +9,7 @@ from typing import Any
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import as_number_query, describe, text_as_number, text_number_hint, text_values
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, source_sql, sql_name
+from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
 
 
@@ -20,6 +20,35 @@ def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> 
     feats = feature_columns(cols, model, source)
     check_text_features(cur, cols, feats, model, source)
     return feats
+
+
+def check_unique_names(cur: Any, source: str, described: list[tuple[str, str]], model: str) -> None:
+    """Refuse a query whose result names two columns alike (DuckDB's names ignore case).
+
+    Why: wrapped as a subquery, DuckDB renames the second 'count' to 'count_1', so features=['count'] took the first
+    of the two unasked, and a model took a 'count_1' the query never wrote. A view renames at its creation, where
+    ``DESCRIBE`` shows the new names, so only a query is checked.
+    """
+    if not is_query(source):
+        return
+    source_sql(source)  # one SELECT, refused otherwise: binding it below then runs nothing
+    try:
+        raw = [str(c) for c in cur.sql(strip_sql_ends(source)).columns]
+    except Exception:  # not DESCRIBE-able on its own: the wrapped read already worked, nothing to compare
+        return
+    if len(raw) != len(described):
+        return
+    seen: dict[str, list[int]] = {}
+    for i, name in enumerate(raw):
+        seen.setdefault(name.lower(), []).append(i)
+    for places in seen.values():
+        if len(places) > 1:
+            name = raw[places[0]]
+            renamed = ", ".join(repr(described[i][0]) for i in places)
+            raise BadInputError(
+                f"Model {model!r}: the query {source!r} has {len(places)} columns named {name!r} (DuckDB names them "
+                f"{renamed} outside it), so which one a feature means is not clear. Give each its own name with AS in "
+                f"the query, e.g. SELECT ..., x AS {name}_2, and name the features by those.")
 
 
 def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:

@@ -234,6 +234,21 @@ def _has_statement_break(text: str) -> bool:
     return any(kind == duckdb.token_type.operator and text[start] == ";" for start, kind in tokens)
 
 
+def _closes_unopened(text: str) -> bool:
+    """Whether ``text`` has a `)` outside strings and comments before a `(` it would close."""
+    try:
+        tokens = duckdb.tokenize(text)
+    except Exception:  # text that does not tokenize: the parser's own message says more
+        return False
+    depth = 0
+    for start, kind in tokens:
+        if kind == duckdb.token_type.operator and text[start] in "()":
+            depth += 1 if text[start] == "(" else -1
+            if depth < 0:
+                return True
+    return False
+
+
 def _is_filter(what: str) -> bool:
     """Whether ``what`` (the word messages use for the text) names a where= filter rather than a source."""
     return what.startswith("filter")
@@ -258,6 +273,12 @@ def where_sql(where: str) -> str:
     """
     if not isinstance(where, str) or not where.strip():
         raise BadInputError(f"where= must be a SQL condition such as \"label = 0\"; got {where!r}.")
+    if _closes_unopened(where) and not _has_statement_break(where):
+        # Why: "1=1) UNION ALL SELECT ... FROM (SELECT 1" is still one SELECT once wrapped, so _one_select let it add
+        # rows the source does not hold to a training set. A second statement is told so by _one_select instead.
+        raise BadInputError(f"The filter (where=) {where!r} closes a parenthesis it did not open, so it reaches "
+                            "outside ad_duckdb's WHERE (...): give one condition, such as \"label = 0\", with its "
+                            "parentheses balanced.")
     _one_select(f"(SELECT 1) AS _w WHERE ({where}\n)", where, "filter (where=)")
     return f" WHERE ({where}\n)"
 

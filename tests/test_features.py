@@ -1174,3 +1174,23 @@ def test_default_features_leave_out_the_score_columns_of_a_scored_table() -> Non
             ad_duckdb.train(con, "m4", "SELECT anomaly_score, anomaly_percentile FROM scored", **FAST)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("features", [None, ["count"], ["count", "count_1"]])
+def test_a_query_naming_two_columns_alike_is_refused_by_that_name(features: list[str] | None) -> None:
+    # Before: DuckDB renamed the second 'count' to 'count_1' outside the query, so features=['count'] silently took
+    # the first of the two, and without features= the model took a 'count_1' the user never wrote.
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE tx AS SELECT range % 7 AS count, (range * 37) % 101 AS amount FROM range(150)")
+        query = "SELECT count, amount AS Count FROM tx"
+        with pytest.raises(ad_duckdb.BadInputError,
+                           match=r"^Model 'm': the query .* has 2 columns named 'count' \(DuckDB names them "
+                                 r"'count', 'Count_1' outside it\).*AS"):
+            ad_duckdb.train(con, "m", query, features=features, **FAST)  # type: ignore[arg-type]
+        assert ad_duckdb.list_models(con) == []
+        # a view makes the names unique itself, and shows them: that trains as before
+        con.execute(f"CREATE VIEW v AS {query}")
+        assert ad_duckdb.train(con, "m", "v", **FAST).features == ["count", "Count_1"]
+    finally:
+        con.close()

@@ -193,6 +193,33 @@ def test_where_is_one_expression(con: duckdb.DuckDBPyConnection, where: str) -> 
         ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, where=where)
 
 
+ESCAPES = [
+    "1=1) UNION ALL SELECT 1, 2 FROM (SELECT 1",
+    "true) OR (true",
+    "id < 300) AS _x, (SELECT 1",
+]
+
+
+@pytest.mark.parametrize("where", ESCAPES)
+def test_where_cannot_close_our_parenthesis(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    # Before: a filter closing the parenthesis ad_duckdb puts around it was still one SELECT, so it was run: the
+    # UNION trained a model on a row the table does not hold (train stored 'never' on 601 rows).
+    refused = (r"The filter \(where=\) " + re.escape(repr(where)) + r" closes a parenthesis it did not open")
+    with pytest.raises(BadInputError, match=refused):
+        ad_duckdb.train(con, "never", ODD_TABLE, features=[ODD_COUNT, ODD_AMOUNT], where=where, n_models=1,
+                        max_steps=10, progress=False)
+    with pytest.raises(BadInputError, match=refused):
+        ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, where=where)
+    assert "never" not in {m["name"] for m in ad_duckdb.list_models(con)}
+
+
+def test_where_with_balanced_parentheses_still_works(con: duckdb.DuckDBPyConnection) -> None:
+    # A ')' inside a string or a comment is not a parenthesis of the SQL.
+    rep = ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL,
+                             where="(id < 300) AND ')' <> '(' -- closes ) here")
+    assert rep.rows == 300
+
+
 @pytest.mark.parametrize("where", ["1=1;", "1=1 ;  ", "1=1; -- pasted"])
 def test_a_where_ending_in_a_semicolon_is_told_to_drop_it(con: duckdb.DuckDBPyConnection, where: str) -> None:
     # Before: a filter pasted with its statement's ';' got the parser's error, quoting our
