@@ -4,6 +4,7 @@ as text, with the query that fixes it."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from .exceptions import BadInputError, SourceNotFoundError
@@ -51,6 +52,21 @@ def check_unique_names(cur: Any, source: str, described: list[tuple[str, str]], 
                 f"the query, e.g. SELECT ..., x AS {name}_2, and name the features by those.")
 
 
+def _refuse_lookalikes(lm: Any, source: str, cols: list[tuple[str, Any]], missing: list[str],
+                       key: Callable[[str], str], how: str, other_fix: str) -> None:
+    """Refuse a source whose columns are the missing features' names under ``key`` (another Unicode form, spaces),
+    naming them and the query that renames them."""
+    by_key = {key(c): c for c, _ in cols}
+    found = [(by_key[key(f)], f) for f in missing if key(f) in by_key]
+    if found:
+        made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in found)
+        raise SourceNotFoundError(
+            f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
+            f"{', '.join(repr(c) for c, _ in found)} {how}. Score a query that renames them: "
+            f"SELECT *, {made} FROM ..., or {other_fix}."
+        )
+
+
 def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
     """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
     by_lower = {c.lower(): c for c, _ in cols}
@@ -58,30 +74,19 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
     if missing:
         # The same letters in another Unicode form (a decomposed 'Ä', as some macOS files write it) are another
         # identifier to DuckDB; shown side by side, the two names looked alike and the message read as nonsense.
-        by_nfc = {unicodedata.normalize("NFC", c).lower(): c for c, _ in cols}
-        forms = [(by_nfc[k], f) for f in missing if (k := unicodedata.normalize("NFC", f).lower()) in by_nfc]
-        if forms:
-            made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in forms)
-            raise SourceNotFoundError(
-                f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
-                f"{', '.join(repr(c) for c, _ in forms)} written in another Unicode form (the same letters, other "
-                f"code points), which DuckDB takes for another name. Score a query that renames them: "
-                f"SELECT *, {made} FROM ..., or normalise the names first "
-                "(df.columns = [unicodedata.normalize('NFC', c) for c in df.columns])."
-            )
+        _refuse_lookalikes(lm, source, cols, missing, lambda n: unicodedata.normalize("NFC", n).lower(),
+                           "written in another Unicode form (the same letters, other code points), which DuckDB "
+                           "takes for another name",
+                           "normalise the names first (df.columns = [unicodedata.normalize('NFC', c) for c in "
+                           "df.columns])")
         # A CSV header 'id, Count, Amount' read by pandas without skipinitialspace names the columns ' Count' and
         # ' Amount'; listed bare, the spaces were invisible and the message read as if the columns were there.
-        by_strip = {c.strip().lower(): c for c, _ in cols if c != c.strip()}
-        spaced = [(by_strip[f.strip().lower()], f) for f in missing if f.strip().lower() in by_strip]
-        if spaced:
-            made = ", ".join(f"{quote_ident(c)} AS {quote_ident(f)}" for c, f in spaced)
-            raise SourceNotFoundError(
-                f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} has "
-                f"{', '.join(repr(c) for c, _ in spaced)}, with spaces around the name (a CSV header 'a, b' read by "
-                f"pd.read_csv keeps the space after each comma). Score a query that renames them: "
-                f"SELECT *, {made} FROM ..., or read the file with pd.read_csv(..., skipinitialspace=True) "
-                "(or df.columns = df.columns.str.strip())."
-            )
+        _refuse_lookalikes(lm, source, [(c, t) for c, t in cols if c != c.strip()], missing,
+                           lambda n: n.strip().lower(),
+                           "with spaces around the name (a CSV header 'a, b' read by pd.read_csv keeps the space after "
+                           "each comma)",
+                           "read the file with pd.read_csv(..., skipinitialspace=True) (or df.columns = "
+                           "df.columns.str.strip())")
         trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
         # A model trained on a query (0/1 columns of a category, a cast) needs those columns made the same way.
         shown = sql_name(missing[0])
