@@ -702,6 +702,12 @@ def default_features(
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
     ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j], rises[j])) is not None]
+    from .partitions import partition_keys
+
+    folders = partition_keys(cur, source)
+    parts = [(n, f"folders {folders[n.lower()]}, ...") for n, _ in columns
+             if n.lower() in folders and n not in {i for i, _ in ids}]
+    ids += parts
     # A table written by score(into=) holds the old model's verdict: as features, the new model reads it, and the
     # raw rows (which have no such columns) cannot be scored.
     scores = [n for n, _ in columns if n.lower() in SCORE_COLUMNS and n not in {i for i, _ in ids}]
@@ -755,6 +761,17 @@ def default_features(
             "COLUMN, once per column).",
             AdDuckDBWarning, stacklevel=3,
         )
+    if parts:
+        example = [parts[0][0], *(n for n, _ in kept)]
+        warnings.warn(
+            f"Model {model!r}: no features given, so the hive partition key"
+            f"{'s' if len(parts) > 1 else ''} {listing([f'{n!r} ({w})' for n, w in parts])} of {source!r} "
+            f"{'are' if len(parts) > 1 else 'is'} left out: a key names the folder a row was read from, and a new "
+            "folder brings a value beyond the training range, which scores as anomalous. To train on it anyway, "
+            f"list the features: features={example[:_LISTED]!r} (CLI: {cli_feature_flags(example[:_LISTED])}).",
+            AdDuckDBWarning, stacklevel=3,
+        )
+        ids = [(n, w) for n, w in ids if (n, w) not in parts]
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
         if len(example) <= _LISTED:

@@ -1194,3 +1194,42 @@ def test_a_query_naming_two_columns_alike_is_refused_by_that_name(features: list
         assert ad_duckdb.train(con, "m", "v", **FAST).features == ["count", "Count_1"]
     finally:
         con.close()
+
+
+def _hive_lake(tmp_path: Path) -> Path:
+    """lake/month=1..3/*.parquet: count and amount in the files, month only in the folder names."""
+    lake = tmp_path / "lake"
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 3) + 1 AS month, (range % 17 + 1)::DOUBLE AS count, "
+                    "(range % 17 + 1) * 12.5 + range % 5 AS amount FROM range(3000)")
+        con.execute(f"COPY t TO '{lake}' (FORMAT parquet, PARTITION_BY (month))")
+    finally:
+        con.close()
+    return lake
+
+
+@pytest.mark.parametrize("form", ["{lake}/*/*.parquet", "read_parquet('{lake}/**/*.parquet', hive_partitioning = true)",
+                                  "SELECT * FROM '{lake}/*/*.parquet' WHERE amount > 0"])
+def test_default_features_leave_out_hive_partition_keys(tmp_path: Path, form: str) -> None:
+    """A folder's month=4 is beyond every training month: as a default feature, the month trained on flagged a new
+    partition's rows as out of range (4.7% against 1%), and one year=2024 folder stopped training as constant."""
+    source = form.format(lake=_hive_lake(tmp_path))
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.train(con, "m", source, **FAST)
+    finally:
+        con.close()
+    assert info.features == ["count", "amount"]
+    note = next(str(w.message) for w in caught if "partition" in str(w.message))
+    assert "'month' (folders month=1, ...)" in note and "features=['month', 'count', 'amount']" in note, note
+
+
+def test_a_partition_key_named_as_a_feature_is_kept(tmp_path: Path) -> None:
+    source = f"{_hive_lake(tmp_path)}/*/*.parquet"
+    con = ad_duckdb.connect()
+    try:
+        assert ad_duckdb.train(con, "m", source, features=["month", "count"], **FAST).features == ["month", "count"]
+    finally:
+        con.close()
