@@ -744,7 +744,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
-                            f"return, a whole number from 0; got {n!r}.")
+                          f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally)
     with _scored_view(con, reader, close, failed, model, source) as cur:

@@ -481,11 +481,7 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
     def fmt(v: Any) -> str:
         if isinstance(v, float):
-            # Why not .6g alone: an amount of 1234567.89 read 1.23457e+06; a short value is shown whole. Short by
-            # its digits, not its length: a float32 score (344.35400390625) printed whole among 6-digit neighbours
-            whole = repr(v)
-            digits = len(whole.lstrip("-").replace(".", "").lstrip("0"))
-            return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
+            return _float_text(v)
         if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
             return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
         return _cell_text(v)
@@ -500,6 +496,16 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
 
 _CELL_WIDTH = 60
+
+
+def _float_text(v: float) -> str:
+    """A float as tables print it: whole when it has at most 10 significant digits, else to 6.
+
+    Why not .6g alone: an amount of 1234567.89 read 1.23457e+06. Short by its digits, not its length: a float32
+    score (344.35400390625) printed whole among 6-digit neighbours."""
+    whole = repr(v)
+    digits = len(whole.lstrip("-").replace(".", "").lstrip("0"))
+    return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
 
 
 def _figure(v: float) -> str:
@@ -883,9 +889,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
                 raise
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
-                rel = con.sql(f"SELECT * EXCLUDE ({', '.join(map(quote_ident, hidden))}) FROM {table_sql(into)} "
-                              f"ORDER BY anomaly_score DESC LIMIT {int(top)}" if hidden else
-                              f"SELECT * FROM {table_sql(into)} ORDER BY anomaly_score DESC LIMIT {int(top)}")
+                extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
+                rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
@@ -1076,9 +1081,9 @@ def show(db: str, model: str, out_format: str) -> None:
 
 
 def _metric_text(v: Any) -> str:
-    """A training metric as `show` prints it: floats to 6 significant digits, as its tables (--format json: whole)."""
+    """A training metric as `show` prints it: floats as its tables print them (--format json: whole)."""
     if isinstance(v, float):
-        return f"{v:.6g}"
+        return _float_text(v)
     if isinstance(v, list) and any(isinstance(x, float) for x in v):
         return "[" + ", ".join(_metric_text(x) for x in v) + "]"
     return str(v)

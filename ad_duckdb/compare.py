@@ -102,7 +102,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     """
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
-                            f"got {top!r}.")
+                          f"got {top!r}.")
     rec_a, rec_b = load_model(con, a), load_model(con, b)
     cur = interrupts.cursor(con)
     try:

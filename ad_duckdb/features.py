@@ -707,11 +707,11 @@ def default_features(
     folders = partition_keys(cur, source)
     parts = [(n, f"folders {folders[n.lower()]}, ...") for n, _ in columns
              if n.lower() in folders and n not in {i for i, _ in ids}]
-    ids += parts
+    left_out = {n for n, _ in ids + parts}
     # A table written by score(into=) holds the old model's verdict: as features, the new model reads it, and the
     # raw rows (which have no such columns) cannot be scored.
-    scores = [n for n, _ in columns if n.lower() in SCORE_COLUMNS and n not in {i for i, _ in ids}]
-    keep = [j for j, (n, _) in enumerate(columns) if n not in {i for i, _ in ids} | set(scores)]
+    scores = [n for n, _ in columns if n.lower() in SCORE_COLUMNS and n not in left_out]
+    keep = [j for j, (n, _) in enumerate(columns) if n not in left_out | set(scores)]
     if not keep and scores:
         raise BadInputError(
             f"Model {model!r}: the numeric columns of {source!r} are scores ({listing([repr(n) for n in scores])}, as "
@@ -728,9 +728,10 @@ def default_features(
             AdDuckDBWarning, stacklevel=3,
         )
     if not keep:
-        first = ids[0][0]
+        first = (ids + parts)[0][0]
         raise BadInputError(
-            f"Model {model!r}: every numeric column of {source!r} looks like an id ({listing([f'{n!r}: {w}' for n, w in ids])}), "
+            f"Model {model!r}: every numeric column of {source!r} looks like an id "
+            f"({listing([f'{n!r}: {w}' for n, w in ids + parts])}), "
             "and an id tells rows apart rather than describing them, so no feature is left by default. Name the "
             f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
             f"(CLI: {cli_feature_flags([first])}) if it is a measurement after all."
@@ -771,7 +772,6 @@ def default_features(
             f"list the features: features={example[:_LISTED]!r} (CLI: {cli_feature_flags(example[:_LISTED])}).",
             AdDuckDBWarning, stacklevel=3,
         )
-        ids = [(n, w) for n, w in ids if (n, w) not in parts]
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
         if len(example) <= _LISTED:

@@ -483,7 +483,7 @@ def set_threshold(
     for arg, v in (("value", value), ("target", target)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
-                                f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+                              f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
     chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -492,7 +492,7 @@ def set_threshold(
     if method == "manual":
         if value is None or not np.isfinite(value):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
-                                f"(CLI: --value), e.g. value=3.5; got {value!r}.")
+                              f"(CLI: --value), e.g. value=3.5; got {value!r}.")
         th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
     elif method in ("quantile", "contamination"):
         if lm.quantiles is None:
@@ -512,7 +512,7 @@ def set_threshold(
             else:
                 what += f"; got {target!r}"
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                                f"(CLI: --target), {what}.")
+                              f"(CLI: --target), {what}.")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",

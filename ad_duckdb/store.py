@@ -499,6 +499,7 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
             "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on).")
         return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
                                   f"latest{elsewhere}")
+
     def suggest(k: str) -> str:  # never a version the stored model lacks
         if version is None:
             return repr(k)
@@ -568,8 +569,8 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
     name, version = parse_ref(ref)
     if keep is not None and (version is not None or isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
         raise OptionError(f"keep= (CLI: --keep) prunes the older versions of a name: give the name without @N and "
-                            f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
-                            f"got {ref!r} and keep={keep!r}.")
+                          f"a whole number >= 1 of newest versions to keep, e.g. drop {name!r} keeping 5; "
+                          f"got {ref!r} and keep={keep!r}.")
     known = known_models(cur)
     if name not in known or (version is not None and version not in known[name]):
         raise not_found(ref, known, dropped_versions(cur))

@@ -217,7 +217,7 @@ def from_goal(
     if confident and target >= 1.0:
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
-                            "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
+                          "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
     flagged = np.rint(c["flagged_share"] * len(s))
     tp = np.rint(c["precision"] * flagged)
     which = "the lower end of its 95% interval" if confident else ""

@@ -316,4 +316,4 @@ def without_plots(model: str, time: str | None, plots: object) -> None:
     """``time`` names the plot's column: given without a plots folder it would do nothing, silently."""
     if time is not None and plots is None:
         raise OptionError(f"Model {model!r}: time={time!r} (CLI: --time) names the column of the scores-over-time "
-                            "plot, which only a plots folder gets: give plots_dir= too (CLI: --plots DIR).")
+                          "plot, which only a plots folder gets: give plots_dir= too (CLI: --plots DIR).")
