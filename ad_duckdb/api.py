@@ -39,6 +39,7 @@ from .features import (
     count_rows,
     default_features,
     describe,
+    did_you_mean,
     feature_batches,
     load_matrix,
     warn_if_few_rows,
@@ -568,8 +569,8 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     if missing:
         raise SourceNotFoundError(
             f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
-            f"{', '.join(c for c, _ in cols)}). Name columns of the source to keep beside the scores, or leave "
-            "columns= out to keep them all."
+            f"{', '.join(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
+            "source to keep beside the scores, or leave columns= out to keep them all."
         )
     lowered = [c.lower() for c in kept]
     twice = next((kept[lowered.index(c)] for i, c in enumerate(lowered) if lowered.index(c) < i), None)

@@ -862,6 +862,9 @@ def test_score_with_an_unknown_column_names_the_source_and_its_columns(model_db:
         out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_id,nope", *more)
         assert ("-c) names ['nope'], not in 'transactions' (its columns: transaction_id, count, amount, amount_d, "
                 "label)") in out
+        assert "Did you mean" not in out
+    out = fails_in_one_line("score", model_db, "tx_ae", "transactions", "-c", "transaction_idd")
+    assert "names ['transaction_idd'], not in 'transactions'" in out and "Did you mean 'transaction_id'?" in out, out
 
 
 def test_a_label_that_is_not_0_1_gets_a_fix_to_paste_into_the_shell(model_db: str) -> None:
