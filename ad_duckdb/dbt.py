@@ -64,7 +64,8 @@ class Plugin(BasePlugin):
     Plugin ``config`` keys:
 
     ``models``
-        A model name, or a list of stored model names and/or paths of ``.onnx`` files written by
+        A model name, comma-separated names (``tx_ae, fraud_ae``, as ``env_var`` renders a list), or a list of
+        stored model names and/or paths of ``.onnx`` files written by
         ``ad_duckdb.export_model`` / ``ad-duckdb export`` (an entry ending in ``.onnx`` is a file, as no model
         name may end so; relative paths are read from the directory dbt runs in). Default: every model stored
         in the target database's ``ad_models`` table, including models trained later in the same run.
@@ -100,10 +101,13 @@ class Plugin(BasePlugin):
             self.models = None
             return
         if isinstance(models, str):
-            models = [models]
+            # Why split: "{{ env_var('AD_MODELS') }}" or YAML `models: tx_ae, fraud_ae` arrives as one text, and no
+            # model name may hold a comma (store.valid_name); a file path that does must be given in a list
+            models = [m.strip() for m in models.split(",") if m.strip()]
         if not isinstance(models, list) or not models or not all(isinstance(m, str) and m for m in models):
             raise _fail(
-                f"config 'models' must be a non-empty list of model names or .onnx paths; got {models!r}. "
+                f"config 'models' must be a non-empty list of model names or .onnx paths (or one text of them, "
+                f"comma-separated); got {plugin_config.get('models')!r}. "
                 "Example: config: {models: [tx_ae, exported/fraud_ae.onnx]}. Leave it out to load every stored model."
             )
         pinned = [m for m in models if not store.is_model_file(m) and "@" in m]

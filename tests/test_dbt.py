@@ -295,6 +295,23 @@ def test_plugin_rejects_bad_models_value(models: object) -> None:
         BasePlugin.create("ad_duckdb.dbt", config={"models": models})
 
 
+@pytest.mark.parametrize("text", ["tx_ae, fraud_ae", " tx_ae ,fraud_ae,", "tx_ae,,fraud_ae"])
+def test_plugin_reads_comma_text_as_a_list_of_models(text: str) -> None:
+    # models: "{{ env_var('AD_MODELS') }}" (or YAML `models: tx_ae, fraud_ae`) reaches the plugin as one text; it was
+    # taken as the single model name 'tx_ae, fraud_ae'. No model name holds a comma (store.valid_name).
+    plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": text})
+    assert isinstance(plugin, Plugin) and plugin.models == ["tx_ae", "fraud_ae"]
+
+
+@pytest.mark.parametrize("text", ["", " , ", ","])
+def test_plugin_refuses_comma_text_without_a_model(text: str) -> None:
+    # an unset env_var('AD_MODELS', '') must not mean "no model at all" silently
+    with pytest.raises(DbtRuntimeError, match="config 'models' must be a non-empty list of model names or .onnx paths "
+                                              r"\(or one text of them, comma-separated\); got ") as err:
+        BasePlugin.create("ad_duckdb.dbt", config={"models": text})
+    assert f"got {text!r}." in str(err.value)  # the text as given, not what was left of it
+
+
 def test_plugin_unknown_model_name_lists_known(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     path = tmp_path / "m.duckdb"
     ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "tx_ae.onnx")
