@@ -38,6 +38,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
+from .features import close_names
 from .udfs import register, registry
 
 try:
@@ -145,9 +146,12 @@ class Plugin(BasePlugin):
             missing = [n for n in names if store.parse_ref(n)[0] not in known]
             if missing:
                 listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
+                guesses = [f"{' or '.join(map(repr, close))} for {n!r}" for n in missing
+                           if (close := close_names(n, list(known)))]
+                maybe = f" Did you mean {'; '.join(guesses)}?" if guesses else ""
                 raise _fail(
                     f"no model {', '.join(map(repr, missing))} in table ad_models of this database; "
-                    f"known models: {listing}. Fix the profile's plugin config 'models', train the model first "
+                    f"known models: {listing}.{maybe} Fix the profile's plugin config 'models', train the model first "
                     "(ad-duckdb train, or a dbt Python model calling ad_duckdb.train), or drop 'models' to load "
                     "every stored model, including ones trained during the run."
                 )

@@ -16,7 +16,12 @@ class AdDuckDBError(Exception):
 
 
 class ModelNotFoundError(AdDuckDBError, LookupError):
-    """No stored model (or version) matches the name."""
+    """No stored model (or version) matches the name. ``guessed``: the message names a stored model close to it (a
+    typo), so advice for a model that is not stored yet (the dbt plugin's) would mislead."""
+
+    def __init__(self, *args: object, guessed: bool = False) -> None:
+        super().__init__(*args)
+        self.guessed = guessed
 
 
 class ThresholdNotFoundError(AdDuckDBError, LookupError):

@@ -512,13 +512,14 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         # Why say so: column names match in any case (DuckDB's rule), so 'tx_ae' for 'TX_AE' looks like it should too
         return ModelNotFoundError(
             f"No model {name!r} in table ad_models; model names are case-sensitive: did you mean "
-            f"{' or '.join(suggest(k) for k in same)}? (known models: {listing})"
+            f"{' or '.join(suggest(k) for k in same)}? (known models: {listing})", guessed=True
         )
     close = close_names(name, list(known))
     maybe = f" Did you mean {' or '.join(suggest(k) for k in close)}?" if close else ""
     return ModelNotFoundError(
         f"No model {name!r} in table ad_models; known models: {listing}.{maybe} "
-        f"{'Or train' if maybe else 'Train'} one with `ad-duckdb train` or ad_duckdb.train(con, ...)."
+        f"{'Or train' if maybe else 'Train'} one with `ad-duckdb train` or ad_duckdb.train(con, ...).",
+        guessed=bool(close),
     )
 
 

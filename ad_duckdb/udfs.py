@@ -99,7 +99,8 @@ class Registry:
         self.store_error: AdDuckDBError | None = None  # why the store could not be read at all (see refresh)
         self.keepalive: duckdb.DuckDBPyConnection | None = None  # the owning cursor, if any (see _install)
         self.check_order = True  # see register(check_order=)
-        self.not_found_hint = ""  # what an unknown model means where the functions were registered (the dbt plugin)
+        # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
+        self.not_found_hint = ""
         # A command's own connection (cli._open), opened for this run: it knows every stored version. Why kept here,
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
@@ -184,7 +185,10 @@ class Registry:
         err = store.not_found(ref, known, self.dropped, afresh=self.opened_afresh)
         hint = (" Some stored models failed their integrity check: " + "; ".join(self.problems.values())
                 if self.problems else "")
-        raise ModelNotFoundError(str(err) + hint + self.not_found_hint)
+        # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
+        # author to reorder dbt nodes
+        extra = "" if err.guessed else self.not_found_hint
+        raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
 
 
 def _registry_for(cur: Any) -> Registry | None:
