@@ -1769,7 +1769,8 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
 @click.option("--label", required=True, help="Label column: 1 = anomaly, 0 = normal.")
 @click.option("--where", help="SQL filter for the evaluation rows.")
 @click.option("--plots", "plots_dir", help="Folder for the precision-recall curve and score histogram (PNG); for "
-              "a source with a date or timestamp column, also the scores over time with the labelled anomalies shaded.")
+              "a source with a date or timestamp column, also the scores over time with the labelled anomalies shaded "
+              "(MODEL_vN_scores_over_time_labelled.png, beside score --plots' MODEL_vN_scores_over_time.png).")
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @_TIME

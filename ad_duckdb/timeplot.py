@@ -295,9 +295,14 @@ def _shade(ax: Any, s: Series) -> None:
                    lw=0, label=text if k == 0 else None)
 
 
-def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, float], source: str, time: str) -> str:
-    """Write ``<model>_v<version>_scores_over_time.png`` beside the histogram; returns its path."""
-    p = Path(out_dir) / f"{_file_stem(model.replace('@', '_v'))}_scores_over_time.png"
+def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, float], source: str, time: str,
+          labelled: bool = False) -> str:
+    """Write ``<model>_v<version>_scores_over_time.png`` beside the histogram (``labelled``, evaluate's with the
+    labelled anomalies shaded: ``..._scores_over_time_labelled.png``); returns its path."""
+    # Why a name of its own: score --plots and evaluate --plots into one folder wrote the same file, and the second
+    # replaced the first without a word; score's name is the one README and plot_scores_over_time gave out
+    suffix = "_labelled" if labelled else ""
+    p = Path(out_dir) / f"{_file_stem(model.replace('@', '_v'))}_scores_over_time{suffix}.png"
     figure(s, model, thresholds, source, time).savefig(p, dpi=110)
     return str(p)
 
@@ -309,7 +314,7 @@ def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str
     s = series(con, lm, source, time, where, label, tally)
     if out_dir is None:
         return figure(s, lm.ref, lm.thresholds, shown, time)
-    return write(s, out_dir, lm.ref, lm.thresholds, shown, time)
+    return write(s, out_dir, lm.ref, lm.thresholds, shown, time, labelled=label is not None)
 
 
 def without_plots(model: str, time: str | None, plots: object) -> None:

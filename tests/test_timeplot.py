@@ -310,7 +310,7 @@ def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path
     finally:
         con.close()
     assert [Path(p).name for p in rep.plots] == ["valve_ae_v1_pr_curve.png", "valve_ae_v1_score_hist.png",
-                                                 "valve_ae_v1_scores_over_time.png"]
+                                                 "valve_ae_v1_scores_over_time_labelled.png"]
     assert s.rows == 2880 and s.anomalies == 21 and int(s.labelled.sum()) == 21
     fig = timeplot.figure(s, lm.ref, lm.thresholds, "readings WHERE i >= 1440", "ts")
     ax = fig.axes[0]
@@ -321,6 +321,26 @@ def test_evaluate_plots_shade_the_labelled_anomalies_over_time(db: str, tmp_path
 
     assert num2date(x0).strftime("%H:%M:%S") == "13:59:30" and num2date(x1).strftime("%H:%M:%S") == "14:20:30"
     assert np.asarray(ax.lines[0].get_xdata())[0] == np.datetime64("2024-03-02T00:00:00")  # the filter kept
+
+
+def test_score_and_evaluate_time_plots_in_one_folder_keep_each_other(db: str, tmp_path: Path) -> None:
+    """`score --plots DIR` and `evaluate --plots DIR` both drew the scores over time into
+    <model>_v<version>_scores_over_time.png, so the second silently replaced the first (evaluate's has the labels
+    shaded and only its --where rows). score's keeps its name (README, plot_scores_over_time); evaluate's has its own."""
+    out_dir = tmp_path / "plots"
+    code, out, err = invoke("score", db, "valve_ae", "readings", "--top", "1", "--plots", str(out_dir), "--time", "ts")
+    assert code == 0, out + err
+    scored = out_dir / "valve_ae_v1_scores_over_time.png"
+    before = scored.read_bytes()
+    code, out, err = invoke("evaluate", db, "valve_ae", "readings", "--label", "anomaly", "--where", "i >= 1440",
+                            "--plots", str(out_dir), "--time", "ts")
+    assert code == 0, out + err
+    labelled = out_dir / "valve_ae_v1_scores_over_time_labelled.png"
+    assert f"plots: {out_dir / 'valve_ae_v1_pr_curve.png'}, {out_dir / 'valve_ae_v1_score_hist.png'}, {labelled}" in out
+    assert scored.read_bytes() == before and labelled.is_file()
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "valve_ae_v1_pr_curve.png", "valve_ae_v1_score_hist.png", "valve_ae_v1_scores.png",
+        "valve_ae_v1_scores_over_time.png", "valve_ae_v1_scores_over_time_labelled.png"]
 
 
 @pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
