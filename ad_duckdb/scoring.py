@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from . import chunks, integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import as_number_hint, did_you_mean, raw_values
+from .features import as_number_hint, did_you_mean, raw_values, transform
 from .sqltext import sql_name
 from .store import ModelRecord, max_model_bytes
 
@@ -177,7 +177,8 @@ class LoadedModel:
 
     def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool) -> np.ndarray:
         """Rescore rows with NULL / NaN values in place: each missing value takes whichever of its column's
-        candidates (``_candidates``) gives the row the lowest score, column by column. Returns ``X`` with the
+        candidates (``_candidates``, and ``_beyond_range`` for the row) gives the row the lowest score, column by
+        column. Returns ``X`` with the
         values chosen (the training median where no candidate scores lower).
 
         Why: the graph puts the training median in place of a missing value, and where columns move together
@@ -194,21 +195,41 @@ class LoadedModel:
             idx = np.nonzero(np.isnan(X[rows, j]))[0]
             if not len(cands[j]):
                 continue
-            trial = np.repeat(best[idx][None], len(cands[j]), axis=0)  # [K, m, d]
-            trial[:, :, j] = cands[j][:, None]
+            vals = np.concatenate([np.repeat(cands[j][:, None], len(idx), axis=1),
+                                   self._beyond_range(X[rows[idx]], int(j))])  # [K, m]
+            trial = np.repeat(best[idx][None], len(vals), axis=0)  # [K, m, d]
+            trial[:, :, j] = vals
             ts, tfe = self.run(trial.reshape(-1, X.shape[1]), bulk=bulk, missing=False)
-            ts = ts.reshape(len(cands[j]), len(idx))
+            ts = ts.reshape(len(vals), len(idx))
             k = np.argmin(ts, axis=0)
             better = ts[k, np.arange(len(idx))] < best_s[idx]
             pick = idx[better]
             best_s[pick] = ts[k[better], np.nonzero(better)[0]]
-            best_fe[pick] = tfe.reshape(len(cands[j]), len(idx), -1)[k[better], np.nonzero(better)[0]]
-            best[pick, j] = cands[j][k[better]]
+            best_fe[pick] = tfe.reshape(len(vals), len(idx), -1)[k[better], np.nonzero(better)[0]]
+            best[pick, j] = vals[k[better], np.nonzero(better)[0]]
         s[rows], fe[rows] = best_s, best_fe
         fill = np.array([f.fill for f in self.rec.features])
         out = X.copy()
         out[rows] = np.where(np.isnan(best), fill, best)
         return out
+
+    def _beyond_range(self, X: np.ndarray, j: int) -> np.ndarray:
+        """Row-specific raw values column ``j`` may take, [2 k, m]: as many robust units above and below its median
+        as each of the row's present values that lie outside their own column's training range (NaN, which the
+        graph fills with the median, where a row has none there). Why: the fixed candidates stay inside the
+        training range, so beside a count far beyond it no amount was in proportion, and a row that lost its
+        amount scored twice what it did with it; columns that move together are as unusual together."""
+        specs = self.rec.features
+        Z = transform(X, specs)
+        lo, hi = np.array([f.lo for f in specs]), np.array([f.hi for f in specs])
+        out = ((Z < lo) | (Z > hi)) & ~np.isnan(X)
+        out[:, j] = False
+        cols = np.nonzero(out.any(axis=0))[0]
+        if not len(cols):
+            return np.empty((0, len(X)))
+        z = np.where(out[:, cols], Z[:, cols], np.nan).T  # [k, m]
+        with np.errstate(over="ignore"):  # a value clipped at 1000 units is infinite raw, and clipped again alike
+            return raw_values(specs[j], np.concatenate([z, -z]))
 
     def _candidates(self) -> list[np.ndarray]:
         """Per column, raw values a missing value may take: the training median plus and minus 0.5, 1 and 2

@@ -581,6 +581,19 @@ def test_rows_are_judged_on_the_values_they_have(mem_con: duckdb.DuckDBPyConnect
     assert shares[0]["feature"] == "count"
 
 
+def test_a_row_beyond_the_training_range_that_lost_its_amount_scores_as_with_it(mem_con: duckdb.DuckDBPyConnection
+                                                                                 ) -> None:
+    """Counts far beyond the training range with an amount in proportion (about 21 per item, as trained): without the
+    amount the row scored half as high again as with it (the fill values stopped inside the training range, where
+    no amount is in proportion), so rows that lost a value rose to the top of a ranking of extreme rows."""
+    for count in (60, 200, 500):
+        with_it, without = mem_con.execute(
+            f"SELECT anomaly_score('tx_ae', {count}, {count * 20.9}), anomaly_score('tx_ae', {count}, NULL)"
+        ).fetchall()[0]
+        assert without < 1.15 * with_it, (count, with_it, without)
+        assert mem_con.execute(f"SELECT is_anomaly('tx_ae', {count}, NULL)").fetchall()[0][0] is True
+
+
 def test_batches_missing_a_column_are_not_taken_for_swapped_arguments(mem_con: duckdb.DuckDBPyConnection) -> None:
     """The order check swaps two arguments and rescores; a missing value takes its most typical value wherever it
     sits, so swapping it would make any such batch look normal. Those rows are left out of the swap test."""
