@@ -58,6 +58,7 @@ from .models import (
     warn_if_features_changed,
 )
 from .readhints import read_error
+from .scorecols import earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
 from .sourcecols import source_features as source_features
@@ -579,12 +580,44 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     return ", ".join(quote_ident(c) for c in kept)
 
 
+def _kept_select(cur: duckdb.DuckDBPyConnection, cols: list[tuple[str, str]], kept: Sequence[str],
+                 written: set[str], lm: LoadedModel, source: str) -> str:
+    """The select list of the source columns kept beside the ``written`` score columns: ``kept``, or all of them.
+
+    Re-scoring a scored table: its old score columns give way to the new ones (rather than sitting under the
+    expected names while the new values land in anomaly_score_1, ...), but only those an earlier scoring wrote
+    (``scorecols``); a column of the user's under a name the scores take (a label called is_anomaly) is refused,
+    never replaced.
+    """
+    ours = earlier_scores(cur, source, cols)
+    present = {c.lower() for c, _ in cols}
+    if kept:
+        # a score name the source lacks is written anyway; an earlier scoring's gives way to the new column
+        chosen = [c for c in kept if not (c.lower() in SCORE_COLUMNS
+                                          and (c.lower() not in present or c.lower() in ours & written))]
+        if not chosen:
+            raise BadInputError(f"columns={list(kept)!r} names only score columns, which scoring writes anew; "
+                                "name columns of the source to keep, e.g. columns=['transaction_id'].")
+        keeps = {c.lower() for c in chosen}
+    else:
+        keeps = present - ours
+    own = [(c, t) for c, t in cols if c.lower() in written - ours and c.lower() in keeps]
+    if own:
+        raise refusal(lm.ref, source, own)
+    if kept:
+        return _kept_sql(cols, chosen, lm, source)
+    stale = [c for c, _ in cols if c.lower() in ours]
+    return f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
                     batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
-                    tally: list[DriftTally] | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    tally: list[DriftTally] | None = None,
+                    adds: Sequence[str] = ()) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
     ``DriftTally`` the batches are counted into, for the drift note (``_drift_note``) once all are read.
+    ``adds``: names the caller adds to the rows itself, refused in the source as the outputs' are (``_kept_select``).
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -609,13 +642,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source)
         check_text_features(cur, cols, feats, lm, source)
-        if kept:
-            extra_sql = _kept_sql(cols, kept, lm, source)
-        else:
-            # Re-scoring a scored table: its old score columns give way to the new ones, rather than sitting
-            # under the expected names while the new values land in anomaly_score_1, ...
-            stale = [c for c, _ in cols if c.lower() in SCORE_COLUMNS]
-            extra_sql = f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
+        written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
+        extra_sql = _kept_select(cur, cols, kept, written, lm, source)
         # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
         # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
         wraps = {c.lower() for c, t in cols if t.upper() == "UHUGEINT"}
@@ -724,6 +752,9 @@ def score(
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
+            # the marks that tell a later re-scoring these columns are ours to replace, a user's of the name not
+            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else [])], lm.ref):
+                cur.execute(mark)
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     return int(n)
@@ -737,8 +768,9 @@ def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> No
 
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
-               columns: Sequence[str] | None = None) -> pa.Table:
-    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them), highest first.
+               columns: Sequence[str] | None = None, adds: Sequence[str] = ()) -> pa.Table:
+    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them), highest first. ``adds``: column
+    names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
     transactions example: 1.2 GiB). The scored batches stream through DuckDB's top-N instead, which keeps ``n``.
@@ -747,7 +779,8 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
         raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                           f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
-    _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally)
+    _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
+                                               adds=adds)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
     _drift_note(tally, source)
@@ -757,11 +790,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
 def _kept_columns(model: str, columns: Sequence[str] | None) -> list[str]:
     """The source columns ``columns=`` keeps beside the scores (none named: all of them)."""
     columns = _column_names(f"Scoring with {model!r}", "columns", "-c", columns)
-    kept = [c for c in columns or () if c.lower() not in SCORE_COLUMNS]
-    if columns and not kept:
-        raise BadInputError(f"columns={list(columns)!r} names only score columns, which scoring writes anew; "
-                            "name columns of the source to keep, e.g. columns=['transaction_id'].")
-    return kept
+    return list(columns or ())
 
 
 @contextmanager

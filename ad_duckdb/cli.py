@@ -829,7 +829,8 @@ _TIME = click.option(
 @click.argument("db")
 @click.argument("model")
 @click.argument("source")
-@click.option("--into", help="Write a table of the rows with anomaly_score, anomaly_percentile, is_anomaly.")
+@click.option("--into", help="Write a table of the rows with anomaly_score, anomaly_percentile, is_anomaly (a scored "
+              "table's are replaced on re-scoring; a source column of yours with such a name is refused, not replaced).")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
@@ -898,7 +899,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
-        tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None)
+        tbl = api.top_scored(con, model, source, top, columns=[*kept, *extra] if kept else None,
+                             adds=["anomaly_explain"])
         con.register("__scored", tbl)
         extra_sql = "* EXCLUDE (" + ", ".join(quote_ident(f) for f in extra) + ")" if extra else "*"
         args = ", ".join(quote_ident(f) for f in feats)

@@ -96,6 +96,12 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
 
 
+def named_objects(cur: duckdb.DuckDBPyConnection, name_sql: str) -> set[tuple[str, str, str]]:
+    """The table or view (catalog, schema, name; lower case) the SQL name ``name_sql`` is, as DuckDB resolves it;
+    empty when there is none (or it is a table function call)."""
+    return _table_refs(cur, name_sql, depth=8)  # depth 8: the name itself, not what a view reads
+
+
 def table_oid(cur: duckdb.DuckDBPyConnection, into: str) -> int | None:
     """DuckDB's id of the table ``into`` names (resolved as DuckDB does), None when there is none.
 

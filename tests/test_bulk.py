@@ -102,6 +102,102 @@ def test_rescoring_a_scored_table_replaces_its_score_columns(mem_con: duckdb.Duc
         ad_duckdb.score(mem_con, "tx_ae", "s1", columns=["Anomaly_Score"])
 
 
+def _labelled_db(path: Path, label_type: str = "INTEGER") -> duckdb.DuckDBPyConnection:
+    """A file database with tx_ae trained and tx_labelled: transactions plus the user's own 0/1 label named
+    is_anomaly (the name evaluate's own notes suggest)."""
+    from conftest import make_transactions
+
+    con = ad_duckdb.connect(str(path))
+    make_transactions(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.execute(f"CREATE TABLE tx_labelled AS SELECT *, (transaction_id % 50 = 0)::{label_type} AS is_anomaly "
+                "FROM transactions")
+    return con
+
+
+def _labels(con: duckdb.DuckDBPyConnection, table: str = "tx_labelled") -> list[tuple[object, ...]]:
+    return con.execute(f"SELECT transaction_id, is_anomaly FROM {table} ORDER BY transaction_id").fetchall()
+
+
+def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path) -> None:
+    """A label column of the user's named is_anomaly was replaced by the model's flag, in the table written
+    (into= the table itself: the labels were lost) and in the rows returned, even when columns= named it."""
+    con = _labelled_db(tmp_path / "l.duckdb")
+    try:
+        before = _labels(con)
+        refused = (r"Scoring with 'tx_ae@1': 'tx_labelled' has a column 'is_anomaly' \(INTEGER\) of its own \(not "
+                   r"one written by scoring\), and the scores would be written under that name.*"
+                   r"SELECT \* RENAME \(is_anomaly AS label\) FROM tx_labelled")
+        for into in ("tx_labelled", "other", None):
+            with pytest.raises(BadInputError, match=refused):
+                ad_duckdb.score(con, "tx_ae", "tx_labelled", into=into, replace=True)
+        for into in ("k", None):
+            with pytest.raises(BadInputError, match=refused):
+                ad_duckdb.score(con, "tx_ae", "tx_labelled", into=into, columns=["transaction_id", "Is_Anomaly"])
+        with pytest.raises(BadInputError, match=refused):
+            ad_duckdb.api.top_scored(con, "tx_ae", "tx_labelled", 5)
+        assert _labels(con) == before and not {"other", "k"} & _table_names(con)
+        # the fix the message gives: the label renamed in a query, kept beside the model's flag
+        ad_duckdb.score(con, "tx_ae", "SELECT * RENAME (is_anomaly AS label) FROM tx_labelled", into="scored")
+        got = con.execute("SELECT transaction_id, label, is_anomaly = (anomaly_score > anomaly_threshold('tx_ae', "
+                          "'default')) FROM scored ORDER BY transaction_id").fetchall()
+        assert [r[:2] for r in got] == before and all(r[2] for r in got)
+        # columns= without it, or outputs= that do not write that name: nothing to refuse
+        tbl = ad_duckdb.score(con, "tx_ae", "tx_labelled", columns=["transaction_id"])
+        assert tbl.column_names == ["transaction_id", "anomaly_score", "anomaly_percentile", "is_anomaly"]
+        kept = ad_duckdb.score(con, "tx_ae", "tx_labelled", outputs=["anomaly_score"])
+        assert sorted(zip(kept["transaction_id"].to_pylist(), kept["is_anomaly"].to_pylist(), strict=True)) == before
+    finally:
+        con.close()
+
+
+def test_a_users_boolean_label_or_explain_column_is_not_taken_for_scores(tmp_path: Path) -> None:
+    """Our is_anomaly is BOOLEAN: a user's BOOLEAN label alone is not recognised as an earlier scoring's by its type."""
+    con = _labelled_db(tmp_path / "b.duckdb", "BOOLEAN")
+    try:
+        before = _labels(con)
+        with pytest.raises(BadInputError, match=r"'is_anomaly' \(BOOLEAN\) of its own"):
+            ad_duckdb.score(con, "tx_ae", "tx_labelled", into="tx_labelled", replace=True)
+        assert _labels(con) == before
+        con.execute("CREATE TABLE noted AS SELECT transaction_id, count, amount, 'checked' AS anomaly_explain "
+                    "FROM transactions")
+        with pytest.raises(BadInputError, match=r"'anomaly_explain' \(VARCHAR\) of its own"):
+            ad_duckdb.score(con, "tx_ae", "noted", explain=True)
+        assert ad_duckdb.score(con, "tx_ae", "noted")["anomaly_explain"].to_pylist()[:1] == ["checked"]
+    finally:
+        con.close()
+
+
+def test_scored_tables_mark_their_score_columns_and_rescoring_replaces_only_marked_ones(tmp_path: Path) -> None:
+    """Re-scoring replaces the score columns an earlier score(into=) wrote (marked with a column comment), and an
+    unmarked table's only when it has all three, of their types (a table written before the marks, or a copy)."""
+    con = _labelled_db(tmp_path / "m.duckdb")
+    try:
+        ad_duckdb.score(con, "tx_ae", "transactions", into="s1", explain=True)
+        marks = con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 's1' "
+                            "AND comment IS NOT NULL ORDER BY column_index").fetchall()
+        assert [c for c, _ in marks] == ["anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain"]
+        assert all(m.startswith("ad_duckdb: written by score") and "tx_ae@1" in m for _, m in marks)
+        con.execute("UPDATE s1 SET anomaly_score = -1")
+        assert ad_duckdb.score(con, "tx_ae", "s1", into="s1", replace=True) == 3000
+        assert con.execute("SELECT min(anomaly_score) FROM s1").fetchall()[0][0] >= 0
+        assert [r[0] for r in con.execute("DESCRIBE s1").fetchall()][-3:] == ["anomaly_score", "anomaly_percentile",
+                                                                               "is_anomaly"]
+        # a copy (no marks) with the three of their types: an earlier scoring's, replaced, and the result marked
+        con.execute("CREATE TABLE copied AS SELECT * FROM s1")
+        assert ad_duckdb.score(con, "tx_ae", "copied", into="copied", replace=True) == 3000
+        assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'copied' "
+                           "AND comment LIKE 'ad_duckdb:%'").fetchall() == [(3,)]
+        # a marked table with a user's column added under a score name: the marks say which are ours
+        con.execute("ALTER TABLE s1 DROP COLUMN is_anomaly")
+        con.execute("ALTER TABLE s1 ADD COLUMN is_anomaly BOOLEAN DEFAULT false")
+        with pytest.raises(BadInputError, match=r"'s1' has a column 'is_anomaly' \(BOOLEAN\) of its own"):
+            ad_duckdb.score(con, "tx_ae", "s1", into="s1", replace=True)
+        assert con.execute("SELECT count(*) FILTER (WHERE is_anomaly) FROM s1").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
 def test_failing_batch_leaves_no_table(mem_con: duckdb.DuckDBPyConnection) -> None:
     with pytest.raises(duckdb.Error, match="boom at row"):
         ad_duckdb.score(mem_con, "tx_ae", FAILING, into="never_written", batch_rows=256)

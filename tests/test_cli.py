@@ -306,6 +306,35 @@ def test_waiting_for_an_attached_file_does_not_hold_db(tmp_path: Path, model_db:
         assert con.execute("SELECT x FROM other_user").fetchall() == [(1,)]
 
 
+def test_score_never_replaces_a_label_column_of_the_users_named_is_anomaly(tmp_path: Path) -> None:
+    """score --into the labelled table itself --replace printed only 'wrote ... rows' and put the model's flag where
+    the labels were (evaluate then gave AUC-ROC 1.0); -c is_anomaly returned the flag under the label's name."""
+    db = str(tmp_path / "l.duckdb")
+    con = ad_duckdb.connect(db)
+    make_labelled(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    run("sql", "--write", db, "CREATE TABLE tx_labelled AS SELECT * RENAME (label AS is_anomaly) FROM transactions")
+    auc = run("evaluate", db, "tx_ae", "tx_labelled", "--label", "is_anomaly").splitlines()[1]
+    fix = ("SELECT * RENAME (is_anomaly AS label) FROM tx_labelled", "-c COLUMN")
+    for args in (["--into", "tx_labelled", "--replace"], ["-c", "transaction_id", "-c", "is_anomaly", "--into", "k"],
+                 ["-c", "transaction_id", "-c", "is_anomaly"], ["--top", "3"]):
+        res = CliRunner().invoke(cli, ["score", db, "tx_ae", "tx_labelled", *args], catch_exceptions=False)
+        assert res.exit_code == 1, res.output
+        out = res.output
+        assert out.startswith("Error: ") and len(out.strip().splitlines()) == 1, out
+        assert "'tx_labelled' has a column 'is_anomaly' (INTEGER) of its own" in out and all(f in out for f in fix), out
+    assert run("evaluate", db, "tx_ae", "tx_labelled", "--label", "is_anomaly").splitlines()[1] == auc
+    assert "k" not in run("sql", db, "SELECT table_name FROM duckdb_tables()", "--format", "csv").split()
+    # the fix given: the label renamed in a query, written beside the model's flag
+    run("score", db, "tx_ae", fix[0], "--into", "scored")
+    assert run("sql", db, "SELECT count(*) FILTER (WHERE label = 1), count(*) FILTER (WHERE label IS NULL) FROM scored",
+               "--format", "csv").splitlines()[1] == "2,0"
+    # a table scored by score --into is re-scored in place, its score columns replaced
+    run("score", db, "tx_ae", "transactions", "--into", "tx_scores")
+    assert "wrote 1502 scored rows" in run("score", db, "tx_ae", "tx_scores", "--into", "tx_scores", "--replace")
+
+
 def test_cli_flow(db: str, tmp_path: Path) -> None:
     out = run("train", db, "tx_ae", "transactions", "-f", "count,amount", "--quiet", "--n-models", "1",
               "--epochs", "20")

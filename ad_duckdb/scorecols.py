@@ -1,0 +1,84 @@
+"""Which columns of a source named like the score columns (``features.SCORE_COLUMNS``) an earlier scoring wrote.
+
+Why it matters: re-scoring a scored table replaces its old score columns, but a column of the user's under one of
+those names (a label called ``is_anomaly``, as evaluate's own notes suggest) must never be replaced by the model's
+output. ``score(into=)`` marks the columns it writes with a column comment (``MARK``); a table with no mark (written
+before the marks, or a copy: CREATE TABLE AS and exports drop comments) counts as scored only when it holds all three
+default outputs with their types, which a label column alone never does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+
+from .exceptions import BadInputError
+from .features import SCORE_COLUMNS
+from .intotable import named_objects
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends
+
+# The start of the comment score(into=) puts on each column it writes; the rest names the model version.
+MARK = "ad_duckdb: written by score"
+
+# The types score(into=) writes, as DESCRIBE spells them with quotes and blanks taken out (see _plain).
+_TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
+          "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]"}
+
+
+def _plain(sql_type: str) -> str:
+    return "".join(sql_type.replace('"', "").split()).upper()
+
+
+def mark_statements(target_sql: str, columns: Sequence[str], ref: str) -> list[str]:
+    """The COMMENT ON COLUMN statements that mark ``columns`` of the table ``target_sql`` as written by scoring."""
+    note = quote_literal(f"{MARK} with {ref}; re-scoring replaces this column")
+    return [f"COMMENT ON COLUMN {target_sql}.{quote_ident(c)} IS {note}" for c in columns]
+
+
+def _marked(cur: duckdb.DuckDBPyConnection, source: str) -> set[str] | None:
+    """The names (lower case) of the marked columns of the table ``source`` names; None if it has none (or is a
+    query, a file, a view)."""
+    if is_query(source):
+        return None
+    try:
+        tables = named_objects(cur, source_sql(source))
+    except duckdb.Error:  # a table function call or a file path: no catalog entry to hold marks
+        return None
+    rows = cur.execute(
+        "SELECT database_name, schema_name, table_name, column_name FROM duckdb_columns() WHERE starts_with(comment, ?)",
+        [MARK]).fetchall()
+    marked = {c.lower() for d, s, t, c in rows if (d.lower(), s.lower(), t.lower()) in tables}
+    return marked or None
+
+
+def earlier_scores(cur: duckdb.DuckDBPyConnection, source: str, cols: list[tuple[str, str]]) -> set[str]:
+    """The columns of ``source`` (``cols``: its names and types, from ``describe``; lower case here) that an earlier
+    scoring wrote, and re-scoring may replace."""
+    named = {c.lower(): t for c, t in cols if c.lower() in SCORE_COLUMNS}
+    if not named:
+        return set()
+    marked = _marked(cur, source)
+    if marked is not None:  # marks say which: a column added under a score name since is the user's
+        return set(named) & marked
+    trio = ("anomaly_score", "anomaly_percentile", "is_anomaly")
+    if not all(n in named and _plain(named[n]) == _TYPES[n] for n in trio):
+        return set()
+    return {n for n, t in named.items() if _plain(t) == _TYPES[n]}
+
+
+def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
+    """The error for scoring that would write its columns under the names of ``own`` (name, type), columns of the
+    user's in ``source``."""
+    listed = " and ".join(f"{n!r} ({t})" for n, t in own)
+    new = ", ".join(f"{sql_name(n)} AS {sql_name('label' if n.lower() == 'is_anomaly' else f'{n}_own')}"
+                    for n, _ in own)
+    query = is_query(source)
+    src = f"({' '.join(strip_sql_ends(source).split())})" if query else strip_sql_ends(source)
+    return BadInputError(
+        f"Scoring with {ref!r}: {'the query' if query else repr(source)} has "
+        f"{'a column' if len(own) == 1 else 'columns'} {listed} of its own (not one written by scoring), and the "
+        f"scores would be written under that name; scoring never replaces a column of yours. Rename it in a query and "
+        f"score that, e.g. \"SELECT * RENAME ({new}) FROM {src}\", or keep only other columns beside the scores "
+        "(columns=[...], CLI: -c COLUMN)."
+    )
