@@ -1850,7 +1850,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
 def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
-    PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does.
+    PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
+    created if missing.
 
     \b
     Examples:

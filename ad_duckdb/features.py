@@ -729,8 +729,11 @@ def default_features(
         )
     if not keep:
         first = (ids + parts)[0][0]
+        # text columns of numbers (a CSV's decimal commas) are what such a source has to train on: said first
+        numbers = _text_numbers_hint(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"
+                                                          and n.lower() not in SCORE_COLUMNS])
         raise BadInputError(
-            f"Model {model!r}: every numeric column of {source!r} looks like an id "
+            f"Model {model!r}: {numbers}every numeric column of {source!r} looks like an id "
             f"({listing([f'{n!r}: {w}' for n, w in ids + parts])}), "
             "and an id tells rows apart rather than describing them, so no feature is left by default. Name the "
             f"columns to train on: features=[...] (CLI: -f COLUMN, once per column), e.g. features={[first]!r} "
@@ -806,6 +809,29 @@ def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[
         if named and np.isfinite(col).all() and col.min() == col.max():
             out.append(j)
     return out
+
+
+def _text_numbers_hint(cur: object, source: str, where: str | None, names: list[str]) -> str:
+    """For a source whose numeric columns are all ids: its text columns that hold numbers and the query that reads
+    them all as numbers, as a sentence that ends the way to the id advice; "" when it has none."""
+    text = _numbers_as_text(cur, source, names, where)
+    numberish = [n for n in names if n in text and text[n][0] >= 0.5]
+    if not numberish:
+        return ""
+    def why(n: str) -> str:
+        odd = text[n][1]
+        return (f"{n!r} (VARCHAR, but all its values are numbers)" if odd is None else
+                f"{n!r} (VARCHAR, but its values are numbers apart from a few such as {odd!r})")
+
+    one = len(numberish) == 1
+    exprs = ", ".join(f"{text_as_number(n, text[n][2])} AS {quote_ident(n)}" for n in numberish)
+    styles = {text[n][2] for n in numberish} - {None}
+    written = "".join(f"; {_WRITTEN[str(s)]}, which replace() reads" for s in sorted(styles, key=str))
+    return (f"the text column{'' if one else 's'} {listing([why(n) for n in numberish])} of {source!r} "
+            f"{'holds numbers' if one else 'hold numbers'}. To use {'it' if one else 'them'}, train on a query that "
+            f"reads {'it as a number' if one else 'them as numbers'}: SELECT * REPLACE ({exprs}) FROM "
+            f"{_from_item(source)} (a value that is not a number becomes NULL, which training fills with the "
+            f"median{written}). Without that, ")
 
 
 def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str) -> None:

@@ -28,7 +28,7 @@ from .exceptions import (
     OptionError,
     SourceNotFoundError,
 )
-from .features import describe, did_you_mean, feature_batches, is_numeric_type
+from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type
 from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
@@ -274,34 +274,60 @@ def _same_source(a: str, b: str) -> bool:
     return ka == kb
 
 
-def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None) -> str | None:
-    """A note when labelled rows include rows the model was trained on (their metrics are optimistic)."""
+def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None,
+                      label: str) -> str | None:
+    """A note when labelled rows include rows the model was trained on (their metrics are optimistic), with the
+    filter that holds them out."""
     m = lm.rec.metrics
     if not isinstance(m.get("train_source"), str) or not _same_source(m["train_source"], source):
         return None  # another source (or a model from before this was recorded): nothing to compare
-    conds = [f"({w}\n)" for w in (where, m.get("train_where")) if w]
-    q = f"SELECT count(*) FROM {source_sql(source)}"
-    if conds:
-        q += where_sql(" AND ".join(conds))
+    tw = m.get("train_where")
+    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
+    # Comments at the filters' ends dropped: in `NOT (label = 0 -- normal rows)` the comment swallowed the `)`,
+    # so the suggested filter was a syntax error.
+    given, trained = (strip_sql_ends(w) if w else w for w in (where, tw))
+    q = f"SELECT count(*) FILTER (WHERE {trained or 'true'}\n)"
+    if trained:
+        # the normal rows its negation leaves: none when the filter picks the normal rows by their label (README's
+        # where="label = 0"), and NOT (label = 0) would judge the model on anomalies alone
+        q += f", count(*) FILTER (WHERE NOT ({trained}\n) AND {sql_name(label)} = 0)"
+    q += f" FROM {source_sql(source)}{where_sql(given) if given else ''}"
     cur = pysource.cursor(con, source)
     try:
-        n = cur.execute(q).fetchall()[0][0]
+        n, *normal_left = cur.execute(q).fetchall()[0]
+        key = _row_key(cur, source, lm, label) if normal_left == [0] else ""
     except duckdb.Error:
         return None  # the stored filter no longer binds (a column dropped since): nothing to say
     finally:
         cur.close()
     if not n:
         return None
-    tw = m.get("train_where")
-    # the filter given, kept: a suggestion without it would judge the model on rows the user did not ask about.
-    # Comments at the filters' ends dropped: in `NOT (label = 0 -- normal rows)` the comment swallowed the `)`,
-    # so the suggested filter was a syntax error.
-    given, trained = (strip_sql_ends(w) if w else w for w in (where, tw))
-    held = f"({given}) AND NOT ({trained})" if where else f"NOT ({trained})"
-    how = (f"its training filter was {tw!r}; use where=\"{held}\" (CLI: --where) or another held-out filter" if tw
-           else "it was trained on all of them (unlabelled); score new rows")
+    if not tw:
+        how = "it was trained on all of them (unlabelled); score new rows"
+    elif key:
+        # a fifth of the normal rows kept out of training by a hash of the row's key: the same rows each time
+        test = f"hash({key}) % 5 = 0 OR {sql_name(label)} = 1"
+        how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0): hold a part out of "
+               f"training, e.g. train with where={_py_text(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate "
+               f"with where={_py_text(f'({given}) AND ({test})' if given else test)} (CLI: --where),")
+    else:
+        held = f"({given}) AND NOT ({trained})" if given else f"NOT ({trained})"
+        how = f"its training filter was {tw!r}; use where={_py_text(held)} (CLI: --where) or another held-out filter"
     return (f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how} "
             "for an estimate on unseen rows).")
+
+
+def _py_text(text: str) -> str:
+    """``text`` as a Python string in a note: in double quotes unless it holds one (a quoted name, "Is Fraud")."""
+    return f'"{text}"' if '"' not in text else repr(text)
+
+
+def _row_key(cur: Any, source: str, lm: LoadedModel, label: str) -> str:
+    """The columns a hash that splits ``source``'s rows reads: its id column (a row key), else the model's
+    features (rows alike in every feature then fall on the same side, which only groups copies)."""
+    cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
+    ids = [c for c, t, *_ in cols if c.lower() != label.lower() and id_like(c, t) is not None]
+    return sql_name(ids[0]) if ids else ", ".join(sql_name(f) for f in lm.feature_names)
 
 
 # Below this many labelled anomalies, evaluate says how little its recall figures can tell thresholds apart.
@@ -365,7 +391,7 @@ def evaluate(
     moved = tally[0].note("rows labelled normal (0)")
     if moved:
         rep.notes.append(moved)
-    overlap = _training_overlap(con, lm, source, where)
+    overlap = _training_overlap(con, lm, source, where, label)
     if overlap:
         rep.notes.append(overlap)
     rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
@@ -553,7 +579,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     source, label, where = goal["source"], goal["label"], goal["where"]
     _, s, y = _labelled_scores(con, lm, source, label, where)
     on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
-    overlap = _training_overlap(con, lm, source, where)
+    overlap = _training_overlap(con, lm, source, where, label)
     on += f"; {overlap}" if overlap else ""
     on += f"; {note}" if note else ""
     try:

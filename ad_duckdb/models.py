@@ -3,6 +3,7 @@ import from a self-contained ``.onnx`` file (whose format ``onnxfile`` owns)."""
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -123,8 +124,8 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     order and gives ``score`` [n] and ``feature_error`` [n, d]. The features and thresholds are JSON under the
     ``ad_duckdb`` key of its ``metadata_props`` (README, "Models, versions, thresholds"). An existing file is
     replaced only with ``replace=True``, and the database's own file never; the file appears whole or not at all
-    (written beside it, then renamed). A folder for ``path`` gets ``<name>.onnx`` inside it, as ``cp`` does.
-    Returns the path written.
+    (written beside it, then renamed). A folder for ``path`` gets ``<name>.onnx`` inside it, as ``cp`` does; a
+    ``path`` text ending in ``/`` names a folder, created if missing. Returns the path written.
 
     Examples
     --------
@@ -136,9 +137,7 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     """
     con = check_connection(con, "export_model")
     rec = load_model(con, model)
-    p = Path(path)
-    if p.is_dir():
-        p = p / f"{rec.name}.onnx"
+    p = _export_target(path, rec.name)
     cur = interrupts.cursor(con)  # not con itself: a query on it would replace a result the caller is still reading
     try:
         db_files = {Path(r[0]).resolve() for r in cur.execute("SELECT path FROM duckdb_databases() WHERE path IS NOT NULL")
@@ -148,6 +147,24 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     if p.resolve() in db_files or p.resolve() in {Path(f"{f}.wal") for f in db_files}:
         raise BadInputError(f"{str(p)!r} is a database file in use; export {model!r} to a new path, e.g. {rec.name}.onnx.")
     return onnxfile.write_file(rec, p, replace=replace)
+
+
+def _export_target(path: str | Path, name: str) -> Path:
+    """The file export_model writes: ``path``, or ``<name>.onnx`` inside it when it is a folder. Why a trailing
+    slash makes the folder: 'models/' in a fresh directory (--help's example) otherwise became a file named
+    'models', as Path drops the slash; cp and --plots read it as a folder too."""
+    text = str(path)
+    seps = tuple(s for s in (os.sep, os.altsep) if s)
+    p = Path(path)
+    if isinstance(path, str) and text.endswith(seps) and text.rstrip("".join(seps)):
+        if p.exists() and not p.is_dir():
+            raise BadInputError(f"{text!r} ends in {text[-1]!r}, so it names a folder, but {p} is a file; give a "
+                                f"folder, or the file's own path without the {text[-1]!r} (with replace=True / "
+                                f"--replace to overwrite it).")
+        p.mkdir(parents=True, exist_ok=True)
+    if p.is_dir():
+        p = p / f"{name}.onnx"
+    return p
 
 
 def read_onnx_file(path: Path) -> ModelRecord:

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 import ad_duckdb
+from ad_duckdb import api
 from ad_duckdb.cli import cli
 
 from conftest import FAST, ROOT, make_transactions
@@ -701,6 +702,20 @@ def test_file_errors_are_one_line(model_db: str, tmp_path: Path) -> None:
     out = fails_in_one_line("import", onnx, model_db)
     assert f"Cannot open {onnx!r}: it is a model file (.onnx), not a DuckDB database" in out, out
     assert "import DB PATH" in out, out
+
+
+def test_export_to_a_new_folder_with_a_trailing_slash(model_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--help's `export warehouse.duckdb tx_ae@2 models/` in a fresh folder wrote a FILE named 'models' ("wrote
+    models"): a trailing slash means a folder, created as --plots creates its own."""
+    monkeypatch.chdir(tmp_path)
+    assert run("export", model_db, "tx_ae@1", "models/").strip() == f"wrote {Path('models') / 'tx_ae.onnx'}"
+    assert (tmp_path / "models").is_dir() and api.read_onnx_file(tmp_path / "models" / "tx_ae.onnx").ref == "tx_ae@1"
+    assert run("export", model_db, "tx_ae", "deep/er/").strip() == f"wrote {Path('deep') / 'er' / 'tx_ae.onnx'}"
+    # a file given as a folder: said so, and the file is left as it was
+    (tmp_path / "exp").write_text("keep")
+    out = fails_in_one_line("export", model_db, "tx_ae", "exp/", "--replace")
+    assert "'exp/' ends in '/', so it names a folder, but exp is a file" in out, out
+    assert (tmp_path / "exp").read_text() == "keep"
 
 
 def test_train_hint_is_valid_sql(tmp_path: Path) -> None:

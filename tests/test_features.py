@@ -627,6 +627,30 @@ def test_only_id_like_numeric_columns_is_an_error_naming_them() -> None:
         con.close()
 
 
+def test_only_ids_and_text_numbers_names_the_text_numbers_with_the_query_first(tmp_path: Path) -> None:
+    """A semicolon CSV with decimal commas: x and y are text to DuckDB, so 'every numeric column looks like an id ...
+    features=['id']' was all the error said, and the numbers to train on went unmentioned."""
+    csv_path = tmp_path / "dc.csv"
+    duckdb.sql(f"COPY (SELECT i AS id, replace(round(10 + 2*sin(i), 3)::VARCHAR, '.', ',') AS x, "
+               f"replace(round(30 + 6*sin(i) + cos(i*7), 3)::VARCHAR, '.', ',') AS y FROM range(500) t(i)) "
+               f"TO '{csv_path}' (DELIMITER ';', HEADER)")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "dc", str(csv_path), **FAST)
+        msg = str(e.value)
+        assert "'x' (VARCHAR, but all its values are numbers)" in msg and "'y' (VARCHAR" in msg, msg
+        assert "decimal comma" in msg and msg.index("'x' (VARCHAR") < msg.index("looks like an id"), msg
+        query = re.search(r"as numbers: (SELECT .*?) \(a value", msg).group(1)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="id-like 'id'"):
+            info = ad_duckdb.train(con, "dc", query, **FAST)  # the query runs as given, and gives x and y
+        assert info.features == ["x", "y"]
+        read = con.execute(f"SELECT list(x ORDER BY id) FROM ({query})").fetchall()[0][0]
+        assert np.allclose(read, [round(10 + 2 * np.sin(i), 3) for i in range(500)], rtol=0, atol=1e-9)
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("rows", [1, 2, 5, 19])
 def test_too_few_rows_are_refused_with_the_count_the_minimum_and_the_fix(rows: int) -> None:
     con = ad_duckdb.connect()

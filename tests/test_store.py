@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import ad_duckdb
-from ad_duckdb import store
+from ad_duckdb import api, store
 
 from conftest import FAST, ROOT, make_transactions
 
@@ -401,6 +401,20 @@ def test_import_refuses_a_file_whose_metadata_was_altered(db: Path, tmp_path: Pa
         with pytest.raises(ad_duckdb.IntegrityError, match="sha256 of its metadata .* does not match"):
             ad_duckdb.import_model(con, bad)
         assert ad_duckdb.import_model(con, out, name="copy").name == "copy"
+    finally:
+        con.close()
+
+
+def test_export_model_to_a_path_ending_in_a_slash_makes_the_folder(db: Path, tmp_path: Path) -> None:
+    """export_model(con, 'tx_ae', 'pydir2/') wrote a file named 'pydir2'."""
+    con = ad_duckdb.connect(str(db))
+    try:
+        out = ad_duckdb.export_model(con, "tx_ae", f"{tmp_path / 'pydir2'}/")
+        assert out == tmp_path / "pydir2" / "tx_ae.onnx" and out.is_file()
+        assert api.read_onnx_file(out).name == "tx_ae"
+        (tmp_path / "a_file").write_text("")
+        with pytest.raises(ad_duckdb.BadInputError, match="names a folder, but .*a_file is a file"):
+            ad_duckdb.export_model(con, "tx_ae", f"{tmp_path / 'a_file'}/")
     finally:
         con.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -356,6 +357,38 @@ def test_held_out_filter_suggested_without_the_filters_end_comments(tmp_path: Pa
         held = re.search(r'use where="([^"]+)"', notes).group(1)
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where=held)  # the suggestion runs, and holds out
         assert rep.rows == 1560 and not any("trained on" in n for n in rep.notes)
+    finally:
+        con.close()
+
+
+def test_a_training_filter_on_the_label_gets_a_held_out_part_not_its_negation(tmp_path: Path) -> None:
+    """README's fraud recipe trains with where="label = 0" and evaluates on the same table: the note said to use
+    where="NOT (label = 0)", which leaves only anomalies ("AUC-ROC undefined (no normal rows)"). Its advice now
+    holds a part of the normal rows out of training, by the id column's hash, or, without one, the features'."""
+    con = ad_duckdb.connect(str(tmp_path / "h.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute('CREATE TABLE t4 AS SELECT a, b, label AS "Is Fraud" FROM t')
+        for table, label, trained, key in (("t", "label", "label = 0", "id"),
+                                           ("t4", "Is Fraud", '"Is Fraud" = 0 -- normal', "a, b")):
+            name = f"m_{table}"
+            ad_duckdb.train(con, name, table, features=["a", "b"], where=trained, **FAST)
+            notes = " ".join(ad_duckdb.evaluate(con, name, table, label=label).notes)
+            assert "trained on" in notes and "NOT (" not in notes, notes
+            assert f"hash({key}) % 5 <> 0" in notes and f"hash({key}) % 5 = 0 OR " in notes, notes
+            train_where, eval_where = (ast.literal_eval(w) for w in re.findall(r"where=('[^']*'|\"[^\"]*\")", notes))
+            # the advice runs as given: trained on part of the normal rows, judged on the rest and the anomalies
+            ad_duckdb.train(con, name, table, features=["a", "b"], where=train_where, **FAST)
+            rep = ad_duckdb.evaluate(con, name, table, label=label, where=eval_where)
+            assert not any("trained on" in n for n in rep.notes), rep.notes
+            assert rep.anomalies == 60 and 300 < rep.rows - rep.anomalies < 900 and rep.auc_roc > 0.5, rep
+        # a training filter that holds normal rows out already: its negation is the held-out part, and is said
+        notes = " ".join(ad_duckdb.evaluate(con, "m_t", "t", label="label", where="a >= 0").notes)
+        assert 'where="(a >= 0) AND NOT ((label = 0) AND hash(id) % 5 <> 0)"' in notes, notes
+        # a filter given to evaluate is kept in the advice
+        ad_duckdb.train(con, "m_t", "t", features=["a", "b"], where="label = 0", **FAST)
+        notes = " ".join(ad_duckdb.evaluate(con, "m_t", "t", label="label", where="a >= 0").notes)
+        assert '"(a >= 0) AND (hash(id) % 5 = 0 OR label = 1)"' in notes, notes
     finally:
         con.close()
 
