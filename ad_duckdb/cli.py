@@ -1709,11 +1709,13 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
+    # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
+    shown = _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
+        return f"value {shown}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
-        return f"value {value}, every training row held {spec.fill:.10g}: {where}"
+        return f"value {shown}, every training row held {spec.fill:.10g}: {where}"
     if _typical(spec, z):
         where = "typical"
     elif abs(z) <= TYPICAL_SPREADS:  # near the median, yet past the end of the training range
@@ -1723,7 +1725,7 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     median, lo, hi = _typical_range(spec)
-    return f"value {value}, training median {median}, typical range {lo} to {hi}: {where}"
+    return f"value {shown}, training median {median}, typical range {lo} to {hi}: {where}"
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
