@@ -1618,6 +1618,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}
+        # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
+        width = max(20, *(len(n) for n in rec.feature_names))
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
@@ -1640,7 +1642,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
                     rest.append(part["share"])
                     continue
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
+                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
             if rest:
                 click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
                            f"{sum(rest):.1%} together")

@@ -1274,6 +1274,24 @@ def test_explain_typical_range_of_a_never_negative_column_stays_inside_its_train
     assert f"typical range {low:.1f} to " in line and line.endswith(": below the training range)"), line
 
 
+def test_explain_aligns_its_shares_under_the_longest_feature_name(tmp_path: Path) -> None:
+    """Names were padded to 20 characters: a longer one pushed its share and bar right of the others'."""
+    rng = np.random.default_rng(0)
+    names = ["number_of_transactions_per_day_total", "total_amount_in_euro_including_tax", "n"]
+    path = str(tmp_path / "long.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
+                [rng.normal(50, 5, 1500).tolist() for _ in names])
+    ad_duckdb.train(con, "long", "t", where="true", **FAST)
+    con.close()
+    out = run("explain", path, "long", "SELECT 90.0 AS " + ", 50.0 AS ".join(names), "--where", "true")
+    lines = [x for x in out.splitlines() if x.split()[0] in names]
+    assert len(lines) == 3, out
+    # the share column (right-aligned, ending in %) ends at one place on every line
+    assert len({x.index("%") for x in lines}) == 1, out
+    assert all(x.split()[0] == x[2:x.index(" ", 2)] for x in lines), out
+
+
 def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -> None:
     """A 40-column model printed 40 lines per row, most of them "0.0% ... typical": the tail of typical columns with
     tiny shares is summed into one line, while a column far from its median keeps its line even at 0%."""
