@@ -50,6 +50,7 @@ from .features import (
     cli_feature_flags,
     describe,
     id_like,
+    is_integer_type,
     is_missing_column,
     is_numeric_type,
     listing,
@@ -1727,7 +1728,8 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     median, lo, hi = _typical_range(spec)
-    return f"value {shown}, training median {median}, typical range {lo} to {hi}: {where}"
+    typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
+    return f"value {shown}, training median {median}, {typical}: {where}"
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
@@ -1742,6 +1744,12 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     """
     band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
     lo, hi = (float(v) for v in raw_values(spec, band))
+    whole = (math.ceil(lo), math.floor(hi)) if math.isfinite(lo) and math.isfinite(hi) else (1, 0)
+    if is_integer_type(spec.sql_type) and whole[0] <= whole[1]:
+        # Why the whole numbers inside: an INTEGER column read "median 0.000, typical range 0.000 to 0.997", counts
+        # no row holds; a value is typical exactly when it lies in the range printed
+        median = f"{spec.fill:.0f}" if spec.fill.is_integer() else _float_text(spec.fill)
+        return median, str(whole[0]), str(whole[1])
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
     dec = max(0, 2 - math.floor(math.log10(hi - lo)))

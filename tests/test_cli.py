@@ -1248,6 +1248,39 @@ def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped
     assert "more than 1000 spreads below it)" in line and "e+03" not in line, line
 
 
+def test_explain_gives_an_integer_columns_median_and_typical_range_in_whole_numbers(tmp_path: Path) -> None:
+    """An INTEGER column's typical range read "training median 0.000, typical range 0.000 to 0.997": counts no row
+    can hold. Its range is the whole numbers within it, and a value is called typical exactly when it is in that
+    range; a DOUBLE column keeps its decimals."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "i.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS refunds, unnest(?::INTEGER[]) AS count, "
+                    "unnest(?::DOUBLE[]) AS a",
+                    [rng.poisson(0.3, 1500).tolist(), (rng.poisson(8, 1500) + 1).tolist(),
+                     rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "i", "t", where="true", **FAST)
+    finally:
+        con.close()
+    rows = " UNION ALL ".join(f"SELECT {v} AS refunds, {v + 8} AS count, 50.0 AS a" for v in range(6))
+    out = run("explain", path, "i", rows, "--where", "true")
+    pattern = re.compile(r"\(value (\S+), training median (\S+), typical (?:range (\S+) to|value) (\S+): (.*)\)$")
+    seen: dict[str, list[bool]] = {"refunds": [], "count": []}
+    for line in out.splitlines():
+        name = line.split()[0]
+        m = pattern.search(line)
+        if name == "a" and m:
+            assert "." in m.group(3) and "." in m.group(4), line  # a DOUBLE column keeps its decimals
+        if name not in seen or not m:
+            continue
+        value, median, lo, hi, where = m.groups()
+        lo = hi if lo is None else lo  # "typical value 0": one whole number in the range
+        assert re.fullmatch(r"-?\d+(\.5)?", median) and re.fullmatch(r"-?\d+", lo) and re.fullmatch(r"-?\d+", hi), line
+        seen[name].append((int(lo) <= int(value) <= int(hi)) == (where == "typical"))
+    assert len(seen["refunds"]) == 6 and len(seen["count"]) == 6 and all(seen["refunds"] + seen["count"]), out
+
+
 def test_explain_typical_range_of_a_never_negative_column_stays_inside_its_training_range(tmp_path: Path) -> None:
     """A skewed column that is never negative (waiting times, amounts) kept its raw scale (skew under the signed log's
     cut-off), so median - 2 spreads is below zero: explain printed "typical range -9.6 to 22.8" for a column whose
