@@ -787,8 +787,11 @@ def test_train_says_when_the_network_learned_from_a_sample(tmp_path: Path) -> No
            "from all), features (a, b)" in out, out
     out = run("train", path, "m", "t", "-f", "a,b", "--epochs", "2", "--quiet")
     assert "stored m@2: 500 rows, features (a, b)" in out, out
-    assert "Invalid value for '--max-train-rows': must be an int in [100, 1e+09]" in fails_in_one_line(
+    # the bounds as integers one can type back: they read [100, 1e+09] and [0, 4.29497e+09]
+    assert "Invalid value for '--max-train-rows': must be an int in [100, 1000000000]" in fails_in_one_line(
         "train", path, "m", "t", "-f", "a,b", "--max-train-rows", "5")
+    assert "Invalid value for '--seed': must be an int in [0, 4294967295]" in fails_in_one_line(
+        "train", path, "m", "t", "-f", "a,b", "--seed", "-1")
 
 
 def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_path: Path) -> None:
