@@ -515,6 +515,15 @@ def _figure(v: float) -> str:
     return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
 
 
+def _decimals(values: Sequence[float], least: int) -> int:
+    """How many decimals a column of figures is printed with, one number for the whole column: ``least``, or more
+    until its smallest non-zero value shows its first significant digit.
+
+    Why one per column: each cell to 6 digits read "5e-05" above "0.0001" and "0.00015" (evaluate's candidates)."""
+    tiny = min((abs(v) for v in values if v and math.isfinite(v)), default=1.0)
+    return max(least, min(-math.floor(math.log10(tiny)), 12))
+
+
 def _clip(text: str, width: int = _CELL_WIDTH) -> str:
     """``text`` cut to ``width`` characters, at a word or list boundary when one is near, ending in an ellipsis.
 
@@ -1801,8 +1810,12 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
-        _print_rows(["threshold", "precision", "recall", "f1", "flagged_share"],
-                    [tuple(r.values()) for r in rep.table])
+        figures = ("precision", "recall", "f1")
+        places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them
+        pct = _decimals([r["flagged_share"] * 100 for r in rep.table], 2)  # 2: its flagged column's "1.00%"
+        _print_rows(["threshold", *figures, "flagged_share"],
+                    [(r["threshold"], *(f"{r[k]:.{places[k]}f}" for k in figures), f"{r['flagged_share']:.{pct}%}")
+                     for r in rep.table])
 
 
 @cli.command()

@@ -888,6 +888,34 @@ def test_a_label_that_is_not_0_1_gets_a_fix_to_paste_into_the_shell(model_db: st
         assert "AUC-ROC" in run("evaluate", model_db, "tx_ae", query, "--label", "is_anomaly")
 
 
+def test_evaluate_candidate_table_prints_each_column_in_one_format(tmp_path: Path) -> None:
+    """On 20,000 rows the flagged_share column read 5e-05 beside 0.0001 and 0.00015, and f1 0.00995025 beside 0.019802:
+    each figure column now has one fixed number of decimals, enough for its smallest share to show (flagged_share as
+    a percentage, as the report above it prints flagged); the threshold keeps the digits that are typed back."""
+    path = str(tmp_path / "e.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=20_000)
+    con.execute("ALTER TABLE transactions ADD COLUMN label INTEGER DEFAULT 0")
+    con.execute("UPDATE transactions SET count = count * 40, label = 1 WHERE transaction_id % 200 = 0")
+    ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+    table = ad_duckdb.evaluate(con, "m", "transactions", label="label").table
+    con.close()
+    out = run("evaluate", path, "m", "transactions", "--label", "label")
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("candidate thresholds")) + 3
+    rows = [x.split() for x in lines[start:]]
+    assert len(rows) == len(table) > 10 and min(r["flagged_share"] for r in table) < 1e-4, out
+    for col in range(1, 5):
+        cells = [r[col] for r in rows]
+        pattern = r"\d+\.(\d+)%" if col == 4 else r"\d+\.(\d+)"
+        decimals = {len(m.group(1)) for m in (re.fullmatch(pattern, c) for c in cells) if m}
+        assert len(decimals) == 1 and len(cells) == len(rows), (col, cells)
+    for printed, r in zip(rows, table, strict=True):
+        assert float(printed[0]) == r["threshold"]  # typed back as --value, it must flag the rows counted
+        assert float(printed[4].rstrip("%")) / 100 == pytest.approx(r["flagged_share"], rel=0.1), printed
+        assert float(printed[3]) == pytest.approx(r["f1"], abs=1e-3), printed
+
+
 def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:
     db = str(tmp_path / "e.duckdb")
     Path(db).write_bytes(Path(model_db).read_bytes())
