@@ -509,6 +509,22 @@ def _float_text(v: float) -> str:
     return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
 
 
+def _spread_places(spread: float) -> int:
+    """Decimals that show 3 significant digits of a spread (a range's width, a column's robust spread)."""
+    return max(0, 2 - math.floor(math.log10(spread)))
+
+
+def _against_spread(v: float, spread: float) -> str:
+    """``v`` as tables print it, unless that loses digits its ``spread`` tells apart: then to 3 significant digits of
+    the spread (whole numbers for a large one).
+
+    Why: a BIGINT column near 9e18 with a spread of 1e7 showed fill and center as "9e+18", the same for any median."""
+    text = _float_text(v)
+    if not (math.isfinite(v) and math.isfinite(spread) and spread > 0) or abs(float(text) - v) <= spread / 1000:
+        return text
+    return f"{v:.{_spread_places(spread)}f}"
+
+
 def _figure(v: float) -> str:
     """A share or rate to 3 decimals, or 3 significant digits below 0.01. Why: a flag budget's 2 rows in 3060 printed
     as "flagged_share 0.001" (0.00065), and 1 row in 10,000 as 0.000, read as flagging none."""
@@ -1075,8 +1091,10 @@ def show(db: str, model: str, out_format: str) -> None:
                 click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
+        # fill is a raw value, center and scale after the transform: each read against its own units' spread
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
-                    [(f.name, f.sql_type, f.transform, f.fill, f.center, f.scale) for f in rec.features])
+                    [(f.name, f.sql_type, f.transform, _against_spread(f.fill, _raw_spread(f)),
+                      _against_spread(f.center, f.scale), metrics.value_text(f.scale)) for f in rec.features])
         click.echo("")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
@@ -1088,6 +1106,12 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _raw_spread(spec: FeatureSpec) -> float:
+    """A column's robust spread in its own units (around the median: its signed log, if any, undone)."""
+    lo, hi = raw_values(spec, np.array([-1.0, 1.0]))
+    return float(hi - lo) / 2
 
 
 def _metric_text(v: Any) -> str:
@@ -1720,13 +1744,15 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
 
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
-    # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
     # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
     shown = _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"value {shown}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
+        # against the spread: a large value with a small one (epoch seconds, a BIGINT near 9e18) printed as 9e+18
+        median = _against_spread(spec.fill, _raw_spread(spec))
+        return f"value {shown}: missing, scored at its most typical value beside the others (median {median})"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
+        # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
         return f"value {shown}, every training row held {spec.fill:.10g}: {where}"
     if _typical(spec, z):
         where = "typical"
@@ -1761,7 +1787,7 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
         return median, str(whole[0]), str(whole[1])
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
-    dec = max(0, 2 - math.floor(math.log10(hi - lo)))
+    dec = _spread_places(hi - lo)
     return f"{spec.fill:.{dec}f}", f"{lo:.{dec}f}", f"{hi:.{dec}f}"
 
 

@@ -1693,6 +1693,36 @@ def test_a_wrong_option_value_or_combination_exits_2_as_click_s_own_checks_do(mo
         con.close()
 
 
+def test_show_prints_a_large_columns_fill_and_center_with_the_digits_its_spread_needs(tmp_path: Path) -> None:
+    """A BIGINT near 9e18 with a spread near 1e7 printed "fill 9e+18, center 9e+18": 6 digits cannot tell its median
+    from 9e18, though the rows differ by millions. Fill and center now print to 3 significant digits of the spread
+    (whole numbers here), and the scale without an exponent; a small column keeps its short figures."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "big.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT (9000000000000000000 + unnest(?::BIGINT[]))::BIGINT AS big, "
+                    "unnest(?::DOUBLE[]) AS a",
+                    [np.round(rng.normal(0, 1e7, 1500)).astype(int).tolist(), rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "b", "t", **FAST)
+        spec = {f.name: f for f in ad_duckdb.load_model(con, "b").features}
+    finally:
+        con.close()
+    lines = run("show", path, "b").splitlines()
+    big = next(ln for ln in lines if ln.startswith("big ")).split()
+    fill, center, scale = big[3:6]
+    assert "e" not in fill + center + scale and "." not in fill + center, big
+    assert abs(int(fill) - spec["big"].fill) <= spec["big"].scale / 1000, (big, spec["big"])
+    assert abs(int(center) - spec["big"].center) <= spec["big"].scale / 1000, (big, spec["big"])
+    assert float(scale) == pytest.approx(spec["big"].scale, rel=1e-5), big
+    a = next(ln for ln in lines if ln.startswith("a ")).split()
+    assert a[3:6] == [f"{spec['a'].fill:.6g}", f"{spec['a'].center:.6g}", f"{spec['a'].scale:.6g}"], a
+    # explain's line for a missing value names the median it scores with: it read "(median 9e+18)"
+    out = run("explain", path, "b", "SELECT NULL::BIGINT AS big, 50.0 AS a", "--where", "true")
+    median = re.search(r"big .*value NULL: missing, .*\(median (\S+)\)\)", out)
+    assert median and abs(int(median.group(1)) - spec["big"].fill) <= spec["big"].scale / 1000, out
+
+
 def test_show_prints_metrics_rounded_as_its_tables_and_json_keeps_them_whole(model_db: str) -> None:
     lines = run("show", model_db, "tx_ae").splitlines()
     loss = next(ln for ln in lines if ln.startswith("best_validation_loss")).split()[1]
