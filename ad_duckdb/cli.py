@@ -50,6 +50,7 @@ from .features import (
     cli_feature_flags,
     describe,
     id_like,
+    is_integer_type,
     is_missing_column,
     is_numeric_type,
     listing,
@@ -508,10 +509,35 @@ def _float_text(v: float) -> str:
     return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
 
 
+def _spread_places(spread: float) -> int:
+    """Decimals that show 3 significant digits of a spread (a range's width, a column's robust spread)."""
+    return max(0, 2 - math.floor(math.log10(spread)))
+
+
+def _against_spread(v: float, spread: float) -> str:
+    """``v`` as tables print it, unless that loses digits its ``spread`` tells apart: then to 3 significant digits of
+    the spread (whole numbers for a large one).
+
+    Why: a BIGINT column near 9e18 with a spread of 1e7 showed fill and center as "9e+18", the same for any median."""
+    text = _float_text(v)
+    if not (math.isfinite(v) and math.isfinite(spread) and spread > 0) or abs(float(text) - v) <= spread / 1000:
+        return text
+    return f"{v:.{_spread_places(spread)}f}"
+
+
 def _figure(v: float) -> str:
     """A share or rate to 3 decimals, or 3 significant digits below 0.01. Why: a flag budget's 2 rows in 3060 printed
     as "flagged_share 0.001" (0.00065), and 1 row in 10,000 as 0.000, read as flagging none."""
     return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
+
+
+def _decimals(values: Sequence[float], least: int) -> int:
+    """How many decimals a column of figures is printed with, one number for the whole column: ``least``, or more
+    until its smallest non-zero value shows its first significant digit.
+
+    Why one per column: each cell to 6 digits read "5e-05" above "0.0001" and "0.00015" (evaluate's candidates)."""
+    tiny = min((abs(v) for v in values if v and math.isfinite(v)), default=1.0)
+    return max(least, min(-math.floor(math.log10(tiny)), 12))
 
 
 def _clip(text: str, width: int = _CELL_WIDTH) -> str:
@@ -1067,8 +1093,10 @@ def show(db: str, model: str, out_format: str) -> None:
                 click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
+        # fill is a raw value, center and scale after the transform: each read against its own units' spread
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
-                    [(f.name, f.sql_type, f.transform, f.fill, f.center, f.scale) for f in rec.features])
+                    [(f.name, f.sql_type, f.transform, _against_spread(f.fill, _raw_spread(f)),
+                      _against_spread(f.center, f.scale), metrics.value_text(f.scale)) for f in rec.features])
         click.echo("")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
@@ -1080,6 +1108,12 @@ def show(db: str, model: str, out_format: str) -> None:
             click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _raw_spread(spec: FeatureSpec) -> float:
+    """A column's robust spread in its own units (around the median: its signed log, if any, undone)."""
+    lo, hi = raw_values(spec, np.array([-1.0, 1.0]))
+    return float(hi - lo) / 2
 
 
 def _metric_text(v: Any) -> str:
@@ -1620,6 +1654,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         threshold = rec.threshold("default")
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}
+        # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
+        width = max(20, *(len(n) for n in rec.feature_names))
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
@@ -1642,7 +1678,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
                     rest.append(part["share"])
                     continue
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<20} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
+                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
             if rest:
                 click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
                            f"{sum(rest):.1%} together")
@@ -1710,12 +1746,16 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
 
 
 def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
-    # Why .10g: a large value with a small spread (epoch seconds) must not print its median as 1.7e+09
+    # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
+    shown = _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"value {value}: missing, scored at its most typical value beside the others (median {spec.fill:.10g})"
+        # against the spread: a large value with a small one (epoch seconds, a BIGINT near 9e18) printed as 9e+18
+        median = _against_spread(spec.fill, _raw_spread(spec))
+        return f"value {shown}: missing, scored at its most typical value beside the others (median {median})"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
-        return f"value {value}, every training row held {spec.fill:.10g}: {where}"
+        # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
+        return f"value {shown}, every training row held {spec.fill:.10g}: {where}"
     if _typical(spec, z):
         where = "typical"
     elif abs(z) <= TYPICAL_SPREADS:  # near the median, yet past the end of the training range
@@ -1725,7 +1765,8 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
     median, lo, hi = _typical_range(spec)
-    return f"value {value}, training median {median}, typical range {lo} to {hi}: {where}"
+    typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
+    return f"value {shown}, training median {median}, {typical}: {where}"
 
 
 def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
@@ -1740,9 +1781,15 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     """
     band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
     lo, hi = (float(v) for v in raw_values(spec, band))
+    whole = (math.ceil(lo), math.floor(hi)) if math.isfinite(lo) and math.isfinite(hi) else (1, 0)
+    if is_integer_type(spec.sql_type) and whole[0] <= whole[1]:
+        # Why the whole numbers inside: an INTEGER column read "median 0.000, typical range 0.000 to 0.997", counts
+        # no row holds; a value is typical exactly when it lies in the range printed
+        median = f"{spec.fill:.0f}" if spec.fill.is_integer() else _float_text(spec.fill)
+        return median, str(whole[0]), str(whole[1])
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
-    dec = max(0, 2 - math.floor(math.log10(hi - lo)))
+    dec = _spread_places(hi - lo)
     return f"{spec.fill:.{dec}f}", f"{lo:.{dec}f}", f"{hi:.{dec}f}"
 
 
@@ -1791,8 +1838,12 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
-        _print_rows(["threshold", "precision", "recall", "f1", "flagged_share"],
-                    [tuple(r.values()) for r in rep.table])
+        figures = ("precision", "recall", "f1")
+        places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them
+        pct = _decimals([r["flagged_share"] * 100 for r in rep.table], 2)  # 2: its flagged column's "1.00%"
+        _print_rows(["threshold", *figures, "flagged_share"],
+                    [(r["threshold"], *(f"{r[k]:.{places[k]}f}" for k in figures), f"{r['flagged_share']:.{pct}%}")
+                     for r in rep.table])
 
 
 @cli.command()

@@ -444,6 +444,7 @@ def choose_columns(
     if len({f.lower() for f in features}) != len(features):
         raise BadInputError(f"features={list(features)!r} names a column twice; list each column once.")
     out = []
+    not_numeric: list[tuple[str, str]] = []
     for f in features:
         hit = by_lower.get(f.lower())
         if hit is None:
@@ -457,32 +458,55 @@ def choose_columns(
             raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}."
                                       f"{listed or did_you_mean(f, [n for n, _ in columns])}")
         if not is_numeric_type(hit[1]):
-            as_text = text_number_hint(cur, source, hit[0], where) if cur is not None and hit[1].upper() == "VARCHAR" \
-                else None
-            if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
-                raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric, but {as_text}.")
-            # a pandas category column arrives as an ENUM: the same words, so the same query
-            as_category = category_hint(cur, source, hit[0], where) if cur is not None \
-                and (hit[1].upper() == "VARCHAR" or hit[1].upper().startswith("ENUM")) else None
-            if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
-                raise BadInputError(f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric: {as_category}.")
-            if is_point_in_time(hit[1]):
-                raise _point_in_time_error(hit[0], hit[1], source, cur)
-            query = as_number_query(hit[0], hit[1], source)
-            if query:  # the whole query, so the column keeps its name and scoring takes the same expression
-                raise BadInputError(
-                    f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, or train on a "
-                    f"query that turns it into a number, {query}, and score with the same expression: "
-                    f"{as_number_expr(quote_ident(hit[0]), hit[1])}."
-                )
-            if hit[1].upper() == "UUID":  # no number describes a row by its id
-                raise BadInputError(f"Column {hit[0]!r} of {source!r} is UUID, {_UUID_IS_AN_ID}.")
-            raise BadInputError(
-                f"Column {hit[0]!r} of {source!r} is {hit[1]}, not numeric. Drop it from features, "
-                f"or turn it into a number in a query: {as_number_hint(quote_ident(hit[0]), hit[1])}."
-            )
+            not_numeric.append(hit)
+            continue
         out.append(hit)
+    if len(not_numeric) == 1:
+        raise _not_numeric_error(*not_numeric[0], source, cur, where)
+    if not_numeric:
+        # Why all in one: `-f count -f has_refund -f channel` named has_refund, and channel only on the next run
+        shown = not_numeric[:_FIXES_SHOWN]
+        fixes = " ".join(f"({i}) {_not_numeric_error(n, t, source, cur, where)}" for i, (n, t) in enumerate(shown, 1))
+        rest = not_numeric[_FIXES_SHOWN:]
+        more = f" And {len(rest)} more: {', '.join(f'{n!r} {t}' for n, t in rest)}." if rest else ""
+        listed = ", ".join(f"{n!r} {t}" for n, t in not_numeric)
+        raise BadInputError(f"{len(not_numeric)} feature columns of {source!r} are not numeric ({listed}); each with "
+                            f"its fix: {fixes}{more}")
     return out
+
+
+# Non-numeric feature columns given their fix in full in one error; the rest are named (each fix may read the column).
+_FIXES_SHOWN = 5
+
+
+def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | None,
+                       where: str | None) -> BadInputError:
+    """The error for a feature column that is not numeric, with the fix its type takes (``cur``: to read a text
+    column's values for the query that reads them as numbers)."""
+    as_text = text_number_hint(cur, source, column, where) if cur is not None and sql_type.upper() == "VARCHAR" \
+        else None
+    if as_text:  # a CSV column of numbers with "N/A" or "1,234.50" in it: CAST would fail on those
+        return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric, but {as_text}.")
+    # a pandas category column arrives as an ENUM: the same words, so the same query
+    as_category = category_hint(cur, source, column, where) if cur is not None \
+        and (sql_type.upper() == "VARCHAR" or sql_type.upper().startswith("ENUM")) else None
+    if as_category:  # words ('online', 'store') or free text: CAST AS DOUBLE would fail on every row
+        return BadInputError(f"Column {column!r} of {source!r} is {sql_type}, not numeric: {as_category}.")
+    if is_point_in_time(sql_type):
+        return _point_in_time_error(column, sql_type, source, cur)
+    query = as_number_query(column, sql_type, source)
+    if query:  # the whole query, so the column keeps its name and scoring takes the same expression
+        return BadInputError(
+            f"Column {column!r} of {source!r} is {sql_type}, not numeric. Drop it from features, or train on a "
+            f"query that turns it into a number, {query}, and score with the same expression: "
+            f"{as_number_expr(quote_ident(column), sql_type)}."
+        )
+    if sql_type.upper() == "UUID":  # no number describes a row by its id
+        return BadInputError(f"Column {column!r} of {source!r} is UUID, {_UUID_IS_AN_ID}.")
+    return BadInputError(
+        f"Column {column!r} of {source!r} is {sql_type}, not numeric. Drop it from features, "
+        f"or turn it into a number in a query: {as_number_hint(quote_ident(column), sql_type)}."
+    )
 
 
 _ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID

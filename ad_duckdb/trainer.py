@@ -92,7 +92,9 @@ class TrainParams:
             if kind is int:
                 ok = ok and float(v).is_integer()  # 1e6 rows is a common way to write a million
             if not ok or not (lo <= v <= hi):
-                _refuse(name, f"{'an int' if kind is int else 'a number'} in [{lo:g}, {hi:g}]", v)
+                # Why whole bounds for an int: :g printed --seed's as [0, 4.29497e+09], a figure no one types back
+                bounds = f"[{int(lo)}, {int(hi)}]" if kind is int else f"[{lo:g}, {hi:g}]"
+                _refuse(name, f"{'an int' if kind is int else 'a number'} in {bounds}", v)
         for name in ("epochs", "latent_dim"):
             v = getattr(self, name)
             if v is not None and (not _is_int(v) or v < 1):

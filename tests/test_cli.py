@@ -831,8 +831,11 @@ def test_train_says_when_the_network_learned_from_a_sample(tmp_path: Path) -> No
            "from all), features (a, b)" in out, out
     out = run("train", path, "m", "t", "-f", "a,b", "--epochs", "2", "--quiet")
     assert "stored m@2: 500 rows, features (a, b)" in out, out
-    assert "Invalid value for '--max-train-rows': must be an int in [100, 1e+09]" in fails_in_one_line(
+    # the bounds as integers one can type back: they read [100, 1e+09] and [0, 4.29497e+09]
+    assert "Invalid value for '--max-train-rows': must be an int in [100, 1000000000]" in fails_in_one_line(
         "train", path, "m", "t", "-f", "a,b", "--max-train-rows", "5")
+    assert "Invalid value for '--seed': must be an int in [0, 4294967295]" in fails_in_one_line(
+        "train", path, "m", "t", "-f", "a,b", "--seed", "-1")
 
 
 def test_sql_write_creates_a_new_database_and_removes_it_when_the_sql_fails(tmp_path: Path) -> None:
@@ -929,6 +932,34 @@ def test_a_label_that_is_not_0_1_gets_a_fix_to_paste_into_the_shell(model_db: st
         assert "AUC-ROC" in run("evaluate", model_db, "tx_ae", query, "--label", "is_anomaly")
 
 
+def test_evaluate_candidate_table_prints_each_column_in_one_format(tmp_path: Path) -> None:
+    """On 20,000 rows the flagged_share column read 5e-05 beside 0.0001 and 0.00015, and f1 0.00995025 beside 0.019802:
+    each figure column now has one fixed number of decimals, enough for its smallest share to show (flagged_share as
+    a percentage, as the report above it prints flagged); the threshold keeps the digits that are typed back."""
+    path = str(tmp_path / "e.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=20_000)
+    con.execute("ALTER TABLE transactions ADD COLUMN label INTEGER DEFAULT 0")
+    con.execute("UPDATE transactions SET count = count * 40, label = 1 WHERE transaction_id % 200 = 0")
+    ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+    table = ad_duckdb.evaluate(con, "m", "transactions", label="label").table
+    con.close()
+    out = run("evaluate", path, "m", "transactions", "--label", "label")
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith("candidate thresholds")) + 3
+    rows = [x.split() for x in lines[start:]]
+    assert len(rows) == len(table) > 10 and min(r["flagged_share"] for r in table) < 1e-4, out
+    for col in range(1, 5):
+        cells = [r[col] for r in rows]
+        pattern = r"\d+\.(\d+)%" if col == 4 else r"\d+\.(\d+)"
+        decimals = {len(m.group(1)) for m in (re.fullmatch(pattern, c) for c in cells) if m}
+        assert len(decimals) == 1 and len(cells) == len(rows), (col, cells)
+    for printed, r in zip(rows, table, strict=True):
+        assert float(printed[0]) == r["threshold"]  # typed back as --value, it must flag the rows counted
+        assert float(printed[4].rstrip("%")) / 100 == pytest.approx(r["flagged_share"], rel=0.1), printed
+        assert float(printed[3]) == pytest.approx(r["f1"], abs=1e-3), printed
+
+
 def test_evaluate_into_never_overwrites_silently(model_db: str, tmp_path: Path) -> None:
     db = str(tmp_path / "e.duckdb")
     Path(db).write_bytes(Path(model_db).read_bytes())
@@ -1023,7 +1054,9 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     out = explain("SELECT 8 AS count, 1000000.0 AS amount")
     assert "ANOMALY" in out and "spreads above it)" in out and "combination" not in out
     out = explain("SELECT 8 AS count, NULL::DOUBLE AS amount")
-    assert "value None: missing, scored at its most typical value beside the others" in out
+    # the row line says amount=NULL; the amount line said "value None", Python's word for it
+    assert "amount=NULL" in out and "(value NULL: missing, scored at its most typical value beside the others" in out
+    assert "None" not in out, out
     assert "combination" not in out
     # every feature missing: anomaly_explain gives an empty list, which printed nothing under the score line
     out = explain("SELECT NULL::INTEGER AS count, NULL::DOUBLE AS amount")
@@ -1290,6 +1323,39 @@ def test_explain_gives_each_values_typical_range_in_its_own_units_and_no_clipped
     assert "more than 1000 spreads below it)" in line and "e+03" not in line, line
 
 
+def test_explain_gives_an_integer_columns_median_and_typical_range_in_whole_numbers(tmp_path: Path) -> None:
+    """An INTEGER column's typical range read "training median 0.000, typical range 0.000 to 0.997": counts no row
+    can hold. Its range is the whole numbers within it, and a value is called typical exactly when it is in that
+    range; a DOUBLE column keeps its decimals."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "i.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS refunds, unnest(?::INTEGER[]) AS count, "
+                    "unnest(?::DOUBLE[]) AS a",
+                    [rng.poisson(0.3, 1500).tolist(), (rng.poisson(8, 1500) + 1).tolist(),
+                     rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "i", "t", where="true", **FAST)
+    finally:
+        con.close()
+    rows = " UNION ALL ".join(f"SELECT {v} AS refunds, {v + 8} AS count, 50.0 AS a" for v in range(6))
+    out = run("explain", path, "i", rows, "--where", "true")
+    pattern = re.compile(r"\(value (\S+), training median (\S+), typical (?:range (\S+) to|value) (\S+): (.*)\)$")
+    seen: dict[str, list[bool]] = {"refunds": [], "count": []}
+    for line in out.splitlines():
+        name = line.split()[0]
+        m = pattern.search(line)
+        if name == "a" and m:
+            assert "." in m.group(3) and "." in m.group(4), line  # a DOUBLE column keeps its decimals
+        if name not in seen or not m:
+            continue
+        value, median, lo, hi, where = m.groups()
+        lo = hi if lo is None else lo  # "typical value 0": one whole number in the range
+        assert re.fullmatch(r"-?\d+(\.5)?", median) and re.fullmatch(r"-?\d+", lo) and re.fullmatch(r"-?\d+", hi), line
+        seen[name].append((int(lo) <= int(value) <= int(hi)) == (where == "typical"))
+    assert len(seen["refunds"]) == 6 and len(seen["count"]) == 6 and all(seen["refunds"] + seen["count"]), out
+
+
 def test_explain_typical_range_of_a_never_negative_column_stays_inside_its_training_range(tmp_path: Path) -> None:
     """A skewed column that is never negative (waiting times, amounts) kept its raw scale (skew under the signed log's
     cut-off), so median - 2 spreads is below zero: explain printed "typical range -9.6 to 22.8" for a column whose
@@ -1314,6 +1380,24 @@ def test_explain_typical_range_of_a_never_negative_column_stays_inside_its_train
     out = run("explain", path, "w", "SELECT -3.0 AS wait, 50.0 AS a", "--where", "true")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("wait"))
     assert f"typical range {low:.1f} to " in line and line.endswith(": below the training range)"), line
+
+
+def test_explain_aligns_its_shares_under_the_longest_feature_name(tmp_path: Path) -> None:
+    """Names were padded to 20 characters: a longer one pushed its share and bar right of the others'."""
+    rng = np.random.default_rng(0)
+    names = ["number_of_transactions_per_day_total", "total_amount_in_euro_including_tax", "n"]
+    path = str(tmp_path / "long.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
+                [rng.normal(50, 5, 1500).tolist() for _ in names])
+    ad_duckdb.train(con, "long", "t", where="true", **FAST)
+    con.close()
+    out = run("explain", path, "long", "SELECT 90.0 AS " + ", 50.0 AS ".join(names), "--where", "true")
+    lines = [x for x in out.splitlines() if x.split()[0] in names]
+    assert len(lines) == 3, out
+    # the share column (right-aligned, ending in %) ends at one place on every line
+    assert len({x.index("%") for x in lines}) == 1, out
+    assert all(x.split()[0] == x[2:x.index(" ", 2)] for x in lines), out
 
 
 def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -> None:
@@ -1651,6 +1735,36 @@ def test_a_wrong_option_value_or_combination_exits_2_as_click_s_own_checks_do(mo
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'r'").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_show_prints_a_large_columns_fill_and_center_with_the_digits_its_spread_needs(tmp_path: Path) -> None:
+    """A BIGINT near 9e18 with a spread near 1e7 printed "fill 9e+18, center 9e+18": 6 digits cannot tell its median
+    from 9e18, though the rows differ by millions. Fill and center now print to 3 significant digits of the spread
+    (whole numbers here), and the scale without an exponent; a small column keeps its short figures."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "big.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT (9000000000000000000 + unnest(?::BIGINT[]))::BIGINT AS big, "
+                    "unnest(?::DOUBLE[]) AS a",
+                    [np.round(rng.normal(0, 1e7, 1500)).astype(int).tolist(), rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "b", "t", **FAST)
+        spec = {f.name: f for f in ad_duckdb.load_model(con, "b").features}
+    finally:
+        con.close()
+    lines = run("show", path, "b").splitlines()
+    big = next(ln for ln in lines if ln.startswith("big ")).split()
+    fill, center, scale = big[3:6]
+    assert "e" not in fill + center + scale and "." not in fill + center, big
+    assert abs(int(fill) - spec["big"].fill) <= spec["big"].scale / 1000, (big, spec["big"])
+    assert abs(int(center) - spec["big"].center) <= spec["big"].scale / 1000, (big, spec["big"])
+    assert float(scale) == pytest.approx(spec["big"].scale, rel=1e-5), big
+    a = next(ln for ln in lines if ln.startswith("a ")).split()
+    assert a[3:6] == [f"{spec['a'].fill:.6g}", f"{spec['a'].center:.6g}", f"{spec['a'].scale:.6g}"], a
+    # explain's line for a missing value names the median it scores with: it read "(median 9e+18)"
+    out = run("explain", path, "b", "SELECT NULL::BIGINT AS big, 50.0 AS a", "--where", "true")
+    median = re.search(r"big .*value NULL: missing, .*\(median (\S+)\)\)", out)
+    assert median and abs(int(median.group(1)) - spec["big"].fill) <= spec["big"].scale / 1000, out
 
 
 def test_show_prints_metrics_rounded_as_its_tables_and_json_keeps_them_whole(model_db: str) -> None:

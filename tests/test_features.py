@@ -136,6 +136,37 @@ def test_many_constant_columns_are_named_in_one_error() -> None:
         fit_specs(X, names, ["DOUBLE"] * 30, model="m", source="t")
 
 
+def test_every_non_numeric_feature_is_named_in_one_error_each_with_its_fix(tmp_path: Path) -> None:
+    """`train -f count -f has_refund -f channel` named only has_refund; channel's error came on the next run. One
+    error names each such column with the fix its type takes; a single one keeps its own message."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "n.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 9 AS count, range % 7 = 0 AS has_refund, "
+                    "['web', 'pos', 'phone'][range % 3 + 1] AS channel FROM range(200)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["count", "has_refund", "channel"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"^Model 'm': Column 'channel' of 't' is VARCHAR, not "
+                                                          r"numeric: it holds 3 distinct words"):
+            ad_duckdb.train(con, "m", "t", features=["count", "channel"], **FAST)
+    finally:
+        con.close()
+    text = str(e.value)
+    assert text.startswith("Model 'm': 2 feature columns of 't' are not numeric ('has_refund' BOOLEAN, 'channel' "
+                           "VARCHAR); each with its fix: "), text
+    assert "Column 'has_refund' of 't' is BOOLEAN, not numeric" in text, text
+    assert 'SELECT * REPLACE ("has_refund"::INTEGER AS "has_refund")' in text, text
+    assert "Column 'channel' of 't' is VARCHAR, not numeric: it holds 3 distinct words" in text, text
+    assert "(\"channel\" = 'web')::INTEGER AS \"channel_web\"" in text, text
+    res = CliRunner().invoke(cli, ["train", path, "m", "t", "-f", "count", "-f", "has_refund", "-f", "channel"])
+    assert res.exit_code != 0 and len(res.output.strip().splitlines()) == 1, res.output
+    assert "'has_refund' of 't' is BOOLEAN" in res.output and "'channel' of 't' is VARCHAR" in res.output, res.output
+
+
 def test_a_feature_named_with_sql_quotes_is_the_column(tmp_path: Path) -> None:
     """-f '"Amount"' (quoted as SQL quotes a mixed-case name) was "Column '"Amount"' is not in 't'; its columns are:
     Amount"; a column whose name holds the quotes is still named by them."""
