@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,15 @@ DATA = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT / "examples" / "transactions"))
 
 FAST = {"n_models": 1, "max_steps": 600, "progress": False}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Why one thread under xdist (make test runs two workers): the workers already keep the cores busy, and each
+    # worker's torch threads on top of them would only contend for the same cores
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
