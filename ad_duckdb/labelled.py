@@ -295,6 +295,9 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     cur = pysource.cursor(con, source)
     try:
         n, *normal_left = cur.execute(q).fetchall()[0]
+        # every row the training filter reads now; train_rows counts them all, a sampled training's too
+        total = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(trained) if trained else "")
+        now = cur.execute(total).fetchall()[0][0] if n else 0
         key = _row_key(cur, source, lm, label) if normal_left == [0] else ""
     except duckdb.Error:
         return None  # the stored filter no longer binds (a column dropped since): nothing to say
@@ -302,6 +305,13 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         cur.close()
     if not n:
         return None
+    then = lm.rec.train_rows
+    if isinstance(then, int) and now != then:
+        # Why no claim: a table grown by next month's rows, or a DataFrame variable reused for held-out rows, has the
+        # name it was trained on, and its new rows were said to be training rows
+        return (f"The source has changed since {lm.ref} was trained ({then} rows{' under its training filter' if tw else ''} "
+                f"then, {now} now), so whether these rows include its training rows cannot be told (if they do, its "
+                "figures on them are optimistic).")
     if not tw:
         how = "it was trained on all of them (unlabelled); score new rows"
     elif key:
@@ -580,7 +590,7 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     _, s, y = _labelled_scores(con, lm, source, label, where)
     on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
     overlap = _training_overlap(con, lm, source, where, label)
-    on += f"; {overlap}" if overlap else ""
+    on += f"; {overlap[:1].lower()}{overlap[1:]}" if overlap else ""
     on += f"; {note}" if note else ""
     try:
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,

@@ -345,6 +345,50 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         con.close()
 
 
+def test_rows_added_after_training_are_not_said_to_be_trained_on(tmp_path: Path) -> None:
+    """A table trained on when it held 1500 rows, then grown by the next month's rows: evaluate and set_threshold on
+    the new rows said "1530 of these rows are rows m@1 was trained on (it was trained on all of them ...)", by the
+    source's name alone, and set_threshold stored that in chosen_on. The model stores how many rows it was trained
+    on: a source holding another count under the training filter has changed since, and nothing is claimed."""
+    import pandas as pd
+
+    con = ad_duckdb.connect(str(tmp_path / "g.duckdb"))
+    try:
+        labelled_table(con)
+        old, new = "id < 1500 OR id >= 10030", "id >= 1500 AND id < 10030"
+        con.execute(f"CREATE TABLE tx AS SELECT * FROM t WHERE {old}")
+        ad_duckdb.train(con, "m", "tx", features=["a", "b"], **FAST)
+        # unchanged: the note stands
+        assert any("1530 of these rows are rows m@1 was trained on" in n
+                   for n in ad_duckdb.evaluate(con, "m", "tx", label="label").notes)
+        con.execute(f"INSERT INTO tx SELECT * FROM t WHERE {new}")
+        for rep in (ad_duckdb.evaluate(con, "m", "tx", label="label", where=new),
+                    ad_duckdb.evaluate(con, "m", "tx", label="label")):
+            notes = " ".join(rep.notes)
+            assert "was trained on" not in notes and "trained on all of them" not in notes, notes
+            assert "The source has changed since m@1 was trained (1530 rows then, 3060 now)" in notes, notes
+        th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="tx", label="label", where=new)
+        assert "was trained on" not in th.chosen_on and "has changed since m@1 was trained" in th.chosen_on
+        # a training filter: rows added outside it leave the rows it reads, and the note, as they were
+        con.execute("CREATE TABLE tf AS SELECT * FROM t WHERE split = 'train'")
+        ad_duckdb.train(con, "mf", "tf", features=["a", "b"], where="split = 'train'", **FAST)
+        con.execute("INSERT INTO tf SELECT * FROM t WHERE split = 'test'")
+        assert any("1500 of these rows are rows mf@1 was trained on" in n
+                   for n in ad_duckdb.evaluate(con, "mf", "tf", label="label").notes)
+        # a notebook's DataFrame variable reused for the held-out rows
+        frame = con.execute("SELECT * FROM t").df()
+        df = frame[(frame.id < 1500) | (frame.id >= 10030)]
+        ad_duckdb.train(con, "md", "df", features=["a", "b"], **FAST)
+        assert any("1530 of these rows are rows md@1 was trained on" in n
+                   for n in ad_duckdb.evaluate(con, "md", "df", label="label").notes)
+        df = frame[frame.split == "test"]
+        assert isinstance(df, pd.DataFrame) and len(df) == 1560
+        notes = " ".join(ad_duckdb.evaluate(con, "md", "df", label="label").notes)
+        assert "was trained on" not in notes and "(1530 rows then, 1560 now)" in notes, notes
+    finally:
+        con.close()
+
+
 def test_held_out_filter_suggested_without_the_filters_end_comments(tmp_path: Path) -> None:
     # A filter copied from a SQL editor with its comment: the suggestion put the comment inside NOT (...), where it
     # swallowed the closing parenthesis, so the filter it offered was a syntax error.
