@@ -141,6 +141,11 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         feats = feature_columns(cols, lm, source)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
+            if _expression_over(cur, source, label, [c for c, _ in cols]):
+                hint = _label_query_hint("Make it a 0 / 1 column", strip_sql_ends(label), source, name_source=True)
+                raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}, but reads "
+                                          f"as an expression over its columns; label= (CLI: --label) names a column. "
+                                          f"{hint}")
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
                                 f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
@@ -223,7 +228,6 @@ def _shown_counts(counts: list[tuple[Any, int]]) -> str:
 def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) -> str:
     """How to turn the label into 0 / 1. Why not a fixed example: with -1 / 1 labels `label > 0` reads as anomalies
     the normal rows of scikit-learn's convention (-1 = outlier), and every figure would be inverted."""
-    shell = pysource.from_command_line()
     # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
     col = sql_name(label)
     if len(counts) == 2:
@@ -231,19 +235,49 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
         test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
-    if not shell:
+    lead = f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1"
+    return _label_query_hint(lead, test, source, which,
+                             tail="" if which else " (the values that mark anomalies in place of ...)")
+
+
+def _label_query_hint(lead: str, test: str, source: str, which: str = "", *, tail: str = "",
+                      name_source: bool = False) -> str:
+    """``lead`` and a query that makes the SQL condition ``test`` the 0 / 1 column is_anomaly: from Python, a string
+    to pass as the source with label='is_anomaly' (``FROM ...`` unless ``name_source``); from the CLI, the whole
+    query, shell-quoted, as the source."""
+    s = strip_sql_ends(source)
+    src = f"({s})" if is_query(s) else s
+    if not pysource.from_command_line():
         # a Python string literal (json's quoting is Python's too): a name in double quotes inside the double-quoted
         # example was a SyntaxError where it was pasted
-        example = json.dumps(f"SELECT *, ({test})::INTEGER AS is_anomaly FROM ...", ensure_ascii=False)
-        return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and "
-                f"pass that column, e.g. {example} with label='is_anomaly'{which}.")
+        example = json.dumps(f"SELECT *, ({test})::INTEGER AS is_anomaly FROM {src if name_source else '...'}",
+                             ensure_ascii=False)
+        return f"{lead} in a query and pass that column, e.g. {example} with label='is_anomaly'{which}."
     # Why the whole query, shell-quoted: a shell user pastes it as the source; double quotes around SQL that
     # double-quotes a name were split by the shell
-    s = strip_sql_ends(source)
-    query = f"SELECT *, ({test})::INTEGER AS is_anomaly FROM {f'({s})' if is_query(s) else s}"
-    return (f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1 in a query and pass "
-            f"that query as the source, e.g. {shell_word(query)} --label is_anomaly{which}"
-            f"{'' if which else ' (the values that mark anomalies in place of ...)'}.")
+    query = f"SELECT *, ({test})::INTEGER AS is_anomaly FROM {src}"
+    return f"{lead} in a query and pass that query as the source, e.g. {shell_word(query)} --label is_anomaly{which}{tail}."
+
+
+def _expression_over(cur: Any, source: str, text: str, columns: list[str]) -> bool:
+    """Whether ``text`` (a label= that names no column) is one SQL expression that binds over ``source`` and reads
+    one of its ``columns`` (``ys = 'fraud'``); a misspelt name or a constant is not."""
+    try:
+        toks = duckdb.tokenize(text)
+    except Exception:
+        return False
+    ends = [p for p, _ in toks[1:]] + [len(text)]
+    names = {text[p:e].strip().strip('"').replace('""', '"').lower()
+             for (p, kind), e in zip(toks, ends, strict=True) if kind == duckdb.token_type.identifier}
+    if not names & {c.lower() for c in columns}:
+        return False
+    binds = f"({text}\n) IS NOT NULL"  # the newline: a trailing -- comment cannot reach the parenthesis
+    try:
+        # bound, not run: DESCRIBE reads no row; where_sql keeps the text to one expression of one SELECT
+        cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}{where_sql(binds)}")
+    except (duckdb.Error, AdDuckDBError):
+        return False
+    return True
 
 
 _SELECT_ALL_FROM = re.compile(r'^\s*\(?\s*select\s+\*\s+from\s+((?:"[^"]+"|\w+)(?:\s*\.\s*(?:"[^"]+"|\w+))*)\s*\)?\s*;?\s*$',

@@ -1192,6 +1192,33 @@ def test_a_label_mapping_for_python_is_a_python_string_that_runs(tmp_path: Path)
         con.close()
 
 
+def test_a_label_given_as_an_expression_is_shown_the_query_that_makes_it_a_column(tmp_path: Path) -> None:
+    """Before: label="ys = 'fraud'" got "label column "ys = 'fraud'" is not in 't'; its columns: ...", as if a name
+    were misspelt. An expression over the source's columns now gets the query that makes it the 0/1 column."""
+    import ast
+
+    con = ad_duckdb.connect(str(tmp_path / "x.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("ALTER TABLE t ADD COLUMN ys VARCHAR; UPDATE t SET ys = CASE WHEN label = 1 THEN 'fraud' "
+                    "ELSE 'ok' END")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="reads as an expression over its columns") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="ys = 'fraud'", where="split = 'test'")
+        fix = re.search(r"e\.g\. (.+) with label='is_anomaly'", str(e.value))
+        assert fix, str(e.value)
+        query = ast.literal_eval(fix.group(1))
+        assert query == "SELECT *, (ys = 'fraud')::INTEGER AS is_anomaly FROM t", query
+        assert ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where="split = 'test'").anomalies == 60
+        # a misspelt name, or text that reads no column, is still told the columns
+        for label in ("lable", "1 + 1"):
+            with pytest.raises(ad_duckdb.SourceNotFoundError, match="is not in 't'; its columns: ") as e:
+                ad_duckdb.evaluate(con, "m", "t", label=label)
+            assert "expression" not in str(e.value)
+    finally:
+        con.close()
+
+
 def test_a_label_null_in_every_row_is_not_told_to_filter_to_no_rows(tmp_path: Path) -> None:
     """Before: a label column NULL in every row (labels not filled in yet, a wrong column) got "judge the labelled
     rows only: where='lab IS NOT NULL'", which keeps no row, and that filter then failed with "has no rows"."""
