@@ -1186,12 +1186,15 @@ def fit_specs(
             # Why refuse: the model computes in float32 (onnxruntime), where such values and the constants
             # fitted to them overflow to inf, and the column would score as one constant or as NaN.
             beyond = f"beyond what a model's float32 arithmetic holds (about {FLOAT32_SAFE:.0e})"
+            scaled = f"{quote_ident(names[j])} / 1e{int(np.log10(big)) - 3}"
             raise BadInputError(
                 f"AutoEncoderDetector.fit: {which} holds values as large as {big:.3g}, "
                 f"{beyond}. Rescale it before fitting, e.g. divide it by 1e{int(np.log10(big)) - 3}." if arr else
                 f"Model {model!r}: column {names[j]!r} holds values as large as {big:.3g} in {source!r}, {beyond}. "
-                f"Rescale it in a query and train on that, e.g. \"SELECT *, {quote_ident(names[j])} / "
-                f"1e{int(np.log10(big)) - 3} AS {quote_ident(names[j] + '_scaled')} FROM ...\"."
+                # Why REPLACE, under the column's own name: with a new column beside it, SELECT * still held the
+                # column, and training on the query without features= failed the same way
+                f"Rescale it in a query and train on that: SELECT * REPLACE ({scaled} AS {quote_ident(names[j])}) "
+                f"FROM {_from_item(source) if source else '...'}, and score with the same expression: {scaled}."
             )
         if float(finite.min()) == float(finite.max()):
             c0 = float(finite[0])

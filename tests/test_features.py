@@ -86,7 +86,8 @@ def test_nan_filled_with_median_inf_clipped() -> None:
         ("CREATE TABLE t AS SELECT 'a' AS s FROM range(5)", {}, "has no numeric column"),
         ("CREATE TABLE t AS SELECT range AS x FROM range(50)", {"features": ["x", "X"]}, "names a column twice"),
         ("CREATE TABLE t AS SELECT range::DOUBLE AS x, range * 1e300 AS \"Big b\" FROM range(50)", {},
-         r"column 'Big b' holds values as large as 4.9e\+301 .*float32.*\"Big b\" / 1e298 AS \"Big b_scaled\""),
+         r"column 'Big b' holds values as large as 4.9e\+301 .*float32.*SELECT \* REPLACE \(\"Big b\" / 1e298 AS "
+         r"\"Big b\"\) FROM \"t\", and score with the same expression"),
         ("CREATE TABLE t AS SELECT range::DOUBLE AS x, range * 1e37 AS b FROM range(50)", {},
          r"column 'b' holds values as large as 4.9e\+38"),
         # whole numbers near 2^64 that differ in their last digits read as one DOUBLE: it said "constant", which they
@@ -106,6 +107,29 @@ def test_training_input_errors(setup: str, kwargs: dict[str, object], message: s
             ad_duckdb.train(con, "m", "t", **kwargs, **FAST)  # type: ignore[arg-type]
         assert str(e.value).startswith("Model 'm': ")  # every one names the model
         assert ad_duckdb.list_models(con) == []  # nothing half-stored
+    finally:
+        con.close()
+
+
+def test_the_rescaling_query_suggested_for_a_too_large_value_trains_as_given() -> None:
+    """Before: the fix was "SELECT *, "a" / 1e36 AS "a_scaled" FROM ...": double quotes inside double quotes, and,
+    pasted as the source, SELECT * still held a, so training without features= failed the same way."""
+    import pandas as pd
+
+    con = ad_duckdb.connect()
+    try:
+        big = pd.DataFrame({"a": np.random.default_rng(0).normal(size=600),
+                            "b": np.random.default_rng(1).normal(size=600)})
+        big.loc[0, "a"] = 1e39
+        with pytest.raises(ad_duckdb.BadInputError, match="holds values as large as 1e\\+39") as e:
+            ad_duckdb.train(con, "m", "big", **FAST)
+        fix = re.search(r"train on that: (SELECT .*?), and score with the same expression: (.+)\.$", str(e.value))
+        assert fix, str(e.value)
+        assert fix.group(1) == 'SELECT * REPLACE ("a" / 1e36 AS "a") FROM "big"', fix.group(1)
+        info = ad_duckdb.train(con, "m", fix.group(1), **FAST)
+        assert info.features == ["a", "b"]
+        scored = con.execute(f"SELECT anomaly_score('m', {fix.group(2)}, b) FROM big").fetchall()
+        assert len(scored) == 600 and all(np.isfinite(s) for s, in scored)
     finally:
         con.close()
 
