@@ -74,14 +74,37 @@ class _Slot:
 
 
 class _Holder:
-    """Who keeps the functions alive for one database instance (see ``_track``); outlives re-registrations."""
+    """Who keeps the functions alive for one database instance (see ``_track``); outlives re-registrations.
+
+    The connection that created the functions is held by a weak reference when it is the user's: held strongly, it
+    outlived the user's last reference, so it was never closed (the file stayed locked) and never checkpointed at
+    exit (the models stayed in the .wal file only). ``keep`` holds it strongly only while another connection that
+    registered (a cursor of an in-memory database) calls the functions it owns.
+    """
 
     def __init__(self) -> None:
-        self.owner: duckdb.DuckDBPyConnection | None = None  # the connection that created the functions
+        self._owner: weakref.ref[duckdb.DuckDBPyConnection] | None = None
+        self.keep: duckdb.DuckDBPyConnection | None = None
         self.own_conn: duckdb.DuckDBPyConnection | None = None  # ours, once several connections share them
         self.users: dict[int, weakref.ref[duckdb.DuckDBPyConnection]] = {}
         self.token = ""
         self.path = ""  # the file own_conn opened
+
+    @property
+    def owner(self) -> duckdb.DuckDBPyConnection | None:
+        """The connection that created the functions (ours, the user's or a cursor of it), if still there."""
+        return self._owner() if self._owner is not None else None
+
+    @owner.setter
+    def owner(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self._owner = weakref.ref(con) if con is not None else None
+        self.pin()
+
+    def pin(self) -> None:
+        """Hold the owner strongly while a connection other than it registered (see the class)."""
+        owner = self.owner
+        others = [k for k, r in self.users.items() if (c := r()) is not None and c is not owner]
+        self.keep = owner if owner is not None and owner is not self.own_conn and others else None
 
 
 class Registry:
@@ -459,6 +482,7 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
         return
     hold.users = {k: r for k, r in hold.users.items() if r() is not None}
     hold.users[key] = weakref.ref(con, lambda _ref: _user_gone(hold, key))
+    hold.pin()
     if len(hold.users) < 2 or hold.own_conn is not None or hold.owner is None:
         return
     # Reopen the database as ad_duckdb.connect opened it (same settings, or DuckDB refuses a second
@@ -504,6 +528,7 @@ def _retire(reg: Registry) -> None:
 
 def _user_gone(hold: _Holder, key: int) -> None:
     hold.users.pop(key, None)
+    hold.pin()
     if not hold.users:
         _release(hold)
 
