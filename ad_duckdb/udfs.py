@@ -474,7 +474,8 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
     from another connection of the same database then crashes the process. Two connections to one file
     in one process are common (a notebook cell that connects, run twice, drops the first connection).
     Our connection closes when every connection that registered is gone (garbage-collected), which
-    releases the file. An in-memory database has no second connection but cursors, which close with it.
+    releases the file; when one is left, it gets the functions back and ours closes (see _hand_back). An
+    in-memory database has no second connection but cursors, which close with it.
     """
     hold = reg.hold
     key = id(con)
@@ -531,6 +532,44 @@ def _user_gone(hold: _Holder, key: int) -> None:
     hold.pin()
     if not hold.users:
         _release(hold)
+    elif len(hold.users) == 1 and hold.own_conn is not None:
+        _hand_back(hold)
+
+
+def _hand_back(hold: _Holder) -> None:
+    """One connection that registered is left: give it the functions back and close ours.
+
+    Why: a notebook cell that connects, run twice, leaves one connection, the first one dropped; ours kept the file
+    open after that one's close(), so another process could not open it, where closing a plain connection releases
+    the file. Left as it is (closed when the last connection goes) when the last one holds a half-read result, is
+    closed already (then ours closes now), or this runs inside ``register`` (a collection there must not change
+    what ``register`` is changing).
+    """
+    if not _LOCK.acquire(blocking=False):
+        return
+    try:
+        own, reg = hold.own_conn, _REGISTRIES.get(hold.token)
+        last = next((c for r in list(hold.users.values()) if (c := r()) is not None), None)
+        if own is None or reg is None or last is None:
+            return
+        if _closed(last):
+            _release(hold)
+            return
+        try:
+            _remove_functions(own, "hand the anomaly functions back")  # ours never runs a query, so never refused
+        except BadInputError:
+            return
+        _retire(reg)
+        try:
+            _create_functions(last, reg)
+        except duckdb.Error:  # a half-read result on it: DuckDB refuses; ours keeps them
+            _create_functions(own, reg)
+            return
+        hold.own_conn, hold.path = None, ""
+        hold.owner = last
+        own.close()
+    finally:
+        _LOCK.release()
 
 
 def _closed(con: duckdb.DuckDBPyConnection) -> bool:

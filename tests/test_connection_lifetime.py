@@ -86,7 +86,7 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("case", ["dropped unclosed", "registered plain, dropped"])
+@pytest.mark.parametrize("case", ["cell run twice", "dropped unclosed", "registered plain, dropped"])
 def test_closing_or_dropping_the_connection_releases_the_file(tmp_path: Path, case: str) -> None:
     # Before: a notebook cell `con = ad_duckdb.connect(path)` run twice kept the first connection's functions on a
     # connection of ours until every connection object was garbage-collected, so con.close() left the file locked for
