@@ -652,6 +652,18 @@ def register(
         otherwise refused. Turn it off when the rows themselves have those columns swapped (for example a
         query selecting them on purpose). ``None`` (default) keeps the current setting (on at first).
     """
+    return _register(con, models, replace, check_order, later=False)
+
+
+def register_for_run(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, check_order: bool | None
+                     ) -> duckdb.DuckDBPyConnection:
+    """``register``, keeping names of ``models`` not stored yet: the dbt plugin registers when dbt connects, before
+    the run's own nodes may train them; each is loaded once trained, as every model is without ``models``."""
+    return _register(con, models, False, check_order, later=True)
+
+
+def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, replace: bool, check_order: bool | None,
+              *, later: bool) -> duckdb.DuckDBPyConnection:
     con = check_connection(con, "register")
     cur = con.cursor()
     try:
@@ -673,7 +685,7 @@ def register(
                 )
             stored = store.known_models(cur)
             unknown = [n for n in names if n not in stored]
-            if unknown:
+            if unknown and not later:
                 raise BadInputError(
                     f"register(models=...) names model(s) not stored in this database: {unknown}; stored models: "
                     f"{', '.join(sorted(stored)) or 'none yet'}. Train them first, or pass exported .onnx files."
