@@ -82,6 +82,32 @@ def test_dbt_build_succeeds(built: tuple[Path, subprocess.CompletedProcess[str]]
     assert (work / DB_NAME).is_file()
 
 
+def test_example_refuses_a_misspelt_ad_retrain(built: tuple[Path, subprocess.CompletedProcess[str]],
+                                               tmp_path: Path) -> None:
+    # Before: tx_model.py read retrain as `str(retrain).lower() not in ("false", "0", "no")`, so
+    # --vars '{ad_retrain: flase}' silently stored a new version, where the README says other text is refused.
+    assert built[1].returncode == 0
+    work = tmp_path / "dbt_project"
+    shutil.copytree(built[0], work, ignore=shutil.ignore_patterns("target", "logs"))
+    versions = "SELECT count(*) FROM ad_models"
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        before = con.execute(versions).fetchall()
+    finally:
+        con.close()
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "tx_model", "--vars", "{ad_retrain: flase}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "retrain= must be true or false" in out and "got 'flase'" in out, out[-4000:]
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "tx_model", "--vars", "{ad_retrain: false}"], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        assert con.execute(versions).fetchall() == before  # reused, not trained again
+    finally:
+        con.close()
+
+
 def test_example_builds_with_empty(tmp_path: Path) -> None:
     """`dbt build --empty` (every model with no rows: a schema check, as in CI) passes on a new database: the training
     model trains nothing and stores no version."""
