@@ -39,7 +39,7 @@ from duckdb import DuckDBPyConnection
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
-from .udfs import register, registry
+from .udfs import register_for_run, registry
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -66,10 +66,11 @@ class Plugin(BasePlugin):
 
     ``models``
         A model name, comma-separated names (``tx_ae, fraud_ae``, as ``env_var`` renders a list), or a list of
-        stored model names and/or paths of ``.onnx`` files written by
+        model names and/or paths of ``.onnx`` files written by
         ``ad_duckdb.export_model`` / ``ad-duckdb export`` (an entry ending in ``.onnx`` is a file, as no model
-        name may end so; relative paths are read from the directory dbt runs in). Default: every model stored
-        in the target database's ``ad_models`` table, including models trained later in the same run.
+        name may end so; relative paths are read from the directory dbt runs in). A name not stored yet is kept
+        for a model the run trains, unless it is close to a stored name (a typo, refused). Default: every model
+        stored in the target database's ``ad_models`` table, including models trained later in the same run.
 
     ``check_order``
         ``false`` turns off the SQL functions' wrong-argument-order check (see ``ad_duckdb.register``), for
@@ -87,7 +88,7 @@ class Plugin(BasePlugin):
         if unknown:
             raise _fail(
                 f"unknown config key(s) {', '.join(map(repr, unknown))}; the options are 'models' "
-                "(a list of stored model names or .onnx file paths), e.g. config: {models: [tx_ae]}, and "
+                "(a list of model names or .onnx file paths), e.g. config: {models: [tx_ae]}, and "
                 "'check_order' (true or false)."
             )
         check = plugin_config.get("check_order", True)
@@ -123,7 +124,11 @@ class Plugin(BasePlugin):
         self.models = list(models)
 
     def _resolved_models(self, conn: DuckDBPyConnection) -> list[str] | None:
-        """The configured models, checked: every name stored, every file present (absolute paths)."""
+        """The configured models, checked: every file present (absolute paths), no name a likely typo of a stored one.
+
+        A name not stored yet is kept, as the run's own nodes may train it (a first build in CI, on a fresh
+        database); the functions load it once trained, and a call before that says to ref() the training model.
+        Only a name close to a stored one (``tx_ea`` beside ``tx_ae``) is refused, where it reads as a typo."""
         if self.models is None:
             return None
         files = [m for m in self.models if store.is_model_file(m)]
@@ -144,23 +149,23 @@ class Plugin(BasePlugin):
             finally:
                 cur.close()
             missing = [n for n in names if store.parse_ref(n)[0] not in known]
-            if missing:
-                listing = ", ".join(repr(k) for k in sorted(known)) or "none yet"
-                guesses = [f"{' or '.join(map(repr, close))} for {n!r}" for n in missing
-                           if (close := close_names(n, list(known)))]
-                maybe = f" Did you mean {'; '.join(guesses)}?" if guesses else ""
+            typos = [(n, close) for n in missing if (close := close_names(n, list(known)))]
+            if typos:
+                listing = ", ".join(repr(k) for k in sorted(known))
+                guesses = "; ".join(f"{' or '.join(map(repr, close))} for {n!r}" for n, close in typos)
                 raise _fail(
-                    f"no model {', '.join(map(repr, missing))} in table ad_models of this database; "
-                    f"known models: {listing}.{maybe} Fix the profile's plugin config 'models', train the model first "
-                    "(ad-duckdb train, or a dbt Python model calling ad_duckdb.train), or drop 'models' to load "
-                    "every stored model, including ones trained during the run."
+                    f"no model {', '.join(repr(n) for n, _ in typos)} in table ad_models of this database; "
+                    f"known models: {listing}. Did you mean {guesses}? Fix the profile's plugin config 'models'. "
+                    "(A name like no stored one is kept for a model the run trains; one this close to a stored name "
+                    "is taken for a typo: name the new model further from it, or drop 'models' to load every "
+                    "stored model, including ones trained during the run.)"
                 )
             out.extend(names)
         return out
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
-            register(conn, models=self._resolved_models(conn), check_order=self.check_order)
+            register_for_run(conn, self._resolved_models(conn), self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)

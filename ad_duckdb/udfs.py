@@ -74,14 +74,37 @@ class _Slot:
 
 
 class _Holder:
-    """Who keeps the functions alive for one database instance (see ``_track``); outlives re-registrations."""
+    """Who keeps the functions alive for one database instance (see ``_track``); outlives re-registrations.
+
+    The connection that created the functions is held by a weak reference when it is the user's: held strongly, it
+    outlived the user's last reference, so it was never closed (the file stayed locked) and never checkpointed at
+    exit (the models stayed in the .wal file only). ``keep`` holds it strongly only while another connection that
+    registered (a cursor of an in-memory database) calls the functions it owns.
+    """
 
     def __init__(self) -> None:
-        self.owner: duckdb.DuckDBPyConnection | None = None  # the connection that created the functions
+        self._owner: weakref.ref[duckdb.DuckDBPyConnection] | None = None
+        self.keep: duckdb.DuckDBPyConnection | None = None
         self.own_conn: duckdb.DuckDBPyConnection | None = None  # ours, once several connections share them
         self.users: dict[int, weakref.ref[duckdb.DuckDBPyConnection]] = {}
         self.token = ""
         self.path = ""  # the file own_conn opened
+
+    @property
+    def owner(self) -> duckdb.DuckDBPyConnection | None:
+        """The connection that created the functions (ours, the user's or a cursor of it), if still there."""
+        return self._owner() if self._owner is not None else None
+
+    @owner.setter
+    def owner(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        self._owner = weakref.ref(con) if con is not None else None
+        self.pin()
+
+    def pin(self) -> None:
+        """Hold the owner strongly while a connection other than it registered (see the class)."""
+        owner = self.owner
+        others = [k for k, r in self.users.items() if (c := r()) is not None and c is not owner]
+        self.keep = owner if owner is not None and owner is not self.own_conn and others else None
 
 
 class Registry:
@@ -451,7 +474,8 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
     from another connection of the same database then crashes the process. Two connections to one file
     in one process are common (a notebook cell that connects, run twice, drops the first connection).
     Our connection closes when every connection that registered is gone (garbage-collected), which
-    releases the file. An in-memory database has no second connection but cursors, which close with it.
+    releases the file; when one is left, it gets the functions back and ours closes (see _hand_back). An
+    in-memory database has no second connection but cursors, which close with it.
     """
     hold = reg.hold
     key = id(con)
@@ -459,6 +483,7 @@ def _track(reg: Registry, con: duckdb.DuckDBPyConnection, cur: Any) -> None:
         return
     hold.users = {k: r for k, r in hold.users.items() if r() is not None}
     hold.users[key] = weakref.ref(con, lambda _ref: _user_gone(hold, key))
+    hold.pin()
     if len(hold.users) < 2 or hold.own_conn is not None or hold.owner is None:
         return
     # Reopen the database as ad_duckdb.connect opened it (same settings, or DuckDB refuses a second
@@ -504,8 +529,47 @@ def _retire(reg: Registry) -> None:
 
 def _user_gone(hold: _Holder, key: int) -> None:
     hold.users.pop(key, None)
+    hold.pin()
     if not hold.users:
         _release(hold)
+    elif len(hold.users) == 1 and hold.own_conn is not None:
+        _hand_back(hold)
+
+
+def _hand_back(hold: _Holder) -> None:
+    """One connection that registered is left: give it the functions back and close ours.
+
+    Why: a notebook cell that connects, run twice, leaves one connection, the first one dropped; ours kept the file
+    open after that one's close(), so another process could not open it, where closing a plain connection releases
+    the file. Left as it is (closed when the last connection goes) when the last one holds a half-read result, is
+    closed already (then ours closes now), or this runs inside ``register`` (a collection there must not change
+    what ``register`` is changing).
+    """
+    if not _LOCK.acquire(blocking=False):
+        return
+    try:
+        own, reg = hold.own_conn, _REGISTRIES.get(hold.token)
+        last = next((c for r in list(hold.users.values()) if (c := r()) is not None), None)
+        if own is None or reg is None or last is None:
+            return
+        if _closed(last):
+            _release(hold)
+            return
+        try:
+            _remove_functions(own, "hand the anomaly functions back")  # ours never runs a query, so never refused
+        except BadInputError:
+            return
+        _retire(reg)
+        try:
+            _create_functions(last, reg)
+        except duckdb.Error:  # a half-read result on it: DuckDB refuses; ours keeps them
+            _create_functions(own, reg)
+            return
+        hold.own_conn, hold.path = None, ""
+        hold.owner = last
+        own.close()
+    finally:
+        _LOCK.release()
 
 
 def _closed(con: duckdb.DuckDBPyConnection) -> bool:
@@ -588,6 +652,18 @@ def register(
         otherwise refused. Turn it off when the rows themselves have those columns swapped (for example a
         query selecting them on purpose). ``None`` (default) keeps the current setting (on at first).
     """
+    return _register(con, models, replace, check_order, later=False)
+
+
+def register_for_run(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, check_order: bool | None
+                     ) -> duckdb.DuckDBPyConnection:
+    """``register``, keeping names of ``models`` not stored yet: the dbt plugin registers when dbt connects, before
+    the run's own nodes may train them; each is loaded once trained, as every model is without ``models``."""
+    return _register(con, models, False, check_order, later=True)
+
+
+def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, replace: bool, check_order: bool | None,
+              *, later: bool) -> duckdb.DuckDBPyConnection:
     con = check_connection(con, "register")
     cur = con.cursor()
     try:
@@ -609,7 +685,7 @@ def register(
                 )
             stored = store.known_models(cur)
             unknown = [n for n in names if n not in stored]
-            if unknown:
+            if unknown and not later:
                 raise BadInputError(
                     f"register(models=...) names model(s) not stored in this database: {unknown}; stored models: "
                     f"{', '.join(sorted(stored)) or 'none yet'}. Train them first, or pass exported .onnx files."

@@ -82,6 +82,32 @@ def test_dbt_build_succeeds(built: tuple[Path, subprocess.CompletedProcess[str]]
     assert (work / DB_NAME).is_file()
 
 
+def test_example_refuses_a_misspelt_ad_retrain(built: tuple[Path, subprocess.CompletedProcess[str]],
+                                               tmp_path: Path) -> None:
+    # Before: tx_model.py read retrain as `str(retrain).lower() not in ("false", "0", "no")`, so
+    # --vars '{ad_retrain: flase}' silently stored a new version, where the README says other text is refused.
+    assert built[1].returncode == 0
+    work = tmp_path / "dbt_project"
+    shutil.copytree(built[0], work, ignore=shutil.ignore_patterns("target", "logs"))
+    versions = "SELECT count(*) FROM ad_models"
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        before = con.execute(versions).fetchall()
+    finally:
+        con.close()
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "tx_model", "--vars", "{ad_retrain: flase}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "retrain= must be true or false" in out and "got 'flase'" in out, out[-4000:]
+    proc = run_dbt(["run", "--profiles-dir", ".", "--select", "tx_model", "--vars", "{ad_retrain: false}"], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        assert con.execute(versions).fetchall() == before  # reused, not trained again
+    finally:
+        con.close()
+
+
 def test_example_builds_with_empty(tmp_path: Path) -> None:
     """`dbt build --empty` (every model with no rows: a schema check, as in CI) passes on a new database: the training
     model trains nothing and stores no version."""
@@ -242,6 +268,21 @@ def test_plugin_with_threads(threads_project: Path) -> None:
     assert total == pytest.approx(want[1], rel=1e-9)
 
 
+def test_example_builds_with_models_configured_on_a_fresh_database(tmp_path: Path) -> None:
+    # profiles.yml says "To restrict it: config: {models: [tx_ae]}"; with that, a first build (no ad_models yet)
+    # failed when dbt connected, before tx_model could train tx_ae.
+    work = fresh_copy(tmp_path / "dbt_project")
+    profiles = work / "profiles.yml"
+    profiles.write_text(profiles.read_text() + "          config:\n            models: [tx_ae]\n")
+    proc = run_dbt(["build", "--profiles-dir", "."], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM tx_scores WHERE anomaly_score IS NOT NULL").fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+
 def test_unknown_model_is_a_readable_dbt_error(threads_project: Path) -> None:
     proc = run_dbt(["debug", "--profiles-dir", ".", "--target", "bad"], threads_project)
     out = proc.stdout + proc.stderr
@@ -312,15 +353,42 @@ def test_plugin_refuses_comma_text_without_a_model(text: str) -> None:
     assert f"got {text!r}." in str(err.value)  # the text as given, not what was left of it
 
 
-def test_plugin_unknown_model_name_lists_known(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_plugin_takes_a_model_not_stored_yet_that_the_run_may_train(tmp_path: Path) -> None:
+    # Before: `models: [tx_ae]` on a fresh database (CI) was refused when dbt connected, before the dbt model that
+    # trains tx_ae could run, where leaving `models` out allows models trained later in the run.
+    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
+    try:
+        plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae"]})
+        plugin.configure_connection(con)
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        with pytest.raises(duckdb.Error, match=r"tx_ae.*must run after its training model"):
+            con.execute("SELECT anomaly_score('tx_ae', 1.0, 1.0)").fetchall()
+        train_model(con, "tx_ae", "t", max_steps=20)
+        train_model(con, "other_ae", "t", max_steps=20)
+        cur = con.cursor()  # what a later dbt node gets
+        try:
+            assert cur.execute("SELECT anomaly_score('tx_ae', 1.0, 1.0)").fetchall()[0][0] >= 0
+            # still restricted to the configured names
+            with pytest.raises(duckdb.Error, match="other_ae"):
+                cur.execute("SELECT anomaly_score('other_ae', 1.0, 1.0)").fetchall()
+        finally:
+            cur.close()
+    finally:
+        con.close()
+
+
+def test_plugin_unknown_model_name_is_kept_for_the_run(mem_con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    # a name like no stored one ('fraud_ae' beside 'tx_ae') may be trained in the run: kept; the stored one scores
     path = tmp_path / "m.duckdb"
     ad_duckdb.export_model(mem_con, "tx_ae", tmp_path / "tx_ae.onnx")
     con = duckdb.connect(str(path))
     try:
         ad_duckdb.import_model(con, tmp_path / "tx_ae.onnx")
         plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae", "fraud_ae"]})
-        with pytest.raises(DbtRuntimeError, match=r"no model 'fraud_ae' in table ad_models .*known models: 'tx_ae'"):
-            plugin.configure_connection(con)
+        plugin.configure_connection(con)
+        assert con.execute("SELECT anomaly_score('tx_ae', 3, 120.5)").fetchall()[0][0] >= 0
+        with pytest.raises(duckdb.Error, match=r"No model 'fraud_ae'.*known models: 'tx_ae'"):
+            con.execute("SELECT anomaly_score('fraud_ae', 3, 120.5)").fetchall()
     finally:
         con.close()
 
@@ -331,9 +399,10 @@ def test_plugin_misspelt_model_name_says_which_was_meant(mem_con: duckdb.DuckDBP
     try:
         ad_duckdb.import_model(con, tmp_path / "tx_ae.onnx")
         plugin = BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ea", "fraud_ae"]})
-        with pytest.raises(DbtRuntimeError, match=r"no model 'tx_ea', 'fraud_ae' in table ad_models of this database; "
-                                                  r"known models: 'tx_ae'\. Did you mean 'tx_ae' for 'tx_ea'\? Fix"):
+        with pytest.raises(DbtRuntimeError, match=r"no model 'tx_ea' in table ad_models of this database; "
+                                                  r"known models: 'tx_ae'\. Did you mean 'tx_ae' for 'tx_ea'\? Fix") as err:
             plugin.configure_connection(con)
+        assert "fraud_ae" not in str(err.value)  # like no stored name: kept, for a model the run may train
     finally:
         con.close()
 

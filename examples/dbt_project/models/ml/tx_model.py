@@ -29,7 +29,8 @@ def model(dbt: Any, session: Any) -> Any:
         name,
         dbt.ref("stg_transactions"),
         features=["count", "amount", "distinct_cards", "refunds"],
-        retrain=str(retrain).lower() not in ("false", "0", "no"),
+        # as given ('True'/'False', as dbt renders the var): train_model refuses any other text, such as a typo
+        retrain=retrain,
         n_models=int(n_models),
         max_steps=int(max_steps),
         seed=0,
