@@ -42,6 +42,7 @@ from .features import (
     did_you_mean,
     feature_batches,
     load_matrix,
+    rows_fingerprint,
     warn_if_few_rows,
 )
 from .intotable import check_target
@@ -58,7 +59,7 @@ from .models import (
     warn_if_features_changed,
 )
 from .readhints import read_error
-from .scorecols import earlier_scores, mark_statements, refusal
+from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
 from .sourcecols import check_text_features, check_unique_names, feature_columns
 from .sourcecols import source_features as source_features
@@ -381,6 +382,7 @@ def train(
             "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
             # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
             "train_source": source, "train_where": where,
+            **({"train_fingerprint": fp} if (fp := rows_fingerprint(cur, source, names, where)) else {}),
             # a DataFrame's name in the training session, not a table: show says so beside the retrain call
             **({"train_source_python": py} if (py := pysource.python_names(cur)) else {}),
             **det.history_,
@@ -580,16 +582,15 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     return ", ".join(quote_ident(c) for c in kept)
 
 
-def _kept_select(cur: duckdb.DuckDBPyConnection, cols: list[tuple[str, str]], kept: Sequence[str],
-                 written: set[str], lm: LoadedModel, source: str) -> str:
+def _kept_select(cols: list[tuple[str, str]], kept: Sequence[str], written: set[str], ours: set[str],
+                 lm: LoadedModel, source: str) -> str:
     """The select list of the source columns kept beside the ``written`` score columns: ``kept``, or all of them.
 
     Re-scoring a scored table: its old score columns give way to the new ones (rather than sitting under the
     expected names while the new values land in anomaly_score_1, ...), but only those an earlier scoring wrote
-    (``scorecols``); a column of the user's under a name the scores take (a label called is_anomaly) is refused,
-    never replaced.
+    (``ours``, from ``scorecols.earlier_scores``); a column of the user's under a name the scores take (a label
+    called is_anomaly) is refused, never replaced.
     """
-    ours = earlier_scores(cur, source, cols)
     present = {c.lower() for c, _ in cols}
     if kept:
         # a score name the source lacks is written anyway; an earlier scoring's gives way to the new column
@@ -643,7 +644,9 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         feats = feature_columns(cols, lm, source)
         check_text_features(cur, cols, feats, lm, source)
         written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
-        extra_sql = _kept_select(cur, cols, kept, written, lm, source)
+        ours = earlier_scores(cur, source, cols)
+        extra_sql = _kept_select(cols, kept, written, ours, lm, source)
+        carried = ours - written  # kept beside the new scores: marked again (score)
         # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
         # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
         wraps = {c.lower() for c, t in cols if t.upper() == "UHUGEINT"}
@@ -655,7 +658,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
         raise
     n_keep = len(reader.schema) - len(feats)
-    keep_fields = [reader.schema.field(i) for i in range(n_keep)]
+    keep_fields = [f.with_metadata({CARRIED: b"1"}) if f.name.lower() in carried else f
+                   for f in (reader.schema.field(i) for i in range(n_keep))]
     types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
@@ -753,7 +757,9 @@ def score(
         with store.transaction(cur):
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace, a user's of the name not
-            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else [])], lm.ref):
+            # an earlier scoring's column kept (columns=) but not written anew is still one, marked as it was
+            again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
+            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
                 cur.execute(mark)
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error

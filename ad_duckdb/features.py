@@ -744,11 +744,19 @@ def default_features(
             f"(CLI: {cli_feature_flags(scores[:1])})."
         )
     if scores:
+        from .scorecols import earlier_scores
+
+        # a user's label named is_anomaly is no score: left out all the same (it would give the answer away)
+        written = {n.lower() for n in scores} <= earlier_scores(cur, source, described)  # type: ignore[arg-type]
+        what = ("scores as score(into=) writes them" if written else
+                f"{'a column' if len(scores) == 1 else 'columns'} named as score(into=) names its outputs (a label or "
+                "an earlier scoring's output)")
+        it = "it" if len(scores) == 1 else "them"
         warnings.warn(
-            f"Model {model!r}: no features given, so {listing([repr(n) for n in scores])} of {source!r}, scores as "
-            f"score(into=) writes them, {'is' if len(scores) == 1 else 'are'} left out: a model trained on them reads "
-            "the old model's verdict, and rows without them cannot be scored. To train on them anyway, list the "
-            "features (CLI: -f COLUMN, once per column).",
+            f"Model {model!r}: no features given, so {listing([repr(n) for n in scores])} of {source!r}, {what}, "
+            f"{'is' if len(scores) == 1 else 'are'} left out: a model trained on {it} reads the answer (a label or "
+            f"an old model's verdict) rather than the rows, and rows without {it} cannot be scored. To train on {it} "
+            "anyway, list the features (CLI: -f COLUMN, once per column).",
             AdDuckDBWarning, stacklevel=3,
         )
     if not keep:
@@ -977,6 +985,25 @@ def count_rows(cur: object, source: str, names: Sequence[str], where: str | None
         return int(cur.sql(_feature_query(source, names, where)).aggregate("count(*)").fetchall()[0][0])  # type: ignore[attr-defined]
     except Exception as e:
         _raise_read_error(source, names, where, e, who=who)
+
+
+def rows_fingerprint(cur: object, source: str, names: Sequence[str], where: str | None = None) -> str | None:
+    """A fingerprint of the rows ``feature_batches`` would read, whatever their order: the sum of a hash of each
+    row's values (as DOUBLE, as a model reads them), with the DuckDB version that hashed them; None when the
+    source cannot be read so.
+
+    Why: a row count alone said a DataFrame variable reloaded with as many rows of another month held the rows a
+    model was trained on (``labelled._training_overlap``); a sum, unlike an XOR, keeps two equal rows from cancelling.
+    """
+    cols = ", ".join(f"CAST({quote_ident(n)} AS DOUBLE) + 0" for n in names)
+    q = f"SELECT sum(hash({cols}))::VARCHAR FROM {source_sql(source)}" + (where_sql(where) if where else "")
+    try:
+        total = cur.execute(q).fetchall()[0][0]  # type: ignore[attr-defined]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None
+    return f"{total or 0}/duckdb {duckdb.__version__}"
 
 
 def feature_batches(cur: object, source: str, names: Sequence[str], where: str | None = None,

@@ -28,7 +28,7 @@ from .exceptions import (
     OptionError,
     SourceNotFoundError,
 )
-from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type
+from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type, rows_fingerprint
 from .intotable import check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
@@ -333,6 +333,10 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         total = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(trained) if trained else "")
         now = cur.execute(total).fetchall()[0][0] if n else 0
         key = _row_key(cur, source, lm, label) if normal_left == [0] else ""
+        then_fp = m.get("train_fingerprint")
+        # compared only as hashed by the same DuckDB (another release may hash the same rows otherwise)
+        same_rows = (not n or not isinstance(then_fp, str) or not then_fp.endswith(f"/duckdb {duckdb.__version__}")
+                     or rows_fingerprint(cur, source, lm.feature_names, trained) in (then_fp, None))
     except duckdb.Error:
         return None  # the stored filter no longer binds (a column dropped since): nothing to say
     finally:
@@ -346,6 +350,11 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         return (f"The source has changed since {lm.ref} was trained ({then} rows{' under its training filter' if tw else ''} "
                 f"then, {now} now), so whether these rows include its training rows cannot be told (if they do, its "
                 "figures on them are optimistic).")
+    if not same_rows:
+        # as many rows as then, but others: a DataFrame variable reloaded with another month, a value corrected
+        return (f"The source has changed since {lm.ref} was trained ({then} rows{' under its training filter' if tw else ''}"
+                " then and now, but other rows), so whether these rows include its training rows cannot "
+                "be told (if they do, its figures on them are optimistic).")
     if not tw:
         how = "it was trained on all of them (unlabelled); score new rows"
     elif key:

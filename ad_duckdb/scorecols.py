@@ -21,6 +21,9 @@ from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name,
 # The start of the comment score(into=) puts on each column it writes; the rest names the model version.
 MARK = "ad_duckdb: written by score"
 
+# The Arrow field metadata key on a kept column an earlier scoring wrote, so that the table written marks it again.
+CARRIED = b"ad_duckdb.earlier_score"
+
 # The types score(into=) writes, as DESCRIBE spells them with quotes and blanks taken out (see _plain).
 _TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
           "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]"}

@@ -151,6 +151,29 @@ def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path) -> Non
         con.close()
 
 
+def test_earlier_score_columns_kept_beside_new_ones_stay_marked(tmp_path: Path) -> None:
+    """A scored table's anomaly_explain (or is_anomaly) kept with columns= (CLI: -c) but not written anew was copied
+    without its mark, so re-scoring the new table refused it as "a column of its own"; a user's column of a score
+    name kept so stays unmarked."""
+    con = _labelled_db(tmp_path / "k.duckdb")
+    try:
+        ad_duckdb.score(con, "tx_ae", "transactions", into="s1", explain=True)
+        ad_duckdb.score(con, "tx_ae", "s1", into="s2", columns=["transaction_id", "count", "amount", "anomaly_explain"])
+        ad_duckdb.score(con, "tx_ae", "s1", into="s3", columns=["transaction_id", "count", "amount", "is_anomaly"],
+                        outputs=["anomaly_score"])
+        ad_duckdb.score(con, "tx_ae", "tx_labelled", into="s4", columns=["transaction_id", "count", "amount",
+                                                                          "is_anomaly"], outputs=["anomaly_score"])
+        marked = {(t, c) for t, c in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE comment LIKE 'ad_duckdb:%'").fetchall()}
+        assert {("s2", "anomaly_explain"), ("s3", "is_anomaly")} <= marked and ("s4", "is_anomaly") not in marked
+        assert ad_duckdb.score(con, "tx_ae", "s2", into="s2", replace=True, explain=True) == 3000
+        assert ad_duckdb.score(con, "tx_ae", "s3", into="s3", replace=True) == 3000
+        with pytest.raises(BadInputError, match=r"'s4' has a column 'is_anomaly' \(INTEGER\) of its own"):
+            ad_duckdb.score(con, "tx_ae", "s4", into="s4", replace=True)
+    finally:
+        con.close()
+
+
 def test_a_users_boolean_label_or_explain_column_is_not_taken_for_scores(tmp_path: Path) -> None:
     """Our is_anomaly is BOOLEAN: a user's BOOLEAN label alone is not recognised as an earlier scoring's by its type."""
     con = _labelled_db(tmp_path / "b.duckdb", "BOOLEAN")

@@ -1255,6 +1255,23 @@ def test_default_features_leave_out_the_score_columns_of_a_scored_table() -> Non
         con.close()
 
 
+def test_default_features_do_not_call_a_users_label_of_a_score_name_a_score() -> None:
+    """A label of the user's called is_anomaly (0/1) was left out of the default features as "scores as score(into=)
+    writes them", which it is not; it is still left out (as a label, it would give the answer away), and said so."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b, "
+                    "(range % 97 = 0)::INTEGER AS is_anomaly FROM range(400)")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            assert ad_duckdb.train(con, "m", "t", **FAST).features == ["a", "b"]
+        said = " ".join(str(w.message) for w in seen)
+        assert "'is_anomaly' of 't', a column named as score(into=) names its outputs" in said, said
+        assert "a label or an earlier scoring's output" in said and "scores as" not in said, said
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("features", [None, ["count"], ["count", "count_1"]])
 def test_a_query_naming_two_columns_alike_is_refused_by_that_name(features: list[str] | None) -> None:
     # Before: DuckDB renamed the second 'count' to 'count_1' outside the query, so features=['count'] silently took

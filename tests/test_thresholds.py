@@ -389,6 +389,39 @@ def test_rows_added_after_training_are_not_said_to_be_trained_on(tmp_path: Path)
         con.close()
 
 
+def test_rows_replaced_by_as_many_other_rows_are_not_said_to_be_trained_on(tmp_path: Path) -> None:
+    """A DataFrame variable (or a staging table) reloaded with as many rows of another month: the row count alone
+    matched, so its rows were said to be the rows the model was trained on. The model stores a fingerprint of the
+    rows it was trained on (a sum of row hashes of its features), and a source whose rows differ is said to have
+    changed."""
+    import pandas as pd
+
+    con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
+    try:
+        labelled_table(con)
+        frame = con.execute("SELECT * FROM t ORDER BY id").df()
+        trained = frame[(frame.id < 1470) | (frame.id >= 10030)]
+        df = trained
+        ad_duckdb.train(con, "md", "df", features=["a", "b"], **FAST)
+        # the same rows in another order are the same rows
+        df = trained.iloc[::-1]
+        assert any("1500 of these rows are rows md@1 was trained on" in n
+                   for n in ad_duckdb.evaluate(con, "md", "df", label="label").notes)
+        df = frame[((frame.id >= 1470) & (frame.id < 2940)) | ((frame.id >= 10000) & (frame.id < 10030))]
+        assert isinstance(df, pd.DataFrame) and len(df) == 1500
+        notes = " ".join(ad_duckdb.evaluate(con, "md", "df", label="label").notes)
+        assert "was trained on" not in notes and "trained on all of them" not in notes, notes
+        assert "The source has changed since md@1 was trained (1500 rows then and now, but other rows)" in notes
+        # a table whose training rows had one value corrected in place
+        con.execute("CREATE TABLE tx AS SELECT * FROM t")
+        ad_duckdb.train(con, "m", "tx", features=["a", "b"], where="label = 0", **FAST)
+        con.execute("UPDATE tx SET b = b + 1 WHERE id = (SELECT min(id) FROM tx WHERE label = 0)")
+        th = ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="tx", label="label")
+        assert "was trained on" not in th.chosen_on and "has changed since m@1 was trained" in th.chosen_on
+    finally:
+        con.close()
+
+
 def test_held_out_filter_suggested_without_the_filters_end_comments(tmp_path: Path) -> None:
     # A filter copied from a SQL editor with its comment: the suggestion put the comment inside NOT (...), where it
     # swallowed the closing parenthesis, so the filter it offered was a syntax error.
