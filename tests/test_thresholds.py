@@ -440,6 +440,28 @@ def test_a_training_filter_on_the_label_gets_a_held_out_part_not_its_negation(tm
         con.close()
 
 
+def test_an_unlabelled_training_filter_gets_a_held_out_part_without_its_anomalies(tmp_path: Path) -> None:
+    """Trained without labels on a part of the table (where="split = 'train'", anomalies included) and evaluated on
+    that part: the advice was to train on hash(id) % 5 <> 0 of it and evaluate on hash(id) % 5 = 0 OR label = 1,
+    but the anomalies of the other four fifths were training rows, so evaluate, run as advised, said again that its
+    rows included training rows. Such a filter holds out a fifth of every row, anomalies too."""
+    con = ad_duckdb.connect(str(tmp_path / "u.duckdb"))
+    try:
+        labelled_table(con)
+        con.execute("UPDATE t SET split = CASE WHEN id % 2 = 0 THEN 'train' ELSE 'test' END")  # anomalies in both
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        notes = " ".join(ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'train'").notes)
+        assert "trained on" in notes and "hash(id) % 5 <> 0" in notes, notes
+        train_where, eval_where = (ast.literal_eval(w) for w in re.findall(r"where=('[^']*'|\"[^\"]*\")", notes))
+        assert "label = 1" not in eval_where and "a fifth of the normal rows" not in notes, notes
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where=train_where, **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where=eval_where)
+        assert not any("trained on" in n for n in rep.notes), rep.notes
+        assert 0 < rep.anomalies < 30 and rep.rows > 200, rep
+    finally:
+        con.close()
+
+
 def test_flagged_shares_and_percentiles_with_tied_training_scores(tmp_path: Path) -> None:
     # 60% of the training rows are one repeated record: their scores tie
     con = ad_duckdb.connect(str(tmp_path / "ties.duckdb"))
