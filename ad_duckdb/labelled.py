@@ -355,7 +355,8 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         # a fifth of every row kept out by a hash of the row's key: "OR label = 1" would add the anomalies of the
         # other four fifths, which this filter trains on
         test = f"hash({key}) % 5 = 0"
-        how = (f"its training filter was {tw!r}, which leaves out none of these rows: hold a part out of training, "
+        how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0) and trains on "
+               "anomalies too: hold a part out of training, "
                f"e.g. train with where={_py_text(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate with "
                f"where={_py_text(f'({given}) AND {test}' if given else test)} (CLI: --where), for an estimate on "
                "unseen rows")
