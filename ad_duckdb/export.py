@@ -80,13 +80,39 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     # term (|a|^2 - 2ab + |b|^2 under a square root) amplifies rounding near zero distance.
     scale = float(np.median(np.abs(ts_np))) if len(ts_np) else 1.0
     atol = 1e-3 * max(scale, 1e-3)
-    if not (np.allclose(ts_np, os_, rtol=1e-3, atol=atol) and np.allclose(te_np, oe, rtol=1e-3, atol=atol)):
+    rs, re_ = _float32_rounding(graph, Xg, slices, ts_np, te_np)
+    # Why widened by float32's own rounding: where the codes lie far out (|h|^2 of 10^4, rows 80 robust units from
+    # the median) that distance rounds by 10^-3 in either runtime, and a good model was refused. Each float32 pass
+    # can be off from the exact score by about what torch's is; an exporter's mistake is off by far more.
+    if not (np.allclose(ts_np, os_, rtol=1e-3, atol=max(atol, 4 * rs))
+            and np.allclose(te_np, oe, rtol=1e-3, atol=max(atol, 4 * re_))):
         diff = float(np.max(np.abs(ts_np - os_)))
         raise IntegrityError(
             f"Model {model!r}: the exported ONNX graph disagrees with the trained torch model "
             f"(max score difference {diff:.3g}); the model was not stored. Please report this with your versions."
         )
     return float(np.max(np.abs(ts_np - os_))) if len(Xg) else 0.0
+
+
+def _float32_rounding(graph: Any, Xg: np.ndarray, slices: Any, scores: np.ndarray,
+                      errors: np.ndarray) -> tuple[float, float]:
+    """How far the float32 torch pass (``scores``, ``errors``) lies from the same graph in float64, at most over the
+    rows: the rounding float32 itself carries on these rows, which onnxruntime's kernels may carry too."""
+    import copy
+
+    import torch
+
+    g64 = copy.deepcopy(graph).double()
+    X64 = np.require(Xg, dtype=np.float64, requirements=["C", "W"])
+    with torch.no_grad():
+        out = [g64(torch.from_numpy(X64[sl])) for sl in slices]
+    if not out:
+        return 0.0, 0.0
+    with np.errstate(invalid="ignore"):
+        ds = np.abs(scores - np.concatenate([s.numpy() for s, _ in out]))
+        de = np.abs(errors - np.concatenate([e.numpy() for _, e in out]))
+    # finite ones only: a row that is inf or NaN in either is the allclose comparison's to judge, not a tolerance
+    return float(np.max(ds[np.isfinite(ds)], initial=0.0)), float(np.max(de[np.isfinite(de)], initial=0.0))
 
 
 def _exporter_mismatch(e: UnboundedGraphError, model: str, torch_version: str) -> str:
