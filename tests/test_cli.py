@@ -556,6 +556,19 @@ def test_train_without_features_suggests_f(db: str) -> None:
     assert "'blank' has no finite value" in error and "choose the features with -f, e.g. -f count -f amount" in error
 
 
+@pytest.mark.parametrize("bad", ["7 AS seven", "NULL::DOUBLE AS blank"])
+def test_train_f_example_leaves_out_an_id_found_by_its_values(tmp_path: Path, bad: str) -> None:
+    # 'k' is an id by its values alone (distinct integers rising row by row), not by its name: the default left it
+    # out, but the -f example after a constant or empty column named it, so pasting it trained on the id.
+    path = str(tmp_path / "k.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute(f"CREATE TABLE t AS SELECT i AS k, random() AS a, random() * 3 AS b, {bad} FROM range(300) r(i)")
+    res = CliRunner().invoke(cli, ["train", path, "k_ae", "t", "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and "choose the features with -f, e.g. -f a -f b." in error, error
+    assert "-f k" not in error, error
+
+
 def test_train_prints_what_default_features_left_out_and_keeps_an_id_named_with_f(tmp_path: Path) -> None:
     path = str(tmp_path / "ids.duckdb")
     con = ad_duckdb.connect(path)
