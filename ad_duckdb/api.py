@@ -794,7 +794,8 @@ def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> No
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
                columns: Sequence[str] | None = None, adds: Sequence[str] = ()) -> pa.Table:
-    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them), highest first. ``adds``: column
+    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them, but in DuckDB's lossless Arrow types:
+    ``arrow.uuid``, ``arrow.json``, opaque ``time_tz``, ...), highest first. ``adds``: column
     names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
@@ -804,9 +805,12 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
         raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                           f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
+    # Lossless both ways: the table goes back into DuckDB (the command line prints it from there), and DuckDB's
+    # default Arrow export printed a UHUGEINT of 2^128 - 1 as -1, a TIME WITH TIME ZONE without its offset.
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
-                                               adds=adds)
+                                               adds=adds, lossless=True)
     with _scored_view(con, reader, close, failed, model, source) as cur:
+        cur.execute("SET arrow_lossless_conversion = true")
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
     _drift_note(tally, source)
     return out

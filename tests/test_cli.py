@@ -1787,3 +1787,14 @@ def test_show_prints_metrics_rounded_as_its_tables_and_json_keeps_them_whole(mod
     assert loss == f"{whole:.6g}" and len(loss.replace("0.", "").lstrip("0")) <= 6 + 4, (loss, whole)
     curve = next(ln for ln in lines if ln.startswith("validation_loss")).split(None, 1)[1]
     assert curve.startswith("[") and all(len(v.strip(" []")) <= 12 for v in curve.split(",")), curve
+
+
+def test_score_top_prints_kept_columns_as_stored(model_db: str) -> None:
+    # --top printed what DuckDB's default Arrow export makes of such columns: a UHUGEINT of 2^128 - 1 as -1, a TIME
+    # WITH TIME ZONE without its offset, a BIT as the bytes it is stored in (\x04f5), a UUID id fine.
+    src = ("SELECT count, amount, 340282366920938463463374607431768211455::UHUGEINT AS big_id, "
+           "TIMETZ '12:00:00+01' AS tz, '0101'::BIT AS bits FROM transactions")
+    out = run("score", model_db, "tx_ae", src, "--top", "1", "--format", "csv")
+    header, row = out.strip().splitlines()[:2]
+    assert header.startswith("count,amount,big_id,tz,bits,anomaly_score"), out
+    assert ",340282366920938463463374607431768211455,12:00:00+01:00,0101," in row, out
