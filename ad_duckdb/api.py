@@ -766,7 +766,8 @@ def score(
     target = table_sql(into)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
-            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {_source_typed(cur, types)} FROM __ad_scored")
+            typed_sql = _source_typed(cur, types)
+            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace, a user's of the name not
             for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else [])], lm.ref):
                 cur.execute(mark)
