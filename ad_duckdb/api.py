@@ -613,12 +613,17 @@ def _kept_select(cols: list[tuple[str, str]], kept: Sequence[str], written: set[
 
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
                     batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
-                    tally: list[DriftTally] | None = None,
-                    adds: Sequence[str] = ()) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    tally: list[DriftTally] | None = None, adds: Sequence[str] = (),
+                    lossless: bool = False,
+                    source_types: dict[str, str] | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
     ``DriftTally`` the batches are counted into, for the drift note (``_drift_note``) once all are read.
     ``adds``: names the caller adds to the rows itself, refused in the source as the outputs' are (``_kept_select``).
+    ``lossless``: the kept columns come as DuckDB's lossless Arrow types (``arrow_lossless_conversion``), for a
+    caller that writes them back into DuckDB (``score(into=)``): by default a UHUGEINT above 2^127 wraps to a
+    negative number, a TIME WITH TIME ZONE loses its offset and a BIT arrives as the bytes it is stored in.
+    ``source_types``: a dict that receives each source column's SQL type, by its lowercased name.
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -640,7 +645,11 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # (bench/speed.py data from Parquet): 10M rows at d=2, peak RSS 301-306 -> 296-297 MiB; 3M rows at d=30,
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
+        if lossless:
+            cur.execute("SET arrow_lossless_conversion = true")
         cols = describe(cur, source, lm.ref, caller=con)
+        if source_types is not None:
+            source_types.update((c.lower(), t) for c, t in cols)
         feats = feature_columns(cols, lm, source)
         check_text_features(cur, cols, feats, lm, source)
         written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
@@ -649,10 +658,14 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         carried = ours - written  # kept beside the new scores: marked again (score)
         # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
         # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
-        wraps = {c.lower() for c, t in cols if t.upper() == "UHUGEINT"}
+        # And HUGEINT, under lossless, as the decimal128(38, 0) it is by default: it then scores as the SQL functions
+        # score it, not as another float64 rounding of its two halves.
+        casts = {c.lower(): "DOUBLE" for c, t in cols if t.upper() == "UHUGEINT"}
+        if lossless:
+            casts.update({c.lower(): "DECIMAL(38, 0)" for c, t in cols if t.upper() == "HUGEINT"})
         fsql = ", ".join(
-            f"{f'CAST({quote_ident(f)} AS DOUBLE)' if f.lower() in wraps else quote_ident(f)} AS {quote_ident(f'__ad_f{i}')}"
-            for i, f in enumerate(feats))
+            f"{f'CAST({quote_ident(f)} AS {casts[f.lower()]})' if f.lower() in casts else quote_ident(f)} "
+            f"AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
         reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
     except BaseException:
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
@@ -739,7 +752,9 @@ def score(
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         check_target(con, into, replace, source, in_place=not columns)
     tally: list[DriftTally] = []
-    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally)
+    types: dict[str, str] = {}
+    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
+                                                lossless=into is not None, source_types=types)
     if into is None:
         try:
             out = reader.read_all()
@@ -755,7 +770,8 @@ def score(
     target = table_sql(into)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
-            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __ad_scored")
+            typed_sql = _source_typed(cur, types)
+            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace, a user's of the name not
             # an earlier scoring's column kept (columns=) but not written anew is still one, marked as it was
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
@@ -764,6 +780,16 @@ def score(
             n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     return int(n)
+
+
+def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str]) -> str:
+    """The select list of ``__ad_scored`` that casts each kept column back to its type in the source (``wanted``, by
+    lowercased name) where Arrow changed it (an ENUM arrives as text, even losslessly), so the scores table joins
+    and compares as the source does."""
+    return ", ".join(
+        f"CAST({quote_ident(c)} AS {wanted[c.lower()]}) AS {quote_ident(c)}"
+        if c.lower() in wanted and c.lower() not in SCORE_COLUMNS and t != wanted[c.lower()] else quote_ident(c)
+        for c, t in describe(cur, "__ad_scored"))
 
 
 def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> None:
@@ -775,7 +801,8 @@ def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> No
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,
                columns: Sequence[str] | None = None, adds: Sequence[str] = ()) -> pa.Table:
-    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them), highest first. ``adds``: column
+    """The ``n`` highest-scoring rows of ``source`` (as ``score`` returns them, but in DuckDB's lossless Arrow types:
+    ``arrow.uuid``, ``arrow.json``, opaque ``time_tz``, ...), highest first. ``adds``: column
     names the caller adds to the rows (the CLI's anomaly_explain), refused in the source as the score columns are.
 
     Why not ``score(...)`` then a sort: that holds every scored row in memory to print a few (10M rows of the
@@ -785,9 +812,12 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
         raise OptionError(f"Scoring with {model!r}: n= (CLI: --top) is how many of the highest-scoring rows to "
                           f"return, a whole number from 0; got {n!r}.")
     tally: list[DriftTally] = []
+    # Lossless both ways: the table goes back into DuckDB (the command line prints it from there), and DuckDB's
+    # default Arrow export printed a UHUGEINT of 2^128 - 1 as -1, a TIME WITH TIME ZONE without its offset.
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
-                                               adds=adds)
+                                               adds=adds, lossless=True)
     with _scored_view(con, reader, close, failed, model, source) as cur:
+        cur.execute("SET arrow_lossless_conversion = true")
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
     _drift_note(tally, source)
     return out

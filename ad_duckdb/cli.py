@@ -31,7 +31,6 @@ from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
     BadInputError,
-    ConstantColumnsError,
     DatabaseLockedError,
     DatabaseUnavailableError,
     IntegrityError,
@@ -41,6 +40,7 @@ from .exceptions import (
     OptionError,
     SourceNotFoundError,
     ThresholdNotFoundError,
+    UnusableColumnsError,
     is_interrupt,
 )
 from .features import (
@@ -49,7 +49,6 @@ from .features import (
     as_number_hint,
     cli_feature_flags,
     describe,
-    id_like,
     is_integer_type,
     is_missing_column,
     is_numeric_type,
@@ -809,16 +808,11 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
-        bad = re.search(r"column '([^']+)' has no finite value", str(e))
-        left_out = set(e.columns) if isinstance(e, ConstantColumnsError) else {bad.group(1)} if bad else set()
-        if features or not left_out:
+        # The columns training chose, not the source's numeric ones by name: an id found by its values (integers
+        # rising row by row) was left out by the default, and an example naming it trained on the id.
+        if features or not isinstance(e, UnusableColumnsError):
             raise
-        cur = interrupts.cursor(con)
-        try:
-            numeric = [c for c, t in describe(cur, source)
-                       if is_numeric_type(t) and c not in left_out and id_like(c, t) is None]
-        finally:
-            cur.close()
+        numeric = [c for c in e.features if c not in set(e.columns)]
         example = cli_feature_flags(numeric[:3]) or "-f COLUMN"
         raise click.ClickException(
             f"{e} From the command line: without -f every numeric column of {source} but id-like ones is a feature "

@@ -52,13 +52,19 @@ class SourceNotFoundError(BadInputError):
     """The source table, view, file or a column named in it does not exist."""
 
 
-class ConstantColumnsError(BadInputError):
-    """Training columns hold one value in every training row; ``columns`` names them all, so a fix (the command
-    line's -f example) can leave every one out, not only the first."""
+class UnusableColumnsError(BadInputError):
+    """Training columns that cannot train a model (``columns``) among the ``features`` training was given or chose,
+    so a fix (the command line's -f example) can name the features left, not columns the default had left out."""
 
-    def __init__(self, message: str, columns: list[str]) -> None:
+    def __init__(self, message: str, columns: list[str], features: list[str] | None = None) -> None:
         super().__init__(message)
         self.columns = columns
+        self.features = list(features or [])
+
+
+class ConstantColumnsError(UnusableColumnsError):
+    """Training columns hold one value in every training row; ``columns`` names them all, so a fix (the command
+    line's -f example) can leave every one out, not only the first."""
 
 
 class NoRowsError(BadInputError):

@@ -37,6 +37,7 @@ from .exceptions import (
     ConstantColumnsError,
     NoRowsError,
     SourceNotFoundError,
+    UnusableColumnsError,
     is_interrupt,
 )
 from .readhints import read_fix
@@ -1160,7 +1161,7 @@ def _constant_columns_error(constant: list[tuple[int, float]], names: Sequence[s
         message = (f"Model {model!r}: {what} are constant in {source!r} (one value in every row): {listed}, so they "
                    "cannot tell training rows apart; drop them from features (CLI: -f names the columns to keep), or "
                    f"pass {keep} (CLI: --constant-columns keep) to score any other value as out of the training range.")
-    return ConstantColumnsError(message, [names[k] for k, _ in constant])
+    return ConstantColumnsError(message, [names[k] for k, _ in constant], list(names))
 
 
 def fit_specs(
@@ -1201,12 +1202,13 @@ def fit_specs(
         filled[names[j]] = missing
         which = f"column {names[j]!r}" if frame else f"column {j} of X"  # an array's columns have no names
         if finite.size == 0:
-            raise BadInputError(
+            raise UnusableColumnsError(
                 f"AutoEncoderDetector.fit: {which} has no finite value (all NaN or "
                 f"infinite); drop it from X before fitting: {_drop_from_x(names[j], j, frame)}." if arr else
                 f"Model {model!r}: column {names[j]!r} has no finite value in {source!r} (all NULL, NaN or "
                 "infinite); leave it out by listing the columns to train on: features=[...] (CLI: -f COLUMN, once "
-                "per column)."
+                "per column).",
+                [names[j]], list(names),
             )
         big = float(np.max(np.abs(finite)))
         if big > FLOAT32_SAFE:
@@ -1240,7 +1242,7 @@ def fit_specs(
                     f"{source!r}, so it cannot tell training rows apart; drop it from features (CLI: -f "
                     "names the columns to keep), or pass constant_columns='keep' (CLI: --constant-columns keep) to "
                     "score any other value as out of the training range.",
-                    [names[j]],
+                    [names[j]], list(names),
                 )
             c = float(finite[0])
             specs.append(FeatureSpec(name=names[j], sql_type=sql_types[j], transform="none", fill=c, center=c,

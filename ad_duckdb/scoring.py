@@ -197,16 +197,24 @@ class LoadedModel:
                 continue
             vals = np.concatenate([np.repeat(cands[j][:, None], len(idx), axis=1),
                                    self._beyond_range(X[rows[idx]], int(j))])  # [K, m]
-            trial = np.repeat(best[idx][None], len(vals), axis=0)  # [K, m, d]
-            trial[:, :, j] = vals
-            ts, tfe = self.run(trial.reshape(-1, X.shape[1]), bulk=bulk, missing=False)
-            ts = ts.reshape(len(vals), len(idx))
+            # Only each row's own candidates: a beyond-range one is NaN where the row has no value out of range in
+            # that column (another row of the batch has), and would score the row as it is. Those were 91% of the
+            # passes on a 39-column table with 30% NULLs, which then scored 170 times slower than without NULLs.
+            kk, ii = np.nonzero(~np.isnan(vals))
+            trial = best[idx[ii]]  # [n_trials, d]: a copy (fancy indexing)
+            trial[:, j] = vals[kk, ii]
+            ts_run, tfe = self.run(trial, bulk=bulk, missing=False)
+            ts = np.full(vals.shape, np.inf)
+            ts[kk, ii] = ts_run
+            at = np.zeros(vals.shape, dtype=np.intp)  # each candidate's row in the run
+            at[kk, ii] = np.arange(len(kk))
             k = np.argmin(ts, axis=0)
             better = ts[k, np.arange(len(idx))] < best_s[idx]
             pick = idx[better]
-            best_s[pick] = ts[k[better], np.nonzero(better)[0]]
-            best_fe[pick] = tfe.reshape(len(vals), len(idx), -1)[k[better], np.nonzero(better)[0]]
-            best[pick, j] = vals[k[better], np.nonzero(better)[0]]
+            chosen = (k[better], np.nonzero(better)[0])
+            best_s[pick] = ts[chosen]
+            best_fe[pick] = tfe[at[chosen]]
+            best[pick, j] = vals[chosen]
         s[rows], fe[rows] = best_s, best_fe
         fill = np.array([f.fill for f in self.rec.features])
         out = X.copy()

@@ -438,3 +438,30 @@ def test_a_uhugeint_column_above_2_pow_127_scores_as_its_value(mem_con: duckdb.D
 
     assert scores(f"{big}::UHUGEINT") == scores(f"{big}::DOUBLE")
     assert scores(f"{big}::UHUGEINT") > scores("-1::HUGEINT")
+
+
+def test_into_keeps_each_source_columns_type_and_value(mem_con: duckdb.DuckDBPyConnection) -> None:
+    # The kept columns went through Arrow as DuckDB hands them to Python by default: a UHUGEINT of 2^128 - 1 was
+    # written as -1, a TIME WITH TIME ZONE lost its offset (12:00+01 became 12:00), a BIT became the BLOB of its
+    # internal bytes, and UUID, JSON, HUGEINT and ENUM columns changed type, so joins and filters on them changed.
+    mem_con.execute(
+        "CREATE OR REPLACE TABLE typed AS SELECT transaction_id, count, amount::HUGEINT AS amount, "
+        "gen_random_uuid() AS u, TIMETZ '12:00:00+01' AS tz, '0101'::BIT AS bt, '{\"j\": 1}'::JSON AS js, "
+        "340282366920938463463374607431768211455::UHUGEINT AS uh, (-transaction_id)::HUGEINT AS h, "
+        "(['lo', 'hi'])[1 + transaction_id % 2]::ENUM('lo', 'hi') AS e, 123.45::DECIMAL(38, 2) AS d "
+        "FROM transactions")
+    try:
+        ad_duckdb.score(mem_con, "tx_ae", "typed", into="typed_scores", replace=True, batch_rows=1000)
+        types = "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = '{}' ORDER BY column_index"
+        assert mem_con.execute(types.format("typed_scores")).fetchall()[:-3] == \
+            mem_con.execute(types.format("typed")).fetchall()
+        cols = "transaction_id, count, amount, u, tz, bt, js, uh, h, e, d"
+        assert mem_con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM typed EXCEPT "
+                               f"SELECT {cols} FROM typed_scores)").fetchall() == [(0,)]
+        # a HUGEINT feature still scores as SQL's function scores it
+        diff = mem_con.execute(
+            "SELECT max(abs(s.anomaly_score - anomaly_score('tx_ae', t.count, t.amount))) "
+            "FROM typed_scores s JOIN typed t USING (transaction_id)").fetchall()[0][0]
+        assert diff < 1e-4
+    finally:
+        mem_con.execute("DROP TABLE IF EXISTS typed_scores; DROP TABLE IF EXISTS typed")

@@ -556,6 +556,19 @@ def test_train_without_features_suggests_f(db: str) -> None:
     assert "'blank' has no finite value" in error and "choose the features with -f, e.g. -f count -f amount" in error
 
 
+@pytest.mark.parametrize("bad", ["7 AS seven", "NULL::DOUBLE AS blank"])
+def test_train_f_example_leaves_out_an_id_found_by_its_values(tmp_path: Path, bad: str) -> None:
+    # 'k' is an id by its values alone (distinct integers rising row by row), not by its name: the default left it
+    # out, but the -f example after a constant or empty column named it, so pasting it trained on the id.
+    path = str(tmp_path / "k.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute(f"CREATE TABLE t AS SELECT i AS k, random() AS a, random() * 3 AS b, {bad} FROM range(300) r(i)")
+    res = CliRunner().invoke(cli, ["train", path, "k_ae", "t", "--quiet"])
+    error = res.stderr.strip().splitlines()[-1]
+    assert res.exit_code == 1 and "choose the features with -f, e.g. -f a -f b." in error, error
+    assert "-f k" not in error, error
+
+
 def test_train_prints_what_default_features_left_out_and_keeps_an_id_named_with_f(tmp_path: Path) -> None:
     path = str(tmp_path / "ids.duckdb")
     con = ad_duckdb.connect(path)
@@ -1774,3 +1787,14 @@ def test_show_prints_metrics_rounded_as_its_tables_and_json_keeps_them_whole(mod
     assert loss == f"{whole:.6g}" and len(loss.replace("0.", "").lstrip("0")) <= 6 + 4, (loss, whole)
     curve = next(ln for ln in lines if ln.startswith("validation_loss")).split(None, 1)[1]
     assert curve.startswith("[") and all(len(v.strip(" []")) <= 12 for v in curve.split(",")), curve
+
+
+def test_score_top_prints_kept_columns_as_stored(model_db: str) -> None:
+    # --top printed what DuckDB's default Arrow export makes of such columns: a UHUGEINT of 2^128 - 1 as -1, a TIME
+    # WITH TIME ZONE without its offset, a BIT as the bytes it is stored in (\x04f5), a UUID id fine.
+    src = ("SELECT count, amount, 340282366920938463463374607431768211455::UHUGEINT AS big_id, "
+           "TIMETZ '12:00:00+01' AS tz, '0101'::BIT AS bits FROM transactions")
+    out = run("score", model_db, "tx_ae", src, "--top", "1", "--format", "csv")
+    header, row = out.strip().splitlines()[:2]
+    assert header.startswith("count,amount,big_id,tz,bits,anomaly_score"), out
+    assert ",340282366920938463463374607431768211455,12:00:00+01:00,0101," in row, out

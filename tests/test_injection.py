@@ -281,6 +281,9 @@ _REVIEWED_NAMES = {
     "t_us_sql", "lab_sql",
     "bucket",                     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...))
     "from_item",                  # callerview: source_sql(source) or table_sql(into), as its callers pass it
+    # score(into=): quote_ident(column), or CAST(quote_ident(column) AS type) with the type as DuckDB's DESCRIBE of the
+    # source renders it (its own SQL, literals escaped: ENUM('it''s'))
+    "typed_sql",
 }
 
 

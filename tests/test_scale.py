@@ -379,3 +379,48 @@ def test_sql_scoring_of_sixteen_members_and_a_large_bank_runs_in_bounded_memory(
         con.close()
     out = subprocess.run([sys.executable, "-c", _SQL_SCORING_PEAK, path], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 1.2, out.stdout
+
+
+def test_missing_values_are_rescored_without_the_other_rows_out_of_range_columns(monkeypatch: pytest.MonkeyPatch
+                                                                                 ) -> None:
+    """A missing value's row-specific candidates come from the row's own values beyond their training range. Those
+    of every column any row of the batch had out of range were scored for every row, NaN (the row as it was) where
+    the row had none there: on a 39-column table with 30% NULLs, 91% of the rescoring passes, and scoring it took
+    170 times as long as without NULLs. Only a row's own candidates are scored now, and each row scores as it does
+    alone."""
+    from ad_duckdb.features import transform
+    from ad_duckdb.scoring import LoadedModel
+
+    rng = np.random.default_rng(5)
+    d = 8
+    train = rng.normal(size=(600, d))
+    con = ad_duckdb.connect(":memory:")
+    try:
+        con.register("rows_", pa.table({f"c{j}": train[:, j] for j in range(d)}))
+        con.execute("CREATE TABLE t AS SELECT * FROM rows_")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        lm = LoadedModel(ad_duckdb.load_model(con, "m"))
+    finally:
+        con.close()
+    X = rng.normal(size=(256, d))
+    for i in range(len(X)):  # each row: one value far out in a column of its own, two values missing
+        X[i, i % d] = 40.0
+        X[i, [(i + 1) % d, (i + 3) % d]] = np.nan
+    specs = lm.rec.features
+    Z = transform(X, specs)
+    out = ((Z < [f.lo for f in specs]) | (Z > [f.hi for f in specs])) & ~np.isnan(X)
+    cands = lm._candidates()
+    own = sum(len(cands[j]) + 2 * int(out[i].sum() - out[i, j])
+              for i, j in zip(*np.nonzero(np.isnan(X)), strict=True))
+    scored: list[int] = []
+    runs = LoadedModel._runs
+
+    def counted(self: LoadedModel, A: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
+        scored.append(len(A))
+        return runs(self, A, outputs, bulk)
+
+    monkeypatch.setattr(LoadedModel, "_runs", counted)
+    s = lm.scores(X)
+    assert sum(scored) <= len(X) + own, (sum(scored), len(X) + own)
+    alone = np.array([lm.scores(X[i : i + 1])[0] for i in range(len(X))])
+    np.testing.assert_allclose(s, alone, rtol=1e-5)
