@@ -49,6 +49,7 @@ from .pgsql import (
     search_path_sql,
     split_statements,
     timeout_ms,
+    typed_prepare,
     unsupported,
 )
 from .pgtypes import MAX_IDENTIFIER_LENGTH, type_of
@@ -352,7 +353,7 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
-        sql = catalog_rewrites(self.cursors.catalog(sql))
+        sql = typed_prepare(catalog_rewrites(self.cursors.catalog(sql)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         return sql
