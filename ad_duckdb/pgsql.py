@@ -74,6 +74,13 @@ def search_path_sql(sql: str) -> str | None:
 
 
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+# An SQL PREPARE's name (group 1, quoted as written): DuckDB keeps the statement, DEALLOCATE and DISCARD drop it.
+PREPARE_NAME_RE = re.compile(r'^\s*prepare\s+("(?:[^"]|"")+"|\w+)', re.I)
+
+
+def statement_name(word: str) -> str:
+    """A prepared statement's name as DuckDB keeps it: a quoted one as written, a bare one in lower case."""
+    return word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
 # PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
 # (pgcatalog.SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
 # (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).

@@ -675,6 +675,22 @@ def test_prepare_with_parameter_types(server: Server) -> None:
         assert conn.execute("EXECUTE plain('tx_ae')").fetchone()[0] > 0
 
 
+def test_deallocate_and_discard_drop_sql_prepared_statements(server: Server) -> None:
+    """An SQL PREPARE lives in DuckDB, not in the server's own table of the protocol's statements, so DEALLOCATE and
+    DISCARD ALL (a pooler's reset between users) left it there: EXECUTE still ran it, as PostgreSQL does not."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for reset in ("DEALLOCATE q", "DEALLOCATE PREPARE q", "DEALLOCATE ALL", "DISCARD ALL", "DISCARD PLANS"):
+            conn.execute("PREPARE q AS SELECT anomaly_threshold($1, 'default') AS t")
+            assert conn.execute("EXECUTE q('tx_ae')").fetchone()[0] > 0
+            conn.execute(reset)
+            with pytest.raises(psycopg.Error, match="does not exist"):
+                conn.execute("EXECUTE q('tx_ae')")
+        conn.execute('PREPARE "Odd Name" (text) AS SELECT anomaly_threshold($1, \'p90\') AS t')
+        conn.execute('DEALLOCATE "Odd Name"')
+        with pytest.raises(psycopg.Error, match="does not exist"):
+            conn.execute('EXECUTE "Odd Name"(\'tx_ae\')')
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
