@@ -35,6 +35,7 @@ from .pgsql import (
     BEGIN_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
+    PREPARE_NAME_RE,
     SAVEPOINT_RE,
     SET_RE,
     SET_SCOPE,
@@ -48,7 +49,9 @@ from .pgsql import (
     keyword_tag,
     search_path_sql,
     split_statements,
+    statement_name,
     timeout_ms,
+    typed_prepare,
     unsupported,
 )
 from .pgtypes import MAX_IDENTIFIER_LENGTH, type_of
@@ -159,6 +162,7 @@ class Session:
         self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int]]] = {}
+        self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
         self.portals: dict[str, Portal] = {}
         self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
         self.cursors = Cursors()  # DECLAREd cursors (pgcursors); each reads its own result, like a portal
@@ -309,6 +313,7 @@ class Session:
             if what in ("ALL", "PLANS"):
                 self.statements.clear()  # what a pooler needs: no prepared statement survives
                 self.described.clear()
+                self.deallocate(set(self.sql_prepared))
             if what == "ALL":
                 self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
                 self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
@@ -339,8 +344,10 @@ class Session:
             name = m.group(1).strip('"')
             if name.upper() == "ALL":
                 self.statements.clear()
+                self.deallocate(set(self.sql_prepared))
             else:
                 self.statements.pop(name, None)
+                self.deallocate({statement_name(m.group(1))})
             return Result("DEALLOCATE")
         served = self.cursor_statement(sql, params)
         if served is not None:
@@ -352,10 +359,26 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
-        sql = catalog_rewrites(self.cursors.catalog(sql))
+        sql = typed_prepare(catalog_rewrites(self.cursors.catalog(sql)))
+        if (p := PREPARE_NAME_RE.match(sql)) is not None:
+            self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         return sql
+
+    def deallocate(self, names: set[str]) -> None:
+        """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
+        (``statements``) that PostgreSQL keeps under the same names, and outlived DEALLOCATE and a pooler's DISCARD
+        ALL: EXECUTE still ran it."""
+        if not names:
+            return
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        for name in names:
+            self.sql_prepared.discard(name)
+            try:
+                self.cur.execute(f"DEALLOCATE {quote_ident(name)}")
+            except duckdb.Error:
+                pass  # never prepared (its PREPARE failed): nothing to drop
 
     def missing_function(self, sql: str) -> ProtocolError | None:
         """PostgreSQL's error for psql's \\sf / \\ef lookup of a function that does not exist (the refusal to show

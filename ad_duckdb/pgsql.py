@@ -74,6 +74,13 @@ def search_path_sql(sql: str) -> str | None:
 
 
 DEALLOCATE_RE = re.compile(r"^\s*deallocate\s+(?:prepare\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.I)
+# An SQL PREPARE's name (group 1, quoted as written): DuckDB keeps the statement, DEALLOCATE and DISCARD drop it.
+PREPARE_NAME_RE = re.compile(r'^\s*prepare\s+("(?:[^"]|"")+"|\w+)', re.I)
+
+
+def statement_name(word: str) -> str:
+    """A prepared statement's name as DuckDB keeps it: a quoted one as written, a bare one in lower case."""
+    return word[1:-1].replace('""', '"') if word.startswith('"') else word.lower()
 # PostgreSQL functions and catalogue views DuckDB lacks, which the server's session macros and temporary views
 # (pgcatalog.SESSION_SQL) answer under the same names: psql calls them as pg_catalog.NAME, which DuckDB cannot bind
 # (a temporary object has no pg_catalog schema), so that schema goes (catalog_rewrites).
@@ -243,6 +250,37 @@ def typed_parameters(sql: str, oids: list[int]) -> str:
                 out += [sql[last:pos], f"CAST(${digits.group()} AS {_CAST_OF[oids[int(digits.group()) - 1]]})"]
                 last = nxt + len(digits.group())
     return "".join([*out, sql[last:]])
+
+
+_PREPARE_TYPES_RE = re.compile(r'^(\s*prepare\s+(?:"(?:[^"]|"")+"|\w+))\s*\(', re.I)
+
+
+def typed_prepare(sql: str) -> str:
+    """PostgreSQL's ``PREPARE name (type, ...) AS statement`` as DuckDB's ``PREPARE name AS statement``, each ``$n``
+    cast to its declared type where ``typed_parameters`` knows it (the rest DuckDB types by their values, as
+    without the list); any other statement as it is.
+
+    Why: DuckDB has no type list and refused such a PREPARE ("TypeList for prepared statement has not been
+    implemented"), the form psql scripts and PostgreSQL's own documentation use."""
+    m = _PREPARE_TYPES_RE.match(sql)
+    if m is None:
+        return sql
+    depth, i, cuts = 1, m.end(), [m.end()]
+    while i < len(sql) and depth:
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        if sql[i] == "," and depth == 1:
+            cuts.append(i + 1)
+        i += 1
+    rest = re.match(r"\s*as\b", sql[i:], re.I)
+    if depth or rest is None:
+        return sql  # not PostgreSQL's form: DuckDB's own error says what is wrong
+    oids = []
+    for a, b in zip(cuts, [*cuts[1:], i], strict=True):
+        name = " ".join(sql[a:b - 1].lower().replace("[", " [").split())
+        array = name.endswith("]")
+        oid = _OID_OF_CAST.get(re.sub(r"\s*\(.*", "", name.rstrip("[] ")), 0)
+        oids.append(ARRAY_OID_OF.get(oid, 0) if array else oid)
+    return f"{m.group(1)} AS{typed_parameters(sql[i + rest.end():], oids)}"
 
 
 def _string_spans(sql: str, tokens: list[tuple[int, Any]] | None = None) -> list[tuple[int, int]]:

@@ -80,8 +80,25 @@ def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str], row
     with np.errstate(over="ignore"):  # beyond float32: +-inf, which the graph clips (see to_matrix)
         X = np.ascontiguousarray(X, dtype=input_dtype(sess))
     if len(X) <= rows:
-        return [sess.run(outputs, {INPUT_NAME: X})]
-    return list(ort_pool().map(lambda i: sess.run(outputs, {INPUT_NAME: X[i : i + rows]}), range(0, len(X), rows)))
+        return [run_aligned(sess, outputs, X, rows)]
+    return list(ort_pool().map(lambda i: run_aligned(sess, outputs, X[i : i + rows], rows), range(0, len(X), rows)))
+
+
+def run_aligned(sess: ort.InferenceSession, outputs: list[str], X: np.ndarray, rows: int) -> list[Any]:
+    """``sess.run`` on ``X``, padded to a multiple of SHAPLEY_ALIGN rows with copies of its last row (dropped from
+    the results), unless that would exceed ``rows``, the most one run may hold (``run_rows``: a memory bound).
+
+    Why: onnxruntime's vectorized Log (a heavy-tailed column's signed log) computes the last rows of a run whose row
+    count is not a multiple of its vector width on another path, which differs in the last float32 digits; so a row
+    scored in a point lookup, or after a WHERE that left an odd number of rows, got another score than in a full
+    scan, and a stored score no longer equalled the live one. Rows are independent in the graph, so the padding
+    changes nothing else; it costs at most 15 rows per run."""
+    n = len(X)
+    pad = -n % SHAPLEY_ALIGN
+    if n == 0 or pad == 0 or n + pad > rows:
+        return sess.run(outputs, {INPUT_NAME: X})
+    out = sess.run(outputs, {INPUT_NAME: np.concatenate([X, np.repeat(X[-1:], pad, axis=0)])})
+    return [o[:n] for o in out]
 
 
 def make_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) -> ort.InferenceSession:
@@ -260,7 +277,7 @@ class LoadedModel:
             # intermediates in cache; one run of 131072 rows took 2.2x as long as 64 of 2048 (d=7 and d=30). Fewer
             # where a run's largest intermediate would outgrow chunks.CHUNK_BYTES (run_rows).
             step = self._run_rows
-            return [sess.run(outputs, {INPUT_NAME: X[a : a + step]}) for a in range(0, max(len(X), 1), step)]
+            return [run_aligned(sess, outputs, X[a : a + step], step) for a in range(0, max(len(X), 1), step)]
         sess = self.session
         return pool_runs(sess, X, outputs, self._run_rows)
 

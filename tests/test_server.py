@@ -653,6 +653,44 @@ def test_statements_without_rows_send_no_row_description(server: Server) -> None
         assert r.stdout.strip() == "PREPARE", r.stdout
 
 
+def test_prepare_with_parameter_types(server: Server) -> None:
+    """PostgreSQL's PREPARE declares its parameters' types (PREPARE q (text, int) AS ...), as psql scripts and
+    tutorials write it; DuckDB has no such list, and refused every such statement with "Not implemented Error:
+    TypeList for prepared statement has not been implemented". The types now cast the parameters."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("PREPARE by_id (text, int) AS SELECT anomaly_score($1, count, amount) AS s "
+                     "FROM transactions WHERE transaction_id = $2")
+        got = conn.execute("EXECUTE by_id('tx_ae', 10)").fetchall()
+        want = conn.execute("SELECT anomaly_score('tx_ae', count, amount) FROM transactions "
+                            "WHERE transaction_id = 10").fetchall()
+        assert got == want and len(got) == 1
+        # a declared type is the parameter's type, as in PostgreSQL: bigint stays bigint, not the value's own
+        conn.execute("PREPARE typed (bigint, double precision, numeric(10, 2), varchar(20)) AS "
+                     "SELECT $1 AS a, $2 AS b, $3 AS c, $4 AS d, '($1 text)' AS e")
+        cur = conn.execute("EXECUTE typed(3, 2, 1.5, 'x')")
+        assert cur.fetchall() == [(3, 2.0, decimal.Decimal("1.5"), "x", "($1 text)")]
+        assert [d.type_code for d in cur.description[:2]] == [20, 701]  # int8, float8
+        # nothing else changes: PREPARE without types, and a name that merely starts like one
+        conn.execute("PREPARE plain AS SELECT anomaly_threshold($1, 'default') AS t")
+        assert conn.execute("EXECUTE plain('tx_ae')").fetchone()[0] > 0
+
+
+def test_deallocate_and_discard_drop_sql_prepared_statements(server: Server) -> None:
+    """An SQL PREPARE lives in DuckDB, not in the server's own table of the protocol's statements, so DEALLOCATE and
+    DISCARD ALL (a pooler's reset between users) left it there: EXECUTE still ran it, as PostgreSQL does not."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for reset in ("DEALLOCATE q", "DEALLOCATE PREPARE q", "DEALLOCATE ALL", "DISCARD ALL", "DISCARD PLANS"):
+            conn.execute("PREPARE q AS SELECT anomaly_threshold($1, 'default') AS t")
+            assert conn.execute("EXECUTE q('tx_ae')").fetchone()[0] > 0
+            conn.execute(reset)
+            with pytest.raises(psycopg.Error, match="does not exist"):
+                conn.execute("EXECUTE q('tx_ae')")
+        conn.execute('PREPARE "Odd Name" (text) AS SELECT anomaly_threshold($1, \'p90\') AS t')
+        conn.execute('DEALLOCATE "Odd Name"')
+        with pytest.raises(psycopg.Error, match="does not exist"):
+            conn.execute('EXECUTE "Odd Name"(\'tx_ae\')')
+
+
 def test_stops_cleanly_while_a_query_runs(warehouse: str) -> None:
     errors: list[BaseException] = []
     with serve(warehouse) as s:  # on leaving: SIGTERM, then exit code 0 and no traceback are asserted
