@@ -45,7 +45,7 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
-from .intotable import check_target
+from .intotable import check_replace, check_target
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import (
@@ -748,6 +748,7 @@ def score(
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
+    check_replace(into, replace, f"Scoring with {model!r}")
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
         check_target(con, into, replace, source, in_place=not columns)

@@ -884,6 +884,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
+        intotable.check_replace(into, replace, f"Scoring with {model!r}")  # --top ignored it
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -1784,7 +1785,8 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo:
         return f"{spec.fill:.10g}", f"{lo:.3g}", f"{hi:.3g}"
     dec = _spread_places(hi - lo)
-    return f"{spec.fill:.{dec}f}", f"{lo:.{dec}f}", f"{hi:.{dec}f}"
+    # z: a value that rounds to zero prints 0.000, not -0.000 (a smallest training value of -0.0001)
+    return f"{spec.fill:z.{dec}f}", f"{lo:z.{dec}f}", f"{hi:z.{dec}f}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

@@ -55,6 +55,8 @@ class VersionComparison:
     top_tied_a: int = 0
     top_tied_b: int = 0
     thresholds: list[ThresholdComparison] = field(default_factory=list)
+    # the filter the rows were read under (None: every row), so a saved JSON answer says which rows it is about
+    where: str | None = None
 
 
 def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
@@ -150,7 +152,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     # DuckDB's corr is NaN when one side's ranks are all equal (constant scores): no correlation, said as None
     corr = None if row[2] is None or math.isnan(row[2]) else float(row[2])
     out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[3]),
-                            int(row[4]))
+                            int(row[4]), where=where if where and where.strip() else None)
     for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
         fa, fb, both = row[5 + 3 * k: 8 + 3 * k]
         out.thresholds.append(ThresholdComparison(

@@ -105,6 +105,28 @@ def _check_labels(X: np.ndarray, names: Sequence[str] | None, types: Sequence[st
                             "a name of its own.")
 
 
+def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
+    """Warn when a frame's column named like a label (``features.named_like_label``) holds 0 and 1 only: a model
+    fitted on the label reads the answer. As ``ad_duckdb.train`` says of its default features; a PyOD user's df
+    often still holds its 'Class' column."""
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+    from .features import named_like_label
+
+    labels = [n for j, n in enumerate(names) if named_like_label(n)
+              and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
+    if labels:
+        listed = ", ".join(repr(n) for n in labels)
+        warnings.warn(
+            f"AutoEncoderDetector.fit: X's column{'s' if len(labels) > 1 else ''} {listed}, a 0/1 column named like a "
+            f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model fitted on its label reads the "
+            f"answer. If it is the label, fit on the other columns, e.g. fit(X.drop(columns=[{listed}])) (the normal "
+            "rows alone, if you know them).",
+            AdDuckDBWarning, stacklevel=3,
+        )
+
+
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
                 "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models"}
@@ -242,6 +264,7 @@ class AutoEncoderDetector:
             ) from e
         frame = _frame(X)
         from_frame = frame is not None
+        named_by_frame = False
         if frame is not None:
             X = frame
             repeats = _repeats(_column_names(X))
@@ -252,6 +275,7 @@ class AutoEncoderDetector:
                     f"AutoEncoderDetector.fit: X's column names repeat: {repeats}. Give each "
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
+            named_by_frame = feature_names is None
             if feature_names is None:
                 feature_names = [str(c) for c in _column_names(X)]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
@@ -263,6 +287,8 @@ class AutoEncoderDetector:
         if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
             raise BadInputError(f"{who}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
         _check_labels(X, feature_names, sql_types)
+        if from_frame and named_by_frame and feature_names is not None:
+            _warn_if_label(X, feature_names)
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.

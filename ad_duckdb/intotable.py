@@ -10,7 +10,7 @@ import duckdb
 
 from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
-from .exceptions import BadInputError
+from .exceptions import BadInputError, OptionError
 from .sqltext import is_query, quote_ident, source_sql, table_sql
 
 
@@ -46,6 +46,14 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
                         out |= _table_refs(cur, f"({m.group(1)})", depth + 1, home=(key[0], key[1]))
                 break
     return out
+
+
+def check_replace(into: str | None, replace: bool, who: str) -> None:
+    """Refuse ``replace=True`` without ``into``: it overwrites the table written, and with none it did nothing,
+    silently (a user who meant to write a table got rows printed and nothing stored)."""
+    if replace and into is None:
+        raise OptionError(f"{who}: replace=True (CLI: --replace) overwrites the into= table (CLI: --into TABLE), and "
+                          "none was given; name the table to write, or leave replace out.")
 
 
 def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,

@@ -29,7 +29,7 @@ from .exceptions import (
     SourceNotFoundError,
 )
 from .features import describe, did_you_mean, feature_batches, id_like, is_numeric_type, rows_fingerprint
-from .intotable import check_target
+from .intotable import check_replace, check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import (
@@ -426,6 +426,7 @@ def evaluate(
     from . import metrics as ev
     from . import timeplot
 
+    check_replace(into, replace, f"Evaluating {model!r}")
     if into is not None:
         check_target(con, into, replace, source, what="thresholds")
     timeplot.without_plots(model, time, plots_dir)

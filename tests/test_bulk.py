@@ -130,7 +130,7 @@ def test_a_users_own_score_named_column_is_never_replaced(tmp_path: Path) -> Non
                    r"SELECT \* RENAME \(is_anomaly AS label\) FROM tx_labelled")
         for into in ("tx_labelled", "other", None):
             with pytest.raises(BadInputError, match=refused):
-                ad_duckdb.score(con, "tx_ae", "tx_labelled", into=into, replace=True)
+                ad_duckdb.score(con, "tx_ae", "tx_labelled", into=into, replace=into is not None)
         for into in ("k", None):
             with pytest.raises(BadInputError, match=refused):
                 ad_duckdb.score(con, "tx_ae", "tx_labelled", into=into, columns=["transaction_id", "Is_Anomaly"])
@@ -465,3 +465,15 @@ def test_into_keeps_each_source_columns_type_and_value(mem_con: duckdb.DuckDBPyC
         assert diff < 1e-4
     finally:
         mem_con.execute("DROP TABLE IF EXISTS typed_scores; DROP TABLE IF EXISTS typed")
+
+
+def test_replace_without_into_is_refused(tmp_path: Path) -> None:
+    """replace=True overwrites the into= table; without one it did nothing, silently."""
+    con = _labelled_db(tmp_path / "r.duckdb")
+    try:
+        with pytest.raises(ad_duckdb.OptionError, match=r"replace=True \(CLI: --replace\) overwrites the into= table"):
+            ad_duckdb.score(con, "tx_ae", "transactions", replace=True)
+        with pytest.raises(ad_duckdb.OptionError, match=r"Evaluating 'tx_ae': replace=True"):
+            ad_duckdb.evaluate(con, "tx_ae", "tx_labelled", label="is_anomaly", replace=True)
+    finally:
+        con.close()

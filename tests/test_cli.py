@@ -1737,6 +1737,9 @@ def test_table_output_rounds_a_float32_score_as_its_neighbours(db: str) -> None:
      "--label", "label"],
     ["score", "{db}", "tx_ae", "transactions", "--time", "day"],
     ["score", "{db}", "tx_ae", "transactions", "-c", "count", "-c", "COUNT"],
+    # --replace overwrites the --into table: without one it was silently ignored
+    ["score", "{db}", "tx_ae", "transactions", "--replace"],
+    ["evaluate", "{db}", "tx_ae", "transactions", "--label", "label", "--replace"],
 ])
 def test_a_wrong_option_value_or_combination_exits_2_as_click_s_own_checks_do(model_db: str, args: list[str]) -> None:
     res = CliRunner().invoke(cli, [a.format(db=model_db) for a in args], catch_exceptions=False)
@@ -1798,3 +1801,21 @@ def test_score_top_prints_kept_columns_as_stored(model_db: str) -> None:
     header, row = out.strip().splitlines()[:2]
     assert header.startswith("count,amount,big_id,tz,bits,anomaly_score"), out
     assert ",340282366920938463463374607431768211455,12:00:00+01:00,0101," in row, out
+
+
+def test_explain_prints_no_negative_zero_in_a_typical_range(tmp_path: Path) -> None:
+    """A column whose smallest training value is just below zero printed "typical range -0.000 to ...": a value no
+    reader can place (below zero, or not)."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "z.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        share = [*rng.uniform(0, 1, 1499).tolist(), -0.0001]
+        con.execute("CREATE TABLE t AS SELECT unnest(?::DOUBLE[]) AS share, unnest(?::DOUBLE[]) AS a",
+                    [share, rng.normal(50, 5, 1500).tolist()])
+        ad_duckdb.train(con, "z", "t", where="true", **FAST)
+    finally:
+        con.close()
+    out = run("explain", path, "z", "SELECT 0.5 AS share, 50.0 AS a", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("share"))
+    assert "typical range 0.000 to " in line and "-0" not in line, line

@@ -497,3 +497,25 @@ def test_detector_reads_polars_arrow_and_duckdb_frames_by_column_name() -> None:
     for frame in (twice, twice.to_pandas()):
         with pytest.raises(BadInputError, match=r"X's column names repeat: 'a' \(2 columns\).*X\[det.feature_names_in_"):
             det.predict(frame)
+
+
+def test_detector_fit_on_a_frame_with_its_label_column_says_so() -> None:
+    """A PyOD user's df with its 0/1 'Class' column, passed whole to fit, trained on the label without a word (the
+    model then reads the answer); ad_duckdb.train warns in that case. Named features (feature_names=) are the
+    caller's choice: no note."""
+    import warnings
+
+    import pandas as pd
+
+    import ad_duckdb
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"v1": rng.normal(size=300), "v2": rng.normal(size=300),
+                       "Class": (rng.random(300) < 0.05).astype(int)})
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"AutoEncoderDetector\.fit: X's column 'Class', a 0/1 column "
+                      r"named like a label, is a feature.*X\.drop\(columns=\['Class'\]\)"):
+        AutoEncoderDetector(epochs=1, seed=0).fit(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoEncoderDetector(epochs=1, seed=0).fit(df[["v1", "v2"]])
+        AutoEncoderDetector(epochs=1, seed=0).fit(df.to_numpy(), feature_names=["v1", "v2", "Class"])

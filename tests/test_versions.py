@@ -88,6 +88,7 @@ def test_compare_command_prints_the_table_and_json(versions_db: str) -> None:
     doc = json.loads(out)
     fa, fb, _, _ = _sql_counts(versions_db, "default", 100)
     assert doc["rows"] < 1500 and doc["thresholds"][0]["name"] == "default"
+    assert doc["where"] == "count > 5"  # the rows a saved answer is about (it was left out)
     assert doc["thresholds"][0]["flagged_a"] <= fa and doc["thresholds"][0]["flagged_b"] <= fb
 
 
