@@ -915,7 +915,8 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     for n, t in skipped:
         if named_like_label(n):
             continue
-        kind = "flag" if t.upper() == "BOOLEAN" else "time" if as_number_expr("x", t) else None
+        kind = ("flag" if t.upper() == "BOOLEAN" else "big" if t.upper() in ("BIGNUM", "VARINT")
+                else "time" if as_number_expr("x", t) else None)
         if kind is None and (t.upper() == "VARCHAR" or t.upper().startswith("ENUM")) and "share" not in chosen:
             values = text_values(cur, source, n, where)
             kind = "share" if values and 1 < len(values) <= _CATEGORY_MAX else None
@@ -923,6 +924,7 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
             c = quote_ident(n)
             # a DATE or TIMESTAMP as epoch seconds rises with time, so every later row would be out of range
             expr = (f"count(*) OVER (PARTITION BY {c}) / count(*) OVER ()" if kind == "share"
+                    else f"CAST({c} AS DOUBLE)" if kind == "big"
                     else _cycle_expr(c, t, cur) if is_point_in_time(t) else str(as_number_expr(c, t)))
             chosen[kind] = f"{expr} AS {c}"
             time_type = t if kind == "time" else time_type
@@ -931,7 +933,9 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
     meaning = {"share": "text of a few values becomes the share of rows with its value among the rows the query "
                         "reads (a rare value is what stands out; score sets about as large as the training rows, or "
                         "(col = 'value')::INTEGER makes a 0/1 column of one value instead)",
-               "flag": "a BOOLEAN becomes 1 or 0"}
+               "flag": "a BOOLEAN becomes 1 or 0",
+               # DuckDB hands a BIGNUM to Python as its own byte encoding, not a number
+               "big": "a BIGNUM (an integer of any size) becomes a DOUBLE"}
     meaning["time"] = ("a timestamp becomes its hour of the day and a date its day of the week, for a daily or "
                        "weekly cycle (when the training rows span whole days or weeks; epoch seconds would rise with "
                        "time, so every later row would be out of the training range)"

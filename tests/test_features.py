@@ -1087,6 +1087,25 @@ def test_the_note_on_left_out_columns_gives_one_query_by_type_that_trains() -> N
         con.close()
 
 
+def test_the_note_on_left_out_bignum_columns_gives_a_query_that_trains() -> None:
+    """A BIGNUM column (an integer of any size) was left out as "non-numeric" with no way to use it; the note's query
+    reads it as a DOUBLE, and the model trained on that query scores the query's rows."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, ((range % 50) * 2 + range % 7)::BIGNUM AS b "
+                    "FROM range(400)")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        text = next(str(w.message) for w in got if "non-numeric" in str(w.message))
+        assert "a BIGNUM (an integer of any size) becomes a DOUBLE" in text, text
+        query = re.search(r"e\.g\. (SELECT .* FROM \"t\")$", text).group(1)
+        assert query == 'SELECT * REPLACE (CAST("b" AS DOUBLE) AS "b") FROM "t"', text
+        assert ad_duckdb.train(con, "q", query, **FAST).features == ["a", "b"]
+        assert ad_duckdb.score(con, "q", query).num_rows == 400
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize(("column", "expr"), [
     ("blb", 'octet_length("blb")'), ("lst", 'len("lst")'), ("st", '"st".a'), ("mp", 'cardinality("mp")'),
     ("iv", 'epoch("iv")')])
