@@ -18,7 +18,7 @@ import pyarrow as pa
 from . import chunks, integrity
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import as_number_hint, did_you_mean, raw_values, transform
-from .sqltext import sql_name
+from .sqltext import quote_literal, sql_name
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = integrity.INPUT_NAME
@@ -367,6 +367,12 @@ class LoadedModel:
                 "pin the version it was set on ('name@N'); to keep a retrain's thresholds, train with "
                 "carry_thresholds=True (CLI: --carry-thresholds)."
             )
+        if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
+            raise BadInputError(
+                f"Model {self.ref!r}: threshold {name!r} is NaN in ad_thresholds, so it would flag no row. Set it "
+                f"again: ad-duckdb threshold DB {self.ref} {name} --method manual --value V (or another method), or "
+                f"UPDATE ad_thresholds SET value = V WHERE model = {quote_literal(self.name)} AND version = "
+                f"{self.version} AND threshold_name = {quote_literal(name)}.")
         return v
 
     def percentile(self, scores: np.ndarray) -> np.ndarray:

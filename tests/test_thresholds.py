@@ -1373,3 +1373,32 @@ def test_evaluate_prints_a_large_threshold_in_digits_not_as_3e05(tmp_path: Path)
         con.close()
     shown = {ln.split()[0]: ln.split()[1] for ln in lines if ln.split()[:1] in (["huge"], ["tiny"])}
     assert shown == {"huge": "299998", "tiny": "0.000123457"}, lines
+
+
+def test_a_nan_threshold_edited_by_hand_is_an_error_with_its_fix(tmp_path: Path) -> None:
+    """A threshold set to NaN by hand in ad_thresholds made is_anomaly_at false for every row, silently."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "n.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        con.execute("UPDATE ad_thresholds SET value = 'NaN'::DOUBLE WHERE model = 'm' AND threshold_name = 'p99'")
+        ad_duckdb.refresh(con)
+        with pytest.raises(duckdb.Error, match=r"Model 'm@1': threshold 'p99' is NaN in ad_thresholds.*--method manual"):
+            con.execute("SELECT count(*) FILTER (WHERE is_anomaly_at('m', 'p99', a, b)) FROM t").fetchall()
+        with pytest.raises(duckdb.Error, match="is NaN"):
+            con.execute("SELECT anomaly_threshold('m', 'p99')").fetchall()
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m@1", "p99", "--method", "manual", "--value", "3"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    con = ad_duckdb.connect(path)
+    try:
+        assert con.execute("SELECT anomaly_threshold('m', 'p99')").fetchall() == [(3.0,)]
+    finally:
+        con.close()
