@@ -436,6 +436,16 @@ def evaluate(
         over_time = timeplot.choose(con, model, source, time)
     tally: list[DriftTally] = []
     lm, s, y = _labelled_scores(con, model, source, label, where, tally)
+    if len(s) and len(s) == len(y) and not np.any(y) and set(np.unique(y).tolist()) == {0}:
+        # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
+        call = ", ".join(sql_name(f) for f in lm.feature_names)
+        raise BadInputError(
+            f"evaluate {lm.ref!r}: none of the {len(y)} labelled rows is an anomaly (label 1), so recall and precision "
+            "are undefined; check the label column and the filter (label=, where=; CLI: --label, --where). If these "
+            "rows are known to be normal, the share each threshold flags is its false-alarm rate: "
+            f"SELECT avg(is_anomaly_at({quote_literal(model)}, 'default', {call})::INTEGER) AS false_alarm_rate "
+            f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
+            "other thresholds by name).")
     thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
     at = {}
     for name, value in sorted(lm.thresholds.items()):
