@@ -461,7 +461,9 @@ def evaluate(
     if inverted:
         rep.notes.append(inverted)
     if 0 < rep.anomalies < FEW_ANOMALIES:
-        k, n = rep.anomalies // 2, rep.anomalies  # the recall nearest 0.5 these labels can give
+        # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the
+        # table's rows read: "a recall of 0 of 1" described no threshold a reader would keep
+        k, n = max(1, rep.anomalies // 2), rep.anomalies
         lo, hi = ev.wilson(k, n)
         rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
                          f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "

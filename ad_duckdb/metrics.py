@@ -111,7 +111,7 @@ class Report:
         roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
         lines = [
-            f"model {self.model}: {self.rows} rows, {self.anomalies} labelled anomalies "
+            f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
             f"({share_text(self.anomalies / max(self.rows, 1))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *(f"note: {n}" for n in self.notes),

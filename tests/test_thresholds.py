@@ -658,12 +658,14 @@ def test_few_anomalies_note_gives_the_interval_of_the_recall_it_names() -> None:
     try:
         labelled_table(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-        for k, n in ((0, 1), (1, 3)):
+        # of 1 anomaly, the recall of finding it (it read "a recall of 0 of 1", and the header "1 labelled anomalies")
+        for k, n in ((1, 1), (1, 3)):
             rep = ad_duckdb.evaluate(con, "m", f"(SELECT * FROM t WHERE label = 0 UNION ALL "
                                      f"(SELECT * FROM t WHERE label = 1 LIMIT {n}))", label="label")
             note = next(x for x in rep.notes if x.startswith("Only"))
             lo, hi = metrics.wilson(k, n)
             assert f"{k} of {n}" in note and f"{lo:.2f}-{hi:.2f}" in note and "near 0.5" not in note, note
+            assert f" {n} labelled {'anomaly' if n == 1 else 'anomalies'} (" in str(rep).splitlines()[0]
         assert note.startswith("Only 3 labelled anomalies") and rep.anomalies == 3
     finally:
         con.close()
