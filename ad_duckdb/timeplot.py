@@ -4,6 +4,7 @@ highest score of each time bucket, aggregated in SQL: matplotlib never holds mil
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ BUCKETS = 600
 MARK_AT_MOST = 0.5
 # The line breaks where the time to the next point is over this many times the usual one (a gap without rows).
 GAP_STEPS = 10
+# A legend entry is wrapped to lines of at most this many characters (three columns of them fit the figure).
+LEGEND_CHARS = 50
 _DAY_US = 86_400_000_000
 
 
@@ -248,8 +251,13 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
     ax.set(xlabel=_short(time) + (" (UTC)" if s.utc else ""), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        # Why wrapped: three columns as wide as their longest entry ('98% of the buckets drawn hold rows above the
+        # default threshold (1.06% of the rows): not marked') made a legend wider than the figure, cut off at both
+        # edges; entries of at most LEGEND_CHARS characters a line keep three columns within it
+        ax.legend(handles, ["\n".join(textwrap.wrap(x, LEGEND_CHARS, break_on_hyphens=False)) or x for x in labels],
+                  fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     fig.tight_layout()
     return fig
 

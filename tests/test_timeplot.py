@@ -402,3 +402,27 @@ def test_a_gap_without_readings_breaks_the_line_instead_of_drawing_a_ramp_across
         lone = np.nonzero(np.isfinite(y) & ~np.r_[False, joined] & ~np.r_[joined, False])[0].tolist()
         assert len(lone) == 1 and list(line.get_markevery()) == lone
     assert any(t.startswith("line broken at 2 gaps of over ") for t in ax.get_legend_handles_labels()[1])
+
+
+def test_the_legend_of_a_busy_labelled_plot_stays_within_the_figure() -> None:
+    """evaluate --plots on ADBench celeba with a time column: the labelled span, two score lines, five thresholds and
+    the long '98% of the buckets drawn hold rows above the default threshold (...): not marked' entry in three
+    columns made a legend wider than the figure, its first and last entries cut off at both edges."""
+    t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(600) * np.timedelta64(337, "s")).astype("datetime64[us]")
+    rng = np.random.default_rng(0)
+    top = 9.0 + rng.exponential(2.0, 600)
+    th = {"p90": 5.158, "p95": 6.212, "default": 8.924, "p99": 8.924, "p999": 12.21}
+    s = timeplot.Series(t=t, top=top, median=np.full(600, 2.5), labelled=np.ones(600, bool),
+                        flagged={"p90": 21395, "p95": 10731, "default = p99": 2154, "p999": 223}, rows=202599,
+                        untimed=0, anomalies=4547, per=" per 5.63 min")
+    fig = timeplot.figure(s, "celeba_ae@1", th, "SELECT *, TIMESTAMP '2026-01-01' + INTERVAL (id) SECOND AS ...", "ts")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(110)  # as `write` saves it: text is wider against the figure at 110 dpi than at the default 100
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    legend = fig.axes[0].get_legend()
+    box = legend.get_window_extent(canvas.get_renderer())
+    texts = [x.get_text() for x in legend.get_texts()]
+    assert any("not marked" in x for x in texts) and any(x.startswith("labelled anomalies") for x in texts), texts
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
