@@ -204,12 +204,17 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     finite = top[np.isfinite(top)]
     use_log = _log_axis(finite)
     per = s.per
-    marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
+    # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
+    # one spot; a line of one vertex is not drawn at all
+    one_time = bool(s.t.size) and s.t.min() == s.t.max()
+    marker = "." if top.size < 2 or one_time else None
     if s.labelled.any():
         _shade(ax, s)
     t_drawn, (top_drawn, med_drawn), lone, gaps, over = _broken_at_gaps(s.t, top, s.median)
     # a lone point between two gaps is a line of one vertex, not drawn: it gets a dot
     dots: dict[str, Any] = {"marker": marker} if marker or not lone else {"marker": ".", "markevery": lone}
+    if one_time:
+        dots["ls"] = "none"
     ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
     if med_drawn is not None:
         ax.plot(t_drawn, med_drawn, lw=0.6, color="C7", **dots, label=f"median score{per}")
@@ -247,6 +252,9 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    if one_time:
+        # matplotlib widens an axis of one date to two years either side (2024-2028 for a day of 2026)
+        ax.set_xlim(s.t[0] - np.timedelta64(1, "D"), s.t[0] + np.timedelta64(1, "D"))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
     untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
     ax.set(xlabel=_short(time) + (" (UTC)" if s.utc else ""), ylabel="anomaly score" + (" (log scale)" if use_log else ""),

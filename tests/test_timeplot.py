@@ -426,3 +426,24 @@ def test_the_legend_of_a_busy_labelled_plot_stays_within_the_figure() -> None:
     texts = [x.get_text() for x in legend.get_texts()]
     assert any("not marked" in x for x in texts) and any(x.startswith("labelled anomalies") for x in texts), texts
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_rows_all_at_one_time_are_drawn_as_points_on_an_axis_around_that_time(raw: bool) -> None:
+    """Today's rows scored alone (`score ... "SELECT * FROM tx WHERE day = current_date" --plots`): every row has one
+    date, matplotlib widened the axis to two years either side (2024-2028 for a day of 2026), and the row line ran up
+    and down through the rows at that one spot. They are dots, on an axis of a day either side of their time."""
+    day = np.datetime64("2026-01-01T00:00:00", "us")
+    top = np.linspace(1.0, 14.0, 30) if raw else np.array([14.0])
+    s = timeplot.Series(t=np.full(top.size, day), top=top, median=None if raw else np.array([2.0]),
+                        labelled=np.zeros(top.size, bool), flagged={"default": 1}, rows=30, untimed=0, anomalies=0,
+                        per="" if raw else " of the rows, all at one time")
+    fig = timeplot.figure(s, "tiny_ae@1", {"default": 12.55}, "tiny", "d")
+    ax = fig.axes[0]
+    from matplotlib.dates import date2num
+
+    lo, hi = ax.get_xlim()
+    assert lo < date2num(day) < hi and hi - lo <= 2.0, (lo, hi)  # matplotlib's date units are days
+    line = ax.lines[0]
+    assert line.get_linestyle() == "None" and line.get_marker() not in (None, "None", ""), (line.get_linestyle(),
+                                                                                              line.get_marker())
