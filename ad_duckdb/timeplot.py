@@ -43,6 +43,8 @@ MARK_AT_MOST = 0.5
 GAP_STEPS = 10
 # A legend entry is wrapped to lines of at most this many characters (three columns of them fit the figure).
 LEGEND_CHARS = 50
+# The legend's top lies this many inches below the axes (the date ticks, the offset date and the axis label fit).
+LEGEND_DROP_IN = 0.5
 _DAY_US = 86_400_000_000
 
 
@@ -198,6 +200,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
     flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.transforms import ScaledTranslation
 
     fig, ax = _subplots(model, (10, 4.5))
     top = s.top
@@ -233,7 +236,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
         if "default" in names.split(" = "):
             # what a point is: a row, a time (a day, each ts, the one time) or a bucket of several times
-            points = "buckets" if per.startswith(" per ") and per != " per day" else "times"
+            points = _points(per)
             hit = top > t
             # Why not marked past half: when most points are flagged (data unlike the training rows), the dots
             # cover the line they mark and tell nothing the threshold line does not.
@@ -265,7 +268,10 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         # default threshold (1.06% of the rows): not marked') made a legend wider than the figure, cut off at both
         # edges; entries of at most LEGEND_CHARS characters a line keep three columns within it
         ax.legend(handles, ["\n".join(textwrap.wrap(x, LEGEND_CHARS, break_on_hyphens=False)) or x for x in labels],
-                  fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+                  fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0),
+                  # a fixed distance below the axes, clear of the tick labels and the axis label: a fraction of the
+                  # axes' height shrank with them as the legend grew, and the axis label ended on its frame
+                  bbox_transform=ax.transAxes + ScaledTranslation(0, -LEGEND_DROP_IN, fig.dpi_scale_trans))
     fig.tight_layout()
     return fig
 
@@ -296,6 +302,12 @@ def _broken_at_gaps(t: np.ndarray, *ys: np.ndarray | None
     return t_out, ys_out, lone, int(at.size), _duration(int(GAP_STEPS * typical))
 
 
+def _points(per: str) -> str:
+    """What a point of a plot of many rows is, for the legend: ``times`` (a day, each ts, the one time) or ``buckets``
+    (of several times)."""
+    return "buckets" if per.startswith(" per ") and per != " per day" else "times"
+
+
 def _shade(ax: Any, s: Series) -> None:
     """Runs of labelled rows (or buckets) as orange spans, from halfway to the point before to halfway to the one
     after: a single labelled row keeps a visible width."""
@@ -306,6 +318,11 @@ def _shade(ax: Any, s: Series) -> None:
     d = np.diff(np.r_[0, lab, 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
     text = f"labelled anomalies ({s.anomalies} {'row' if s.anomalies == 1 else 'rows'})"
+    if s.per:
+        # Why not 'labelled anomalies' for points of many rows: 200 anomalies among 20,000 daily rows fall on 79 of 90
+        # days, and a nearly all-orange axis so named read as a mostly anomalous period
+        rows = text[len("labelled anomalies ("):-1]
+        text = f"{_points(s.per)} holding labelled anomalies ({int(lab.sum())} of the {lab.size} drawn; {rows})"
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         ax.axvspan(np.datetime64(int(edges[a]), "us"), np.datetime64(int(edges[b]), "us"), color="C1", alpha=0.25,
                    lw=0, label=text if k == 0 else None)
