@@ -317,11 +317,11 @@ def _shade(ax: Any, s: Series) -> None:
     lab = s.labelled.astype(np.int8)
     d = np.diff(np.r_[0, lab, 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
-    text = f"labelled anomalies ({s.anomalies} {'row' if s.anomalies == 1 else 'rows'})"
+    rows = f"{s.anomalies} {'row' if s.anomalies == 1 else 'rows'}"
+    text = f"labelled anomalies ({rows})"
     if s.per:
-        # Why not 'labelled anomalies' for points of many rows: 200 anomalies among 20,000 daily rows fall on 79 of 90
+        # Why not 'labelled anomalies' for points of many rows: 200 anomalies among 20,000 daily rows fall on 83 of 90
         # days, and a nearly all-orange axis so named read as a mostly anomalous period
-        rows = text[len("labelled anomalies ("):-1]
         text = f"{_points(s.per)} holding labelled anomalies ({int(lab.sum())} of the {lab.size} drawn; {rows})"
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         ax.axvspan(np.datetime64(int(edges[a]), "us"), np.datetime64(int(edges[b]), "us"), color="C1", alpha=0.25,

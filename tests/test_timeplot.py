@@ -453,7 +453,7 @@ def test_rows_all_at_one_time_are_drawn_as_points_on_an_axis_around_that_time(ra
 
 
 def test_shaded_buckets_say_they_are_times_holding_a_labelled_anomaly() -> None:
-    """evaluate --plots on the transactions example (200 labelled anomalies in 20,000 daily rows): 79 of its 90 days
+    """evaluate --plots on the transactions example (200 labelled anomalies in 20,000 daily rows): 83 of its 90 days
     hold one, so nearly the whole axis was shaded as 'labelled anomalies (200 rows)', which read as most of the
     period being anomalous. The legend says what a shaded span is: a day holding at least one."""
     t = (np.datetime64("2026-01-01T12:00:00", "us") + np.arange(90) * np.timedelta64(1, "D")).astype("datetime64[us]")
