@@ -4,6 +4,7 @@ highest score of each time bucket, aggregated in SQL: matplotlib never holds mil
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,10 @@ BUCKETS = 600
 MARK_AT_MOST = 0.5
 # The line breaks where the time to the next point is over this many times the usual one (a gap without rows).
 GAP_STEPS = 10
+# A legend entry is wrapped to lines of at most this many characters (three columns of them fit the figure).
+LEGEND_CHARS = 50
+# The legend's top lies this many inches below the axes (the date ticks, the offset date and the axis label fit).
+LEGEND_DROP_IN = 0.5
 _DAY_US = 86_400_000_000
 
 
@@ -195,18 +200,24 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
     flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.transforms import ScaledTranslation
 
     fig, ax = _subplots(model, (10, 4.5))
     top = s.top
     finite = top[np.isfinite(top)]
     use_log = _log_axis(finite)
     per = s.per
-    marker = "." if top.size < 2 else None  # a line of one vertex is not drawn at all
+    # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
+    # one spot; a line of one vertex is not drawn at all
+    one_time = bool(s.t.size) and s.t.min() == s.t.max()
+    marker = "." if top.size < 2 or one_time else None
     if s.labelled.any():
         _shade(ax, s)
     t_drawn, (top_drawn, med_drawn), lone, gaps, over = _broken_at_gaps(s.t, top, s.median)
     # a lone point between two gaps is a line of one vertex, not drawn: it gets a dot
     dots: dict[str, Any] = {"marker": marker} if marker or not lone else {"marker": ".", "markevery": lone}
+    if one_time:
+        dots["ls"] = "none"
     ax.plot(t_drawn, top_drawn, lw=0.8, color="C0", **dots, label=f"highest score{per}" if per else "anomaly score")
     if med_drawn is not None:
         ax.plot(t_drawn, med_drawn, lw=0.6, color="C7", **dots, label=f"median score{per}")
@@ -225,7 +236,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
             ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
         if "default" in names.split(" = "):
             # what a point is: a row, a time (a day, each ts, the one time) or a bucket of several times
-            points = "buckets" if per.startswith(" per ") and per != " per day" else "times"
+            points = _points(per)
             hit = top > t
             # Why not marked past half: when most points are flagged (data unlike the training rows), the dots
             # cover the line they mark and tell nothing the threshold line does not.
@@ -244,12 +255,23 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    if one_time:
+        # matplotlib widens an axis of one date to two years either side (2024-2028 for a day of 2026)
+        ax.set_xlim(s.t[0] - np.timedelta64(1, "D"), s.t[0] + np.timedelta64(1, "D"))
     rows = f"{s.rows} {'row' if s.rows == 1 else 'rows'}"
     untimed = f", {s.untimed} with a NULL or infinite {time} not drawn" if s.untimed else ""
     ax.set(xlabel=_short(time) + (" (UTC)" if s.utc else ""), ylabel="anomaly score" + (" (log scale)" if use_log else ""),
            title=_title(f"Scores over time of {source} by {model} ({rows}{untimed})", 10))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        # Why wrapped: three columns as wide as their longest entry ('98% of the buckets drawn hold rows above the
+        # default threshold (1.06% of the rows): not marked') made a legend wider than the figure, cut off at both
+        # edges; entries of at most LEGEND_CHARS characters a line keep three columns within it
+        ax.legend(handles, ["\n".join(textwrap.wrap(x, LEGEND_CHARS, break_on_hyphens=False)) or x for x in labels],
+                  fontsize=7, loc="upper center", ncol=3, bbox_to_anchor=(0.5, 0),
+                  # a fixed distance below the axes, clear of the tick labels and the axis label: a fraction of the
+                  # axes' height shrank with them as the legend grew, and the axis label ended on its frame
+                  bbox_transform=ax.transAxes + ScaledTranslation(0, -LEGEND_DROP_IN, fig.dpi_scale_trans))
     fig.tight_layout()
     return fig
 
@@ -280,6 +302,12 @@ def _broken_at_gaps(t: np.ndarray, *ys: np.ndarray | None
     return t_out, ys_out, lone, int(at.size), _duration(int(GAP_STEPS * typical))
 
 
+def _points(per: str) -> str:
+    """What a point of a plot of many rows is, for the legend: ``times`` (a day, each ts, the one time) or ``buckets``
+    (of several times)."""
+    return "buckets" if per.startswith(" per ") and per != " per day" else "times"
+
+
 def _shade(ax: Any, s: Series) -> None:
     """Runs of labelled rows (or buckets) as orange spans, from halfway to the point before to halfway to the one
     after: a single labelled row keeps a visible width."""
@@ -289,7 +317,12 @@ def _shade(ax: Any, s: Series) -> None:
     lab = s.labelled.astype(np.int8)
     d = np.diff(np.r_[0, lab, 0])
     starts, ends = np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
-    text = f"labelled anomalies ({s.anomalies} {'row' if s.anomalies == 1 else 'rows'})"
+    rows = f"{s.anomalies} {'row' if s.anomalies == 1 else 'rows'}"
+    text = f"labelled anomalies ({rows})"
+    if s.per:
+        # Why not 'labelled anomalies' for points of many rows: 200 anomalies among 20,000 daily rows fall on 83 of 90
+        # days, and a nearly all-orange axis so named read as a mostly anomalous period
+        text = f"{_points(s.per)} holding labelled anomalies ({int(lab.sum())} of the {lab.size} drawn; {rows})"
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         ax.axvspan(np.datetime64(int(edges[a]), "us"), np.datetime64(int(edges[b]), "us"), color="C1", alpha=0.25,
                    lw=0, label=text if k == 0 else None)

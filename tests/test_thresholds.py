@@ -1422,3 +1422,30 @@ def test_evaluate_on_rows_all_labelled_normal_gives_the_false_alarm_query(tmp_pa
         assert rate == want
     finally:
         con.close()
+
+
+def test_the_pr_legend_does_not_hide_the_thresholds_on_a_low_precision_curve() -> None:
+    """ADBench celeba (4547 anomalies in 202,599 rows): the whole curve lies below precision 0.11, and the legend,
+    in the lower left corner of the axes, covered it and the points of p90 and p95 whose figures it lists. The
+    legend sits outside the axes, within the figure."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    y = np.zeros(n, bool)
+    y[:450] = True
+    s = np.exp(rng.normal(1.0, 0.5, n)) + np.where(y, rng.exponential(1.5, n), 0.0)
+    th = {name: float(np.quantile(s, q)) for name, q in
+          (("p90", 0.9), ("p95", 0.95), ("default", 0.99), ("p99", 0.99), ("p999", 0.999))}
+    fig = metrics.pr_figure(s, y, "celeba_ae@1", th, "celeba")
+    fig.set_dpi(110)  # as `plot` saves it
+    renderer = _drawn(fig)
+    ax = fig.axes[0]
+    box = ax.get_legend().get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0 and box.y1 <= fig.bbox.height, box
+    points = np.vstack([c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+                        if len(c.get_offsets())])
+    assert len(points) == 4  # default = p99 is one point
+    covered = [p for p in points if box.x0 <= p[0] <= box.x1 and box.y0 <= p[1] <= box.y1]
+    assert not covered, (covered, box)
+    # nor the curve itself
+    curve = ax.lines[0].get_transform().transform(np.c_[ax.lines[0].get_xdata(), ax.lines[0].get_ydata()])
+    assert not any(box.x0 <= x <= box.x1 and box.y0 <= yy <= box.y1 for x, yy in curve), box

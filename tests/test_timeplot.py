@@ -402,3 +402,65 @@ def test_a_gap_without_readings_breaks_the_line_instead_of_drawing_a_ramp_across
         lone = np.nonzero(np.isfinite(y) & ~np.r_[False, joined] & ~np.r_[joined, False])[0].tolist()
         assert len(lone) == 1 and list(line.get_markevery()) == lone
     assert any(t.startswith("line broken at 2 gaps of over ") for t in ax.get_legend_handles_labels()[1])
+
+
+def test_the_legend_of_a_busy_labelled_plot_stays_within_the_figure() -> None:
+    """evaluate --plots on ADBench celeba with a time column: the labelled span, two score lines, five thresholds and
+    the long '98% of the buckets drawn hold rows above the default threshold (...): not marked' entry in three
+    columns made a legend wider than the figure, its first and last entries cut off at both edges."""
+    t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(600) * np.timedelta64(337, "s")).astype("datetime64[us]")
+    rng = np.random.default_rng(0)
+    top = 9.0 + rng.exponential(2.0, 600)
+    th = {"p90": 5.158, "p95": 6.212, "default": 8.924, "p99": 8.924, "p999": 12.21}
+    s = timeplot.Series(t=t, top=top, median=np.full(600, 2.5), labelled=np.ones(600, bool),
+                        flagged={"p90": 21395, "p95": 10731, "default = p99": 2154, "p999": 223}, rows=202599,
+                        untimed=0, anomalies=4547, per=" per 5.63 min")
+    fig = timeplot.figure(s, "celeba_ae@1", th, "SELECT *, TIMESTAMP '2026-01-01' + INTERVAL (id) SECOND AS ...", "ts")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(110)  # as `write` saves it: text is wider against the figure at 110 dpi than at the default 100
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    legend = fig.axes[0].get_legend()
+    box = legend.get_window_extent(canvas.get_renderer())
+    texts = [x.get_text() for x in legend.get_texts()]
+    assert any("not marked" in x for x in texts) and any("labelled anomalies" in x for x in texts), texts
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+    # nor does it touch the axis label above it (a fraction of the axes' height below them left the label on its frame)
+    label = fig.axes[0].xaxis.label.get_window_extent(canvas.get_renderer())
+    assert box.y1 < label.y0, (box, label)
+
+
+@pytest.mark.parametrize("raw", [True, False], ids=["rows", "buckets"])
+def test_rows_all_at_one_time_are_drawn_as_points_on_an_axis_around_that_time(raw: bool) -> None:
+    """Today's rows scored alone (`score ... "SELECT * FROM tx WHERE day = current_date" --plots`): every row has one
+    date, matplotlib widened the axis to two years either side (2024-2028 for a day of 2026), and the row line ran up
+    and down through the rows at that one spot. They are dots, on an axis of a day either side of their time."""
+    day = np.datetime64("2026-01-01T00:00:00", "us")
+    top = np.linspace(1.0, 14.0, 30) if raw else np.array([14.0])
+    s = timeplot.Series(t=np.full(top.size, day), top=top, median=None if raw else np.array([2.0]),
+                        labelled=np.zeros(top.size, bool), flagged={"default": 1}, rows=30, untimed=0, anomalies=0,
+                        per="" if raw else " of the rows, all at one time")
+    fig = timeplot.figure(s, "tiny_ae@1", {"default": 12.55}, "tiny", "d")
+    ax = fig.axes[0]
+    from matplotlib.dates import date2num
+
+    lo, hi = ax.get_xlim()
+    assert lo < date2num(day) < hi and hi - lo <= 2.0, (lo, hi)  # matplotlib's date units are days
+    line = ax.lines[0]
+    assert line.get_linestyle() == "None" and line.get_marker() not in (None, "None", ""), (line.get_linestyle(),
+                                                                                              line.get_marker())
+
+
+def test_shaded_buckets_say_they_are_times_holding_a_labelled_anomaly() -> None:
+    """evaluate --plots on the transactions example (200 labelled anomalies in 20,000 daily rows): 83 of its 90 days
+    hold one, so nearly the whole axis was shaded as 'labelled anomalies (200 rows)', which read as most of the
+    period being anomalous. The legend says what a shaded span is: a day holding at least one."""
+    t = (np.datetime64("2026-01-01T12:00:00", "us") + np.arange(90) * np.timedelta64(1, "D")).astype("datetime64[us]")
+    labelled = np.ones(90, bool)
+    labelled[::8] = False
+    s = timeplot.Series(t=t, top=np.linspace(5, 50, 90), median=np.full(90, 2.0), labelled=labelled,
+                        flagged={"default": 200}, rows=20000, untimed=0, anomalies=200, per=" per day")
+    ax = timeplot.figure(s, "tx_ae@1", {"default": 9.57}, "transactions", "day").axes[0]
+    labels = [p.get_label() for p in ax.patches if "labelled" in (p.get_label() or "")]
+    assert labels == ["times holding labelled anomalies (78 of the 90 drawn; 200 rows)"], labels
