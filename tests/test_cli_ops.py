@@ -277,6 +277,36 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_a_writable_file_in_a_read_only_folder_is_refused_before_the_work(model_db: str, tmp_path: Path) -> None:
+    # Before: DuckDB opened the file for writing, the command did its work (a whole training), and the commit failed
+    # on the write-ahead log it creates beside the file: "Error: TransactionContext Error: Failed to commit: Cannot
+    # open file \".../r.duckdb.wal\": Permission denied", exit 1, naming neither the folder nor a fix.
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "r.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    folder.chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    prefix = _as_another_user()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    try:
+        for args in (("score", str(path), "tx_ae", "transactions", "--into", "s"),
+                     ("threshold", str(path), "tx_ae", "cut", "--method", "manual", "--value", "3")):
+            p = run(*args)
+            assert p.returncode == 3, (args, p.stderr)
+            assert "folder" in p.stderr and str(folder) in p.stderr and ".wal" in p.stderr, p.stderr
+            assert "Failed to commit" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        ok = run("score", str(path), "tx_ae", "transactions", "--top", "1")  # reading needs no log
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        folder.chmod(0o755)
+    assert not Path(f"{path}.wal").exists()
+
+
 def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
