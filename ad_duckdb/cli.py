@@ -71,6 +71,7 @@ _OS_ERROR_HINTS = {
     errno.EPERM: "not permitted; choose a path you may use, or change its permissions",
     errno.EROFS: "the file system is read-only; choose a path on a writable one",
     errno.ENOSPC: "the disk is full; free some space or choose another disk",
+    errno.EFBIG: "the file is over the size limit of this process or file system (ulimit -f); raise it or choose another disk",
     errno.EEXIST: "something else is there already (a file where a folder is needed?); choose another path",
 }
 

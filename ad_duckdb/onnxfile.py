@@ -14,6 +14,7 @@ from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError
 from .features import FeatureSpec
 from .onnxshapes import quote
+from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
@@ -101,13 +102,7 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
         raise BadInputError(f"{str(path)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(rec.onnx + metadata_entry(meta))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_whole(path, lambda t: t.write_bytes(rec.onnx + metadata_entry(meta)))
 
 
 def read_file(path: Path) -> ModelRecord:

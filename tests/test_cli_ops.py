@@ -307,6 +307,31 @@ def test_a_writable_file_in_a_read_only_folder_is_refused_before_the_work(model_
     assert not Path(f"{path}.wal").exists()
 
 
+def test_a_plot_or_export_the_disk_cannot_hold_leaves_no_partial_file_and_names_it(model_db: str,
+                                                                                     tmp_path: Path) -> None:
+    # Before: on a full disk `score --plots` left an empty tx_ae_v1_scores.png behind, and it and `export` said
+    # only "Error: No space left on device.", naming no file. A file size limit (ulimit -f) fails the write as a
+    # full disk does, inside the kernel, and DuckDB only reads here.
+    import resource
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then the write fails with EFBIG, as a full disk's ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    plots, out = tmp_path / "plots", tmp_path / "out"
+    out.mkdir()
+    for args, folder, name in ((["score", model_db, "tx_ae", "transactions", "--plots", str(plots)], plots,
+                                "tx_ae_v1_scores.png"),
+                               (["export", model_db, "tx_ae", str(out / "tx_ae.onnx")], out, "tx_ae.onnx")):
+        p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
+                           timeout=300, env=env, stdin=subprocess.DEVNULL, preexec_fn=limited)
+        assert p.returncode == 1, (args, p.stderr)
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("Error: ") and str(folder / name) in last, (args, p.stderr)
+        assert list(folder.iterdir()) == [], (args, list(folder.iterdir()))
+
+
 def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
