@@ -332,6 +332,26 @@ def test_a_plot_or_export_the_disk_cannot_hold_leaves_no_partial_file_and_names_
         assert list(folder.iterdir()) == [], (args, list(folder.iterdir()))
 
 
+def test_a_malformed_model_or_threshold_name_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
+    # Before: a NAME or MODEL argument of no valid form ('tx_ae@5' to train, 'tx_ae@0', a threshold name '') exited 1,
+    # "any other error", where --help promises 2 for wrong arguments: a job could not tell a typo in its own
+    # command line from a failure worth retrying.
+    onnx_file = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
+    cases = [("train", model_db, "tx_ae@5", "transactions", "-f", "count", "--quiet"),
+             ("show", model_db, "tx_ae@0"), ("score", model_db, "tx_ae@x", "transactions", "--top", "1"),
+             ("drop", model_db, "@2", "--yes"), ("import", model_db, str(onnx_file), "--name", "new one"),
+             ("threshold", model_db, "tx_ae", "", "--method", "manual", "--value", "3")]
+    for args in cases:
+        rc, out, err = invoke(*args)
+        assert rc == 2 and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, (args, rc, err)
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1]
+    finally:
+        con.close()
+
+
 def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
