@@ -184,6 +184,42 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
             "one transaction, whole or not at all.")
 
 
+def _latest_version(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The highest version of ``name`` in ad_models, 0 for none (or no table yet).
+
+    Why on a cursor of its own: after a Ctrl-C the watcher's ``interrupt()`` of ``con`` may still be pending, and
+    would stop this query, which reads what the interrupted command stored."""
+    try:
+        with con.cursor() as cur:
+            return int(cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?",
+                                   [name]).fetchall()[0][0])
+    except duckdb.Error:
+        return 0
+
+
+@contextmanager
+def _stored_if_interrupted(con: duckdb.DuckDBPyConnection, name: str) -> Iterator[list[str]]:
+    """Around a step that stores a version of ``name``: a Ctrl-C (or SIGTERM) that lands once it is committed says
+    so, and the list yielded then holds the version, for the caller's clean-up (a new database is kept).
+
+    Why: DuckDB's COMMIT runs to its end, and a signal landing after it (while the command printed what it stored)
+    said "Nothing is left half-written", which read as "nothing was stored": the job ran again and stored it twice.
+    """
+    done: list[str] = []
+    before = _latest_version(con, name)
+    try:
+        yield done
+    except BaseException as e:
+        if not is_interrupt(e):
+            raise
+        after = _latest_version(con, name)
+        if after <= before:
+            raise
+        done.append(f"{name}@{after}")
+        raise _interrupted(f"{name}@{after} was stored, whole, before it; only what came after it did not run "
+                           "(no need to run the command again).") from e
+
+
 def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
     text = e.object[e.start:e.end] if isinstance(e.object, str) else ""
     return click.ClickException(
@@ -722,8 +758,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     """
     creation = _Creation()
     stored = False
+    done: list[str] = []
     try:
-        with _open(db, create=True, creation=creation, attach=attach) as con:
+        with _open(db, create=True, creation=creation, attach=attach) as con, _stored_if_interrupted(con, name) as done:
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, n_models=n_models, seed=seed, max_train_rows=max_train_rows,
@@ -748,7 +785,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException as e:
-        if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
+        if creation.ours and not stored and not done:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
             if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE and _names_missing_relation(e):
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
@@ -1946,20 +1983,22 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
         )
     creation = _Creation()
     stored = False
+    done: list[str] = []
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
             exported = api.read_onnx_file(Path(path)).ref
             target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
-            info = api.import_model(con, path, name=name)
-            stored = True
+            with _stored_if_interrupted(con, target) as done:
+                info = api.import_model(con, path, name=name)
+                stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3
-            moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
-            # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
-            click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
+                moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
+                # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
+                click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
-        if creation.ours and not stored:  # as train: a refused file must not leave an empty database behind
+        if creation.ours and not stored and not done:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
         raise
 

@@ -352,6 +352,67 @@ def test_a_malformed_model_or_threshold_name_is_a_wrong_argument_exit_2(model_db
         con.close()
 
 
+def _interrupted_while_printing(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command with a full stdout pipe, so that its first line of output (train's and import's "stored
+    NAME@N", printed once the model is committed) blocks; send Ctrl-C while it does; return what it said."""
+    import fcntl
+    import time
+
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 512)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", *args], stdout=w, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(w)
+    try:
+        syscall = Path(f"/proc/{p.pid}/syscall")
+        while p.poll() is None and not syscall.read_text().startswith("1 0x1 "):  # write(1, ...): blocked on stdout
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        drained = threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(r, 65536), b"")])
+        drained.start()
+        assert p.stderr is not None
+        with p.stderr:
+            err = p.stderr.read()
+        rc = p.wait(timeout=300)
+        drained.join()
+    finally:
+        os.close(r)
+    return subprocess.CompletedProcess(args, rc, "", err)
+
+
+def test_a_ctrl_c_after_the_model_is_stored_says_it_is_stored(model_db: str, tmp_path: Path) -> None:
+    # Before: a Ctrl-C landing once train or import had committed the model (while it printed what it stored) said
+    # "Nothing is left half-written: each model ... is stored ... whole or not at all", which reads as "nothing was
+    # stored", so the job ran again and stored the model twice; a new database made by that train was removed.
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(Path(model_db).read_bytes())
+    onnx_file = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
+    fresh = tmp_path / "fresh.duckdb"
+    for args, ref, path in (
+            (["train", str(db), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--quiet", "--epochs", "1"],
+             "tx_ae@2", db),
+            (["import", str(db), str(onnx_file), "--name", "imp"], "imp@1", db),
+            (["import", str(fresh), str(onnx_file)], "tx_ae@1", fresh)):
+        p = _interrupted_while_printing(args)
+        assert p.returncode == 130, (args, p.stderr)
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("Error: interrupted (Ctrl-C)") and f"{ref} was stored" in last, (args, p.stderr)
+        con = ad_duckdb.connect(str(path), read_only=True)
+        try:
+            assert ref in {f"{m['name']}@{m['version']}" for m in ad_duckdb.list_models(con)}, args
+        finally:
+            con.close()
+
+
 def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where
