@@ -245,20 +245,20 @@ def name_without_onnx(name: str) -> str:
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """'name' -> (name, None); 'name@3' -> (name, 3)."""
     if not isinstance(ref, str):
-        raise OptionError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
+        raise BadInputError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
                             f"'tx_ae@2'; got {ref!r}.")
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
         if not name or "@" in name:
             # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
-            raise OptionError(
+            raise BadInputError(
                 f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
                 "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
             )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
-            raise OptionError(
+            raise BadInputError(
                 f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
             )
         return name, int(ver)
