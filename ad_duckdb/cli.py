@@ -71,6 +71,7 @@ _OS_ERROR_HINTS = {
     errno.EPERM: "not permitted; choose a path you may use, or change its permissions",
     errno.EROFS: "the file system is read-only; choose a path on a writable one",
     errno.ENOSPC: "the disk is full; free some space or choose another disk",
+    errno.EFBIG: "the file is over the size limit of this process or file system (ulimit -f); raise it or choose another disk",
     errno.EEXIST: "something else is there already (a file where a folder is needed?); choose another path",
 }
 
@@ -181,6 +182,42 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
         return None
     return (f"{into} was {'not changed' if before is not None else 'not created'}: the scores table is written in "
             "one transaction, whole or not at all.")
+
+
+def _latest_version(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The highest version of ``name`` in ad_models, 0 for none (or no table yet).
+
+    Why on a cursor of its own: after a Ctrl-C the watcher's ``interrupt()`` of ``con`` may still be pending, and
+    would stop this query, which reads what the interrupted command stored."""
+    try:
+        with con.cursor() as cur:
+            return int(cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?",
+                                   [name]).fetchall()[0][0])
+    except duckdb.Error:
+        return 0
+
+
+@contextmanager
+def _stored_if_interrupted(con: duckdb.DuckDBPyConnection, name: str) -> Iterator[list[str]]:
+    """Around a step that stores a version of ``name``: a Ctrl-C (or SIGTERM) that lands once it is committed says
+    so, and the list yielded then holds the version, for the caller's clean-up (a new database is kept).
+
+    Why: DuckDB's COMMIT runs to its end, and a signal landing after it (while the command printed what it stored)
+    said "Nothing is left half-written", which read as "nothing was stored": the job ran again and stored it twice.
+    """
+    done: list[str] = []
+    before = _latest_version(con, name)
+    try:
+        yield done
+    except BaseException as e:
+        if not is_interrupt(e):
+            raise
+        after = _latest_version(con, name)
+        if after <= before:
+            raise
+        done.append(f"{name}@{after}")
+        raise _interrupted(f"{name}@{after} was stored, whole, before it; only what came after it did not run "
+                           "(no need to run the command again).") from e
 
 
 def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
@@ -378,6 +415,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         # Why before DuckDB: its "IO Error: Cannot open file" does not say that the folder is what is missing
         missing = FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), db)
         raise _failure(_os_error_message(missing), code=EXIT_NO_DATABASE)
+    if not read_only and db != ":memory:":
+        _check_folder_writable(db)
     files = _attachments(db, attach)
     try:
         con = _connect_attaching(db, read_only, check_order, creation, files)
@@ -403,6 +442,23 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
         con.close()
+
+
+def _check_folder_writable(db: str) -> None:
+    """Refuse, exit 3, a command that writes DB when DB's folder is not writable by this user.
+
+    Why before the work: DuckDB creates its write-ahead log (DB.wal) beside the file at the first commit, so a
+    writable file in a read-only folder opened fine, the command did its work (a whole training), and only the
+    commit failed: "TransactionContext Error: Failed to commit: Cannot open file ...wal: Permission denied", exit 1.
+    """
+    folder = Path(db).absolute().parent
+    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
+        return
+    raise _failure(
+        f"Cannot open {db!r} for writing: its folder {str(folder)!r} is not writable by this user, and DuckDB writes "
+        f"its log {Path(db).name + '.wal'!r} there at every commit. Fix: make the folder writable (chmod u+w), or run "
+        "the command on a copy in a writable folder; reading works (score without --into, list, show, export, sql).",
+        code=EXIT_NO_DATABASE)
 
 
 def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
@@ -702,8 +758,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     """
     creation = _Creation()
     stored = False
+    done: list[str] = []
     try:
-        with _open(db, create=True, creation=creation, attach=attach) as con:
+        with _open(db, create=True, creation=creation, attach=attach) as con, _stored_if_interrupted(con, name) as done:
             with _notes():
                 info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, n_models=n_models, seed=seed, max_train_rows=max_train_rows,
@@ -728,7 +785,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException as e:
-        if creation.ours and not stored:  # a mistyped path must not leave an empty database behind
+        if creation.ours and not stored and not done:  # a mistyped path must not leave an empty database behind
             _remove_new_database(db)
             if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE and _names_missing_relation(e):
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
@@ -1928,20 +1985,22 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
         )
     creation = _Creation()
     stored = False
+    done: list[str] = []
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
             exported = api.read_onnx_file(Path(path)).ref
             target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
-            info = api.import_model(con, path, name=name)
-            stored = True
+            with _stored_if_interrupted(con, target) as done:
+                info = api.import_model(con, path, name=name)
+                stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3
-            moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
-            # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
-            click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
+                moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
+                # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
+                click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
     except BaseException:
-        if creation.ours and not stored:  # as train: a refused file must not leave an empty database behind
+        if creation.ours and not stored and not done:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
         raise
 

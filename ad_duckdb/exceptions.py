@@ -115,7 +115,8 @@ class AdDuckDBWarning(UserWarning):
 def is_interrupt(e: BaseException | None) -> bool:
     """Whether ``e``, or an error it was raised from, is a Ctrl-C: Python's ``KeyboardInterrupt``, or DuckDB's
     answer to one in a query it ran (a bare ``RuntimeError('Query interrupted')`` when DuckDB saw the signal itself,
-    ``InterruptException`` for ``connection.interrupt()``).
+    ``InterruptException`` for ``connection.interrupt()``, and ``OSError('INTERRUPT Error: ...')`` when it lands
+    between two batches of an Arrow stream, ``to_arrow_reader``, which passes DuckDB's error on as an I/O error).
 
     Why the chain: code that turns a failed read into a message of ours ("Cannot read features ...") must not make
     a user's Ctrl-C look like bad input (exit 1); it re-raises when this is true, and the CLI looks through wrappers.
@@ -126,7 +127,8 @@ def is_interrupt(e: BaseException | None) -> bool:
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         if isinstance(e, KeyboardInterrupt | duckdb.InterruptException) or (
-                type(e) is RuntimeError and str(e) == "Query interrupted"):
+                type(e) is RuntimeError and str(e) == "Query interrupted") or (
+                type(e) is OSError and str(e).startswith("INTERRUPT Error:")):
             return True
         e = e.__cause__ or e.__context__
     return False

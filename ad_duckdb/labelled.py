@@ -570,7 +570,7 @@ def set_threshold(
     con = check_connection(con, "set_threshold")
     lm = registry(con).get(model)
     if not isinstance(name, str) or not name or len(name) > 64:
-        raise BadInputError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
+        raise OptionError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
     # An option the method does not read is a mistake to report, not to drop: the stored threshold would
     # not be what was asked for.
     goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)

@@ -6,11 +6,13 @@ import math
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
@@ -215,8 +217,7 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
     paths: list[str] = []
     for fig, what in ((pr_figure(scores, labels, model, thresholds, source), "pr_curve"),
                       (label_hist_figure(scores, labels, model, thresholds, source), "score_hist")):
-        p = out / f"{safe}_{what}.png"
-        fig.savefig(p, dpi=110)
+        p = write_whole(out / f"{safe}_{what}.png", partial(fig.savefig, dpi=110, format="png"))
         paths.append(str(p))
     return paths
 
@@ -418,8 +419,8 @@ def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     fig = scores_figure(scores, model, thresholds, source)
-    p = out / f"{_file_stem(model.replace('@', '_v'))}_scores.png"
-    fig.savefig(p, dpi=110)
+    p = write_whole(out / f"{_file_stem(model.replace('@', '_v'))}_scores.png",
+                    lambda t: fig.savefig(t, dpi=110, format="png"))
     return str(p)
 
 

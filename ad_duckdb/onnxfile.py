@@ -14,6 +14,7 @@ from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError
 from .features import FeatureSpec
 from .onnxshapes import quote
+from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
@@ -59,8 +60,12 @@ def metadata_digest(meta: dict[str, Any]) -> str:
 
 
 def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
-    fmt = int(meta.get("format_version", 0))
-    if fmt > store.FORMAT_VERSION or fmt < 1:
+    fmt = meta.get("format_version")
+    # Why checked before any int(): a file of another tool (or an edited one) stopped import with a traceback.
+    if type(fmt) is not int or fmt < 1:
+        raise IntegrityError(f"The model file's ad_duckdb metadata has format_version {quote(str(fmt)[:40])}, not a "
+                             "whole number from 1; the file was not written by ad_duckdb's export_model.")
+    if fmt > store.FORMAT_VERSION:
         raise IntegrityError(
             f"The model file has format_version {fmt}; this ad_duckdb reads 1..{store.FORMAT_VERSION}. Upgrade ad_duckdb."
         )
@@ -69,9 +74,13 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
         # Why here: the name reaches every later message, whole (a file can hold a megabyte of escapes in it)
         raise IntegrityError(f"The model file's ad_duckdb metadata names the model {quote(str(name))}, which is not "
                              "a valid model name; the file was not written by ad_duckdb's export_model.")
+    version = meta.get("version", 0)
+    if type(version) is not int:
+        raise IntegrityError(f"The model file's ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
+                             "whole number; the file was not written by ad_duckdb's export_model.")
     try:
         return ModelRecord(
-            name=name, version=int(meta.get("version", 0)), kind=str(meta["kind"]),
+            name=name, version=version, kind=str(meta["kind"]),
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
             train_rows=meta.get("train_rows"), params=dict(meta.get("params") or {}),
             metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
@@ -93,13 +102,7 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
         raise BadInputError(f"{str(path)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(rec.onnx + metadata_entry(meta))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_whole(path, lambda t: t.write_bytes(rec.onnx + metadata_entry(meta)))
 
 
 def read_file(path: Path) -> ModelRecord:

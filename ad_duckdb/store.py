@@ -222,7 +222,7 @@ def valid_name(name: str) -> bool:
 
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not valid_name(name):
-        raise BadInputError(
+        raise OptionError(
             f"Model name {name!r} is not valid: use letters, digits, '_', '-' or '.', starting with a letter "
             "or '_' (at most 128 characters), e.g. 'tx_ae'. '@' is reserved for versions ('tx_ae@2')."
         )

@@ -27,6 +27,7 @@ from .metrics import (
     _title,
     share_text,
 )
+from .savefile import write_whole
 from .scoring import LoadedModel
 from .sqltext import quote_ident, shown_source, source_sql, sql_name, where_sql
 
@@ -336,7 +337,8 @@ def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, floa
     # replaced the first without a word; score's name is the one README and plot_scores_over_time gave out
     suffix = "_labelled" if labelled else ""
     p = Path(out_dir) / f"{_file_stem(model.replace('@', '_v'))}_scores_over_time{suffix}.png"
-    figure(s, model, thresholds, source, time).savefig(p, dpi=110)
+    fig = figure(s, model, thresholds, source, time)
+    write_whole(p, lambda t: fig.savefig(t, dpi=110, format="png"))
     return str(p)
 
 

@@ -277,6 +277,141 @@ def test_read_only_file_scores_and_writing_commands_say_so(model_db: str, tmp_pa
     assert len(p.stderr.strip().splitlines()) == 1
 
 
+def test_a_writable_file_in_a_read_only_folder_is_refused_before_the_work(model_db: str, tmp_path: Path) -> None:
+    # Before: DuckDB opened the file for writing, the command did its work (a whole training), and the commit failed
+    # on the write-ahead log it creates beside the file: "Error: TransactionContext Error: Failed to commit: Cannot
+    # open file \".../r.duckdb.wal\": Permission denied", exit 1, naming neither the folder nor a fix.
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "r.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    folder.chmod(0o555)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    prefix = _as_another_user()
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+
+    try:
+        for args in (("score", str(path), "tx_ae", "transactions", "--into", "s"),
+                     ("threshold", str(path), "tx_ae", "cut", "--method", "manual", "--value", "3")):
+            p = run(*args)
+            assert p.returncode == 3, (args, p.stderr)
+            assert "folder" in p.stderr and str(folder) in p.stderr and ".wal" in p.stderr, p.stderr
+            assert "Failed to commit" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+        ok = run("score", str(path), "tx_ae", "transactions", "--top", "1")  # reading needs no log
+        assert ok.returncode == 0, ok.stderr
+    finally:
+        folder.chmod(0o755)
+    assert not Path(f"{path}.wal").exists()
+
+
+def test_a_plot_or_export_the_disk_cannot_hold_leaves_no_partial_file_and_names_it(model_db: str,
+                                                                                     tmp_path: Path) -> None:
+    # Before: on a full disk `score --plots` left an empty tx_ae_v1_scores.png behind, and it and `export` said
+    # only "Error: No space left on device.", naming no file. A file size limit (ulimit -f) fails the write as a
+    # full disk does, inside the kernel, and DuckDB only reads here.
+    import resource
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then the write fails with EFBIG, as a full disk's ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    plots, out = tmp_path / "plots", tmp_path / "out"
+    out.mkdir()
+    for args, folder, name in ((["score", model_db, "tx_ae", "transactions", "--plots", str(plots)], plots,
+                                "tx_ae_v1_scores.png"),
+                               (["export", model_db, "tx_ae", str(out / "tx_ae.onnx")], out, "tx_ae.onnx")):
+        p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True,
+                           timeout=300, env=env, stdin=subprocess.DEVNULL, preexec_fn=limited)
+        assert p.returncode == 1, (args, p.stderr)
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("Error: ") and str(folder / name) in last, (args, p.stderr)
+        assert list(folder.iterdir()) == [], (args, list(folder.iterdir()))
+
+
+def test_a_malformed_model_or_threshold_name_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
+    # Before: a NAME argument of no valid form ('tx_ae@5' to train, 'new one' to import, a threshold name '') exited 1,
+    # "any other error", where --help promises 2 for wrong arguments: a job could not tell a typo in its own
+    # command line from a failure worth retrying.
+    onnx_file = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
+    cases = [("train", model_db, "tx_ae@5", "transactions", "-f", "count", "--quiet"),
+             ("import", model_db, str(onnx_file), "--name", "new one"),
+             ("threshold", model_db, "tx_ae", "", "--method", "manual", "--value", "3")]
+    for args in cases:
+        rc, out, err = invoke(*args)
+        assert rc == 2 and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, (args, rc, err)
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1]
+    finally:
+        con.close()
+
+
+def _interrupted_while_printing(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command with a full stdout pipe, so that its first line of output (train's and import's "stored
+    NAME@N", printed once the model is committed) blocks; send Ctrl-C while it does; return what it said."""
+    import fcntl
+    import time
+
+    r, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)  # F_SETPIPE_SZ: one page
+    os.set_blocking(w, False)
+    try:
+        while True:
+            os.write(w, b"x" * 512)
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+    p = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", *args], stdout=w, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    os.close(w)
+    try:
+        syscall = Path(f"/proc/{p.pid}/syscall")
+        while p.poll() is None and not syscall.read_text().startswith("1 0x1 "):  # write(1, ...): blocked on stdout
+            time.sleep(0.05)
+        p.send_signal(signal.SIGINT)
+        drained = threading.Thread(target=lambda: [None for _ in iter(lambda: os.read(r, 65536), b"")])
+        drained.start()
+        assert p.stderr is not None
+        with p.stderr:
+            err = p.stderr.read()
+        rc = p.wait(timeout=300)
+        drained.join()
+    finally:
+        os.close(r)
+    return subprocess.CompletedProcess(args, rc, "", err)
+
+
+def test_a_ctrl_c_after_the_model_is_stored_says_it_is_stored(model_db: str, tmp_path: Path) -> None:
+    # Before: a Ctrl-C landing once train or import had committed the model (while it printed what it stored) said
+    # "Nothing is left half-written: each model ... is stored ... whole or not at all", which reads as "nothing was
+    # stored", so the job ran again and stored the model twice; a new database made by that train was removed.
+    db = tmp_path / "w.duckdb"
+    db.write_bytes(Path(model_db).read_bytes())
+    onnx_file = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
+    fresh = tmp_path / "fresh.duckdb"
+    for args, ref, path in (
+            (["train", str(db), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--quiet", "--epochs", "1"],
+             "tx_ae@2", db),
+            (["import", str(db), str(onnx_file), "--name", "imp"], "imp@1", db),
+            (["import", str(fresh), str(onnx_file)], "tx_ae@1", fresh)):
+        p = _interrupted_while_printing(args)
+        assert p.returncode == 130, (args, p.stderr)
+        last = p.stderr.strip().splitlines()[-1]
+        assert last.startswith("Error: interrupted (Ctrl-C)") and f"{ref} was stored" in last, (args, p.stderr)
+        con = ad_duckdb.connect(str(path), read_only=True)
+        try:
+            assert ref in {f"{m['name']}@{m['version']}" for m in ad_duckdb.list_models(con)}, args
+        finally:
+            con.close()
+
+
 def test_a_file_the_system_refuses_to_open_is_exit_3() -> None:
     # Before: a file the system refuses with EPERM rather than EACCES (an immutable file, chattr +i; a sandbox's
     # guard) failed with DuckDB's bare "IO Error: Cannot open file ...: Operation not permitted" and exit 1, where

@@ -945,6 +945,27 @@ def test_an_interrupted_read_stays_an_interruption() -> None:
         con.close()
 
 
+def test_a_read_interrupted_between_its_batches_stays_an_interruption() -> None:
+    # Before: a Ctrl-C landing while training streamed its source (past the first batch: a large table) reached
+    # Python as OSError('INTERRUPT Error: Interrupted!') from DuckDB's Arrow stream, which is_interrupt did not know:
+    # `ad-duckdb train` said "Cannot read features [...]: INTERRUPT Error: Interrupted!." and exited 1, not 130.
+    from ad_duckdb.exceptions import is_interrupt
+    from ad_duckdb.features import feature_batches
+
+    con = duckdb.connect()
+    try:
+        batches = feature_batches(con, "SELECT r AS a FROM range(100000000000) t(r)", ["a"])
+        next(batches)  # the stream is running: the interrupt lands between two batches, not in the query's start
+        con.interrupt()
+        with pytest.raises(BaseException) as got:  # noqa: PT011 (which class DuckDB raises is its own)
+            for _ in batches:
+                pass
+        assert not isinstance(got.value, ad_duckdb.BadInputError), got.value
+        assert is_interrupt(got.value), repr(got.value)
+    finally:
+        con.close()
+
+
 def test_a_latin_1_csv_gets_the_read_csv_encoding_that_reads_it(tmp_path: Path) -> None:
     # Before: DuckDB's "not utf-8 encoded" and then "Give an existing table or view name, ... a table function such
     # as read_parquet('file.parquet'), or a SELECT query": the file exists; what it lacks is encoding='latin-1'.

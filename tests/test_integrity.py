@@ -808,3 +808,28 @@ def test_a_file_whose_model_name_is_not_a_name_is_refused_with_a_short_message(g
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx"]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("field, value", [("format_version", "x"), ("format_version", None), ("format_version", [1]),
+                                          ("format_version", 1e999), ("format_version", 0), ("version", 1e999)])
+def test_a_file_whose_metadata_has_a_bad_number_is_refused_as_not_ours(good: store.ModelRecord, tmp_path: Path,
+                                                                         field: str, value: object) -> None:
+    # Before: int() of the metadata's format_version ran outside every check, so a file of another tool (or an
+    # edited one) stopped `ad-duckdb import` with a ValueError / TypeError / OverflowError traceback (exit 1), and a
+    # format_version 0 asked to upgrade ad_duckdb, which reads no such file either.
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        meta[field] = value
+        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+        bad = tmp_path / "bad.onnx"
+        bad.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        with pytest.raises(IntegrityError, match=rf"{field}.*not written by ad_duckdb's export_model") as caught:
+            ad_duckdb.import_model(con, bad)
+        assert "Upgrade" not in str(caught.value), caught.value
+        assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx"]
+    finally:
+        con.close()
