@@ -318,7 +318,10 @@ def test_a_plot_or_export_the_disk_cannot_hold_leaves_no_partial_file_and_names_
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then the write fails with EFBIG, as a full disk's ENOSPC
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
+    # matplotlib's font cache built beforehand, without the limit: on a machine that never drew a plot, building
+    # it under the limit failed the command before it reached the file this test is about
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True, timeout=300)
     plots, out = tmp_path / "plots", tmp_path / "out"
     out.mkdir()
     for args, folder, name in ((["score", model_db, "tx_ae", "transactions", "--plots", str(plots)], plots,
