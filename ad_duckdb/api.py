@@ -773,8 +773,8 @@ def score(
         with store.transaction(cur):
             typed_sql = _source_typed(cur, types)
             cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
-            # the marks that tell a later re-scoring these columns are ours to replace, a user's of the name not
-            # an earlier scoring's column kept (columns=) but not written anew is still one, marked as it was
+            # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
+            # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
             for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
                 cur.execute(mark)

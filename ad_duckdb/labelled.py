@@ -347,17 +347,15 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     if not n:
         return None
     then = lm.rec.train_rows
-    if isinstance(then, int) and now != then:
-        # Why no claim: a table grown by next month's rows, or a DataFrame variable reused for held-out rows, has the
-        # name it was trained on, and its new rows were said to be training rows
+    # Why no claim: a table grown by next month's rows, or a DataFrame variable reused for held-out rows (as many
+    # rows of another month, or a value corrected), has the name it was trained on, and its rows were said to be
+    # training rows
+    grown = isinstance(then, int) and now != then
+    if grown or not same_rows:
+        counts = f"then, {now} now" if grown else "then and now, but other rows"
         return (f"The source has changed since {lm.ref} was trained ({then} rows{' under its training filter' if tw else ''} "
-                f"then, {now} now), so whether these rows include its training rows cannot be told (if they do, its "
+                f"{counts}), so whether these rows include its training rows cannot be told (if they do, its "
                 "figures on them are optimistic).")
-    if not same_rows:
-        # as many rows as then, but others: a DataFrame variable reloaded with another month, a value corrected
-        return (f"The source has changed since {lm.ref} was trained ({then} rows{' under its training filter' if tw else ''}"
-                " then and now, but other rows), so whether these rows include its training rows cannot "
-                "be told (if they do, its figures on them are optimistic).")
     if not tw:
         how = "it was trained on all of them (unlabelled); score new rows for an estimate on unseen rows"
     elif key and anomalies_trained:
@@ -436,7 +434,7 @@ def evaluate(
         over_time = timeplot.choose(con, model, source, time)
     tally: list[DriftTally] = []
     lm, s, y = _labelled_scores(con, model, source, label, where, tally)
-    if len(s) and len(s) == len(y) and not np.any(y) and set(np.unique(y).tolist()) == {0}:
+    if len(y) and set(np.unique(y).tolist()) == {0}:
         # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
         call = ", ".join(sql_name(f) for f in lm.feature_names)
         raise BadInputError(

@@ -37,10 +37,11 @@ SHAPLEY_ORDERS = 8
 # Values (the explained rows times their scored rows times d) per chunk, to bound memory on large batches: 16 MiB
 # of float32, as many rows as 1 << 17 at d = 32, fewer for wider tables.
 SHAPLEY_VALUES = 1 << 22
-# Each explained row's scored rows form a block whose number of values is a multiple of this. Why: onnxruntime's
-# result for a row depends, in the last float32 digits, on where the row's values start in its run (here modulo 4
-# values; 16 covers 64-byte vectors), so a row's shares changed with the rows before it in its batch.
-SHAPLEY_ALIGN = 16
+# onnxruntime's result for a row depends, in the last float32 digits, on where the row's values start in its run
+# and on whether it falls in the run's last partial vector (here modulo 4 values; 16 covers 64-byte vectors). So
+# runs hold a multiple of this many rows (run_rows, run_aligned) and each explained row's scored rows a block of a
+# multiple of this many values: a row's score and shares were otherwise changed by the rows before it in its batch.
+ORT_ALIGN = 16
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 
@@ -66,10 +67,10 @@ def run_rows(row_bytes: int) -> int:
 
     Why: at the training parameters' edge (16 members x 65,536 codes) one 2048-row run asked onnxruntime for
     8.6 GB per intermediate, in a plain SELECT. Rows are independent in the graph, so runs change only the peak.
-    Fewer rows are cut to a multiple of SHAPLEY_ALIGN (from 16 rows up), so that every row starts where it would
-    in a 2048-row run and scores to the same float32 digits (see SHAPLEY_ALIGN)."""
+    Fewer rows are cut to a multiple of ORT_ALIGN (from 16 rows up), so that every row starts where it would
+    in a 2048-row run and scores to the same float32 digits (see ORT_ALIGN)."""
     rows = min(BULK_ORT_ROWS, chunks.rows_per_chunk(row_bytes))
-    return rows - rows % SHAPLEY_ALIGN if rows >= SHAPLEY_ALIGN else rows
+    return rows - rows % ORT_ALIGN if rows >= ORT_ALIGN else rows
 
 
 def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str], rows: int = BULK_ORT_ROWS) -> list[Any]:
@@ -85,7 +86,7 @@ def pool_runs(sess: ort.InferenceSession, X: np.ndarray, outputs: list[str], row
 
 
 def run_aligned(sess: ort.InferenceSession, outputs: list[str], X: np.ndarray, rows: int) -> list[Any]:
-    """``sess.run`` on ``X``, padded to a multiple of SHAPLEY_ALIGN rows with copies of its last row (dropped from
+    """``sess.run`` on ``X``, padded to a multiple of ORT_ALIGN rows with copies of its last row (dropped from
     the results), unless that would exceed ``rows``, the most one run may hold (``run_rows``: a memory bound).
 
     Why: onnxruntime's vectorized Log (a heavy-tailed column's signed log) computes the last rows of a run whose row
@@ -94,7 +95,7 @@ def run_aligned(sess: ort.InferenceSession, outputs: list[str], X: np.ndarray, r
     scan, and a stored score no longer equalled the live one. Rows are independent in the graph, so the padding
     changes nothing else; it costs at most 15 rows per run."""
     n = len(X)
-    pad = -n % SHAPLEY_ALIGN
+    pad = -n % ORT_ALIGN
     if n == 0 or pad == 0 or n + pad > rows:
         return sess.run(outputs, {INPUT_NAME: X})
     out = sess.run(outputs, {INPUT_NAME: np.concatenate([X, np.repeat(X[-1:], pad, axis=0)])})
@@ -392,7 +393,7 @@ def _shapley_coalitions(d: int) -> np.ndarray:
     """[m, d]: which columns keep the row's value (the others NaN: their medians) in each of the rows scored to
     explain one row. Exact: the 2^d subsets, row c holding column j where bit j of c is set. Sampled: the empty
     set, the first 1 .. d - 1 columns of each of ``_shapley_orders``, then the whole row. Padded with empty rows
-    to a multiple of SHAPLEY_ALIGN values."""
+    to a multiple of ORT_ALIGN values."""
     if d <= SHAPLEY_EXACT_MAX:
         codes = np.arange(1 << d)
         keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
@@ -403,7 +404,7 @@ def _shapley_coalitions(d: int) -> np.ndarray:
             k[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
             steps.append(k)
         keep = np.concatenate([np.zeros((1, d), dtype=bool), *steps, np.ones((1, d), dtype=bool)])
-    unit = SHAPLEY_ALIGN // math.gcd(d, SHAPLEY_ALIGN)
+    unit = ORT_ALIGN // math.gcd(d, ORT_ALIGN)
     pad = -len(keep) % unit
     keep = np.concatenate([keep, np.zeros((pad, d), dtype=bool)])
     keep.flags.writeable = False  # cached and shared

@@ -298,7 +298,7 @@ def test_onnxruntime_runs_under_the_budget_give_what_one_run_gives(monkeypatch: 
                                                                     tmp_path: Any) -> None:
     """Scoring splits a batch into runs of ``run_rows`` rows when BULK_ORT_ROWS rows' largest intermediate would
     outgrow chunks.CHUNK_BYTES. Forced to 32-row runs, the SQL functions, bulk scoring, the missing-value rescoring
-    and the explanations give exactly what 2048-row runs give (runs are cut at a multiple of SHAPLEY_ALIGN rows,
+    and the explanations give exactly what 2048-row runs give (runs are cut at a multiple of ORT_ALIGN rows,
     so every row starts where it would in one run)."""
     from ad_duckdb import chunks
     from ad_duckdb.scoring import BULK_ORT_ROWS, LoadedModel, run_rows
@@ -326,7 +326,7 @@ def test_onnxruntime_runs_under_the_budget_give_what_one_run_gives(monkeypatch: 
     assert one.row_bytes > 0 and run_rows(one.row_bytes) == BULK_ORT_ROWS  # at the default budget: one run
 
     monkeypatch.setattr(chunks, "CHUNK_BYTES", 40 * one.row_bytes)
-    assert run_rows(one.row_bytes) == 32  # 40 rows fit, cut to a multiple of SHAPLEY_ALIGN
+    assert run_rows(one.row_bytes) == 32  # 40 rows fit, cut to a multiple of ORT_ALIGN
     small = LoadedModel(rec)
     for got, want in ((small.run(X[:BULK_ORT_ROWS]), (s_udf, fe_udf)), (small.run(X, bulk=True), (s_bulk, fe_bulk)),
                       (small.attribution(X[:200]), (s_explain, parts))):
