@@ -611,6 +611,12 @@ def _kept_select(cols: list[tuple[str, str]], kept: Sequence[str], written: set[
     return f"* EXCLUDE ({', '.join(quote_ident(c) for c in stale)})" if stale else "*"
 
 
+def _wide_number(sql_type: str) -> bool:
+    """A HUGEINT, UHUGEINT or DECIMAL wider than 18 digits: a type that Arrow holds in 128 bits."""
+    t = sql_type.upper().replace(" ", "")
+    return t in ("HUGEINT", "UHUGEINT") or (t.startswith("DECIMAL(") and int(t[8:].split(",")[0].rstrip(")")) > 18)
+
+
 def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kept: Sequence[str] = (),
                     batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
                     tally: list[DriftTally] | None = None, adds: Sequence[str] = (),
@@ -656,13 +662,11 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         ours = earlier_scores(cur, source, cols)
         extra_sql = _kept_select(cols, kept, written, ours, lm, source)
         carried = ours - written  # kept beside the new scores: marked again (score)
-        # Why UHUGEINT as DOUBLE: DuckDB hands it to Arrow as decimal128(38, 0), wrapping values from 2^127 up to
-        # negatives (2^128 - 1 arrived as -1 and scored as an ordinary row).
-        # And HUGEINT, under lossless, as the decimal128(38, 0) it is by default: it then scores as the SQL functions
-        # score it, not as another float64 rounding of its two halves.
-        casts = {c.lower(): "DOUBLE" for c, t in cols if t.upper() == "UHUGEINT"}
-        if lossless:
-            casts.update({c.lower(): "DECIMAL(38, 0)" for c, t in cols if t.upper() == "HUGEINT"})
+        # Why DuckDB casts the 128-bit types to DOUBLE here, as the SQL functions' DOUBLE arguments have it cast:
+        # a UHUGEINT arrives in Arrow as decimal128(38, 0), wrapping values from 2^127 up to negatives (2^128 - 1
+        # scored as -1); a HUGEINT under lossless as two 64-bit halves; and pyarrow's cast of a wide decimal to
+        # float64 can be one unit in the last place off DuckDB's (9 of 20,000 DECIMAL(38, 18) values).
+        casts = {c.lower(): "DOUBLE" for c, t in cols if _wide_number(t)}
         fsql = ", ".join(
             f"{f'CAST({quote_ident(f)} AS {casts[f.lower()]})' if f.lower() in casts else quote_ident(f)} "
             f"AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
