@@ -1270,6 +1270,10 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
         # a wrong combination of arguments, as a script's exit code 2 says (it was 1, after opening the database)
         raise click.UsageError(f"--keep prunes the older versions of a name: give the name without @N "
                                f"({model.split('@')[0]!r}), or drop {model!r} without --keep.")
+    try:
+        store.parse_ref(model)  # before the question: a typo'd reference, once confirmed, still dropped nothing
+    except OptionError as e:
+        raise _failure(str(e), e) from None
     if not yes:
         what = f"every version of {model} but the {keep} newest" if keep else model
         try:

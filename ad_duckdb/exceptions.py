@@ -40,6 +40,10 @@ class OptionError(BadInputError):
     """An argument's value, or a combination of arguments, is wrong whatever the data (the command line exits 2)."""
 
 
+class BadReferenceError(OptionError):
+    """A model reference of no valid form ('name' or 'name@N', N >= 1), e.g. 'tx_ae@0' or 'tx_ae@1@2'."""
+
+
 class DatabaseUnavailableError(BadInputError):
     """The database file cannot be opened as asked (not a DuckDB file, a read-only file or file system)."""
 

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from . import integrity, jsonvalues
-from .exceptions import BadInputError, IntegrityError, ModelNotFoundError, OptionError
+from .exceptions import BadInputError, BadReferenceError, IntegrityError, ModelNotFoundError, OptionError
 from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
@@ -243,7 +243,8 @@ def name_without_onnx(name: str) -> str:
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
-    """'name' -> (name, None); 'name@3' -> (name, 3)."""
+    """'name' -> (name, None); 'name@3' -> (name, 3). A reference of no valid form is a ``BadReferenceError``, an
+    ``OptionError``: wrong whatever the data (the command line exits 2, as for its other wrong arguments)."""
     if not isinstance(ref, str):
         raise BadInputError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
                             f"'tx_ae@2'; got {ref!r}.")
@@ -251,14 +252,14 @@ def parse_ref(ref: str) -> tuple[str, int | None]:
         name, _, ver = ref.rpartition("@")
         if not name or "@" in name:
             # Why here: a lookup of 'tx_ae@1' said "No model 'tx_ae@1'", as if such a name could be stored
-            raise BadInputError(
+            raise BadReferenceError(
                 f"Model reference {ref!r} is malformed: a model name never holds '@' and cannot be empty ('@' only "
                 "separates the version); use 'name' for the latest version or 'name@N' for version N, e.g. 'tx_ae@2'."
             )
         # Why isascii: str.isdigit accepts '²' (int() then fails) and other scripts' digits ('١', '１'), which a
         # version written in SQL is never meant to be
         if not (ver.isascii() and ver.isdigit()) or int(ver) < 1:
-            raise BadInputError(
+            raise BadReferenceError(
                 f"Model reference {ref!r} has a bad version {ver!r}: use 'name' for the latest or 'name@N' with N >= 1."
             )
         return name, int(ver)

@@ -343,7 +343,10 @@ def test_a_malformed_model_or_threshold_name_is_a_wrong_argument_exit_2(model_db
     assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
     cases = [("train", model_db, "tx_ae@5", "transactions", "-f", "count", "--quiet"),
              ("import", model_db, str(onnx_file), "--name", "new one"),
-             ("threshold", model_db, "tx_ae", "", "--method", "manual", "--value", "3")]
+             ("threshold", model_db, "tx_ae", "", "--method", "manual", "--value", "3"),
+             # a model reference of no valid form, to commands that read a stored model (exited 1 too)
+             ("show", model_db, "tx_ae@x"), ("score", model_db, "@3", "transactions"), ("drop", model_db, "tx_ae@0"),
+             ("explain", model_db, "tx_ae@1@2", "transactions", "--where", "transaction_id = 1")]
     for args in cases:
         rc, out, err = invoke(*args)
         assert rc == 2 and err.startswith("Error: ") and len(err.strip().splitlines()) == 1, (args, rc, err)

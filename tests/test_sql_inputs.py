@@ -251,7 +251,7 @@ def test_model_name_not_a_string(con: duckdb.DuckDBPyConnection) -> None:
                                   "../../etc/passwd", "tx_ae\x00"])
 def test_model_name_with_sql_or_junk_is_just_a_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
     for func in FUNCS:
-        with pytest.raises(duckdb.InvalidInputException, match=r"ModelNotFoundError|BadInputError"):
+        with pytest.raises(duckdb.InvalidInputException, match=r"ModelNotFoundError|BadInputError|BadReferenceError"):
             con.execute(f"SELECT {func}(?, 3, 40.0)", [name]).fetchall()
     assert one(con, "SELECT count(*) FROM transactions") == 3001
     assert one(con, "SELECT count(*) FROM ad_models") == 1
@@ -274,7 +274,7 @@ def test_a_bad_reference_is_named_as_one(con: duckdb.DuckDBPyConnection, ref: st
     for func in ("anomaly_score", "anomaly_threshold"):
         args = "'default'" if func == "anomaly_threshold" else "3, 40.0"
         with pytest.raises(duckdb.InvalidInputException,
-                           match=rf"BadInputError: Model reference {re.escape(repr(ref))} {says}"):
+                           match=rf"BadReferenceError: Model reference {re.escape(repr(ref))} {says}"):
             con.execute(f"SELECT {func}(?, {args})", [ref]).fetchall()
 
 
