@@ -445,20 +445,11 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
 
 
 def _check_folder_writable(db: str) -> None:
-    """Refuse, exit 3, a command that writes DB when DB's folder is not writable by this user.
-
-    Why before the work: DuckDB creates its write-ahead log (DB.wal) beside the file at the first commit, so a
-    writable file in a read-only folder opened fine, the command did its work (a whole training), and only the
-    commit failed: "TransactionContext Error: Failed to commit: Cannot open file ...wal: Permission denied", exit 1.
-    """
-    folder = Path(db).absolute().parent
-    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
-        return
-    raise _failure(
-        f"Cannot open {db!r} for writing: its folder {str(folder)!r} is not writable by this user, and DuckDB writes "
-        f"its log {Path(db).name + '.wal'!r} there at every commit. Fix: make the folder writable (chmod u+w), or run "
-        "the command on a copy in a writable folder; reading works (score without --into, list, show, export, sql).",
-        code=EXIT_NO_DATABASE)
+    """Refuse, exit 3, a command that writes DB when DB's folder is not writable by this user
+    (``store.unwritable_folder``): before the work, which only the commit would have failed."""
+    said = store.unwritable_folder(db, reads="score without --into, list, show, export, sql")
+    if said:
+        raise _failure(f"Cannot open {db!r} for writing: {said}", code=EXIT_NO_DATABASE)
 
 
 def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:

@@ -17,12 +17,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from . import integrity, jsonvalues
-from .exceptions import BadInputError, BadReferenceError, IntegrityError, ModelNotFoundError, OptionError
+from .exceptions import (
+    BadInputError,
+    BadReferenceError,
+    DatabaseUnavailableError,
+    IntegrityError,
+    ModelNotFoundError,
+    OptionError,
+)
 from .features import FeatureSpec, close_names, specs_from_json, specs_to_json
 from .pysource import from_command_line
 from .sqltext import quote_literal, sql_name
@@ -201,13 +209,34 @@ def check_writable(table: str) -> None:
 
 
 def check_can_write(cur: Any, what: str) -> None:
-    """Refuse early, with the fix, what would otherwise fail at the end with DuckDB's bare read-only error."""
-    row = cur.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    """Refuse early, with the fix, what would otherwise fail at the end with DuckDB's bare read-only error, or
+    with its "Failed to commit" on a log it cannot create (``unwritable_folder``)."""
+    row = cur.execute(
+        "SELECT readonly, path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     if row and row[0][0]:
         raise BadInputError(
             f"{what}: the database is open read-only. Open it for writing (ad_duckdb.connect(path) without "
             "read_only=True), from a process that is the file's only user."
         )
+    said = unwritable_folder(row[0][1]) if row and row[0][1] else None
+    if said:
+        raise DatabaseUnavailableError(f"{what}: {said}")
+
+
+def unwritable_folder(db: str, reads: str = "score() without into=, list_models, export_model, SQL") -> str | None:
+    """Why a write to the database file ``db`` would fail at its commit, with the fix and what still works
+    (``reads``); None if it would not.
+
+    Why asked before the work: DuckDB creates its write-ahead log (DB.wal) beside the file at the first commit, so a
+    writable file in a read-only folder opened fine, the work was done (a whole training), and only the commit
+    failed: "TransactionContext Error: Failed to commit: Cannot open file ...wal: Permission denied".
+    """
+    folder = Path(db).absolute().parent
+    if not folder.is_dir() or os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return (f"its folder {str(folder)!r} is not writable by this user, and DuckDB writes its log "
+            f"{Path(db).name + '.wal'!r} there at every commit. Fix: make the folder writable (chmod u+w), or work on a "
+            f"copy in a writable folder; reading works ({reads}).")
 
 
 def is_model_file(entry: str) -> bool:

@@ -1178,3 +1178,38 @@ def test_training_progress_on_a_terminal_is_the_bar(model_db: str, tmp_path: Pat
         os.close(leader)
     text = seen.decode(errors="replace")
     assert "\r" in text and "step/s" in text and "training tx_ae2: 0/" not in text, text
+
+
+def test_the_python_api_in_a_read_only_folder_refuses_to_write_before_the_work(model_db: str, tmp_path: Path) -> None:
+    # The command line refused this before the work (above); from Python, train() trained the whole model, and only
+    # its commit failed: "TransactionContext Error: Failed to commit: Cannot open file ...wal: Permission denied".
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    path = folder / "r.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    folder.chmod(0o555)
+    script = f"""
+import ad_duckdb
+con = ad_duckdb.connect({str(path)!r})
+for what, call in (("train", lambda: ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                                                      progress=False, max_steps=5)),
+                   ("score", lambda: ad_duckdb.score(con, "tx_ae", "transactions", into="s")),
+                   ("threshold", lambda: ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=3.0))):
+    try:
+        call()
+        print(what, "went ahead")
+    except ad_duckdb.DatabaseUnavailableError as e:
+        print(what, "refused:", e)
+print(con.execute("SELECT count(*) FROM ad_models").fetchall())
+"""
+    try:
+        p = subprocess.run([*_as_another_user(), sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        folder.chmod(0o755)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert [line.split()[:2] for line in lines[:3]] == [["train", "refused:"], ["score", "refused:"],
+                                                        ["threshold", "refused:"]], p.stdout
+    assert all(str(folder) in line and ".wal" in line and "chmod" in line for line in lines[:3]), p.stdout
+    assert lines[3] == "[(1,)]" and "training" not in p.stderr, (p.stdout, p.stderr)
