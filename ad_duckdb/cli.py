@@ -184,40 +184,64 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
             "one transaction, whole or not at all.")
 
 
-def _latest_version(con: duckdb.DuckDBPyConnection, name: str) -> int:
-    """The highest version of ``name`` in ad_models, 0 for none (or no table yet).
+def _read_quietly(con: duckdb.DuckDBPyConnection, query: str, params: list[object]) -> Any:
+    """The first value of ``query``'s first row, None when there is none or the read fails (no table yet).
 
     Why on a cursor of its own: after a Ctrl-C the watcher's ``interrupt()`` of ``con`` may still be pending, and
     would stop this query, which reads what the interrupted command stored."""
     try:
         with con.cursor() as cur:
-            return int(cur.execute("SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?",
-                                   [name]).fetchall()[0][0])
+            rows = cur.execute(query, params).fetchall()
     except duckdb.Error:
-        return 0
+        return None
+    return rows[0][0] if rows else None
+
+
+def _latest_version(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """The highest version of ``name`` in ad_models, 0 for none (or no table yet)."""
+    return int(_read_quietly(con, "SELECT coalesce(max(version), 0) FROM ad_models WHERE name = ?", [name]) or 0)
 
 
 @contextmanager
-def _stored_if_interrupted(con: duckdb.DuckDBPyConnection, name: str) -> Iterator[list[str]]:
-    """Around a step that stores a version of ``name``: a Ctrl-C (or SIGTERM) that lands once it is committed says
-    so, and the list yielded then holds the version, for the caller's clean-up (a new database is kept).
+def _done_if_interrupted(read: Callable[[], Any], said: Callable[[Any, Any], str | None]) -> Iterator[list[str]]:
+    """Around a step that commits a change: a Ctrl-C (or SIGTERM) that lands once it is committed says so, and the
+    list yielded then holds what was done, for the caller's clean-up (a new database is kept). ``read`` reads the
+    stored state, before and after; ``said(before, after)`` is what changed ("tx_ae@2 was stored"), None if nothing.
 
     Why: DuckDB's COMMIT runs to its end, and a signal landing after it (while the command printed what it stored)
     said "Nothing is left half-written", which read as "nothing was stored": the job ran again and stored it twice.
     """
     done: list[str] = []
-    before = _latest_version(con, name)
+    before = read()
     try:
         yield done
     except BaseException as e:
         if not is_interrupt(e):
             raise
-        after = _latest_version(con, name)
-        if after <= before:
+        what = said(before, read())
+        if what is None:
             raise
-        done.append(f"{name}@{after}")
-        raise _interrupted(f"{name}@{after} was stored, whole, before it; only what came after it did not run "
-                           "(no need to run the command again).") from e
+        done.append(what)
+        raise _interrupted(f"{what}, whole, before it; only what came after it did not run (no need to run the "
+                           "command again).") from e
+
+
+def _stored_if_interrupted(con: duckdb.DuckDBPyConnection, name: str) -> Any:
+    """``_done_if_interrupted`` around a step that stores a version of ``name``."""
+    return _done_if_interrupted(lambda: _latest_version(con, name),
+                                lambda b, a: f"{name}@{a} was stored" if a > b else None)
+
+
+def _threshold_stored_if_interrupted(con: duckdb.DuckDBPyConnection, model: str, name: str) -> Any:
+    """``_done_if_interrupted`` around a step that stores threshold ``name`` for a version of ``model``."""
+    base = model.split("@")[0]
+
+    def read() -> Any:
+        return _read_quietly(con, "SELECT max({'at': created_at, 'version': version}) FROM ad_thresholds "
+                                  "WHERE model = ? AND threshold_name = ?", [base, name])
+
+    return _done_if_interrupted(
+        read, lambda b, a: f"threshold {name!r} of {base}@{a['version']} was stored" if a and a != b else None)
 
 
 def _unencodable(e: UnicodeEncodeError) -> click.ClickException:
@@ -1278,7 +1302,10 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             again = shlex.join(["ad-duckdb", "drop", db, model, *(["--keep", str(keep)] if keep else []), "--yes"])
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
                                    f"script add --yes, e.g. {again}") from None
-    with _open(db) as con, _notes():
+    base = model.split("@")[0]
+    with _open(db) as con, _notes(), _done_if_interrupted(
+            lambda: set(_read_quietly(con, "SELECT list(version) FROM ad_models WHERE name = ?", [base]) or []),
+            lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):
         versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]
         if not versions:
@@ -1927,7 +1954,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows.
     """
-    with _open(db, attach=attach) as con, _notes():
+    with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")

@@ -406,11 +406,18 @@ def test_a_ctrl_c_after_the_model_is_stored_says_it_is_stored(model_db: str, tmp
             (["train", str(db), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--quiet", "--epochs", "1"],
              "tx_ae@2", db),
             (["import", str(db), str(onnx_file), "--name", "imp"], "imp@1", db),
-            (["import", str(fresh), str(onnx_file)], "tx_ae@1", fresh)):
+            (["import", str(fresh), str(onnx_file)], "tx_ae@1", fresh),
+            # and a threshold, and a drop: their first line of output is printed once they are committed too
+            (["threshold", str(db), "tx_ae", "cut", "--method", "manual", "--value", "3"],
+             "threshold 'cut' of tx_ae@2", db),
+            (["drop", str(db), "imp", "--yes"], "imp version(s) 1 were dropped", db)):
         p = _interrupted_while_printing(args)
         assert p.returncode == 130, (args, p.stderr)
         last = p.stderr.strip().splitlines()[-1]
-        assert last.startswith("Error: interrupted (Ctrl-C)") and f"{ref} was stored" in last, (args, p.stderr)
+        assert last.startswith("Error: interrupted (Ctrl-C)") and (ref if " " in ref else f"{ref} was stored") in last \
+            and "no need to run the command again" in last, (args, p.stderr)
+        if args[0] in ("threshold", "drop"):
+            continue
         con = ad_duckdb.connect(str(path), read_only=True)
         try:
             assert ref in {f"{m['name']}@{m['version']}" for m in ad_duckdb.list_models(con)}, args
