@@ -142,6 +142,8 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     # DuckDB's messages run over lines ("Candidate functions:", "LINE 1: ..." and a caret line under it): one line,
     # as scripts read it, without the caret line, which points at nothing once joined.
     message = " ".join(s.strip() for s in message.splitlines() if s.strip() and not set(s.strip()) <= {"^"})
+    if isinstance(e, duckdb.IOException):
+        message += _full_disk_hint(str(e))
     err = click.ClickException(message)
     if code is None and isinstance(e, duckdb.Error):
         # an error raised inside a SQL function reaches us as DuckDB's text "...UDF: ModelNotFoundError: ..."
@@ -154,6 +156,22 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
             code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     return with_exit_code(err, code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1))
+
+
+# The strerror texts of a write the disk cannot hold, as DuckDB's IO errors end with them, and what to do.
+_FULL_DISK = {os.strerror(errno.ENOSPC): _OS_ERROR_HINTS[errno.ENOSPC], os.strerror(errno.EDQUOT):
+              "the disk quota of this user is used up; free some space or choose another disk",
+              os.strerror(errno.EFBIG): _OS_ERROR_HINTS[errno.EFBIG]}
+
+
+def _full_disk_hint(text: str) -> str:
+    """What to do about a database write that the disk could not hold, and what became of the database; "" for
+    another error. Why: DuckDB's "Could not write file ...: No space left on device" said neither."""
+    hint = next((h for said, h in _FULL_DISK.items() if text.rstrip().endswith(said)), None)
+    if hint is None:
+        return ""
+    return (f" ({hint[0].upper() + hint[1:]}. Each model, scores table and threshold is stored in one transaction, "
+            "whole or not at all: `ad-duckdb list`, or the table, shows whether this one was.)")
 
 
 def _interrupted(outcome: str | None = None) -> click.ClickException:

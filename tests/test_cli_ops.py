@@ -1220,3 +1220,34 @@ print(con.execute("SELECT count(*) FROM ad_models").fetchall())
                                                         ["threshold", "refused:"]], p.stdout
     assert all(str(folder) in line and ".wal" in line and "chmod" in line for line in lines[:3]), p.stdout
     assert lines[3] == "[(1,)]" and "training" not in p.stderr, (p.stdout, p.stderr)
+
+
+def test_a_database_write_the_disk_cannot_hold_names_the_fix_and_keeps_the_database(model_db: str,
+                                                                                      tmp_path: Path) -> None:
+    # Before: DuckDB's own "IO Error: Could not write file ...: File too large" (or "No space left on device") came
+    # through bare, with no word of what to do or of what became of the database. A file size limit fails the write
+    # as a full disk does (see the test above).
+    import resource
+
+    path = tmp_path / "full.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    limit = path.stat().st_size + 300_000
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", str(path), "tx_ae",
+                        "SELECT r AS count, r * 3.0 AS amount, r AS k FROM range(3000000) t(r)", "--into", "big"],
+                       capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                       stdin=subprocess.DEVNULL, preexec_fn=limited)
+    assert p.returncode == 1, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and str(path) in last and "raise it or choose another disk" in last, p.stderr
+    assert "whole or not at all" in last and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'big'").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()[0][0] > 0
+    finally:
+        con.close()
