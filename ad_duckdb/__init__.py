@@ -9,46 +9,86 @@ Train an autoencoder on a table, store it in the same database as ONNX, and scor
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-# a submodule, imported here because the README calls it as ad_duckdb.compare.compare_versions after a plain
-# `import ad_duckdb` (the CLI alone imported it, so the documented call raised AttributeError)
-from . import compare as compare
-from .api import (
-    ModelInfo,
-    connect,
-    drop_model,
-    evaluate,
-    export_model,
-    import_model,
-    list_models,
-    load_model,
-    plot_scores,
-    plot_scores_over_time,
-    refresh,
-    register,
-    score,
-    set_threshold,
-    train,
-)
-from .detector import AutoEncoderDetector
-from .exceptions import (
-    AdDuckDBError,
-    AdDuckDBWarning,
-    BadInputError,
-    DatabaseLockedError,
-    DatabaseUnavailableError,
-    FeatureMismatchError,
-    IntegrityError,
-    MissingDependencyError,
-    ModelNotFoundError,
-    NoRowsError,
-    NotFittedError,
-    NoTimesError,
-    OptionError,
-    SourceNotFoundError,
-    ThresholdNotFoundError,
-)
+if TYPE_CHECKING:
+    from . import compare as compare
+    from .api import (
+        ModelInfo,
+        connect,
+        drop_model,
+        evaluate,
+        export_model,
+        import_model,
+        list_models,
+        load_model,
+        plot_scores,
+        plot_scores_over_time,
+        refresh,
+        register,
+        score,
+        set_threshold,
+        train,
+    )
+    from .detector import AutoEncoderDetector
+    from .exceptions import (
+        AdDuckDBError,
+        AdDuckDBWarning,
+        BadInputError,
+        DatabaseLockedError,
+        DatabaseUnavailableError,
+        FeatureMismatchError,
+        IntegrityError,
+        MissingDependencyError,
+        ModelNotFoundError,
+        NoRowsError,
+        NotFittedError,
+        NoTimesError,
+        OptionError,
+        SourceNotFoundError,
+        ThresholdNotFoundError,
+    )
+
+# Why loaded on first use (PEP 562), not here: `import ad_duckdb` runs before the `ad-duckdb` command can watch for
+# Ctrl-C, and importing DuckDB, numpy and pyarrow takes 1.5 s, in which a Ctrl-C printed a 30-line traceback
+# (ad_duckdb.launch). The module each public name lives in:
+_HOME = {
+    **dict.fromkeys(("ModelInfo", "connect", "drop_model", "evaluate", "export_model", "import_model", "list_models",
+                     "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
+                     "set_threshold", "train"), "api"),
+    "AutoEncoderDetector": "detector",
+    **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError",
+                     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
+                     "ModelNotFoundError", "NoRowsError", "NotFittedError", "NoTimesError", "OptionError",
+                     "SourceNotFoundError", "ThresholdNotFoundError"), "exceptions"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, or a submodule (``ad_duckdb.compare.compare_versions`` after a plain ``import ad_duckdb``,
+    as the README calls it), imported on first use."""
+    home = _HOME.get(name)
+    if home is None:
+        if name.startswith("_"):
+            raise AttributeError(f"module 'ad_duckdb' has no attribute {name!r}")
+        try:
+            value: Any = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module 'ad_duckdb' has no attribute {name!r}") from None
+    else:
+        value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME, "compare"})
+
 
 __all__ = [
     "AdDuckDBError", "AdDuckDBWarning", "AutoEncoderDetector", "BadInputError", "DatabaseLockedError",

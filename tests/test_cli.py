@@ -1819,3 +1819,24 @@ def test_explain_prints_no_negative_zero_in_a_typical_range(tmp_path: Path) -> N
     out = run("explain", path, "z", "SELECT 0.5 AS share, 50.0 AS a", "--where", "true")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("share"))
     assert "typical range 0.000 to " in line and "-0" not in line, line
+
+
+def test_a_ctrl_c_while_the_command_starts_is_one_line_and_exit_130(model_db: str) -> None:
+    """Importing the command line takes about 1.5 s (DuckDB, numpy, pyarrow) before it watches for Ctrl-C; a Ctrl-C
+    then printed a 30-line traceback through the import machinery. The Ctrl-C is raised here where it would land:
+    inside the import of DuckDB, as `python -m ad_duckdb` (and the `ad-duckdb` script, ad_duckdb.launch) starts."""
+    code = """
+import builtins, runpy, sys
+real = builtins.__import__
+def interrupted(name, *args, **kwargs):
+    if name == "duckdb":
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupted
+sys.argv = ["ad-duckdb", "list", sys.argv[1]]
+runpy.run_module("ad_duckdb", run_name="__main__", alter_sys=True)
+"""
+    r = subprocess.run([sys.executable, "-c", code, model_db], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 130, (r.returncode, r.stderr)
+    assert r.stderr.strip().splitlines() == ["Error: interrupted (Ctrl-C) while the command was starting; it did "
+                                             "nothing."], r.stderr

@@ -59,7 +59,7 @@ def test_the_wheel_built_from_the_sdist_ships_every_module_the_schema_and_the_li
     assert modules - names == set(), modules - names
     assert {"ad_duckdb/sql/schema.sql", "ad_duckdb/py.typed"} <= names, sorted(names)
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), sorted(names)
-    assert "ad-duckdb = ad_duckdb.cli:main" in entry_points, entry_points
+    assert "ad-duckdb = ad_duckdb.launch:main" in entry_points, entry_points
     assert meta["License-Expression"] == "Apache-2.0" and meta["License-File"] == "LICENSE", meta.items()
     classifiers = meta.get_all("Classifier", [])
     assert "Typing :: Typed" in classifiers, classifiers
