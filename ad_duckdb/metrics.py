@@ -410,6 +410,19 @@ def _score_axis(ax: Any, use_log: bool) -> None:
     ax.set_xlabel("anomaly score (log scale)")
 
 
+def _count_axis(ax: Any) -> None:
+    """A log axis of row counts in plain numbers (1, 10, 1,000; 1, 2, 3 within one decade), from 0.5 up.
+
+    Why: matplotlib labelled a dozen rows' axis "2 x 10^0" and 120,000 rows' "10^5", and started the axis at 1,
+    so a bar of one row, which rises from the bottom edge to 1, had next to no height."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:,.0f}" if v >= 1 and float(v).is_integer() else "")
+    ax.set_ylim(bottom=0.5)
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(plain if ax.get_ylim()[1] < 20 else NullFormatter())
+
+
 def plot_scores(scores: np.ndarray, out_dir: str | Path, model: str, thresholds: dict[str, float],
                 source: str) -> str:
     """Write ``<model>_scores.png`` (``name@2``: ``name_v2_scores.png``): a histogram of ``scores`` (rows counted
@@ -434,6 +447,7 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     if vals.size:
         ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
+        _count_axis(ax)
     _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"

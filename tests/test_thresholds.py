@@ -1449,3 +1449,18 @@ def test_the_pr_legend_does_not_hide_the_thresholds_on_a_low_precision_curve() -
     # nor the curve itself
     curve = ax.lines[0].get_transform().transform(np.c_[ax.lines[0].get_xdata(), ax.lines[0].get_ydata()])
     assert not any(box.x0 <= x <= box.x1 and box.y0 <= yy <= box.y1 for x, yy in curve), box
+
+
+def test_the_histograms_count_axis_reads_in_plain_row_counts_and_shows_single_rows() -> None:
+    """A dozen rows drew the log count axis with ticks "2 x 10^0" and "3 x 10^0", and a bar of one row started at
+    the axis' bottom edge, 1, so it had next to no height; 120,000 rows drew "10^5"."""
+    rng = np.random.default_rng(0)
+    for s in (np.r_[rng.uniform(1, 3, 11), [13.4]], 1 + np.exp(rng.normal(1, 0.5, 120_000))):
+        fig = metrics.scores_figure(s, "m@1", {"default": 9.5}, "t")
+        ax = fig.axes[0]
+        _drawn(fig)
+        lo, hi = ax.get_ylim()
+        labels = [t.get_text() for t in [*ax.yaxis.get_majorticklabels(), *ax.yaxis.get_minorticklabels()]
+                  if t.get_text() and lo <= t.get_position()[1] <= hi]
+        assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in labels), labels
+        assert lo <= 0.5, (lo, hi)  # a bar of one row rises from below 1
