@@ -1231,11 +1231,13 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
 @click.option("--where", help="SQL filter on SOURCE, e.g. \"day >= '2026-01-01'\".")
 @click.option("--top", type=click.IntRange(min=1), default=100, show_default=True,
               help="Compare the N highest-scoring rows of each version.")
+@click.option("--label", help="Column of SOURCE holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, "
+              "AUC-PR, precision and recall, and whether the AUC-ROC difference is more than chance (DeLong's test).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (rows, top overlap, rank correlation, thresholds with their origin) for scripts.")
 @_ATTACH
-def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, out_format: str,
-            attach: tuple[str, ...]) -> None:
+def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
+            out_format: str, attach: tuple[str, ...]) -> None:
     """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
@@ -1243,27 +1245,36 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     version, or chosen again on labels). When rows past the N-th place share a version's N-th highest score,
     the top-N line says how many tie at the cut: which of them count depends on read order.
 
+    With --label, each version is judged on the labelled rows: AUC-ROC, AUC-PR, and precision and recall at each
+    threshold; the AUC-ROC difference comes with its 95% interval and p-value from DeLong's paired test, so a
+    retrain's gain can be told from chance (p < 0.05: unlikely to be chance on rows like these).
+
     \b
     Examples:
       ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
       ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
+      ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 cards --label class --where "split = 'test'"
     """
     from dataclasses import asdict
 
     from .compare import compare_versions
 
     with _open(db, read_only=True, check_order=False, attach=attach) as con:
-        r = compare_versions(con, model_a, model_b, source, where=where, top=top)
+        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
     if out_format == "json":
         click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
         return
     a, b = r.a, r.b
     click.echo(f"{a} vs {b} on {r.rows} rows of {source}{f' where {where}' if where else ''}\n")
+    judged = r.labelled is not None
     _print_rows(["threshold", f"{a} value", f"{b} value", f"flagged {a}", f"flagged {b}", "both", f"only {a}",
-                 f"only {b}", f"{b} origin"],
+                 f"only {b}", *([f"precision {a}", f"recall {a}", f"precision {b}", f"recall {b}"] if judged else []),
+                 f"{b} origin"],
                 [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
                   None if t.both is None or t.flagged_a is None else t.flagged_a - t.both,
                   None if t.both is None or t.flagged_b is None else t.flagged_b - t.both,
+                  *((None if v is None else _figure(v) for v in (t.precision_a, t.recall_a, t.precision_b,
+                                                                  t.recall_b)) if judged else ()),
                   None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
     n = min(r.top, r.rows)
     corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
@@ -1271,6 +1282,15 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
     click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}){ties}; "
                f"rank correlation of all {r.rows} rows: {corr}")
+    if r.labelled is not None:
+        j = r.labelled
+        better = b if j.auc_roc_diff > 0 else a
+        verdict = (f"{better} ranks the anomalies better; the difference is unlikely to be chance (p < 0.05)"
+                   if j.p_value < 0.05 else "the difference could be chance (p >= 0.05): neither version is shown better")
+        click.echo(f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies): AUC-ROC {a} {j.auc_roc_a:.4f}, "
+                   f"{b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}")
+        click.echo(f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} to "
+                   f"{j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}")
     # Why a note: a NULL row reads as a failure of the new version, when its retrain simply did not carry them
     lost = [t.name for t in r.thresholds if t.value_a is not None and t.value_b is None]
     if lost:

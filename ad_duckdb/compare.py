@@ -1,5 +1,6 @@
 """Two model versions on the same rows: what each flags at its own thresholds, how many rows both flag, how much
-their top scores overlap, and where each version's thresholds came from (``ad-duckdb compare``)."""
+their top scores overlap, and where each version's thresholds came from (``ad-duckdb compare``); with labels, which
+ranks the anomalies better, and whether the difference is more than chance (DeLong's paired test)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 
-from . import interrupts, store
-from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError
+from . import interrupts, metrics, store
+from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
@@ -33,6 +35,30 @@ class ThresholdComparison:
     method_b: str | None = None
     chosen_on_a: str | None = None
     chosen_on_b: str | None = None
+    # with labels: each version's precision and recall at its value (None where it lacks the name)
+    precision_a: float | None = None
+    recall_a: float | None = None
+    precision_b: float | None = None
+    recall_b: float | None = None
+
+
+@dataclass
+class LabelledComparison:
+    """The two versions judged on the labelled rows (``label=``): each one's AUC-ROC and AUC-PR, and the
+    difference of AUC-ROC ``b - a`` with its 95% interval and two-sided p-value (DeLong's paired test: a p-value
+    below 0.05 says the difference is unlikely to be chance on rows like these)."""
+
+    label: str
+    rows: int
+    anomalies: int
+    auc_roc_a: float
+    auc_roc_b: float
+    auc_pr_a: float
+    auc_pr_b: float
+    auc_roc_diff: float
+    auc_roc_diff_low: float
+    auc_roc_diff_high: float
+    p_value: float
 
 
 @dataclass
@@ -57,6 +83,7 @@ class VersionComparison:
     thresholds: list[ThresholdComparison] = field(default_factory=list)
     # the filter the rows were read under (None: every row), so a saved JSON answer says which rows it is about
     where: str | None = None
+    labelled: LabelledComparison | None = None
 
 
 def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
@@ -83,7 +110,7 @@ def _scores_sql(rec: ModelRecord, cols: list[str]) -> str:
 
 
 def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
-                     top: int = 100) -> VersionComparison:
+                     top: int = 100, label: str | None = None) -> VersionComparison:
     """Score ``source`` with two model versions and compare what they flag.
 
     Parameters
@@ -94,6 +121,9 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     source : table, view, table function or SELECT query to score.
     where : optional SQL filter on ``source``.
     top : how many highest-scoring rows of each version to compare.
+    label : optional column of ``source`` holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, AUC-PR and
+        precision / recall at each threshold, and whether the AUC-ROC difference is more than chance
+        (``labelled``). At least 2 anomalies and 2 normal rows.
 
     Returns
     -------
@@ -159,4 +189,56 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
             int(both) if x and y else None, x.method if x else None, y.method if y else None,
             x.chosen_on if x else None, y.chosen_on if y else None))
+    if label is not None:
+        out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds)
     return out
+
+
+def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, cols_a: list[str],
+            cols_b: list[str], source: str, where: str | None, label: str,
+            thresholds: list[ThresholdComparison]) -> LabelledComparison:
+    """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in."""
+    from .labelled import _labelled_scores
+
+    def refused() -> BadInputError:
+        """evaluate's own error for this label (it names the values, the missing column or the query that fixes
+        it), for a label this comparison cannot use."""
+        for rec in (rec_a, rec_b):
+            _labelled_scores(con, rec.ref, source, label, where)
+        return BadInputError(f"label={label!r} (CLI: --label) must name a column of {source!r} holding 1 (anomaly) "
+                             "or 0 (normal) in every row compared.")
+
+    if not isinstance(label, str) or not label or label.lower() in {
+            f.name.lower() for rec in (rec_a, rec_b) for f in rec.features}:
+        raise refused()
+    cur = interrupts.cursor(con)
+    try:
+        # the same rows as the comparison above: those both versions score
+        rows = cur.execute(
+            f"SELECT sa, sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {_scores_sql(rec_a, cols_a)} AS sa, "
+            f"{_scores_sql(rec_b, cols_b)} AS sb, {quote_ident(label)} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}) WHERE sa IS NOT NULL AND sb IS NOT NULL").fetchnumpy()
+    except duckdb.Error as e:
+        if is_interrupt(e):
+            raise
+        raise refused() from None
+    finally:
+        cur.close()
+    # NULL as NaN: DuckDB hands a column with NULLs over as a masked array, whose plain values hide them
+    sa, sb, y = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
+    if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
+        raise refused()
+    m = int(y.sum())
+    if m < 2 or len(y) - m < 2:
+        raise NoRowsError(f"label={label!r}: {m} labelled anomal{'y' if m == 1 else 'ies'} and {len(y) - m} normal "
+                          f"row(s) among the {len(y)} compared; judging which version ranks anomalies better needs at "
+                          "least 2 of each (a --where that keeps more labelled rows, or more labels).")
+    for t in thresholds:
+        for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
+            if value is not None:
+                c = metrics.confusion(s, y, value)
+                setattr(t, f"precision_{side}", c["precision"])
+                setattr(t, f"recall_{side}", c["recall"])
+    p = metrics.paired_auc_roc(sa, sb, y)
+    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y), metrics.auc_pr(sb, y),
+                              p.diff, p.low, p.high, p.p_value)

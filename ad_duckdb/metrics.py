@@ -40,15 +40,62 @@ def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
     if n_pos == 0 or n_neg == 0:
         return float("nan")
     check_no_nan(s, "auc_roc")
+    ranks = _midranks(s)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def _midranks(s: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``s``, tied runs given their average rank."""
     order = np.argsort(s, kind="mergesort")
     ranks = np.empty(len(s), dtype=np.float64)
     sorted_s = s[order]
-    # average ranks of tied runs; `!=` rather than np.diff, which makes inf - inf a NaN and splits a run of infs
+    # `!=` rather than np.diff, which makes inf - inf a NaN and splits a run of infs
     starts = np.r_[0, np.nonzero(sorted_s[1:] != sorted_s[:-1])[0] + 1]
     ends = np.r_[starts[1:], len(s)]
-    avg = (starts + ends + 1) / 2.0
-    ranks[order] = np.repeat(avg, ends - starts)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+@dataclass
+class PairedAUC:
+    """Two models' AUC-ROC on the same labelled rows, and their difference ``b - a`` with its 95% interval and
+    two-sided p-value (DeLong, DeLong & Clarke-Pearson, 1988: paired, so rows both rank alike do not count twice)."""
+
+    auc_a: float
+    auc_b: float
+    diff: float
+    low: float
+    high: float
+    p_value: float
+
+
+def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, z: float = Z95) -> PairedAUC:
+    """``PairedAUC`` of two score vectors of the same rows (the fast form of Sun & Xu, 2014: midranks, O(n log n)).
+
+    Why paired: two versions scored on the same rows err on many of the same rows, so the two AUCs' own intervals
+    overlap even where the difference is sure; DeLong's test uses their covariance."""
+    y = np.asarray(labels).astype(bool)
+    m, n = int(y.sum()), int((~y).sum())
+    if m < 2 or n < 2:
+        raise ValueError("paired_auc_roc needs at least 2 labelled anomalies and 2 normal rows")
+    aucs, v_pos, v_neg = [], [], []
+    for s in (np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)):
+        check_no_nan(s, "paired_auc_roc")
+        x, w = s[y], s[~y]
+        r_all = _midranks(np.r_[x, w])
+        r_pos, r_neg = r_all[:m], r_all[m:]
+        aucs.append(float((r_pos.sum() - m * (m + 1) / 2.0) / (m * n)))
+        # each row's share of the AUC: for an anomaly, the share of normal rows below it; for a normal row, the share
+        # of anomalies above it (ties count half)
+        v_pos.append((r_pos - _midranks(x)) / n)
+        v_neg.append(1.0 - (r_neg - _midranks(w)) / m)
+    cov = np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n
+    diff = aucs[1] - aucs[0]
+    var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
+    if var == 0.0:  # the same ranking of every labelled pair: no uncertainty in a difference of 0
+        return PairedAUC(aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0)
+    se = math.sqrt(var)
+    return PairedAUC(aucs[0], aucs[1], diff, diff - z * se, diff + z * se, math.erfc(abs(diff) / se / math.sqrt(2)))
 
 
 def auc_pr(scores: np.ndarray, labels: np.ndarray) -> float:

@@ -495,6 +495,8 @@ def write_example_inputs() -> None:
                 "UNION ALL SELECT 10000 + range, 1, 90.0 + 3.7 * range, 900.0 + 37 * range, 1, 'test' FROM range(5)")
     # card_ae as examples/creditcard/run.py stores it (the --help examples of evaluate and threshold use it)
     ad_duckdb.train(con, "card_ae", "cards", features=["V1", "V2", "Amount"], where="split = 'train'", **FAST)
+    # and retrained, for compare's --label example
+    ad_duckdb.train(con, "card_ae", "cards", features=["V1", "V2", "Amount"], where="split = 'train'", seed=1, **FAST)
     con.close()
     # a warehouse file of someone else's (plain DuckDB, no model tables): train's and score's --attach examples
     import duckdb

@@ -318,3 +318,100 @@ def test_compare_says_why_a_threshold_of_the_old_version_is_null_in_the_new(vers
     assert (f"note: tx_ae@3 has no threshold 'cut' (thresholds belong to one version): set it again with "
             f"`ad-duckdb threshold {shell_word(path)} tx_ae@3 cut ...`, or give the next retrain --carry-thresholds") in err, err
     assert "note:" not in invoke("compare", path, "tx_ae@1", "tx_ae@2", "transactions")[2]  # carried: no note
+
+
+# the analyst's labelled rows: every 100th row's count inflated twentyfold, its amount left as it was
+LABELLED = ("(SELECT transaction_id, CASE WHEN transaction_id % 100 = 0 THEN count * 20 ELSE count END AS count, "
+            "amount, (transaction_id % 100 = 0)::INTEGER AS label, "
+            "CASE WHEN transaction_id % 100 = 0 THEN 'fraud' ELSE 'ok' END AS verdict, "
+            "CASE WHEN transaction_id % 7 = 0 THEN NULL ELSE (transaction_id % 100 = 0)::INTEGER END AS gappy "
+            "FROM transactions)")
+
+
+def test_compare_with_labels_judges_both_versions_as_scikit_learn_and_delong_do(versions_db: str) -> None:
+    """compare --label: each version's AUC-ROC, AUC-PR, precision and recall at each threshold on the same rows, and
+    DeLong's paired test of the AUC-ROC difference (before, a retrain's gain could only be read from two evaluate
+    runs, with no way to tell it from chance)."""
+    import numpy as np
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label")
+        sa, sb, y = (np.array(c) for c in zip(*con.execute(
+            f"SELECT anomaly_score('tx_ae@1', count, amount), anomaly_score('tx_ae@2', count, amount), label "
+            f"FROM {LABELLED}").fetchall(), strict=True))
+        flagged = con.execute(f"SELECT count(*) FILTER (WHERE is_anomaly('tx_ae@1', count, amount) AND label = 1), "
+                              f"count(*) FILTER (WHERE is_anomaly('tx_ae@1', count, amount)) FROM {LABELLED}"
+                              ).fetchall()[0]
+    finally:
+        con.close()
+    j = r.labelled
+    assert j is not None and (j.rows, j.anomalies) == (1500, 15)
+    assert j.auc_roc_a == pytest.approx(roc_auc_score(y, sa), abs=1e-12)
+    assert j.auc_roc_b == pytest.approx(roc_auc_score(y, sb), abs=1e-12)
+    assert j.auc_pr_a == pytest.approx(average_precision_score(y, sa), abs=1e-12)
+    assert j.auc_pr_b == pytest.approx(average_precision_score(y, sb), abs=1e-12)
+    assert j.auc_roc_diff == pytest.approx(j.auc_roc_b - j.auc_roc_a)
+    assert j.auc_roc_diff_low <= j.auc_roc_diff <= j.auc_roc_diff_high and 0 <= j.p_value <= 1
+    default = next(t for t in r.thresholds if t.name == "default")
+    assert default.precision_a == pytest.approx(flagged[0] / flagged[1]) and default.recall_a == flagged[0] / 15
+
+
+def test_delongs_paired_test_matches_its_definition() -> None:
+    """The fast form (midranks) against DeLong's structural components computed pair by pair, ties counted half."""
+    import math
+
+    import numpy as np
+
+    from ad_duckdb.metrics import paired_auc_roc
+
+    rng = np.random.default_rng(1)
+    y = rng.random(80) < 0.3
+    a = rng.normal(size=80) + y
+    b = np.round(a + rng.normal(size=80) * 0.5 + 0.3 * y, 1)  # rounded: ties within and across the classes
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+
+    def psi(u: float, w: float) -> float:
+        return 1.0 if u > w else 0.5 if u == w else 0.0
+
+    v10 = np.array([[np.mean([psi(s[i], s[k]) for k in neg]) for i in pos] for s in (a, b)])
+    v01 = np.array([[np.mean([psi(s[i], s[k]) for i in pos]) for k in neg] for s in (a, b)])
+    cov = np.cov(v10) / len(pos) + np.cov(v01) / len(neg)
+    diff = v10[1].mean() - v10[0].mean()
+    se = math.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
+    got = paired_auc_roc(a, b, y)
+    assert (got.auc_a, got.auc_b, got.diff) == pytest.approx((v10[0].mean(), v10[1].mean(), diff), abs=1e-12)
+    assert got.p_value == pytest.approx(math.erfc(abs(diff) / se / math.sqrt(2)), rel=1e-9)
+    assert (got.low, got.high) == pytest.approx((diff - 1.959964 * se, diff + 1.959964 * se), rel=1e-5)
+    same = paired_auc_roc(a, a, y)
+    assert (same.diff, same.p_value) == (0.0, 1.0)
+
+
+def test_compare_with_a_label_it_cannot_use_says_why_as_evaluate_does(versions_db: str) -> None:
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        for label, kind, says in (
+                ("lable", ad_duckdb.SourceNotFoundError, r"label column 'lable' is not in"),
+                ("verdict", BadInputError, r"'verdict' .* is VARCHAR, not 0 \(normal\) / 1 \(anomaly\).*'fraud'"),
+                ("gappy", BadInputError, r"'gappy' is NULL \(or NaN\) in \d+ of the 1500 rows"),
+                ("count", BadInputError, r"label column 'count' is one of its features")):
+            with pytest.raises(kind, match=says):
+                compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label=label)
+        with pytest.raises(ad_duckdb.NoRowsError, match=r"1 labelled anomaly and 99 normal row\(s\).*at least 2"):
+            compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label", where="transaction_id <= 100")
+    finally:
+        con.close()
+
+
+def test_compare_command_with_a_label_prints_the_verdict_and_json(versions_db: str) -> None:
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label")
+    assert rc == 0, err
+    assert "precision tx_ae@1" in out and "recall tx_ae@2" in out
+    assert "on 1500 rows labelled by label (15 anomalies): AUC-ROC tx_ae@1 " in out
+    assert "DeLong's paired test" in out and ("unlikely to be chance" in out or "could be chance" in out), out
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label",
+                          "--format", "json")
+    assert rc == 0, err
+    j = json.loads(out)["labelled"]
+    assert j["anomalies"] == 15 and set(j) >= {"auc_roc_a", "auc_roc_b", "auc_pr_a", "auc_pr_b", "p_value"}
