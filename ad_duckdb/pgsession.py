@@ -36,6 +36,7 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     PREPARE_NAME_RE,
+    RESET_RE,
     SAVEPOINT_RE,
     SET_RE,
     SET_SCOPE,
@@ -43,6 +44,8 @@ from .pgsql import (
     TIMEOUT_RE,
     TIMEZONE_RE,
     TXN_WORD,
+    UNLISTEN_RE,
+    UNLOCK_ALL_RE,
     VERSION_RE,
     catalog_rewrites,
     function_lookup,
@@ -282,6 +285,17 @@ class Session:
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
+        m = RESET_RE.match(sql)
+        if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
+                or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
+            if self.status == b"E":
+                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                    "25P02")
+            if UNLOCK_ALL_RE.match(sql):  # PostgreSQL's void result: one row, an empty value
+                return Result("SELECT", [("pg_advisory_unlock_all", 2278, 4)], iter([("",)]))
+            if m and m.group(1).lower() == "all":
+                self.reset_settings()
+            return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
         m = SAVEPOINT_RE.match(sql)
@@ -315,12 +329,8 @@ class Session:
                 self.described.clear()
                 self.deallocate(set(self.sql_prepared))
             if what == "ALL":
-                self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
                 self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
-                # nor its SET search_path / USE / SET schema (PostgreSQL's RESET ALL): the next user's FROM tx read
-                # the last one's analytics.tx
-                self.release()
-                self.cur.execute("RESET search_path")
+                self.reset_settings()  # and RESET ALL
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -365,6 +375,14 @@ class Session:
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         return sql
+
+    def reset_settings(self) -> None:
+        """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
+        user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
+        SET schema (its FROM tx read the last one's analytics.tx)."""
+        self.timeout_ms, self.timeout_outer = self.timeout_default, None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        self.cur.execute("RESET search_path")
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements

@@ -26,6 +26,12 @@ VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\
 BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
 SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
 DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
+# What a pool sends to hand a connection back (asyncpg: SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+# RESET ALL): DuckDB has no advisory locks nor LISTEN, so there is nothing to release; RESET ALL resets the session
+# settings the server keeps (Session.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
+RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
+UNLISTEN_RE = re.compile(r'^\s*unlisten\s+(?:\*|"(?:[^"]|"")+"|\w+)\s*;?\s*$', re.I)
+UNLOCK_ALL_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$", re.I)
 TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
 # SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).

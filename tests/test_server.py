@@ -1410,3 +1410,36 @@ def test_a_read_only_server_says_transactions_are_read_only(server: Server) -> N
         for name in ("transaction_read_only", "default_transaction_read_only", "Transaction_Read_Only"):
             assert conn.execute(f"show {name}").fetchall() == [("on",)], name
 
+
+
+def test_an_asyncpg_pool_hands_a_connection_back_reset(server: Server, expected: dict[str, float]) -> None:
+    """asyncpg's pool resets a connection each time it is released with ``SELECT pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL;`` (what it sends to a PostgreSQL server). DuckDB knew none but CLOSE ALL, so the
+    first release raised and every pooled FastAPI or Airflow task using asyncpg failed after its first query.
+    RESET ALL must also reset: the next user of the connection gets no statement_timeout nor search_path of the
+    last one."""
+
+    async def run() -> tuple[Any, ...]:
+        pool = await asyncpg.create_pool(server.url(), min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as c:
+                await c.execute("SET statement_timeout = '5s'")
+                await c.execute("SET search_path TO information_schema")
+                assert await c.fetchval("SHOW statement_timeout") == "5s"
+            scores = [await pool.fetchval("SELECT anomaly_score('tx_ae', $1::INTEGER, $2::DOUBLE)", 3, 120.0)
+                      for _ in range(3)]
+            async with pool.acquire() as c:
+                after = (await c.fetchval("SHOW statement_timeout"), await c.fetchval("SELECT current_schema()"))
+                # each of the reset's statements alone, as a client may send them
+                void = await c.fetchval("SELECT pg_advisory_unlock_all()")
+                tags = [await c.execute(q) for q in ("UNLISTEN *", "UNLISTEN some_channel", "RESET ALL",
+                                                      "RESET application_name", "SET application_name = 'x'")]
+            return scores, after, void, tags
+        finally:
+            await pool.close()
+
+    scores, after, void, tags = asyncio.run(run())
+    assert scores == [expected["one"]] * 3
+    assert after == ("0", "main")
+    assert void in ("", None)
+    assert tags == ["UNLISTEN", "UNLISTEN", "RESET", "RESET", "SET"]
