@@ -725,6 +725,18 @@ class Portal:
                                 "(binary), one for all or one per column.")
         return [f[0]] * n if len(f) == 1 else f or [0] * n
 
+    def plan_changed(self, columns: list[tuple[str, int, int]]) -> bool:
+        """Whether this run's result is no longer the one its statement was described with: columns added, dropped
+        or renamed since (ALTER TABLE, CREATE OR REPLACE VIEW, SET search_path), or of another type in a query
+        without parameters. Why only there: DuckDB types a parameter by its value, so with parameters a column's
+        type may vary from run to run with the same tables (as_told sends it as the type the client was told)."""
+        told = self.described
+        if told is None:
+            return False
+        if [c[0] for c in told] != [c[0] for c in columns]:
+            return True
+        return not self.params and [c[1] for c in told] != [c[1] for c in columns]
+
 
 # ---------------------------------------------------------------- the served database
 

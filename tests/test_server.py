@@ -1443,3 +1443,53 @@ def test_an_asyncpg_pool_hands_a_connection_back_reset(server: Server, expected:
     assert after == ("0", "main")
     assert void in ("", None)
     assert tags == ["UNLISTEN", "UNLISTEN", "RESET", "RESET", "SET"]
+
+
+def test_a_cached_statement_whose_table_changed_is_prepared_again(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg (and PgJDBC) Describe a statement once and reuse it. After ALTER TABLE the server sent rows of the new
+    shape under the old description, so asyncpg failed with "the number of columns in the result row (3) is
+    different from what was described (2)" on every later run of that query. PostgreSQL refuses such a run with
+    0A000 *cached plan must not change result type* from RevalidateCachedQuery, which asyncpg recognises: it
+    prepares the statement again (outside a transaction) and the query works; a parameter that makes a column's
+    type vary (JDBC's setLong) still runs under the type it was told."""
+    db = str(tmp_path / "alter.duckdb")
+    shutil.copy(warehouse, db)
+
+    async def run(url: str) -> tuple[Any, ...]:
+        c = await asyncpg.connect(url)
+        try:
+            await c.execute("CREATE TABLE chg(a INTEGER, b VARCHAR)")
+            await c.execute("INSERT INTO chg VALUES (1, 'x')")
+            first = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg ADD COLUMN c DOUBLE DEFAULT 2.5")
+            added = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg ALTER COLUMN a TYPE VARCHAR")
+            retyped = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg RENAME COLUMN b TO bb")
+            renamed = [tuple(r.keys()) for r in await c.fetch("SELECT * FROM chg")]
+            # in a transaction the driver cannot prepare again: the error reaches the client, which rolls back
+            await c.execute("ALTER TABLE chg ADD COLUMN d INTEGER")
+            with pytest.raises(asyncpg.exceptions.InvalidCachedStatementError):
+                async with c.transaction():
+                    await c.fetch("SELECT * FROM chg")
+            return first, added, retyped, renamed, await c.fetchval("SELECT count(*) FROM chg")
+        finally:
+            await c.close()
+
+    with serve(db, "--read-write") as s:
+        first, added, retyped, renamed, n = asyncio.run(run(s.url()))
+        w = Wire(s)
+        try:  # JDBC's setLong: one description (int8), values of several DuckDB types, all sent as int8
+            w.msg(b"P", b"jdbc\x00select $1 as v\x00" + struct.pack("!hi", 1, 20))
+            w.msg(b"D", b"Sjdbc\x00")
+            w.msg(b"H")
+            w.until(b"T")
+            got = []
+            for v in ("5", "3000000000"):
+                w.msg(b"B", b"\x00jdbc\x00" + struct.pack("!hhi", 0, 1, len(v)) + v.encode() + struct.pack("!h", 0))
+                got += w.execute("", 0)
+            assert got == [["5"], ["3000000000"]]
+        finally:
+            w.close()
+    assert first == [(1, "x")] and added == [(1, "x", 2.5)] and retyped == [("1", "x", 2.5)]
+    assert renamed == [("a", "bb", "c")] and n == 1
