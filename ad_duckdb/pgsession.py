@@ -607,7 +607,7 @@ class Session:
                 self.close_cursors(cmd.name)
                 return Result("CLOSE CURSOR" if cmd.name else "CLOSE CURSOR ALL")
             if isinstance(cmd, Fetch):
-                c = self.cursors.get(cmd.name)
+                c = self.portal_cursor(cmd.name) or self.cursors.get(cmd.name)
                 rows = c.take(cmd)
                 if cmd.move:
                     return Result(f"MOVE {sum(1 for _ in rows)}")
@@ -623,6 +623,26 @@ class Session:
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
             raise
+
+    def portal_cursor(self, name: str) -> Cursor | None:
+        """The protocol portal ``name`` as a cursor for SQL FETCH / MOVE, as PostgreSQL's portals are (asyncpg's
+        Cursor.forward sends MOVE FORWARD n to its portal): forward only, over the rows its Executes have not sent;
+        None if there is no such portal (an SQL cursor's name then), or it returns no rows."""
+        p = self.portals.get(name)
+        if p is None or name in self.cursors.open:
+            return None
+        if p.result is None:
+            p.result = self.run_one(p.sql, p.params or None)  # bound, not yet executed: it runs now, as Execute would
+        r = p.result
+        if r.columns is None or r.copy is not None:
+            return None
+        if p.cursor is None:
+            p.cursor = Cursor(name, r, hold=False, binary=False, in_transaction=True)
+        # rows the portal's Executes sent since: the cursor is past them (and on none of them, for FETCH 0)
+        if r.sent != p.cursor_sent:
+            p.cursor.position += r.sent - p.cursor_sent
+            p.cursor_sent, p.cursor.current = r.sent, None
+        return p.cursor
 
     def _open(self, sql: str, params: list[Any] | None, what: str) -> Result:
         """Run the query a cursor or a COPY reads; its rows stay unread in DuckDB until they are fetched."""
@@ -717,6 +737,8 @@ class Portal:
     result_formats: list[int] = field(default_factory=list)  # Bind's: none (all text), one for all, or one each
     result: Result | None = None
     described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
+    cursor: Cursor | None = None  # where SQL FETCH / MOVE read it (Session.portal_cursor)
+    cursor_sent: int = 0  # the rows its Executes had sent when the cursor last moved
 
     def formats(self, n: int) -> list[int]:
         f = self.result_formats

@@ -1493,3 +1493,38 @@ def test_a_cached_statement_whose_table_changed_is_prepared_again(warehouse: str
             w.close()
     assert first == [(1, "x")] and added == [(1, "x", 2.5)] and retyped == [("1", "x", 2.5)]
     assert renamed == [("a", "bb", "c")] and n == 1
+
+
+def test_asyncpg_cursor_forward_moves_its_portal(server: Server) -> None:
+    """asyncpg's ``Cursor.forward(n)`` skips rows with ``MOVE FORWARD n <portal>``, naming the portal its Bind made:
+    PostgreSQL's SQL FETCH and MOVE reach protocol portals too. It failed with *cursor "__asyncpg_portal_N__" does
+    not exist*. A portal read that way streams forward, and its later Executes go on from where MOVE left it."""
+
+    async def run() -> tuple[Any, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            async with c.transaction():
+                cur = await c.cursor("SELECT range AS i FROM range(100)")
+                skipped = await cur.forward(10)  # before any Execute
+                a = [r["i"] for r in await cur.fetch(3)]
+                skipped2 = await cur.forward(5)
+                b = await cur.fetchrow()
+                rest = await cur.forward(1000)  # fewer than asked: the end
+                end = await cur.fetchrow()
+            return skipped, a, skipped2, b["i"], rest, end
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == (10, [10, 11, 12], 5, 18, 81, None)
+    w = Wire(server)
+    try:  # FETCH as well as MOVE (in the simple protocol, as text)
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until(b"Z")
+        w.prepare("p1", "select range from range(20)")
+        assert w.execute("p1", 2) == [["0"], ["1"]]
+        w.msg(b"Q", b"FETCH 3 FROM p1\x00")
+        assert [data_row(body) for kind, body in w.until(b"Z") if kind == b"D"] == [["2"], ["3"], ["4"]]
+        w.msg(b"Q", b"MOVE BACKWARD 1 IN p1\x00")
+        assert any(kind == b"E" and b"55000" in body for kind, body in w.until_ready())  # forward only
+    finally:
+        w.close()
