@@ -24,7 +24,7 @@ import duckdb
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
-from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
+from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
@@ -182,6 +182,7 @@ class Session:
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
         self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
+        self.pid = 0  # the process id its client was given (BackendKeyData): pg_backend_pid()
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
@@ -426,7 +427,7 @@ class Session:
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
             for q in self.catalog_sql:
-                self.cur.execute(q)
+                self.cur.execute(backend_pid_sql(self.pid) if q == BACKEND_PID_SQL else q)
         except BaseException:
             # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
             # the transaction, as the statement's own error would.

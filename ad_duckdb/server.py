@@ -361,6 +361,7 @@ class PGServer(socketserver.ThreadingTCPServer):
                 raise
             backend.sessions += 1
             pid, key = next(self._pids), secrets.randbits(31)
+            session.pid = pid
             self._clients[(pid, key)] = (sock, session)
             self._starting.discard(sock)
         return backend, session, pid, key

@@ -1528,3 +1528,25 @@ def test_asyncpg_cursor_forward_moves_its_portal(server: Server) -> None:
         assert any(kind == b"E" and b"55000" in body for kind, body in w.until_ready())  # forward only
     finally:
         w.close()
+
+
+def test_pg_backend_pid_is_the_pid_the_client_was_given(server: Server) -> None:
+    """Superset's PostgreSQL engine runs ``SELECT pg_backend_pid()`` before every SQL Lab query (the id it cancels
+    by), and tools list sessions by it; DuckDB has no such function, so every SQL Lab query failed with *Scalar
+    Function with name pg_backend_pid does not exist*. It is the process id of BackendKeyData, which psycopg2's
+    get_backend_pid() and a CancelRequest use: one per connection."""
+    conns = [psycopg2.connect(server.url()) for _ in range(2)]
+    try:
+        got = []
+        for conn in conns:
+            cur = conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            (pid,) = cur.fetchone()
+            cur.execute("SELECT pg_catalog.pg_backend_pid() AS pid, pg_backend_pid() = %s", (pid,))
+            assert cur.fetchone() == (pid, True)
+            assert cur.description[0].type_code == 23  # int4, as PostgreSQL's
+            got.append((pid, conn.get_backend_pid()))
+        assert got[0][0] == got[0][1] and got[1][0] == got[1][1] and got[0][0] != got[1][0]
+    finally:
+        for conn in conns:
+            conn.close()
