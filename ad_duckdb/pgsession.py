@@ -50,6 +50,7 @@ from .pgsql import (
     catalog_rewrites,
     function_lookup,
     keyword_tag,
+    returning_select,
     search_path_sql,
     split_statements,
     statement_name,
@@ -717,7 +718,14 @@ class Session:
             return answer.columns
         try:
             stmts = duckdb.extract_statements(answer)
-            if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+            kind = stmts[0].type.name if len(stmts) == 1 else None
+            if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
+                return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")]
+            if kind in ("INSERT", "UPDATE", "DELETE"):
+                answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
+            elif kind != "SELECT":
+                return None
+            if not answer:
                 return None
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
             return _columns(self.cur, answer, n_params)
@@ -756,7 +764,10 @@ class Portal:
         told = self.described
         if told is None:
             return False
-        if [c[0] for c in told] != [c[0] for c in columns]:
+        # a RETURNING list was described as a SELECT of it (returning_select), whose expressions DuckDB names
+        # without the casts it binds into the write's: only the count can tell
+        write = keyword_tag(self.sql) in ("INSERT", "UPDATE", "DELETE")
+        if len(told) != len(columns) or not write and [c[0] for c in told] != [c[0] for c in columns]:
             return True
         return not self.params and [c[1] for c in told] != [c[1] for c in columns]
 

@@ -862,6 +862,41 @@ def unsupported(sql: str) -> ProtocolError | None:
     return None
 
 
+def returning_select(sql: str) -> str | None:
+    """A SELECT with the result columns of ``INSERT INTO t ... RETURNING list`` (UPDATE t [AS a] ... / DELETE FROM t
+    [AS a] ...): ``SELECT list FROM t [AS a]``, which DuckDB binds without running the statement; None for another
+    statement, a RETURNING list that reads a parameter, or a table written as this does not read it.
+
+    Why: a client that Describes a statement before it runs (asyncpg) decodes its rows by that description; DuckDB
+    would have to run a write to describe it. A RETURNING list reads the written table's columns (DuckDB binds no
+    other), so the SELECT's columns are the statement's."""
+    toks = _words_if(sql, "returning")
+    if not toks or toks[0][1].lower() not in ("insert", "update", "delete"):
+        return None
+    depth, at = 0, None
+    for i, (_, word, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(word, 0)
+        if depth == 0 and kind == "keyword" and word.lower() == "returning":
+            at = i
+    head = toks[0][1].lower()
+    first = 1 if head == "update" else 2
+    if at is None or len(toks) <= first or toks[first - 1][1].lower() not in ("update", "into", "from"):
+        return None
+    last = first
+    while last + 2 < len(toks) and toks[last + 1][1] == ".":
+        last += 2
+    end = toks[last][0] + len(toks[last][1])
+    nxt = toks[last + 1] if last + 1 < len(toks) else None
+    if head != "insert" and nxt is not None and (nxt[1].lower() == "as" or nxt[2] == "identifier"):
+        alias = last + 2 if nxt[1].lower() == "as" else last + 1
+        if alias < len(toks) and toks[alias][2] == "identifier":
+            end = toks[alias][0] + len(toks[alias][1])
+    listed = sql[toks[at][0] + len(toks[at][1]):].strip().rstrip(";").strip()
+    if not listed or any(w.startswith("$") or w == "?" for _, w, _ in toks[at + 1:]):
+        return None
+    return f"SELECT {listed} FROM {sql[toks[first][0]:end]}"
+
+
 def split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:

@@ -1550,3 +1550,37 @@ def test_pg_backend_pid_is_the_pid_the_client_was_given(server: Server) -> None:
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_asyncpg_reads_rows_of_returning_and_explain(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg Describes a statement before it runs it, and decodes rows by that description. The server described
+    only SELECTs, so ``INSERT ... RETURNING id`` (how asyncpg code gets a new row's key), UPDATE / DELETE ...
+    RETURNING and EXPLAIN were NoData, and their rows failed with "the number of columns in the result row (1) is
+    different from what was described (0)". Describing them must not run them: the INSERT happens once."""
+    db = str(tmp_path / "returning.duckdb")
+    shutil.copy(warehouse, db)
+
+    async def run(url: str) -> tuple[Any, ...]:
+        c = await asyncpg.connect(url)
+        try:
+            await c.execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name VARCHAR, price DECIMAL(10,2))")
+            new = await c.fetchrow("INSERT INTO items VALUES ($1::INTEGER, $2, $3::DOUBLE) RETURNING id, "
+                                   "name || '!' AS shout, price", 1, "pen", 2.5)
+            async with c.transaction():
+                more = [tuple(r) for r in await c.fetch(
+                    "INSERT INTO items (id, name) VALUES (2, 'ink'), (3, 'cap') RETURNING *")]
+            updated = [tuple(r) for r in await c.fetch(
+                "UPDATE items AS i SET price = 1 WHERE i.id > $1::INTEGER RETURNING i.id, price * 2", 1)]
+            deleted = await c.fetchval("DELETE FROM items WHERE id = 3 RETURNING name")
+            plan = await c.fetch("EXPLAIN SELECT * FROM items")
+            return (tuple(new), list(new.keys()), more, updated, deleted, [r["explain_key"] for r in plan],
+                    await c.fetchval("SELECT count(*) FROM items"))
+        finally:
+            await c.close()
+
+    with serve(db, "--read-write") as s:
+        new, keys, more, updated, deleted, plan, n = asyncio.run(run(s.url()))
+    assert new == (1, "pen!", decimal.Decimal("2.50")) and keys == ["id", "shout", "price"]
+    assert more == [(2, "ink", None), (3, "cap", None)]
+    assert sorted(updated) == [(2, decimal.Decimal("2.00")), (3, decimal.Decimal("2.00"))]
+    assert deleted == "cap" and plan == ["physical_plan"] and n == 2
