@@ -211,7 +211,9 @@ _OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer"
                 "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
                 "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
                 "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
-                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26, "json": 114}
+                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26, "json": 114,
+                "time": 1083, "time without time zone": 1083, "timetz": 1266, "time with time zone": 1266,
+                "bytea": 17, "blob": 17, "hugeint": 1700, "int128": 1700}
 # a type name, its typmod (DECIMAL(10,2), VARCHAR(20): dropped, the OID is the same) and whether it is an array
 _TYPE_NAME = (r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
               r"(?:\s*\[\s*\])?)")

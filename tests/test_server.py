@@ -1584,3 +1584,24 @@ def test_asyncpg_reads_rows_of_returning_and_explain(warehouse: str, tmp_path: P
     assert more == [(2, "ink", None), (3, "cap", None)]
     assert sorted(updated) == [(2, decimal.Decimal("2.00")), (3, decimal.Decimal("2.00"))]
     assert deleted == "cap" and plan == ["physical_plan"] and n == 2
+
+
+def test_asyncpg_sends_time_bytea_and_hugeint_parameters_the_query_casts(server: Server) -> None:
+    """A cast parameter is declared as its type, so asyncpg sends the value, not text (README). ``$1::TIME``,
+    ``::BYTEA`` / ``::BLOB``, ``::TIMETZ`` and ``::HUGEINT`` were not among the casts the server read, so they were
+    declared text and asyncpg refused the value: "invalid input for query argument $1: datetime.time(4, 5, 6)
+    (expected str, got time)"."""
+    tz = dt.timezone(dt.timedelta(hours=2))
+
+    async def run() -> Any:
+        c = await asyncpg.connect(server.url())
+        try:
+            return await c.fetchrow(
+                "SELECT $1::TIME AS t, octet_length($2::BYTEA) AS n, $3::BLOB AS b, $4::HUGEINT + 1 AS h, "
+                "$5::TIME WITH TIME ZONE AS z, $6::TIME WITHOUT TIME ZONE AS t2",
+                dt.time(4, 5, 6), b"\x00\x01\x02", b"\xff", 2**70, dt.time(1, 2, 3, tzinfo=tz), dt.time(23, 59))
+        finally:
+            await c.close()
+
+    row = asyncio.run(run())
+    assert tuple(row) == (dt.time(4, 5, 6), 3, b"\xff", 2**70 + 1, dt.time(1, 2, 3, tzinfo=tz), dt.time(23, 59))
