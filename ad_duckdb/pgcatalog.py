@@ -104,6 +104,16 @@ def role_sql(read_write: bool) -> tuple[str, str]:
 _ROLE_SQL = role_sql(False)
 
 
+def backend_pid_sql(pid: int) -> str:
+    """SQL: pg_backend_pid(), the process id the server gave this session's client in BackendKeyData (what a
+    CancelRequest names; Superset asks for it before each SQL Lab query). Created per session (Session.catalog)."""
+    return f"CREATE OR REPLACE TEMP MACRO pg_backend_pid() AS CAST({int(pid)} AS INTEGER)"
+
+
+# What each session's catalogue creates with its own pid instead (Session.catalog).
+BACKEND_PID_SQL = backend_pid_sql(0)
+
+
 def _catalog_oid_sql(name: str) -> str:
     """SQL: the oid DuckDB's pg_class gives its catalogue view pg_catalog.``name``: a row's tableoid, which psql's
     \\dd joins to pg_description.classoid (no comment there is on a constraint or a type: DuckDB has none)."""
@@ -637,6 +647,7 @@ _CATALOG_SQL = (
 # file. DISCARD keeps them. pgsql's rewrites drop the pg_catalog schema clients call them by (SESSION_FUNCTIONS,
 # SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
+    BACKEND_PID_SQL,
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",

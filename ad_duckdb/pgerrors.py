@@ -20,10 +20,12 @@ _SQLSTATE: list[tuple[type[BaseException], str]] = [
 class ProtocolError(Exception):
     """A client sent something this server does not speak; carries its SQLSTATE."""
 
-    def __init__(self, message: str, sqlstate: str = "08P01", hint: str = "") -> None:
+    def __init__(self, message: str, sqlstate: str = "08P01", hint: str = "", routine: str = "") -> None:
         super().__init__(message)
         self.sqlstate = sqlstate
         self.hint = hint  # ErrorResponse's HINT, where PostgreSQL's own error has one
+        # ErrorResponse's ROUTINE, where a driver tells PostgreSQL's error by it (asyncpg: RevalidateCachedQuery)
+        self.routine = routine
 
 
 def sqlstate(e: BaseException) -> str:

@@ -24,7 +24,7 @@ import duckdb
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
-from .pgcatalog import SESSION_OBJECTS, SESSION_SQL, needs_catalog, session_sql
+from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
@@ -36,6 +36,7 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     PREPARE_NAME_RE,
+    RESET_RE,
     SAVEPOINT_RE,
     SET_RE,
     SET_SCOPE,
@@ -43,10 +44,13 @@ from .pgsql import (
     TIMEOUT_RE,
     TIMEZONE_RE,
     TXN_WORD,
+    UNLISTEN_RE,
+    UNLOCK_ALL_RE,
     VERSION_RE,
     catalog_rewrites,
     function_lookup,
     keyword_tag,
+    returning_select,
     search_path_sql,
     split_statements,
     statement_name,
@@ -179,6 +183,7 @@ class Session:
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
         self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
+        self.pid = 0  # the process id its client was given (BackendKeyData): pg_backend_pid()
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
@@ -282,6 +287,17 @@ class Session:
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
+        m = RESET_RE.match(sql)
+        if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
+                or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
+            if self.status == b"E":
+                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                    "25P02")
+            if UNLOCK_ALL_RE.match(sql):  # PostgreSQL's void result: one row, an empty value
+                return Result("SELECT", [("pg_advisory_unlock_all", 2278, 4)], iter([("",)]))
+            if m and m.group(1).lower() == "all":
+                self.reset_settings()
+            return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
         m = SAVEPOINT_RE.match(sql)
@@ -315,12 +331,8 @@ class Session:
                 self.described.clear()
                 self.deallocate(set(self.sql_prepared))
             if what == "ALL":
-                self.timeout_ms, self.timeout_outer = self.timeout_default, None  # nor the last user's timeout
                 self.close_cursors(None)  # as PostgreSQL's DISCARD ALL: CLOSE ALL
-                # nor its SET search_path / USE / SET schema (PostgreSQL's RESET ALL): the next user's FROM tx read
-                # the last one's analytics.tx
-                self.release()
-                self.cur.execute("RESET search_path")
+                self.reset_settings()  # and RESET ALL
             if what in ("ALL", "TEMP"):
                 self.release()
                 # the previous user's temporary tables and views must not reach the next one (our macros stay)
@@ -366,6 +378,14 @@ class Session:
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
         return sql
 
+    def reset_settings(self) -> None:
+        """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
+        user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
+        SET schema (its FROM tx read the last one's analytics.tx)."""
+        self.timeout_ms, self.timeout_outer = self.timeout_default, None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        self.cur.execute("RESET search_path")
+
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
         (``statements``) that PostgreSQL keeps under the same names, and outlived DEALLOCATE and a pooler's DISCARD
@@ -408,7 +428,7 @@ class Session:
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
             for q in self.catalog_sql:
-                self.cur.execute(q)
+                self.cur.execute(backend_pid_sql(self.pid) if q == BACKEND_PID_SQL else q)
         except BaseException:
             # Part of it may exist (CREATE OR REPLACE makes a retry safe); in a transaction block the failure fails
             # the transaction, as the statement's own error would.
@@ -589,7 +609,7 @@ class Session:
                 self.close_cursors(cmd.name)
                 return Result("CLOSE CURSOR" if cmd.name else "CLOSE CURSOR ALL")
             if isinstance(cmd, Fetch):
-                c = self.cursors.get(cmd.name)
+                c = self.portal_cursor(cmd.name) or self.cursors.get(cmd.name)
                 rows = c.take(cmd)
                 if cmd.move:
                     return Result(f"MOVE {sum(1 for _ in rows)}")
@@ -605,6 +625,26 @@ class Session:
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
             raise
+
+    def portal_cursor(self, name: str) -> Cursor | None:
+        """The protocol portal ``name`` as a cursor for SQL FETCH / MOVE, as PostgreSQL's portals are (asyncpg's
+        Cursor.forward sends MOVE FORWARD n to its portal): forward only, over the rows its Executes have not sent;
+        None if there is no such portal (an SQL cursor's name then), or it returns no rows."""
+        p = self.portals.get(name)
+        if p is None or name in self.cursors.open:
+            return None
+        if p.result is None:
+            p.result = self.run_one(p.sql, p.params or None)  # bound, not yet executed: it runs now, as Execute would
+        r = p.result
+        if r.columns is None or r.copy is not None:
+            return None
+        if p.cursor is None:
+            p.cursor = Cursor(name, r, hold=False, binary=False, in_transaction=True)
+        # rows the portal's Executes sent since: the cursor is past them (and on none of them, for FETCH 0)
+        if r.sent != p.cursor_sent:
+            p.cursor.position += r.sent - p.cursor_sent
+            p.cursor_sent, p.cursor.current = r.sent, None
+        return p.cursor
 
     def _open(self, sql: str, params: list[Any] | None, what: str) -> Result:
         """Run the query a cursor or a COPY reads; its rows stay unread in DuckDB until they are fetched."""
@@ -678,7 +718,14 @@ class Session:
             return answer.columns
         try:
             stmts = duckdb.extract_statements(answer)
-            if len(stmts) != 1 or stmts[0].type.name != "SELECT":
+            kind = stmts[0].type.name if len(stmts) == 1 else None
+            if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
+                return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")]
+            if kind in ("INSERT", "UPDATE", "DELETE"):
+                answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
+            elif kind != "SELECT":
+                return None
+            if not answer:
                 return None
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
             return _columns(self.cur, answer, n_params)
@@ -699,6 +746,8 @@ class Portal:
     result_formats: list[int] = field(default_factory=list)  # Bind's: none (all text), one for all, or one each
     result: Result | None = None
     described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
+    cursor: Cursor | None = None  # where SQL FETCH / MOVE read it (Session.portal_cursor)
+    cursor_sent: int = 0  # the rows its Executes had sent when the cursor last moved
 
     def formats(self, n: int) -> list[int]:
         f = self.result_formats
@@ -706,6 +755,21 @@ class Portal:
             raise ProtocolError(f"Bind gave result format codes {f} for {n} columns; each must be 0 (text) or 1 "
                                 "(binary), one for all or one per column.")
         return [f[0]] * n if len(f) == 1 else f or [0] * n
+
+    def plan_changed(self, columns: list[tuple[str, int, int]]) -> bool:
+        """Whether this run's result is no longer the one its statement was described with: columns added, dropped
+        or renamed since (ALTER TABLE, CREATE OR REPLACE VIEW, SET search_path), or of another type in a query
+        without parameters. Why only there: DuckDB types a parameter by its value, so with parameters a column's
+        type may vary from run to run with the same tables (as_told sends it as the type the client was told)."""
+        told = self.described
+        if told is None:
+            return False
+        # a RETURNING list was described as a SELECT of it (returning_select), whose expressions DuckDB names
+        # without the casts it binds into the write's: only the count can tell
+        write = keyword_tag(self.sql) in ("INSERT", "UPDATE", "DELETE")
+        if len(told) != len(columns) or not write and [c[0] for c in told] != [c[0] for c in columns]:
+            return True
+        return not self.params and [c[1] for c in told] != [c[1] for c in columns]
 
 
 # ---------------------------------------------------------------- the served database

@@ -26,6 +26,12 @@ VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\
 BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
 SAVEPOINT_RE = re.compile(r"^\s*(savepoint|release|rollback\s+to)\b[^;]*;?\s*$", re.I)
 DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;?\s*$", re.I)
+# What a pool sends to hand a connection back (asyncpg: SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+# RESET ALL): DuckDB has no advisory locks nor LISTEN, so there is nothing to release; RESET ALL resets the session
+# settings the server keeps (Session.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
+RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
+UNLISTEN_RE = re.compile(r'^\s*unlisten\s+(?:\*|"(?:[^"]|"")+"|\w+)\s*;?\s*$', re.I)
+UNLOCK_ALL_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$", re.I)
 TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
                           re.I)
 # SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).
@@ -94,7 +100,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
-                     "pg_get_keywords", "shobj_description", "pg_describe_object")
+                     "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
@@ -205,7 +211,9 @@ _OID_OF_CAST = {"boolean": 16, "bool": 16, "smallint": 21, "int2": 21, "integer"
                 "bigint": 20, "int8": 20, "real": 700, "float4": 700, "float": 701, "double": 701, "float8": 701,
                 "numeric": 1700, "decimal": 1700, "date": 1082, "timestamp": 1114, "timestamptz": 1184,
                 "uuid": 2950, "varchar": 25, "text": 25, "interval": 1186, "double precision": 701,
-                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26, "json": 114}
+                "timestamp with time zone": 1184, "timestamp without time zone": 1114, "oid": 26, "json": 114,
+                "time": 1083, "time without time zone": 1083, "timetz": 1266, "time with time zone": 1266,
+                "bytea": 17, "blob": 17, "hugeint": 1700, "int128": 1700}
 # a type name, its typmod (DECIMAL(10,2), VARCHAR(20): dropped, the OID is the same) and whether it is an array
 _TYPE_NAME = (r"([a-z0-9_]+(?:\s+precision|\s+with(?:out)?\s+time\s+zone)?(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
               r"(?:\s*\[\s*\])?)")
@@ -854,6 +862,41 @@ def unsupported(sql: str) -> ProtocolError | None:
         if pattern.search(text):
             return ProtocolError(message, "0A000")
     return None
+
+
+def returning_select(sql: str) -> str | None:
+    """A SELECT with the result columns of ``INSERT INTO t ... RETURNING list`` (UPDATE t [AS a] ... / DELETE FROM t
+    [AS a] ...): ``SELECT list FROM t [AS a]``, which DuckDB binds without running the statement; None for another
+    statement, a RETURNING list that reads a parameter, or a table written as this does not read it.
+
+    Why: a client that Describes a statement before it runs (asyncpg) decodes its rows by that description; DuckDB
+    would have to run a write to describe it. A RETURNING list reads the written table's columns (DuckDB binds no
+    other), so the SELECT's columns are the statement's."""
+    toks = _words_if(sql, "returning")
+    if not toks or toks[0][1].lower() not in ("insert", "update", "delete"):
+        return None
+    depth, at = 0, None
+    for i, (_, word, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(word, 0)
+        if depth == 0 and kind == "keyword" and word.lower() == "returning":
+            at = i
+    head = toks[0][1].lower()
+    first = 1 if head == "update" else 2
+    if at is None or len(toks) <= first or toks[first - 1][1].lower() not in ("update", "into", "from"):
+        return None
+    last = first
+    while last + 2 < len(toks) and toks[last + 1][1] == ".":
+        last += 2
+    end = toks[last][0] + len(toks[last][1])
+    nxt = toks[last + 1] if last + 1 < len(toks) else None
+    if head != "insert" and nxt is not None and (nxt[1].lower() == "as" or nxt[2] == "identifier"):
+        alias = last + 2 if nxt[1].lower() == "as" else last + 1
+        if alias < len(toks) and toks[alias][2] == "identifier":
+            end = toks[alias][0] + len(toks[alias][1])
+    listed = sql[toks[at][0] + len(toks[at][1]):].strip().rstrip(";").strip()
+    if not listed or any(w.startswith("$") or w == "?" for _, w, _ in toks[at + 1:]):
+        return None
+    return f"SELECT {listed} FROM {sql[toks[first][0]:end]}"
 
 
 def split_statements(sql: str) -> list[str]:

@@ -361,6 +361,7 @@ class PGServer(socketserver.ThreadingTCPServer):
                 raise
             backend.sessions += 1
             pid, key = next(self._pids), secrets.randbits(31)
+            session.pid = pid
             self._clients[(pid, key)] = (sock, session)
             self._starting.discard(sock)
         return backend, session, pid, key
@@ -566,6 +567,9 @@ class Handler(socketserver.BaseRequestHandler):
         where = getattr(e, "where", "")  # pgcopyin.CopyError's; clients show it as CONTEXT
         if where:
             fields.append(b"W" + str(where).replace("\x00", "").encode())
+        routine = getattr(e, "routine", "")
+        if routine:
+            fields.append(b"R" + routine.encode())
         self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
 
     def ready(self, status: bytes) -> None:
@@ -937,6 +941,12 @@ class Handler(socketserver.BaseRequestHandler):
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         r = self._run_portal(s, portal)
+        if r.sent == 0 and r.columns is not None and portal.plan_changed(r.columns):
+            s.forget(r)
+            if s.status == b"T":
+                s.status = b"E"  # as any error in a transaction block
+            # PostgreSQL's error and routine, on which asyncpg and PgJDBC prepare the statement again and retry
+            raise ProtocolError("cached plan must not change result type", "0A000", routine="RevalidateCachedQuery")
         if r.copy_in is not None:
             self.copy_in(s, r, extended=True)
             return

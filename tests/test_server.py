@@ -1410,3 +1410,198 @@ def test_a_read_only_server_says_transactions_are_read_only(server: Server) -> N
         for name in ("transaction_read_only", "default_transaction_read_only", "Transaction_Read_Only"):
             assert conn.execute(f"show {name}").fetchall() == [("on",)], name
 
+
+
+def test_an_asyncpg_pool_hands_a_connection_back_reset(server: Server, expected: dict[str, float]) -> None:
+    """asyncpg's pool resets a connection each time it is released with ``SELECT pg_advisory_unlock_all(); CLOSE
+    ALL; UNLISTEN *; RESET ALL;`` (what it sends to a PostgreSQL server). DuckDB knew none but CLOSE ALL, so the
+    first release raised and every pooled FastAPI or Airflow task using asyncpg failed after its first query.
+    RESET ALL must also reset: the next user of the connection gets no statement_timeout nor search_path of the
+    last one."""
+
+    async def run() -> tuple[Any, ...]:
+        pool = await asyncpg.create_pool(server.url(), min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as c:
+                await c.execute("SET statement_timeout = '5s'")
+                await c.execute("SET search_path TO information_schema")
+                assert await c.fetchval("SHOW statement_timeout") == "5s"
+            scores = [await pool.fetchval("SELECT anomaly_score('tx_ae', $1::INTEGER, $2::DOUBLE)", 3, 120.0)
+                      for _ in range(3)]
+            async with pool.acquire() as c:
+                after = (await c.fetchval("SHOW statement_timeout"), await c.fetchval("SELECT current_schema()"))
+                # each of the reset's statements alone, as a client may send them
+                void = await c.fetchval("SELECT pg_advisory_unlock_all()")
+                tags = [await c.execute(q) for q in ("UNLISTEN *", "UNLISTEN some_channel", "RESET ALL",
+                                                      "RESET application_name", "SET application_name = 'x'")]
+            return scores, after, void, tags
+        finally:
+            await pool.close()
+
+    scores, after, void, tags = asyncio.run(run())
+    assert scores == [expected["one"]] * 3
+    assert after == ("0", "main")
+    assert void in ("", None)
+    assert tags == ["UNLISTEN", "UNLISTEN", "RESET", "RESET", "SET"]
+
+
+def test_a_cached_statement_whose_table_changed_is_prepared_again(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg (and PgJDBC) Describe a statement once and reuse it. After ALTER TABLE the server sent rows of the new
+    shape under the old description, so asyncpg failed with "the number of columns in the result row (3) is
+    different from what was described (2)" on every later run of that query. PostgreSQL refuses such a run with
+    0A000 *cached plan must not change result type* from RevalidateCachedQuery, which asyncpg recognises: it
+    prepares the statement again (outside a transaction) and the query works; a parameter that makes a column's
+    type vary (JDBC's setLong) still runs under the type it was told."""
+    db = str(tmp_path / "alter.duckdb")
+    shutil.copy(warehouse, db)
+
+    async def run(url: str) -> tuple[Any, ...]:
+        c = await asyncpg.connect(url)
+        try:
+            await c.execute("CREATE TABLE chg(a INTEGER, b VARCHAR)")
+            await c.execute("INSERT INTO chg VALUES (1, 'x')")
+            first = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg ADD COLUMN c DOUBLE DEFAULT 2.5")
+            added = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg ALTER COLUMN a TYPE VARCHAR")
+            retyped = [tuple(r) for r in await c.fetch("SELECT * FROM chg")]
+            await c.execute("ALTER TABLE chg RENAME COLUMN b TO bb")
+            renamed = [tuple(r.keys()) for r in await c.fetch("SELECT * FROM chg")]
+            # in a transaction the driver cannot prepare again: the error reaches the client, which rolls back
+            await c.execute("ALTER TABLE chg ADD COLUMN d INTEGER")
+            with pytest.raises(asyncpg.exceptions.InvalidCachedStatementError):
+                async with c.transaction():
+                    await c.fetch("SELECT * FROM chg")
+            return first, added, retyped, renamed, await c.fetchval("SELECT count(*) FROM chg")
+        finally:
+            await c.close()
+
+    with serve(db, "--read-write") as s:
+        first, added, retyped, renamed, n = asyncio.run(run(s.url()))
+        w = Wire(s)
+        try:  # JDBC's setLong: one description (int8), values of several DuckDB types, all sent as int8
+            w.msg(b"P", b"jdbc\x00select $1 as v\x00" + struct.pack("!hi", 1, 20))
+            w.msg(b"D", b"Sjdbc\x00")
+            w.msg(b"H")
+            w.until(b"T")
+            got = []
+            for v in ("5", "3000000000"):
+                w.msg(b"B", b"\x00jdbc\x00" + struct.pack("!hhi", 0, 1, len(v)) + v.encode() + struct.pack("!h", 0))
+                got += w.execute("", 0)
+            assert got == [["5"], ["3000000000"]]
+        finally:
+            w.close()
+    assert first == [(1, "x")] and added == [(1, "x", 2.5)] and retyped == [("1", "x", 2.5)]
+    assert renamed == [("a", "bb", "c")] and n == 1
+
+
+def test_asyncpg_cursor_forward_moves_its_portal(server: Server) -> None:
+    """asyncpg's ``Cursor.forward(n)`` skips rows with ``MOVE FORWARD n <portal>``, naming the portal its Bind made:
+    PostgreSQL's SQL FETCH and MOVE reach protocol portals too. It failed with *cursor "__asyncpg_portal_N__" does
+    not exist*. A portal read that way streams forward, and its later Executes go on from where MOVE left it."""
+
+    async def run() -> tuple[Any, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            async with c.transaction():
+                cur = await c.cursor("SELECT range AS i FROM range(100)")
+                skipped = await cur.forward(10)  # before any Execute
+                a = [r["i"] for r in await cur.fetch(3)]
+                skipped2 = await cur.forward(5)
+                b = await cur.fetchrow()
+                rest = await cur.forward(1000)  # fewer than asked: the end
+                end = await cur.fetchrow()
+            return skipped, a, skipped2, b["i"], rest, end
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == (10, [10, 11, 12], 5, 18, 81, None)
+    w = Wire(server)
+    try:  # FETCH as well as MOVE (in the simple protocol, as text)
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until(b"Z")
+        w.prepare("p1", "select range from range(20)")
+        assert w.execute("p1", 2) == [["0"], ["1"]]
+        w.msg(b"Q", b"FETCH 3 FROM p1\x00")
+        assert [data_row(body) for kind, body in w.until(b"Z") if kind == b"D"] == [["2"], ["3"], ["4"]]
+        w.msg(b"Q", b"MOVE BACKWARD 1 IN p1\x00")
+        assert any(kind == b"E" and b"55000" in body for kind, body in w.until_ready())  # forward only
+    finally:
+        w.close()
+
+
+def test_pg_backend_pid_is_the_pid_the_client_was_given(server: Server) -> None:
+    """Superset's PostgreSQL engine runs ``SELECT pg_backend_pid()`` before every SQL Lab query (the id it cancels
+    by), and tools list sessions by it; DuckDB has no such function, so every SQL Lab query failed with *Scalar
+    Function with name pg_backend_pid does not exist*. It is the process id of BackendKeyData, which psycopg2's
+    get_backend_pid() and a CancelRequest use: one per connection."""
+    conns = [psycopg2.connect(server.url()) for _ in range(2)]
+    try:
+        got = []
+        for conn in conns:
+            cur = conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            (pid,) = cur.fetchone()
+            cur.execute("SELECT pg_catalog.pg_backend_pid() AS pid, pg_backend_pid() = %s", (pid,))
+            assert cur.fetchone() == (pid, True)
+            assert cur.description[0].type_code == 23  # int4, as PostgreSQL's
+            got.append((pid, conn.get_backend_pid()))
+        assert got[0][0] == got[0][1] and got[1][0] == got[1][1] and got[0][0] != got[1][0]
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+def test_asyncpg_reads_rows_of_returning_and_explain(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg Describes a statement before it runs it, and decodes rows by that description. The server described
+    only SELECTs, so ``INSERT ... RETURNING id`` (how asyncpg code gets a new row's key), UPDATE / DELETE ...
+    RETURNING and EXPLAIN were NoData, and their rows failed with "the number of columns in the result row (1) is
+    different from what was described (0)". Describing them must not run them: the INSERT happens once."""
+    db = str(tmp_path / "returning.duckdb")
+    shutil.copy(warehouse, db)
+
+    async def run(url: str) -> tuple[Any, ...]:
+        c = await asyncpg.connect(url)
+        try:
+            await c.execute("CREATE TABLE items(id INTEGER PRIMARY KEY, name VARCHAR, price DECIMAL(10,2))")
+            new = await c.fetchrow("INSERT INTO items VALUES ($1::INTEGER, $2, $3::DOUBLE) RETURNING id, "
+                                   "name || '!' AS shout, price", 1, "pen", 2.5)
+            async with c.transaction():
+                more = [tuple(r) for r in await c.fetch(
+                    "INSERT INTO items (id, name) VALUES (2, 'ink'), (3, 'cap') RETURNING *")]
+            updated = [tuple(r) for r in await c.fetch(
+                "UPDATE items AS i SET price = 1 WHERE i.id > $1::INTEGER RETURNING i.id, price * 2", 1)]
+            deleted = await c.fetchval("DELETE FROM items WHERE id = 3 RETURNING name")
+            plan = await c.fetch("EXPLAIN SELECT * FROM items")
+            return (tuple(new), list(new.keys()), more, updated, deleted, [r["explain_key"] for r in plan],
+                    await c.fetchval("SELECT count(*) FROM items"))
+        finally:
+            await c.close()
+
+    with serve(db, "--read-write") as s:
+        new, keys, more, updated, deleted, plan, n = asyncio.run(run(s.url()))
+    assert new == (1, "pen!", decimal.Decimal("2.50")) and keys == ["id", "shout", "price"]
+    assert more == [(2, "ink", None), (3, "cap", None)]
+    assert sorted(updated) == [(2, decimal.Decimal("2.00")), (3, decimal.Decimal("2.00"))]
+    assert deleted == "cap" and plan == ["physical_plan"] and n == 2
+
+
+def test_asyncpg_sends_time_bytea_and_hugeint_parameters_the_query_casts(server: Server) -> None:
+    """A cast parameter is declared as its type, so asyncpg sends the value, not text (README). ``$1::TIME``,
+    ``::BYTEA`` / ``::BLOB``, ``::TIMETZ`` and ``::HUGEINT`` were not among the casts the server read, so they were
+    declared text and asyncpg refused the value: "invalid input for query argument $1: datetime.time(4, 5, 6)
+    (expected str, got time)"."""
+    tz = dt.timezone(dt.timedelta(hours=2))
+
+    async def run() -> Any:
+        c = await asyncpg.connect(server.url())
+        try:
+            return await c.fetchrow(
+                "SELECT $1::TIME AS t, octet_length($2::BYTEA) AS n, $3::BLOB AS b, $4::HUGEINT + 1 AS h, "
+                "$5::TIME WITH TIME ZONE AS z, $6::TIME WITHOUT TIME ZONE AS t2",
+                dt.time(4, 5, 6), b"\x00\x01\x02", b"\xff", 2**70, dt.time(1, 2, 3, tzinfo=tz), dt.time(23, 59))
+        finally:
+            await c.close()
+
+    row = asyncio.run(run())
+    assert tuple(row) == (dt.time(4, 5, 6), 3, b"\xff", 2**70 + 1, dt.time(1, 2, 3, tzinfo=tz), dt.time(23, 59))
