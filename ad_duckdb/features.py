@@ -40,7 +40,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import read_fix
+from .readhints import read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -180,7 +180,7 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
-            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
+            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({said(str(e))}.)") from e
         if is_missing_column(e):  # the source is a query that runs but for a column name: that name is the fix
             # a name given (not a query) is a view whose stored query names a column renamed or dropped since
             fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
@@ -976,11 +976,11 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
-    said = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
+    words = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
         f"{f' (where={where!r})' if where else ''}: "
-                        + (f"{fix}. ({said}.)" if fix else f"{said}.")) from e
+                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.")) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,

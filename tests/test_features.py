@@ -1369,3 +1369,48 @@ def test_a_partition_key_named_as_a_feature_is_kept(tmp_path: Path) -> None:
         assert ad_duckdb.train(con, "m", source, features=["month", "count"], **FAST).features == ["month", "count"]
     finally:
         con.close()
+
+
+def _month_files(tmp_path: Path, rows: int = 300) -> Path:
+    """Two monthly Parquet files of one folder whose 'amount' became text in the newer one, with an empty string for
+    a missing value (an export step changed), so DuckDB, typing the folder from its first file, cannot read it."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = duckdb.connect()
+    try:
+        rows = f"SELECT range % 9 + 1 AS count, (range % 13) * 2.5 + 1 AS amount FROM range({rows})"
+        con.execute(f"COPY ({rows}) TO '{folder}/tx_01.parquet' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT count, CASE WHEN count = 3 THEN '' ELSE amount::VARCHAR END AS amount FROM ({rows})) "
+                    f"TO '{folder}/tx_02.parquet' (FORMAT parquet)")
+    finally:
+        con.close()
+    return folder
+
+
+@pytest.mark.parametrize(("form", "rows"), [("{folder}/*.parquet", 300), ("read_parquet('{folder}/*.parquet')", 300),
+                                            ("{folder}/*.parquet", 100_000)])
+def test_a_folder_whose_newer_file_holds_a_column_as_text_names_the_file_and_the_read_that_works(
+        tmp_path: Path, form: str, rows: int) -> None:
+    """Before: scoring stopped with DuckDB's "reading the stream registered as '__ad_scored' failed" and a Python
+    traceback in the message (files of 100,000 rows: the second file failed mid-stream; of 300, in the first batch,
+    with DuckDB's conversion error); training with that error, naming no query that reads the files."""
+    folder = _month_files(tmp_path, rows)
+    source = form.format(folder=folder)
+    fixed = (f"SELECT * REPLACE (TRY_CAST(trim(\"amount\") AS DOUBLE) AS \"amount\") FROM "
+             f"read_parquet('{folder}/*.parquet', union_by_name=true)")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", source, **FAST)
+        msg = str(e.value)
+        assert "'amount'" in msg and "tx_02.parquet" in msg and fixed in msg, msg
+        ad_duckdb.train(con, "m", f"{folder}/tx_01.parquet", **FAST)
+        for into in (None, "scores"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.score(con, "m", source, into=into)
+            msg = str(e.value)
+            assert "Scoring with 'm" in msg and fixed in msg, msg
+            assert "Traceback" not in msg and "__ad_scored" not in msg, msg
+        assert len(ad_duckdb.score(con, "m", fixed)) == 2 * rows
+    finally:
+        con.close()
