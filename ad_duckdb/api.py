@@ -264,7 +264,7 @@ def train(
         ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
     features
         Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
-        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row) and the score columns of a table
+        ones (integers named ``id``, ``*_id`` (``Merchant ID`` too) or ``*Id``, or rising row by row) and the score columns of a table
         ``score(into=)`` wrote; an ``AdDuckDBWarning`` names the columns left out. Fewer than 20 training rows
         are refused, fewer than 100 get a warning.
     where

@@ -510,7 +510,7 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
     )
 
 
-_ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
+_ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
 _INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
 _LISTED = 10  # columns named in a note before "and N more"
@@ -541,10 +541,11 @@ def is_integer_type(sql_type: str) -> bool:
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
-    Named ``id``, ``*_id`` or ``*Id``; or distinct integers that rise from row to row (a sequence or a timestamp
-    counter), judged from its training ``values`` in row order or, for a source read in one pass, given as
-    ``rising``. Why leave these out of default features: an id tells rows apart rather than describing them, and
-    new rows bring ids beyond the training range, which the model then scores as out of range.
+    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id``; or distinct integers that
+    rise from row to row (a sequence or a timestamp counter), judged from its training ``values`` in row order or,
+    for a source read in one pass, given as ``rising``. Why leave these out of default features: an id tells rows
+    apart rather than describing them, and new rows bring ids beyond the training range, which the model then scores
+    as out of range.
     """
     if not is_integer_type(sql_type):
         # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,

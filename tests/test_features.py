@@ -1414,3 +1414,26 @@ def test_a_folder_whose_newer_file_holds_a_column_as_text_names_the_file_and_the
         assert len(ad_duckdb.score(con, "m", fixed)) == 2 * rows
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("name", "is_id"), [
+    ("Merchant ID", True), ("Customer Id", True), ("store-id", True), ("Merchant.ID", True), ("ID", True),
+    ("merchant_id", True), ("merchantId", True), ("Paid", False), ("Valid", False), ("Rapid Count", False),
+    ("Amount Paid", False), ("ID Count", False)])
+def test_an_id_named_as_a_spreadsheet_or_csv_header_writes_it_is_left_out(name: str, is_id: bool) -> None:
+    """A CSV export's 'Merchant ID' (a space, capitals) trained as a feature by default: a new merchant's number,
+    beyond the training range, scored its rows as anomalous, where 'merchant_id' was left out with a note."""
+    from ad_duckdb.features import id_like
+
+    assert (id_like(name, "BIGINT") == "named like an id") is is_id
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT (range * 37 % 300)::BIGINT AS \"{name}\", (range % 9 + 1)::DOUBLE AS "
+                    "\"Count\", (range % 13 * 2.5 + 1)::DOUBLE AS \"Amount\" FROM range(300)")
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert (name not in info.features) is is_id, info.features
+        assert any(f"{name!r} (named like an id)" in str(w.message) for w in got) is is_id
+    finally:
+        con.close()
