@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 
 from .exceptions import BadInputError
-from .sqltext import is_query, quote_ident, quote_literal
+from .sqltext import is_query, quote_ident, quote_literal, sql_name
 
 _CALL = re.compile(r"(?is)\s*(read_csv(?:_auto)?\s*\(.*\))\s*;?\s*")
 _PARQUET_CALL = re.compile(r"(?is)\s*((?:read_)?parquet(?:_scan)?\s*\(.*\))\s*;?\s*")
 # A folder of Parquet files is typed from its first file; a later file whose column DuckDB cannot cast to that type:
 _FILE_TYPE = re.compile(r'(?s)In file "(.*?)" the column "(.*?)" has type (.+?), but we are trying to read it as '
                         r"type (.+?)\.\s")
+# ... and a later file that lacks a column of the first (renamed or dropped by the export that wrote it):
+_FILE_LACKS = re.compile(r'(?s)column "(.*?)" was read from the original file "(.*?)", but could not be found in file '
+                         r'"(.*?)"\.\s*Candidate names: (.*?)(?:\s+If you are trying|$)')
 _CONVERT = re.compile(r'(?s)converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'')
 
 
@@ -96,7 +99,33 @@ def read_fix(source: str, error: str) -> str | None:
     if m:
         path, column, held, wanted = m.groups()
         return _parquet_type_fix(source, path, column, held, wanted)
+    m = _FILE_LACKS.search(error)
+    if m:
+        column, first, path, names = m.groups()
+        return _parquet_rename_fix(source, column, first, path, [n.strip() for n in names.split(",") if n.strip()])
     return None
+
+
+def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:
+    """The fix for a Parquet file that lacks ``column`` of the first file: read the files by name, with the column
+    it was renamed to (the one of the file's ``names`` that holds the old name, or the old name holds) read as
+    ``column``.
+
+    Why not union_by_name=true alone, as DuckDB advises: that file's rows then have ``column`` NULL, which scoring
+    fills in, so they score as rows without it, with no word said. Why no closer guess: the nearest name by spelling
+    is often another column the files share (amount -> count), and a wrong one would read it as the amount."""
+    reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
+    said = (f"file {path!r} has no column {column!r} (its columns: {', '.join(names)}), which the first file "
+            f"{first!r} has")
+    low = column.lower()
+    holding = [n for n in names if low in n.lower() or n.lower() in low]
+    guess = holding if len(holding) == 1 else []
+    if reads.startswith("the query") or not guess:
+        return (f"{said}. Read the files by name, with {reads}, and {column!r} from the column that file holds it in: "
+                f"coalesce({sql_name(column)}, <its name there>) AS {sql_name(column)}")
+    new = guess[0]
+    return (f"{said}; if it is {new!r} there, read the files by name, and the two as one: SELECT * EXCLUDE "
+            f"({sql_name(new)}) REPLACE (coalesce({sql_name(column)}, {sql_name(new)}) AS {sql_name(column)}) FROM {reads}")
 
 
 def _parquet_type_fix(source: str, path: str, column: str, held: str, wanted: str) -> str:
@@ -129,6 +158,7 @@ def read_error(who: str, source: str, e: BaseException) -> BadInputError | None:
 def said(error: str) -> str:
     """DuckDB's words for a failed read whose fix ``read_fix`` gives, without what repeats it or is not the user's:
     the "Detail: Python exception: Traceback ..." of our stream (a read that failed mid-way), the "LINE 1" excerpt
-    of our query, and DuckDB's general advice on reading several Parquet files, which the fix makes specific."""
+    of our query, and DuckDB's general advice on reading several Parquet files (and the columns a file has instead),
+    which the fix makes specific."""
     text = error.split("Detail: Python exception", 1)[0].split("\nLINE ", 1)[0]
-    return re.split(r'\s+In file ".*?" the column ', text, maxsplit=1)[0].strip().rstrip(".")
+    return re.split(r'\s+In file ".*?" the column |\.\s+Candidate names: ', text, maxsplit=1)[0].strip().rstrip(".")
