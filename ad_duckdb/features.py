@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -178,6 +179,10 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
+        if m:  # the source named files, as asked; which were looked for, and where, is what helps
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
+                                      f"{_where_read(m.group(1))}.") from e
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
             raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({said(str(e))}.)") from e
@@ -194,6 +199,14 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _where_read(pattern: str) -> str:
+    """Where DuckDB looked for a relative file ``pattern``: the working folder, which a cron job or a scheduler sets
+    to another than the shell the path was tried in; nothing for an absolute path or a URL."""
+    if os.path.isabs(pattern) or re.match(r"[A-Za-z][\w+.-]*://", pattern):
+        return ""
+    return f" (a relative path, read from the working folder {os.getcwd()})"
 
 
 def _path_not_read(name: str) -> str | None:

@@ -1467,3 +1467,29 @@ def test_a_folder_whose_newer_file_renamed_a_column_names_it_and_the_read_that_j
         assert len(scored) == 600 and scored.column("amount").null_count == 0
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("form", ["read_parquet('{p}')", "{p}", "read_csv('{p}', delim=';')"])
+def test_a_file_or_glob_that_matches_nothing_says_so_and_where_a_relative_path_is_read_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    """Before: DuckDB's "No files found that match the pattern" and then "Give an existing table or view name, ..., a
+    table function such as read_parquet('file.parquet')", which the source was; a cron job run from another folder
+    was not told where the relative path was looked for."""
+    monkeypatch.chdir(tmp_path)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 9 + 1 AS count, range % 13 * 2.5 AS amount FROM range(100)")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        for p, where in (("exports/2026-04*.parquet", f" (a relative path, read from the working folder {tmp_path})"),
+                         (f"{tmp_path}/tx_04.parquet", "")):
+            source = form.format(p=p)
+            for training in (True, False):
+                with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+                    if training:
+                        ad_duckdb.train(con, "m2", source, **FAST)
+                    else:
+                        ad_duckdb.score(con, "m", source)
+                msg = str(e.value)
+                assert f"no file matches {p!r}{where}." in msg and "Give an existing table" not in msg, msg
+    finally:
+        con.close()
