@@ -119,10 +119,11 @@ def _check_not_a_file(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> N
     --replace "Schema with name scores does not exist!". A schema of that name (``exports.csv``) stays a table.
     """
     s = into.strip()
-    if s.startswith('"') or not (re.search(r"[/\\]", s) or _FILE_ENDING.search(s)):
+    # Why by its ending alone: any other text is a table's name, quoted whole (x/*, a\b), as into= promises
+    if s.startswith('"') or not _FILE_ENDING.search(s):
         return
     parts = name_parts(s)
-    if parts and len(parts) > 1 and not re.search(r"[/\\]", s):
+    if parts and len(parts) > 1:
         known = {n.lower() for (n,) in cur.execute(
             "SELECT schema_name FROM duckdb_schemas() UNION ALL SELECT database_name FROM duckdb_databases()").fetchall()}
         if parts[0].lower() in known:
