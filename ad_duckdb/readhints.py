@@ -108,8 +108,7 @@ def read_fix(source: str, error: str) -> str | None:
 
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:
     """The fix for a Parquet file that lacks ``column`` of the first file: read the files by name, with the column
-    it was renamed to (the one of the file's ``names`` that holds the old name, or the old name holds) read as
-    ``column``.
+    it was renamed to (the one of the file's ``names`` that holds the old name) read as ``column``.
 
     Why not union_by_name=true alone, as DuckDB advises: that file's rows then have ``column`` NULL, which scoring
     fills in, so they score as rows without it, with no word said. Why no closer guess: the nearest name by spelling
@@ -117,8 +116,9 @@ def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: 
     reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
     said = (f"file {path!r} has no column {column!r} (its columns: {', '.join(names)}), which the first file "
             f"{first!r} has")
-    low = column.lower()
-    holding = [n for n in names if low in n.lower() or n.lower() in low]
+    # Why only names that hold the old one (amount -> total_amount), not names it holds: a column the first file
+    # has too is one such (transaction_id of a missing transaction_id_1), and would be read as the other
+    holding = [n for n in names if column.lower() in n.lower()]
     guess = holding if len(holding) == 1 else []
     if reads.startswith("the query") or not guess:
         return (f"{said}. Read the files by name, with {reads}, and {column!r} from the column that file holds it in: "
