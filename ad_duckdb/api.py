@@ -264,7 +264,7 @@ def train(
         ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
     features
         Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
-        ones (integers named ``id``, ``*_id`` or ``*Id``, or rising row by row) and the score columns of a table
+        ones (integers named ``id``, ``*_id`` (``Merchant ID`` too) or ``*Id``, or rising row by row) and the score columns of a table
         ``score(into=)`` wrote; an ``AdDuckDBWarning`` names the columns left out. Fewer than 20 training rows
         are refused, fewer than 100 get a warning.
     where
@@ -671,8 +671,12 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
             f"{f'CAST({quote_ident(f)} AS {casts[f.lower()]})' if f.lower() in casts else quote_ident(f)} "
             f"AS {quote_ident(f'__ad_f{i}')}" for i, f in enumerate(feats))
         reader = cur.sql(f"SELECT {extra_sql}, {fsql} FROM {source_sql(source)}").to_arrow_reader(batch_rows)
-    except BaseException:
+    except BaseException as e:
         cur.close()  # no reader holds it yet: an error here must not leave it (and the file) open
+        # a source small enough to fail in its first batch fails here, not mid-stream: the same words as there
+        known = read_error(f"Scoring with {lm.ref!r}", source, e) if isinstance(e, duckdb.Error) else None
+        if known:
+            raise known from e
         raise
     n_keep = len(reader.schema) - len(feats)
     keep_fields = [f.with_metadata({CARRIED: b"1"}) if f.name.lower() in carried else f

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -40,7 +41,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import read_fix
+from .readhints import read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -178,9 +179,13 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
         missing = isinstance(e, duckdb.CatalogException | duckdb.IOException)
+        m = re.search(r'No files found that match the pattern "(.*?)"', str(e))
+        if m:  # the source named files, as asked; which were looked for, and where, is what helps
+            raise SourceNotFoundError(f"{who}annot read the source {source!r}: no file matches {m.group(1)!r}"
+                                      f"{_where_read(m.group(1))}.") from e
         fix = read_fix(source, str(e))
         if fix:  # the source is there, DuckDB reads it wrongly: the option that reads it, not other kinds of source
-            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({str(e).rstrip('.')}.)") from e
+            raise BadInputError(f"{who}annot read the source {source!r}: {fix}. ({said(str(e))}.)") from e
         if is_missing_column(e):  # the source is a query that runs but for a column name: that name is the fix
             # a name given (not a query) is a view whose stored query names a column renamed or dropped since
             fix = ("Fix the column's name in the query." if is_query(source) else "The view's query names a column "
@@ -194,6 +199,14 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
     return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _where_read(pattern: str) -> str:
+    """Where DuckDB looked for a relative file ``pattern``: the working folder, which a cron job or a scheduler sets
+    to another than the shell the path was tried in; nothing for an absolute path or a URL."""
+    if os.path.isabs(pattern) or re.match(r"[A-Za-z][\w+.-]*://", pattern):
+        return ""
+    return f" (a relative path, read from the working folder {os.getcwd()})"
 
 
 def _path_not_read(name: str) -> str | None:
@@ -510,7 +523,7 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
     )
 
 
-_ID_NAME = re.compile(r"(^|_)id$", re.IGNORECASE)  # id, transaction_id, USER_ID
+_ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
 _INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
 _LISTED = 10  # columns named in a note before "and N more"
@@ -541,10 +554,11 @@ def is_integer_type(sql_type: str) -> bool:
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
-    Named ``id``, ``*_id`` or ``*Id``; or distinct integers that rise from row to row (a sequence or a timestamp
-    counter), judged from its training ``values`` in row order or, for a source read in one pass, given as
-    ``rising``. Why leave these out of default features: an id tells rows apart rather than describing them, and
-    new rows bring ids beyond the training range, which the model then scores as out of range.
+    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id``; or distinct integers that
+    rise from row to row (a sequence or a timestamp counter), judged from its training ``values`` in row order or,
+    for a source read in one pass, given as ``rising``. Why leave these out of default features: an id tells rows
+    apart rather than describing them, and new rows bring ids beyond the training range, which the model then scores
+    as out of range.
     """
     if not is_integer_type(sql_type):
         # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,
@@ -976,11 +990,11 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     if is_interrupt(e):  # a Ctrl-C, not a source we cannot read: it stays one
         raise e
     fix = read_fix(source, str(e))
-    said = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
+    words = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
         f"{f' (where={where!r})' if where else ''}: "
-                        + (f"{fix}. ({said}.)" if fix else f"{said}.")) from e
+                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.")) from e
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,

@@ -11,7 +11,7 @@ import duckdb
 from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .exceptions import BadInputError, OptionError
-from .sqltext import is_query, quote_ident, source_sql, table_sql
+from .sqltext import is_query, name_parts, quote_ident, quote_literal, shell_word, source_sql, sql_name, table_sql
 
 
 def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
@@ -65,12 +65,14 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
     store.check_writable(into)
     chk = pysource.cursor(con, source)
     try:
+        _check_not_a_file(chk, into, what)
         store.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
         try:
             chk.execute(f"SELECT 1 FROM {table_sql(into)} LIMIT 0")
-            exists = True
-        except duckdb.CatalogException:
+            # a name DuckDB's replacement scan read as a file (exports.csv of a schema exports) is no table
+            exists = bool(named_objects(chk, table_sql(into)))
+        except (duckdb.CatalogException, duckdb.IOException):
             exists = False
         check_same_tables(con, chk, table_sql(into), into, f"Cannot write the {what}: ", False, role="target table")
         if exists and _is_view(chk, into):
@@ -102,6 +104,38 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         )
     if exists and not replace:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+# The endings of the files DuckDB's COPY ... TO writes (and compressed ones), which no table is named with.
+_FILE_ENDING = re.compile(r"(?i)\.(parquet|csv|tsv|txt|json|jsonl|ndjson|xlsx|arrow|feather)(\.(gz|gzip|zst))?$")
+
+
+def _check_not_a_file(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> None:
+    """Refuse an ``into`` that names a file (``scores.parquet``, ``out/scores.csv``), naming the table to write and
+    the COPY that writes the file from it.
+
+    Why: read as table ``parquet`` of schema ``scores``, it gave DuckDB's "No files found that match the pattern"
+    (its existence check read the name as a file), "Table 'scores.parquet' exists" when the file did, and with
+    --replace "Schema with name scores does not exist!". A schema of that name (``exports.csv``) stays a table.
+    """
+    s = into.strip()
+    # Why by its ending alone: any other text is a table's name, quoted whole (x/*, a\b), as into= promises
+    if s.startswith('"') or not _FILE_ENDING.search(s):
+        return
+    parts = name_parts(s)
+    if parts and len(parts) > 1:
+        known = {n.lower() for (n,) in cur.execute(
+            "SELECT schema_name FROM duckdb_schemas() UNION ALL SELECT database_name FROM duckdb_databases()").fetchall()}
+        if parts[0].lower() in known:
+            return
+    stem = re.sub(r"\W", "_", re.split(r"[/\\]", s)[-1].split(".")[0], flags=re.ASCII) or what
+    stem = f"t_{stem}" if stem[0].isdigit() else stem
+    copy = f"COPY {sql_name(stem)} TO {quote_literal(s)}"
+    raise OptionError(
+        f"Cannot write the {what} to {s!r}: {s!r} is a file name, and into= (CLI: --into) names a table of the "
+        f"database. Write the {what} to a table, e.g. into={stem!r}, then the table to the file: {copy} (CLI: "
+        f"ad-duckdb sql DB {shell_word(copy)})."
+    )
 
 
 def named_objects(cur: duckdb.DuckDBPyConnection, name_sql: str) -> set[tuple[str, str, str]]:

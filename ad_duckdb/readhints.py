@@ -1,4 +1,4 @@
-"""What DuckDB's failure to read a CSV source means, and the read_csv option that fixes it.
+"""What DuckDB's failure to read a CSV or Parquet source means, and the read_csv / read_parquet option that fixes it.
 
 Why: DuckDB's own CSV errors are long and general ("Set the correct encoding, if available ... e.g.,
 encoding='UTF-16'"); an analyst with a bank export needs the one call that reads it, with their file in it.
@@ -9,9 +9,16 @@ from __future__ import annotations
 import re
 
 from .exceptions import BadInputError
-from .sqltext import is_query, quote_literal
+from .sqltext import is_query, quote_ident, quote_literal, sql_name
 
 _CALL = re.compile(r"(?is)\s*(read_csv(?:_auto)?\s*\(.*\))\s*;?\s*")
+_PARQUET_CALL = re.compile(r"(?is)\s*((?:read_)?parquet(?:_scan)?\s*\(.*\))\s*;?\s*")
+# A folder of Parquet files is typed from its first file; a later file whose column DuckDB cannot cast to that type:
+_FILE_TYPE = re.compile(r'(?s)In file "(.*?)" the column "(.*?)" has type (.+?), but we are trying to read it as '
+                        r"type (.+?)\.\s")
+# ... and a later file that lacks a column of the first (renamed or dropped by the export that wrote it):
+_FILE_LACKS = re.compile(r'(?s)column "(.*?)" was read from the original file "(.*?)", but could not be found in file '
+                         r'"(.*?)"\.\s*Candidate names: (.*?)(?:\s+If you are trying|$)')
 _CONVERT = re.compile(r'(?s)converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'')
 
 
@@ -54,8 +61,13 @@ def with_csv_options(source: str, options: str) -> str:
     """The read_csv call that reads ``source`` with ``options`` (one ``name=value``) added: the source's own call, or
     one around its path; for a query, its read_csv(...) with a word on where the options go. An option the call
     already has is replaced (DuckDB refuses a named argument given twice)."""
+    return _with_options(source, options, _CALL, "read_csv")
+
+
+def _with_options(source: str, options: str, pattern: re.Pattern[str], function: str) -> str:
+    """``with_csv_options`` for the reading ``function`` whose calls ``pattern`` matches."""
     s = source.strip()
-    call = _CALL.fullmatch(s)
+    call = pattern.fullmatch(s)
     if call:
         text = call.group(1)
         head, args = text[: text.index("(") + 1], _split_args(text[text.index("(") + 1: -1])
@@ -65,9 +77,9 @@ def with_csv_options(source: str, options: str) -> str:
         value = _merged(name, olds[-1], new) if olds else new
         return f"{head}{', '.join([*kept, f'{name}={value}'])})"
     if is_query(s) or "(" in s:
-        return f"the query's read_csv(...) with {options} added"
+        return f"the query's {function}(...) with {options} added"
     path = s[1:-1].replace("''", "'") if len(s) >= 2 and s[0] == s[-1] == "'" else s
-    return f"read_csv({quote_literal(path)}, {options})"
+    return f"{function}({quote_literal(path)}, {options})"
 
 
 def read_fix(source: str, error: str) -> str | None:
@@ -83,7 +95,54 @@ def read_fix(source: str, error: str) -> str | None:
         return (f"DuckDB typed column {column!r} {sql_type} from the file's first rows, but a later row holds "
                 f"{value!r}. If {value!r} means a missing value, read it with {with_csv_options(source, nullstr)}; "
                 f"otherwise {with_csv_options(source, 'sample_size=-1')} types each column from every row")
+    m = _FILE_TYPE.search(error)
+    if m:
+        path, column, held, wanted = m.groups()
+        return _parquet_type_fix(source, path, column, held, wanted)
+    m = _FILE_LACKS.search(error)
+    if m:
+        column, first, path, names = m.groups()
+        return _parquet_rename_fix(source, column, first, path, [n.strip() for n in names.split(",") if n.strip()])
     return None
+
+
+def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:
+    """The fix for a Parquet file that lacks ``column`` of the first file: read the files by name, with the column
+    it was renamed to (the one of the file's ``names`` that holds the old name) read as ``column``.
+
+    Why not union_by_name=true alone, as DuckDB advises: that file's rows then have ``column`` NULL, which scoring
+    fills in, so they score as rows without it, with no word said. Why no closer guess: the nearest name by spelling
+    is often another column the files share (amount -> count), and a wrong one would read it as the amount."""
+    reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
+    said = (f"file {path!r} has no column {column!r} (its columns: {', '.join(names)}), which the first file "
+            f"{first!r} has")
+    # Why only names that hold the old one (amount -> total_amount), not names it holds: a column the first file
+    # has too is one such (transaction_id of a missing transaction_id_1), and would be read as the other
+    holding = [n for n in names if column.lower() in n.lower()]
+    guess = holding if len(holding) == 1 else []
+    if reads.startswith("the query") or not guess:
+        return (f"{said}. Read the files by name, with {reads}, and {column!r} from the column that file holds it in: "
+                f"coalesce({sql_name(column)}, <its name there>) AS {sql_name(column)}")
+    new = guess[0]
+    return (f"{said}; if it is {new!r} there, read the files by name, and the two as one: SELECT * EXCLUDE "
+            f"({sql_name(new)}) REPLACE (coalesce({sql_name(column)}, {sql_name(new)}) AS {sql_name(column)}) FROM {reads}")
+
+
+def _parquet_type_fix(source: str, path: str, column: str, held: str, wanted: str) -> str:
+    """The fix for a Parquet file whose ``column`` is ``held`` where the folder's first file (DuckDB's schema) has
+    ``wanted``: read the files by name, union_by_name=true, which types the column as all files allow, then the
+    column as the first file's type. Why TRY_CAST: the text that stopped DuckDB's cast ('' for a missing value)
+    becomes NULL, a missing value, rather than stopping the read again."""
+    from .features import text_as_number  # features imports this module
+
+    reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
+    numeric = re.match(r"(?i)(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)", wanted)
+    cast = (text_as_number(column, None) if numeric and held.upper() == "VARCHAR"
+            else f"TRY_CAST({quote_ident(column)} AS {wanted})")
+    query = (f"SELECT * REPLACE ({cast} AS {quote_ident(column)}) FROM {reads}" if not reads.startswith("the query")
+             else f"{reads}, and {cast} AS {quote_ident(column)} in its select list")
+    return (f"file {path!r} holds column {column!r} as {held}, where the first file has {wanted} (DuckDB types the "
+            f"columns of several Parquet files from the first one). Read it with {query}")
 
 
 def read_error(who: str, source: str, e: BaseException) -> BadInputError | None:
@@ -93,5 +152,13 @@ def read_error(who: str, source: str, e: BaseException) -> BadInputError | None:
     fix = read_fix(source, str(e))
     if fix is None:
         return None
-    inner = str(e).split(" failed: ", 1)[-1].rstrip(".")
-    return BadInputError(f"{who}: cannot read {source!r}: {fix}. ({inner}.)")
+    return BadInputError(f"{who}: cannot read {source!r}: {fix}. ({said(str(e).split(' failed: ', 1)[-1])}.)")
+
+
+def said(error: str) -> str:
+    """DuckDB's words for a failed read whose fix ``read_fix`` gives, without what repeats it or is not the user's:
+    the "Detail: Python exception: Traceback ..." of our stream (a read that failed mid-way), the "LINE 1" excerpt
+    of our query, and DuckDB's general advice on reading several Parquet files (and the columns a file has instead),
+    which the fix makes specific."""
+    text = error.split("Detail: Python exception", 1)[0].split("\nLINE ", 1)[0]
+    return re.split(r'\s+In file ".*?" the column |\.\s+Candidate names: ', text, maxsplit=1)[0].strip().rstrip(".")

@@ -587,10 +587,12 @@ def _wide_integers(arr: pa.Array, *, signed: bool) -> np.ndarray:
     return _nan_where_null(np.where(negative, -out, out), arr)
 
 
-def _call(func: str, model: LoadedModel, args: str) -> str:
-    """The call a message suggests, with the threshold-name argument is_anomaly_at takes (and score's bulk form)."""
+def _call(func: str, model: LoadedModel) -> str:
+    """The call a message suggests, with the threshold-name argument is_anomaly_at takes (and score's bulk form).
+    Why sql_name: a CSV header's "Merchant Count", bare in a call to paste, was a syntax error."""
     if func == "score":
-        return f"columns ({args})"
+        return f"columns ({', '.join(model.feature_names)})"
+    args = ", ".join(sql_name(f) for f in model.feature_names)
     threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
     if model.superseded_by is not None:
         return f"{func}('{model.ref}'{threshold}, {args}) ('{model.name}' is now {model.superseded_by})"
@@ -605,7 +607,7 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
         args = ", ".join(model.feature_names)
         raise FeatureMismatchError(
             f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
-            f"{model.n_features}: ({args}), in this order: {_call(func, model, args)}."
+            f"{model.n_features}: ({args}), in this order: {_call(func, model)}."
         )
     # Why errstate: a value beyond float32 becomes +-inf when a graph takes float32 rows, which the graph clips
     # like any Inf; numpy's overflow warning would otherwise fail the query where warnings are errors.
@@ -686,7 +688,7 @@ def check_order(model: LoadedModel, X: np.ndarray, scores: np.ndarray, func: str
                     f"{func}('{model.ref}', ...): the arguments look out of order: these rows score as extreme "
                     f"outliers, but as normal once arguments {i + 1} and {j + 1} ({model.feature_names[i]!r} and "
                     f"{model.feature_names[j]!r}) are swapped. The model's features are, in order: ({right}). "
-                    f"Call {_call(func, model, right)}. If these rows really hold those two columns swapped "
+                    f"Call {_call(func, model)}. If these rows really hold those two columns swapped "
                     "(e.g. you select them on purpose), turn this check off: ad_duckdb.connect(path, "
                     "check_order=False), `ad-duckdb sql --no-order-check`, or check_order: false in the dbt plugin config."
                 )

@@ -503,3 +503,29 @@ def test_wide_decimals_and_hugeints_score_exactly_as_the_sql_functions(mem_con: 
         assert got == (0, 20000)
     finally:
         mem_con.execute("DROP TABLE IF EXISTS wide_scores; DROP TABLE IF EXISTS wide")
+
+
+@pytest.mark.parametrize("into", ["scores.parquet", "out/scores.csv", "scores.json", "existing.parquet"])
+def test_into_a_file_name_is_refused_naming_the_copy_that_writes_the_file(
+        mem_con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, into: str) -> None:
+    """into='scores.parquet' (an analyst wanting a file) was read as table 'parquet' of schema 'scores': DuckDB's
+    "No files found that match the pattern", or, when the file existed, "Table 'scores.parquet' exists; pass
+    replace=True", and with --replace "Schema with name scores does not exist!"."""
+    monkeypatch.chdir(tmp_path)
+    mem_con.execute("COPY (SELECT 1 AS x) TO 'existing.parquet' (FORMAT parquet)")
+    stem = Path(into).name.split(".")[0]
+    for replace in (False, True):
+        with pytest.raises(ad_duckdb.OptionError) as e:
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into=into, replace=replace)
+        msg = str(e.value)
+        assert f"{into!r} is a file name" in msg and f"into={stem!r}" in msg, msg
+        assert f"COPY {stem} TO {into!r}" in msg, msg
+        with pytest.raises(ad_duckdb.OptionError, match=f"{into!r} is a file name"):
+            ad_duckdb.evaluate(mem_con, "tx_ae", "transactions", label="count", into=into, replace=replace)
+    assert mem_con.execute("SELECT * FROM 'existing.parquet'").fetchall() == [(1,)]
+    # a table in a schema whose table part is named like a file's ending is still a table
+    mem_con.execute("CREATE SCHEMA IF NOT EXISTS exports")
+    try:
+        assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="exports.csv", columns=["transaction_id"]) == 3000
+    finally:
+        mem_con.execute("DROP SCHEMA exports CASCADE")

@@ -1016,7 +1016,7 @@ def test_a_new_database_is_blamed_only_for_a_missing_table_not_a_file_or_column(
     source, no_file = f"read_csv('{csv}')", f"read_csv('{tmp_path / 'y.csv'}')"
     for src, more, says in ((source, ["-f", "amont"], "Did you mean 'amount'?"),
                             (source, ["--where", "amont > 1"], 'Referenced column "amont" not found'),
-                            (no_file, [], "No files found")):
+                            (no_file, [], "no file matches")):
         res = CliRunner().invoke(cli, ["train", new, "m", src, *more, "--quiet"], catch_exceptions=False)
         assert res.exit_code == 6 and says in res.output, res.output
         assert "did not exist before this run" not in res.output, res.output

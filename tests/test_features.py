@@ -1369,3 +1369,127 @@ def test_a_partition_key_named_as_a_feature_is_kept(tmp_path: Path) -> None:
         assert ad_duckdb.train(con, "m", source, features=["month", "count"], **FAST).features == ["month", "count"]
     finally:
         con.close()
+
+
+def _month_files(tmp_path: Path, rows: int = 300) -> Path:
+    """Two monthly Parquet files of one folder whose 'amount' became text in the newer one, with an empty string for
+    a missing value (an export step changed), so DuckDB, typing the folder from its first file, cannot read it."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = duckdb.connect()
+    try:
+        rows = f"SELECT range % 9 + 1 AS count, (range % 13) * 2.5 + 1 AS amount FROM range({rows})"
+        con.execute(f"COPY ({rows}) TO '{folder}/tx_01.parquet' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT count, CASE WHEN count = 3 THEN '' ELSE amount::VARCHAR END AS amount FROM ({rows})) "
+                    f"TO '{folder}/tx_02.parquet' (FORMAT parquet)")
+    finally:
+        con.close()
+    return folder
+
+
+@pytest.mark.parametrize(("form", "rows"), [("{folder}/*.parquet", 300), ("read_parquet('{folder}/*.parquet')", 300),
+                                            ("{folder}/*.parquet", 100_000)])
+def test_a_folder_whose_newer_file_holds_a_column_as_text_names_the_file_and_the_read_that_works(
+        tmp_path: Path, form: str, rows: int) -> None:
+    """Before: scoring stopped with DuckDB's "reading the stream registered as '__ad_scored' failed" and a Python
+    traceback in the message (files of 100,000 rows: the second file failed mid-stream; of 300, in the first batch,
+    with DuckDB's conversion error); training with that error, naming no query that reads the files."""
+    folder = _month_files(tmp_path, rows)
+    source = form.format(folder=folder)
+    fixed = (f"SELECT * REPLACE (TRY_CAST(trim(\"amount\") AS DOUBLE) AS \"amount\") FROM "
+             f"read_parquet('{folder}/*.parquet', union_by_name=true)")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", source, **FAST)
+        msg = str(e.value)
+        assert "'amount'" in msg and "tx_02.parquet" in msg and fixed in msg, msg
+        ad_duckdb.train(con, "m", f"{folder}/tx_01.parquet", **FAST)
+        for into in (None, "scores"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.score(con, "m", source, into=into)
+            msg = str(e.value)
+            assert "Scoring with 'm" in msg and fixed in msg, msg
+            assert "Traceback" not in msg and "__ad_scored" not in msg, msg
+        assert len(ad_duckdb.score(con, "m", fixed)) == 2 * rows
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("name", "is_id"), [
+    ("Merchant ID", True), ("Customer Id", True), ("store-id", True), ("Merchant.ID", True), ("ID", True),
+    ("merchant_id", True), ("merchantId", True), ("Paid", False), ("Valid", False), ("Rapid Count", False),
+    ("Amount Paid", False), ("ID Count", False)])
+def test_an_id_named_as_a_spreadsheet_or_csv_header_writes_it_is_left_out(name: str, is_id: bool) -> None:
+    """A CSV export's 'Merchant ID' (a space, capitals) trained as a feature by default: a new merchant's number,
+    beyond the training range, scored its rows as anomalous, where 'merchant_id' was left out with a note."""
+    from ad_duckdb.features import id_like
+
+    assert (id_like(name, "BIGINT") == "named like an id") is is_id
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT (range * 37 % 300)::BIGINT AS \"{name}\", (range % 9 + 1)::DOUBLE AS "
+                    "\"Count\", (range % 13 * 2.5 + 1)::DOUBLE AS \"Amount\" FROM range(300)")
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert (name not in info.features) is is_id, info.features
+        assert any(f"{name!r} (named like an id)" in str(w.message) for w in got) is is_id
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("form", ["{folder}/*.parquet", "read_parquet('{folder}/*.parquet')"])
+def test_a_folder_whose_newer_file_renamed_a_column_names_it_and_the_read_that_joins_the_two(
+        tmp_path: Path, form: str) -> None:
+    """Before: DuckDB's "schema mismatch in glob: column "amount" ... could not be found in file ...", from score()
+    naming no model, and its advice, union_by_name=True, alone scored that file's rows with 'amount' missing."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = ad_duckdb.connect()
+    try:
+        rows = "SELECT range % 9 + 1 AS count, (range % 13) * 2.5 + 1 AS amount FROM range(300)"
+        con.execute(f"COPY ({rows}) TO '{folder}/tx_01.parquet' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT count, amount AS total_amount FROM ({rows})) TO '{folder}/tx_02.parquet' (FORMAT parquet)")
+        source = form.format(folder=folder)
+        fixed = (f"SELECT * EXCLUDE (total_amount) REPLACE (coalesce(amount, total_amount) AS amount) FROM "
+                 f"read_parquet('{folder}/*.parquet', union_by_name=true)")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", source, **FAST)
+        msg = str(e.value)
+        assert "tx_02.parquet" in msg and "'amount'" in msg and "'total_amount'" in msg and fixed in msg, msg
+        ad_duckdb.train(con, "m", f"{folder}/tx_01.parquet", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        msg = str(e.value)
+        assert "Scoring with 'm" in msg and fixed in msg, msg
+        scored = ad_duckdb.score(con, "m", fixed)
+        assert len(scored) == 600 and scored.column("amount").null_count == 0
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("form", ["read_parquet('{p}')", "{p}", "read_csv('{p}', delim=';')"])
+def test_a_file_or_glob_that_matches_nothing_says_so_and_where_a_relative_path_is_read_from(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str) -> None:
+    """Before: DuckDB's "No files found that match the pattern" and then "Give an existing table or view name, ..., a
+    table function such as read_parquet('file.parquet')", which the source was; a cron job run from another folder
+    was not told where the relative path was looked for."""
+    monkeypatch.chdir(tmp_path)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range % 9 + 1 AS count, range % 13 * 2.5 AS amount FROM range(100)")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        for p, where in (("exports/2026-04*.parquet", f" (a relative path, read from the working folder {tmp_path})"),
+                         (f"{tmp_path}/tx_04.parquet", "")):
+            source = form.format(p=p)
+            for training in (True, False):
+                with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+                    if training:
+                        ad_duckdb.train(con, "m2", source, **FAST)
+                    else:
+                        ad_duckdb.score(con, "m", source)
+                msg = str(e.value)
+                assert f"no file matches {p!r}{where}." in msg and "Give an existing table" not in msg, msg
+    finally:
+        con.close()

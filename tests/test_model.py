@@ -519,3 +519,28 @@ def test_detector_fit_on_a_frame_with_its_label_column_says_so() -> None:
         warnings.simplefilter("error")
         AutoEncoderDetector(epochs=1, seed=0).fit(df[["v1", "v2"]])
         AutoEncoderDetector(epochs=1, seed=0).fit(df.to_numpy(), feature_names=["v1", "v2", "Class"])
+
+
+def test_detector_given_a_text_column_of_numbers_names_the_pandas_read_that_makes_them_numbers(tmp_path: Path) -> None:
+    """A semicolon CSV read with pd.read_csv(sep=';') keeps '1.234,50' amounts as text; the error advised
+    pd.get_dummies (one column per amount) or astype('int64') for datetimes, neither of which reads them."""
+    import pandas as pd
+
+    path = tmp_path / "export.csv"
+    def german(x: float) -> str:  # 1.251,87
+        return f"{x:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+    path.write_text("Count;Amount;Fee\n" + "".join(
+        f"{i % 9 + 1};\"{german(i % 13 * 1250.37 + 1.5)}\";{'-' if i == 5 else i % 4 + 0.5}\n" for i in range(300)))
+    X = pd.read_csv(path, sep=";")
+    det = AutoEncoderDetector(n_models=1, max_steps=5, progress=False)
+    with pytest.raises(BadInputError) as e:
+        det.fit(X)
+    msg = str(e.value)
+    assert "get_dummies" not in msg, msg
+    assert "'Amount'" in msg and "decimal comma" in msg and "pd.read_csv(..., decimal=',', thousands='.')" in msg, msg
+    assert "'Fee'" in msg and "pd.to_numeric(X['Fee'], errors='coerce')" in msg, msg
+    fixed = pd.read_csv(path, sep=";", decimal=",", thousands=".")
+    fixed["Fee"] = pd.to_numeric(fixed["Fee"], errors="coerce")
+    assert fixed["Amount"].iloc[1] == 1251.87
+    assert len(det.fit(fixed).decision_scores_) == 300

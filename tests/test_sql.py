@@ -678,3 +678,25 @@ def test_prepared_statements_views_and_macros_after_a_retrain() -> None:
         assert c.execute("EXECUTE constant").fetchall()[0][0] == v2
     finally:
         c.close()
+
+
+def test_the_call_a_wrong_arity_or_order_error_suggests_quotes_column_names_with_spaces() -> None:
+    """A CSV header's columns ("Merchant Count", "Total Amount") were suggested bare: "in this order:
+    anomaly_score('m', Merchant Count, Total Amount)" and "Call is_anomaly(...)" were syntax errors when pasted."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute('CREATE TABLE t AS SELECT 1 + range % 20 AS "Merchant Count", (1 + range % 20) * (20 + range % 7) '
+                    'AS "Total Amount" FROM range(600)')
+        ad_duckdb.train(con, "m", "t", features=["Merchant Count", "Total Amount"], **FAST)
+        with pytest.raises(duckdb.Error) as e:
+            con.execute('SELECT anomaly_score(\'m\', "Merchant Count") FROM t').fetchall()
+        call = str(e.value).split("in this order: ", 1)[1].split(" (or 'm@1'", 1)[0]
+        assert call == 'anomaly_score(\'m\', "Merchant Count", "Total Amount")', str(e.value)
+        assert con.execute(f"SELECT count({call}) FROM t").fetchall() == [(600,)]
+        with pytest.raises(duckdb.Error, match="look out of order") as e:
+            con.execute('SELECT is_anomaly(\'m\', "Total Amount", "Merchant Count") FROM t').fetchall()
+        call = str(e.value).split("Call ", 1)[1].split(" (or 'm@1'", 1)[0]
+        assert call == 'is_anomaly(\'m\', "Merchant Count", "Total Amount")', str(e.value)
+        assert con.execute(f"SELECT count({call}) FROM t").fetchall() == [(600,)]
+    finally:
+        con.close()
