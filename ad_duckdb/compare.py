@@ -214,10 +214,11 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     cur = interrupts.cursor(con)
     try:
         # the same rows as the comparison above: those both versions score
+        scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
         rows = cur.execute(
-            f"SELECT sa, sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {_scores_sql(rec_a, cols_a)} AS sa, "
-            f"{_scores_sql(rec_b, cols_b)} AS sb, {quote_ident(label)} FROM {source_sql(source)}"
-            f"{where_sql(where or 'true')}) WHERE sa IS NOT NULL AND sb IS NOT NULL").fetchnumpy()
+            f"SELECT sa, sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, {quote_ident(label)} "
+            f"FROM {source_sql(source)}{where_sql(where or 'true')}) WHERE sa IS NOT NULL AND sb IS NOT NULL"
+        ).fetchnumpy()
     except duckdb.Error as e:
         if is_interrupt(e):
             raise
