@@ -1833,7 +1833,10 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     """
     band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
     lo, hi = (float(v) for v in raw_values(spec, band))
-    whole = (math.ceil(lo), math.floor(hi)) if math.isfinite(lo) and math.isfinite(hi) else (1, 0)
+    # Why the tolerance: the signed log's round trip puts a training value of 1 at 1.0000000000000002, whose
+    # ceiling (2) left out of the range the value that _typical calls typical
+    whole = ((math.ceil(lo - 1e-9 * max(1.0, abs(lo))), math.floor(hi + 1e-9 * max(1.0, abs(hi))))
+             if math.isfinite(lo) and math.isfinite(hi) else (1, 0))
     if is_integer_type(spec.sql_type) and whole[0] <= whole[1]:
         # Why the whole numbers inside: an INTEGER column read "median 0.000, typical range 0.000 to 0.997", counts
         # no row holds; a value is typical exactly when it lies in the range printed

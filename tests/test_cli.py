@@ -1819,3 +1819,24 @@ def test_explain_prints_no_negative_zero_in_a_typical_range(tmp_path: Path) -> N
     out = run("explain", path, "z", "SELECT 0.5 AS share, 50.0 AS a", "--where", "true")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("share"))
     assert "typical range 0.000 to " in line and "-0" not in line, line
+
+
+def test_explain_typical_range_of_a_heavy_tailed_integer_column_starts_at_its_smallest_value(tmp_path: Path) -> None:
+    """A count whose smallest training value is 1 (signed log, so the range end is expm1(log1p(1)) =
+    1.0000000000000002 after the round trip) printed "value 1, ..., typical range 2 to 49: typical": the whole
+    numbers of the range began one past the value it called typical."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        count = rng.poisson(rng.lognormal(2.2, 1.0, 3000)) + 1
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS count, unnest(?::DOUBLE[]) AS a",
+                    [count.tolist(), rng.normal(50, 5, 3000).tolist()])
+        ad_duckdb.train(con, "c", "t", where="true", **FAST)
+        spec = ad_duckdb.load_model(con, "c").features[0]
+    finally:
+        con.close()
+    assert spec.transform == "slog" and float(count.min()) == 1.0, spec
+    out = run("explain", path, "c", "SELECT 1 AS count, 50.0 AS a", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("count"))
+    assert "(value 1, " in line and "typical range 1 to " in line and line.endswith(": typical)"), line
