@@ -290,8 +290,13 @@ class LoadedModel:
         column takes the row's value, averaged over the orders in which the row's values could be put in place
         of the medians. The parts sum to the row's score minus the all-median row's score, so a row is explained
         by what moves it away from typical, and columns that are odd only together share the credit. A row's
-        NULL / NaN values are first set to what ``_fill_missing`` chose for them, and kept there: a missing value
-        gets no part.
+        NULL / NaN values are first set to what ``_fill_missing`` chose for them, and then take part as the row's
+        other values do, but their parts are set to 0: a missing value is never a reason.
+
+        Why not hold the fill in every subset: a fill in proportion to a value beyond the training range (an amount
+        for a count of 200) is itself far out, so the medians plus the fill scored above the row, every present
+        column's part came out negative, and the row fell back to the per-feature error, which named a column at its
+        median first.
 
         Why not the drop when one column alone is reset (the explanation before 2026-12-01): that drop misses
         columns odd only jointly (resetting either of two leaves the row odd), and needed a fallback. On held-out
@@ -307,8 +312,7 @@ class LoadedModel:
         s, fe = self.run(X, bulk=bulk, missing=False)
         held = None
         if len(X) and np.isnan(X.min()):
-            # explain the row as scored: its missing values as _fill_missing chose them, held there in every
-            # subset, so that a missing value is never a reason (it would take a share of a few percent)
+            # explain the row as scored: its missing values as _fill_missing chose them (their parts dropped below)
             held = np.isnan(X)
             X = self._fill_missing(X, s, fe, bulk)
         n, d = X.shape
@@ -316,9 +320,9 @@ class LoadedModel:
         # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
         step = max(1, SHAPLEY_VALUES // (len(_shapley_coalitions(d)) * d))
         for a in range(0, n, step):
-            parts[a:a + step] = self._shapley(X[a:a + step], bulk, None if held is None else held[a:a + step])
+            parts[a:a + step] = self._shapley(X[a:a + step], bulk)
         if held is not None:
-            parts[held] = 0.0  # exactly: the same row scored at two places of its block can differ in the last digit
+            parts[held] = 0.0  # a missing value is never a reason, however far out its fill lies
         np.maximum(parts, 0.0, out=parts)
         # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
         moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
@@ -326,15 +330,13 @@ class LoadedModel:
             fe = np.where(held, 0.0, fe)
         return s, np.where(moved[:, None], parts, fe)
 
-    def _shapley(self, X: np.ndarray, bulk: bool, held: np.ndarray | None = None) -> np.ndarray:
+    def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
-        fill), by construction, hence ``missing=False``. ``held`` [n, d]: values kept in every subset (the row's
-        filled missing values). Each value comes from the row's own block of scored rows (``_shapley_coalitions``)
-        in a fixed order of operations, so it is the same in any batch."""
+        fill), by construction, hence ``missing=False``. Each value comes from the row's own block of scored rows
+        (``_shapley_coalitions``) in a fixed order of operations, so it is the same in any batch."""
         n, d = X.shape
         keep = _shapley_coalitions(d)
-        take = keep[None] if held is None else keep[None] | held[:, None, :]
-        rows = np.where(take, X[:, None, :], np.nan).reshape(-1, d)
+        rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
         v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False)
         v = v.reshape(n, len(keep)).astype(np.float64)
         phi = np.zeros((n, d), dtype=np.float64)

@@ -678,3 +678,18 @@ def test_prepared_statements_views_and_macros_after_a_retrain() -> None:
         assert c.execute("EXECUTE constant").fetchall()[0][0] == v2
     finally:
         c.close()
+
+
+def test_a_row_that_lost_a_value_beside_a_far_out_one_is_explained_by_the_far_out_one(
+        joint_con: duckdb.DuckDBPyConnection) -> None:
+    """A count far beyond the training range with its amount missing is flagged, and the missing amount is scored in
+    proportion to the count (_fill_missing). Holding that fill in every subset made the row of medians plus the
+    fill the baseline, which scored above the row itself: no column moved it up, and the explanation fell back to
+    the per-feature error, naming r (at its training median, so never a reason) first, with 73%."""
+    fill = {f.name: f.fill for f in ad_duckdb.load_model(joint_con, "m").features}
+    z, r = fill["z"], fill["r"]
+    for args, far in ((f"{z}, 200, NULL, {r}", "cnt"), (f"{z}, 60, NULL, {r}", "cnt"),
+                      (f"{z}, NULL, 5000.0, {r}", "amount")):
+        flagged, e = joint_con.execute(f"SELECT is_anomaly('m', {args}), anomaly_explain('m', {args})").fetchall()[0]
+        shares = {x["feature"]: x["share"] for x in e}
+        assert flagged and e[0]["feature"] == far and shares["z"] < 0.01 and shares["r"] < 0.01, (args, e)
