@@ -460,8 +460,8 @@ def test_explain_credits_every_column_of_a_joint_pattern(joint_con: duckdb.DuckD
 
 
 def test_a_missing_value_is_never_a_reason(joint_con: duckdb.DuckDBPyConnection) -> None:
-    """A NULL is scored at its most typical value beside the others (_fill_missing), and held there: the explanation
-    shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
+    """A NULL is scored at its most typical value beside the others (_fill_missing), and its share is 0: the
+    explanation shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
     row's explanation, 14.5% on average.)"""
     for args, missing in (("z, NULL, 250.0, 0", "cnt"), ("z, 4, NULL, r", "amount"), ("NULL, 60, 600.0, r", "z")):
         for (e,) in joint_con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
