@@ -693,3 +693,23 @@ def test_a_row_that_lost_a_value_beside_a_far_out_one_is_explained_by_the_far_ou
         flagged, e = joint_con.execute(f"SELECT is_anomaly('m', {args}), anomaly_explain('m', {args})").fetchall()[0]
         shares = {x["feature"]: x["share"] for x in e}
         assert flagged and e[0]["feature"] == far and shares["z"] < 0.01 and shares["r"] < 0.01, (args, e)
+
+
+def test_a_missing_value_beside_a_value_beyond_float32_after_the_log_scores_without_a_warning() -> None:
+    """A count about 80 robust units out, with its amount missing: the amount in proportion (beyond_range) is above
+    float32's largest value once the signed log is undone, and casting it printed "RuntimeWarning: overflow
+    encountered in cast" under the result (and failed the query where warnings are errors). The graph clips such a
+    value at 1000 units anyway, as it does the infinite one."""
+    rng = np.random.default_rng(0)
+    count = rng.poisson(rng.lognormal(2.2, 1.0, 3000)) + 1
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS count, unnest(?::DOUBLE[]) AS amount",
+                    [count.tolist(), (count * 30 * rng.lognormal(0, 0.3, 3000)).tolist()])
+        ad_duckdb.train(con, "m", "t", where="true", n_models=1, max_steps=300, progress=False)
+        assert [f.transform for f in ad_duckdb.load_model(con, "m").features] == ["slog", "slog"]
+        rows = con.execute("SELECT anomaly_score('m', c, NULL), anomaly_explain('m', c, NULL) "
+                           "FROM (VALUES (1e27), (1e29), (1e31), (1e36)) v(c)").fetchall()
+    finally:
+        con.close()
+    assert all(np.isfinite(s) and e[0]["feature"] == "count" for s, e in rows), rows
