@@ -1722,18 +1722,21 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
                            "(each is scored at its most typical value)")
             spreads = {}
             rest = []
+            shown = 0
             for part in e:
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
                 spreads[f.name] = z = _spreads(f, value)
-                if len(e) > EXPLAIN_ALL_LINES and part["share"] < MINOR_SHARE and _typical(f, z):
+                if (len(e) > EXPLAIN_ALL_LINES and _typical(f, z)
+                        and (part["share"] < MINOR_SHARE or shown >= EXPLAIN_ALL_LINES)):
                     rest.append(part["share"])
                     continue
+                shown += 1
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
             if rest:
-                click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
-                           f"{sum(rest):.1%} together")
+                most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
+                click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
             present = [z for z in spreads.values() if math.isfinite(z)]
             all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
             if not flagged and present and all_typical and threshold:
@@ -1753,9 +1756,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
 # Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training
 # median, a value is common on its own: about 1 in 20 values of a normal column lies further out.
 TYPICAL_SPREADS = 2.0
-# Up to this many columns `explain` prints a line for each; beyond, typical columns with a share under MINOR_SHARE are
-# summed into one line. Why: a 60-column model printed 60 lines per row, most of them "0.0% ... typical", which hid
-# the few columns that matter (a column far from its median keeps its line at any share).
+# Up to this many columns `explain` prints a line for each; beyond, typical columns with a share under MINOR_SHARE, or
+# past this many lines, are summed into one line. Why: a 60-column model printed 60 lines per row, most of them
+# "0.0% ... typical", which hid the few columns that matter (a column far from its median keeps its line at any
+# share); and a typical row's thin shares (1-8% each) still printed 35 lines before "nothing stands out".
 EXPLAIN_ALL_LINES = 12
 MINOR_SHARE = 0.005
 

@@ -1840,3 +1840,33 @@ def test_explain_typical_range_of_a_heavy_tailed_integer_column_starts_at_its_sm
     out = run("explain", path, "c", "SELECT 1 AS count, 50.0 AS a", "--where", "true")
     line = next(x for x in out.splitlines() if x.lstrip().startswith("count"))
     assert "(value 1, " in line and "typical range 1 to " in line and line.endswith(": typical)"), line
+
+
+def test_explain_of_a_typical_row_of_a_wide_model_stays_short(tmp_path: Path) -> None:
+    """An unflagged row of a 60-column model, every value typical, spreads its shares thinly (1-8% each): only the
+    columns under 0.5% were summed, so it printed 35 lines of typical columns before saying that nothing stands
+    out. Beyond 12 lines the typical columns are summed, their largest share named."""
+    rng = np.random.default_rng(0)
+    d = 60
+    X = rng.normal(size=(1500, d)) @ rng.normal(size=(d, d)) / np.sqrt(d)
+    names = [f"c{i}" for i in range(d)]
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
+                [X[:, i].tolist() for i in range(d)])
+    ad_duckdb.train(con, "w", "t", where="true", **FAST)
+    con.close()
+    out = run("explain", path, "w", "t", "--where", "rowid < 3")
+    for block in out.split("row ")[1:]:
+        lines = block.splitlines()
+        assert "(normal;" in lines[1], out
+        shown = [x for x in lines[2:] if x.startswith("  c")]
+        typical = [x for x in shown if x.endswith(": typical)")]
+        assert len(typical) <= 12 and len(shown) < 20, out  # a value far from its median keeps its line
+        rest = next(x for x in lines if x.startswith("  and "))
+        m = re.match(r"  and (\d+) more columns, each typical and (?:under|at most) (\S+)%, (\S+)% together$", rest)
+        assert m and int(m.group(1)) == d - len(shown), rest
+        shares = [float(x.split()[1].rstrip("%")) for x in shown]
+        assert float(m.group(2)) <= min(float(x.split()[1].rstrip("%")) for x in typical) + 0.05, (rest, shares)
+        assert sum(shares) + float(m.group(3)) == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
+        assert lines[-1].startswith("  nothing stands out") == (typical == shown), out
