@@ -366,7 +366,7 @@ def train(
         sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
         parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
         # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
-        # LoadedModel._fill_missing), so SQL compares exactly what it computes.
+        # missing.fill_missing), so SQL compares exactly what it computes.
         scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
         if rising is None:
             train_scores = scorer.scores(X, bulk=True).astype(np.float64)

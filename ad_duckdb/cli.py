@@ -1782,18 +1782,21 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
                            "(each is scored at its most typical value)")
             spreads = {}
             rest = []
+            shown = 0
             for part in e:
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
                 spreads[f.name] = z = _spreads(f, value)
-                if len(e) > EXPLAIN_ALL_LINES and part["share"] < MINOR_SHARE and _typical(f, z):
+                if (len(e) > EXPLAIN_ALL_LINES and _typical(f, z)
+                        and (part["share"] < MINOR_SHARE or shown >= EXPLAIN_ALL_LINES)):
                     rest.append(part["share"])
                     continue
+                shown += 1
                 bar = "#" * int(round(part["share"] * 40))
                 click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
             if rest:
-                click.echo(f"  and {len(rest)} more columns, each typical and under {MINOR_SHARE:.1%}, "
-                           f"{sum(rest):.1%} together")
+                most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
+                click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
             present = [z for z in spreads.values() if math.isfinite(z)]
             all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
             if not flagged and present and all_typical and threshold:
@@ -1813,9 +1816,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
 # Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training
 # median, a value is common on its own: about 1 in 20 values of a normal column lies further out.
 TYPICAL_SPREADS = 2.0
-# Up to this many columns `explain` prints a line for each; beyond, typical columns with a share under MINOR_SHARE are
-# summed into one line. Why: a 60-column model printed 60 lines per row, most of them "0.0% ... typical", which hid
-# the few columns that matter (a column far from its median keeps its line at any share).
+# Up to this many columns `explain` prints a line for each; beyond, typical columns with a share under MINOR_SHARE, or
+# past this many lines, are summed into one line. Why: a 60-column model printed 60 lines per row, most of them
+# "0.0% ... typical", which hid the few columns that matter (a column far from its median keeps its line at any
+# share); and a typical row's thin shares (1-8% each) still printed 35 lines before "nothing stands out".
 EXPLAIN_ALL_LINES = 12
 MINOR_SHARE = 0.005
 
@@ -1893,7 +1897,10 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     """
     band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
     lo, hi = (float(v) for v in raw_values(spec, band))
-    whole = (math.ceil(lo), math.floor(hi)) if math.isfinite(lo) and math.isfinite(hi) else (1, 0)
+    # Why the tolerance: the signed log's round trip puts a training value of 1 at 1.0000000000000002, whose
+    # ceiling (2) left out of the range the value that _typical calls typical
+    whole = ((math.ceil(lo - 1e-9 * max(1.0, abs(lo))), math.floor(hi + 1e-9 * max(1.0, abs(hi))))
+             if math.isfinite(lo) and math.isfinite(hi) else (1, 0))
     if is_integer_type(spec.sql_type) and whole[0] <= whole[1]:
         # Why the whole numbers inside: an INTEGER column read "median 0.000, typical range 0.000 to 0.997", counts
         # no row holds; a value is typical exactly when it lies in the range printed

@@ -4,7 +4,7 @@ Policy (documented in the README, tested in tests/test_features.py):
 
 * NULL and NaN are replaced by the column's training median at training time (training reports how many
   values were filled); at scoring time a missing value takes its column's most typical value beside the row's
-  others (scoring.LoadedModel._fill_missing), so the row is judged on the values it has.
+  others (missing.fill_missing), so the row is judged on the values it has.
 * +Inf / -Inf are kept as "extremely large": after scaling, every value is clipped to
   ``[-CLIP, CLIP]`` robust units, so the score is large but finite.
 * A column that is constant, entirely NULL, or not numeric is refused with an error naming it; so is one

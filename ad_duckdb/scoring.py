@@ -15,9 +15,9 @@ import numpy as np
 import onnxruntime as ort
 import pyarrow as pa
 
-from . import chunks, integrity
+from . import chunks, integrity, missing
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import as_number_hint, did_you_mean, raw_values, transform
+from .features import as_number_hint, did_you_mean
 from .sqltext import quote_literal, sql_name
 from .store import ModelRecord, max_model_bytes
 
@@ -194,79 +194,15 @@ class LoadedModel:
         return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
 
     def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool) -> np.ndarray:
-        """Rescore rows with NULL / NaN values in place: each missing value takes whichever of its column's
-        candidates (``_candidates``, and ``_beyond_range`` for the row) gives the row the lowest score, column by
-        column. Returns ``X`` with the
-        values chosen (the training median where no candidate scores lower).
-
-        Why: the graph puts the training median in place of a missing value, and where columns move together
-        (amount with count) the median beside an unusual partner is itself odd: a feed that lost its amounts
-        flagged a fifth of its rows. A row is judged on the values it has: it scores as the most typical row
-        its missing values could make, never higher than with the median. Costs one scoring pass per
-        candidate and missing column, for the rows with missing values only.
-        """
-        rows = np.nonzero(np.isnan(X).any(axis=1))[0]
-        best = X[rows].copy()
-        best_s, best_fe = s[rows], fe[rows]
-        cands = self._candidates()
-        for j in np.nonzero(np.isnan(best).any(axis=0))[0]:
-            idx = np.nonzero(np.isnan(X[rows, j]))[0]
-            if not len(cands[j]):
-                continue
-            vals = np.concatenate([np.repeat(cands[j][:, None], len(idx), axis=1),
-                                   self._beyond_range(X[rows[idx]], int(j))])  # [K, m]
-            # Only each row's own candidates: a beyond-range one is NaN where the row has no value out of range in
-            # that column (another row of the batch has), and would score the row as it is. Those were 91% of the
-            # passes on a 39-column table with 30% NULLs, which then scored 170 times slower than without NULLs.
-            kk, ii = np.nonzero(~np.isnan(vals))
-            trial = best[idx[ii]]  # [n_trials, d]: a copy (fancy indexing)
-            trial[:, j] = vals[kk, ii]
-            ts_run, tfe = self.run(trial, bulk=bulk, missing=False)
-            ts = np.full(vals.shape, np.inf)
-            ts[kk, ii] = ts_run
-            at = np.zeros(vals.shape, dtype=np.intp)  # each candidate's row in the run
-            at[kk, ii] = np.arange(len(kk))
-            k = np.argmin(ts, axis=0)
-            better = ts[k, np.arange(len(idx))] < best_s[idx]
-            pick = idx[better]
-            chosen = (k[better], np.nonzero(better)[0])
-            best_s[pick] = ts[chosen]
-            best_fe[pick] = tfe[at[chosen]]
-            best[pick, j] = vals[chosen]
-        s[rows], fe[rows] = best_s, best_fe
-        fill = np.array([f.fill for f in self.rec.features])
-        out = X.copy()
-        out[rows] = np.where(np.isnan(best), fill, best)
-        return out
-
-    def _beyond_range(self, X: np.ndarray, j: int) -> np.ndarray:
-        """Row-specific raw values column ``j`` may take, [2 k, m]: as many robust units above and below its median
-        as each of the row's present values that lie outside their own column's training range (NaN, which the
-        graph fills with the median, where a row has none there). Why: the fixed candidates stay inside the
-        training range, so beside a count far beyond it no amount was in proportion, and a row that lost its
-        amount scored twice what it did with it; columns that move together are as unusual together."""
-        specs = self.rec.features
-        Z = transform(X, specs)
-        lo, hi = np.array([f.lo for f in specs]), np.array([f.hi for f in specs])
-        out = ((Z < lo) | (Z > hi)) & ~np.isnan(X)
-        out[:, j] = False
-        cols = np.nonzero(out.any(axis=0))[0]
-        if not len(cols):
-            return np.empty((0, len(X)))
-        z = np.where(out[:, cols], Z[:, cols], np.nan).T  # [k, m]
-        with np.errstate(over="ignore"):  # a value clipped at 1000 units is infinite raw, and clipped again alike
-            return raw_values(specs[j], np.concatenate([z, -z]))
+        """``missing.fill_missing`` on this model's graph: rescores the rows with NULL / NaN values in ``s`` and
+        ``fe`` in place and returns ``X`` with the values chosen."""
+        return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
+                                    lambda trial: self.run(trial, bulk=bulk, missing=False))
 
     def _candidates(self) -> list[np.ndarray]:
-        """Per column, raw values a missing value may take: the training median plus and minus 0.5, 1 and 2
-        robust spreads (after the column's signed log), kept inside the training range. The median itself is
-        what the graph fills, so it is the starting point, not a candidate."""
+        """``missing.candidates`` of this model's columns, worked out once."""
         if self._cands is None:
-            out = []
-            for f in self.rec.features:
-                k = np.unique(np.clip(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0]), f.lo, f.hi))
-                out.append(raw_values(f, k[k != 0.0]))
-            self._cands = out
+            self._cands = missing.candidates(self.rec.features)
         return self._cands
 
     def _runs(self, X: np.ndarray, outputs: list[str], bulk: bool) -> list[Any]:
@@ -290,8 +226,13 @@ class LoadedModel:
         column takes the row's value, averaged over the orders in which the row's values could be put in place
         of the medians. The parts sum to the row's score minus the all-median row's score, so a row is explained
         by what moves it away from typical, and columns that are odd only together share the credit. A row's
-        NULL / NaN values are first set to what ``_fill_missing`` chose for them, and kept there: a missing value
-        gets no part.
+        NULL / NaN values are first set to what ``_fill_missing`` chose for them, and then take part as the row's
+        other values do, but their parts are set to 0: a missing value is never a reason.
+
+        Why not hold the fill in every subset: a fill in proportion to a value beyond the training range (an amount
+        for a count of 200) is itself far out, so the medians plus the fill scored above the row, every present
+        column's part came out negative, and the row fell back to the per-feature error, which named a column at its
+        median first.
 
         Why not the drop when one column alone is reset (the explanation before 2026-12-01): that drop misses
         columns odd only jointly (resetting either of two leaves the row odd), and needed a fallback. On held-out
@@ -307,8 +248,7 @@ class LoadedModel:
         s, fe = self.run(X, bulk=bulk, missing=False)
         held = None
         if len(X) and np.isnan(X.min()):
-            # explain the row as scored: its missing values as _fill_missing chose them, held there in every
-            # subset, so that a missing value is never a reason (it would take a share of a few percent)
+            # explain the row as scored: its missing values as _fill_missing chose them (their parts dropped below)
             held = np.isnan(X)
             X = self._fill_missing(X, s, fe, bulk)
         n, d = X.shape
@@ -316,9 +256,9 @@ class LoadedModel:
         # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
         step = max(1, SHAPLEY_VALUES // (len(_shapley_coalitions(d)) * d))
         for a in range(0, n, step):
-            parts[a:a + step] = self._shapley(X[a:a + step], bulk, None if held is None else held[a:a + step])
+            parts[a:a + step] = self._shapley(X[a:a + step], bulk)
         if held is not None:
-            parts[held] = 0.0  # exactly: the same row scored at two places of its block can differ in the last digit
+            parts[held] = 0.0  # a missing value is never a reason, however far out its fill lies
         np.maximum(parts, 0.0, out=parts)
         # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
         moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
@@ -326,15 +266,13 @@ class LoadedModel:
             fe = np.where(held, 0.0, fe)
         return s, np.where(moved[:, None], parts, fe)
 
-    def _shapley(self, X: np.ndarray, bulk: bool, held: np.ndarray | None = None) -> np.ndarray:
+    def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
-        fill), by construction, hence ``missing=False``. ``held`` [n, d]: values kept in every subset (the row's
-        filled missing values). Each value comes from the row's own block of scored rows (``_shapley_coalitions``)
-        in a fixed order of operations, so it is the same in any batch."""
+        fill), by construction, hence ``missing=False``. Each value comes from the row's own block of scored rows
+        (``_shapley_coalitions``) in a fixed order of operations, so it is the same in any batch."""
         n, d = X.shape
         keep = _shapley_coalitions(d)
-        take = keep[None] if held is None else keep[None] | held[:, None, :]
-        rows = np.where(take, X[:, None, :], np.nan).reshape(-1, d)
+        rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
         v = self.scores(rows.astype(X.dtype, copy=False), bulk=bulk, missing=False)
         v = v.reshape(n, len(keep)).astype(np.float64)
         phi = np.zeros((n, d), dtype=np.float64)

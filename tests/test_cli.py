@@ -1842,3 +1842,54 @@ runpy.run_module("ad_duckdb", run_name="__main__", alter_sys=True)
     assert r.returncode == 130, (r.returncode, r.stderr)
     assert r.stderr.strip().splitlines() == ["Error: interrupted (Ctrl-C) while the command was starting; it did "
                                              "nothing."], r.stderr
+
+
+def test_explain_typical_range_of_a_heavy_tailed_integer_column_starts_at_its_smallest_value(tmp_path: Path) -> None:
+    """A count whose smallest training value is 1 (signed log, so the range end is expm1(log1p(1)) =
+    1.0000000000000002 after the round trip) printed "value 1, ..., typical range 2 to 49: typical": the whole
+    numbers of the range began one past the value it called typical."""
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        count = rng.poisson(rng.lognormal(2.2, 1.0, 3000)) + 1
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS count, unnest(?::DOUBLE[]) AS a",
+                    [count.tolist(), rng.normal(50, 5, 3000).tolist()])
+        ad_duckdb.train(con, "c", "t", where="true", **FAST)
+        spec = ad_duckdb.load_model(con, "c").features[0]
+    finally:
+        con.close()
+    assert spec.transform == "slog" and float(count.min()) == 1.0, spec
+    out = run("explain", path, "c", "SELECT 1 AS count, 50.0 AS a", "--where", "true")
+    line = next(x for x in out.splitlines() if x.lstrip().startswith("count"))
+    assert "(value 1, " in line and "typical range 1 to " in line and line.endswith(": typical)"), line
+
+
+def test_explain_of_a_typical_row_of_a_wide_model_stays_short(tmp_path: Path) -> None:
+    """An unflagged row of a 60-column model, every value typical, spreads its shares thinly (1-8% each): only the
+    columns under 0.5% were summed, so it printed 35 lines of typical columns before saying that nothing stands
+    out. Beyond 12 lines the typical columns are summed, their largest share named."""
+    rng = np.random.default_rng(0)
+    d = 60
+    X = rng.normal(size=(1500, d)) @ rng.normal(size=(d, d)) / np.sqrt(d)
+    names = [f"c{i}" for i in range(d)]
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT " + ", ".join(f"unnest(?::DOUBLE[]) AS {c}" for c in names),
+                [X[:, i].tolist() for i in range(d)])
+    ad_duckdb.train(con, "w", "t", where="true", **FAST)
+    con.close()
+    out = run("explain", path, "w", "t", "--where", "rowid < 3")
+    for block in out.split("row ")[1:]:
+        lines = block.splitlines()
+        assert "(normal;" in lines[1], out
+        shown = [x for x in lines[2:] if x.startswith("  c")]
+        typical = [x for x in shown if x.endswith(": typical)")]
+        assert len(typical) <= 12 and len(shown) < 20, out  # a value far from its median keeps its line
+        rest = next(x for x in lines if x.startswith("  and "))
+        m = re.match(r"  and (\d+) more columns, each typical and (?:under|at most) (\S+)%, (\S+)% together$", rest)
+        assert m and int(m.group(1)) == d - len(shown), rest
+        shares = [float(x.split()[1].rstrip("%")) for x in shown]
+        assert float(m.group(2)) <= min(float(x.split()[1].rstrip("%")) for x in typical) + 0.05, (rest, shares)
+        assert sum(shares) + float(m.group(3)) == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
+        assert lines[-1].startswith("  nothing stands out") == (typical == shown), out

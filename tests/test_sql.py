@@ -460,8 +460,8 @@ def test_explain_credits_every_column_of_a_joint_pattern(joint_con: duckdb.DuckD
 
 
 def test_a_missing_value_is_never_a_reason(joint_con: duckdb.DuckDBPyConnection) -> None:
-    """A NULL is scored at its most typical value beside the others (_fill_missing), and held there: the explanation
-    shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
+    """A NULL is scored at its most typical value beside the others (_fill_missing), and its share is 0: the
+    explanation shares the row's score among the values it has. (Before, a NULL count beside a large amount took up to 78% of a
     row's explanation, 14.5% on average.)"""
     for args, missing in (("z, NULL, 250.0, 0", "cnt"), ("z, 4, NULL, r", "amount"), ("NULL, 60, 600.0, r", "z")):
         for (e,) in joint_con.execute(f"SELECT anomaly_explain('m', {args}) FROM t LIMIT 200").fetchall():
@@ -700,3 +700,38 @@ def test_the_call_a_wrong_arity_or_order_error_suggests_quotes_column_names_with
         assert con.execute(f"SELECT count({call}) FROM t").fetchall() == [(600,)]
     finally:
         con.close()
+
+
+def test_a_row_that_lost_a_value_beside_a_far_out_one_is_explained_by_the_far_out_one(
+        joint_con: duckdb.DuckDBPyConnection) -> None:
+    """A count far beyond the training range with its amount missing is flagged, and the missing amount is scored in
+    proportion to the count (_fill_missing). Holding that fill in every subset made the row of medians plus the
+    fill the baseline, which scored above the row itself: no column moved it up, and the explanation fell back to
+    the per-feature error, naming r (at its training median, so never a reason) first, with 73%."""
+    fill = {f.name: f.fill for f in ad_duckdb.load_model(joint_con, "m").features}
+    z, r = fill["z"], fill["r"]
+    for args, far in ((f"{z}, 200, NULL, {r}", "cnt"), (f"{z}, 60, NULL, {r}", "cnt"),
+                      (f"{z}, NULL, 5000.0, {r}", "amount")):
+        flagged, e = joint_con.execute(f"SELECT is_anomaly('m', {args}), anomaly_explain('m', {args})").fetchall()[0]
+        shares = {x["feature"]: x["share"] for x in e}
+        assert flagged and e[0]["feature"] == far and shares["z"] < 0.01 and shares["r"] < 0.01, (args, e)
+
+
+def test_a_missing_value_beside_a_value_beyond_float32_after_the_log_scores_without_a_warning() -> None:
+    """A count about 80 robust units out, with its amount missing: the amount in proportion (beyond_range) is above
+    float32's largest value once the signed log is undone, and casting it printed "RuntimeWarning: overflow
+    encountered in cast" under the result (and failed the query where warnings are errors). The graph clips such a
+    value at 1000 units anyway, as it does the infinite one."""
+    rng = np.random.default_rng(0)
+    count = rng.poisson(rng.lognormal(2.2, 1.0, 3000)) + 1
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT unnest(?::INTEGER[]) AS count, unnest(?::DOUBLE[]) AS amount",
+                    [count.tolist(), (count * 30 * rng.lognormal(0, 0.3, 3000)).tolist()])
+        ad_duckdb.train(con, "m", "t", where="true", n_models=1, max_steps=300, progress=False)
+        assert [f.transform for f in ad_duckdb.load_model(con, "m").features] == ["slog", "slog"]
+        rows = con.execute("SELECT anomaly_score('m', c, NULL), anomaly_explain('m', c, NULL) "
+                           "FROM (VALUES (1e27), (1e29), (1e31), (1e36)) v(c)").fetchall()
+    finally:
+        con.close()
+    assert all(np.isfinite(s) and e[0]["feature"] == "count" for s, e in rows), rows
