@@ -1284,12 +1284,16 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             raise click.UsageError(f"drop was not confirmed (standard input is not a terminal, and gave no 'y'): in a "
                                    f"script add --yes, e.g. {again}") from None
     with _open(db) as con, _notes():
-        versions = api.drop_model(con, model, keep=keep)
         name = model.split('@')[0]
+        before = store.known_models(con).get(name, [])
+        versions = api.drop_model(con, model, keep=keep)
         if not versions:
             click.echo(f"dropped nothing: {name} has at most {keep} version(s)")
             return
-        click.echo(f"dropped {name} version(s) {', '.join(map(str, versions))}")
+        # Why said: dropping the newest is a roll-back, and a script's log should show what 'name' means after it
+        now = store.known_models(con).get(name, [])
+        moved = f": '{name}' is now {name}@{max(now)}" if now and max(now) != max(before) else ""
+        click.echo(f"dropped {name} version(s) {', '.join(map(str, versions))}{moved}")
 
 
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
@@ -1937,7 +1941,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                where=where, confident=confident)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
-        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
+        # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
+        ref = udfs.registry(con).get(model).ref
+        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
         if confident:
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any

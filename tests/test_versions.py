@@ -318,3 +318,101 @@ def test_compare_says_why_a_threshold_of_the_old_version_is_null_in_the_new(vers
     assert (f"note: tx_ae@3 has no threshold 'cut' (thresholds belong to one version): set it again with "
             f"`ad-duckdb threshold {shell_word(path)} tx_ae@3 cut ...`, or give the next retrain --carry-thresholds") in err, err
     assert "note:" not in invoke("compare", path, "tx_ae@1", "tx_ae@2", "transactions")[2]  # carried: no note
+
+
+def _three_versions(path: str) -> None:
+    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features."""
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], seed=1, **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount_d"], **FAST)
+    finally:
+        con.close()
+
+
+def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features(tmp_path: Path) -> None:
+    # Before: `drop m@3` said only "dropped m version(s) 3"; 'm' then meant m@2, of (count, amount), and a view passing
+    # m@3's (count, amount_d) kept running, each value scored as the column in its place. train and import say so.
+    path = str(tmp_path / "rollback.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "m@3", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 3: 'm' is now m@2", (out, err)
+    assert ("note: 'm' is now m@2, which takes (count, amount), but m@3 took (count, amount_d): queries calling 'm' "
+            "must pass m@2's columns in its order") in err, err
+    assert "view dash calls 'm'" in err, err
+    # the same drop from Python warns; pruning older versions leaves 'm' as it was, and says nothing of it
+    _three_versions(str(tmp_path / "py.duckdb"))
+    con = ad_duckdb.connect(str(tmp_path / "py.duckdb"))
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'m' is now m@2, which takes \(count, amount\)") as got:
+            assert ad_duckdb.drop_model(con, "m@3") == [3]
+        assert got[0].filename == __file__
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "m", "--keep", "1", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 1", (out, err)
+    assert "is now" not in err, err
+
+
+def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_columns(tmp_path: Path) -> None:
+    # Before: the note advised 'm@3' (the latest), which takes other columns: the view then failed with a
+    # feature-count error, or, with as many columns, scored each value as another feature.
+    path = str(tmp_path / "pinned.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    shutil.copyfile(path, str(tmp_path / "pruned.duckdb"))
+    rc, out, err = invoke("drop", path, "m@2", "--yes")
+    assert rc == 0, err
+    assert ("note: view dash_v2 calls 'm@2', no longer stored: its queries fail until it calls a stored version: "
+            "'m@1' takes the columns 'm@2' took (count, amount)") in err, err
+    assert "('m@3', or 'm' for the latest)" not in err, err
+    # pruned with m@1: the view's columns are now in no stored version
+    rc, _, err = invoke("drop", str(tmp_path / "pruned.duckdb"), "m", "--keep", "1", "--yes")
+    assert rc == 0, err
+    assert "view dash_v2 calls 'm@2', no longer stored" in err, err
+    assert "'m@2' took (count, amount), which no stored version takes ('m@3' takes (count, amount_d))" in err, err
+
+
+def test_the_old_columns_after_a_retrain_on_other_features_are_told_the_version_that_takes_them(
+        tmp_path: Path) -> None:
+    # Before: "got 2 feature argument(s), but model 'm@3' takes 2 ..." named only the new version's call; the old
+    # query's own version, still stored, was not named, so the fix looked like rewriting every dashboard.
+    path = str(tmp_path / "arity.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount", "amount_d"], **FAST)
+        with pytest.raises(duckdb.Error, match=r"'m@1', still stored, takes 2: \(count, amount\): pin it where a "
+                                               r"query keeps those columns: anomaly_score\('m@1', count, amount\)"):
+            con.execute("SELECT anomaly_score('m', count, amount) FROM transactions").fetchall()
+        with pytest.raises(duckdb.Error, match=r"is_anomaly_at\('m@1', 'threshold_name', count, amount\)"):
+            con.execute("SELECT is_anomaly_at('m', 'default', count, amount) FROM transactions").fetchall()
+        with pytest.raises(duckdb.Error) as e:  # no stored version takes 1 column: nothing more to say
+            con.execute("SELECT anomaly_score('m', count) FROM transactions").fetchall()
+        assert "pin it where" not in str(e.value)
+    finally:
+        con.close()
+
+
+def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
+    # Before: "stored threshold 'cut' = 20 (manual)": a threshold belongs to one version, and 'm' named none.
+    path = str(tmp_path / "th.duckdb")
+    _three_versions(path)
+    rc, out, err = invoke("threshold", path, "m", "cut", "--method", "manual", "--value", "20")
+    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 20 (manual) for m@3", (out, err)
+    rc, out, err = invoke("threshold", path, "m@1", "cut", "--method", "manual", "--value", "12")
+    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 12 (manual) for m@1", (out, err)
