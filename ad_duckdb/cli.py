@@ -1114,6 +1114,8 @@ def show(db: str, model: str, out_format: str) -> None:
         # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
         trained_on = (rec.metrics or {}).get("train_source")
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
+        stored = store.known_models(con).get(rec.name, [rec.version])
+        versions, live = store.version_features(con, rec.name), max(stored)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1122,7 +1124,8 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call}
+                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
+                   "versions": stored, "latest_ref": f"{rec.name}@{live}"}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -1132,6 +1135,17 @@ def show(db: str, model: str, out_format: str) -> None:
             rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
                     f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
         click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rows}")
+        # Why: what dashboards calling the bare name score with, and whether this version's columns still fit them
+        if live == rec.version:
+            means = "is this one"
+        elif live not in versions:  # its features unreadable: a damaged row, which `list` reports
+            means = f"is {rec.name}@{live}"
+        elif not store.same_features(versions[live], rec.feature_names):
+            means = f"is {rec.name}@{live}, of other columns ({', '.join(versions[live])})"
+        else:
+            means = f"is {rec.name}@{live}, of the same columns"
+        click.echo(f"versions: {', '.join(map(str, stored))}; '{rec.name}' {means}"
+                   f"{f', {rec.ref}' if live == rec.version else ''}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
         libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
         click.echo(f"libraries: {libs}")

@@ -416,3 +416,27 @@ def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
     assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 20 (manual) for m@3", (out, err)
     rc, out, err = invoke("threshold", path, "m@1", "cut", "--method", "manual", "--value", "12")
     assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 12 (manual) for m@1", (out, err)
+
+
+def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
+    # Before: `show m@2` printed the version alone, nothing of m@3 beside it, nor that 'm' (what dashboards call) now
+    # means m@3, of other columns; the only hint was the pinned 'm@2' in its "score with" line.
+    path = str(tmp_path / "show.duckdb")
+    _three_versions(path)
+    rc, out, err = invoke("show", path, "m@2")
+    assert rc == 0, err
+    assert out.splitlines()[1] == "versions: 1, 2, 3; 'm' is m@3, of other columns (count, amount_d)", out
+    rc, out, err = invoke("show", path, "m@1")
+    assert out.splitlines()[1] == "versions: 1, 2, 3; 'm' is m@3, of other columns (count, amount_d)", out
+    rc, out, err = invoke("show", path, "m")
+    assert rc == 0 and out.splitlines()[1] == "versions: 1, 2, 3; 'm' is this one, m@3", out
+    doc = json.loads(invoke("show", path, "m@2", "--format", "json")[1])
+    assert (doc["versions"], doc["latest_ref"]) == ([1, 2, 3], "m@3")
+    con = ad_duckdb.connect(path)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="'m' is now m@2"):
+            ad_duckdb.drop_model(con, "m@3")
+    finally:
+        con.close()
+    rc, out, err = invoke("show", path, "m@1")
+    assert out.splitlines()[1] == "versions: 1, 2; 'm' is m@2, of the same columns", out
