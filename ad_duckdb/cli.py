@@ -1078,9 +1078,17 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         problems = store.load_all(cur)[1]
     finally:
         cur.close()
+    # Why: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when it
+    # is damaged, where 'tx_ae' fails rather than falling back to an older one
+    newest: dict[str, int] = {}
+    for r in rows:
+        newest[r["name"]] = max(newest.get(r["name"], r["version"]), r["version"])
     for r in rows:
         r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-    _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
+        latest = newest[r["name"]] == r["version"]
+        r["latest"] = ("yes" if latest else "no") if out_format == "table" else latest
+    cols = [*names, "latest", "status"]
+    _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for problem in problems.values():
         click.echo(f"note: {problem}", err=True)
 

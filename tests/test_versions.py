@@ -440,3 +440,16 @@ def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
         con.close()
     rc, out, err = invoke("show", path, "m@1")
     assert out.splitlines()[1] == "versions: 1, 2; 'm' is m@2, of the same columns", out
+
+
+def test_list_marks_the_version_the_bare_name_means(tmp_path: Path) -> None:
+    # Before: list printed every version alike; which one 'm' (what dashboards call) scores with was left to the
+    # reader, and a damaged newest version, with which 'm' fails, read as one damaged row among good ones.
+    path = str(tmp_path / "list.duckdb")
+    _three_versions(path)
+    rows = json.loads(invoke("list", path, "--format", "json")[1])
+    assert [(r["version"], r["latest"], r["status"]) for r in rows] == [(1, False, "ok"), (2, False, "ok"),
+                                                                         (3, True, "ok")]
+    rc, out, _ = invoke("list", path)
+    header, _, *lines = out.splitlines()
+    assert header.split()[-2:] == ["latest", "status"] and [ln.split()[-2] for ln in lines] == ["no", "no", "yes"]
