@@ -164,7 +164,11 @@ class Registry:
         for name, version in problems:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
+        of_name: dict[str, list[LoadedModel]] = {}
+        for lm in sorted(by_ref.values(), key=lambda m: m.version, reverse=True):
+            of_name.setdefault(lm.name, []).append(lm)
         for lm in by_ref.values():
+            lm.siblings = of_name[lm.name]  # one list per name, shared
             now = latest.get(lm.name)
             lm.superseded_by = None if now is None or now is lm else \
                 now.ref + (", of other columns" if now.feature_names != lm.feature_names else "")

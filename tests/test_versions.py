@@ -453,3 +453,24 @@ def test_list_marks_the_version_the_bare_name_means(tmp_path: Path) -> None:
     rc, out, _ = invoke("list", path)
     header, _, *lines = out.splitlines()
     assert header.split()[-2:] == ["latest", "status"] and [ln.split()[-2] for ln in lines] == ["no", "no", "yes"]
+
+
+def test_a_threshold_missing_from_the_latest_names_the_version_that_has_it(tmp_path: Path) -> None:
+    # Before: "pin the version it was set on ('name@N')": after a retrain without carry_thresholds, the dashboard's
+    # author had to find which of the stored versions held 'cut' (SELECT ... FROM ad_thresholds).
+    path = str(tmp_path / "th_home.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        ad_duckdb.set_threshold(con, "m@1", "cut", "manual", value=3.0)
+        ad_duckdb.set_threshold(con, "m@2", "cut", "manual", value=4.0)
+        for sql in ("SELECT is_anomaly_at('m', 'cut', count, amount_d) FROM transactions",
+                    "SELECT anomaly_threshold('m', 'cut')"):
+            with pytest.raises(duckdb.Error, match=r"has no threshold 'cut'.* 'cut' is set on m@2 \(and m@1\): pin "
+                                                   r"'m@2' where a query needs it"):
+                con.execute(sql).fetchall()
+        with pytest.raises(duckdb.Error) as e:  # a name no version has: nothing to point at
+            con.execute("SELECT anomaly_threshold('m', 'nope')").fetchall()
+        assert "is set on" not in str(e.value)
+    finally:
+        con.close()
