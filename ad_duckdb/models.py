@@ -84,7 +84,7 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
         store.check_can_write(cur, f"Cannot drop {model!r}")
         name = store.parse_ref(model)[0]
         # read before the drop: a dropped version's features say which stored one a view pinning it can call
-        was = store.version_features(cur, name) if isinstance(name, str) else {}
+        was = store.version_features(cur, name)
         out = store.drop(cur, model, keep=keep)
         if out:
             _warn_broken_views(cur, name, was)
