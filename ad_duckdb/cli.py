@@ -1111,9 +1111,17 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         problems = store.load_all(cur)[1]
     finally:
         cur.close()
+    # Why: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when it
+    # is damaged, where 'tx_ae' fails rather than falling back to an older one
+    newest: dict[str, int] = {}
+    for r in rows:
+        newest[r["name"]] = max(newest.get(r["name"], r["version"]), r["version"])
     for r in rows:
         r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-    _print_rows([*names, "status"], [tuple(r[k] for k in [*names, "status"]) for r in rows], out_format)
+        latest = newest[r["name"]] == r["version"]
+        r["latest"] = ("yes" if latest else "no") if out_format == "table" else latest
+    cols = [*names, "latest", "status"]
+    _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for problem in problems.values():
         click.echo(f"note: {problem}", err=True)
 
@@ -1147,6 +1155,8 @@ def show(db: str, model: str, out_format: str) -> None:
         # Why: the first thing asked of a model stored weeks ago is how to call it (its features' order)
         trained_on = (rec.metrics or {}).get("train_source")
         score_call = _score_call(con, model, rec.feature_names, trained_on if isinstance(trained_on, str) else None)
+        stored = store.known_models(con).get(rec.name, [rec.version])
+        versions, live = store.version_features(con, rec.name), max(stored)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -1155,7 +1165,8 @@ def show(db: str, model: str, out_format: str) -> None:
                    "sha256": rec.sha256, "onnx_bytes": len(rec.onnx), "format_version": rec.format_version,
                    "features": [asdict(f) for f in rec.features], "thresholds": [asdict(t) for t in rec.thresholds],
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
-                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call}
+                   "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
+                   "versions": stored, "latest_ref": f"{rec.name}@{live}"}
             click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
@@ -1165,6 +1176,17 @@ def show(db: str, model: str, out_format: str) -> None:
             rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
                     f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
         click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rows}")
+        # Why: what dashboards calling the bare name score with, and whether this version's columns still fit them
+        if live == rec.version:
+            means = "is this one"
+        elif live not in versions:  # its features unreadable: a damaged row, which `list` reports
+            means = f"is {rec.name}@{live}"
+        elif not store.same_features(versions[live], rec.feature_names):
+            means = f"is {rec.name}@{live}, of other columns ({', '.join(versions[live])})"
+        else:
+            means = f"is {rec.name}@{live}, of the same columns"
+        click.echo(f"versions: {', '.join(map(str, stored))}; '{rec.name}' {means}"
+                   f"{f', {rec.ref}' if live == rec.version else ''}")
         click.echo(f"sha256 {rec.sha256}  ({len(rec.onnx)} bytes of ONNX)")
         libs = ", ".join(f"{k} {v}" for k, v in (rec.lib_versions or {}).items()) or "not recorded"
         click.echo(f"libraries: {libs}")
@@ -1344,12 +1366,15 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
     with _open(db) as con, _notes(), _done_if_interrupted(
             lambda: set(_read_quietly(con, "SELECT list(version) FROM ad_models WHERE name = ?", [base]) or []),
             lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):
+        before = store.known_models(con).get(base, [])
         versions = api.drop_model(con, model, keep=keep)
-        name = model.split('@')[0]
         if not versions:
-            click.echo(f"dropped nothing: {name} has at most {keep} version(s)")
+            click.echo(f"dropped nothing: {base} has at most {keep} version(s)")
             return
-        click.echo(f"dropped {name} version(s) {', '.join(map(str, versions))}")
+        # Why said: dropping the newest is a roll-back, and a script's log should show what 'name' means after it
+        now = store.known_models(con).get(base, [])
+        moved = f": '{base}' is now {base}@{max(now)}" if now and max(now) != max(before) else ""
+        click.echo(f"dropped {base} version(s) {', '.join(map(str, versions))}{moved}")
 
 
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
@@ -2004,7 +2029,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                where=where, confident=confident)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
-        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra})")
+        # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
+        ref = udfs.registry(con).get(model).ref
+        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
         if confident:
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any

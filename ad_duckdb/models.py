@@ -82,39 +82,94 @@ def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = No
     cur = interrupts.cursor(con)
     try:
         store.check_can_write(cur, f"Cannot drop {model!r}")
+        name = store.parse_ref(model)[0]
+        # read before the drop: a dropped version's features say which stored one a view pinning it can call
+        was = store.version_features(cur, name)
         out = store.drop(cur, model, keep=keep)
         if out:
-            _warn_broken_views(cur, store.parse_ref(model)[0])
+            _warn_broken_views(cur, name, was)
+            _warn_latest_changed(cur, name, was)
     finally:
         cur.close()
     refresh(con)
     return out
 
 
-def _warn_broken_views(cur: Any, name: str) -> None:
-    """Warn of the views that call a version of ``name`` no longer stored (or ``name`` itself, once every version
-    is dropped). Why: a dashboard's view pinned to 'tx_ae@3' failed at its next refresh, far from the `drop --keep`
-    that broke it, which had said only which versions it dropped."""
-    stored = store.known_models(cur).get(name, [])
-    last = max([*stored, store.dropped_versions(cur).get(name, 0)])
+def _views_calling(cur: Any, name: str) -> list[tuple[str, list[str]]]:
+    """(view, the refs of ``name`` it calls: 'name' or 'name@N') for each view of the database that calls one."""
     calls = re.compile("'" + re.escape(name) + r"(?:@(\d+))?'")
-    broken: list[str] = []
+    out = []
     for schema, view, sql in cur.execute(
             "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND database_name = "
             "current_database() ORDER BY schema_name, view_name").fetchall():
-        refs = sorted({m.group(0) for m in calls.finditer(sql or "")
-                       if (m.group(1) is None and not stored) or
-                       (m.group(1) is not None and int(m.group(1)) <= last and int(m.group(1)) not in stored)})
+        refs = sorted({m.group(0) for m in calls.finditer(sql or "")})
         if refs:
-            shown = view if schema == "main" else f"{schema}.{view}"
-            broken.append(f"view {shown} calls {', '.join(refs)}")
+            out.append((view if schema == "main" else f"{schema}.{view}", refs))
+    return out
+
+
+def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
+    """Warn of the views that call a version of ``name`` no longer stored (or ``name`` itself, once every version
+    is dropped). Why: a dashboard's view pinned to 'tx_ae@3' failed at its next refresh, far from the `drop --keep`
+    that broke it, which had said only which versions it dropped. ``was``: each version's features before the drop,
+    so that the version advised takes the view's columns (the latest may take others after a retrain)."""
+    stored = store.known_models(cur).get(name, [])
+    last = max([*stored, store.dropped_versions(cur).get(name, 0)])
+    broken: list[str] = []
+    gone: set[int] = set()
+    for view, refs in _views_calling(cur, name):
+        versions = {ref: store.parse_ref(ref.strip("'"))[1] for ref in refs}
+        lost = [ref for ref, v in versions.items() if (v is None and not stored) or
+                (v is not None and v <= last and v not in stored)]
+        if lost:
+            broken.append(f"view {view} calls {', '.join(lost)}")
+            gone |= {v for ref in lost if (v := versions[ref]) is not None}
     if not broken:
         return
     one = len(broken) == 1
     fix = (f"until {'it calls' if one else 'they call'} a stored version ('{name}@{max(stored)}', or '{name}' for the latest)" if stored else
            f"until you train or import '{name}' again: every version of '{name}' is dropped")
+    if stored:
+        now = store.version_features(cur, name)
+        latest = now.get(max(stored))
+        # Why per version: after a retrain on other features, the latest takes other columns than the view passes
+        other = [v for v in sorted(gone) if v in was and latest is not None and not store.same_features(was[v], latest)]
+        if other:
+            fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
+                _version_of_columns(name, v, was[v], now, max(stored)) for v in other)
     warnings.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
                   f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
+
+
+def _version_of_columns(name: str, version: int, cols: list[str], now: dict[int, list[str]], latest: int) -> str:
+    """Which stored version takes the columns dropped ``version`` took, or that none does."""
+    shown = ", ".join(cols)
+    same = [v for v, f in now.items() if store.same_features(f, cols)]
+    if same:
+        return f"'{name}@{max(same)}' takes the columns '{name}@{version}' took ({shown})"
+    return (f"'{name}@{version}' took ({shown}), which no stored version takes ('{name}@{latest}' takes "
+            f"({', '.join(now[latest])})): change the view's columns, or train '{name}' on them again")
+
+
+def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]]) -> None:
+    """Say that 'name' now means an older version of other features, as train and import_model do when it comes to
+    mean a newer one. Why: a query passing the dropped version's columns keeps running when their count is the
+    same, each value scored as the feature in its place."""
+    if not was:
+        return
+    now = store.latest_features(cur, name)
+    before = max(was)
+    if now is None or now[0] == before or store.same_features(now[1], was[before]):
+        return
+    views = [view for view, refs in _views_calling(cur, name) if f"'{name}'" in refs]
+    calling = f" (view{'s' if len(views) > 1 else ''} {', '.join(views)} call{'' if len(views) > 1 else 's'} " \
+              f"'{name}')" if views else ""
+    warnings.warn(
+        f"'{name}' is now {name}@{now[0]}, which takes ({', '.join(now[1])}), but {name}@{before} took "
+        f"({', '.join(was[before])}): queries calling '{name}' must pass {name}@{now[0]}'s columns in its order"
+        f"{calling}, or train '{name}' on the dropped version's columns again.",
+        # the caller of drop_model: this function, drop_model
+        AdDuckDBWarning, stacklevel=3)
 
 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
@@ -209,7 +264,7 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
     running when their count is the same, and scores each value as the new feature in its place."""
     before = store.latest_features(cur, rec.name)
-    if before is None or [n.lower() for n in before[1]] == [n.lower() for n in rec.feature_names]:  # DuckDB's case rule
+    if before is None or store.same_features(before[1], rec.feature_names):
         return
     old, was = f"{rec.name}@{before[0]}", before[1]
     warnings.warn(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import integrity, jsonvalues, store
-from .exceptions import BadInputError, IntegrityError
+from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
 from .onnxshapes import quote
 from .savefile import write_whole
@@ -109,8 +109,8 @@ def read_file(path: Path) -> ModelRecord:
     """Read and check a file written by ``export_model``; no onnxruntime load before the checks pass."""
     if path.is_dir():
         raise BadInputError(f"{str(path)!r} is a folder, not a model file; give the .onnx file that export_model wrote.")
-    if not path.is_file():
-        raise BadInputError(f"Model file {str(path)!r} does not exist.")
+    if not path.is_file():  # exit code 6, as a missing source file (README)
+        raise SourceNotFoundError(f"Model file {str(path)!r} does not exist.")
     size = path.stat().st_size
     if size > store.max_model_bytes() + 1_000_000:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")

@@ -158,6 +158,9 @@ class LoadedModel:
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
         # set by udfs.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
         self.superseded_by: str | None = None
+        # The stored versions of this name, newest first (set by udfs.Registry.refresh): a threshold this one
+        # lacks is looked up there, as a retrain without carry_thresholds leaves 'cut' on the version before.
+        self.siblings: list[LoadedModel] = []
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -299,12 +302,18 @@ class LoadedModel:
         v = self.thresholds.get(name)
         if v is None:
             known = ", ".join(repr(k) for k in sorted(self.thresholds)) or "none"
+            homes = [m for m in self.siblings if m is not self and name in m.thresholds]
+            pin = "pin the version it was set on ('name@N')"
+            if homes:
+                also = f" (and {', '.join(m.ref for m in homes[1:])})" if homes[1:] else ""
+                cols = "" if homes[0].feature_names == self.feature_names else \
+                    f", which takes other columns: ({', '.join(homes[0].feature_names)})"
+                pin = f"{name!r} is set on {homes[0].ref}{also}: pin {homes[0].ref!r} where a query needs it{cols}"
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
                 f"{did_you_mean(name, list(self.thresholds))} Thresholds belong to "
-                "one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
-                "pin the version it was set on ('name@N'); to keep a retrain's thresholds, train with "
-                "carry_thresholds=True (CLI: --carry-thresholds)."
+                f"one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
+                f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
             raise BadInputError(

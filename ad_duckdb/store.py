@@ -483,6 +483,26 @@ def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
         return None
 
 
+def version_features(cur: Any, name: str) -> dict[int, list[str]]:
+    """The feature names of each stored version of ``name``, without loading ONNX bytes; a version whose features
+    JSON cannot be read (a damaged row, which ``list`` reports) is left out."""
+    if not tables_exist(cur):
+        return {}
+    out: dict[int, list[str]] = {}
+    for version, features in cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? "
+                                         "ORDER BY version", [name]).fetchall():
+        try:
+            out[int(version)] = [f.name for f in specs_from_json(features)]
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return out
+
+
+def same_features(a: list[str], b: list[str]) -> bool:
+    """Whether a call passing columns ``a`` fits a version of features ``b`` (DuckDB's case rule for names)."""
+    return [n.lower() for n in a] == [n.lower() for n in b]
+
+
 def dropped_versions(cur: Any) -> dict[str, int]:
     """The highest version each name had when versions of it were last dropped (``ad_model_versions``); empty for a
     store that never dropped one, or predates that table."""

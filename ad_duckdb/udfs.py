@@ -23,7 +23,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 
 from . import store
 from .connarg import check_connection
-from .exceptions import AdDuckDBError, BadInputError, IntegrityError, ModelNotFoundError
+from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
 FUNCTIONS = (
@@ -164,7 +164,11 @@ class Registry:
         for name, version in problems:
             if name in latest and latest[name].version < version and latest[name] not in self.files:
                 del latest[name]
+        of_name: dict[str, list[LoadedModel]] = {}
+        for lm in sorted(by_ref.values(), key=lambda m: m.version, reverse=True):
+            of_name.setdefault(lm.name, []).append(lm)
         for lm in by_ref.values():
+            lm.siblings = of_name[lm.name]  # one list per name, shared
             now = latest.get(lm.name)
             lm.superseded_by = None if now is None or now is lm else \
                 now.ref + (", of other columns" if now.feature_names != lm.feature_names else "")
@@ -288,7 +292,7 @@ def _apply(
     groups = _groups(model_col)
     if len(groups) == 1 and groups[0][1] is None:
         lm = registry.get(groups[0][0])
-        return compute(lm, to_matrix(cols, lm, func), extra)
+        return compute(lm, _matrix(registry, groups[0][0], cols, lm, func), extra)
     parts: list[pa.Array] = []
     # Each row's place in the concatenated parts, -1 (a NULL index: a NULL result) where the model is NULL.
     place = np.full(len(model_col), -1, dtype=np.int64)
@@ -299,11 +303,30 @@ def _apply(
         take = to_arrow(idx, pa.int64())
         place[idx] = np.arange(done, done + len(idx))
         done += len(idx)
-        parts.append(compute(lm, to_matrix([c.take(take) for c in cols], lm, func),
+        parts.append(compute(lm, _matrix(registry, name, [c.take(take) for c in cols], lm, func),
                              None if extra is None else extra.take(take)))
     if not parts:
         return pa.nulls(len(model_col), out_type)
     return pa.concat_arrays(parts).take(to_arrow(place, pa.int64(), place >= 0))
+
+
+def _matrix(registry: Registry, ref: Any, cols: Sequence[Any], lm: LoadedModel, func: str) -> np.ndarray:
+    """``to_matrix``, whose feature-count error for a call of the bare name also names the newest other stored
+    version that takes as many columns. Why: after a retrain on other features, a query passing the old columns
+    fails on the new version, and pinning the old one (still stored) is the fix that touches no column."""
+    try:
+        return to_matrix(cols, lm, func)
+    except FeatureMismatchError as e:
+        if not isinstance(ref, str) or "@" in ref:
+            raise
+        fits = [m for m in registry.by_ref.values() if m.name == lm.name and m.n_features == len(cols)]
+        if not fits:
+            raise
+        old = max(fits, key=lambda m: m.version)
+        args = ", ".join(old.feature_names)
+        threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
+        raise FeatureMismatchError(f"{e} {old.ref!r}, still stored, takes {old.n_features}: ({args}): pin it where a "
+                                   f"query keeps those columns: {func}('{old.ref}'{threshold}, {args}).") from None
 
 
 def _score(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:

@@ -1251,3 +1251,18 @@ def test_a_database_write_the_disk_cannot_hold_names_the_fix_and_keeps_the_datab
         assert con.execute("SELECT count(*) FROM transactions WHERE is_anomaly('tx_ae', count, amount)").fetchall()[0][0] > 0
     finally:
         con.close()
+
+
+def test_importing_a_missing_file_exits_6_as_a_missing_source_file_does(model_db: str, tmp_path: Path) -> None:
+    # Before: exit code 1 ("any other error"), where the README's 6 is "no such source table, view, file or column",
+    # as `score DB tx_ae missing.parquet` gives; a deployment script could not tell a mistyped path from other failures.
+    target = tmp_path / "prod.duckdb"
+    rc, _, err = invoke("import", str(target), str(tmp_path / "tx_ae.onnx"))
+    assert rc == 6 and "does not exist" in err and "tx_ae.onnx" in err, err
+    assert not target.exists()
+    con = duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.exceptions.SourceNotFoundError, match="does not exist"):
+            ad_duckdb.import_model(con, tmp_path / "tx_ae.onnx")
+    finally:
+        con.close()

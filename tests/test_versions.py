@@ -415,3 +415,159 @@ def test_compare_command_with_a_label_prints_the_verdict_and_json(versions_db: s
     assert rc == 0, err
     j = json.loads(out)["labelled"]
     assert j["anomalies"] == 15 and set(j) >= {"auc_roc_a", "auc_roc_b", "auc_pr_a", "auc_pr_b", "p_value"}
+
+
+def _three_versions(path: str) -> None:
+    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features."""
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], seed=1, **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount_d"], **FAST)
+    finally:
+        con.close()
+
+
+def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features(tmp_path: Path) -> None:
+    # Before: `drop m@3` said only "dropped m version(s) 3"; 'm' then meant m@2, of (count, amount), and a view passing
+    # m@3's (count, amount_d) kept running, each value scored as the column in its place. train and import say so.
+    path = str(tmp_path / "rollback.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "m@3", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 3: 'm' is now m@2", (out, err)
+    assert ("note: 'm' is now m@2, which takes (count, amount), but m@3 took (count, amount_d): queries calling 'm' "
+            "must pass m@2's columns in its order") in err, err
+    assert "view dash calls 'm'" in err, err
+    # the same drop from Python warns; pruning older versions leaves 'm' as it was, and says nothing of it
+    _three_versions(str(tmp_path / "py.duckdb"))
+    con = ad_duckdb.connect(str(tmp_path / "py.duckdb"))
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'m' is now m@2, which takes \(count, amount\)") as got:
+            assert ad_duckdb.drop_model(con, "m@3") == [3]
+        assert got[0].filename == __file__
+    finally:
+        con.close()
+    rc, out, err = invoke("drop", path, "m", "--keep", "1", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 1", (out, err)
+    assert "is now" not in err, err
+
+
+def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_columns(tmp_path: Path) -> None:
+    # Before: the note advised 'm@3' (the latest), which takes other columns: the view then failed with a
+    # feature-count error, or, with as many columns, scored each value as another feature.
+    path = str(tmp_path / "pinned.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    shutil.copyfile(path, str(tmp_path / "pruned.duckdb"))
+    rc, out, err = invoke("drop", path, "m@2", "--yes")
+    assert rc == 0, err
+    assert ("note: view dash_v2 calls 'm@2', no longer stored: its queries fail until it calls a stored version: "
+            "'m@1' takes the columns 'm@2' took (count, amount)") in err, err
+    assert "('m@3', or 'm' for the latest)" not in err, err
+    # pruned with m@1: the view's columns are now in no stored version
+    rc, _, err = invoke("drop", str(tmp_path / "pruned.duckdb"), "m", "--keep", "1", "--yes")
+    assert rc == 0, err
+    assert "view dash_v2 calls 'm@2', no longer stored" in err, err
+    assert "'m@2' took (count, amount), which no stored version takes ('m@3' takes (count, amount_d))" in err, err
+
+
+def test_the_old_columns_after_a_retrain_on_other_features_are_told_the_version_that_takes_them(
+        tmp_path: Path) -> None:
+    # Before: "got 2 feature argument(s), but model 'm@3' takes 2 ..." named only the new version's call; the old
+    # query's own version, still stored, was not named, so the fix looked like rewriting every dashboard.
+    path = str(tmp_path / "arity.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount", "amount_d"], **FAST)
+        with pytest.raises(duckdb.Error, match=r"'m@1', still stored, takes 2: \(count, amount\): pin it where a "
+                                               r"query keeps those columns: anomaly_score\('m@1', count, amount\)"):
+            con.execute("SELECT anomaly_score('m', count, amount) FROM transactions").fetchall()
+        with pytest.raises(duckdb.Error, match=r"is_anomaly_at\('m@1', 'threshold_name', count, amount\)"):
+            con.execute("SELECT is_anomaly_at('m', 'default', count, amount) FROM transactions").fetchall()
+        with pytest.raises(duckdb.Error) as e:  # no stored version takes 1 column: nothing more to say
+            con.execute("SELECT anomaly_score('m', count) FROM transactions").fetchall()
+        assert "pin it where" not in str(e.value)
+    finally:
+        con.close()
+
+
+def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
+    # Before: "stored threshold 'cut' = 20 (manual)": a threshold belongs to one version, and 'm' named none.
+    path = str(tmp_path / "th.duckdb")
+    _three_versions(path)
+    rc, out, err = invoke("threshold", path, "m", "cut", "--method", "manual", "--value", "20")
+    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 20 (manual) for m@3", (out, err)
+    rc, out, err = invoke("threshold", path, "m@1", "cut", "--method", "manual", "--value", "12")
+    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 12 (manual) for m@1", (out, err)
+
+
+def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
+    # Before: `show m@2` printed the version alone, nothing of m@3 beside it, nor that 'm' (what dashboards call) now
+    # means m@3, of other columns; the only hint was the pinned 'm@2' in its "score with" line.
+    path = str(tmp_path / "show.duckdb")
+    _three_versions(path)
+    rc, out, err = invoke("show", path, "m@2")
+    assert rc == 0, err
+    assert out.splitlines()[1] == "versions: 1, 2, 3; 'm' is m@3, of other columns (count, amount_d)", out
+    rc, out, err = invoke("show", path, "m@1")
+    assert out.splitlines()[1] == "versions: 1, 2, 3; 'm' is m@3, of other columns (count, amount_d)", out
+    rc, out, err = invoke("show", path, "m")
+    assert rc == 0 and out.splitlines()[1] == "versions: 1, 2, 3; 'm' is this one, m@3", out
+    doc = json.loads(invoke("show", path, "m@2", "--format", "json")[1])
+    assert (doc["versions"], doc["latest_ref"]) == ([1, 2, 3], "m@3")
+    con = ad_duckdb.connect(path)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="'m' is now m@2"):
+            ad_duckdb.drop_model(con, "m@3")
+    finally:
+        con.close()
+    rc, out, err = invoke("show", path, "m@1")
+    assert out.splitlines()[1] == "versions: 1, 2; 'm' is m@2, of the same columns", out
+
+
+def test_list_marks_the_version_the_bare_name_means(tmp_path: Path) -> None:
+    # Before: list printed every version alike; which one 'm' (what dashboards call) scores with was left to the
+    # reader, and a damaged newest version, with which 'm' fails, read as one damaged row among good ones.
+    path = str(tmp_path / "list.duckdb")
+    _three_versions(path)
+    rows = json.loads(invoke("list", path, "--format", "json")[1])
+    assert [(r["version"], r["latest"], r["status"]) for r in rows] == [(1, False, "ok"), (2, False, "ok"),
+                                                                         (3, True, "ok")]
+    rc, out, _ = invoke("list", path)
+    header, _, *lines = out.splitlines()
+    assert header.split()[-2:] == ["latest", "status"] and [ln.split()[-2] for ln in lines] == ["no", "no", "yes"]
+
+
+def test_a_threshold_missing_from_the_latest_names_the_version_that_has_it(tmp_path: Path) -> None:
+    # Before: "pin the version it was set on ('name@N')": after a retrain without carry_thresholds, the dashboard's
+    # author had to find which of the stored versions held 'cut' (SELECT ... FROM ad_thresholds).
+    path = str(tmp_path / "th_home.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        ad_duckdb.set_threshold(con, "m@1", "cut", "manual", value=3.0)
+        ad_duckdb.set_threshold(con, "m@2", "cut", "manual", value=4.0)
+        for sql in ("SELECT is_anomaly_at('m', 'cut', count, amount_d) FROM transactions",
+                    "SELECT anomaly_threshold('m', 'cut')"):
+            with pytest.raises(duckdb.Error, match=r"has no threshold 'cut'.* 'cut' is set on m@2 \(and m@1\): pin "
+                                                   r"'m@2' where a query needs it"):
+                con.execute(sql).fetchall()
+        with pytest.raises(duckdb.Error) as e:  # a name no version has: nothing to point at
+            con.execute("SELECT anomaly_threshold('m', 'nope')").fetchall()
+        assert "is set on" not in str(e.value)
+    finally:
+        con.close()
