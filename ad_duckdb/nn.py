@@ -173,6 +173,16 @@ class EnsembleAutoEncoder(nn.Module):
         return h, recon
 
 
+def _row_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum over the last axis, as a product with a vector of ones (a MatMul in the graph).
+
+    Why not ``t.sum(-1)``: onnxruntime's ReduceSum adds a row's values in an order that depends on where the row
+    starts in memory (its alignment), so a row of a width not a multiple of 4 got another score, in the last float32
+    digits, when the rows before it in its run changed (a point lookup, a WHERE, a score table against the live
+    score: 289 of 656 rows at 6 columns). The MatMul's order is the same wherever the row lies."""
+    return torch.matmul(t, t.new_ones(t.shape[-1]))
+
+
 def _members_mean(t: torch.Tensor) -> torch.Tensor:
     """Mean over the ensemble axis; a plain squeeze for one member (no reduction in the graph)."""
     return t[0] if t.shape[0] == 1 else t.mean(0)
@@ -289,8 +299,9 @@ class ScoringGraph(nn.Module):
             near = torch.amin(part, dim=-1, keepdim=True)
         else:
             near = torch.topk(part, self.knn_k, dim=-1, largest=False).values
-        near = near + (h * h).sum(-1)[..., None, None]
-        return torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1)).mean((-1, -2))
+        near = near + _row_sum(h * h)[..., None, None]
+        dist = torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1))
+        return _row_sum(dist.flatten(-2)) / (dist.shape[-1] * dist.shape[-2])  # the mean, as _row_sum says why
 
     def terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The score's parts for raw rows ``x``: ``reconstruction``, ``neighbour`` and ``range`` [B] (a term that
@@ -306,7 +317,7 @@ class ScoringGraph(nn.Module):
             per_feature = torch.mm((diff * diff)[0], self.rec_diag)  # [B, d]
         else:
             per_feature = _members_mean(diff * diff * self.rec_weight)  # [B, d]
-        out = {"reconstruction": torch.sqrt(per_feature.sum(-1))}
+        out = {"reconstruction": torch.sqrt(_row_sum(per_feature))}
         if self.knn_k > 0:
             out["neighbour"] = _members_mean(self.knn_distance(h) * self.knn_weight)
         if self.range_weight > 0:
@@ -317,7 +328,7 @@ class ScoringGraph(nn.Module):
                                                self.range_neg_half, matrix=eye))
             if self.range_weight != 1.0:
                 excess = self.range_weight * excess
-            out["range"] = excess.sum(-1)
+            out["range"] = _row_sum(excess)
             per_feature = per_feature + excess
         out["feature_error"] = per_feature
         return out
