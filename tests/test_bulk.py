@@ -529,3 +529,34 @@ def test_into_a_file_name_is_refused_naming_the_copy_that_writes_the_file(
         assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="exports.csv", columns=["transaction_id"]) == 3000
     finally:
         mem_con.execute("DROP SCHEMA exports CASCADE")
+
+
+WIDE_CHILD = """
+import sys
+import ad_duckdb
+con = ad_duckdb.connect({path!r})
+con.execute("CREATE TABLE wide AS SELECT transaction_id, count::HUGEINT AS count, amount::DECIMAL(38, 10) AS amount "
+            "FROM transactions")
+print(ad_duckdb.score(con, "tx_ae", "wide", into="wide_scores", columns=["transaction_id"]),
+      "pyarrow.compute" in sys.modules)
+"""
+
+
+def test_bulk_scoring_wide_decimals_and_hugeints_leaves_pyarrow_compute_unloaded(tmp_path: Path) -> None:
+    """DuckDB casts a DECIMAL(38, x) or HUGEINT feature to DOUBLE in bulk scoring's query, so a warehouse table of
+    such columns scores without pyarrow.compute (9 MiB more in every scoring process, and its cast of each batch
+    on our side): before, pyarrow cast them, importing it (bench/speed.py, peak RSS)."""
+    import subprocess
+    import sys
+
+    from conftest import make_transactions
+
+    path = str(tmp_path / "wide.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    out = subprocess.run([sys.executable, "-c", WIDE_CHILD.format(path=path)], capture_output=True, text=True,
+                         check=False, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.split() == ["3000", "False"], out.stdout

@@ -266,7 +266,8 @@ def test_cli_explain_quotes_everything(db: Path) -> None:
 
 # Calls whose result is safe to interpolate (they quote, or reduce to an int), and names that hold only
 # such results (checked where they are built; listed so that a new interpolation needs a review).
-_QUOTING_CALLS = {"quote_ident", "quote_literal", "source_sql", "table_sql", "where_sql", "int"}
+# compare._scores_sql: anomaly_score(quote_literal(ref), quote_ident(column), ...)
+_QUOTING_CALLS = {"quote_ident", "quote_literal", "source_sql", "table_sql", "where_sql", "int", "_scores_sql"}
 _REVIEWED_NAMES = {
     "_COLS", "_TOKEN_FN",        # module constants
     "_TEMP_KINDS",               # server DISCARD: fixed words, looked up (a subscript of it is allowed)
