@@ -301,7 +301,9 @@ class ScoringGraph(nn.Module):
             near = torch.topk(part, self.knn_k, dim=-1, largest=False).values
         near = near + _row_sum(h * h)[..., None, None]
         dist = torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps.unsqueeze(-1))
-        return _row_sum(dist.flatten(-2)) / (dist.shape[-1] * dist.shape[-2])  # the mean, as _row_sum says why
+        # the mean over groups and k, as _row_sum says why; two sums, not one over a Reshape, which onnxruntime
+        # cannot size for a run of no rows ({1, 0, -1})
+        return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
 
     def terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """The score's parts for raw rows ``x``: ``reconstruction``, ``neighbour`` and ``range`` [B] (a term that
