@@ -213,11 +213,13 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         raise refused()
     cur = interrupts.cursor(con)
     try:
-        # the same rows as the comparison above: those both versions score
-        scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
+        # the same rows as the comparison above: those both versions score. Why names of our own: beside a label
+        # column named sa or sb, "sa" was that column, and the label was refused as not holding 0 / 1
+        scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
         rows = cur.execute(
-            f"SELECT sa, sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, {quote_ident(label)} "
-            f"FROM {source_sql(source)}{where_sql(where or 'true')}) WHERE sa IS NOT NULL AND sb IS NOT NULL"
+            f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, "
+            f"{quote_ident(label)} FROM {source_sql(source)}{where_sql(where or 'true')}) "
+            "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
         ).fetchnumpy()
     except duckdb.Error as e:
         if is_interrupt(e):

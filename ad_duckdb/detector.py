@@ -72,6 +72,8 @@ def _text_numbers(column: Any) -> str | None:
     if thousands and (thousands + numbers) / len(values) >= 0.5:
         return (f"written with thousands separators (1,234.50): read the file with pd.read_csv(..., thousands=','), "
                 f"or X[{name!r}] = pd.to_numeric(X[{name!r}].str.replace(',', '', regex=False), errors='coerce')")
+    if numbers == len(values):  # Why apart: no odd value to quote (a JSON API's numbers, or dtype=str)
+        return f"numbers written as text: X[{name!r}] = pd.to_numeric(X[{name!r}])"
     if numbers / len(values) >= 0.5:
         odd = next(v for v in values if not plain(v))
         return (f"numbers apart from a few such as {odd!r}: X[{name!r}] = pd.to_numeric(X[{name!r}], errors='coerce') "

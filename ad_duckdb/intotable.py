@@ -124,8 +124,11 @@ def _check_not_a_file(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> N
         return
     parts = name_parts(s)
     if parts and len(parts) > 1:
+        # Why a database counts only before a schema (db.main.csv): scores.csv with scores.duckdb open was table
+        # 'csv' of database 'scores', written where the user wanted a file, with "wrote ... to scores.csv"
         known = {n.lower() for (n,) in cur.execute(
-            "SELECT schema_name FROM duckdb_schemas() UNION ALL SELECT database_name FROM duckdb_databases()").fetchall()}
+            "SELECT schema_name FROM duckdb_schemas()" if len(parts) == 2 else
+            "SELECT database_name FROM duckdb_databases()").fetchall()}
         if parts[0].lower() in known:
             return
     stem = re.sub(r"\W", "_", re.split(r"[/\\]", s)[-1].split(".")[0], flags=re.ASCII) or what

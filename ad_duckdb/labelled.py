@@ -266,6 +266,8 @@ def _expression_over(cur: Any, source: str, text: str, columns: list[str]) -> bo
         toks = duckdb.tokenize(text)
     except Exception:
         return False
+    if not toks:  # blank, or a comment alone: no expression (zip below would fail on the one end it is given)
+        return False
     ends = [p for p, _ in toks[1:]] + [len(text)]
     names = {text[p:e].strip().strip('"').replace('""', '"').lower()
              for (p, kind), e in zip(toks, ends, strict=True) if kind == duckdb.token_type.identifier}

@@ -560,3 +560,19 @@ def test_bulk_scoring_wide_decimals_and_hugeints_leaves_pyarrow_compute_unloaded
                          check=False, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["3000", "False"], out.stdout
+
+
+def test_into_a_file_named_like_the_database_is_refused_not_written_as_a_table(
+        mem_con: duckdb.DuckDBPyConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With scores.duckdb open, into='scores.csv' was read as table 'csv' of database 'scores': the command said
+    "wrote 20000 scored rows to scores.csv", and no file was written. A schema of that name stays a table."""
+    monkeypatch.chdir(tmp_path)
+    # the in-memory database's own name is 'memory', as a file's is its name up to the first dot
+    for into in ("memory.csv", "memory.parquet"):
+        with pytest.raises(ad_duckdb.OptionError, match=f"{into!r} is a file name"):
+            ad_duckdb.score(mem_con, "tx_ae", "transactions", into=into)
+    assert mem_con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('csv', 'parquet')"
+                           ).fetchall() == [(0,)]
+    assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="memory.main.csv",
+                           columns=["transaction_id"]) == 3000
+    mem_con.execute("DROP TABLE memory.main.csv")

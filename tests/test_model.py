@@ -573,3 +573,14 @@ def test_detector_scores_a_row_with_missing_values_as_sql_does() -> None:
     s = det.decision_function(probe)
     np.testing.assert_allclose(s, sql, rtol=1e-3)
     np.testing.assert_allclose(sum(det.score_terms(probe).values()), s, rtol=1e-5)
+
+
+def test_detector_given_a_text_column_that_is_all_numbers_says_how_to_read_it() -> None:
+    """A column of numbers held as text (every value a plain number, as a JSON API or dtype=str gives) failed with a
+    bare StopIteration: the hint looked for a value that was not a number to quote, and there was none."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": [str(v) for v in rng.normal(size=200).round(3)], "b": rng.normal(size=200)})
+    with pytest.raises(BadInputError, match=r"'a' .*X\['a'\] = pd\.to_numeric\(X\['a'\]"):
+        AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X)

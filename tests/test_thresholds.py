@@ -1464,3 +1464,17 @@ def test_the_histograms_count_axis_reads_in_plain_row_counts_and_shows_single_ro
                   if t.get_text() and lo <= t.get_position()[1] <= hi]
         assert labels and all(re.fullmatch(r"\d{1,3}(,\d{3})*", t) for t in labels), labels
         assert lo <= 0.5, (lo, hi)  # a bar of one row rises from below 1
+
+
+def test_a_blank_label_gets_the_missing_column_error_not_a_traceback(tmp_path: Path) -> None:
+    """label=' ' (--label " ", a shell variable that held a space) failed with a bare "ValueError: zip() argument 2
+    is longer than argument 1" from the expression check, a traceback on the command line."""
+    con = ad_duckdb.connect(str(tmp_path / "x.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        for blank in (" ", "\t", "-- nothing"):
+            with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"label column .* is not in 't'; its columns"):
+                ad_duckdb.evaluate(con, "m", "t", label=blank)
+    finally:
+        con.close()

@@ -571,3 +571,19 @@ def test_a_threshold_missing_from_the_latest_names_the_version_that_has_it(tmp_p
         assert "is set on" not in str(e.value)
     finally:
         con.close()
+
+
+def test_compare_takes_a_label_column_named_like_its_own_score_columns(versions_db: str) -> None:
+    """A label column named sa or sb (any case) was refused as "must name a column ... holding 1 or 0", though it
+    held just that: the comparison's own score columns took those names in its query."""
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        want = compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label").labelled
+        for name in ("sa", "SB"):
+            got = compare_versions(con, "tx_ae@1", "tx_ae@2", f"SELECT *, label AS {name} FROM {LABELLED}",
+                                   label=name).labelled
+            assert got is not None and want is not None
+            assert (got.rows, got.anomalies, got.auc_roc_a, got.auc_roc_b) == (
+                want.rows, want.anomalies, want.auc_roc_a, want.auc_roc_b)
+    finally:
+        con.close()
