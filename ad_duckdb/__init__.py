@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         AdDuckDBError,
         AdDuckDBWarning,
         BadInputError,
+        BadReferenceError,
         DatabaseLockedError,
         DatabaseUnavailableError,
         FeatureMismatchError,
@@ -60,7 +61,7 @@ _HOME = {
                      "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
                      "set_threshold", "train"), "api"),
     "AutoEncoderDetector": "detector",
-    **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "DatabaseLockedError",
+    **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "BadReferenceError", "DatabaseLockedError",
                      "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
                      "ModelNotFoundError", "NoRowsError", "NotFittedError", "NoTimesError", "OptionError",
                      "SourceNotFoundError", "ThresholdNotFoundError"), "exceptions"),
@@ -91,7 +92,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "AdDuckDBError", "AdDuckDBWarning", "AutoEncoderDetector", "BadInputError", "DatabaseLockedError",
+    "AdDuckDBError", "AdDuckDBWarning", "AutoEncoderDetector", "BadInputError", "BadReferenceError",
+    "DatabaseLockedError",
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
     "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
     "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model", "import_model",

@@ -1256,7 +1256,8 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
 @click.option("--label", help="Column of SOURCE holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, "
               "AUC-PR, precision and recall, and whether the AUC-ROC difference is more than chance (DeLong's test).")
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="json: one object (rows, top overlap, rank correlation, thresholds with their origin) for scripts.")
+              help="json: one object (rows, top overlap, rank correlation, thresholds with their origin; with "
+                   "--label, 'labelled': AUCs and DeLong's test) for scripts.")
 @_ATTACH
 def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
             out_format: str, attach: tuple[str, ...]) -> None:

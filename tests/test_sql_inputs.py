@@ -276,6 +276,8 @@ def test_a_bad_reference_is_named_as_one(con: duckdb.DuckDBPyConnection, ref: st
         with pytest.raises(duckdb.InvalidInputException,
                            match=rf"BadReferenceError: Model reference {re.escape(repr(ref))} {says}"):
             con.execute(f"SELECT {func}(?, {args})", [ref]).fetchall()
+    with pytest.raises(ad_duckdb.BadReferenceError, match=rf"Model reference {re.escape(repr(ref))} {says}"):
+        ad_duckdb.load_model(con, ref)  # from Python, a class of its own, exported beside the other errors
 
 
 def test_threshold_name_null_or_sql(con: duckdb.DuckDBPyConnection) -> None:
