@@ -114,17 +114,17 @@ def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: 
     fills in, so they score as rows without it, with no word said. Why no closer guess: the nearest name by spelling
     is often another column the files share (amount -> count), and a wrong one would read it as the amount."""
     reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
-    said = (f"file {path!r} has no column {column!r} (its columns: {', '.join(names)}), which the first file "
-            f"{first!r} has")
+    lacks = (f"file {path!r} has no column {column!r} (its columns: {', '.join(names)}), which the first file "
+             f"{first!r} has")
     # Why only names that hold the old one (amount -> total_amount), not names it holds: a column the first file
     # has too is one such (transaction_id of a missing transaction_id_1), and would be read as the other
     holding = [n for n in names if column.lower() in n.lower()]
     guess = holding if len(holding) == 1 else []
     if reads.startswith("the query") or not guess:
-        return (f"{said}. Read the files by name, with {reads}, and {column!r} from the column that file holds it in: "
+        return (f"{lacks}. Read the files by name, with {reads}, and {column!r} from the column that file holds it in: "
                 f"coalesce({sql_name(column)}, <its name there>) AS {sql_name(column)}")
     new = guess[0]
-    return (f"{said}; if it is {new!r} there, read the files by name, and the two as one: SELECT * EXCLUDE "
+    return (f"{lacks}; if it is {new!r} there, read the files by name, and the two as one: SELECT * EXCLUDE "
             f"({sql_name(new)}) REPLACE (coalesce({sql_name(column)}, {sql_name(new)}) AS {sql_name(column)}) FROM {reads}")
 
 

@@ -475,12 +475,8 @@ def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
         return None
     row = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
                       [name]).fetchone()
-    if row is None:
-        return None
-    try:
-        return int(row[0]), [f.name for f in specs_from_json(row[1])]
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
+    names = None if row is None else _feature_names(row[1])
+    return None if names is None else (int(row[0]), names)
 
 
 def version_features(cur: Any, name: str) -> dict[int, list[str]]:
@@ -488,14 +484,17 @@ def version_features(cur: Any, name: str) -> dict[int, list[str]]:
     JSON cannot be read (a damaged row, which ``list`` reports) is left out."""
     if not tables_exist(cur):
         return {}
-    out: dict[int, list[str]] = {}
-    for version, features in cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? "
-                                         "ORDER BY version", [name]).fetchall():
-        try:
-            out[int(version)] = [f.name for f in specs_from_json(features)]
-        except (KeyError, TypeError, ValueError, AttributeError):
-            continue
-    return out
+    rows = cur.execute("SELECT version, features::VARCHAR FROM ad_models WHERE name = ? ORDER BY version",
+                       [name]).fetchall()
+    return {int(v): names for v, f in rows if (names := _feature_names(f)) is not None}
+
+
+def _feature_names(features_json: str) -> list[str] | None:
+    """The feature names of a stored features JSON; None where it cannot be read (a damaged row)."""
+    try:
+        return [f.name for f in specs_from_json(features_json)]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def same_features(a: list[str], b: list[str]) -> bool:

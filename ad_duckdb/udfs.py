@@ -319,10 +319,9 @@ def _matrix(registry: Registry, ref: Any, cols: Sequence[Any], lm: LoadedModel, 
     except FeatureMismatchError as e:
         if not isinstance(ref, str) or "@" in ref:
             raise
-        fits = [m for m in registry.by_ref.values() if m.name == lm.name and m.n_features == len(cols)]
-        if not fits:
+        old = next((m for m in lm.siblings if m.n_features == len(cols)), None)  # siblings: newest first
+        if old is None:
             raise
-        old = max(fits, key=lambda m: m.version)
         args = ", ".join(old.feature_names)
         threshold = ", 'threshold_name'" if func == "is_anomaly_at" else ""
         raise FeatureMismatchError(f"{e} {old.ref!r}, still stored, takes {old.n_features}: ({args}): pin it where a "
