@@ -1384,7 +1384,8 @@ _NO_ROWS = (["Count"], ["Success"])
 # DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
 # typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              r"'(anomaly_score|is_anomaly|is_anomaly_at|anomaly_percentile|anomaly_explain)\(([^']*)\)'")
+                              r"'(anomaly_score|is_anomaly|is_anomaly_at|anomaly_percentile|anomaly_explain|"
+                              r"anomaly_terms)\(([^']*)\)'")
 
 
 def _first_feature_hint(error: str) -> str:
@@ -1783,7 +1784,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e FROM "
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e, "
+            f"anomaly_terms({ref}, {args}) AS __t FROM "
             f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
             f"ORDER BY __s DESC NULLS LAST LIMIT {int(limit)}) ORDER BY __s DESC NULLS LAST"
         )
@@ -1796,13 +1798,14 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         width = max(20, *(len(n) for n in rec.feature_names))
         for r in data:
             row = dict(zip(names, r, strict=True))
-            s, p, e = row.pop("__s"), row.pop("__p"), row.pop("__e")
+            s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t")
             flagged = bool(threshold and s > threshold.value)
             # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where
             cells = (f"{sql_name(k)}={_one_line(_literal_text(v))}" for k, v in row.items())
             click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            click.echo(f"  {_terms_text(t, flagged)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")
@@ -1848,6 +1851,27 @@ TYPICAL_SPREADS = 2.0
 # share); and a typical row's thin shares (1-8% each) still printed 35 lines before "nothing stands out".
 EXPLAIN_ALL_LINES = 12
 MINOR_SHARE = 0.005
+
+
+# What each of the score's terms (anomaly_terms) measures, said as what it means for the row.
+TERM_MEANINGS = {
+    "reconstruction": "its values break how the columns go together",
+    "neighbour": "it lies far from every group of training rows",
+    "range": "a value lies outside the training range",
+}
+
+
+def _terms_text(terms: dict[str, float], flagged: bool) -> str:
+    """The score's terms on one line and, for a flagged row, what the largest means: why it is odd, by kind.
+
+    Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
+    is divided by its training median), so its largest term says nothing about it."""
+    parts = " + ".join(f"{name} {value:.3g}" for name, value in terms.items())
+    top = max(terms, key=lambda k: terms[k])
+    total = sum(terms.values())
+    if not flagged or not total > 0:
+        return f"score = {parts}"
+    return f"score = {parts}: mostly {top} ({terms[top] / total:.0%}: {TERM_MEANINGS[top]})"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:

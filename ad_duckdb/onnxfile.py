@@ -13,23 +13,12 @@ from typing import Any
 from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
+from .onnxproto import encode_varint
 from .onnxshapes import quote
 from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 def metadata_entry(value: str) -> bytes:
@@ -38,8 +27,8 @@ def metadata_entry(value: str) -> bytes:
     Appending a repeated field to a serialized message is valid protobuf, so no onnx package is needed.
     """
     k, v = METADATA_KEY.encode(), value.encode()
-    entry = b"\x0a" + _varint(len(k)) + k + b"\x12" + _varint(len(v)) + v
-    return b"\x72" + _varint(len(entry)) + entry
+    entry = b"\x0a" + encode_varint(len(k)) + k + b"\x12" + encode_varint(len(v)) + v
+    return b"\x72" + encode_varint(len(entry)) + entry
 
 
 def record_metadata(rec: ModelRecord) -> dict[str, Any]:

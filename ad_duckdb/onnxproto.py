@@ -133,6 +133,25 @@ def fields(buf: memoryview) -> Iterator[tuple[int, int, int | memoryview]]:
     _charge(seen)
 
 
+def encode_varint(n: int) -> bytes:
+    """A non-negative int as a protobuf varint: the writing side of ``varint``."""
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def len_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field; appended to a serialized message, protobuf merges it in (a repeated field gains
+    an element, a message field merges)."""
+    return encode_varint(number << 3 | LEN) + encode_varint(len(payload)) + payload
+
+
 def sub(buf: memoryview, *numbers: int) -> Iterator[tuple[int, memoryview]]:
     """The length-delimited fields of ``buf`` whose number is in ``numbers``."""
     for f, w, v in fields(buf):

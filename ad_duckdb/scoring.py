@@ -111,16 +111,7 @@ def load_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
     """``make_session``, and the bytes per row of the graph's largest intermediate (for ``run_rows``)."""
     # Why before onnxruntime: ORT would follow external-data paths and load custom-op domains.
     row_bytes = integrity.check_onnx(onnx, model=model, n_features=n_features, max_bytes=max_model_bytes())
-    so = ort.SessionOptions()
-    # Why one thread: DuckDB already runs the function on every core in parallel; ORT threads only contend.
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    try:
-        sess = ort.InferenceSession(onnx, sess_options=so, providers=["CPUExecutionProvider"])
-    except Exception as e:
-        raise IntegrityError(f"Model {model!r}: onnxruntime cannot load its ONNX graph ({e}).") from e
+    sess = _ort_session(onnx, model, threads)
     # Why again after check_onnx: this is onnxruntime's own reading of the signature; the two parsers must agree.
     ins, outs = sess.get_inputs(), sess.get_outputs()
     shape_ok = len(ins) == 1 and ins[0].name == INPUT_NAME and len(ins[0].shape) == 2
@@ -131,6 +122,20 @@ def load_session(onnx: bytes, *, model: str, n_features: int, threads: int = 1) 
             f"'x' [n, {n_features}] and outputs {OUTPUT_NAMES}. The model will not be used."
         )
     return sess, row_bytes
+
+
+def _ort_session(onnx: bytes, model: str, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime CPU session on bytes ``integrity.check_onnx`` has passed."""
+    so = ort.SessionOptions()
+    # Why one thread: DuckDB already runs the function on every core in parallel; ORT threads only contend.
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(onnx, sess_options=so, providers=["CPUExecutionProvider"])
+    except Exception as e:
+        raise IntegrityError(f"Model {model!r}: onnxruntime cannot load its ONNX graph ({e}).") from e
 
 
 class LoadedModel:
@@ -154,6 +159,7 @@ class LoadedModel:
         self._run_rows = BULK_ORT_ROWS  # rows per onnxruntime run (run_rows), set with the session
         self._lock = threading.Lock()
         self._cands: list[np.ndarray] | None = None
+        self._terms: tuple[ort.InferenceSession, list[str | None]] | None = None  # see _terms_session
         self.check_order = True  # the SQL functions' wrong-argument-order check (register(check_order=))
         # The version 'name' means now where it is a later one ("tx_ae@3", with ", of other columns" where they differ;
         # set by udfs.Registry.refresh): a message's suggested call then pins this version. None: this is the latest.
@@ -201,6 +207,44 @@ class LoadedModel:
         ``fe`` in place and returns ``X`` with the values chosen."""
         return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
                                     lambda trial: self.run(trial, bulk=bulk, missing=False))
+
+    def terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores [n], and the score's terms [n, 3] in ``scoreterms.TERM_NAMES`` order (0 for a term the model
+        leaves out), for ``anomaly_terms``. The terms sum to the score up to float32 rounding. A row's NULL / NaN
+        values take what ``_fill_missing`` chose for them, as its score does."""
+        if len(X) and np.isnan(X.min()):
+            s, fe = self.run(X, missing=False)
+            X = self._fill_missing(X, s, fe, False)
+        sess, slots = self._terms_session()
+        with np.errstate(over="ignore"):  # as _runs
+            X = np.ascontiguousarray(X, dtype=self._dtype)
+        # the score first; a model of one term has the score as its reconstruction term, asked for once
+        outputs = list(dict.fromkeys([OUTPUT_NAMES[0], *(t for t in slots if t is not None)]))
+        step = self._run_rows
+        parts = [run_aligned(sess, outputs, X[a : a + step], step) for a in range(0, max(len(X), 1), step)]
+        s = np.concatenate([p[0] for p in parts])
+        out = np.zeros((len(s), len(slots)), dtype=np.float64)
+        for i, t in enumerate(slots):
+            if t is not None:
+                k = outputs.index(t)
+                out[:, i] = np.concatenate([p[k] for p in parts])
+        return s, out
+
+    def _terms_session(self) -> tuple[ort.InferenceSession, list[str | None]]:
+        """A session on this model's graph that also returns each term's tensor (``scoreterms``), and those
+        tensors' names; made on first use, after ``session`` has checked the stored bytes."""
+        got = self._terms
+        if got is None:
+            from . import scoreterms
+
+            _ = self.session  # the integrity check of the stored bytes, which the terms session adds outputs to
+            with self._lock:
+                if self._terms is None:
+                    slots = scoreterms.term_tensors(self.rec.onnx, scoreterms.terms_on(self.rec.params), model=self.ref)
+                    extra = [t for t in slots if t is not None]
+                    self._terms = (_ort_session(scoreterms.with_outputs(self.rec.onnx, extra), self.ref), slots)
+                got = self._terms
+        return got
 
     def _candidates(self) -> list[np.ndarray]:
         """``missing.candidates`` of this model's columns, worked out once."""

@@ -24,6 +24,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 from . import store
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
+from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 
 FUNCTIONS = (
@@ -32,6 +33,7 @@ FUNCTIONS = (
     "is_anomaly_at",
     "anomaly_percentile",
     "anomaly_explain",
+    "anomaly_terms",
     "anomaly_threshold",
 )
 _TOKEN_FN = "_ad_duckdb_registry"
@@ -390,6 +392,16 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     return explain_rows(lm, fe)
 
 
+TERMS_TYPE = pa.struct([(name, pa.float64()) for name in TERM_NAMES])
+
+
+def _terms(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
+    s, t = lm.terms(X)
+    check_order(lm, X, s, "anomaly_terms")
+    return pa.StructArray.from_arrays([to_arrow(np.ascontiguousarray(t[:, i]), pa.float64())
+                                       for i in range(len(TERM_NAMES))], fields=list(TERMS_TYPE))
+
+
 def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
     def anomaly_score(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_score", model, cols, _score, pa.float64())
@@ -405,6 +417,9 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
 
     def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
+
+    def anomaly_terms(model: Any, *cols: Any) -> pa.Array:
+        return _apply(slot.current(), "anomaly_terms", model, cols, _terms, TERMS_TYPE)
 
     def anomaly_threshold(model: Any, threshold_name: Any) -> pa.Array:
         registry = slot.current()
@@ -429,6 +444,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         "is_anomaly_at": is_anomaly_at,
         "anomaly_percentile": anomaly_percentile,
         "anomaly_explain": anomaly_explain,
+        "anomaly_terms": anomaly_terms,
         "anomaly_threshold": anomaly_threshold,
     }
 
@@ -472,6 +488,7 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     arrow("is_anomaly_at", [VARCHAR, VARCHAR, DOUBLE], BOOLEAN)
     arrow("anomaly_percentile", [VARCHAR, DOUBLE], DOUBLE)
     arrow("anomaly_explain", [VARCHAR, DOUBLE], _explain_duck_type())
+    arrow("anomaly_terms", [VARCHAR, DOUBLE], duckdb.struct_type({name: DOUBLE for name in TERM_NAMES}))
     arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
 
 

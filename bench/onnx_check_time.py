@@ -12,7 +12,7 @@ from onnx import TensorProto, helper
 
 from ad_duckdb import integrity
 from ad_duckdb.exceptions import IntegrityError
-from ad_duckdb.onnxfile import _varint
+from ad_duckdb.onnxproto import encode_varint as _varint
 
 
 def _field(number: int, payload: bytes) -> bytes:

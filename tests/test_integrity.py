@@ -452,7 +452,7 @@ def test_malformed_protobuf_gives_a_clear_error(blob: bytes) -> None:
 
 
 def _len_field(number: int, payload: bytes) -> bytes:
-    from ad_duckdb.onnxfile import _varint
+    from ad_duckdb.onnxproto import encode_varint as _varint
 
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 

@@ -201,9 +201,9 @@ def test_declared_sizes_without_data_do_not_raise_the_budget() -> None:
 
 
 def _field(number: int, payload: bytes) -> bytes:
-    from ad_duckdb.onnxfile import _varint
+    from ad_duckdb.onnxproto import len_field
 
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    return len_field(number, payload)
 
 
 def _with_raw_nodes(nodes: list[bytes]) -> bytes:
@@ -217,9 +217,9 @@ def _with_raw_nodes(nodes: list[bytes]) -> bytes:
 def test_a_long_unpacked_ints_attribute_is_read_in_linear_time() -> None:
     """Each element of an unpacked repeated field is its own field (the onnx package always packs, protobuf reads
     both): reading the whole list once per element is quadratic (100k elements: 10^10 steps)."""
-    from ad_duckdb.onnxfile import _varint
+    from ad_duckdb.onnxproto import encode_varint
 
-    attr = _field(1, b"perm") + b"".join(b"\x40" + _varint(i) for i in range(100_000)) + b"\xa0\x01\x07"
+    attr = _field(1, b"perm") + b"".join(b"\x40" + encode_varint(i) for i in range(100_000)) + b"\xa0\x01\x07"
     node = _field(1, b"x") + _field(2, b"o") + _field(4, b"Transpose") + _field(5, attr)
     assert _bounded(_with_raw_nodes([node])) == "refused"
 
@@ -355,7 +355,7 @@ def test_a_file_of_millions_of_tiny_fields_is_refused_within_a_budget_of_fields(
 def test_a_hundred_thousand_unpacked_dims_are_refused_at_the_first_past_the_rank_limit() -> None:
     """1 MB of unpacked dims in one tensor: refused as soon as the 65th is read, not after reading them all."""
     from ad_duckdb import onnxproto
-    from ad_duckdb.onnxfile import _varint
+    from ad_duckdb.onnxproto import encode_varint as _varint
 
     dims = b"".join(b"\x08" + _varint(1 << 62) for _ in range(100_000))
     _refused(_with_raw_graph_fields(_tensor_bytes(dims)), r"tensor 't' has more than 64 dimensions")
@@ -364,7 +364,7 @@ def test_a_hundred_thousand_unpacked_dims_are_refused_at_the_first_past_the_rank
 
 def test_a_long_packed_list_is_decoded_only_up_to_what_is_needed_and_checked_to_its_end() -> None:
     from ad_duckdb import onnxproto
-    from ad_duckdb.onnxfile import _varint
+    from ad_duckdb.onnxproto import encode_varint as _varint
 
     packed = b"".join(_varint(300) for _ in range(1_000_000))
     field = memoryview(_field(7, packed))

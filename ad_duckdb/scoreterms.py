@@ -1,0 +1,79 @@
+"""The score's three terms (reconstruction, neighbour, range) read from a stored graph, for ``anomaly_terms``.
+
+The exported graph adds the terms into ``score`` (``nn.ScoringGraph.forward``: reconstruction, then + neighbour, then
++ range) and returns only the sum. Each term is a tensor inside the graph, so a second onnxruntime session on the
+same bytes, with those tensors appended as outputs, returns them. Why not a third output in the exported graph: this
+way every stored model shows its terms, whichever version of ad_duckdb stored it, and the stored bytes (and their
+sha256) stay as they are. Appending a field to a serialized protobuf message merges into it, so no onnx package is
+needed (``onnxproto.len_field``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import onnxproto as pb
+from .exceptions import IntegrityError
+from .integrity import OUTPUT_NAMES
+
+TERM_NAMES = ("reconstruction", "neighbour", "range")
+
+
+def terms_on(params: Mapping[str, Any]) -> tuple[bool, bool, bool]:
+    """Which terms a model's score holds, from its stored training parameters (``TrainParams``): the
+    reconstruction always; the neighbour term unless ``knn_k`` is 0; the range term unless ``range_weight`` is 0."""
+    k = params.get("knn_k")
+    return True, k is None or k > 0, float(params.get("range_weight", 1.0)) > 0
+
+
+def term_tensors(onnx: bytes, on: tuple[bool, bool, bool], *, model: str) -> list[str | None]:
+    """The graph's tensor of each term in TERM_NAMES order, None for a term that is off.
+
+    The score is a chain of Adds, ``Add(Add(reconstruction, neighbour), range)``, with one Add fewer per term that is
+    off; the reconstruction term is a Sqrt's output. A graph of another shape is refused, never guessed at."""
+    producers = _producers(onnx)
+    n = sum(on)
+    leaves: list[str] = []
+    cur = OUTPUT_NAMES[0]
+    for _ in range(n - 1):
+        op, ins = producers.get(cur, ("", []))
+        if op != "Add" or len(ins) != 2:
+            raise _unreadable(model)
+        leaves.insert(0, ins[1])
+        cur = ins[0]
+    if producers.get(cur, ("", []))[0] != "Sqrt":
+        raise _unreadable(model)
+    leaves.insert(0, cur)
+    found = iter(leaves)
+    return [next(found) if o else None for o in on]
+
+
+def with_outputs(onnx: bytes, names: list[str]) -> bytes:
+    """``onnx`` with ``names`` appended to its graph's outputs (GraphProto.output, field 12 of the graph, field 7)."""
+    extra = b"".join(pb.len_field(pb.MODEL_GRAPH, pb.len_field(pb.GRAPH_OUTPUT, pb.len_field(pb.VI_NAME, n.encode())))
+                     for n in names if n not in OUTPUT_NAMES)
+    return onnx + extra
+
+
+def _producers(onnx: bytes) -> dict[str, tuple[str, list[str]]]:
+    """Output tensor name -> (operator, input names) of each node of the main graph."""
+    out: dict[str, tuple[str, list[str]]] = {}
+    with pb.field_budget():
+        for _, graph in pb.sub(memoryview(onnx), pb.MODEL_GRAPH):
+            for _, node in pb.sub(graph, pb.GRAPH_NODE):
+                op, ins, outs = "", list[str](), list[str]()
+                for f, v in pb.sub(node, pb.NODE_OP, pb.NODE_IN, pb.NODE_OUT):
+                    if f == pb.NODE_OP:
+                        op = pb.text(v)
+                    else:
+                        (ins if f == pb.NODE_IN else outs).append(pb.text(v))
+                for o in outs:
+                    out[o] = (op, ins)
+    return out
+
+
+def _unreadable(model: str) -> IntegrityError:
+    return IntegrityError(f"Model {model!r}: its ONNX graph does not add its score from the three terms as ad_duckdb's "
+                          "exporter writes it, so anomaly_terms cannot read them; anomaly_score and anomaly_explain "
+                          "still work. Re-train the model to get its terms.")
