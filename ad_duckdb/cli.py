@@ -1870,8 +1870,8 @@ def _terms_text(terms: dict[str, float], flagged: bool) -> str:
     top = max(terms, key=lambda k: terms[k])
     total = sum(terms.values())
     if not flagged or not total > 0:
-        return f"score = {parts}"
-    return f"score = {parts}: mostly {top} ({terms[top] / total:.0%}: {TERM_MEANINGS[top]})"
+        return f"terms: {parts}"
+    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {TERM_MEANINGS[top]})"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:

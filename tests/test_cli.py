@@ -1075,7 +1075,7 @@ def test_explain_says_where_each_value_stands_and_when_only_the_combination_is_o
     assert "combination" not in out
     # every feature missing: anomaly_explain gives an empty list, which printed nothing under the score line
     out = explain("SELECT NULL::INTEGER AS count, NULL::DOUBLE AS amount")
-    assert out.splitlines()[2] == ("  every feature is missing, and a missing value is never a reason: nothing to "
+    assert out.splitlines()[3] == ("  every feature is missing, and a missing value is never a reason: nothing to "
                                    "explain (each is scored at its most typical value)"), out
     out = fails_in_one_line("explain", model_db, "tx_ae", "transactions", "--where", "kind = 'x'")
     assert "--where \"kind = 'x'\" does not run on transactions" in out and "its columns: transaction_id" in out
@@ -1094,7 +1094,7 @@ def test_explain_does_not_call_a_kept_constant_columns_other_value_typical(tmp_p
     con.close()
     out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 8.0 AS version",
               "--where", "true")
-    assert "ANOMALY" in out and "version" in out.splitlines()[2], out
+    assert "ANOMALY" in out and "version" in out.splitlines()[3], out
     assert "(value 8.0, every training row held 5: outside the training range)" in out, out
     assert "combination" not in out, out
     out = run("explain", path, "kv", f"SELECT {med['count']} AS count, {med['amount']} AS amount, 5.0 AS version",
@@ -1435,7 +1435,7 @@ def test_explain_of_a_wide_model_lists_the_columns_that_matter(tmp_path: Path) -
     assert {"c0", "c1"} <= set(shown) and len(shown) < 15, out
     rest = lines[-1]
     assert rest.startswith(f"  and {d - len(shown)} more columns, each typical and under 0.5%"), out
-    shares = [float(x.split()[1].rstrip("%")) for x in lines[2:-1]]
+    shares = [float(x.split()[1].rstrip("%")) for x in lines[3:-1]]
     together = float(rest.rsplit(" ", 2)[-2].rstrip("%"))
     assert sum(shares) + together == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
 

@@ -147,6 +147,6 @@ def test_explain_says_which_term_made_a_flagged_row_odd(tmp_path: Path) -> None:
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
     flagged, normal = res.output.split("row transaction_id=")[1:]
-    assert "ANOMALY" in flagged and "score = reconstruction " in flagged
+    assert "ANOMALY" in flagged and "  terms: reconstruction " in flagged
     assert "+ range " in flagged and ": mostly " in flagged
-    assert "normal" in normal and "score = reconstruction " in normal and "mostly" not in normal
+    assert "normal" in normal and "  terms: reconstruction " in normal and "mostly" not in normal
