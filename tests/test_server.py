@@ -191,7 +191,8 @@ def test_psql_meta_commands_list_what_duckdb_has(server: Server) -> None:
     assert r.returncode == 0, r.stderr
     rows = {c[1].strip(): [x.strip() for x in c] for c in (line.split("|") for line in r.stdout.splitlines())
             if len(c) == 5 and c[1].strip().startswith("anomaly")}
-    assert set(rows) == {"anomaly_score", "anomaly_percentile", "anomaly_explain", "anomaly_threshold"}, r.stdout
+    assert set(rows) == {"anomaly_score", "anomaly_percentile", "anomaly_explain", "anomaly_terms",
+                         "anomaly_threshold"}, r.stdout
     assert rows["anomaly_score"][2:] == ["DOUBLE", "VARCHAR, DOUBLE, VARIADIC ANY", "func"]
     r = _psql_meta(server, "\\df")
     assert r.returncode == 0, r.stderr
@@ -271,6 +272,9 @@ def test_psycopg_extended_protocol_with_parameters(server: Server, expected: dic
         explain = conn.execute("select anomaly_explain('tx_ae', %s, %s)", (3, 5000.0)).fetchall()[0][0]
         assert {d["feature"] for d in explain} == {"count", "amount"}
         assert sum(d["share"] for d in explain) == pytest.approx(1.0)
+        terms = conn.execute("select anomaly_terms('tx_ae', %s, %s)", (3, 120.0)).fetchall()[0][0]
+        assert list(terms) == ["reconstruction", "neighbour", "range"]  # a struct reaches psycopg as a json object
+        assert sum(terms.values()) == pytest.approx(expected["one"], rel=1e-6)
         assert conn.execute("select anomaly_score('tx_ae', %s, %s)", (None, 120.0)).fetchall()[0][0] == \
             pytest.approx(expected["null"], rel=1e-12)  # a NULL parameter reaches the model as SQL NULL
         assert conn.execute("select is_anomaly('tx_ae', %s, %s)", (3, 1e9)).fetchall()[0][0] is True

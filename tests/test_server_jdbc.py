@@ -243,11 +243,12 @@ def test_get_functions_lists_the_anomaly_functions(shop: Server) -> None:
     rows = _run(shop, GET_FUNCTIONS, "anomaly%")
     assert [(r[1], r[2], r[4]) for r in rows] == [
         ("pg_catalog", name, 1) for name in ("anomaly_explain", "anomaly_percentile", "anomaly_score",
-                                             "anomaly_threshold")]  # 1: returns a value, not a table
+                                             "anomaly_terms", "anomaly_threshold")]  # 1: returns a value, not a table
     assert _run(shop, GET_FUNCTIONS, "no_such_function%") == []
     cols = {r[2]: (r[3], r[4]) for r in _run(shop, GET_FUNCTION_COLUMNS, "anomaly%")}
     # return and argument types as pg_type oids: double precision; (varchar, double precision); a list as json
     assert cols["anomaly_score"] == (701, "1043 701") and cols["anomaly_explain"][0] == 114
+    assert cols["anomaly_terms"][0] == 114  # a struct as json, as the list is
 
 
 def test_get_type_info(shop: Server) -> None:
