@@ -990,7 +990,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             before = intotable.table_oid(con, into)
             # Why print with --top/--format: both say "show me rows"; silently ignoring them looked like a bug
             ctx = click.get_current_context()
-            shown = any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT for p in ("top", "out_format"))
+            # (--top 0: no rows, so no header with nothing under it either)
+            shown = top > 0 and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
+                                    for p in ("top", "out_format"))
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
                             report_to_stderr=shown and out_format != "table")
@@ -1004,6 +1006,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
                 rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
+            return
+        if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
+            _plot_scores(con, model, source, plots_dir, over_time)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
         feats = api.registry(con).get(model).feature_names
@@ -1021,8 +1026,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         )
         _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
-            click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
-            _plot_over_time(con, model, source, plots_dir, over_time)
+            _plot_scores(con, model, source, plots_dir, over_time)
+
+
+def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
+                 over_time: tuple[str | None, str | None]) -> None:
+    """`score --plots` without --into: the histogram, and the scores over time where the source has a time column."""
+    click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+    _plot_over_time(con, model, source, plots_dir, over_time)
 
 
 def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[str, ...], out_format: str) -> list[str]:

@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -1893,3 +1894,14 @@ def test_explain_of_a_typical_row_of_a_wide_model_stays_short(tmp_path: Path) ->
         assert float(m.group(2)) <= min(float(x.split()[1].rstrip("%")) for x in typical) + 0.05, (rest, shares)
         assert sum(shares) + float(m.group(3)) == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
         assert lines[-1].startswith("  nothing stands out") == (typical == shown), out
+
+
+def test_score_top_0_prints_no_empty_table(model_db: str, tmp_path: Path) -> None:
+    """--top 0 asks for no rows: with --into only the 'wrote' line, with --plots only the plots (and no scan for rows)."""
+    db = str(tmp_path / "top0.duckdb")
+    shutil.copy(model_db, db)
+    out = run("score", db, "tx_ae", "transactions", "--into", "s", "--top", "0")
+    assert out.splitlines() == [f"wrote {out.split()[1]} scored rows to s (model tx_ae@1)"], out
+    out = run("score", db, "tx_ae", "transactions", "--top", "0", "--plots", str(tmp_path / "p"))
+    assert out.splitlines() == [f"plot: {tmp_path / 'p' / 'tx_ae_v1_scores.png'}"], out
+    assert "anomaly_score" in run("score", db, "tx_ae", "transactions", "--into", "s", "--replace", "--top", "1")
