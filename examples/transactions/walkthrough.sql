@@ -26,3 +26,13 @@ FROM transactions t
 CROSS JOIN (SELECT * FROM ad_thresholds
             WHERE model = 'tx_ae' AND version = (SELECT max(version) FROM ad_models WHERE name = 'tx_ae')) th
 GROUP BY ALL ORDER BY value;
+
+-- 4. What kind of oddness the flagged rows show: the largest of each score's three terms (anomaly_terms).
+SELECT CASE greatest(t.reconstruction, t.neighbour, t.range)
+           WHEN t.reconstruction THEN 'reconstruction: the columns break how they go together'
+           WHEN t.neighbour THEN 'neighbour: far from every group of training rows'
+           ELSE 'range: a value outside the training range' END AS mostly,
+       count(*) AS flagged_rows
+FROM (SELECT anomaly_terms('tx_ae', count, amount, distinct_cards, refunds) AS t
+      FROM transactions WHERE is_anomaly('tx_ae', count, amount, distinct_cards, refunds))
+GROUP BY ALL ORDER BY flagged_rows DESC;
