@@ -57,7 +57,8 @@ def main() -> None:
             body = "\n".join(ln for ln in stmt.splitlines() if not ln.strip().startswith("--")).strip()
             if body:
                 title = next((ln for ln in stmt.splitlines() if ln.strip().startswith("-- ") and ln[3:4].isdigit()), "")
-                print(title.strip("- "))
+                num, _, text = title.strip("- ").partition(". ")
+                print(f"3.{num} {text}")  # the walk-through's own numbers, inside this step 3
                 show(con, body)
                 print()
 
