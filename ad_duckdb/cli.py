@@ -1793,10 +1793,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
                            f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
+        # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
+        terms = f", anomaly_terms({ref}, {args}) AS __t" if api.registry(con).get(model).terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e, "
-            f"anomaly_terms({ref}, {args}) AS __t FROM "
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e{terms} FROM "
             f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
             f"ORDER BY __s DESC NULLS LAST LIMIT {int(limit)}) ORDER BY __s DESC NULLS LAST"
         )
@@ -1809,14 +1810,15 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         width = max(20, *(len(n) for n in rec.feature_names))
         for r in data:
             row = dict(zip(names, r, strict=True))
-            s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t")
+            s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
             flagged = bool(threshold and s > threshold.value)
             # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where
             cells = (f"{sql_name(k)}={_one_line(_literal_text(v))}" for k, v in row.items())
             click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
-            click.echo(f"  {_terms_text(t, flagged)}")
+            if t is not None:
+                click.echo(f"  {_terms_text(t, flagged)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")

@@ -230,6 +230,14 @@ class LoadedModel:
                 out[:, i] = np.concatenate([p[k] for p in parts])
         return s, out
 
+    def terms_readable(self) -> bool:
+        """Whether ``terms`` can read this model's terms (every graph ad_duckdb's exporter wrote; see scoreterms)."""
+        try:
+            self._terms_session()
+        except IntegrityError:
+            return False
+        return True
+
     def _terms_session(self) -> tuple[ort.InferenceSession, list[str | None]]:
         """A session on this model's graph that also returns each term's tensor (``scoreterms``), and those
         tensors' names; made on first use, after ``session`` has checked the stored bytes."""

@@ -150,3 +150,22 @@ def test_explain_says_which_term_made_a_flagged_row_odd(tmp_path: Path) -> None:
     assert "ANOMALY" in flagged and "  terms: reconstruction " in flagged
     assert "+ range " in flagged and ": mostly " in flagged
     assert "normal" in normal and "  terms: reconstruction " in normal and "mostly" not in normal
+
+
+def test_a_model_whose_terms_cannot_be_read_is_still_scored_and_explained(tmp_path: Path) -> None:
+    """Stored parameters edited by hand (knn_k 0, where the graph has the neighbour term): anomaly_terms says what
+    it cannot do and what still works; explain prints the row without its terms line; the other functions score."""
+    path = str(tmp_path / "t.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 60})
+    con.execute("UPDATE ad_models SET params = json_merge_patch(params, '{\"knn_k\": 0}')")
+    con.close()
+    con = ad_duckdb.connect(path)
+    with pytest.raises(duckdb.Error, match=r"Model 'tx_ae@1'.*anomaly_terms cannot read them.*Re-train"):
+        con.execute("SELECT anomaly_terms('tx_ae', 3, 90.5)").fetchall()
+    assert con.execute("SELECT anomaly_score('tx_ae', 3, 90.5)").fetchall()[0][0] > 0
+    con.close()
+    res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 1"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0 and "  score " in res.output and "terms:" not in res.output, res.output
