@@ -104,6 +104,14 @@ def test_terms_agree_with_the_python_detector() -> None:
     torch_terms = det.score_terms(X)
     for i, name in enumerate(scoreterms.TERM_NAMES):
         np.testing.assert_allclose(t[:, i], torch_terms[name], rtol=1e-3, atol=1e-4, err_msg=name)
+    # rows with missing values: both fill them as missing.py says, then take the filled row's terms
+    con.execute("CREATE TABLE q AS SELECT * FROM (VALUES (1, NULL, 160.0), (2, 300, NULL), (3, NULL, NULL), "
+                "(4, 900, NULL)) v(transaction_id, count, amount)")
+    _, tq = _terms(con, src="q")
+    Q = np.array([[np.nan, 160.0], [300, np.nan], [np.nan, np.nan], [900, np.nan]])
+    torch_q = det.score_terms(Q)
+    for i, name in enumerate(scoreterms.TERM_NAMES):
+        np.testing.assert_allclose(tq[:, i], torch_q[name], rtol=1e-3, atol=1e-4, err_msg=name)
 
 
 def test_the_stored_bytes_stay_as_they_are(tmp_path: Path) -> None:
