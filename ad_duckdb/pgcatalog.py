@@ -541,6 +541,13 @@ _CATALOG_SQL = (
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
+    "CREATE OR REPLACE TEMP MACRO array_lower(pg_array_arg, pg_dim_arg) AS "
+    "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN 1 END",
+    # PostgreSQL's parse_ident('a."B c"'): the parts of a qualified name, a quoted one as written, the others in lower
+    # case (Grafana's column list of a table it names schema.table)
+    "CREATE OR REPLACE TEMP MACRO parse_ident(pg_ident_arg) AS list_transform(regexp_extract_all(pg_ident_arg, "
+    "'\\s*(\"(?:[^\"]|\"\")*\"|[^.\"]+)\\s*(?:\\.|$)', 1), lambda p: CASE WHEN starts_with(p, '\"') "
+    "THEN replace(p[2:-2], '\"\"', '\"') ELSE lower(trim(p)) END)",
     # DuckDB keeps defaults and index predicates as SQL text, which is what PostgreSQL's decompiles to; psql's
     # \\d NAME passes a third argument (pretty), DuckDB's own macro takes two.
     "CREATE OR REPLACE TEMP MACRO pg_get_expr(pg_node_arg, pg_rel_arg) AS pg_node_arg, "
@@ -648,6 +655,14 @@ _CATALOG_SQL = (
 # SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     BACKEND_PID_SQL,
+    # The server's sessions (pgsession.ACTIVITY_FUNCTION): Superset's Stop button runs SELECT pg_terminate_backend(pid)
+    # FROM pg_stat_activity WHERE pid = '...'; pgAdmin and DBeaver list sessions from it. usename is the one role
+    # (pg_roles), whatever user name a client gave, as current_user says.
+    "CREATE OR REPLACE TEMP VIEW pg_stat_activity AS SELECT (SELECT database_oid FROM duckdb_databases() WHERE "
+    "database_name = current_database()) AS datid, current_database() AS datname, a.pid, 0::BIGINT AS usesysid, "
+    "current_user AS usename, a.application_name, a.client_addr, a.client_port, a.backend_start, a.xact_start, "
+    "a.query_start, a.state_change, NULL::VARCHAR AS wait_event_type, NULL::VARCHAR AS wait_event, a.state, "
+    "a.query, 'client backend' AS backend_type FROM (SELECT unnest(pg_stat_activity_rows()) AS a)",
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",

@@ -56,7 +56,7 @@ from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
-from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
+from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
 from .pgsql import TXN_WORD, parameter_casts, startup_timeout, typed_parameters
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
@@ -147,8 +147,9 @@ class _CannotConnectNow(Exception):
     """The server stops while this client is still starting: it is answered FATAL 57P03 (Handler.say_shutdown)."""
 
 
-class PGServer(socketserver.ThreadingTCPServer):
-    """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
+class PGServer(socketserver.ThreadingTCPServer, Sessions):
+    """A threaded TCP server; each client gets its own cursor of the current backend's connection. As Sessions, what
+    pg_stat_activity lists and pg_cancel_backend / pg_terminate_backend signal (pgsession.register_sessions)."""
 
     daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
     allow_reuse_address = True
@@ -232,9 +233,10 @@ class PGServer(socketserver.ThreadingTCPServer):
                     # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start
                     # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                     if not cfg.snapshot:
-                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach)
+                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self)
                     copy = copy or take_snapshot(cfg.database)
-                    backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach)
+                    backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach,
+                                      sessions=self)
                     copy = None  # the backend's now: it removes the copy when it closes
                     return backend
                 except duckdb.IOException as e:
@@ -383,6 +385,34 @@ class PGServer(socketserver.ThreadingTCPServer):
         if client is not None and client[1].busy:
             client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
+
+    def activity(self) -> list[dict[str, Any]]:
+        with self._lock:
+            sessions = [session for _, session in self._clients.values()]
+        return [s.activity_row() for s in sorted(sessions, key=lambda s: s.pid)]
+
+    def signal(self, pid: int, terminate: bool) -> bool:
+        """pg_cancel_backend / pg_terminate_backend(pid): as a CancelRequest, a cancel interrupts only a running
+        statement; a terminate also shuts the session's reading, so it ends with FATAL 57P01 (Handler.say_shutdown)
+        once its statement has stopped, or at once if it was idle."""
+        with self._lock:
+            found = [(sock, session) for (p, _), (sock, session) in self._clients.items() if p == pid]
+        if not found:
+            return False
+        sock, session = found[0]
+        if terminate:
+            session.terminated = True
+            try:
+                sock.shutdown(socket.SHUT_RD)  # an idle session's read ends: it says why, then ends
+            except OSError:
+                pass
+        if session.busy or terminate:
+            session.cancel_requested = True
+            try:
+                session.cur.interrupt()
+            except duckdb.Error:
+                pass  # the session ended meanwhile and closed its cursor
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -551,7 +581,7 @@ class Handler(socketserver.BaseRequestHandler):
 
     def send_error(self, e: BaseException) -> None:
         s = getattr(self, "session", None)
-        if s is not None and self.server.stopping:
+        if s is not None and (self.server.stopping or s.terminated):
             # The interrupt of a stop (or any error meanwhile) is not the statement's error: the session ends with
             # PostgreSQL's FATAL instead (handle), which an ERROR and ReadyForQuery sent first would hide
             raise _Stopping("the server is stopping") from e
@@ -695,6 +725,8 @@ class Handler(socketserver.BaseRequestHandler):
             self.flush()
             return
         session.timeout_ms = session.timeout_default = timeout
+        session.application_name = params.get("application_name", "")
+        session.client = (str(self.client_address[0]), int(self.client_address[1]))
         self.session = session
         try:
             import ad_duckdb
@@ -715,7 +747,7 @@ class Handler(socketserver.BaseRequestHandler):
             if not self.server.stopping:  # the stop's interrupt of the TimeZone query: the client is told why below
                 raise
         finally:
-            if self.server.stopping:
+            if self.server.stopping or session.terminated:
                 self.say_shutdown()
             self.server.close_session(backend, session, pid, key)
 
