@@ -33,6 +33,7 @@ from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, 
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError
 from .pgsql import (
+    APPLICATION_NAME_RE,
     BEGIN_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
@@ -132,7 +133,7 @@ def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
     yield ()  # a generator: the error surfaces when the rows are read
 
 
-def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+def same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
     """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
     try:
         q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
@@ -178,6 +179,8 @@ class Session:
         self.pid = 0  # the process id its client was given (BackendKeyData): pg_backend_pid()
         # What pg_stat_activity says of it (activity_row)
         self.application_name = ""
+        self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
+        self.path_default: str | None = None  # the SET of a search_path given at startup (RESET goes back to it)
         self.client: tuple[str | None, int | None] = (None, None)  # its address and port
         self.started = datetime.now(UTC)
         self.query = ""  # its last statement, as PostgreSQL's pg_stat_activity.query
@@ -290,6 +293,14 @@ class Session:
                 self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) == "application_name":
+            return Result.constant("application_name", self.application_name)
+        if (a := APPLICATION_NAME_RE.match(sql)) is not None:
+            value = a.group(1).strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1].replace(value[0] * 2, value[0])
+            self.application_name = "" if value.lower() == "default" else value
+            return Result("SET")
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
             ms = self.timeout_ms
             return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
@@ -304,6 +315,9 @@ class Session:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
         path = search_path_sql(sql)
+        reset = RESET_RE.match(sql)
+        if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
+            return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             return path
         m = SET_RE.match(sql)
@@ -319,6 +333,8 @@ class Session:
                 return Result("SELECT", [("pg_advisory_unlock_all", 2278, 4)], iter([("",)]))
             if m and m.group(1).lower() == "all":
                 self.reset_settings()
+            elif m and m.group(1).lower() == "application_name":
+                self.application_name = self.application_name_default
             return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
@@ -338,7 +354,7 @@ class Session:
             self.release()
             zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
             asked = m.group(1).strip()
-            if asked.lower() not in (zone.lower(), "default", "local") and not _same_zone(self.cur, asked, zone):
+            if asked.lower() not in (zone.lower(), "default", "local") and not same_zone(self.cur, asked, zone):
                 raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
                                     f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
                                     "(timezone('...', ts)).", "0A000")
@@ -405,8 +421,9 @@ class Session:
         user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
         SET schema (its FROM tx read the last one's analytics.tx)."""
         self.timeout_ms, self.timeout_outer = self.timeout_default, None
+        self.application_name = self.application_name_default
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        self.cur.execute("RESET search_path")
+        self.cur.execute(self.path_default or "RESET search_path")
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements

@@ -27,7 +27,7 @@ PG_SHOW = {
     "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
-    "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
+    "extra_float_digits": "3", "is_superuser": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
@@ -52,6 +52,8 @@ TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|time
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 # SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
 # DuckDB's own message refuses rather than keep it past the transaction.
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
@@ -174,16 +176,34 @@ def timeout_ms(value: str) -> int:
     return int(round(float(m.group(1)) * _TIMEOUT_UNITS[(m.group(2) or "").lower()]))
 
 
-def startup_timeout(params: dict[str, str]) -> int:
-    """The statement_timeout a client asks for at startup, in milliseconds: a ``statement_timeout`` parameter
-    (asyncpg's ``server_settings``) or ``options='-c statement_timeout=5000'`` (libpq, psycopg, JDBC)."""
-    value = params.get("statement_timeout")
-    opts = params.get("options", "").split()
-    for i, o in enumerate(opts):
-        kv = opts[i + 1] if o == "-c" and i + 1 < len(opts) else o[2:] if o.startswith(("-c", "--")) else ""
+def startup_settings(params: dict[str, str]) -> dict[str, str]:
+    """The settings a client gives at startup, by lower-case name: a parameter of their own (asyncpg's
+    ``server_settings``, PgJDBC's TimeZone) and ``options='-c name=value'`` / ``--name=value`` (libpq, psycopg,
+    JDBC), where a backslash keeps the next character (``-c search_path=a,\\ b``), as PostgreSQL reads them."""
+    settings = {k.lower(): v for k, v in params.items() if k not in ("user", "database", "options", "replication")}
+    words, word, escaped = [], "", False
+    for ch in params.get("options", "") + " ":
+        if escaped:
+            word, escaped = word + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += ch
+    for i, o in enumerate(words):
+        kv = words[i + 1] if o == "-c" and i + 1 < len(words) else o[2:] if o.startswith(("-c", "--")) else ""
         name, eq, v = kv.partition("=")
-        if eq and name.replace("-", "_").lower() == "statement_timeout":
-            value = v
+        if eq:
+            settings[name.replace("-", "_").lower()] = v
+    return settings
+
+
+def startup_timeout(params: dict[str, str]) -> int:
+    """The statement_timeout a client asks for at startup (startup_settings), in milliseconds."""
+    value = startup_settings(params).get("statement_timeout")
     return timeout_ms(value) if value is not None else 0
 
 

@@ -56,9 +56,9 @@ from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
-from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
+from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, same_zone, take_snapshot
 from .pgsession import models_text as models_text
-from .pgsql import TXN_WORD, parameter_casts, startup_timeout, typed_parameters
+from .pgsql import TXN_WORD, parameter_casts, search_path_sql, startup_settings, startup_timeout, typed_parameters
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
 from .udfs import refresh as refresh_functions
 
@@ -710,6 +710,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.starting = False
         self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
+            settings = startup_settings(params)
             timeout = startup_timeout(params)
         except ProtocolError as e:
             self.send_error(e)
@@ -725,21 +726,24 @@ class Handler(socketserver.BaseRequestHandler):
             self.flush()
             return
         session.timeout_ms = session.timeout_default = timeout
-        session.application_name = params.get("application_name", "")
+        session.application_name = session.application_name_default = settings.get("application_name", "")
         session.client = (str(self.client_address[0]), int(self.client_address[1]))
         self.session = session
         try:
             import ad_duckdb
 
+            if not self.startup_path(session, settings.get("search_path")):
+                return
             tz = session.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
             for k, v in {"server_version": f"{PG_VERSION} (ad_duckdb {ad_duckdb.__version__})",
                          "server_encoding": "UTF8", "client_encoding": "UTF8", "DateStyle": "ISO, MDY",
                          "IntervalStyle": "postgres", "TimeZone": tz, "integer_datetimes": "on",
                          "standard_conforming_strings": "on", "is_superuser": "off", "session_authorization": user,
-                         "application_name": params.get("application_name", "")}.items():
+                         "application_name": session.application_name}.items():
                 self.send(b"S", k.encode() + b"\x00" + v.encode() + b"\x00")
             self.send(b"K", struct.pack("!ii", pid, key))
             self.ready(session.status)
+            self.warn_zone(session, settings.get("timezone"), tz)
             self.loop(session)
         except (ConnectionError, OSError):
             pass
@@ -750,6 +754,39 @@ class Handler(socketserver.BaseRequestHandler):
             if self.server.stopping or session.terminated:
                 self.say_shutdown()
             self.server.close_session(backend, session, pid, key)
+
+    def startup_path(self, s: Session, path: str | None) -> bool:
+        """Apply the search_path the client gave at startup (Superset's engine parameters: options='-c
+        search_path=analytics'); False when it cannot (the client was told why, FATAL, as PostgreSQL refuses a bad
+        startup setting). Why refuse a schema that does not exist, which PostgreSQL skips: DuckDB's search path takes
+        none, and the session would read another schema's tables of the same names without a word."""
+        if path is None:
+            return True
+        sql = search_path_sql(f"SET search_path TO {path}")
+        try:
+            if sql is None:
+                raise ProtocolError(f"invalid value for parameter \"search_path\": \"{path}\" (a list of schema names)",
+                                    "22023")
+            s.cur.execute(sql)
+        except (duckdb.Error, ProtocolError) as e:
+            self.fatal(f"search_path {path!r} given at connect: {e}", "3F000" if isinstance(e, duckdb.Error) else "22023")
+            return False
+        s.path_default = None if sql == "RESET search_path" else sql
+        return True
+
+    def warn_zone(self, s: Session, asked: str | None, zone: str) -> None:
+        """A TimeZone given at connect (PgJDBC sends the JVM's; libpq's options='-c TimeZone=...') that is not the
+        server's: DuckDB's time zone is one for every session, locked on this server, so the client is warned
+        (PostgreSQL's NoticeResponse, WARNING), which psql prints, JDBC keeps as a warning and psycopg hands to its
+        notice handlers, with their first statement; it was silently not the session's zone."""
+        if asked is None or asked.strip().lower() in (zone.lower(), "default", "local") or same_zone(s.cur, asked, zone):
+            return
+        msg = (f"TimeZone {asked!r} asked at connect is not applied: the server's time zone, {zone!r}, is every "
+               "session's (timestamptz values arrive with their offset, which drivers convert). To compute dates and "
+               f"hours in {asked}, start the server with TZ={asked} in its environment, or convert in SQL "
+               f"(timezone('{asked}', ts)).")
+        self.send(b"N", b"SWARNING\x00VWARNING\x00C01000\x00M" + msg.replace("\x00", "").encode() + b"\x00\x00")
+        self.flush()
 
     def loop(self, s: Session) -> None:
         skip_to_sync = False  # after an error in the extended protocol, PostgreSQL ignores messages until Sync

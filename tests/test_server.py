@@ -1784,3 +1784,56 @@ def test_search_path_and_grafanas_table_list(tmp_path: Path) -> None:
         assert [r[0] for r in conn.execute(GRAFANA_TABLES).fetchall()] == ["events", "tx", '"Fin.Q1"."Q1 tx"']
         conn.execute("RESET search_path")
         assert one("SHOW search_path") == ("main",)
+
+
+def test_settings_given_at_connect_are_applied_or_the_client_is_told(tmp_path: Path) -> None:
+    """PostgreSQL applies the settings of the startup packet (libpq's ``options='-c name=value'``, a parameter of its
+    own as PgJDBC's TimeZone, asyncpg's server_settings). The server ignored all but statement_timeout: a search_path
+    given at connect (Superset's engine parameters) did not apply, SHOW application_name was empty, and a TimeZone
+    (PgJDBC sends the JVM's) was silently not the session's. DuckDB's time zone is the server's for every session (its
+    configuration is locked), so a client asking for another is warned (NoticeResponse, as PostgreSQL's warnings),
+    with the fix; one asking for the server's own zone is not."""
+    db = str(tmp_path / "startup.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE TABLE tx AS SELECT 1 AS v; CREATE TABLE analytics.tx AS SELECT 2 AS v")
+    with serve(db, env={"TZ": "UTC"}) as server:
+        notices: list[tuple[str | None, str | None, str | None]] = []
+
+        def notice(d: psycopg.errors.Diagnostic) -> None:  # read now: its result is freed after the call
+            notices.append((d.severity_nonlocalized, d.sqlstate, d.message_primary))
+        with psycopg.connect(server.url(), autocommit=True, application_name="grafana",
+                             options="-c search_path=analytics,public -c TimeZone=America/New_York") as conn:
+            conn.add_notice_handler(notice)
+            assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)]
+            assert conn.execute("SHOW search_path").fetchall() == [("analytics,main",)]
+            assert conn.execute("SHOW application_name").fetchall() == [("grafana",)]
+            assert conn.execute("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                                ).fetchall() == [("grafana",)]
+            conn.execute("SET application_name = 'superset'")
+            assert conn.execute("SHOW application_name").fetchall() == [("superset",)]
+            conn.execute("SET search_path TO public")
+            assert conn.execute("SELECT v FROM tx").fetchall() == [(1,)]
+            for reset in ("RESET search_path", "SET search_path TO DEFAULT", "DISCARD ALL", "RESET ALL"):
+                conn.execute("SET search_path TO public")
+                conn.execute(reset)  # back to the connection's own, as PostgreSQL's
+                assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)], reset
+            assert conn.execute("SHOW TimeZone").fetchall() == [("UTC",)]
+            assert conn.info.parameter_status("TimeZone") == "UTC"  # the zone in force, as told at startup
+        assert [n[:2] for n in notices] == [("WARNING", "01000")], notices
+        told = notices[0][2] or ""
+        assert "America/New_York" in told and "'UTC'" in told and "TZ=America/New_York" in told, told
+
+        notices.clear()
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=Etc/UTC") as conn:
+            conn.add_notice_handler(notice)
+            assert conn.execute("SELECT 1").fetchall() == [(1,)]
+        assert notices == []  # the same zone: nothing to say
+
+        async def pgjdbc_style() -> Any:  # a TimeZone parameter of its own, as PgJDBC sends it
+            c = await asyncpg.connect(server.url(), server_settings={"TimeZone": "Europe/Berlin",
+                                                                     "search_path": "nope"})
+            await c.close()
+
+        with pytest.raises(asyncpg.PostgresError, match="nope") as e:  # a schema that is none: said at connect
+            asyncio.run(pgjdbc_style())
+        assert e.value.sqlstate == "3F000"
