@@ -146,7 +146,8 @@ _UNLISTED_SCHEMAS = (
 
 # The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
 # named columns or tables would hide a user's tables of those names.
-_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables")
+_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables",
+                             "pg_information_schema_routines")
 
 
 def _information_schema_sql(view: str) -> str:
@@ -581,6 +582,33 @@ _CATALOG_SQL = (
     + _information_schema_sql("columns") + "))",
     # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
+    # information_schema.routines (pgsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
+    # system database's (built-ins, anomaly_*) in pg_catalog, the database's macros in their schema (not the
+    # session's own, in temp), a row per overload; types as information_schema.columns names them (a macro has
+    # none: NULL), "any" for DuckDB's ANY. Its language as pg_proc's prolang: SQL for a macro, else internal.
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_routines AS SELECT current_database() AS specific_catalog, "
+    "routine_schema AS specific_schema, function_name || '_' || function_oid || CASE WHEN count(*) OVER (PARTITION "
+    "BY function_oid, function_name) > 1 THEN '_' || row_number() OVER (PARTITION BY function_oid, function_name "
+    "ORDER BY parameter_types::VARCHAR, return_type) ELSE '' END AS specific_name, "
+    "current_database() AS routine_catalog, routine_schema, function_name AS routine_name, "
+    "CASE WHEN function_type <> 'aggregate' THEN 'FUNCTION' END AS routine_type, "
+    "NULL::VARCHAR AS module_catalog, NULL::VARCHAR AS module_schema, NULL::VARCHAR AS module_name, "
+    "NULL::VARCHAR AS udt_catalog, NULL::VARCHAR AS udt_schema, NULL::VARCHAR AS udt_name, "
+    "CASE WHEN return_type = 'ANY' THEN '\"any\"' WHEN pg_type_oid IS NOT NULL THEN format_type(pg_type_oid, -1) "
+    "END AS data_type, CASE WHEN return_type IS NOT NULL THEN current_database() END AS type_udt_catalog, "
+    "CASE WHEN return_type IS NOT NULL THEN 'pg_catalog' END AS type_udt_schema, "
+    "CASE WHEN return_type = 'ANY' THEN 'any' ELSE CASE pg_type_oid "
+    + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
+    + " END END AS type_udt_name, CASE WHEN macro THEN 'SQL' ELSE 'EXTERNAL' END AS routine_body, "
+    "CASE WHEN macro THEN macro_definition END AS routine_definition, NULL::VARCHAR AS external_name, "
+    "CASE WHEN macro THEN 'SQL' ELSE 'INTERNAL' END AS external_language, 'GENERAL' AS parameter_style, "
+    "CASE WHEN stability = 'CONSISTENT' THEN 'YES' ELSE 'NO' END AS is_deterministic, "
+    "'MODIFIES' AS sql_data_access, NULL::VARCHAR AS is_null_call, 'INVOKER' AS security_type, "
+    "'NO' AS as_locator, 'NO' AS is_user_defined_cast FROM (SELECT *, function_type IN ('macro', 'table_macro') "
+    "AS macro, CASE WHEN database_name = 'system' THEN 'pg_catalog' ELSE schema_name END AS routine_schema, "
+    "CASE WHEN return_type IS NOT NULL AND return_type <> 'ANY' THEN pg_column_type_oid(return_type) END AS "
+    "pg_type_oid FROM duckdb_functions() WHERE database_name IN ('system', current_database()) "
+    "AND function_type IN ('scalar', 'aggregate', 'macro', 'table', 'table_macro'))",
     *(_empty_view(name, columns) for name, columns in _EMPTY_CATALOGS.items()),
     # DuckDB's one tablespace (psql's \\db), its privileges and options typed as the lists psql reads; its files
     # are the database's (Location empty, as PostgreSQL's default tablespace says), its size unknown, never guessed.

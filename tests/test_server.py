@@ -1837,3 +1837,33 @@ def test_settings_given_at_connect_are_applied_or_the_client_is_told(tmp_path: P
         with pytest.raises(asyncpg.PostgresError, match="nope") as e:  # a schema that is none: said at connect
             asyncio.run(pgjdbc_style())
         assert e.value.sqlstate == "3F000"
+
+
+def test_information_schema_routines_lists_the_functions(tmp_path: Path) -> None:
+    """Tools that list a database's functions through the SQL standard's view (DBeaver's and DataGrip's generic
+    drivers, dbt packages, hand-written checks) failed on information_schema.routines: DuckDB has no such view. It
+    lists them as pg_proc does: the built-in and anomaly_* functions in pg_catalog, a database's macros in their
+    schema, each overload once (its own specific_name), with PostgreSQL's type names."""
+    db = str(tmp_path / "routines.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE MACRO analytics.add_one(x) AS x + 1")
+        con.execute("CREATE MACRO recent(n) AS TABLE SELECT * FROM range(n)")
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT routine_schema, routine_name, routine_type, data_type, type_udt_name, routine_body, "
+            "external_language, routine_catalog = current_database() FROM information_schema.routines "
+            "WHERE routine_name IN ('anomaly_score', 'add_one', 'recent', 'is_anomaly') ORDER BY 2").fetchall()
+        assert rows == [
+            ("analytics", "add_one", "FUNCTION", None, None, "SQL", "SQL", True),
+            ("pg_catalog", "anomaly_score", "FUNCTION", "double precision", "float8", "EXTERNAL", "INTERNAL", True),
+            ("pg_catalog", "is_anomaly", "FUNCTION", "boolean", "bool", "EXTERNAL", "INTERNAL", True),
+            ("main", "recent", "FUNCTION", None, None, "SQL", "SQL", True)], rows
+        (definition,) = conn.execute("SELECT routine_definition FROM information_schema.routines "
+                                     "WHERE routine_name = 'add_one'").fetchone()
+        assert "x + 1" in definition
+        n, distinct = conn.execute("SELECT count(*), count(DISTINCT specific_name) FROM "
+                                   '"information_schema"."routines"').fetchone()
+        assert n == distinct and n > 100  # DuckDB's built-ins too, as PostgreSQL lists its own
+        # the server's own session macros are no routine of the database
+        assert conn.execute("SELECT count(*) FROM information_schema.routines WHERE routine_name IN "
+                            "('pg_backend_pid', 'pg_int2vector_at', 'pg_format_piece')").fetchone() == (0,)
