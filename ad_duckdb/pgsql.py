@@ -538,6 +538,22 @@ _SCHEMAS_SQL = "(CASE WHEN len(current_schemas(false)) = 0 THEN [current_schema(
 _SCALAR_IN_FROM = ("string_to_array",)
 
 
+def _in_from(toks: list[tuple[int, str, str]], i: int) -> bool:
+    """Whether ``toks[i]`` is an item of a FROM list (not of a SELECT list, a function's arguments, ...): the clause
+    keyword before it, at its own depth of parentheses, is FROM or JOIN."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        word = toks[j][1].lower()
+        depth += {")": 1, "(": -1}.get(word, 0)
+        if depth < 0:
+            return False
+        if depth == 0 and toks[j][2] == "keyword" and word in ("from", "join", "select", "where", "group", "order",
+                                                               "having", "on", "using", "set", "values", "returning",
+                                                               "limit", "window", "qualify"):
+            return word in ("from", "join")
+    return False
+
+
 def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
     with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims;
@@ -560,7 +576,7 @@ def _settings(sql: str) -> str:
             out += [sql[last:pos], schemas]
             last = toks[i + 3][0] + 1
             continue
-        if name in _SCALAR_IN_FROM and i >= 1 and toks[i - 1][1].lower() in (",", "from", "join"):
+        if name in _SCALAR_IN_FROM and i >= 1 and toks[i - 1][1].lower() in (",", "from", "join") and _in_from(toks, i):
             end = _matching_close(toks, i + 1)
             if end is None:
                 continue

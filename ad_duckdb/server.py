@@ -587,6 +587,8 @@ class Handler(socketserver.BaseRequestHandler):
             raise _Stopping("the server is stopping") from e
         if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
+        elif s is not None and s.cancel_requested and isinstance(e, duckdb.InterruptException):
+            e = ProtocolError("canceling statement due to user request", "57014")  # PostgreSQL's words for it
         msg = str(e).replace("\x00", "")
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
@@ -812,8 +814,8 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             if skip_to_sync:
                 continue
+            s.timed_out = s.cancel_requested = False  # (before busy: a cancel from now on is this message's)
             s.busy = True
-            s.timed_out = False
             timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
             try:
                 if kind == b"Q":

@@ -1664,6 +1664,7 @@ def test_superset_cancels_a_query_with_pg_cancel_and_pg_terminate_backend(server
         assert oc.fetchone() == (True,)
         t.join(timeout=60)
         assert not t.is_alive() and len(errors) == 1 and isinstance(errors[0], psycopg2.errors.QueryCanceled), errors
+        assert "canceling statement due to user request" in str(errors[0])  # PostgreSQL's words, not DuckDB's
         rc.execute("SELECT 2")  # the session goes on
         assert rc.fetchone() == (2,)
 
@@ -1772,6 +1773,9 @@ def test_search_path_and_grafanas_table_list(tmp_path: Path) -> None:
                                              "ANY (current_schemas(false)) ORDER BY 1").fetchall()]
         assert listed == ["tx"]
         assert one("SELECT current_setting('server_version_num')::int/100 as version") == (1500,)  # Grafana's probe
+        # string_to_array in a FROM list is a one-row table, as in PostgreSQL; elsewhere the function it always was
+        assert one("SELECT 1 AS i, string_to_array('a,b', ',') s") == (1, ["a", "b"])
+        assert one("SELECT s FROM (SELECT 1) t, string_to_array('a,b', ',') s") == (["a", "b"],)
         assert [r[0] for r in conn.execute(GRAFANA_TABLES).fetchall()] == ["tx", '"Fin.Q1"."Q1 tx"', "analytics.events"]
         assert conn.execute(_grafana_columns("tx")).fetchall() == [
             ("ts", "timestamp without time zone"), ("amount", "double precision")]
