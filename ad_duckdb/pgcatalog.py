@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgsql import SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
 from .pgtypes import ARRAY_ELEMENT_OF, ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
@@ -530,7 +530,9 @@ _CATALOG_SQL = (
     "'^pg_catalog\\.', '')",
     # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
     # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
-    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * FROM pg_catalog.pg_settings UNION ALL BY NAME "
+    # (the search path as SHOW search_path says it: pgsql.SEARCH_PATH_SQL)
+    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * REPLACE (CASE WHEN name = 'search_path' THEN "
+    f"{SEARCH_PATH_SQL} ELSE setting END AS setting) FROM pg_catalog.pg_settings UNION ALL BY NAME "
     "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
     "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
     "'integer' AS vartype",

@@ -1767,6 +1767,7 @@ def test_search_path_and_grafanas_table_list(tmp_path: Path) -> None:
 
         assert one("SHOW search_path") == ("main",)
         assert one("SELECT current_setting('search_path'), pg_catalog.current_setting('search_path')") == ("main",) * 2
+        assert one("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'search_path'") == ("main",)
         assert one("SELECT current_schema(), current_schemas(false), current_schemas(true)") == (
             "main", ["main"], ["pg_catalog", "main"])
         listed = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
