@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .pgsql import SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgsql import SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
 from .pgtypes import ARRAY_ELEMENT_OF, ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
 
 
@@ -146,7 +146,8 @@ _UNLISTED_SCHEMAS = (
 
 # The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
 # named columns or tables would hide a user's tables of those names.
-_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables")
+_INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables",
+                             "pg_information_schema_routines")
 
 
 def _information_schema_sql(view: str) -> str:
@@ -529,7 +530,9 @@ _CATALOG_SQL = (
     "'^pg_catalog\\.', '')",
     # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
     # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
-    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * FROM pg_catalog.pg_settings UNION ALL BY NAME "
+    # (the search path as SHOW search_path says it: pgsql.SEARCH_PATH_SQL)
+    "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * REPLACE (CASE WHEN name = 'search_path' THEN "
+    f"{SEARCH_PATH_SQL} ELSE setting END AS setting) FROM pg_catalog.pg_settings UNION ALL BY NAME "
     "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
     "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
     "'integer' AS vartype",
@@ -541,6 +544,13 @@ _CATALOG_SQL = (
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
+    "CREATE OR REPLACE TEMP MACRO array_lower(pg_array_arg, pg_dim_arg) AS "
+    "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN 1 END",
+    # PostgreSQL's parse_ident('a."B c"'): the parts of a qualified name, a quoted one as written, the others in lower
+    # case (Grafana's column list of a table it names schema.table)
+    "CREATE OR REPLACE TEMP MACRO parse_ident(pg_ident_arg) AS list_transform(regexp_extract_all(pg_ident_arg, "
+    "'\\s*(\"(?:[^\"]|\"\")*\"|[^.\"]+)\\s*(?:\\.|$)', 1), lambda p: CASE WHEN starts_with(p, '\"') "
+    "THEN replace(p[2:-2], '\"\"', '\"') ELSE lower(trim(p)) END)",
     # DuckDB keeps defaults and index predicates as SQL text, which is what PostgreSQL's decompiles to; psql's
     # \\d NAME passes a third argument (pretty), DuckDB's own macro takes two.
     "CREATE OR REPLACE TEMP MACRO pg_get_expr(pg_node_arg, pg_rel_arg) AS pg_node_arg, "
@@ -574,6 +584,33 @@ _CATALOG_SQL = (
     + _information_schema_sql("columns") + "))",
     # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
+    # information_schema.routines (pgsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
+    # system database's (built-ins, anomaly_*) in pg_catalog, the database's macros in their schema (not the
+    # session's own, in temp), a row per overload; types as information_schema.columns names them (a macro has
+    # none: NULL), "any" for DuckDB's ANY. Its language as pg_proc's prolang: SQL for a macro, else internal.
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_routines AS SELECT current_database() AS specific_catalog, "
+    "routine_schema AS specific_schema, function_name || '_' || function_oid || CASE WHEN count(*) OVER (PARTITION "
+    "BY function_oid, function_name) > 1 THEN '_' || row_number() OVER (PARTITION BY function_oid, function_name "
+    "ORDER BY parameter_types::VARCHAR, return_type) ELSE '' END AS specific_name, "
+    "current_database() AS routine_catalog, routine_schema, function_name AS routine_name, "
+    "CASE WHEN function_type <> 'aggregate' THEN 'FUNCTION' END AS routine_type, "
+    "NULL::VARCHAR AS module_catalog, NULL::VARCHAR AS module_schema, NULL::VARCHAR AS module_name, "
+    "NULL::VARCHAR AS udt_catalog, NULL::VARCHAR AS udt_schema, NULL::VARCHAR AS udt_name, "
+    "CASE WHEN return_type = 'ANY' THEN '\"any\"' WHEN pg_type_oid IS NOT NULL THEN format_type(pg_type_oid, -1) "
+    "END AS data_type, CASE WHEN return_type IS NOT NULL THEN current_database() END AS type_udt_catalog, "
+    "CASE WHEN return_type IS NOT NULL THEN 'pg_catalog' END AS type_udt_schema, "
+    "CASE WHEN return_type = 'ANY' THEN 'any' ELSE CASE pg_type_oid "
+    + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
+    + " END END AS type_udt_name, CASE WHEN macro THEN 'SQL' ELSE 'EXTERNAL' END AS routine_body, "
+    "CASE WHEN macro THEN macro_definition END AS routine_definition, NULL::VARCHAR AS external_name, "
+    "CASE WHEN macro THEN 'SQL' ELSE 'INTERNAL' END AS external_language, 'GENERAL' AS parameter_style, "
+    "CASE WHEN stability = 'CONSISTENT' THEN 'YES' ELSE 'NO' END AS is_deterministic, "
+    "'MODIFIES' AS sql_data_access, NULL::VARCHAR AS is_null_call, 'INVOKER' AS security_type, "
+    "'NO' AS as_locator, 'NO' AS is_user_defined_cast FROM (SELECT *, function_type IN ('macro', 'table_macro') "
+    "AS macro, CASE WHEN database_name = 'system' THEN 'pg_catalog' ELSE schema_name END AS routine_schema, "
+    "CASE WHEN return_type IS NOT NULL AND return_type <> 'ANY' THEN pg_column_type_oid(return_type) END AS "
+    "pg_type_oid FROM duckdb_functions() WHERE database_name IN ('system', current_database()) "
+    "AND function_type IN ('scalar', 'aggregate', 'macro', 'table', 'table_macro'))",
     *(_empty_view(name, columns) for name, columns in _EMPTY_CATALOGS.items()),
     # DuckDB's one tablespace (psql's \\db), its privileges and options typed as the lists psql reads; its files
     # are the database's (Location empty, as PostgreSQL's default tablespace says), its size unknown, never guessed.
@@ -648,6 +685,14 @@ _CATALOG_SQL = (
 # SESSION_VIEWS: each must be one of SESSION_OBJECTS, checked below).
 SESSION_SQL = (
     BACKEND_PID_SQL,
+    # The server's sessions (pgsession.ACTIVITY_FUNCTION): Superset's Stop button runs SELECT pg_terminate_backend(pid)
+    # FROM pg_stat_activity WHERE pid = '...'; pgAdmin and DBeaver list sessions from it. usename is the one role
+    # (pg_roles), whatever user name a client gave, as current_user says.
+    "CREATE OR REPLACE TEMP VIEW pg_stat_activity AS SELECT (SELECT database_oid FROM duckdb_databases() WHERE "
+    "database_name = current_database()) AS datid, current_database() AS datname, a.pid, 0::BIGINT AS usesysid, "
+    "current_user AS usename, a.application_name, a.client_addr, a.client_port, a.backend_start, a.xact_start, "
+    "a.query_start, a.state_change, NULL::VARCHAR AS wait_event_type, NULL::VARCHAR AS wait_event, a.state, "
+    "a.query, 'client backend' AS backend_type FROM (SELECT unnest(pg_stat_activity_rows()) AS a)",
     "CREATE OR REPLACE TEMP MACRO to_regtype(pg_type_name_arg) AS "
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, 
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError
 from .pgsql import (
+    APPLICATION_NAME_RE,
     BEGIN_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
     PREPARE_NAME_RE,
     RESET_RE,
     SAVEPOINT_RE,
+    SEARCH_PATH_SQL,
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
@@ -58,7 +61,9 @@ from .pgsql import (
     typed_prepare,
     unsupported,
 )
-from .pgtypes import MAX_IDENTIFIER_LENGTH, type_of
+from .pgsql import PG_SHOW as _PG_SHOW
+from .pgsql import PG_VERSION as PG_VERSION
+from .pgtypes import type_of
 from .sqltext import quote_ident
 from .udfs import register
 
@@ -66,18 +71,6 @@ from .udfs import register
 # server's, and the one logging setting of `ad-duckdb serve` covers it.
 log = logging.getLogger("ad_duckdb.server")
 
-# What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
-PG_VERSION = "15.0"
-
-# Answers to `SHOW name` for PostgreSQL settings DuckDB does not have (SQLAlchemy asks on connect).
-_PG_SHOW = {
-    "standard_conforming_strings": "on", "transaction isolation level": "serializable",
-    "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
-    "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
-    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
-    "extra_float_digits": "3", "application_name": "", "is_superuser": "off",
-    "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
-}
 # SHOW names whose answer is whether the server may change its database (Session.read_only).
 _READ_ONLY_SHOW = {"transaction_read_only", "default_transaction_read_only"}
 # PostgreSQL-only session settings clients SET on connect; DuckDB has no such option, so SET is a no-op.
@@ -140,7 +133,7 @@ def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
     yield ()  # a generator: the error surfaces when the rows are read
 
 
-def _same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
+def same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
     """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
     try:
         q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
@@ -184,11 +177,40 @@ class Session:
         self.timer_lock = threading.Lock()
         self.cancel_requested = False  # a CancelRequest while COPY FROM STDIN waits for the client's data
         self.pid = 0  # the process id its client was given (BackendKeyData): pg_backend_pid()
+        # What pg_stat_activity says of it (activity_row)
+        self.application_name = ""
+        self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
+        self.path_default: str | None = None  # the SET of a search_path given at startup (RESET goes back to it)
+        self.client: tuple[str | None, int | None] = (None, None)  # its address and port
+        self.started = datetime.now(UTC)
+        self.query = ""  # its last statement, as PostgreSQL's pg_stat_activity.query
+        self.query_start: datetime | None = None
+        self.xact_start: datetime | None = None
+        self.state_change = self.started
+        self.terminated = False  # pg_terminate_backend: its statement stops, then the session ends (FATAL 57P01)
+
+    def started_statement(self, sql: str) -> None:
+        """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
+        now = datetime.now(UTC)
+        self.query, self.query_start, self.state_change = sql, now, now
+        if self.status == b"I" and not self.implicit:
+            self.xact_start = now
+
+    def activity_row(self) -> dict[str, Any]:
+        """This session as a row of pg_stat_activity (ACTIVITY_TYPE's fields), as PostgreSQL's states name it."""
+        state = ("active" if self.busy else "idle in transaction" if self.status == b"T" else
+                 "idle in transaction (aborted)" if self.status == b"E" else "idle")
+        return {"pid": self.pid, "application_name": self.application_name, "client_addr": self.client[0],
+                "client_port": self.client[1], "backend_start": self.started,
+                "xact_start": self.xact_start if state != "idle" else None, "query_start": self.query_start,
+                "state_change": self.state_change, "state": state, "query": self.query}
 
     def _rows(self, r: Result) -> Iterator[tuple[Any, ...]]:
         """The cursor's rows; an error while they are read fails the transaction, as one at execute does."""
         try:
             while True:
+                if self.terminated:  # pg_terminate_backend while rows are sent: the interrupt lands only in DuckDB
+                    raise ProtocolError("terminating connection due to administrator command", "57P01")
                 if self.deadline is not None and time.monotonic() > self.deadline:
                     # the timer's interrupt lands only while DuckDB runs; rows still being sent stop here
                     self.timed_out = True
@@ -271,6 +293,14 @@ class Session:
                 self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
+        if m and " ".join(m.group(1).lower().split()) == "application_name":
+            return Result.constant("application_name", self.application_name)
+        if (a := APPLICATION_NAME_RE.match(sql)) is not None:
+            value = a.group(1).strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                value = value[1:-1].replace(value[0] * 2, value[0])
+            self.application_name = "" if value.lower() == "default" else value
+            return Result("SET")
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
             ms = self.timeout_ms
             return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
@@ -281,7 +311,13 @@ class Session:
         if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
             key = " ".join(m.group(1).lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        if m and " ".join(m.group(1).lower().split()) == "search_path":
+            self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+            return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
         path = search_path_sql(sql)
+        reset = RESET_RE.match(sql)
+        if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
+            return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             return path
         m = SET_RE.match(sql)
@@ -297,6 +333,8 @@ class Session:
                 return Result("SELECT", [("pg_advisory_unlock_all", 2278, 4)], iter([("",)]))
             if m and m.group(1).lower() == "all":
                 self.reset_settings()
+            elif m and m.group(1).lower() == "application_name":
+                self.application_name = self.application_name_default
             return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
@@ -316,7 +354,7 @@ class Session:
             self.release()
             zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
             asked = m.group(1).strip()
-            if asked.lower() not in (zone.lower(), "default", "local") and not _same_zone(self.cur, asked, zone):
+            if asked.lower() not in (zone.lower(), "default", "local") and not same_zone(self.cur, asked, zone):
                 raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
                                     f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
                                     "(timezone('...', ts)).", "0A000")
@@ -383,8 +421,9 @@ class Session:
         user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
         SET schema (its FROM tx read the last one's analytics.tx)."""
         self.timeout_ms, self.timeout_outer = self.timeout_default, None
+        self.application_name = self.application_name_default
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        self.cur.execute("RESET search_path")
+        self.cur.execute(self.path_default or "RESET search_path")
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
@@ -445,6 +484,7 @@ class Session:
 
     def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
+        self.started_statement(sql)
         try:
             parts = [st.query for st in duckdb.extract_statements(sql)]
         except duckdb.Error:
@@ -486,6 +526,7 @@ class Session:
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
+        self.started_statement(sql)
         c = self.compat(sql, params)
         if isinstance(c, Result):
             return c
@@ -775,14 +816,51 @@ class Portal:
 # ---------------------------------------------------------------- the served database
 
 
+class Sessions:
+    """What the server lets SQL do with its sessions (server.PGServer): list them, and signal one by its pid."""
+
+    def activity(self) -> list[dict[str, Any]]:
+        return []
+
+    def signal(self, pid: int, terminate: bool) -> bool:
+        """Cancel session ``pid``'s running statement (``terminate``: and end the session); whether it exists."""
+        return False
+
+
+# pg_stat_activity's rows (pgcatalog's view), as the server's Sessions.activity gives them (Session.activity_row)
+ACTIVITY_TYPE = duckdb.list_type(duckdb.struct_type({
+    "pid": "INTEGER", "application_name": "VARCHAR", "client_addr": "VARCHAR", "client_port": "INTEGER",
+    "backend_start": "TIMESTAMPTZ", "xact_start": "TIMESTAMPTZ", "query_start": "TIMESTAMPTZ",
+    "state_change": "TIMESTAMPTZ", "state": "VARCHAR", "query": "VARCHAR"}))
+
+
+def register_sessions(con: duckdb.DuckDBPyConnection, sessions: Sessions | None) -> None:
+    """PostgreSQL's pg_cancel_backend(pid) and pg_terminate_backend(pid), and pg_stat_activity_rows() (pgcatalog's
+    pg_stat_activity), over the server's ``sessions``.
+
+    Why: Superset's Stop button (and pgAdmin's, DBeaver's) signals a session by the pid it read from pg_backend_pid();
+    without them Stop did nothing and the query ran on. Every client is the one role, and PostgreSQL lets a role signal
+    its own sessions, so any client may signal any session; what it can do is what a CancelRequest does (interrupt the
+    running statement) or what a stop does to one session (FATAL 57P01), never anything to the database.
+    """
+    s = sessions or Sessions()
+    # side effects: DuckDB must call them for each row, never fold them into a constant or skip them
+    con.create_function("pg_cancel_backend", lambda pid: s.signal(int(pid), False), ["BIGINT"], "BOOLEAN",
+                        side_effects=True)
+    con.create_function("pg_terminate_backend", lambda pid: s.signal(int(pid), True), ["BIGINT"], "BOOLEAN",
+                        side_effects=True)
+    con.create_function("pg_stat_activity_rows", s.activity, [], ACTIVITY_TYPE, side_effects=True)
+
+
 class Backend:
     """One opened database instance: the parent connection owning the functions, and its open sessions."""
 
     def __init__(self, path: str, *, read_write: bool, snapshot_dir: str | None = None,
-                 attach: Sequence[Attached] = ()) -> None:
+                 attach: Sequence[Attached] = (), sessions: Sessions | None = None) -> None:
         """``attach``: other DuckDB files served beside ``path``, attached read-only (``serve --attach``), checked by
         the caller (attachfiles.check); an alias that is a schema of the database, a lock, or a file that is no DuckDB
-        database raises attachfiles' errors."""
+        database raises attachfiles' errors. ``sessions``: the server's, which pg_stat_activity lists and
+        pg_cancel_backend / pg_terminate_backend signal (none: no session is listed, none can be signalled)."""
         self.path = path
         self.attached = tuple(attach)
         self.snapshot_dir = snapshot_dir
@@ -796,6 +874,7 @@ class Backend:
             for a in self.attached:
                 attach_file(self.con, a)
             register(self.con)
+            register_sessions(self.con, sessions)
             # psql's \\dx (pg_extension): the extensions loaded now, which are all there will be (none loads
             # without file access), listed while duckdb_extensions() can still read the extension folder.
             try:

@@ -15,8 +15,21 @@ from typing import Any
 import duckdb
 
 from .pgerrors import ProtocolError
-from .pgtypes import ARRAY_OID_OF, array_text
+from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
 
+# What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
+PG_VERSION = "15.0"
+
+# Answers to `SHOW name` and current_setting('name') for PostgreSQL settings DuckDB does not have (SQLAlchemy asks
+# on connect; Grafana reads server_version_num).
+PG_SHOW = {
+    "standard_conforming_strings": "on", "transaction isolation level": "serializable",
+    "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
+    "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
+    "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
+    "extra_float_digits": "3", "is_superuser": "off",
+    "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
+}
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
 SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
@@ -39,6 +52,8 @@ TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|time
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+# SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 # SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
 # DuckDB's own message refuses rather than keep it past the transaction.
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
@@ -94,7 +109,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "format_type",
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
-                     "pg_relation_is_publishable", "array_upper",
+                     "pg_relation_is_publishable", "array_upper", "array_lower", "parse_ident",
                      "col_description", "obj_description", "pg_regproc",
                      "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out",
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
@@ -106,14 +121,16 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
                  "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
-                 "pg_extension", "pg_depend",
+                 "pg_extension", "pg_depend", "pg_stat_activity",
                  # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
                  "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
                  "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
                  "pg_ts_dict", "pg_ts_template", "pg_opfamily", "pg_amop", "pg_amproc", "pg_foreign_data_wrapper",
                  "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members", "pg_group")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
-BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest")
+BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
+                     # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions
+                     "pg_cancel_backend", "pg_terminate_backend")
 # Catalogue syntax DuckDB lacks, dropped outside string literals and comments (catalog_rewrites): ::regtype and
 # COLLATE pg_catalog.default; OPERATOR(pg_catalog.~) (psql's name patterns: \d NAME, \df PATTERN) as the bare
 # operator, which DuckDB has with PostgreSQL's meaning. The schema of qualified names goes by _catalog_names.
@@ -132,6 +149,8 @@ _SCHEMA_NAMES: dict[tuple[str, str, bool], str | None] = {
     ("information_schema", "columns", False): "pg_information_schema_columns",
     # an attached file's tables under their alias, as the catalogue lists them (pgcatalog._ATTACHED_SCHEMAS)
     ("information_schema", "tables", False): "pg_information_schema_tables",
+    # DuckDB has none (pgcatalog's view)
+    ("information_schema", "routines", False): "pg_information_schema_routines",
 }
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
@@ -159,16 +178,34 @@ def timeout_ms(value: str) -> int:
     return int(round(float(m.group(1)) * _TIMEOUT_UNITS[(m.group(2) or "").lower()]))
 
 
-def startup_timeout(params: dict[str, str]) -> int:
-    """The statement_timeout a client asks for at startup, in milliseconds: a ``statement_timeout`` parameter
-    (asyncpg's ``server_settings``) or ``options='-c statement_timeout=5000'`` (libpq, psycopg, JDBC)."""
-    value = params.get("statement_timeout")
-    opts = params.get("options", "").split()
-    for i, o in enumerate(opts):
-        kv = opts[i + 1] if o == "-c" and i + 1 < len(opts) else o[2:] if o.startswith(("-c", "--")) else ""
+def startup_settings(params: dict[str, str]) -> dict[str, str]:
+    """The settings a client gives at startup, by lower-case name: a parameter of their own (asyncpg's
+    ``server_settings``, PgJDBC's TimeZone) and ``options='-c name=value'`` / ``--name=value`` (libpq, psycopg,
+    JDBC), where a backslash keeps the next character (``-c search_path=a,\\ b``), as PostgreSQL reads them."""
+    settings = {k.lower(): v for k, v in params.items() if k not in ("user", "database", "options", "replication")}
+    words, word, escaped = [], "", False
+    for ch in params.get("options", "") + " ":
+        if escaped:
+            word, escaped = word + ch, False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append(word)
+            word = ""
+        else:
+            word += ch
+    for i, o in enumerate(words):
+        kv = words[i + 1] if o == "-c" and i + 1 < len(words) else o[2:] if o.startswith(("-c", "--")) else ""
         name, eq, v = kv.partition("=")
-        if eq and name.replace("-", "_").lower() == "statement_timeout":
-            value = v
+        if eq:
+            settings[name.replace("-", "_").lower()] = v
+    return settings
+
+
+def startup_timeout(params: dict[str, str]) -> int:
+    """The statement_timeout a client asks for at startup (startup_settings), in milliseconds."""
+    value = startup_settings(params).get("statement_timeout")
     return timeout_ms(value) if value is not None else 0
 
 
@@ -490,22 +527,81 @@ def _regclass(sql: str) -> str:
     return sql
 
 
+# The search path as PostgreSQL's clients read it: DuckDB's is empty until set (main, the current schema, is implicit),
+# and its current_schemas(false) then an empty list, while current_schema() says main. Grafana's table list keeps
+# tables of the search path unqualified, and tools list "the tables of the search path" by table_schema = ANY
+# (current_schemas(false)): they found none. So an empty path reads as the current schema (SHOW search_path, too).
+SEARCH_PATH_SQL = "coalesce(nullif(current_setting('search_path'), ''), current_schema())"
+_SCHEMAS_SQL = "(CASE WHEN len(current_schemas(false)) = 0 THEN [current_schema()] ELSE current_schemas(false) END)"
+# Functions PostgreSQL lets a FROM list call as one-row tables (Grafana's FROM ..., string_to_array(...) s), which
+# DuckDB looks up as table functions
+_SCALAR_IN_FROM = ("string_to_array",)
+
+
+def _in_from(toks: list[tuple[int, str, str]], i: int) -> bool:
+    """Whether ``toks[i]`` is an item of a FROM list (not of a SELECT list, a function's arguments, ...): the clause
+    keyword before it, at its own depth of parentheses, is FROM or JOIN."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        word = toks[j][1].lower()
+        depth += {")": 1, "(": -1}.get(word, 0)
+        if depth < 0:
+            return False
+        if depth == 0 and toks[j][2] == "keyword" and word in ("from", "join", "select", "where", "group", "order",
+                                                               "having", "on", "using", "set", "values", "returning",
+                                                               "limit", "window", "qualify"):
+            return word in ("from", "join")
+    return False
+
+
 def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
-    with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims; and
-    ``current_setting($n)`` as the session macro ``pg_current_setting($n)``: DuckDB's takes constants only."""
-    toks = _words_if(sql, "current_setting")
+    with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims;
+    ``current_setting('search_path')`` and ``current_schemas(true | false)`` as SEARCH_PATH_SQL says; the
+    PostgreSQL-only settings of PG_SHOW (``server_version_num``, Grafana's) as their values; ``current_setting($n)``
+    as the session macro ``pg_current_setting($n)``: DuckDB's takes constants only. And a scalar function called as a
+    table in FROM (_SCALAR_IN_FROM) as the one-row table PostgreSQL makes of it."""
+    toks = _words_if(sql, "current_setting", "current_schemas", *_SCALAR_IN_FROM)
     if toks is None:
         return sql
     out, last = [], 0
     for i, (pos, word, _) in enumerate(toks[:-3]):
-        if word.lower() != "current_setting" or toks[i + 1][1] != "(":
+        if pos < last or toks[i + 1][1] != "(":
+            continue
+        name = word.lower()
+        if name == "current_schemas" and toks[i + 2][1].lower() in ("true", "false") and toks[i + 3][1] == ")":
+            if i >= 2 and toks[i - 1][1] == "." and _ident(toks[i - 2][1]) == "pg_catalog":
+                pos = toks[i - 2][0]
+            schemas = _SCHEMAS_SQL if toks[i + 2][1].lower() == "false" else f"list_concat(['pg_catalog'], {_SCHEMAS_SQL})"
+            out += [sql[last:pos], schemas]
+            last = toks[i + 3][0] + 1
+            continue
+        if name in _SCALAR_IN_FROM and i >= 1 and toks[i - 1][1].lower() in (",", "from", "join") and _in_from(toks, i):
+            end = _matching_close(toks, i + 1)
+            if end is None:
+                continue
+            after = end + 1
+            if after < len(toks) and toks[after][1].lower() == "as":
+                after += 1
+            alias = toks[after][1] if after < len(toks) and toks[after][2] == "identifier" else None
+            call = _settings(sql[pos:toks[end][0] + 1])  # its arguments rewritten too
+            out += [sql[last:pos], f"(SELECT {call}) {alias}({alias})" if alias else f"(SELECT {call} AS {name})"]
+            last = toks[after][0] + len(toks[after][1]) if alias else toks[end][0] + 1
+            continue
+        if name != "current_setting":
             continue
         if i >= 2 and toks[i - 1][1] == "." and _ident(toks[i - 2][1]) == "pg_catalog":
             pos = toks[i - 2][0]
         arg, close = toks[i + 2], toks[i + 3]
-        if arg[2] == "string_const" and arg[1].lower() == "'default_table_access_method'" and close[1] == ")":
+        setting = arg[1][1:-1].lower() if arg[2] == "string_const" and close[1] == ")" else None
+        if setting == "default_table_access_method":
             out += [sql[last:pos], "'heap'"]
+            last = close[0] + 1
+        elif setting == "search_path":
+            out += [sql[last:pos], SEARCH_PATH_SQL]
+            last = close[0] + 1
+        elif setting in PG_SHOW and " " not in setting:
+            out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
             last = close[0] + 1
         elif arg[1] == "$" and close[2] == "numeric_const":  # $n, $n::VARCHAR (SQLAlchemy with psycopg 3)
             end = _matching_close(toks, i + 1)

@@ -56,9 +56,9 @@ from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
-from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, take_snapshot
+from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, same_zone, take_snapshot
 from .pgsession import models_text as models_text
-from .pgsql import TXN_WORD, parameter_casts, startup_timeout, typed_parameters
+from .pgsql import TXN_WORD, parameter_casts, search_path_sql, startup_settings, startup_timeout, typed_parameters
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
 from .udfs import refresh as refresh_functions
 
@@ -147,8 +147,9 @@ class _CannotConnectNow(Exception):
     """The server stops while this client is still starting: it is answered FATAL 57P03 (Handler.say_shutdown)."""
 
 
-class PGServer(socketserver.ThreadingTCPServer):
-    """A threaded TCP server; each client gets its own cursor of the current backend's connection."""
+class PGServer(socketserver.ThreadingTCPServer, Sessions):
+    """A threaded TCP server; each client gets its own cursor of the current backend's connection. As Sessions, what
+    pg_stat_activity lists and pg_cancel_backend / pg_terminate_backend signal (pgsession.register_sessions)."""
 
     daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
     allow_reuse_address = True
@@ -232,9 +233,10 @@ class PGServer(socketserver.ThreadingTCPServer):
                     # Why the --attach files live, not copied with --snapshot: a copy of a warehouse file per start
                     # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                     if not cfg.snapshot:
-                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach)
+                        return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self)
                     copy = copy or take_snapshot(cfg.database)
-                    backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach)
+                    backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach,
+                                      sessions=self)
                     copy = None  # the backend's now: it removes the copy when it closes
                     return backend
                 except duckdb.IOException as e:
@@ -383,6 +385,34 @@ class PGServer(socketserver.ThreadingTCPServer):
         if client is not None and client[1].busy:
             client[1].cancel_requested = True  # COPY FROM STDIN between two messages of data: it checks this
             client[1].cur.interrupt()
+
+    def activity(self) -> list[dict[str, Any]]:
+        with self._lock:
+            sessions = [session for _, session in self._clients.values()]
+        return [s.activity_row() for s in sorted(sessions, key=lambda s: s.pid)]
+
+    def signal(self, pid: int, terminate: bool) -> bool:
+        """pg_cancel_backend / pg_terminate_backend(pid): as a CancelRequest, a cancel interrupts only a running
+        statement; a terminate also shuts the session's reading, so it ends with FATAL 57P01 (Handler.say_shutdown)
+        once its statement has stopped, or at once if it was idle."""
+        with self._lock:
+            found = [(sock, session) for (p, _), (sock, session) in self._clients.items() if p == pid]
+        if not found:
+            return False
+        sock, session = found[0]
+        if terminate:
+            session.terminated = True
+            try:
+                sock.shutdown(socket.SHUT_RD)  # an idle session's read ends: it says why, then ends
+            except OSError:
+                pass
+        if session.busy or terminate:
+            session.cancel_requested = True
+            try:
+                session.cur.interrupt()
+            except duckdb.Error:
+                pass  # the session ended meanwhile and closed its cursor
+        return True
 
     @property
     def stopping(self) -> bool:
@@ -551,12 +581,14 @@ class Handler(socketserver.BaseRequestHandler):
 
     def send_error(self, e: BaseException) -> None:
         s = getattr(self, "session", None)
-        if s is not None and self.server.stopping:
+        if s is not None and (self.server.stopping or s.terminated):
             # The interrupt of a stop (or any error meanwhile) is not the statement's error: the session ends with
             # PostgreSQL's FATAL instead (handle), which an ERROR and ReadyForQuery sent first would hide
             raise _Stopping("the server is stopping") from e
         if s is not None and s.timed_out and isinstance(e, duckdb.InterruptException):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
+        elif s is not None and s.cancel_requested and isinstance(e, duckdb.InterruptException):
+            e = ProtocolError("canceling statement due to user request", "57014")  # PostgreSQL's words for it
         msg = str(e).replace("\x00", "")
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
@@ -680,6 +712,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.starting = False
         self.request.settimeout(None)  # a session may stay idle as long as its client likes, as in PostgreSQL
         try:
+            settings = startup_settings(params)
             timeout = startup_timeout(params)
         except ProtocolError as e:
             self.send_error(e)
@@ -695,19 +728,24 @@ class Handler(socketserver.BaseRequestHandler):
             self.flush()
             return
         session.timeout_ms = session.timeout_default = timeout
+        session.application_name = session.application_name_default = settings.get("application_name", "")
+        session.client = (str(self.client_address[0]), int(self.client_address[1]))
         self.session = session
         try:
             import ad_duckdb
 
+            if not self.startup_path(session, settings.get("search_path")):
+                return
             tz = session.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
             for k, v in {"server_version": f"{PG_VERSION} (ad_duckdb {ad_duckdb.__version__})",
                          "server_encoding": "UTF8", "client_encoding": "UTF8", "DateStyle": "ISO, MDY",
                          "IntervalStyle": "postgres", "TimeZone": tz, "integer_datetimes": "on",
                          "standard_conforming_strings": "on", "is_superuser": "off", "session_authorization": user,
-                         "application_name": params.get("application_name", "")}.items():
+                         "application_name": session.application_name}.items():
                 self.send(b"S", k.encode() + b"\x00" + v.encode() + b"\x00")
             self.send(b"K", struct.pack("!ii", pid, key))
             self.ready(session.status)
+            self.warn_zone(session, settings.get("timezone"), tz)
             self.loop(session)
         except (ConnectionError, OSError):
             pass
@@ -715,9 +753,42 @@ class Handler(socketserver.BaseRequestHandler):
             if not self.server.stopping:  # the stop's interrupt of the TimeZone query: the client is told why below
                 raise
         finally:
-            if self.server.stopping:
+            if self.server.stopping or session.terminated:
                 self.say_shutdown()
             self.server.close_session(backend, session, pid, key)
+
+    def startup_path(self, s: Session, path: str | None) -> bool:
+        """Apply the search_path the client gave at startup (Superset's engine parameters: options='-c
+        search_path=analytics'); False when it cannot (the client was told why, FATAL, as PostgreSQL refuses a bad
+        startup setting). Why refuse a schema that does not exist, which PostgreSQL skips: DuckDB's search path takes
+        none, and the session would read another schema's tables of the same names without a word."""
+        if path is None:
+            return True
+        sql = search_path_sql(f"SET search_path TO {path}")
+        try:
+            if sql is None:
+                raise ProtocolError(f"invalid value for parameter \"search_path\": \"{path}\" (a list of schema names)",
+                                    "22023")
+            s.cur.execute(sql)
+        except (duckdb.Error, ProtocolError) as e:
+            self.fatal(f"search_path {path!r} given at connect: {e}", "3F000" if isinstance(e, duckdb.Error) else "22023")
+            return False
+        s.path_default = None if sql == "RESET search_path" else sql
+        return True
+
+    def warn_zone(self, s: Session, asked: str | None, zone: str) -> None:
+        """A TimeZone given at connect (PgJDBC sends the JVM's; libpq's options='-c TimeZone=...') that is not the
+        server's: DuckDB's time zone is one for every session, locked on this server, so the client is warned
+        (PostgreSQL's NoticeResponse, WARNING), which psql prints, JDBC keeps as a warning and psycopg hands to its
+        notice handlers, with their first statement; it was silently not the session's zone."""
+        if asked is None or asked.strip().lower() in (zone.lower(), "default", "local") or same_zone(s.cur, asked, zone):
+            return
+        msg = (f"TimeZone {asked!r} asked at connect is not applied: the server's time zone, {zone!r}, is every "
+               "session's (timestamptz values arrive with their offset, which drivers convert). To compute dates and "
+               f"hours in {asked}, start the server with TZ={asked} in its environment, or convert in SQL "
+               f"(timezone('{asked}', ts)).")
+        self.send(b"N", b"SWARNING\x00VWARNING\x00C01000\x00M" + msg.replace("\x00", "").encode() + b"\x00\x00")
+        self.flush()
 
     def loop(self, s: Session) -> None:
         skip_to_sync = False  # after an error in the extended protocol, PostgreSQL ignores messages until Sync
@@ -743,8 +814,8 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             if skip_to_sync:
                 continue
+            s.timed_out = s.cancel_requested = False  # (before busy: a cancel from now on is this message's)
             s.busy = True
-            s.timed_out = False
             timer = self.arm_timeout(s) if s.timeout_ms and kind in (b"Q", b"D", b"E") else None
             try:
                 if kind == b"Q":

@@ -270,6 +270,7 @@ def test_cli_explain_quotes_everything(db: Path) -> None:
 _QUOTING_CALLS = {"quote_ident", "quote_literal", "source_sql", "table_sql", "where_sql", "int", "_scores_sql"}
 _REVIEWED_NAMES = {
     "_COLS", "_TOKEN_FN",        # module constants
+    "SEARCH_PATH_SQL",           # pgsql's fixed expression of the search path (SHOW search_path)
     "_TEMP_KINDS",               # server DISCARD: fixed words, looked up (a subscript of it is allowed)
     "extra_sql", "fsql", "cols",  # joins of quote_ident(...)
     "target",                     # table_sql(into)

@@ -1609,3 +1609,270 @@ def test_asyncpg_sends_time_bytea_and_hugeint_parameters_the_query_casts(server:
 
     row = asyncio.run(run())
     assert tuple(row) == (dt.time(4, 5, 6), 3, b"\xff", 2**70 + 1, dt.time(1, 2, 3, tzinfo=tz), dt.time(23, 59))
+
+
+def _run_in_thread(fn: Any) -> tuple[threading.Thread, list[BaseException]]:
+    """Start ``fn`` in a thread; the list gets what it raised."""
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the test
+            errors.append(e)
+
+    t = threading.Thread(target=work)
+    t.start()
+    return t, errors
+
+
+def _wait_active(cur: Any, pid: int) -> None:
+    """Until session ``pid`` runs a statement (pg_stat_activity's state 'active')."""
+    deadline = time.monotonic() + 60
+    while True:
+        cur.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,))
+        if cur.fetchall() == [("active",)]:
+            return
+        assert time.monotonic() < deadline, "the other session's query never started"
+        time.sleep(0.05)
+
+
+LONG_QUERY = "select sum(anomaly_score('tx_ae', x, x)) from range(10000000000) t(x)"
+
+
+def test_superset_cancels_a_query_with_pg_cancel_and_pg_terminate_backend(server: Server) -> None:
+    """Superset's Stop button in SQL Lab runs, on another connection, ``SELECT pg_terminate_backend(pid) FROM
+    pg_stat_activity WHERE pid='PID'`` with the pid it read by ``SELECT pg_backend_pid()`` before the query; other tools
+    use pg_cancel_backend(PID). Neither function nor pg_stat_activity existed (Superset swallows the error), so Stop did
+    nothing and the query kept its core busy. As in PostgreSQL: cancel interrupts the session's running statement and
+    the session goes on; terminate ends the session (FATAL 57P01); each is true for a session that exists, false for a
+    pid that is none."""
+    runner, other = psycopg2.connect(server.url()), psycopg2.connect(server.url())
+    runner.autocommit = other.autocommit = True
+    try:
+        rc, oc = runner.cursor(), other.cursor()
+        rc.execute("SELECT pg_backend_pid()")
+        (pid,) = rc.fetchone()
+        oc.execute("SELECT pid, state, datname, usename FROM pg_stat_activity ORDER BY pid")
+        rows = oc.fetchall()
+        # usename: the one role every client is (pg_roles), whatever user name it gave
+        assert (pid, "idle", "warehouse", "duckdb") in rows and len(rows) >= 2, rows
+        oc.execute("SELECT pg_cancel_backend(%s), pg_terminate_backend(999999), pg_cancel_backend(NULL)", (pid,))
+        assert oc.fetchone() == (True, False, None)  # an idle session: nothing to cancel, and it goes on
+        rc.execute("SELECT 1")
+        assert rc.fetchone() == (1,)
+
+        t, errors = _run_in_thread(lambda: rc.execute(LONG_QUERY))
+        _wait_active(oc, pid)
+        oc.execute("SELECT pg_catalog.pg_cancel_backend(%s)", (pid,))
+        assert oc.fetchone() == (True,)
+        t.join(timeout=60)
+        assert not t.is_alive() and len(errors) == 1 and isinstance(errors[0], psycopg2.errors.QueryCanceled), errors
+        assert "canceling statement due to user request" in str(errors[0])  # PostgreSQL's words, not DuckDB's
+        rc.execute("SELECT 2")  # the session goes on
+        assert rc.fetchone() == (2,)
+
+        t, errors = _run_in_thread(lambda: rc.execute(LONG_QUERY))
+        _wait_active(oc, pid)
+        oc.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid='{pid}'")  # Superset's text
+        assert oc.fetchall() == [(True,)]
+        t.join(timeout=60)
+        # (psycopg2's libpq reports the FATAL as "server closed the connection unexpectedly", as on a server's stop)
+        assert not t.is_alive() and len(errors) == 1 and isinstance(errors[0], psycopg2.OperationalError), errors
+        assert runner.closed
+        oc.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+        deadline = time.monotonic() + 30
+        while oc.fetchone() != (0,):  # the session has ended
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+            oc.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+
+        # psycopg 3 reads why: PostgreSQL's FATAL, while a query runs and when idle
+        for busy in (True, False):
+            with psycopg.connect(server.url(), autocommit=True) as conn:
+                (pid,) = conn.execute("SELECT pg_backend_pid()").fetchone()
+                t, errors = _run_in_thread(lambda: conn.execute(LONG_QUERY)) if busy else (None, [])
+                if busy:
+                    _wait_active(oc, pid)
+                oc.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                assert oc.fetchone() == (True,)
+                if t is not None:
+                    t.join(timeout=60)
+                else:
+                    with pytest.raises(psycopg.errors.AdminShutdown) as idle:
+                        for _ in range(100):  # until the FATAL has arrived
+                            conn.execute("SELECT 1")
+                            time.sleep(0.05)
+                    errors.append(idle.value)
+                assert len(errors) == 1 and isinstance(errors[0], psycopg.errors.AdminShutdown), errors
+                assert errors[0].sqlstate == "57P01" and "administrator command" in str(errors[0])
+    finally:
+        runner.close()
+        other.close()
+
+
+# Grafana's PostgreSQL data source (public/app/plugins/datasource/grafana-postgresql-datasource/postgresMetaQuery.ts):
+# the schema constraint its table list and column lookup share, and those queries, as it sends them.
+_GRAFANA_IN_SEARCH_PATH = """
+          quote_ident(table_schema) IN (
+          SELECT
+            CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+          FROM
+            generate_series(
+              array_lower(string_to_array(current_setting('search_path'),','),1),
+              array_upper(string_to_array(current_setting('search_path'),','),1)
+            ) as i,
+            string_to_array(current_setting('search_path'),',') s
+          )"""
+GRAFANA_TABLES = f"""SELECT
+    CASE WHEN {_GRAFANA_IN_SEARCH_PATH}
+      THEN quote_ident(table_name)
+      ELSE quote_ident(table_schema) || '.' || quote_ident(table_name)
+    END AS "table"
+    FROM information_schema.tables
+    WHERE quote_ident(table_schema) NOT IN ('information_schema',
+                             'pg_catalog',
+                             '_timescaledb_cache',
+                             '_timescaledb_catalog',
+                             '_timescaledb_internal',
+                             '_timescaledb_config',
+                             'timescaledb_information',
+                             'timescaledb_experimental')
+    ORDER BY CASE WHEN {_GRAFANA_IN_SEARCH_PATH} THEN 0 ELSE 1 END, 1"""
+
+
+def _grafana_columns(table: str) -> str:
+    t = "'" + table.replace("'", "''") + "'"
+    return f"""SELECT quote_ident(column_name) AS "column", data_type AS "type"
+    FROM information_schema.columns
+    WHERE
+      CASE WHEN array_length(parse_ident({t}),1) = 2
+        THEN quote_ident(table_schema) = (parse_ident({t}))[1]
+          AND quote_ident(table_name) = (parse_ident({t}))[2]
+        ELSE quote_ident(table_name) = {t}
+          AND {_GRAFANA_IN_SEARCH_PATH}
+      END"""
+
+
+def test_search_path_and_grafanas_table_list(tmp_path: Path) -> None:
+    """SHOW search_path and current_setting('search_path') were empty and current_schemas(false) an empty list
+    (DuckDB's default search path is implicit), while current_schema() said main: Grafana's table list (tables in the
+    search path unqualified, the others as schema.table) failed on array_lower and string_to_array in FROM, and
+    tools that list "the tables of the search path" (table_schema = ANY (current_schemas(false))) found none. Now the
+    search path is main, as current_schema() says (what PostgreSQL's "$user", public is to its clients)."""
+    db = str(tmp_path / "grafana.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute('CREATE SCHEMA analytics; CREATE SCHEMA "Fin.Q1"')
+        con.execute("CREATE TABLE tx (ts TIMESTAMP, amount DOUBLE); CREATE TABLE analytics.events (id INTEGER)")
+        con.execute('CREATE TABLE "Fin.Q1"."Q1 tx" AS SELECT 3 AS v')
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        def one(sql: str) -> Any:
+            return conn.execute(sql).fetchall()[0]
+
+        assert one("SHOW search_path") == ("main",)
+        assert one("SELECT current_setting('search_path'), pg_catalog.current_setting('search_path')") == ("main",) * 2
+        assert one("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'search_path'") == ("main",)
+        assert one("SELECT current_schema(), current_schemas(false), current_schemas(true)") == (
+            "main", ["main"], ["pg_catalog", "main"])
+        listed = [r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                                             "ANY (current_schemas(false)) ORDER BY 1").fetchall()]
+        assert listed == ["tx"]
+        assert one("SELECT current_setting('server_version_num')::int/100 as version") == (1500,)  # Grafana's probe
+        # string_to_array in a FROM list is a one-row table, as in PostgreSQL; elsewhere the function it always was
+        assert one("SELECT 1 AS i, string_to_array('a,b', ',') s") == (1, ["a", "b"])
+        assert one("SELECT s FROM (SELECT 1) t, string_to_array('a,b', ',') s") == (["a", "b"],)
+        assert [r[0] for r in conn.execute(GRAFANA_TABLES).fetchall()] == ["tx", '"Fin.Q1"."Q1 tx"', "analytics.events"]
+        assert conn.execute(_grafana_columns("tx")).fetchall() == [
+            ("ts", "timestamp without time zone"), ("amount", "double precision")]
+        assert conn.execute(_grafana_columns("analytics.events")).fetchall() == [("id", "integer")]
+
+        conn.execute("SET search_path TO analytics, public")  # a set path reads as DuckDB keeps it
+        assert one("SHOW search_path") == ("analytics,main",)
+        assert one("SELECT current_schemas(false), current_setting('search_path')") == (
+            ["analytics", "main"], "analytics,main")
+        assert [r[0] for r in conn.execute(GRAFANA_TABLES).fetchall()] == ["events", "tx", '"Fin.Q1"."Q1 tx"']
+        conn.execute("RESET search_path")
+        assert one("SHOW search_path") == ("main",)
+
+
+def test_settings_given_at_connect_are_applied_or_the_client_is_told(tmp_path: Path) -> None:
+    """PostgreSQL applies the settings of the startup packet (libpq's ``options='-c name=value'``, a parameter of its
+    own as PgJDBC's TimeZone, asyncpg's server_settings). The server ignored all but statement_timeout: a search_path
+    given at connect (Superset's engine parameters) did not apply, SHOW application_name was empty, and a TimeZone
+    (PgJDBC sends the JVM's) was silently not the session's. DuckDB's time zone is the server's for every session (its
+    configuration is locked), so a client asking for another is warned (NoticeResponse, as PostgreSQL's warnings),
+    with the fix; one asking for the server's own zone is not."""
+    db = str(tmp_path / "startup.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE TABLE tx AS SELECT 1 AS v; CREATE TABLE analytics.tx AS SELECT 2 AS v")
+    with serve(db, env={"TZ": "UTC"}) as server:
+        notices: list[tuple[str | None, str | None, str | None]] = []
+
+        def notice(d: psycopg.errors.Diagnostic) -> None:  # read now: its result is freed after the call
+            notices.append((d.severity_nonlocalized, d.sqlstate, d.message_primary))
+        with psycopg.connect(server.url(), autocommit=True, application_name="grafana",
+                             options="-c search_path=analytics,public -c TimeZone=America/New_York") as conn:
+            conn.add_notice_handler(notice)
+            assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)]
+            assert conn.execute("SHOW search_path").fetchall() == [("analytics,main",)]
+            assert conn.execute("SHOW application_name").fetchall() == [("grafana",)]
+            assert conn.execute("SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+                                ).fetchall() == [("grafana",)]
+            conn.execute("SET application_name = 'superset'")
+            assert conn.execute("SHOW application_name").fetchall() == [("superset",)]
+            conn.execute("SET search_path TO public")
+            assert conn.execute("SELECT v FROM tx").fetchall() == [(1,)]
+            for reset in ("RESET search_path", "SET search_path TO DEFAULT", "DISCARD ALL", "RESET ALL"):
+                conn.execute("SET search_path TO public")
+                conn.execute(reset)  # back to the connection's own, as PostgreSQL's
+                assert conn.execute("SELECT v FROM tx").fetchall() == [(2,)], reset
+            assert conn.execute("SHOW TimeZone").fetchall() == [("UTC",)]
+            assert conn.info.parameter_status("TimeZone") == "UTC"  # the zone in force, as told at startup
+        assert [n[:2] for n in notices] == [("WARNING", "01000")], notices
+        told = notices[0][2] or ""
+        assert "America/New_York" in told and "'UTC'" in told and "TZ=America/New_York" in told, told
+
+        notices.clear()
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=Etc/UTC") as conn:
+            conn.add_notice_handler(notice)
+            assert conn.execute("SELECT 1").fetchall() == [(1,)]
+        assert notices == []  # the same zone: nothing to say
+
+        async def pgjdbc_style() -> Any:  # a TimeZone parameter of its own, as PgJDBC sends it
+            c = await asyncpg.connect(server.url(), server_settings={"TimeZone": "Europe/Berlin",
+                                                                     "search_path": "nope"})
+            await c.close()
+
+        with pytest.raises(asyncpg.PostgresError, match="nope") as e:  # a schema that is none: said at connect
+            asyncio.run(pgjdbc_style())
+        assert e.value.sqlstate == "3F000"
+
+
+def test_information_schema_routines_lists_the_functions(tmp_path: Path) -> None:
+    """Tools that list a database's functions through the SQL standard's view (DBeaver's and DataGrip's generic
+    drivers, dbt packages, hand-written checks) failed on information_schema.routines: DuckDB has no such view. It
+    lists them as pg_proc does: the built-in and anomaly_* functions in pg_catalog, a database's macros in their
+    schema, each overload once (its own specific_name), with PostgreSQL's type names."""
+    db = str(tmp_path / "routines.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE MACRO analytics.add_one(x) AS x + 1")
+        con.execute("CREATE MACRO recent(n) AS TABLE SELECT * FROM range(n)")
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT routine_schema, routine_name, routine_type, data_type, type_udt_name, routine_body, "
+            "external_language, routine_catalog = current_database() FROM information_schema.routines "
+            "WHERE routine_name IN ('anomaly_score', 'add_one', 'recent', 'is_anomaly') ORDER BY 2").fetchall()
+        assert rows == [
+            ("analytics", "add_one", "FUNCTION", None, None, "SQL", "SQL", True),
+            ("pg_catalog", "anomaly_score", "FUNCTION", "double precision", "float8", "EXTERNAL", "INTERNAL", True),
+            ("pg_catalog", "is_anomaly", "FUNCTION", "boolean", "bool", "EXTERNAL", "INTERNAL", True),
+            ("main", "recent", "FUNCTION", None, None, "SQL", "SQL", True)], rows
+        (definition,) = conn.execute("SELECT routine_definition FROM information_schema.routines "
+                                     "WHERE routine_name = 'add_one'").fetchone()
+        assert "x + 1" in definition
+        n, distinct = conn.execute("SELECT count(*), count(DISTINCT specific_name) FROM "
+                                   '"information_schema"."routines"').fetchone()
+        assert n == distinct and n > 100  # DuckDB's built-ins too, as PostgreSQL lists its own
+        # the server's own session macros are no routine of the database
+        assert conn.execute("SELECT count(*) FROM information_schema.routines WHERE routine_name IN "
+                            "('pg_backend_pid', 'pg_int2vector_at', 'pg_format_piece')").fetchone() == (0,)
