@@ -1893,3 +1893,59 @@ def test_explain_of_a_typical_row_of_a_wide_model_stays_short(tmp_path: Path) ->
         assert float(m.group(2)) <= min(float(x.split()[1].rstrip("%")) for x in typical) + 0.05, (rest, shares)
         assert sum(shares) + float(m.group(3)) == pytest.approx(100.0, abs=0.1 * len(shares) + 0.1), out
         assert lines[-1].startswith("  nothing stands out") == (typical == shown), out
+
+
+@pytest.mark.parametrize("ref", ["tx_ae@0", "@3", "tx_ae@1@2", "tx_ae@x"])
+def test_a_malformed_reference_in_sql_fails_as_it_does_as_an_argument(model_db: str, ref: str) -> None:
+    """`show DB tx_ae@0` exits 2 (a wrong argument) with one readable line; the same reference inside `sql` exited 1,
+    its line opening with DuckDB's wrapper "Invalid Input Error: Python exception occurred while executing the UDF:
+    BadReferenceError: ...". Now both say the same, with the same exit code; a script's statement number is kept."""
+    code, said = _invoke("show", model_db, ref)
+    assert code == 2 and said.startswith("Error: Model reference "), said
+    for query, where in ((f"SELECT anomaly_score('{ref}', count, amount) FROM transactions", ""),
+                         (f"SELECT 1; SELECT anomaly_threshold('{ref}', 'default')", "statement 2 of 2: ")):
+        code, out = _invoke("sql", model_db, query)
+        assert code == 2, out
+        assert out.splitlines()[-1] == said.strip().replace("Error: ", f"Error: {where}", 1), out
+    # ad_duckdb's other errors lose DuckDB's wrapper too, and keep their exit codes (5: no such model)
+    code, out = _invoke("sql", model_db, "SELECT anomaly_score('tx_aee', count, amount) FROM transactions")
+    assert code == 5 and out.startswith("Error: No model 'tx_aee' in table ad_models"), out
+
+
+def test_explain_in_sql_prints_the_plan_as_duckdb_draws_it(model_db: str) -> None:
+    """The table format put EXPLAIN's one cell on one line, its line ends as "\\n" and clipped at 60 characters:
+    `╭─ Summary ───────────╮\\n│ Total Time: 0.0162s │\\n│ Data…`, the plan unreadable. Now it is printed whole, as
+    DuckDB's own shell prints it; csv and json keep the cell as data."""
+    query = "EXPLAIN ANALYZE SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions"
+    out = run("sql", model_db, query)
+    lines = out.splitlines()
+    assert "\\n" not in out and "…" not in out, out
+    assert any(re.fullmatch(r"│ Total Time: [\d.]+s\s*│", x) for x in lines), out
+    assert any("TABLE_SCAN" in x or "Table Scan" in x or "SEQ_SCAN" in x for x in lines), out
+    plan = run("sql", model_db, "EXPLAIN SELECT anomaly_score('tx_ae', count, amount) FROM transactions")
+    assert plan.startswith("╭─") and plan.count("\n") > 5 and "explain_key" not in plan, plan
+    rows = list(csv.reader(io.StringIO(run("sql", model_db, query, "--format", "csv"))))
+    assert rows[0] == ["explain_key", "explain_value"] and rows[1][0] == "analyzed_plan", rows
+
+
+def test_a_model_stored_in_an_attached_file_is_named_where_it_is(tmp_path: Path, model_db: str) -> None:
+    """The SQL functions use the models stored in DB; a model of an ATTACHed file (ATTACH in the SQL, or --attach)
+    failed with "No model 'lake_ae' in table ad_models; known models: 'tx_ae'", as if it were stored nowhere. Now the
+    error says which attached file holds it and how to use it."""
+    lake = str(tmp_path / "lake.duckdb")
+    with ad_duckdb.connect(lake) as con:
+        make_transactions(con, n=600)
+        ad_duckdb.train(con, "lake_ae", "transactions", features=["count", "amount"], **FAST)
+    for attach, query in (
+            ((), f"ATTACH '{lake}' AS lk (READ_ONLY); SELECT anomaly_score('lake_ae', count, amount) FROM lk.transactions"),
+            (("--attach", lake), "SELECT anomaly_score('lake_ae@1', count, amount) FROM lake.transactions")):
+        code, out = _invoke("sql", model_db, query, *attach)
+        alias = "lk" if not attach else "lake"
+        assert code == 5 and len(out.strip().splitlines()) == 1, out
+        assert out.startswith("Error: ") and "No model 'lake_ae' in table ad_models; known models: 'tx_ae'." in out, out
+        assert f"'lake_ae' is stored in the attached database {alias!r} ({lake})" in out, out
+        assert f"ad-duckdb export {lake} lake_ae lake_ae.onnx" in out and f"ad-duckdb import {model_db} lake_ae.onnx" \
+            in out, out
+    code, out = _invoke("sql", model_db, "SELECT anomaly_score('nowhere_ae', count, amount) FROM transactions",
+                        "--attach", lake)
+    assert code == 5 and "attached" not in out, out  # a model stored nowhere gets no such hint
