@@ -1418,6 +1418,91 @@ def _first_feature_hint(error: str) -> str:
             f"{as_number_hint('col', types[first])})")
 
 
+# A non-numeric feature argument, as _first_feature_hint (the first) and the functions themselves (the others) say it
+_NOT_A_NUMBER = (
+    re.compile(r"\((?P<func>\w+)'s first feature argument is (?P<type>.+?), not a number: "),
+    re.compile(r"(?P<func>\w+)\('(?:[^']|'')*', \.\.\.\): feature argument (?P<pos>\d+)"
+               r"(?: \(the model was trained on .*? there\))? is (?P<type>.+?), not a number\. "),
+)
+
+
+def _name_the_argument(message: str, statement: str) -> str:
+    """``message`` with its fix for a non-numeric feature argument (``as_number_hint``) written for the argument of
+    ``statement`` it is about (`flag::INTEGER`, not `col::INTEGER`); unchanged when the statement does not say which
+    (no such call found, or calls of that function differing there).
+
+    Why: with several arguments of a type (two BOOLEAN flags, a date and a timestamp), "col" left the user to work
+    out which one was meant."""
+    for pattern in _NOT_A_NUMBER:
+        m = pattern.search(message)
+        if m is None:
+            continue
+        func, sql_type = m.group("func"), m.group("type")
+        generic = as_number_hint("col", sql_type)
+        skip = 2 if func == "is_anomaly_at" else 1  # the model (and the threshold name) come first
+        index = skip + int(m.groupdict().get("pos") or 1) - 1
+        calls = _call_arguments(statement, func)
+        args = {a[index] for a in calls if len(a) > index}
+        if generic not in message or len(args) != 1 or len(calls) != sum(len(a) > index for a in calls):
+            return message
+        arg = args.pop()
+        if len(arg) > 60 or "\n" in arg:
+            return message
+        if not re.fullmatch(r'(?:\w+|"(?:[^"]|"")+")(?:\.(?:\w+|"(?:[^"]|"")+"))*', arg):
+            arg = f"({arg})"  # count > 3::INTEGER would cast 3 alone
+        return message.replace(generic, as_number_hint(arg, sql_type), 1)
+    return message
+
+
+def _call_arguments(statement: str, func: str) -> list[list[str]]:
+    """The argument texts of each call of ``func`` in ``statement``, read with DuckDB's tokenizer (so a comma or a
+    parenthesis in a string or a comment is not taken for one); [] where it cannot read the statement."""
+    from .pgsql import _tokens
+
+    try:
+        tokens = _tokens(statement)
+    except duckdb.Error:
+        return []
+    ends = [p for p, _ in tokens[1:]] + [len(statement)]
+    texts = [statement[p:end].rstrip() for (p, _), end in zip(tokens, ends, strict=True)]
+    comments = [(p, p + len(t)) for (p, k), t in zip(tokens, texts, strict=True) if k == duckdb.token_type.comment]
+
+    def span(a: int, b: int) -> str:
+        """The statement from a to b, without its comments."""
+        parts, at = [], a
+        for c0, c1 in comments:
+            if a <= c0 < b:
+                parts.append(statement[at:c0])
+                at = min(c1, b)
+        parts.append(statement[at:b])
+        return " ".join("".join(parts).split()) if comments else statement[a:b].strip()
+
+    calls: list[list[str]] = []
+    for i, (_, kind) in enumerate(tokens[:-1]):
+        if kind != duckdb.token_type.identifier or texts[i].lower() != func or not texts[i + 1].startswith("("):
+            continue
+        args: list[str] = []
+        depth, start = 0, tokens[i + 1][0] + 1
+        for (q, k), text in zip(tokens[i + 1:], texts[i + 1:], strict=True):
+            if k != duckdb.token_type.operator:
+                continue
+            for j, ch in enumerate(text):
+                if ch in "([{":
+                    depth += 1
+                elif ch in ")]}":
+                    depth -= 1
+                    if depth == 0:
+                        args.append(span(start, q + j))
+                        break
+                elif ch == "," and depth == 1:
+                    args.append(span(start, q + j))
+                    start = q + j + 1
+            if depth == 0:
+                calls.append(args)
+                break
+    return calls
+
+
 _UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 
@@ -1777,7 +1862,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 if not write and "read-only" in str(e) else \
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-            raise _failure(f"{where}{e}{hint}", e) from e
+            raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):

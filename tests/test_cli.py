@@ -1299,9 +1299,9 @@ def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: st
     parser error's caret line goes with the joining."""
     out = fails_in_one_line("sql", model_db, "SELECT anomaly_score('tx_ae', count > 3, amount) FROM transactions")
     assert "anomaly_score's first feature argument is BOOLEAN, not a number: pass the model's columns in its order, " \
-           "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: col::INTEGER" in out, out
+           "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: (count > 3)::INTEGER" in out, out
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count::VARCHAR, amount) FROM transactions")
-    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST(col AS DOUBLE)" in out, out
+    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST((count::VARCHAR) AS DOUBLE)" in out, out
     out = fails_in_one_line("sql", model_db, "SELEC 1")
     assert "LINE 1: SELEC 1" in out and "^" not in out, out
 
@@ -1949,3 +1949,28 @@ def test_a_model_stored_in_an_attached_file_is_named_where_it_is(tmp_path: Path,
     code, out = _invoke("sql", model_db, "SELECT anomaly_score('nowhere_ae', count, amount) FROM transactions",
                         "--attach", lake)
     assert code == 5 and "attached" not in out, out  # a model stored nowhere gets no such hint
+
+
+def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_path: Path, model_db: str) -> None:
+    """The fix for a BOOLEAN, DATE, TIMESTAMP or VARCHAR feature argument said `col::INTEGER`, `epoch(col)`: with
+    several such columns the user had to work out which one was meant. Now it names the argument of the call, first
+    (DuckDB's binder refuses it) or later (the function refuses it), in parentheses where it is an expression."""
+    db = str(tmp_path / "odd.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute(f"ATTACH '{model_db}' AS m (READ_ONLY)")
+        con.execute("CREATE TABLE ad_models AS FROM m.ad_models")
+        con.execute("CREATE TABLE ad_thresholds AS FROM m.ad_thresholds")
+        con.execute("CREATE TABLE ad_model_versions AS FROM m.ad_model_versions")
+        con.execute("CREATE TABLE odd AS SELECT count, amount, count > 10 AS flag, DATE '2024-01-01' AS \"Day\", "
+                    "TIMESTAMP '2024-01-01 10:00' AS ts, amount::VARCHAR AS txt FROM m.transactions")
+    for call, fix in (("anomaly_score('tx_ae', flag, amount)", "flag::INTEGER gives 1 for true"),
+                      ("is_anomaly('tx_ae', count, ts)", "epoch(ts) gives its seconds"),
+                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'epoch(odd."Day") gives its seconds'),
+                      ("anomaly_score('tx_ae', count > 3, amount)", "(count > 3)::INTEGER gives 1 for true"),
+                      ("anomaly_percentile('tx_ae', count, txt /* , x */)", "TRY_CAST(txt AS DOUBLE) reads numbers")):
+        out = fails_in_one_line("sql", db, f"SELECT {call} FROM odd")
+        assert fix in out and "col" not in out.replace("column", ""), (call, out)
+    # two calls passing different columns there: which one DuckDB refused is not said, so the fix stays general
+    out = fails_in_one_line("sql", db, "SELECT anomaly_score('tx_ae', flag, amount), anomaly_score('tx_ae', "
+                                       "count > 5, amount) FROM odd")
+    assert "col::INTEGER gives 1 for true" in out, out
