@@ -144,18 +144,34 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     message = " ".join(s.strip() for s in message.splitlines() if s.strip() and not set(s.strip()) <= {"^"})
     if isinstance(e, duckdb.IOException):
         message += _full_disk_hint(str(e))
+    kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
+    if kind is not None:
+        # Why without DuckDB's wrapper: our message names the model and the fix on its own, and the same mistake
+        # as a command's argument (`show DB tx_ae@0`) read as this line alone
+        message = _UDF_WRAPPER.sub("", message)
     err = click.ClickException(message)
-    if code is None and isinstance(e, duckdb.Error):
-        # an error raised inside a SQL function reaches us as DuckDB's text "...UDF: ModelNotFoundError: ..."
-        raised = re.search(r"executing the UDF: (\w+):", str(e))
-        kind = {k.__name__: k for k in (ModelNotFoundError, ThresholdNotFoundError, IntegrityError)}.get(
-            raised.group(1) if raised else "")
-        if kind is not None:
-            e = kind()
-        elif is_missing_column(e):
-            code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
+    if code is None and kind is not None:
+        # as the same error raised outside SQL: a malformed 'tx_ae@0' exits 2 (it exited 1), no such model 5
+        code = next((c for kinds, c in _EXIT_CODES if issubclass(kind, kinds)), 1)
+    elif code is None and e is not None and is_missing_column(e):
+        code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     return with_exit_code(err, code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1))
+
+
+# How DuckDB reports an error raised inside a SQL function: "Invalid Input Error: Python exception occurred while
+# executing the UDF: ModelNotFoundError: No model ..."
+_UDF_WRAPPER = re.compile(r"(?:Invalid Input Error: )?Python exception occurred while executing the UDF: "
+                          r"(?P<kind>\w+): ")
+
+
+def raised_in_function(duckdb_text: str) -> type[AdDuckDBError] | None:
+    """The ad_duckdb error class a SQL function raised, as DuckDB's error text names it; None for another error."""
+    from . import exceptions
+
+    m = _UDF_WRAPPER.search(duckdb_text)
+    kind = getattr(exceptions, m.group("kind"), None) if m else None
+    return kind if isinstance(kind, type) and issubclass(kind, AdDuckDBError) else None
 
 
 # The strerror texts of a write the disk cannot hold, as DuckDB's IO errors end with them, and what to do.
@@ -1414,6 +1430,91 @@ def _first_feature_hint(error: str) -> str:
             f"{as_number_hint('col', types[first])})")
 
 
+# A non-numeric feature argument, as _first_feature_hint (the first) and the functions themselves (the others) say it
+_NOT_A_NUMBER = (
+    re.compile(r"\((?P<func>\w+)'s first feature argument is (?P<type>.+?), not a number: "),
+    re.compile(r"(?P<func>\w+)\('(?:[^']|'')*', \.\.\.\): feature argument (?P<pos>\d+)"
+               r"(?: \(the model was trained on .*? there\))? is (?P<type>.+?), not a number\. "),
+)
+
+
+def _name_the_argument(message: str, statement: str) -> str:
+    """``message`` with its fix for a non-numeric feature argument (``as_number_hint``) written for the argument of
+    ``statement`` it is about (`flag::INTEGER`, not `col::INTEGER`); unchanged when the statement does not say which
+    (no such call found, or calls of that function differing there).
+
+    Why: with several arguments of a type (two BOOLEAN flags, a date and a timestamp), "col" left the user to work
+    out which one was meant."""
+    for pattern in _NOT_A_NUMBER:
+        m = pattern.search(message)
+        if m is None:
+            continue
+        func, sql_type = m.group("func"), m.group("type")
+        generic = as_number_hint("col", sql_type)
+        skip = 2 if func == "is_anomaly_at" else 1  # the model (and the threshold name) come first
+        index = skip + int(m.groupdict().get("pos") or 1) - 1
+        calls = _call_arguments(statement, func)
+        args = {a[index] for a in calls if len(a) > index}
+        if generic not in message or len(args) != 1 or len(calls) != sum(len(a) > index for a in calls):
+            return message
+        arg = args.pop()
+        if len(arg) > 60 or "\n" in arg:
+            return message
+        if not re.fullmatch(r'(?:\w+|"(?:[^"]|"")+")(?:\.(?:\w+|"(?:[^"]|"")+"))*', arg):
+            arg = f"({arg})"  # count > 3::INTEGER would cast 3 alone
+        return message.replace(generic, as_number_hint(arg, sql_type), 1)
+    return message
+
+
+def _call_arguments(statement: str, func: str) -> list[list[str]]:
+    """The argument texts of each call of ``func`` in ``statement``, read with DuckDB's tokenizer (so a comma or a
+    parenthesis in a string or a comment is not taken for one); [] where it cannot read the statement."""
+    from .pgsql import _tokens
+
+    try:
+        tokens = _tokens(statement)
+    except duckdb.Error:
+        return []
+    ends = [p for p, _ in tokens[1:]] + [len(statement)]
+    texts = [statement[p:end].rstrip() for (p, _), end in zip(tokens, ends, strict=True)]
+    comments = [(p, p + len(t)) for (p, k), t in zip(tokens, texts, strict=True) if k == duckdb.token_type.comment]
+
+    def span(a: int, b: int) -> str:
+        """The statement from a to b, without its comments."""
+        parts, at = [], a
+        for c0, c1 in comments:
+            if a <= c0 < b:
+                parts.append(statement[at:c0])
+                at = min(c1, b)
+        parts.append(statement[at:b])
+        return " ".join("".join(parts).split()) if comments else statement[a:b].strip()
+
+    calls: list[list[str]] = []
+    for i, (_, kind) in enumerate(tokens[:-1]):
+        if kind != duckdb.token_type.identifier or texts[i].lower() != func or not texts[i + 1].startswith("("):
+            continue
+        args: list[str] = []
+        depth, start = 0, tokens[i + 1][0] + 1
+        for (q, k), text in zip(tokens[i + 1:], texts[i + 1:], strict=True):
+            if k != duckdb.token_type.operator:
+                continue
+            for j, ch in enumerate(text):
+                if ch in "([{":
+                    depth += 1
+                elif ch in ")]}":
+                    depth -= 1
+                    if depth == 0:
+                        args.append(span(start, q + j))
+                        break
+                elif ch == "," and depth == 1:
+                    args.append(span(start, q + j))
+                    start = q + j + 1
+            if depth == 0:
+                calls.append(args)
+                break
+    return calls
+
+
 _UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 
@@ -1438,6 +1539,41 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
     if arg is not None:
         return (f" ({m.group(1)} is the threshold-name argument of {arg.group(1)}, not a column: write it as a string "
                 f"in single quotes, {arg.group(1)}(model, '{arg.group(2)}', ...))")
+    return ""
+
+
+_NO_MODEL = re.compile(r"executing the UDF: ModelNotFoundError: No model '([^']+)' in table ad_models")
+
+
+def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
+    """For a SQL function's "No model 'lake_ae' in table ad_models" when an attached database stores that model: where
+    it is and how to use it; else "". Why: the functions use the models stored in DB only (they load them when they
+    register), so a model of an attached file read as if it were stored nowhere."""
+    from .udfs import OPEN_ARGS
+
+    m = _NO_MODEL.search(error)
+    if m is None:
+        return ""
+    name = m.group(1)
+    own = OPEN_ARGS.get(con, ("",))[0]
+    try:
+        places = con.execute(
+            "SELECT t.database_name, t.schema_name, d.path FROM duckdb_tables() t JOIN duckdb_databases() d "
+            "USING (database_name) WHERE t.table_name = 'ad_models' AND d.path IS NOT NULL AND d.path <> '' "
+            "ORDER BY t.database_name, t.schema_name").fetchall()
+        for database, schema, path in places:
+            if own and Path(path).resolve() == Path(own).resolve():
+                continue
+            held = con.execute(f"SELECT count(*) FROM {quote_ident(database)}.{quote_ident(schema)}.ad_models "
+                               "WHERE name = ?", [name]).fetchall()[0][0]
+            if held:
+                where, here, file = shlex.quote(path), shlex.quote(own or "DB"), shlex.quote(f"{name}.onnx")
+                return (f" {name!r} is stored in the attached database {database!r} ({path}), but the anomaly "
+                        f"functions use the models stored in DB ({own or 'the database opened'}) only: run the query on "
+                        f"that file (ad-duckdb sql {where} ...), or copy the model into DB: ad-duckdb export {where} "
+                        f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}.")
+    except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
+        return ""
     return ""
 
 
@@ -1736,9 +1872,9 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             hint = " (the database is opened read-only: add --write to allow writes)" \
                 if not write and "read-only" in str(e) else \
-                _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query)
+                _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-            raise _failure(f"{where}{e}{hint}", e) from e
+            raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
@@ -1747,7 +1883,10 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             continue
         if printed:
             click.echo("")
-        _print_rows(columns, rows[:max_rows], out_format)
+        if out_format == "table" and stmt.type == duckdb.StatementType.EXPLAIN and columns == _EXPLAIN_COLUMNS:
+            _print_plans(rows)
+        else:
+            _print_rows(columns, rows[:max_rows], out_format)
         if max_rows is not None and len(rows) > max_rows:
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
                        "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)
@@ -1755,6 +1894,18 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             click.echo(took, err=True)
         printed += 1
     return printed
+
+
+_EXPLAIN_COLUMNS = ["explain_key", "explain_value"]
+
+
+def _print_plans(rows: list[tuple[Any, ...]]) -> None:
+    """EXPLAIN's plans drawn whole, as DuckDB's shell prints them. Why not a table: a plan is one cell of many lines,
+    which a table cell shows on one line, clipped (`╭─ Summary ──╮\\n│ Total Time: 0.0162s │\\n│ Data…`)."""
+    for key, plan in rows:
+        if len(rows) > 1:  # SET explain_output = 'all': the logical plans too, each named
+            click.echo(f"{key}:")
+        click.echo(str(plan).rstrip("\n"))
 
 
 @cli.command()

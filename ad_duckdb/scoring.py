@@ -552,6 +552,9 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     if (isinstance(t, pa.OpaqueType) and t.type_name in ("hugeint", "uhugeint") and t.storage_type == pa.binary(16)
             and sys.byteorder == "little"):
         return _wide_integers(col.storage, signed=t.type_name == "hugeint")
+    if isinstance(t, pa.OpaqueType) and t.type_name in ("bignum", "varint") and (
+            pa.types.is_binary(t.storage_type) or pa.types.is_large_binary(t.storage_type)):
+        return _bignums(col.storage)
     if pa.types.is_null(t):
         return np.full(len(col), np.nan)
     # Why no BOOLEAN: models train on numeric columns only, and DuckDB's binder already refuses a
@@ -584,6 +587,40 @@ def _wide_integers(arr: pa.Array, *, signed: bool) -> np.ndarray:
     mag_hi = np.where(negative, ~hi + (mag_lo == 0).astype(np.uint64), hi)
     out = mag_hi.astype(np.float64) * 2.0**64 + mag_lo.astype(np.float64)
     return _nan_where_null(np.where(negative, -out, out), arr)
+
+
+def _bignums(arr: pa.Array) -> np.ndarray:
+    """BIGNUM as DuckDB hands it over (3 header bytes, the first's top bit set for a number >= 0, then the magnitude's
+    bytes, most significant first, each inverted for a negative number) as float64, NaN for NULL. Why not refused: a
+    BIGNUM first feature is cast to DOUBLE by DuckDB itself, so the same column scored in one position and failed in
+    another. Summed from the least significant byte up, as DuckDB's CAST(... AS DOUBLE) sums them, so the two agree
+    to the last bit (a correctly rounded int-to-float conversion differed in 1 of 40 values); a value beyond DOUBLE,
+    which that cast refuses, is +-inf, clipped as an infinite DOUBLE is."""
+    n = len(arr)
+    if n == 0:
+        return np.empty(0)
+    width = 8 if pa.types.is_large_binary(arr.type) else 4
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int64 if width == 8 else np.int32, count=n + 1,
+                        offset=arr.offset * width).astype(np.int64)
+    raw = arr.buffers()[2]
+    data = np.frombuffer(raw, dtype=np.uint8) if raw is not None else np.empty(0, dtype=np.uint8)
+    size = off[1:] - off[:-1] - 3  # the magnitude's bytes; negative for a NULL's empty slot
+    ok = _valid_mask(arr) & (size >= 0)
+    negative = np.zeros(n, dtype=bool)
+    negative[ok] = data[off[:-1][ok]] < 0x80
+    out = np.zeros(n)
+    step = 1.0
+    # 128 bytes reach 2^1024, past DOUBLE's largest; the sum can overflow to inf before that, as DuckDB's would
+    with np.errstate(over="ignore"):
+        for k in range(min(int(size[ok].max(initial=0)), 128)):
+            rows = np.nonzero(ok & (size > k))[0]
+            b = data[off[1:][rows] - 1 - k].astype(np.float64)
+            out[rows] += np.where(negative[rows], 255.0 - b, b) * step
+            step *= 256.0
+    out[ok & (size > 128)] = np.inf
+    out[negative] *= -1.0
+    out[~ok] = np.nan
+    return out
 
 
 def _call(func: str, model: LoadedModel) -> str:

@@ -1300,9 +1300,9 @@ def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: st
     parser error's caret line goes with the joining."""
     out = fails_in_one_line("sql", model_db, "SELECT anomaly_score('tx_ae', count > 3, amount) FROM transactions")
     assert "anomaly_score's first feature argument is BOOLEAN, not a number: pass the model's columns in its order, " \
-           "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: col::INTEGER" in out, out
+           "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: (count > 3)::INTEGER" in out, out
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count::VARCHAR, amount) FROM transactions")
-    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST(col AS DOUBLE)" in out, out
+    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST((count::VARCHAR) AS DOUBLE)" in out, out
     out = fails_in_one_line("sql", model_db, "SELEC 1")
     assert "LINE 1: SELEC 1" in out and "^" not in out, out
 
@@ -1905,3 +1905,84 @@ def test_score_top_0_prints_no_empty_table(model_db: str, tmp_path: Path) -> Non
     out = run("score", db, "tx_ae", "transactions", "--top", "0", "--plots", str(tmp_path / "p"))
     assert out.splitlines() == [f"plot: {tmp_path / 'p' / 'tx_ae_v1_scores.png'}"], out
     assert "anomaly_score" in run("score", db, "tx_ae", "transactions", "--into", "s", "--replace", "--top", "1")
+
+
+@pytest.mark.parametrize("ref", ["tx_ae@0", "@3", "tx_ae@1@2", "tx_ae@x"])
+def test_a_malformed_reference_in_sql_fails_as_it_does_as_an_argument(model_db: str, ref: str) -> None:
+    """`show DB tx_ae@0` exits 2 (a wrong argument) with one readable line; the same reference inside `sql` exited 1,
+    its line opening with DuckDB's wrapper "Invalid Input Error: Python exception occurred while executing the UDF:
+    BadReferenceError: ...". Now both say the same, with the same exit code; a script's statement number is kept."""
+    code, said = _invoke("show", model_db, ref)
+    assert code == 2 and said.startswith("Error: Model reference "), said
+    for query, where in ((f"SELECT anomaly_score('{ref}', count, amount) FROM transactions", ""),
+                         (f"SELECT 1; SELECT anomaly_threshold('{ref}', 'default')", "statement 2 of 2: ")):
+        code, out = _invoke("sql", model_db, query)
+        assert code == 2, out
+        assert out.splitlines()[-1] == said.strip().replace("Error: ", f"Error: {where}", 1), out
+    # ad_duckdb's other errors lose DuckDB's wrapper too, and keep their exit codes (5: no such model)
+    code, out = _invoke("sql", model_db, "SELECT anomaly_score('tx_aee', count, amount) FROM transactions")
+    assert code == 5 and out.startswith("Error: No model 'tx_aee' in table ad_models"), out
+
+
+def test_explain_in_sql_prints_the_plan_as_duckdb_draws_it(model_db: str) -> None:
+    """The table format put EXPLAIN's one cell on one line, its line ends as "\\n" and clipped at 60 characters:
+    `╭─ Summary ───────────╮\\n│ Total Time: 0.0162s │\\n│ Data…`, the plan unreadable. Now it is printed whole, as
+    DuckDB's own shell prints it; csv and json keep the cell as data."""
+    query = "EXPLAIN ANALYZE SELECT sum(anomaly_score('tx_ae', count, amount)) FROM transactions"
+    out = run("sql", model_db, query)
+    lines = out.splitlines()
+    assert "\\n" not in out and "…" not in out, out
+    assert any(re.fullmatch(r"│ Total Time: [\d.]+s\s*│", x) for x in lines), out
+    assert any("TABLE_SCAN" in x or "Table Scan" in x or "SEQ_SCAN" in x for x in lines), out
+    plan = run("sql", model_db, "EXPLAIN SELECT anomaly_score('tx_ae', count, amount) FROM transactions")
+    assert plan.startswith("╭─") and plan.count("\n") > 5 and "explain_key" not in plan, plan
+    rows = list(csv.reader(io.StringIO(run("sql", model_db, query, "--format", "csv"))))
+    assert rows[0] == ["explain_key", "explain_value"] and rows[1][0] == "analyzed_plan", rows
+
+
+def test_a_model_stored_in_an_attached_file_is_named_where_it_is(tmp_path: Path, model_db: str) -> None:
+    """The SQL functions use the models stored in DB; a model of an ATTACHed file (ATTACH in the SQL, or --attach)
+    failed with "No model 'lake_ae' in table ad_models; known models: 'tx_ae'", as if it were stored nowhere. Now the
+    error says which attached file holds it and how to use it."""
+    lake = str(tmp_path / "lake.duckdb")
+    with ad_duckdb.connect(lake) as con:
+        make_transactions(con, n=600)
+        ad_duckdb.train(con, "lake_ae", "transactions", features=["count", "amount"], **FAST)
+    for attach, query in (
+            ((), f"ATTACH '{lake}' AS lk (READ_ONLY); SELECT anomaly_score('lake_ae', count, amount) FROM lk.transactions"),
+            (("--attach", lake), "SELECT anomaly_score('lake_ae@1', count, amount) FROM lake.transactions")):
+        code, out = _invoke("sql", model_db, query, *attach)
+        alias = "lk" if not attach else "lake"
+        assert code == 5 and len(out.strip().splitlines()) == 1, out
+        assert out.startswith("Error: ") and "No model 'lake_ae' in table ad_models; known models: 'tx_ae'." in out, out
+        assert f"'lake_ae' is stored in the attached database {alias!r} ({lake})" in out, out
+        assert f"ad-duckdb export {lake} lake_ae lake_ae.onnx" in out and f"ad-duckdb import {model_db} lake_ae.onnx" \
+            in out, out
+    code, out = _invoke("sql", model_db, "SELECT anomaly_score('nowhere_ae', count, amount) FROM transactions",
+                        "--attach", lake)
+    assert code == 5 and "attached" not in out, out  # a model stored nowhere gets no such hint
+
+
+def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_path: Path, model_db: str) -> None:
+    """The fix for a BOOLEAN, DATE, TIMESTAMP or VARCHAR feature argument said `col::INTEGER`, `epoch(col)`: with
+    several such columns the user had to work out which one was meant. Now it names the argument of the call, first
+    (DuckDB's binder refuses it) or later (the function refuses it), in parentheses where it is an expression."""
+    db = str(tmp_path / "odd.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute(f"ATTACH '{model_db}' AS m (READ_ONLY)")
+        con.execute("CREATE TABLE ad_models AS FROM m.ad_models")
+        con.execute("CREATE TABLE ad_thresholds AS FROM m.ad_thresholds")
+        con.execute("CREATE TABLE ad_model_versions AS FROM m.ad_model_versions")
+        con.execute("CREATE TABLE odd AS SELECT count, amount, count > 10 AS flag, DATE '2024-01-01' AS \"Day\", "
+                    "TIMESTAMP '2024-01-01 10:00' AS ts, amount::VARCHAR AS txt FROM m.transactions")
+    for call, fix in (("anomaly_score('tx_ae', flag, amount)", "flag::INTEGER gives 1 for true"),
+                      ("is_anomaly('tx_ae', count, ts)", "epoch(ts) gives its seconds"),
+                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'epoch(odd."Day") gives its seconds'),
+                      ("anomaly_score('tx_ae', count > 3, amount)", "(count > 3)::INTEGER gives 1 for true"),
+                      ("anomaly_percentile('tx_ae', count, txt /* , x */)", "TRY_CAST(txt AS DOUBLE) reads numbers")):
+        out = fails_in_one_line("sql", db, f"SELECT {call} FROM odd")
+        assert fix in out and "col" not in out.replace("column", ""), (call, out)
+    # two calls passing different columns there: which one DuckDB refused is not said, so the fix stays general
+    out = fails_in_one_line("sql", db, "SELECT anomaly_score('tx_ae', flag, amount), anomaly_score('tx_ae', "
+                                       "count > 5, amount) FROM odd")
+    assert "col::INTEGER gives 1 for true" in out, out
