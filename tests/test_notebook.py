@@ -279,3 +279,32 @@ def test_the_duckdb_module_is_taken_for_its_default_connection() -> None:
     ad_duckdb.register(duckdb)
     with pytest.raises(duckdb.Error, match="no_such_model"):  # the function is there, on the connection duckdb.sql uses
         duckdb.sql("SELECT anomaly_score('no_such_model', 1.0)").fetchall()
+
+
+def test_a_returned_figure_shows_as_a_picture_in_a_notebook_that_never_drew_with_pyplot(tmp_path) -> None:
+    """plot_scores(...) without a folder, as a cell's value, read "<Figure size 700x450 with 1 Axes>" in a fresh
+    Jupyter kernel (even after `import matplotlib.pyplot`): IPython draws a Figure only through the formatter
+    pyplot's inline backend registers at pyplot's first figure. `_repr_png_` is the hook IPython's display calls on
+    any object when no formatter is registered for its type."""
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT DATE '2024-01-01' + INTERVAL (i) DAY AS day, "
+                    "sin(i / 7.0) + (i % 5) / 10.0 AS a, cos(i / 11.0) AS b FROM range(300) t(i)")
+        ad_duckdb.train(con, "valve", "readings", features=["a", "b"], **TINY)
+        figures = [ad_duckdb.plot_scores(con, "valve", "readings"),
+                   ad_duckdb.plot_scores_over_time(con, "valve", "readings")]
+    finally:
+        con.close()
+    for fig in figures:
+        assert isinstance(fig, Figure)
+        png = fig._repr_png_()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        (tmp_path / "shown.png").write_bytes(png)
+        img = imread(tmp_path / "shown.png")
+        # the whole figure, legend below the axes included (cut to its drawn area, as IPython's inline backend cuts)
+        w, h = fig.get_size_inches() * fig.dpi
+        assert 0.8 * w < img.shape[1] <= w + 2 and 0.8 * h < img.shape[0] <= h + 2, (img.shape, w, h)
+        assert img[..., :3].std() > 0.05  # drawn, not a blank canvas
