@@ -308,3 +308,23 @@ def test_a_returned_figure_shows_as_a_picture_in_a_notebook_that_never_drew_with
         w, h = fig.get_size_inches() * fig.dpi
         assert 0.8 * w < img.shape[1] <= w + 2 and 0.8 * h < img.shape[0] <= h + 2, (img.shape, w, h)
         assert img[..., :3].std() > 0.05  # drawn, not a blank canvas
+
+
+def test_pandas_missing_values_in_an_array_are_missing_values() -> None:
+    """df.to_numpy() of a frame with a nullable column (Int64, read_csv's dtype_backend=) is an object array holding
+    pd.NA where a value is missing; fit and decision_function stopped with numpy's bare "TypeError: float() argument
+    must be a string or a real number, not 'NAType'", where the frame itself (or None, or NaN) is a missing value."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"count": pd.array(rng.poisson(5, 200), dtype="Int64"), "amount": rng.gamma(2.0, 50.0, 200)})
+    df.loc[[3, 50], "count"] = pd.NA
+    X = df.to_numpy()
+    assert X.dtype == object and X[3, 0] is pd.NA
+    det = AutoEncoderDetector(**TINY).fit(df)
+    np.testing.assert_array_equal(det.decision_function(X), det.decision_function(df))
+    assert np.isfinite(det.decision_function(X)).all()
+    on_array = AutoEncoderDetector(**TINY).fit(X)
+    np.testing.assert_array_equal(on_array.decision_function(X), det.decision_function(df))
+    # what is neither a number nor missing still gets numpy's own message (as scikit-learn's does)
+    X[7, 1] = {"amount": 1.0}
+    with pytest.raises(TypeError, match="dict"):
+        det.decision_function(X)
