@@ -114,6 +114,26 @@ _FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}(?:\s+(?:as\s+)?\w+)?(?:\s*
 _LIST_ITEM = re.compile(rf"(?:^|,)\s*({_ITEM})", re.I)
 
 
+def index_times(source: str) -> str | None:
+    """For a source naming a pandas DataFrame of the caller's whose index holds its times (a DatetimeIndex, the usual
+    shape of a time series in pandas): what to do, as DuckDB reads no index; None otherwise."""
+    name = source.strip()
+    frame = _caller_frame()
+    if frame is None or not _NAME.fullmatch(name):
+        return None
+    value = frame.f_locals.get(name, frame.f_globals.get(name))
+    if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
+        return None
+    index = getattr(value, "index", None)
+    levels = [index.get_level_values(i) for i in range(index.nlevels)] if index is not None else []
+    times = [lv.name for lv in levels if getattr(lv.dtype, "kind", "") == "M"]
+    if not times:
+        return None
+    shown = ", ".join(repr(t) if t is not None else "unnamed" for t in times)
+    return (f"the times of {name} are its index ({shown}), which DuckDB does not read as a column; make it one: "
+            f"{name}_t = {name}.reset_index(), then pass '{name}_t'.")
+
+
 def _reads(sql: str) -> list[str]:
     """The unquoted names of the tables ``sql`` reads in its FROM and JOIN clauses, each once."""
     out = []

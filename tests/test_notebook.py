@@ -328,3 +328,32 @@ def test_pandas_missing_values_in_an_array_are_missing_values() -> None:
     X[7, 1] = {"amount": 1.0}
     with pytest.raises(TypeError, match="dict"):
         det.decision_function(X)
+
+
+def test_a_frame_whose_times_are_its_index_is_told_to_reset_it(tmp_path) -> None:
+    """A time series in pandas keeps its times in a DatetimeIndex, which DuckDB does not read as a column: the
+    scores-over-time plot of such a frame said it "has no DATE or TIMESTAMP column" and told the user to cast a
+    `day` column it does not have (and time='ts', the index's name, "is not in 'readings'"); evaluate(plots_dir=)
+    left the plot out without a word."""
+    rng = np.random.default_rng(0)
+    readings = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)},
+                            index=pd.date_range("2024-01-01", periods=300, freq="h", name="ts"))
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "valve", "readings", **TINY)
+        for time in (None, "ts"):
+            with pytest.raises(BadInputError, match=r"times of readings are its index \('ts'\), which DuckDB does "
+                                                    r"not read.*readings_t = readings\.reset_index\(\), then pass "
+                                                    r"'readings_t'"):
+                ad_duckdb.plot_scores_over_time(con, "valve", "readings", time=time)
+        readings_t = readings.reset_index()  # noqa: F841  (read by its name)
+        assert ad_duckdb.plot_scores_over_time(con, "valve", "readings_t").axes  # the fix it names runs
+        labelled = readings.assign(label=(np.arange(300) % 30 == 0).astype(int))  # noqa: F841  (read by its name)
+        rep = ad_duckdb.evaluate(con, "valve", "labelled", label="label", plots_dir=tmp_path)
+        assert len(rep.plots) == 2 and any("labelled_t = labelled.reset_index()" in n for n in rep.notes), rep.notes
+        # a frame without times in its index, or a query over one, is told what it was before
+        plain = readings.reset_index(drop=True)  # noqa: F841  (read by its name)
+        with pytest.raises(BadInputError, match="has no DATE or TIMESTAMP column; score a query that casts one"):
+            ad_duckdb.plot_scores_over_time(con, "valve", "plain")
+    finally:
+        con.close()
