@@ -118,13 +118,16 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     if A.dtype.kind in "US":
         raise BadInputError(f"{what}: X holds text ({A.dtype}), not numbers. Convert it first, e.g. "
                             "X.astype(float), or load the columns as numbers.")
-    if A.dtype == object:
-        A = _pandas_na_as_nan(A)
     try:
         return A.astype(np.float64, copy=False)
-    except ValueError as e:  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
+    except TypeError:
+        # only then: looking at each value of an object array costs more than the cast itself
+        if A.dtype != object or (filled := _pandas_na_as_nan(A)) is A:
+            raise  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
+    except ValueError as e:
         raise BadInputError(f"{what}: X is not all numbers ({e}). Convert its columns to numbers first "
                             "(np.nan for a missing value).") from None
+    return _float_rows(filled, what)
 
 
 def _pandas_na_as_nan(A: np.ndarray) -> np.ndarray:
