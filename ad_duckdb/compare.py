@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import interrupts, metrics, store
+from . import metrics, pysource, store
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -136,7 +136,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
                           f"got {top!r}.")
     rec_a, rec_b = load_model(con, a), load_model(con, b)
-    cur = interrupts.cursor(con)
+    # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
+    cur = pysource.cursor(con, source, rereads=True)
     try:
         if rec_a.ref == rec_b.ref:
             raise _same_version(a, b, rec_a, store.known_models(cur).get(rec_a.name, [rec_a.version]))
@@ -211,7 +212,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     if not isinstance(label, str) or not label or label.lower() in {
             f.name.lower() for rec in (rec_a, rec_b) for f in rec.features}:
         raise refused()
-    cur = interrupts.cursor(con)
+    cur = pysource.cursor(con, source, rereads=True)
     try:
         # the same rows as the comparison above: those both versions score. Why names of our own: beside a label
         # column named sa or sb, "sa" was that column, and the label was refused as not holding 0 / 1

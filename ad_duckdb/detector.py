@@ -120,9 +120,26 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
                             "X.astype(float), or load the columns as numbers.")
     try:
         return A.astype(np.float64, copy=False)
-    except ValueError as e:  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
+    except TypeError:
+        # only then: looking at each value of an object array costs more than the cast itself
+        if A.dtype != object or (filled := _pandas_na_as_nan(A)) is A:
+            raise  # a TypeError (a dict in an object array) keeps numpy's message, as scikit-learn's
+    except ValueError as e:
         raise BadInputError(f"{what}: X is not all numbers ({e}). Convert its columns to numbers first "
                             "(np.nan for a missing value).") from None
+    return _float_rows(filled, what)
+
+
+def _pandas_na_as_nan(A: np.ndarray) -> np.ndarray:
+    """An object array with pandas' ``pd.NA`` (``df.to_numpy()`` of a nullable Int64 or Float64 column) as NaN where
+    it stood: numpy reads None as NaN but stops at pd.NA with a bare TypeError. Without pandas loaded, none is there."""
+    import sys
+
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return A
+    na = np.asarray(np.frompyfunc(lambda v: v is pd.NA, 1, 1)(A), dtype=bool)
+    return np.where(na, np.nan, A) if na.any() else A
 
 
 def _repeats(columns: Sequence[Any]) -> str:

@@ -325,14 +325,14 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
     """A figure and its axes, outside pyplot. Why not pyplot: choosing its backend (``matplotlib.use("Agg")``, as
     before) switched the caller's own, so in a notebook or a GUI session ``plt.show()`` stopped showing plots after
     the first ``evaluate(plots_dir=...)``; a bare Figure draws to a file with no backend chosen, and nothing to
-    close."""
+    close. A ``NotebookFigure``, so that the ones returned show in a notebook as pictures."""
     try:
-        from matplotlib.figure import Figure
+        from .shownfigure import NotebookFigure
     except ImportError as e:
         from .exceptions import MissingDependencyError
 
         raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
-    fig = Figure(figsize=figsize)
+    fig = NotebookFigure(figsize=figsize)
     return fig, fig.subplots()
 
 

@@ -114,6 +114,29 @@ _FROM_LIST = re.compile(rf"\b(?:from|join)\s+({_ITEM}(?:\s+(?:as\s+)?\w+)?(?:\s*
 _LIST_ITEM = re.compile(rf"(?:^|,)\s*({_ITEM})", re.I)
 
 
+def index_times(source: str) -> str | None:
+    """For a source that is, or a query that reads, a pandas DataFrame of the caller's whose index holds its times (a
+    DatetimeIndex, the usual shape of a time series in pandas): what to do, as DuckDB reads no index; else None."""
+    text = source.strip()
+    frame = _caller_frame()
+    if frame is None:
+        return None
+    bare = bool(_NAME.fullmatch(text))
+    for name in [text] if bare else _reads(text):
+        value: Any = frame.f_locals.get(name, frame.f_globals.get(name))
+        if type(value).__module__.split(".")[0] != "pandas" or not hasattr(value, "columns"):
+            continue
+        index = value.index
+        times = [lv.name for lv in (index.get_level_values(i) for i in range(index.nlevels))
+                 if getattr(lv.dtype, "kind", "") == "M"]
+        if times:
+            shown = ", ".join(repr(t) if t is not None else "unnamed" for t in times)
+            then = f"then pass '{name}_t'" if bare else f"and read {name}_t in the query instead of {name}"
+            return (f"the times of {name} are its index ({shown}), which DuckDB does not read as a column; make it "
+                    f"one: {name}_t = {name}.reset_index(), {then}.")
+    return None
+
+
 def _reads(sql: str) -> list[str]:
     """The unquoted names of the tables ``sql`` reads in its FROM and JOIN clauses, each once."""
     out = []

@@ -86,9 +86,16 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
                             f"scores against, e.g. time='created_at'; got {time!r}.")
     cur = pysource.cursor(con, source)
     try:
-        return time_column(describe(cur, source, model, caller=con), time, model, source)
+        cols = describe(cur, source, model, caller=con)
     finally:
         cur.close()
+    in_index = pysource.index_times(source)
+    if in_index is not None:
+        if time is None and not any(is_point_in_time(t) for _, t in cols):
+            return None, f"no scores-over-time plot: {in_index}"
+        if time is not None and time.lower() not in {c.lower() for c, _ in cols}:
+            raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}: {in_index}")
+    return time_column(cols, time, model, source)
 
 
 @dataclass

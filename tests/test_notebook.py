@@ -279,3 +279,84 @@ def test_the_duckdb_module_is_taken_for_its_default_connection() -> None:
     ad_duckdb.register(duckdb)
     with pytest.raises(duckdb.Error, match="no_such_model"):  # the function is there, on the connection duckdb.sql uses
         duckdb.sql("SELECT anomaly_score('no_such_model', 1.0)").fetchall()
+
+
+def test_a_returned_figure_shows_as_a_picture_in_a_notebook_that_never_drew_with_pyplot(tmp_path) -> None:
+    """plot_scores(...) without a folder, as a cell's value, read "<Figure size 700x450 with 1 Axes>" in a fresh
+    Jupyter kernel (even after `import matplotlib.pyplot`): IPython draws a Figure only through the formatter
+    pyplot's inline backend registers at pyplot's first figure. `_repr_png_` is the hook IPython's display calls on
+    any object when no formatter is registered for its type."""
+    from matplotlib.figure import Figure
+    from matplotlib.image import imread
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT DATE '2024-01-01' + INTERVAL (i) DAY AS day, "
+                    "sin(i / 7.0) + (i % 5) / 10.0 AS a, cos(i / 11.0) AS b FROM range(300) t(i)")
+        ad_duckdb.train(con, "valve", "readings", features=["a", "b"], **TINY)
+        figures = [ad_duckdb.plot_scores(con, "valve", "readings"),
+                   ad_duckdb.plot_scores_over_time(con, "valve", "readings")]
+    finally:
+        con.close()
+    for fig in figures:
+        assert isinstance(fig, Figure)
+        png = fig._repr_png_()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n"
+        (tmp_path / "shown.png").write_bytes(png)
+        img = imread(tmp_path / "shown.png")
+        # the whole figure, legend below the axes included (cut to its drawn area, as IPython's inline backend cuts)
+        w, h = fig.get_size_inches() * fig.dpi
+        assert 0.8 * w < img.shape[1] <= w + 2 and 0.8 * h < img.shape[0] <= h + 2, (img.shape, w, h)
+        assert img[..., :3].std() > 0.05  # drawn, not a blank canvas
+
+
+def test_pandas_missing_values_in_an_array_are_missing_values() -> None:
+    """df.to_numpy() of a frame with a nullable column (Int64, read_csv's dtype_backend=) is an object array holding
+    pd.NA where a value is missing; fit and decision_function stopped with numpy's bare "TypeError: float() argument
+    must be a string or a real number, not 'NAType'", where the frame itself (or None, or NaN) is a missing value."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"count": pd.array(rng.poisson(5, 200), dtype="Int64"), "amount": rng.gamma(2.0, 50.0, 200)})
+    df.loc[[3, 50], "count"] = pd.NA
+    X = df.to_numpy()
+    assert X.dtype == object and X[3, 0] is pd.NA
+    det = AutoEncoderDetector(**TINY).fit(df)
+    np.testing.assert_array_equal(det.decision_function(X), det.decision_function(df))
+    assert np.isfinite(det.decision_function(X)).all()
+    on_array = AutoEncoderDetector(**TINY).fit(X)
+    np.testing.assert_array_equal(on_array.decision_function(X), det.decision_function(df))
+    # what is neither a number nor missing still gets numpy's own message (as scikit-learn's does)
+    X[7, 1] = {"amount": 1.0}
+    with pytest.raises(TypeError, match="dict"):
+        det.decision_function(X)
+
+
+def test_a_frame_whose_times_are_its_index_is_told_to_reset_it(tmp_path) -> None:
+    """A time series in pandas keeps its times in a DatetimeIndex, which DuckDB does not read as a column: the
+    scores-over-time plot of such a frame said it "has no DATE or TIMESTAMP column" and told the user to cast a
+    `day` column it does not have (and time='ts', the index's name, "is not in 'readings'"); evaluate(plots_dir=)
+    left the plot out without a word."""
+    rng = np.random.default_rng(0)
+    readings = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)},
+                            index=pd.date_range("2024-01-01", periods=300, freq="h", name="ts"))
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "valve", "readings", **TINY)
+        for time in (None, "ts"):
+            with pytest.raises(BadInputError, match=r"times of readings are its index \('ts'\), which DuckDB does "
+                                                    r"not read.*readings_t = readings\.reset_index\(\), then pass "
+                                                    r"'readings_t'"):
+                ad_duckdb.plot_scores_over_time(con, "valve", "readings", time=time)
+        with pytest.raises(BadInputError, match=r"times of readings are its index \('ts'\).*readings_t = "
+                                                r"readings\.reset_index\(\), and read readings_t in the query instead"):
+            ad_duckdb.plot_scores_over_time(con, "valve", "SELECT * FROM readings WHERE a > 0")
+        readings_t = readings.reset_index()  # noqa: F841  (read by its name)
+        assert ad_duckdb.plot_scores_over_time(con, "valve", "readings_t").axes  # the fix it names runs
+        labelled = readings.assign(label=(np.arange(300) % 30 == 0).astype(int))  # noqa: F841  (read by its name)
+        rep = ad_duckdb.evaluate(con, "valve", "labelled", label="label", plots_dir=tmp_path)
+        assert len(rep.plots) == 2 and any("labelled_t = labelled.reset_index()" in n for n in rep.notes), rep.notes
+        # a frame without times in its index, or a query over one, is told what it was before
+        plain = readings.reset_index(drop=True)  # noqa: F841  (read by its name)
+        with pytest.raises(BadInputError, match="has no DATE or TIMESTAMP column; score a query that casts one"):
+            ad_duckdb.plot_scores_over_time(con, "valve", "plain")
+    finally:
+        con.close()

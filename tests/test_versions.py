@@ -587,3 +587,23 @@ def test_compare_takes_a_label_column_named_like_its_own_score_columns(versions_
                 want.rows, want.anomalies, want.auc_roc_a, want.auc_roc_b)
     finally:
         con.close()
+
+
+def test_compare_reads_a_dataframe_by_its_name_as_the_other_functions_do(versions_db: str) -> None:
+    """In a notebook, compare_versions(con, "tx_ae@1", "tx_ae@2", "df") said "cannot read the source 'df' ... Did you
+    mean 'df'?": it read the source through a cursor of its own that did not know the caller's DataFrames, which
+    train, score and evaluate read by their variable's name."""
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        df = con.sql("SELECT *, (amount > 400)::INTEGER AS label FROM transactions").df()  # noqa: F841  (by name)
+        on_table = compare_versions(con, "tx_ae@1", "tx_ae@2", "SELECT *, (amount > 400)::INTEGER AS label "
+                                    "FROM transactions", label="label")
+        for source in ("df", "SELECT * FROM df WHERE transaction_id > 0"):
+            got = compare_versions(con, "tx_ae@1", "tx_ae@2", source, label="label")
+            assert (got.rows, got.top_overlap) == (on_table.rows, on_table.top_overlap)
+            assert got.rank_correlation == pytest.approx(on_table.rank_correlation, rel=1e-9)  # DuckDB's sum order
+            assert got.labelled is not None and on_table.labelled is not None
+            assert (got.labelled.auc_roc_a, got.labelled.auc_roc_b, got.labelled.anomalies) == pytest.approx(
+                (on_table.labelled.auc_roc_a, on_table.labelled.auc_roc_b, on_table.labelled.anomalies), rel=1e-12)
+    finally:
+        con.close()
