@@ -159,13 +159,16 @@ class Report:
         lo, hi = self.auc_roc_interval
         roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
+        # as wide as the longest name: a name of 14 characters or more (precision90_confident) pushed its row's
+        # figures right of the header's
+        w = max([14, *(len(n) + 1 for n in self.at_thresholds)])
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
             f"({share_text(self.anomalies / max(self.rows, 1))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *(f"note: {n}" for n in self.notes),
             "",
-            f"{'threshold':<14}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
+            f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
             f"{'flagged':>9}",
         ]
 
@@ -178,7 +181,7 @@ class Report:
             # 300,000 flagged read "0.00%", as none
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
-                f"{name:<14}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
+                f"{name:<{w}}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
                 f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
             )
         if self.at_thresholds:

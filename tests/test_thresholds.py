@@ -1478,3 +1478,23 @@ def test_a_blank_label_gets_the_missing_column_error_not_a_traceback(tmp_path: P
                 ad_duckdb.evaluate(con, "m", "t", label=blank)
     finally:
         con.close()
+
+
+def test_the_evaluation_table_stays_aligned_with_long_threshold_names() -> None:
+    """A threshold name over 13 characters (precision90_confident, a natural name for a cut to defend) pushed its
+    row's figures right of the header's and of every other row's, so the columns no longer read down."""
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.2
+    s = rng.normal(size=400) + 2 * y
+    names = ["default", "precision90_confident", "p99"]
+    at = {n: {"value": v, **metrics.confusion(s, y, v)} for n, v in zip(names, (0.5, 1.0, 2.0), strict=True)}
+    rep = metrics.Report("m@1", 400, int(y.sum()), metrics.auc_roc(s, y), metrics.auc_pr(s, y), at)
+    lines = str(rep).splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("threshold"))
+    table = lines[head:head + 1 + len(names)]
+    assert [line.split()[0] for line in table[1:]] == names
+    # every column ends where the header's does: the flagged share's last character under "flagged"'s
+    assert len({len(line) for line in table}) == 1, "\n".join(table)
+    value_end = table[0].index("value") + len("value")
+    for line, n in zip(table[1:], names, strict=True):
+        assert line[:value_end].rstrip().endswith(metrics.value_text(at[n]["value"])), "\n".join(table)
