@@ -682,7 +682,7 @@ SLIGHTLY_BELOW_CHANCE = 0.4
 _A_LITTLE_BELOW = "is a little below 0.5"
 
 
-def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
+def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
     """A note when the model ranks the rows labelled 0 clearly above those labelled 1 (the whole 95% interval of
     AUC-ROC below 0.5). Why: labels with 1 on the normal rows (scikit-learn's predict gives 1 to inliers) passed the
     0/1 check, and every figure, and every goal (max_f1 flagged every row), came out inverted without a word."""
