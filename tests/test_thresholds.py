@@ -1498,3 +1498,44 @@ def test_the_evaluation_table_stays_aligned_with_long_threshold_names() -> None:
     value_end = table[0].index("value") + len("value")
     for line, n in zip(table[1:], names, strict=True):
         assert line[:value_end].rstrip().endswith(metrics.value_text(at[n]["value"])), "\n".join(table)
+
+
+def test_a_suggested_filter_with_both_quotes_pastes_into_the_shell(tmp_path: Path) -> None:
+    """A label column named with a space ("Is Fraud") and a filter of a text value (split = 'test'): the fix the
+    NULL-label error and the in-sample note offered was Python's repr, '(split = \\'test\\') AND "Is Fraud" ...',
+    which a POSIX shell cannot read (no escapes inside single quotes): pasted after --where, the command broke."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        con.execute('ALTER TABLE t ADD COLUMN "Is Fraud" INTEGER')
+        con.execute('UPDATE t SET "Is Fraud" = CASE WHEN id % 7 = 0 THEN NULL ELSE label END')
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train' AND label = 0", **FAST)
+    finally:
+        con.close()
+
+    def pasted(args: list[str], what: str) -> str:
+        res = CliRunner().invoke(cli, args)
+        text = " ".join((res.stdout + res.stderr).split())
+        found = re.search(r"\(CLI: --where (.+?)\)(?: or|,|\.)", text)
+        assert found, (what, text)
+        # the shell's reading of the suggestion: one word, the filter itself
+        words = shlex.split(found.group(1))
+        assert len(words) == 1, (what, found.group(1))
+        return words[0]
+
+    where = pasted(["evaluate", path, "m", "t", "--label", "Is Fraud", "--where", "split = 'test'"], "NULL labels")
+    assert where == "(split = 'test') AND \"Is Fraud\" IS NOT NULL", where
+    res = CliRunner().invoke(cli, ["evaluate", path, "m", "t", "--label", "Is Fraud", "--where", where])
+    assert res.exit_code == 0, res.output
+    # the held-out filter of the in-sample note, on rows that include the training rows
+    held = pasted(["evaluate", path, "m", "t", "--label", "label", "--where", "split <> 'x' AND \"Is Fraud\" IS NOT NULL"],
+                  "in-sample note")
+    res = CliRunner().invoke(cli, ["evaluate", path, "m", "t", "--label", "label", "--where", held])
+    assert res.exit_code == 0 and "trained on" not in res.output, (held, res.output)
