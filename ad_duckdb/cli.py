@@ -2010,8 +2010,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
                                  "flag_budget"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
-                   "min_precision, min_recall (--target), flag_budget (--target, the share to flag): on labelled "
-                   "rows of --source with --label.")
+                   "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
+                   "best F1 among those within it): on labelled rows of --source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")

@@ -573,7 +573,8 @@ def set_threshold(
 
     ``method``: ``manual`` (``value``), ``quantile`` / ``contamination`` (``target``: a quantile of
     training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
-    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: largest share flagged).
+    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: the largest share to
+    flag; the cut of best F1 among those within it).
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
