@@ -1562,3 +1562,26 @@ def test_the_help_says_a_flag_budget_is_a_cap_with_the_best_f1_within_it(tmp_pat
     assert "flag_budget (--target: the largest share to flag; the cut of best F1 among those within it)" in text, text
     doc = " ".join((ad_duckdb.set_threshold.__doc__ or "").split())
     assert "``flag_budget`` (``target``: the largest share to flag; the cut of best F1 among those within it)" in doc
+
+
+def test_more_thresholds_than_colours_stay_told_apart_in_the_labelled_plots() -> None:
+    """evaluate's plots drew the 8th threshold in the 1st one's colour with the same marker and line: a model with
+    its 5 training thresholds and a few chosen on labels (13 in a fraud analyst's database) had pairs of points on
+    the precision-recall curve, and of lines in the histogram, that the legend could not tell apart."""
+    from matplotlib.colors import to_hex
+
+    rng = np.random.default_rng(0)
+    y = rng.random(2000) < 0.1
+    s = np.exp(rng.normal(size=2000) + 1.5 * y)
+    names = [f"t{i:02d}" for i in range(13)]
+    th = dict(zip(names, np.quantile(s, np.linspace(0.5, 0.98, 13)), strict=True))
+    pr = metrics.pr_figure(s, y, "m@1", th)
+    points = [c for c in pr.axes[0].collections if len(c.get_offsets())]
+    assert len(points) == 13
+    looks = {(to_hex(c.get_facecolor()[0]), c.get_paths()[0].vertices.round(3).tobytes()) for c in points}
+    assert len(looks) == 13, "two thresholds share a colour and a marker on the precision-recall curve"
+    hist = metrics.label_hist_figure(s, y, "m@1", th)
+    lines = [ln for ln in hist.axes[0].lines if ln.get_linestyle() != "None"]
+    assert len(lines) == 13
+    assert len({(to_hex(ln.get_color()), str(ln.get_linestyle())) for ln in lines}) == 13, \
+        "two threshold lines share a colour and a dash in the histogram"
