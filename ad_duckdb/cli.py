@@ -629,6 +629,14 @@ def _against_spread(v: float, spread: float) -> str:
     return f"{v:.{_spread_places(spread)}f}"
 
 
+def _judged_cell(v: float | None, flagged: int | None) -> str | None:
+    """A precision or recall of compare --label: '-' for the precision of a threshold that flags no row (as evaluate
+    prints it), NULL where the version lacks the threshold."""
+    if v is None:
+        return "-" if flagged == 0 else None
+    return _figure(v)
+
+
 def _figure(v: float) -> str:
     """A share or rate to 3 decimals, or 3 significant digits below 0.01. Why: a flag budget's 2 rows in 3060 printed
     as "flagged_share 0.001" (0.00065), and 1 row in 10,000 as 0.000, read as flagging none."""
@@ -1309,7 +1317,8 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     from .compare import compare_versions
 
-    with _open(db, read_only=True, check_order=False, attach=attach) as con:
+    # _notes: the library's notes (labels that look inverted) as note lines, not Python's warning format
+    with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
         r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
     if out_format == "json":
         click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
@@ -1323,8 +1332,9 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
                 [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
                   None if t.both is None or t.flagged_a is None else t.flagged_a - t.both,
                   None if t.both is None or t.flagged_b is None else t.flagged_b - t.both,
-                  *((None if v is None else _figure(v) for v in (t.precision_a, t.recall_a, t.precision_b,
-                                                                  t.recall_b)) if judged else ()),
+                  *((_judged_cell(v, flagged) for v, flagged in ((t.precision_a, t.flagged_a), (t.recall_a, None),
+                                                                  (t.precision_b, t.flagged_b), (t.recall_b, None)))
+                    if judged else ()),
                   None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
     n = min(r.top, r.rows)
     corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
@@ -2188,8 +2198,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
                                  "flag_budget"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
-                   "min_precision, min_recall (--target), flag_budget (--target, the share to flag): on labelled "
-                   "rows of --source with --label.")
+                   "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
+                   "best F1 among those within it): on labelled rows of --source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")

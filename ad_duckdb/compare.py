@@ -5,6 +5,7 @@ ranks the anomalies better, and whether the difference is more than chance (DeLo
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import duckdb
 import numpy as np
 
 from . import metrics, pysource, store
-from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
+from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
@@ -35,7 +36,8 @@ class ThresholdComparison:
     method_b: str | None = None
     chosen_on_a: str | None = None
     chosen_on_b: str | None = None
-    # with labels: each version's precision and recall at its value (None where it lacks the name)
+    # with labels: each version's precision and recall at its value (None where it lacks the name; precision None
+    # also where it flags no row)
     precision_a: float | None = None
     recall_a: float | None = None
     precision_b: float | None = None
@@ -199,7 +201,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
             cols_b: list[str], source: str, where: str | None, label: str,
             thresholds: list[ThresholdComparison]) -> LabelledComparison:
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in."""
-    from .labelled import _labelled_scores
+    from .labelled import _inverted_labels, _labelled_scores
 
     def refused() -> BadInputError:
         """evaluate's own error for this label (it names the values, the missing column or the query that fixes
@@ -241,8 +243,15 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
                 c = metrics.confusion(s, y, value)
-                setattr(t, f"precision_{side}", c["precision"])
+                # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
+                setattr(t, f"precision_{side}", c["precision"] if c["tp"] + c["fp"] else None)
                 setattr(t, f"recall_{side}", c["recall"])
+    # evaluate's question when the labels look inverted (1 = inlier). Why here too: the verdict below otherwise named
+    # the version that ranks the real anomalies worse as the better one, without a word. One note: both versions
+    # read the same labels
+    note = _inverted_labels(rec_a, label, sa, y) or _inverted_labels(rec_b, label, sb, y)
+    if note:
+        warnings.warn(note, AdDuckDBWarning, stacklevel=3)
     p = metrics.paired_auc_roc(sa, sb, y)
     return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y), metrics.auc_pr(sb, y),
                               p.diff, p.low, p.high, p.p_value)

@@ -191,10 +191,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
                                        else "")
         keep = f"({where}) AND {keep}" if where else keep
-        keep = f'"{keep}"' if '"' not in keep else repr(keep)
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the {len(y)} "
                             f"rows of {source!r}{f' with where={where!r}' if where else ''}, which are neither normal "
-                            f"nor anomalies; judge the labelled rows only: where={keep} (CLI: --where).")
+                            f"nor anomalies; judge the labelled rows only: {_where_fix(keep)}.")
     if counts:
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
@@ -366,21 +365,20 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         test = f"hash({key}) % 5 = 0"
         how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0) and trains on "
                "anomalies too: hold a part out of training, "
-               f"e.g. train with where={_py_text(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate with "
-               f"where={_py_text(f'({given}) AND {test}' if given else test)} (CLI: --where), for an estimate on "
-               "unseen rows")
+               f"e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0', cli=False)} and evaluate with "
+               f"{_where_fix(f'({given}) AND {test}' if given else test)}, for an estimate on unseen rows")
     elif key:
         # a fifth of the normal rows kept out of training by a hash of the row's key: the same rows each time
         test = f"hash({key}) % 5 = 0 OR {sql_name(label)} = 1"
         how = (f"its training filter was {tw!r}, which leaves out no row labelled normal (0): hold a part out of "
-               f"training, e.g. train with where={_py_text(f'({trained}) AND hash({key}) % 5 <> 0')} and evaluate "
-               f"with where={_py_text(f'({given}) AND ({test})' if given else test)} (CLI: --where), "
+               f"training, e.g. train with {_where_fix(f'({trained}) AND hash({key}) % 5 <> 0', cli=False)} and evaluate "
+               f"with {_where_fix(f'({given}) AND ({test})' if given else test)}, "
                "for an estimate on unseen rows; that part holds every anomaly but a fifth of the normal rows, so "
                "precision, F1 and AUC-PR there read higher than at the data's own anomaly share (recall and AUC-ROC "
                "do not depend on it)")
     else:
         held = f"({given}) AND NOT ({trained})" if given else f"NOT ({trained})"
-        how = (f"its training filter was {tw!r}; use where={_py_text(held)} (CLI: --where) or another held-out filter "
+        how = (f"its training filter was {tw!r}; use {_where_fix(held)} or another held-out filter "
                "for an estimate on unseen rows")
     return f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how})."
 
@@ -388,6 +386,18 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
 def _py_text(text: str) -> str:
     """``text`` as a Python string in a note: in double quotes unless it holds one (a quoted name, "Is Fraud")."""
     return f'"{text}"' if '"' not in text else repr(text)
+
+
+def _where_fix(text: str, cli: bool = True) -> str:
+    """``where=...`` for a filter a message offers, with the shell's word for it where Python's string is not one
+    (CLI: --where '...'). Why: a filter holding both quotes ("Is Fraud" and 'test') was offered as Python's repr,
+    with backslash escapes inside single quotes, which a POSIX shell does not read: pasted after --where, the
+    command broke. ``cli=False``: no "(CLI: --where)" where Python's string is the shell's too (a later filter of
+    the same sentence says it)."""
+    py = _py_text(text)
+    if py.startswith('"') and not re.search(r'[$`\\!]', text):
+        return f"where={py}{' (CLI: --where)' if cli else ''}"
+    return f"where={py} (CLI: --where {shell_word(text)})"
 
 
 def _row_key(cur: Any, source: str, lm: LoadedModel, label: str) -> str:
@@ -563,7 +573,8 @@ def set_threshold(
 
     ``method``: ``manual`` (``value``), ``quantile`` / ``contamination`` (``target``: a quantile of
     training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
-    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: largest share flagged).
+    ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: the largest share to
+    flag; the cut of best F1 among those within it).
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
@@ -682,7 +693,7 @@ SLIGHTLY_BELOW_CHANCE = 0.4
 _A_LITTLE_BELOW = "is a little below 0.5"
 
 
-def _inverted_labels(lm: LoadedModel, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
+def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y: np.ndarray) -> str | None:
     """A note when the model ranks the rows labelled 0 clearly above those labelled 1 (the whole 95% interval of
     AUC-ROC below 0.5). Why: labels with 1 on the normal rows (scikit-learn's predict gives 1 to inliers) passed the
     0/1 check, and every figure, and every goal (max_f1 flagged every row), came out inverted without a word."""

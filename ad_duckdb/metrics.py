@@ -159,13 +159,16 @@ class Report:
         lo, hi = self.auc_roc_interval
         roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
+        # as wide as the longest name: a name of 14 characters or more (precision90_confident) pushed its row's
+        # figures right of the header's
+        w = max([14, *(len(n) + 1 for n in self.at_thresholds)])
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
             f"({share_text(self.anomalies / max(self.rows, 1))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *(f"note: {n}" for n in self.notes),
             "",
-            f"{'threshold':<14}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
+            f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
             f"{'flagged':>9}",
         ]
 
@@ -178,7 +181,7 @@ class Report:
             # 300,000 flagged read "0.00%", as none
             prec = f"{m['precision']:>11.3f}" if m.get("tp", 1) + m.get("fp", 1) else f"{'-':>11}"
             lines.append(
-                f"{name:<14}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
+                f"{name:<{w}}{value_text(m['value']):>12}{prec}{interval(m, 'precision'):>13}"
                 f"{m['recall']:>9.3f}{interval(m, 'recall'):>13}{m['f1']:>8.3f}{share_text(m['flagged_share']):>9}"
             )
         if self.at_thresholds:
@@ -288,10 +291,10 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
-            ax.scatter([], [], color=_colour(i), label=label + "flags no row")
+            ax.scatter([], [], color=_colour(i), marker=_marker(i), label=label + "flags no row")
             continue
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i),
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
                    label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
@@ -397,6 +400,22 @@ def _colour(i: int) -> str:
     return _THRESHOLD_COLOURS[i % len(_THRESHOLD_COLOURS)]
 
 
+# Past the 7 colours, the next round of thresholds gets another marker and dash. Why: the 8th threshold took the
+# 1st one's colour with the same marker and line, and a model's 5 training thresholds and a few chosen on labels
+# made pairs the legend could not tell apart.
+_MARKERS = ("o", "s", "^", "D")
+_DASHES = ("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2)))
+
+
+def _marker(i: int) -> str:
+    return _MARKERS[i // len(_THRESHOLD_COLOURS) % len(_MARKERS)]
+
+
+def _dash(i: int) -> Any:
+    """The line style of the ``i``-th threshold (by value) in every plot."""
+    return _DASHES[i // len(_THRESHOLD_COLOURS) % len(_DASHES)]
+
+
 def _fmt_score(t: float) -> str:
     """A threshold as `ad-duckdb threshold --method manual --value` would take it back (4 significant digits)."""
     return f"{t:.4g}"
@@ -426,7 +445,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         colour = _colour(i)
         if t in drawn:
             tv = float(np.log10(t)) if use_log else t
-            ax.axvline(tv, color=colour, ls="--", lw=1)
+            ax.axvline(tv, color=colour, ls=_dash(i), lw=1)
             right = hi > lo and (tv - lo) / (hi - lo) > 0.55
         else:  # off the axis: at its edge, the arrow pointing where the threshold lies
             right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi

@@ -17,6 +17,7 @@ from .exceptions import BadInputError, NoTimesError, OptionError, SourceNotFound
 from .features import describe, did_you_mean, is_numeric_type, is_point_in_time
 from .metrics import (
     _colour,
+    _dash,
     _file_stem,
     _fmt_score,
     _log_axis,
@@ -238,10 +239,10 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         n = s.flagged.get(names, 0)
         text = f"{_short(names)} > {_fmt_score(t)}: {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(s.rows, 1))})"
         if t in on_axis:
-            ax.axhline(t, color=_colour(i), ls="--", lw=1, label=text)
+            ax.axhline(t, color=_colour(i), ls=_dash(i), lw=1, label=text)
         else:  # far from the scores: named, not drawn, so that the scores keep the axis
             side = "above" if finite.size and t > finite.max() else "below"
-            ax.plot([], [], color=_colour(i), ls="--", lw=1, label=f"{text} ({side} the axis)")
+            ax.plot([], [], color=_colour(i), ls=_dash(i), lw=1, label=f"{text} ({side} the axis)")
         if "default" in names.split(" = "):
             # what a point is: a row, a time (a day, each ts, the one time) or a bucket of several times
             points = _points(per)

@@ -1478,3 +1478,110 @@ def test_a_blank_label_gets_the_missing_column_error_not_a_traceback(tmp_path: P
                 ad_duckdb.evaluate(con, "m", "t", label=blank)
     finally:
         con.close()
+
+
+def test_the_evaluation_table_stays_aligned_with_long_threshold_names() -> None:
+    """A threshold name over 13 characters (precision90_confident, a natural name for a cut to defend) pushed its
+    row's figures right of the header's and of every other row's, so the columns no longer read down."""
+    rng = np.random.default_rng(0)
+    y = rng.random(400) < 0.2
+    s = rng.normal(size=400) + 2 * y
+    names = ["default", "precision90_confident", "p99"]
+    at = {n: {"value": v, **metrics.confusion(s, y, v)} for n, v in zip(names, (0.5, 1.0, 2.0), strict=True)}
+    rep = metrics.Report("m@1", 400, int(y.sum()), metrics.auc_roc(s, y), metrics.auc_pr(s, y), at)
+    lines = str(rep).splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("threshold"))
+    table = lines[head:head + 1 + len(names)]
+    assert [line.split()[0] for line in table[1:]] == names
+    # every column ends where the header's does: the flagged share's last character under "flagged"'s
+    assert len({len(line) for line in table}) == 1, "\n".join(table)
+    value_end = table[0].index("value") + len("value")
+    for line, n in zip(table[1:], names, strict=True):
+        assert line[:value_end].rstrip().endswith(metrics.value_text(at[n]["value"])), "\n".join(table)
+
+
+def test_a_suggested_filter_with_both_quotes_pastes_into_the_shell(tmp_path: Path) -> None:
+    """A label column named with a space ("Is Fraud") and a filter of a text value (split = 'test'): the fix the
+    NULL-label error and the in-sample note offered was Python's repr, '(split = \\'test\\') AND "Is Fraud" ...',
+    which a POSIX shell cannot read (no escapes inside single quotes): pasted after --where, the command broke."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        con.execute('ALTER TABLE t ADD COLUMN "Is Fraud" INTEGER')
+        con.execute('UPDATE t SET "Is Fraud" = CASE WHEN id % 7 = 0 THEN NULL ELSE label END')
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train' AND label = 0", **FAST)
+    finally:
+        con.close()
+
+    def pasted(args: list[str], what: str) -> str:
+        res = CliRunner().invoke(cli, args)
+        text = " ".join((res.stdout + res.stderr).split())
+        found = re.search(r"\(CLI: --where (.+?)\)(?: or|,|\.)", text)
+        assert found, (what, text)
+        # the shell's reading of the suggestion: one word, the filter itself
+        words = shlex.split(found.group(1))
+        assert len(words) == 1, (what, found.group(1))
+        return words[0]
+
+    where = pasted(["evaluate", path, "m", "t", "--label", "Is Fraud", "--where", "split = 'test'"], "NULL labels")
+    assert where == "(split = 'test') AND \"Is Fraud\" IS NOT NULL", where
+    res = CliRunner().invoke(cli, ["evaluate", path, "m", "t", "--label", "Is Fraud", "--where", where])
+    assert res.exit_code == 0, res.output
+    # the held-out filter of the in-sample note, on rows that include the training rows
+    held = pasted(["evaluate", path, "m", "t", "--label", "label", "--where", "split <> 'x' AND \"Is Fraud\" IS NOT NULL"],
+                  "in-sample note")
+    res = CliRunner().invoke(cli, ["evaluate", path, "m", "t", "--label", "label", "--where", held])
+    assert res.exit_code == 0 and "trained on" not in res.output, (held, res.output)
+
+
+def test_the_help_says_a_flag_budget_is_a_cap_with_the_best_f1_within_it(tmp_path: Path) -> None:
+    """threshold --help called flag_budget's --target "the share to flag", and set_threshold's docstring "largest
+    share flagged"; the goal picks the best F1 among cuts flagging at most that share, which on rare anomalies flags
+    far fewer rows than the budget (0.09% of a 0.5% budget on 0.18% anomalies): the user read a bug."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        th = ad_duckdb.set_threshold(con, "m", "budget", "flag_budget", target=0.5, source="t", label="label",
+                                     where="split = 'test'")
+        assert th.flagged_share is not None and th.flagged_share < 0.1  # far under the budget: F1 is best there
+    finally:
+        con.close()
+    text = " ".join(CliRunner().invoke(cli, ["threshold", "--help"]).stdout.split())
+    assert "flag_budget (--target: the largest share to flag; the cut of best F1 among those within it)" in text, text
+    doc = " ".join((ad_duckdb.set_threshold.__doc__ or "").split())
+    assert "``flag_budget`` (``target``: the largest share to flag; the cut of best F1 among those within it)" in doc
+
+
+def test_more_thresholds_than_colours_stay_told_apart_in_the_labelled_plots() -> None:
+    """evaluate's plots drew the 8th threshold in the 1st one's colour with the same marker and line: a model with
+    its 5 training thresholds and a few chosen on labels (13 in a fraud analyst's database) had pairs of points on
+    the precision-recall curve, and of lines in the histogram, that the legend could not tell apart."""
+    from matplotlib.colors import to_hex
+
+    rng = np.random.default_rng(0)
+    y = rng.random(2000) < 0.1
+    s = np.exp(rng.normal(size=2000) + 1.5 * y)
+    names = [f"t{i:02d}" for i in range(13)]
+    th = dict(zip(names, np.quantile(s, np.linspace(0.5, 0.98, 13)), strict=True))
+    pr = metrics.pr_figure(s, y, "m@1", th)
+    points = [c for c in pr.axes[0].collections if len(c.get_offsets())]
+    assert len(points) == 13
+    looks = {(to_hex(c.get_facecolor()[0]), c.get_paths()[0].vertices.round(3).tobytes()) for c in points}
+    assert len(looks) == 13, "two thresholds share a colour and a marker on the precision-recall curve"
+    hist = metrics.label_hist_figure(s, y, "m@1", th)
+    lines = [ln for ln in hist.axes[0].lines if ln.get_linestyle() != "None"]
+    assert len(lines) == 13
+    assert len({(to_hex(ln.get_color()), str(ln.get_linestyle())) for ln in lines}) == 13, \
+        "two threshold lines share a colour and a dash in the histogram"

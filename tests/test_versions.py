@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -607,3 +608,50 @@ def test_compare_reads_a_dataframe_by_its_name_as_the_other_functions_do(version
                 (on_table.labelled.auc_roc_a, on_table.labelled.auc_roc_b, on_table.labelled.anomalies), rel=1e-12)
     finally:
         con.close()
+
+
+def test_compare_with_inverted_labels_says_so_as_evaluate_does(versions_db: str) -> None:
+    """compare --label on labels with 1 on the normal rows (1 = inlier) judged both versions at AUC-ROC near 0 with
+    no word, and its verdict named the version that ranks the real anomalies worse as the better one; evaluate
+    and threshold ask whether the label is inverted."""
+    inverted = f"(SELECT *, 1 - label AS inlier FROM {LABELLED})"
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"Is label column 'inlier' inverted\?") as got:
+            r = compare_versions(con, "tx_ae@1", "tx_ae@2", inverted, label="inlier")
+        assert r.labelled is not None and max(r.labelled.auc_roc_a, r.labelled.auc_roc_b) < 0.3
+        assert len(got) == 1 and got[0].filename == __file__
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # right labels: no such note
+            compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label")
+    finally:
+        con.close()
+    rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", inverted, "--label", "inlier")
+    assert rc == 0, err
+    assert "note: " in err and "Is label column 'inlier' inverted?" in err, err
+
+
+def test_compare_gives_no_precision_to_a_threshold_that_flags_no_row(versions_db: str, tmp_path: Path) -> None:
+    """compare --label printed precision 0.000 (JSON 0.0) for a threshold that flags no row, read as every flag
+    wrong; evaluate prints '-' there, as a precision of no flags is undefined."""
+    path = str(tmp_path / "high.duckdb")
+    shutil.copyfile(versions_db, path)
+    con = ad_duckdb.connect(path)
+    try:
+        for ref in ("tx_ae@1", "tx_ae@2"):
+            ad_duckdb.set_threshold(con, ref, "never", method="manual", value=1e9)
+        r = compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label")
+    finally:
+        con.close()
+    never = next(t for t in r.thresholds if t.name == "never")
+    assert (never.flagged_a, never.flagged_b) == (0, 0)
+    assert (never.precision_a, never.precision_b) == (None, None) and (never.recall_a, never.recall_b) == (0.0, 0.0)
+    rc, out, err = invoke("compare", path, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label")
+    assert rc == 0, err
+    cells = next(line for line in out.splitlines() if line.startswith("never")).split()
+    # name, the two values, flagged a / b, both, only a / b, then precision a, recall a, precision b, recall b
+    assert cells[8:12] == ["-", "0.000", "-", "0.000"], cells
+    rc, out, err = invoke("compare", path, "tx_ae@1", "tx_ae@2", LABELLED, "--label", "label", "--format", "json")
+    assert rc == 0, err
+    j = next(t for t in json.loads(out)["thresholds"] if t["name"] == "never")
+    assert (j["precision_a"], j["precision_b"], j["recall_a"]) == (None, None, 0.0)
