@@ -84,7 +84,13 @@ def parity_check(graph: Any, onnx_bytes: bytes, X: np.ndarray, *, model: str) ->
     # Why widened by float32's own rounding: where the codes lie far out (|h|^2 of 10^4, rows 80 robust units from
     # the median) that distance rounds by 10^-3 in either runtime, and a good model was refused. Each float32 pass
     # can be off from the exact score by about what torch's is; an exporter's mistake is off by far more.
-    if not (np.allclose(ts_np, os_, rtol=1e-3, atol=max(atol, 4 * rs))
+    # Why also each row's own bound (ScoringGraph.neighbour_rounding): on a row whose code lies far from the bank's
+    # mean but near a bank code, onnxruntime's rounding landed 5x further from the exact score than torch's (credit
+    # card rows, |h|^2 of 3,080: 0.0043 on a score of 1.26, over the 0.0042 allowed), and a good model was refused.
+    with torch.no_grad():
+        slack = np.concatenate([graph.neighbour_rounding(torch.from_numpy(Xg[sl])).numpy() for sl in slices]) \
+            if len(Xg) else np.zeros(0)
+    if not (np.all(np.isclose(ts_np, os_, rtol=1e-3, atol=np.maximum(max(atol, 4 * rs), slack)))
             and np.allclose(te_np, oe, rtol=1e-3, atol=max(atol, 4 * re_))):
         diff = float(np.max(np.abs(ts_np - os_)))
         raise IntegrityError(

@@ -282,6 +282,27 @@ class ScoringGraph(nn.Module):
         chunks.CHUNK_BYTES)."""
         return rows_per_chunk(self.row_bytes(), budget)
 
+    def neighbour_rounding(self, x: torch.Tensor) -> torch.Tensor:
+        """An upper bound on how far float32 rounding may move each raw row's neighbour term [B] (0 when it is off).
+
+        Why: the term is sqrt(|h|^2 - 2 h.b + |b|^2 + eps) (``knn_distance``). Where a code lies far from the bank's
+        mean yet near a bank code b (a cluster of training rows far from the others: |h|^2 of thousands), that is a
+        small difference of large values: each of its float32 operations rounds by up to 2^-24 of |h|^2 + |b|^2
+        (|b| at most |h| plus the distance D), about 2 k of them for k code numbers, and the square root turns an
+        error e under it into at most e / (2 D). torch and onnxruntime add in other orders, so each lands elsewhere
+        within that bound: the parity check allows it on such rows, where an exporter's mistake is off on every row.
+        On a row near the bank's mean the bound is far below the check's own tolerance.
+        """
+        if self.knn_k == 0:
+            return x.new_zeros(len(x))
+        h, _ = self.ae(self.pre(x))
+        dist = self.knn_distance(h)  # [E, B], at least sqrt(eps)
+        centred = h + self.code_neg_center
+        norm2 = (centred * centred).sum(-1)
+        size = norm2 + (torch.sqrt(norm2) + dist) ** 2
+        rounding = 2 * h.shape[-1] * 2.0**-24 * size / (2 * dist)
+        return _members_mean(rounding * self.knn_weight)
+
     def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
         """Latent-neighbour distance of each code [E, B, k]: [E, B].
 
