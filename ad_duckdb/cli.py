@@ -56,6 +56,7 @@ from .features import (
     raw_values,
     transform,
 )
+from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
@@ -1959,6 +1960,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         specs = {f.name: f for f in rec.features}
         # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
         width = max(20, *(len(n) for n in rec.feature_names))
+        on = terms_on(rec.params)
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
@@ -1969,7 +1971,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
             if t is not None:
-                click.echo(f"  {_terms_text(t, flagged)}")
+                # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
+                # group of training rows, which a model trained with knn_k=0 never measured
+                click.echo(f"  {_terms_text({k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}, flagged)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")

@@ -177,3 +177,21 @@ def test_a_model_whose_terms_cannot_be_read_is_still_scored_and_explained(tmp_pa
     res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 1"],
                              catch_exceptions=False)
     assert res.exit_code == 0 and "  score " in res.output and "terms:" not in res.output, res.output
+
+
+def test_explain_leaves_out_the_terms_a_model_does_not_have(tmp_path: Path) -> None:
+    """A model trained with knn_k=0 and range_weight=0 has no neighbour or range term: explain's terms line shows only
+    its reconstruction term. Why: "neighbour 0" read as "this row sits inside a group of training rows", which the
+    model never measured."""
+    path = str(tmp_path / "t.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                    **{**FAST, "max_steps": 60, "knn_k": 0, "range_weight": 0.0})
+    con.execute("INSERT INTO transactions VALUES (5001, 900, 40000.0, 40000.0)")
+    con.close()
+    res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 5001"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    line = next(s for s in res.output.splitlines() if s.startswith("  terms: "))
+    assert "reconstruction " in line and "neighbour" not in line and "range" not in line, line
