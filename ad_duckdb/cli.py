@@ -1973,7 +1973,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
             if t is not None:
                 # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
                 # group of training rows, which a model trained with knn_k=0 never measured
-                click.echo(f"  {_terms_text({k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}, flagged)}")
+                shown = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
+                click.echo(f"  {_terms_text(shown, flagged, one_column=len(rec.features) == 1)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")
@@ -2029,7 +2030,12 @@ TERM_MEANINGS = {
 }
 
 
-def _terms_text(terms: dict[str, float], flagged: bool) -> str:
+# Why apart: a model of one column has no columns to go together; its reconstruction fails on a value unlike those
+# it was trained on
+ONE_COLUMN_RECONSTRUCTION = "its value is unlike the training values"
+
+
+def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False) -> str:
     """The score's terms on one line and, for a flagged row, what the largest means: why it is odd, by kind.
 
     Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
@@ -2039,7 +2045,8 @@ def _terms_text(terms: dict[str, float], flagged: bool) -> str:
     total = sum(terms.values())
     if not flagged or not total > 0:
         return f"terms: {parts}"
-    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {TERM_MEANINGS[top]})"
+    meaning = ONE_COLUMN_RECONSTRUCTION if one_column and top == "reconstruction" else TERM_MEANINGS[top]
+    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {meaning})"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:
