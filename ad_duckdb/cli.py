@@ -1973,8 +1973,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
             if t is not None:
                 # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
                 # group of training rows, which a model trained with knn_k=0 never measured
-                shown = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-                click.echo(f"  {_terms_text(shown, flagged, one_column=len(rec.features) == 1)}")
+                own_terms = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
+                click.echo(f"  {_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")
