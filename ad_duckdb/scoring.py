@@ -213,8 +213,12 @@ class LoadedModel:
         leaves out), for ``anomaly_terms``. The terms sum to the score up to float32 rounding. A row's NULL / NaN
         values take what ``_fill_missing`` chose for them, as its score does."""
         if len(X) and np.isnan(X.min()):
-            s, fe = self.run(X, missing=False)
-            X = self._fill_missing(X, s, fe, False)
+            # Why only these rows: the fill needs their scores alone, and every row is scored by the terms run below
+            # (scoring the whole batch here too took 1.4x as long with 2% of rows missing a value)
+            held = np.nonzero(np.isnan(X).any(axis=1))[0]
+            s, fe = self.run(X[held], missing=False)
+            X = X.copy()
+            X[held] = self._fill_missing(X[held], s, fe, False)
         sess, slots = self._terms_session()
         # the score first; a model of one term has the score as its reconstruction term, asked for once
         outputs = list(dict.fromkeys([OUTPUT_NAMES[0], *(t for t in slots if t is not None)]))
