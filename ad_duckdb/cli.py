@@ -56,6 +56,7 @@ from .features import (
     raw_values,
     transform,
 )
+from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
@@ -1969,6 +1970,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         specs = {f.name: f for f in rec.features}
         # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
         width = max(20, *(len(n) for n in rec.feature_names))
+        on = terms_on(rec.params)
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
@@ -1979,7 +1981,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
             if t is not None:
-                click.echo(f"  {_terms_text(t, flagged)}")
+                # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
+                # group of training rows, which a model trained with knn_k=0 never measured
+                own_terms = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
+                click.echo(f"  {_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)}")
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
                 click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
                            "(each is scored at its most typical value)")
@@ -2035,7 +2040,12 @@ TERM_MEANINGS = {
 }
 
 
-def _terms_text(terms: dict[str, float], flagged: bool) -> str:
+# Why apart: a model of one column has no columns to go together; its reconstruction fails on a value unlike those
+# it was trained on
+ONE_COLUMN_RECONSTRUCTION = "its value is unlike the training values"
+
+
+def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False) -> str:
     """The score's terms on one line and, for a flagged row, what the largest means: why it is odd, by kind.
 
     Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
@@ -2045,7 +2055,8 @@ def _terms_text(terms: dict[str, float], flagged: bool) -> str:
     total = sum(terms.values())
     if not flagged or not total > 0:
         return f"terms: {parts}"
-    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {TERM_MEANINGS[top]})"
+    meaning = ONE_COLUMN_RECONSTRUCTION if one_column and top == "reconstruction" else TERM_MEANINGS[top]
+    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {meaning})"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:

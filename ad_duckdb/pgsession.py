@@ -297,9 +297,12 @@ class Session:
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
             value = a.group(1).strip()
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                value = value[1:-1].replace(value[0] * 2, value[0])
-            self.application_name = "" if value.lower() == "default" else value
+            if value.lower() == "default":  # RESET's meaning, as in PostgreSQL; a quoted 'default' is a name
+                self.application_name = self.application_name_default
+            elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                self.application_name = value[1:-1].replace(value[0] * 2, value[0])
+            else:
+                self.application_name = value
             return Result("SET")
         if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
             ms = self.timeout_ms
@@ -323,7 +326,7 @@ class Session:
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
-        m = RESET_RE.match(sql)
+        m = reset
         if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
                 or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
             if self.status == b"E":

@@ -1876,3 +1876,18 @@ def test_information_schema_routines_lists_the_functions(tmp_path: Path) -> None
         # the server's own session macros are no routine of the database
         assert conn.execute("SELECT count(*) FROM information_schema.routines WHERE routine_name IN "
                             "('pg_backend_pid', 'pg_int2vector_at', 'pg_format_piece')").fetchone() == (0,)
+
+
+def test_set_application_name_to_default_goes_back_to_the_connections_own(tmp_path: Path) -> None:
+    """PostgreSQL's SET name TO DEFAULT is RESET name: the value the connection gave at startup. The server set the
+    application name to '' instead, so pg_stat_activity lost which tool the session was; a quoted 'default' is the
+    name "default", as in PostgreSQL."""
+    db = str(tmp_path / "appname.duckdb")
+    duckdb.connect(db).close()
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True, application_name="grafana") as conn:
+        for back in ("SET application_name TO DEFAULT", "SET application_name = default", "RESET application_name"):
+            conn.execute("SET application_name = 'superset'")
+            conn.execute(back)
+            assert conn.execute("SHOW application_name").fetchall() == [("grafana",)], back
+        conn.execute("SET application_name = 'default'")
+        assert conn.execute("SHOW application_name").fetchall() == [("default",)]

@@ -177,3 +177,38 @@ def test_a_model_whose_terms_cannot_be_read_is_still_scored_and_explained(tmp_pa
     res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 1"],
                              catch_exceptions=False)
     assert res.exit_code == 0 and "  score " in res.output and "terms:" not in res.output, res.output
+
+
+def test_explain_leaves_out_the_terms_a_model_does_not_have(tmp_path: Path) -> None:
+    """A model trained with knn_k=0 and range_weight=0 has no neighbour or range term: explain's terms line shows only
+    its reconstruction term. Why: "neighbour 0" read as "this row sits inside a group of training rows", which the
+    model never measured."""
+    path = str(tmp_path / "t.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"],
+                    **{**FAST, "max_steps": 60, "knn_k": 0, "range_weight": 0.0})
+    con.execute("INSERT INTO transactions VALUES (5001, 900, 40000.0, 40000.0)")
+    con.close()
+    res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 5001"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    line = next(s for s in res.output.splitlines() if s.startswith("  terms: "))
+    assert "reconstruction " in line and "neighbour" not in line and "range" not in line, line
+
+
+def test_explain_of_a_one_column_model_does_not_speak_of_columns_going_together(tmp_path: Path) -> None:
+    """A model of one column has no columns to go together: its reconstruction term says the value is unlike the
+    training values. Why: "its values break how the columns go together" sent the user looking for a second column."""
+    path = str(tmp_path / "t.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT i, CASE WHEN i % 2 = 0 THEN 10 ELSE 100 END + (i % 50) / 50 AS v "
+                "FROM range(1000) r(i)")
+    ad_duckdb.train(con, "m", "t", features=["v"], **{**FAST, "max_steps": 200})
+    con.execute("INSERT INTO t VALUES (5001, 150.0)")
+    con.close()
+    res = CliRunner().invoke(cli, ["explain", path, "m", "t", "--where", "i = 5001"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    line = next(s for s in res.output.splitlines() if s.startswith("  terms: "))
+    assert "mostly reconstruction" in line, line
+    assert "columns" not in line and "unlike the training values" in line, line
