@@ -653,3 +653,28 @@ def test_train_model_names_dbt_text_for_a_feature_list(con: duckdb.DuckDBPyConne
                                               r"\(dbt renders config values as text\): pass a list of column names, "
                                               r"e\.g\. features=\['a', 'b'\]"):
         train_model(con, "ae", "t", features=text, max_steps=20)
+
+
+def _readme_incremental_model() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```sql\n(-- models/marts/tx_scores_inc\.sql\n.*?)```", readme, re.S)
+    assert block, "README lost its incremental scoring example"
+    return block.group(1)
+
+
+def test_readme_incremental_model_scores_every_row_after_dbt_build_empty(tmp_path: Path) -> None:
+    """The README's incremental model, built first with `--empty` (the README's schema check): the next build must
+    score every row. `max(transaction_id)` of the empty table is NULL, so `id > NULL` kept every row out, for good."""
+    work = fresh_copy(tmp_path / "dbt_project")
+    (work / "models" / "marts" / "tx_scores_inc.sql").write_text(_readme_incremental_model())
+    small = ["--select", "+tx_scores_inc", "--vars", "{tx_rows: 1000}"]
+    for extra in (["--empty"], []):
+        proc = run_dbt(["run", "--profiles-dir", ".", *small, *extra], work)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        got = con.execute("SELECT count(*), count(DISTINCT model_ref) FROM tx_scores_inc").fetchall()[0]
+        want = con.execute("SELECT count(*) FROM stg_transactions").fetchall()[0][0]
+    finally:
+        con.close()
+    assert got == (want, 1)
