@@ -323,7 +323,9 @@ def train_model(
         message, listed = str(e), _text_features_hint(features)
         if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
             message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
-        raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from e
+        # Why from None: dbt-duckdb prints a failed Python model with its chained causes, so the internal frames and
+        # the same message came twice; the message names the model, the mistake and the fix on its own
+        raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from None
     return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
                      [seconds], [trained])
 

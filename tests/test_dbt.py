@@ -678,3 +678,16 @@ def test_readme_incremental_model_scores_every_row_after_dbt_build_empty(tmp_pat
     finally:
         con.close()
     assert got == (want, 1)
+
+
+def test_train_model_failure_prints_its_message_once(con: duckdb.DuckDBPyConnection) -> None:
+    """dbt-duckdb prints a failed Python model as traceback.format_exception(err), chained causes included: the
+    ad_duckdb frames and the same message came twice ("The above exception was the direct cause ..."), for a mistake
+    the message alone explains."""
+    import traceback
+
+    with pytest.raises(DbtRuntimeError) as info:
+        train_model(con, "m", "t", features=["a", "amount_usd"], **FAST)
+    printed = "".join(traceback.format_exception(info.value))
+    assert printed.count("Column 'amount_usd' is not in") == 1, printed
+    assert "direct cause" not in printed and "ad_duckdb/api.py" not in printed, printed
