@@ -278,6 +278,14 @@ def train_model(
     from .api import load_model, train
 
     _check_registered(session, name)
+    if name is None:
+        # Why: name = dbt.config.get('ad_model') is None when the model's config does not set that key (misspelt);
+        # the store's "Model name None is not valid" sent the user to the naming rules instead
+        raise _fail(
+            "training model: name= is None (dbt.config.get returns None for a config key the model's config does "
+            "not set: check the key's spelling in its config (.yml or dbt.config(...)), or pass the name, e.g. "
+            "train_model(session, 'tx_ae', ...))."
+        )
     retrain = _retrain_flag(name, retrain)
     if _empty_run():
         # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had

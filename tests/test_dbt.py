@@ -691,3 +691,10 @@ def test_train_model_failure_prints_its_message_once(con: duckdb.DuckDBPyConnect
     printed = "".join(traceback.format_exception(info.value))
     assert printed.count("Column 'amount_usd' is not in") == 1, printed
     assert "direct cause" not in printed and "ad_duckdb/api.py" not in printed, printed
+
+
+def test_train_model_names_an_unset_dbt_config_key_for_the_model_name(con: duckdb.DuckDBPyConnection) -> None:
+    # name = dbt.config.get("ad_modle") (a misspelt key) is None: "Model name None is not valid: use letters, ..."
+    # sent the user to the naming rules instead of to the config key
+    with pytest.raises(DbtRuntimeError, match=r"name= is None.*dbt.config.get returns None for a config key"):
+        train_model(con, None, "t", features=["a", "b"], **FAST)  # type: ignore[arg-type]
