@@ -173,6 +173,12 @@ class Plugin(BasePlugin):
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
+            # Why not the hint above: a dropped version is never trained again (numbers are not reused), so a
+            # training model's table that still names one is stale, however the nodes are ordered
+            reg.dropped_hint = (
+                " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
+                "rebuild it, e.g. `dbt build --select <training model>+`."
+            )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True

@@ -698,3 +698,46 @@ def test_train_model_names_an_unset_dbt_config_key_for_the_model_name(con: duckd
     # sent the user to the naming rules instead of to the config key
     with pytest.raises(DbtRuntimeError, match=r"name= is None.*dbt.config.get returns None for a config key"):
         train_model(con, None, "t", features=["a", "b"], **FAST)  # type: ignore[arg-type]
+
+
+def test_dropped_version_in_a_dbt_run_says_to_rebuild_the_training_model(tmp_path: Path) -> None:
+    # `ad-duckdb drop tx_ae@1` between runs, then `dbt build --select tx_scores`: tx_model's table still names tx_ae@1.
+    # The message added "must run after its training model: select model_ref from it", which the model already did;
+    # a dropped version is never trained again (numbers are not reused), so the fix is to rebuild the training model
+    con = duckdb.connect(str(tmp_path / "d.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.drop_model(con, "ae@1")
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"Model 'ae@1' was dropped") as err:
+                cur.execute("SELECT anomaly_score('ae@1', 1.0, 2.0)").fetchall()
+            assert "must run after its training model" not in str(err.value)
+            assert "dbt build --select <training model>+" in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
+
+
+def test_dropped_model_name_in_a_dbt_run_keeps_the_depends_on_hint(tmp_path: Path) -> None:
+    # every version of 'ae' dropped: a node calling 'ae' before the run's training model trains it again needs the
+    # depends_on advice, not the advice to rebuild a table that names a dropped version
+    con = duckdb.connect(str(tmp_path / "d.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.drop_model(con, "ae")
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"was dropped.*must run after its training model") as err:
+                cur.execute("SELECT anomaly_score('ae', 1.0, 2.0)").fetchall()
+            assert "dbt build --select" not in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
