@@ -173,6 +173,12 @@ class Plugin(BasePlugin):
                 " In a dbt run, a model or test that names a model trained in the same run must run after its "
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
+            # Why not the hint above: a dropped version is never trained again (numbers are not reused), so a
+            # training model's table that still names one is stale, however the nodes are ordered
+            reg.dropped_hint = (
+                " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
+                "rebuild it, e.g. `dbt build --select <training model>+`."
+            )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True
@@ -278,6 +284,14 @@ def train_model(
     from .api import load_model, train
 
     _check_registered(session, name)
+    if name is None:
+        # Why: name = dbt.config.get('ad_model') is None when the model's config does not set that key (misspelt);
+        # the store's "Model name None is not valid" sent the user to the naming rules instead
+        raise _fail(
+            "training model: name= is None (dbt.config.get returns None for a config key the model's config does "
+            "not set: check the key's spelling in its config (.yml or dbt.config(...)), or pass the name, e.g. "
+            "train_model(session, 'tx_ae', ...))."
+        )
     retrain = _retrain_flag(name, retrain)
     if _empty_run():
         # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
@@ -323,7 +337,9 @@ def train_model(
         message, listed = str(e), _text_features_hint(features)
         if listed:  # Why: the same fix as train's own "one name per entry" sentence, with dbt's reason, said once
             message = re.sub(r" features= takes one name per entry: features=\[[^\]]*\]\.", "", message)
-        raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from e
+        # Why from None: dbt-duckdb prints a failed Python model with its chained causes, so the internal frames and
+        # the same message came twice; the message names the model, the mistake and the fix on its own
+        raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from None
     return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
                      [seconds], [trained])
 

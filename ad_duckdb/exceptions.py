@@ -17,11 +17,13 @@ class AdDuckDBError(Exception):
 
 class ModelNotFoundError(AdDuckDBError, LookupError):
     """No stored model (or version) matches the name. ``guessed``: the message names a stored model close to it (a
-    typo), so advice for a model that is not stored yet (the dbt plugin's) would mislead."""
+    typo), so advice for a model that is not stored yet (the dbt plugin's) would mislead; ``dropped``: the model or
+    version was dropped, and is never trained again under that number."""
 
-    def __init__(self, *args: object, guessed: bool = False) -> None:
+    def __init__(self, *args: object, guessed: bool = False, dropped: bool = False) -> None:
         super().__init__(*args)
         self.guessed = guessed
+        self.dropped = dropped
 
 
 class ThresholdNotFoundError(AdDuckDBError, LookupError):

@@ -532,12 +532,14 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
                 f"version{'s' if len(known[name]) > 1 else ''} {vs}. "
                 f"Version numbers are never reused: pin "
                 f"{'one of those' if len(known[name]) > 1 else repr(f'{name}@{known[name][0]}')}, or use '{name}' for "
-                "the latest."
+                "the latest.", dropped=True
             )
         what = f"'{name}@{version}'" if version is not None else f"{name!r} (every version, up to {name}@{last})"
         return ModelNotFoundError(
             f"Model {what} was dropped (ad-duckdb drop / drop_model); known models: {listing}. Train {name!r} again "
-            f"(it becomes {name}@{last + 1}: version numbers are never reused) or import it (ad-duckdb import)."
+            f"(it becomes {name}@{last + 1}: version numbers are never reused) or import it (ad-duckdb import).",
+            # Why only a version: the name is trained again (a later dbt node may), the dropped number never is
+            dropped=version is not None,
         )
     if name in known and version is not None:
         vs = ", ".join(str(v) for v in known[name])

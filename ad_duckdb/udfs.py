@@ -126,6 +126,7 @@ class Registry:
         self.check_order = True  # see register(check_order=)
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
+        self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
         # A command's own connection (cli._open), opened for this run: it knows every stored version. Why kept here,
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
@@ -216,7 +217,7 @@ class Registry:
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
         # author to reorder dbt nodes
-        extra = "" if err.guessed else self.not_found_hint
+        extra = "" if err.guessed else self.dropped_hint if err.dropped else self.not_found_hint
         raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
 
 

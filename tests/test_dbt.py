@@ -653,3 +653,91 @@ def test_train_model_names_dbt_text_for_a_feature_list(con: duckdb.DuckDBPyConne
                                               r"\(dbt renders config values as text\): pass a list of column names, "
                                               r"e\.g\. features=\['a', 'b'\]"):
         train_model(con, "ae", "t", features=text, max_steps=20)
+
+
+def _readme_incremental_model() -> str:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```sql\n(-- models/marts/tx_scores_inc\.sql\n.*?)```", readme, re.S)
+    assert block, "README lost its incremental scoring example"
+    return block.group(1)
+
+
+def test_readme_incremental_model_scores_every_row_after_dbt_build_empty(tmp_path: Path) -> None:
+    """The README's incremental model, built first with `--empty` (the README's schema check): the next build must
+    score every row. `max(transaction_id)` of the empty table is NULL, so `id > NULL` kept every row out, for good."""
+    work = fresh_copy(tmp_path / "dbt_project")
+    (work / "models" / "marts" / "tx_scores_inc.sql").write_text(_readme_incremental_model())
+    small = ["--select", "+tx_scores_inc", "--vars", "{tx_rows: 1000}"]
+    for extra in (["--empty"], []):
+        proc = run_dbt(["run", "--profiles-dir", ".", *small, *extra], work)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    con = duckdb.connect(str(work / DB_NAME), read_only=True)
+    try:
+        got = con.execute("SELECT count(*), count(DISTINCT model_ref) FROM tx_scores_inc").fetchall()[0]
+        want = con.execute("SELECT count(*) FROM stg_transactions").fetchall()[0][0]
+    finally:
+        con.close()
+    assert got == (want, 1)
+
+
+def test_train_model_failure_prints_its_message_once(con: duckdb.DuckDBPyConnection) -> None:
+    """dbt-duckdb prints a failed Python model as traceback.format_exception(err), chained causes included: the
+    ad_duckdb frames and the same message came twice ("The above exception was the direct cause ..."), for a mistake
+    the message alone explains."""
+    import traceback
+
+    with pytest.raises(DbtRuntimeError) as info:
+        train_model(con, "m", "t", features=["a", "amount_usd"], **FAST)
+    printed = "".join(traceback.format_exception(info.value))
+    assert printed.count("Column 'amount_usd' is not in") == 1, printed
+    assert "direct cause" not in printed and "ad_duckdb/api.py" not in printed, printed
+
+
+def test_train_model_names_an_unset_dbt_config_key_for_the_model_name(con: duckdb.DuckDBPyConnection) -> None:
+    # name = dbt.config.get("ad_modle") (a misspelt key) is None: "Model name None is not valid: use letters, ..."
+    # sent the user to the naming rules instead of to the config key
+    with pytest.raises(DbtRuntimeError, match=r"name= is None.*dbt.config.get returns None for a config key"):
+        train_model(con, None, "t", features=["a", "b"], **FAST)  # type: ignore[arg-type]
+
+
+def test_dropped_version_in_a_dbt_run_says_to_rebuild_the_training_model(tmp_path: Path) -> None:
+    # `ad-duckdb drop tx_ae@1` between runs, then `dbt build --select tx_scores`: tx_model's table still names tx_ae@1.
+    # The message added "must run after its training model: select model_ref from it", which the model already did;
+    # a dropped version is never trained again (numbers are not reused), so the fix is to rebuild the training model
+    con = duckdb.connect(str(tmp_path / "d.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.drop_model(con, "ae@1")
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"Model 'ae@1' was dropped") as err:
+                cur.execute("SELECT anomaly_score('ae@1', 1.0, 2.0)").fetchall()
+            assert "must run after its training model" not in str(err.value)
+            assert "dbt build --select <training model>+" in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
+
+
+def test_dropped_model_name_in_a_dbt_run_keeps_the_depends_on_hint(tmp_path: Path) -> None:
+    # every version of 'ae' dropped: a node calling 'ae' before the run's training model trains it again needs the
+    # depends_on advice, not the advice to rebuild a table that names a dropped version
+    con = duckdb.connect(str(tmp_path / "d.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        ad_duckdb.drop_model(con, "ae")
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"was dropped.*must run after its training model") as err:
+                cur.execute("SELECT anomaly_score('ae', 1.0, 2.0)").fetchall()
+            assert "dbt build --select" not in str(err.value)
+        finally:
+            cur.close()
+    finally:
+        con.close()
