@@ -60,6 +60,7 @@ from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
+from .utf8text import as_utf8
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -1630,6 +1631,10 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
         # Why: `ad-duckdb sql DB < report.sql` and `echo "SELECT ..." | ad-duckdb sql DB` are how duckdb, psql and
         # sqlite3 take a script (stdin is None when the caller closed it)
         query = stdin.read() if stdin is not None else ""
+        try:
+            query = as_utf8(query, stdin.encoding or "utf-8", "standard input") if stdin is not None else query
+        except ValueError as e:
+            raise click.UsageError(str(e)) from e
         if not query.strip():
             raise click.UsageError("Give the SQL as QUERY, with --file PATH, or on standard input "
                                    "(ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
@@ -2318,7 +2323,12 @@ def main() -> None:
     global _NOTES_ARE_ERRORS
     _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
     _watch_ctrl_c()
-    cli(prog_name="ad-duckdb")
+    try:
+        args = [as_utf8(a, sys.getfilesystemencoding(), f"argument {i}") for i, a in enumerate(sys.argv[1:], 1)]
+    except ValueError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        raise SystemExit(click.UsageError.exit_code) from None
+    cli(args=args, prog_name="ad-duckdb")
 
 
 if __name__ == "__main__":

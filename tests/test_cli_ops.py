@@ -1266,3 +1266,21 @@ def test_importing_a_missing_file_exits_6_as_a_missing_source_file_does(model_db
             ad_duckdb.import_model(con, tmp_path / "tx_ae.onnx")
     finally:
         con.close()
+
+
+def test_an_ascii_locale_reads_utf8_arguments_and_scripts(model_db: str, tmp_path: Path) -> None:
+    # Before: under an ASCII locale without Python's UTF-8 mode (PYTHONUTF8=0 LC_ALL=C, a bare cron environment),
+    # Python keeps the UTF-8 bytes of an argument or piped script as lone surrogates, which DuckDB refuses: a query
+    # holding 'Zürich' ended in a 40-line TypeError traceback from extract_statements.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUTF8": "0", "LC_ALL": "C"}
+    env.pop("PYTHONIOENCODING", None)
+    p = cli_process("sql", model_db, "SELECT 'Zürich' = 'Z' || chr(252) || 'rich' AS same", "--format", "csv", env=env)
+    assert p.returncode == 0 and p.stdout.split() == ["same", "true"], (p.returncode, p.stderr)
+    script = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, "--format", "csv"],
+                            input="SELECT length('Zürich') AS n;".encode(), capture_output=True, timeout=300, env=env)
+    assert script.returncode == 0 and script.stdout.split() == [b"n", b"6"], script.stderr.decode(errors="replace")
+    # bytes that are not UTF-8 either: one line naming the argument, exit 2 (wrong arguments), not a traceback
+    bad = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, b"SELECT '\xfc' AS x"],
+                         capture_output=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    err = bad.stderr.decode(errors="replace").strip()
+    assert bad.returncode == 2 and err.startswith("Error: ") and "\n" not in err and "UTF-8" in err, (bad.returncode, err)
