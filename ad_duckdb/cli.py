@@ -2252,7 +2252,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any
         on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
         if " was trained on" in on:
-            click.echo("note: " + on.split("; ", 1)[-1])
+            click.echo("note: " + on.split("; ", 1)[-1], err=True)
 
 
 @cli.command("export")

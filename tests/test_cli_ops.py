@@ -1284,3 +1284,18 @@ def test_an_ascii_locale_reads_utf8_arguments_and_scripts(model_db: str, tmp_pat
                          capture_output=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
     err = bad.stderr.decode(errors="replace").strip()
     assert bad.returncode == 2 and err.startswith("Error: ") and "\n" not in err and "UTF-8" in err, (bad.returncode, err)
+
+
+def test_threshold_notes_go_to_stderr_with_the_others(model_db: str, tmp_path: Path) -> None:
+    # Before: `threshold` printed its note on the training rows ("... its figures on them are optimistic") on
+    # stdout, the one note there: a job keeping stdout as its result and stderr as its log got the note as data.
+    path = tmp_path / "notes.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE transactions ADD COLUMN label INTEGER")
+    con.execute("UPDATE transactions SET label = (transaction_id % 50 = 0)::INTEGER")
+    con.close()
+    rc, out, err = invoke("threshold", str(path), "tx_ae", "f1", "--method", "max_f1", "--source", "transactions",
+                          "--label", "label")
+    assert rc == 0 and out.startswith("stored threshold 'f1' = ") and "note:" not in out, out
+    assert err.startswith("note: ") and "was trained on" in err, (out, err)
