@@ -276,7 +276,7 @@ def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
     finally:
         con.close()
     res = CliRunner().invoke(cli, ["threshold", path, "m", "p99", "--method", "manual", "--value", "5"])
-    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual)" in res.stdout
+    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual, flagged_share " in res.stdout
     assert "note: Threshold 'p99' for 'm@1' replaces the stored one" in res.stderr
     assert "'p99' no longer names its quantile of the training scores" in res.stderr
 
