@@ -2055,8 +2055,15 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
     total = sum(terms.values())
     if not flagged or not total > 0:
         return f"terms: {parts}"
-    meaning = ONE_COLUMN_RECONSTRUCTION if one_column and top == "reconstruction" else TERM_MEANINGS[top]
-    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {meaning})"
+    def said(name: str) -> str:
+        meaning = ONE_COLUMN_RECONSTRUCTION if one_column and name == "reconstruction" else TERM_MEANINGS[name]
+        return f"{name} ({terms[name] / total:.0%}: {meaning})"
+
+    if terms[top] / total >= 0.5:
+        return f"terms: {parts}: mostly {said(top)}"
+    # Why the next one too: a top term under half is not "mostly" the score, and the next is then about as large
+    second = max((k for k in terms if k != top), key=lambda k: terms[k])
+    return f"terms: {parts}: {said(top)} and {said(second)}"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:
