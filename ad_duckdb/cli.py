@@ -1432,8 +1432,16 @@ def _first_feature_hint(error: str) -> str:
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""
-    types = [t.strip() for t in m.group(2).split(",")]
+    # Why not split(","): DECIMAL(14,2) is one type, and its halves read as two arguments
+    types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
     first = 2 if m.group(1) == "is_anomaly_at" else 1  # after the model (and the threshold name)
+    if first == 2 and len(types) > 1 and types[1] not in ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL"):
+        # a cut given as a number (PyOD's threshold_), or the name left out: the name's place holds a number
+        return (f" (is_anomaly_at's second argument is the name of a stored threshold, here {types[1]}: "
+                "is_anomaly_at(MODEL, 'p99', x1, ...), with 'default', 'p90', 'p95', 'p99', 'p999' or a name stored "
+                "by `ad-duckdb threshold` (`ad-duckdb show DB MODEL` lists them); to cut at a score of your own, "
+                "anomaly_score(MODEL, x1, ...) > N, or store it: ad-duckdb threshold DB MODEL NAME --method manual "
+                "--value N)")
     if len(types) <= first or is_numeric_type(types[first]):
         return ""
     return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
