@@ -1433,8 +1433,16 @@ def _first_feature_hint(error: str) -> str:
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""
-    types = [t.strip() for t in m.group(2).split(",")]
+    # Why not split(","): DECIMAL(14,2) is one type, and its halves read as two arguments
+    types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
     first = 2 if m.group(1) == "is_anomaly_at" else 1  # after the model (and the threshold name)
+    if first == 2 and len(types) > 1 and types[1] not in ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL"):
+        # a cut given as a number (PyOD's threshold_), or the name left out: the name's place holds a number
+        return (f" (is_anomaly_at's second argument is the name of a stored threshold, here {types[1]}: "
+                "is_anomaly_at(MODEL, 'p99', x1, ...), with 'default', 'p90', 'p95', 'p99', 'p999' or a name stored "
+                "by `ad-duckdb threshold` (`ad-duckdb show DB MODEL` lists them); to cut at a score of your own, "
+                "anomaly_score(MODEL, x1, ...) > N, or store it: ad-duckdb threshold DB MODEL NAME --method manual "
+                "--value N)")
     if len(types) <= first or is_numeric_type(types[first]):
         return ""
     return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
@@ -2060,8 +2068,15 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
     total = sum(terms.values())
     if not flagged or not total > 0:
         return f"terms: {parts}"
-    meaning = ONE_COLUMN_RECONSTRUCTION if one_column and top == "reconstruction" else TERM_MEANINGS[top]
-    return f"terms: {parts}: mostly {top} ({terms[top] / total:.0%}: {meaning})"
+    def said(name: str) -> str:
+        meaning = ONE_COLUMN_RECONSTRUCTION if one_column and name == "reconstruction" else TERM_MEANINGS[name]
+        return f"{name} ({terms[name] / total:.0%}: {meaning})"
+
+    if terms[top] / total >= 0.5:
+        return f"terms: {parts}: mostly {said(top)}"
+    # Why the next one too: a top term under half is not "mostly" the score, and the next is then about as large
+    second = max((k for k in terms if k != top), key=lambda k: terms[k])
+    return f"terms: {parts}: {said(top)} and {said(second)}"
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:

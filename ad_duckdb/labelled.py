@@ -612,7 +612,9 @@ def set_threshold(
         if value is None or not np.isfinite(value):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
                               f"(CLI: --value), e.g. value=3.5; got {value!r}.")
-        th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand")
+        # Why the share: a cut read off the --plots histogram is checked against the share the plot gave it
+        th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand",
+                       flagged_share=None if lm.quantiles is None else lm.share_above(float(value)))
     elif method in ("quantile", "contamination"):
         if lm.quantiles is None:
             raise BadInputError(
@@ -639,7 +641,11 @@ def set_threshold(
     elif method in thresholds.LABELLED:
         if source is None or label is None:
             raise OptionError(
-                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and label= (CLI: --source, --label)."
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and "
+                "label= (CLI: --source, --label). Without labels: method 'contamination' with target= (CLI: "
+                "--target), the share of training rows to flag, e.g. 0.01; 'quantile' with target=, a quantile of "
+                "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
+                "histogram (`ad-duckdb score ... --plots DIR`)."
             )
         goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
                 "confident": confident}

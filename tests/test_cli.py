@@ -1986,3 +1986,18 @@ def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_pa
     out = fails_in_one_line("sql", db, "SELECT anomaly_score('tx_ae', flag, amount), anomaly_score('tx_ae', "
                                        "count > 5, amount) FROM odd")
     assert "col::INTEGER gives 1 for true" in out, out
+
+
+def test_sql_is_anomaly_at_without_a_threshold_name_says_so(model_db: str) -> None:
+    """is_anomaly_at('tx_ae', 0.99, count, amount) (a PyOD user's cut as a number) said "is_anomaly_at's first feature
+    argument is 2), not a number" and to cast count; leaving the name out said the first feature was "DECIMAL(14"
+    and to cast amount. The second argument is the threshold's name: say that, and how to cut at a number."""
+    out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 0.99, count, amount) FROM transactions")
+    assert "is_anomaly_at's second argument is the name of a stored threshold" in out, out
+    assert "here DECIMAL(3,2)" in out and "--method manual --value" in out and "first feature" not in out, out
+    out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', count, amount) FROM transactions")
+    assert "is_anomaly_at's second argument is the name of a stored threshold" in out, out
+    assert "DECIMAL(14" not in out.split("Candidate functions")[-1] and "first feature" not in out, out
+    out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p99', count > 3, amount::DECIMAL(14,2)) "
+                                             "FROM transactions")
+    assert "is_anomaly_at's first feature argument is BOOLEAN, not a number" in out, out

@@ -276,7 +276,7 @@ def test_replacing_a_training_threshold_is_said(tmp_path: Path) -> None:
     finally:
         con.close()
     res = CliRunner().invoke(cli, ["threshold", path, "m", "p99", "--method", "manual", "--value", "5"])
-    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual)" in res.stdout
+    assert res.exit_code == 0 and "stored threshold 'p99' = 5 (manual, flagged_share " in res.stdout
     assert "note: Threshold 'p99' for 'm@1' replaces the stored one" in res.stderr
     assert "'p99' no longer names its quantile of the training scores" in res.stderr
 
@@ -1585,3 +1585,47 @@ def test_more_thresholds_than_colours_stay_told_apart_in_the_labelled_plots() ->
     assert len(lines) == 13
     assert len({(to_hex(ln.get_color()), str(ln.get_linestyle())) for ln in lines}) == 13, \
         "two threshold lines share a colour and a dash in the histogram"
+
+
+def test_a_threshold_set_by_hand_records_the_share_of_training_rows_it_flags(tmp_path: Path) -> None:
+    """`threshold --method manual --value 12` stored flagged_share NULL and printed no share, where every other
+    threshold says how many training rows it flags: an analyst cutting at a gap of the --plots histogram could not
+    check the cut against the plot's share without writing the query."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "m.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], epochs=2, progress=False)
+        p95 = con.execute("SELECT anomaly_threshold('m', 'p95')").fetchall()[0][0]
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "cut", "--method", "manual", "--value", str(p95)],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "flagged_share 0.050" in res.output, res.output
+    con = ad_duckdb.connect(path)
+    try:
+        share, = con.execute("SELECT flagged_share FROM ad_thresholds WHERE threshold_name = 'cut'").fetchall()[0]
+        flagged, = con.execute("SELECT avg(is_anomaly_at('m', 'cut', a, b)::INTEGER) FROM t").fetchall()[0]
+    finally:
+        con.close()
+    assert share == pytest.approx(0.05, abs=0.002) and share == pytest.approx(flagged, abs=0.002)
+
+
+def test_a_labelled_method_without_labels_names_the_methods_that_need_none(tmp_path: Path) -> None:
+    """An analyst without labels who asked for --method max_f1 was told to pass --source and --label, which they do not
+    have; the methods that need no labels (contamination, quantile, manual) went unnamed."""
+    con = ad_duckdb.connect(str(tmp_path / "n.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], epochs=2, progress=False)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'max_f1' is chosen on labelled rows; pass source= "
+                                                          r"and label= .*Without labels: method 'contamination'.*"
+                                                          r"'quantile'.*'manual'"):
+            ad_duckdb.set_threshold(con, "m", "best", "max_f1", source="t")
+    finally:
+        con.close()

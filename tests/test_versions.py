@@ -4,6 +4,7 @@ a version. Real DuckDB files, real training, real onnxruntime."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -511,9 +512,11 @@ def test_threshold_says_which_version_it_was_stored_for(tmp_path: Path) -> None:
     path = str(tmp_path / "th.duckdb")
     _three_versions(path)
     rc, out, err = invoke("threshold", path, "m", "cut", "--method", "manual", "--value", "20")
-    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 20 (manual) for m@3", (out, err)
+    assert rc == 0 and re.fullmatch(r"stored threshold 'cut' = 20 \(manual, flagged_share [0-9.]+\) for m@3", out.splitlines()[0]), \
+        (out, err)
     rc, out, err = invoke("threshold", path, "m@1", "cut", "--method", "manual", "--value", "12")
-    assert rc == 0 and out.splitlines()[0] == "stored threshold 'cut' = 12 (manual) for m@1", (out, err)
+    assert rc == 0 and re.fullmatch(r"stored threshold 'cut' = 12 \(manual, flagged_share [0-9.]+\) for m@1", out.splitlines()[0]), \
+        (out, err)
 
 
 def test_show_says_which_version_the_name_means(tmp_path: Path) -> None:
