@@ -1422,9 +1422,9 @@ _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
 _NO_ROWS = (["Count"], ["Success"])
 # DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
 # typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
+# (the functions that take feature arguments: udfs.FUNCTIONS but anomaly_threshold)
 _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              r"'(anomaly_score|is_anomaly|is_anomaly_at|anomaly_percentile|anomaly_explain|"
-                              r"anomaly_terms)\(([^']*)\)'")
+                              rf"'({'|'.join(f for f in FUNCTIONS if f != 'anomaly_threshold')})\(([^']*)\)'")
 
 
 def _first_feature_hint(error: str) -> str:
