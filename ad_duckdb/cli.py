@@ -1480,8 +1480,6 @@ def _name_the_argument(message: str, statement: str) -> str:
         arg = args.pop()
         if len(arg) > 60 or "\n" in arg:
             return message
-        if not re.fullmatch(r'(?:\w+|"(?:[^"]|"")+")(?:\.(?:\w+|"(?:[^"]|"")+"))*', arg):
-            arg = f"({arg})"  # count > 3::INTEGER would cast 3 alone
         return message.replace(generic, as_number_hint(arg, sql_type), 1)
     return message
 

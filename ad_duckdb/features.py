@@ -313,20 +313,28 @@ def _table_names(cur: object) -> list[str]:
 _UUID_IS_AN_ID = "an id, which tells rows apart rather than describing them: leave it out of the features"
 
 
+# A column name, quoted or not, or a dotted chain of them: what `::`, `.` and `=` may follow without parentheses
+_SIMPLE_OPERAND = re.compile(r'(?:\w+|"(?:[^"]|"")+")(?:\.(?:\w+|"(?:[^"]|"")+"))*')
+
+
 def as_number_hint(column: str, sql_type: str) -> str:
-    """How to turn a non-numeric column into a number, by its type (a cast only works for some)."""
+    """How to turn a non-numeric column (or an expression) into a number, by its type (a cast only works for some).
+
+    Why two spellings: an expression goes in parentheses before `::`, `.`, `[` or `=` (count > 3::INTEGER would cast
+    3 alone), but not inside a function's own (epoch((ts + INTERVAL 1 DAY)) reads as a mistake)."""
+    op = column if _SIMPLE_OPERAND.fullmatch(column) else f"({column})"
     t = sql_type.upper()
     if t.startswith("INTERVAL"):
         return f"epoch({column}) gives its length in seconds"
     if t.startswith(("DATE", "TIME")):
         return f"epoch({column}) gives its seconds (since 1970, for dates and times)"
     if t.startswith("ENUM"):
-        return (f"({column} = 'a value')::INTEGER gives a 0/1 column per category (enum_code({column}) a number, "
+        return (f"({op} = 'a value')::INTEGER gives a 0/1 column per category (enum_code({column}) a number, "
                 "if the categories are ordered)")
     if t == "BOOLEAN":
-        return f"{column}::INTEGER gives 1 for true and 0 for false"
+        return f"{op}::INTEGER gives 1 for true and 0 for false"
     if t == "VARCHAR":  # CAST fails on words ('web') and on "N/A": say what works for each
-        return (f"TRY_CAST({column} AS DOUBLE) reads numbers written as text, ({column} = 'a value')::INTEGER "
+        return (f"TRY_CAST({column} AS DOUBLE) reads numbers written as text, ({op} = 'a value')::INTEGER "
                 "makes a 0/1 column of a word")
     # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
     if t == "UUID":
@@ -334,12 +342,12 @@ def as_number_hint(column: str, sql_type: str) -> str:
     if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
         return f"octet_length({column}) gives its size in bytes"
     if t.endswith("]"):
-        return f"len({column}) gives its length, list_sum({column}) or {column}[1] a number of its items"
+        return f"len({column}) gives its length, list_sum({column}) or {op}[1] a number of its items"
     if t.startswith("STRUCT"):
         first = re.match(r"(?i)STRUCT\(\s*(\"(?:[^\"]|\"\")+\"|\w+)", sql_type)
-        return f"{column}.{first.group(1) if first else 'field'} picks one of its fields (a number), by name"
+        return f"{op}.{first.group(1) if first else 'field'} picks one of its fields (a number), by name"
     if t.startswith("MAP"):
-        return f"cardinality({column}) gives its number of entries, {column}['key'] the value of one key"
+        return f"cardinality({column}) gives its number of entries, {op}['key'] the value of one key"
     return f"CAST({column} AS DOUBLE)"
 
 

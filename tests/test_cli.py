@@ -1302,7 +1302,7 @@ def test_sql_a_non_numeric_first_feature_is_one_line_naming_the_fix(model_db: st
     assert "anomaly_score's first feature argument is BOOLEAN, not a number: pass the model's columns in its order, " \
            "which `ad-duckdb show DB MODEL` lists, or turn this one into a number: (count > 3)::INTEGER" in out, out
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p95', count::VARCHAR, amount) FROM transactions")
-    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST((count::VARCHAR) AS DOUBLE)" in out, out
+    assert "is_anomaly_at's first feature argument is VARCHAR" in out and "TRY_CAST(count::VARCHAR AS DOUBLE)" in out, out
     out = fails_in_one_line("sql", model_db, "SELEC 1")
     assert "LINE 1: SELEC 1" in out and "^" not in out, out
 
@@ -1979,6 +1979,8 @@ def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_pa
                       ("is_anomaly('tx_ae', count, ts)", "epoch(ts) gives its seconds"),
                       ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'epoch(odd."Day") gives its seconds'),
                       ("anomaly_score('tx_ae', count > 3, amount)", "(count > 3)::INTEGER gives 1 for true"),
+                      # inside a function's parentheses an expression needs no more of them
+                      ("is_anomaly('tx_ae', count, ts + INTERVAL 1 DAY)", "epoch(ts + INTERVAL 1 DAY) gives"),
                       ("anomaly_percentile('tx_ae', count, txt /* , x */)", "TRY_CAST(txt AS DOUBLE) reads numbers")):
         out = fails_in_one_line("sql", db, f"SELECT {call} FROM odd")
         assert fix in out and "col" not in out.replace("column", ""), (call, out)
