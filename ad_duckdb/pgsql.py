@@ -110,7 +110,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
                      "pg_relation_is_publishable", "array_upper", "array_lower", "parse_ident",
-                     "col_description", "obj_description", "pg_regproc",
+                     "col_description", "obj_description", "pg_regproc", "pg_regproc_oid",
                      "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out",
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
@@ -844,6 +844,35 @@ def _array_literals(sql: str) -> str:
     return sql
 
 
+_REGPROC_COLUMNS = ("typinput", "typoutput", "typreceive", "typsend")
+
+
+def _regproc_joins(sql: str) -> str:
+    """``X.oid = T.typreceive`` (either way round; also typinput, typoutput, typsend) as ``X.oid =
+    pg_regproc_oid(T.typreceive)``: PostgreSQL's regproc is an oid that prints as the function's name, and these
+    columns here hold the name (what clients print and compare with 'array_in'::regproc), so DuckDB cast it to the
+    oid's BIGINT and failed. Npgsql's type loading (Power BI) joins pg_proc so."""
+    toks = _words_if(sql, *_REGPROC_COLUMNS)
+    if toks is None:
+        return sql
+
+    def is_oid(k: int) -> bool:
+        return 0 <= k < len(toks) and toks[k][2] in ("identifier", "keyword") and _ident(toks[k][1]) == "oid"
+
+    for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
+        if toks[i][2] != "identifier" or _ident(toks[i][1]) not in _REGPROC_COLUMNS:
+            continue
+        start = i - 2 if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][2] == "identifier" else i
+        after = i + 1 < len(toks) and toks[i + 1][1] == "=" and (
+            is_oid(i + 2) and not (i + 3 < len(toks) and toks[i + 3][1] == ".")
+            or i + 4 < len(toks) and toks[i + 3][1] == "." and is_oid(i + 4))
+        before = start >= 2 and toks[start - 1][1] == "=" and is_oid(start - 2)
+        if after or before:
+            a, b = toks[start][0], toks[i][0] + len(toks[i][1])
+            sql = sql[:a] + f"pg_regproc_oid({sql[a:b]})" + sql[b:]
+    return sql
+
+
 def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
     """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
     order)."""
@@ -863,7 +892,7 @@ def catalog_rewrites(sql: str) -> str:
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
     sql = _array_literals(_multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(
-        _pg_format(_catalog_names(sql)))))))))
+        _pg_format(_regproc_joins(_catalog_names(sql))))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]
