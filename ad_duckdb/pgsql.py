@@ -53,9 +53,35 @@ TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeo
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 # SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+# current_setting('application_name'): the session's value, from a variable of its DuckDB cursor (set by Session)
+APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
 APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 # SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
 # DuckDB's own message refuses rather than keep it past the transaction.
+# SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),
+# so PostgreSQL's default, ISO with MDY, is the one value that tells the client the truth (datestyle_error).
+DATESTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?datestyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+_DATE_STYLES = {"iso": True, "sql": False, "postgres": False, "german": False}
+_DATE_ORDERS = {"mdy": True, "us": True, "noneuropean": True, "noneuro": True, "dmy": False, "euro": False,
+                "european": False, "ymd": False}
+
+
+def datestyle_error(value: str) -> ProtocolError | None:
+    """Why ``SET DateStyle`` to ``value`` (as written after TO / =) cannot be honoured; None when it is ISO, MDY (or
+    DEFAULT), which is what the server does anyway. A word PostgreSQL does not know is its error (22023)."""
+    words = [w.strip().strip("'\"").strip() for w in value.strip().strip("'\"").split(",")]
+    shown = ", ".join(words)
+    if [w.lower() for w in words] == ["default"]:
+        return None
+    if not all(w.lower() in _DATE_STYLES or w.lower() in _DATE_ORDERS for w in words):
+        return ProtocolError(f'invalid value for parameter "DateStyle": "{shown}"', "22023")
+    if all(_DATE_STYLES.get(w.lower(), True) and _DATE_ORDERS.get(w.lower(), True) for w in words):
+        return None
+    return ProtocolError(f"DateStyle '{shown}' is not supported: this server writes dates as ISO (YYYY-MM-DD) and reads "
+                         "no day-month order, so its DateStyle is 'ISO, MDY' only. Format dates in SQL instead "
+                         "(strftime(d, '%d.%m.%Y')).", "0A000")
+
+
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
 
@@ -599,6 +625,9 @@ def _settings(sql: str) -> str:
             last = close[0] + 1
         elif setting == "search_path":
             out += [sql[last:pos], SEARCH_PATH_SQL]
+            last = close[0] + 1
+        elif setting == "application_name":  # the session's (pgsession.Session.compat sets the variable)
+            out += [sql[last:pos], APPLICATION_NAME_SQL]
             last = close[0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
