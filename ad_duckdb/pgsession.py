@@ -296,7 +296,7 @@ class Session:
                 self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
-        if m and " ".join(m.group(1).lower().split()) == "application_name":
+        if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
             value = a.group(1).strip()
@@ -307,17 +307,17 @@ class Session:
             else:
                 self.application_name = value
             return Result("SET")
-        if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
+        if m and " ".join(m.group("name").lower().split()) == "statement_timeout":
             ms = self.timeout_ms
             return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
-        if m and " ".join(m.group(1).lower().split()) in _READ_ONLY_SHOW:
+        if m and " ".join(m.group("name").lower().split()) in _READ_ONLY_SHOW:
             # Why not a fixed "off": a tool that asks before offering to edit rows (DBeaver, Metabase) then tries
             # writes a read-only server refuses
-            return Result.constant(m.group(1).strip().lower(), "on" if self.read_only else "off")
-        if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
-            key = " ".join(m.group(1).lower().split())
+            return Result.constant(m.group("name").strip().lower(), "on" if self.read_only else "off")
+        if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
+            key = " ".join(m.group("name").lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
-        if m and " ".join(m.group(1).lower().split()) == "search_path":
+        if m and " ".join(m.group("name").lower().split()) == "search_path":
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
         path = search_path_sql(sql)

@@ -31,7 +31,8 @@ PG_SHOW = {
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
-SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
+# (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
+SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")

@@ -1952,3 +1952,17 @@ def test_an_error_in_our_sql_functions_reaches_the_client_without_duckdbs_wrappe
         assert "Python exception" not in str(err2.value) and "tx_ae" in str(err2.value), str(err2.value)
     finally:
         pg2.close()
+
+
+def test_show_takes_a_quoted_setting_name(server: Server) -> None:
+    """Tableau's PostgreSQL connector sends ``show "lc_collate"``; PostgreSQL takes a quoted name as the same setting.
+    DuckDB's own settings were answered so (SHOW "TimeZone"), but the PostgreSQL-only ones the server answers read
+    as a table name: 'Table with name lc_collate does not exist!'."""
+    with psycopg.connect(server.url(), autocommit=True, application_name="bi") as conn:
+        for name, want in [("lc_collate", "C"), ("DateStyle", "ISO, MDY"), ("server_version", "15.0"),
+                           ("application_name", "bi"), ("transaction_read_only", "on")]:
+            assert conn.execute(f'SHOW "{name}"').fetchone() == (want,), name
+            assert conn.execute(f"show {name};").fetchone() == (want,), name
+        assert conn.execute('SHOW "TimeZone"').fetchone() == conn.execute("SHOW TimeZone").fetchone()
+        with pytest.raises(psycopg.Error):
+            conn.execute('SHOW "lc_collate')  # unbalanced: not a setting name
