@@ -42,6 +42,8 @@ from .exceptions import (
     ThresholdNotFoundError,
     UnusableColumnsError,
     is_interrupt,
+    raised_in_function,
+    without_function_wrapper,
 )
 from .features import (
     CLIP,
@@ -148,9 +150,8 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
         message += _full_disk_hint(str(e))
     kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
     if kind is not None:
-        # Why without DuckDB's wrapper: our message names the model and the fix on its own, and the same mistake
-        # as a command's argument (`show DB tx_ae@0`) read as this line alone
-        message = _UDF_WRAPPER.sub("", message)
+        # the same mistake as a command's argument (`show DB tx_ae@0`) reads as this line alone
+        message = without_function_wrapper(message)
     err = click.ClickException(message)
     if code is None and kind is not None:
         # as the same error raised outside SQL: a malformed 'tx_ae@0' exits 2 (it exited 1), no such model 5
@@ -159,21 +160,6 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
         code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     return with_exit_code(err, code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1))
-
-
-# How DuckDB reports an error raised inside a SQL function: "Invalid Input Error: Python exception occurred while
-# executing the UDF: ModelNotFoundError: No model ..."
-_UDF_WRAPPER = re.compile(r"(?:Invalid Input Error: )?Python exception occurred while executing the UDF: "
-                          r"(?P<kind>\w+): ")
-
-
-def raised_in_function(duckdb_text: str) -> type[AdDuckDBError] | None:
-    """The ad_duckdb error class a SQL function raised, as DuckDB's error text names it; None for another error."""
-    from . import exceptions
-
-    m = _UDF_WRAPPER.search(duckdb_text)
-    kind = getattr(exceptions, m.group("kind"), None) if m else None
-    return kind if isinstance(kind, type) and issubclass(kind, AdDuckDBError) else None
 
 
 # The strerror texts of a write the disk cannot hold, as DuckDB's IO errors end with them, and what to do.

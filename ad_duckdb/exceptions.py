@@ -118,6 +118,26 @@ class AdDuckDBWarning(UserWarning):
     """
 
 
+# How DuckDB reports an error raised inside a SQL function: "Invalid Input Error: Python exception occurred while
+# executing the UDF: ModelNotFoundError: No model ..."
+_UDF_WRAPPER = re.compile(r"(?:Invalid Input Error: )?Python exception occurred while executing the UDF: "
+                          r"(?P<kind>\w+): ")
+
+
+def raised_in_function(duckdb_text: str) -> type[AdDuckDBError] | None:
+    """The ad_duckdb error class a SQL function raised, as DuckDB's error text names it; None for another error."""
+    m = _UDF_WRAPPER.search(duckdb_text)
+    kind = globals().get(m.group("kind")) if m else None
+    return kind if isinstance(kind, type) and issubclass(kind, AdDuckDBError) else None
+
+
+def without_function_wrapper(duckdb_text: str) -> str:
+    """DuckDB's text of an error one of our SQL functions raised, as our own message: it names the model and the fix
+    on its own, and DuckDB's wrapper (_UDF_WRAPPER) only buried it (the CLI's errors, the server's ErrorResponse).
+    Any other error's text is returned as it is."""
+    return _UDF_WRAPPER.sub("", duckdb_text) if raised_in_function(duckdb_text) is not None else duckdb_text
+
+
 def is_interrupt(e: BaseException | None) -> bool:
     """Whether ``e``, or an error it was raised from, is a Ctrl-C: Python's ``KeyboardInterrupt``, or DuckDB's
     answer to one in a query it ran (a bare ``RuntimeError('Query interrupted')`` when DuckDB saw the signal itself,

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 import re
 
-from .pgsql import SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
-from .pgtypes import ARRAY_ELEMENT_OF, ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, PG_TYPE_NAMES, PG_TYPNAMES, TYPE_OIDS
+from .pgsql import APPLICATION_NAME_SQL, SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgtypes import (
+    ARRAY_ELEMENT_OF,
+    ARRAY_OID_OF,
+    MAX_IDENTIFIER_LENGTH,
+    PG_TYPE_NAMES,
+    PG_TYPNAMES,
+    RECEIVE_FUNCTIONS,
+    TYPE_IO_FUNCTION_OIDS,
+    TYPE_OIDS,
+)
 
 
 def _type_oid_sql(t: str) -> str:
@@ -256,6 +265,9 @@ _CATALOG_SQL = (
     f"'name' AS typname, {MAX_IDENTIFIER_LENGTH + 1} AS typlen, 'S' AS typcategory, false AS typispreferred, "
     "0 AS typrelid) FROM pg_catalog.pg_type WHERE oid = 1043) "
     "SELECT * REPLACE (coalesce(typrelid, 0) AS typrelid, 0 AS typbasetype, "
+    # each type's receive function (pgtypes.RECEIVE_FUNCTIONS), named as regproc prints it
+    "coalesce(typreceive, CASE WHEN typtype = 'e' THEN 'enum_recv' ELSE CASE typname "
+    + " ".join(f"WHEN '{t}' THEN '{f}'" for t, f in RECEIVE_FUNCTIONS.items()) + " END END) AS typreceive, "
     "-1 AS typtypmod, false AS typnotnull, coalesce(typelem, 0) AS typelem, coalesce(typdelim, ',') AS typdelim, "
     # built-in types listed as pg_catalog's, as the built-in functions (pg_proc): DuckDB lists them in the schema
     # of the database it opened first, so psql's \\dT (user types only) listed integer and uuid as main's
@@ -299,7 +311,14 @@ _CATALOG_SQL = (
     # are compiled into the process, PostgreSQL's "internal"; no source text of either (see pgsql's \\sf refusal)
     "CASE WHEN prosqlbody IS NOT NULL THEN 14 ELSE 12 END AS prolang, NULL::VARCHAR AS prosrc), "
     "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
-    "FROM pg_catalog.pg_proc",
+    "FROM pg_catalog.pg_proc UNION ALL BY NAME "
+    # the functions pg_type's regproc columns name (pgtypes.TYPE_IO_FUNCTION_OIDS), so a join on typreceive finds one
+    "SELECT oid, proname, (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
+    "'pg_catalog') AS pronamespace, 12 AS prolang FROM (VALUES "
+    + ", ".join(f"({oid}, '{name}')" for name, oid in TYPE_IO_FUNCTION_OIDS.items()) + ") f(oid, proname)",
+    # a regproc column compared with an oid (pgsql._regproc_joins): the oid of the function it names
+    "CREATE OR REPLACE TEMP MACRO pg_regproc_oid(pg_proc_arg) AS CASE pg_proc_arg "
+    + " ".join(f"WHEN '{name}' THEN {oid}" for name, oid in TYPE_IO_FUNCTION_OIDS.items()) + " END",
     # Relations as DuckDB's pg_class lists them, with what psql's \\d NAME also reads (row security: none; no
     # storage options, typed as the list psql unnests; no replication, so the default replica identity, which
     # psql does not print), and
@@ -333,7 +352,8 @@ _CATALOG_SQL = (
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
     "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS CASE WHEN lower(pg_setting_arg) = "
-    "'default_table_access_method' THEN 'heap' ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
+    "'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) = 'application_name' THEN "
+    f"{APPLICATION_NAME_SQL} ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
     "= lower(pg_setting_arg)), error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.

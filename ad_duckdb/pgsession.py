@@ -35,6 +35,7 @@ from .pgerrors import ProtocolError
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
+    DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
     PREPARE_NAME_RE,
@@ -51,6 +52,7 @@ from .pgsql import (
     UNLOCK_ALL_RE,
     VERSION_RE,
     catalog_rewrites,
+    datestyle_error,
     function_lookup,
     keyword_tag,
     returning_select,
@@ -180,6 +182,7 @@ class Session:
         # What pg_stat_activity says of it (activity_row)
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
+        self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
         self.path_default: str | None = None  # the SET of a search_path given at startup (RESET goes back to it)
         self.client: tuple[str | None, int | None] = (None, None)  # its address and port
         self.started = datetime.now(UTC)
@@ -293,7 +296,7 @@ class Session:
                 self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
-        if m and " ".join(m.group(1).lower().split()) == "application_name":
+        if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
             value = a.group(1).strip()
@@ -304,17 +307,17 @@ class Session:
             else:
                 self.application_name = value
             return Result("SET")
-        if m and " ".join(m.group(1).lower().split()) == "statement_timeout":
+        if m and " ".join(m.group("name").lower().split()) == "statement_timeout":
             ms = self.timeout_ms
             return Result.constant("statement_timeout", f"{ms // 1000}s" if ms and not ms % 1000 else f"{ms}ms" if ms else "0")
-        if m and " ".join(m.group(1).lower().split()) in _READ_ONLY_SHOW:
+        if m and " ".join(m.group("name").lower().split()) in _READ_ONLY_SHOW:
             # Why not a fixed "off": a tool that asks before offering to edit rows (DBeaver, Metabase) then tries
             # writes a read-only server refuses
-            return Result.constant(m.group(1).strip().lower(), "on" if self.read_only else "off")
-        if m and " ".join(m.group(1).lower().split()) in _PG_SHOW:
-            key = " ".join(m.group(1).lower().split())
+            return Result.constant(m.group("name").strip().lower(), "on" if self.read_only else "off")
+        if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
+            key = " ".join(m.group("name").lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
-        if m and " ".join(m.group(1).lower().split()) == "search_path":
+        if m and " ".join(m.group("name").lower().split()) == "search_path":
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
         path = search_path_sql(sql)
@@ -323,6 +326,10 @@ class Session:
             return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             return path
+        if (d := DATESTYLE_RE.match(sql)) is not None and (err := datestyle_error(d.group(1))) is not None:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise err
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
@@ -417,6 +424,13 @@ class Session:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
+        if ("pg_application_name" in sql or "pg_current_setting" in sql) \
+                and self.application_name_variable != self.application_name:
+            # current_setting('application_name') reads the session's value from a DuckDB variable of this cursor
+            # (pgsql._settings), set only when a statement reads it
+            self.release()
+            self.cur.execute("SET VARIABLE pg_application_name = ?", [self.application_name])
+            self.application_name_variable = self.application_name
         return sql
 
     def reset_settings(self) -> None:

@@ -31,7 +31,8 @@ PG_SHOW = {
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
-SHOW_RE = re.compile(r"^\s*show\s+([a-z_ ]+?)\s*;?\s*$", re.I)
+# (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
+SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
@@ -53,9 +54,35 @@ TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeo
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
 # SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+# current_setting('application_name'): the session's value, from a variable of its DuckDB cursor (set by Session)
+APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
 APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 # SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
 # DuckDB's own message refuses rather than keep it past the transaction.
+# SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),
+# so PostgreSQL's default, ISO with MDY, is the one value that tells the client the truth (datestyle_error).
+DATESTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?datestyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+_DATE_STYLES = {"iso": True, "sql": False, "postgres": False, "german": False}
+_DATE_ORDERS = {"mdy": True, "us": True, "noneuropean": True, "noneuro": True, "dmy": False, "euro": False,
+                "european": False, "ymd": False}
+
+
+def datestyle_error(value: str) -> ProtocolError | None:
+    """Why ``SET DateStyle`` to ``value`` (as written after TO / =) cannot be honoured; None when it is ISO, MDY (or
+    DEFAULT), which is what the server does anyway. A word PostgreSQL does not know is its error (22023)."""
+    words = [w.strip().strip("'\"").strip() for w in value.strip().strip("'\"").split(",")]
+    shown = ", ".join(words)
+    if [w.lower() for w in words] == ["default"]:
+        return None
+    if not all(w.lower() in _DATE_STYLES or w.lower() in _DATE_ORDERS for w in words):
+        return ProtocolError(f'invalid value for parameter "DateStyle": "{shown}"', "22023")
+    if all(_DATE_STYLES.get(w.lower(), True) and _DATE_ORDERS.get(w.lower(), True) for w in words):
+        return None
+    return ProtocolError(f"DateStyle '{shown}' is not supported: this server writes dates as ISO (YYYY-MM-DD) and reads "
+                         "no day-month order, so its DateStyle is 'ISO, MDY' only. Format dates in SQL instead "
+                         "(strftime(d, '%d.%m.%Y')).", "0A000")
+
+
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
 
@@ -110,7 +137,7 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_table_is_visible", "pg_get_indexdef", "pg_get_serial_sequence", "json_build_object",
                      "pg_get_viewdef", "pg_get_expr", "pg_get_statisticsobjdef_columns",
                      "pg_relation_is_publishable", "array_upper", "array_lower", "parse_ident",
-                     "col_description", "obj_description", "pg_regproc",
+                     "col_description", "obj_description", "pg_regproc", "pg_regproc_oid",
                      "pg_int2vector_at", "pg_int2vector_key", "pg_int2vector_out",
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
@@ -600,6 +627,9 @@ def _settings(sql: str) -> str:
         elif setting == "search_path":
             out += [sql[last:pos], SEARCH_PATH_SQL]
             last = close[0] + 1
+        elif setting == "application_name":  # the session's (pgsession.Session.compat sets the variable)
+            out += [sql[last:pos], APPLICATION_NAME_SQL]
+            last = close[0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
             last = close[0] + 1
@@ -844,6 +874,35 @@ def _array_literals(sql: str) -> str:
     return sql
 
 
+_REGPROC_COLUMNS = ("typinput", "typoutput", "typreceive", "typsend")
+
+
+def _regproc_joins(sql: str) -> str:
+    """``X.oid = T.typreceive`` (either way round; also typinput, typoutput, typsend) as ``X.oid =
+    pg_regproc_oid(T.typreceive)``: PostgreSQL's regproc is an oid that prints as the function's name, and these
+    columns here hold the name (what clients print and compare with 'array_in'::regproc), so DuckDB cast it to the
+    oid's BIGINT and failed. Npgsql's type loading (Power BI) joins pg_proc so."""
+    toks = _words_if(sql, *_REGPROC_COLUMNS)
+    if toks is None:
+        return sql
+
+    def is_oid(k: int) -> bool:
+        return 0 <= k < len(toks) and toks[k][2] in ("identifier", "keyword") and _ident(toks[k][1]) == "oid"
+
+    for i in range(len(toks) - 1, -1, -1):  # from the end, so earlier positions stay valid
+        if toks[i][2] != "identifier" or _ident(toks[i][1]) not in _REGPROC_COLUMNS:
+            continue
+        start = i - 2 if i >= 2 and toks[i - 1][1] == "." and toks[i - 2][2] == "identifier" else i
+        after = i + 1 < len(toks) and toks[i + 1][1] == "=" and (
+            is_oid(i + 2) and not (i + 3 < len(toks) and toks[i + 3][1] == ".")
+            or i + 4 < len(toks) and toks[i + 3][1] == "." and is_oid(i + 4))
+        before = start >= 2 and toks[start - 1][1] == "=" and is_oid(start - 2)
+        if after or before:
+            a, b = toks[start][0], toks[i][0] + len(toks[i][1])
+            sql = sql[:a] + f"pg_regproc_oid({sql[a:b]})" + sql[b:]
+    return sql
+
+
 def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
     """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
     order)."""
@@ -863,7 +922,7 @@ def catalog_rewrites(sql: str) -> str:
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
     sql = _array_literals(_multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(
-        _pg_format(_catalog_names(sql)))))))))
+        _pg_format(_regproc_joins(_catalog_names(sql))))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]

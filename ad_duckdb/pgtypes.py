@@ -393,3 +393,18 @@ def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
     if conv_b is None:
         raise ProtocolError(f"Binary parameters of type OID {oid} are not supported; send them as text.", "0A000")
     return conv_b(raw)
+
+# The functions pg_type's regproc columns name (typreceive of each type, the arrays' input/output), by PostgreSQL's
+# names, and the oid pg_proc lists each under (pgcatalog): Npgsql's type loading (Power BI) joins pg_proc on
+# typreceive's oid and tells arrays by proname = 'array_recv'; Npgsql 4 joins it with an INNER JOIN, so a type whose
+# receive function pg_proc lacks is not loaded at all. None of them is callable: they are PostgreSQL's binary I/O,
+# which the server does itself (encode_binary, decode_param). Their oids are below PostgreSQL's first user oid
+# (16384), where no DuckDB function oid is.
+RECEIVE_FUNCTIONS = {"bool": "boolrecv", "bytea": "bytearecv", "name": "namerecv", "int8": "int8recv",
+                     "int2": "int2recv", "int4": "int4recv", "text": "textrecv", "oid": "oidrecv", "json": "json_recv",
+                     "float4": "float4recv", "float8": "float8recv", "varchar": "varcharrecv", "date": "date_recv",
+                     "time": "time_recv", "timestamp": "timestamp_recv", "timestamptz": "timestamptz_recv",
+                     "interval": "interval_recv", "timetz": "timetz_recv", "bit": "bit_recv",
+                     "numeric": "numeric_recv", "uuid": "uuid_recv"}
+TYPE_IO_FUNCTION_OIDS = {name: 16000 + i for i, name in enumerate(
+    sorted({*RECEIVE_FUNCTIONS.values(), "enum_recv", "array_recv", "array_in", "array_out", "array_send"}))}

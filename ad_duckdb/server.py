@@ -52,7 +52,7 @@ import click
 import duckdb
 
 from . import attachfiles
-from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader
+from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader, without_function_wrapper
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
@@ -496,6 +496,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.awaiting_password = False
         self.stop_seen: float | None = None  # when a starting client's thread first saw the stop
         self.said_ready = False  # the first ReadyForQuery is sent: the client is connected
+        self.reported_application_name = ""  # the last application_name the client was sent (ready)
 
     # -- low-level IO
     def read_exact(self, n: int) -> bytes:
@@ -589,7 +590,7 @@ class Handler(socketserver.BaseRequestHandler):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         elif s is not None and s.cancel_requested and isinstance(e, duckdb.InterruptException):
             e = ProtocolError("canceling statement due to user request", "57014")  # PostgreSQL's words for it
-        msg = str(e).replace("\x00", "")
+        msg = without_function_wrapper(str(e).replace("\x00", ""))
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
@@ -605,6 +606,12 @@ class Handler(socketserver.BaseRequestHandler):
         self.send(b"E", b"\x00".join(fields) + b"\x00\x00")
 
     def ready(self, status: bytes) -> None:
+        s = getattr(self, "session", None)
+        if s is not None and self.said_ready and s.application_name != self.reported_application_name:
+            # As PostgreSQL reports a changed GUC_REPORT setting (SET / RESET application_name, DISCARD ALL): a
+            # ParameterStatus before the ReadyForQuery, which drivers keep as the connection's
+            self.send(b"S", b"application_name\x00" + s.application_name.encode() + b"\x00")
+            self.reported_application_name = s.application_name
         self.send(b"Z", status)
         self.flush()
         self.said_ready = True
@@ -743,6 +750,7 @@ class Handler(socketserver.BaseRequestHandler):
                          "standard_conforming_strings": "on", "is_superuser": "off", "session_authorization": user,
                          "application_name": session.application_name}.items():
                 self.send(b"S", k.encode() + b"\x00" + v.encode() + b"\x00")
+            self.reported_application_name = session.application_name
             self.send(b"K", struct.pack("!ii", pid, key))
             self.ready(session.status)
             self.warn_zone(session, settings.get("timezone"), tz)

@@ -1891,3 +1891,78 @@ def test_set_application_name_to_default_goes_back_to_the_connections_own(tmp_pa
             assert conn.execute("SHOW application_name").fetchall() == [("grafana",)], back
         conn.execute("SET application_name = 'default'")
         assert conn.execute("SHOW application_name").fetchall() == [("default",)]
+
+
+def test_set_application_name_is_reported_and_read_by_current_setting(server: Server) -> None:
+    """PostgreSQL reports application_name (a GUC_REPORT setting) with a ParameterStatus message when a SET or RESET
+    changes it, which drivers keep (psycopg's info.parameter_status; PgJDBC's getClientInfo); and current_setting
+    reads the session's value. The SET was taken (SHOW said so) but not reported, and current_setting failed with
+    'unrecognized configuration parameter "application_name"'."""
+    with psycopg.connect(server.url(), autocommit=True, application_name="start") as conn:
+        assert conn.info.parameter_status("application_name") == "start"
+        assert conn.execute("SELECT current_setting('application_name')").fetchone() == ("start",)
+        conn.execute("SET application_name = 'etl job'")
+        assert conn.info.parameter_status("application_name") == "etl job"
+        assert conn.execute("SELECT pg_catalog.current_setting('application_name'), "
+                            "current_setting('Application_Name')").fetchone() == ("etl job", "etl job")
+        assert conn.execute("SELECT current_setting(%s)", ("application_name",)).fetchone() == ("etl job",)
+        conn.execute("SET application_name TO 'it''s'", prepare=True)  # the extended protocol: reported at its Sync
+        assert conn.info.parameter_status("application_name") == "it's"
+        conn.execute("RESET application_name")
+        assert conn.info.parameter_status("application_name") == "start"
+        assert conn.execute("SELECT current_setting('application_name')").fetchone() == ("start",)
+    with psycopg.connect(server.url(), autocommit=True) as other:  # another session's value is its own
+        assert other.execute("SELECT current_setting('application_name')").fetchone() == ("",)
+
+
+def test_set_datestyle_takes_iso_and_refuses_what_the_server_cannot_write(server: Server) -> None:
+    """SET DateStyle = 'German' said SET, while dates went on being written as ISO and SHOW DateStyle said
+    'ISO, MDY': the client was told a setting had taken that had not. DuckDB writes ISO dates only and reads no
+    day-month order (03/04/2024 is refused, never misread), so ISO (and MDY, its PostgreSQL default) is accepted, and
+    anything else refused, naming what is supported."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for ok in ("SET DateStyle = 'ISO'", "SET datestyle TO 'ISO, MDY'", "SET DateStyle TO ISO, US",
+                   "SET DateStyle = DEFAULT", "SET SESSION DateStyle = 'mdy, iso'", "RESET DateStyle"):
+            assert conn.execute(ok).statusmessage in ("SET", "RESET"), ok
+        for bad in ("German", "SQL, DMY", "ISO, DMY", "Postgres", "ISO, YMD"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+                conn.execute(f"SET DateStyle = '{bad}'")
+            assert f"DateStyle '{bad}'" in str(err.value) and "ISO, MDY" in str(err.value), str(err.value)
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+            conn.execute("SET DateStyle = 'Klingon'")
+        assert 'invalid value for parameter "DateStyle": "Klingon"' in str(err.value)
+        assert conn.execute("SHOW DateStyle").fetchone() == ("ISO, MDY",)
+        assert conn.execute("SELECT DATE '2024-03-04'::VARCHAR").fetchone() == ("2024-03-04",)
+
+
+def test_an_error_in_our_sql_functions_reaches_the_client_without_duckdbs_wrapper(server: Server) -> None:
+    """The message our functions raise names the model and the fix; over serve it arrived as "Invalid Input Error:
+    Python exception occurred while executing the UDF: ModelNotFoundError: No model ...", as the CLI no longer
+    prints it."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT anomaly_score('no_such_model', 3, 120.0)")
+        text = str(err.value)
+        assert text.startswith("No model 'no_such_model'") and "tx_ae" in text, text
+        assert "Python exception" not in text and "UDF" not in text
+    pg2 = psycopg2.connect(server.url())
+    try:
+        with pytest.raises(psycopg2.Error) as err2:
+            pg2.cursor().execute("SELECT anomaly_score('tx_ae', 3)")  # too few features
+        assert "Python exception" not in str(err2.value) and "tx_ae" in str(err2.value), str(err2.value)
+    finally:
+        pg2.close()
+
+
+def test_show_takes_a_quoted_setting_name(server: Server) -> None:
+    """Tableau's PostgreSQL connector sends ``show "lc_collate"``; PostgreSQL takes a quoted name as the same setting.
+    DuckDB's own settings were answered so (SHOW "TimeZone"), but the PostgreSQL-only ones the server answers read
+    as a table name: 'Table with name lc_collate does not exist!'."""
+    with psycopg.connect(server.url(), autocommit=True, application_name="bi") as conn:
+        for name, want in [("lc_collate", "C"), ("DateStyle", "ISO, MDY"), ("server_version", "15.0"),
+                           ("application_name", "bi"), ("transaction_read_only", "on")]:
+            assert conn.execute(f'SHOW "{name}"').fetchone() == (want,), name
+            assert conn.execute(f"show {name};").fetchone() == (want,), name
+        assert conn.execute('SHOW "TimeZone"').fetchone() == conn.execute("SHOW TimeZone").fetchone()
+        with pytest.raises(psycopg.Error):
+            conn.execute('SHOW "lc_collate')  # unbalanced: not a setting name

@@ -226,3 +226,57 @@ def test_pg_user_pg_authid_and_pg_shadow_are_the_one_role(shop: Server) -> None:
         cur = conn.execute("SELECT * FROM pg_catalog.pg_group")
         assert [d.name for d in cur.description] == ["groname", "grosysid", "grolist"] and cur.fetchall() == []
         assert conn.execute("SELECT count(*) FROM pg_catalog.pg_user_mappings").fetchall() == [(0,)]
+
+
+# The shape of Npgsql's type loading at connect (Power BI Desktop's PostgreSQL connector is Npgsql): one simple
+# Query with several statements, read in text; each type's receive function joined from pg_proc by oid, arrays told
+# by that function being array_recv. Npgsql 4 (older Power BI) joins pg_proc with an INNER JOIN, so a type whose
+# typreceive names no pg_proc row is not loaded at all. Written here in that shape, not copied from Npgsql.
+_NPGSQL_LIKE_TYPES = """SELECT version();
+SELECT ns.nspname, t.oid, t.typname,
+  CASE WHEN p.proname = 'array_recv' THEN 'a' ELSE t.typtype END AS kind,
+  CASE WHEN p.proname = 'array_recv' THEN t.typelem WHEN t.typtype = 'd' THEN t.typbasetype END AS elem,
+  t.typnotnull, e.typtype AS elemkind
+FROM pg_type AS t
+JOIN pg_namespace AS ns ON ns.oid = t.typnamespace
+JOIN pg_proc AS p ON p.oid = t.typreceive
+LEFT JOIN pg_type AS e ON e.oid = t.typelem
+LEFT JOIN pg_proc AS ep ON (ep.oid = e.typreceive)
+LEFT JOIN pg_range ON (pg_range.rngtypid = t.oid)
+LEFT JOIN pg_class AS c ON c.oid = t.typrelid
+WHERE t.typtype IN ('b', 'e', 'd', 'r') OR (t.typtype = 'c' AND c.relkind = 'c')
+ORDER BY CASE WHEN p.proname = 'array_recv' THEN 1 ELSE 0 END, t.oid;
+SELECT typ.oid, att.attname FROM pg_type AS typ JOIN pg_class AS cls ON cls.oid = typ.typrelid
+JOIN pg_attribute AS att ON att.attrelid = typ.typrelid WHERE typ.typtype = 'c' AND cls.relkind = 'c';
+SELECT pg_type.oid, enumlabel FROM pg_enum JOIN pg_type ON pg_type.oid = enumtypid ORDER BY oid, enumsortorder;
+"""
+
+
+def test_npgsql_type_loading_lists_base_array_and_enum_types(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Was: Conversion Error "Could not convert string 'array_recv' to INT64" (typreceive is a function's name
+    here, PostgreSQL's regproc an oid), so Npgsql, and Power BI with it, could not connect."""
+    path = str(tmp_path_factory.mktemp("npgsql") / "moods.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy'); CREATE TABLE t (m mood, x INTEGER[])")
+    con.close()
+    with serve(path) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        cur = conn.execute(_NPGSQL_LIKE_TYPES.replace("\n", "\r\n"), prepare=False)  # \r\n: Windows, as Power BI
+        assert cur.fetchone()[0].startswith("PostgreSQL 15")
+        assert cur.nextset()
+        rows = {r[2]: r for r in cur.fetchall()}
+        for name, oid in [("bool", 16), ("int4", 23), ("int8", 20), ("float8", 701), ("text", 25), ("varchar", 1043),
+                          ("numeric", 1700), ("date", 1082), ("timestamp", 1114), ("timestamptz", 1184),
+                          ("uuid", 2950), ("bytea", 17), ("json", 114)]:
+            assert rows[name][:5] == ("pg_catalog", oid, name, "b", None), rows.get(name)
+        assert rows["_int4"][1:5] == (1007, "_int4", "a", 23) and rows["_int4"][6] == "b"
+        assert rows["_float8"][3:5] == ("a", 701) and rows["_text"][3:5] == ("a", 25)
+        assert rows["mood"][0] == "main" and rows["mood"][3] == "e"
+        assert all(r[5] is False for r in rows.values())
+        assert cur.nextset() and cur.fetchall() == []  # no free-standing composite types in DuckDB
+        assert cur.nextset() and cur.fetchall() == [(rows["mood"][1], x) for x in ("sad", "ok", "happy")]
+        assert not cur.nextset()
+        # PostgreSQL's regproc prints the function's name
+        assert conn.execute("SELECT typreceive, typinput FROM pg_type WHERE typname = '_int4'").fetchone() == (
+            "array_recv", "array_in")
+        assert conn.execute("SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive "
+                            "WHERE t.typname = 'int4'").fetchall() == [("int4recv",)]
