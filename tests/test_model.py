@@ -635,3 +635,21 @@ def test_detector_given_a_text_column_that_is_all_numbers_says_how_to_read_it() 
     X = pd.DataFrame({"a": [str(v) for v in rng.normal(size=200).round(3)], "b": rng.normal(size=200)})
     with pytest.raises(BadInputError, match=r"'a' .*X\['a'\] = pd\.to_numeric\(X\['a'\]"):
         AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X)
+
+
+def test_fit_leaves_the_callers_torch_random_state_alone() -> None:
+    """fit seeded torch's global generator (torch.manual_seed(seed)) to initialise its weights, so a notebook's own
+    torch draws after a fit were reset to seed 0's: every fit in a loop gave the user's next model the same
+    initialisation and dropout masks. scikit-learn estimators never touch the global random state."""
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    torch.manual_seed(123)
+    want = torch.rand(4)
+    torch.manual_seed(123)
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    assert torch.equal(torch.rand(4), want)
+    # still reproducible: the weights come from the seed, not from the global state the caller left
+    torch.manual_seed(7)
+    again = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
