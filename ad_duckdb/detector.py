@@ -217,6 +217,19 @@ def check_names(params: dict[str, Any], keywords: Sequence[str] = (), other_name
                             f"valid ones are: {known}.")
 
 
+def _plain(value: Any) -> Any:
+    """A numpy number as the Python one it is, also inside a list, tuple or 1-D array (``hidden_dims``). Why: a grid
+    built with numpy (``np.arange(2, 6)``, ``rng.integers``) gives ``np.int64`` values, which the checks refused as
+    "must be an int" and JSON cannot store; scikit-learn's own checks take them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value.tolist())
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -290,7 +303,7 @@ class AutoEncoderDetector:
 
     def _train_params(self) -> TrainParams:
         check_names(self.params)
-        p = TrainParams(**self.params)
+        p = TrainParams(**{k: _plain(v) for k, v in self.params.items()})
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
             p = replace(p, hidden_dims=tuple(p.hidden_dims))

@@ -653,3 +653,41 @@ def test_fit_leaves_the_callers_torch_random_state_alone() -> None:
     torch.manual_seed(7)
     again = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
     np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
+
+
+def test_numpy_scalars_are_parameters_as_python_numbers_are() -> None:
+    """A grid built with numpy (GridSearchCV(det, {"latent_dim": np.arange(2, 6)}), a seed from rng.integers) gave
+    np.int64 values, refused as "The 'latent_dim' parameter must be a positive int ... Got np.int64(2) instead";
+    scikit-learn's own parameter checks take numpy's numbers. ad_duckdb.train stores them as plain numbers."""
+    import json
+
+    import ad_duckdb
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(30, 3))])
+    y = np.r_[np.zeros(300), np.ones(30)]
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False)
+    gs = GridSearchCV(det, {"latent_dim": np.arange(2, 4)}, scoring="roc_auc",
+                      cv=StratifiedKFold(2, shuffle=True, random_state=0)).fit(X, y)
+    assert gs.best_params_["latent_dim"] in (2, 3)
+    given = {"seed": np.int64(3), "n_models": np.int32(1), "epochs": np.int64(2), "hidden_dims": (np.int64(16), 8),
+             "contamination": np.float32(0.25), "robust": np.bool_(False), "batch_size": np.uint16(64)}
+    plain = {"seed": 3, "n_models": 1, "epochs": 2, "hidden_dims": (16, 8), "contamination": 0.25, "robust": False,
+             "batch_size": 64}
+    a = AutoEncoderDetector(progress=False, **given).fit(X)
+    b = AutoEncoderDetector(progress=False, **plain).fit(X)
+    np.testing.assert_array_equal(a.decision_scores_, b.decision_scores_)
+    assert a.threshold_ == b.threshold_ and a.get_params()["seed"] is given["seed"]  # clone's identity check
+    with pytest.raises(BadInputError, match=r"'latent_dim' parameter must be a positive int or None\. Got 0"):
+        AutoEncoderDetector(latent_dim=np.int64(0)).fit(X)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT * FROM (SELECT unnest(?::DOUBLE[]) AS a, unnest(?::DOUBLE[]) AS b)",
+                    [X[:, 0].tolist(), X[:, 1].tolist()])
+        ad_duckdb.train(con, "m", "t", **given)
+        (params,) = con.execute("SELECT params FROM ad_models WHERE name = 'm'").fetchone()
+    finally:
+        con.close()
+    stored = json.loads(params) if isinstance(params, str) else params
+    assert stored["seed"] == 3 and stored["contamination"] == 0.25 and stored["robust"] is False
