@@ -691,3 +691,24 @@ def test_numpy_scalars_are_parameters_as_python_numbers_are() -> None:
         con.close()
     stored = json.loads(params) if isinstance(params, str) else params
     assert stored["seed"] == 3 and stored["contamination"] == 0.25 and stored["robust"] is False
+
+
+def test_a_pandas_series_gets_a_fix_that_works_on_a_series() -> None:
+    """det.predict(df.iloc[0]) (one row of a DataFrame is a Series) was told "X.reshape(1, -1)", which a Series has
+    not (AttributeError); fitting on df["amount"] likewise. scikit-learn names the DataFrame to pass instead."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df)
+    with pytest.raises(BadInputError, match=r"got shape \(3,\).*A pandas Series.*X\.to_frame\(\)\.T") as e:
+        det.predict(df.iloc[0])
+    assert "reshape" not in str(e.value)
+    row = df.iloc[0]
+    assert det.predict(row.to_frame().T).tolist() == det.predict(df.iloc[[0]]).tolist()  # the fix named works
+    with pytest.raises(BadInputError, match=r"got shape \(200,\) \(a pandas Series is one feature: X\.to_frame\(\)\)"):
+        AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df["a"])
+    one = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df[["a"]])
+    with pytest.raises(BadInputError, match=r"A pandas Series.*X\.to_frame\(\)") as e:
+        one.predict(df["a"])
+    assert "reshape" not in str(e.value)
