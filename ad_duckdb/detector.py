@@ -258,7 +258,8 @@ class AutoEncoderDetector:
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of str
-        A DataFrame's column names (a later DataFrame is matched by name), else ``x0, x1, ...``.
+        A DataFrame's column names, or ``fit``'s ``feature_names=`` (a later DataFrame is matched by these names),
+        else ``x0, x1, ...``.
 
     Notes
     -----
@@ -330,7 +331,8 @@ class AutoEncoderDetector:
         score_training_rows: bool = True,
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
-        as in scikit-learn); a DataFrame's column names become the feature names. ``model_name`` and ``source`` are
+        as in scikit-learn); a DataFrame's column names become the feature names, or ``feature_names=`` an array's,
+        by which a DataFrame scored later is matched (an array is read by position). ``model_name`` and ``source`` are
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
@@ -401,7 +403,9 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
-        self._fitted_on_frame = from_frame  # then a DataFrame given later is matched by column name
+        # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
+        # names the columns as a frame's header would
+        self._fitted_on_frame = from_frame or feature_names is not None
         if score_training_rows:
             self.decision_scores_ = self.decision_function(X)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))

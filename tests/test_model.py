@@ -712,3 +712,20 @@ def test_a_pandas_series_gets_a_fix_that_works_on_a_series() -> None:
     with pytest.raises(BadInputError, match=r"A pandas Series.*X\.to_frame\(\)") as e:
         one.predict(df["a"])
     assert "reshape" not in str(e.value)
+
+
+def test_a_dataframe_is_matched_by_the_names_given_to_fit() -> None:
+    """fit(X, feature_names=["count", "amount"]) on an array set feature_names_in_, but a DataFrame scored later was
+    still read by position: its columns in another order were scored silently against the wrong features (as a
+    frame fitted on is not), and one of other columns without a word (scikit-learn refuses both)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    c = rng.poisson(10, 400) + 1.0
+    X = np.column_stack([c, c * 30 * rng.lognormal(0, 0.1, 400)])
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False).fit(X, feature_names=["count", "amount"])
+    df = pd.DataFrame(X[:50], columns=["count", "amount"])
+    np.testing.assert_array_equal(det.decision_function(df[["amount", "count"]]), det.decision_function(X[:50]))
+    with pytest.raises(BadInputError, match=r"missing \['amount'\]; not fitted on \['amt'\]"):
+        det.predict(df.rename(columns={"amount": "amt"}))
+    np.testing.assert_array_equal(det.predict(X[:50]), det.predict(df))  # arrays stay by position
