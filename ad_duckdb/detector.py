@@ -250,11 +250,12 @@ class AutoEncoderDetector:
     specs_ : list of FeatureSpec
         Per-feature transform, fill value and scaling learned from the training rows.
     decision_scores_ : ndarray of shape (n_samples,)
-        Scores of the training rows (higher = more anomalous).
+        Scores of the rows ``fit`` was given, in their order (higher = more anomalous); all of them, also above
+        ``max_train_rows``, where training itself uses a sample.
     threshold_ : float
         The ``1 - contamination`` quantile of ``decision_scores_``.
     labels_ : ndarray of int of shape (n_samples,)
-        1 for the training rows above ``threshold_``, 0 for the others (PyOD's ``labels_``).
+        1 for the rows of ``decision_scores_`` above ``threshold_``, 0 for the others (PyOD's ``labels_``).
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of str
@@ -336,7 +337,7 @@ class AutoEncoderDetector:
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
-        the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so the
+        the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so a
         torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,
         5.4 s of 14 s on 1M rows x 30)."""
         p = self._train_params()
@@ -375,6 +376,7 @@ class AutoEncoderDetector:
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
+        given = X  # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when sampled
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
@@ -407,7 +409,7 @@ class AutoEncoderDetector:
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None
         if score_training_rows:
-            self.decision_scores_ = self.decision_function(X)
+            self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model

@@ -729,3 +729,17 @@ def test_a_dataframe_is_matched_by_the_names_given_to_fit() -> None:
     with pytest.raises(BadInputError, match=r"missing \['amount'\]; not fitted on \['amt'\]"):
         det.predict(df.rename(columns={"amount": "amt"}))
     np.testing.assert_array_equal(det.predict(X[:50]), det.predict(df))  # arrays stay by position
+
+
+def test_training_scores_cover_every_row_fit_was_given() -> None:
+    """Above max_train_rows (a million by default) fit trains on a sample, and decision_scores_ and labels_ held the
+    sample's rows only: fit_predict(X) of 1000 rows returned 200 labels, so df['flag'] = det.fit_predict(df) failed
+    on the length (PyOD's and scikit-learn's are one per row of X, in X's order)."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(990, 3)), rng.normal(8.0, 1.0, size=(10, 3))])
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False, max_train_rows=200)
+    flags = det.fit_predict(X)
+    assert flags.shape == (1000,) and det.labels_.shape == det.decision_scores_.shape == (1000,)
+    np.testing.assert_array_equal(det.decision_scores_, det.decision_function(X))
+    assert det.threshold_ == float(np.quantile(det.decision_scores_, 0.99))
+    assert flags[990:].all() and 5 <= flags.sum() <= 15  # the planted rows, in X's order
