@@ -661,8 +661,9 @@ def test_numpy_scalars_are_parameters_as_python_numbers_are() -> None:
     scikit-learn's own parameter checks take numpy's numbers. ad_duckdb.train stores them as plain numbers."""
     import json
 
-    import ad_duckdb
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    import ad_duckdb
 
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(30, 3))])
