@@ -25,7 +25,8 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
         return arrow_rows(X, what)
     # pd.ArrowDtype decimals are numbers whose dtype kind is "O"
     bad = [(str(c), str(t)) for c, t in X.dtypes.items()
-           if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))]  # complex too
+           if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))  # complex too
+           and not _object_numbers(X[c])]
     if bad:
         numbers = {c: how for c, _ in bad if (how := _text_numbers(X[c])) is not None}
         if numbers:
@@ -38,6 +39,18 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _object_numbers(column: Any) -> bool:
+    """Whether an object column holds only numbers and missing values: ``decimal.Decimal`` of ``pd.read_sql`` on a
+    NUMERIC column, or Python ints and floats with ``None``, which numpy casts as they are (SQL takes DECIMAL)."""
+    import numbers
+    from decimal import Decimal
+
+    if column.dtype != object:
+        return False
+    kinds = set(column.dropna().map(type))
+    return all(issubclass(k, numbers.Real | Decimal) for k in kinds)
 
 
 def _text_numbers(column: Any) -> str | None:

@@ -744,3 +744,27 @@ def test_training_scores_cover_every_row_fit_was_given() -> None:
     np.testing.assert_array_equal(det.decision_scores_, det.decision_function(X))
     assert det.threshold_ == float(np.quantile(det.decision_scores_, 0.99))
     assert flags[990:].all() and 5 <= flags.sum() <= 15  # the planted rows, in X's order
+
+
+def test_a_dataframe_column_of_decimals_is_numbers() -> None:
+    """pd.read_sql of a NUMERIC column (or any column of decimal.Decimal values, None for NULL) has dtype object,
+    and the detector refused it as 'not numeric', advising pd.get_dummies, while the same frame's .values fitted
+    and the SQL side takes DECIMAL columns."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    amounts = np.round(rng.normal(100, 10, 300), 2)
+    floats = pd.DataFrame({"count": rng.poisson(10, 300).astype(float), "amount": amounts})
+    floats.loc[3, "amount"] = np.nan
+    decimals = floats.assign(amount=[None if np.isnan(v) else Decimal(f"{v:.2f}") for v in amounts])
+    decimals.loc[3, "amount"] = None
+    assert decimals["amount"].dtype == object
+    det = AutoEncoderDetector(n_models=1, max_steps=30, progress=False).fit(decimals)
+    want = AutoEncoderDetector(n_models=1, max_steps=30, progress=False).fit(floats)
+    np.testing.assert_array_equal(det.decision_scores_, want.decision_scores_)
+    np.testing.assert_array_equal(want.decision_function(decimals), want.decision_function(floats))
+    mixed = decimals.assign(amount=decimals["amount"].astype(object).where(decimals.index != 5, "n/a"))
+    with pytest.raises(BadInputError, match=r"'amount'.*not numeric|'amount'.*numbers"):
+        det.predict(mixed)
