@@ -211,7 +211,7 @@ def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
 
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
-                "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models"}
+                "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models", "verbose": "progress"}
 
 
 def _name_hint(name: str, other_names: dict[str, str], valid: Sequence[str]) -> str | None:
