@@ -389,7 +389,9 @@ class AutoEncoderDetector:
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
-        given = X  # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when sampled
+        # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when training on a sample
+        # (not held otherwise: training would keep the whole matrix beside the sample)
+        given = X if score_training_rows else None
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
@@ -421,7 +423,7 @@ class AutoEncoderDetector:
         # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None
-        if score_training_rows:
+        if given is not None:
             self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
