@@ -742,7 +742,24 @@ def score(
 
     With ``into``, writes a table of the kept columns plus ``outputs`` (default ``anomaly_score``,
     ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and ``anomaly_explain`` if asked,
-    in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table.
+    in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table (the
+    source's columns, or ``columns``, then ``outputs``): ``.to_pandas()`` makes it a pandas DataFrame (with pandas
+    installed), ``polars.from_arrow(t)`` a polars one. A notebook prints the Table itself column by column.
+
+    Examples
+    --------
+    >>> import ad_duckdb
+    >>> con = ad_duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE tx AS SELECT range AS id, 1 + range % 20 AS count, "
+    ...                 "(1 + range % 20) * (20 + range % 7) AS amount FROM range(1000)")
+    >>> _ = ad_duckdb.train(con, "tx_ae", "tx", features=["count", "amount"], progress=False)
+    >>> df = ad_duckdb.score(con, "tx_ae", "tx").to_pandas()
+    >>> list(df.columns)
+    ['id', 'count', 'amount', 'anomaly_score', 'anomaly_percentile', 'is_anomaly']
+    >>> df.nlargest(5, "anomaly_score")  # doctest: +SKIP
+    >>> ad_duckdb.score(con, "tx_ae", "tx", into="tx_scores", columns=["id"])
+    1000
+    >>> con.close()
     """
     con = check_connection(con, "score")
     bad = [o for o in outputs if o not in SCORE_OUTPUTS]

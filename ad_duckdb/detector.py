@@ -25,7 +25,8 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
         return arrow_rows(X, what)
     # pd.ArrowDtype decimals are numbers whose dtype kind is "O"
     bad = [(str(c), str(t)) for c, t in X.dtypes.items()
-           if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))]  # complex too
+           if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))  # complex too
+           and not _object_numbers(X[c])]
     if bad:
         numbers = {c: how for c, _ in bad if (how := _text_numbers(X[c])) is not None}
         if numbers:
@@ -38,6 +39,18 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _object_numbers(column: Any) -> bool:
+    """Whether an object column holds only numbers and missing values: ``decimal.Decimal`` of ``pd.read_sql`` on a
+    NUMERIC column, or Python ints and floats with ``None``, which numpy casts as they are (SQL takes DECIMAL)."""
+    import numbers
+    from decimal import Decimal
+
+    if column.dtype != object:
+        return False
+    kinds = set(column.dropna().map(type))
+    return all(issubclass(k, numbers.Real | Decimal) for k in kinds)
 
 
 def _text_numbers(column: Any) -> str | None:
@@ -88,6 +101,12 @@ def _frame(X: Any) -> Any:
     if table is not None:
         return table
     return X if hasattr(X, "columns") and hasattr(X, "dtypes") else None
+
+
+def _is_pandas_series(X: Any) -> bool:
+    """Whether ``X`` is a pandas Series (one row ``df.iloc[0]`` or one column ``df['a']``), whose fix is a DataFrame:
+    it has no ``reshape``, which the hint for a 1-D array names."""
+    return type(X).__module__.split(".")[0] == "pandas" and type(X).__name__ == "Series"
 
 
 def _column_names(frame: Any) -> list[Any]:
@@ -192,7 +211,7 @@ def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
 
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
-                "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models"}
+                "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models", "verbose": "progress"}
 
 
 def _name_hint(name: str, other_names: dict[str, str], valid: Sequence[str]) -> str | None:
@@ -217,6 +236,19 @@ def check_names(params: dict[str, Any], keywords: Sequence[str] = (), other_name
                             f"valid ones are: {known}.")
 
 
+def _plain(value: Any) -> Any:
+    """A numpy number as the Python one it is, also inside a list, tuple or 1-D array (``hidden_dims``). Why: a grid
+    built with numpy (``np.arange(2, 6)``, ``rng.integers``) gives ``np.int64`` values, which the checks refused as
+    "must be an int" and JSON cannot store; scikit-learn's own checks take them."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return tuple(value.tolist())
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -231,15 +263,17 @@ class AutoEncoderDetector:
     specs_ : list of FeatureSpec
         Per-feature transform, fill value and scaling learned from the training rows.
     decision_scores_ : ndarray of shape (n_samples,)
-        Scores of the training rows (higher = more anomalous).
+        Scores of the rows ``fit`` was given, in their order (higher = more anomalous); all of them, also above
+        ``max_train_rows``, where training itself uses a sample.
     threshold_ : float
         The ``1 - contamination`` quantile of ``decision_scores_``.
     labels_ : ndarray of int of shape (n_samples,)
-        1 for the training rows above ``threshold_``, 0 for the others (PyOD's ``labels_``).
+        1 for the rows of ``decision_scores_`` above ``threshold_``, 0 for the others (PyOD's ``labels_``).
     n_features_in_ : int
         Number of features seen by ``fit``.
     feature_names_in_ : ndarray of str
-        A DataFrame's column names (a later DataFrame is matched by name), else ``x0, x1, ...``.
+        A DataFrame's column names, or ``fit``'s ``feature_names=`` (a later DataFrame is matched by these names),
+        else ``x0, x1, ...``.
 
     Notes
     -----
@@ -290,7 +324,7 @@ class AutoEncoderDetector:
 
     def _train_params(self) -> TrainParams:
         check_names(self.params)
-        p = TrainParams(**self.params)
+        p = TrainParams(**{k: _plain(v) for k, v in self.params.items()})
         p.validate()  # before any conversion, so a message shows the value as passed
         if p.hidden_dims is not None and not isinstance(p.hidden_dims, tuple):
             p = replace(p, hidden_dims=tuple(p.hidden_dims))
@@ -311,11 +345,12 @@ class AutoEncoderDetector:
         score_training_rows: bool = True,
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
-        as in scikit-learn); a DataFrame's column names become the feature names. ``model_name`` and ``source`` are
+        as in scikit-learn); a DataFrame's column names become the feature names, or ``feature_names=`` an array's,
+        by which a DataFrame scored later is matched (an array is read by position). ``model_name`` and ``source`` are
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
-        the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so the
+        the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so a
         torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,
         5.4 s of 14 s on 1M rows x 30)."""
         p = self._train_params()
@@ -325,6 +360,7 @@ class AutoEncoderDetector:
             raise MissingDependencyError(
                 f"AutoEncoderDetector.fit needs torch: pip install 'ad_duckdb[train]' ({e})."
             ) from e
+        series = _is_pandas_series(X)
         frame = _frame(X)
         from_frame = frame is not None
         named_by_frame = False
@@ -345,13 +381,17 @@ class AutoEncoderDetector:
         X = _float_rows(X, "AutoEncoderDetector.fit")
         who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
-            one = " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else ""
+            one = (" (a pandas Series is one feature: X.to_frame())" if series
+                   else " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else "")
             raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
         if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
             raise BadInputError(f"{who}: X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
+        # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when training on a sample
+        # (not held otherwise: training would keep the whole matrix beside the sample)
+        given = X if score_training_rows else None
         if len(X) > p.max_train_rows:
             # Why before fitting the transforms: training uses at most max_train_rows rows, and the column
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
@@ -380,9 +420,11 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
-        self._fitted_on_frame = from_frame  # then a DataFrame given later is matched by column name
-        if score_training_rows:
-            self.decision_scores_ = self.decision_function(X)
+        # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
+        # names the columns as a frame's header would
+        self._fitted_on_frame = from_frame or feature_names is not None
+        if given is not None:
+            self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
             self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model
@@ -395,6 +437,7 @@ class AutoEncoderDetector:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray) -> np.ndarray:
+        series = _is_pandas_series(X)
         frame = _frame(X)
         if frame is not None:
             X = self._frame_in_fit_order(frame)
@@ -402,7 +445,12 @@ class AutoEncoderDetector:
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             hint = ""
-            if X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
+            if X.ndim == 1 and series:  # a Series has no reshape: the frame it came from, or a frame made of it
+                hint = (". A pandas Series is not a table: pass a DataFrame, X.to_frame().T for one row (or "
+                        "df.iloc[[i]], double brackets)" if len(X) == self.n_features_in_ > 1
+                        else ". A pandas Series is not a table: pass a DataFrame, X.to_frame() for one feature"
+                        if self.n_features_in_ == 1 else ". A pandas Series is not a table: pass a DataFrame")
+            elif X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
                 hint = (". Reshape your data: X.reshape(1, -1) for one row" if len(X) == self.n_features_in_ > 1
                         else ". Reshape your data: X.reshape(-1, 1) for one feature" if self.n_features_in_ == 1 else "")
             elif X.ndim == 2:

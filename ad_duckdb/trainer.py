@@ -203,7 +203,9 @@ def fit_ensemble(
     # Why one thread: these networks are small, so threads only add synchronisation (measured about 20x
     # slower per step with 2 threads on a busy 2-core machine), and one thread is reproducible.
     torch.set_num_threads(1)
-    with _INIT_LOCK:
+    # fork_rng: the caller's own torch draws go on as if no fit had run (as a scikit-learn estimator leaves the
+    # global random state), rather than from seed 0 after every fit
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(params.seed)
         ae = EnsembleAutoEncoder(E, d, hidden, latent, variational=params.variational)
     gen = torch.Generator().manual_seed(params.seed)

@@ -141,3 +141,18 @@ def test_readme_says_what_bigquery_mls_detect_anomalies_is_here(tmp_path: Path) 
         assert sum(a for a, _ in rows) / len(rows) == pytest.approx(0.02, abs=0.003)
     finally:
         con.close()
+
+
+def test_score_says_it_returns_an_arrow_table_and_how_to_get_a_dataframe() -> None:
+    """ad_duckdb.score(con, model, source) without into= returns a pyarrow Table, which a notebook prints column by
+    column as chunks; neither help(ad_duckdb.score) nor the README showed that call, or the DataFrame a pandas user
+    looks for. The docstring's example is run here, so it stays true."""
+    import doctest
+
+    (test,) = doctest.DocTestFinder().find(ad_duckdb.score, "score", globs={})
+    assert any(".to_pandas()" in e.source for e in test.examples)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    quick_start = README.split("From Python:", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert re.search(r"ad_duckdb\.score\(con, \"tx_ae\", \"transactions\"\)\.to_pandas\(\)", quick_start)

@@ -635,3 +635,136 @@ def test_detector_given_a_text_column_that_is_all_numbers_says_how_to_read_it() 
     X = pd.DataFrame({"a": [str(v) for v in rng.normal(size=200).round(3)], "b": rng.normal(size=200)})
     with pytest.raises(BadInputError, match=r"'a' .*X\['a'\] = pd\.to_numeric\(X\['a'\]"):
         AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X)
+
+
+def test_fit_leaves_the_callers_torch_random_state_alone() -> None:
+    """fit seeded torch's global generator (torch.manual_seed(seed)) to initialise its weights, so a notebook's own
+    torch draws after a fit were reset to seed 0's: every fit in a loop gave the user's next model the same
+    initialisation and dropout masks. scikit-learn estimators never touch the global random state."""
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    torch.manual_seed(123)
+    want = torch.rand(4)
+    torch.manual_seed(123)
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    assert torch.equal(torch.rand(4), want)
+    # still reproducible: the weights come from the seed, not from the global state the caller left
+    torch.manual_seed(7)
+    again = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(X)
+    np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
+
+
+def test_numpy_scalars_are_parameters_as_python_numbers_are() -> None:
+    """A grid built with numpy (GridSearchCV(det, {"latent_dim": np.arange(2, 6)}), a seed from rng.integers) gave
+    np.int64 values, refused as "The 'latent_dim' parameter must be a positive int ... Got np.int64(2) instead";
+    scikit-learn's own parameter checks take numpy's numbers. ad_duckdb.train stores them as plain numbers."""
+    import json
+
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    import ad_duckdb
+
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(300, 3)), rng.normal(6.0, 1.0, size=(30, 3))])
+    y = np.r_[np.zeros(300), np.ones(30)]
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False)
+    gs = GridSearchCV(det, {"latent_dim": np.arange(2, 4)}, scoring="roc_auc",
+                      cv=StratifiedKFold(2, shuffle=True, random_state=0)).fit(X, y)
+    assert gs.best_params_["latent_dim"] in (2, 3)
+    given = {"seed": np.int64(3), "n_models": np.int32(1), "epochs": np.int64(2), "hidden_dims": (np.int64(16), 8),
+             "contamination": np.float32(0.25), "robust": np.bool_(False), "batch_size": np.uint16(64)}
+    plain = {"seed": 3, "n_models": 1, "epochs": 2, "hidden_dims": (16, 8), "contamination": 0.25, "robust": False,
+             "batch_size": 64}
+    a = AutoEncoderDetector(progress=False, **given).fit(X)
+    b = AutoEncoderDetector(progress=False, **plain).fit(X)
+    np.testing.assert_array_equal(a.decision_scores_, b.decision_scores_)
+    assert a.threshold_ == b.threshold_ and a.get_params()["seed"] is given["seed"]  # clone's identity check
+    with pytest.raises(BadInputError, match=r"'latent_dim' parameter must be a positive int or None\. Got 0"):
+        AutoEncoderDetector(latent_dim=np.int64(0)).fit(X)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT * FROM (SELECT unnest(?::DOUBLE[]) AS a, unnest(?::DOUBLE[]) AS b)",
+                    [X[:, 0].tolist(), X[:, 1].tolist()])
+        ad_duckdb.train(con, "m", "t", **given)
+        (params,) = con.execute("SELECT params FROM ad_models WHERE name = 'm'").fetchone()
+    finally:
+        con.close()
+    stored = json.loads(params) if isinstance(params, str) else params
+    assert stored["seed"] == 3 and stored["contamination"] == 0.25 and stored["robust"] is False
+
+
+def test_a_pandas_series_gets_a_fix_that_works_on_a_series() -> None:
+    """det.predict(df.iloc[0]) (one row of a DataFrame is a Series) was told "X.reshape(1, -1)", which a Series has
+    not (AttributeError); fitting on df["amount"] likewise. scikit-learn names the DataFrame to pass instead."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    det = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df)
+    with pytest.raises(BadInputError, match=r"got shape \(3,\).*A pandas Series.*X\.to_frame\(\)\.T") as e:
+        det.predict(df.iloc[0])
+    assert "reshape" not in str(e.value)
+    row = df.iloc[0]
+    assert det.predict(row.to_frame().T).tolist() == det.predict(df.iloc[[0]]).tolist()  # the fix named works
+    with pytest.raises(BadInputError, match=r"got shape \(200,\) \(a pandas Series is one feature: X\.to_frame\(\)\)"):
+        AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df["a"])
+    one = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df[["a"]])
+    with pytest.raises(BadInputError, match=r"A pandas Series.*X\.to_frame\(\)") as e:
+        one.predict(df["a"])
+    assert "reshape" not in str(e.value)
+
+
+def test_a_dataframe_is_matched_by_the_names_given_to_fit() -> None:
+    """fit(X, feature_names=["count", "amount"]) on an array set feature_names_in_, but a DataFrame scored later was
+    still read by position: its columns in another order were scored silently against the wrong features (as a
+    frame fitted on is not), and one of other columns without a word (scikit-learn refuses both)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    c = rng.poisson(10, 400) + 1.0
+    X = np.column_stack([c, c * 30 * rng.lognormal(0, 0.1, 400)])
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False).fit(X, feature_names=["count", "amount"])
+    df = pd.DataFrame(X[:50], columns=["count", "amount"])
+    np.testing.assert_array_equal(det.decision_function(df[["amount", "count"]]), det.decision_function(X[:50]))
+    with pytest.raises(BadInputError, match=r"missing \['amount'\]; not fitted on \['amt'\]"):
+        det.predict(df.rename(columns={"amount": "amt"}))
+    np.testing.assert_array_equal(det.predict(X[:50]), det.predict(df))  # arrays stay by position
+
+
+def test_training_scores_cover_every_row_fit_was_given() -> None:
+    """Above max_train_rows (a million by default) fit trains on a sample, and decision_scores_ and labels_ held the
+    sample's rows only: fit_predict(X) of 1000 rows returned 200 labels, so df['flag'] = det.fit_predict(df) failed
+    on the length (PyOD's and scikit-learn's are one per row of X, in X's order)."""
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(990, 3)), rng.normal(8.0, 1.0, size=(10, 3))])
+    det = AutoEncoderDetector(n_models=1, max_steps=60, progress=False, max_train_rows=200)
+    flags = det.fit_predict(X)
+    assert flags.shape == (1000,) and det.labels_.shape == det.decision_scores_.shape == (1000,)
+    np.testing.assert_array_equal(det.decision_scores_, det.decision_function(X))
+    assert det.threshold_ == float(np.quantile(det.decision_scores_, 0.99))
+    assert flags[990:].all() and 5 <= flags.sum() <= 15  # the planted rows, in X's order
+
+
+def test_a_dataframe_column_of_decimals_is_numbers() -> None:
+    """pd.read_sql of a NUMERIC column (or any column of decimal.Decimal values, None for NULL) has dtype object,
+    and the detector refused it as 'not numeric', advising pd.get_dummies, while the same frame's .values fitted
+    and the SQL side takes DECIMAL columns."""
+    from decimal import Decimal
+
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    amounts = np.round(rng.normal(100, 10, 300), 2)
+    floats = pd.DataFrame({"count": rng.poisson(10, 300).astype(float), "amount": amounts})
+    floats.loc[3, "amount"] = np.nan
+    decimals = floats.assign(amount=[None if np.isnan(v) else Decimal(f"{v:.2f}") for v in amounts])
+    decimals.loc[3, "amount"] = None
+    assert decimals["amount"].dtype == object
+    det = AutoEncoderDetector(n_models=1, max_steps=30, progress=False).fit(decimals)
+    want = AutoEncoderDetector(n_models=1, max_steps=30, progress=False).fit(floats)
+    np.testing.assert_array_equal(det.decision_scores_, want.decision_scores_)
+    np.testing.assert_array_equal(want.decision_function(decimals), want.decision_function(floats))
+    mixed = decimals.assign(amount=decimals["amount"].astype(object).where(decimals.index != 5, "n/a"))
+    with pytest.raises(BadInputError, match=r"'amount'.*not numeric|'amount'.*numbers"):
+        det.predict(mixed)

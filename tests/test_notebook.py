@@ -202,7 +202,8 @@ def test_the_binomial_tail_without_scipy_matches_scipy() -> None:
 
 
 @pytest.mark.parametrize(("name", "ours"), [("random_state", "seed"), ("epoch_num", "epochs"),
-                                             ("hidden_neuron_list", "hidden_dims"), ("learning_rate", "lr")])
+                                             ("hidden_neuron_list", "hidden_dims"), ("learning_rate", "lr"),
+                                             ("verbose", "progress")])
 def test_a_pyod_or_scikit_learn_parameter_name_gets_ours(name: str, ours: str) -> None:
     """AutoEncoderDetector(random_state=0), as scikit-learn and PyOD spell the seed, got only the list of 25 valid
     names; the message now says which one it is here, for the detector, set_params and ad_duckdb.train alike."""
