@@ -102,6 +102,10 @@ EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate 
 EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped
 EXIT_TERMINATED = 143  # SIGTERM (a scheduler's timeout, `kill`, a pod stop): 128 + SIGTERM, as for Ctrl-C
+# The reader of stdout stopped reading (`| head -1`): 128 + SIGPIPE, what a shell reports for git, cat or seq there.
+# Why not 1: a job under `set -o pipefail` must tell "head had enough" from a failure; why not 0: a reader that
+# died early is not a success either, and 141 is the code such a job already allows for the tools it pipes.
+EXIT_BROKEN_PIPE = 141
 _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
     (DatabaseUnavailableError, EXIT_NO_DATABASE),
     (DatabaseLockedError, EXIT_LOCKED),
@@ -119,9 +123,22 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_NO_SOURCE} no such source table, view, file or column;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
 {EXIT_INTEGRITY} a stored or imported model failed its integrity check;
-{EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop).
+{EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop);
+{EXIT_BROKEN_PIPE} the reader of the output stopped reading (`| head`), as git or cat exit there.
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 (PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
+
+
+def _reader_gone(*streams: IO[str]) -> int:
+    """Stop writing to a closed stdout (and ``streams``) quietly (Python docs, "Note on SIGPIPE"); EXIT_BROKEN_PIPE."""
+    # Why devnull rather than SIG_DFL: the docs warn that SIGPIPE's default would also kill the process when a
+    # socket closes (`serve`); pointing the stream at devnull keeps the exit-time flush from raising again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, *streams):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def with_exit_code(err: click.ClickException, code: int) -> click.ClickException:
@@ -493,10 +510,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e) + _swapped_hint(con, e), e) from e
     except BrokenPipeError:
-        # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
-        # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(1) from None
+        raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
         raise click.ClickException(_os_error_message(e)) from e
     finally:
@@ -739,6 +753,9 @@ class _Group(click.Group):
             if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 raise _interrupted() from e
             raise
+        except BrokenPipeError:
+            # Why here: click answers a closed pipe with exit 1, the code of any other error.
+            raise SystemExit(_reader_gone()) from None
         except UnicodeEncodeError as e:
             # Why: a cron job's locale (Latin-1, or PYTHONIOENCODING) cannot print every value; a traceback there
             # neither names the value nor the fix.
@@ -2343,7 +2360,18 @@ def main() -> None:
     except ValueError as e:
         sys.stderr.write(f"Error: {e}\n")
         raise SystemExit(click.UsageError.exit_code) from None
-    cli(args=args, prog_name="ad-duckdb")
+    try:
+        cli(args=args, prog_name="ad-duckdb")
+    except SystemExit as e:
+        # Why flush here: output still buffered is otherwise written at exit, where a closed pipe prints
+        # "Exception ignored ... BrokenPipeError" and exits 120.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(_reader_gone() if e.code in (0, None) else e.code) from None
+        raise
+    except BrokenPipeError:  # stderr's reader gone too (`2>&1 | head`), as click printed an error
+        raise SystemExit(_reader_gone(sys.stderr)) from None
 
 
 if __name__ == "__main__":

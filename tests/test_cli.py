@@ -2001,3 +2001,31 @@ def test_sql_is_anomaly_at_without_a_threshold_name_says_so(model_db: str) -> No
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p99', count > 3, amount::DECIMAL(14,2)) "
                                              "FROM transactions")
     assert "is_anomaly_at's first feature argument is BOOLEAN, not a number" in out, out
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "{db}", "tx_ae", "transactions", "--top", "100"],
+    ["score", "{db}", "tx_ae", "transactions", "--top", "100", "--format", "csv"],
+    ["sql", "{db}", "SELECT * FROM transactions"],
+    ["sql", "{db}", "SELECT * FROM transactions", "--format", "json"],
+    ["list", "{db}"],
+    ["show", "{db}", "tx_ae", "--format", "json"],
+])
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_exit_141(model_db: str, args: list[str]) -> None:
+    # `... | head -1`: the reader is gone before the command writes. git, cat and seq die of SIGPIPE there, which a
+    # shell reports as 128 + 13; a script under `set -o pipefail` can tell that apart from a failure (exit 1).
+    cmd = [sys.executable, "-m", "ad_duckdb.cli", *(a.format(db=model_db) for a in args)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=120)
+    assert code == 141, err
+    assert err == "", err  # no traceback, no "Exception ignored ... BrokenPipeError"
+
+
+def test_head_of_a_large_result_exits_141_under_pipefail_and_prints_nothing_on_stderr(model_db: str) -> None:
+    script = (f"set -o pipefail; {shlex.quote(sys.executable)} -m ad_duckdb.cli sql {shlex.quote(model_db)} "
+              "'SELECT range AS n FROM range(300000)' --format csv | head -2")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (141, "n\n0\n", "")
