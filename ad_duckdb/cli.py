@@ -591,7 +591,9 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
     if out_format == "csv":
         import csv
 
-        w = csv.writer(sys.stdout)
+        # Why \n, not the csv module's \r\n: a \r left on the last column broke `awk -F, '$NF == "ok"'` and `cut`;
+        # DuckDB's COPY ... TO and psql --csv end rows so too, and every CSV reader takes it.
+        w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(names)
         w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
@@ -1780,7 +1782,7 @@ def _results_to(session: dotcmds.Session) -> Iterator[None]:
         return
     session.once = None
     try:
-        # Why newline="": the csv writer ends its lines itself (\r\n), as on the screen
+        # Why newline="": a value's own \r\n stays as it is, as on the screen
         out = open(path, mode, encoding="utf-8", newline="")
     except OSError as e:
         raise click.ClickException(f"cannot write {path} ({e.strerror}); .output alone writes to the screen again.") \

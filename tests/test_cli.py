@@ -2029,3 +2029,24 @@ def test_head_of_a_large_result_exits_141_under_pipefail_and_prints_nothing_on_s
               "'SELECT range AS n FROM range(300000)' --format csv | head -2")
     r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
     assert (r.returncode, r.stdout, r.stderr) == (141, "n\n0\n", "")
+
+
+def test_csv_rows_end_in_a_line_feed_as_duckdbs_copy_writes_them_so_awk_and_cut_read_the_last_column(
+        model_db: str) -> None:
+    # A \r\n row end left a \r on the last column: `awk -F, '$NF == "ok"'` matched no row, `[ "$x" = ok ]` failed.
+    listed = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "list", model_db, "--format", "csv"],
+                            capture_output=True, check=True).stdout
+    assert b"\r" not in listed and listed.endswith(b",ok\n"), listed
+    query = "SELECT 1 AS n, E'two\\r\\nlines' AS crlf, E'a\\nb' AS lf, 'x' AS last"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
+                         capture_output=True, check=True).stdout
+    assert out == b'n,crlf,lf,last\n1,"two\r\nlines","a\nb",x\n', out  # a value's own line breaks kept, quoted
+    con = duckdb.connect()
+    try:
+        path = Path(model_db).with_name("lf.csv")
+        path.write_bytes(out)
+        assert con.execute(f"SELECT * FROM read_csv('{path}')").fetchall() == [(1, "two\r\nlines", "a\nb", "x")]
+    finally:
+        con.close()
+    assert list(csv.reader(io.StringIO(out.decode(), newline=""))) == [["n", "crlf", "lf", "last"],
+                                                                       ["1", "two\r\nlines", "a\nb", "x"]]
