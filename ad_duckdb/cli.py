@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -587,7 +587,8 @@ def _one_line(text: str) -> str:
     return text.translate(_CONTROL_ESCAPES)
 
 
-def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_format: str) -> None:
+    """Rows as csv, or as one JSON array of objects, written batch by batch as they come (``_stream_rows``)."""
     if out_format == "csv":
         import csv
 
@@ -595,11 +596,23 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
         # DuckDB's COPY ... TO and psql --csv end rows so too, and every CSV reader takes it.
         w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(names)
-        w.writerows([_csv_cell(v) for v in r] for r in rows)
+        for rows in batches:
+            w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
-    if out_format == "json":
-        click.echo(json.dumps([dict(zip(names, jsonvalues.jsonable(list(r)), strict=True)) for r in rows],
-                              allow_nan=False, ensure_ascii=False, indent=1))
+    opening = "[\n"
+    for rows in batches:
+        # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
+        objects = (json.dumps(dict(zip(names, jsonvalues.jsonable(list(r)), strict=True)), allow_nan=False,
+                              ensure_ascii=False, indent=1).replace("\n", "\n ") for r in rows)
+        for text in objects:
+            sys.stdout.write(opening + " " + text)
+            opening = ",\n"
+    sys.stdout.write("[]\n" if opening == "[\n" else "\n]\n")
+
+
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+    if out_format in ("csv", "json"):
+        _write_rows(names, [rows], out_format)
         return
 
     def fmt(v: Any) -> str:
@@ -1873,6 +1886,26 @@ def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], sessio
     return _run_script(con, text, session, write, prompt, (*reading, path))
 
 
+# Rows fetched and printed at a time by ``sql --format csv|json``: a few MB of Python objects, whatever the result's size
+_STREAM_ROWS = 10_000
+
+
+def _stream_rows(con: duckdb.DuckDBPyConnection, query: str, out_format: str, after_another: bool) -> None:
+    """Print a SELECT's rows as csv or json while DuckDB computes the rest; ``after_another``: a blank line first.
+
+    Why: an export (`sql DB "SELECT * FROM big" --format json > big.json`) held every row and the whole text in
+    memory (1.4 GB for a million rows of three columns), and `| head -1` waited for the last row. As ``_first_rows``,
+    on ``con`` itself."""
+    con.execute(query)
+    try:
+        if after_another:
+            sys.stdout.write("\n")
+        _write_rows([d[0] for d in con.description or []], iter(lambda: con.fetchmany(_STREAM_ROWS), []), out_format)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # the result ended with an error, which is being raised
+            con.abort()  # a result left open (a closed pipe) blocks the connection's next statement
+
+
 def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The column names and first ``n`` rows of a SELECT, the rest neither computed nor read. Why on ``con`` itself:
     a cursor would not see the session's TEMP tables, USE or open transaction. Why not ``rel.limit(n)``: it wraps
@@ -1906,9 +1939,14 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     printed = 0
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
+        streamed = False
         try:
             if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
                 columns, rows = _first_rows(con, stmt.query, max_rows + 1)
+            elif out_format != "table" and stmt.type == duckdb.StatementType.SELECT:
+                _stream_rows(con, stmt.query, out_format, after_another=printed > 0)
+                streamed = True
+                columns, rows = None, []
             else:
                 rel = con.sql(stmt.query)
                 columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
@@ -1920,6 +1958,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
+        printed += streamed
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
             if took:
                 click.echo(took, err=True)

@@ -2050,3 +2050,31 @@ def test_csv_rows_end_in_a_line_feed_as_duckdbs_copy_writes_them_so_awk_and_cut_
         con.close()
     assert list(csv.reader(io.StringIO(out.decode(), newline=""))) == [["n", "crlf", "lf", "last"],
                                                                        ["1", "two\r\nlines", "a\nb", "x"]]
+
+
+@pytest.mark.parametrize("out_format", ["csv", "json"])
+def test_sql_csv_and_json_stream_a_large_result_rather_than_hold_it_in_memory(model_db: str, tmp_path: Path,
+                                                                               out_format: str) -> None:
+    # An export of a large table (`sql DB "SELECT * FROM big" --format csv > big.csv`) held every row, and the whole
+    # JSON text, in memory: 1.4 GB for a million rows of three columns, and `| head` waited for all of them.
+    def peak_kb(n: int) -> tuple[int, Path]:
+        out = tmp_path / f"{n}.{out_format}"
+        query = f"SELECT range AS i, range * 1.5 AS x, 'row ' || range AS s FROM range({n})"
+        measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+                   f"stdout=open({str(out)!r}, 'w')); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        r = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "ad_duckdb.cli", "sql", model_db,
+                            query, "--format", out_format], capture_output=True, text=True, check=True, timeout=300)
+        return int(r.stdout), out
+
+    small, _ = peak_kb(1)
+    large, path = peak_kb(300_000)
+    if out_format == "csv":
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["i", "x", "s"] and rows[1] == ["0", "0.0", "row 0"] and len(rows) == 300_001
+        assert rows[-1] == ["299999", "449998.5", "row 299999"]
+    else:
+        data = json.loads(path.read_text())
+        assert len(data) == 300_000 and data[-1] == {"i": 299999, "x": 449998.5, "s": "row 299999"}
+        assert path.read_text().startswith('[\n {\n  "i": 0,\n  "x": 0,\n  "s": "row 0"\n },\n {\n')
+    assert large - small < 60_000, (small, large)  # KB
