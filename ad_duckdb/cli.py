@@ -602,8 +602,7 @@ def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_
     opening = "[\n"
     for rows in batches:
         # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
-        objects = (json.dumps(dict(zip(names, jsonvalues.jsonable(list(r)), strict=True)), allow_nan=False,
-                              ensure_ascii=False, indent=1).replace("\n", "\n ") for r in rows)
+        objects = (jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ") for r in rows)
         for text in objects:
             sys.stdout.write(opening + " " + text)
             opening = ",\n"
@@ -1236,7 +1235,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}"}
-            click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
+            click.echo(jsonvalues.dumps(doc, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
         if sample is None:
@@ -1355,7 +1354,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
         r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
     if out_format == "json":
-        click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
+        click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
     a, b = r.a, r.b
     click.echo(f"{a} vs {b} on {r.rows} rows of {source}{f' where {where}' if where else ''}\n")

@@ -2078,3 +2078,30 @@ def test_sql_csv_and_json_stream_a_large_result_rather_than_hold_it_in_memory(mo
         assert len(data) == 300_000 and data[-1] == {"i": 299999, "x": 449998.5, "s": "row 299999"}
         assert path.read_text().startswith('[\n {\n  "i": 0,\n  "x": 0,\n  "s": "row 0"\n },\n {\n')
     assert large - small < 60_000, (small, large)  # KB
+
+
+def test_json_writes_every_decimal_as_a_number_of_all_its_digits_as_duckdbs_to_json(model_db: str) -> None:
+    # A DECIMAL a float cannot hold (12345678901234567.89) was written as a string beside numbers of the same column:
+    # jq's `map(.d) | add` failed, and `select(.d < 1e20)` dropped that row, as jq orders every string after numbers.
+    import decimal
+
+    query = ("SELECT x::DECIMAL(38,2) AS d, [x::DECIMAL(38,2)] AS l FROM (VALUES (1.5), (-12345678901234567.89), "
+             "(0.1), (12345678901234567890123456789012.5)) t(x) ORDER BY d")
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    want = ["-12345678901234567.89", "0.10", "1.50", "12345678901234567890123456789012.50"]
+    rows = json.loads(out, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    assert [r["d"] for r in rows] == [decimal.Decimal(w) for w in want], out
+    assert [r["l"] for r in rows] == [[decimal.Decimal(w)] for w in want], out
+    con = duckdb.connect()
+    try:
+        duck = [json.loads(t, parse_float=decimal.Decimal) for (t,) in con.execute(
+            f"SELECT to_json(d) FROM ({query})").fetchall()]
+    finally:
+        con.close()
+    assert [r["d"] for r in rows] == duck
+    cells = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
+                           capture_output=True, text=True, check=True).stdout
+    with io.StringIO(cells, newline="") as f:
+        lists = [json.loads(r["l"], parse_float=decimal.Decimal) for r in csv.DictReader(f)]
+    assert lists == [[decimal.Decimal(w)] for w in want], cells
