@@ -1004,8 +1004,8 @@ _TIME = click.option(
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, from the table written).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="How to print the rows (csv or json for scripts: every value, unclipped; with --into, the "
-              "'wrote' line then goes to stderr).")
+              help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
+              "and with --into the 'wrote' line, then go to stderr).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1050,10 +1050,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # (--top 0: no rows, so no header with nothing under it either)
             shown = top > 0 and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
                                     for p in ("top", "out_format"))
+            # Why: csv or json rows on stdout are data a script parses; the report lines would break it
+            to_stderr = shown and out_format != "table"
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=shown and out_format != "table")
-                _plot_over_time(con, model, source, plots_dir, over_time)
+                            report_to_stderr=to_stderr)
+                _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref)) from e
@@ -1083,14 +1085,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         )
         _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
-            _plot_scores(con, model, source, plots_dir, over_time)
+            _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
-                 over_time: tuple[str | None, str | None]) -> None:
-    """`score --plots` without --into: the histogram, and the scores over time where the source has a time column."""
-    click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
-    _plot_over_time(con, model, source, plots_dir, over_time)
+                 over_time: tuple[str | None, str | None], to_stderr: bool = False) -> None:
+    """`score --plots` without --into: the histogram, and the scores over time where the source has a time column;
+    ``to_stderr``: their paths on stderr, after rows printed as csv or json."""
+    click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=to_stderr)
+    _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
 
 
 def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[str, ...], out_format: str) -> list[str]:
@@ -1105,7 +1108,7 @@ def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[
 
 
 def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str | None,
-                    over_time: tuple[str | None, str | None]) -> None:
+                    over_time: tuple[str | None, str | None], to_stderr: bool = False) -> None:
     """`score --plots`' scores over time, if the source has its one time column (or --time); else the note why not."""
     from . import timeplot
     from .sqltext import shown_source
@@ -1114,7 +1117,7 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
     if plots_dir and col:
         try:
             path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
-            click.echo(f"plot: {path}")
+            click.echo(f"plot: {path}", err=to_stderr)
         except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
             note = e.note
     if plots_dir and note:
@@ -1134,7 +1137,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                    f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
                    err=True)
     if plots_dir:
-        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",

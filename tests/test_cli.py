@@ -2105,3 +2105,27 @@ def test_json_writes_every_decimal_as_a_number_of_all_its_digits_as_duckdbs_to_j
     with io.StringIO(cells, newline="") as f:
         lists = [json.loads(r["l"], parse_float=decimal.Decimal) for r in csv.DictReader(f)]
     assert lists == [[decimal.Decimal(w)] for w in want], cells
+
+
+@pytest.mark.parametrize("into", [False, True])
+@pytest.mark.parametrize("out_format", ["csv", "json"])
+def test_score_plots_with_csv_or_json_keeps_stdout_the_rows_alone(model_db: str, tmp_path: Path, out_format: str,
+                                                                into: bool) -> None:
+    # `score --plots DIR --top 5 --format json > top.json`: the "plot: PATH" lines followed the array on stdout, so
+    # jq failed on the file; they go to stderr, as the 'wrote' line of --into does.
+    plots = tmp_path / "plots"
+    args = ["score", model_db, "tx_ae", "transactions", "--plots", str(plots), "--top", "3", "--format", out_format]
+    if into:
+        args = [*args, "--into", f"scores_{out_format}", "--replace"]
+        # --into writes: a copy of the module's database, so the other tests' one stays read-only
+        db = tmp_path / "m.duckdb"
+        shutil.copy(model_db, db)
+        args[1] = str(db)
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    if out_format == "json":
+        assert len(json.loads(r.stdout)) == 3, r.stdout
+    else:
+        with io.StringIO(r.stdout, newline="") as f:
+            assert len(list(csv.DictReader(f))) == 3, r.stdout
+    assert f"plot: {plots}" in r.stderr and (plots / "tx_ae_v1_scores.png").exists(), r.stderr
