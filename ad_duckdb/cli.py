@@ -600,6 +600,7 @@ def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_
             w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
     opening = "[\n"
+    names = _distinct_names(names)
     for rows in batches:
         # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
         objects = (jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ") for r in rows)
@@ -607,6 +608,26 @@ def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_
             sys.stdout.write(opening + " " + text)
             opening = ",\n"
     sys.stdout.write("[]\n" if opening == "[\n" else "\n]\n")
+
+
+def _distinct_names(names: list[str]) -> list[str]:
+    """``names`` as DuckDB names a subquery's columns: a repeated one (case aside) gets ``_1``, ``_2``, ...
+
+    Why: JSON objects hold one value per key, so a self-join's `SELECT a.count, b.count` lost a column."""
+    seen: set[str] = set()
+    repeats: dict[str, int] = {}
+    distinct = []
+    for name in names:
+        new, key = name, name.lower()
+        if key in seen:
+            k = repeats.get(key, 0) + 1
+            while f"{key}_{k}" in seen:
+                k += 1
+            repeats[key] = k
+            new = f"{name}_{k}"
+        seen.add(new.lower())
+        distinct.append(new)
+    return distinct
 
 
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:

@@ -2129,3 +2129,18 @@ def test_score_plots_with_csv_or_json_keeps_stdout_the_rows_alone(model_db: str,
         with io.StringIO(r.stdout, newline="") as f:
             assert len(list(csv.DictReader(f))) == 3, r.stdout
     assert f"plot: {plots}" in r.stderr and (plots / "tx_ae_v1_scores.png").exists(), r.stderr
+
+
+def test_json_keeps_every_column_of_a_result_whose_names_repeat_naming_them_as_duckdb_does(model_db: str) -> None:
+    # A self-join's `SELECT a.count, b.count` printed one "count" per object: a column silently lost. The keys are
+    # the names DuckDB gives the same columns in a subquery or CREATE TABLE AS (count, count_1).
+    query = "SELECT 1 AS n, 2 AS n, 3 AS N, 4 AS n_1, 5 AS m"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    con = duckdb.connect()
+    try:
+        names = con.sql(f"SELECT * FROM ({query})").columns
+    finally:
+        con.close()
+    assert json.loads(out) == [dict(zip(names, [1, 2, 3, 4, 5], strict=True))], out
+    assert names == ["n", "n_1", "N_2", "n_1_1", "m"]
