@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -104,6 +104,10 @@ EXIT_NO_ROWS = 7  # the source (after --where) has no rows to train or evaluate 
 EXIT_INTEGRITY = 8  # a stored or imported model failed its integrity check
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a command a signal stopped
 EXIT_TERMINATED = 143  # SIGTERM (a scheduler's timeout, `kill`, a pod stop): 128 + SIGTERM, as for Ctrl-C
+# The reader of stdout stopped reading (`| head -1`): 128 + SIGPIPE, what a shell reports for git, cat or seq there.
+# Why not 1: a job under `set -o pipefail` must tell "head had enough" from a failure; why not 0: a reader that
+# died early is not a success either, and 141 is the code such a job already allows for the tools it pipes.
+EXIT_BROKEN_PIPE = 141
 _EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
     (DatabaseUnavailableError, EXIT_NO_DATABASE),
     (DatabaseLockedError, EXIT_LOCKED),
@@ -121,9 +125,22 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_NO_SOURCE} no such source table, view, file or column;
 {EXIT_NO_ROWS} no rows to train or evaluate on;
 {EXIT_INTEGRITY} a stored or imported model failed its integrity check;
-{EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop).
+{EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop);
+{EXIT_BROKEN_PIPE} the reader of the output stopped reading (`| head`), as git or cat exit there.
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
 (PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
+
+
+def _reader_gone(*streams: IO[str]) -> int:
+    """Stop writing to a closed stdout (and ``streams``) quietly (Python docs, "Note on SIGPIPE"); EXIT_BROKEN_PIPE."""
+    # Why devnull rather than SIG_DFL: the docs warn that SIGPIPE's default would also kill the process when a
+    # socket closes (`serve`); pointing the stream at devnull keeps the exit-time flush from raising again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, *streams):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def with_exit_code(err: click.ClickException, code: int) -> click.ClickException:
@@ -479,10 +496,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     except (AdDuckDBError, duckdb.Error) as e:
         raise _failure(str(e) + _swapped_hint(con, e), e) from e
     except BrokenPipeError:
-        # `ad-duckdb sql ... | head` closes the pipe early: the reader's choice, not an error to report.
-        # Pointing stdout at devnull keeps the exit-time flush from raising again (Python docs, SIGPIPE).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(1) from None
+        raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
         raise click.ClickException(_os_error_message(e)) from e
     finally:
@@ -559,17 +573,52 @@ def _one_line(text: str) -> str:
     return text.translate(_CONTROL_ESCAPES)
 
 
-def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_format: str) -> None:
+    """Rows as csv, or as one JSON array of objects, written batch by batch as they come (``_stream_rows``)."""
     if out_format == "csv":
         import csv
 
-        w = csv.writer(sys.stdout)
+        # Why \n, not the csv module's \r\n: a \r left on the last column broke `awk -F, '$NF == "ok"'` and `cut`;
+        # DuckDB's COPY ... TO and psql --csv end rows so too, and every CSV reader takes it.
+        w = csv.writer(sys.stdout, lineterminator="\n")
         w.writerow(names)
-        w.writerows([_csv_cell(v) for v in r] for r in rows)
+        for rows in batches:
+            w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
-    if out_format == "json":
-        click.echo(json.dumps([dict(zip(names, jsonvalues.jsonable(list(r)), strict=True)) for r in rows],
-                              allow_nan=False, ensure_ascii=False, indent=1))
+    opening = "[\n"
+    names = _distinct_names(names)
+    for rows in batches:
+        # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
+        objects = (jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ") for r in rows)
+        for text in objects:
+            sys.stdout.write(opening + " " + text)
+            opening = ",\n"
+    sys.stdout.write("[]\n" if opening == "[\n" else "\n]\n")
+
+
+def _distinct_names(names: list[str]) -> list[str]:
+    """``names`` as DuckDB names a subquery's columns: a repeated one (case aside) gets ``_1``, ``_2``, ...
+
+    Why: JSON objects hold one value per key, so a self-join's `SELECT a.count, b.count` lost a column."""
+    seen: set[str] = set()
+    repeats: dict[str, int] = {}
+    distinct = []
+    for name in names:
+        new, key = name, name.lower()
+        if key in seen:
+            k = repeats.get(key, 0) + 1
+            while f"{key}_{k}" in seen:
+                k += 1
+            repeats[key] = k
+            new = f"{name}_{k}"
+        seen.add(new.lower())
+        distinct.append(new)
+    return distinct
+
+
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+    if out_format in ("csv", "json"):
+        _write_rows(names, [rows], out_format)
         return
 
     def fmt(v: Any) -> str:
@@ -725,6 +774,9 @@ class _Group(click.Group):
             if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
                 raise _interrupted() from e
             raise
+        except BrokenPipeError:
+            # Why here: click answers a closed pipe with exit 1, the code of any other error.
+            raise SystemExit(_reader_gone()) from None
         except UnicodeEncodeError as e:
             # Why: a cron job's locale (Latin-1, or PYTHONIOENCODING) cannot print every value; a traceback there
             # neither names the value nor the fix.
@@ -959,8 +1011,8 @@ _TIME = click.option(
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, from the table written).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="How to print the rows (csv or json for scripts: every value, unclipped; with --into, the "
-              "'wrote' line then goes to stderr).")
+              help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
+              "and with --into the 'wrote' line, then go to stderr).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1005,10 +1057,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # (--top 0: no rows, so no header with nothing under it either)
             shown = top > 0 and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
                                     for p in ("top", "out_format"))
+            # Why: csv or json rows on stdout are data a script parses; the report lines would break it
+            to_stderr = shown and out_format != "table"
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=shown and out_format != "table")
-                _plot_over_time(con, model, source, plots_dir, over_time)
+                            report_to_stderr=to_stderr)
+                _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref)) from e
@@ -1038,14 +1092,15 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
         )
         _print_rows(rel.columns, rel.fetchall(), out_format)
         if plots_dir:
-            _plot_scores(con, model, source, plots_dir, over_time)
+            _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
-                 over_time: tuple[str | None, str | None]) -> None:
-    """`score --plots` without --into: the histogram, and the scores over time where the source has a time column."""
-    click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
-    _plot_over_time(con, model, source, plots_dir, over_time)
+                 over_time: tuple[str | None, str | None], to_stderr: bool = False) -> None:
+    """`score --plots` without --into: the histogram, and the scores over time where the source has a time column;
+    ``to_stderr``: their paths on stderr, after rows printed as csv or json."""
+    click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=to_stderr)
+    _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
 
 
 def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[str, ...], out_format: str) -> list[str]:
@@ -1060,7 +1115,7 @@ def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[
 
 
 def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str | None,
-                    over_time: tuple[str | None, str | None]) -> None:
+                    over_time: tuple[str | None, str | None], to_stderr: bool = False) -> None:
     """`score --plots`' scores over time, if the source has its one time column (or --time); else the note why not."""
     from . import timeplot
     from .sqltext import shown_source
@@ -1069,7 +1124,7 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
     if plots_dir and col:
         try:
             path = timeplot.plot(con, api.registry(con).get(model), source, col, plots_dir, shown_source(source, n=40))
-            click.echo(f"plot: {path}")
+            click.echo(f"plot: {path}", err=to_stderr)
         except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
             note = e.note
     if plots_dir and note:
@@ -1089,7 +1144,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                    f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
                    err=True)
     if plots_dir:
-        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}")
+        click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -1190,7 +1245,7 @@ def show(db: str, model: str, out_format: str) -> None:
                    "metrics": rec.metrics, "params": rec.params, "lib_versions": rec.lib_versions,
                    "retrain_with": call, "retrain_note": call_note, "score_with": score_call,
                    "versions": stored, "latest_ref": f"{rec.name}@{live}"}
-            click.echo(json.dumps(jsonvalues.jsonable(doc), allow_nan=False, ensure_ascii=False, indent=1))
+            click.echo(jsonvalues.dumps(doc, indent=1))
             return
         sample = _sample_size(rec.train_rows, rec.metrics)
         if sample is None:
@@ -1309,7 +1364,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
         r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
     if out_format == "json":
-        click.echo(json.dumps(jsonvalues.jsonable(asdict(r)), allow_nan=False, ensure_ascii=False, indent=1))
+        click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
     a, b = r.a, r.b
     click.echo(f"{a} vs {b} on {r.rows} rows of {source}{f' where {where}' if where else ''}\n")
@@ -1747,7 +1802,7 @@ def _results_to(session: dotcmds.Session) -> Iterator[None]:
         return
     session.once = None
     try:
-        # Why newline="": the csv writer ends its lines itself (\r\n), as on the screen
+        # Why newline="": a value's own \r\n stays as it is, as on the screen
         out = open(path, mode, encoding="utf-8", newline="")
     except OSError as e:
         raise click.ClickException(f"cannot write {path} ({e.strerror}); .output alone writes to the screen again.") \
@@ -1838,6 +1893,26 @@ def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], sessio
     return _run_script(con, text, session, write, prompt, (*reading, path))
 
 
+# Rows fetched and printed at a time by ``sql --format csv|json``: a few MB of Python objects, whatever the result's size
+_STREAM_ROWS = 10_000
+
+
+def _stream_rows(con: duckdb.DuckDBPyConnection, query: str, out_format: str, after_another: bool) -> None:
+    """Print a SELECT's rows as csv or json while DuckDB computes the rest; ``after_another``: a blank line first.
+
+    Why: an export (`sql DB "SELECT * FROM big" --format json > big.json`) held every row and the whole text in
+    memory (1.4 GB for a million rows of three columns), and `| head -1` waited for the last row. As ``_first_rows``,
+    on ``con`` itself."""
+    con.execute(query)
+    try:
+        if after_another:
+            sys.stdout.write("\n")
+        _write_rows([d[0] for d in con.description or []], iter(lambda: con.fetchmany(_STREAM_ROWS), []), out_format)
+    finally:
+        with contextlib.suppress(duckdb.Error):  # the result ended with an error, which is being raised
+            con.abort()  # a result left open (a closed pipe) blocks the connection's next statement
+
+
 def _first_rows(con: duckdb.DuckDBPyConnection, query: str, n: int) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The column names and first ``n`` rows of a SELECT, the rest neither computed nor read. Why on ``con`` itself:
     a cursor would not see the session's TEMP tables, USE or open transaction. Why not ``rel.limit(n)``: it wraps
@@ -1871,9 +1946,14 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     printed = 0
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
+        streamed = False
         try:
             if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
                 columns, rows = _first_rows(con, stmt.query, max_rows + 1)
+            elif out_format != "table" and stmt.type == duckdb.StatementType.SELECT:
+                _stream_rows(con, stmt.query, out_format, after_another=printed > 0)
+                streamed = True
+                columns, rows = None, []
             else:
                 rel = con.sql(stmt.query)
                 columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
@@ -1885,6 +1965,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
+        printed += streamed
         if columns is None or (stmt.type != duckdb.StatementType.SELECT and columns in _NO_ROWS):
             if took:
                 click.echo(took, err=True)
@@ -2327,7 +2408,18 @@ def main() -> None:
     except ValueError as e:
         sys.stderr.write(f"Error: {e}\n")
         raise SystemExit(click.UsageError.exit_code) from None
-    cli(args=args, prog_name="ad-duckdb")
+    try:
+        cli(args=args, prog_name="ad-duckdb")
+    except SystemExit as e:
+        # Why flush here: output still buffered is otherwise written at exit, where a closed pipe prints
+        # "Exception ignored ... BrokenPipeError" and exits 120.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise SystemExit(_reader_gone() if e.code in (0, None) else e.code) from None
+        raise
+    except BrokenPipeError:  # stderr's reader gone too (`2>&1 | head`), as click printed an error
+        raise SystemExit(_reader_gone(sys.stderr)) from None
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ def interval_text(v: dt.timedelta) -> str:
     return f"{sign}{v.days} days {sign}{hours:02d}:{minutes:02d}:{seconds:02d}.{v.microseconds:06d}"
 
 
+class Digits(str):
+    """A DECIMAL's exact digits (more than a float holds): text to ``json.dumps``, a number to ``dumps``."""
+
+
 def jsonable(v: Any) -> Any:
     """``v`` with every part JSON can hold as such: numbers as numbers, other scalars as text."""
     if v is None or isinstance(v, bool | int | str):
@@ -37,8 +41,8 @@ def jsonable(v: Any) -> Any:
             return None
         if v == v.to_integral_value():
             return int(v)
-        # a number where a float holds it exactly (444.92), else its exact digits as text
-        return float(v) if decimal.Decimal(repr(float(v))) == v else format(v, "f")
+        # a number where a float holds it exactly (444.92), else its exact digits, which ``dumps`` writes as a number
+        return float(v) if decimal.Decimal(repr(float(v))) == v else Digits(format(v, "f"))
     if isinstance(v, bytes | bytearray | memoryview):
         return "\\x" + bytes(v).hex()
     if isinstance(v, dt.timedelta):
@@ -60,5 +64,45 @@ def loads(text: str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-def dumps(v: Any) -> str:
-    return json.dumps(jsonable(v), allow_nan=False, ensure_ascii=False)
+_SCALAR = json.JSONEncoder(allow_nan=False, ensure_ascii=False).encode
+_TEXT: Any = json.encoder.encode_basestring  # type: ignore[attr-defined]  # what _SCALAR writes a str with
+
+
+def dumps(v: Any, indent: int | None = None) -> str:
+    """``json.dumps(jsonable(v), allow_nan=False, ensure_ascii=False, indent=indent)``, with each DECIMAL a number
+    of all its digits, as DuckDB's to_json and PostgreSQL write one.
+
+    Why not text for the digits a float cannot hold: a column was then numbers on some rows and strings on others;
+    jq's `add` failed on it, and `select(.d < 1e20)` dropped those rows (jq orders every string after numbers)."""
+    return _encoded(jsonable(v), indent, 0)
+
+
+def _encoded(v: Any, indent: int | None, level: int) -> str:
+    # Why the common kinds first, without _SCALAR: it builds an encoder per call, which halved `sql --format json`'s speed
+    if v is None:
+        return "null"
+    kind = type(v)
+    if kind is str:
+        return str(_TEXT(v))
+    if kind is bool:
+        return "true" if v else "false"
+    if kind is int or kind is float:  # finite: ``jsonable`` made NaN and infinities null
+        return repr(v)
+    if kind is Digits:
+        return str.__str__(v)
+    if isinstance(v, dict):
+        items = [f"{_TEXT(str(k))}: {_encoded(x, indent, level + 1)}" for k, x in v.items()]
+        return _joined("{", items, "}", indent, level)
+    if isinstance(v, list | tuple):
+        return _joined("[", [_encoded(x, indent, level + 1) for x in v], "]", indent, level)
+    return _SCALAR(v)
+
+
+def _joined(opening: str, items: list[str], closing: str, indent: int | None, level: int) -> str:
+    """``items`` between the brackets as json.dumps lays them out, with or without ``indent``."""
+    if not items:
+        return opening + closing
+    if indent is None:
+        return opening + ", ".join(items) + closing
+    inner, outer = "\n" + " " * (indent * (level + 1)), "\n" + " " * (indent * level)
+    return opening + inner + ("," + inner).join(items) + outer + closing

@@ -2003,3 +2003,146 @@ def test_sql_is_anomaly_at_without_a_threshold_name_says_so(model_db: str) -> No
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p99', count > 3, amount::DECIMAL(14,2)) "
                                              "FROM transactions")
     assert "is_anomaly_at's first feature argument is BOOLEAN, not a number" in out, out
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "{db}", "tx_ae", "transactions", "--top", "100"],
+    ["score", "{db}", "tx_ae", "transactions", "--top", "100", "--format", "csv"],
+    ["sql", "{db}", "SELECT * FROM transactions"],
+    ["sql", "{db}", "SELECT * FROM transactions", "--format", "json"],
+    ["list", "{db}"],
+    ["show", "{db}", "tx_ae", "--format", "json"],
+])
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_exit_141(model_db: str, args: list[str]) -> None:
+    # `... | head -1`: the reader is gone before the command writes. git, cat and seq die of SIGPIPE there, which a
+    # shell reports as 128 + 13; a script under `set -o pipefail` can tell that apart from a failure (exit 1).
+    cmd = [sys.executable, "-m", "ad_duckdb.cli", *(a.format(db=model_db) for a in args)]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        code = proc.wait(timeout=120)
+    assert code == 141, err
+    assert err == "", err  # no traceback, no "Exception ignored ... BrokenPipeError"
+
+
+def test_head_of_a_large_result_exits_141_under_pipefail_and_prints_nothing_on_stderr(model_db: str) -> None:
+    script = (f"set -o pipefail; {shlex.quote(sys.executable)} -m ad_duckdb.cli sql {shlex.quote(model_db)} "
+              "'SELECT range AS n FROM range(300000)' --format csv | head -2")
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
+    assert (r.returncode, r.stdout, r.stderr) == (141, "n\n0\n", "")
+
+
+def test_csv_rows_end_in_a_line_feed_as_duckdbs_copy_writes_them_so_awk_and_cut_read_the_last_column(
+        model_db: str) -> None:
+    # A \r\n row end left a \r on the last column: `awk -F, '$NF == "ok"'` matched no row, `[ "$x" = ok ]` failed.
+    listed = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "list", model_db, "--format", "csv"],
+                            capture_output=True, check=True).stdout
+    assert b"\r" not in listed and listed.endswith(b",ok\n"), listed
+    query = "SELECT 1 AS n, E'two\\r\\nlines' AS crlf, E'a\\nb' AS lf, 'x' AS last"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
+                         capture_output=True, check=True).stdout
+    assert out == b'n,crlf,lf,last\n1,"two\r\nlines","a\nb",x\n', out  # a value's own line breaks kept, quoted
+    con = duckdb.connect()
+    try:
+        path = Path(model_db).with_name("lf.csv")
+        path.write_bytes(out)
+        assert con.execute(f"SELECT * FROM read_csv('{path}')").fetchall() == [(1, "two\r\nlines", "a\nb", "x")]
+    finally:
+        con.close()
+    assert list(csv.reader(io.StringIO(out.decode(), newline=""))) == [["n", "crlf", "lf", "last"],
+                                                                       ["1", "two\r\nlines", "a\nb", "x"]]
+
+
+@pytest.mark.parametrize("out_format", ["csv", "json"])
+def test_sql_csv_and_json_stream_a_large_result_rather_than_hold_it_in_memory(model_db: str, tmp_path: Path,
+                                                                               out_format: str) -> None:
+    # An export of a large table (`sql DB "SELECT * FROM big" --format csv > big.csv`) held every row, and the whole
+    # JSON text, in memory: 1.4 GB for a million rows of three columns, and `| head` waited for all of them.
+    def peak_kb(n: int) -> tuple[int, Path]:
+        out = tmp_path / f"{n}.{out_format}"
+        query = f"SELECT range AS i, range * 1.5 AS x, 'row ' || range AS s FROM range({n})"
+        measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+                   f"stdout=open({str(out)!r}, 'w')); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        r = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "ad_duckdb.cli", "sql", model_db,
+                            query, "--format", out_format], capture_output=True, text=True, check=True, timeout=300)
+        return int(r.stdout), out
+
+    small, _ = peak_kb(1)
+    large, path = peak_kb(300_000)
+    if out_format == "csv":
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["i", "x", "s"] and rows[1] == ["0", "0.0", "row 0"] and len(rows) == 300_001
+        assert rows[-1] == ["299999", "449998.5", "row 299999"]
+    else:
+        data = json.loads(path.read_text())
+        assert len(data) == 300_000 and data[-1] == {"i": 299999, "x": 449998.5, "s": "row 299999"}
+        assert path.read_text().startswith('[\n {\n  "i": 0,\n  "x": 0,\n  "s": "row 0"\n },\n {\n')
+    assert large - small < 60_000, (small, large)  # KB
+
+
+def test_json_writes_every_decimal_as_a_number_of_all_its_digits_as_duckdbs_to_json(model_db: str) -> None:
+    # A DECIMAL a float cannot hold (12345678901234567.89) was written as a string beside numbers of the same column:
+    # jq's `map(.d) | add` failed, and `select(.d < 1e20)` dropped that row, as jq orders every string after numbers.
+    import decimal
+
+    query = ("SELECT x::DECIMAL(38,2) AS d, [x::DECIMAL(38,2)] AS l FROM (VALUES (1.5), (-12345678901234567.89), "
+             "(0.1), (12345678901234567890123456789012.5)) t(x) ORDER BY d")
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    want = ["-12345678901234567.89", "0.10", "1.50", "12345678901234567890123456789012.50"]
+    rows = json.loads(out, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+    assert [r["d"] for r in rows] == [decimal.Decimal(w) for w in want], out
+    assert [r["l"] for r in rows] == [[decimal.Decimal(w)] for w in want], out
+    con = duckdb.connect()
+    try:
+        duck = [json.loads(t, parse_float=decimal.Decimal) for (t,) in con.execute(
+            f"SELECT to_json(d) FROM ({query})").fetchall()]
+    finally:
+        con.close()
+    assert [r["d"] for r in rows] == duck
+    cells = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "csv"],
+                           capture_output=True, text=True, check=True).stdout
+    with io.StringIO(cells, newline="") as f:
+        lists = [json.loads(r["l"], parse_float=decimal.Decimal) for r in csv.DictReader(f)]
+    assert lists == [[decimal.Decimal(w)] for w in want], cells
+
+
+@pytest.mark.parametrize("into", [False, True])
+@pytest.mark.parametrize("out_format", ["csv", "json"])
+def test_score_plots_with_csv_or_json_keeps_stdout_the_rows_alone(model_db: str, tmp_path: Path, out_format: str,
+                                                                into: bool) -> None:
+    # `score --plots DIR --top 5 --format json > top.json`: the "plot: PATH" lines followed the array on stdout, so
+    # jq failed on the file; they go to stderr, as the 'wrote' line of --into does.
+    plots = tmp_path / "plots"
+    args = ["score", model_db, "tx_ae", "transactions", "--plots", str(plots), "--top", "3", "--format", out_format]
+    if into:
+        args = [*args, "--into", f"scores_{out_format}", "--replace"]
+        # --into writes: a copy of the module's database, so the other tests' one stays read-only
+        db = tmp_path / "m.duckdb"
+        shutil.copy(model_db, db)
+        args[1] = str(db)
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", *args], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    if out_format == "json":
+        assert len(json.loads(r.stdout)) == 3, r.stdout
+    else:
+        with io.StringIO(r.stdout, newline="") as f:
+            assert len(list(csv.DictReader(f))) == 3, r.stdout
+    assert f"plot: {plots}" in r.stderr and (plots / "tx_ae_v1_scores.png").exists(), r.stderr
+
+
+def test_json_keeps_every_column_of_a_result_whose_names_repeat_naming_them_as_duckdb_does(model_db: str) -> None:
+    # A self-join's `SELECT a.count, b.count` printed one "count" per object: a column silently lost. The keys are
+    # the names DuckDB gives the same columns in a subquery or CREATE TABLE AS (count, count_1).
+    query = "SELECT 1 AS n, 2 AS n, 3 AS N, 4 AS n_1, 5 AS m"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", "json"],
+                         capture_output=True, text=True, check=True).stdout
+    con = duckdb.connect()
+    try:
+        names = con.sql(f"SELECT * FROM ({query})").columns
+    finally:
+        con.close()
+    assert json.loads(out) == [dict(zip(names, [1, 2, 3, 4, 5], strict=True))], out
+    assert names == ["n", "n_1", "N_2", "n_1_1", "m"]
