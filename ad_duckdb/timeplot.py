@@ -30,7 +30,7 @@ from .metrics import (
 )
 from .savefile import write_whole
 from .scoring import LoadedModel
-from .sqltext import quote_ident, shell_word, shown_source, source_sql, sql_name, where_sql
+from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import strptime_expr, text_time_format
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
         text = next((c for c, t in cols if time is not None and c.lower() == time.lower() and t.upper() == "VARCHAR"),
                     None)
         read = text_time_format(cur, source, text) if text else None
+        untimed = None if time is not None or any(is_point_in_time(t) for _, t in cols) else _text_times_note(
+            cur, source, [c for c, t in cols if t.upper() == "VARCHAR"])
     finally:
         cur.close()
     in_index = pysource.index_times(source)
@@ -106,7 +108,27 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
             return None, f"no scores-over-time plot: {in_index}"
         if time is not None and time.lower() not in {c.lower() for c, _ in cols}:
             raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}: {in_index}")
+    if untimed:
+        return None, untimed
     return time_column(cols, time, model, source, read[0] if read else None)
+
+
+# Text columns looked at for times when a source has no DATE or TIMESTAMP column: the first few, a query each.
+TEXT_COLUMNS_LOOKED_AT = 3
+
+
+def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[str]) -> str | None:
+    """The note for a source without a DATE or TIMESTAMP column whose text column holds times: which, and the query
+    that reads it as times. Why: a CSV's '02.12.2013 21:15' stays VARCHAR, and --plots then drew no plot over time
+    without a word of why."""
+    for c in texts[:TEXT_COLUMNS_LOOKED_AT]:
+        read = text_time_format(cur, source, c)
+        if read:
+            src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+            return (f"no scores-over-time plot: {source} has no DATE or TIMESTAMP column, but its text column {c!r} "
+                    f"holds times (such as {read[1]!r}); score SELECT * REPLACE ({strptime_expr(c, read[0])} AS "
+                    f"{sql_name(c)}) FROM {src} for one.")
+    return None
 
 
 @dataclass
