@@ -19,6 +19,8 @@ FORMATS = (
     "%d-%m-%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
     "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y",
 )
+# A value any layout of FORMATS reads has this in it: a date's digits and separators.
+_DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
 # Values read to tell: enough for a layout that reads all of them to be the column's, cheap on any table.
 SAMPLE = 1000
 
@@ -26,16 +28,39 @@ SAMPLE = 1000
 def text_time_format(cur: object, source: str, column: str, where: str | None = None) -> tuple[str, str] | None:
     """The strptime format that reads every one of the first SAMPLE non-NULL values of the text column ``column``, and
     one of them; None when no format of FORMATS reads them all, or they cannot be read (best effort)."""
-    c = quote_ident(column)
-    # one count per format: DuckDB takes a strptime format only as a constant
-    counts = ", ".join(f"count(try_strptime(v, {quote_literal(f)}))" for f in FORMATS)
-    q = (f"SELECT count(v), any_value(v), {counts} FROM (SELECT {c} AS v FROM {source_sql(source)}"
-         f"{where_sql(where) if where else ''} LIMIT {SAMPLE})")
+    return text_time_formats(cur, source, [column], where).get(column)
+
+
+def text_time_formats(cur: object, source: str, columns: list[str],
+                      where: str | None = None) -> dict[str, tuple[str, str]]:
+    """``text_time_format`` of each of ``columns`` that holds times, in one query (a table of many text columns,
+    a claims file's 22, is read once, not once per column)."""
+    # every name quoted, the source as source_sql reads it, the formats as literals
+    sample = f"{source_sql(source)}{where_sql(where) if where else ''} LIMIT {int(SAMPLE)}"
     try:
-        n, example, *read = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+        if len(columns) > 1:  # the columns whose first value looks like a date: a few, where most text is words
+            q = (f"SELECT {', '.join(f'any_value({quote_ident(c)})' for c in columns)} FROM "
+                 f"(SELECT {', '.join(quote_ident(c) for c in columns)} FROM {sample})")
+            firsts = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+            columns = [c for c, v in zip(columns, firsts, strict=True) if v is not None and _DATE_LIKE.search(str(v))]
+        if not columns:
+            return {}
+        # one count per column and format: DuckDB takes a strptime format only as a constant
+        parts = [f"count({quote_ident(c)}), any_value({quote_ident(c)}), "
+                 + ", ".join(f"count(try_strptime({quote_ident(c)}, {quote_literal(f)}))" for f in FORMATS)
+                 for c in columns]
+        q = f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(quote_ident(c) for c in columns)} FROM {sample})"
+        row = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     except Exception:
-        return None
-    return next(((f, str(example)) for f, k in zip(FORMATS, read, strict=True) if n and k == n), None)
+        return {}
+    found = {}
+    width = 2 + len(FORMATS)
+    for i, c in enumerate(columns):
+        n, example, *read = row[i * width:(i + 1) * width]
+        fmt = next((f for f, k in zip(FORMATS, read, strict=True) if n and k == n), None)
+        if fmt is not None:
+            found[c] = (fmt, str(example))
+    return found
 
 
 def strptime_expr(column: str, fmt: str) -> str:

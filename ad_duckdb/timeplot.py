@@ -31,7 +31,7 @@ from .metrics import (
 from .savefile import write_whole
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
-from .texttimes import strptime_expr, text_time_format
+from .texttimes import strptime_expr, text_time_format, text_time_formats
 
 if TYPE_CHECKING:
     from .drift import DriftTally
@@ -121,8 +121,9 @@ def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[st
     """The note for a source without a DATE or TIMESTAMP column whose text column holds times: which, and the query
     that reads it as times. Why: a CSV's '02.12.2013 21:15' stays VARCHAR, and --plots then drew no plot over time
     without a word of why."""
+    found = text_time_formats(cur, source, texts[:TEXT_COLUMNS_LOOKED_AT])
     for c in texts[:TEXT_COLUMNS_LOOKED_AT]:
-        read = text_time_format(cur, source, c)
+        read = found.get(c)
         if read:
             src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
             return (f"no scores-over-time plot: {source} has no DATE or TIMESTAMP column, but its text column {c!r} "
