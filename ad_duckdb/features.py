@@ -43,6 +43,7 @@ from .exceptions import (
 )
 from .readhints import read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
+from .texttimes import compares_as_text, strptime_expr, text_time_formats
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -894,9 +895,19 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         return
     text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
     numberish = {n: odd for n, (share, odd, _) in text.items() if share >= 0.5}  # mostly numbers: worth reading as such
+    times = text_time_formats(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR" and n not in numberish],
+                              where)
     def why(n: str, t: str) -> str:
         if n not in numberish:
-            return f"{n!r} ({t})"
+            timed = times.get(n)
+            if timed is None:
+                return f"{n!r} ({t})"
+            read = strptime_expr(n, timed[0])
+            # an ISO layout compares as text in the order of its times: a filter on it is right as it stands
+            filtered = (f"; where= compares it as text, not as times: where=\"{read} < ...\", a TIMESTAMP on the "
+                        "right" if compares_as_text(where, n) and not timed[0].startswith("%Y-%m-%d") else "")
+            return (f"{n!r} ({t}, but its values are times written as text, such as {timed[1]!r}: {read} reads "
+                    f"them as times{filtered})")
         if numberish[n] is None:  # no value failed to read as a number
             return f"{n!r} ({t}, but all its values are numbers)"
         return f"{n!r} ({t}, but its values are numbers apart from a few such as {numberish[n]!r})"

@@ -86,6 +86,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         if not exists:
             check_same_home(con, chk, into, f"Cannot write the {what}: ")
             _check_creatable(chk, into, what)
+        held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if exists else 0
         read = False
         if exists and source is not None:
             target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
@@ -100,10 +101,26 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             f"Table {into!r} is what {source!r} reads, so writing the scores into it would replace it with the "
             "scored rows and kept columns only. Write them to a new table, e.g. "
             f"into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id column; or, to "
-            "refresh the scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)."
+            "refresh the scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)"
+            + ("." if replace else f"; {_append_hint(into)}")
         )
+    if exists and not replace and what == "scores":
+        raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it (its {held} "
+                            f"rows are lost), {_append_hint(into)}")
     if exists and not replace:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+def _append_hint(into: str) -> str:
+    """How to add the scores of new rows to the scores table ``into``, for the errors that refuse writing into it.
+
+    Why: scoring the readings that came since the last run (``WHERE t > (SELECT max(t) FROM scores)``) into the
+    same table is what an incremental job does, and --replace, the one fix named, replaced the earlier rows' scores
+    with the new rows' alone."""
+    parts = name_parts(into) or [into.strip()]
+    old, new = (".".join(sql_name(p) for p in [*parts[:-1], last]) for last in (parts[-1], f"{parts[-1]}_new"))
+    return (f"or, to add the scores of new rows to it, write them to a table of their own, into={new!r} (CLI: --into "
+            f"{shell_word(new)}), then append that: INSERT INTO {old} BY NAME SELECT * FROM {new}.")
 
 
 # The endings of the files DuckDB's COPY ... TO writes (and compressed ones), which no table is named with.

@@ -30,7 +30,8 @@ from .metrics import (
 )
 from .savefile import write_whole
 from .scoring import LoadedModel
-from .sqltext import quote_ident, shown_source, source_sql, sql_name, where_sql
+from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
+from .texttimes import strptime_expr, text_time_format, text_time_formats
 
 if TYPE_CHECKING:
     from .drift import DriftTally
@@ -50,9 +51,11 @@ LEGEND_DROP_IN = 0.5
 _DAY_US = 86_400_000_000
 
 
-def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str) -> tuple[str | None, str | None]:
+def time_column(cols: list[tuple[str, str]], time: str | None, model: str, source: str,
+                text_format: str | None = None) -> tuple[str | None, str | None]:
     """The column to draw the scores against, and a note when there is none to choose by itself: ``time`` if
-    given (checked), else the source's one DATE/TIMESTAMP column. None without a note: no such column."""
+    given (checked), else the source's one DATE/TIMESTAMP column. None without a note: no such column.
+    ``text_format``: the strptime format that reads a text ``time`` column, for the query the error offers."""
     found = [c for c, t in cols if is_point_in_time(t)]
     if time is not None:
         match = {c.lower(): (c, t) for c, t in cols}.get(time.lower())
@@ -65,11 +68,14 @@ def time_column(cols: list[tuple[str, str]], time: str | None, model: str, sourc
             q = sql_name(match[0])
             if is_numeric_type(match[1]):  # DuckDB casts no number to TIMESTAMP: epoch seconds read with to_timestamp
                 how, expr, other = "reads it as a time", f"to_timestamp({q})", "epoch seconds; epoch_ms for milliseconds"
+            elif text_format is not None and not text_format.startswith("%Y-%m-%d"):
+                # CAST reads ISO times only: its own layout, as read from its values
+                how, expr, other = "reads it as a time", strptime_expr(match[0], text_format), "the layout its values have"
             else:
                 how, expr, other = "casts it", f"CAST({q} AS TIMESTAMP)", "strptime for other text formats"
             raise BadInputError(
                 f"Model {model!r}: time column {time!r} of {source!r} is {match[1]}, not a DATE or TIMESTAMP; score "
-                f"a query that {how}, e.g. 'SELECT * REPLACE ({expr} AS {q}) FROM ...' ({other})."
+                f"a query that {how}, e.g. {shell_word(f'SELECT * REPLACE ({expr} AS {q}) FROM ...')} ({other})."
             )
         return match[0], None
     if len(found) > 1:
@@ -88,6 +94,12 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, model, caller=con)
+        # a --time column of text: the layout its values have, for the query the error offers
+        text = next((c for c, t in cols if time is not None and c.lower() == time.lower() and t.upper() == "VARCHAR"),
+                    None)
+        read = text_time_format(cur, source, text) if text else None
+        untimed = None if time is not None or any(is_point_in_time(t) for _, t in cols) else _text_times_note(
+            cur, source, [c for c, t in cols if t.upper() == "VARCHAR"])
     finally:
         cur.close()
     in_index = pysource.index_times(source)
@@ -96,7 +108,28 @@ def choose(con: duckdb.DuckDBPyConnection, model: str, source: str,
             return None, f"no scores-over-time plot: {in_index}"
         if time is not None and time.lower() not in {c.lower() for c, _ in cols}:
             raise SourceNotFoundError(f"Model {model!r}: time column {time!r} (--time) is not in {source!r}: {in_index}")
-    return time_column(cols, time, model, source)
+    if untimed:
+        return None, untimed
+    return time_column(cols, time, model, source, read[0] if read else None)
+
+
+# Text columns looked at for times when a source has no DATE or TIMESTAMP column: the first few, a query each.
+TEXT_COLUMNS_LOOKED_AT = 3
+
+
+def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[str]) -> str | None:
+    """The note for a source without a DATE or TIMESTAMP column whose text column holds times: which, and the query
+    that reads it as times. Why: a CSV's '02.12.2013 21:15' stays VARCHAR, and --plots then drew no plot over time
+    without a word of why."""
+    found = text_time_formats(cur, source, texts[:TEXT_COLUMNS_LOOKED_AT])
+    for c in texts[:TEXT_COLUMNS_LOOKED_AT]:
+        read = found.get(c)
+        if read:
+            src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+            return (f"no scores-over-time plot: {source} has no DATE or TIMESTAMP column, but its text column {c!r} "
+                    f"holds times (such as {read[1]!r}); score SELECT * REPLACE ({strptime_expr(c, read[0])} AS "
+                    f"{sql_name(c)}) FROM {src} for one.")
+    return None
 
 
 @dataclass

@@ -576,3 +576,30 @@ def test_into_a_file_named_like_the_database_is_refused_not_written_as_a_table(
     assert ad_duckdb.score(mem_con, "tx_ae", "transactions", into="memory.main.csv",
                            columns=["transaction_id"]) == 3000
     mem_con.execute("DROP TABLE memory.main.csv")
+
+
+def test_an_existing_into_table_names_how_to_add_new_rows_rather_than_only_overwrite(
+        mem_con: duckdb.DuckDBPyConnection) -> None:
+    """Scoring the readings that arrived since the last run into the scores table was refused with "pass
+    replace=True to overwrite it" alone, which replaced the earlier rows' scores with the new rows' (the rows were
+    lost). The error also says how to add them, and that way works."""
+    try:
+        ad_duckdb.score(mem_con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id <= 2000", into="inc_scores")
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(mem_con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id > 2000",
+                            into="inc_scores")
+        msg = str(e.value)
+        assert "overwrite it (its 2000 rows are lost)" in msg, msg
+        assert ("into='inc_scores_new' (CLI: --into 'inc_scores_new'), then append that: INSERT INTO inc_scores BY "
+                "NAME SELECT * FROM inc_scores_new.") in msg, msg
+        # the source reads the scores table for the last row scored: refused as such, with the same way to add rows
+        new = "SELECT * FROM transactions WHERE transaction_id > (SELECT max(transaction_id) FROM inc_scores)"
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(mem_con, "tx_ae", new, into="inc_scores")
+        assert "INSERT INTO inc_scores BY NAME SELECT * FROM inc_scores_new" in str(e.value), str(e.value)
+        assert ad_duckdb.score(mem_con, "tx_ae", new, into="inc_scores_new") == 1000
+        mem_con.execute("INSERT INTO inc_scores BY NAME SELECT * FROM inc_scores_new")
+        assert mem_con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM inc_scores").fetchall() == [
+            (3000, 3000)]
+    finally:
+        mem_con.execute("DROP TABLE IF EXISTS inc_scores; DROP TABLE IF EXISTS inc_scores_new")

@@ -156,3 +156,33 @@ def test_score_says_it_returns_an_arrow_table_and_how_to_get_a_dataframe() -> No
     assert runner.summarize(verbose=False).failed == 0
     quick_start = README.split("From Python:", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     assert re.search(r"ad_duckdb\.score\(con, \"tx_ae\", \"transactions\"\)\.to_pandas\(\)", quick_start)
+
+
+def test_readme_sensor_gap_expressions_null_the_readings_after_a_gap_only() -> None:
+    """The bullet on gaps: its lag() and window expressions, put into the section's view, make the change and the
+    spread NULL just after readings stop for a while, and leave every other row as the view has it."""
+    text = " ".join(_sensor_section().split())
+    change = re.search(r"`(CASE WHEN datetime - lag\(datetime\).*?END)`", text)
+    spread = re.search(r"`(AND datetime - min\(datetime\) OVER last30 <= INTERVAL \d+ SECOND)`", text)
+    assert change and spread, "the README's gap expressions"
+    view = re.findall(r"```sql\n(.*?)```", _sensor_section(), flags=re.S)[0]
+    gaps = (view.replace("sensor_features", "sensor_gaps")
+            .replace("temperature - lag(temperature) OVER w AS", f"{change.group(1)} AS")
+            .replace("count(*) OVER last30 = 30 THEN", f"count(*) OVER last30 = 30 {spread.group(1)} THEN"))
+    assert gaps.count(change.group(1)) == 1 and gaps.count(spread.group(1)) == 1
+    con = duckdb.connect()
+    try:
+        # one reading a second (some 2 s apart), and none for ten minutes after the 500th
+        con.execute("CREATE TABLE sensors AS SELECT TIMESTAMP '2024-05-01' + INTERVAL (range + range // 7 + "
+                    "CASE WHEN range >= 500 THEN 600 ELSE 0 END) SECOND AS datetime, 0 AS anomaly, "
+                    "70 + sin(range / 9.0) AS temperature, 2.0 AS pressure FROM range(1000)")
+        con.execute(view)
+        con.execute(gaps)
+        diff = con.execute(
+            "SELECT g.temp_change IS NULL, g.temp_spread IS NULL, count(*) FROM sensor_features f JOIN sensor_gaps g "
+            "USING (datetime) WHERE f.temp_change IS DISTINCT FROM g.temp_change OR f.temp_spread IS DISTINCT FROM "
+            "g.temp_spread GROUP BY ALL ORDER BY ALL").fetchall()
+        # the change of the first reading after the gap; the spread of the 29 windows that span it
+        assert diff == [(False, True, 28), (True, True, 1)], diff
+    finally:
+        con.close()

@@ -1493,3 +1493,47 @@ def test_a_file_or_glob_that_matches_nothing_says_so_and_where_a_relative_path_i
                 assert f"no file matches {p!r}{where}." in msg and "Give an existing table" not in msg, msg
     finally:
         con.close()
+
+
+def test_a_csv_timestamp_read_as_text_is_named_with_the_strptime_that_reads_it(tmp_path: Path) -> None:
+    """A sensor log whose timestamps DuckDB's CSV reader leaves as text ('02.12.2013 21:15'): training on the first
+    days with --where "ts < '05.12.2013'" compared text and took the rows of days 1-4 of every month, with only
+    "'ts' (VARCHAR) is left out" said. The note says the column holds times, the strptime that reads them, and that
+    the filter on it compares text; --time names the same strptime."""
+    csv = tmp_path / "log.csv"
+    start = np.datetime64("2013-12-02T21:15")
+    times = [start + np.timedelta64(30 * i, "m") for i in range(3000)]  # about two months
+    rng = np.random.default_rng(0)
+    with csv.open("w") as f:
+        f.write("ts,value,load\n")
+        for t, v in zip(times, rng.normal(80, 3, len(times)), strict=True):
+            f.write(f"{t.item():%d.%m.%Y %H:%M},{v:.3f},{v / 2 + rng.normal():.3f}\n")
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE log AS SELECT * FROM read_csv('{csv}')")
+        assert con.execute("SELECT data_type FROM duckdb_columns() WHERE column_name = 'ts'").fetchall() == [
+            ("VARCHAR",)]
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="non-numeric column") as rec:
+            ad_duckdb.train(con, "m", "log", where="ts < '05.12.2013'", **FAST)
+        msg = next(str(w.message) for w in rec if "non-numeric" in str(w.message))
+        read = "strptime(ts, '%d.%m.%Y %H:%M')"
+        assert re.search(r"'ts' \(VARCHAR, but its values are times written as text, such as "
+                         r"'\d\d\.\d\d\.201[34] \d\d:\d\d': strptime\(ts, '%d\.%m\.%Y %H:%M'\) reads them as times", msg), msg
+        assert f"where= compares it as text, not as times: where=\"{read} < ...\"" in msg, msg
+        # the strptime the note names reads the first days, and trains
+        fixed = f"{read} < TIMESTAMP '2013-12-05'"
+        assert con.execute(f"SELECT count(*) FROM log WHERE {fixed}").fetchall() == [(102,)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ad_duckdb.AdDuckDBWarning)
+            assert ad_duckdb.train(con, "m", "log", where=fixed, **FAST).train_rows == 102
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.plot_scores_over_time(con, "m", "log", time="ts")
+        assert f"SELECT * REPLACE ({read} AS ts) FROM ..." in str(e.value), str(e.value)
+        # ISO text compares in the order of its times: CAST reads it, and a filter on it is not flagged
+        con.execute(f"CREATE TABLE iso AS SELECT strftime({read}, '%Y-%m-%d %H:%M:%S') AS ts, value, load FROM log")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="non-numeric column") as rec:
+            ad_duckdb.train(con, "m", "iso", where="ts < '2013-12-05'", **FAST)
+        msg = next(str(w.message) for w in rec if "non-numeric" in str(w.message))
+        assert ": CAST(ts AS TIMESTAMP) reads them as times) of 'iso'" in msg, msg
+    finally:
+        con.close()

@@ -464,3 +464,25 @@ def test_shaded_buckets_say_they_are_times_holding_a_labelled_anomaly() -> None:
     ax = timeplot.figure(s, "tx_ae@1", {"default": 9.57}, "transactions", "day").axes[0]
     labels = [p.get_label() for p in ax.patches if "labelled" in (p.get_label() or "")]
     assert labels == ["times holding labelled anomalies (78 of the 90 drawn; 200 rows)"], labels
+
+
+def test_a_text_column_of_times_is_named_when_no_time_plot_is_drawn(db: str, tmp_path: Path) -> None:
+    """A source whose times are text (a CSV's '01.03.2024 00:00' left VARCHAR) got the histogram alone, with no word
+    of why there was no plot over time: a note names the column and the query that reads it as times."""
+    con = duckdb.connect(db)
+    try:
+        con.execute("CREATE OR REPLACE TABLE eu_time AS SELECT strftime(ts, '%d.%m.%Y %H:%M') AS ts, pressure, "
+                    "temperature FROM readings")
+    finally:
+        con.close()
+    for source, read in (("eu_time", "strptime(ts, '%d.%m.%Y %H:%M')"), ("text_time", "CAST(ts AS TIMESTAMP)")):
+        code, out, err = invoke("score", db, "valve_ae", source, "--top", "0", "--plots", str(tmp_path / source))
+        assert code == 0, out + err
+        assert (f"note: no scores-over-time plot: {source} has no DATE or TIMESTAMP column, but its text column 'ts' "
+                f"holds times") in err, err
+        assert f"score SELECT * REPLACE ({read} AS ts) FROM \"{source}\" for one" in err, err
+        fixed = f"SELECT * REPLACE ({read} AS ts) FROM {source}"
+        code, out, err = invoke("score", db, "valve_ae", fixed, "--top", "0", "--plots", str(tmp_path / "fixed"))
+        assert code == 0 and (tmp_path / "fixed" / "valve_ae_v1_scores_over_time.png").is_file(), out + err
+    code, out, err = invoke("score", db, "valve_ae", "untimed", "--top", "0", "--plots", str(tmp_path / "u"))
+    assert code == 0 and err == "", err
