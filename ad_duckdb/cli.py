@@ -1473,10 +1473,10 @@ def _name_the_argument(message: str, statement: str) -> str:
 def _call_arguments(statement: str, func: str) -> list[list[str]]:
     """The argument texts of each call of ``func`` in ``statement``, read with DuckDB's tokenizer (so a comma or a
     parenthesis in a string or a comment is not taken for one); [] where it cannot read the statement."""
-    from .pgsql import _tokens
+    from .sqltext import sql_tokens
 
     try:
-        tokens = _tokens(statement)
+        tokens = sql_tokens(statement)
     except duckdb.Error:
         return []
     ends = [p for p, _ in tokens[1:]] + [len(statement)]

@@ -2003,3 +2003,21 @@ def test_sql_is_anomaly_at_without_a_threshold_name_says_so(model_db: str) -> No
     out = fails_in_one_line("sql", model_db, "SELECT is_anomaly_at('tx_ae', 'p99', count > 3, amount::DECIMAL(14,2)) "
                                              "FROM transactions")
     assert "is_anomaly_at's first feature argument is BOOLEAN, not a number" in out, out
+
+
+def test_a_query_with_accented_names_and_an_ending_semicolon_works_in_every_command(model_db: str,
+                                                                                    tmp_path: Path) -> None:
+    """DuckDB's tokenizer counts UTF-8 bytes, and the code that drops a pasted query's ending ';' and comments took
+    its offsets for character positions: a query naming "Montant (€)" ended in a traceback (IndexError), or was cut
+    short, in train, score and explain."""
+    db = str(tmp_path / "eu.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    run("sql", "--write", db, 'CREATE TABLE tx AS SELECT transaction_id, count AS "Nombre", amount AS "Montant (€)", '
+                              "label FROM transactions")
+    source = 'SELECT * FROM tx WHERE "Montant (€)" > 0 -- montants réels\n;'
+    n = run("sql", db, 'SELECT count(*) FROM tx WHERE "Montant (€)" > 0', "--format", "csv").split()[-1]
+    out = run("train", db, "eu", source, "-f", "Nombre", "-f", "Montant (€)", "--quiet", "--epochs", "2")
+    assert f"stored eu@1: {n} rows" in out, out
+    assert "9001" in run("score", db, "eu", source, "--top", "2")
+    assert "row transaction_id=9001" in run("explain", db, "eu", source, "--where", "transaction_id = 9001 -- é")
+    assert f"wrote {n} scored rows" in run("score", db, "eu", source, "--into", "Résultats (€)")
