@@ -1493,3 +1493,51 @@ def test_a_file_or_glob_that_matches_nothing_says_so_and_where_a_relative_path_i
                 assert f"no file matches {p!r}{where}." in msg and "Give an existing table" not in msg, msg
     finally:
         con.close()
+
+
+def _erp_csv(path: Path) -> list[tuple[float | None, float | None]]:
+    """An ERP/accounting export: a BOM, ';' separators, 'Amount (USD)' as "$1,234.50" with "($120.00)" for a
+    negative, 'Montant (€)' as "1.234,50 €" with SAP's trailing minus ("12,50- €"), 'N/A', '-' and empty cells
+    for missing. Returns each row's (amount, montant) as written, None where missing."""
+    rng = np.random.default_rng(4)
+    lines, values = ['ID;Count;"Amount (USD)";"Montant (€)"'], []
+    for i in range(300):
+        count = int(rng.poisson(8)) + 1
+        usd = round(count * float(rng.lognormal(4.0, 0.3)) * (-1 if i % 10 == 3 else 1), 2)
+        eur = round(usd * 0.9, 2)
+        us_cell = f"(${-usd:,.2f})" if usd < 0 else f"${usd:,.2f}"
+        eu_num = f"{abs(eur):,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        eu_cell = f"{eu_num}- €" if eur < 0 else f"{eu_num} €"
+        if i % 25 == 6:
+            us_cell, eu_cell, usd, eur = ("N/A", "-", None, None) if i % 2 else ("", "N/A", None, None)
+        lines.append(f'{i};{count};"{us_cell}";"{eu_cell}"')
+        values.append((usd, eur))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return values
+
+
+def test_money_written_with_currency_signs_and_accounting_negatives_gets_a_query_that_reads_it(tmp_path: Path) -> None:
+    # Before: "$1,234.50" and "1.234,50 €" were no numbers to the hint, so both columns were left out with no word
+    # and naming one as a feature said "it holds free text ... Leave it out of features"; and the query given for
+    # a column of "1,234.50" with "(120.00)" in it read every negative amount as NULL (filled with the median).
+    csv_path = tmp_path / "erp export.csv"
+    written = _erp_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        assert "'Amount (USD)' (VARCHAR, but" in note and "'Montant (€)' (VARCHAR, but" in note, note
+        for column, k in (("Amount (USD)", 0), ("Montant (€)", 1)):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, features=["Count", column], **FAST)
+            msg = str(e.value)
+            assert "free text" not in msg and f"Column {column!r}" in msg, msg
+            query = re.search(r"in a query: (SELECT .*?) \(a value", msg).group(1)
+            read = con.execute(f'SELECT list("{column}" ORDER BY ID) FROM ({query})').fetchall()[0][0]
+            assert read == pytest.approx([v[k] for v in written]), msg
+            info = ad_duckdb.train(con, f"m{k}", query, features=["Count", column], **FAST)
+            assert info.metrics["filled_values"][column] == sum(v[k] is None for v in written)
+    finally:
+        con.close()
