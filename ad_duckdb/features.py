@@ -678,11 +678,45 @@ def _numbers_as_text(cur: object, source: str, names: Sequence[str],
     return out
 
 
+def written_in(values: Sequence[str]) -> tuple[float, Written | None]:
+    """The share of ``values`` (text) that are numbers, and how they are written beyond what TRY_CAST reads: the
+    judgement ``_numbers_as_text`` makes in SQL, for values in hand (a batch a SQL function was given)."""
+    money, negative = re.compile(_MONEY_MARKS.replace("\\x{00A0}", "\u00a0").replace("\\x{202F}", "\u202f")), \
+        re.compile(_NEGATIVE)
+    n = plain = thousands = comma = both = has_money = has_negative = 0
+    for v in values:
+        n += 1
+        kept = money.sub("", v.strip())
+        m = negative.match(kept)
+        core = "-" + (m.group(1) if m.group(1) is not None else m.group(2)) if m else kept
+        us, eu = bool(re.fullmatch(_THOUSANDS, core)), bool(re.fullmatch(_DECIMAL_COMMA, core))
+        try:
+            float(core)
+            number = plain_number = True
+        except ValueError:
+            number, plain_number = us or eu, False
+        plain += plain_number
+        thousands += us and not eu
+        comma += eu and not us
+        both += us and eu
+        has_money += number and kept != v.strip()
+        has_negative += number and m is not None
+    if not n:
+        return 0.0, None
+    sep = DECIMAL_COMMA if comma and not thousands else THOUSANDS if thousands or both else None
+    style = Written(sep, bool(has_money), bool(has_negative)) if sep or has_money or has_negative else None
+    return (plain + thousands + comma + both) / n, style
+
+
 def text_as_number(column: str, style: Written | None) -> str:
     """The SQL that reads a text column as numbers: TRY_CAST (a value that is no number becomes NULL), after
     dropping currency marks and thousands separators, turning an accounting negative into a minus and a decimal
     comma into a point, when the column has them."""
-    c = quote_ident(column)
+    return number_expr(quote_ident(column), style)
+
+
+def number_expr(c: str, style: Written | None) -> str:
+    """``text_as_number`` for the SQL expression ``c`` (a quoted column, or a placeholder such as ``col``)."""
     style = style or Written()
     c = _cleaned(c, style.money, style.negatives)
     if style.separator == THOUSANDS:
