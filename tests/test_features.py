@@ -1541,3 +1541,25 @@ def test_money_written_with_currency_signs_and_accounting_negatives_gets_a_query
             assert info.metrics["filled_values"][column] == sum(v[k] is None for v in written)
     finally:
         con.close()
+
+
+def test_a_totals_row_at_the_end_of_a_large_csv_is_named_as_one_with_the_read_that_leaves_it_out(tmp_path: Path) -> None:
+    """A spreadsheet export ends in "Total;;11555179.61", past the rows DuckDB types columns from. The fix given was
+    nullstr=['Total', ''], "if 'Total' means a missing value": that kept the row, whose amount is the sum of all
+    the others, to train on and to score as the top anomaly."""
+    csv_path = tmp_path / "export.csv"
+    rows = [f"{i};{i % 9 + 1};{(i % 9 + 1) * 25.5}" for i in range(25000)]
+    csv_path.write_text("ID;Count;Amount\n" + "\n".join(rows) + f"\nTotal;;{sum((i % 9 + 1) * 25.5 for i in range(25000))}\n",
+                        encoding="utf-8-sig")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"read_csv('{csv_path}')", **FAST)
+        msg = str(e.value)
+        assert "totals row" in msg and "nullstr" not in msg.split(" (Conversion Error")[0], msg
+        query = re.search(r"without it: (SELECT .*?)\. \(", msg).group(1)
+        assert con.execute(f"SELECT count(*), max(Amount), count(ID) FROM ({query})").fetchall() == \
+            [(25000, 9 * 25.5, 25000)], msg
+        assert ad_duckdb.train(con, "m", query, features=["Count", "Amount"], **FAST).metrics["train_rows_used"] > 0
+    finally:
+        con.close()
