@@ -41,7 +41,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import read_fix, said
+from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 
 CLIP = 1000.0
@@ -1007,6 +1007,14 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
                 f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))
+    totals = next(((n, odd) for n, odd in numberish.items() if isinstance(odd, str) and TOTALS.fullmatch(odd)), None)
+    if totals:
+        # Why say so: the row's numeric columns sum all the others, and it is trained on as one row; its 'Total'
+        # is what made the column text, and the only word of it the note gave
+        leave_out = f"{sql_name(totals[0])} IS DISTINCT FROM {quote_literal(totals[1])}"
+        filtered = f"({where}) AND {leave_out}" if where else leave_out
+        hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
+                 f"writes it), which is trained on as a row: leave it out with where=\"{filtered}\" (CLI: --where).")
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",

@@ -110,7 +110,7 @@ def read_fix(source: str, error: str) -> str | None:
 
 
 # What the first cell of a spreadsheet's totals row says (English, French, German, Spanish, Dutch, Italian).
-_TOTALS = re.compile(r"(?i)\s*(grand\s+)?(total|totals|sum|subtotal|somme|summe|gesamt|totaal|totale)\s*:?\s*")
+TOTALS = re.compile(r"(?i)\s*(grand\s+)?(total|totals|sum|subtotal|somme|summe|gesamt|totaal|totale)\s*:?\s*")
 
 
 def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str | None:
@@ -119,7 +119,7 @@ def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str 
 
     Why not nullstr, the fix for a missing-value marker: it keeps the row, whose amounts sum all the others, to train
     on and to score as the top anomaly; and a WHERE on the NULL it gives would drop rows whose value is missing too."""
-    if not _TOTALS.fullmatch(value):
+    if not TOTALS.fullmatch(value):
         return None
     reads = with_csv_options(source, f"types={{{quote_literal(column)}: 'VARCHAR'}}")
     if reads.startswith("the query"):
