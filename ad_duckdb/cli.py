@@ -1516,22 +1516,30 @@ def _name_the_argument(message: str, statement: str) -> str:
         index = skip + int(m.groupdict().get("pos") or 1) - 1
         calls = _call_arguments(statement, func)
         args = {a[index] for a in calls if len(a) > index}
-        if generic not in message or len(args) != 1 or len(calls) != sum(len(a) > index for a in calls):
+        amounts = _AMOUNTS_FIX.search(message)  # the expression for the argument's own values ("$1,234.50")
+        if (generic not in message and not amounts) or len(args) != 1 or len(calls) != sum(len(a) > index for a in calls):
             return message
         arg = args.pop()
         if len(arg) > 60 or "\n" in arg:
             return message
+        if amounts:  # an expression inside a function call: no parentheses needed
+            named = re.sub(r"\bcol\b", lambda _, a=arg: a, amounts.group(1), count=1)
+            return message[:amounts.start(1)] + named + message[amounts.end(1):]
         return message.replace(generic, as_number_hint(arg, sql_type), 1)
     return message
+
+
+# scoring._text_numbers_hint's expression, written for the placeholder col
+_AMOUNTS_FIX = re.compile(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are")
 
 
 def _call_arguments(statement: str, func: str) -> list[list[str]]:
     """The argument texts of each call of ``func`` in ``statement``, read with DuckDB's tokenizer (so a comma or a
     parenthesis in a string or a comment is not taken for one); [] where it cannot read the statement."""
-    from .pgsql import _tokens
+    from .sqltext import sql_tokens
 
     try:
-        tokens = _tokens(statement)
+        tokens = sql_tokens(statement)
     except duckdb.Error:
         return []
     ends = [p for p, _ in tokens[1:]] + [len(statement)]

@@ -59,7 +59,7 @@ def _text_numbers(column: Any) -> str | None:
     as the SQL sources' hint is."""
     import re
 
-    from .features import _DECIMAL_COMMA, _THOUSANDS
+    from .features import _DECIMAL_COMMA, _THOUSANDS, written_in, written_words
 
     if column.dtype.kind not in "OSU" and "str" not in str(column.dtype).lower():
         return None
@@ -74,6 +74,9 @@ def _text_numbers(column: Any) -> str | None:
         except ValueError:
             return False
 
+    share, style = written_in(values)
+    if style is not None and (style.money or style.negatives) and share >= 0.5:
+        return f"amounts ({written_words(style)}): X[{str(column.name)!r}] = {_pandas_amounts(column, style)}"
     comma = sum(bool(re.fullmatch(_DECIMAL_COMMA, v)) and not re.fullmatch(_THOUSANDS, v) for v in values)
     thousands = sum(bool(re.fullmatch(_THOUSANDS, v)) for v in values)
     numbers = sum(plain(v) for v in values)
@@ -92,6 +95,24 @@ def _text_numbers(column: Any) -> str | None:
         return (f"numbers apart from a few such as {odd!r}: X[{name!r}] = pd.to_numeric(X[{name!r}], errors='coerce') "
                 "(a value that is not a number becomes NaN, a missing value)")
     return None
+
+
+def _pandas_amounts(column: Any, style: Any) -> str:
+    """The pandas call that reads ``column``'s amounts as ``written_in`` found them written (``style``): currency marks
+    dropped, "(120.00)" and "120.00-" as -120.00, then the separators."""
+    from .features import _MONEY_MARKS, _NEGATIVE, DECIMAL_COMMA, THOUSANDS
+
+    marks = _MONEY_MARKS.replace("\\x{00A0}", "\\xa0").replace("\\x{202F}", "\\u202f")  # RE2 -> Python escapes
+    call = f"X[{str(column.name)!r}].str.strip()"
+    if style.money:
+        call += f".str.replace(r'{marks}', '', regex=True)"  # no quote in either pattern
+    if style.negatives:
+        call += f".str.replace(r'{_NEGATIVE}', r'-\\1\\2', regex=True)"
+    if style.separator == THOUSANDS:
+        call += ".str.replace(',', '', regex=False)"
+    elif style.separator == DECIMAL_COMMA:
+        call += ".str.replace('.', '', regex=False).str.replace(',', '.', regex=False)"
+    return f"pd.to_numeric({call}, errors='coerce') (a value that is not a number becomes NaN, a missing value)"
 
 
 def _frame(X: Any) -> Any:

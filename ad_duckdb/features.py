@@ -41,7 +41,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import read_fix, said
+from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, strptime_expr, text_time_formats
 
@@ -605,57 +605,129 @@ _THOUSANDS = r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*"
 _DECIMAL_COMMA = r"\s*[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+\s*"
 # How a text column writes its numbers, beyond what TRY_CAST reads: None, THOUSANDS or DECIMAL_COMMA.
 THOUSANDS, DECIMAL_COMMA = "thousands", "decimal_comma"
+# Currency signs and codes an accounting or ERP export writes beside its amounts ("$1,234.50", "1.234,50 €",
+# "EUR 12,50"), and the spaces inside them (a French "1 234,50", often with a no-break space): dropped to read them.
+_MONEY_MARKS = r"[$€£¥₹\s\x{00A0}\x{202F}]|EUR|USD|GBP|CHF|JPY|CAD|AUD"  # RE2: visible in the query
+# An accounting negative, "(120.00)", or SAP's trailing minus, "120.00-": both read as -120.00.
+_NEGATIVE = r"^\((.*)\)$|^(.*)-$"
+
+
+@dataclass(frozen=True)
+class Written:
+    """How a text column writes its numbers, beyond what TRY_CAST reads: the thousands / decimal separator style
+    (None, THOUSANDS or DECIMAL_COMMA), currency marks, accounting negatives."""
+    separator: str | None = None
+    money: bool = False
+    negatives: bool = False
+
+
+def _cleaned(c: str, money: bool, negatives: bool) -> str:
+    """SQL for the quoted text column ``c`` with its currency marks dropped and an accounting negative turned into a
+    leading minus, as asked."""
+    if money:
+        c = f"regexp_replace({c}, {quote_literal(_MONEY_MARKS)}, '', 'g')"
+    if negatives:
+        c = f"regexp_replace({c if money else f'trim({c})'}, {quote_literal(_NEGATIVE)}, '-\\1\\2')"
+    return c
 
 
 def _numbers_as_text(cur: object, source: str, names: Sequence[str],
-                     where: str | None) -> dict[str, tuple[float, object, str | None]]:
+                     where: str | None) -> dict[str, tuple[float, object, Written | None]]:
     """For text columns: the share of their non-NULL values that read as numbers, one value that does not, and
-    how the numbers are written beyond what TRY_CAST reads (None, THOUSANDS: "1,234.50", DECIMAL_COMMA:
-    "1.234,50").
+    how the numbers are written beyond what TRY_CAST reads (None, or a ``Written``: "1,234.50", "1.234,50",
+    "$1,234.50", "(120.00)").
 
     Why: a CSV column holding "N/A" among its numbers is typed VARCHAR and would be left out without a word; and
     TRY_CAST reads "1,234.50" as NULL, so a hint without replace() would lose the large values (filled with the
     median). A European export's "937,50" is a number too, not free text, and "12,500" in it is 12.5: a column
     with values only a decimal comma explains, and none only thousands separators explain, reads every comma as
-    the decimal point. Read on the first 10,000 rows; best effort (an error here only loses the hint).
+    the decimal point. An accounting export's "$1,234.50", "1.234,50 €" and "(120.00)" are amounts too: read
+    without their currency marks, and "(120.00)" as -120.00, not as a missing value filled with the median.
+    Read on the first 10,000 rows; best effort (an error here only loses the hint).
     """
     if not names:
         return {}
-    parts = []
+    # Why in layers: each value's cleaned text is worked out once, not once per count (a 200-column export took
+    # four times as long with the regexes repeated).
     k, d = quote_literal(_THOUSANDS), quote_literal(_DECIMAL_COMMA)
-    for i, n in enumerate(names):
-        c = quote_ident(n)
-        us, eu = f"regexp_full_match({c}, {k})", f"regexp_full_match({c}, {d})"
-        parts.append(f"count({c}) AS n{i}, count(TRY_CAST({c} AS DOUBLE)) AS ok{i}, "
-                     f"count(*) FILTER (WHERE {us} AND NOT {eu}) AS k{i}, "
-                     f"count(*) FILTER (WHERE {eu} AND NOT {us}) AS d{i}, "
-                     f"count(*) FILTER (WHERE {us} AND {eu}) AS b{i}, "
-                     f"any_value({c}) FILTER (WHERE TRY_CAST({c} AS DOUBLE) IS NULL AND NOT {us} AND NOT {eu})"
-                     f" AS odd{i}")
-    q = (f"SELECT {', '.join(parts)} FROM (SELECT {', '.join(quote_ident(n) for n in names)} FROM {source_sql(source)}"
-         f"{where_sql(where) if where else ''} LIMIT 10000)")
+    money, negative = quote_literal(_MONEY_MARKS), quote_literal(_NEGATIVE)
+    read = ", ".join(f"{quote_ident(n)} AS v{i}" for i, n in enumerate(names))
+    stripped = ", ".join(f"v{i}, regexp_replace(v{i}, {money}, '', 'g') AS s{i}" for i in range(len(names)))
+    # the LIKEs: a regexp with groups costs as much as the rest together, and few values need it
+    core = ", ".join(f"v{i}, s{i}, CASE WHEN s{i} LIKE '(%)' OR s{i} LIKE '%-' THEN regexp_replace(s{i}, {negative}, "
+                     f"'-\\1\\2') ELSE s{i} END AS x{i}" for i in range(len(names)))
+    tests = ", ".join(f"v{i}, s{i} <> trim(v{i}) AS m{i}, x{i} <> s{i} AS g{i}, TRY_CAST(x{i} AS DOUBLE) IS NOT NULL "
+                      f"AS f{i}, regexp_full_match(x{i}, {k}) AS u{i}, regexp_full_match(x{i}, {d}) AS e{i}"
+                      for i in range(len(names)))
+    parts = []
+    for i in range(len(names)):
+        number = f"(f{i} OR u{i} OR e{i})"
+        parts.append(f"count(v{i}), count(*) FILTER (WHERE f{i}), count(*) FILTER (WHERE u{i} AND NOT e{i}), "
+                     f"count(*) FILTER (WHERE e{i} AND NOT u{i}), count(*) FILTER (WHERE u{i} AND e{i}), "
+                     f"any_value(v{i}) FILTER (WHERE NOT {number}), count(*) FILTER (WHERE m{i} AND {number}), "
+                     f"count(*) FILTER (WHERE g{i} AND {number})")
+    q = (f"SELECT {', '.join(parts)} FROM (SELECT {tests} FROM (SELECT {core} FROM (SELECT {stripped} FROM "
+         f"(SELECT {read} FROM {source_sql(source)}{where_sql(where) if where else ''} LIMIT 10000))))")
     try:
         row = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     except Exception:
         return {}
-    out: dict[str, tuple[float, object, str | None]] = {}
+    out: dict[str, tuple[float, object, Written | None]] = {}
     for i, n in enumerate(names):
-        total, ok, thousands, decimal_comma, both, odd = row[6 * i: 6 * i + 6]
+        total, ok, thousands, decimal_comma, both, odd, money, negatives = row[8 * i: 8 * i + 8]
         if total:
-            style = DECIMAL_COMMA if decimal_comma and not thousands else THOUSANDS if thousands or both else None
+            sep = DECIMAL_COMMA if decimal_comma and not thousands else THOUSANDS if thousands or both else None
+            style = Written(sep, bool(money), bool(negatives)) if sep or money or negatives else None
             out[n] = ((ok + thousands + decimal_comma + both) / total, odd, style)
     return out
 
 
-def text_as_number(column: str, style: str | None) -> str:
+def written_in(values: Sequence[str]) -> tuple[float, Written | None]:
+    """The share of ``values`` (text) that are numbers, and how they are written beyond what TRY_CAST reads: the
+    judgement ``_numbers_as_text`` makes in SQL, for values in hand (a batch a SQL function was given)."""
+    money, negative = re.compile(_MONEY_MARKS.replace("\\x{00A0}", "\u00a0").replace("\\x{202F}", "\u202f")), \
+        re.compile(_NEGATIVE)
+    n = plain = thousands = comma = both = has_money = has_negative = 0
+    for v in values:
+        n += 1
+        kept = money.sub("", v.strip())
+        m = negative.match(kept)
+        core = "-" + (m.group(1) if m.group(1) is not None else m.group(2)) if m else kept
+        us, eu = bool(re.fullmatch(_THOUSANDS, core)), bool(re.fullmatch(_DECIMAL_COMMA, core))
+        try:
+            float(core)
+            number = plain_number = True
+        except ValueError:
+            number, plain_number = us or eu, False
+        plain += plain_number
+        thousands += us and not eu
+        comma += eu and not us
+        both += us and eu
+        has_money += number and kept != v.strip()
+        has_negative += number and m is not None
+    if not n:
+        return 0.0, None
+    sep = DECIMAL_COMMA if comma and not thousands else THOUSANDS if thousands or both else None
+    style = Written(sep, bool(has_money), bool(has_negative)) if sep or has_money or has_negative else None
+    return (plain + thousands + comma + both) / n, style
+
+
+def text_as_number(column: str, style: Written | None) -> str:
     """The SQL that reads a text column as numbers: TRY_CAST (a value that is no number becomes NULL), after
-    dropping thousands separators, and turning a decimal comma into a point, when the column has them."""
-    c = quote_ident(column)
-    if style == THOUSANDS:
+    dropping currency marks and thousands separators, turning an accounting negative into a minus and a decimal
+    comma into a point, when the column has them."""
+    return number_expr(quote_ident(column), style)
+
+
+def number_expr(c: str, style: Written | None) -> str:
+    """``text_as_number`` for the SQL expression ``c`` (a quoted column, or a placeholder such as ``col``)."""
+    style = style or Written()
+    c = _cleaned(c, style.money, style.negatives)
+    if style.separator == THOUSANDS:
         c = f"replace({c}, ',', '')"
-    elif style == DECIMAL_COMMA:
+    elif style.separator == DECIMAL_COMMA:
         c = f"replace(replace({c}, '.', ''), ',', '.')"
-    else:
+    elif not (style.money or style.negatives):
         # DuckDB 2.0 pushes a bare TRY_CAST of a CSV column into the CSV reader, which then casts strictly and stops
         # on the very 'N/A' the TRY_CAST was for; a function around the column keeps the cast in the query (a cast
         # to DOUBLE ignores the spaces trim drops anyway).
@@ -663,9 +735,32 @@ def text_as_number(column: str, style: str | None) -> str:
     return f"TRY_CAST({c} AS DOUBLE)"
 
 
-# What the hint says of a column's numbers, by how they are written.
-_WRITTEN = {THOUSANDS: "some written with thousands separators (1,234.50)",
-            DECIMAL_COMMA: "written with a decimal comma (1.234,50)"}
+def written_words(style: Written | None) -> str:
+    """How a column's numbers are written, as the hint says it ("" for plain numbers)."""
+    if style is None:
+        return ""
+    words = [{THOUSANDS: "some written with thousands separators (1,234.50)",
+              DECIMAL_COMMA: "written with a decimal comma (1.234,50)"}.get(str(style.separator), "")]
+    if style.money:
+        words.append("with currency marks ($, €, EUR)")
+    if style.negatives:
+        words.append("negatives written (120.00) or 120.00-")
+    return ", ".join(w for w in words if w)
+
+
+def _read_how(style: Written | None) -> str:
+    """What the hint's expression does beyond TRY_CAST, for the note's parenthesis ("" when nothing)."""
+    if style is None:
+        return ""
+    how = {THOUSANDS: ["replace() drops the thousands separators of values such as '1,234.50', which TRY_CAST "
+                       "alone reads as NULL"],
+           DECIMAL_COMMA: ["its numbers are written with a decimal comma (1.234,50), which replace() turns into a "
+                           "point, dropping the '.' thousands separators"]}.get(str(style.separator), [])
+    if style.money:
+        how.append("regexp_replace() drops the currency marks")
+    if style.negatives:
+        how.append("reads (120.00) and 120.00- as -120.00")
+    return "".join(f"; {h}" for h in how)
 
 
 def text_number_hint(cur: object, source: str, column: str, where: str | None = None) -> str | None:
@@ -677,7 +772,7 @@ def text_number_hint(cur: object, source: str, column: str, where: str | None = 
     holds = ("all its values are numbers" if odd is None
              else f"its values are numbers apart from a few such as {odd!r}")
     if style is not None:
-        holds += f", {_WRITTEN[style]}"
+        holds += f", {written_words(style)}"
     c = quote_ident(column)
     src = _from_item(source)
     return (f"{holds}. Read it as a number in a query: SELECT * REPLACE ({text_as_number(column, style)} AS {c}) "
@@ -881,8 +976,8 @@ def _text_numbers_hint(cur: object, source: str, where: str | None, names: list[
 
     one = len(numberish) == 1
     exprs = ", ".join(f"{text_as_number(n, text[n][2])} AS {quote_ident(n)}" for n in numberish)
-    styles = {text[n][2] for n in numberish} - {None}
-    written = "".join(f"; {_WRITTEN[str(s)]}, which replace() reads" for s in sorted(styles, key=str))
+    written = "".join(f"; {w}, which replace() reads" for w in dict.fromkeys(written_words(text[n][2])
+                                                                               for n in numberish) if w)
     return (f"the text column{'' if one else 's'} {listing([why(n) for n in numberish])} of {source!r} "
             f"{'holds numbers' if one else 'hold numbers'}. To use {'it' if one else 'them'}, train on a query that "
             f"reads {'it as a number' if one else 'them as numbers'}: SELECT * REPLACE ({exprs}) FROM "
@@ -918,14 +1013,19 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         # the example: a measurement rather than an id ('Transaction_ID' read as DOUBLE would become a feature)
         n = next((n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))), next(iter(numberish)))
         c = quote_ident(n)
-        sep = {THOUSANDS: "; replace() drops the thousands separators of values such as '1,234.50', which TRY_CAST "
-                          "alone reads as NULL",
-               DECIMAL_COMMA: "; its numbers are written with a decimal comma (1.234,50), which replace() turns "
-                              "into a point, dropping the '.' thousands separators"}.get(str(text[n][2]), "")
+        sep = _read_how(text[n][2])
         hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
                 f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))
+    totals = next(((n, odd) for n, odd in numberish.items() if isinstance(odd, str) and TOTALS.fullmatch(odd)), None)
+    if totals:
+        # Why say so: the row's numeric columns sum all the others, and it is trained on as one row; its 'Total'
+        # is what made the column text, and the only word of it the note gave
+        leave_out = f"{sql_name(totals[0])} IS DISTINCT FROM {quote_literal(totals[1])}"
+        filtered = f"({where}) AND {leave_out}" if where else leave_out
+        hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
+                 f"writes it), which is trained on as a row: leave it out with where=\"{filtered}\" (CLI: --where).")
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",

@@ -41,6 +41,7 @@ from .sqltext import (
     shown_source,
     source_sql,
     sql_name,
+    sql_tokens,
     strip_sql_ends,
     table_sql,
     where_sql,
@@ -262,7 +263,7 @@ def _expression_over(cur: Any, source: str, text: str, columns: list[str]) -> bo
     """Whether ``text`` (a label= that names no column) is one SQL expression that binds over ``source`` and reads
     one of its ``columns`` (``ys = 'fraud'``); a misspelt name or a constant is not."""
     try:
-        toks = duckdb.tokenize(text)
+        toks = sql_tokens(text)
     except Exception:
         return False
     if not toks:  # blank, or a comment alone: no expression (zip below would fail on the one end it is given)

@@ -16,6 +16,7 @@ import duckdb
 
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
+from .sqltext import sql_tokens
 
 # What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
 PG_VERSION = "15.0"
@@ -248,22 +249,6 @@ def keyword_tag(sql: str) -> str:
     return head
 
 
-def _tokens(sql: str) -> list[tuple[int, Any]]:
-    """DuckDB's tokens of ``sql`` as (character position, kind); the tokenizer counts UTF-8 bytes."""
-    tokens = duckdb.tokenize(sql)
-    raw = sql.encode()
-    if len(raw) == len(sql):
-        return list(tokens)
-    char_at = [0] * (len(raw) + 1)  # byte offset -> character index
-    pos = 0
-    for i, ch in enumerate(sql):
-        n = len(ch.encode())
-        char_at[pos:pos + n] = [i] * n
-        pos += n
-    char_at[len(raw)] = len(sql)
-    return [(char_at[p], kind) for p, kind in tokens]
-
-
 # Parameter types a client declares -> the DuckDB type it means. Why cast: DuckDB types an unannotated parameter by
 # its value, so JDBC's setLong(5) would make an INTEGER column one run and setLong(3e9) a BIGINT the next, while
 # the client decodes every run by the types it was told once.
@@ -310,7 +295,7 @@ def typed_parameters(sql: str, oids: list[int]) -> str:
     if not any(o in _CAST_OF for o in oids):
         return sql
     try:
-        tokens = _tokens(sql)
+        tokens = sql_tokens(sql)
     except duckdb.Error:
         return sql
     out, last = [], 0
@@ -359,7 +344,7 @@ def _string_spans(sql: str, tokens: list[tuple[int, Any]] | None = None) -> list
     """Where the string literals of ``sql`` are ([start, end) pairs), by DuckDB's tokenizer (``tokens``: its tokens
     of ``sql``, if they are at hand)."""
     try:
-        tokens = _tokens(sql) if tokens is None else tokens
+        tokens = sql_tokens(sql) if tokens is None else tokens
     except duckdb.Error:
         return []
     spans = []
@@ -396,7 +381,7 @@ def _ident(word: str) -> str:
 
 def _words(sql: str) -> list[tuple[int, str, str]]:
     """The tokens of ``sql`` but comments, as (position, text, kind name)."""
-    raw = _tokens(sql)
+    raw = sql_tokens(sql)
     ends = [p for p, _ in raw[1:]] + [len(sql)]
     return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
             if k != duckdb.token_type.comment]
@@ -907,7 +892,7 @@ def _protected_spans(sql: str, strings: bool = True) -> list[tuple[int, int]]:
     """Where the string literals (unless not ``strings``) and the comments of ``sql`` are ([start, end) pairs, in
     order)."""
     try:
-        tokens = _tokens(sql)
+        tokens = sql_tokens(sql)
     except duckdb.Error:
         return []
     spans = _string_spans(sql, tokens) if strings else []
@@ -1057,7 +1042,7 @@ def returning_select(sql: str) -> str | None:
 def split_statements(sql: str) -> list[str]:
     """``sql`` cut at its statement-ending semicolons, by DuckDB's tokenizer; parts that are only comments dropped."""
     try:
-        tokens = _tokens(sql)
+        tokens = sql_tokens(sql)
     except duckdb.Error:
         return [sql]
     cuts = [pos for pos, kind in tokens if kind == duckdb.token_type.operator and sql[pos] == ";"]

@@ -91,6 +91,9 @@ def read_fix(source: str, error: str) -> str | None:
     m = _CONVERT.search(error)
     if m and "auto-detected" in error:
         column, value, sql_type = m.groups()
+        totals = _totals_row_fix(source, column, value, sql_type)
+        if totals:
+            return totals
         nullstr = f"nullstr=[{quote_literal(value)}, '']"
         return (f"DuckDB typed column {column!r} {sql_type} from the file's first rows, but a later row holds "
                 f"{value!r}. If {value!r} means a missing value, read it with {with_csv_options(source, nullstr)}; "
@@ -104,6 +107,28 @@ def read_fix(source: str, error: str) -> str | None:
         column, first, path, names = m.groups()
         return _parquet_rename_fix(source, column, first, path, [n.strip() for n in names.split(",") if n.strip()])
     return None
+
+
+# What the first cell of a spreadsheet's totals row says (English, French, German, Spanish, Dutch, Italian).
+TOTALS = re.compile(r"(?i)\s*(grand\s+)?(total|totals|sum|subtotal|somme|summe|gesamt|totaal|totale)\s*:?\s*")
+
+
+def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str | None:
+    """For a CSV whose later row holds 'Total' in a number column: the read that drops that row and keeps the column's
+    type; None for other values, or a query source (whose read_csv call is not ours to rewrite).
+
+    Why not nullstr, the fix for a missing-value marker: it keeps the row, whose amounts sum all the others, to train
+    on and to score as the top anomaly; and a WHERE on the NULL it gives would drop rows whose value is missing too."""
+    if not TOTALS.fullmatch(value):
+        return None
+    reads = with_csv_options(source, f"types={{{quote_literal(column)}: 'VARCHAR'}}")
+    if reads.startswith("the query"):
+        return None
+    c = quote_ident(column)
+    query = f"SELECT * REPLACE (TRY_CAST({c} AS {sql_type}) AS {c}) FROM {reads} WHERE {c} IS DISTINCT FROM {quote_literal(value)}"
+    return (f"a later row holds {value!r} in column {column!r} ({sql_type} in the file's first rows): a totals row, "
+            "which as a row would train and score as one transaction the size of all the others. Read the file "
+            f"without it: {query}")
 
 
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:

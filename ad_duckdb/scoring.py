@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -17,7 +18,7 @@ import pyarrow as pa
 
 from . import chunks, integrity, missing
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import as_number_hint, did_you_mean
+from .features import THOUSANDS, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .sqltext import quote_literal, sql_name
 from .store import ModelRecord, max_model_bytes
 
@@ -568,7 +569,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos}{f' (the model was trained on {expected!r} there)' if expected else ''} "
             f"is {_sql_type_name(t)}, not a number. Pass the model's columns in its order, or turn this one into a "
-            f"number: {as_number_hint('col', _sql_type_name(t))}."
+            f"number: {_text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}."
         )
     import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
 
@@ -577,6 +578,26 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     except pa.ArrowInvalid as e:
         raise BadInputError(f"{func}('{model}', ...): feature argument {pos} cannot be read as a number ({e}).") from e
     return _nan_where_null(_values(f).copy(), f)
+
+
+def _text_numbers_hint(col: pa.Array) -> str | None:
+    """For text arguments mostly of numbers written as an export writes amounts ("$1,234.50", "1.234,50 €",
+    "(120.00)"): the expression that reads them, for the argument ``col``; None for other arguments.
+
+    Why: the general advice, TRY_CAST(col AS DOUBLE), reads every such value as NULL, and the rows were then scored
+    on a filled-in value without a word."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type)):
+        return None
+    values = [v for v in col.slice(0, 10_000).to_pylist() if v is not None]
+    share, style = written_in(values)
+    if share < 0.5 or style is None:
+        return None
+    if style.separator is None and any("." in v for v in values):
+        # A batch may hold none of the amounts above 999: "$561.86" tells a decimal point, so "$1,234.50" in a later
+        # batch has a thousands separator, which the expression must drop too
+        style = dataclasses.replace(style, separator=THOUSANDS)
+    example = next(v for v in values if written_in([v])[0])
+    return f"{number_expr('col', style)} reads numbers written as these are ({example!r}, {written_words(style)})"
 
 
 def _wide_integers(arr: pa.Array, *, signed: bool) -> np.ndarray:

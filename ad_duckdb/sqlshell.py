@@ -17,6 +17,7 @@ import duckdb
 
 from . import interrupts
 from .exceptions import is_interrupt
+from .sqltext import sql_tokens
 
 PROMPT, MORE = "ad> ", "... "
 QUIT = {".quit", ".exit", "quit", "exit", "\\q"}
@@ -28,7 +29,7 @@ def complete(text: str) -> bool:
     it (as sqltext.strip_sql_ends does), so a ';' inside a string over lines, E'...', $$...$$ or $tag$...$tag$, a
     quoted name or a (nested) comment is what DuckDB takes it for."""
     try:
-        tokens = duckdb.tokenize(text)
+        tokens = sql_tokens(text)
     except Exception:  # not SQL that tokenizes: run it at its ';', for the parser to report
         return text.rstrip().endswith(";")
     if not tokens:
@@ -50,7 +51,7 @@ def _inside_string_or_comment(text: str) -> bool:
         return False
     probe = text + "\n;"
     try:
-        tokens = duckdb.tokenize(probe)
+        tokens = sql_tokens(probe)
     except Exception:  # not SQL that tokenizes: the parser reports it
         return False
     return not tokens or tokens[-1][0] != len(probe) - 1
@@ -77,7 +78,7 @@ class Step:
 
 def _has_code(text: str) -> bool:
     try:
-        return any(kind != duckdb.token_type.comment for _, kind in duckdb.tokenize(text))
+        return any(kind != duckdb.token_type.comment for _, kind in sql_tokens(text))
     except Exception:  # not SQL that tokenizes: the parser reports it
         return bool(text.strip())
 

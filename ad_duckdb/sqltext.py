@@ -12,6 +12,7 @@ import functools
 import re
 import shlex
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
@@ -86,6 +87,26 @@ def cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+def sql_tokens(sql: str) -> list[tuple[int, Any]]:
+    """DuckDB's tokens of ``sql`` as (character position, kind).
+
+    Why not duckdb.tokenize alone: it counts UTF-8 bytes, so past an 'é' or a '€' its offsets pointed further
+    into the text than the token: a pasted query naming "Montant (€)" had its ending ';' missed or failed with an
+    IndexError. Raises what duckdb.tokenize raises."""
+    tokens = duckdb.tokenize(sql)
+    raw = sql.encode()
+    if len(raw) == len(sql):
+        return list(tokens)
+    char_at = [0] * (len(raw) + 1)  # byte offset -> character index
+    pos = 0
+    for i, ch in enumerate(sql):
+        n = len(ch.encode())
+        char_at[pos:pos + n] = [i] * n
+        pos += n
+    char_at[len(raw)] = len(sql)
+    return [(char_at[p], kind) for p, kind in tokens]
+
+
 def strip_sql_ends(text: str) -> str:
     """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
 
@@ -97,7 +118,7 @@ def strip_sql_ends(text: str) -> str:
 
     s = text.strip()
     try:
-        tokens = duckdb.tokenize(s)
+        tokens = sql_tokens(s)
     except Exception:  # not SQL that tokenizes: left as it is, for the parser to report
         return s
     kept = [i for i, (start, kind) in enumerate(tokens)
@@ -228,7 +249,7 @@ def _one_select(from_item: str, given: str, what: str) -> str:
 def _has_statement_break(text: str) -> bool:
     """Whether ``text`` has a `;` outside string literals and comments (DuckDB's tokenizer tells them apart)."""
     try:
-        tokens = duckdb.tokenize(text)
+        tokens = sql_tokens(text)
     except Exception:  # text that does not tokenize: the parser's own message says more
         return False
     return any(kind == duckdb.token_type.operator and text[start] == ";" for start, kind in tokens)
@@ -237,7 +258,7 @@ def _has_statement_break(text: str) -> bool:
 def _closes_unopened(text: str) -> bool:
     """Whether ``text`` has a `)` outside strings and comments before a `(` it would close."""
     try:
-        tokens = duckdb.tokenize(text)
+        tokens = sql_tokens(text)
     except Exception:  # text that does not tokenize: the parser's own message says more
         return False
     depth = 0

@@ -2146,3 +2146,34 @@ def test_json_keeps_every_column_of_a_result_whose_names_repeat_naming_them_as_d
         con.close()
     assert json.loads(out) == [dict(zip(names, [1, 2, 3, 4, 5], strict=True))], out
     assert names == ["n", "n_1", "N_2", "n_1_1", "m"]
+
+
+def test_a_query_with_accented_names_and_an_ending_semicolon_works_in_every_command(model_db: str,
+                                                                                    tmp_path: Path) -> None:
+    """DuckDB's tokenizer counts UTF-8 bytes, and the code that drops a pasted query's ending ';' and comments took
+    its offsets for character positions: a query naming "Montant (€)" ended in a traceback (IndexError), or was cut
+    short, in train, score and explain."""
+    db = str(tmp_path / "eu.duckdb")
+    Path(db).write_bytes(Path(model_db).read_bytes())
+    run("sql", "--write", db, 'CREATE TABLE tx AS SELECT transaction_id, count AS "Nombre", amount AS "Montant (€)", '
+                              "label FROM transactions")
+    source = 'SELECT * FROM tx WHERE "Montant (€)" > 0 -- montants réels\n;'
+    n = run("sql", db, 'SELECT count(*) FROM tx WHERE "Montant (€)" > 0', "--format", "csv").split()[-1]
+    out = run("train", db, "eu", source, "-f", "Nombre", "-f", "Montant (€)", "--quiet", "--epochs", "2")
+    assert f"stored eu@1: {n} rows" in out, out
+    assert "9001" in run("score", db, "eu", source, "--top", "2")
+    assert "row transaction_id=9001" in run("explain", db, "eu", source, "--where", "transaction_id = 9001 -- é")
+    assert f"wrote {n} scored rows" in run("score", db, "eu", source, "--into", "Résultats (€)")
+
+
+def test_sql_with_a_text_column_of_amounts_names_the_expression_for_that_column(model_db: str, tmp_path: Path) -> None:
+    """An export's "$1,234.50" passed to the functions: the fix was TRY_CAST(col AS DOUBLE), NULL for every one."""
+    csv = tmp_path / "export.csv"
+    csv.write_text("Txn Count,Amount USD\n" + "".join(f'{i % 9 + 1},"${(i % 9 + 1) * 1234.5:,.2f}"\n'
+                                                       for i in range(50)))
+    out = fails_in_one_line("sql", model_db, f"SELECT anomaly_score('tx_ae', \"Txn Count\", \"Amount USD\") "
+                                             f"FROM '{csv}'")
+    expr = re.search(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers", out)
+    assert expr is not None and '"Amount USD"' in expr.group(1), out
+    read = run("sql", model_db, f"SELECT max({expr.group(1)}) AS m FROM '{csv}'", "--format", "csv")
+    assert read.split() == ["m", "11110.5"], read

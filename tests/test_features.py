@@ -1537,3 +1537,97 @@ def test_a_csv_timestamp_read_as_text_is_named_with_the_strptime_that_reads_it(t
         assert ": CAST(ts AS TIMESTAMP) reads them as times) of 'iso'" in msg, msg
     finally:
         con.close()
+
+
+def _erp_csv(path: Path) -> list[tuple[float | None, float | None]]:
+    """An ERP/accounting export: a BOM, ';' separators, 'Amount (USD)' as "$1,234.50" with "($120.00)" for a
+    negative, 'Montant (€)' as "1.234,50 €" with SAP's trailing minus ("12,50- €"), 'N/A', '-' and empty cells
+    for missing. Returns each row's (amount, montant) as written, None where missing."""
+    rng = np.random.default_rng(4)
+    lines, values = ['ID;Count;"Amount (USD)";"Montant (€)"'], []
+    for i in range(300):
+        count = int(rng.poisson(8)) + 1
+        usd = round(count * float(rng.lognormal(4.0, 0.3)) * (-1 if i % 10 == 3 else 1), 2)
+        eur = round(usd * 0.9, 2)
+        us_cell = f"(${-usd:,.2f})" if usd < 0 else f"${usd:,.2f}"
+        eu_num = f"{abs(eur):,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        eu_cell = f"{eu_num}- €" if eur < 0 else f"{eu_num} €"
+        if i % 25 == 6:
+            us_cell, eu_cell, usd, eur = ("N/A", "-", None, None) if i % 2 else ("", "N/A", None, None)
+        lines.append(f'{i};{count};"{us_cell}";"{eu_cell}"')
+        values.append((usd, eur))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return values
+
+
+def test_money_written_with_currency_signs_and_accounting_negatives_gets_a_query_that_reads_it(tmp_path: Path) -> None:
+    # Before: "$1,234.50" and "1.234,50 €" were no numbers to the hint, so both columns were left out with no word
+    # and naming one as a feature said "it holds free text ... Leave it out of features"; and the query given for
+    # a column of "1,234.50" with "(120.00)" in it read every negative amount as NULL (filled with the median).
+    csv_path = tmp_path / "erp export.csv"
+    written = _erp_csv(csv_path)
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        assert "'Amount (USD)' (VARCHAR, but" in note and "'Montant (€)' (VARCHAR, but" in note, note
+        for column, k in (("Amount (USD)", 0), ("Montant (€)", 1)):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, features=["Count", column], **FAST)
+            msg = str(e.value)
+            assert "free text" not in msg and f"Column {column!r}" in msg, msg
+            query = re.search(r"in a query: (SELECT .*?) \(a value", msg).group(1)
+            read = con.execute(f'SELECT list("{column}" ORDER BY ID) FROM ({query})').fetchall()[0][0]
+            assert read == pytest.approx([v[k] for v in written]), msg
+            info = ad_duckdb.train(con, f"m{k}", query, features=["Count", column], **FAST)
+            assert info.metrics["filled_values"][column] == sum(v[k] is None for v in written)
+    finally:
+        con.close()
+
+
+def test_a_totals_row_at_the_end_of_a_large_csv_is_named_as_one_with_the_read_that_leaves_it_out(tmp_path: Path) -> None:
+    """A spreadsheet export ends in "Total;;11555179.61", past the rows DuckDB types columns from. The fix given was
+    nullstr=['Total', ''], "if 'Total' means a missing value": that kept the row, whose amount is the sum of all
+    the others, to train on and to score as the top anomaly."""
+    csv_path = tmp_path / "export.csv"
+    rows = [f"{i};{i % 9 + 1};{(i % 9 + 1) * 25.5}" for i in range(25000)]
+    csv_path.write_text("ID;Count;Amount\n" + "\n".join(rows) + f"\nTotal;;{sum((i % 9 + 1) * 25.5 for i in range(25000))}\n",
+                        encoding="utf-8-sig")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"read_csv('{csv_path}')", **FAST)
+        msg = str(e.value)
+        assert "totals row" in msg and "nullstr" not in msg.split(" (Conversion Error")[0], msg
+        query = re.search(r"without it: (SELECT .*?)\. \(", msg).group(1)
+        assert con.execute(f"SELECT count(*), max(Amount), count(ID) FROM ({query})").fetchall() == \
+            [(25000, 9 * 25.5, 25000)], msg
+        assert ad_duckdb.train(con, "m", query, features=["Count", "Amount"], **FAST).metrics["train_rows_used"] > 0
+    finally:
+        con.close()
+
+
+def test_a_totals_row_in_a_small_csv_is_named_in_the_note_with_the_filter_that_leaves_it_out(tmp_path: Path) -> None:
+    """A spreadsheet export of 300 rows ends in "Total;2450;127399.50": DuckDB reads ID as text (so it is left out,
+    "apart from a few such as 'Total'") and trains on the totals row, whose count and amount sum all the others,
+    without a word that it is one."""
+    csv_path = tmp_path / "export.csv"
+    rows = [(i, i % 9 + 1, (i % 9 + 1) * 25.5) for i in range(300)]
+    csv_path.write_text("ID;Count;Amount\n" + "".join(f"{i};{c};{a}\n" for i, c, a in rows)
+                        + f"Total;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)}\n")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        assert "totals row" in note, note
+        where = re.search(r'where="(.*?)"', note).group(1)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:  # ID, all numbers now, is still text
+            info = ad_duckdb.train(con, "d", source, where=where, **FAST)
+        assert info.metrics["train_rows_used"] + info.metrics["validation_rows"] == 300, note
+        assert not any("totals row" in str(w.message) for w in caught)
+    finally:
+        con.close()

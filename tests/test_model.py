@@ -768,3 +768,23 @@ def test_a_dataframe_column_of_decimals_is_numbers() -> None:
     mixed = decimals.assign(amount=decimals["amount"].astype(object).where(decimals.index != 5, "n/a"))
     with pytest.raises(BadInputError, match=r"'amount'.*not numeric|'amount'.*numbers"):
         det.predict(mixed)
+
+
+def test_detector_given_amounts_with_currency_signs_names_the_pandas_call_that_reads_them() -> None:
+    """pd.read_csv keeps "$1,234.50" and "(120.00)" as text; the error advised pd.get_dummies (one column per
+    amount), which reads none of them."""
+    import pandas as pd
+
+    amounts = [(i % 9 + 1) * 321.5 * (-1 if i % 10 == 3 else 1) for i in range(200)]
+    X = pd.DataFrame({"count": [i % 9 + 1 for i in range(200)],
+                      "amount": [f"(${-a:,.2f})" if a < 0 else f"${a:,.2f}" for a in amounts]})
+    X.loc[7, "amount"] = "N/A"
+    with pytest.raises(BadInputError) as e:
+        AutoEncoderDetector(n_models=1, max_steps=5, progress=False).fit(X)
+    msg = str(e.value)
+    assert "get_dummies" not in msg, msg
+    call = msg[msg.index("X['amount'] = ") + len("X['amount'] = "):].split(" (a value")[0]
+    fixed = X.copy()
+    fixed["amount"] = eval(call, {"pd": pd, "X": X})
+    assert fixed["amount"].isna().sum() == 1 and fixed["amount"].drop(index=7).tolist() == \
+        pytest.approx([a for i, a in enumerate(amounts) if i != 7]), msg

@@ -540,3 +540,24 @@ def test_a_bignum_argument_scores_as_its_double_cast(con: duckdb.DuckDBPyConnect
         one(con, "SELECT anomaly_score('tx_ae', 3, '-inf'::DOUBLE)")
     assert math.isfinite(float(one(con, f"SELECT anomaly_score('tx_ae', 3, '{huge}'::BIGNUM)")))  # type: ignore[arg-type]
     con.execute("DROP TABLE bn")
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    (["$1,234.50", "$99.00", "($120.00)", "N/A"], [1234.5, 99.0, -120.0, None]),
+    (["1.234,50 €", "99,00 €", "120,00- €", "-"], [1234.5, 99.0, -120.0, None]),
+    (["1,234.50", "99.00", "(120.00)", ""], [1234.5, 99.0, -120.0, None]),
+])
+def test_a_text_argument_of_amounts_is_told_the_expression_that_reads_them(con: duckdb.DuckDBPyConnection,
+                                                                          written: list[str],
+                                                                          expected: list[float | None]) -> None:
+    """An export's amounts as text ("$1,234.50", "1.234,50 €", "(120.00)"): the error said TRY_CAST(col AS DOUBLE)
+    reads them, which turns every one into NULL, so the rows were scored on a filled-in amount without a word."""
+    values = ", ".join(f"({i}, {v!r})" for i, v in enumerate(written))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE amounts AS SELECT * FROM (VALUES {values}) t(i, amount_text)")
+    with pytest.raises(duckdb.InvalidInputException) as e:
+        con.execute("SELECT anomaly_score('tx_ae', 5, amount_text) FROM amounts").fetchall()
+    msg = str(e.value)
+    expr = re.search(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads", msg)
+    assert expr is not None and "TRY_CAST(col AS DOUBLE)" not in msg, msg
+    read = con.execute(f"SELECT {expr.group(1).replace('col', 'amount_text')} FROM amounts ORDER BY i").fetchall()
+    assert [r[0] for r in read] == expected, msg

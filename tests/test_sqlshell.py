@@ -447,3 +447,11 @@ def test_once_and_output_write_results_to_a_file(tmp_path: Path) -> None:
     res = _piped(db, f".mode csv\n.once {once}\nSELECT 7 AS seven;\nSELECT 8 AS eight;\n")
     assert res.returncode == 0 and res.stdout.replace("\r\n", "\n") == "eight\n8\n", res.stdout + res.stderr
     assert once.read_text().replace("\r\n", "\n") == "seven\n7\n"
+
+
+@pytest.mark.parametrize(("text", "ends"), [("SELECT 'é';", True), ("SELECT 'é' AS \"Montant (€)\";", True),
+                                            ("SELECT '€;", False), ("SELECT 1 -- déjà;\n;", True)])
+def test_the_prompt_knows_when_a_statement_with_accents_ends(text: str, ends: bool) -> None:
+    """DuckDB's tokenizer counts UTF-8 bytes: read as characters, its offsets made the ';' that ends
+    SELECT 'é'; look like no ';' at all, and the prompt waited for more."""
+    assert sqlshell.complete(text) is ends
