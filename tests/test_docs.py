@@ -156,3 +156,12 @@ def test_score_says_it_returns_an_arrow_table_and_how_to_get_a_dataframe() -> No
     assert runner.summarize(verbose=False).failed == 0
     quick_start = README.split("From Python:", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     assert re.search(r"ad_duckdb\.score\(con, \"tx_ae\", \"transactions\"\)\.to_pandas\(\)", quick_start)
+
+
+def test_readme_counts_the_functions_psqls_df_lists() -> None:
+    """The README said `\\df anomaly*` lists "the four `anomaly_*` functions" after anomaly_terms made them five; the
+    number is read back from the README and compared with the functions a pattern `anomaly*` matches."""
+    m = re.search(r"`\\df anomaly\*` lists the (\w+) `anomaly_\*` functions", README)
+    assert m is not None, "README no longer says what \\df anomaly* lists"
+    words = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+    assert words.get(m.group(1)) == len([f for f in FUNCTIONS if f.startswith("anomaly")])
