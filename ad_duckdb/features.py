@@ -1086,8 +1086,9 @@ def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
     if MIN_TRAIN_ROWS <= n < FEW_TRAIN_ROWS:
         warnings.warn(
             f"Model {model!r} is trained on only {n} rows of {source!r}: with fewer than {FEW_TRAIN_ROWS}, its scaling "
-            f"and thresholds rest on few rows (the default threshold flags at least one training row in {n}, "
-            f"{1 / n:.1%}, whatever the contamination). Train on more rows if you have them.",
+            f"and thresholds rest on few rows (the share of them a threshold flags moves in steps of one training row in "
+            f"{n}, {1 / n:.1%}, whatever the contamination, and tied scores can leave it flagging none). Train on more "
+            f"rows if you have them.",
             AdDuckDBWarning, stacklevel=3,
         )
 

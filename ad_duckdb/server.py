@@ -156,14 +156,19 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     block_on_close = False
 
     def __init__(self, config: ServerConfig) -> None:
+        from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
+
+        # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
         if not Path(config.database).exists():
-            raise click.ClickException(f"No database file {config.database!r}; create it first (e.g. ad-duckdb train).")
+            raise with_exit_code(click.ClickException(
+                f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
         if config.snapshot and config.read_write:
-            raise click.ClickException("--snapshot serves a read-only copy; it cannot be combined with --read-write.")
+            raise with_exit_code(click.ClickException(
+                "--snapshot serves a read-only copy; it cannot be combined with --read-write."), 2)  # a wrong option: 2
         if not is_loopback(config.host) and not config.password:
-            raise click.ClickException(
+            raise with_exit_code(click.ClickException(
                 f"Refusing to listen on {config.host} without a password: set --password or {PASSWORD_ENV}, "
-                "or keep the default --host 127.0.0.1.")
+                "or keep the default --host 127.0.0.1."), 2)
         self.config = config
         self._lock = threading.Lock()
         self._closing = threading.Lock()  # a retired backend's close and the renewal of the held files

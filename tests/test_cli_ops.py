@@ -1299,3 +1299,18 @@ def test_threshold_notes_go_to_stderr_with_the_others(model_db: str, tmp_path: P
                           "--label", "label")
     assert rc == 0 and out.startswith("stored threshold 'f1' = ") and "note:" not in out, out
     assert err.startswith("note: ") and "was trained on" in err, (out, err)
+
+
+def test_serve_start_failures_exit_with_the_readmes_codes(model_db: str, tmp_path: Path) -> None:
+    # Before: `serve` on a missing file, `--snapshot --read-write` and `--host 0.0.0.0` without a password all exited
+    # 1 ("any other error"), where the README's table (and `ad-duckdb --help`) says 3 for a database file that does not
+    # exist and 2 for wrong options, as every other command exits; a start script could not tell them apart.
+    env = {k: v for k, v in os.environ.items() if k != "AD_DUCKDB_SERVER_PASSWORD"}
+    cases = [(3, ("serve", str(tmp_path / "nope.duckdb"), "--port", "0"), "No database file"),
+             (2, ("serve", model_db, "--snapshot", "--read-write", "--port", "0"), "cannot be combined with --read-write"),
+             (2, ("serve", model_db, "--host", "0.0.0.0", "--port", "0"), "Refusing to listen on 0.0.0.0 without a "
+                                                                           "password")]
+    for code, args, says in cases:
+        res = cli_process(*args, env={**env, "PYTHONPATH": str(ROOT)})
+        assert (res.returncode, res.stdout) == (code, ""), (args, res.returncode, res.stdout, res.stderr)
+        assert res.stderr.startswith("Error: ") and says in res.stderr and "Traceback" not in res.stderr, res.stderr

@@ -186,3 +186,29 @@ def test_readme_sensor_gap_expressions_null_the_readings_after_a_gap_only() -> N
         assert diff == [(False, True, 28), (True, True, 1)], diff
     finally:
         con.close()
+
+
+def test_readme_counts_the_functions_psqls_df_lists() -> None:
+    """The README said `\\df anomaly*` lists "the four `anomaly_*` functions" after anomaly_terms made them five; the
+    number is read back from the README and compared with the functions a pattern `anomaly*` matches."""
+    m = re.search(r"`\\df anomaly\*` lists the (\w+) `anomaly_\*` functions", README)
+    assert m is not None, "README no longer says what \\df anomaly* lists"
+    words = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+    assert words.get(m.group(1)) == len([f for f in FUNCTIONS if f.startswith("anomaly")])
+
+
+def test_readme_exit_codes_are_the_ones_help_lists() -> None:
+    """The README's exit-code list (for cron and Airflow jobs) and `ad-duckdb --help`'s name the same codes with the
+    same meanings, so a code added or renumbered in one cannot leave the other stale."""
+    from ad_duckdb.cli import EXIT_CODES_HELP
+
+    para = " ".join(README.split("and the exit code says what failed: ", 1)[1].split("(`ad-duckdb --help` lists", 1)[0]
+                    .split())
+    helped = " ".join(EXIT_CODES_HELP.split("Exit codes: ", 1)[1].split("Errors go to", 1)[0].split())
+    numbers = [int(n) for n in re.findall(r"(?:^|[,;] )(\d+) ", para)]
+    assert numbers == [int(n) for n in re.findall(r"(?:^|; )(\d+) ", helped)] == [0, 1, 2, 3, 4, 5, 6, 7, 8, 130, 143]
+    for item in re.split(r"; ", helped):
+        code, meaning = item.split(" ", 1)
+        # the README words the signals and the file's reasons its own way; the others are the same words
+        if int(code) not in (3, 4, 130, 143):
+            assert f"{code} {meaning.rstrip('.')}" in para, (code, meaning)

@@ -1631,3 +1631,24 @@ def test_a_totals_row_in_a_small_csv_is_named_in_the_note_with_the_filter_that_l
         assert not any("totals row" in str(w.message) for w in caught)
     finally:
         con.close()
+
+
+def test_few_rows_note_does_not_promise_a_flagged_row_that_tied_scores_leave_unflagged() -> None:
+    """The note on few training rows said "the default threshold flags at least one training row in 50, 2.0%,
+    whatever the contamination" while the same training printed "flags 0.00% of training rows": where the highest
+    scores tie (repeated rows), the threshold is that score and flags none of them."""
+    con = ad_duckdb.connect()
+    try:
+        # 25 distinct rows, each twice: every score is shared by at least two rows, so the top one too
+        con.execute("CREATE TABLE t AS SELECT (range % 25 % 7)::DOUBLE AS a, (range % 25 % 5)::DOUBLE AS b "
+                    "FROM range(50)")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"only 50 rows") as notes:
+            ad_duckdb.train(con, "tied", "t", **FAST)
+        share = con.execute("SELECT flagged_share FROM ad_thresholds WHERE model = 'tied' AND threshold_name = "
+                            "'default'").fetchall()[0][0]
+        assert share == 0.0
+        said = " ".join(str(n.message) for n in notes if "only 50 rows" in str(n.message))
+        assert "flags at least one" not in said, said
+        assert "steps of one training row in 50, 2.0%" in said and "tied scores" in said, said
+    finally:
+        con.close()
