@@ -1966,11 +1966,13 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
                 rel = con.sql(stmt.query)
                 columns, rows = (None, []) if rel is None else (rel.columns, rel.fetchall())
         except duckdb.Error as e:
-            hint = " (the database is opened read-only: add --write to allow writes)" \
-                if not write and "read-only" in str(e) else \
+            missing_write = not write and "read-only" in str(e)
+            hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
-            raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e) from e
+            # a missing --write is a missing option (2), as --help's exit codes say; it exited 1, "any other error"
+            raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e,
+                           code=2 if missing_write else None) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None
         printed += streamed

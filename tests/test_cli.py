@@ -2177,3 +2177,14 @@ def test_sql_with_a_text_column_of_amounts_names_the_expression_for_that_column(
     assert expr is not None and '"Amount USD"' in expr.group(1), out
     read = run("sql", model_db, f"SELECT max({expr.group(1)}) AS m FROM '{csv}'", "--format", "csv")
     assert read.split() == ["m", "11110.5"], read
+
+
+def test_a_write_without_write_exits_2_as_a_missing_option(model_db: str) -> None:
+    """`sql DB "CREATE TABLE ..."` without --write said to add --write but exited 1 ("any other error"); a missing
+    option is what exit code 2 stands for, and a script that checks codes should be able to tell it apart."""
+    res = CliRunner().invoke(cli, ["sql", model_db, "CREATE TABLE mine AS SELECT 1 AS x"], catch_exceptions=False)
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    assert "add --write to allow writes" in res.output and len(res.output.strip().splitlines()) == 1, res.output
+    # a write the database refuses for another reason keeps its own code
+    res = CliRunner().invoke(cli, ["sql", model_db, "SELECT * FROM nosuch"], catch_exceptions=False)
+    assert res.exit_code == 6, (res.exit_code, res.output)
