@@ -1905,17 +1905,24 @@ def _read_script(con: duckdb.DuckDBPyConnection, params: tuple[str, ...], sessio
 _STREAM_ROWS = 10_000
 
 
-def _stream_rows(con: duckdb.DuckDBPyConnection, query: str, out_format: str, after_another: bool) -> None:
-    """Print a SELECT's rows as csv or json while DuckDB computes the rest; ``after_another``: a blank line first.
+def _stream_rows(con: duckdb.DuckDBPyConnection, query: str, out_format: str, after_another: bool,
+                 written: list[int]) -> None:
+    """Print a SELECT's rows as csv or json while DuckDB computes the rest; ``after_another``: a blank line first;
+    ``written[0]``: the rows printed so far, for the error of a statement that fails midway.
 
     Why: an export (`sql DB "SELECT * FROM big" --format json > big.json`) held every row and the whole text in
     memory (1.4 GB for a million rows of three columns), and `| head -1` waited for the last row. As ``_first_rows``,
     on ``con`` itself."""
+    def batches() -> Iterator[list[tuple[Any, ...]]]:
+        for rows in iter(lambda: con.fetchmany(_STREAM_ROWS), []):
+            yield rows
+            written[0] += len(rows)
+
     con.execute(query)
     try:
         if after_another:
             sys.stdout.write("\n")
-        _write_rows([d[0] for d in con.description or []], iter(lambda: con.fetchmany(_STREAM_ROWS), []), out_format)
+        _write_rows([d[0] for d in con.description or []], batches(), out_format)
     finally:
         with contextlib.suppress(duckdb.Error):  # the result ended with an error, which is being raised
             con.abort()  # a result left open (a closed pipe) blocks the connection's next statement
@@ -1954,12 +1961,12 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     printed = 0
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
-        streamed = False
+        streamed, written = False, [0]
         try:
             if max_rows is not None and stmt.type == duckdb.StatementType.SELECT:
                 columns, rows = _first_rows(con, stmt.query, max_rows + 1)
             elif out_format != "table" and stmt.type == duckdb.StatementType.SELECT:
-                _stream_rows(con, stmt.query, out_format, after_another=printed > 0)
+                _stream_rows(con, stmt.query, out_format, after_another=printed > 0, written=written)
                 streamed = True
                 columns, rows = None, []
             else:
@@ -1970,8 +1977,11 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
                 _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
+            # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss
+            partial = (f" ({written[0]:,} rows were printed before the error: the output is not the whole result)"
+                       if written[0] else "")
             # a missing --write is a missing option (2), as --help's exit codes say; it exited 1, "any other error"
-            raise _failure(_name_the_argument(f"{where}{e}{hint}", stmt.query), e,
+            raise _failure(_name_the_argument(f"{where}{e}{hint}{partial}", stmt.query), e,
                            code=2 if missing_write else None) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None

@@ -43,7 +43,7 @@ from .exceptions import (
 )
 from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
-from .texttimes import compares_as_text, strptime_expr, text_time_formats
+from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -1002,7 +1002,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
             filtered = (f"; where= compares it as text, not as times: where=\"{read} < ...\", a TIMESTAMP on the "
                         "right" if compares_as_text(where, n) and not timed[0].startswith("%Y-%m-%d") else "")
             return (f"{n!r} ({t}, but its values are times written as text, such as {timed[1]!r}: {read} reads "
-                    f"them as times{filtered})")
+                    f"them as times{either_way(n, timed)}{filtered})")
         if numberish[n] is None:  # no value failed to read as a number
             return f"{n!r} ({t}, but all its values are numbers)"
         return f"{n!r} ({t}, but its values are numbers apart from a few such as {numberish[n]!r})"

@@ -866,9 +866,10 @@ def _regproc_joins(sql: str) -> str:
     """``X.oid = T.typreceive`` (either way round; also typinput, typoutput, typsend) as ``X.oid =
     pg_regproc_oid(T.typreceive)``: PostgreSQL's regproc is an oid that prints as the function's name, and these
     columns here hold the name (what clients print and compare with 'array_in'::regproc), so DuckDB cast it to the
-    oid's BIGINT and failed. Npgsql's type loading (Power BI) joins pg_proc so."""
+    oid's BIGINT and failed. Npgsql's type loading (Power BI) joins pg_proc so. Only in a statement that reads
+    pg_type: a user's own table may have such a column, which the macro turned into a conversion error."""
     toks = _words_if(sql, *_REGPROC_COLUMNS)
-    if toks is None:
+    if toks is None or not any(k in ("identifier", "keyword") and _ident(w) == "pg_type" for _, w, k in toks):
         return sql
 
     def is_oid(k: int) -> bool:

@@ -31,7 +31,7 @@ from .metrics import (
 from .savefile import write_whole
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
-from .texttimes import strptime_expr, text_time_format, text_time_formats
+from .texttimes import either_way, strptime_expr, text_time_format, text_time_formats
 
 if TYPE_CHECKING:
     from .drift import DriftTally
@@ -128,7 +128,7 @@ def _text_times_note(cur: duckdb.DuckDBPyConnection, source: str, texts: list[st
             src = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
             return (f"no scores-over-time plot: {source} has no DATE or TIMESTAMP column, but its text column {c!r} "
                     f"holds times (such as {read[1]!r}); score SELECT * REPLACE ({strptime_expr(c, read[0])} AS "
-                    f"{sql_name(c)}) FROM {src} for one.")
+                    f"{sql_name(c)}) FROM {src} for one{either_way(c, read)}.")
     return None
 
 

@@ -2188,3 +2188,18 @@ def test_a_write_without_write_exits_2_as_a_missing_option(model_db: str) -> Non
     # a write the database refuses for another reason keeps its own code
     res = CliRunner().invoke(cli, ["sql", model_db, "SELECT * FROM nosuch"], catch_exceptions=False)
     assert res.exit_code == 6, (res.exit_code, res.output)
+
+
+@pytest.mark.parametrize("out_format", ["csv", "json"])
+def test_sql_streamed_result_that_fails_midway_says_the_rows_printed_are_not_the_whole_result(
+        model_db: str, out_format: str) -> None:
+    # A statement failing after its first rows were streamed left a CSV on stdout that reads as complete, and the
+    # error line did not say otherwise: a script that missed the exit code loaded part of the table.
+    query = "SELECT i, CASE WHEN i < 1500000 THEN i ELSE error('boom at ' || i) END AS x FROM range(2000000) t(i)"
+    r = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "sql", model_db, query, "--format", out_format],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1, r.stderr
+    printed = r.stdout.count("\n") - 1 if out_format == "csv" else r.stdout.count('"i":')
+    assert printed > 0, r.stdout[:200]
+    assert "boom at" in r.stderr
+    assert f"{printed:,} rows were printed before the error" in r.stderr, r.stderr

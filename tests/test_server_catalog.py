@@ -280,3 +280,19 @@ def test_npgsql_type_loading_lists_base_array_and_enum_types(tmp_path_factory: p
             "array_recv", "array_in")
         assert conn.execute("SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typreceive "
                             "WHERE t.typname = 'int4'").fetchall() == [("int4recv",)]
+
+
+def test_regproc_join_rewrite_leaves_a_users_own_typinput_column(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Was: any ``X.oid = Y.typinput`` became ``X.oid = pg_regproc_oid(Y.typinput)`` (NULL for every value but a
+    catalogue function's name), so a user's own tables with such columns joined to no row at all, silently."""
+    path = str(tmp_path_factory.mktemp("regproc") / "own.duckdb")
+    con = duckdb.connect(path)
+    con.execute("CREATE TABLE parts (oid INTEGER, typinput INTEGER); INSERT INTO parts VALUES (1, 1), (2, 3);"
+                "CREATE TABLE kinds (oid INTEGER); INSERT INTO kinds VALUES (1), (3)")
+    con.close()
+    with serve(path) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM kinds k JOIN parts p ON k.oid = p.typinput").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM parts p JOIN kinds k ON p.typinput = k.oid").fetchone() == (2,)
+        # the catalogue's own join still finds the function
+        assert conn.execute("SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typinput "
+                            "WHERE t.typname = '_int4'").fetchall() == [("array_in",)]

@@ -486,3 +486,35 @@ def test_a_text_column_of_times_is_named_when_no_time_plot_is_drawn(db: str, tmp
         assert code == 0 and (tmp_path / "fixed" / "valve_ae_v1_scores_over_time.png").is_file(), out + err
     code, out, err = invoke("score", db, "valve_ae", "untimed", "--top", "0", "--plots", str(tmp_path / "u"))
     assert code == 0 and err == "", err
+
+
+def test_a_month_first_text_time_is_read_month_first_once_a_day_above_12_shows_it() -> None:
+    """Was: only the first 1000 values were looked at, and a day-first layout won wherever both orders read them, so
+    a US log starting '01/02/2024 00:00' (2 January) was offered as strptime(ts, '%d/%m/%Y %H:%M'): 1 February."""
+    from ad_duckdb.texttimes import text_time_formats
+
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE us AS SELECT strftime(TIMESTAMP '2024-01-02' + INTERVAL (i) MINUTE, '%m/%d/%Y %H:%M') "
+                    "AS ts FROM range(20000) r(i)")
+        assert text_time_formats(con, "us", ["ts"])["ts"][0] == "%m/%d/%Y %H:%M"
+        con.execute("CREATE TABLE eu AS SELECT strftime(TIMESTAMP '2024-01-02' + INTERVAL (i) MINUTE, '%d/%m/%Y %H:%M') "
+                    "AS ts FROM range(20000) r(i)")
+        assert text_time_formats(con, "eu", ["ts"])["ts"][0] == "%d/%m/%Y %H:%M"
+    finally:
+        con.close()
+
+
+def test_a_text_time_whose_days_and_months_read_either_way_says_so(db: str, tmp_path: Path) -> None:
+    """Three days of a US log ('03/01/2024' is 1 March) read either way round: the note offered the day-first query
+    alone (3 January), with nothing to say that the order was a guess."""
+    con = duckdb.connect(db)
+    try:
+        con.execute("CREATE OR REPLACE TABLE us_time AS SELECT strftime(ts, '%m/%d/%Y %H:%M') AS ts, pressure, "
+                    "temperature FROM readings")
+    finally:
+        con.close()
+    code, out, err = invoke("score", db, "valve_ae", "us_time", "--top", "0", "--plots", str(tmp_path))
+    assert code == 0, out + err
+    assert "strptime(ts, '%d/%m/%Y %H:%M')" in err, err
+    assert "strptime(ts, '%m/%d/%Y %H:%M') if its months come first" in err, err
