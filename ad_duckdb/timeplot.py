@@ -241,7 +241,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     """The scores against time: a line of every row's score (or of each bucket's highest, with its median), each
     threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
     flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.dates import AutoDateLocator
     from matplotlib.transforms import ScaledTranslation
 
     fig, ax = _subplots(model, (10, 4.5))
@@ -296,7 +296,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     if s.t.size:
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(_dates(locator))
     if one_time:
         # matplotlib widens an axis of one date to two years either side (2024-2028 for a day of 2026)
         ax.set_xlim(s.t[0] - np.timedelta64(1, "D"), s.t[0] + np.timedelta64(1, "D"))
@@ -316,6 +316,33 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
                   bbox_transform=ax.transAxes + ScaledTranslation(0, -LEGEND_DROP_IN, fig.dpi_scale_trans))
     fig.tight_layout()
     return fig
+
+
+def _dates(locator: Any) -> Any:
+    """matplotlib's concise date labels, but ticks of days over several months take the year(s) as their context.
+
+    Why: matplotlib put the last tick's year and month under the axis ('2014-Feb' for 2 December 2013 to 19 February
+    2014, ticks 'Dec 15 Jan 15 Feb'), so that nothing said December was 2013's and every day read as February's;
+    the transactions example's January to March read '2026-Apr'. Its ticks name each month already: the context is
+    the year, or the years ('2013–2014', the first of January labelled '2014', as matplotlib labels ticks of whole
+    months)."""
+    from matplotlib.dates import ConciseDateFormatter, num2date
+
+    class Dates(ConciseDateFormatter):
+        def format_ticks(self, values: Any) -> list[str]:
+            labels: list[str] = super().format_ticks(values)
+            days = [num2date(v, tz=self._tz) for v in values]
+            # labelled in days (matplotlib's level 2): the day varies over the ticks, no finer field does
+            in_days = (len({d.day for d in days}) > 1 and len({(d.hour, d.minute, d.second) for d in days}) == 1)
+            if not in_days or len({(d.year, d.month) for d in days}) < 2:
+                return labels
+            years = sorted({d.year for d in days})
+            if len(years) > 1:
+                labels = [str(d.year) if (d.month, d.day) == (1, 1) else x for d, x in zip(days, labels, strict=True)]
+            self._offset_string = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+            return labels
+
+    return Dates(locator)
 
 
 def _broken_at_gaps(t: np.ndarray, *ys: np.ndarray | None

@@ -518,3 +518,34 @@ def test_a_text_time_whose_days_and_months_read_either_way_says_so(db: str, tmp_
     assert code == 0, out + err
     assert "strptime(ts, '%d/%m/%Y %H:%M')" in err, err
     assert "strptime(ts, '%m/%d/%Y %H:%M') if its months come first" in err, err
+
+
+def _date_axis(start: str, days: int) -> tuple[list[str], str]:
+    """The x tick labels and the offset text (the date context under the axis' right end) of a plot of one point an
+    hour from ``start`` for ``days`` days, as the figure is saved."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    n = days * 24
+    t = (np.datetime64(start, "us") + np.arange(n) * np.timedelta64(1, "h")).astype("datetime64[us]")
+    s = timeplot.Series(t=t, top=np.linspace(1, 9, n), median=None, labelled=np.zeros(n, bool),
+                        flagged={"default": 10}, rows=n, untimed=0, anomalies=0, per="")
+    fig = timeplot.figure(s, "mt_ae@1", {"default": 8.5}, "mt", "timestamp")
+    fig.set_dpi(110)
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    return [x.get_text() for x in ax.get_xticklabels()], ax.xaxis.get_offset_text().get_text()
+
+
+def test_a_date_axis_over_several_months_names_their_years_not_the_last_month() -> None:
+    """NAB's machine temperature (2 December 2013 to 19 February 2014) was drawn with ticks 'Dec 15 Jan 15 Feb 15'
+    and '2014-Feb' under the axis: nothing said December was 2013's, and every day read as one of February 2014. The
+    transactions example (January to March 2026) read '2026-Apr'. Ticks naming months take the year(s) as context,
+    and the first of January its year, as matplotlib does for ticks of whole months."""
+    ticks, offset = _date_axis("2013-12-02T21:00:00", 79)
+    assert offset == "2013–2014", (ticks, offset)
+    assert "2014" in ticks and "Jan" not in ticks and "Dec" in ticks, ticks
+    ticks, offset = _date_axis("2026-01-01T00:00:00", 89)
+    assert offset == "2026" and "Feb" in ticks, (ticks, offset)
+    # within one month the ticks are days alone: the offset still names the month
+    ticks, offset = _date_axis("2024-03-03T00:00:00", 20)
+    assert offset == "2024-Mar" and "Mar" not in ticks, (ticks, offset)
