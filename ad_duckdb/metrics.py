@@ -316,7 +316,8 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
-    _mark_thresholds(ax, thresholds, use_log, None, _on_axis(vals, thresholds, use_log))
+    # with how many rows each flags, as in the other plots: bars of densities do not show it
+    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
@@ -429,6 +430,13 @@ def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, fl
     return [(" = ".join(names), t) for t, names in groups.items()]
 
 
+# A threshold label's average character width in points (8-point DejaVu Sans: letters ~0.55 em, digits 0.64 em),
+# and the figure's width the axes do not get (tick labels, axis label): to cut a name to the room beside its line
+# before anything is drawn
+_LABEL_CHAR_PT = 4.6
+_NOT_AXES_IN = 0.9
+
+
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
                      on_axis: dict[str, float]) -> None:
     """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
@@ -437,8 +445,9 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     their line, so that they stay inside the plot."""
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
+    axes_chars = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72 / _LABEL_CHAR_PT
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
-        text = f"{_short(names)} > {_fmt_score(t)}"
+        text = f" > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
             text += f": {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(scores.size, 1))})"
@@ -446,10 +455,17 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if t in drawn:
             tv = float(np.log10(t)) if use_log else t
             ax.axvline(tv, color=colour, ls=_dash(i), lw=1)
-            right = hi > lo and (tv - lo) / (hi - lo) > 0.55
+            at = (tv - lo) / (hi - lo) if hi > lo else 0.5
+            right = at > 0.55
+            room = at if right else 1 - at
         else:  # off the axis: at its edge, the arrow pointing where the threshold lies
             right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
             tv = hi if right else lo
+            room = 1.0
+        # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
+        # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
+        text = _short(names, max(8, min(40, int(room * axes_chars) - len(text) - 2))) + text
+        if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
         ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,

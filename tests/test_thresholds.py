@@ -1629,3 +1629,13 @@ def test_a_labelled_method_without_labels_names_the_methods_that_need_none(tmp_p
             ad_duckdb.set_threshold(con, "m", "best", "max_f1", source="t")
     finally:
         con.close()
+
+
+def test_histogram_by_label_says_how_many_rows_each_threshold_flags() -> None:
+    """The score histogram by label (`evaluate --plots`) named each line 'p95 > 6.805' alone, where the histogram of
+    `score --plots` and the plot over time say how many rows it flags: drawn as densities, its bars do not show how
+    many rows lie past a line, so the one plot of labelled rows was the one that left the count out."""
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
+    y = s > 11
+    texts = [t.get_text() for t in metrics.label_hist_figure(s, y, "m@1", {"default": 10.0, "p90": 8.0}).axes[0].texts]
+    assert sorted(texts) == ["default > 10: 4 rows (4.00%)", "p90 > 8: 16 rows (16.00%)"], texts
