@@ -292,7 +292,14 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
                 ax.plot([], [], ls="none", label=f"{hit.mean():.0%} of the rows drawn are above the default threshold: "
                                                  "not marked")
     if use_log:
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+
         ax.set_yscale("log")
+        # in plain numbers, as the histograms' score axes: 1, 10, 100 read as values for `threshold --value`, where
+        # matplotlib's 10⁰, 10¹, 10² need converting (its minor ticks, labelled below two decades, are not: two or
+        # more decades are drawn on a log axis)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     if s.t.size:
         locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)

@@ -549,3 +549,23 @@ def test_a_date_axis_over_several_months_names_their_years_not_the_last_month() 
     # within one month the ticks are days alone: the offset still names the month
     ticks, offset = _date_axis("2024-03-03T00:00:00", 20)
     assert offset == "2024-Mar" and "Mar" not in ticks, (ticks, offset)
+
+
+def test_a_log_score_axis_over_time_reads_in_plain_numbers() -> None:
+    """The credit-card scores over time (1 to 600: a log axis) were labelled 10⁰, 10¹, 10² where the histograms of
+    the same scores read 1, 2, 5, 10, ... 500: values to give `threshold --method manual --value`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t = (np.datetime64("2013-09-01T00:00:00", "us") + np.arange(300) * np.timedelta64(5, "m")).astype("datetime64[us]")
+    top = np.geomspace(1.2, 600.0, 300)
+    s = timeplot.Series(t=t, top=top, median=None, labelled=np.zeros(300, bool), flagged={"default": 30}, rows=300,
+                        untimed=0, anomalies=0, per="")
+    fig = timeplot.figure(s, "card_ae@1", {"default": 38.86}, "cards", "ts")
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    shown = [(x.get_position()[1], x.get_text()) for x in ax.get_yticklabels() if x.get_text()]
+    shown = [(v, text) for v, text in shown if lo <= v <= hi]
+    assert len(shown) >= 3 and all(text == f"{v:g}" for v, text in shown), shown
+    assert "100" in [text for _, text in shown], shown
