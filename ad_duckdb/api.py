@@ -45,7 +45,7 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
-from .intotable import check_append_columns, check_replace, check_target, table_columns
+from .intotable import check_append_columns, check_replace, check_target, first_append_error, table_columns
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import (
@@ -792,8 +792,13 @@ def score(
         held = table_columns(con, into) if append else None
     tally: list[DriftTally] = []
     types: dict[str, str] = {}
-    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
-                                                lossless=into is not None, source_types=types)
+    try:
+        lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
+                                                    lossless=into is not None, source_types=types)
+    except (AdDuckDBError, duckdb.Error) as e:
+        if append and into is not None and held is None:
+            first_append_error(into, source, model, e)
+        raise
     if into is not None and held is not None:
         try:
             check_append_columns(into, held, reader.schema.names, lm.ref)

@@ -1042,7 +1042,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
       ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
-      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id > (SELECT coalesce(max(transaction_id), -1) FROM tx_new_scores)" --into tx_new_scores -c transaction_id --append
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
+        (SELECT max(transaction_id) FROM tx_scores)" --into tx_scores --explain --append
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",

@@ -13,7 +13,17 @@ from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .exceptions import BadInputError, OptionError
 from .features import SCORE_COLUMNS
-from .sqltext import is_query, name_parts, quote_ident, quote_literal, shell_word, source_sql, sql_name, table_sql
+from .sqltext import (
+    is_query,
+    name_parts,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_source,
+    source_sql,
+    sql_name,
+    table_sql,
+)
 
 
 def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
@@ -268,3 +278,21 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
         f"{'; '.join(parts)}. Score as the table was written: {'; '.join(fixes)}. Or write another table (into=, "
         "CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
     )
+
+
+def first_append_error(into: str, source: str, model: str, e: BaseException) -> None:
+    """Raise, in place of ``e``, how to start an incremental job when ``e`` is the source failing on the missing
+    ``into`` table it reads (``WHERE id > (SELECT max(id) FROM scores)`` before the first run); else return.
+
+    Why: DuckDB's "Table with name scores does not exist!" said nothing of append=True creating it, nor that the
+    first run must select its rows without reading it."""
+    last = (name_parts(into) or [into.strip()])[-1]
+    m = re.search(r"Table with name (.+?) does not exist", str(e))
+    if not m or m.group(1).strip('"').lower() != last.lower():
+        return
+    raise BadInputError(
+        f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it ({shown_source(source)!r}"
+        "). append=True (CLI: --append) creates the table, but the source must run first: start the job with a run "
+        f"whose source does not read it (the rows so far), e.g. ad-duckdb score DB {model.split('@')[0]} TABLE "
+        f"--into {shell_word(into)} --append (with the -c and --explain of the job), then let the job run."
+    ) from e
