@@ -45,7 +45,7 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
-from .intotable import check_replace, check_target
+from .intotable import check_append_columns, check_replace, check_target, first_append_error, table_columns
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import (
@@ -735,6 +735,7 @@ def score(
     columns: Sequence[str] | None = None,
     explain: bool = False,
     replace: bool = False,
+    append: bool = False,
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
 ) -> pa.Table | int:
@@ -745,6 +746,12 @@ def score(
     in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table (the
     source's columns, or ``columns``, then ``outputs``): ``.to_pandas()`` makes it a pandas DataFrame (with pandas
     installed), ``polars.from_arrow(t)`` a polars one. A notebook prints the Table itself column by column.
+
+    ``append=True`` (an incremental job: each run scores the rows that came since the last) adds the rows to the
+    ``into`` table instead, by column name, all or none, and returns how many were added; it creates the table on
+    the first run. The table must have the columns this scoring writes, no more and no fewer (the same
+    ``columns``, ``outputs`` and ``explain`` as the run that created it). The source may read the table, e.g.
+    ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it was before the run.
 
     Examples
     --------
@@ -759,6 +766,10 @@ def score(
     >>> df.nlargest(5, "anomaly_score")  # doctest: +SKIP
     >>> ad_duckdb.score(con, "tx_ae", "tx", into="tx_scores", columns=["id"])
     1000
+    >>> _ = con.execute("INSERT INTO tx SELECT 1000 + range, 3, 75 FROM range(5)")
+    >>> ad_duckdb.score(con, "tx_ae", "SELECT * FROM tx WHERE id > (SELECT max(id) FROM tx_scores)",
+    ...                 into="tx_scores", columns=["id"], append=True)
+    5
     >>> con.close()
     """
     con = check_connection(con, "score")
@@ -773,14 +784,27 @@ def score(
     if not isinstance(batch_rows, int) or isinstance(batch_rows, bool) or batch_rows < 1:
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
-    check_replace(into, replace, f"Scoring with {model!r}")
+    check_replace(into, replace, f"Scoring with {model!r}", append)
+    held = None
     if into is not None:
         # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
-        check_target(con, into, replace, source, in_place=not columns)
+        check_target(con, into, replace, source, in_place=not columns, append=append)
+        held = table_columns(con, into) if append else None
     tally: list[DriftTally] = []
     types: dict[str, str] = {}
-    lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
-                                                lossless=into is not None, source_types=types)
+    try:
+        lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
+                                                    lossless=into is not None, source_types=types)
+    except (AdDuckDBError, duckdb.Error) as e:
+        if append and into is not None and held is None:
+            first_append_error(into, source, model, e)
+        raise
+    if into is not None and held is not None:
+        try:
+            check_append_columns(into, held, reader.schema.names, lm.ref)
+        except BaseException:
+            close()
+            raise
     if into is None:
         try:
             out = reader.read_all()
@@ -797,13 +821,19 @@ def score(
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             typed_sql = _source_typed(cur, types)
-            cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
+            # Why the source sees the table as before, though it may read it (the last id scored): its rows are
+            # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
+            # no row committed after it began, nor this transaction's uncommitted ones.
+            if held is not None:
+                added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored").fetchall()
+            else:
+                cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
             for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
                 cur.execute(mark)
-            n = cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+            n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     return int(n)
 

@@ -205,14 +205,22 @@ def _interrupted(outcome: str | None = None) -> click.ClickException:
     return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
 
 
-def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str) -> str | None:
+def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
+                  rows_before: int | None = None) -> str | None:
     """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
+    ``rows_before``: with --append into an existing table, its rows before (its id does not change).
 
     Why: a Ctrl-C can land inside DuckDB's COMMIT, which runs to its end, or after it; "nothing is half-written" left
     the user to guess whether to re-run a long scoring. None if it cannot be told (the check itself failed).
     """
     try:
         after = intotable.table_oid(con, into)
+        if rows_before is not None and after == before:
+            n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
+            if n != rows_before:
+                return (f"{n - rows_before} scored rows were added to {into} (now {n} rows, model {ref}); the "
+                        "scores are stored, only what came after them did not run.")
+            return f"{into} was not changed: the rows are added in one transaction, all or none."
         if after is not None and after != before:
             n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
             return (f"{into} was written ({n} rows, model {ref}); the scores are stored, only what came after "
@@ -1006,6 +1014,10 @@ _TIME = click.option(
 @click.option("--into", help="Write a table of the rows with anomaly_score, anomaly_percentile, is_anomaly (a scored "
               "table's are replaced on re-scoring; a source column of yours with such a name is refused, not replaced).")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
+@click.option("--append", is_flag=True, help="Add the scores to the --into table's rows, in one transaction, "
+              "creating it on the first run (an incremental job: SOURCE may read the table, as it was before the "
+              "run, for the last row scored); the table must have the columns this run writes (the same -c and "
+              "--explain).")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
@@ -1018,7 +1030,7 @@ _TIME = click.option(
               "also the scores over time.")
 @_TIME
 @_ATTACH
-def score(db: str, model: str, source: str, into: str | None, replace: bool, explain: bool,
+def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
           columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
           attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
@@ -1030,6 +1042,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
       ad-duckdb score warehouse.duckdb tx_ae transactions --plots plots/
       ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
+      ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
+        (SELECT max(transaction_id) FROM tx_scores)" --into tx_scores --explain --append
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1038,7 +1052,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
     # quoting them), so a batch that looks swapped holds rows stored that way, the very rows to look at.
     # _notes: the note on rows that moved away from the training data (api._drift_note)
     with _open(db, read_only=not into, check_order=False, attach=attach) as con, _notes():
-        intotable.check_replace(into, replace, f"Scoring with {model!r}")  # --top ignored it
+        intotable.check_replace(into, replace, f"Scoring with {model!r}", append)  # --top ignored them
         from . import timeplot
 
         timeplot.without_plots(model, time, plots_dir)
@@ -1052,6 +1066,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             # a nightly log must say what the BI reads was scored with.
             ref = api.registry(con).get(model).ref
             before = intotable.table_oid(con, into)
+            # with --append the table keeps its id: its rows tell whether an interrupted run added any
+            rows_before = _row_count(con, into) if append and before is not None else None
             # Why print with --top/--format: both say "show me rows"; silently ignoring them looked like a bug
             ctx = click.get_current_context()
             # (--top 0: no rows, so no header with nothing under it either)
@@ -1061,11 +1077,11 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, exp
             to_stderr = shown and out_format != "table"
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr)
+                            report_to_stderr=to_stderr, append=append)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
-                    raise _interrupted(_into_outcome(con, into, before, ref)) from e
+                    raise _interrupted(_into_outcome(con, into, before, ref, rows_before)) from e
                 raise
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
@@ -1133,11 +1149,20 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
-                report_to_stderr: bool = False) -> None:
+                report_to_stderr: bool = False, append: bool = False) -> None:
     """`score --into`'s work once the target is known: the write, its report, the plot."""
-    n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace)
-    click.echo(f"wrote {n} scored rows to {into} (model {ref})", err=report_to_stderr)
-    if n == 0:
+    n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
+                  append=append)
+    if append:
+        # Why the total: a cron log then shows the table growing run by run, and a run that added none
+        click.echo(f"added {n} scored rows to {into} (now {_row_count(con, into)} rows; model {ref})",
+                   err=report_to_stderr)
+    else:
+        click.echo(f"wrote {n} scored rows to {into} (model {ref})", err=report_to_stderr)
+    if n == 0 and append:
+        click.echo(f"note: {source} has no rows, so none were added to {into}; normal when no new rows came since "
+                   "the last run, else check the source and its load.", err=True)
+    elif n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.
         click.echo(f"note: {source} has no rows, so {into} holds no scores"
@@ -1149,6 +1174,11 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
                        show_default=True, help="table for people; csv or json for scripts (every row, no clipping).")
+
+
+def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """The rows of the --into table ``table``, which exists."""
+    return int(con.execute(f"SELECT count(*) FROM {table_sql(table)}").fetchall()[0][0])
 
 
 def _has_rows_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -1,17 +1,29 @@
 """The table a command writes its results into (``score(into=)``, ``evaluate(into=)``): refused before any row is
-scored when it is a store table, a view, an existing table without ``replace``, one the source reads, or one that
-cannot be created."""
+scored when it is a store table, a view, an existing table without ``replace`` (or, for scores, ``append``), one the
+source reads (unless appended to), or one that cannot be created."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import duckdb
 
 from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
 from .exceptions import BadInputError, OptionError
-from .sqltext import is_query, name_parts, quote_ident, quote_literal, shell_word, source_sql, sql_name, table_sql
+from .features import SCORE_COLUMNS
+from .sqltext import (
+    is_query,
+    name_parts,
+    quote_ident,
+    quote_literal,
+    shell_word,
+    shown_source,
+    source_sql,
+    sql_name,
+    table_sql,
+)
 
 
 def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
@@ -48,20 +60,28 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
     return out
 
 
-def check_replace(into: str | None, replace: bool, who: str) -> None:
-    """Refuse ``replace=True`` without ``into``: it overwrites the table written, and with none it did nothing,
-    silently (a user who meant to write a table got rows printed and nothing stored)."""
+def check_replace(into: str | None, replace: bool, who: str, append: bool = False) -> None:
+    """Refuse ``replace=True`` or ``append=True`` without ``into``: they say what happens to the table written, and
+    with none they did nothing, silently (a user who meant to write a table got rows printed and nothing stored);
+    and both at once, which ask to keep the table's rows and to drop them."""
+    if append and replace:
+        raise OptionError(f"{who}: append=True (CLI: --append) adds the scores to the into= table's rows and "
+                          "replace=True (CLI: --replace) drops its rows; give one of them, not both.")
+    if append and into is None:
+        raise OptionError(f"{who}: append=True (CLI: --append) adds the scores to the into= table (CLI: --into "
+                          "TABLE), and none was given; name the table to add them to, or leave append out.")
     if replace and into is None:
         raise OptionError(f"{who}: replace=True (CLI: --replace) overwrites the into= table (CLI: --into TABLE), and "
                           "none was given; name the table to write, or leave replace out.")
 
 
 def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
-                 in_place: bool = False, what: str = "scores") -> None:
+                 in_place: bool = False, what: str = "scores", append: bool = False) -> None:
     """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the
     ``source`` reads (replacing it would lose rows or columns), unless ``in_place``: the source is that table
     itself and every column is kept, so the table is rewritten whole with fresh scores. ``what`` is written:
-    "scores" or (evaluate) "thresholds"."""
+    "scores" or (evaluate) "thresholds". ``append``: the rows are added to the table, which may exist and which
+    the source may read (it reads the table as it was before the run: ``score(append=True)``)."""
     store.check_writable(into)
     chk = pysource.cursor(con, source)
     try:
@@ -88,7 +108,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             _check_creatable(chk, into, what)
         held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if exists else 0
         read = False
-        if exists and source is not None:
+        if exists and source is not None and not append:
             target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
             read = bool(target & reads) and not (in_place and not is_query(source) and reads == target)
     finally:
@@ -97,30 +117,23 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         raise BadInputError(f"Table {into!r} is what {source!r} reads; writing the threshold table into it would "
                             f"replace it. Choose a new table, e.g. into={_suggest_table(into, 'thresholds')!r} (CLI: --into).")
     if read:
+        # Why append first: a source that reads the table it writes is most often an incremental job's
+        # "WHERE id > (SELECT max(id) FROM scores)"
         raise BadInputError(
-            f"Table {into!r} is what {source!r} reads, so writing the scores into it would replace it with the "
-            "scored rows and kept columns only. Write them to a new table, e.g. "
-            f"into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id column; or, to "
-            "refresh the scores of a table in place, score the table itself and keep every column (no columns=, CLI: -c)"
-            + ("." if replace else f"; {_append_hint(into)}")
+            f"Table {into!r} is what {source!r} reads. To add the scores of the rows it selects to the table's rows "
+            "(an incremental job), pass append=True (CLI: --append"
+            f"{', instead of --replace' if replace else ''}): the source reads the table as it was before the run. "
+            "Written otherwise, the table would be replaced with the scored rows and kept columns only; write them "
+            f"to a new table, e.g. into={_suggest_table(into, 'scored')!r} (CLI: --into), and join it back on an id "
+            "column; or, to refresh the scores of a table in place, score the table itself and keep every column "
+            "(no columns=, CLI: -c)."
         )
-    if exists and not replace and what == "scores":
-        raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it (its {held} "
-                            f"rows are lost), {_append_hint(into)}")
-    if exists and not replace:
+    if exists and not replace and not append and what == "scores":
+        raise BadInputError(f"Table {into!r} exists; pass append=True (CLI: --append) to add these rows' scores to "
+                            f"its {held} rows (an incremental job's next run), or replace=True (CLI: --replace) to "
+                            f"overwrite it (its {held} rows are lost).")
+    if exists and not replace and not append:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
-
-
-def _append_hint(into: str) -> str:
-    """How to add the scores of new rows to the scores table ``into``, for the errors that refuse writing into it.
-
-    Why: scoring the readings that came since the last run (``WHERE t > (SELECT max(t) FROM scores)``) into the
-    same table is what an incremental job does, and --replace, the one fix named, replaced the earlier rows' scores
-    with the new rows' alone."""
-    parts = name_parts(into) or [into.strip()]
-    old, new = (".".join(sql_name(p) for p in [*parts[:-1], last]) for last in (parts[-1], f"{parts[-1]}_new"))
-    return (f"or, to add the scores of new rows to it, write them to a table of their own, into={new!r} (CLI: --into "
-            f"{shell_word(new)}), then append that: INSERT INTO {old} BY NAME SELECT * FROM {new}.")
 
 
 # The endings of the files DuckDB's COPY ... TO writes (and compressed ones), which no table is named with.
@@ -210,3 +223,76 @@ def _check_creatable(cur: duckdb.DuckDBPyConnection, into: str, what: str) -> No
 def _suggest_table(into: str, suffix: str) -> str:
     base = into.strip().split(".")[-1].strip('"')
     return f"{base}_{suffix}" if re.fullmatch(r"\w+", base) else suffix
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, into: str) -> list[str] | None:
+    """The column names of the existing table ``into``, None when there is none (``score(append=True)``'s first
+    run creates it)."""
+    cur = con.cursor()
+    try:
+        try:
+            desc = cur.execute(f"SELECT * FROM {table_sql(into)} LIMIT 0").description
+        except (duckdb.CatalogException, duckdb.IOException):
+            return None
+        return [d[0] for d in desc or []] if named_objects(cur, table_sql(into)) else None
+    finally:
+        cur.close()
+
+
+def check_append_columns(into: str, held: Sequence[str], written: Sequence[str], model: str) -> None:
+    """Refuse appending the columns ``written`` to the table ``into`` of columns ``held`` unless they are the same
+    names (any order and case: rows are added BY NAME), naming the columns either side lacks and the option that
+    writes them.
+
+    Why: a column of the table not written is left NULL in the new rows (scored with --explain before and not
+    now: no explanation for any later row, silently); a column written and not in the table fails in DuckDB's
+    words ("Table ... does not have a column with name ...") after every row is scored.
+    """
+    low_held, low_written = {c.lower() for c in held}, {c.lower() for c in written}
+    only_held = [c for c in held if c.lower() not in low_written]
+    only_written = [c for c in written if c.lower() not in low_held]
+    if not only_held and not only_written:
+        return
+    fixes = []
+    if "anomaly_explain" in {c.lower() for c in only_held}:
+        fixes.append("add explain=True (CLI: --explain), as the table was scored with")
+    if "anomaly_explain" in {c.lower() for c in only_written}:
+        fixes.append("leave out explain=True (CLI: --explain), as the table was scored without")
+    outs = [c for c in only_held if c.lower() in SCORE_COLUMNS[:3]]
+    if outs:
+        fixes.append(f"write {', '.join(map(repr, outs))} too (outputs=; the CLI writes all three)")
+    if [c for c in only_written if c.lower() in SCORE_COLUMNS[:3]]:
+        fixes.append("write the outputs the table has (outputs=)")
+    kept = [c for c in held if c.lower() not in SCORE_COLUMNS]
+    if any(c.lower() not in SCORE_COLUMNS for c in [*only_held, *only_written]):
+        cli = " ".join(f"-c {shell_word(c)}" for c in kept)
+        fixes.append(f"keep the table's columns: columns={kept!r} (CLI: {cli})" if kept else
+                     "keep no columns of the source beside the scores")
+    parts = []
+    if only_held:
+        parts.append(f"the table has {', '.join(map(repr, only_held))}, which this scoring does not write")
+    if only_written:
+        parts.append(f"this scoring writes {', '.join(map(repr, only_written))}, which the table lacks")
+    raise BadInputError(
+        f"Cannot append the scores of {model!r} to table {into!r}: the rows are added by column name, and "
+        f"{'; '.join(parts)}. Score as the table was written: {'; '.join(fixes)}. Or write another table (into=, "
+        "CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
+    )
+
+
+def first_append_error(into: str, source: str, model: str, e: BaseException) -> None:
+    """Raise, in place of ``e``, how to start an incremental job when ``e`` is the source failing on the missing
+    ``into`` table it reads (``WHERE id > (SELECT max(id) FROM scores)`` before the first run); else return.
+
+    Why: DuckDB's "Table with name scores does not exist!" said nothing of append=True creating it, nor that the
+    first run must select its rows without reading it."""
+    last = (name_parts(into) or [into.strip()])[-1]
+    m = re.search(r"Table with name (.+?) does not exist", str(e))
+    if not m or m.group(1).strip('"').lower() != last.lower():
+        return
+    raise BadInputError(
+        f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it ({shown_source(source)!r}"
+        "). append=True (CLI: --append) creates the table, but the source must run first: start the job with a run "
+        f"whose source does not read it (the rows so far), e.g. ad-duckdb score DB {model.split('@')[0]} TABLE "
+        f"--into {shell_word(into)} --append (with the -c and --explain of the job), then let the job run."
+    ) from e

@@ -582,24 +582,187 @@ def test_an_existing_into_table_names_how_to_add_new_rows_rather_than_only_overw
         mem_con: duckdb.DuckDBPyConnection) -> None:
     """Scoring the readings that arrived since the last run into the scores table was refused with "pass
     replace=True to overwrite it" alone, which replaced the earlier rows' scores with the new rows' (the rows were
-    lost). The error also says how to add them, and that way works."""
+    lost). The error names append=True (CLI: --append) first, and that way works."""
     try:
         ad_duckdb.score(mem_con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id <= 2000", into="inc_scores")
         with pytest.raises(BadInputError) as e:
             ad_duckdb.score(mem_con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id > 2000",
                             into="inc_scores")
         msg = str(e.value)
-        assert "overwrite it (its 2000 rows are lost)" in msg, msg
-        assert ("into='inc_scores_new' (CLI: --into 'inc_scores_new'), then append that: INSERT INTO inc_scores BY "
-                "NAME SELECT * FROM inc_scores_new.") in msg, msg
-        # the source reads the scores table for the last row scored: refused as such, with the same way to add rows
+        assert msg.startswith("Table 'inc_scores' exists; pass append=True (CLI: --append) to add these rows' scores "
+                              "to its 2000 rows"), msg
+        assert "or replace=True (CLI: --replace) to overwrite it (its 2000 rows are lost)" in msg, msg
+        # the source reads the scores table for the last row scored: refused as such, naming append=True
         new = "SELECT * FROM transactions WHERE transaction_id > (SELECT max(transaction_id) FROM inc_scores)"
         with pytest.raises(BadInputError) as e:
             ad_duckdb.score(mem_con, "tx_ae", new, into="inc_scores")
-        assert "INSERT INTO inc_scores BY NAME SELECT * FROM inc_scores_new" in str(e.value), str(e.value)
-        assert ad_duckdb.score(mem_con, "tx_ae", new, into="inc_scores_new") == 1000
-        mem_con.execute("INSERT INTO inc_scores BY NAME SELECT * FROM inc_scores_new")
+        assert "pass append=True (CLI: --append)" in str(e.value), str(e.value)
+        assert ad_duckdb.score(mem_con, "tx_ae", new, into="inc_scores", append=True) == 1000
         assert mem_con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM inc_scores").fetchall() == [
             (3000, 3000)]
     finally:
-        mem_con.execute("DROP TABLE IF EXISTS inc_scores; DROP TABLE IF EXISTS inc_scores_new")
+        mem_con.execute("DROP TABLE IF EXISTS inc_scores")
+
+
+@pytest.fixture(scope="module")
+def append_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database file with transactions and tx_ae, for the incremental (append) scoring tests."""
+    from conftest import make_transactions
+
+    path = str(tmp_path_factory.mktemp("append") / "inc.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    return path
+
+
+_SINCE = ("SELECT * FROM transactions WHERE transaction_id > "
+          "(SELECT coalesce(max(transaction_id), -1) FROM {t})")
+
+
+def test_append_adds_the_new_rows_scores_and_the_source_sees_the_table_as_before(append_db: str) -> None:
+    """A cron job scores the rows that came since its last run into the same table: --append. The first run creates
+    the table; the source may read the table for the last row scored; a source reading the table itself sees it as
+    it was before the run (the rows it adds are not read again, in any batch)."""
+    con = ad_duckdb.connect(append_db)
+    try:
+        first = "SELECT * FROM transactions WHERE transaction_id <= 1000"
+        assert ad_duckdb.score(con, "tx_ae", first, into="inc", columns=["transaction_id"], append=True) == 1000
+        assert ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc"), into="inc", columns=["transaction_id"],
+                               append=True, batch_rows=256) == 2000
+        assert ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc"), into="inc", columns=["transaction_id"],
+                               append=True) == 0
+        rows = con.execute(
+            "SELECT i.anomaly_score, anomaly_score('tx_ae', t.count, t.amount), i.is_anomaly, "
+            "is_anomaly('tx_ae', t.count, t.amount) FROM inc i JOIN transactions t USING (transaction_id)").fetchall()
+        assert len(rows) == 3000
+        assert con.execute("SELECT count(DISTINCT transaction_id) FROM inc").fetchall() == [(3000,)]
+        got = np.array([r[:2] for r in rows], dtype=np.float64)
+        np.testing.assert_allclose(got[:, 0], got[:, 1], rtol=1e-5, atol=1e-7)
+        assert [r[2] for r in rows] == [r[3] for r in rows]
+        # the score columns stay marked as scoring's (a later re-scoring may replace them)
+        marked = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'inc' AND "
+                             "comment LIKE 'ad_duckdb: written by score%' ORDER BY column_index").fetchall()
+        assert marked == [("anomaly_score",), ("anomaly_percentile",), ("is_anomaly",)]
+        # a source that reads the very table written, in many batches: each of its 3000 rows once, never the added
+        again = ("SELECT t.transaction_id + 100000 AS transaction_id, t.count, t.amount FROM inc "
+                 "JOIN transactions t USING (transaction_id)")
+        assert ad_duckdb.score(con, "tx_ae", again, into="inc", columns=["transaction_id"], append=True,
+                               batch_rows=64) == 3000
+        assert con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM inc").fetchall() == [(6000, 6000)]
+    finally:
+        con.close()
+    con = ad_duckdb.connect(append_db)  # committed to the file
+    try:
+        assert con.execute("SELECT count(*) FROM inc").fetchall() == [(6000,)]
+        con.execute("DROP TABLE inc")
+    finally:
+        con.close()
+
+
+def test_append_that_fails_mid_way_adds_no_row(append_db: str) -> None:
+    con = ad_duckdb.connect(append_db)
+    try:
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id, count, amount FROM transactions WHERE transaction_id "
+                        "<= 1000", into="inc_fail", append=True)
+        before = con.execute("SELECT * FROM inc_fail ORDER BY transaction_id").fetchall()
+        failing = f"SELECT * FROM ({FAILING}) WHERE transaction_id > 1000"
+        with pytest.raises(duckdb.Error, match="boom at row"):
+            ad_duckdb.score(con, "tx_ae", failing, into="inc_fail", append=True, batch_rows=128)
+        assert con.execute("SELECT * FROM inc_fail ORDER BY transaction_id").fetchall() == before
+        assert not [t.name for t in threading.enumerate() if t.name == "ad_duckdb-scan"]
+        con.execute("DROP TABLE inc_fail")
+    finally:
+        con.close()
+
+
+def test_append_to_a_table_of_other_columns_names_them_and_the_fix(append_db: str) -> None:
+    """Appending BY NAME into a table another scoring wrote (with --explain, other -c columns, other outputs) would
+    leave NULLs in a column or fail on DuckDB's words: refused before any row is scored, naming the columns."""
+    from ad_duckdb.exceptions import OptionError
+
+    con = ad_duckdb.connect(append_db)
+    first = "SELECT * FROM transactions WHERE transaction_id <= 100"
+    try:
+        ad_duckdb.score(con, "tx_ae", first, into="inc_x", columns=["transaction_id"], explain=True)
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc_x"), into="inc_x", columns=["transaction_id"],
+                            append=True)
+        msg = str(e.value)
+        assert "'inc_x'" in msg and "anomaly_explain" in msg and "explain=True (CLI: --explain)" in msg, msg
+        # more source columns than the table has
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc_x"), into="inc_x", explain=True, append=True)
+        msg = str(e.value)
+        assert "'count', 'amount'" in msg and "columns=" in msg and "-c" in msg, msg
+        # fewer outputs than the table has
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc_x"), into="inc_x", columns=["transaction_id"],
+                            explain=True, outputs=["anomaly_score"], append=True)
+        assert "'anomaly_percentile', 'is_anomaly'" in str(e.value), str(e.value)
+        assert con.execute("SELECT count(*) FROM inc_x").fetchall() == [(100,)]
+        # the same options as the table was written with: added
+        assert ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc_x"), into="inc_x", columns=["transaction_id"],
+                               explain=True, append=True) == 2900
+        with pytest.raises(OptionError, match="append=True .* replace=True|replace=True .* append=True"):
+            ad_duckdb.score(con, "tx_ae", first, into="inc_x", append=True, replace=True)
+        with pytest.raises(OptionError, match="append=True"):
+            ad_duckdb.score(con, "tx_ae", first, append=True)
+        con.execute("CREATE VIEW inc_v AS SELECT * FROM inc_x")
+        with pytest.raises(BadInputError, match="is a view"):
+            ad_duckdb.score(con, "tx_ae", first, into="inc_v", columns=["transaction_id"], explain=True, append=True)
+        assert con.execute("SELECT count(*) FROM inc_x").fetchall() == [(3000,)]
+        con.execute("DROP VIEW inc_v; DROP TABLE inc_x")
+    finally:
+        con.close()
+
+
+def test_cli_score_append_from_cron(append_db: str) -> None:
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    def invoke(*args: str) -> tuple[int, str]:
+        res = CliRunner().invoke(cli, ["score", append_db, "tx_ae", *args], catch_exceptions=False)
+        return res.exit_code, res.output
+
+    since = _SINCE.format(t="cron_scores")
+    code, out = invoke("SELECT * FROM transactions WHERE transaction_id <= 2000", "--into", "cron_scores", "--append")
+    assert code == 0 and "added 2000 scored rows to cron_scores (now 2000 rows; model tx_ae@1)" in out, out
+    # the refusal without --append names it first
+    code, out = invoke(since, "--into", "cron_scores")
+    assert code == 1 and out.count("\n") == 1, out
+    assert "--append" in out and out.index("--append") < out.index("--into"), out
+    code, out = invoke("transactions", "--into", "cron_scores")
+    assert code == 1 and "--append" in out and out.index("--append") < out.index("--replace"), out
+    code, out = invoke(since, "--into", "cron_scores", "--append", "--top", "0")
+    assert code == 0 and "added 1000 scored rows to cron_scores (now 3000 rows; model tx_ae@1)" in out, out
+    code, out = invoke(since, "--into", "cron_scores", "--append", "--replace")
+    assert code == 2 and "--append" in out and "--replace" in out and out.count("\n") == 1, out
+    code, out = invoke(since, "--into", "cron_scores", "--append", "--explain")
+    assert code == 1 and "anomaly_explain" in out and "--explain" in out and out.count("\n") == 1, out
+    code, out = invoke(since, "--append")
+    assert code == 2 and "--into" in out, out
+    con = ad_duckdb.connect(append_db)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM cron_scores").fetchall() == [
+            (3000, 3000)]
+        con.execute("DROP TABLE cron_scores")
+    finally:
+        con.close()
+
+
+def test_a_first_append_whose_source_reads_the_missing_table_names_how_to_start(append_db: str) -> None:
+    """The cron job's source reads the scores table for the last row scored, which the first run has not created:
+    DuckDB's "Table with name ... does not exist" said nothing of how to start the job."""
+    con = ad_duckdb.connect(append_db)
+    try:
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", _SINCE.format(t="inc_first"), into="inc_first", append=True)
+        msg = str(e.value)
+        assert "'inc_first' does not exist yet" in msg and "the source reads it" in msg, msg
+        assert "--append" in msg and "'inc_first'" in msg.split("e.g.")[1], msg
+        assert "inc_first" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
