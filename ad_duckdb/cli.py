@@ -216,13 +216,13 @@ def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None,
     try:
         after = intotable.table_oid(con, into)
         if rows_before is not None and after == before:
-            n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
+            n = _row_count(con, into)
             if n != rows_before:
                 return (f"{n - rows_before} scored rows were added to {into} (now {n} rows, model {ref}); the "
                         "scores are stored, only what came after them did not run.")
             return f"{into} was not changed: the rows are added in one transaction, all or none."
         if after is not None and after != before:
-            n = con.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0]
+            n = _row_count(con, into)
             return (f"{into} was written ({n} rows, model {ref}); the scores are stored, only what came after "
                     "them did not run.")
     except duckdb.Error:

@@ -57,44 +57,31 @@ def _text_numbers(column: Any) -> str | None:
     """For a text column mostly of numbers (a CSV read without its decimal comma, or with a '-' for missing): what it
     holds and the pandas call that reads them as numbers; None for other columns. Judged on its first 10,000 values,
     as the SQL sources' hint is."""
-    import re
-
-    from .features import _DECIMAL_COMMA, _THOUSANDS, written_in, written_words
+    from .features import DECIMAL_COMMA, THOUSANDS, written_in, written_words
 
     if column.dtype.kind not in "OSU" and "str" not in str(column.dtype).lower():
         return None
     values = [str(v) for v in column.dropna().head(10_000) if isinstance(v, str)]
     if not values:
         return None
-
-    def plain(v: str) -> bool:
-        try:
-            float(v)
-            return True
-        except ValueError:
-            return False
-
+    # the judgement the SQL sources' hint makes (features.written_in), so a frame and a table read alike
     share, style = written_in(values)
-    if style is not None and (style.money or style.negatives) and share >= 0.5:
-        return f"amounts ({written_words(style)}): X[{str(column.name)!r}] = {_pandas_amounts(column, style)}"
-    comma = sum(bool(re.fullmatch(_DECIMAL_COMMA, v)) and not re.fullmatch(_THOUSANDS, v) for v in values)
-    thousands = sum(bool(re.fullmatch(_THOUSANDS, v)) for v in values)
-    numbers = sum(plain(v) for v in values)
+    if share < 0.5:
+        return None
     name = str(column.name)
-    if comma and (comma + numbers) / len(values) >= 0.5:
+    if style is not None and (style.money or style.negatives):
+        return f"amounts ({written_words(style)}): X[{name!r}] = {_pandas_amounts(column, style)}"
+    if style is not None and style.separator == DECIMAL_COMMA:
         return (f"written with a decimal comma (1.234,50): read the file with pd.read_csv(..., decimal=',', "
-                f"thousands='.'), or X[{name!r}] = pd.to_numeric(X[{name!r}].str.replace('.', '', regex=False)"
-                ".str.replace(',', '.', regex=False), errors='coerce')")
-    if thousands and (thousands + numbers) / len(values) >= 0.5:
+                f"thousands='.'), or X[{name!r}] = {_pandas_amounts(column, style)}")
+    if style is not None and style.separator == THOUSANDS:
         return (f"written with thousands separators (1,234.50): read the file with pd.read_csv(..., thousands=','), "
-                f"or X[{name!r}] = pd.to_numeric(X[{name!r}].str.replace(',', '', regex=False), errors='coerce')")
-    if numbers == len(values):  # Why apart: no odd value to quote (a JSON API's numbers, or dtype=str)
+                f"or X[{name!r}] = {_pandas_amounts(column, style)}")
+    if share == 1:  # Why apart: no odd value to quote (a JSON API's numbers, or dtype=str)
         return f"numbers written as text: X[{name!r}] = pd.to_numeric(X[{name!r}])"
-    if numbers / len(values) >= 0.5:
-        odd = next(v for v in values if not plain(v))
-        return (f"numbers apart from a few such as {odd!r}: X[{name!r}] = pd.to_numeric(X[{name!r}], errors='coerce') "
-                "(a value that is not a number becomes NaN, a missing value)")
-    return None
+    odd = next(v for v in values if not written_in([v])[0])
+    return (f"numbers apart from a few such as {odd!r}: X[{name!r}] = pd.to_numeric(X[{name!r}], errors='coerce') "
+            "(a value that is not a number becomes NaN, a missing value)")
 
 
 def _pandas_amounts(column: Any, style: Any) -> str:

@@ -106,7 +106,9 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         if not exists:
             check_same_home(con, chk, into, f"Cannot write the {what}: ")
             _check_creatable(chk, into, what)
-        held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if exists else 0
+        # its rows, said in the refusal (only there: replace and append need no count)
+        refused = exists and not replace and not append and what == "scores"
+        held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if refused else 0
         read = False
         if exists and source is not None and not append:
             target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
@@ -128,7 +130,7 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
             "column; or, to refresh the scores of a table in place, score the table itself and keep every column "
             "(no columns=, CLI: -c)."
         )
-    if exists and not replace and not append and what == "scores":
+    if refused:
         raise BadInputError(f"Table {into!r} exists; pass append=True (CLI: --append) to add these rows' scores to "
                             f"its {held} rows (an incremental job's next run), or replace=True (CLI: --replace) to "
                             f"overwrite it (its {held} rows are lost).")
