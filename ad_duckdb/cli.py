@@ -1695,7 +1695,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement).
-    Without QUERY or --file, the SQL is read from standard input (ad-duckdb sql DB < report.sql); on a terminal,
+    Without QUERY or --file, or with QUERY -, the SQL is read from standard input (ad-duckdb sql DB < report.sql,
+    ad-duckdb sql DB - < report.sql); on a terminal, without QUERY,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
     .mode csv, .read FILE, .timer on, ...; a script may hold them too, on lines of their own; Tab completes table,
     column, function and model names; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
@@ -1711,7 +1712,12 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     if query is not None and sql_file is not None:
         raise click.UsageError("Give the SQL either as QUERY or with --file PATH, not both.")
     stdin = sys.stdin
-    interactive = query is None and sql_file is None and stdin is not None and stdin.isatty()
+    # Why "-" reads standard input: psql -f - and cat take it so, and as SQL it was only a
+    # syntax error; also on a terminal, where it reads to Ctrl-D as cat does, rather than prompting
+    from_stdin = query == "-"
+    if from_stdin:
+        query = None
+    interactive = query is None and sql_file is None and stdin is not None and stdin.isatty() and not from_stdin
     if query is None and sql_file is None and not interactive:
         # Why: `ad-duckdb sql DB < report.sql` and `echo "SELECT ..." | ad-duckdb sql DB` are how duckdb, psql and
         # sqlite3 take a script (stdin is None when the caller closed it)

@@ -2203,3 +2203,21 @@ def test_sql_streamed_result_that_fails_midway_says_the_rows_printed_are_not_the
     assert printed > 0, r.stdout[:200]
     assert "boom at" in r.stderr
     assert f"{printed:,} rows were printed before the error" in r.stderr, r.stderr
+
+
+def test_sql_dash_reads_the_sql_from_standard_input(model_db: str) -> None:
+    # `ad-duckdb sql DB - < report.sql` (as psql -f - and `duckdb DB < f`) ran "-" as SQL: 'syntax error at or
+    # near "-"', where every other tool reads the script from standard input.
+    script = "SELECT count(*) AS n FROM transactions;\nSELECT 41 + 1 AS answer;\n"
+    for args in (["-"], ["-", "--format", "csv"], ["--format", "json", "-"]):
+        res = CliRunner().invoke(cli, ["sql", model_db, *args], input=script, catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        assert "1502" in res.output and "42" in res.output and "syntax error" not in res.output, res.output
+    res = CliRunner().invoke(cli, ["sql", model_db, "-"], input="", catch_exceptions=False)
+    assert res.exit_code == 2 and "standard input" in res.output, res.output
+    # a real pipe, as a cron job's heredoc gives it
+    piped = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", model_db, "-", "--format", "csv"], input=script,
+                           capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == "n\n1502\n\nanswer\n42\n", piped.stdout
+    assert "not both" in run("sql", model_db, "-", "--file", "-", ok=False)
