@@ -111,6 +111,26 @@ def _scores_sql(rec: ModelRecord, cols: list[str]) -> str:
     return f"anomaly_score({quote_literal(rec.ref)}, {', '.join(quote_ident(c) for c in cols)})"
 
 
+# Twice each row's average rank (Spearman's, ties sharing the mean of their places) is a whole number: summed as
+# HUGEINT, the sums are exact whatever order DuckDB's threads add them in. Why not corr(): its floating-point
+# partial sums, added in the order the threads finish, changed the last digits from run to run.
+_RANK_SUMS = ("sum((2 * ka + na - 1)::HUGEINT)", "sum((2 * kb + nb - 1)::HUGEINT)",
+              "sum((2 * ka + na - 1)::HUGEINT * (2 * kb + nb - 1))", "sum((2 * ka + na - 1)::HUGEINT * (2 * ka + na - 1))",
+              "sum((2 * kb + nb - 1)::HUGEINT * (2 * kb + nb - 1))")
+
+
+def _rank_correlation(n: int, sx: int | None, sy: int | None, sxy: int | None, sxx: int | None,
+                      syy: int | None) -> float | None:
+    """Pearson's correlation of the (doubled) ranks from their exact sums; None when one side's ranks are all equal
+    (constant scores) or there are no rows."""
+    if not n or sx is None or sy is None or sxy is None or sxx is None or syy is None:
+        return None
+    cov, vx, vy = n * int(sxy) - int(sx) * int(sy), n * int(sxx) - int(sx) ** 2, n * int(syy) - int(sy) ** 2
+    if vx <= 0 or vy <= 0:
+        return None
+    return max(-1.0, min(1.0, cov / (math.sqrt(vx) * math.sqrt(vy))))
+
+
 def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
                      top: int = 100, label: str | None = None) -> VersionComparison:
     """Score ``source`` with two model versions and compare what they flag.
@@ -156,8 +176,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                       f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
         # a tie at the cut: the rows sharing the top-th score (its rank group) run past the top-th place
         ties = [f"coalesce(max(n{v}) FILTER (WHERE r{v} = $top AND k{v} + n{v} - 1 > $top), 0)" for v in "ab"]
-        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)",
-                            "corr(ka + (na - 1) / 2.0, kb + (nb - 1) / 2.0)", *ties, *parts])
+        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", *ties, *parts,
+                            *_RANK_SUMS])
         if where:  # checked alone: in the query below DuckDB's message quoted our scoring SQL, the filter unnamed
             try:
                 cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
@@ -182,12 +202,11 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     if not row[0]:
         raise NoRowsError(f"No rows of {source}{' matching ' + repr(where) if where else ''} to compare {rec_a.ref} "
                           f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
-    # DuckDB's corr is NaN when one side's ranks are all equal (constant scores): no correlation, said as None
-    corr = None if row[2] is None or math.isnan(row[2]) else float(row[2])
-    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[3]),
-                            int(row[4]), where=where if where and where.strip() else None)
+    corr = _rank_correlation(int(row[0]), *row[len(row) - len(_RANK_SUMS):])
+    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[2]),
+                            int(row[3]), where=where if where and where.strip() else None)
     for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
-        fa, fb, both = row[5 + 3 * k: 8 + 3 * k]
+        fa, fb, both = row[4 + 3 * k: 7 + 3 * k]
         out.thresholds.append(ThresholdComparison(
             n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
             int(both) if x and y else None, x.method if x else None, y.method if y else None,

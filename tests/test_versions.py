@@ -658,3 +658,27 @@ def test_compare_gives_no_precision_to_a_threshold_that_flags_no_row(versions_db
     assert rc == 0, err
     j = next(t for t in json.loads(out)["thresholds"] if t["name"] == "never")
     assert (j["precision_a"], j["precision_b"], j["recall_a"]) == (None, None, 0.0)
+
+
+def test_compare_rank_correlation_is_the_same_on_every_run(versions_db: str) -> None:
+    # `compare --format json` printed 0.4581866427967568 on one run and 0.4581866427967593 on the next: DuckDB's
+    # parallel corr() adds its partial sums in whichever order the threads finish, so a nightly diff of the JSON
+    # (or a check against a stored answer) saw a change where there was none.
+    from scipy.stats import spearmanr
+
+    # enough rows for DuckDB to split the aggregate over threads; ties in both versions' scores
+    source = ("SELECT transaction_id * 100 + i AS transaction_id, count + i % 5 AS count, amount + (i % 11) * 3 AS "
+              "amount FROM transactions, range(40) r(i)")
+    runs = set()
+    for _ in range(6):
+        rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", source, "--format", "json")
+        assert rc == 0, err
+        runs.add(json.loads(out)["rank_correlation"])
+    assert len(runs) == 1, runs
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        sa, sb = zip(*con.execute(f"SELECT anomaly_score('tx_ae@1', count, amount), anomaly_score('tx_ae@2', count, "
+                                  f"amount) FROM ({source})").fetchall(), strict=True)
+    finally:
+        con.close()
+    assert runs.pop() == pytest.approx(spearmanr(sa, sb).statistic, rel=1e-12, abs=1e-12)
