@@ -45,7 +45,16 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
-from .intotable import check_append_columns, check_replace, check_target, first_append_error, table_columns
+from .intotable import (
+    SCORE_TYPES,
+    check_append_columns,
+    check_append_types,
+    check_replace,
+    check_target,
+    first_append_error,
+    table_columns,
+    table_types,
+)
 from .labelled import FEW_ANOMALIES as FEW_ANOMALIES
 from .labelled import carried_thresholds, choose_goals_again, evaluate, set_threshold
 from .models import (
@@ -802,6 +811,11 @@ def score(
     if into is not None and held is not None:
         try:
             check_append_columns(into, held, reader.schema.names, lm.ref)
+            # the types the new rows are written as: the scores' own, each kept column's as in the source
+            ours = {*outputs, *(["anomaly_explain"] if explain else [])}
+            check_append_types(con, into, table_types(con, into), {
+                c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
+                if c in ours or c.lower() in types}, lm.ref)
         except BaseException:
             close()
             raise

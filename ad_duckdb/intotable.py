@@ -282,6 +282,63 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
     )
 
 
+# The SQL types of the columns scoring writes, as the new rows carry them into an appended table.
+SCORE_TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
+               "anomaly_explain": 'STRUCT(feature VARCHAR, "share" DOUBLE)[]'}
+
+
+def table_types(con: duckdb.DuckDBPyConnection, into: str) -> dict[str, tuple[str, str]]:
+    """The existing table ``into``'s columns: (name, SQL type) by lowercased name."""
+    cur = con.cursor()
+    try:
+        return {c.lower(): (c, t) for c, t, *_ in cur.execute(f"DESCRIBE SELECT * FROM {table_sql(into)}").fetchall()}
+    finally:
+        cur.close()
+
+
+def _casts_implicitly(cur: duckdb.DuckDBPyConnection, new: str, held: str) -> bool:
+    """Whether DuckDB converts a ``new`` value to ``held`` on its own, as it would in a function call (a widening:
+    INTEGER to BIGINT, FLOAT to DOUBLE); a type it cannot read counts as convertible, its INSERT then says why."""
+    # Why the types as text: they are DuckDB's own names from DESCRIBE, as _source_typed casts with them
+    try:
+        return bool(cur.execute(f"SELECT can_cast_implicitly(NULL::{new}, NULL::{held})").fetchall()[0][0])
+    except duckdb.Error:
+        return True
+
+
+def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str, tuple[str, str]],
+                       written: dict[str, str], model: str) -> None:
+    """Refuse appending rows of the column types ``written`` (by name) to the table ``into`` of ``held`` (by
+    lowercased name, ``table_types``) where DuckDB would not convert a new value to the table's type on its own,
+    naming each column, both types and the ALTER TABLE that widens the table.
+
+    Why: INSERT BY NAME casts every new value to the table's type, whatever the two are. Scores into a VARCHAR
+    column were stored as text, which sorts '9.5' above '10.2' (the top rows were wrong, silently); BIGINT ids into an
+    INTEGER column went in until one passed 2^31, and then DuckDB's "Type INT64 with value ... can't be cast" came
+    after every row was scored."""
+    cur = con.cursor()
+    try:
+        bad = [(held[c.lower()][0], held[c.lower()][1], t) for c, t in written.items()
+               if c.lower() in held and held[c.lower()][1] != t and not _casts_implicitly(cur, t, held[c.lower()][1])]
+    finally:
+        cur.close()
+    if not bad:
+        return
+    table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
+    said = "; ".join(f"column {c!r} is {h} in the table and {t} in the new rows" for c, h, t in bad)
+    alters = "; ".join(f"ALTER TABLE {table} ALTER COLUMN {sql_name(c)} SET DATA TYPE {t}" for c, _, t in bad)
+    kept = [(c, h) for c, h, _ in bad if c.lower() not in SCORE_TYPES]
+    cast = ("; or cast the column in the source to the table's type (SELECT " +
+            ", ".join(f"CAST({sql_name(c)} AS {h}) AS {sql_name(c)}" for c, h in kept) + ", ...)") if kept else ""
+    raise BadInputError(
+        f"Cannot append the scores of {model!r} to table {into!r}: {said}. Each new value would be cast to the "
+        "table's type, which DuckDB does not do on its own between these: the value would change (numbers as text "
+        "sort as text) or fail the whole append once every row is scored (a number beyond the column's range). "
+        f"Widen the table's column first: {alters} (CLI: ad-duckdb sql DB --write {shell_word(alters)}){cast}; or "
+        "write another table (into=, CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
+    )
+
+
 def first_append_error(into: str, source: str, model: str, e: BaseException) -> None:
     """Raise, in place of ``e``, how to start an incremental job when ``e`` is the source failing on the missing
     ``into`` table it reads (``WHERE id > (SELECT max(id) FROM scores)`` before the first run); else return.

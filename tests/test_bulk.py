@@ -766,3 +766,85 @@ def test_a_first_append_whose_source_reads_the_missing_table_names_how_to_start(
         assert "inc_first" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     finally:
         con.close()
+
+
+def test_append_to_a_table_of_other_column_types_is_refused_before_any_row_is_scored(append_db: str) -> None:
+    """INSERT BY NAME casts each new value to the table's column type: a VARCHAR anomaly_score took the scores as
+    text (ORDER BY anomaly_score then sorts '9.5' above '10.2', and --top showed the wrong rows), and an INTEGER id
+    column took BIGINT ids until one passed 2^31, when DuckDB's "Type INT64 with value ... can't be cast" came after
+    every row was scored. Refused before the source is read, naming the column, both types and the fix."""
+    con = ad_duckdb.connect(append_db)
+    # fails once its rows are read: refused first, so the check needs no row of it
+    failing = f"SELECT transaction_id + 3000000000 AS transaction_id, count, amount FROM ({FAILING})"
+    try:
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::INTEGER AS transaction_id, count, amount FROM "
+                        "transactions WHERE transaction_id <= 100", into="inc_int", columns=["transaction_id"])
+        before = con.execute("SELECT * FROM inc_int ORDER BY transaction_id").fetchall()
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", failing, into="inc_int", columns=["transaction_id"], append=True)
+        msg = str(e.value)
+        assert "Cannot append the scores of 'tx_ae@1' to table 'inc_int'" in msg, msg
+        assert "'transaction_id' is INTEGER in the table and BIGINT in the new rows" in msg, msg
+        assert 'ALTER TABLE inc_int ALTER COLUMN transaction_id SET DATA TYPE BIGINT' in msg, msg
+        assert con.execute("SELECT * FROM inc_int ORDER BY transaction_id").fetchall() == before
+        # a type the table's column holds every value of (INTEGER ids into a BIGINT column) is added as ever
+        con.execute("ALTER TABLE inc_int ALTER COLUMN transaction_id SET DATA TYPE BIGINT")
+        assert ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::INTEGER AS transaction_id, count, amount FROM "
+                               "transactions WHERE transaction_id BETWEEN 101 AND 200", into="inc_int",
+                               columns=["transaction_id"], append=True) == 100
+        # the scores as text
+        con.execute("ALTER TABLE inc_int ALTER COLUMN anomaly_score SET DATA TYPE VARCHAR")
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", failing, into="inc_int", columns=["transaction_id"], append=True)
+        msg = str(e.value)
+        assert "'anomaly_score' is VARCHAR in the table and DOUBLE in the new rows" in msg, msg
+        assert "ALTER TABLE inc_int ALTER COLUMN anomaly_score SET DATA TYPE DOUBLE" in msg, msg
+        assert "transaction_id" not in msg.split("new rows")[0], msg
+        assert con.execute("SELECT count(*) FROM inc_int").fetchall() == [(200,)]
+        con.execute("DROP TABLE inc_int")
+    finally:
+        con.close()
+
+
+def test_cli_append_top_shows_the_rows_this_run_added(append_db: str) -> None:
+    """`score --into T --append --top N` printed the N highest scores of the whole table, from earlier runs too, so
+    a cron log showed yesterday's anomalies as today's; and a run that added no row still printed rows."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        res = CliRunner().invoke(cli, ["score", append_db, "tx_ae", *args], catch_exceptions=False)
+        return res.exit_code, res.stdout, res.stderr
+
+    # the first run holds the oddest rows (amounts far out); the next adds ordinary ones
+    odd = "SELECT transaction_id, count, amount * 50 AS amount FROM transactions WHERE transaction_id <= 20"
+    code, out, err = invoke(odd, "--into", "top_scores", "-c", "transaction_id", "--append")
+    assert code == 0, err
+    since = _SINCE.format(t="top_scores")
+    code, out, err = invoke(since, "--into", "top_scores", "-c", "transaction_id", "--append", "--top", "5",
+                            "--format", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 5 and all(r["transaction_id"] > 20 for r in rows), rows
+    con = ad_duckdb.connect(append_db, read_only=True)
+    try:
+        want = con.execute("SELECT transaction_id, anomaly_score FROM top_scores WHERE transaction_id > 20 "
+                           "ORDER BY anomaly_score DESC LIMIT 5").fetchall()
+    finally:
+        con.close()
+    assert [(r["transaction_id"], r["anomaly_score"]) for r in rows] == want
+    assert "added 2980 scored rows to top_scores (now 3000 rows; model tx_ae@1)" in err, err
+    # nothing new: no rows, rather than the table's old ones
+    code, out, err = invoke(since, "--into", "top_scores", "-c", "transaction_id", "--append", "--top", "5",
+                            "--format", "json")
+    assert code == 0 and json.loads(out) == [], out
+    code, out, err = invoke(since, "--into", "top_scores", "-c", "transaction_id", "--append", "--top", "5")
+    assert code == 0 and "transaction_id" not in out and "added 0 scored rows" in out, out
+    con = ad_duckdb.connect(append_db)
+    try:
+        con.execute("DROP TABLE top_scores")
+    finally:
+        con.close()
