@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import interrupts, pysource, store, thresholds
+from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -747,6 +748,7 @@ def score(
     append: bool = False,
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
+    _added_top: AddedTop | None = None,
 ) -> pa.Table | int:
     """Score every row of ``source`` in large Arrow batches.
 
@@ -832,6 +834,8 @@ def score(
         _drift_note(tally, source)
         return out
     target = table_sql(into)
+    if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
+        reader = _added_top.tee(reader)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
             typed_sql = _source_typed(cur, types)

@@ -27,6 +27,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
+from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -1021,7 +1022,8 @@ _TIME = click.option(
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
-              help="Print the N highest scores (with --into: also, from the table written).")
+              help="Print the N highest scores (with --into: also, of the rows written; with --append, of the rows "
+                   "this run added).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
               "and with --into the 'wrote' line, then go to stderr).")
@@ -1075,9 +1077,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                                     for p in ("top", "out_format"))
             # Why: csv or json rows on stdout are data a script parses; the report lines would break it
             to_stderr = shown and out_format != "table"
+            # Why the rows as they are written with --append: the table holds earlier runs' rows too, and its top
+            # showed yesterday's anomalies in today's log (and rows when none were added)
+            added = AddedTop(top) if shown and append else None
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append)
+                            report_to_stderr=to_stderr, append=append, added=added)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1086,7 +1091,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
-                rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC LIMIT {int(top)}")
+                if added is not None:
+                    if not added.table().num_rows and out_format == "table":
+                        return  # the note says none were added: a header over no rows says nothing more
+                    con.register("__ad_added", added.table())
+                rows_from = "__ad_added" if added is not None else table_sql(into)
+                rel = con.sql(f"SELECT {extra_sql} FROM {rows_from} ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
@@ -1149,10 +1159,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
-                report_to_stderr: bool = False, append: bool = False) -> None:
-    """`score --into`'s work once the target is known: the write, its report, the plot."""
+                report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None) -> None:
+    """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
+    highest-scoring rows written."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append)
+                  append=append, _added_top=added)
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {into} (now {_row_count(con, into)} rows; model {ref})",
