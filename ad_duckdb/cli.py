@@ -2071,15 +2071,20 @@ def _print_plans(rows: list[tuple[Any, ...]]) -> None:
 @click.option("--where", required=True, help="SQL filter selecting the row(s) to explain, e.g. \"transaction_id = 42\".")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="Explain at most N matching rows, the highest scores first.")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: a reason per column, for people; csv or json for scripts: each row's columns with "
+                   "anomaly_score, anomaly_percentile, is_anomaly, anomaly_terms and anomaly_explain, as the SQL "
+                   "functions name them (lists and structs as JSON text in csv).")
 @_ATTACH
-def explain(db: str, model: str, source: str, where: str, limit: int, attach: tuple[str, ...]) -> None:
+def explain(db: str, model: str, source: str, where: str, limit: int, out_format: str, attach: tuple[str, ...]) -> None:
     """Explain why rows of SOURCE matching --where score as they do: each column's share of the score.
 
     Rows are shown highest score first; when more than --limit rows match, the rest are counted, not shown.
 
     \b
-    Example:
+    Examples:
       ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id = 42"
+      ad-duckdb explain warehouse.duckdb tx_ae transactions --where "transaction_id > 1000" --limit 5 --format json
     """
     # Why no order check: the calls below name the model's columns (see `score`); rows that look swapped are
     # rows a user explains on purpose.
@@ -2116,6 +2121,12 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
         width = max(20, *(len(n) for n in rec.feature_names))
         on = terms_on(rec.params)
+        if out_format != "table":
+            _print_explained(names, data, threshold, on, out_format)
+            if matching > len(data):  # on stderr: the rows on stdout stay data
+                click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
+                           "--limit N shows more", err=True)
+            return
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
@@ -2164,6 +2175,23 @@ def explain(db: str, model: str, source: str, where: str, limit: int, attach: tu
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
+
+
+def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: Threshold | None,
+                     on: Sequence[bool], out_format: str) -> None:
+    """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
+    the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own)."""
+    rows = []
+    for r in data:
+        row = dict(zip(names, r, strict=True))
+        s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
+        flagged = None if threshold is None or s is None else bool(s > threshold.value)
+        # the model's own terms, as the table prints them (a term left out is 0, not measured)
+        terms = None if t is None else {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
+        rows.append((*row.values(), s, p, flagged, terms, e))
+    cols = [n for n in names if n not in ("__s", "__p", "__e", "__t")]
+    _print_rows([*cols, "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_terms", "anomaly_explain"],
+                rows, out_format)
 
 
 # Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training
@@ -2329,19 +2357,36 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
               "(MODEL_vN_scores_over_time_labelled.png, beside score --plots' MODEL_vN_scores_over_time.png).")
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
+@click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="json: one object (model, rows, anomalies, auc_roc and its 95% interval, auc_pr, at_thresholds, "
+                   "table: the candidate thresholds, plots, notes) for scripts; csv: the candidate-threshold table.")
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool, time: str | None, attach: tuple[str, ...]) -> None:
+             into: str | None, replace: bool, out_format: str, time: str | None, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
 
     \b
-    Example:
+    Examples:
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
     """
     with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time)
+        if out_format == "json":
+            from dataclasses import asdict
+
+            click.echo(jsonvalues.dumps({**asdict(rep), "auc_roc_interval": list(rep.auc_roc_interval)}, indent=1))
+            return
+        if out_format == "csv":
+            cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
+            _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
+            for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
+                click.echo(f"note: {note}", err=True)
+            for path in rep.plots:
+                click.echo(f"plot: {path}", err=True)
+            return
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
@@ -2370,9 +2415,12 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.option("--where", help="SQL filter on --source.")
 @click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
               "meet --target (a cautious threshold the labels vouch for, not a lucky one).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: the threshold stored, as one object (model, name, value, method, chosen_on, precision, "
+                   "recall, f1, flagged_share), for scripts.")
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
-              source: str | None, label: str | None, where: str | None, confident: bool,
+              source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
@@ -2382,6 +2430,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
+      ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows.
@@ -2393,8 +2442,13 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                         if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
-        click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
-        if confident:
+        if out_format == "json":
+            from dataclasses import asdict
+
+            click.echo(jsonvalues.dumps({"model": ref, **asdict(th)}, indent=1))
+        else:
+            click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
+        if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any
         on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")

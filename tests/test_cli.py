@@ -2221,3 +2221,60 @@ def test_sql_dash_reads_the_sql_from_standard_input(model_db: str) -> None:
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout == "n\n1502\n\nanswer\n42\n", piped.stdout
     assert "not both" in run("sql", model_db, "-", "--file", "-", ok=False)
+
+
+def _stdout(*args: str) -> tuple[str, str]:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.stdout, res.stderr
+
+
+def test_evaluate_explain_and_threshold_print_json_and_csv_for_scripts(model_db: str, tmp_path: Path) -> None:
+    # A job that gates a deploy on AUC-PR, logs why a row was flagged, or stores a threshold and reads its value
+    # back had to cut the figures out of aligned text: --format was on sql, score, compare, list and show only.
+    out, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "json")
+    doc = json.loads(out)
+    with_text = run("evaluate", model_db, "tx_ae", "transactions", "--label", "label")
+    assert doc["model"] == "tx_ae@1" and doc["rows"] == 1502 and doc["anomalies"] == 2, doc
+    assert f"AUC-ROC {doc['auc_roc']:.4f}" in with_text and f"AUC-PR {doc['auc_pr']:.4f}" in with_text
+    lo, hi = doc["auc_roc_interval"]
+    assert lo <= doc["auc_roc"] <= hi and "default" in doc["at_thresholds"], doc
+    assert doc["table"] and {"threshold", "precision", "recall", "f1", "flagged_share"} <= set(doc["table"][0])
+    out, _ = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert [float(r["threshold"]) for r in got] == [t["threshold"] for t in doc["table"]]
+    assert [float(r["recall"]) for r in got] == [t["recall"] for t in doc["table"]]
+
+    out, err = _stdout("explain", model_db, "tx_ae", "transactions", "--where", "transaction_id > 1000", "--limit",
+                       "3", "--format", "json")
+    rows = json.loads(out)
+    assert [r["transaction_id"] for r in rows][0] == 9001 and len(rows) == 3, rows
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        want = con.execute("SELECT anomaly_score('tx_ae', count, amount), is_anomaly('tx_ae', count, amount) "
+                           "FROM transactions WHERE transaction_id = 9001").fetchall()[0]
+    finally:
+        con.close()
+    assert rows[0]["anomaly_score"] == pytest.approx(want[0], rel=1e-6) and rows[0]["is_anomaly"] is want[1]
+    assert 0 <= rows[0]["anomaly_percentile"] <= 1 and set(rows[0]["anomaly_terms"]) >= {"reconstruction"}
+    shares = rows[0]["anomaly_explain"]
+    assert {s["feature"] for s in shares} == {"count", "amount"} and sum(s["share"] for s in shares) == pytest.approx(1)
+    assert "showing 3 of 502 matching rows" in err and err.startswith("note: "), err
+    out, _ = _stdout("explain", model_db, "tx_ae", "transactions", "--where", "transaction_id = 9002",
+                     "--format", "csv")
+    got = list(csv.DictReader(io.StringIO(out)))
+    assert len(got) == 1 and got[0]["transaction_id"] == "9002" and got[0]["is_anomaly"] in ("true", "false")
+    assert {s["feature"] for s in json.loads(got[0]["anomaly_explain"])} == {"count", "amount"}
+
+    db = str(tmp_path / "t.duckdb")
+    shutil.copyfile(model_db, db)
+    out, _ = _stdout("threshold", db, "tx_ae", "cut", "--method", "max_f1", "--source", "transactions", "--label",
+                     "label", "--format", "json")
+    th = json.loads(out)
+    assert th["model"] == "tx_ae@1" and th["name"] == "cut" and th["method"] == "max_f1", th
+    assert th["f1"] is not None and th["chosen_on"], th
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        assert con.execute("SELECT anomaly_threshold('tx_ae', 'cut')").fetchall()[0][0] == th["value"]
+    finally:
+        con.close()
