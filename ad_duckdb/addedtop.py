@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 class AddedTop:
@@ -32,6 +31,9 @@ class AddedTop:
         # Why the top kept batch by batch: an incremental run may add millions of rows, and only n are shown
         if self.n <= 0 or batch.num_rows == 0:
             return
+        # Why here: pyarrow.compute costs every scoring process 9 MiB; only --top with --append needs it
+        import pyarrow.compute as pc
+
         rows = pa.Table.from_batches([batch])
         if self._top is not None:
             rows = pa.concat_tables([self._top, rows])
@@ -42,5 +44,7 @@ class AddedTop:
         """The rows kept, highest score first (none when no row was read)."""
         if self._top is None:
             return pa.Table.from_batches([], schema=self._schema) if self._schema is not None else pa.table({})
+        import pyarrow.compute as pc
+
         order = pc.sort_indices(self._top, sort_keys=[("anomaly_score", "descending")])
         return self._top.take(order)

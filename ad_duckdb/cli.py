@@ -1091,12 +1091,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
-                if added is not None:
-                    if not added.table().num_rows and out_format == "table":
-                        return  # the note says none were added: a header over no rows says nothing more
+                if added is None:
+                    rel = con.sql(f"SELECT {extra_sql} FROM {table_sql(into)} ORDER BY anomaly_score DESC "
+                                  f"LIMIT {int(top)}")
+                elif not added.table().num_rows and out_format == "table":
+                    return  # the note says none were added: a header over no rows says nothing more
+                else:
                     con.register("__ad_added", added.table())
-                rows_from = "__ad_added" if added is not None else table_sql(into)
-                rel = con.sql(f"SELECT {extra_sql} FROM {rows_from} ORDER BY anomaly_score DESC LIMIT {int(top)}")
+                    rel = con.sql(f"SELECT {extra_sql} FROM __ad_added ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows

@@ -296,12 +296,14 @@ def table_types(con: duckdb.DuckDBPyConnection, into: str) -> dict[str, tuple[st
         cur.close()
 
 
-def _casts_implicitly(cur: duckdb.DuckDBPyConnection, new: str, held: str) -> bool:
-    """Whether DuckDB converts a ``new`` value to ``held`` on its own, as it would in a function call (a widening:
-    INTEGER to BIGINT, FLOAT to DOUBLE); a type it cannot read counts as convertible, its INSERT then says why."""
-    # Why the types as text: they are DuckDB's own names from DESCRIBE, as _source_typed casts with them
+def _casts_implicitly(cur: duckdb.DuckDBPyConnection, new_type_sql: str, held_type_sql: str) -> bool:
+    """Whether DuckDB converts a value of type ``new_type_sql`` to ``held_type_sql`` on its own, as it would in a
+    function call (a widening: INTEGER to BIGINT, FLOAT to DOUBLE); a type it cannot read counts as convertible, its
+    INSERT then says why."""
+    # Why the types as text: they are DuckDB's own names from DESCRIBE (or SCORE_TYPES), as _source_typed casts to
     try:
-        return bool(cur.execute(f"SELECT can_cast_implicitly(NULL::{new}, NULL::{held})").fetchall()[0][0])
+        return bool(cur.execute(
+            f"SELECT can_cast_implicitly(NULL::{new_type_sql}, NULL::{held_type_sql})").fetchall()[0][0])
     except duckdb.Error:
         return True
 

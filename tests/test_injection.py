@@ -287,6 +287,9 @@ _REVIEWED_NAMES = {
     # score(into=): quote_ident(column), or CAST(quote_ident(column) AS type) with the type as DuckDB's DESCRIBE of the
     # source renders it (its own SQL, literals escaped: ENUM('it''s'))
     "typed_sql",
+    # intotable.check_append_types: can_cast_implicitly(NULL::type, NULL::type), each type as DuckDB's DESCRIBE of
+    # the table or the source renders it, or a fixed one of SCORE_TYPES
+    "new_type_sql", "held_type_sql",
 }
 
 
