@@ -761,7 +761,8 @@ def score(
     ``append=True`` (an incremental job: each run scores the rows that came since the last) adds the rows to the
     ``into`` table instead, by column name, all or none, and returns how many were added; it creates the table on
     the first run. The table must have the columns this scoring writes, no more and no fewer (the same
-    ``columns``, ``outputs`` and ``explain`` as the run that created it). The source may read the table, e.g.
+    ``columns``, ``outputs`` and ``explain`` as the run that created it), each of a type the new values convert to
+    without loss (a BIGINT column takes INTEGER ids, not the other way round). The source may read the table, e.g.
     ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it was before the run.
 
     Examples

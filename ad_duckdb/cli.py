@@ -1018,7 +1018,8 @@ _TIME = click.option(
 @click.option("--append", is_flag=True, help="Add the scores to the --into table's rows, in one transaction, "
               "creating it on the first run (an incremental job: SOURCE may read the table, as it was before the "
               "run, for the last row scored); the table must have the columns this run writes (the same -c and "
-              "--explain).")
+              "--explain), of types that take the new values whole (a BIGINT column takes INTEGER ids, not the "
+              "other way round).")
 @click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
