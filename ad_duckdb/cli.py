@@ -2184,15 +2184,18 @@ def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: T
                      on: Sequence[bool], out_format: str) -> None:
     """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
     the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own)."""
+    ours = {n: i for i, n in enumerate(names) if n in ("__s", "__p", "__e", "__t")}
+    # by position: a source's columns may repeat a name (a join's), which a dict of the row would merge
+    kept = [i for i in range(len(names)) if i not in ours.values()]
     rows = []
     for r in data:
-        row = dict(zip(names, r, strict=True))
-        s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
+        s, p, e = r[ours["__s"]], r[ours["__p"]], r[ours["__e"]]
+        t = r[ours["__t"]] if "__t" in ours else None
         flagged = None if threshold is None or s is None else bool(s > threshold.value)
         # the model's own terms, as the table prints them (a term left out is 0, not measured)
         terms = None if t is None else {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-        rows.append((*row.values(), s, p, flagged, terms, e))
-    cols = [n for n in names if n not in ("__s", "__p", "__e", "__t")]
+        rows.append((*(r[i] for i in kept), s, p, flagged, terms, e))
+    cols = [names[i] for i in kept]
     _print_rows([*cols, "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_terms", "anomaly_explain"],
                 rows, out_format)
 
