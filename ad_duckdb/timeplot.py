@@ -247,7 +247,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     fig, ax = _subplots(model, (10, 4.5))
     top = s.top
     finite = top[np.isfinite(top)]
-    use_log = _log_axis(finite)
+    use_log = _log_axis(finite, thresholds)
     per = s.per
     # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
     # one spot; a line of one vertex is not drawn at all
