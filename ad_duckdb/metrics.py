@@ -281,25 +281,54 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     groups = _threshold_groups(thresholds)
     # taller by a legend line per entry (the curve, the baseline, each threshold): the legend goes below the axes
     fig, ax = _subplots(model, (6, 4.5 + 0.17 * (2 + len(groups))))
-    # a marker where the curve has a single point (rows of one score): a line of one vertex is not drawn at all
-    ax.plot(c["recall"], c["precision"], lw=1.5, marker="o" if len(c["recall"]) == 1 else None,
+    # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
+    # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
+    # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
+    # (rows of one score: the one point as a marker, a line of one vertex is not drawn at all)
+    one = len(c["recall"]) == 1
+    ax.plot(c["recall"] if one else np.r_[0.0, c["recall"]], c["precision"] if one else np.r_[c["precision"][:1],
+            c["precision"]], drawstyle="steps-pre", lw=1.5, marker="o" if one else None,
             label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
-    for i, (names, t) in enumerate(groups):
-        m = confusion(s, y, t)
+    handles, labels = ax.get_legend_handles_labels()
+    found = [confusion(s, y, t) for _, t in groups]
+    # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
+    # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
+    # hiding the earlier, so which colour the point showed could not be told
+    spots: dict[tuple[float, float], list[int]] = {}
+    for i, m in enumerate(found):
+        if m["tp"] + m["fp"]:
+            spots.setdefault((m["tp"], m["fp"]), []).append(i)
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
+    drawn: dict[int, Any] = {}
+    for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
         label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
-            ax.scatter([], [], color=_colour(i), marker=_marker(i), label=label + "flags no row")
+            handles.append(ax.scatter([], [], color=_colour(i), marker=_marker(i)))
+            labels.append(label + "flags no row")
             continue
+        # one on top of another on a shared spot, each smaller than the one under it: a ring of each colour shows
+        spot = spots[(m["tp"], m["fp"])]
+        under = len(spot) - 1 - spot.index(i)
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                   label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+        drawn[i] = ax.scatter([m["recall"]], [m["precision"]], zorder=3 + spot.index(i) / 100, color=_colour(i),
+                              marker=_marker(i), s=(6 + 4 * under) ** 2)
+        if i == spot[-1]:
+            # in the legend at one size: the rings under the top marker would be drawn there as large as on the curve
+            handles.append(drawn[i] if len(spot) == 1 else tuple(
+                Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot))
+            named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
+            labels.append(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7)
+    # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
+              handler_map={tuple: HandlerTuple(ndivide=None)})
     fig.tight_layout()
     return fig
 

@@ -1639,3 +1639,72 @@ def test_histogram_by_label_says_how_many_rows_each_threshold_flags() -> None:
     y = s > 11
     texts = [t.get_text() for t in metrics.label_hist_figure(s, y, "m@1", {"default": 10.0, "p90": 8.0}).axes[0].texts]
     assert sorted(texts) == ["default > 10: 4 rows (4.00%)", "p90 > 8: 16 rows (16.00%)"], texts
+
+
+def _crowded_low_scores() -> tuple[np.ndarray, dict[str, float]]:
+    """Scores of 0.6-46 (under two decades: a linear axis by their spread alone) whose p90, p95 and p99 lie within
+    half a unit of one another at the low end, p999 far up the tail."""
+    rng = np.random.default_rng(0)
+    s = np.r_[0.6 + rng.gamma(2, 0.15, 5000), rng.uniform(5, 50, 20)]
+    th = {k: float(np.quantile(s, q)) for k, q in (("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))}
+    return s, {**th, "default": th["p99"]}
+
+
+def test_thresholds_crowded_at_the_low_end_of_a_linear_axis_are_drawn_apart() -> None:
+    """Scores under two decades apart got a linear axis whatever their thresholds: with p90 1.19, p95 1.33 and p99
+    1.69 beside a tail up to 46, the three lines were drawn a pixel or two apart at the left edge (p90's hidden
+    under p95's), and the rows below them were one bar. Where the thresholds crowd on a linear axis and a log one
+    spreads them, the score axis is drawn in log: each line its own place, every label clear of the others."""
+    s, th = _crowded_low_scores()
+    assert s.max() / s.min() < 100
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, s > 5, "m@1", th)):
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        xs = sorted(ax.transData.transform((float(ln.get_xdata()[0]), 0))[0] for ln in ax.lines)
+        assert len(xs) == 4 and min(np.diff(xs)) >= 8, xs  # pixels between neighbouring lines
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        assert "log" in ax.get_xlabel()
+    # thresholds spread enough on a linear axis keep it (the cardio plots' 4.3, 5.3, 8.1, 10 on scores of 0.9-31)
+    spread = {"p90": 4.3, "p95": 5.3, "default": 8.1, "p999": 10.0}
+    assert "log" not in metrics.scores_figure(np.linspace(0.9, 31, 500), "m@1", spread, "t").axes[0].get_xlabel()
+
+
+def test_thresholds_on_one_point_of_the_precision_recall_curve_share_one_legend_entry() -> None:
+    """Two thresholds of different values that flag the same rows (p99 and default a few rows apart, with no labelled
+    row between them) gave two markers on one spot of the curve, the later hiding the earlier, and two legend
+    entries with the same figures: which colour was on the curve could not be told. They are one entry now, naming
+    both with both markers, and both markers stay visible on the spot."""
+    from matplotlib.colors import to_hex
+
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
+    y = s > 11
+    fig = metrics.pr_figure(s, y, "m@1", {"p95": 8.5, "default": 10.0, "p99": 11.0})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "default 10, p99 11: precision 1.000, recall 1.000" in texts, texts
+    assert not [t for t in texts if t.startswith(("default 10:", "p99 11:"))], texts
+    points = [c for c in ax.collections if len(c.get_offsets())]
+    assert len(points) == 3
+    on_spot = [c for c in points if tuple(c.get_offsets()[0]) == (1.0, 1.0)]
+    assert len(on_spot) == 2 and len({to_hex(c.get_facecolor()[0]) for c in on_spot}) == 2
+    # the one drawn over the other is smaller, so that the one under it still shows as a ring
+    below, above = sorted(on_spot, key=lambda c: c.get_zorder())
+    assert above.get_sizes()[0] < below.get_sizes()[0]
+
+
+def test_the_precision_recall_curve_is_drawn_in_the_steps_its_auc_pr_adds_up() -> None:
+    """The curve joined its points by straight lines: with one labelled anomaly ranked 4th (ADBench smtp's test
+    split) it ran from (0, 0) straight to (1, 0.25), a precision at recall 0.5 that no threshold gives and an area
+    of 0.125 beside the legend's AUC-PR of 0.250. As scikit-learn's PrecisionRecallDisplay draws it, each precision
+    holds over the recall step it adds, so the area under the drawn curve is the AUC-PR the legend names."""
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 11.0]]
+    y = np.zeros(100, bool)
+    y[-1] = True
+    fig = metrics.pr_figure(s, y, "m@1", {})
+    _drawn(fig)
+    curve_line = fig.axes[0].lines[0]
+    path = curve_line.get_path()  # the drawn path: steps included
+    x, p = path.vertices[:, 0], path.vertices[:, 1]
+    area = float(np.sum(np.diff(x) * (p[1:] + p[:-1]) / 2))  # under the line as drawn, from recall 0
+    assert x[0] == 0 and area == pytest.approx(metrics.auc_pr(s, y)) == pytest.approx(0.25)
