@@ -1708,3 +1708,20 @@ def test_the_precision_recall_curve_is_drawn_in_the_steps_its_auc_pr_adds_up() -
     x, p = path.vertices[:, 0], path.vertices[:, 1]
     area = float(np.sum(np.diff(x) * (p[1:] + p[:-1]) / 2))  # under the line as drawn, from recall 0
     assert x[0] == 0 and area == pytest.approx(metrics.auc_pr(s, y)) == pytest.approx(0.25)
+
+
+def test_thresholds_a_marker_apart_on_the_precision_recall_curve_each_show() -> None:
+    """ADBench smtp (one labelled anomaly in the test split): p90, p95 and default flagged it with precisions of
+    0.001, 0.002 and 0.009, three points within one marker's width at recall 1, and only the last drawn showed.
+    A marker drawn over a near one is smaller than it, so each shows at least as a ring; their legend entries stay
+    apart, as their figures differ."""
+    s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
+    y = s == 100.0
+    th = {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}
+    ax = metrics.pr_figure(s, y, "m@1", th).axes[0]
+    points = [(tuple(c.get_offsets()[0]), c.get_sizes()[0]) for c in ax.collections]  # in the order drawn
+    for k, (at, size) in enumerate(points):
+        for later_at, later_size in points[k + 1:]:
+            if np.abs(np.subtract(at, later_at)).max() < 0.02:
+                assert later_size < size, points
+    assert len([t for t in ax.get_legend().get_texts() if "recall 1.000" in t.get_text()]) == 3
