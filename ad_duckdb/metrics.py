@@ -540,16 +540,21 @@ def _score_axis(ax: Any, use_log: bool) -> None:
         ax.set_xlabel("anomaly score")
         return
     lo, hi = ax.get_xlim()
+    ticks = log_ticks(lo, hi)
+    ax.set_xticks(np.log10(ticks), [f"{t:g}" for t in ticks])
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel("anomaly score (log scale)")
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Scores to tick a log axis from 10**lo to 10**hi at: 1, 2, 5 of each decade, or 1, 3, or 1, whichever gives at
+    most ten ticks (past that, every n-th)."""
     decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
     for mantissas in ((1, 2, 5), (1, 3), (1,)):
         ticks = [m * 10.0**k for k in decades for m in mantissas if lo <= np.log10(m * 10.0**k) <= hi]
         if len(ticks) <= 10:
-            break
-    else:
-        ticks = ticks[:: -(-len(ticks) // 10)]
-    ax.set_xticks(np.log10(ticks), [f"{t:g}" for t in ticks])
-    ax.set_xlim(lo, hi)
-    ax.set_xlabel("anomaly score (log scale)")
+            return ticks
+    return ticks[:: -(-len(ticks) // 10)]
 
 
 def _count_axis(ax: Any) -> None:

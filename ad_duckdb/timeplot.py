@@ -26,6 +26,7 @@ from .metrics import (
     _subplots,
     _threshold_groups,
     _title,
+    log_ticks,
     share_text,
 )
 from .savefile import write_whole
@@ -296,8 +297,11 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
 
         ax.set_yscale("log")
         # in plain numbers, as the histograms' score axes: 1, 10, 100 read as values for `threshold --value`, where
-        # matplotlib's 10⁰, 10¹, 10² need converting (its minor ticks, labelled below two decades, are not: two or
-        # more decades are drawn on a log axis)
+        # matplotlib's 10⁰, 10¹, 10² need converting; and at their ticks (1, 2, 5 of each decade on two or three
+        # decades). Why: matplotlib's own ticked decades alone, so scores of 1.5-400 read 10 and 100 and no more
+        lo, hi = ax.get_ylim()
+        ax.set_yticks(log_ticks(float(np.log10(lo)), float(np.log10(hi))))
+        ax.set_ylim(lo, hi)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
     if s.t.size:
