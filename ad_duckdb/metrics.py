@@ -291,7 +291,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
             label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
-    handles, labels = ax.get_legend_handles_labels()
+    handles, texts = ax.get_legend_handles_labels()
     found = [confusion(s, y, t) for _, t in groups]
     # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
     # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
@@ -309,7 +309,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
             handles.append(ax.scatter([], [], color=_colour(i), marker=_marker(i)))
-            labels.append(label + "flags no row")
+            texts.append(label + "flags no row")
             continue
         # on or beside the point of another, each drawn over it smaller than it: a ring of each colour shows. Why
         # beside too: ADBench smtp's p90, p95 and default had precisions 0.001-0.009 at recall 1, one marker's width
@@ -325,12 +325,12 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
             handles.append(drawn[i] if len(spot) == 1 else tuple(
                 Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot))
             named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
-            labels.append(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+            texts.append(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
     # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
               handler_map={tuple: HandlerTuple(ndivide=None)})
     fig.tight_layout()
     return fig
