@@ -303,7 +303,6 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
-    drawn: dict[int, Any] = {}
     for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
         label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
@@ -318,12 +317,12 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
                            and abs(n["precision"] - m["precision"]) < _NEAR))
         spot = spots[(m["tp"], m["fp"])]
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        drawn[i] = ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                              s=(6 + 4 * under) ** 2)
+        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
+                   s=(6 + 3 * under) ** 2)
         if i == spot[-1]:
-            # in the legend at one size: the rings under the top marker would be drawn there as large as on the curve
-            handles.append(drawn[i] if len(spot) == 1 else tuple(
-                Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot))
+            # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
+            marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
+            handles.append(marks[0] if len(marks) == 1 else tuple(marks))
             named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
             texts.append(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))

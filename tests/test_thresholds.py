@@ -1725,3 +1725,19 @@ def test_thresholds_a_marker_apart_on_the_precision_recall_curve_each_show() -> 
             if np.abs(np.subtract(at, later_at)).max() < 0.02:
                 assert later_size < size, points
     assert len([t for t in ax.get_legend().get_texts() if "recall 1.000" in t.get_text()]) == 3
+
+
+def test_every_threshold_marker_in_the_precision_recall_legend_is_one_size() -> None:
+    """A point drawn large as the ring under a near one (the credit-card example's p90 under max_f1) was shown in the
+    legend at that size too: one entry's marker three times the others', read as a threshold that mattered more."""
+    s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
+    ax = metrics.pr_figure(s, s == 100.0, "m@1", {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}).axes[0]
+    assert len({c.get_sizes()[0] for c in ax.collections}) > 1  # rings of several sizes on the curve
+    legend = ax.get_legend()
+    sizes = set()
+    for handle in legend.legend_handles:
+        if handle is not None and hasattr(handle, "get_sizes") and len(handle.get_sizes()):
+            sizes.add(float(handle.get_sizes()[0]))
+        elif handle is not None and hasattr(handle, "get_marker") and handle.get_marker() not in (None, "None", ""):
+            sizes.add(float(handle.get_markersize()) ** 2)
+    assert len(sizes) == 1, sizes
