@@ -505,7 +505,12 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
     axes_chars = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72 / _LABEL_CHAR_PT
-    for i, (names, t) in enumerate(_threshold_groups(thresholds)):
+    groups = _threshold_groups(thresholds)
+    # a row each down the axes, closer and smaller past twelve. Why not again from the top after twelve: the
+    # 13th label printed over the 1st
+    step = min(0.075, 0.9 / max(len(groups), 1))
+    size = 8 if len(groups) <= 16 else 6.5
+    for i, (names, t) in enumerate(groups):
         text = f" > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
@@ -527,7 +532,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
-        ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,
+        ax.annotate(text, (tv, 0.95 - step * i), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
                     va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
 

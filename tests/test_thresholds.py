@@ -1741,3 +1741,23 @@ def test_every_threshold_marker_in_the_precision_recall_legend_is_one_size() -> 
         elif handle is not None and hasattr(handle, "get_marker") and handle.get_marker() not in (None, "None", ""):
             sizes.add(float(handle.get_markersize()) ** 2)
     assert len(sizes) == 1, sizes
+
+
+@pytest.mark.parametrize("n", [13, 16, 20])
+def test_more_than_twelve_threshold_labels_do_not_print_over_each_other(n: int) -> None:
+    """Threshold labels stepped down twelve rows and then started again at the top: a 13th threshold's label (the
+    fraud analyst's database held 13) printed over the 1st one's, both unreadable, in both histograms."""
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.1
+    s = np.exp(rng.normal(size=3000) + 1.5 * y)
+    th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, n)))}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        fig.set_dpi(110)  # as the plots are saved
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert len(boxes) == n
+        over = [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, a in enumerate(boxes)
+                for j in range(i + 1, n) if a.overlaps(boxes[j])]
+        assert not over, over
+        assert all(ax.bbox.y0 <= b.y0 and b.y1 <= ax.bbox.y1 for b in boxes)
