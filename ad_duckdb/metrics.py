@@ -489,11 +489,28 @@ def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, fl
     return [(" = ".join(names), t) for t, names in groups.items()]
 
 
-# A threshold label's average character width in points (8-point DejaVu Sans: letters ~0.55 em, digits 0.64 em),
-# and the figure's width the axes do not get (tick labels, axis label): to cut a name to the room beside its line
+# The figure's width the axes do not get (tick labels, axis label): to cut a name to the room beside its line
 # before anything is drawn
-_LABEL_CHAR_PT = 4.6
-_NOT_AXES_IN = 0.9
+_NOT_AXES_IN = 1.15
+
+
+def _text_pt(text: str, size: float) -> float:
+    """The width of ``text`` in points, drawn at ``size`` points in the default font (no figure drawn). Why measured:
+    an average letter's width made 'default = p99' too long for the half of the axes right of a line mid-axis,
+    where the whole label fitted with room to spare, and it read 'default = … > 14.03'."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    return float(TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0])
+
+
+def _fitted(names: str, text: str, room_pt: float, size: float) -> str:
+    """``names`` and then ``text``, the names cut (to no fewer than 8 characters, nor more than 40) to fit
+    ``room_pt`` points."""
+    n = min(40, len(names))
+    while n > 8 and _text_pt(_short(names, n) + text, size) > room_pt:
+        n -= 1
+    return _short(names, n) + text
 
 
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
@@ -504,7 +521,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     their line, so that they stay inside the plot."""
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
-    axes_chars = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72 / _LABEL_CHAR_PT
+    axes_pt = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72
     groups = _threshold_groups(thresholds)
     # a row each down the axes, closer and smaller past twelve. Why not again from the top after twelve: the
     # 13th label printed over the 1st
@@ -528,7 +545,8 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
             room = 1.0
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
-        text = _short(names, max(8, min(40, int(room * axes_chars) - len(text) - 2))) + text
+        # (less the label's offset from its line and its box' padding)
+        text = _fitted(names, text, room * axes_pt - 6, size)
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds

@@ -1761,3 +1761,23 @@ def test_more_than_twelve_threshold_labels_do_not_print_over_each_other(n: int) 
                 for j in range(i + 1, n) if a.overlaps(boxes[j])]
         assert not over, over
         assert all(ax.bbox.y0 <= b.y0 and b.y1 <= ax.bbox.y1 for b in boxes)
+
+
+def test_a_threshold_label_that_fits_beside_its_line_keeps_its_names_whole() -> None:
+    """ADBench celeba's histogram by label read 'default = … > 14.03: 140 rows (1.40%)': the room beside a line
+    mid-axis was reckoned at a wide average letter, so 'p99' was cut though the whole label fitted with room to spare.
+    Labels are measured in the font they are drawn in; one cut still stays within the axes."""
+    rng = np.random.default_rng(0)
+    s = np.r_[rng.uniform(1, 14, 9829), rng.uniform(14.1, 27, 140)]
+    y = rng.random(9969) < 0.02
+    th = {"p90": 7.015, "p95": 9.274, "default": 14.03, "p99": 14.03, "p999": 18.87,
+          "a_threshold_with_a_long_name_chosen_by_hand": 25.5}
+    fig = metrics.label_hist_figure(s, y, "m@1", th)
+    fig.set_dpi(110)
+    renderer = _drawn(fig)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("default = p99 > 14.03: ") for t in texts), texts
+    for t in ax.texts:
+        box = t.get_window_extent(renderer)
+        assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
