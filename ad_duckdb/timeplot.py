@@ -242,7 +242,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     """The scores against time: a line of every row's score (or of each bucket's highest, with its median), each
     threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
     flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
-    from matplotlib.dates import AutoDateLocator
+    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
     from matplotlib.transforms import ScaledTranslation
 
     fig, ax = _subplots(model, (10, 4.5))
@@ -305,9 +305,15 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
     if s.t.size:
-        locator = AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(_dates(locator))
+        if one_time and s.t[0] == s.t[0].astype("datetime64[D]"):
+            # rows all at midnight of one day (a DATE column's): its day and those either side, each in full. Why:
+            # the axis was ticked 06:00, 12:00, 18:00, hours a date does not have
+            ax.xaxis.set_major_locator(DayLocator())
+            ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
+        else:
+            locator = AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(_dates(locator))
     if one_time:
         # matplotlib widens an axis of one date to two years either side (2024-2028 for a day of 2026)
         ax.set_xlim(s.t[0] - np.timedelta64(1, "D"), s.t[0] + np.timedelta64(1, "D"))
