@@ -317,8 +317,10 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
                            and abs(n["precision"] - m["precision"]) < _NEAR))
         spot = spots[(m["tp"], m["fp"])]
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
+        # whole on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a
+        # quarter of a marker in the corner
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                   s=(6 + 3 * under) ** 2)
+                   s=(6 + 3 * under) ** 2, clip_on=False)
         if i == spot[-1]:
             # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]

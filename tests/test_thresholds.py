@@ -1781,3 +1781,28 @@ def test_a_threshold_label_that_fits_beside_its_line_keeps_its_names_whole() -> 
     for t in ax.texts:
         box = t.get_window_extent(renderer)
         assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
+
+
+def test_a_threshold_whose_every_flag_is_wrong_is_drawn_whole_in_the_corner(tmp_path: Path) -> None:
+    """ADBench Wilt: p999 flagged 14 test rows, none an anomaly: its point, (0, 0), was clipped by the axes to a
+    quarter of a marker in the corner, where the threshold the analyst most needs to see (every flag wrong) was
+    next to invisible. Points on the axes' edges are drawn whole."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 11.0]]
+    y = np.zeros(100, bool)
+    y[[-1, 50, 60]] = True
+    th = {"middle": 5.0, "wrong": 11.5}  # 'wrong' flags 12, 13 and 14: all normal
+    assert metrics.confusion(s, y, 11.5)["tp"] == 0 and metrics.confusion(s, y, 11.5)["fp"] == 3
+    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig.savefig(tmp_path / "pr.png", dpi=110)
+    img = imread(tmp_path / "pr.png")[..., :3]
+    legend = fig.axes[0].get_legend().get_window_extent()
+    img = img[: img.shape[0] - int(legend.y1) - 2]  # the axes only: the legend's markers are drawn whole anyway
+
+    def pixels(colour: str) -> int:
+        return int(np.all(np.abs(img - np.array(to_rgb(colour))) < 0.02, axis=-1).sum())
+
+    middle, wrong = pixels(metrics._colour(0)), pixels(metrics._colour(1))
+    assert middle > 20 and wrong >= 0.8 * middle, (middle, wrong)
