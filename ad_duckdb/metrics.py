@@ -571,10 +571,11 @@ def _score_axis(ax: Any, use_log: bool) -> None:
 
 
 def log_ticks(lo: float, hi: float) -> list[float]:
-    """Scores to tick a log axis from 10**lo to 10**hi at: 1, 2, 5 of each decade, or 1, 3, or 1, whichever gives at
-    most ten ticks (past that, every n-th)."""
+    """Scores to tick a log axis from 10**lo to 10**hi at: 1 to 9 of each decade, or 1, 2, 5, or 1, 3, or 1,
+    whichever gives at most ten ticks (past that, every n-th). Why 1 to 9 first: an axis of under a decade (scores of
+    1.5-9, drawn in log for thresholds crowded at its low end) had two ticks at 1, 2, 5."""
     decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
-    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+    for mantissas in (tuple(range(1, 10)), (1, 2, 5), (1, 3), (1,)):
         ticks = [m * 10.0**k for k in decades for m in mantissas if lo <= np.log10(m * 10.0**k) <= hi]
         if len(ticks) <= 10:
             return ticks

@@ -1806,3 +1806,14 @@ def test_a_threshold_whose_every_flag_is_wrong_is_drawn_whole_in_the_corner(tmp_
 
     middle, wrong = pixels(metrics._colour(0)), pixels(metrics._colour(1))
     assert middle > 20 and wrong >= 0.8 * middle, (middle, wrong)
+
+
+def test_a_log_score_axis_of_under_a_decade_has_ticks_to_read() -> None:
+    """Scores of 1.5-9 whose p90, p95 and p99 crowd at 1.7-1.9 get a log axis, ticked 1, 2, 5 a decade: two ticks,
+    '2' and '5', to read every threshold and bar against. Under a decade, each whole score is ticked."""
+    rng = np.random.default_rng(0)
+    s = np.r_[1.5 + rng.gamma(2, 0.05, 3000), rng.uniform(3, 9, 20)]
+    th = {k: float(np.quantile(s, q)) for k, q in (("p90", 0.9), ("p95", 0.95), ("p99", 0.99))}
+    ax = metrics.scores_figure(s, "m@1", th, "t").axes[0]
+    assert "log" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "3", "4", "5", "6", "7", "8", "9"]
