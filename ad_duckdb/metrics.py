@@ -280,7 +280,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     c = curve(s, y)
     groups = _threshold_groups(thresholds)
     # taller by a legend line per entry (the curve, the baseline, each threshold): the legend goes below the axes
-    fig, ax = _subplots(model, (6, 4.5 + 0.17 * (2 + len(groups))))
+    fig, ax = _subplots(model, (6, 4.5))
     # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
     # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
     # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
@@ -313,7 +313,7 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         # on or beside the point of another, each drawn over it smaller than it: a ring of each colour shows. Why
         # beside too: ADBench smtp's p90, p95 and default had precisions 0.001-0.009 at recall 1, one marker's width
         # apart, and only default's showed
-        under = min(3, sum(1 for n in found[i + 1:] if n["tp"] + n["fp"] and abs(n["recall"] - m["recall"]) < _NEAR
+        under = min(5, sum(1 for n in found[i + 1:] if n["tp"] + n["fp"] and abs(n["recall"] - m["recall"]) < _NEAR
                            and abs(n["precision"] - m["precision"]) < _NEAR))
         spot = spots[(m["tp"], m["fp"])]
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
@@ -326,16 +326,24 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
             handles.append(marks[0] if len(marks) == 1 else tuple(marks))
             named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
-            texts.append(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+            # wrapped: six names on one line ran the legend past both edges of the figure
+            texts.append("\n".join(textwrap.wrap(f"{named}: precision {m['precision']:.3f}, recall "
+                                                  f"{m['recall']:.3f}", _PR_LEGEND_CHARS, break_on_hyphens=False)))
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
     # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
+    # (their handle long enough that the markers stand apart: a marker is about a font size wide)
+    most = max((len(h) for h in handles if isinstance(h, tuple)), default=1)
     ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
-              handler_map={tuple: HandlerTuple(ndivide=None)})
+              handler_map={tuple: HandlerTuple(ndivide=None)}, handlelength=max(2.0, 1.2 * most))
+    fig.set_figheight(4.5 + 0.17 * sum(x.count("\n") + 1 for x in texts))  # a legend line more, the figure taller
     fig.tight_layout()
     return fig
 
+
+# Characters on a line of the precision-recall legend: 7-point text in the 6-inch figure, with the markers beside it
+_PR_LEGEND_CHARS = 90
 
 # Points of the precision-recall curve closer than this in both precision and recall overlap (a marker is about
 # 0.02 of the axes wide)

@@ -1817,3 +1817,21 @@ def test_a_log_score_axis_of_under_a_decade_has_ticks_to_read() -> None:
     ax = metrics.scores_figure(s, "m@1", th, "t").axes[0]
     assert "log" in ax.get_xlabel()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "3", "4", "5", "6", "7", "8", "9"]
+
+
+def test_many_thresholds_on_one_point_keep_the_precision_recall_legend_within_the_figure() -> None:
+    """Six thresholds flagging the same four rows, two of them long names chosen on labels, made one legend entry
+    of 180 characters on one line: the legend ran 140 pixels past both edges of the figure, the names at its ends
+    cut off. The entry wraps, every name kept."""
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
+    y = s > 11
+    th = {"p90": 9.1, "p95": 9.3, "default": 9.5, "p99": 9.6, "max_f1_on_the_validation_split_of_march": 10.2,
+          "precision90_chosen_by_the_fraud_team": 11.0}
+    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig.set_dpi(110)
+    renderer = _drawn(fig)
+    legend = fig.axes[0].get_legend()
+    box = legend.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+    text = " ".join(t.get_text().replace("\n", " ") for t in legend.get_texts())
+    assert all(f"{name} " in text for name in th), text
