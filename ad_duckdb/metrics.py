@@ -279,8 +279,10 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     y = np.asarray(labels).astype(bool)
     c = curve(s, y)
     groups = _threshold_groups(thresholds)
-    # taller by a legend line per entry (the curve, the baseline, each threshold): the legend goes below the axes
-    fig, ax = _subplots(model, (6, 4.5))
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
+    fig, ax = _subplots(model, (6, 4.5))  # taller once the legend below the axes is known
     # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
     # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
     # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
@@ -300,9 +302,6 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     for i, m in enumerate(found):
         if m["tp"] + m["fp"]:
             spots.setdefault((m["tp"], m["fp"]), []).append(i)
-    from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.lines import Line2D
-
     for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
         label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
@@ -316,9 +315,9 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         under = min(5, sum(1 for n in found[i + 1:] if n["tp"] + n["fp"] and abs(n["recall"] - m["recall"]) < _NEAR
                            and abs(n["precision"] - m["precision"]) < _NEAR))
         spot = spots[(m["tp"], m["fp"])]
-        # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
-        # whole on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a
-        # quarter of a marker in the corner
+        # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve. Whole
+        # on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a quarter
+        # of a marker in the corner
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
                    s=(6 + 3 * under) ** 2, clip_on=False)
         if i == spot[-1]:
@@ -337,7 +336,8 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     most = max((len(h) for h in handles if isinstance(h, tuple)), default=1)
     ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
               handler_map={tuple: HandlerTuple(ndivide=None)}, handlelength=max(2.0, 1.2 * most))
-    fig.set_figheight(4.5 + 0.17 * sum(x.count("\n") + 1 for x in texts))  # a legend line more, the figure taller
+    # taller by each legend line (the curve, the baseline, each point's entry, wrapped)
+    fig.set_figheight(4.5 + 0.17 * sum(x.count("\n") + 1 for x in texts))
     fig.tight_layout()
     return fig
 

@@ -298,7 +298,7 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
         ax.set_yscale("log")
         # in plain numbers, as the histograms' score axes: 1, 10, 100 read as values for `threshold --value`, where
         # matplotlib's 10⁰, 10¹, 10² need converting; and at their ticks (1, 2, 5 of each decade on two or three
-        # decades). Why: matplotlib's own ticked decades alone, so scores of 1.5-400 read 10 and 100 and no more
+        # decades). Why: matplotlib ticked whole decades alone, so scores of 1.5-400 read 10 and 100 and no more
         lo, hi = ax.get_ylim()
         ax.set_yticks(log_ticks(float(np.log10(lo)), float(np.log10(hi))))
         ax.set_ylim(lo, hi)
