@@ -279,29 +279,75 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     y = np.asarray(labels).astype(bool)
     c = curve(s, y)
     groups = _threshold_groups(thresholds)
-    # taller by a legend line per entry (the curve, the baseline, each threshold): the legend goes below the axes
-    fig, ax = _subplots(model, (6, 4.5 + 0.17 * (2 + len(groups))))
-    # a marker where the curve has a single point (rows of one score): a line of one vertex is not drawn at all
-    ax.plot(c["recall"], c["precision"], lw=1.5, marker="o" if len(c["recall"]) == 1 else None,
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
+    fig, ax = _subplots(model, (6, 4.5))  # taller once the legend below the axes is known
+    # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
+    # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
+    # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
+    # (rows of one score: the one point as a marker, a line of one vertex is not drawn at all)
+    one = len(c["recall"]) == 1
+    ax.plot(c["recall"] if one else np.r_[0.0, c["recall"]], c["precision"] if one else np.r_[c["precision"][:1],
+            c["precision"]], drawstyle="steps-pre", lw=1.5, marker="o" if one else None,
             label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
-    for i, (names, t) in enumerate(groups):
-        m = confusion(s, y, t)
+    handles, texts = ax.get_legend_handles_labels()
+    found = [confusion(s, y, t) for _, t in groups]
+    # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
+    # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
+    # hiding the earlier, so which colour the point showed could not be told
+    spots: dict[tuple[float, float], list[int]] = {}
+    for i, m in enumerate(found):
+        if m["tp"] + m["fp"]:
+            spots.setdefault((m["tp"], m["fp"]), []).append(i)
+    for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
         label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
-            ax.scatter([], [], color=_colour(i), marker=_marker(i), label=label + "flags no row")
+            handles.append(ax.scatter([], [], color=_colour(i), marker=_marker(i)))
+            texts.append(label + "flags no row")
             continue
-        # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve
+        # on or beside the point of another, each drawn over it smaller than it: a ring of each colour shows. Why
+        # beside too: ADBench smtp's p90, p95 and default had precisions 0.001-0.009 at recall 1, one marker's width
+        # apart, and only default's showed
+        under = min(5, sum(1 for n in found[i + 1:] if n["tp"] + n["fp"] and abs(n["recall"] - m["recall"]) < _NEAR
+                           and abs(n["precision"] - m["precision"]) < _NEAR))
+        spot = spots[(m["tp"], m["fp"])]
+        # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve. Whole
+        # on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a quarter
+        # of a marker in the corner
         ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                   label=label + f"precision {m['precision']:.3f}, recall {m['recall']:.3f}")
+                   s=(6 + 3 * under) ** 2, clip_on=False)
+        if i == spot[-1]:
+            # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
+            marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
+            handles.append(marks[0] if len(marks) == 1 else tuple(marks))
+            named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
+            # wrapped: six names on one line ran the legend past both edges of the figure
+            texts.append("\n".join(textwrap.wrap(f"{named}: precision {m['precision']:.3f}, recall "
+                                                  f"{m['recall']:.3f}", _PR_LEGEND_CHARS, break_on_hyphens=False)))
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7)
+    # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
+    # (their handle long enough that the markers stand apart: a marker is about a font size wide)
+    most = max((len(h) for h in handles if isinstance(h, tuple)), default=1)
+    ax.legend(handles, texts, loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=7,
+              handler_map={tuple: HandlerTuple(ndivide=None)}, handlelength=max(2.0, 1.2 * most))
+    # taller by each legend line (the curve, the baseline, each point's entry, wrapped)
+    fig.set_figheight(4.5 + 0.17 * sum(x.count("\n") + 1 for x in texts))
     fig.tight_layout()
     return fig
+
+
+# Characters on a line of the precision-recall legend: 7-point text in the 6-inch figure, with the markers beside it
+_PR_LEGEND_CHARS = 90
+
+# Points of the precision-recall curve closer than this in both precision and recall overlap (a marker is about
+# 0.02 of the axes wide)
+_NEAR = 0.025
 
 
 def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
@@ -310,7 +356,7 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     fig, ax = _subplots(model, (6, 4.5))
-    use_log = _log_axis(s)
+    use_log = _log_axis(s, thresholds)
     vals = np.log10(s) if use_log else s
     bins = _bins(vals, _on_axis(vals, thresholds, use_log), use_log, 60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
@@ -362,10 +408,33 @@ def _file_stem(model: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in model)
 
 
-def _log_axis(s: np.ndarray) -> bool:
-    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails)."""
+def _log_axis(s: np.ndarray, thresholds: dict[str, float] | None = None) -> bool:
+    """Scores on a log10 axis: when all are positive and span over two orders of magnitude (heavy tails), or when
+    the threshold lines crowd on a linear axis and a log one draws them at least twice as far apart. Why the
+    thresholds: scores of 0.6-46 with p90 1.19, p95 1.33 and p99 1.69 got a linear axis, their lines a pixel or two
+    apart at its left edge (one hidden under another) and the rows below them one bar."""
     pos = s[s > 0]
-    return pos.size == s.size and s.size > 0 and pos.max() / max(pos.min(), 1e-300) > 100
+    if not (pos.size == s.size and s.size > 0):
+        return False
+    if pos.max() / max(pos.min(), 1e-300) > 100:
+        return True
+    linear = _least_gap(s, _on_axis(s, thresholds, False).values())
+    logs = np.log10(s)
+    return linear < _CROWDED and _least_gap(logs, np.log10(list(_on_axis(logs, thresholds, True).values()))) > 2 * linear
+
+
+# Threshold lines closer than this share of the score axis (about 13 pixels of the 7-inch histogram's axes at the
+# plots' 110 dpi) crowd: their dashes merge into one line
+_CROWDED = 0.02
+
+
+def _least_gap(vals: np.ndarray, marks: Any) -> float:
+    """The smallest distance between two threshold lines ``marks`` as a share of the axis the values and they
+    span; infinite with fewer than two lines."""
+    m = np.unique(np.asarray(list(marks), dtype=np.float64))
+    span = np.r_[vals, m]
+    width = float(span.max() - span.min()) if span.size else 0.0
+    return float(np.diff(m).min()) / width if m.size > 1 and width > 0 else float("inf")
 
 
 def _on_axis(vals: np.ndarray, thresholds: dict[str, float] | None, use_log: bool) -> dict[str, float]:
@@ -430,11 +499,28 @@ def _threshold_groups(thresholds: dict[str, float] | None) -> list[tuple[str, fl
     return [(" = ".join(names), t) for t, names in groups.items()]
 
 
-# A threshold label's average character width in points (8-point DejaVu Sans: letters ~0.55 em, digits 0.64 em),
-# and the figure's width the axes do not get (tick labels, axis label): to cut a name to the room beside its line
+# The figure's width the axes do not get (tick labels, axis label): to cut a name to the room beside its line
 # before anything is drawn
-_LABEL_CHAR_PT = 4.6
-_NOT_AXES_IN = 0.9
+_NOT_AXES_IN = 1.15
+
+
+def _text_pt(text: str, size: float) -> float:
+    """The width of ``text`` in points, drawn at ``size`` points in the default font (no figure drawn). Why measured:
+    an average letter's width made 'default = p99' too long for the half of the axes right of a line mid-axis,
+    where the whole label fitted with room to spare, and it read 'default = … > 14.03'."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    return float(TextToPath().get_text_width_height_descent(text, FontProperties(size=size), ismath=False)[0])
+
+
+def _fitted(names: str, text: str, room_pt: float, size: float) -> str:
+    """``names`` and then ``text``, the names cut (to no fewer than 8 characters, nor more than 40) to fit
+    ``room_pt`` points."""
+    n = min(40, len(names))
+    while n > 8 and _text_pt(_short(names, n) + text, size) > room_pt:
+        n -= 1
+    return _short(names, n) + text
 
 
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
@@ -445,8 +531,13 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     their line, so that they stay inside the plot."""
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
-    axes_chars = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72 / _LABEL_CHAR_PT
-    for i, (names, t) in enumerate(_threshold_groups(thresholds)):
+    axes_pt = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72
+    groups = _threshold_groups(thresholds)
+    # a row each down the axes, closer and smaller past twelve. Why not again from the top after twelve: the
+    # 13th label printed over the 1st
+    step = min(0.075, 0.9 / max(len(groups), 1))
+    size = 8 if len(groups) <= 16 else 6.5
+    for i, (names, t) in enumerate(groups):
         text = f" > {_fmt_score(t)}"
         if scores is not None:
             n = int((scores > t).sum())
@@ -464,11 +555,12 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
             room = 1.0
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
-        text = _short(names, max(8, min(40, int(room * axes_chars) - len(text) - 2))) + text
+        # (less the label's offset from its line and its box' padding)
+        text = _fitted(names, text, room * axes_pt - 6, size)
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
-        ax.annotate(text, (tv, 0.95 - 0.075 * (i % 12)), xycoords=ax.get_xaxis_transform(), fontsize=8, color=colour,
+        ax.annotate(text, (tv, 0.95 - step * i), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
                     va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
 
@@ -480,16 +572,22 @@ def _score_axis(ax: Any, use_log: bool) -> None:
         ax.set_xlabel("anomaly score")
         return
     lo, hi = ax.get_xlim()
-    decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
-    for mantissas in ((1, 2, 5), (1, 3), (1,)):
-        ticks = [m * 10.0**k for k in decades for m in mantissas if lo <= np.log10(m * 10.0**k) <= hi]
-        if len(ticks) <= 10:
-            break
-    else:
-        ticks = ticks[:: -(-len(ticks) // 10)]
+    ticks = log_ticks(lo, hi)
     ax.set_xticks(np.log10(ticks), [f"{t:g}" for t in ticks])
     ax.set_xlim(lo, hi)
     ax.set_xlabel("anomaly score (log scale)")
+
+
+def log_ticks(lo: float, hi: float) -> list[float]:
+    """Scores to tick a log axis from 10**lo to 10**hi at: 1 to 9 of each decade, or 1, 2, 5, or 1, 3, or 1,
+    whichever gives at most ten ticks (past that, every n-th). Why 1 to 9 first: an axis of under a decade (scores of
+    1.5-9, drawn in log for thresholds crowded at its low end) had two ticks at 1, 2, 5."""
+    decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
+    for mantissas in (tuple(range(1, 10)), (1, 2, 5), (1, 3), (1,)):
+        ticks = [m * 10.0**k for k in decades for m in mantissas if lo <= np.log10(m * 10.0**k) <= hi]
+        if len(ticks) <= 10:
+            return ticks
+    return ticks[:: -(-len(ticks) // 10)]
 
 
 def _count_axis(ax: Any) -> None:
@@ -523,7 +621,7 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
     """The figure `plot_scores` writes (a matplotlib Figure, not registered with pyplot: nothing to close)."""
     s = np.asarray(scores, dtype=np.float64)
     s = s[np.isfinite(s)]
-    use_log = _log_axis(s)
+    use_log = _log_axis(s, thresholds)
     vals = np.log10(s) if use_log else s
     fig, ax = _subplots(model, (7, 4.5))
     if vals.size:

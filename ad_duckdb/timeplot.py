@@ -26,6 +26,7 @@ from .metrics import (
     _subplots,
     _threshold_groups,
     _title,
+    log_ticks,
     share_text,
 )
 from .savefile import write_whole
@@ -241,13 +242,13 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     """The scores against time: a line of every row's score (or of each bucket's highest, with its median), each
     threshold a dashed horizontal line in the colour the histograms give it, the rows the ``default`` threshold
     flags marked, and labelled anomalies shaded (a matplotlib Figure, not registered with pyplot)."""
-    from matplotlib.dates import AutoDateLocator
+    from matplotlib.dates import AutoDateLocator, DateFormatter, DayLocator
     from matplotlib.transforms import ScaledTranslation
 
     fig, ax = _subplots(model, (10, 4.5))
     top = s.top
     finite = top[np.isfinite(top)]
-    use_log = _log_axis(finite)
+    use_log = _log_axis(finite, thresholds)
     per = s.per
     # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
     # one spot; a line of one vertex is not drawn at all
@@ -296,14 +297,23 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
 
         ax.set_yscale("log")
         # in plain numbers, as the histograms' score axes: 1, 10, 100 read as values for `threshold --value`, where
-        # matplotlib's 10⁰, 10¹, 10² need converting (its minor ticks, labelled below two decades, are not: two or
-        # more decades are drawn on a log axis)
+        # matplotlib's 10⁰, 10¹, 10² need converting; and at their ticks (1, 2, 5 of each decade on two or three
+        # decades). Why: matplotlib ticked whole decades alone, so scores of 1.5-400 read 10 and 100 and no more
+        lo, hi = ax.get_ylim()
+        ax.set_yticks(log_ticks(float(np.log10(lo)), float(np.log10(hi))))
+        ax.set_ylim(lo, hi)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
     if s.t.size:
-        locator = AutoDateLocator()
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(_dates(locator))
+        if one_time and s.t[0] == s.t[0].astype("datetime64[D]"):
+            # rows all at midnight of one day (a DATE column's): its day and those either side, each in full. Why:
+            # the axis was ticked 06:00, 12:00, 18:00, hours a date does not have
+            ax.xaxis.set_major_locator(DayLocator())
+            ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
+        else:
+            locator = AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(_dates(locator))
     if one_time:
         # matplotlib widens an axis of one date to two years either side (2024-2028 for a day of 2026)
         ax.set_xlim(s.t[0] - np.timedelta64(1, "D"), s.t[0] + np.timedelta64(1, "D"))

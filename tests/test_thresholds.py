@@ -1639,3 +1639,199 @@ def test_histogram_by_label_says_how_many_rows_each_threshold_flags() -> None:
     y = s > 11
     texts = [t.get_text() for t in metrics.label_hist_figure(s, y, "m@1", {"default": 10.0, "p90": 8.0}).axes[0].texts]
     assert sorted(texts) == ["default > 10: 4 rows (4.00%)", "p90 > 8: 16 rows (16.00%)"], texts
+
+
+def _crowded_low_scores() -> tuple[np.ndarray, dict[str, float]]:
+    """Scores of 0.6-46 (under two decades: a linear axis by their spread alone) whose p90, p95 and p99 lie within
+    half a unit of one another at the low end, p999 far up the tail."""
+    rng = np.random.default_rng(0)
+    s = np.r_[0.6 + rng.gamma(2, 0.15, 5000), rng.uniform(5, 50, 20)]
+    th = {k: float(np.quantile(s, q)) for k, q in (("p90", 0.9), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))}
+    return s, {**th, "default": th["p99"]}
+
+
+def test_thresholds_crowded_at_the_low_end_of_a_linear_axis_are_drawn_apart() -> None:
+    """Scores under two decades apart got a linear axis whatever their thresholds: with p90 1.19, p95 1.33 and p99
+    1.69 beside a tail up to 46, the three lines were drawn a pixel or two apart at the left edge (p90's hidden
+    under p95's), and the rows below them were one bar. Where the thresholds crowd on a linear axis and a log one
+    spreads them, the score axis is drawn in log: each line its own place, every label clear of the others."""
+    s, th = _crowded_low_scores()
+    assert s.max() / s.min() < 100
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, s > 5, "m@1", th)):
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        xs = sorted(ax.transData.transform((float(ln.get_xdata()[0]), 0))[0] for ln in ax.lines)
+        assert len(xs) == 4 and min(np.diff(xs)) >= 8, xs  # pixels between neighbouring lines
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        assert "log" in ax.get_xlabel()
+    # thresholds spread enough on a linear axis keep it (the cardio plots' 4.3, 5.3, 8.1, 10 on scores of 0.9-31)
+    spread = {"p90": 4.3, "p95": 5.3, "default": 8.1, "p999": 10.0}
+    assert "log" not in metrics.scores_figure(np.linspace(0.9, 31, 500), "m@1", spread, "t").axes[0].get_xlabel()
+
+
+def test_thresholds_on_one_point_of_the_precision_recall_curve_share_one_legend_entry() -> None:
+    """Two thresholds of different values that flag the same rows (p99 and default a few rows apart, with no labelled
+    row between them) gave two markers on one spot of the curve, the later hiding the earlier, and two legend
+    entries with the same figures: which colour was on the curve could not be told. They are one entry now, naming
+    both with both markers, and both markers stay visible on the spot."""
+    from matplotlib.colors import to_hex
+
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
+    y = s > 11
+    fig = metrics.pr_figure(s, y, "m@1", {"p95": 8.5, "default": 10.0, "p99": 11.0})
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "default 10, p99 11: precision 1.000, recall 1.000" in texts, texts
+    assert not [t for t in texts if t.startswith(("default 10:", "p99 11:"))], texts
+    points = [c for c in ax.collections if len(c.get_offsets())]
+    assert len(points) == 3
+    on_spot = [c for c in points if tuple(c.get_offsets()[0]) == (1.0, 1.0)]
+    assert len(on_spot) == 2 and len({to_hex(c.get_facecolor()[0]) for c in on_spot}) == 2
+    # the one drawn over the other is smaller, so that the one under it still shows as a ring
+    below, above = sorted(on_spot, key=lambda c: c.get_zorder())
+    assert above.get_sizes()[0] < below.get_sizes()[0]
+
+
+def test_the_precision_recall_curve_is_drawn_in_the_steps_its_auc_pr_adds_up() -> None:
+    """The curve joined its points by straight lines: with one labelled anomaly ranked 4th (ADBench smtp's test
+    split) it ran from (0, 0) straight to (1, 0.25), a precision at recall 0.5 that no threshold gives and an area
+    of 0.125 beside the legend's AUC-PR of 0.250. As scikit-learn's PrecisionRecallDisplay draws it, each precision
+    holds over the recall step it adds, so the area under the drawn curve is the AUC-PR the legend names."""
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 11.0]]
+    y = np.zeros(100, bool)
+    y[-1] = True
+    fig = metrics.pr_figure(s, y, "m@1", {})
+    _drawn(fig)
+    curve_line = fig.axes[0].lines[0]
+    path = curve_line.get_path()  # the drawn path: steps included
+    x, p = path.vertices[:, 0], path.vertices[:, 1]
+    area = float(np.sum(np.diff(x) * (p[1:] + p[:-1]) / 2))  # under the line as drawn, from recall 0
+    assert x[0] == 0 and area == pytest.approx(metrics.auc_pr(s, y)) == pytest.approx(0.25)
+
+
+def test_thresholds_a_marker_apart_on_the_precision_recall_curve_each_show() -> None:
+    """ADBench smtp (one labelled anomaly in the test split): p90, p95 and default flagged it with precisions of
+    0.001, 0.002 and 0.009, three points within one marker's width at recall 1, and only the last drawn showed.
+    A marker drawn over a near one is smaller than it, so each shows at least as a ring; their legend entries stay
+    apart, as their figures differ."""
+    s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
+    y = s == 100.0
+    th = {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}
+    ax = metrics.pr_figure(s, y, "m@1", th).axes[0]
+    points = [(tuple(c.get_offsets()[0]), c.get_sizes()[0]) for c in ax.collections]  # in the order drawn
+    for k, (at, size) in enumerate(points):
+        for later_at, later_size in points[k + 1:]:
+            if np.abs(np.subtract(at, later_at)).max() < 0.02:
+                assert later_size < size, points
+    assert len([t for t in ax.get_legend().get_texts() if "recall 1.000" in t.get_text()]) == 3
+
+
+def test_every_threshold_marker_in_the_precision_recall_legend_is_one_size() -> None:
+    """A point drawn large as the ring under a near one (the credit-card example's p90 under max_f1) was shown in the
+    legend at that size too: one entry's marker three times the others', read as a threshold that mattered more."""
+    s = np.r_[np.linspace(1.0, 9.0, 996), [200.0] * 3, [100.0]]
+    ax = metrics.pr_figure(s, s == 100.0, "m@1", {"p90": 5.0, "p95": 7.0, "default": 8.6, "p999": 150.0}).axes[0]
+    assert len({c.get_sizes()[0] for c in ax.collections}) > 1  # rings of several sizes on the curve
+    legend = ax.get_legend()
+    sizes = set()
+    for handle in legend.legend_handles:
+        if handle is not None and hasattr(handle, "get_sizes") and len(handle.get_sizes()):
+            sizes.add(float(handle.get_sizes()[0]))
+        elif handle is not None and hasattr(handle, "get_marker") and handle.get_marker() not in (None, "None", ""):
+            sizes.add(float(handle.get_markersize()) ** 2)
+    assert len(sizes) == 1, sizes
+
+
+@pytest.mark.parametrize("n", [13, 16, 20])
+def test_more_than_twelve_threshold_labels_do_not_print_over_each_other(n: int) -> None:
+    """Threshold labels stepped down twelve rows and then started again at the top: a 13th threshold's label (the
+    fraud analyst's database held 13) printed over the 1st one's, both unreadable, in both histograms."""
+    rng = np.random.default_rng(0)
+    y = rng.random(3000) < 0.1
+    s = np.exp(rng.normal(size=3000) + 1.5 * y)
+    th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, n)))}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        fig.set_dpi(110)  # as the plots are saved
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert len(boxes) == n
+        over = [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, a in enumerate(boxes)
+                for j in range(i + 1, n) if a.overlaps(boxes[j])]
+        assert not over, over
+        assert all(ax.bbox.y0 <= b.y0 and b.y1 <= ax.bbox.y1 for b in boxes)
+
+
+def test_a_threshold_label_that_fits_beside_its_line_keeps_its_names_whole() -> None:
+    """ADBench celeba's histogram by label read 'default = … > 14.03: 140 rows (1.40%)': the room beside a line
+    mid-axis was reckoned at a wide average letter, so 'p99' was cut though the whole label fitted with room to spare.
+    Labels are measured in the font they are drawn in; one cut still stays within the axes."""
+    rng = np.random.default_rng(0)
+    s = np.r_[rng.uniform(1, 14, 9829), rng.uniform(14.1, 27, 140)]
+    y = rng.random(9969) < 0.02
+    th = {"p90": 7.015, "p95": 9.274, "default": 14.03, "p99": 14.03, "p999": 18.87,
+          "a_threshold_with_a_long_name_chosen_by_hand": 25.5}
+    fig = metrics.label_hist_figure(s, y, "m@1", th)
+    fig.set_dpi(110)
+    renderer = _drawn(fig)
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert any(t.startswith("default = p99 > 14.03: ") for t in texts), texts
+    for t in ax.texts:
+        box = t.get_window_extent(renderer)
+        assert ax.bbox.x0 - 1 <= box.x0 and box.x1 <= ax.bbox.x1 + 1, t.get_text()
+
+
+def test_a_threshold_whose_every_flag_is_wrong_is_drawn_whole_in_the_corner(tmp_path: Path) -> None:
+    """ADBench Wilt: p999 flagged 14 test rows, none an anomaly: its point, (0, 0), was clipped by the axes to a
+    quarter of a marker in the corner, where the threshold the analyst most needs to see (every flag wrong) was
+    next to invisible. Points on the axes' edges are drawn whole."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 11.0]]
+    y = np.zeros(100, bool)
+    y[[-1, 50, 60]] = True
+    th = {"middle": 5.0, "wrong": 11.5}  # 'wrong' flags 12, 13 and 14: all normal
+    assert metrics.confusion(s, y, 11.5)["tp"] == 0 and metrics.confusion(s, y, 11.5)["fp"] == 3
+    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig.savefig(tmp_path / "pr.png", dpi=110)
+    img = imread(tmp_path / "pr.png")[..., :3]
+    legend = fig.axes[0].get_legend().get_window_extent()
+    img = img[: img.shape[0] - int(legend.y1) - 2]  # the axes only: the legend's markers are drawn whole anyway
+
+    def pixels(colour: str) -> int:
+        return int(np.all(np.abs(img - np.array(to_rgb(colour))) < 0.02, axis=-1).sum())
+
+    middle, wrong = pixels(metrics._colour(0)), pixels(metrics._colour(1))
+    assert middle > 20 and wrong >= 0.8 * middle, (middle, wrong)
+
+
+def test_a_log_score_axis_of_under_a_decade_has_ticks_to_read() -> None:
+    """Scores of 1.5-9 whose p90, p95 and p99 crowd at 1.7-1.9 get a log axis, ticked 1, 2, 5 a decade: two ticks,
+    '2' and '5', to read every threshold and bar against. Under a decade, each whole score is ticked."""
+    rng = np.random.default_rng(0)
+    s = np.r_[1.5 + rng.gamma(2, 0.05, 3000), rng.uniform(3, 9, 20)]
+    th = {k: float(np.quantile(s, q)) for k, q in (("p90", 0.9), ("p95", 0.95), ("p99", 0.99))}
+    ax = metrics.scores_figure(s, "m@1", th, "t").axes[0]
+    assert "log" in ax.get_xlabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "3", "4", "5", "6", "7", "8", "9"]
+
+
+def test_many_thresholds_on_one_point_keep_the_precision_recall_legend_within_the_figure() -> None:
+    """Six thresholds flagging the same four rows, two of them long names chosen on labels, made one legend entry
+    of 180 characters on one line: the legend ran 140 pixels past both edges of the figure, the names at its ends
+    cut off. The entry wraps, every name kept."""
+    s = np.r_[np.linspace(1.0, 9.0, 96), [12.0, 13.0, 14.0, 15.0]]
+    y = s > 11
+    th = {"p90": 9.1, "p95": 9.3, "default": 9.5, "p99": 9.6, "max_f1_on_the_validation_split_of_march": 10.2,
+          "precision90_chosen_by_the_fraud_team": 11.0}
+    fig = metrics.pr_figure(s, y, "m@1", th)
+    fig.set_dpi(110)
+    renderer = _drawn(fig)
+    legend = fig.axes[0].get_legend()
+    box = legend.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+    text = " ".join(t.get_text().replace("\n", " ") for t in legend.get_texts())
+    assert all(f"{name} " in text for name in th), text

@@ -569,3 +569,40 @@ def test_a_log_score_axis_over_time_reads_in_plain_numbers() -> None:
     shown = [(v, text) for v, text in shown if lo <= v <= hi]
     assert len(shown) >= 3 and all(text == f"{v:g}" for v, text in shown), shown
     assert "100" in [text for _, text in shown], shown
+
+
+def test_a_log_score_axis_over_time_is_labelled_as_the_histograms_are() -> None:
+    """NAB machine_temperature: bucket highs of 1.5-400 on a log axis were labelled 10 and 100 alone, so where its
+    bottom lay (1? 2?) and the thresholds between (4.3, 5.1, 6.9, 13) could not be read off it. Its ticks are the
+    histograms' score ticks: 1, 2, 5 of each decade while that gives at most ten."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(600) * np.timedelta64(1, "h")).astype("datetime64[us]")
+    top = np.clip(np.exp(np.random.default_rng(0).normal(1.5, 0.5, 600)), 1.5, 60)
+    top[[100, 300]] = [1.5, 400.0]
+    s = timeplot.Series(t=t, top=top, median=None, labelled=np.zeros(600, bool), flagged={"default": 10}, rows=600,
+                        untimed=0, anomalies=0, per="")
+    fig = timeplot.figure(s, "mt_ae@1", {"default": 6.894, "p90": 4.251}, "mt", "ts")
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    shown = [x.get_text() for x in ax.get_yticklabels() if x.get_text() and lo <= x.get_position()[1] <= hi]
+    assert shown == ["2", "5", "10", "20", "50", "100", "200", "500"], shown
+
+
+def test_rows_of_one_date_get_an_axis_of_days_not_hours() -> None:
+    """`score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id < 6" --plots`: five rows of one
+    DATE, drawn on an axis of a day either side ticked 06:00, 12:00, 18:00, hours a DATE column does not have. Rows
+    all at midnight are ticked in days; rows at one time of day keep the hours that place them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for at, hours in (("2026-01-01T00:00:00", False), ("2026-01-01T10:15:00", True)):
+        day = np.datetime64(at, "us")
+        s = timeplot.Series(t=np.full(5, day), top=np.linspace(2.2, 2.8, 5), median=None, labelled=np.zeros(5, bool),
+                            flagged={"default": 0}, rows=5, untimed=0, anomalies=0, per="")
+        fig = timeplot.figure(s, "tx_ae@1", {"default": 9.573}, "transactions", "day")
+        FigureCanvasAgg(fig).draw()
+        labels = [x.get_text() for x in fig.axes[0].get_xticklabels() if x.get_text()]
+        assert labels and any(":" in x for x in labels) == hours, labels
+        if not hours:  # the rows' day named in full, not as the year matplotlib labels a first of January with
+            assert "2026-01-01" in labels, labels
