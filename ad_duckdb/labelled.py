@@ -90,7 +90,16 @@ def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
-            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float))))
+            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float)))
+            and (goal["method"] != "min_cost" or _costs_ok(goal.get("miss_cost"), goal.get("alarm_cost"))))
+
+
+def _costs_ok(miss_cost: Any, alarm_cost: Any) -> bool:
+    try:
+        thresholds.check_costs(miss_cost, alarm_cost, "")
+    except AdDuckDBError:
+        return False
+    return True
 
 
 def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
@@ -569,6 +578,8 @@ def set_threshold(
     label: str | None = None,
     where: str | None = None,
     confident: bool = False,
+    miss_cost: float | None = None,
+    alarm_cost: float | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -576,6 +587,9 @@ def set_threshold(
     training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
     ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: the largest share to
     flag; the cut of best F1 among those within it).
+    ``min_cost`` (``miss_cost``, ``alarm_cost``: what a missed anomaly and a false alarm cost, e.g. 400 and 5): the
+    cut of lowest ``missed x miss_cost + false alarms x alarm_cost`` on the labelled rows; its ``chosen_on`` ends with
+    what that cut costs there, in all, per row and per 10,000 rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
@@ -589,21 +603,26 @@ def set_threshold(
     uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
             "min_precision": {"target", "source", "label", "where", "confident"},
             "min_recall": {"target", "source", "label", "where", "confident"},
-            "flag_budget": {"target", "source", "label", "where"}}.get(method)
+            "flag_budget": {"target", "source", "label", "where"},
+            "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost"}}.get(method)
     if not isinstance(confident, bool):
         raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
     given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
-                            "confident": confident or None}.items() if v is not None}
+                            "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost}.items()
+             if v is not None}
     if uses is not None and given - uses:
         raise OptionError(
             f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
-            f"(CLI: {', '.join('--' + u for u in sorted(given - uses))}); "
+            f"(CLI: {', '.join('--' + u.replace('_', '-') for u in sorted(given - uses))}); "
             f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
         )
     for arg, v in (("value", value), ("target", target)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
                               f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+    if method == "min_cost":  # before the labelled rows are read and scored
+        miss_cost, alarm_cost = thresholds.check_costs(
+            miss_cost, alarm_cost, f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
     chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -650,6 +669,8 @@ def set_threshold(
             )
         goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
                 "confident": confident}
+        if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
+            goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost}
         th = _goal_threshold(con, lm, name, goal)
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
@@ -683,7 +704,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     on += f"; {note}" if note else ""
     try:
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
-                                  confident=goal["confident"])
+                                  confident=goal["confident"], miss_cost=goal.get("miss_cost"),
+                                  alarm_cost=goal.get("alarm_cost"))
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
