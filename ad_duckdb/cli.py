@@ -2301,6 +2301,12 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
     return f"higher than {math.floor(percentile * 10_000) / 100:.2f}% of training rows"
 
 
+_MISS_COST = click.option("--miss-cost", type=float, help="What a missed anomaly (a false negative) costs, e.g. 400; "
+                          "with --alarm-cost. For min_cost, and evaluate's cost table.")
+_ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm (a normal row flagged, a review for "
+                           "nothing) costs, e.g. 5; with --miss-cost.")
+
+
 @cli.command()
 @click.argument("db")
 @click.argument("model")
@@ -2312,19 +2318,24 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
               "(MODEL_vN_scores_over_time_labelled.png, beside score --plots' MODEL_vN_scores_over_time.png).")
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
+@_MISS_COST
+@_ALARM_COST
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool, time: str | None, attach: tuple[str, ...]) -> None:
-    """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
+             into: str | None, replace: bool, miss_cost: float | None, alarm_cost: float | None, time: str | None,
+             attach: tuple[str, ...]) -> None:
+    """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut.
 
     \b
-    Example:
+    Examples:
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5
     """
     with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
-                           replace=replace, time=time)
+                           replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost)
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
@@ -2342,21 +2353,24 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.argument("name")
 @click.option("--method", required=True,
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget"]),
+                                 "flag_budget", "min_cost"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
                    "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
-                   "best F1 among those within it): on labelled rows of --source with --label.")
+                   "best F1 among those within it), min_cost (--miss-cost, --alarm-cost: the cut of lowest missed x "
+                   "miss cost + false alarms x alarm cost): on labelled rows of --source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
-@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")
+@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget, min_cost.")
 @click.option("--label", help="Label column of --source (1 = anomaly).")
 @click.option("--where", help="SQL filter on --source.")
 @click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
               "meet --target (a cautious threshold the labels vouch for, not a lucky one).")
+@_MISS_COST
+@_ALARM_COST
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
-              source: str | None, label: str | None, where: str | None, confident: bool,
-              attach: tuple[str, ...]) -> None:
+              source: str | None, label: str | None, where: str | None, confident: bool, miss_cost: float | None,
+              alarm_cost: float | None, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -2364,6 +2378,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
+      ad-duckdb threshold cards.duckdb card_ae cheapest --method min_cost --miss-cost 400 --alarm-cost 5 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
@@ -2371,7 +2386,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
-                               where=where, confident=confident)
+                               where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
@@ -2379,8 +2394,11 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
         if confident:
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
-        # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any
+        # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any
         on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
+        if th.method == "min_cost":
+            on, _, cost = on.rpartition("; ")
+            click.echo(cost)
         if " was trained on" in on:
             click.echo("note: " + on.split("; ", 1)[-1], err=True)
 

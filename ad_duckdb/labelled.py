@@ -433,6 +433,8 @@ def evaluate(
     into: str | None = None,
     replace: bool = False,
     time: str | None = None,
+    miss_cost: float | None = None,
+    alarm_cost: float | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
@@ -441,12 +443,24 @@ def evaluate(
     histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
     that it leaves ``plot_scores_over_time``'s file in the same folder alone).
+
+    ``miss_cost`` and ``alarm_cost`` (both or neither): what a missed anomaly and a false alarm cost, e.g. 400 and
+    5; the report's ``costs`` (``metrics.Costs``) then gives each threshold's cost on these rows (its
+    ``at_thresholds`` entry's ``cost``), the cheapest cut, and the cost of flagging no row, and the plots mark
+    the cheapest cut as ``lowest cost``.
     """
     con = check_connection(con, "evaluate")
     from . import metrics as ev
     from . import timeplot
 
     check_replace(into, replace, f"Evaluating {model!r}")
+    if (miss_cost is None) != (alarm_cost is None):
+        given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
+        raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
+                          f"--{other.replace('_', '-')}): give both, what a missed anomaly and a false alarm cost "
+                          "(e.g. 400 and 5), or neither.")
+    if miss_cost is not None:  # before the rows are read and scored
+        miss_cost, alarm_cost = thresholds.check_costs(miss_cost, alarm_cost, f"evaluate {model!r} needs")
     if into is not None:
         check_target(con, into, replace, source, what="thresholds")
     timeplot.without_plots(model, time, plots_dir)
@@ -474,6 +488,10 @@ def evaluate(
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    marked = dict(lm.thresholds)
+    if miss_cost is not None and alarm_cost is not None:
+        rep.costs = _costs(s, y, at, miss_cost, alarm_cost)
+        marked["lowest cost"] = rep.costs.best["value"]
     if rep.anomalies == rep.rows:
         rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                          "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
@@ -506,7 +524,7 @@ def evaluate(
                          "and recall on these rows are partly what they were fitted to; judge them on other labelled "
                          "rows.")
     if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
         note = over_time[1]
         if over_time[0]:
             try:
@@ -531,6 +549,23 @@ def evaluate(
         finally:
             cur.close()
     return rep
+
+
+def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], miss_cost: float,
+           alarm_cost: float) -> Any:
+    """``metrics.Costs`` of labelled scores ``s`` / ``y``; adds each threshold's ``cost`` to its ``at`` entry."""
+    from . import metrics as ev
+
+    for m in at.values():
+        m["cost"] = m["fn"] * miss_cost + m["fp"] * alarm_cost
+    c = thresholds.curve(s, y)
+    i, k, none = thresholds.cheapest(c, len(s), miss_cost, alarm_cost)
+    # the value method min_cost stores from these rows: the same pick of the same curve
+    th = thresholds.pick(c, i, "lowest cost", "min_cost", "")
+    best = {"value": th.value, "cost": float(k["cost"][i]), "missed": float(k["missed"][i]),
+            "alarms": float(k["alarms"][i]), "precision": th.precision, "recall": th.recall,
+            "flagged_share": th.flagged_share}
+    return ev.Costs(miss_cost=miss_cost, alarm_cost=alarm_cost, best=best, flag_none=none)
 
 
 def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None, rows: int,

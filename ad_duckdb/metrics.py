@@ -14,7 +14,7 @@ import numpy as np
 
 from .savefile import write_whole
 from .sqltext import cut
-from .thresholds import Z95, check_no_nan, curve, wilson
+from .thresholds import Z95, amount_text, check_no_nan, curve, wilson
 
 
 def value_text(v: float) -> str:
@@ -137,6 +137,41 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
 
 
 @dataclass
+class Costs:
+    """What errors cost on the rows of a ``Report`` (``evaluate`` with ``miss_cost=`` and ``alarm_cost=``); each
+    threshold's total is its ``at_thresholds`` entry's ``cost``."""
+
+    miss_cost: float
+    alarm_cost: float
+    # the cheapest cut on these rows (the one method min_cost stores from them): value, cost, missed, alarms,
+    # precision, recall, flagged_share
+    best: dict[str, float]
+    flag_none: float  # the cost of flagging no row: every anomaly missed
+
+    def lines(self, at: dict[str, dict[str, float]], rows: int, anomalies: int, w: int) -> list[str]:
+        """The cost table ``Report`` prints: each threshold, the cheapest cut, and flagging no row."""
+        out = [f"cost at {self.miss_cost:g} per missed anomaly and {self.alarm_cost:g} per false alarm, on these "
+               f"{rows} rows ({share_text(anomalies / max(rows, 1))} anomalies):",
+               f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'cost':>12}{'per row':>10}"
+               f"{'per 10,000 rows':>17}"]
+
+        def row(name: str, value: str, missed: float, alarms: float) -> str:
+            cost = missed * self.miss_cost + alarms * self.alarm_cost
+            return (f"{name:<{w}}{value:>12}{missed:>8.0f}{alarms:>14.0f}{amount_text(cost):>12}"
+                    f"{amount_text(cost / rows):>10}{amount_text(cost / rows * 10_000):>17}")
+
+        out += [row(name, value_text(m["value"]), m["fn"], m["fp"]) for name, m in at.items()]
+        b = self.best
+        out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"]))
+        out.append(row("(flag no row)", "-", anomalies, 0))
+        # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
+        out.append("(per 10,000 rows with these rows' share of anomalies; (lowest cost): the cut method min_cost "
+                   "stores from these rows" + ("; flagging no row costs less than any cut at these costs)"
+                                               if self.flag_none < b["cost"] else ")"))
+        return out
+
+
+@dataclass
 class Report:
     """What ``ad_duckdb.evaluate`` returns: headline metrics, metrics at each stored threshold, the curve."""
 
@@ -149,6 +184,7 @@ class Report:
     table: list[dict[str, float]] = field(default_factory=list)
     plots: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what to keep in mind about these figures
+    costs: Costs | None = None  # with evaluate's miss_cost= and alarm_cost=
 
     @property
     def auc_roc_interval(self) -> tuple[float, float]:
@@ -187,6 +223,8 @@ class Report:
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
                          "labelled rows; Wilson intervals)")
+        if self.costs is not None:
+            lines += ["", *self.costs.lines(self.at_thresholds, self.rows, self.anomalies, w)]
         if self.plots:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)

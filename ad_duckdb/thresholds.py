@@ -159,7 +159,8 @@ def check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
                             "--where), which must keep some rows labelled 1.")
 
 
-def _pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
+def pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
+    """The threshold of cut ``i`` of ``curve`` ``c``, with its figures."""
     t = float(c["threshold"][i])
     if not np.isfinite(t):
         # flag everything when the lowest score is -inf: no value lies below it, and the lowest finite one
@@ -216,11 +217,11 @@ def from_goal(
     label = name or method
     if method == "max_f1":
         i = int(np.argmax(c["f1"]))
-        return _pick(c, i, label, method, chosen_on)
+        return pick(c, i, label, method, chosen_on)
     if method == "min_cost":
         assert miss_cost is not None and alarm_cost is not None  # check_costs above
         i, note = _cheapest(c, len(s), miss_cost, alarm_cost)
-        return _pick(c, i, label, method, f"{chosen_on}; {note}" if chosen_on else note)
+        return pick(c, i, label, method, f"{chosen_on}; {note}" if chosen_on else note)
     if target is None or not (0.0 < float(target) <= 1.0):
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
@@ -269,7 +270,7 @@ def from_goal(
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")
     if confident:
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
-    return _pick(c, i, label, method, chosen_on)
+    return pick(c, i, label, method, chosen_on)
 
 
 def check_costs(miss_cost: Any, alarm_cost: Any, who: str) -> tuple[float, float]:
@@ -286,7 +287,7 @@ def check_costs(miss_cost: Any, alarm_cost: Any, who: str) -> tuple[float, float
     return float(miss_cost), float(alarm_cost)
 
 
-def _amount(v: float) -> str:
+def amount_text(v: float) -> str:
     """A cost as a report says it: 400, 1,250, 0.812 (whole amounts with thousands separators)."""
     return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:.4g}"
 
@@ -304,25 +305,32 @@ def cost_note(missed: float, alarms: float, n: int, miss_cost: float, alarm_cost
     """What a cut costs on ``n`` labelled rows, said as a manager reads it (stored at the end of ``chosen_on``)."""
     total = missed * miss_cost + alarms * alarm_cost
     return (f"costs {miss_cost:g} per missed anomaly and {alarm_cost:g} per false alarm: {missed:.0f} missed and "
-            f"{alarms:.0f} false alarms cost {_amount(total)} on these {n} rows, {total / n:.4g} per row "
-            f"({_amount(total / n * 10_000)} per 10,000 rows like them)")
+            f"{alarms:.0f} false alarms cost {amount_text(total)} on these {n} rows, {total / n:.4g} per row "
+            f"({amount_text(total / n * 10_000)} per 10,000 rows like them)")
 
 
-def _cheapest(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float) -> tuple[int, str]:
-    """The index of the cheapest cut of ``curve`` ``c`` and its ``cost_note``.
+def cheapest(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float
+             ) -> tuple[int, dict[str, np.ndarray], float]:
+    """The index of the cheapest cut of ``curve`` ``c`` (of ``n`` rows), the ``costs`` of every cut, and the cost
+    of flagging no row (every anomaly missed), which no cut of the curve does.
 
     Ties go to the cut flagging fewest rows: as cheap, with fewer rows to review; and so a dearer miss never
     gives a higher cut (the monotony a user checks by raising miss_cost)."""
     k = costs(c, n, miss_cost, alarm_cost)
-    i = int(np.argmin(k["cost"]))
     pos = float(k["missed"][0] + np.rint(c["precision"][0] * c["flagged_share"][0] * n))
-    none = pos * miss_cost  # flagging no row misses every anomaly
+    return int(np.argmin(k["cost"])), k, pos * miss_cost
+
+
+def _cheapest(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float) -> tuple[int, str]:
+    """``cheapest``'s index and its ``cost_note``; an error when flagging no row costs less."""
+    i, k, none = cheapest(c, n, miss_cost, alarm_cost)
+    pos = none / miss_cost
     if none < k["cost"][i]:
         # Why refused, not stored as a cut above every score: such a cut flags whatever new rows score higher, a
         # review rule nobody chose; the answer "reviews cost more than the flags save" is the user's to act on
         raise BadInputError(
             f"At these costs flagging no row is cheapest: its {pos:.0f} missed anomalies cost "
-            f"{_amount(none)}, and the cheapest cut costs {_amount(float(k['cost'][i]))} ({k['missed'][i]:.0f} missed, "
+            f"{amount_text(none)}, and the cheapest cut costs {amount_text(float(k['cost'][i]))} ({k['missed'][i]:.0f} missed, "
             f"{k['alarms'][i]:.0f} false alarms at {alarm_cost:g} each); raise miss_cost (CLI: --miss-cost) or lower "
             "alarm_cost (CLI: --alarm-cost) if they are not what errors cost, or use a model that ranks these "
             "anomalies higher.")

@@ -1835,10 +1835,10 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         th = ad_duckdb.set_threshold(con, "m", "cheap", "min_cost", source="c", label="label",
                                      where="split = 'test'", miss_cost=400, alarm_cost=5)
         assert th.value == best["value"]
-        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': alarm_cost= \(CLI: --alarm-cost\) goes "
-                                                          r"with miss_cost= \(CLI: --miss-cost\)"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': miss_cost= \(CLI: --miss-cost\) goes "
+                                                          r"with alarm_cost= \(CLI: --alarm-cost\): give both"):
             ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=400)
-        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': .*miss_cost= .*got -3"):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm' needs miss_cost= .*got -3"):
             ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=-3, alarm_cost=5)
         assert ad_duckdb.evaluate(con, "m", "c", label="label").costs is None
     finally:
@@ -1858,4 +1858,4 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
     for args, message in ((["--miss-cost", "-1", "--alarm-cost", "5"], "miss_cost= (CLI: --miss-cost)"),
                           (["--miss-cost", "400"], "alarm_cost= (CLI: --alarm-cost)")):
         res = run(cli, ["threshold", db, "m", "x", "--method", "min_cost", *args, "--source", "c", "--label", "label"])
-        assert res.exit_code == 1 and message in res.stderr and "Traceback" not in res.output, res.output
+        assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output, res.output
