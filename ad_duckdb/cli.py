@@ -2305,6 +2305,9 @@ _MISS_COST = click.option("--miss-cost", type=float, help="What a missed anomaly
                           "with --alarm-cost. For min_cost, and evaluate's cost table.")
 _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm (a normal row flagged, a review for "
                            "nothing) costs, e.g. 5; with --miss-cost.")
+_ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
+                              "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
+                              "of every known fraud); their misses and false alarms are weighed to it.")
 
 
 @cli.command()
@@ -2320,22 +2323,24 @@ _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm 
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @_MISS_COST
 @_ALARM_COST
+@_ANOMALY_SHARE
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool, miss_cost: float | None, alarm_cost: float | None, time: str | None,
-             attach: tuple[str, ...]) -> None:
+             into: str | None, replace: bool, miss_cost: float | None, alarm_cost: float | None,
+             anomaly_share: float | None, time: str | None, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut.
 
     \b
     Examples:
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
-      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
     """
     with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
-                           replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost)
+                           replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
+                           anomaly_share=anomaly_share)
         click.echo(str(rep))
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
@@ -2356,8 +2361,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
                                  "flag_budget", "min_cost"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
                    "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
-                   "best F1 among those within it), min_cost (--miss-cost, --alarm-cost: the cut of lowest missed x "
-                   "miss cost + false alarms x alarm cost): on labelled rows of --source with --label.")
+                   "best F1 among those within it), min_cost (--miss-cost, --alarm-cost, optionally --anomaly-share: "
+                   "the cut of lowest missed x miss cost + false alarms x alarm cost per row): on labelled rows of "
+                   "--source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
 @click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget, min_cost.")
@@ -2367,10 +2373,11 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
               "meet --target (a cautious threshold the labels vouch for, not a lucky one).")
 @_MISS_COST
 @_ALARM_COST
+@_ANOMALY_SHARE
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, miss_cost: float | None,
-              alarm_cost: float | None, attach: tuple[str, ...]) -> None:
+              alarm_cost: float | None, anomaly_share: float | None, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -2386,7 +2393,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
-                               where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost)
+                               where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
+                               anomaly_share=anomaly_share)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now

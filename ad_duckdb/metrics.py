@@ -14,7 +14,8 @@ import numpy as np
 
 from .savefile import write_whole
 from .sqltext import cut
-from .thresholds import Z95, amount_text, check_no_nan, curve, wilson
+from . import costs
+from .thresholds import Z95, check_no_nan, curve, wilson
 
 
 def value_text(v: float) -> str:
@@ -138,36 +139,39 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
 
 @dataclass
 class Costs:
-    """What errors cost on the rows of a ``Report`` (``evaluate`` with ``miss_cost=`` and ``alarm_cost=``); each
-    threshold's total is its ``at_thresholds`` entry's ``cost``."""
+    """What errors cost per row on the rows of a ``Report`` (``evaluate`` with ``miss_cost=`` and ``alarm_cost=``);
+    each threshold's is its ``at_thresholds`` entry's ``cost_per_row``."""
 
-    miss_cost: float
-    alarm_cost: float
-    # the cheapest cut on these rows (the one method min_cost stores from them): value, cost, missed, alarms,
-    # precision, recall, flagged_share
-    best: dict[str, float]
-    flag_none: float  # the cost of flagging no row: every anomaly missed
+    prices: costs.Prices
+    # the cheapest cut on these rows (the one method min_cost stores from them): value, cost_per_row, missed,
+    # alarms, precision, recall, flagged_share
+    best: dict[str, Any]
+    flag_none: float  # the cost per row of flagging no row: every anomaly missed
 
     def lines(self, at: dict[str, dict[str, float]], rows: int, anomalies: int, w: int) -> list[str]:
         """The cost table ``Report`` prints: each threshold, the cheapest cut, and flagging no row."""
-        out = [f"cost at {self.miss_cost:g} per missed anomaly and {self.alarm_cost:g} per false alarm, on these "
-               f"{rows} rows ({share_text(anomalies / max(rows, 1))} anomalies):",
-               f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'cost':>12}{'per row':>10}"
-               f"{'per 10,000 rows':>17}"]
+        p = self.prices
+        here = f"{rows} rows ({share_text(anomalies / max(rows, 1))} anomalies)"
+        at_share = (f", on these {here}" if p.anomaly_share is None
+                    else f", with anomalies {share_text(p.anomaly_share)} of rows (these {here})")
+        out = [f"cost at {costs.cost_text(p.miss_cost)} per missed anomaly and {costs.cost_text(p.alarm_cost)} per "
+               f"false alarm{at_share}:",
+               f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'per row':>11}{'per 10,000 rows':>17}"]
 
-        def row(name: str, value: str, missed: float, alarms: float) -> str:
-            cost = missed * self.miss_cost + alarms * self.alarm_cost
-            return (f"{name:<{w}}{value:>12}{missed:>8.0f}{alarms:>14.0f}{amount_text(cost):>12}"
-                    f"{amount_text(cost / rows):>10}{amount_text(cost / rows * 10_000):>17}")
+        def row(name: str, value: str, missed: float, alarms: float, cost: float) -> str:
+            return (f"{name:<{w}}{value:>12}{missed:>8.0f}{alarms:>14.0f}{costs.amount_text(cost):>11}"
+                    f"{costs.amount_text(cost * 10_000):>17}")
 
-        out += [row(name, value_text(m["value"]), m["fn"], m["fp"]) for name, m in at.items()]
+        out += [row(name, value_text(m["value"]), m["fn"], m["fp"], m["cost_per_row"]) for name, m in at.items()]
         b = self.best
-        out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"]))
-        out.append(row("(flag no row)", "-", anomalies, 0))
+        out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"], b["cost_per_row"]))
+        out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))
         # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
-        out.append("(per 10,000 rows with these rows' share of anomalies; (lowest cost): the cut method min_cost "
-                   "stores from these rows" + ("; flagging no row costs less than any cut at these costs)"
-                                               if self.flag_none < b["cost"] else ")"))
+        share = ("at these rows' share of anomalies, which live traffic may not have (anomaly_share=, CLI: "
+                 "--anomaly-share, weighs them to its own)" if p.anomaly_share is None else
+                 f"missed and false alarms counted here, weighed to anomalies {share_text(p.anomaly_share)} of rows")
+        cheaper = "; flagging no row costs less than any cut" if self.flag_none < b["cost_per_row"] else ""
+        out.append(f"(per row: {share}; (lowest cost): the cut method min_cost stores from these rows{cheaper})")
         return out
 
 

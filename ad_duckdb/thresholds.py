@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import costs
 from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
@@ -183,14 +184,16 @@ def from_goal(
     confident: bool = False,
     miss_cost: float | None = None,
     alarm_cost: float | None = None,
+    anomaly_share: float | None = None,
 ) -> Threshold:
     """A threshold meeting a goal on labelled scores.
 
     ``max_f1``: the best F1. ``min_precision``: the highest recall with precision >= target.
     ``min_recall``: the highest precision with recall >= target. ``flag_budget``: the best F1
     among thresholds flagging at most ``target`` (a share, e.g. 0.01) of rows. ``min_cost``: the lowest
-    ``missed anomalies x miss_cost + false alarms x alarm_cost`` (its ``chosen_on`` ends with ``cost_note``'s
-    account of it).
+    ``missed anomalies x miss_cost + false alarms x alarm_cost`` per row, at ``anomaly_share`` (the share of
+    anomalies in the rows the cut will judge; ``None``: these rows' own); its ``chosen_on`` ends with
+    ``costs.note``'s account of it.
 
     ``confident`` (``min_precision`` / ``min_recall``): the target must be met by the lower end of the figure's
     95% Wilson interval, not by the figure itself. Why: on 50 labelled anomalies a precision of 0.9 could be 0.79
@@ -206,11 +209,11 @@ def from_goal(
                             "is 1 at every threshold and the goal would pick one that flags every row; check the label "
                             "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
                             "labelled 0.")
-    if (miss_cost is not None or alarm_cost is not None) and method != "min_cost":
-        raise OptionError(f"miss_cost= and alarm_cost= (CLI: --miss-cost, --alarm-cost) are for min_cost, not "
-                          f"{method!r}.")
-    if method == "min_cost":
-        miss_cost, alarm_cost = check_costs(miss_cost, alarm_cost, f"threshold {method!r} needs")
+    if (miss_cost is not None or alarm_cost is not None or anomaly_share is not None) and method != "min_cost":
+        raise OptionError(f"miss_cost=, alarm_cost= and anomaly_share= (CLI: --miss-cost, --alarm-cost, "
+                          f"--anomaly-share) are for min_cost, not {method!r}.")
+    prices = costs.prices(miss_cost, alarm_cost, anomaly_share, f"threshold {method!r} needs") \
+        if method == "min_cost" else None
     if confident and method not in ("min_precision", "min_recall"):
         raise OptionError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
     c = curve(s, y)
@@ -218,9 +221,11 @@ def from_goal(
     if method == "max_f1":
         i = int(np.argmax(c["f1"]))
         return pick(c, i, label, method, chosen_on)
-    if method == "min_cost":
-        assert miss_cost is not None and alarm_cost is not None  # check_costs above
-        i, note = _cheapest(c, len(s), miss_cost, alarm_cost)
+    if prices is not None:
+        k = costs.at_cuts(c, len(s), prices)
+        i = costs.cheapest(k)
+        costs.refuse_flagging_none(k, i, prices)
+        note = costs.note(k, i, prices)
         return pick(c, i, label, method, f"{chosen_on}; {note}" if chosen_on else note)
     if target is None or not (0.0 < float(target) <= 1.0):
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
@@ -272,66 +277,3 @@ def from_goal(
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
     return pick(c, i, label, method, chosen_on)
 
-
-def check_costs(miss_cost: Any, alarm_cost: Any, who: str) -> tuple[float, float]:
-    """``miss_cost`` and ``alarm_cost`` as numbers above 0, or an ``OptionError`` that starts with ``who``.
-
-    Why above 0: a free miss makes flagging nothing cheapest, and a free alarm flagging everything; neither is a cut
-    that needed choosing, and a negative cost (a typo, or a saving put as a cost) would reward errors."""
-    for arg, v, what, example in (("miss_cost", miss_cost, "a missed anomaly (a false negative)", 400),
-                                  ("alarm_cost", alarm_cost, "a false alarm (a false positive, a normal row flagged)", 5)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v) \
-                or v <= 0:
-            raise OptionError(f"{who} {arg}= (CLI: --{arg.replace('_', '-')}), the cost of {what}, a number above 0, "
-                              f"e.g. {example}; got {v!r}.")
-    return float(miss_cost), float(alarm_cost)
-
-
-def amount_text(v: float) -> str:
-    """A cost as a report says it: 400, 1,250, 0.812 (whole amounts with thousands separators)."""
-    return f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:.4g}"
-
-
-def costs(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float) -> dict[str, np.ndarray]:
-    """Missed anomalies, false alarms and their cost at each cut of ``curve`` ``c`` (of ``n`` rows)."""
-    flagged = np.rint(c["flagged_share"] * n)
-    tp = np.rint(c["precision"] * flagged)
-    pos = tp[-1]  # the last cut flags every row, so catches every anomaly
-    missed, alarms = pos - tp, flagged - tp
-    return {"missed": missed, "alarms": alarms, "cost": missed * miss_cost + alarms * alarm_cost}
-
-
-def cost_note(missed: float, alarms: float, n: int, miss_cost: float, alarm_cost: float) -> str:
-    """What a cut costs on ``n`` labelled rows, said as a manager reads it (stored at the end of ``chosen_on``)."""
-    total = missed * miss_cost + alarms * alarm_cost
-    return (f"costs {miss_cost:g} per missed anomaly and {alarm_cost:g} per false alarm: {missed:.0f} missed and "
-            f"{alarms:.0f} false alarms cost {amount_text(total)} on these {n} rows, {total / n:.4g} per row "
-            f"({amount_text(total / n * 10_000)} per 10,000 rows like them)")
-
-
-def cheapest(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float
-             ) -> tuple[int, dict[str, np.ndarray], float]:
-    """The index of the cheapest cut of ``curve`` ``c`` (of ``n`` rows), the ``costs`` of every cut, and the cost
-    of flagging no row (every anomaly missed), which no cut of the curve does.
-
-    Ties go to the cut flagging fewest rows: as cheap, with fewer rows to review; and so a dearer miss never
-    gives a higher cut (the monotony a user checks by raising miss_cost)."""
-    k = costs(c, n, miss_cost, alarm_cost)
-    pos = float(k["missed"][0] + np.rint(c["precision"][0] * c["flagged_share"][0] * n))
-    return int(np.argmin(k["cost"])), k, pos * miss_cost
-
-
-def _cheapest(c: dict[str, np.ndarray], n: int, miss_cost: float, alarm_cost: float) -> tuple[int, str]:
-    """``cheapest``'s index and its ``cost_note``; an error when flagging no row costs less."""
-    i, k, none = cheapest(c, n, miss_cost, alarm_cost)
-    pos = none / miss_cost
-    if none < k["cost"][i]:
-        # Why refused, not stored as a cut above every score: such a cut flags whatever new rows score higher, a
-        # review rule nobody chose; the answer "reviews cost more than the flags save" is the user's to act on
-        raise BadInputError(
-            f"At these costs flagging no row is cheapest: its {pos:.0f} missed anomalies cost "
-            f"{amount_text(none)}, and the cheapest cut costs {amount_text(float(k['cost'][i]))} ({k['missed'][i]:.0f} missed, "
-            f"{k['alarms'][i]:.0f} false alarms at {alarm_cost:g} each); raise miss_cost (CLI: --miss-cost) or lower "
-            "alarm_cost (CLI: --alarm-cost) if they are not what errors cost, or use a model that ranks these "
-            "anomalies higher.")
-    return i, cost_note(float(k["missed"][i]), float(k["alarms"][i]), n, miss_cost, alarm_cost)

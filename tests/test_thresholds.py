@@ -13,7 +13,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import ad_duckdb
-from ad_duckdb import metrics, thresholds
+from ad_duckdb import costs, metrics, thresholds
 
 from conftest import FAST
 
@@ -1666,8 +1666,10 @@ def test_min_cost_is_the_cheapest_cut_and_a_dearer_miss_lowers_it(labelled: tupl
             (m["precision"], m["recall"], m["f1"], m["flagged_share"]))
         total = m["fn"] * miss + m["fp"] * alarm
         assert th.chosen_on.startswith(f"costs {miss:g} per missed anomaly and {alarm:g} per false alarm: "
-                                       f"{m['fn']} missed and {m['fp']} false alarms"), th.chosen_on
+                                       f"{m['fn']} missed and {m['fp']} false alarm"), th.chosen_on
         assert f"{total / len(s):.4g} per row" in th.chosen_on
+    big = thresholds.from_goal(s, y, "min_cost", miss_cost=1e6, alarm_cost=0.25)
+    assert big.chosen_on.startswith("costs 1,000,000 per missed anomaly and 0.25 per false alarm: "), big.chosen_on
     cuts = [thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=5.0).value
             for miss in (1, 2, 5, 10, 20, 50, 100, 400, 1000, 10_000)]
     assert cuts == sorted(cuts, reverse=True) and cuts[0] > cuts[-1], cuts
@@ -1697,14 +1699,52 @@ def test_min_cost_refuses_bad_costs_and_a_cut_dearer_than_flagging_nothing(
     # a review dearer than what the model's flags save (its top row is normal): no cut pays, which is the answer,
     # not a threshold
     n_pos = int(y.sum())
-    with pytest.raises(ad_duckdb.BadInputError, match=rf"At these costs flagging no row is cheapest: its {n_pos} "
-                       rf"missed anomalies cost {n_pos * 1:,}, and the cheapest cut costs [0-9,.]+ \(.*\); raise "
-                       r"miss_cost .* or lower alarm_cost"):
+    with pytest.raises(ad_duckdb.BadInputError, match=rf"At these costs flagging no row is cheapest: missing all "
+                       rf"{n_pos} anomalies costs {n_pos / 2001:.4g} per row, and the cheapest cut [0-9.]+ \(\d+ "
+                       r"missed, 1 false alarm at 1,000 each\); raise miss_cost .* or lower alarm_cost"):
         thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_cost", miss_cost=1, alarm_cost=1000)
     # the options of the other goals are not min_cost's, nor costs theirs
-    with pytest.raises(ad_duckdb.BadInputError, match=r"miss_cost= and alarm_cost= \(CLI: --miss-cost, "
-                       r"--alarm-cost\) are for min_cost, not 'max_f1'"):
+    with pytest.raises(ad_duckdb.BadInputError, match=r"miss_cost=, alarm_cost= and anomaly_share= \(CLI: "
+                       r"--miss-cost, --alarm-cost, --anomaly-share\) are for min_cost, not 'max_f1'"):
         thresholds.from_goal(s, y, "max_f1", miss_cost=400, alarm_cost=5)
+
+
+def _brute_force_cost_per_row(s: np.ndarray, y: np.ndarray, miss: float, alarm: float, share: float) -> float:
+    """The lowest expected cost per row of any cut on rows holding ``share`` anomalies: each labelled anomaly stands
+    for share / P of the rows, each normal one for (1 - share) / N."""
+    y = y.astype(bool)
+    pos, neg = int(y.sum()), int((~y).sum())
+    return min(share * float(np.sum(~(s >= u) & y)) / pos * miss + (1 - share) * float(np.sum((s >= u) & ~y)) / neg
+               * alarm for u in np.unique(s))
+
+
+def test_min_cost_at_a_stated_anomaly_share_weighs_the_labelled_rows_to_it(
+        labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    """Labelled rows richer in anomalies than live traffic (a test split of every known fraud, the ULB undersample
+    of half frauds) made misses look frequent: the cut came out too low and the cost per 10,000 rows far too high.
+    anomaly_share weighs their misses and false alarms to the share the threshold will meet."""
+    s, y = labelled
+    pos, n = int(y.sum()), len(y)
+    plain = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5)
+    own = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=pos / n)
+    assert own.value == plain.value
+    cuts = []
+    for share in (0.5, 0.2, 0.05, 0.01, 0.002, 0.0005):
+        th = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=share)
+        m = metrics.confusion(s, y, th.value)
+        got = share * m["fn"] / pos * 400 + (1 - share) * m["fp"] / (n - pos) * 5
+        assert got == pytest.approx(_brute_force_cost_per_row(s, y, 400, 5, share)), share
+        assert th.chosen_on.startswith(f"costs 400 per missed anomaly and 5 per false alarm, anomalies "
+                                       f"{100 * share:.3g}% of rows: {m['fn']} of {pos} anomalies missed and "
+                                       f"{m['fp']} of {n - pos} normal rows flagged here, {got:.4g} per row"), th.chosen_on
+        cuts.append(th.value)
+    assert cuts == sorted(cuts) and cuts[0] < cuts[-1], cuts  # fewer anomalies: a higher cut
+    for share, shown in ((0, "0"), (1, r"1 \(for 1%, anomaly_share=0.01\)"), (-0.1, "-0.1"), ("0.01", "'0.01'"),
+                         (5, r"5 \(for 5%, anomaly_share=0.05\)")):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"threshold 'min_cost' needs anomaly_share= \(CLI: "
+                           r"--anomaly-share\) in \(0, 1\), the share of anomalies in the rows the threshold will "
+                           rf"judge, e.g. 0.002 for 0.2%; got {shown}\.$"):
+            thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=share)  # type: ignore[arg-type]
 
 
 def cost_table(con: duckdb.DuckDBPyConnection) -> None:
@@ -1747,14 +1787,14 @@ def test_min_cost_on_a_stored_model_is_the_cheapest_cut_of_its_sql_scores(tmp_pa
         assert cuts == sorted(cuts, reverse=True) and cuts[0] > cuts[-1], cuts
         assert ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["cheap"] == {
             "method": "min_cost", "target": None, "source": "c", "label": "label", "where": "split = 'test'",
-            "confident": False, "miss_cost": 400.0, "alarm_cost": 5.0}
+            "confident": False, "miss_cost": 400.0, "alarm_cost": 5.0, "anomaly_share": None}
         # wrong calls are named and store nothing
         for kwargs, message in (
                 ({"miss_cost": -1.0, "alarm_cost": 5.0}, r"Threshold 'bad' for 'm@1': method 'min_cost' needs "
                                                          r"miss_cost= \(CLI: --miss-cost\).*got -1.0"),
                 ({"miss_cost": 400.0}, r"Threshold 'bad' for 'm@1': method 'min_cost' needs alarm_cost= .*got None"),
                 ({"miss_cost": 400.0, "alarm_cost": 5.0, "target": 0.5},
-                 r"method 'min_cost' does not use target \(CLI: --target\); it takes alarm_cost, label, miss_cost"),
+                 r"method 'min_cost' does not use target \(CLI: --target\); it takes alarm_cost, anomaly_share, label"),
                 ({"alarm_cost": 5.0, "miss_cost": 400.0, "where": "label = 0"},
                  r"Threshold 'bad' for 'm@1': threshold 'min_cost': none of the 3000 labelled rows is an anomaly"),
                 ({"alarm_cost": 5.0, "miss_cost": 400.0, "where": "label = 1"},
@@ -1766,6 +1806,10 @@ def test_min_cost_on_a_stored_model_is_the_cheapest_cut_of_its_sql_scores(tmp_pa
                                                           r"\(CLI: --alarm-cost, --miss-cost\)"):
             ad_duckdb.set_threshold(con, "m", "bad", "max_f1", source="c", label="label", miss_cost=400.0,
                                     alarm_cost=5.0)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'min_cost' needs miss_cost= and alarm_cost= \(CLI: "
+                                                          r"--miss-cost, --alarm-cost\): what a missed anomaly .* "
+                                                          r"cost, numbers above 0, e.g. 400 and 5"):
+            ad_duckdb.set_threshold(con, "m", "bad", "min_cost", source="c", label="label")
         with pytest.raises(ad_duckdb.BadInputError, match=r"method 'min_cost' is chosen on labelled rows; pass "
                                                           r"source= and label="):
             ad_duckdb.set_threshold(con, "m", "bad", "min_cost", miss_cost=400.0, alarm_cost=5.0)
@@ -1786,14 +1830,22 @@ def test_a_retrain_chooses_a_min_cost_threshold_again_at_the_same_costs(tmp_path
         ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
         ad_duckdb.set_threshold(con, "m", "cheap", "min_cost", source="c", label="label", where="split = 'test'",
                                 miss_cost=400, alarm_cost=5)
+        ad_duckdb.set_threshold(con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'",
+                                miss_cost=400, alarm_cost=5, anomaly_share=0.002)
         ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", seed=1, carry_thresholds=True,
                         **FAST)
-        new = {t.name: t for t in ad_duckdb.load_model(con, "m@2").thresholds}["cheap"]
-        assert new.method == "min_cost" and "chosen again for this version (the goal of m@1)" in new.chosen_on
-        assert "; costs 400 per missed anomaly and 5 per false alarm: " in new.chosen_on
+        new = {t.name: t for t in ad_duckdb.load_model(con, "m@2").thresholds}
+        assert new["cheap"].method == "min_cost" and new["live"].method == "min_cost"
+        assert "chosen again for this version (the goal of m@1)" in new["cheap"].chosen_on
+        assert "; costs 400 per missed anomaly and 5 per false alarm: " in new["cheap"].chosen_on
+        assert "; costs 400 per missed anomaly and 5 per false alarm, anomalies 0.2% of rows: " in new["live"].chosen_on
         s, y = _sql_scores(con, "m@2", "split = 'test'")
-        assert _cost_at(s, y, new.value, 400, 5) == pytest.approx(_brute_force_cost(s, y, 400, 5))
-        assert ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]["cheap"]["miss_cost"] == 400
+        assert _cost_at(s, y, new["cheap"].value, 400, 5) == pytest.approx(_brute_force_cost(s, y, 400, 5))
+        m = metrics.confusion(s, y, new["live"].value)
+        assert 0.002 * m["fn"] / 80 * 400 + 0.998 * m["fp"] / 1500 * 5 == pytest.approx(
+            _brute_force_cost_per_row(s, y, 400, 5, 0.002))
+        goals = ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]
+        assert (goals["cheap"]["miss_cost"], goals["live"]["anomaly_share"]) == (400, 0.002)
     finally:
         con.close()
     res = CliRunner().invoke(cli, ["train", path, "m", "c", "-f", "a", "-f", "b", "--where", "split = 'train'",
@@ -1815,20 +1867,20 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         s, y = _sql_scores(con, "m", "split = 'test'")
         rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5,
                                  plots_dir=tmp_path / "plots")
-        assert rep.costs is not None and (rep.costs.miss_cost, rep.costs.alarm_cost) == (400, 5)
+        assert rep.costs is not None and rep.costs.prices == costs.Prices(400, 5, None)
         for name, m in rep.at_thresholds.items():
-            assert m["cost"] == pytest.approx(_cost_at(s, y, m["value"], 400, 5)), name
+            assert m["cost_per_row"] == pytest.approx(_cost_at(s, y, m["value"], 400, 5) / 1580), name
         best = rep.costs.best
-        assert best["cost"] == pytest.approx(_brute_force_cost(s, y, 400, 5))
-        assert _cost_at(s, y, best["value"], 400, 5) == pytest.approx(best["cost"])
-        assert rep.costs.flag_none == 80 * 400
+        assert best["cost_per_row"] == pytest.approx(_brute_force_cost(s, y, 400, 5) / 1580)
+        assert _cost_at(s, y, best["value"], 400, 5) / 1580 == pytest.approx(best["cost_per_row"])
+        assert rep.costs.flag_none == 80 * 400 / 1580
         text = str(rep)
         assert "cost at 400 per missed anomaly and 5 per false alarm, on these 1580 rows (5.06% anomalies):" in text
         head = next(ln for ln in text.splitlines() if ln.startswith("threshold") and "per 10,000 rows" in ln)
-        assert head.split() == ["threshold", "value", "missed", "false", "alarms", "cost", "per", "row", "per",
-                                "10,000", "rows"]
+        assert head.split() == ["threshold", "value", "missed", "false", "alarms", "per", "row", "per", "10,000",
+                                "rows"]
         lowest = next(ln for ln in text.splitlines() if ln.startswith("(lowest cost)"))
-        assert f"{best['cost'] / 1580 * 10_000:,.0f}" in lowest
+        assert lowest.split()[-1] == f"{best['cost_per_row'] * 10_000:,.0f}"
         assert next(ln for ln in text.splitlines() if ln.startswith("(flag no row)")).split()[-1] == \
             f"{32000 / 1580 * 10_000:,.0f}"
         # the cheapest cut found by evaluate is the one min_cost stores
@@ -1841,6 +1893,23 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm' needs miss_cost= .*got -3"):
             ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=-3, alarm_cost=5)
         assert ad_duckdb.evaluate(con, "m", "c", label="label").costs is None
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': anomaly_share= \(CLI: --anomaly-share\) "
+                                                          r"goes with miss_cost= and alarm_cost= \(CLI: --miss-cost, "
+                                                          r"--alarm-cost\)"):
+            ad_duckdb.evaluate(con, "m", "c", label="label", anomaly_share=0.01)
+        # at live traffic's share of anomalies: each figure per row weighed to it, as min_cost weighs them
+        live = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5,
+                                  anomaly_share=0.002)
+        assert live.costs is not None and live.costs.prices.anomaly_share == 0.002
+        for m in live.at_thresholds.values():
+            assert m["cost_per_row"] == pytest.approx(0.002 * m["fn"] / 80 * 400 + 0.998 * m["fp"] / 1500 * 5)
+        assert live.costs.best["cost_per_row"] == pytest.approx(_brute_force_cost_per_row(s, y, 400, 5, 0.002))
+        assert live.costs.flag_none == pytest.approx(0.002 * 400)
+        assert live.costs.best["value"] == ad_duckdb.set_threshold(
+            con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'", miss_cost=400,
+            alarm_cost=5, anomaly_share=0.002).value
+        assert ("cost at 400 per missed anomaly and 5 per false alarm, with anomalies 0.20% of rows (these 1580 rows "
+                "(5.06% anomalies)):") in str(live)
     finally:
         con.close()
     run = CliRunner().invoke
