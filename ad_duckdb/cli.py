@@ -2385,7 +2385,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
-      ad-duckdb threshold cards.duckdb card_ae cheapest --method min_cost --miss-cost 400 --alarm-cost 5 --source cards --label class --where "split = 'test'"
+      ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from . import costs
 from .savefile import write_whole
 from .sqltext import cut
-from . import costs
 from .thresholds import Z95, check_no_nan, curve, wilson
 
 
@@ -151,9 +151,9 @@ class Costs:
     def lines(self, at: dict[str, dict[str, float]], rows: int, anomalies: int, w: int) -> list[str]:
         """The cost table ``Report`` prints: each threshold, the cheapest cut, and flagging no row."""
         p = self.prices
-        here = f"{rows} rows ({share_text(anomalies / max(rows, 1))} anomalies)"
-        at_share = (f", on these {here}" if p.anomaly_share is None
-                    else f", with anomalies {share_text(p.anomaly_share)} of rows (these {here})")
+        here = share_text(anomalies / max(rows, 1))
+        at_share = (f", on these {rows} rows ({here} anomalies)" if p.anomaly_share is None
+                    else f", weighed to anomalies {share_text(p.anomaly_share)} of rows (these {rows} rows hold {here})")
         out = [f"cost at {costs.cost_text(p.miss_cost)} per missed anomaly and {costs.cost_text(p.alarm_cost)} per "
                f"false alarm{at_share}:",
                f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'per row':>11}{'per 10,000 rows':>17}"]

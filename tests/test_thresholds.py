@@ -1908,8 +1908,8 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         assert live.costs.best["value"] == ad_duckdb.set_threshold(
             con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'", miss_cost=400,
             alarm_cost=5, anomaly_share=0.002).value
-        assert ("cost at 400 per missed anomaly and 5 per false alarm, with anomalies 0.20% of rows (these 1580 rows "
-                "(5.06% anomalies)):") in str(live)
+        assert ("cost at 400 per missed anomaly and 5 per false alarm, weighed to anomalies 0.20% of rows (these 1580 "
+                "rows hold 5.06%):") in str(live)
     finally:
         con.close()
     run = CliRunner().invoke
