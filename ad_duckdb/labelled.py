@@ -666,7 +666,10 @@ def set_threshold(
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
                               f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
     if method == "min_cost":  # before the labelled rows are read and scored
-        costs.prices(miss_cost, alarm_cost, anomaly_share, f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
+        # as floats: a numpy integer is no JSON number, and the goal kept for a retrain would hold text
+        pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
+                          f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
+        miss_cost, alarm_cost, anomaly_share = pr.miss_cost, pr.alarm_cost, pr.anomaly_share
     chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -711,8 +714,10 @@ def set_threshold(
                 "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
                 "histogram (`ad-duckdb score ... --plots DIR`)."
             )
-        goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
-                "confident": confident}
+        # a plain float: a numpy number (np.float32(0.9)) was kept as the text '0.9', which a retrain with
+        # carry_thresholds no longer read as a goal
+        goal = {"method": method, "target": None if target is None else float(target), "source": source,
+                "label": label, "where": where, "confident": confident}
         if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
             goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
         th = _goal_threshold(con, lm, name, goal)

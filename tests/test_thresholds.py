@@ -1928,3 +1928,36 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
                           (["--miss-cost", "400"], "alarm_cost= (CLI: --alarm-cost)")):
         res = run(cli, ["threshold", db, "m", "x", "--method", "min_cost", *args, "--source", "c", "--label", "label"])
         assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output, res.output
+
+
+def test_min_cost_takes_numpy_costs_and_stores_them_as_numbers() -> None:
+    """Costs read from a DataFrame or an array are numpy scalars: np.int64 is no JSON number, and storing the goal
+    failed after the rows were scored."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        th = ad_duckdb.set_threshold(con, "m", "np", "min_cost", source="c", label="label", where="split = 'test'",
+                                     miss_cost=np.int64(400), alarm_cost=np.float32(5), anomaly_share=np.float64(0.01))
+        assert th.method == "min_cost"
+        goal = ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["np"]
+        assert (goal["miss_cost"], goal["alarm_cost"], goal["anomaly_share"]) == (400, 5, 0.01)
+    finally:
+        con.close()
+
+
+def test_a_goal_set_with_a_numpy_target_is_chosen_again_by_a_retrain() -> None:
+    """A target read from an array (np.float32(0.9)) was stored in the goal as the text '0.9': a retrain with
+    carry_thresholds no longer read it as a goal, and moved the threshold by its point without a word."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "p", "min_precision", target=np.float32(0.5), source="c", label="label",
+                                where="split = 'test'")
+        assert ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["p"]["target"] == 0.5
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", seed=1, carry_thresholds=True,
+                        **FAST)
+        assert {t.name: t.method for t in ad_duckdb.load_model(con, "m@2").thresholds}["p"] == "min_precision"
+    finally:
+        con.close()
