@@ -908,6 +908,8 @@ def _print_carried(stored: list[Threshold]) -> None:
             continue
         if t.method in thresholds.LABELLED:
             how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
+            if t.method == "min_cost":  # what the new version's cut costs: what its goal is about
+                how += f"; {(t.chosen_on or '').rpartition('; ')[2]}"
         else:
             assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
             how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"

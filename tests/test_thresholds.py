@@ -1851,7 +1851,10 @@ def test_a_retrain_chooses_a_min_cost_threshold_again_at_the_same_costs(tmp_path
     res = CliRunner().invoke(cli, ["train", path, "m", "c", "-f", "a", "-f", "b", "--where", "split = 'train'",
                                    "--seed", "2", "--carry-thresholds", "--quiet"])
     assert res.exit_code == 0, res.output
-    assert re.search(r"carried cheap: \S+, chosen again on labels: precision [0-9.]+, recall [0-9.]+", res.output)
+    # what the new version's cut costs: the figure a nightly log is read for
+    assert re.search(r"carried cheap: \S+, chosen again on labels: precision [0-9.]+, recall [0-9.]+; costs 400 per "
+                     r"missed anomaly and 5 per false alarm: \d+ missed and \d+ false alarms? cost [0-9,.]+ on these "
+                     r"1580 rows, [0-9.]+ per row", res.output), res.output
 
 
 def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_path: Path) -> None:
@@ -1959,5 +1962,24 @@ def test_a_goal_set_with_a_numpy_target_is_chosen_again_by_a_retrain() -> None:
         ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", seed=1, carry_thresholds=True,
                         **FAST)
         assert {t.name: t.method for t in ad_duckdb.load_model(con, "m@2").thresholds}["p"] == "min_precision"
+    finally:
+        con.close()
+
+
+def test_evaluate_says_when_flagging_no_row_is_cheapest() -> None:
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        # a normal row scoring above every anomaly: each cut pays its false alarm, dearer than missing all 80
+        src = "SELECT * FROM c WHERE split = 'test' UNION ALL SELECT 99999, 10.0, 500.0, 0, 'test'"
+        rep = ad_duckdb.evaluate(con, "m", src, label="label", miss_cost=1, alarm_cost=1000)
+        assert rep.costs is not None and rep.costs.flag_none == pytest.approx(80 / 1581)
+        assert rep.costs.flag_none < rep.costs.best["cost_per_row"]
+        assert "; flagging no row costs less than any cut)" in str(rep)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Threshold 'x' for 'm@1': at these costs flagging no row "
+                                                          r"is cheapest"):
+            ad_duckdb.set_threshold(con, "m", "x", "min_cost", source=src, label="label", miss_cost=1,
+                                    alarm_cost=1000)
     finally:
         con.close()
