@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
 from .exceptions import (
     AdDuckDBError,
     AdDuckDBWarning,
@@ -1237,8 +1237,11 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
 
 
 def _method_text(t: Any) -> str:
-    """The method, with ", confident" for a goal met by the lower end of its interval: said at the end of
-    chosen_on, which the table clips."""
+    """The method, with ", confident" for a goal met by the lower end of its interval, and min_cost with its prices:
+    said at the end of chosen_on, which the table clips."""
+    if t.method == "min_cost":  # its prices end chosen_on too
+        prices = costs.stated(t.chosen_on)
+        return f"{t.method} ({prices})" if prices else t.method
     return f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
 
 
@@ -2304,7 +2307,7 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
 
 
 _MISS_COST = click.option("--miss-cost", type=float, help="What a missed anomaly (a false negative) costs, e.g. 400; "
-                          "with --alarm-cost. For min_cost, and evaluate's cost table.")
+                          "with --alarm-cost (threshold --method min_cost; evaluate's cost table).")
 _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm (a normal row flagged, a review for "
                            "nothing) costs, e.g. 5; with --miss-cost.")
 _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "

@@ -10,6 +10,7 @@ the cut will meet.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +120,19 @@ def note(k: CutCosts, i: int, p: Prices) -> str:
     return (f"{head}, anomalies {_share(p.anomaly_share)} of rows: {k.missed[i]:.0f} of {k.pos} anomalies missed and "
             f"{k.alarms[i]:.0f} of {k.n - k.pos} normal rows flagged here, {amount_text(v)} per row "
             f"({amount_text(v * 10_000)} per 10,000 rows)")
+
+
+# what ``note`` writes, read back by ``stated``
+_NOTE = re.compile(r"(?:^|; )costs (\S+) per missed anomaly and (\S+) per false alarm(?:, anomalies (\S+) of rows)?: "
+                   r"[^;]*$")
+
+
+def stated(chosen_on: str | None) -> str | None:
+    """The prices a min_cost threshold's ``chosen_on`` ends with, short: ``miss 400, alarm 5, anomalies 0.2%``."""
+    m = _NOTE.search(chosen_on or "")
+    if m is None:
+        return None
+    return f"miss {m[1]}, alarm {m[2]}" + (f", anomalies {m[3]}" if m[3] else "")
 
 
 def refuse_flagging_none(k: CutCosts, i: int, p: Prices) -> None:

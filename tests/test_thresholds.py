@@ -1931,6 +1931,11 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
                           (["--miss-cost", "400"], "alarm_cost= (CLI: --alarm-cost)")):
         res = run(cli, ["threshold", db, "m", "x", "--method", "min_cost", *args, "--source", "c", "--label", "label"])
         assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output, res.output
+    # `show` clips chosen_on, where the costs are: its method column says them
+    res = run(cli, ["show", db, "m"])
+    rows = {ln.split()[0]: ln for ln in res.stdout.splitlines() if ln.startswith(("cheap ", "live "))}
+    assert "min_cost (miss 400, alarm 5)" in rows["cheap"], res.stdout
+    assert "min_cost (miss 400, alarm 5, anomalies 0.2%)" in rows["live"], res.stdout
 
 
 def test_min_cost_takes_numpy_costs_and_stores_them_as_numbers() -> None:
