@@ -92,7 +92,10 @@ def per_row(missed: Any, alarms: Any, n: int, pos: int, p: Prices) -> Any:
     if p.anomaly_share is None:
         # the total first: cuts of equal cost stay exactly equal, so ties break the same way at any prices
         return (missed * p.miss_cost + alarms * p.alarm_cost) / n
-    return missed * (p.anomaly_share * p.miss_cost / pos) + alarms * ((1 - p.anomaly_share) * p.alarm_cost / (n - pos))
+    # rows of one class (evaluate reports recall on anomalies alone) give the other nothing to weigh
+    miss_w = p.anomaly_share * p.miss_cost / pos if pos else 0.0
+    alarm_w = (1 - p.anomaly_share) * p.alarm_cost / (n - pos) if n > pos else 0.0
+    return missed * miss_w + alarms * alarm_w
 
 
 def at_cuts(c: dict[str, np.ndarray], n: int, p: Prices) -> CutCosts:

@@ -1988,3 +1988,24 @@ def test_evaluate_says_when_flagging_no_row_is_cheapest() -> None:
                                     alarm_cost=1000)
     finally:
         con.close()
+
+
+def test_evaluate_costs_on_rows_that_are_all_anomalies_are_recall_costs_without_a_traceback() -> None:
+    """evaluate judges recall on rows all labelled 1 (with a note); weighed to an anomaly share, their false alarms
+    were divided by no normal row (ZeroDivisionError)."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        for share in (None, 0.01):
+            rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="label = 1", miss_cost=400, alarm_cost=5,
+                                     anomaly_share=share)
+            assert rep.costs is not None
+            w = 400 / 80 if share is None else 0.01 * 400 / 80
+            for m in rep.at_thresholds.values():
+                assert m["cost_per_row"] == pytest.approx(m["fn"] * w), m
+            # flagging every row misses none, and no row is a false alarm here
+            assert rep.costs.best["cost_per_row"] == 0 and rep.costs.best["missed"] == 0
+            assert "per 10,000 rows" in str(rep)
+    finally:
+        con.close()
