@@ -456,12 +456,14 @@ def evaluate(
     from . import timeplot
 
     check_replace(into, replace, f"Evaluating {model!r}")
-    if (miss_cost is None) != (alarm_cost is None) or (anomaly_share is not None and miss_cost is None):
-        given, other = (("anomaly_share", "miss_cost= and alarm_cost") if miss_cost is None and alarm_cost is None
-                        else ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost"))
+    both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
+    if (miss_cost is None) != (alarm_cost is None):
+        given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
         raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
-                          f"{', '.join('--' + o.replace('_', '-') for o in other.split('= and '))}): give both, what a "
-                          "missed anomaly and a false alarm cost (e.g. 400 and 5), or neither.")
+                          f"--{other.replace('_', '-')}): give both, {both}, or neither.")
+    if anomaly_share is not None and miss_cost is None:
+        raise OptionError(f"evaluate {model!r}: anomaly_share= (CLI: --anomaly-share) goes with miss_cost= and "
+                          f"alarm_cost= (CLI: --miss-cost, --alarm-cost), {both}: it weighs their costs.")
     # before the rows are read and scored
     prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
                                                          f"evaluate {model!r} needs")
