@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -909,6 +909,8 @@ def _print_carried(stored: list[Threshold]) -> None:
             continue
         if t.method in thresholds.LABELLED:
             how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
+            if t.method == "min_cost":  # what the new version's cut costs: what its goal is about
+                how += f"; {(t.chosen_on or '').rpartition('; ')[2]}"
         else:
             assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
             how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"
@@ -1249,8 +1251,11 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
 
 
 def _method_text(t: Any) -> str:
-    """The method, with ", confident" for a goal met by the lower end of its interval: said at the end of
-    chosen_on, which the table clips."""
+    """The method, with ", confident" for a goal met by the lower end of its interval, and min_cost with its prices:
+    said at the end of chosen_on, which the table clips."""
+    if t.method == "min_cost":  # its prices end chosen_on too
+        prices = costs.stated(t.chosen_on)
+        return f"{t.method} ({prices})" if prices else t.method
     return f"{t.method}, confident" if (t.chosen_on or "").endswith(thresholds.CONFIDENT_NOTE) else t.method
 
 
@@ -2352,6 +2357,15 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
     return f"higher than {math.floor(percentile * 10_000) / 100:.2f}% of training rows"
 
 
+_MISS_COST = click.option("--miss-cost", type=float, help="What a missed anomaly (a false negative) costs, e.g. 400; "
+                          "with --alarm-cost (threshold --method min_cost; evaluate's cost table).")
+_ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm (a normal row flagged, a review for "
+                           "nothing) costs, e.g. 5; with --miss-cost.")
+_ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
+                              "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
+                              "of every known fraud); their misses and false alarms are weighed to it.")
+
+
 @cli.command()
 @click.argument("db")
 @click.argument("model")
@@ -2365,21 +2379,28 @@ def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object (model, rows, anomalies, auc_roc and its 95% interval, auc_pr, at_thresholds, "
-                   "table: the candidate thresholds, plots, notes) for scripts; csv: the candidate-threshold table.")
+                   "table: the candidate thresholds, costs, plots, notes) for scripts; csv: the candidate-threshold table.")
+@_MISS_COST
+@_ALARM_COST
+@_ANOMALY_SHARE
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
-             into: str | None, replace: bool, out_format: str, time: str | None, attach: tuple[str, ...]) -> None:
-    """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE.
+             into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
+             anomaly_share: float | None, time: str | None, attach: tuple[str, ...]) -> None:
+    """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut.
 
     \b
     Examples:
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
+      ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
     """
     with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
-                           replace=replace, time=time)
+                           replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
+                           anomaly_share=anomaly_share)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -2410,13 +2431,15 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.argument("name")
 @click.option("--method", required=True,
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget"]),
+                                 "flag_budget", "min_cost"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
                    "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
-                   "best F1 among those within it): on labelled rows of --source with --label.")
+                   "best F1 among those within it), min_cost (--miss-cost, --alarm-cost, optionally --anomaly-share: "
+                   "the cut of lowest missed x miss cost + false alarms x alarm cost per row): on labelled rows of "
+                   "--source with --label.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
-@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget.")
+@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget, min_cost.")
 @click.option("--label", help="Label column of --source (1 = anomaly).")
 @click.option("--where", help="SQL filter on --source.")
 @click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
@@ -2424,9 +2447,13 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: the threshold stored, as one object (model, name, value, method, chosen_on, precision, "
                    "recall, f1, flagged_share), for scripts.")
+@_MISS_COST
+@_ALARM_COST
+@_ANOMALY_SHARE
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
+              miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
               attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
@@ -2435,6 +2462,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae p90prec --method min_precision --target 0.9 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
+      ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
 
@@ -2443,7 +2471,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
-                               where=where, confident=confident)
+                               where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
+                               anomaly_share=anomaly_share)
         extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
                         if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
@@ -2456,8 +2485,11 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
-        # chosen_on: the rows; then the training-rows note, if any; then the confident note, if any
+        # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any
         on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
+        if th.method == "min_cost":
+            on, _, cost = on.rpartition("; ")
+            click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
         if " was trained on" in on:
             click.echo("note: " + on.split("; ", 1)[-1], err=True)
 

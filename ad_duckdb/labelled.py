@@ -15,7 +15,7 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import interrupts, pysource, store, thresholds
+from . import costs, interrupts, pysource, store, thresholds
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -90,7 +90,16 @@ def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
-            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float))))
+            and (goal.get("target") is None or isinstance(goal.get("target"), (int, float)))
+            and (goal["method"] != "min_cost" or _costs_ok(goal)))
+
+
+def _costs_ok(goal: dict[str, Any]) -> bool:
+    try:
+        costs.prices(goal.get("miss_cost"), goal.get("alarm_cost"), goal.get("anomaly_share"), "")
+    except AdDuckDBError:
+        return False
+    return True
 
 
 def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
@@ -424,6 +433,9 @@ def evaluate(
     into: str | None = None,
     replace: bool = False,
     time: str | None = None,
+    miss_cost: float | None = None,
+    alarm_cost: float | None = None,
+    anomaly_share: float | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
@@ -432,12 +444,29 @@ def evaluate(
     histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
     that it leaves ``plot_scores_over_time``'s file in the same folder alone).
+
+    ``miss_cost`` and ``alarm_cost`` (both or neither): what a missed anomaly and a false alarm cost, e.g. 400 and
+    5; the report's ``costs`` (``metrics.Costs``) then gives each threshold's cost per row (its ``at_thresholds``
+    entry's ``cost_per_row``), the cheapest cut, and the cost of flagging no row, and the plots mark the cheapest
+    cut as ``lowest cost``. ``anomaly_share``: the share of anomalies in the rows the thresholds will judge (e.g.
+    0.002), when the labelled rows hold more (or fewer); their misses and false alarms are weighed to it.
     """
     con = check_connection(con, "evaluate")
     from . import metrics as ev
     from . import timeplot
 
     check_replace(into, replace, f"Evaluating {model!r}")
+    both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
+    if (miss_cost is None) != (alarm_cost is None):
+        given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
+        raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
+                          f"--{other.replace('_', '-')}): give both, {both}, or neither.")
+    if anomaly_share is not None and miss_cost is None:
+        raise OptionError(f"evaluate {model!r}: anomaly_share= (CLI: --anomaly-share) goes with miss_cost= and "
+                          f"alarm_cost= (CLI: --miss-cost, --alarm-cost), {both}: it weighs their costs.")
+    # before the rows are read and scored
+    prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
+                                                         f"evaluate {model!r} needs")
     if into is not None:
         check_target(con, into, replace, source, what="thresholds")
     timeplot.without_plots(model, time, plots_dir)
@@ -465,6 +494,10 @@ def evaluate(
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
                     auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+    marked = dict(lm.thresholds)
+    if prices is not None:
+        rep.costs = _costs(s, y, at, prices)
+        marked["lowest cost"] = rep.costs.best["value"]
     if rep.anomalies == rep.rows:
         rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                          "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
@@ -497,7 +530,7 @@ def evaluate(
                          "and recall on these rows are partly what they were fitted to; judge them on other labelled "
                          "rows.")
     if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref, lm.thresholds, shown_source(source, where))
+        rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
         note = over_time[1]
         if over_time[0]:
             try:
@@ -522,6 +555,25 @@ def evaluate(
         finally:
             cur.close()
     return rep
+
+
+def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices: costs.Prices) -> Any:
+    """``metrics.Costs`` of labelled scores ``s`` / ``y``; adds each threshold's ``cost_per_row`` to its ``at``
+    entry."""
+    from . import metrics as ev
+
+    pos = int(y.sum())
+    for m in at.values():
+        m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], len(s), pos, prices))
+    c = thresholds.curve(s, y)
+    k = costs.at_cuts(c, len(s), prices)
+    i = costs.cheapest(k)
+    # the value method min_cost stores from these rows: the same pick of the same curve
+    th = thresholds.pick(c, i, "lowest cost", "min_cost", "")
+    best = {"value": th.value, "cost_per_row": float(k.per_row[i]), "missed": float(k.missed[i]),
+            "alarms": float(k.alarms[i]), "precision": th.precision, "recall": th.recall,
+            "flagged_share": th.flagged_share}
+    return ev.Costs(prices=prices, best=best, flag_none=k.none)
 
 
 def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, where: str | None, rows: int,
@@ -569,6 +621,9 @@ def set_threshold(
     label: str | None = None,
     where: str | None = None,
     confident: bool = False,
+    miss_cost: float | None = None,
+    alarm_cost: float | None = None,
+    anomaly_share: float | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -576,6 +631,11 @@ def set_threshold(
     training scores, or the share of training rows to flag), or a goal on labelled rows of ``source``:
     ``max_f1``, ``min_precision`` / ``min_recall`` (``target``), ``flag_budget`` (``target``: the largest share to
     flag; the cut of best F1 among those within it).
+    ``min_cost`` (``miss_cost``, ``alarm_cost``: what a missed anomaly and a false alarm cost, e.g. 400 and 5): the
+    cut of lowest ``missed x miss_cost + false alarms x alarm_cost`` per row of the labelled rows, or, with
+    ``anomaly_share`` (e.g. 0.002), of rows holding that share of anomalies (labelled rows richer in anomalies than
+    live traffic otherwise put the cut too low); its ``chosen_on`` ends with what that cut costs per row and per
+    10,000 rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     """
@@ -589,21 +649,29 @@ def set_threshold(
     uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
             "min_precision": {"target", "source", "label", "where", "confident"},
             "min_recall": {"target", "source", "label", "where", "confident"},
-            "flag_budget": {"target", "source", "label", "where"}}.get(method)
+            "flag_budget": {"target", "source", "label", "where"},
+            "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"}}.get(method)
     if not isinstance(confident, bool):
         raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
     given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
-                            "confident": confident or None}.items() if v is not None}
+                            "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
+                            "anomaly_share": anomaly_share}.items()
+             if v is not None}
     if uses is not None and given - uses:
         raise OptionError(
             f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
-            f"(CLI: {', '.join('--' + u for u in sorted(given - uses))}); "
+            f"(CLI: {', '.join('--' + u.replace('_', '-') for u in sorted(given - uses))}); "
             f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
         )
     for arg, v in (("value", value), ("target", target)):
         if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
                               f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+    if method == "min_cost":  # before the labelled rows are read and scored
+        # as floats: a numpy integer is no JSON number, and the goal kept for a retrain would hold text
+        pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
+                          f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
+        miss_cost, alarm_cost, anomaly_share = pr.miss_cost, pr.alarm_cost, pr.anomaly_share
     chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -648,8 +716,12 @@ def set_threshold(
                 "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
                 "histogram (`ad-duckdb score ... --plots DIR`)."
             )
-        goal = {"method": method, "target": target, "source": source, "label": label, "where": where,
-                "confident": confident}
+        # a plain float: a numpy number (np.float32(0.9)) was kept as the text '0.9', which a retrain with
+        # carry_thresholds no longer read as a goal
+        goal = {"method": method, "target": None if target is None else float(target), "source": source,
+                "label": label, "where": where, "confident": confident}
+        if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
+            goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
         th = _goal_threshold(con, lm, name, goal)
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
@@ -683,7 +755,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     on += f"; {note}" if note else ""
     try:
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
-                                  confident=goal["confident"])
+                                  confident=goal["confident"], miss_cost=goal.get("miss_cost"),
+                                  alarm_cost=goal.get("alarm_cost"), anomaly_share=goal.get("anomaly_share"))
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None

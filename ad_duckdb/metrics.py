@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import costs
 from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
@@ -137,6 +138,44 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
 
 
 @dataclass
+class Costs:
+    """What errors cost per row on the rows of a ``Report`` (``evaluate`` with ``miss_cost=`` and ``alarm_cost=``);
+    each threshold's is its ``at_thresholds`` entry's ``cost_per_row``."""
+
+    prices: costs.Prices
+    # the cheapest cut on these rows (the one method min_cost stores from them): value, cost_per_row, missed,
+    # alarms, precision, recall, flagged_share
+    best: dict[str, Any]
+    flag_none: float  # the cost per row of flagging no row: every anomaly missed
+
+    def lines(self, at: dict[str, dict[str, float]], rows: int, anomalies: int, w: int) -> list[str]:
+        """The cost table ``Report`` prints: each threshold, the cheapest cut, and flagging no row."""
+        p = self.prices
+        here = share_text(anomalies / max(rows, 1))
+        at_share = (f", on these {rows} rows ({here} anomalies)" if p.anomaly_share is None
+                    else f", weighed to anomalies {share_text(p.anomaly_share)} of rows (these {rows} rows hold {here})")
+        out = [f"cost at {costs.cost_text(p.miss_cost)} per missed anomaly and {costs.cost_text(p.alarm_cost)} per "
+               f"false alarm{at_share}:",
+               f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'per row':>11}{'per 10,000 rows':>17}"]
+
+        def row(name: str, value: str, missed: float, alarms: float, cost: float) -> str:
+            return (f"{name:<{w}}{value:>12}{missed:>8.0f}{alarms:>14.0f}{costs.amount_text(cost):>11}"
+                    f"{costs.amount_text(cost * 10_000):>17}")
+
+        out += [row(name, value_text(m["value"]), m["fn"], m["fp"], m["cost_per_row"]) for name, m in at.items()]
+        b = self.best
+        out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"], b["cost_per_row"]))
+        out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))
+        # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
+        share = ("at these rows' share of anomalies, which live traffic may not have (anomaly_share=, CLI: "
+                 "--anomaly-share, weighs them to its own)" if p.anomaly_share is None else
+                 f"missed and false alarms counted here, weighed to anomalies {share_text(p.anomaly_share)} of rows")
+        cheaper = "; flagging no row costs less than any cut" if self.flag_none < b["cost_per_row"] else ""
+        out.append(f"(per row: {share}; (lowest cost): the cut method min_cost stores from these rows{cheaper})")
+        return out
+
+
+@dataclass
 class Report:
     """What ``ad_duckdb.evaluate`` returns: headline metrics, metrics at each stored threshold, the curve."""
 
@@ -149,6 +188,7 @@ class Report:
     table: list[dict[str, float]] = field(default_factory=list)
     plots: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what to keep in mind about these figures
+    costs: Costs | None = None  # with evaluate's miss_cost= and alarm_cost=
 
     @property
     def auc_roc_interval(self) -> tuple[float, float]:
@@ -187,6 +227,8 @@ class Report:
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
                          "labelled rows; Wilson intervals)")
+        if self.costs is not None:
+            lines += ["", *self.costs.lines(self.at_thresholds, self.rows, self.anomalies, w)]
         if self.plots:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from . import costs
 from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
 QUANTILES = {"p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall", "flag_budget", "manual")
+METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall", "flag_budget", "min_cost", "manual")
 
 
 def from_training_scores(scores: np.ndarray, contamination: float, source: str, *,
@@ -45,7 +46,7 @@ def from_training_scores(scores: np.ndarray, contamination: float, source: str, 
 
 # Threshold names every training sets from its own scores (from_training_scores); the others are the user's.
 FROM_TRAINING = ("default", *QUANTILES)
-LABELLED = ("max_f1", "min_precision", "min_recall", "flag_budget")
+LABELLED = ("max_f1", "min_precision", "min_recall", "flag_budget", "min_cost")
 
 
 def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str) -> list[Threshold]:
@@ -159,7 +160,8 @@ def check_labels(scores: np.ndarray, labels: np.ndarray, what: str) -> None:
                             "--where), which must keep some rows labelled 1.")
 
 
-def _pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
+def pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: str) -> Threshold:
+    """The threshold of cut ``i`` of ``curve`` ``c``, with its figures."""
     t = float(c["threshold"][i])
     if not np.isfinite(t):
         # flag everything when the lowest score is -inf: no value lies below it, and the lowest finite one
@@ -180,12 +182,18 @@ def from_goal(
     name: str | None = None,
     chosen_on: str = "",
     confident: bool = False,
+    miss_cost: float | None = None,
+    alarm_cost: float | None = None,
+    anomaly_share: float | None = None,
 ) -> Threshold:
     """A threshold meeting a goal on labelled scores.
 
     ``max_f1``: the best F1. ``min_precision``: the highest recall with precision >= target.
     ``min_recall``: the highest precision with recall >= target. ``flag_budget``: the best F1
-    among thresholds flagging at most ``target`` (a share, e.g. 0.01) of rows.
+    among thresholds flagging at most ``target`` (a share, e.g. 0.01) of rows. ``min_cost``: the lowest
+    ``missed anomalies x miss_cost + false alarms x alarm_cost`` per row, at ``anomaly_share`` (the share of
+    anomalies in the rows the cut will judge; ``None``: these rows' own); its ``chosen_on`` ends with
+    ``costs.note``'s account of it.
 
     ``confident`` (``min_precision`` / ``min_recall``): the target must be met by the lower end of the figure's
     95% Wilson interval, not by the figure itself. Why: on 50 labelled anomalies a precision of 0.9 could be 0.79
@@ -201,13 +209,24 @@ def from_goal(
                             "is 1 at every threshold and the goal would pick one that flags every row; check the label "
                             "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
                             "labelled 0.")
+    if (miss_cost is not None or alarm_cost is not None or anomaly_share is not None) and method != "min_cost":
+        raise OptionError(f"miss_cost=, alarm_cost= and anomaly_share= (CLI: --miss-cost, --alarm-cost, "
+                          f"--anomaly-share) are for min_cost, not {method!r}.")
+    prices = costs.prices(miss_cost, alarm_cost, anomaly_share, f"threshold {method!r} needs") \
+        if method == "min_cost" else None
     if confident and method not in ("min_precision", "min_recall"):
         raise OptionError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
     c = curve(s, y)
     label = name or method
     if method == "max_f1":
         i = int(np.argmax(c["f1"]))
-        return _pick(c, i, label, method, chosen_on)
+        return pick(c, i, label, method, chosen_on)
+    if prices is not None:
+        k = costs.at_cuts(c, len(s), prices)
+        i = costs.cheapest(k)
+        costs.refuse_flagging_none(k, i, prices)
+        note = costs.note(k, i, prices)
+        return pick(c, i, label, method, f"{chosen_on}; {note}" if chosen_on else note)
     if target is None or not (0.0 < float(target) <= 1.0):
         # the example fits the goal: a budget of 0.9 would flag 90% of rows
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
@@ -256,4 +275,5 @@ def from_goal(
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(METHODS)}.")
     if confident:
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
-    return _pick(c, i, label, method, chosen_on)
+    return pick(c, i, label, method, chosen_on)
+

@@ -13,7 +13,7 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import ad_duckdb
-from ad_duckdb import metrics, thresholds
+from ad_duckdb import costs, metrics, thresholds
 
 from conftest import FAST
 
@@ -1835,3 +1835,373 @@ def test_many_thresholds_on_one_point_keep_the_precision_recall_legend_within_th
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
     text = " ".join(t.get_text().replace("\n", " ") for t in legend.get_texts())
     assert all(f"{name} " in text for name in th), text
+
+
+def _brute_force_cost(s: np.ndarray, y: np.ndarray, miss: float, alarm: float) -> float:
+    """The lowest cost of any cut flagging at least one row (``score >= u`` for each distinct score ``u``), computed
+    row by row, apart from the curve the method reads."""
+    y = y.astype(bool)
+    return min(float(np.sum(~(s >= u) & y)) * miss + float(np.sum((s >= u) & ~y)) * alarm for u in np.unique(s))
+
+
+def _cost_at(s: np.ndarray, y: np.ndarray, cut: float, miss: float, alarm: float) -> float:
+    m = metrics.confusion(s, y, cut)
+    return m["fn"] * miss + m["fp"] * alarm
+
+
+def test_min_cost_is_the_cheapest_cut_and_a_dearer_miss_lowers_it(labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    """A fraud team prices its errors (a missed fraud 400, a review 5): min_cost is the cut of lowest
+    missed x miss_cost + false alarms x alarm_cost, with its figures; the dearer a miss, the lower (or equal) the cut."""
+    s, y = labelled
+    for miss, alarm in ((400.0, 5.0), (10.0, 1.0), (1.0, 1.0), (50.0, 3.0), (2.5, 0.5)):
+        th = thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=alarm)
+        assert th.method == "min_cost" and th.name == "min_cost"
+        assert _cost_at(s, y, th.value, miss, alarm) == pytest.approx(_brute_force_cost(s, y, miss, alarm))
+        m = metrics.confusion(s, y, th.value)
+        assert (th.precision, th.recall, th.f1, th.flagged_share) == pytest.approx(
+            (m["precision"], m["recall"], m["f1"], m["flagged_share"]))
+        total = m["fn"] * miss + m["fp"] * alarm
+        assert th.chosen_on.startswith(f"costs {miss:g} per missed anomaly and {alarm:g} per false alarm: "
+                                       f"{m['fn']} missed and {m['fp']} false alarm"), th.chosen_on
+        assert f"{total / len(s):.4g} per row" in th.chosen_on
+    big = thresholds.from_goal(s, y, "min_cost", miss_cost=1e6, alarm_cost=0.25)
+    assert big.chosen_on.startswith("costs 1,000,000 per missed anomaly and 0.25 per false alarm: "), big.chosen_on
+    cuts = [thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=5.0).value
+            for miss in (1, 2, 5, 10, 20, 50, 100, 400, 1000, 10_000)]
+    assert cuts == sorted(cuts, reverse=True) and cuts[0] > cuts[-1], cuts
+
+
+def test_min_cost_refuses_bad_costs_and_a_cut_dearer_than_flagging_nothing(
+        labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    s, y = labelled
+    for miss, alarm, message in (
+            (0, 5, r"miss_cost= \(CLI: --miss-cost\), the cost of a missed anomaly \(a false negative\), a number "
+                   r"above 0, e.g. 400; got 0"),
+            (-400, 5, r"miss_cost= .*got -400"),
+            (None, 5, r"miss_cost= .*got None"),
+            (400, 0.0, r"alarm_cost= \(CLI: --alarm-cost\), the cost of a false alarm \(a false positive, a normal row "
+                       r"flagged\), a number above 0, e.g. 5; got 0.0"),
+            (400, float("inf"), r"alarm_cost= .*got inf"),
+            (400, float("nan"), r"alarm_cost= .*got nan"),
+            (400, True, r"alarm_cost= .*got True"),
+            (400, "5", r"alarm_cost= .*got '5'")):
+        with pytest.raises(ad_duckdb.BadInputError, match=rf"threshold 'min_cost' needs {message}"):
+            thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=alarm)  # type: ignore[arg-type]
+    # one class only, as the other goals
+    with pytest.raises(ad_duckdb.BadInputError, match="none of the 2000 labelled rows is an anomaly"):
+        thresholds.from_goal(s, np.zeros_like(y), "min_cost", miss_cost=400, alarm_cost=5)
+    with pytest.raises(ad_duckdb.BadInputError, match=r"none of the 2000 labelled rows is normal \(label 0\)"):
+        thresholds.from_goal(s, np.ones_like(y), "min_cost", miss_cost=400, alarm_cost=5)
+    # a review dearer than what the model's flags save (its top row is normal): no cut pays, which is the answer,
+    # not a threshold
+    n_pos = int(y.sum())
+    with pytest.raises(ad_duckdb.BadInputError, match=rf"At these costs flagging no row is cheapest: missing all "
+                       rf"{n_pos} anomalies costs {n_pos / 2001:.4g} per row, and the cheapest cut [0-9.]+ \(\d+ "
+                       r"missed, 1 false alarm at 1,000 each\); raise miss_cost .* or lower alarm_cost"):
+        thresholds.from_goal(np.r_[s, 99.0], np.r_[y, 0], "min_cost", miss_cost=1, alarm_cost=1000)
+    # the options of the other goals are not min_cost's, nor costs theirs
+    with pytest.raises(ad_duckdb.BadInputError, match=r"miss_cost=, alarm_cost= and anomaly_share= \(CLI: "
+                       r"--miss-cost, --alarm-cost, --anomaly-share\) are for min_cost, not 'max_f1'"):
+        thresholds.from_goal(s, y, "max_f1", miss_cost=400, alarm_cost=5)
+
+
+def _brute_force_cost_per_row(s: np.ndarray, y: np.ndarray, miss: float, alarm: float, share: float) -> float:
+    """The lowest expected cost per row of any cut on rows holding ``share`` anomalies: each labelled anomaly stands
+    for share / P of the rows, each normal one for (1 - share) / N."""
+    y = y.astype(bool)
+    pos, neg = int(y.sum()), int((~y).sum())
+    return min(share * float(np.sum(~(s >= u) & y)) / pos * miss + (1 - share) * float(np.sum((s >= u) & ~y)) / neg
+               * alarm for u in np.unique(s))
+
+
+def test_min_cost_at_a_stated_anomaly_share_weighs_the_labelled_rows_to_it(
+        labelled: tuple[np.ndarray, np.ndarray]) -> None:
+    """Labelled rows richer in anomalies than live traffic (a test split of every known fraud, the ULB undersample
+    of half frauds) made misses look frequent: the cut came out too low and the cost per 10,000 rows far too high.
+    anomaly_share weighs their misses and false alarms to the share the threshold will meet."""
+    s, y = labelled
+    pos, n = int(y.sum()), len(y)
+    plain = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5)
+    own = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=pos / n)
+    assert own.value == plain.value
+    cuts = []
+    for share in (0.5, 0.2, 0.05, 0.01, 0.002, 0.0005):
+        th = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=share)
+        m = metrics.confusion(s, y, th.value)
+        got = share * m["fn"] / pos * 400 + (1 - share) * m["fp"] / (n - pos) * 5
+        assert got == pytest.approx(_brute_force_cost_per_row(s, y, 400, 5, share)), share
+        assert th.chosen_on.startswith(f"costs 400 per missed anomaly and 5 per false alarm, anomalies "
+                                       f"{100 * share:.3g}% of rows: {m['fn']} of {pos} anomalies missed and "
+                                       f"{m['fp']} of {n - pos} normal rows flagged here, {got:.4g} per row"), th.chosen_on
+        cuts.append(th.value)
+    assert cuts == sorted(cuts) and cuts[0] < cuts[-1], cuts  # fewer anomalies: a higher cut
+    for share, shown in ((0, "0"), (1, r"1 \(for 1%, anomaly_share=0.01\)"), (-0.1, "-0.1"), ("0.01", "'0.01'"),
+                         (5, r"5 \(for 5%, anomaly_share=0.05\)")):
+        with pytest.raises(ad_duckdb.BadInputError, match=r"threshold 'min_cost' needs anomaly_share= \(CLI: "
+                           r"--anomaly-share\) in \(0, 1\), the share of anomalies in the rows the threshold will "
+                           rf"judge, e.g. 0.002 for 0.2%; got {shown}\.$"):
+            thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5, anomaly_share=share)  # type: ignore[arg-type]
+
+
+def cost_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Table c: 3000 normal rows (b follows a within 0.86) and 80 anomalies below that law by 0 to 7.9, so some look
+    normal and a cut trades misses against false alarms; split: alternate runs of 50 normal rows 'train' (each
+    value of a in both parts), the rest and the anomalies 'test'."""
+    con.execute("CREATE TABLE c AS SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + "
+                "(range % 7) / 7.0 AS b, 0 AS label, CASE WHEN (range // 50) % 2 = 0 THEN 'train' ELSE 'test' END "
+                "AS split FROM range(3000)")
+    con.execute("INSERT INTO c SELECT 10000 + range, (range % 50)::DOUBLE, (range % 50) * 2.0 - (range % 80) / 10.0, "
+                "1, 'test' FROM range(80)")
+
+
+def _sql_scores(con: duckdb.DuckDBPyConnection, model: str, where: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = con.execute(f"SELECT anomaly_score('{model}', a, b), label FROM c WHERE {where}").fetchall()
+    return np.array([r[0] for r in rows], dtype=np.float64), np.array([r[1] for r in rows])
+
+
+def test_min_cost_on_a_stored_model_is_the_cheapest_cut_of_its_sql_scores(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "cost.duckdb"))
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        s, y = _sql_scores(con, "m", "split = 'test'")
+        cuts = []
+        for miss in (2.0, 20.0, 400.0):
+            th = ad_duckdb.set_threshold(con, "m", "cheap", "min_cost", source="c", label="label",
+                                         where="split = 'test'", miss_cost=miss, alarm_cost=5.0)
+            assert _cost_at(s, y, th.value, miss, 5.0) == pytest.approx(_brute_force_cost(s, y, miss, 5.0))
+            cuts.append(th.value)
+            row = con.execute("SELECT value, method, chosen_on, precision, recall, f1, flagged_share FROM "
+                              "ad_thresholds WHERE threshold_name = 'cheap'").fetchall()[0]
+            assert row[:2] == (th.value, "min_cost") and row[3:] == (th.precision, th.recall, th.f1, th.flagged_share)
+            assert row[2].startswith("c WHERE split = 'test' (label label, 1580 rows, 80 anomalies)")
+            assert f"; costs {miss:g} per missed anomaly and 5 per false alarm: " in row[2], row[2]
+            tp, fp = con.execute("SELECT count(*) FILTER (f AND label = 1), count(*) FILTER (f AND label = 0) FROM "
+                                 "(SELECT is_anomaly_at('m', 'cheap', a, b) AS f, label FROM c WHERE split = 'test')"
+                                 ).fetchall()[0]
+            assert th.precision == pytest.approx(tp / (tp + fp)) and th.recall == pytest.approx(tp / 80)
+        assert cuts == sorted(cuts, reverse=True) and cuts[0] > cuts[-1], cuts
+        assert ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["cheap"] == {
+            "method": "min_cost", "target": None, "source": "c", "label": "label", "where": "split = 'test'",
+            "confident": False, "miss_cost": 400.0, "alarm_cost": 5.0, "anomaly_share": None}
+        # wrong calls are named and store nothing
+        for kwargs, message in (
+                ({"miss_cost": -1.0, "alarm_cost": 5.0}, r"Threshold 'bad' for 'm@1': method 'min_cost' needs "
+                                                         r"miss_cost= \(CLI: --miss-cost\).*got -1.0"),
+                ({"miss_cost": 400.0}, r"Threshold 'bad' for 'm@1': method 'min_cost' needs alarm_cost= .*got None"),
+                ({"miss_cost": 400.0, "alarm_cost": 5.0, "target": 0.5},
+                 r"method 'min_cost' does not use target \(CLI: --target\); it takes alarm_cost, anomaly_share, label"),
+                ({"alarm_cost": 5.0, "miss_cost": 400.0, "where": "label = 0"},
+                 r"Threshold 'bad' for 'm@1': threshold 'min_cost': none of the 3000 labelled rows is an anomaly"),
+                ({"alarm_cost": 5.0, "miss_cost": 400.0, "where": "label = 1"},
+                 r"none of the 80 labelled rows is normal \(label 0\)")):
+            with pytest.raises(ad_duckdb.BadInputError, match=message):
+                ad_duckdb.set_threshold(con, "m", "bad", "min_cost", source="c", label="label",
+                                        **{"where": "split = 'test'", **kwargs})  # type: ignore[arg-type]
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'max_f1' does not use alarm_cost, miss_cost "
+                                                          r"\(CLI: --alarm-cost, --miss-cost\)"):
+            ad_duckdb.set_threshold(con, "m", "bad", "max_f1", source="c", label="label", miss_cost=400.0,
+                                    alarm_cost=5.0)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'min_cost' needs miss_cost= and alarm_cost= \(CLI: "
+                                                          r"--miss-cost, --alarm-cost\): what a missed anomaly .* "
+                                                          r"cost, numbers above 0, e.g. 400 and 5"):
+            ad_duckdb.set_threshold(con, "m", "bad", "min_cost", source="c", label="label")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"method 'min_cost' is chosen on labelled rows; pass "
+                                                          r"source= and label="):
+            ad_duckdb.set_threshold(con, "m", "bad", "min_cost", miss_cost=400.0, alarm_cost=5.0)
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE threshold_name = 'bad'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+def test_a_retrain_chooses_a_min_cost_threshold_again_at_the_same_costs(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "carry.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "cheap", "min_cost", source="c", label="label", where="split = 'test'",
+                                miss_cost=400, alarm_cost=5)
+        ad_duckdb.set_threshold(con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'",
+                                miss_cost=400, alarm_cost=5, anomaly_share=0.002)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", seed=1, carry_thresholds=True,
+                        **FAST)
+        new = {t.name: t for t in ad_duckdb.load_model(con, "m@2").thresholds}
+        assert new["cheap"].method == "min_cost" and new["live"].method == "min_cost"
+        assert "chosen again for this version (the goal of m@1)" in new["cheap"].chosen_on
+        assert "; costs 400 per missed anomaly and 5 per false alarm: " in new["cheap"].chosen_on
+        assert "; costs 400 per missed anomaly and 5 per false alarm, anomalies 0.2% of rows: " in new["live"].chosen_on
+        s, y = _sql_scores(con, "m@2", "split = 'test'")
+        assert _cost_at(s, y, new["cheap"].value, 400, 5) == pytest.approx(_brute_force_cost(s, y, 400, 5))
+        m = metrics.confusion(s, y, new["live"].value)
+        assert 0.002 * m["fn"] / 80 * 400 + 0.998 * m["fp"] / 1500 * 5 == pytest.approx(
+            _brute_force_cost_per_row(s, y, 400, 5, 0.002))
+        goals = ad_duckdb.load_model(con, "m@2").metrics["threshold_goals"]
+        assert (goals["cheap"]["miss_cost"], goals["live"]["anomaly_share"]) == (400, 0.002)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["train", path, "m", "c", "-f", "a", "-f", "b", "--where", "split = 'train'",
+                                   "--seed", "2", "--carry-thresholds", "--quiet"])
+    assert res.exit_code == 0, res.output
+    # what the new version's cut costs: the figure a nightly log is read for
+    assert re.search(r"carried cheap: \S+, chosen again on labels: precision [0-9.]+, recall [0-9.]+; costs 400 per "
+                     r"missed anomaly and 5 per false alarm: \d+ missed and \d+ false alarms? cost [0-9,.]+ on these "
+                     r"1580 rows, [0-9.]+ per row", res.output), res.output
+
+
+def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "ev.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        s, y = _sql_scores(con, "m", "split = 'test'")
+        rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5,
+                                 plots_dir=tmp_path / "plots")
+        assert rep.costs is not None and rep.costs.prices == costs.Prices(400, 5, None)
+        for name, m in rep.at_thresholds.items():
+            assert m["cost_per_row"] == pytest.approx(_cost_at(s, y, m["value"], 400, 5) / 1580), name
+        best = rep.costs.best
+        assert best["cost_per_row"] == pytest.approx(_brute_force_cost(s, y, 400, 5) / 1580)
+        assert _cost_at(s, y, best["value"], 400, 5) / 1580 == pytest.approx(best["cost_per_row"])
+        assert rep.costs.flag_none == 80 * 400 / 1580
+        text = str(rep)
+        assert "cost at 400 per missed anomaly and 5 per false alarm, on these 1580 rows (5.06% anomalies):" in text
+        head = next(ln for ln in text.splitlines() if ln.startswith("threshold") and "per 10,000 rows" in ln)
+        assert head.split() == ["threshold", "value", "missed", "false", "alarms", "per", "row", "per", "10,000",
+                                "rows"]
+        lowest = next(ln for ln in text.splitlines() if ln.startswith("(lowest cost)"))
+        assert lowest.split()[-1] == f"{best['cost_per_row'] * 10_000:,.0f}"
+        assert next(ln for ln in text.splitlines() if ln.startswith("(flag no row)")).split()[-1] == \
+            f"{32000 / 1580 * 10_000:,.0f}"
+        # the cheapest cut found by evaluate is the one min_cost stores
+        th = ad_duckdb.set_threshold(con, "m", "cheap", "min_cost", source="c", label="label",
+                                     where="split = 'test'", miss_cost=400, alarm_cost=5)
+        assert th.value == best["value"]
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': miss_cost= \(CLI: --miss-cost\) goes "
+                                                          r"with alarm_cost= \(CLI: --alarm-cost\): give both"):
+            ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=400)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm' needs miss_cost= .*got -3"):
+            ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=-3, alarm_cost=5)
+        assert ad_duckdb.evaluate(con, "m", "c", label="label").costs is None
+        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': anomaly_share= \(CLI: --anomaly-share\) "
+                                                          r"goes with miss_cost= and alarm_cost= \(CLI: --miss-cost, "
+                                                          r"--alarm-cost\)"):
+            ad_duckdb.evaluate(con, "m", "c", label="label", anomaly_share=0.01)
+        # at live traffic's share of anomalies: each figure per row weighed to it, as min_cost weighs them
+        live = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5,
+                                  anomaly_share=0.002)
+        assert live.costs is not None and live.costs.prices.anomaly_share == 0.002
+        for m in live.at_thresholds.values():
+            assert m["cost_per_row"] == pytest.approx(0.002 * m["fn"] / 80 * 400 + 0.998 * m["fp"] / 1500 * 5)
+        assert live.costs.best["cost_per_row"] == pytest.approx(_brute_force_cost_per_row(s, y, 400, 5, 0.002))
+        assert live.costs.flag_none == pytest.approx(0.002 * 400)
+        assert live.costs.best["value"] == ad_duckdb.set_threshold(
+            con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'", miss_cost=400,
+            alarm_cost=5, anomaly_share=0.002).value
+        assert ("cost at 400 per missed anomaly and 5 per false alarm, weighed to anomalies 0.20% of rows (these 1580 "
+                "rows hold 5.06%):") in str(live)
+    finally:
+        con.close()
+    run = CliRunner().invoke
+    res = run(cli, ["evaluate", db, "m", "c", "--label", "label", "--where", "split = 'test'", "--miss-cost", "400",
+                    "--alarm-cost", "5"])
+    assert res.exit_code == 0, res.output
+    assert "per 10,000 rows" in res.stdout and "(lowest cost)" in res.stdout
+    res = run(cli, ["threshold", db, "m", "cheap2", "--method", "min_cost", "--miss-cost", "400", "--alarm-cost", "5",
+                    "--source", "c", "--label", "label", "--where", "split = 'test'"])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"stored threshold 'cheap2' = \S+ \(min_cost, precision", res.stdout), res.stdout
+    assert re.search(r"^costs 400 per missed anomaly and 5 per false alarm: \d+ missed and \d+ false alarms cost "
+                     r"[0-9,.]+ on these 1580 rows", res.stdout, re.M), res.stdout
+    assert "note:" not in res.output
+    for args, message in ((["--miss-cost", "-1", "--alarm-cost", "5"], "miss_cost= (CLI: --miss-cost)"),
+                          (["--miss-cost", "400"], "alarm_cost= (CLI: --alarm-cost)")):
+        res = run(cli, ["threshold", db, "m", "x", "--method", "min_cost", *args, "--source", "c", "--label", "label"])
+        assert res.exit_code == 2 and message in res.stderr and "Traceback" not in res.output, res.output
+    # `show` clips chosen_on, where the costs are: its method column says them
+    res = run(cli, ["show", db, "m"])
+    rows = {ln.split()[0]: ln for ln in res.stdout.splitlines() if ln.startswith(("cheap ", "live "))}
+    assert "min_cost (miss 400, alarm 5)" in rows["cheap"], res.stdout
+    assert "min_cost (miss 400, alarm 5, anomalies 0.2%)" in rows["live"], res.stdout
+
+
+def test_min_cost_takes_numpy_costs_and_stores_them_as_numbers() -> None:
+    """Costs read from a DataFrame or an array are numpy scalars: np.int64 is no JSON number, and storing the goal
+    failed after the rows were scored."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        th = ad_duckdb.set_threshold(con, "m", "np", "min_cost", source="c", label="label", where="split = 'test'",
+                                     miss_cost=np.int64(400), alarm_cost=np.float32(5), anomaly_share=np.float64(0.01))
+        assert th.method == "min_cost"
+        goal = ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["np"]
+        assert (goal["miss_cost"], goal["alarm_cost"], goal["anomaly_share"]) == (400, 5, 0.01)
+    finally:
+        con.close()
+
+
+def test_a_goal_set_with_a_numpy_target_is_chosen_again_by_a_retrain() -> None:
+    """A target read from an array (np.float32(0.9)) was stored in the goal as the text '0.9': a retrain with
+    carry_thresholds no longer read it as a goal, and moved the threshold by its point without a word."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        ad_duckdb.set_threshold(con, "m", "p", "min_precision", target=np.float32(0.5), source="c", label="label",
+                                where="split = 'test'")
+        assert ad_duckdb.load_model(con, "m").metrics["threshold_goals"]["p"]["target"] == 0.5
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", seed=1, carry_thresholds=True,
+                        **FAST)
+        assert {t.name: t.method for t in ad_duckdb.load_model(con, "m@2").thresholds}["p"] == "min_precision"
+    finally:
+        con.close()
+
+
+def test_evaluate_says_when_flagging_no_row_is_cheapest() -> None:
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        # a normal row scoring above every anomaly: each cut pays its false alarm, dearer than missing all 80
+        src = "SELECT * FROM c WHERE split = 'test' UNION ALL SELECT 99999, 10.0, 500.0, 0, 'test'"
+        rep = ad_duckdb.evaluate(con, "m", src, label="label", miss_cost=1, alarm_cost=1000)
+        assert rep.costs is not None and rep.costs.flag_none == pytest.approx(80 / 1581)
+        assert rep.costs.flag_none < rep.costs.best["cost_per_row"]
+        assert "; flagging no row costs less than any cut)" in str(rep)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"Threshold 'x' for 'm@1': at these costs flagging no row "
+                                                          r"is cheapest"):
+            ad_duckdb.set_threshold(con, "m", "x", "min_cost", source=src, label="label", miss_cost=1,
+                                    alarm_cost=1000)
+    finally:
+        con.close()
+
+
+def test_evaluate_costs_on_rows_that_are_all_anomalies_are_recall_costs_without_a_traceback() -> None:
+    """evaluate judges recall on rows all labelled 1 (with a note); weighed to an anomaly share, their false alarms
+    were divided by no normal row (ZeroDivisionError)."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        for share in (None, 0.01):
+            rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="label = 1", miss_cost=400, alarm_cost=5,
+                                     anomaly_share=share)
+            assert rep.costs is not None
+            w = 400 / 80 if share is None else 0.01 * 400 / 80
+            for m in rep.at_thresholds.values():
+                assert m["cost_per_row"] == pytest.approx(m["fn"] * w), m
+            # flagging every row misses none, and no row is a false alarm here
+            assert rep.costs.best["cost_per_row"] == 0 and rep.costs.best["missed"] == 0
+            assert "per 10,000 rows" in str(rep)
+    finally:
+        con.close()

@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS ad_models (
 CREATE TABLE IF NOT EXISTS ad_thresholds (
     model VARCHAR NOT NULL, version INTEGER NOT NULL, threshold_name VARCHAR NOT NULL,  -- 'default', 'p99', 'max_f1', ...
     value DOUBLE NOT NULL,
-    method VARCHAR NOT NULL,           -- quantile, contamination, max_f1, min_precision, min_recall, flag_budget, manual
+    method VARCHAR NOT NULL,           -- quantile, contamination, max_f1, min_precision, min_recall, flag_budget, min_cost, manual
     chosen_on VARCHAR,                 -- the data and label the threshold was chosen on, if any
     precision DOUBLE, recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE,
     created_at TIMESTAMP NOT NULL,
