@@ -59,6 +59,7 @@ from .pgsql import (
     search_path_sql,
     split_statements,
     statement_name,
+    temp_table_sql,
     timeout_ms,
     typed_prepare,
     unsupported,
@@ -419,7 +420,7 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
-        sql = typed_prepare(catalog_rewrites(self.cursors.catalog(sql)))
+        sql = typed_prepare(catalog_rewrites(temp_table_sql(self.cursors.catalog(sql))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -626,6 +627,8 @@ class Session:
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
+            if kind == "CREATE" and rows:  # CREATE TABLE ... AS (and SELECT ... INTO): PostgreSQL's tag is SELECT n
+                return Result(f"SELECT {n}")
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
         if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \
                 [("Success", "BOOLEAN")]:

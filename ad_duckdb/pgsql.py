@@ -1005,6 +1005,68 @@ def unsupported(sql: str) -> ProtocolError | None:
     return None
 
 
+# PostgreSQL's temporary-table forms DuckDB cannot parse, which Tableau sends to probe on connect whether it may make
+# temporary tables (then for its filter tables): SELECT list INTO [TEMP | TEMPORARY | LOCAL TEMP | GLOBAL TEMP |
+# UNLOGGED] [TABLE] name FROM ..., PostgreSQL's CREATE TABLE name AS SELECT list FROM ..., and CREATE LOCAL | GLOBAL
+# TEMPORARY TABLE, whose word PostgreSQL ignores (temp_table_sql). INTO ends the select list, so these words end the
+# search for it; a word among them after INTO's name means it was no INTO clause PostgreSQL would take.
+_SELECT_LIST_ENDS = frozenset(("from", "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for",
+                               "union", "except", "intersect", "qualify", ";"))
+
+
+def temp_table_sql(sql: str) -> str:
+    """``sql`` with PostgreSQL's SELECT ... INTO name and CREATE LOCAL / GLOBAL TEMPORARY TABLE as DuckDB's CREATE
+    [TEMPORARY] TABLE (see _SELECT_LIST_ENDS); any other statement as it is. Found by DuckDB's tokenizer, so a
+    string or a comment saying INTO is never read as one, and looked at only when its first word can begin one."""
+    head = sql.lstrip()[:7].lower()
+    if head.startswith("create"):
+        toks = _words_if(sql, "local", "global")
+        if toks and len(toks) > 2 and toks[1][1].lower() in ("local", "global") \
+                and toks[2][1].lower() in ("temp", "temporary"):
+            return sql[:toks[1][0]] + sql[toks[2][0]:]
+        return sql
+    if not head.startswith(("select", "with")):
+        return sql
+    toks = _words_if(sql, "into")
+    if not toks:
+        return sql
+    depth, select, into = 0, None, None
+    for i, (_, word, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(word, 0)
+        low = word.lower()
+        if depth or kind != "keyword" and word != ";":
+            continue
+        if select is None:
+            select = i if low == "select" else None
+        elif low == "into":
+            into = i
+            break
+        elif low in _SELECT_LIST_ENDS:
+            return sql
+
+    def word(k: int) -> str:
+        return toks[k][1].lower() if k < len(toks) else ""
+
+    if into is None:
+        return sql
+    j = into + 1
+    j += word(j) in ("local", "global") and word(j + 1) in ("temp", "temporary")
+    temp = word(j) in ("temp", "temporary")
+    j += temp or word(j) == "unlogged"  # DuckDB has no unlogged tables: a table of the database
+    j += word(j) == "table"
+    first = j
+    if j >= len(toks) or toks[j][2] not in ("identifier", "keyword") or word(j) in _SELECT_LIST_ENDS:
+        return sql
+    while word(j + 1) == "." and j + 2 < len(toks) and toks[j + 2][2] in ("identifier", "keyword"):
+        j += 2  # schema.name, database.schema.name
+    if j + 1 < len(toks) and word(j + 1) not in _SELECT_LIST_ENDS:
+        return sql
+    end = toks[j][0] + len(toks[j][1])
+    name = sql[toks[first][0]:end]
+    query = (sql[:toks[into][0]].rstrip() + " " + sql[end:].lstrip()).strip()
+    return f"CREATE {'TEMPORARY ' if temp else ''}TABLE {name} AS {query}"
+
+
 def returning_select(sql: str) -> str | None:
     """A SELECT with the result columns of ``INSERT INTO t ... RETURNING list`` (UPDATE t [AS a] ... / DELETE FROM t
     [AS a] ...): ``SELECT list FROM t [AS a]``, which DuckDB binds without running the statement; None for another
