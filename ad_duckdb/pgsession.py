@@ -174,7 +174,6 @@ class Session:
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
         self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
-        self.timeout_outer: int | None = None  # the value before a SET LOCAL, restored when the transaction ends
         self.deadline: float | None = None  # when the message now running times out (time.monotonic())
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
@@ -192,6 +191,9 @@ class Session:
         self.xact_start: datetime | None = None
         self.state_change = self.started
         self.terminated = False  # pg_terminate_backend: its statement stops, then the session ends (FATAL 57P01)
+        # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
+        # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
+        self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
 
     def started_statement(self, sql: str) -> None:
         """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
@@ -286,27 +288,18 @@ class Session:
             # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
             local, value = m.group(1), m.group(2)
             default = value is None or value.strip().strip("'\"").strip().lower() == "default"
-            ms = self.timeout_default if default else timeout_ms(value)
-            if local:
-                # PostgreSQL: for the rest of the transaction only, and nothing outside one (it warns)
-                if self.status != b"I" or self.implicit:
-                    if self.timeout_outer is None:
-                        self.timeout_outer = self.timeout_ms
-                    self.timeout_ms = ms
-            else:
-                self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
+            self.set_setting("timeout_ms", self.timeout_default if default else timeout_ms(value), bool(local))
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
         if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
-            value = a.group(1).strip()
+            value = a.group("value").strip()
             if value.lower() == "default":  # RESET's meaning, as in PostgreSQL; a quoted 'default' is a name
-                self.application_name = self.application_name_default
+                value = self.application_name_default
             elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                self.application_name = value[1:-1].replace(value[0] * 2, value[0])
-            else:
-                self.application_name = value
+                value = value[1:-1].replace(value[0] * 2, value[0])
+            self.set_setting("application_name", value, bool(a.group("local")))
             return Result("SET")
         if m and " ".join(m.group("name").lower().split()) == "statement_timeout":
             ms = self.timeout_ms
@@ -345,7 +338,7 @@ class Session:
             if m and m.group(1).lower() == "all":
                 self.reset_settings()
             elif m and m.group(1).lower() == "application_name":
-                self.application_name = self.application_name_default
+                self.set_setting("application_name", self.application_name_default)
             return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
@@ -438,10 +431,32 @@ class Session:
         """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
         user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
         SET schema (its FROM tx read the last one's analytics.tx)."""
-        self.timeout_ms, self.timeout_outer = self.timeout_default, None
-        self.application_name = self.application_name_default
+        self.set_setting("timeout_ms", self.timeout_default)
+        self.set_setting("application_name", self.application_name_default)
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         self.cur.execute(self.path_default or "RESET search_path")
+
+    def set_setting(self, name: str, value: Any, local: bool = False) -> None:
+        """SET [LOCAL] of a setting the session keeps itself (its attribute ``name``), with PostgreSQL's rules: inside
+        a transaction block it is undone if the block rolls back, and SET LOCAL lasts until the block ends (outside
+        one it does nothing; PostgreSQL only warns). Why: a rolled-back SET application_name stayed, so
+        pg_stat_activity and the driver named a tool the ROLLBACK had undone."""
+        if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
+        if self.status == b"I" and not self.implicit and not self.batch:
+            if not local:
+                setattr(self, name, value)
+            return
+        before, after = self.set_in_transaction.get(name, (getattr(self, name), getattr(self, name)))
+        self.set_in_transaction[name] = (before, after if local else value)
+        setattr(self, name, value)
+
+    def end_settings(self, committed: bool) -> None:
+        """The transaction block ended: its SETs stay if it committed (but SET LOCAL's), else they are undone."""
+        for name, (before, after) in self.set_in_transaction.items():
+            setattr(self, name, after if committed else before)
+        self.set_in_transaction.clear()
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
@@ -534,6 +549,7 @@ class Session:
                 self.batch = False
                 self.end_cursors(committed=False)
                 self.catalog_end(committed=False)
+                self.end_settings(committed=False)
                 self.cur.execute("ROLLBACK")
             raise
         if implicit:
@@ -541,6 +557,7 @@ class Session:
             self.end_cursors(committed=True)  # cursors declared in the batch end with it, as in PostgreSQL
             self.cur.execute("COMMIT")
             self.catalog_end(committed=True)
+            self.end_settings(committed=True)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -762,8 +779,7 @@ class Session:
         if not self.cursors.holds(self.live):
             self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()
-        if self.timeout_outer is not None:
-            self.timeout_ms, self.timeout_outer = self.timeout_outer, None
+        self.end_settings(committed)
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""

@@ -54,10 +54,11 @@ TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|time
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-# SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+# SET [LOCAL] application_name: what SHOW application_name and pg_stat_activity say (Session.application_name).
 # current_setting('application_name'): the session's value, from a variable of its DuckDB cursor (set by Session)
 APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
-APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?application_name\s*(?:to\s+|=\s*)"
+                                 r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
 # SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
 # DuckDB's own message refuses rather than keep it past the transaction.
 # SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),

@@ -2097,8 +2097,11 @@ def test_a_set_in_a_transaction_that_rolls_back_is_undone_as_in_postgresql(serve
         assert name() == ("session", ("session",))
         with pytest.raises(psycopg.errors.UndefinedTable):
             conn.execute("SET application_name = 'failed'; SELECT * FROM no_such_table")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SET application_name = 'after the error'")
         conn.rollback()
         assert name() == ("session", ("session",))
+        conn.rollback()
         conn.autocommit = True
         conn.execute("SET LOCAL application_name = 'nowhere'")  # outside a transaction block: no effect
         assert name() == ("session", ("session",))
