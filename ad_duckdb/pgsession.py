@@ -35,6 +35,7 @@ from .pgerrors import ProtocolError
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
+    CLIENT_ENCODING_RE,
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
@@ -52,6 +53,7 @@ from .pgsql import (
     UNLOCK_ALL_RE,
     VERSION_RE,
     catalog_rewrites,
+    client_encoding_error,
     datestyle_error,
     function_lookup,
     keyword_tag,
@@ -82,6 +84,9 @@ _PG_ONLY_SETTINGS = {
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
+# PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
+# why another value is refused (a SET that said SET while nothing changed misled the client).
+_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (CLIENT_ENCODING_RE, client_encoding_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.
@@ -320,10 +325,11 @@ class Session:
             return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             return path
-        if (d := DATESTYLE_RE.match(sql)) is not None and (err := datestyle_error(d.group(1))) is not None:
-            if self.status == b"T":
-                self.status = b"E"  # as any error in a transaction block
-            raise err
+        for pattern, refusal in _CHECKED_SETTINGS:
+            if (d := pattern.match(sql)) is not None and (err := refusal(d.group(1))) is not None:
+                if self.status == b"T":
+                    self.status = b"E"  # as any error in a transaction block
+                raise err
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")

@@ -85,6 +85,23 @@ def datestyle_error(value: str) -> ProtocolError | None:
                          "(strftime(d, '%d.%m.%Y')).", "0A000")
 
 
+# SET client_encoding: the server reads and writes UTF-8 only (and reports UTF8 at connect, which libpq follows), so
+# UTF8 under any of PostgreSQL's names for it is the one value that tells the client the truth (client_encoding_error).
+CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encoding\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",
+                                re.I | re.S)
+
+
+def client_encoding_error(value: str) -> ProtocolError | None:
+    """Why ``SET client_encoding`` to ``value`` (as written after TO / =) cannot be honoured; None for UTF8 (as
+    PostgreSQL compares names: case and punctuation aside, 'utf-8', 'unicode') or DEFAULT."""
+    shown = value.strip().strip("'\"").strip()
+    if re.sub(r"[^a-z0-9]", "", shown.lower()) in ("utf8", "unicode", "default"):
+        return None
+    return ProtocolError(f"client_encoding '{shown}' is not supported: this server reads and writes UTF8 only, "
+                         "as it told the client at connect; keep the connection's encoding UTF8 and convert in the "
+                         "client.", "0A000")
+
+
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
 
@@ -1032,10 +1049,10 @@ def temp_table_sql(sql: str) -> str:
     if not toks:
         return sql
     depth, select, into = 0, None, None
-    for i, (_, word, kind) in enumerate(toks):
-        depth += {"(": 1, ")": -1}.get(word, 0)
-        low = word.lower()
-        if depth or kind != "keyword" and word != ";":
+    for i, (_, text, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(text, 0)
+        low = text.lower()
+        if depth or kind != "keyword" and text != ";":
             continue
         if select is None:
             select = i if low == "select" else None
@@ -1045,11 +1062,12 @@ def temp_table_sql(sql: str) -> str:
         elif low in _SELECT_LIST_ENDS:
             return sql
 
+    if into is None:
+        return sql
+
     def word(k: int) -> str:
         return toks[k][1].lower() if k < len(toks) else ""
 
-    if into is None:
-        return sql
     j = into + 1
     j += word(j) in ("local", "global") and word(j + 1) in ("temp", "temporary")
     temp = word(j) in ("temp", "temporary")

@@ -2115,3 +2115,29 @@ def test_a_set_in_a_transaction_that_rolls_back_is_undone_as_in_postgresql(serve
         assert c.fetchall() == [("start",)]
     finally:
         pg2.close()
+
+
+def test_set_client_encoding_takes_utf8_and_refuses_what_the_server_cannot_speak(server: Server) -> None:
+    """SET client_encoding = 'LATIN1' said SET, while the server went on reading and writing UTF-8: psycopg2's
+    set_client_encoding then sent 'café' as Latin-1, which the server refused as 'invalid byte sequence for encoding
+    "UTF8"' (a client that decodes by what it set read UTF-8 as Latin-1, without a word). UTF8 (and its other names)
+    is accepted; any other encoding is refused, naming what the server speaks, as SET DateStyle refuses German."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for ok in ("SET client_encoding = 'UTF8'", "SET client_encoding TO 'utf-8'", "SET CLIENT_ENCODING TO unicode",
+                   "SET client_encoding = DEFAULT", "SET SESSION client_encoding = 'UTF_8'", "RESET client_encoding"):
+            assert conn.execute(ok).statusmessage in ("SET", "RESET"), ok
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+            conn.execute("SET client_encoding = 'LATIN1'")
+        assert "client_encoding 'LATIN1'" in str(err.value) and "UTF8" in str(err.value), str(err.value)
+        assert conn.execute("SHOW client_encoding").fetchone() == ("UTF8",)
+        assert conn.execute("SELECT 'café'").fetchone() == ("café",)
+    pg2 = psycopg2.connect(server.url())
+    try:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported, match="client_encoding 'LATIN1'"):
+            pg2.set_client_encoding("LATIN1")
+        pg2.rollback()
+        c = pg2.cursor()
+        c.execute("SELECT 'café'")  # the connection goes on in UTF-8, as it was told at connect
+        assert c.fetchall() == [("café",)] and pg2.encoding == "UTF8"
+    finally:
+        pg2.close()
