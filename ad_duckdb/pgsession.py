@@ -42,6 +42,7 @@ from .pgsql import (
     PREPARE_NAME_RE,
     RESET_RE,
     SAVEPOINT_RE,
+    SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
     SET_RE,
     SET_SCOPE,
@@ -69,7 +70,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
-from .sqltext import quote_ident
+from .sqltext import quote_ident, quote_literal
 from .udfs import register
 
 # The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
@@ -322,8 +323,12 @@ class Session:
         path = search_path_sql(sql)
         reset = RESET_RE.match(sql)
         if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
-            return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
+            path = self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
+            local = (p := SEARCH_PATH_RE.match(sql)) is not None and p.group("local") is not None
+            if local and self.status == b"I" and not self.implicit and not self.batch:
+                return Result("SET")  # outside a transaction block SET LOCAL does nothing (PostgreSQL warns)
+            self.path_in_transaction(path, local)
             return path
         for pattern, refusal in _CHECKED_SETTINGS:
             if (d := pattern.match(sql)) is not None and (err := refusal(d.group(1))) is not None:
@@ -439,8 +444,10 @@ class Session:
         SET schema (its FROM tx read the last one's analytics.tx)."""
         self.set_setting("timeout_ms", self.timeout_default)
         self.set_setting("application_name", self.application_name_default)
+        path = self.path_default or "RESET search_path"
+        self.path_in_transaction(path, local=False)
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        self.cur.execute(self.path_default or "RESET search_path")
+        self.cur.execute(path)
 
     def set_setting(self, name: str, value: Any, local: bool = False) -> None:
         """SET [LOCAL] of a setting the session keeps itself (its attribute ``name``), with PostgreSQL's rules: inside
@@ -458,11 +465,40 @@ class Session:
         self.set_in_transaction[name] = (before, after if local else value)
         setattr(self, name, value)
 
+    def path_in_transaction(self, path: str, local: bool) -> None:
+        """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
+        it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
+        if self.status == b"E" or self.status == b"I" and not self.implicit and not self.batch:
+            return  # outside a block it simply holds; in a failed one _one refuses it
+        if "search_path" not in self.set_in_transaction:
+            self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+            now = self.cur.execute("SELECT current_setting('search_path')").fetchall()[0][0]
+            back = f"SET search_path = {quote_literal(now)}" if now else "RESET search_path"
+            self.set_in_transaction["search_path"] = (back, (back, False))
+        # after COMMIT: the last session SET's path, and whether a SET LOCAL ran since (else DuckDB holds it already)
+        before, (after, _) = self.set_in_transaction["search_path"]
+        self.set_in_transaction["search_path"] = (before, (after, True) if local else (path, False))
+
     def end_settings(self, committed: bool) -> None:
         """The transaction block ended: its SETs stay if it committed (but SET LOCAL's), else they are undone."""
         for name, (before, after) in self.set_in_transaction.items():
-            setattr(self, name, after if committed else before)
+            if name == "search_path":  # DuckDB's (path_in_transaction), set again outside the transaction
+                self.restore_path(before if not committed else after[0] if after[1] else None)
+            else:
+                setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
+
+    def restore_path(self, path: str | None) -> None:
+        """Set DuckDB's search path again as a transaction's end leaves it (None: as it is). A schema it names may be
+        gone (dropped in the transaction): then the connection's own path, as the transaction's end must not fail."""
+        if path is None:
+            return
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            self.cur.execute(path)
+        except duckdb.Error as e:
+            log.warning("search_path after the transaction (%s) failed, the connection's own instead: %s", path, e)
+            self.cur.execute(self.path_default or "RESET search_path")
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
@@ -555,8 +591,8 @@ class Session:
                 self.batch = False
                 self.end_cursors(committed=False)
                 self.catalog_end(committed=False)
-                self.end_settings(committed=False)
                 self.cur.execute("ROLLBACK")
+                self.end_settings(committed=False)
             raise
         if implicit:
             self.batch = False

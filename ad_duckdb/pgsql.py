@@ -59,8 +59,6 @@ _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_
 APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
 APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?application_name\s*(?:to\s+|=\s*)"
                                  r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
-# SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
-# DuckDB's own message refuses rather than keep it past the transaction.
 # SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),
 # so PostgreSQL's default, ISO with MDY, is the one value that tells the client the truth (datestyle_error).
 DATESTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?datestyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
@@ -102,7 +100,10 @@ def client_encoding_error(value: str) -> ProtocolError | None:
                          "client.", "0A000")
 
 
-SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+# SET [LOCAL] search_path TO a, "B", public: PostgreSQL's list of schemas (groups: LOCAL, the list). DuckDB's SET
+# outlives the transaction; the session undoes it as PostgreSQL would (Session.path_in_transaction).
+SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?search_path\s*(?:to\s+|=\s*)(?P<names>.*?)"
+                            r"\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
 
 
@@ -113,9 +114,9 @@ def search_path_sql(sql: str) -> str | None:
     Why: DuckDB takes one string ("SET can only contain a single value"), has no ``public`` schema (its default is
     ``main``) and no ``"$user"``; psql users and tools send PostgreSQL's form, and failed on it."""
     m = SEARCH_PATH_RE.match(sql)
-    if not m or not m.group(1).strip():
+    if not m or not m.group("names").strip():
         return None
-    text, names, pos = m.group(1).strip(), [], 0
+    text, names, pos = m.group("names").strip(), [], 0
     while pos < len(text):
         item = _PATH_ITEM.match(text, pos)
         if item is None or item.end() == pos:

@@ -2141,3 +2141,53 @@ def test_set_client_encoding_takes_utf8_and_refuses_what_the_server_cannot_speak
         assert c.fetchall() == [("café",)] and pg2.encoding == "UTF8"
     finally:
         pg2.close()
+
+
+def test_set_search_path_in_a_transaction_block_follows_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL undoes a SET search_path whose transaction rolls back, and SET LOCAL search_path (how an application
+    behind a transaction pooler picks a tenant's schema per transaction) lasts until the transaction ends. DuckDB's
+    search path is no part of its transactions: a rolled-back SET stayed, so the session's next FROM tx read another
+    schema's table, and SET LOCAL was refused."""
+    db = str(tmp_path / "tenants.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA \"Tenant B\"; CREATE TABLE tx AS SELECT 0 AS v; "
+                    "CREATE TABLE tenant_a.tx AS SELECT 1 AS v; CREATE TABLE \"Tenant B\".tx AS SELECT 2 AS v")
+    with serve(db, "--read-write") as server, psycopg.connect(server.url()) as conn:  # psycopg opens a transaction block
+        def v() -> Any:
+            return conn.execute("SELECT v FROM tx").fetchone()[0]  # type: ignore[index]
+        conn.execute("SET search_path TO tenant_a")
+        assert v() == 1
+        conn.rollback()
+        assert v() == 0
+        conn.execute('SET LOCAL search_path TO "Tenant B", public')
+        assert v() == 2
+        conn.commit()
+        assert v() == 0
+        conn.execute("SET search_path TO tenant_a")
+        conn.commit()
+        assert v() == 1
+        conn.execute('SET LOCAL search_path = "Tenant B"')
+        assert v() == 2
+        conn.rollback()
+        assert v() == 1
+        conn.execute("RESET search_path")
+        assert v() == 0
+        conn.rollback()
+        assert v() == 1
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute('SET search_path TO "Tenant B"; SELECT * FROM no_such_table')
+        conn.rollback()
+        assert v() == 1
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("SET LOCAL search_path TO public")  # outside a transaction block: no effect, as in PostgreSQL
+        assert v() == 1
+        conn.autocommit = False
+        conn.execute("CREATE SCHEMA gone; SET search_path TO gone; DROP SCHEMA gone")
+        conn.commit()  # the path the transaction left holds (DuckDB's now): nothing to set again, nothing to fail
+        conn.execute("CREATE SCHEMA gone; SET search_path TO gone; SET LOCAL search_path TO tenant_a")
+        assert v() == 1
+        conn.execute("DROP SCHEMA gone")
+        conn.commit()  # the path to go back to names a schema dropped meanwhile: the connection's own then
+        assert v() == 0
+        assert "gone" in server.wait_for_log("failed, the connection's own instead")
