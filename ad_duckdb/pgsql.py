@@ -257,7 +257,8 @@ def startup_timeout(params: dict[str, str]) -> int:
 
 
 def keyword_tag(sql: str) -> str:
-    words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
+    # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT)
+    words = re.sub(r"\(.*", "", sql.strip().rstrip(";")).split()[:6]
     if not words:
         return ""
     head = words[0].upper()

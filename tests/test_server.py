@@ -2191,3 +2191,27 @@ def test_set_search_path_in_a_transaction_block_follows_postgresql(tmp_path: Pat
         conn.commit()  # the path to go back to names a schema dropped meanwhile: the connection's own then
         assert v() == 0
         assert "gone" in server.wait_for_log("failed, the connection's own instead")
+
+
+def test_commit_with_its_semicolon_commits_as_psql_sends_it(server: Server) -> None:
+    """psql sends a statement with its semicolon ("commit;"), which DuckDB's statement keeps: the server's tag was
+    COMMIT; (psql printed it), and its transaction bookkeeping did not read it as a COMMIT: a SET application_name
+    committed so was undone as if rolled back, and a COMMIT of a failed transaction was not answered ROLLBACK."""
+    pg2 = psycopg2.connect(server.url(), application_name="start")
+    try:
+        pg2.autocommit = True  # the statements as typed, each its own Query
+        c = pg2.cursor()
+        for sql, tag in (("begin;", "BEGIN"), ("SET application_name = 'kept';", "SET"), ("commit;", "COMMIT")):
+            c.execute(sql)
+            assert c.statusmessage == tag, sql
+        c.execute("SHOW application_name;")
+        assert c.fetchall() == [("kept",)]
+        c.execute("begin;")
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            c.execute("SELECT * FROM no_such_table;")
+        c.execute("COMMIT ;")
+        assert c.statusmessage == "ROLLBACK"  # PostgreSQL's answer to a COMMIT of a failed transaction
+        c.execute("end;")
+        assert c.statusmessage == "COMMIT"
+    finally:
+        pg2.close()
