@@ -1045,7 +1045,7 @@ def temp_table_sql(sql: str) -> str:
                 and toks[2][1].lower() in ("temp", "temporary"):
             return sql[:toks[1][0]] + sql[toks[2][0]:]
         return sql
-    if not head.startswith(("select", "with")):
+    if not head.startswith(("select", "with")) or "into" not in sql.lower():  # (half _words_if's cost: most SELECTs)
         return sql
     toks = _words_if(sql, "into")
     if not toks:
