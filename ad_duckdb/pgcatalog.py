@@ -230,6 +230,13 @@ _EMPTY_CATALOGS = {
     "pg_group": "groname VARCHAR, grosysid BIGINT, grolist BIGINT[]",  # nor a group
 }
 
+# information_schema's data_type of a type by its pg_type_oid, as PostgreSQL's views write it: ARRAY for an array
+# (udt_name says of what: _float8), which dbt's get_columns_in_relation and Grafana's query builder read as the
+# column's kind; format_type's name ("double precision[]") otherwise.
+_DATA_TYPE_SQL = (f"CASE WHEN pg_type_oid IN ({', '.join(str(oid) for oid in sorted(ARRAY_ELEMENT_OF))}) THEN 'ARRAY' "
+                  "ELSE format_type(pg_type_oid, -1) END")
+
+
 # What SQLAlchemy's reflection (Superset's "sync columns"), psql's \d NAME and PgJDBC's DatabaseMetaData read, and
 # DuckDB's pg_catalog emulation lacks or answers in DuckDB's terms: temporary views and macros under PostgreSQL's
 # names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
@@ -598,7 +605,7 @@ _CATALOG_SQL = (
     # the types values are sent as); DuckDB has no identity columns. Its rows are _information_schema_sql's.
     # (The type's oid once, in a subquery: each use of the macro is bound again as the view is created.)
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_columns AS SELECT * EXCLUDE (pg_type_oid) REPLACE ("
-    "format_type(pg_type_oid, -1) AS data_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, "
+    f"{_DATA_TYPE_SQL} AS data_type, table_catalog AS udt_catalog, 'pg_catalog' AS udt_schema, "
     "CASE pg_type_oid " + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPNAMES.items())
     + " END AS udt_name, 'NO' AS is_identity) FROM (SELECT *, pg_column_type_oid(data_type) AS pg_type_oid FROM ("
     + _information_schema_sql("columns") + "))",
@@ -616,7 +623,7 @@ _CATALOG_SQL = (
     "CASE WHEN function_type <> 'aggregate' THEN 'FUNCTION' END AS routine_type, "
     "NULL::VARCHAR AS module_catalog, NULL::VARCHAR AS module_schema, NULL::VARCHAR AS module_name, "
     "NULL::VARCHAR AS udt_catalog, NULL::VARCHAR AS udt_schema, NULL::VARCHAR AS udt_name, "
-    "CASE WHEN return_type = 'ANY' THEN '\"any\"' WHEN pg_type_oid IS NOT NULL THEN format_type(pg_type_oid, -1) "
+    "CASE WHEN return_type = 'ANY' THEN '\"any\"' WHEN pg_type_oid IS NOT NULL THEN " + _DATA_TYPE_SQL + " "
     "END AS data_type, CASE WHEN return_type IS NOT NULL THEN current_database() END AS type_udt_catalog, "
     "CASE WHEN return_type IS NOT NULL THEN 'pg_catalog' END AS type_udt_schema, "
     "CASE WHEN return_type = 'ANY' THEN 'any' ELSE CASE pg_type_oid "

@@ -35,12 +35,14 @@ from .pgerrors import ProtocolError
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
+    CLIENT_ENCODING_RE,
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
     PREPARE_NAME_RE,
     RESET_RE,
     SAVEPOINT_RE,
+    SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
     SET_RE,
     SET_SCOPE,
@@ -52,6 +54,7 @@ from .pgsql import (
     UNLOCK_ALL_RE,
     VERSION_RE,
     catalog_rewrites,
+    client_encoding_error,
     datestyle_error,
     function_lookup,
     keyword_tag,
@@ -59,6 +62,7 @@ from .pgsql import (
     search_path_sql,
     split_statements,
     statement_name,
+    temp_table_sql,
     timeout_ms,
     typed_prepare,
     unsupported,
@@ -66,7 +70,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
-from .sqltext import quote_ident
+from .sqltext import quote_ident, quote_literal
 from .udfs import register
 
 # The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
@@ -81,6 +85,9 @@ _PG_ONLY_SETTINGS = {
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
 }
+# PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
+# why another value is refused (a SET that said SET while nothing changed misled the client).
+_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (CLIENT_ENCODING_RE, client_encoding_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.
@@ -173,7 +180,6 @@ class Session:
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
         self.timeout_default = 0  # the connection's own (startup options): what RESET and DISCARD ALL go back to
-        self.timeout_outer: int | None = None  # the value before a SET LOCAL, restored when the transaction ends
         self.deadline: float | None = None  # when the message now running times out (time.monotonic())
         self.timed_out = False  # the timer interrupted it: the InterruptException is a timeout, not a cancel
         self.timer_lock = threading.Lock()
@@ -191,6 +197,9 @@ class Session:
         self.xact_start: datetime | None = None
         self.state_change = self.started
         self.terminated = False  # pg_terminate_backend: its statement stops, then the session ends (FATAL 57P01)
+        # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
+        # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
+        self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
 
     def started_statement(self, sql: str) -> None:
         """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
@@ -285,27 +294,18 @@ class Session:
             # Enforced by the server (Handler.loop), unlike the PostgreSQL-only settings accepted as no-ops below.
             local, value = m.group(1), m.group(2)
             default = value is None or value.strip().strip("'\"").strip().lower() == "default"
-            ms = self.timeout_default if default else timeout_ms(value)
-            if local:
-                # PostgreSQL: for the rest of the transaction only, and nothing outside one (it warns)
-                if self.status != b"I" or self.implicit:
-                    if self.timeout_outer is None:
-                        self.timeout_outer = self.timeout_ms
-                    self.timeout_ms = ms
-            else:
-                self.timeout_ms, self.timeout_outer = ms, None  # a session value outlives the transaction
+            self.set_setting("timeout_ms", self.timeout_default if default else timeout_ms(value), bool(local))
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
         m = SHOW_RE.match(sql)
         if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
-            value = a.group(1).strip()
+            value = a.group("value").strip()
             if value.lower() == "default":  # RESET's meaning, as in PostgreSQL; a quoted 'default' is a name
-                self.application_name = self.application_name_default
+                value = self.application_name_default
             elif len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                self.application_name = value[1:-1].replace(value[0] * 2, value[0])
-            else:
-                self.application_name = value
+                value = value[1:-1].replace(value[0] * 2, value[0])
+            self.set_setting("application_name", value, bool(a.group("local")))
             return Result("SET")
         if m and " ".join(m.group("name").lower().split()) == "statement_timeout":
             ms = self.timeout_ms
@@ -323,13 +323,18 @@ class Session:
         path = search_path_sql(sql)
         reset = RESET_RE.match(sql)
         if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
-            return self.path_default or "RESET search_path"  # the connection's own path, if it gave one
+            path = self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
+            local = (p := SEARCH_PATH_RE.match(sql)) is not None and p.group("local") is not None
+            if local and self.status == b"I" and not self.implicit and not self.batch:
+                return Result("SET")  # outside a transaction block SET LOCAL does nothing (PostgreSQL warns)
+            self.path_in_transaction(path, local)
             return path
-        if (d := DATESTYLE_RE.match(sql)) is not None and (err := datestyle_error(d.group(1))) is not None:
-            if self.status == b"T":
-                self.status = b"E"  # as any error in a transaction block
-            raise err
+        for pattern, refusal in _CHECKED_SETTINGS:
+            if (d := pattern.match(sql)) is not None and (err := refusal(d.group(1))) is not None:
+                if self.status == b"T":
+                    self.status = b"E"  # as any error in a transaction block
+                raise err
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
@@ -344,7 +349,7 @@ class Session:
             if m and m.group(1).lower() == "all":
                 self.reset_settings()
             elif m and m.group(1).lower() == "application_name":
-                self.application_name = self.application_name_default
+                self.set_setting("application_name", self.application_name_default)
             return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
             return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
@@ -419,7 +424,7 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
-        sql = typed_prepare(catalog_rewrites(self.cursors.catalog(sql)))
+        sql = typed_prepare(catalog_rewrites(temp_table_sql(self.cursors.catalog(sql))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -437,10 +442,63 @@ class Session:
         """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
         user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
         SET schema (its FROM tx read the last one's analytics.tx)."""
-        self.timeout_ms, self.timeout_outer = self.timeout_default, None
-        self.application_name = self.application_name_default
+        self.set_setting("timeout_ms", self.timeout_default)
+        self.set_setting("application_name", self.application_name_default)
+        path = self.path_default or "RESET search_path"
+        self.path_in_transaction(path, local=False)
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        self.cur.execute(self.path_default or "RESET search_path")
+        self.cur.execute(path)
+
+    def set_setting(self, name: str, value: Any, local: bool = False) -> None:
+        """SET [LOCAL] of a setting the session keeps itself (its attribute ``name``), with PostgreSQL's rules: inside
+        a transaction block it is undone if the block rolls back, and SET LOCAL lasts until the block ends (outside
+        one it does nothing; PostgreSQL only warns). Why: a rolled-back SET application_name stayed, so
+        pg_stat_activity and the driver named a tool the ROLLBACK had undone."""
+        if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
+        if self.status == b"I" and not self.implicit and not self.batch:
+            if not local:
+                setattr(self, name, value)
+            return
+        before, after = self.set_in_transaction.get(name, (getattr(self, name), getattr(self, name)))
+        self.set_in_transaction[name] = (before, after if local else value)
+        setattr(self, name, value)
+
+    def path_in_transaction(self, path: str, local: bool) -> None:
+        """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
+        it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
+        if self.status == b"E" or self.status == b"I" and not self.implicit and not self.batch:
+            return  # outside a block it simply holds; in a failed one _one refuses it
+        if "search_path" not in self.set_in_transaction:
+            self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+            now = self.cur.execute("SELECT current_setting('search_path')").fetchall()[0][0]
+            back = f"SET search_path = {quote_literal(now)}" if now else "RESET search_path"
+            self.set_in_transaction["search_path"] = (back, (back, False))
+        # after COMMIT: the last session SET's path, and whether a SET LOCAL ran since (else DuckDB holds it already)
+        before, (after, _) = self.set_in_transaction["search_path"]
+        self.set_in_transaction["search_path"] = (before, (after, True) if local else (path, False))
+
+    def end_settings(self, committed: bool) -> None:
+        """The transaction block ended: its SETs stay if it committed (but SET LOCAL's), else they are undone."""
+        for name, (before, after) in self.set_in_transaction.items():
+            if name == "search_path":  # DuckDB's (path_in_transaction), set again outside the transaction
+                self.restore_path(before if not committed else after[0] if after[1] else None)
+            else:
+                setattr(self, name, after if committed else before)
+        self.set_in_transaction.clear()
+
+    def restore_path(self, path: str | None) -> None:
+        """Set DuckDB's search path again as a transaction's end leaves it (None: as it is). A schema it names may be
+        gone (dropped in the transaction): then the connection's own path, as the transaction's end must not fail."""
+        if path is None:
+            return
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            self.cur.execute(path)
+        except duckdb.Error as e:
+            log.warning("search_path after the transaction (%s) failed, the connection's own instead: %s", path, e)
+            self.cur.execute(self.path_default or "RESET search_path")
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
@@ -534,12 +592,14 @@ class Session:
                 self.end_cursors(committed=False)
                 self.catalog_end(committed=False)
                 self.cur.execute("ROLLBACK")
+                self.end_settings(committed=False)
             raise
         if implicit:
             self.batch = False
             self.end_cursors(committed=True)  # cursors declared in the batch end with it, as in PostgreSQL
             self.cur.execute("COMMIT")
             self.catalog_end(committed=True)
+            self.end_settings(committed=True)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -626,6 +686,8 @@ class Session:
         if kind in ("INSERT", "UPDATE", "DELETE", "CREATE", "COPY") and [d[0] for d in desc] == ["Count"]:
             rows = self.cur.fetchall()  # empty for CREATE VIEW / MACRO / SCHEMA / SEQUENCE / TYPE
             n = rows[0][0] if rows else 0
+            if kind == "CREATE" and rows:  # CREATE TABLE ... AS (and SELECT ... INTO): PostgreSQL's tag is SELECT n
+                return Result(f"SELECT {n}")
             return Result(f"INSERT 0 {n}" if kind == "INSERT" else f"{head} {n}" if kind != "CREATE" else head)
         if kind not in ("SELECT", "EXECUTE", "EXPLAIN", "PRAGMA") and [(d[0], str(d[1])) for d in desc] == \
                 [("Success", "BOOLEAN")]:
@@ -759,8 +821,7 @@ class Session:
         if not self.cursors.holds(self.live):
             self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()
-        if self.timeout_outer is not None:
-            self.timeout_ms, self.timeout_outer = self.timeout_outer, None
+        self.end_settings(committed)
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""

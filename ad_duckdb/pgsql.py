@@ -54,12 +54,11 @@ TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|time
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
                         r"reset\s+statement_timeout)\s*;?\s*$", re.I | re.S)
 _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
-# SET application_name: what SHOW application_name and pg_stat_activity say (Session.application_name); the value.
+# SET [LOCAL] application_name: what SHOW application_name and pg_stat_activity say (Session.application_name).
 # current_setting('application_name'): the session's value, from a variable of its DuckDB cursor (set by Session)
 APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
-APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+)?application_name\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
-# SET search_path TO a, "B", public: PostgreSQL's list of schemas (group: the list). Not SET LOCAL, which
-# DuckDB's own message refuses rather than keep it past the transaction.
+APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?application_name\s*(?:to\s+|=\s*)"
+                                 r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
 # SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),
 # so PostgreSQL's default, ISO with MDY, is the one value that tells the client the truth (datestyle_error).
 DATESTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?datestyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
@@ -84,7 +83,27 @@ def datestyle_error(value: str) -> ProtocolError | None:
                          "(strftime(d, '%d.%m.%Y')).", "0A000")
 
 
-SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$", re.I | re.S)
+# SET client_encoding: the server reads and writes UTF-8 only (and reports UTF8 at connect, which libpq follows), so
+# UTF8 under any of PostgreSQL's names for it is the one value that tells the client the truth (client_encoding_error).
+CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encoding\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",
+                                re.I | re.S)
+
+
+def client_encoding_error(value: str) -> ProtocolError | None:
+    """Why ``SET client_encoding`` to ``value`` (as written after TO / =) cannot be honoured; None for UTF8 (as
+    PostgreSQL compares names: case and punctuation aside, 'utf-8', 'unicode') or DEFAULT."""
+    shown = value.strip().strip("'\"").strip()
+    if re.sub(r"[^a-z0-9]", "", shown.lower()) in ("utf8", "unicode", "default"):
+        return None
+    return ProtocolError(f"client_encoding '{shown}' is not supported: this server reads and writes UTF8 only, "
+                         "as it told the client at connect; keep the connection's encoding UTF8 and convert in the "
+                         "client.", "0A000")
+
+
+# SET [LOCAL] search_path TO a, "B", public: PostgreSQL's list of schemas (groups: LOCAL, the list). DuckDB's SET
+# outlives the transaction; the session undoes it as PostgreSQL would (Session.path_in_transaction).
+SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?search_path\s*(?:to\s+|=\s*)(?P<names>.*?)"
+                            r"\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
 
 
@@ -95,9 +114,9 @@ def search_path_sql(sql: str) -> str | None:
     Why: DuckDB takes one string ("SET can only contain a single value"), has no ``public`` schema (its default is
     ``main``) and no ``"$user"``; psql users and tools send PostgreSQL's form, and failed on it."""
     m = SEARCH_PATH_RE.match(sql)
-    if not m or not m.group(1).strip():
+    if not m or not m.group("names").strip():
         return None
-    text, names, pos = m.group(1).strip(), [], 0
+    text, names, pos = m.group("names").strip(), [], 0
     while pos < len(text):
         item = _PATH_ITEM.match(text, pos)
         if item is None or item.end() == pos:
@@ -238,7 +257,8 @@ def startup_timeout(params: dict[str, str]) -> int:
 
 
 def keyword_tag(sql: str) -> str:
-    words = re.sub(r"\(.*", "", sql.strip()).split()[:6]
+    # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT)
+    words = re.sub(r"\(.*", "", sql.strip().rstrip(";")).split()[:6]
     if not words:
         return ""
     head = words[0].upper()
@@ -1003,6 +1023,69 @@ def unsupported(sql: str) -> ProtocolError | None:
         if pattern.search(text):
             return ProtocolError(message, "0A000")
     return None
+
+
+# PostgreSQL's temporary-table forms DuckDB cannot parse, which Tableau sends to probe on connect whether it may make
+# temporary tables (then for its filter tables): SELECT list INTO [TEMP | TEMPORARY | LOCAL TEMP | GLOBAL TEMP |
+# UNLOGGED] [TABLE] name FROM ..., PostgreSQL's CREATE TABLE name AS SELECT list FROM ..., and CREATE LOCAL | GLOBAL
+# TEMPORARY TABLE, whose word PostgreSQL ignores (temp_table_sql). INTO ends the select list, so these words end the
+# search for it; a word among them after INTO's name means it was no INTO clause PostgreSQL would take.
+_SELECT_LIST_ENDS = frozenset(("from", "where", "group", "having", "window", "order", "limit", "offset", "fetch", "for",
+                               "union", "except", "intersect", "qualify", ";"))
+
+
+def temp_table_sql(sql: str) -> str:
+    """``sql`` with PostgreSQL's SELECT ... INTO name and CREATE LOCAL / GLOBAL TEMPORARY TABLE as DuckDB's CREATE
+    [TEMPORARY] TABLE (see _SELECT_LIST_ENDS); any other statement as it is. Found by DuckDB's tokenizer, so a
+    string or a comment saying INTO is never read as one, and looked at only when its first word can begin one."""
+    head = sql.lstrip()[:7].lower()
+    if head.startswith("create"):
+        toks = _words_if(sql, "local", "global")
+        if toks and len(toks) > 2 and toks[1][1].lower() in ("local", "global") \
+                and toks[2][1].lower() in ("temp", "temporary"):
+            return sql[:toks[1][0]] + sql[toks[2][0]:]
+        return sql
+    if not head.startswith(("select", "with")) or "into" not in sql.lower():  # (half _words_if's cost: most SELECTs)
+        return sql
+    toks = _words_if(sql, "into")
+    if not toks:
+        return sql
+    depth, select, into = 0, None, None
+    for i, (_, text, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(text, 0)
+        low = text.lower()
+        if depth or kind != "keyword" and text != ";":
+            continue
+        if select is None:
+            select = i if low == "select" else None
+        elif low == "into":
+            into = i
+            break
+        elif low in _SELECT_LIST_ENDS:
+            return sql
+
+    if into is None:
+        return sql
+
+    def word(k: int) -> str:
+        return toks[k][1].lower() if k < len(toks) else ""
+
+    j = into + 1
+    j += word(j) in ("local", "global") and word(j + 1) in ("temp", "temporary")
+    temp = word(j) in ("temp", "temporary")
+    j += temp or word(j) == "unlogged"  # DuckDB has no unlogged tables: a table of the database
+    j += word(j) == "table"
+    first = j
+    if j >= len(toks) or toks[j][2] not in ("identifier", "keyword") or word(j) in _SELECT_LIST_ENDS:
+        return sql
+    while word(j + 1) == "." and j + 2 < len(toks) and toks[j + 2][2] in ("identifier", "keyword"):
+        j += 2  # schema.name, database.schema.name
+    if j + 1 < len(toks) and word(j + 1) not in _SELECT_LIST_ENDS:
+        return sql
+    end = toks[j][0] + len(toks[j][1])
+    name = sql[toks[first][0]:end]
+    query = (sql[:toks[into][0]].rstrip() + " " + sql[end:].lstrip()).strip()
+    return f"CREATE {'TEMPORARY ' if temp else ''}TABLE {name} AS {query}"
 
 
 def returning_select(sql: str) -> str | None:

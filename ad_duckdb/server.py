@@ -58,7 +58,15 @@ from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, same_zone, take_snapshot
 from .pgsession import models_text as models_text
-from .pgsql import TXN_WORD, parameter_casts, search_path_sql, startup_settings, startup_timeout, typed_parameters
+from .pgsql import (
+    TXN_WORD,
+    datestyle_error,
+    parameter_casts,
+    search_path_sql,
+    startup_settings,
+    startup_timeout,
+    typed_parameters,
+)
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
 from .udfs import refresh as refresh_functions
 
@@ -726,9 +734,12 @@ class Handler(socketserver.BaseRequestHandler):
         try:
             settings = startup_settings(params)
             timeout = startup_timeout(params)
+            # as SET DateStyle checks it: a style the server cannot write was taken, and dates went on as ISO
+            style = settings.get("datestyle")
+            if style is not None and (err := datestyle_error(style)) is not None:
+                raise err
         except ProtocolError as e:
-            self.send_error(e)
-            self.flush()
+            self.fatal(str(e), e.sqlstate)  # PostgreSQL's answer to an invalid startup setting
             return
         try:
             backend, session, pid, key = self.server.open_session(self.request)

@@ -1966,3 +1966,252 @@ def test_show_takes_a_quoted_setting_name(server: Server) -> None:
         assert conn.execute('SHOW "TimeZone"').fetchone() == conn.execute("SHOW TimeZone").fetchone()
         with pytest.raises(psycopg.Error):
             conn.execute('SHOW "lc_collate')  # unbalanced: not a setting name
+
+
+def test_tableaus_temp_table_probes_make_temp_tables_of_the_session(server: Server) -> None:
+    """Tableau's PostgreSQL connector probes, on connect, whether it may make temporary tables (for context filters
+    and sets) with PostgreSQL's two forms, SELECT ... INTO TEMPORARY TABLE and CREATE LOCAL TEMPORARY TABLE ... ON
+    COMMIT PRESERVE ROWS; DuckDB has neither, so both failed with syntax errors. They are DuckDB's CREATE TEMPORARY
+    TABLE [AS] now, the session's own (on this read-only server too), tagged SELECT n as PostgreSQL tags them; any
+    statement that is not of these forms stays as written."""
+    probe = '"#Tableau_1_2_Connect"'
+    with psycopg.connect(server.url(), autocommit=True) as conn, psycopg.connect(server.url(), autocommit=True) as other:
+        cur = conn.execute(f"SELECT * INTO TEMPORARY TABLE {probe} FROM (SELECT 1 AS COL) AS CHECKTEMP LIMIT 1")
+        assert cur.statusmessage == "SELECT 1" and cur.description is None
+        assert conn.execute(f'SELECT "COL" FROM {probe}').fetchall() == [(1,)]
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            other.execute(f"SELECT * FROM {probe}")  # another session's temporary table is not this one's
+        assert conn.execute(f"DROP TABLE {probe}").statusmessage == "DROP TABLE"
+        conn.execute('CREATE LOCAL TEMPORARY TABLE "#Tableau_3_Filter" (\n\t"COL" INTEGER\n\t) ON COMMIT PRESERVE ROWS')
+        conn.execute('INSERT INTO "#Tableau_3_Filter" VALUES (%s), (%s)', (5, 7))
+        assert conn.execute('SELECT sum("COL") FROM "#Tableau_3_Filter"').fetchone() == (12,)
+        conn.execute('DROP TABLE "#Tableau_3_Filter"')
+        # the other spellings PostgreSQL takes; a WITH query, a filter, comments and a qualified result
+        conn.execute("CREATE GLOBAL TEMP TABLE g (x INT)")
+        cur = conn.execute("WITH big AS (SELECT * FROM transactions WHERE count > %s) "
+                           "SELECT count(*) AS n /* into */ INTO TEMP big_n FROM big", (10,))
+        assert cur.statusmessage == "SELECT 1"
+        n = conn.execute("SELECT count(*) FROM transactions WHERE count > 10").fetchone()
+        assert conn.execute("SELECT n FROM temp.big_n").fetchone() == n
+        conn.execute("SELECT transaction_id INTO LOCAL TEMPORARY temp.main.ids FROM transactions LIMIT 3")
+        assert conn.execute("SELECT count(*) FROM ids").fetchone() == (3,)
+        # user statements that only look alike stay as written
+        assert conn.execute("SELECT 'x INTO TEMP y' AS s, 1 AS \"into\"").fetchone() == ("x INTO TEMP y", 1)
+        conn.execute("INSERT INTO g SELECT count FROM transactions LIMIT 2")
+        assert conn.execute("SELECT count(*) FROM g").fetchone() == (2,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # a table of the database: the server's to refuse
+            conn.execute("SELECT 1 AS a INTO kept FROM transactions LIMIT 1")
+    pg2 = psycopg2.connect(server.url())  # the simple protocol, in the transaction psycopg2 opens
+    try:
+        c = pg2.cursor()
+        c.execute(f"SELECT * INTO TEMPORARY TABLE {probe} FROM (SELECT 1 AS COL) AS CHECKTEMP LIMIT 1; "
+                  f"SELECT * FROM {probe}")
+        assert c.fetchall() == [(1,)]
+        pg2.commit()
+        c.execute(f"DROP TABLE {probe}")
+        pg2.commit()
+    finally:
+        pg2.close()
+
+
+def test_information_schema_columns_says_array_for_lists_as_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL's information_schema.columns says data_type ARRAY for an array column (its element type is in
+    udt_name: _float8), which dbt's get_columns_in_relation and Grafana's query builder read; the server said
+    'double precision[]', a value those tools do not know as an array."""
+    db = str(tmp_path / "lists.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS id, [1.5]::DOUBLE[] AS xs, ['a'] AS tags, [1]::INTEGER[] AS ns")
+        con.execute("CREATE MACRO twice(x) AS [x, x]")
+    with serve(db) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        rows = conn.execute("SELECT column_name, data_type, udt_name FROM information_schema.columns "
+                            "WHERE table_name = 't' ORDER BY ordinal_position").fetchall()
+        assert rows == [("id", "integer", "int4"), ("xs", "ARRAY", "_float8"), ("tags", "ARRAY", "_text"),
+                        ("ns", "ARRAY", "_int4")], rows
+        # the type itself as PostgreSQL's format_type writes it, where a tool asks for that
+        assert conn.execute("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't'::regclass "
+                            "AND attname = 'xs'").fetchone() == ("double precision[]",)
+        assert conn.execute("SELECT DISTINCT data_type, type_udt_name FROM information_schema.routines "
+                            "WHERE routine_name = 'string_split'").fetchall() == [("ARRAY", "_text")]
+
+
+def test_a_datestyle_given_at_connect_is_checked_as_set_datestyle_is(server: Server) -> None:
+    """SET DateStyle refuses a style the server cannot write (German) and a word PostgreSQL does not know; given at
+    connect (options='-c DateStyle=German', or a startup parameter of its own as PgJDBC sends DateStyle=ISO) it was
+    taken without a word, and dates went on arriving as ISO. PostgreSQL refuses an invalid startup setting with a
+    FATAL error; the server now does so for both, with the message SET gives."""
+    for ok in ("ISO", r"ISO,\ MDY", "iso,mdy", "DEFAULT"):
+        with psycopg.connect(server.url(), autocommit=True, options=f"-c DateStyle={ok}") as conn:
+            assert conn.execute("SHOW DateStyle").fetchone() == ("ISO, MDY",), ok
+            assert conn.info.parameter_status("DateStyle") == "ISO, MDY"
+    for bad, want in (("German", "DateStyle 'German' is not supported"),
+                      ("Klingon", 'invalid value for parameter "DateStyle": "Klingon"')):
+        with pytest.raises(psycopg.OperationalError, match=re.escape(want)):
+            psycopg.connect(server.url(), options=f"-c DateStyle={bad}").close()
+
+    async def pgjdbc_style(style: str) -> str:  # a parameter of its own in the startup packet, as PgJDBC sends it
+        c = await asyncpg.connect(server.url(), server_settings={"DateStyle": style})
+        try:
+            return str(await c.fetchval("SHOW DateStyle"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(pgjdbc_style("ISO")) == "ISO, MDY"
+    with pytest.raises(asyncpg.PostgresError, match="SQL, DMY") as e:
+        asyncio.run(pgjdbc_style("SQL, DMY"))
+    assert e.value.sqlstate == "0A000"
+    assert "Traceback" not in "".join(server.log)
+
+
+def test_a_set_in_a_transaction_that_rolls_back_is_undone_as_in_postgresql(server: Server) -> None:
+    """PostgreSQL undoes a SET inside a transaction block that rolls back (and reports application_name again with
+    a ParameterStatus), and SET LOCAL lasts until the transaction ends. The server kept a rolled-back SET
+    application_name (pg_stat_activity and the driver went on naming the tool the ROLLBACK undid) and statement_timeout,
+    and took SET LOCAL application_name without doing it."""
+    with psycopg.connect(server.url(), application_name="start") as conn:  # psycopg opens a transaction block
+        def name() -> tuple[str | None, Any]:
+            return conn.info.parameter_status("application_name"), conn.execute("SHOW application_name").fetchone()
+        conn.execute("SET application_name = 'inside'")
+        conn.execute("SET statement_timeout = '5s'")
+        assert name() == ("inside", ("inside",))
+        conn.rollback()
+        assert name() == ("start", ("start",))
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        conn.execute("SET application_name = 'kept'")
+        conn.commit()
+        assert name() == ("kept", ("kept",))
+        conn.execute("SET LOCAL application_name = 'local'")
+        assert name() == ("local", ("local",))
+        assert conn.execute("SELECT current_setting('application_name')").fetchone() == ("local",)
+        conn.commit()
+        assert name() == ("kept", ("kept",))
+        conn.execute("SET LOCAL application_name = 'local'")  # a SET after it in the transaction is the session's
+        conn.execute("SET application_name = 'after'")
+        conn.commit()
+        assert name() == ("after", ("after",))
+        conn.execute("SET application_name = 'session'")  # a SET LOCAL after it ends with the transaction
+        conn.execute("SET LOCAL application_name = 'local'")
+        conn.commit()
+        assert name() == ("session", ("session",))
+        conn.execute("RESET application_name")
+        conn.rollback()
+        assert name() == ("session", ("session",))
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SET application_name = 'failed'; SELECT * FROM no_such_table")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SET application_name = 'after the error'")
+        conn.rollback()
+        assert name() == ("session", ("session",))
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("SET LOCAL application_name = 'nowhere'")  # outside a transaction block: no effect
+        assert name() == ("session", ("session",))
+    pg2 = psycopg2.connect(server.url(), application_name="start")
+    try:
+        pg2.autocommit = True
+        c = pg2.cursor()
+        with pytest.raises(psycopg2.errors.UndefinedTable):  # one Query of several statements is one transaction
+            c.execute("SET application_name = 'batch'; SELECT * FROM no_such_table")
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("start",)]
+    finally:
+        pg2.close()
+
+
+def test_set_client_encoding_takes_utf8_and_refuses_what_the_server_cannot_speak(server: Server) -> None:
+    """SET client_encoding = 'LATIN1' said SET, while the server went on reading and writing UTF-8: psycopg2's
+    set_client_encoding then sent 'café' as Latin-1, which the server refused as 'invalid byte sequence for encoding
+    "UTF8"' (a client that decodes by what it set read UTF-8 as Latin-1, without a word). UTF8 (and its other names)
+    is accepted; any other encoding is refused, naming what the server speaks, as SET DateStyle refuses German."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for ok in ("SET client_encoding = 'UTF8'", "SET client_encoding TO 'utf-8'", "SET CLIENT_ENCODING TO unicode",
+                   "SET client_encoding = DEFAULT", "SET SESSION client_encoding = 'UTF_8'", "RESET client_encoding"):
+            assert conn.execute(ok).statusmessage in ("SET", "RESET"), ok
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+            conn.execute("SET client_encoding = 'LATIN1'")
+        assert "client_encoding 'LATIN1'" in str(err.value) and "UTF8" in str(err.value), str(err.value)
+        assert conn.execute("SHOW client_encoding").fetchone() == ("UTF8",)
+        assert conn.execute("SELECT 'café'").fetchone() == ("café",)
+    pg2 = psycopg2.connect(server.url())
+    try:
+        with pytest.raises(psycopg2.errors.FeatureNotSupported, match="client_encoding 'LATIN1'"):
+            pg2.set_client_encoding("LATIN1")
+        pg2.rollback()
+        c = pg2.cursor()
+        c.execute("SELECT 'café'")  # the connection goes on in UTF-8, as it was told at connect
+        assert c.fetchall() == [("café",)] and pg2.encoding == "UTF8"
+    finally:
+        pg2.close()
+
+
+def test_set_search_path_in_a_transaction_block_follows_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL undoes a SET search_path whose transaction rolls back, and SET LOCAL search_path (how an application
+    behind a transaction pooler picks a tenant's schema per transaction) lasts until the transaction ends. DuckDB's
+    search path is no part of its transactions: a rolled-back SET stayed, so the session's next FROM tx read another
+    schema's table, and SET LOCAL was refused."""
+    db = str(tmp_path / "tenants.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE SCHEMA tenant_a; CREATE SCHEMA \"Tenant B\"; CREATE TABLE tx AS SELECT 0 AS v; "
+                    "CREATE TABLE tenant_a.tx AS SELECT 1 AS v; CREATE TABLE \"Tenant B\".tx AS SELECT 2 AS v")
+    with serve(db, "--read-write") as server, psycopg.connect(server.url()) as conn:  # psycopg opens a transaction block
+        def v() -> Any:
+            return conn.execute("SELECT v FROM tx").fetchone()[0]  # type: ignore[index]
+        conn.execute("SET search_path TO tenant_a")
+        assert v() == 1
+        conn.rollback()
+        assert v() == 0
+        conn.execute('SET LOCAL search_path TO "Tenant B", public')
+        assert v() == 2
+        conn.commit()
+        assert v() == 0
+        conn.execute("SET search_path TO tenant_a")
+        conn.commit()
+        assert v() == 1
+        conn.execute('SET LOCAL search_path = "Tenant B"')
+        assert v() == 2
+        conn.rollback()
+        assert v() == 1
+        conn.execute("RESET search_path")
+        assert v() == 0
+        conn.rollback()
+        assert v() == 1
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute('SET search_path TO "Tenant B"; SELECT * FROM no_such_table')
+        conn.rollback()
+        assert v() == 1
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("SET LOCAL search_path TO public")  # outside a transaction block: no effect, as in PostgreSQL
+        assert v() == 1
+        conn.autocommit = False
+        conn.execute("CREATE SCHEMA gone; SET search_path TO gone; DROP SCHEMA gone")
+        conn.commit()  # the path the transaction left holds (DuckDB's now): nothing to set again, nothing to fail
+        conn.execute("CREATE SCHEMA gone; SET search_path TO gone; SET LOCAL search_path TO tenant_a")
+        assert v() == 1
+        conn.execute("DROP SCHEMA gone")
+        conn.commit()  # the path to go back to names a schema dropped meanwhile: the connection's own then
+        assert v() == 0
+        assert "gone" in server.wait_for_log("failed, the connection's own instead")
+
+
+def test_commit_with_its_semicolon_commits_as_psql_sends_it(server: Server) -> None:
+    """psql sends a statement with its semicolon ("commit;"), which DuckDB's statement keeps: the server's tag was
+    COMMIT; (psql printed it), and its transaction bookkeeping did not read it as a COMMIT: a SET application_name
+    committed so was undone as if rolled back, and a COMMIT of a failed transaction was not answered ROLLBACK."""
+    pg2 = psycopg2.connect(server.url(), application_name="start")
+    try:
+        pg2.autocommit = True  # the statements as typed, each its own Query
+        c = pg2.cursor()
+        for sql, tag in (("begin;", "BEGIN"), ("SET application_name = 'kept';", "SET"), ("commit;", "COMMIT")):
+            c.execute(sql)
+            assert c.statusmessage == tag, sql
+        c.execute("SHOW application_name;")
+        assert c.fetchall() == [("kept",)]
+        c.execute("begin;")
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            c.execute("SELECT * FROM no_such_table;")
+        c.execute("COMMIT ;")
+        assert c.statusmessage == "ROLLBACK"  # PostgreSQL's answer to a COMMIT of a failed transaction
+        c.execute("end;")
+        assert c.statusmessage == "COMMIT"
+    finally:
+        pg2.close()
