@@ -2278,3 +2278,19 @@ def test_evaluate_explain_and_threshold_print_json_and_csv_for_scripts(model_db:
         assert con.execute("SELECT anomaly_threshold('tx_ae', 'cut')").fetchall()[0][0] == th["value"]
     finally:
         con.close()
+
+
+def test_a_min_cost_threshold_and_evaluate_costs_print_one_json_document(model_db: str, tmp_path: Path) -> None:
+    # min_cost prints what its cut costs on a line of its own; with --format json that line went to stdout after the
+    # object, and json.loads of the output failed
+    db = str(tmp_path / "t.duckdb")
+    shutil.copyfile(model_db, db)
+    out, err = _stdout("threshold", db, "tx_ae", "cheap", "--method", "min_cost", "--miss-cost", "400", "--alarm-cost",
+                       "5", "--source", "transactions", "--label", "label", "--format", "json")
+    th = json.loads(out)
+    assert th["method"] == "min_cost" and "per missed anomaly" in err, (th, err)
+    out, _ = _stdout("evaluate", db, "tx_ae", "transactions", "--label", "label", "--miss-cost", "400",
+                     "--alarm-cost", "5", "--format", "json")
+    doc = json.loads(out)
+    assert doc["costs"]["best"]["value"] == pytest.approx(th["value"]), (doc["costs"], th)
+    assert doc["at_thresholds"]["cheap"]["cost_per_row"] == doc["costs"]["best"]["cost_per_row"], doc
