@@ -44,6 +44,7 @@ from .exceptions import (
 from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
+from .totalsrow import TotalsWatch
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -1192,6 +1193,7 @@ def load_matrix(cur: object, source: str, names: Sequence[str], where: str | Non
 class TrainingSample:
     """The rows a model trains on, read in one pass over a source larger than its training budget.
 
+    ``totals``: what finds a spreadsheet's totals row among all the rows read, not only the sample's.
     ``rows``: the rows at positions ``default_rng(seed).choice(n, size, replace=False)`` of the source's row order,
     in that order: exactly the sample ``AutoEncoderDetector.fit`` draws from the whole matrix, so a table read
     this way trains the same model while holding ``size`` rows instead of all ``n``. ``rising``: per column,
@@ -1207,10 +1209,12 @@ class TrainingSample:
         rows = np.empty((size, d))
         rising = np.ones(d, dtype=bool)
         last = np.full(d, -np.inf)
+        self.totals = TotalsWatch(d)
         at = 0
         for M in feature_batches(cur, source, names, where, who=who):
             lo, hi = np.searchsorted(at_sorted, [at, at + len(M)])
             rows[order[lo:hi]] = M[at_sorted[lo:hi] - at]
+            self.totals.add(M)
             if len(M):
                 rising &= ~np.isnan(M).any(axis=0) & (M[0] > last)
                 if len(M) > 1:

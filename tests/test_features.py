@@ -1652,3 +1652,88 @@ def test_few_rows_note_does_not_promise_a_flagged_row_that_tied_scores_leave_unf
         assert "steps of one training row in 50, 2.0%" in said and "tied scores" in said, said
     finally:
         con.close()
+
+
+def _totals_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "totals row" in str(w.message)]
+
+
+def test_a_totals_row_is_named_when_the_features_are_named(tmp_path: Path) -> None:
+    """`-f Count -f Amount` on an export that ends in "Total;2450;127399.50": the 'Total' cell was never read, so
+    the row whose count and amount sum all the others trained as one transaction, without a word; training with the
+    features inferred named it."""
+    csv_path = tmp_path / "export.csv"
+    rows = [(i, i % 9 + 1, (i % 9 + 1) * 25.5) for i in range(300)]
+    csv_path.write_text("ID;Count;Amount\n" + "".join(f"{i};{c};{a}\n" for i, c, a in rows)
+                        + f"Total;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)}\n\n\n")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, features=["Count", "Amount"], **FAST)
+        notes = _totals_notes(caught)
+        assert len(notes) == 1 and "'Total' in 'ID'" in notes[0], notes
+        where = re.search(r'where="(.*?)"', notes[0]).group(1)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "d", source, features=["Count", "Amount"], where=where, **FAST)
+        assert info.metrics["train_rows_used"] + info.metrics["validation_rows"] == 300, notes
+        assert not _totals_notes(caught)
+        # the features inferred: the note on the text ID names it, and only once
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        assert len(_totals_notes(caught)) == 1, _totals_notes(caught)
+    finally:
+        con.close()
+
+
+def test_a_totals_row_without_a_total_word_is_named_by_its_values(tmp_path: Path) -> None:
+    """A Parquet export whose last row has no id and no label, only the column sums: named all the same, with a
+    filter that leaves out that row alone (read over a sample too, a source above max_train_rows)."""
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(1)
+        count = rng.poisson(8, 500) + 1
+        amount = np.round(count * rng.lognormal(3.0, 0.25, 500), 2)
+        path = tmp_path / "x.parquet"
+        con.execute("COPY (SELECT unnest(?)::BIGINT AS id, unnest(?)::INTEGER AS n, unnest(?)::DOUBLE AS amount "
+                    "UNION ALL SELECT NULL, ?, ?) TO '" + str(path) + "'",
+                    [list(range(500)), count.tolist(), amount.tolist(), int(count.sum()), float(amount.sum())])
+        source = f"'{path}'"
+        for extra in ({}, {"max_train_rows": 200}):
+            with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+                ad_duckdb.train(con, "v", source, features=["n", "amount"], **FAST, **extra)
+            notes = _totals_notes(caught)
+            assert len(notes) == 1, (extra, notes)
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*), max(n) FROM {source} WHERE {where}").fetchall() == \
+                [(500, count.max())], notes
+    finally:
+        con.close()
+
+
+def test_no_totals_row_note_on_ordinary_data(tmp_path: Path) -> None:
+    """No false alarm: the example transactions, an ADBench set, and a sparse count column whose largest value
+    happens to equal the sum of the others (3 = 1 + 1 + 1)."""
+    from generate import generate
+
+    db = tmp_path / "tx.duckdb"
+    generate(db, rows=3000, seed=5)
+    con = ad_duckdb.connect(str(db))
+    try:
+        data = np.load(DATA / "adbench" / "38_thyroid.npz")
+        X = data["X"]
+        con.execute("CREATE TABLE thyroid AS SELECT * FROM (SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS c, "
+                    "unnest(?) AS d, unnest(?) AS e, unnest(?) AS f)", [X[:, j].tolist() for j in range(6)])
+        con.execute("CREATE TABLE sparse AS SELECT range::DOUBLE AS x, (CASE WHEN range = 7 THEN 3 WHEN range IN "
+                    "(1, 2, 3) THEN 1 ELSE 0 END)::INTEGER AS refunds FROM range(300)")
+        for name, source, features in [("tx", "transactions", ["count", "amount", "distinct_cards", "refunds"]),
+                                       ("tx2", "transactions", None),
+                                       ("th", "thyroid", ["a", "b", "c", "d", "e", "f"]),
+                                       ("sp", "sparse", ["refunds"]), ("sp2", "sparse", ["x", "refunds"])]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, name, source, features=features, **FAST)
+            assert not _totals_notes(caught), (name, _totals_notes(caught))
+    finally:
+        con.close()
