@@ -67,6 +67,8 @@ RANGE_QUANTILE_UNLABELLED = 0.005
 
 _INTEGER = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|INT\d*)$",
                       re.IGNORECASE)
+# a DECIMAL(38,0) holds integers (Spark writes a HUGEINT or a long id so, and an Oracle NUMBER(p))
+_WHOLE_DECIMAL = re.compile(r"(?i)^(DECIMAL|NUMERIC)\(\d+,\s*0\)$")
 _NUMERIC = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
     r"FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?|NUMERIC(\(\d+,\s*\d+\))?|INT\d*)$",
@@ -564,18 +566,25 @@ def is_integer_type(sql_type: str) -> bool:
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
-    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id``; or distinct integers that
+    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id`` (an integer, a DECIMAL(p,0)
+    or whole numbers in a DOUBLE, as Parquet holds a HUGEINT id); or distinct integers that
     rise from row to row (a sequence or a timestamp counter), judged from its training ``values`` in row order or,
     for a source read in one pass, given as ``rising``. Why leave these out of default features: an id tells rows
     apart rather than describing them, and new rows bring ids beyond the training range, which the model then scores
     as out of range.
     """
-    if not is_integer_type(sql_type):
+    if not is_integer_type(sql_type) and not _WHOLE_DECIMAL.match(sql_type.strip()):
         # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,
         # 2.0, ...): as a feature it tells rows apart by where they sat in the file, which can be by label.
         if (_INDEX_NAME.fullmatch(name) and values is not None and len(values)
                 and bool(np.all(np.isfinite(values) & (np.mod(values, 1.0) == 0)))):
             return "named like a row index, with whole-number values"
+        # So does an id: DuckDB writes a HUGEINT to Parquet as DOUBLE, and pandas an integer column with a missing
+        # value as float64. Why by name only: whole numbers rising row by row in a DOUBLE may be a running total.
+        given = values[~np.isnan(values)] if values is not None else None
+        if ((_ID_NAME.search(name) or _CAMEL_ID.search(name)) and given is not None and len(given)
+                and bool(np.all(np.isfinite(given) & (np.mod(given, 1.0) == 0)))):
+            return "named like an id"
         return None
     if _ID_NAME.search(name) or _CAMEL_ID.search(name) or _INDEX_NAME.fullmatch(name):
         return "named like an id"

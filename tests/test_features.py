@@ -1737,3 +1737,26 @@ def test_no_totals_row_note_on_ordinary_data(tmp_path: Path) -> None:
             assert not _totals_notes(caught), (name, _totals_notes(caught))
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("sql_type", ["HUGEINT", "DECIMAL(38,0)", "UHUGEINT"])
+def test_an_id_written_to_parquet_as_double_or_decimal_is_left_out(tmp_path: Path, sql_type: str) -> None:
+    """A HUGEINT transaction_id reads back from Parquet as DOUBLE (DuckDB writes it so; pandas an int column with a
+    missing value too), a DECIMAL(38,0) one as DECIMAL(38,0): neither was recognised as an id, so it became a
+    feature, and every new transaction's id scored out of the training range."""
+    path = tmp_path / "tx.parquet"
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT (1000 + range)::{sql_type} AS transaction_id, range % 7 + 1 AS n, "
+                    f"(range % 7 + 1) * 12.5 + range % 3 AS amount FROM range(300)) TO '{path}'")
+        typed = dict(con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[i][:2] for i in range(3))
+        assert typed["transaction_id"] in ("DOUBLE", "DECIMAL(38,0)"), typed
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"id-like 'transaction_id' \(named like an id\)"):
+            info = ad_duckdb.train(con, "m", f"'{path}'", **FAST)
+        assert info.features == ["n", "amount"]
+        # a DOUBLE named like an id that holds fractions is a measurement
+        from ad_duckdb.features import id_like
+        assert id_like("rate_id", "DOUBLE", np.array([1.5, 2.0])) is None
+        assert id_like("amount", "DOUBLE", np.array([1.0, 2.0, 3.0])) is None
+    finally:
+        con.close()
