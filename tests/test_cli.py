@@ -2203,3 +2203,26 @@ def test_sql_streamed_result_that_fails_midway_says_the_rows_printed_are_not_the
     assert printed > 0, r.stdout[:200]
     assert "boom at" in r.stderr
     assert f"{printed:,} rows were printed before the error" in r.stderr, r.stderr
+
+
+def test_sql_with_text_amounts_as_the_first_feature_names_the_expression_that_reads_them(model_db: str,
+                                                                                      tmp_path: Path) -> None:
+    """Text amounts ("1.234,50") as the FIRST feature argument: DuckDB's binder refuses them before the functions
+    run, and the fix given was TRY_CAST(col AS DOUBLE), NULL for every one; in the other places the argument's own
+    expression was named."""
+    csv = tmp_path / "export.csv"
+    csv.write_text("Ref;Amount EUR;Txn Count\n" + "".join(f'{i};"{(i % 9 + 1) * 1234.5:,.2f}";{i % 9 + 1}\n'.replace(
+        ",", "X").replace(".", ",").replace("X", ".") for i in range(50)))
+    for query in (f"SELECT Ref, anomaly_score('tx_ae', \"Amount EUR\", \"Txn Count\") AS s FROM '{csv}' "
+                  "WHERE \"Txn Count\" > 0 ORDER BY s DESC LIMIT 3",
+                  f"SELECT max(anomaly_score('tx_ae', \"Amount EUR\", \"Txn Count\")) FROM '{csv}' GROUP BY Ref % 2",
+                  f"SELECT count(*) FROM read_csv('{csv}') WHERE is_anomaly('tx_ae', \"Amount EUR\", \"Txn Count\")"):
+        out = fails_in_one_line("sql", model_db, query)
+        expr = re.search(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are", out)
+        assert expr is not None and '"Amount EUR"' in expr.group(1) and "decimal comma" in out, (query, out)
+        read = run("sql", model_db, f"SELECT max({expr.group(1)}) AS m FROM '{csv}'", "--format", "csv")
+        assert read.split() == ["m", "11110.5"], read
+    # a first feature of words, not amounts, keeps the general fix
+    out = fails_in_one_line("sql", model_db, f"SELECT anomaly_score('tx_ae', Ref::VARCHAR || 'x', \"Txn Count\") "
+                                             f"FROM '{csv}'")
+    assert "anomaly_score's first feature argument is VARCHAR" in out and "written as these are" not in out, out
