@@ -1020,14 +1020,19 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     items = [why(n, t) for n, t in skipped]
     hint = ""
     if numberish:
-        # the example: a measurement rather than an id ('Transaction_ID' read as DOUBLE would become a feature)
-        n = next((n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))), next(iter(numberish)))
-        c = quote_ident(n)
-        sep = _read_how(text[n][2])
-        hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
-                f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
-    hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
-                                others=bool(numberish))
+        # the example: measurements rather than ids ('Transaction_ID' read as DOUBLE would become a feature), and
+        # first those TRY_CAST alone reads as NULL (a decimal comma, a currency mark): an ERP export's 'Betrag (€)'
+        # was said to hold "all numbers" beside the expression for its document number, TRY_CAST(trim(...))
+        measured = [n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))] or list(numberish)[:1]
+        written = [n for n in measured if text[n][2] is not None]
+        shown = written[:_FIXES_SHOWN] or measured[:1]
+        one = len(shown) == 1
+        exprs = ", ".join(f"{text_as_number(n, text[n][2])} AS {quote_ident(n)}" for n in shown)
+        sep = "".join(dict.fromkeys(_read_how(text[n][2]) for n in shown))
+        hint = (f" To use {listing([repr(n) for n in shown])}, "
+                f"train on a query that reads {'it as a number' if one else 'them as numbers'}: SELECT * REPLACE "
+                f"({exprs}) FROM ... (a value that is not a number becomes NULL, which training fills with the "
+                f"median{sep}).")
     totals = next(((n, odd) for n, odd in numberish.items() if isinstance(odd, str) and TOTALS.fullmatch(odd)), None)
     if totals:
         # Why say so: the row's numeric columns sum all the others, and it is trained on as one row; its 'Total'
@@ -1036,6 +1041,9 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         filtered = f"({where}) AND {leave_out}" if where else leave_out
         hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
                  f"writes it), which is trained on as a row: leave it out with where=\"{filtered}\" (CLI: --where).")
+    # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
+    hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
+                                others=bool(numberish))
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",

@@ -1760,3 +1760,58 @@ def test_an_id_written_to_parquet_as_double_or_decimal_is_left_out(tmp_path: Pat
         assert id_like("amount", "DOUBLE", np.array([1.0, 2.0, 3.0])) is None
     finally:
         con.close()
+
+
+def test_the_note_on_text_columns_gives_the_expression_for_decimal_comma_amounts(tmp_path: Path) -> None:
+    """An ERP export (';', decimal commas, a document number, a 'Summe' row, empty lines at the end): the note said
+    'Betrag (€)' held "all numbers" and showed the expression for the document number only, TRY_CAST(trim(...)),
+    which reads each "1.234,50" as NULL; and its totals sentence was glued to the end of the query it gave to copy."""
+    rows = [(100000 + i, f"{i % 28 + 1:02d}.01.2025", i % 9 + 1, (i % 9 + 1) * 1234.5 + i % 7, i % 10 + 0.5)
+            for i in range(300)]
+    def comma(x: float) -> str:
+        return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    csv_path = tmp_path / "erp.csv"
+    csv_path.write_text("Belegnummer;Buchungsdatum;Menge;Betrag (€);Rabatt %\n"
+                        + "".join(f"{b};{d};{m};{comma(a)};{comma(r)}\n" for b, d, m, a, r in rows)
+                        + f"Summe;;{sum(r[2] for r in rows)};{comma(sum(r[3] for r in rows))};\n\n\n",
+                        encoding="utf-8")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "erp", source, **FAST)
+        note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        use = re.search(r"train on a query that reads (?:it|them) as (?:a )?numbers?: SELECT \* REPLACE \((.*?)\) FROM "
+                        r"\.\.\.", note)
+        assert use is not None and "replace(replace(\"Betrag (€)\", '.', ''), ',', '.')" in use.group(1), note
+        query = re.search(r"e\.g\. (SELECT .*)$", note)
+        assert query is not None and query.group(1).endswith(f"FROM {source}"), note
+        where = re.search(r'where="(.*?)"', note).group(1)
+        read = f"SELECT * REPLACE ({use.group(1)}) FROM {source} WHERE {where}"
+        assert con.execute(f"SELECT count(*), max(\"Betrag (€)\") FROM ({read})").fetchall() == \
+            [(300, max(r[3] for r in rows))], note
+    finally:
+        con.close()
+
+
+def test_scoring_an_export_with_several_text_amount_features_gives_one_query_for_all(tmp_path: Path) -> None:
+    """A model trained on an export's decimal-comma columns read as numbers, scored on the raw export: the error named
+    the first text column and a query reading it alone, so the next run stopped on the second, and so on."""
+    csv_path = tmp_path / "export.csv"
+    def comma(x: float) -> str:
+        return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    csv_path.write_text("Menge;Netto;Steuer\n" + "".join(f"{i % 9 + 1};{comma((i % 9 + 1) * 1234.5)};"
+                                                          f"{comma((i % 9 + 1) * 234.56)}\n" for i in range(200)))
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        exprs = ", ".join(f"TRY_CAST(replace(replace({c}, '.', ''), ',', '.') AS DOUBLE) AS {c}" for c in ("Netto", "Steuer"))
+        ad_duckdb.train(con, "m", f"SELECT * REPLACE ({exprs}) FROM {source}", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        msg = str(e.value)
+        query = re.search(r"(SELECT \* REPLACE .*? FROM \S+)", msg)
+        assert query is not None and "'Netto'" in msg and "'Steuer'" in msg, msg
+        assert len(ad_duckdb.score(con, "m", query.group(1))) == 200, msg
+    finally:
+        con.close()
