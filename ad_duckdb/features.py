@@ -221,8 +221,12 @@ def _path_not_read(name: str) -> str | None:
     Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
     a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
     "pg_database"?", a catalog table offered for a file."""
-    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')) \
-            or re.search(r"[*?\[]", name):
+    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')):
+        return None
+    folder = _folder_read(name)
+    if folder:
+        return folder
+    if re.search(r"[*?\[]", name):
         return None
     path = Path(name)
     if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
@@ -234,6 +238,38 @@ def _path_not_read(name: str) -> str | None:
     maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
     return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
             f"{Path.cwd()}).{maybe} Check the path")
+
+
+# The files a dataset folder holds, by ending: what a glob of the folder reads (Spark's _SUCCESS and .crc files not)
+_DATA_ENDINGS = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".csv.gz", ".parquet.gz")
+
+
+def _folder_read(name: str) -> str | None:
+    """For a folder given as the source (``out``, ``out/`` or ``out/*``, as Spark or pandas' partition_cols write
+    a dataset): that it is one, and the glob that reads its data files; None for any other name.
+
+    Why: DuckDB reads a path alone as a file only by its ending, so a folder was "Table with name out/ does not
+    exist! Did you mean "pg_class"?", and ``out/*`` the same; a glob that read the folder's _SUCCESS or .crc files
+    would fail on them."""
+    base = name[:-2] if name.endswith(("/*", "\\*")) else name
+    path = Path(base)
+    if not path.is_dir():
+        return None
+    try:
+        top = [p.name for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_"))]
+        below = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    except OSError:
+        return None
+    ending = next((e for e in _DATA_ENDINGS if any(n.lower().endswith(e) for n in top)), None)
+    folder = base.rstrip("/\\")
+    if ending:
+        return (f"{name!r} is a folder; read its files with {quote_literal(f'{folder}/*{ending}')}, a glob of the "
+                f"data files it holds (not its _SUCCESS or .crc files)")
+    ending = next((e for e in _DATA_ENDINGS if any(p.name.lower().endswith(e) for p in below)), None)
+    if ending:
+        return (f"{name!r} is a folder of folders (partitions such as month=3); read its files with "
+                f"{quote_literal(f'{folder}/**/*{ending}')}, which reads the folders' key=value names as columns too")
+    return f"{name!r} is a folder, and holds no .parquet, .csv or .json file to read"
 
 
 # The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes
