@@ -1815,3 +1815,28 @@ def test_scoring_an_export_with_several_text_amount_features_gives_one_query_for
         assert len(ad_duckdb.score(con, "m", query.group(1))) == 200, msg
     finally:
         con.close()
+
+
+def test_a_windows_1252_csv_is_not_sent_to_latin_1_which_duckdb_refuses_for_it(tmp_path: Path) -> None:
+    """An Excel export on Windows (cp1252) with 'Betrag (€)': the hint was encoding='latin-1', and that read failed
+    with "File is not latin-1 encoded" and the advice to give "an existing table or view name" (DuckDB's Latin-1
+    has no €, curly quotes or dashes, bytes 0x80-0x9F of cp1252)."""
+    csv_path = tmp_path / "Umsätze export.csv"
+    text = "Menge;Betrag (€);Kunde\n" + "".join(f"{i % 9 + 1};{i * 2.5};„Müller“ – {i % 4}\n" for i in range(200))
+    csv_path.write_bytes(text.encode("cp1252"))
+    con = ad_duckdb.connect()
+    try:
+        for source in (str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, **FAST)
+            msg = str(e.value)
+            assert "cp1252" in msg and "Read it with read_csv" not in msg, msg
+            assert "table or view name" not in msg, msg
+            command = re.search(r"iconv -f cp1252 -t utf-8 (.*?) > (.*?)\)?[.;,]? ", msg)
+            assert command is not None, msg
+        converted = tmp_path / "converted.csv"
+        converted.write_text(csv_path.read_bytes().decode("cp1252"), encoding="utf-8")
+        info = ad_duckdb.train(con, "m", str(converted), features=["Menge", "Betrag (€)"], **FAST)
+        assert info.features == ["Menge", "Betrag (€)"]
+    finally:
+        con.close()
