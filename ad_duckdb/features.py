@@ -573,7 +573,8 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
 
 _ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
-_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
+# a row index written out (pandas' to_parquet: '__index_level_0__' for an index that is not a plain range)
+_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?|__index_level_\d+__")
 _LISTED = 10  # columns named in a note before "and N more"
 # names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
 _LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"

@@ -1840,3 +1840,20 @@ def test_a_windows_1252_csv_is_not_sent_to_latin_1_which_duckdb_refuses_for_it(t
         assert info.features == ["Menge", "Betrag (€)"]
     finally:
         con.close()
+
+
+def test_the_index_pandas_writes_to_parquet_is_left_out_when_not_in_order(tmp_path: Path) -> None:
+    """pandas writes a frame's index to Parquet as '__index_level_0__' unless it is a plain range (after a filter,
+    or sorted by amount): out of order, it was not seen as an index, and became a feature."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"qty": rng.poisson(5, 400) + 1, "amount": np.round(rng.lognormal(3, 0.3, 400), 2)})
+    df.sort_values("amount").to_parquet(tmp_path / "sorted.parquet")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'__index_level_0__' \(named like an id\)"):
+            info = ad_duckdb.train(con, "m", f"'{tmp_path / 'sorted.parquet'}'", **FAST)
+        assert info.features == ["qty", "amount"]
+    finally:
+        con.close()
