@@ -1077,7 +1077,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         leave_out = f"{sql_name(totals[0])} IS DISTINCT FROM {quote_literal(totals[1])}"
         filtered = f"({where}) AND {leave_out}" if where else leave_out
         hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
-                 f"writes it), which is trained on as a row: leave it out with where=\"{filtered}\" (CLI: --where).")
+                 f"writes it), which is trained on as a row: leave it out with {leave_out_with(filtered, where)}.")
     # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))
@@ -1086,6 +1086,15 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
+
+
+def leave_out_with(filtered: str, where: str | None) -> str:
+    """The options that train without a row: ``filtered``, the filter that leaves it out (with ``where``, the
+    caller's own, if any). Why robust=True with a filter of our own: a where= turns robust training off (it reads
+    as "the normal rows", chosen by a label), and leaving out a totals row does not make the rows labelled."""
+    if where:
+        return f"where=\"{filtered}\" (CLI: --where)"
+    return f"where=\"{filtered}\" and robust=True (CLI: --robust), which a where= alone turns off (CLI: --where)"
 
 
 def _as_numbers_example(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], *,

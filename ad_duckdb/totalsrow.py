@@ -86,7 +86,7 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
 
     ``inferred``: the features were not named, and the note on a text column of numbers has named the row already
     when its 'Total' made that column text."""
-    from .features import _numbers_as_text, listing
+    from .features import _numbers_as_text, leave_out_with, listing
 
     leave_out: str | None
     marked = _total_word(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
@@ -100,8 +100,8 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
         leave_out = _by_values(cur, source, where, names, row)
         what = ""
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
-    fix = (f"leave it out with where=\"{f'({where}) AND {leave_out}' if where else leave_out}\" (CLI: --where)"
-           if leave_out else "leave it out with a where= filter (CLI: --where) or a query without it")
+    fix = (f"leave it out with {leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
+           if leave_out else "train on a query without it")
     warnings.warn(
         f"Model {model!r}: a row of {source!r}{what} holds the sum of all the other rows ({values}): a totals row, "
         "as a spreadsheet writes it, which is trained on as one row the size of all the others (and scores as the "

@@ -1623,7 +1623,7 @@ def test_a_totals_row_in_a_small_csv_is_named_in_the_note_with_the_filter_that_l
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
             ad_duckdb.train(con, "d", source, **FAST)
         note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
-        assert "totals row" in note, note
+        assert "totals row" in note and "robust=True (CLI: --robust)" in note, note
         where = re.search(r'where="(.*?)"', note).group(1)
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:  # ID, all numbers now, is still text
             info = ad_duckdb.train(con, "d", source, where=where, **FAST)
@@ -1674,10 +1674,13 @@ def test_a_totals_row_is_named_when_the_features_are_named(tmp_path: Path) -> No
         notes = _totals_notes(caught)
         assert len(notes) == 1 and "'Total' in 'ID'" in notes[0], notes
         where = re.search(r'where="(.*?)"', notes[0]).group(1)
+        # a where= turns robust training off (it reads as "the normal rows"): the note keeps it on
+        assert "robust=True (CLI: --robust)" in notes[0], notes
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            info = ad_duckdb.train(con, "d", source, features=["Count", "Amount"], where=where, **FAST)
+            info = ad_duckdb.train(con, "d", source, features=["Count", "Amount"], where=where, robust=True, **FAST)
         assert info.metrics["train_rows_used"] + info.metrics["validation_rows"] == 300, notes
+        assert info.metrics["robust"] is True
         assert not _totals_notes(caught)
         # the features inferred: the note on the text ID names it, and only once
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
