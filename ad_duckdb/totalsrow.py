@@ -22,7 +22,7 @@ _TOLERANCE = 1e-6
 # Non-zero values the other rows hold in the matching columns, at least: a sparse count whose largest value happens to
 # be the sum of the few others (3 = 1 + 1 + 1) is no totals row.
 _MIN_SUMMED = 10
-_SLICE_ROWS = 65536
+_SLICE_VALUES = 1 << 21  # values of a slice of rows worked on at once
 # Text columns searched for the totals row's word (a wide table's every column is not read for a note).
 _TEXT_COLUMNS = 50
 
@@ -42,9 +42,11 @@ class TotalsWatch:
         self.second_abs = np.full(d, -1.0)  # the largest |value| of the other rows: a tie is no total
 
     def add(self, M: np.ndarray) -> None:
-        # Why in slices: the temporaries of a whole million-row matrix cost 4 s, of its slices 0.5 s
-        for at in range(0, len(M), _SLICE_ROWS):
-            self._add(M[at:at + _SLICE_ROWS])
+        # Why in slices: the temporaries of a whole million-row matrix cost 4 s, of its slices 0.5 s; and a wide
+        # table's (1,555 columns) would take 12 GB at once
+        rows = max(1, _SLICE_VALUES // max(1, M.shape[1]))
+        for at in range(0, len(M), rows):
+            self._add(M[at:at + rows])
 
     def _add(self, M: np.ndarray) -> None:
         self.sums += np.nansum(M, axis=0)
