@@ -48,7 +48,7 @@ def first_argument_values(con: duckdb.DuckDBPyConnection, statement: str, func: 
         probe = {**tree, "statements": [whole]}
         try:
             sql = con.execute("SELECT json_deserialize_sql(?::JSON)", [json.dumps(probe)]).fetchall()[0][0]
-            rows = con.execute(f"SELECT * FROM ({sql.rstrip().rstrip(';')}) LIMIT {_ROWS}").fetchall()
+            rows = con.sql(sql).limit(_ROWS).fetchall()  # the user's own SELECT, as DuckDB wrote it back
         except Exception as e:
             if is_interrupt(e):
                 raise
