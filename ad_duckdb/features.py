@@ -44,7 +44,7 @@ from .exceptions import (
 from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
-from .totalsrow import TotalsWatch
+from .totalsrow import TotalsWatch, column_total_words, words_left_out
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -1074,10 +1074,14 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     if totals:
         # Why say so: the row's numeric columns sum all the others, and it is trained on as one row; its 'Total'
         # is what made the column text, and the only word of it the note gave
-        leave_out = f"{sql_name(totals[0])} IS DISTINCT FROM {quote_literal(totals[1])}"
+        # a report's 'Subtotal' rows beside its 'Total': a filter on the one word the count saw kept the others
+        words = column_total_words(cur, source, where, totals[0]) or [totals[1]]
+        leave_out = words_left_out(totals[0], words)
         filtered = f"({where}) AND {leave_out}" if where else leave_out
-        hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
-                 f"writes it), which is trained on as a row: leave it out with {leave_out_with(filtered, where)}.")
+        marks = (f"{totals[1]!r} in {totals[0]!r} marks a totals row" if len(words) == 1 else
+                 f"{' and '.join(repr(w) for w in words)} in {totals[0]!r} mark totals rows")
+        hint += (f" {marks} (the sum of the rows above, as a spreadsheet writes it), which is trained on as a row: "
+                 f"leave {'it' if len(words) == 1 else 'them'} out with {leave_out_with(filtered, where)}.")
     # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))

@@ -23,6 +23,7 @@ _TOLERANCE = 1e-6
 # be the sum of the few others (3 = 1 + 1 + 1) is no totals row.
 _MIN_SUMMED = 10
 _SLICE_VALUES = 1 << 21  # values of a slice of rows worked on at once
+_WORDS = 10  # totals words of a column the filter leaves out
 # Text columns searched for the totals row's word (a wide table's every column is not read for a note).
 _TEXT_COLUMNS = 50
 
@@ -63,51 +64,56 @@ class TotalsWatch:
         self.top_abs = np.where(new, top, self.top_abs)
         self.top[new] = M[at[new]]
 
-    def totals_row(self, columns: Sequence[int]) -> np.ndarray | None:
-        """The values, in ``columns``, of a row that holds the sum of all the other rows in each of them it has a
-        value in, or None."""
+    def totals_row(self, columns: Sequence[int]) -> tuple[np.ndarray, int] | None:
+        """The values, in ``columns``, of a row that holds the sum of the other rows in each of them it has a value
+        in, and how many times the row the columns' sums hold: 2 (the row and the rows it sums), or 3 (a report's
+        subtotals sum those rows once more); None when no row does."""
         cols = list(columns)
         for j in cols:
             if not self.top_abs[j] > max(self.second_abs[j], 0.0):
                 continue
             row, sums = self.top[j][cols], self.sums[cols]
             held = ~np.isnan(row) & np.isfinite(sums)
-            if not held.any():
+            if not held.any() or (self.nonzero[cols][held] - (row[held] != 0)).max() < _MIN_SUMMED:
                 continue
-            match = np.abs(2 * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])
-            summed = self.nonzero[cols][held] - (row[held] != 0)
-            if match.all() and summed.max() >= _MIN_SUMMED:
-                return row
+            for times in (2, 3):
+                if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
+                    return row, times
         return None
 
 
 def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
-                    names: Sequence[str], row: np.ndarray, *, model: str, inferred: bool) -> None:
-    """The note on a totals row found among the training rows (``row``: its values of the features ``names``):
-    the text that marks it, if a text column holds a totals word, and the filter that leaves it out.
+                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str, inferred: bool) -> None:
+    """The note on a totals row found among the training rows (``found``: its values of the features ``names``, and
+    ``TotalsWatch.totals_row``'s times): the text that marks it, if a text column holds a totals word, and the
+    filter that leaves it out (with a report's subtotals, all of them).
 
     ``inferred``: the features were not named, and the note on a text column of numbers has named the row already
     when its 'Total' made that column text."""
     from .features import _numbers_as_text, leave_out_with, listing
 
+    row, times = found
     leave_out: str | None
-    marked = _total_word(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
+    marked = _total_words(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
     if marked:
-        column, word = marked
+        column, words = marked
         if inferred and _numbers_as_text(cur, source, [column], where).get(column, (0.0,))[0] >= 0.5:
             return
-        leave_out = f"{sql_name(column)} IS DISTINCT FROM {quote_literal(word)}"
-        what = f" ({word!r} in {column!r})"
+        leave_out = words_left_out(column, words)
+        what = f" ({' and '.join(repr(w) for w in words)} in {column!r})"
     else:
         leave_out = _by_values(cur, source, where, names, row)
         what = ""
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
-    fix = (f"leave it out with {leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
+    fix = (f"leave {'it' if times == 2 else 'them'} out with "
+           f"{leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
            if leave_out else "train on a query without it")
+    holds = ("the sum of all the other rows" if times == 2 else
+             "the sum of the rows that are not totals (subtotal rows sum them too)")
     warnings.warn(
-        f"Model {model!r}: a row of {source!r}{what} holds the sum of all the other rows ({values}): a totals row, "
-        "as a spreadsheet writes it, which is trained on as one row the size of all the others (and scores as the "
-        f"top anomaly). To train without it, {fix}.",
+        f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
+        "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
+        f"without it, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )
 
@@ -116,15 +122,30 @@ def _shown(v: float) -> str:
     return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
 
 
-def _total_word(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, str] | None:
-    """The first text column that holds a totals word ('Total', 'Grand total:', 'Summe'), and that word; None when
-    none does or the source cannot be read so."""
+def words_left_out(column: str, words: Sequence[str]) -> str:
+    """The filter that leaves out the rows whose ``column`` holds one of the totals ``words``, and no row without a
+    value there."""
+    c = sql_name(column)
+    if len(words) == 1:
+        return f"{c} IS DISTINCT FROM {quote_literal(words[0])}"
+    return f"coalesce({c}, '') NOT IN ({', '.join(quote_literal(w) for w in words)})"
+
+
+def column_total_words(cur: object, source: str, where: str | None, column: str) -> list[str]:
+    """The totals words ``column`` holds ([] when none, or the source cannot be read so)."""
+    found = _total_words(cur, source, where, [column])
+    return found[1] if found else []
+
+
+def _total_words(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe'), and those words
+    (up to ``_WORDS``); None when none does or the source cannot be read so."""
     text = list(text)[:_TEXT_COLUMNS]
     if not text:
         return None
     pattern = quote_literal(TOTALS.pattern)
-    picks = ", ".join(f"min(CASE WHEN regexp_full_match({quote_ident(n)}, {pattern}) THEN {quote_ident(n)} END)"
-                      for n in text)
+    picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
+                      f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
     try:
         found = cur.execute(f"SELECT {picks} FROM {source_sql(source)}"  # type: ignore[attr-defined]
                             + (where_sql(where) if where else "")).fetchall()[0]
@@ -132,7 +153,7 @@ def _total_word(cur: object, source: str, where: str | None, text: Sequence[str]
         if is_interrupt(e):
             raise
         return None
-    return next(((n, v) for n, v in zip(text, found, strict=True) if v is not None), None)
+    return next(((n, list(v)[:_WORDS]) for n, v in zip(text, found, strict=True) if v), None)
 
 
 def _by_values(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray) -> str | None:

@@ -1860,3 +1860,30 @@ def test_the_index_pandas_writes_to_parquet_is_left_out_when_not_in_order(tmp_pa
         assert info.features == ["qty", "amount"]
     finally:
         con.close()
+
+
+def test_a_report_with_subtotals_and_a_total_names_the_filter_that_leaves_out_all_of_them(tmp_path: Path) -> None:
+    """A spreadsheet report: a 'Subtotal' row after each month and a 'Total' row at the end. The grand total is a
+    third of all rows' sum (details + subtotals + itself), so it was not found; and a filter on one word kept the
+    other's rows (the features inferred: ID IS DISTINCT FROM 'Subtotal' kept 'Total')."""
+    lines, detail = ["ID;Count;Amount"], []
+    for month in range(3):
+        rows = [(month * 100 + i, i % 9 + 1, (i % 9 + 1) * 25.5 + month) for i in range(100)]
+        detail += rows
+        lines += [f"{i};{c};{a}" for i, c, a in rows]
+        lines.append(f"Subtotal;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)}")
+    lines.append(f"Total;{sum(r[1] for r in detail)};{sum(r[2] for r in detail)}")
+    csv_path = tmp_path / "report.csv"
+    csv_path.write_text("\n".join(lines) + "\n")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        for features in (["Count", "Amount"], None):
+            with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+                ad_duckdb.train(con, "r", source, features=features, **FAST)
+            notes = _totals_notes(caught)
+            assert len(notes) == 1, (features, notes)
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
+    finally:
+        con.close()
