@@ -2,7 +2,8 @@
 
 Why by its values: with the features named (CLI: -f), the 'Total' cell of an export's last row sits in a column
 training never reads, so the row whose amounts sum all the others trained as one transaction the size of all the
-others, without a word. A row whose every feature is the sum of the other rows' is that row, whatever its text says.
+others, without a word. A row whose every feature is the sum of the other rows' is that row, whatever its text says
+(beside a report's subtotal rows, which sum those rows once more, the sum of the rows that are not totals).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .exceptions import AdDuckDBWarning, is_interrupt
 from .readhints import TOTALS
 from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
 
-# A column sum and twice the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
+# A column sum and twice (beside subtotals, three times) the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
 # is exact, one written rounded to whole units (1244596 of 1244596.29) still agrees at 1e-6 of a sum in millions.
 _TOLERANCE = 1e-6
 # Non-zero values the other rows hold in the matching columns, at least: a sparse count whose largest value happens to
