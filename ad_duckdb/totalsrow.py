@@ -160,7 +160,7 @@ def _total_words(cur: object, source: str, where: str | None, text: Sequence[str
 def _by_values(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray) -> str | None:
     """A filter that leaves out the row of these feature values and no other (checked by counting), or None."""
     parts = [f"{sql_name(n)} = {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)]
-    leave_out = f"NOT ({' AND '.join(parts)})" if len(parts) > 1 else f"NOT {parts[0]}"
+    leave_out = f"NOT ({' AND '.join(parts)})"
     base = f"SELECT count(*) FILTER (WHERE {leave_out}), count(*) FROM {source_sql(source)}"
     try:
         kept, n = cur.execute(base + (where_sql(where) if where else "")).fetchall()[0]  # type: ignore[attr-defined]
