@@ -84,6 +84,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
+from .totalsrow import TotalsWatch, warn_totals_row
 from .udfs import register, registry
 
 __all__ = [
@@ -358,10 +359,14 @@ def train(
             cols = choose_columns(described, features, source, cur, where)
         except BadInputError as e:  # the column checks name the column and the fix; the model is said here
             raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
-        X, n_rows, rising = _training_rows(cur, name, source, [c for c, _ in cols], where, params)
+        read = [c for c, _ in cols]
+        X, n_rows, rising, watch = _training_rows(cur, name, source, read, where, params)
         if features is None:
             cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
         names = [c for c, _ in cols]
+        totals = watch.totals_row([read.index(c) for c in names])
+        if totals is not None:
+            warn_totals_row(cur, source, where, described, names, totals, model=name, inferred=features is None)
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source
@@ -451,8 +456,9 @@ def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def _training_rows(cur: Any, name: str, source: str, names: list[str], where: str | None,
-                   params: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray | None]:
-    """The rows to train on, the source's row count, and (read as a sample) which columns rise row by row.
+                   params: dict[str, Any]) -> tuple[np.ndarray, int, np.ndarray | None, TotalsWatch]:
+    """The rows to train on, the source's row count, (read as a sample) which columns rise row by row, and what
+    finds a totals row among all the rows read.
 
     Why a sample for a source above ``max_train_rows``: training uses that many rows at most, and holding every
     row only to score it for the thresholds cost memory in proportion to the table (10M rows x 6 columns:
@@ -466,9 +472,11 @@ def _training_rows(cur: Any, name: str, source: str, names: list[str], where: st
     n = count_rows(cur, source, names, where, who=who)
     if n <= p.max_train_rows:
         X = load_matrix(cur, source, names, where, n=n, who=who)
-        return X, len(X), None
+        watch = TotalsWatch(len(names))
+        watch.add(X)
+        return X, len(X), None, watch
     sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed, who=who)
-    return sample.rows, sample.n_read, sample.rising
+    return sample.rows, sample.n_read, sample.rising, sample.totals
 
 
 def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], where: str | None,

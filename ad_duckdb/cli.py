@@ -1517,9 +1517,10 @@ _BINDER_MISMATCH = re.compile(r"No function matches the given name and argument 
                               rf"'({'|'.join(f for f in FUNCTIONS if f != 'anomaly_threshold')})\(([^']*)\)'")
 
 
-def _first_feature_hint(error: str) -> str:
+def _first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None, statement: str = "") -> str:
     """For DuckDB's binder error on an anomaly function's non-numeric first feature: what the argument is and the fix
-    (the functions' own errors say so for the other arguments); else ""."""
+    (the functions' own errors say so for the other arguments); else "". ``con`` and ``statement``: to read a text
+    argument's values, for the expression that reads amounts written as an export writes them ("1.234,50")."""
     m = _BINDER_MISMATCH.search(error)
     if m is None:
         return ""
@@ -1535,9 +1536,17 @@ def _first_feature_hint(error: str) -> str:
                 "--value N)")
     if len(types) <= first or is_numeric_type(types[first]):
         return ""
+    fix = as_number_hint("col", types[first])
+    if con is not None and types[first] == "VARCHAR":
+        import pyarrow as pa
+
+        from .firstarg import first_argument_values
+        from .scoring import text_numbers_hint
+
+        values = first_argument_values(con, statement, m.group(1), first)
+        fix = (text_numbers_hint(pa.array(values, pa.string())) if values else None) or fix
     return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
-            f"its order, which `ad-duckdb show DB MODEL` lists, or turn this one into a number: "
-            f"{as_number_hint('col', types[first])})")
+            f"its order, which `ad-duckdb show DB MODEL` lists, or turn this one into a number: {fix})")
 
 
 # A non-numeric feature argument, as _first_feature_hint (the first) and the functions themselves (the others) say it
@@ -1578,7 +1587,7 @@ def _name_the_argument(message: str, statement: str) -> str:
     return message
 
 
-# scoring._text_numbers_hint's expression, written for the placeholder col
+# scoring.text_numbers_hint's expression, written for the placeholder col
 _AMOUNTS_FIX = re.compile(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are")
 
 
@@ -2030,7 +2039,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
-                _first_feature_hint(str(e)) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
+                _first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss
             partial = (f" ({written[0]:,} rows were printed before the error: the output is not the whole result)"

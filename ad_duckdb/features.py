@@ -44,6 +44,7 @@ from .exceptions import (
 from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
+from .totalsrow import TotalsWatch, column_total_words, words_left_out
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -66,6 +67,8 @@ RANGE_QUANTILE_UNLABELLED = 0.005
 
 _INTEGER = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|INT\d*)$",
                       re.IGNORECASE)
+# a DECIMAL(38,0) holds integers (Spark writes a HUGEINT or a long id so, and an Oracle NUMBER(p))
+_WHOLE_DECIMAL = re.compile(r"(?i)^(DECIMAL|NUMERIC)\(\d+,\s*0\)$")
 _NUMERIC = re.compile(
     r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|"
     r"FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?|NUMERIC(\(\d+,\s*\d+\))?|INT\d*)$",
@@ -218,8 +221,12 @@ def _path_not_read(name: str) -> str | None:
     Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
     a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
     "pg_database"?", a catalog table offered for a file."""
-    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')) \
-            or re.search(r"[*?\[]", name):
+    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')):
+        return None
+    folder = _folder_read(name)
+    if folder:
+        return folder
+    if re.search(r"[*?\[]", name):
         return None
     path = Path(name)
     if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
@@ -231,6 +238,38 @@ def _path_not_read(name: str) -> str | None:
     maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
     return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
             f"{Path.cwd()}).{maybe} Check the path")
+
+
+# The files a dataset folder holds, by ending: what a glob of the folder reads (Spark's _SUCCESS and .crc files not)
+_DATA_ENDINGS = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".csv.gz", ".parquet.gz")
+
+
+def _folder_read(name: str) -> str | None:
+    """For a folder given as the source (``out``, ``out/`` or ``out/*``, as Spark or pandas' partition_cols write
+    a dataset): that it is one, and the glob that reads its data files; None for any other name.
+
+    Why: DuckDB reads a path alone as a file only by its ending, so a folder was "Table with name out/ does not
+    exist! Did you mean "pg_class"?", and ``out/*`` the same; a glob that read the folder's _SUCCESS or .crc files
+    would fail on them."""
+    base = name[:-2] if name.endswith(("/*", "\\*")) else name
+    path = Path(base)
+    if not path.is_dir():
+        return None
+    try:
+        top = [p.name for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_"))]
+        below = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    except OSError:
+        return None
+    ending = next((e for e in _DATA_ENDINGS if any(n.lower().endswith(e) for n in top)), None)
+    folder = base.rstrip("/\\")
+    if ending:
+        return (f"{name!r} is a folder; read its files with {quote_literal(f'{folder}/*{ending}')}, a glob of the "
+                f"data files it holds (not its _SUCCESS or .crc files)")
+    ending = next((e for e in _DATA_ENDINGS if any(p.name.lower().endswith(e) for p in below)), None)
+    if ending:
+        return (f"{name!r} is a folder of folders (partitions such as month=3); read its files with "
+                f"{quote_literal(f'{folder}/**/*{ending}')}, which reads the folders' key=value names as columns too")
+    return f"{name!r} is a folder, and holds no .parquet, .csv or .json file to read"
 
 
 # The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes
@@ -534,7 +573,8 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
 
 _ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
-_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?")  # a row index written out
+# a row index written out (pandas' to_parquet: '__index_level_0__' for an index that is not a plain range)
+_INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?|__index_level_\d+__")
 _LISTED = 10  # columns named in a note before "and N more"
 # names a label column goes by (label, class, is_fraud, y, ...), for the note when one would be a default feature
 _LABEL_NAME = re.compile(r"(?i)(is_)?(label|class|target|y|outlier|anomaly|anomalous|fraud|fraudulent|ground_truth)"
@@ -563,18 +603,25 @@ def is_integer_type(sql_type: str) -> bool:
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
-    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id``; or distinct integers that
+    Named ``id``, ``*_id`` (or ``* ID``, ``*-id``, as a CSV header writes it) or ``*Id`` (an integer, a DECIMAL(p,0)
+    or whole numbers in a DOUBLE, as Parquet holds a HUGEINT id); or distinct integers that
     rise from row to row (a sequence or a timestamp counter), judged from its training ``values`` in row order or,
     for a source read in one pass, given as ``rising``. Why leave these out of default features: an id tells rows
     apart rather than describing them, and new rows bring ids beyond the training range, which the model then scores
     as out of range.
     """
-    if not is_integer_type(sql_type):
+    if not is_integer_type(sql_type) and not _WHOLE_DECIMAL.match(sql_type.strip()):
         # A row index written out with the data reads back as DOUBLE (pandas' 'Unnamed: 0', a CSV's 'Index' of 1.0,
         # 2.0, ...): as a feature it tells rows apart by where they sat in the file, which can be by label.
         if (_INDEX_NAME.fullmatch(name) and values is not None and len(values)
                 and bool(np.all(np.isfinite(values) & (np.mod(values, 1.0) == 0)))):
             return "named like a row index, with whole-number values"
+        # So does an id: DuckDB writes a HUGEINT to Parquet as DOUBLE, and pandas an integer column with a missing
+        # value as float64. Why by name only: whole numbers rising row by row in a DOUBLE may be a running total.
+        given = values[~np.isnan(values)] if values is not None else None
+        if ((_ID_NAME.search(name) or _CAMEL_ID.search(name)) and given is not None and len(given)
+                and bool(np.all(np.isfinite(given) & (np.mod(given, 1.0) == 0)))):
+            return "named like an id"
         return None
     if _ID_NAME.search(name) or _CAMEL_ID.search(name) or _INDEX_NAME.fullmatch(name):
         return "named like an id"
@@ -1010,27 +1057,48 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     items = [why(n, t) for n, t in skipped]
     hint = ""
     if numberish:
-        # the example: a measurement rather than an id ('Transaction_ID' read as DOUBLE would become a feature)
-        n = next((n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))), next(iter(numberish)))
-        c = quote_ident(n)
-        sep = _read_how(text[n][2])
-        hint = (f" To use {n!r}, train on a query that reads it as a number: SELECT * REPLACE ({text_as_number(n, text[n][2])} "
-                f"AS {c}) FROM ... (a value that is not a number becomes NULL, which training fills with the median{sep}).")
-    hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
-                                others=bool(numberish))
+        # the example: measurements rather than ids ('Transaction_ID' read as DOUBLE would become a feature), and
+        # first those TRY_CAST alone reads as NULL (a decimal comma, a currency mark): an ERP export's 'Betrag (€)'
+        # was said to hold "all numbers" beside the expression for its document number, TRY_CAST(trim(...))
+        measured = [n for n in numberish if not (_ID_NAME.search(n) or _CAMEL_ID.search(n))] or list(numberish)[:1]
+        written = [n for n in measured if text[n][2] is not None]
+        shown = written[:_FIXES_SHOWN] or measured[:1]
+        one = len(shown) == 1
+        exprs = ", ".join(f"{text_as_number(n, text[n][2])} AS {quote_ident(n)}" for n in shown)
+        sep = "".join(dict.fromkeys(_read_how(text[n][2]) for n in shown))
+        hint = (f" To use {listing([repr(n) for n in shown])}, "
+                f"train on a query that reads {'it as a number' if one else 'them as numbers'}: SELECT * REPLACE "
+                f"({exprs}) FROM ... (a value that is not a number becomes NULL, which training fills with the "
+                f"median{sep}).")
     totals = next(((n, odd) for n, odd in numberish.items() if isinstance(odd, str) and TOTALS.fullmatch(odd)), None)
     if totals:
         # Why say so: the row's numeric columns sum all the others, and it is trained on as one row; its 'Total'
         # is what made the column text, and the only word of it the note gave
-        leave_out = f"{sql_name(totals[0])} IS DISTINCT FROM {quote_literal(totals[1])}"
+        # a report's 'Subtotal' rows beside its 'Total': a filter on the one word the count saw kept the others
+        words = column_total_words(cur, source, where, totals[0]) or [totals[1]]
+        leave_out = words_left_out(totals[0], words)
         filtered = f"({where}) AND {leave_out}" if where else leave_out
-        hint += (f" {totals[1]!r} in {totals[0]!r} marks a totals row (the sum of the rows above, as a spreadsheet "
-                 f"writes it), which is trained on as a row: leave it out with where=\"{filtered}\" (CLI: --where).")
+        marks = (f"{totals[1]!r} in {totals[0]!r} marks a totals row" if len(words) == 1 else
+                 f"{' and '.join(repr(w) for w in words)} in {totals[0]!r} mark totals rows")
+        hint += (f" {marks} (the sum of the rows above, as a spreadsheet writes it), which is trained on as a row: "
+                 f"leave {'it' if len(words) == 1 else 'them'} out with {leave_out_with(filtered, where)}.")
+    # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
+    hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
+                                others=bool(numberish))
     warnings.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
+
+
+def leave_out_with(filtered: str, where: str | None) -> str:
+    """The options that train without a row: ``filtered``, the filter that leaves it out (with ``where``, the
+    caller's own, if any). Why robust=True with a filter of our own: a where= turns robust training off (it reads
+    as "the normal rows", chosen by a label), and leaving out a totals row does not make the rows labelled."""
+    if where:
+        return f"where=\"{filtered}\" (CLI: --where)"
+    return f"where=\"{filtered}\" and robust=True (CLI: --robust), which a where= alone turns off (CLI: --where)"
 
 
 def _as_numbers_example(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], *,
@@ -1192,6 +1260,7 @@ def load_matrix(cur: object, source: str, names: Sequence[str], where: str | Non
 class TrainingSample:
     """The rows a model trains on, read in one pass over a source larger than its training budget.
 
+    ``totals``: what finds a spreadsheet's totals row among all the rows read, not only the sample's.
     ``rows``: the rows at positions ``default_rng(seed).choice(n, size, replace=False)`` of the source's row order,
     in that order: exactly the sample ``AutoEncoderDetector.fit`` draws from the whole matrix, so a table read
     this way trains the same model while holding ``size`` rows instead of all ``n``. ``rising``: per column,
@@ -1207,10 +1276,12 @@ class TrainingSample:
         rows = np.empty((size, d))
         rising = np.ones(d, dtype=bool)
         last = np.full(d, -np.inf)
+        self.totals = TotalsWatch(d)
         at = 0
         for M in feature_batches(cur, source, names, where, who=who):
             lo, hi = np.searchsorted(at_sorted, [at, at + len(M)])
             rows[order[lo:hi]] = M[at_sorted[lo:hi] - at]
+            self.totals.add(M)
             if len(M):
                 rising &= ~np.isnan(M).any(axis=0) & (M[0] > last)
                 if len(M) > 1:

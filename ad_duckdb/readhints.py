@@ -7,6 +7,7 @@ encoding='UTF-16'"); an analyst with a bank export needs the one call that reads
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from .exceptions import BadInputError
 from .sqltext import is_query, quote_ident, quote_literal, sql_name
@@ -85,7 +86,12 @@ def _with_options(source: str, options: str, pattern: re.Pattern[str], function:
 def read_fix(source: str, error: str) -> str | None:
     """The cause and fix of a failed read of ``source`` (DuckDB's message ``error``), or None if it is not one
     we know."""
-    if "not utf-8 encoded" in error.lower():
+    if "not utf-8 encoded" in error.lower() or "not latin-1 encoded" in error.lower():
+        windows = _windows_file(source)
+        if windows:
+            return _windows_fix(windows, source)
+        if "not latin-1 encoded" in error.lower():
+            return None
         latin = with_csv_options(source, "encoding='latin-1'")
         return f"the file is not UTF-8 (a Latin-1 or Windows export, with bytes such as é or ü). Read it with {latin}"
     m = _CONVERT.search(error)
@@ -107,6 +113,50 @@ def read_fix(source: str, error: str) -> str | None:
         column, first, path, names = m.groups()
         return _parquet_rename_fix(source, column, first, path, [n.strip() for n in names.split(",") if n.strip()])
     return None
+
+
+# Bytes of a text that is not UTF-8 (as surrogateescape decodes them) that Windows' cp1252 reads as € ‚ „ … – — ‘ ’
+# “ ” ™ and the like, and DuckDB's Latin-1 refuses ("File is not latin-1 encoded")
+_WINDOWS_ONLY = re.compile("[\udc80-\udc9f]")
+_SNIFFED = 1 << 24  # bytes of each file looked at
+
+
+def _windows_file(source: str) -> str | None:
+    """The first file of a CSV ``source`` (a path, a glob or a read_csv call on one) whose bytes only Windows' cp1252
+    reads, or None (a query, no such file, or none of those bytes)."""
+    import glob
+
+    s = source.strip()
+    call = _CALL.fullmatch(s)
+    first = _split_args(call.group(1)[call.group(1).index("(") + 1: -1])[:1] if call else [s]
+    if not first or is_query(first[0]) or "(" in first[0]:
+        return None
+    path = first[0][1:-1].replace("''", "'") if len(first[0]) >= 2 and first[0][0] == first[0][-1] == "'" else first[0]
+    for name in sorted(glob.glob(path))[:20]:
+        try:
+            with open(name, "rb") as f:
+                data = f.read(_SNIFFED)
+        except OSError:
+            continue
+        # a sequence cut at the end of what was read is no stray byte
+        text = (data[:-4] if len(data) == _SNIFFED else data).decode("utf-8", errors="surrogateescape")
+        if _WINDOWS_ONLY.search(text):
+            return name
+    return None
+
+
+def _windows_fix(name: str, source: str) -> str:
+    """How to read a Windows (cp1252) export: as UTF-8, converted. Why not encoding='latin-1': DuckDB reads only UTF-8,
+    UTF-16 and Latin-1 without its encodings extension, and Latin-1 has no €, curly quotes or dashes."""
+    import shlex
+
+    path = Path(name)
+    out = str(path.with_name(f"{path.stem}.utf8{path.suffix}"))
+    several = " (each file of the glob)" if name != source.strip().strip("'") and "*" in source else ""
+    return (f"the file {name!r} is a Windows export (cp1252: bytes such as € or curly quotes, which neither UTF-8 nor "
+            f"Latin-1, the encodings DuckDB reads, has). Convert it to UTF-8{several} and read that: iconv -f cp1252 "
+            f"-t utf-8 {shlex.quote(name)} > {shlex.quote(out)} (in Python: Path({out!r}).write_text(Path({name!r})."
+            "read_text(encoding='cp1252'), encoding='utf-8'))")
 
 
 # What the first cell of a spreadsheet's totals row says (English, French, German, Spanish, Dutch, Italian).

@@ -569,7 +569,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos}{f' (the model was trained on {expected!r} there)' if expected else ''} "
             f"is {_sql_type_name(t)}, not a number. Pass the model's columns in its order, or turn this one into a "
-            f"number: {_text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}."
+            f"number: {text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}."
         )
     import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
 
@@ -580,7 +580,7 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     return _nan_where_null(_values(f).copy(), f)
 
 
-def _text_numbers_hint(col: pa.Array) -> str | None:
+def text_numbers_hint(col: pa.Array) -> str | None:
     """For text arguments mostly of numbers written as an export writes amounts ("$1,234.50", "1.234,50 €",
     "(120.00)"): the expression that reads them, for the argument ``col``; None for other arguments.
 

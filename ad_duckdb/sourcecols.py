@@ -8,7 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .exceptions import BadInputError, SourceNotFoundError
-from .features import as_number_query, describe, text_as_number, text_number_hint, text_values
+from .features import (
+    _from_item,
+    _numbers_as_text,
+    as_number_query,
+    describe,
+    listing,
+    text_as_number,
+    text_number_hint,
+    text_values,
+    written_words,
+)
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
@@ -138,11 +148,36 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
                 f"other features, {f!r} missing, read it as a number in a query: SELECT * REPLACE "
                 f"({text_as_number(c, None)} AS {quote_ident(c)}) FROM ..."
             )
+        if hint:
+            _all_text_numbers(cur, [x for x in feats if types[x.lower()].upper() == "VARCHAR"], lm, source)
         raise BadInputError(
             f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"
             + (f"; {hint}." if hint else f". Read it as a number in a query: SELECT * REPLACE ({text_as_number(c, None)} "
                                         f"AS {quote_ident(c)}) FROM ...")
         )
+
+
+def _all_text_numbers(cur: Any, text: list[str], lm: LoadedModel | ModelRecord, source: str) -> None:
+    """Refuse several feature columns of numbers held as text (an export's decimal-comma amounts) in one error, with
+    one query that reads them all, each as its values are written. Why: the error named the first with a query
+    reading it alone, and the next run stopped on the second."""
+    read = _numbers_as_text(cur, source, text, None)
+    numbers = [c for c in text if c in read and read[c][0] >= 0.5]
+    if len(numbers) < 2:
+        return
+
+    def holds(c: str) -> str:
+        odd, style = read[c][1], read[c][2]
+        said = "all numbers" if odd is None else f"numbers apart from a few such as {odd!r}"
+        return f"{c!r}: {said}{f', {written_words(style)}' if style is not None else ''}"
+
+    exprs = ", ".join(f"{text_as_number(c, read[c][2])} AS {quote_ident(c)}" for c in numbers)
+    raise BadInputError(
+        f"Scoring with {lm.ref!r}: columns {listing([repr(c) for c in numbers])} of {source!r} are VARCHAR, and the "
+        f"model's features take numbers; their values are numbers ({'; '.join(holds(c) for c in numbers)}). Read them "
+        f"as numbers in a query: SELECT * REPLACE ({exprs}) FROM {_from_item(source)} (a value that is not a number "
+        "becomes NULL, a missing value)."
+    )
 
 
 def _empty(cur: Any, source: str, column: str) -> bool:

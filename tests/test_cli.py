@@ -2294,3 +2294,55 @@ def test_a_min_cost_threshold_and_evaluate_costs_print_one_json_document(model_d
     doc = json.loads(out)
     assert doc["costs"]["best"]["value"] == pytest.approx(th["value"]), (doc["costs"], th)
     assert doc["at_thresholds"]["cheap"]["cost_per_row"] == doc["costs"]["best"]["cost_per_row"], doc
+
+
+def test_sql_with_text_amounts_as_the_first_feature_names_the_expression_that_reads_them(model_db: str,
+                                                                                      tmp_path: Path) -> None:
+    """Text amounts ("1.234,50") as the FIRST feature argument: DuckDB's binder refuses them before the functions
+    run, and the fix given was TRY_CAST(col AS DOUBLE), NULL for every one; in the other places the argument's own
+    expression was named."""
+    csv = tmp_path / "export.csv"
+    csv.write_text("Ref;Amount EUR;Txn Count\n" + "".join(f'{i};"{(i % 9 + 1) * 1234.5:,.2f}";{i % 9 + 1}\n'.replace(
+        ",", "X").replace(".", ",").replace("X", ".") for i in range(50)))
+    for query in (f"SELECT Ref, anomaly_score('tx_ae', \"Amount EUR\", \"Txn Count\") AS s FROM '{csv}' "
+                  "WHERE \"Txn Count\" > 0 ORDER BY s DESC LIMIT 3",
+                  f"SELECT max(anomaly_score('tx_ae', \"Amount EUR\", \"Txn Count\")) FROM '{csv}' GROUP BY Ref % 2",
+                  f"SELECT count(*) FROM read_csv('{csv}') WHERE is_anomaly('tx_ae', \"Amount EUR\", \"Txn Count\")"):
+        out = fails_in_one_line("sql", model_db, query)
+        expr = re.search(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are", out)
+        assert expr is not None and '"Amount EUR"' in expr.group(1) and "decimal comma" in out, (query, out)
+        read = run("sql", model_db, f"SELECT max({expr.group(1)}) AS m FROM '{csv}'", "--format", "csv")
+        assert read.split() == ["m", "11110.5"], read
+    # a first feature of words, not amounts, keeps the general fix
+    out = fails_in_one_line("sql", model_db, f"SELECT anomaly_score('tx_ae', Ref::VARCHAR || 'x', \"Txn Count\") "
+                                             f"FROM '{csv}'")
+    assert "anomaly_score's first feature argument is VARCHAR" in out and "written as these are" not in out, out
+
+
+def test_a_folder_of_parquet_files_as_the_source_names_the_glob_that_reads_it(tmp_path: Path) -> None:
+    """Spark and pandas (partition_cols) write a dataset as a folder: `train DB m out/` said "Table with name out/
+    does not exist! Did you mean "pg_class"?", and `out/*` the same (the folder's _SUCCESS and .crc files too)."""
+    out = tmp_path / "out"
+    (out / "region=eu").mkdir(parents=True)
+    for k in range(2):
+        duckdb.sql(f"COPY (SELECT range AS qty, range * 2.5 + {k} AS amount FROM range(40)) "
+                   f"TO '{out / f'part-0000{k}-x.snappy.parquet'}'")
+    (out / "_SUCCESS").write_text("")
+    (out / ".part-00000-x.snappy.parquet.crc").write_bytes(b"crc")
+    db = str(tmp_path / "m.duckdb")
+    for src in (str(out), f"{out}/", f"{out}/*"):
+        res = CliRunner().invoke(cli, ["train", db, "m", src, "--quiet"], catch_exceptions=False)
+        assert res.exit_code == 6 and "is a folder" in res.output and "pg_" not in res.output, res.output
+        glob = re.search(r"read its files with (\S+?)(?:[,;.]? |$)", res.output)
+        assert glob is not None and glob.group(1) == f"'{out}/*.parquet'", res.output
+        assert "--quiet" not in res.output
+        ok = CliRunner().invoke(cli, ["train", db, "m", glob.group(1).strip("'"), "--quiet", "-f", "qty",
+                                      "-f", "amount", "--epochs", "2", "--n-models", "1"], catch_exceptions=False)
+        assert ok.exit_code == 0, ok.output
+    # partition folders (key=value) below: the recursive glob, read with the keys
+    sub = tmp_path / "lake"
+    for m in (1, 2):
+        (sub / f"month={m}").mkdir(parents=True)
+        duckdb.sql(f"COPY (SELECT range AS qty FROM range(30)) TO '{sub / f'month={m}' / 'data.parquet'}'")
+    res = CliRunner().invoke(cli, ["train", db, "m2", str(sub), "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 6 and f"'{sub}/**/*.parquet'" in res.output, res.output

@@ -1623,7 +1623,7 @@ def test_a_totals_row_in_a_small_csv_is_named_in_the_note_with_the_filter_that_l
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
             ad_duckdb.train(con, "d", source, **FAST)
         note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
-        assert "totals row" in note, note
+        assert "totals row" in note and "robust=True (CLI: --robust)" in note, note
         where = re.search(r'where="(.*?)"', note).group(1)
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:  # ID, all numbers now, is still text
             info = ad_duckdb.train(con, "d", source, where=where, **FAST)
@@ -1650,5 +1650,240 @@ def test_few_rows_note_does_not_promise_a_flagged_row_that_tied_scores_leave_unf
         said = " ".join(str(n.message) for n in notes if "only 50 rows" in str(n.message))
         assert "flags at least one" not in said, said
         assert "steps of one training row in 50, 2.0%" in said and "tied scores" in said, said
+    finally:
+        con.close()
+
+
+def _totals_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "totals row" in str(w.message)]
+
+
+def test_a_totals_row_is_named_when_the_features_are_named(tmp_path: Path) -> None:
+    """`-f Count -f Amount` on an export that ends in "Total;2450;127399.50": the 'Total' cell was never read, so
+    the row whose count and amount sum all the others trained as one transaction, without a word; training with the
+    features inferred named it."""
+    csv_path = tmp_path / "export.csv"
+    rows = [(i, i % 9 + 1, (i % 9 + 1) * 25.5) for i in range(300)]
+    csv_path.write_text("ID;Count;Amount\n" + "".join(f"{i};{c};{a}\n" for i, c, a in rows)
+                        + f"Total;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)}\n\n\n")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, features=["Count", "Amount"], **FAST)
+        notes = _totals_notes(caught)
+        assert len(notes) == 1 and "'Total' in 'ID'" in notes[0], notes
+        where = re.search(r'where="(.*?)"', notes[0]).group(1)
+        # a where= turns robust training off (it reads as "the normal rows"): the note keeps it on
+        assert "robust=True (CLI: --robust)" in notes[0], notes
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "d", source, features=["Count", "Amount"], where=where, robust=True, **FAST)
+        assert info.metrics["train_rows_used"] + info.metrics["validation_rows"] == 300, notes
+        assert info.metrics["robust"] is True
+        assert not _totals_notes(caught)
+        # the features inferred: the note on the text ID names it, and only once
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "d", source, **FAST)
+        assert len(_totals_notes(caught)) == 1, _totals_notes(caught)
+    finally:
+        con.close()
+
+
+def test_a_totals_row_without_a_total_word_is_named_by_its_values(tmp_path: Path) -> None:
+    """A Parquet export whose last row has no id and no label, only the column sums: named all the same, with a
+    filter that leaves out that row alone (read over a sample too, a source above max_train_rows)."""
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(1)
+        count = rng.poisson(8, 500) + 1
+        amount = np.round(count * rng.lognormal(3.0, 0.25, 500), 2)
+        path = tmp_path / "x.parquet"
+        con.execute("COPY (SELECT unnest(?)::BIGINT AS id, unnest(?)::INTEGER AS n, unnest(?)::DOUBLE AS amount "
+                    "UNION ALL SELECT NULL, ?, ?) TO '" + str(path) + "'",
+                    [list(range(500)), count.tolist(), amount.tolist(), int(count.sum()), float(amount.sum())])
+        source = f"'{path}'"
+        for extra in ({}, {"max_train_rows": 200}):
+            with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+                ad_duckdb.train(con, "v", source, features=["n", "amount"], **FAST, **extra)
+            notes = _totals_notes(caught)
+            assert len(notes) == 1, (extra, notes)
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*), max(n) FROM {source} WHERE {where}").fetchall() == \
+                [(500, count.max())], notes
+    finally:
+        con.close()
+
+
+def test_no_totals_row_note_on_ordinary_data(tmp_path: Path) -> None:
+    """No false alarm: the example transactions, an ADBench set, and a sparse count column whose largest value
+    happens to equal the sum of the others (3 = 1 + 1 + 1)."""
+    from generate import generate
+
+    db = tmp_path / "tx.duckdb"
+    generate(db, rows=3000, seed=5)
+    con = ad_duckdb.connect(str(db))
+    try:
+        data = np.load(DATA / "adbench" / "38_thyroid.npz")
+        X = data["X"]
+        con.execute("CREATE TABLE thyroid AS SELECT * FROM (SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS c, "
+                    "unnest(?) AS d, unnest(?) AS e, unnest(?) AS f)", [X[:, j].tolist() for j in range(6)])
+        con.execute("CREATE TABLE sparse AS SELECT range::DOUBLE AS x, (CASE WHEN range = 7 THEN 3 WHEN range IN "
+                    "(1, 2, 3) THEN 1 ELSE 0 END)::INTEGER AS refunds FROM range(300)")
+        for name, source, features in [("tx", "transactions", ["count", "amount", "distinct_cards", "refunds"]),
+                                       ("tx2", "transactions", None),
+                                       ("th", "thyroid", ["a", "b", "c", "d", "e", "f"]),
+                                       ("sp", "sparse", ["refunds"]), ("sp2", "sparse", ["x", "refunds"])]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, name, source, features=features, **FAST)
+            assert not _totals_notes(caught), (name, _totals_notes(caught))
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("sql_type", ["HUGEINT", "DECIMAL(38,0)", "UHUGEINT"])
+def test_an_id_written_to_parquet_as_double_or_decimal_is_left_out(tmp_path: Path, sql_type: str) -> None:
+    """A HUGEINT transaction_id reads back from Parquet as DOUBLE (DuckDB writes it so; pandas an int column with a
+    missing value too), a DECIMAL(38,0) one as DECIMAL(38,0): neither was recognised as an id, so it became a
+    feature, and every new transaction's id scored out of the training range."""
+    path = tmp_path / "tx.parquet"
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT (1000 + range)::{sql_type} AS transaction_id, range % 7 + 1 AS n, "
+                    f"(range % 7 + 1) * 12.5 + range % 3 AS amount FROM range(300)) TO '{path}'")
+        typed = dict(con.execute(f"DESCRIBE SELECT * FROM '{path}'").fetchall()[i][:2] for i in range(3))
+        assert typed["transaction_id"] in ("DOUBLE", "DECIMAL(38,0)"), typed
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"id-like 'transaction_id' \(named like an id\)"):
+            info = ad_duckdb.train(con, "m", f"'{path}'", **FAST)
+        assert info.features == ["n", "amount"]
+        # a DOUBLE named like an id that holds fractions is a measurement
+        from ad_duckdb.features import id_like
+        assert id_like("rate_id", "DOUBLE", np.array([1.5, 2.0])) is None
+        assert id_like("amount", "DOUBLE", np.array([1.0, 2.0, 3.0])) is None
+    finally:
+        con.close()
+
+
+def test_the_note_on_text_columns_gives_the_expression_for_decimal_comma_amounts(tmp_path: Path) -> None:
+    """An ERP export (';', decimal commas, a document number, a 'Summe' row, empty lines at the end): the note said
+    'Betrag (€)' held "all numbers" and showed the expression for the document number only, TRY_CAST(trim(...)),
+    which reads each "1.234,50" as NULL; and its totals sentence was glued to the end of the query it gave to copy."""
+    rows = [(100000 + i, f"{i % 28 + 1:02d}.01.2025", i % 9 + 1, (i % 9 + 1) * 1234.5 + i % 7, i % 10 + 0.5)
+            for i in range(300)]
+    def comma(x: float) -> str:
+        return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    csv_path = tmp_path / "erp.csv"
+    csv_path.write_text("Belegnummer;Buchungsdatum;Menge;Betrag (€);Rabatt %\n"
+                        + "".join(f"{b};{d};{m};{comma(a)};{comma(r)}\n" for b, d, m, a, r in rows)
+                        + f"Summe;;{sum(r[2] for r in rows)};{comma(sum(r[3] for r in rows))};\n\n\n",
+                        encoding="utf-8")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "erp", source, **FAST)
+        note = next(str(w.message) for w in caught if "non-numeric" in str(w.message))
+        use = re.search(r"train on a query that reads (?:it|them) as (?:a )?numbers?: SELECT \* REPLACE \((.*?)\) FROM "
+                        r"\.\.\.", note)
+        assert use is not None and "replace(replace(\"Betrag (€)\", '.', ''), ',', '.')" in use.group(1), note
+        query = re.search(r"e\.g\. (SELECT .*)$", note)
+        assert query is not None and query.group(1).endswith(f"FROM {source}"), note
+        where = re.search(r'where="(.*?)"', note).group(1)
+        read = f"SELECT * REPLACE ({use.group(1)}) FROM {source} WHERE {where}"
+        assert con.execute(f"SELECT count(*), max(\"Betrag (€)\") FROM ({read})").fetchall() == \
+            [(300, max(r[3] for r in rows))], note
+    finally:
+        con.close()
+
+
+def test_scoring_an_export_with_several_text_amount_features_gives_one_query_for_all(tmp_path: Path) -> None:
+    """A model trained on an export's decimal-comma columns read as numbers, scored on the raw export: the error named
+    the first text column and a query reading it alone, so the next run stopped on the second, and so on."""
+    csv_path = tmp_path / "export.csv"
+    def comma(x: float) -> str:
+        return f"{x:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    csv_path.write_text("Menge;Netto;Steuer\n" + "".join(f"{i % 9 + 1};{comma((i % 9 + 1) * 1234.5)};"
+                                                          f"{comma((i % 9 + 1) * 234.56)}\n" for i in range(200)))
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        exprs = ", ".join(f"TRY_CAST(replace(replace({c}, '.', ''), ',', '.') AS DOUBLE) AS {c}" for c in ("Netto", "Steuer"))
+        ad_duckdb.train(con, "m", f"SELECT * REPLACE ({exprs}) FROM {source}", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        msg = str(e.value)
+        query = re.search(r"(SELECT \* REPLACE .*? FROM \S+)", msg)
+        assert query is not None and "'Netto'" in msg and "'Steuer'" in msg, msg
+        assert len(ad_duckdb.score(con, "m", query.group(1))) == 200, msg
+    finally:
+        con.close()
+
+
+def test_a_windows_1252_csv_is_not_sent_to_latin_1_which_duckdb_refuses_for_it(tmp_path: Path) -> None:
+    """An Excel export on Windows (cp1252) with 'Betrag (€)': the hint was encoding='latin-1', and that read failed
+    with "File is not latin-1 encoded" and the advice to give "an existing table or view name" (DuckDB's Latin-1
+    has no €, curly quotes or dashes, bytes 0x80-0x9F of cp1252)."""
+    csv_path = tmp_path / "Umsätze export.csv"
+    text = "Menge;Betrag (€);Kunde\n" + "".join(f"{i % 9 + 1};{i * 2.5};„Müller“ – {i % 4}\n" for i in range(200))
+    csv_path.write_bytes(text.encode("cp1252"))
+    con = ad_duckdb.connect()
+    try:
+        for source in (str(csv_path), f"read_csv('{csv_path}', encoding='latin-1')"):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, **FAST)
+            msg = str(e.value)
+            assert "cp1252" in msg and "Read it with read_csv" not in msg, msg
+            assert "table or view name" not in msg, msg
+            command = re.search(r"iconv -f cp1252 -t utf-8 (.*?) > (.*?)\)?[.;,]? ", msg)
+            assert command is not None, msg
+        converted = tmp_path / "converted.csv"
+        converted.write_text(csv_path.read_bytes().decode("cp1252"), encoding="utf-8")
+        info = ad_duckdb.train(con, "m", str(converted), features=["Menge", "Betrag (€)"], **FAST)
+        assert info.features == ["Menge", "Betrag (€)"]
+    finally:
+        con.close()
+
+
+def test_the_index_pandas_writes_to_parquet_is_left_out_when_not_in_order(tmp_path: Path) -> None:
+    """pandas writes a frame's index to Parquet as '__index_level_0__' unless it is a plain range (after a filter,
+    or sorted by amount): out of order, it was not seen as an index, and became a feature."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"qty": rng.poisson(5, 400) + 1, "amount": np.round(rng.lognormal(3, 0.3, 400), 2)})
+    df.sort_values("amount").to_parquet(tmp_path / "sorted.parquet")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'__index_level_0__' \(named like an id\)"):
+            info = ad_duckdb.train(con, "m", f"'{tmp_path / 'sorted.parquet'}'", **FAST)
+        assert info.features == ["qty", "amount"]
+    finally:
+        con.close()
+
+
+def test_a_report_with_subtotals_and_a_total_names_the_filter_that_leaves_out_all_of_them(tmp_path: Path) -> None:
+    """A spreadsheet report: a 'Subtotal' row after each month and a 'Total' row at the end. The grand total is a
+    third of all rows' sum (details + subtotals + itself), so it was not found; and a filter on one word kept the
+    other's rows (the features inferred: ID IS DISTINCT FROM 'Subtotal' kept 'Total')."""
+    lines, detail = ["ID;Count;Amount"], []
+    for month in range(3):
+        rows = [(month * 100 + i, i % 9 + 1, (i % 9 + 1) * 25.5 + month) for i in range(100)]
+        detail += rows
+        lines += [f"{i};{c};{a}" for i, c, a in rows]
+        lines.append(f"Subtotal;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)}")
+    lines.append(f"Total;{sum(r[1] for r in detail)};{sum(r[2] for r in detail)}")
+    csv_path = tmp_path / "report.csv"
+    csv_path.write_text("\n".join(lines) + "\n")
+    source = f"read_csv('{csv_path}')"
+    con = ad_duckdb.connect()
+    try:
+        for features in (["Count", "Amount"], None):
+            with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+                ad_duckdb.train(con, "r", source, features=features, **FAST)
+            notes = _totals_notes(caught)
+            assert len(notes) == 1, (features, notes)
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
     finally:
         con.close()

@@ -1,0 +1,171 @@
+"""A spreadsheet's totals row among the training rows: found by its values, named with the filter that leaves it out.
+
+Why by its values: with the features named (CLI: -f), the 'Total' cell of an export's last row sits in a column
+training never reads, so the row whose amounts sum all the others trained as one transaction the size of all the
+others, without a word. A row whose every feature is the sum of the other rows' is that row, whatever its text says
+(beside a report's subtotal rows, which sum those rows once more, the sum of the rows that are not totals).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from .exceptions import AdDuckDBWarning, is_interrupt
+from .readhints import TOTALS
+from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
+
+# A column sum and twice (beside subtotals, three times) the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
+# is exact, one written rounded to whole units (1244596 of 1244596.29) still agrees at 1e-6 of a sum in millions.
+_TOLERANCE = 1e-6
+# Non-zero values the other rows hold in the matching columns, at least: a sparse count whose largest value happens to
+# be the sum of the few others (3 = 1 + 1 + 1) is no totals row.
+_MIN_SUMMED = 10
+_SLICE_VALUES = 1 << 21  # values of a slice of rows worked on at once
+_WORDS = 10  # totals words of a column the filter leaves out
+# Text columns searched for the totals row's word (a wide table's every column is not read for a note).
+_TEXT_COLUMNS = 50
+
+
+class TotalsWatch:
+    """Column sums and, per column, the row of largest magnitude, over batches of rows read in any order.
+
+    Why per column's largest: a totals row of positive amounts is the largest in each of them, so it is among
+    these ``d`` rows, and a source read as a sample (``features.TrainingSample``) is watched over all its rows
+    while holding ``d`` of them."""
+
+    def __init__(self, d: int) -> None:
+        self.sums = np.zeros(d)
+        self.nonzero = np.zeros(d, dtype=np.int64)
+        self.top = np.full((d, d), np.nan)  # row j: the row of column j's largest |value|
+        self.top_abs = np.full(d, -1.0)
+        self.second_abs = np.full(d, -1.0)  # the largest |value| of the other rows: a tie is no total
+
+    def add(self, M: np.ndarray) -> None:
+        # Why in slices: the temporaries of a whole million-row matrix cost 4 s, of its slices 0.5 s; and a wide
+        # table's (1,555 columns) would take 12 GB at once
+        rows = max(1, _SLICE_VALUES // max(1, M.shape[1]))
+        for at in range(0, len(M), rows):
+            self._add(M[at:at + rows])
+
+    def _add(self, M: np.ndarray) -> None:
+        self.sums += np.nansum(M, axis=0)
+        self.nonzero += np.count_nonzero(np.nan_to_num(M), axis=0)
+        A = np.abs(M)
+        A[~(A < np.inf)] = -1.0  # NaN and infinity are no sums
+        cols = np.arange(M.shape[1])
+        at = A.argmax(axis=0)
+        top = A[at, cols]
+        A[at, cols] = -1.0
+        runner_up = A.max(axis=0)
+        new = top > self.top_abs
+        self.second_abs = np.where(new, np.maximum(self.top_abs, runner_up), np.maximum(self.second_abs, top))
+        self.top_abs = np.where(new, top, self.top_abs)
+        self.top[new] = M[at[new]]
+
+    def totals_row(self, columns: Sequence[int]) -> tuple[np.ndarray, int] | None:
+        """The values, in ``columns``, of a row that holds the sum of the other rows in each of them it has a value
+        in, and how many times the row the columns' sums hold: 2 (the row and the rows it sums), or 3 (a report's
+        subtotals sum those rows once more); None when no row does."""
+        cols = list(columns)
+        for j in cols:
+            if not self.top_abs[j] > max(self.second_abs[j], 0.0):
+                continue
+            row, sums = self.top[j][cols], self.sums[cols]
+            held = ~np.isnan(row) & np.isfinite(sums)
+            if not held.any() or (self.nonzero[cols][held] - (row[held] != 0)).max() < _MIN_SUMMED:
+                continue
+            for times in (2, 3):
+                if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
+                    return row, times
+        return None
+
+
+def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
+                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str, inferred: bool) -> None:
+    """The note on a totals row found among the training rows (``found``: its values of the features ``names``, and
+    ``TotalsWatch.totals_row``'s times): the text that marks it, if a text column holds a totals word, and the
+    filter that leaves it out (with a report's subtotals, all of them).
+
+    ``inferred``: the features were not named, and the note on a text column of numbers has named the row already
+    when its 'Total' made that column text."""
+    from .features import _numbers_as_text, leave_out_with, listing
+
+    row, times = found
+    leave_out: str | None
+    marked = _total_words(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
+    if marked:
+        column, words = marked
+        if inferred and _numbers_as_text(cur, source, [column], where).get(column, (0.0,))[0] >= 0.5:
+            return
+        leave_out = words_left_out(column, words)
+        what = f" ({' and '.join(repr(w) for w in words)} in {column!r})"
+    else:
+        leave_out = _by_values(cur, source, where, names, row)
+        what = ""
+    values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
+    fix = (f"leave {'it' if times == 2 else 'them'} out with "
+           f"{leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
+           if leave_out else "train on a query without it")
+    holds = ("the sum of all the other rows" if times == 2 else
+             "the sum of the rows that are not totals (subtotal rows sum them too)")
+    warnings.warn(
+        f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
+        "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
+        f"without it, {fix}.",
+        AdDuckDBWarning, stacklevel=3,
+    )
+
+
+def _shown(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+
+
+def words_left_out(column: str, words: Sequence[str]) -> str:
+    """The filter that leaves out the rows whose ``column`` holds one of the totals ``words``, and no row without a
+    value there."""
+    c = sql_name(column)
+    if len(words) == 1:
+        return f"{c} IS DISTINCT FROM {quote_literal(words[0])}"
+    return f"coalesce({c}, '') NOT IN ({', '.join(quote_literal(w) for w in words)})"
+
+
+def column_total_words(cur: object, source: str, where: str | None, column: str) -> list[str]:
+    """The totals words ``column`` holds ([] when none, or the source cannot be read so)."""
+    found = _total_words(cur, source, where, [column])
+    return found[1] if found else []
+
+
+def _total_words(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, list[str]] | None:
+    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe'), and those words
+    (up to ``_WORDS``); None when none does or the source cannot be read so."""
+    text = list(text)[:_TEXT_COLUMNS]
+    if not text:
+        return None
+    pattern = quote_literal(TOTALS.pattern)
+    picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
+                      f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
+    try:
+        found = cur.execute(f"SELECT {picks} FROM {source_sql(source)}"  # type: ignore[attr-defined]
+                            + (where_sql(where) if where else "")).fetchall()[0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None
+    return next(((n, list(v)[:_WORDS]) for n, v in zip(text, found, strict=True) if v), None)
+
+
+def _by_values(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray) -> str | None:
+    """A filter that leaves out the row of these feature values and no other (checked by counting), or None."""
+    parts = [f"{sql_name(n)} = {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)]
+    leave_out = f"NOT ({' AND '.join(parts)})"
+    base = f"SELECT count(*) FILTER (WHERE {leave_out}), count(*) FROM {source_sql(source)}"
+    try:
+        kept, n = cur.execute(base + (where_sql(where) if where else "")).fetchall()[0]  # type: ignore[attr-defined]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None
+    return leave_out if kept == n - 1 else None
