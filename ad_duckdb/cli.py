@@ -2426,6 +2426,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
                 click.echo(f"note: {note}", err=True)
+            if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
+                click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
+                           "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return

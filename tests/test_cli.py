@@ -2382,3 +2382,15 @@ def test_explain_for_scripts_of_a_scored_table_gives_the_fresh_scores_under_thei
         assert "'is_anomaly' (INTEGER) of its own" in msg and "RENAME (is_anomaly AS label)" in msg, msg
         assert "-c COLUMN" not in msg, msg
     assert "is_anomaly=" in run("explain", db, "tx_ae", own, "--where", "transaction_id = 9001")
+
+
+def test_evaluate_csv_with_costs_says_where_the_costs_are(model_db: str) -> None:
+    """evaluate --format csv --miss-cost 400 --alarm-cost 5 printed the candidate thresholds alone: the costs asked
+    for were dropped without a word."""
+    out, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--miss-cost", "400",
+                       "--alarm-cost", "5", "--format", "csv")
+    assert out.splitlines()[0] == "threshold,precision,recall,f1,flagged_share", out
+    assert ("note: --format csv prints the candidate thresholds, without costs; each threshold's cost and the "
+            "cheapest cut are in --format json (costs, at_thresholds' cost_per_row)") in err, err
+    _, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "csv")
+    assert "without costs" not in err, err
