@@ -2114,6 +2114,11 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         # as `score` does: a missing feature column or one read as text, named with the query that fixes it,
         # rather than a binder error or "feature argument 2 is VARCHAR" from inside the SQL functions
         api.source_features(con, rec, source)
+        stale: set[str] = set()
+        if out_format != "table":  # before the rows are explained, which costs many scoring passes
+            from .scorecols import explained_for_scripts
+
+            stale = explained_for_scripts(con, source, describe(con, source), out_format)
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
@@ -2139,7 +2144,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         width = max(20, *(len(n) for n in rec.feature_names))
         on = terms_on(rec.params)
         if out_format != "table":
-            _print_explained(names, data, threshold, on, out_format)
+            _print_explained(names, data, threshold, on, out_format, stale)
             if matching > len(data):  # on stderr: the rows on stdout stay data
                 click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
                            "--limit N shows more", err=True)
@@ -2195,12 +2200,13 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
 
 
 def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: Threshold | None,
-                     on: Sequence[bool], out_format: str) -> None:
+                     on: Sequence[bool], out_format: str, stale: set[str]) -> None:
     """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
-    the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own)."""
+    the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own); the source's columns
+    ``stale`` (lower case: an earlier scoring's outputs) left out, as the fresh ones replace them."""
     ours = {n: i for i, n in enumerate(names) if n in ("__s", "__p", "__e", "__t")}
     # by position: a source's columns may repeat a name (a join's), which a dict of the row would merge
-    kept = [i for i in range(len(names)) if i not in ours.values()]
+    kept = [i for i in range(len(names)) if i not in ours.values() and names[i].lower() not in stale]
     rows = []
     for r in data:
         s, p, e = r[ours["__s"]], r[ours["__p"]], r[ours["__e"]]
@@ -2420,6 +2426,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
                 click.echo(f"note: {note}", err=True)
+            if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
+                click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
+                           "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return

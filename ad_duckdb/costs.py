@@ -69,7 +69,8 @@ def _alarms(n: float) -> str:
     return f"{n:.0f} false alarm{'' if n == 1 else 's'}"
 
 
-def _share(v: float) -> str:
+def stated_share(v: float) -> str:
+    """An anomaly share as given, to three digits (0.172%, 0.015%): every report of the prices says it so."""
     return f"{100 * v:.3g}%"
 
 
@@ -120,7 +121,7 @@ def note(k: CutCosts, i: int, p: Prices) -> str:
     if p.anomaly_share is None:
         return (f"{head}: {k.missed[i]:.0f} missed and {_alarms(k.alarms[i])} cost {amount_text(v * k.n)} on "
                 f"these {k.n} rows, {amount_text(v)} per row ({amount_text(v * 10_000)} per 10,000 rows like them)")
-    return (f"{head}, anomalies {_share(p.anomaly_share)} of rows: {k.missed[i]:.0f} of {k.pos} anomalies missed and "
+    return (f"{head}, anomalies {stated_share(p.anomaly_share)} of rows: {k.missed[i]:.0f} of {k.pos} anomalies missed and "
             f"{k.alarms[i]:.0f} of {k.n - k.pos} normal rows flagged here, {amount_text(v)} per row "
             f"({amount_text(v * 10_000)} per 10,000 rows)")
 

@@ -570,8 +570,9 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
     i = costs.cheapest(k)
     # the value method min_cost stores from these rows: the same pick of the same curve
     th = thresholds.pick(c, i, "lowest cost", "min_cost", "")
-    best = {"value": th.value, "cost_per_row": float(k.per_row[i]), "missed": float(k.missed[i]),
-            "alarms": float(k.alarms[i]), "precision": th.precision, "recall": th.recall,
+    # whole rows, as each threshold's fn and fp: counts a script compares with them
+    best = {"value": th.value, "cost_per_row": float(k.per_row[i]), "missed": int(k.missed[i]),
+            "alarms": int(k.alarms[i]), "precision": th.precision, "recall": th.recall,
             "flagged_share": th.flagged_share}
     return ev.Costs(prices=prices, best=best, flag_none=k.none)
 

@@ -153,7 +153,7 @@ class Costs:
         p = self.prices
         here = share_text(anomalies / max(rows, 1))
         at_share = (f", on these {rows} rows ({here} anomalies)" if p.anomaly_share is None
-                    else f", weighed to anomalies {share_text(p.anomaly_share)} of rows (these {rows} rows hold {here})")
+                    else f", weighed to anomalies {costs.stated_share(p.anomaly_share)} of rows (these {rows} rows hold {here})")
         out = [f"cost at {costs.cost_text(p.miss_cost)} per missed anomaly and {costs.cost_text(p.alarm_cost)} per "
                f"false alarm{at_share}:",
                f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'per row':>11}{'per 10,000 rows':>17}"]
@@ -169,9 +169,12 @@ class Costs:
         # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
         share = ("at these rows' share of anomalies, which live traffic may not have (anomaly_share=, CLI: "
                  "--anomaly-share, weighs them to its own)" if p.anomaly_share is None else
-                 f"missed and false alarms counted here, weighed to anomalies {share_text(p.anomaly_share)} of rows")
+                 f"missed and false alarms counted here, weighed to anomalies {costs.stated_share(p.anomaly_share)} of rows")
         cheaper = "; flagging no row costs less than any cut" if self.flag_none < b["cost_per_row"] else ""
-        out.append(f"(per row: {share}; (lowest cost): the cut method min_cost stores from these rows{cheaper})")
+        # Why not "the cut min_cost stores": it refuses rows without a normal one, where no false alarm is counted
+        lowest = ("flagging every row, as no row here is labelled normal to count a false alarm on; min_cost needs "
+                  "rows labelled 0 too" if anomalies == rows else f"the cut method min_cost stores from these rows{cheaper}")
+        out.append(f"(per row: {share}; (lowest cost): {lowest})")
         return out
 
 

@@ -70,18 +70,43 @@ def earlier_scores(cur: duckdb.DuckDBPyConnection, source: str, cols: list[tuple
     return {n for n, t in named.items() if _plain(t) == _TYPES[n]}
 
 
-def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
-    """The error for scoring that would write its columns under the names of ``own`` (name, type), columns of the
-    user's in ``source``."""
+def _own_columns(source: str, own: list[tuple[str, str]]) -> tuple[str, str]:
+    """What ``source`` has of its own under the outputs' names, said; and the query that renames them."""
     listed = " and ".join(f"{n!r} ({t})" for n, t in own)
     new = ", ".join(f"{sql_name(n)} AS {sql_name('label' if n.lower() == 'is_anomaly' else f'{n}_own')}"
                     for n, _ in own)
     query = is_query(source)
     src = f"({' '.join(strip_sql_ends(source).split())})" if query else strip_sql_ends(source)
+    said = (f"{'the query' if query else repr(source)} has {'a column' if len(own) == 1 else 'columns'} {listed} of "
+            "its own (not one written by scoring)")
+    return said, f"SELECT * RENAME ({new}) FROM {src}"
+
+
+def refusal(ref: str, source: str, own: list[tuple[str, str]]) -> BadInputError:
+    """The error for scoring that would write its columns under the names of ``own`` (name, type), columns of the
+    user's in ``source``."""
+    said, renamed = _own_columns(source, own)
     return BadInputError(
-        f"Scoring with {ref!r}: {'the query' if query else repr(source)} has "
-        f"{'a column' if len(own) == 1 else 'columns'} {listed} of its own (not one written by scoring), and the "
-        f"scores would be written under that name; scoring never replaces a column of yours. Rename it in a query and "
-        f"score that, e.g. \"SELECT * RENAME ({new}) FROM {src}\", or keep only other columns beside the scores "
-        "(columns=[...], CLI: -c COLUMN)."
+        f"Scoring with {ref!r}: {said}, and the scores would be written under that name; scoring never replaces a "
+        f"column of yours. Rename it in a query and score that, e.g. \"{renamed}\", or keep only other columns "
+        "beside the scores (columns=[...], CLI: -c COLUMN)."
     )
+
+
+def explained_for_scripts(cur: duckdb.DuckDBPyConnection, source: str, cols: list[tuple[str, str]],
+                          out_format: str) -> set[str]:
+    """The columns of ``source`` (``cols``, from ``describe``) that ``explain --format csv|json`` leaves out: those an
+    earlier scoring wrote (lower case), which the fresh outputs replace; an error for a column of the user's under
+    an output's name.
+
+    Why: each row then held two columns of one name, and json's writer called the fresh one ``anomaly_score_1``, so
+    a script reading ``anomaly_score`` got the table's stored score (after a retrain, another model's), or a label
+    called ``is_anomaly`` in place of the flag."""
+    ours = earlier_scores(cur, source, cols)
+    own = [(c, t) for c, t in cols if c.lower() in (*SCORE_COLUMNS, "anomaly_terms") and c.lower() not in ours]
+    if own:
+        said, renamed = _own_columns(source, own)
+        raise BadInputError(
+            f"explain --format {out_format}: {said}, and each row's outputs take that name; rename it in a query and "
+            f"explain that, e.g. \"{renamed}\" (the table format, without --format, shows the row as it is).")
+    return ours

@@ -2346,3 +2346,51 @@ def test_a_folder_of_parquet_files_as_the_source_names_the_glob_that_reads_it(tm
         duckdb.sql(f"COPY (SELECT range AS qty FROM range(30)) TO '{sub / f'month={m}' / 'data.parquet'}'")
     res = CliRunner().invoke(cli, ["train", db, "m2", str(sub), "--quiet"], catch_exceptions=False)
     assert res.exit_code == 6 and f"'{sub}/**/*.parquet'" in res.output, res.output
+
+
+def test_explain_for_scripts_of_a_scored_table_gives_the_fresh_scores_under_their_names(model_db: str,
+                                                                                       tmp_path: Path) -> None:
+    """explain --format json|csv of a scored table (its flagged rows, a natural thing to explain) kept the table's old
+    score columns first: json's "anomaly_score" was the stored score (after a retrain, another model's) and the one
+    just computed came as "anomaly_score_1"; csv's header named each twice. A label of the user's called is_anomaly
+    took the flag's key the same way; scoring refuses such a column, and so does explain for scripts."""
+    db = str(tmp_path / "t.duckdb")
+    shutil.copyfile(model_db, db)
+    run("score", db, "tx_ae", "transactions", "--into", "tx_scores", "-c", "transaction_id", "-c", "count", "-c",
+        "amount", "--top", "0")
+    con = ad_duckdb.connect(db)
+    try:
+        # as a retrain leaves them: the stored scores are another model's
+        con.execute("UPDATE tx_scores SET anomaly_score = -1, anomaly_percentile = -1, is_anomaly = NOT is_anomaly")
+        fresh = con.execute("SELECT anomaly_score('tx_ae', count, amount), anomaly_percentile('tx_ae', count, amount), "
+                            "is_anomaly('tx_ae', count, amount) FROM transactions WHERE transaction_id = 9001"
+                            ).fetchall()[0]
+    finally:
+        con.close()
+    out, _ = _stdout("explain", db, "tx_ae", "tx_scores", "--where", "transaction_id = 9001", "--format", "json")
+    row = json.loads(out)[0]
+    assert not any(k.endswith("_1") for k in row), row
+    assert row["anomaly_score"] == pytest.approx(fresh[0], rel=1e-6), row
+    assert (row["anomaly_percentile"], row["is_anomaly"]) == (pytest.approx(fresh[1]), fresh[2]), row
+    out, _ = _stdout("explain", db, "tx_ae", "tx_scores", "--where", "transaction_id = 9001", "--format", "csv")
+    header = out.splitlines()[0].split(",")
+    assert header == ["transaction_id", "count", "amount", "anomaly_score", "anomaly_percentile", "is_anomaly",
+                      "anomaly_terms", "anomaly_explain"], header
+    own = "SELECT transaction_id, count, amount, label AS is_anomaly FROM transactions"
+    for fmt in ("json", "csv"):
+        msg = fails_in_one_line("explain", db, "tx_ae", own, "--where", "transaction_id = 9001", "--format", fmt)
+        assert "'is_anomaly' (INTEGER) of its own" in msg and "RENAME (is_anomaly AS label)" in msg, msg
+        assert "-c COLUMN" not in msg, msg
+    assert "is_anomaly=" in run("explain", db, "tx_ae", own, "--where", "transaction_id = 9001")
+
+
+def test_evaluate_csv_with_costs_says_where_the_costs_are(model_db: str) -> None:
+    """evaluate --format csv --miss-cost 400 --alarm-cost 5 printed the candidate thresholds alone: the costs asked
+    for were dropped without a word."""
+    out, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--miss-cost", "400",
+                       "--alarm-cost", "5", "--format", "csv")
+    assert out.splitlines()[0] == "threshold,precision,recall,f1,flagged_share", out
+    assert ("note: --format csv prints the candidate thresholds, without costs; each threshold's cost and the "
+            "cheapest cut are in --format json (costs, at_thresholds' cost_per_row)") in err, err
+    _, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "csv")
+    assert "without costs" not in err, err

@@ -2107,7 +2107,7 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         assert live.costs.best["value"] == ad_duckdb.set_threshold(
             con, "m", "live", "min_cost", source="c", label="label", where="split = 'test'", miss_cost=400,
             alarm_cost=5, anomaly_share=0.002).value
-        assert ("cost at 400 per missed anomaly and 5 per false alarm, weighed to anomalies 0.20% of rows (these 1580 "
+        assert ("cost at 400 per missed anomaly and 5 per false alarm, weighed to anomalies 0.2% of rows (these 1580 "
                 "rows hold 5.06%):") in str(live)
     finally:
         con.close()
@@ -2203,5 +2203,74 @@ def test_evaluate_costs_on_rows_that_are_all_anomalies_are_recall_costs_without_
             # flagging every row misses none, and no row is a false alarm here
             assert rep.costs.best["cost_per_row"] == 0 and rep.costs.best["missed"] == 0
             assert "per 10,000 rows" in str(rep)
+    finally:
+        con.close()
+
+
+def test_evaluate_states_the_anomaly_share_as_given_as_threshold_and_show_do() -> None:
+    """evaluate rounded the anomaly share to two decimals of a percent: 0.00172 read "0.17%" and 0.00015 "0.02%"
+    (a third more than given), where the threshold stored at the same prices (and `show`) said 0.172% and 0.015%."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        for share, shown in ((0.00172, "0.172%"), (0.00015, "0.015%")):
+            rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400,
+                                     alarm_cost=5, anomaly_share=share)
+            text = str(rep)
+            assert f"weighed to anomalies {shown} of rows (these 1580 rows hold 5.06%):" in text, text
+            assert f"missed and false alarms counted here, weighed to anomalies {shown} of rows;" in text, text
+            th = ad_duckdb.set_threshold(con, "m", "cost", "min_cost", source="c", label="label",
+                                         where="split = 'test'", miss_cost=400, alarm_cost=5, anomaly_share=share)
+            assert f"anomalies {shown} of rows:" in (th.chosen_on or ""), th.chosen_on
+            assert costs.stated(th.chosen_on) == f"miss 400, alarm 5, anomalies {shown}"
+    finally:
+        con.close()
+
+
+def test_evaluate_counts_the_cheapest_cuts_errors_as_whole_rows_in_json(tmp_path: Path) -> None:
+    """The cheapest cut's misses and false alarms came out as 109.0 and 6.0 in --format json, where each threshold's
+    fn and fp (the same counts) are whole numbers: a script comparing them saw two kinds of number."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "ev.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5)
+        assert rep.costs is not None
+        assert type(rep.costs.best["missed"]) is int and type(rep.costs.best["alarms"]) is int, rep.costs.best
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "c", "--label", "label", "--where", "split = 'test'",
+                                   "--miss-cost", "400", "--alarm-cost", "5", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    best = json.loads(res.stdout)["costs"]["best"]
+    assert re.search(r'"missed": \d+,', res.stdout) and re.search(r'"alarms": \d+,', res.stdout), best
+
+
+def test_evaluate_costs_on_rows_all_anomalies_do_not_claim_min_cost_would_store_that_cut(tmp_path: Path) -> None:
+    """On rows all labelled 1 the cost table's cheapest cut flags every row (no false alarm can be counted), and its
+    footer said it was "the cut method min_cost stores from these rows", which refuses such rows."""
+    con = ad_duckdb.connect()
+    try:
+        cost_table(con)
+        ad_duckdb.train(con, "m", "c", features=["a", "b"], where="split = 'train'", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "c", label="label", where="label = 1", miss_cost=400, alarm_cost=5,
+                                 plots_dir=tmp_path)
+        text = str(rep)
+        assert "the cut method min_cost stores from these rows" not in text, text
+        assert ("(lowest cost): flagging every row, as no row here is labelled normal to count a false alarm on; "
+                "min_cost needs rows labelled 0 too)") in text, text
+        with pytest.raises(ad_duckdb.BadInputError, match="none of the 80 labelled rows is normal"):
+            ad_duckdb.set_threshold(con, "m", "x", "min_cost", source="c", label="label", where="label = 1",
+                                    miss_cost=400, alarm_cost=5)
+        ok = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5)
+        assert "(lowest cost): the cut method min_cost stores from these rows" in str(ok)
     finally:
         con.close()
