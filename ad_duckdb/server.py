@@ -167,6 +167,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
 
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
+        if config.database == ":memory:":
+            # Why its own words: "create it first (e.g. ad-duckdb train)" pointed at train, which stores nothing there
+            raise with_exit_code(click.ClickException(
+                "serve needs a database file: ':memory:' is an in-memory database, which holds no models. Give the "
+                ".duckdb file `ad-duckdb train` stored them in (`ad-duckdb sql :memory: ...` queries files without "
+                "a server)."), EXIT_NO_DATABASE)
         if not Path(config.database).exists():
             raise with_exit_code(click.ClickException(
                 f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
