@@ -39,6 +39,7 @@ from .pgsql import (
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
+    INTERVALSTYLE_RE,
     PREPARE_NAME_RE,
     RESET_RE,
     SAVEPOINT_RE,
@@ -57,6 +58,7 @@ from .pgsql import (
     client_encoding_error,
     datestyle_error,
     function_lookup,
+    intervalstyle_error,
     keyword_tag,
     returning_select,
     search_path_sql,
@@ -87,7 +89,8 @@ _PG_ONLY_SETTINGS = {
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
-_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (CLIENT_ENCODING_RE, client_encoding_error))
+_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (INTERVALSTYLE_RE, intervalstyle_error),
+                     (CLIENT_ENCODING_RE, client_encoding_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.

@@ -83,6 +83,27 @@ def datestyle_error(value: str) -> ProtocolError | None:
                          "(strftime(d, '%d.%m.%Y')).", "0A000")
 
 
+# SET IntervalStyle: intervals are written in PostgreSQL's default style ('1 day 02:00:00', pgtypes), so 'postgres' is
+# the one value that tells the client the truth (intervalstyle_error), as ISO is for DateStyle.
+INTERVALSTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?intervalstyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",
+                              re.I | re.S)
+_INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
+
+
+def intervalstyle_error(value: str) -> ProtocolError | None:
+    """Why ``SET IntervalStyle`` to ``value`` (as written after TO / =) cannot be honoured; None for postgres (or
+    DEFAULT), which is how the server writes intervals anyway. A word PostgreSQL does not know is its error (22023)."""
+    shown = value.strip().strip("'\"").strip()
+    if shown.lower() in ("postgres", "default"):
+        return None
+    if shown.lower() not in _INTERVAL_STYLES:
+        return ProtocolError(f'invalid value for parameter "IntervalStyle": "{shown}" (the values PostgreSQL knows: '
+                             f"{', '.join(_INTERVAL_STYLES)})", "22023")
+    return ProtocolError(f"IntervalStyle '{shown}' is not supported: this server writes intervals in PostgreSQL's "
+                         "default style ('1 day 02:00:00'), so its IntervalStyle is 'postgres' only. Format intervals "
+                         "in SQL instead (extract(epoch FROM i) for seconds).", "0A000")
+
+
 # SET client_encoding: the server reads and writes UTF-8 only (and reports UTF8 at connect, which libpq follows), so
 # UTF8 under any of PostgreSQL's names for it is the one value that tells the client the truth (client_encoding_error).
 CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encoding\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",

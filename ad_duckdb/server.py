@@ -61,6 +61,7 @@ from .pgsession import models_text as models_text
 from .pgsql import (
     TXN_WORD,
     datestyle_error,
+    intervalstyle_error,
     parameter_casts,
     search_path_sql,
     startup_settings,
@@ -740,10 +741,12 @@ class Handler(socketserver.BaseRequestHandler):
         try:
             settings = startup_settings(params)
             timeout = startup_timeout(params)
-            # as SET DateStyle checks it: a style the server cannot write was taken, and dates went on as ISO
-            style = settings.get("datestyle")
-            if style is not None and (err := datestyle_error(style)) is not None:
-                raise err
+            # as SET DateStyle / IntervalStyle check them: a style the server cannot write was taken, and dates and
+            # intervals went on in the server's own
+            for name, refusal in (("datestyle", datestyle_error), ("intervalstyle", intervalstyle_error)):
+                style = settings.get(name)
+                if style is not None and (err := refusal(style)) is not None:
+                    raise err
         except ProtocolError as e:
             self.fatal(str(e), e.sqlstate)  # PostgreSQL's answer to an invalid startup setting
             return

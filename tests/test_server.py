@@ -2215,3 +2215,47 @@ def test_commit_with_its_semicolon_commits_as_psql_sends_it(server: Server) -> N
         assert c.statusmessage == "COMMIT"
     finally:
         pg2.close()
+
+
+def test_set_intervalstyle_takes_postgres_and_refuses_the_styles_the_server_does_not_write(server: Server) -> None:
+    """SET IntervalStyle = 'iso_8601' (or sql_standard, postgres_verbose) said SET, while intervals went on arriving
+    in postgres style ('1 day 02:00:00') and SHOW IntervalStyle said postgres, as SET DateStyle = 'German' did for
+    dates; given at connect it was taken without a word too. Now refused as DateStyle is, at SET and at connect."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for ok in ("SET IntervalStyle = 'postgres'", "SET intervalstyle TO postgres", "SET IntervalStyle = DEFAULT",
+                   "SET SESSION IntervalStyle = 'Postgres'", "RESET IntervalStyle"):
+            assert conn.execute(ok).statusmessage in ("SET", "RESET"), ok
+        for bad in ("iso_8601", "sql_standard", "postgres_verbose"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+                conn.execute(f"SET IntervalStyle = '{bad}'")
+            assert f"IntervalStyle '{bad}'" in str(err.value) and "'postgres'" in str(err.value), str(err.value)
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+            conn.execute("SET IntervalStyle TO klingon")
+        assert 'invalid value for parameter "IntervalStyle": "klingon"' in str(err.value)
+        assert conn.execute("SHOW IntervalStyle").fetchone() == ("postgres",)
+        assert conn.execute("SELECT (INTERVAL '1 day 2 hours')::VARCHAR").fetchone() == ("1 day 02:00:00",)
+    with psycopg.connect(server.url()) as conn:  # in a transaction block the refusal aborts it, as any error
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SET IntervalStyle = iso_8601")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+    for ok in ("postgres", "DEFAULT"):
+        with psycopg.connect(server.url(), autocommit=True, options=f"-c IntervalStyle={ok}") as conn:
+            assert conn.execute("SHOW IntervalStyle").fetchone() == ("postgres",), ok
+    for bad, want in (("iso_8601", "IntervalStyle 'iso_8601' is not supported"),
+                      ("klingon", 'invalid value for parameter "IntervalStyle": "klingon"')):
+        with pytest.raises(psycopg.OperationalError, match=re.escape(want)):
+            psycopg.connect(server.url(), options=f"-c IntervalStyle={bad}").close()
+
+    async def own_parameter(style: str) -> str:  # a parameter of its own in the startup packet (asyncpg, PgJDBC)
+        c = await asyncpg.connect(server.url(), server_settings={"IntervalStyle": style})
+        try:
+            return str(await c.fetchval("SHOW IntervalStyle"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(own_parameter("postgres")) == "postgres"
+    with pytest.raises(asyncpg.PostgresError, match="sql_standard") as e:
+        asyncio.run(own_parameter("sql_standard"))
+    assert e.value.sqlstate == "0A000"
+    assert "Traceback" not in "".join(server.log)
