@@ -179,6 +179,9 @@ class Session:
         self.busy = False  # a statement runs or its rows are being sent (what a CancelRequest may interrupt)
         self.implicit = False  # the extended protocol's implicit transaction, open until Sync
         self.implicit_failed = False
+        # Extended-protocol messages since the last Sync: PostgreSQL runs them as one implicit transaction, so a SET
+        # among them is undone if one after it fails, also before ``implicit`` opens (a SET first in a pipeline)
+        self.unsynced = False
         self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
@@ -460,7 +463,8 @@ class Session:
         if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
-        if self.status == b"I" and not self.implicit and not self.batch:
+        outside = self.status == b"I" and not self.implicit and not self.batch
+        if outside and (local or not self.unsynced):
             if not local:
                 setattr(self, name, value)
             return
@@ -471,7 +475,8 @@ class Session:
     def path_in_transaction(self, path: str, local: bool) -> None:
         """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
         it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
-        if self.status == b"E" or self.status == b"I" and not self.implicit and not self.batch:
+        outside = self.status == b"I" and not self.implicit and not self.batch
+        if self.status == b"E" or outside and (local or not self.unsynced):
             return  # outside a block it simply holds; in a failed one _one refuses it
         if "search_path" not in self.set_in_transaction:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
@@ -606,6 +611,7 @@ class Session:
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
+        self.unsynced = True
         self.started_statement(sql)
         c = self.compat(sql, params)
         if isinstance(c, Result):
@@ -631,7 +637,7 @@ class Session:
 
     def sync(self) -> None:
         """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
-        failed, self.implicit_failed = self.implicit_failed, False
+        failed, self.implicit_failed, self.unsynced = self.implicit_failed, False, False
         try:
             if self.implicit:
                 self.implicit = False

@@ -889,7 +889,7 @@ class Handler(socketserver.BaseRequestHandler):
                     self.ready(s.status)
                 else:
                     skip_to_sync = True
-                    s.implicit_failed = s.implicit
+                    s.implicit_failed = s.implicit or s.unsynced  # unsynced: a SET before it is undone at Sync
                     self.flush()
             finally:
                 if timer is not None:
@@ -915,7 +915,7 @@ class Handler(socketserver.BaseRequestHandler):
 
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:
-        if s.implicit:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
+        if s.implicit or s.unsynced:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
             s.sync()
         if not sql.strip().strip(";").strip():
             self.send(b"I")

@@ -2259,3 +2259,56 @@ def test_set_intervalstyle_takes_postgres_and_refuses_the_styles_the_server_does
         asyncio.run(own_parameter("sql_standard"))
     assert e.value.sqlstate == "0A000"
     assert "Traceback" not in "".join(server.log)
+
+
+def test_a_set_before_a_failure_in_the_same_sync_is_undone_as_in_postgresql(server: Server) -> None:
+    """Over the extended protocol in autocommit, PostgreSQL runs the messages up to Sync as one implicit transaction:
+    a statement that fails there undoes a SET before it. The server kept a first-statement SET application_name /
+    statement_timeout (it opened the implicit transaction only for the statement after it)."""
+
+    def run(w: Wire, sql: str) -> None:
+        w.msg(b"P", b"\x00" + sql.encode() + b"\x00\x00\x00")
+        w.msg(b"B", b"\x00\x00" + struct.pack("!hhh", 0, 0, 0))
+        w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+
+    def show(w: Wire, name: str) -> str:
+        w.msg(b"Q", f"SHOW {name}\x00".encode())
+        return next(data_row(body) for kind, body in w.until(b"Z") if kind == b"D")[0]
+
+    w = Wire(server)
+    try:
+        run(w, "SET application_name = 'lost'")
+        run(w, "SET statement_timeout = '5s'")
+        run(w, "SELECT * FROM no_such_table")
+        run(w, "SET application_name = 'skipped'")  # after the error: ignored until Sync
+        w.msg(b"S")
+        got = w.until_ready()
+        assert [k for k, _ in got].count(b"E") == 1 and got[-1] == (b"Z", b"I"), got
+        assert b"lost" not in b"".join(body for k, body in got if k == b"S"), got
+        assert (show(w, "application_name"), show(w, "statement_timeout")) == ("", "0")
+        run(w, "SET application_name = 'kept'")  # no failure before Sync: it stays
+        run(w, "SELECT 1")
+        w.msg(b"S")
+        got = w.until_ready()
+        assert (b"S", b"application_name\x00kept\x00") in got, got
+        assert show(w, "application_name") == "kept"
+        run(w, "SET application_name = 'alone'")  # a SET alone before Sync, and a Query after: it stays
+        w.msg(b"S")
+        w.until_ready()
+        w.msg(b"Q", b"BEGIN; ROLLBACK\x00")
+        w.until_ready()
+        assert show(w, "application_name") == "alone"
+        run(w, "SET application_name = 'unsynced'")  # a Query before Sync ends the extended messages: it stays
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until_ready()
+        w.msg(b"Q", b"ROLLBACK\x00")
+        w.until_ready()
+        assert show(w, "application_name") == "unsynced"
+    finally:
+        w.close()
+    with psycopg.connect(server.url(), autocommit=True, application_name="start") as conn:  # a real driver's pipeline
+        with pytest.raises(psycopg.errors.UndefinedTable), conn.pipeline():
+            conn.execute("SET application_name = 'piped'")
+            conn.execute("SELECT * FROM no_such_table")
+        assert conn.execute("SHOW application_name").fetchone() == ("start",)
+        assert conn.info.parameter_status("application_name") == "start"
