@@ -2312,3 +2312,29 @@ def test_a_set_before_a_failure_in_the_same_sync_is_undone_as_in_postgresql(serv
             conn.execute("SELECT * FROM no_such_table")
         assert conn.execute("SHOW application_name").fetchone() == ("start",)
         assert conn.info.parameter_status("application_name") == "start"
+
+
+def test_create_temporary_table_on_commit_drop_or_delete_rows_is_refused_naming_what_works(server: Server) -> None:
+    """CREATE TEMPORARY TABLE ... ON COMMIT DROP failed with DuckDB's "syntax error at or near DROP", ON COMMIT
+    DELETE ROWS with "Only ON COMMIT PRESERVE ROWS is supported", and PostgreSQL's ON COMMIT PRESERVE ROWS before AS
+    (CREATE TEMP TABLE t ON COMMIT PRESERVE ROWS AS SELECT ...) with a syntax error, though it is what DuckDB does."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, clause in (("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP", "ON COMMIT DROP"),
+                            ('CREATE TEMPORARY TABLE "a b" (x INT, y INT) on commit delete rows', "ON COMMIT DELETE ROWS"),
+                            ("CREATE LOCAL TEMP TABLE staged ON COMMIT DROP AS SELECT 1 AS x", "ON COMMIT DROP"),
+                            ("CREATE TEMP TABLE staged ON COMMIT DELETE ROWS AS SELECT 1 AS x", "ON COMMIT DELETE ROWS")):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+                conn.execute(sql)
+            text = str(err.value)
+            assert clause in text and "ON COMMIT PRESERVE ROWS" in text and "DROP TABLE" in text, (sql, text)
+        for sql in ("CREATE TEMP TABLE kept ON COMMIT PRESERVE ROWS AS SELECT 2 AS x",
+                    "CREATE TEMP TABLE kept2 (x INT) ON COMMIT PRESERVE ROWS",
+                    "CREATE TEMP TABLE kept3 AS SELECT 'on commit drop' AS x"):
+            conn.execute(sql)
+        assert conn.execute("SELECT x FROM kept").fetchall() == [(2,)]
+        assert conn.execute("SELECT x FROM kept3").fetchall() == [("on commit drop",)]
+    with psycopg.connect(server.url()) as conn:  # in a transaction block the refusal fails it, as any error
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
