@@ -60,7 +60,7 @@ from .features import (
     transform,
 )
 from .scoreterms import TERM_NAMES, terms_on
-from .sqltext import is_query, quote_ident, quote_literal, sql_name, strip_sql_ends, table_sql
+from .sqltext import is_query, quote_ident, quote_literal, shell_word, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .udfs import FUNCTIONS
 from .utf8text import as_utf8
@@ -450,6 +450,26 @@ def _remove_new_database(db: str) -> None:
         path.unlink(missing_ok=True)
 
 
+def _refuse_in_memory(db: str, command: str, example: str) -> None:
+    """Refuse, exit 3, a command that stores a model in DB when DB is ``:memory:``. Why: the command "stored" it in a
+    database gone when the command ended, and said so as a success."""
+    if db == ":memory:":
+        raise _failure(f"DB {db!r} is an in-memory database: the model {command} stores would be gone when the "
+                       f"command ends. Give a .duckdb file to store it in (created if missing), e.g. {example}.",
+                       code=EXIT_NO_DATABASE)
+
+
+def _in_memory_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
+    """For a model not found in an in-memory DB: where models are; else "". Why: "Train one with `ad-duckdb train`"
+    alone sent the user to train into a database that keeps nothing."""
+    from .udfs import OPEN_ARGS
+
+    if OPEN_ARGS.get(con, ("",))[0] != ":memory:" or "No model " not in error:
+        return ""
+    return (" (DB ':memory:' is a new, empty in-memory database each run: give the database file that "
+            "`ad-duckdb train` stored the model in as DB)")
+
+
 _ATTACH = click.option(
     "--attach", "attach", multiple=True, metavar="PATH[=ALIAS]",
     help="Also read the tables of this DuckDB file, attached read-only as ALIAS (default: its name up to the first "
@@ -475,6 +495,10 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     """The command's connection; ``create``: a missing file is created; ``creation`` is told whether this run did;
     ``attach``: the --attach values, other DuckDB files attached read-only on it."""
     # The one boundary of every command: library, DuckDB and file-system errors become one line, no traceback.
+    if db == ":memory:":
+        # Why: DuckDB refuses a read-only in-memory database, and one has nothing to protect (sql :memory: on a
+        # read_parquet(...) was refused for a missing --write)
+        read_only = False
     if not create and db != ":memory:" and not Path(db).exists():
         # Why: opening for writing would create an empty database at a mistyped path, and the command
         # would then report "no model" there instead of the typo.
@@ -503,7 +527,7 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
         udfs.registry(con).opened_afresh = True
         yield con
     except (AdDuckDBError, duckdb.Error) as e:
-        raise _failure(str(e) + _swapped_hint(con, e), e) from e
+        raise _failure(str(e) + (_swapped_hint(con, e) or _in_memory_model_hint(con, str(e))), e) from e
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
@@ -862,6 +886,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     A table of another DuckDB file, read where it is (read-only), the model stored in models.duckdb:
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     """
+    _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")
     creation = _Creation()
     stored = False
     done: list[str] = []
@@ -1693,10 +1718,12 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
                                "WHERE name = ?", [name]).fetchall()[0][0]
             if held:
                 where, here, file = shlex.quote(path), shlex.quote(own or "DB"), shlex.quote(f"{name}.onnx")
+                # an in-memory DB keeps no model imported into it: only the file itself
+                copy = "" if own == ":memory:" else (f", or copy the model into DB: ad-duckdb export {where} "
+                                                     f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}")
                 return (f" {name!r} is stored in the attached database {database!r} ({path}), but the anomaly "
                         f"functions use the models stored in DB ({own or 'the database opened'}) only: run the query on "
-                        f"that file (ad-duckdb sql {where} ...), or copy the model into DB: ad-duckdb export {where} "
-                        f"{shlex.quote(name)} {file}, then ad-duckdb import {here} {file}.")
+                        f"that file (ad-duckdb sql {where} ...){copy}.")
     except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
         return ""
     return ""
@@ -1765,6 +1792,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
     create = write and db != ":memory:" and not Path(db).exists()
+    write = write or db == ":memory:"  # _open opens it read-write: the prompt must not say read-only
     creation = _Creation()
     try:
         _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach)
@@ -2039,7 +2067,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
-                _first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e))
+                _first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
+                or _in_memory_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss
             partial = (f" ({written[0]:,} rows were printed before the error: the output is not the whole result)"
@@ -2544,6 +2573,7 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
     """
+    _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
     if Path(path).is_dir():
         raise click.ClickException(
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "

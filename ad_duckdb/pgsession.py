@@ -39,6 +39,7 @@ from .pgsql import (
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
+    INTERVALSTYLE_RE,
     PREPARE_NAME_RE,
     RESET_RE,
     SAVEPOINT_RE,
@@ -57,6 +58,7 @@ from .pgsql import (
     client_encoding_error,
     datestyle_error,
     function_lookup,
+    intervalstyle_error,
     keyword_tag,
     returning_select,
     search_path_sql,
@@ -87,7 +89,8 @@ _PG_ONLY_SETTINGS = {
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
-_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (CLIENT_ENCODING_RE, client_encoding_error))
+_CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (INTERVALSTYLE_RE, intervalstyle_error),
+                     (CLIENT_ENCODING_RE, client_encoding_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.
@@ -176,6 +179,9 @@ class Session:
         self.busy = False  # a statement runs or its rows are being sent (what a CancelRequest may interrupt)
         self.implicit = False  # the extended protocol's implicit transaction, open until Sync
         self.implicit_failed = False
+        # Extended-protocol messages since the last Sync: PostgreSQL runs them as one implicit transaction, so a SET
+        # among them is undone if one after it fails, also before ``implicit`` opens (a SET first in a pipeline)
+        self.unsynced = False
         self.described: dict[str, list[tuple[str, int, int]] | None] = {}  # each statement's Describe answer
         # statement_timeout (SET, or the startup options): each message that runs SQL gets this long; 0 is none
         self.timeout_ms = 0
@@ -457,7 +463,8 @@ class Session:
         if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
-        if self.status == b"I" and not self.implicit and not self.batch:
+        outside = self.status == b"I" and not self.implicit and not self.batch
+        if outside and (local or not self.unsynced):
             if not local:
                 setattr(self, name, value)
             return
@@ -468,7 +475,8 @@ class Session:
     def path_in_transaction(self, path: str, local: bool) -> None:
         """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
         it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
-        if self.status == b"E" or self.status == b"I" and not self.implicit and not self.batch:
+        outside = self.status == b"I" and not self.implicit and not self.batch
+        if self.status == b"E" or outside and (local or not self.unsynced):
             return  # outside a block it simply holds; in a failed one _one refuses it
         if "search_path" not in self.set_in_transaction:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
@@ -603,6 +611,7 @@ class Session:
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
+        self.unsynced = True
         self.started_statement(sql)
         c = self.compat(sql, params)
         if isinstance(c, Result):
@@ -628,7 +637,7 @@ class Session:
 
     def sync(self) -> None:
         """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
-        failed, self.implicit_failed = self.implicit_failed, False
+        failed, self.implicit_failed, self.unsynced = self.implicit_failed, False, False
         try:
             if self.implicit:
                 self.implicit = False

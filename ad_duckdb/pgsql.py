@@ -83,6 +83,27 @@ def datestyle_error(value: str) -> ProtocolError | None:
                          "(strftime(d, '%d.%m.%Y')).", "0A000")
 
 
+# SET IntervalStyle: intervals are written in PostgreSQL's default style ('1 day 02:00:00', pgtypes), so 'postgres' is
+# the one value that tells the client the truth (intervalstyle_error), as ISO is for DateStyle.
+INTERVALSTYLE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?intervalstyle\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",
+                              re.I | re.S)
+_INTERVAL_STYLES = ("postgres", "postgres_verbose", "sql_standard", "iso_8601")
+
+
+def intervalstyle_error(value: str) -> ProtocolError | None:
+    """Why ``SET IntervalStyle`` to ``value`` (as written after TO / =) cannot be honoured; None for postgres (or
+    DEFAULT), which is how the server writes intervals anyway. A word PostgreSQL does not know is its error (22023)."""
+    shown = value.strip().strip("'\"").strip()
+    if shown.lower() in ("postgres", "default"):
+        return None
+    if shown.lower() not in _INTERVAL_STYLES:
+        return ProtocolError(f'invalid value for parameter "IntervalStyle": "{shown}" (the values PostgreSQL knows: '
+                             f"{', '.join(_INTERVAL_STYLES)})", "22023")
+    return ProtocolError(f"IntervalStyle '{shown}' is not supported: this server writes intervals in PostgreSQL's "
+                         "default style ('1 day 02:00:00'), so its IntervalStyle is 'postgres' only. Format intervals "
+                         "in SQL instead (extract(epoch FROM i) for seconds).", "0A000")
+
+
 # SET client_encoding: the server reads and writes UTF-8 only (and reports UTF8 at connect, which libpq follows), so
 # UTF8 under any of PostgreSQL's names for it is the one value that tells the client the truth (client_encoding_error).
 CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encoding\s*(?:to\s+|=\s*)(.*?)\s*;?\s*$",
@@ -1022,6 +1043,44 @@ def unsupported(sql: str) -> ProtocolError | None:
     for pattern, message in _REFUSED:
         if pattern.search(text):
             return ProtocolError(message, "0A000")
+    on_commit = _on_commit(sql)
+    if on_commit is not None and on_commit[2] != "PRESERVE ROWS":
+        # Why refused, not done: the server would have to act at every commit (each autocommitted statement's too)
+        # on DuckDB's behalf; DuckDB's own words were a syntax error at DROP, or "Only ON COMMIT PRESERVE ROWS"
+        instead = ("DROP TABLE name when done with it" if on_commit[2] == "DROP" else
+                   "run DELETE FROM name before each COMMIT that should empty it (DROP TABLE name when done with it)")
+        return ProtocolError(
+            f"CREATE TEMPORARY TABLE ... ON COMMIT {on_commit[2]} is not supported by ad-duckdb serve: a temporary "
+            "table here keeps its rows until the session ends (ON COMMIT PRESERVE ROWS, the default). Leave the "
+            f"clause out and {instead}.", "0A000")
+    return None
+
+
+def _on_commit(sql: str) -> tuple[int, int, str] | None:
+    """Where CREATE ... TABLE's ON COMMIT clause is in ``sql`` (its start and end), and its action (DROP, DELETE ROWS,
+    PRESERVE ROWS); None for any other statement. Found by DuckDB's tokenizer, outside parentheses and before AS (a
+    query's own words are not the clause)."""
+    if not sql.lstrip()[:6].lower() == "create":
+        return None
+    toks = _words_if(sql, "commit")
+    if not toks:
+        return None
+    depth = 0
+    for i, (pos, text, kind) in enumerate(toks):
+        depth += {"(": 1, ")": -1}.get(text, 0)
+        low = text.lower() if kind == "keyword" else ""
+        if depth or not low:
+            continue
+        if low == "as":
+            return None
+        words = [t.lower() if k == "keyword" else "" for _, t, k in toks[i:i + 4]]  # "": no keyword (a name)
+        if words[:2] != ["on", "commit"]:
+            continue
+        for action in (["drop"], ["delete", "rows"], ["preserve", "rows"]):
+            if words[2:2 + len(action)] == action:
+                end_pos, end_text, _ = toks[i + 1 + len(action)]
+                return pos, end_pos + len(end_text), " ".join(action).upper()
+        return None
     return None
 
 
@@ -1040,6 +1099,10 @@ def temp_table_sql(sql: str) -> str:
     string or a comment saying INTO is never read as one, and looked at only when its first word can begin one."""
     head = sql.lstrip()[:7].lower()
     if head.startswith("create"):
+        on_commit = _on_commit(sql)
+        if on_commit is not None and on_commit[2] == "PRESERVE ROWS":
+            # DuckDB's default, which its parser takes after the columns only, not before AS as PostgreSQL does
+            sql = sql[:on_commit[0]] + sql[on_commit[1]:]
         toks = _words_if(sql, "local", "global")
         if toks and len(toks) > 2 and toks[1][1].lower() in ("local", "global") \
                 and toks[2][1].lower() in ("temp", "temporary"):

@@ -61,6 +61,7 @@ from .pgsession import models_text as models_text
 from .pgsql import (
     TXN_WORD,
     datestyle_error,
+    intervalstyle_error,
     parameter_casts,
     search_path_sql,
     startup_settings,
@@ -167,6 +168,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
 
         # the exit codes every command gives (README, `ad-duckdb --help`), so a start script can tell them apart
+        if config.database == ":memory:":
+            # Why its own words: "create it first (e.g. ad-duckdb train)" pointed at train, which stores nothing there
+            raise with_exit_code(click.ClickException(
+                "serve needs a database file: ':memory:' is an in-memory database, which holds no models. Give the "
+                ".duckdb file `ad-duckdb train` stored them in (`ad-duckdb sql :memory: ...` queries files without "
+                "a server)."), EXIT_NO_DATABASE)
         if not Path(config.database).exists():
             raise with_exit_code(click.ClickException(
                 f"No database file {config.database!r}; create it first (e.g. ad-duckdb train)."), EXIT_NO_DATABASE)
@@ -734,10 +741,12 @@ class Handler(socketserver.BaseRequestHandler):
         try:
             settings = startup_settings(params)
             timeout = startup_timeout(params)
-            # as SET DateStyle checks it: a style the server cannot write was taken, and dates went on as ISO
-            style = settings.get("datestyle")
-            if style is not None and (err := datestyle_error(style)) is not None:
-                raise err
+            # as SET DateStyle / IntervalStyle check them: a style the server cannot write was taken, and dates and
+            # intervals went on in the server's own
+            for name, refusal in (("datestyle", datestyle_error), ("intervalstyle", intervalstyle_error)):
+                style = settings.get(name)
+                if style is not None and (err := refusal(style)) is not None:
+                    raise err
         except ProtocolError as e:
             self.fatal(str(e), e.sqlstate)  # PostgreSQL's answer to an invalid startup setting
             return
@@ -880,7 +889,7 @@ class Handler(socketserver.BaseRequestHandler):
                     self.ready(s.status)
                 else:
                     skip_to_sync = True
-                    s.implicit_failed = s.implicit
+                    s.implicit_failed = s.implicit or s.unsynced  # unsynced: a SET before it is undone at Sync
                     self.flush()
             finally:
                 if timer is not None:
@@ -906,7 +915,7 @@ class Handler(socketserver.BaseRequestHandler):
 
     # -- simple query protocol
     def simple_query(self, s: Session, sql: str) -> None:
-        if s.implicit:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
+        if s.implicit or s.unsynced:  # extended-protocol statements not yet ended by a Sync: a Query ends them first
             s.sync()
         if not sql.strip().strip(";").strip():
             self.send(b"I")

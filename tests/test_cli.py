@@ -2394,3 +2394,32 @@ def test_evaluate_csv_with_costs_says_where_the_costs_are(model_db: str) -> None
             "cheapest cut are in --format json (costs, at_thresholds' cost_per_row)") in err, err
     _, err = _stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--format", "csv")
     assert "without costs" not in err, err
+
+
+def test_an_in_memory_database_reads_without_write_and_refuses_to_store_a_model(tmp_path: Path,
+                                                                                  model_db: str) -> None:
+    """`sql :memory: "SELECT * FROM read_parquet(...)"` failed with DuckDB's "Cannot launch in-memory database in
+    read-only mode" (an in-memory database has nothing to protect); `train :memory:` "stored" a model that was gone
+    when the command ended; a model looked up there was to be trained, not found in the file that holds it."""
+    parquet = tmp_path / "x.parquet"
+    duckdb.sql(f"COPY (SELECT range::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(50)) TO '{parquet}'")
+    src = f"read_parquet('{parquet}')"
+    assert run("sql", ":memory:", f"SELECT count(*) AS n FROM {src}", "--format", "csv").split() == ["n", "50"]
+    assert run("sql", ":memory:", "CREATE TABLE t AS SELECT 1 AS x; SELECT x FROM t", "--format", "csv").split() \
+        == ["x", "1"]
+    assert "no models stored" in run("list", ":memory:")
+    for args in (("train", ":memory:", "m", src, "--quiet"), ("import", ":memory:", str(tmp_path / "m.onnx"))):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 3, res.output
+        out = res.output
+        assert out.startswith("Error: ") and len(out.strip().splitlines()) == 1, out
+        assert "':memory:'" in out and "in-memory" in out and ".duckdb" in out, out
+    assert not (tmp_path / "m.onnx").exists()
+    for args in (("score", ":memory:", "tx_ae", src), ("show", ":memory:", "tx_ae"),
+                 ("sql", ":memory:", "SELECT anomaly_score('tx_ae', 1.0, 2.0)")):
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 5, res.output
+        assert "in-memory" in res.output and "the database file" in res.output, res.output
+    # a model of an attached file: use that file, not an import into a database that keeps nothing
+    out = fails_in_one_line("sql", ":memory:", "SELECT anomaly_score('tx_ae', 1.0, 2.0)", "--attach", model_db)
+    assert "ad-duckdb sql" in out and "import" not in out, out

@@ -1314,3 +1314,12 @@ def test_serve_start_failures_exit_with_the_readmes_codes(model_db: str, tmp_pat
         res = cli_process(*args, env={**env, "PYTHONPATH": str(ROOT)})
         assert (res.returncode, res.stdout) == (code, ""), (args, res.returncode, res.stdout, res.stderr)
         assert res.stderr.startswith("Error: ") and says in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_serve_on_memory_names_what_it_needs() -> None:
+    """`serve :memory:` said "create it first (e.g. ad-duckdb train)", and train refuses :memory: (it keeps nothing)."""
+    res = CliRunner().invoke(cli, ["serve", ":memory:", "--port", "0"], catch_exceptions=False)
+    assert res.exit_code == 3, res.output
+    assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
+    assert "in-memory" in res.output and "ad-duckdb train" in res.output and "create it first" not in res.output, \
+        res.output

@@ -2215,3 +2215,126 @@ def test_commit_with_its_semicolon_commits_as_psql_sends_it(server: Server) -> N
         assert c.statusmessage == "COMMIT"
     finally:
         pg2.close()
+
+
+def test_set_intervalstyle_takes_postgres_and_refuses_the_styles_the_server_does_not_write(server: Server) -> None:
+    """SET IntervalStyle = 'iso_8601' (or sql_standard, postgres_verbose) said SET, while intervals went on arriving
+    in postgres style ('1 day 02:00:00') and SHOW IntervalStyle said postgres, as SET DateStyle = 'German' did for
+    dates; given at connect it was taken without a word too. Now refused as DateStyle is, at SET and at connect."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for ok in ("SET IntervalStyle = 'postgres'", "SET intervalstyle TO postgres", "SET IntervalStyle = DEFAULT",
+                   "SET SESSION IntervalStyle = 'Postgres'", "RESET IntervalStyle"):
+            assert conn.execute(ok).statusmessage in ("SET", "RESET"), ok
+        for bad in ("iso_8601", "sql_standard", "postgres_verbose"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+                conn.execute(f"SET IntervalStyle = '{bad}'")
+            assert f"IntervalStyle '{bad}'" in str(err.value) and "'postgres'" in str(err.value), str(err.value)
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as err:
+            conn.execute("SET IntervalStyle TO klingon")
+        assert 'invalid value for parameter "IntervalStyle": "klingon"' in str(err.value)
+        assert conn.execute("SHOW IntervalStyle").fetchone() == ("postgres",)
+        assert conn.execute("SELECT (INTERVAL '1 day 2 hours')::VARCHAR").fetchone() == ("1 day 02:00:00",)
+    with psycopg.connect(server.url()) as conn:  # in a transaction block the refusal aborts it, as any error
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("SET IntervalStyle = iso_8601")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+    for ok in ("postgres", "DEFAULT"):
+        with psycopg.connect(server.url(), autocommit=True, options=f"-c IntervalStyle={ok}") as conn:
+            assert conn.execute("SHOW IntervalStyle").fetchone() == ("postgres",), ok
+    for bad, want in (("iso_8601", "IntervalStyle 'iso_8601' is not supported"),
+                      ("klingon", 'invalid value for parameter "IntervalStyle": "klingon"')):
+        with pytest.raises(psycopg.OperationalError, match=re.escape(want)):
+            psycopg.connect(server.url(), options=f"-c IntervalStyle={bad}").close()
+
+    async def own_parameter(style: str) -> str:  # a parameter of its own in the startup packet (asyncpg, PgJDBC)
+        c = await asyncpg.connect(server.url(), server_settings={"IntervalStyle": style})
+        try:
+            return str(await c.fetchval("SHOW IntervalStyle"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(own_parameter("postgres")) == "postgres"
+    with pytest.raises(asyncpg.PostgresError, match="sql_standard") as e:
+        asyncio.run(own_parameter("sql_standard"))
+    assert e.value.sqlstate == "0A000"
+    assert "Traceback" not in "".join(server.log)
+
+
+def test_a_set_before_a_failure_in_the_same_sync_is_undone_as_in_postgresql(server: Server) -> None:
+    """Over the extended protocol in autocommit, PostgreSQL runs the messages up to Sync as one implicit transaction:
+    a statement that fails there undoes a SET before it. The server kept a first-statement SET application_name /
+    statement_timeout (it opened the implicit transaction only for the statement after it)."""
+
+    def run(w: Wire, sql: str) -> None:
+        w.msg(b"P", b"\x00" + sql.encode() + b"\x00\x00\x00")
+        w.msg(b"B", b"\x00\x00" + struct.pack("!hhh", 0, 0, 0))
+        w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+
+    def show(w: Wire, name: str) -> str:
+        w.msg(b"Q", f"SHOW {name}\x00".encode())
+        return next(data_row(body) for kind, body in w.until(b"Z") if kind == b"D")[0]
+
+    w = Wire(server)
+    try:
+        run(w, "SET application_name = 'lost'")
+        run(w, "SET statement_timeout = '5s'")
+        run(w, "SELECT * FROM no_such_table")
+        run(w, "SET application_name = 'skipped'")  # after the error: ignored until Sync
+        w.msg(b"S")
+        got = w.until_ready()
+        assert [k for k, _ in got].count(b"E") == 1 and got[-1] == (b"Z", b"I"), got
+        assert b"lost" not in b"".join(body for k, body in got if k == b"S"), got
+        assert (show(w, "application_name"), show(w, "statement_timeout")) == ("", "0")
+        run(w, "SET application_name = 'kept'")  # no failure before Sync: it stays
+        run(w, "SELECT 1")
+        w.msg(b"S")
+        got = w.until_ready()
+        assert (b"S", b"application_name\x00kept\x00") in got, got
+        assert show(w, "application_name") == "kept"
+        run(w, "SET application_name = 'alone'")  # a SET alone before Sync, and a Query after: it stays
+        w.msg(b"S")
+        w.until_ready()
+        w.msg(b"Q", b"BEGIN; ROLLBACK\x00")
+        w.until_ready()
+        assert show(w, "application_name") == "alone"
+        run(w, "SET application_name = 'unsynced'")  # a Query before Sync ends the extended messages: it stays
+        w.msg(b"Q", b"BEGIN\x00")
+        w.until_ready()
+        w.msg(b"Q", b"ROLLBACK\x00")
+        w.until_ready()
+        assert show(w, "application_name") == "unsynced"
+    finally:
+        w.close()
+    with psycopg.connect(server.url(), autocommit=True, application_name="start") as conn:  # a real driver's pipeline
+        with pytest.raises(psycopg.errors.UndefinedTable), conn.pipeline():
+            conn.execute("SET application_name = 'piped'")
+            conn.execute("SELECT * FROM no_such_table")
+        assert conn.execute("SHOW application_name").fetchone() == ("start",)
+        assert conn.info.parameter_status("application_name") == "start"
+
+
+def test_create_temporary_table_on_commit_drop_or_delete_rows_is_refused_naming_what_works(server: Server) -> None:
+    """CREATE TEMPORARY TABLE ... ON COMMIT DROP failed with DuckDB's "syntax error at or near DROP", ON COMMIT
+    DELETE ROWS with "Only ON COMMIT PRESERVE ROWS is supported", and PostgreSQL's ON COMMIT PRESERVE ROWS before AS
+    (CREATE TEMP TABLE t ON COMMIT PRESERVE ROWS AS SELECT ...) with a syntax error, though it is what DuckDB does."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, clause in (("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP", "ON COMMIT DROP"),
+                            ('CREATE TEMPORARY TABLE "a b" (x INT, y INT) on commit delete rows', "ON COMMIT DELETE ROWS"),
+                            ("CREATE LOCAL TEMP TABLE staged ON COMMIT DROP AS SELECT 1 AS x", "ON COMMIT DROP"),
+                            ("CREATE TEMP TABLE staged ON COMMIT DELETE ROWS AS SELECT 1 AS x", "ON COMMIT DELETE ROWS")):
+            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
+                conn.execute(sql)
+            text = str(err.value)
+            assert clause in text and "ON COMMIT PRESERVE ROWS" in text and "DROP TABLE" in text, (sql, text)
+        for sql in ("CREATE TEMP TABLE kept ON COMMIT PRESERVE ROWS AS SELECT 2 AS x",
+                    "CREATE TEMP TABLE kept2 (x INT) ON COMMIT PRESERVE ROWS",
+                    "CREATE TEMP TABLE kept3 AS SELECT 'on commit drop' AS x"):
+            conn.execute(sql)
+        assert conn.execute("SELECT x FROM kept").fetchall() == [(2,)]
+        assert conn.execute("SELECT x FROM kept3").fetchall() == [("on commit drop",)]
+    with psycopg.connect(server.url()) as conn:  # in a transaction block the refusal fails it, as any error
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
