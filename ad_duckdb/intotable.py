@@ -308,6 +308,13 @@ def _casts_implicitly(cur: duckdb.DuckDBPyConnection, new_type_sql: str, held_ty
         return True
 
 
+def _kept_as_text(column: str, held_type_sql: str) -> bool:
+    """Whether ``column`` is a kept source column the table holds as text, which takes any new value whole. Why
+    allowed: a daily CSV's 'ref' read as VARCHAR one day (a value 'A12') and BIGINT the next (all digits) was refused,
+    with an ALTER to BIGINT that fails on the 'A12' the table holds; the scores' own columns must stay numbers."""
+    return column.lower() not in SCORE_TYPES and held_type_sql.upper() == "VARCHAR"
+
+
 def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str, tuple[str, str]],
                        written: dict[str, str], model: str) -> None:
     """Refuse appending rows of the column types ``written`` (by name) to the table ``into`` of ``held`` (by
@@ -321,7 +328,8 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
     cur = con.cursor()
     try:
         bad = [(held[c.lower()][0], held[c.lower()][1], t) for c, t in written.items()
-               if c.lower() in held and held[c.lower()][1] != t and not _casts_implicitly(cur, t, held[c.lower()][1])]
+               if c.lower() in held and held[c.lower()][1] != t and not _kept_as_text(c, held[c.lower()][1])
+               and not _casts_implicitly(cur, t, held[c.lower()][1])]
     finally:
         cur.close()
     if not bad:

@@ -42,7 +42,11 @@ class TotalsWatch:
     def __init__(self, d: int) -> None:
         self.sums = np.zeros(d)
         self.nonzero = np.zeros(d, dtype=np.int64)
-        self.top = np.full((d, d), np.nan)  # row j: the row of column j's largest |value|
+        # column j's row of largest |value|: rows[top_row[j]] (-1: none yet). Why each row once, by its position in
+        # the rows read: a copy per column was a columns x columns matrix, 580 MB beside a 40 x 6,000 table of 2 MB
+        self.top_row = np.full(d, -1, dtype=np.int64)
+        self.rows: dict[int, np.ndarray] = {}
+        self.read = 0
         self.top_abs = np.full(d, -1.0)
         self.second_abs = np.full(d, -1.0)  # the largest |value| of the other rows: a tie is no total
 
@@ -66,7 +70,17 @@ class TotalsWatch:
         new = top > self.top_abs
         self.second_abs = np.where(new, np.maximum(self.top_abs, runner_up), np.maximum(self.second_abs, top))
         self.top_abs = np.where(new, top, self.top_abs)
-        self.top[new] = M[at[new]]
+        self.top_row[new] = self.read + at[new]
+        for i in np.unique(at[new]):
+            self.rows[self.read + int(i)] = M[i].copy()
+        self.read += len(M)
+        if new.any():  # rows no column holds any longer
+            held = set(self.top_row.tolist())
+            for gone in [r for r in self.rows if r not in held]:
+                del self.rows[gone]
+
+    def _top(self, j: int) -> np.ndarray:
+        return self.rows[int(self.top_row[j])]
 
     def totals_row(self, columns: Sequence[int]) -> tuple[np.ndarray, int] | None:
         """The values, in ``columns``, of a row that holds the sum of the other rows in each of them it has a value
@@ -76,7 +90,7 @@ class TotalsWatch:
         for j in cols:
             if not self.top_abs[j] > max(self.second_abs[j], 0.0):
                 continue
-            row, sums = self.top[j][cols], self.sums[cols]
+            row, sums = self._top(j)[cols], self.sums[cols]
             held = ~np.isnan(row) & np.isfinite(sums)
             if not held.any() or (self.nonzero[cols][held] - (row[held] != 0)).max() < _MIN_SUMMED:
                 continue

@@ -848,3 +848,25 @@ def test_cli_append_top_shows_the_rows_this_run_added(append_db: str) -> None:
         con.execute("DROP TABLE top_scores")
     finally:
         con.close()
+
+
+def test_append_of_numbers_to_a_kept_text_column_is_taken_as_before(append_db: str, tmp_path: Path) -> None:
+    """A daily CSV read its 'ref' column as VARCHAR on the day one value was 'A12', and as BIGINT on the next day,
+    all digits: the append was refused ("ALTER ... SET DATA TYPE BIGINT", which fails on 'A12' already in the
+    table), where it had added the refs as text, every value whole. A kept column of text takes any value as it is
+    written; the scores themselves must still be numbers."""
+    day1, day2 = tmp_path / "day1.csv", tmp_path / "day2.csv"
+    day1.write_text("transaction_id,ref,count,amount\n1,A12,3,10.5\n2,507,1,12.0\n")
+    day2.write_text("transaction_id,ref,count,amount\n3,611,2,11.0\n4,612,1,9.5\n")
+    con = ad_duckdb.connect(append_db)
+    try:
+        for day in (day1, day2):
+            assert ad_duckdb.score(con, "tx_ae", f"read_csv('{day}')", into="inc_ref", append=True,
+                                   columns=["transaction_id", "ref"]) == 2
+        assert con.execute("SELECT ref FROM inc_ref ORDER BY transaction_id").fetchall() == \
+            [("A12",), ("507",), ("611",), ("612",)]
+        assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'inc_ref' AND "
+                           "column_name = 'ref'").fetchall() == [("VARCHAR",)]
+        con.execute("DROP TABLE inc_ref")
+    finally:
+        con.close()

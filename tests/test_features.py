@@ -1887,3 +1887,32 @@ def test_a_report_with_subtotals_and_a_total_names_the_filter_that_leaves_out_al
             assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
     finally:
         con.close()
+
+
+def test_the_totals_watch_of_a_wide_table_holds_no_more_than_its_rows(tmp_path: Path) -> None:
+    """The watch for a totals row kept, per column, a copy of the row of that column's largest value: a matrix of
+    columns x columns. A table of 40 rows and 6,000 columns (2 MB) took 580 MB more to train, and one of 20,000
+    columns 6 GB. It holds each such row once: never more than the rows read; the totals row is still found."""
+    import tracemalloc
+
+    from ad_duckdb.totalsrow import TotalsWatch
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 6000))
+    tracemalloc.start()
+    try:
+        watch = TotalsWatch(X.shape[1])
+        for at in range(0, len(X), 7):  # in batches, as a source read in one pass gives them
+            watch.add(X[at:at + 7])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * X.nbytes, f"{peak / 1e6:.0f} MB for a {X.nbytes / 1e6:.0f} MB matrix"
+    assert watch.totals_row(range(X.shape[1])) is None
+    with_total = np.vstack([X[:20], X.sum(axis=0), X[20:]])  # mid-table, and in the middle batch
+    watch = TotalsWatch(X.shape[1])
+    for at in range(0, len(with_total), 7):
+        watch.add(with_total[at:at + 7])
+    found = watch.totals_row(range(X.shape[1]))
+    assert found is not None and found[1] == 2 and np.allclose(found[0], X.sum(axis=0))
+    assert watch.totals_row([3, 17]) is not None
