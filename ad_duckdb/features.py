@@ -257,7 +257,6 @@ def _folder_read(name: str) -> str | None:
         return None
     try:
         top = [p.name for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_"))]
-        below = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
     except OSError:
         return None
     ending = next((e for e in _DATA_ENDINGS if any(n.lower().endswith(e) for n in top)), None)
@@ -265,11 +264,33 @@ def _folder_read(name: str) -> str | None:
     if ending:
         return (f"{name!r} is a folder; read its files with {quote_literal(f'{folder}/*{ending}')}, a glob of the "
                 f"data files it holds (not its _SUCCESS or .crc files)")
-    ending = next((e for e in _DATA_ENDINGS if any(p.name.lower().endswith(e) for p in below)), None)
+    ending = _data_ending_below(path)
     if ending:
         return (f"{name!r} is a folder of folders (partitions such as month=3); read its files with "
                 f"{quote_literal(f'{folder}/**/*{ending}')}, which reads the folders' key=value names as columns too")
     return f"{name!r} is a folder, and holds no .parquet, .csv or .json file to read"
+
+
+# Files looked at below a folder given as the source, at most: the hint is on an error path, and a folder as large as
+# /usr took 9 s to walk whole
+_FOLDER_SCAN = 10_000
+
+
+def _data_ending_below(path: Path) -> str | None:
+    """The ending of the first data file in the folders below ``path``, skipping hidden and ``_`` folders (a writer's
+    _temporary/ holds half-written parts, .git/ no data); None when none is found within ``_FOLDER_SCAN`` files."""
+    seen = 0
+    for _root, dirs, files in os.walk(path, onerror=lambda _e: None):
+        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
+        for f in files:
+            low = f.lower()
+            ending = None if f.startswith((".", "_")) else next((e for e in _DATA_ENDINGS if low.endswith(e)), None)
+            if ending:
+                return ending
+        seen += len(files) + 1
+        if seen > _FOLDER_SCAN:
+            return None
+    return None
 
 
 # The TEMP view con.register makes of a Python object: DuckDB's scan of it, never SQL a user writes

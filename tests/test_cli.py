@@ -2423,3 +2423,18 @@ def test_an_in_memory_database_reads_without_write_and_refuses_to_store_a_model(
     # a model of an attached file: use that file, not an import into a database that keeps nothing
     out = fails_in_one_line("sql", ":memory:", "SELECT anomaly_score('tx_ae', 1.0, 2.0)", "--attach", model_db)
     assert "ad-duckdb sql" in out and "import" not in out, out
+
+
+def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_temporary_files(tmp_path: Path) -> None:
+    """A Spark job still writing (or one that died) leaves its files under _temporary/: the folder was called "a folder
+    of folders (partitions)" and given '**/*.parquet', which reads those half-written files as data; and the hint
+    walked every file below the folder (9 s on a folder as large as /usr) to say so."""
+    out = tmp_path / "out"
+    (out / "_temporary" / "0").mkdir(parents=True)
+    duckdb.sql(f"COPY (SELECT range AS qty FROM range(30)) TO '{out / '_temporary' / '0' / 'part-0.parquet'}'")
+    (out / ".git").mkdir()
+    (out / ".git" / "x.csv").write_text("a\n1\n")
+    db = str(tmp_path / "m.duckdb")
+    res = CliRunner().invoke(cli, ["train", db, "m", str(out), "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 6 and "holds no .parquet, .csv or .json file" in res.output, res.output
+    assert "**" not in res.output, res.output
