@@ -49,6 +49,7 @@ class TotalsWatch:
         self.read = 0
         self.top_abs = np.full(d, -1.0)
         self.second_abs = np.full(d, -1.0)  # the largest |value| of the other rows: a tie is no total
+        self.empty = 0  # rows without a value in any column: a spreadsheet's rows of only separators
 
     def add(self, M: np.ndarray) -> None:
         # Why in slices: the temporaries of a whole million-row matrix cost 4 s, of its slices 0.15 s; and a wide
@@ -58,6 +59,7 @@ class TotalsWatch:
             self._add(M[at:at + rows])
 
     def _add(self, M: np.ndarray) -> None:
+        self.empty += int(np.isnan(M).all(axis=1).sum())
         self.sums += np.nansum(M, axis=0)
         self.nonzero += np.count_nonzero(np.nan_to_num(M), axis=0)
         A = np.abs(M)
@@ -132,6 +134,40 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
         f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
         "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
         f"without it, {fix}.",
+        AdDuckDBWarning, stacklevel=3,
+    )
+
+
+def warn_empty_rows(cur: object, source: str, where: str | None, names: Sequence[str], empty: int, *,
+                    model: str) -> None:
+    """The note on ``empty`` rows that have every feature ``names`` NULL, with the filter that leaves them out.
+
+    Why: a spreadsheet export that ends in rows of only separators (';;;;') reads as rows of all NULLs, which
+    training fills with the medians and trains on as that many typical rows; the fill counts alone said so."""
+    from .features import leave_out_with
+
+    if not empty:
+        return
+    cols = [sql_name(n) for n in names]
+    # Why coalesce and not DuckDB's COLUMNS(*) IS NOT NULL: that expands to a IS NOT NULL AND b IS NOT NULL, which
+    # leaves out every row missing any one value too
+    leave_out = f"{cols[0]} IS NOT NULL" if len(cols) == 1 else f"coalesce({', '.join(cols)}) IS NOT NULL"
+    filtered = f"({where}) AND {leave_out}" if where else leave_out
+    try:  # a NaN in every feature is missing too, but no NULL: the filter is given only where it leaves out them all
+        left = cur.execute(f"SELECT count(*) FILTER (WHERE NOT ({leave_out})) "  # type: ignore[attr-defined]
+                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        left = None
+    fix = (f"leave {'it' if empty == 1 else 'them'} out with {leave_out_with(filtered, where)}" if left == empty
+           else f"train on a query without {'it' if empty == 1 else 'them'}")
+    rows = "1 row" if empty == 1 else f"{empty} rows"
+    warnings.warn(
+        f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL (a row of only "
+        "separators, as a spreadsheet leaves them at the end of an export, reads so), which training fills with the "
+        f"medians and trains on as {'a typical row' if empty == 1 else f'{empty} typical rows'}. To train without "
+        f"{'it' if empty == 1 else 'them'}, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )
 
