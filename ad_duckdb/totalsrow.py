@@ -8,6 +8,7 @@ others, without a word. A row whose every feature is the sum of the other rows' 
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from collections.abc import Sequence
 
@@ -15,7 +16,8 @@ import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
 from .readhints import TOTALS
-from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
+from .sqltext import (is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends,
+                      where_sql)
 
 # A column sum and twice (beside subtotals, three times) the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
 # is exact, one written rounded to whole units (1244596 of 1244596.29) still agrees at 1e-6 of a sum in millions.
@@ -92,14 +94,23 @@ class TotalsWatch:
         for j in cols:
             if not self.top_abs[j] > max(self.second_abs[j], 0.0):
                 continue
-            row, sums = self._top(j)[cols], self.sums[cols]
-            held = ~np.isnan(row) & np.isfinite(sums)
-            if not held.any() or (self.nonzero[cols][held] - (row[held] != 0)).max() < _MIN_SUMMED:
-                continue
-            for times in (2, 3):
-                if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
-                    return row, times
+            row = self._top(j)[cols]
+            times = times_summed(row, self.sums[cols], self.nonzero[cols])
+            if times:
+                return row, times
         return None
+
+
+def times_summed(row: np.ndarray, sums: np.ndarray, nonzero: np.ndarray) -> int | None:
+    """How many times the column ``sums`` (over the rows ``row`` is one of; ``nonzero``: their non-zero values per
+    column) hold ``row`` where it has a value: 2 (a totals row), 3 (a total beside subtotals), or None."""
+    held = ~np.isnan(row) & np.isfinite(sums)
+    if not held.any() or (nonzero[held] - (row[held] != 0)).max() < _MIN_SUMMED:
+        return None
+    for times in (2, 3):
+        if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
+            return times
+    return None
 
 
 def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
@@ -222,3 +233,48 @@ def _by_values(cur: object, source: str, where: str | None, names: Sequence[str]
             raise
         return None
     return leave_out if kept == n - 1 else None
+
+
+def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, names: Sequence[str], *, db: str,
+                       model: str) -> str | None:
+    """The note on a totals row scored as the top anomaly, with the source that leaves it out; None when the
+    top-scored row of ``top_from`` (a FROM item with ``anomaly_score``) is none: its values of the features ``names``
+    are not the sums of the other rows scored, ``sums_from`` (a FROM item of all of them, ``source``'s rows).
+
+    Why: a month's export scored with its totals row showed that row first, as the worst transaction, without a
+    word; what marks it is the test training's note makes (``TotalsWatch``), on the one row shown first."""
+    feats = [quote_ident(n) for n in names]
+    try:
+        top = cur.execute(f"SELECT {', '.join(f'{f}::DOUBLE' for f in feats)} FROM {top_from} "  # type: ignore[attr-defined]
+                          "ORDER BY anomaly_score DESC NULLS LAST LIMIT 1").fetchall()
+        if not top:
+            return None
+        agg = cur.execute(  # type: ignore[attr-defined]
+            f"SELECT {', '.join(f'sum({f}::DOUBLE), count(*) FILTER (WHERE {f} <> 0)' for f in feats)} "
+            f"FROM {sums_from}").fetchall()[0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None  # a note is no reason to fail a scoring that succeeded
+    row = np.array([np.nan if v is None else v for v in top[0]], dtype=np.float64)
+    sums = np.array([np.nan if v is None else v for v in agg[0::2]], dtype=np.float64)
+    times = times_summed(row, sums, np.array(agg[1::2], dtype=np.int64))
+    if times is None:
+        return None
+    try:
+        text = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}")  # type: ignore[attr-defined]
+                .fetchall() if str(r[1]).upper() == "VARCHAR"]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        text = []
+    marked = _total_words(cur, source, None, text)
+    leave_out = words_left_out(*marked) if marked else _by_values(cur, source, None, names, row)
+    what = f" ({' and '.join(repr(w) for w in marked[1])} in {marked[0]!r})" if marked else ""
+    values = ", ".join(f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v))
+    holds = "the sum of all the other rows" if times == 2 else "the sum of the rows that are not totals"
+    frm = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    fix = (f"score without it: ad-duckdb score {shlex.quote(db)} {shlex.quote(model)} "
+           f"{shell_word(f'SELECT * FROM {frm} WHERE {leave_out}')}" if leave_out else "score a query without it")
+    return (f"the top-scored row{what} holds {holds} scored ({values}): a totals row, as a spreadsheet writes it, "
+            f"not a row of its own; {fix}")
