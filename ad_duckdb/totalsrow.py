@@ -16,8 +16,7 @@ import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
 from .readhints import TOTALS
-from .sqltext import (is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends,
-                      where_sql)
+from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, where_sql
 
 # A column sum and twice (beside subtotals, three times) the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
 # is exact, one written rounded to whole units (1244596 of 1244596.29) still agrees at 1e-6 of a sum in millions.
