@@ -158,13 +158,14 @@ def warn_empty_rows(cur: object, source: str, where: str | None, names: Sequence
 
     if not empty:
         return
-    cols = [sql_name(n) for n in names]
+    shown = [sql_name(n) for n in names]
     # Why coalesce and not DuckDB's COLUMNS(*) IS NOT NULL: that expands to a IS NOT NULL AND b IS NOT NULL, which
     # leaves out every row missing any one value too
-    leave_out = f"{cols[0]} IS NOT NULL" if len(cols) == 1 else f"coalesce({', '.join(cols)}) IS NOT NULL"
+    leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
     filtered = f"({where}) AND {leave_out}" if where else leave_out
+    cols = ", ".join(quote_ident(n) for n in names)
     try:  # a NaN in every feature is missing too, but no NULL: the filter is given only where it leaves out them all
-        left = cur.execute(f"SELECT count(*) FILTER (WHERE NOT ({leave_out})) "  # type: ignore[attr-defined]
+        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
                            f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
     except Exception as e:
         if is_interrupt(e):
@@ -243,8 +244,10 @@ def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, 
     Why: a month's export scored with its totals row showed that row first, as the worst transaction, without a
     word; what marks it is the test training's note makes (``TotalsWatch``), on the one row shown first."""
     feats = [quote_ident(n) for n in names]
+    cols = ", ".join(f"{f}::DOUBLE" for f in feats)
+    sums = ", ".join(f"sum({f}::DOUBLE), count(*) FILTER (WHERE {f} <> 0)" for f in feats)
     try:
-        top = cur.execute(f"SELECT {', '.join(f'{f}::DOUBLE' for f in feats)} FROM {top_from} "  # type: ignore[attr-defined]
+        top = cur.execute(f"SELECT {cols} FROM {top_from} "  # type: ignore[attr-defined]
                           "ORDER BY anomaly_score DESC NULLS LAST LIMIT 1").fetchall()
         row = np.array([np.nan if v is None else v for v in top[0]] if top else [], dtype=np.float64)
         held = np.flatnonzero(~np.isnan(row))
@@ -253,18 +256,17 @@ def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, 
         # Why one column's sum first: on the bulk path (score --into, 1M rows) the sums of all took 7 ms of a 1 s run,
         # one column's 2 ms; and a row that is no total fails it
         j = int(held[0])
-        first = cur.execute(f"SELECT sum({feats[j]}::DOUBLE) FROM {sums_from}").fetchall()[0][0]  # type: ignore[attr-defined]
+        first = cur.execute(f"SELECT sum({quote_ident(names[j])}::DOUBLE) "  # type: ignore[attr-defined]
+                            f"FROM {sums_from}").fetchall()[0][0]
         if first is None or not any(abs(t * row[j] - first) <= _TOLERANCE * abs(first) for t in (2, 3)):
             return None
-        agg = cur.execute(  # type: ignore[attr-defined]
-            f"SELECT {', '.join(f'sum({f}::DOUBLE), count(*) FILTER (WHERE {f} <> 0)' for f in feats)} "
-            f"FROM {sums_from}").fetchall()[0]
+        agg = cur.execute(f"SELECT {sums} FROM {sums_from}").fetchall()[0]  # type: ignore[attr-defined]
     except Exception as e:
         if is_interrupt(e):
             raise
         return None  # a note is no reason to fail a scoring that succeeded
-    sums = np.array([np.nan if v is None else v for v in agg[0::2]], dtype=np.float64)
-    times = times_summed(row, sums, np.array(agg[1::2], dtype=np.int64))
+    summed = np.array([np.nan if v is None else v for v in agg[0::2]], dtype=np.float64)
+    times = times_summed(row, summed, np.array(agg[1::2], dtype=np.int64))
     if times is None:
         return None
     try:
