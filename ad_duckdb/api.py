@@ -84,7 +84,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
-from .totalsrow import TotalsWatch, warn_totals_row
+from .totalsrow import TotalsWatch, warn_empty_rows, warn_totals_row
 from .udfs import register, registry
 
 __all__ = [
@@ -367,6 +367,9 @@ def train(
         totals = watch.totals_row([read.index(c) for c in names])
         if totals is not None:
             warn_totals_row(cur, source, where, described, names, totals, model=name, inferred=features is None)
+        # the features chosen: X holds just them; read as a sample, the watch counted rows empty in all columns read
+        empty = int(np.isnan(X).all(axis=1).sum()) if rising is None else watch.empty
+        warn_empty_rows(cur, source, where, names, empty, model=name)
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source

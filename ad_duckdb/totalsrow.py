@@ -8,6 +8,7 @@ others, without a word. A row whose every feature is the sum of the other rows' 
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from collections.abc import Sequence
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
 from .readhints import TOTALS
-from .sqltext import quote_ident, quote_literal, source_sql, sql_name, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, where_sql
 
 # A column sum and twice (beside subtotals, three times) the row's value agree to this share of the sum: a spreadsheet's total of amounts in cents
 # is exact, one written rounded to whole units (1244596 of 1244596.29) still agrees at 1e-6 of a sum in millions.
@@ -49,6 +50,7 @@ class TotalsWatch:
         self.read = 0
         self.top_abs = np.full(d, -1.0)
         self.second_abs = np.full(d, -1.0)  # the largest |value| of the other rows: a tie is no total
+        self.empty = 0  # rows without a value in any column: a spreadsheet's rows of only separators
 
     def add(self, M: np.ndarray) -> None:
         # Why in slices: the temporaries of a whole million-row matrix cost 4 s, of its slices 0.15 s; and a wide
@@ -58,6 +60,7 @@ class TotalsWatch:
             self._add(M[at:at + rows])
 
     def _add(self, M: np.ndarray) -> None:
+        self.empty += int(np.isnan(M).all(axis=1).sum())
         self.sums += np.nansum(M, axis=0)
         self.nonzero += np.count_nonzero(np.nan_to_num(M), axis=0)
         A = np.abs(M)
@@ -90,14 +93,23 @@ class TotalsWatch:
         for j in cols:
             if not self.top_abs[j] > max(self.second_abs[j], 0.0):
                 continue
-            row, sums = self._top(j)[cols], self.sums[cols]
-            held = ~np.isnan(row) & np.isfinite(sums)
-            if not held.any() or (self.nonzero[cols][held] - (row[held] != 0)).max() < _MIN_SUMMED:
-                continue
-            for times in (2, 3):
-                if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
-                    return row, times
+            row = self._top(j)[cols]
+            times = times_summed(row, self.sums[cols], self.nonzero[cols])
+            if times:
+                return row, times
         return None
+
+
+def times_summed(row: np.ndarray, sums: np.ndarray, nonzero: np.ndarray) -> int | None:
+    """How many times the column ``sums`` (over the rows ``row`` is one of; ``nonzero``: their non-zero values per
+    column) hold ``row`` where it has a value: 2 (a totals row), 3 (a total beside subtotals), or None."""
+    held = ~np.isnan(row) & np.isfinite(sums)
+    if not held.any() or (nonzero[held] - (row[held] != 0)).max() < _MIN_SUMMED:
+        return None
+    for times in (2, 3):
+        if (np.abs(times * row[held] - sums[held]) <= _TOLERANCE * np.abs(sums[held])).all():
+            return times
+    return None
 
 
 def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
@@ -132,6 +144,41 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
         f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
         "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
         f"without it, {fix}.",
+        AdDuckDBWarning, stacklevel=3,
+    )
+
+
+def warn_empty_rows(cur: object, source: str, where: str | None, names: Sequence[str], empty: int, *,
+                    model: str) -> None:
+    """The note on ``empty`` rows that have every feature ``names`` NULL, with the filter that leaves them out.
+
+    Why: a spreadsheet export that ends in rows of only separators (';;;;') reads as rows of all NULLs, which
+    training fills with the medians and trains on as that many typical rows; the fill counts alone said so."""
+    from .features import leave_out_with
+
+    if not empty:
+        return
+    shown = [sql_name(n) for n in names]
+    # Why coalesce and not DuckDB's COLUMNS(*) IS NOT NULL: that expands to a IS NOT NULL AND b IS NOT NULL, which
+    # leaves out every row missing any one value too
+    leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
+    filtered = f"({where}) AND {leave_out}" if where else leave_out
+    cols = ", ".join(quote_ident(n) for n in names)
+    try:  # a NaN in every feature is missing too, but no NULL: the filter is given only where it leaves out them all
+        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
+                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        left = None
+    fix = (f"leave {'it' if empty == 1 else 'them'} out with {leave_out_with(filtered, where)}" if left == empty
+           else f"train on a query without {'it' if empty == 1 else 'them'}")
+    rows = "1 row" if empty == 1 else f"{empty} rows"
+    warnings.warn(
+        f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL (a row of only "
+        "separators, as a spreadsheet leaves them at the end of an export, reads so), which training fills with the "
+        f"medians and trains on as {'a typical row' if empty == 1 else f'{empty} typical rows'}. To train without "
+        f"{'it' if empty == 1 else 'them'}, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )
 
@@ -186,3 +233,56 @@ def _by_values(cur: object, source: str, where: str | None, names: Sequence[str]
             raise
         return None
     return leave_out if kept == n - 1 else None
+
+
+def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, names: Sequence[str], *, db: str,
+                       model: str) -> str | None:
+    """The note on a totals row scored as the top anomaly, with the source that leaves it out; None when the
+    top-scored row of ``top_from`` (a FROM item with ``anomaly_score``) is none: its values of the features ``names``
+    are not the sums of the other rows scored, ``sums_from`` (a FROM item of all of them, ``source``'s rows).
+
+    Why: a month's export scored with its totals row showed that row first, as the worst transaction, without a
+    word; what marks it is the test training's note makes (``TotalsWatch``), on the one row shown first."""
+    feats = [quote_ident(n) for n in names]
+    cols = ", ".join(f"{f}::DOUBLE" for f in feats)
+    sums = ", ".join(f"sum({f}::DOUBLE), count(*) FILTER (WHERE {f} <> 0)" for f in feats)
+    try:
+        top = cur.execute(f"SELECT {cols} FROM {top_from} "  # type: ignore[attr-defined]
+                          "ORDER BY anomaly_score DESC NULLS LAST LIMIT 1").fetchall()
+        row = np.array([np.nan if v is None else v for v in top[0]] if top else [], dtype=np.float64)
+        held = np.flatnonzero(~np.isnan(row))
+        if not len(held):
+            return None
+        # Why one column's sum first: on the bulk path (score --into, 1M rows) the sums of all took 7 ms of a 1 s run,
+        # one column's 2 ms; and a row that is no total fails it
+        j = int(held[0])
+        first = cur.execute(f"SELECT sum({quote_ident(names[j])}::DOUBLE) "  # type: ignore[attr-defined]
+                            f"FROM {sums_from}").fetchall()[0][0]
+        if first is None or not any(abs(t * row[j] - first) <= _TOLERANCE * abs(first) for t in (2, 3)):
+            return None
+        agg = cur.execute(f"SELECT {sums} FROM {sums_from}").fetchall()[0]  # type: ignore[attr-defined]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None  # a note is no reason to fail a scoring that succeeded
+    summed = np.array([np.nan if v is None else v for v in agg[0::2]], dtype=np.float64)
+    times = times_summed(row, summed, np.array(agg[1::2], dtype=np.int64))
+    if times is None:
+        return None
+    try:
+        text = [r[0] for r in cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}")  # type: ignore[attr-defined]
+                .fetchall() if str(r[1]).upper() == "VARCHAR"]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        text = []
+    marked = _total_words(cur, source, None, text)
+    leave_out = words_left_out(*marked) if marked else _by_values(cur, source, None, names, row)
+    what = f" ({' and '.join(repr(w) for w in marked[1])} in {marked[0]!r})" if marked else ""
+    values = ", ".join(f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v))
+    holds = "the sum of all the other rows" if times == 2 else "the sum of the rows that are not totals"
+    frm = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
+    fix = (f"score without it: ad-duckdb score {shlex.quote(db)} {shlex.quote(model)} "
+           f"{shell_word(f'SELECT * FROM {frm} WHERE {leave_out}')}" if leave_out else "score a query without it")
+    return (f"the top-scored row{what} holds {holds} scored ({values}): a totals row, as a spreadsheet writes it, "
+            f"not a row of its own; {fix}")

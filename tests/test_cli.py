@@ -2438,3 +2438,57 @@ def test_a_folder_source_is_judged_by_its_data_not_by_a_writers_hidden_or_tempor
     res = CliRunner().invoke(cli, ["train", db, "m", str(out), "--quiet"], catch_exceptions=False)
     assert res.exit_code == 6 and "holds no .parquet, .csv or .json file" in res.output, res.output
     assert "**" not in res.output, res.output
+
+
+def _export(path: Path, n: int, total: str | None, seed: int = 0) -> str:
+    """A spreadsheet export of ``n`` transactions; ``total``: the first cell of a last row that sums them ("Total",
+    or "" for a row of sums alone), None for none."""
+    rng = np.random.default_rng(seed)
+    count = rng.poisson(8, n) + 1
+    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
+    lines = [f"{i};{c};{a:.2f}" for i, (c, a) in enumerate(zip(count, amount, strict=True))]
+    if total is not None:
+        lines.append(f"{total};{count.sum()};{amount.sum():.2f}")
+    path.write_text("ID;Count;Amount\n" + "\n".join(lines) + "\n")
+    return f"read_csv('{path}')"
+
+
+def test_a_scored_totals_row_at_the_top_is_named_with_the_filter_that_leaves_it_out(tmp_path: Path) -> None:
+    """A month's export scored with `score --top` / `--into` ends in its totals row, which scores as the top
+    anomaly, shown first without a word: an analyst reads it as the month's worst transaction."""
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        ad_duckdb.train(con, "tx", _export(tmp_path / "train.csv", 400, None), features=["Count", "Amount"], **FAST)
+    for total, marked in (("Total", "'Total' in 'ID'"), ("", "")):
+        source = _export(tmp_path / "month.csv", 300, total, seed=1)
+        for args in (["--top", "5"], ["--into", "s", "--replace"], ["--into", "s", "--replace", "--top", "3"]):
+            res = CliRunner().invoke(cli, ["score", db, "tx", source, *args], catch_exceptions=False)
+            assert res.exit_code == 0, res.output
+            notes = [n for n in res.stderr.splitlines() if "totals row" in n]
+            assert len(notes) == 1 and marked in notes[0], (total, args, res.output)
+            fixed = re.search(r'score without it: ad-duckdb score \S+ tx "(.*?)"', notes[0]).group(1)
+            with duckdb.connect() as check:
+                assert check.execute(f"SELECT count(*) FROM ({fixed})").fetchall() == [(300,)], notes
+            res = CliRunner().invoke(cli, ["score", db, "tx", fixed, *args], catch_exceptions=False)
+            assert res.exit_code == 0 and "totals row" not in res.output, res.output
+        source = _export(tmp_path / "month.csv", 300, None, seed=1)
+        res = CliRunner().invoke(cli, ["score", db, "tx", source, "--top", "5"], catch_exceptions=False)
+        assert res.exit_code == 0 and "totals row" not in res.output, res.output
+
+
+def test_no_scored_totals_row_note_on_the_examples_and_adbench_data(tmp_path: Path) -> None:
+    """No false alarm on the example transactions and an ADBench set, with --top and with --into."""
+    from conftest import DATA
+
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        make_transactions(con)
+        X = np.load(DATA / "adbench" / "38_thyroid.npz")["X"]
+        con.execute("CREATE TABLE thyroid AS SELECT * FROM (SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS c, "
+                    "unnest(?) AS d, unnest(?) AS e, unnest(?) AS f)", [X[:, j].tolist() for j in range(6)])
+        ad_duckdb.train(con, "tx", "transactions", features=["count", "amount"], **FAST)
+        ad_duckdb.train(con, "th", "thyroid", **FAST)
+    for model, source in (("tx", "transactions"), ("th", "thyroid")):
+        for args in (["--top", "5"], ["--into", "s", "--replace"]):
+            out = run("score", db, model, source, *args)
+            assert "totals row" not in out, out

@@ -1916,3 +1916,66 @@ def test_the_totals_watch_of_a_wide_table_holds_no_more_than_its_rows(tmp_path: 
     found = watch.totals_row(range(X.shape[1]))
     assert found is not None and found[1] == 2 and np.allclose(found[0], X.sum(axis=0))
     assert watch.totals_row([3, 17]) is not None
+
+
+def _empty_rows_notes(caught: list[warnings.WarningMessage]) -> list[str]:
+    return [str(w.message) for w in caught if "every feature NULL" in str(w.message)]
+
+
+def _export_with_separator_rows(path: Path, n: int = 300, empty: int = 5) -> str:
+    """A spreadsheet export: ``n`` rows, then ``empty`` rows of only separators (';;;'), as one leaves them."""
+    rows = [(i, i % 9 + 1, (i % 9 + 1) * 25.5 + i % 4) for i in range(n)]
+    path.write_text("ID;Count;Amount;Memo\n" + "".join(f"{i};{c};{a};x\n" for i, c, a in rows) + ";;;\n" * empty)
+    return f"read_csv('{path}')"
+
+
+def test_rows_of_only_separators_are_named_at_training_with_the_filter_that_leaves_them_out(tmp_path: Path) -> None:
+    """An export ending in ';;;' rows (DuckDB reads them as rows of all NULLs) trained them as median-filled rows:
+    only the fill counts said so, Count 5 and Amount 5, easy to miss. The note names them and the filter."""
+    source = _export_with_separator_rows(tmp_path / "export.csv")
+    con = ad_duckdb.connect()
+    try:
+        for features, extra in ((["Count", "Amount"], {}), (["Count", "Amount"], {"max_train_rows": 200}),
+                                (None, {})):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, "e", source, features=features, **FAST, **extra)
+            notes = _empty_rows_notes(caught)
+            assert len(notes) == 1 and "5 rows of" in notes[0], (features, extra, notes)
+            assert "robust=True (CLI: --robust)" in notes[0], notes
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*) FROM {source} WHERE {where}").fetchall() == [(300,)], notes
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                info = ad_duckdb.train(con, "e", source, features=features, where=where, robust=True, **FAST, **extra)
+            assert not _empty_rows_notes(caught), _empty_rows_notes(caught)
+            assert info.metrics["filled_values"] == {"Count": 0, "Amount": 0}, info.metrics["filled_values"]
+        # a row missing one value is no empty row: it stays, and no note
+        con.execute(f"CREATE TABLE partial AS SELECT * REPLACE (CASE WHEN ID % 50 = 0 THEN NULL ELSE Amount END AS "
+                    f"Amount) FROM {source} WHERE ID IS NOT NULL")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "p", "partial", features=["Count", "Amount"], **FAST)
+        assert not _empty_rows_notes(caught), _empty_rows_notes(caught)
+    finally:
+        con.close()
+
+
+def test_no_empty_rows_note_on_the_examples_and_adbench_data(tmp_path: Path) -> None:
+    """No false alarm on the example transactions and an ADBench set."""
+    from generate import generate
+
+    db = tmp_path / "tx.duckdb"
+    generate(db, rows=3000, seed=5)
+    con = ad_duckdb.connect(str(db))
+    try:
+        X = np.load(DATA / "adbench" / "38_thyroid.npz")["X"]
+        con.execute("CREATE TABLE thyroid AS SELECT * FROM (SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS c, "
+                    "unnest(?) AS d, unnest(?) AS e, unnest(?) AS f)", [X[:, j].tolist() for j in range(6)])
+        for name, source, features in [("tx", "transactions", None), ("th", "thyroid", None)]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, name, source, features=features, **FAST)
+            assert not _empty_rows_notes(caught), (name, _empty_rows_notes(caught))
+    finally:
+        con.close()

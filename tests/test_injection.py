@@ -290,6 +290,9 @@ _REVIEWED_NAMES = {
     # intotable.check_append_types: can_cast_implicitly(NULL::type, NULL::type), each type as DuckDB's DESCRIBE of
     # the table or the source renders it, or a fixed one of SCORE_TYPES
     "new_type_sql", "held_type_sql",
+    # totalsrow.scored_totals_note: table_sql(into), or "__scored" (the registered top rows) and source_sql(source);
+    # sums joins sum(quote_ident(feature)::DOUBLE), count(*) FILTER (WHERE quote_ident(feature) <> 0)
+    "top_from", "sums_from", "sums",
 }
 
 
