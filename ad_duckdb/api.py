@@ -84,7 +84,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
-from .totalsrow import TotalsWatch, warn_empty_rows, warn_totals_row
+from .totalsrow import ScoredTop, TotalsWatch, warn_empty_rows, warn_totals_row
 from .udfs import register, registry
 
 __all__ = [
@@ -642,7 +642,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     batch_rows: int = 65536, explain: bool = False, outputs: Sequence[str] = SCORE_OUTPUTS,
                     tally: list[DriftTally] | None = None, adds: Sequence[str] = (),
                     lossless: bool = False,
-                    source_types: dict[str, str] | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+                    source_types: dict[str, str] | None = None,
+                    watch: ScoredTop | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
     """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
     ``DriftTally`` the batches are counted into, for the drift note (``_drift_note``) once all are read.
@@ -651,6 +652,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     caller that writes them back into DuckDB (``score(into=)``): by default a UHUGEINT above 2^127 wraps to a
     negative number, a TIME WITH TIME ZONE loses its offset and a BIT arrives as the bytes it is stored in.
     ``source_types``: a dict that receives each source column's SQL type, by its lowercased name.
+    ``watch``: receives each batch's feature columns and scores (the CLI's note on a totals row scored at the top).
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
@@ -722,6 +724,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
                 counted.add(X, s64)
+                if watch is not None:
+                    watch.add([batch.column(n_keep + i) for i in range(len(feats))], s64)
                 arrays = [batch.column(i) for i in range(n_keep)]
                 for o in outputs:
                     if o == "anomaly_score":
@@ -760,6 +764,7 @@ def score(
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
     _added_top: AddedTop | None = None,
+    _scored_top: ScoredTop | None = None,
 ) -> pa.Table | int:
     """Score every row of ``source`` in large Arrow batches.
 
@@ -817,7 +822,7 @@ def score(
     types: dict[str, str] = {}
     try:
         lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
-                                                    lossless=into is not None, source_types=types)
+                                                    lossless=into is not None, source_types=types, watch=_scored_top)
     except (AdDuckDBError, duckdb.Error) as e:
         if append and into is not None and held is None:
             first_append_error(into, source, model, e)

@@ -62,6 +62,7 @@ from .features import (
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
+from .totalsrow import ScoredTop
 from .udfs import FUNCTIONS
 from .utf8text import as_utf8
 
@@ -1109,9 +1110,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             # Why the rows as they are written with --append: the table holds earlier runs' rows too, and its top
             # showed yesterday's anomalies in today's log (and rows when none were added)
             added = AddedTop(top) if shown and append else None
+            # the totals-row note's rows, watched as they are written where the table cannot give them back: an
+            # appended table's hold earlier runs' rows too, and -c leaves the features out
+            kept = {c.lower() for c in _split(columns, con, source) or ()}
+            watched = (ScoredTop(len(got.feature_names), sums=True)
+                       if append or (kept and any(f.lower() not in kept for f in got.feature_names)) else None)
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append, added=added)
+                            report_to_stderr=to_stderr, append=append, added=added, watched=watched)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1129,7 +1135,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     con.register("__ad_added", added.table())
                     rel = con.sql(f"SELECT {extra_sql} FROM __ad_added ORDER BY anomaly_score DESC LIMIT {int(top)}")
                 _print_rows(rel.columns, rel.fetchall(), out_format)
-            if not append:  # an appended table holds earlier runs' rows, which the sums would mix in
+            if watched is not None:
+                note = watched.note(con, source, got.feature_names, db=db, model=model,
+                                    added_to=into if append else None)
+                if note:
+                    click.echo(f"note: {note}", err=True)
+            else:
                 _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
             return
         if top == 0 and plots_dir:  # the plots alone: no header with nothing under it, and no scan for no rows
@@ -1205,11 +1216,12 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
-                report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None) -> None:
+                report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
+                watched: ScoredTop | None = None) -> None:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
-    highest-scoring rows written."""
+    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, _added_top=added)
+                  append=append, _added_top=added, _scored_top=watched)
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {into} (now {_row_count(con, into)} rows; model {ref})",

@@ -2492,3 +2492,36 @@ def test_no_scored_totals_row_note_on_the_examples_and_adbench_data(tmp_path: Pa
         for args in (["--top", "5"], ["--into", "s", "--replace"]):
             out = run("score", db, model, source, *args)
             assert "totals row" not in out, out
+
+
+def test_a_scored_totals_row_is_named_with_append_and_with_columns_left_out(tmp_path: Path) -> None:
+    """`score --into T --append` gave no note on the totals row this run added (the table mixes earlier runs'
+    rows), and `-c` gave none either (the check read the features from the table, which then has none)."""
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        ad_duckdb.train(con, "tx", _export(tmp_path / "train.csv", 400, None), features=["Count", "Amount"], **FAST)
+    first = f"SELECT ID::VARCHAR AS ID, Count, Amount FROM {_export(tmp_path / 'm1.csv', 300, None, seed=1)}"
+    month = _export(tmp_path / "m2.csv", 300, "Total", seed=2)
+    res = CliRunner().invoke(cli, ["score", db, "tx", first, "--into", "log", "--append"], catch_exceptions=False)
+    assert res.exit_code == 0 and "totals row" not in res.output, res.output
+    for args in (["--into", "log", "--append"], ["--into", "log", "--append", "--top", "3"],
+                 ["--into", "s", "--replace", "-c", "ID"], ["--into", "s2", "-c", "ID", "--append"],
+                 ["--top", "3", "-c", "ID"]):
+        res = CliRunner().invoke(cli, ["score", db, "tx", month, *args], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        notes = [n for n in res.stderr.splitlines() if "totals row" in n]
+        assert len(notes) == 1 and "'Total' in 'ID'" in notes[0], (args, res.output)
+        fixed = re.search(r'ad-duckdb score \S+ tx "(.*?)"', notes[0]).group(1)
+        with duckdb.connect() as check:
+            assert check.execute(f"SELECT count(*) FROM ({fixed})").fetchall() == [(300,)], notes
+        if "--append" in args:  # the statement that takes it out of the table deletes it and no other row
+            delete = shlex.split(notes[0].split(" --write ")[1])[0]
+            with duckdb.connect(db) as check:
+                before = check.execute(f"SELECT count(*) FROM {args[1]}").fetchall()[0][0]
+                check.execute(delete)
+                assert check.execute(f"SELECT count(*) FROM {args[1]} WHERE ID = 'Total'").fetchall() == [(0,)]
+                assert check.execute(f"SELECT count(*) FROM {args[1]}").fetchall()[0][0] == before - 1
+    # the log's rows of the first run hold no totals row; nor does a run adding a month without one
+    third = f"SELECT ID::VARCHAR AS ID, Count, Amount FROM {_export(tmp_path / 'm3.csv', 300, None, seed=3)}"
+    res = CliRunner().invoke(cli, ["score", db, "tx", third, "--into", "log", "--append"], catch_exceptions=False)
+    assert res.exit_code == 0 and "totals row" not in res.output, res.output
