@@ -84,7 +84,7 @@ from .sqltext import (
     table_sql,
 )
 from .store import ModelRecord
-from .totalsrow import ScoredTop, TotalsWatch, warn_empty_rows, warn_totals_row
+from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
 from .udfs import register, registry
 
 __all__ = [
@@ -361,15 +361,23 @@ def train(
             raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
         read = [c for c, _ in cols]
         X, n_rows, rising, watch = _training_rows(cur, name, source, read, where, params)
+
+        def empty_rows(chosen: list[str], values: np.ndarray) -> tuple[int, str | None]:
+            # the features chosen: values holds just them; read as a sample, the watch counted rows empty in all
+            # columns read
+            n = int(np.isnan(values).all(axis=1).sum()) if rising is None else watch.empty
+            return n, empty_rows_filter(cur, source, where, chosen, n)
+
+        text_gave_totals = False  # the note on text columns gave the filter for a totals row's 'Total'
         if features is None:
-            cols, X = default_features(cur, source, where, described, X, model=name, rising=rising)
+            cols, X, text_gave_totals = default_features(cur, source, where, described, X, model=name, rising=rising,
+                                                         empty_rows=empty_rows)
         names = [c for c, _ in cols]
         totals = watch.totals_row([read.index(c) for c in names])
-        if totals is not None:
-            warn_totals_row(cur, source, where, described, names, totals, model=name, inferred=features is None)
-        # the features chosen: X holds just them; read as a sample, the watch counted rows empty in all columns read
-        empty = int(np.isnan(X).all(axis=1).sum()) if rising is None else watch.empty
-        warn_empty_rows(cur, source, where, names, empty, model=name)
+        empty, empty_out = empty_rows(names, X)
+        both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
+                                                      inferred=features is None, empty=(empty, empty_out))
+        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both or text_gave_totals)
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source

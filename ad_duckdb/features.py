@@ -21,7 +21,7 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -902,13 +902,16 @@ SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_e
 def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
-) -> tuple[list[tuple[str, str]], np.ndarray]:
+    empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
+) -> tuple[list[tuple[str, str]], np.ndarray, bool]:
     """The default features, for a caller who named none: every numeric column except id-like ones.
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
     ``choose_columns(described, None, ...)`` picks), in the source's row order unless ``rising`` says which of
     them rise row by row over the whole source (``TrainingSample.rising``). Warns (``AdDuckDBWarning``) with what
-    was left out, why, and how to choose otherwise.
+    was left out, why, and how to choose otherwise. ``empty_rows``: the rows of the features chosen (names, values)
+    -> how many have every one NULL and the filter that leaves them out, made part of the filter a totals row's
+    'Total' gets in the note on text columns; the third value returned: that filter was given.
     """
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
@@ -1009,9 +1012,11 @@ def default_features(
             AdDuckDBWarning, stacklevel=3,
         )
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
-    _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
-                                           and n.lower() not in SCORE_COLUMNS], model)
-    return kept, X[:, keep]
+    chosen = X[:, keep]
+    gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
+                                                  and n.lower() not in SCORE_COLUMNS], model,
+                             (lambda: empty_rows([n for n, _ in kept], chosen)) if empty_rows else None)
+    return kept, chosen, gave
 
 
 def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[int], where: str | None) -> list[int]:
@@ -1053,9 +1058,12 @@ def _text_numbers_hint(cur: object, source: str, where: str | None, names: list[
             f"median{written}). Without that, ")
 
 
-def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str) -> None:
+def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str,
+                      empty_rows: Callable[[], tuple[int, str | None]] | None = None) -> bool:
+    """The note on the text columns left out; whether it gave the filter that leaves out a totals row (with the
+    rows of every feature NULL, ``empty_rows``' count and filter, when there are such)."""
     if not skipped:
-        return
+        return False
     text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
     numberish = {n: odd for n, (share, odd, _) in text.items() if share >= 0.5}  # mostly numbers: worth reading as such
     times = text_time_formats(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR" and n not in numberish],
@@ -1098,11 +1106,16 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         # a report's 'Subtotal' rows beside its 'Total': a filter on the one word the count saw kept the others
         words = column_total_words(cur, source, where, totals[0]) or [totals[1]]
         leave_out = words_left_out(totals[0], words)
+        n_empty, empty_out = empty_rows() if empty_rows else (0, None)
+        if n_empty and empty_out:  # the export's rows of only separators below it: one filter for both
+            leave_out = f"{leave_out} AND {empty_out}"
         filtered = f"({where}) AND {leave_out}" if where else leave_out
         marks = (f"{totals[1]!r} in {totals[0]!r} marks a totals row" if len(words) == 1 else
                  f"{' and '.join(repr(w) for w in words)} in {totals[0]!r} mark totals rows")
+        also = f" (and the {n_empty} rows with every feature NULL, noted next)" if n_empty and empty_out else ""
         hint += (f" {marks} (the sum of the rows above, as a spreadsheet writes it), which is trained on as a row: "
-                 f"leave {'it' if len(words) == 1 else 'them'} out with {leave_out_with(filtered, where)}.")
+                 f"leave {'it' if len(words) == 1 and not also else 'them'} out{also} with "
+                 f"{leave_out_with(filtered, where)}.")
     # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))
@@ -1111,6 +1124,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
+    return totals is not None
 
 
 def leave_out_with(filtered: str, where: str | None) -> str:

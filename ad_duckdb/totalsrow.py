@@ -124,13 +124,16 @@ def times_summed(row: np.ndarray, sums: np.ndarray, nonzero: np.ndarray) -> int 
 
 
 def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
-                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str, inferred: bool) -> None:
+                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str, inferred: bool,
+                    empty: tuple[int, str | None] = (0, None)) -> bool:
     """The note on a totals row found among the training rows (``found``: its values of the features ``names``, and
     ``TotalsWatch.totals_row``'s times): the text that marks it, if a text column holds a totals word, and the
-    filter that leaves it out (with a report's subtotals, all of them).
+    filter that leaves it out (with a report's subtotals, all of them); whether it gave that filter.
 
     ``inferred``: the features were not named, and the note on a text column of numbers has named the row already
-    when its 'Total' made that column text."""
+    when its 'Total' made that column text. ``empty``: the rows with every feature NULL and the filter that leaves
+    them out (``empty_rows_filter``), made part of this one. Why: an export ends in its totals row, then rows of
+    only separators; two notes each gave a where= and robust=True, and the one taken alone kept the other rows."""
     from .features import _numbers_as_text, leave_out_with, listing
 
     row, times = found
@@ -139,14 +142,19 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
     if marked:
         column, words = marked
         if inferred and _numbers_as_text(cur, source, [column], where).get(column, (0.0,))[0] >= 0.5:
-            return
+            return False
         leave_out = words_left_out(column, words)
         what = f" ({' and '.join(repr(w) for w in words)} in {column!r})"
     else:
         leave_out = _by_values(cur, source, where, names, row)
         what = ""
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
-    fix = (f"leave {'it' if times == 2 else 'them'} out with "
+    n_empty, empty_out = empty
+    both = bool(leave_out and n_empty and empty_out)
+    if both:
+        leave_out = f"{leave_out} AND {empty_out}"
+    fix = (f"leave {'it' if times == 2 and not both else 'them'} out"
+           f"{f' (and the {n_empty} rows with every feature NULL, noted next)' if both else ''} with "
            f"{leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
            if leave_out else "train on a query without it")
     holds = ("the sum of all the other rows" if times == 2 else
@@ -157,11 +165,33 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
         f"without it, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )
+    return bool(leave_out)
 
 
-def warn_empty_rows(cur: object, source: str, where: str | None, names: Sequence[str], empty: int, *,
-                    model: str) -> None:
-    """The note on ``empty`` rows that have every feature ``names`` NULL, with the filter that leaves them out.
+def empty_rows_filter(cur: object, source: str, where: str | None, names: Sequence[str], empty: int) -> str | None:
+    """The filter that leaves out the ``empty`` rows with every feature ``names`` NULL, and no other row (checked by
+    counting: a NaN in every feature is missing too, but no NULL); None when there is none such."""
+    if not empty:
+        return None
+    shown = [sql_name(n) for n in names]
+    # Why coalesce and not DuckDB's COLUMNS(*) IS NOT NULL: that expands to a IS NOT NULL AND b IS NOT NULL, which
+    # leaves out every row missing any one value too
+    leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
+    cols = ", ".join(quote_ident(n) for n in names)
+    try:
+        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
+                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        left = None
+    return leave_out if left == empty else None
+
+
+def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, leave_out: str | None, *, model: str,
+                    with_totals: bool = False) -> None:
+    """The note on ``empty`` rows that have every feature NULL, with the filter that leaves them out
+    (``empty_rows_filter``'s); ``with_totals``: the totals row's note gave the filter that leaves out both.
 
     Why: a spreadsheet export that ends in rows of only separators (';;;;') reads as rows of all NULLs, which
     training fills with the medians and trains on as that many typical rows; the fill counts alone said so."""
@@ -169,21 +199,13 @@ def warn_empty_rows(cur: object, source: str, where: str | None, names: Sequence
 
     if not empty:
         return
-    shown = [sql_name(n) for n in names]
-    # Why coalesce and not DuckDB's COLUMNS(*) IS NOT NULL: that expands to a IS NOT NULL AND b IS NOT NULL, which
-    # leaves out every row missing any one value too
-    leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
-    filtered = f"({where}) AND {leave_out}" if where else leave_out
-    cols = ", ".join(quote_ident(n) for n in names)
-    try:  # a NaN in every feature is missing too, but no NULL: the filter is given only where it leaves out them all
-        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
-                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
-        left = None
-    fix = (f"leave {'it' if empty == 1 else 'them'} out with {leave_out_with(filtered, where)}" if left == empty
-           else f"train on a query without {'it' if empty == 1 else 'them'}")
+    them = "it" if empty == 1 else "them"
+    if with_totals and leave_out:
+        fix = f"use the where= given above for the totals row, which leaves {them} out too (its {leave_out})"
+    elif leave_out:
+        fix = f"leave {them} out with {leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
+    else:
+        fix = f"train on a query without {them}"
     rows = "1 row" if empty == 1 else f"{empty} rows"
     warnings.warn(
         f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL (a row of only "

@@ -1979,3 +1979,34 @@ def test_no_empty_rows_note_on_the_examples_and_adbench_data(tmp_path: Path) -> 
             assert not _empty_rows_notes(caught), (name, _empty_rows_notes(caught))
     finally:
         con.close()
+
+
+def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out_both(tmp_path: Path) -> None:
+    """An export ending in its totals row and then ';;;' rows got two notes, each with its own where= and
+    robust=True: the second filter given alone trained on the totals row again, and the two had to be combined by
+    hand. The totals row's note gives the one filter for both; the other note points to it."""
+    path = tmp_path / "export.csv"
+    rows = [(i, i % 9 + 1, (i % 9 + 1) * 25.5 + i % 4) for i in range(300)]
+    path.write_text("ID;Count;Amount;Memo\n" + "".join(f"{i};{c};{a};x\n" for i, c, a in rows)
+                    + f"Total;{sum(r[1] for r in rows)};{sum(r[2] for r in rows)};\n" + ";;;\n" * 4)
+    source = f"read_csv('{path}')"
+    con = ad_duckdb.connect()
+    try:
+        for features in (["Count", "Amount"], None):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, "e", source, features=features, **FAST)
+            said = [str(w.message) for w in caught]
+            wheres = [w for n in said for w in re.findall(r'where="(.*?)"', n)]
+            assert len(wheres) == 1, (features, said)
+            assert sum("robust=True (CLI: --robust)" in n for n in said) == 1, (features, said)
+            assert any("4 rows of" in n and "every feature NULL" in n for n in said), (features, said)
+            assert con.execute(f"SELECT count(*) FROM {source} WHERE {wheres[0]}").fetchall() == [(300,)], said
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, "e", source, features=features, where=wheres[0], robust=True, **FAST)
+            again = [str(w.message) for w in caught if "totals row" in str(w.message) or "every feature NULL"
+                     in str(w.message)]
+            assert not again, again
+    finally:
+        con.close()
