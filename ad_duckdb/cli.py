@@ -1112,9 +1112,10 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             added = AddedTop(top) if shown and append else None
             # the totals-row note's rows, watched as they are written where the table cannot give them back: an
             # appended table's hold earlier runs' rows too, and -c leaves the features out
-            kept = {c.lower() for c in _split(columns, con, source) or ()}
+            kept_names = {c.lower() for c in _split(columns, con, source) or ()}
             watched = (ScoredTop(len(got.feature_names), sums=True)
-                       if append or (kept and any(f.lower() not in kept for f in got.feature_names)) else None)
+                       if append or (kept_names and any(f.lower() not in kept_names for f in got.feature_names))
+                       else None)
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
                             report_to_stderr=to_stderr, append=append, added=added, watched=watched)
