@@ -49,16 +49,15 @@ from .exceptions import (
 from .features import (
     CLIP,
     FeatureSpec,
-    as_number_hint,
     cli_feature_flags,
     describe,
     is_integer_type,
     is_missing_column,
-    is_numeric_type,
     listing,
     raw_values,
     transform,
 )
+from .firstarg import first_feature_hint, name_the_argument
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -1564,136 +1563,6 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][\w-]*")
 # What DuckDB answers to a statement that returns no rows of its own (CREATE, INSERT, SET, CHECKPOINT...).
 _NO_ROWS = (["Count"], ["Success"])
-# DuckDB's binder refuses a non-numeric first feature argument before our functions see it (their first feature is
-# typed DOUBLE): "No function matches ... 'anomaly_score(STRING_LITERAL, BOOLEAN, DOUBLE)'".
-# (the functions that take feature arguments: udfs.FUNCTIONS but anomaly_threshold)
-_BINDER_MISMATCH = re.compile(r"No function matches the given name and argument types "
-                              rf"'({'|'.join(f for f in FUNCTIONS if f != 'anomaly_threshold')})\(([^']*)\)'")
-
-
-def _first_feature_hint(error: str, con: duckdb.DuckDBPyConnection | None = None, statement: str = "") -> str:
-    """For DuckDB's binder error on an anomaly function's non-numeric first feature: what the argument is and the fix
-    (the functions' own errors say so for the other arguments); else "". ``con`` and ``statement``: to read a text
-    argument's values, for the expression that reads amounts written as an export writes them ("1.234,50")."""
-    m = _BINDER_MISMATCH.search(error)
-    if m is None:
-        return ""
-    # Why not split(","): DECIMAL(14,2) is one type, and its halves read as two arguments
-    types = [t.strip() for t in re.findall(r"(?:[^,(]|\([^)]*\))+", m.group(2))]
-    first = 2 if m.group(1) == "is_anomaly_at" else 1  # after the model (and the threshold name)
-    if first == 2 and len(types) > 1 and types[1] not in ("VARCHAR", "STRING_LITERAL", '"NULL"', "NULL"):
-        # a cut given as a number (PyOD's threshold_), or the name left out: the name's place holds a number
-        return (f" (is_anomaly_at's second argument is the name of a stored threshold, here {types[1]}: "
-                "is_anomaly_at(MODEL, 'p99', x1, ...), with 'default', 'p90', 'p95', 'p99', 'p999' or a name stored "
-                "by `ad-duckdb threshold` (`ad-duckdb show DB MODEL` lists them); to cut at a score of your own, "
-                "anomaly_score(MODEL, x1, ...) > N, or store it: ad-duckdb threshold DB MODEL NAME --method manual "
-                "--value N)")
-    if len(types) <= first or is_numeric_type(types[first]):
-        return ""
-    fix = as_number_hint("col", types[first])
-    if con is not None and types[first] == "VARCHAR":
-        import pyarrow as pa
-
-        from .firstarg import first_argument_values
-        from .scoring import text_numbers_hint
-
-        values = first_argument_values(con, statement, m.group(1), first)
-        fix = (text_numbers_hint(pa.array(values, pa.string())) if values else None) or fix
-    return (f" ({m.group(1)}'s first feature argument is {types[first]}, not a number: pass the model's columns in "
-            f"its order, which `ad-duckdb show DB MODEL` lists, or turn this one into a number: {fix})")
-
-
-# A non-numeric feature argument, as _first_feature_hint (the first) and the functions themselves (the others) say it
-_NOT_A_NUMBER = (
-    re.compile(r"\((?P<func>\w+)'s first feature argument is (?P<type>.+?), not a number: "),
-    re.compile(r"(?P<func>\w+)\('(?:[^']|'')*', \.\.\.\): feature argument (?P<pos>\d+)"
-               r"(?: \(the model was trained on .*? there\))? is (?P<type>.+?), not a number\. "),
-)
-
-
-def _name_the_argument(message: str, statement: str) -> str:
-    """``message`` with its fix for a non-numeric feature argument (``as_number_hint``) written for the argument of
-    ``statement`` it is about (`flag::INTEGER`, not `col::INTEGER`); unchanged when the statement does not say which
-    (no such call found, or calls of that function differing there).
-
-    Why: with several arguments of a type (two BOOLEAN flags, a date and a timestamp), "col" left the user to work
-    out which one was meant."""
-    for pattern in _NOT_A_NUMBER:
-        m = pattern.search(message)
-        if m is None:
-            continue
-        func, sql_type = m.group("func"), m.group("type")
-        generic = as_number_hint("col", sql_type)
-        skip = 2 if func == "is_anomaly_at" else 1  # the model (and the threshold name) come first
-        index = skip + int(m.groupdict().get("pos") or 1) - 1
-        calls = _call_arguments(statement, func)
-        args = {a[index] for a in calls if len(a) > index}
-        amounts = _AMOUNTS_FIX.search(message)  # the expression for the argument's own values ("$1,234.50")
-        if (generic not in message and not amounts) or len(args) != 1 or len(calls) != sum(len(a) > index for a in calls):
-            return message
-        arg = args.pop()
-        if len(arg) > 60 or "\n" in arg:
-            return message
-        if amounts:  # an expression inside a function call: no parentheses needed
-            named = re.sub(r"\bcol\b", lambda _, a=arg: a, amounts.group(1), count=1)
-            return message[:amounts.start(1)] + named + message[amounts.end(1):]
-        return message.replace(generic, as_number_hint(arg, sql_type), 1)
-    return message
-
-
-# scoring.text_numbers_hint's expression, written for the placeholder col
-_AMOUNTS_FIX = re.compile(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are")
-
-
-def _call_arguments(statement: str, func: str) -> list[list[str]]:
-    """The argument texts of each call of ``func`` in ``statement``, read with DuckDB's tokenizer (so a comma or a
-    parenthesis in a string or a comment is not taken for one); [] where it cannot read the statement."""
-    from .sqltext import sql_tokens
-
-    try:
-        tokens = sql_tokens(statement)
-    except duckdb.Error:
-        return []
-    ends = [p for p, _ in tokens[1:]] + [len(statement)]
-    texts = [statement[p:end].rstrip() for (p, _), end in zip(tokens, ends, strict=True)]
-    comments = [(p, p + len(t)) for (p, k), t in zip(tokens, texts, strict=True) if k == duckdb.token_type.comment]
-
-    def span(a: int, b: int) -> str:
-        """The statement from a to b, without its comments."""
-        parts, at = [], a
-        for c0, c1 in comments:
-            if a <= c0 < b:
-                parts.append(statement[at:c0])
-                at = min(c1, b)
-        parts.append(statement[at:b])
-        return " ".join("".join(parts).split()) if comments else statement[a:b].strip()
-
-    calls: list[list[str]] = []
-    for i, (_, kind) in enumerate(tokens[:-1]):
-        if kind != duckdb.token_type.identifier or texts[i].lower() != func or not texts[i + 1].startswith("("):
-            continue
-        args: list[str] = []
-        depth, start = 0, tokens[i + 1][0] + 1
-        for (q, k), text in zip(tokens[i + 1:], texts[i + 1:], strict=True):
-            if k != duckdb.token_type.operator:
-                continue
-            for j, ch in enumerate(text):
-                if ch in "([{":
-                    depth += 1
-                elif ch in ")]}":
-                    depth -= 1
-                    if depth == 0:
-                        args.append(span(start, q + j))
-                        break
-                elif ch == "," and depth == 1:
-                    args.append(span(start, q + j))
-                    start = q + j + 1
-            if depth == 0:
-                calls.append(args)
-                break
-    return calls
-
-
 _UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 
@@ -2096,14 +1965,14 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         except duckdb.Error as e:
             missing_write = not write and "read-only" in str(e)
             hint = " (the database is opened read-only: add --write to allow writes)" if missing_write else \
-                _first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
+                first_feature_hint(str(e), con, stmt.query) or _unquoted_name_hint(str(e), stmt.query) or _attached_model_hint(con, str(e)) \
                 or _in_memory_model_hint(con, str(e))
             where = f"statement {i} of {len(statements)}: " if len(statements) > 1 else ""
             # Why: a CSV cut short reads as a complete one; the exit code alone is easy for a script to miss
             partial = (f" ({written[0]:,} rows were printed before the error: the output is not the whole result)"
                        if written[0] else "")
             # a missing --write is a missing option (2), as --help's exit codes say; it exited 1, "any other error"
-            raise _failure(_name_the_argument(f"{where}{e}{hint}{partial}", stmt.query), e,
+            raise _failure(name_the_argument(f"{where}{e}{hint}{partial}", stmt.query), e,
                            code=2 if missing_write else None) from e
         # as DuckDB's shell, after the result; on stderr, so that a csv or json result stays data
         took = f"Run Time (s): real {time.perf_counter() - started:.3f}" if timer else None

@@ -680,9 +680,11 @@ class Session:
             else:
                 self.release()
             self.cur.execute(query, params) if params else self.cur.execute(query)
-        except (duckdb.Error, ProtocolError):
+        except (duckdb.Error, ProtocolError) as e:
             if self.status == b"T":
                 self.status = b"E"
+            if isinstance(e, duckdb.BinderException):
+                self._first_feature_hint(e, query)
             raise
         if kind == "TRANSACTION":
             self.status = b"T" if head in ("BEGIN", "START") else b"I"
@@ -709,6 +711,23 @@ class Session:
         r.rows = self._rows(r)
         self.live = r
         return r
+
+    def _first_feature_hint(self, e: duckdb.Error, query: str) -> None:
+        """``e`` given the HINT (ErrorResponse's 'H', which ``send_error`` sends) of ``ad-duckdb sql``'s message on a
+        non-numeric first feature argument, which DuckDB's binder refuses before the functions run (text amounts:
+        the expression that reads them as numbers).
+
+        Why only here: a statement that fails so costs the reading of its argument's values, one that runs nothing;
+        and the failed statement's connection still reads them (a binder error fails no DuckDB transaction)."""
+        from .firstarg import first_feature_hint, name_the_argument
+
+        try:
+            hint = first_feature_hint(str(e), self.cur, query)
+        except duckdb.InterruptException:
+            return  # a cancel or timeout while reading them: the statement's own error is the one to send
+        if hint:
+            # the message's parentheses and its opening space are the CLI's: a HINT stands alone
+            e.hint = name_the_argument(hint, query).strip().removeprefix("(").removesuffix(")")  # type: ignore[attr-defined]
 
     def cursor_statement(self, sql: str, params: list[Any] | None) -> Result | None:
         """DECLARE / FETCH / MOVE / CLOSE (pgcursors) and COPY ... TO STDOUT (pgcopy), which DuckDB lacks and the

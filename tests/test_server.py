@@ -2338,3 +2338,36 @@ def test_create_temporary_table_on_commit_drop_or_delete_rows_is_refused_naming_
             conn.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")
         with pytest.raises(psycopg.errors.InFailedSqlTransaction):
             conn.execute("SELECT 1")
+
+
+def test_text_amounts_as_the_first_feature_get_the_expression_that_reads_them_as_the_error_hint(server: Server) -> None:
+    """Text amounts ("1.234,50") as the FIRST feature argument: DuckDB's binder refuses them before the functions run;
+    `ad-duckdb sql` names the expression that reads them, but serve sent the binder's "No function matches" alone.
+    It sends that expression as the ErrorResponse's HINT, as PostgreSQL sends hints, and the statement still fails
+    (and fails its transaction block) as before."""
+    make = ("CREATE TEMP TABLE export AS SELECT range AS ref, replace(replace(replace(format('{:,.2f}', "
+            "(range % 9 + 1) * 1234.5), ',', 'X'), '.', ','), 'X', '.') AS \"Amount EUR\", range % 9 + 1 AS n "
+            "FROM range(50)")
+    query = "SELECT ref, anomaly_score('tx_ae', \"Amount EUR\", n) AS s FROM export WHERE n > 0 ORDER BY s DESC"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(make)
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute(query)
+        hint = err.value.diag.message_hint or ""
+        expr = re.search(r"into a number: (TRY_CAST\(.*? AS DOUBLE\)) reads numbers written as these are", hint)
+        assert expr is not None and '"Amount EUR"' in expr.group(1), (hint, str(err.value))
+        assert "No function matches" in (err.value.diag.message_primary or ""), str(err.value)
+        assert conn.execute(f"SELECT max({expr.group(1)}) FROM export").fetchone() == (11110.5,)
+        # a statement that runs sends no hint, and a first feature of words keeps the general one
+        assert conn.execute("SELECT count(*) FROM export WHERE n > 3").fetchone() == (32,)
+        with pytest.raises(psycopg.Error) as err:
+            conn.execute("SELECT anomaly_score('tx_ae', ref::VARCHAR || 'x', n) FROM export")
+        hint = err.value.diag.message_hint or ""
+        assert "first feature argument is VARCHAR" in hint and "written as these are" not in hint, hint
+    with psycopg2.connect(server.url()) as conn2, conn2.cursor() as cur:  # the simple query protocol, in a block
+        cur.execute(make)
+        with pytest.raises(psycopg2.Error) as err2:
+            cur.execute(query)
+        assert err2.value.diag.message_hint and "TRY_CAST(" in err2.value.diag.message_hint, str(err2.value)
+        with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
+            cur.execute("SELECT 1")
