@@ -368,16 +368,16 @@ def train(
             n = int(np.isnan(values).all(axis=1).sum()) if rising is None else watch.empty
             return n, empty_rows_filter(cur, source, where, chosen, n)
 
-        text_gave_totals = False  # the note on text columns gave the filter for a totals row's 'Total'
+        text_named = None  # the column whose 'Total' the note on text columns gave the filter for
         if features is None:
-            cols, X, text_gave_totals = default_features(cur, source, where, described, X, model=name, rising=rising,
+            cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
                                                          empty_rows=empty_rows)
         names = [c for c, _ in cols]
         totals = watch.totals_row([read.index(c) for c in names])
         empty, empty_out = empty_rows(names, X)
         both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
-                                                      inferred=features is None, empty=(empty, empty_out))
-        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both or text_gave_totals)
+                                                      named_by_text=text_named, empty=(empty, empty_out))
+        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both)
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source

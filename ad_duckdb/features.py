@@ -903,7 +903,7 @@ def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
     empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
-) -> tuple[list[tuple[str, str]], np.ndarray, bool]:
+) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
     """The default features, for a caller who named none: every numeric column except id-like ones.
 
     ``described``: the source's columns (``describe``); ``X``: the values of its numeric ones, in order (what
@@ -911,7 +911,7 @@ def default_features(
     them rise row by row over the whole source (``TrainingSample.rising``). Warns (``AdDuckDBWarning``) with what
     was left out, why, and how to choose otherwise. ``empty_rows``: the rows of the features chosen (names, values)
     -> how many have every one NULL and the filter that leaves them out, made part of the filter a totals row's
-    'Total' gets in the note on text columns; the third value returned: that filter was given.
+    'Total' gets in the note on text columns; the third value returned: the column that filter was given for.
     """
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
@@ -1059,11 +1059,11 @@ def _text_numbers_hint(cur: object, source: str, where: str | None, names: list[
 
 
 def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], model: str,
-                      empty_rows: Callable[[], tuple[int, str | None]] | None = None) -> bool:
-    """The note on the text columns left out; whether it gave the filter that leaves out a totals row (with the
-    rows of every feature NULL, ``empty_rows``' count and filter, when there are such)."""
+                      empty_rows: Callable[[], tuple[int, str | None]] | None = None) -> str | None:
+    """The note on the text columns left out; the column whose totals row it gave the filter for (with the rows of
+    every feature NULL, ``empty_rows``' count and filter, when there are such)."""
     if not skipped:
-        return False
+        return None
     text = _numbers_as_text(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR"], where)
     numberish = {n: odd for n, (share, odd, _) in text.items() if share >= 0.5}  # mostly numbers: worth reading as such
     times = text_time_formats(cur, source, [n for n, t in skipped if t.upper() == "VARCHAR" and n not in numberish],
@@ -1124,7 +1124,7 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
         AdDuckDBWarning, stacklevel=4,
     )
-    return totals is not None
+    return totals[0] if totals else None
 
 
 def leave_out_with(filtered: str, where: str | None) -> str:

@@ -161,6 +161,11 @@ def _windows_fix(name: str, source: str) -> str:
 
 # What the first cell of a spreadsheet's totals row says (English, French, German, Spanish, Dutch, Italian).
 TOTALS = re.compile(r"(?i)\s*(grand\s+)?(total|totals|sum|subtotal|somme|summe|gesamt|totaal|totale)\s*:?\s*")
+# A totals row's label beside a group's name, as a report's subtotal rows write it: "North Total" (Excel's Data >
+# Subtotal), "Subtotal North", "Total: North". Only for a row found to be a total by its values (totalsrow), whose
+# filter is checked against the sums: a few words either side are a label, not a sentence.
+TOTALS_LABEL = re.compile(r"(?i)\s*([^\s:]+\s+){0,3}(grand\s+|sub-?)?(total|totals|sum|subtotal|somme|summe|gesamt|"
+                          r"zwischensumme|totaal|totale)\s*:?(\s+\S+){0,3}\s*")
 
 
 def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str | None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
-from .readhints import TOTALS
+from .readhints import TOTALS_LABEL
 from .sqltext import (
     is_query,
     name_parts,
@@ -39,7 +39,7 @@ _MIN_SUMMED = 10
 # training read a sample, more than the sample itself), and cache-sized slices run faster (0.15 s a million rows x 30,
 # against 0.38 s)
 _SLICE_VALUES = 1 << 18
-_WORDS = 10  # totals words of a column the filter leaves out
+_WORDS = 10  # totals words of a column the filter lists (more: the pattern that found them)
 # Text columns searched for the totals row's word (a wide table's every column is not read for a note).
 _TEXT_COLUMNS = 50
 
@@ -124,48 +124,89 @@ def times_summed(row: np.ndarray, sums: np.ndarray, nonzero: np.ndarray) -> int 
 
 
 def warn_totals_row(cur: object, source: str, where: str | None, described: Sequence[tuple[str, str]],
-                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str, inferred: bool,
-                    empty: tuple[int, str | None] = (0, None)) -> bool:
+                    names: Sequence[str], found: tuple[np.ndarray, int], *, model: str,
+                    named_by_text: str | None = None, empty: tuple[int, str | None] = (0, None)) -> bool:
     """The note on a totals row found among the training rows (``found``: its values of the features ``names``, and
     ``TotalsWatch.totals_row``'s times): the text that marks it, if a text column holds a totals word, and the
-    filter that leaves it out (with a report's subtotals, all of them); whether it gave that filter.
+    filter that leaves it out (with a report's subtotals, all of them); whether a filter was given.
 
-    ``inferred``: the features were not named, and the note on a text column of numbers has named the row already
-    when its 'Total' made that column text. ``empty``: the rows with every feature NULL and the filter that leaves
-    them out (``empty_rows_filter``), made part of this one. Why: an export ends in its totals row, then rows of
-    only separators; two notes each gave a where= and robust=True, and the one taken alone kept the other rows."""
-    from .features import _numbers_as_text, leave_out_with, listing
+    ``named_by_text``: the column whose 'Total' the note on text columns of numbers gave the filter for (the
+    features were not named, and that 'Total' made the column text): then no second note. ``empty``: the rows with
+    every feature NULL and the filter that leaves them out (``empty_rows_filter``), made part of this one. Why: an
+    export ends in its totals row, then rows of only separators; two notes each gave a where= and robust=True, and
+    the one taken alone kept the other rows."""
+    from .features import leave_out_with, listing
 
     row, times = found
-    leave_out: str | None
     marked = _total_words(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
-    if marked:
-        column, words = marked
-        if inferred and _numbers_as_text(cur, source, [column], where).get(column, (0.0,))[0] >= 0.5:
-            return False
-        leave_out = words_left_out(column, words)
-        what = f" ({' and '.join(repr(w) for w in words)} in {column!r})"
-    else:
-        leave_out = _by_values(cur, source, where, names, row)
-        what = ""
+    if marked and marked[0] == named_by_text:
+        return True
+    what = f" ({_words_shown(marked[1])} in {marked[0]!r})" if marked else ""
+    leave_out = _checked_filter(cur, source, where, names, row, times, marked)
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
     n_empty, empty_out = empty
     both = bool(leave_out and n_empty and empty_out)
     if both:
         leave_out = f"{leave_out} AND {empty_out}"
-    fix = (f"leave {'it' if times == 2 and not both else 'them'} out"
+    them = "it" if times == 2 else "them"
+    fix = (f"leave {'them' if both else them} out"
            f"{f' (and the {n_empty} rows with every feature NULL, noted next)' if both else ''} with "
            f"{leave_out_with(f'({where}) AND {leave_out}' if where else leave_out, where)}"
-           if leave_out else "train on a query without it")
+           if leave_out else f"train on a query without {them}")
     holds = ("the sum of all the other rows" if times == 2 else
              "the sum of the rows that are not totals (subtotal rows sum them too)")
     warnings.warn(
         f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
         "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
-        f"without it, {fix}.",
+        f"without {them}, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )
     return bool(leave_out)
+
+
+def _checked_filter(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray, times: int,
+                    marked: tuple[str, list[str]] | None) -> str | None:
+    """The filter that leaves out the totals row ``row`` (with ``times`` 3, every subtotal row too): by the totals
+    words ``marked`` (``_total_words``), else by the row's values; None when neither leaves the rows it sums.
+
+    Why checked by the sums: a report's subtotal rows beside its grand total ("North Total", ..., "Grand Total")
+    were left in by a filter on the grand total's word alone, which the note said left them all out."""
+    for leave_out in ([words_left_out(*marked)] if marked else []) + [None]:
+        if leave_out is None:
+            if times != 2:
+                return None  # by its values, one row: subtotals are several
+            leave_out = _by_values(cur, source, where, names, row)
+            if leave_out is None:
+                return None
+        if _leaves_the_summed_rows(cur, source, where, names, row, times, leave_out):
+            return leave_out
+    return None
+
+
+def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray,
+                            times: int, leave_out: str) -> bool:
+    """Whether the rows ``leave_out`` keeps sum to the totals row ``row`` in each feature (the columns' sums over
+    all rows being ``times`` that): the rows summed, without a total or a subtotal among them."""
+    held = [j for j in range(len(names)) if not np.isnan(row[j])]
+    sums = ", ".join(f"sum({quote_ident(names[j])}::DOUBLE) FILTER (WHERE {leave_out}), "
+                     f"sum({quote_ident(names[j])}::DOUBLE)" for j in held)
+    try:
+        got = cur.execute(f"SELECT {sums} FROM {source_sql(source)}"  # type: ignore[attr-defined]
+                          + (where_sql(where) if where else "")).fetchall()[0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return False
+    for k in range(len(held)):
+        kept, every = got[2 * k], got[2 * k + 1]
+        if kept is None or every is None or abs(times * kept - every) > _TOLERANCE * abs(every) + 1e-9:
+            return False
+    return True
+
+
+def _words_shown(words: Sequence[str]) -> str:
+    shown = " and ".join(repr(w) for w in words[:_WORDS])
+    return shown if len(words) <= _WORDS else f"{shown} and {len(words) - _WORDS} more"
 
 
 def empty_rows_filter(cur: object, source: str, where: str | None, names: Sequence[str], empty: int) -> str | None:
@@ -222,10 +263,12 @@ def _shown(v: float) -> str:
 
 def words_left_out(column: str, words: Sequence[str]) -> str:
     """The filter that leaves out the rows whose ``column`` holds one of the totals ``words``, and no row without a
-    value there."""
+    value there (more than ``_WORDS`` of them, a subtotal per group: by the pattern that found them)."""
     c = sql_name(column)
     if len(words) == 1:
         return f"{c} IS DISTINCT FROM {quote_literal(words[0])}"
+    if len(words) > _WORDS:
+        return f"NOT regexp_full_match(coalesce({c}, ''), {quote_literal(TOTALS_LABEL.pattern)})"
     return f"coalesce({c}, '') NOT IN ({', '.join(quote_literal(w) for w in words)})"
 
 
@@ -236,12 +279,12 @@ def column_total_words(cur: object, source: str, where: str | None, column: str)
 
 
 def _total_words(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, list[str]] | None:
-    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe'), and those words
-    (up to ``_WORDS``); None when none does or the source cannot be read so."""
+    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe', a subtotal's
+    'North Total'), and those words; None when none does or the source cannot be read so."""
     text = list(text)[:_TEXT_COLUMNS]
     if not text:
         return None
-    pattern = quote_literal(TOTALS.pattern)
+    pattern = quote_literal(TOTALS_LABEL.pattern)
     picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
                       f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
     try:
@@ -251,7 +294,7 @@ def _total_words(cur: object, source: str, where: str | None, text: Sequence[str
         if is_interrupt(e):
             raise
         return None
-    return next(((n, list(v)[:_WORDS]) for n, v in zip(text, found, strict=True) if v), None)
+    return next(((n, list(v)) for n, v in zip(text, found, strict=True) if v), None)
 
 
 def _by_values(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray) -> str | None:
@@ -373,18 +416,23 @@ def _scored_note(cur: object, row: np.ndarray, times: int, source: str, names: S
                 raise
             text = []
         marked = _total_words(cur, where_from, None, text)
-        leave_out = words_left_out(*marked) if marked else _by_values(cur, where_from, None, names, row)
+        if where_from == source:  # the rows scored: the filter checked against their sums
+            leave_out = _checked_filter(cur, source, None, names, row, times, marked)
+        else:  # the table appended to, with earlier runs' rows: no sums to check it by
+            leave_out = words_left_out(*marked) if marked else _by_values(cur, where_from, None, names, row)
         if leave_out:
             break
-    what = f" ({' and '.join(repr(w) for w in marked[1])} in {marked[0]!r})" if marked else ""
+    what = f" ({_words_shown(marked[1])} in {marked[0]!r})" if marked else ""
     values = ", ".join(f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v))
     holds = ("the sum of the rows that are not totals" if times == 3 else
              "the sum of all the other rows this run added" if added_to else "the sum of all the other rows")
     frm = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     if leave_out and added_to:
         # the rows the filter leaves out, said plainly (ID = 'Total', not NOT (ID IS DISTINCT FROM 'Total'))
-        left = (f"{sql_name(marked[0])} IN ({', '.join(quote_literal(w) for w in marked[1])})" if marked
-                else leave_out.removeprefix("NOT (").removesuffix(")"))
+        left = (f"{sql_name(marked[0])} IN ({', '.join(quote_literal(w) for w in marked[1])})"
+                if marked and len(marked[1]) <= _WORDS and leave_out == words_left_out(*marked)
+                else leave_out.removeprefix("NOT (").removesuffix(")") if leave_out.startswith("NOT (")
+                else leave_out.removeprefix("NOT "))
         parts = name_parts(added_to)
         target = ".".join(sql_name(p) for p in parts) if parts else table_sql(added_to)
         fix = (f"leave it out of the next runs: ad-duckdb score {shlex.quote(db)} {shlex.quote(model)} "
@@ -392,10 +440,10 @@ def _scored_note(cur: object, row: np.ndarray, times: int, source: str, names: S
                f"and out of {added_to}: ad-duckdb sql {shlex.quote(db)} --write "
                f"{shell_word(f'DELETE FROM {target} WHERE {left}')}")
     elif leave_out:
-        fix = (f"score without it: ad-duckdb score {shlex.quote(db)} {shlex.quote(model)} "
+        fix = (f"score without {'it' if times == 2 else 'them'}: ad-duckdb score {shlex.quote(db)} {shlex.quote(model)} "
                f"{shell_word(f'SELECT * FROM {frm} WHERE {leave_out}')}")
     else:
-        fix = "score a query without it"
+        fix = f"score a query without {'it' if times == 2 else 'them'}"
     top = f"the top-scored row this run added to {added_to}" if added_to else "the top-scored row"
     return (f"{top}{what} holds {holds}{'' if added_to else ' scored'} ({values}): a totals row, as a spreadsheet writes it, "
             f"not a row of its own; {fix}")

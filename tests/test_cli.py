@@ -2525,3 +2525,28 @@ def test_a_scored_totals_row_is_named_with_append_and_with_columns_left_out(tmp_
     third = f"SELECT ID::VARCHAR AS ID, Count, Amount FROM {_export(tmp_path / 'm3.csv', 300, None, seed=3)}"
     res = CliRunner().invoke(cli, ["score", db, "tx", third, "--into", "log", "--append"], catch_exceptions=False)
     assert res.exit_code == 0 and "totals row" not in res.output, res.output
+
+
+def test_a_scored_grand_total_beside_subtotal_rows_gets_the_source_without_any_of_them(tmp_path: Path) -> None:
+    """A ledger with a subtotal row per group ("North Total", as Excel's Subtotal writes it) and a grand total,
+    scored: the note's source left out 'Grand Total' alone, and scoring it showed the subtotals at the top."""
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        ad_duckdb.train(con, "tx", _export(tmp_path / "train.csv", 400, None), features=["Count", "Amount"], **FAST)
+    rng = np.random.default_rng(4)
+    lines, sums = [], np.zeros(2)
+    for g, region in enumerate(("North", "South", "East", "West", "Central")):
+        count = rng.poisson(8, 60) + 1
+        amount = np.round(count * rng.lognormal(3.0, 0.25, 60), 2)
+        lines += [f"{region}{g}{i};{c};{a:.2f}" for i, (c, a) in enumerate(zip(count, amount, strict=True))]
+        lines.append(f"{region} Total;{count.sum()};{amount.sum():.2f}")
+        sums += [count.sum(), amount.sum()]
+    lines.append(f"Grand Total;{int(sums[0])};{sums[1]:.2f}")
+    (tmp_path / "ledger.csv").write_text("ID;Count;Amount\n" + "\n".join(lines) + "\n")
+    source = f"read_csv('{tmp_path / 'ledger.csv'}')"
+    res = CliRunner().invoke(cli, ["score", db, "tx", source, "--top", "3"], catch_exceptions=False)
+    notes = [n for n in res.stderr.splitlines() if "totals row" in n]
+    assert res.exit_code == 0 and len(notes) == 1 and "not totals" in notes[0], res.output
+    fixed = re.search(r'score without them: ad-duckdb score \S+ tx "(.*?)"', notes[0]).group(1)
+    with duckdb.connect() as check:
+        assert check.execute(f"SELECT count(*) FROM ({fixed})").fetchall() == [(300,)], notes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -2008,5 +2009,40 @@ def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out
             again = [str(w.message) for w in caught if "totals row" in str(w.message) or "every feature NULL"
                      in str(w.message)]
             assert not again, again
+    finally:
+        con.close()
+
+
+def _grouped_export(path: Path, label: Callable[[str], str], grand: str) -> str:
+    """A ledger export grouped by region, each group followed by its subtotal row (``label(region)``, as Excel's
+    Data > Subtotal writes "North Total"), and a grand total row (``grand``) at the end."""
+    rng = np.random.default_rng(7)
+    lines, total = [], 0.0
+    for region in ("North", "South", "East", "West"):
+        amounts = np.round(rng.lognormal(5, 0.6, 60), 2)
+        lines += [f"{region};{4000 + i};{a:.2f}" for i, a in enumerate(amounts)]
+        lines.append(f"{label(region)};;{amounts.sum():.2f}")
+        total += amounts.sum()
+    lines.append(f"{grand};;{total:.2f}")
+    path.write_text("Region;Account;Amount\n" + "\n".join(lines) + "\n")
+    return f"read_csv('{path}')"
+
+
+def test_subtotal_rows_named_after_their_group_are_left_out_with_the_grand_total(tmp_path: Path) -> None:
+    """A ledger with a subtotal row per group ("North Total", as Excel's Subtotal writes it, or "Subtotal North")
+    and a grand total: the note said it holds the sum of the rows that are not totals and to "leave them out", but
+    its where= named 'Grand Total' alone, and training on it kept the four subtotal rows, each a group's sum."""
+    con = ad_duckdb.connect()
+    try:
+        for label, grand in ((lambda r: f"{r} Total", "Grand Total"), (lambda r: f"Subtotal {r}", "Total")):
+            source = _grouped_export(tmp_path / "ledger.csv", label, grand)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                ad_duckdb.train(con, "l", source, features=["Amount"], **FAST)
+            notes = _totals_notes(caught)
+            assert len(notes) == 1 and "not totals" in notes[0], notes
+            where = re.search(r'where="(.*?)"', notes[0]).group(1)
+            assert con.execute(f"SELECT count(*), count(Account) FROM {source} WHERE {where}").fetchall() == \
+                [(240, 240)], (where, notes)
     finally:
         con.close()
