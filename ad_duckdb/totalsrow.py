@@ -429,7 +429,9 @@ def _scored_note(cur: object, row: np.ndarray, times: int, source: str, names: S
     frm = f"({strip_sql_ends(source)})" if is_query(source) else source_sql(source)
     if leave_out and added_to:
         # the rows the filter leaves out, said plainly (ID = 'Total', not NOT (ID IS DISTINCT FROM 'Total'))
-        left = (f"{sql_name(marked[0])} IN ({', '.join(quote_literal(w) for w in marked[1])})"
+        left = (f"{sql_name(marked[0])} = {quote_literal(marked[1][0])}" if marked and len(marked[1]) == 1
+                and leave_out == words_left_out(*marked)
+                else f"{sql_name(marked[0])} IN ({', '.join(quote_literal(w) for w in marked[1])})"
                 if marked and len(marked[1]) <= _WORDS and leave_out == words_left_out(*marked)
                 else leave_out.removeprefix("NOT (").removesuffix(")") if leave_out.startswith("NOT (")
                 else leave_out.removeprefix("NOT "))
