@@ -240,13 +240,41 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
     # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
     col = sql_name(label)
     if len(counts) == 2:
-        lit = _label_value(counts[-1][0])
-        test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
+        value, why = _anomaly_value(counts[0][0], counts[1][0])
+        lit = _label_value(value)
+        test, which = f"{col} = {lit}", f" if {lit} ({why}) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
     lead = f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1"
     return _label_query_hint(lead, test, source, which,
                              tail="" if which else " (the values that mark anomalies in place of ...)")
+
+
+# Label values that say which they are. Why not the rarer value alone: labelled rows are often an undersample (the
+# ULB credit-card file: 492 frauds, 492 normal rows), where the anomalies are the commoner value, and the query the
+# hint gave, run as given, judged the model on inverted labels.
+_ANOMALY_WORDS = frozenset({"1", "true", "t", "yes", "y", "fraud", "fraudulent", "anomaly", "anomalous", "outlier",
+                            "abnormal", "attack", "malicious", "bad", "positive", "pos", "suspicious", "fault", "failure"})
+_NORMAL_WORDS = frozenset({"0", "false", "f", "no", "n", "ok", "normal", "legit", "legitimate", "genuine", "benign",
+                           "inlier", "good", "negative", "neg", "clean", "none"})
+
+
+def _anomaly_value(common: Any, rare: Any) -> tuple[Any, str]:
+    """Which of a label's two values (most frequent first) reads as the anomaly, and why the hint says so."""
+    def word(v: Any) -> str | None:
+        return v.strip().lower() if isinstance(v, str) else None
+
+    for a, b in ((common, rare), (rare, common)):
+        if word(a) in _ANOMALY_WORDS and word(b) not in _ANOMALY_WORDS:
+            return a, "the value that reads as an anomaly"
+        if word(b) in _NORMAL_WORDS and word(a) not in _NORMAL_WORDS:
+            return a, f"{_label_value(b)} reads as normal"
+    nums = [float(v) for v in (common, rare) if isinstance(v, numbers.Number) and not isinstance(v, bool)]  # type: ignore[arg-type]
+    if len(nums) == 2 and set(nums) == {-1.0, 1.0}:
+        return (common if float(common) == -1.0 else rare), "scikit-learn's mark of an outlier"
+    if len(nums) == 2 and 0.0 in nums:
+        return (rare if float(common) == 0.0 else common), "0 reads as normal"
+    return rare, "the rarer value here"
 
 
 def _label_query_hint(lead: str, test: str, source: str, which: str = "", *, tail: str = "",
