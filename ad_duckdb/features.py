@@ -1203,7 +1203,20 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
         f"{f' (where={where!r})' if where else ''}: "
-                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.")) from e
+                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.") + _quoted_text_hint(where, e)) from e
+
+
+def _quoted_text_hint(where: str | None, e: Exception) -> str:
+    """For a filter whose missing column is a word in double quotes (a pandas query's ``split == "train"``): that
+    SQL reads it as a column, and the filter with the text in single quotes; "" otherwise."""
+    m = re.search(r'Referenced column "((?:[^"]|"")+)" not found', str(e)) if where and is_missing_column(e) else None
+    if m is None or where is None or f'"{m.group(1)}"' not in where:
+        return ""
+    word = m.group(1).replace('""', '"')
+    fixed = where.replace(f'"{m.group(1)}"', quote_literal(word))
+    shown = f'"{fixed}"' if '"' not in fixed else repr(fixed)
+    return (f' SQL reads "{word}" as a column name; if it is a value, text goes in single quotes: where={shown} '
+            "(CLI: --where).")
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,

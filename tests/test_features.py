@@ -1979,3 +1979,32 @@ def test_no_empty_rows_note_on_the_examples_and_adbench_data(tmp_path: Path) -> 
             assert not _empty_rows_notes(caught), (name, _empty_rows_notes(caught))
     finally:
         con.close()
+
+
+def test_a_filter_with_text_in_double_quotes_is_told_single_quotes() -> None:
+    """A notebook user writes a pandas query's filter, where='split == "train"': SQL reads "train" as a column, and
+    train and evaluate stopped with DuckDB's 'Referenced column "train" not found ... Candidate bindings: "label"',
+    which names no fix. The error now says that text goes in single quotes, with the filter that runs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,
+                       "split": np.where(np.arange(300) % 2 == 0, "train", "test")})
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Referenced column \"train\" not found") as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='label == 0 and split == "train"', **FAST)
+        fix = re.search(r"text goes in single quotes: where=(\".*?\")", str(e.value))
+        assert fix, str(e.value)
+        where = fix.group(1)[1:-1]
+        assert where == "label == 0 and split == 'train'", where
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"text goes in single quotes: "
+                           r"where=\"split = 'test'\""):
+            ad_duckdb.evaluate(con, "m", "df", label="label", where='split = "test"')
+        # a misspelt column (not a quoted one) is not told about quotes
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.evaluate(con, "m", "df", label="label", where="splt = 'test'")
+        assert "single quotes" not in str(e.value), str(e.value)
+    finally:
+        con.close()
