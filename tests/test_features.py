@@ -1988,7 +1988,7 @@ def test_a_filter_with_text_in_double_quotes_is_told_single_quotes() -> None:
     import pandas as pd
 
     rng = np.random.default_rng(0)
-    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,  # noqa: F841  (read by its name)
                        "split": np.where(np.arange(300) % 2 == 0, "train", "test")})
     con = ad_duckdb.connect()
     try:
