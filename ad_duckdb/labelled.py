@@ -135,7 +135,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         tally.append(counted)
     if not isinstance(label, str) or not label:
         raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
-                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
+                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {_given_label(label)}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
         col = sql_name(label)
@@ -209,6 +209,17 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
                             f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}")
     return lm, s, y.astype(np.int64)
+
+
+def _given_label(label: Any) -> str:
+    """A label= that is no name, as an error shows it: a column (``df.Class``, as scikit-learn's metrics take y) or a
+    list by the name to pass, not by its values (a Series' repr is a dozen lines of them)."""
+    name = getattr(label, "name", None)
+    if isinstance(name, str) and name and hasattr(label, "__len__"):
+        return f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: label={name!r}"
+    if isinstance(label, list | tuple) and len(label) == 1 and isinstance(label[0], str):
+        return f"{label!r}; pass the one name: label={label[0]!r}"
+    return repr(label)
 
 
 def _label_counts(cur: Any, source: str, label: str, where: str | None) -> list[tuple[Any, int]]:

@@ -2305,3 +2305,26 @@ def test_a_label_mapping_on_rows_mostly_anomalies_maps_the_anomalies(tmp_path: P
             ad_duckdb.evaluate(con, "m", src, label="lab", where="split = 'test'")
     finally:
         con.close()
+
+
+def test_a_label_passed_as_a_series_or_a_list_is_told_its_name() -> None:
+    """label=df.Class (the column itself, as scikit-learn's metrics take y) printed the whole Series into the error,
+    a dozen lines of values; label=['Class'] got no name to pass. Both now get label='Class'."""
+    import pandas as pd
+    import polars as pl
+
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        series = con.sql("SELECT label AS Class FROM t").df()["Class"]
+        assert isinstance(series, pd.Series)
+        for given in (series, pl.Series("Class", series.to_numpy()), ["Class"], ("Class",)):
+            for call in (lambda: ad_duckdb.evaluate(con, "m", "t", label=given),  # noqa: B023
+                         lambda: ad_duckdb.set_threshold(con, "m", "x", "max_f1", source="t", label=given)):  # noqa: B023
+                with pytest.raises(ad_duckdb.BadInputError) as e:
+                    call()
+                msg = str(e.value)
+                assert "label='Class'" in msg and "\n" not in msg and len(msg) < 400, msg
+    finally:
+        con.close()
