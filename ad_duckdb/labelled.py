@@ -478,7 +478,16 @@ def evaluate(
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
-    Returns an ``ad_duckdb.metrics.Report``; ``into`` writes the candidate-threshold table to DuckDB (an
+    ``source``: a table, view, table function, ``SELECT`` query, or a pandas or polars DataFrame by its variable's
+    name (``'df'``), as for ``train``. ``label``: the name of its column holding 1 (anomaly) or 0 (normal), or
+    ``true`` / ``false`` (a text label such as 'fraud' / 'ok' is refused with the query that maps it; rows whose
+    label is NULL are refused with the filter that leaves them out). ``where``: a SQL filter of the rows to judge,
+    text in single quotes (``"split = 'test'"``): rows the model was not trained on, for figures that are not
+    optimistic.
+
+    Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
+    ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
+    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``); ``into`` writes the candidate-threshold table to DuckDB (an
     existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
     histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
