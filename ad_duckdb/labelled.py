@@ -277,7 +277,7 @@ def _anomaly_value(common: Any, rare: Any) -> tuple[Any, str]:
 
     for a, b in ((common, rare), (rare, common)):
         if word(a) in _ANOMALY_WORDS and word(b) not in _ANOMALY_WORDS:
-            return a, "the value that reads as an anomaly"
+            return a, "as its word says"
         if word(b) in _NORMAL_WORDS and word(a) not in _NORMAL_WORDS:
             return a, f"{_label_value(b)} reads as normal"
     nums = [float(v) for v in (common, rare) if isinstance(v, numbers.Number) and not isinstance(v, bool)]  # type: ignore[arg-type]
