@@ -2008,3 +2008,29 @@ def test_a_filter_with_text_in_double_quotes_is_told_single_quotes() -> None:
         assert "single quotes" not in str(e.value), str(e.value)
     finally:
         con.close()
+
+
+def test_a_filter_joined_with_pandas_ampersand_is_told_and_or() -> None:
+    """A pandas mask's (split == 'train') & (label == 0) as where=: DuckDB's '&' is bitwise, and train and evaluate
+    stopped with "No function matches ... '&(BOOLEAN, BOOLEAN)'" and eleven lines of its integer overloads. The
+    error is now one line saying SQL joins conditions with AND / OR, with the filter that runs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,  # noqa: F841  (read by its name)
+                       "split": np.where(np.arange(300) % 2 == 0, "train", "test")})
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"&\(BOOLEAN, BOOLEAN\)") as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where="(split == 'train') & (label == 0)", **FAST)
+        assert "\n" not in str(e.value) and "Candidate functions" not in str(e.value), str(e.value)
+        fix = re.search(r"conditions with AND and OR: where=(\".*?\")", str(e.value))
+        assert fix, str(e.value)
+        where = fix.group(1)[1:-1]
+        assert where == "(split == 'train') AND (label == 0)", where
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"where=\"\(split = 'a & b'\) OR \(label = 1\)\"") as e:
+            ad_duckdb.evaluate(con, "m", "df", label="label", where="(split = 'a & b') | (label = 1)")
+        assert "\n" not in str(e.value), str(e.value)
+    finally:
+        con.close()
