@@ -1222,7 +1222,7 @@ def _pandas_and_hint(where: str | None, e: Exception) -> str:
     fixed, last = [], 0
     for p, kind in toks:
         op = where[p:p + 2]
-        if kind == duckdb.token_type.operator and op[:1] in ("&", "|") and op != "||":
+        if kind == duckdb.token_type.operator and op[:1] in ("&", "|") and op not in ("||", "&&"):
             fixed += [where[last:p], "AND" if op[0] == "&" else "OR"]
             last = p + 1
     if not fixed:

@@ -487,9 +487,9 @@ def evaluate(
 
     Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
     ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
-    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``); ``into`` writes the candidate-threshold table to DuckDB (an
-    existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
-    histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
+    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``); ``into`` writes the
+    candidate-threshold table to DuckDB (an existing table only with ``replace=True``) and ``plots_dir`` writes a
+    precision-recall curve and a score histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
     that it leaves ``plot_scores_over_time``'s file in the same folder alone).
 
