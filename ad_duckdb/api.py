@@ -272,7 +272,8 @@ def train(
     name
         Model name, e.g. ``'tx_ae'``. Re-training the same name adds a version.
     source
-        ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``.
+        ``'transactions'``, ``"read_parquet('tx.parquet')"`` or ``'SELECT ... FROM ...'``; in a notebook, a pandas
+        or polars DataFrame (or an Arrow table) by its variable's name, ``'df'``, as DuckDB's own queries read it.
     features
         Feature columns, in the order SQL calls will pass them. Default: every numeric column except id-like
         ones (integers named ``id``, ``*_id`` (``Merchant ID`` too) or ``*Id``, or rising row by row) and the score columns of a table

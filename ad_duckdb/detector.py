@@ -357,6 +357,11 @@ class AutoEncoderDetector:
         by which a DataFrame scored later is matched (an array is read by position). ``model_name`` and ``source`` are
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
+        Training is robust by default, for rows that may hold anomalies. For rows known to be normal (the classic
+        recipe: ``fit(X[y == 0])``), construct it with ``robust=False``, the training ``ad_duckdb.train`` gives
+        rows picked by ``where=`` (it trains longer, and the neighbour term compares with k-means centroids of all
+        the training rows): the same rows then score as that model does, to float32 rounding.
+
         ``score_training_rows=False`` leaves ``decision_scores_`` and ``threshold_`` unset, for a caller that scores
         the rows itself (``ad_duckdb.train`` takes its thresholds from the ONNX scores of every source row, so a
         torch pass over the training sample here was thrown away: 4.4 s of a 14 s training on 10M rows x 4 columns,

@@ -42,7 +42,7 @@ from .exceptions import (
     is_interrupt,
 )
 from .readhints import TOTALS, read_fix, said
-from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, strip_sql_ends, where_sql
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, sql_tokens, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
 
@@ -1214,10 +1214,49 @@ def _raise_read_error(source: str, names: Sequence[str], where: str | None, e: E
         raise e
     fix = read_fix(source, str(e))
     words = first_part(str(e))  # without DuckDB's LINE 1 excerpt of our query around the source
+    pandas_and = _pandas_and_hint(where, e)
+    if pandas_and:  # DuckDB's eleven lines of the integer '&' it has buried the one fix
+        words = words.split("\n")[0].strip().rstrip(".")
     raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
         f"{f'{who}: c' if who else 'C'}annot read {what or f'features {list(names)}'} from {source!r}"
         f"{f' (where={where!r})' if where else ''}: "
-                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.")) from e
+                        + (f"{fix}. ({said(str(e))}.)" if fix else f"{words}.") + _quoted_text_hint(where, e)
+                        + pandas_and) from e
+
+
+def _pandas_and_hint(where: str | None, e: Exception) -> str:
+    """For a filter joined as a pandas mask is, ``(split == 'train') & (label == 0)``, which DuckDB refuses as '&' of
+    two BOOLEANs (its '&' and '|' are bitwise, on integers): the filter joined with AND and OR; "" otherwise."""
+    if not where or not re.search(r"'[&|]\(BOOLEAN, BOOLEAN\)'", str(e)):
+        return ""
+    try:
+        toks = sql_tokens(where)
+    except Exception:
+        return ""
+    fixed, last = [], 0
+    for p, kind in toks:
+        op = where[p:p + 2]
+        if kind == duckdb.token_type.operator and op[:1] in ("&", "|") and op not in ("||", "&&"):
+            fixed += [where[last:p], "AND" if op[0] == "&" else "OR"]
+            last = p + 1
+    if not fixed:
+        return ""
+    text = "".join([*fixed, where[last:]])
+    shown = f'"{text}"' if '"' not in text else repr(text)
+    return f" SQL joins conditions with AND and OR: where={shown} (CLI: --where)."
+
+
+def _quoted_text_hint(where: str | None, e: Exception) -> str:
+    """For a filter whose missing column is a word in double quotes (a pandas query's ``split == "train"``): that
+    SQL reads it as a column, and the filter with the text in single quotes; "" otherwise."""
+    m = re.search(r'Referenced column "((?:[^"]|"")+)" not found', str(e)) if where and is_missing_column(e) else None
+    if m is None or where is None or f'"{m.group(1)}"' not in where:
+        return ""
+    word = m.group(1).replace('""', '"')
+    fixed = where.replace(f'"{m.group(1)}"', quote_literal(word))
+    shown = f'"{fixed}"' if '"' not in fixed else repr(fixed)
+    return (f' SQL reads "{word}" as a column name; if it is a value, text goes in single quotes: where={shown} '
+            "(CLI: --where).")
 
 
 def count_rows(cur: object, source: str, names: Sequence[str], where: str | None = None, *,

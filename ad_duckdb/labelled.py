@@ -135,7 +135,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         tally.append(counted)
     if not isinstance(label, str) or not label:
         raise BadInputError(f"Model {lm.ref!r}: label= (CLI: --label) must name the column of {source!r} that holds "
-                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {label!r}.")
+                            f"1 (anomaly) or 0 (normal), e.g. label='is_fraud'; got {_given_label(label)}.")
     if label.lower() in {f.lower() for f in lm.feature_names}:
         # the filter as SQL that runs: a name with a space or a quote in it needs SQL's quotes
         col = sql_name(label)
@@ -211,6 +211,17 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     return lm, s, y.astype(np.int64)
 
 
+def _given_label(label: Any) -> str:
+    """A label= that is no name, as an error shows it: a column (``df.Class``, as scikit-learn's metrics take y) or a
+    list by the name to pass, not by its values (a Series' repr is a dozen lines of them)."""
+    name = getattr(label, "name", None)
+    if isinstance(name, str) and name and hasattr(label, "__len__"):
+        return f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: label={name!r}"
+    if isinstance(label, list | tuple) and len(label) == 1 and isinstance(label[0], str):
+        return f"{label!r}; pass the one name: label={label[0]!r}"
+    return repr(label)
+
+
 def _label_counts(cur: Any, source: str, label: str, where: str | None) -> list[tuple[Any, int]]:
     """The label column's distinct non-NULL values with their row counts, most frequent first (at most 6)."""
     col = quote_ident(label)
@@ -240,13 +251,41 @@ def _label_mapping_hint(label: str, counts: list[tuple[Any, int]], source: str) 
     # a name quoted only when it must be: the shell's query then more often fits in single quotes, Python's reads plainly
     col = sql_name(label)
     if len(counts) == 2:
-        lit = _label_value(counts[-1][0])
-        test, which = f"{col} = {lit}", f" if {lit} (the rarer value here) marks anomalies"
+        value, why = _anomaly_value(counts[0][0], counts[1][0])
+        lit = _label_value(value)
+        test, which = f"{col} = {lit}", f" if {lit} ({why}) marks anomalies"
     else:
         test, which = f"{col} IN (...)", ""
     lead = f"Map the value{'' if which else 's'} that mark{'s' if which else ''} an anomaly to 1"
     return _label_query_hint(lead, test, source, which,
                              tail="" if which else " (the values that mark anomalies in place of ...)")
+
+
+# Label values that say which they are. Why not the rarer value alone: labelled rows are often an undersample (the
+# ULB credit-card file: 492 frauds, 492 normal rows), where the anomalies are the commoner value, and the query the
+# hint gave, run as given, judged the model on inverted labels.
+_ANOMALY_WORDS = frozenset({"1", "true", "t", "yes", "y", "fraud", "fraudulent", "anomaly", "anomalous", "outlier",
+                            "abnormal", "attack", "malicious", "bad", "positive", "pos", "suspicious", "fault", "failure"})
+_NORMAL_WORDS = frozenset({"0", "false", "f", "no", "n", "ok", "normal", "legit", "legitimate", "genuine", "benign",
+                           "inlier", "good", "negative", "neg", "clean", "none"})
+
+
+def _anomaly_value(common: Any, rare: Any) -> tuple[Any, str]:
+    """Which of a label's two values (most frequent first) reads as the anomaly, and why the hint says so."""
+    def word(v: Any) -> str | None:
+        return v.strip().lower() if isinstance(v, str) else None
+
+    for a, b in ((common, rare), (rare, common)):
+        if word(a) in _ANOMALY_WORDS and word(b) not in _ANOMALY_WORDS:
+            return a, "as its word says"
+        if word(b) in _NORMAL_WORDS and word(a) not in _NORMAL_WORDS:
+            return a, f"{_label_value(b)} reads as normal"
+    nums = [float(v) for v in (common, rare) if isinstance(v, numbers.Number) and not isinstance(v, bool)]  # type: ignore[arg-type]
+    if len(nums) == 2 and set(nums) == {-1.0, 1.0}:
+        return (common if float(common) == -1.0 else rare), "scikit-learn's mark of an outlier"
+    if len(nums) == 2 and 0.0 in nums:
+        return (rare if float(common) == 0.0 else common), "0 reads as normal"
+    return rare, "the rarer value here"
 
 
 def _label_query_hint(lead: str, test: str, source: str, which: str = "", *, tail: str = "",
@@ -439,9 +478,18 @@ def evaluate(
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
-    Returns an ``ad_duckdb.metrics.Report``; ``into`` writes the candidate-threshold table to DuckDB (an
-    existing table only with ``replace=True``) and ``plots_dir`` writes a precision-recall curve and a score
-    histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
+    ``source``: a table, view, table function, ``SELECT`` query, or a pandas or polars DataFrame by its variable's
+    name (``'df'``), as for ``train``. ``label``: the name of its column holding 1 (anomaly) or 0 (normal), or
+    ``true`` / ``false`` (a text label such as 'fraud' / 'ok' is refused with the query that maps it; rows whose
+    label is NULL are refused with the filter that leaves them out). ``where``: a SQL filter of the rows to judge,
+    text in single quotes (``"split = 'test'"``): rows the model was not trained on, for figures that are not
+    optimistic.
+
+    Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
+    ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
+    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``); ``into`` writes the
+    candidate-threshold table to DuckDB (an existing table only with ``replace=True``) and ``plots_dir`` writes a
+    precision-recall curve and a score histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
     that it leaves ``plot_scores_over_time``'s file in the same folder alone).
 

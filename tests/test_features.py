@@ -2013,6 +2013,35 @@ def test_a_totals_row_and_rows_of_only_separators_get_one_filter_that_leaves_out
         con.close()
 
 
+def test_a_filter_with_text_in_double_quotes_is_told_single_quotes() -> None:
+    """A notebook user writes a pandas query's filter, where='split == "train"': SQL reads "train" as a column, and
+    train and evaluate stopped with DuckDB's 'Referenced column "train" not found ... Candidate bindings: "label"',
+    which names no fix. The error now says that text goes in single quotes, with the filter that runs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,  # noqa: F841  (read by its name)
+                       "split": np.where(np.arange(300) % 2 == 0, "train", "test")})
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Referenced column \"train\" not found") as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='label == 0 and split == "train"', **FAST)
+        fix = re.search(r"text goes in single quotes: where=(\".*?\")", str(e.value))
+        assert fix, str(e.value)
+        where = fix.group(1)[1:-1]
+        assert where == "label == 0 and split == 'train'", where
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"text goes in single quotes: "
+                           r"where=\"split = 'test'\""):
+            ad_duckdb.evaluate(con, "m", "df", label="label", where='split = "test"')
+        # a misspelt column (not a quoted one) is not told about quotes
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.evaluate(con, "m", "df", label="label", where="splt = 'test'")
+        assert "single quotes" not in str(e.value), str(e.value)
+    finally:
+        con.close()
+
+
 def _grouped_export(path: Path, label: Callable[[str], str], grand: str) -> str:
     """A ledger export grouped by region, each group followed by its subtotal row (``label(region)``, as Excel's
     Data > Subtotal writes "North Total"), and a grand total row (``grand``) at the end."""
@@ -2044,5 +2073,31 @@ def test_subtotal_rows_named_after_their_group_are_left_out_with_the_grand_total
             where = re.search(r'where="(.*?)"', notes[0]).group(1)
             assert con.execute(f"SELECT count(*), count(Account) FROM {source} WHERE {where}").fetchall() == \
                 [(240, 240)], (where, notes)
+    finally:
+        con.close()
+
+
+def test_a_filter_joined_with_pandas_ampersand_is_told_and_or() -> None:
+    """A pandas mask's (split == 'train') & (label == 0) as where=: DuckDB's '&' is bitwise, and train and evaluate
+    stopped with "No function matches ... '&(BOOLEAN, BOOLEAN)'" and eleven lines of its integer overloads. The
+    error is now one line saying SQL joins conditions with AND / OR, with the filter that runs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "label": (np.arange(300) % 30 == 0) * 1,  # noqa: F841  (read by its name)
+                       "split": np.where(np.arange(300) % 2 == 0, "train", "test")})
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"&\(BOOLEAN, BOOLEAN\)") as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where="(split == 'train') & (label == 0)", **FAST)
+        assert "\n" not in str(e.value) and "Candidate functions" not in str(e.value), str(e.value)
+        fix = re.search(r"conditions with AND and OR: where=(\".*?\")", str(e.value))
+        assert fix, str(e.value)
+        where = fix.group(1)[1:-1]
+        assert where == "(split == 'train') AND (label == 0)", where
+        ad_duckdb.train(con, "m", "df", features=["a", "b"], where=where, **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"where=\"\(split = 'a & b'\) OR \(label = 1\)\"") as e:
+            ad_duckdb.evaluate(con, "m", "df", label="label", where="(split = 'a & b') | (label = 1)")
+        assert "\n" not in str(e.value), str(e.value)
     finally:
         con.close()

@@ -2274,3 +2274,57 @@ def test_evaluate_costs_on_rows_all_anomalies_do_not_claim_min_cost_would_store_
         assert "(lowest cost): the cut method min_cost stores from these rows" in str(ok)
     finally:
         con.close()
+
+
+def test_a_label_mapping_on_rows_mostly_anomalies_maps_the_anomalies(tmp_path: Path) -> None:
+    """On an undersample (the shared ULB credit-card file: 492 frauds, 492 normal rows; its test part two thirds
+    frauds) the mapping for a label of 'fraud' / 'ok', 'yes' / 'no', 'True' / 'False', -1 / 1 (scikit-learn's -1 =
+    outlier) or 0 / 2 took the rarer value as the anomaly, so the query it gave, run as given, judged the model on
+    inverted labels. Where a value says which it is, the mapping follows it; the rarer value only otherwise."""
+    con = ad_duckdb.connect(str(tmp_path / "u.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        mostly = "split = 'test' AND (label = 1 OR id % 100 = 1)"  # 60 anomalies, 30 normal rows
+        truth = ad_duckdb.evaluate(con, "m", "t", label="label", where=mostly)
+        assert (truth.rows, truth.anomalies) == (90, 60) and truth.auc_roc > 0.9
+        for anomaly, normal in (("'fraud'", "'ok'"), ("'yes'", "'no'"), ("'True'", "'False'"), ("-1", "1"),
+                                ("2", "0"), ("'Fraud'", "'legit'"), ("'anomaly'", "'x'"), ("'x'", "'normal'")):
+            src = f"SELECT *, CASE WHEN label = 1 THEN {anomaly} ELSE {normal} END AS lab FROM t"
+            with pytest.raises(ad_duckdb.BadInputError, match="Map the value that marks an anomaly to 1") as e:
+                ad_duckdb.evaluate(con, "m", src, label="lab", where=mostly)
+            fix = re.search(r"e\.g\. (.+) with label='is_anomaly'", str(e.value))
+            assert fix, str(e.value)
+            query = ast.literal_eval(fix.group(1)).replace("...", f"({src})")
+            mapped = ad_duckdb.evaluate(con, "m", query, label="is_anomaly", where=mostly)
+            assert (mapped.anomalies, mapped.auc_roc) == (60, truth.auc_roc), (anomaly, str(e.value))
+            assert "rarer" not in str(e.value), str(e.value)
+        # two values that say nothing: the rarer one, said to be the rarer one
+        src = "SELECT *, CASE WHEN label = 1 THEN 'b' ELSE 'a' END AS lab FROM t"
+        with pytest.raises(ad_duckdb.BadInputError, match=r"\(lab = 'b'\).*if 'b' \(the rarer value here\) marks"):
+            ad_duckdb.evaluate(con, "m", src, label="lab", where="split = 'test'")
+    finally:
+        con.close()
+
+
+def test_a_label_passed_as_a_series_or_a_list_is_told_its_name() -> None:
+    """label=df.Class (the column itself, as scikit-learn's metrics take y) printed the whole Series into the error,
+    a dozen lines of values; label=['Class'] got no name to pass. Both now get label='Class'."""
+    import pandas as pd
+    import polars as pl
+
+    con = ad_duckdb.connect()
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        series = con.sql("SELECT label AS Class FROM t").df()["Class"]
+        assert isinstance(series, pd.Series)
+        for given in (series, pl.Series("Class", series.to_numpy()), ["Class"], ("Class",)):
+            for call in (lambda: ad_duckdb.evaluate(con, "m", "t", label=given),  # noqa: B023
+                         lambda: ad_duckdb.set_threshold(con, "m", "x", "max_f1", source="t", label=given)):  # noqa: B023
+                with pytest.raises(ad_duckdb.BadInputError) as e:
+                    call()
+                msg = str(e.value)
+                assert "label='Class'" in msg and "\n" not in msg and len(msg) < 400, msg
+    finally:
+        con.close()
