@@ -119,7 +119,8 @@ class Plugin(BasePlugin):
             raise _fail(
                 f"config 'models' lists model names, not versions; got {', '.join(map(repr, pinned))}. List "
                 f"{', '.join(repr(m.split('@')[0]) for m in pinned)} and pin the version in SQL, e.g. "
-                f"anomaly_score('{pinned[0]}', ...)."
+                f"anomaly_score('{pinned[0]}', ...), or per run, name it with a var: anomaly_score('{{{{ var(\"ad_model_ref\", "
+                f"\"{pinned[0].split('@')[0]}\") }}}}', ...) and dbt build --vars '{{ad_model_ref: {pinned[0]}}}'."
             )
         self.models = list(models)
 

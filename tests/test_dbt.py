@@ -855,3 +855,12 @@ def test_dbt_target_schema_or_attached_database(tmp_path: Path, layout: str) -> 
         assert con.execute("SELECT count(*) FROM main.ad_models").fetchall() == [(1,)]
     finally:
         con.close()
+
+
+def test_plugin_refusing_a_version_says_how_to_pin_one_per_run() -> None:
+    # models: [tx_ae@7] in the profile is how a user tries to pin a version for a whole run (a rollback without
+    # editing SQL); "pin the version in SQL" alone sent them to edit every model, where a dbt var does it per run
+    with pytest.raises(DbtRuntimeError, match=r"per run, name it with a var: anomaly_score\('\{\{ var\(\"ad_model_ref\", "
+                                              r"\"tx_ae\"\) \}\}', \.\.\.\) and dbt build --vars '\{ad_model_ref: "
+                                              r"tx_ae@7\}'"):
+        BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae@7"]})
