@@ -164,13 +164,13 @@ class Plugin(BasePlugin):
             out.extend(names)
         return out
 
-    def _store_location(self, conn: DuckDBPyConnection) -> str:
-        """Where the functions read models from, when that is not dbt's target database (said on a model not found).
+    def _store_location(self, conn: DuckDBPyConnection) -> tuple[str, str]:
+        """Where the functions read models from, when that is not dbt's target database: the hint a model not found
+        adds, and why training would lose its model ("" when it would not).
 
         ad_duckdb keeps its tables in the main schema of the connection's own database, the file at ``path:``; a
         profile whose target is an attached database (``database: wh``) builds its tables elsewhere. With an
-        in-memory ``path:`` a trained model would be lost at the end of the run: the registry says so to
-        ``train_model``, which refuses."""
+        in-memory ``path:``, a model trained in the run would be gone when dbt closes the connection."""
         target = getattr(self.creds, "database", None)
         cur = conn.cursor()
         try:
@@ -179,22 +179,23 @@ class Plugin(BasePlugin):
         finally:
             cur.close()
         if self.creds is None or not target or target == own:
-            return ""
+            return "", ""
         shown = self.creds.path
+        if path:
+            return (f" The functions read models from the main schema of the database at the profile's path: "
+                    f"({shown!r}), not from the target database {target!r}: train there (ad-duckdb train {shown} ...), "
+                    "or import the model into it."), ""
         attached = next((a.path for a in self.creds.attach or [] if a.alias == target), None)
         fix = (f"set path: {attached} (the file attached as {target!r}; then drop that attach entry and database:), "
                if attached else "set path: to the file of the target database, ")
         fix += ("or give the models a file of their own, path: models.duckdb, keeping the attach (a dbt source "
                 "reads them with database: models, schema: main).")
-        if not path:
-            registry(conn).volatile_store = (
-                f"the profile's path: is {shown!r} and its target database is {target!r}, but ad_duckdb stores "
-                f"models in the main schema of the database at path:, an in-memory one here, so the model would be "
-                f"gone when the run ends while the tables that name it stay in {target!r}. To keep it, {fix}")
-        return (f" The functions read models from the main schema of the database at the profile's path: "
-                f"({shown!r}), not from the target database {target!r}" +
-                (f"; that one is in memory and holds no model at the start of a run: {fix}" if not path else
-                 f": train there (ad-duckdb train {shown} ...), or import the model into it."))
+        return (f" The functions read models from the main schema of the database at the profile's path: ({shown!r}), "
+                f"not from the target database {target!r}; that one is in memory and holds no model at the start of a "
+                f"run: {fix}",
+                f"the profile's path: is {shown!r} and its target database is {target!r}, but ad_duckdb stores models "
+                f"in the main schema of the database at path:, an in-memory one here, so the model would be gone when "
+                f"the run ends while the tables that name it stay in {target!r}. To keep it, {fix}")
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
@@ -212,10 +213,8 @@ class Plugin(BasePlugin):
                 " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
                 "rebuild it, e.g. `dbt build --select <training model>+`."
             )
-            where = self._store_location(conn)
-            if where:
-                reg.not_found_hint += where
-                reg.dropped_hint += where
+            where, reg.volatile_store = self._store_location(conn)
+            reg.not_found_hint += where
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True
