@@ -39,7 +39,7 @@ from duckdb import DuckDBPyConnection
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
-from .udfs import register_for_run, registry
+from .udfs import register_for_run, registry, volatile_store
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -329,7 +329,7 @@ def train_model(
             "train_model(session, 'tx_ae', ...))."
         )
     retrain = _retrain_flag(name, retrain)
-    lost = registry(session).volatile_store
+    lost = volatile_store(session)
     if lost:
         raise _fail(f"training model {name!r}: {lost}")
     if _empty_run():

@@ -790,6 +790,17 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         cur.close()
 
 
+def volatile_store(con: Any) -> str:
+    """Why a model stored through ``con`` would be lost (``Registry.volatile_store``); "" when it would not, or when no
+    functions are registered (nothing registers them just to ask)."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+    finally:
+        cur.close()
+    return reg.volatile_store if reg is not None else ""
+
+
 def registry(con: duckdb.DuckDBPyConnection) -> Registry:
     """The registry behind ``con``'s functions, registering them first if needed."""
     cur = con.cursor()

@@ -792,7 +792,8 @@ models:
 """
 # the target database (and schema) of each layout, and where the README says the models are stored in it
 LAYOUTS = {
-    "schema": ("path: warehouse.duckdb\n      schema: analytics", "warehouse.duckdb"),
+    # keep_open: false closes the file between nodes, and dbt opens it again (the plugin registers anew)
+    "schema": ("path: warehouse.duckdb\n      schema: analytics\n      keep_open: false", "warehouse.duckdb"),
     "models_file": ("path: models.duckdb\n      attach: [{path: warehouse.duckdb, alias: wh}]\n      database: wh\n"
                     "      schema: analytics", "models.duckdb"),
     "memory": ("path: ':memory:'\n      attach: [{path: warehouse.duckdb, alias: wh}]\n      database: wh\n"
@@ -864,3 +865,25 @@ def test_plugin_refusing_a_version_says_how_to_pin_one_per_run() -> None:
                                               r"\"tx_ae\"\) \}\}', \.\.\.\) and dbt build --vars '\{ad_model_ref: "
                                               r"tx_ae@7\}'"):
         BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae@7"]})
+
+
+def test_train_in_a_dbt_python_model_refuses_an_in_memory_store_too(tmp_path: Path) -> None:
+    # the plugin's docstring lets a dbt Python model call ad_duckdb.train(session, ...) itself: beside an attached
+    # target with path: ':memory:', that stored the model where it was gone at the end of the run, as train_model did
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as w:
+        w.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+    con = duckdb.connect(":memory:")
+    try:
+        BasePlugin.create("ad_duckdb.dbt", credentials=_attach_profile(":memory:", warehouse)).configure_connection(con)
+        con.execute(f"ATTACH '{warehouse}' AS wh")
+        cur = con.cursor()
+        try:
+            with pytest.raises(ad_duckdb.BadInputError, match=r"Cannot store model 'ae': the profile's path: is "
+                                                              r"':memory:'.*gone when the run ends"):
+                ad_duckdb.train(cur, "ae", "wh.main.t", **FAST)
+        finally:
+            cur.close()
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+    finally:
+        con.close()
