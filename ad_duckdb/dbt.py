@@ -185,10 +185,14 @@ class Plugin(BasePlugin):
             return (f" The functions read models from the main schema of the database at the profile's path: "
                     f"({shown!r}), not from the target database {target!r}: train there (ad-duckdb train {shown} ...), "
                     "or import the model into it."), ""
-        attached = next((a.path for a in self.creds.attach or [] if a.alias == target), None)
-        fix = (f"set path: {attached} (the file attached as {target!r}; then drop that attach entry and database:), "
-               if attached else "set path: to the file of the target database, ")
-        fix += ("or give the models a file of their own, path: models.duckdb, keeping the attach (a dbt source "
+        entry = next((a for a in self.creds.attach or [] if a.alias == target), None)
+        # Why only a plain DuckDB file: a DuckLake, PostgreSQL or MotherDuck target (a type, or a scheme such as
+        # ducklake:) is no file to open as path:, and a models file of its own is the way there
+        plain = entry is not None and entry.type in (None, "duckdb") and not entry.is_ducklake \
+            and not re.match(r"[A-Za-z][\w+.-]+:", entry.path)
+        fix = (f"set path: {entry.path} (the file attached as {target!r}; then drop that attach entry and database:), "
+               "or " if entry is not None and plain else "")
+        fix += ("give the models a file of their own, path: models.duckdb, keeping the attach (a dbt source "
                 "reads them with database: models, schema: main).")
         return (f" The functions read models from the main schema of the database at the profile's path: ({shown!r}), "
                 f"not from the target database {target!r}; that one is in memory and holds no model at the start of a "

@@ -887,3 +887,20 @@ def test_train_in_a_dbt_python_model_refuses_an_in_memory_store_too(tmp_path: Pa
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("path", "kind"), [("ducklake:meta.ducklake", None), ("dbname=shop", "postgres")])
+def test_in_memory_store_refusal_beside_a_lake_or_server_target_names_a_models_file(path: str, kind: str | None) -> None:
+    # a DuckLake or PostgreSQL target (database: wh) cannot be `path:` as a DuckDB file: the advice to set path: to
+    # the attached entry named a DuckLake URL or a connection string as the file to open
+    attach: dict[str, str] = {"path": path, "alias": "wh", **({"type": kind} if kind else {})}
+    creds = DuckDBCredentials.from_dict({"path": ":memory:", "database": "wh", "attach": [attach]})
+    con = duckdb.connect(":memory:")
+    try:
+        BasePlugin.create("ad_duckdb.dbt", credentials=creds).configure_connection(con)  # before dbt attaches wh
+        with pytest.raises(DbtRuntimeError, match=r"gone when the run ends.*To keep it, give the models a file of "
+                                                  r"their own, path: models\.duckdb") as err:
+            train_model(con, "ae", "SELECT 1.0 AS a", **FAST)
+        assert f"set path: {path}" not in str(err.value)
+    finally:
+        con.close()
