@@ -85,7 +85,7 @@ from .sqltext import (
 )
 from .store import ModelRecord
 from .totalsrow import ScoredTop, TotalsWatch, empty_rows_filter, warn_empty_rows, warn_totals_row
-from .udfs import register, registry
+from .udfs import register, registry, volatile_store
 
 __all__ = [
     "ModelInfo", "connect", "drop_model", "evaluate", "export_model", "import_model", "list_models",
@@ -323,6 +323,9 @@ def train(
     con = check_connection(con, "train")
     _check_new_version_name(con, name)
     _check_kind(name, kind, params)
+    lost = volatile_store(con)
+    if lost:
+        raise BadInputError(f"Cannot store model {name!r}: {lost}")
     if where is not None and not isinstance(where, str):
         raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
                             f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")

@@ -39,7 +39,7 @@ from duckdb import DuckDBPyConnection
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
-from .udfs import register_for_run, registry
+from .udfs import register_for_run, registry, volatile_store
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -119,7 +119,8 @@ class Plugin(BasePlugin):
             raise _fail(
                 f"config 'models' lists model names, not versions; got {', '.join(map(repr, pinned))}. List "
                 f"{', '.join(repr(m.split('@')[0]) for m in pinned)} and pin the version in SQL, e.g. "
-                f"anomaly_score('{pinned[0]}', ...)."
+                f"anomaly_score('{pinned[0]}', ...), or per run, name it with a var: anomaly_score('{{{{ var(\"ad_model_ref\", "
+                f"\"{pinned[0].split('@')[0]}\") }}}}', ...) and dbt build --vars '{{ad_model_ref: {pinned[0]}}}'."
             )
         self.models = list(models)
 
@@ -163,6 +164,43 @@ class Plugin(BasePlugin):
             out.extend(names)
         return out
 
+    def _store_location(self, conn: DuckDBPyConnection) -> tuple[str, str]:
+        """Where the functions read models from, when that is not dbt's target database: the hint a model not found
+        adds, and why training would lose its model ("" when it would not).
+
+        ad_duckdb keeps its tables in the main schema of the connection's own database, the file at ``path:``; a
+        profile whose target is an attached database (``database: wh``) builds its tables elsewhere. With an
+        in-memory ``path:``, a model trained in the run would be gone when dbt closes the connection."""
+        target = getattr(self.creds, "database", None)
+        cur = conn.cursor()
+        try:
+            own, path = cur.execute("SELECT database_name, path FROM duckdb_databases() "
+                                    "WHERE database_name = current_database()").fetchall()[0]
+        finally:
+            cur.close()
+        if self.creds is None or not target or target == own:
+            return "", ""
+        shown = self.creds.path
+        if path:
+            return (f" The functions read models from the main schema of the database at the profile's path: "
+                    f"({shown!r}), not from the target database {target!r}: train there (ad-duckdb train {shown} ...), "
+                    "or import the model into it."), ""
+        entry = next((a for a in self.creds.attach or [] if a.alias == target), None)
+        # Why only a plain DuckDB file: a DuckLake, PostgreSQL or MotherDuck target (a type, or a scheme such as
+        # ducklake:) is no file to open as path:, and a models file of its own is the way there
+        plain = entry is not None and entry.type in (None, "duckdb") and not entry.is_ducklake \
+            and not re.match(r"[A-Za-z][\w+.-]+:", entry.path)
+        fix = (f"set path: {entry.path} (the file attached as {target!r}; then drop that attach entry and database:), "
+               "or " if entry is not None and plain else "")
+        fix += ("give the models a file of their own, path: models.duckdb, keeping the attach (a dbt source "
+                "reads them with database: models, schema: main).")
+        return (f" The functions read models from the main schema of the database at the profile's path: ({shown!r}), "
+                f"not from the target database {target!r}; that one is in memory and holds no model at the start of a "
+                f"run: {fix}",
+                f"the profile's path: is {shown!r} and its target database is {target!r}, but ad_duckdb stores models "
+                f"in the main schema of the database at path:, an in-memory one here, so the model would be gone when "
+                f"the run ends while the tables that name it stay in {target!r}. To keep it, {fix}")
+
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         try:
             register_for_run(conn, self._resolved_models(conn), self.check_order)
@@ -179,6 +217,8 @@ class Plugin(BasePlugin):
                 " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
                 "rebuild it, e.g. `dbt build --select <training model>+`."
             )
+            where, reg.volatile_store = self._store_location(conn)
+            reg.not_found_hint += where
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True
@@ -293,6 +333,9 @@ def train_model(
             "train_model(session, 'tx_ae', ...))."
         )
     retrain = _retrain_flag(name, retrain)
+    lost = volatile_store(session)
+    if lost:
+        raise _fail(f"training model {name!r}: {lost}")
     if _empty_run():
         # Why: `dbt build --empty` builds SQL models with no rows to check their schemas; a training model then had
         # no rows to learn from (or stored a new version from a dry run). Its table keeps its columns, with no row,

@@ -127,6 +127,9 @@ class Registry:
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
+        # why a model stored here is lost when its owner closes (the dbt plugin: an in-memory path: beside the run's
+        # target database); training refuses with it
+        self.volatile_store = ""
         # A command's own connection (cli._open), opened for this run: it knows every stored version. Why kept here,
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
@@ -785,6 +788,17 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         reg.refresh(cur)
     finally:
         cur.close()
+
+
+def volatile_store(con: Any) -> str:
+    """Why a model stored through ``con`` would be lost (``Registry.volatile_store``); "" when it would not, or when no
+    functions are registered (nothing registers them just to ask)."""
+    cur = con.cursor()
+    try:
+        reg = _registry_for(cur)
+    finally:
+        cur.close()
+    return reg.volatile_store if reg is not None else ""
 
 
 def registry(con: duckdb.DuckDBPyConnection) -> Registry:

@@ -741,3 +741,166 @@ def test_dropped_model_name_in_a_dbt_run_keeps_the_depends_on_hint(tmp_path: Pat
             cur.close()
     finally:
         con.close()
+
+
+def _attach_profile(path: str, warehouse: Path) -> DuckDBCredentials:
+    """The dbt-duckdb layout whose target database is an attached file: `path:` another database, `database: wh`."""
+    return DuckDBCredentials.from_dict({"path": path, "database": "wh", "schema": "analytics",
+                                        "attach": [{"path": str(warehouse), "alias": "wh"}]})
+
+
+def test_train_model_refuses_an_in_memory_store_beside_an_attached_target(tmp_path: Path) -> None:
+    # path: ':memory:' with the warehouse attached as the target (database: wh): dbt built its tables in wh, but
+    # train_model stored the model in the in-memory database, gone when the run ended, while the score tables kept
+    # naming 'ae@1'; `ad-duckdb list warehouse.duckdb` then said no model was ever stored
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as w:
+        w.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+    creds = _attach_profile(":memory:", warehouse)
+    con = duckdb.connect(creds.path)
+    try:
+        BasePlugin.create("ad_duckdb.dbt", credentials=creds).configure_connection(con)
+        con.execute(f"ATTACH '{warehouse}' AS wh")  # as dbt-duckdb does, after the plugins
+        cur = con.cursor()  # what a dbt thread gets
+        try:
+            with pytest.raises(DbtRuntimeError, match=r"training model 'ae': the profile's path: is ':memory:'.*"
+                                                      r"target database is 'wh'.*gone when the run ends.*"
+                                                      rf"path: {re.escape(str(warehouse))}.*path: models\.duckdb"):
+                train_model(cur, "ae", "wh.main.t", **FAST)
+            # scoring a model stored in the warehouse (by `ad-duckdb train`) says where the functions read models
+            with pytest.raises(duckdb.Error, match=r"No model 'ae'.*read models from the main schema of the "
+                                                   r"database at the profile's path: \(':memory:'\), not from the "
+                                                   r"target database 'wh'"):
+                cur.execute("SELECT anomaly_score('ae', a, b) FROM wh.main.t").fetchall()
+        finally:
+            cur.close()
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+LAYOUT_PROJECT = """
+name: layout
+version: "1.0.0"
+config-version: 2
+profile: layout
+flags:
+  send_anonymous_usage_stats: false
+models:
+  layout:
+    +materialized: table
+"""
+# the target database (and schema) of each layout, and where the README says the models are stored in it
+LAYOUTS = {
+    # keep_open: false closes the file between nodes, and dbt opens it again (the plugin registers anew)
+    "schema": ("path: warehouse.duckdb\n      schema: analytics\n      keep_open: false", "warehouse.duckdb"),
+    "models_file": ("path: models.duckdb\n      attach: [{path: warehouse.duckdb, alias: wh}]\n      database: wh\n"
+                    "      schema: analytics", "models.duckdb"),
+    "memory": ("path: ':memory:'\n      attach: [{path: warehouse.duckdb, alias: wh}]\n      database: wh\n"
+               "      schema: analytics", None),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_dbt_target_schema_or_attached_database(tmp_path: Path, layout: str) -> None:
+    """Most dbt projects build into a schema such as `analytics`, or into an attached database: the models go to the
+    main schema of the database at `path:` (a dbt source names it), and an in-memory `path:` is refused for training,
+    as the model would be lost at the end of the run."""
+    target, store = LAYOUTS[layout]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as w:
+        w.execute("CREATE SCHEMA raw; CREATE TABLE raw.orders AS SELECT range AS id, 10 + range % 7 AS amount, "
+                  "1 + range % 3 AS items FROM range(500)")
+    (tmp_path / "dbt_project.yml").write_text(LAYOUT_PROJECT)
+    (tmp_path / "profiles.yml").write_text(
+        f"layout:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      {target}\n"
+        "      plugins: [{module: ad_duckdb.dbt}]\n")
+    models = tmp_path / "models"
+    models.mkdir()
+    store_db = "models" if layout == "models_file" else "warehouse"
+    (models / "sources.yml").write_text(
+        "version: 2\nsources:\n  - {name: raw, schema: raw, tables: [{name: orders}]}\n"
+        f"  - {{name: ad_duckdb, database: {store_db}, schema: main, tables: [{{name: ad_models}}]}}\n")
+    (models / "order_model.py").write_text(
+        "def model(dbt, session):\n    from ad_duckdb.dbt import train_model\n"
+        "    return train_model(session, 'orders_ae', dbt.ref('stg_orders'), features=['amount', 'items'], "
+        "max_steps=50, progress=False)\n")
+    (models / "stg_orders.sql").write_text("select * from {{ source('raw', 'orders') }}\n")
+    (models / "order_scores.sql").write_text(
+        "with m as (select model_ref from {{ ref('order_model') }})\n"
+        "select o.id, m.model_ref, anomaly_score(m.model_ref, o.amount, o.items) as score,\n"
+        "       anomaly_explain(m.model_ref, o.amount, o.items) as why\n"
+        "from {{ ref('stg_orders') }} o cross join m\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "model_is_stored.sql").write_text(
+        "select * from {{ ref('order_model') }} m where not exists (select 1 from "
+        "{{ source('ad_duckdb', 'ad_models') }} a where a.name = m.model and a.version = m.version)\n")
+    proc = run_dbt(["build", "--profiles-dir", "."], tmp_path)
+    out = proc.stdout + proc.stderr
+    if store is None:
+        assert proc.returncode != 0, out[-4000:]
+        assert "the profile's path: is ':memory:'" in out and "gone when the run ends" in out, out[-4000:]
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as w:
+            assert w.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'ad_%'").fetchall() == [(0,)]
+        return
+    assert proc.returncode == 0, out[-6000:]
+    assert "PASS model_is_stored" in proc.stdout
+    con = ad_duckdb.connect(str(tmp_path / store), read_only=True)
+    try:
+        if store != "warehouse.duckdb":
+            con.execute(f"ATTACH '{tmp_path / 'warehouse.duckdb'}' AS wh (READ_ONLY)")
+        scores = "wh.analytics.order_scores" if store != "warehouse.duckdb" else "analytics.order_scores"
+        ref, n, same = con.execute(
+            f"SELECT any_value(model_ref), count(*), bool_and(abs(score - anomaly_score(model_ref, o.amount, o.items)) "
+            f"< 1e-9) FROM {scores} s JOIN {scores.replace('order_scores', 'stg_orders')} o USING (id)").fetchall()[0]
+        assert (ref, n, same) == ("orders_ae@1", 500, True)
+        assert con.execute("SELECT count(*) FROM main.ad_models").fetchall() == [(1,)]
+    finally:
+        con.close()
+
+
+def test_plugin_refusing_a_version_says_how_to_pin_one_per_run() -> None:
+    # models: [tx_ae@7] in the profile is how a user tries to pin a version for a whole run (a rollback without
+    # editing SQL); "pin the version in SQL" alone sent them to edit every model, where a dbt var does it per run
+    with pytest.raises(DbtRuntimeError, match=r"per run, name it with a var: anomaly_score\('\{\{ var\(\"ad_model_ref\", "
+                                              r"\"tx_ae\"\) \}\}', \.\.\.\) and dbt build --vars '\{ad_model_ref: "
+                                              r"tx_ae@7\}'"):
+        BasePlugin.create("ad_duckdb.dbt", config={"models": ["tx_ae@7"]})
+
+
+def test_train_in_a_dbt_python_model_refuses_an_in_memory_store_too(tmp_path: Path) -> None:
+    # the plugin's docstring lets a dbt Python model call ad_duckdb.train(session, ...) itself: beside an attached
+    # target with path: ':memory:', that stored the model where it was gone at the end of the run, as train_model did
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as w:
+        w.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+    con = duckdb.connect(":memory:")
+    try:
+        BasePlugin.create("ad_duckdb.dbt", credentials=_attach_profile(":memory:", warehouse)).configure_connection(con)
+        con.execute(f"ATTACH '{warehouse}' AS wh")
+        cur = con.cursor()
+        try:
+            with pytest.raises(ad_duckdb.BadInputError, match=r"Cannot store model 'ae': the profile's path: is "
+                                                              r"':memory:'.*gone when the run ends"):
+                ad_duckdb.train(cur, "ae", "wh.main.t", **FAST)
+        finally:
+            cur.close()
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("path", "kind"), [("ducklake:meta.ducklake", None), ("dbname=shop", "postgres")])
+def test_in_memory_store_refusal_beside_a_lake_or_server_target_names_a_models_file(path: str, kind: str | None) -> None:
+    # a DuckLake or PostgreSQL target (database: wh) cannot be `path:` as a DuckDB file: the advice to set path: to
+    # the attached entry named a DuckLake URL or a connection string as the file to open
+    attach: dict[str, str] = {"path": path, "alias": "wh", **({"type": kind} if kind else {})}
+    creds = DuckDBCredentials.from_dict({"path": ":memory:", "database": "wh", "attach": [attach]})
+    con = duckdb.connect(":memory:")
+    try:
+        BasePlugin.create("ad_duckdb.dbt", credentials=creds).configure_connection(con)  # before dbt attaches wh
+        with pytest.raises(DbtRuntimeError, match=r"gone when the run ends.*To keep it, give the models a file of "
+                                                  r"their own, path: models\.duckdb") as err:
+            train_model(con, "ae", "SELECT 1.0 AS a", **FAST)
+        assert f"set path: {path}" not in str(err.value)
+    finally:
+        con.close()
