@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import costs
+from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
@@ -319,27 +320,38 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
 
 def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
               source: str | None = None) -> Any:
-    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's)."""
+    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's);
+    for rare anomalies, beside it the same on a precision axis scaled to the curve (see `przoom`)."""
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
+    from . import przoom
+
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     c = curve(s, y)
     groups = _threshold_groups(thresholds)
-    from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.lines import Line2D
-
-    fig, ax = _subplots(model, (6, 4.5))  # taller once the legend below the axes is known
+    found = [confusion(s, y, t) for _, t in groups]
+    zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]],
+                          float(y.mean()))
+    # taller once the legend below the axes is known; wider by the zoomed panel
+    fig, axes = _subplots(model, (11.5 if zoom_top else 6, 4.5), ncols=2 if zoom_top else 1)
+    ax = axes[0] if zoom_top else axes
     # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
     # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
     # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
     # (rows of one score: the one point as a marker, a line of one vertex is not drawn at all)
     one = len(c["recall"]) == 1
-    ax.plot(c["recall"] if one else np.r_[0.0, c["recall"]], c["precision"] if one else np.r_[c["precision"][:1],
-            c["precision"]], drawstyle="steps-pre", lw=1.5, marker="o" if one else None,
-            label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
+    line = {"x": c["recall"] if one else np.r_[0.0, c["recall"]],
+            "y": c["precision"] if one else np.r_[c["precision"][:1], c["precision"]],
+            "marker": "o" if one else None}
+    ax.plot(line["x"], line["y"], drawstyle="steps-pre", lw=1.5, marker=line["marker"],
+            label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
     handles, texts = ax.get_legend_handles_labels()
-    found = [confusion(s, y, t) for _, t in groups]
+    # wrapped whole: names cut at 40 characters ('max_f1_on_the_validation_split_of_march…') read alike
+    texts = [wrapped(x, _PR_LEGEND_CHARS) for x in texts]
     # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
     # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
     # hiding the earlier, so which colour the point showed could not be told
@@ -347,12 +359,12 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     for i, m in enumerate(found):
         if m["tp"] + m["fp"]:
             spots.setdefault((m["tp"], m["fp"]), []).append(i)
+    points: list[dict[str, Any]] = []
     for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
-        label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
             handles.append(ax.scatter([], [], color=_colour(i), marker=_marker(i)))
-            texts.append(label + "flags no row")
+            texts.append(wrapped(f"{names} {_fmt_score(t)}: flags no row", _PR_LEGEND_CHARS))
             continue
         # on or beside the point of another, each drawn over it smaller than it: a ring of each colour shows. Why
         # beside too: ADBench smtp's p90, p95 and default had precisions 0.001-0.009 at recall 1, one marker's width
@@ -363,17 +375,20 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve. Whole
         # on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a quarter
         # of a marker in the corner
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                   s=(6 + 3 * under) ** 2, clip_on=False)
+        points.append({"x": [m["recall"]], "y": [m["precision"]], "zorder": 3, "color": _colour(i),
+                       "marker": _marker(i), "s": (6 + 3 * under) ** 2, "clip_on": False})
+        ax.scatter(**points[-1])
         if i == spot[-1]:
             # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
             handles.append(marks[0] if len(marks) == 1 else tuple(marks))
-            named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
+            named = ", ".join(f"{groups[j][0]} {_fmt_score(groups[j][1])}" for j in spot)
             # wrapped: six names on one line ran the legend past both edges of the figure
-            texts.append("\n".join(textwrap.wrap(f"{named}: precision {m['precision']:.3f}, recall "
-                                                  f"{m['recall']:.3f}", _PR_LEGEND_CHARS, break_on_hyphens=False)))
+            texts.append(wrapped(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}",
+                                 _PR_LEGEND_CHARS))
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
+    if zoom_top:
+        przoom.draw(axes[1], line, points, float(y.mean()), zoom_top)
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
     # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
@@ -416,11 +431,12 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
     return fig
 
 
-def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
+def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
     """A figure and its axes, outside pyplot. Why not pyplot: choosing its backend (``matplotlib.use("Agg")``, as
     before) switched the caller's own, so in a notebook or a GUI session ``plt.show()`` stopped showing plots after
     the first ``evaluate(plots_dir=...)``; a bare Figure draws to a file with no backend chosen, and nothing to
-    close. A ``NotebookFigure``, so that the ones returned show in a notebook as pictures."""
+    close. A ``NotebookFigure``, so that the ones returned show in a notebook as pictures. ``ncols`` > 1: an array
+    of that many axes side by side."""
     try:
         from .shownfigure import NotebookFigure
     except ImportError as e:
@@ -428,7 +444,7 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
 
         raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
     fig = NotebookFigure(figsize=figsize)
-    return fig, fig.subplots()
+    return fig, fig.subplots(1, ncols)
 
 
 def _of(model: str, source: str | None, rows: int) -> str:
@@ -440,13 +456,14 @@ def _of(model: str, source: str | None, rows: int) -> str:
 def _title(text: str, width_in: float) -> str:
     """``text`` wrapped to lines that fit a figure ``width_in`` inches wide at the title's size. Why: model and
     threshold names run to 128 characters; in one line they ran off both edges of the figure."""
-    return "\n".join(textwrap.wrap(text, int(width_in * 9), break_on_hyphens=False)) or text
+    shown = drawable(text)
+    return "\n".join(textwrap.wrap(shown, int(width_in * 9), break_on_hyphens=False)) or shown
 
 
 def _short(name: str, n: int = 40) -> str:
     """``name`` cut to ``n`` characters for a legend or a label beside a line, whose width tight_layout otherwise
     takes from the axes (a 128-character model name left a sliver of plot); titles carry names whole."""
-    return cut(name, n)
+    return cut(drawable(name), n)
 
 
 def _file_stem(model: str) -> str:
@@ -562,6 +579,7 @@ def _text_pt(text: str, size: float) -> float:
 def _fitted(names: str, text: str, room_pt: float, size: float) -> str:
     """``names`` and then ``text``, the names cut (to no fewer than 8 characters, nor more than 40) to fit
     ``room_pt`` points."""
+    names = drawable(names)  # cut as drawn: a name's escapes are longer than it
     n = min(40, len(names))
     while n > 8 and _text_pt(_short(names, n) + text, size) > room_pt:
         n -= 1
