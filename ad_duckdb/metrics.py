@@ -423,10 +423,13 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
     # with how many rows each flags, as in the other plots: bars of densities do not show it
-    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
+    if listed:
+        _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
+    else:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
     return fig
 
@@ -586,20 +589,44 @@ def _fitted(names: str, text: str, room_pt: float, size: float) -> str:
     return _short(names, n) + text
 
 
+# Threshold labels beside their lines at most: past two dozen, at the 6.5 points they need, they printed into each
+# other and over every bar
+MAX_THRESHOLD_LABELS = 24
+
+
+def _labelled(groups: list[tuple[str, float]]) -> set[int]:
+    """The threshold groups labelled beside their lines: all up to ``MAX_THRESHOLD_LABELS``; past that, the one
+    holding ``default`` (what scoring flags by) and the others spread evenly over the values, lowest and highest
+    included, so that the labels still read the scale of the thresholds."""
+    n = len(groups)
+    if n <= MAX_THRESHOLD_LABELS:
+        return set(range(n))
+    keep = {i for i, (names, _) in enumerate(groups) if "default" in names.split(" = ")}
+    keep |= {int(i) for i in np.round(np.linspace(0, n - 1, MAX_THRESHOLD_LABELS - len(keep)))}
+    keep |= set(sorted(set(range(n)) - keep)[: MAX_THRESHOLD_LABELS - len(keep)])  # rounding can repeat an index
+    return keep
+
+
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
-                     on_axis: dict[str, float]) -> None:
+                     on_axis: dict[str, float]) -> list[tuple[Any, str]]:
     """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
     how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
     down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
-    their line, so that they stay inside the plot."""
+    their line, so that they stay inside the plot. Past ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are
+    returned as (handle, text) for a legend instead."""
+    from matplotlib.lines import Line2D
+
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
     axes_pt = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72
     groups = _threshold_groups(thresholds)
+    labelled = _labelled(groups)
     # a row each down the axes, closer and smaller past twelve. Why not again from the top after twelve: the
     # 13th label printed over the 1st
-    step = min(0.075, 0.9 / max(len(groups), 1))
-    size = 8 if len(groups) <= 16 else 6.5
+    step = min(0.075, 0.9 / max(len(labelled), 1))
+    size = 8 if len(labelled) <= 16 else 6.5
+    listed: list[tuple[Any, str]] = []
+    row = 0
     for i, (names, t) in enumerate(groups):
         text = f" > {_fmt_score(t)}"
         if scores is not None:
@@ -616,6 +643,11 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
             right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
             tv = hi if right else lo
             room = 1.0
+        if i not in labelled:
+            where = "" if t in drawn else " (right of the axis)" if right else " (left of the axis)"
+            listed.append((Line2D([], [], color=colour, ls=_dash(i), lw=1),
+                           wrapped(f"{names}{text}{where}", _LISTED_CHARS)))
+            continue
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
         # (less the label's offset from its line and its box' padding)
@@ -623,9 +655,26 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
-        ax.annotate(text, (tv, 0.95 - step * i), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
+        ax.annotate(text, (tv, 0.95 - step * row), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
                     va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        row += 1
+    return listed
+
+
+# Characters on a line of a listed threshold's legend entry: two columns of 7-point text fit the 6-inch histogram
+_LISTED_CHARS = 42
+
+
+def _list_thresholds(ax: Any, entries: list[tuple[Any, str]], drop: float) -> None:
+    """A legend below the axes (``drop``: its top, in axes heights below them) of the data's entries and the
+    thresholds `_mark_thresholds` listed, two columns; the figure taller by its rows."""
+    if not entries:
+        return
+    ax.legend([h for h, _ in entries], [x for _, x in entries], fontsize=7, loc="upper center",
+              bbox_to_anchor=(0.5, drop), ncol=2)
+    rows = sum(max(x.count("\n") + 1 for _, x in entries[k:k + 2]) for k in range(0, len(entries), 2))
+    ax.figure.set_figheight(ax.figure.get_figheight() + 0.15 * rows)
 
 
 def _score_axis(ax: Any, use_log: bool) -> None:
@@ -691,8 +740,9 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
         _count_axis(ax)
-    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
+    _list_thresholds(ax, listed, -0.13)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
     ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
     fig.tight_layout()
