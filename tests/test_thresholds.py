@@ -2398,6 +2398,13 @@ def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing
     figs = [metrics.scores_figure(s, "异常检测@1", names, "таблица_Ελλάδα"),
             metrics.pr_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα"),
             metrics.label_hist_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα")]
+    from ad_duckdb import timeplot
+
+    t = (np.datetime64("2026-01-01", "us") + np.arange(300) * np.timedelta64(5, "m")).astype("datetime64[us]")
+    over_time = timeplot.Series(t=t, top=np.linspace(1, 14, 300), median=None, labelled=np.zeros(300, bool),
+                                flagged={"default": 40, "порог_μ": 90, "閾値": 5}, rows=300, untimed=0, anomalies=0,
+                                per="")
+    figs.append(timeplot.figure(over_time, "异常检测@1", names, "таблица_Ελλάδα", "время"))
     for fig in figs:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
