@@ -154,10 +154,11 @@ class Series:
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
-           label: str | None = None, tally: list[DriftTally] | None = None) -> Series:
+           label: str | None = None, tally: list[DriftTally] | None = None,
+           thresholds: dict[str, float] | None = None) -> Series:
     """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many. ``tally``: as
     ``api._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
-    no row has a time to draw."""
+    no row has a time to draw. ``thresholds``: those counted (the model's, by default)."""
     from .api import _scored_batches, _scored_view
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
@@ -180,7 +181,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "
                                    f"rows of {shown_source(source, where)}; choose another column with --time "
                                    "(time= in Python), or fill it.")
-    groups = _threshold_groups(lm.thresholds)
+    groups = _threshold_groups(lm.thresholds if thresholds is None else thresholds)
     counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
     lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
     kept = [time, label] if label else [time]
@@ -453,12 +454,15 @@ def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, floa
 
 def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, out_dir: str | Path | None,
          shown: str, where: str | None = None, label: str | None = None,
-         tally: list[DriftTally] | None = None) -> Any:
-    """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``."""
-    s = series(con, lm, source, time, where, label, tally)
+         tally: list[DriftTally] | None = None, thresholds: dict[str, float] | None = None) -> Any:
+    """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``. ``thresholds``: those
+    drawn, the model's by default; evaluate's histogram's (with its 'lowest cost'), so that each threshold has one
+    colour in both and both choose their score axis from the same lines."""
+    th = lm.thresholds if thresholds is None else thresholds
+    s = series(con, lm, source, time, where, label, tally, th)
     if out_dir is None:
-        return figure(s, lm.ref, lm.thresholds, shown, time)
-    return write(s, out_dir, lm.ref, lm.thresholds, shown, time, labelled=label is not None)
+        return figure(s, lm.ref, th, shown, time)
+    return write(s, out_dir, lm.ref, th, shown, time, labelled=label is not None)
 
 
 def without_plots(model: str, time: str | None, plots: object) -> None:

@@ -656,3 +656,32 @@ def test_long_threshold_names_in_the_time_plot_legend_are_wrapped_whole() -> Non
     assert all(any(x.startswith(f"{k}>") for x in texts) for k in th), texts
     box = legend.get_window_extent(canvas.get_renderer())
     assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+def test_evaluate_draws_the_lowest_cost_cut_over_time_in_the_histograms_colour(db: str, tmp_path: Path) -> None:
+    """evaluate --miss-cost --alarm-cost drew its 'lowest cost' cut in the histogram by label but not over time, and
+    as colours go by each threshold's place among them, every threshold above it had one colour in the histogram and
+    another over time. Both draw the same thresholds in the same colours."""
+    from matplotlib.colors import to_hex
+
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        rep = ad_duckdb.evaluate(con, "valve_ae", "readings", label="anomaly", plots_dir=str(tmp_path), miss_cost=400,
+                                 alarm_cost=5)
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        marked = {**lm.thresholds, "lowest cost": rep.costs.best["value"]}
+        over_time = timeplot.plot(con, lm, "readings", "ts", None, "readings", label="anomaly", thresholds=marked)
+        s = con.execute("SELECT anomaly_score('valve_ae', pressure, temperature) AS score, anomaly FROM readings"
+                        ).fetchnumpy()
+    finally:
+        con.close()
+    written = next(p for p in rep.plots if p.endswith("_scores_over_time_labelled.png"))
+    over_time.savefig(tmp_path / "expected.png", dpi=110, format="png")  # as `write` saves it
+    assert np.array_equal(imread(written), imread(tmp_path / "expected.png"))  # evaluate drew these thresholds
+    hist = metrics.label_hist_figure(s["score"], s["anomaly"] == 1, lm.ref, marked)
+    in_hist = sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in hist.axes[0].lines)
+    groups = {names for names, _ in metrics._threshold_groups(marked)}
+    lines = [ln for ln in over_time.axes[0].get_lines() if ln.get_label().split(" > ")[0] in groups]
+    texts = [ln.get_label() for ln in lines]
+    assert any("lowest cost" in t.split(" > ")[0].split(" = ") for t in texts), texts
+    assert sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in lines) == in_hist
