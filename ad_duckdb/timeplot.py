@@ -213,10 +213,10 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             # the rows without a time are a bucket of their own (b NULL, last), for the range of scores only (least()
             # skips a NULL: it put them in the last bucket)
             bucket = f"CASE WHEN {t_us_sql} IS NOT NULL THEN {bucket} END"
-            finite = "FILTER (WHERE isfinite(anomaly_score))"
             got = sc.execute(f"SELECT {bucket} AS b, max(anomaly_score), median(anomaly_score), bool_or({lab_sql}), "
-                             f"min(anomaly_score) {finite}, max(anomaly_score) {finite}{counts} FROM __ad_scored "
-                             f"GROUP BY b ORDER BY b NULLS LAST", params).fetchall()
+                             "min(anomaly_score) FILTER (WHERE isfinite(anomaly_score)), "
+                             f"max(anomaly_score) FILTER (WHERE isfinite(anomaly_score)){counts} FROM __ad_scored "
+                             "GROUP BY b ORDER BY b NULLS LAST", params).fetchall()
             ends = [v for r in got for v in r[4:6] if v is not None]
             every = np.array([min(ends), max(ends)] if ends else [], dtype=np.float64)
             got = [r for r in got if r[0] is not None]

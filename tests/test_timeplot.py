@@ -634,7 +634,8 @@ def test_the_time_plot_takes_its_score_scale_from_every_row_as_the_histogram_doe
         con.close()
     assert got.untimed == 1 and got.score_range == pytest.approx((lo, hi), rel=1e-6)
     assert got.top.max() < hi / 2  # the untimed outlier is not drawn, but sets the scale
-    assert raw.per == "" and raw.untimed == 1 and raw.top.max() < hi / 2 and raw.score_range is not None and raw.score_range[1] == pytest.approx(hi, rel=1e-6)
+    assert raw.per == "" and raw.untimed == 1 and raw.top.max() < hi / 2
+    assert raw.score_range is not None and raw.score_range[1] == pytest.approx(hi, rel=1e-6)
 
 
 def test_long_threshold_names_in_the_time_plot_legend_are_wrapped_whole() -> None:
