@@ -613,7 +613,7 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
     down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
     their line, so that they stay inside the plot. Past ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are
-    returned as (handle, text) for a legend instead."""
+    returned as (handle, text) for a legend instead, as are those whose names the label had to cut (given whole)."""
     from matplotlib.lines import Line2D
 
     lo, hi = ax.get_xlim()
@@ -643,15 +643,19 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
             right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
             tv = hi if right else lo
             room = 1.0
+        where = "" if t in drawn else " (right of the axis)" if right else " (left of the axis)"
+        whole = (Line2D([], [], color=colour, ls=_dash(i), lw=1), wrapped(f"{names}{text}{where}", _LISTED_CHARS))
         if i not in labelled:
-            where = "" if t in drawn else " (right of the axis)" if right else " (left of the axis)"
-            listed.append((Line2D([], [], color=colour, ls=_dash(i), lw=1),
-                           wrapped(f"{names}{text}{where}", _LISTED_CHARS)))
+            listed.append(whole)
             continue
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
         # (less the label's offset from its line and its box' padding)
-        text = _fitted(names, text, room * axes_pt - 6, size)
+        fitted = _fitted(names, text, room * axes_pt - 6, size)
+        if not fitted.startswith(drawable(names) + " > "):
+            # whole in the legend too: names alike for their first 40 characters were cut to the same label
+            listed.append(whole)
+        text = fitted
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds

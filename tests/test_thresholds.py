@@ -2416,3 +2416,34 @@ def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing
         assert "таблица_Ελλάδα" in joined and "\\u5f02\\u5e38\\u68c0\\u6d4b@1" in joined, joined
         assert "порог_μ" in joined and "\\u95be\\u5024" in joined, joined
         assert not any("\u3400" <= ch <= "\u9fff" for ch in joined), joined
+
+
+def test_threshold_names_cut_beside_their_lines_are_given_whole_below_the_histogram() -> None:
+    """Beside its line a threshold's name is cut to the room there: two chosen on labels, alike for their first 40
+    characters, read 'max_f1_on_the_validation_split_of_march… > 3' and '… > 4', which was which unknown. A label
+    that had to be cut is also given whole, wrapped, in the legend below the axes, in its line's colour and dash."""
+    from matplotlib.colors import to_hex
+
+    rng = np.random.default_rng(0)
+    s = np.r_[np.linspace(1.0, 9.0, 960), rng.uniform(9, 12, 40)]
+    y = s > 9
+    th = {"max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": 5.0,
+          "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": 7.0, "default": 10.0}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        fig.set_dpi(110)
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        assert any("…" in t.get_text() for t in ax.texts), [t.get_text() for t in ax.texts]
+        legend = ax.get_legend()
+        entries = {re.sub(r"\s", "", t.get_text()): h for t, h in zip(legend.get_texts(), legend.legend_handles,
+                                                                       strict=True)}
+        lines = {float(ln.get_xdata()[0]): ln for ln in ax.lines}
+        for name, v in th.items():
+            if name == "default":
+                assert not any(k.startswith("default>") for k in entries), entries  # whole beside its line
+                continue
+            key = next(k for k in entries if k.startswith(f"{name}>{v:g}:"))
+            assert (to_hex(entries[key].get_color()), entries[key].get_linestyle()) == \
+                (to_hex(lines[v].get_color()), lines[v].get_linestyle())
+        box = legend.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
