@@ -582,8 +582,9 @@ def evaluate(
         note = over_time[1]
         if over_time[0]:
             try:
+                # the histogram's thresholds ('lowest cost' too): one colour each in both, one score axis
                 rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
-                                               where, label))
+                                               where, label, thresholds=marked))
             except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
                 note = e.note
         if note:

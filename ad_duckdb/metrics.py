@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import costs
+from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
@@ -319,27 +320,38 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
 
 def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
               source: str | None = None) -> Any:
-    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's)."""
+    """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's);
+    for rare anomalies, beside it the same on a precision axis scaled to the curve (see `przoom`)."""
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+
+    from . import przoom
+
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     c = curve(s, y)
     groups = _threshold_groups(thresholds)
-    from matplotlib.legend_handler import HandlerTuple
-    from matplotlib.lines import Line2D
-
-    fig, ax = _subplots(model, (6, 4.5))  # taller once the legend below the axes is known
+    found = [confusion(s, y, t) for _, t in groups]
+    zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]],
+                          float(y.mean()))
+    # taller once the legend below the axes is known; wider by the zoomed panel
+    fig, axes = _subplots(model, (11.5 if zoom_top else 6, 4.5), ncols=2 if zoom_top else 1)
+    ax = axes[0] if zoom_top else axes
     # in steps from recall 0, each precision held over the recall step it adds, as scikit-learn's
     # PrecisionRecallDisplay draws it. Why: straight lines between the points claimed precisions no threshold gives
     # (one anomaly ranked 4th: a line from (0, 0) to (1, 0.25)), and an area unlike the AUC-PR the legend names
     # (rows of one score: the one point as a marker, a line of one vertex is not drawn at all)
     one = len(c["recall"]) == 1
-    ax.plot(c["recall"] if one else np.r_[0.0, c["recall"]], c["precision"] if one else np.r_[c["precision"][:1],
-            c["precision"]], drawstyle="steps-pre", lw=1.5, marker="o" if one else None,
-            label=f"{_short(model)} (AUC-PR {auc_pr(s, y):.3f})")
+    line = {"x": c["recall"] if one else np.r_[0.0, c["recall"]],
+            "y": c["precision"] if one else np.r_[c["precision"][:1], c["precision"]],
+            "marker": "o" if one else None}
+    ax.plot(line["x"], line["y"], drawstyle="steps-pre", lw=1.5, marker=line["marker"],
+            label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
     ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
     handles, texts = ax.get_legend_handles_labels()
-    found = [confusion(s, y, t) for _, t in groups]
+    # wrapped whole: names cut at 40 characters ('max_f1_on_the_validation_split_of_march…') read alike
+    texts = [wrapped(x, _PR_LEGEND_CHARS) for x in texts]
     # thresholds of different values that flag the same rows are one point of the curve: one legend entry naming
     # them all. Why: each had its own entry with the same figures and its marker on the same spot, the later
     # hiding the earlier, so which colour the point showed could not be told
@@ -347,12 +359,12 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
     for i, m in enumerate(found):
         if m["tp"] + m["fp"]:
             spots.setdefault((m["tp"], m["fp"]), []).append(i)
+    points: list[dict[str, Any]] = []
     for i, ((names, t), m) in enumerate(zip(groups, found, strict=True)):
-        label = f"{_short(names)} {_fmt_score(t)}: "
         if m["tp"] + m["fp"] == 0:
             # no flag, no precision (the report prints '-'): a point at (0, 0) read as every flag wrong
             handles.append(ax.scatter([], [], color=_colour(i), marker=_marker(i)))
-            texts.append(label + "flags no row")
+            texts.append(wrapped(f"{names} {_fmt_score(t)}: flags no row", _PR_LEGEND_CHARS))
             continue
         # on or beside the point of another, each drawn over it smaller than it: a ring of each colour shows. Why
         # beside too: ADBench smtp's p90, p95 and default had precisions 0.001-0.009 at recall 1, one marker's width
@@ -363,17 +375,20 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
         # named in the legend, not beside the point: thresholds a few rows apart sit on one spot of the curve. Whole
         # on the axes' edges (not clipped by them): a threshold whose every flag is wrong sat at (0, 0) as a quarter
         # of a marker in the corner
-        ax.scatter([m["recall"]], [m["precision"]], zorder=3, color=_colour(i), marker=_marker(i),
-                   s=(6 + 3 * under) ** 2, clip_on=False)
+        points.append({"x": [m["recall"]], "y": [m["precision"]], "zorder": 3, "color": _colour(i),
+                       "marker": _marker(i), "s": (6 + 3 * under) ** 2, "clip_on": False})
+        ax.scatter(**points[-1])
         if i == spot[-1]:
             # in the legend at one size: a ring under a near marker was drawn there as large as on the curve
             marks = [Line2D([], [], ls="none", marker=_marker(j), color=_colour(j)) for j in spot]
             handles.append(marks[0] if len(marks) == 1 else tuple(marks))
-            named = ", ".join(f"{_short(groups[j][0])} {_fmt_score(groups[j][1])}" for j in spot)
+            named = ", ".join(f"{groups[j][0]} {_fmt_score(groups[j][1])}" for j in spot)
             # wrapped: six names on one line ran the legend past both edges of the figure
-            texts.append("\n".join(textwrap.wrap(f"{named}: precision {m['precision']:.3f}, recall "
-                                                  f"{m['recall']:.3f}", _PR_LEGEND_CHARS, break_on_hyphens=False)))
+            texts.append(wrapped(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}",
+                                 _PR_LEGEND_CHARS))
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
+    if zoom_top:
+        przoom.draw(axes[1], line, points, float(y.mean()), zoom_top)
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
     # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
@@ -408,19 +423,23 @@ def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
             ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
     # with how many rows each flags, as in the other plots: bars of densities do not show it
-    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
     ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
+    if listed:
+        _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
+    else:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)  # below: the labels fill the top
     fig.tight_layout()
     return fig
 
 
-def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
+def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple[Any, Any]:
     """A figure and its axes, outside pyplot. Why not pyplot: choosing its backend (``matplotlib.use("Agg")``, as
     before) switched the caller's own, so in a notebook or a GUI session ``plt.show()`` stopped showing plots after
     the first ``evaluate(plots_dir=...)``; a bare Figure draws to a file with no backend chosen, and nothing to
-    close. A ``NotebookFigure``, so that the ones returned show in a notebook as pictures."""
+    close. A ``NotebookFigure``, so that the ones returned show in a notebook as pictures. ``ncols`` > 1: an array
+    of that many axes side by side."""
     try:
         from .shownfigure import NotebookFigure
     except ImportError as e:
@@ -428,7 +447,7 @@ def _subplots(model: str, figsize: tuple[float, float]) -> tuple[Any, Any]:
 
         raise MissingDependencyError(f"Plots for {model!r} need matplotlib: pip install 'ad_duckdb[plots]' ({e}).") from e
     fig = NotebookFigure(figsize=figsize)
-    return fig, fig.subplots()
+    return fig, fig.subplots(1, ncols)
 
 
 def _of(model: str, source: str | None, rows: int) -> str:
@@ -440,13 +459,14 @@ def _of(model: str, source: str | None, rows: int) -> str:
 def _title(text: str, width_in: float) -> str:
     """``text`` wrapped to lines that fit a figure ``width_in`` inches wide at the title's size. Why: model and
     threshold names run to 128 characters; in one line they ran off both edges of the figure."""
-    return "\n".join(textwrap.wrap(text, int(width_in * 9), break_on_hyphens=False)) or text
+    shown = drawable(text)
+    return "\n".join(textwrap.wrap(shown, int(width_in * 9), break_on_hyphens=False)) or shown
 
 
 def _short(name: str, n: int = 40) -> str:
     """``name`` cut to ``n`` characters for a legend or a label beside a line, whose width tight_layout otherwise
     takes from the axes (a 128-character model name left a sliver of plot); titles carry names whole."""
-    return cut(name, n)
+    return cut(drawable(name), n)
 
 
 def _file_stem(model: str) -> str:
@@ -562,26 +582,51 @@ def _text_pt(text: str, size: float) -> float:
 def _fitted(names: str, text: str, room_pt: float, size: float) -> str:
     """``names`` and then ``text``, the names cut (to no fewer than 8 characters, nor more than 40) to fit
     ``room_pt`` points."""
+    names = drawable(names)  # cut as drawn: a name's escapes are longer than it
     n = min(40, len(names))
     while n > 8 and _text_pt(_short(names, n) + text, size) > room_pt:
         n -= 1
     return _short(names, n) + text
 
 
+# Threshold labels beside their lines at most: past two dozen, at the 6.5 points they need, they printed into each
+# other and over every bar
+MAX_THRESHOLD_LABELS = 24
+
+
+def _labelled(groups: list[tuple[str, float]]) -> set[int]:
+    """The threshold groups labelled beside their lines: all up to ``MAX_THRESHOLD_LABELS``; past that, the one
+    holding ``default`` (what scoring flags by) and the others spread evenly over the values, lowest and highest
+    included, so that the labels still read the scale of the thresholds."""
+    n = len(groups)
+    if n <= MAX_THRESHOLD_LABELS:
+        return set(range(n))
+    keep = {i for i, (names, _) in enumerate(groups) if "default" in names.split(" = ")}
+    keep |= {int(i) for i in np.round(np.linspace(0, n - 1, MAX_THRESHOLD_LABELS - len(keep)))}
+    keep |= set(sorted(set(range(n)) - keep)[: MAX_THRESHOLD_LABELS - len(keep)])  # rounding can repeat an index
+    return keep
+
+
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
-                     on_axis: dict[str, float]) -> None:
+                     on_axis: dict[str, float]) -> list[tuple[Any, str]]:
     """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
     how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
     down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
-    their line, so that they stay inside the plot."""
+    their line, so that they stay inside the plot. Past ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are
+    returned as (handle, text) for a legend instead, as are those whose names the label had to cut (given whole)."""
+    from matplotlib.lines import Line2D
+
     lo, hi = ax.get_xlim()
     drawn = set(on_axis.values())
     axes_pt = (ax.figure.get_figwidth() - _NOT_AXES_IN) * 72
     groups = _threshold_groups(thresholds)
+    labelled = _labelled(groups)
     # a row each down the axes, closer and smaller past twelve. Why not again from the top after twelve: the
     # 13th label printed over the 1st
-    step = min(0.075, 0.9 / max(len(groups), 1))
-    size = 8 if len(groups) <= 16 else 6.5
+    step = min(0.075, 0.9 / max(len(labelled), 1))
+    size = 8 if len(labelled) <= 16 else 6.5
+    listed: list[tuple[Any, str]] = []
+    row = 0
     for i, (names, t) in enumerate(groups):
         text = f" > {_fmt_score(t)}"
         if scores is not None:
@@ -598,16 +643,42 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
             right = not (use_log and t <= 0) and (np.log10(t) if use_log else t) > hi
             tv = hi if right else lo
             room = 1.0
+        where = "" if t in drawn else " (right of the axis)" if right else " (left of the axis)"
+        whole = (Line2D([], [], color=colour, ls=_dash(i), lw=1), wrapped(f"{names}{text}{where}", _LISTED_CHARS))
+        if i not in labelled:
+            listed.append(whole)
+            continue
         # the name cut to what its side of the line holds beside the value and the count. Why: a 40-character name
         # with its count ran past the axes' edge, and tight_layout moved the axes (and the title above them) aside
         # (less the label's offset from its line and its box' padding)
-        text = _fitted(names, text, room * axes_pt - 6, size)
+        fitted = _fitted(names, text, room * axes_pt - 6, size)
+        if not fitted.startswith(drawable(names) + " > "):
+            # whole in the legend too: names alike for their first 40 characters were cut to the same label
+            listed.append(whole)
+        text = fitted
         if t not in drawn:
             text = text + " →" if right else "← " + text
         # in its line's colour: a label left of its line crosses the lines of lower thresholds
-        ax.annotate(text, (tv, 0.95 - step * i), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
+        ax.annotate(text, (tv, 0.95 - step * row), xycoords=ax.get_xaxis_transform(), fontsize=size, color=colour,
                     textcoords="offset points", xytext=(-3 if right else 3, 0), ha="right" if right else "left",
                     va="top", bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+        row += 1
+    return listed
+
+
+# Characters on a line of a listed threshold's legend entry: two columns of 7-point text fit the 6-inch histogram
+_LISTED_CHARS = 42
+
+
+def _list_thresholds(ax: Any, entries: list[tuple[Any, str]], drop: float) -> None:
+    """A legend below the axes (``drop``: its top, in axes heights below them) of the data's entries and the
+    thresholds `_mark_thresholds` listed, two columns; the figure taller by its rows."""
+    if not entries:
+        return
+    ax.legend([h for h, _ in entries], [x for _, x in entries], fontsize=7, loc="upper center",
+              bbox_to_anchor=(0.5, drop), ncol=2)
+    rows = sum(max(x.count("\n") + 1 for _, x in entries[k:k + 2]) for k in range(0, len(entries), 2))
+    ax.figure.set_figheight(ax.figure.get_figheight() + 0.15 * rows)
 
 
 def _score_axis(ax: Any, use_log: bool) -> None:
@@ -673,8 +744,9 @@ def scores_figure(scores: np.ndarray, model: str, thresholds: dict[str, float], 
         ax.hist(vals, bins=_bins(vals, _on_axis(vals, thresholds, use_log), use_log, 80), color="tab:blue", alpha=0.8)
         ax.set_yscale("log")  # not without rows: matplotlib warns that it has nothing to scale
         _count_axis(ax)
-    _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
     _score_axis(ax, use_log)
+    _list_thresholds(ax, listed, -0.13)
     rows = f"{s.size} {'row' if s.size == 1 else 'rows'}"
     ax.set(ylabel="rows (log scale)" if vals.size else "rows", title=_title(f"Scores of {source} by {model} ({rows})", 7))
     fig.tight_layout()

@@ -29,6 +29,7 @@ from .metrics import (
     log_ticks,
     share_text,
 )
+from .plottext import drawable
 from .savefile import write_whole
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, shell_word, shown_source, source_sql, sql_name, strip_sql_ends, where_sql
@@ -147,13 +148,17 @@ class Series:
     anomalies: int           # labelled anomalies among the drawn rows
     per: str                 # what a point stands for, for the legend: "" (a row), " per day", " at each ts", ...
     utc: bool = False        # the times are the instants of a TIMESTAMP WITH TIME ZONE, in UTC
+    # the lowest and highest finite score of every row scored (those without a time too), None without one: the
+    # score axis is chosen from them, as the histograms choose theirs from every row
+    score_range: tuple[float, float] | None = None
 
 
 def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, where: str | None = None,
-           label: str | None = None, tally: list[DriftTally] | None = None) -> Series:
+           label: str | None = None, tally: list[DriftTally] | None = None,
+           thresholds: dict[str, float] | None = None) -> Series:
     """Scores of ``source``'s rows (``where``) against ``time``, bucketed in SQL when there are many. ``tally``: as
     ``api._scored_batches``' (the drift note, from this one scoring pass). ``NoTimesError`` before any scoring when
-    no row has a time to draw."""
+    no row has a time to draw. ``thresholds``: those counted (the model's, by default)."""
     from .api import _scored_batches, _scored_view
 
     # NULL for a NULL time and for 'infinity' / '-infinity', which have no place on the axis: every filter and count
@@ -176,7 +181,7 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
         raise NoTimesError(lm.ref, f"no scores-over-time plot: {time} is NULL or infinite in every one of the {total} "
                                    f"rows of {shown_source(source, where)}; choose another column with --time "
                                    "(time= in Python), or fill it.")
-    groups = _threshold_groups(lm.thresholds)
+    groups = _threshold_groups(lm.thresholds if thresholds is None else thresholds)
     counts = "".join(", count(*) FILTER (WHERE anomaly_score > ?)" for _ in groups)
     lab_sql = f"coalesce(CAST({quote_ident(label)} AS DOUBLE) = 1, false)" if label else "false"
     kept = [time, label] if label else [time]
@@ -194,22 +199,32 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
     params = [t for _, t in groups]
     with _scored_view(con, reader, close, failed, lm.ref, source) as sc:
         if width is None:
+            # the rows without a time too (last): they are not drawn, but their scores set the score axis' scale
             rows = sc.execute(f"SELECT {t_us_sql} AS t, anomaly_score, {lab_sql} AS lab FROM __ad_scored "
-                              f"WHERE {t_us_sql} IS NOT NULL ORDER BY t").fetchnumpy()
-            tt, top, labelled, med = rows["t"], rows["anomaly_score"], rows["lab"], None
+                              "ORDER BY t NULLS LAST").fetchnumpy()
+            every = np.asarray(rows["anomaly_score"], dtype=np.float64)
+            timed = ~np.ma.getmaskarray(rows["t"])
+            tt, top, labelled, med = np.asarray(rows["t"])[timed], every[timed], np.asarray(rows["lab"])[timed], None
             flagged = {names: int((np.asarray(top) > t).sum()) for names, t in groups}
         else:
             # width 1: a point per distinct time, at that time (no clamp: an estimate of the count may be low)
             bucket = (f"{t_us_sql} - {int(lo)}" if width == 1 else
                       f"least(({t_us_sql} - {int(lo)}) // {int(width)}, {int(-(-(hi - lo + 1) // width) - 1)})")
-            got = sc.execute(f"SELECT {bucket} AS b, "
-                             f"max(anomaly_score), median(anomaly_score), bool_or({lab_sql}){counts} FROM __ad_scored "
-                             f"WHERE {t_us_sql} IS NOT NULL GROUP BY b ORDER BY b", params).fetchall()
+            # the rows without a time are a bucket of their own (b NULL, last), for the range of scores only (least()
+            # skips a NULL: it put them in the last bucket)
+            bucket = f"CASE WHEN {t_us_sql} IS NOT NULL THEN {bucket} END"
+            got = sc.execute(f"SELECT {bucket} AS b, max(anomaly_score), median(anomaly_score), bool_or({lab_sql}), "
+                             "min(anomaly_score) FILTER (WHERE isfinite(anomaly_score)), "
+                             f"max(anomaly_score) FILTER (WHERE isfinite(anomaly_score)){counts} FROM __ad_scored "
+                             "GROUP BY b ORDER BY b NULLS LAST", params).fetchall()
+            ends = [v for r in got for v in r[4:6] if v is not None]
+            every = np.array([min(ends), max(ends)] if ends else [], dtype=np.float64)
+            got = [r for r in got if r[0] is not None]
             tt = np.array([lo + r[0] * width + width // 2 for r in got], dtype=np.int64)
             top = np.array([r[1] for r in got], dtype=np.float64)
             med = np.array([r[2] for r in got], dtype=np.float64)
             labelled = np.array([bool(r[3]) for r in got], dtype=bool)
-            flagged = {names: int(sum(r[4 + i] for r in got)) for i, (names, _) in enumerate(groups)}
+            flagged = {names: int(sum(r[6 + i] for r in got)) for i, (names, _) in enumerate(groups)}
     anomalies = 0
     if label:
         cur = pysource.cursor(con, source)
@@ -220,7 +235,13 @@ def series(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: s
             cur.close()
     return Series(t=np.asarray(tt, dtype=np.int64).astype("datetime64[us]"), top=np.asarray(top, dtype=np.float64),
                   median=med, labelled=np.asarray(labelled, dtype=bool), flagged=flagged, rows=int(n),
-                  untimed=int(total) - int(n), anomalies=anomalies, per=per, utc=utc)
+                  untimed=int(total) - int(n), anomalies=anomalies, per=per, utc=utc, score_range=_range(every))
+
+
+def _range(scores: np.ndarray) -> tuple[float, float] | None:
+    """The lowest and highest finite of ``scores``, None without one."""
+    finite = scores[np.isfinite(scores)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
 def _zoned(cur: duckdb.DuckDBPyConnection, src: str, time: str) -> bool:
@@ -248,7 +269,10 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     fig, ax = _subplots(model, (10, 4.5))
     top = s.top
     finite = top[np.isfinite(top)]
-    use_log = _log_axis(finite, thresholds)
+    # from every row's scores, as the histograms of the same run: bucket highs alone (0.08-185 as 2.5-185) drew on
+    # a linear axis the scores the histogram drew in log
+    scale = np.asarray(s.score_range, dtype=np.float64) if s.score_range else finite
+    use_log = _log_axis(scale, thresholds)
     per = s.per
     # Why dots when every row has one time (today's rows scored alone): a line ran up and down through them at that
     # one spot; a line of one vertex is not drawn at all
@@ -267,11 +291,12 @@ def figure(s: Series, model: str, thresholds: dict[str, float], source: str, tim
     if gaps:
         ax.plot([], [], ls="none", label=f"line broken at {gaps} {'gap' if gaps == 1 else 'gaps'} of over {over} "
                                          "without rows")
-    vals = np.log10(finite) if use_log else finite
+    vals = np.log10(scale) if use_log else scale
     on_axis = set(_on_axis(vals, thresholds, use_log).values())
     for i, (names, t) in enumerate(_threshold_groups(thresholds)):
         n = s.flagged.get(names, 0)
-        text = f"{_short(names)} > {_fmt_score(t)}: {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(s.rows, 1))})"
+        # whole (wrapped with the legend): names cut at 40 characters read alike
+        text = f"{drawable(names)} > {_fmt_score(t)}: {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(s.rows, 1))})"
         if t in on_axis:
             ax.axhline(t, color=_colour(i), ls=_dash(i), lw=1, label=text)
         else:  # far from the scores: named, not drawn, so that the scores keep the axis
@@ -429,12 +454,15 @@ def write(s: Series, out_dir: str | Path, model: str, thresholds: dict[str, floa
 
 def plot(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, time: str, out_dir: str | Path | None,
          shown: str, where: str | None = None, label: str | None = None,
-         tally: list[DriftTally] | None = None) -> Any:
-    """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``."""
-    s = series(con, lm, source, time, where, label, tally)
+         tally: list[DriftTally] | None = None, thresholds: dict[str, float] | None = None) -> Any:
+    """``write`` (``out_dir`` given: the path) or ``figure`` (None: the Figure) of ``series``. ``thresholds``: those
+    drawn, the model's by default; evaluate's histogram's (with its 'lowest cost'), so that each threshold has one
+    colour in both and both choose their score axis from the same lines."""
+    th = lm.thresholds if thresholds is None else thresholds
+    s = series(con, lm, source, time, where, label, tally, th)
     if out_dir is None:
-        return figure(s, lm.ref, lm.thresholds, shown, time)
-    return write(s, out_dir, lm.ref, lm.thresholds, shown, time, labelled=label is not None)
+        return figure(s, lm.ref, th, shown, time)
+    return write(s, out_dir, lm.ref, th, shown, time, labelled=label is not None)
 
 
 def without_plots(model: str, time: str | None, plots: object) -> None:

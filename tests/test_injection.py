@@ -282,7 +282,8 @@ _REVIEWED_NAMES = {
     "table", "exprs", "nulls", "_BATCH_VIEW",
     # timeplot: epoch_us(CAST(quote_ident(time) ...)) and coalesce(CAST(quote_ident(label) ...) = 1, false)
     "t_us_sql", "lab_sql",
-    "bucket",                     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...))
+    # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...)), in CASE WHEN t_us_sql IS NOT NULL
+    "bucket",
     "from_item",                  # callerview: source_sql(source) or table_sql(into), as its callers pass it
     # score(into=): quote_ident(column), or CAST(quote_ident(column) AS type) with the type as DuckDB's DESCRIBE of the
     # source renders it (its own SQL, literals escaped: ENUM('it''s'))

@@ -969,7 +969,8 @@ def test_a_long_model_name_leaves_every_plot_readable() -> None:
         title = ax.title.get_window_extent(renderer)
         assert 0 <= title.x0 and title.x1 <= width, (ax.get_title(), title)
         assert ax.get_title().replace("\n", "").count("x") >= 100  # whole, wrapped
-        assert ax.get_position().width > 0.6, ax.get_position()  # the axes keep most of the width
+        # the axes keep most of the width (of their half, beside a precision-recall curve's zoomed panel)
+        assert ax.get_position().width * len(fig.axes) > 0.6, ax.get_position()
         legend = ax.get_legend()
         if legend is not None:
             box = legend.get_window_extent(renderer)
@@ -2328,3 +2329,173 @@ def test_a_label_passed_as_a_series_or_a_list_is_told_its_name() -> None:
                 assert "label='Class'" in msg and "\n" not in msg and len(msg) < 400, msg
     finally:
         con.close()
+def _rare() -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """100 anomalies in 50,000 rows (0.2%), ranked well enough for an AUC-PR of about 0.04: a curve whose every
+    precision past the first few anomalies is under 0.15."""
+    rng = np.random.default_rng(0)
+    y = np.zeros(50_000, bool)
+    y[:100] = True
+    s = np.exp(rng.normal(1, 0.5, y.size)) + np.where(y, rng.exponential(3.5, y.size), 0.0)
+    th = {k: float(np.quantile(s, q)) for k, q in (("p90", .9), ("p95", .95), ("default", .99), ("p999", .999))}
+    return s, y, th
+
+
+def test_a_precision_recall_curve_of_rare_anomalies_gets_a_panel_scaled_to_it(tmp_path: Path) -> None:
+    """0.2% anomalies with an AUC-PR of 0.04: on the fixed 0-1 precision axis (as scikit-learn draws it) the curve, the
+    random baseline and every threshold point lay flat along the bottom tenth, where nothing could be read. A second
+    panel draws them on a precision axis scaled to the curve, the baseline (the anomalies' share) named; the full
+    0-1 view stays the first panel."""
+    s, y, th = _rare()
+    assert 0.02 < metrics.auc_pr(s, y) < 0.08
+    fig = metrics.pr_figure(s, y, "rare_ae@1", th, "tx")
+    assert len(fig.axes) == 2
+    full, zoom = fig.axes
+    assert full.get_ylim() == (0, 1.02)
+    lo, hi = zoom.get_ylim()
+    points = [c.get_offsets()[0] for c in full.collections if len(c.get_offsets())]
+    assert len(points) == 4 and lo == 0 and hi < 0.3
+    assert all(p[1] <= hi for p in points)  # every threshold point within the zoom
+    assert sorted(tuple(c.get_offsets()[0]) for c in zoom.collections if len(c.get_offsets())) == \
+        sorted(tuple(p) for p in points)
+    assert any(np.allclose(ln.get_ydata(), y.mean()) for ln in zoom.lines)  # the baseline
+    assert [t.get_text() for t in zoom.get_legend().get_texts()] == [f"random: the anomalies' share, {y.mean():.3g}"]
+    # the curve drawn in the zoom is the full view's, cut by the axis only where its first few anomalies spike
+    curve = zoom.lines[0]
+    assert np.array_equal(curve.get_ydata(), full.lines[0].get_ydata())
+    x, p = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+    assert np.diff(x)[p[1:] > hi].sum() < 0.05
+    renderer = _drawn(fig)
+    legend = full.get_legend().get_window_extent(renderer)
+    assert 0 <= legend.x0 and legend.x1 <= fig.bbox.width and 0 <= legend.y0
+    assert not legend.overlaps(zoom.get_window_extent(renderer))
+    paths = metrics.plot(s, y, tmp_path, "rare_ae@1", th, "tx")
+    assert all(Path(p).stat().st_size > 0 for p in paths)
+    # anomalies common enough for the 0-1 axis to show the curve: one panel, as before
+    common = np.random.default_rng(1).random(3000) < 0.3
+    assert len(metrics.pr_figure(np.exp(np.random.default_rng(2).normal(size=3000)) + 2 * common, common,
+                                 "m@1", {}).axes) == 1
+
+
+def test_long_model_and_threshold_names_are_wrapped_whole_in_the_precision_recall_legend() -> None:
+    """The legend cut each name at 40 characters ('fraud_detector_for_card_transactions_in...'), so two long
+    thresholds chosen on labels that began alike could not be told apart; the title alone held the model's name
+    whole. Names are wrapped within the figure instead, every character kept."""
+    s, y, th = _rare()
+    name = "fraud_detector_for_card_transactions_in_the_eu_region_final@3"
+    long_th = {"default": th["default"], "max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": th["p95"],
+               "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": th["p999"]}
+    fig = metrics.pr_figure(s, y, name, long_th, "tx")
+    fig.set_dpi(110)
+    renderer = _drawn(fig)
+    legend = fig.axes[0].get_legend()
+    texts = [re.sub(r"\s", "", t.get_text()) for t in legend.get_texts()]  # a name broken mid-word is whole
+    assert any(name in t for t in texts), texts
+    assert all(any(t.startswith(k + _fmt(v)) for t in texts) for k, v in long_th.items()), texts
+    box = legend.get_window_extent(renderer)
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def _labelled_names(ax: object) -> set[str]:
+    return {t.get_text().split(" > ")[0].lstrip("← ") for t in ax.texts}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("n", [30, 45])
+def test_over_two_dozen_thresholds_label_the_main_ones_and_list_the_rest(n: int) -> None:
+    """34 thresholds stepped 34 labels down the histogram, at 6.5 points a sixth of their height apart: they printed
+    into each other and over every bar. Up to 24 are labelled beside their lines (default always, the rest spread
+    over the range of values); the others' lines are drawn and listed in a legend below the axes, with their
+    counts."""
+    rng = np.random.default_rng(0)
+    y = rng.random(5000) < 0.05
+    s = np.exp(rng.normal(size=5000) + 1.5 * y)
+    th = {f"t{i:02d}": float(q) for i, q in enumerate(np.quantile(s, np.linspace(0.5, 0.999, n)))}
+    th["default"] = float(np.quantile(s, 0.97))
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        fig.set_dpi(110)
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        assert len([ln for ln in ax.lines if ln.get_linestyle() != "None"]) == n + 1  # every line drawn
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert len(boxes) == metrics.MAX_THRESHOLD_LABELS
+        assert not [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if a.overlaps(b)]
+        labelled = _labelled_names(ax)
+        assert "default" in labelled and {"t00", f"t{n - 1:02d}"} <= labelled  # the ends of the range
+        listed = [t.get_text() for t in ax.get_legend().get_texts()]
+        rest = {t.split(" > ")[0] for t in listed if " > " in t}
+        assert rest | labelled == set(th) and not rest & labelled, (rest, labelled)
+        assert all(re.search(r" > [\d.]+: \d+ rows? \(", t) for t in listed if " > " in t), listed
+        box = ax.get_legend().get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing_glyph_warnings() -> None:
+    """A model named in Chinese: DejaVu Sans (the one font matplotlib finds on a bare server) has no CJK glyphs, so
+    the title and the legend drew empty boxes, and matplotlib's 'Glyph 24322 missing from font(s)' warning for each
+    character turned into an error under -W error (and pytest's filterwarnings=error). Cyrillic and Greek, which the
+    font has, are drawn as they are; characters no font here has are written as their \\u escapes."""
+    import io
+    import warnings
+
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    if ord("异") in FT2Font(findfont(FontProperties())).get_charmap():
+        pytest.skip("this machine's default font has CJK glyphs")
+    s, y, th = _rare()
+    names = {"default": th["default"], "порог_μ": th["p95"], "閾値": th["p999"]}
+    figs = [metrics.scores_figure(s, "异常检测@1", names, "таблица_Ελλάδα"),
+            metrics.pr_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα"),
+            metrics.label_hist_figure(s, y, "异常检测@1", names, "таблица_Ελλάδα")]
+    from ad_duckdb import timeplot
+
+    t = (np.datetime64("2026-01-01", "us") + np.arange(300) * np.timedelta64(5, "m")).astype("datetime64[us]")
+    over_time = timeplot.Series(t=t, top=np.linspace(1, 14, 300), median=None, labelled=np.zeros(300, bool),
+                                flagged={"default": 40, "порог_μ": 90, "閾値": 5}, rows=300, untimed=0, anomalies=0,
+                                per="")
+    figs.append(timeplot.figure(over_time, "异常检测@1", names, "таблица_Ελλάδα", "время"))
+    for fig in figs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig.savefig(io.BytesIO(), format="png", dpi=110)
+        texts = [fig.axes[0].get_title(), *(t.get_text() for t in fig.axes[0].texts)]
+        if fig.axes[0].get_legend():
+            texts += [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        joined = " ".join(texts).replace("\n", "")
+        assert "таблица_Ελλάδα" in joined and "\\u5f02\\u5e38\\u68c0\\u6d4b@1" in joined, joined
+        assert "порог_μ" in joined and "\\u95be\\u5024" in joined, joined
+        assert not any("\u3400" <= ch <= "\u9fff" for ch in joined), joined
+
+
+def test_threshold_names_cut_beside_their_lines_are_given_whole_below_the_histogram() -> None:
+    """Beside its line a threshold's name is cut to the room there: two chosen on labels, alike for their first 40
+    characters, read 'max_f1_on_the_validation_split_of_march… > 3' and '… > 4', which was which unknown. A label
+    that had to be cut is also given whole, wrapped, in the legend below the axes, in its line's colour and dash."""
+    from matplotlib.colors import to_hex
+
+    rng = np.random.default_rng(0)
+    s = np.r_[np.linspace(1.0, 9.0, 960), rng.uniform(9, 12, 40)]
+    y = s > 9
+    th = {"max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": 5.0,
+          "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": 7.0, "default": 10.0}
+    for fig in (metrics.scores_figure(s, "m@1", th, "t"), metrics.label_hist_figure(s, y, "m@1", th)):
+        fig.set_dpi(110)
+        renderer = _drawn(fig)
+        ax = fig.axes[0]
+        assert any("…" in t.get_text() for t in ax.texts), [t.get_text() for t in ax.texts]
+        legend = ax.get_legend()
+        entries = {re.sub(r"\s", "", t.get_text()): h for t, h in zip(legend.get_texts(), legend.legend_handles,
+                                                                       strict=True)}
+        lines = {float(ln.get_xdata()[0]): ln for ln in ax.lines}
+        for name, v in th.items():
+            if name == "default":
+                assert not any(k.startswith("default>") for k in entries), entries  # whole beside its line
+                continue
+            key = next(k for k in entries if k.startswith(f"{name}>{v:g}:"))
+            assert (to_hex(entries[key].get_color()), entries[key].get_linestyle()) == \
+                (to_hex(lines[v].get_color()), lines[v].get_linestyle())
+        box = legend.get_window_extent(renderer)
+        assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)

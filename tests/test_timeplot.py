@@ -606,3 +606,83 @@ def test_rows_of_one_date_get_an_axis_of_days_not_hours() -> None:
         assert labels and any(":" in x for x in labels) == hours, labels
         if not hours:  # the rows' day named in full, not as the year matplotlib labels a first of January with
             assert "2026-01-01" in labels, labels
+
+
+def test_the_time_plot_takes_its_score_scale_from_every_row_as_the_histogram_does(db: str) -> None:
+    """Each plot chose a log or linear score axis from the scores it drew: the histogram from every row, the plot
+    over time from each bucket's highest. Scores of 0.08-185 (a histogram in log) whose bucket highs were 2.5-185
+    drew over time on a linear axis, so one model's two plots of one run read on different scales. The plot over
+    time takes the range of every scored row (untimed ones too), as the histogram does."""
+    t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(600) * np.timedelta64(1, "m")).astype("datetime64[us]")
+    top = np.geomspace(2.52, 185.0, 600)
+    th = {"p90": 15.5}
+    assert not metrics._log_axis(top, th) and metrics._log_axis(np.r_[0.078, top], th)
+    s = timeplot.Series(t=t, top=top, median=np.full(600, 1.0), labelled=np.zeros(600, bool), flagged={"p90": 60},
+                        rows=6000, untimed=0, anomalies=0, per=" per 1 min", score_range=(0.078, 185.0))
+    assert timeplot.figure(s, "m@1", th, "t", "ts").axes[0].get_yscale() == "log"
+    # the range is every scored row's, those without a time included (the histogram counts them)
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        src = "SELECT CASE WHEN temperature > 10 THEN NULL ELSE ts END AS ts, pressure, temperature FROM big"
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        got = timeplot.series(con, lm, src, "ts")
+        lo, hi = con.execute(f"SELECT min(s), max(s) FROM (SELECT anomaly_score('valve_ae', pressure, temperature) AS s "
+                             f"FROM ({src}))").fetchall()[0]
+        raw = timeplot.series(con, lm, f"SELECT * FROM ({src}) WHERE ts < TIMESTAMP '2024-01-01 00:30:00' OR ts IS NULL",
+                              "ts")
+    finally:
+        con.close()
+    assert got.untimed == 1 and got.score_range == pytest.approx((lo, hi), rel=1e-6)
+    assert got.top.max() < hi / 2  # the untimed outlier is not drawn, but sets the scale
+    assert raw.per == "" and raw.untimed == 1 and raw.top.max() < hi / 2
+    assert raw.score_range is not None and raw.score_range[1] == pytest.approx(hi, rel=1e-6)
+
+
+def test_long_threshold_names_in_the_time_plot_legend_are_wrapped_whole() -> None:
+    """The legend cut threshold names at 40 characters: two chosen on labels, named alike up to their last words,
+    read the same. They are wrapped whole within the figure."""
+    t = (np.datetime64("2026-01-01T00:00:00", "us") + np.arange(300) * np.timedelta64(5, "m")).astype("datetime64[us]")
+    th = {"max_f1_on_the_validation_split_of_march_2026_by_the_fraud_team": 3.0,
+          "max_f1_on_the_validation_split_of_march_2026_by_the_risk_team": 4.0, "default": 5.0}
+    s = timeplot.Series(t=t, top=np.linspace(1, 8, 300), median=None, labelled=np.zeros(300, bool),
+                        flagged={k: 10 for k in th}, rows=300, untimed=0, anomalies=0, per="")
+    fig = timeplot.figure(s, "m@1", th, "t", "ts")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig.set_dpi(110)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    legend = fig.axes[0].get_legend()
+    texts = [x.get_text().replace("\n", "").replace(" ", "") for x in legend.get_texts()]  # broken mid-word too
+    assert all(any(x.startswith(f"{k}>") for x in texts) for k in th), texts
+    box = legend.get_window_extent(canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+def test_evaluate_draws_the_lowest_cost_cut_over_time_in_the_histograms_colour(db: str, tmp_path: Path) -> None:
+    """evaluate --miss-cost --alarm-cost drew its 'lowest cost' cut in the histogram by label but not over time, and
+    as colours go by each threshold's place among them, every threshold above it had one colour in the histogram and
+    another over time. Both draw the same thresholds in the same colours."""
+    from matplotlib.colors import to_hex
+
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        rep = ad_duckdb.evaluate(con, "valve_ae", "readings", label="anomaly", plots_dir=str(tmp_path), miss_cost=400,
+                                 alarm_cost=5)
+        lm = ad_duckdb.api.registry(con).get("valve_ae")
+        marked = {**lm.thresholds, "lowest cost": rep.costs.best["value"]}
+        over_time = timeplot.plot(con, lm, "readings", "ts", None, "readings", label="anomaly", thresholds=marked)
+        s = con.execute("SELECT anomaly_score('valve_ae', pressure, temperature) AS score, anomaly FROM readings"
+                        ).fetchnumpy()
+    finally:
+        con.close()
+    written = next(p for p in rep.plots if p.endswith("_scores_over_time_labelled.png"))
+    over_time.savefig(tmp_path / "expected.png", dpi=110, format="png")  # as `write` saves it
+    assert np.array_equal(imread(written), imread(tmp_path / "expected.png"))  # evaluate drew these thresholds
+    hist = metrics.label_hist_figure(s["score"], s["anomaly"] == 1, lm.ref, marked)
+    in_hist = sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in hist.axes[0].lines)
+    groups = {names for names, _ in metrics._threshold_groups(marked)}
+    lines = [ln for ln in over_time.axes[0].get_lines() if ln.get_label().split(" > ")[0] in groups]
+    texts = [ln.get_label() for ln in lines]
+    assert any("lowest cost" in t.split(" > ")[0].split(" = ") for t in texts), texts
+    assert sorted(to_hex(ln.get_color()) + str(ln.get_linestyle()) for ln in lines) == in_hist
