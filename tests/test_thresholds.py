@@ -2329,6 +2329,8 @@ def test_a_label_passed_as_a_series_or_a_list_is_told_its_name() -> None:
                 assert "label='Class'" in msg and "\n" not in msg and len(msg) < 400, msg
     finally:
         con.close()
+
+
 def _rare() -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """100 anomalies in 50,000 rows (0.2%), ranked well enough for an AUC-PR of about 0.04: a curve whose every
     precision past the first few anomalies is under 0.15."""
