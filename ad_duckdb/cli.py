@@ -618,15 +618,14 @@ def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_
         for rows in batches:
             w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
-    opening = "[\n"
+    opening = "[\n "
     names = _distinct_names(names)
     for rows in batches:
-        # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
-        objects = (jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ") for r in rows)
-        for text in objects:
-            sys.stdout.write(opening + " " + text)
-            opening = ",\n"
-    sys.stdout.write("[]\n" if opening == "[\n" else "\n]\n")
+        # the text json.dumps(all_rows, indent=1) writes, a batch at a time (a JSON string holds no raw line break)
+        if rows:
+            sys.stdout.write(opening + ",\n ".join(jsonvalues.row_objects(names, rows)))
+            opening = ",\n "
+    sys.stdout.write("[]\n" if opening == "[\n " else "\n]\n")
 
 
 def _distinct_names(names: list[str]) -> list[str]:

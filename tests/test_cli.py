@@ -2492,3 +2492,37 @@ def test_no_scored_totals_row_note_on_the_examples_and_adbench_data(tmp_path: Pa
         for args in (["--top", "5"], ["--into", "s", "--replace"]):
             out = run("score", db, model, source, *args)
             assert "totals row" not in out, out
+
+
+def test_sql_json_writes_each_kind_of_value_as_the_general_encoder_does(tmp_path: Path) -> None:
+    """`sql --format json` writes the common values (numbers, text, dates, NULL) by their type alone, several times
+    faster than the general walk: the text must stay what that walk writes for every kind, in one batch or many."""
+    from ad_duckdb import jsonvalues
+    from ad_duckdb.cli import _STREAM_ROWS
+
+    query = ("SELECT range AS i, (range % 3 = 0) AS b, CASE range % 5 WHEN 0 THEN 'nan'::DOUBLE WHEN 1 THEN "
+             "'-inf'::DOUBLE WHEN 2 THEN -0.0 ELSE range / 7 END AS f, (range / 3)::DECIMAL(18,3) AS dec, "
+             "(range * 1e20)::DECIMAL(38,2) AS big, 'q\"\\' || range || chr(10) || 'é€' AS s, "
+             "DATE '2024-02-29' + range::INTEGER AS d, TIMESTAMP '2024-01-01 01:02:03.5' + INTERVAL (range) SECOND "
+             "AS ts, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz, TIME '12:34:56' AS t, INTERVAL (range) MINUTE AS iv, "
+             "CASE WHEN range % 4 = 0 THEN NULL ELSE [range, NULL] END AS l, {'k': range, 'v': 'x'} AS st, "
+             "MAP {'a': range} AS m, '\\xAA'::BLOB AS bl, range::HUGEINT * 1000000000000 AS h, "
+             "gen_random_uuid() AS u, 1.5::FLOAT AS fl FROM range(?)")
+    rows_n = _STREAM_ROWS + 3  # across a batch boundary
+    db = str(tmp_path / "k.duckdb")
+    con = duckdb.connect(db)
+    try:
+        con.execute(f"CREATE TABLE k AS {query}", [rows_n])
+        names = [d[0] for d in con.execute("SELECT * FROM k ORDER BY i").description]
+        rows = con.fetchall()
+    finally:
+        con.close()
+    want = "[\n" + ",\n".join(" " + jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ")
+                              for r in rows) + "\n]\n"
+    out = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", db, "SELECT * FROM k ORDER BY i", "--format",
+                          "json"], capture_output=True, text=True, check=True).stdout
+    assert out == want
+    assert len(json.loads(out)) == rows_n
+    empty = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", db, "SELECT * FROM k WHERE false", "--format",
+                            "json"], capture_output=True, text=True, check=True).stdout
+    assert empty == "[]\n"
