@@ -2274,3 +2274,32 @@ def test_evaluate_costs_on_rows_all_anomalies_do_not_claim_min_cost_would_store_
         assert "(lowest cost): the cut method min_cost stores from these rows" in str(ok)
     finally:
         con.close()
+
+
+def test_an_identical_retrain_carries_a_manual_threshold_exactly() -> None:
+    """The carried value was read back through the 1,001 stored quantiles (the share below the cut, then the new
+    scores' quantile at that share), so a retrain on the same rows with the same seed, whose training scores are the
+    old ones, still moved the analyst's cut: 0.123 came back as 0.12298..., then again on the next retrain."""
+    con = ad_duckdb.connect()
+    try:
+        # scores without ties (labelled_table's repeat every 50 rows), so the quantiles hold no stored score
+        con.execute("CREATE TABLE t AS SELECT sin(range) * 10 AS a, sin(range) * 20 + cos(range * 7) AS b, "
+                    "0 AS label FROM range(3000)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3, **FAST)
+        grid = ad_duckdb.load_model(con, "m").metrics["score_quantiles"]
+        assert grid[950] < grid[951]
+        cut = grid[950] + (grid[951] - grid[950]) / 3  # between two stored quantiles
+        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        for version in (2, 3):  # carried from the version before, itself carried
+            info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3,
+                                   carry_thresholds=True, **FAST)
+            new = ad_duckdb.load_model(con, "m")
+            assert info.version == version and new.metrics["score_quantiles"] == grid  # the same training scores
+            carried = new.threshold("cut")
+            assert carried is not None and carried.value == cut, (carried, cut)
+            assert carried.chosen_on.startswith(f"carried from m@{version - 1}"), carried.chosen_on
+            flagged = con.execute("SELECT avg((anomaly_score('m', a, b) > ?)::DOUBLE) FROM t WHERE label = 0",
+                                  [cut]).fetchall()[0][0]
+            assert carried.flagged_share == pytest.approx(flagged)
+    finally:
+        con.close()
