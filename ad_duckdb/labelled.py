@@ -565,6 +565,7 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
     from . import metrics as ev
 
     pos = int(y.sum())
+    costs.check_totals(prices, len(s))
     for m in at.values():
         m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], len(s), pos, prices))
     c = thresholds.curve(s, y)
