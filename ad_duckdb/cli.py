@@ -1765,9 +1765,10 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
     Every statement that returns rows prints them, in order (with --format json: one array per statement). With
-    --format csv or json, stdout holds those results alone (a blank line between two): a script of statements
-    without rows (CREATE, INSERT, SET) answers ok on stderr, as every note goes. A script without any statement
-    (empty, or only comments) is no error: a note, exit code 0, as in psql.
+    --format csv or json, stdout holds those results alone (a blank line between consecutive statements'): a
+    script of statements without rows (CREATE, INSERT, SET) answers ok on stderr, as every note goes. A script on
+    standard input or --file without any statement (empty, or only comments) is no error: a note, exit code 0, as
+    in psql.
     Without QUERY or --file, or with QUERY -, the SQL is read from standard input (ad-duckdb sql DB < report.sql,
     ad-duckdb sql DB - < report.sql); on a terminal, without QUERY,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
@@ -1996,8 +1997,9 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
             matched = con.execute(cmd.sql, cmd.params).fetchall()
         except duckdb.Error as e:
             raise _failure(str(e), e) from e
-        if not matched:
-            click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}")
+        if not matched:  # csv and json: stdout is data alone
+            click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}",
+                       err=session.out_format != "table")
         for i, (schema, name) in enumerate(matched):
             if session.out_format == "table":  # csv and json: one result per table, the data alone
                 click.echo(("\n" if i else "") + (name if schema == "main" else f"{schema}.{name}") + ":")

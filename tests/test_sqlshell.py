@@ -491,5 +491,7 @@ def test_json_and_csv_output_hold_only_the_results(tmp_path: Path) -> None:
     assert [json.loads(part) for part in res.stdout.split("\n\n")] == [[{"a": 1}], [{"b": 2}]], res.stdout
     res = _piped(db, ".mode json\nCREATE TEMP TABLE y(a INTEGER);\n")  # a script's own .mode: the same
     assert res.returncode == 0 and res.stdout == "" and res.stderr == "ok\n", res.stdout + res.stderr
+    res = _piped(db, "\\d nope*\n", "--format", "csv")  # a dot command's note too
+    assert res.returncode == 0 and res.stdout == "" and "no table or view matches 'nope*'" in res.stderr, res
     res = _piped(db, "CREATE TEMP TABLE y(a INTEGER);\n")  # the table format still answers on stdout, as psql
     assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr
