@@ -424,7 +424,7 @@ def train(
             thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
         )
         if carry_thresholds:
-            carried, goals = carried_thresholds(cur, name, train_scores)
+            carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"])
             rec.thresholds += carried
             if goals:
                 choose_goals_again(con, rec, goals, store.next_version(cur, name))

@@ -618,15 +618,14 @@ def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_
         for rows in batches:
             w.writerows([_csv_cell(v) for v in r] for r in rows)
         return
-    opening = "[\n"
+    opening = "[\n "
     names = _distinct_names(names)
     for rows in batches:
-        # the text json.dumps(all_rows, indent=1) writes, one row at a time (a JSON string holds no raw line break)
-        objects = (jsonvalues.dumps(dict(zip(names, r, strict=True)), indent=1).replace("\n", "\n ") for r in rows)
-        for text in objects:
-            sys.stdout.write(opening + " " + text)
-            opening = ",\n"
-    sys.stdout.write("[]\n" if opening == "[\n" else "\n]\n")
+        # the text json.dumps(all_rows, indent=1) writes, a batch at a time (a JSON string holds no raw line break)
+        if rows:
+            sys.stdout.write(opening + ",\n ".join(jsonvalues.row_objects(names, rows)))
+            opening = ",\n "
+    sys.stdout.write("[]\n" if opening == "[\n " else "\n]\n")
 
 
 def _distinct_names(names: list[str]) -> list[str]:
@@ -1647,7 +1646,11 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
         no_order_check: bool, attach: tuple[str, ...]) -> None:
     """Run QUERY (one or more statements) on DB with the anomaly functions registered.
 
-    Every statement that returns rows prints them, in order (with --format json: one array per statement).
+    Every statement that returns rows prints them, in order (with --format json: one array per statement). With
+    --format csv or json, stdout holds those results alone (a blank line between consecutive statements'): a
+    script of statements without rows (CREATE, INSERT, SET) answers ok on stderr, as every note goes. A script on
+    standard input or --file without any statement (empty, or only comments) is no error: a note, exit code 0, as
+    in psql.
     Without QUERY or --file, or with QUERY -, the SQL is read from standard input (ad-duckdb sql DB < report.sql,
     ad-duckdb sql DB - < report.sql); on a terminal, without QUERY,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
@@ -1671,21 +1674,27 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     if from_stdin:
         query = None
     interactive = query is None and sql_file is None and stdin is not None and stdin.isatty() and not from_stdin
+    query_from_stdin = False
     if query is None and sql_file is None and not interactive:
         # Why: `ad-duckdb sql DB < report.sql` and `echo "SELECT ..." | ad-duckdb sql DB` are how duckdb, psql and
         # sqlite3 take a script (stdin is None when the caller closed it)
+        query_from_stdin = True
         query = stdin.read() if stdin is not None else ""
         try:
             query = as_utf8(query, stdin.encoding or "utf-8", "standard input") if stdin is not None else query
         except ValueError as e:
             raise click.UsageError(str(e)) from e
-        if not query.strip():
-            raise click.UsageError("Give the SQL as QUERY, with --file PATH, or on standard input "
-                                   "(ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
     if query is not None and _OPTION_LIKE.fullmatch(query):
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
         raise click.UsageError(f"No such option: {query}")
     text = sql_file.read() if sql_file is not None else query or ""
+    # Why a script without statements is no error: a generator that wrote none (`gen_sql | ad-duckdb sql DB -`) is
+    # not a failure, and psql and DuckDB's shell exit 0 on it; a QUERY argument that is empty stays one (an unset
+    # "$SQL" variable, most likely)
+    nothing = None
+    if (sql_file is not None or query_from_stdin) and not sqlshell.script_steps(text):
+        nothing = (f"{sql_file.name} is empty or only comments" if sql_file is not None and sql_file.name != "<stdin>"
+                   else "standard input is empty or only comments")
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
@@ -1693,7 +1702,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     write = write or db == ":memory:"  # _open opens it read-write: the prompt must not say read-only
     creation = _Creation()
     try:
-        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach)
+        _run_sql(db, text, out_format, write, no_order_check, create, creation, interactive, attach, nothing)
     except BaseException as e:
         # not when the database could not even be opened, or another process created it
         if creation.ours and not creation.keep:
@@ -1710,19 +1719,27 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
 
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
-             creation: _Creation, interactive: bool = False, attach: tuple[str, ...] = ()) -> None:
+             creation: _Creation, interactive: bool = False, attach: tuple[str, ...] = (),
+             nothing: str | None = None) -> None:
+    """``nothing``: why the script holds no statement to run, if it holds none (the database is still opened, so
+    that a mistyped path is still an error)."""
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None, attach=attach) as con:
+        if nothing is not None:
+            click.echo(f"note: no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
+                       "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.",
+                       err=True)
+            return
         if not interactive:
-            if not _run_script(con, text, dotcmds.Session(out_format), write):
-                click.echo("ok")
+            session = dotcmds.Session(out_format)
+            _say_ok(_run_script(con, text, session, write), session.out_format)
             return
         mode = "read-write" if write else "read-only: --write to change it"
         # Why kept from here on: each statement the prompt runs is committed and reported, so a session ended by a
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
         session = dotcmds.Session(out_format)
-        sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write)),
+        sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write), session.out_format),
                           f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
                           "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
                           command=lambda line: _prompt_command(con, line, session, write, prompt=True),
@@ -1748,9 +1765,10 @@ def _session_statements(con: duckdb.DuckDBPyConnection, text: str, session: dotc
         return _run_statements(con, text, session.out_format, write, shown, session.timer)
 
 
-def _say_ok(printed: int) -> None:
+def _say_ok(printed: int, out_format: str) -> None:
     if not printed:  # a statement without rows (CREATE, SET, ...) still gets an answer, as in psql
-        click.echo("ok")
+        # Why on stderr for csv and json: stdout is then data alone, and an `ok` there broke `| jq` and CSV readers
+        click.echo("ok", err=out_format != "table")
 
 
 # How deep .read may nest: a script that reads itself (or two that read each other) is stopped, not run until
@@ -1861,8 +1879,9 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
             matched = con.execute(cmd.sql, cmd.params).fetchall()
         except duckdb.Error as e:
             raise _failure(str(e), e) from e
-        if not matched:
-            click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}")
+        if not matched:  # csv and json: stdout is data alone
+            click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}",
+                       err=session.out_format != "table")
         for i, (schema, name) in enumerate(matched):
             if session.out_format == "table":  # csv and json: one result per table, the data alone
                 click.echo(("\n" if i else "") + (name if schema == "main" else f"{schema}.{name}") + ":")

@@ -10,7 +10,9 @@ the cut will meet.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +63,8 @@ def cost_text(v: float) -> str:
 
 
 def amount_text(v: float) -> str:
-    """A cost as a report says it: 1,250 (whole above 100), 1.193, 0.002273."""
-    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
+    """A cost as a report says it: 1,250 (whole above 100), 1.193, 0.002273; 9.445e+305 (not 306 digits)."""
+    return f"{v:,.0f}" if 100 <= abs(v) < 1e15 else f"{v:.4g}"
 
 
 def _alarms(n: float) -> str:
@@ -99,8 +101,22 @@ def per_row(missed: Any, alarms: Any, n: int, pos: int, p: Prices) -> Any:
     return missed * miss_w + alarms * alarm_w
 
 
+def check_totals(p: Prices, n: int) -> None:
+    """An ``OptionError`` when what errors cost on ``n`` labelled rows, or per 10,000 rows, is beyond a float.
+
+    Why: each cut's total was then inf, so the cheapest was whichever came first (a min_cost threshold of recall
+    0.03 was stored), and the reports said "inf per row". Those totals are at most the dearer price times the
+    rows; prices in a larger unit pick the same cut."""
+    if not math.isfinite(max(p.miss_cost, p.alarm_cost) * max(n, 10_000)):
+        raise OptionError(f"miss_cost={p.miss_cost:g} and alarm_cost={p.alarm_cost:g} (CLI: --miss-cost, "
+                          f"--alarm-cost) overflow a float (above {sys.float_info.max:.3g}) in what errors cost on "
+                          f"these {n:,} labelled rows; give both in a larger unit (thousands or millions), which "
+                          "picks the same cut.")
+
+
 def at_cuts(c: dict[str, np.ndarray], n: int, p: Prices) -> CutCosts:
-    """``CutCosts`` of every cut of ``curve`` ``c`` (of ``n`` rows)."""
+    """``CutCosts`` of every cut of ``curve`` ``c`` (of ``n`` rows); ``check_totals`` first."""
+    check_totals(p, n)
     flagged = np.rint(c["flagged_share"] * n)
     tp = np.rint(c["precision"] * flagged)
     pos = int(tp[-1])  # the last cut flags every row, so catches every anomaly

@@ -308,6 +308,39 @@ def _casts_implicitly(cur: duckdb.DuckDBPyConnection, new_type_sql: str, held_ty
         return True
 
 
+# The digits each integer type's values take (TINYINT: -128 to 127, three), as a DECIMAL must hold them.
+_INT_DIGITS = {"TINYINT": 3, "SMALLINT": 5, "INTEGER": 10, "BIGINT": 19, "HUGEINT": 39, "UTINYINT": 3,
+               "USMALLINT": 5, "UINTEGER": 10, "UBIGINT": 20, "UHUGEINT": 39}
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)", re.IGNORECASE)
+_DECIMAL_MAX_WIDTH = 38
+
+
+def _exact_digits(type_sql: str) -> tuple[int, int] | None:
+    """The digits before and after the point a value of an integer or DECIMAL type may have; None for others."""
+    if (m := _DECIMAL.fullmatch(type_sql.strip())) is not None:
+        return int(m[1]) - int(m[2]), int(m[2])
+    digits = _INT_DIGITS.get(type_sql.strip().upper())
+    return None if digits is None else (digits, 0)
+
+
+def _decimal_widening(new_type_sql: str, held_type_sql: str) -> str | None:
+    """The DECIMAL type holding every value of both types where the DECIMAL ``held_type_sql`` cannot hold each of
+    ``new_type_sql``'s (too many digits before the point: an overflow; or after it: digits dropped); else None.
+
+    Why: DuckDB casts BIGINT and wider DECIMALs to a DECIMAL column on its own (can_cast_implicitly says so), so BIGINT
+    ids went into a DECIMAL(18,2) column until one passed 1e16, and that append failed after every row was scored."""
+    held, new = _DECIMAL.fullmatch(held_type_sql.strip()), _exact_digits(new_type_sql)
+    if held is None or new is None:
+        return None
+    whole, scale = int(held[1]) - int(held[2]), int(held[2])
+    if new[0] <= whole and new[1] <= scale:
+        return None
+    whole, scale = max(whole, new[0]), max(scale, new[1])
+    if whole + scale <= _DECIMAL_MAX_WIDTH:
+        return f"DECIMAL({whole + scale},{scale})"
+    return new_type_sql if scale == 0 and new_type_sql.strip().upper() in _INT_DIGITS else "DOUBLE"
+
+
 def _kept_as_text(column: str, held_type_sql: str) -> bool:
     """Whether ``column`` is a kept source column the table holds as text, which takes any new value whole. Why
     allowed: a daily CSV's 'ref' read as VARCHAR one day (a value 'A12') and BIGINT the next (all digits) was refused,
@@ -318,32 +351,40 @@ def _kept_as_text(column: str, held_type_sql: str) -> bool:
 def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str, tuple[str, str]],
                        written: dict[str, str], model: str) -> None:
     """Refuse appending rows of the column types ``written`` (by name) to the table ``into`` of ``held`` (by
-    lowercased name, ``table_types``) where DuckDB would not convert a new value to the table's type on its own,
-    naming each column, both types and the ALTER TABLE that widens the table.
+    lowercased name, ``table_types``) where DuckDB would not convert a new value to the table's type on its own, or
+    would into a DECIMAL too narrow for it (``_decimal_widening``), naming each column, both types and the ALTER
+    TABLE that widens the table.
 
     Why: INSERT BY NAME casts every new value to the table's type, whatever the two are. Scores into a VARCHAR
     column were stored as text, which sorts '9.5' above '10.2' (the top rows were wrong, silently); BIGINT ids into an
     INTEGER column went in until one passed 2^31, and then DuckDB's "Type INT64 with value ... can't be cast" came
     after every row was scored."""
     cur = con.cursor()
+    bad: list[tuple[str, str, str, str]] = []  # column, the table's type, the new rows', the type to widen to
     try:
-        bad = [(held[c.lower()][0], held[c.lower()][1], t) for c, t in written.items()
-               if c.lower() in held and held[c.lower()][1] != t and not _kept_as_text(c, held[c.lower()][1])
-               and not _casts_implicitly(cur, t, held[c.lower()][1])]
+        for c, t in written.items():
+            if c.lower() not in held or held[c.lower()][1] == t or _kept_as_text(c, held[c.lower()][1]):
+                continue
+            name, h = held[c.lower()]
+            if not _casts_implicitly(cur, t, h):
+                bad.append((name, h, t, t))
+            elif (wider := _decimal_widening(t, h)) is not None:
+                bad.append((name, h, t, wider))
     finally:
         cur.close()
     if not bad:
         return
     table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
-    said = "; ".join(f"column {c!r} is {h} in the table and {t} in the new rows" for c, h, t in bad)
-    alters = "; ".join(f"ALTER TABLE {table} ALTER COLUMN {sql_name(c)} SET DATA TYPE {t}" for c, _, t in bad)
-    kept = [(c, h) for c, h, _ in bad if c.lower() not in SCORE_TYPES]
+    said = "; ".join(f"column {c!r} is {h} in the table and {t} in the new rows" for c, h, t, _ in bad)
+    alters = "; ".join(f"ALTER TABLE {table} ALTER COLUMN {sql_name(c)} SET DATA TYPE {w}" for c, _, _, w in bad)
+    kept = [(c, h) for c, h, _, _ in bad if c.lower() not in SCORE_TYPES]
     cast = ("; or cast the column in the source to the table's type (SELECT " +
             ", ".join(f"CAST({sql_name(c)} AS {h}) AS {sql_name(c)}" for c, h in kept) + ", ...)") if kept else ""
     raise BadInputError(
         f"Cannot append the scores of {model!r} to table {into!r}: {said}. Each new value would be cast to the "
-        "table's type, which DuckDB does not do on its own between these: the value would change (numbers as text "
-        "sort as text) or fail the whole append once every row is scored (a number beyond the column's range). "
+        "table's type, which between these either DuckDB does not do on its own or can fail or drop digits: the "
+        "value would change (numbers as text sort as text, digits after the point cut off) or fail the whole append "
+        "once every row is scored (a number beyond the column's range). "
         f"Widen the table's column first: {alters} (CLI: ad-duckdb sql DB --write {shell_word(alters)}){cast}; or "
         "write another table (into=, CLI: --into), or overwrite this one (replace=True, CLI: --replace)."
     )

@@ -106,3 +106,34 @@ def _joined(opening: str, items: list[str], closing: str, indent: int | None, le
         return opening + ", ".join(items) + closing
     inner, outer = "\n" + " " * (indent * (level + 1)), "\n" + " " * (indent * level)
     return opening + inner + ("," + inner).join(items) + outer + closing
+
+
+def _float_text(v: float) -> str:
+    return repr(v) if math.isfinite(v) else "null"
+
+
+def _date_text(v: dt.date) -> str:
+    return f'"{v.isoformat()}"'  # ISO text holds nothing JSON escapes
+
+
+# What ``dumps`` writes for a value of the common exact types, without its walk through ``jsonable`` and
+# ``_encoded``: a million rows of `sql --format json` took 18 s against csv's 13 s, most of it in those two calls
+_FAST: dict[type, Any] = {int: repr, float: _float_text, str: _TEXT, bool: lambda v: "true" if v else "false",
+                          dt.date: _date_text, dt.datetime: _date_text, type(None): lambda v: "null",
+                          decimal.Decimal: lambda v: _encoded(jsonable(v), None, 0)}
+
+
+def _nested_text(v: Any) -> str:
+    """Any other value as ``dumps(row, indent=1)`` writes a row's field, one level further in."""
+    return _encoded(jsonable(v), 1, 1).replace("\n", "\n ")
+
+
+def row_objects(names: list[str], rows: list[tuple[Any, ...]]) -> list[str]:
+    """Each row as ``dumps(dict(zip(names, row)), indent=1)`` writes it, every line indented one more space (an
+    element of an array written with indent=1); ``names`` distinct. The same text, several times faster."""
+    if not names:
+        return ["{}"] * len(rows)
+    keys = ["\n  " + _TEXT(name) + ": " for name in names]
+    fast, nested = _FAST.get, _nested_text
+    return ["{" + ",".join([k + (fast(type(v)) or nested)(v) for k, v in zip(keys, row, strict=True)]) + "\n }"
+            for row in rows]

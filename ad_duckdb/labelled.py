@@ -8,6 +8,7 @@ import json
 import numbers
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace as with_fields
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -50,11 +51,12 @@ from .store import ModelRecord, Threshold
 from .udfs import refresh, registry
 
 
-def carried_thresholds(cur: Any, name: str,
-                       scores: np.ndarray) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
-    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores, and the goals
-    of those chosen on labels (name -> (goal, the version it comes from)). Each name from the newest version that
-    has it: one retrain run without the flag does not lose them for the next."""
+def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Sequence[float] | None = None,
+                       ) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+    """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores (whose
+    ``score_quantiles`` are ``quantiles``), and the goals of those chosen on labels (name -> (goal, the version it
+    comes from)). Each name from the newest version that has it: one retrain run without the flag does not lose
+    them for the next."""
     out: list[Threshold] = []
     goals: dict[str, tuple[dict[str, Any], str]] = {}
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
@@ -76,7 +78,7 @@ def carried_thresholds(cur: Any, name: str,
                 "carry_thresholds (CLI: --carry-thresholds) and set them again with ad_duckdb.set_threshold (CLI: "
                 "ad-duckdb threshold)."
             )
-        out += thresholds.carried(own, grid or [], scores, prev.ref)
+        out += thresholds.carried(own, grid or [], scores, prev.ref, quantiles)
         kept = prev.metrics.get(store.GOALS)
         for t in own:
             goal = kept.get(t.name) if isinstance(kept, dict) else None
@@ -612,6 +614,7 @@ def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices
     from . import metrics as ev
 
     pos = int(y.sum())
+    costs.check_totals(prices, len(s))
     for m in at.values():
         m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], len(s), pos, prices))
     c = thresholds.curve(s, y)

@@ -49,9 +49,15 @@ FROM_TRAINING = ("default", *QUANTILES)
 LABELLED = ("max_f1", "min_precision", "min_recall", "flag_budget", "min_cost")
 
 
-def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str) -> list[Threshold]:
+def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str,
+            new_quantiles: Sequence[float] | None = None) -> list[Threshold]:
     """The user's thresholds of the previous version ``ref`` (not ``FROM_TRAINING``), each at the same point of the
-    new model's training scores as it was of the old one's (``quantiles``: the old ``score_quantiles`` grid).
+    new model's training scores as it was of the old one's (``quantiles``: the old ``score_quantiles`` grid;
+    ``new_quantiles``: the new scores' own, when known).
+
+    Where the new grid is the old one (a retrain on the same rows with the same seed), each value stays as it is:
+    the point read back through the grid's 1,001 steps is only near it (a cut of 2.59779 came back 2.59828, and
+    moved again on each retrain), while nothing tells those training scores from the old ones.
 
     Why by that point and not by value: a new model's scores are on another scale, so a value kept as it is flags
     an arbitrary share of rows; the share of training rows a cut leaves above it is what the user chose it for (a
@@ -61,17 +67,19 @@ def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: n
     """
     grid = np.asarray(quantiles, dtype=np.float64)
     probs = np.linspace(0.0, 1.0, len(grid))
+    same = new_quantiles is not None and len(grid) > 0 and list(new_quantiles) == list(quantiles)
     out = []
     for t in previous:
         if t.name in FROM_TRAINING:
             continue
         below = float(np.interp(t.value, grid, probs))  # share of the old training scores at or below the cut
-        v = float(np.quantile(scores, below))
+        v = float(t.value) if same else float(np.quantile(scores, below))
+        where = "as it is: these training scores have its quantiles" if same else "at the same point of these"
         again = "; its precision and recall held for that version: choose it again on labels to know them here" \
             if t.method in LABELLED else ""
         out.append(Threshold(name=t.name, value=v, method="quantile", flagged_share=float(np.mean(scores > v)),
                              chosen_on=f"carried from {ref} ({t.method}, {t.value:.6g}: the {below:.2%} point of its "
-                                       f"training scores), at the same point of these{again}"))
+                                       f"training scores), {where}{again}"))
     return out
 
 

@@ -870,3 +870,40 @@ def test_append_of_numbers_to_a_kept_text_column_is_taken_as_before(append_db: s
         con.execute("DROP TABLE inc_ref")
     finally:
         con.close()
+
+
+def test_append_of_values_a_decimal_column_cannot_hold_is_refused_with_the_widening(append_db: str) -> None:
+    """DuckDB casts BIGINT to DECIMAL(18,2) on its own, so BIGINT ids went into a DECIMAL(18,2) column until one
+    passed 1e16 and the append failed after every row was scored; DECIMAL(18,4) amounts lost their last two digits
+    silently. Refused before the source is read, naming the column, both types and the ALTER TABLE that holds both."""
+    con = ad_duckdb.connect(append_db)
+    failing = f"SELECT transaction_id + 10000000000000000 AS transaction_id, count, amount FROM ({FAILING})"
+    try:
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::DECIMAL(18,2) AS transaction_id, count, amount FROM "
+                        "transactions WHERE transaction_id <= 100", into="inc_dec", columns=["transaction_id"])
+        before = con.execute("SELECT * FROM inc_dec ORDER BY transaction_id").fetchall()
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "tx_ae", failing, into="inc_dec", columns=["transaction_id"], append=True)
+        msg = str(e.value)
+        assert "'transaction_id' is DECIMAL(18,2) in the table and BIGINT in the new rows" in msg, msg
+        assert "ALTER TABLE inc_dec ALTER COLUMN transaction_id SET DATA TYPE DECIMAL(21,2)" in msg, msg
+        assert con.execute("SELECT * FROM inc_dec ORDER BY transaction_id").fetchall() == before
+        # a type whose every value the column holds (INTEGER into DECIMAL(18,2)) is added as ever
+        assert ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::INTEGER AS transaction_id, count, amount FROM "
+                               "transactions WHERE transaction_id BETWEEN 101 AND 200", into="inc_dec",
+                               columns=["transaction_id"], append=True) == 100
+        # digits after the point the column would drop
+        with pytest.raises(BadInputError, match=r"'transaction_id' is DECIMAL\(18,2\) in the table and "
+                           r"DECIMAL\(18,4\) in the new rows.*SET DATA TYPE DECIMAL\(20,4\)"):
+            ad_duckdb.score(con, "tx_ae", "SELECT (transaction_id + 0.0001)::DECIMAL(18,4) AS transaction_id, count, "
+                            "amount FROM transactions", into="inc_dec", columns=["transaction_id"], append=True)
+        # the ALTER the error gives makes the append work, and keeps every value
+        con.execute("ALTER TABLE inc_dec ALTER COLUMN transaction_id SET DATA TYPE DECIMAL(21,2)")
+        assert ad_duckdb.score(con, "tx_ae", "SELECT transaction_id + 10000000000000000 AS transaction_id, count, "
+                               "amount FROM transactions WHERE transaction_id BETWEEN 201 AND 210", into="inc_dec",
+                               columns=["transaction_id"], append=True) == 10
+        assert con.execute("SELECT max(transaction_id)::VARCHAR FROM inc_dec").fetchall() == [("10000000000000210.00",)]
+        assert con.execute("SELECT count(*) FROM inc_dec").fetchall() == [(210,)]
+        con.execute("DROP TABLE inc_dec")
+    finally:
+        con.close()

@@ -306,8 +306,8 @@ def test_a_scripts_bad_dot_command_stops_it_and_names_the_line(tmp_path: Path) -
     assert "line 2: .mode xml: the formats are table, csv, json" in res.stderr, res.stderr
     res = _piped(db, "SELECT 1 AS one;\n.quit\nSELECT 2 AS two;\n")  # .quit ends a script, as in DuckDB's shell
     assert res.returncode == 0 and "one" in res.stdout and "two" not in res.stdout, res.stdout + res.stderr
-    res = _piped(db, "-- only a comment\n")
-    assert res.returncode != 0 and "No SQL statement to run" in res.stderr, res.stderr
+    res = _piped(db, "-- only a comment\n")  # no error, as in psql: a note on stderr
+    assert res.returncode == 0 and "no SQL statement to run" in res.stderr, res.stderr
 
 
 def test_a_query_argument_or_file_may_be_a_dot_command(tmp_path: Path) -> None:
@@ -455,3 +455,43 @@ def test_the_prompt_knows_when_a_statement_with_accents_ends(text: str, ends: bo
     """DuckDB's tokenizer counts UTF-8 bytes: read as characters, its offsets made the ';' that ends
     SELECT 'é'; look like no ';' at all, and the prompt waited for more."""
     assert sqlshell.complete(text) is ends
+
+
+@pytest.mark.parametrize("script", ["", "\n  \n", "-- nothing to do this week\n"])
+def test_a_piped_script_without_statements_is_no_error(tmp_path: Path, script: str) -> None:
+    """A generator that wrote no statement (`gen_sql | ad-duckdb sql DB -`) exited 2 with a usage error, which
+    stopped `set -e` scripts; psql and DuckDB's shell run an empty script and exit 0."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).close()
+    for options in ((), ("--format", "json")):
+        for dash in ((), ("-",)):
+            res = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", *options, db, *dash], input=script,
+                                 capture_output=True, text=True, timeout=120)
+            assert res.returncode == 0 and res.stdout == "", (options, dash, res.stdout, res.stderr)
+            assert "no SQL statement" in res.stderr, res.stderr  # said, on stderr
+    f = tmp_path / "empty.sql"
+    f.write_text(script)
+    res = _piped(db, "", "--file", str(f))
+    assert res.returncode == 0 and res.stdout == "", res.stdout + res.stderr
+
+
+def test_json_and_csv_output_hold_only_the_results(tmp_path: Path) -> None:
+    """`sql --format json "CREATE TABLE ...; INSERT ..." | jq` failed on the `ok` printed after statements without
+    rows; with --format json or csv stdout holds the results alone (each statement with rows: its array, or its
+    header and rows), the `ok` goes to stderr."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).close()
+    for fmt in ("json", "csv"):
+        res = _piped(db, f"CREATE TABLE t_{fmt}(a INTEGER); INSERT INTO t_{fmt} VALUES (1), (2); SET threads = 1;",
+                     "--write", "--format", fmt)
+        assert res.returncode == 0 and res.stdout == "" and res.stderr == "ok\n", (fmt, res.stdout, res.stderr)
+    res = _piped(db, "CREATE TEMP TABLE x AS SELECT 1 AS a; SELECT * FROM x; DROP TABLE x; SELECT 2 AS b;",
+                 "--format", "json")
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert [json.loads(part) for part in res.stdout.split("\n\n")] == [[{"a": 1}], [{"b": 2}]], res.stdout
+    res = _piped(db, ".mode json\nCREATE TEMP TABLE y(a INTEGER);\n")  # a script's own .mode: the same
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == "ok\n", res.stdout + res.stderr
+    res = _piped(db, "\\d nope*\n", "--format", "csv")  # a dot command's note too
+    assert res.returncode == 0 and res.stdout == "" and "no table or view matches 'nope*'" in res.stderr, res
+    res = _piped(db, "CREATE TEMP TABLE y(a INTEGER);\n")  # the table format still answers on stdout, as psql
+    assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr

@@ -2501,3 +2501,72 @@ def test_threshold_names_cut_beside_their_lines_are_given_whole_below_the_histog
                 (to_hex(lines[v].get_color()), lines[v].get_linestyle())
         box = legend.get_window_extent(renderer)
         assert 0 <= box.x0 and box.x1 <= fig.bbox.width and 0 <= box.y0, (box, fig.bbox)
+
+
+def test_an_identical_retrain_carries_a_manual_threshold_exactly() -> None:
+    """The carried value was read back through the 1,001 stored quantiles (the share below the cut, then the new
+    scores' quantile at that share), so a retrain on the same rows with the same seed, whose training scores are the
+    old ones, still moved the analyst's cut: 0.123 came back as 0.12298..., then again on the next retrain."""
+    con = ad_duckdb.connect()
+    try:
+        # scores without ties (labelled_table's repeat every 50 rows), so the quantiles hold no stored score
+        con.execute("CREATE TABLE t AS SELECT sin(range) * 10 AS a, sin(range) * 20 + cos(range * 7) AS b, "
+                    "0 AS label FROM range(3000)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3, **FAST)
+        grid = ad_duckdb.load_model(con, "m").metrics["score_quantiles"]
+        assert grid[950] < grid[951]
+        cut = grid[950] + (grid[951] - grid[950]) / 3  # between two stored quantiles
+        ad_duckdb.set_threshold(con, "m", "cut", "manual", value=cut)
+        for version in (2, 3):  # carried from the version before, itself carried
+            info = ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3,
+                                   carry_thresholds=True, **FAST)
+            new = ad_duckdb.load_model(con, "m")
+            assert info.version == version and new.metrics["score_quantiles"] == grid  # the same training scores
+            carried = new.threshold("cut")
+            assert carried is not None and carried.value == cut, (carried, cut)
+            assert carried.chosen_on.startswith(f"carried from m@{version - 1}"), carried.chosen_on
+            flagged = con.execute("SELECT avg((anomaly_score('m', a, b) > ?)::DOUBLE) FROM t WHERE label = 0",
+                                  [cut]).fetchall()[0][0]
+            assert carried.flagged_share == pytest.approx(flagged)
+    finally:
+        con.close()
+
+
+def test_costs_whose_totals_overflow_are_refused_by_name(labelled: tuple[np.ndarray, np.ndarray],
+                                                         tmp_path: Path) -> None:
+    """--miss-cost 1e308: every cut's total was inf, so min_cost stored whichever cut came first (recall 0.033) and
+    said it cost "inf per row"; evaluate reported inf too. Refused, naming the prices, the rows and the fix; prices
+    that stay finite are reported in figures one can read (not 300 digits)."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    s, y = labelled
+    for miss, alarm, share in ((1e308, 1e307, None), (1e305, 1.0, None), (1e308, 1e300, 0.01)):
+        with pytest.raises(ad_duckdb.BadInputError, match=rf"{re.escape(f'miss_cost={miss:g} and alarm_cost={alarm:g}')}"
+                           r" .* overflow.*2,000 labelled rows.*larger unit"):
+            thresholds.from_goal(s, y, "min_cost", miss_cost=miss, alarm_cost=alarm, anomaly_share=share)
+    big = thresholds.from_goal(s, y, "min_cost", miss_cost=4e300, alarm_cost=5e298)
+    small = thresholds.from_goal(s, y, "min_cost", miss_cost=400, alarm_cost=5)
+    assert big.value == small.value  # the same cut: only the unit differs
+    assert "inf" not in big.chosen_on and not re.search(r"\d{16}", big.chosen_on.replace(",", "")), big.chosen_on
+    path = str(tmp_path / "c.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+    finally:
+        con.close()
+    common = ["--label", "label", "--where", "split = 'test'", "--miss-cost", "1e308", "--alarm-cost", "1e307"]
+    for args in (["evaluate", path, "m", "t", *common],
+                 ["threshold", path, "m", "cheap", "--method", "min_cost", "--source", "t", *common]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert re.search(r"Error: .*miss_cost=1e\+308 and alarm_cost=1e\+307 \(CLI: --miss-cost, --alarm-cost\)",
+                         res.output), res.output
+        assert "inf" not in res.output.replace("info", ""), res.output
+    con = ad_duckdb.connect(path)
+    try:
+        assert ad_duckdb.load_model(con, "m").threshold("cheap") is None  # nothing stored
+    finally:
+        con.close()
