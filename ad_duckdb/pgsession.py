@@ -32,6 +32,7 @@ from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError
+from .pgoncommit import WRITES, OnCommitTables
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
@@ -54,12 +55,15 @@ from .pgsql import (
     UNLISTEN_RE,
     UNLOCK_ALL_RE,
     VERSION_RE,
+    OnCommit,
     catalog_rewrites,
     client_encoding_error,
+    creates_on_commit,
     datestyle_error,
     function_lookup,
     intervalstyle_error,
     keyword_tag,
+    on_commit_table,
     returning_select,
     search_path_sql,
     split_statements,
@@ -206,6 +210,8 @@ class Session:
         # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
         # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
         self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
+        self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
+        self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
 
     def started_statement(self, sql: str) -> None:
         """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
@@ -408,6 +414,7 @@ class Session:
                 # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
                 # next statement that reads the catalogue creates them all again, as a new connection's would
                 self.has_catalog = self.catalog_in_transaction = False
+                self.on_commit.clear()
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
         if m:
@@ -423,7 +430,11 @@ class Session:
         served = self.cursor_statement(sql, params)
         if served is not None:
             return served
-        err = self.missing_function(sql) or unsupported(sql)
+        try:
+            self.creating = on_commit_table(sql)
+            err = self.missing_function(sql) or unsupported(sql)
+        except ProtocolError as e:
+            err = e
         if err is not None:
             if self.status == b"T":
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
@@ -578,7 +589,10 @@ class Session:
         # none of the earlier writes (unless the text itself manages transactions).
         # A WITH HOLD cursor declared in such a batch (psqlODBC sends DECLARE ... WITH HOLD; FETCH in one Query)
         # would have to be read into memory at the batch's COMMIT; without the batch transaction it streams.
-        implicit = (len(parts) > 1 and self.status == b"I"
+        # A statement alone that may write (or create an ON COMMIT table) runs so too when the session has tables
+        # with ON COMMIT DROP / DELETE ROWS: its commit is the one that empties them (pgoncommit).
+        implicit = (self.status == b"I" and (len(parts) > 1 or len(parts) == 1 and (
+                    self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])))
                     and not any(TXN_WORD.match(p) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
@@ -594,6 +608,9 @@ class Session:
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
                     yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+            if implicit:
+                self.release()  # (the last result's rows were read: nothing is left but its end)
+                self.on_commit.commit(self.cur)
         except BaseException:
             if implicit:
                 self.batch = False
@@ -601,6 +618,7 @@ class Session:
                 self.catalog_end(committed=False)
                 self.cur.execute("ROLLBACK")
                 self.end_settings(committed=False)
+                self.on_commit.ended(committed=False)
             raise
         if implicit:
             self.batch = False
@@ -608,6 +626,7 @@ class Session:
             self.cur.execute("COMMIT")
             self.catalog_end(committed=True)
             self.end_settings(committed=True)
+            self.on_commit.ended(committed=True)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -647,6 +666,13 @@ class Session:
                     except ProtocolError:
                         pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
                 self.live = None
+                if not failed:
+                    try:
+                        self.on_commit.commit(self.cur)
+                    except BaseException:
+                        failed = True
+                        self.cur.execute("ROLLBACK")
+                        raise
                 try:
                     self.cur.execute("ROLLBACK" if failed else "COMMIT")
                 except BaseException:
@@ -679,7 +705,17 @@ class Session:
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead
             else:
                 self.release()
+            if kind == "TRANSACTION" and head in ("COMMIT", "END"):
+                self.on_commit.commit(self.cur)  # in the transaction that commits, as PostgreSQL does
+            creating, self.creating = (self.creating if kind == "CREATE" else None), None
+            existed = self.on_commit.before(self.cur, creating) if creating is not None else None
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if creating is not None:
+                # its Count (CREATE ... AS) is read before the lookup of the new table runs on this cursor
+                created = self.cur.fetchall() if self.cur.description is not None else []
+                self.on_commit.created(self.cur, creating, existed,
+                                       self.status != b"I" or self.implicit or self.batch)
+                return Result(f"SELECT {created[0][0]}" if created else head)
         except (duckdb.Error, ProtocolError):
             if self.status == b"T":
                 self.status = b"E"
@@ -831,6 +867,7 @@ class Session:
             self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()
         self.end_settings(committed)
+        self.on_commit.ended(committed)
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
