@@ -15,8 +15,6 @@ from .sqltext import quote_ident
 
 # The session's temporary tables among the oids given, by name (a table dropped since, or rolled back, is absent).
 _FIND_SQL = "SELECT table_oid, table_name FROM duckdb_tables() WHERE temporary AND list_contains(?, table_oid)"
-# What each action runs on its table.
-_STATEMENT = {"DROP": "DROP TABLE", "DELETE ROWS": "DELETE FROM"}
 # Statements that can add rows to a table: in autocommit, each runs in a transaction of its own, whose commit
 # empties the ON COMMIT DELETE ROWS tables (pgsession.Session.run); any other leaves them empty as they were.
 WRITES = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "WITH", "EXECUTE", "CALL"))
@@ -60,8 +58,10 @@ class OnCommitTables:
             name = names.get(oid)
             if name is None or action == "DROP":
                 del self.tables[oid]  # dropped since (or rolled back), or dropped now
-            if name is not None:
-                cur.execute(f"{_STATEMENT[action]} temp.main.{quote_ident(name)}")
+            if name is not None and action == "DROP":
+                cur.execute(f"DROP TABLE temp.main.{quote_ident(name)}")
+            elif name is not None:
+                cur.execute(f"DELETE FROM temp.main.{quote_ident(name)}")
 
     def ended(self, committed: bool) -> None:
         """The transaction ended: a table created in it is gone unless it committed."""
