@@ -46,6 +46,7 @@ from .pgsql import (
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
+    SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
@@ -210,6 +211,8 @@ class Session:
         # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
         # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
         self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
+        # Warnings (message, SQLSTATE) of the statement that runs, which the server sends before its result
+        self.notices: list[tuple[str, str]] = []
         self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
         self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
 
@@ -338,8 +341,8 @@ class Session:
             path = self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             local = (p := SEARCH_PATH_RE.match(sql)) is not None and p.group("local") is not None
-            if local and self.status == b"I" and not self.implicit and not self.batch:
-                return Result("SET")  # outside a transaction block SET LOCAL does nothing (PostgreSQL warns)
+            if local and self.status == b"I" and not self.implicit and not self.batch and not self.unsynced:
+                return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
             self.path_in_transaction(path, local)
             return path
         for pattern, refusal in _CHECKED_SETTINGS:
@@ -475,10 +478,10 @@ class Session:
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         outside = self.status == b"I" and not self.implicit and not self.batch
-        if outside and (local or not self.unsynced):
+        if outside and not self.unsynced:
             if not local:
                 setattr(self, name, value)
-            return
+            return  # (SET LOCAL: its transaction ends with it; it warned, warn_set_local)
         before, after = self.set_in_transaction.get(name, (getattr(self, name), getattr(self, name)))
         self.set_in_transaction[name] = (before, after if local else value)
         setattr(self, name, value)
@@ -487,7 +490,7 @@ class Session:
         """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
         it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
         outside = self.status == b"I" and not self.implicit and not self.batch
-        if self.status == b"E" or outside and (local or not self.unsynced):
+        if self.status == b"E" or outside and not self.unsynced:
             return  # outside a block it simply holds; in a failed one _one refuses it
         if "search_path" not in self.set_in_transaction:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
@@ -576,6 +579,13 @@ class Session:
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
 
+    def warn_set_local(self, sql: str, alone: bool) -> None:
+        """PostgreSQL's WARNING for SET LOCAL outside a transaction block: in autocommit, a Query of one statement
+        (``alone``; several are an implicit block) or the extended protocol's implicit transaction, which is no block
+        (it still applies, until Sync: set_setting). It said SET as if the setting held."""
+        if self.status == b"I" and alone and SET_LOCAL_RE.match(sql):
+            self.notices.append(("SET LOCAL can only be used in transaction blocks", "25P01"))
+
     def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
         self.started_statement(sql)
@@ -601,6 +611,7 @@ class Session:
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
             for part in parts or [sql]:
+                self.warn_set_local(part, len(parts) <= 1)
                 c = self.compat(part, params if len(parts) == 1 else None)
                 if isinstance(c, Result):
                     yield c
@@ -632,6 +643,7 @@ class Session:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
         self.unsynced = True
         self.started_statement(sql)
+        self.warn_set_local(sql, alone=True)
         c = self.compat(sql, params)
         if isinstance(c, Result):
             return c

@@ -2407,3 +2407,69 @@ def test_create_temporary_table_on_commit_drop_and_delete_rows_act_at_each_commi
         conn.execute("CREATE TEMP TABLE emptied (x INT)")
         conn.execute("INSERT INTO emptied VALUES (1)")
         assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (1,)
+
+
+def test_set_local_outside_a_transaction_block_warns_and_lasts_until_sync_as_in_postgresql(server: Server) -> None:
+    """PostgreSQL answers SET LOCAL outside a transaction block with a WARNING (25P01, "SET LOCAL can only be used in
+    transaction blocks") and applies it to the transaction it runs in: none after a Query of one statement, the
+    messages up to Sync in the extended protocol (whose implicit transaction is no block: it warns there too), the
+    whole Query of several statements (an implicit block: no warning). The server warned nowhere, and ignored a
+    SET LOCAL first in a pipeline, which PostgreSQL applies until Sync."""
+    warning = "SET LOCAL can only be used in transaction blocks"
+    pg2 = psycopg2.connect(server.url(), application_name="start")  # the simple query protocol
+    try:
+        pg2.autocommit = True
+        c = pg2.cursor()
+        c.execute("SET LOCAL application_name = 'alone'")
+        assert [n for n in pg2.notices if warning in n and n.startswith("WARNING")], pg2.notices
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("start",)]
+        del pg2.notices[:]
+        c.execute("SET LOCAL application_name = 'batch'; SELECT current_setting('application_name')")
+        assert c.fetchall() == [("batch",)] and not pg2.notices, pg2.notices
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("start",)]
+        pg2.autocommit = False  # a transaction block: no warning, until COMMIT
+        c.execute("SET LOCAL application_name = 'block'")
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("block",)] and not pg2.notices, pg2.notices
+        pg2.commit()
+    finally:
+        pg2.close()
+
+    def run(w: Wire, sql: str) -> None:
+        w.msg(b"P", b"\x00" + sql.encode() + b"\x00\x00\x00")
+        w.msg(b"B", b"\x00\x00" + struct.pack("!hhh", 0, 0, 0))
+        w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+
+    def query(w: Wire, sql: str) -> str:
+        w.msg(b"Q", f"{sql}\x00".encode())
+        return next(data_row(body) for kind, body in w.until(b"Z") if kind == b"D")[0]
+
+    w = Wire(server)
+    try:
+        run(w, "SET LOCAL application_name = 'piped'")  # first in the pipeline: until Sync
+        run(w, "SET LOCAL statement_timeout = '7s'")
+        run(w, "SELECT current_setting('application_name')")
+        run(w, "SHOW statement_timeout")
+        w.msg(b"S")
+        got = w.until_ready()
+        assert [k for k, _ in got].count(b"E") == 0, got
+        notices = [body for k, body in got if k == b"N"]
+        assert len(notices) == 2 and all(b"C25P01\x00" in n and warning.encode() in n and b"SWARNING\x00" in n
+                                         for n in notices), got
+        rows = [data_row(body) for k, body in got if k == b"D"]
+        assert rows == [["piped"], ["7s"]], rows
+        assert query(w, "SHOW application_name") == "" and query(w, "SHOW statement_timeout") == "0"
+    finally:
+        w.close()
+    notes: list[str] = []
+    with psycopg.connect(server.url(), autocommit=True) as conn:  # a real driver, extended protocol
+        conn.add_notice_handler(lambda d: notes.append(f"{d.severity}: {d.message_primary}"))
+        conn.execute("SET LOCAL statement_timeout = '5s'")
+        assert notes == [f"WARNING: {warning}"]
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        conn.autocommit = False
+        conn.execute("SET LOCAL statement_timeout = '5s'")  # in a block: no warning
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("5s",) and len(notes) == 1
+        conn.commit()
