@@ -1097,8 +1097,9 @@ def on_commit_table(sql: str) -> OnCommit | None:
     i += words[i] in ("local", "global")
     temporary = words[i] in ("temp", "temporary")
     i += temporary
-    if words[i] != "table":
-        return None  # (no table: DuckDB's own error at the clause says what is wrong)
+    if words[i] != "table":  # (PostgreSQL's grammar has the clause for tables only)
+        raise ProtocolError(f'syntax error at or near "ON": ON COMMIT {on_commit[2]} is a clause of CREATE TEMPORARY '
+                            "TABLE only", "42601")
     if not temporary:
         raise ProtocolError("ON COMMIT can only be used on temporary tables", "42P16")
     if_not_exists = words[i + 1:i + 4] == ["if", "not", "exists"]

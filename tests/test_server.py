@@ -2369,6 +2369,8 @@ def test_create_temporary_table_on_commit_drop_and_delete_rows_act_at_each_commi
         assert rows("SELECT count(*) FROM ab") == [(1,)]
         with pytest.raises(psycopg2.errors.InvalidTableDefinition, match="temporary tables"):
             c.execute("CREATE TABLE not_temp (x INT) ON COMMIT DROP")  # PostgreSQL's 42P16
+        with pytest.raises(psycopg2.errors.SyntaxError, match="ON COMMIT DROP"):
+            c.execute("CREATE TEMP VIEW not_a_table ON COMMIT DROP AS SELECT 1")  # it made a view
         c.execute("CREATE TEMP TABLE kept3 AS SELECT 'on commit drop' AS x")  # a query's words are not the clause
         assert rows("SELECT x FROM kept3") == [("on commit drop",)]
         c.execute("CREATE TEMP TABLE kept ON COMMIT PRESERVE ROWS AS SELECT 2 AS x")
