@@ -619,8 +619,10 @@ class Session:
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
                     yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
-            if implicit:
-                self.release()  # (the last result's rows were read: nothing is left but its end)
+            if implicit and self.on_commit.tables:
+                # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
+                # is a cursor declared in the batch, which ends with it)
+                self.live = None
                 self.on_commit.commit(self.cur)
         except BaseException:
             if implicit:
