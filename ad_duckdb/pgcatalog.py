@@ -242,6 +242,10 @@ _DATA_TYPE_SQL = (f"CASE WHEN pg_type_oid IN ({', '.join(str(oid) for oid in sor
 # names (pgsql's rewrites drop the pg_catalog schema clients call them by). Every row comes from DuckDB's own
 # catalogue functions; what DuckDB does not have (foreign-key actions, collations, operator classes) is empty.
 # Views and macros are only definitions: creating them per session costs no query, only using them does.
+# Where the names of the session's own objects go (_SESSION_OBJECT_NAMES, once SESSION_SQL is complete), and the
+# oid of the schema they are in, DuckDB's temp database's, which the session's temporary tables share.
+_SESSION_OBJECTS_MARK = "/* the session's objects */"
+_TEMP_SCHEMA_OID = "(SELECT oid FROM duckdb_schemas() WHERE database_name = 'temp' AND schema_name = 'main')"
 _CATALOG_SQL = (
     # Types as PostgreSQL names them: DuckDB's own pg_attribute gives lists an OID no pg_type row has (JDBC's
     # getColumns drops such columns) and DECIMAL a typmod in its own encoding; PostgreSQL's is ((p << 16) | s) + 4.
@@ -301,7 +305,14 @@ _CATALOG_SQL = (
     "SELECT oid, schema_name AS nspname, 0 AS nspowner FROM duckdb_schemas() WHERE database_name = 'system' "
     "AND schema_name IN ('pg_catalog', 'information_schema') UNION ALL BY NAME "
     # and each attached file's main schema, under its alias (_ATTACHED_SCHEMAS)
-    f"SELECT oid, nspname, 0 AS nspowner FROM {_ATTACHED_SCHEMAS}",
+    f"SELECT oid, nspname, 0 AS nspowner FROM {_ATTACHED_SCHEMAS} UNION ALL BY NAME "
+    # and the session's temporary objects' (DuckDB's temp database) as PostgreSQL names a session's: pg_temp_N
+    # (N its backend's; here the pid it was given), so psql's \\d lists its temporary tables and views; once it has
+    # one, as PostgreSQL's appears once the session makes one (schema lists, psqlODBC's SQLTables, stay as they were)
+    "SELECT oid, 'pg_temp_' || pg_backend_pid() AS nspname, 0 AS nspowner FROM duckdb_schemas() "
+    "WHERE database_name = 'temp' AND schema_name = 'main' AND EXISTS (SELECT 1 FROM duckdb_tables() WHERE temporary "
+    f"UNION ALL SELECT 1 FROM duckdb_views() WHERE temporary AND NOT internal AND view_name NOT IN ({_SESSION_OBJECTS_MARK}) "
+    "UNION ALL SELECT 1 FROM duckdb_sequences() WHERE temporary)",
     # Return and argument types as PostgreSQL's oids (DuckDB's pg_proc has DuckDB's type names, which JDBC's
     # getFunctions / getFunctionColumns join to pg_type and parse as numbers; ANY is PostgreSQL's "any", 2276);
     # no argument names: PostgreSQL's are a text[], which JDBC's getFunctionColumns decodes by pg_type's array
@@ -318,7 +329,9 @@ _CATALOG_SQL = (
     # are compiled into the process, PostgreSQL's "internal"; no source text of either (see pgsql's \\sf refusal)
     "CASE WHEN prosqlbody IS NOT NULL THEN 14 ELSE 12 END AS prolang, NULL::VARCHAR AS prosrc), "
     "prorettype AS pg_rettype_name, proargtypes AS pg_argtype_names, proargnames AS pg_argnames "
-    "FROM pg_catalog.pg_proc UNION ALL BY NAME "
+    # (the session's own macros, temporary objects too, are no function of the user's)
+    f"FROM pg_catalog.pg_proc WHERE NOT (proname IN ({_SESSION_OBJECTS_MARK}) AND pronamespace = {_TEMP_SCHEMA_OID}) "
+    "UNION ALL BY NAME "
     # the functions pg_type's regproc columns name (pgtypes.TYPE_IO_FUNCTION_OIDS), so a join on typreceive finds one
     "SELECT oid, proname, (SELECT oid FROM duckdb_schemas() WHERE database_name = 'system' AND schema_name = "
     "'pg_catalog') AS pronamespace, 12 AS prolang FROM (VALUES "
@@ -343,7 +356,9 @@ _CATALOG_SQL = (
     "CASE WHEN relkind = 'i' THEN coalesce((SELECT CASE WHEN i.database_name = 'temp' THEN 't' ELSE 'p' END FROM "
     "duckdb_indexes() i WHERE i.index_oid = c.oid), relpersistence) ELSE relpersistence END AS relpersistence), "
     "false AS relforcerowsecurity, " + _catalog_oid_sql("pg_class") + " AS tableoid "
-    f"FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_UNLISTED_SCHEMAS} UNION ALL BY NAME "
+    f"FROM pg_catalog.pg_class c WHERE c.relnamespace NOT IN {_UNLISTED_SCHEMAS} "
+    # the session's own catalogue views (SESSION_SQL), temporary objects too, are no relation of the user's
+    f"AND NOT (c.relname IN ({_SESSION_OBJECTS_MARK}) AND c.relnamespace = {_TEMP_SCHEMA_OID}) UNION ALL BY NAME "
     "SELECT table_oid * 1000000 + constraint_index AS oid, constraint_name AS relname, schema_oid AS relnamespace, "
     "0 AS reltype, 0 AS reloftype, 0 AS relowner, (SELECT oid FROM pg_catalog.pg_am WHERE amname = 'art') AS relam, "
     "0 AS relfilenode, 0 AS reltablespace, 0 AS relpages, 0::FLOAT AS reltuples, 0 AS relallvisible, "
@@ -764,6 +779,8 @@ if len(SESSION_OBJECTS) != len(SESSION_SQL):  # a statement of another shape wou
     raise RuntimeError("each SESSION_SQL statement must be CREATE OR REPLACE TEMP MACRO|VIEW name")
 if not set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) <= set(SESSION_OBJECTS):  # a rewrite to a name nobody creates
     raise RuntimeError(f"not in SESSION_SQL: {set(SESSION_FUNCTIONS) | set(SESSION_VIEWS) - set(SESSION_OBJECTS)}")
+_SESSION_OBJECT_NAMES = ", ".join(f"'{name}'" for name in sorted(SESSION_OBJECTS))
+SESSION_SQL = tuple(q.replace(_SESSION_OBJECTS_MARK, _SESSION_OBJECT_NAMES) for q in SESSION_SQL)
 # A word of the (rewritten) statement that is one of those names, quoted or not, in any case (DuckDB binds
 # identifiers case-insensitively). Inside string literals too: DuckDB's query('...') and pg_regclass('pg_class')
 # reach objects by a name in a string; a needless match only costs creating the catalogue a little early. (A set of

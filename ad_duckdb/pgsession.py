@@ -32,6 +32,7 @@ from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError
+from .pgoncommit import WRITES, OnCommitTables
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
@@ -45,6 +46,7 @@ from .pgsql import (
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
+    SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
     SHOW_RE,
@@ -54,12 +56,15 @@ from .pgsql import (
     UNLISTEN_RE,
     UNLOCK_ALL_RE,
     VERSION_RE,
+    OnCommit,
     catalog_rewrites,
     client_encoding_error,
+    creates_on_commit,
     datestyle_error,
     function_lookup,
     intervalstyle_error,
     keyword_tag,
+    on_commit_table,
     returning_select,
     search_path_sql,
     split_statements,
@@ -206,6 +211,10 @@ class Session:
         # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
         # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
         self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
+        # Warnings (message, SQLSTATE) of the statement that runs, which the server sends before its result
+        self.notices: list[tuple[str, str]] = []
+        self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
+        self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
 
     def started_statement(self, sql: str) -> None:
         """``sql`` begins to run: pg_stat_activity's query and query_start (and xact_start for a new transaction)."""
@@ -332,8 +341,8 @@ class Session:
             path = self.path_default or "RESET search_path"  # the connection's own path, if it gave one
         if path is not None:
             local = (p := SEARCH_PATH_RE.match(sql)) is not None and p.group("local") is not None
-            if local and self.status == b"I" and not self.implicit and not self.batch:
-                return Result("SET")  # outside a transaction block SET LOCAL does nothing (PostgreSQL warns)
+            if local and self.status == b"I" and not self.implicit and not self.batch and not self.unsynced:
+                return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
             self.path_in_transaction(path, local)
             return path
         for pattern, refusal in _CHECKED_SETTINGS:
@@ -408,6 +417,7 @@ class Session:
                 # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
                 # next statement that reads the catalogue creates them all again, as a new connection's would
                 self.has_catalog = self.catalog_in_transaction = False
+                self.on_commit.clear()
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
         if m:
@@ -423,7 +433,11 @@ class Session:
         served = self.cursor_statement(sql, params)
         if served is not None:
             return served
-        err = self.missing_function(sql) or unsupported(sql)
+        try:
+            self.creating = on_commit_table(sql)
+            err = self.missing_function(sql) or unsupported(sql)
+        except ProtocolError as e:
+            err = e
         if err is not None:
             if self.status == b"T":
                 self.status = b"E"  # a refused statement fails the transaction, as any error does
@@ -464,10 +478,10 @@ class Session:
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         outside = self.status == b"I" and not self.implicit and not self.batch
-        if outside and (local or not self.unsynced):
+        if outside and not self.unsynced:
             if not local:
                 setattr(self, name, value)
-            return
+            return  # (SET LOCAL: its transaction ends with it; it warned, warn_set_local)
         before, after = self.set_in_transaction.get(name, (getattr(self, name), getattr(self, name)))
         self.set_in_transaction[name] = (before, after if local else value)
         setattr(self, name, value)
@@ -476,7 +490,7 @@ class Session:
         """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
         it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
         outside = self.status == b"I" and not self.implicit and not self.batch
-        if self.status == b"E" or outside and (local or not self.unsynced):
+        if self.status == b"E" or outside and not self.unsynced:
             return  # outside a block it simply holds; in a failed one _one refuses it
         if "search_path" not in self.set_in_transaction:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
@@ -565,6 +579,13 @@ class Session:
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
 
+    def warn_set_local(self, sql: str, alone: bool) -> None:
+        """PostgreSQL's WARNING for SET LOCAL outside a transaction block: in autocommit, a Query of one statement
+        (``alone``; several are an implicit block) or the extended protocol's implicit transaction, which is no block
+        (it still applies, until Sync: set_setting). It said SET as if the setting held."""
+        if self.status == b"I" and alone and SET_LOCAL_RE.match(sql):
+            self.notices.append(("SET LOCAL can only be used in transaction blocks", "25P01"))
+
     def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
         self.started_statement(sql)
@@ -578,7 +599,10 @@ class Session:
         # none of the earlier writes (unless the text itself manages transactions).
         # A WITH HOLD cursor declared in such a batch (psqlODBC sends DECLARE ... WITH HOLD; FETCH in one Query)
         # would have to be read into memory at the batch's COMMIT; without the batch transaction it streams.
-        implicit = (len(parts) > 1 and self.status == b"I"
+        # A statement alone that may write (or create an ON COMMIT table) runs so too when the session has tables
+        # with ON COMMIT DROP / DELETE ROWS: its commit is the one that empties them (pgoncommit).
+        implicit = (self.status == b"I" and (len(parts) > 1 or len(parts) == 1 and (
+                    self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])))
                     and not any(TXN_WORD.match(p) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
@@ -587,6 +611,7 @@ class Session:
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
             for part in parts or [sql]:
+                self.warn_set_local(part, len(parts) <= 1)
                 c = self.compat(part, params if len(parts) == 1 else None)
                 if isinstance(c, Result):
                     yield c
@@ -594,6 +619,11 @@ class Session:
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
                     yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+            if implicit and self.on_commit.tables:
+                # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
+                # is a cursor declared in the batch, which ends with it)
+                self.live = None
+                self.on_commit.commit(self.cur)
         except BaseException:
             if implicit:
                 self.batch = False
@@ -601,6 +631,7 @@ class Session:
                 self.catalog_end(committed=False)
                 self.cur.execute("ROLLBACK")
                 self.end_settings(committed=False)
+                self.on_commit.ended(committed=False)
             raise
         if implicit:
             self.batch = False
@@ -608,11 +639,13 @@ class Session:
             self.cur.execute("COMMIT")
             self.catalog_end(committed=True)
             self.end_settings(committed=True)
+            self.on_commit.ended(committed=True)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
         self.unsynced = True
         self.started_statement(sql)
+        self.warn_set_local(sql, alone=True)
         c = self.compat(sql, params)
         if isinstance(c, Result):
             return c
@@ -647,6 +680,13 @@ class Session:
                     except ProtocolError:
                         pass  # too many: the cursor's next FETCH says so; the COMMIT itself goes ahead
                 self.live = None
+                if not failed:
+                    try:
+                        self.on_commit.commit(self.cur)
+                    except BaseException:
+                        failed = True
+                        self.cur.execute("ROLLBACK")
+                        raise
                 try:
                     self.cur.execute("ROLLBACK" if failed else "COMMIT")
                 except BaseException:
@@ -679,7 +719,17 @@ class Session:
                 self.live = None  # the transaction's end closes its open results: nothing to read ahead
             else:
                 self.release()
+            if kind == "TRANSACTION" and head in ("COMMIT", "END"):
+                self.on_commit.commit(self.cur)  # in the transaction that commits, as PostgreSQL does
+            creating, self.creating = (self.creating if kind == "CREATE" else None), None
+            existed = self.on_commit.before(self.cur, creating) if creating is not None else None
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if creating is not None:
+                # its Count (CREATE ... AS) is read before the lookup of the new table runs on this cursor
+                created = self.cur.fetchall() if self.cur.description is not None else []
+                self.on_commit.created(self.cur, creating, existed,
+                                       self.status != b"I" or self.implicit or self.batch)
+                return Result(f"SELECT {created[0][0]}" if created else head)
         except (duckdb.Error, ProtocolError) as e:
             if self.status == b"T":
                 self.status = b"E"
@@ -850,6 +900,7 @@ class Session:
             self.live = None  # a WITH HOLD cursor declared outside a transaction still streams
         self.portals.clear()
         self.end_settings(committed)
+        self.on_commit.ended(committed)
 
     def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
         """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""

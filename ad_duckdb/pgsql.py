@@ -10,7 +10,7 @@ declared. No SQL text is filtered for security; that is DuckDB's job (see ``serv
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -36,6 +36,7 @@ PG_SHOW = {
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+SET_LOCAL_RE = re.compile(r"^\s*set\s+local\s", re.I)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
 VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
 BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
@@ -1043,16 +1044,6 @@ def unsupported(sql: str) -> ProtocolError | None:
     for pattern, message in _REFUSED:
         if pattern.search(text):
             return ProtocolError(message, "0A000")
-    on_commit = _on_commit(sql)
-    if on_commit is not None and on_commit[2] != "PRESERVE ROWS":
-        # Why refused, not done: the server would have to act at every commit (each autocommitted statement's too)
-        # on DuckDB's behalf; DuckDB's own words were a syntax error at DROP, or "Only ON COMMIT PRESERVE ROWS"
-        instead = ("DROP TABLE name when done with it" if on_commit[2] == "DROP" else
-                   "run DELETE FROM name before each COMMIT that should empty it (DROP TABLE name when done with it)")
-        return ProtocolError(
-            f"CREATE TEMPORARY TABLE ... ON COMMIT {on_commit[2]} is not supported by ad-duckdb serve: a temporary "
-            "table here keeps its rows until the session ends (ON COMMIT PRESERVE ROWS, the default). Leave the "
-            f"clause out and {instead}.", "0A000")
     return None
 
 
@@ -1084,6 +1075,46 @@ def _on_commit(sql: str) -> tuple[int, int, str] | None:
     return None
 
 
+class OnCommit(NamedTuple):
+    """A CREATE TEMPORARY TABLE's ON COMMIT DROP or DELETE ROWS clause, which the session carries out at each commit
+    (pgoncommit), as DuckDB has only PRESERVE ROWS."""
+
+    name: str  # the table's name as DuckDB binds it (_ident), in DuckDB's temp database
+    action: str  # DROP or DELETE ROWS
+    if_not_exists: bool  # (a table that exists already is left as it is, clause and all)
+
+
+def on_commit_table(sql: str) -> OnCommit | None:
+    """The ON COMMIT DROP / DELETE ROWS clause of ``CREATE [OR REPLACE] [LOCAL | GLOBAL] TEMP[ORARY] TABLE [IF NOT
+    EXISTS] name``; None for any other statement (PRESERVE ROWS, DuckDB's own, too). Of a table that is not
+    temporary, PostgreSQL's error (42P16). The clause itself goes in temp_table_sql."""
+    on_commit = _on_commit(sql)
+    if on_commit is None or on_commit[2] == "PRESERVE ROWS":
+        return None
+    toks = _words(sql)
+    words = [t.lower() for _, t, _ in toks]
+    i = 1 + 2 * (words[1:3] == ["or", "replace"])
+    i += words[i] in ("local", "global")
+    temporary = words[i] in ("temp", "temporary")
+    i += temporary
+    if words[i] != "table":  # (PostgreSQL's grammar has the clause for tables only)
+        raise ProtocolError(f'syntax error at or near "ON": ON COMMIT {on_commit[2]} is a clause of CREATE TEMPORARY '
+                            "TABLE only", "42601")
+    if not temporary:
+        raise ProtocolError("ON COMMIT can only be used on temporary tables", "42P16")
+    if_not_exists = words[i + 1:i + 4] == ["if", "not", "exists"]
+    i += 1 + 3 * if_not_exists
+    while i + 2 < len(toks) and words[i + 1] == ".":
+        i += 2  # temp.main.name: its last part names it
+    return OnCommit(_ident(toks[i][1]), on_commit[2], if_not_exists)
+
+
+def creates_on_commit(sql: str) -> bool:
+    """Whether ``sql`` is a CREATE TEMPORARY TABLE with ON COMMIT DROP or DELETE ROWS (cheap for other statements)."""
+    on_commit = _on_commit(sql)
+    return on_commit is not None and on_commit[2] != "PRESERVE ROWS"
+
+
 # PostgreSQL's temporary-table forms DuckDB cannot parse, which Tableau sends to probe on connect whether it may make
 # temporary tables (then for its filter tables): SELECT list INTO [TEMP | TEMPORARY | LOCAL TEMP | GLOBAL TEMP |
 # UNLOGGED] [TABLE] name FROM ..., PostgreSQL's CREATE TABLE name AS SELECT list FROM ..., and CREATE LOCAL | GLOBAL
@@ -1100,8 +1131,9 @@ def temp_table_sql(sql: str) -> str:
     head = sql.lstrip()[:7].lower()
     if head.startswith("create"):
         on_commit = _on_commit(sql)
-        if on_commit is not None and on_commit[2] == "PRESERVE ROWS":
-            # DuckDB's default, which its parser takes after the columns only, not before AS as PostgreSQL does
+        if on_commit is not None:
+            # PRESERVE ROWS is DuckDB's default, which its parser takes after the columns only, not before AS as
+            # PostgreSQL does; DuckDB has no other: the session does DROP and DELETE ROWS at commit (on_commit_table)
             sql = sql[:on_commit[0]] + sql[on_commit[1]:]
         toks = _words_if(sql, "local", "global")
         if toks and len(toks) > 2 and toks[1][1].lower() in ("local", "global") \

@@ -602,6 +602,8 @@ class Handler(socketserver.BaseRequestHandler):
 
     def send_error(self, e: BaseException) -> None:
         s = getattr(self, "session", None)
+        if s is not None:
+            self.send_notices(s)  # a statement's warnings come before its error
         if s is not None and (self.server.stopping or s.terminated):
             # The interrupt of a stop (or any error meanwhile) is not the statement's error: the session ends with
             # PostgreSQL's FATAL instead (handle), which an ERROR and ReadyForQuery sent first would hide
@@ -820,8 +822,18 @@ class Handler(socketserver.BaseRequestHandler):
                "session's (timestamptz values arrive with their offset, which drivers convert). To compute dates and "
                f"hours in {asked}, start the server with TZ={asked} in its environment, or convert in SQL "
                f"(timezone('{asked}', ts)).")
-        self.send(b"N", b"SWARNING\x00VWARNING\x00C01000\x00M" + msg.replace("\x00", "").encode() + b"\x00\x00")
+        self.warning(msg)
         self.flush()
+
+    def warning(self, msg: str, code: str = "01000") -> None:
+        """PostgreSQL's NoticeResponse of severity WARNING."""
+        self.send(b"N", b"SWARNING\x00VWARNING\x00C" + code.encode() + b"\x00M" + msg.replace("\x00", "").encode()
+                  + b"\x00\x00")
+
+    def send_notices(self, s: Session) -> None:
+        """The warnings of the statement that just ran (Session.notices), before its result, as PostgreSQL sends them."""
+        while s.notices:
+            self.warning(*s.notices.pop(0))
 
     def loop(self, s: Session) -> None:
         skip_to_sync = False  # after an error in the extended protocol, PostgreSQL ignores messages until Sync
@@ -924,6 +936,7 @@ class Handler(socketserver.BaseRequestHandler):
         results = s.run(sql)
         try:
             for r in results:
+                self.send_notices(s)
                 if r.copy_in is not None:
                     self.copy_in(s, r, extended=False)
                     continue
@@ -1045,6 +1058,7 @@ class Handler(socketserver.BaseRequestHandler):
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
         r = self._run_portal(s, portal)
+        self.send_notices(s)
         if r.sent == 0 and r.columns is not None and portal.plan_changed(r.columns):
             s.forget(r)
             if s.status == b"T":

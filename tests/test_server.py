@@ -11,6 +11,7 @@ import ast
 import asyncio
 import datetime as dt
 import decimal
+import io
 import os
 import re
 import shutil
@@ -2314,30 +2315,166 @@ def test_a_set_before_a_failure_in_the_same_sync_is_undone_as_in_postgresql(serv
         assert conn.info.parameter_status("application_name") == "start"
 
 
-def test_create_temporary_table_on_commit_drop_or_delete_rows_is_refused_naming_what_works(server: Server) -> None:
-    """CREATE TEMPORARY TABLE ... ON COMMIT DROP failed with DuckDB's "syntax error at or near DROP", ON COMMIT
-    DELETE ROWS with "Only ON COMMIT PRESERVE ROWS is supported", and PostgreSQL's ON COMMIT PRESERVE ROWS before AS
-    (CREATE TEMP TABLE t ON COMMIT PRESERVE ROWS AS SELECT ...) with a syntax error, though it is what DuckDB does."""
-    with psycopg.connect(server.url(), autocommit=True) as conn:
-        for sql, clause in (("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP", "ON COMMIT DROP"),
-                            ('CREATE TEMPORARY TABLE "a b" (x INT, y INT) on commit delete rows', "ON COMMIT DELETE ROWS"),
-                            ("CREATE LOCAL TEMP TABLE staged ON COMMIT DROP AS SELECT 1 AS x", "ON COMMIT DROP"),
-                            ("CREATE TEMP TABLE staged ON COMMIT DELETE ROWS AS SELECT 1 AS x", "ON COMMIT DELETE ROWS")):
-            with pytest.raises(psycopg.errors.FeatureNotSupported) as err:
-                conn.execute(sql)
-            text = str(err.value)
-            assert clause in text and "ON COMMIT PRESERVE ROWS" in text and "DROP TABLE" in text, (sql, text)
-        for sql in ("CREATE TEMP TABLE kept ON COMMIT PRESERVE ROWS AS SELECT 2 AS x",
-                    "CREATE TEMP TABLE kept2 (x INT) ON COMMIT PRESERVE ROWS",
-                    "CREATE TEMP TABLE kept3 AS SELECT 'on commit drop' AS x"):
-            conn.execute(sql)
-        assert conn.execute("SELECT x FROM kept").fetchall() == [(2,)]
-        assert conn.execute("SELECT x FROM kept3").fetchall() == [("on commit drop",)]
-    with psycopg.connect(server.url()) as conn:  # in a transaction block the refusal fails it, as any error
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            conn.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")
-        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
-            conn.execute("SELECT 1")
+def test_create_temporary_table_on_commit_drop_and_delete_rows_act_at_each_commit(server: Server) -> None:
+    """CREATE TEMPORARY TABLE ... ON COMMIT DROP / DELETE ROWS was refused (0A000; DuckDB's own words were a syntax
+    error at DROP, or "Only ON COMMIT PRESERVE ROWS"). As in PostgreSQL, the commit of each transaction now drops the
+    table / empties it: an explicit COMMIT, a Query of several statements, a statement in autocommit (its own
+    transaction), the extended protocol's messages up to Sync; a rollback of the creating transaction removes it."""
+    pg2 = psycopg2.connect(server.url())  # psycopg2: the simple query protocol
+    try:
+        pg2.autocommit = True
+        c = pg2.cursor()
+
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            c.execute(sql)
+            return c.fetchall()
+
+        c.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")  # its own transaction: dropped as it commits
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            c.execute("SELECT * FROM staged")
+        c.execute('CREATE TEMPORARY TABLE "a b" (x INT, y INT) on commit delete rows')
+        assert c.statusmessage == "CREATE TABLE"
+        c.execute('INSERT INTO "a b" VALUES (1, 2)')
+        assert c.statusmessage == "INSERT 0 1"
+        assert rows('SELECT count(*) FROM "a b"') == [(0,)]
+        assert rows('INSERT INTO "a b" VALUES (1, 2) RETURNING x') == [(1,)]
+        assert rows('INSERT INTO "a b" VALUES (1, 2), (3, 4); SELECT count(*) FROM "a b"') == [(2,)]  # one transaction
+        assert rows('SELECT count(*) FROM "a b"') == [(0,)]
+        c.execute("BEGIN")
+        c.execute("CREATE LOCAL TEMP TABLE staged ON COMMIT DROP AS SELECT 1 AS x")
+        c.execute("INSERT INTO staged VALUES (2)")
+        c.execute('INSERT INTO "a b" SELECT x, x FROM staged')
+        assert rows('SELECT sum(x) FROM staged') == [(3,)] and rows('SELECT count(*) FROM "a b"') == [(2,)]
+        c.execute("COMMIT")
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            c.execute("SELECT * FROM staged")
+        assert rows('SELECT count(*) FROM "a b"') == [(0,)]
+        c.execute("BEGIN; CREATE TEMP TABLE undone (x INT) ON COMMIT DELETE ROWS; ROLLBACK")
+        with pytest.raises(psycopg2.errors.UndefinedTable):
+            c.execute("SELECT * FROM undone")
+        c.execute("CREATE TEMP TABLE undone (x INT)")  # the name again, without the clause: rows stay
+        c.execute("INSERT INTO undone VALUES (1)")
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS undone (x INT) ON COMMIT DELETE ROWS")  # exists: left as it is
+        c.execute("INSERT INTO undone VALUES (2)")
+        assert rows("SELECT count(*) FROM undone") == [(2,)]
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS fresh (x INT) ON COMMIT DELETE ROWS")
+        c.execute("INSERT INTO fresh VALUES (2)")
+        assert rows("SELECT count(*) FROM fresh") == [(0,)]
+        c.execute('ALTER TABLE "a b" RENAME TO ab')  # the table keeps its clause under its new name
+        c.execute("INSERT INTO ab VALUES (5, 6)")
+        assert rows("SELECT count(*) FROM ab") == [(0,)]
+        c.execute("DROP TABLE ab")
+        c.execute("CREATE TEMP TABLE ab (x INT)")  # a new table of a dropped one's name is not it
+        c.execute("INSERT INTO ab VALUES (1)")
+        assert rows("SELECT count(*) FROM ab") == [(1,)]
+        with pytest.raises(psycopg2.errors.InvalidTableDefinition, match="temporary tables"):
+            c.execute("CREATE TABLE not_temp (x INT) ON COMMIT DROP")  # PostgreSQL's 42P16
+        with pytest.raises(psycopg2.errors.SyntaxError, match="ON COMMIT DROP"):
+            c.execute("CREATE TEMP VIEW not_a_table ON COMMIT DROP AS SELECT 1")  # it made a view
+        c.execute("CREATE TEMP TABLE kept3 AS SELECT 'on commit drop' AS x")  # a query's words are not the clause
+        assert rows("SELECT x FROM kept3") == [("on commit drop",)]
+        c.execute("CREATE TEMP TABLE kept ON COMMIT PRESERVE ROWS AS SELECT 2 AS x")
+        assert rows("SELECT x FROM kept") == [(2,)]
+        c.execute("CREATE TEMP TABLE loaded (x INT) ON COMMIT DELETE ROWS")
+        c.copy_expert("COPY loaded FROM STDIN", io.StringIO("1\n2\n"))  # COPY's own transaction commits too
+        assert rows("SELECT count(*) FROM loaded") == [(0,)]
+    finally:
+        pg2.close()
+    with psycopg.connect(server.url()) as conn:  # psycopg: the extended protocol, in a transaction block
+        conn.execute("CREATE TEMP TABLE staged (x INT) ON COMMIT DROP")
+        conn.execute("INSERT INTO staged VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM staged").fetchone() == (1,)
+        conn.commit()
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM staged")
+        conn.rollback()
+        conn.execute("CREATE TEMP TABLE emptied (x INT) ON COMMIT DELETE ROWS")
+        conn.commit()
+        conn.execute("INSERT INTO emptied VALUES (1), (2)")
+        assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (2,)
+        conn.commit()
+        assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (0,)
+        conn.execute("INSERT INTO emptied VALUES (1)")
+        conn.rollback()
+        conn.autocommit = True  # each statement up to its Sync is a transaction
+        conn.execute("INSERT INTO emptied VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (0,)
+        with conn.pipeline():
+            conn.execute("INSERT INTO emptied VALUES (1)")
+            conn.execute("CREATE TEMP TABLE piped (x INT) ON COMMIT DROP")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM piped")
+        assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (0,)
+        conn.execute("DISCARD TEMP")
+        conn.execute("CREATE TEMP TABLE emptied (x INT)")
+        conn.execute("INSERT INTO emptied VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM emptied").fetchone() == (1,)
+
+
+def test_set_local_outside_a_transaction_block_warns_and_lasts_until_sync_as_in_postgresql(server: Server) -> None:
+    """PostgreSQL answers SET LOCAL outside a transaction block with a WARNING (25P01, "SET LOCAL can only be used in
+    transaction blocks") and applies it to the transaction it runs in: none after a Query of one statement, the
+    messages up to Sync in the extended protocol (whose implicit transaction is no block: it warns there too), the
+    whole Query of several statements (an implicit block: no warning). The server warned nowhere, and ignored a
+    SET LOCAL first in a pipeline, which PostgreSQL applies until Sync."""
+    warning = "SET LOCAL can only be used in transaction blocks"
+    pg2 = psycopg2.connect(server.url(), application_name="start")  # the simple query protocol
+    try:
+        pg2.autocommit = True
+        c = pg2.cursor()
+        c.execute("SET LOCAL application_name = 'alone'")
+        assert [n for n in pg2.notices if warning in n and n.startswith("WARNING")], pg2.notices
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("start",)]
+        del pg2.notices[:]
+        c.execute("SET LOCAL application_name = 'batch'; SELECT current_setting('application_name')")
+        assert c.fetchall() == [("batch",)] and not pg2.notices, pg2.notices
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("start",)]
+        pg2.autocommit = False  # a transaction block: no warning, until COMMIT
+        c.execute("SET LOCAL application_name = 'block'")
+        c.execute("SHOW application_name")
+        assert c.fetchall() == [("block",)] and not pg2.notices, pg2.notices
+        pg2.commit()
+    finally:
+        pg2.close()
+
+    def run(w: Wire, sql: str) -> None:
+        w.msg(b"P", b"\x00" + sql.encode() + b"\x00\x00\x00")
+        w.msg(b"B", b"\x00\x00" + struct.pack("!hhh", 0, 0, 0))
+        w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+
+    def query(w: Wire, sql: str) -> str:
+        w.msg(b"Q", f"{sql}\x00".encode())
+        return next(data_row(body) for kind, body in w.until(b"Z") if kind == b"D")[0]
+
+    w = Wire(server)
+    try:
+        run(w, "SET LOCAL application_name = 'piped'")  # first in the pipeline: until Sync
+        run(w, "SET LOCAL statement_timeout = '7s'")
+        run(w, "SELECT current_setting('application_name')")
+        run(w, "SHOW statement_timeout")
+        w.msg(b"S")
+        got = w.until_ready()
+        assert [k for k, _ in got].count(b"E") == 0, got
+        notices = [body for k, body in got if k == b"N"]
+        assert len(notices) == 2 and all(b"C25P01\x00" in n and warning.encode() in n and b"SWARNING\x00" in n
+                                         for n in notices), got
+        rows = [data_row(body) for k, body in got if k == b"D"]
+        assert rows == [["piped"], ["7s"]], rows
+        assert query(w, "SHOW application_name") == "" and query(w, "SHOW statement_timeout") == "0"
+    finally:
+        w.close()
+    notes: list[str] = []
+    with psycopg.connect(server.url(), autocommit=True) as conn:  # a real driver, extended protocol
+        conn.add_notice_handler(lambda d: notes.append(f"{d.severity}: {d.message_primary}"))
+        conn.execute("SET LOCAL statement_timeout = '5s'")
+        assert notes == [f"WARNING: {warning}"]
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("0",)
+        conn.autocommit = False
+        conn.execute("SET LOCAL statement_timeout = '5s'")  # in a block: no warning
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("5s",) and len(notes) == 1
+        conn.commit()
 
 
 def test_text_amounts_as_the_first_feature_get_the_expression_that_reads_them_as_the_error_hint(server: Server) -> None:

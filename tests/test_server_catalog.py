@@ -296,3 +296,51 @@ def test_regproc_join_rewrite_leaves_a_users_own_typinput_column(tmp_path_factor
         # the catalogue's own join still finds the function
         assert conn.execute("SELECT p.proname FROM pg_type t JOIN pg_proc p ON p.oid = t.typinput "
                             "WHERE t.typname = '_int4'").fetchall() == [("array_in",)]
+
+
+# psql 15's \d, as `psql -E` prints it (\dt is the same with relkind IN ('r','p',''))
+PSQL_D_QUERY = """SELECT n.nspname as "Schema",
+  c.relname as "Name",
+  CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type",
+  pg_catalog.pg_get_userbyid(c.relowner) as "Owner"
+FROM pg_catalog.pg_class c
+     LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam
+WHERE c.relkind IN ('r','p','v','m','S','f','')
+      AND n.nspname <> 'pg_catalog'
+      AND n.nspname !~ '^pg_toast'
+      AND n.nspname <> 'information_schema'
+  AND pg_catalog.pg_table_is_visible(c.oid)
+ORDER BY 1,2;"""  # noqa: E501 (as psql sends it)
+
+
+def test_psql_d_lists_the_sessions_temporary_tables_as_postgresql_does(shop: Server) -> None:
+    """psql's \\d and \\dt left out the session's temporary tables and views (DuckDB's temp schema was no row of
+    pg_namespace, so the join gave no schema); PostgreSQL lists them in the session's pg_temp_N schema. The
+    server's own catalogue views, temporary too, stay out, and another session's temporary tables are not listed."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    script = ("CREATE TEMP TABLE scratch (x INT);\nCREATE TEMP VIEW scratch_v AS SELECT 1 AS y;\n"
+              "SELECT 'pid=' || pg_backend_pid() AS p;\n\\d\n\\dt\n\\dv\n\\d scratch\n\\df\n")
+    r = subprocess.run([psql, shop.url(), "-X", "-v", "ON_ERROR_STOP=1"], input=script, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and "ERROR" not in r.stderr, r.stderr
+    pid = r.stdout.split("pid=", 1)[1].split()[0]
+    lists = [[[x.strip() for x in line.split("|")] for line in part.splitlines() if line.count("|") == 3]
+             for part in r.stdout.split("List of relations")[1:]]
+    d, dt, dv = ([row[:3] for row in rows[1:]] for rows in lists)
+    temp = f"pg_temp_{pid}"
+    assert d == [["main", "big_customers", "view"], ["main", "customers", "table"], ["main", "orders", "table"],
+                 ["main", "plain", "table"], [temp, "scratch", "table"], [temp, "scratch_v", "view"]], r.stdout
+    assert dt == [row for row in d if row[2] == "table"] and dv == [row for row in d if row[2] == "view"]
+    assert f'Table "{temp}.scratch"' in r.stdout and "x      | integer" in r.stdout, r.stdout
+    assert "(0 rows)" in r.stdout.split("List of functions")[1], r.stdout  # the server's own macros stay out
+    with psycopg.connect(shop.url(), autocommit=True) as conn, psycopg.connect(shop.url(), autocommit=True) as other:
+        conn.execute("CREATE TEMP TABLE mine (x INT)")
+        listed = conn.execute(PSQL_D_QUERY).fetchall()
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        assert (f"pg_temp_{pid}", "mine", "table", "duckdb") in listed
+        assert not [row for row in listed if row[0] != "main" and row[1] != "mine"], listed
+        assert not [row for row in other.execute(PSQL_D_QUERY).fetchall() if row[1] == "mine"]
+        assert conn.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'pg\\_temp\\_%'"
+                            ).fetchall() == [(f"pg_temp_{pid}",)]
