@@ -2508,3 +2508,70 @@ def test_text_amounts_as_the_first_feature_get_the_expression_that_reads_them_as
         assert err2.value.diag.message_hint and "TRY_CAST(" in err2.value.diag.message_hint, str(err2.value)
         with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
             cur.execute("SELECT 1")
+
+
+def test_each_session_has_its_own_time_zone_as_in_postgresql(tmp_path: Path) -> None:
+    """PostgreSQL's TimeZone is a session's own: SET / SET TIME ZONE / SET LOCAL / RESET / DISCARD ALL and the startup
+    parameter change it for that session only, a ROLLBACK undoes it, and the client is told the new zone
+    (ParameterStatus, which drivers read). The server refused every zone but its own. Nothing may change another
+    session's zone (DuckDB's SET GLOBAL would): refused."""
+    db = str(tmp_path / "zones.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE ev AS SELECT TIMESTAMPTZ '2026-01-15 12:00:00+00' AS ts")
+    with serve(db, env={"TZ": "UTC"}) as server, \
+            psycopg.connect(server.url(), autocommit=True) as ny, psycopg.connect(server.url(), autocommit=True) as tk:
+        ny.execute("SET TimeZone = 'America/New_York'")
+        tk.execute("SET TIME ZONE 'Asia/Tokyo'")
+        assert ny.info.parameter_status("TimeZone") == "America/New_York"
+        assert tk.info.parameter_status("TimeZone") == "Asia/Tokyo"
+        text = "SELECT ts::varchar, current_setting('TimeZone') FROM ev"
+        assert ny.execute(text).fetchall() == [("2026-01-15 07:00:00-05", "America/New_York")]
+        assert tk.execute(text).fetchall() == [("2026-01-15 21:00:00+09", "Asia/Tokyo")]
+        for binary in (False, True):  # the same instant, shown in each session's zone
+            a = ny.cursor(binary=binary).execute("SELECT ts, now() FROM ev").fetchone()
+            b = tk.cursor(binary=binary).execute("SELECT ts, now() FROM ev").fetchone()
+            assert a is not None and b is not None and a[0] == b[0]
+            if not binary:  # text: the offset of the session's zone (binary is UTC, psycopg converts)
+                assert a[0].utcoffset() == dt.timedelta(hours=-5) and b[0].utcoffset() == dt.timedelta(hours=9)
+        assert tk.execute("SHOW TimeZone").fetchall() == [("Asia/Tokyo",)]
+
+        for sql in ("SET GLOBAL TimeZone = 'Europe/Paris'", "set /* x */ global time zone 'Europe/Paris'",
+                    "RESET GLOBAL TimeZone", 'SET GLOBAL "TimeZone" TO \'Europe/Paris\''):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="GLOBAL.*every session"):
+                ny.execute(sql)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='invalid value for parameter "TimeZone"'):
+            ny.execute("SET TimeZone = 'Mars/Olympus'")
+        assert tk.execute("SHOW TimeZone").fetchall() == [("Asia/Tokyo",)]
+        assert ny.execute("SHOW TimeZone").fetchall() == [("America/New_York",)]
+
+        ny.autocommit = False
+        ny.execute("SET TimeZone = 'Europe/Paris'")
+        ny.rollback()  # undone, as PostgreSQL's
+        assert ny.execute("SHOW TimeZone").fetchall() == [("America/New_York",)]
+        ny.execute("SET LOCAL TimeZone = 'Europe/Paris'")
+        assert ny.execute("SHOW TimeZone").fetchall() == [("Europe/Paris",)]
+        ny.commit()  # SET LOCAL ends with its block
+        assert ny.execute("SHOW TimeZone").fetchall() == [("America/New_York",)]
+        ny.commit()
+        assert ny.info.parameter_status("TimeZone") == "America/New_York"
+        ny.autocommit = True
+        for reset in ("RESET TimeZone", "SET TIME ZONE DEFAULT", "SET TIME ZONE LOCAL", "DISCARD ALL", "RESET ALL"):
+            ny.execute("SET TimeZone = 'Europe/Paris'")
+            ny.execute(reset)
+            assert ny.execute("SHOW TimeZone").fetchall() == [("UTC",)], reset
+        assert ny.info.parameter_status("TimeZone") == "UTC"
+
+        # at connect (options, PgJDBC's parameter): the connection's own, which RESET and DISCARD ALL go back to
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=Europe/Berlin") as de:
+            assert de.info.parameter_status("TimeZone") == "Europe/Berlin"
+            de.execute("SET TimeZone = 'UTC'")
+            de.execute("DISCARD ALL")
+            assert de.execute("SHOW TimeZone").fetchall() == [("Europe/Berlin",)]
+        with psycopg2.connect(server.url(), options="-c TimeZone=Asia/Kolkata") as p2:
+            with p2.cursor() as cur:
+                cur.execute("SELECT ts FROM ev")
+                got = cur.fetchone()
+                assert got is not None and got[0].utcoffset() == dt.timedelta(hours=5, minutes=30)
+                assert got[0] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
+        p2.close()
+        assert tk.execute("SHOW TimeZone").fetchall() == [("Asia/Tokyo",)]  # untouched all along
