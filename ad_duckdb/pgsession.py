@@ -49,9 +49,9 @@ from .pgsql import (
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
+    SET_WORD,
     SHOW_RE,
     TIMEOUT_RE,
-    TIMEZONE_RE,
     TXN_WORD,
     UNLISTEN_RE,
     UNLOCK_ALL_RE,
@@ -66,7 +66,9 @@ from .pgsql import (
     keyword_tag,
     on_commit_table,
     returning_select,
+    SetCommand,
     search_path_sql,
+    set_command,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -106,6 +108,9 @@ DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are
                   "server with the --attach files wanted.")
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
+# The settings DuckDB keeps per cursor that a session changes with DuckDB's own SET, by PostgreSQL's name (lower case,
+# as set_command gives it): DuckDB's name. No ROLLBACK of DuckDB's undoes them; the session does (held_in_transaction).
+_HELD = {"search_path": "search_path", "timezone": "TimeZone"}
 
 
 # ---------------------------------------------------------------- one statement's result
@@ -150,17 +155,6 @@ def _raising(e: BaseException) -> Iterator[tuple[Any, ...]]:
     yield ()  # a generator: the error surfaces when the rows are read
 
 
-def same_zone(cur: duckdb.DuckDBPyConnection, a: str, b: str) -> bool:
-    """Whether zones ``a`` and ``b`` agree (UTC and Etc/UTC, say): the same offsets in winter and in summer."""
-    try:
-        q = ("SELECT list(timezone(z, TIMESTAMPTZ '2026-01-15 12:00:00+00') = timezone(?, TIMESTAMPTZ '2026-01-15 "
-             "12:00:00+00') AND timezone(z, TIMESTAMPTZ '2026-07-15 12:00:00+00') = timezone(?, TIMESTAMPTZ "
-             "'2026-07-15 12:00:00+00')) FROM (SELECT ? AS z)")
-        return bool(cur.execute(q, [b, b, a]).fetchall()[0][0][0])
-    except duckdb.Error:
-        return False
-
-
 class Session:
     """One client's state: its DuckDB cursor, prepared statements, portals and transaction status."""
 
@@ -200,7 +194,9 @@ class Session:
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
         self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
-        self.path_default: str | None = None  # the SET of a search_path given at startup (RESET goes back to it)
+        # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
+        self.held_defaults: dict[str, str] = {}
+        self.time_zone = ""  # DuckDB's TimeZone of this cursor (read_zone), which the client is told (ParameterStatus)
         self.client: tuple[str | None, int | None] = (None, None)  # its address and port
         self.started = datetime.now(UTC)
         self.query = ""  # its last statement, as PostgreSQL's pg_stat_activity.query
@@ -311,6 +307,8 @@ class Session:
             default = value is None or value.strip().strip("'\"").strip().lower() == "default"
             self.set_setting("timeout_ms", self.timeout_default if default else timeout_ms(value), bool(local))
             return Result("SET" if sql.lstrip()[:3].lower() == "set" else "RESET")
+        if SET_WORD.match(sql) and (served := self.session_set(sql)) is not None:
+            return served
         m = SHOW_RE.match(sql)
         if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
@@ -338,12 +336,12 @@ class Session:
         path = search_path_sql(sql)
         reset = RESET_RE.match(sql)
         if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
-            path = self.path_default or "RESET search_path"  # the connection's own path, if it gave one
+            path = self.default_sql("search_path")  # the connection's own path, if it gave one
         if path is not None:
             local = (p := SEARCH_PATH_RE.match(sql)) is not None and p.group("local") is not None
-            if local and self.status == b"I" and not self.implicit and not self.batch and not self.unsynced:
+            if local and self.outside():
                 return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
-            self.path_in_transaction(path, local)
+            self.held_in_transaction("search_path", path, local)
             return path
         for pattern, refusal in _CHECKED_SETTINGS:
             if (d := pattern.match(sql)) is not None and (err := refusal(d.group(1))) is not None:
@@ -378,17 +376,6 @@ class Session:
                 raise ProtocolError("Savepoints are not supported (DuckDB has none); the transaction failed, "
                                     "ROLLBACK it and start again.", "0A000")
             return Result("ROLLBACK" if verb.startswith("ROLLBACK") else verb)
-        m = TIMEZONE_RE.match(sql)
-        if m:
-            # The time zone is part of the locked configuration; asking for the one in force is fine (Metabase does).
-            self.release()
-            zone = self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
-            asked = m.group(1).strip()
-            if asked.lower() not in (zone.lower(), "default", "local") and not same_zone(self.cur, asked, zone):
-                raise ProtocolError(f"The server's time zone is {zone!r} and cannot be changed per session; start "
-                                    f"the server with TZ={m.group(1).strip()} in its environment, or convert in SQL "
-                                    "(timezone('...', ts)).", "0A000")
-            return Result("SET")
         m = DISCARD_RE.match(sql)
         if m:
             what = m.group(1).upper().replace("TEMPORARY", "TEMP")
@@ -461,13 +448,23 @@ class Session:
     def reset_settings(self) -> None:
         """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
         user of a pooled connection gets neither the last one's statement_timeout nor its SET search_path / USE /
-        SET schema (its FROM tx read the last one's analytics.tx)."""
+        SET schema (its FROM tx read the last one's analytics.tx) nor its time zone."""
         self.set_setting("timeout_ms", self.timeout_default)
         self.set_setting("application_name", self.application_name_default)
-        path = self.path_default or "RESET search_path"
-        self.path_in_transaction(path, local=False)
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        self.cur.execute(path)
+        for name in _HELD:
+            sql = self.default_sql(name)
+            self.held_in_transaction(name, sql, local=False)
+            self.cur.execute(sql)
+        self.read_zone()
+
+    def default_sql(self, name: str) -> str:
+        """The SQL that sets _HELD setting ``name`` back to the connection's own (given at startup, else DuckDB's)."""
+        return self.held_defaults.get(name) or f"RESET {_HELD[name]}"
+
+    def read_zone(self) -> None:
+        """Read the time zone DuckDB now holds (its own spelling: 'utc' is 'UTC'), which ready() reports."""
+        self.time_zone = str(self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
 
     def set_setting(self, name: str, value: Any, local: bool = False) -> None:
         """SET [LOCAL] of a setting the session keeps itself (its attribute ``name``), with PostgreSQL's rules: inside
@@ -477,8 +474,7 @@ class Session:
         if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
             raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                 "25P02")
-        outside = self.status == b"I" and not self.implicit and not self.batch
-        if outside and not self.unsynced:
+        if self.outside():
             if not local:
                 setattr(self, name, value)
             return  # (SET LOCAL: its transaction ends with it; it warned, warn_set_local)
@@ -486,41 +482,85 @@ class Session:
         self.set_in_transaction[name] = (before, after if local else value)
         setattr(self, name, value)
 
-    def path_in_transaction(self, path: str, local: bool) -> None:
-        """``path`` (DuckDB's SET or RESET search_path) is about to run: inside a transaction block, keep what undoes
-        it, as set_setting does for the session's own settings; the path is DuckDB's, which no ROLLBACK undoes."""
-        outside = self.status == b"I" and not self.implicit and not self.batch
-        if self.status == b"E" or outside and not self.unsynced:
+    def outside(self) -> bool:
+        """Whether a SET now is outside any transaction (block, batch, or the extended protocol's until Sync)."""
+        return self.status == b"I" and not self.implicit and not self.batch and not self.unsynced
+
+    def held_in_transaction(self, name: str, sql: str, local: bool) -> None:
+        """``sql`` (DuckDB's SET or RESET of _HELD setting ``name``) is about to run: inside a transaction block, keep
+        what undoes it, as set_setting does for the session's own settings; DuckDB's ROLLBACK does not."""
+        if self.status == b"E" or self.outside():
             return  # outside a block it simply holds; in a failed one _one refuses it
-        if "search_path" not in self.set_in_transaction:
+        if name not in self.set_in_transaction:
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-            now = self.cur.execute("SELECT current_setting('search_path')").fetchall()[0][0]
-            back = f"SET search_path = {quote_literal(now)}" if now else "RESET search_path"
-            self.set_in_transaction["search_path"] = (back, (back, False))
-        # after COMMIT: the last session SET's path, and whether a SET LOCAL ran since (else DuckDB holds it already)
-        before, (after, _) = self.set_in_transaction["search_path"]
-        self.set_in_transaction["search_path"] = (before, (after, True) if local else (path, False))
+            now = self.cur.execute(f"SELECT current_setting({quote_literal(_HELD[name])})").fetchall()[0][0]
+            back = f"SET {_HELD[name]} = {quote_literal(now)}" if now else f"RESET {_HELD[name]}"
+            self.set_in_transaction[name] = (back, (back, False))
+        # after COMMIT: the last session SET's, and whether a SET LOCAL ran since (else DuckDB holds it already)
+        before, (after, _) = self.set_in_transaction[name]
+        self.set_in_transaction[name] = (before, (after, True) if local else (sql, False))
+
+    def session_set(self, sql: str) -> Result | None:
+        """SET GLOBAL refused, and SET [LOCAL] / RESET of the time zone run; None for any other statement. By DuckDB's
+        tokenizer (set_command), so no spelling of SET GLOBAL reaches DuckDB, which would change every session's."""
+        cmd = set_command(sql)
+        if cmd is None or cmd.scope != "global" and cmd.name != "timezone":
+            return None
+        try:
+            if self.status == b"E":
+                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                    "25P02")
+            if cmd.scope == "global":
+                raise ProtocolError(f"SET GLOBAL is refused on this server: it would change {cmd.name} for every "
+                                    f"session, which PostgreSQL's settings never do; SET {cmd.name} changes this "
+                                    "session's only (SET LOCAL: until the transaction block ends).", "0A000")
+            self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+            return self.set_zone(cmd, "RESET" if sql.lstrip()[:5].lower() == "reset" else "SET")
+        except ProtocolError:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+
+    def set_zone(self, cmd: SetCommand, tag: str) -> Result:
+        """SET [LOCAL] TimeZone / SET TIME ZONE / RESET TimeZone: this session's zone (DuckDB's, per cursor), as
+        PostgreSQL's; a zone DuckDB does not know is PostgreSQL's error, naming it."""
+        sql = self.default_sql("timezone") if cmd.value is None else f"SET TimeZone = {quote_literal(cmd.value)}"
+        local = cmd.scope == "local"
+        if local and self.outside():
+            return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
+        self.held_in_transaction("timezone", sql, local)
+        try:
+            self.cur.execute(sql)
+        except duckdb.Error as e:
+            raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" (a zone name DuckDB knows, '
+                                "as in SELECT name FROM pg_timezone_names(); say 'Europe/Paris', 'UTC')",
+                                "22023") from e
+        self.read_zone()
+        return Result(tag)
 
     def end_settings(self, committed: bool) -> None:
         """The transaction block ended: its SETs stay if it committed (but SET LOCAL's), else they are undone."""
         for name, (before, after) in self.set_in_transaction.items():
-            if name == "search_path":  # DuckDB's (path_in_transaction), set again outside the transaction
-                self.restore_path(before if not committed else after[0] if after[1] else None)
+            if name in _HELD:  # DuckDB's (held_in_transaction), set again outside the transaction
+                self.restore_held(name, before if not committed else after[0] if after[1] else None)
             else:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
 
-    def restore_path(self, path: str | None) -> None:
-        """Set DuckDB's search path again as a transaction's end leaves it (None: as it is). A schema it names may be
-        gone (dropped in the transaction): then the connection's own path, as the transaction's end must not fail."""
-        if path is None:
+    def restore_held(self, name: str, sql: str | None) -> None:
+        """Set _HELD setting ``name`` again as a transaction's end leaves it (None: as it is). A schema a search path
+        names may be gone (dropped in the transaction): then the connection's own, as the transaction's end must not
+        fail."""
+        if sql is None:
             return
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
-            self.cur.execute(path)
+            self.cur.execute(sql)
         except duckdb.Error as e:
-            log.warning("search_path after the transaction (%s) failed, the connection's own instead: %s", path, e)
-            self.cur.execute(self.path_default or "RESET search_path")
+            log.warning("%s after the transaction (%s) failed, the connection's own instead: %s", name, sql, e)
+            self.cur.execute(self.default_sql(name))
+        if name == "timezone":
+            self.read_zone()
 
     def deallocate(self, names: set[str]) -> None:
         """Drop these SQL PREPAREs from DuckDB. Why: an SQL PREPARE lives in DuckDB, beside the protocol's statements
@@ -713,6 +753,8 @@ class Session:
         try:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
+            if kind == "SET" and (served := self.session_set(query)) is not None:
+                return served  # (one compat did not see: after a comment)
             if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):
                 self.release()  # a WITH HOLD cursor outlives the COMMIT: its rows held in memory, as PostgreSQL does
             elif kind == "TRANSACTION" and head not in ("BEGIN", "START"):
@@ -1043,6 +1085,9 @@ class Backend:
             # Why after register: registering reads ad_models through the normal path; from here on DuckDB
             # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
             self.con.execute("SET enable_external_access = false")
+            # TimeZone stays each session's to SET, as in PostgreSQL (a cursor's SET is its own; SET GLOBAL, which
+            # would change every session's, is refused by Session._one); allowed_configs itself stays locked
+            self.con.execute("SET allowed_configs = ['TimeZone']")
             self.con.execute("SET lock_configuration = true")
         except BaseException as e:
             # the caller removes a snapshot it took (server.PGServer._open_backend); a close that fails too must not

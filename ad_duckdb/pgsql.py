@@ -37,6 +37,7 @@ SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', 
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
 SET_LOCAL_RE = re.compile(r"^\s*set\s+local\s", re.I)
+SET_WORD = re.compile(r"^\s*(?:set|reset|pragma)\b", re.I)  # what may be DuckDB's SET statement (set_command)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
 VERSION_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?version\s*\(\s*\)\s*;?\s*$", re.I)
 BEGIN_RE = re.compile(r"^\s*(begin|start\s+transaction)\b[^;]*;?\s*$", re.I)
@@ -48,8 +49,6 @@ DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;
 RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
 UNLISTEN_RE = re.compile(r'^\s*unlisten\s+(?:\*|"(?:[^"]|"")+"|\w+)\s*;?\s*$', re.I)
 UNLOCK_ALL_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$", re.I)
-TIMEZONE_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?(?:time\s+zone|timezone)\s*(?:to\s+|=\s*)?'?([^';]*)'?\s*;?\s*$",
-                          re.I)
 # SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).
 # Groups: LOCAL (SET LOCAL: until the transaction ends), the value (None for RESET).
 TIMEOUT_RE = re.compile(r"^\s*(?:set\s+(?:session\s+|(local)\s+)?statement_timeout\s*(?:to\s+|=\s*)(.*?)|"
@@ -123,7 +122,7 @@ def client_encoding_error(value: str) -> ProtocolError | None:
 
 
 # SET [LOCAL] search_path TO a, "B", public: PostgreSQL's list of schemas (groups: LOCAL, the list). DuckDB's SET
-# outlives the transaction; the session undoes it as PostgreSQL would (Session.path_in_transaction).
+# outlives the transaction; the session undoes it as PostgreSQL would (Session.held_in_transaction).
 SEARCH_PATH_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?search_path\s*(?:to\s+|=\s*)(?P<names>.*?)"
                             r"\s*;?\s*$", re.I | re.S)
 _PATH_ITEM = re.compile(r'\s*("(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[^,\s]+)\s*(?:,|$)')
@@ -439,6 +438,51 @@ def _words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
         return _words(sql)
     except duckdb.Error:
         return None
+
+
+class SetCommand(NamedTuple):
+    """A SET / RESET / PRAGMA name = value statement as DuckDB's tokenizer reads it (set_command)."""
+
+    scope: str  # "" (the session's), "session", "local" or "global"
+    name: str  # lower case, unquoted; PostgreSQL's two words TIME ZONE are "timezone"
+    value: str | None  # the value as written (a string literal unquoted); None for RESET, DEFAULT, LOCAL
+
+
+def set_command(sql: str) -> SetCommand | None:
+    """What ``sql`` sets, if it is DuckDB's SET statement (SET, RESET, PRAGMA name = value); None otherwise or when
+    DuckDB cannot tokenize it. By the tokenizer, so a comment between the words (``SET /* x */ GLOBAL``) or a quoted
+    name (``SET GLOBAL "TimeZone"``) reads as what DuckDB runs."""
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return None
+    low = [t.lower() if k == "keyword" else t for _, t, k in toks]
+    if not low or low[0] not in ("set", "reset", "pragma"):
+        return None
+    verb, i = low[0], 1
+    scope = ""
+    if i < len(low) and low[i] in ("session", "local", "global") and toks[i][2] == "keyword":
+        scope, i = low[i], i + 1
+    if low[i:i + 2] == ["time", "zone"]:
+        name, i = "timezone", i + 2
+    elif i < len(toks):
+        text = toks[i][1]
+        name = (text[1:-1].replace('""', '"') if text.startswith('"') else text).lower()
+        i += 1
+    else:
+        return None
+    if i < len(low) and low[i] in ("to", "="):
+        i += 1
+    rest = [t for t in toks[i:] if t[1] != ";"]
+    value: str | None = None
+    if verb != "reset" and rest:
+        if len(rest) == 1 and rest[0][2] == "keyword" and rest[0][1].lower() in ("default", "local"):
+            value = None  # PostgreSQL's SET TIME ZONE LOCAL / DEFAULT: RESET's meaning
+        elif len(rest) == 1 and rest[0][2] == "string_const":
+            value = rest[0][1][1:-1].replace("''", "'")
+        else:
+            value = sql[rest[0][0]:].strip().rstrip(";").strip()
+    return SetCommand(scope, name, value)
 
 
 def _catalog_names(sql: str) -> str:

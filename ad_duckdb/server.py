@@ -56,7 +56,7 @@ from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
-from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, same_zone, take_snapshot
+from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
 from .pgsql import (
     TXN_WORD,
@@ -69,6 +69,7 @@ from .pgsql import (
     typed_parameters,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
+from .sqltext import quote_literal
 from .udfs import refresh as refresh_functions
 
 log = logging.getLogger("ad_duckdb.server")
@@ -516,7 +517,7 @@ class Handler(socketserver.BaseRequestHandler):
         self.awaiting_password = False
         self.stop_seen: float | None = None  # when a starting client's thread first saw the stop
         self.said_ready = False  # the first ReadyForQuery is sent: the client is connected
-        self.reported_application_name = ""  # the last application_name the client was sent (ready)
+        self.reported: dict[str, str] = {}  # the GUC_REPORT settings' values the client was last sent (ready)
 
     # -- low-level IO
     def read_exact(self, n: int) -> bytes:
@@ -629,11 +630,14 @@ class Handler(socketserver.BaseRequestHandler):
 
     def ready(self, status: bytes) -> None:
         s = getattr(self, "session", None)
-        if s is not None and self.said_ready and s.application_name != self.reported_application_name:
-            # As PostgreSQL reports a changed GUC_REPORT setting (SET / RESET application_name, DISCARD ALL): a
-            # ParameterStatus before the ReadyForQuery, which drivers keep as the connection's
-            self.send(b"S", b"application_name\x00" + s.application_name.encode() + b"\x00")
-            self.reported_application_name = s.application_name
+        if s is not None and self.said_ready:
+            # As PostgreSQL reports a changed GUC_REPORT setting (SET / RESET application_name or TimeZone, DISCARD
+            # ALL, a ROLLBACK undoing one): a ParameterStatus before the ReadyForQuery, which drivers keep as the
+            # connection's (psycopg reads TimeZone to give timestamptz values their zone)
+            for name, value in (("application_name", s.application_name), ("TimeZone", s.time_zone)):
+                if self.reported.get(name) != value:
+                    self.send(b"S", name.encode() + b"\x00" + value.encode() + b"\x00")
+                    self.reported[name] = value
         self.send(b"Z", status)
         self.flush()
         self.said_ready = True
@@ -770,17 +774,20 @@ class Handler(socketserver.BaseRequestHandler):
 
             if not self.startup_path(session, settings.get("search_path")):
                 return
-            tz = session.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0]
+            notice = self.startup_zone(session, settings.get("timezone"))
+            tz = session.time_zone
             for k, v in {"server_version": f"{PG_VERSION} (ad_duckdb {ad_duckdb.__version__})",
                          "server_encoding": "UTF8", "client_encoding": "UTF8", "DateStyle": "ISO, MDY",
                          "IntervalStyle": "postgres", "TimeZone": tz, "integer_datetimes": "on",
                          "standard_conforming_strings": "on", "is_superuser": "off", "session_authorization": user,
                          "application_name": session.application_name}.items():
                 self.send(b"S", k.encode() + b"\x00" + v.encode() + b"\x00")
-            self.reported_application_name = session.application_name
+            self.reported = {"application_name": session.application_name, "TimeZone": tz}
             self.send(b"K", struct.pack("!ii", pid, key))
             self.ready(session.status)
-            self.warn_zone(session, settings.get("timezone"), tz)
+            if notice:
+                self.warning(notice)
+                self.flush()
             self.loop(session)
         except (ConnectionError, OSError):
             pass
@@ -808,22 +815,28 @@ class Handler(socketserver.BaseRequestHandler):
         except (duckdb.Error, ProtocolError) as e:
             self.fatal(f"search_path {path!r} given at connect: {e}", "3F000" if isinstance(e, duckdb.Error) else "22023")
             return False
-        s.path_default = None if sql == "RESET search_path" else sql
+        if sql != "RESET search_path":
+            s.held_defaults["search_path"] = sql
         return True
 
-    def warn_zone(self, s: Session, asked: str | None, zone: str) -> None:
-        """A TimeZone given at connect (PgJDBC sends the JVM's; libpq's options='-c TimeZone=...') that is not the
-        server's: DuckDB's time zone is one for every session, locked on this server, so the client is warned
-        (PostgreSQL's NoticeResponse, WARNING), which psql prints, JDBC keeps as a warning and psycopg hands to its
-        notice handlers, with their first statement; it was silently not the session's zone."""
-        if asked is None or asked.strip().lower() in (zone.lower(), "default", "local") or same_zone(s.cur, asked, zone):
-            return
-        msg = (f"TimeZone {asked!r} asked at connect is not applied: the server's time zone, {zone!r}, is every "
-               "session's (timestamptz values arrive with their offset, which drivers convert). To compute dates and "
-               f"hours in {asked}, start the server with TZ={asked} in its environment, or convert in SQL "
-               f"(timezone('{asked}', ts)).")
-        self.warning(msg)
-        self.flush()
+    def startup_zone(self, s: Session, asked: str | None) -> str | None:
+        """Apply the TimeZone the client gave at connect (PgJDBC sends the JVM's; libpq's options='-c TimeZone=...'),
+        which RESET and DISCARD ALL go back to; the warning to send when DuckDB knows no such zone. Why a warning
+        where PostgreSQL refuses the connection: PgJDBC always sends the JVM's zone, and a JVM's name DuckDB lacks
+        must not keep a Java tool from connecting; the session keeps the server's zone, and the client is told."""
+        s.time_zone = str(s.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+        if asked is None or asked.strip().lower() in ("default", "local"):
+            return None
+        sql = f"SET TimeZone = {quote_literal(asked.strip())}"
+        try:
+            s.cur.execute(sql)
+        except duckdb.Error:
+            return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
+                    f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
+                    "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
+        s.held_defaults["timezone"] = sql
+        s.read_zone()
+        return None
 
     def warning(self, msg: str, code: str = "01000") -> None:
         """PostgreSQL's NoticeResponse of severity WARNING."""
