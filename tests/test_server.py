@@ -1009,6 +1009,8 @@ FILES_REFUSED = [
     "set enable_external_access = true",
     "set lock_configuration = false",
     "reset enable_external_access",
+    "set allowed_configs = ['TimeZone', 'enable_external_access']",  # what keeps the time zone each session's
+    "reset allowed_configs",
 ]
 
 
