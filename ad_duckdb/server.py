@@ -19,7 +19,8 @@ Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-wr
 read-only always, and after the functions are registered the server runs ``SET enable_external_access = false``
 (no file, network, ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo
 it; only ``TimeZone``, in ``allowed_configs``, stays each session's to SET, and SET GLOBAL, which would change every
-session's, is refused: pgsession.Session.session_set). No SQL text is filtered; the few rewrites (``pgsql``) only answer PostgreSQL catalogue chatter DuckDB lacks.
+session's, is refused: pgsession.Session.session_set). No SQL text is filtered; the few rewrites (``pgsql``) only
+answer PostgreSQL catalogue chatter DuckDB lacks.
 One refusal is ours, by DuckDB's own statement type: DETACH (pgsession.DETACH_REFUSED), which DuckDB allows for
 the files attached at start, and after which it would let a client attach one again for writing.
 """
