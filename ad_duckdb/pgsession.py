@@ -511,8 +511,8 @@ class Session:
                 raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
                                     "25P02")
             if cmd.scope == "global":
-                raise ProtocolError(f"SET GLOBAL is refused on this server: it would change {cmd.name} for every "
-                                    f"session, which PostgreSQL's settings never do; SET {cmd.name} changes this "
+                raise ProtocolError("SET GLOBAL is refused on this server: it would change the setting for every "
+                                    "session, which PostgreSQL's SET never does; SET without GLOBAL changes this "
                                     "session's only (SET LOCAL: until the transaction block ends).", "0A000")
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return self.set_zone(cmd, "RESET" if sql.lstrip()[:5].lower() == "reset" else "SET")
