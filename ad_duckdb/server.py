@@ -163,6 +163,10 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
     allow_reuse_address = True
     block_on_close = False
+    # Why not socketserver's 5: a dashboard's tiles or a pool connecting at once overflowed it while the accepting
+    # thread waited for the interpreter, and the kernel dropped the rest (each retried after 1 s, 3 s, 7 s ...).
+    # PostgreSQL's queue is twice max_connections; this is as deep as the system allows (net.core.somaxconn).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, config: ServerConfig) -> None:
         from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
@@ -1227,7 +1231,8 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
 @click.argument("db")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback requires a password.")
-@click.option("--port", type=int, default=5433, show_default=True, help="TCP port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=5433, show_default=True,
+              help="TCP port (0 picks a free one).")
 @click.option("--password", envvar=PASSWORD_ENV, show_envvar=True,
               help="Password every client must give (any user name). Default: none, loopback only.")
 @click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")

@@ -2508,3 +2508,40 @@ def test_text_amounts_as_the_first_feature_get_the_expression_that_reads_them_as
         assert err2.value.diag.message_hint and "TRY_CAST(" in err2.value.diag.message_hint, str(err2.value)
         with pytest.raises(psycopg2.errors.InFailedSqlTransaction):
             cur.execute("SELECT 1")
+
+
+def test_a_burst_of_connections_waits_in_the_listen_queue(warehouse: str) -> None:
+    """A dashboard's tiles, a BI tool's pool or a team's notebooks connect at once. The listening socket's queue was
+    socketserver's default of 5: the kernel dropped the other connection attempts while the server's accepting thread
+    waited for the interpreter (busy starting the first sessions), and each dropped client retried after 1 s, 3 s, 7 s
+    ... (psycopg's connect_timeout=20 expired for 11 of 100). The queue is now as deep as the system allows, as
+    PostgreSQL's (twice max_connections). Stopping the process makes "the server does not accept for a moment"
+    certain: every connection must still complete its TCP handshake in the kernel's queue."""
+    n = 48
+    with serve(warehouse) as srv:
+        socks: list[socket.socket] = []
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.settimeout(0.5)
+                try:
+                    sock.connect((srv.host, srv.port))
+                except TimeoutError:
+                    pytest.fail(f"connection {i + 1} of {n} was dropped by the listen queue while the server was busy")
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+            for sock in socks:
+                sock.close()
+        with psycopg.connect(srv.url(), connect_timeout=10) as conn:  # and the server goes on
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("port", ["65536", "-1"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(warehouse: str, port: str) -> None:
+    """`serve --port 99999` printed Python's OverflowError traceback ("bind(): port must be 0-65535"), exit 1."""
+    proc = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--port", port],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "--port" in proc.stderr and "0<=x<=65535" in proc.stderr, proc.stderr
