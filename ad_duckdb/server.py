@@ -40,6 +40,7 @@ import socket
 import socketserver
 import struct
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -52,7 +53,14 @@ import click
 import duckdb
 
 from . import attachfiles
-from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader, without_function_wrapper
+from .exceptions import (
+    AdDuckDBError,
+    DatabaseLockedError,
+    clean_up_after,
+    held_by_reader,
+    is_interrupt,
+    without_function_wrapper,
+)
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
@@ -258,7 +266,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                     if not cfg.snapshot:
                         return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self)
-                    copy = copy or take_snapshot(cfg.database)
+                    copy = copy or self._take_snapshot()
                     backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach,
                                       sessions=self)
                     copy = None  # the backend's now: it removes the copy when it closes
@@ -280,6 +288,33 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         finally:
             if copy is not None:
                 shutil.rmtree(copy[1], ignore_errors=True)  # a copy nobody serves: not left in the temp folder
+
+    def _take_snapshot(self) -> tuple[str, str]:
+        """take_snapshot, with a copy that fails for lack of room (or of a writable temporary folder) as one line
+        naming the folder, the room needed and TMPDIR. Why: a copy that did not fit in a small /tmp printed DuckDB's
+        TransactionException as a traceback at start-up, and a SIGHUP reload logged it without the fix."""
+        try:
+            return take_snapshot(self.config.database)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower() or is_interrupt(e):
+                raise  # a writer holds DB: _open_backend waits or says so
+            raise self._snapshot_failed(e) from e
+        except (duckdb.Error, OSError) as e:
+            if is_interrupt(e):
+                raise
+            raise self._snapshot_failed(e) from e
+
+    def _snapshot_failed(self, e: BaseException) -> click.ClickException:
+        folder = tempfile.gettempdir()
+        try:
+            size = f" ({Path(self.config.database).stat().st_size / 1e6:,.1f} MB)"
+        except OSError:
+            size = ""
+        reason = " ".join(str(e).split())
+        return click.ClickException(
+            f"Cannot take the --snapshot copy of {self.config.database!r} in the temporary folder {folder}: "
+            f"{reason}. The copy needs room for the whole database{size} there: free some space, or point TMPDIR at "
+            f"a folder on a disk with room (TMPDIR=/path/with/room ad-duckdb serve ... --snapshot).")
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""

@@ -2545,3 +2545,29 @@ def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(warehouse: str, po
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "--port" in proc.stderr and "0<=x<=65535" in proc.stderr, proc.stderr
+
+
+def test_a_snapshot_copy_the_disk_cannot_hold_is_a_one_line_error_naming_the_folder(warehouse: str,
+                                                                                   tmp_path: Path) -> None:
+    """`serve --snapshot` copies DB into the temporary folder; a copy that did not fit there (a small /tmp, a tmpfs)
+    printed DuckDB's TransactionException as a traceback. The error now says where the copy went, how much room it
+    needs and how to choose another folder (TMPDIR), and leaves no partial copy. The failure is real: a file size limit
+    (ulimit -f) under the database's size makes the copy's writes fail as a full disk does."""
+    import resource
+
+    limit = 64 * 1024
+    assert Path(warehouse).stat().st_size > limit
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--snapshot", "--port", "0"],
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    assert "--snapshot" in lines[0] and str(tmp_path) in lines[0] and "TMPDIR" in lines[0], lines[0]
+    assert "File too large" in lines[0], lines[0]  # DuckDB's reason stays
+    assert _snapshot_copies(tmp_path) == [], "the partial copy was left behind"
