@@ -123,6 +123,17 @@ class ServerConfig:
     attach: tuple[attachfiles.Attached, ...] = ()
 
 
+def _disk_mb(backends: list[Backend]) -> str:
+    """The size on disk of the backends' --snapshot copies, in MB."""
+    size = 0
+    for b in backends:
+        try:
+            size += sum(f.stat().st_size for f in Path(b.snapshot_dir or "").iterdir()) if b.snapshot_dir else 0
+        except OSError:
+            pass  # removed meanwhile: its last session ended
+    return f"{size / 1e6:,.1f}"
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -205,6 +216,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         self._stopping = threading.Event()
         self._pids = iter(range(1000, 2**31))
         self.held: HeldFiles | None = None
+        self._retired: list[Backend] = []  # earlier --snapshot copies that sessions from before still read
         self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
@@ -364,9 +376,21 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             old, self.backend = self.backend, new
             old.retired = True
             close_old = old.sessions == 0
+            if not close_old:
+                self._retired.append(old)
+            kept = list(self._retired)
+            held = sum(b.sessions for b in kept)
         if close_old:
             self._close_retired(old)
-        return "new snapshot: " + new.models_text()
+        text = "new snapshot: " + new.models_text()
+        if kept:
+            # Why said: each copy is the whole database, and a BI tool's pool keeps its connections for days, so a
+            # nightly SIGHUP left a copy a night in the temporary folder without a word
+            n = len(kept)
+            text += (f"; {n} earlier cop{'y' if n == 1 else 'ies'} ({_disk_mb(kept)} MB in {tempfile.gettempdir()}) "
+                     f"kept for {held} session{'' if held == 1 else 's'} connected before: each is removed when "
+                     "its last session disconnects (pg_stat_activity lists them; pg_terminate_backend(pid) ends one)")
+        return text
 
     def _close_retired(self, backend: Backend) -> None:
         with self._closing:
@@ -374,6 +398,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                 backend.close()
             finally:
                 self._renew_held()
+        with self._lock:
+            if backend not in self._retired:
+                return
+            self._retired.remove(backend)
+        if not self.stopping:
+            log.warning("removed an earlier snapshot copy: its last session ended")
 
     def _renew(self) -> None:
         with self._closing:

@@ -2571,3 +2571,39 @@ def test_a_snapshot_copy_the_disk_cannot_hold_is_a_one_line_error_naming_the_fol
     assert "--snapshot" in lines[0] and str(tmp_path) in lines[0] and "TMPDIR" in lines[0], lines[0]
     assert "File too large" in lines[0], lines[0]  # DuckDB's reason stays
     assert _snapshot_copies(tmp_path) == [], "the partial copy was left behind"
+
+
+def test_snapshot_copies_kept_for_earlier_sessions_are_logged_and_removed_with_their_last_session(
+        warehouse: str, tmp_path: Path) -> None:
+    """Each SIGHUP of a --snapshot server writes a full copy of DB; one that sessions from before still read stays on
+    disk until the last of them ends. A BI tool's pool keeps its connections for days, so a nightly retrain + SIGHUP
+    filled the temporary folder with a copy a night, and the log said only "reloaded: new snapshot". The reload's
+    log line now says how many earlier copies are kept, their size and folder, and for how many sessions; the removal
+    of one is logged too."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with serve(warehouse, "--snapshot", env={"TMPDIR": str(tmp)}) as s:
+        pooled = [psycopg.connect(s.url(), autocommit=True)]
+        try:
+            assert pooled[0].execute("SELECT 1").fetchone() == (1,)
+            s.proc.send_signal(signal.SIGHUP)
+            first = s.wait_for_log("reloaded")
+            assert "1 earlier copy" in first and "for 1 session " in first and str(tmp) in first, first
+            assert len(_snapshot_copies(tmp)) == 2
+            pooled.append(psycopg.connect(s.url(), autocommit=True))  # on the new copy
+            s.log.clear()
+            s.proc.send_signal(signal.SIGHUP)
+            second = s.wait_for_log("reloaded")
+            assert "2 earlier copies" in second and "for 2 sessions " in second, second
+            assert len(_snapshot_copies(tmp)) == 3
+            s.log.clear()
+        finally:
+            for conn in pooled:
+                conn.close()
+        removed = s.wait_for_log("removed an earlier snapshot copy")
+        assert "its last session ended" in removed, removed
+        deadline = time.monotonic() + 30
+        while len(_snapshot_copies(tmp)) != 1:  # the served one stays until the stop
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.1)
+    assert _snapshot_copies(tmp) == []
