@@ -1249,9 +1249,15 @@ class Handler(socketserver.BaseRequestHandler):
 
 def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = None) -> None:
     """Serve until SIGINT / SIGTERM; SIGHUP reloads (a fresh snapshot with --snapshot, else re-read models)."""
+    # Why caught before the database opens: SIGHUP's default action ends the process, and one that arrived while the
+    # server started (waiting with --wait for the training that then sends it, copying DB for --snapshot) killed it
+    # without a word and left its copy behind. It is done once the server serves (_serve).
+    early_hup = threading.Event()
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: early_hup.set())
     server = PGServer(config)
     try:
-        _serve(server, ready)
+        _serve(server, ready, early_hup)
     except BaseException as e:
         # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
         # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy); a close that
@@ -1261,7 +1267,7 @@ def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = 
     server.close_all()
 
 
-def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
+def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup: threading.Event) -> None:
     threads: list[threading.Thread] = []
 
     def stop(*_: Any) -> None:
@@ -1285,6 +1291,9 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
             signal.signal(signal.SIGHUP, reload)
     if ready is not None:
         ready(server)
+    if early_hup.is_set():
+        log.warning("SIGHUP received while starting: reloading now")
+        reload()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

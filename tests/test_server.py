@@ -2607,3 +2607,53 @@ def test_snapshot_copies_kept_for_earlier_sessions_are_logged_and_removed_with_t
             assert time.monotonic() < deadline, _snapshot_copies(tmp)
             time.sleep(0.1)
     assert _snapshot_copies(tmp) == []
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux's /proc/PID/status SigCgt mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the signal mask from Linux's /proc")
+def test_a_sighup_during_start_up_is_done_once_serving_not_the_end_of_the_server(warehouse: str,
+                                                                              tmp_path: Path) -> None:
+    """SIGHUP's default action ends a process: one that reached the server while it started (waiting with --wait for
+    the nightly training to let go of the file, or copying DB for --snapshot) killed it without a word, exit 129, and
+    left its snapshot copy in the temporary folder. The training job's own `kill -HUP` after it stored the model is
+    just such a signal. Now the server takes it as asked for once it serves: a reload, logged."""
+    db = str(tmp_path / "nightly.duckdb")
+    shutil.copy(warehouse, db)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    writer = duckdb.connect(db)  # the nightly training, holding the file
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "serve", db, "--snapshot",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches(proc.pid, signal.SIGHUP):  # until the server is far enough to have a say
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        writer.close()  # the training ends; the server starts
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving"), proc.communicate()
+        port = int(proc.stdout.readline().rsplit(":", 1)[1].split("/")[0])
+        deadline = time.monotonic() + 60
+        while True:  # the reload asked for during the start is done
+            with psycopg.connect(f"postgresql://analyst@127.0.0.1:{port}/w", autocommit=True) as conn:
+                assert conn.execute("SELECT max(version) FROM ad_models").fetchone() == (1,)
+            if len(_snapshot_copies(tmp)) == 1 and proc.poll() is None:
+                break
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.1)
+    finally:
+        writer.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "reloaded: new snapshot" in err and "Traceback" not in err, err
+    assert _snapshot_copies(tmp) == []
