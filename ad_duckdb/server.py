@@ -46,6 +46,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -374,6 +375,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             raise
         with self._lock:
             old, self.backend = self.backend, new
+            swapped = datetime.now(UTC)  # sessions that started before are on earlier copies
             old.retired = True
             close_old = old.sessions == 0
             if not close_old:
@@ -387,9 +389,11 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             # Why said: each copy is the whole database, and a BI tool's pool keeps its connections for days, so a
             # nightly SIGHUP left a copy a night in the temporary folder without a word
             n = len(kept)
+            since = swapped.isoformat(sep=" ")
             text += (f"; {n} earlier cop{'y' if n == 1 else 'ies'} ({_disk_mb(kept)} MB in {tempfile.gettempdir()}) "
                      f"kept for {held} session{'' if held == 1 else 's'} connected before: each is removed when "
-                     "its last session disconnects (pg_stat_activity lists them; pg_terminate_backend(pid) ends one)")
+                     "its last session disconnects (SELECT pid FROM pg_stat_activity WHERE backend_start < "
+                     f"'{since}' lists those on earlier copies; pg_terminate_backend(pid) ends one)")
         return text
 
     def _close_retired(self, backend: Backend) -> None:

@@ -2591,6 +2591,11 @@ def test_snapshot_copies_kept_for_earlier_sessions_are_logged_and_removed_with_t
             assert "1 earlier copy" in first and "for 1 session " in first and str(tmp) in first, first
             assert len(_snapshot_copies(tmp)) == 2
             pooled.append(psycopg.connect(s.url(), autocommit=True))  # on the new copy
+            # the query the line gives finds the sessions on earlier copies, to end them if the disk must be freed
+            query = re.search(r"SELECT pid FROM pg_stat_activity WHERE backend_start < '[^']+'", first)
+            assert query is not None, first
+            first_pid = pooled[0].execute("SELECT pg_backend_pid()").fetchone()
+            assert pooled[1].execute(query.group(0)).fetchall() == [first_pid]
             s.log.clear()
             s.proc.send_signal(signal.SIGHUP)
             second = s.wait_for_log("reloaded")
