@@ -767,7 +767,8 @@ class Handler(socketserver.BaseRequestHandler):
                 e = ProtocolError(f'password authentication failed for user "{user}"', "28P01")
                 self.send_error(e)
                 self.flush()
-                log.warning("refused %s: wrong or missing password", self.client_address[0])
+                # %r: the name is the client's, and a line break in it would forge a log line
+                log.warning("refused %s: wrong or missing password for user %r", self.client_address[0], user)
                 return False
         self.send(b"R", struct.pack("!i", 0))
         return True
@@ -1340,7 +1341,9 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     """
     from .cli import _attachments  # imported here: cli imports this module
 
-    logging.basicConfig(level=logging.WARNING, format="ad-duckdb serve: %(message)s", stream=sys.stderr)
+    # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s ad-duckdb serve: %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S %Z", stream=sys.stderr)
     wait = float(click.get_current_context().find_root().params.get("wait") or 0)
     files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
     config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files)

@@ -2662,3 +2662,22 @@ def test_a_sighup_during_start_up_is_done_once_serving_not_the_end_of_the_server
     assert proc.returncode == 0, (proc.returncode, err)
     assert "reloaded: new snapshot" in err and "Traceback" not in err, err
     assert _snapshot_copies(tmp) == []
+
+
+def test_the_servers_log_lines_say_when_and_who(warehouse: str) -> None:
+    """An admin reading `serve`'s log (stderr, often a file: `ad-duckdb serve ... 2> serve.log &`) could not tell when
+    a reload failed, a password was refused or the server stopped, nor for which user a password was wrong: the lines
+    had no time (PostgreSQL's log_line_prefix starts with one) and the refusal gave only the address."""
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with serve(warehouse, env={"AD_DUCKDB_SERVER_PASSWORD": "s3cret", "TZ": "UTC"}) as s:
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(s.url(user="bob", password="wrong"), connect_timeout=10).close()
+        refused = s.wait_for_log("refused")
+    assert "user 'bob'" in refused, refused
+    lines = s.stderr.strip().splitlines()
+    assert any("stopped" in line for line in lines), lines
+    for line in lines:
+        stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC ad-duckdb serve: ", line)
+        assert stamp is not None, line
+        when = dt.datetime.fromisoformat(stamp.group(1)).replace(tzinfo=dt.UTC)
+        assert start <= when <= dt.datetime.now(dt.UTC), line
