@@ -1282,7 +1282,13 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup
         def work() -> None:
             try:
                 log.warning("reloaded: %s", server.reload())
-            except (duckdb.Error, click.ClickException) as e:
+            except (duckdb.Error, click.ClickException, RuntimeError) as e:
+                # only a stop (SIGTERM, Ctrl-C: cli's watcher) interrupts the copy (pgsession.take_snapshot)
+                if is_interrupt(e):
+                    log.warning("reload abandoned: the server stops")
+                    return
+                if isinstance(e, RuntimeError) and not isinstance(e, duckdb.Error):
+                    raise
                 log.warning("reload failed, still serving the previous copy: %s", e)
 
         t = threading.Thread(target=work, daemon=True)

@@ -2681,3 +2681,29 @@ def test_the_servers_log_lines_say_when_and_who(warehouse: str) -> None:
         assert stamp is not None, line
         when = dt.datetime.fromisoformat(stamp.group(1)).replace(tzinfo=dt.UTC)
         assert start <= when <= dt.datetime.now(dt.UTC), line
+
+
+def test_a_stop_during_a_snapshot_reload_interrupts_its_copy(tmp_path: Path) -> None:
+    """SIGTERM (systemctl stop, a deploy) while a SIGHUP's copy of a large database was being taken waited for the copy
+    to finish (up to 30 s, then the process ended under it and left the partial copy of the whole database in the
+    temporary folder). The copy is now interrupted with the stop: no copy is published, none is left behind."""
+    db = str(tmp_path / "big.duckdb")
+    con = duckdb.connect(db)
+    try:  # some 100 MB: a copy that lasts seconds, far longer than the stop takes to reach it
+        con.execute("CREATE TABLE t AS SELECT random() AS a, hash(i) AS b, md5(i::VARCHAR) AS c FROM range(3000000) r(i)")
+    finally:
+        con.close()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with serve(db, "--snapshot", env={"TMPDIR": str(tmp)}) as s:
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while len(list(tmp.glob("ad_duckdb_serve_*/big.duckdb"))) < 2:  # the reload's copy has begun
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.01)
+        stopping = time.monotonic()
+    took = time.monotonic() - stopping
+    assert "reloaded: new snapshot" not in s.stderr, s.stderr
+    assert "reload abandoned: the server stops" in s.stderr, s.stderr
+    assert _snapshot_copies(tmp) == []
+    assert took < 15, took
