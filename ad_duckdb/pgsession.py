@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from . import interrupts
 from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
@@ -1146,7 +1147,8 @@ def take_snapshot(source: str) -> tuple[str, str]:
     folder = tempfile.mkdtemp(prefix="ad_duckdb_serve_")
     try:
         dst = str(Path(folder) / Path(source).name)
-        helper = duckdb.connect(":memory:")
+        # tracked: a stop (SIGTERM, Ctrl-C) interrupts the copy, which on a large database took the stop's whole wait
+        helper = interrupts.track(duckdb.connect(":memory:"))
         try:
             helper.execute("ATTACH ? AS src (READ_ONLY)", [source])
             helper.execute("ATTACH ? AS dst", [dst])

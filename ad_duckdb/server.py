@@ -42,11 +42,13 @@ import socket
 import socketserver
 import struct
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +56,14 @@ import click
 import duckdb
 
 from . import attachfiles
-from .exceptions import AdDuckDBError, DatabaseLockedError, clean_up_after, held_by_reader, without_function_wrapper
+from .exceptions import (
+    AdDuckDBError,
+    DatabaseLockedError,
+    clean_up_after,
+    held_by_reader,
+    is_interrupt,
+    without_function_wrapper,
+)
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
@@ -118,6 +127,17 @@ class ServerConfig:
     attach: tuple[attachfiles.Attached, ...] = ()
 
 
+def _disk_mb(backends: list[Backend]) -> str:
+    """The size on disk of the backends' --snapshot copies, in MB."""
+    size = 0
+    for b in backends:
+        try:
+            size += sum(f.stat().st_size for f in Path(b.snapshot_dir or "").iterdir()) if b.snapshot_dir else 0
+        except OSError:
+            pass  # removed meanwhile: its last session ended
+    return f"{size / 1e6:,.1f}"
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -166,6 +186,10 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
     daemon_threads = True  # close_all() waits for the sessions itself, with a time limit
     allow_reuse_address = True
     block_on_close = False
+    # Why not socketserver's 5: a dashboard's tiles or a pool connecting at once overflowed it while the accepting
+    # thread waited for the interpreter, and the kernel dropped the rest (each retried after 1 s, 3 s, 7 s ...).
+    # PostgreSQL's queue is twice max_connections; this is as deep as the system allows (net.core.somaxconn).
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, config: ServerConfig) -> None:
         from .cli import EXIT_NO_DATABASE, with_exit_code  # imported here: cli imports this module
@@ -196,6 +220,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         self._stopping = threading.Event()
         self._pids = iter(range(1000, 2**31))
         self.held: HeldFiles | None = None
+        self._retired: list[Backend] = []  # earlier --snapshot copies that sessions from before still read
         self.backend = self._open_backend(wait=config.wait)
         family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
         self.address_family = family
@@ -257,7 +282,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                     # and per SIGHUP; they are open read-only, so a process writing one waits for the server to stop
                     if not cfg.snapshot:
                         return Backend(cfg.database, read_write=cfg.read_write, attach=cfg.attach, sessions=self)
-                    copy = copy or take_snapshot(cfg.database)
+                    copy = copy or self._take_snapshot()
                     backend = Backend(copy[0], read_write=False, snapshot_dir=copy[1], attach=cfg.attach,
                                       sessions=self)
                     copy = None  # the backend's now: it removes the copy when it closes
@@ -279,6 +304,33 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         finally:
             if copy is not None:
                 shutil.rmtree(copy[1], ignore_errors=True)  # a copy nobody serves: not left in the temp folder
+
+    def _take_snapshot(self) -> tuple[str, str]:
+        """take_snapshot, with a copy that fails for lack of room (or of a writable temporary folder) as one line
+        naming the folder, the room needed and TMPDIR. Why: a copy that did not fit in a small /tmp printed DuckDB's
+        TransactionException as a traceback at start-up, and a SIGHUP reload logged it without the fix."""
+        try:
+            return take_snapshot(self.config.database)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower() or is_interrupt(e):
+                raise  # a writer holds DB: _open_backend waits or says so
+            raise self._snapshot_failed(e) from e
+        except (duckdb.Error, OSError) as e:
+            if is_interrupt(e):
+                raise
+            raise self._snapshot_failed(e) from e
+
+    def _snapshot_failed(self, e: BaseException) -> click.ClickException:
+        folder = tempfile.gettempdir()
+        try:
+            size = f" ({Path(self.config.database).stat().st_size / 1e6:,.1f} MB)"
+        except OSError:
+            size = ""
+        reason = " ".join(str(e).split())
+        return click.ClickException(
+            f"Cannot take the --snapshot copy of {self.config.database!r} in the temporary folder {folder}: "
+            f"{reason}. The copy needs room for the whole database{size} there: free some space, or point TMPDIR at "
+            f"a folder on a disk with room (TMPDIR=/path/with/room ad-duckdb serve ... --snapshot).")
 
     def _locked(self, e: duckdb.IOException, wait: float | None) -> click.ClickException:
         """The lock error, with the fix; ``wait``: how long start-up waited (None: a SIGHUP reload)."""
@@ -326,11 +378,26 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             raise
         with self._lock:
             old, self.backend = self.backend, new
+            swapped = datetime.now(UTC)  # sessions that started before are on earlier copies
             old.retired = True
             close_old = old.sessions == 0
+            if not close_old:
+                self._retired.append(old)
+            kept = list(self._retired)
+            held = sum(b.sessions for b in kept)
         if close_old:
             self._close_retired(old)
-        return "new snapshot: " + new.models_text()
+        text = "new snapshot: " + new.models_text()
+        if kept:
+            # Why said: each copy is the whole database, and a BI tool's pool keeps its connections for days, so a
+            # nightly SIGHUP left a copy a night in the temporary folder without a word
+            n = len(kept)
+            since = swapped.isoformat(sep=" ")
+            text += (f"; {n} earlier cop{'y' if n == 1 else 'ies'} ({_disk_mb(kept)} MB in {tempfile.gettempdir()}) "
+                     f"kept for {held} session{'' if held == 1 else 's'} connected before: each is removed when "
+                     "its last session disconnects (SELECT pid FROM pg_stat_activity WHERE backend_start < "
+                     f"'{since}' lists those on earlier copies; pg_terminate_backend(pid) ends one)")
+        return text
 
     def _close_retired(self, backend: Backend) -> None:
         with self._closing:
@@ -338,6 +405,12 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
                 backend.close()
             finally:
                 self._renew_held()
+        with self._lock:
+            if backend not in self._retired:
+                return
+            self._retired.remove(backend)
+        if not self.stopping:
+            log.warning("removed an earlier snapshot copy: its last session ended")
 
     def _renew(self) -> None:
         with self._closing:
@@ -700,7 +773,8 @@ class Handler(socketserver.BaseRequestHandler):
                 e = ProtocolError(f'password authentication failed for user "{user}"', "28P01")
                 self.send_error(e)
                 self.flush()
-                log.warning("refused %s: wrong or missing password", self.client_address[0])
+                # %r: the name is the client's, and a line break in it would forge a log line
+                log.warning("refused %s: wrong or missing password for user %r", self.client_address[0], user)
                 return False
         self.send(b"R", struct.pack("!i", 0))
         return True
@@ -1195,9 +1269,15 @@ class Handler(socketserver.BaseRequestHandler):
 
 def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = None) -> None:
     """Serve until SIGINT / SIGTERM; SIGHUP reloads (a fresh snapshot with --snapshot, else re-read models)."""
+    # Why caught before the database opens: SIGHUP's default action ends the process, and one that arrived while the
+    # server started (waiting with --wait for the training that then sends it, copying DB for --snapshot) killed it
+    # without a word and left its copy behind. It is done once the server serves (_serve).
+    early_hup = threading.Event()
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, lambda *_: early_hup.set())
     server = PGServer(config)
     try:
-        _serve(server, ready)
+        _serve(server, ready, early_hup)
     except BaseException as e:
         # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
         # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy); a close that
@@ -1207,7 +1287,7 @@ def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = 
     server.close_all()
 
 
-def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
+def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup: threading.Event) -> None:
     threads: list[threading.Thread] = []
 
     def stop(*_: Any) -> None:
@@ -1217,7 +1297,13 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
         def work() -> None:
             try:
                 log.warning("reloaded: %s", server.reload())
-            except (duckdb.Error, click.ClickException) as e:
+            except (duckdb.Error, click.ClickException, RuntimeError) as e:
+                # only a stop (SIGTERM, Ctrl-C: cli's watcher) interrupts the copy (pgsession.take_snapshot)
+                if is_interrupt(e):
+                    log.warning("reload abandoned: the server stops")
+                    return
+                if isinstance(e, RuntimeError) and not isinstance(e, duckdb.Error):
+                    raise
                 log.warning("reload failed, still serving the previous copy: %s", e)
 
         t = threading.Thread(target=work, daemon=True)
@@ -1231,6 +1317,9 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
             signal.signal(signal.SIGHUP, reload)
     if ready is not None:
         ready(server)
+    if early_hup.is_set():
+        log.warning("SIGHUP received while starting: reloading now")
+        reload()
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
@@ -1242,7 +1331,8 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None) -> None:
 @click.argument("db")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback requires a password.")
-@click.option("--port", type=int, default=5433, show_default=True, help="TCP port (0 picks a free one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=5433, show_default=True,
+              help="TCP port (0 picks a free one).")
 @click.option("--password", envvar=PASSWORD_ENV, show_envvar=True,
               help="Password every client must give (any user name). Default: none, loopback only.")
 @click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")
@@ -1272,7 +1362,9 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
     """
     from .cli import _attachments  # imported here: cli imports this module
 
-    logging.basicConfig(level=logging.WARNING, format="ad-duckdb serve: %(message)s", stream=sys.stderr)
+    # Why the time: the log is often a file (`2> serve.log`), read after the fact, as PostgreSQL's log_line_prefix
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s ad-duckdb serve: %(message)s",
+                        datefmt="%Y-%m-%d %H:%M:%S %Z", stream=sys.stderr)
     wait = float(click.get_current_context().find_root().params.get("wait") or 0)
     files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
     config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files)

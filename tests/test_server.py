@@ -2582,3 +2582,202 @@ def test_each_session_has_its_own_time_zone_as_in_postgresql(tmp_path: Path) -> 
                 assert got[0] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC)
         p2.close()
         assert tk.execute("SHOW TimeZone").fetchall() == [("Asia/Tokyo",)]  # untouched all along
+
+
+def test_a_burst_of_connections_waits_in_the_listen_queue(warehouse: str) -> None:
+    """A dashboard's tiles, a BI tool's pool or a team's notebooks connect at once. The listening socket's queue was
+    socketserver's default of 5: the kernel dropped the other connection attempts while the server's accepting thread
+    waited for the interpreter (busy starting the first sessions), and each dropped client retried after 1 s, 3 s, 7 s
+    ... (psycopg's connect_timeout=20 expired for 11 of 100). The queue is now as deep as the system allows, as
+    PostgreSQL's (twice max_connections). Stopping the process makes "the server does not accept for a moment"
+    certain: every connection must still complete its TCP handshake in the kernel's queue."""
+    n = 48
+    with serve(warehouse) as srv:
+        socks: list[socket.socket] = []
+        srv.proc.send_signal(signal.SIGSTOP)
+        try:
+            for i in range(n):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.settimeout(0.5)
+                try:
+                    sock.connect((srv.host, srv.port))
+                except TimeoutError:
+                    pytest.fail(f"connection {i + 1} of {n} was dropped by the listen queue while the server was busy")
+        finally:
+            srv.proc.send_signal(signal.SIGCONT)
+            for sock in socks:
+                sock.close()
+        with psycopg.connect(srv.url(), connect_timeout=10) as conn:  # and the server goes on
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+@pytest.mark.parametrize("port", ["65536", "-1"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(warehouse: str, port: str) -> None:
+    """`serve --port 99999` printed Python's OverflowError traceback ("bind(): port must be 0-65535"), exit 1."""
+    proc = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--port", port],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "--port" in proc.stderr and "0<=x<=65535" in proc.stderr, proc.stderr
+
+
+def test_a_snapshot_copy_the_disk_cannot_hold_is_a_one_line_error_naming_the_folder(warehouse: str,
+                                                                                   tmp_path: Path) -> None:
+    """`serve --snapshot` copies DB into the temporary folder; a copy that did not fit there (a small /tmp, a tmpfs)
+    printed DuckDB's TransactionException as a traceback. The error now says where the copy went, how much room it
+    needs and how to choose another folder (TMPDIR), and leaves no partial copy. The failure is real: a file size limit
+    (ulimit -f) under the database's size makes the copy's writes fail as a full disk does."""
+    import resource
+
+    limit = 64 * 1024
+    assert Path(warehouse).stat().st_size > limit
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "serve", warehouse, "--snapshot", "--port", "0"],
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr
+    assert "--snapshot" in lines[0] and str(tmp_path) in lines[0] and "TMPDIR" in lines[0], lines[0]
+    assert "File too large" in lines[0], lines[0]  # DuckDB's reason stays
+    assert _snapshot_copies(tmp_path) == [], "the partial copy was left behind"
+
+
+def test_snapshot_copies_kept_for_earlier_sessions_are_logged_and_removed_with_their_last_session(
+        warehouse: str, tmp_path: Path) -> None:
+    """Each SIGHUP of a --snapshot server writes a full copy of DB; one that sessions from before still read stays on
+    disk until the last of them ends. A BI tool's pool keeps its connections for days, so a nightly retrain + SIGHUP
+    filled the temporary folder with a copy a night, and the log said only "reloaded: new snapshot". The reload's
+    log line now says how many earlier copies are kept, their size and folder, and for how many sessions; the removal
+    of one is logged too."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with serve(warehouse, "--snapshot", env={"TMPDIR": str(tmp)}) as s:
+        pooled = [psycopg.connect(s.url(), autocommit=True)]
+        try:
+            assert pooled[0].execute("SELECT 1").fetchone() == (1,)
+            s.proc.send_signal(signal.SIGHUP)
+            first = s.wait_for_log("reloaded")
+            assert "1 earlier copy" in first and "for 1 session " in first and str(tmp) in first, first
+            assert len(_snapshot_copies(tmp)) == 2
+            pooled.append(psycopg.connect(s.url(), autocommit=True))  # on the new copy
+            # the query the line gives finds the sessions on earlier copies, to end them if the disk must be freed
+            query = re.search(r"SELECT pid FROM pg_stat_activity WHERE backend_start < '[^']+'", first)
+            assert query is not None, first
+            first_pid = pooled[0].execute("SELECT pg_backend_pid()").fetchone()
+            assert pooled[1].execute(query.group(0)).fetchall() == [first_pid]
+            s.log.clear()
+            s.proc.send_signal(signal.SIGHUP)
+            second = s.wait_for_log("reloaded")
+            assert "2 earlier copies" in second and "for 2 sessions " in second, second
+            assert len(_snapshot_copies(tmp)) == 3
+            s.log.clear()
+        finally:
+            for conn in pooled:
+                conn.close()
+        removed = s.wait_for_log("removed an earlier snapshot copy")
+        assert "its last session ended" in removed, removed
+        deadline = time.monotonic() + 30
+        while len(_snapshot_copies(tmp)) != 1:  # the served one stays until the stop
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.1)
+    assert _snapshot_copies(tmp) == []
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux's /proc/PID/status SigCgt mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+    return bool(mask >> (signum - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the signal mask from Linux's /proc")
+def test_a_sighup_during_start_up_is_done_once_serving_not_the_end_of_the_server(warehouse: str,
+                                                                              tmp_path: Path) -> None:
+    """SIGHUP's default action ends a process: one that reached the server while it started (waiting with --wait for
+    the nightly training to let go of the file, or copying DB for --snapshot) killed it without a word, exit 129, and
+    left its snapshot copy in the temporary folder. The training job's own `kill -HUP` after it stored the model is
+    just such a signal. Now the server takes it as asked for once it serves: a reload, logged."""
+    db = str(tmp_path / "nightly.duckdb")
+    shutil.copy(warehouse, db)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    writer = duckdb.connect(db)  # the nightly training, holding the file
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "60", "serve", db, "--snapshot",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        deadline = time.monotonic() + 60
+        while not _catches(proc.pid, signal.SIGHUP):  # until the server is far enough to have a say
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        writer.close()  # the training ends; the server starts
+        assert proc.stdout is not None and proc.stdout.readline().startswith("serving"), proc.communicate()
+        port = int(proc.stdout.readline().rsplit(":", 1)[1].split("/")[0])
+        deadline = time.monotonic() + 60
+        while True:  # the reload asked for during the start is done
+            with psycopg.connect(f"postgresql://analyst@127.0.0.1:{port}/w", autocommit=True) as conn:
+                assert conn.execute("SELECT max(version) FROM ad_models").fetchone() == (1,)
+            if len(_snapshot_copies(tmp)) == 1 and proc.poll() is None:
+                break
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.1)
+    finally:
+        writer.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "reloaded: new snapshot" in err and "Traceback" not in err, err
+    assert _snapshot_copies(tmp) == []
+
+
+def test_the_servers_log_lines_say_when_and_who(warehouse: str) -> None:
+    """An admin reading `serve`'s log (stderr, often a file: `ad-duckdb serve ... 2> serve.log &`) could not tell when
+    a reload failed, a password was refused or the server stopped, nor for which user a password was wrong: the lines
+    had no time (PostgreSQL's log_line_prefix starts with one) and the refusal gave only the address."""
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    with serve(warehouse, env={"AD_DUCKDB_SERVER_PASSWORD": "s3cret", "TZ": "UTC"}) as s:
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(s.url(user="bob", password="wrong"), connect_timeout=10).close()
+        refused = s.wait_for_log("refused")
+    assert "user 'bob'" in refused, refused
+    lines = s.stderr.strip().splitlines()
+    assert any("stopped" in line for line in lines), lines
+    for line in lines:
+        stamp = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC ad-duckdb serve: ", line)
+        assert stamp is not None, line
+        when = dt.datetime.fromisoformat(stamp.group(1)).replace(tzinfo=dt.UTC)
+        assert start <= when <= dt.datetime.now(dt.UTC), line
+
+
+def test_a_stop_during_a_snapshot_reload_interrupts_its_copy(tmp_path: Path) -> None:
+    """SIGTERM (systemctl stop, a deploy) while a SIGHUP's copy of a large database was being taken waited for the copy
+    to finish (up to 30 s, then the process ended under it and left the partial copy of the whole database in the
+    temporary folder). The copy is now interrupted with the stop: no copy is published, none is left behind."""
+    db = str(tmp_path / "big.duckdb")
+    con = duckdb.connect(db)
+    try:  # some 100 MB: a copy that lasts seconds, far longer than the stop takes to reach it
+        con.execute("CREATE TABLE t AS SELECT random() AS a, hash(i) AS b, md5(i::VARCHAR) AS c FROM range(3000000) r(i)")
+    finally:
+        con.close()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with serve(db, "--snapshot", env={"TMPDIR": str(tmp)}) as s:
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while len(list(tmp.glob("ad_duckdb_serve_*/big.duckdb"))) < 2:  # the reload's copy has begun
+            assert time.monotonic() < deadline, _snapshot_copies(tmp)
+            time.sleep(0.01)
+        stopping = time.monotonic()
+    took = time.monotonic() - stopping
+    assert "reloaded: new snapshot" not in s.stderr, s.stderr
+    assert "reload abandoned: the server stops" in s.stderr, s.stderr
+    assert _snapshot_copies(tmp) == []
+    assert took < 15, took
