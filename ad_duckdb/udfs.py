@@ -138,6 +138,10 @@ class Registry:
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
 
+    def asked_for(self, names: list[str], files: list[str]) -> bool:
+        """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
+        return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
+
     def refresh(self, cur: Any) -> None:
         try:
             recs, problems = store.load_all(cur, self.names)
@@ -688,7 +692,8 @@ def register(
         exported by ad_duckdb (loaded into memory, not stored; an entry ending in ``.onnx`` is a file,
         as no model name may end so). Default: every stored model.
     replace
-        Re-create the functions even if they exist (e.g. after ``models=`` changed).
+        Re-create the functions even if they exist with these ``models=`` (e.g. after a file they read was
+        exported again); a ``models=`` list other than the registered one re-creates them anyway.
     check_order
         ``False`` turns off the wrong-argument-order check for this database (every connection of it):
         a 2048-row batch that scores as extreme outliers but as normal with two arguments swapped is
@@ -735,7 +740,11 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
                 )
         with _LOCK:
             existing = _registry_for(cur)
-            if existing is not None and not replace:
+            # Why a models= list unlike the registered one re-creates the functions: ad_duckdb.connect() has
+            # registered every stored model, so register(con, models=[file]) after it loaded nothing, and a query
+            # of the file's model was told to train one.
+            same = models is None or (existing is not None and existing.asked_for(names or [], files))
+            if existing is not None and not replace and same:
                 if check_order is not None:
                     existing.check_order = check_order
                 existing.refresh(cur)

@@ -634,3 +634,26 @@ def test_a_loaded_model_prints_as_a_summary_in_a_notebook_not_its_onnx_bytes(db:
     assert len(shown) < 600, shown  # it was 70+ KB: the ONNX bytes, every transform constant, 1001 quantiles
     assert shown.startswith("ModelRecord('tx_ae@1'") and "features=['count', 'amount']" in shown, shown
     assert f"onnx=<{len(rec.onnx)} bytes, sha256 {rec.sha256[:12]}" in shown and "'default': " in shown, shown
+
+
+def test_register_with_model_files_on_a_connection_that_connect_registered_loads_them(db: Path, tmp_path: Path) -> None:
+    # Before: ad_duckdb.connect() had registered every stored model, so a later register(con, models=[file]) returned
+    # at once without reading the file; a query then said "No model 'tx_ae' in table ad_models ... Train one".
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        expected = con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0]
+    finally:
+        con.close()
+    other = ad_duckdb.connect(":memory:")
+    try:
+        ad_duckdb.register(other, models=[str(f)])
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+        ad_duckdb.register(other, models=[str(f)])  # the same list again changes nothing
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"nowhere\.onnx' does not exist"):
+            ad_duckdb.register(other, models=[str(tmp_path / "nowhere.onnx")])
+        # a refused list leaves the functions as they were
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+    finally:
+        other.close()
