@@ -49,23 +49,25 @@ def metadata_digest(meta: dict[str, Any]) -> str:
 
 
 def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
+    """The record ``meta`` describes; its errors read on from "Model file 'PATH': " (see read_file)."""
     fmt = meta.get("format_version")
     # Why checked before any int(): a file of another tool (or an edited one) stopped import with a traceback.
     if type(fmt) is not int or fmt < 1:
-        raise IntegrityError(f"The model file's ad_duckdb metadata has format_version {quote(str(fmt)[:40])}, not a "
+        raise IntegrityError(f"its ad_duckdb metadata has format_version {quote(str(fmt)[:40])}, not a "
                              "whole number from 1; the file was not written by ad_duckdb's export_model.")
     if fmt > store.FORMAT_VERSION:
         raise IntegrityError(
-            f"The model file has format_version {fmt}; this ad_duckdb reads 1..{store.FORMAT_VERSION}. Upgrade ad_duckdb."
+            f"it has format_version {fmt}; this ad_duckdb reads format_version {store.FORMAT_VERSION} at most, so the "
+            "file was written by a newer ad_duckdb. Upgrade ad_duckdb to read it."
         )
     name = meta.get("name")
     if not isinstance(name, str) or not store.valid_name(name):
         # Why here: the name reaches every later message, whole (a file can hold a megabyte of escapes in it)
-        raise IntegrityError(f"The model file's ad_duckdb metadata names the model {quote(str(name))}, which is not "
+        raise IntegrityError(f"its ad_duckdb metadata names the model {quote(str(name))}, which is not "
                              "a valid model name; the file was not written by ad_duckdb's export_model.")
     version = meta.get("version", 0)
     if type(version) is not int:
-        raise IntegrityError(f"The model file's ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
+        raise IntegrityError(f"its ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
                              "whole number; the file was not written by ad_duckdb's export_model.")
     try:
         return ModelRecord(
@@ -77,7 +79,8 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
         )
     except (KeyError, TypeError, ValueError) as e:
-        raise IntegrityError(f"The model file's ad_duckdb metadata is incomplete or malformed ({e!r}).") from e
+        raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
+                             "it came from.") from e
 
 
 def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
@@ -128,7 +131,10 @@ def read_file(path: Path) -> ModelRecord:
             f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
             "was altered. Export it again from the database it came from."
         )
-    rec = record_from_metadata(meta, data[: -len(tail)])
+    try:
+        rec = record_from_metadata(meta, data[: -len(tail)])
+    except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
+        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
             f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."

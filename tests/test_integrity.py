@@ -833,3 +833,31 @@ def test_a_file_whose_metadata_has_a_bad_number_is_refused_as_not_ours(good: sto
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx"]
     finally:
         con.close()
+
+
+def test_a_file_of_a_newer_format_or_with_bad_metadata_is_named_in_the_error(good: store.ModelRecord,
+                                                                             tmp_path: Path) -> None:
+    # Before: "The model file has format_version 2; this ad_duckdb reads 1..1. Upgrade ad_duckdb." named no file, so
+    # register(models=[...]) or a dbt profile listing several files left the user to guess which one to replace.
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        for field, value, stem in (("format_version", store.FORMAT_VERSION + 1, "newer"), ("kind", None, "nokind"),
+                                   ("version", "x", "badversion")):
+            bad = {**meta, field: value}
+            if value is None:
+                del bad[field]
+            bad["metadata_sha256"] = onnxfile.metadata_digest(bad)
+            path = tmp_path / f"{stem}.onnx"
+            path.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(bad, sort_keys=True)))
+            with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
+                ad_duckdb.import_model(con, path)
+            with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
+                ad_duckdb.register(con, models=[str(p), str(path)])
+        with pytest.raises(IntegrityError, match=r"format_version 2; this ad_duckdb reads format_version 1 at most"):
+            ad_duckdb.import_model(con, tmp_path / "newer.onnx")
+    finally:
+        con.close()
