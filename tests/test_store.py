@@ -694,3 +694,27 @@ def test_exported_file_scores_equal_sql_when_runs_are_padded_as_the_readme_says(
     alone = one_row_runs(pad=False)
     np.testing.assert_allclose(alone[full], sql[full], rtol=2e-4)
     assert (alone[~full] >= sql[~full] * (1 - 2e-4)).all()
+
+
+def test_the_readme_tells_how_to_check_an_exported_files_sha256_without_ad_duckdb(db: Path, tmp_path: Path) -> None:
+    # Before: the file's metadata held `sha256` (and `metadata_sha256`), but the README did not list them nor say
+    # what bytes the sha256 is of, so a deployment could not check a file, nor match it to an ad_models row.
+    import hashlib
+    import json
+
+    import onnx
+
+    m = re.search(r"`sha256` is the graph's, as `ad_models\.sha256` stores it \(`([^`]+)`\)", " ".join(README.split()))
+    assert m, "README: how to compute an exported file's sha256"
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        stored = con.execute("SELECT sha256 FROM ad_models WHERE name = 'tx_ae'").fetchall()[0][0]
+    finally:
+        con.close()
+    scope: dict[str, object] = {"onnx": onnx, "hashlib": hashlib, "path": str(f)}
+    *statements, value = m.group(1).split("; ")
+    exec("\n".join(statements), scope)
+    assert eval(value, scope) == stored
+    meta = json.loads(onnx.load(str(f)).metadata_props[0].value)
+    assert meta["sha256"] == stored and set(meta) >= {"metadata_sha256", "kind", "source", "created_at"}
