@@ -107,6 +107,8 @@ def read_file(path: Path) -> ModelRecord:
     if size > store.max_model_bytes() + 1_000_000:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
     data = path.read_bytes()
+    if not data:  # an interrupted copy or download: "no metadata" would send the user looking for the wrong cause
+        raise IntegrityError(f"Model file {str(path)!r} is empty (0 bytes); copy or export it again.")
     if data[8:12] == b"DUCK":  # DuckDB's file header: the database given where the model file goes
         raise BadInputError(f"Model file {str(path)!r} is a DuckDB database, not an .onnx file written by export_model: "
                             "import takes the database first, then the file (ad-duckdb import DB PATH).")
@@ -115,7 +117,13 @@ def read_file(path: Path) -> ModelRecord:
     except IntegrityError as e:
         raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if not meta_text:
-        raise IntegrityError(f"Model file {str(path)!r} has no ad_duckdb metadata; export it with ad_duckdb.export_model.")
+        # Why not "export it with export_model": that writes a model stored in a database, no help for a file of
+        # another tool (sklearn-onnx, PyOD), whose graph has none of the inputs, outputs and checks a stored model has
+        raise IntegrityError(
+            f"Model file {str(path)!r} has no ad_duckdb metadata: ad_duckdb reads only model files written by `ad-duckdb "
+            "export` (ad_duckdb.export_model), not another tool's model, nor a file whose metadata was stripped. "
+            "Export the model again from the database that stores it, or train it with ad_duckdb."
+        )
     tail = metadata_entry(meta_text)
     if not data.endswith(tail):
         raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")

@@ -861,3 +861,25 @@ def test_a_file_of_a_newer_format_or_with_bad_metadata_is_named_in_the_error(goo
             ad_duckdb.import_model(con, tmp_path / "newer.onnx")
     finally:
         con.close()
+
+
+def test_an_onnx_file_of_another_tool_is_refused_with_what_import_takes(tmp_path: Path) -> None:
+    # Before: "has no ad_duckdb metadata; export it with ad_duckdb.export_model." export_model writes a model stored
+    # in a database, so for a model trained elsewhere (an sklearn-onnx or PyOD export) the advice led nowhere.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["score"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2])],
+                              [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["n", 2])])
+    foreign = tmp_path / "other_tool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(foreign))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(IntegrityError, match=r"'[^']*other_tool\.onnx' has no ad_duckdb metadata: ad_duckdb reads only model "
+                                                 r"files written by `ad-duckdb export` .* another tool's model"):
+            ad_duckdb.import_model(con, foreign)
+        with pytest.raises(IntegrityError, match=r"'[^']*empty\.onnx' is empty"):
+            ad_duckdb.import_model(con, empty)
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
