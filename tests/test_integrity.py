@@ -883,3 +883,25 @@ def test_an_onnx_file_of_another_tool_is_refused_with_what_import_takes(tmp_path
         assert ad_duckdb.list_models(con) == []
     finally:
         con.close()
+
+
+def test_a_file_exported_under_a_name_ending_in_onnx_imports_with_the_name_to_give(good: store.ModelRecord,
+                                                                                    tmp_path: Path) -> None:
+    # Before: importing an older release's export of 'fraud.onnx' said "Name it without the ending, e.g. 'fraud'",
+    # not how: import keeps the file's name unless given one.
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        meta["name"] = "fraud.onnx"  # older releases stored such names
+        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+        old = tmp_path / "old.onnx"
+        old.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'old\.onnx' holds model 'fraud\.onnx'.*name='fraud' \(CLI: "
+                                                          r"--name fraud\)"):
+            ad_duckdb.import_model(con, old)
+        assert ad_duckdb.import_model(con, old, name="fraud").version == 1
+    finally:
+        con.close()
