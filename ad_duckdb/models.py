@@ -187,8 +187,9 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     >>> path = ad_duckdb.export_model(con, "tx_ae", "tx_ae.onnx")                       # doctest: +SKIP
     >>> sess = onnxruntime.InferenceSession(path)                                      # doctest: +SKIP
     >>> meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])        # doctest: +SKIP
-    >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
-    (['count', 'amount'], 'default')
+    >>> default = next(t["value"] for t in meta["thresholds"] if t["name"] == "default")  # doctest: +SKIP
+    >>> [f["name"] for f in meta["features"]], default   # is_anomaly: score > default   # doctest: +SKIP
+    (['count', 'amount'], 7.86)
     """
     con = check_connection(con, "export_model")
     rec = load_model(con, model)

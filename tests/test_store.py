@@ -718,3 +718,29 @@ def test_the_readme_tells_how_to_check_an_exported_files_sha256_without_ad_duckd
     assert eval(value, scope) == stored
     meta = json.loads(onnx.load(str(f)).metadata_props[0].value)
     assert meta["sha256"] == stored and set(meta) >= {"metadata_sha256", "kind", "source", "created_at"}
+
+
+def test_export_model_docstring_example_runs_and_finds_the_default_threshold(db: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the example read meta["thresholds"][0] as the default one; thresholds are in name order, so a model
+    # with a threshold of one's own named before 'default' ('cut', 'budget') gave that one's value for is_anomaly.
+    import json
+
+    import onnxruntime
+
+    doc = ad_duckdb.export_model.__doc__ or ""
+    lines = [ln.strip() for ln in doc.split("Examples")[1].splitlines() if ln.strip() and not set(ln.strip()) <= {"-"}]
+    code = [re.sub(r"\s*# doctest: \+SKIP$", "", ln[4:]) for ln in lines if ln.startswith(">>> ")]
+    expected = ast.literal_eval(lines[-1])
+    monkeypatch.chdir(tmp_path)
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=1.5)
+        scope = {"ad_duckdb": ad_duckdb, "onnxruntime": onnxruntime, "json": json, "con": con}
+        exec("\n".join(code[:-1]), scope)
+        got = eval(code[-1], scope)
+        default = con.execute("SELECT value FROM ad_thresholds WHERE threshold_name = 'default'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert got[0] == expected[0] == ["count", "amount"]
+    assert got[1] == default and not isinstance(expected[1], str), (got, expected)
