@@ -762,6 +762,7 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
                 reg.files.append(LoadedModel(read_file(Path(path))))
                 reg.file_paths[path] = reg.files[-1].name
             reg.refresh(cur)
+            _refuse_mixed_versions(files, reg, names or [])
             hold = reg.hold
             if existing is not None:
                 hold = reg.hold = existing.hold
@@ -782,6 +783,30 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
     finally:
         cur.close()
     return con
+
+
+def _refuse_mixed_versions(paths: list[str], reg: Registry, names: list[str]) -> None:
+    """Refuse a ``models=`` list whose files share a model name with a listed stored name (unless the file is a
+    stored version's own export), or a version (of other bytes) with each other. Why: version numbers start again
+    in each database, so the stored tx_ae@1 silently won over a file's tx_ae@1 (whose scores were never used), and
+    a file of a higher version took 'tx_ae' beside them."""
+    seen: dict[str, tuple[str, str]] = {}
+    for path, lm in zip(paths, reg.files, strict=True):
+        stored = reg.by_ref.get(lm.ref)  # the stored version of that ref wins there (Registry.refresh)
+        if lm.name in names and (stored is lm or stored is None or stored.rec.sha256 != lm.rec.sha256):
+            raise BadInputError(
+                f"register(models=...) or the dbt plugin's 'models': {lm.name!r} is both a stored model named in "
+                f"models= and the model of {path!r} (exported as {lm.ref}); their versions would mix under one "
+                "name. Import the file under another name (ad-duckdb import DB FILE --name NEW_NAME) and list that "
+                "name, or list only one of them."
+            )
+        first, sha = seen.setdefault(lm.ref, (path, lm.rec.sha256))
+        if sha != lm.rec.sha256:
+            raise BadInputError(
+                f"register(models=...) or the dbt plugin's 'models': {first!r} and {path!r} both hold {lm.ref}, "
+                "other models (exported from other databases); SQL could reach only one. List one of them, or "
+                "import one under another name (ad-duckdb import DB FILE --name NEW_NAME) and list that name."
+            )
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:

@@ -744,3 +744,31 @@ def test_export_model_docstring_example_runs_and_finds_the_default_threshold(db:
         con.close()
     assert got[0] == expected[0] == ["count", "amount"]
     assert got[1] == default and not isinstance(expected[1], str), (got, expected)
+
+
+def test_register_refuses_a_file_whose_model_name_is_also_listed_as_a_stored_name(db: Path, tmp_path: Path) -> None:
+    # Before: register(models=["tx_ae", "wh/tx_ae.onnx"]) mixed the versions of two databases under one name: the
+    # stored tx_ae@1 silently won over the file's tx_ae@1 (its scores were never used), and a file of a higher version
+    # took 'tx_ae' while 'tx_ae@1' stayed the stored one. Two files of the same name and version: the first won.
+    other = tmp_path / "other.duckdb"
+    con = ad_duckdb.connect(str(other))
+    try:
+        make_transactions(con, n=800, seed=5)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 50})
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "wh_tx_ae.onnx")
+    finally:
+        con.close()
+    con = ad_duckdb.connect(str(db))
+    try:
+        same = ad_duckdb.export_model(con, "tx_ae", tmp_path / "here.onnx")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'tx_ae' is both a stored model named in models= and the "
+                                                          r"model of .*wh_tx_ae\.onnx'.*--name"):
+            ad_duckdb.register(con, models=["tx_ae", str(f)])
+        with pytest.raises(ad_duckdb.BadInputError, match=r"here\.onnx' and .*wh_tx_ae\.onnx' both hold tx_ae@1"):
+            ad_duckdb.register(con, models=[str(same), str(f)])
+        ad_duckdb.register(con, models=[str(f)])  # the file alone is fine
+        file_score = con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0]
+        ad_duckdb.register(con, models=["tx_ae"])
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] != file_score
+    finally:
+        con.close()
