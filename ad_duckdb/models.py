@@ -14,7 +14,7 @@ import duckdb
 
 from . import interrupts, onnxfile, store
 from .connarg import check_connection
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError
+from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, OptionError
 from .store import ModelRecord
 from .udfs import refresh
 
@@ -187,8 +187,9 @@ def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *
     >>> path = ad_duckdb.export_model(con, "tx_ae", "tx_ae.onnx")                       # doctest: +SKIP
     >>> sess = onnxruntime.InferenceSession(path)                                      # doctest: +SKIP
     >>> meta = json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])        # doctest: +SKIP
-    >>> [f["name"] for f in meta["features"]], meta["thresholds"][0]["name"]            # doctest: +SKIP
-    (['count', 'amount'], 'default')
+    >>> default = next(t["value"] for t in meta["thresholds"] if t["name"] == "default")  # doctest: +SKIP
+    >>> [f["name"] for f in meta["features"]], default   # is_anomaly: score > default   # doctest: +SKIP
+    (['count', 'amount'], 7.86)
     """
     con = check_connection(con, "export_model")
     rec = load_model(con, model)
@@ -240,6 +241,13 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     exported = rec.ref
     if name is not None:
         rec.name = store.check_name(name)
+    elif store.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
+        new = store.name_without_onnx(rec.name)
+        raise OptionError(
+            f"{Path(path).name!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
+            f"in '.onnx'), a name no model may have now: register(models=...) and the dbt plugin's 'models' read it "
+            f"as the path of an exported file. Import it under another name: name={new!r} (CLI: --name {new})."
+        )
     rec.source = f"imported from {Path(path).name} ({exported}; {rec.source})"
     cur = interrupts.cursor(con)
     try:

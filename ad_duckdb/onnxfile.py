@@ -49,23 +49,25 @@ def metadata_digest(meta: dict[str, Any]) -> str:
 
 
 def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
+    """The record ``meta`` describes; its errors read on from "Model file 'PATH': " (see read_file)."""
     fmt = meta.get("format_version")
     # Why checked before any int(): a file of another tool (or an edited one) stopped import with a traceback.
     if type(fmt) is not int or fmt < 1:
-        raise IntegrityError(f"The model file's ad_duckdb metadata has format_version {quote(str(fmt)[:40])}, not a "
+        raise IntegrityError(f"its ad_duckdb metadata has format_version {quote(str(fmt)[:40])}, not a "
                              "whole number from 1; the file was not written by ad_duckdb's export_model.")
     if fmt > store.FORMAT_VERSION:
         raise IntegrityError(
-            f"The model file has format_version {fmt}; this ad_duckdb reads 1..{store.FORMAT_VERSION}. Upgrade ad_duckdb."
+            f"it has format_version {fmt}; this ad_duckdb reads format_version {store.FORMAT_VERSION} at most, so the "
+            "file was written by a newer ad_duckdb. Upgrade ad_duckdb to read it."
         )
     name = meta.get("name")
     if not isinstance(name, str) or not store.valid_name(name):
         # Why here: the name reaches every later message, whole (a file can hold a megabyte of escapes in it)
-        raise IntegrityError(f"The model file's ad_duckdb metadata names the model {quote(str(name))}, which is not "
+        raise IntegrityError(f"its ad_duckdb metadata names the model {quote(str(name))}, which is not "
                              "a valid model name; the file was not written by ad_duckdb's export_model.")
     version = meta.get("version", 0)
     if type(version) is not int:
-        raise IntegrityError(f"The model file's ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
+        raise IntegrityError(f"its ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
                              "whole number; the file was not written by ad_duckdb's export_model.")
     try:
         return ModelRecord(
@@ -77,7 +79,8 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
         )
     except (KeyError, TypeError, ValueError) as e:
-        raise IntegrityError(f"The model file's ad_duckdb metadata is incomplete or malformed ({e!r}).") from e
+        raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
+                             "it came from.") from e
 
 
 def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
@@ -104,6 +107,8 @@ def read_file(path: Path) -> ModelRecord:
     if size > store.max_model_bytes() + 1_000_000:
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
     data = path.read_bytes()
+    if not data:  # an interrupted copy or download: "no metadata" would send the user looking for the wrong cause
+        raise IntegrityError(f"Model file {str(path)!r} is empty (0 bytes); copy or export it again.")
     if data[8:12] == b"DUCK":  # DuckDB's file header: the database given where the model file goes
         raise BadInputError(f"Model file {str(path)!r} is a DuckDB database, not an .onnx file written by export_model: "
                             "import takes the database first, then the file (ad-duckdb import DB PATH).")
@@ -112,7 +117,13 @@ def read_file(path: Path) -> ModelRecord:
     except IntegrityError as e:
         raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if not meta_text:
-        raise IntegrityError(f"Model file {str(path)!r} has no ad_duckdb metadata; export it with ad_duckdb.export_model.")
+        # Why not "export it with export_model": that writes a model stored in a database, no help for a file of
+        # another tool (sklearn-onnx, PyOD), whose graph has none of the inputs, outputs and checks a stored model has
+        raise IntegrityError(
+            f"Model file {str(path)!r} has no ad_duckdb metadata: ad_duckdb reads only model files written by `ad-duckdb "
+            "export` (ad_duckdb.export_model), not another tool's model, nor a file whose metadata was stripped. "
+            "Export the model again from the database that stores it, or train it with ad_duckdb."
+        )
     tail = metadata_entry(meta_text)
     if not data.endswith(tail):
         raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
@@ -128,7 +139,10 @@ def read_file(path: Path) -> ModelRecord:
             f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
             "was altered. Export it again from the database it came from."
         )
-    rec = record_from_metadata(meta, data[: -len(tail)])
+    try:
+        rec = record_from_metadata(meta, data[: -len(tail)])
+    except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
+        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
             f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."

@@ -257,7 +257,8 @@ def check_name(name: object) -> str:
         )
     if is_model_file(name):
         # Why refused: a models= list holds names and exported files side by side, told apart by this ending.
-        raise BadInputError(
+        # OptionError, as any other invalid name: the command line exits 2 for it.
+        raise OptionError(
             f"Model name {name!r} ends in '.onnx', which register(models=...) and the dbt plugin's 'models' "
             f"setting read as the path of an exported model file. Name it without the ending, e.g. "
             f"{name_without_onnx(name)!r}."

@@ -138,6 +138,10 @@ class Registry:
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
 
+    def asked_for(self, names: list[str], files: list[str]) -> bool:
+        """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
+        return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
+
     def refresh(self, cur: Any) -> None:
         try:
             recs, problems = store.load_all(cur, self.names)
@@ -688,7 +692,8 @@ def register(
         exported by ad_duckdb (loaded into memory, not stored; an entry ending in ``.onnx`` is a file,
         as no model name may end so). Default: every stored model.
     replace
-        Re-create the functions even if they exist (e.g. after ``models=`` changed).
+        Re-create the functions even if they exist with these ``models=`` (e.g. after a file they read was
+        exported again); a ``models=`` list other than the registered one re-creates them anyway.
     check_order
         ``False`` turns off the wrong-argument-order check for this database (every connection of it):
         a 2048-row batch that scores as extreme outliers but as normal with two arguments swapped is
@@ -735,7 +740,11 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
                 )
         with _LOCK:
             existing = _registry_for(cur)
-            if existing is not None and not replace:
+            # Why a models= list unlike the registered one re-creates the functions: ad_duckdb.connect() has
+            # registered every stored model, so register(con, models=[file]) after it loaded nothing, and a query
+            # of the file's model was told to train one.
+            same = models is None or (existing is not None and existing.asked_for(names or [], files))
+            if existing is not None and not replace and same:
                 if check_order is not None:
                     existing.check_order = check_order
                 existing.refresh(cur)
@@ -753,6 +762,7 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
                 reg.files.append(LoadedModel(read_file(Path(path))))
                 reg.file_paths[path] = reg.files[-1].name
             reg.refresh(cur)
+            _refuse_mixed_versions(files, reg, names or [])
             hold = reg.hold
             if existing is not None:
                 hold = reg.hold = existing.hold
@@ -773,6 +783,30 @@ def _register(con: duckdb.DuckDBPyConnection, models: Iterable[str] | None, repl
     finally:
         cur.close()
     return con
+
+
+def _refuse_mixed_versions(paths: list[str], reg: Registry, names: list[str]) -> None:
+    """Refuse a ``models=`` list whose files share a model name with a listed stored name (unless the file is a
+    stored version's own export), or a version (of other bytes) with each other. Why: version numbers start again
+    in each database, so the stored tx_ae@1 silently won over a file's tx_ae@1 (whose scores were never used), and
+    a file of a higher version took 'tx_ae' beside them."""
+    seen: dict[str, tuple[str, str]] = {}
+    for path, lm in zip(paths, reg.files, strict=True):
+        stored = reg.by_ref.get(lm.ref)  # the stored version of that ref wins there (Registry.refresh)
+        if lm.name in names and (stored is lm or stored is None or stored.rec.sha256 != lm.rec.sha256):
+            raise BadInputError(
+                f"register(models=...) or the dbt plugin's 'models': {lm.name!r} is both a stored model named in "
+                f"models= and the model of {path!r} (exported as {lm.ref}); their versions would mix under one "
+                "name. Import the file under another name (ad-duckdb import DB FILE --name NEW_NAME) and list that "
+                "name, or list only one of them."
+            )
+        first, sha = seen.setdefault(lm.ref, (path, lm.rec.sha256))
+        if sha != lm.rec.sha256:
+            raise BadInputError(
+                f"register(models=...) or the dbt plugin's 'models': {first!r} and {path!r} both hold {lm.ref}, "
+                "other models (exported from other databases); SQL could reach only one. List one of them, or "
+                "import one under another name (ad-duckdb import DB FILE --name NEW_NAME) and list that name."
+            )
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> None:

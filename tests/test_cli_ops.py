@@ -1323,3 +1323,15 @@ def test_serve_on_memory_names_what_it_needs() -> None:
     assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
     assert "in-memory" in res.output and "ad-duckdb train" in res.output and "create it first" not in res.output, \
         res.output
+
+
+def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, tmp_path: Path) -> None:
+    # Before: `import DB FILE --name x.onnx` (and train, threshold ... of such a name) exited 1, "any other error",
+    # where `--name 'bad name'` exits 2, as the README promises for wrong arguments.
+    onnx_file = tmp_path / "tx.onnx"
+    assert invoke("export", model_db, "tx_ae", str(onnx_file))[0] == 0
+    fresh = str(tmp_path / "fresh.duckdb")
+    for name in ("x.onnx", "bad name"):
+        code, _, err = invoke("import", fresh, str(onnx_file), "--name", name)
+        assert code == 2 and err.startswith(f"Error: Model name '{name}'"), (name, code, err)
+    assert not Path(fresh).exists() or invoke("list", fresh)[1].count("tx_ae") == 0

@@ -833,3 +833,75 @@ def test_a_file_whose_metadata_has_a_bad_number_is_refused_as_not_ours(good: sto
         assert [m["name"] for m in ad_duckdb.list_models(con)] == ["tx"]
     finally:
         con.close()
+
+
+def test_a_file_of_a_newer_format_or_with_bad_metadata_is_named_in_the_error(good: store.ModelRecord,
+                                                                             tmp_path: Path) -> None:
+    # Before: "The model file has format_version 2; this ad_duckdb reads 1..1. Upgrade ad_duckdb." named no file, so
+    # register(models=[...]) or a dbt profile listing several files left the user to guess which one to replace.
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        for field, value, stem in (("format_version", store.FORMAT_VERSION + 1, "newer"), ("kind", None, "nokind"),
+                                   ("version", "x", "badversion")):
+            bad = {**meta, field: value}
+            if value is None:
+                del bad[field]
+            bad["metadata_sha256"] = onnxfile.metadata_digest(bad)
+            path = tmp_path / f"{stem}.onnx"
+            path.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(bad, sort_keys=True)))
+            with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
+                ad_duckdb.import_model(con, path)
+            with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
+                ad_duckdb.register(con, models=[str(p), str(path)])
+        with pytest.raises(IntegrityError, match=r"format_version 2; this ad_duckdb reads format_version 1 at most"):
+            ad_duckdb.import_model(con, tmp_path / "newer.onnx")
+    finally:
+        con.close()
+
+
+def test_an_onnx_file_of_another_tool_is_refused_with_what_import_takes(tmp_path: Path) -> None:
+    # Before: "has no ad_duckdb metadata; export it with ad_duckdb.export_model." export_model writes a model stored
+    # in a database, so for a model trained elsewhere (an sklearn-onnx or PyOD export) the advice led nowhere.
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["score"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2])],
+                              [helper.make_tensor_value_info("score", TensorProto.FLOAT, ["n", 2])])
+    foreign = tmp_path / "other_tool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(foreign))
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    con = ad_duckdb.connect(":memory:")
+    try:
+        with pytest.raises(IntegrityError, match=r"'[^']*other_tool\.onnx' has no ad_duckdb metadata: ad_duckdb reads only model "
+                                                 r"files written by `ad-duckdb export` .* another tool's model"):
+            ad_duckdb.import_model(con, foreign)
+        with pytest.raises(IntegrityError, match=r"'[^']*empty\.onnx' is empty"):
+            ad_duckdb.import_model(con, empty)
+        assert ad_duckdb.list_models(con) == []
+    finally:
+        con.close()
+
+
+def test_a_file_exported_under_a_name_ending_in_onnx_imports_with_the_name_to_give(good: store.ModelRecord,
+                                                                                    tmp_path: Path) -> None:
+    # Before: importing an older release's export of 'fraud.onnx' said "Name it without the ending, e.g. 'fraud'",
+    # not how: import keeps the file's name unless given one.
+    con = ad_duckdb.connect(":memory:")
+    try:
+        insert_row(con, good, "tx", good.onnx)
+        ad_duckdb.refresh(con)
+        p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
+        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
+        meta["name"] = "fraud.onnx"  # older releases stored such names
+        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+        old = tmp_path / "old.onnx"
+        old.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'old\.onnx' holds model 'fraud\.onnx'.*name='fraud' \(CLI: "
+                                                          r"--name fraud\)"):
+            ad_duckdb.import_model(con, old)
+        assert ad_duckdb.import_model(con, old, name="fraud").version == 1
+    finally:
+        con.close()

@@ -634,3 +634,141 @@ def test_a_loaded_model_prints_as_a_summary_in_a_notebook_not_its_onnx_bytes(db:
     assert len(shown) < 600, shown  # it was 70+ KB: the ONNX bytes, every transform constant, 1001 quantiles
     assert shown.startswith("ModelRecord('tx_ae@1'") and "features=['count', 'amount']" in shown, shown
     assert f"onnx=<{len(rec.onnx)} bytes, sha256 {rec.sha256[:12]}" in shown and "'default': " in shown, shown
+
+
+def test_register_with_model_files_on_a_connection_that_connect_registered_loads_them(db: Path, tmp_path: Path) -> None:
+    # Before: ad_duckdb.connect() had registered every stored model, so a later register(con, models=[file]) returned
+    # at once without reading the file; a query then said "No model 'tx_ae' in table ad_models ... Train one".
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        expected = con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0]
+    finally:
+        con.close()
+    other = ad_duckdb.connect(":memory:")
+    try:
+        ad_duckdb.register(other, models=[str(f)])
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+        ad_duckdb.register(other, models=[str(f)])  # the same list again changes nothing
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"nowhere\.onnx' does not exist"):
+            ad_duckdb.register(other, models=[str(tmp_path / "nowhere.onnx")])
+        # a refused list leaves the functions as they were
+        assert other.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] == expected
+    finally:
+        other.close()
+
+
+def test_exported_file_scores_equal_sql_when_runs_are_padded_as_the_readme_says(db: Path, tmp_path: Path) -> None:
+    # Before: the README promised "within about 1e-5 relative" for other batches; one row per run was up to 2e-4 off
+    # (onnxruntime computes a run's last rows on another path), and it did not say how to get SQL's value exactly,
+    # nor that a row with a missing value scores higher in the file (median fill) than in SQL (lowest of its fills).
+    import json
+
+    import onnxruntime as ort
+
+    assert "a multiple of 16 rows" in README and "copies of its last row" in README
+    assert "scores at least as high as in SQL" in README
+    con = ad_duckdb.connect(str(db))
+    try:
+        con.execute("UPDATE transactions SET amount = NULL WHERE rowid % 7 = 0")
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        rows = con.execute("SELECT count, amount, anomaly_score('tx_ae', count, amount) FROM transactions "
+                           "ORDER BY rowid LIMIT 300").fetchall()
+    finally:
+        con.close()
+    sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+    names = [c["name"] for c in json.loads(sess.get_modelmeta().custom_metadata_map["ad_duckdb"])["features"]]
+    assert names == ["count", "amount"]
+    dtype = np.float64 if sess.get_inputs()[0].type == "tensor(double)" else np.float32
+    x = np.array([[np.nan if v is None else float(v) for v in r[:2]] for r in rows], dtype=dtype)
+    sql = np.array([r[2] for r in rows], dtype=np.float32)
+    full = ~np.isnan(x).any(axis=1)
+    assert 0 < full.sum() < len(rows)
+
+    def one_row_runs(pad: bool) -> np.ndarray:
+        reps = 16 if pad else 1
+        return np.array([sess.run(["score"], {"x": np.repeat(x[i : i + 1], reps, axis=0)})[0][0] for i in range(len(x))])
+
+    assert (one_row_runs(pad=True)[full] == sql[full]).all()
+    alone = one_row_runs(pad=False)
+    np.testing.assert_allclose(alone[full], sql[full], rtol=2e-4)
+    assert (alone[~full] >= sql[~full] * (1 - 2e-4)).all()
+
+
+def test_the_readme_tells_how_to_check_an_exported_files_sha256_without_ad_duckdb(db: Path, tmp_path: Path) -> None:
+    # Before: the file's metadata held `sha256` (and `metadata_sha256`), but the README did not list them nor say
+    # what bytes the sha256 is of, so a deployment could not check a file, nor match it to an ad_models row.
+    import hashlib
+    import json
+
+    import onnx
+
+    m = re.search(r"`sha256` is the graph's, as `ad_models\.sha256` stores it \(`([^`]+)`\)", " ".join(README.split()))
+    assert m, "README: how to compute an exported file's sha256"
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        stored = con.execute("SELECT sha256 FROM ad_models WHERE name = 'tx_ae'").fetchall()[0][0]
+    finally:
+        con.close()
+    scope: dict[str, object] = {"onnx": onnx, "hashlib": hashlib, "path": str(f)}
+    *statements, value = m.group(1).split("; ")
+    exec("\n".join(statements), scope)
+    assert eval(value, scope) == stored
+    meta = json.loads(onnx.load(str(f)).metadata_props[0].value)
+    assert meta["sha256"] == stored and set(meta) >= {"metadata_sha256", "kind", "source", "created_at"}
+
+
+def test_export_model_docstring_example_runs_and_finds_the_default_threshold(db: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the example read meta["thresholds"][0] as the default one; thresholds are in name order, so a model
+    # with a threshold of one's own named before 'default' ('cut', 'budget') gave that one's value for is_anomaly.
+    import json
+
+    import onnxruntime
+
+    doc = ad_duckdb.export_model.__doc__ or ""
+    lines = [ln.strip() for ln in doc.split("Examples")[1].splitlines() if ln.strip() and not set(ln.strip()) <= {"-"}]
+    code = [re.sub(r"\s*# doctest: \+SKIP$", "", ln[4:]) for ln in lines if ln.startswith(">>> ")]
+    expected = ast.literal_eval(lines[-1])
+    monkeypatch.chdir(tmp_path)
+    con = ad_duckdb.connect(str(db))
+    try:
+        ad_duckdb.set_threshold(con, "tx_ae", "cut", "manual", value=1.5)
+        scope = {"ad_duckdb": ad_duckdb, "onnxruntime": onnxruntime, "json": json, "con": con}
+        exec("\n".join(code[:-1]), scope)
+        got = eval(code[-1], scope)
+        default = con.execute("SELECT value FROM ad_thresholds WHERE threshold_name = 'default'").fetchall()[0][0]
+    finally:
+        con.close()
+    assert got[0] == expected[0] == ["count", "amount"]
+    assert got[1] == default and not isinstance(expected[1], str), (got, expected)
+
+
+def test_register_refuses_a_file_whose_model_name_is_also_listed_as_a_stored_name(db: Path, tmp_path: Path) -> None:
+    # Before: register(models=["tx_ae", "wh/tx_ae.onnx"]) mixed the versions of two databases under one name: the
+    # stored tx_ae@1 silently won over the file's tx_ae@1 (its scores were never used), and a file of a higher version
+    # took 'tx_ae' while 'tx_ae@1' stayed the stored one. Two files of the same name and version: the first won.
+    other = tmp_path / "other.duckdb"
+    con = ad_duckdb.connect(str(other))
+    try:
+        make_transactions(con, n=800, seed=5)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **{**FAST, "max_steps": 50})
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "wh_tx_ae.onnx")
+    finally:
+        con.close()
+    con = ad_duckdb.connect(str(db))
+    try:
+        same = ad_duckdb.export_model(con, "tx_ae", tmp_path / "here.onnx")
+        with pytest.raises(ad_duckdb.BadInputError, match=r"'tx_ae' is both a stored model named in models= and the "
+                                                          r"model of .*wh_tx_ae\.onnx'.*--name"):
+            ad_duckdb.register(con, models=["tx_ae", str(f)])
+        with pytest.raises(ad_duckdb.BadInputError, match=r"here\.onnx' and .*wh_tx_ae\.onnx' both hold tx_ae@1"):
+            ad_duckdb.register(con, models=[str(same), str(f)])
+        ad_duckdb.register(con, models=[str(f)])  # the file alone is fine
+        file_score = con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0]
+        ad_duckdb.register(con, models=["tx_ae"])
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] != file_score
+    finally:
+        con.close()
