@@ -1323,3 +1323,16 @@ def test_serve_on_memory_names_what_it_needs() -> None:
     assert res.output.startswith("Error: ") and len(res.output.strip().splitlines()) == 1, res.output
     assert "in-memory" in res.output and "ad-duckdb train" in res.output and "create it first" not in res.output, \
         res.output
+
+
+def test_ctrl_c_while_an_anomaly_function_runs_exits_130(model_db: str, tmp_path: Path) -> None:
+    # Before: a Ctrl-C landing in the Python of anomaly_score (where a scoring query spends its time) reached the user
+    # as DuckDB's wrapper, "Error: Invalid Input Error: Python exception occurred while executing the UDF:
+    # KeyboardInterrupt:", exit 1: a bad-input error, where a plain DuckDB query said "interrupted" and exited 130.
+    query = tmp_path / "scoring.sql"
+    query.write_text("SELECT 'started' AS s;\n"
+                     "SELECT sum(anomaly_score('tx_ae', r % 50, r % 900)) FROM range(1000000000) t(r);\n")
+    for i in range(2):
+        p = _interrupt_after(["sql", model_db, "--file", str(query)], "stdout", r"started\n")
+        _one_interrupted_line(f"scoring query, run {i}", p)
+        assert "Invalid Input" not in p.stderr and "KeyboardInterrupt" not in p.stderr, p.stderr
