@@ -495,3 +495,26 @@ def test_json_and_csv_output_hold_only_the_results(tmp_path: Path) -> None:
     assert res.returncode == 0 and res.stdout == "" and "no table or view matches 'nope*'" in res.stderr, res
     res = _piped(db, "CREATE TEMP TABLE y(a INTEGER);\n")  # the table format still answers on stdout, as psql
     assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr
+
+
+def test_wide_characters_keep_the_table_columns_aligned(tmp_path: Path) -> None:
+    """A CJK value takes two terminal columns per character, but the table padded and clipped by characters: the
+    columns after a '日本語' cell (or under a header beside one) started further right than their header, and a
+    60-character cell of them filled 120 columns. A combining accent (e + U+0301) takes none."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+                   for c in text)
+
+    db = str(tmp_path / "w.duckdb")
+    duckdb.connect(db).close()
+    res = _piped(db, "SELECT * FROM (VALUES ('日本語テキスト', 1), ('abc', 22), ('cafe' || chr(769), 3), "
+                     "(repeat('語', 80), 4)) t(name, n);\n")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("name") and len(lines) == 6, res.stdout
+    starts = {width(line[:len(line.rstrip().rsplit(" ", 1)[0]) + 1]) for line in lines if line.strip()}
+    assert len(starts) == 1, res.stdout  # the n column (and its dashes) starts at one terminal column on every line
+    assert all(width(line.rstrip()) <= 60 + 2 + 2 for line in lines), res.stdout  # a clipped cell: 60 columns at most
+    assert "…" in lines[5], res.stdout
