@@ -1884,10 +1884,11 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
         if not matched:  # csv and json: stdout is data alone
             click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}",
                        err=session.out_format != "table")
-        for i, (schema, name) in enumerate(matched):
+        for i, (database, schema, name, shown) in enumerate(matched):
             if session.out_format == "table":  # csv and json: one result per table, the data alone
-                click.echo(("\n" if i else "") + (name if schema == "main" else f"{schema}.{name}") + ":")
-            _run_statements(con, f"DESCRIBE {quote_ident(schema)}.{quote_ident(name)}", session.out_format, write)
+                click.echo(("\n" if i else "") + shown + ":")
+            _run_statements(con, f"DESCRIBE {quote_ident(database)}.{quote_ident(schema)}.{quote_ident(name)}",
+                            session.out_format, write)
     elif cmd.kind == "statements":
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for

@@ -518,3 +518,23 @@ def test_wide_characters_keep_the_table_columns_aligned(tmp_path: Path) -> None:
     assert len(starts) == 1, res.stdout  # the n column (and its dashes) starts at one terminal column on every line
     assert all(width(line.rstrip()) <= 60 + 2 + 2 for line in lines), res.stdout  # a clipped cell: 60 columns at most
     assert "…" in lines[5], res.stdout
+
+
+def test_tables_and_psql_patterns_list_the_attached_files_tables(tmp_path: Path) -> None:
+    """`sql DB --attach lake.duckdb`, then `.tables`: only DB's own tables were listed, and `\\dt lake.*` or `\\d lake.*`
+    said no table or view matched, though `\\d lake.main.tx` described it: the attached file, the reason for the
+    option, looked empty. Its tables and views are listed as the sources are named, lake.main.tx."""
+    db, lake = str(tmp_path / "m.duckdb"), str(tmp_path / "lake.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE own(a INTEGER)")
+    con.close()
+    con = duckdb.connect(lake)
+    con.execute("CREATE TABLE tx(amount DOUBLE, note VARCHAR); CREATE VIEW big AS SELECT * FROM tx WHERE amount > 9")
+    con.close()
+    res = _piped(db, ".tables\n\\dt lake.*\n\\d lake.*\n.tables own\n", "--attach", lake)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^lake\.main\.big\s+view\s*$", res.stdout, re.M), res.stdout
+    assert len(re.findall(r"^lake\.main\.tx\s+table\s*$", res.stdout, re.M)) == 2, res.stdout  # .tables and \dt lake.*
+    assert re.search(r"^lake\.main\.tx:\n.*\n-+.*\namount\s+DOUBLE.*\nnote\s+VARCHAR", res.stdout, re.M), res.stdout
+    assert "no table or view matches" not in res.stdout, res.stdout
+    assert res.stdout.rstrip().endswith("own   table"), res.stdout  # a pattern still picks DB's own
