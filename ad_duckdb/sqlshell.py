@@ -128,7 +128,7 @@ def interact(run: Callable[[str], None], banner: str, command: Callable[[str], o
         _complete_with(words)
     click.echo(banner, err=True)
     try:
-        _read_and_run(run, read, command)
+        _read_and_run(run, read, command, _join_history if read is input else None)
     finally:
         _save_history(history)
 
@@ -195,6 +195,26 @@ def _load_history() -> Path | None:
     return path
 
 
+def _join_history(lines: list[str]) -> None:
+    """Make the history entries of a statement's ``lines`` one entry, the statement: the up arrow then recalls it
+    whole, as in DuckDB's shell and psql. Why: readline keeps each line typed, and the last line of a statement
+    typed over lines ran alone as a syntax error."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline: no history
+        return
+    if len(lines) < 2:
+        return
+    # Why matched from the end rather than counted: Python's input() adds a line only when it is not empty and not
+    # the entry before it
+    position = readline.get_current_history_length()  # one-based: the last entry
+    for typed in reversed([line for line in lines if line]):
+        if position >= 1 and readline.get_history_item(position) == typed:
+            readline.remove_history_item(position - 1)  # zero-based
+            position -= 1
+    readline.add_history("\n".join(lines))
+
+
 def _save_history(path: Path | None) -> None:
     if path is None:
         return
@@ -206,7 +226,9 @@ def _save_history(path: Path | None) -> None:
         click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
 
 
-def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], object]) -> None:
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], object],
+                  joined: Callable[[list[str]], None] | None = None) -> None:
+    """``joined(lines)``: told of each statement that ended, with the lines it was typed as."""
     lines: list[str] = []
     while True:
         running = False
@@ -233,6 +255,8 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                 text = "\n".join(lines)
                 if not complete(text):
                     continue
+                if joined is not None:
+                    joined(lines)
                 lines.clear()
             running = True
             try:

@@ -599,3 +599,13 @@ def test_ctrl_c_in_a_scoring_query_at_the_prompt_stops_the_statement_only(tmp_pa
     text = out.decode(errors="replace")
     assert "Error: interrupted (Ctrl-C); the statement stopped, the session goes on." in text, text
     assert "Invalid Input" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_the_up_arrow_recalls_a_statement_typed_over_lines_whole(empty_db: str, tmp_path: Path) -> None:
+    """A statement typed over three lines came back one line at a time: the up arrow gave its last line alone
+    ("  FROM range(3);"), which ran as a syntax error. DuckDB's shell and psql recall the whole statement."""
+    up = "\x1b[A"
+    code, out = _terminal_session(empty_db, ["SELECT sum(range)\n", "  AS total\n", "  FROM range(3);\n", f"{up}\n",
+                                             ".quit\n"], history=tmp_path / "history")
+    assert code == 0 and "Error" not in out, out
+    assert len(re.findall(r"total\s*\n-+\s*\n3\s*\n", out)) == 2, out
