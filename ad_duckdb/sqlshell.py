@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import click
 import duckdb
@@ -192,7 +193,21 @@ def _load_history() -> Path | None:
             readline.read_history_file(path)
         except OSError:
             pass  # none yet, or unreadable: this session starts one
+        _history_lines(readline, _LINE_MARK, "\n")
     return path
+
+
+# What stands for a line break inside a statement kept whole (_join_history) in the history file, which holds a line
+# per entry: a control character no statement typed at a prompt holds
+_LINE_MARK = "\x1e"
+
+
+def _history_lines(readline: ModuleType, old: str, new: str) -> None:
+    """Write each history entry's ``old`` as ``new``: the line breaks of a statement kept whole, to and from the file."""
+    for position in range(readline.get_current_history_length()):  # zero-based for replace_history_item
+        entry = readline.get_history_item(position + 1)
+        if entry and old in entry:
+            readline.replace_history_item(position, entry.replace(old, new))
 
 
 def _join_history(lines: list[str]) -> None:
@@ -220,6 +235,7 @@ def _save_history(path: Path | None) -> None:
         return
     import readline
 
+    _history_lines(readline, "\n", _LINE_MARK)  # the session is over: its entries are the file's from here
     try:
         readline.write_history_file(path)
     except OSError as e:  # a read-only home: the session's work is done, only its recall is lost

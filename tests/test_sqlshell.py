@@ -609,3 +609,15 @@ def test_the_up_arrow_recalls_a_statement_typed_over_lines_whole(empty_db: str, 
                                              ".quit\n"], history=tmp_path / "history")
     assert code == 0 and "Error" not in out, out
     assert len(re.findall(r"total\s*\n-+\s*\n3\s*\n", out)) == 2, out
+
+
+def test_a_statement_typed_over_lines_is_recalled_whole_in_a_later_session(empty_db: str, tmp_path: Path) -> None:
+    """The history file holds a line per entry, so the statement kept whole came back as its lines, one at a time,
+    in the next session."""
+    history = tmp_path / "history"
+    code, out = _terminal_session(empty_db, ["SELECT sum(range)\n", "  AS total FROM range(4);\n", ".quit\n"],
+                                  history=history)
+    assert code == 0, out
+    up = "\x1b[A"
+    code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit: the SELECT
+    assert code == 0 and "Error" not in out and re.search(r"total\s*\n-+\s*\n6\s*\n", out), out
