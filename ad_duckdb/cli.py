@@ -1658,8 +1658,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
     .mode csv, .read FILE, .timer on, ...; a script may hold them too, on lines of their own; Tab completes table,
     column, function and model names; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
-    not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
-    AD_DUCKDB_HISTORY names, none if it is empty).
+    not the session; the up arrow recalls earlier statements, whole, those of earlier sessions too, kept in
+    ~/.ad_duckdb_history, or in the file AD_DUCKDB_HISTORY names, none if it is empty).
 
     \b
     Examples:
