@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, textwidth, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -662,11 +662,12 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
     names = [_one_line(n) for n in names]
     cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
-    widths = [min(_CELL_WIDTH, max([len(n)] + [len(c[i]) for c in cells])) for i, n in enumerate(names)]
-    click.echo("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    widths = [min(_CELL_WIDTH, max([textwidth.width(n)] + [textwidth.width(c[i]) for c in cells]))
+              for i, n in enumerate(names)]
+    click.echo("  ".join(textwidth.ljust(n, w) for n, w in zip(names, widths, strict=True)))
     click.echo("  ".join("-" * w for w in widths))
     for c in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
+        click.echo("  ".join(textwidth.ljust(v, w) for v, w in zip(c, widths, strict=True)))
 
 
 _CELL_WIDTH = 60
@@ -726,15 +727,16 @@ def _clip(text: str, width: int = _CELL_WIDTH) -> str:
 
     Why: a cell cut mid-word ("..., count 0%, am") reads as a value; the ellipsis says there is more.
     """
-    if len(text) <= width:
+    if textwidth.width(text) <= width:
         return text
-    comma = text.rfind(", ", 0, width - 1)  # anomaly_explain's "feature share" items: whole items only
-    if comma >= width // 2:
+    end = textwidth.fit(text, width - 1)  # in terminal columns: a CJK character takes two
+    comma = text.rfind(", ", 0, end)  # anomaly_explain's "feature share" items: whole items only
+    if comma >= 0 and textwidth.width(text[:comma]) >= width // 2:
         return text[:comma] + ", …"
-    space = text.rfind(" ", 0, width - 1)
-    if space >= width // 2:
+    space = text.rfind(" ", 0, end)
+    if space >= 0 and textwidth.width(text[:space]) >= width // 2:
         return text[:space] + "…"
-    return text[: width - 1] + "…"
+    return text[:end] + "…"
 
 
 def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
@@ -1656,8 +1658,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
     .mode csv, .read FILE, .timer on, ...; a script may hold them too, on lines of their own; Tab completes table,
     column, function and model names; .quit or Ctrl-D leaves; Ctrl-C stops the statement,
-    not the session; the up arrow recalls earlier sessions' lines, kept in ~/.ad_duckdb_history, or in the file
-    AD_DUCKDB_HISTORY names, none if it is empty).
+    not the session; the up arrow recalls earlier statements, whole, those of earlier sessions too, kept in
+    ~/.ad_duckdb_history, or in the file AD_DUCKDB_HISTORY names, none if it is empty).
 
     \b
     Examples:
@@ -1882,10 +1884,11 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
         if not matched:  # csv and json: stdout is data alone
             click.echo(f"no table or view matches {line.split(None, 1)[1].strip()!r}",
                        err=session.out_format != "table")
-        for i, (schema, name) in enumerate(matched):
+        for i, (database, schema, name, shown) in enumerate(matched):
             if session.out_format == "table":  # csv and json: one result per table, the data alone
-                click.echo(("\n" if i else "") + (name if schema == "main" else f"{schema}.{name}") + ":")
-            _run_statements(con, f"DESCRIBE {quote_ident(schema)}.{quote_ident(name)}", session.out_format, write)
+                click.echo(("\n" if i else "") + shown + ":")
+            _run_statements(con, f"DESCRIBE {quote_ident(database)}.{quote_ident(schema)}.{quote_ident(name)}",
+                            session.out_format, write)
     elif cmd.kind == "statements":
         # Why every row: a listing of tables or columns is short, and the prompt's cut said to add LIMIT ... OFFSET,
         # which a dot command has no place for

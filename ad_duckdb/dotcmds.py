@@ -30,18 +30,26 @@ HELP = """\
 .quit              leave (also .exit, \\q, Ctrl-D)
 SQL statements end with ';'."""
 
-# Why the kind and schema: `.tables` in DuckDB's shell lists every schema's tables; a view scored like a table is
-# still worth telling apart when the model's source is chosen
-_TABLES = """
-SELECT name, kind FROM (
-  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || table_name AS name, table_name AS bare,
-         'table' AS kind
-  FROM duckdb_tables() WHERE NOT internal AND database_name IN (current_database(), 'temp')
+# The tables and views of DB and of the files attached to it (--attach, or ATTACH at the prompt), as (database, schema,
+# name, kind, what a statement calls it): an attached file's as its sources are named, lake.main.tx
+_RELATIONS = """
+SELECT database_name, schema_name, name, kind,
+       CASE WHEN database_name NOT IN (current_database(), 'temp') THEN database_name || '.' || schema_name || '.'
+            WHEN schema_name <> 'main' THEN schema_name || '.' ELSE '' END || name AS shown
+FROM (
+  SELECT database_name, schema_name, table_name AS name, 'table' AS kind FROM duckdb_tables() WHERE NOT internal
   UNION ALL
-  SELECT CASE WHEN schema_name = 'main' THEN '' ELSE schema_name || '.' END || view_name, view_name, 'view'
-  FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
-WHERE bare ILIKE $1 OR name ILIKE $1
-ORDER BY name"""
+  SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal)
+WHERE database_name IN (current_database(), 'temp')
+   OR database_name IN (SELECT database_name FROM duckdb_databases() WHERE NOT internal)"""
+
+# Why the kind and schema: `.tables` in DuckDB's shell lists every schema's tables; a view scored like a table is
+# still worth telling apart when the model's source is chosen. Why the attached files' too: `--attach` is there
+# for their tables, and a listing without them showed the lake empty
+_TABLES = f"""
+SELECT shown AS name, kind FROM ({_RELATIONS})
+WHERE name ILIKE $1 OR shown ILIKE $1
+ORDER BY database_name NOT IN (current_database(), 'temp'), shown"""
 
 _SCHEMA = """
 SELECT sql, name FROM (
@@ -51,15 +59,12 @@ SELECT sql, name FROM (
   SELECT sql, view_name, 2 FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
 WHERE name ILIKE ? ORDER BY k, name"""
 
-# The tables and views \d PATTERN describes, as (schema, name) for a quoted DESCRIBE of each
-_MATCHING = """
-SELECT schema_name, name FROM (
-  SELECT schema_name, table_name AS name FROM duckdb_tables()
-  WHERE NOT internal AND database_name IN (current_database(), 'temp')
-  UNION ALL
-  SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
-WHERE name ILIKE $1 OR schema_name || '.' || name ILIKE $1
-ORDER BY schema_name <> 'main', schema_name, name"""
+# The tables and views \d PATTERN describes, as (database, schema, name) for a quoted DESCRIBE of each, and the name
+# it is shown by
+_MATCHING = f"""
+SELECT database_name, schema_name, name, shown FROM ({_RELATIONS})
+WHERE name ILIKE $1 OR schema_name || '.' || name ILIKE $1 OR shown ILIKE $1
+ORDER BY database_name NOT IN (current_database(), 'temp'), schema_name <> 'main', shown"""
 
 # What Tab completes at the prompt: names of this database's tables, views and columns (another schema's tables with
 # it, an attached database's as db.schema.table: qualified names complete whole), functions and keywords (DuckDB's

@@ -154,10 +154,23 @@ def is_interrupt(e: BaseException | None) -> bool:
         seen.add(id(e))
         if isinstance(e, KeyboardInterrupt | duckdb.InterruptException) or (
                 type(e) is RuntimeError and str(e) == "Query interrupted") or (
-                type(e) is OSError and str(e).startswith("INTERRUPT Error:")):
+                type(e) is OSError and str(e).startswith("INTERRUPT Error:")) or (
+                isinstance(e, duckdb.Error) and _interrupted_in_function(str(e))):
             return True
         e = e.__cause__ or e.__context__
     return False
+
+
+def _interrupted_in_function(duckdb_text: str) -> bool:
+    """Whether DuckDB's error text is its wrapper of a Ctrl-C (or SIGTERM) that landed in a SQL function's Python.
+
+    Why: a scoring query spends its time in anomaly_score's Python, where Python's handler raises the
+    KeyboardInterrupt; DuckDB passes it on as an Invalid Input Error with only its name in the text, no cause."""
+    return _UDF_INTERRUPTED.search(duckdb_text) is not None
+
+
+# A KeyboardInterrupt has no message, so DuckDB's text may end at its ':' (where _UDF_WRAPPER wants a space)
+_UDF_INTERRUPTED = re.compile(r"Python exception occurred while executing the UDF: (?:KeyboardInterrupt|Terminated)\b")
 
 
 def held_by_reader(duckdb_lock_text: str) -> str | None:

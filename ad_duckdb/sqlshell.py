@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import click
 import duckdb
@@ -128,7 +129,7 @@ def interact(run: Callable[[str], None], banner: str, command: Callable[[str], o
         _complete_with(words)
     click.echo(banner, err=True)
     try:
-        _read_and_run(run, read, command)
+        _read_and_run(run, read, command, _join_history if read is input else None)
     finally:
         _save_history(history)
 
@@ -192,7 +193,41 @@ def _load_history() -> Path | None:
             readline.read_history_file(path)
         except OSError:
             pass  # none yet, or unreadable: this session starts one
+        _history_lines(readline, _LINE_MARK, "\n")
     return path
+
+
+# What stands for a line break inside a statement kept whole (_join_history) in the history file, which holds a line
+# per entry: a control character no statement typed at a prompt holds
+_LINE_MARK = "\x1e"
+
+
+def _history_lines(readline: ModuleType, old: str, new: str) -> None:
+    """Write each history entry's ``old`` as ``new``: the line breaks of a statement kept whole, to and from the file."""
+    for position in range(readline.get_current_history_length()):  # zero-based for replace_history_item
+        entry = readline.get_history_item(position + 1)
+        if entry and old in entry:
+            readline.replace_history_item(position, entry.replace(old, new))
+
+
+def _join_history(lines: list[str]) -> None:
+    """Make the history entries of a statement's ``lines`` one entry, the statement: the up arrow then recalls it
+    whole, as in DuckDB's shell and psql. Why: readline keeps each line typed, and the last line of a statement
+    typed over lines ran alone as a syntax error."""
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - platforms without readline: no history
+        return
+    if len(lines) < 2:
+        return
+    # Why matched from the end rather than counted: Python's input() adds a line only when it is not empty and not
+    # the entry before it
+    position = readline.get_current_history_length()  # one-based: the last entry
+    for typed in reversed([line for line in lines if line]):
+        if position >= 1 and readline.get_history_item(position) == typed:
+            readline.remove_history_item(position - 1)  # zero-based
+            position -= 1
+    readline.add_history("\n".join(lines))
 
 
 def _save_history(path: Path | None) -> None:
@@ -200,13 +235,16 @@ def _save_history(path: Path | None) -> None:
         return
     import readline
 
+    _history_lines(readline, "\n", _LINE_MARK)  # the session is over: its entries are the file's from here
     try:
         readline.write_history_file(path)
     except OSError as e:  # a read-only home: the session's work is done, only its recall is lost
         click.echo(f"note: could not keep the prompt's history in {path} ({e.strerror}).", err=True)
 
 
-def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], object]) -> None:
+def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], command: Callable[[str], object],
+                  joined: Callable[[list[str]], None] | None = None) -> None:
+    """``joined(lines)``: told of each statement that ended, with the lines it was typed as."""
     lines: list[str] = []
     while True:
         running = False
@@ -233,6 +271,8 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                 text = "\n".join(lines)
                 if not complete(text):
                     continue
+                if joined is not None:
+                    joined(lines)
                 lines.clear()
             running = True
             try:

@@ -1335,3 +1335,16 @@ def test_a_model_name_ending_in_onnx_is_a_wrong_argument_exit_2(model_db: str, t
         code, _, err = invoke("import", fresh, str(onnx_file), "--name", name)
         assert code == 2 and err.startswith(f"Error: Model name '{name}'"), (name, code, err)
     assert not Path(fresh).exists() or invoke("list", fresh)[1].count("tx_ae") == 0
+
+
+def test_ctrl_c_while_an_anomaly_function_runs_exits_130(model_db: str, tmp_path: Path) -> None:
+    # Before: a Ctrl-C landing in the Python of anomaly_score (where a scoring query spends its time) reached the user
+    # as DuckDB's wrapper, "Error: Invalid Input Error: Python exception occurred while executing the UDF:
+    # KeyboardInterrupt:", exit 1: a bad-input error, where a plain DuckDB query said "interrupted" and exited 130.
+    query = tmp_path / "scoring.sql"
+    query.write_text("SELECT 'started' AS s;\n"
+                     "SELECT sum(anomaly_score('tx_ae', r % 50, r % 900)) FROM range(1000000000) t(r);\n")
+    for i in range(2):
+        p = _interrupt_after(["sql", model_db, "--file", str(query)], "stdout", r"started\n")
+        _one_interrupted_line(f"scoring query, run {i}", p)
+        assert "Invalid Input" not in p.stderr and "KeyboardInterrupt" not in p.stderr, p.stderr

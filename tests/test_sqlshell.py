@@ -495,3 +495,129 @@ def test_json_and_csv_output_hold_only_the_results(tmp_path: Path) -> None:
     assert res.returncode == 0 and res.stdout == "" and "no table or view matches 'nope*'" in res.stderr, res
     res = _piped(db, "CREATE TEMP TABLE y(a INTEGER);\n")  # the table format still answers on stdout, as psql
     assert res.returncode == 0 and res.stdout == "ok\n", res.stdout + res.stderr
+
+
+def test_wide_characters_keep_the_table_columns_aligned(tmp_path: Path) -> None:
+    """A CJK value takes two terminal columns per character, but the table padded and clipped by characters: the
+    columns after a '日本語' cell (or under a header beside one) started further right than their header, and a
+    60-character cell of them filled 120 columns. A combining accent (e + U+0301) takes none."""
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+                   for c in text)
+
+    db = str(tmp_path / "w.duckdb")
+    duckdb.connect(db).close()
+    res = _piped(db, "SELECT * FROM (VALUES ('日本語テキスト', 1), ('abc', 22), ('cafe' || chr(769), 3), "
+                     "(repeat('語', 80), 4)) t(name, n);\n")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("name") and len(lines) == 6, res.stdout
+    starts = {width(line[:len(line.rstrip().rsplit(" ", 1)[0]) + 1]) for line in lines if line.strip()}
+    assert len(starts) == 1, res.stdout  # the n column (and its dashes) starts at one terminal column on every line
+    assert all(width(line.rstrip()) <= 60 + 2 + 2 for line in lines), res.stdout  # a clipped cell: 60 columns at most
+    assert "…" in lines[5], res.stdout
+
+
+def test_tables_and_psql_patterns_list_the_attached_files_tables(tmp_path: Path) -> None:
+    """`sql DB --attach lake.duckdb`, then `.tables`: only DB's own tables were listed, and `\\dt lake.*` or `\\d lake.*`
+    said no table or view matched, though `\\d lake.main.tx` described it: the attached file, the reason for the
+    option, looked empty. Its tables and views are listed as the sources are named, lake.main.tx."""
+    db, lake = str(tmp_path / "m.duckdb"), str(tmp_path / "lake.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE own(a INTEGER)")
+    con.close()
+    con = duckdb.connect(lake)
+    con.execute("CREATE TABLE tx(amount DOUBLE, note VARCHAR); CREATE VIEW big AS SELECT * FROM tx WHERE amount > 9")
+    con.close()
+    res = _piped(db, ".tables\n\\dt lake.*\n\\d lake.*\n.tables own\n", "--attach", lake)
+    assert res.returncode == 0, res.stderr
+    assert re.search(r"^lake\.main\.big\s+view\s*$", res.stdout, re.M), res.stdout
+    assert len(re.findall(r"^lake\.main\.tx\s+table\s*$", res.stdout, re.M)) == 2, res.stdout  # .tables and \dt lake.*
+    assert re.search(r"^lake\.main\.tx:\n.*\n-+.*\namount\s+DOUBLE.*\nnote\s+VARCHAR", res.stdout, re.M), res.stdout
+    assert "no table or view matches" not in res.stdout, res.stdout
+    assert res.stdout.rstrip().endswith("own   table"), res.stdout  # a pattern still picks DB's own
+
+
+def test_ctrl_c_in_a_scoring_query_at_the_prompt_stops_the_statement_only(tmp_path: Path) -> None:
+    """Ctrl-C typed while anomaly_score ran (where a scoring query spends its time) printed "Error: Invalid Input
+    Error: Python exception occurred while executing the UDF: KeyboardInterrupt:", as if the statement were wrong;
+    a plain DuckDB query said it was interrupted. A real terminal: the key goes through its line discipline."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import termios
+    import time
+
+    import ad_duckdb
+
+    from conftest import FAST, make_transactions
+
+    db = str(tmp_path / "m.duckdb")
+    con = ad_duckdb.connect(db)
+    make_transactions(con, n=600)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", db], stdin=slave, stdout=slave, stderr=slave,
+                            preexec_fn=own_terminal, env={**os.environ, "AD_DUCKDB_HISTORY": ""})
+    os.close(slave)
+    out = b""
+
+    def read_until(pattern: bytes) -> None:
+        nonlocal out
+        while not re.search(pattern, out):
+            ready, _, _ = select.select([master], [], [], 120)
+            assert ready, out.decode(errors="replace")
+            out += os.read(master, 4096)
+
+    try:
+        read_until(rb"ad> $")
+        os.write(master, b"SELECT sum(anomaly_score('tx_ae', r % 50, r % 900)) FROM range(1000000000) t(r);\n")
+        ticks = os.sysconf("SC_CLK_TCK")
+        while True:  # CPU time, not the clock: well into the scoring, past opening and binding
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            if (int(fields[11]) + int(fields[12])) / ticks > 3:
+                break
+            time.sleep(0.1)
+        os.write(master, b"\x03")
+        read_until(rb"\^C.*\n.*ad> $")  # the statement's end, whatever it said
+        os.write(master, b"SELECT 'after' AS still;\n.quit\n")
+        assert proc.wait(timeout=60) == 0
+        read_until(rb"after")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert "Error: interrupted (Ctrl-C); the statement stopped, the session goes on." in text, text
+    assert "Invalid Input" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_the_up_arrow_recalls_a_statement_typed_over_lines_whole(empty_db: str, tmp_path: Path) -> None:
+    """A statement typed over three lines came back one line at a time: the up arrow gave its last line alone
+    ("  FROM range(3);"), which ran as a syntax error. DuckDB's shell and psql recall the whole statement."""
+    up = "\x1b[A"
+    code, out = _terminal_session(empty_db, ["SELECT sum(range)\n", "  AS total\n", "  FROM range(3);\n", f"{up}\n",
+                                             ".quit\n"], history=tmp_path / "history")
+    assert code == 0 and "Error" not in out, out
+    assert len(re.findall(r"total\s*\n-+\s*\n3\s*\n", out)) == 2, out
+
+
+def test_a_statement_typed_over_lines_is_recalled_whole_in_a_later_session(empty_db: str, tmp_path: Path) -> None:
+    """The history file holds a line per entry, so the statement kept whole came back as its lines, one at a time,
+    in the next session."""
+    history = tmp_path / "history"
+    code, out = _terminal_session(empty_db, ["SELECT sum(range)\n", "  AS total FROM range(4);\n", ".quit\n"],
+                                  history=history)
+    assert code == 0, out
+    up = "\x1b[A"
+    code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit: the SELECT
+    assert code == 0 and "Error" not in out and re.search(r"total\s*\n-+\s*\n6\s*\n", out), out
