@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
-from .readhints import TOTALS_LABEL
+from .readhints import TOTALS, TOTALS_LABEL
 from .sqltext import (
     is_query,
     name_parts,
@@ -138,11 +138,12 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
     from .features import leave_out_with, listing
 
     row, times = found
-    marked = _total_words(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
-    if marked and marked[0] == named_by_text:
+    text = [n for n, t in described if t.upper() == "VARCHAR"]
+    exact = _total_words(cur, source, where, text)
+    if exact and exact[0] == named_by_text:
         return True
+    marked, leave_out = _checked_filter(cur, source, where, names, row, times, text, exact)
     what = f" ({_words_shown(marked[1])} in {marked[0]!r})" if marked else ""
-    leave_out = _checked_filter(cur, source, where, names, row, times, marked)
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
     n_empty, empty_out = empty
     both = bool(leave_out and n_empty and empty_out)
@@ -165,22 +166,33 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
 
 
 def _checked_filter(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray, times: int,
-                    marked: tuple[str, list[str]] | None) -> str | None:
-    """The filter that leaves out the totals row ``row`` (with ``times`` 3, every subtotal row too): by the totals
-    words ``marked`` (``_total_words``), else by the row's values; None when neither leaves the rows it sums.
+                    text: Sequence[str], exact: tuple[str, list[str]] | None) -> tuple[tuple[str, list[str]] | None,
+                                                                                   str | None]:
+    """The totals words that mark the totals row ``row`` (with ``times`` 3, every subtotal row too) and the filter
+    that leaves it out: by the plain totals words ``exact`` (``_total_words`` of the ``text`` columns), else by the
+    labels of a report's subtotals ('North Total'), else by the row's values; no filter when none leaves the rows it
+    sums, and the words said only where their filter is the one given (or they are plain totals words).
 
     Why checked by the sums: a report's subtotal rows beside its grand total ("North Total", ..., "Grand Total")
-    were left in by a filter on the grand total's word alone, which the note said left them all out."""
-    for leave_out in ([words_left_out(*marked)] if marked else []) + [None]:
-        if leave_out is None:
-            if times != 2:
-                return None  # by its values, one row: subtotals are several
-            leave_out = _by_values(cur, source, where, names, row)
-            if leave_out is None:
-                return None
+    were left in by a filter on the grand total's word alone, which the note said left them all out. Why the plain
+    words first: the labels' pattern also matches a shop's name ('Total Wine & More', 'Dim Sum House'), which the
+    note then gave as the totals row's mark."""
+    tried = [exact] if exact else []
+    for marked in tried + [None]:
+        if marked is None:
+            label = _total_words(cur, source, where, text, label=True)
+            if label is None or label == exact:
+                break
+            marked = label
+        leave_out = words_left_out(*marked)
         if _leaves_the_summed_rows(cur, source, where, names, row, times, leave_out):
-            return leave_out
-    return None
+            return marked, leave_out
+    if times != 2:
+        return exact, None  # by its values, one row: subtotals are several
+    by_values = _by_values(cur, source, where, names, row)
+    if by_values is not None and _leaves_the_summed_rows(cur, source, where, names, row, times, by_values):
+        return exact, by_values
+    return exact, None
 
 
 def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray,
@@ -273,18 +285,19 @@ def words_left_out(column: str, words: Sequence[str]) -> str:
 
 
 def column_total_words(cur: object, source: str, where: str | None, column: str) -> list[str]:
-    """The totals words ``column`` holds ([] when none, or the source cannot be read so)."""
-    found = _total_words(cur, source, where, [column])
+    """The totals words ``column`` holds, a subtotal's label too ([] when none, or the source cannot be read so)."""
+    found = _total_words(cur, source, where, [column], label=True)
     return found[1] if found else []
 
 
-def _total_words(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, list[str]] | None:
-    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe', a subtotal's
-    'North Total'), and those words; None when none does or the source cannot be read so."""
+def _total_words(cur: object, source: str, where: str | None, text: Sequence[str],
+                 label: bool = False) -> tuple[str, list[str]] | None:
+    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe'; with ``label``,
+    a subtotal's 'North Total' too), and those words; None when none does or the source cannot be read so."""
     text = list(text)[:_TEXT_COLUMNS]
     if not text:
         return None
-    pattern = quote_literal(TOTALS_LABEL.pattern)
+    pattern = quote_literal((TOTALS_LABEL if label else TOTALS).pattern)
     picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
                       f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
     try:
@@ -417,8 +430,12 @@ def _scored_note(cur: object, row: np.ndarray, times: int, source: str, names: S
             text = []
         marked = _total_words(cur, where_from, None, text)
         if where_from == source:  # the rows scored: the filter checked against their sums
-            leave_out = _checked_filter(cur, source, None, names, row, times, marked)
-        else:  # the table appended to, with earlier runs' rows: no sums to check it by
+            marked, leave_out = _checked_filter(cur, source, None, names, row, times, text, marked)
+        else:
+            # the table appended to, with earlier runs' rows: no sums to check it by, so a subtotal's label (whose
+            # pattern a shop's name can match) only where the row sums subtotals too
+            if marked is None and times == 3:
+                marked = _total_words(cur, where_from, None, text, label=True)
             leave_out = words_left_out(*marked) if marked else _by_values(cur, where_from, None, names, row)
         if leave_out:
             break
