@@ -2125,3 +2125,26 @@ def test_a_merchant_named_with_a_totals_word_is_not_taken_for_a_totals_label(tmp
         assert "where=\"merchant IS DISTINCT FROM 'Total'\"" in notes[0], notes
     finally:
         con.close()
+
+
+def test_where_hints_leave_a_bitwise_and_and_a_quoted_column_name_alone() -> None:
+    """The pandas-mask hint turned every '&' into AND, the bitwise one too: '(flags & 4 = 4) & (label = 0)' was told
+    to run '(flags AND 4 = 4) AND (label = 0)', which reads flags as a BOOLEAN (any non-zero flags passes). And a
+    misspelt column in double quotes ('"spilt" = 1') was told to put it in single quotes, comparing a text to 1."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "flags": np.arange(300) % 8,  # noqa: F841
+                       "label": (np.arange(300) % 30 == 0) * 1, "split": np.where(np.arange(300) % 2 == 0, "a", "b")})
+    con = ad_duckdb.connect()
+    try:
+        for given, want in (("(flags & 4 = 4) & (label = 0)", "(flags & 4 = 4) AND (label = 0)"),
+                            ("(flags | 1 = 1) | (label = 0)", "(flags | 1 = 1) OR (label = 0)")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", "df", features=["a", "b"], where=given, **FAST)
+            assert f'where="{want}"' in str(e.value), str(e.value)
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='"split" = \'a\' AND "spilt" = 1', **FAST)
+        assert "single quotes" not in str(e.value), str(e.value)
+    finally:
+        con.close()
