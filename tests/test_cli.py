@@ -2613,3 +2613,19 @@ def test_an_appended_totals_row_note_deletes_no_row_of_a_shop_named_with_a_total
         check.execute(delete)
         assert check.execute("SELECT count(*), count(*) FILTER (WHERE merchant = 'Total') FROM log").fetchall() == \
             [(600, 0)], delete
+
+
+def test_score_append_of_a_bigint_feature_beyond_2_53_is_written(tmp_path: Path) -> None:
+    """`score --append` (and `-c`) of a BIGINT feature above 2^53 (amounts in micro-units): the totals-row watch's
+    safe cast to float64 refused the value, and the whole scoring failed with pyarrow's traceback as the message,
+    where the plain --into wrote every row."""
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT i AS id, (9007199254740993 + i * 1000 + i % 7)::BIGINT AS micro, "
+                    "(i % 11)::DOUBLE AS x FROM range(300) t(i)")
+        ad_duckdb.train(con, "m", "t", features=["micro", "x"], **FAST)
+    for args in (["--into", "log", "--append"], ["--into", "s", "-c", "id"]):
+        res = CliRunner().invoke(cli, ["score", db, "m", "t", *args], catch_exceptions=False)
+        assert res.exit_code == 0 and "Traceback" not in res.output, (args, res.output)
+        with duckdb.connect(db) as check:
+            assert check.execute(f"SELECT count(*) FROM {args[1]}").fetchall() == [(300,)]
