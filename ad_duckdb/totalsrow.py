@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -195,6 +196,18 @@ def _checked_filter(cur: object, source: str, where: str | None, names: Sequence
     return exact, None
 
 
+def _aggregates(cur: object, select: str, source: str, where: str | None) -> tuple[Any, ...] | None:
+    """The one row of ``SELECT select FROM source [WHERE where]``; None when the source cannot be read so (a note is
+    no reason to fail the training or scoring it is about)."""
+    try:
+        return cur.execute(f"SELECT {select} FROM {source_sql(source)}"  # type: ignore[attr-defined,no-any-return]
+                           + (where_sql(where) if where else "")).fetchall()[0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None
+
+
 def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray,
                             times: int, leave_out: str) -> bool:
     """Whether the rows ``leave_out`` keeps sum to the totals row ``row`` in each feature (the columns' sums over
@@ -202,12 +215,8 @@ def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: 
     held = [j for j in range(len(names)) if not np.isnan(row[j])]
     sums = ", ".join(f"sum({quote_ident(names[j])}::DOUBLE) FILTER (WHERE {leave_out}), "
                      f"sum({quote_ident(names[j])}::DOUBLE)" for j in held)
-    try:
-        got = cur.execute(f"SELECT {sums} FROM {source_sql(source)}"  # type: ignore[attr-defined]
-                          + (where_sql(where) if where else "")).fetchall()[0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
+    got = _aggregates(cur, sums, source, where)
+    if got is None:
         return False
     for k in range(len(held)):
         kept, every = got[2 * k], got[2 * k + 1]
@@ -231,14 +240,8 @@ def empty_rows_filter(cur: object, source: str, where: str | None, names: Sequen
     # leaves out every row missing any one value too
     leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
     cols = ", ".join(quote_ident(n) for n in names)
-    try:
-        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
-                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
-        left = None
-    return leave_out if left == empty else None
+    left = _aggregates(cur, f"count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL)", source, where)
+    return leave_out if left is not None and left[0] == empty else None
 
 
 def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, leave_out: str | None, *, model: str,
@@ -300,12 +303,8 @@ def _total_words(cur: object, source: str, where: str | None, text: Sequence[str
     pattern = quote_literal((TOTALS_LABEL if label else TOTALS).pattern)
     picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
                       f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
-    try:
-        found = cur.execute(f"SELECT {picks} FROM {source_sql(source)}"  # type: ignore[attr-defined]
-                            + (where_sql(where) if where else "")).fetchall()[0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
+    found = _aggregates(cur, picks, source, where)
+    if found is None:
         return None
     return next(((n, list(v)) for n, v in zip(text, found, strict=True) if v), None)
 
@@ -314,14 +313,8 @@ def _by_values(cur: object, source: str, where: str | None, names: Sequence[str]
     """A filter that leaves out the row of these feature values and no other (checked by counting), or None."""
     parts = [f"{sql_name(n)} = {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)]
     leave_out = f"NOT ({' AND '.join(parts)})"
-    base = f"SELECT count(*) FILTER (WHERE {leave_out}), count(*) FROM {source_sql(source)}"
-    try:
-        kept, n = cur.execute(base + (where_sql(where) if where else "")).fetchall()[0]  # type: ignore[attr-defined]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
-        return None
-    return leave_out if kept == n - 1 else None
+    counted = _aggregates(cur, f"count(*) FILTER (WHERE {leave_out}), count(*)", source, where)
+    return leave_out if counted is not None and counted[0] == counted[1] - 1 else None
 
 
 def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, names: Sequence[str], *, db: str,
