@@ -1233,10 +1233,15 @@ def _pandas_and_hint(where: str | None, e: Exception) -> str:
         toks = sql_tokens(where)
     except Exception:
         return ""
+    ends = [p for p, _ in toks[1:]] + [len(where)]
+    texts = [where[p:end].strip() for (p, _), end in zip(toks, ends, strict=True)]
     fixed, last = [], 0
-    for p, kind in toks:
+    for i, (p, kind) in enumerate(toks):
         op = where[p:p + 2]
-        if kind == duckdb.token_type.operator and op[:1] in ("&", "|") and op not in ("||", "&&"):
+        # Why only between parentheses, as a pandas mask must write it: '(flags & 4 = 4) & (label = 0)' holds a
+        # bitwise '&' too, which as AND read flags as a BOOLEAN (any non-zero flags passed)
+        joins = 0 < i < len(toks) - 1 and texts[i - 1] == ")" and (texts[i + 1] == "(" or texts[i + 1].lower() == "not")
+        if kind == duckdb.token_type.operator and op[:1] in ("&", "|") and op not in ("||", "&&") and joins:
             fixed += [where[last:p], "AND" if op[0] == "&" else "OR"]
             last = p + 1
     if not fixed:
@@ -1250,7 +1255,10 @@ def _quoted_text_hint(where: str | None, e: Exception) -> str:
     """For a filter whose missing column is a word in double quotes (a pandas query's ``split == "train"``): that
     SQL reads it as a column, and the filter with the text in single quotes; "" otherwise."""
     m = re.search(r'Referenced column "((?:[^"]|"")+)" not found', str(e)) if where and is_missing_column(e) else None
-    if m is None or where is None or f'"{m.group(1)}"' not in where:
+    # Why only where a value goes (after a comparison, in an IN list): '"spilt" = 1', a misspelt column in SQL's own
+    # quotes, was told to put it in single quotes, comparing a text to 1
+    if m is None or where is None or not re.search(r"(?:[=<>]|\blike|\bin\s*\((?:[^()]*,)?)\s*" + re.escape(f'"{m.group(1)}"'),
+                                                    where, re.IGNORECASE):
         return ""
     word = m.group(1).replace('""', '"')
     fixed = where.replace(f'"{m.group(1)}"', quote_literal(word))

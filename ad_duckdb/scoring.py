@@ -500,7 +500,7 @@ def _values(arr: pa.Array) -> np.ndarray:
     return np.frombuffer(buf, dtype=dt, count=len(arr), offset=arr.offset * dt.itemsize)
 
 
-def _valid_mask(arr: pa.Array) -> np.ndarray:
+def valid_mask(arr: pa.Array) -> np.ndarray:
     """True where ``arr`` is not NULL."""
     bits = arr.buffers()[0]
     if bits is None:
@@ -512,7 +512,7 @@ def _valid_mask(arr: pa.Array) -> np.ndarray:
 def _nan_where_null(out: np.ndarray, arr: pa.Array) -> np.ndarray:
     """``out`` (a writable float copy of ``arr``'s values) with NaN where ``arr`` is NULL."""
     if arr.null_count:
-        out[~_valid_mask(arr)] = np.nan
+        out[~valid_mask(arr)] = np.nan
     return out
 
 
@@ -631,7 +631,7 @@ def _bignums(arr: pa.Array) -> np.ndarray:
     raw = arr.buffers()[2]
     data = np.frombuffer(raw, dtype=np.uint8) if raw is not None else np.empty(0, dtype=np.uint8)
     size = off[1:] - off[:-1] - 3  # the magnitude's bytes; negative for a NULL's empty slot
-    ok = _valid_mask(arr) & (size >= 0)
+    ok = valid_mask(arr) & (size >= 0)
     negative = np.zeros(n, dtype=bool)
     negative[ok] = data[off[:-1][ok]] < 0x80
     out = np.zeros(n)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import shlex
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .exceptions import AdDuckDBWarning, is_interrupt
-from .readhints import TOTALS_LABEL
+from .readhints import TOTALS, TOTALS_LABEL
 from .sqltext import (
     is_query,
     name_parts,
@@ -138,11 +139,12 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
     from .features import leave_out_with, listing
 
     row, times = found
-    marked = _total_words(cur, source, where, [n for n, t in described if t.upper() == "VARCHAR"])
-    if marked and marked[0] == named_by_text:
+    text = [n for n, t in described if t.upper() == "VARCHAR"]
+    exact = _total_words(cur, source, where, text)
+    if exact and exact[0] == named_by_text:
         return True
+    marked, leave_out = _checked_filter(cur, source, where, names, row, times, text, exact)
     what = f" ({_words_shown(marked[1])} in {marked[0]!r})" if marked else ""
-    leave_out = _checked_filter(cur, source, where, names, row, times, marked)
     values = listing([f"{n} {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)])
     n_empty, empty_out = empty
     both = bool(leave_out and n_empty and empty_out)
@@ -165,22 +167,45 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
 
 
 def _checked_filter(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray, times: int,
-                    marked: tuple[str, list[str]] | None) -> str | None:
-    """The filter that leaves out the totals row ``row`` (with ``times`` 3, every subtotal row too): by the totals
-    words ``marked`` (``_total_words``), else by the row's values; None when neither leaves the rows it sums.
+                    text: Sequence[str], exact: tuple[str, list[str]] | None) -> tuple[tuple[str, list[str]] | None,
+                                                                                   str | None]:
+    """The totals words that mark the totals row ``row`` (with ``times`` 3, every subtotal row too) and the filter
+    that leaves it out: by the plain totals words ``exact`` (``_total_words`` of the ``text`` columns), else by the
+    labels of a report's subtotals ('North Total'), else by the row's values; no filter when none leaves the rows it
+    sums, and the words said only where their filter is the one given (or they are plain totals words).
 
     Why checked by the sums: a report's subtotal rows beside its grand total ("North Total", ..., "Grand Total")
-    were left in by a filter on the grand total's word alone, which the note said left them all out."""
-    for leave_out in ([words_left_out(*marked)] if marked else []) + [None]:
-        if leave_out is None:
-            if times != 2:
-                return None  # by its values, one row: subtotals are several
-            leave_out = _by_values(cur, source, where, names, row)
-            if leave_out is None:
-                return None
+    were left in by a filter on the grand total's word alone, which the note said left them all out. Why the plain
+    words first: the labels' pattern also matches a shop's name ('Total Wine & More', 'Dim Sum House'), which the
+    note then gave as the totals row's mark."""
+    tried = [exact] if exact else []
+    for marked in tried + [None]:
+        if marked is None:
+            label = _total_words(cur, source, where, text, label=True)
+            if label is None or label == exact:
+                break
+            marked = label
+        leave_out = words_left_out(*marked)
         if _leaves_the_summed_rows(cur, source, where, names, row, times, leave_out):
-            return leave_out
-    return None
+            return marked, leave_out
+    if times != 2:
+        return exact, None  # by its values, one row: subtotals are several
+    by_values = _by_values(cur, source, where, names, row)
+    if by_values is not None and _leaves_the_summed_rows(cur, source, where, names, row, times, by_values):
+        return exact, by_values
+    return exact, None
+
+
+def _aggregates(cur: object, select: str, source: str, where: str | None) -> tuple[Any, ...] | None:
+    """The one row of ``SELECT select FROM source [WHERE where]``; None when the source cannot be read so (a note is
+    no reason to fail the training or scoring it is about)."""
+    try:
+        return cur.execute(f"SELECT {select} FROM {source_sql(source)}"  # type: ignore[attr-defined,no-any-return]
+                           + (where_sql(where) if where else "")).fetchall()[0]
+    except Exception as e:
+        if is_interrupt(e):
+            raise
+        return None
 
 
 def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: Sequence[str], row: np.ndarray,
@@ -190,12 +215,8 @@ def _leaves_the_summed_rows(cur: object, source: str, where: str | None, names: 
     held = [j for j in range(len(names)) if not np.isnan(row[j])]
     sums = ", ".join(f"sum({quote_ident(names[j])}::DOUBLE) FILTER (WHERE {leave_out}), "
                      f"sum({quote_ident(names[j])}::DOUBLE)" for j in held)
-    try:
-        got = cur.execute(f"SELECT {sums} FROM {source_sql(source)}"  # type: ignore[attr-defined]
-                          + (where_sql(where) if where else "")).fetchall()[0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
+    got = _aggregates(cur, sums, source, where)
+    if got is None:
         return False
     for k in range(len(held)):
         kept, every = got[2 * k], got[2 * k + 1]
@@ -219,14 +240,8 @@ def empty_rows_filter(cur: object, source: str, where: str | None, names: Sequen
     # leaves out every row missing any one value too
     leave_out = f"{shown[0]} IS NOT NULL" if len(shown) == 1 else f"coalesce({', '.join(shown)}) IS NOT NULL"
     cols = ", ".join(quote_ident(n) for n in names)
-    try:
-        left = cur.execute(f"SELECT count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL) "  # type: ignore[attr-defined]
-                           f"FROM {source_sql(source)}" + (where_sql(where) if where else "")).fetchall()[0][0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
-        left = None
-    return leave_out if left == empty else None
+    left = _aggregates(cur, f"count(*) FILTER (WHERE coalesce({cols}, NULL) IS NULL)", source, where)
+    return leave_out if left is not None and left[0] == empty else None
 
 
 def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, leave_out: str | None, *, model: str,
@@ -273,26 +288,23 @@ def words_left_out(column: str, words: Sequence[str]) -> str:
 
 
 def column_total_words(cur: object, source: str, where: str | None, column: str) -> list[str]:
-    """The totals words ``column`` holds ([] when none, or the source cannot be read so)."""
-    found = _total_words(cur, source, where, [column])
+    """The totals words ``column`` holds, a subtotal's label too ([] when none, or the source cannot be read so)."""
+    found = _total_words(cur, source, where, [column], label=True)
     return found[1] if found else []
 
 
-def _total_words(cur: object, source: str, where: str | None, text: Sequence[str]) -> tuple[str, list[str]] | None:
-    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe', a subtotal's
-    'North Total'), and those words; None when none does or the source cannot be read so."""
+def _total_words(cur: object, source: str, where: str | None, text: Sequence[str],
+                 label: bool = False) -> tuple[str, list[str]] | None:
+    """The first text column that holds totals words ('Total', 'Subtotal', 'Grand total:', 'Summe'; with ``label``,
+    a subtotal's 'North Total' too), and those words; None when none does or the source cannot be read so."""
     text = list(text)[:_TEXT_COLUMNS]
     if not text:
         return None
-    pattern = quote_literal(TOTALS_LABEL.pattern)
+    pattern = quote_literal((TOTALS_LABEL if label else TOTALS).pattern)
     picks = ", ".join(f"list(DISTINCT {quote_ident(n)} ORDER BY {quote_ident(n)}) FILTER (WHERE "
                       f"regexp_full_match({quote_ident(n)}, {pattern}))" for n in text)
-    try:
-        found = cur.execute(f"SELECT {picks} FROM {source_sql(source)}"  # type: ignore[attr-defined]
-                            + (where_sql(where) if where else "")).fetchall()[0]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
+    found = _aggregates(cur, picks, source, where)
+    if found is None:
         return None
     return next(((n, list(v)) for n, v in zip(text, found, strict=True) if v), None)
 
@@ -301,14 +313,8 @@ def _by_values(cur: object, source: str, where: str | None, names: Sequence[str]
     """A filter that leaves out the row of these feature values and no other (checked by counting), or None."""
     parts = [f"{sql_name(n)} = {_shown(v)}" for n, v in zip(names, row, strict=True) if not np.isnan(v)]
     leave_out = f"NOT ({' AND '.join(parts)})"
-    base = f"SELECT count(*) FILTER (WHERE {leave_out}), count(*) FROM {source_sql(source)}"
-    try:
-        kept, n = cur.execute(base + (where_sql(where) if where else "")).fetchall()[0]  # type: ignore[attr-defined]
-    except Exception as e:
-        if is_interrupt(e):
-            raise
-        return None
-    return leave_out if kept == n - 1 else None
+    counted = _aggregates(cur, f"count(*) FILTER (WHERE {leave_out}), count(*)", source, where)
+    return leave_out if counted is not None and counted[0] == counted[1] - 1 else None
 
 
 def scored_totals_note(cur: object, top_from: str, sums_from: str, source: str, names: Sequence[str], *, db: str,
@@ -371,14 +377,10 @@ class ScoredTop:
             self.row = np.array([_as_float(c[at].as_py()) for c in cols], dtype=np.float64)  # type: ignore[index]
         if self.sums is None:
             return
-        # Why here: pyarrow.compute costs a process 9 MiB; only these runs need it
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         for j, c in enumerate(cols):
-            values = pc.cast(c, pa.float64())
-            self.sums[j] += _as_float(pc.sum(values).as_py()) if values.null_count < len(values) else 0.0
-            self.nonzero[j] += int(pc.sum(pc.not_equal(values, 0.0)).as_py() or 0)
+            values = _summable(c, j + 1)
+            self.sums[j] += float(values.sum())
+            self.nonzero[j] += int(np.count_nonzero(values))
 
     def note(self, cur: object, source: str, names: Sequence[str], *, db: str, model: str,
              added_to: str | None = None) -> str | None:
@@ -390,6 +392,20 @@ class ScoredTop:
         if times is None:
             return None
         return _scored_note(cur, self.row, times, source, names, db=db, model=model, added_to=added_to)
+
+
+def _summable(c: object, pos: int) -> np.ndarray:
+    """Feature column ``pos`` (1-based), an Arrow array of numbers, as float64, 0 where NULL (so that summing it and
+    counting its non-zeros skip those).
+
+    Why the scoring path's conversion (raw buffers) and not pyarrow.compute: its safe cast refused a BIGINT above
+    2^53 (the scoring failed with it), and it and Array.to_numpy import pandas, 0.3 s more CPU a run."""
+    from .scoring import column_to_numbers, valid_mask
+
+    values = np.asarray(column_to_numbers(c, pos, "", "score"), dtype=np.float64)
+    if c.null_count:  # type: ignore[attr-defined]
+        values = np.where(valid_mask(c), values, 0.0)  # type: ignore[arg-type]
+    return values
 
 
 def _as_float(v: object) -> float:
@@ -417,8 +433,12 @@ def _scored_note(cur: object, row: np.ndarray, times: int, source: str, names: S
             text = []
         marked = _total_words(cur, where_from, None, text)
         if where_from == source:  # the rows scored: the filter checked against their sums
-            leave_out = _checked_filter(cur, source, None, names, row, times, marked)
-        else:  # the table appended to, with earlier runs' rows: no sums to check it by
+            marked, leave_out = _checked_filter(cur, source, None, names, row, times, text, marked)
+        else:
+            # the table appended to, with earlier runs' rows: no sums to check it by, so a subtotal's label (whose
+            # pattern a shop's name can match) only where the row sums subtotals too
+            if marked is None and times == 3:
+                marked = _total_words(cur, where_from, None, text, label=True)
             leave_out = words_left_out(*marked) if marked else _by_values(cur, where_from, None, names, row)
         if leave_out:
             break

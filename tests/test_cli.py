@@ -2585,3 +2585,47 @@ def test_sql_json_writes_each_kind_of_value_as_the_general_encoder_does(tmp_path
     empty = subprocess.run([sys.executable, "-m", "ad_duckdb", "sql", db, "SELECT * FROM k WHERE false", "--format",
                             "json"], capture_output=True, text=True, check=True).stdout
     assert empty == "[]\n"
+
+
+def test_an_appended_totals_row_note_deletes_no_row_of_a_shop_named_with_a_totals_word(tmp_path: Path) -> None:
+    """`score --append` of an incremental query whose run added a totals row ('Total' in merchant), beside shops
+    named 'Total Wine & More' and 'Dim Sum House': the note's DELETE named those shops too (the subtotal pattern
+    matched them), and running it deleted a fifth of the log's rows."""
+    db = str(tmp_path / "m.duckdb")
+    rng = np.random.default_rng(5)
+    with ad_duckdb.connect(db) as con:
+        shops = ["Total Wine & More" if i % 50 == 0 else "Dim Sum House" if i % 7 == 0 else f"Shop {i % 13}"
+                 for i in range(600)]
+        con.execute("CREATE TABLE tx AS SELECT unnest(?) AS seq, unnest(?) AS merchant, unnest(?) AS amount, "
+                    "unnest(?) AS qty", [list(range(600)), shops, np.round(rng.lognormal(3, 0.4, 600), 2).tolist(),
+                                         (np.arange(600) % 5 + 1).astype(float).tolist()])
+        ad_duckdb.train(con, "m", "SELECT * FROM tx WHERE seq < 400", features=["amount", "qty"], **FAST)
+        con.execute("INSERT INTO tx SELECT 10000, 'Total', sum(amount), sum(qty) FROM tx WHERE seq >= 400")
+    src = "SELECT * FROM tx WHERE seq > (SELECT coalesce(max(seq), -1) FROM log)"
+    first = CliRunner().invoke(cli, ["score", db, "m", "SELECT * FROM tx WHERE seq < 400", "--into", "log",
+                                     "--append"], catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    res = CliRunner().invoke(cli, ["score", db, "m", src, "--into", "log", "--append"], catch_exceptions=False)
+    notes = [n for n in res.stderr.splitlines() if "totals row" in n]
+    assert res.exit_code == 0 and len(notes) == 1 and "('Total' in 'merchant')" in notes[0], res.output
+    delete = shlex.split(notes[0].split(" --write ")[1])[0]
+    with duckdb.connect(db) as check:
+        check.execute(delete)
+        assert check.execute("SELECT count(*), count(*) FILTER (WHERE merchant = 'Total') FROM log").fetchall() == \
+            [(600, 0)], delete
+
+
+def test_score_append_of_a_bigint_feature_beyond_2_53_is_written(tmp_path: Path) -> None:
+    """`score --append` (and `-c`) of a BIGINT feature above 2^53 (amounts in micro-units): the totals-row watch's
+    safe cast to float64 refused the value, and the whole scoring failed with pyarrow's traceback as the message,
+    where the plain --into wrote every row."""
+    db = str(tmp_path / "m.duckdb")
+    with ad_duckdb.connect(db) as con:
+        con.execute("CREATE TABLE t AS SELECT i AS id, (9007199254740993 + i * 1000 + i % 7)::BIGINT AS micro, "
+                    "(i % 11)::DOUBLE AS x FROM range(300) t(i)")
+        ad_duckdb.train(con, "m", "t", features=["micro", "x"], **FAST)
+    for args in (["--into", "log", "--append"], ["--into", "s", "-c", "id"]):
+        res = CliRunner().invoke(cli, ["score", db, "m", "t", *args], catch_exceptions=False)
+        assert res.exit_code == 0 and "Traceback" not in res.output, (args, res.output)
+        with duckdb.connect(db) as check:
+            assert check.execute(f"SELECT count(*) FROM {args[1]}").fetchall() == [(300,)]

@@ -2101,3 +2101,50 @@ def test_a_filter_joined_with_pandas_ampersand_is_told_and_or() -> None:
         assert "\n" not in str(e.value), str(e.value)
     finally:
         con.close()
+
+
+def test_a_merchant_named_with_a_totals_word_is_not_taken_for_a_totals_label(tmp_path: Path) -> None:
+    """A shop column holding 'Total Wine & More' and 'Dim Sum House' beside a grand total row 'Total': the note
+    said those shops marked the totals row too, and gave a filter by the row's float values instead of the plain
+    merchant IS DISTINCT FROM 'Total' (the subtotal pattern, "North Total", matched the shops' names)."""
+    rng = np.random.default_rng(3)
+    shops = ["Total Wine & More" if i % 50 == 0 else "Dim Sum House" if i % 7 == 0 else f"Shop {i % 13}"
+             for i in range(500)]
+    amount, qty = np.round(rng.lognormal(3, 0.4, 500), 2), (np.arange(500) % 5 + 1).astype(float)
+    path = tmp_path / "tx.csv"
+    path.write_text("merchant;ref;amount;qty\n" + "".join(f"{s};T{i};{a:.2f};{q:g}\n" for i, (s, a, q) in
+                                                         enumerate(zip(shops, amount, qty, strict=True)))
+                    + f"Total;Total;{amount.sum():.2f};{qty.sum():g}\n")
+    con = ad_duckdb.connect()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", f"read_csv('{path}')", features=["amount", "qty"], **FAST)
+        notes = _totals_notes(caught)
+        assert len(notes) == 1 and "('Total' in 'merchant')" in notes[0], notes
+        assert "where=\"merchant IS DISTINCT FROM 'Total'\"" in notes[0], notes
+    finally:
+        con.close()
+
+
+def test_where_hints_leave_a_bitwise_and_and_a_quoted_column_name_alone() -> None:
+    """The pandas-mask hint turned every '&' into AND, the bitwise one too: '(flags & 4 = 4) & (label = 0)' was told
+    to run '(flags AND 4 = 4) AND (label = 0)', which reads flags as a BOOLEAN (any non-zero flags passes). And a
+    misspelt column in double quotes ('"spilt" = 1') was told to put it in single quotes, comparing a text to 1."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "flags": np.arange(300) % 8,  # noqa: F841
+                       "label": (np.arange(300) % 30 == 0) * 1, "split": np.where(np.arange(300) % 2 == 0, "a", "b")})
+    con = ad_duckdb.connect()
+    try:
+        for given, want in (("(flags & 4 = 4) & (label = 0)", "(flags & 4 = 4) AND (label = 0)"),
+                            ("(flags | 1 = 1) | (label = 0)", "(flags | 1 = 1) OR (label = 0)")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", "df", features=["a", "b"], where=given, **FAST)
+            assert f'where="{want}"' in str(e.value), str(e.value)
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.train(con, "m", "df", features=["a", "b"], where='"split" = \'a\' AND "spilt" = 1', **FAST)
+        assert "single quotes" not in str(e.value), str(e.value)
+    finally:
+        con.close()
