@@ -770,9 +770,8 @@ class Handler(socketserver.BaseRequestHandler):
             inner = hashlib.md5((password + user).encode()).hexdigest().encode()
             want = b"md5" + hashlib.md5(inner + salt).hexdigest().encode()
             if kind != b"p" or not hmac.compare_digest(got, want):
-                e = ProtocolError(f'password authentication failed for user "{user}"', "28P01")
-                self.send_error(e)
-                self.flush()
+                # FATAL, as PostgreSQL ends the connection: psql shows "FATAL:", which a script or a monitor matches
+                self.fatal(f'password authentication failed for user "{user}"', "28P01")
                 # %r: the name is the client's, and a line break in it would forge a log line
                 log.warning("refused %s: wrong or missing password for user %r", self.client_address[0], user)
                 return False

@@ -2781,3 +2781,26 @@ def test_a_stop_during_a_snapshot_reload_interrupts_its_copy(tmp_path: Path) -> 
     assert "reload abandoned: the server stops" in s.stderr, s.stderr
     assert _snapshot_copies(tmp) == []
     assert took < 15, took
+
+
+def test_a_refused_password_is_fatal_28p01_as_postgresql_sends_it(warehouse: str) -> None:
+    """A wrong password was answered with an ERROR, so psql printed "ERROR:  password authentication failed"; PostgreSQL
+    ends the connection with FATAL 28P01, which psql shows as "FATAL:" and a script may match."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    with serve(warehouse, env={"AD_DUCKDB_SERVER_PASSWORD": "s3cret"}) as s:
+        out = subprocess.run([psql, s.url(user="bob"), "-X", "-c", "select 1"], capture_output=True, text=True,
+                             timeout=60, env={**os.environ, "PGPASSWORD": "wrong"})
+        with socket.create_connection((s.host, s.port), timeout=30) as sock:
+            body = b"user\x00bob\x00database\x00x\x00\x00"
+            sock.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+            assert sock.recv(1) == b"R"
+            sock.recv(12)  # the md5 request's length, code and salt
+            sock.sendall(b"p" + struct.pack("!i", 4 + 36) + b"md5" + b"0" * 32 + b"\x00")
+            got = b""
+            while part := sock.recv(4096):
+                got += part
+    assert out.returncode != 0
+    assert 'FATAL:  password authentication failed for user "bob"' in out.stderr, out.stderr
+    assert got[:1] == b"E" and b"SFATAL\x00VFATAL\x00C28P01\x00" in got, got
+    assert len(got) == 1 + struct.unpack("!i", got[1:5])[0], got  # the FATAL alone, no ReadyForQuery after it
