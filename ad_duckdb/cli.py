@@ -1862,7 +1862,7 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
             raise _failure(str(e), e) from e
         names = ["name", "kind"] if cmd.kind == "tables" else ["sql", "name"]
         if session.out_format != "table":
-            _print_rows(names, rows, session.out_format)
+            _print_rows(names, [row[:2] for row in rows], session.out_format)
             return
         if not rows:
             pattern, typed = cmd.params[0], line.split(None, 1)[0]
@@ -1874,7 +1874,11 @@ def _print_listing(con: duckdb.DuckDBPyConnection, cmd: dotcmds.Command, line: s
         elif cmd.kind == "tables":
             _print_rows(names, rows)
         else:
-            for sql_text, _ in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
+            attached = None
+            for sql_text, _, database in rows:  # as DuckDB's shell prints them: statements, not a table of clipped cells
+                if database is not None and database != attached:
+                    attached = database
+                    click.echo(f"-- {database} (attached)")
                 click.echo(sql_text if sql_text.rstrip().endswith(";") else sql_text + ";")
     elif cmd.kind == "describe":
         try:

@@ -33,13 +33,13 @@ SQL statements end with ';'."""
 # The tables and views of DB and of the files attached to it (--attach, or ATTACH at the prompt), as (database, schema,
 # name, kind, what a statement calls it): an attached file's as its sources are named, lake.main.tx
 _RELATIONS = """
-SELECT database_name, schema_name, name, kind,
+SELECT database_name, schema_name, name, kind, sql,
        CASE WHEN database_name NOT IN (current_database(), 'temp') THEN database_name || '.' || schema_name || '.'
             WHEN schema_name <> 'main' THEN schema_name || '.' ELSE '' END || name AS shown
 FROM (
-  SELECT database_name, schema_name, table_name AS name, 'table' AS kind FROM duckdb_tables() WHERE NOT internal
+  SELECT database_name, schema_name, table_name AS name, 'table' AS kind, sql FROM duckdb_tables() WHERE NOT internal
   UNION ALL
-  SELECT database_name, schema_name, view_name, 'view' FROM duckdb_views() WHERE NOT internal)
+  SELECT database_name, schema_name, view_name, 'view', sql FROM duckdb_views() WHERE NOT internal)
 WHERE database_name IN (current_database(), 'temp')
    OR database_name IN (SELECT database_name FROM duckdb_databases() WHERE NOT internal)"""
 
@@ -51,13 +51,13 @@ SELECT shown AS name, kind FROM ({_RELATIONS})
 WHERE name ILIKE $1 OR shown ILIKE $1
 ORDER BY database_name NOT IN (current_database(), 'temp'), shown"""
 
-_SCHEMA = """
-SELECT sql, name FROM (
-  SELECT sql, table_name AS name, 1 AS k FROM duckdb_tables()
-  WHERE NOT internal AND database_name IN (current_database(), 'temp')
-  UNION ALL
-  SELECT sql, view_name, 2 FROM duckdb_views() WHERE NOT internal AND database_name IN (current_database(), 'temp'))
-WHERE name ILIKE ? ORDER BY k, name"""
+# DB's statements, then each attached file's (its database in the third column: they name a table as its own file
+# does, CREATE TABLE tx, which here is lake.main.tx, so the listing says whose they are)
+_SCHEMA = f"""
+SELECT sql, shown AS name, CASE WHEN database_name NOT IN (current_database(), 'temp') THEN database_name END AS attached
+FROM ({_RELATIONS})
+WHERE name ILIKE $1 OR shown ILIKE $1
+ORDER BY attached NULLS FIRST, kind <> 'table', shown"""
 
 # The tables and views \d PATTERN describes, as (database, schema, name) for a quoted DESCRIBE of each, and the name
 # it is shown by

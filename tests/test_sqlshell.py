@@ -621,3 +621,23 @@ def test_a_statement_typed_over_lines_is_recalled_whole_in_a_later_session(empty
     up = "\x1b[A"
     code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit: the SELECT
     assert code == 0 and "Error" not in out and re.search(r"total\s*\n-+\s*\n6\s*\n", out), out
+
+
+def test_schema_shows_the_attached_files_create_statements(tmp_path: Path) -> None:
+    """`sql DB --attach lake.duckdb`, then `.schema`: only DB's own CREATE statements, while `.tables` and `\\d` listed
+    the lake's tables. Each attached file's come after DB's, under a comment naming the file's database, since its
+    statements name a table as its own file does (CREATE TABLE tx), which here is lake.main.tx."""
+    db, lake = str(tmp_path / "m.duckdb"), str(tmp_path / "lake.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE TABLE own(a INTEGER)")
+    con.close()
+    con = duckdb.connect(lake)
+    con.execute("CREATE TABLE tx(amount DOUBLE); CREATE VIEW big AS SELECT * FROM tx WHERE amount > 9")
+    con.close()
+    res = _piped(db, ".schema\n.schema lake.main.t%\n.schema own\n", "--attach", lake)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[:4] == ["CREATE TABLE own(a INTEGER);", "-- lake (attached)", "CREATE TABLE tx(amount DOUBLE);",
+                         "CREATE VIEW big AS SELECT * FROM tx WHERE (amount > 9);"], res.stdout
+    assert lines[4:] == ["-- lake (attached)", "CREATE TABLE tx(amount DOUBLE);", "CREATE TABLE own(a INTEGER);"], \
+        res.stdout
