@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, textwidth, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, onnxfile, pysource, sqlshell, store, textwidth, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -2474,16 +2474,33 @@ def export_cmd(db: str, model: str, path: str, replace: bool) -> None:
     """Write MODEL as a self-contained .onnx file (metadata inside).
 
     PATH may be a folder: the file is then FOLDER/NAME.onnx, as cp does; a PATH ending in / is a folder,
-    created if missing.
+    created if missing. PATH - writes the file to standard output (for a pipe; refused on a terminal).
 
     \b
     Examples:
       ad-duckdb export warehouse.duckdb tx_ae tx_ae.onnx
       ad-duckdb export warehouse.duckdb tx_ae@2 models/
     """
+    if path == "-":
+        _export_to_stdout(db, model)
+        return
     with _open(db, read_only=True) as con:
         p = api.export_model(con, model, path, replace=replace)
         click.echo(f"wrote {p}")
+
+
+def _export_to_stdout(db: str, model: str) -> None:
+    """``export DB MODEL -``. Why standard output: gzip -c, curl -o - and tar -f - read '-' so, and it was written
+    as a file named '-'; a terminal is refused, as gzip refuses, since the bytes would only garble it."""
+    if sys.stdout.isatty():
+        name = model.split("@", 1)[0]
+        raise click.UsageError(
+            f"standard output is a terminal, which would show {model}'s .onnx bytes: redirect it "
+            f"(ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} - > {name}.onnx) or give a file path.")
+    with _open(db, read_only=True) as con:
+        data = onnxfile.file_bytes(api.load_model(con, model))
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 @cli.command("import")

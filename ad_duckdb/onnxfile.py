@@ -86,15 +86,21 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
 def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
     """Write ``rec`` with its metadata (and the metadata's own sha256) to ``path``; an existing file only with
     ``replace``. The file appears whole or not at all (written beside it, then renamed)."""
-    fields = record_metadata(rec)
-    meta = json.dumps({**fields, "metadata_sha256": metadata_digest(fields)}, sort_keys=True)
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     if path.exists() and not replace:
         raise BadInputError(f"{str(path)!r} exists; pass replace=True (CLI: --replace) to overwrite it, or choose another path.")
     if not path.parent.is_dir():  # named here: the error would otherwise name the temporary file
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
-    return write_whole(path, lambda t: t.write_bytes(rec.onnx + metadata_entry(meta)))
+    data = file_bytes(rec)
+    return write_whole(path, lambda t: t.write_bytes(data))
+
+
+def file_bytes(rec: ModelRecord) -> bytes:
+    """The bytes of the file ``write_file`` writes: the graph with its metadata (and the metadata's own sha256)."""
+    fields = record_metadata(rec)
+    meta = json.dumps({**fields, "metadata_sha256": metadata_digest(fields)}, sort_keys=True)
+    return rec.onnx + metadata_entry(meta)
 
 
 def read_file(path: Path) -> ModelRecord:

@@ -1348,3 +1348,31 @@ def test_ctrl_c_while_an_anomaly_function_runs_exits_130(model_db: str, tmp_path
         p = _interrupt_after(["sql", model_db, "--file", str(query)], "stdout", r"started\n")
         _one_interrupted_line(f"scoring query, run {i}", p)
         assert "Invalid Input" not in p.stderr and "KeyboardInterrupt" not in p.stderr, p.stderr
+
+
+def test_export_to_dash_writes_the_onnx_bytes_to_stdout_and_refuses_a_terminal(model_db: str, tmp_path: Path) -> None:
+    """`export DB tx_ae -` wrote a file named '-' (and said "wrote -"), where gzip -c, curl -o - and tar -f - write to
+    standard output; piped, the bytes are the .onnx file's, and to a terminal they are refused, as gzip refuses."""
+    import pty
+
+    cmd = [sys.executable, "-m", "ad_duckdb.cli", "export", model_db, "tx_ae", "-"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    piped = subprocess.run(cmd, capture_output=True, timeout=300, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL)
+    assert piped.returncode == 0, piped.stderr
+    assert not (tmp_path / "-").exists()
+    code, _, err = invoke("export", model_db, "tx_ae", str(tmp_path / "tx_ae.onnx"))
+    assert code == 0, err
+    assert piped.stdout == (tmp_path / "tx_ae.onnx").read_bytes()
+    (tmp_path / "piped.onnx").write_bytes(piped.stdout)
+    assert ad_duckdb.api.read_onnx_file(tmp_path / "piped.onnx").ref == "tx_ae@1"
+
+    master, slave = pty.openpty()
+    try:
+        shown = subprocess.run(cmd, stdout=slave, stderr=subprocess.PIPE, timeout=300, env=env, cwd=tmp_path,
+                               stdin=subprocess.DEVNULL, text=True)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert shown.returncode == 2, shown.stderr
+    assert "standard output is a terminal" in shown.stderr and "> tx_ae.onnx" in shown.stderr, shown.stderr
+    assert "Traceback" not in shown.stderr and not (tmp_path / "-").exists()
