@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, onnxfile, pysource, sqlshell, store, textwidth, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, textwidth, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -58,6 +58,7 @@ from .features import (
     transform,
 )
 from .firstarg import first_feature_hint, name_the_argument
+from .onnxfile import file_bytes
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -2498,7 +2499,7 @@ def _export_to_stdout(db: str, model: str) -> None:
             f"standard output is a terminal, which would show {model}'s .onnx bytes: redirect it "
             f"(ad-duckdb export {shlex.quote(db)} {shlex.quote(model)} - > {name}.onnx) or give a file path.")
     with _open(db, read_only=True) as con:
-        data = onnxfile.file_bytes(api.load_model(con, model))
+        data = file_bytes(api.load_model(con, model))
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
 
