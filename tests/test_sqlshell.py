@@ -540,67 +540,6 @@ def test_tables_and_psql_patterns_list_the_attached_files_tables(tmp_path: Path)
     assert res.stdout.rstrip().endswith("own   table"), res.stdout  # a pattern still picks DB's own
 
 
-def test_ctrl_c_in_a_scoring_query_at_the_prompt_stops_the_statement_only(tmp_path: Path) -> None:
-    """Ctrl-C typed while anomaly_score ran (where a scoring query spends its time) printed "Error: Invalid Input
-    Error: Python exception occurred while executing the UDF: KeyboardInterrupt:", as if the statement were wrong;
-    a plain DuckDB query said it was interrupted. A real terminal: the key goes through its line discipline."""
-    import fcntl
-    import os
-    import pty
-    import select
-    import termios
-    import time
-
-    import ad_duckdb
-
-    from conftest import FAST, make_transactions
-
-    db = str(tmp_path / "m.duckdb")
-    con = ad_duckdb.connect(db)
-    make_transactions(con, n=600)
-    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
-    con.close()
-    master, slave = pty.openpty()
-
-    def own_terminal() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", db], stdin=slave, stdout=slave, stderr=slave,
-                            preexec_fn=own_terminal, env={**os.environ, "AD_DUCKDB_HISTORY": ""})
-    os.close(slave)
-    out = b""
-
-    def read_until(pattern: bytes) -> None:
-        nonlocal out
-        while not re.search(pattern, out):
-            ready, _, _ = select.select([master], [], [], 120)
-            assert ready, out.decode(errors="replace")
-            out += os.read(master, 4096)
-
-    try:
-        read_until(rb"ad> $")
-        os.write(master, b"SELECT sum(anomaly_score('tx_ae', r % 50, r % 900)) FROM range(1000000000) t(r);\n")
-        ticks = os.sysconf("SC_CLK_TCK")
-        while True:  # CPU time, not the clock: well into the scoring, past opening and binding
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if (int(fields[11]) + int(fields[12])) / ticks > 3:
-                break
-            time.sleep(0.1)
-        os.write(master, b"\x03")
-        read_until(rb"\^C.*\n.*ad> $")  # the statement's end, whatever it said
-        os.write(master, b"SELECT 'after' AS still;\n.quit\n")
-        assert proc.wait(timeout=60) == 0
-        read_until(rb"after")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(master)
-    text = out.decode(errors="replace")
-    assert "Error: interrupted (Ctrl-C); the statement stopped, the session goes on." in text, text
-    assert "Invalid Input" not in text and "KeyboardInterrupt" not in text, text
-
-
 def test_the_up_arrow_recalls_a_statement_typed_over_lines_whole(empty_db: str, tmp_path: Path) -> None:
     """A statement typed over three lines came back one line at a time: the up arrow gave its last line alone
     ("  FROM range(3);"), which ran as a syntax error. DuckDB's shell and psql recall the whole statement."""
