@@ -2695,7 +2695,6 @@ def _catches(pid: int, signum: int) -> bool:
     return bool(mask >> (signum - 1) & 1)
 
 
-@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the signal mask from Linux's /proc")
 def test_a_sighup_during_start_up_is_done_once_serving_not_the_end_of_the_server(warehouse: str,
                                                                               tmp_path: Path) -> None:
     """SIGHUP's default action ends a process: one that reached the server while it started (waiting with --wait for

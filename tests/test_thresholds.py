@@ -2445,8 +2445,10 @@ def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing
     from matplotlib.font_manager import FontProperties, findfont
     from matplotlib.ft2font import FT2Font
 
-    if ord("异") in FT2Font(findfont(FontProperties())).get_charmap():
-        pytest.skip("this machine's default font has CJK glyphs")
+    # Why both outcomes are asserted, not skipped: where the default font has CJK glyphs they are drawn as they are
+    cjk = ord("异") in FT2Font(findfont(FontProperties())).get_charmap()
+    model_shown = "异常检测@1" if cjk else "\\u5f02\\u5e38\\u68c0\\u6d4b@1"
+    threshold_shown = "閾値" if cjk else "\\u95be\\u5024"
     s, y, th = _rare()
     names = {"default": th["default"], "порог_μ": th["p95"], "閾値": th["p999"]}
     figs = [metrics.scores_figure(s, "异常检测@1", names, "таблица_Ελλάδα"),
@@ -2467,9 +2469,9 @@ def test_names_in_scripts_without_a_font_here_are_drawn_readably_without_missing
         if fig.axes[0].get_legend():
             texts += [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
         joined = " ".join(texts).replace("\n", "")
-        assert "таблица_Ελλάδα" in joined and "\\u5f02\\u5e38\\u68c0\\u6d4b@1" in joined, joined
-        assert "порог_μ" in joined and "\\u95be\\u5024" in joined, joined
-        assert not any("\u3400" <= ch <= "\u9fff" for ch in joined), joined
+        assert "таблица_Ελλάδα" in joined and model_shown in joined, joined
+        assert "порог_μ" in joined and threshold_shown in joined, joined
+        assert cjk or not any("\u3400" <= ch <= "\u9fff" for ch in joined), joined
 
 
 def test_threshold_names_cut_beside_their_lines_are_given_whole_below_the_histogram() -> None:
