@@ -48,11 +48,13 @@ from .features import (
 )
 from .intotable import (
     SCORE_TYPES,
+    append_value_error,
     check_append_columns,
     check_append_types,
     check_replace,
     check_target,
     first_append_error,
+    guarded,
     table_columns,
     table_types,
 )
@@ -790,8 +792,9 @@ def score(
     ``into`` table instead, by column name, all or none, and returns how many were added; it creates the table on
     the first run. The table must have the columns this scoring writes, no more and no fewer (the same
     ``columns``, ``outputs`` and ``explain`` as the run that created it), each of a type the new values convert to
-    without loss (a BIGINT column takes INTEGER ids, not the other way round). The source may read the table, e.g.
-    ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it was before the run.
+    without loss (a BIGINT column takes INTEGER ids, not the other way round; a DOUBLE column takes BIGINT ids
+    it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The source may read
+    the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it was before the run.
 
     Examples
     --------
@@ -839,12 +842,13 @@ def score(
         if append and into is not None and held is None:
             first_append_error(into, source, model, e)
         raise
+    checked: dict[str, tuple[str, str, str]] = {}
     if into is not None and held is not None:
         try:
             check_append_columns(into, held, reader.schema.names, lm.ref)
             # the types the new rows are written as: the scores' own, each kept column's as in the source
             ours = {*outputs, *(["anomaly_explain"] if explain else [])}
-            check_append_types(con, into, table_types(con, into), {
+            checked = check_append_types(con, into, table_types(con, into), {
                 c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
                 if c in ours or c.lower() in types}, lm.ref)
         except BaseException:
@@ -867,12 +871,17 @@ def score(
         reader = _added_top.tee(reader)
     with _scored_view(con, reader, close, failed, model, source) as cur:
         with store.transaction(cur):
-            typed_sql = _source_typed(cur, types)
+            typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
+                                      if c in checked else expr)
             # Why the source sees the table as before, though it may read it (the last id scored): its rows are
             # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
             # no row committed after it began, nor this transaction's uncommitted ones.
             if held is not None:
-                added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored").fetchall()
+                try:
+                    added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
+                                        ).fetchall()
+                except duckdb.InvalidInputException as e:
+                    raise append_value_error(e) or e from None
             else:
                 cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
@@ -885,14 +894,15 @@ def score(
     return int(n)
 
 
-def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str]) -> str:
+def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str],
+                  item: Callable[[str, str], str] = lambda expr, c: expr) -> str:
     """The select list of ``__ad_scored`` that casts each kept column back to its type in the source (``wanted``, by
     lowercased name) where Arrow changed it (an ENUM arrives as text, even losslessly), so the scores table joins
-    and compares as the source does."""
+    and compares as the source does. ``item``: each column's expression and name to the SQL written for it."""
     return ", ".join(
-        f"CAST({quote_ident(c)} AS {wanted[c.lower()]}) AS {quote_ident(c)}"
-        if c.lower() in wanted and c.lower() not in SCORE_COLUMNS and t != wanted[c.lower()] else quote_ident(c)
-        for c, t in describe(cur, "__ad_scored"))
+        f"{item(f'CAST({quote_ident(c)} AS {wanted[c.lower()]})', c)} AS {quote_ident(c)}"
+        if c.lower() in wanted and c.lower() not in SCORE_COLUMNS and t != wanted[c.lower()] else
+        f"{item(quote_ident(c), c)} AS {quote_ident(c)}" for c, t in describe(cur, "__ad_scored"))
 
 
 def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> None:

@@ -348,8 +348,60 @@ def _kept_as_text(column: str, held_type_sql: str) -> bool:
     return column.lower() not in SCORE_TYPES and held_type_sql.upper() == "VARCHAR"
 
 
+# Binary floating point column types, and the types whose values a column of one may change: whole numbers (an id
+# that changes joins to another row) and, into a FLOAT, a DOUBLE beyond its range (DuckDB fails the whole INSERT).
+_FLOATS = {"FLOAT", "REAL", "FLOAT4", "DOUBLE", "FLOAT8"}
+
+
+def _value_checked(new_type_sql: str, held_type_sql: str) -> bool:
+    """Whether each value of ``new_type_sql`` written to a ``held_type_sql`` column is checked as it is added
+    (``guarded``) rather than the types refused: the column holds most such values, and rounding a fraction to a
+    FLOAT column's precision is what the column is for."""
+    new, held = new_type_sql.strip().upper(), held_type_sql.strip().upper()
+    return held in _FLOATS and (new in _INT_DIGITS or (new in {"DOUBLE", "FLOAT8"} and held not in {"DOUBLE",
+                                                                                                     "FLOAT8"}))
+
+
+def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into: str, model: str) -> str:
+    """``expr`` (a column of ``new_type_sql`` appended to a ``held_type_sql`` column, ``_value_checked``) as a SELECT
+    item that fails the INSERT, naming the column, the value, what it would become and the ALTER TABLE that holds
+    it, where the column would store another value: a whole number it does not hold exactly (above 2^53 in a DOUBLE),
+    or a number beyond its range.
+
+    Why by value: INTEGER ids into a DOUBLE column are exact, BIGINT ones until they pass 2^53, when they were stored
+    as other ids, silently (DuckDB's INSERT casts them on its own); refusing the types would stop every job whose ids
+    are far below it. Why inside the INSERT: the values are only read there, and its transaction then adds no row."""
+    h, whole = held_type_sql.strip().upper(), new_type_sql.strip().upper() in _INT_DIGITS
+    stored = f"TRY_CAST({expr} AS {h})"
+    lost = (f"TRY_CAST({stored} AS {new_type_sql}) IS DISTINCT FROM {expr}" if whole else
+            f"({expr} IS NOT NULL AND {stored} IS NULL)")
+    table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
+    alter = f"ALTER TABLE {table} ALTER COLUMN {sql_name(column)} SET DATA TYPE {new_type_sql}"
+    head = (f"{_APPEND_REFUSED} {model!r} to table {into!r}: column {column!r} is {h} in the table and "
+            f"{new_type_sql} in the new rows, and the value ")
+    # casting in the source is a fix only where the value fits, rounded
+    cast = (f"; or, if the {h} value is what you want, cast the column in the source (SELECT CAST({sql_name(column)} "
+            f"AS {h}) AS {sql_name(column)}, ...)" if whole else "")
+    tail = (f". No row was added. Widen the table's column first: {alter} (CLI: ad-duckdb sql DB --write "
+            f"{shell_word(alter)}){cast}; or write another table (into=, CLI: --into).")
+    said = (f"CASE WHEN {stored} IS NULL THEN ' is beyond the range of {h}' ELSE ' would be stored as ' || "
+            f"{stored}::VARCHAR END")
+    return (f"CASE WHEN {lost} THEN error({quote_literal(head)} || {expr}::VARCHAR || {said} || "
+            f"{quote_literal(tail)}) ELSE {expr} END")
+
+
+_APPEND_REFUSED = "Cannot append the scores of"
+
+
+def append_value_error(e: duckdb.Error) -> BadInputError | None:
+    """The refusal ``guarded`` raised inside DuckDB, as ours (without DuckDB's "Invalid Input Error: "); else None."""
+    text = str(e)
+    at = text.find(_APPEND_REFUSED)
+    return BadInputError(text[at:]) if isinstance(e, duckdb.InvalidInputException) and at >= 0 else None
+
+
 def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str, tuple[str, str]],
-                       written: dict[str, str], model: str) -> None:
+                       written: dict[str, str], model: str) -> dict[str, tuple[str, str, str]]:
     """Refuse appending rows of the column types ``written`` (by name) to the table ``into`` of ``held`` (by
     lowercased name, ``table_types``) where DuckDB would not convert a new value to the table's type on its own, or
     would into a DECIMAL too narrow for it (``_decimal_widening``), naming each column, both types and the ALTER
@@ -358,22 +410,28 @@ def check_append_types(con: duckdb.DuckDBPyConnection, into: str, held: dict[str
     Why: INSERT BY NAME casts every new value to the table's type, whatever the two are. Scores into a VARCHAR
     column were stored as text, which sorts '9.5' above '10.2' (the top rows were wrong, silently); BIGINT ids into an
     INTEGER column went in until one passed 2^31, and then DuckDB's "Type INT64 with value ... can't be cast" came
-    after every row was scored."""
+    after every row was scored.
+
+    Returns the columns whose values are checked as they are added instead (``_value_checked``): written name to
+    (the table's name of it, its type there, the new rows' type), for ``guarded``."""
     cur = con.cursor()
     bad: list[tuple[str, str, str, str]] = []  # column, the table's type, the new rows', the type to widen to
+    checked: dict[str, tuple[str, str, str]] = {}
     try:
         for c, t in written.items():
             if c.lower() not in held or held[c.lower()][1] == t or _kept_as_text(c, held[c.lower()][1]):
                 continue
             name, h = held[c.lower()]
-            if not _casts_implicitly(cur, t, h):
+            if _value_checked(t, h):
+                checked[c] = (name, h, t)
+            elif not _casts_implicitly(cur, t, h):
                 bad.append((name, h, t, t))
             elif (wider := _decimal_widening(t, h)) is not None:
                 bad.append((name, h, t, wider))
     finally:
         cur.close()
     if not bad:
-        return
+        return checked
     table = ".".join(sql_name(p) for p in name_parts(into) or [into.strip()])
     said = "; ".join(f"column {c!r} is {h} in the table and {t} in the new rows" for c, h, t, _ in bad)
     alters = "; ".join(f"ALTER TABLE {table} ALTER COLUMN {sql_name(c)} SET DATA TYPE {w}" for c, _, _, w in bad)

@@ -907,3 +907,59 @@ def test_append_of_values_a_decimal_column_cannot_hold_is_refused_with_the_widen
         con.execute("DROP TABLE inc_dec")
     finally:
         con.close()
+
+
+def test_append_into_a_double_or_float_column_refuses_only_values_it_would_change(append_db: str) -> None:
+    """INSERT BY NAME casts BIGINT to DOUBLE on its own: ids above 2^53 went into a DOUBLE column with their last
+    digits changed (9007199254740993 stored as ...992, so it joined back to another row), silently; and a DOUBLE value
+    beyond FLOAT's range failed the whole append in DuckDB's words once every row was scored. The values are read,
+    not the types: whole numbers the column holds exactly (any INTEGER, a BIGINT below 2^53) and fractions rounded
+    to a FLOAT column's precision (what the column is for) are added as ever; a value the column would change or
+    cannot hold is refused naming the column, the value and the ALTER TABLE that holds it, and no row is added."""
+    con = ad_duckdb.connect(append_db)
+    try:
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::DOUBLE AS transaction_id, count, amount, "
+                        "amount::FLOAT AS x FROM transactions WHERE transaction_id <= 100", into="inc_dbl",
+                        columns=["transaction_id", "x"])
+        before = con.execute("SELECT * FROM inc_dbl ORDER BY transaction_id").fetchall()
+
+        def add(ids: str, x: str = "amount") -> int:
+            return ad_duckdb.score(con, "tx_ae", f"SELECT {ids} AS transaction_id, count, amount, {x} AS x FROM "
+                                   "transactions WHERE transaction_id BETWEEN 101 AND 110", into="inc_dbl",
+                                   columns=["transaction_id", "x"], append=True)
+
+        # INTEGER ids, BIGINT ids the DOUBLE holds exactly (2^52 + id, and 2^60: even above 2^53), DOUBLE into FLOAT
+        assert add("transaction_id::INTEGER") == 10
+        assert add("(4503599627370496 + transaction_id)::BIGINT") == 10
+        assert add("1152921504606846976::BIGINT + 0 * transaction_id") == 10
+        assert add("transaction_id", x="amount_d") == 10
+        assert con.execute("SELECT count(*) FROM inc_dbl").fetchall() == [(140,)]
+        # a BIGINT id above 2^53 the DOUBLE column would store as another number
+        with pytest.raises(BadInputError) as e:
+            add("(9007199254740992 + transaction_id)::BIGINT")
+        msg = str(e.value)
+        assert "Cannot append the scores of 'tx_ae@1' to table 'inc_dbl'" in msg, msg
+        assert "column 'transaction_id' is DOUBLE in the table and BIGINT in the new rows" in msg, msg
+        assert "9007199254741093" in msg and "9007199254741092" in msg, msg  # the value and what it would become
+        assert "ALTER TABLE inc_dbl ALTER COLUMN transaction_id SET DATA TYPE BIGINT" in msg, msg
+        assert "Invalid Input Error" not in msg and "Traceback" not in msg, msg
+        # a BIGINT above 2^24 into a FLOAT column, likewise
+        with pytest.raises(BadInputError, match=r"column 'x' is FLOAT in the table and BIGINT in the new rows.*"
+                           r"16777317.*SET DATA TYPE BIGINT"):
+            add("transaction_id", x="(16777216 + transaction_id)::BIGINT")
+        # a DOUBLE beyond FLOAT's range: DuckDB's conversion error after the scoring, before
+        with pytest.raises(BadInputError, match=r"column 'x' is FLOAT in the table and DOUBLE in the new rows.*"
+                           r"1e\+39.*SET DATA TYPE DOUBLE"):
+            add("transaction_id", x="CASE WHEN transaction_id = 105 THEN 1e39::DOUBLE ELSE amount END")
+        assert con.execute("SELECT count(*) FROM inc_dbl").fetchall() == [(140,)]
+        assert con.execute("SELECT * FROM inc_dbl WHERE transaction_id <= 100 ORDER BY transaction_id"
+                           ).fetchall() == before
+        # the ALTER the error gives makes the append work, every digit kept
+        con.execute("ALTER TABLE inc_dbl ALTER COLUMN transaction_id SET DATA TYPE BIGINT")
+        assert add("(9007199254740992 + transaction_id)::BIGINT") == 10
+        assert con.execute("SELECT list(transaction_id - 9007199254740992 ORDER BY transaction_id) FROM inc_dbl "
+                           "WHERE transaction_id BETWEEN 9007199254740993 AND 9007199254741200").fetchall() == [
+            (list(range(101, 111)),)]
+        con.execute("DROP TABLE inc_dbl")
+    finally:
+        con.close()
