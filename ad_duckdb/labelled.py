@@ -753,7 +753,7 @@ def set_threshold(
                        else "")
                 what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
             else:
-                what += f"; got {target!r}"
+                what += f"; got {target!r}{thresholds.percent_hint(target)}"
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
                               f"(CLI: --target), {what}.")
         q = 1.0 - target if method == "contamination" else target
@@ -769,6 +769,11 @@ def set_threshold(
                 "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
                 "histogram (`ad-duckdb score ... --plots DIR`)."
             )
+        try:  # before the labelled rows are read and scored
+            if method in thresholds.TARGETED:
+                thresholds.goal_target(method, target)
+        except OptionError as e:
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
         # a plain float: a numpy number (np.float32(0.9)) was kept as the text '0.9', which a retrain with
         # carry_thresholds no longer read as a goal
         goal = {"method": method, "target": None if target is None else float(target), "source": source,

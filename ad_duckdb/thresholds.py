@@ -181,6 +181,31 @@ def pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: st
     )
 
 
+def percent_hint(target: float | None) -> str:
+    """A guess at the share a target given as a percent means (90 for 0.9), for the refusal of a target above 1;
+    empty when it cannot be one. Why: ``--target 90`` was refused with the range alone, though "90% precision" is
+    how the goal is said."""
+    if target is None or not 1.0 < float(target) <= 100.0:
+        return ""
+    share = f"{float(target) / 100:g}"
+    return f"; did you mean target={share} (CLI: --target {share}), for {float(target):g}%?"
+
+
+TARGETED = ("min_precision", "min_recall", "flag_budget")
+
+
+def goal_target(method: str, target: float | None) -> float:
+    """The target of goal ``method`` (one of ``TARGETED``), refused outside (0, 1]; checked before the labelled rows
+    are read and scored too."""
+    if target is None or not (0.0 < float(target) <= 1.0):
+        # the example fits the goal: a budget of 0.9 would flag 90% of rows
+        what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
+            f"the {method[4:]} to reach, e.g. 0.9"
+        raise OptionError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got "
+                          f"{target!r}{percent_hint(target)}.")
+    return float(target)
+
+
 def from_goal(
     scores: Sequence[float] | np.ndarray,
     labels: Sequence[int] | np.ndarray,
@@ -235,12 +260,7 @@ def from_goal(
         costs.refuse_flagging_none(k, i, prices)
         note = costs.note(k, i, prices)
         return pick(c, i, label, method, f"{chosen_on}; {note}" if chosen_on else note)
-    if target is None or not (0.0 < float(target) <= 1.0):
-        # the example fits the goal: a budget of 0.9 would flag 90% of rows
-        what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
-            f"the {method[4:]} to reach, e.g. 0.9"
-        raise OptionError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got {target!r}.")
-    target = float(target)
+    target = goal_target(method, target)
     if confident and target >= 1.0:
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "

@@ -2572,3 +2572,38 @@ def test_costs_whose_totals_overflow_are_refused_by_name(labelled: tuple[np.ndar
         assert ad_duckdb.load_model(con, "m").threshold("cheap") is None  # nothing stored
     finally:
         con.close()
+
+
+def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path: Path) -> None:
+    """`--target 90` for 90% precision was refused with "needs target= in (0, 1] ... got 90" only after the labelled
+    rows were read and scored, and a quantile's 99 likewise; the share it most likely means is said, naming the
+    argument, before any row is read (the source here does not exist)."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "p.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        for method in ("min_precision", "min_recall", "flag_budget"):
+            with pytest.raises(ad_duckdb.OptionError, match=rf"Threshold 'p' for 'm@1': .*{method}.* needs target= in "
+                               r"\(0, 1\] \(CLI: --target\).*got 90; did you mean target=0\.9 \(CLI: --target 0\.9\), "
+                               r"for 90%\?"):
+                ad_duckdb.set_threshold(con, "m", "p", method, target=90, source="no_such_table", label="label")
+        with pytest.raises(ad_duckdb.OptionError, match=r"method 'quantile' needs target= in \(0, 1\).*got 99\.5; "
+                           r"did you mean target=0\.995 \(CLI: --target 0\.995\), for 99\.5%\?"):
+            ad_duckdb.set_threshold(con, "m", "p", "quantile", target=99.5)
+        # not a percent: no guess
+        with pytest.raises(ad_duckdb.OptionError) as e:
+            ad_duckdb.set_threshold(con, "m", "p", "min_precision", target=250, source="t", label="label")
+        assert "did you mean" not in str(e.value), e.value
+        # a share, as ever
+        assert ad_duckdb.set_threshold(con, "m", "p", "min_recall", target=0.5, source="t", label="label").recall >= 0.5
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "p90", "--method", "min_precision", "--target", "90",
+                                   "--source", "t", "--label", "label"])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert "did you mean target=0.9 (CLI: --target 0.9), for 90%?" in res.output, res.output
