@@ -58,6 +58,7 @@ from .features import (
     transform,
 )
 from .firstarg import first_feature_hint, name_the_argument
+from .labelled import training_rows_note
 from .onnxfile import file_bytes
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
@@ -1390,6 +1391,9 @@ def show(db: str, model: str, out_format: str) -> None:
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
                      for t in rec.thresholds])
+        for t in rec.thresholds:
+            if (optimistic := training_rows_note(t)) is not None:
+                click.echo(f"note: threshold {t.name!r}: {optimistic}")
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
         for k, v in m.items():
@@ -2458,12 +2462,11 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any
-        on = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
         if th.method == "min_cost":
-            on, _, cost = on.rpartition("; ")
+            cost = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}").rpartition("; ")[2]
             click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
-        if " was trained on" in on:
-            click.echo("note: " + on.split("; ", 1)[-1], err=True)
+        if (optimistic := training_rows_note(th)) is not None:
+            click.echo(f"note: {optimistic}", err=True)
 
 
 @cli.command("export")

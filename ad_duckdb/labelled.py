@@ -434,6 +434,26 @@ def _training_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
     return f"{n} of these rows are rows {lm.ref} was trained on, so its figures on them are optimistic ({how})."
 
 
+# Where _training_overlap's note starts in a goal threshold's chosen_on (lowercased there, after the rows)
+_OVERLAP_NOTE = re.compile(r"; (\d+ of these rows are rows \S+ was trained on, |the source has changed since \S+ "
+                           r"was trained \()")
+_AGAIN_NOTE = re.compile(r"; chosen again for this version \(the goal of [^()]*\)$")
+
+
+def training_rows_note(t: Threshold) -> str | None:
+    """The note that ``t``'s figures are (or may be) on rows its model was trained on, so optimistic, from the
+    ``chosen_on`` it was stored with (``_training_overlap``'s, without the notes after it); None when it has none.
+    Why: said only at the end of ``chosen_on``, which ``show``'s table cuts off."""
+    on = t.chosen_on or ""
+    m = _OVERLAP_NOTE.search(on)
+    if m is None:
+        return None
+    note = on[m.start() + 2:].removesuffix(f"; {thresholds.CONFIDENT_NOTE}")
+    if t.method == "min_cost":  # its prices end chosen_on
+        note = note.rpartition("; ")[0] or note
+    return _AGAIN_NOTE.sub("", note)
+
+
 def _py_text(text: str) -> str:
     """``text`` as a Python string in a note: in double quotes unless it holds one (a quoted name, "Is Fraud")."""
     return f'"{text}"' if '"' not in text else repr(text)

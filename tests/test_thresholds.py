@@ -2607,3 +2607,49 @@ def test_a_target_given_as_a_percent_is_refused_with_the_share_it_means(tmp_path
                                    "--source", "t", "--label", "label"])
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
     assert "did you mean target=0.9 (CLI: --target 0.9), for 90%?" in res.output, res.output
+
+
+def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows_are_optimistic(tmp_path: Path
+                                                                                                ) -> None:
+    """A threshold chosen on labelled rows the model was trained on has optimistic precision, recall and F1: said only
+    at the end of its chosen_on, which `show`'s table cuts off ("3060 of these…"), and `threshold` printed it only
+    when the rows were the training rows, not when the source had changed since (so whether they are cannot be told).
+    Both say it now, under the figures."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "o.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.9, confident=True, source="t", label="label")
+    finally:
+        con.close()
+
+    def run(*args: str) -> tuple[str, str]:
+        res = CliRunner().invoke(cli, list(args))
+        assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+        return res.stdout, res.stderr
+
+    out, err = run("show", path, "m")
+    notes = [line for line in (out + err).splitlines() if line.startswith("note: threshold")]
+    assert len(notes) == 2, out + err
+    assert notes[0].startswith("note: threshold 'f1': 3060 of these rows are rows m@1 was trained on, so its figures "
+                               "on them are optimistic (it was trained on all of them"), notes
+    assert notes[1].startswith("note: threshold 'sure': 3060 of these rows") and "95% interval" not in notes[1], notes
+    # the source grown since training: whether the rows are training rows cannot be told, and threshold says so
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("INSERT INTO t SELECT 20000 + range, (range % 50)::DOUBLE, (range % 50) * 2.0, 0, 'test' "
+                    "FROM range(10)")
+    finally:
+        con.close()
+    out, err = run("threshold", path, "m", "grown", "--method", "max_f1", "--source", "t", "--label", "label")
+    assert "note: the source has changed since m@1 was trained (3060 rows then, 3070 now)" in err, (out, err)
+    assert "optimistic" in err, err
+    out, err = run("show", path, "m")
+    assert "note: threshold 'grown': the source has changed since m@1 was trained" in out + err, out + err
+    assert "note: threshold 'p90'" not in out + err and "note: threshold 'default'" not in out + err, out + err
