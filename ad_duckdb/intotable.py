@@ -348,18 +348,22 @@ def _kept_as_text(column: str, held_type_sql: str) -> bool:
     return column.lower() not in SCORE_TYPES and held_type_sql.upper() == "VARCHAR"
 
 
-# Binary floating point column types, and the types whose values a column of one may change: whole numbers (an id
-# that changes joins to another row) and, into a FLOAT, a DOUBLE beyond its range (DuckDB fails the whole INSERT).
-_FLOATS = {"FLOAT", "REAL", "FLOAT4", "DOUBLE", "FLOAT8"}
+# Binary floating point column types, by the bits of whole number each holds exactly (2^53 for a DOUBLE); and the
+# bits of each integer type's values. A whole number it would change is an id that joins to another row.
+_FLOAT_BITS = {"FLOAT": 24, "REAL": 24, "FLOAT4": 24, "DOUBLE": 53, "FLOAT8": 53}
+_INT_BITS = {"TINYINT": 7, "SMALLINT": 15, "INTEGER": 31, "BIGINT": 63, "HUGEINT": 127, "UTINYINT": 8,
+             "USMALLINT": 16, "UINTEGER": 32, "UBIGINT": 64, "UHUGEINT": 128}
 
 
 def _value_checked(new_type_sql: str, held_type_sql: str) -> bool:
     """Whether each value of ``new_type_sql`` written to a ``held_type_sql`` column is checked as it is added
-    (``guarded``) rather than the types refused: the column holds most such values, and rounding a fraction to a
-    FLOAT column's precision is what the column is for."""
+    (``guarded``) rather than the types refused: integers the column may not hold exactly (BIGINT into DOUBLE), and
+    a DOUBLE into a FLOAT, which DuckDB refuses beyond its range; rounding a fraction to a FLOAT column's precision is
+    what the column is for. An INTEGER into a DOUBLE is exact: not checked."""
     new, held = new_type_sql.strip().upper(), held_type_sql.strip().upper()
-    return held in _FLOATS and (new in _INT_DIGITS or (new in {"DOUBLE", "FLOAT8"} and held not in {"DOUBLE",
-                                                                                                     "FLOAT8"}))
+    if held not in _FLOAT_BITS:
+        return False
+    return _INT_BITS.get(new, 0) > _FLOAT_BITS[held] or (new in ("DOUBLE", "FLOAT8") and _FLOAT_BITS[held] < 53)
 
 
 def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into: str, model: str) -> str:
@@ -371,7 +375,7 @@ def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into:
     Why by value: INTEGER ids into a DOUBLE column are exact, BIGINT ones until they pass 2^53, when they were stored
     as other ids, silently (DuckDB's INSERT casts them on its own); refusing the types would stop every job whose ids
     are far below it. Why inside the INSERT: the values are only read there, and its transaction then adds no row."""
-    h, whole = held_type_sql.strip().upper(), new_type_sql.strip().upper() in _INT_DIGITS
+    h, whole = held_type_sql.strip().upper(), new_type_sql.strip().upper() in _INT_BITS
     stored = f"TRY_CAST({expr} AS {h})"
     lost = (f"TRY_CAST({stored} AS {new_type_sql}) IS DISTINCT FROM {expr}" if whole else
             f"({expr} IS NOT NULL AND {stored} IS NULL)")
