@@ -80,7 +80,6 @@ from .pgsql import (
     typed_parameters,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
-from .sqltext import quote_literal
 from .udfs import refresh as refresh_functions
 
 log = logging.getLogger("ad_duckdb.server")
@@ -899,18 +898,20 @@ class Handler(socketserver.BaseRequestHandler):
         which RESET and DISCARD ALL go back to; the warning to send when DuckDB knows no such zone. Why a warning
         where PostgreSQL refuses the connection: PgJDBC always sends the JVM's zone, and a JVM's name DuckDB lacks
         must not keep a Java tool from connecting; the session keeps the server's zone, and the client is told."""
-        s.time_zone = str(s.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+        s.read_zone()
         if asked is None or asked.strip().lower() in ("default", "local"):
             return None
-        sql = f"SET TimeZone = {quote_literal(asked.strip())}"
         try:
+            sql, zone = s.zone_sql(asked.strip())
             s.cur.execute(sql)
+        except ProtocolError as e:  # an offset it cannot hold (SET TIME ZONE 30)
+            return f"{e} given at connect, so this session's time zone is the server's, {s.time_zone!r}"
         except duckdb.Error:
             return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
         s.held_defaults["timezone"] = sql
-        s.read_zone()
+        s.read_zone(zone)
         return None
 
     def warning(self, msg: str, code: str = "01000") -> None:

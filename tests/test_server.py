@@ -2803,3 +2803,79 @@ def test_a_refused_password_is_fatal_28p01_as_postgresql_sends_it(warehouse: str
     assert 'FATAL:  password authentication failed for user "bob"' in out.stderr, out.stderr
     assert got[:1] == b"E" and b"SFATAL\x00VFATAL\x00C28P01\x00" in got, got
     assert len(got) == 1 + struct.unpack("!i", got[1:5])[0], got  # the FATAL alone, no ReadyForQuery after it
+
+
+def test_numeric_interval_and_posix_time_zones_as_postgresql_reads_them(tmp_path: Path) -> None:
+    """PostgreSQL takes a time zone as hours east of UTC (SET TIME ZONE -7, 5.5), as an INTERVAL (SET TIME ZONE
+    INTERVAL '+02:00' HOUR TO MINUTE) and as a POSIX spec, whose sign is the other way round ('GMT-05:30' is 5:30 east
+    of UTC: what PgJDBC sends at connect for a JVM at GMT+05:30). The server refused the first two (22023), and
+    DuckDB read the POSIX one with the ISO sign, so a Java client's times were 11 hours off without a word. SHOW
+    TimeZone and the ParameterStatus say PostgreSQL's names ('<-07>+07'), which SET takes back."""
+    db = str(tmp_path / "offsets.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE ev AS SELECT TIMESTAMPTZ '2026-01-15 12:00:00+00' AS ts")
+    shown = "SELECT ts::varchar FROM ev"
+    with serve(db, env={"TZ": "UTC"}) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, name, local in [
+            ("SET TIME ZONE -7", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TIME ZONE 14", "<+14>-14", "2026-01-16 02:00:00+14"),
+            ("SET TIME ZONE -12.0", "<-12>+12", "2026-01-15 00:00:00-12"),
+            ("set time zone +3", "<+03>-03", "2026-01-15 15:00:00+03"),
+            ("SET TIME ZONE 0", "<+00>-00", "2026-01-15 12:00:00+00"),
+            ("SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE", "<+02>-02", "2026-01-15 14:00:00+02"),
+            ("SET TIME ZONE INTERVAL '-08:00' HOUR TO MINUTE", "<-08>+08", "2026-01-15 04:00:00-08"),
+            ("SET TIME ZONE INTERVAL '4' HOUR", "<+04>-04", "2026-01-15 16:00:00+04"),
+            ("SET TimeZone = '-7'", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TimeZone TO -7", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TimeZone = '<+09>-09'", "<+09>-09", "2026-01-15 21:00:00+09"),  # SHOW's, set back
+            ("SET TimeZone = 'GMT-09:00'", "GMT-09:00", "2026-01-15 21:00:00+09"),  # POSIX: east
+            ("SET TimeZone = 'utc+7'", "UTC+7", "2026-01-15 05:00:00-07"),  # POSIX: west, upper case as PostgreSQL
+            ("SET TimeZone = 'Etc/GMT+7'", "Etc/GMT+7", "2026-01-15 05:00:00-07"),  # IANA's name: as before
+        ]:
+            assert conn.execute(sql).statusmessage == "SET", sql
+            assert conn.execute("SHOW TimeZone").fetchall() == [(name,)], sql
+            assert conn.info.parameter_status("TimeZone") == name, sql
+            assert conn.execute("SELECT current_setting('TimeZone')").fetchall() == [(name,)], sql
+            assert conn.execute("SELECT current_setting(%s)", ["timezone"]).fetchall() == [(name,)], sql
+            assert conn.execute(shown).fetchall() == [(local,)], sql
+            got = conn.cursor(binary=True).execute("SELECT ts FROM ev").fetchone()
+            assert got is not None and got[0] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), sql
+
+        conn.execute("SET TIME ZONE -7")
+        for bad, words in [("SET TimeZone = '-07:00'", "INTERVAL '-07:00' HOUR TO MINUTE"),
+                           ("SET TIME ZONE 5.5", "SET TIME ZONE +5, SET TIME ZONE +6"),
+                           ("SET TIME ZONE 5.5", "SET TIME ZONE 'Asia/Kolkata'"),
+                           ("SET TimeZone = 'GMT-05:30'", "SET TIME ZONE 'Asia/Kolkata'"),  # PgJDBC's, at GMT+05:30
+                           ("SET TIME ZONE INTERVAL '-08:30' HOUR TO MINUTE", "SET TIME ZONE -9, SET TIME ZONE -8"),
+                           ("SET TIME ZONE 30", "whole hours from -12 to +14"), ("SET TIME ZONE -13", "-12"),
+                           ("SET TIME ZONE INTERVAL '1 day'", "days"), ("SET TimeZone = 'GMT+99'", "whole hours")]:
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match='invalid value for parameter "TimeZone"') \
+                    as err:
+                conn.execute(bad)
+            assert words in str(err.value), (bad, str(err.value))
+        assert conn.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)]  # untouched by the refusals
+
+        conn.autocommit = False  # a ROLLBACK gives back the offset zone, and its name
+        conn.execute("SET TIME ZONE 'Asia/Tokyo'")
+        conn.rollback()
+        assert conn.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)]
+        assert conn.execute(shown).fetchall() == [("2026-01-15 05:00:00-07",)]
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("RESET TimeZone")
+        assert conn.execute("SHOW TimeZone").fetchall() == [("UTC",)]
+
+        # PgJDBC's startup parameter for a JVM at GMT+09:00 (the sign flipped for POSIX), which RESET goes back to
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=GMT-09:00") as jvm:
+            assert jvm.info.parameter_status("TimeZone") == "GMT-09:00"
+            assert jvm.execute(shown).fetchall() == [("2026-01-15 21:00:00+09",)]
+            jvm.execute("SET TIME ZONE -7")
+            jvm.execute("RESET TimeZone")
+            assert jvm.execute("SHOW TimeZone").fetchall() == [("GMT-09:00",)]
+            assert jvm.execute(shown).fetchall() == [("2026-01-15 21:00:00+09",)]
+        notices: list[str] = []  # a JVM at GMT+05:30: warned, and the server's zone rather than one 11 hours off
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=GMT-05:30") as india:
+            india.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+            assert india.info.parameter_status("TimeZone") == "UTC"
+            assert india.execute(shown).fetchall() == [("2026-01-15 12:00:00+00",)]
+        assert any("GMT-05:30" in n and "Asia/Kolkata" in n for n in notices), notices
