@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import re
 
-from .pgsql import APPLICATION_NAME_SQL, SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS, TIME_ZONE_SQL
+from .pgsql import (
+    APPLICATION_NAME_SQL,
+    MAX_CONNECTIONS_SQL,
+    SEARCH_PATH_SQL,
+    SESSION_FUNCTIONS,
+    SESSION_VIEWS,
+    TIME_ZONE_SQL,
+)
 from .pgtypes import (
     ARRAY_ELEMENT_OF,
     ARRAY_OID_OF,
@@ -376,6 +383,7 @@ _CATALOG_SQL = (
     "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS CASE WHEN lower(pg_setting_arg) = "
     "'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) = 'application_name' THEN "
     f"{APPLICATION_NAME_SQL} WHEN lower(pg_setting_arg) = 'timezone' THEN {TIME_ZONE_SQL} "
+    f"WHEN lower(pg_setting_arg) = 'max_connections' THEN {MAX_CONNECTIONS_SQL} "
     "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
     "= lower(pg_setting_arg)), error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or

@@ -203,6 +203,8 @@ class Session:
         # By DuckDB's zone, so a ROLLBACK or RESET that sets it again shows the name again
         self.zone_names: dict[str, str] = {}
         self.duckdb_zone = ""  # DuckDB's own name of it (read_zone)
+        self.max_connections = 0  # the server's --max-connections: SHOW max_connections (set by the server)
+        self.max_connections_variable = False  # DuckDB's variable pg_max_connections holds it (compat)
         self.time_zone_variable: str | None = None  # what DuckDB's variable pg_time_zone holds (compat): an offset's name
         self.client: tuple[str | None, int | None] = (None, None)  # its address and port
         self.started = datetime.now(UTC)
@@ -337,6 +339,8 @@ class Session:
         if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
             key = " ".join(m.group("name").lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        if m and m.group("name").strip().lower() == "max_connections":
+            return Result.constant("max_connections", str(self.max_connections))
         if m and " ".join(m.group("name").lower().split()) in ("timezone", "time zone"):
             # PostgreSQL's name of an offset zone ('<-07>+07'), which DuckDB's SHOW knows only as ICU's
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
@@ -461,6 +465,10 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
+        if ("pg_max_connections" in sql or "pg_current_setting" in sql) and not self.max_connections_variable:
+            self.release()
+            self.cur.execute("SET VARIABLE pg_max_connections = ?", [str(self.max_connections)])
+            self.max_connections_variable = True
         return sql
 
     def zone_alias(self) -> str | None:

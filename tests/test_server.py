@@ -2879,3 +2879,94 @@ def test_numeric_interval_and_posix_time_zones_as_postgresql_reads_them(tmp_path
             assert india.info.parameter_status("TimeZone") == "UTC"
             assert india.execute(shown).fetchall() == [("2026-01-15 12:00:00+00",)]
         assert any("GMT-05:30" in n and "Asia/Kolkata" in n for n in notices), notices
+
+
+TOO_MANY = "sorry, too many clients already"
+
+
+def _startup_answer(server: Server) -> bytes:
+    """What the server answers a startup packet with (its first message, whole), the connection then closed."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        body = b"user\x00analyst\x00database\x00w\x00\x00"
+        sock.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+        got = b""
+        while len(got) < 5 or len(got) < 1 + struct.unpack("!i", got[1:5])[0]:
+            part = sock.recv(4096)
+            if not part:
+                break
+            got += part
+        return got
+
+
+def _wait_connectable(url: str, timeout: float = 30) -> psycopg.Connection[Any]:
+    """A connection, once the server has freed a place for it (it learns of a client's end from the socket)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as e:  # (libpq's connection failure: psycopg has no SQLSTATE class for it)
+            assert TOO_MANY in str(e), str(e)
+            assert time.monotonic() < deadline, "the place of a session that ended was never freed"
+            time.sleep(0.1)
+
+
+def test_max_connections_refuses_the_client_too_many_as_postgresql(warehouse: str) -> None:
+    """Every client got a session, without limit: a runaway pool or a script connecting in a loop took a thread and a
+    DuckDB cursor each until the process ran out. PostgreSQL refuses a connection beyond max_connections with FATAL
+    53300 "sorry, too many clients already", before authentication; `--max-connections N` does the same (SHOW
+    max_connections says N), and a place is freed when its session ends, also when the client vanishes."""
+    with serve(warehouse, "--max-connections", "2", env={"AD_DUCKDB_SERVER_PASSWORD": "pw"}) as s:
+        url = s.url(password="pw")
+        a = psycopg.connect(url, autocommit=True)
+        b = psycopg.connect(url, autocommit=True)
+        assert a.execute("SHOW max_connections").fetchall() == [("2",)]
+        assert a.execute("SELECT current_setting('max_connections')").fetchall() == [("2",)]
+        with pytest.raises(psycopg.OperationalError, match=f"FATAL:  {TOO_MANY}"):
+            psycopg.connect(url)
+        got = _startup_answer(s)  # refused before the password is asked for (no AuthenticationMD5Password)
+        assert got[:1] == b"E" and b"SFATAL\x00VFATAL\x00C53300\x00Msorry, too many clients already\x00" in got, got
+        assert a.execute("SELECT 1").fetchall() == [(1,)]  # the sessions in place go on
+
+        b.close()  # a session that ends frees its place
+        c = _wait_connectable(url)
+        with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+            psycopg.connect(url)
+
+        # a client killed without a word (no Terminate message): its place is freed when the server sees the close
+        c.close()
+        child = subprocess.Popen([sys.executable, "-c", "import psycopg, time\nwhile True:\n    try:\n"
+                                  f"        c = psycopg.connect({url!r})\n        break\n"
+                                  "    except psycopg.OperationalError:\n        time.sleep(0.1)\n"
+                                  "print('in', flush=True)\ntime.sleep(600)"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "in"
+            with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+                psycopg.connect(url)
+        finally:
+            child.kill()
+            child.wait(timeout=30)
+            assert child.stdout is not None
+            child.stdout.close()
+        d = _wait_connectable(url)
+
+        # a client stopped at the password holds its place, as in PostgreSQL, until it goes
+        d.close()
+        deadline = time.monotonic() + 30
+        while True:  # (the server learns of d's end from its Terminate message, soon after close returns)
+            sock = socket.create_connection((s.host, s.port), timeout=30)
+            body = b"user\x00analyst\x00database\x00w\x00\x00"
+            sock.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+            if sock.recv(1) == b"R":
+                break
+            sock.close()
+            assert time.monotonic() < deadline, "d's place was never freed"
+            time.sleep(0.1)
+        with sock:  # at the password, holding the second place
+            got = _startup_answer(s)
+            assert b"C53300" in got, got
+        e = _wait_connectable(url)
+        with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+            psycopg.connect(url)
+        for conn in (a, e):
+            conn.close()
+    assert "Traceback" not in s.stderr
