@@ -114,6 +114,9 @@ _MAX_PASSWORD_MESSAGE = 65535
 # PostgreSQL's default max_connections, and its answer to a client beyond it (libpq: "FATAL:  sorry, too many clients
 # already"; psycopg's TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
 MAX_CONNECTIONS = 100
+# An idle client unheard of for KEEPALIVE_IDLE s is probed every KEEPALIVE_INTERVAL s; after KEEPALIVE_PROBES
+# unanswered its connection is dead (about 2 minutes), its session ends and its place is free (_keep_alive).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 6
 TOO_MANY_MESSAGE, TOO_MANY_SQLSTATE = "sorry, too many clients already", "53300"
 
 
@@ -173,6 +176,20 @@ def _peer_closed(sock: socket.socket) -> bool:
         return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):  # reset, or closed by the session meanwhile
         return True
+
+
+def _keep_alive(sock: socket.socket) -> None:
+    """TCP keepalive, as PostgreSQL turns on for every client, probing after KEEPALIVE_IDLE. Why: a client whose network
+    dropped without a word (a laptop asleep, a VPN gone) sends no FIN, and its idle session waited in recv forever,
+    holding one of --max-connections' places; with the system's own timing (2 hours idle) it held it all day."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system's timing
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+    except OSError:
+        pass  # a client already gone: its first read says so
 
 
 class _Stopping(ConnectionError):
@@ -607,6 +624,7 @@ class Handler(socketserver.BaseRequestHandler):
     server: PGServer
 
     def setup(self) -> None:
+        _keep_alive(self.request)
         self.rfile = self.request.makefile("rb")
         self.out = bytearray()
         self.broken = False  # a send failed part-way: the client's stream is cut mid-message, nothing more can follow

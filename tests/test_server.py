@@ -2970,3 +2970,21 @@ def test_max_connections_refuses_the_client_too_many_as_postgresql(warehouse: st
         for conn in (a, e):
             conn.close()
     assert "Traceback" not in s.stderr
+
+
+def test_a_client_whose_network_went_silent_is_found_out_by_tcp_keepalive(warehouse: str) -> None:
+    """A client whose network dropped without a word (a laptop asleep, a VPN gone, a NAT that forgot the connection)
+    sends no FIN: its idle session waited in recv forever, holding one of --max-connections' places until the server
+    stopped. PostgreSQL turns TCP keepalive on for every client; so does the server, probing an idle connection after
+    a minute, so a dead one ends (and frees its place) within about two."""
+    with serve_here(warehouse) as srv, psycopg.connect(f"postgresql://x@127.0.0.1:{srv.server_address[1]}/w") as conn:
+        conn.execute("SELECT 1")
+        socks = [sock for sock, _ in srv._clients.values()]
+        assert len(socks) == 1
+        sock = socks[0]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux's: the server's own timing, not the system's 2 hours
+            idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+            probes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
+            every = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
+            assert idle + probes * every <= 180, (idle, probes, every)
