@@ -459,13 +459,14 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_application_name = ?", [self.application_name])
             self.application_name_variable = self.application_name
-        if ("pg_time_zone" in sql or "pg_current_setting" in sql) and self.time_zone_variable != self.zone_alias():
+        settings = "pg_current_setting" in sql or "pg_settings" in sql  # (the macro and the view read them too)
+        if ("pg_time_zone" in sql or settings) and self.time_zone_variable != self.zone_alias():
             # current_setting('TimeZone'), as SHOW TimeZone says it: PostgreSQL's name of an offset zone, kept in a
             # DuckDB variable of this cursor (pgsql._settings), set only when a statement reads it
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
-        if ("pg_max_connections" in sql or "pg_current_setting" in sql) and not self.max_connections_variable:
+        if ("pg_max_connections" in sql or settings) and not self.max_connections_variable:
             self.release()
             self.cur.execute("SET VARIABLE pg_max_connections = ?", [str(self.max_connections)])
             self.max_connections_variable = True

@@ -2837,6 +2837,7 @@ def test_numeric_interval_and_posix_time_zones_as_postgresql_reads_them(tmp_path
             assert conn.info.parameter_status("TimeZone") == name, sql
             assert conn.execute("SELECT current_setting('TimeZone')").fetchall() == [(name,)], sql
             assert conn.execute("SELECT current_setting(%s)", ["timezone"]).fetchall() == [(name,)], sql
+            assert conn.execute("SELECT setting FROM pg_settings WHERE name = 'TimeZone'").fetchall() == [(name,)], sql
             assert conn.execute(shown).fetchall() == [(local,)], sql
             got = conn.cursor(binary=True).execute("SELECT ts FROM ev").fetchone()
             assert got is not None and got[0] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), sql
@@ -2921,6 +2922,7 @@ def test_max_connections_refuses_the_client_too_many_as_postgresql(warehouse: st
         b = psycopg.connect(url, autocommit=True)
         assert a.execute("SHOW max_connections").fetchall() == [("2",)]
         assert a.execute("SELECT current_setting('max_connections')").fetchall() == [("2",)]
+        assert a.execute("SELECT setting FROM pg_settings WHERE name = 'max_connections'").fetchall() == [("2",)]
         with pytest.raises(psycopg.OperationalError, match=f"FATAL:  {TOO_MANY}"):
             psycopg.connect(url)
         got = _startup_answer(s)  # refused before the password is asked for (no AuthenticationMD5Password)
