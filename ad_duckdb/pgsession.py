@@ -202,6 +202,7 @@ class Session:
         # PostgreSQL's name of each offset zone this session gave DuckDB (pgzones): '<-07>+07' for ICU's 'GMT-07:00'.
         # By DuckDB's zone, so a ROLLBACK or RESET that sets it again shows the name again
         self.zone_names: dict[str, str] = {}
+        self.default_zone: Zone | None = None  # the connection's own zone (startup) when an offset: RESET names it so
         self.duckdb_zone = ""  # DuckDB's own name of it (read_zone)
         self.max_connections = 0  # the server's --max-connections: SHOW max_connections (set by the server)
         self.max_connections_variable = False  # DuckDB's variable pg_max_connections holds it (compat)
@@ -487,7 +488,7 @@ class Session:
             sql = self.default_sql(name)
             self.held_in_transaction(name, sql, local=False)
             self.cur.execute(sql)
-        self.read_zone()
+        self.read_zone(self.default_zone)
 
     def default_sql(self, name: str) -> str:
         """The SQL that sets _HELD setting ``name`` back to the connection's own (given at startup, else DuckDB's)."""
@@ -580,7 +581,8 @@ class Session:
             raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" (a zone name DuckDB knows, '
                                 "as in SELECT name FROM pg_timezone_names(); say 'Europe/Paris', 'UTC')",
                                 "22023") from e
-        self.read_zone(zone if cmd.value is not None else False)
+        # (RESET: the connection's own zone, by its name, though an offset SET since gave DuckDB's zone another one)
+        self.read_zone(zone if cmd.value is not None else self.default_zone)
         return Result(tag)
 
     def end_settings(self, committed: bool) -> None:

@@ -967,7 +967,7 @@ class Handler(socketserver.BaseRequestHandler):
             return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
-        s.held_defaults["timezone"] = sql
+        s.held_defaults["timezone"], s.default_zone = sql, zone
         s.read_zone(zone)
         return None
 

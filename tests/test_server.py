@@ -2874,6 +2874,14 @@ def test_numeric_interval_and_posix_time_zones_as_postgresql_reads_them(tmp_path
             jvm.execute("RESET TimeZone")
             assert jvm.execute("SHOW TimeZone").fetchall() == [("GMT-09:00",)]
             assert jvm.execute(shown).fetchall() == [("2026-01-15 21:00:00+09",)]
+        # the connection's own zone is IANA's Etc/GMT+7, which SET TIME ZONE -7 is too: RESET says it by its own name
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=Etc/GMT+7") as etc:
+            for reset in ("RESET TimeZone", "DISCARD ALL", "SET TIME ZONE DEFAULT"):
+                etc.execute("SET TIME ZONE -7")
+                assert etc.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)], reset
+                etc.execute(reset)
+                assert etc.execute("SHOW TimeZone").fetchall() == [("Etc/GMT+7",)], reset
+                assert etc.info.parameter_status("TimeZone") == "Etc/GMT+7", reset
         notices: list[str] = []  # a JVM at GMT+05:30: warned, and the server's zone rather than one 11 hours off
         with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=GMT-05:30") as india:
             india.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
