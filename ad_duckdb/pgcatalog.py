@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import re
 
-from .pgsql import APPLICATION_NAME_SQL, SEARCH_PATH_SQL, SESSION_FUNCTIONS, SESSION_VIEWS
+from .pgsql import (
+    APPLICATION_NAME_SQL,
+    MAX_CONNECTIONS_SQL,
+    SEARCH_PATH_SQL,
+    SESSION_FUNCTIONS,
+    SESSION_VIEWS,
+    TIME_ZONE_SQL,
+)
 from .pgtypes import (
     ARRAY_ELEMENT_OF,
     ARRAY_OID_OF,
@@ -375,7 +382,9 @@ _CATALOG_SQL = (
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
     "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS CASE WHEN lower(pg_setting_arg) = "
     "'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) = 'application_name' THEN "
-    f"{APPLICATION_NAME_SQL} ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
+    f"{APPLICATION_NAME_SQL} WHEN lower(pg_setting_arg) = 'timezone' THEN {TIME_ZONE_SQL} "
+    f"WHEN lower(pg_setting_arg) = 'max_connections' THEN {MAX_CONNECTIONS_SQL} "
+    "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
     "= lower(pg_setting_arg)), error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
@@ -573,11 +582,16 @@ _CATALOG_SQL = (
     # Settings PostgreSQL has and DuckDB does not, which drivers read: max_index_keys (JDBC's getImportedKeys
     # numbers key columns up to it; DuckDB has no such limit, so PostgreSQL's 32 or the longest key held).
     # (the search path as SHOW search_path says it: pgsql.SEARCH_PATH_SQL)
+    # TimeZone as SHOW TimeZone says it (PostgreSQL's name of an offset zone) and the server's --max-connections, from
+    # the session's variables (Session.compat sets them for a statement naming pg_settings)
     "CREATE OR REPLACE TEMP VIEW pg_settings AS SELECT * REPLACE (CASE WHEN name = 'search_path' THEN "
-    f"{SEARCH_PATH_SQL} ELSE setting END AS setting) FROM pg_catalog.pg_settings UNION ALL BY NAME "
+    f"{SEARCH_PATH_SQL} WHEN name = 'TimeZone' THEN {TIME_ZONE_SQL} ELSE setting END AS setting) "
+    "FROM pg_catalog.pg_settings UNION ALL BY NAME "
     "SELECT 'max_index_keys' AS name, greatest(32, (SELECT max(len(constraint_column_indexes)) FROM "
     "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
-    "'integer' AS vartype",
+    "'integer' AS vartype UNION ALL BY NAME "
+    f"SELECT 'max_connections' AS name, {MAX_CONNECTIONS_SQL} AS setting, "
+    "'Sets the maximum number of concurrent connections.' AS short_desc, 'integer' AS vartype",
     # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
     "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
     "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "

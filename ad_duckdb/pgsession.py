@@ -80,6 +80,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
+from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
 from .udfs import register
 
@@ -198,6 +199,14 @@ class Session:
         # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
         self.held_defaults: dict[str, str] = {}
         self.time_zone = ""  # DuckDB's TimeZone of this cursor (read_zone), which the client is told (ParameterStatus)
+        # PostgreSQL's name of each offset zone this session gave DuckDB (pgzones): '<-07>+07' for ICU's 'GMT-07:00'.
+        # By DuckDB's zone, so a ROLLBACK or RESET that sets it again shows the name again
+        self.zone_names: dict[str, str] = {}
+        self.default_zone: Zone | None = None  # the connection's own zone (startup) when an offset: RESET names it so
+        self.duckdb_zone = ""  # DuckDB's own name of it (read_zone)
+        self.max_connections = 0  # the server's --max-connections: SHOW max_connections (set by the server)
+        self.max_connections_variable = False  # DuckDB's variable pg_max_connections holds it (compat)
+        self.time_zone_variable: str | None = None  # what DuckDB's variable pg_time_zone holds (compat): an offset's name
         self.client: tuple[str | None, int | None] = (None, None)  # its address and port
         self.started = datetime.now(UTC)
         self.query = ""  # its last statement, as PostgreSQL's pg_stat_activity.query
@@ -331,6 +340,13 @@ class Session:
         if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
             key = " ".join(m.group("name").lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+        if m and m.group("name").strip().lower() == "max_connections":
+            return Result.constant("max_connections", str(self.max_connections))
+        if m and " ".join(m.group("name").lower().split()) in ("timezone", "time zone"):
+            # PostgreSQL's name of an offset zone ('<-07>+07'), which DuckDB's SHOW knows only as ICU's
+            self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+            self.read_zone()
+            return Result.constant("TimeZone", self.time_zone)
         if m and " ".join(m.group("name").lower().split()) == "search_path":
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
@@ -444,7 +460,22 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_application_name = ?", [self.application_name])
             self.application_name_variable = self.application_name
+        settings = "pg_current_setting" in sql or "pg_settings" in sql  # (the macro and the view read them too)
+        if ("pg_time_zone" in sql or settings) and self.time_zone_variable != self.zone_alias():
+            # current_setting('TimeZone'), as SHOW TimeZone says it: PostgreSQL's name of an offset zone, kept in a
+            # DuckDB variable of this cursor (pgsql._settings), set only when a statement reads it
+            self.release()
+            self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
+            self.time_zone_variable = self.zone_alias()
+        if ("pg_max_connections" in sql or settings) and not self.max_connections_variable:
+            self.release()
+            self.cur.execute("SET VARIABLE pg_max_connections = ?", [str(self.max_connections)])
+            self.max_connections_variable = True
         return sql
+
+    def zone_alias(self) -> str | None:
+        """PostgreSQL's name of the zone DuckDB holds, when it differs from DuckDB's own (an offset zone, pgzones)."""
+        return self.time_zone if self.time_zone != self.duckdb_zone else None
 
     def reset_settings(self) -> None:
         """PostgreSQL's RESET ALL (also part of DISCARD ALL), for the settings a session here can change: the next
@@ -457,15 +488,29 @@ class Session:
             sql = self.default_sql(name)
             self.held_in_transaction(name, sql, local=False)
             self.cur.execute(sql)
-        self.read_zone()
+        self.read_zone(self.default_zone)
 
     def default_sql(self, name: str) -> str:
         """The SQL that sets _HELD setting ``name`` back to the connection's own (given at startup, else DuckDB's)."""
         return self.held_defaults.get(name) or f"RESET {_HELD[name]}"
 
-    def read_zone(self) -> None:
-        """Read the time zone DuckDB now holds (its own spelling: 'utc' is 'UTC'), which ready() reports."""
-        self.time_zone = str(self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+    def read_zone(self, named: Zone | None | bool = False) -> None:
+        """Read the time zone DuckDB now holds (its own spelling: 'utc' is 'UTC'), which ready() reports; an offset
+        zone by PostgreSQL's name for it (zone_names). ``named``: a SET just gave it, an offset (its Zone) or a name
+        (None), which is from now on what DuckDB's zone is called."""
+        zone = str(self.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+        if isinstance(named, Zone):
+            self.zone_names[zone] = named.shown
+        elif named is None:
+            self.zone_names.pop(zone, None)  # 'Etc/GMT+7' as such, though SET TIME ZONE -7 is DuckDB's Etc/GMT+7
+        self.duckdb_zone, self.time_zone = zone, self.zone_names.get(zone, zone)
+
+    @staticmethod
+    def zone_sql(value: str) -> tuple[str, Zone | None]:
+        """DuckDB's SET of PostgreSQL's TimeZone ``value``, and the offset zone it is (SET TIME ZONE -7, an INTERVAL, a
+        POSIX spec: pgzones), None for a name, set as written. An offset DuckDB cannot hold: PostgreSQL's 22023."""
+        zone = offset_zone(value)
+        return f"SET TimeZone = {quote_literal(zone.duckdb if zone else value)}", zone
 
     def set_setting(self, name: str, value: Any, local: bool = False) -> None:
         """SET [LOCAL] of a setting the session keeps itself (its attribute ``name``), with PostgreSQL's rules: inside
@@ -525,7 +570,7 @@ class Session:
     def set_zone(self, cmd: SetCommand, tag: str) -> Result:
         """SET [LOCAL] TimeZone / SET TIME ZONE / RESET TimeZone: this session's zone (DuckDB's, per cursor), as
         PostgreSQL's; a zone DuckDB does not know is PostgreSQL's error, naming it."""
-        sql = self.default_sql("timezone") if cmd.value is None else f"SET TimeZone = {quote_literal(cmd.value)}"
+        sql, zone = (self.default_sql("timezone"), None) if cmd.value is None else self.zone_sql(cmd.value)
         local = cmd.scope == "local"
         if local and self.outside():
             return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
@@ -536,7 +581,8 @@ class Session:
             raise ProtocolError(f'invalid value for parameter "TimeZone": "{cmd.value}" (a zone name DuckDB knows, '
                                 "as in SELECT name FROM pg_timezone_names(); say 'Europe/Paris', 'UTC')",
                                 "22023") from e
-        self.read_zone()
+        # (RESET: the connection's own zone, by its name, though an offset SET since gave DuckDB's zone another one)
+        self.read_zone(zone if cmd.value is not None else self.default_zone)
         return Result(tag)
 
     def end_settings(self, committed: bool) -> None:

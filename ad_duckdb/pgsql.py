@@ -57,6 +57,11 @@ _TIMEOUT_UNITS = {"": 1, "us": 0.001, "ms": 1, "s": 1000, "min": 60_000, "h": 3_
 # SET [LOCAL] application_name: what SHOW application_name and pg_stat_activity say (Session.application_name).
 # current_setting('application_name'): the session's value, from a variable of its DuckDB cursor (set by Session)
 APPLICATION_NAME_SQL = "coalesce(getvariable('pg_application_name'), '')"
+# current_setting('TimeZone'): PostgreSQL's name of an offset zone ('<-07>+07', pgzones), which the session keeps in a
+# variable of its cursor (set by Session); DuckDB's own name of any other
+TIME_ZONE_SQL = "coalesce(getvariable('pg_time_zone'), current_setting('TimeZone'))"
+# current_setting('max_connections'): the server's --max-connections, in a variable of the session's cursor
+MAX_CONNECTIONS_SQL = "getvariable('pg_max_connections')"
 APPLICATION_NAME_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?application_name\s*(?:to\s+|=\s*)"
                                  r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
 # SET DateStyle: DuckDB writes dates as ISO only and reads no day-month order (03/04/2024 is refused, never misread),
@@ -700,6 +705,12 @@ def _settings(sql: str) -> str:
             last = close[0] + 1
         elif setting == "application_name":  # the session's (pgsession.Session.compat sets the variable)
             out += [sql[last:pos], APPLICATION_NAME_SQL]
+            last = close[0] + 1
+        elif setting == "timezone":  # as SHOW TimeZone says it (pgsession.Session.compat sets the variable)
+            out += [sql[last:pos], TIME_ZONE_SQL]
+            last = close[0] + 1
+        elif setting == "max_connections":  # the server's (pgsession.Session.compat sets the variable)
+            out += [sql[last:pos], MAX_CONNECTIONS_SQL]
             last = close[0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]

@@ -80,7 +80,6 @@ from .pgsql import (
     typed_parameters,
 )
 from .pgtypes import as_told, decode_param, encode_binary, encode_text
-from .sqltext import quote_literal
 from .udfs import refresh as refresh_functions
 
 log = logging.getLogger("ad_duckdb.server")
@@ -112,6 +111,13 @@ _FRONTEND_KINDS = frozenset(bytes([c]) for c in b"QPBDECSHXFdcf")
 _MAX_MESSAGE = (1 << 30) - 1  # the longest message PostgreSQL reads (PQ_LARGE_MESSAGE_LIMIT)
 # The longest password message read before the client has proved anything (PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH).
 _MAX_PASSWORD_MESSAGE = 65535
+# PostgreSQL's default max_connections, and its answer to a client beyond it (libpq: "FATAL:  sorry, too many clients
+# already"; psycopg's TooManyConnections, PgJDBC's and poolers' cue to wait and retry).
+MAX_CONNECTIONS = 100
+# An idle client unheard of for KEEPALIVE_IDLE s is probed every KEEPALIVE_INTERVAL s; after KEEPALIVE_PROBES
+# unanswered its connection is dead (about 2 minutes), its session ends and its place is free (_keep_alive).
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_PROBES = 60, 10, 6
+TOO_MANY_MESSAGE, TOO_MANY_SQLSTATE = "sorry, too many clients already", "53300"
 
 
 @dataclass
@@ -125,6 +131,7 @@ class ServerConfig:
     wait: float = 0.0  # seconds to retry while another process holds the file (ad-duckdb --wait)
     # other DuckDB files served beside it, read-only (--attach), checked already (attachfiles.check)
     attach: tuple[attachfiles.Attached, ...] = ()
+    max_connections: int = MAX_CONNECTIONS  # clients at once, from their startup packet to their session's end
 
 
 def _disk_mb(backends: list[Backend]) -> str:
@@ -169,6 +176,20 @@ def _peer_closed(sock: socket.socket) -> bool:
         return bool(poller.poll(0)) and sock.recv(1, socket.MSG_PEEK) == b""
     except (OSError, ValueError):  # reset, or closed by the session meanwhile
         return True
+
+
+def _keep_alive(sock: socket.socket) -> None:
+    """TCP keepalive, as PostgreSQL turns on for every client, probing after KEEPALIVE_IDLE. Why: a client whose network
+    dropped without a word (a laptop asleep, a VPN gone) sends no FIN, and its idle session waited in recv forever,
+    holding one of --max-connections' places; with the system's own timing (2 hours idle) it held it all day."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux; elsewhere the system's timing
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_PROBES)
+    except OSError:
+        pass  # a client already gone: its first read says so
 
 
 class _Stopping(ConnectionError):
@@ -219,6 +240,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
         self._starting: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._pids = iter(range(1000, 2**31))
+        self._places = 0  # clients past their startup packet, until they end (take_place): --max-connections
         self.held: HeldFiles | None = None
         self._retired: list[Backend] = []  # earlier --snapshot copies that sessions from before still read
         self.backend = self._open_backend(wait=config.wait)
@@ -444,6 +466,22 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             with self._lock:
                 self._starting.discard(request)
 
+    def take_place(self) -> bool:
+        """A place for one more client, or False when --max-connections are taken. Why: every client got a thread and
+        a DuckDB cursor, without limit, so a runaway pool or a script connecting in a loop took the process down.
+        Taken, as PostgreSQL's, once the startup packet is read and before authentication (a client at the password
+        holds one: PostgreSQL's backend has its slot by then); freed when the client's thread ends (Handler.finish),
+        however the session ended."""
+        with self._lock:
+            if self._places >= self.config.max_connections:
+                return False
+            self._places += 1
+            return True
+
+    def free_place(self) -> None:
+        with self._lock:
+            self._places -= 1
+
     def open_session(self, sock: socket.socket) -> tuple[Backend, Session, int, int]:
         with self._lock:
             # Checked under the lock close_all takes to list the sessions: a client either is among them, and is told
@@ -454,6 +492,7 @@ class PGServer(socketserver.ThreadingTCPServer, Sessions):
             cur = backend.con.cursor()
             try:
                 session = Session(cur, backend.catalog_sql, read_only=not backend.read_write)
+                session.max_connections = self.config.max_connections
             except duckdb.Error:
                 cur.close()
                 raise
@@ -585,6 +624,7 @@ class Handler(socketserver.BaseRequestHandler):
     server: PGServer
 
     def setup(self) -> None:
+        _keep_alive(self.request)
         self.rfile = self.request.makefile("rb")
         self.out = bytearray()
         self.broken = False  # a send failed part-way: the client's stream is cut mid-message, nothing more can follow
@@ -593,6 +633,16 @@ class Handler(socketserver.BaseRequestHandler):
         self.stop_seen: float | None = None  # when a starting client's thread first saw the stop
         self.said_ready = False  # the first ReadyForQuery is sent: the client is connected
         self.reported: dict[str, str] = {}  # the GUC_REPORT settings' values the client was last sent (ready)
+        self.placed = False  # holds one of the server's --max-connections places (PGServer.take_place)
+
+    def finish(self) -> None:
+        # socketserver runs it after handle() whatever happened, so a client that vanished frees its place too
+        try:
+            super().finish()
+        finally:
+            if self.placed:
+                self.placed = False
+                self.server.free_place()
 
     # -- low-level IO
     def read_exact(self, n: int) -> bytes:
@@ -803,6 +853,12 @@ class Handler(socketserver.BaseRequestHandler):
                 return
             if self.server.stopping:  # as PostgreSQL: the startup packet is read, then the client is refused
                 raise _CannotConnectNow
+            self.placed = self.server.take_place()
+            if not self.placed:  # as PostgreSQL: after the startup packet, before authentication
+                self.fatal(TOO_MANY_MESSAGE, TOO_MANY_SQLSTATE)
+                log.warning("refused %s: too many clients, --max-connections %d are connected already",
+                            self.client_address[0], self.server.config.max_connections)
+                return
             user = params.get("user", "")
             if not self.authenticate(user):
                 return
@@ -899,18 +955,20 @@ class Handler(socketserver.BaseRequestHandler):
         which RESET and DISCARD ALL go back to; the warning to send when DuckDB knows no such zone. Why a warning
         where PostgreSQL refuses the connection: PgJDBC always sends the JVM's zone, and a JVM's name DuckDB lacks
         must not keep a Java tool from connecting; the session keeps the server's zone, and the client is told."""
-        s.time_zone = str(s.cur.execute("SELECT current_setting('TimeZone')").fetchall()[0][0])
+        s.read_zone()
         if asked is None or asked.strip().lower() in ("default", "local"):
             return None
-        sql = f"SET TimeZone = {quote_literal(asked.strip())}"
         try:
+            sql, zone = s.zone_sql(asked.strip())
             s.cur.execute(sql)
+        except ProtocolError as e:  # an offset it cannot hold (SET TIME ZONE 30)
+            return f"{e} given at connect, so this session's time zone is the server's, {s.time_zone!r}"
         except duckdb.Error:
             return (f'invalid value for parameter "TimeZone": "{asked}" given at connect: DuckDB knows no such zone, '
                     f"so this session's time zone is the server's, {s.time_zone!r}; SET TimeZone to a zone it knows "
                     "(SELECT name FROM pg_timezone_names()), or convert in SQL (timezone('Europe/Paris', ts)).")
-        s.held_defaults["timezone"] = sql
-        s.read_zone()
+        s.held_defaults["timezone"], s.default_zone = sql, zone
+        s.read_zone(zone)
         return None
 
     def warning(self, msg: str, code: str = "01000") -> None:
@@ -1334,6 +1392,9 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup
               help="TCP port (0 picks a free one).")
 @click.option("--password", envvar=PASSWORD_ENV, show_envvar=True,
               help="Password every client must give (any user name). Default: none, loopback only.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=MAX_CONNECTIONS, show_default=True,
+              help="Clients connected at once (PostgreSQL's max_connections, SHOW max_connections); one more is "
+                   "refused with PostgreSQL's FATAL 53300 \"sorry, too many clients already\", which pools retry.")
 @click.option("--read-write", is_flag=True, help="Open DB for writing (default: read-only).")
 @click.option("--snapshot", is_flag=True,
               help="Serve a private copy of DB, so training and dbt can write DB meanwhile; SIGHUP takes a new copy. "
@@ -1343,8 +1404,8 @@ def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup
                    "the first dot): clients query lake.main.tx with --attach path/to/lake.duckdb. Repeatable; never "
                    "written, even with --read-write, and held open read-only (also with --snapshot) while the server "
                    "runs.")
-def serve(db: str, host: str, port: int, password: str | None, read_write: bool, snapshot: bool,
-          attach: tuple[str, ...]) -> None:
+def serve(db: str, host: str, port: int, password: str | None, max_connections: int, read_write: bool,
+          snapshot: bool, attach: tuple[str, ...]) -> None:
     """Serve DB over the PostgreSQL wire protocol, with the anomaly functions registered.
 
     psql, psycopg, SQLAlchemy, Superset, Metabase and Tableau connect as to PostgreSQL (any user and
@@ -1358,6 +1419,8 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
       psql "postgresql://analyst@127.0.0.1:5433/warehouse" -c "SELECT anomaly_score('tx_ae', 3, 120.0)"
     Another file's tables served beside DB's (clients run SELECT ... FROM lake.main.tx):
       ad-duckdb serve models.duckdb --attach lake.duckdb
+    At most 20 clients at once (a 21st is refused: "sorry, too many clients already"):
+      ad-duckdb serve warehouse.duckdb --max-connections 20
     """
     from .cli import _attachments  # imported here: cli imports this module
 
@@ -1366,7 +1429,7 @@ def serve(db: str, host: str, port: int, password: str | None, read_write: bool,
                         datefmt="%Y-%m-%d %H:%M:%S %Z", stream=sys.stderr)
     wait = float(click.get_current_context().find_root().params.get("wait") or 0)
     files = tuple(_attachments(db, attach))  # a wrong one is a one-line error (exit 2 or 3) before anything opens
-    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files)
+    config = ServerConfig(db, host, port, password or None, read_write, snapshot, wait, files, max_connections)
 
     def ready(server: PGServer) -> None:
         h, p = server.server_address[:2]

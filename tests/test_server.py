@@ -2803,3 +2803,198 @@ def test_a_refused_password_is_fatal_28p01_as_postgresql_sends_it(warehouse: str
     assert 'FATAL:  password authentication failed for user "bob"' in out.stderr, out.stderr
     assert got[:1] == b"E" and b"SFATAL\x00VFATAL\x00C28P01\x00" in got, got
     assert len(got) == 1 + struct.unpack("!i", got[1:5])[0], got  # the FATAL alone, no ReadyForQuery after it
+
+
+def test_numeric_interval_and_posix_time_zones_as_postgresql_reads_them(tmp_path: Path) -> None:
+    """PostgreSQL takes a time zone as hours east of UTC (SET TIME ZONE -7, 5.5), as an INTERVAL (SET TIME ZONE
+    INTERVAL '+02:00' HOUR TO MINUTE) and as a POSIX spec, whose sign is the other way round ('GMT-05:30' is 5:30 east
+    of UTC: what PgJDBC sends at connect for a JVM at GMT+05:30). The server refused the first two (22023), and
+    DuckDB read the POSIX one with the ISO sign, so a Java client's times were 11 hours off without a word. SHOW
+    TimeZone and the ParameterStatus say PostgreSQL's names ('<-07>+07'), which SET takes back."""
+    db = str(tmp_path / "offsets.duckdb")
+    with duckdb.connect(db) as con:
+        con.execute("CREATE TABLE ev AS SELECT TIMESTAMPTZ '2026-01-15 12:00:00+00' AS ts")
+    shown = "SELECT ts::varchar FROM ev"
+    with serve(db, env={"TZ": "UTC"}) as server, psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql, name, local in [
+            ("SET TIME ZONE -7", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TIME ZONE 14", "<+14>-14", "2026-01-16 02:00:00+14"),
+            ("SET TIME ZONE -12.0", "<-12>+12", "2026-01-15 00:00:00-12"),
+            ("set time zone +3", "<+03>-03", "2026-01-15 15:00:00+03"),
+            ("SET TIME ZONE 0", "<+00>-00", "2026-01-15 12:00:00+00"),
+            ("SET TIME ZONE INTERVAL '+02:00' HOUR TO MINUTE", "<+02>-02", "2026-01-15 14:00:00+02"),
+            ("SET TIME ZONE INTERVAL '-08:00' HOUR TO MINUTE", "<-08>+08", "2026-01-15 04:00:00-08"),
+            ("SET TIME ZONE INTERVAL '4' HOUR", "<+04>-04", "2026-01-15 16:00:00+04"),
+            ("SET TimeZone = '-7'", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TimeZone TO -7", "<-07>+07", "2026-01-15 05:00:00-07"),
+            ("SET TimeZone = '<+09>-09'", "<+09>-09", "2026-01-15 21:00:00+09"),  # SHOW's, set back
+            ("SET TimeZone = 'GMT-09:00'", "GMT-09:00", "2026-01-15 21:00:00+09"),  # POSIX: east
+            ("SET TimeZone = 'utc+7'", "UTC+7", "2026-01-15 05:00:00-07"),  # POSIX: west, upper case as PostgreSQL
+            ("SET TimeZone = 'Etc/GMT+7'", "Etc/GMT+7", "2026-01-15 05:00:00-07"),  # IANA's name: as before
+        ]:
+            assert conn.execute(sql).statusmessage == "SET", sql
+            assert conn.execute("SHOW TimeZone").fetchall() == [(name,)], sql
+            assert conn.info.parameter_status("TimeZone") == name, sql
+            assert conn.execute("SELECT current_setting('TimeZone')").fetchall() == [(name,)], sql
+            assert conn.execute("SELECT current_setting(%s)", ["timezone"]).fetchall() == [(name,)], sql
+            assert conn.execute("SELECT setting FROM pg_settings WHERE name = 'TimeZone'").fetchall() == [(name,)], sql
+            assert conn.execute(shown).fetchall() == [(local,)], sql
+            got = conn.cursor(binary=True).execute("SELECT ts FROM ev").fetchone()
+            assert got is not None and got[0] == dt.datetime(2026, 1, 15, 12, tzinfo=dt.UTC), sql
+
+        conn.execute("SET TIME ZONE -7")
+        for bad, words in [("SET TimeZone = '-07:00'", "INTERVAL '-07:00' HOUR TO MINUTE"),
+                           ("SET TIME ZONE 5.5", "SET TIME ZONE +5, SET TIME ZONE +6"),
+                           ("SET TIME ZONE 5.5", "SET TIME ZONE 'Asia/Kolkata'"),
+                           ("SET TimeZone = 'GMT-05:30'", "SET TIME ZONE 'Asia/Kolkata'"),  # PgJDBC's, at GMT+05:30
+                           ("SET TIME ZONE INTERVAL '-08:30' HOUR TO MINUTE", "SET TIME ZONE -9, SET TIME ZONE -8"),
+                           ("SET TIME ZONE 30", "whole hours from -12 to +14"), ("SET TIME ZONE -13", "-12"),
+                           ("SET TIME ZONE INTERVAL '1 day'", "days"), ("SET TimeZone = 'GMT+99'", "whole hours")]:
+            with pytest.raises(psycopg.errors.InvalidParameterValue, match='invalid value for parameter "TimeZone"') \
+                    as err:
+                conn.execute(bad)
+            assert words in str(err.value), (bad, str(err.value))
+        assert conn.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)]  # untouched by the refusals
+
+        conn.autocommit = False  # a ROLLBACK gives back the offset zone, and its name
+        conn.execute("SET TIME ZONE 'Asia/Tokyo'")
+        conn.rollback()
+        assert conn.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)]
+        assert conn.execute(shown).fetchall() == [("2026-01-15 05:00:00-07",)]
+        conn.rollback()
+        conn.autocommit = True
+        conn.execute("RESET TimeZone")
+        assert conn.execute("SHOW TimeZone").fetchall() == [("UTC",)]
+
+        # PgJDBC's startup parameter for a JVM at GMT+09:00 (the sign flipped for POSIX), which RESET goes back to
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=GMT-09:00") as jvm:
+            assert jvm.info.parameter_status("TimeZone") == "GMT-09:00"
+            assert jvm.execute(shown).fetchall() == [("2026-01-15 21:00:00+09",)]
+            jvm.execute("SET TIME ZONE -7")
+            jvm.execute("RESET TimeZone")
+            assert jvm.execute("SHOW TimeZone").fetchall() == [("GMT-09:00",)]
+            assert jvm.execute(shown).fetchall() == [("2026-01-15 21:00:00+09",)]
+        # the connection's own zone is IANA's Etc/GMT+7, which SET TIME ZONE -7 is too: RESET says it by its own name
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=Etc/GMT+7") as etc:
+            for reset in ("RESET TimeZone", "DISCARD ALL", "SET TIME ZONE DEFAULT"):
+                etc.execute("SET TIME ZONE -7")
+                assert etc.execute("SHOW TimeZone").fetchall() == [("<-07>+07",)], reset
+                etc.execute(reset)
+                assert etc.execute("SHOW TimeZone").fetchall() == [("Etc/GMT+7",)], reset
+                assert etc.info.parameter_status("TimeZone") == "Etc/GMT+7", reset
+        notices: list[str] = []  # a JVM at GMT+05:30: warned, and the server's zone rather than one 11 hours off
+        with psycopg.connect(server.url(), autocommit=True, options="-c TimeZone=GMT-05:30") as india:
+            india.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+            assert india.info.parameter_status("TimeZone") == "UTC"
+            assert india.execute(shown).fetchall() == [("2026-01-15 12:00:00+00",)]
+        assert any("GMT-05:30" in n and "Asia/Kolkata" in n for n in notices), notices
+
+
+TOO_MANY = "sorry, too many clients already"
+
+
+def _startup_answer(server: Server) -> bytes:
+    """What the server answers a startup packet with (its first message, whole), the connection then closed."""
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        body = b"user\x00analyst\x00database\x00w\x00\x00"
+        sock.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+        got = b""
+        while len(got) < 5 or len(got) < 1 + struct.unpack("!i", got[1:5])[0]:
+            part = sock.recv(4096)
+            if not part:
+                break
+            got += part
+        return got
+
+
+def _wait_connectable(url: str, timeout: float = 30) -> psycopg.Connection[Any]:
+    """A connection, once the server has freed a place for it (it learns of a client's end from the socket)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as e:  # (libpq's connection failure: psycopg has no SQLSTATE class for it)
+            assert TOO_MANY in str(e), str(e)
+            assert time.monotonic() < deadline, "the place of a session that ended was never freed"
+            time.sleep(0.1)
+
+
+def test_max_connections_refuses_the_client_too_many_as_postgresql(warehouse: str) -> None:
+    """Every client got a session, without limit: a runaway pool or a script connecting in a loop took a thread and a
+    DuckDB cursor each until the process ran out. PostgreSQL refuses a connection beyond max_connections with FATAL
+    53300 "sorry, too many clients already", before authentication; `--max-connections N` does the same (SHOW
+    max_connections says N), and a place is freed when its session ends, also when the client vanishes."""
+    with serve(warehouse, "--max-connections", "2", env={"AD_DUCKDB_SERVER_PASSWORD": "pw"}) as s:
+        url = s.url(password="pw")
+        a = psycopg.connect(url, autocommit=True)
+        b = psycopg.connect(url, autocommit=True)
+        assert a.execute("SHOW max_connections").fetchall() == [("2",)]
+        assert a.execute("SELECT current_setting('max_connections')").fetchall() == [("2",)]
+        assert a.execute("SELECT setting FROM pg_settings WHERE name = 'max_connections'").fetchall() == [("2",)]
+        with pytest.raises(psycopg.OperationalError, match=f"FATAL:  {TOO_MANY}"):
+            psycopg.connect(url)
+        got = _startup_answer(s)  # refused before the password is asked for (no AuthenticationMD5Password)
+        assert got[:1] == b"E" and b"SFATAL\x00VFATAL\x00C53300\x00Msorry, too many clients already\x00" in got, got
+        assert a.execute("SELECT 1").fetchall() == [(1,)]  # the sessions in place go on
+
+        b.close()  # a session that ends frees its place
+        c = _wait_connectable(url)
+        with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+            psycopg.connect(url)
+
+        # a client killed without a word (no Terminate message): its place is freed when the server sees the close
+        c.close()
+        child = subprocess.Popen([sys.executable, "-c", "import psycopg, time\nwhile True:\n    try:\n"
+                                  f"        c = psycopg.connect({url!r})\n        break\n"
+                                  "    except psycopg.OperationalError:\n        time.sleep(0.1)\n"
+                                  "print('in', flush=True)\ntime.sleep(600)"], stdout=subprocess.PIPE, text=True)
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "in"
+            with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+                psycopg.connect(url)
+        finally:
+            child.kill()
+            child.wait(timeout=30)
+            assert child.stdout is not None
+            child.stdout.close()
+        d = _wait_connectable(url)
+
+        # a client stopped at the password holds its place, as in PostgreSQL, until it goes
+        d.close()
+        deadline = time.monotonic() + 30
+        while True:  # (the server learns of d's end from its Terminate message, soon after close returns)
+            sock = socket.create_connection((s.host, s.port), timeout=30)
+            body = b"user\x00analyst\x00database\x00w\x00\x00"
+            sock.sendall(struct.pack("!ii", len(body) + 8, 196608) + body)
+            if sock.recv(1) == b"R":
+                break
+            sock.close()
+            assert time.monotonic() < deadline, "d's place was never freed"
+            time.sleep(0.1)
+        with sock:  # at the password, holding the second place
+            got = _startup_answer(s)
+            assert b"C53300" in got, got
+        e = _wait_connectable(url)
+        with pytest.raises(psycopg.OperationalError, match=TOO_MANY):
+            psycopg.connect(url)
+        for conn in (a, e):
+            conn.close()
+    assert "Traceback" not in s.stderr
+
+
+def test_a_client_whose_network_went_silent_is_found_out_by_tcp_keepalive(warehouse: str) -> None:
+    """A client whose network dropped without a word (a laptop asleep, a VPN gone, a NAT that forgot the connection)
+    sends no FIN: its idle session waited in recv forever, holding one of --max-connections' places until the server
+    stopped. PostgreSQL turns TCP keepalive on for every client; so does the server, probing an idle connection after
+    a minute, so a dead one ends (and frees its place) within about two."""
+    with serve_here(warehouse) as srv, psycopg.connect(f"postgresql://x@127.0.0.1:{srv.server_address[1]}/w") as conn:
+        conn.execute("SELECT 1")
+        socks = [sock for sock, _ in srv._clients.values()]
+        assert len(socks) == 1
+        sock = socks[0]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        if hasattr(socket, "TCP_KEEPIDLE"):  # Linux's: the server's own timing, not the system's 2 hours
+            idle = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+            probes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
+            every = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
+            assert idle + probes * every <= 180, (idle, probes, every)
