@@ -1746,11 +1746,12 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
         # SIGTERM must not remove the new database with what it made, as a failing script's is removed
         creation.keep = True
         session = dotcmds.Session(out_format)
-        sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write), session.out_format),
-                          f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
-                          "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
-                          command=lambda line: _prompt_command(con, line, session, write, prompt=True),
-                          words=lambda: dotcmds.completion_words(con, FUNCTIONS))
+        with interrupts.ctrl_c_at_the_prompt():
+            sqlshell.interact(lambda t: _say_ok(_session_statements(con, t, session, write), session.out_format),
+                              f"ad-duckdb: SQL on {db} ({mode}), the anomaly functions registered. "
+                              "End each statement with ';'; .help lists the commands, .quit or Ctrl-D leaves.",
+                              command=lambda line: _prompt_command(con, line, session, write, prompt=True),
+                              words=lambda: dotcmds.completion_words(con, FUNCTIONS))
 
 
 def _session_statements(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Session, write: bool,

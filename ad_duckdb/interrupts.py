@@ -10,6 +10,8 @@ from __future__ import annotations
 import signal
 import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -90,3 +92,23 @@ def raise_terminated(signum: int, _frame: object) -> None:
 def stopped_by_sigterm() -> bool:
     """Whether SIGTERM, not a Ctrl-C, stopped the command."""
     return received == signal.SIGTERM
+
+
+@contextmanager
+def ctrl_c_at_the_prompt() -> Iterator[None]:
+    """For the ``sql`` prompt on a terminal: Ctrl-C stops the running statement even when the process started with
+    SIGINT ignored, as psql's and DuckDB's shells take it; restored as it was after.
+
+    Why: an ignored SIGINT is inherited (a wrapper script's ``trap '' INT``, a test run started in the background,
+    as CI runners do), and Python then installs no handler for it, so neither KeyboardInterrupt nor the watcher's
+    wakeup fd saw the key: a scoring query ran on, deaf to it. Only at the prompt: there the key is typed by the
+    user at that terminal, while a job's ignore (`score ... &`, kept off the terminal's Ctrl-C) is its caller's.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
