@@ -700,9 +700,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
     if None in shown:
         cut = [n for i, n in enumerate(names) if i not in shown]
         # on stderr, as the prompt's other notes: the table on stdout stays the result's
-        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({cut[0]} … {cut[-1]}) to fit the terminal's "
-                   f"{fit_width} columns: .mode csv or .mode json at the prompt (--format csv or json on the command "
-                   "line), or a pipe (| less -S), shows every column; or SELECT fewer.", err=True)
+        which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
+        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}) to fit the terminal's {fit_width} "
+                   "columns; every column: .mode csv or json at the prompt, --format csv or json on the command line, "
+                   "or a pipe (| less -S).", err=True)
 
 
 def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:

@@ -652,6 +652,8 @@ def test_a_result_wider_than_the_terminal_hides_middle_columns(tmp_path: Path) -
     assert hidden > 0 and lines[2].split()[0] == "a" * 9 and lines[2].split()[-1] == "1", out
     assert lines[2].split()[names.index("…")] == "…", out
     assert f"{hidden} of 14 columns hidden" in err and "--format csv" in err and ".mode csv" in err, err
+    first_hidden = "col_" + "abcdefghijklm"[names.index("…")]
+    assert f"({first_hidden} … col_" in err, err  # the hidden ones named
     code, out, err = _stdout_on_terminal([db, _WIDE], 200)  # wide enough: every column, no note
     assert code == 0 and out.splitlines()[0].split()[-1] == "end_" and len(out.splitlines()[0].split()) == 14, out
     assert "hidden" not in err, err
