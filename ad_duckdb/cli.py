@@ -1712,8 +1712,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     Every statement that returns rows prints them, in order (with --format json: one array per statement). With
     --format csv or json, stdout holds those results alone (a blank line between consecutive statements'): a
     script of statements without rows (CREATE, INSERT, SET) answers ok on stderr, as every note goes. A script on
-    standard input or --file without any statement (empty, or only comments) is no error: a note, exit code 0, as
-    in psql.
+    standard input or --file without any statement (empty, or only comments and ';') is no error: a note, exit code
+    0, as in psql.
     Without QUERY or --file, or with QUERY -, the SQL is read from standard input (ad-duckdb sql DB < report.sql,
     ad-duckdb sql DB - < report.sql); on a terminal, without QUERY,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
@@ -1756,8 +1756,9 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # "$SQL" variable, most likely)
     nothing = None
     if (sql_file is not None or query_from_stdin) and not sqlshell.script_steps(text):
-        nothing = (f"{sql_file.name} is empty or only comments" if sql_file is not None and sql_file.name != "<stdin>"
-                   else "standard input is empty or only comments")
+        what = "empty, or only comments and ';'"
+        nothing = (f"{sql_file.name} is {what}" if sql_file is not None and sql_file.name != "<stdin>"
+                   else f"standard input is {what}")
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
@@ -2034,7 +2035,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
         raise _failure(str(e), e) from e
     if not statements:
-        raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
+        raise click.UsageError("No SQL statement to run: the text is empty, or only comments and ';'.")
     printed = 0
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
