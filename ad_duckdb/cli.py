@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import decimal
 import errno
 import json
 import math
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -165,14 +167,18 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     """A one-line error whose exit code says what kind of failure ``e`` is (``_EXIT_CODES``)."""
     # DuckDB's messages run over lines ("Candidate functions:", "LINE 1: ..." and a caret line under it): one line,
     # as scripts read it, without the caret line, which points at nothing once joined.
-    message = " ".join(s.strip() for s in message.splitlines() if s.strip() and not set(s.strip()) <= {"^"})
+    lines = message.splitlines()
+    pointer = _error_pointer(lines)
+    message = " ".join(s.strip() for s in lines if s.strip() and not set(s.strip()) <= {"^"})
     if isinstance(e, duckdb.IOException):
         message += _full_disk_hint(str(e))
     kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
     if kind is not None:
         # the same mistake as a command's argument (`show DB tx_ae@0`) reads as this line alone
         message = without_function_wrapper(message)
-    err = click.ClickException(message)
+    # the prompt shows the pointer under the message (sqlshell.shown_error); a script's error stays this one line
+    err = (sqlshell.PointedError(message, pointer[0].strip(), "\n".join(pointer)) if pointer
+           else click.ClickException(message))
     if code is None and kind is not None:
         # as the same error raised outside SQL: a malformed 'tx_ae@0' exits 2 (it exited 1), no such model 5
         code = next((c for kinds, c in _EXIT_CODES if issubclass(kind, kinds)), 1)
@@ -180,6 +186,17 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
         code = EXIT_NO_SOURCE  # a misspelt column in a query: the same kind as a misspelt -f column
     return with_exit_code(err, code if code is not None else next(
         (c for kinds, c in _EXIT_CODES if isinstance(e, kinds)), 1))
+
+
+_QUOTED_LINE = re.compile(r"LINE \d+: ")
+
+
+def _error_pointer(lines: list[str]) -> list[str]:
+    """DuckDB's quote of the statement in an error (``LINE 1: SELEC 1``) and the '^' line under it; [] if none."""
+    for quote, caret in zip(lines, lines[1:], strict=False):  # each line with the next
+        if _QUOTED_LINE.match(quote) and caret.strip() and set(caret.strip()) <= {"^"}:
+            return [quote.rstrip(), caret.rstrip()]
+    return []
 
 
 # The strerror texts of a write the disk cannot hold, as DuckDB's IO errors end with them, and what to do.
@@ -650,7 +667,11 @@ def _distinct_names(names: list[str]) -> list[str]:
     return distinct
 
 
-def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table") -> None:
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table", right_numbers: bool = False,
+                fit_width: int | None = None) -> None:
+    """``right_numbers``: numeric columns right-aligned, as psql and DuckDB's shell print a query's result.
+    ``fit_width``: the terminal's width, which a wider table fits by hiding its middle columns behind a '…' column
+    (as DuckDB's shell does), with a note on stderr."""
     if out_format in ("csv", "json"):
         _write_rows(names, [rows], out_format)
         return
@@ -666,10 +687,49 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
     cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
     widths = [min(_CELL_WIDTH, max([textwidth.width(n)] + [textwidth.width(c[i]) for c in cells]))
               for i, n in enumerate(names)]
-    click.echo("  ".join(textwidth.ljust(n, w) for n, w in zip(names, widths, strict=True)))
-    click.echo("  ".join("-" * w for w in widths))
+    pads = [textwidth.rjust if right_numbers and _numeric_column(rows, i) else textwidth.ljust
+            for i in range(len(names))]
+    shown = _columns_that_fit(widths, fit_width) if fit_width else list(range(len(names)))
+
+    def line(texts: Sequence[str], hidden: str) -> str:
+        return "  ".join(hidden if i is None else pads[i](texts[i], widths[i]) for i in shown)
+
+    click.echo(line(names, "…"))
+    click.echo(line(["-" * w for w in widths], "-"))
     for c in cells:
-        click.echo("  ".join(textwidth.ljust(v, w) for v, w in zip(c, widths, strict=True)))
+        click.echo(line(c, "…"))
+    if None in shown:
+        cut = [n for i, n in enumerate(names) if i not in shown]
+        # on stderr, as the prompt's other notes: the table on stdout stays the result's
+        which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
+        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}) to fit the terminal's {fit_width} "
+                   "columns; every column: .mode csv or json at the prompt, --format csv or json on the command line, "
+                   "or a pipe (| less -S).", err=True)
+
+
+def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:
+    """Whether column ``i`` holds numbers (integers, decimals, floats; NULLs aside), which a table right-aligns."""
+    values = [r[i] for r in rows if r[i] is not None]
+    return bool(values) and all(isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool)
+                                for v in values)
+
+
+def _columns_that_fit(widths: list[int], limit: int) -> list[int | None]:
+    """The columns a table ``limit`` terminal columns wide shows: all if they fit, else the first and last ones that
+    fit, taken in turn from either end, with None for a '…' column where the rest are hidden. Why both ends: the
+    first columns name the row (an id) and a query's last ones are often what it computed (a score)."""
+    if sum(widths) + 2 * (len(widths) - 1) <= limit or len(widths) < 2:
+        return list(range(len(widths)))
+    left: list[int] = [0]  # the first column at least, however wide
+    right: list[int] = []
+    used = widths[0] + 3  # the '…' column and its gap
+    while True:
+        k = len(widths) - 1 - len(right) if len(right) < len(left) else len(left)
+        if used + widths[k] + 2 > limit:
+            break
+        used += widths[k] + 2
+        (right if len(right) < len(left) else left).append(k)
+    return [*left, None, *reversed(right)]
 
 
 _CELL_WIDTH = 60
@@ -1656,8 +1716,8 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     Every statement that returns rows prints them, in order (with --format json: one array per statement). With
     --format csv or json, stdout holds those results alone (a blank line between consecutive statements'): a
     script of statements without rows (CREATE, INSERT, SET) answers ok on stderr, as every note goes. A script on
-    standard input or --file without any statement (empty, or only comments) is no error: a note, exit code 0, as
-    in psql.
+    standard input or --file without any statement (empty, or only comments and ';') is no error: a note, exit code
+    0, as in psql.
     Without QUERY or --file, or with QUERY -, the SQL is read from standard input (ad-duckdb sql DB < report.sql,
     ad-duckdb sql DB - < report.sql); on a terminal, without QUERY,
     a prompt runs each statement as it is ended with ';' (.help lists its commands: .tables, .schema, .models,
@@ -1700,8 +1760,9 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
     # "$SQL" variable, most likely)
     nothing = None
     if (sql_file is not None or query_from_stdin) and not sqlshell.script_steps(text):
-        nothing = (f"{sql_file.name} is empty or only comments" if sql_file is not None and sql_file.name != "<stdin>"
-                   else "standard input is empty or only comments")
+        what = "empty, or only comments and ';'"
+        nothing = (f"{sql_file.name} is {what}" if sql_file is not None and sql_file.name != "<stdin>"
+                   else f"standard input is {what}")
     # Why --write creates a new database: loading data into one (CREATE TABLE t AS SELECT * FROM read_csv(...)) is
     # what --write on a new path is for. A run that fails removes the file it created, so a mistyped path whose
     # query then fails leaves nothing behind.
@@ -1979,7 +2040,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
     except duckdb.Error as e:  # a syntax error: the prompt shows it and reads on, as for any statement's error
         raise _failure(str(e), e) from e
     if not statements:
-        raise click.UsageError("No SQL statement to run: the text is empty or only comments.")
+        raise click.UsageError("No SQL statement to run: the text is empty, or only comments and ';'.")
     printed = 0
     for i, stmt in enumerate(statements, 1):
         started = time.perf_counter()
@@ -2018,7 +2079,9 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         if out_format == "table" and stmt.type == duckdb.StatementType.EXPLAIN and columns == _EXPLAIN_COLUMNS:
             _print_plans(rows)
         else:
-            _print_rows(columns, rows[:max_rows], out_format)
+            # Why stdout's own terminal: a pipe, a file or .once/.output (stdout redirected) gets every column
+            fit = shutil.get_terminal_size().columns if out_format == "table" and sys.stdout.isatty() else None
+            _print_rows(columns, rows[:max_rows], out_format, right_numbers=True, fit_width=fit)
         if max_rows is not None and len(rows) > max_rows:
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
                        "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)

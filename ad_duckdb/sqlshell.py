@@ -58,6 +58,27 @@ def _inside_string_or_comment(text: str) -> bool:
     return not tokens or tokens[-1][0] != len(probe) - 1
 
 
+class PointedError(click.ClickException):
+    """An error whose one-line message holds DuckDB's ``LINE n: ...`` quote of the statement (``quoted``), and the
+    lines that show it with a '^' under the mistake (``pointer``), for the prompt to show them as DuckDB's shell
+    and psql do. Why kept apart: a script's error stays one line, for logs and greps, where a '^' line joined into
+    it pointed at nothing."""
+
+    def __init__(self, message: str, quoted: str, pointer: str) -> None:
+        super().__init__(message)
+        self.quoted, self.pointer = quoted, pointer
+
+
+def shown_error(e: click.ClickException) -> str:
+    """``e``'s message as the prompt shows it: a syntax error with its ``LINE n:`` and '^' lines under it."""
+    message = e.format_message()
+    if not isinstance(e, PointedError) or e.quoted not in message:
+        return message
+    # the hints and prefixes added to the message since it was made stay, the quote moves under it
+    head, _, tail = message.partition(e.quoted)
+    return f"{head.rstrip()}{tail}\n{e.pointer}"
+
+
 def quits(line: str) -> bool:
     return line.strip().rstrip(";").strip().lower() in QUIT
 
@@ -78,10 +99,16 @@ class Step:
 
 
 def _has_code(text: str) -> bool:
+    """Whether ``text`` holds more than comments and ';'. Why the ';' too: a script of ';' alone ended as "no SQL
+    statement to run" (exit 2) where one of comments alone ran as empty; DuckDB's shell and psql skip both."""
     try:
-        return any(kind != duckdb.token_type.comment for _, kind in sql_tokens(text))
+        tokens = sql_tokens(text)
     except Exception:  # not SQL that tokenizes: the parser reports it
-        return bool(text.strip())
+        return bool(text.strip().replace(";", "").strip())
+    ends = [start for start, _ in tokens[1:]] + [len(text)] if tokens else []
+    # an operator token may hold several characters (");"), so its text, not its kind, tells a ';' alone
+    return any(kind != duckdb.token_type.comment and text[start:end].replace(";", "").strip()
+               for (start, kind), end in zip(tokens, ends, strict=True))
 
 
 def script_steps(text: str) -> list[Step]:
@@ -274,6 +301,8 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                 if joined is not None:
                     joined(lines)
                 lines.clear()
+                if not _has_code(text):
+                    continue  # ';' alone (or after comments) is no statement: nothing to run or say, as in psql
             running = True
             try:
                 step(text)
@@ -282,7 +311,7 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                     raise KeyboardInterrupt from e
                 if not isinstance(e, click.ClickException):
                     raise
-                click.echo(f"Error: {e.format_message()}", err=True)
+                click.echo(f"Error: {shown_error(e)}", err=True)
         except KeyboardInterrupt:
             if not interrupts.go_on_after_ctrl_c():
                 raise  # SIGTERM ends the session, as it ends every command

@@ -27,6 +27,11 @@ def ljust(text: str, columns: int) -> str:
     return text + " " * (columns - width(text))
 
 
+def rjust(text: str, columns: int) -> str:
+    """``text`` padded on the left with spaces to ``columns`` terminal columns."""
+    return " " * (columns - width(text)) + text
+
+
 def fit(text: str, columns: int) -> int:
     """How many of ``text``'s first characters fit in ``columns`` terminal columns (with the marks that follow the
     last of them)."""

@@ -667,7 +667,7 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     f.write_text(script)
     for args in (["--file", str(f)], ["-f", str(f)], [script]):  # a query text that begins with "--" too
         out = run("sql", model_db, *args)
-        assert out.index("n ") < out.index("1502") < out.index("top_id") < out.index("9001"), out
+        assert out.index("n\n") < out.index("1502") < out.index("top_id") < out.index("9001"), out
     arrays = run("sql", model_db, "--file", str(f), "--format", "json")
     assert arrays.count("[") == 2 and '"top_id": 9001' in arrays
     assert "ok" in run("sql", model_db, "SET threads = 2")
@@ -1575,10 +1575,10 @@ def test_tab_completes_functions_models_columns_and_dot_commands_at_the_prompt(m
     ], options=("--attach", str(lake)))
     assert code == 0, out
     out = out.replace("\r", "").replace("\x07", "")  # the bell: a Tab with more than one match rings it
-    assert re.search(r"SELECT total FROM lake\.main\.daily_totals_2026;\ntotal\s*\n-+\s*\n7\s*\n", out), out
-    assert re.search(r"WHERE anomaly_score\('tx_ae', count, amount\) > 1e9;\nn\s*\n-+\s*\n0\s*\n", out), out
+    assert re.search(r"SELECT total FROM lake\.main\.daily_totals_2026;\ntotal\s*\n-+\s*\n\s*7\s*\n", out), out
+    assert re.search(r"WHERE anomaly_score\('tx_ae', count, amount\) > 1e9;\nn\s*\n-+\s*\n\s*0\s*\n", out), out
     answer = re.search(r"SELECT answer_col FROM scratch_kept;\n(.*?)\nad> ", out, re.DOTALL)
-    assert answer and re.fullmatch(r"answer_col\s*\n-+\s*\n42\s*\nRun Time \(s\): real \d+\.\d+",
+    assert answer and re.fullmatch(r"answer_col\s*\n-+\s*\n\s*42\s*\nRun Time \(s\): real \d+\.\d+",
                                    answer.group(1)), out  # .timer was completed and ran
 
 
@@ -1594,11 +1594,11 @@ def test_sql_on_a_terminal_prompts_and_runs_each_statement_as_it_ends(model_db: 
     ])
     assert code == 0, out
     assert "anomaly functions registered" in out and "read-only" in out
-    assert re.search(r"top_id\s*\n-+\s*\n9001", out), out
+    assert re.search(r"top_id\s*\n-+\s*\n\s*9001", out), out
     assert 'Error: Binder Error: Referenced column "nope" not found' in out
     assert re.search(r"text\s*\n-+\s*\na;b", out), out
     code, out = _terminal_session(model_db, ["SELECT 41 + 1 AS answer;\n", "\x04"])  # Ctrl-D leaves too
-    assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
+    assert code == 0 and re.search(r"answer\s*\n-+\s*\n\s*42", out), out
 
 
 def test_the_sql_prompt_has_the_dot_commands_of_duckdbs_shell(model_db: str) -> None:

@@ -38,7 +38,7 @@ def test_a_syntax_error_or_a_dot_command_ends_the_statement_not_the_session(empt
     ])
     assert code == 0, out
     assert 'Error: Parser Error: syntax error at or near "SELEC"' in out
-    assert re.search(r"answer\s*\n-+\s*\n42", out), out
+    assert re.search(r"answer\s*\n-+\s*\n\s*42", out), out
     assert re.search(r"\.tabels\nError: \.tabels is not a command here.*\nad> ", out), out
     assert re.search(r"n\s*\n-+\s*\n5\s*\n", out), out  # i, t, ;, the line end, s
 
@@ -123,11 +123,11 @@ def test_the_prompt_shows_the_first_rows_of_a_large_result(empty_db: str) -> Non
     ])
     assert code == 0, out
     first = out[out.index("range(100000000000)"):out.index(f"range({PROMPT_ROWS})")]
-    shown = re.findall(r"^(\d+)\s*$", first, re.MULTILINE)
+    shown = re.findall(r"^\s*(\d+)\s*$", first, re.MULTILINE)
     assert shown == [str(i) for i in range(PROMPT_ROWS)], first
     assert f"note: the first {PROMPT_ROWS} rows; the prompt shows no more" in first
     rest = out[out.index(f"range({PROMPT_ROWS})"):]
-    assert re.findall(r"^(\d+)\s*$", rest, re.MULTILINE) == [str(i) for i in range(PROMPT_ROWS)]
+    assert re.findall(r"^\s*(\d+)\s*$", rest, re.MULTILINE) == [str(i) for i in range(PROMPT_ROWS)]
     assert "note:" not in rest
     code, out = _terminal_session(empty_db, ["SELECT range AS k FROM range(100);\n", ".quit\n"],
                                   options=("--format", "csv"))
@@ -160,7 +160,7 @@ def test_the_up_arrow_recalls_a_statement_of_an_earlier_session(empty_db: str, t
     assert code == 0 and "SELECT 6 * 7 AS answer;" in history.read_text(), out
     up = "\x1b[A"  # the terminal's up-arrow key
     code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit, the SELECT
-    assert code == 0 and re.search(r"answer\s*\n-+\s*\n42", out), out
+    assert code == 0 and re.search(r"answer\s*\n-+\s*\n\s*42", out), out
 
 
 def test_a_writer_locked_out_by_an_open_prompt_is_told_so(tmp_path: Path) -> None:
@@ -202,7 +202,7 @@ def test_an_error_in_a_dot_command_ends_the_command_not_the_session() -> None:
     assert code == 0, out
     answers = _answers(out)
     assert answers[".models"].startswith("Error: Table 'ad_models' in this database is not ad_duckdb's model store")
-    assert re.search(r"still_here\s*\n-+\s*\n42", answers["SELECT 42 AS still_here;"]), out
+    assert re.search(r"still_here\s*\n-+\s*\n\s*42", answers["SELECT 42 AS still_here;"]), out
 
 
 def test_tables_and_describe_list_every_row_at_the_prompt(empty_db: str) -> None:
@@ -439,8 +439,8 @@ def test_once_and_output_write_results_to_a_file(tmp_path: Path) -> None:
     assert "s\nscreen" in answers["SELECT 'screen' AS s;"], out  # .once: the next result only
     assert answers["SELECT i FROM t ORDER BY i;"] == "", out
     logged = log.read_text()
-    assert re.search(r"^n\s*\n-+\s*\n100\s*\n", logged), logged
-    assert len(re.findall(r"^\d+\s*$", logged, re.MULTILINE)) == 101, logged  # every row, not the prompt's first 40
+    assert re.search(r"^\s*n\s*\n-+\s*\n100\s*\n", logged), logged
+    assert len(re.findall(r"^\s*\d+\s*$", logged, re.MULTILINE)) == 101, logged  # every row, not the prompt's first 40
     assert "back" in answers["SELECT 'back' AS s;"], out
     assert answers[f".once {tmp_path / 'no_such_dir' / 'x.csv'}"].startswith("Error: .once: cannot write"), out
     # in a script too
@@ -514,8 +514,8 @@ def test_wide_characters_keep_the_table_columns_aligned(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     assert lines[0].startswith("name") and len(lines) == 6, res.stdout
-    starts = {width(line[:len(line.rstrip().rsplit(" ", 1)[0]) + 1]) for line in lines if line.strip()}
-    assert len(starts) == 1, res.stdout  # the n column (and its dashes) starts at one terminal column on every line
+    ends = {width(line.rstrip()) for line in lines if line.strip()}
+    assert len(ends) == 1, res.stdout  # the n column (numbers: right-aligned) ends at one terminal column on every line
     assert all(width(line.rstrip()) <= 60 + 2 + 2 for line in lines), res.stdout  # a clipped cell: 60 columns at most
     assert "…" in lines[5], res.stdout
 
@@ -547,7 +547,7 @@ def test_the_up_arrow_recalls_a_statement_typed_over_lines_whole(empty_db: str, 
     code, out = _terminal_session(empty_db, ["SELECT sum(range)\n", "  AS total\n", "  FROM range(3);\n", f"{up}\n",
                                              ".quit\n"], history=tmp_path / "history")
     assert code == 0 and "Error" not in out, out
-    assert len(re.findall(r"total\s*\n-+\s*\n3\s*\n", out)) == 2, out
+    assert len(re.findall(r"total\s*\n-+\s*\n\s*3\s*\n", out)) == 2, out
 
 
 def test_a_statement_typed_over_lines_is_recalled_whole_in_a_later_session(empty_db: str, tmp_path: Path) -> None:
@@ -559,7 +559,7 @@ def test_a_statement_typed_over_lines_is_recalled_whole_in_a_later_session(empty
     assert code == 0, out
     up = "\x1b[A"
     code, out = _terminal_session(empty_db, [f"{up}{up}\n", ".quit\n"], history=history)  # past .quit: the SELECT
-    assert code == 0 and "Error" not in out and re.search(r"total\s*\n-+\s*\n6\s*\n", out), out
+    assert code == 0 and "Error" not in out and re.search(r"total\s*\n-+\s*\n\s*6\s*\n", out), out
 
 
 def test_schema_shows_the_attached_files_create_statements(tmp_path: Path) -> None:
@@ -580,6 +580,136 @@ def test_schema_shows_the_attached_files_create_statements(tmp_path: Path) -> No
                          "CREATE VIEW big AS SELECT * FROM tx WHERE (amount > 9);"], res.stdout
     assert lines[4:] == ["-- lake (attached)", "CREATE TABLE tx(amount DOUBLE);", "CREATE TABLE own(a INTEGER);"], \
         res.stdout
+
+
+def test_numbers_are_right_aligned_and_text_left_in_the_table() -> None:
+    """Numbers were left-aligned like text, so 1234 over 1 read by its first digit; psql and DuckDB's shell
+    right-align numeric columns (integers, decimals, floats: NULL too) and keep text, dates and booleans left. The
+    padding counts terminal columns, so a CJK value beside a number keeps the columns straight."""
+    res = _piped(":memory:", "SELECT * FROM (VALUES ('a', 1, 2.5::DOUBLE, 10.25::DECIMAL(6,2), DATE '2024-01-02', true), "
+                             "('日本', 1234, NULL, 3.5, DATE '2024-03-04', false)) t(name, n, f, d, day, ok);\n")
+    assert res.returncode == 0, res.stderr
+    assert [line.rstrip() for line in res.stdout.splitlines()] == [
+        "name     n     f      d  day         ok",
+        "----  ----  ----  -----  ----------  -----",
+        "a        1   2.5  10.25  2024-01-02  true",
+        "日本  1234  NULL   3.50  2024-03-04  false",
+    ], res.stdout
+
+
+def _stdout_on_terminal(args: list[str], columns: int) -> tuple[int, str, str]:
+    """``ad-duckdb sql ...`` with stdout on a real pseudo-terminal ``columns`` wide (stdin and stderr pipes); its
+    exit code, what the terminal showed and stderr."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}  # the terminal's own width counts
+    proc = subprocess.Popen([sys.executable, "-m", "ad_duckdb", "sql", *args], stdin=subprocess.DEVNULL,
+                            stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    out = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 120)
+            assert ready, out.decode(errors="replace")
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the command ended: its side of the terminal is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+        os.close(master)
+    return proc.returncode, out.decode().replace("\r\n", "\n"), err.decode()
+
+
+# 14 columns of 9 characters each and a 3-character one: 13 * 11 + 4 = 147 terminal columns with their gaps
+_WIDE = "SELECT " + ", ".join(f"'{c * 9}' AS col_{c}" for c in "abcdefghijklm") + ", 1 AS end_;"
+
+
+def test_a_result_wider_than_the_terminal_hides_middle_columns(tmp_path: Path) -> None:
+    """A result wider than the terminal wrapped each row over lines, the columns no longer under their names;
+    DuckDB's shell hides the middle columns behind a '…' column and says so. On a terminal only: a pipe or a file
+    gets every column, and so do csv and json."""
+    db = str(tmp_path / "w.duckdb")
+    duckdb.connect(db).close()
+    code, out, err = _stdout_on_terminal([db, _WIDE], 80)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert len(lines) == 3 and all(len(line.rstrip()) <= 80 for line in lines), out
+    names = lines[0].split()
+    assert names[0] == "col_a" and names[-1] == "end_" and "…" in names, out  # the first and last columns kept
+    hidden = 14 - (len(names) - 1)
+    assert hidden > 0 and lines[2].split()[0] == "a" * 9 and lines[2].split()[-1] == "1", out
+    assert lines[2].split()[names.index("…")] == "…", out
+    assert f"{hidden} of 14 columns hidden" in err and "--format csv" in err and ".mode csv" in err, err
+    first_hidden = "col_" + "abcdefghijklm"[names.index("…")]
+    assert f"({first_hidden} … col_" in err, err  # the hidden ones named
+    code, out, err = _stdout_on_terminal([db, _WIDE], 200)  # wide enough: every column, no note
+    assert code == 0 and out.splitlines()[0].split()[-1] == "end_" and len(out.splitlines()[0].split()) == 14, out
+    assert "hidden" not in err, err
+    res = _piped(db, _WIDE)  # a pipe: every column
+    assert res.returncode == 0 and len(res.stdout.splitlines()[0].split()) == 14 and "hidden" not in res.stderr, res
+    code, out, err = _stdout_on_terminal([db, _WIDE, "--format", "csv"], 80)
+    assert code == 0 and out.splitlines()[0].count(",") == 13, out
+
+
+def test_the_prompt_hides_middle_columns_but_once_writes_them_all(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """At the prompt a wide result hides its middle columns to fit the terminal (COLUMNS, as the shell sets it,
+    says how wide); `.once FILE` writes every column to the file."""
+    db = str(tmp_path / "w.duckdb")
+    duckdb.connect(db).close()
+    monkeypatch.setenv("COLUMNS", "60")
+    saved = tmp_path / "all.txt"
+    code, out = _terminal_session(db, [_WIDE + "\n", f".once {saved}\n", _WIDE + "\n", ".quit\n"])
+    assert code == 0, out
+    table = out[out.index("end_;\n") + len("end_;\n"):].splitlines()
+    assert table[0].split()[0] == "col_a" and table[0].split()[-1] == "end_" and "…" in table[0], out
+    assert all(len(line.rstrip()) <= 60 for line in table[:3]), out
+    assert re.search(r"note: \d+ of 14 columns hidden", out), out
+    assert len(saved.read_text().splitlines()[0].split()) == 14, saved.read_text()
+
+
+@pytest.mark.parametrize("script", [";", ";;", " ;\n;\n", "-- only this\n;\n"])
+def test_a_piped_script_of_semicolons_alone_is_an_empty_script(tmp_path: Path, script: str) -> None:
+    """A script of ';' alone (a generator's empty statement) exited 2 with "No SQL statement to run", while one of
+    comments alone ran as empty: both are empty scripts, exit 0 with the note on stderr, as in psql."""
+    db = str(tmp_path / "s.duckdb")
+    duckdb.connect(db).close()
+    res = _piped(db, script)
+    assert res.returncode == 0 and res.stdout == "" and "no SQL statement" in res.stderr, res
+    f = tmp_path / "semi.sql"
+    f.write_text(script)
+    res = _piped(db, "", "--file", str(f))
+    assert res.returncode == 0 and res.stdout == "" and "no SQL statement" in res.stderr, res
+    res = _piped(db, f".mode csv\n{script}\nSELECT 7 AS n;\n")  # among dot commands and statements: skipped
+    assert res.returncode == 0 and res.stdout == "n\n7\n", res
+
+
+def test_the_prompt_shows_where_a_syntax_error_is(empty_db: str) -> None:
+    """DuckDB's parser error points at the mistake (LINE 2: ... and a ^ under it); the prompt joined it into one line
+    and dropped the ^, so a long statement's typo had to be found by eye. The prompt shows the pointer as DuckDB's
+    shell and psql do; a script's errors stay one line, for logs and greps. A ';' alone at the prompt is no error."""
+    code, out = _terminal_session(empty_db, ["SELEC 1;\n", "SELECT 1 AS a,\n", "  2 FRM t;\n", ";\n",
+                                             "SELECT 3 AS b;\n", ".quit\n"])
+    assert code == 0, out
+    assert 'Error: Parser Error: syntax error at or near "SELEC"\nLINE 1: SELEC 1;\n        ^^^^^\n' in out, out
+    assert 'Error: Parser Error: syntax error at or near "t"\nLINE 2:   2 FRM t;\n                ^\n' in out, out
+    after = out[out.index("FRM t;"):]
+    assert after.count("\nError: ") == 1 and re.search(r"b\n-\n3\n", after), out  # the ';' alone: nothing said
+    res = _piped(empty_db, "SELECT 1 AS a,\n  2 FRM t;\n")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert 'syntax error at or near "t" LINE 2:   2 FRM t;' in res.stderr, res.stderr
 
 
 @pytest.mark.parametrize("inherited", [signal.SIG_DFL, signal.SIG_IGN], ids=["sigint-default", "sigint-ignored"])
