@@ -701,6 +701,7 @@ def test_the_readme_tells_how_to_check_an_exported_files_sha256_without_ad_duckd
     # what bytes the sha256 is of, so a deployment could not check a file, nor match it to an ad_models row.
     import hashlib
     import json
+    import pathlib
 
     import onnx
 
@@ -712,7 +713,7 @@ def test_the_readme_tells_how_to_check_an_exported_files_sha256_without_ad_duckd
         stored = con.execute("SELECT sha256 FROM ad_models WHERE name = 'tx_ae'").fetchall()[0][0]
     finally:
         con.close()
-    scope: dict[str, object] = {"onnx": onnx, "hashlib": hashlib, "path": str(f)}
+    scope: dict[str, object] = {"onnx": onnx, "hashlib": hashlib, "json": json, "pathlib": pathlib, "path": str(f)}
     *statements, value = m.group(1).split("; ")
     exec("\n".join(statements), scope)
     assert eval(value, scope) == stored
@@ -772,3 +773,117 @@ def test_register_refuses_a_file_whose_model_name_is_also_listed_as_a_stored_nam
         assert con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] != file_score
     finally:
         con.close()
+
+
+OLD_FILE = ROOT / "tests" / "data" / "old_files" / "aee9dbe_tx_ae.onnx"  # exported by aee9dbe: producer 'pytorch'
+
+
+def test_an_exported_file_names_ad_duckdb_as_its_producer_and_the_version_as_its_model_version(db: Path,
+                                                                                              tmp_path: Path) -> None:
+    # Before: the file said producer_name 'pytorch' (torch's exporter's own), producer_version torch's, and no
+    # model_version, so a model registry or Netron showed a torch model of unknown version, not tx_ae@2 of ad_duckdb.
+    import onnx
+    import onnxruntime as ort
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        # an older release's file (producer 'pytorch') still imports, here as version 2
+        assert onnx.load(str(OLD_FILE)).producer_name == "pytorch"
+        assert ad_duckdb.import_model(con, OLD_FILE).ref == "tx_ae@2"
+        f = ad_duckdb.export_model(con, "tx_ae@2", tmp_path / "v2.onnx")
+        stored = con.execute("SELECT sha256 FROM ad_models WHERE name = 'tx_ae' AND version = 2").fetchall()[0][0]
+    finally:
+        con.close()
+    m = onnx.load(str(f))
+    assert (m.producer_name, m.producer_version, m.model_version) == ("ad_duckdb", ad_duckdb.__version__, 2)
+    onnx.checker.check_model(m, full_check=True)
+    sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+    assert sess.get_modelmeta().producer_name == "ad_duckdb" and sess.get_modelmeta().version == 2
+    # the graph ad_models stores is the file's, byte for byte: the sha256 checks still hold, both ways
+    again = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        assert ad_duckdb.import_model(again, f).ref == "tx_ae@1"
+        assert again.execute("SELECT sha256 FROM ad_models").fetchall()[0][0] == stored
+        data = bytearray(f.read_bytes())
+        data[data.index(b"\x12\x09ad_duckdb") + 4] ^= 0x20  # the producer name, which no sha256 covered before
+        (tmp_path / "bad.onnx").write_bytes(bytes(data))
+        with pytest.raises(ad_duckdb.IntegrityError, match=r"bad\.onnx'.*altered"):
+            ad_duckdb.import_model(again, tmp_path / "bad.onnx", name="bad")
+    finally:
+        again.close()
+
+
+def _readme_onnx_io() -> list[tuple[str, str, str, str]]:
+    """The README's table of the exported graph's inputs and outputs: (kind, name, shape, type) per row."""
+    start = README.index("| in / out | name | shape | type |")
+    rows = []
+    for line in README[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        rows.append((cells[0], cells[1], cells[2], cells[3]))
+    return rows
+
+
+def test_the_readme_documents_the_exported_graphs_inputs_and_outputs_as_a_real_file_has_them(db: Path,
+                                                                                             tmp_path: Path) -> None:
+    # Before: the README named the outputs but not what `feature_error` holds nor its type, so a service running
+    # the file outside DuckDB could not use the second output.
+    import onnxruntime as ort
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+    finally:
+        con.close()
+    sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": "float32", "tensor(double)": "float64"}
+
+    def shape(s: list[int | str]) -> str:
+        return "[" + ", ".join("d" if v == 2 else str(v) for v in s) + "]"
+
+    real = [("input", a.name, shape(a.shape), types[a.type]) for a in sess.get_inputs()]
+    real += [("output", a.name, shape(a.shape), types[a.type]) for a in sess.get_outputs()]
+    documented = _readme_onnx_io()
+    assert [r[:3] for r in documented] == [r[:3] for r in real], documented
+    for (_, name, _, doc_type), (_, _, _, real_type) in zip(documented, real, strict=True):
+        assert real_type in doc_type, (name, doc_type, real_type)
+    assert "feature_error" in README[README.index("| in / out | name | shape | type |"):][:2000]
+
+
+def test_imported_thresholds_keep_the_time_they_were_set(db: Path, tmp_path: Path) -> None:
+    # Before: every imported threshold took the model's created_at, so one set by hand a week after training looked
+    # as old as the model in the database it was copied to (ad_thresholds.created_at is when it was set).
+    import json
+    import time
+
+    import onnx
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        time.sleep(0.05)
+        ad_duckdb.set_threshold(con, "tx_ae", "by_hand", "manual", value=7.5)
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        sql = "SELECT threshold_name, created_at FROM ad_thresholds ORDER BY 1"
+        was = con.execute(sql).fetchall()
+        made = con.execute("SELECT created_at FROM ad_models").fetchall()[0][0]
+    finally:
+        con.close()
+    assert dict(was)["by_hand"] > made
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        ad_duckdb.import_model(other, f)
+        assert other.execute(sql).fetchall() == was
+        # an older release's file has no times of its thresholds: they take its model's, as before
+        ad_duckdb.import_model(other, OLD_FILE, name="old")
+        old_made = dt_of(json.loads(onnx.load(str(OLD_FILE)).metadata_props[0].value)["created_at"])
+        times = other.execute("SELECT DISTINCT created_at FROM ad_thresholds WHERE model = 'old'").fetchall()
+        assert times == [(old_made,)]
+    finally:
+        other.close()
+
+
+def dt_of(text: str) -> object:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text)
