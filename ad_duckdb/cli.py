@@ -2512,12 +2512,12 @@ def _export_to_stdout(db: str, model: str) -> None:
 def import_cmd(db: str, path: str, name: str | None) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
-    PATH - reads the file from standard input (for a pipe; refused on a terminal).
+    PATH - reads the file from standard input (refused on a terminal), so
+    `ad-duckdb export DB MODEL - | ad-duckdb import OTHER_DB -` copies a model with no file in between.
 
     \b
-    Examples:
+    Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
-      ad-duckdb export warehouse.duckdb tx_ae - | ad-duckdb import other.duckdb -
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
     if path == "-" and sys.stdin.isatty():

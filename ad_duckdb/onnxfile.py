@@ -183,7 +183,9 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
             "was altered. Export it again from the database it came from."
         )
     try:
-        rec = record_from_metadata(meta, _graph(data[: -len(tail)], meta))
+        # Why the graph after the record: a file of a newer format, or not ours, is told so before its layout is judged
+        rec = record_from_metadata(meta, data[: -len(tail)])
+        rec.onnx = _graph(rec.onnx, meta)
     except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
         raise IntegrityError(f"Model file {where}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
