@@ -13,13 +13,12 @@ from typing import Any, BinaryIO
 from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
-from .onnxproto import encode_varint, len_field
+from .onnxproto import encode_varint
 from .onnxshapes import quote
 from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
-PRODUCER = "ad_duckdb"  # ModelProto.producer_name of an exported file
 STDIN = "standard input"  # where `ad-duckdb import DB -` reads the file from
 
 
@@ -104,22 +103,10 @@ def write_file(rec: ModelRecord, path: Path, *, replace: bool) -> Path:
 
 
 def file_bytes(rec: ModelRecord) -> bytes:
-    """The bytes of the file ``write_file`` writes: the graph as stored, the file's producer and model version, then
-    its metadata (with the metadata's own sha256)."""
-    from . import __version__
-
-    fields = record_metadata(rec) | {"producer_version": __version__, "graph_bytes": len(rec.onnx)}
+    """The bytes of the file ``write_file`` writes: the graph with its metadata (and the metadata's own sha256)."""
+    fields = record_metadata(rec)
     meta = json.dumps({**fields, "metadata_sha256": metadata_digest(fields)}, sort_keys=True)
-    return rec.onnx + producer_fields(__version__, rec.version) + metadata_entry(meta)
-
-
-def producer_fields(producer_version: str, model_version: int) -> bytes:
-    """``producer_name``, ``producer_version`` and ``model_version`` of ModelProto (fields 2, 3 and 5), to append to
-    the graph. Why appended, not written into it: the graph stays the bytes ad_models stores (its sha256), and a
-    scalar field that comes again overrides the first, so every ONNX reader sees these, not torch's exporter's own
-    ('pytorch', torch's version, no model version)."""
-    return (len_field(2, PRODUCER.encode()) + len_field(3, producer_version.encode())
-            + encode_varint(5 << 3) + encode_varint(model_version))
+    return rec.onnx + metadata_entry(meta)
 
 
 def read_file(path: Path) -> ModelRecord:
@@ -183,9 +170,7 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
             "was altered. Export it again from the database it came from."
         )
     try:
-        # Why the graph after the record: a file of a newer format, or not ours, is told so before its layout is judged
         rec = record_from_metadata(meta, data[: -len(tail)])
-        rec.onnx = _graph(rec.onnx, meta)
     except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
         raise IntegrityError(f"Model file {where}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
@@ -196,17 +181,3 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
                          max_bytes=store.max_model_bytes())
     return rec
-
-
-def _graph(body: bytes, meta: dict[str, Any]) -> bytes:
-    """The stored graph's bytes in ``body`` (the file without its metadata): all of it in a file exported before the
-    file named its producer, else the first ``graph_bytes``, followed by exactly the producer fields its metadata
-    says, since no sha256 covers them."""
-    if "graph_bytes" not in meta:
-        return body
-    n, producer, version = meta.get("graph_bytes"), meta.get("producer_version"), meta.get("version")
-    if type(n) is not int or not 0 < n <= len(body) or not isinstance(producer, str) or type(version) is not int \
-            or body[n:] != producer_fields(producer, version):
-        raise IntegrityError("its producer name, producer version or model version is not what export_model wrote; "
-                             "the file was altered. Export it again from the database it came from.")
-    return body[:n]
