@@ -61,7 +61,8 @@ from .features import (
 )
 from .firstarg import first_feature_hint, name_the_argument
 from .labelled import training_rows_note
-from .onnxfile import file_bytes
+from .models import import_record
+from .onnxfile import STDIN, file_bytes, read_stream
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -2578,11 +2579,19 @@ def _export_to_stdout(db: str, model: str) -> None:
 def import_cmd(db: str, path: str, name: str | None) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
+    PATH - reads the file from standard input (refused on a terminal), so
+    `ad-duckdb export DB MODEL - | ad-duckdb import OTHER_DB -` copies a model with no file in between.
+
     \b
     Example:
       ad-duckdb import other.duckdb tx_ae.onnx --name tx_ae
     """
     _refuse_in_memory(db, "import", f"ad-duckdb import models.duckdb {shlex.quote(path)}")
+    if path == "-" and sys.stdin.isatty():
+        # Why refused: the bytes of an .onnx file cannot be typed, and the import would wait for them with no word
+        raise click.UsageError(
+            f"standard input is a terminal, not an .onnx file: redirect one into it (ad-duckdb import "
+            f"{shlex.quote(db)} - < tx_ae.onnx), pipe `ad-duckdb export DB MODEL -` into it, or give the file's path.")
     if Path(path).is_dir():
         raise click.ClickException(
             f"{path!r} is a folder, not a model file; give the .onnx file that `ad-duckdb export` wrote, "
@@ -2593,11 +2602,13 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
     done: list[str] = []
     try:
         with _open(db, create=True, creation=creation) as con, _notes():
-            exported = api.read_onnx_file(Path(path)).ref
+            # read once: standard input cannot be read again
+            rec = read_stream(sys.stdin.buffer) if path == "-" else api.read_onnx_file(Path(path))
+            exported = rec.ref
             target = name or exported.split("@")[0]
             before = {m["version"] for m in api.list_models(con) if m["name"] == target}
             with _stored_if_interrupted(con, target) as done:
-                info = api.import_model(con, path, name=name)
+                info = import_record(con, rec, STDIN if path == "-" else Path(path).name, name)
                 stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3

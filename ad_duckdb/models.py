@@ -231,7 +231,13 @@ def read_onnx_file(path: Path) -> ModelRecord:
 def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
     """Store a model from an ``.onnx`` file written by ``export_model`` as the next version of ``name``."""
     con = check_connection(con, "import_model")
-    rec = onnxfile.read_file(Path(path))
+    return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, depth=2)
+
+
+def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str, name: str | None = None, *,
+                  depth: int = 1) -> ModelInfo:
+    """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``.
+    ``depth``: the frames from here to the caller its warnings point at."""
     from .scoring import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
@@ -244,11 +250,11 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     elif store.is_model_file(rec.name):  # an older release's export: say how to give it a name, as the store refuses it
         new = store.name_without_onnx(rec.name)
         raise OptionError(
-            f"{Path(path).name!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
+            f"{origin!r} holds model {rec.name!r} (exported by an older ad_duckdb, which allowed names ending "
             f"in '.onnx'), a name no model may have now: register(models=...) and the dbt plugin's 'models' read it "
             f"as the path of an exported file. Import it under another name: name={new!r} (CLI: --name {new})."
         )
-    rec.source = f"imported from {Path(path).name} ({exported}; {rec.source})"
+    rec.source = f"imported from {origin} ({exported}; {rec.source})"
     cur = interrupts.cursor(con)
     try:
         same = _same_as_latest(cur, rec)
@@ -257,17 +263,17 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
             # otherwise add a version per run, each the same model, and move no pinned query forward.
             warnings.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
                           f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
-                          AdDuckDBWarning, stacklevel=2)
+                          AdDuckDBWarning, stacklevel=1 + depth)
             return ModelInfo.of(same)
         store.check_can_write(cur, f"Cannot store model {rec.name!r}")
-        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "import"))
+        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "import", 4 + depth))
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
 
 
-def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
+def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, stacklevel: int = 5) -> None:
     """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
     running when their count is the same, and scores each value as the new feature in its place."""
@@ -279,8 +285,8 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
         f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
         f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
         f"in the ones that keep the old columns, or {doing} the new feature set under another name.",
-        # the caller of train / import_model: this function, the lambda, store.save, train / import_model
-        AdDuckDBWarning, stacklevel=5,
+        # the caller of train: this function, the lambda, store.save, train
+        AdDuckDBWarning, stacklevel=stacklevel,
     )
 
 

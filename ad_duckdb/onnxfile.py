@@ -8,7 +8,7 @@ import errno
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
@@ -19,6 +19,7 @@ from .savefile import write_whole
 from .store import ModelRecord, Threshold
 
 METADATA_KEY = "ad_duckdb"  # the metadata_props key of the JSON metadata
+STDIN = "standard input"  # where `ad-duckdb import DB -` reads the file from
 
 
 def metadata_entry(value: str) -> bytes:
@@ -39,6 +40,9 @@ def record_metadata(rec: ModelRecord) -> dict[str, Any]:
         "params": rec.params, "metrics": rec.metrics, "lib_versions": rec.lib_versions,
         "created_at": rec.created_at.isoformat(), "sha256": rec.sha256,
         "thresholds": [t.__dict__ for t in rec.thresholds],
+        # Why beside the thresholds, not in each: an older ad_duckdb builds Threshold(**t) and would refuse the key
+        "threshold_times": {t.name: rec.threshold_times[t.name].isoformat() for t in rec.thresholds
+                            if t.name in rec.threshold_times},
     }
 
 
@@ -70,6 +74,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
         raise IntegrityError(f"its ad_duckdb metadata has version {quote(str(version)[:40])}, not a "
                              "whole number; the file was not written by ad_duckdb's export_model.")
     try:
+        times = meta.get("threshold_times") or {}  # an older file has none: its thresholds take the model's time
         return ModelRecord(
             name=name, version=version, kind=str(meta["kind"]),
             features=[FeatureSpec.from_json(f) for f in meta["features"]], onnx=onnx, source=meta.get("source"),
@@ -77,6 +82,7 @@ def record_from_metadata(meta: dict[str, Any], onnx: bytes) -> ModelRecord:
             metrics=dict(meta.get("metrics") or {}), lib_versions=dict(meta.get("lib_versions") or {}),
             created_at=dt.datetime.fromisoformat(meta["created_at"]), format_version=fmt,
             sha256=str(meta.get("sha256", "")), thresholds=[Threshold(**t) for t in meta.get("thresholds", [])],
+            threshold_times={str(k): dt.datetime.fromisoformat(v) for k, v in dict(times).items()},
         )
     except (KeyError, TypeError, ValueError) as e:
         raise IntegrityError(f"its ad_duckdb metadata is incomplete or malformed ({e!r}); export it again from the database "
@@ -110,50 +116,68 @@ def read_file(path: Path) -> ModelRecord:
     if not path.is_file():  # exit code 6, as a missing source file (README)
         raise SourceNotFoundError(f"Model file {str(path)!r} does not exist.")
     size = path.stat().st_size
-    if size > store.max_model_bytes() + 1_000_000:
+    if size > _max_file_bytes():
         raise IntegrityError(f"Model file {str(path)!r} is {size} bytes, over the limit; raise AD_DUCKDB_MAX_MODEL_BYTES.")
-    data = path.read_bytes()
+    return read_bytes(path.read_bytes(), repr(str(path)), path.name)
+
+
+def read_stream(stream: BinaryIO) -> ModelRecord:
+    """Read and check a file written by ``export_model`` from ``stream`` (``import DB -``'s standard input)."""
+    data = stream.read(_max_file_bytes() + 1)
+    if len(data) > _max_file_bytes():
+        raise IntegrityError(f"The model file on {STDIN} is over {_max_file_bytes()} bytes, the limit; raise "
+                             "AD_DUCKDB_MAX_MODEL_BYTES.")
+    return read_bytes(data, f"on {STDIN}", STDIN)
+
+
+def _max_file_bytes() -> int:
+    return store.max_model_bytes() + 1_000_000
+
+
+def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
+    """Check the bytes of a file written by ``export_model`` and return its record. ``where`` follows "Model file "
+    in messages (a quoted path, or "on standard input"); ``origin`` names it after the model's name."""
     if not data:  # an interrupted copy or download: "no metadata" would send the user looking for the wrong cause
-        raise IntegrityError(f"Model file {str(path)!r} is empty (0 bytes); copy or export it again.")
+        raise IntegrityError(f"Model file {where} is empty (0 bytes); copy or export it again.")
     if data[8:12] == b"DUCK":  # DuckDB's file header: the database given where the model file goes
-        raise BadInputError(f"Model file {str(path)!r} is a DuckDB database, not an .onnx file written by export_model: "
+        raise BadInputError(f"Model file {where} is a DuckDB database, not an .onnx file written by export_model: "
                             "import takes the database first, then the file (ad-duckdb import DB PATH).")
     try:
         meta_text = integrity.metadata_props(data).get(METADATA_KEY)
     except IntegrityError as e:
-        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
+        raise IntegrityError(f"Model file {where}: {e}") from e
     if not meta_text:
         # Why not "export it with export_model": that writes a model stored in a database, no help for a file of
         # another tool (sklearn-onnx, PyOD), whose graph has none of the inputs, outputs and checks a stored model has
         raise IntegrityError(
-            f"Model file {str(path)!r} has no ad_duckdb metadata: ad_duckdb reads only model files written by `ad-duckdb "
+            f"Model file {where} has no ad_duckdb metadata: ad_duckdb reads only model files written by `ad-duckdb "
             "export` (ad_duckdb.export_model), not another tool's model, nor a file whose metadata was stripped. "
             "Export the model again from the database that stores it, or train it with ad_duckdb."
         )
     tail = metadata_entry(meta_text)
     if not data.endswith(tail):
-        raise IntegrityError(f"Model file {str(path)!r}: its metadata is not where export_model puts it; the file was altered.")
+        raise IntegrityError(f"Model file {where}: its metadata is not where export_model puts it; the file was altered.")
     try:
         meta = jsonvalues.loads(meta_text)
     except ValueError as e:
-        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not valid JSON ({e}).") from e
+        raise IntegrityError(f"Model file {where}: its ad_duckdb metadata is not valid JSON ({e}).") from e
     if not isinstance(meta, dict):
-        raise IntegrityError(f"Model file {str(path)!r}: its ad_duckdb metadata is not a JSON object.")
+        raise IntegrityError(f"Model file {where}: its ad_duckdb metadata is not a JSON object.")
     # (files exported before the metadata carried its own sha256 have none to check)
     if "metadata_sha256" in meta and meta["metadata_sha256"] != metadata_digest(meta):
         raise IntegrityError(
-            f"Model file {str(path)!r}: the sha256 of its metadata (features, thresholds) does not match; the file "
+            f"Model file {where}: the sha256 of its metadata (features, thresholds) does not match; the file "
             "was altered. Export it again from the database it came from."
         )
     try:
         rec = record_from_metadata(meta, data[: -len(tail)])
     except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
-        raise IntegrityError(f"Model file {str(path)!r}: {e}") from e
+        raise IntegrityError(f"Model file {where}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
         raise IntegrityError(
-            f"Model file {str(path)!r}: the sha256 of its graph does not match its metadata; the file was altered."
+            f"Model file {where}: the sha256 of its graph does not match its metadata; the file was altered."
         )
     # The graph must fit the feature list it claims, with no external data or custom operators.
-    integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {path.name})", n_features=len(rec.features),
+    integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
                          max_bytes=store.max_model_bytes())
     return rec

@@ -80,6 +80,9 @@ class ModelRecord:
     format_version: int = FORMAT_VERSION
     sha256: str = ""
     thresholds: list[Threshold] = field(default_factory=list)
+    # When each threshold was set (ad_thresholds.created_at), by name; one not here was set with the model. Why kept:
+    # an import stored every threshold at the model's time, so one set by hand weeks later looked as old as the model
+    threshold_times: dict[str, dt.datetime] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -361,7 +364,7 @@ def _insert(cur: Any, rec: ModelRecord) -> None:
         ],
     )
     for t in rec.thresholds:
-        write_threshold(cur, rec.name, rec.version, t, created_at=rec.created_at)
+        write_threshold(cur, rec.name, rec.version, t, created_at=rec.threshold_times.get(t.name, rec.created_at))
 
 
 def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at: dt.datetime | None = None) -> None:
@@ -585,6 +588,8 @@ def load(cur: Any, ref: str) -> ModelRecord:
     row = cur.execute(f"SELECT {_COLS} FROM ad_models WHERE name = ? AND version = ?", [name, v]).fetchall()[0]
     rec = _from_row(row)
     rec.thresholds = _thresholds(cur, name, v)
+    rec.threshold_times = dict(cur.execute("SELECT threshold_name, created_at FROM ad_thresholds WHERE model = ? AND "
+                                           "version = ?", [name, v]).fetchall())
     return rec
 
 

@@ -1376,3 +1376,47 @@ def test_export_to_dash_writes_the_onnx_bytes_to_stdout_and_refuses_a_terminal(m
     assert shown.returncode == 2, shown.stderr
     assert "standard output is a terminal" in shown.stderr and "> tx_ae.onnx" in shown.stderr, shown.stderr
     assert "Traceback" not in shown.stderr and not (tmp_path / "-").exists()
+
+
+def test_import_from_dash_reads_the_file_from_stdin_so_export_pipes_into_import(model_db: str, tmp_path: Path) -> None:
+    """`export DB tx_ae - | import DB2 -` failed: import took '-' for a file named '-' ("does not exist"), so the
+    copy export's `-` was made for (a pipe between two hosts or databases) needed a file in between."""
+    import pty
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    target = str(tmp_path / "copy.duckdb")
+    with subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "export", model_db, "tx_ae", "-"],
+                          stdout=subprocess.PIPE, env=env, cwd=tmp_path, stdin=subprocess.DEVNULL) as exporter:
+        importer = subprocess.run([sys.executable, "-m", "ad_duckdb", "import", target, "-"], stdin=exporter.stdout,
+                                  capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert exporter.returncode == 0
+    assert importer.returncode == 0, importer.stderr
+    assert importer.stdout.strip() == "stored tx_ae@1", importer.stdout
+    assert not (tmp_path / "-").exists()
+    with duckdb.connect(model_db, read_only=True) as a, duckdb.connect(target, read_only=True) as b:
+        sql = "SELECT sha256, source LIKE 'imported from standard input (tx_ae@1; %' FROM ad_models"
+        assert b.execute(sql).fetchall() == [(a.execute("SELECT sha256 FROM ad_models").fetchall()[0][0], True)]
+        ths = "SELECT threshold_name, value, created_at FROM ad_thresholds ORDER BY 1"
+        assert b.execute(ths).fetchall() == a.execute(ths).fetchall()
+    con = ad_duckdb.connect(target)
+    try:
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] > 0
+    finally:
+        con.close()
+
+    # not a pipe but bytes that are no model: named as standard input, nothing created
+    bad = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "import", str(tmp_path / "new.duckdb"), "-"],
+                         input=b"not a model", capture_output=True, timeout=300, env=env, cwd=tmp_path)
+    assert bad.returncode != 0 and b"standard input" in bad.stderr and b"Traceback" not in bad.stderr, bad.stderr
+    assert not (tmp_path / "new.duckdb").exists()
+
+    master, slave = pty.openpty()
+    try:
+        typed = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "import", str(tmp_path / "t.duckdb"), "-"],
+                               stdin=slave, capture_output=True, timeout=300, env=env, cwd=tmp_path, text=True)
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert typed.returncode == 2, typed.stderr
+    assert "standard input is a terminal" in typed.stderr and "< tx_ae.onnx" in typed.stderr, typed.stderr
+    assert "Traceback" not in typed.stderr and not (tmp_path / "t.duckdb").exists()

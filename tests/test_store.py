@@ -772,3 +772,86 @@ def test_register_refuses_a_file_whose_model_name_is_also_listed_as_a_stored_nam
         assert con.execute("SELECT anomaly_score('tx_ae', 5, 100.0)").fetchall()[0][0] != file_score
     finally:
         con.close()
+
+
+def _readme_onnx_io() -> list[tuple[str, str, str, str]]:
+    """The README's table of the exported graph's inputs and outputs: (kind, name, shape, type) per row."""
+    start = README.index("| in / out | name | shape | type |")
+    rows = []
+    for line in README[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        rows.append((cells[0], cells[1], cells[2], cells[3]))
+    return rows
+
+
+def test_the_readme_documents_the_exported_graphs_inputs_and_outputs_as_a_real_file_has_them(db: Path,
+                                                                                             tmp_path: Path) -> None:
+    # Before: the README named the outputs but not what `feature_error` holds nor its type, so a service running
+    # the file outside DuckDB could not use the second output.
+    import onnxruntime as ort
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+    finally:
+        con.close()
+    sess = ort.InferenceSession(str(f), providers=["CPUExecutionProvider"])
+    types = {"tensor(float)": "float32", "tensor(double)": "float64"}
+
+    def shape(s: list[int | str]) -> str:
+        return "[" + ", ".join("d" if v == 2 else str(v) for v in s) + "]"
+
+    real = [("input", a.name, shape(a.shape), types[a.type]) for a in sess.get_inputs()]
+    real += [("output", a.name, shape(a.shape), types[a.type]) for a in sess.get_outputs()]
+    documented = _readme_onnx_io()
+    assert [r[:3] for r in documented] == [r[:3] for r in real], documented
+    for (_, name, _, doc_type), (_, _, _, real_type) in zip(documented, real, strict=True):
+        assert real_type in doc_type, (name, doc_type, real_type)
+    assert "feature_error" in README[README.index("| in / out | name | shape | type |"):][:2000]
+    # the producer the README names is the file's: ad_duckdb leaves torch's, so the graph is the bytes ad_models stores
+    import onnx
+
+    assert f"`producer_name` is torch's exporter's (`{onnx.load(str(f)).producer_name}`)" in README
+
+
+OLD_FILE = ROOT / "tests" / "data" / "old_files" / "aee9dbe_tx_ae.onnx"  # exported by aee9dbe: no threshold_times
+
+
+def test_imported_thresholds_keep_the_time_they_were_set(db: Path, tmp_path: Path) -> None:
+    # Before: every imported threshold took the model's created_at, so one set by hand a week after training looked
+    # as old as the model in the database it was copied to (ad_thresholds.created_at is when it was set).
+    import json
+    import time
+
+    import onnx
+
+    con = ad_duckdb.connect(str(db))
+    try:
+        time.sleep(0.05)
+        ad_duckdb.set_threshold(con, "tx_ae", "by_hand", "manual", value=7.5)
+        f = ad_duckdb.export_model(con, "tx_ae", tmp_path / "tx.onnx")
+        sql = "SELECT threshold_name, created_at FROM ad_thresholds ORDER BY 1"
+        was = con.execute(sql).fetchall()
+        made = con.execute("SELECT created_at FROM ad_models").fetchall()[0][0]
+    finally:
+        con.close()
+    assert dict(was)["by_hand"] > made
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        ad_duckdb.import_model(other, f)
+        assert other.execute(sql).fetchall() == was
+        # an older release's file has no times of its thresholds: they take its model's, as before
+        ad_duckdb.import_model(other, OLD_FILE, name="old")
+        old_made = dt_of(json.loads(onnx.load(str(OLD_FILE)).metadata_props[0].value)["created_at"])
+        times = other.execute("SELECT DISTINCT created_at FROM ad_thresholds WHERE model = 'old'").fetchall()
+        assert times == [(old_made,)]
+    finally:
+        other.close()
+
+
+def dt_of(text: str) -> object:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text)
