@@ -668,9 +668,14 @@ def _distinct_names(names: list[str]) -> list[str]:
     return distinct
 
 
-def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table", right_numbers: bool = False,
+class _Number(str):
+    """A number already written as text (a share to fixed decimals, '-' for none), which a table right-aligns as the
+    number it is, where other text stays left."""
+
+
+def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table",
                 fit_width: int | None = None) -> None:
-    """``right_numbers``: numeric columns right-aligned, as psql and DuckDB's shell print a query's result.
+    """Numeric columns right-aligned, as psql and DuckDB's shell print a query's result, in every command's table.
     ``fit_width``: the terminal's width, which a wider table fits by hiding its middle columns behind a '…' column
     (as DuckDB's shell does), with a note on stderr."""
     if out_format in ("csv", "json"):
@@ -688,7 +693,7 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
     cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
     widths = [min(_CELL_WIDTH, max([textwidth.width(n)] + [textwidth.width(c[i]) for c in cells]))
               for i, n in enumerate(names)]
-    pads = [textwidth.rjust if right_numbers and _numeric_column(rows, i) else textwidth.ljust
+    pads = [textwidth.rjust if _numeric_column(rows, i) else textwidth.ljust
             for i in range(len(names))]
     shown = _columns_that_fit(widths, fit_width) if fit_width else list(range(len(names)))
 
@@ -709,9 +714,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 
 
 def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:
-    """Whether column ``i`` holds numbers (integers, decimals, floats; NULLs aside), which a table right-aligns."""
+    """Whether column ``i`` holds numbers (integers, decimals, floats, _Number texts; NULLs aside), which a table
+    right-aligns."""
     values = [r[i] for r in rows if r[i] is not None]
-    return bool(values) and all(isinstance(v, int | float | decimal.Decimal) and not isinstance(v, bool)
+    return bool(values) and all(isinstance(v, int | float | decimal.Decimal | _Number) and not isinstance(v, bool)
                                 for v in values)
 
 
@@ -762,12 +768,12 @@ def _against_spread(v: float, spread: float) -> str:
     return f"{v:.{_spread_places(spread)}f}"
 
 
-def _judged_cell(v: float | None, flagged: int | None) -> str | None:
+def _judged_cell(v: float | None, flagged: int | None) -> _Number | None:
     """A precision or recall of compare --label: '-' for the precision of a threshold that flags no row (as evaluate
     prints it), NULL where the version lacks the threshold."""
     if v is None:
-        return "-" if flagged == 0 else None
-    return _figure(v)
+        return _Number("-") if flagged == 0 else None
+    return _Number(_figure(v))
 
 
 def _figure(v: float) -> str:
@@ -1446,8 +1452,9 @@ def show(db: str, model: str, out_format: str) -> None:
                        "training thresholds)\n")
         # fill is a raw value, center and scale after the transform: each read against its own units' spread
         _print_rows(["feature", "sql_type", "transform", "fill (NULL/NaN)", "center", "scale"],
-                    [(f.name, f.sql_type, f.transform, _against_spread(f.fill, _raw_spread(f)),
-                      _against_spread(f.center, f.scale), metrics.value_text(f.scale)) for f in rec.features])
+                    [(f.name, f.sql_type, f.transform, _Number(_against_spread(f.fill, _raw_spread(f))),
+                      _Number(_against_spread(f.center, f.scale)), _Number(metrics.value_text(f.scale)))
+                     for f in rec.features])
         click.echo("")
         _print_rows(["threshold", "value", "method", "precision", "recall", "f1", "flagged", "chosen_on"],
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
@@ -2082,7 +2089,7 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
         else:
             # Why stdout's own terminal: a pipe, a file or .once/.output (stdout redirected) gets every column
             fit = shutil.get_terminal_size().columns if out_format == "table" and sys.stdout.isatty() else None
-            _print_rows(columns, rows[:max_rows], out_format, right_numbers=True, fit_width=fit)
+            _print_rows(columns, rows[:max_rows], out_format, fit_width=fit)
         if max_rows is not None and len(rows) > max_rows:
             click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
                        "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)
@@ -2462,7 +2469,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
         places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them
         pct = _decimals([r["flagged_share"] * 100 for r in rep.table], 2)  # 2: its flagged column's "1.00%"
         _print_rows(["threshold", *figures, "flagged_share"],
-                    [(r["threshold"], *(f"{r[k]:.{places[k]}f}" for k in figures), f"{r['flagged_share']:.{pct}%}")
+                    [(r["threshold"], *(_Number(f"{r[k]:.{places[k]}f}") for k in figures),
+                      _Number(f"{r['flagged_share']:.{pct}%}"))
                      for r in rep.table])
 
 

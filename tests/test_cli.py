@@ -2629,3 +2629,49 @@ def test_score_append_of_a_bigint_feature_beyond_2_53_is_written(tmp_path: Path)
         assert res.exit_code == 0 and "Traceback" not in res.output, (args, res.output)
         with duckdb.connect(db) as check:
             assert check.execute(f"SELECT count(*) FROM {args[1]}").fetchall() == [(300,)]
+
+
+def _column_edges(table: list[str]) -> list[tuple[int, int]]:
+    """Each column's first and last character, from a table's rule of dashes (its second line)."""
+    return [m.span() for m in re.finditer(r"-+", table[1])]
+
+
+def _aligned(table: list[str], numeric: set[str]) -> None:
+    """Each column in ``numeric`` ends every cell at its header's last character, every other starts at its first."""
+    for start, end in _column_edges(table):
+        name = table[0][start:end].strip()
+        cells = [line[start:end] for line in table[2:]]
+        assert cells and all(c.strip() for c in cells), (name, table)
+        if {c.strip() for c in cells} == {"NULL"}:
+            continue  # no number to align: a NULL-only column is left-aligned, as sql prints one
+        if name in numeric:
+            assert all(not c.endswith(" ") for c in cells), (name, table)
+        else:
+            assert all(not c.startswith(" ") for c in cells), (name, table)
+
+
+def _table_after(out: str, header: str) -> list[str]:
+    lines = out.splitlines()
+    start = next(i for i, x in enumerate(lines) if x.startswith(header))
+    end = next((i for i in range(start, len(lines)) if not lines[i].strip() or lines[i].startswith("note: ")),
+               len(lines))
+    return lines[start:end]
+
+
+def test_every_commands_table_right_aligns_its_numbers(model_db: str) -> None:
+    """`sql` right-aligned numbers (as psql and DuckDB's shell do), but list, show and evaluate printed theirs
+    left-aligned like text: one tool printed numbers two ways, and 1500 over 12 read by its first digit. Text keeps
+    to the left."""
+    def stdout(*args: str) -> str:
+        res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+        return res.stdout
+
+    listed = stdout("list", model_db)
+    _aligned(_table_after(listed, "name"), {"version", "n_features", "train_rows", "onnx_bytes"})
+    shown = stdout("show", model_db, "tx_ae")
+    _aligned(_table_after(shown, "feature"), {"fill (NULL/NaN)", "center", "scale"})
+    _aligned(_table_after(shown, "threshold"), {"value", "precision", "recall", "f1", "flagged"})
+    evaluated = stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label")
+    candidates = _table_after(evaluated, "candidate thresholds")[1:]
+    _aligned(candidates, {"threshold", "precision", "recall", "f1", "flagged_share"})
