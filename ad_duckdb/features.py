@@ -387,6 +387,8 @@ def as_number_hint(column: str, sql_type: str) -> str:
     t = sql_type.upper()
     if t.startswith("INTERVAL"):
         return f"epoch({column}) gives its length in seconds"
+    if is_point_in_time(sql_type):
+        return point_in_time_hint(column, sql_type)
     if t.startswith(("DATE", "TIME")):
         return f"epoch({column}) gives its seconds (since 1970, for dates and times)"
     if t.startswith("ENUM"):
@@ -423,17 +425,32 @@ def as_number_expr(column: str, sql_type: str) -> str | None:
     return None
 
 
+def point_in_time_hint(column: str, sql_type: str) -> str:
+    """How to score a DATE or TIMESTAMP argument (``column`` as written in the call): the expression the model was
+    trained with, the one training suggests for such a column as the example.
+
+    Why not epoch(): training refuses a point in time and takes its day of the week or hour of the day; epoch
+    seconds, the advice before, lie far beyond such a model's training range and flagged every row scored."""
+    expr = _cycle_expr(column, sql_type)
+    what = "its day of the week" if sql_type.strip().upper() == "DATE" else "its hour of the day"
+    kind = "a date" if sql_type.strip().upper() == "DATE" else "a timestamp"
+    return (f"the expression the model was trained with, e.g. {expr}, {what}, as training takes {kind} (not "
+            f"epoch({column}), unless the model was trained on it: its seconds rise with time, past the training range)")
+
+
 def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     """``SELECT * REPLACE (<expr> AS column) FROM source`` for a BOOLEAN, date or time column, so the column keeps
-    its name and scoring takes the same expression; None for other types."""
+    its name and scoring takes the same expression; None for other types. A DATE or TIMESTAMP gets the expression
+    training suggests for it (``_cycle_expr``), not epoch(): see ``point_in_time_hint``."""
     c = quote_ident(column)
-    expr = as_number_expr(c, sql_type)
+    expr = _cycle_expr(c, sql_type) if is_point_in_time(sql_type) else as_number_expr(c, sql_type)
     if expr is None:
         return None
     src = _from_item(source)
     t = sql_type.upper()
     what = (" (1 for true, 0 for false)" if t == "BOOLEAN" else " (its length in seconds)" if t.startswith("INTERVAL")
-            else " (its seconds)")
+            else " (its day of the week)" if t.strip() == "DATE" else " (its hour of the day)"
+            if is_point_in_time(sql_type) else " (its seconds)")
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 

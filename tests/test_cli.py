@@ -1976,11 +1976,11 @@ def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_pa
         con.execute("CREATE TABLE odd AS SELECT count, amount, count > 10 AS flag, DATE '2024-01-01' AS \"Day\", "
                     "TIMESTAMP '2024-01-01 10:00' AS ts, amount::VARCHAR AS txt FROM m.transactions")
     for call, fix in (("anomaly_score('tx_ae', flag, amount)", "flag::INTEGER gives 1 for true"),
-                      ("is_anomaly('tx_ae', count, ts)", "epoch(ts) gives its seconds"),
-                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'epoch(odd."Day") gives its seconds'),
+                      ("is_anomaly('tx_ae', count, ts)", "e.g. hour(ts) + minute(ts) / 60, its hour of the day"),
+                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'e.g. dayofweek(odd."Day"), its day'),
                       ("anomaly_score('tx_ae', count > 3, amount)", "(count > 3)::INTEGER gives 1 for true"),
                       # inside a function's parentheses an expression needs no more of them
-                      ("is_anomaly('tx_ae', count, ts + INTERVAL 1 DAY)", "epoch(ts + INTERVAL 1 DAY) gives"),
+                      ("is_anomaly('tx_ae', count, ts + INTERVAL 1 DAY)", "e.g. hour(ts + INTERVAL 1 DAY) + minute(ts + INTERVAL 1 DAY)"),
                       ("anomaly_percentile('tx_ae', count, txt /* , x */)", "TRY_CAST(txt AS DOUBLE) reads numbers")):
         out = fails_in_one_line("sql", db, f"SELECT {call} FROM odd")
         assert fix in out and "col" not in out.replace("column", ""), (call, out)

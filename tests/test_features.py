@@ -2148,3 +2148,36 @@ def test_where_hints_leave_a_bitwise_and_and_a_quoted_column_name_alone() -> Non
         assert "single quotes" not in str(e.value), str(e.value)
     finally:
         con.close()
+
+
+def test_a_date_feature_scored_from_its_table_is_told_the_expression_training_took_not_epoch() -> None:
+    """Training refuses a DATE feature and says to train on dayofweek(...) of it; a model so trained, scored on the
+    table itself, was told to score SELECT * REPLACE (epoch("d") AS "d") ..., and anomaly_score(m, d, ...) to pass
+    epoch(d): epoch seconds lie far beyond the days of the week it learned, so that advice flagged every row."""
+    rng = np.random.default_rng(0)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (d DATE, x DOUBLE, y DOUBLE)")
+        con.executemany("INSERT INTO t VALUES (DATE '2026-01-01' + ?::INTEGER, ?, ?)",
+                        [(i // 10, float(a), float(a + b)) for i, (a, b) in enumerate(rng.normal(size=(700, 2)))])
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["d", "x", "y"], **FAST)
+        trained = re.search(r"train on a query that takes its day of the week, 0 for Sunday, (SELECT .*? FROM \"t\")",
+                            str(e.value)).group(1)
+        ad_duckdb.train(con, "m", trained, features=["x", "d", "y"], **FAST)  # d second: the function's own check
+
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", "t")
+        assert trained in str(e.value), str(e.value)  # the query the model was trained on
+        advised = re.search(r"e\.g\. (SELECT .*? FROM \"t\")", str(e.value)).group(1)
+        flagged = ad_duckdb.score(con, "m", advised).column("is_anomaly").to_pylist()
+        assert sum(flagged) / len(flagged) < 0.05, (advised, sum(flagged))
+
+        with pytest.raises(duckdb.Error) as e:
+            con.execute("SELECT anomaly_score('m', x, d, y) FROM t").fetchall()
+        expr = re.search(r"e\.g\. (\w+\(col\))", str(e.value)).group(1).replace("col", "d")
+        assert trained in str(e.value), str(e.value)
+        share = con.execute(f"SELECT avg(is_anomaly('m', x, {expr}, y)::INTEGER) FROM t").fetchall()[0][0]
+        assert share < 0.05, (expr, share)
+    finally:
+        con.close()
