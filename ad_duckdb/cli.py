@@ -1574,7 +1574,7 @@ _UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 def _unquoted_name_hint(error: str, statement: str) -> str:
     """For DuckDB's "Referenced column ... not found" when that name is an anomaly function's model or threshold
-    argument written without quotes: what it is and the quoted call; else "".
+    argument written without single quotes (bare, or in double quotes): what it is and the quoted call; else "".
 
     Why: DuckDB reads ``anomaly_score(tx_ae, ...)`` as a column reference, and its message sends the user looking
     for a column."""
@@ -1583,16 +1583,17 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
         return ""
     name = re.escape(m.group(1))
     fns = "|".join(FUNCTIONS)
-    arg = re.search(rf"\b({fns})\s*\(\s*({name}(?:\s*@\s*\d+)?)(?![\w.])", statement, re.IGNORECASE)
+    # '"?': in double quotes, as Python or MySQL write a string, SQL reads a column name too
+    arg = re.search(rf'\b({fns})\s*\(\s*("?)({name}(?:\s*@\s*\d+)?)\2(?![\w.])', statement, re.IGNORECASE)
     if arg is not None:
-        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(2))
+        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(3))
         return (f" ({m.group(1)} is the model argument of {fn}, not a column: write the model name as a string in "
                 f"single quotes, {fn}('{ref}', ...))")
-    arg = re.search(rf"\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*({name})(?![\w.])", statement,
+    arg = re.search(rf'\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*("?)({name})\2(?![\w.])', statement,
                     re.IGNORECASE)
     if arg is not None:
         return (f" ({m.group(1)} is the threshold-name argument of {arg.group(1)}, not a column: write it as a string "
-                f"in single quotes, {arg.group(1)}(model, '{arg.group(2)}', ...))")
+                f"in single quotes, {arg.group(1)}(model, '{arg.group(3)}', ...))")
     return ""
 
 

@@ -2629,3 +2629,21 @@ def test_score_append_of_a_bigint_feature_beyond_2_53_is_written(tmp_path: Path)
         assert res.exit_code == 0 and "Traceback" not in res.output, (args, res.output)
         with duckdb.connect(db) as check:
             assert check.execute(f"SELECT count(*) FROM {args[1]}").fetchall() == [(300,)]
+
+
+def test_sql_with_a_model_name_in_double_quotes_says_to_use_single_quotes(model_db: str) -> None:
+    """anomaly_score("tx_ae", ...), a string as Python or MySQL write it, left DuckDB's 'Referenced column "tx_ae"
+    not found' alone, while the same name unquoted was told it is the model argument: in SQL double quotes name a
+    column, and the model name is a string."""
+    for q, hint in (
+            ('SELECT anomaly_score("tx_ae", count, amount) FROM transactions',
+             "(tx_ae is the model argument of anomaly_score, not a column: write the model name as a string in single "
+             "quotes, anomaly_score('tx_ae', ...))"),
+            ('SELECT is_anomaly_at("tx_ae@1", "p99", count, amount) FROM transactions',
+             "(tx_ae@1 is the model argument of is_anomaly_at, not a column: write the model name as a string in "
+             "single quotes, is_anomaly_at('tx_ae@1', ...))"),
+            ("SELECT is_anomaly_at('tx_ae', \"p99\", count, amount) FROM transactions",
+             "(p99 is the threshold-name argument of is_anomaly_at, not a column: write it as a string in single "
+             "quotes, is_anomaly_at(model, 'p99', ...))")):
+        out = fails_in_one_line("sql", model_db, q)
+        assert hint in out, out
