@@ -2181,3 +2181,29 @@ def test_a_date_feature_scored_from_its_table_is_told_the_expression_training_to
         assert share < 0.05, (expr, share)
     finally:
         con.close()
+
+
+def test_rows_missing_every_feature_but_holding_other_values_are_not_called_separator_rows(tmp_path: Path) -> None:
+    """A one-feature model of a table with a few NULL counts said each such row was "a row of only separators, as a
+    spreadsheet leaves them at the end of an export": its id and date were there, so the note sent the user looking
+    for an export's blank lines that did not exist. Rows empty in every column are still named so."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS tx_id, DATE '2026-01-01' + (range // 10)::INTEGER AS day, "
+                    "CASE WHEN range % 100 = 7 THEN NULL ELSE range % 13 + 1 END AS n FROM range(600)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", "t", features=["n"], **FAST)
+        notes = _empty_rows_notes(caught)
+        assert len(notes) == 1 and "6 rows of" in notes[0], notes
+        assert "separators" not in notes[0], notes
+        assert 'where="n IS NOT NULL"' in notes[0], notes  # the fix is still given
+
+        source = _export_with_separator_rows(tmp_path / "export.csv")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "e", source, features=["Count", "Amount"], **FAST)
+        notes = _empty_rows_notes(caught)
+        assert len(notes) == 1 and "a row of only separators" in notes[0], notes
+    finally:
+        con.close()
