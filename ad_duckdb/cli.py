@@ -848,7 +848,8 @@ def cli(wait: float) -> None:
 @click.argument("source")
 @click.option("-f", "--feature", "features", multiple=True,
               help="Feature column (repeat, or comma-separate). Default: every numeric column except id-like ones "
-                   "(integers named id, *_id or *Id, or rising row by row; a row index written out, such as 'Unnamed: 0') and "
+                   "(integers named id, *_id or *Id, or rising row by row, or named *_No or *Number with a distinct value in "
+                   "every row; a row index written out, such as 'Unnamed: 0') and "
                    "columns --where holds at one value; a note names the columns left out.")
 @click.option("--where", help="SQL filter for training rows, e.g. \"label = 0\" to train on normal rows only.")
 @click.option("--contamination", type=float, default=0.01, show_default=True, help="Share of training rows the default threshold flags.")

@@ -611,6 +611,9 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
 
 _ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
+# a row's number or key: Transaction_No, 'Invoice Number', order_nr, 'Beleg Nr.', TxnNo, InvoiceNumber (not Casino,
+# 'Number of cards'); an id only with a distinct value in every row, as a count of things named so has repeats
+_NUMBER_NAME = re.compile(r"(?i:(^|[_\s.-])(no|nr|num|number)\.?)$|[a-z0-9](No|Nr|Num|Number)$")
 # a row index written out (pandas' to_parquet: '__index_level_0__' for an index that is not a plain range)
 _INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?|__index_level_\d+__")
 _LISTED = 10  # columns named in a note before "and N more"
@@ -667,6 +670,12 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
         rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
     if rising:
         return "distinct integers rising row by row"
+    # Why also out of row order: a CSV's Transaction_No read after a sort by date, or a shuffled export, rises by
+    # no row order, and trained as a feature without a word; new rows' numbers lie beyond the training range
+    if _NUMBER_NAME.search(name.strip()) and values is not None:
+        given = values[~np.isnan(values)]
+        if len(given) >= 2 and len(np.unique(given)) == len(given):
+            return "named like a row number, a distinct value in every row"
     return None
 
 

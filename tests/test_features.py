@@ -2207,3 +2207,28 @@ def test_rows_missing_every_feature_but_holding_other_values_are_not_called_sepa
         assert len(notes) == 1 and "a row of only separators" in notes[0], notes
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("name", "distinct", "left_out"), [
+    ("Transaction_No", True, True), ("Invoice Number", True, True), ("order_nr", True, True), ("TxnNo", True, True),
+    ("InvoiceNumber", True, True), ("Transaction_No", False, False), ("Count", True, False),
+    ("Number of cards", True, False), ("Rapid Nos", True, False)])
+def test_a_row_number_column_in_shuffled_order_is_left_out_as_an_id(name: str, distinct: bool, left_out: bool) -> None:
+    """A CSV's 'Transaction_No' (a distinct whole number per row, not in row order) trained as a feature by default,
+    without a word: new rows bring numbers beyond the training range, which score as anomalies. Named like a number
+    or key of a row (No, Nr, Number) and distinct in every row, it is an id; with repeats, a measurement."""
+    rng = np.random.default_rng(0)
+    n = 400
+    ids = rng.permutation(n) + 1000 if distinct else rng.integers(0, 50, n)
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT unnest(?) AS \"{name}\", unnest(?) AS \"Cnt\", unnest(?) AS \"Amount\"",
+                    [ids.tolist(), rng.poisson(20, n).tolist(), rng.gamma(5, 50, n).tolist()])
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert (name not in info.features) is left_out, info.features
+        said = any(f"{name!r} (named like a row number, a distinct value in every row)" in str(w.message) for w in got)
+        assert said is left_out, [str(w.message) for w in got]
+    finally:
+        con.close()
