@@ -383,7 +383,8 @@ def train(
         empty, empty_out = empty_rows(names, X)
         both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
                                                       named_by_text=text_named, empty=(empty, empty_out))
-        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both)
+        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both,
+                        columns=[c for c, _ in described])
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source

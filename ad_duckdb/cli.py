@@ -915,7 +915,8 @@ def cli(wait: float) -> None:
 @click.argument("source")
 @click.option("-f", "--feature", "features", multiple=True,
               help="Feature column (repeat, or comma-separate). Default: every numeric column except id-like ones "
-                   "(integers named id, *_id or *Id, or rising row by row; a row index written out, such as 'Unnamed: 0') and "
+                   "(integers named id, *_id or *Id, or rising row by row, or named *_No or *Number with a distinct value in "
+                   "every row; a row index written out, such as 'Unnamed: 0') and "
                    "columns --where holds at one value; a note names the columns left out.")
 @click.option("--where", help="SQL filter for training rows, e.g. \"label = 0\" to train on normal rows only.")
 @click.option("--contamination", type=float, default=0.01, show_default=True, help="Share of training rows the default threshold flags.")
@@ -1642,7 +1643,7 @@ _UNFOUND_COLUMN = re.compile(r'Referenced column "([^"]+)" not found')
 
 def _unquoted_name_hint(error: str, statement: str) -> str:
     """For DuckDB's "Referenced column ... not found" when that name is an anomaly function's model or threshold
-    argument written without quotes: what it is and the quoted call; else "".
+    argument written without single quotes (bare, or in double quotes): what it is and the quoted call; else "".
 
     Why: DuckDB reads ``anomaly_score(tx_ae, ...)`` as a column reference, and its message sends the user looking
     for a column."""
@@ -1651,16 +1652,17 @@ def _unquoted_name_hint(error: str, statement: str) -> str:
         return ""
     name = re.escape(m.group(1))
     fns = "|".join(FUNCTIONS)
-    arg = re.search(rf"\b({fns})\s*\(\s*({name}(?:\s*@\s*\d+)?)(?![\w.])", statement, re.IGNORECASE)
+    # '"?': in double quotes, as Python or MySQL write a string, SQL reads a column name too
+    arg = re.search(rf'\b({fns})\s*\(\s*("?)({name}(?:\s*@\s*\d+)?)\2(?![\w.])', statement, re.IGNORECASE)
     if arg is not None:
-        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(2))
+        fn, ref = arg.group(1), re.sub(r"\s+", "", arg.group(3))
         return (f" ({m.group(1)} is the model argument of {fn}, not a column: write the model name as a string in "
                 f"single quotes, {fn}('{ref}', ...))")
-    arg = re.search(rf"\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*({name})(?![\w.])", statement,
+    arg = re.search(rf'\b(is_anomaly_at|anomaly_threshold)\s*\(\s*[^,()]*,\s*("?)({name})\2(?![\w.])', statement,
                     re.IGNORECASE)
     if arg is not None:
         return (f" ({m.group(1)} is the threshold-name argument of {arg.group(1)}, not a column: write it as a string "
-                f"in single quotes, {arg.group(1)}(model, '{arg.group(2)}', ...))")
+                f"in single quotes, {arg.group(1)}(model, '{arg.group(3)}', ...))")
     return ""
 
 

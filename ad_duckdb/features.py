@@ -387,6 +387,8 @@ def as_number_hint(column: str, sql_type: str) -> str:
     t = sql_type.upper()
     if t.startswith("INTERVAL"):
         return f"epoch({column}) gives its length in seconds"
+    if is_point_in_time(sql_type):
+        return point_in_time_hint(column, sql_type)
     if t.startswith(("DATE", "TIME")):
         return f"epoch({column}) gives its seconds (since 1970, for dates and times)"
     if t.startswith("ENUM"):
@@ -423,17 +425,32 @@ def as_number_expr(column: str, sql_type: str) -> str | None:
     return None
 
 
+def point_in_time_hint(column: str, sql_type: str) -> str:
+    """How to score a DATE or TIMESTAMP argument (``column`` as written in the call): the expression the model was
+    trained with, the one training suggests for such a column as the example.
+
+    Why not epoch(): training refuses a point in time and takes its day of the week or hour of the day; epoch
+    seconds, the advice before, lie far beyond such a model's training range and flagged every row scored."""
+    expr = _cycle_expr(column, sql_type)
+    what = "its day of the week" if sql_type.strip().upper() == "DATE" else "its hour of the day"
+    kind = "a date" if sql_type.strip().upper() == "DATE" else "a timestamp"
+    return (f"the expression the model was trained with, e.g. {expr}, {what}, as training takes {kind} (not "
+            f"epoch({column}), unless the model was trained on it: its seconds rise with time, past the training range)")
+
+
 def as_number_query(column: str, sql_type: str, source: str) -> str | None:
     """``SELECT * REPLACE (<expr> AS column) FROM source`` for a BOOLEAN, date or time column, so the column keeps
-    its name and scoring takes the same expression; None for other types."""
+    its name and scoring takes the same expression; None for other types. A DATE or TIMESTAMP gets the expression
+    training suggests for it (``_cycle_expr``), not epoch(): see ``point_in_time_hint``."""
     c = quote_ident(column)
-    expr = as_number_expr(c, sql_type)
+    expr = _cycle_expr(c, sql_type) if is_point_in_time(sql_type) else as_number_expr(c, sql_type)
     if expr is None:
         return None
     src = _from_item(source)
     t = sql_type.upper()
     what = (" (1 for true, 0 for false)" if t == "BOOLEAN" else " (its length in seconds)" if t.startswith("INTERVAL")
-            else " (its seconds)")
+            else " (its day of the week)" if t.strip() == "DATE" else " (its hour of the day)"
+            if is_point_in_time(sql_type) else " (its seconds)")
     return f"SELECT * REPLACE ({expr} AS {c}) FROM {src}{what}"
 
 
@@ -594,6 +611,9 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
 
 _ID_NAME = re.compile(r"(^|[_\s.-])id$", re.IGNORECASE)  # id, transaction_id, USER_ID, a CSV header's Merchant ID
 _CAMEL_ID = re.compile(r"[a-z0-9]I[dD]$")  # merchantId, customerID (not PAID, valid)
+# a row's number or key: Transaction_No, 'Invoice Number', order_nr, 'Beleg Nr.', TxnNo, InvoiceNumber (not Casino,
+# 'Number of cards'); an id only with a distinct value in every row, as a count of things named so has repeats
+_NUMBER_NAME = re.compile(r"(?i:(^|[_\s.-])(no|nr|num|number)\.?)$|[a-z0-9](No|Nr|Num|Number)$")
 # a row index written out (pandas' to_parquet: '__index_level_0__' for an index that is not a plain range)
 _INDEX_NAME = re.compile(r"(?i)index|idx|unnamed: ?0|level_0|rowid|row_?num(ber)?|__index_level_\d+__")
 _LISTED = 10  # columns named in a note before "and N more"
@@ -650,6 +670,12 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
         rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
     if rising:
         return "distinct integers rising row by row"
+    # Why also out of row order: a CSV's Transaction_No read after a sort by date, or a shuffled export, rises by
+    # no row order, and trained as a feature without a word; new rows' numbers lie beyond the training range
+    if _NUMBER_NAME.search(name.strip()) and values is not None:
+        given = values[~np.isnan(values)]
+        if len(given) >= 2 and len(np.unique(given)) == len(given):
+            return "named like a row number, a distinct value in every row"
     return None
 
 

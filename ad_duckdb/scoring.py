@@ -19,7 +19,7 @@ import pyarrow as pa
 from . import chunks, integrity, missing
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
 from .features import THOUSANDS, as_number_hint, did_you_mean, number_expr, written_in, written_words
-from .sqltext import quote_literal, sql_name
+from .sqltext import is_query, quote_literal, sql_name
 from .store import ModelRecord, max_model_bytes
 
 INPUT_NAME = integrity.INPUT_NAME
@@ -535,15 +535,17 @@ def string_array(items: Sequence[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
 
 
-def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str | None = None) -> np.ndarray:
+def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str | None = None,
+                      trained_on: str | None = None) -> np.ndarray:
     """One argument column (any numeric Arrow type, possibly with nulls) as a numpy vector, NaN for NULL.
 
     Its dtype is the column's own when that needs no conversion (a zero-copy view), else float64; ``to_matrix``
     stacks all columns as the model's input type."""
     if isinstance(col, pa.ChunkedArray):
         if col.num_chunks == 1:
-            return column_to_numbers(col.chunk(0), pos, model, func, expected)
-        return np.concatenate([column_to_numbers(c, pos, model, func, expected) for c in col.chunks] or [np.empty(0)])
+            return column_to_numbers(col.chunk(0), pos, model, func, expected, trained_on)
+        return np.concatenate([column_to_numbers(c, pos, model, func, expected, trained_on) for c in col.chunks]
+                              or [np.empty(0)])
     t = col.type
     # Why a dict of type ids first: this runs for every column of every 2048-row call, and the
     # common case (DOUBLE / integer without NULLs) needs no cast, only a zero-copy view.
@@ -569,7 +571,9 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
         raise BadInputError(
             f"{func}('{model}', ...): feature argument {pos}{f' (the model was trained on {expected!r} there)' if expected else ''} "
             f"is {_sql_type_name(t)}, not a number. Pass the model's columns in its order, or turn this one into a "
-            f"number: {text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}."
+            f"number: {text_numbers_hint(col) or as_number_hint('col', _sql_type_name(t))}"
+            # the query that made the model's numbers says how: a date it read as its day of the week is not epoch()
+            f"{f'; the model was trained on {trained_on}' if trained_on and is_query(trained_on) else ''}."
         )
     import pyarrow.compute as pc  # here, not at the top: see _DECIMAL128_ID
 
@@ -685,8 +689,8 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
             tensor = pa.RecordBatch.from_arrays(doubles, names=_column_names(len(doubles))).to_tensor(
                 null_to_nan=True, row_major=True)
             return np.asarray(tensor).astype(dtype, copy=False)
-        return np.stack([column_to_numbers(c, i + 1, model.ref, func, model.feature_names[i]) for i, c in enumerate(cols)],
-                        axis=1, dtype=dtype)
+        return np.stack([column_to_numbers(c, i + 1, model.ref, func, model.feature_names[i], model.rec.source)
+                         for i, c in enumerate(cols)], axis=1, dtype=dtype)
 
 
 def _single_chunk_doubles(cols: Sequence[Any]) -> list[pa.Array] | None:

@@ -122,9 +122,15 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
         query = as_number_query(c, types[c.lower()], source)
         if query:  # a BOOLEAN or date column (trained on as a number through such a query): not "pass the columns
             # in the model's order", which is what the SQL functions' error would say
+            trained_on = (lm if isinstance(lm, ModelRecord) else lm.rec).source
+            # the expression is the training query's: a date read as epoch seconds by a model of days of the week
+            # scored every row as far outside its training range
+            how = (f"The model was trained on {trained_on}. Score a query that turns it into a number as that one does"
+                   if trained_on and is_query(trained_on) and trained_on != source
+                   else "Score a query that turns it into a number")
             raise BadInputError(
                 f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is {types[c.lower()]}, and feature {f!r} takes "
-                f"numbers. Score a query that turns it into a number, e.g. {query}."
+                f"numbers. {how}, e.g. {query}."
             )
         if types[c.lower()].upper() != "VARCHAR":
             continue

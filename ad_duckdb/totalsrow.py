@@ -245,9 +245,10 @@ def empty_rows_filter(cur: object, source: str, where: str | None, names: Sequen
 
 
 def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, leave_out: str | None, *, model: str,
-                    with_totals: bool = False) -> None:
+                    with_totals: bool = False, columns: Sequence[str] = ()) -> None:
     """The note on ``empty`` rows that have every feature NULL, with the filter that leaves them out
-    (``empty_rows_filter``'s); ``with_totals``: the totals row's note gave the filter that leaves out both.
+    (``empty_rows_filter``'s); ``with_totals``: the totals row's note gave the filter that leaves out both;
+    ``columns``: the source's, to tell rows of only separators from rows whose other columns hold values.
 
     Why: a spreadsheet export that ends in rows of only separators (';;;;') reads as rows of all NULLs, which
     training fills with the medians and trains on as that many typical rows; the fill counts alone said so."""
@@ -255,6 +256,13 @@ def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, lea
 
     if not empty:
         return
+    # Why counted: a one-feature model's few NULL counts, each in a row with its id and date, were called "a row of
+    # only separators", sending the user to look for an export's blank lines that were not there
+    blank = (_aggregates(cur, "count(*) FILTER (WHERE " + " AND ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+                         + ")", source, where) if columns else None)
+    separators = blank is None or blank[0] == empty
+    why = (" (a row of only separators, as a spreadsheet leaves them at the end of an export, reads so)" if separators
+           else "")
     them = "it" if empty == 1 else "them"
     if with_totals and leave_out:
         fix = f"use the where= given above for the totals row, which leaves {them} out too (its {leave_out})"
@@ -264,9 +272,8 @@ def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, lea
         fix = f"train on a query without {them}"
     rows = "1 row" if empty == 1 else f"{empty} rows"
     warnings.warn(
-        f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL (a row of only "
-        "separators, as a spreadsheet leaves them at the end of an export, reads so), which training fills with the "
-        f"medians and trains on as {'a typical row' if empty == 1 else f'{empty} typical rows'}. To train without "
+        f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL{why}, which "
+        f"training fills with the medians and trains on as {'a typical row' if empty == 1 else f'{empty} typical rows'}. To train without "
         f"{'it' if empty == 1 else 'them'}, {fix}.",
         AdDuckDBWarning, stacklevel=3,
     )

@@ -1976,11 +1976,11 @@ def test_a_non_numeric_feature_argument_is_told_the_fix_for_that_argument(tmp_pa
         con.execute("CREATE TABLE odd AS SELECT count, amount, count > 10 AS flag, DATE '2024-01-01' AS \"Day\", "
                     "TIMESTAMP '2024-01-01 10:00' AS ts, amount::VARCHAR AS txt FROM m.transactions")
     for call, fix in (("anomaly_score('tx_ae', flag, amount)", "flag::INTEGER gives 1 for true"),
-                      ("is_anomaly('tx_ae', count, ts)", "epoch(ts) gives its seconds"),
-                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'epoch(odd."Day") gives its seconds'),
+                      ("is_anomaly('tx_ae', count, ts)", "e.g. hour(ts) + minute(ts) / 60, its hour of the day"),
+                      ("is_anomaly_at('tx_ae', 'default', odd.\"Day\", amount)", 'e.g. dayofweek(odd."Day"), its day'),
                       ("anomaly_score('tx_ae', count > 3, amount)", "(count > 3)::INTEGER gives 1 for true"),
                       # inside a function's parentheses an expression needs no more of them
-                      ("is_anomaly('tx_ae', count, ts + INTERVAL 1 DAY)", "epoch(ts + INTERVAL 1 DAY) gives"),
+                      ("is_anomaly('tx_ae', count, ts + INTERVAL 1 DAY)", "e.g. hour(ts + INTERVAL 1 DAY) + minute(ts + INTERVAL 1 DAY)"),
                       ("anomaly_percentile('tx_ae', count, txt /* , x */)", "TRY_CAST(txt AS DOUBLE) reads numbers")):
         out = fails_in_one_line("sql", db, f"SELECT {call} FROM odd")
         assert fix in out and "col" not in out.replace("column", ""), (call, out)
@@ -2675,3 +2675,21 @@ def test_every_commands_table_right_aligns_its_numbers(model_db: str) -> None:
     evaluated = stdout("evaluate", model_db, "tx_ae", "transactions", "--label", "label")
     candidates = _table_after(evaluated, "candidate thresholds")[1:]
     _aligned(candidates, {"threshold", "precision", "recall", "f1", "flagged_share"})
+
+
+def test_sql_with_a_model_name_in_double_quotes_says_to_use_single_quotes(model_db: str) -> None:
+    """anomaly_score("tx_ae", ...), a string as Python or MySQL write it, left DuckDB's 'Referenced column "tx_ae"
+    not found' alone, while the same name unquoted was told it is the model argument: in SQL double quotes name a
+    column, and the model name is a string."""
+    for q, hint in (
+            ('SELECT anomaly_score("tx_ae", count, amount) FROM transactions',
+             "(tx_ae is the model argument of anomaly_score, not a column: write the model name as a string in single "
+             "quotes, anomaly_score('tx_ae', ...))"),
+            ('SELECT is_anomaly_at("tx_ae@1", "p99", count, amount) FROM transactions',
+             "(tx_ae@1 is the model argument of is_anomaly_at, not a column: write the model name as a string in "
+             "single quotes, is_anomaly_at('tx_ae@1', ...))"),
+            ("SELECT is_anomaly_at('tx_ae', \"p99\", count, amount) FROM transactions",
+             "(p99 is the threshold-name argument of is_anomaly_at, not a column: write it as a string in single "
+             "quotes, is_anomaly_at(model, 'p99', ...))")):
+        out = fails_in_one_line("sql", model_db, q)
+        assert hint in out, out

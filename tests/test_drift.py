@@ -231,3 +231,31 @@ def test_the_sample_weighs_every_row_alike_whatever_the_batches(pump: duckdb.Duc
         kept = np.concatenate(tally._sample)[:, 0]
         assert kept[0] == 0 and 500 <= len(kept) <= 1000, (sizes, len(kept))
         assert len(set(np.diff(kept).tolist())) == 1, (sizes, kept)
+
+
+def test_the_training_range_of_an_unlabelled_model_is_said_to_be_its_middle_values() -> None:
+    """Unlabelled training takes the range term's bounds from the middle 99% of the training values (the anomalies
+    among them lie outside), but the note called them "its training range 9.99 to 33" of counts that ran from 2 to
+    400 in the very rows trained on: a number the user could check and find wrong. With where= (rows known normal)
+    the bounds are every value's, and said so plainly."""
+    rng = np.random.default_rng(0)
+    con = ad_duckdb.connect()
+    try:
+        x = rng.normal(100.0, 5.0, 3000)
+        x[:10] = 400.0  # a few anomalies among the training rows (under 0.5%)
+        y = x * 2 + rng.normal(0.0, 1.0, 3000)
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS x, unnest(?) AS y, 0 AS label", [x.tolist(), y.tolist()])
+        con.execute("CREATE TABLE moved AS SELECT x + 1000 AS x, y + 2000 AS y FROM t")
+        hi = con.execute("SELECT max(x) FROM t").fetchall()[0][0]
+        for name, extra, middle in (("u", {}, True), ("n", {"where": "label = 0"}, False)):
+            ad_duckdb.train(con, name, "t", features=["x", "y"], **FAST, **extra)
+            with pytest.warns(AdDuckDBWarning, match="Columns that moved") as rec:
+                ad_duckdb.score(con, name, "moved")
+            msg = next(str(w.message) for w in rec if "Columns that moved" in str(w.message))
+            upper = float(re.search(r"'x' \(.*?outside its training range[^)]*? to ([\d.e+-]+)", msg).group(1))
+            if middle:
+                assert upper < hi and "the middle 99% of its training values" in msg, msg
+            else:
+                assert upper == pytest.approx(hi, rel=1e-3) and "middle" not in msg, msg
+    finally:
+        con.close()

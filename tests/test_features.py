@@ -2148,3 +2148,87 @@ def test_where_hints_leave_a_bitwise_and_and_a_quoted_column_name_alone() -> Non
         assert "single quotes" not in str(e.value), str(e.value)
     finally:
         con.close()
+
+
+def test_a_date_feature_scored_from_its_table_is_told_the_expression_training_took_not_epoch() -> None:
+    """Training refuses a DATE feature and says to train on dayofweek(...) of it; a model so trained, scored on the
+    table itself, was told to score SELECT * REPLACE (epoch("d") AS "d") ..., and anomaly_score(m, d, ...) to pass
+    epoch(d): epoch seconds lie far beyond the days of the week it learned, so that advice flagged every row."""
+    rng = np.random.default_rng(0)
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (d DATE, x DOUBLE, y DOUBLE)")
+        con.executemany("INSERT INTO t VALUES (DATE '2026-01-01' + ?::INTEGER, ?, ?)",
+                        [(i // 10, float(a), float(a + b)) for i, (a, b) in enumerate(rng.normal(size=(700, 2)))])
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", "t", features=["d", "x", "y"], **FAST)
+        trained = re.search(r"train on a query that takes its day of the week, 0 for Sunday, (SELECT .*? FROM \"t\")",
+                            str(e.value)).group(1)
+        ad_duckdb.train(con, "m", trained, features=["x", "d", "y"], **FAST)  # d second: the function's own check
+
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", "t")
+        assert trained in str(e.value), str(e.value)  # the query the model was trained on
+        advised = re.search(r"e\.g\. (SELECT .*? FROM \"t\")", str(e.value)).group(1)
+        flagged = ad_duckdb.score(con, "m", advised).column("is_anomaly").to_pylist()
+        assert sum(flagged) / len(flagged) < 0.05, (advised, sum(flagged))
+
+        with pytest.raises(duckdb.Error) as e:
+            con.execute("SELECT anomaly_score('m', x, d, y) FROM t").fetchall()
+        expr = re.search(r"e\.g\. (\w+\(col\))", str(e.value)).group(1).replace("col", "d")
+        assert trained in str(e.value), str(e.value)
+        share = con.execute(f"SELECT avg(is_anomaly('m', x, {expr}, y)::INTEGER) FROM t").fetchall()[0][0]
+        assert share < 0.05, (expr, share)
+    finally:
+        con.close()
+
+
+def test_rows_missing_every_feature_but_holding_other_values_are_not_called_separator_rows(tmp_path: Path) -> None:
+    """A one-feature model of a table with a few NULL counts said each such row was "a row of only separators, as a
+    spreadsheet leaves them at the end of an export": its id and date were there, so the note sent the user looking
+    for an export's blank lines that did not exist. Rows empty in every column are still named so."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t AS SELECT range AS tx_id, DATE '2026-01-01' + (range // 10)::INTEGER AS day, "
+                    "CASE WHEN range % 100 = 7 THEN NULL ELSE range % 13 + 1 END AS n FROM range(600)")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", "t", features=["n"], **FAST)
+        notes = _empty_rows_notes(caught)
+        assert len(notes) == 1 and "6 rows of" in notes[0], notes
+        assert "separators" not in notes[0], notes
+        assert 'where="n IS NOT NULL"' in notes[0], notes  # the fix is still given
+
+        source = _export_with_separator_rows(tmp_path / "export.csv")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "e", source, features=["Count", "Amount"], **FAST)
+        notes = _empty_rows_notes(caught)
+        assert len(notes) == 1 and "a row of only separators" in notes[0], notes
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("name", "distinct", "left_out"), [
+    ("Transaction_No", True, True), ("Invoice Number", True, True), ("order_nr", True, True), ("TxnNo", True, True),
+    ("InvoiceNumber", True, True), ("Transaction_No", False, False), ("Count", True, False),
+    ("Number of cards", True, False), ("Rapid Nos", True, False)])
+def test_a_row_number_column_in_shuffled_order_is_left_out_as_an_id(name: str, distinct: bool, left_out: bool) -> None:
+    """A CSV's 'Transaction_No' (a distinct whole number per row, not in row order) trained as a feature by default,
+    without a word: new rows bring numbers beyond the training range, which score as anomalies. Named like a number
+    or key of a row (No, Nr, Number) and distinct in every row, it is an id; with repeats, a measurement."""
+    rng = np.random.default_rng(0)
+    n = 400
+    ids = rng.permutation(n) + 1000 if distinct else rng.integers(0, 50, n)
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"CREATE TABLE t AS SELECT unnest(?) AS \"{name}\", unnest(?) AS \"Cnt\", unnest(?) AS \"Amount\"",
+                    [ids.tolist(), rng.poisson(20, n).tolist(), rng.gamma(5, 50, n).tolist()])
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", "t", **FAST)
+        assert (name not in info.features) is left_out, info.features
+        said = any(f"{name!r} (named like a row number, a distinct value in every row)" in str(w.message) for w in got)
+        assert said is left_out, [str(w.message) for w in got]
+    finally:
+        con.close()

@@ -103,7 +103,7 @@ def test_every_sql_type_as_a_feature(con: duckdb.DuckDBPyConnection, key: str, p
         # For BOOLEAN and DATE, the query that turns the column into a number, keeping its name.
         bulk = {"v": r"column 'amount' of .* is VARCHAR, and feature 'amount' takes numbers",
                 "b": r"column 'amount' of .* is BOOLEAN, .* SELECT \* REPLACE \(\"amount\"::INTEGER AS \"amount\"\)",
-                "d": r"column 'amount' of .* is DATE, .* SELECT \* REPLACE \(epoch\(\"amount\"\) AS \"amount\"\)",
+                "d": r"column 'amount' of .* is DATE, .* SELECT \* REPLACE \(dayofweek\(\"amount\"\) AS \"amount\"\)",
                 }.get(key, outcome)
         with pytest.raises(ad_duckdb.exceptions.BadInputError, match=bulk):
             ad_duckdb.score(con, "tx_ae", f"SELECT count, {key}_amount AS amount FROM typed")
