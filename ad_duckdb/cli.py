@@ -443,11 +443,7 @@ def _watch_ctrl_c() -> None:
         # select) until the next key; blocked, the kernel gives it to the main thread, and the wakeup fd still fires
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         while True:
-            got = os.read(r, 64)
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                if signum in got:
-                    interrupts.note(signum)
-                    interrupts.interrupt_all()
+            interrupts.on_wakeup(os.read(r, 64))
 
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 

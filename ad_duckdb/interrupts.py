@@ -42,6 +42,14 @@ def interrupt_all() -> None:
             pass  # closed meanwhile: nothing of it to stop
 
 
+def on_wakeup(got: bytes) -> None:
+    """The CLI's watcher thread's handling of what it read from its wakeup fd: a byte per signal, its number."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signum in got:
+            note(signum)
+            interrupt_all()
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM (a scheduler's timeout, ``kill PID``, a Kubernetes pod stop), raised where Ctrl-C raises
     KeyboardInterrupt.
