@@ -435,6 +435,7 @@ def _watch_ctrl_c() -> None:
     r, w = os.pipe()
     os.set_blocking(w, False)
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    interrupts.watched_by(w)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupts.raise_terminated)
 
