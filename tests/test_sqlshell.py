@@ -902,3 +902,52 @@ def test_a_late_ctrl_c_watcher_does_not_interrupt_the_next_statement(tmp_path: P
         os.close(master)
     assert "interrupted" not in answer, answer
     assert re.search(r"n\s*\r\n-+\s*\r\n\s*3\s*\r\n", answer), answer
+
+
+def test_caught_up_waits_for_the_watcher_to_handle_the_signals_sent_before() -> None:
+    """The prompt's wait after a Ctrl-C (interrupts.caught_up), on a real pipe and watcher thread held off half a
+    second: it returns once the watcher handled the signal already in the pipe (noted it, interrupted the tracked
+    connection), not before and not at its timeout; a statement run after it is not interrupted."""
+    import os
+    import threading
+    import time
+
+    r, w = os.pipe()
+    con = interrupts.track(duckdb.connect())
+    release = threading.Event()
+
+    def watcher() -> None:
+        release.wait()
+        while got := os.read(r, 64):
+            interrupts.on_wakeup(got)
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    try:
+        assert interrupts.received is None
+        os.write(w, bytes([signal.SIGINT]))  # what Python's C-level handler writes when a Ctrl-C comes
+        interrupts.watched_by(w)
+        threading.Timer(0.5, release.set).start()
+        started = time.monotonic()
+        interrupts.caught_up()
+        waited = time.monotonic() - started
+        assert interrupts.received == signal.SIGINT  # the watcher handled the Ctrl-C before caught_up returned
+        assert 0.4 < waited < 4, waited  # it waited for the watcher, not for its 5 s timeout
+        assert con.sql("SELECT count(*) FROM range(1000)").fetchall() == [(1000,)]
+    finally:
+        release.set()
+        interrupts.received = None
+        interrupts._pipe = None
+        os.close(w)  # the watcher reads the end and stops
+        thread.join(10)
+        os.close(r)
+        con.close()
+
+
+def test_caught_up_without_a_watcher_does_not_wait() -> None:
+    """The library's users (no CLI, so no watcher thread) run sqlshell.interact too: nothing to wait for."""
+    import time
+
+    started = time.monotonic()
+    interrupts.caught_up()
+    assert time.monotonic() - started < 1
