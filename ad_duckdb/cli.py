@@ -436,6 +436,7 @@ def _watch_ctrl_c() -> None:
     r, w = os.pipe()
     os.set_blocking(w, False)
     signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    interrupts.watched_by(w)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupts.raise_terminated)
 
@@ -444,11 +445,7 @@ def _watch_ctrl_c() -> None:
         # select) until the next key; blocked, the kernel gives it to the main thread, and the wakeup fd still fires
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         while True:
-            got = os.read(r, 64)
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                if signum in got:
-                    interrupts.note(signum)
-                    interrupts.interrupt_all()
+            interrupts.on_wakeup(os.read(r, 64))
 
     threading.Thread(target=watch, name="ad-duckdb-ctrl-c", daemon=True).start()
 

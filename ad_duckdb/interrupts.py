@@ -7,6 +7,7 @@ it (``con.cursor()``), which it does not reach; those ran on until DuckDB notice
 """
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import weakref
@@ -40,6 +41,58 @@ def interrupt_all() -> None:
             con.interrupt()
         except duckdb.Error:
             pass  # closed meanwhile: nothing of it to stop
+
+
+# What caught_up() writes into the watcher's pipe: no signal has number 0
+_MARK = 0
+_pipe: int | None = None  # the write end of the watcher's wakeup fd, once a watcher reads it
+_CAUGHT_UP = threading.Condition()
+_marks_written = 0
+_marks_read = 0
+
+
+def watched_by(pipe: int) -> None:
+    """The CLI's watcher thread reads the wakeup fd whose write end is ``pipe``: caught_up() waits for it."""
+    global _pipe
+    _pipe = pipe
+
+
+def on_wakeup(got: bytes) -> None:
+    """The CLI's watcher thread's handling of what it read from its wakeup fd: a byte per signal, its number; and
+    caught_up()'s marks, counted once the signals read with them (those before them, at least) are handled."""
+    global _marks_read
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signum in got:
+            note(signum)
+            interrupt_all()
+    if _MARK in got:
+        with _CAUGHT_UP:
+            _marks_read += got.count(_MARK)
+            _CAUGHT_UP.notify_all()
+
+
+def caught_up(timeout: float = 5.0) -> None:
+    """For the main thread, after a Ctrl-C and before the next statement (``sql``'s prompt): wait until the watcher
+    handled every signal that arrived so far. No watcher (the library, not the CLI): nothing to wait for.
+
+    Why: the watcher learns of a Ctrl-C from its wakeup fd, and may be held off (the GIL, a loaded machine) while the
+    main thread, told by KeyboardInterrupt, ends the statement and starts the next one; the watcher's interrupt then
+    stopped that next statement, as DuckDB clears an interrupt only when a statement starts. A statement number
+    the watcher compared would not do: read late, a signal's byte does not say which statement it came in. The mark
+    does: the pipe keeps the order, so once the watcher read the mark, it read every signal sent before it.
+    ``timeout``: a watcher stuck that long (it should never be) delays the prompt no more.
+    """
+    global _marks_written
+    if _pipe is None:
+        return
+    try:
+        os.write(_pipe, bytes([_MARK]))
+    except BlockingIOError:  # the pipe full of signals unread: the watcher is far behind, and no wait would do
+        return
+    with _CAUGHT_UP:
+        _marks_written += 1
+        written = _marks_written
+        _CAUGHT_UP.wait_for(lambda: _marks_read >= written, timeout)
 
 
 class Terminated(KeyboardInterrupt):

@@ -273,6 +273,7 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                   joined: Callable[[list[str]], None] | None = None) -> None:
     """``joined(lines)``: told of each statement that ended, with the lines it was typed as."""
     lines: list[str] = []
+    after_ctrl_c = False
     while True:
         running = False
         # Why one handler around the whole step: DuckDB's InterruptException and Python's KeyboardInterrupt both
@@ -303,6 +304,9 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
                 lines.clear()
                 if not _has_code(text):
                     continue  # ';' alone (or after comments) is no statement: nothing to run or say, as in psql
+            if after_ctrl_c:  # the watcher thread's interrupt for that Ctrl-C must not stop this statement
+                interrupts.caught_up()
+                after_ctrl_c = False
             running = True
             try:
                 step(text)
@@ -316,5 +320,6 @@ def _read_and_run(run: Callable[[str], None], read: Callable[[str], str], comman
             if not interrupts.go_on_after_ctrl_c():
                 raise  # SIGTERM ends the session, as it ends every command
             lines.clear()  # as in psql: a Ctrl-C while typing drops the statement being typed
+            after_ctrl_c = True
             click.echo("Error: interrupted (Ctrl-C); the statement stopped, the session goes on." if running else "",
                        err=True)

@@ -794,3 +794,164 @@ def test_ctrl_c_in_a_scoring_query_at_the_prompt_stops_the_statement_only(tmp_pa
     assert "Error: interrupted (Ctrl-C); the statement stopped, the session goes on." in answer, text
     assert "Invalid Input" not in answer and "KeyboardInterrupt" not in answer, text
     assert re.search(r"still\s*\r\n-+\s*\r\nafter\s*\r\n", text), text  # the session went on: the next statement ran
+
+
+# Runs the real command with its watcher thread held off (the wrapper below) until the test creates the file
+# HOLD_GATE names, as a loaded machine may hold it off; the watcher removes the file once it handled the Ctrl-C.
+_HELD_WATCHER = """
+import os, sys, time
+from ad_duckdb import interrupts
+handle = interrupts.on_wakeup
+def held(got):
+    if 2 in got:  # SIGINT's number
+        while not os.path.exists(os.environ["HOLD_GATE"]):
+            time.sleep(0.01)
+    handle(got)
+    if 2 in got:
+        os.unlink(os.environ["HOLD_GATE"])
+interrupts.on_wakeup = held
+sys.argv[0] = "ad-duckdb"
+from ad_duckdb.launch import main
+main()
+"""
+
+
+def test_a_late_ctrl_c_watcher_does_not_interrupt_the_next_statement(tmp_path: Path, empty_db: str) -> None:
+    """The watcher thread turns a Ctrl-C into DuckDB's interrupt while the main thread turns it into Python's
+    KeyboardInterrupt. Held off long enough (a loaded machine, the GIL), it interrupted the statement typed after
+    the Ctrl-C, as DuckDB clears an interrupt only when a statement starts: that statement failed with "interrupted"
+    though no key was pressed while it ran. Here the statement reads a FIFO, so it runs until the test writes it,
+    and the watcher is held until the statement began (or, as the prompt now waits for it, for a few seconds)."""
+    import errno
+    import fcntl
+    import os
+    import pty
+    import select
+    import termios
+    import time
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    gate = tmp_path / "gate"
+    master, slave = pty.openpty()
+
+    def own_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen([sys.executable, "-c", _HELD_WATCHER, "sql", empty_db], stdin=slave, stdout=slave,
+                            stderr=slave, preexec_fn=own_terminal,
+                            env={**os.environ, "AD_DUCKDB_HISTORY": "", "HOLD_GATE": str(gate)})
+    os.close(slave)
+    out = b""
+
+    def until_prompt(start: int) -> None:
+        nonlocal out
+        while not out[start:].endswith(b"ad> "):
+            assert select.select([master], [], [], 120)[0], f"no prompt within 120 s: {out.decode(errors='replace')}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the session ended
+                chunk = b""
+            assert chunk, f"the session ended: {out.decode(errors='replace')}"
+            out += chunk
+
+    def writer(wait: float) -> int | None:
+        """The FIFO's write end once the statement opened it to read, within ``wait`` seconds; None if it did not."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as e:
+                if e.errno != errno.ENXIO or time.monotonic() > deadline:  # ENXIO: no reader yet
+                    if e.errno != errno.ENXIO:
+                        raise
+                    return None
+            time.sleep(0.01)
+
+    try:
+        until_prompt(0)
+        pressed = len(out)
+        # Why the sleep: the prompt is drawn just before readline waits, and a Ctrl-C between the two waits for
+        # the next key (as in test_cli's _terminal_session)
+        time.sleep(0.5)
+        os.write(master, b"\x03")  # at the prompt: the main thread takes it at once, the watcher is held
+        until_prompt(pressed)
+        typed = len(out)
+        os.write(master, f"SELECT count(*) AS n FROM read_csv('{fifo}', columns={{'a': 'INT', 'b': 'INT'}}, "
+                         "header=false, auto_detect=false);\n".encode())
+        # the statement started (before the fix), or it waits for the watcher (after it: up to 5 s, caught_up's
+        # timeout, after which it starts all the same: the wait here is shorter)
+        fd = writer(2)
+        gate.touch()
+        deadline = time.monotonic() + 120
+        while gate.exists():  # the watcher handled the Ctrl-C: its interrupt, if any, was given
+            assert time.monotonic() < deadline, "the watcher never handled the Ctrl-C"
+            time.sleep(0.01)
+        if fd is None:
+            fd = writer(120)
+        assert fd is not None, f"the statement never read the FIFO: {out.decode(errors='replace')}"
+        os.set_blocking(fd, True)
+        os.write(fd, b"1,2\n3,4\n5,6\n")
+        os.close(fd)
+        until_prompt(typed)
+        answer = out[typed:].decode(errors="replace")
+        os.write(master, b".quit\n")
+        assert proc.wait(timeout=120) == 0, out.decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    assert "interrupted" not in answer, answer
+    assert re.search(r"n\s*\r\n-+\s*\r\n\s*3\s*\r\n", answer), answer
+
+
+def test_caught_up_waits_for_the_watcher_to_handle_the_signals_sent_before() -> None:
+    """The prompt's wait after a Ctrl-C (interrupts.caught_up), on a real pipe and watcher thread held off half a
+    second: it returns once the watcher handled the signal already in the pipe (noted it, interrupted the tracked
+    connection), not before and not at its timeout; a statement run after it is not interrupted."""
+    import os
+    import threading
+    import time
+
+    r, w = os.pipe()
+    con = interrupts.track(duckdb.connect())
+    release = threading.Event()
+
+    def watcher() -> None:
+        release.wait()
+        while got := os.read(r, 64):
+            interrupts.on_wakeup(got)
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    try:
+        assert interrupts.received is None
+        os.write(w, bytes([signal.SIGINT]))  # what Python's C-level handler writes when a Ctrl-C comes
+        interrupts.watched_by(w)
+        threading.Timer(0.5, release.set).start()
+        started = time.monotonic()
+        interrupts.caught_up()
+        waited = time.monotonic() - started
+        assert interrupts.received == signal.SIGINT  # the watcher handled the Ctrl-C before caught_up returned
+        assert 0.4 < waited < 4, waited  # it waited for the watcher, not for its 5 s timeout
+        assert con.sql("SELECT count(*) FROM range(1000)").fetchall() == [(1000,)]
+    finally:
+        release.set()
+        interrupts.received = None
+        interrupts._pipe = None
+        os.close(w)  # the watcher reads the end and stops
+        thread.join(10)
+        os.close(r)
+        con.close()
+
+
+def test_caught_up_without_a_watcher_does_not_wait() -> None:
+    """The library's users (no CLI, so no watcher thread) run sqlshell.interact too: nothing to wait for."""
+    import time
+
+    started = time.monotonic()
+    interrupts.caught_up()
+    assert time.monotonic() - started < 1
