@@ -2693,3 +2693,47 @@ def test_sql_with_a_model_name_in_double_quotes_says_to_use_single_quotes(model_
              "quotes, is_anomaly_at(model, 'p99', ...))")):
         out = fails_in_one_line("sql", model_db, q)
         assert hint in out, out
+
+
+def test_sql_with_the_query_unquoted_says_to_quote_it(model_db: str, tmp_path: Path) -> None:
+    """`ad-duckdb sql DB SELECT count(*) FROM t` gave click's bare "Got unexpected extra arguments (count(*) FROM t)":
+    QUERY is one argument, and the message did not say to quote it. Joining the words instead would run whatever the
+    shell made of them (a * becomes the names of the files here), so the fix is said, with the command to paste."""
+    db = shlex.quote(model_db)
+    for words, fix in ((["SELECT", "count(*)", "FROM", "transactions"], f"{db} 'SELECT count(*) FROM transactions'"),
+                       (["SELECT", "1"], f"{db} 'SELECT 1'"),
+                       # the options given stay in the command offered
+                       (["--format", "csv", "SELECT", "42", "AS", "x"], f"{db} --format csv 'SELECT 42 AS x'")):
+        res = CliRunner().invoke(cli, ["sql", model_db, *words], catch_exceptions=False)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and "unexpected extra" not in res.output, res.output
+        fix = f"ad-duckdb sql {fix}"
+        assert fix in res.output, res.output
+        # the command offered runs as stated
+        assert "Error" not in run(*shlex.split(fix)[1:])
+    # an option mistyped after the query is still called an unknown option, not a query to quote
+    res = CliRunner().invoke(cli, ["sql", model_db, "SELECT 1", "--formt", "csv"], catch_exceptions=False)
+    assert res.exit_code == 2 and "No such option: --formt" in res.output, res.output
+
+
+def test_sql_with_a_star_the_shell_expanded_says_so(model_db: str, tmp_path: Path) -> None:
+    """An unquoted `SELECT * FROM t` reaches the command as SELECT a.csv b.txt FROM t (bash replaces * by the names of
+    the files of the current directory): the message says that the shell did so, and the command to paste has the *
+    back. Run through a real shell, in a directory holding files."""
+    here = tmp_path / "work dir"
+    here.mkdir()
+    for name in ("a.csv", "b.txt", "notes"):
+        (here / name).write_text("x\n")
+    out = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m ad_duckdb.cli sql {shlex.quote(model_db)} "
+                                        "SELECT * FROM transactions LIMIT 1"],
+                         capture_output=True, text=True, timeout=300, cwd=here, stdin=subprocess.DEVNULL,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"})
+    assert out.returncode == 2, out.stderr
+    assert "the shell replaced the * of the query by the names of the files in this directory" in out.stderr, out.stderr
+    assert "(a.csv, b.txt, notes)" in out.stderr, out.stderr
+    fix = f"ad-duckdb sql {shlex.quote(model_db)} 'SELECT * FROM transactions LIMIT 1'"
+    assert fix in out.stderr, out.stderr
+    assert "transaction_id" in run(*shlex.split(fix)[1:])
+    # words that are not every file name here are no * the shell expanded: no such claim
+    res = CliRunner().invoke(cli, ["sql", model_db, "SELECT", "a.csv"], catch_exceptions=False)
+    assert res.exit_code == 2 and "shell replaced" not in res.output, res.output
