@@ -63,6 +63,7 @@ from .firstarg import first_feature_hint, name_the_argument
 from .labelled import training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
+from .querywords import unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -1700,9 +1701,34 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
     return ""
 
 
+class _SqlCommand(_Command):
+    """``sql``, whose words after QUERY are a query left unquoted: told to quote it, not click's bare "Got unexpected
+    extra arguments", which did not say what to do."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.allow_extra_args = True
+        rest = super().parse_args(ctx, args)
+        if not rest or ctx.resilient_parsing:
+            return rest
+        p = ctx.params
+        words = [p["query"], *rest]
+        mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
+        if mistyped is not None:  # ignore_unknown_options passed it on as a word
+            raise click.UsageError(f"No such option: {mistyped}", ctx)
+        if p["sql_file"] is not None:
+            raise click.UsageError(_QUERY_AND_FILE, ctx)
+        options = [*(["--format", p["out_format"]] if p["out_format"] != "table" else []),
+                   *(["--write"] if p["write"] else []), *(["--no-order-check"] if p["no_order_check"] else []),
+                   *[w for a in p["attach"] for w in ("--attach", a)]]
+        raise click.UsageError(unquoted_query_message(p["db"], words, options), ctx)
+
+
+_QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
+
+
 # ignore_unknown_options: QUERY may begin with a "-- comment" line (a .sql file passed as "$(cat f.sql)"),
 # which click would otherwise take for an unknown option and refuse.
-@cli.command(context_settings={"ignore_unknown_options": True})
+@cli.command(cls=_SqlCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("db")
 @click.argument("query", required=False)
 @click.option("-f", "--file", "sql_file", type=click.File("r", encoding="utf-8"),
@@ -1740,7 +1766,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
       ad-duckdb sql warehouse.duckdb --file report.sql --format csv
     """
     if query is not None and sql_file is not None:
-        raise click.UsageError("Give the SQL either as QUERY or with --file PATH, not both.")
+        raise click.UsageError(_QUERY_AND_FILE)
     stdin = sys.stdin
     # Why "-" reads standard input: psql -f - and cat take it so, and as SQL it was only a
     # syntax error; also on a terminal, where it reads to Ctrl-D as cat does, rather than prompting

@@ -106,15 +106,20 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
         if not exists:
             check_same_home(con, chk, into, f"Cannot write the {what}: ")
             _check_creatable(chk, into, what)
+        read = itself = False
+        if exists and source is not None:
+            target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
+            # the source is the table written, named as such: not a query or a view, which may select fewer rows
+            itself = not is_query(source) and reads == target and what == "scores"
+            read = bool(target & reads) and not append and not (in_place and itself)
         # its rows, said in the refusal (only there: replace and append need no count)
         refused = exists and not replace and not append and what == "scores"
-        held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if refused else 0
-        read = False
-        if exists and source is not None and not append:
-            target, reads = _table_refs(chk, table_sql(into)), _table_refs(chk, source_sql(source))
-            read = bool(target & reads) and not (in_place and not is_query(source) and reads == target)
+        told = refused or (itself and (append or not in_place))
+        held = chk.execute(f"SELECT count(*) FROM {table_sql(into)}").fetchall()[0][0] if told else 0
     finally:
         chk.close()
+    if itself:
+        _refuse_its_own_source(into, held, replace, append, in_place)
     if read and what == "thresholds":
         raise BadInputError(f"Table {into!r} is what {source!r} reads; writing the threshold table into it would "
                             f"replace it. Choose a new table, e.g. into={_suggest_table(into, 'thresholds')!r} (CLI: --into).")
@@ -136,6 +141,32 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
                             f"overwrite it (its {held} rows are lost).")
     if exists and not replace and not append:
         raise BadInputError(f"Table {into!r} exists; pass replace=True (CLI: --replace) to overwrite it.")
+
+
+def _refuse_its_own_source(into: str, held: int, replace: bool, append: bool, in_place: bool) -> None:
+    """Refuse scoring a table into itself, unless with replace and every column kept (``in_place``), saying what
+    each option does to that table, the one that works first.
+
+    Why: the refusal for any existing table offered append=True first, which adds each row a second time when the
+    source is the table itself, and said of replace=True that the rows are lost, though it keeps every row and
+    column and adds the scores."""
+    how = (f"pass replace=True (CLI: --replace){' instead' if append else ''}: it is "
+           f"rewritten with its {held} rows and every column, plus the score columns (fresh ones in place of an "
+           "earlier scoring's).")
+    new = (f"Or write the scored rows to a new table, e.g. into={_suggest_table(into, 'scored')!r} (CLI: --into), "
+           f"which leaves {into!r} as it is.")
+    if append:
+        leave = "" if in_place else "leave columns= (CLI: -c) out and "
+        raise BadInputError(f"Table {into!r} is the source scored, whole: append=True (CLI: --append) would add each "
+                            f"of its {held} rows a second time. To add the scores to it in place, {leave}{how} {new}")
+    if not in_place:
+        raise BadInputError(f"Table {into!r} is the source scored; written with the columns= (CLI: -c) kept only, "
+                            "it would lose its other columns. To add the scores to it in place, leave columns= (CLI: "
+                            f"-c) out and {how} {new}")
+    if not replace:
+        raise BadInputError(f"Table {into!r} exists, and it is the source scored. To add the scores to it in place, "
+                            f"{how} {new} Not append=True (CLI: --append): it would add each of its rows a second "
+                            "time.")
 
 
 # The endings of the files DuckDB's COPY ... TO writes (and compressed ones), which no table is named with.

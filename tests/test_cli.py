@@ -2693,3 +2693,105 @@ def test_sql_with_a_model_name_in_double_quotes_says_to_use_single_quotes(model_
              "quotes, is_anomaly_at(model, 'p99', ...))")):
         out = fails_in_one_line("sql", model_db, q)
         assert hint in out, out
+
+
+def test_sql_with_the_query_unquoted_says_to_quote_it(model_db: str, tmp_path: Path) -> None:
+    """`ad-duckdb sql DB SELECT count(*) FROM t` gave click's bare "Got unexpected extra arguments (count(*) FROM t)":
+    QUERY is one argument, and the message did not say to quote it. Joining the words instead would run whatever the
+    shell made of them (a * becomes the names of the files here), so the fix is said, with the command to paste."""
+    db = shlex.quote(model_db)
+    for words, fix in ((["SELECT", "count(*)", "FROM", "transactions"], f"{db} 'SELECT count(*) FROM transactions'"),
+                       (["SELECT", "1"], f"{db} 'SELECT 1'"),
+                       # the options given stay in the command offered
+                       (["--format", "csv", "SELECT", "42", "AS", "x"], f"{db} --format csv 'SELECT 42 AS x'")):
+        res = CliRunner().invoke(cli, ["sql", model_db, *words], catch_exceptions=False)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and "unexpected extra" not in res.output, res.output
+        fix = f"ad-duckdb sql {fix}"
+        assert fix in res.output, res.output
+        # the command offered runs as stated
+        assert "Error" not in run(*shlex.split(fix)[1:])
+    # an option mistyped after the query is still called an unknown option, not a query to quote
+    res = CliRunner().invoke(cli, ["sql", model_db, "SELECT 1", "--formt", "csv"], catch_exceptions=False)
+    assert res.exit_code == 2 and "No such option: --formt" in res.output, res.output
+
+
+def test_sql_with_a_star_the_shell_expanded_says_so(model_db: str, tmp_path: Path) -> None:
+    """An unquoted `SELECT * FROM t` reaches the command as SELECT a.csv b.txt FROM t (bash replaces * by the names of
+    the files of the current directory): the message says that the shell did so, and the command to paste has the *
+    back. Run through a real shell, in a directory holding files."""
+    here = tmp_path / "work dir"
+    here.mkdir()
+    for name in ("a.csv", "b.txt", "notes"):
+        (here / name).write_text("x\n")
+    out = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m ad_duckdb.cli sql {shlex.quote(model_db)} "
+                                        "SELECT * FROM transactions LIMIT 1"],
+                         capture_output=True, text=True, timeout=300, cwd=here, stdin=subprocess.DEVNULL,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"})
+    assert out.returncode == 2, out.stderr
+    assert "the shell replaced the * of the query by the names of the files in this directory" in out.stderr, out.stderr
+    assert "(a.csv, b.txt, notes)" in out.stderr, out.stderr
+    fix = f"ad-duckdb sql {shlex.quote(model_db)} 'SELECT * FROM transactions LIMIT 1'"
+    assert fix in out.stderr, out.stderr
+    assert "transaction_id" in run(*shlex.split(fix)[1:])
+    # words that are not every file name here are no * the shell expanded: no such claim
+    res = CliRunner().invoke(cli, ["sql", model_db, "SELECT", "a.csv"], catch_exceptions=False)
+    assert res.exit_code == 2 and "shell replaced" not in res.output, res.output
+
+
+def test_score_into_its_own_source_table_says_what_each_option_does_to_it(model_db: str, tmp_path: Path) -> None:
+    """`score DB m transactions --into transactions` said first to pass --append (which failed on a table without the
+    score columns, and once it had them added every row a second time) and that --replace loses the table's rows,
+    though --replace rewrites it with every row and column plus the scores. The message now puts --replace first,
+    says what it keeps, offers a new table, and --append on the source table itself is refused."""
+    path = str(tmp_path / "own.duckdb")
+    shutil.copy(model_db, path)
+    before = duckdb.connect(path, read_only=True)
+    rows = before.execute("SELECT * FROM transactions ORDER BY transaction_id").fetchall()
+    cols = [r[0] for r in before.execute("DESCRIBE transactions").fetchall()]
+    before.close()
+
+    def table(name: str = "transactions") -> tuple[list[str], list[tuple[object, ...]]]:
+        con = duckdb.connect(path, read_only=True)
+        try:
+            return ([r[0] for r in con.execute(f"DESCRIBE {name}").fetchall()],
+                    con.execute(f"SELECT * FROM {name} ORDER BY transaction_id").fetchall())
+        finally:
+            con.close()
+
+    n = len(rows)
+    in_place = (f"To add the scores to it in place, pass replace=True (CLI: --replace): it is rewritten with its {n} "
+                "rows and every column, plus the score columns (fresh ones in place of an earlier scoring's).")
+    new_table = ("Or write the scored rows to a new table, e.g. into='transactions_scored' (CLI: --into), which "
+                 "leaves 'transactions' as it is.")
+    out = fails_in_one_line("score", path, "tx_ae", "transactions", "--into", "transactions")
+    assert out.startswith("Error: Table 'transactions' exists, and it is the source scored. ") and in_place in out, out
+    assert new_table in out and "rows are lost" not in out, out
+    assert "Not append=True (CLI: --append): it would add each of its rows a second time." in out, out
+    assert out.index("--replace") < out.index("--into)") < out.index("--append"), out
+    # --append, refused as said, whether or not the table has the score columns yet; nothing written
+    appended = fails_in_one_line("score", path, "tx_ae", "transactions", "--into", "transactions", "--append")
+    assert ("Table 'transactions' is the source scored, whole: append=True (CLI: --append) would add each of its "
+            f"{n} rows a second time. {in_place.replace('(CLI: --replace)', '(CLI: --replace) instead')}") in appended
+    assert table() == (cols, rows)
+    # the new table, as stated: the source as it is
+    assert "wrote" in run("score", path, "tx_ae", "transactions", "--into", "transactions_scored")
+    assert table() == (cols, rows)
+    scored_cols, scored = table("transactions_scored")
+    assert scored_cols == [*cols, "anomaly_score", "anomaly_percentile", "is_anomaly"] and len(scored) == n
+    # --replace, as stated: every row and column, plus the scores; again: fresh ones in their place
+    for _ in range(2):
+        assert f"wrote {n} scored rows to transactions" in run("score", path, "tx_ae", "transactions", "--into",
+                                                                "transactions", "--replace")
+        now_cols, now = table()
+        assert now_cols == scored_cols and [r[:len(cols)] for r in now] == rows, now_cols
+    # --append once the table has the score columns: still refused, no row added twice
+    again = fails_in_one_line("score", path, "tx_ae", "transactions", "--into", "transactions", "--append")
+    assert "would add each of its" in again and len(table()[1]) == n, again
+    # -c on the table itself: told that -c would drop its other columns, and what to do, not --append first
+    kept = fails_in_one_line("score", path, "tx_ae", "transactions", "--into", "transactions", "--replace",
+                             "-c", "transaction_id")
+    assert kept.startswith("Error: Table 'transactions' is the source scored; written with the columns= (CLI: -c) "
+                           "kept only, it would lose its other columns. To add the scores to it in place, leave "
+                           "columns= (CLI: -c) out and pass replace=True (CLI: --replace)"), kept
+    assert len(table()[1]) == n

@@ -320,9 +320,9 @@ def test_into_an_existing_table_in_any_spelling_needs_replace(db: Path) -> None:
     try:
         con.execute("CREATE TABLE important AS SELECT 'precious' AS v")
         for into in ("IMPORTANT", "main.important", "Main.Important", "TRANSACTIONS"):
-            # the source itself (TRANSACTIONS) is named as such, with append=True for an incremental job
+            # the source itself (TRANSACTIONS) is named as such, with replace=True, which keeps its rows, first
             with pytest.raises(ad_duckdb.BadInputError, match=r"exists; pass append=True .* or replace=True"
-                                                              r"|is what 'transactions' reads.*append=True"):
+                                                              r"|is the source scored\. .* pass replace=True"):
                 ad_duckdb.score(con, "tx_ae", "transactions", into=into)
         assert con.execute("SELECT v FROM important").fetchall() == [("precious",)]
         assert con.execute("SELECT count(*) FROM transactions").fetchall()[0][0] == 800
