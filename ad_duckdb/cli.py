@@ -63,7 +63,7 @@ from .firstarg import first_feature_hint, name_the_argument
 from .labelled import training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
-from .querywords import unquoted_query_message
+from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -861,6 +861,52 @@ class _Command(click.Command):
         return super().parse_args(ctx, args)
 
 
+class _QueryWordsCommand(_Command):
+    """A command whose query argument (``query_param``) was given unquoted: its words after the first arrive as extra
+    arguments, which are told to quote the query (the command to paste), not click's bare "Got unexpected extra
+    arguments", which did not say what to do."""
+
+    query_param = "source"
+    argument = "SOURCE"
+    # whether any words after the value are a query's; else only after one that begins a query (a table followed
+    # by other words is another mistake, which click's own message names)
+    any_words = False
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.allow_extra_args = True
+        rest = super().parse_args(ctx, args)
+        if not rest or ctx.resilient_parsing:
+            return rest
+        first = ctx.params.get(self.query_param)
+        words = [first, *rest] if first is not None else rest
+        mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
+        if mistyped is not None:  # ignore_unknown_options passed it on as a word
+            raise click.UsageError(f"No such option: {mistyped}", ctx)
+        if first is None or not (self.any_words or is_query(first)):
+            raise click.UsageError(f"Got unexpected extra argument{'s' if len(rest) > 1 else ''} ({' '.join(rest)})",
+                                   ctx)
+        self.check_words(ctx)
+        raise click.UsageError(unquoted_query_message(command_without(ctx, self.query_param), self.argument, words),
+                               ctx)
+
+    def check_words(self, ctx: click.Context) -> None:
+        """A mistake to name before the quoting."""
+
+
+class _ThresholdCommand(_QueryWordsCommand):
+    argument = "The value of --source"
+
+
+class _SqlCommand(_QueryWordsCommand):
+    query_param = "query"
+    argument = "QUERY"
+    any_words = True
+
+    def check_words(self, ctx: click.Context) -> None:
+        if ctx.params["sql_file"] is not None:
+            raise click.UsageError(_QUERY_AND_FILE, ctx)
+
+
 class _Group(click.Group):
     command_class = _Command
 
@@ -907,7 +953,7 @@ def cli(wait: float) -> None:
     """
 
 
-@cli.command()
+@cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("name")
 @click.argument("source")
@@ -1104,7 +1150,7 @@ _TIME = click.option(
     "source's one DATE or TIMESTAMP column; with none, or several and no --time, no such plot).")
 
 
-@cli.command()
+@cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model")
 @click.argument("source")
@@ -1498,7 +1544,7 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
     return used + held_out if used + held_out < train_rows else None
 
 
-@cli.command()
+@cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model_a")
 @click.argument("model_b")
@@ -1699,28 +1745,6 @@ def _attached_model_hint(con: duckdb.DuckDBPyConnection, error: str) -> str:
     except duckdb.Error:  # an ad_models of other columns, or one we may not read: nothing to tell
         return ""
     return ""
-
-
-class _SqlCommand(_Command):
-    """``sql``, whose words after QUERY are a query left unquoted: told to quote it, not click's bare "Got unexpected
-    extra arguments", which did not say what to do."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.allow_extra_args = True
-        rest = super().parse_args(ctx, args)
-        if not rest or ctx.resilient_parsing:
-            return rest
-        p = ctx.params
-        words = [p["query"], *rest]
-        mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
-        if mistyped is not None:  # ignore_unknown_options passed it on as a word
-            raise click.UsageError(f"No such option: {mistyped}", ctx)
-        if p["sql_file"] is not None:
-            raise click.UsageError(_QUERY_AND_FILE, ctx)
-        options = [*(["--format", p["out_format"]] if p["out_format"] != "table" else []),
-                   *(["--write"] if p["write"] else []), *(["--no-order-check"] if p["no_order_check"] else []),
-                   *[w for a in p["attach"] for w in ("--attach", a)]]
-        raise click.UsageError(unquoted_query_message(p["db"], words, options), ctx)
 
 
 _QUERY_AND_FILE = "Give the SQL either as QUERY or with --file PATH, not both."
@@ -2136,7 +2160,7 @@ def _print_plans(rows: list[tuple[Any, ...]]) -> None:
         click.echo(str(plan).rstrip("\n"))
 
 
-@cli.command()
+@cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model")
 @click.argument("source")
@@ -2436,7 +2460,7 @@ _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-c
                               "of every known fraud); their misses and false alarms are weighed to it.")
 
 
-@cli.command()
+@cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model")
 @click.argument("source")
@@ -2499,7 +2523,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
                      for r in rep.table])
 
 
-@cli.command()
+@cli.command(cls=_ThresholdCommand)
 @click.argument("db")
 @click.argument("model")
 @click.argument("name")

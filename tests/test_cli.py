@@ -2795,3 +2795,58 @@ def test_score_into_its_own_source_table_says_what_each_option_does_to_it(model_
                            "kept only, it would lose its other columns. To add the scores to it in place, leave "
                            "columns= (CLI: -c) out and pass replace=True (CLI: --replace)"), kept
     assert len(table()[1]) == n
+
+
+def test_a_source_query_unquoted_says_to_quote_it_in_every_command(model_db: str, tmp_path: Path) -> None:
+    """`ad-duckdb score DB tx_ae SELECT count, amount FROM t --top 3` gave click's bare "Got unexpected extra
+    arguments (count, amount FROM t)", as sql did before it said to quote the query: train, score, compare, explain,
+    evaluate (SOURCE) and threshold (--source) say so too, with the command to paste, the options given kept."""
+    db = str(tmp_path / "copy.duckdb")
+    shutil.copy(model_db, db)
+    q = ["SELECT", "count,", "amount,", "label", "FROM", "transactions"]
+    query = "'SELECT count, amount, label FROM transactions'"
+    d = shlex.quote(db)
+    for args, fix in (
+            (["score", db, "tx_ae", *q, "--top", "3", "--format", "csv"],
+             f"ad-duckdb score {d} tx_ae --top 3 --format csv {query}"),
+            # a group option and a --no- flag are kept too
+            (["--wait", "1.5", "train", db, "tx_q", *q, "-f", "count", "-f", "amount", "--no-robust", "--epochs", "2"],
+             f"ad-duckdb --wait 1.5 train {d} tx_q --feature count --feature amount --no-robust --epochs 2 {query}"),
+            (["compare", db, "tx_ae", "tx_q", *q, "--top", "2"], f"ad-duckdb compare {d} tx_ae tx_q --top 2 {query}"),
+            (["explain", db, "tx_ae", *q, "--where", "count > 1", "--limit", "1"],
+             f"ad-duckdb explain {d} tx_ae --where 'count > 1' --limit 1 {query}"),
+            (["evaluate", db, "tx_ae", *q, "--label", "label"], f"ad-duckdb evaluate {d} tx_ae --label label {query}"),
+            (["threshold", db, "tx_ae", "cut", "--method", "max_f1", "--source", *q, "--label", "label"],
+             f"ad-duckdb threshold {d} tx_ae cut --method max_f1 --label label --source {query}")):
+        res = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert res.exit_code == 2, res.output
+        assert "Traceback" not in res.output and "unexpected extra" not in res.output, res.output
+        assert "is one argument, and the query came as 6 words; quote the whole query" in res.output, res.output
+        assert fix in res.output, res.output
+        # the command offered runs as stated
+        run(*shlex.split(fix)[1:])
+    # a table followed by other words is no query split by the shell: click's message stays
+    res = CliRunner().invoke(cli, ["train", db, "tx_r", "transactions", "count", "amount"], catch_exceptions=False)
+    assert res.exit_code == 2 and "Got unexpected extra arguments (count amount)" in res.output, res.output
+    res = CliRunner().invoke(cli, ["threshold", db, "tx_ae", "c", "--method", "max_f1", "--source", "transactions",
+                                   "extra", "--label", "label"], catch_exceptions=False)
+    assert res.exit_code == 2 and "Got unexpected extra argument (extra)" in res.output, res.output
+
+
+def test_a_source_with_a_star_the_shell_expanded_says_so(model_db: str, tmp_path: Path) -> None:
+    """`ad-duckdb score DB tx_ae SELECT * FROM t` unquoted: bash replaces the * by the names of the files here, and
+    the message says so, with the * back in the command to paste. Run through a real shell."""
+    here = tmp_path / "work dir"
+    here.mkdir()
+    for name in ("a.csv", "b.txt"):
+        (here / name).write_text("x\n")
+    out = subprocess.run(["bash", "-c", f"{shlex.quote(sys.executable)} -m ad_duckdb.cli score "
+                                        f"{shlex.quote(model_db)} tx_ae SELECT * FROM transactions --top 2"],
+                         capture_output=True, text=True, timeout=300, cwd=here, stdin=subprocess.DEVNULL,
+                         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"})
+    assert out.returncode == 2, out.stderr
+    assert "the shell replaced the * of the query by the names of the files in this directory (a.csv, b.txt)" \
+        in out.stderr, out.stderr
+    fix = f"ad-duckdb score {shlex.quote(model_db)} tx_ae --top 2 'SELECT * FROM transactions'"
+    assert fix in out.stderr, out.stderr
+    assert "transaction_id" in run(*shlex.split(fix)[1:])
