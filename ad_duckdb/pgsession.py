@@ -305,6 +305,12 @@ class Session:
 
     def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+        if self.status == b"E" and (VERSION_RE.match(sql) or SHOW_RE.match(sql) or SET_RE.match(sql) or (
+                (s := SAVEPOINT_RE.match(sql)) is not None and not s.group(1).lower().startswith("rollback"))):
+            # Why here: PostgreSQL refuses every statement but the block's end in a failed transaction; these the
+            # server answers itself (a fixed SHOW, a SET it takes as a no-op) never reach _one, which refuses the rest
+            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
+                                "25P02")
         if VERSION_RE.match(sql):
             import ad_duckdb
 

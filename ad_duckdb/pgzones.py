@@ -20,8 +20,12 @@ from .pgerrors import ProtocolError
 
 # strtod's number, which PostgreSQL takes as hours east (not Python's float(): '1_0', 'inf', 'nan')
 _HOURS = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# INTERVAL 'text' [HOUR | HOUR TO MINUTE], as SET TIME ZONE writes it, or as PostgreSQL's GUC holds it (interval '...')
-_INTERVAL = re.compile(r"interval\s*'((?:[^']|'')*)'\s*(hour(?:\s+to\s+minute)?)?", re.I)
+# INTERVAL 'text' [qualifier], as SET TIME ZONE writes it, or as PostgreSQL's GUC holds it (interval '...'): any
+# field of PostgreSQL's grammar (opt_interval), of which a time zone takes HOUR and HOUR TO MINUTE
+_SECOND = r"second(?:\s*\(\s*\d+\s*\))?"
+_INTERVAL = re.compile(r"interval\s*'((?:[^']|'')*)'\s*(year(?:\s+to\s+month)?|month|"
+                       rf"day(?:\s+to\s+(?:hour|minute|{_SECOND}))?|hour(?:\s+to\s+(?:minute|{_SECOND}))?|"
+                       rf"minute(?:\s+to\s+{_SECOND})?|{_SECOND})?", re.I)
 _CLOCK = re.compile(r"([+-]?)(\d+)(?::(\d+)(?::(\d+(?:\.\d*)?))?)?")
 # A POSIX spec without daylight-saving rules: a name (3+ letters, or anything in <>), then the hours WEST of UTC.
 # IANA's names of this shape (GMT0, GMT+0, GMT-0) are offset 0, which reads the same either way.
@@ -118,6 +122,9 @@ def offset_zone(value: str) -> Zone | None:
         east = _whole(float(text) * 3600)  # truncated toward zero, as PostgreSQL's (long) conversion
         return Zone(_etc(value, east), _posix_name(east))
     m = _INTERVAL.fullmatch(text)
+    if m is not None and m.group(2) and " ".join(m.group(2).lower().split()) not in ("hour", "hour to minute"):
+        # PostgreSQL's grammar refuses it (gram.y's zone_value), before any value is looked at
+        raise ProtocolError("time zone interval must be HOUR or HOUR TO MINUTE", "42601")
     if m is not None:
         east = _interval_seconds(value, m.group(1).replace("''", "'"), m.group(2))
         return Zone(_etc(value, east), _posix_name(east))

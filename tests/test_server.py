@@ -2998,3 +2998,45 @@ def test_a_client_whose_network_went_silent_is_found_out_by_tcp_keepalive(wareho
             probes = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT)
             every = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL)
             assert idle + probes * every <= 180, (idle, probes, every)
+
+
+def test_a_failed_transaction_refuses_the_answers_the_server_gives_itself(server: Server) -> None:
+    """After an error in a transaction block PostgreSQL refuses every statement but its end (25P02, "current
+    transaction is aborted"). SHOW max_connections, the other SHOWs and SELECT version() the server answers itself,
+    and SET of a PostgreSQL-only setting, SAVEPOINT and RELEASE, which it takes as no-ops, answered there instead,
+    so a client took a failed block for a live one."""
+    fixed = ["SHOW max_connections", "SHOW application_name", "SHOW statement_timeout", "SHOW transaction_read_only",
+             "SHOW server_version", 'show "lc_collate"', "SHOW TimeZone", "SHOW search_path", "SELECT version()"]
+    no_ops = ["SET client_encoding = 'UTF8'", "SET DateStyle = 'ISO, MDY'", "SET DateStyle = 'German'",
+              "SAVEPOINT sp", "RELEASE SAVEPOINT sp"]
+    with psycopg.connect(server.url()) as conn:
+        for sql in fixed + no_ops:
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+            with pytest.raises(psycopg.errors.InFailedSqlTransaction, match="current transaction is aborted"):
+                conn.execute(sql)
+            conn.rollback()
+        for sql in fixed:  # answered again once the block is over
+            assert conn.execute(sql).fetchall(), sql
+        conn.rollback()
+
+
+def test_set_time_zone_interval_of_another_field_is_postgresql_s_syntax_error(server: Server) -> None:
+    """SET TIME ZONE INTERVAL '30' MINUTE got the server's general 22023 (not a zone name DuckDB knows); PostgreSQL's
+    grammar refuses an interval field other than HOUR or HOUR TO MINUTE with 42601, "time zone interval must be HOUR
+    or HOUR TO MINUTE"."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        before = conn.execute("SHOW TimeZone").fetchall()
+        for sql in ("SET TIME ZONE INTERVAL '30' MINUTE", "SET TIME ZONE INTERVAL '1' DAY",
+                    "set time zone interval '+02:00:00' hour to second", "SET TIME ZONE INTERVAL '1:30' MINUTE TO SECOND",
+                    "SET TIME ZONE INTERVAL '1' YEAR", "SET TIME ZONE INTERVAL '2' SECOND(3)",
+                    "SET TIME ZONE INTERVAL '1 2' DAY TO HOUR"):
+            with pytest.raises(psycopg.errors.SyntaxError) as err:
+                conn.execute(sql)
+            assert str(err.value).splitlines()[0] == "time zone interval must be HOUR or HOUR TO MINUTE", sql
+        assert conn.execute("SHOW TimeZone").fetchall() == before  # untouched by the refusals
+    with psycopg.connect(server.url()) as conn:  # in a transaction block it aborts it, as any error
+        with pytest.raises(psycopg.errors.SyntaxError):
+            conn.execute("SET TIME ZONE INTERVAL '30' MINUTE")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
