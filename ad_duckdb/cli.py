@@ -716,9 +716,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
 def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:
     """Whether column ``i`` holds numbers (integers, decimals, floats, _Number texts; NULLs aside), which a table
     right-aligns."""
-    values = [r[i] for r in rows if r[i] is not None]
-    return bool(values) and all(isinstance(v, int | float | decimal.Decimal | _Number) and not isinstance(v, bool)
-                                for v in values)
+    # Why by the column's set of types: an isinstance per value took a tenth of printing 100k rows
+    kinds = {type(r[i]) for r in rows} - {type(None)}
+    return bool(kinds) and all(issubclass(k, (int, float, decimal.Decimal, _Number)) and not issubclass(k, bool)
+                               for k in kinds)
 
 
 def _columns_that_fit(widths: list[int], limit: int) -> list[int | None]:
