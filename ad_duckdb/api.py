@@ -793,9 +793,10 @@ def score(
     ``into`` table instead, by column name, all or none, and returns how many were added; it creates the table on
     the first run. The table must have the columns this scoring writes, no more and no fewer (the same
     ``columns``, ``outputs`` and ``explain`` as the run that created it), each of a type the new values convert to
-    without loss (a BIGINT column takes INTEGER ids, not the other way round; a DOUBLE column takes BIGINT ids
-    it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The source may read
-    the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it was before the run.
+    without loss (a BIGINT column takes INTEGER ids, not the other way round; a DOUBLE column takes BIGINT or
+    DECIMAL(18,0) ids it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The
+    source may read the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it
+    was before the run.
 
     Examples
     --------

@@ -4,6 +4,7 @@ source reads (unless appended to), or one that cannot be created."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
@@ -388,13 +389,21 @@ _INT_BITS = {"TINYINT": 7, "SMALLINT": 15, "INTEGER": 31, "BIGINT": 63, "HUGEINT
 
 def _value_checked(new_type_sql: str, held_type_sql: str) -> bool:
     """Whether each value of ``new_type_sql`` written to a ``held_type_sql`` column is checked as it is added
-    (``guarded``) rather than the types refused: integers the column may not hold exactly (BIGINT into DOUBLE), and
-    a DOUBLE into a FLOAT, which DuckDB refuses beyond its range; rounding a fraction to a FLOAT column's precision is
-    what the column is for. An INTEGER into a DOUBLE is exact: not checked."""
+    (``guarded``) rather than the types refused: whole numbers the column may not hold exactly (BIGINT or
+    DECIMAL(18,0) into DOUBLE), and a DOUBLE into a FLOAT, which DuckDB refuses beyond its range; rounding a fraction
+    to a FLOAT column's precision is what the column is for. An INTEGER into a DOUBLE is exact: not checked."""
     new, held = new_type_sql.strip().upper(), held_type_sql.strip().upper()
     if held not in _FLOAT_BITS:
         return False
-    return _INT_BITS.get(new, 0) > _FLOAT_BITS[held] or (new in ("DOUBLE", "FLOAT8") and _FLOAT_BITS[held] < 53)
+    return (_whole_bits(new) or 0) > _FLOAT_BITS[held] or (new in ("DOUBLE", "FLOAT8") and _FLOAT_BITS[held] < 53)
+
+
+def _whole_bits(type_sql: str) -> float | None:
+    """The bits of the whole numbers of an integer type or a DECIMAL without fraction digits (an id read from
+    PostgreSQL's NUMERIC(18) or a Parquet decimal: ``DECIMAL(p,0)`` holds up to 10^p); None for other types."""
+    if (m := _DECIMAL.fullmatch(type_sql.strip())) is not None:
+        return int(m[1]) * math.log2(10) if int(m[2]) == 0 else None
+    return _INT_BITS.get(type_sql.strip().upper())
 
 
 def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into: str, model: str) -> str:
@@ -406,7 +415,7 @@ def guarded(expr: str, column: str, held_type_sql: str, new_type_sql: str, into:
     Why by value: INTEGER ids into a DOUBLE column are exact, BIGINT ones until they pass 2^53, when they were stored
     as other ids, silently (DuckDB's INSERT casts them on its own); refusing the types would stop every job whose ids
     are far below it. Why inside the INSERT: the values are only read there, and its transaction then adds no row."""
-    h, whole = held_type_sql.strip().upper(), new_type_sql.strip().upper() in _INT_BITS
+    h, whole = held_type_sql.strip().upper(), _whole_bits(new_type_sql) is not None
     stored = f"TRY_CAST({expr} AS {h})"
     lost = (f"TRY_CAST({stored} AS {new_type_sql}) IS DISTINCT FROM {expr}" if whole else
             f"({expr} IS NOT NULL AND {stored} IS NULL)")

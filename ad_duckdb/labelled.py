@@ -775,7 +775,7 @@ def set_threshold(
             else:
                 what += f"; got {target!r}{thresholds.percent_hint(target)}"
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                              f"(CLI: --target), {what}.")
+                              f"(CLI: --target), {what}{'' if what.endswith('?') else '.'}")
         q = 1.0 - target if method == "contamination" else target
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",

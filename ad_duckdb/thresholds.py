@@ -184,7 +184,7 @@ def pick(c: dict[str, np.ndarray], i: int, name: str, method: str, chosen_on: st
 def percent_hint(target: float | None) -> str:
     """A guess at the share a target given as a percent means (90 for 0.9), for the refusal of a target above 1;
     empty when it cannot be one. Why: ``--target 90`` was refused with the range alone, though "90% precision" is
-    how the goal is said."""
+    how the goal is said. A question, which ends the sentence (no full stop after it)."""
     if target is None or not 1.0 < float(target) <= 100.0:
         return ""
     share = f"{float(target) / 100:g}"
@@ -202,7 +202,7 @@ def goal_target(method: str, target: float | None) -> float:
         what = "the largest share of rows to flag, e.g. 0.01" if method == "flag_budget" else \
             f"the {method[4:]} to reach, e.g. 0.9"
         raise OptionError(f"Threshold goal {method!r} needs target= in (0, 1] (CLI: --target), {what}; got "
-                          f"{target!r}{percent_hint(target)}.")
+                          f"{target!r}{percent_hint(target) or '.'}")
     return float(target)
 
 

@@ -963,3 +963,40 @@ def test_append_into_a_double_or_float_column_refuses_only_values_it_would_chang
         con.execute("DROP TABLE inc_dbl")
     finally:
         con.close()
+
+
+def test_append_of_whole_decimals_into_a_double_column_refuses_only_values_it_would_change(append_db: str) -> None:
+    """A DECIMAL(18,0) id (NUMERIC(18) read from PostgreSQL or Oracle, a Parquet decimal) into a DOUBLE column went
+    in with its last digits changed above 2^53 (9007199254740993 stored as ...992, joining back to another row),
+    silently, as BIGINT ids did before their guard: INSERT BY NAME casts a DECIMAL to DOUBLE on its own. Whole
+    decimals the column holds exactly and decimals with fractions (amounts) are added as ever."""
+    con = ad_duckdb.connect(append_db)
+    try:
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::DOUBLE AS transaction_id, count, amount, "
+                        "amount::DOUBLE AS x FROM transactions WHERE transaction_id <= 100", into="inc_ddec",
+                        columns=["transaction_id", "x"])
+
+        def add(ids: str, x: str = "amount") -> int:
+            return ad_duckdb.score(con, "tx_ae", f"SELECT {ids} AS transaction_id, count, amount, {x} AS x FROM "
+                                   "transactions WHERE transaction_id BETWEEN 101 AND 110", into="inc_ddec",
+                                   columns=["transaction_id", "x"], append=True)
+
+        assert add("transaction_id::DECIMAL(18,0)") == 10
+        assert add("transaction_id::DECIMAL(38,0)", x="amount::DECIMAL(18,2)") == 10
+        assert add("(4503599627370496 + transaction_id)::DECIMAL(38,0)") == 10
+        with pytest.raises(BadInputError) as e:
+            add("(9007199254740992 + transaction_id)::DECIMAL(38,0)")
+        msg = str(e.value)
+        assert "column 'transaction_id' is DOUBLE in the table and DECIMAL(38,0) in the new rows" in msg, msg
+        assert "9007199254741093" in msg and "9007199254741092" in msg, msg
+        assert "ALTER TABLE inc_ddec ALTER COLUMN transaction_id SET DATA TYPE DECIMAL(38,0)" in msg, msg
+        assert con.execute("SELECT count(*) FROM inc_ddec").fetchall() == [(130,)]
+        # and into a FLOAT column, above 2^24
+        con.execute("ALTER TABLE inc_ddec ALTER COLUMN x SET DATA TYPE FLOAT")
+        with pytest.raises(BadInputError, match=r"column 'x' is FLOAT in the table and DECIMAL\(18,0\) in the new "
+                           r"rows.*16777317"):
+            add("transaction_id", x="(16777216 + transaction_id)::DECIMAL(18,0)")
+        assert con.execute("SELECT count(*) FROM inc_ddec").fetchall() == [(130,)]
+        con.execute("DROP TABLE inc_ddec")
+    finally:
+        con.close()

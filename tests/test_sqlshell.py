@@ -955,3 +955,24 @@ def test_caught_up_without_a_watcher_does_not_wait() -> None:
     started = time.monotonic()
     interrupts.caught_up()
     assert time.monotonic() - started < 1
+
+
+def test_a_wide_middle_column_hides_only_itself_where_the_narrow_ones_beside_it_fit(tmp_path: Path) -> None:
+    """Columns were taken from either end in turn until one did not fit, so a wide column stopped the narrow ones
+    past it too: (id, a 30-wide note, f, t) on a 40-wide terminal showed `id … t`, hiding f, which fit. Each end
+    goes on taking columns while the other cannot; the hidden ones stay one run in the middle."""
+    db = str(tmp_path / "n.duckdb")
+    duckdb.connect(db).close()
+    query = f"SELECT 1 AS id, '{'x' * 30}' AS note, 2.5 AS f, 'abc' AS t;"
+    code, out, err = _stdout_on_terminal([db, query], 40)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert lines[0].split() == ["id", "…", "f", "t"] and lines[2].split() == ["1", "…", "2.5", "abc"], out
+    assert all(len(line.rstrip()) <= 40 for line in lines), out
+    assert "1 of 4 columns hidden (note)" in err, err
+    # a single column wider than the terminal is shown whole (nothing to hide), and so is a narrow terminal's first
+    code, out, err = _stdout_on_terminal([db, f"SELECT '{'y' * 50}' AS only;"], 20)
+    assert code == 0 and out.splitlines()[2] == "y" * 50 and "hidden" not in err, out + err
+    code, out, err = _stdout_on_terminal([db, query], 5)
+    assert code == 0 and out.splitlines()[0].split() == ["id", "…"], out + err
+    assert "3 of 4 columns hidden (note … t)" in err, err

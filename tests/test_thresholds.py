@@ -2653,3 +2653,20 @@ def test_show_and_threshold_say_a_thresholds_figures_on_its_models_training_rows
     out, err = run("show", path, "m")
     assert "note: threshold 'grown': the source has changed since m@1 was trained" in out + err, out + err
     assert "note: threshold 'p90'" not in out + err and "note: threshold 'default'" not in out + err, out + err
+
+
+def test_the_percent_guess_ends_its_refusal_without_a_stray_full_stop(tmp_path: Path) -> None:
+    """The refusal of target=90 ended "... for 90%?." (the guess's question mark, then the sentence's full stop)."""
+    con = ad_duckdb.connect(str(tmp_path / "q.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        for method, kw in (("min_precision", {"source": "t", "label": "label"}), ("quantile", {})):
+            with pytest.raises(ad_duckdb.OptionError) as e:
+                ad_duckdb.set_threshold(con, "m", "p", method, target=90, **kw)
+            assert str(e.value).endswith("for 90%?"), e.value
+        with pytest.raises(ad_duckdb.OptionError) as e:  # no guess: the sentence ends as ever
+            ad_duckdb.set_threshold(con, "m", "p", "min_precision", target=250, source="t", label="label")
+        assert str(e.value).endswith("got 250."), e.value
+    finally:
+        con.close()
