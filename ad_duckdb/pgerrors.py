@@ -28,6 +28,11 @@ class ProtocolError(Exception):
         self.routine = routine
 
 
+def in_failed_transaction() -> ProtocolError:
+    """PostgreSQL's refusal of a statement in a transaction block an error has aborted (until ROLLBACK)."""
+    return ProtocolError("current transaction is aborted, commands ignored until end of transaction block", "25P02")
+
+
 def sqlstate(e: BaseException) -> str:
     """The SQLSTATE for a DuckDB error."""
     if isinstance(e, ProtocolError):

@@ -32,7 +32,7 @@ from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
-from .pgerrors import ProtocolError
+from .pgerrors import ProtocolError, in_failed_transaction
 from .pgoncommit import WRITES, OnCommitTables
 from .pgsql import (
     APPLICATION_NAME_RE,
@@ -309,8 +309,7 @@ class Session:
                 (s := SAVEPOINT_RE.match(sql)) is not None and not s.group(1).lower().startswith("rollback"))):
             # Why here: PostgreSQL refuses every statement but the block's end in a failed transaction; these the
             # server answers itself (a fixed SHOW, a SET it takes as a no-op) never reach _one, which refuses the rest
-            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                "25P02")
+            raise in_failed_transaction()
         if VERSION_RE.match(sql):
             import ad_duckdb
 
@@ -378,8 +377,7 @@ class Session:
         if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
                 or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
             if self.status == b"E":
-                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                    "25P02")
+                raise in_failed_transaction()
             if UNLOCK_ALL_RE.match(sql):  # PostgreSQL's void result: one row, an empty value
                 return Result("SELECT", [("pg_advisory_unlock_all", 2278, 4)], iter([("",)]))
             if m and m.group(1).lower() == "all":
@@ -524,8 +522,7 @@ class Session:
         one it does nothing; PostgreSQL only warns). Why: a rolled-back SET application_name stayed, so
         pg_stat_activity and the driver named a tool the ROLLBACK had undone."""
         if self.status == b"E":  # as any statement but the block's end, in PostgreSQL
-            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                "25P02")
+            raise in_failed_transaction()
         if self.outside():
             if not local:
                 setattr(self, name, value)
@@ -560,8 +557,7 @@ class Session:
             return None
         try:
             if self.status == b"E":
-                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                    "25P02")
+                raise in_failed_transaction()
             if cmd.scope == "global":
                 raise ProtocolError("SET GLOBAL is refused on this server: it would change the setting for every "
                                     "session, which PostgreSQL's SET never does; SET without GLOBAL changes this "
@@ -801,8 +797,7 @@ class Session:
         if self.status == b"E" and kind != "TRANSACTION":
             # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
             # while rows were sent) it would still run statements the client must not rely on
-            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                "25P02")
+            raise in_failed_transaction()
         try:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
@@ -883,8 +878,7 @@ class Session:
             if cmd is None and copy is None:
                 return None
             if self.status == b"E":
-                raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                    "25P02")
+                raise in_failed_transaction()
             if isinstance(cmd, Declare):
                 if not cmd.hold and self.status == b"I" and not self.batch:
                     raise ProtocolError("DECLARE CURSOR can only be used in transaction blocks: BEGIN first, or "

@@ -65,7 +65,7 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
-from .pgerrors import ProtocolError, sqlstate
+from .pgerrors import ProtocolError, in_failed_transaction, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -1201,8 +1201,7 @@ class Handler(socketserver.BaseRequestHandler):
             self.send(b"I")
             return
         if s.status == b"E" and not TXN_WORD.match(portal.sql):
-            raise ProtocolError("current transaction is aborted, commands ignored until end of transaction block",
-                                "25P02")
+            raise in_failed_transaction()
         r = self._run_portal(s, portal)
         self.send_notices(s)
         if r.sent == 0 and r.columns is not None and portal.plan_changed(r.columns):
