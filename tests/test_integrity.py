@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -282,6 +283,23 @@ def hostile_bytes(rec: store.ModelRecord, kind: str) -> bytes:
     return HOSTILE[kind][0](copy.deepcopy(_proto(rec))).SerializeToString()
 
 
+_DROP = object()  # a change to _file_with_metadata that deletes the key (None writes a JSON null)
+
+
+def _file_with_metadata(exported: Path, graph: bytes, out: Path, **changes: Any) -> Path:
+    """``exported``'s metadata with ``changes`` (``_DROP`` deletes a key), its own sha256 made again as export_model
+    makes it, after ``graph``, written to ``out``: a file an older or newer ad_duckdb, or an editor, could have written."""
+    meta = json.loads(integrity.metadata_props(exported.read_bytes())[onnxfile.METADATA_KEY])
+    for key, value in changes.items():
+        if value is _DROP:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
+    out.write_bytes(graph + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+    return out
+
+
 def insert_row(con: duckdb.DuckDBPyConnection, rec: store.ModelRecord, name: str, onnx_bytes: bytes,
                **overrides: object) -> None:
     """Write a row as an attacker with write access would: straight SQL, a matching sha256."""
@@ -430,12 +448,8 @@ def test_altered_exported_file_refused(good: store.ModelRecord, tmp_path: Path) 
         bad.write_bytes(bytes(data))
         with pytest.raises(IntegrityError, match=r"sha256 of its graph does not match its metadata|not a well-formed"):
             ad_duckdb.import_model(con, bad)
-        meta = integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY]
-        newer = json.loads(meta)
-        newer["format_version"] = store.FORMAT_VERSION + 1
-        newer["metadata_sha256"] = onnxfile.metadata_digest(newer)  # as a newer ad_duckdb would write it
-        text = json.dumps(newer, sort_keys=True)
-        (tmp_path / "newer.onnx").write_bytes(good.onnx + onnxfile.metadata_entry(text))
+        # as a newer ad_duckdb would write it
+        _file_with_metadata(p, good.onnx, tmp_path / "newer.onnx", format_version=store.FORMAT_VERSION + 1)
         with pytest.raises(IntegrityError, match=r"format_version 2.*Upgrade ad_duckdb"):
             ad_duckdb.import_model(con, tmp_path / "newer.onnx")
         # A good file still imports after the refusals.
@@ -797,10 +811,7 @@ def test_a_file_whose_model_name_is_not_a_name_is_refused_with_a_short_message(g
         insert_row(con, good, "tx", good.onnx)
         ad_duckdb.refresh(con)
         p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
-        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
-        meta["name"] = "\x1b[2J" + "x" * 100_000
-        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
-        (tmp_path / "long.onnx").write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        _file_with_metadata(p, good.onnx, tmp_path / "long.onnx", name="\x1b[2J" + "x" * 100_000)
         with pytest.raises(IntegrityError) as caught:
             ad_duckdb.import_model(con, tmp_path / "long.onnx")
         msg = str(caught.value)
@@ -822,11 +833,7 @@ def test_a_file_whose_metadata_has_a_bad_number_is_refused_as_not_ours(good: sto
         insert_row(con, good, "tx", good.onnx)
         ad_duckdb.refresh(con)
         p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
-        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
-        meta[field] = value
-        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
-        bad = tmp_path / "bad.onnx"
-        bad.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        bad = _file_with_metadata(p, good.onnx, tmp_path / "bad.onnx", **{field: value})
         with pytest.raises(IntegrityError, match=rf"{field}.*not written by ad_duckdb's export_model") as caught:
             ad_duckdb.import_model(con, bad)
         assert "Upgrade" not in str(caught.value), caught.value
@@ -844,15 +851,9 @@ def test_a_file_of_a_newer_format_or_with_bad_metadata_is_named_in_the_error(goo
         insert_row(con, good, "tx", good.onnx)
         ad_duckdb.refresh(con)
         p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
-        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
-        for field, value, stem in (("format_version", store.FORMAT_VERSION + 1, "newer"), ("kind", None, "nokind"),
+        for field, value, stem in (("format_version", store.FORMAT_VERSION + 1, "newer"), ("kind", _DROP, "nokind"),
                                    ("version", "x", "badversion")):
-            bad = {**meta, field: value}
-            if value is None:
-                del bad[field]
-            bad["metadata_sha256"] = onnxfile.metadata_digest(bad)
-            path = tmp_path / f"{stem}.onnx"
-            path.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(bad, sort_keys=True)))
+            path = _file_with_metadata(p, good.onnx, tmp_path / f"{stem}.onnx", **{field: value})
             with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
                 ad_duckdb.import_model(con, path)
             with pytest.raises(IntegrityError, match=rf"^Model file '[^']*{stem}\.onnx'"):
@@ -894,11 +895,8 @@ def test_a_file_exported_under_a_name_ending_in_onnx_imports_with_the_name_to_gi
         insert_row(con, good, "tx", good.onnx)
         ad_duckdb.refresh(con)
         p = ad_duckdb.export_model(con, "tx", tmp_path / "tx.onnx")
-        meta = json.loads(integrity.metadata_props(p.read_bytes())[onnxfile.METADATA_KEY])
-        meta["name"] = "fraud.onnx"  # older releases stored such names
-        meta["metadata_sha256"] = onnxfile.metadata_digest(meta)
-        old = tmp_path / "old.onnx"
-        old.write_bytes(good.onnx + onnxfile.metadata_entry(json.dumps(meta, sort_keys=True)))
+        # older releases stored such names
+        old = _file_with_metadata(p, good.onnx, tmp_path / "old.onnx", name="fraud.onnx")
         with pytest.raises(ad_duckdb.BadInputError, match=r"'old\.onnx' holds model 'fraud\.onnx'.*name='fraud' \(CLI: "
                                                           r"--name fraud\)"):
             ad_duckdb.import_model(con, old)
