@@ -51,6 +51,7 @@ from .intotable import (
     append_value_error,
     check_append_columns,
     check_append_types,
+    check_append_values,
     check_replace,
     check_target,
     first_append_error,
@@ -853,6 +854,7 @@ def score(
             checked = check_append_types(con, into, table_types(con, into), {
                 c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
                 if c in ours or c.lower() in types}, lm.ref)
+            check_append_values(con, source, checked, into, lm.ref)
         except BaseException:
             close()
             raise

@@ -180,6 +180,29 @@ def python_names(cur: duckdb.DuckDBPyConnection) -> list[str]:
     return list(_REGISTERED.get(cur, ()))
 
 
+def _named_objects(source: object) -> dict[str, Any]:
+    """The objects DuckDB can scan that the text ``source`` names, by name, from the nearest frame outside this
+    package."""
+    if not isinstance(source, str):
+        return {}
+    names = _reads(f"FROM {source.strip()}") if re.fullmatch(_ITEM, source.strip()) else _reads(source)
+    frame = _caller_frame()
+    if frame is None or not names:
+        return {}
+    values: dict[str, Any] = {}
+    for name in names:
+        value = frame.f_locals.get(name, frame.f_globals.get(name))
+        if value is not None and _scannable(value):
+            values[name] = value
+    return values
+
+
+def reads_once(source: object) -> bool:
+    """Whether ``source`` names a record-batch reader of the caller's, which DuckDB reads once: a second read of
+    the source (a check before the scoring) would leave the scoring no rows."""
+    return any(isinstance(v, pa.RecordBatchReader) for v in _named_objects(source).values())
+
+
 def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
            rereads: bool = False) -> duckdb.DuckDBPyConnection:
     """A cursor of ``con`` on which ``source`` reads what it would in the caller's own ``con.sql``: a table or view
@@ -188,18 +211,8 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
     its columns, its rows, the thresholds' pass), so a record-batch reader, which DuckDB scans only once, is read
     into a table first."""
     cur = interrupts.cursor(con)
-    if not isinstance(source, str):
-        return cur
-    names = _reads(f"FROM {source.strip()}") if re.fullmatch(_ITEM, source.strip()) else _reads(source)
-    frame = _caller_frame()
-    if frame is None or not names:
-        return cur
-    values: dict[str, Any] = {}
-    for name in names:
-        value = frame.f_locals.get(name, frame.f_globals.get(name))
-        if value is not None and _scannable(value):
-            values[name] = value
-    if not values:
+    values = _named_objects(source)
+    if not values or not isinstance(source, str):
         return cur
     # A table or view of the name comes first, as in DuckDB. Replacement scans off for the check: they would look
     # in this function's own variables.

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
+from duckdb.sqltypes import DOUBLE
 
 import ad_duckdb
 from ad_duckdb.exceptions import AdDuckDBWarning, BadInputError
@@ -998,5 +1000,54 @@ def test_append_of_whole_decimals_into_a_double_column_refuses_only_values_it_wo
             add("transaction_id", x="(16777216 + transaction_id)::DECIMAL(18,0)")
         assert con.execute("SELECT count(*) FROM inc_ddec").fetchall() == [(130,)]
         con.execute("DROP TABLE inc_ddec")
+    finally:
+        con.close()
+
+
+def test_append_of_values_a_double_column_would_change_is_refused_before_any_row_is_scored(append_db: str) -> None:
+    """A BIGINT id above 2^53 bound for a DOUBLE column was refused inside the INSERT, after the rows were read and
+    scored (rolled back, nothing added, but the user waited for the whole scoring). The source's guarded columns are
+    read first, alone: the refusal comes before a feature value is read. A record-batch reader, which DuckDB reads
+    only once, is not read twice: its values are checked as they are added, as before."""
+    con = ad_duckdb.connect(append_db)
+    read: list[int] = []
+
+    def features_read(x: pa.Array) -> pa.Array:
+        read.append(len(x))
+        return x
+
+    try:
+        con.create_function("features_read", features_read, [DOUBLE], DOUBLE, type="arrow")
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::DOUBLE AS transaction_id, count, amount FROM "
+                        "transactions WHERE transaction_id <= 100", into="inc_pre", columns=["transaction_id"])
+        # the last of 50,000 new ids is the one the column would change
+        late = ("SELECT CASE WHEN i = 49999 THEN 9007199254740993 ELSE 1000 + i END::BIGINT AS transaction_id, "
+                "1 + i % 20 AS count, features_read(((1 + i % 20) * (20 + i % 7))::DOUBLE) AS amount FROM range(50000) r(i)")
+        with pytest.raises(BadInputError, match=r"column 'transaction_id' is DOUBLE in the table and BIGINT in the "
+                           r"new rows, and the value 9007199254740993 would be stored as 9007199254740992.*"
+                           r"No row was added"):
+            ad_duckdb.score(con, "tx_ae", late, into="inc_pre", columns=["transaction_id"], append=True)
+        # DuckDB reads the first vectors as the scoring's reader is made; the rows up to the last were read and
+        # scored before
+        assert sum(read) <= 4 * 2048, sum(read)
+        read.clear()
+        big = ("SELECT (9007199254740992 + transaction_id)::BIGINT AS transaction_id, count, "
+               "features_read(amount) AS amount FROM transactions WHERE transaction_id > 100")
+        assert con.execute("SELECT count(*) FROM inc_pre").fetchall() == [(100,)]
+        # ids the column holds exactly: the check lets them through, every row scored and added
+        small = "SELECT transaction_id, count, features_read(amount) AS amount FROM transactions WHERE transaction_id > 100"
+        n = ad_duckdb.score(con, "tx_ae", small, into="inc_pre", columns=["transaction_id"], append=True)
+        assert n > 0 and sum(read) == n
+        assert con.execute("SELECT count(*) FROM inc_pre").fetchall() == [(100 + n,)]
+        # a reader is read once: the safe one is added whole, the unsafe one refused by the INSERT's own check
+        con.execute("DELETE FROM inc_pre WHERE transaction_id > 100")
+        rows = con.sql(small.replace("features_read(amount)", "amount"))
+        batches = rows.to_arrow_reader(64)  # noqa: F841  (read by its name)
+        assert ad_duckdb.score(con, "tx_ae", "batches", into="inc_pre", columns=["transaction_id"], append=True) == n
+        batches = con.sql(big.replace("features_read(amount)", "amount")).to_arrow_reader(64)  # noqa: F841
+        with pytest.raises(BadInputError, match=r"column 'transaction_id' is DOUBLE in the table and BIGINT"):
+            ad_duckdb.score(con, "tx_ae", "batches", into="inc_pre", columns=["transaction_id"], append=True)
+        assert con.execute("SELECT count(*) FROM inc_pre").fetchall() == [(100 + n,)]
+        con.execute("DROP TABLE inc_pre")
     finally:
         con.close()
