@@ -694,6 +694,15 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
     pads = [textwidth.rjust if _numeric_column(rows, i) else textwidth.ljust
             for i in range(len(names))]
     shown = _columns_that_fit(widths, fit_width) if fit_width else list(range(len(names)))
+    # the first column is kept however wide: beside the '…' it is cut to what the terminal leaves, else each row
+    # wrapped over lines, no column under its name (a lone column wraps with nothing to misalign: whole)
+    first_cut = fit_width is not None and None in shown and widths[0] + 3 > fit_width
+    first_name = names[0]
+    if first_cut and fit_width is not None:
+        widths[0] = max(2, fit_width - 3)
+        names[0] = _clip(names[0], widths[0])
+        for c in cells:
+            c[0] = _clip(c[0], widths[0])
 
     def line(texts: Sequence[str], hidden: str) -> str:
         return "  ".join(hidden if i is None else pads[i](texts[i], widths[i]) for i in shown)
@@ -706,9 +715,10 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
         cut = [n for i, n in enumerate(names) if i not in shown]
         # on stderr, as the prompt's other notes: the table on stdout stays the result's
         which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
-        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}) to fit the terminal's {fit_width} "
-                   "columns; every column: .mode csv or json at the prompt, --format csv or json on the command line, "
-                   "or a pipe (| less -S).", err=True)
+        values = f" and the values of {first_name!r} cut" if first_cut else ""
+        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
+                   f"{fit_width} columns; every column{' whole' if first_cut else ''}: .mode csv or json at the "
+                   "prompt, --format csv or json on the command line, or a pipe (| less -S).", err=True)
 
 
 def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:

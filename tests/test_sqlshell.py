@@ -976,3 +976,25 @@ def test_a_wide_middle_column_hides_only_itself_where_the_narrow_ones_beside_it_
     code, out, err = _stdout_on_terminal([db, query], 5)
     assert code == 0 and out.splitlines()[0].split() == ["id", "…"], out + err
     assert "3 of 4 columns hidden (note … t)" in err, err
+
+
+def test_a_first_column_wider_than_the_terminal_is_cut_to_fit_beside_the_hidden_ones(tmp_path: Path) -> None:
+    """The first column is kept however wide, and was printed whole beside the '…' column: a 50-wide first column on
+    a 30-wide terminal wrapped every row over lines, the '…' and the header no longer above their values. Its values
+    (and name) are cut with '…' to what the terminal leaves, as DuckDB's shell does, and the note says so and how
+    to see them whole."""
+    db = str(tmp_path / "f.duckdb")
+    duckdb.connect(db).close()
+    query = f"SELECT '{'ab ' * 16}z' AS description, 1 AS id, 2.5 AS score UNION ALL SELECT 'short', 2, 3.5;"
+    code, out, err = _stdout_on_terminal([db, query], 30)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert len(lines) == 4 and all(len(line.rstrip()) <= 30 for line in lines), out
+    assert lines[0].split()[-1] == "…" and lines[2].rstrip().endswith("…") and "z" not in lines[2], out
+    assert lines[2].startswith("ab ab") and lines[3].split() == ["short", "…"], out
+    assert "2 of 3 columns hidden (id … score)" in err and "the values of 'description' cut" in err, err
+    assert "--format csv" in err and ".mode csv" in err, err
+    # wide enough for the first column and the '…': whole, as before
+    code, out, err = _stdout_on_terminal([db, query], 60)
+    assert code == 0 and out.splitlines()[2].startswith("ab " * 16 + "z"), out + err
+    assert "cut" not in err, err
