@@ -306,9 +306,11 @@ class Session:
     def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
         if self.status == b"E" and (VERSION_RE.match(sql) or SHOW_RE.match(sql) or SET_RE.match(sql) or (
-                (s := SAVEPOINT_RE.match(sql)) is not None and not s.group(1).lower().startswith("rollback"))):
+                (s := SAVEPOINT_RE.match(sql)) is not None and not s.group(1).lower().startswith("rollback"))
+                or DISCARD_RE.match(sql) or DEALLOCATE_RE.match(sql)):
             # Why here: PostgreSQL refuses every statement but the block's end in a failed transaction; these the
-            # server answers itself (a fixed SHOW, a SET it takes as a no-op) never reach _one, which refuses the rest
+            # server answers itself (a fixed SHOW, a SET it takes as a no-op, a DISCARD or DEALLOCATE of the
+            # session's prepared statements) never reach _one, which refuses the rest
             raise in_failed_transaction()
         if VERSION_RE.match(sql):
             import ad_duckdb
@@ -794,9 +796,10 @@ class Session:
         if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
                 and not self.implicit:
             return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
-        if self.status == b"E" and kind != "TRANSACTION":
+        if self.status == b"E" and (kind != "TRANSACTION" or head in ("BEGIN", "START")):
             # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
-            # while rows were sent) it would still run statements the client must not rely on
+            # while rows were sent) it would still run statements the client must not rely on. A BEGIN got DuckDB's
+            # own words for it, where PostgreSQL's are the client's to match
             raise in_failed_transaction()
         try:
             if kind == "DETACH":

@@ -282,8 +282,14 @@ def startup_timeout(params: dict[str, str]) -> int:
     return timeout_ms(value) if value is not None else 0
 
 
+# Comments before a statement's first word (an ORM's or a pooler's tag: /* job 7 */ COMMIT)
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.S)
+
+
 def keyword_tag(sql: str) -> str:
-    # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT)
+    # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT; and its comments, which
+    # made "/* job 7 */ COMMIT" of a failed block a commit, tagged "/*")
+    sql = _LEADING_COMMENTS.sub("", sql, count=1)
     words = re.sub(r"\(.*", "", sql.strip().rstrip(";")).split()[:6]
     if not words:
         return ""

@@ -3040,3 +3040,66 @@ def test_set_time_zone_interval_of_another_field_is_postgresql_s_syntax_error(se
             conn.execute("SET TIME ZONE INTERVAL '30' MINUTE")
         with pytest.raises(psycopg.errors.InFailedSqlTransaction):
             conn.execute("SELECT 1")
+
+
+def test_a_failed_transaction_refuses_begin_discard_deallocate_and_the_other_statements_the_server_runs(
+        server: Server) -> None:
+    """PostgreSQL refuses every statement but COMMIT / ROLLBACK / ROLLBACK TO SAVEPOINT / PREPARE TRANSACTION in a
+    failed transaction block (25P02), and the block stays failed. Statements the server runs itself went on:
+    DEALLOCATE and DISCARD PLANS / TEMP dropped prepared statements and temporary tables of a block that could only
+    roll back, BEGIN got DuckDB's "cannot start a transaction within a transaction", DISCARD ALL "cannot run inside a
+    transaction block" (25001). Over the simple protocol (psql, poolers) and the extended one (psycopg's default)."""
+    statements = ["BEGIN", "START TRANSACTION", "BEGIN ISOLATION LEVEL SERIALIZABLE", "DISCARD ALL",
+                  "DISCARD PLANS", "DISCARD TEMP", "DISCARD TEMPORARY", "DISCARD SEQUENCES", "DEALLOCATE kept",
+                  "DEALLOCATE ALL", "DEALLOCATE PREPARE kept", "RESET ALL", "RESET search_path",
+                  "RESET application_name", "RESET TimeZone", "SET application_name = 'x'", "SET search_path = main",
+                  "SET TIME ZONE 'UTC'", "SET statement_timeout = 1000", "UNLISTEN *", "SELECT pg_advisory_unlock_all()",
+                  "DECLARE c CURSOR FOR SELECT 1", "FETCH 1 FROM c", "CLOSE c", "PREPARE p2 AS SELECT 2",
+                  "EXECUTE kept", "SELECT 1"]
+    for factory in (psycopg.ClientCursor, psycopg.Cursor):
+        with psycopg.connect(server.url(), cursor_factory=factory) as conn:
+            conn.execute("PREPARE kept AS SELECT 41 + 1")
+            conn.execute("CREATE TEMP TABLE kept_tmp AS SELECT 1 AS x")
+            conn.commit()
+            for sql in statements:
+                with pytest.raises(psycopg.errors.UndefinedTable):
+                    conn.execute("SELECT * FROM no_such_table")
+                with pytest.raises(psycopg.errors.InFailedSqlTransaction, match="current transaction is aborted"):
+                    conn.execute(sql)
+                # still failed: refused again, until the ROLLBACK
+                with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                    conn.execute("SELECT 1")
+                conn.rollback()
+                # nothing the refused statement would have dropped is gone
+                assert conn.execute("EXECUTE kept").fetchall() == [(42,)], sql
+                assert conn.execute("SELECT x FROM kept_tmp").fetchall() == [(1,)], sql
+                conn.rollback()
+
+
+def test_a_commit_after_a_comment_ends_a_failed_transaction_as_a_rollback(tmp_path: Path) -> None:
+    """PostgreSQL ends a failed transaction block with a ROLLBACK whatever ends it: `/* job 7 */ COMMIT` (a tool's
+    tag in a comment, as ORMs and poolers add) was not seen as a COMMIT, so after an error of the server's own (a
+    refused DETACH, which leaves DuckDB's transaction open) DuckDB committed the block's writes, tagged "/*";
+    and `-- note` BEGIN got DuckDB's words instead of 25P02's."""
+    db = str(tmp_path / "c.duckdb")
+    duckdb.connect(db).close()
+    with serve(db, "--read-write") as s:
+        for factory in (psycopg.ClientCursor, psycopg.Cursor):
+            with psycopg.connect(s.url(), cursor_factory=factory, autocommit=True) as conn:
+                conn.execute("CREATE OR REPLACE TABLE t (x INTEGER)")
+                for end in ("/* job 7 */ COMMIT", "-- nightly\nEND", "/* a */ /* b */ commit;"):
+                    conn.execute("BEGIN")
+                    conn.execute("INSERT INTO t VALUES (1)")
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                        conn.execute("DETACH other")
+                    with pytest.raises(psycopg.errors.InFailedSqlTransaction, match="current transaction is aborted"):
+                        conn.execute("-- note\nBEGIN")
+                    assert conn.execute(end).statusmessage == "ROLLBACK", end
+                    assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE, end
+                    assert conn.execute("SELECT count(*) FROM t").fetchall() == [(0,)], end
+                # and a commented COMMIT of a live block commits, tagged COMMIT
+                conn.execute("BEGIN")
+                conn.execute("INSERT INTO t VALUES (2)")
+                assert conn.execute("/* job 7 */ COMMIT").statusmessage == "COMMIT"
+                assert conn.execute("SELECT list(x) FROM t").fetchall() == [([2],)]
+                conn.execute("DELETE FROM t")
