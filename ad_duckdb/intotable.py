@@ -452,11 +452,11 @@ def check_append_values(con: duckdb.DuckDBPyConnection, source: str, checked: di
     """
     if not checked or pysource.reads_once(source):
         return
-    items = ", ".join(guarded(quote_ident(c), *checked[c], into, model) for c in checked)
-    found = " OR ".join(_lost(quote_ident(c), h, t) for c, (_, h, t) in checked.items())
+    guards = ", ".join(guarded(quote_ident(c), *checked[c], into, model) for c in checked)
+    lost_sql = " OR ".join(_lost(quote_ident(c), h, t) for c, (_, h, t) in checked.items())
     cur = pysource.cursor(con, source)
     try:
-        cur.execute(f"SELECT {items} FROM {source_sql(source)} WHERE {found} LIMIT 1").fetchall()
+        cur.execute(f"SELECT {guards} FROM {source_sql(source)} WHERE {lost_sql} LIMIT 1").fetchall()
     except duckdb.InvalidInputException as e:
         raise append_value_error(e) or e from None
     finally:

@@ -294,6 +294,9 @@ _REVIEWED_NAMES = {
     # totalsrow.scored_totals_note: table_sql(into), or "__scored" (the registered top rows) and source_sql(source);
     # sums joins sum(quote_ident(feature)::DOUBLE), count(*) FILTER (WHERE quote_ident(feature) <> 0)
     "top_from", "sums_from", "sums",
+    # intotable.check_append_values: guarded(quote_ident(column), ...) and its condition, with quote_literal texts and
+    # the types as DuckDB's DESCRIBE renders them (as new_type_sql / held_type_sql)
+    "guards", "lost_sql",
 }
 
 

@@ -964,11 +964,8 @@ def test_a_wide_middle_column_hides_only_itself_where_the_narrow_ones_beside_it_
     db = str(tmp_path / "n.duckdb")
     duckdb.connect(db).close()
     query = f"SELECT 1 AS id, '{'x' * 30}' AS note, 2.5 AS f, 'abc' AS t;"
-    code, out, err = _stdout_on_terminal([db, query], 40)
-    assert code == 0, out + err
-    lines = out.splitlines()
-    assert lines[0].split() == ["id", "…", "f", "t"] and lines[2].split() == ["1", "…", "2.5", "abc"], out
-    assert all(len(line.rstrip()) <= 40 for line in lines), out
+    lines, err = _fitted_table(db, query, 40)
+    assert lines[0].split() == ["id", "…", "f", "t"] and lines[2].split() == ["1", "…", "2.5", "abc"], lines
     assert "1 of 4 columns hidden (note)" in err, err
     # a single column wider than the terminal is shown whole (nothing to hide), and so is a narrow terminal's first
     code, out, err = _stdout_on_terminal([db, f"SELECT '{'y' * 50}' AS only;"], 20)
@@ -986,15 +983,22 @@ def test_a_first_column_wider_than_the_terminal_is_cut_to_fit_beside_the_hidden_
     db = str(tmp_path / "f.duckdb")
     duckdb.connect(db).close()
     query = f"SELECT '{'ab ' * 16}z' AS description, 1 AS id, 2.5 AS score UNION ALL SELECT 'short', 2, 3.5;"
-    code, out, err = _stdout_on_terminal([db, query], 30)
-    assert code == 0, out + err
-    lines = out.splitlines()
-    assert len(lines) == 4 and all(len(line.rstrip()) <= 30 for line in lines), out
-    assert lines[0].split()[-1] == "…" and lines[2].rstrip().endswith("…") and "z" not in lines[2], out
-    assert lines[2].startswith("ab ab") and lines[3].split() == ["short", "…"], out
+    lines, err = _fitted_table(db, query, 30)
+    assert len(lines) == 4 and lines[0].split()[-1] == "…", lines
+    assert lines[2].rstrip().endswith("…") and "z" not in lines[2], lines
+    assert lines[2].startswith("ab ab") and lines[3].split() == ["short", "…"], lines
     assert "2 of 3 columns hidden (id … score)" in err and "the values of 'description' cut" in err, err
     assert "--format csv" in err and ".mode csv" in err, err
     # wide enough for the first column and the '…': whole, as before
     code, out, err = _stdout_on_terminal([db, query], 60)
     assert code == 0 and out.splitlines()[2].startswith("ab " * 16 + "z"), out + err
     assert "cut" not in err, err
+
+
+def _fitted_table(db: str, query: str, columns: int) -> tuple[list[str], str]:
+    """The lines ``ad-duckdb sql DB QUERY`` shows on a terminal ``columns`` wide, each checked to fit it, and stderr."""
+    code, out, err = _stdout_on_terminal([db, query], columns)
+    assert code == 0, out + err
+    lines = out.splitlines()
+    assert all(len(line.rstrip()) <= columns for line in lines), out
+    return lines, err
