@@ -3040,3 +3040,64 @@ def test_set_time_zone_interval_of_another_field_is_postgresql_s_syntax_error(se
             conn.execute("SET TIME ZONE INTERVAL '30' MINUTE")
         with pytest.raises(psycopg.errors.InFailedSqlTransaction):
             conn.execute("SELECT 1")
+
+
+def test_parameters_the_client_leaves_untyped_are_described_as_duckdb_binds_them(server: Server) -> None:
+    """A parameter the client sent without a type (OID 0) was described back as text, so asyncpg, which encodes
+    by the described type, refused a number for ``amount > $1`` or ``LIMIT $1`` ("invalid input for query argument
+    $1: 100.0 (expected str, got float)"), a datetime for a timestamp column's, and so on. PostgreSQL infers them
+    from the context; the server now describes the type DuckDB's binder gives them, and text where it gives none
+    (``SELECT $1``, anomaly_score's feature list, which takes any type)."""
+    stamp = "TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_hours(i)"
+    cases: list[tuple[str, tuple[Any, ...], list[str], str, tuple[Any, ...]]] = [
+        # asyncpg's query, its values, PostgreSQL's inferred types; the same query for psycopg, its values
+        ("SELECT count(*) FROM transactions WHERE amount_d > $1", (100.0,), ["float8"],
+         "SELECT count(*) FROM transactions WHERE amount_d > %s", (100.0,)),
+        ("SELECT count(*) FROM transactions WHERE amount > $1", (decimal.Decimal("100.5"),), ["numeric"],
+         "SELECT count(*) FROM transactions WHERE amount > %s", (decimal.Decimal("100.5"),)),
+        ("SELECT count(*) FROM transactions WHERE count = $1", (5,), ["int4"],
+         "SELECT count(*) FROM transactions WHERE count = %s", (5,)),
+        ("SELECT sum(transaction_id) FROM (SELECT transaction_id FROM transactions ORDER BY 1 LIMIT $1 OFFSET $2)",
+         (3, 2), ["int8", "int8"],
+         "SELECT sum(transaction_id) FROM (SELECT transaction_id FROM transactions ORDER BY 1 LIMIT %s OFFSET %s)",
+         (3, 2)),
+        (f"SELECT count(*) FROM range(48) r(i) WHERE {stamp} > $1", (dt.datetime(2026, 1, 2, tzinfo=dt.UTC),),
+         ["timestamptz"], f"SELECT count(*) FROM range(48) r(i) WHERE {stamp} > %s",
+         (dt.datetime(2026, 1, 2, tzinfo=dt.UTC),)),
+        ("SELECT count(*) FROM range(48) r(i) WHERE TIMESTAMP '2026-01-01' + to_hours(i) > $1",
+         (dt.datetime(2026, 1, 2),), ["timestamp"],
+         "SELECT count(*) FROM range(48) r(i) WHERE TIMESTAMP '2026-01-01' + to_hours(i) > %s",
+         (dt.datetime(2026, 1, 2),)),
+        ("SELECT count(*) FROM range(48) r(i) WHERE DATE '2026-01-01' + i::INTEGER BETWEEN $1 AND $2",
+         (dt.date(2026, 1, 2), dt.date(2026, 1, 5)), ["date", "date"],
+         "SELECT count(*) FROM range(48) r(i) WHERE DATE '2026-01-01' + i::INTEGER BETWEEN %s AND %s",
+         (dt.date(2026, 1, 2), dt.date(2026, 1, 5))),
+        ("SELECT count(*) FROM range(48) r(i) WHERE (i % 2 = 0) = $1", (True,), ["bool"],
+         "SELECT count(*) FROM range(48) r(i) WHERE (i %% 2 = 0) = %s", (True,)),
+        ("SELECT count(*) FROM transactions WHERE anomaly_score('tx_ae', count, amount) > $1", (3.0,), ["float8"],
+         "SELECT count(*) FROM transactions WHERE anomaly_score('tx_ae', count, amount) > %s", (3.0,)),
+        ("SELECT anomaly_score('tx_ae', $1, $2)", (3, 120.0), ["float8", "float8"],  # its features: numbers
+         "SELECT anomaly_score('tx_ae', %s, %s)", (3, 120.0)),
+        ("SELECT anomaly_score($1, count, amount) FROM transactions ORDER BY transaction_id LIMIT 1", ("tx_ae",),
+         ["text"], "SELECT anomaly_score(%s, count, amount) FROM transactions ORDER BY transaction_id LIMIT 1",
+         ("tx_ae",)),
+        ("SELECT $1 || '!'", ("hello",), ["text"], "SELECT %s || '!'", ("hello",)),
+    ]
+
+    async def run() -> list[tuple[list[str], Any]]:
+        c = await asyncpg.connect(server.url())
+        try:
+            out = []
+            for sql, args, _, _, _ in cases:
+                st = await c.prepare(sql)
+                out.append(([t.name for t in st.get_parameters()], await st.fetchval(*args)))
+            return out
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    with psycopg.connect(server.url()) as conn:  # the values psycopg sends typed: what each query answers
+        want = [conn.execute(q, a).fetchall()[0][0] for _, _, _, q, a in cases]
+    assert [g[0] for g in got] == [c[2] for c in cases]
+    assert [g[1] for g in got] == want
+    assert all(w not in (0, None) for w in want[:-2])  # each filter keeps some rows and drops others
