@@ -3101,3 +3101,46 @@ def test_parameters_the_client_leaves_untyped_are_described_as_duckdb_binds_them
     assert [g[0] for g in got] == [c[2] for c in cases]
     assert [g[1] for g in got] == want
     assert all(w not in (0, None) for w in want[:-2])  # each filter keeps some rows and drops others
+
+
+def _wire_rows_or_error(w: Wire, sql: str, oids: list[int], values: list[str]) -> tuple[list[int], Any]:
+    """As PgJDBC runs a server-prepared statement: Parse (``oids`` declared, 0 unspecified), Describe of the
+    statement, Bind of text values; the types described, then the rows or (SQLSTATE, message) of the error."""
+    w.msg(b"P", b"S_1\x00" + sql.encode() + b"\x00" + struct.pack(f"!h{len(oids)}i", len(oids), *oids))
+    w.msg(b"D", b"SS_1\x00")
+    vals = b"".join(struct.pack("!i", len(v)) + v.encode() for v in values)
+    w.msg(b"B", b"\x00S_1\x00" + struct.pack("!hh", 0, len(values)) + vals + struct.pack("!h", 0))
+    w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+    w.msg(b"C", b"SS_1\x00")
+    w.msg(b"S")
+    got = w.until_ready()
+    described = [list(struct.unpack(f"!{len(b[2:]) // 4}i", b[2:])) for k, b in got if k == b"t"][0]
+    errors = [dict((chr(f[0]), f[1:].decode()) for f in b.split(b"\x00") if f) for k, b in got if k == b"E"]
+    if errors:
+        return described, (errors[0]["C"], errors[0]["M"])
+    return described, [data_row(b) for k, b in got if k == b"D"]
+
+
+def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_reads_them(server: Server) -> None:
+    """Text values of a parameter typed boolean were read as Python's ``in ("t", "true", ...)``: 'maybe' (or a
+    typo, or '') became false and the query ran on it; an integer's '1.5' was refused in Python's words ("invalid
+    literal for int() with base 10"). PostgreSQL refuses both with 22P02, *invalid input syntax for type ...*.
+    PgJDBC's setDate sends "2026-01-03 +00" as text, also once a Describe said the parameter is a date."""
+    w = Wire(server)
+    try:
+        bool_sql = "SELECT count(*) FROM range(10) r(i) WHERE (i < 3) = $1"
+        assert _wire_rows_or_error(w, bool_sql, [16], ["maybe"])[1] == (
+            "22P02", 'invalid input syntax for type boolean: "maybe"')
+        assert _wire_rows_or_error(w, bool_sql, [16], [""])[1][0] == "22P02"
+        assert _wire_rows_or_error(w, bool_sql, [0], ["o"])[1][0] == "22P02"  # on or off: PostgreSQL refuses it
+        for word, want in (("t", "3"), ("TRUE", "3"), ("of", "7"), ("no", "7"), (" 1 ", "3"), ("ye", "3")):
+            assert _wire_rows_or_error(w, bool_sql, [16], [word]) == ([16], [[want]]), word
+        int_sql = "SELECT count(*) FROM transactions WHERE count = $1"
+        assert _wire_rows_or_error(w, int_sql, [23], ["1.5"])[1] == (
+            "22P02", 'invalid input syntax for type integer: "1.5"')
+        assert _wire_rows_or_error(w, int_sql, [0], ["abc"]) == ([23], (
+            "22P02", 'invalid input syntax for type integer: "abc"'))
+        date_sql = "SELECT count(*) FROM range(10) r(i) WHERE DATE '2026-01-01' + i::INTEGER < $1"
+        assert _wire_rows_or_error(w, date_sql, [0], ["2026-01-03 +00"]) == ([1082], [["2"]])
+    finally:
+        w.close()
