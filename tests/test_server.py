@@ -3121,7 +3121,8 @@ def _wire_rows_or_error(w: Wire, sql: str, oids: list[int], values: list[str]) -
     return described, [data_row(b) for k, b in got if k == b"D"]
 
 
-def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_reads_them(server: Server) -> None:
+def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_reads_them(
+        server: Server, expected: dict[str, float]) -> None:
     """Text values of a parameter typed boolean were read as Python's ``in ("t", "true", ...)``: 'maybe' (or a
     typo, or '') became false and the query ran on it; an integer's '1.5' was refused in Python's words ("invalid
     literal for int() with base 10"). PostgreSQL refuses both with 22P02, *invalid input syntax for type ...*.
@@ -3142,5 +3143,9 @@ def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_
             "22P02", 'invalid input syntax for type integer: "abc"'))
         date_sql = "SELECT count(*) FROM range(10) r(i) WHERE DATE '2026-01-01' + i::INTEGER < $1"
         assert _wire_rows_or_error(w, date_sql, [0], ["2026-01-03 +00"]) == ([1082], [["2"]])
+        # PgJDBC's setString with stringtype=unspecified (Metabase's setting): a model's features as text were
+        # VARCHAR to anomaly_score, which refused them; described as float8, they are read as numbers
+        described, rows = _wire_rows_or_error(w, "SELECT anomaly_score('tx_ae', $1, $2)", [0, 0], ["3", "120.0"])
+        assert described == [701, 701] and float(rows[0][0]) == pytest.approx(expected["one"], rel=1e-12)
     finally:
         w.close()
