@@ -9,11 +9,10 @@ describes the rest as text (DuckDB casts text to the type the query needs).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import duckdb
 
+from .callerview import _nodes
 from .pgtypes import parameter_oid
 from .udfs import FUNCTIONS
 
@@ -53,19 +52,12 @@ def _feature_parameters(cur: duckdb.DuckDBPyConnection, sql: str) -> set[int]:
         return set()
     out = set()
     for node in _nodes(tree):
-        first = _FEATURES_FROM.get(str(node.get("function_name", "")).lower()) if node.get("class") == "FUNCTION" else None
-        for arg in (node.get("arguments") or [])[first or 0:] if first else []:
+        first = _FEATURES_FROM.get(str(node.get("function_name", "")).lower())
+        if node.get("class") != "FUNCTION" or first is None:
+            continue
+        for arg in (node.get("arguments") or [])[first:]:
             e = arg.get("expression") if isinstance(arg, dict) else None
             if isinstance(e, dict) and e.get("class") == "PARAMETER" and str(e.get("identifier", "")).isdigit():
                 out.add(int(e["identifier"]))
     return out
 
-
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(tree, dict):
-        yield tree
-        for v in tree.values():
-            yield from _nodes(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            yield from _nodes(v)
