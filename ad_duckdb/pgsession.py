@@ -34,6 +34,7 @@ from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, 
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgoncommit import WRITES, OnCommitTables
+from .pgparams import parameter_oids
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_RE,
@@ -994,33 +995,33 @@ class Session:
         self.end_settings(committed)
         self.on_commit.ended(committed)
 
-    def describe(self, sql: str, n_params: int) -> list[tuple[str, int, int]] | None:
-        """Result columns of a prepared SELECT without running it (DuckDB relations are lazy); else None."""
+    def describe(self, sql: str, n_params: int) -> tuple[list[tuple[str, int, int]] | None, dict[int, int]]:
+        """Result columns of a prepared SELECT without running it (DuckDB relations are lazy), else None; and the
+        types DuckDB's binder gives its parameters (parameter_oids)."""
         try:
             cmd, copy = parse_cursor(sql), parse_copy(sql)
         except ProtocolError:
-            return None  # Execute reports it
+            return None, {}  # Execute reports it
         if cmd is not None or copy is not None:  # these run only when executed
             c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
-            return c.source.columns if c is not None else None
+            return (c.source.columns if c is not None else None), {}
         answer = self.compat(sql)
         if isinstance(answer, Result):
-            return answer.columns
+            return answer.columns, {}
         try:
             stmts = duckdb.extract_statements(answer)
             kind = stmts[0].type.name if len(stmts) == 1 else None
             if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
-                return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")]
-            if kind in ("INSERT", "UPDATE", "DELETE"):
-                answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
-            elif kind != "SELECT":
-                return None
-            if not answer:
-                return None
+                return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")], {}
+            if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+                return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
-            return _columns(self.cur, answer, n_params)
+            params = parameter_oids(self.cur, answer)
+            if kind != "SELECT":
+                answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
+            return (_columns(self.cur, answer, n_params) if answer else None), params
         except duckdb.Error:
-            return None
+            return None, {}
 
 
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:

@@ -224,8 +224,18 @@ def type_of(t: Any) -> tuple[int, int]:
     return _TEXT
 
 
+def _bool_param(text: str) -> bool:
+    """PostgreSQL's boolean input (boolin): any prefix of true / false / yes / no, on / off, 1 / 0; anything else is
+    refused, not read as false."""
+    word = text.strip().lower()
+    for value, spellings in ((True, ("true", "yes", "on", "1")), (False, ("false", "no", "off", "0"))):
+        if word and any(s.startswith(word) and (len(word) > 1 or s not in ("on", "off")) for s in spellings):
+            return value
+    raise ValueError(f"invalid input syntax for type boolean: {text!r}")
+
+
 _PARAM_TEXT: dict[int, Callable[[str], Any]] = {
-    16: lambda s: s.lower() in ("t", "true", "1", "on", "yes", "y"),
+    16: _bool_param,
     20: int, 21: int, 23: int, 26: int, 700: float, 701: float, 1700: decimal.Decimal,
     # bytea's hex text form (\x00ff); DuckDB would read '\x00ff' as the byte 0 then the characters "ff"
     17: lambda s: bytes.fromhex(s[2:]) if s.startswith("\\x") else s.encode(),
@@ -371,22 +381,45 @@ def _numeric_param(d: decimal.Decimal) -> decimal.Decimal | int:
                         "text and cast it in the query, or round it.", "22003")
 
 
+def _text_param(text: str, oid: int) -> Any:
+    if oid == 1700:
+        return _numeric_param(decimal.Decimal(text))
+    if oid in _ARRAY_OF:
+        return array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
+    conv = _PARAM_TEXT.get(oid)
+    if conv is None and oid in (0, 1082):
+        # JDBC's setDate sends "2026-01-11 +00", untyped (also once a Describe told it the parameter is a date);
+        # DuckDB casts no date with a zone, so drop it.
+        m = _DATE_ONLY_TZ.match(text)
+        return m.group(1) if m and " BC" not in text else text
+    return conv(text) if conv else text
+
+
+def parameter_oid(t: Any) -> int:
+    """The type OID to describe a parameter DuckDB binds as type ``t`` (ParameterDescription): its column type's,
+    where Bind reads values of that type in both formats; else 0, described as text (DuckDB casts text)."""
+    name = str(t).upper()
+    if name == "UNKNOWN" or name.startswith(("STRUCT", "MAP", "UNION")):
+        return 0
+    oid = type_of(t)[0]
+    if oid == 114 and name != "JSON":  # a list of lists: json, which DuckDB would not cast back to the list
+        return 0
+    return oid if oid in _PARAM_BINARY or _ARRAY_OF.get(oid) in _PARAM_BINARY else 0
+
+
 def decode_param(raw: bytes | None, oid: int, fmt: int) -> Any:
     """A Bind parameter as the Python value DuckDB should bind (text types stay strings; DuckDB casts them)."""
     if raw is None:
         return None
-    if oid == 1700:
-        return _numeric_param(_numeric_binary(raw) if fmt else decimal.Decimal(raw.decode()))
     if fmt == 0:
         text = raw.decode()
-        if oid in _ARRAY_OF:
-            return array_text(text, _PARAM_TEXT.get(_ARRAY_OF[oid], str))
-        conv = _PARAM_TEXT.get(oid)
-        if conv is None and oid == 0:
-            # JDBC's setDate sends an untyped "2026-01-11 +00"; DuckDB casts no date with a zone, so drop it.
-            m = _DATE_ONLY_TZ.match(text)
-            return m.group(1) if m and " BC" not in text else text
-        return conv(text) if conv else text
+        try:
+            return _text_param(text, oid)
+        except (ValueError, ArithmeticError) as e:  # as PostgreSQL's input functions refuse it (not Python's words)
+            raise ProtocolError(f'invalid input syntax for type {PG_TYPE_NAMES.get(oid, f"OID {oid}")}: "{text}"',
+                                "22P02") from e
+    if oid == 1700:
+        return _numeric_param(_numeric_binary(raw))
     if oid in _ARRAY_OF:
         return _array_binary(raw)
     conv_b = _PARAM_BINARY.get(oid)

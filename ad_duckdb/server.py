@@ -1158,14 +1158,16 @@ class Handler(socketserver.BaseRequestHandler):
                 raise ProtocolError(f'prepared statement "{name}" does not exist', "26000")
             sql, oids = s.statements[name]
             n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
-            # A parameter the client left untyped takes the type the query casts it to ($1::INTEGER), else text
-            # (DuckDB casts text to the type the query needs). Bind then decodes by these types.
+            cols, bound = s.describe(sql, n)
+            s.described[name] = cols
+            # A parameter the client left untyped takes the type the query casts it to ($1::INTEGER), else the one
+            # DuckDB binds it as (amount > $1), else text (DuckDB casts text to the type the query needs). Bind
+            # then decodes by these types.
             cast = parameter_casts(sql)
-            oids = [o or cast.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
+            oids = [o or cast.get(i + 1) or bound.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
             s.statements[name] = (sql, oids)
             types = [o or 25 for o in oids]
             self.send(b"t", struct.pack(f"!H{n}i", n, *types))
-            cols = s.described[name] = s.describe(sql, n)
         else:
             if name not in s.portals and name in s.cursors.open:
                 # psycopg's named cursors DECLARE, then Describe the portal of the cursor's name for its columns

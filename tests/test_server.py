@@ -3103,3 +3103,112 @@ def test_a_commit_after_a_comment_ends_a_failed_transaction_as_a_rollback(tmp_pa
                 assert conn.execute("/* job 7 */ COMMIT").statusmessage == "COMMIT"
                 assert conn.execute("SELECT list(x) FROM t").fetchall() == [([2],)]
                 conn.execute("DELETE FROM t")
+
+
+def test_parameters_the_client_leaves_untyped_are_described_as_duckdb_binds_them(server: Server) -> None:
+    """A parameter the client sent without a type (OID 0) was described back as text, so asyncpg, which encodes
+    by the described type, refused a number for ``amount > $1`` or ``LIMIT $1`` ("invalid input for query argument
+    $1: 100.0 (expected str, got float)"), a datetime for a timestamp column's, and so on. PostgreSQL infers them
+    from the context; the server now describes the type DuckDB's binder gives them, and text where it gives none
+    (``SELECT $1``, anomaly_score's feature list, which takes any type)."""
+    stamp = "TIMESTAMPTZ '2026-01-01 00:00:00+00' + to_hours(i)"
+    cases: list[tuple[str, tuple[Any, ...], list[str], str, tuple[Any, ...]]] = [
+        # asyncpg's query, its values, PostgreSQL's inferred types; the same query for psycopg, its values
+        ("SELECT count(*) FROM transactions WHERE amount_d > $1", (100.0,), ["float8"],
+         "SELECT count(*) FROM transactions WHERE amount_d > %s", (100.0,)),
+        ("SELECT count(*) FROM transactions WHERE amount > $1", (decimal.Decimal("100.5"),), ["numeric"],
+         "SELECT count(*) FROM transactions WHERE amount > %s", (decimal.Decimal("100.5"),)),
+        ("SELECT count(*) FROM transactions WHERE count = $1", (5,), ["int4"],
+         "SELECT count(*) FROM transactions WHERE count = %s", (5,)),
+        ("SELECT sum(transaction_id) FROM (SELECT transaction_id FROM transactions ORDER BY 1 LIMIT $1 OFFSET $2)",
+         (3, 2), ["int8", "int8"],
+         "SELECT sum(transaction_id) FROM (SELECT transaction_id FROM transactions ORDER BY 1 LIMIT %s OFFSET %s)",
+         (3, 2)),
+        (f"SELECT count(*) FROM range(48) r(i) WHERE {stamp} > $1", (dt.datetime(2026, 1, 2, tzinfo=dt.UTC),),
+         ["timestamptz"], f"SELECT count(*) FROM range(48) r(i) WHERE {stamp} > %s",
+         (dt.datetime(2026, 1, 2, tzinfo=dt.UTC),)),
+        ("SELECT count(*) FROM range(48) r(i) WHERE TIMESTAMP '2026-01-01' + to_hours(i) > $1",
+         (dt.datetime(2026, 1, 2),), ["timestamp"],
+         "SELECT count(*) FROM range(48) r(i) WHERE TIMESTAMP '2026-01-01' + to_hours(i) > %s",
+         (dt.datetime(2026, 1, 2),)),
+        ("SELECT count(*) FROM range(48) r(i) WHERE DATE '2026-01-01' + i::INTEGER BETWEEN $1 AND $2",
+         (dt.date(2026, 1, 2), dt.date(2026, 1, 5)), ["date", "date"],
+         "SELECT count(*) FROM range(48) r(i) WHERE DATE '2026-01-01' + i::INTEGER BETWEEN %s AND %s",
+         (dt.date(2026, 1, 2), dt.date(2026, 1, 5))),
+        ("SELECT count(*) FROM range(48) r(i) WHERE (i % 2 = 0) = $1", (True,), ["bool"],
+         "SELECT count(*) FROM range(48) r(i) WHERE (i %% 2 = 0) = %s", (True,)),
+        ("SELECT count(*) FROM transactions WHERE anomaly_score('tx_ae', count, amount) > $1", (3.0,), ["float8"],
+         "SELECT count(*) FROM transactions WHERE anomaly_score('tx_ae', count, amount) > %s", (3.0,)),
+        ("SELECT anomaly_score('tx_ae', $1, $2)", (3, 120.0), ["float8", "float8"],  # its features: numbers
+         "SELECT anomaly_score('tx_ae', %s, %s)", (3, 120.0)),
+        ("SELECT anomaly_score($1, count, amount) FROM transactions ORDER BY transaction_id LIMIT 1", ("tx_ae",),
+         ["text"], "SELECT anomaly_score(%s, count, amount) FROM transactions ORDER BY transaction_id LIMIT 1",
+         ("tx_ae",)),
+        ("SELECT $1 || '!'", ("hello",), ["text"], "SELECT %s || '!'", ("hello",)),
+    ]
+
+    async def run() -> list[tuple[list[str], Any]]:
+        c = await asyncpg.connect(server.url())
+        try:
+            out = []
+            for sql, args, _, _, _ in cases:
+                st = await c.prepare(sql)
+                out.append(([t.name for t in st.get_parameters()], await st.fetchval(*args)))
+            return out
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    with psycopg.connect(server.url()) as conn:  # the values psycopg sends typed: what each query answers
+        want = [conn.execute(q, a).fetchall()[0][0] for _, _, _, q, a in cases]
+    assert [g[0] for g in got] == [c[2] for c in cases]
+    assert [g[1] for g in got] == want
+    assert all(w not in (0, None) for w in want[:-2])  # each filter keeps some rows and drops others
+
+
+def _wire_rows_or_error(w: Wire, sql: str, oids: list[int], values: list[str]) -> tuple[list[int], Any]:
+    """As PgJDBC runs a server-prepared statement: Parse (``oids`` declared, 0 unspecified), Describe of the
+    statement, Bind of text values; the types described, then the rows or (SQLSTATE, message) of the error."""
+    w.msg(b"P", b"S_1\x00" + sql.encode() + b"\x00" + struct.pack(f"!h{len(oids)}i", len(oids), *oids))
+    w.msg(b"D", b"SS_1\x00")
+    vals = b"".join(struct.pack("!i", len(v)) + v.encode() for v in values)
+    w.msg(b"B", b"\x00S_1\x00" + struct.pack("!hh", 0, len(values)) + vals + struct.pack("!h", 0))
+    w.msg(b"E", b"\x00" + struct.pack("!i", 0))
+    w.msg(b"C", b"SS_1\x00")
+    w.msg(b"S")
+    got = w.until_ready()
+    described = [list(struct.unpack(f"!{len(b[2:]) // 4}i", b[2:])) for k, b in got if k == b"t"][0]
+    errors = [dict((chr(f[0]), f[1:].decode()) for f in b.split(b"\x00") if f) for k, b in got if k == b"E"]
+    if errors:
+        return described, (errors[0]["C"], errors[0]["M"])
+    return described, [data_row(b) for k, b in got if k == b"D"]
+
+
+def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_reads_them(
+        server: Server, expected: dict[str, float]) -> None:
+    """Text values of a parameter typed boolean were read as Python's ``in ("t", "true", ...)``: 'maybe' (or a
+    typo, or '') became false and the query ran on it; an integer's '1.5' was refused in Python's words ("invalid
+    literal for int() with base 10"). PostgreSQL refuses both with 22P02, *invalid input syntax for type ...*.
+    PgJDBC's setDate sends "2026-01-03 +00" as text, also once a Describe said the parameter is a date."""
+    w = Wire(server)
+    try:
+        bool_sql = "SELECT count(*) FROM range(10) r(i) WHERE (i < 3) = $1"
+        assert _wire_rows_or_error(w, bool_sql, [16], ["maybe"])[1] == (
+            "22P02", 'invalid input syntax for type boolean: "maybe"')
+        assert _wire_rows_or_error(w, bool_sql, [16], [""])[1][0] == "22P02"
+        assert _wire_rows_or_error(w, bool_sql, [0], ["o"])[1][0] == "22P02"  # on or off: PostgreSQL refuses it
+        for word, want in (("t", "3"), ("TRUE", "3"), ("of", "7"), ("no", "7"), (" 1 ", "3"), ("ye", "3")):
+            assert _wire_rows_or_error(w, bool_sql, [16], [word]) == ([16], [[want]]), word
+        int_sql = "SELECT count(*) FROM transactions WHERE count = $1"
+        assert _wire_rows_or_error(w, int_sql, [23], ["1.5"])[1] == (
+            "22P02", 'invalid input syntax for type integer: "1.5"')
+        assert _wire_rows_or_error(w, int_sql, [0], ["abc"]) == ([23], (
+            "22P02", 'invalid input syntax for type integer: "abc"'))
+        date_sql = "SELECT count(*) FROM range(10) r(i) WHERE DATE '2026-01-01' + i::INTEGER < $1"
+        assert _wire_rows_or_error(w, date_sql, [0], ["2026-01-03 +00"]) == ([1082], [["2"]])
+        # PgJDBC's setString with stringtype=unspecified (Metabase's setting): a model's features as text were
+        # VARCHAR to anomaly_score, which refused them; described as float8, they are read as numbers
+        described, rows = _wire_rows_or_error(w, "SELECT anomaly_score('tx_ae', $1, $2)", [0, 0], ["3", "120.0"])
+        assert described == [701, 701] and float(rows[0][0]) == pytest.approx(expected["one"], rel=1e-12)
+    finally:
+        w.close()
