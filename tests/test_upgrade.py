@@ -6,6 +6,7 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -87,5 +88,36 @@ def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_t
         assert info.version == 2
         assert ad_duckdb.load_model(con, "m@2").threshold("mine") is None
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'm' AND version = 1").fetchall() != [(0,)]
+    finally:
+        con.close()
+
+
+def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carried_with_a_warning(tmp_path: Path) -> None:
+    """Releases before 2026-12-01 (dffb181) stored a threshold chosen on labels without its goal (no
+    threshold_goals in ad_models.metrics). train --carry-thresholds moved it to the same point of the new training
+    scores and printed "carried f1: ..., at the same point of the training scores", while --help says one chosen on
+    labels is chosen again, and not chosen again only with a warning: the user took it for re-chosen on labels."""
+    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
+        (metrics,) = con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'm'").fetchone() or ("",)
+        old = {k: v for k, v in json.loads(metrics).items() if k != "threshold_goals"}  # as the older release wrote
+        con.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = 'm'", [json.dumps(old)])
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                            **FAST)
+        said = [str(w.message) for w in caught if "'f1'" in str(w.message)]
+        assert len(said) == 1 and not [w for w in caught if "'mine'" in str(w.message)], [str(w.message) for w in caught]
+        msg = said[0]
+        assert msg.startswith("Threshold 'f1' (max_f1, chosen on t (label label, 1030 rows, 30 anomalies)) is carried "
+                              "to m@2 at the same point of its training scores, not chosen again on its labels: the "
+                              "older ad_duckdb that stored it on m@1 kept no record of its goal."), msg
+        assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in msg, msg
+        assert f"ad-duckdb threshold {tmp_path / 'old.duckdb'} m f1 --method max_f1 --source ... --label ..." in msg, msg
+        f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
+        assert f1 is not None and f1.method == "quantile"
     finally:
         con.close()
