@@ -14,7 +14,7 @@ import pytest
 
 import ad_duckdb
 
-from conftest import FAST
+from conftest import FAST, ROOT
 
 
 def _labelled(con: duckdb.DuckDBPyConnection) -> None:
@@ -119,5 +119,40 @@ def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carrie
         assert f"ad-duckdb threshold {tmp_path / 'old.duckdb'} m f1 --method max_f1 --source ... --label ..." in msg, msg
         f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
         assert f1 is not None and f1.method == "quantile"
+    finally:
+        con.close()
+
+
+# Exported by ddc14af (600 rows of a, b; epochs=3, seed=0; threshold by_hand = 2.5 set by hand): the releases from
+# f02ea31 to b62705b appended producer_name, producer_version and model_version after the graph and said so in
+# the metadata (graph_bytes, producer_version); anomaly_score('tx_ae', 3.0, 40.0) was 6.804555416107178 there.
+PRODUCER_FILE = ROOT / "tests" / "data" / "old_files" / "ddc14af_tx_ae.onnx"
+
+
+def test_a_file_exported_with_producer_fields_imports_and_scores_as_it_did(tmp_path: Path) -> None:
+    """b62705b stopped writing the producer fields and, with them, stopped reading them: a file a teammate exported
+    with those releases was refused on import as "the sha256 of its graph does not match its metadata; the file was
+    altered", though it was intact."""
+    con = ad_duckdb.connect(str(tmp_path / "new.duckdb"))
+    try:
+        info = ad_duckdb.import_model(con, PRODUCER_FILE)
+        assert info.ref == "tx_ae@1"
+        assert con.execute("SELECT anomaly_score('tx_ae', 3.0, 40.0)").fetchall() == [(6.804555416107178,)]
+        by_hand = ad_duckdb.load_model(con, "tx_ae").threshold("by_hand")
+        assert by_hand is not None and by_hand.value == 2.5
+        # the graph stored is the graph alone (its sha256), so an export today is today's layout of the same graph
+        again = ad_duckdb.export_model(con, "tx_ae", tmp_path / "again.onnx")
+        assert ad_duckdb.import_model(con, again, name="again").ref == "again@1"
+    finally:
+        con.close()
+    # still checked: a producer version changed after export is an altered file
+    data = PRODUCER_FILE.read_bytes()
+    altered = tmp_path / "altered.onnx"
+    altered.write_bytes(data.replace(b"\x1a\x050.1.0", b"\x1a\x050.1.9", 1))
+    assert altered.read_bytes() != data
+    con = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        with pytest.raises(ad_duckdb.IntegrityError, match="altered"):
+            ad_duckdb.import_model(con, altered)
     finally:
         con.close()
