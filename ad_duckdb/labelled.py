@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import numbers
 import re
+import shlex
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace as with_fields
@@ -84,7 +85,26 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             goal = kept.get(t.name) if isinstance(kept, dict) else None
             if _is_goal(goal):
                 goals[t.name] = (goal, prev.ref)
+            elif t.method in thresholds.LABELLED:
+                _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}")
     return out, goals
+
+
+def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str) -> None:
+    """A threshold chosen on labels whose goal ``ref`` does not keep (stored by a release before goals were kept
+    in ad_models.metrics) cannot be chosen again: say so, and how to choose it again. Why: the retrain's own line
+    ("carried f1: ..., at the same point of the training scores") reads as if labels had been consulted."""
+    on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
+    name = ref.rpartition("@")[0]
+    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", row[0][0] if row and row[0][0] else "DB",
+                                            name, t.name, "--method", t.method))
+    warnings.warn(
+        f"Threshold {t.name!r} ({t.method}{f', chosen on {on}' if on else ''}) is carried to {new_ref} at the same "
+        f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "
+        f"kept no record of its goal. Choose it again on labelled rows: ad_duckdb.set_threshold(con, {name!r}, "
+        f"{t.name!r}, {t.method!r}, source=..., label=...) (CLI: {cli} --source ... --label ...); later retrains "
+        "then choose it again themselves.", AdDuckDBWarning, stacklevel=4)
 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:

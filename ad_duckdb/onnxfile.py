@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from . import integrity, jsonvalues, store
 from .exceptions import BadInputError, IntegrityError, SourceNotFoundError
 from .features import FeatureSpec
-from .onnxproto import encode_varint
+from .onnxproto import encode_varint, len_field
 from .onnxshapes import quote
 from .savefile import write_whole
 from .store import ModelRecord, Threshold
@@ -170,7 +170,9 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
             "was altered. Export it again from the database it came from."
         )
     try:
+        # Why the graph after the record: a file of a newer format, or not ours, is told so before its layout is judged
         rec = record_from_metadata(meta, data[: -len(tail)])
+        rec.onnx = _graph_of_producer_file(rec.onnx, meta)
     except IntegrityError as e:  # named here: a models= list or a dbt profile may hold several files
         raise IntegrityError(f"Model file {where}: {e}") from e
     if store.sha256_hex(rec.onnx) != rec.sha256:
@@ -181,3 +183,20 @@ def read_bytes(data: bytes, where: str, origin: str) -> ModelRecord:
     integrity.check_onnx(rec.onnx, model=f"{rec.name} (from {origin})", n_features=len(rec.features),
                          max_bytes=store.max_model_bytes())
     return rec
+
+
+def _graph_of_producer_file(body: bytes, meta: dict[str, Any]) -> bytes:
+    """The stored graph in ``body`` (the file without its metadata). Files of f02ea31 .. b62705b appended
+    ``producer_name`` 'ad_duckdb', ``producer_version`` and ``model_version`` (ModelProto fields 2, 3 and 5) to the
+    graph and said so in their metadata (``graph_bytes``, ``producer_version``): their graph is the first
+    ``graph_bytes``, followed by exactly those fields, which no sha256 covers. Why still read: a file exported by
+    those releases is intact, and was refused as altered once they were no longer written."""
+    if "graph_bytes" not in meta:
+        return body
+    n, producer, version = meta.get("graph_bytes"), meta.get("producer_version"), meta.get("version")
+    if type(n) is not int or not 0 < n <= len(body) or not isinstance(producer, str) or type(version) is not int \
+            or body[n:] != (len_field(2, b"ad_duckdb") + len_field(3, producer.encode()) + encode_varint(5 << 3)
+                            + encode_varint(version)):
+        raise IntegrityError("its producer name, producer version or model version is not what export_model wrote; "
+                             "the file was altered. Export it again from the database it came from.")
+    return body[:n]

@@ -6,6 +6,7 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,7 @@ import pytest
 
 import ad_duckdb
 
-from conftest import FAST
+from conftest import FAST, ROOT
 
 
 def _labelled(con: duckdb.DuckDBPyConnection) -> None:
@@ -87,5 +88,71 @@ def test_a_version_whose_model_row_was_deleted_by_hand_is_not_reused_while_its_t
         assert info.version == 2
         assert ad_duckdb.load_model(con, "m@2").threshold("mine") is None
         assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'm' AND version = 1").fetchall() != [(0,)]
+    finally:
+        con.close()
+
+
+def test_a_labelled_threshold_an_older_release_stored_without_its_goal_is_carried_with_a_warning(tmp_path: Path) -> None:
+    """Releases before 2026-12-01 (dffb181) stored a threshold chosen on labels without its goal (no
+    threshold_goals in ad_models.metrics). train --carry-thresholds moved it to the same point of the new training
+    scores and printed "carried f1: ..., at the same point of the training scores", while --help says one chosen on
+    labels is chosen again, and not chosen again only with a warning: the user took it for re-chosen on labels."""
+    con = ad_duckdb.connect(str(tmp_path / "old.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
+        (metrics,) = con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = 'm'").fetchone() or ("",)
+        old = {k: v for k, v in json.loads(metrics).items() if k != "threshold_goals"}  # as the older release wrote
+        con.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = 'm'", [json.dumps(old)])
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                            **FAST)
+        said = [str(w.message) for w in caught if "'f1'" in str(w.message)]
+        assert len(said) == 1 and not [w for w in caught if "'mine'" in str(w.message)], [str(w.message) for w in caught]
+        msg = said[0]
+        assert msg.startswith("Threshold 'f1' (max_f1, chosen on t (label label, 1030 rows, 30 anomalies)) is carried "
+                              "to m@2 at the same point of its training scores, not chosen again on its labels: the "
+                              "older ad_duckdb that stored it on m@1 kept no record of its goal."), msg
+        assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in msg, msg
+        assert f"ad-duckdb threshold {tmp_path / 'old.duckdb'} m f1 --method max_f1 --source ... --label ..." in msg, msg
+        f1 = ad_duckdb.load_model(con, "m@2").threshold("f1")
+        assert f1 is not None and f1.method == "quantile"
+    finally:
+        con.close()
+
+
+# Exported by ddc14af (600 rows of a, b; epochs=3, seed=0; threshold by_hand = 2.5 set by hand): the releases from
+# f02ea31 to b62705b appended producer_name, producer_version and model_version after the graph and said so in
+# the metadata (graph_bytes, producer_version); anomaly_score('tx_ae', 3.0, 40.0) was 6.804555416107178 there.
+PRODUCER_FILE = ROOT / "tests" / "data" / "old_files" / "ddc14af_tx_ae.onnx"
+
+
+def test_a_file_exported_with_producer_fields_imports_and_scores_as_it_did(tmp_path: Path) -> None:
+    """b62705b stopped writing the producer fields and, with them, stopped reading them: a file a teammate exported
+    with those releases was refused on import as "the sha256 of its graph does not match its metadata; the file was
+    altered", though it was intact."""
+    con = ad_duckdb.connect(str(tmp_path / "new.duckdb"))
+    try:
+        info = ad_duckdb.import_model(con, PRODUCER_FILE)
+        assert info.ref == "tx_ae@1"
+        assert con.execute("SELECT anomaly_score('tx_ae', 3.0, 40.0)").fetchall() == [(6.804555416107178,)]
+        by_hand = ad_duckdb.load_model(con, "tx_ae").threshold("by_hand")
+        assert by_hand is not None and by_hand.value == 2.5
+        # the graph stored is the graph alone (its sha256), so an export today is today's layout of the same graph
+        again = ad_duckdb.export_model(con, "tx_ae", tmp_path / "again.onnx")
+        assert ad_duckdb.import_model(con, again, name="again").ref == "again@1"
+    finally:
+        con.close()
+    # still checked: a producer version changed after export is an altered file
+    data = PRODUCER_FILE.read_bytes()
+    altered = tmp_path / "altered.onnx"
+    altered.write_bytes(data.replace(b"\x1a\x050.1.0", b"\x1a\x050.1.9", 1))
+    assert altered.read_bytes() != data
+    con = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        with pytest.raises(ad_duckdb.IntegrityError, match="altered"):
+            ad_duckdb.import_model(con, altered)
     finally:
         con.close()
