@@ -257,6 +257,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_PARAMS = TrainParams.__dataclass_fields__
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -296,7 +299,8 @@ class AutoEncoderDetector:
       ``return_confidence=`` are here (the confidence without SciPy); ``predict_with_rejection`` is not.
     - Parameters are ``**params`` checked against ``TrainParams``, one list shared with ``ad_duckdb.train``, and
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
-      defaults). The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
+      defaults). Each is also an attribute, as in PyOD: ``det.contamination`` reads it (its default if unset),
+      ``det.contamination = 0.05`` sets it for the next ``fit``. The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
     - ``fit`` needs at least 20 rows: the scaling and the thresholds are statistics of the training rows.
     - Unfitted, it raises ``ad_duckdb.NotFittedError`` (a ``ValueError`` and ``AttributeError``, as scikit-learn's
       is), not ``sklearn.exceptions.NotFittedError``: scikit-learn is not a dependency.
@@ -306,6 +310,25 @@ class AutoEncoderDetector:
 
     def __init__(self, **params: Any) -> None:
         self.params = params
+
+    def __getattr__(self, name: str) -> Any:
+        """A parameter as an attribute, its default if unset (``det.contamination``), as PyOD's and scikit-learn's
+        detectors keep theirs. Only called when ``name`` is not in ``__dict__``; the dict is read directly, as
+        unpickling asks before ``params`` exists."""
+        if name in _PARAMS:
+            params = self.__dict__.get("params", {})
+            return params[name] if name in params else _PARAMS[name].default
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Why into params: set on the instance, ``det.contamination = 0.2`` was ignored by fit without a word
+        if name in _PARAMS:
+            self.params[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *_PARAMS})
 
     def __repr__(self) -> str:
         return f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

@@ -361,3 +361,22 @@ def test_a_frame_whose_times_are_its_index_is_told_to_reset_it(tmp_path) -> None
             ad_duckdb.plot_scores_over_time(con, "valve", "plain")
     finally:
         con.close()
+
+
+def test_parameters_are_attributes_as_in_pyod_and_scikit_learn() -> None:
+    """``det.contamination`` raised an AttributeError (PyOD's and scikit-learn's detectors keep each parameter as an
+    attribute), and ``det.contamination = 0.2`` before ``fit`` was dropped without a word: fit flagged 1% of the
+    rows. A parameter is read and set as an attribute, defaults included, and fit uses what was set."""
+    det = AutoEncoderDetector(**TINY)
+    assert det.contamination == 0.01 and det.n_models == 1 and det.hidden_dims is None
+    det.contamination = 0.2
+    assert det.get_params()["contamination"] == 0.2
+    assert "contamination" in dir(det)
+    det.fit(_rows())
+    assert det.labels_.mean() == pytest.approx(0.2, abs=0.01)
+    with pytest.raises(AttributeError, match="no attribute 'n_estimators'"):
+        _ = det.n_estimators
+    import pickle
+
+    again = pickle.loads(pickle.dumps(det))
+    assert again.contamination == 0.2 and again.threshold_ == det.threshold_
