@@ -217,6 +217,30 @@ def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
         )
 
 
+def _warn_if_named(columns: Sequence[Any], d: int) -> None:
+    """Warn that a frame with column names of its own is read by position, as scikit-learn does: fit saw an array,
+    so a frame whose columns come in another order would be scored against the wrong features. pandas' 0, 1, 2
+    (``pd.DataFrame(X)``) name nothing."""
+    import sys
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+
+    if list(columns) == list(range(len(columns))):
+        return
+    shown = ", ".join(repr(str(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
+    # the user's line: decision_function, predict, score_terms reach here at other depths
+    level, frame = 2, sys._getframe(1)
+    while frame.f_code.co_filename == __file__ and frame.f_back is not None:
+        level, frame = level + 1, frame.f_back
+    warnings.warn(
+        f"X has column names ({shown}), but this AutoEncoderDetector was fitted on an array without column names, "
+        f"so X's columns are read by position, as fit's {d} columns in fit's order. To match them by name, fit on a "
+        "DataFrame, or on the array with fit(X, feature_names=[...]) in its column order.",
+        AdDuckDBWarning, stacklevel=level,
+    )
+
+
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
                 "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models", "verbose": "progress"}
@@ -377,7 +401,8 @@ class AutoEncoderDetector:
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
         as in scikit-learn); a DataFrame's column names become the feature names, or ``feature_names=`` an array's,
-        by which a DataFrame scored later is matched (an array is read by position). ``model_name`` and ``source`` are
+        by which a DataFrame scored later is matched (an array is read by position, and so is a DataFrame after a fit
+        on an array without ``feature_names=``, with a warning, as scikit-learn's). ``model_name`` and ``source`` are
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         Training is robust by default, for rows that may hold anomalies. For rows known to be normal (the classic
@@ -500,7 +525,9 @@ class AutoEncoderDetector:
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
         order was scored silently against the wrong features."""
-        if getattr(self, "_fitted_on_frame", False):
+        if not getattr(self, "_fitted_on_frame", False):
+            _warn_if_named(_column_names(X), self.n_features_in_)
+        else:
             columns = _column_names(X)
             names = [str(c) for c in columns]
             if _repeats(columns):  # which of the two is the feature cannot be told

@@ -380,3 +380,20 @@ def test_parameters_are_attributes_as_in_pyod_and_scikit_learn() -> None:
 
     again = pickle.loads(pickle.dumps(det))
     assert again.contamination == 0.2 and again.threshold_ == det.threshold_
+
+
+def test_a_named_frame_scored_by_a_detector_fitted_on_an_array_is_warned_of() -> None:
+    """Fitted on ``df.to_numpy()``, a DataFrame scored later is read by position (fit saw no names), so one whose
+    columns came in another order was scored against the wrong features without a word; scikit-learn warns ("X has
+    feature names, but ... was fitted without feature names"). Frames without names of their own (pandas' 0, 1, 2)
+    are read by position quietly, as before."""
+    from ad_duckdb.exceptions import AdDuckDBWarning
+
+    X = _rows()
+    det = AutoEncoderDetector(**TINY).fit(X)
+    df = pd.DataFrame(X[:20], columns=["a", "b", "c"])
+    with pytest.warns(AdDuckDBWarning, match=r"X has column names \('c', 'a', 'b'\), but .* fitted on an array "
+                                             r"without column names.*by position.*feature_names=") as said:
+        det.predict(df[["c", "a", "b"]])
+    assert said[0].filename == __file__  # the user's line, not ours
+    np.testing.assert_array_equal(det.decision_function(pd.DataFrame(X[:20])), det.decision_function(X[:20]))
