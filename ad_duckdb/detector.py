@@ -221,23 +221,19 @@ def _warn_if_named(columns: Sequence[Any], d: int) -> None:
     """Warn that a frame with column names of its own is read by position, as scikit-learn does: fit saw an array,
     so a frame whose columns come in another order would be scored against the wrong features. pandas' 0, 1, 2
     (``pd.DataFrame(X)``) name nothing."""
-    import sys
     import warnings
 
     from .exceptions import AdDuckDBWarning
+    from .pysource import user_stacklevel
 
     if list(columns) == list(range(len(columns))):
         return
     shown = ", ".join(repr(str(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
-    # the user's line: decision_function, predict, score_terms reach here at other depths
-    level, frame = 2, sys._getframe(1)
-    while frame.f_code.co_filename == __file__ and frame.f_back is not None:
-        level, frame = level + 1, frame.f_back
     warnings.warn(
         f"X has column names ({shown}), but this AutoEncoderDetector was fitted on an array without column names, "
         f"so X's columns are read by position, as fit's {d} columns in fit's order. To match them by name, fit on a "
         "DataFrame, or on the array with fit(X, feature_names=[...]) in its column order.",
-        AdDuckDBWarning, stacklevel=level,
+        AdDuckDBWarning, stacklevel=user_stacklevel(),  # decision_function, predict, ... reach here at other depths
     )
 
 
