@@ -397,3 +397,16 @@ def test_a_named_frame_scored_by_a_detector_fitted_on_an_array_is_warned_of() ->
         det.predict(df[["c", "a", "b"]])
     assert said[0].filename == __file__  # the user's line, not ours
     np.testing.assert_array_equal(det.decision_function(pd.DataFrame(X[:20])), det.decision_function(X[:20]))
+
+
+def test_a_dict_of_arrays_is_a_frame_to_the_detector() -> None:
+    """The README names a dict of numpy arrays among the frames the detector takes (as DuckDB reads one by name), but
+    fit and decision_function stopped with numpy's bare "float() argument must be ... not 'dict'". Its keys are
+    column names, matched by name as a DataFrame's; one that is not a table of columns is told so."""
+    X = _rows()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    det = AutoEncoderDetector(**TINY).fit({c: df[c].to_numpy() for c in "abc"})
+    assert list(det.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(det.decision_function({c: df[c].to_numpy() for c in "cab"}), det.decision_function(df))
+    with pytest.raises(BadInputError, match=r"X is a dict.*one 1-D array per column"):
+        det.decision_function({"a": X})
