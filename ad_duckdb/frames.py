@@ -26,7 +26,9 @@ def arrow_table(X: Any) -> pa.Table | None:
         return X.to_arrow() if kind == "DataFrame" else None
     if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
         return X.to_arrow_table()
-    if isinstance(X, dict):  # DuckDB reads a dict of numpy arrays as a table of those columns; so does the detector
+    # DuckDB reads a dict of numpy arrays as a table of those columns; so does the detector. A scipy dok_matrix is a
+    # dict too, of (row, column) keys: the detector refuses it as sparse
+    if isinstance(X, dict) and not hasattr(X, "nnz"):
         try:
             return pa.table(X)
         except (pa.ArrowException, TypeError, ValueError) as e:
