@@ -217,6 +217,26 @@ def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
         )
 
 
+def _warn_if_named(columns: Sequence[Any], d: int) -> None:
+    """Warn that a frame with column names of its own is read by position, as scikit-learn does: fit saw an array,
+    so a frame whose columns come in another order would be scored against the wrong features. pandas' 0, 1, 2
+    (``pd.DataFrame(X)``) name nothing."""
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+    from .pysource import user_stacklevel
+
+    if list(columns) == list(range(len(columns))):
+        return
+    shown = ", ".join(repr(str(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
+    warnings.warn(
+        f"X has column names ({shown}), but this AutoEncoderDetector was fitted on an array without column names, "
+        f"so X's columns are read by position, as fit's {d} columns in fit's order. To match them by name, fit on a "
+        "DataFrame, or on the array with fit(X, feature_names=[...]) in its column order.",
+        AdDuckDBWarning, stacklevel=user_stacklevel(),  # decision_function, predict, ... reach here at other depths
+    )
+
+
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
                 "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models", "verbose": "progress"}
@@ -255,6 +275,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_plain(v) for v in value)
     return value
+
+
+_PARAMS = TrainParams.__dataclass_fields__
 
 
 class AutoEncoderDetector:
@@ -296,7 +319,8 @@ class AutoEncoderDetector:
       ``return_confidence=`` are here (the confidence without SciPy); ``predict_with_rejection`` is not.
     - Parameters are ``**params`` checked against ``TrainParams``, one list shared with ``ad_duckdb.train``, and
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
-      defaults). The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
+      defaults). Each is also an attribute, as in PyOD: ``det.contamination`` reads it (its default if unset),
+      ``det.contamination = 0.05`` sets it for the next ``fit``. The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
     - ``fit`` needs at least 20 rows: the scaling and the thresholds are statistics of the training rows.
     - Unfitted, it raises ``ad_duckdb.NotFittedError`` (a ``ValueError`` and ``AttributeError``, as scikit-learn's
       is), not ``sklearn.exceptions.NotFittedError``: scikit-learn is not a dependency.
@@ -306,6 +330,25 @@ class AutoEncoderDetector:
 
     def __init__(self, **params: Any) -> None:
         self.params = params
+
+    def __getattr__(self, name: str) -> Any:
+        """A parameter as an attribute, its default if unset (``det.contamination``), as PyOD's and scikit-learn's
+        detectors keep theirs. Only called when ``name`` is not in ``__dict__``; the dict is read directly, as
+        unpickling asks before ``params`` exists."""
+        if name in _PARAMS:
+            params = self.__dict__.get("params", {})
+            return params[name] if name in params else _PARAMS[name].default
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Why into params: set on the instance, ``det.contamination = 0.2`` was ignored by fit without a word
+        if name in _PARAMS:
+            self.params[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *_PARAMS})
 
     def __repr__(self) -> str:
         return f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
@@ -354,7 +397,8 @@ class AutoEncoderDetector:
     ) -> AutoEncoderDetector:
         """Fit on raw feature values (NaN allowed: filled with the training median). ``y`` is ignored (unsupervised,
         as in scikit-learn); a DataFrame's column names become the feature names, or ``feature_names=`` an array's,
-        by which a DataFrame scored later is matched (an array is read by position). ``model_name`` and ``source`` are
+        by which a DataFrame scored later is matched (an array is read by position, and so is a DataFrame after a fit
+        on an array without ``feature_names=``, with a warning, as scikit-learn's). ``model_name`` and ``source`` are
         what ``ad_duckdb.train`` passes (its errors then speak of the table); without ``source``, of ``X``.
 
         Training is robust by default, for rows that may hold anomalies. For rows known to be normal (the classic
@@ -477,7 +521,9 @@ class AutoEncoderDetector:
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
         order was scored silently against the wrong features."""
-        if getattr(self, "_fitted_on_frame", False):
+        if not getattr(self, "_fitted_on_frame", False):
+            _warn_if_named(_column_names(X), self.n_features_in_)
+        else:
             columns = _column_names(X)
             names = [str(c) for c in columns]
             if _repeats(columns):  # which of the two is the feature cannot be told

@@ -15,7 +15,8 @@ from .exceptions import BadInputError
 
 def arrow_table(X: Any) -> pa.Table | None:
     """``X`` as an Arrow table when it is a polars DataFrame or LazyFrame, an Arrow Table, RecordBatch,
-    RecordBatchReader or Dataset, or a DuckDB relation; None for anything else (pandas, numpy, lists)."""
+    RecordBatchReader or Dataset, a DuckDB relation, or a dict of columns; None for anything else (pandas, numpy,
+    lists)."""
     top = type(X).__module__.split(".")[0]
     if top == "polars":
         kind = type(X).__name__
@@ -25,6 +26,14 @@ def arrow_table(X: Any) -> pa.Table | None:
         return X.to_arrow() if kind == "DataFrame" else None
     if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
         return X.to_arrow_table()
+    # DuckDB reads a dict of numpy arrays as a table of those columns; so does the detector. A scipy dok_matrix is a
+    # dict too, of (row, column) keys: the detector refuses it as sparse
+    if isinstance(X, dict) and not hasattr(X, "nnz"):
+        try:
+            return pa.table(X)
+        except (pa.ArrowException, TypeError, ValueError) as e:
+            raise BadInputError(f"X is a dict, which is read as a table: give one 1-D array per column name, e.g. "
+                                f"{{'count': counts, 'amount': amounts}} ({e}).") from None
     if isinstance(X, pa.Table):
         return X
     if isinstance(X, pa.RecordBatch):

@@ -821,6 +821,10 @@ def set_threshold(
         if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
             goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
         th = _goal_threshold(con, lm, name, goal)
+    elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
+        raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method is the way the threshold is chosen, not its value; "
+                          f"for a value of your own: set_threshold(con, {model!r}, {name!r}, 'manual', "
+                          f"value={method!r}). Methods: {', '.join(thresholds.METHODS)}.")
     else:
         raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
     was = next((t for t in lm.rec.thresholds if t.name == name), None)

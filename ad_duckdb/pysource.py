@@ -44,7 +44,7 @@ def _caller_frame() -> FrameType | None:
     return frame
 
 
-def _user_stacklevel() -> int:
+def user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
     frame: FrameType | None = sys._getframe(1)
     level = 1
@@ -230,7 +230,7 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                         f"Python code; {source.strip()!r} reads the table, as DuckDB's own queries do. To read the "
                         f"{type(value).__name__}, give its variable another name, or drop the table (DROP TABLE "
                         f"{name}).",
-                        AdDuckDBWarning, stacklevel=_user_stacklevel(),
+                        AdDuckDBWarning, stacklevel=user_stacklevel(),
                     )
             except duckdb.CatalogException:
                 if _transposed(value):

@@ -361,3 +361,52 @@ def test_a_frame_whose_times_are_its_index_is_told_to_reset_it(tmp_path) -> None
             ad_duckdb.plot_scores_over_time(con, "valve", "plain")
     finally:
         con.close()
+
+
+def test_parameters_are_attributes_as_in_pyod_and_scikit_learn() -> None:
+    """``det.contamination`` raised an AttributeError (PyOD's and scikit-learn's detectors keep each parameter as an
+    attribute), and ``det.contamination = 0.2`` before ``fit`` was dropped without a word: fit flagged 1% of the
+    rows. A parameter is read and set as an attribute, defaults included, and fit uses what was set."""
+    det = AutoEncoderDetector(**TINY)
+    assert det.contamination == 0.01 and det.n_models == 1 and det.hidden_dims is None
+    det.contamination = 0.2
+    assert det.get_params()["contamination"] == 0.2
+    assert "contamination" in dir(det)
+    det.fit(_rows())
+    assert det.labels_.mean() == pytest.approx(0.2, abs=0.01)
+    with pytest.raises(AttributeError, match="no attribute 'n_estimators'"):
+        _ = det.n_estimators
+    import pickle
+
+    again = pickle.loads(pickle.dumps(det))
+    assert again.contamination == 0.2 and again.threshold_ == det.threshold_
+
+
+def test_a_named_frame_scored_by_a_detector_fitted_on_an_array_is_warned_of() -> None:
+    """Fitted on ``df.to_numpy()``, a DataFrame scored later is read by position (fit saw no names), so one whose
+    columns came in another order was scored against the wrong features without a word; scikit-learn warns ("X has
+    feature names, but ... was fitted without feature names"). Frames without names of their own (pandas' 0, 1, 2)
+    are read by position quietly, as before."""
+    from ad_duckdb.exceptions import AdDuckDBWarning
+
+    X = _rows()
+    det = AutoEncoderDetector(**TINY).fit(X)
+    df = pd.DataFrame(X[:20], columns=["a", "b", "c"])
+    with pytest.warns(AdDuckDBWarning, match=r"X has column names \('c', 'a', 'b'\), but .* fitted on an array "
+                                             r"without column names.*by position.*feature_names=") as said:
+        det.predict(df[["c", "a", "b"]])
+    assert said[0].filename == __file__  # the user's line, not ours
+    np.testing.assert_array_equal(det.decision_function(pd.DataFrame(X[:20])), det.decision_function(X[:20]))
+
+
+def test_a_dict_of_arrays_is_a_frame_to_the_detector() -> None:
+    """The README names a dict of numpy arrays among the frames the detector takes (as DuckDB reads one by name), but
+    fit and decision_function stopped with numpy's bare "float() argument must be ... not 'dict'". Its keys are
+    column names, matched by name as a DataFrame's; one that is not a table of columns is told so."""
+    X = _rows()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    det = AutoEncoderDetector(**TINY).fit({c: df[c].to_numpy() for c in "abc"})
+    assert list(det.feature_names_in_) == ["a", "b", "c"]
+    np.testing.assert_array_equal(det.decision_function({c: df[c].to_numpy() for c in "cab"}), det.decision_function(df))
+    with pytest.raises(BadInputError, match=r"X is a dict.*one 1-D array per column"):
+        det.decision_function({"a": X})

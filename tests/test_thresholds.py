@@ -2670,3 +2670,14 @@ def test_the_percent_guess_ends_its_refusal_without_a_stray_full_stop(tmp_path: 
         assert str(e.value).endswith("got 250."), e.value
     finally:
         con.close()
+
+
+def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
+    """``set_threshold(con, "m", "cut", 3.5)``, a cut read off a histogram, said only "Unknown threshold method 3.5",
+    leaving the reader to find that a value of one's own is ``method='manual'`` with ``value=``."""
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range % 20 AS a, (range * 7) % 13 AS b FROM range(300)")
+    ad_duckdb.train(con, "m", "t", **FAST)
+    with pytest.raises(ad_duckdb.OptionError, match=r"set_threshold\(con, 'm', 'cut', 'manual', value=3\.5\)"):
+        ad_duckdb.set_threshold(con, "m", "cut", 3.5)  # type: ignore[arg-type]
+    assert "cut" not in [t.name for t in ad_duckdb.load_model(con, "m").thresholds]
