@@ -2232,3 +2232,33 @@ def test_a_row_number_column_in_shuffled_order_is_left_out_as_an_id(name: str, d
         assert said is left_out, [str(w.message) for w in got]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(("first", "later"), [("DECIMAL(8,2)", "DOUBLE"), ("INTEGER", "BIGINT"),
+                                              ("DECIMAL(8,2)", "DECIMAL(18,2)")])
+def test_a_folder_whose_newer_file_holds_a_wider_number_is_read_with_its_largest_value_kept(
+        tmp_path: Path, first: str, later: str) -> None:
+    """Before: a month whose 'amount' was written as DOUBLE after one of DECIMAL(8,2) (a pipeline's type change) got
+    the read TRY_CAST("amount" AS DECIMAL(8,2)) ... union_by_name=true, which made the one amount too large for the
+    first file's type NULL, filled in with the median: the row that stopped DuckDB, the top anomaly, scored typical."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = ad_duckdb.connect()
+    try:
+        rows = "SELECT range % 9 + 1 AS count, (range % 13) * 2 + 1 AS amount FROM range(300)"
+        con.execute(f"COPY (SELECT count, amount::{first} AS amount FROM ({rows})) TO '{folder}/tx_01.parquet'")
+        con.execute(f"COPY (SELECT count, CASE WHEN count = 3 AND amount = 7 THEN 9000000000 ELSE amount END::{later} "
+                    f"AS amount FROM ({rows})) TO '{folder}/tx_02.parquet'")
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"{folder}/*.parquet", **FAST)
+        msg = str(e.value)
+        assert "tx_02.parquet" in msg and "'amount'" in msg, msg
+        fixed = re.search(r"Read it with (.*?)\. \(", msg)
+        assert fixed, msg
+        ad_duckdb.train(con, "m", f"{folder}/tx_01.parquet", **FAST)
+        scored = ad_duckdb.score(con, "m", fixed.group(1)).to_pylist()
+        assert len(scored) == 600, len(scored)
+        top = max(scored, key=lambda r: r["anomaly_score"])
+        assert top["amount"] == 9000000000 and top["is_anomaly"], top
+    finally:
+        con.close()
