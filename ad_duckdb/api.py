@@ -694,7 +694,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         cols = describe(cur, source, lm.ref, caller=con)
         if source_types is not None:
             source_types.update((c.lower(), t) for c, t in cols)
-        feats = feature_columns(cols, lm, source)
+        feats = feature_columns(cols, lm, source, cur)
         check_text_features(cur, cols, feats, lm, source)
         written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
         ours = earlier_scores(cur, source, cols)

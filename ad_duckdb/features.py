@@ -555,8 +555,10 @@ def choose_columns(
                 # the command line's -f count,amount habit: in Python one entry is one column's name
                 meant = [q for g in features for q in (parts if g == f else [g])]
                 listed = f" features= takes one name per entry: features={meant!r}."
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}."
-                                      f"{listed or did_you_mean(f, [n for n, _ in columns])}")
+            from .filecols import later_column_fix
+
+            hint = listed or later_column_fix(cur, source, [f]) or did_you_mean(f, [n for n, _ in columns])
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{hint}")
         if not is_numeric_type(hit[1]):
             not_numeric.append(hit)
             continue
@@ -1037,12 +1039,31 @@ def default_features(
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
+    _warn_later_columns(cur, source, model)
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
     chosen = X[:, keep]
     gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
                                                   and n.lower() not in SCORE_COLUMNS], model,
                              (lambda: empty_rows([n for n, _ in kept], chosen)) if empty_rows else None)
     return kept, chosen, gave
+
+
+def _warn_later_columns(cur: object, source: str, model: str) -> None:
+    """Say which columns of a glob's later files the default features leave out, as DuckDB does not read them."""
+    from .filecols import later_columns
+
+    later = later_columns(cur, source)
+    if later is None:
+        return
+    names = list(later.columns)
+    it = "it" if len(names) == 1 else "them"
+    warnings.warn(
+        f"Model {model!r}: no features given, and {later.where(names)} of {source!r} {'is' if it == 'it' else 'are'} "
+        f"left out: later files hold {it}, but DuckDB reads the columns of a glob's first file. To train on {it}, "
+        f"read the files by name: {later.reads} (rows of files without {it} have {it} NULL, which training fills "
+        "with the median).",
+        AdDuckDBWarning, stacklevel=4,
+    )
 
 
 def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[int], where: str | None) -> list[int]:

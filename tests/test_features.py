@@ -2262,3 +2262,69 @@ def test_a_folder_whose_newer_file_holds_a_wider_number_is_read_with_its_largest
         assert top["amount"] == 9000000000 and top["is_anomaly"], top
     finally:
         con.close()
+
+
+def _folder_with_a_later_column(tmp_path: Path, kind: str) -> Path:
+    """Two monthly files of one folder, the newer with a column 'risk' the older lacks (an export that added it)."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = duckdb.connect()
+    try:
+        rows = "SELECT range % 9 + 1 AS count, (range % 13) * 2.5 + 1 AS amount, range % 5 AS risk FROM range(300)"
+        fmt = "(FORMAT parquet)" if kind == "parquet" else "(FORMAT csv, HEADER)"
+        con.execute(f"COPY (SELECT count, amount FROM ({rows})) TO '{folder}/tx_01.{kind}' {fmt}")
+        con.execute(f"COPY ({rows}) TO '{folder}/tx_02.{kind}' {fmt}")
+    finally:
+        con.close()
+    return folder
+
+
+@pytest.mark.parametrize(("kind", "form"), [("parquet", "{folder}/*.parquet"),
+                                            ("parquet", "read_parquet('{folder}/*.parquet')"),
+                                            ("csv", "read_csv('{folder}/*.csv')")])
+def test_a_column_only_newer_files_hold_is_named_with_the_read_that_has_it(tmp_path: Path, kind: str,
+                                                                           form: str) -> None:
+    """Before: DuckDB reads a glob's columns from its first file, so 'risk', which the export added in February,
+    was dropped without a word by a default training, and features=['count', 'risk'] said "Column 'risk' is not in
+    ...; its columns are: count, amount", as if no file held it; scoring with a model trained on it said to rename
+    some column x to risk."""
+    folder = _folder_with_a_later_column(tmp_path, kind)
+    source = form.format(folder=folder)
+    fixed = f"read_{kind}('{folder}/*.{kind}', union_by_name=true)"
+    con = ad_duckdb.connect()
+    try:
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            info = ad_duckdb.train(con, "m", source, **FAST)
+        assert info.features == ["count", "amount"]
+        notes = [str(w.message) for w in got if "'risk'" in str(w.message)]
+        assert len(notes) == 1 and f"tx_02.{kind}" in notes[0] and fixed in notes[0], [str(w.message) for w in got]
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.train(con, "m2", source, features=["count", "risk"], **FAST)
+        msg = str(e.value)
+        assert f"tx_02.{kind}" in msg and fixed in msg, msg
+        assert ad_duckdb.train(con, "m2", fixed, features=["count", "risk"], **FAST).features == ["count", "risk"]
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.score(con, "m2", source)
+        msg = str(e.value)
+        assert f"tx_02.{kind}" in msg and fixed in msg and "x AS risk" not in msg, msg
+        assert len(ad_duckdb.score(con, "m2", fixed)) == 600
+    finally:
+        con.close()
+
+
+def test_a_folder_whose_files_share_their_columns_gets_no_note_on_later_columns(tmp_path: Path) -> None:
+    """The look at the later files' columns says nothing of a folder whose files all hold the same ones."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    con = ad_duckdb.connect()
+    try:
+        for month in (1, 2):
+            con.execute(f"COPY (SELECT range % 9 + {month} AS count, (range % 13) * 2.5 + 1 AS amount FROM range(300)) "
+                        f"TO '{folder}/tx_0{month}.parquet'")
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", f"{folder}/*.parquet", **FAST)
+        assert not [w for w in got if "union_by_name" in str(w.message)], [str(w.message) for w in got]
+    finally:
+        con.close()

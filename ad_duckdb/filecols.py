@@ -1,0 +1,113 @@
+"""Columns that a glob's later files hold and DuckDB does not read.
+
+Why: DuckDB reads the columns of a glob's first file (read_parquet, read_csv, a bare path) unless told
+union_by_name=true, so a column an export added in a later month is dropped without a word: a default training
+left it out unsaid, and a feature or a model that needs it was told the files have no such column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from .partitions import _patterns
+from .readhints import _CALL, _PARQUET_CALL, _split_args, _with_options
+from .sqltext import is_query, quote_literal, source_sql, strip_sql_ends
+
+_FILES_COUNTED = 1000  # a glob of more files is not looked into: the union read would open every one
+_FILES_SEARCHED = 50  # later files looked into for one that holds a column
+
+
+@dataclass(frozen=True)
+class LaterColumns:
+    """Columns of ``source``'s later files (each with a file that holds it, None when not found among the first
+    files looked at) and ``reads``, the call that reads them: the source's own, with union_by_name=true."""
+
+    columns: dict[str, str | None]
+    reads: str
+
+    def where(self, names: list[str]) -> str:
+        """The ``names`` of these columns with a file that holds each, for a message."""
+        return ", ".join(f"{n!r} (in {f!r})" if (f := self.columns[n]) else repr(n) for n in names)
+
+
+def _reader(source: str) -> tuple[str, Any] | None:
+    """The reading function of a file source and the pattern that matches its calls; None for a table or a query."""
+    s = strip_sql_ends(source).strip()
+    if _PARQUET_CALL.fullmatch(s):
+        return "read_parquet", _PARQUET_CALL
+    if _CALL.fullmatch(s):
+        return "read_csv", _CALL
+    if "(" in s or is_query(s):
+        return None
+    path = s.strip("'").lower()
+    if ".parquet" in path:
+        return "read_parquet", _PARQUET_CALL
+    if any(ext in path for ext in (".csv", ".tsv", ".txt")):
+        return "read_csv", _CALL
+    return None
+
+
+def _one_file(source: str, function: str, pattern: Any, path: str) -> str:
+    """``source``'s read of the one file ``path``, with the call's other options (a CSV's sep, its types)."""
+    s = strip_sql_ends(source).strip()
+    call = pattern.fullmatch(s)
+    if not call:
+        return f"{function}({quote_literal(path)})"
+    text = call.group(1)
+    args = _split_args(text[text.index("(") + 1: -1])
+    return f"{text[: text.index('(') + 1]}{', '.join([quote_literal(path), *args[1:]])})"
+
+
+def _names(cur: Any, from_item: str) -> list[str]:
+    return [str(r[0]) for r in cur.execute(f"DESCRIBE SELECT * FROM {from_item}").fetchall()]
+
+
+def later_columns(cur: Any, source: str) -> LaterColumns | None:
+    """The columns ``source``'s later files hold that its read leaves out; None when there are none, for a table, a
+    query, a single file, a read by name already (union_by_name), or a glob DuckDB cannot read so. Best effort."""
+    reader = _reader(source)
+    if reader is None or "union_by_name" in source.lower():
+        return None
+    function, pattern = reader
+    reads = _with_options(source, "union_by_name=true", pattern, function)
+    files: list[str] = []
+    try:
+        for p in _patterns(source):
+            files += [str(r[0]) for r in cur.execute("SELECT file FROM glob(?) LIMIT ?", [p, _FILES_COUNTED + 1])
+                      .fetchall()]
+        if not 1 < len(files) <= _FILES_COUNTED or reads.startswith("the query"):
+            return None
+        have = {n.lower() for n in _names(cur, source_sql(source))}
+        extra = [n for n in _names(cur, reads) if n.lower() not in have]
+    except duckdb.Error:  # the source's own read fails: its error says more, where it is read
+        return None
+    if not extra:
+        return None
+    found: dict[str, str | None] = dict.fromkeys(extra)
+    for path in sorted(files)[1: _FILES_SEARCHED + 1]:
+        if all(found.values()):
+            break
+        try:
+            held = {n.lower() for n in _names(cur, _one_file(source, function, pattern, path))}
+        except duckdb.Error:
+            continue
+        for n in extra:
+            if found[n] is None and n.lower() in held:
+                found[n] = path
+    return LaterColumns(found, reads)
+
+
+def later_column_fix(cur: Any, source: str, names: list[str]) -> str:
+    """Why ``names``, missing from ``source``, are not read, and the read that has them; "" when no later file of
+    the source holds them (or ``cur`` is None)."""
+    later = later_columns(cur, source) if cur is not None else None
+    held = [n for n in names if later and n.lower() in {c.lower() for c in later.columns}]
+    if later is None or not held:
+        return ""
+    by_lower = {c.lower(): c for c in later.columns}
+    return (f" Later files hold {later.where([by_lower[n.lower()] for n in held])}, but DuckDB reads the columns of "
+            f"a glob's first file; read the files by name, with {later.reads} (rows of files without a column have it "
+            "NULL).")
