@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from .partitions import _patterns
+from .partitions import _patterns, files_of
 from .readhints import _CALL, _PARQUET_CALL, _split_args, _with_options
 from .sqltext import is_query, quote_literal, source_sql, strip_sql_ends
 
@@ -76,8 +76,8 @@ def later_columns(cur: Any, source: str) -> LaterColumns | None:
     files: list[str] = []
     try:
         for p in _patterns(source):
-            files += [str(r[0]) for r in cur.execute("SELECT file FROM glob(?) LIMIT ?", [p, _FILES_COUNTED + 1])
-                      .fetchall()]
+            globbed = cur.execute("SELECT file FROM glob(?) LIMIT ?", [files_of(p), _FILES_COUNTED + 1]).fetchall()
+            files += [str(r[0]) for r in globbed]
         if not 1 < len(files) <= _FILES_COUNTED or reads.startswith("the query"):
             return None
         have = {n.lower() for n in _names(cur, source_sql(source))}

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from .exceptions import BadInputError, SourceNotFoundError
-from .filecols import later_column_fix
 from .features import (
     _from_item,
     _numbers_as_text,
@@ -20,6 +19,7 @@ from .features import (
     text_values,
     written_words,
 )
+from .filecols import later_column_fix
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
