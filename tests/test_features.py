@@ -2328,3 +2328,20 @@ def test_a_folder_whose_files_share_their_columns_gets_no_note_on_later_columns(
         assert not [w for w in got if "union_by_name" in str(w.message)], [str(w.message) for w in got]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("form", ["read_parquet('{lake}')", "read_parquet('{lake}/')", "read_parquet('{lake}/month=2')"])
+def test_a_partitioned_folder_read_by_its_name_leaves_its_keys_out_too(tmp_path: Path, form: str) -> None:
+    """DuckDB reads a folder given to read_parquet as every file below it, with the key=value folder names as
+    columns. Before: the folder's keys were looked for only in globs' file names, so read_parquet('lake') trained on
+    'month' as a feature (next month's rows out of range), and read_parquet('lake/month=2') stopped as constant."""
+    source = form.format(lake=_hive_lake(tmp_path))
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.train(con, "m", source, **FAST)
+    finally:
+        con.close()
+    assert info.features == ["count", "amount"]
+    note = next(str(w.message) for w in caught if "partition" in str(w.message))
+    assert "'month' (folders month=" in note, note
