@@ -221,13 +221,16 @@ def _path_not_read(name: str) -> str | None:
     Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
     a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
     "pg_database"?", a catalog table offered for a file."""
-    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')):
+    if is_query(name) or "(" in name or name.startswith(("'", '"')):
+        return None
+    # a glob or a folder of the working folder (`lake`, as ls shows it) is files, slash or not: no table is so named
+    if not re.search(r"[/\\*?]", name) and not Path(name).is_dir():
         return None
     folder = _folder_read(name)
     if folder:
         return folder
     if re.search(r"[*?\[]", name):
-        return None
+        return _glob_not_read(name)
     path = Path(name)
     if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
         return None
@@ -238,6 +241,21 @@ def _path_not_read(name: str) -> str | None:
     maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
     return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
             f"{Path.cwd()}).{maybe} Check the path")
+
+
+def _glob_not_read(name: str) -> str:
+    """Why DuckDB did not read the glob ``name``, which it took for a table name: its ending is none DuckDB reads a
+    path alone by (.parquet, .csv, .json, ...), and files it matches are read with a reader named."""
+    import glob
+
+    first = next(glob.iglob(name, recursive=True), None)
+    if first is None:
+        return f"no file matches {name!r}{_where_read(name)}. Check the path and its ending (.parquet, .csv, .json)"
+    ending = name.lower().rsplit(".", 1)[-1]
+    readers = [r for r in ("parquet", "csv", "json") if r[:3] in ending] or ["parquet", "csv", "json"]
+    reads = " or ".join(f"read_{r}({quote_literal(name)})" for r in readers)
+    return (f"it matches files ({first!r}, ...), but DuckDB reads a path alone only by a known ending (.parquet, .csv, "
+            f".json, ...); read them with {reads}")
 
 
 # The files a dataset folder holds, by ending: what a glob of the folder reads (Spark's _SUCCESS and .crc files not)
