@@ -7,6 +7,7 @@ left it out unsaid, and a feature or a model that needs it was told the files ha
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ import duckdb
 
 from .partitions import _patterns, files_of
 from .readhints import _CALL, _PARQUET_CALL, _split_args, _with_options
-from .sqltext import is_query, quote_literal, source_sql, strip_sql_ends
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends
 
 _FILES_COUNTED = 1000  # a glob of more files is not looked into: the union read would open every one
 _FILES_SEARCHED = 50  # later files looked into for one that holds a column
@@ -65,9 +66,20 @@ def _names(cur: Any, from_item: str) -> list[str]:
     return [str(r[0]) for r in cur.execute(f"DESCRIBE SELECT * FROM {from_item}").fetchall()]
 
 
-def later_columns(cur: Any, source: str) -> LaterColumns | None:
-    """The columns ``source``'s later files hold that its read leaves out; None when there are none, for a table, a
-    query, a single file, a read by name already (union_by_name), or a glob DuckDB cannot read so. Best effort."""
+@dataclass(frozen=True)
+class _Union:
+    """A glob source's columns as DuckDB reads them (the first file's) and as read by name (``reads``)."""
+
+    reads: str
+    files: list[str]
+    first: dict[str, tuple[str, str]]  # lower-case name -> (name, type), as the source reads it
+    named: list[tuple[str, str]]  # (name, type) read by name
+    one_file: Any  # path -> the source's read of that one file
+
+
+def _union(cur: Any, source: str) -> _Union | None:
+    """The source's columns read both ways; None for a table, a query, one file, a read by name already
+    (union_by_name), or a glob DuckDB cannot read so."""
     reader = _reader(source)
     if reader is None or "union_by_name" in source.lower():
         return None
@@ -80,24 +92,69 @@ def later_columns(cur: Any, source: str) -> LaterColumns | None:
             files += [str(r[0]) for r in globbed]
         if not 1 < len(files) <= _FILES_COUNTED or reads.startswith("the query"):
             return None
-        have = {n.lower() for n in _names(cur, source_sql(source))}
-        extra = [n for n in _names(cur, reads) if n.lower() not in have]
+        first = {str(r[0]).lower(): (str(r[0]), str(r[1])) for r in
+                 cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()}
+        named = [(str(r[0]), str(r[1])) for r in cur.execute(f"DESCRIBE SELECT * FROM {reads}").fetchall()]
     except duckdb.Error:  # the source's own read fails: its error says more, where it is read
         return None
-    if not extra:
+    return _Union(reads, sorted(files), first, named, lambda path: _one_file(source, function, pattern, path))
+
+
+def later_columns(cur: Any, source: str) -> LaterColumns | None:
+    """The columns ``source``'s later files hold that its read leaves out; None when there are none, for a table, a
+    query, a single file, a read by name already (union_by_name), or a glob DuckDB cannot read so. Best effort."""
+    u = _union(cur, source)
+    extra = [n for n, _ in u.named if n.lower() not in u.first] if u else []
+    if u is None or not extra:
         return None
     found: dict[str, str | None] = dict.fromkeys(extra)
-    for path in sorted(files)[1: _FILES_SEARCHED + 1]:
+    for path in u.files[1: _FILES_SEARCHED + 1]:
         if all(found.values()):
             break
         try:
-            held = {n.lower() for n in _names(cur, _one_file(source, function, pattern, path))}
+            held = {n.lower() for n in _names(cur, u.one_file(path))}
         except duckdb.Error:
             continue
         for n in extra:
             if found[n] is None and n.lower() in held:
                 found[n] = path
-    return LaterColumns(found, reads)
+    return LaterColumns(found, u.reads)
+
+
+def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str) -> None:
+    """Warn of a feature that a later file of the glob ``source`` holds as another number type, whose values change
+    when DuckDB reads them as the first file's type (a DOUBLE's 0.25 read as a BIGINT 0), with the read that keeps
+    them. Why a scan: a type that differs by itself is no loss (BIGINT after INTEGER, DOUBLE amounts of cents after
+    DECIMAL(12,2)); the values say whether any changed."""
+    from .exceptions import AdDuckDBWarning
+    from .features import is_numeric_type  # features imports this module
+
+    u = _union(cur, source)
+    if u is None:
+        return
+    wanted = {f.lower() for f in features}
+    for name, held in u.named:
+        first = u.first.get(name.lower())
+        if (name.lower() not in wanted or first is None or first[1] == held or not is_numeric_type(first[1])
+                or not is_numeric_type(held)):
+            continue
+        c = quote_ident(name)
+        try:
+            # a DOUBLE's last bits (69035.20000000001 read as DECIMAL 69035.20) are no change
+            cast, d = f"TRY_CAST({c} AS {first[1]})", f"{c}::DOUBLE"
+            row = cur.execute(f"SELECT filename, {c}, {cast} FROM {u.reads} WHERE {c} IS NOT NULL AND ({cast} IS NULL "
+                              f"OR abs({cast}::DOUBLE - {d}) > 1e-9 * greatest(abs({d}), 1)) LIMIT 1").fetchone()
+        except duckdb.Error:  # no filename column to read (a column of the source's own so named): not said
+            continue
+        if row is None:
+            continue
+        warnings.warn(
+            f"Model {model!r}: column {name!r} of {source!r} is {first[1]} in the glob's first file, and DuckDB reads "
+            f"every file's as that type, but {str(row[0])!r} holds it as {held}, with values that change so (its "
+            f"{row[1]} is read as {'NULL' if row[2] is None else row[2]}). Read the files by name, with {u.reads}, which reads it as {held} "
+            "in every file.",
+            AdDuckDBWarning, stacklevel=3,
+        )
 
 
 def later_column_fix(cur: Any, source: str, names: list[str]) -> str:
