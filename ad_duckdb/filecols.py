@@ -63,7 +63,7 @@ def _one_file(source: str, function: str, pattern: Any, path: str) -> str:
 
 
 def _names(cur: Any, from_item: str) -> list[str]:
-    return [str(r[0]) for r in cur.execute(f"DESCRIBE SELECT * FROM {from_item}").fetchall()]
+    return [str(r[0]) for r in cur.execute(f"DESCRIBE SELECT * FROM {source_sql(from_item)}").fetchall()]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _union(cur: Any, source: str) -> _Union | None:
             return None
         first = {str(r[0]).lower(): (str(r[0]), str(r[1])) for r in
                  cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()}
-        named = [(str(r[0]), str(r[1])) for r in cur.execute(f"DESCRIBE SELECT * FROM {reads}").fetchall()]
+        named = [(str(r[0]), str(r[1])) for r in cur.execute(f"DESCRIBE SELECT * FROM {source_sql(reads)}").fetchall()]
     except duckdb.Error:  # the source's own read fails: its error says more, where it is read
         return None
     return _Union(reads, sorted(files), first, named, lambda path: _one_file(source, function, pattern, path))
@@ -138,12 +138,15 @@ def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str)
         if (name.lower() not in wanted or first is None or first[1] == held or not is_numeric_type(first[1])
                 or not is_numeric_type(held)):
             continue
-        c = quote_ident(name)
+        # the type as DuckDB's DESCRIBE of the source renders it
+        typed_sql = f"TRY_CAST({quote_ident(name)} AS {first[1]})"
         try:
             # a DOUBLE's last bits (69035.20000000001 read as DECIMAL 69035.20) are no change
-            cast, d = f"TRY_CAST({c} AS {first[1]})", f"{c}::DOUBLE"
-            row = cur.execute(f"SELECT filename, {c}, {cast} FROM {u.reads} WHERE {c} IS NOT NULL AND ({cast} IS NULL "
-                              f"OR abs({cast}::DOUBLE - {d}) > 1e-9 * greatest(abs({d}), 1)) LIMIT 1").fetchone()
+            row = cur.execute(
+                f"SELECT filename, {quote_ident(name)}, {typed_sql} FROM {source_sql(u.reads)} WHERE "
+                f"{quote_ident(name)} IS NOT NULL AND ({typed_sql} IS NULL OR abs({typed_sql}::DOUBLE - "
+                f"{quote_ident(name)}::DOUBLE) > 1e-9 * greatest(abs({quote_ident(name)}::DOUBLE), 1)) LIMIT 1"
+            ).fetchone()
         except duckdb.Error:  # no filename column to read (a column of the source's own so named): not said
             continue
         if row is None:
