@@ -1,8 +1,9 @@
-"""Columns that a glob's later files hold and DuckDB does not read.
+"""Columns that a glob's later files hold and DuckDB does not read, or reads changed.
 
-Why: DuckDB reads the columns of a glob's first file (read_parquet, read_csv, a bare path) unless told
-union_by_name=true, so a column an export added in a later month is dropped without a word: a default training
-left it out unsaid, and a feature or a model that needs it was told the files have no such column.
+Why: DuckDB reads a glob's files (read_parquet, read_csv, a bare path) with the first file's columns and types
+unless told union_by_name=true, so a column an export added in a later month is dropped without a word (a default
+training left it out unsaid, and a feature or a model that needs it was told the files have no such column), and a
+later file's DOUBLE 0.05 in a column the first file holds as BIGINT is read as 0.
 """
 
 from __future__ import annotations
