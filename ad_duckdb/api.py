@@ -46,6 +46,7 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
+from .filecols import warn_cast_columns
 from .intotable import (
     SCORE_TYPES,
     append_value_error,
@@ -380,6 +381,7 @@ def train(
             cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
                                                          empty_rows=empty_rows)
         names = [c for c, _ in cols]
+        warn_cast_columns(cur, source, names, model=name)
         totals = watch.totals_row([read.index(c) for c in names])
         empty, empty_out = empty_rows(names, X)
         both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
@@ -695,7 +697,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         cols = describe(cur, source, lm.ref, caller=con)
         if source_types is not None:
             source_types.update((c.lower(), t) for c, t in cols)
-        feats = feature_columns(cols, lm, source)
+        feats = feature_columns(cols, lm, source, cur)
         check_text_features(cur, cols, feats, lm, source)
         written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
         ours = earlier_scores(cur, source, cols)

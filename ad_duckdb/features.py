@@ -221,13 +221,16 @@ def _path_not_read(name: str) -> str | None:
     Why: DuckDB reads a path alone as a file only by a known ending (.parquet, .csv, .json, ...). Any other path,
     a misspelt ending too, it took for a table name: "Table with name data/tx.parqet does not exist! Did you mean
     "pg_database"?", a catalog table offered for a file."""
-    if not re.search(r"[/\\]", name) or is_query(name) or "(" in name or name.startswith(("'", '"')):
+    if is_query(name) or "(" in name or name.startswith(("'", '"')):
+        return None
+    # a glob or a folder of the working folder (`lake`, as ls shows it) is files, slash or not: no table is so named
+    if not re.search(r"[/\\*?]", name) and not Path(name).is_dir():
         return None
     folder = _folder_read(name)
     if folder:
         return folder
     if re.search(r"[*?\[]", name):
-        return None
+        return _glob_not_read(name)
     path = Path(name)
     if path.exists():  # a file of another ending gets DuckDB's own advice (read_csv, read_json or read_parquet)
         return None
@@ -238,6 +241,21 @@ def _path_not_read(name: str) -> str | None:
     maybe = f" Did you mean {str(path.parent / near[0])!r}?" if near else ""
     return (f"no file {name!r} exists, nor a table of that name (a relative path is read from the current folder, "
             f"{Path.cwd()}).{maybe} Check the path")
+
+
+def _glob_not_read(name: str) -> str:
+    """Why DuckDB did not read the glob ``name``, which it took for a table name: its ending is none DuckDB reads a
+    path alone by (.parquet, .csv, .json, ...), and files it matches are read with a reader named."""
+    import glob
+
+    first = next(glob.iglob(name, recursive=True), None)
+    if first is None:
+        return f"no file matches {name!r}{_where_read(name)}. Check the path and its ending (.parquet, .csv, .json)"
+    ending = name.lower().rsplit(".", 1)[-1]
+    readers = [r for r in ("parquet", "csv", "json") if r[:3] in ending] or ["parquet", "csv", "json"]
+    reads = " or ".join(f"read_{r}({quote_literal(name)})" for r in readers)
+    return (f"it matches files ({first!r}, ...), but DuckDB reads a path alone only by a known ending (.parquet, .csv, "
+            f".json, ...); read them with {reads}")
 
 
 # The files a dataset folder holds, by ending: what a glob of the folder reads (Spark's _SUCCESS and .crc files not)
@@ -555,8 +573,10 @@ def choose_columns(
                 # the command line's -f count,amount habit: in Python one entry is one column's name
                 meant = [q for g in features for q in (parts if g == f else [g])]
                 listed = f" features= takes one name per entry: features={meant!r}."
-            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}."
-                                      f"{listed or did_you_mean(f, [n for n, _ in columns])}")
+            from .filecols import later_column_fix
+
+            hint = listed or later_column_fix(cur, source, [f]) or did_you_mean(f, [n for n, _ in columns])
+            raise SourceNotFoundError(f"Column {f!r} is not in {source!r}; its columns are: {known}.{hint}")
         if not is_numeric_type(hit[1]):
             not_numeric.append(hit)
             continue
@@ -1037,12 +1057,31 @@ def default_features(
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
+    _warn_later_columns(cur, source, model)
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
     chosen = X[:, keep]
     gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
                                                   and n.lower() not in SCORE_COLUMNS], model,
                              (lambda: empty_rows([n for n, _ in kept], chosen)) if empty_rows else None)
     return kept, chosen, gave
+
+
+def _warn_later_columns(cur: object, source: str, model: str) -> None:
+    """Say which columns of a glob's later files the default features leave out, as DuckDB does not read them."""
+    from .filecols import later_columns
+
+    later = later_columns(cur, source)
+    if later is None:
+        return
+    names = list(later.columns)
+    it = "it" if len(names) == 1 else "them"
+    warnings.warn(
+        f"Model {model!r}: no features given, and {later.where(names)} of {source!r} {'is' if it == 'it' else 'are'} "
+        f"left out: later files hold {it}, but DuckDB reads the columns of a glob's first file. To train on {it}, "
+        f"read the files by name: {later.reads} (rows of files without {it} have {it} NULL, which training fills "
+        "with the median).",
+        AdDuckDBWarning, stacklevel=4,
+    )
 
 
 def _pinned_by_filter(columns: list[tuple[str, str]], X: np.ndarray, keep: list[int], where: str | None) -> list[int]:

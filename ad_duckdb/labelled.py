@@ -170,7 +170,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
-        feats = feature_columns(cols, lm, source)
+        feats = feature_columns(cols, lm, source, cur)
         label_type = {c.lower(): t for c, t in cols}.get(label.lower())
         if label_type is None:
             if _expression_over(cur, source, label, [c for c, _ in cols]):

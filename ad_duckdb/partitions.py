@@ -6,6 +6,7 @@ value beyond every training value, which the model scores as out of range, so de
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -23,7 +24,13 @@ def _patterns(source: str) -> list[str]:
     text = source.strip()
     if "(" not in text and not is_query(text) and ("/" in text or "\\" in text or "." in text):
         return [text.strip("'")]
-    return [m.replace("''", "'") for m in _LITERAL.findall(text) if "/" in m or "\\" in m or "=" in m]
+    literals = [m.replace("''", "'") for m in _LITERAL.findall(text)]
+    return [m for m in literals if "/" in m or "\\" in m or "=" in m or os.path.isdir(m)]
+
+
+def files_of(pattern: str) -> str:
+    """The glob of the files DuckDB reads for ``pattern``: a folder (read_parquet('lake')) is every file below it."""
+    return f"{pattern.rstrip('/' + os.sep)}/**" if os.path.isdir(pattern) else pattern
 
 
 def partition_keys(cur: Any, source: str) -> dict[str, str]:
@@ -32,7 +39,7 @@ def partition_keys(cur: Any, source: str) -> dict[str, str]:
     keys: dict[str, str] = {}
     for pattern in _patterns(source):
         try:
-            files = cur.execute("SELECT file FROM glob(?) LIMIT ?", [pattern, _FILES_LOOKED_AT]).fetchall()
+            files = cur.execute("SELECT file FROM glob(?) LIMIT ?", [files_of(pattern), _FILES_LOOKED_AT]).fetchall()
         except duckdb.Error:  # a remote path without its extension, or no file: nothing to learn from the names
             continue
         for (path,) in files:

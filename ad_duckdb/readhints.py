@@ -216,8 +216,15 @@ def _parquet_type_fix(source: str, path: str, column: str, held: str, wanted: st
     from .features import text_as_number  # features imports this module
 
     reads = _with_options(source, "union_by_name=true", _PARQUET_CALL, "read_parquet")
-    numeric = re.match(r"(?i)(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)", wanted)
-    cast = (text_as_number(column, None) if numeric and held.upper() == "VARCHAR"
+    numeric = re.compile(r"(?i)(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|U\w*INT|FLOAT|DOUBLE|DECIMAL)")
+    if numeric.match(wanted) and numeric.match(held):
+        # A wider number (DOUBLE after DECIMAL(8,2)): union_by_name types the column as both files allow. Why no
+        # cast back: the value too large for the first file's type, the one that stopped DuckDB, would become NULL,
+        # filled in with the median, and the largest amount of the folder would score as a typical one.
+        return (f"file {path!r} holds column {column!r} as {held}, where the first file has {wanted} (DuckDB types "
+                f"the columns of several Parquet files from the first one, and a value of that file does not fit). "
+                f"Read it with {reads}")
+    cast = (text_as_number(column, None) if numeric.match(wanted) and held.upper() == "VARCHAR"
             else f"TRY_CAST({quote_ident(column)} AS {wanted})")
     query = (f"SELECT * REPLACE ({cast} AS {quote_ident(column)}) FROM {reads}" if not reads.startswith("the query")
              else f"{reads}, and {cast} AS {quote_ident(column)} in its select list")

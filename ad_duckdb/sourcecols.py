@@ -19,6 +19,7 @@ from .features import (
     text_values,
     written_words,
 )
+from .filecols import later_column_fix
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
@@ -28,7 +29,7 @@ def source_features(cur: Any, model: LoadedModel | ModelRecord, source: str) -> 
     """The source's names of the model's features; a missing column, or one the source holds as text, is refused
     with the query that fixes it (what ``score`` checks, for callers that score through the SQL functions)."""
     cols = describe(cur, source, model.ref)
-    feats = feature_columns(cols, model, source)
+    feats = feature_columns(cols, model, source, cur)
     check_text_features(cur, cols, feats, model, source)
     return feats
 
@@ -77,8 +78,10 @@ def _refuse_lookalikes(lm: Any, source: str, cols: list[tuple[str, Any]], missin
         )
 
 
-def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str) -> list[str]:
-    """The source's names of the model's features (``cols``: the source's columns, from ``describe``)."""
+def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, source: str,
+                    cur: Any = None) -> list[str]:
+    """The source's names of the model's features (``cols``: the source's columns, from ``describe``; ``cur``: to
+    look for them in a glob's later files)."""
     by_lower = {c.lower(): c for c, _ in cols}
     missing = [f for f in lm.feature_names if f.lower() not in by_lower]
     if missing:
@@ -103,6 +106,7 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
         rename = f"them in a query: SELECT x AS {shown}, ..."
         fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
                if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")
+        fix = later_column_fix(cur, source, missing).strip() or fix
         raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"

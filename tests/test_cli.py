@@ -2850,3 +2850,23 @@ def test_a_source_with_a_star_the_shell_expanded_says_so(model_db: str, tmp_path
     fix = f"ad-duckdb score {shlex.quote(model_db)} tx_ae --top 2 'SELECT * FROM transactions'"
     assert fix in out.stderr, out.stderr
     assert "transaction_id" in run(*shlex.split(fix)[1:])
+
+
+def test_a_folder_named_alone_or_a_glob_of_an_unknown_ending_is_named_as_files_not_a_missing_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: `train m.duckdb m lake` (a folder in the working folder, named as `ls` shows it) said "it does not exist
+    as a table or view in this database", and `lake/*/*.parq` or `*.parq` (an ending DuckDB does not read alone)
+    "Table with name *.parq does not exist! Did you mean "pg_attrdef"?", a catalog table offered for files."""
+    monkeypatch.chdir(tmp_path)
+    for m in (1, 2):
+        Path(f"lake/month={m}").mkdir(parents=True)
+        duckdb.sql(f"COPY (SELECT range AS qty FROM range(30)) TO 'lake/month={m}/data.parquet'")
+        duckdb.sql(f"COPY (SELECT range AS qty FROM range(30)) TO 'part{m}.parq' (FORMAT parquet)")
+    res = CliRunner().invoke(cli, ["train", "m.duckdb", "m", "lake", "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 6 and "'lake/**/*.parquet'" in res.output, res.output
+    for src, says in (("lake/*/*.parq", "no file matches 'lake/*/*.parq'"),
+                      ("*.parq", "read_parquet('*.parq')")):
+        res = CliRunner().invoke(cli, ["train", "m.duckdb", "m", src, "--quiet"], catch_exceptions=False)
+        assert res.exit_code == 6 and says in res.output, res.output
+        assert "pg_" not in res.output and "sqlite_" not in res.output and "Catalog Error" not in res.output, res.output
+    assert not Path("m.duckdb").exists()

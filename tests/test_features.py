@@ -1347,10 +1347,14 @@ def _hive_lake(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("form", ["{lake}/*/*.parquet", "read_parquet('{lake}/**/*.parquet', hive_partitioning = true)",
-                                  "SELECT * FROM '{lake}/*/*.parquet' WHERE amount > 0"])
+                                  "SELECT * FROM '{lake}/*/*.parquet' WHERE amount > 0",
+                                  "read_parquet('{lake}')", "read_parquet('{lake}/')", "read_parquet('{lake}/month=1')"])
 def test_default_features_leave_out_hive_partition_keys(tmp_path: Path, form: str) -> None:
     """A folder's month=4 is beyond every training month: as a default feature, the month trained on flagged a new
-    partition's rows as out of range (4.7% against 1%), and one year=2024 folder stopped training as constant."""
+    partition's rows as out of range (4.7% against 1%), and one year=2024 folder stopped training as constant.
+    A folder given to read_parquet is every file below it, its key=value names columns too: the keys were looked for
+    only in globs' file names, so read_parquet('lake') trained on 'month', and read_parquet('lake/month=1') stopped
+    as constant."""
     source = form.format(lake=_hive_lake(tmp_path))
     con = ad_duckdb.connect()
     try:
@@ -2230,5 +2234,119 @@ def test_a_row_number_column_in_shuffled_order_is_left_out_as_an_id(name: str, d
         assert (name not in info.features) is left_out, info.features
         said = any(f"{name!r} (named like a row number, a distinct value in every row)" in str(w.message) for w in got)
         assert said is left_out, [str(w.message) for w in got]
+    finally:
+        con.close()
+
+
+def _two_months(tmp_path: Path, first: str, later: str, kind: str = "parquet") -> Path:
+    """A folder of two monthly files, of the rows of the queries ``first`` and ``later`` (the newer one)."""
+    folder = tmp_path / "tx"
+    folder.mkdir()
+    fmt = "(FORMAT parquet)" if kind == "parquet" else "(FORMAT csv, HEADER)"
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY ({first}) TO '{folder}/tx_01.{kind}' {fmt}")
+        con.execute(f"COPY ({later}) TO '{folder}/tx_02.{kind}' {fmt}")
+    finally:
+        con.close()
+    return folder
+
+
+def _notes_of_training(con: duckdb.DuckDBPyConnection, source: str, **kwargs: object) -> tuple[list[str], list[str]]:
+    """The features trained on, and the notes the training gave."""
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        info = ad_duckdb.train(con, "m", source, **kwargs, **FAST)  # type: ignore[arg-type]
+    return info.features, [str(w.message) for w in got]
+
+
+_MONTH = "SELECT range % 9 + 1 AS count, (range % 13) * 2 + 1 AS amount FROM range(300)"
+
+
+@pytest.mark.parametrize(("first", "later"), [("DECIMAL(8,2)", "DOUBLE"), ("INTEGER", "BIGINT"),
+                                              ("DECIMAL(8,2)", "DECIMAL(18,2)")])
+def test_a_folder_whose_newer_file_holds_a_wider_number_is_read_with_its_largest_value_kept(
+        tmp_path: Path, first: str, later: str) -> None:
+    """Before: a month whose 'amount' was written as DOUBLE after one of DECIMAL(8,2) (a pipeline's type change) got
+    the read TRY_CAST("amount" AS DECIMAL(8,2)) ... union_by_name=true, which made the one amount too large for the
+    first file's type NULL, filled in with the median: the row that stopped DuckDB, the top anomaly, scored typical."""
+    folder = _two_months(tmp_path, f"SELECT count, amount::{first} AS amount FROM ({_MONTH})",
+                         f"SELECT count, CASE WHEN count = 3 AND amount = 7 THEN 9000000000 ELSE amount END::{later} "
+                         f"AS amount FROM ({_MONTH})")
+    con = ad_duckdb.connect()
+    try:
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"{folder}/*.parquet", **FAST)
+        msg = str(e.value)
+        assert "tx_02.parquet" in msg and "'amount'" in msg, msg
+        fixed = re.search(r"Read it with (.*?)\. \(", msg)
+        assert fixed, msg
+        ad_duckdb.train(con, "m", f"{folder}/tx_01.parquet", **FAST)
+        scored = ad_duckdb.score(con, "m", fixed.group(1)).to_pylist()
+        assert len(scored) == 600, len(scored)
+        top = max(scored, key=lambda r: r["anomaly_score"])
+        assert top["amount"] == 9000000000 and top["is_anomaly"], top
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("kind", "form"), [("parquet", "{folder}/*.parquet"),
+                                            ("parquet", "read_parquet('{folder}/*.parquet')"),
+                                            ("csv", "read_csv('{folder}/*.csv')")])
+def test_a_column_only_newer_files_hold_is_named_with_the_read_that_has_it(tmp_path: Path, kind: str,
+                                                                           form: str) -> None:
+    """Before: DuckDB reads a glob's columns from its first file, so 'risk', which the export added in February,
+    was dropped without a word by a default training, and features=['count', 'risk'] said "Column 'risk' is not in
+    ...; its columns are: count, amount", as if no file held it; scoring with a model trained on it said to rename
+    some column x to risk."""
+    folder = _two_months(tmp_path, _MONTH, _MONTH.replace(" FROM", ", range % 5 AS risk FROM"), kind)
+    source = form.format(folder=folder)
+    fixed = f"read_{kind}('{folder}/*.{kind}', union_by_name=true)"
+    con = ad_duckdb.connect()
+    try:
+        features, notes = _notes_of_training(con, source)
+        assert features == ["count", "amount"]
+        notes = [n for n in notes if "'risk'" in n]
+        assert len(notes) == 1 and f"tx_02.{kind}" in notes[0] and fixed in notes[0], notes
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.train(con, "m2", source, features=["count", "risk"], **FAST)
+        msg = str(e.value)
+        assert f"tx_02.{kind}" in msg and fixed in msg, msg
+        assert ad_duckdb.train(con, "m2", fixed, features=["count", "risk"], **FAST).features == ["count", "risk"]
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.score(con, "m2", source)
+        msg = str(e.value)
+        assert f"tx_02.{kind}" in msg and fixed in msg and "x AS risk" not in msg, msg
+        assert len(ad_duckdb.score(con, "m2", fixed)) == 600
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("first", "later", "said"), [
+    # 'rate' whole in January (BIGINT), DOUBLE in February: every 0.05 ... 0.45 read as 0
+    ("(range % 3)::BIGINT AS rate", "(range % 5) / 10 + 0.05 AS rate", "its 0.05 is read as 0"),
+    # cents written as DOUBLE after DECIMAL(12,2): 2.2000000000000002 read as 2.20 loses nothing
+    ("((range % 13) * 2.1 + 0.1)::DECIMAL(12,2) AS rate", "((range % 13) * 2.1 + 0.1)::DOUBLE * 3 / 3 AS rate", None),
+    # the same columns in every file
+    ("range % 5 AS rate", "range % 7 AS rate", None)])
+@pytest.mark.parametrize("features", [None, ["count", "rate"]])
+def test_a_feature_whose_values_a_newer_file_holds_so_that_duckdb_changes_them_is_named_with_the_read_that_keeps_them(
+        tmp_path: Path, first: str, later: str, said: str | None, features: list[str] | None) -> None:
+    """DuckDB reads every file of a glob as the first file's types, casting without a word: a 'rate' written as
+    BIGINT in January and DOUBLE in February was read as 0 for every one of February's values, and the model
+    trained on the rounded values without a note."""
+    folder = _two_months(tmp_path, f"SELECT range % 9 + 1 AS count, {first} FROM range(300)",
+                         f"SELECT range % 9 + 1 AS count, {later} FROM range(300)")
+    fixed = f"read_parquet('{folder}/*.parquet', union_by_name=true)"
+    con = ad_duckdb.connect()
+    try:
+        trained, notes = _notes_of_training(con, f"{folder}/*.parquet", features=features)
+        assert trained == ["count", "rate"]
+        notes = [n for n in notes if "union_by_name" in n]
+        if said is None:
+            assert notes == []
+        else:
+            assert len(notes) == 1 and said in notes[0] and "tx_02.parquet" in notes[0] and fixed in notes[0], notes
+            assert not [n for n in _notes_of_training(con, fixed, features=features)[1] if "'rate'" in n]
     finally:
         con.close()
