@@ -142,7 +142,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         models whose features ``source`` holds.
     source : table, view, table function or SELECT query to score.
     where : optional SQL filter on ``source``.
-    top : how many highest-scoring rows of each version to compare.
+    top : how many highest-scoring rows of each version to compare (default 100).
     label : optional column of ``source`` holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, AUC-PR and
         precision / recall at each threshold, and whether the AUC-ROC difference is more than chance
         (``labelled``). At least 2 anomalies and 2 normal rows.
