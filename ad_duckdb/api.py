@@ -158,7 +158,11 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
 def connect(
     database: str | Path = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
 ) -> duckdb.DuckDBPyConnection:
-    """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``)."""
+    """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``).
+
+    ``database``: a file's path, or ``":memory:"`` (the default) for an in-memory database; ``read_only=True``
+    opens a file without writing to it; further ``kwargs`` (e.g. ``config={"threads": 4}``) go to
+    ``duckdb.connect``."""
     database = str(database)  # a pathlib.Path works too
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
@@ -788,7 +792,8 @@ def score(
 
     With ``into``, writes a table of the kept columns plus ``outputs`` (default ``anomaly_score``,
     ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and ``anomaly_explain`` if asked,
-    in one transaction, and returns the row count; without it, returns the scored rows as a pyarrow Table (the
+    in one transaction, and returns the row count (an existing table is refused unless ``replace=True``, which
+    overwrites it); without it, returns the scored rows as a pyarrow Table (the
     source's columns, or ``columns``, then ``outputs``): ``.to_pandas()`` makes it a pandas DataFrame (with pandas
     installed), ``polars.from_arrow(t)`` a polars one. A notebook prints the Table itself column by column.
 
@@ -800,6 +805,9 @@ def score(
     DECIMAL(18,0) ids it holds exactly, and one it would change, above 2^53, fails the run and adds no row). The
     source may read the table, e.g. ``WHERE id > (SELECT coalesce(max(id), -1) FROM scores)``, and reads it as it
     was before the run.
+
+    ``model``: ``'name'`` (its latest version) or ``'name@N'``. ``batch_rows``: rows read and scored at a time
+    (default 65536), which bounds the memory a large source takes.
 
     Examples
     --------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import decimal
 import errno
 import json
 import math
@@ -28,7 +27,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, textwidth, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, texttable, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -67,6 +66,12 @@ from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
+from .texttable import Number as _Number
+from .texttable import cell_text as _cell_text
+from .texttable import csv_cell as _csv_cell
+from .texttable import figure as _figure
+from .texttable import float_text as _float_text
+from .texttable import one_line as _one_line
 from .totalsrow import ScoredTop
 from .udfs import FUNCTIONS
 from .utf8text import as_utf8
@@ -583,45 +588,12 @@ def _swapped_hint(con: duckdb.DuckDBPyConnection, e: BaseException) -> str:
             f"ad-duckdb {ctx.info_name} DB {source} {model}.")
 
 
-def _csv_cell(v: Any) -> Any:
-    # Lists, structs and maps (anomaly_explain) as JSON, which any CSV reader's consumer can parse; the
-    # csv module alone would write Python's repr, with single quotes.
-    if isinstance(v, dict | list | tuple):
-        return jsonvalues.dumps(v)
-    # BLOBs and INTERVALs as the json format writes them (PostgreSQL's \x hex, '3 days 04:05:06.000000'): the csv
-    # module would write Python's b'\x01\xff' and '3 days, 4:05:06'
-    if isinstance(v, bytes | bytearray | memoryview | datetime.timedelta):
-        return jsonvalues.jsonable(v)
-    if isinstance(v, bool):
-        return "true" if v else "false"  # as DuckDB's COPY ... (FORMAT csv) writes them, not Python's True/False
-    return v
-
-
-def _cell_text(v: Any) -> str:
-    """A value as the table and explain's row line show it: SQL's words (NULL, true, \\x01ff, '3 days 04:05:06'),
-    lists and structs as JSON. Why: Python's str gave b'x25', '25 days, 0:00:00' (a comma inside one value of a
-    comma-separated row line), False and None."""
-    if v is None:
-        return "NULL"
-    return str(_csv_cell(v))
-
-
-# Why: a line break or tab in a cell split the row or shifted the columns after it; DuckDB's own box renderer shows
-# them escaped the same way.
-_CONTROL_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v", "\f": "\\f"})
-
-
 def _literal_text(v: Any) -> str:
     """A value as explain's row line shows it: text, dates, times, UUIDs and intervals as SQL literals, which paste
     into --where as they stand (day=2024-01-06 unquoted is 2024 - 1 - 6, and 'Smith, John' read as two values)."""
     if isinstance(v, str | datetime.date | datetime.time | datetime.timedelta | uuid.UUID):
         return quote_literal(_cell_text(v))
     return _cell_text(v)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with its line breaks and tabs written as ``\\n``, ``\\r``, ``\\t``: one aligned line per row."""
-    return text.translate(_CONTROL_ESCAPES)
 
 
 def _write_rows(names: list[str], batches: Iterable[list[tuple[Any, ...]]], out_format: str) -> None:
@@ -666,103 +638,24 @@ def _distinct_names(names: list[str]) -> list[str]:
     return distinct
 
 
-class _Number(str):
-    """A number already written as text (a share to fixed decimals, '-' for none), which a table right-aligns as the
-    number it is, where other text stays left."""
-
-
 def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str = "table",
                 fit_width: int | None = None) -> None:
-    """Numeric columns right-aligned, as psql and DuckDB's shell print a query's result, in every command's table.
-    ``fit_width``: the terminal's width, which a wider table fits by hiding its middle columns behind a '…' column
-    (as DuckDB's shell does), with a note on stderr."""
+    """A command's rows as a table (``texttable.table``), or csv or json. ``fit_width``: the terminal's width, which
+    a wider table fits by hiding its middle columns behind a '…' column, with a note on stderr."""
     if out_format in ("csv", "json"):
         _write_rows(names, [rows], out_format)
         return
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return _float_text(v)
-        if isinstance(v, list) and v and isinstance(v[0], dict) and "share" in v[0]:
-            return ", ".join(f"{d['feature']} {d['share']:.0%}" for d in v)
-        return _cell_text(v)
-
-    names = [_one_line(n) for n in names]
-    cells = [[_clip(_one_line(fmt(v))) for v in r] for r in rows]
-    widths = [min(_CELL_WIDTH, max([textwidth.width(n)] + [textwidth.width(c[i]) for c in cells]))
-              for i, n in enumerate(names)]
-    pads = [textwidth.rjust if _numeric_column(rows, i) else textwidth.ljust
-            for i in range(len(names))]
-    shown = _columns_that_fit(widths, fit_width) if fit_width else list(range(len(names)))
-    # the first column is kept however wide: beside the '…' it is cut to what the terminal leaves, else each row
-    # wrapped over lines, no column under its name (a lone column wraps with nothing to misalign: whole)
-    first_cut = fit_width is not None and None in shown and widths[0] + 3 > fit_width
-    first_name = names[0]
-    if first_cut and fit_width is not None:
-        widths[0] = max(2, fit_width - 3)
-        names[0] = _clip(names[0], widths[0])
-        for c in cells:
-            c[0] = _clip(c[0], widths[0])
-
-    def line(texts: Sequence[str], hidden: str) -> str:
-        return "  ".join(hidden if i is None else pads[i](texts[i], widths[i]) for i in shown)
-
-    click.echo(line(names, "…"))
-    click.echo(line(["-" * w for w in widths], "-"))
-    for c in cells:
-        click.echo(line(c, "…"))
-    if None in shown:
-        cut = [n for i, n in enumerate(names) if i not in shown]
+    shown = texttable.table(names, rows, fit_width)
+    for line in shown.lines:
+        click.echo(line)
+    cut = shown.hidden
+    if cut:
         # on stderr, as the prompt's other notes: the table on stdout stays the result's
         which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
-        values = f" and the values of {first_name!r} cut" if first_cut else ""
+        values = f" and the values of {_one_line(names[0])!r} cut" if shown.first_cut else ""
         click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
-                   f"{fit_width} columns; every column{' whole' if first_cut else ''}: .mode csv or json at the "
+                   f"{fit_width} columns; every column{' whole' if shown.first_cut else ''}: .mode csv or json at the "
                    "prompt, --format csv or json on the command line, or a pipe (| less -S).", err=True)
-
-
-def _numeric_column(rows: list[tuple[Any, ...]], i: int) -> bool:
-    """Whether column ``i`` holds numbers (integers, decimals, floats, _Number texts; NULLs aside), which a table
-    right-aligns."""
-    # Why by the column's set of types: an isinstance per value took a tenth of printing 100k rows
-    kinds = {type(r[i]) for r in rows} - {type(None)}
-    return bool(kinds) and all(issubclass(k, (int, float, decimal.Decimal, _Number)) and not issubclass(k, bool)
-                               for k in kinds)
-
-
-def _columns_that_fit(widths: list[int], limit: int) -> list[int | None]:
-    """The columns a table ``limit`` terminal columns wide shows: all if they fit, else the first and last ones that
-    fit, taken in turn from either end, with None for a '…' column where the rest are hidden. Why both ends: the
-    first columns name the row (an id) and a query's last ones are often what it computed (a score). An end whose next
-    column does not fit leaves the turn to the other: a wide column hid the narrow ones past it, which fit."""
-    if sum(widths) + 2 * (len(widths) - 1) <= limit or len(widths) < 2:
-        return list(range(len(widths)))
-    left: list[int] = [0]  # the first column at least, however wide
-    right: list[int] = []
-    used = widths[0] + 3  # the '…' column and its gap
-    # (never every column: with them all and the '…' the table would be wider than it is whole, which does not fit)
-    while True:
-        for side in ((right, left) if len(right) < len(left) else (left, right)):
-            k = len(widths) - 1 - len(right) if side is right else len(left)
-            if used + widths[k] + 2 <= limit:
-                used += widths[k] + 2
-                side.append(k)
-                break
-        else:
-            return [*left, None, *reversed(right)]
-
-
-_CELL_WIDTH = 60
-
-
-def _float_text(v: float) -> str:
-    """A float as tables print it: whole when it has at most 10 significant digits, else to 6.
-
-    Why not .6g alone: an amount of 1234567.89 read 1.23457e+06. Short by its digits, not its length: a float32
-    score (344.35400390625) printed whole among 6-digit neighbours."""
-    whole = repr(v)
-    digits = len(whole.lstrip("-").replace(".", "").lstrip("0"))
-    return whole if digits <= 10 and "e" not in whole else f"{v:.6g}"
 
 
 def _spread_places(spread: float) -> int:
@@ -781,20 +674,6 @@ def _against_spread(v: float, spread: float) -> str:
     return f"{v:.{_spread_places(spread)}f}"
 
 
-def _judged_cell(v: float | None, flagged: int | None) -> _Number | None:
-    """A precision or recall of compare --label: '-' for the precision of a threshold that flags no row (as evaluate
-    prints it), NULL where the version lacks the threshold."""
-    if v is None:
-        return _Number("-") if flagged == 0 else None
-    return _Number(_figure(v))
-
-
-def _figure(v: float) -> str:
-    """A share or rate to 3 decimals, or 3 significant digits below 0.01. Why: a flag budget's 2 rows in 3060 printed
-    as "flagged_share 0.001" (0.00065), and 1 row in 10,000 as 0.000, read as flagging none."""
-    return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
-
-
 def _decimals(values: Sequence[float], least: int) -> int:
     """How many decimals a column of figures is printed with, one number for the whole column: ``least``, or more
     until its smallest non-zero value shows its first significant digit.
@@ -802,23 +681,6 @@ def _decimals(values: Sequence[float], least: int) -> int:
     Why one per column: each cell to 6 digits read "5e-05" above "0.0001" and "0.00015" (evaluate's candidates)."""
     tiny = min((abs(v) for v in values if v and math.isfinite(v)), default=1.0)
     return max(least, min(-math.floor(math.log10(tiny)), 12))
-
-
-def _clip(text: str, width: int = _CELL_WIDTH) -> str:
-    """``text`` cut to ``width`` characters, at a word or list boundary when one is near, ending in an ellipsis.
-
-    Why: a cell cut mid-word ("..., count 0%, am") reads as a value; the ellipsis says there is more.
-    """
-    if textwidth.width(text) <= width:
-        return text
-    end = textwidth.fit(text, width - 1)  # in terminal columns: a CJK character takes two
-    comma = text.rfind(", ", 0, end)  # anomaly_explain's "feature share" items: whole items only
-    if comma >= 0 and textwidth.width(text[:comma]) >= width // 2:
-        return text[:comma] + ", …"
-    space = text.rfind(" ", 0, end)
-    if space >= 0 and textwidth.width(text[:space]) >= width // 2:
-        return text[:space] + "…"
-    return text[:end] + "…"
 
 
 def _split(values: tuple[str, ...], con: duckdb.DuckDBPyConnection | None = None, source: str | None = None
@@ -1602,43 +1464,16 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
-    a, b = r.a, r.b
-    click.echo(f"{a} vs {b} on {r.rows} rows of {source}{f' where {where}' if where else ''}\n")
-    judged = r.labelled is not None
-    _print_rows(["threshold", f"{a} value", f"{b} value", f"flagged {a}", f"flagged {b}", "both", f"only {a}",
-                 f"only {b}", *([f"precision {a}", f"recall {a}", f"precision {b}", f"recall {b}"] if judged else []),
-                 f"{b} origin"],
-                [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
-                  None if t.both is None or t.flagged_a is None else t.flagged_a - t.both,
-                  None if t.both is None or t.flagged_b is None else t.flagged_b - t.both,
-                  *((_judged_cell(v, flagged) for v, flagged in ((t.precision_a, t.flagged_a), (t.recall_a, None),
-                                                                  (t.precision_b, t.flagged_b), (t.recall_b, None)))
-                    if judged else ()),
-                  None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in r.thresholds])
-    n = min(r.top, r.rows)
-    corr = "undefined (constant scores)" if r.rank_correlation is None else f"{r.rank_correlation:.3f}"
-    tied = " and ".join(f"{k} rows of {v}" for k, v in ((r.top_tied_a, a), (r.top_tied_b, b)) if k)
-    ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
-    click.echo(f"\ntop {n} scores: {r.top_overlap} rows in both ({r.top_overlap / n:.0%}){ties}; "
-               f"rank correlation of all {r.rows} rows: {corr}")
-    if r.labelled is not None:
-        j = r.labelled
-        better = b if j.auc_roc_diff > 0 else a
-        verdict = (f"{better} ranks the anomalies better; the difference is unlikely to be chance (p < 0.05)"
-                   if j.p_value < 0.05 else "the difference could be chance (p >= 0.05): neither version is shown better")
-        click.echo(f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies): AUC-ROC {a} {j.auc_roc_a:.4f}, "
-                   f"{b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}")
-        click.echo(f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} to "
-                   f"{j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}")
+    click.echo(str(r))
     # Why a note: a NULL row reads as a failure of the new version, when its retrain simply did not carry them
     lost = [t.name for t in r.thresholds if t.value_a is not None and t.value_b is None]
     if lost:
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        click.echo(f"note: {b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+        click.echo(f"note: {r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
                    f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
-                   f"{shell_word(db)} {b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+                   f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
                    "--carry-thresholds", err=True)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import metrics, pysource, store
+from . import metrics, pysource, store, texttable
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -87,6 +87,60 @@ class VersionComparison:
     where: str | None = None
     labelled: LabelledComparison | None = None
 
+    def __str__(self) -> str:
+        """The table ``ad-duckdb compare`` prints: each threshold's flags in both versions, the top-N overlap and
+        rank correlation, and with labels each version's figures and DeLong's verdict."""
+        a, b = self.a, self.b
+        judged = self.labelled is not None
+        lines = [f"{a} vs {b} on {self.rows} rows of {self.source}{f' where {self.where}' if self.where else ''}", ""]
+        lines += texttable.table(
+            ["threshold", f"{a} value", f"{b} value", f"flagged {a}", f"flagged {b}", "both", f"only {a}", f"only {b}",
+             *([f"precision {a}", f"recall {a}", f"precision {b}", f"recall {b}"] if judged else []), f"{b} origin"],
+            [(t.name, t.value_a, t.value_b, t.flagged_a, t.flagged_b, t.both,
+              None if t.both is None or t.flagged_a is None else t.flagged_a - t.both,
+              None if t.both is None or t.flagged_b is None else t.flagged_b - t.both,
+              *((_judged_cell(v, flagged) for v, flagged in ((t.precision_a, t.flagged_a), (t.recall_a, None),
+                                                              (t.precision_b, t.flagged_b), (t.recall_b, None)))
+                if judged else ()),
+              None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in self.thresholds]).lines
+        n = min(self.top, self.rows)
+        corr = "undefined (constant scores)" if self.rank_correlation is None else f"{self.rank_correlation:.3f}"
+        tied = " and ".join(f"{k} rows of {v}" for k, v in ((self.top_tied_a, a), (self.top_tied_b, b)) if k)
+        ties = f" ({tied} tie at the cut: the overlap depends on their order)" if tied else ""
+        lines += ["", f"top {n} scores: {self.top_overlap} rows in both ({self.top_overlap / n:.0%}){ties}; "
+                      f"rank correlation of all {self.rows} rows: {corr}"]
+        if self.labelled is not None:
+            j = self.labelled
+            better = b if j.auc_roc_diff > 0 else a
+            verdict = (f"{better} ranks the anomalies better; the difference is unlikely to be chance (p < 0.05)"
+                       if j.p_value < 0.05 else "the difference could be chance (p >= 0.05): neither version is shown "
+                       "better")
+            lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies): AUC-ROC {a} "
+                      f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
+                      f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
+                      f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}"]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        """One short line, as evaluate's ``Report``: the dataclass repr held every threshold's every field."""
+        corr = "None" if self.rank_correlation is None else f"{self.rank_correlation:.3f}"
+        return (f"VersionComparison(a={self.a!r}, b={self.b!r}, rows={self.rows}, top_overlap={self.top_overlap}/"
+                f"{min(self.top, self.rows)}, rank_correlation={corr}, thresholds={[t.name for t in self.thresholds]}"
+                f"{', labelled' if self.labelled is not None else ''}; print(comparison) for the table)")
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        """What IPython and Jupyter show for a comparison left as a cell's last expression: the table ``print``
+        shows."""
+        p.text(str(self))
+
+
+def _judged_cell(v: float | None, flagged: int | None) -> texttable.Number | None:
+    """A precision or recall of a labelled comparison: '-' for the precision of a threshold that flags no row (as
+    evaluate prints it), NULL where the version lacks the threshold."""
+    if v is None:
+        return texttable.Number("-") if flagged == 0 else None
+    return texttable.Number(texttable.figure(v))
+
 
 def _threshold_names(a: ModelRecord, b: ModelRecord) -> list[str]:
     """'default' first (what is_anomaly flags), then the names both versions have, then the rest, each sorted."""
@@ -142,7 +196,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         models whose features ``source`` holds.
     source : table, view, table function or SELECT query to score.
     where : optional SQL filter on ``source``.
-    top : how many highest-scoring rows of each version to compare.
+    top : how many highest-scoring rows of each version to compare (default 100).
     label : optional column of ``source`` holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, AUC-PR and
         precision / recall at each threshold, and whether the AUC-ROC difference is more than chance
         (``labelled``). At least 2 anomalies and 2 normal rows.

@@ -111,10 +111,12 @@ def _frame(X: Any) -> Any:
     return X if hasattr(X, "columns") and hasattr(X, "dtypes") else None
 
 
-def _is_pandas_series(X: Any) -> bool:
-    """Whether ``X`` is a pandas Series (one row ``df.iloc[0]`` or one column ``df['a']``), whose fix is a DataFrame:
-    it has no ``reshape``, which the hint for a 1-D array names."""
-    return type(X).__module__.split(".")[0] == "pandas" and type(X).__name__ == "Series"
+def _series_library(X: Any) -> str | None:
+    """'pandas' or 'polars' when ``X`` is that library's Series (one row ``df.iloc[0]`` or one column ``df['a']``),
+    whose fix is a DataFrame: a pandas one has no ``reshape``, which the hint for a 1-D array names, and a polars
+    one's makes an Array column, still one."""
+    top = type(X).__module__.split(".")[0]
+    return top if top in ("pandas", "polars") and type(X).__name__ == "Series" else None
 
 
 def _column_names(frame: Any) -> list[Any]:
@@ -417,7 +419,7 @@ class AutoEncoderDetector:
             raise MissingDependencyError(
                 f"AutoEncoderDetector.fit needs torch: pip install 'ad_duckdb[train]' ({e})."
             ) from e
-        series = _is_pandas_series(X)
+        series = _series_library(X)
         frame = _frame(X)
         from_frame = frame is not None
         named_by_frame = False
@@ -438,7 +440,7 @@ class AutoEncoderDetector:
         X = _float_rows(X, "AutoEncoderDetector.fit")
         who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
-            one = (" (a pandas Series is one feature: X.to_frame())" if series
+            one = (f" (a {series} Series is one feature: X.to_frame())" if series
                    else " (one feature: X.reshape(-1, 1))" if X.ndim == 1 else "")
             raise BadInputError(f"{who}: X must be 2-D (rows, features); got shape {X.shape}{one}.")
         if X.shape[1] == 0:  # else a ZeroDivisionError from the network's weight initialisation
@@ -494,7 +496,7 @@ class AutoEncoderDetector:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray) -> np.ndarray:
-        series = _is_pandas_series(X)
+        series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
             X = self._frame_in_fit_order(frame)
@@ -503,10 +505,12 @@ class AutoEncoderDetector:
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
             hint = ""
             if X.ndim == 1 and series:  # a Series has no reshape: the frame it came from, or a frame made of it
-                hint = (". A pandas Series is not a table: pass a DataFrame, X.to_frame().T for one row (or "
-                        "df.iloc[[i]], double brackets)" if len(X) == self.n_features_in_ > 1
-                        else ". A pandas Series is not a table: pass a DataFrame, X.to_frame() for one feature"
-                        if self.n_features_in_ == 1 else ". A pandas Series is not a table: pass a DataFrame")
+                # a polars row is a DataFrame already (df[i:i + 1]): a Series of one row's values has no names
+                row = (", X.to_frame().T for one row (or df.iloc[[i]], double brackets)" if series == "pandas"
+                       else ", df[i:i + 1] for one row of a DataFrame")
+                hint = (f". A {series} Series is not a table: pass a DataFrame"
+                        + (row if len(X) == self.n_features_in_ > 1
+                           else ", X.to_frame() for one feature" if self.n_features_in_ == 1 else ""))
             elif X.ndim == 1:  # which reshape depends on whether the 1-D array is one row or one column
                 hint = (". Reshape your data: X.reshape(1, -1) for one row" if len(X) == self.n_features_in_ > 1
                         else ". Reshape your data: X.reshape(-1, 1) for one feature" if self.n_features_in_ == 1 else "")

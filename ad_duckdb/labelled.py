@@ -731,6 +731,8 @@ def set_threshold(
     10,000 rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
+    A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
+    ``where`` (optional) filters ``source``'s rows. A method takes only the arguments it uses; others are refused.
     """
     con = check_connection(con, "set_threshold")
     lm = registry(con).get(model)

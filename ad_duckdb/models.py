@@ -76,8 +76,8 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:
-    """Drop ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but the N
-    newest. Returns the versions dropped."""
+    """Drop ``model``: ``'name'`` (every version) or ``'name@N'``; with ``keep=N``, every version of ``'name'`` but
+    the N newest (``keep=None``, the default, keeps none). Returns the versions dropped."""
     con = check_connection(con, "drop_model")
     cur = interrupts.cursor(con)
     try:
@@ -229,7 +229,10 @@ def read_onnx_file(path: Path) -> ModelRecord:
 
 
 def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | None = None) -> ModelInfo:
-    """Store a model from an ``.onnx`` file written by ``export_model`` as the next version of ``name``."""
+    """Store the model in the ``.onnx`` file at ``path`` (written by ``export_model``) as the next version of
+    ``name``; with ``name=None`` (the default), of the name stored in the file, the one it was exported under.
+    Returns its ``ModelInfo``; a file holding the model that name's latest version already is imports nothing (a
+    warning says so) and returns that version's."""
     con = check_connection(con, "import_model")
     return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, depth=2)
 

@@ -642,7 +642,7 @@ def test_explain_shows_the_highest_scores_first_and_says_how_many_match(model_db
 
 
 def test_table_cells_are_cut_at_a_boundary_with_an_ellipsis() -> None:
-    from ad_duckdb.cli import _clip
+    from ad_duckdb.texttable import clip as _clip
 
     explain = "refunds 98%, merchant_id 2%, transaction_id 1%, count 0%, amount 0%, distinct_cards 0%"
     assert _clip(explain) == "refunds 98%, merchant_id 2%, transaction_id 1%, count 0%, …"

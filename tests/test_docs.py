@@ -212,3 +212,41 @@ def test_readme_exit_codes_are_the_ones_help_lists() -> None:
         # the README words the signals and the file's reasons its own way; the others are the same words
         if int(code) not in (3, 4, 130, 143, 141):
             assert f"{code} {meaning.rstrip('.')}" in para, (code, meaning)
+
+
+def _public_functions() -> list[tuple[str, object]]:
+    """ad_duckdb's public functions, and compare_versions."""
+    import inspect
+
+    from ad_duckdb.compare import compare_versions
+
+    found = [(n, getattr(ad_duckdb, n)) for n in ad_duckdb.__all__ if not n.startswith("_")]
+    return [(n, f) for n, f in found if inspect.isfunction(f)] + [("compare_versions", compare_versions)]
+
+
+@pytest.mark.parametrize(("name", "func"), _public_functions())
+def test_public_docstrings_name_every_parameter(name: str, func: object) -> None:
+    """help(ad_duckdb.import_model) did not say what its name=None does (the file's own name is used), nor
+    help(score) what replace= and batch_rows= do, nor help(set_threshold) label= and where=: each parameter a
+    caller may pass (not ``con``) is named in the docstring."""
+    import inspect
+
+    doc = inspect.getdoc(func) or ""
+    params = [p for p in inspect.signature(func).parameters if p not in ("self", "con") and not p.startswith("_")]
+    assert [p for p in params if not re.search(rf"\b{p}\b", doc)] == [], name
+
+
+def test_import_model_without_a_name_stores_the_files_own_as_its_docstring_says(tmp_path: Path) -> None:
+    """import_model(con, path) with name=None stores the model under the name it was exported under."""
+    import inspect
+
+    src, dst = ad_duckdb.connect(), ad_duckdb.connect()
+    try:
+        src.execute("CREATE TABLE t AS SELECT range % 7 AS a, range % 5 AS b FROM range(300)")
+        ad_duckdb.train(src, "orig_ae", "t", features=["a", "b"], **FAST)
+        path = ad_duckdb.export_model(src, "orig_ae", tmp_path / "renamed_file.onnx")
+        assert ad_duckdb.import_model(dst, path).name == "orig_ae"
+    finally:
+        src.close()
+        dst.close()
+    assert "the name stored in the file" in (inspect.getdoc(ad_duckdb.import_model) or "")

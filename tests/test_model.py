@@ -788,3 +788,24 @@ def test_detector_given_amounts_with_currency_signs_names_the_pandas_call_that_r
     fixed["amount"] = eval(call, {"pd": pd, "X": X})
     assert fixed["amount"].isna().sum() == 1 and fixed["amount"].drop(index=7).tolist() == \
         pytest.approx([a for i, a in enumerate(amounts) if i != 7]), msg
+
+
+def test_a_polars_series_gets_the_fix_a_pandas_series_gets() -> None:
+    """det.predict(pl_df["a"]) on a detector fitted on one feature (and fit(pl_df["a"])) stopped at a bare
+    "X must have shape (n, 1); got shape (200,)"; a pandas Series was told to pass a DataFrame. polars' own calls
+    are named, and they work."""
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    df = pl.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "c": rng.normal(size=200)})
+    one = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df.select("a"))
+    with pytest.raises(BadInputError, match=r"got shape \(200,\)\. A polars Series is not a table: pass a DataFrame, "
+                                            r"X\.to_frame\(\) for one feature") as e:
+        one.predict(df["a"])
+    assert "reshape" not in str(e.value)
+    assert one.predict(df["a"].to_frame()).tolist() == one.predict(df.select("a")).tolist()  # the fix named works
+    three = AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df)
+    with pytest.raises(BadInputError, match=r"got shape \(3,\)\. A polars Series is not a table: pass a DataFrame"):
+        three.predict(pl.Series([0.1, 0.2, 0.3]))
+    with pytest.raises(BadInputError, match=r"got shape \(200,\) \(a polars Series is one feature: X\.to_frame\(\)\)"):
+        AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df["a"])

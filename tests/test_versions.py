@@ -682,3 +682,27 @@ def test_compare_rank_correlation_is_the_same_on_every_run(versions_db: str) -> 
     finally:
         con.close()
     assert runs.pop() == pytest.approx(spearmanr(sa, sb).statistic, rel=1e-12, abs=1e-12)
+
+
+def test_a_comparison_prints_the_table_the_compare_command_prints(versions_db: str) -> None:
+    """print(compare_versions(...)) in a notebook dumped the dataclass, every threshold's every field on one line;
+    it shows the command's table now (the same text), a notebook cell the same, and repr() stays one short line."""
+    con = ad_duckdb.connect(versions_db, read_only=True)
+    try:
+        plain = compare_versions(con, "tx_ae@1", "tx_ae@2", "transactions", top=20, where="count > 1")
+        judged = compare_versions(con, "tx_ae@1", "tx_ae@2", LABELLED, label="label")
+    finally:
+        con.close()
+    shown: list[str] = []
+    printer = type("Printer", (), {"text": lambda self, t: shown.append(t)})()
+    for r, extra in ((plain, ["--top", "20", "--where", "count > 1"]), (judged, ["--label", "label"])):
+        rc, out, err = invoke("compare", versions_db, "tx_ae@1", "tx_ae@2", r.source, *extra)
+        assert rc == 0, err
+        assert str(r) == out.rstrip("\n")
+        r._repr_pretty_(printer, False)
+        assert shown.pop() == str(r)
+        short = repr(r)
+        assert len(short) < 300 and "\n" not in short and short.startswith("VersionComparison(a='tx_ae@1', "
+                                                                           "b='tx_ae@2', rows="), short
+        assert "print(" in short, short
+    assert "only tx_ae@2" in str(plain) and "top 20 scores: " in str(plain) and "DeLong" in str(judged)
