@@ -35,7 +35,12 @@ PG_SHOW = {
 # (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
-TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b", re.I)
+# PostgreSQL's statements DuckDB cannot parse, which PostgreSQL parses before it refuses them in a failed transaction
+# block (25P02, where DuckDB's parser said 42601); PREPARE TRANSACTION ends such a block as a ROLLBACK, as PostgreSQL's
+PG_ONLY_RE = re.compile(r"^(listen|notify|lock|do|cluster|reindex|refresh|grant|revoke|reassign|security\s+label|"
+                        r"(?:commit|rollback)\s+prepared)\b", re.I)
+PREPARE_TRANSACTION_RE = re.compile(r"^prepare\s+transaction\b", re.I)
 SET_LOCAL_RE = re.compile(r"^\s*set\s+local\s", re.I)
 SET_WORD = re.compile(r"^\s*(?:set|reset|pragma)\b", re.I)  # what may be DuckDB's SET statement (set_command)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
@@ -286,10 +291,16 @@ def startup_timeout(params: dict[str, str]) -> int:
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.S)
 
 
+def from_first_word(sql: str) -> str:
+    """``sql`` without the comments (and spaces) before its first word, as PostgreSQL reads a statement: the regexes
+    of the statements the server answers itself (and their tags) start at the first word."""
+    return _LEADING_COMMENTS.sub("", sql, count=1)
+
+
 def keyword_tag(sql: str) -> str:
     # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT; and its comments, which
     # made "/* job 7 */ COMMIT" of a failed block a commit, tagged "/*")
-    sql = _LEADING_COMMENTS.sub("", sql, count=1)
+    sql = from_first_word(sql)
     words = re.sub(r"\(.*", "", sql.strip().rstrip(";")).split()[:6]
     if not words:
         return ""
