@@ -44,8 +44,8 @@ from .pgsql import (
     DISCARD_RE,
     INTERVALSTYLE_RE,
     PG_ONLY_RE,
-    PREPARE_TRANSACTION_RE,
     PREPARE_NAME_RE,
+    PREPARE_TRANSACTION_RE,
     RESET_RE,
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
@@ -1022,10 +1022,12 @@ class Session:
             kind = stmts[0].type.name if len(stmts) == 1 else None
             if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
                 return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")], {}
-            if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"):
                 return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
             params = parameter_oids(self.cur, answer)
+            if kind == "CREATE":  # CREATE TABLE AS: parameters (its query's), no rows
+                return None, params
             if kind != "SELECT":
                 answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
             return (_columns(self.cur, answer, n_params) if answer else None), params
