@@ -163,7 +163,7 @@ _UNLISTED_SCHEMAS = (
 # The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
 # named columns or tables would hide a user's tables of those names.
 _INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables",
-                             "pg_information_schema_routines")
+                             "pg_information_schema_routines", "pg_information_schema_schemata")
 
 
 def _information_schema_sql(view: str) -> str:
@@ -640,6 +640,15 @@ _CATALOG_SQL = (
     + _information_schema_sql("columns") + "))",
     # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
+    # information_schema.schemata (pgsql's rewrites): the connected database's schemas, each once, as PostgreSQL's
+    # lists them: DuckDB's had a row per schema of every database (Grafana's schema picker offered main three times:
+    # the file's, the system and temp databases'); pg_catalog and information_schema as this database's, and each
+    # attached file's main under its alias, as its tables are listed (_ATTACHED_SCHEMAS)
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_schemata AS SELECT i.* REPLACE (current_database() AS "
+    "catalog_name, coalesce(a.nspname, i.schema_name) AS schema_name) FROM information_schema.schemata i "
+    f"LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = i.catalog_name AND i.schema_name = 'main' "
+    "WHERE a.nspname IS NOT NULL OR i.catalog_name = current_database() OR i.catalog_name = 'system' "
+    "AND i.schema_name IN ('pg_catalog', 'information_schema')",
     # information_schema.routines (pgsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
     # system database's (built-ins, anomaly_*) in pg_catalog, the database's macros in their schema (not the
     # session's own, in temp), a row per overload; types as information_schema.columns names them (a macro has

@@ -229,6 +229,8 @@ _SCHEMA_NAMES: dict[tuple[str, str, bool], str | None] = {
     ("information_schema", "tables", False): "pg_information_schema_tables",
     # DuckDB has none (pgcatalog's view)
     ("information_schema", "routines", False): "pg_information_schema_routines",
+    # DuckDB's lists every database's schemas (pgcatalog's view)
+    ("information_schema", "schemata", False): "pg_information_schema_schemata",
 }
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one

@@ -3318,3 +3318,32 @@ def test_feature_parameters_of_writes_and_create_table_as_are_described_as_float
     assert all(types == ["float8", "float8"] for _, types, _ in got), got
     assert [v for _, _, v in got] == [pytest.approx(expected["one"], rel=1e-9)] * 4 + [0] + [
         pytest.approx(expected["one"], rel=1e-9)], got
+
+
+# Grafana's schema picker (postgresMetaQuery.ts, showSchemas), as its query editor sends it
+GRAFANA_SCHEMAS = """SELECT schema_name AS "name"
+    FROM information_schema.schemata
+    WHERE schema_name NOT IN ('information_schema', 'pg_catalog', 'pg_toast', '_timescaledb_cache',
+                              '_timescaledb_catalog', '_timescaledb_internal', '_timescaledb_config',
+                              'timescaledb_information', 'timescaledb_experimental')
+    ORDER BY schema_name"""
+
+
+def test_information_schema_schemata_lists_the_databases_schemas_once(tmp_path: Path) -> None:
+    """information_schema.schemata was DuckDB's, a row per schema of every database: Grafana's schema picker offered
+    main three times (the served file's, DuckDB's system and temp databases'), an attached file was no schema there
+    though its tables are listed under its alias, and catalog_name said system for pg_catalog. PostgreSQL's lists
+    the connected database's schemas, each once, catalog_name that database."""
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE TABLE analytics.events (id INTEGER)")
+    with duckdb.connect(str(lake)) as con:
+        con.execute("CREATE TABLE files AS SELECT 1 AS f")
+    with serve(str(db), "--attach", f"{lake}=lake") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(GRAFANA_SCHEMAS).fetchall()] == ["analytics", "lake", "main"]
+        assert conn.execute("SELECT catalog_name, schema_name FROM information_schema.schemata ORDER BY 2").fetchall() \
+            == [("wh", n) for n in ("analytics", "information_schema", "lake", "main", "pg_catalog")]
+        # the schemas listed are the ones the tables are listed under, and name them
+        listed = conn.execute("SELECT DISTINCT table_schema FROM information_schema.tables ORDER BY 1").fetchall()
+        assert listed == [("analytics",), ("lake",)]
+        assert conn.execute("SELECT f FROM lake.files").fetchall() == [(1,)]
