@@ -774,6 +774,10 @@ SESSION_SQL = (
     *(f"CREATE OR REPLACE TEMP MACRO {name}(pg_relation_arg) AS CAST(NULL AS BIGINT)"
       for name in ("pg_table_size", "pg_total_relation_size", "pg_indexes_size")),
     "CREATE OR REPLACE TEMP MACRO pg_relation_size(pg_relation_arg, pg_fork_arg := 'main') AS CAST(NULL AS BIGINT)",
+    # DBeaver's table and index lists (its navigator, for PostgreSQL 10+): DuckDB has no partitioned tables (a
+    # partition key is NULL, as PostgreSQL's of any other table) and keeps no count of index scans (NULL, not 0)
+    "CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(pg_relation_arg) AS CAST(NULL AS VARCHAR)",
+    "CREATE OR REPLACE TEMP MACRO pg_stat_get_numscans(pg_relation_arg) AS CAST(NULL AS BIGINT)",
     # psql's \df, from a pg_proc row's own columns (pgsql._PROC_FN_RE): argument types, or a macro's parameter
     # names (it has no types), then VARIADIC and the type of the rest.
     "CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(pg_proc_types_arg, pg_proc_names_arg, "

@@ -193,7 +193,8 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
-                     "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid")
+                     "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid",
+                     "pg_get_partkeydef", "pg_stat_get_numscans")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
