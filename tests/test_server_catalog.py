@@ -344,3 +344,21 @@ def test_psql_d_lists_the_sessions_temporary_tables_as_postgresql_does(shop: Ser
         assert not [row for row in other.execute(PSQL_D_QUERY).fetchall() if row[1] == "mine"]
         assert conn.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'pg\\_temp\\_%'"
                             ).fetchall() == [(f"pg_temp_{pid}",)]
+
+
+def test_pg_database_lists_no_duckdb_internal_database(shop: Server) -> None:
+    """pg_database listed DuckDB's own system and temp databases beside the served file: psql's \\l showed three
+    databases, and DBeaver with "Show all databases" (its query below) three database nodes, each connecting to the
+    same file (the server serves one, whatever name a client asks for), every table listed thrice."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    with psycopg.connect(shop.url(), autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        rows = conn.execute("SELECT db.oid,db.*\nFROM pg_catalog.pg_database db WHERE NOT datistemplate AND "
+                            "datallowconn\nORDER BY db.datname").fetchall()
+        assert len(rows) == 1 and "shop" in rows[0], rows
+        assert conn.execute("SELECT datname FROM pg_catalog.pg_database").fetchall() == [("shop",)]
+        assert conn.execute("SELECT count(*) FROM pg_catalog.pg_database db WHERE NOT datistemplate AND "
+                            "datallowconn AND db.datname = $1", ["shop"]).fetchall() == [(1,)]
+    r = subprocess.run([psql, shop.url(), "-X", "-A", "-t", "-c", "\\l"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and [line.split("|")[0] for line in r.stdout.splitlines()] == ["shop"], (r.stdout,
+                                                                                                    r.stderr)
