@@ -235,6 +235,10 @@ _EMPTY_CATALOGS = {
     "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN, "
                        "inherit_option BOOLEAN, set_option BOOLEAN",
     "pg_group": "groname VARCHAR, grosysid BIGINT, grolist BIGINT[]",  # nor a group
+    # no materialized views (psql's \\dm; Metabase's sync reads them with the tables and views whose privileges
+    # it lists)
+    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, "
+                   "hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
 }
 
 # information_schema's data_type of a type by its pg_type_oid, as PostgreSQL's views write it: ARRAY for an array
@@ -597,6 +601,16 @@ _CATALOG_SQL = (
     "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
     "current_database() UNION ALL SELECT t.table_oid, a.nspname, t.table_name, t.estimated_size FROM duckdb_tables() "
     f"t JOIN {_ATTACHED_SCHEMAS} a ON a.oid = t.schema_oid",
+    # pg_tables and pg_views as pg_class lists the relations, under pg_namespace's schemas: DuckDB's own are over
+    # every table and view it has, its internal views (duckdb_columns, ...) and the session's own (pg_class, ...) in
+    # main, 69 views besides the file's (Metabase's table privileges listed them), the session's temporary tables too
+    "CREATE OR REPLACE TEMP VIEW pg_tables AS SELECT n.nspname AS schemaname, c.relname AS tablename, "
+    "'duckdb' AS tableowner, NULL::VARCHAR AS tablespace, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = "
+    "c.oid) AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')",
+    "CREATE OR REPLACE TEMP VIEW pg_views AS SELECT n.nspname AS schemaname, c.relname AS viewname, "
+    "'duckdb' AS viewowner, pg_get_viewdef(c.oid) AS definition FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'",
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",

@@ -200,12 +200,13 @@ SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
                  "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
-                 "pg_extension", "pg_depend", "pg_stat_activity",
+                 "pg_extension", "pg_depend", "pg_stat_activity", "pg_tables", "pg_views",
                  # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
                  "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
                  "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
                  "pg_ts_dict", "pg_ts_template", "pg_opfamily", "pg_amop", "pg_amproc", "pg_foreign_data_wrapper",
-                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members", "pg_group")
+                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members", "pg_group",
+                 "pg_matviews")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
                      # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions

@@ -589,3 +589,40 @@ def _columns(srv: Server, sql: str, *params: Any) -> list[str]:
         cur = conn.execute(sql, params or None)
         assert cur.description is not None
         return [d.name for d in cur.description]
+
+
+# Metabase's PostgreSQL driver's table privileges (postgres.clj, current-user-table-privileges), which its sync reads
+# for each database (its sync-table-privileges step), as the driver writes it.
+METABASE_TABLE_PRIVILEGES = """with table_privileges as (
+ select
+   NULL as role,
+   t.schemaname as schema,
+   t.objectname as table,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'update') as update,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'select') as select,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'insert') as insert,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'delete') as delete
+ from (
+   select schemaname, tablename as objectname from pg_catalog.pg_tables
+   union
+   select schemaname, viewname as objectname from pg_catalog.pg_views
+   union
+   select schemaname, matviewname as objectname from pg_catalog.pg_matviews
+ ) t
+ where t.schemaname !~ '^pg_'
+   and t.schemaname <> 'information_schema'
+   and pg_catalog.has_schema_privilege(current_user, t.schemaname, 'usage')
+)
+select t.*
+from table_privileges t"""  # noqa: E501
+
+
+def test_metabase_reads_table_privileges(shop: Server) -> None:
+    """Metabase's sync step that reads table privileges failed on pg_matviews ("Table with name pg_matviews does not
+    exist"): DuckDB has no materialized views, so the catalogue of them is empty, as psql's \\dm says."""
+    rows = _run(shop, METABASE_TABLE_PRIVILEGES)
+    assert sorted((r[1], r[2], r[4]) for r in rows) == [
+        ("main", "big_customers", True), ("main", "customers", True), ("main", "orders", True),
+        ("main", "plain", True), ("other", "items", True), ("other", "items_v", True)]
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT schemaname, matviewname, ispopulated FROM pg_catalog.pg_matviews").fetchall() == []
