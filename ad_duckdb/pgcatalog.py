@@ -163,7 +163,7 @@ _UNLISTED_SCHEMAS = (
 # The session's views that answer information_schema.NAME (pgsql's rewrites), under other names, as temporary views
 # named columns or tables would hide a user's tables of those names.
 _INFORMATION_SCHEMA_VIEWS = ("pg_information_schema_columns", "pg_information_schema_tables",
-                             "pg_information_schema_routines")
+                             "pg_information_schema_routines", "pg_information_schema_schemata")
 
 
 def _information_schema_sql(view: str) -> str:
@@ -235,6 +235,10 @@ _EMPTY_CATALOGS = {
     "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN, "
                        "inherit_option BOOLEAN, set_option BOOLEAN",
     "pg_group": "groname VARCHAR, grosysid BIGINT, grolist BIGINT[]",  # nor a group
+    # no materialized views (psql's \\dm; Metabase's sync reads them with the tables and views whose privileges
+    # it lists)
+    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, "
+                   "hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
 }
 
 # information_schema's data_type of a type by its pg_type_oid, as PostgreSQL's views write it: ARRAY for an array
@@ -597,6 +601,16 @@ _CATALOG_SQL = (
     "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "
     "current_database() UNION ALL SELECT t.table_oid, a.nspname, t.table_name, t.estimated_size FROM duckdb_tables() "
     f"t JOIN {_ATTACHED_SCHEMAS} a ON a.oid = t.schema_oid",
+    # pg_tables and pg_views as pg_class lists the relations, under pg_namespace's schemas: DuckDB's own are over
+    # every table and view it has, its internal views (duckdb_columns, ...) and the session's own (pg_class, ...) in
+    # main, 69 views besides the file's (Metabase's table privileges listed them), the session's temporary tables too
+    "CREATE OR REPLACE TEMP VIEW pg_tables AS SELECT n.nspname AS schemaname, c.relname AS tablename, "
+    "'duckdb' AS tableowner, NULL::VARCHAR AS tablespace, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = "
+    "c.oid) AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')",
+    "CREATE OR REPLACE TEMP VIEW pg_views AS SELECT n.nspname AS schemaname, c.relname AS viewname, "
+    "'duckdb' AS viewowner, pg_get_viewdef(c.oid) AS definition FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'v'",
     # An array's upper bound (1-based, one dimension: DuckDB's lists), NULL for an empty one as in PostgreSQL.
     "CREATE OR REPLACE TEMP MACRO array_upper(pg_array_arg, pg_dim_arg) AS "
     "CASE WHEN pg_dim_arg = 1 AND len(pg_array_arg) > 0 THEN len(pg_array_arg) END",
@@ -640,6 +654,15 @@ _CATALOG_SQL = (
     + _information_schema_sql("columns") + "))",
     # information_schema.tables (pgsql's rewrites): DuckDB's own, its rows as information_schema.columns'
     "CREATE OR REPLACE TEMP VIEW pg_information_schema_tables AS " + _information_schema_sql("tables"),
+    # information_schema.schemata (pgsql's rewrites): the connected database's schemas, each once, as PostgreSQL's
+    # lists them: DuckDB's had a row per schema of every database (Grafana's schema picker offered main three times:
+    # the file's, the system and temp databases'); pg_catalog and information_schema as this database's, and each
+    # attached file's main under its alias, as its tables are listed (_ATTACHED_SCHEMAS)
+    "CREATE OR REPLACE TEMP VIEW pg_information_schema_schemata AS SELECT i.* REPLACE (current_database() AS "
+    "catalog_name, coalesce(a.nspname, i.schema_name) AS schema_name) FROM information_schema.schemata i "
+    f"LEFT JOIN {_ATTACHED_SCHEMAS} a ON a.nspname = i.catalog_name AND i.schema_name = 'main' "
+    "WHERE a.nspname IS NOT NULL OR i.catalog_name = current_database() OR i.catalog_name = 'system' "
+    "AND i.schema_name IN ('pg_catalog', 'information_schema')",
     # information_schema.routines (pgsql's rewrites; DuckDB has none): the functions as pg_proc lists them, the
     # system database's (built-ins, anomaly_*) in pg_catalog, the database's macros in their schema (not the
     # session's own, in temp), a row per overload; types as information_schema.columns names them (a macro has
@@ -753,11 +776,14 @@ SESSION_SQL = (
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
     # psql's \l: DuckDB stores text as UTF-8 (the server's server_encoding); its pg_database has no encoding,
-    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW.
+    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW. DuckDB's
+    # own system and temp databases are none a client can connect to (psql's \l and DBeaver's "Show all
+    # databases" listed them, DBeaver each as a copy of the served file, whatever name a client asks for)
     "CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(pg_encoding_arg) AS 'UTF8'",
     "CREATE OR REPLACE TEMP VIEW pg_database AS SELECT d.*, 0 AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
     "'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS daticurules, "
-    "0 AS dattablespace, NULL::VARCHAR[] AS datacl FROM pg_catalog.pg_database d",
+    "0 AS dattablespace, NULL::VARCHAR[] AS datacl FROM pg_catalog.pg_database d "
+    "WHERE d.oid NOT IN (SELECT database_oid FROM duckdb_databases() WHERE internal)",
     # Sizes: a database's is its file's (DuckDB's pragma_database_size); DuckDB keeps no size per table or
     # index, so those are NULL (psql's \dt+ shows an empty Size), never a guess.
     "CREATE OR REPLACE TEMP MACRO pg_database_size(pg_database_arg) AS "
@@ -765,6 +791,10 @@ SESSION_SQL = (
     *(f"CREATE OR REPLACE TEMP MACRO {name}(pg_relation_arg) AS CAST(NULL AS BIGINT)"
       for name in ("pg_table_size", "pg_total_relation_size", "pg_indexes_size")),
     "CREATE OR REPLACE TEMP MACRO pg_relation_size(pg_relation_arg, pg_fork_arg := 'main') AS CAST(NULL AS BIGINT)",
+    # DBeaver's table and index lists (its navigator, for PostgreSQL 10+): DuckDB has no partitioned tables (a
+    # partition key is NULL, as PostgreSQL's of any other table) and keeps no count of index scans (NULL, not 0)
+    "CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(pg_relation_arg) AS CAST(NULL AS VARCHAR)",
+    "CREATE OR REPLACE TEMP MACRO pg_stat_get_numscans(pg_relation_arg) AS CAST(NULL AS BIGINT)",
     # psql's \df, from a pg_proc row's own columns (pgsql._PROC_FN_RE): argument types, or a macro's parameter
     # names (it has no types), then VARIADIC and the type of the rest.
     "CREATE OR REPLACE TEMP MACRO pg_get_function_arguments(pg_proc_types_arg, pg_proc_names_arg, "

@@ -8,11 +8,9 @@ describes the rest as text (DuckDB casts text to the type the query needs).
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 
-from .callerview import _nodes
+from .pgsql import _words
 from .pgtypes import parameter_oid
 from .udfs import FUNCTIONS
 
@@ -39,25 +37,43 @@ def parameter_oids(cur: duckdb.DuckDBPyConnection, sql: str) -> dict[int, int]:
     out = {int(n): oid for n, t in parameters if n.isdigit() and (oid := parameter_oid(t))}
     unknown = {int(n) for n, _ in parameters if n.isdigit()} - set(out)
     if unknown and any(name in sql.lower() for name in _FEATURES_FROM):
-        out.update({n: _FLOAT8 for n in _feature_parameters(cur, sql) if n in unknown})
+        out.update({n: _FLOAT8 for n in _feature_parameters(sql) if n in unknown})
     return out
 
 
-def _feature_parameters(cur: duckdb.DuckDBPyConnection, sql: str) -> set[int]:
-    """Numbers of the parameters passed straight as an anomaly function's feature, read from DuckDB's parse tree
-    (so never from a string or a comment); only a SELECT has one (json_serialize_sql)."""
+def _feature_parameters(sql: str) -> set[int]:
+    """Numbers of the parameters passed straight as an anomaly function's feature (``$n``, or ``?`` by its place), in
+    a statement of any kind: a SELECT, INSERT ... SELECT / VALUES, UPDATE ... SET, a DELETE's WHERE, CREATE TABLE AS.
+
+    Why DuckDB's tokens, not its parse tree: ``json_serialize_sql`` serializes a SELECT only, so the features of a
+    write were described as text and asyncpg refused the numbers it was given. The tokens never read a string or a
+    comment; a call is a function's name followed by its parenthesis, its arguments split at its own commas."""
     try:
-        tree = json.loads(cur.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()[0][0])
-    except (duckdb.Error, ValueError):
+        toks = [text for _, text, _ in _words(sql)]
+    except duckdb.Error:
         return set()
+    marks = {i: n for n, i in enumerate((i for i, t in enumerate(toks) if t == "?"), start=1)}
     out = set()
-    for node in _nodes(tree):
-        first = _FEATURES_FROM.get(str(node.get("function_name", "")).lower())
-        if node.get("class") != "FUNCTION" or first is None:
+    for i, name in enumerate(toks):
+        first = _FEATURES_FROM.get(name.strip('"').lower())
+        if first is None or toks[i + 1:i + 2] != ["("]:
             continue
-        for arg in (node.get("arguments") or [])[first:]:
-            e = arg.get("expression") if isinstance(arg, dict) else None
-            if isinstance(e, dict) and e.get("class") == "PARAMETER" and str(e.get("identifier", "")).isdigit():
-                out.add(int(e["identifier"]))
+        args: list[list[tuple[int, str]]] = [[]]
+        depth = 0
+        for j in range(i + 2, len(toks)):
+            depth += {"(": 1, ")": -1}.get(toks[j], 0)
+            if depth < 0:
+                break
+            if depth == 0 and toks[j] == ",":
+                args.append([])
+            else:
+                args[-1].append((j, toks[j]))
+        for arg in args[first:]:
+            while len(arg) > 2 and arg[0][1] == "(" and arg[-1][1] == ")":
+                arg = arg[1:-1]  # ($1)
+            words = [t for _, t in arg]
+            if len(words) == 2 and words[0] == "$" and words[1].isdigit():
+                out.add(int(words[1]))
+            elif words == ["?"]:
+                out.add(marks[arg[0][0]])
     return out
-

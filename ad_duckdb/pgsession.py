@@ -43,7 +43,9 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     INTERVALSTYLE_RE,
+    PG_ONLY_RE,
     PREPARE_NAME_RE,
+    PREPARE_TRANSACTION_RE,
     RESET_RE,
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
@@ -64,6 +66,7 @@ from .pgsql import (
     client_encoding_error,
     creates_on_commit,
     datestyle_error,
+    from_first_word,
     function_lookup,
     intervalstyle_error,
     keyword_tag,
@@ -306,13 +309,19 @@ class Session:
 
     def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
         """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+        # Why from the first word: a tool's or a pooler's tag before DISCARD ALL or SET application_name hid it from
+        # the regexes below, and DuckDB refused it (a syntax error, a locked setting)
+        sql = from_first_word(sql)
         if self.status == b"E" and (VERSION_RE.match(sql) or SHOW_RE.match(sql) or SET_RE.match(sql) or (
                 (s := SAVEPOINT_RE.match(sql)) is not None and not s.group(1).lower().startswith("rollback"))
-                or DISCARD_RE.match(sql) or DEALLOCATE_RE.match(sql)):
+                or DISCARD_RE.match(sql) or DEALLOCATE_RE.match(sql) or PG_ONLY_RE.match(sql)):
             # Why here: PostgreSQL refuses every statement but the block's end in a failed transaction; these the
             # server answers itself (a fixed SHOW, a SET it takes as a no-op, a DISCARD or DEALLOCATE of the
-            # session's prepared statements) never reach _one, which refuses the rest
+            # session's prepared statements) never reach _one, which refuses the rest; and PostgreSQL's own statements
+            # DuckDB cannot parse (LISTEN, LOCK, DO), whose syntax error would hide that the block is aborted
             raise in_failed_transaction()
+        if self.status == b"E" and PREPARE_TRANSACTION_RE.match(sql):
+            return "ROLLBACK"
         if VERSION_RE.match(sql):
             import ad_duckdb
 
@@ -675,7 +684,7 @@ class Session:
         """PostgreSQL's WARNING for SET LOCAL outside a transaction block: in autocommit, a Query of one statement
         (``alone``; several are an implicit block) or the extended protocol's implicit transaction, which is no block
         (it still applies, until Sync: set_setting). It said SET as if the setting held."""
-        if self.status == b"I" and alone and SET_LOCAL_RE.match(sql):
+        if self.status == b"I" and alone and SET_LOCAL_RE.match(from_first_word(sql)):
             self.notices.append(("SET LOCAL can only be used in transaction blocks", "25P01"))
 
     def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
@@ -695,7 +704,7 @@ class Session:
         # with ON COMMIT DROP / DELETE ROWS: its commit is the one that empties them (pgoncommit).
         implicit = (self.status == b"I" and (len(parts) > 1 or len(parts) == 1 and (
                     self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])))
-                    and not any(TXN_WORD.match(p) or _declares_hold(p) for p in parts))
+                    and not any(TXN_WORD.match(from_first_word(p)) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
             self.cur.execute("BEGIN")
@@ -1013,10 +1022,12 @@ class Session:
             kind = stmts[0].type.name if len(stmts) == 1 else None
             if kind == "EXPLAIN":  # (EXPLAIN ANALYZE would run the query) DuckDB's plan: always these two
                 return [(name, *type_of("VARCHAR")) for name in ("explain_key", "explain_value")], {}
-            if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE"):
+            if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"):
                 return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
             params = parameter_oids(self.cur, answer)
+            if kind == "CREATE":  # CREATE TABLE AS: parameters (its query's), no rows
+                return None, params
             if kind != "SELECT":
                 answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
             return (_columns(self.cur, answer, n_params) if answer else None), params

@@ -35,7 +35,12 @@ PG_SHOW = {
 # (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
-TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release)\b", re.I)
+TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b", re.I)
+# PostgreSQL's statements DuckDB cannot parse, which PostgreSQL parses before it refuses them in a failed transaction
+# block (25P02, where DuckDB's parser said 42601); PREPARE TRANSACTION ends such a block as a ROLLBACK, as PostgreSQL's
+PG_ONLY_RE = re.compile(r"^(listen|notify|lock|do|cluster|reindex|refresh|grant|revoke|reassign|security\s+label|"
+                        r"(?:commit|rollback)\s+prepared)\b", re.I)
+PREPARE_TRANSACTION_RE = re.compile(r"^prepare\s+transaction\b", re.I)
 SET_LOCAL_RE = re.compile(r"^\s*set\s+local\s", re.I)
 SET_WORD = re.compile(r"^\s*(?:set|reset|pragma)\b", re.I)  # what may be DuckDB's SET statement (set_command)
 SET_SCOPE = re.compile(r"^(session|local) (?!characteristics)")
@@ -188,18 +193,20 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_tablespace_location", "pg_tablespace_size", "pg_get_function_sqlbody", "array_remove",
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
-                     "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid")
+                     "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid",
+                     "pg_get_partkeydef", "pg_stat_get_numscans")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
                  "pg_publication", "pg_publication_namespace", "pg_publication_rel", "pg_settings",
                  "pg_namespace", "pg_proc", "pg_stat_user_tables", "pg_range", "pg_tablespace", "pg_language",
-                 "pg_extension", "pg_depend", "pg_stat_activity",
+                 "pg_extension", "pg_depend", "pg_stat_activity", "pg_tables", "pg_views",
                  # empty: things DuckDB does not have (pgcatalog._EMPTY_CATALOGS)
                  "pg_default_acl", "pg_event_trigger", "pg_conversion", "pg_db_role_setting", "pg_subscription",
                  "pg_largeobject_metadata", "pg_rewrite", "pg_trigger", "pg_ts_config", "pg_ts_parser",
                  "pg_ts_dict", "pg_ts_template", "pg_opfamily", "pg_amop", "pg_amproc", "pg_foreign_data_wrapper",
-                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members", "pg_group")
+                 "pg_foreign_server", "pg_foreign_table", "pg_user_mappings", "pg_auth_members", "pg_group",
+                 "pg_matviews")
 # DuckDB's own functions psql calls as pg_catalog.NAME, which DuckDB binds only without the schema.
 BUILTIN_FUNCTIONS = ("array_to_string", "generate_series", "string_agg", "unnest",
                      # and the server's own (pgsession.Backend), in DuckDB's system database as the anomaly functions
@@ -224,6 +231,8 @@ _SCHEMA_NAMES: dict[tuple[str, str, bool], str | None] = {
     ("information_schema", "tables", False): "pg_information_schema_tables",
     # DuckDB has none (pgcatalog's view)
     ("information_schema", "routines", False): "pg_information_schema_routines",
+    # DuckDB's lists every database's schemas (pgcatalog's view)
+    ("information_schema", "schemata", False): "pg_information_schema_schemata",
 }
 _OPERATOR_RE = re.compile(r"\bOPERATOR\s*\(\s*pg_catalog\s*\.\s*(!?~~?\*?|=|<>|<=?|>=?)\s*\)", re.I)
 # pg_get_function_arguments / _result(p.oid) (psql's \df): DuckDB's pg_proc has a row per overload, all under one
@@ -286,10 +295,16 @@ def startup_timeout(params: dict[str, str]) -> int:
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.S)
 
 
+def from_first_word(sql: str) -> str:
+    """``sql`` without the comments (and spaces) before its first word, as PostgreSQL reads a statement: the regexes
+    of the statements the server answers itself (and their tags) start at the first word."""
+    return _LEADING_COMMENTS.sub("", sql, count=1)
+
+
 def keyword_tag(sql: str) -> str:
     # (DuckDB's statement keeps its semicolon, as psql sends it: "commit;" is COMMIT; and its comments, which
     # made "/* job 7 */ COMMIT" of a failed block a commit, tagged "/*")
-    sql = _LEADING_COMMENTS.sub("", sql, count=1)
+    sql = from_first_word(sql)
     words = re.sub(r"\(.*", "", sql.strip().rstrip(";")).split()[:6]
     if not words:
         return ""

@@ -72,6 +72,7 @@ from .pgsession import models_text as models_text
 from .pgsql import (
     TXN_WORD,
     datestyle_error,
+    from_first_word,
     intervalstyle_error,
     parameter_casts,
     search_path_sql,
@@ -1202,7 +1203,7 @@ class Handler(socketserver.BaseRequestHandler):
         if portal.sql.strip().strip(";").strip() == "":
             self.send(b"I")
             return
-        if s.status == b"E" and not TXN_WORD.match(portal.sql):
+        if s.status == b"E" and not TXN_WORD.match(from_first_word(portal.sql)):
             raise in_failed_transaction()
         r = self._run_portal(s, portal)
         self.send_notices(s)

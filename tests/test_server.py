@@ -3055,7 +3055,11 @@ def test_a_failed_transaction_refuses_begin_discard_deallocate_and_the_other_sta
                   "RESET application_name", "RESET TimeZone", "SET application_name = 'x'", "SET search_path = main",
                   "SET TIME ZONE 'UTC'", "SET statement_timeout = 1000", "UNLISTEN *", "SELECT pg_advisory_unlock_all()",
                   "DECLARE c CURSOR FOR SELECT 1", "FETCH 1 FROM c", "CLOSE c", "PREPARE p2 AS SELECT 2",
-                  "EXECUTE kept", "SELECT 1"]
+                  "EXECUTE kept", "SELECT 1",
+                  # PostgreSQL's own, which DuckDB cannot parse (they got its syntax error, 42601)
+                  "LISTEN chan", "NOTIFY chan, 'x'", "LOCK TABLE transactions IN SHARE MODE", "DO $$ BEGIN END $$",
+                  "/* a */ LISTEN chan", "GRANT SELECT ON transactions TO analyst", "REFRESH MATERIALIZED VIEW v",
+                  "COMMIT PREPARED 'x'"]
     for factory in (psycopg.ClientCursor, psycopg.Cursor):
         with psycopg.connect(server.url(), cursor_factory=factory) as conn:
             conn.execute("PREPARE kept AS SELECT 41 + 1")
@@ -3212,3 +3216,124 @@ def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_
         assert described == [701, 701] and float(rows[0][0]) == pytest.approx(expected["one"], rel=1e-12)
     finally:
         w.close()
+
+
+def test_statements_the_server_answers_itself_are_recognised_after_a_leading_comment(server: Server) -> None:
+    """A tool's or a pooler's tag before a statement (`/* job 7 */ DISCARD ALL`, `-- reset` then RESET ALL) hid the
+    statement from the server's own answers: DuckDB got DISCARD, DEALLOCATE ALL, SAVEPOINT, UNLISTEN and RESET ALL
+    (syntax errors), SHOW server_version (a missing table), SET application_name / statement_timeout (refused as
+    locked settings), and a ROLLBACK after a comment could not end a failed block over the extended protocol.
+    PostgreSQL skips comments before a statement's first word."""
+    for factory in (psycopg.ClientCursor, psycopg.Cursor):
+        with psycopg.connect(server.url(), cursor_factory=factory, autocommit=True) as conn:
+            conn.execute("PREPARE kept AS SELECT 1")
+            conn.execute("CREATE TEMP TABLE gone AS SELECT 1 AS x")
+            assert conn.execute("/* pool */ DISCARD ALL").statusmessage == "DISCARD ALL"
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT x FROM gone")
+            conn.execute("PREPARE kept AS SELECT 1")
+            assert conn.execute("-- tag\nDEALLOCATE ALL").statusmessage == "DEALLOCATE"
+            with pytest.raises(psycopg.Error, match="kept"):
+                conn.execute("EXECUTE kept")
+            assert conn.execute("/* a */ SET application_name = 'tagged'").statusmessage == "SET"
+            assert conn.execute("/* a */ SHOW application_name").fetchall() == [("tagged",)]
+            assert conn.execute("/* a */ SET statement_timeout = 4000").statusmessage == "SET"
+            assert conn.execute("/* a */ SHOW statement_timeout").fetchall() == [("4s",)]
+            assert conn.execute("/* a */ RESET ALL").statusmessage == "RESET"
+            assert conn.execute("SHOW statement_timeout").fetchall() == [("0",)]
+            assert conn.execute("/* a */ SHOW server_version").fetchall() == [("15.0",)]
+            assert conn.execute("/* a */ UNLISTEN *").statusmessage == "UNLISTEN"
+            assert conn.execute("/* a */ SELECT pg_advisory_unlock_all()").fetchall() == [("",)]
+            assert conn.execute("/* a */ SET search_path TO public").statusmessage == "SET"
+            assert conn.execute("/* a */ SET client_min_messages = warning").statusmessage == "SET"
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="DateStyle"):
+                conn.execute("/* a */ SET DateStyle = 'ISO, DMY'")
+            conn.execute("/* a */ BEGIN")
+            assert conn.execute("/* a */ SAVEPOINT sp").statusmessage == "SAVEPOINT"
+            assert conn.execute("/* a */ RELEASE sp").statusmessage == "RELEASE"
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+            with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                conn.execute("/* a */ DISCARD TEMP")
+            assert conn.execute("/* a */ ROLLBACK").statusmessage == "ROLLBACK"
+            assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_in_a_failed_transaction_a_syntax_error_stays_one_and_prepare_transaction_rolls_back(
+        server: Server) -> None:
+    """PostgreSQL parses LISTEN, NOTIFY, LOCK, DO, ... then refuses them for the aborted block (25P02: the test
+    above), and ends the block at PREPARE TRANSACTION as at ROLLBACK; DuckDB cannot parse them, so they got a syntax
+    error (42601) that sent the user looking for a typo. A real syntax error stays one (PostgreSQL parses first)."""
+    for factory in (psycopg.ClientCursor, psycopg.Cursor):
+        with psycopg.connect(server.url(), cursor_factory=factory) as conn:
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+            with pytest.raises(psycopg.errors.SyntaxError):
+                conn.execute("SELEC 1")
+            conn.rollback()
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+            assert conn.execute("PREPARE TRANSACTION 'gid'").statusmessage == "ROLLBACK"
+            assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_feature_parameters_of_writes_and_create_table_as_are_described_as_float8(
+        server: Server, expected: dict[str, float]) -> None:
+    """asyncpg encodes each parameter by the type the server describes: a feature of anomaly_score in INSERT ...
+    SELECT / VALUES, UPDATE ... SET, a DELETE's WHERE or CREATE TABLE AS was described as text (only a SELECT's were
+    float8), so asyncpg refused the numbers it was given ("expected str, got float")."""
+    async def run() -> list[tuple[str, list[str], float]]:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.execute("CREATE TEMP TABLE feats (s DOUBLE, k INTEGER)")
+            out = []
+            for sql, read in (
+                    ("INSERT INTO feats SELECT anomaly_score('tx_ae', $1, $2), 1", "SELECT s FROM feats WHERE k = 1"),
+                    ("INSERT INTO feats VALUES (anomaly_score('tx_ae', $1, ($2)), 2)", "SELECT s FROM feats WHERE k = 2"),
+                    ("INSERT INTO feats WITH q AS (SELECT anomaly_score('tx_ae', $1, $2) AS s) SELECT s, 3 FROM q",
+                     "SELECT s FROM feats WHERE k = 3"),
+                    ("UPDATE feats SET s = anomaly_score('tx_ae', $1, $2) * 2 WHERE k = 1",
+                     "SELECT s / 2 FROM feats WHERE k = 1"),
+                    ("DELETE FROM feats WHERE k = 2 AND anomaly_score('tx_ae', $1, $2) > 0",
+                     "SELECT count(*) FROM feats WHERE k = 2"),
+                    ("CREATE TEMP TABLE made AS SELECT anomaly_score('tx_ae', $1, $2) AS s", "SELECT s FROM made")):
+                st = await c.prepare(sql)
+                await st.fetch(3, 120.0)
+                out.append((sql, [t.name for t in st.get_parameters()], await c.fetchval(read)))
+            return out
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    assert all(types == ["float8", "float8"] for _, types, _ in got), got
+    assert [v for _, _, v in got] == [pytest.approx(expected["one"], rel=1e-9)] * 4 + [0] + [
+        pytest.approx(expected["one"], rel=1e-9)], got
+
+
+# Grafana's schema picker (postgresMetaQuery.ts, showSchemas), as its query editor sends it
+GRAFANA_SCHEMAS = """SELECT schema_name AS "name"
+    FROM information_schema.schemata
+    WHERE schema_name NOT IN ('information_schema', 'pg_catalog', 'pg_toast', '_timescaledb_cache',
+                              '_timescaledb_catalog', '_timescaledb_internal', '_timescaledb_config',
+                              'timescaledb_information', 'timescaledb_experimental')
+    ORDER BY schema_name"""
+
+
+def test_information_schema_schemata_lists_the_databases_schemas_once(tmp_path: Path) -> None:
+    """information_schema.schemata was DuckDB's, a row per schema of every database: Grafana's schema picker offered
+    main three times (the served file's, DuckDB's system and temp databases'), an attached file was no schema there
+    though its tables are listed under its alias, and catalog_name said system for pg_catalog. PostgreSQL's lists
+    the connected database's schemas, each once, catalog_name that database."""
+    db, lake = tmp_path / "wh.duckdb", tmp_path / "lake.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA analytics; CREATE TABLE analytics.events (id INTEGER)")
+    with duckdb.connect(str(lake)) as con:
+        con.execute("CREATE TABLE files AS SELECT 1 AS f")
+    with serve(str(db), "--attach", f"{lake}=lake") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(GRAFANA_SCHEMAS).fetchall()] == ["analytics", "lake", "main"]
+        assert conn.execute("SELECT catalog_name, schema_name FROM information_schema.schemata ORDER BY 2").fetchall() \
+            == [("wh", n) for n in ("analytics", "information_schema", "lake", "main", "pg_catalog")]
+        # the schemas listed are the ones the tables are listed under, and name them
+        listed = conn.execute("SELECT DISTINCT table_schema FROM information_schema.tables ORDER BY 1").fetchall()
+        assert listed == [("analytics",), ("lake",)]
+        assert conn.execute("SELECT f FROM lake.files").fetchall() == [(1,)]

@@ -344,3 +344,41 @@ def test_psql_d_lists_the_sessions_temporary_tables_as_postgresql_does(shop: Ser
         assert not [row for row in other.execute(PSQL_D_QUERY).fetchall() if row[1] == "mine"]
         assert conn.execute("SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'pg\\_temp\\_%'"
                             ).fetchall() == [(f"pg_temp_{pid}",)]
+
+
+def test_pg_database_lists_no_duckdb_internal_database(shop: Server) -> None:
+    """pg_database listed DuckDB's own system and temp databases beside the served file: psql's \\l showed three
+    databases, and DBeaver with "Show all databases" (its query below) three database nodes, each connecting to the
+    same file (the server serves one, whatever name a client asks for), every table listed thrice."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    with psycopg.connect(shop.url(), autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        rows = conn.execute("SELECT db.oid,db.*\nFROM pg_catalog.pg_database db WHERE NOT datistemplate AND "
+                            "datallowconn\nORDER BY db.datname").fetchall()
+        assert len(rows) == 1 and "shop" in rows[0], rows
+        assert conn.execute("SELECT datname FROM pg_catalog.pg_database").fetchall() == [("shop",)]
+        assert conn.execute("SELECT count(*) FROM pg_catalog.pg_database db WHERE NOT datistemplate AND "
+                            "datallowconn AND db.datname = $1", ["shop"]).fetchall() == [(1,)]
+    r = subprocess.run([psql, shop.url(), "-X", "-A", "-t", "-c", "\\l"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and [line.split("|")[0] for line in r.stdout.splitlines()] == ["shop"], (r.stdout,
+                                                                                                    r.stderr)
+
+
+def test_pg_tables_and_pg_views_list_what_pg_class_lists(shop: Server) -> None:
+    """pg_views was DuckDB's, over every view it has: DuckDB's own (duckdb_columns, duckdb_logs, ...) and the
+    server's session views (pg_class, pg_type, ...) were views of schema main, 69 of them beside the one the file
+    has (Metabase's table privileges, which read it, listed them as the user's tables); pg_tables put the session's
+    temporary tables in main. Both now list what pg_class does, under the schemas pg_namespace names."""
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE scratch (x INT)")
+        pid = conn.execute("SELECT pg_backend_pid()").fetchall()[0][0]
+        tables = conn.execute("SELECT schemaname, tablename, hasindexes FROM pg_catalog.pg_tables "
+                              "ORDER BY 1, 2").fetchall()
+        assert tables == [("main", "customers", True), ("main", "orders", True), ("main", "plain", False),
+                          ("other", "items", True), (f"pg_temp_{pid}", "scratch", False)]
+        views = conn.execute("SELECT schemaname, viewname, definition FROM pg_catalog.pg_views WHERE schemaname "
+                             "NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2").fetchall()
+        assert [v[:2] for v in views] == [("main", "big_customers"), ("other", "items_v")]
+        assert views[0][2].startswith("SELECT id, \"name\" FROM customers") or "FROM customers" in views[0][2]
+        assert conn.execute("SELECT count(*) FROM pg_catalog.pg_views WHERE schemaname = 'pg_catalog'"
+                            ).fetchall()[0][0] > 0  # PostgreSQL lists its catalogue's views too

@@ -189,7 +189,7 @@ MAX_NAME_LENGTH = (
 )
 
 
-def _run(srv: Server, sql: str, *params: str) -> list[tuple[Any, ...]]:
+def _run(srv: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """``sql`` as the driver sends it: $n parameters in the extended protocol, then once more prepared (the same
     rows; in any order where the query has no ORDER BY, as getTypeInfo's first)."""
     with psycopg.connect(srv.url(), autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
@@ -540,3 +540,89 @@ def test_getcolumns_lists_every_list_column(tmp_path_factory: pytest.TempPathFac
             # and a result's list column is described as that same type
             cur = conn.execute("SELECT * FROM lists")
             assert [d.type_code for d in cur.description] == [oid for _, _, oid, _ in LIST_COLUMNS]
+
+
+# DBeaver's PostgreSQL navigator (plugins/org.jkiss.dbeaver.ext.postgresql, PostgreSchema's TableCache and IndexCache),
+# as it prepares them through PgJDBC for a server of version 10 or later (this one says 15.0): a schema's relations,
+# with each one's partition bound and key, and a table's indexes, with their sizes and scan counts. $1: an oid.
+DBEAVER_TABLES = (
+    "SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  "
+    "pg_catalog.pg_get_partkeydef(c.oid) as partition_key \nFROM pg_catalog.pg_class c\n"
+    "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND "
+    "d.classoid='pg_class'::regclass\nWHERE c.relnamespace=$1 AND c.relkind not in ('i','c')"
+)
+DBEAVER_INDEXES = (
+    "SELECT i.*,i.indkey as keys,c.relname,c.relnamespace,c.relam,c.reltablespace,tc.relname as tabrelname,"
+    "dsc.description,pg_catalog.pg_get_expr(i.indpred, i.indrelid) as pred_expr,"
+    "pg_catalog.pg_get_expr(i.indexprs, i.indrelid, true) as expr,"
+    "pg_catalog.pg_relation_size(i.indexrelid) as index_rel_size,"
+    "pg_catalog.pg_stat_get_numscans(i.indexrelid) as index_num_scans\nFROM pg_catalog.pg_index i"
+    "\nINNER JOIN pg_catalog.pg_class c ON c.oid=i.indexrelid\nINNER JOIN pg_catalog.pg_class tc ON tc.oid=i.indrelid"
+    "\nLEFT OUTER JOIN pg_catalog.pg_description dsc ON i.indexrelid=dsc.objoid\nWHERE  i.indrelid=$1 "
+    "ORDER BY tabrelname, c.relname"
+)
+
+
+def test_dbeaver_lists_a_schemas_tables_and_a_tables_indexes(shop: Server) -> None:
+    """DBeaver's navigator failed on connect to this server: its table list calls pg_get_partkeydef (PostgreSQL 10+)
+    and its index list pg_stat_get_numscans, neither of which DuckDB has ("Scalar Function with name ... does not
+    exist"), so no schema showed a table. DuckDB has no partitioned tables and keeps no scan counts: NULL for both,
+    as PostgreSQL's partition key of a table that is not partitioned, never an invented count."""
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        main, orders = conn.execute("SELECT (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main'), "
+                                    "(SELECT oid FROM pg_catalog.pg_class WHERE relname = 'orders')").fetchall()[0]
+    got = _run(shop, DBEAVER_TABLES, main)
+    cols = ["relname", "relkind", "description", "partition_expr", "partition_key"]
+    names = _columns(shop, DBEAVER_TABLES, main)
+    rows = sorted(tuple(r[names.index(c)] for c in cols) for r in got)
+    assert rows == [("big_customers", "v", None, None, None), ("customers", "r", "who buys", None, None),
+                    ("orders", "r", None, None, None), ("plain", "r", None, None, None)]
+    indexes = _run(shop, DBEAVER_INDEXES, orders)
+    names = _columns(shop, DBEAVER_INDEXES, orders)
+    assert {r[names.index("relname")] for r in indexes} >= {"orders_note"}
+    assert {r[names.index("index_num_scans")] for r in indexes} == {None}
+
+
+def _columns(srv: Server, sql: str, *params: Any) -> list[str]:
+    """The names of the columns of ``sql``'s result (run as _run runs it)."""
+    with psycopg.connect(srv.url(), autocommit=True, cursor_factory=psycopg.RawCursor) as conn:
+        cur = conn.execute(sql, params or None)
+        assert cur.description is not None
+        return [d.name for d in cur.description]
+
+
+# Metabase's PostgreSQL driver's table privileges (postgres.clj, current-user-table-privileges), which its sync reads
+# for each database (its sync-table-privileges step), as the driver writes it.
+METABASE_TABLE_PRIVILEGES = """with table_privileges as (
+ select
+   NULL as role,
+   t.schemaname as schema,
+   t.objectname as table,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'update') as update,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'select') as select,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'insert') as insert,
+   pg_catalog.has_table_privilege(current_user, '"' || t.schemaname || '"' || '.' || '"' || t.objectname || '"',  'delete') as delete
+ from (
+   select schemaname, tablename as objectname from pg_catalog.pg_tables
+   union
+   select schemaname, viewname as objectname from pg_catalog.pg_views
+   union
+   select schemaname, matviewname as objectname from pg_catalog.pg_matviews
+ ) t
+ where t.schemaname !~ '^pg_'
+   and t.schemaname <> 'information_schema'
+   and pg_catalog.has_schema_privilege(current_user, t.schemaname, 'usage')
+)
+select t.*
+from table_privileges t"""  # noqa: E501
+
+
+def test_metabase_reads_table_privileges(shop: Server) -> None:
+    """Metabase's sync step that reads table privileges failed on pg_matviews ("Table with name pg_matviews does not
+    exist"): DuckDB has no materialized views, so the catalogue of them is empty, as psql's \\dm says."""
+    rows = _run(shop, METABASE_TABLE_PRIVILEGES)
+    assert sorted((r[1], r[2], r[4]) for r in rows) == [
+        ("main", "big_customers", True), ("main", "customers", True), ("main", "orders", True),
+        ("main", "plain", True), ("other", "items", True), ("other", "items_v", True)]
+    with psycopg.connect(shop.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT schemaname, matviewname, ispopulated FROM pg_catalog.pg_matviews").fetchall() == []
