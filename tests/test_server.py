@@ -3212,3 +3212,26 @@ def test_text_parameters_of_a_described_or_declared_type_are_read_as_postgresql_
         assert described == [701, 701] and float(rows[0][0]) == pytest.approx(expected["one"], rel=1e-12)
     finally:
         w.close()
+
+
+def test_asyncpg_without_a_statement_cache_binds_the_types_its_describe_gave(server: Server) -> None:
+    """asyncpg behind PgBouncer (``statement_cache_size=0``) Parses the unnamed statement again before its Bind and
+    sends the values in binary, encoded by the types the first Parse's Describe gave. The second Parse left them
+    untyped, so Bind read an int8's 8 bytes as text: "Could not convert string '\\0\\0...' to INT64", every query with
+    a parameter failed (those the client left untyped since the server describes DuckDB's types for them; a
+    ``$1::BIGINT`` one before). PostgreSQL types a parameter when it parses the statement."""
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url(), statement_cache_size=0)
+        try:
+            return [
+                await c.fetchval("SELECT transaction_id FROM transactions WHERE transaction_id = $1", 5),
+                await c.fetchval("SELECT $1::BIGINT + 1", 41),
+                await c.fetchval("SELECT count(*) FROM transactions WHERE amount_d > $1 AND count = $2", 0.0, 3),
+                await c.fetchval("SELECT anomaly_score('tx_ae', $1, $2) > 0", 3, 120.0),
+                await c.fetchval("SELECT $1 || '!'", "hello"),
+            ]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    assert got[:2] == [5, 42] and got[2] > 0 and got[3] is True and got[4] == "hello!", got
