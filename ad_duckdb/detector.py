@@ -345,6 +345,8 @@ class AutoEncoderDetector:
         # dict: copy.copy(det) shares the old one, and the original's parameter changed with its copy's
         if name in _PARAMS:
             self.params = {**self.params, name: value}
+        elif name in _OTHER_NAMES:  # det.random_state = 7: an attribute fit never reads, the seed left as it was
+            check_names({name: value})
         else:
             super().__setattr__(name, value)
 

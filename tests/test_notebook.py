@@ -425,3 +425,16 @@ def test_a_parameter_set_on_a_copy_of_a_detector_leaves_the_original_s() -> None
     assert (det.contamination, det.seed) == (0.01, 0)
     assert (variant.contamination, other.seed) == (0.2, 7)
     assert det.get_params() == TINY
+
+
+@pytest.mark.parametrize(("name", "meant"), [("random_state", "seed"), ("epoch_num", "epochs"),
+                                              ("learning_rate", "lr")])
+def test_scikit_learn_s_and_pyod_s_name_of_a_parameter_set_as_an_attribute_is_refused_with_this_one_s(
+        name: str, meant: str) -> None:
+    """``det.contamination = 0.2`` reaches fit, but ``det.random_state = 7`` (PyOD's and scikit-learn's name for the
+    seed) became a plain attribute that fit never read: the fits were not reproduced, without a word. It is refused
+    as the constructor refuses it, naming this detector's parameter."""
+    det = AutoEncoderDetector(**TINY)
+    with pytest.raises(BadInputError, match=rf"Unknown parameter.*{name}.*{meant}"):
+        setattr(det, name, 7)
+    assert det.get_params() == TINY and name not in vars(det)
