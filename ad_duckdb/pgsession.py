@@ -1016,7 +1016,7 @@ class Session:
             if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE"):
                 return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
-            params = parameter_oids(self.cur, answer)
+            params = parameter_oids(self.cur, answer) if n_params else {}  # (none to type: no second binding)
             if kind != "SELECT":
                 answer, n_params = returning_select(answer) or "", 0  # none: no rows (without RETURNING too)
             return (_columns(self.cur, answer, n_params) if answer else None), params
