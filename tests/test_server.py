@@ -3235,3 +3235,20 @@ def test_asyncpg_without_a_statement_cache_binds_the_types_its_describe_gave(ser
 
     got = asyncio.run(run())
     assert got[:2] == [5, 42] and got[2] > 0 and got[3] is True and got[4] == "hello!", got
+
+
+def test_describing_a_statement_does_not_run_it(tmp_path: Path) -> None:
+    """A Describe of a prepared statement (asyncpg, PgJDBC and pgx send one before each new statement) read its
+    columns from a DuckDB relation, which ran a SELECT without FROM: every Describe of ``SELECT nextval('ids')``
+    took a number from the sequence, so the ids the client then got skipped one each. PostgreSQL plans it without
+    running it."""
+    db = str(tmp_path / "d.duckdb")
+    duckdb.connect(db).close()
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE ids")
+        for i, sql in enumerate([b"SELECT nextval('ids') AS id", b"SELECT nextval('ids') + $1 AS id"]):
+            assert conn.pgconn.prepare(f"s{i}".encode(), sql).status == psycopg.pq.ExecStatus.COMMAND_OK
+            described = conn.pgconn.describe_prepared(f"s{i}".encode())
+            assert described.status == psycopg.pq.ExecStatus.COMMAND_OK
+            assert (described.nfields, described.fname(0), described.ftype(0)) == (1, b"id", 20)
+        assert conn.execute("SELECT nextval('ids')").fetchall() == [(1,)]
