@@ -343,9 +343,12 @@ class AutoEncoderDetector:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # Why into params: set on the instance, ``det.contamination = 0.2`` was ignored by fit without a word
+        # Why into params: set on the instance, ``det.contamination = 0.2`` was ignored by fit without a word. A new
+        # dict: copy.copy(det) shares the old one, and the original's parameter changed with its copy's
         if name in _PARAMS:
-            self.params[name] = value
+            self.params = {**self.params, name: value}
+        elif name in _OTHER_NAMES:  # det.random_state = 7: an attribute fit never reads, the seed left as it was
+            check_names({name: value})
         else:
             super().__setattr__(name, value)
 
@@ -363,7 +366,7 @@ class AutoEncoderDetector:
         """Change parameters (scikit-learn's ``set_params``); an unknown name is refused here, as scikit-learn does,
         not at the next ``fit``."""
         check_names(params)
-        self.params.update(params)
+        self.params = {**self.params, **params}  # a new dict, as __setattr__'s
         return self
 
     def __sklearn_tags__(self) -> Any:

@@ -8,6 +8,7 @@ later file's DOUBLE 0.05 in a column the first file holds as BIGINT is read as 0
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql
 
 _FILES_COUNTED = 1000  # a glob of more files is not looked into: the union read would open every one
 _FILES_SEARCHED = 50  # later files looked into for one that holds a column
+# s3://, gs://, https://, hf://, ...: files a request each (DuckDB's file:// is local)
+_REMOTE = re.compile(r"(?i)(?!file://)[a-z][\w+.-]+://")
 
 
 @dataclass(frozen=True)
@@ -80,15 +83,18 @@ class _Union:
 
 def _union(cur: Any, source: str) -> _Union | None:
     """The source's columns read both ways; None for a table, a query, one file, a read by name already
-    (union_by_name), or a glob DuckDB cannot read so."""
+    (union_by_name), remote files, or a glob DuckDB cannot read so."""
     reader = _reader(source)
     if reader is None or "union_by_name" in source.lower():
         return None
     function, pattern = reader
     reads = _with_options(source, "union_by_name=true", pattern, function)
     files: list[str] = []
+    patterns = _patterns(source)
+    if any(_REMOTE.match(p) for p in patterns):  # a note is not worth listing a bucket and opening its files
+        return None
     try:
-        for p in _patterns(source):
+        for p in patterns:
             globbed = cur.execute("SELECT file FROM glob(?) LIMIT ?", [files_of(p), _FILES_COUNTED + 1]).fetchall()
             files += [str(r[0]) for r in globbed]
         if not 1 < len(files) <= _FILES_COUNTED or reads.startswith("the query"):

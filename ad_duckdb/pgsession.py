@@ -1025,7 +1025,7 @@ class Session:
             if kind not in ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE"):
                 return None, {}
             self.release()  # binding on this cursor would discard a suspended portal's unread rows
-            params = parameter_oids(self.cur, answer)
+            params = parameter_oids(self.cur, answer) if n_params else {}  # (none to type: no second binding)
             if kind == "CREATE":  # CREATE TABLE AS: parameters (its query's), no rows
                 return None, params
             if kind != "SELECT":
@@ -1037,6 +1037,14 @@ class Session:
 
 def _columns(cur: duckdb.DuckDBPyConnection, sql: str, n_params: int) -> list[tuple[str, int, int]]:
     """Result columns of a SELECT; a DuckDB relation binds the query without running it."""
+    bind = getattr(cur, "_bind", None)
+    if not n_params and bind is not None:
+        # Why not cur.sql: it runs a SELECT without FROM, so a Describe of SELECT nextval('ids') took an id
+        try:
+            names, types = bind(sql)[:2]
+            return [(str(name), *type_of(t)) for name, t in zip(names, types, strict=True)]
+        except (TypeError, ValueError):  # a private API of another shape (another DuckDB): the relation's
+            pass
     rel = cur.sql(sql, params=[None] * n_params) if n_params else cur.sql(sql)
     return [(name, *type_of(t)) for name, t in zip(rel.columns, rel.types, strict=True)]
 

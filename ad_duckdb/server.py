@@ -1136,12 +1136,18 @@ class Handler(socketserver.BaseRequestHandler):
                 if ln > 0:
                     pos += ln
             result_formats = [i16() for _ in range(i16("!H"))]
-        params = []
-        for i, raw in enumerate(values):
-            fmt = formats[0] if len(formats) == 1 else formats[i] if formats else 0
-            params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
         if len(formats) not in (0, 1, len(values)) or any(c not in (0, 1) for c in formats):
             raise ProtocolError(f"Bind gave parameter format codes {formats} for {len(values)} parameters.")
+        fmts = [formats[0] if len(formats) == 1 else formats[i] if formats else 0 for i in range(len(values))]
+        if any(f == 1 and (i >= len(oids) or not oids[i]) for i, f in enumerate(fmts)):
+            # A binary value of a parameter untyped since the statement's Parse: asyncpg without its statement cache
+            # (behind PgBouncer) Parses again before each Bind and encodes by the types the first Describe gave.
+            # PostgreSQL types parameters at Parse; here they are typed once a binary one needs it (text ones cast).
+            oids = self._type_parameters(s, stmt.decode())
+        params = []
+        for i, raw in enumerate(values):
+            fmt = fmts[i]
+            params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
         old = s.portals.get(portal.decode())
         s.forget(old.result if old else None)
         s.portals[portal.decode()] = Portal(sql, params, result_formats, described=s.described.get(stmt.decode()))
@@ -1152,23 +1158,30 @@ class Handler(socketserver.BaseRequestHandler):
             p.result = s.run_one(p.sql, p.params or None)
         return p.result
 
+    @staticmethod
+    def _type_parameters(s: Session, name: str) -> list[int]:
+        """The statement ``name``'s parameter types, as its ParameterDescription gives them, kept for Bind (and its
+        result columns, in ``s.described``). A parameter the client left untyped takes the type the query casts it
+        to ($1::INTEGER), else the one DuckDB binds it as (amount > $1), else 0, text (DuckDB casts text to the type
+        the query needs)."""
+        sql, oids = s.statements[name]
+        n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
+        cols, bound = s.describe(sql, n)
+        s.described[name] = cols
+        cast = parameter_casts(sql)
+        oids = [o or cast.get(i + 1) or bound.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
+        s.statements[name] = (sql, oids)
+        return oids
+
     def describe(self, s: Session, body: bytes) -> None:
         what, name = body[:1], body[1:].rstrip(b"\x00").decode()
         if what == b"S":
             if name not in s.statements:
                 raise ProtocolError(f'prepared statement "{name}" does not exist', "26000")
-            sql, oids = s.statements[name]
-            n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
-            cols, bound = s.describe(sql, n)
-            s.described[name] = cols
-            # A parameter the client left untyped takes the type the query casts it to ($1::INTEGER), else the one
-            # DuckDB binds it as (amount > $1), else text (DuckDB casts text to the type the query needs). Bind
-            # then decodes by these types.
-            cast = parameter_casts(sql)
-            oids = [o or cast.get(i + 1) or bound.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
-            s.statements[name] = (sql, oids)
+            oids = self._type_parameters(s, name)
             types = [o or 25 for o in oids]
-            self.send(b"t", struct.pack(f"!H{n}i", n, *types))
+            self.send(b"t", struct.pack(f"!H{len(types)}i", len(types), *types))
+            cols = s.described[name]
         else:
             if name not in s.portals and name in s.cursors.open:
                 # psycopg's named cursors DECLARE, then Describe the portal of the cursor's name for its columns

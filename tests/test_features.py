@@ -2350,3 +2350,26 @@ def test_a_feature_whose_values_a_newer_file_holds_so_that_duckdb_changes_them_i
             assert not [n for n in _notes_of_training(con, fixed, features=features)[1] if "'rate'" in n]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("source", ["'s3://lake/tx/*.parquet'", "read_parquet('s3://lake/tx/*.parquet')",
+                                    "read_csv(['https://example.com/a.csv', 'https://example.com/b.csv'])",
+                                    "'gs://lake/tx/*.csv'"])
+def test_the_files_of_a_remote_glob_are_not_listed_nor_opened_to_compare_their_columns(source: str) -> None:
+    """Comparing a glob's files by name lists the glob and opens every file (up to 1000, then 50 more one by one,
+    and scans them all when a type differs): over S3 or HTTP that is a request per file, at every training and every
+    refused score, for a note. Training from a remote glob did those reads (and, without httpfs, tried to download
+    it). Local files only; DuckDB's own query log shows what the comparison ran."""
+    from ad_duckdb.filecols import later_column_fix, later_columns, warn_cast_columns
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CALL enable_logging('QueryLog')")
+        assert later_columns(con, source) is None
+        assert later_column_fix(con, source, ["amount"]) == ""
+        warn_cast_columns(con, source, ["amount"], model="m")
+        ran = [m for (m,) in con.execute("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'").fetchall()
+               if "duckdb_logs" not in m and "enable_logging" not in m]
+        assert ran == [], ran
+    finally:
+        con.close()

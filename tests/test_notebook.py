@@ -410,3 +410,31 @@ def test_a_dict_of_arrays_is_a_frame_to_the_detector() -> None:
     np.testing.assert_array_equal(det.decision_function({c: df[c].to_numpy() for c in "cab"}), det.decision_function(df))
     with pytest.raises(BadInputError, match=r"X is a dict.*one 1-D array per column"):
         det.decision_function({"a": X})
+
+
+def test_a_parameter_set_on_a_copy_of_a_detector_leaves_the_original_s() -> None:
+    """``copy.copy(det)`` shares ``det.params``, and a parameter set as an attribute (or with set_params) went into
+    that shared dict: ``variant.contamination = 0.2`` changed the original's too, which its next fit then used. Each
+    keeps its own, as attributes of two objects are."""
+    import copy
+
+    det = AutoEncoderDetector(**TINY)
+    variant = copy.copy(det)
+    variant.contamination = 0.2
+    other = copy.copy(det).set_params(seed=7)
+    assert (det.contamination, det.seed) == (0.01, 0)
+    assert (variant.contamination, other.seed) == (0.2, 7)
+    assert det.get_params() == TINY
+
+
+@pytest.mark.parametrize(("name", "meant"), [("random_state", "seed"), ("epoch_num", "epochs"),
+                                              ("learning_rate", "lr")])
+def test_scikit_learn_s_and_pyod_s_name_of_a_parameter_set_as_an_attribute_is_refused_with_this_one_s(
+        name: str, meant: str) -> None:
+    """``det.contamination = 0.2`` reaches fit, but ``det.random_state = 7`` (PyOD's and scikit-learn's name for the
+    seed) became a plain attribute that fit never read: the fits were not reproduced, without a word. It is refused
+    as the constructor refuses it, naming this detector's parameter."""
+    det = AutoEncoderDetector(**TINY)
+    with pytest.raises(BadInputError, match=rf"Unknown parameter.*{name}.*{meant}"):
+        setattr(det, name, 7)
+    assert det.get_params() == TINY and name not in vars(det)

@@ -3337,3 +3337,43 @@ def test_information_schema_schemata_lists_the_databases_schemas_once(tmp_path: 
         listed = conn.execute("SELECT DISTINCT table_schema FROM information_schema.tables ORDER BY 1").fetchall()
         assert listed == [("analytics",), ("lake",)]
         assert conn.execute("SELECT f FROM lake.files").fetchall() == [(1,)]
+
+
+def test_asyncpg_without_a_statement_cache_binds_the_types_its_describe_gave(server: Server) -> None:
+    """asyncpg behind PgBouncer (``statement_cache_size=0``) Parses the unnamed statement again before its Bind and
+    sends the values in binary, encoded by the types the first Parse's Describe gave. The second Parse left them
+    untyped, so Bind read an int8's 8 bytes as text: "Could not convert string '\\0\\0...' to INT64", every query with
+    a parameter failed (those the client left untyped since the server describes DuckDB's types for them; a
+    ``$1::BIGINT`` one before). PostgreSQL types a parameter when it parses the statement."""
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url(), statement_cache_size=0)
+        try:
+            return [
+                await c.fetchval("SELECT transaction_id FROM transactions WHERE transaction_id = $1", 5),
+                await c.fetchval("SELECT $1::BIGINT + 1", 41),
+                await c.fetchval("SELECT count(*) FROM transactions WHERE amount_d > $1 AND count = $2", 0.0, 3),
+                await c.fetchval("SELECT anomaly_score('tx_ae', $1, $2) > 0", 3, 120.0),
+                await c.fetchval("SELECT $1 || '!'", "hello"),
+            ]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    assert got[:2] == [5, 42] and got[2] > 0 and got[3] is True and got[4] == "hello!", got
+
+
+def test_describing_a_statement_does_not_run_it(tmp_path: Path) -> None:
+    """A Describe of a prepared statement (asyncpg, PgJDBC and pgx send one before each new statement) read its
+    columns from a DuckDB relation, which ran a SELECT without FROM: every Describe of ``SELECT nextval('ids')``
+    took a number from the sequence, so the ids the client then got skipped one each. PostgreSQL plans it without
+    running it."""
+    db = str(tmp_path / "d.duckdb")
+    duckdb.connect(db).close()
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE ids")
+        for i, sql in enumerate([b"SELECT nextval('ids') AS id", b"SELECT nextval('ids') + $1 AS id"]):
+            assert conn.pgconn.prepare(f"s{i}".encode(), sql).status == psycopg.pq.ExecStatus.COMMAND_OK
+            described = conn.pgconn.describe_prepared(f"s{i}".encode())
+            assert described.status == psycopg.pq.ExecStatus.COMMAND_OK
+            assert (described.nfields, described.fname(0), described.ftype(0)) == (1, b"id", 20)
+        assert conn.execute("SELECT nextval('ids')").fetchall() == [(1,)]
