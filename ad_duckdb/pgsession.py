@@ -1155,6 +1155,11 @@ class Backend:
             # Why after register: registering reads ad_models through the normal path; from here on DuckDB
             # itself refuses files, network, ATTACH, COPY TO and extensions, and refuses to undo that.
             self.con.execute("SET enable_external_access = false")
+            # Clients' SQL runs in this process: DuckDB's replacement scan would read an unknown table name as the
+            # calling frame's DataFrame / Arrow / numpy variable of that name (or name the server's source line in
+            # its error). External access off skips it too today, but only as DuckDB's undocumented coupling; the
+            # server's own Arrow reads name what they read (con.register, relation.query), never a frame variable.
+            self.con.execute("SET GLOBAL python_enable_replacements = false")
             # TimeZone stays each session's to SET, as in PostgreSQL (a cursor's SET is its own; SET GLOBAL, which
             # would change every session's, is refused by Session._one); allowed_configs itself stays locked
             self.con.execute("SET allowed_configs = ['TimeZone']")

@@ -17,7 +17,8 @@ session, which runs its statements). This module owns the sockets and the messag
 
 Security is DuckDB's, not ours: the file is opened read-only (unless ``--read-write``), each ``--attach`` file
 read-only always, and after the functions are registered the server runs ``SET enable_external_access = false``
-(no file, network, ATTACH, COPY TO or extension access) and ``SET lock_configuration = true`` (no client can undo
+(no file, network, ATTACH, COPY TO or extension access), ``SET GLOBAL python_enable_replacements = false`` (no
+client's table name read as a Python variable of the server's) and ``SET lock_configuration = true`` (no client can undo
 it; only ``TimeZone``, in ``allowed_configs``, stays each session's to SET, and SET GLOBAL, which would change every
 session's, is refused: pgsession.Session.session_set). No SQL text is filtered; the few rewrites (``pgsql``) only
 answer PostgreSQL catalogue chatter DuckDB lacks.

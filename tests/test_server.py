@@ -3377,3 +3377,35 @@ def test_describing_a_statement_does_not_run_it(tmp_path: Path) -> None:
             assert described.status == psycopg.pq.ExecStatus.COMMAND_OK
             assert (described.nfields, described.fname(0), described.ftype(0)) == (1, b"id", 20)
         assert conn.execute("SELECT nextval('ids')").fetchall() == [(1,)]
+
+
+# The names of the server's own Python variables where it runs a client's statement (pgsession.Session._one's,
+# _columns' for Describe, pgcopyin.Loader's, the module's) and of a DuckDB table function's Python UDF (the scoring
+# path): DuckDB's replacement scan would resolve an unknown table name to one of them.
+SERVER_VARIABLES = ("query", "params", "st", "kind", "head", "self", "sql", "cur", "reader", "log", "duckdb",
+                    "register", "models_text")
+
+
+def test_a_client_query_never_reaches_the_servers_python_variables(server: Server) -> None:
+    """A client's SQL runs in the server's Python process, where DuckDB's replacement scan reads an unknown table
+    name as the calling frame's variable of that name (a DataFrame, an Arrow table or reader, a numpy array). A
+    typo'd or probing `SELECT * FROM reader` must be PostgreSQL's 42P01, as for any missing table: never the
+    variable's rows, nor DuckDB's "Python Object ... of type ... found on line <server source:line>" (22023), which
+    names the server's code and makes a migration tool's exists-check (catching UndefinedTable) fail instead."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for name in SERVER_VARIABLES:
+            for prepare in (False, True):  # the simple protocol (Session.run) and Parse / Describe / Execute
+                with pytest.raises(psycopg.errors.UndefinedTable) as e:
+                    conn.execute(f"SELECT * FROM {name}", prepare=prepare)
+                assert "Python" not in str(e.value) and "ad_duckdb" not in str(e.value), (name, str(e.value))
+            # inside the scoring UDF's statement, and a COPY's (the loader's frame holds an Arrow reader)
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"SELECT anomaly_score('tx_ae', count, amount) FROM {name}")
+            with pytest.raises(psycopg.errors.UndefinedTable), conn.cursor().copy(f"COPY {name} FROM STDIN") as cp:
+                cp.write_row((1,))
+        # the setting that keeps it off stays off: a client cannot turn replacement scans back on
+        for sql in ("SET python_enable_replacements = true", "RESET python_enable_replacements",
+                    "SET GLOBAL python_enable_replacements = true"):
+            with pytest.raises(psycopg.Error):
+                conn.execute(sql)
+        assert conn.execute("SELECT current_setting('python_enable_replacements')").fetchall() == [(False,)]
