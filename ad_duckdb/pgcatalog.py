@@ -776,14 +776,15 @@ SESSION_SQL = (
     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = pg_type_name_arg LIMIT 1)",
     "CREATE OR REPLACE TEMP MACRO pg_get_userbyid(pg_role_oid_arg) AS 'duckdb'",
     # psql's \l: DuckDB stores text as UTF-8 (the server's server_encoding); its pg_database has no encoding,
-    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW. DuckDB's
-    # own system and temp databases are none a client can connect to (psql's \l and DBeaver's "Show all
-    # databases" listed them, DBeaver each as a copy of the served file, whatever name a client asks for)
+    # owner, locale or tablespace columns, so this view adds them with what the server answers to SHOW. The served
+    # database is the one a client can connect to: DuckDB's own system and temp databases (psql's \l and DBeaver's
+    # "Show all databases" listed them, DBeaver each as a copy of the served file, whatever name a client asks
+    # for), and an --attach file, which is a schema of it (_ATTACHED_SCHEMAS), are not listed
     "CREATE OR REPLACE TEMP MACRO pg_encoding_to_char(pg_encoding_arg) AS 'UTF8'",
     "CREATE OR REPLACE TEMP VIEW pg_database AS SELECT d.*, 0 AS datdba, 6 AS encoding, 'c' AS datlocprovider, "
     "'C' AS datcollate, 'C' AS datctype, NULL::VARCHAR AS daticulocale, NULL::VARCHAR AS daticurules, "
     "0 AS dattablespace, NULL::VARCHAR[] AS datacl FROM pg_catalog.pg_database d "
-    "WHERE d.oid NOT IN (SELECT database_oid FROM duckdb_databases() WHERE internal)",
+    "WHERE d.datname = current_database()",
     # Sizes: a database's is its file's (DuckDB's pragma_database_size); DuckDB keeps no size per table or
     # index, so those are NULL (psql's \dt+ shows an empty Size), never a guess.
     "CREATE OR REPLACE TEMP MACRO pg_database_size(pg_database_arg) AS "

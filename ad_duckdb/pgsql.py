@@ -292,13 +292,30 @@ def startup_timeout(params: dict[str, str]) -> int:
 
 
 # Comments before a statement's first word (an ORM's or a pooler's tag: /* job 7 */ COMMIT)
-_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)+", re.S)
+_LEADING_SPACE_OR_LINE_COMMENTS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$))*")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 
 
 def from_first_word(sql: str) -> str:
     """``sql`` without the comments (and spaces) before its first word, as PostgreSQL reads a statement: the regexes
-    of the statements the server answers itself (and their tags) start at the first word."""
-    return _LEADING_COMMENTS.sub("", sql, count=1)
+    of the statements the server answers itself (and their tags) start at the first word. Block comments nest, as in
+    PostgreSQL and DuckDB (a regex ending at the first */ left `c */ SELECT 1` of `/* a /* b */ c */ SELECT 1`); an
+    unterminated one is kept, for DuckDB's error."""
+    i = 0
+    while True:
+        if (m := _LEADING_SPACE_OR_LINE_COMMENTS.match(sql, i)) is not None:  # (it matches "" too)
+            i = m.end()
+        if not sql.startswith("/*", i):
+            return sql[i:]
+        depth, end = 0, None
+        for mark in _COMMENT_MARK.finditer(sql, i):
+            depth += 1 if mark.group() == "/*" else -1
+            if depth == 0:
+                end = mark.end()
+                break
+        if end is None:
+            return sql[i:]
+        i = end
 
 
 def keyword_tag(sql: str) -> str:

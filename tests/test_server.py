@@ -3409,3 +3409,23 @@ def test_a_client_query_never_reaches_the_servers_python_variables(server: Serve
             with pytest.raises(psycopg.Error):
                 conn.execute(sql)
         assert conn.execute("SELECT current_setting('python_enable_replacements')").fetchall() == [(False,)]
+
+
+def test_a_nested_leading_comment_is_skipped_whole(server: Server) -> None:
+    """PostgreSQL (and DuckDB) nest block comments; the server's skipping of a leading comment ended at the first
+    */, so `/* a /* b */ c */ SELECT 1`, which DuckDB runs, reached it as `c */ SELECT 1` (a syntax error at "c"), and
+    a nested-commented DISCARD ALL or a failed block's ROLLBACK was not recognised."""
+    for factory in (psycopg.ClientCursor, psycopg.Cursor):
+        with psycopg.connect(server.url(), cursor_factory=factory, autocommit=True) as conn:
+            assert conn.execute("/* a /* b */ c */ SELECT 1").fetchall() == [(1,)]
+            assert conn.execute("/* a /* b /* c */ */ d */ -- e\n SELECT 2").fetchall() == [(2,)]
+            assert conn.execute("/* a /* b */ c */ DISCARD ALL").statusmessage == "DISCARD ALL"
+            assert conn.execute("/* a /* b */ c */ SET application_name = 'n'").statusmessage == "SET"
+            assert conn.execute("SHOW application_name").fetchall() == [("n",)]
+            conn.execute("BEGIN")
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute("SELECT * FROM no_such_table")
+            assert conn.execute("/* a /* b */ c */ ROLLBACK").statusmessage == "ROLLBACK"
+            assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            with pytest.raises(psycopg.errors.SyntaxError):  # unterminated: DuckDB's error, as before
+                conn.execute("/* a /* b */ SELECT 1")

@@ -507,3 +507,20 @@ def test_the_held_files_outlast_a_backend_that_attached_them_and_closed(warehous
         served.close()
         held.release()
     assert _write(lake) == ""
+
+
+def test_pg_database_lists_the_served_database_only_not_an_attached_file(warehouse: str, tmp_path: Path) -> None:
+    """An attached file is a schema of the served database (its alias, README), yet pg_database listed it as a
+    database too: psql's \\l showed lake beside DB, and DBeaver's "Show all databases" a lake node connecting to the
+    served file (whatever name a client asks for), every table listed twice, as it did DuckDB's system and temp."""
+    psql = shutil.which("psql")
+    assert psql, PSQL_MISSING
+    lake = _lake(tmp_path / "lake.duckdb", warehouse)
+    db = tmp_path / "models.duckdb"
+    shutil.copy(warehouse, db)
+    with serve(str(db), "--attach", str(lake)) as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            assert conn.execute("SELECT datname FROM pg_catalog.pg_database").fetchall() == [("models",)]
+            assert ("lake",) in conn.execute("SELECT nspname FROM pg_catalog.pg_namespace").fetchall()
+        r = subprocess.run([psql, s.url(), "-X", "-A", "-t", "-c", "\\l"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and [line.split("|")[0] for line in r.stdout.splitlines()] == ["models"], r
