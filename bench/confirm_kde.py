@@ -194,7 +194,14 @@ def run_one(task: tuple[str, str, int]) -> list[dict[str, Any]]:
     return [{**base, "cand": c, "auc": auc_roc(v, y) * 100} for c, v in scores.items()]
 
 
-def run(out: str, jobs: int, seeds: list[int], nab_cut: bool, only: list[str] | None) -> None:
+def _describe(r: dict[str, Any]) -> str:
+    return f"{r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} fit {r['fit_s']:.1f}s kde {r['kde_s']:.1f}s"
+
+
+def run(out: str, jobs: int, seeds: list[int], nab_cut: bool, only: list[str] | None,
+        run_one: Callable[[tuple[str, str, int]], list[dict[str, Any]]] = run_one,
+        describe: Callable[[dict[str, Any]], str] = _describe) -> None:
+    """``run_one`` on every (data set, seed) not yet in ``out`` (bench/confirm_multiscale.py passes its own)."""
     kept, skipped = datasets(nab_cut)
     for s in skipped:
         print(f"skipped {s}", file=sys.stderr)
@@ -209,8 +216,7 @@ def run(out: str, jobs: int, seeds: list[int], nab_cut: bool, only: list[str] | 
     tasks = sorted(((f, n, s) for f, n in kept for s in seeds if (f, n, s) not in done),
                    key=lambda t: -sizes[(t[0], t[1])])
     print(f"{len(kept)} data sets, {len(tasks)} runs to do", file=sys.stderr, flush=True)
-    run_pool(out, tasks, run_one, jobs, lambda r: f"{r['family']}/{r['dataset']} seed {r['seed']} rows {r['rows']} "
-                                                  f"fit {r['fit_s']:.1f}s kde {r['kde_s']:.1f}s")
+    run_pool(out, tasks, run_one, jobs, describe)
 
 
 def append_rows(out: str, rows: list[dict[str, Any]]) -> None:
