@@ -36,16 +36,24 @@ networks per row) are reported beside it, not folded into the rule.
 Time box: the full run must end within about 25 minutes; if the smoke run's fit times say it cannot, NAB is cut to
 confirm_kde's NAB_CUT series (--nab-cut), decided before any NAB AUC is seen.
 
+Scoring cost (--scoring-cost, added after the full run as a diagnostic; not part of the rule): on one data set,
+seed 0, each model's warm scoring time over all rows, torch (decision_function, best of 3) and its ONNX graph under
+onnxruntime with one thread (export.to_onnx_bytes, as the DuckDB scoring runs it; best of 5), the graph's size, and
+the largest |ONNX - torch| score difference (that the code mask is in the exported graph).
+
 Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv):
     python bench/confirm_multiscale.py --out confirm_ms.csv --jobs 2       # every data set x seeds 0 1 2 (resumes)
     python bench/confirm_multiscale.py --only skab/valve1/0 --seeds 0 --out smoke.csv --jobs 1
     python bench/confirm_multiscale.py --summarize confirm_ms.csv          # the results tables and the verdict
+    python bench/confirm_multiscale.py --scoring-cost nab/realTweets/Twitter_volume_GOOG
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +158,48 @@ def summarize(paths: list[str]) -> str:
     return "\n".join(out)
 
 
+def _best(f: Callable[[], Any], n: int) -> float:
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        f()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def scoring_cost(which: str) -> None:
+    """The docstring's scoring-cost diagnostic on one data set (family/name), seed 0."""
+    import onnxruntime as ort
+    import torch
+
+    from ad_duckdb.detector import AutoEncoderDetector
+    from ad_duckdb.export import to_onnx_bytes
+
+    torch.set_num_threads(1)
+    fam, name = which.split("/", 1)
+    X, _ = load(fam, name)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    for cand in ORDER:
+        det = (AutoEncoderDetector(seed=0, progress=False, constant_columns="keep", robust=True).fit(
+            X, score_training_rows=False) if cand == "default" else fit_multiscale_batched(X, "unsup", 0))
+        s = det.decision_function(X)
+        b = to_onnx_bytes(det.graph_, X.shape[1])
+        sess = ort.InferenceSession(b, so, providers=["CPUExecutionProvider"])
+        # the graph takes float64 when a column needs it (nn.Preprocess), else float32
+        wide = det.graph_.pre.input_dtype == torch.float64
+        feed = {sess.get_inputs()[0].name: X.astype(np.float64 if wide else np.float32)}
+        o = np.asarray(sess.run(None, feed)[0], dtype=np.float64).reshape(-1)
+        print(f"{which} {cand}: {len(X)} rows; torch {_best(partial(det.decision_function, X), 3):.4f}s, "
+              f"onnx {_best(partial(sess.run, None, feed), 5):.4f}s, graph {len(b)} bytes, "
+              f"max |onnx - torch| {np.nanmax(np.abs(o - s)):.1e}")
+
+
 def main() -> None:
+    if "--scoring-cost" in sys.argv:
+        for which in sys.argv[sys.argv.index("--scoring-cost") + 1:]:
+            scoring_cost(which)
+        return
     a = parse_args(__doc__, lambda ap: ap.add_argument("--nab-cut", action="store_true",
                                                        help="NAB only from " + ", ".join(NAB_CUT)), summarize)
     if a is not None:
