@@ -267,18 +267,23 @@ def verdict(df: pd.DataFrame, cand: str) -> tuple[bool, str]:
     return a and b and c, text
 
 
-def summarize(paths: list[str]) -> str:
-    df = pd.concat([pd.read_csv(p) for p in paths])
-    order = ["default", "kde_add0.5", "kde_add1", "kde_alone", "grid_add0.5", "grid_add1"]
+def family_tables(df: pd.DataFrame) -> tuple[list[str], list[str], pd.DataFrame, pd.DataFrame]:
+    """The families present, the data-sets-per-family table's lines, each data set's mean AUC per candidate (over
+    seeds) and each family's mean of those with their mean: what every confirmatory summary starts from."""
     fams = [f for f in FAMILIES if f in set(df.family)]
-    out = []
     sets = df[(df.cand == "default") & (df.seed == df.seed.min())]
     cnt = sets.groupby("family").agg(data_sets=("dataset", "size"), rows=("rows", "sum"), anomalies=("anomalies", "sum"))
-    out += ["Data sets per family:", "", _md(cnt.loc[fams], "{}"), ""]
     per_set = df.groupby(["family", "dataset", "cand"])["auc"].mean().reset_index()
     fam = per_set.groupby(["cand", "family"])["auc"].mean().unstack()[fams]
     fam["mean of families"] = fam.mean(axis=1)
     fam.index.name = "candidate (mean over seeds 0-2)"
+    return fams, ["Data sets per family:", "", _md(cnt.loc[fams], "{}"), ""], per_set, fam
+
+
+def summarize(paths: list[str]) -> str:
+    df = pd.concat([pd.read_csv(p) for p in paths])
+    order = ["default", "kde_add0.5", "kde_add1", "kde_alone", "grid_add0.5", "grid_add1"]
+    fams, out, per_set, fam = family_tables(df)
     out += ["Family means (AUC-ROC x100):", "", _md(fam.loc[[c for c in order if c in fam.index]]), ""]
     ps = df.groupby(["cand", "seed", "family"])["auc"].mean().unstack()[fams]
     ps["mean of families"] = ps.mean(axis=1)

@@ -62,7 +62,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import FAMILIES, NAB_CUT, _md, load, parse_args, run, verdict  # noqa: E402
+from confirm_kde import NAB_CUT, _md, family_tables, load, parse_args, run, verdict  # noqa: E402
 from input_views import fit_multiscale_batched  # noqa: E402
 
 CAND = "multiscale_batched"
@@ -104,14 +104,7 @@ def _describe(r: dict[str, Any]) -> str:
 
 def summarize(paths: list[str]) -> str:
     df = pd.concat([pd.read_csv(p) for p in paths])
-    fams = [f for f in FAMILIES if f in set(df.family)]
-    out = []
-    sets = df[(df.cand == "default") & (df.seed == df.seed.min())]
-    cnt = sets.groupby("family").agg(data_sets=("dataset", "size"), rows=("rows", "sum"), anomalies=("anomalies", "sum"))
-    out += ["Data sets per family:", "", _md(cnt.loc[fams], "{}"), ""]
-    per_set = df.groupby(["family", "dataset", "cand"])["auc"].mean().reset_index()
-    fam = per_set.groupby(["cand", "family"])["auc"].mean().unstack()[fams]
-    fam["mean of families"] = fam.mean(axis=1)
+    fams, out, per_set, fam = family_tables(df)
     fam = fam.loc[list(ORDER)]
     fam.loc[f"{CAND} - default"] = fam.loc[CAND] - fam.loc["default"]
     fam.index.name = "candidate (mean over seeds 0-2)"
