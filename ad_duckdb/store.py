@@ -518,6 +518,11 @@ def dropped_versions(cur: Any) -> dict[str, int]:
     return {str(n): int(v) for n, v in cur.execute("SELECT name, last_version FROM ad_model_versions").fetchall()}
 
 
+# How a connection whose functions loaded the models earlier sees the ones stored since
+REFRESH_FIX = ("call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: send it SIGHUP; with --snapshot, then "
+               "reconnect: a connection keeps the copy it started on)")
+
+
 def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | None = None,
               afresh: bool | None = None) -> ModelNotFoundError:
     """The error for a name or version that is not stored. ``dropped`` (``dropped_versions``) tells a dropped version
@@ -550,8 +555,7 @@ def not_found(ref: str, known: dict[str, list[int]], dropped: dict[str, int] | N
         # Why not on the command line: a command opens the file afresh, so it knows every stored version, and a
         # shell user has no connection to refresh
         elsewhere = "." if (from_command_line() if afresh is None else afresh) else (
-            ", or, if it was trained in another connection, call ad_duckdb.refresh(con) (a running `ad-duckdb serve`: "
-            "send it SIGHUP; with --snapshot, then reconnect: a connection keeps the copy it started on).")
+            f", or, if it was trained in another connection, {REFRESH_FIX}.")
         return ModelNotFoundError(f"Model {name!r} has no version {version} (versions: {vs}). Use '{name}' for the "
                                   f"latest{elsewhere}")
 

@@ -225,6 +225,13 @@ class Registry:
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
         # author to reorder dbt nodes
         extra = "" if err.guessed else self.dropped_hint if err.dropped else self.not_found_hint
+        if not (err.guessed or err.dropped or self.opened_afresh or store.parse_ref(ref)[0] in known):
+            # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
+            # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
+            # the plain message said it was not there and to train one
+            extra += (f" If it was stored after this connection registered (IMPORT DATABASE, an INSERT into ad_models), "
+                      f"{store.REFRESH_FIX}; one stored in an ATTACHed database is not used: score through "
+                      "ad_duckdb.connect(that file).")
         raise ModelNotFoundError(str(err) + hint + extra, guessed=err.guessed)
 
 

@@ -763,3 +763,25 @@ def test_a_row_of_a_model_of_any_width_scores_the_same_wherever_it_lies_in_its_b
             assert differ == [], f"{model}: {len(differ)} rows scored differently elsewhere in a batch: {differ[:3]}"
     finally:
         con.close()
+
+
+def test_a_model_stored_by_sql_after_register_is_not_said_to_be_missing_from_ad_models(tmp_path: Path) -> None:
+    """IMPORT DATABASE (or an INSERT into ad_models) stores models the functions have not loaded; the query said
+    "No model 'tx_ae' in table ad_models; known models: none yet. Train one", though ad_models then held it, and
+    named no refresh(), which is the fix."""
+    src = ad_duckdb.connect(str(tmp_path / "a.duckdb"))
+    try:
+        make_transactions(src, n=500)
+        ad_duckdb.train(src, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        src.execute(f"EXPORT DATABASE '{tmp_path / 'exp'}'")
+    finally:
+        src.close()
+    con = ad_duckdb.connect(str(tmp_path / "b.duckdb"))
+    try:
+        con.execute(f"IMPORT DATABASE '{tmp_path / 'exp'}'")
+        with pytest.raises(duckdb.Error, match=r"No model 'tx_ae'.*call ad_duckdb\.refresh\(con\)"):
+            con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()
+        ad_duckdb.refresh(con)
+        assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
+    finally:
+        con.close()
