@@ -671,9 +671,14 @@ def to_matrix(cols: Sequence[Any], model: LoadedModel, func: str) -> np.ndarray:
     that large values with a small spread keep their detail; else float32."""
     if len(cols) != model.n_features:
         args = ", ".join(model.feature_names)
+        # Why: DuckDB expands COLUMNS(...) inside a call into one call per column, each with one argument, which
+        # the plain count ("got 1") left unexplained to whoever wrote COLUMNS(...) for the model's columns
+        many = (" If you wrote COLUMNS(...) for them: in a call it makes one call per column, each with one "
+                "argument; *COLUMNS(...) passes its columns as the arguments.") \
+            if len(cols) == 1 and model.n_features > 1 and func != "score" else ""
         raise FeatureMismatchError(
             f"{func}('{model.ref}', ...) got {len(cols)} feature argument(s), but model {model.ref!r} takes "
-            f"{model.n_features}: ({args}), in this order: {_call(func, model)}."
+            f"{model.n_features}: ({args}), in this order: {_call(func, model)}.{many}"
         )
     # Why errstate: a value beyond float32 becomes +-inf when a graph takes float32 rows, which the graph clips
     # like any Inf; numpy's overflow warning would otherwise fail the query where warnings are errors.

@@ -561,3 +561,19 @@ def test_a_text_argument_of_amounts_is_told_the_expression_that_reads_them(con: 
     assert expr is not None and "TRY_CAST(col AS DOUBLE)" not in msg, msg
     read = con.execute(f"SELECT {expr.group(1).replace('col', 'amount_text')} FROM amounts ORDER BY i").fetchall()
     assert [r[0] for r in read] == expected, msg
+
+
+def test_columns_in_a_call_is_told_that_it_makes_one_call_per_column(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB expands COLUMNS(...) inside a call into one call per column, so anomaly_score('tx_ae', COLUMNS(...))
+    over count and amount was told only that it "got 1 feature argument(s)"; *COLUMNS(...) is the form that passes
+    them all as arguments."""
+    with pytest.raises(duckdb.InvalidInputException, match=r"got 1 feature argument.*\*COLUMNS\(\.\.\.\)"):
+        con.execute("SELECT anomaly_score('tx_ae', COLUMNS(* EXCLUDE (transaction_id))) FROM transactions").fetchall()
+    fixed = con.execute("SELECT anomaly_score('tx_ae', *COLUMNS(* EXCLUDE (transaction_id))) FROM transactions "
+                        "ORDER BY transaction_id LIMIT 1").fetchall()
+    assert fixed == con.execute("SELECT anomaly_score('tx_ae', count, amount) FROM transactions ORDER BY transaction_id "
+                                "LIMIT 1").fetchall()
+    # three arguments for two features is no COLUMNS mix-up: no such hint
+    with pytest.raises(duckdb.InvalidInputException) as e3:
+        con.execute("SELECT anomaly_score('tx_ae', 1, 2, 3)").fetchall()
+    assert "COLUMNS" not in str(e3.value)
