@@ -389,7 +389,7 @@ def _table_names(cur: object) -> list[str]:
 
 
 # Why a UUID gets no number: one said where training refuses the column and where a SQL function is given one
-_UUID_IS_AN_ID = "an id, which tells rows apart rather than describing them: leave it out of the features"
+UUID_IS_AN_ID = "an id, which tells rows apart rather than describing them: leave it out of the features"
 
 
 # A column name, quoted or not, or a dotted chain of them: what `::`, `.` and `=` may follow without parentheses
@@ -419,7 +419,7 @@ def as_number_hint(column: str, sql_type: str) -> str:
                 "makes a 0/1 column of a word")
     # Why these: CAST(... AS DOUBLE), the advice for other types, fails on every value of them.
     if t == "UUID":
-        return f"a UUID is {_UUID_IS_AN_ID}"
+        return f"a UUID is {UUID_IS_AN_ID}"
     if t in ("BLOB", "BYTEA", "BIT") or t.startswith(("BLOB", "BIT")):
         return f"octet_length({column}) gives its size in bytes"
     if t.endswith("]"):
@@ -429,6 +429,8 @@ def as_number_hint(column: str, sql_type: str) -> str:
         return f"{op}.{first.group(1) if first else 'field'} picks one of its fields (a number), by name"
     if t.startswith("MAP"):
         return f"cardinality({column}) gives its number of entries, {op}['key'] the value of one key"
+    if t == "JSON":  # CAST fails on an object, the usual JSON value
+        return f"TRY_CAST({column} AS DOUBLE) reads a JSON number, ({op}->>'$.key')::DOUBLE one of an object's values"
     return f"CAST({column} AS DOUBLE)"
 
 
@@ -622,7 +624,7 @@ def _not_numeric_error(column: str, sql_type: str, source: str, cur: object | No
             f"{as_number_expr(quote_ident(column), sql_type)}."
         )
     if sql_type.upper() == "UUID":  # no number describes a row by its id
-        return BadInputError(f"Column {column!r} of {source!r} is UUID, {_UUID_IS_AN_ID}.")
+        return BadInputError(f"Column {column!r} of {source!r} is UUID, {UUID_IS_AN_ID}.")
     return BadInputError(
         f"Column {column!r} of {source!r} is {sql_type}, not numeric. Drop it from features, "
         f"or turn it into a number in a query: {as_number_hint(quote_ident(column), sql_type)}."

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 import threading
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import pyarrow as pa
 
 from . import chunks, integrity, missing
 from .exceptions import BadInputError, FeatureMismatchError, IntegrityError
-from .features import THOUSANDS, as_number_hint, did_you_mean, number_expr, written_in, written_words
+from .features import THOUSANDS, UUID_IS_AN_ID, as_number_hint, did_you_mean, number_expr, written_in, written_words
 from .sqltext import is_query, quote_literal, sql_name
 from .store import ModelRecord, max_model_bytes
 
@@ -451,6 +452,8 @@ def _sql_type_name(t: pa.DataType) -> str:
         return "VARCHAR"
     if isinstance(t, pa.OpaqueType):  # a DuckDB type Arrow has no equivalent for, e.g. BIGNUM (VARINT)
         return str(t.type_name).upper()
+    if isinstance(t, pa.BaseExtensionType) and t.extension_name in ("arrow.uuid", "arrow.json"):
+        return t.extension_name.removeprefix("arrow.").upper()  # how DuckDB hands them over losslessly
     if pa.types.is_timestamp(t):
         return "TIMESTAMP WITH TIME ZONE" if t.tz else "TIMESTAMP"
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
@@ -584,15 +587,22 @@ def column_to_numbers(col: Any, pos: int, model: str, func: str, expected: str |
     return _nan_where_null(_values(f).copy(), f)
 
 
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def text_numbers_hint(col: pa.Array) -> str | None:
     """For text arguments mostly of numbers written as an export writes amounts ("$1,234.50", "1.234,50 €",
-    "(120.00)"): the expression that reads them, for the argument ``col``; None for other arguments.
+    "(120.00)"): the expression that reads them, for the argument ``col``; for text of UUIDs, that they are ids;
+    None for other arguments.
 
     Why: the general advice, TRY_CAST(col AS DOUBLE), reads every such value as NULL, and the rows were then scored
     on a filled-in value without a word."""
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_string_view(col.type)):
         return None
     values = [v for v in col.slice(0, 10_000).to_pylist() if v is not None]
+    # Why: DuckDB hands a UUID over as text, for which TRY_CAST(col AS DOUBLE), the general advice, is NULL
+    if values and sum(_UUID_TEXT.fullmatch(v) is not None for v in values) * 2 >= len(values):
+        return f"these are UUIDs ({values[0]!r}), and a UUID is {UUID_IS_AN_ID}"
     share, style = written_in(values)
     if share < 0.5 or style is None:
         return None

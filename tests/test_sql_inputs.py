@@ -577,3 +577,26 @@ def test_columns_in_a_call_is_told_that_it_makes_one_call_per_column(con: duckdb
     with pytest.raises(duckdb.InvalidInputException) as e3:
         con.execute("SELECT anomaly_score('tx_ae', 1, 2, 3)").fetchall()
     assert "COLUMNS" not in str(e3.value)
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_a_uuid_or_json_argument_is_named_and_told_what_works(con: duckdb.DuckDBPyConnection, lossless: bool) -> None:
+    """Under SET arrow_lossless_conversion = true (which the README suggests for UHUGEINT) a UUID argument was "of type
+    EXTENSION<ARROW.UUID>" and a JSON one "EXTENSION<ARROW.JSON>", both told CAST(col AS DOUBLE), which DuckDB refuses
+    for a UUID; without it a UUID, handed over as text, was told TRY_CAST(col AS DOUBLE), NULL for every one."""
+    con.execute(f"SET arrow_lossless_conversion = {str(lossless).lower()}")
+    try:
+        with pytest.raises(duckdb.InvalidInputException) as e:
+            con.execute("SELECT anomaly_score('tx_ae', 3, uuid()) FROM range(5)").fetchall()
+        msg = str(e.value)
+        assert "EXTENSION" not in msg and "AS DOUBLE" not in msg and "a UUID is an id" in msg, msg
+        if lossless:
+            assert "is UUID, not a number" in msg, msg
+            with pytest.raises(duckdb.InvalidInputException) as ej:
+                con.execute("SELECT anomaly_score('tx_ae', 3, '{\"a\": 40}'::JSON)").fetchall()
+            hint = re.search(r"is JSON, not a number\. .* (\(col->>'\$\.key'\)::DOUBLE) ", str(ej.value))
+            assert hint is not None, str(ej.value)
+            value = """'{"key": 40}'::JSON"""
+            assert con.execute("SELECT " + hint.group(1).replace("col", value)).fetchall() == [(40.0,)]
+    finally:
+        con.execute("RESET arrow_lossless_conversion")
