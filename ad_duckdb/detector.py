@@ -14,7 +14,7 @@ import pyarrow as pa
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .frames import arrow_rows, arrow_table
+from .frames import EPOCH_RISES, arrow_rows, arrow_table
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -34,9 +34,12 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             fixes = "; ".join(f"{c!r} {how}" for c, how in numbers.items())
             raise BadInputError(f"{what}: text column(s) hold numbers: {fixes}.")
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
+        times = [str(c) for c, t in X.dtypes.items() if t.kind == "M"]
+        cycle = (f"; for a datetime, a cycle, its hour of the day (X[{times[0]!r}].dt.hour) or day of the week "
+                 f"(X[{times[0]!r}].dt.dayofweek){EPOCH_RISES}" if times else "")
         raise BadInputError(
             f"{what}: column(s) {listed} are not numeric. Drop them (X.drop(columns=[...])) or turn them into numbers "
-            "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
+            f"first, e.g. pd.get_dummies(X, columns=[...]) for categories{cycle}."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -140,8 +143,12 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     if A.dtype.kind in "mM":
         # A DataFrame's are refused (_frame_rows); cast here they were numbers in their own unit, so rows of
         # datetime64[ns] scored against a model fitted on datetime64[s] lay 1e9 times further out
-        kind = "datetime64" if A.dtype.kind == "M" else "timedelta64"
-        raise BadInputError(f"{what}: X holds {kind} values ({A.dtype}), not numbers. Convert them in one unit "
+        if A.dtype.kind == "M":
+            raise BadInputError(
+                f"{what}: X holds datetime64 values ({A.dtype}), not numbers. Train on a cycle instead: the hour of "
+                "the day, X.astype('datetime64[h]').astype('int64') % 24, or the day of the week (0 = Monday), "
+                f"(X.astype('datetime64[D]').astype('int64') + 3) % 7, and score later rows the same way{EPOCH_RISES}.")
+        raise BadInputError(f"{what}: X holds timedelta64 values ({A.dtype}), not numbers. Convert them in one unit "
                             f"first, e.g. X.astype('{A.dtype}').astype('int64') (or a DataFrame column's "
                             ".astype('int64')), and score later rows the same way.")
     if A.dtype.kind in "US":

@@ -438,3 +438,34 @@ def test_scikit_learn_s_and_pyod_s_name_of_a_parameter_set_as_an_attribute_is_re
     with pytest.raises(BadInputError, match=rf"Unknown parameter.*{name}.*{meant}"):
         setattr(det, name, 7)
     assert det.get_params() == TINY and name not in vars(det)
+
+
+def test_a_datetime_column_is_refused_with_a_cycle_to_train_on_not_epoch_numbers() -> None:
+    """A DataFrame's datetime column, and an array of datetime64, were refused with "X[col].astype('int64') for
+    datetimes": epoch nanoseconds rise with time, so every row later than the training rows lay beyond the training
+    range and was flagged. The SQL path offers the hour of the day and the day of the week for that reason; so does
+    the detector now, with expressions that compute them."""
+    t = pd.Series(pd.date_range("2024-01-01", periods=200, freq="h"))  # a Monday
+    frame = pd.DataFrame({"a": _rows(200, 1)[:, 0], "ts": t})
+    with pytest.raises(BadInputError, match=r"'ts' \(datetime64.*X\['ts'\]\.dt\.hour.*X\['ts'\]\.dt\.dayofweek") as e:
+        AutoEncoderDetector(**TINY).fit(frame)
+    assert "astype('int64') for datetimes" not in str(e.value)
+    X = t.to_numpy().astype("datetime64[s]").reshape(100, 2)
+    with pytest.raises(BadInputError, match=r"hour of the day") as e:
+        AutoEncoderDetector(**TINY).fit(X)
+    # the expressions the message offers compute what they say
+    hour, day = re.findall(r"\(?X\.astype\('datetime64\[[hD]\]'\)\.astype\('int64'\)(?: \+ 3\))? % (?:24|7)",
+                           str(e.value))
+    assert np.array_equal(eval(hour, {"X": X}), t.dt.hour.to_numpy().reshape(100, 2))
+    assert np.array_equal(eval(day, {"X": X}), t.dt.dayofweek.to_numpy().reshape(100, 2))
+
+
+def test_a_polars_datetime_column_is_refused_with_a_cycle_to_train_on() -> None:
+    """A polars (or Arrow) timestamp column was refused with "a date as an integer in one unit": epoch numbers rise
+    with time, so every later row lay beyond the training range."""
+    pl = pytest.importorskip("polars")
+    t = pd.Series(pd.date_range("2024-01-01", periods=200, freq="h"))
+    frame = pl.DataFrame({"a": _rows(200, 1)[:, 0], "ts": t.to_numpy()})
+    with pytest.raises(BadInputError, match=r"'ts' \(timestamp.*dt\.hour\(\).*dt\.weekday\(\).*rises with time") as e:
+        AutoEncoderDetector(**TINY).fit(frame)
+    assert "integer in one unit" not in str(e.value)
