@@ -246,6 +246,23 @@ def _warn_if_named(columns: Sequence[Any], d: int) -> None:
     )
 
 
+def _warn_if_unnamed(fitted: np.ndarray) -> None:
+    """Warn that an array is read by position though fit saw a DataFrame, as scikit-learn does: an array of the
+    columns in another order (``new_df[cols].to_numpy()``) would be scored against the wrong features."""
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+    from .pysource import user_stacklevel
+
+    shown = ", ".join(repr(str(c)) for c in fitted[:10]) + (", ..." if len(fitted) > 10 else "")
+    warnings.warn(
+        f"X has no column names, but this AutoEncoderDetector was fitted on a DataFrame ({shown}), so X's columns "
+        "are read by position, as those columns in that order. Pass a DataFrame (its columns are matched by name), "
+        "or X[det.feature_names_in_].to_numpy() of one to make the order fit's.",
+        AdDuckDBWarning, stacklevel=user_stacklevel(),
+    )
+
+
 # scikit-learn's and PyOD's names for parameters this detector has under another name: their users type them first
 _OTHER_NAMES = {"random_state": "seed", "epoch_num": "epochs", "hidden_neuron_list": "hidden_dims",
                 "learning_rate": "lr", "max_iter": "epochs", "n_estimators": "n_models", "verbose": "progress"}
@@ -432,7 +449,7 @@ class AutoEncoderDetector:
         series = _series_library(X)
         frame = _frame(X)
         from_frame = frame is not None
-        named_by_frame = False
+        named_by_frame = names_given = False
         if frame is not None:
             X = frame
             repeats = _repeats(_column_names(X))
@@ -444,6 +461,8 @@ class AutoEncoderDetector:
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
             named_by_frame = feature_names is None
+            # pandas' 0, 1, 2 (pd.DataFrame(X)) name nothing: an array scored later is read by position quietly
+            names_given = list(_column_names(X)) != list(range(len(_column_names(X))))
             if feature_names is None:
                 feature_names = [str(c) for c in _column_names(X)]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
@@ -492,6 +511,7 @@ class AutoEncoderDetector:
         # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None
+        self._fitted_on_names = False  # given, below, is fit's own array of the frame's rows
         if given is not None:
             self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
@@ -499,13 +519,16 @@ class AutoEncoderDetector:
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model
             for name in ("decision_scores_", "threshold_", "labels_"):
                 self.__dict__.pop(name, None)
+        self._fitted_on_names = from_frame and names_given  # an array scored later is warned of, as scikit-learn's
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "graph_"):
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
-    def _as_rows(self, X: np.ndarray) -> np.ndarray:
+    def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
+        """``X`` (a frame, in fit's column order, or an array) as checked float64 rows; ``given``: ``X`` is what the
+        user passed, not rows this detector made of it."""
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
@@ -530,6 +553,8 @@ class AutoEncoderDetector:
                 hint = (f". This AutoEncoderDetector was fitted on {self.n_features_in_} features ({names}{more}): "
                         "pass rows of those columns, in that order, or fit it again on these")
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
+        if given and frame is None and getattr(self, "_fitted_on_names", False):
+            _warn_if_unnamed(self.feature_names_in_)
         return X
 
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:
@@ -590,7 +615,7 @@ class AutoEncoderDetector:
         from .missing import candidates, fill_missing
 
         self._check_fitted()
-        X = self._as_rows(X)
+        X = self._as_rows(X, given=True)
         if not (len(X) and np.isnan(X.min())):
             return X, None
         s, fe = self.score_with_errors(X, batch_size)

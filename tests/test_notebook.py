@@ -321,8 +321,10 @@ def test_pandas_missing_values_in_an_array_are_missing_values() -> None:
     X = df.to_numpy()
     assert X.dtype == object and X[3, 0] is pd.NA
     det = AutoEncoderDetector(**TINY).fit(df)
-    np.testing.assert_array_equal(det.decision_function(X), det.decision_function(df))
-    assert np.isfinite(det.decision_function(X)).all()
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match="no column names"):  # fitted on the frame, as scikit-learn's
+        on_x = det.decision_function(X)
+    np.testing.assert_array_equal(on_x, det.decision_function(df))
+    assert np.isfinite(on_x).all()
     on_array = AutoEncoderDetector(**TINY).fit(X)
     np.testing.assert_array_equal(on_array.decision_function(X), det.decision_function(df))
     # what is neither a number nor missing still gets numpy's own message (as scikit-learn's does)
@@ -469,3 +471,32 @@ def test_a_polars_datetime_column_is_refused_with_a_cycle_to_train_on() -> None:
     with pytest.raises(BadInputError, match=r"'ts' \(timestamp.*dt\.hour\(\).*dt\.weekday\(\).*rises with time") as e:
         AutoEncoderDetector(**TINY).fit(frame)
     assert "integer in one unit" not in str(e.value)
+
+
+def test_an_array_scored_by_a_detector_fitted_on_a_frame_is_warned_of() -> None:
+    """Fitted on a DataFrame, then given ``new_df[other_order].to_numpy()``, the detector read the array by position
+    against the frame's columns without a word, so the columns were scored against the wrong features; scikit-learn
+    warns ("X does not have valid feature names, but ... was fitted with feature names"). An array after a fit on
+    an array, with or without ``feature_names=`` (ad_duckdb.train's), is read quietly, as before."""
+    from ad_duckdb.exceptions import AdDuckDBWarning
+
+    X = _rows()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    det = AutoEncoderDetector(**TINY).fit(df)
+    for score in (det.decision_function, det.predict, det.predict_proba, det.score_samples, det.score_terms):
+        with pytest.warns(AdDuckDBWarning, match=r"X has no column names, but this AutoEncoderDetector was fitted on "
+                                                 r"a DataFrame \('a', 'b', 'c'\).*by position.*X\[det"
+                                                 r"\.feature_names_in_\]") as said:
+            score(df[["c", "a", "b"]].to_numpy())
+        assert said[0].filename == __file__, score  # the user's line, not ours
+    np.testing.assert_array_equal(det.decision_function(df[["c", "a", "b"]]), det.decision_function(df))
+    named = AutoEncoderDetector(**TINY).fit(X, feature_names=["a", "b", "c"])
+    plain = AutoEncoderDetector(**TINY).fit(X)
+    unnamed = AutoEncoderDetector(**TINY).fit(pd.DataFrame(X))  # pandas' 0, 1, 2 name nothing
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        named.decision_function(X[:5])
+        plain.predict(X[:5])
+        unnamed.predict(X[:5])
