@@ -14,7 +14,7 @@ import pyarrow as pa
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .frames import arrow_rows, arrow_table
+from .frames import EPOCH_RISES, arrow_rows, arrow_table
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -34,9 +34,12 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             fixes = "; ".join(f"{c!r} {how}" for c, how in numbers.items())
             raise BadInputError(f"{what}: text column(s) hold numbers: {fixes}.")
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
+        times = [str(c) for c, t in X.dtypes.items() if t.kind == "M"]
+        cycle = (f"; for a datetime, a cycle, its hour of the day (X[{times[0]!r}].dt.hour) or day of the week "
+                 f"(X[{times[0]!r}].dt.dayofweek){EPOCH_RISES}" if times else "")
         raise BadInputError(
             f"{what}: column(s) {listed} are not numeric. Drop them (X.drop(columns=[...])) or turn them into numbers "
-            "first, e.g. pd.get_dummies(X, columns=[...]) for categories or X[col].astype('int64') for datetimes."
+            f"first, e.g. pd.get_dummies(X, columns=[...]) for categories{cycle}."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -140,8 +143,12 @@ def _float_rows(X: Any, what: str) -> np.ndarray:
     if A.dtype.kind in "mM":
         # A DataFrame's are refused (_frame_rows); cast here they were numbers in their own unit, so rows of
         # datetime64[ns] scored against a model fitted on datetime64[s] lay 1e9 times further out
-        kind = "datetime64" if A.dtype.kind == "M" else "timedelta64"
-        raise BadInputError(f"{what}: X holds {kind} values ({A.dtype}), not numbers. Convert them in one unit "
+        if A.dtype.kind == "M":
+            raise BadInputError(
+                f"{what}: X holds datetime64 values ({A.dtype}), not numbers. Train on a cycle instead: the hour of "
+                "the day, X.astype('datetime64[h]').astype('int64') % 24, or the day of the week (0 = Monday), "
+                f"(X.astype('datetime64[D]').astype('int64') + 3) % 7, and score later rows the same way{EPOCH_RISES}.")
+        raise BadInputError(f"{what}: X holds timedelta64 values ({A.dtype}), not numbers. Convert them in one unit "
                             f"first, e.g. X.astype('{A.dtype}').astype('int64') (or a DataFrame column's "
                             ".astype('int64')), and score later rows the same way.")
     if A.dtype.kind in "US":
@@ -236,6 +243,23 @@ def _warn_if_named(columns: Sequence[Any], d: int) -> None:
         f"so X's columns are read by position, as fit's {d} columns in fit's order. To match them by name, fit on a "
         "DataFrame, or on the array with fit(X, feature_names=[...]) in its column order.",
         AdDuckDBWarning, stacklevel=user_stacklevel(),  # decision_function, predict, ... reach here at other depths
+    )
+
+
+def _warn_if_unnamed(fitted: np.ndarray) -> None:
+    """Warn that an array is read by position though fit saw a DataFrame, as scikit-learn does: an array of the
+    columns in another order (``new_df[cols].to_numpy()``) would be scored against the wrong features."""
+    import warnings
+
+    from .exceptions import AdDuckDBWarning
+    from .pysource import user_stacklevel
+
+    shown = ", ".join(repr(str(c)) for c in fitted[:10]) + (", ..." if len(fitted) > 10 else "")
+    warnings.warn(
+        f"X has no column names, but this AutoEncoderDetector was fitted on a DataFrame ({shown}), so X's columns "
+        "are read by position, as those columns in that order. Pass a DataFrame (its columns are matched by name), "
+        "or X[det.feature_names_in_].to_numpy() of one to make the order fit's.",
+        AdDuckDBWarning, stacklevel=user_stacklevel(),
     )
 
 
@@ -425,7 +449,7 @@ class AutoEncoderDetector:
         series = _series_library(X)
         frame = _frame(X)
         from_frame = frame is not None
-        named_by_frame = False
+        named_by_frame = names_given = False
         if frame is not None:
             X = frame
             repeats = _repeats(_column_names(X))
@@ -437,6 +461,8 @@ class AutoEncoderDetector:
                     "column a name of its own, e.g. X.columns = [...] with a new name for each repeat."
                 )
             named_by_frame = feature_names is None
+            # pandas' 0, 1, 2 (pd.DataFrame(X)) name nothing: an array scored later is read by position quietly
+            names_given = list(_column_names(X)) != list(range(len(_column_names(X))))
             if feature_names is None:
                 feature_names = [str(c) for c in _column_names(X)]
             X = _frame_rows(X, "AutoEncoderDetector.fit")
@@ -485,6 +511,7 @@ class AutoEncoderDetector:
         # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None
+        self._fitted_on_names = False  # given, below, is fit's own array of the frame's rows
         if given is not None:
             self.decision_scores_ = self.decision_function(given)
             self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - p.contamination))
@@ -492,13 +519,16 @@ class AutoEncoderDetector:
         else:  # a refit must not keep an earlier fit's, which predict() would use against this model
             for name in ("decision_scores_", "threshold_", "labels_"):
                 self.__dict__.pop(name, None)
+        self._fitted_on_names = from_frame and names_given  # an array scored later is warned of, as scikit-learn's
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "graph_"):
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
-    def _as_rows(self, X: np.ndarray) -> np.ndarray:
+    def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
+        """``X`` (a frame, in fit's column order, or an array) as checked float64 rows; ``given``: ``X`` is what the
+        user passed, not rows this detector made of it."""
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
@@ -523,6 +553,8 @@ class AutoEncoderDetector:
                 hint = (f". This AutoEncoderDetector was fitted on {self.n_features_in_} features ({names}{more}): "
                         "pass rows of those columns, in that order, or fit it again on these")
             raise BadInputError(f"X must have shape (n, {self.n_features_in_}); got shape {X.shape}{hint}.")
+        if given and frame is None and getattr(self, "_fitted_on_names", False):
+            _warn_if_unnamed(self.feature_names_in_)
         return X
 
     def _frame_in_fit_order(self, X: Any) -> np.ndarray:
@@ -583,7 +615,7 @@ class AutoEncoderDetector:
         from .missing import candidates, fill_missing
 
         self._check_fitted()
-        X = self._as_rows(X)
+        X = self._as_rows(X, given=True)
         if not (len(X) and np.isnan(X.min())):
             return X, None
         s, fe = self.score_with_errors(X, batch_size)

@@ -49,20 +49,29 @@ def _numeric(typ: pa.DataType) -> bool:
     return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ) or pa.types.is_boolean(typ)
 
 
+# Why a cycle rather than the number a date or time is: the SQL path says the same (features.py)
+EPOCH_RISES = (" (as a number, its epoch units, it rises with time, so every row later than the training rows would "
+               "lie beyond the training range and be flagged)")
+
+
 def arrow_rows(table: pa.Table, what: str) -> np.ndarray:
     """``table``'s columns as float64 rows, nulls as NaN (missing values, filled as pandas' ``pd.NA`` is); a column
     that is not numbers is refused by name, with its Arrow type."""
-    bad = []
+    bad, times = [], []
     for name, col in zip(table.column_names, table.columns, strict=True):
         typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if not _numeric(typ):
             # as pandas names its dictionary-encoded columns, not dictionary<values=large_string, indices=uint32, ...>
             bad.append(f"{name!r} ({'category' if pa.types.is_dictionary(col.type) else col.type})")
+            if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
+                times.append(name)
     if bad:
+        cycle = (f"; for a date or time, a cycle, its hour of the day (pl.col({times[0]!r}).dt.hour()) or day of the "
+                 f"week (pl.col({times[0]!r}).dt.weekday(), 1 = Monday){EPOCH_RISES}" if times else "")
         raise BadInputError(
             f"{what}: column(s) {', '.join(bad)} are not numeric. Drop them (select only the numeric columns, e.g. "
             "X.drop([...]) in polars) or turn them into numbers first, e.g. one 0/1 column per category "
-            "(X.to_dummies([...]) in polars) or a date as an integer in one unit."
+            f"(X.to_dummies([...]) in polars){cycle}."
         )
     if table.num_columns == 0:
         return np.empty((table.num_rows, 0))

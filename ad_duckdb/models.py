@@ -21,7 +21,37 @@ from .udfs import refresh
 
 @dataclass
 class ModelInfo:
-    """A stored model version, as ``train`` and ``import_model`` return it."""
+    """A stored model version, as ``train`` and ``import_model`` return it.
+
+    Attributes
+    ----------
+    name : str
+        The model's name, as the SQL functions take it (``'tx_ae'``: its latest version).
+    version : int
+        This version's number; ``ref`` is ``'name@version'``, which pins it in SQL (``anomaly_score('tx_ae@3',
+        ...)``).
+    features : list of str
+        The feature columns, in the order the SQL functions take them.
+    train_rows : int or None
+        How many rows of the source (under ``where=``) the thresholds were taken from: every one, also where
+        training itself used a sample of ``max_train_rows`` (``metrics['train_rows_used']`` and
+        ``metrics['validation_rows']`` count the sample). None for a model file that does not record it.
+    thresholds : dict of str to float
+        Each stored threshold's value by name (``default``, ``p90`` ... ``p999`` and your own); a row is flagged
+        by one when its ``anomaly_score`` is above the value (``is_anomaly`` uses ``default``).
+    flagged_shares : dict of str to float or None
+        By threshold name, the share of rows it flags: of the training rows for a threshold set from the training
+        scores (``default``, ``p90`` ..., ``manual``, ``quantile``, ``contamination``); of the labelled rows it was
+        chosen on for one chosen on labels (``max_f1``, ``min_precision``, ...). None where the model does not
+        record it. Not in the repr.
+    metrics : dict
+        Training figures, not in the repr: ``score_quantiles`` (1001 quantiles of the training scores, which
+        ``anomaly_percentile`` reads), ``train_seconds``, the training curve (``validation_loss``,
+        ``best_validation_loss``, ``steps_run``, ``stopped_early``), the network (``hidden_dims``, ``latent_dim``,
+        ``n_models``), ``filled_values`` (how many NULL / NaN values of each feature training filled with its
+        median), ``parity_max_abs_diff`` (the ONNX graph's largest difference from torch's scores) and the source
+        it read (``train_source``, ``train_where``).
+    """
 
     name: str
     version: int
@@ -29,7 +59,7 @@ class ModelInfo:
     train_rows: int | None
     thresholds: dict[str, float]
     metrics: dict[str, Any] = field(repr=False)  # 1001 score quantiles and the training curve: too long to show
-    flagged_shares: dict[str, float | None] = field(default_factory=dict, repr=False)  # of the training rows
+    flagged_shares: dict[str, float | None] = field(default_factory=dict, repr=False)
 
     @property
     def ref(self) -> str:

@@ -321,8 +321,10 @@ def test_pandas_missing_values_in_an_array_are_missing_values() -> None:
     X = df.to_numpy()
     assert X.dtype == object and X[3, 0] is pd.NA
     det = AutoEncoderDetector(**TINY).fit(df)
-    np.testing.assert_array_equal(det.decision_function(X), det.decision_function(df))
-    assert np.isfinite(det.decision_function(X)).all()
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match="no column names"):  # fitted on the frame, as scikit-learn's
+        on_x = det.decision_function(X)
+    np.testing.assert_array_equal(on_x, det.decision_function(df))
+    assert np.isfinite(on_x).all()
     on_array = AutoEncoderDetector(**TINY).fit(X)
     np.testing.assert_array_equal(on_array.decision_function(X), det.decision_function(df))
     # what is neither a number nor missing still gets numpy's own message (as scikit-learn's does)
@@ -438,3 +440,63 @@ def test_scikit_learn_s_and_pyod_s_name_of_a_parameter_set_as_an_attribute_is_re
     with pytest.raises(BadInputError, match=rf"Unknown parameter.*{name}.*{meant}"):
         setattr(det, name, 7)
     assert det.get_params() == TINY and name not in vars(det)
+
+
+def test_a_datetime_column_is_refused_with_a_cycle_to_train_on_not_epoch_numbers() -> None:
+    """A DataFrame's datetime column, and an array of datetime64, were refused with "X[col].astype('int64') for
+    datetimes": epoch nanoseconds rise with time, so every row later than the training rows lay beyond the training
+    range and was flagged. The SQL path offers the hour of the day and the day of the week for that reason; so does
+    the detector now, with expressions that compute them."""
+    t = pd.Series(pd.date_range("2024-01-01", periods=200, freq="h"))  # a Monday
+    frame = pd.DataFrame({"a": _rows(200, 1)[:, 0], "ts": t})
+    with pytest.raises(BadInputError, match=r"'ts' \(datetime64.*X\['ts'\]\.dt\.hour.*X\['ts'\]\.dt\.dayofweek") as e:
+        AutoEncoderDetector(**TINY).fit(frame)
+    assert "astype('int64') for datetimes" not in str(e.value)
+    X = t.to_numpy().astype("datetime64[s]").reshape(100, 2)
+    with pytest.raises(BadInputError, match=r"hour of the day") as e:
+        AutoEncoderDetector(**TINY).fit(X)
+    # the expressions the message offers compute what they say
+    hour, day = re.findall(r"\(?X\.astype\('datetime64\[[hD]\]'\)\.astype\('int64'\)(?: \+ 3\))? % (?:24|7)",
+                           str(e.value))
+    assert np.array_equal(eval(hour, {"X": X}), t.dt.hour.to_numpy().reshape(100, 2))
+    assert np.array_equal(eval(day, {"X": X}), t.dt.dayofweek.to_numpy().reshape(100, 2))
+
+
+def test_a_polars_datetime_column_is_refused_with_a_cycle_to_train_on() -> None:
+    """A polars (or Arrow) timestamp column was refused with "a date as an integer in one unit": epoch numbers rise
+    with time, so every later row lay beyond the training range."""
+    pl = pytest.importorskip("polars")
+    t = pd.Series(pd.date_range("2024-01-01", periods=200, freq="h"))
+    frame = pl.DataFrame({"a": _rows(200, 1)[:, 0], "ts": t.to_numpy()})
+    with pytest.raises(BadInputError, match=r"'ts' \(timestamp.*dt\.hour\(\).*dt\.weekday\(\).*rises with time") as e:
+        AutoEncoderDetector(**TINY).fit(frame)
+    assert "integer in one unit" not in str(e.value)
+
+
+def test_an_array_scored_by_a_detector_fitted_on_a_frame_is_warned_of() -> None:
+    """Fitted on a DataFrame, then given ``new_df[other_order].to_numpy()``, the detector read the array by position
+    against the frame's columns without a word, so the columns were scored against the wrong features; scikit-learn
+    warns ("X does not have valid feature names, but ... was fitted with feature names"). An array after a fit on
+    an array, with or without ``feature_names=`` (ad_duckdb.train's), is read quietly, as before."""
+    from ad_duckdb.exceptions import AdDuckDBWarning
+
+    X = _rows()
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    det = AutoEncoderDetector(**TINY).fit(df)
+    for score in (det.decision_function, det.predict, det.predict_proba, det.score_samples, det.score_terms):
+        with pytest.warns(AdDuckDBWarning, match=r"X has no column names, but this AutoEncoderDetector was fitted on "
+                                                 r"a DataFrame \('a', 'b', 'c'\).*by position.*X\[det"
+                                                 r"\.feature_names_in_\]") as said:
+            score(df[["c", "a", "b"]].to_numpy())
+        assert said[0].filename == __file__, score  # the user's line, not ours
+    np.testing.assert_array_equal(det.decision_function(df[["c", "a", "b"]]), det.decision_function(df))
+    named = AutoEncoderDetector(**TINY).fit(X, feature_names=["a", "b", "c"])
+    plain = AutoEncoderDetector(**TINY).fit(X)
+    unnamed = AutoEncoderDetector(**TINY).fit(pd.DataFrame(X))  # pandas' 0, 1, 2 name nothing
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        named.decision_function(X[:5])
+        plain.predict(X[:5])
+        unnamed.predict(X[:5])

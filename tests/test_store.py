@@ -855,3 +855,14 @@ def dt_of(text: str) -> object:
     import datetime as dt
 
     return dt.datetime.fromisoformat(text)
+
+
+def test_model_info_documents_every_field() -> None:
+    # Before: help(ModelInfo) said only "A stored model version", so a notebook user could not tell what
+    # train_rows counted, what thresholds mapped or whose rows flagged_shares were shares of
+    import dataclasses
+
+    doc = ad_duckdb.ModelInfo.__doc__ or ""
+    fields = [f.name for f in dataclasses.fields(ad_duckdb.ModelInfo)]
+    assert [n for n in fields if f"\n    {n} : " not in doc] == []
+    assert "``ref``" in doc
