@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         set_threshold,
         train,
     )
+    from .compare import compare_versions
     from .detector import AutoEncoderDetector
     from .exceptions import (
         AdDuckDBError,
@@ -61,6 +62,7 @@ _HOME = {
                      "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
                      "set_threshold", "train"), "api"),
     "AutoEncoderDetector": "detector",
+    "compare_versions": "compare",
     **dict.fromkeys(("AdDuckDBError", "AdDuckDBWarning", "BadInputError", "BadReferenceError", "DatabaseLockedError",
                      "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError",
                      "ModelNotFoundError", "NoRowsError", "NotFittedError", "NoTimesError", "OptionError",
@@ -69,8 +71,8 @@ _HOME = {
 
 
 def __getattr__(name: str) -> Any:
-    """A public name, or a submodule (``ad_duckdb.compare.compare_versions`` after a plain ``import ad_duckdb``,
-    as the README calls it), imported on first use."""
+    """A public name, or a submodule (``ad_duckdb.compare.compare_versions``, the older spelling of
+    ``ad_duckdb.compare_versions``, after a plain ``import ad_duckdb``), imported on first use."""
     home = _HOME.get(name)
     if home is None:
         if name.startswith("_"):
@@ -96,7 +98,7 @@ __all__ = [
     "DatabaseLockedError",
     "DatabaseUnavailableError", "FeatureMismatchError", "IntegrityError", "MissingDependencyError", "ModelInfo",
     "ModelNotFoundError", "NoRowsError", "NoTimesError", "NotFittedError", "OptionError", "SourceNotFoundError",
-    "ThresholdNotFoundError", "__version__", "connect", "drop_model", "evaluate", "export_model", "import_model",
+    "ThresholdNotFoundError", "__version__", "compare_versions", "connect", "drop_model", "evaluate", "export_model", "import_model",
     "list_models", "load_model", "plot_scores", "plot_scores_over_time", "refresh", "register", "score",
     "set_threshold", "train",
 ]

@@ -250,3 +250,11 @@ def test_import_model_without_a_name_stores_the_files_own_as_its_docstring_says(
         src.close()
         dst.close()
     assert "the name stored in the file" in (inspect.getdoc(ad_duckdb.import_model) or "")
+
+
+def test_compare_versions_is_a_top_level_name_as_the_other_api_functions() -> None:
+    # A notebook user types ad_duckdb.compare_versions as ad_duckdb.evaluate; it was a bare AttributeError.
+    from ad_duckdb.compare import compare_versions
+
+    assert ad_duckdb.compare_versions is compare_versions
+    assert "compare_versions" in ad_duckdb.__all__ and "compare_versions" in dir(ad_duckdb)
