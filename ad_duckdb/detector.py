@@ -387,7 +387,7 @@ class AutoEncoderDetector:
         # validate() accepts whole-number floats for int parameters (max_train_rows=1e6); torch and numpy need ints
         whole: dict[str, Any] = {name: int(getattr(p, name)) for name, (kind, _, _) in RANGES.items()
                                  if kind is int and not isinstance(getattr(p, name), int)}
-        return replace(p, **whole) if whole else p
+        return (replace(p, **whole) if whole else p).with_code_sizes(self.params)
 
     def fit(
         self,
