@@ -289,7 +289,8 @@ class AutoEncoderDetector:
     ----------
     **params
         Any field of :class:`ad_duckdb.trainer.TrainParams` (``hidden_dims``, ``latent_dim``, ``n_models``,
-        ``epochs``, ``batch_size``, ``lr``, ``robust``, ``contamination``, ``seed``, ...).
+        ``epochs``, ``batch_size``, ``lr``, ``robust``, ``contamination``, ``seed``, ...). ``code_sizes=(2, 4, 8,
+        16)``: four members whose codes keep that many numbers each (``TrainParams.with_code_sizes``).
 
     Attributes
     ----------
