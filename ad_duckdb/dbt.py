@@ -273,6 +273,9 @@ def _text_option_hint(message: str, params: dict[str, Any]) -> str:
                     f"spelling in its config (.yml or dbt.config(...)), or leave {key}= out to use its default.")
         if not isinstance(value, str):
             continue
+        if key == "code_sizes" and value.strip("[] ").replace(",", "").replace(" ", "").isdigit():
+            return (f" dbt renders config values as text: convert it in the Python model, e.g. {key}=[int(n) for n "
+                    f"in dbt.config.get({key!r}).strip('[]').split(',')].")
         if value.strip().lstrip("+-").isdigit():
             convert = "int"
         else:

@@ -313,7 +313,8 @@ class AutoEncoderDetector:
     ----------
     **params
         Any field of :class:`ad_duckdb.trainer.TrainParams` (``hidden_dims``, ``latent_dim``, ``n_models``,
-        ``epochs``, ``batch_size``, ``lr``, ``robust``, ``contamination``, ``seed``, ...).
+        ``epochs``, ``batch_size``, ``lr``, ``robust``, ``contamination``, ``seed``, ...). ``code_sizes=(2, 4, 8,
+        16)``: four members whose codes keep that many numbers each (``TrainParams.with_code_sizes``).
 
     Attributes
     ----------
@@ -411,7 +412,7 @@ class AutoEncoderDetector:
         # validate() accepts whole-number floats for int parameters (max_train_rows=1e6); torch and numpy need ints
         whole: dict[str, Any] = {name: int(getattr(p, name)) for name, (kind, _, _) in RANGES.items()
                                  if kind is int and not isinstance(getattr(p, name), int)}
-        return replace(p, **whole) if whole else p
+        return (replace(p, **whole) if whole else p).with_code_sizes(self.params)
 
     def fit(
         self,

@@ -128,10 +128,19 @@ class EnsembleLinear(nn.Module):
 
 
 class EnsembleAutoEncoder(nn.Module):
-    """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls)."""
+    """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls).
+
+    ``code_sizes``: member m keeps only the first ``code_sizes[m]`` numbers of its code (the others are multiplied by
+    0, in training and in the exported graph), so members of one graph learn codes of different sizes
+    (``TrainParams.code_sizes``). None: every member keeps all ``latent_dim``, and the module is as before the option
+    (no buffer, no Mul in the graph).
+    """
+
+    code_mask: torch.Tensor | None  # [E, 1, latent_dim] of 0 and 1, or None
 
     def __init__(
-        self, n_models: int, n_features: int, hidden_dims: Sequence[int], latent_dim: int, variational: bool = False
+        self, n_models: int, n_features: int, hidden_dims: Sequence[int], latent_dim: int, variational: bool = False,
+        code_sizes: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         dims = [n_features, *hidden_dims, latent_dim]
@@ -153,6 +162,13 @@ class EnsembleAutoEncoder(nn.Module):
         self.n_models = n_models
         self.latent_dim = latent_dim
         self.variational = variational
+        # Why a buffer made after the layers: the layers draw their initial weights first, as without a cut, and a
+        # buffer goes into state_dict (the trainer's best-state copies) and into the exported graph as a constant.
+        mask = None
+        if code_sizes is not None:
+            assert len(code_sizes) == n_models and max(code_sizes) <= latent_dim and not variational
+            mask = (torch.arange(latent_dim)[None, None, :] < torch.tensor(list(code_sizes))[:, None, None]).float()
+        self.register_buffer("code_mask", mask)
 
     def widths(self) -> list[int]:
         """Each layer's output width (the widest sets how many rows a torch pass may take at once)."""
@@ -165,6 +181,8 @@ class EnsembleAutoEncoder(nn.Module):
         h = self.encoder(z)
         if self.variational:
             return h[..., : self.latent_dim], h[..., self.latent_dim :]
+        if self.code_mask is not None:
+            h = h * (self.code_mask if h.dim() == 3 else self.code_mask[0])  # one member on [B, d]: [1, k]
         return h, None
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -37,6 +37,9 @@ def retrain_call(rec: ModelRecord) -> str | None:
     # decided (on when no where= filter was given): named only where they differ from what train would choose.
     hidden, latent = TrainParams().sizes(len(rec.features))
     chosen = {"hidden_dims": list(hidden), "latent_dim": latent, "robust": where is None}
+    sizes = params.get("code_sizes")
+    if isinstance(sizes, list) and sizes:  # n_models and latent_dim follow from code_sizes (with_code_sizes)
+        chosen |= {"n_models": len(sizes), "latent_dim": max(sizes)}
     for name, value in params.items():
         if name in _LEFT_OUT or name == "seed":
             continue
@@ -52,8 +55,8 @@ class _Missing:
 
 
 def _literal(name: str, value: Any) -> str:
-    """``value`` as Python source; layer sizes as a tuple, as the API documents them."""
-    if name == "hidden_dims" and isinstance(value, list):
+    """``value`` as Python source; layer and code sizes as a tuple, as the API documents them."""
+    if name in ("hidden_dims", "code_sizes") and isinstance(value, list):
         return repr(tuple(value))
     return repr(value)
 

@@ -2870,3 +2870,28 @@ def test_a_folder_named_alone_or_a_glob_of_an_unknown_ending_is_named_as_files_n
         assert res.exit_code == 6 and says in res.output, res.output
         assert "pg_" not in res.output and "sqlite_" not in res.output and "Catalog Error" not in res.output, res.output
     assert not Path("m.duckdb").exists()
+
+
+def test_train_code_sizes_flag(tmp_path: Path) -> None:
+    """--code-sizes 2,4: two members with codes of 2 and 4 numbers (n_models and latent_dim follow), stored with the
+    model and said in train's line; sizes that are not positive whole numbers, or an --n-models that disagrees, are
+    one-line errors that name the flag."""
+    path = str(tmp_path / "ms.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=600)
+    con.close()
+    out = run("train", path, "ms", "transactions", "-f", "count", "-f", "amount", "--code-sizes", "2,4", "--epochs",
+              "2", "--quiet")
+    assert "latent 4, codes cut to 2, 4 (2 members)" in out, out
+    with duckdb.connect(path, read_only=True) as c:
+        params = json.loads(c.execute("SELECT params FROM ad_models WHERE name = 'ms'").fetchone()[0])
+    assert (params["code_sizes"], params["n_models"], params["latent_dim"]) == ([2, 4], 2, 4)
+    for bad in ("2,x", "2,0", ""):  # as click refuses --epochs x: usage, then the error, exit 2
+        res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "--code-sizes", bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert f"Error: Invalid value for '--code-sizes': {bad!r} is not a list of positive whole numbers, e.g. " \
+               "2,4,8,16" in res.output, res.output
+    res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "--code-sizes", "2,4,8,16",
+                                   "--n-models", "3"])
+    assert res.exit_code == 2 and res.output.startswith("Error: Invalid value for '--code-sizes': ")
+    assert "n_models=3 (CLI: --n-models): set n_models=4, or leave n_models out" in res.output, res.output

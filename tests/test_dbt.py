@@ -904,3 +904,19 @@ def test_in_memory_store_refusal_beside_a_lake_or_server_target_names_a_models_f
         assert f"set path: {path}" not in str(err.value)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("text", ["2,4,8,16", "[2, 4, 8, 16]"])
+def test_train_model_says_how_to_pass_code_sizes_dbt_rendered_as_text(con: duckdb.DuckDBPyConnection,
+                                                                      text: str) -> None:
+    # code_sizes="{{ var('ad_code_sizes') }}" reaches train as the text dbt renders; the refusal named the tuple to
+    # give, not how to get it from that text. The conversion it names trains the multi-scale model.
+    with pytest.raises(DbtRuntimeError, match=r"The 'code_sizes' parameter must be .* dbt renders config values as "
+                                              r"text: convert it in the Python model, e.g\. code_sizes=\[int\(n\) for "
+                                              r"n in dbt\.config\.get\('code_sizes'\)\.strip\('\[\]'\)\.split\(','\)\]") as e:
+        train_model(con, "ae", "t", max_steps=20, code_sizes=text)
+    call = str(e.value).split("e.g. code_sizes=")[1].split("].")[0] + "]"
+    sizes = eval(call, {"dbt": type("dbt", (), {"config": {"code_sizes": text}})})  # noqa: S307 - the fix as named
+    train_model(con, "ae", "t", max_steps=20, code_sizes=sizes)
+    params = json.loads(con.execute("SELECT params FROM ad_models WHERE name = 'ae'").fetchone()[0])
+    assert params["code_sizes"] == [2, 4, 8, 16] and params["n_models"] == 4

@@ -809,3 +809,95 @@ def test_a_polars_series_gets_the_fix_a_pandas_series_gets() -> None:
         three.predict(pl.Series([0.1, 0.2, 0.3]))
     with pytest.raises(BadInputError, match=r"got shape \(200,\) \(a polars Series is one feature: X\.to_frame\(\)\)"):
         AutoEncoderDetector(n_models=1, max_steps=20, progress=False).fit(df["a"])
+
+
+def _related_rows(n: int = 400) -> np.ndarray:
+    """b follows a, c is skewed: rows whose code has something to hold."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=n)
+    return np.column_stack([a, 2 * a + rng.normal(0, 0.1, n), rng.lognormal(1, 0.5, n)])
+
+
+def test_code_sizes_cut_each_members_code_and_export_the_cut() -> None:
+    """code_sizes=(2, 4, 8, 16): four members, a code of 16 numbers, member m keeping its first code_sizes[m]
+    (bench/input_views.py's multiscale_batched as a training option). n_models and latent_dim follow from it."""
+    import torch
+
+    X = _related_rows()
+    det = AutoEncoderDetector(code_sizes=(2, 4, 8, 16), max_steps=40, progress=False).fit(X)
+    ae = det.graph_.ae
+    assert (ae.n_models, ae.latent_dim) == (4, 16)
+    assert det.train_params_.code_sizes == (2, 4, 8, 16)
+    assert det.history_["code_sizes"] == [2, 4, 8, 16] and det.history_["n_models"] == 4
+    assert "code_mask" in ae.state_dict()  # a buffer: saved, exported, moved with the module
+    with torch.no_grad():
+        h, _ = ae(det.graph_.pre(torch.from_numpy(X.astype(np.float32))))
+    for m, size in enumerate((2, 4, 8, 16)):
+        assert torch.count_nonzero(h[m, :, size:]) == 0, m
+        assert torch.count_nonzero(h[m, :, :size]) > 0, m
+    onnx_bytes = to_onnx_bytes(det.graph_, 3)
+    assert parity_check(det.graph_, onnx_bytes, X, model="multiscale") < 1e-4
+    sess = ort.InferenceSession(onnx_bytes)
+    np.testing.assert_allclose(sess.run(None, {"x": X.astype(np.float32)})[0], det.decision_function(X),
+                               rtol=1e-5, atol=1e-5)
+    # the cut is in the graph: the same weights without it score otherwise
+    ae.code_mask = None
+    assert not np.allclose(det.decision_function(X), sess.run(None, {"x": X.astype(np.float32)})[0], atol=1e-3)
+
+
+def test_the_default_fit_is_the_one_before_code_sizes() -> None:
+    """Without code_sizes nothing of the model changes: the ONNX bytes and scores of e91e451 (main before
+    code_sizes), for the default and an ensemble, with the torch and onnx the Makefile pins."""
+    import hashlib
+
+    import onnx
+    import torch
+
+    if not torch.__version__.startswith("2.13.0") or onnx.__version__ != "1.23.2":
+        pytest.skip("the digests below were taken with torch 2.13.0 and onnx 1.23.2; take them again with main's code")
+    X = _related_rows()
+    pinned = {
+        "default": ({}, "18cb9e0cef397571feb0af41c224e9cce2df5bb4f2440b5038dc8d7115023777",
+                    "a38b9757d6411db54b5e28f97bec9283cab21fba6aaeac6f7536aa9aa32f234b"),
+        "ensemble": ({"n_models": 3, "latent_dim": 4, "robust": False},
+                     "ba409a662e486ef306efb87e06f1ea392aa7804211c7f99154e94e083fd448fd",
+                     "fe5fd99e7b48df27cfc4bf6c284012198b1352ae779b1f1a82d864f95b02bb63"),
+    }
+    for label, (params, onnx_sha, scores_sha) in pinned.items():
+        det = AutoEncoderDetector(max_steps=40, progress=False, **params).fit(X)
+        assert "code_mask" not in det.graph_.ae.state_dict(), label
+        assert hashlib.sha256(to_onnx_bytes(det.graph_, 3)).hexdigest() == onnx_sha, label
+        assert hashlib.sha256(det.decision_function(X).tobytes()).hexdigest() == scores_sha, label
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"code_sizes": (2, 4, 32), "latent_dim": 16},
+     r"code_sizes=\(2, 4, 32\) cuts codes to at most 32 numbers, but latent_dim=16 makes codes of 16: .*"
+     r"latent_dim=32 .* or leave latent_dim out"),
+    ({"code_sizes": (2, 4, 8, 16), "n_models": 3},
+     r"code_sizes=\(2, 4, 8, 16\) gives 4 members a code size each, but n_models=3 \(CLI: --n-models\): set "
+     r"n_models=4, or leave n_models out"),
+    ({"code_sizes": (2, 4), "variational": True}, r"code_sizes=\(2, 4\) cuts .* variational"),
+    ({"code_sizes": ()}, r"'code_sizes' parameter must be None or a non-empty list or tuple of positive ints"),
+    ({"code_sizes": (2, 0)}, r"'code_sizes' parameter must be None or a non-empty list or tuple of positive ints"),
+    ({"code_sizes": "2,4"}, r"'code_sizes' parameter must be None or a non-empty list or tuple of positive ints"),
+    ({"code_sizes": tuple(range(1, 18))}, r"code_sizes=.* gives 17 members .* n_models .* at most 16"),
+])
+def test_code_sizes_that_cannot_hold_say_which_values_and_the_fix(params: dict[str, object], message: str) -> None:
+    with pytest.raises(BadInputError, match=message):
+        AutoEncoderDetector(max_steps=5, progress=False, **params).fit(_related_rows())
+
+
+def test_code_sizes_with_the_sizes_given_and_with_rows_known_normal() -> None:
+    """n_models and latent_dim that hold the sizes are taken (a latent_dim above the largest size leaves the
+    numbers past it unused in every member); robust=False (ad_duckdb.train's where=) trains it too."""
+    X = _related_rows()
+    det = AutoEncoderDetector(code_sizes=[3, 5], n_models=2, latent_dim=6, robust=False, max_steps=30,
+                              progress=False).fit(X)
+    assert (det.graph_.ae.n_models, det.graph_.ae.latent_dim) == (2, 6)
+    assert det.train_params_.code_sizes == (3, 5) and det.history_["robust"] is False
+    assert np.isfinite(det.decision_scores_).all()
+    # numpy sizes, as a grid search gives them
+    again = AutoEncoderDetector(code_sizes=np.array([3, 5]), n_models=2, latent_dim=6, robust=False, max_steps=30,
+                                progress=False).fit(X)
+    np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)

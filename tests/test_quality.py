@@ -84,3 +84,32 @@ def test_a_broken_identity_beside_independent_columns_ranks_high(robust: bool) -
     assert balanced >= 95.0
     assert balanced > pooled + 3.0
 
+
+
+def test_the_package_code_sizes_option_is_the_multiscale_model_the_bench_confirmed() -> None:
+    """bench/input_views.py's multiscale_batched was a class patch when it was measured; it now fits with the
+    package's code_sizes option (what bench/confirm_multiscale.py imports too), which must train the same model:
+    the AUC-ROC recorded for one run, to the last digit."""
+    import importlib
+    import sys
+
+    import torch
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))  # as the bench scripts import each other (input_views adds it too)
+    input_views = importlib.import_module("input_views")
+    quality = importlib.import_module("quality")
+    with open(ROOT / "bench" / "results" / "input_views_batched_2026-12-04.csv") as f:
+        (recorded,) = [float(r["auc"]) for r in csv.DictReader(f) if r["file"] == "15_Hepatitis.npz"
+                       and r["protocol"] == "unsup" and r["seed"] == "0" and r["cand"] == "multiscale_batched"]
+    X, y = load_adbench("Hepatitis")
+    tr, te = quality.split(y, "unsup", 0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the bench ran
+    try:
+        det = input_views.fit_multiscale_batched(X[tr], "unsup", 0)
+    finally:
+        torch.set_num_threads(threads)
+    assert det.train_params_.code_sizes == (2, 4, 8, 16) and det.graph_.ae.n_models == 4
+    assert auc_roc(det.decision_function(X[te]), y[te]) * 100 == pytest.approx(recorded, abs=1e-9)

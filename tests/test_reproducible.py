@@ -59,6 +59,8 @@ _RETRAIN_CASES = [
     {"n_models": 2, "epochs": 2, "hidden_dims": (16, 8), "latent_dim": 4},
     {"max_train_rows": 300, "epochs": 2, "robust": False, "batch_size": 64},
     {"source": "SELECT * FROM transactions WHERE amount > 50", "epochs": 2, "lr": 0.003},
+    {"code_sizes": (2, 4, 8), "epochs": 2},  # n_models 3 and latent_dim 8 follow from it
+    {"code_sizes": [3, 5], "latent_dim": 6, "where": "count > 3", "epochs": 2},
 ]
 
 

@@ -866,3 +866,40 @@ def test_model_info_documents_every_field() -> None:
     fields = [f.name for f in dataclasses.fields(ad_duckdb.ModelInfo)]
     assert [n for n in fields if f"\n    {n} : " not in doc] == []
     assert "``ref``" in doc
+
+
+def test_a_code_sizes_model_round_trips_in_a_file_db(tmp_path: Path) -> None:
+    """A multi-scale model (code_sizes) is stored with its option: SQL scores it, it scores the same after the file
+    is reopened, show prints the option, and the retrain call names it (n_models and latent_dim follow from it)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+    from ad_duckdb.retrain import retrain_call
+
+    path = str(tmp_path / "ms.duckdb")
+    query = "SELECT list(anomaly_score('ms', count, amount) ORDER BY transaction_id) FROM transactions"
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=600)
+        info = ad_duckdb.train(con, "ms", "transactions", features=["count", "amount"], code_sizes=(2, 4),
+                               max_steps=60, progress=False)
+        before = con.execute(query).fetchone()[0]
+    finally:
+        con.close()
+    assert info.metrics["code_sizes"] == [2, 4] and info.metrics["n_models"] == 2 and info.metrics["latent_dim"] == 4
+    con = ad_duckdb.connect(path)
+    try:
+        assert con.execute(query).fetchone()[0] == before
+        rec = api.load_model(con, "ms")
+    finally:
+        con.close()
+    assert (rec.params["code_sizes"], rec.params["n_models"], rec.params["latent_dim"]) == ([2, 4], 2, 4)
+    call = retrain_call(rec)
+    assert call is not None and "code_sizes=(2, 4)" in call and "n_models" not in call and "latent_dim" not in call
+    res = CliRunner().invoke(cli, ["show", path, "ms"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    params_line = next(ln for ln in res.stdout.splitlines() if ln.startswith("params "))
+    assert json.loads(params_line.removeprefix("params").strip())["code_sizes"] == [2, 4]
+    assert f"retrain with: {call}" in res.stdout

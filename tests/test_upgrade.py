@@ -156,3 +156,30 @@ def test_a_file_exported_with_producer_fields_imports_and_scores_as_it_did(tmp_p
             ad_duckdb.import_model(con, altered)
     finally:
         con.close()
+
+
+def test_a_model_stored_before_code_sizes_loads_scores_and_retrains_as_before(tmp_path: Path) -> None:
+    """Records stored before the code_sizes option have no such key in their params (and graphs without a code
+    cut): they load, score the same, and their retrain call is the one they had."""
+    from ad_duckdb.retrain import retrain_call
+
+    path = str(tmp_path / "old.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        query = "SELECT list(anomaly_score('m', a, b) ORDER BY id) FROM t"
+        scores = con.execute(query).fetchone()[0]
+        call = retrain_call(ad_duckdb.load_model(con, "m"))
+        con.execute("UPDATE ad_models SET params = json_remove(params, '$.code_sizes')")
+        assert "code_sizes" not in json.loads(con.execute("SELECT params FROM ad_models").fetchone()[0])
+    finally:
+        con.close()
+    con = ad_duckdb.connect(path)
+    try:
+        rec = ad_duckdb.load_model(con, "m")
+        assert "code_sizes" not in rec.params and rec.params["n_models"] == 1
+        assert con.execute(query).fetchone()[0] == scores
+        assert retrain_call(rec) == call and call is not None and "code_sizes" not in call
+    finally:
+        con.close()
