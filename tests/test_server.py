@@ -3429,3 +3429,107 @@ def test_a_nested_leading_comment_is_skipped_whole(server: Server) -> None:
             assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
             with pytest.raises(psycopg.errors.SyntaxError):  # unterminated: DuckDB's error, as before
                 conn.execute("/* a /* b */ SELECT 1")
+
+
+def test_set_transaction_and_read_only_transactions_as_drivers_send_them(tmp_path: Path) -> None:
+    """SET TRANSACTION ISOLATION LEVEL ... (Rails sends it after BEGIN) and SET TRANSACTION READ ONLY reached DuckDB,
+    a syntax error; and a READ ONLY transaction (psycopg's conn.read_only, asyncpg's transaction(readonly=True),
+    psycopg2's set_session(readonly=True), JDBC's SET SESSION CHARACTERISTICS) wrote all the same. Now the isolation
+    level is DuckDB's one (serializable) whatever is asked, and a read-only transaction refuses writes as PostgreSQL
+    does (25006), naming the statement."""
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t (a INTEGER)").close()
+    with serve(db, "--read-write") as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            notices: list[tuple[str | None, str | None]] = []
+            conn.add_notice_handler(lambda d: notices.append((d.sqlstate, d.message_primary)))
+            assert conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").statusmessage == "SET"
+            assert notices == [("25P01", "SET TRANSACTION can only be used in transaction blocks")]
+            assert conn.execute("SHOW default_transaction_isolation").fetchall() == [("serializable",)]
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE NOT DEFERRABLE")
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.execute("COMMIT")
+            with pytest.raises(psycopg.errors.SyntaxError, match="SOMETIMES"):
+                conn.execute("SET TRANSACTION ISOLATION LEVEL SOMETIMES")
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION READ ONLY")
+            assert conn.execute("SHOW transaction_read_only").fetchall() == [("on",)]
+            assert conn.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction,
+                               match="cannot execute CREATE TABLE in a read-only transaction"):
+                conn.execute("CREATE TABLE u (a INTEGER)")
+            conn.execute("ROLLBACK")
+            assert conn.execute("SHOW transaction_read_only").fetchall() == [("off",)]
+            # the session's default (JDBC's setReadOnly), until set back; BEGIN READ WRITE overrides it
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            assert conn.execute("SHOW default_transaction_read_only").fetchall() == [("on",)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="INSERT"):
+                conn.execute("INSERT INTO t VALUES (2)")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="COPY FROM"):
+                with conn.cursor().copy("COPY t FROM STDIN") as copy:
+                    copy.write("3\n")
+            conn.execute("BEGIN READ WRITE")
+            conn.execute("INSERT INTO t VALUES (2)")
+            conn.execute("COMMIT")
+            conn.execute("SET default_transaction_read_only = off")
+            conn.execute("UPDATE t SET a = a + 10")
+            conn.execute("SET default_transaction_read_only = on")
+            conn.execute("RESET ALL")
+            conn.execute("DELETE FROM t WHERE a = 12")
+        with psycopg.connect(s.url()) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+            conn.read_only = True
+            assert conn.execute("SELECT a FROM t").fetchall() == [(11,)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="UPDATE"):
+                conn.execute("UPDATE t SET a = 0")
+            conn.rollback()
+            conn.read_only = False
+            conn.execute("INSERT INTO t VALUES (4)")
+            conn.commit()
+        raw = psycopg2.connect(s.url())
+        try:
+            raw.set_session(isolation_level="SERIALIZABLE", readonly=True, deferrable=True)
+            with raw.cursor() as cur, pytest.raises(psycopg2.errors.ReadOnlySqlTransaction, match="DELETE"):
+                cur.execute("DELETE FROM t")
+            raw.rollback()
+        finally:
+            raw.close()
+
+        async def run() -> list[Any]:
+            c = await asyncpg.connect(s.url())
+            try:
+                with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError, match="INSERT"):
+                    async with c.transaction(isolation="repeatable_read", readonly=True):
+                        await c.execute("INSERT INTO t VALUES (5)")
+                async with c.transaction(isolation="serializable"):
+                    await c.execute("INSERT INTO t VALUES (6)")
+                return [r[0] for r in await c.fetch("SELECT a FROM t ORDER BY a")]
+            finally:
+                await c.close()
+
+        assert asyncio.run(run()) == [4, 6, 11]
+
+
+def test_listen_and_notify_are_refused_as_not_supported(server: Server) -> None:
+    """LISTEN / NOTIFY (asyncpg's add_listener) got DuckDB's syntax error; they are a feature the server lacks."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("LISTEN jobs", 'NOTIFY "jobs", \'done\'', "NOTIFY jobs"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="LISTEN / NOTIFY is not supported"):
+                conn.execute(sql)
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("LISTEN jobs")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+        conn.execute("ROLLBACK")
+
+    async def listen() -> None:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.add_listener("jobs", lambda *_: None)
+        finally:
+            await c.close()
+
+    with pytest.raises(asyncpg.exceptions.FeatureNotSupportedError, match="LISTEN"):
+        asyncio.run(listen())
