@@ -3533,3 +3533,27 @@ def test_listen_and_notify_are_refused_as_not_supported(server: Server) -> None:
 
     with pytest.raises(asyncpg.exceptions.FeatureNotSupportedError, match="LISTEN"):
         asyncio.run(listen())
+
+
+def test_asyncpg_parameters_of_arithmetic_and_any_get_the_type_postgresql_infers(server: Server) -> None:
+    """DuckDB's binder leaves ``$1 + 1``, ``count * $1`` and ``= ANY($1)`` untyped, so they were described as text
+    and asyncpg refused the number / list it was given ("expected str, got int"). PostgreSQL types them from the
+    other operand (integer, and an array of the compared column's type); so does the server now."""
+
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url())
+        try:
+            return [await c.fetchval("SELECT $1 + 1", 41),
+                    await c.fetchval("SELECT abs(amount_d - $1) < 1e9 FROM transactions LIMIT 1", 2),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count * $1 > $2", 2, 30),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE transaction_id = ANY($1)", [1, 2, 3]),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count <> ALL($1)", [1])]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    assert got[:2] == [42, True]
+    with psycopg.connect(server.url()) as conn:
+        want = conn.execute("SELECT count(*) FILTER (WHERE count * 2 > 30), count(*) FILTER (WHERE count <> 1) "
+                            "FROM transactions").fetchall()[0]
+    assert got[2:5] == [want[0], 3, want[1]]
