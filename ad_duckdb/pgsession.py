@@ -180,9 +180,9 @@ class Session:
                  read_only: bool = True) -> None:
         self.cur = cur
         self.read_only = read_only  # the server's database: SHOW transaction_read_only says so
-        # READ ONLY transactions, which DuckDB lacks: the session's default (SET SESSION CHARACTERISTICS AS
-        # TRANSACTION READ ONLY, JDBC's setReadOnly) and the open transaction's own (BEGIN READ ONLY, SET TRANSACTION
-        # READ ONLY: psycopg's read_only, asyncpg's readonly=True), None when it did not say; writes_refused()
+        # READ ONLY transactions: the session's default (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY) and
+        # the open transaction's own (BEGIN READ ONLY, SET TRANSACTION READ ONLY: psycopg's read_only, asyncpg's
+        # readonly=True), None when it did not say; txn_read_only()
         self.read_only_default = False
         self.read_only_txn: bool | None = None
         self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
@@ -430,7 +430,7 @@ class Session:
             read_only = transaction_modes(b.group("modes")) if b is not None else None
             if self.status == b"I":
                 self.read_only_txn = read_only
-            return "BEGIN"
+            return self.begin_sql()
         m = SAVEPOINT_RE.match(sql)
         if m:
             # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
@@ -580,6 +580,12 @@ class Session:
         """Whether the transaction now (or the statement's own, outside one) is READ ONLY: its own mode, else the
         session's default."""
         return self.read_only_default if self.read_only_txn is None else self.read_only_txn
+
+    def begin_sql(self) -> str:
+        """DuckDB's BEGIN of the transaction now starting. Why DuckDB's READ ONLY too: it refuses what the statement's
+        type does not show (an EXECUTE of an SQL PREPARE, a write by a function), while temporary objects (the
+        session's catalogue) stay writable, as in PostgreSQL."""
+        return "BEGIN TRANSACTION READ ONLY" if self.txn_read_only() else "BEGIN"
 
     def transaction_mode(self, sql: str) -> Result | None:
         """SET TRANSACTION, SET SESSION CHARACTERISTICS AS TRANSACTION and SET [default_]transaction_read_only, as
@@ -774,7 +780,7 @@ class Session:
                     and not any(TXN_WORD.match(from_first_word(p)) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
-            self.cur.execute("BEGIN")
+            self.cur.execute(self.begin_sql())
             self.batch = True
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
@@ -832,7 +838,7 @@ class Session:
             # As in PostgreSQL, the statements up to Sync form one transaction: a batch (JDBC's executeBatch,
             # psycopg's executemany) that fails part-way keeps none of its writes.
             self.release()
-            self.cur.execute("BEGIN")
+            self.cur.execute(self.begin_sql())
             self.implicit = True
         return self._one(st, params)
 

@@ -34,6 +34,7 @@ import psycopg
 import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 import ad_duckdb
 from ad_duckdb import interrupts
@@ -3434,7 +3435,8 @@ def test_a_nested_leading_comment_is_skipped_whole(server: Server) -> None:
 def test_set_transaction_and_read_only_transactions_as_drivers_send_them(tmp_path: Path) -> None:
     """SET TRANSACTION ISOLATION LEVEL ... (Rails sends it after BEGIN) and SET TRANSACTION READ ONLY reached DuckDB,
     a syntax error; and a READ ONLY transaction (psycopg's conn.read_only, asyncpg's transaction(readonly=True),
-    psycopg2's set_session(readonly=True), JDBC's SET SESSION CHARACTERISTICS) wrote all the same. Now the isolation
+    psycopg2's set_session(readonly=True), SQLAlchemy's postgresql_readonly, SET SESSION CHARACTERISTICS) wrote all
+    the same. Now the isolation
     level is DuckDB's one (serializable) whatever is asked, and a read-only transaction refuses writes as PostgreSQL
     does (25006), naming the statement."""
     db = str(tmp_path / "rw.duckdb")
@@ -3461,7 +3463,13 @@ def test_set_transaction_and_read_only_transactions_as_drivers_send_them(tmp_pat
                 conn.execute("CREATE TABLE u (a INTEGER)")
             conn.execute("ROLLBACK")
             assert conn.execute("SHOW transaction_read_only").fetchall() == [("off",)]
-            # the session's default (JDBC's setReadOnly), until set back; BEGIN READ WRITE overrides it
+            # what the statement's type does not tell, DuckDB's own read-only transaction refuses
+            conn.execute("PREPARE ins AS INSERT INTO t VALUES (9)")
+            conn.execute("START TRANSACTION READ ONLY")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute("EXECUTE ins")
+            conn.execute("ROLLBACK")
+            # the session's default, until set back; BEGIN READ WRITE overrides it
             conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             assert conn.execute("SHOW default_transaction_read_only").fetchall() == [("on",)]
             with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="INSERT"):
@@ -3487,6 +3495,13 @@ def test_set_transaction_and_read_only_transactions_as_drivers_send_them(tmp_pat
             conn.read_only = False
             conn.execute("INSERT INTO t VALUES (4)")
             conn.commit()
+        engine = create_engine(s.url().replace("postgresql://", "postgresql+psycopg://"), isolation_level="REPEATABLE READ")
+        try:
+            with engine.connect().execution_options(postgresql_readonly=True) as sa:
+                with pytest.raises(DBAPIError, match="cannot execute INSERT in a read-only transaction"):
+                    sa.execute(text("INSERT INTO t VALUES (7)"))
+        finally:
+            engine.dispose()
         raw = psycopg2.connect(s.url())
         try:
             raw.set_session(isolation_level="SERIALIZABLE", readonly=True, deferrable=True)
