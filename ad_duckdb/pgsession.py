@@ -599,7 +599,8 @@ class Session:
             if t is not None and t.group("modes").lower().startswith("snapshot"):
                 raise ProtocolError("SET TRANSACTION SNAPSHOT is not supported: DuckDB cannot share a snapshot "
                                     "between sessions.", "0A000")
-            read_only = transaction_modes(t.group("modes")) if t is not None else read_only_setting(r.group("value"))
+            read_only = transaction_modes(t.group("modes")) if t is not None else \
+                read_only_setting(r.group("value")) if r is not None else None
             if self.status == b"E":
                 raise in_failed_transaction()
         except ProtocolError:
