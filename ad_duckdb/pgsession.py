@@ -44,6 +44,7 @@ from .pgsql import (
     DEALLOCATE_RE,
     DISCARD_RE,
     INTERVALSTYLE_RE,
+    JIT_PROBE_RE,
     LISTEN_RE,
     LISTEN_REFUSED,
     PG_ONLY_RE,
@@ -339,6 +340,10 @@ class Session:
             raise in_failed_transaction()
         if self.status == b"E" and PREPARE_TRANSACTION_RE.match(sql):
             return "ROLLBACK"
+        if JIT_PROBE_RE.match(sql):
+            if self.status == b"E":
+                raise in_failed_transaction()
+            return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if LISTEN_RE.match(sql):
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block

@@ -28,7 +28,7 @@ PG_SHOW = {
     "transaction_isolation": "serializable", "default_transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
-    "extra_float_digits": "3", "is_superuser": "off",
+    "extra_float_digits": "3", "is_superuser": "off", "jit": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
@@ -52,6 +52,10 @@ DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;
 # RESET ALL): DuckDB has no advisory locks nor LISTEN, so there is nothing to release; RESET ALL resets the session
 # settings the server keeps (Session.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
 RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
+# What asyncpg sends before it introspects a type: answered as PostgreSQL with jit off (DuckDB has no set_config),
+# since an error, though asyncpg carries on after it, aborted the transaction block it ran in.
+JIT_PROBE_RE = re.compile(r"^\s*select\s+current_setting\s*\(\s*'jit'\s*\)\s+as\s+cur\s*,\s*set_config\s*\(\s*'jit'\s*,"
+                          r"\s*'off'\s*,\s*false\s*\)\s+as\s+new\s*;?\s*$", re.I)
 # PostgreSQL's transaction modes (BEGIN / START TRANSACTION / SET TRANSACTION / SET SESSION CHARACTERISTICS AS
 # TRANSACTION): DuckDB's BEGIN takes none and its one isolation level is serializable, which every level a client
 # asks for gets; READ ONLY the session enforces (Session.read_only_txn). Groups: SESSION CHARACTERISTICS, the modes.

@@ -1261,10 +1261,10 @@ def test_json_text_literals_are_not_tokenized_for_the_array_literal_rewrite(monk
 
 
 def test_undefined_settings_and_functions_have_postgres_sqlstates(server: Server) -> None:
-    """asyncpg reads current_setting('jit') before it introspects an array parameter's type and carries on only
-    after undefined_object (42704); an undefined function is 42883, as in PostgreSQL."""
+    """An undefined setting is undefined_object (42704); an undefined function is 42883, as in PostgreSQL. (asyncpg's
+    current_setting('jit') probe, which got 42704, is answered: test_asyncpg_array_parameter_inside_a_transaction.)"""
     with psycopg.connect(server.url(), autocommit=True) as conn:
-        for sql, code in [("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", "42704"),
+        for sql, code in [("SELECT current_setting('no_such_setting')", "42704"),
                           ("SELECT no_such_function(1)", "42883"), ("SELECT * FROM no_such_table", "42P01")]:
             with pytest.raises(psycopg.Error) as err:
                 conn.execute(sql)
@@ -3572,3 +3572,27 @@ def test_asyncpg_parameters_of_arithmetic_and_any_get_the_type_postgresql_infers
         want = conn.execute("SELECT count(*) FILTER (WHERE count * 2 > 30), count(*) FILTER (WHERE count <> 1) "
                             "FROM transactions").fetchall()[0]
     assert got[2:5] == [want[0], 3, want[1]]
+
+
+def test_asyncpg_array_parameter_inside_a_transaction(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg introspects an array parameter's type after ``SELECT current_setting('jit') AS cur, set_config('jit',
+    'off', false) AS new``; the server's 42704 for it, which asyncpg catches, aborted the transaction block it ran in,
+    so any array parameter inside ``async with conn.transaction()`` failed with 25P02. Now it is answered as
+    PostgreSQL with jit off answers it."""
+
+    async def run(readonly: bool) -> list[Any]:
+        c = await asyncpg.connect(s.url())
+        try:
+            async with c.transaction(readonly=readonly):
+                return [r[0] for r in await c.fetch(
+                    "SELECT transaction_id FROM transactions WHERE transaction_id = ANY($1::BIGINT[]) ORDER BY 1",
+                    [1, 3])]
+        finally:
+            await c.close()
+
+    with serve(warehouse) as s:
+        assert asyncio.run(run(False)) == [1, 3]
+        assert asyncio.run(run(True)) == [1, 3]
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            assert conn.execute("SHOW jit").fetchall() == [("off",)]
+            assert conn.execute("SELECT current_setting('jit')").fetchall() == [("off",)]
