@@ -42,8 +42,8 @@ def sqlstate(e: BaseException) -> str:
     if "configuration has been locked" in str(e):
         return "42501"
     if "unrecognized configuration parameter" in str(e):
-        # undefined_object, as PostgreSQL reports it: asyncpg reads current_setting('jit') before introspecting
-        # array types and carries on after exactly this code
+        # undefined_object, as PostgreSQL reports it (a driver may carry on after exactly this code; asyncpg's
+        # current_setting('jit') probe is answered, pgsql.JIT_PROBE_RE)
         return "42704"
     if isinstance(e, duckdb.InvalidInputException) and re.search(r'relation ".*" does not exist', str(e)):
         return "42P01"  # undefined_table: a missing name cast to regclass (pgcatalog's pg_regclass), as PostgreSQL's

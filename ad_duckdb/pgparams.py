@@ -8,6 +8,8 @@ describes the rest as text (DuckDB casts text to the type the query needs).
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 
 from .pgsql import _words
@@ -15,6 +17,12 @@ from .pgtypes import parameter_oid
 from .udfs import FUNCTIONS
 
 _FLOAT8 = 701
+_ARITHMETIC = {"+", "-", "*", "/", "//", "%", "^", "**"}
+# What ends an operand of arithmetic (_operand_end): comparisons and the words between expressions.
+_ENDS = {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "select", "where", "and", "or", "not", "on", "when", "then", "else",
+         "having", "by", "set", "returning", "between", "in", "is", "like", "ilike", "limit", "offset", "from", "as",
+         "case", "values", "distinct", "qualify", "using", "end"}
+_NUMBERS = {20, 21, 23, 700, 701, 1700}  # int8, int2, int4, float4, float8, numeric
 # The anomaly functions' feature arguments (after the model, and is_anomaly_at's threshold name): numbers, which
 # they take as DOUBLE (README), though registered as any type, which DuckDB's binder leaves a parameter UNKNOWN for.
 _FEATURES_FROM = {name: 2 if name == "is_anomaly_at" else 1 for name in FUNCTIONS if name != "anomaly_threshold"}
@@ -38,7 +46,95 @@ def parameter_oids(cur: duckdb.DuckDBPyConnection, sql: str) -> dict[int, int]:
     unknown = {int(n) for n, _ in parameters if n.isdigit()} - set(out)
     if unknown and any(name in sql.lower() for name in _FEATURES_FROM):
         out.update({n: _FLOAT8 for n in _feature_parameters(sql) if n in unknown})
+    # Each round binds again with the parameters inferred so far cast to their types: in ``count * $1 > $2`` the
+    # comparison types $2 once $1 is known.
+    typed: dict[int, Any] = {}
+    for _ in range(3):
+        left = unknown - set(out) - set(typed)
+        found = _inferred(bind, _cast(sql, typed), left) if left else {}
+        if not found:
+            break
+        typed.update(found)
+        try:
+            again = bind(_cast(sql, typed))[2]
+        except (duckdb.Error, TypeError, IndexError):
+            break
+        typed.update({int(n): t for n, t in again if n.isdigit() and int(n) in left and str(t).upper() != "UNKNOWN"})
+    out.update({n: oid for n, t in typed.items() if n not in out and (oid := parameter_oid(t))})
     return out
+
+
+def _cast(sql: str, typed: dict[int, Any]) -> str:
+    """``sql`` with each parameter of ``typed`` cast to its type (``$1`` as ``CAST($1 AS INTEGER)``)."""
+    if not typed:
+        return sql
+    toks = _words(sql)
+    out, last = [], 0
+    for i in range(len(toks) - 1):
+        if toks[i][1] == "$" and toks[i + 1][1].isdigit() and (t := typed.get(int(toks[i + 1][1]))) is not None:
+            end = toks[i + 1][0] + len(toks[i + 1][1])
+            out += [sql[last:toks[i][0]], f"CAST({sql[toks[i][0]:end]} AS {t})"]
+            last = end
+    return "".join(out) + sql[last:]
+
+
+def _inferred(bind: Any, sql: str, unknown: set[int]) -> dict[int, Any]:
+    """Types PostgreSQL infers where DuckDB's binder leaves a parameter unknown: an operand of arithmetic
+    (``$1 + 1``, ``count * $1``) the other operand's, when that is a number; ``x = ANY($1)`` / ``ALL($1)`` an array of
+    ``x``'s. Each by binding the statement with the operator made a coalesce (``coalesce($1, 1)``) or a comparison
+    (``x = $1``), which DuckDB types from the other side.
+
+    Why numbers only for arithmetic: ``d + $1`` of a date is an integer or an interval in PostgreSQL, never the
+    date the comparison would give; a parameter left text is what the client sent before."""
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return {}
+    out: dict[int, Any] = {}
+    for i in range(len(toks) - 1):
+        if toks[i][1] != "$" or not toks[i + 1][1].isdigit() or (n := int(toks[i + 1][1])) not in unknown or n in out:
+            continue
+        around = [t[1].lower() for t in toks[max(i - 2, 0):i]], [t[1] for t in toks[i + 2:i + 3]]
+        if around[0][-2:] in (["any", "("], ["all", "("], ["some", "("]) and around[1] == [")"]:
+            probe = sql[:toks[i - 2][0]] + f"${n}" + sql[toks[i + 2][0] + 1:]
+            if (t := _bound(bind, probe, n)) is not None and parameter_oid(duckdb.list_type(t)):
+                out[n] = duckdb.list_type(t)
+            continue
+        for op in (i - 1, i + 2):
+            if 0 <= op < len(toks) and toks[op][1] in _ARITHMETIC:
+                # the operands whole (``t.x::BIGINT``, ``f(x)``), as a coalesce of the two that keeps their type
+                # where the sum stood: ``abs(x + $1)`` as ``abs(coalesce(x, $1))``
+                a, b = _operand_end(toks, min(i, op), -1), _operand_end(toks, max(i + 1, op), 1)
+                end = toks[b][0] + len(toks[b][1])
+                probe = (f"{sql[:toks[a][0]]}coalesce({sql[toks[a][0]:toks[op][0]]},"
+                         f"{sql[toks[op][0] + len(toks[op][1]):end]}){sql[end:]}")
+                if (t := _bound(bind, probe, n)) is not None and parameter_oid(t) in _NUMBERS:
+                    out[n] = t
+                    break
+    return out
+
+
+def _operand_end(toks: list[tuple[int, str, str]], i: int, step: int) -> int:
+    """The last token from ``i`` on (``step`` -1: leftwards) before what ends the operand around it: a comparison, a
+    comma, an unmatched parenthesis, a clause's word (WHERE, AND, THEN, ...)."""
+    depth = 0
+    while 0 <= i + step < len(toks):
+        word = toks[i + step][1].lower()
+        depth += {"(": 1, ")": -1}.get(word, 0) * step
+        if depth < 0 or depth == 0 and (word in _ENDS or word in (",", ";")):
+            break
+        i += step
+    return i
+
+
+def _bound(bind: Any, sql: str, n: int) -> Any:
+    """The type DuckDB's binder gives parameter ``n`` of ``sql``; None if unknown or it cannot bind ``sql``."""
+    try:
+        types = dict(bind(sql)[2])
+    except (duckdb.Error, TypeError, IndexError):
+        return None
+    t = types.get(str(n))
+    return None if t is None or str(t).upper() == "UNKNOWN" else t
 
 
 def _feature_parameters(sql: str) -> set[int]:

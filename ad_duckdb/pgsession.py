@@ -37,15 +37,20 @@ from .pgoncommit import WRITES, OnCommitTables
 from .pgparams import parameter_oids
 from .pgsql import (
     APPLICATION_NAME_RE,
+    BEGIN_MODES_RE,
     BEGIN_RE,
     CLIENT_ENCODING_RE,
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
     INTERVALSTYLE_RE,
+    JIT_PROBE_RE,
+    LISTEN_RE,
+    LISTEN_REFUSED,
     PG_ONLY_RE,
     PREPARE_NAME_RE,
     PREPARE_TRANSACTION_RE,
+    READ_ONLY_SET_RE,
     RESET_RE,
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
@@ -53,6 +58,7 @@ from .pgsql import (
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
+    SET_TRANSACTION_RE,
     SET_WORD,
     SHOW_RE,
     TIMEOUT_RE,
@@ -71,6 +77,7 @@ from .pgsql import (
     intervalstyle_error,
     keyword_tag,
     on_commit_table,
+    read_only_setting,
     returning_select,
     search_path_sql,
     set_command,
@@ -78,6 +85,7 @@ from .pgsql import (
     statement_name,
     temp_table_sql,
     timeout_ms,
+    transaction_modes,
     typed_prepare,
     unsupported,
 )
@@ -112,6 +120,11 @@ _CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (INTERVALSTYLE_RE, interva
 DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are fixed when it starts (DB, and each "
                   "file of `ad-duckdb serve DB --attach PATH[=ALIAS]`, read-only); to serve others, restart the "
                   "server with the --attach files wanted.")
+# What a READ ONLY transaction refuses, by DuckDB's statement type, as PostgreSQL's does (its 25006). Not COPY: the
+# server's DuckDB has no file access, and COPY FROM STDIN is refused by cursor_statement. Not what an EXECUTE of an
+# SQL PREPARE or a function in a SELECT writes, which only DuckDB could see (it has no read-only transaction).
+_READ_ONLY_REFUSED = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER",
+                                "ATTACH", "VACUUM", "ANALYZE", "EXPORT", "COPY_DATABASE", "LOAD", "EXTENSION"))
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 # The settings DuckDB keeps per cursor that a session changes with DuckDB's own SET, by PostgreSQL's name (lower case,
@@ -168,6 +181,11 @@ class Session:
                  read_only: bool = True) -> None:
         self.cur = cur
         self.read_only = read_only  # the server's database: SHOW transaction_read_only says so
+        # READ ONLY transactions: the session's default (SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY) and
+        # the open transaction's own (BEGIN READ ONLY, SET TRANSACTION READ ONLY: psycopg's read_only, asyncpg's
+        # readonly=True), None when it did not say; txn_read_only()
+        self.read_only_default = False
+        self.read_only_txn: bool | None = None
         self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
         # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
         # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
@@ -322,6 +340,14 @@ class Session:
             raise in_failed_transaction()
         if self.status == b"E" and PREPARE_TRANSACTION_RE.match(sql):
             return "ROLLBACK"
+        if JIT_PROBE_RE.match(sql):
+            if self.status == b"E":
+                raise in_failed_transaction()
+            return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
+        if LISTEN_RE.match(sql):
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise ProtocolError(LISTEN_REFUSED, "0A000")
         if VERSION_RE.match(sql):
             import ad_duckdb
 
@@ -353,7 +379,9 @@ class Session:
         if m and " ".join(m.group("name").lower().split()) in _READ_ONLY_SHOW:
             # Why not a fixed "off": a tool that asks before offering to edit rows (DBeaver, Metabase) then tries
             # writes a read-only server refuses
-            return Result.constant(m.group("name").strip().lower(), "on" if self.read_only else "off")
+            name = m.group("name").strip().lower()
+            on = self.read_only or (self.read_only_default if name.startswith("default") else self.txn_read_only())
+            return Result.constant(name, "on" if on else "off")
         if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
             key = " ".join(m.group("name").lower().split())
             return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
@@ -382,6 +410,8 @@ class Session:
                 if self.status == b"T":
                     self.status = b"E"  # as any error in a transaction block
                 raise err
+        if (served := self.transaction_mode(sql)) is not None:
+            return served
         m = SET_RE.match(sql)
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
@@ -396,9 +426,16 @@ class Session:
                 self.reset_settings()
             elif m and m.group(1).lower() == "application_name":
                 self.set_setting("application_name", self.application_name_default)
+            elif m and m.group(1).lower() == "default_transaction_read_only":
+                self.set_setting("read_only_default", False)
             return Result("RESET" if m else "UNLISTEN")
         if BEGIN_RE.match(sql):
-            return "BEGIN"  # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
+            # DuckDB's BEGIN takes no isolation / read-only options; its own is serializable
+            b = BEGIN_MODES_RE.match(sql)
+            read_only = transaction_modes(b.group("modes")) if b is not None else None
+            if self.status == b"I":
+                self.read_only_txn = read_only
+            return self.begin_sql()
         m = SAVEPOINT_RE.match(sql)
         if m:
             # DuckDB has no savepoints. Drivers (psycopg's nested transaction()) set one around catalogue
@@ -499,6 +536,7 @@ class Session:
         SET schema (its FROM tx read the last one's analytics.tx) nor its time zone."""
         self.set_setting("timeout_ms", self.timeout_default)
         self.set_setting("application_name", self.application_name_default)
+        self.set_setting("read_only_default", False)
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)
@@ -542,6 +580,46 @@ class Session:
         before, after = self.set_in_transaction.get(name, (getattr(self, name), getattr(self, name)))
         self.set_in_transaction[name] = (before, after if local else value)
         setattr(self, name, value)
+
+    def txn_read_only(self) -> bool:
+        """Whether the transaction now (or the statement's own, outside one) is READ ONLY: its own mode, else the
+        session's default."""
+        return self.read_only_default if self.read_only_txn is None else self.read_only_txn
+
+    def begin_sql(self) -> str:
+        """DuckDB's BEGIN of the transaction now starting. Why DuckDB's READ ONLY too: it refuses what the statement's
+        type does not show (an EXECUTE of an SQL PREPARE, a write by a function), while temporary objects (the
+        session's catalogue) stay writable, as in PostgreSQL."""
+        return "BEGIN TRANSACTION READ ONLY" if self.txn_read_only() else "BEGIN"
+
+    def transaction_mode(self, sql: str) -> Result | None:
+        """SET TRANSACTION, SET SESSION CHARACTERISTICS AS TRANSACTION and SET [default_]transaction_read_only, as
+        PostgreSQL takes them; None for any other statement. Outside a transaction block SET TRANSACTION does nothing
+        (PostgreSQL's WARNING, 25P01)."""
+        t = SET_TRANSACTION_RE.match(sql)
+        r = READ_ONLY_SET_RE.match(sql) if t is None else None
+        if t is None and r is None:
+            return None
+        try:
+            if t is not None and t.group("modes").lower().startswith("snapshot"):
+                raise ProtocolError("SET TRANSACTION SNAPSHOT is not supported: DuckDB cannot share a snapshot "
+                                    "between sessions.", "0A000")
+            read_only = transaction_modes(t.group("modes")) if t is not None else \
+                read_only_setting(r.group("value")) if r is not None else None
+            if self.status == b"E":
+                raise in_failed_transaction()
+        except ProtocolError:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+        if t is not None and t.group(1) is not None or r is not None and r.group("default"):
+            if read_only is not None:
+                self.set_setting("read_only_default", read_only, r is not None and bool(r.group("local")))
+        elif self.outside():
+            self.notices.append(("SET TRANSACTION can only be used in transaction blocks", "25P01"))
+        elif read_only is not None:
+            self.read_only_txn = read_only
+        return Result("SET")
 
     def outside(self) -> bool:
         """Whether a SET now is outside any transaction (block, batch, or the extended protocol's until Sync)."""
@@ -607,6 +685,7 @@ class Session:
             else:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
+        self.read_only_txn = None
 
     def restore_held(self, name: str, sql: str | None) -> None:
         """Set _HELD setting ``name`` again as a transaction's end leaves it (None: as it is). A schema a search path
@@ -707,7 +786,7 @@ class Session:
                     and not any(TXN_WORD.match(from_first_word(p)) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
-            self.cur.execute("BEGIN")
+            self.cur.execute(self.begin_sql())
             self.batch = True
         try:
             # Each statement on its own: a PostgreSQL-only SET first must not swallow the statements after it.
@@ -765,7 +844,7 @@ class Session:
             # As in PostgreSQL, the statements up to Sync form one transaction: a batch (JDBC's executeBatch,
             # psycopg's executemany) that fails part-way keeps none of its writes.
             self.release()
-            self.cur.execute("BEGIN")
+            self.cur.execute(self.begin_sql())
             self.implicit = True
         return self._one(st, params)
 
@@ -814,6 +893,8 @@ class Session:
         try:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
+            if kind in _READ_ONLY_REFUSED and self.txn_read_only():
+                raise ProtocolError(f"cannot execute {head} in a read-only transaction", "25006")
             if kind == "SET" and (served := self.session_set(query)) is not None:
                 return served  # (one compat did not see: after a comment)
             if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):
@@ -915,6 +996,8 @@ class Session:
                     return Result(f"MOVE {sum(1 for _ in rows)}")
                 return Result("FETCH", c.source.columns, rows, binary=c.binary)
             if isinstance(copy, CopyIn):
+                if self.txn_read_only():
+                    raise ProtocolError("cannot execute COPY FROM in a read-only transaction", "25006")
                 self.release()  # the checks below run on this cursor
                 return Result("COPY", copy_in=Loader(self.cur, copy))
             assert copy is not None

@@ -25,10 +25,10 @@ PG_VERSION = "15.0"
 # on connect; Grafana reads server_version_num).
 PG_SHOW = {
     "standard_conforming_strings": "on", "transaction isolation level": "serializable",
-    "transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
+    "transaction_isolation": "serializable", "default_transaction_isolation": "serializable", "server_version": PG_VERSION, "server_encoding": "UTF8",
     "client_encoding": "UTF8", "datestyle": "ISO, MDY", "intervalstyle": "postgres", "integer_datetimes": "on",
     "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
-    "extra_float_digits": "3", "is_superuser": "off",
+    "extra_float_digits": "3", "is_superuser": "off", "jit": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
 }
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
@@ -52,6 +52,64 @@ DISCARD_RE = re.compile(r"^\s*discard\s+(all|plans|sequences|temp|temporary)\s*;
 # RESET ALL): DuckDB has no advisory locks nor LISTEN, so there is nothing to release; RESET ALL resets the session
 # settings the server keeps (Session.reset_settings), RESET of a PostgreSQL-only setting is a no-op like its SET.
 RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
+# What asyncpg sends before it introspects a type: answered as PostgreSQL with jit off (DuckDB has no set_config),
+# since an error, though asyncpg carries on after it, aborted the transaction block it ran in.
+JIT_PROBE_RE = re.compile(r"^\s*select\s+current_setting\s*\(\s*'jit'\s*\)\s+as\s+cur\s*,\s*set_config\s*\(\s*'jit'\s*,"
+                          r"\s*'off'\s*,\s*false\s*\)\s+as\s+new\s*;?\s*$", re.I)
+# PostgreSQL's transaction modes (BEGIN / START TRANSACTION / SET TRANSACTION / SET SESSION CHARACTERISTICS AS
+# TRANSACTION): DuckDB's BEGIN takes none and its one isolation level is serializable, which every level a client
+# asks for gets; READ ONLY the session enforces (Session.read_only_txn). Groups: SESSION CHARACTERISTICS, the modes.
+SET_TRANSACTION_RE = re.compile(r"^\s*set\s+(session\s+characteristics\s+as\s+)?transaction\b\s*(?P<modes>[^;]*?)\s*;?\s*$",
+                                re.I)
+BEGIN_MODES_RE = re.compile(r"^\s*(?:begin(?:\s+(?:work|transaction)\b)?|start\s+transaction\b)\s*(?P<modes>[^;]*?)\s*;?\s*$",
+                            re.I)
+# SET [SESSION | LOCAL] [default_]transaction_read_only, as PostgreSQL's boolean; group "default" for the session's.
+READ_ONLY_SET_RE = re.compile(r"^\s*set\s+(?:session\s+|(?P<local>local)\s+)?(?P<default>default_)?transaction_read_only"
+                              r"\s*(?:to\s+|=\s*)(?P<value>'[^']*'|\w+)\s*;?\s*$", re.I)
+_ON = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+_ISOLATION_LEVELS = ("serializable", "repeatable read", "read committed", "read uncommitted")
+# LISTEN / NOTIFY: DuckDB has no notification channels (UNLISTEN, which pools send to reset, is a no-op instead).
+LISTEN_RE = re.compile(r"^\s*(listen|notify)\b", re.I)
+LISTEN_REFUSED = ("LISTEN / NOTIFY is not supported by ad-duckdb serve: DuckDB has no notification channels; poll a "
+                  "table for changes instead.")
+
+
+def transaction_modes(modes: str) -> bool | None:
+    """Whether PostgreSQL's transaction ``modes`` (ISOLATION LEVEL ..., READ ONLY | READ WRITE, [NOT] DEFERRABLE,
+    separated by commas or spaces) make the transaction read-only: True, False, or None when they do not say. Any
+    other mode is PostgreSQL's syntax error (42601), naming it."""
+    words = re.findall(r"[a-z_]+|\S", modes.lower())
+    read_only = None
+    i = 0
+    while i < len(words):
+        two, three = " ".join(words[i:i + 2]), " ".join(words[i:i + 3])
+        if words[i] == ",":
+            i += 1
+        elif two == "isolation level" and " ".join(words[i + 2:i + 3]) in _ISOLATION_LEVELS:
+            i += 3
+        elif two == "isolation level" and " ".join(words[i + 2:i + 4]) in _ISOLATION_LEVELS:
+            i += 4
+        elif two in ("read only", "read write"):
+            read_only, i = two == "read only", i + 2
+        elif words[i] == "deferrable" or two == "not deferrable":
+            i += 1 if words[i] == "deferrable" else 2
+        else:
+            near = " ".join(words[i + 2:i + 3]) if two == "isolation level" else words[i]
+            raise ProtocolError(f'syntax error at or near "{near.upper()}": a transaction mode is ISOLATION LEVEL '
+                                "{SERIALIZABLE | REPEATABLE READ | READ COMMITTED | READ UNCOMMITTED}, READ WRITE, "
+                                f"READ ONLY or [NOT] DEFERRABLE (in: {three.upper()}...)", "42601")
+    return read_only
+
+
+def read_only_setting(value: str) -> bool:
+    """PostgreSQL's boolean ``value`` of (default_)transaction_read_only; 22023 for any other, naming it."""
+    word = value.strip("'").strip().lower()
+    if word not in _ON:
+        raise ProtocolError(f'parameter "transaction_read_only" requires a Boolean value (on / off), not {value}',
+                            "22023")
+    return _ON[word]
+
+
 UNLISTEN_RE = re.compile(r'^\s*unlisten\s+(?:\*|"(?:[^"]|"")+"|\w+)\s*;?\s*$', re.I)
 UNLOCK_ALL_RE = re.compile(r"^\s*select\s+(?:pg_catalog\s*\.\s*)?pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$", re.I)
 # SET / RESET statement_timeout: the one PostgreSQL setting the server enforces itself (Session.timeout_ms).

@@ -34,6 +34,7 @@ import psycopg
 import psycopg2
 import pytest
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 import ad_duckdb
 from ad_duckdb import interrupts
@@ -1260,10 +1261,10 @@ def test_json_text_literals_are_not_tokenized_for_the_array_literal_rewrite(monk
 
 
 def test_undefined_settings_and_functions_have_postgres_sqlstates(server: Server) -> None:
-    """asyncpg reads current_setting('jit') before it introspects an array parameter's type and carries on only
-    after undefined_object (42704); an undefined function is 42883, as in PostgreSQL."""
+    """An undefined setting is undefined_object (42704); an undefined function is 42883, as in PostgreSQL. (asyncpg's
+    current_setting('jit') probe, which got 42704, is answered: test_asyncpg_array_parameter_inside_a_transaction.)"""
     with psycopg.connect(server.url(), autocommit=True) as conn:
-        for sql, code in [("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new", "42704"),
+        for sql, code in [("SELECT current_setting('no_such_setting')", "42704"),
                           ("SELECT no_such_function(1)", "42883"), ("SELECT * FROM no_such_table", "42P01")]:
             with pytest.raises(psycopg.Error) as err:
                 conn.execute(sql)
@@ -3429,3 +3430,169 @@ def test_a_nested_leading_comment_is_skipped_whole(server: Server) -> None:
             assert conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
             with pytest.raises(psycopg.errors.SyntaxError):  # unterminated: DuckDB's error, as before
                 conn.execute("/* a /* b */ SELECT 1")
+
+
+def test_set_transaction_and_read_only_transactions_as_drivers_send_them(tmp_path: Path) -> None:
+    """SET TRANSACTION ISOLATION LEVEL ... (Rails sends it after BEGIN) and SET TRANSACTION READ ONLY reached DuckDB,
+    a syntax error; and a READ ONLY transaction (psycopg's conn.read_only, asyncpg's transaction(readonly=True),
+    psycopg2's set_session(readonly=True), SQLAlchemy's postgresql_readonly, SET SESSION CHARACTERISTICS) wrote all
+    the same. Now the isolation
+    level is DuckDB's one (serializable) whatever is asked, and a read-only transaction refuses writes as PostgreSQL
+    does (25006), naming the statement."""
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t (a INTEGER)").close()
+    with serve(db, "--read-write") as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            notices: list[tuple[str | None, str | None]] = []
+            conn.add_notice_handler(lambda d: notices.append((d.sqlstate, d.message_primary)))
+            assert conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE").statusmessage == "SET"
+            assert notices == [("25P01", "SET TRANSACTION can only be used in transaction blocks")]
+            assert conn.execute("SHOW default_transaction_isolation").fetchall() == [("serializable",)]
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE NOT DEFERRABLE")
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.execute("COMMIT")
+            with pytest.raises(psycopg.errors.SyntaxError, match="SOMETIMES"):
+                conn.execute("SET TRANSACTION ISOLATION LEVEL SOMETIMES")
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION READ ONLY")
+            assert conn.execute("SHOW transaction_read_only").fetchall() == [("on",)]
+            assert conn.execute("SELECT count(*) FROM t").fetchall() == [(1,)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction,
+                               match="cannot execute CREATE TABLE in a read-only transaction"):
+                conn.execute("CREATE TABLE u (a INTEGER)")
+            conn.execute("ROLLBACK")
+            assert conn.execute("SHOW transaction_read_only").fetchall() == [("off",)]
+            # what the statement's type does not tell, DuckDB's own read-only transaction refuses
+            conn.execute("PREPARE ins AS INSERT INTO t VALUES (9)")
+            conn.execute("START TRANSACTION READ ONLY")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute("EXECUTE ins")
+            conn.execute("ROLLBACK")
+            # the session's default, until set back; BEGIN READ WRITE overrides it
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            assert conn.execute("SHOW default_transaction_read_only").fetchall() == [("on",)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="INSERT"):
+                conn.execute("INSERT INTO t VALUES (2)")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="COPY FROM"):
+                with conn.cursor().copy("COPY t FROM STDIN") as copy:
+                    copy.write("3\n")
+            conn.execute("BEGIN READ WRITE")
+            conn.execute("INSERT INTO t VALUES (2)")
+            conn.execute("COMMIT")
+            conn.execute("SET default_transaction_read_only = off")
+            conn.execute("UPDATE t SET a = a + 10")
+            conn.execute("SET default_transaction_read_only = on")
+            conn.execute("RESET ALL")
+            conn.execute("DELETE FROM t WHERE a = 12")
+        with psycopg.connect(s.url()) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+            conn.read_only = True
+            assert conn.execute("SELECT a FROM t").fetchall() == [(11,)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="UPDATE"):
+                conn.execute("UPDATE t SET a = 0")
+            conn.rollback()
+            conn.read_only = False
+            conn.execute("INSERT INTO t VALUES (4)")
+            conn.commit()
+        engine = create_engine(s.url().replace("postgresql://", "postgresql+psycopg://"), isolation_level="REPEATABLE READ")
+        try:
+            with engine.connect().execution_options(postgresql_readonly=True) as sa:
+                with pytest.raises(DBAPIError, match="cannot execute INSERT in a read-only transaction"):
+                    sa.execute(text("INSERT INTO t VALUES (7)"))
+        finally:
+            engine.dispose()
+        raw = psycopg2.connect(s.url())
+        try:
+            raw.set_session(isolation_level="SERIALIZABLE", readonly=True, deferrable=True)
+            with raw.cursor() as cur, pytest.raises(psycopg2.errors.ReadOnlySqlTransaction, match="DELETE"):
+                cur.execute("DELETE FROM t")
+            raw.rollback()
+        finally:
+            raw.close()
+
+        async def run() -> list[Any]:
+            c = await asyncpg.connect(s.url())
+            try:
+                with pytest.raises(asyncpg.exceptions.ReadOnlySQLTransactionError, match="INSERT"):
+                    async with c.transaction(isolation="repeatable_read", readonly=True):
+                        await c.execute("INSERT INTO t VALUES (5)")
+                async with c.transaction(isolation="serializable"):
+                    await c.execute("INSERT INTO t VALUES (6)")
+                return [r[0] for r in await c.fetch("SELECT a FROM t ORDER BY a")]
+            finally:
+                await c.close()
+
+        assert asyncio.run(run()) == [4, 6, 11]
+
+
+def test_listen_and_notify_are_refused_as_not_supported(server: Server) -> None:
+    """LISTEN / NOTIFY (asyncpg's add_listener) got DuckDB's syntax error; they are a feature the server lacks."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("LISTEN jobs", 'NOTIFY "jobs", \'done\'', "NOTIFY jobs"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported, match="LISTEN / NOTIFY is not supported"):
+                conn.execute(sql)
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("LISTEN jobs")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SELECT 1")
+        conn.execute("ROLLBACK")
+
+    async def listen() -> None:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.add_listener("jobs", lambda *_: None)
+        finally:
+            await c.close()
+
+    with pytest.raises(asyncpg.exceptions.FeatureNotSupportedError, match="LISTEN"):
+        asyncio.run(listen())
+
+
+def test_asyncpg_parameters_of_arithmetic_and_any_get_the_type_postgresql_infers(server: Server) -> None:
+    """DuckDB's binder leaves ``$1 + 1``, ``count * $1`` and ``= ANY($1)`` untyped, so they were described as text
+    and asyncpg refused the number / list it was given ("expected str, got int"). PostgreSQL types them from the
+    other operand (integer, and an array of the compared column's type); so does the server now."""
+
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url())
+        try:
+            return [await c.fetchval("SELECT $1 + 1", 41),
+                    await c.fetchval("SELECT abs(amount_d - $1) < 1e9 FROM transactions LIMIT 1", 2),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count * $1 > $2", 2, 30),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE transaction_id = ANY($1)", [1, 2, 3]),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count <> ALL($1)", [1])]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    assert got[:2] == [42, True]
+    with psycopg.connect(server.url()) as conn:
+        want = conn.execute("SELECT count(*) FILTER (WHERE count * 2 > 30), count(*) FILTER (WHERE count <> 1) "
+                            "FROM transactions").fetchall()[0]
+    assert got[2:5] == [want[0], 3, want[1]]
+
+
+def test_asyncpg_array_parameter_inside_a_transaction(warehouse: str, tmp_path: Path) -> None:
+    """asyncpg introspects an array parameter's type after ``SELECT current_setting('jit') AS cur, set_config('jit',
+    'off', false) AS new``; the server's 42704 for it, which asyncpg catches, aborted the transaction block it ran in,
+    so any array parameter inside ``async with conn.transaction()`` failed with 25P02. Now it is answered as
+    PostgreSQL with jit off answers it."""
+
+    async def run(readonly: bool) -> list[Any]:
+        c = await asyncpg.connect(s.url())
+        try:
+            async with c.transaction(readonly=readonly):
+                return [r[0] for r in await c.fetch(
+                    "SELECT transaction_id FROM transactions WHERE transaction_id = ANY($1::BIGINT[]) ORDER BY 1",
+                    [1, 3])]
+        finally:
+            await c.close()
+
+    with serve(warehouse) as s:
+        assert asyncio.run(run(False)) == [1, 3]
+        assert asyncio.run(run(True)) == [1, 3]
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            assert conn.execute("SHOW jit").fetchall() == [("off",)]
+            assert conn.execute("SELECT current_setting('jit')").fetchall() == [("off",)]
