@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import duckdb
 import numpy as np
@@ -45,6 +45,9 @@ from .readhints import TOTALS, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, sql_tokens, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
+
+if TYPE_CHECKING:  # filecols imports this module
+    from .filecols import Compared
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -949,6 +952,7 @@ def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
     empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
+    compared: Compared | None = None,
 ) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
     """The default features, for a caller who named none: every numeric column except id-like ones.
 
@@ -958,6 +962,7 @@ def default_features(
     was left out, why, and how to choose otherwise. ``empty_rows``: the rows of the features chosen (names, values)
     -> how many have every one NULL and the filter that leaves them out, made part of the filter a totals row's
     'Total' gets in the note on text columns; the third value returned: the column that filter was given for.
+    ``compared``: the comparison of a glob's files by name (``filecols.Compared``) the caller's other notes share.
     """
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
@@ -1057,7 +1062,7 @@ def default_features(
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
-    _warn_later_columns(cur, source, model)
+    _warn_later_columns(cur, source, model, compared)
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
     chosen = X[:, keep]
     gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
@@ -1066,11 +1071,11 @@ def default_features(
     return kept, chosen, gave
 
 
-def _warn_later_columns(cur: object, source: str, model: str) -> None:
+def _warn_later_columns(cur: object, source: str, model: str, compared: Compared | None) -> None:
     """Say which columns of a glob's later files the default features leave out, as DuckDB does not read them."""
     from .filecols import later_columns
 
-    later = later_columns(cur, source)
+    later = later_columns(cur, source, compared)
     if later is None:
         return
     names = list(later.columns)

@@ -2373,3 +2373,24 @@ def test_the_files_of_a_remote_glob_are_not_listed_nor_opened_to_compare_their_c
         assert ran == [], ran
     finally:
         con.close()
+
+
+def test_a_default_training_on_a_glob_compares_its_files_by_name_once(tmp_path: Path) -> None:
+    """A default training on a glob said both notes (a column only a later file holds, a column whose values a later
+    file's type changes) from two comparisons of the files, each listing the glob and reading every file's columns
+    by name: twice the cost, at every training. DuckDB's query log counts the reads by name."""
+    folder = _two_months(tmp_path, "SELECT range % 9 + 1 AS count, (range % 3)::BIGINT AS rate FROM range(300)",
+                         "SELECT range % 9 + 1 AS count, (range % 5) / 10 + 0.05 AS rate, range % 4 AS risk "
+                         "FROM range(300)")
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CALL enable_logging('QueryLog')")
+        trained, notes = _notes_of_training(con, f"{folder}/*.parquet")
+        assert trained == ["count", "rate"]
+        assert len([n for n in notes if "'risk'" in n and "left out" in n]) == 1, notes
+        assert len([n for n in notes if "its 0.05 is read as 0" in n]) == 1, notes
+        ran = [m for (m,) in con.execute("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'").fetchall()
+               if "DESCRIBE" in m and "union_by_name" in m]
+        assert len(ran) == 1, ran
+    finally:
+        con.close()
