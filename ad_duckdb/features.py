@@ -539,6 +539,32 @@ def _unquoted(name: str) -> str:
     return name
 
 
+def _header_again(cur: object, source: str, text: list[str]) -> str | None:
+    """Why a CSV's columns are all text when a line mid-file repeats the header (exports joined with cat), and the
+    query that reads the file without it, its numbers as numbers; None for another source or when none does.
+
+    Why: DuckDB types a column VARCHAR for the header's 'count' among its numbers, and the advice for a source of
+    text columns, CAST(x AS DOUBLE), fails on that very value."""
+    if cur is None or not text:
+        return None
+    read = _numbers_as_text(cur, source, text, None)
+    numbers = [n for n in text if n in read and read[n][0] >= 0.5]
+    key = numbers[:2]  # a header's line holds every name: two tell it from a row whose value is a word
+    if not key:
+        return None
+    again = " AND ".join(f"{quote_ident(n)} = {quote_literal(n)}" for n in key)
+    try:
+        found = cur.execute(f"SELECT count(*) FROM {source_sql(source)} WHERE {again}").fetchall()[0][0]  # type: ignore[attr-defined]
+    except duckdb.Error:
+        return None
+    if not found:
+        return None
+    exprs = ", ".join(f"{text_as_number(n, read[n][2])} AS {quote_ident(n)}" for n in numbers)
+    return (f"{found} line{'s' if found > 1 else ''} after the first repeat{'' if found > 1 else 's'} the header (files "
+            "joined with their headers), so DuckDB read every column as text. Read it with: SELECT * REPLACE "
+            f"({exprs}) FROM {_from_item(source)} WHERE NOT ({again})")
+
+
 def choose_columns(
     columns: list[tuple[str, str]], features: Sequence[str] | None, source: str, cur: object | None = None,
     where: str | None = None,
@@ -550,6 +576,10 @@ def choose_columns(
         chosen = [(n, t) for n, t in columns if is_numeric_type(t)]
         if not chosen:
             listing = ", ".join(f"{n} {t}" for n, t in columns)
+            header = _header_again(cur, source, [n for n, t in columns if t.upper() == "VARCHAR"])
+            if header:
+                raise BadInputError(f"The source {source!r} has no numeric column to train on (columns: {listing}): "
+                                    f"{header}")
             raise BadInputError(
                 f"The source {source!r} has no numeric column to train on (columns: {listing}). "
                 "Cast columns to a number in a query, e.g. SELECT CAST(x AS DOUBLE) AS x FROM ..."

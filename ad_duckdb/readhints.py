@@ -97,6 +97,8 @@ def read_fix(source: str, error: str) -> str | None:
     m = _CONVERT.search(error)
     if m and "auto-detected" in error:
         column, value, sql_type = m.groups()
+        if value.strip().lower() == column.lower():
+            return _header_again_fix(source, column, sql_type)
         totals = _totals_row_fix(source, column, value, sql_type)
         if totals:
             return totals
@@ -184,6 +186,16 @@ def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str 
     return (f"a later row holds {value!r} in column {column!r} ({sql_type} in the file's first rows): a totals row, "
             "which as a row would train and score as one transaction the size of all the others. Read the file "
             f"without it: {query}")
+
+
+def _header_again_fix(source: str, column: str, sql_type: str) -> str:
+    """For a CSV whose later line repeats the header (files joined with their headers): the read that leaves such
+    lines out. Why not nullstr or sample_size=-1, the fixes of a stray value: the first turns the line into a row of
+    NULLs (and stops on the next column's name), the second types every column VARCHAR."""
+    reads = with_csv_options(source, "ignore_errors=true")
+    return (f"a later line repeats the header (files joined with their headers), whose {column!r} is no {sql_type}. "
+            f"Read it with: {reads}, which leaves out the lines that do not read as the columns' types (add "
+            "store_rejects=true to list them in reject_errors)")
 
 
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:

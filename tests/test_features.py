@@ -2394,3 +2394,40 @@ def test_a_default_training_on_a_glob_compares_its_files_by_name_once(tmp_path: 
         assert len(ran) == 1, ran
     finally:
         con.close()
+
+
+def _header_repeated(tmp_path: Path, rows: int, at: int) -> str:
+    """A CSV of ``rows`` rows whose header line comes again before row ``at`` (two exports joined with cat)."""
+    path = tmp_path / "joined.csv"
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM range({rows}))"
+                    f" TO '{path}' (HEADER)")
+    finally:
+        con.close()
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[: at + 1], lines[0], *lines[at + 1:]]) + "\n")
+    return str(path)
+
+
+def test_a_csv_whose_header_line_comes_again_mid_file_is_named_with_the_read_that_drops_it(tmp_path: Path) -> None:
+    """Two monthly exports joined with cat repeat the header line mid-file. Within DuckDB's sample, every column was
+    typed VARCHAR and training said "no numeric column ... SELECT CAST(x AS DOUBLE) AS x", a cast that fails on the
+    header's 'count'; beyond it, the read stopped on 'count' and the advice was nullstr=['count', ''] (which stops on
+    'id' next) or sample_size=-1 (every column VARCHAR again)."""
+    con = ad_duckdb.connect()
+    try:
+        for rows, at, features in [(400, 200, None), (100_000, 60_000, ["count", "amount"])]:
+            source = _header_repeated(tmp_path, rows, at)
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, features=features, **FAST)
+            msg = str(e.value).split(" (Conversion Error")[0]  # ours, without DuckDB's own advice kept after it
+            assert "header" in msg and "nullstr" not in msg and "CAST(x AS DOUBLE)" not in msg, msg
+            fixed = re.search(r"ead it with: (.*?)(?:, which |$)", msg)
+            assert fixed, msg
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+            assert info.train_rows == rows and info.features == ["count", "amount"], (info.train_rows, info.features)
+    finally:
+        con.close()
