@@ -41,7 +41,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import TOTALS, read_fix, said
+from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, sql_tokens, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
@@ -205,7 +205,11 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         ) from e
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
-    return [(str(r[0]), str(r[1])) for r in rows]
+    described = [(str(r[0]), str(r[1])) for r in rows]
+    one = one_column_fix(cur, source, described)
+    if one:
+        raise BadInputError(f"{'Model ' + repr(model) + ': c' if model else 'C'}annot read the source {source!r}: {one}.")
+    return described
 
 
 def _where_read(pattern: str) -> str:

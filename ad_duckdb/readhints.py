@@ -198,6 +198,37 @@ def _header_again_fix(source: str, column: str, sql_type: str) -> str:
             "store_rejects=true to list them in reject_errors)")
 
 
+def one_column_fix(cur: object, source: str, columns: list[tuple[str, str]]) -> str | None:
+    """For a CSV that DuckDB read as one text column named like its whole header ('id,count,amount'): why, and the
+    read that splits it; None for other sources, or when that read does not split it either.
+
+    Why: DuckDB's sniffer falls back to one column when no delimiter splits every line alike, as when the last line
+    is cut off (a file still being written); the columns then looked missing ("Column 'count' is not in ...; its
+    columns are: id,count,amount") or not numbers, with no word of the file."""
+    s = source.strip()
+    path = s.strip("'").lower()
+    csv = bool(_CALL.fullmatch(s)) or ("(" not in s and not is_query(s) and
+                                       any(e in path for e in (".csv", ".tsv", ".txt")))
+    if not csv or len(columns) != 1 or columns[0][1].upper() != "VARCHAR" or "ignore_errors" in s.lower():
+        return None
+    name = columns[0][0]
+    if len([p for p in re.split(r"[,;\t|]", name) if p.strip()]) < 2:
+        return None
+    reads = with_csv_options(source, "ignore_errors=true")
+    if reads.startswith("the query"):
+        return None
+    try:
+        split = cur.execute(f"DESCRIBE SELECT * FROM {reads}").fetchall()  # type: ignore[attr-defined]
+    except Exception:  # not a fix, then: DuckDB's one column stands, with the messages about it
+        return None
+    if len(split) < 2:
+        return None
+    return (f"DuckDB read it as one text column, {name!r}, as no delimiter splits all its lines alike: a line has "
+            "fewer or more fields than the header (the last one cut off while the file is still being written, or a "
+            f"value with an unquoted delimiter). If the file is complete, read it with {reads}, which leaves out such "
+            "lines (add store_rejects=true to list them in reject_errors); if it is being written, wait until it is")
+
+
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:
     """The fix for a Parquet file that lacks ``column`` of the first file: read the files by name, with the column
     it was renamed to (the one of the file's ``names`` that holds the old name) read as ``column``.

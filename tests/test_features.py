@@ -2431,3 +2431,30 @@ def test_a_csv_whose_header_line_comes_again_mid_file_is_named_with_the_read_tha
             assert info.train_rows == rows and info.features == ["count", "amount"], (info.train_rows, info.features)
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("features", [None, ["count", "amount"]])
+def test_a_csv_whose_last_line_is_cut_off_is_named_with_the_read_that_leaves_it_out(
+        tmp_path: Path, features: list[str] | None) -> None:
+    """A CSV still being written ends mid-line. DuckDB found no delimiter that splits every line alike and read each
+    line as one text column, 'id,count,amount': training said "Column 'count' is not in ...; its columns are:
+    id,count,amount", or that the source has no numeric column, as if the file held none."""
+    path = tmp_path / "today.csv"
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM range(400)) "
+                    f"TO '{path}' (HEADER)")
+        text = path.read_text()
+        path.write_text(text[: text.index("\n300,") + 3])  # the line of id 300 written up to its first digits
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", str(path), features=features, **FAST)
+        msg = str(e.value)
+        assert "one text column" in msg and "cut off" in msg and "'count' is not in" not in msg, msg
+        fixed = re.search(r"read it with (.*?), which", msg)
+        assert fixed, msg
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+        assert info.train_rows == 300 and info.features == ["count", "amount"], (info.train_rows, info.features)
+    finally:
+        con.close()
