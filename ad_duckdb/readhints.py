@@ -20,6 +20,8 @@ _FILE_TYPE = re.compile(r'(?s)In file "(.*?)" the column "(.*?)" has type (.+?),
 # ... and a later file that lacks a column of the first (renamed or dropped by the export that wrote it):
 _FILE_LACKS = re.compile(r'(?s)column "(.*?)" was read from the original file "(.*?)", but could not be found in file '
                          r'"(.*?)"\.\s*Candidate names: (.*?)(?:\s+If you are trying|$)')
+# ... and a CSV of a glob that DuckDB reads with another layout than the first (its columns all "missing"):
+_GLOB_LAYOUT = re.compile(r"(?s)Schema mismatch between globbed files\..*?Current file: (.*?)\s+Column with name")
 _CONVERT = re.compile(r'(?s)converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'')
 
 
@@ -106,6 +108,9 @@ def read_fix(source: str, error: str) -> str | None:
         return (f"DuckDB typed column {column!r} {sql_type} from the file's first rows, but a later row holds "
                 f"{value!r}. If {value!r} means a missing value, read it with {with_csv_options(source, nullstr)}; "
                 f"otherwise {with_csv_options(source, 'sample_size=-1')} types each column from every row")
+    m = _GLOB_LAYOUT.search(error)
+    if m:
+        return _cut_csv_fix(source, m.group(1))
     m = _FILE_TYPE.search(error)
     if m:
         path, column, held, wanted = m.groups()
@@ -227,6 +232,34 @@ def one_column_fix(cur: object, source: str, columns: list[tuple[str, str]]) -> 
             "fewer or more fields than the header (the last one cut off while the file is still being written, or a "
             f"value with an unquoted delimiter). If the file is complete, read it with {reads}, which leaves out such "
             "lines (add store_rejects=true to list them in reject_errors); if it is being written, wait until it is")
+
+
+def _cut_csv_fix(source: str, path: str) -> str | None:
+    """For a CSV glob whose file ``path`` DuckDB reads as one text column (``one_column_fix``: its last line cut off
+    while it is being written), the read that leaves such lines out; None otherwise (DuckDB's union_by_name advice
+    then stands, for an export whose columns changed). Why not union_by_name: that file's lines become one text column
+    beside the others, which are NULL in its rows."""
+    import duckdb
+
+    if with_csv_options(source, "ignore_errors=true").startswith("the query"):
+        return None
+    con = duckdb.connect()  # the one file, alone, as DuckDB sniffs it: no caller's connection at hand here
+    try:
+        columns = [(str(r[0]), str(r[1])) for r in
+                   con.execute(f"DESCRIBE SELECT * FROM read_csv({quote_literal(path)})").fetchall()]
+        one = one_column_fix(con, quote_literal(path), columns)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if one is None:
+        return None
+    reads = with_csv_options(source, "ignore_errors=true")
+    return (f"file {path!r} has none of the first file's columns: DuckDB read it as one text column, {columns[0][0]!r}, "
+            "as no delimiter splits all its lines alike (a line with fewer or more fields than the header: the last "
+            f"one cut off while the file is still being written, or a value with an unquoted delimiter). If the files "
+            f"are complete, read it with {reads}, which leaves out such lines (add store_rejects=true to list them in "
+            "reject_errors); if that one is being written, wait until it is")
 
 
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:

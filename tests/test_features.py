@@ -2458,3 +2458,28 @@ def test_a_csv_whose_last_line_is_cut_off_is_named_with_the_read_that_leaves_it_
         assert info.train_rows == 300 and info.features == ["count", "amount"], (info.train_rows, info.features)
     finally:
         con.close()
+
+
+def test_a_glob_whose_newest_csv_is_cut_off_names_that_file_and_the_read_that_leaves_its_line_out(
+        tmp_path: Path) -> None:
+    """The day's CSV, still being written, ends mid-line: DuckDB read it as one column and stopped on "Schema mismatch
+    between globbed files ... Column with name: "id" is missing", advising union_by_name=true, which reads the file's
+    lines as a text column 'id,count,amount' beside the others, NULL."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    con = ad_duckdb.connect()
+    try:
+        for day in (1, 2):
+            con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM "
+                        f"range(400)) TO '{folder}/day_{day}.csv' (HEADER)")
+        text = (folder / "day_2.csv").read_text()
+        (folder / "day_2.csv").write_text(text[: text.index("\n300,") + 3])
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"{folder}/*.csv", features=["count", "amount"], **FAST)
+        msg = str(e.value).split(" (Invalid Input Error")[0]
+        assert "day_2.csv" in msg and "cut off" in msg and "union_by_name" not in msg, msg
+        fixed = re.search(r"read it with (.*?), which", msg)
+        assert fixed, msg
+        assert ad_duckdb.train(con, "m", fixed.group(1), features=["count", "amount"], **FAST).train_rows == 700
+    finally:
+        con.close()
