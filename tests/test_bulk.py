@@ -1077,9 +1077,9 @@ def test_append_whose_ids_a_double_column_holds_exactly_runs_the_source_once(app
         assert n > 0 and sum(seen) == n, (n, sum(seen))
         # an id beyond 2^53 it holds exactly (2^60) is read and let through; one it would change, refused
         seen.clear()
-        con.execute("CREATE OR REPLACE VIEW tx_big AS SELECT CASE WHEN transaction_id = 101 THEN {} ELSE "
+        con.execute(f"CREATE OR REPLACE VIEW tx_big AS SELECT CASE WHEN transaction_id = 101 THEN {2 ** 60} ELSE "
                     "transaction_id END::BIGINT AS transaction_id, count, amount FROM transactions WHERE "
-                    "transaction_id > 100".format(2 ** 60))
+                    "transaction_id > 100")
         assert ad_duckdb.score(con, "tx_ae", "tx_big", into="inc_once", columns=["transaction_id"], append=True) == n
         con.execute("CREATE OR REPLACE VIEW tx_big AS SELECT CASE WHEN transaction_id = 101 THEN "
                     "9007199254740993 ELSE transaction_id END::BIGINT AS transaction_id, count, amount FROM "
