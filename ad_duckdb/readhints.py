@@ -22,6 +22,8 @@ _FILE_LACKS = re.compile(r'(?s)column "(.*?)" was read from the original file "(
                          r'"(.*?)"\.\s*Candidate names: (.*?)(?:\s+If you are trying|$)')
 # ... and a CSV of a glob that DuckDB reads with another layout than the first (its columns all "missing"):
 _GLOB_LAYOUT = re.compile(r"(?s)Schema mismatch between globbed files\..*?Current file: (.*?)\s+Column with name")
+# ... and a Parquet file without its footer (DuckDB 2.0's words; "magic bytes" are the file's last four, PAR1):
+_NO_FOOTER = re.compile(r"(?s)No magic bytes found at end of file '(.*?)'")
 _CONVERT = re.compile(r'(?s)converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'')
 
 
@@ -108,6 +110,13 @@ def read_fix(source: str, error: str) -> str | None:
         return (f"DuckDB typed column {column!r} {sql_type} from the file's first rows, but a later row holds "
                 f"{value!r}. If {value!r} means a missing value, read it with {with_csv_options(source, nullstr)}; "
                 f"otherwise {with_csv_options(source, 'sample_size=-1')} types each column from every row")
+    m = _NO_FOOTER.search(error)
+    if m:
+        # Why said: Parquet writes its columns' places last, so a file copied in or written as the training reads it
+        # ends without them; DuckDB's words named the bytes, not the cause, and a rerun a minute later works
+        return (f"file {m.group(1)!r} ends before the end Parquet writes last, so it is not a whole Parquet file: one "
+                "still being written (or copied in) as it was read, or cut short by a copy that failed. Wait until it "
+                "is written and run again, or move it out of the files read")
     m = _GLOB_LAYOUT.search(error)
     if m:
         return _cut_csv_fix(source, m.group(1))

@@ -2483,3 +2483,20 @@ def test_a_glob_whose_newest_csv_is_cut_off_names_that_file_and_the_read_that_le
         assert ad_duckdb.train(con, "m", fixed.group(1), features=["count", "amount"], **FAST).train_rows == 700
     finally:
         con.close()
+
+
+def test_a_parquet_file_still_being_written_is_named_as_such(tmp_path: Path) -> None:
+    """A folder's newest Parquet file, copied in as the training ran, ends before Parquet's footer: DuckDB said "No
+    magic bytes found at end of file", which says nothing of a file being written, nor what to do."""
+    folder = _two_months(tmp_path, _MONTH, _MONTH)
+    data = (folder / "tx_02.parquet").read_bytes()
+    (folder / "tx_02.parquet").write_bytes(data[: len(data) // 2])
+    con = ad_duckdb.connect()
+    try:
+        for features in (None, ["count", "amount"]):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", f"{folder}/*.parquet", features=features, **FAST)
+            msg = str(e.value)
+            assert "tx_02.parquet" in msg and "being written" in msg and "tx_01" not in msg, msg
+    finally:
+        con.close()
