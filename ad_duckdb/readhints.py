@@ -114,7 +114,7 @@ def read_fix(source: str, error: str) -> str | None:
     if m:
         # Why said: Parquet writes its columns' places last, so a file copied in or written as the training reads it
         # ends without them; DuckDB's words named the bytes, not the cause, and a rerun a minute later works
-        return (f"file {m.group(1)!r} ends before the end Parquet writes last, so it is not a whole Parquet file: one "
+        return (f"file {m.group(1)!r} lacks the footer a Parquet writer adds last, so it is not a whole Parquet file: one "
                 "still being written (or copied in) as it was read, or cut short by a copy that failed. Wait until it "
                 "is written and run again, or move it out of the files read")
     m = _GLOB_LAYOUT.search(error)
