@@ -558,7 +558,9 @@ def _header_again(cur: object, source: str, text: list[str]) -> str | None:
         return None
     again = " AND ".join(f"{quote_ident(n)} = {quote_literal(n)}" for n in key)
     try:
-        found = cur.execute(f"SELECT count(*) FROM {source_sql(source)} WHERE {again}").fetchall()[0][0]  # type: ignore[attr-defined]
+        found = cur.execute(  # type: ignore[attr-defined]
+            f"SELECT count(*) FROM {source_sql(source)} WHERE {quote_ident(key[0])} = ? AND {quote_ident(key[-1])} = ?",
+            [key[0], key[-1]]).fetchall()[0][0]
     except duckdb.Error:
         return None
     if not found:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from .exceptions import BadInputError
-from .sqltext import is_query, quote_ident, quote_literal, sql_name
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name
 
 _CALL = re.compile(r"(?is)\s*(read_csv(?:_auto)?\s*\(.*\))\s*;?\s*")
 _PARQUET_CALL = re.compile(r"(?is)\s*((?:read_)?parquet(?:_scan)?\s*\(.*\))\s*;?\s*")
@@ -232,7 +232,7 @@ def one_column_fix(cur: object, source: str, columns: list[tuple[str, str]]) -> 
     if reads.startswith("the query"):
         return None
     try:
-        split = cur.execute(f"DESCRIBE SELECT * FROM {reads}").fetchall()  # type: ignore[attr-defined]
+        split = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(reads)}").fetchall()  # type: ignore[attr-defined]
     except Exception:  # not a fix, then: DuckDB's one column stands, with the messages about it
         return None
     if len(split) < 2:
