@@ -543,7 +543,7 @@ def _unquoted(name: str) -> str:
     return name
 
 
-def _header_again(cur: object, source: str, text: list[str]) -> str | None:
+def header_again(cur: object, source: str, text: list[str]) -> str | None:
     """Why a CSV's columns are all text when a line mid-file repeats the header (exports joined with cat), and the
     query that reads the file without it, its numbers as numbers; None for another source or when none does.
 
@@ -582,7 +582,7 @@ def choose_columns(
         chosen = [(n, t) for n, t in columns if is_numeric_type(t)]
         if not chosen:
             listing = ", ".join(f"{n} {t}" for n, t in columns)
-            header = _header_again(cur, source, [n for n, t in columns if t.upper() == "VARCHAR"])
+            header = header_again(cur, source, [n for n, t in columns if t.upper() == "VARCHAR"])
             if header:
                 raise BadInputError(f"The source {source!r} has no numeric column to train on (columns: {listing}): "
                                     f"{header}")

@@ -2500,3 +2500,22 @@ def test_a_parquet_file_still_being_written_is_named_as_such(tmp_path: Path) -> 
             assert "tx_02.parquet" in msg and "being written" in msg and "tx_01" not in msg, msg
     finally:
         con.close()
+
+
+def test_scoring_a_csv_whose_header_line_comes_again_names_it_with_the_read_that_drops_it(tmp_path: Path) -> None:
+    """Scoring such a file said to read 'count' and 'amount' with TRY_CAST, which kept the header's line as a row of
+    NULLs, scored on filled-in values and written with the scores as if it were a transaction."""
+    source = _header_repeated(tmp_path, 400, 200)
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "m", f"SELECT TRY_CAST(count AS DOUBLE) AS count, TRY_CAST(amount AS DOUBLE) AS amount "
+                        f"FROM '{source}' WHERE id <> 'id'", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        msg = str(e.value)
+        assert "header" in msg, msg
+        fixed = re.search(r"ead it with: (.*)$", msg)
+        assert fixed, msg
+        assert len(ad_duckdb.score(con, "m", fixed.group(1))) == 400
+    finally:
+        con.close()
