@@ -46,7 +46,7 @@ from .features import (
     rows_fingerprint,
     warn_if_few_rows,
 )
-from .filecols import warn_cast_columns
+from .filecols import Compared, warn_cast_columns
 from .intotable import (
     SCORE_TYPES,
     append_value_error,
@@ -383,11 +383,12 @@ def train(
             return n, empty_rows_filter(cur, source, where, chosen, n)
 
         text_named = None  # the column whose 'Total' the note on text columns gave the filter for
+        compared = Compared(cur, source)
         if features is None:
             cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
-                                                         empty_rows=empty_rows)
+                                                         empty_rows=empty_rows, compared=compared)
         names = [c for c, _ in cols]
-        warn_cast_columns(cur, source, names, model=name)
+        warn_cast_columns(cur, source, names, model=name, compared=compared)
         totals = watch.totals_row([read.index(c) for c in names])
         empty, empty_out = empty_rows(names, X)
         both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,

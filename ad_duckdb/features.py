@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import duckdb
 import numpy as np
@@ -41,10 +41,13 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
-from .readhints import TOTALS, read_fix, said
+from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, sql_tokens, strip_sql_ends, where_sql
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
+
+if TYPE_CHECKING:  # filecols imports this module
+    from .filecols import Compared
 
 CLIP = 1000.0
 # Why: a column this skewed (counts, amounts) spans orders of magnitude; a signed log turns its long
@@ -202,7 +205,11 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
         ) from e
     check_same_tables(caller, cur, source_sql(source), source,  # type: ignore[arg-type]
                       f"Model {model!r}: " if model else "", is_query(source))
-    return [(str(r[0]), str(r[1])) for r in rows]
+    described = [(str(r[0]), str(r[1])) for r in rows]
+    one = one_column_fix(cur, source, described)
+    if one:
+        raise BadInputError(f"{'Model ' + repr(model) + ': c' if model else 'C'}annot read the source {source!r}: {one}.")
+    return described
 
 
 def _where_read(pattern: str) -> str:
@@ -538,6 +545,34 @@ def _unquoted(name: str) -> str:
     return name
 
 
+def header_again(cur: object, source: str, text: list[str]) -> str | None:
+    """Why a CSV's columns are all text when a line mid-file repeats the header (exports joined with cat), and the
+    query that reads the file without it, its numbers as numbers; None for another source or when none does.
+
+    Why: DuckDB types a column VARCHAR for the header's 'count' among its numbers, and the advice for a source of
+    text columns, CAST(x AS DOUBLE), fails on that very value."""
+    if cur is None or not text:
+        return None
+    read = _numbers_as_text(cur, source, text, None)
+    numbers = [n for n in text if n in read and read[n][0] >= 0.5]
+    key = numbers[:2]  # a header's line holds every name: two tell it from a row whose value is a word
+    if not key:
+        return None
+    again = " AND ".join(f"{quote_ident(n)} = {quote_literal(n)}" for n in key)
+    try:
+        found = cur.execute(  # type: ignore[attr-defined]
+            f"SELECT count(*) FROM {source_sql(source)} WHERE {quote_ident(key[0])} = ? AND {quote_ident(key[-1])} = ?",
+            [key[0], key[-1]]).fetchall()[0][0]
+    except duckdb.Error:
+        return None
+    if not found:
+        return None
+    exprs = ", ".join(f"{text_as_number(n, read[n][2])} AS {quote_ident(n)}" for n in numbers)
+    return (f"{found} line{'s' if found > 1 else ''} after the first repeat{'' if found > 1 else 's'} the header (files "
+            "joined with their headers), so DuckDB read every column as text. Read it with: SELECT * REPLACE "
+            f"({exprs}) FROM {_from_item(source)} WHERE NOT ({again})")
+
+
 def choose_columns(
     columns: list[tuple[str, str]], features: Sequence[str] | None, source: str, cur: object | None = None,
     where: str | None = None,
@@ -549,6 +584,10 @@ def choose_columns(
         chosen = [(n, t) for n, t in columns if is_numeric_type(t)]
         if not chosen:
             listing = ", ".join(f"{n} {t}" for n, t in columns)
+            header = header_again(cur, source, [n for n, t in columns if t.upper() == "VARCHAR"])
+            if header:
+                raise BadInputError(f"The source {source!r} has no numeric column to train on (columns: {listing}): "
+                                    f"{header}")
             raise BadInputError(
                 f"The source {source!r} has no numeric column to train on (columns: {listing}). "
                 "Cast columns to a number in a query, e.g. SELECT CAST(x AS DOUBLE) AS x FROM ..."
@@ -951,6 +990,7 @@ def default_features(
     cur: object, source: str, where: str | None, described: list[tuple[str, str]], X: np.ndarray, *, model: str,
     rising: np.ndarray | None = None,
     empty_rows: Callable[[list[str], np.ndarray], tuple[int, str | None]] | None = None,
+    compared: Compared | None = None,
 ) -> tuple[list[tuple[str, str]], np.ndarray, str | None]:
     """The default features, for a caller who named none: every numeric column except id-like ones.
 
@@ -960,6 +1000,7 @@ def default_features(
     was left out, why, and how to choose otherwise. ``empty_rows``: the rows of the features chosen (names, values)
     -> how many have every one NULL and the filter that leaves them out, made part of the filter a totals row's
     'Total' gets in the note on text columns; the third value returned: the column that filter was given for.
+    ``compared``: the comparison of a glob's files by name (``filecols.Compared``) the caller's other notes share.
     """
     columns = [(n, t) for n, t in described if is_numeric_type(t)]
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
@@ -1059,7 +1100,7 @@ def default_features(
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
             AdDuckDBWarning, stacklevel=3,
         )
-    _warn_later_columns(cur, source, model)
+    _warn_later_columns(cur, source, model, compared)
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
     chosen = X[:, keep]
     gave = _warn_non_numeric(cur, source, where, [(n, t) for n, t in described if not is_numeric_type(t)
@@ -1068,11 +1109,11 @@ def default_features(
     return kept, chosen, gave
 
 
-def _warn_later_columns(cur: object, source: str, model: str) -> None:
+def _warn_later_columns(cur: object, source: str, model: str, compared: Compared | None) -> None:
     """Say which columns of a glob's later files the default features leave out, as DuckDB does not read them."""
     from .filecols import later_columns
 
-    later = later_columns(cur, source)
+    later = later_columns(cur, source, compared)
     if later is None:
         return
     names = list(later.columns)

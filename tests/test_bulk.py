@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-from duckdb.sqltypes import DOUBLE
+from duckdb.sqltypes import BOOLEAN, DOUBLE
 
 import ad_duckdb
 from ad_duckdb.exceptions import AdDuckDBWarning, BadInputError
@@ -1050,4 +1050,45 @@ def test_append_of_values_a_double_column_would_change_is_refused_before_any_row
         assert con.execute("SELECT count(*) FROM inc_pre").fetchall() == [(100 + n,)]
         con.execute("DROP TABLE inc_pre")
     finally:
+        con.close()
+
+
+def test_append_whose_ids_a_double_column_holds_exactly_runs_the_source_once(append_db: str) -> None:
+    """The check before scoring (BIGINT ids bound for a DOUBLE column) read the source's ids in a query of its own:
+    a view that joins or filters ran twice, the whole of it, though none of its ids was near 2^53. What DuckDB knows
+    of the ids' range (a table's statistics, through the view) now answers for it when it can; the ids it cannot
+    place are read as before."""
+    con = ad_duckdb.connect(append_db)
+    seen: list[int] = []
+
+    def rows_seen(x: pa.Array) -> pa.Array:
+        seen.append(len(x))
+        return pa.array([True] * len(x))
+
+    try:
+        con.create_function("rows_seen", rows_seen, [DOUBLE], BOOLEAN, type="arrow")
+        ad_duckdb.score(con, "tx_ae", "SELECT transaction_id::DOUBLE AS transaction_id, count, amount FROM "
+                        "transactions WHERE transaction_id <= 100", into="inc_once", columns=["transaction_id"])
+        # a window over the rows: a filter on the ids is not pushed below it, so the check ran the whole view
+        con.execute("CREATE OR REPLACE VIEW tx_seen AS SELECT transaction_id, count, amount FROM (SELECT *, "
+                    "row_number() OVER () AS k FROM transactions WHERE transaction_id > 100 AND "
+                    "rows_seen(amount::DOUBLE))")
+        n = ad_duckdb.score(con, "tx_ae", "tx_seen", into="inc_once", columns=["transaction_id"], append=True)
+        assert n > 0 and sum(seen) == n, (n, sum(seen))
+        # an id beyond 2^53 it holds exactly (2^60) is read and let through; one it would change, refused
+        seen.clear()
+        con.execute(f"CREATE OR REPLACE VIEW tx_big AS SELECT CASE WHEN transaction_id = 101 THEN {2 ** 60} ELSE "
+                    "transaction_id END::BIGINT AS transaction_id, count, amount FROM transactions WHERE "
+                    "transaction_id > 100")
+        assert ad_duckdb.score(con, "tx_ae", "tx_big", into="inc_once", columns=["transaction_id"], append=True) == n
+        con.execute("CREATE OR REPLACE VIEW tx_big AS SELECT CASE WHEN transaction_id = 101 THEN "
+                    "9007199254740993 ELSE transaction_id END::BIGINT AS transaction_id, count, amount FROM "
+                    "transactions WHERE transaction_id > 100")
+        with pytest.raises(BadInputError, match=r"the value 9007199254740993 would be stored as 9007199254740992"):
+            ad_duckdb.score(con, "tx_ae", "tx_big", into="inc_once", columns=["transaction_id"], append=True)
+        assert con.execute("SELECT count(*) FROM inc_once").fetchall() == [(100 + 2 * n,)]
+    finally:
+        con.execute("DROP TABLE IF EXISTS inc_once")
+        con.execute("DROP VIEW IF EXISTS tx_seen")
+        con.execute("DROP VIEW IF EXISTS tx_big")
         con.close()

@@ -2373,3 +2373,149 @@ def test_the_files_of_a_remote_glob_are_not_listed_nor_opened_to_compare_their_c
         assert ran == [], ran
     finally:
         con.close()
+
+
+def test_a_default_training_on_a_glob_compares_its_files_by_name_once(tmp_path: Path) -> None:
+    """A default training on a glob said both notes (a column only a later file holds, a column whose values a later
+    file's type changes) from two comparisons of the files, each listing the glob and reading every file's columns
+    by name: twice the cost, at every training. DuckDB's query log counts the reads by name."""
+    folder = _two_months(tmp_path, "SELECT range % 9 + 1 AS count, (range % 3)::BIGINT AS rate FROM range(300)",
+                         "SELECT range % 9 + 1 AS count, (range % 5) / 10 + 0.05 AS rate, range % 4 AS risk "
+                         "FROM range(300)")
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CALL enable_logging('QueryLog')")
+        trained, notes = _notes_of_training(con, f"{folder}/*.parquet")
+        assert trained == ["count", "rate"]
+        assert len([n for n in notes if "'risk'" in n and "left out" in n]) == 1, notes
+        assert len([n for n in notes if "its 0.05 is read as 0" in n]) == 1, notes
+        ran = [m for (m,) in con.execute("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'").fetchall()
+               if "DESCRIBE" in m and "union_by_name" in m]
+        assert len(ran) == 1, ran
+    finally:
+        con.close()
+
+
+def _header_repeated(tmp_path: Path, rows: int, at: int) -> str:
+    """A CSV of ``rows`` rows whose header line comes again before row ``at`` (two exports joined with cat)."""
+    path = tmp_path / "joined.csv"
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM range({rows}))"
+                    f" TO '{path}' (HEADER)")
+    finally:
+        con.close()
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[: at + 1], lines[0], *lines[at + 1:]]) + "\n")
+    return str(path)
+
+
+def test_a_csv_whose_header_line_comes_again_mid_file_is_named_with_the_read_that_drops_it(tmp_path: Path) -> None:
+    """Two monthly exports joined with cat repeat the header line mid-file. Within DuckDB's sample, every column was
+    typed VARCHAR and training said "no numeric column ... SELECT CAST(x AS DOUBLE) AS x", a cast that fails on the
+    header's 'count'; beyond it, the read stopped on 'count' and the advice was nullstr=['count', ''] (which stops on
+    'id' next) or sample_size=-1 (every column VARCHAR again)."""
+    con = ad_duckdb.connect()
+    try:
+        for rows, at, features in [(400, 200, None), (100_000, 60_000, ["count", "amount"])]:
+            source = _header_repeated(tmp_path, rows, at)
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", source, features=features, **FAST)
+            msg = str(e.value).split(" (Conversion Error")[0]  # ours, without DuckDB's own advice kept after it
+            assert "header" in msg and "nullstr" not in msg and "CAST(x AS DOUBLE)" not in msg, msg
+            fixed = re.search(r"ead it with: (.*?)(?:, which |$)", msg)
+            assert fixed, msg
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+            assert info.train_rows == rows and info.features == ["count", "amount"], (info.train_rows, info.features)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("features", [None, ["count", "amount"]])
+def test_a_csv_whose_last_line_is_cut_off_is_named_with_the_read_that_leaves_it_out(
+        tmp_path: Path, features: list[str] | None) -> None:
+    """A CSV still being written ends mid-line. DuckDB found no delimiter that splits every line alike and read each
+    line as one text column, 'id,count,amount': training said "Column 'count' is not in ...; its columns are:
+    id,count,amount", or that the source has no numeric column, as if the file held none."""
+    path = tmp_path / "today.csv"
+    con = ad_duckdb.connect()
+    try:
+        con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM range(400)) "
+                    f"TO '{path}' (HEADER)")
+        text = path.read_text()
+        path.write_text(text[: text.index("\n300,") + 3])  # the line of id 300 written up to its first digits
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", str(path), features=features, **FAST)
+        msg = str(e.value)
+        assert "one text column" in msg and "cut off" in msg and "'count' is not in" not in msg, msg
+        fixed = re.search(r"read it with (.*?), which", msg)
+        assert fixed, msg
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            info = ad_duckdb.train(con, "m", fixed.group(1), features=features, **FAST)
+        assert info.train_rows == 300 and info.features == ["count", "amount"], (info.train_rows, info.features)
+    finally:
+        con.close()
+
+
+def test_a_glob_whose_newest_csv_is_cut_off_names_that_file_and_the_read_that_leaves_its_line_out(
+        tmp_path: Path) -> None:
+    """The day's CSV, still being written, ends mid-line: DuckDB read it as one column and stopped on "Schema mismatch
+    between globbed files ... Column with name: "id" is missing", advising union_by_name=true, which reads the file's
+    lines as a text column 'id,count,amount' beside the others, NULL."""
+    folder = tmp_path / "days"
+    folder.mkdir()
+    con = ad_duckdb.connect()
+    try:
+        for day in (1, 2):
+            con.execute(f"COPY (SELECT range AS id, range % 9 + 1 AS count, (range % 13) * 2 AS amount FROM "
+                        f"range(400)) TO '{folder}/day_{day}.csv' (HEADER)")
+        text = (folder / "day_2.csv").read_text()
+        (folder / "day_2.csv").write_text(text[: text.index("\n300,") + 3])
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.train(con, "m", f"{folder}/*.csv", features=["count", "amount"], **FAST)
+        msg = str(e.value).split(" (Invalid Input Error")[0]
+        assert "day_2.csv" in msg and "cut off" in msg and "union_by_name" not in msg, msg
+        fixed = re.search(r"read it with (.*?), which", msg)
+        assert fixed, msg
+        assert ad_duckdb.train(con, "m", fixed.group(1), features=["count", "amount"], **FAST).train_rows == 700
+    finally:
+        con.close()
+
+
+def test_a_parquet_file_still_being_written_is_named_as_such(tmp_path: Path) -> None:
+    """A folder's newest Parquet file, copied in as the training ran, ends before Parquet's footer: DuckDB said "No
+    magic bytes found at end of file", which says nothing of a file being written, nor what to do."""
+    folder = _two_months(tmp_path, _MONTH, _MONTH)
+    data = (folder / "tx_02.parquet").read_bytes()
+    (folder / "tx_02.parquet").write_bytes(data[: len(data) // 2])
+    con = ad_duckdb.connect()
+    try:
+        for features in (None, ["count", "amount"]):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                ad_duckdb.train(con, "m", f"{folder}/*.parquet", features=features, **FAST)
+            msg = str(e.value)
+            assert "tx_02.parquet" in msg and "being written" in msg and "tx_01" not in msg, msg
+    finally:
+        con.close()
+
+
+def test_scoring_a_csv_whose_header_line_comes_again_names_it_with_the_read_that_drops_it(tmp_path: Path) -> None:
+    """Scoring such a file said to read 'count' and 'amount' with TRY_CAST, which kept the header's line as a row of
+    NULLs, scored on filled-in values and written with the scores as if it were a transaction."""
+    source = _header_repeated(tmp_path, 400, 200)
+    con = ad_duckdb.connect()
+    try:
+        ad_duckdb.train(con, "m", f"SELECT TRY_CAST(count AS DOUBLE) AS count, TRY_CAST(amount AS DOUBLE) AS amount "
+                        f"FROM '{source}' WHERE id <> 'id'", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", source)
+        msg = str(e.value)
+        assert "header" in msg, msg
+        fixed = re.search(r"ead it with: (.*)$", msg)
+        assert fixed, msg
+        assert len(ad_duckdb.score(con, "m", fixed.group(1))) == 400
+    finally:
+        con.close()
