@@ -330,7 +330,8 @@ class ScoringGraph(nn.Module):
             # Why one Gemm and selection per member, not a batched MatMul over [E, B, bank]: torch then allocated
             # that whole product and two temporaries of its size per pass (beyond malloc's reuse: fresh pages each
             # time), and onnxruntime ran a Mul and a Sub over it; only the [B, groups, k] selections are stacked.
-            # 4 members, 19,020 rows: torch 0.09 -> 0.02 s for this term (bench/ensemble_speed.py).
+            # 4 members, ADBench magic.gamma (19,020 rows), one thread: this term 0.10 -> 0.02 s in torch, the whole
+            # scoring x0.35 CPU time in torch and x0.82 in onnxruntime (bench/ensemble_speed.py).
             near = torch.stack([
                 self._nearest(torch.addmm(self.bank_sq[m], h[m], self.bank[m].t(), alpha=-2.0)
                               .reshape(-1, self.bank_groups, self.bank.shape[1] // self.bank_groups))
