@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -847,7 +848,8 @@ def test_code_sizes_cut_each_members_code_and_export_the_cut() -> None:
 
 def test_the_default_fit_is_the_one_before_code_sizes() -> None:
     """Without code_sizes nothing of the model changes: the ONNX bytes and scores of e91e451 (main before
-    code_sizes), for the default and an ensemble, with the torch and onnx the Makefile pins."""
+    code_sizes), for the default and an ensemble, with the torch and onnx the Makefile pins. The ensemble's graph
+    bytes are those of the per-member neighbour term (one Gemm per member, same scores), which came after."""
     import hashlib
 
     import onnx
@@ -860,7 +862,7 @@ def test_the_default_fit_is_the_one_before_code_sizes() -> None:
         "default": ({}, "18cb9e0cef397571feb0af41c224e9cce2df5bb4f2440b5038dc8d7115023777",
                     "a38b9757d6411db54b5e28f97bec9283cab21fba6aaeac6f7536aa9aa32f234b"),
         "ensemble": ({"n_models": 3, "latent_dim": 4, "robust": False},
-                     "ba409a662e486ef306efb87e06f1ea392aa7804211c7f99154e94e083fd448fd",
+                     "658f24685024b5db69d0a1b95a028124d263cd58eab38a483ca91e2560177467",
                      "fe5fd99e7b48df27cfc4bf6c284012198b1352ae779b1f1a82d864f95b02bb63"),
     }
     for label, (params, onnx_sha, scores_sha) in pinned.items():
@@ -901,3 +903,50 @@ def test_code_sizes_with_the_sizes_given_and_with_rows_known_normal() -> None:
     again = AutoEncoderDetector(code_sizes=np.array([3, 5]), n_models=2, latent_dim=6, robust=False, max_steps=30,
                                 progress=False).fit(X)
     np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
+
+
+def _neighbour_reference(graph: object, h: np.ndarray) -> np.ndarray:
+    """The latent-neighbour distance [E, rows] straight from its definition, in float64: each centred code's
+    Euclidean distance to every bank code, the ``knn_k`` nearest of each group, sqrt(d^2 + eps), their mean."""
+    g: Any = graph
+    bank = g.bank.double().numpy()  # [E, bank, k], already centred
+    codes = h + g.code_neg_center.double().numpy()
+    d2 = ((codes[:, :, None, :] - bank[:, None, :, :]) ** 2).sum(-1)  # [E, rows, bank]
+    d2 = d2.reshape(d2.shape[0], d2.shape[1], g.bank_groups, -1)
+    near = np.sort(d2, axis=-1)[..., : g.knn_k]
+    return np.sqrt(near + g.knn_eps.double().numpy()[..., None]).mean((-1, -2))
+
+
+@pytest.mark.parametrize("params", [{"n_models": 2}, {"n_models": 4}, {"n_models": 2, "robust": False},
+                                    {"n_models": 4, "knn_k": 3}])
+def test_an_ensembles_neighbour_term_is_each_members_distance_to_its_bank(
+        cardio: tuple[np.ndarray, np.ndarray], params: dict[str, object]) -> None:
+    """An ensemble's term is now one Gemm and selection per member (not one batched product over [E, rows, bank],
+    which made torch scoring of 4 members x18-22 slower than of one): it must still be each member's own distance
+    to its own bank, and the exported graph must still score as torch does."""
+    import copy
+
+    import torch
+
+    X, _ = cardio
+    det = AutoEncoderDetector(max_steps=200, progress=False, seed=3, **params).fit(X)
+    g = det.graph_
+    with torch.no_grad():
+        g64 = copy.deepcopy(g).double()
+        g64.bank_sq = (g64.bank * g64.bank).sum(-1).unsqueeze(1)  # the float32 graph's was rounded to float32
+        h64, _ = g64.ae(g64.pre(torch.from_numpy(X)))
+        got64 = g64.knn_distance(h64).numpy()
+        h32, _ = g.ae(g.pre(torch.from_numpy(X.astype(np.float32))))
+        got32 = g.knn_distance(h32).numpy()
+    ref = _neighbour_reference(g, h64.numpy())
+    assert got64.shape == ref.shape == (params["n_models"], len(X))
+    np.testing.assert_allclose(got64, ref, rtol=1e-9)  # the same numbers as the definition, members not mixed
+    # float32: as the batched product over [E, rows, bank] scored before (the same float32 operations, other kernels)
+    with torch.no_grad():
+        c = h32 + g.code_neg_center
+        part = (g.bank_sq - 2.0 * torch.matmul(c, g.bank.transpose(1, 2))).reshape(*c.shape[:2], g.bank_groups, -1)
+        near = torch.topk(part, g.knn_k, dim=-1, largest=False).values + (c * c).sum(-1)[..., None, None]
+        batched = torch.sqrt(near.clamp_min(0.0) + g.knn_eps.unsqueeze(-1)).mean((-1, -2)).numpy()
+    np.testing.assert_allclose(got32, batched, rtol=1e-6)
+    onnx = to_onnx_bytes(g, X.shape[1])
+    assert parity_check(g, onnx, X, model="cardio") < 1e-3 * max(1.0, float(np.max(det.decision_function(X))))
