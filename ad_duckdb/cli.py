@@ -915,8 +915,11 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}{codes}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:
-                click.echo("filled NULL / NaN values with the training median: "
-                           + ", ".join(f"{c} {n}" for c, n in filled.items()))
+                # Why both said: "amount 400" read as the median when it was the count of values filled
+                fills = {f.name: f for f in api.load_model(con, info.ref).features}
+                click.echo("filled NULL / NaN values with the training median: " + ", ".join(
+                    f"{c} ({n} value{'s' if n != 1 else ''}, median "
+                    f"{_against_spread(fills[c].fill, _raw_spread(fills[c]))})" for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination, source)
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)

@@ -168,6 +168,11 @@ def shell_word(text: str) -> str:
     return shlex.quote(text)
 
 
+def py_text(text: str) -> str:
+    """``text`` as a Python string in a note: in double quotes unless it holds one (a quoted name, "Amount EUR")."""
+    return f'"{text}"' if '"' not in text else repr(text)
+
+
 def is_query(source: str) -> bool:
     """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
     return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))

@@ -2895,3 +2895,26 @@ def test_train_code_sizes_flag(tmp_path: Path) -> None:
                                    "--n-models", "3"])
     assert res.exit_code == 2 and res.output.startswith("Error: Invalid value for '--code-sizes': ")
     assert "n_models=3 (CLI: --n-models): set n_models=4, or leave n_models out" in res.output, res.output
+
+
+def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path: Path) -> None:
+    """The fill line said "filled NULL / NaN values with the training median: Amount EUR 400, ratio 207", the
+    counts read as the medians; and the note on rows of every feature NULL gave where=""Amount EUR" IS NOT NULL", a
+    filter that is not one Python string (nor one shell word as --where "..."). Now each column's count and median
+    are told apart, and the filter is given as a string that runs as the note says."""
+    import ast
+
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute('CREATE TABLE t AS SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 37) * 2.5 + 10 END AS "Amount EUR" '
+                "FROM range(600) r(i)")
+    median = con.execute('SELECT median("Amount EUR") FROM t').fetchone()[0]
+    con.close()
+    out = run("train", path, "q", "t", "-f", "Amount EUR", "--epochs", "1", "--quiet")
+    assert f"filled NULL / NaN values with the training median: Amount EUR (60 values, median {median:g})" in out, out
+    said = re.search(r"where=(\S.*?) (?:and robust=True|\(CLI)", out)
+    assert said is not None, out
+    where = ast.literal_eval(said.group(1))
+    assert where == '"Amount EUR" IS NOT NULL', said.group(1)
+    out = run("train", path, "q", "t", "-f", "Amount EUR", "--where", where, "--robust", "--epochs", "1", "--quiet")
+    assert "540 rows" in out and "filled" not in out, out
