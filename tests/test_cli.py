@@ -2918,3 +2918,26 @@ def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path:
     assert where == '"Amount EUR" IS NOT NULL', said.group(1)
     out = run("train", path, "q", "t", "-f", "Amount EUR", "--where", where, "--robust", "--epochs", "1", "--quiet")
     assert "540 rows" in out and "filled" not in out, out
+
+
+@pytest.mark.parametrize(("where", "says"), [
+    # the WHERE keyword typed in, as after a SELECT: its fix is the condition alone
+    ("WHERE count > 1", "starts with the keyword WHERE, which ad_duckdb adds: give the condition alone, "
+                        "where='count > 1' (CLI: --where)"),
+    ("where count > 1 ", "where='count > 1'"),
+    # the parser's "at or near ")"" named the parenthesis of ad_duckdb's own query, which the user never wrote
+    ("count > 1 AND (amount > 5", "opens 1 parenthesis it does not close"),
+    ("amount >> ", "ends before its condition does (Parser Error: syntax error at the end of the filter)"),
+    # DuckDB's excerpt quoted the wrapping query ('LINE 1: SELECT * FROM (SELECT 1) AS _w ...') and cut the ')'
+    ("day >= '2026-02-01", "is not valid SQL here (Parser Error: unterminated string literal)."),
+    ("count IS NOT NUL", 'is not valid SQL here (Parser Error: syntax error at or near "NUL").'),
+])
+def test_a_where_that_does_not_parse_is_told_in_the_users_own_words(model_db: str, where: str, says: str) -> None:
+    for cmd in (["train", model_db, "never_ae", "transactions", "-f", "count", "--quiet", "--where", where],
+                ["explain", model_db, "tx_ae", "transactions", "--where", where],
+                ["evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--where", where]):
+        out = fails_in_one_line(*cmd)
+        assert says in out, (cmd[0], out)
+        assert "LINE" not in out and "_w" not in out and "^" not in out, out
+        bare = out.replace(repr(where), "")  # the user's own parentheses may be unbalanced; the message's are not
+        assert bare.count("(") == bare.count(")"), out
