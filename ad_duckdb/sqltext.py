@@ -173,6 +173,17 @@ def py_text(text: str) -> str:
     return f'"{text}"' if '"' not in text else repr(text)
 
 
+def typed_from(source: str) -> str:
+    """``source`` as the FROM item of a query we suggest, as a user would type it: a query in parentheses, a table
+    name bare unless SQL needs its quotes, a table function or file as written. Why not the source as given: a
+    table named "Tx Data" was suggested as FROM Tx Data, a syntax error where it was pasted."""
+    s = strip_sql_ends(source)
+    if is_query(s):
+        return f"({s})"
+    parts = name_parts(s)
+    return ".".join(sql_name(p) for p in parts) if parts else source_sql(s)
+
+
 def is_query(source: str) -> bool:
     """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
     return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))

@@ -2941,3 +2941,22 @@ def test_a_where_that_does_not_parse_is_told_in_the_users_own_words(model_db: st
         assert "LINE" not in out and "_w" not in out and "^" not in out, out
         bare = out.replace(repr(where), "")  # the user's own parentheses may be unbalanced; the message's are not
         assert bare.count("(") == bare.count(")"), out
+
+
+def test_the_label_query_suggested_for_a_table_named_with_a_space_runs(tmp_path: Path) -> None:
+    """evaluate on a 'yes'/'no' label of table "Tx Data" suggested "SELECT *, (flag = 'yes')::INTEGER AS is_anomaly
+    FROM Tx Data", a syntax error where it was pasted: the name is quoted as SQL needs it, and the query runs."""
+    path = str(tmp_path / "sp.duckdb")
+    con = ad_duckdb.connect(path)
+    make_labelled(con)
+    con.execute("""CREATE TABLE "Tx Data" AS SELECT *, CASE label WHEN 1 THEN 'yes' ELSE 'no' END AS flag
+                   FROM transactions""")
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    out = fails_in_one_line("evaluate", path, "tx_ae", "Tx Data", "--label", "flag")
+    said = re.search(r"pass that query as the source, e.g. ('.*?'|\".*?\") --label is_anomaly", out)
+    assert said is not None, out
+    query = shlex.split(said.group(1))[0]
+    assert query.endswith('FROM "Tx Data"'), query
+    out = run("evaluate", path, "tx_ae", query, "--label", "is_anomaly")
+    assert "AUC-ROC" in out, out
