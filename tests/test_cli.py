@@ -2960,3 +2960,24 @@ def test_the_label_query_suggested_for_a_table_named_with_a_space_runs(tmp_path:
     assert query.endswith('FROM "Tx Data"'), query
     out = run("evaluate", path, "tx_ae", query, "--label", "is_anomaly")
     assert "AUC-ROC" in out, out
+
+
+def test_an_incremental_source_that_reads_an_empty_scores_table_is_told_it_selects_nothing(model_db: str,
+                                                                                            tmp_path: Path) -> None:
+    """`--append` with "id > (SELECT max(id) FROM tx_scores)" (score --help's example) over a scores table created
+    empty (a first run before any row came) selects no row, run after run: max() of no rows is NULL. Each run said
+    "normal when no new rows came since the last run"; it now names the NULL and the coalesce that fixes it."""
+    db = str(tmp_path / "inc.duckdb")
+    shutil.copy(model_db, db)
+    run("score", db, "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s", "-c", "transaction_id",
+        "--append")
+    source = "SELECT * FROM transactions WHERE transaction_id > (SELECT max(transaction_id) FROM s)"
+    out = run("score", db, "tx_ae", source, "--into", "s", "-c", "transaction_id", "--append")
+    assert "added 0 scored rows to s (now 0 rows" in out, out
+    assert "s holds no rows yet and the source reads it" in out and "coalesce(max(" in out, out
+    assert "normal when no new rows came" not in out, out
+    fixed = "SELECT * FROM transactions WHERE transaction_id > (SELECT coalesce(max(transaction_id), -1) FROM s)"
+    out = run("score", db, "tx_ae", fixed, "--into", "s", "-c", "transaction_id", "--append")
+    assert "added 1502 scored rows" in out, out
+    out = run("score", db, "tx_ae", fixed, "--into", "s", "-c", "transaction_id", "--append")
+    assert "normal when no new rows came since the last run" in out and "holds no rows yet" not in out, out
