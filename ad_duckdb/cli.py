@@ -915,8 +915,11 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}{codes}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
             if filled:
-                click.echo("filled NULL / NaN values with the training median: "
-                           + ", ".join(f"{c} {n}" for c, n in filled.items()))
+                # Why both said: "amount 400" read as the median when it was the count of values filled
+                fills = {f.name: f for f in api.load_model(con, info.ref).features}
+                click.echo("filled NULL / NaN values with the training median: " + ", ".join(
+                    f"{c} ({n} value{'s' if n != 1 else ''}, median "
+                    f"{_against_spread(fills[c].fill, _raw_spread(fills[c]))})" for c, n in filled.items()))
             _print_train_hint(con, info, name, contamination, source)
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
@@ -1091,7 +1094,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
       ad-duckdb score warehouse.duckdb tx_ae daily_tx --plots plots/ --time day
       ad-duckdb score models.duckdb tx_ae lake.main.tx --attach lake.duckdb --into tx_scores
       ad-duckdb score warehouse.duckdb tx_ae "SELECT * FROM transactions WHERE transaction_id >
-        (SELECT max(transaction_id) FROM tx_scores)" --into tx_scores --explain --append
+        (SELECT coalesce(max(transaction_id), -1) FROM tx_scores)" --into tx_scores --explain --append
     """
     if top < 0:  # a wrong option (exit 2), in one line as scripts read it; click's range check prints its usage too
         raise _failure(f"Invalid value for '--top': {top} is not a number of rows; give 0 or more, e.g. --top 20.",
@@ -1240,13 +1243,19 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, _added_top=added, _scored_top=watched)
+    held = _row_count(con, into) if append else 0
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
-        click.echo(f"added {n} scored rows to {into} (now {_row_count(con, into)} rows; model {ref})",
-                   err=report_to_stderr)
+        click.echo(f"added {n} scored rows to {into} (now {held} rows; model {ref})", err=report_to_stderr)
     else:
         click.echo(f"wrote {n} scored rows to {into} (model {ref})", err=report_to_stderr)
-    if n == 0 and append:
+    if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
+        # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
+        # run, each told "normal when no new rows came"
+        click.echo(f"note: {source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
+                   "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
+                   "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.", err=True)
+    elif n == 0 and append:
         click.echo(f"note: {source} has no rows, so none were added to {into}; normal when no new rows came since "
                    "the last run, else check the source and its load.", err=True)
     elif n == 0:

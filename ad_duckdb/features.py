@@ -42,7 +42,17 @@ from .exceptions import (
     is_interrupt,
 )
 from .readhints import TOTALS, one_column_fix, read_fix, said
-from .sqltext import is_query, quote_ident, quote_literal, source_sql, sql_name, sql_tokens, strip_sql_ends, where_sql
+from .sqltext import (
+    is_query,
+    py_text,
+    quote_ident,
+    quote_literal,
+    source_sql,
+    sql_name,
+    sql_tokens,
+    strip_sql_ends,
+    where_sql,
+)
 from .texttimes import compares_as_text, either_way, strptime_expr, text_time_formats
 from .totalsrow import TotalsWatch, column_total_words, words_left_out
 
@@ -1239,9 +1249,10 @@ def leave_out_with(filtered: str, where: str | None) -> str:
     """The options that train without a row: ``filtered``, the filter that leaves it out (with ``where``, the
     caller's own, if any). Why robust=True with a filter of our own: a where= turns robust training off (it reads
     as "the normal rows", chosen by a label), and leaving out a totals row does not make the rows labelled."""
+    shown = py_text(filtered)  # Why not "{filtered}": where=""Amount EUR" IS NOT NULL" was no string at all
     if where:
-        return f"where=\"{filtered}\" (CLI: --where)"
-    return f"where=\"{filtered}\" and robust=True (CLI: --robust), which a where= alone turns off (CLI: --where)"
+        return f"where={shown} (CLI: --where)"
+    return f"where={shown} and robust=True (CLI: --robust), which a where= alone turns off (CLI: --where)"
 
 
 def _as_numbers_example(cur: object, source: str, where: str | None, skipped: list[tuple[str, str]], *,
@@ -1355,7 +1366,7 @@ def _pandas_and_hint(where: str | None, e: Exception) -> str:
     if not fixed:
         return ""
     text = "".join([*fixed, where[last:]])
-    shown = f'"{text}"' if '"' not in text else repr(text)
+    shown = py_text(text)
     return f" SQL joins conditions with AND and OR: where={shown} (CLI: --where)."
 
 
@@ -1370,7 +1381,7 @@ def _quoted_text_hint(where: str | None, e: Exception) -> str:
         return ""
     word = m.group(1).replace('""', '"')
     fixed = where.replace(f'"{m.group(1)}"', quote_literal(word))
-    shown = f'"{fixed}"' if '"' not in fixed else repr(fixed)
+    shown = py_text(fixed)
     return (f' SQL reads "{word}" as a column name; if it is a value, text goes in single quotes: where={shown} '
             "(CLI: --where).")
 

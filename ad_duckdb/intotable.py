@@ -76,6 +76,11 @@ def check_replace(into: str | None, replace: bool, who: str, append: bool = Fals
                           "none was given; name the table to write, or leave replace out.")
 
 
+def reads_table(cur: duckdb.DuckDBPyConnection, source: str, table: str) -> bool:
+    """Whether ``source`` reads ``table`` (an existing --into table), through views."""
+    return bool(_table_refs(cur, table_sql(table)) & _table_refs(cur, source_sql(source)))
+
+
 def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, source: str | None = None,
                  in_place: bool = False, what: str = "scores", append: bool = False) -> None:
     """Refuse a write target that is a store table, an existing table unless ``replace``, or a table the

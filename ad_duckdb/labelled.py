@@ -35,7 +35,6 @@ from .intotable import check_replace, check_target
 from .scoring import LoadedModel
 from .sourcecols import feature_columns
 from .sqltext import (
-    is_query,
     name_parts,
     quote_ident,
     quote_literal,
@@ -46,6 +45,7 @@ from .sqltext import (
     sql_tokens,
     strip_sql_ends,
     table_sql,
+    typed_from,
     where_sql,
 )
 from .store import ModelRecord, Threshold
@@ -315,8 +315,7 @@ def _label_query_hint(lead: str, test: str, source: str, which: str = "", *, tai
     """``lead`` and a query that makes the SQL condition ``test`` the 0 / 1 column is_anomaly: from Python, a string
     to pass as the source with label='is_anomaly' (``FROM ...`` unless ``name_source``); from the CLI, the whole
     query, shell-quoted, as the source."""
-    s = strip_sql_ends(source)
-    src = f"({s})" if is_query(s) else s
+    src = typed_from(source)
     if not pysource.from_command_line():
         # a Python string literal (json's quoting is Python's too): a name in double quotes inside the double-quoted
         # example was a SyntaxError where it was pasted

@@ -168,6 +168,22 @@ def shell_word(text: str) -> str:
     return shlex.quote(text)
 
 
+def py_text(text: str) -> str:
+    """``text`` as a Python string in a note: in double quotes unless it holds one (a quoted name, "Amount EUR")."""
+    return f'"{text}"' if '"' not in text else repr(text)
+
+
+def typed_from(source: str) -> str:
+    """``source`` as the FROM item of a query we suggest, as a user would type it: a query in parentheses, a table
+    name bare unless SQL needs its quotes, a table function or file as written. Why not the source as given: a
+    table named "Tx Data" was suggested as FROM Tx Data, a syntax error where it was pasted."""
+    s = strip_sql_ends(source)
+    if is_query(s):
+        return f"({s})"
+    parts = name_parts(s)
+    return ".".join(sql_name(p) for p in parts) if parts else source_sql(s)
+
+
 def is_query(source: str) -> bool:
     """Whether a source is a query (SELECT, WITH, FROM, VALUES, ...) rather than a table, view or function."""
     return isinstance(source, str) and bool(_QUERY_START.match(strip_sql_ends(source)))
@@ -233,7 +249,9 @@ def _one_select(from_item: str, given: str, what: str) -> str:
         # A filter is never stripped of its ends (a source is), so its own trailing `;` counts here too.
         if _has_statement_break(given if _is_filter(what) else strip_sql_ends(given)):
             raise _several_statements(given, what) from e
-        raise BadInputError(f"The {what} {given!r} is not valid SQL here ({e}).") from e
+        if _is_filter(what):
+            raise _bad_filter(given, what, e) from e
+        raise BadInputError(f"The {what} {given!r} is not valid SQL here ({_parser_words(e)}).") from e
     if len(stmts) == 1 and stmts[0].type == duckdb.StatementType.MULTI:
         # DuckDB runs a PIVOT without an IN list as two statements: one collects the values that become columns.
         raise BadInputError(
@@ -244,6 +262,37 @@ def _one_select(from_item: str, given: str, what: str) -> str:
     if len(stmts) != 1 or stmts[0].type != duckdb.StatementType.SELECT:
         raise _several_statements(given, what)
     return from_item
+
+
+def _parser_words(e: Exception) -> str:
+    """The parser's message without its ``LINE 1: ...`` excerpt and '^' line: they quote ad_duckdb's query around the
+    user's text, and a one-line error joined them into "... LINE 1: SELECT * FROM (SELECT 1) AS _w ... ^"."""
+    return str(e).split("\nLINE ")[0].strip().rstrip(".")
+
+
+def _bad_filter(given: str, what: str, e: Exception) -> BadInputError:
+    """The error for a filter that does not parse, said of the user's text: the WHERE keyword typed in, a '(' left
+    open, or a condition cut short. Why: the parser's "at or near ")"" named the ')' of ad_duckdb's own WHERE (...),
+    which the user never wrote."""
+    words = _parser_words(e)
+    head = f"The {what} {given!r}"
+    bare = re.sub(r"(?is)^\s*where\b", "", given, count=1)
+    if bare != given and bare.strip():
+        return BadInputError(f"{head} starts with the keyword WHERE, which ad_duckdb adds: give the condition alone, "
+                             f"where={bare.strip()!r} (CLI: --where).")
+    try:
+        tokens = sql_tokens(given)
+    except Exception:  # text that does not tokenize (an open string): the parser's own words say it
+        tokens = []
+    parens = [given[start] for start, kind in tokens if kind == duckdb.token_type.operator and given[start] in "()"]
+    open_ = parens.count("(") - parens.count(")")
+    if open_ > 0:
+        return BadInputError(f"{head} opens {open_} parenthes{'is' if open_ == 1 else 'es'} it does not close: give one "
+                             "condition, such as \"label = 0\", with its parentheses balanced.")
+    if words.endswith('at or near ")"') and ")" not in given:
+        return BadInputError(f"{head} ends before its condition does (Parser Error: syntax error at the end of the "
+                             "filter): complete it, e.g. \"amount > 100\".")
+    return BadInputError(f"{head} is not valid SQL here ({words}).")
 
 
 def _has_statement_break(text: str) -> bool:

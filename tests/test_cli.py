@@ -2895,3 +2895,89 @@ def test_train_code_sizes_flag(tmp_path: Path) -> None:
                                    "--n-models", "3"])
     assert res.exit_code == 2 and res.output.startswith("Error: Invalid value for '--code-sizes': ")
     assert "n_models=3 (CLI: --n-models): set n_models=4, or leave n_models out" in res.output, res.output
+
+
+def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path: Path) -> None:
+    """The fill line said "filled NULL / NaN values with the training median: Amount EUR 400, ratio 207", the
+    counts read as the medians; and the note on rows of every feature NULL gave where=""Amount EUR" IS NOT NULL", a
+    filter that is not one Python string (nor one shell word as --where "..."). Now each column's count and median
+    are told apart, and the filter is given as a string that runs as the note says."""
+    import ast
+
+    path = str(tmp_path / "q.duckdb")
+    con = ad_duckdb.connect(path)
+    con.execute('CREATE TABLE t AS SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE (i % 37) * 2.5 + 10 END AS "Amount EUR" '
+                "FROM range(600) r(i)")
+    median = con.execute('SELECT median("Amount EUR") FROM t').fetchone()[0]
+    con.close()
+    out = run("train", path, "q", "t", "-f", "Amount EUR", "--epochs", "1", "--quiet")
+    assert f"filled NULL / NaN values with the training median: Amount EUR (60 values, median {median:g})" in out, out
+    said = re.search(r"where=(\S.*?) (?:and robust=True|\(CLI)", out)
+    assert said is not None, out
+    where = ast.literal_eval(said.group(1))
+    assert where == '"Amount EUR" IS NOT NULL', said.group(1)
+    out = run("train", path, "q", "t", "-f", "Amount EUR", "--where", where, "--robust", "--epochs", "1", "--quiet")
+    assert "540 rows" in out and "filled" not in out, out
+
+
+@pytest.mark.parametrize(("where", "says"), [
+    # the WHERE keyword typed in, as after a SELECT: its fix is the condition alone
+    ("WHERE count > 1", "starts with the keyword WHERE, which ad_duckdb adds: give the condition alone, "
+                        "where='count > 1' (CLI: --where)"),
+    ("where count > 1 ", "where='count > 1'"),
+    # the parser's "at or near ")"" named the parenthesis of ad_duckdb's own query, which the user never wrote
+    ("count > 1 AND (amount > 5", "opens 1 parenthesis it does not close"),
+    ("amount >> ", "ends before its condition does (Parser Error: syntax error at the end of the filter)"),
+    # DuckDB's excerpt quoted the wrapping query ('LINE 1: SELECT * FROM (SELECT 1) AS _w ...') and cut the ')'
+    ("day >= '2026-02-01", "is not valid SQL here (Parser Error: unterminated string literal)."),
+    ("count IS NOT NUL", 'is not valid SQL here (Parser Error: syntax error at or near "NUL").'),
+])
+def test_a_where_that_does_not_parse_is_told_in_the_users_own_words(model_db: str, where: str, says: str) -> None:
+    for cmd in (["train", model_db, "never_ae", "transactions", "-f", "count", "--quiet", "--where", where],
+                ["explain", model_db, "tx_ae", "transactions", "--where", where],
+                ["evaluate", model_db, "tx_ae", "transactions", "--label", "label", "--where", where]):
+        out = fails_in_one_line(*cmd)
+        assert says in out, (cmd[0], out)
+        assert "LINE" not in out and "_w" not in out and "^" not in out, out
+        bare = out.replace(repr(where), "")  # the user's own parentheses may be unbalanced; the message's are not
+        assert bare.count("(") == bare.count(")"), out
+
+
+def test_the_label_query_suggested_for_a_table_named_with_a_space_runs(tmp_path: Path) -> None:
+    """evaluate on a 'yes'/'no' label of table "Tx Data" suggested "SELECT *, (flag = 'yes')::INTEGER AS is_anomaly
+    FROM Tx Data", a syntax error where it was pasted: the name is quoted as SQL needs it, and the query runs."""
+    path = str(tmp_path / "sp.duckdb")
+    con = ad_duckdb.connect(path)
+    make_labelled(con)
+    con.execute("""CREATE TABLE "Tx Data" AS SELECT *, CASE label WHEN 1 THEN 'yes' ELSE 'no' END AS flag
+                   FROM transactions""")
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    out = fails_in_one_line("evaluate", path, "tx_ae", "Tx Data", "--label", "flag")
+    said = re.search(r"pass that query as the source, e.g. ('.*?'|\".*?\") --label is_anomaly", out)
+    assert said is not None, out
+    query = shlex.split(said.group(1))[0]
+    assert query.endswith('FROM "Tx Data"'), query
+    out = run("evaluate", path, "tx_ae", query, "--label", "is_anomaly")
+    assert "AUC-ROC" in out, out
+
+
+def test_an_incremental_source_that_reads_an_empty_scores_table_is_told_it_selects_nothing(model_db: str,
+                                                                                            tmp_path: Path) -> None:
+    """`--append` with "id > (SELECT max(id) FROM tx_scores)" (score --help's example) over a scores table created
+    empty (a first run before any row came) selects no row, run after run: max() of no rows is NULL. Each run said
+    "normal when no new rows came since the last run"; it now names the NULL and the coalesce that fixes it."""
+    db = str(tmp_path / "inc.duckdb")
+    shutil.copy(model_db, db)
+    run("score", db, "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "s", "-c", "transaction_id",
+        "--append")
+    source = "SELECT * FROM transactions WHERE transaction_id > (SELECT max(transaction_id) FROM s)"
+    out = run("score", db, "tx_ae", source, "--into", "s", "-c", "transaction_id", "--append")
+    assert "added 0 scored rows to s (now 0 rows" in out, out
+    assert "s holds no rows yet and the source reads it" in out and "coalesce(max(" in out, out
+    assert "normal when no new rows came" not in out, out
+    fixed = "SELECT * FROM transactions WHERE transaction_id > (SELECT coalesce(max(transaction_id), -1) FROM s)"
+    out = run("score", db, "tx_ae", fixed, "--into", "s", "-c", "transaction_id", "--append")
+    assert "added 1502 scored rows" in out, out
+    out = run("score", db, "tx_ae", fixed, "--into", "s", "-c", "transaction_id", "--append")
+    assert "normal when no new rows came since the last run" in out and "holds no rows yet" not in out, out
