@@ -131,7 +131,7 @@ class EnsembleAutoEncoder(nn.Module):
     """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls).
 
     ``code_sizes``: member m keeps only the first ``code_sizes[m]`` numbers of its code (the others are multiplied by
-    0, in training and in the exported graph), so members of one graph learn codes of different sizes
+    0 in training; scoring leaves them out, see ``members``), so members of one graph learn codes of different sizes
     (``TrainParams.code_sizes``). None: every member keeps all ``latent_dim``, and the module is as before the option
     (no buffer, no Mul in the graph).
     """
@@ -163,7 +163,7 @@ class EnsembleAutoEncoder(nn.Module):
         self.latent_dim = latent_dim
         self.variational = variational
         # Why a buffer made after the layers: the layers draw their initial weights first, as without a cut, and a
-        # buffer goes into state_dict (the trainer's best-state copies) and into the exported graph as a constant.
+        # buffer goes into state_dict (the trainer's best-state copies) and moves with the module.
         mask = None
         if code_sizes is not None:
             assert len(code_sizes) == n_models and max(code_sizes) <= latent_dim and not variational
@@ -199,7 +199,8 @@ class EnsembleAutoEncoder(nn.Module):
         reconstructions [E, B, d]), member by member, each layer one Gemm with its bias fused.
 
         Why not ``forward``'s batched matmul: that broadcast the rows to [E, B, d] and ran a MatMul and an Add per
-        layer over all members (4 members, magic.gamma, onnxruntime: the layers 8.2 ms vs 1.5 ms per member).
+        layer over all members (4 members, magic.gamma, onnxruntime: the layers 8.2 -> 1.5 ms; SQL scoring of
+        code_sizes=(2, 4, 8, 16) x0.67 of before, bench/results/ensemble_speed_msfast_2026-12-04.md).
         Training keeps ``forward`` (its numbers are unchanged). Why the cut as slices: member m's code is zero past
         its size, so the encoder's last-layer columns and the decoder's first-layer rows past it only ever make or
         meet zeros; left out, the same code numbers come out (the mask folded in, exactly), and the neighbour term
