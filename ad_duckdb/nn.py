@@ -131,7 +131,7 @@ class EnsembleAutoEncoder(nn.Module):
     """An ensemble of dense autoencoders trained side by side (one graph, batched matmuls).
 
     ``code_sizes``: member m keeps only the first ``code_sizes[m]`` numbers of its code (the others are multiplied by
-    0, in training and in the exported graph), so members of one graph learn codes of different sizes
+    0 in training; scoring leaves them out, see ``members``), so members of one graph learn codes of different sizes
     (``TrainParams.code_sizes``). None: every member keeps all ``latent_dim``, and the module is as before the option
     (no buffer, no Mul in the graph).
     """
@@ -163,12 +163,14 @@ class EnsembleAutoEncoder(nn.Module):
         self.latent_dim = latent_dim
         self.variational = variational
         # Why a buffer made after the layers: the layers draw their initial weights first, as without a cut, and a
-        # buffer goes into state_dict (the trainer's best-state copies) and into the exported graph as a constant.
+        # buffer goes into state_dict (the trainer's best-state copies) and moves with the module.
         mask = None
         if code_sizes is not None:
             assert len(code_sizes) == n_models and max(code_sizes) <= latent_dim and not variational
             mask = (torch.arange(latent_dim)[None, None, :] < torch.tensor(list(code_sizes))[:, None, None]).float()
         self.register_buffer("code_mask", mask)
+        # the sizes as plain ints, for the scoring path's slices (``members``); the mask stays what decides
+        self.code_sizes = tuple(int(c) for c in code_sizes) if code_sizes is not None else None
 
     def widths(self) -> list[int]:
         """Each layer's output width (the widest sets how many rows a torch pass may take at once)."""
@@ -184,6 +186,47 @@ class EnsembleAutoEncoder(nn.Module):
         if self.code_mask is not None:
             h = h * (self.code_mask if h.dim() == 3 else self.code_mask[0])  # one member on [B, d]: [1, k]
         return h, None
+
+    def member_code_sizes(self) -> list[int]:
+        """How many code numbers each member keeps: ``code_sizes``, or ``latent_dim`` for all without a cut."""
+        if self.code_mask is None:
+            return [self.latent_dim] * self.n_models
+        sizes = getattr(self, "code_sizes", None)  # None: a module pickled before the attribute; the mask says
+        return list(sizes) if sizes is not None else [int(c) for c in self.code_mask.sum(-1).flatten().tolist()]
+
+    def members(self, z: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """The scoring path of an ensemble: scaled rows [B, d] -> (each member's code [B, code size], the
+        reconstructions [E, B, d]), member by member, each layer one Gemm with its bias fused.
+
+        Why not ``forward``'s batched matmul: that broadcast the rows to [E, B, d] and ran a MatMul and an Add per
+        layer over all members (4 members, magic.gamma, onnxruntime: the layers 8.2 -> 1.5 ms; SQL scoring of
+        code_sizes=(2, 4, 8, 16) x0.67 of before, bench/results/ensemble_speed_msfast_2026-12-04.md).
+        Training keeps ``forward`` (its numbers are unchanged). Why the cut as slices: member m's code is zero past
+        its size, so the encoder's last-layer columns and the decoder's first-layer rows past it only ever make or
+        meet zeros; left out, the same code numbers come out (the mask folded in, exactly), and the neighbour term
+        takes distances over the numbers kept (``ScoringGraph.knn_distance``).
+        """
+        enc = [m for m in self.encoder if isinstance(m, EnsembleLinear)]
+        dec = [m for m in self.decoder if isinstance(m, EnsembleLinear)]
+        codes, recons = [], []
+        for m, size in enumerate(self.member_code_sizes()):
+            h = z
+            for i, layer in enumerate(enc):
+                w, b = layer.weight[m], layer.bias[m, 0]
+                if i == len(enc) - 1:  # also drops a VAE's log-variance columns: it scores with the mean
+                    w, b = w[:, :size], b[:size]
+                h = torch.addmm(b, h, w)
+                if i < len(enc) - 1:
+                    h = torch.relu(h)
+            r = h
+            for i, layer in enumerate(dec):
+                w = layer.weight[m] if i else layer.weight[m, :size]
+                r = torch.addmm(layer.bias[m, 0], r, w)
+                if i < len(dec) - 1:
+                    r = torch.relu(r)
+            codes.append(h)
+            recons.append(r)
+        return codes, torch.stack(recons)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scaled rows [B, d] (or per-member [E, B, d]) -> (latent [E, B, k], reconstruction [E, B, d]).
@@ -211,6 +254,11 @@ def _row_sum(t: torch.Tensor) -> torch.Tensor:
     if width % 4 == 0:  # rows of whole 16-byte vectors start alike: ReduceSum is exact here, and the faster
         return t.sum(-1)
     return torch.matmul(t, t.new_ones(width, 1))[..., 0]
+
+
+def _sq_norm(t: torch.Tensor) -> torch.Tensor:
+    """Sum of squares over the last axis (torch only: ``neighbour_rounding``'s bound)."""
+    return (t * t).sum(-1)
 
 
 def _members_mean(t: torch.Tensor) -> torch.Tensor:
@@ -319,16 +367,33 @@ class ScoringGraph(nn.Module):
         """
         if self.knn_k == 0:
             return x.new_zeros(len(x))
-        h, _ = self.ae(self.pre(x))
+        h, _ = self.codes(self.pre(x))
         dist = self.knn_distance(h)  # [E, B], at least sqrt(eps)
-        centred = h + self.code_neg_center
-        norm2 = (centred * centred).sum(-1)
+        members = list(h) if isinstance(h, torch.Tensor) else h
+        norm2 = torch.stack([_sq_norm(c + self.code_neg_center[m, :, : c.shape[-1]]) for m, c in enumerate(members)])
+        width = torch.tensor([[float(c.shape[-1])] for c in members])  # [E, 1]: each member's code numbers
         size = norm2 + (torch.sqrt(norm2) + dist) ** 2
-        rounding = 2 * h.shape[-1] * 2.0**-24 * size / (2 * dist)
+        rounding = 2 * width * 2.0**-24 * size / (2 * dist)
         return _members_mean(rounding * self.knn_weight)
 
-    def knn_distance(self, h: torch.Tensor) -> torch.Tensor:
-        """Latent-neighbour distance of each code [E, B, k]: [E, B].
+    def codes(self, z: torch.Tensor) -> tuple[torch.Tensor | list[torch.Tensor], torch.Tensor]:
+        """Scaled rows [B, d] -> (the codes, the reconstructions [E, B, d]) as scoring takes them: through
+        ``EnsembleAutoEncoder.forward`` (codes [E, B, k]) for one member (its graph as before) and for an uncut
+        ensemble scored in torch; else as a list of each member's [B, code size] (``EnsembleAutoEncoder.members``:
+        a Gemm per member and layer, codes cut): an ensemble's exported graph, and a cut one's torch scoring.
+
+        Why torch keeps the batched layers of an uncut ensemble: per-member Gemms there were only x0.71 of its
+        layers' time (4 members, magic.gamma, one thread: 27 -> 19.5 ms), and torch's batched matmul rounds
+        otherwise than its Gemm on some row counts (last float32 bits), so its scores would no longer be the bytes
+        they were (tests/test_model.py pins them); onnxruntime's scores differ from torch's within the parity check
+        either way."""
+        if self.ae.n_models == 1 or (self.ae.code_mask is None and not torch.onnx.is_in_onnx_export()):
+            return self.ae(z)
+        return self.ae.members(z)
+
+    def knn_distance(self, h: torch.Tensor | list[torch.Tensor]) -> torch.Tensor:
+        """Latent-neighbour distance of each code (all members' [E, B, k], or a list of each member's [B, k_m]
+        with k_m its code size): [E, B].
 
         The bank is ``bank_groups`` groups of codes; the term is the mean distance to the ``knn_k`` nearest
         codes of each group, averaged over the groups. With k = 1 the nearest code is a ReduceMin, many
@@ -338,6 +403,9 @@ class ScoringGraph(nn.Module):
         Why ``knn_eps``: |a|^2 - 2ab + |b|^2 loses precision near zero distance (duplicate rows), and the
         square root magnifies that; a small floor keeps torch and onnxruntime scores equal.
         """
+        if not isinstance(h, torch.Tensor):
+            sizes = self.ae.member_code_sizes()  # ints, not h.shape: the exported graph's slices stay constants
+            return torch.stack([self._member_distance(m, c, sizes[m]) for m, c in enumerate(h)])
         h = h + self.code_neg_center
         # |h|^2 is the same for every bank code, so it is added after the selection, to [E, B, groups, k]
         # values rather than to all [E, B, bank] distances.
@@ -360,6 +428,17 @@ class ScoringGraph(nn.Module):
         # cannot size for a run of no rows ({1, 0, -1})
         return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
 
+    def _member_distance(self, m: int, h: torch.Tensor, width: int) -> torch.Tensor:
+        """Member m's latent-neighbour distance [B] of its codes [B, k_m]: over its first k_m code numbers, where a
+        code cut to k_m (``code_sizes``) and its bank (codes of training rows, cut alike, and their mean) are zero
+        past them, so the numbers left out add exactly 0. |b|^2 (``bank_sq``) is over all numbers, the same sum."""
+        h = h + self.code_neg_center[m, :, :width]
+        part = torch.addmm(self.bank_sq[m], h, self.bank[m, :, :width].t(), alpha=-2.0)
+        near = self._nearest(part.reshape(-1, self.bank_groups, self.bank.shape[1] // self.bank_groups))
+        near = near + _row_sum(h * h)[:, None, None]
+        dist = torch.sqrt(torch.clamp(near, min=0.0) + self.knn_eps[m].unsqueeze(-1))
+        return _row_sum(_row_sum(dist)) / (dist.shape[-1] * dist.shape[-2])
+
     def _nearest(self, part: torch.Tensor) -> torch.Tensor:
         """The ``knn_k`` smallest of each group's |b|^2 - 2 h.b [..., groups, per group]: [..., groups, knn_k]. With
         k = 1 a ReduceMin, many times cheaper in onnxruntime than a TopK."""
@@ -374,7 +453,7 @@ class ScoringGraph(nn.Module):
         The score is the sum of the three; ``forward`` (the exported graph) adds them in this order.
         """
         z = self.pre(x)
-        h, recon = self.ae(z)
+        h, recon = self.codes(z)
         diff = recon - z
         # Why diff * diff: exported as a Mul, about twice as fast in onnxruntime as the Pow of ``** 2``.
         if self.rec_diag is not None:

@@ -849,7 +849,8 @@ def test_code_sizes_cut_each_members_code_and_export_the_cut() -> None:
 def test_the_default_fit_is_the_one_before_code_sizes() -> None:
     """Without code_sizes nothing of the model changes: the ONNX bytes and scores of e91e451 (main before
     code_sizes), for the default and an ensemble, with the torch and onnx the Makefile pins. The ensemble's graph
-    bytes are those of the per-member neighbour term (one Gemm per member, same scores), which came after."""
+    bytes are those of the per-member neighbour term (one Gemm per member, same scores), which came after, and of
+    per-member layers (a Gemm per member and layer, msfast: torch scores the same bytes, onnxruntime within parity)."""
     import hashlib
 
     import onnx
@@ -862,7 +863,7 @@ def test_the_default_fit_is_the_one_before_code_sizes() -> None:
         "default": ({}, "18cb9e0cef397571feb0af41c224e9cce2df5bb4f2440b5038dc8d7115023777",
                     "a38b9757d6411db54b5e28f97bec9283cab21fba6aaeac6f7536aa9aa32f234b"),
         "ensemble": ({"n_models": 3, "latent_dim": 4, "robust": False},
-                     "658f24685024b5db69d0a1b95a028124d263cd58eab38a483ca91e2560177467",
+                     "14342f00a4b192decc60aae9e9737ab29402ad806215182b8382f459f0d1be39",
                      "fe5fd99e7b48df27cfc4bf6c284012198b1352ae779b1f1a82d864f95b02bb63"),
     }
     for label, (params, onnx_sha, scores_sha) in pinned.items():
@@ -950,3 +951,106 @@ def test_an_ensembles_neighbour_term_is_each_members_distance_to_its_bank(
     np.testing.assert_allclose(got32, batched, rtol=1e-6)
     onnx = to_onnx_bytes(g, X.shape[1])
     assert parity_check(g, onnx, X, model="cardio") < 1e-3 * max(1.0, float(np.max(det.decision_function(X))))
+
+
+def _scoring_before(graph: Any) -> Any:
+    """A copy of ``graph`` scoring as before msfast (7b84be4): every member through the batched ``ae.forward``, a
+    code_sizes cut as a Mul by its mask. The TorchScript exporter traces through the shadowing attribute, and the
+    graph it writes was byte-identical to 7b84be4's (checked when this was written)."""
+    import copy
+    import types
+
+    old = copy.deepcopy(graph)
+    object.__setattr__(old, "codes", types.MethodType(lambda self, z: self.ae(z), old))
+    return old
+
+
+def _float64_distance(graph: Any, X: np.ndarray, scores: np.ndarray) -> float:
+    """How far float32 ``scores`` lie from ``graph``'s own scores in float64, at most: float32's rounding there."""
+    import copy
+
+    import torch
+
+    g64 = copy.deepcopy(graph).double()
+    g64.bank_sq = (g64.bank * g64.bank).sum(-1).unsqueeze(1)  # the float32 graph's was rounded to float32
+    with torch.no_grad():
+        return float(np.max(np.abs(scores - g64(torch.from_numpy(X))[0].numpy())))
+
+
+@pytest.mark.parametrize("params", [{"n_models": 3}, {"code_sizes": (2, 4, 8, 16)},
+                                    {"code_sizes": (2, 4, 8, 16), "bank_kind": "kmeans", "robust": False}])
+def test_an_ensembles_graph_has_a_gemm_per_member_and_scores_as_before(
+        cardio: tuple[np.ndarray, np.ndarray], params: dict[str, Any]) -> None:
+    """An ensemble's exported layers are one Gemm per member (bias fused), not a batched MatMul plus Add over all
+    members (magic.gamma, 4 members: the layers 8.2 -> 1.5 ms in onnxruntime); a code_sizes cut is folded into the
+    weights (no mask Mul; the encoder's columns, the decoder's rows and the bank numbers past each member's size
+    left out). Torch scores an uncut ensemble as before, to the byte; a cut one within float32's own rounding of it
+    (1e-6 relative but where the old float32 score itself is further from the exact one). onnxruntime scores the new
+    graph as torch does and as it scored the old graph."""
+    import onnx
+    import torch
+
+    X, _ = cardio
+    Xf = X.astype(np.float32)
+    det = AutoEncoderDetector(max_steps=200, progress=False, seed=1, **params).fit(X)
+    new, old = det.graph_, _scoring_before(det.graph_)
+    for m, size in enumerate(new.ae.member_code_sizes()):  # what leaving the numbers past the cut out relies on
+        assert torch.count_nonzero(new.bank[m, :, size:]) == torch.count_nonzero(new.code_neg_center[m, :, size:]) == 0
+    with torch.no_grad():
+        s_new, s_old = new(torch.from_numpy(Xf))[0].numpy(), old(torch.from_numpy(Xf))[0].numpy()
+    if "code_sizes" in params:
+        np.testing.assert_allclose(s_new, s_old, rtol=1e-6, atol=2 * _float64_distance(old, X, s_old))
+    else:
+        np.testing.assert_array_equal(s_new, s_old)
+    onnx_new, onnx_old = to_onnx_bytes(new, X.shape[1]), to_onnx_bytes(old, X.shape[1])
+    assert parity_check(new, onnx_new, X, model="cardio") < 1e-3 * max(1.0, float(np.max(s_new)))
+    o_new, o_old = (ort.InferenceSession(b).run(["score"], {"x": Xf})[0] for b in (onnx_new, onnx_old))
+    np.testing.assert_allclose(o_new, o_old, rtol=1e-5, atol=1e-5)
+    graph = onnx.load_from_string(onnx_new).graph
+    ae = new.ae
+    n_layers = sum(1 for m in ae.modules() if hasattr(m, "weight"))
+    gemm_weights = [next(i for i in graph.initializer if i.name == n.input[1]) for n in graph.node
+                    if n.op_type == "Gemm" and any(i.name == n.input[1] for i in graph.initializer)]
+    encoder_outputs = sorted(int(w.dims[1]) for w in gemm_weights if int(w.dims[1]) <= ae.latent_dim
+                             and int(w.dims[0]) == int(ae.encoder[-1].weight.shape[1]))
+    assert len(gemm_weights) >= ae.n_models * n_layers
+    assert sorted(ae.member_code_sizes()) == encoder_outputs  # each member's code only as wide as its size
+    assert not any(n.op_type == "MatMul" and len(n.input) == 2 and any(i.name == n.input[1] and len(i.dims) == 3
+                                                                      for i in graph.initializer)
+                   for n in graph.node)  # no batched [E, in, out] layer left
+    if "code_sizes" in params:
+        assert not any(tuple(i.dims) == tuple(ae.code_mask.shape) for i in graph.initializer)  # no mask Mul
+        assert len(onnx_new) < len(onnx_old)
+
+
+def test_a_code_sizes_model_stored_before_scores_the_same_in_sql() -> None:
+    """SQL scores with the graph stored in the database, so a code_sizes model stored before msfast keeps its graph
+    (a Mul by the mask, batched layers) and scores as it did; retrained today, the same model (training is
+    unchanged) stores the per-member graph, and its SQL scores equal the old one's to float32 rounding."""
+    import pyarrow as pa
+
+    import ad_duckdb
+    from ad_duckdb.nn import ScoringGraph
+
+    X = _related_rows(600)
+    con = ad_duckdb.connect()
+    con.register("r", pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2]}))
+    con.execute("CREATE TABLE t AS SELECT * FROM r")
+    common: dict[str, Any] = {"features": ["a", "b", "c"], "epochs": 3, "seed": 0, "code_sizes": (2, 4, 8),
+                              "progress": False}
+    new_codes = ScoringGraph.codes
+    ScoringGraph.codes = lambda self, z: self.ae(z)  # type: ignore[method-assign,assignment,return-value]
+    try:
+        ad_duckdb.train(con, "before", "t", **common)  # the pre-msfast graph (see _scoring_before)
+    finally:
+        ScoringGraph.codes = new_codes  # type: ignore[method-assign]
+    ad_duckdb.train(con, "now", "t", **common)
+    stored = {m: con.execute("SELECT onnx FROM ad_models WHERE name = ?", [m]).fetchall()[0][0]
+              for m in ("before", "now")}
+    assert len(stored["now"]) < len(stored["before"])  # the cut folded in
+    sql = {m: np.array([r[0] for r in con.execute(f"SELECT anomaly_score('{m}', a, b, c) FROM t ORDER BY rowid")
+                        .fetchall()]) for m in ("before", "now")}
+    direct = ort.InferenceSession(stored["before"]).run(["score"], {"x": X.astype(np.float32)})[0]
+    np.testing.assert_allclose(sql["before"], direct, rtol=1e-6)  # the stored graph, as it was, scores
+    np.testing.assert_allclose(sql["now"], sql["before"], rtol=1e-5, atol=1e-6)
+    assert con.execute("SELECT onnx FROM ad_models WHERE name = 'before'").fetchall()[0][0] == stored["before"]

@@ -25,6 +25,7 @@ GRAPHS = {
     "3353278_gemm_affine_d1.onnx": 1,  # per-column shifts and scales as Gemms
     "4254588_kmeans_ens2_d3.onnx": 3,  # signed log by clamp, k-means centroids, 2 members
     "f8b5bc4_float64_vae_ens2_d2.onnx": 2,  # float64 input with centre subtraction, VAE, 2 members
+    "7b84be4_code_sizes_d3.onnx": 3,  # code_sizes=(2, 4, 8): batched layers, the cut as a Mul by a 0/1 mask
 }
 
 
