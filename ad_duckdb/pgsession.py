@@ -780,9 +780,12 @@ class Session:
         # A WITH HOLD cursor declared in such a batch (psqlODBC sends DECLARE ... WITH HOLD; FETCH in one Query)
         # would have to be read into memory at the batch's COMMIT; without the batch transaction it streams.
         # A statement alone that may write (or create an ON COMMIT table) runs so too when the session has tables
-        # with ON COMMIT DROP / DELETE ROWS: its commit is the one that empties them (pgoncommit).
+        # with ON COMMIT DROP / DELETE ROWS: its commit is the one that empties them (pgoncommit). Any statement
+        # runs so under a READ ONLY session default: DuckDB's read-only transaction refuses the writes its type hides
+        # (an EXECUTE of a prepared INSERT, EXPLAIN ANALYZE INSERT, nextval()), which ran in autocommit.
         implicit = (self.status == b"I" and (len(parts) > 1 or len(parts) == 1 and (
-                    self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])))
+                    self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])
+                    or self.read_only_default))
                     and not any(TXN_WORD.match(from_first_word(p)) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
@@ -894,7 +897,9 @@ class Session:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
             if kind in _READ_ONLY_REFUSED and self.txn_read_only():
-                raise ProtocolError(f"cannot execute {head} in a read-only transaction", "25006")
+                # WITH ... INSERT: PostgreSQL names the write, not the WITH
+                what = kind.removesuffix("_INTO") if head == "WITH" else head
+                raise ProtocolError(f"cannot execute {what} in a read-only transaction", "25006")
             if kind == "SET" and (served := self.session_set(query)) is not None:
                 return served  # (one compat did not see: after a comment)
             if kind == "TRANSACTION" and head in ("COMMIT", "END") and self.cursors.holds(self.live):

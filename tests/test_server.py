@@ -3596,3 +3596,27 @@ def test_asyncpg_array_parameter_inside_a_transaction(warehouse: str, tmp_path: 
         with psycopg.connect(s.url(), autocommit=True) as conn:
             assert conn.execute("SHOW jit").fetchall() == [("off",)]
             assert conn.execute("SELECT current_setting('jit')").fetchall() == [("off",)]
+
+
+def test_a_read_only_session_default_refuses_writes_the_statement_type_hides_outside_a_block(tmp_path: Path) -> None:
+    """SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY (default_transaction_read_only) refused an INSERT sent
+    alone, but an EXECUTE of a prepared INSERT, EXPLAIN ANALYZE INSERT and nextval() outside a transaction block
+    wrote all the same (inside one DuckDB's read-only transaction refused them), as PostgreSQL never does; and a
+    WITH ... INSERT was refused as 'cannot execute WITH'."""
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t (a INTEGER); CREATE SEQUENCE s").close()
+    with serve(db, "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("PREPARE ins AS INSERT INTO t VALUES (7)")
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        for sql in ("EXECUTE ins", "EXPLAIN ANALYZE INSERT INTO t VALUES (9)", "SELECT nextval('s')"):
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute(sql)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the extended protocol, as before
+            conn.execute("SELECT nextval(%s)", ["s"])
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="cannot execute INSERT in a read-only"):
+            conn.execute("WITH c AS (SELECT 5 AS a) INSERT INTO t SELECT a FROM c")
+        assert conn.execute("SELECT count(*) FROM t").fetchall() == [(0,)]  # reads go on
+        assert conn.execute("SHOW transaction_read_only").fetchall() == [("on",)]
+        conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+        conn.execute("EXECUTE ins")
+        assert conn.execute("SELECT a, nextval('s') FROM t").fetchall() == [(7, 1)]
