@@ -121,8 +121,9 @@ DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are
                   "file of `ad-duckdb serve DB --attach PATH[=ALIAS]`, read-only); to serve others, restart the "
                   "server with the --attach files wanted.")
 # What a READ ONLY transaction refuses, by DuckDB's statement type, as PostgreSQL's does (its 25006). Not COPY: the
-# server's DuckDB has no file access, and COPY FROM STDIN is refused by cursor_statement. Not what an EXECUTE of an
-# SQL PREPARE or a function in a SELECT writes, which only DuckDB could see (it has no read-only transaction).
+# server's DuckDB has no file access, and COPY FROM STDIN is refused by cursor_statement. What an EXECUTE of an SQL
+# PREPARE or a function in a SELECT writes, the type does not show: DuckDB's own read-only transaction (begin_sql)
+# refuses that.
 _READ_ONLY_REFUSED = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER",
                                 "ATTACH", "VACUUM", "ANALYZE", "EXPORT", "COPY_DATABASE", "LOAD", "EXTENSION"))
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
