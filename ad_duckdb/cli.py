@@ -884,7 +884,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --carry-thresholds
     A table of another DuckDB file, read where it is (read-only), the model stored in models.duckdb:
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
-    Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (x4-5 the scoring time):
+    Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (about x3 the scoring time):
       ad-duckdb train warehouse.duckdb tx_ms transactions -f count -f amount --code-sizes 2,4,8,16
     """
     _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")

@@ -151,7 +151,7 @@ class TrainParams:
         known), so four members with codes of 2, 4, 8 and 16 numbers average over it. Unlabelled, it raised the 28
         ADBench files' mean AUC-ROC by 0.90 and the mean of SKAB, NAB and a claims file by 0.59, on every seed; with
         rows known normal it lowered ADBench's by 0.22, yet is allowed there (bench/results/input_views_2026-12-04.md,
-        confirm_multiscale_2026-12-04.md). Why not the default: it scores each row through four networks (ONNX x4-5
+        confirm_multiscale_2026-12-04.md). Why not the default: it scores each row through four networks (ONNX x3-4
         a row) and trains x1.45-3.2 as long.
         """
         c = self.code_sizes
