@@ -87,23 +87,79 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
                 goals[t.name] = (goal, prev.ref)
             elif t.method in thresholds.LABELLED:
                 _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}")
+            elif (origin := _carried_origin(name, t)) is not None:
+                found = _goal_carried_from(cur, name, t.name, origin)
+                if found is not None:
+                    goals[t.name] = found
+                else:
+                    _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}",
+                                        method=origin[1], origin=f"carried from {name}@{origin[0]}")
     return out, goals
 
 
-def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str) -> None:
+# What thresholds.carried writes (and wrote before goals were kept): "carried from NAME@K (METHOD, VALUE: ..."
+_CARRIED = re.compile(r"carried from (?P<ref>.+)@(?P<version>\d+) \((?P<method>\w+), ")
+
+
+def _carried_origin(name: str, t: Threshold) -> tuple[int, str] | None:
+    """The version and method a threshold chosen on labels was carried from by a retrain that kept no goal for it
+    (a release before dffb181 carried it as a plain 'quantile'); None for any other threshold."""
+    m = _CARRIED.match(t.chosen_on or "")
+    if t.method != "quantile" or m is None or m["ref"] != name or m["method"] not in thresholds.LABELLED:
+        return None
+    return int(m["version"]), m["method"]
+
+
+def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, str],
+                       ) -> tuple[dict[str, Any], str] | None:
+    """The goal of ``threshold`` on the version it was carried from (``origin``), following older clients' carries
+    back while the versions are stored; None where the chain ends without one.
+
+    Why: a team whose nightly job still ran a release before dffb181 while its analysts upgraded got the goal
+    dropped at that job's retrain, and then every later retrain carried the cut as a plain quantile, while the
+    version the goal was chosen on still held it."""
+    seen: set[int] = set()
+    version, method = origin
+    while version not in seen:
+        seen.add(version)
+        row = cur.execute("SELECT m.metrics::VARCHAR, t.chosen_on, t.method FROM ad_models m LEFT JOIN ad_thresholds t "
+                          "ON t.model = m.name AND t.version = m.version AND t.threshold_name = $3 WHERE m.name = $1 "
+                          "AND m.version = $2", [name, version, threshold]).fetchall()
+        if not row:
+            return None  # dropped since: nothing left to read the goal from
+        metrics, chosen_on, kind = row[0]
+        try:
+            kept = json.loads(metrics or "{}").get(store.GOALS)
+        except (ValueError, AttributeError):  # metrics hand-edited into something else than an object
+            kept = None
+        goal = kept.get(threshold) if isinstance(kept, dict) else None
+        if _is_goal(goal) and goal["method"] == method:
+            return goal, f"{name}@{version}"
+        back = _carried_origin(name, Threshold(name=threshold, value=0.0, method=kind or "", chosen_on=chosen_on))
+        if back is None or back[1] != method:
+            return None
+        version = back[0]
+    return None
+
+
+def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: str | None = None,
+                        origin: str | None = None) -> None:
     """A threshold chosen on labels whose goal ``ref`` does not keep (stored by a release before goals were kept
     in ad_models.metrics) cannot be chosen again: say so, and how to choose it again. Why: the retrain's own line
-    ("carried f1: ..., at the same point of the training scores") reads as if labels had been consulted."""
+    ("carried f1: ..., at the same point of the training scores") reads as if labels had been consulted.
+    ``method`` and ``origin``: for one such a release carried, the method it was chosen by and where it came from."""
+    method = method or t.method
     on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
+    where = origin or (f"chosen on {on}" if on else "")
     name = ref.rpartition("@")[0]
     row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", row[0][0] if row and row[0][0] else "DB",
-                                            name, t.name, "--method", t.method))
+                                            name, t.name, "--method", method))
     warnings.warn(
-        f"Threshold {t.name!r} ({t.method}{f', chosen on {on}' if on else ''}) is carried to {new_ref} at the same "
+        f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "
         f"kept no record of its goal. Choose it again on labelled rows: ad_duckdb.set_threshold(con, {name!r}, "
-        f"{t.name!r}, {t.method!r}, source=..., label=...) (CLI: {cli} --source ... --label ...); later retrains "
+        f"{t.name!r}, {method!r}, source=..., label=...) (CLI: {cli} --source ... --label ...); later retrains "
         "then choose it again themselves.", AdDuckDBWarning, stacklevel=4)
 
 

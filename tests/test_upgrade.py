@@ -183,3 +183,66 @@ def test_a_model_stored_before_code_sizes_loads_scores_and_retrains_as_before(tm
         assert retrain_call(rec) == call and call is not None and "code_sizes" not in call
     finally:
         con.close()
+
+
+def _as_an_older_client_carried(con: duckdb.DuckDBPyConnection, name: str, version: int, threshold: str,
+                                from_version: int) -> None:
+    """Make ``name@version``'s ``threshold`` what a release before dffb181 wrote when train --carry-thresholds
+    carried it from ``name@from_version``: method 'quantile', its origin in chosen_on, and no goal in the metrics."""
+    (value, method) = con.execute("SELECT value, method FROM ad_thresholds WHERE model = ? AND version = ? AND "
+                                  "threshold_name = ?", [name, from_version, threshold]).fetchone() or (0.0, "")
+    con.execute("UPDATE ad_thresholds SET method = 'quantile', chosen_on = ? WHERE model = ? AND version = ? AND "
+                "threshold_name = ?",
+                [f"carried from {name}@{from_version} ({method}, {value:.6g}: the 97.03% point of its training scores), "
+                 "at the same point of these; its precision and recall held for that version: choose it again on "
+                 "labels to know them here", name, version, threshold])
+    (metrics,) = con.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
+                             [name, version]).fetchone() or ("",)
+    old = {k: v for k, v in json.loads(metrics).items() if k != "threshold_goals"}
+    con.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?", [json.dumps(old), name, version])
+
+
+def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_version_it_came_from(tmp_path: Path) -> None:
+    """A team upgrades its analysts first and the nightly job later: the analyst chose 'f1' on labels (m@1 keeps the
+    goal), the old nightly job retrained with --carry-thresholds (m@2: 'f1' moved as a plain quantile, no goal),
+    and the upgraded job's next retrain carried it as a plain quantile again, silently: the goal was lost for good,
+    though m@1 still held it and m@2's threshold says where it came from."""
+    con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
+        _as_an_older_client_carried(con, "m", 2, "f1", 1)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True, **FAST)
+        f1 = ad_duckdb.load_model(con, "m@3").threshold("f1")
+        assert f1 is not None and f1.method == "max_f1", f1
+        assert f1.chosen_on is not None and "the goal of m@1" in f1.chosen_on, f1.chosen_on
+        goals = ad_duckdb.load_model(con, "m@3").metrics["threshold_goals"]
+        assert goals["f1"]["method"] == "max_f1" and goals["f1"]["source"] == "t", goals
+    finally:
+        con.close()
+
+
+def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_with_a_warning(tmp_path: Path) -> None:
+    """As above, but m@1 (the goal's record) was pruned before the upgraded retrain: 'f1' can only move by its
+    training-score point, and the retrain said nothing, as if it had never been chosen on labels."""
+    con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
+        _as_an_older_client_carried(con, "m", 2, "f1", 1)
+        ad_duckdb.drop_model(con, "m@1")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
+                            **FAST)
+        said = [str(w.message) for w in caught if "'f1'" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in caught]
+        assert said[0].startswith("Threshold 'f1' (max_f1, carried from m@1) is carried to m@3 at the same point of "
+                                  "its training scores, not chosen again on its labels: the older ad_duckdb that "
+                                  "stored it on m@2 kept no record of its goal."), said[0]
+        assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in said[0], said[0]
+    finally:
+        con.close()
