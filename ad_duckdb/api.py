@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, pysource, store, thresholds
+from . import interrupts, lockwait, pysource, store, thresholds
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -156,14 +156,32 @@ def _open_error(database: str, read_only: bool, e: duckdb.IOException) -> AdDuck
 
 
 def connect(
-    database: str | Path = ":memory:", *, read_only: bool = False, check_order: bool | None = None, **kwargs: Any
+    database: str | Path = ":memory:", *, read_only: bool = False, check_order: bool | None = None,
+    wait: float | None = None, **kwargs: Any
 ) -> duckdb.DuckDBPyConnection:
     """Open a DuckDB database with the SQL functions registered (``check_order``: see ``register``).
 
     ``database``: a file's path, or ``":memory:"`` (the default) for an in-memory database; ``read_only=True``
-    opens a file without writing to it; further ``kwargs`` (e.g. ``config={"threads": 4}``) go to
-    ``duckdb.connect``."""
-    database = str(database)  # a pathlib.Path works too
+    opens a file without writing to it; ``wait``: seconds to wait while another process holds the file (DuckDB
+    allows one writing process per file, and no writer beside readers), trying again every half second, as
+    ``ad-duckdb --wait`` does; by default a held file raises ``DatabaseLockedError`` at once, saying how to wait
+    (``wait=0`` leaves that out). Further ``kwargs``
+    (e.g. ``config={"threads": 4}``) go to ``duckdb.connect``."""
+    if wait == 0 and not isinstance(wait, bool):  # the command line's own --wait loop, which names --wait itself
+        return _connect(str(database), read_only, check_order, kwargs)
+    if wait is None:
+        wait = 0
+    elif isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+        raise OptionError(f"wait= is the seconds to wait for a database file another process holds, a number >= 0 "
+                          f"(e.g. wait=600); got {wait!r}.")
+    return lockwait.retry_while_locked(lambda: _connect(str(database), read_only, check_order, kwargs), wait,
+                                       waited_with=f"wait={wait:g}",
+                                       how_to_wait="ad_duckdb.connect(..., wait=SECONDS) waits for the file to be free.")
+
+
+def _connect(database: str, read_only: bool, check_order: bool | None,
+             kwargs: dict[str, Any]) -> duckdb.DuckDBPyConnection:
+    """``connect`` once; a file another process holds raises DatabaseLockedError."""
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
         con = _connect_again(database, read_only, kwargs) if on_disk else duckdb.connect(database, read_only=read_only,

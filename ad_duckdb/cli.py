@@ -27,7 +27,7 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, metrics, pysource, sqlshell, store, texttable, thresholds, udfs
+from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, lockwait, metrics, pysource, sqlshell, store, texttable, thresholds, udfs
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
@@ -351,7 +351,7 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
     """``api.connect``, telling ``creation`` whether this attempt created the file."""
     missing = creation is not None and db != ":memory:" and not Path(db).exists()
     try:
-        con = api.connect(db, read_only=read_only, check_order=check_order)
+        con = api.connect(db, read_only=read_only, check_order=check_order, wait=0)  # --wait: _waiting_for_lock
     except DatabaseLockedError:
         raise  # another process holds the file: it created it, if it was missing
     except BaseException:
@@ -407,23 +407,10 @@ def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creat
 
 
 def _waiting_for_lock(attempt: Callable[[], T]) -> T:
-    """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds.
-
-    Why: DuckDB allows one writing process per file, so a nightly retrain that starts while a scoring job (or the
-    reverse) still runs fails at once; a cron or Airflow job would rather wait for the other to finish.
-    """
-    wait = _lock_wait()
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return attempt()
-        except DatabaseLockedError as e:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                how = (f" (waited {wait:g}s with --wait)" if wait else
-                       " From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
-                raise DatabaseLockedError(f"{e}{how}") from e
-            time.sleep(min(0.5, left))
+    """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds."""
+    return lockwait.retry_while_locked(
+        attempt, _lock_wait(), waited_with="--wait",
+        how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
 
 
 def _watch_ctrl_c() -> None:

@@ -7,12 +7,14 @@ printed (run with ``-s`` to see it), never asserted: the machine is shared.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -491,3 +493,71 @@ def test_trainings_on_several_threads_give_the_model_a_lone_training_gives(base_
         assert all(v == 0.0 for v in off.values()), off
     finally:
         con.close()
+
+
+HOLD_UNTIL_TOLD = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1])  # a writer: a training run, a cron job's `score --into --append`
+    print("HELD", flush=True)
+    sys.stdin.readline()
+    con.close()
+    print("RELEASED", flush=True)
+""")
+
+
+class _OnWaiting(logging.Handler):
+    """Runs ``then`` at the first log record saying that a connect waits for the file."""
+
+    def __init__(self, then: Callable[[], None]) -> None:
+        super().__init__()
+        self.then, self.seen = then, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "waiting" in record.getMessage():
+            self.seen += 1
+            if self.seen == 1:
+                self.then()
+
+
+def test_python_connect_waits_for_a_file_another_process_holds(base_db: Path, tmp_path: Path) -> None:
+    """An Airflow task retraining from Python while the cron job's scoring still holds the file got "wait for it
+    to finish" and no way to, though the command line has --wait: connect(wait=SECONDS) now polls the lock, logs
+    that it waits (naming the holder), and names its wait in the error when the file stays held."""
+    path = tmp_path / "held.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_UNTIL_TOLD, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "HELD"
+        with pytest.raises(ad_duckdb.DatabaseLockedError, match=r"Conflicting lock is held in .*\(PID \d+\).*"
+                           r"ad_duckdb\.connect\(\.\.\., wait=SECONDS\) waits for the file to be free"):
+            ad_duckdb.connect(str(path))
+        with pytest.raises(ad_duckdb.DatabaseLockedError, match=r"\(waited 0\.2s with wait=0\.2\)$"):
+            ad_duckdb.connect(str(path), wait=0.2)
+
+        def release() -> None:
+            assert holder.stdin is not None
+            holder.stdin.write("GO\n")
+            holder.stdin.flush()
+
+        seen = _OnWaiting(release)
+        log = logging.getLogger("ad_duckdb")
+        level = log.level
+        log.addHandler(seen)
+        log.setLevel(logging.INFO)
+        try:
+            con = ad_duckdb.connect(str(path), wait=600)
+        finally:
+            log.removeHandler(seen)
+            log.setLevel(level)
+        try:
+            assert seen.seen >= 1  # it did wait: the holder let go only once the first attempt had been refused
+            assert con.execute("SELECT anomaly_score('tx_ae', 1, 2.0) > 0").fetchone() == (True,)
+        finally:
+            con.close()
+        assert holder.stdout.readline().strip() == "RELEASED"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+        holder.communicate()  # closes its pipes

@@ -1,0 +1,46 @@
+"""Waiting for a database file another process holds: ``ad_duckdb.connect(wait=...)`` and ``ad-duckdb --wait``.
+
+Why a wait and not a failure: DuckDB allows one writing process per file, so a nightly retrain that starts while a
+scoring job (or the reverse) still runs failed at once; a cron or Airflow job would rather wait for the other to
+finish. DuckDB itself has no busy timeout for its file lock, so the open is tried again until the wait is over.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from .exceptions import DatabaseLockedError
+
+T = TypeVar("T")
+
+log = logging.getLogger("ad_duckdb")
+
+# Why at most this between tries: a job waiting on one that ends any moment starts soon after it, while the tries
+# (an open and a refused lock each) cost nothing the holder notices.
+_POLL_SECONDS = 0.5
+
+
+def retry_while_locked(attempt: Callable[[], T], wait: float, *, waited_with: str, how_to_wait: str) -> T:
+    """``attempt()``, tried again while it raises DatabaseLockedError, for up to ``wait`` seconds.
+
+    When the file stays held, the last error gets ``(waited Ns with WAITED_WITH)`` or, with no wait,
+    ``how_to_wait`` (the option that waits). The first refusal is logged (INFO, logger ``ad_duckdb``), naming the
+    holder as DuckDB does, so a job's log says what it waits for.
+    """
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            return attempt()
+        except DatabaseLockedError as e:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                how = f" (waited {wait:g}s with {waited_with})" if wait else f" {how_to_wait}"
+                raise DatabaseLockedError(f"{e}{how}") from e
+            if not said:
+                log.info("waiting up to %gs for the database file: %s", wait, e)
+                said = True
+            time.sleep(min(_POLL_SECONDS, left))
