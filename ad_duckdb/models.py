@@ -288,9 +288,23 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
             f"as the path of an exported file. Import it under another name: name={new!r} (CLI: --name {new})."
         )
     rec.source = f"imported from {origin} ({exported}; {rec.source})"
+    def unless_stored(r: ModelRecord) -> None:
+        # Why again in the save's transaction: imports of one file at once (a deployment step run by several
+        # workers) each saw no copy before their save, and stored it once each.
+        same = _same_as_latest(cur, r)
+        if same is not None:
+            raise _AlreadyStored(same)
+        warn_if_features_changed(cur, r, "import", 4 + depth)
+
     cur = interrupts.cursor(con)
     try:
-        same = _same_as_latest(cur, rec)
+        try:
+            same = _same_as_latest(cur, rec)
+            if same is None:
+                store.check_can_write(cur, f"Cannot store model {rec.name!r}")
+                store.save(cur, rec, before_insert=unless_stored)
+        except _AlreadyStored as e:
+            same = e.latest
         if same is not None:
             # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
             # otherwise add a version per run, each the same model, and move no pinned query forward.
@@ -298,12 +312,18 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
                           f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
                           AdDuckDBWarning, stacklevel=1 + depth)
             return ModelInfo.of(same)
-        store.check_can_write(cur, f"Cannot store model {rec.name!r}")
-        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "import", 4 + depth))
     finally:
         cur.close()
     refresh(con)
     return ModelInfo.of(rec)
+
+
+class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, never shown)
+    """Raised in ``store.save``'s transaction when the latest version is already the model being imported."""
+
+    def __init__(self, latest: ModelRecord) -> None:
+        super().__init__(latest.ref)
+        self.latest = latest
 
 
 def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, stacklevel: int = 5) -> None:

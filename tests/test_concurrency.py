@@ -14,6 +14,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -561,3 +562,44 @@ def test_python_connect_waits_for_a_file_another_process_holds(base_db: Path, tm
         if holder.poll() is None:
             holder.kill()
         holder.communicate()  # closes its pipes
+
+
+def test_imports_of_one_file_at_once_store_it_once(base_db: Path, tmp_path: Path) -> None:
+    """A deployment step run by several workers of one process at once (dbt threads, a retried task beside the
+    first): importing a file that the latest version already holds stores nothing, but the check ran before the
+    save's transaction, so three imports at once stored the same model as m@1, m@2 and m@3."""
+    src = ad_duckdb.connect(str(base_db), read_only=True)
+    try:
+        ad_duckdb.export_model(src, "tx_ae", str(tmp_path / "tx_ae.onnx"))
+    finally:
+        src.close()
+    con = ad_duckdb.connect(str(tmp_path / "deploy.duckdb"))
+    start = threading.Barrier(3)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def deploy() -> None:
+        cur = con.cursor()
+        try:
+            start.wait()
+            versions.append(ad_duckdb.import_model(cur, str(tmp_path / "tx_ae.onnx")).version)
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            cur.close()
+
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            workers = [threading.Thread(target=deploy) for _ in range(3)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        assert not errors, errors
+        assert versions == [1, 1, 1], versions
+        assert con.execute("SELECT name, version FROM ad_models").fetchall() == [("tx_ae", 1)]
+        said = [str(w.message) for w in caught if "nothing imported" in str(w.message)]
+        assert len(said) == 2 and said[0].startswith("tx_ae@1 is already this model"), [str(w.message) for w in caught]
+    finally:
+        con.close()
