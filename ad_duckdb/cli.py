@@ -27,7 +27,23 @@ import duckdb
 import numpy as np
 from click.core import ParameterSource
 
-from . import api, attachfiles, costs, dotcmds, interrupts, intotable, jsonvalues, lockwait, metrics, pysource, sqlshell, store, texttable, thresholds, udfs
+from . import (
+    api,
+    attachfiles,
+    costs,
+    dotcmds,
+    interrupts,
+    intotable,
+    jsonvalues,
+    lockwait,
+    metrics,
+    pysource,
+    sqlshell,
+    store,
+    texttable,
+    thresholds,
+    udfs,
+)
 from .addedtop import AddedTop
 from .exceptions import (
     AdDuckDBError,
