@@ -88,12 +88,12 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             elif t.method in thresholds.LABELLED:
                 _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}")
             elif (origin := _carried_origin(name, t)) is not None:
-                found = _goal_carried_from(cur, name, t.name, origin)
+                found, method = _goal_carried_from(cur, name, t.name, origin)
                 if found is not None:
                     goals[t.name] = found
-                else:
+                elif method is not None:
                     _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}",
-                                        method=origin[1], origin=f"carried from {name}@{origin[0]}")
+                                        method=method, origin=f"carried from {name}@{origin[0]}")
     return out, goals
 
 
@@ -102,44 +102,47 @@ _CARRIED = re.compile(r"carried from (?P<ref>.+)@(?P<version>\d+) \((?P<method>\
 
 
 def _carried_origin(name: str, t: Threshold) -> tuple[int, str] | None:
-    """The version and method a threshold chosen on labels was carried from by a retrain that kept no goal for it
-    (a release before dffb181 carried it as a plain 'quantile'); None for any other threshold."""
+    """The version a threshold was carried from, and its method there, for one a retrain carried as a plain
+    'quantile' cut; None for any other threshold."""
     m = _CARRIED.match(t.chosen_on or "")
-    if t.method != "quantile" or m is None or m["ref"] != name or m["method"] not in thresholds.LABELLED:
+    if t.method != "quantile" or m is None or m["ref"] != name:
         return None
     return int(m["version"]), m["method"]
 
 
 def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, str],
-                       ) -> tuple[dict[str, Any], str] | None:
-    """The goal of ``threshold`` on the version it was carried from (``origin``), following older clients' carries
-    back while the versions are stored; None where the chain ends without one.
+                       ) -> tuple[tuple[dict[str, Any], str] | None, str | None]:
+    """The goal of ``threshold`` (and the version keeping it) on the version it was carried from (``origin``),
+    following carries back while the versions are stored; and the labelled method it was chosen by, if any link
+    says. (None, None): a cut never chosen on labels (one set by hand, carried).
 
     Why: a team whose nightly job still ran a release before dffb181 while its analysts upgraded got the goal
-    dropped at that job's retrain, and then every later retrain carried the cut as a plain quantile, while the
-    version the goal was chosen on still held it."""
+    dropped at that job's retrain (the cut carried as a plain quantile), and then every later retrain carried it
+    as a plain quantile too, while the version the goal was chosen on still held it."""
     seen: set[int] = set()
     version, method = origin
+    labelled = method if method in thresholds.LABELLED else None
     while version not in seen:
         seen.add(version)
         row = cur.execute("SELECT m.metrics::VARCHAR, t.chosen_on, t.method FROM ad_models m LEFT JOIN ad_thresholds t "
                           "ON t.model = m.name AND t.version = m.version AND t.threshold_name = $3 WHERE m.name = $1 "
                           "AND m.version = $2", [name, version, threshold]).fetchall()
         if not row:
-            return None  # dropped since: nothing left to read the goal from
+            return None, labelled  # dropped since: nothing left to read the goal from
         metrics, chosen_on, kind = row[0]
         try:
             kept = json.loads(metrics or "{}").get(store.GOALS)
         except (ValueError, AttributeError):  # metrics hand-edited into something else than an object
             kept = None
         goal = kept.get(threshold) if isinstance(kept, dict) else None
-        if _is_goal(goal) and goal["method"] == method:
-            return goal, f"{name}@{version}"
+        if _is_goal(goal) and labelled in (None, goal["method"]):
+            return (goal, f"{name}@{version}"), goal["method"]
         back = _carried_origin(name, Threshold(name=threshold, value=0.0, method=kind or "", chosen_on=chosen_on))
-        if back is None or back[1] != method:
-            return None
+        if back is None:
+            return None, labelled or (kind if kind in thresholds.LABELLED else None)
         version = back[0]
-    return None
+        labelled = labelled or (back[1] if back[1] in thresholds.LABELLED else None)
+    return None, labelled
 
 
 def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: str | None = None,

@@ -202,23 +202,37 @@ def _as_an_older_client_carried(con: duckdb.DuckDBPyConnection, name: str, versi
     con.execute("UPDATE ad_models SET metrics = ?::JSON WHERE name = ? AND version = ?", [json.dumps(old), name, version])
 
 
-def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_version_it_came_from(tmp_path: Path) -> None:
+def _goal_on_m1_carried_by_an_older_client(con: duckdb.DuckDBPyConnection) -> None:
+    """m@1 with 'f1' chosen on labels (its goal kept), and m@2 as an older client's --carry-thresholds stored it."""
+    _labelled(con)
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+    ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
+    _as_an_older_client_carried(con, "m", 2, "f1", 1)
+
+
+@pytest.mark.parametrize("old_retrains", [1, 2])
+def test_a_goal_an_older_client_carried_without_its_record_is_found_on_the_version_it_came_from(
+        tmp_path: Path, old_retrains: int) -> None:
     """A team upgrades its analysts first and the nightly job later: the analyst chose 'f1' on labels (m@1 keeps the
-    goal), the old nightly job retrained with --carry-thresholds (m@2: 'f1' moved as a plain quantile, no goal),
-    and the upgraded job's next retrain carried it as a plain quantile again, silently: the goal was lost for good,
-    though m@1 still held it and m@2's threshold says where it came from."""
+    goal), the old nightly job retrained with --carry-thresholds (m@2, m@3: 'f1' moved as a plain quantile, no
+    goal), and the upgraded job's next retrain carried it as a plain quantile again, silently: the goal was lost for
+    good, though m@1 still held it and each carried threshold says where it came from."""
     con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
-        _as_an_older_client_carried(con, "m", 2, "f1", 1)
+        _goal_on_m1_carried_by_an_older_client(con)
+        if old_retrains == 2:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=3, **FAST)
+            con.execute("INSERT INTO ad_thresholds SELECT model, 3, threshold_name, value, method, chosen_on, "
+                        "precision, recall, f1, flagged_share, created_at FROM ad_thresholds WHERE version = 2 AND "
+                        "threshold_name = 'f1'")
+            _as_an_older_client_carried(con, "m", 3, "f1", 2)
+        new = f"m@{old_retrains + 2}"
         ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True, **FAST)
-        f1 = ad_duckdb.load_model(con, "m@3").threshold("f1")
+        f1 = ad_duckdb.load_model(con, new).threshold("f1")
         assert f1 is not None and f1.method == "max_f1", f1
         assert f1.chosen_on is not None and "the goal of m@1" in f1.chosen_on, f1.chosen_on
-        goals = ad_duckdb.load_model(con, "m@3").metrics["threshold_goals"]
+        goals = ad_duckdb.load_model(con, new).metrics["threshold_goals"]
         assert goals["f1"]["method"] == "max_f1" and goals["f1"]["source"] == "t", goals
     finally:
         con.close()
@@ -229,11 +243,7 @@ def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_
     training-score point, and the retrain said nothing, as if it had never been chosen on labels."""
     con = ad_duckdb.connect(str(tmp_path / "team.duckdb"))
     try:
-        _labelled(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True, **FAST)
-        _as_an_older_client_carried(con, "m", 2, "f1", 1)
+        _goal_on_m1_carried_by_an_older_client(con)
         ad_duckdb.drop_model(con, "m@1")
         with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
             ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
