@@ -3,6 +3,7 @@ models, export / import (``models``) are re-exported here."""
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import queue
 import shlex
@@ -57,6 +58,7 @@ from .intotable import (
     check_target,
     first_append_error,
     guarded,
+    one_append_at_a_time,
     table_columns,
     table_types,
 )
@@ -862,71 +864,73 @@ def score(
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
-    held = None
-    if into is not None:
-        # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
-        check_target(con, into, replace, source, in_place=not columns, append=append)
-        held = table_columns(con, into) if append else None
-    tally: list[DriftTally] = []
-    types: dict[str, str] = {}
-    try:
-        lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
-                                                    lossless=into is not None, source_types=types, watch=_scored_top)
-    except (AdDuckDBError, duckdb.Error) as e:
-        if append and into is not None and held is None:
-            first_append_error(into, source, model, e)
-        raise
-    checked: dict[str, tuple[str, str, str]] = {}
-    if into is not None and held is not None:
+    # an incremental run's rows are read and added while no other run of this process appends to the table
+    with one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext():
+        held = None
+        if into is not None:
+            # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
+            check_target(con, into, replace, source, in_place=not columns, append=append)
+            held = table_columns(con, into) if append else None
+        tally: list[DriftTally] = []
+        types: dict[str, str] = {}
         try:
-            check_append_columns(into, held, reader.schema.names, lm.ref)
-            # the types the new rows are written as: the scores' own, each kept column's as in the source
-            ours = {*outputs, *(["anomaly_explain"] if explain else [])}
-            checked = check_append_types(con, into, table_types(con, into), {
-                c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
-                if c in ours or c.lower() in types}, lm.ref)
-            check_append_values(con, source, checked, into, lm.ref)
-        except BaseException:
-            close()
+            lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
+                                                        lossless=into is not None, source_types=types, watch=_scored_top)
+        except (AdDuckDBError, duckdb.Error) as e:
+            if append and into is not None and held is None:
+                first_append_error(into, source, model, e)
             raise
-    if into is None:
-        try:
-            out = reader.read_all()
-        except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
-            known = None if failed else read_error(f"Scoring with {model!r}", source, e)
-            if known:
-                raise known from e
-            raise
-        finally:
-            close()
-        _drift_note(tally, source)
-        return out
-    target = table_sql(into)
-    if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
-        reader = _added_top.tee(reader)
-    with _scored_view(con, reader, close, failed, model, source) as cur:
-        with store.transaction(cur):
-            typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
-                                      if c in checked else expr)
-            # Why the source sees the table as before, though it may read it (the last id scored): its rows are
-            # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
-            # no row committed after it began, nor this transaction's uncommitted ones.
-            if held is not None:
-                try:
-                    added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
-                                        ).fetchall()
-                except duckdb.InvalidInputException as e:
-                    raise append_value_error(e) or e from None
-            else:
-                cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
-            # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
-            # also on an earlier scoring's column kept (columns=) but not written anew
-            again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
-            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
-                cur.execute(mark)
-            n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-    _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
-    return int(n)
+        checked: dict[str, tuple[str, str, str]] = {}
+        if into is not None and held is not None:
+            try:
+                check_append_columns(into, held, reader.schema.names, lm.ref)
+                # the types the new rows are written as: the scores' own, each kept column's as in the source
+                ours = {*outputs, *(["anomaly_explain"] if explain else [])}
+                checked = check_append_types(con, into, table_types(con, into), {
+                    c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
+                    if c in ours or c.lower() in types}, lm.ref)
+                check_append_values(con, source, checked, into, lm.ref)
+            except BaseException:
+                close()
+                raise
+        if into is None:
+            try:
+                out = reader.read_all()
+            except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
+                known = None if failed else read_error(f"Scoring with {model!r}", source, e)
+                if known:
+                    raise known from e
+                raise
+            finally:
+                close()
+            _drift_note(tally, source)
+            return out
+        target = table_sql(into)
+        if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
+            reader = _added_top.tee(reader)
+        with _scored_view(con, reader, close, failed, model, source) as cur:
+            with store.transaction(cur):
+                typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
+                                          if c in checked else expr)
+                # Why the source sees the table as before, though it may read it (the last id scored): its rows are
+                # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
+                # no row committed after it began, nor this transaction's uncommitted ones.
+                if held is not None:
+                    try:
+                        added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
+                                            ).fetchall()
+                    except duckdb.InvalidInputException as e:
+                        raise append_value_error(e) or e from None
+                else:
+                    cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
+                # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
+                # also on an earlier scoring's column kept (columns=) but not written anew
+                again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
+                for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
+                    cur.execute(mark)
+                n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+        _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
+        return int(n)
 
 
 def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str],

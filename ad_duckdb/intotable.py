@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import duckdb
 
@@ -59,6 +61,33 @@ def _table_refs(cur: duckdb.DuckDBPyConnection, from_item: str, depth: int = 0,
                         out |= _table_refs(cur, f"({m.group(1)})", depth + 1, home=(key[0], key[1]))
                 break
     return out
+
+
+# One lock per table appended to, by database file and name: see one_append_at_a_time.
+_APPENDING: dict[tuple[str, str], threading.Lock] = {}
+_APPENDING_GUARD = threading.Lock()
+
+
+@contextmanager
+def one_append_at_a_time(con: duckdb.DuckDBPyConnection, into: str) -> Iterator[None]:
+    """Held by ``score(into=..., append=True)`` from before it reads its source until its rows are committed.
+
+    Why: an incremental run's source reads the table for the last row scored, as it was before the run. Two runs at
+    once in one process (a scheduler's job overlapping its previous run) both read it before either wrote, so each
+    added the same new rows (or one failed on DuckDB's write-write conflict of the column comments). Between
+    processes DuckDB's file lock already makes the second wait (``--wait``) or fail; within one, this does.
+    """
+    cur = con.cursor()
+    try:
+        row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    finally:
+        cur.close()
+    # An in-memory database has no path: one lock for all of them only makes unrelated appends take turns.
+    key = (str(row[0][0] or "") if row else "", into.strip().lower())
+    with _APPENDING_GUARD:
+        lock = _APPENDING.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def check_replace(into: str | None, replace: bool, who: str, append: bool = False) -> None:

@@ -603,3 +603,47 @@ def test_imports_of_one_file_at_once_store_it_once(base_db: Path, tmp_path: Path
         assert len(said) == 2 and said[0].startswith("tx_ae@1 is already this model"), [str(w.message) for w in caught]
     finally:
         con.close()
+
+
+def test_two_incremental_appends_at_once_score_each_new_row_once(base_db: Path, tmp_path: Path) -> None:
+    """A scheduler in one process whose 10-minute job overlapped its previous run (two threads, each
+    score(..., append=True) of the rows past the table's last id): both read the table as it was before either
+    wrote, and every new row was added twice. Across processes the file lock made the second wait; in one process
+    nothing did."""
+    path = tmp_path / "append.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path))
+    try:
+        first = ad_duckdb.score(con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id < 1000",
+                                into="tx_scores", columns=["transaction_id"], append=True)
+        since = ("SELECT * FROM transactions WHERE transaction_id > "
+                 "(SELECT coalesce(max(transaction_id), -1) FROM tx_scores)")
+        start = threading.Barrier(2)
+        added: list[int] = []
+        errors: list[BaseException] = []
+
+        def job() -> None:
+            cur = con.cursor()
+            try:
+                start.wait()
+                added.append(ad_duckdb.score(cur, "tx_ae", since, into="tx_scores", columns=["transaction_id"],
+                                             append=True))
+            except BaseException as e:
+                errors.append(e)
+            finally:
+                cur.close()
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the run that finds no new row says so
+            workers = [threading.Thread(target=job) for _ in range(2)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+        assert not errors, errors
+        total = con.execute("SELECT count(*) FROM transactions").fetchone()
+        assert total is not None
+        assert sorted(added) == [0, total[0] - first], added
+        assert con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM tx_scores").fetchone() == (total[0],) * 2
+    finally:
+        con.close()
