@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import numpy as np
@@ -26,6 +27,8 @@ import ad_duckdb
 from ad_duckdb import store
 
 from conftest import FAST, ROOT, make_transactions
+
+T = TypeVar("T")
 
 SCORE_Q = "SELECT anomaly_score(?, count, amount) FROM transactions ORDER BY transaction_id"
 
@@ -564,6 +567,32 @@ def test_python_connect_waits_for_a_file_another_process_holds(base_db: Path, tm
         holder.communicate()  # closes its pipes
 
 
+def _at_once(con: duckdb.DuckDBPyConnection, n: int, job: Callable[[duckdb.DuckDBPyConnection], T]) -> list[T]:
+    """``job(cursor)`` on ``n`` threads, each with a cursor of ``con``, started together; their results. Warnings
+    are recorded, not raised (filterwarnings=error), and a thread's exception fails the test."""
+    start = threading.Barrier(n)
+    results: list[T] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        cur = con.cursor()
+        try:
+            start.wait()
+            results.append(job(cur))
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            cur.close()
+
+    workers = [threading.Thread(target=run) for _ in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors, errors
+    return results
+
+
 def test_imports_of_one_file_at_once_store_it_once(base_db: Path, tmp_path: Path) -> None:
     """A deployment step run by several workers of one process at once (dbt threads, a retried task beside the
     first): importing a file that the latest version already holds stores nothing, but the check ran before the
@@ -574,29 +603,10 @@ def test_imports_of_one_file_at_once_store_it_once(base_db: Path, tmp_path: Path
     finally:
         src.close()
     con = ad_duckdb.connect(str(tmp_path / "deploy.duckdb"))
-    start = threading.Barrier(3)
-    versions: list[int] = []
-    errors: list[BaseException] = []
-
-    def deploy() -> None:
-        cur = con.cursor()
-        try:
-            start.wait()
-            versions.append(ad_duckdb.import_model(cur, str(tmp_path / "tx_ae.onnx")).version)
-        except BaseException as e:
-            errors.append(e)
-        finally:
-            cur.close()
-
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            workers = [threading.Thread(target=deploy) for _ in range(3)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-        assert not errors, errors
+            versions = _at_once(con, 3, lambda cur: ad_duckdb.import_model(cur, str(tmp_path / "tx_ae.onnx")).version)
         assert versions == [1, 1, 1], versions
         assert con.execute("SELECT name, version FROM ad_models").fetchall() == [("tx_ae", 1)]
         said = [str(w.message) for w in caught if "nothing imported" in str(w.message)]
@@ -618,29 +628,10 @@ def test_two_incremental_appends_at_once_score_each_new_row_once(base_db: Path, 
                                 into="tx_scores", columns=["transaction_id"], append=True)
         since = ("SELECT * FROM transactions WHERE transaction_id > "
                  "(SELECT coalesce(max(transaction_id), -1) FROM tx_scores)")
-        start = threading.Barrier(2)
-        added: list[int] = []
-        errors: list[BaseException] = []
-
-        def job() -> None:
-            cur = con.cursor()
-            try:
-                start.wait()
-                added.append(ad_duckdb.score(cur, "tx_ae", since, into="tx_scores", columns=["transaction_id"],
-                                             append=True))
-            except BaseException as e:
-                errors.append(e)
-            finally:
-                cur.close()
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the run that finds no new row says so
-            workers = [threading.Thread(target=job) for _ in range(2)]
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-        assert not errors, errors
+            added = _at_once(con, 2, lambda cur: ad_duckdb.score(cur, "tx_ae", since, into="tx_scores",
+                                                                 columns=["transaction_id"], append=True))
         total = con.execute("SELECT count(*) FROM transactions").fetchone()
         assert total is not None
         assert sorted(added) == [0, total[0] - first], added
