@@ -517,6 +517,7 @@ def _training_rows(cur: Any, name: str, source: str, names: list[str], where: st
 
     p = AutoEncoderDetector(**params)._train_params()  # validated before any row is read
     who = f"Model {name!r}"
+    p.check_code(len(names), who)
     n = count_rows(cur, source, names, where, who=who)
     if n <= p.max_train_rows:
         X = load_matrix(cur, source, names, where, n=n, who=who)

@@ -1318,15 +1318,12 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
         problems = store.load_all(cur)[1]
     finally:
         cur.close()
-    # Why: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when it
-    # is damaged, where 'tx_ae' fails rather than falling back to an older one
-    newest: dict[str, int] = {}
-    for r in rows:
-        newest[r["name"]] = max(newest.get(r["name"], r["version"]), r["version"])
+    # latest: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when
+    # it is damaged, where 'tx_ae' fails rather than falling back to an older one (list_models says, as here)
     for r in rows:
         r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-        latest = newest[r["name"]] == r["version"]
-        r["latest"] = ("yes" if latest else "no") if out_format == "table" else latest
+        if out_format == "table":
+            r["latest"] = "yes" if r["latest"] else "no"
     cols = [*names, "latest", "status"]
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for problem in problems.values():

@@ -486,6 +486,7 @@ class AutoEncoderDetector:
             # statistics from the same random sample keep a 10M-row table to seconds instead of a minute.
             X = X[np.random.default_rng(p.seed).choice(len(X), p.max_train_rows, replace=False)]
         d = X.shape[1]
+        p.check_code(d, who)
         names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(d)]
         types = list(sql_types) if sql_types is not None else ["DOUBLE"] * d
         robust = bool(p.robust) if p.robust is not None else True

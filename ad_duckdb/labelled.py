@@ -587,7 +587,8 @@ def evaluate(
 
     Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
     ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
-    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``); ``into`` writes the
+    ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``; ``report.pr_curve()`` and
+    ``report.score_hist()``, the plots as matplotlib figures a notebook shows); ``into`` writes the
     candidate-threshold table to DuckDB (an existing table only with ``replace=True``) and ``plots_dir`` writes a
     precision-recall curve and a score histogram by label (PNG), and, for a source with one DATE/TIMESTAMP column (or the one ``time`` names), the
     scores over time with the labelled anomalies shaded (``<model>_v<version>_scores_over_time_labelled.png``, so
@@ -646,6 +647,7 @@ def evaluate(
     if prices is not None:
         rep.costs = _costs(s, y, at, prices)
         marked["lowest cost"] = rep.costs.best["value"]
+    rep.keep_scores(s, y, marked, shown_source(source, where))
     if rep.anomalies == rep.rows:
         rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                          "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")

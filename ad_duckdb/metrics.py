@@ -181,7 +181,9 @@ class Costs:
 
 @dataclass
 class Report:
-    """What ``ad_duckdb.evaluate`` returns: headline metrics, metrics at each stored threshold, the curve."""
+    """What ``ad_duckdb.evaluate`` returns: headline metrics, metrics at each stored threshold, the curve; its
+    ``pr_curve()`` and ``score_hist()`` draw the plots ``plots_dir=`` writes, as figures for a notebook (it keeps the
+    evaluated rows' scores and labels for them: 9 bytes a row)."""
 
     model: str
     rows: int
@@ -249,6 +251,34 @@ class Report:
         """What IPython and Jupyter show for a report left as a cell's last expression: the table ``print`` shows.
         Without it they showed the dataclass repr, every field on one line of a few thousand characters."""
         p.text(str(self))
+
+    def keep_scores(self, scores: np.ndarray, labels: np.ndarray, thresholds: dict[str, float],
+                    source: str | None) -> None:
+        """Keep what ``pr_curve`` and ``score_hist`` draw. Why an attribute, not a field: ``asdict`` (``evaluate
+        --format json``) would print every row's score."""
+        self._drawn = (np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool), dict(thresholds), source)
+
+    def pr_curve(self) -> Any:
+        """The precision-recall curve ``evaluate(plots_dir=)`` writes (``<model>_pr_curve.png``), each threshold a
+        point on it, as a matplotlib Figure: a notebook shows it as a cell's value, ``fig.savefig(path)`` writes it.
+        Not registered with pyplot, as ``plot_scores``' figure. Needs matplotlib (the ``[plots]`` extra)."""
+        s, y, marked, source = self._kept()
+        return pr_figure(s, y, self.model, marked, source)
+
+    def score_hist(self) -> Any:
+        """The histogram of the scores by label ``evaluate(plots_dir=)`` writes (``<model>_score_hist.png``), each
+        threshold a line, as a matplotlib Figure (see ``pr_curve``)."""
+        s, y, marked, source = self._kept()
+        return label_hist_figure(s, y, self.model, marked, source)
+
+    def _kept(self) -> tuple[np.ndarray, np.ndarray, dict[str, float], str | None]:
+        drawn: tuple[np.ndarray, np.ndarray, dict[str, float], str | None] | None = getattr(self, "_drawn", None)
+        if drawn is None:
+            from .exceptions import BadInputError
+
+            raise BadInputError(f"Report of {self.model!r} holds no scores to draw: only a report ad_duckdb.evaluate "
+                                "returns keeps its rows' scores and labels for pr_curve() and score_hist().")
+        return drawn
 
 
 def candidate_table(scores: np.ndarray, labels: np.ndarray, n: int = 25) -> list[dict[str, float]]:

@@ -89,7 +89,8 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
-    ``kind``, ``n_features``, ``train_rows``, ``source`` and ``onnx_bytes``; ``[]`` before any training."""
+    ``kind``, ``n_features``, ``train_rows``, ``source``, ``onnx_bytes`` and ``latest`` (True for the version the
+    bare name scores with, as ``ad-duckdb list`` shows); ``[]`` before any training."""
     con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
@@ -97,11 +98,13 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             return []
         rows = cur.execute(
             "SELECT name, version, created_at, kind, json_array_length(features) AS n_features, train_rows, source, "
-            "octet_length(onnx) AS onnx_bytes FROM ad_models ORDER BY name, version"
+            "octet_length(onnx) AS onnx_bytes, version = max(version) OVER (PARTITION BY name) AS latest "
+            "FROM ad_models ORDER BY name, version"
         ).fetchall()
     finally:
         cur.close()
-    keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes"]
+    # latest last: code reading the keys before it by position keeps working
+    keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes", "latest"]
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 

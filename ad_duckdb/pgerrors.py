@@ -28,6 +28,21 @@ class ProtocolError(Exception):
         self.routine = routine
 
 
+# pg_notify(), NOTIFY as a function: "does not exist" (42883) read as a misspelt name; it is a feature the server lacks,
+# as LISTEN / NOTIFY (pgsql.LISTEN_REFUSED), whose SQLSTATE and advice it gets.
+_PG_NOTIFY_RE = re.compile(r'Function with name "?pg_notify"? does not exist', re.I)
+PG_NOTIFY_REFUSED = ("pg_notify() (NOTIFY) is not supported by ad-duckdb serve: DuckDB has no notification channels; "
+                     "poll a table for changes instead (a row the notifier inserts, which the listener selects by a "
+                     "rising id or time).")
+
+
+def feature_error(e: BaseException) -> BaseException:
+    """``e``, or the 0A000 of a PostgreSQL feature the server lacks that DuckDB reported as a missing function."""
+    if isinstance(e, duckdb.CatalogException) and _PG_NOTIFY_RE.search(str(e)):
+        return ProtocolError(PG_NOTIFY_REFUSED, "0A000")
+    return e
+
+
 def in_failed_transaction() -> ProtocolError:
     """PostgreSQL's refusal of a statement in a transaction block an error has aborted (until ROLLBACK)."""
     return ProtocolError("current transaction is aborted, commands ignored until end of transaction block", "25P02")

@@ -17,7 +17,9 @@ from .pgtypes import parameter_oid
 from .udfs import FUNCTIONS
 
 _FLOAT8 = 701
-_ARITHMETIC = {"+", "-", "*", "/", "//", "%", "^", "**"}
+# Arithmetic operators by how tightly they bind, as PostgreSQL's grammar (``^`` above ``* / %`` above ``+ -``).
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "//": 2, "%": 2, "^": 3, "**": 3}
+_ARITHMETIC = set(_PRECEDENCE)
 # What ends an operand of arithmetic (_operand_end): comparisons and the words between expressions.
 _ENDS = {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "select", "where", "and", "or", "not", "on", "when", "then", "else",
          "having", "by", "set", "returning", "between", "in", "is", "like", "ilike", "limit", "offset", "from", "as",
@@ -38,6 +40,15 @@ def parameter_oids(cur: duckdb.DuckDBPyConnection, sql: str) -> dict[int, int]:
     bind = getattr(cur, "_bind", None)
     if bind is None:
         return {}
+    # A number negated keeps its type, so ``a > -$1`` is typed as ``a > $1`` (DuckDB's binder leaves ``-$1``
+    # unknown); kept only where that is a number: a date's parameter would not be one negated.
+    sql, negated = _without_unary_minus(sql)
+    out = _parameter_oids(bind, sql)
+    return {n: oid for n, oid in out.items() if n not in negated or oid in _NUMBERS}
+
+
+def _parameter_oids(bind: Any, sql: str) -> dict[int, int]:
+    """``parameter_oids`` of ``sql`` by ``bind``, DuckDB's binder."""
     try:
         parameters = bind(sql)[2]
     except (duckdb.Error, TypeError, IndexError):  # an unbindable statement's error is Execute's to report
@@ -100,28 +111,78 @@ def _inferred(bind: Any, sql: str, unknown: set[int]) -> dict[int, Any]:
             if (t := _bound(bind, probe, n)) is not None and parameter_oid(duckdb.list_type(t)):
                 out[n] = duckdb.list_type(t)
             continue
-        for op in (i - 1, i + 2):
-            if 0 <= op < len(toks) and toks[op][1] in _ARITHMETIC:
-                # the operands whole (``t.x::BIGINT``, ``f(x)``), as a coalesce of the two that keeps their type
-                # where the sum stood: ``abs(x + $1)`` as ``abs(coalesce(x, $1))``
-                a, b = _operand_end(toks, min(i, op), -1), _operand_end(toks, max(i + 1, op), 1)
-                end = toks[b][0] + len(toks[b][1])
-                probe = (f"{sql[:toks[a][0]]}coalesce({sql[toks[a][0]:toks[op][0]]},"
-                         f"{sql[toks[op][0] + len(toks[op][1]):end]}){sql[end:]}")
-                if (t := _bound(bind, probe, n)) is not None and parameter_oid(t) in _NUMBERS:
-                    out[n] = t
-                    break
+        op = _operator_of(toks, i)
+        if op is None:
+            continue
+        # the operands whole (``t.x::BIGINT``, ``f(x)``, ``2 * y`` of a ``+``), as a coalesce of the two that keeps
+        # their type where the sum stood: ``abs(x + $1)`` as ``abs(coalesce(x, $1))``
+        level = _PRECEDENCE[toks[op][1]]
+        a, b = _operand_end(toks, op, -1, level), _operand_end(toks, op, 1, level)
+        start, end = toks[a][0], toks[b][0] + len(toks[b][1])
+        probe = (f"{sql[:start]}coalesce({sql[start:toks[op][0]]},"
+                 f"{sql[toks[op][0] + len(toks[op][1]):end]}){sql[end:]}")
+        if (t := _bound(bind, probe, n)) is not None and parameter_oid(t) in _NUMBERS:
+            out[n] = t
+            continue
+        other = [w for _, w, _ in (toks[op + 1:b + 1] if op > i else toks[a:op])]
+        if len(other) == 2 and other[0] == "$" and other[1].isdigit() and int(other[1]) in unknown:
+            # ``$1 + $2``: no typed side; the type of what the sum stands for (``a = $1 + $2``: a's), a number
+            if (t := _bound(bind, f"{sql[:start]}${n}{sql[end:]}", n)) is not None and parameter_oid(t) in _NUMBERS:
+                out[n] = t
     return out
 
 
-def _operand_end(toks: list[tuple[int, str, str]], i: int, step: int) -> int:
-    """The last token from ``i`` on (``step`` -1: leftwards) before what ends the operand around it: a comparison, a
-    comma, an unmatched parenthesis, a clause's word (WHERE, AND, THEN, ...)."""
-    depth = 0
+def _operator_of(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """The arithmetic operator parameter ``$`` at ``i`` is an operand of: of the two beside it, the one binding
+    tighter, the left one of two alike (``a - $1 + 2``: ``-``; ``a + $1 * 2``: ``*``, as PostgreSQL reads them)."""
+    left = i - 1 if i >= 1 and toks[i - 1][1] in _ARITHMETIC and not _unary(toks, i - 1) else None
+    right = i + 2 if i + 2 < len(toks) and toks[i + 2][1] in _ARITHMETIC else None
+    if right is not None and (left is None or _PRECEDENCE[toks[right][1]] > _PRECEDENCE[toks[left][1]]):
+        return right
+    return left
+
+
+def _unary(toks: list[tuple[int, str, str]], j: int) -> bool:
+    """Whether the ``-`` or ``+`` at ``j`` is a sign (``-$1``, ``a * -2``), not a subtraction or an addition."""
+    if toks[j][1] not in ("-", "+"):
+        return False
+    before = toks[j - 1][1] if j else ""
+    return not before or before in _ARITHMETIC or before.lower() in _ENDS or before in ("(", ",", "::")
+
+
+def _without_unary_minus(sql: str) -> tuple[str, set[int]]:
+    """``sql`` with the sign of each negated parameter (``-$1``, ``-($1)``) made a space, and those parameters'
+    numbers."""
+    try:
+        toks = _words(sql)
+    except duckdb.Error:
+        return sql, set()
+    words = [w for _, w, _ in toks]
+    out, negated = sql, set()
+    for j in range(len(toks) - 2):
+        if words[j] != "-" or not _unary(toks, j):
+            continue
+        rest = words[j + 1:j + 5]
+        if rest[:1] == ["("] and rest[3:4] == [")"]:
+            rest = rest[1:3]
+        if rest[:1] == ["$"] and len(rest) > 1 and rest[1].isdigit():
+            negated.add(int(rest[1]))
+            out = out[:toks[j][0]] + " " + out[toks[j][0] + 1:]
+    return out, negated
+
+
+def _operand_end(toks: list[tuple[int, str, str]], op: int, step: int, level: int) -> int:
+    """The last token of the operand beside the operator at ``op`` (``step`` -1: the left one) of precedence
+    ``level``: up to a comparison, a comma, an unmatched parenthesis, a clause's word (WHERE, AND, THEN, ...), or an
+    operator binding looser (on the right also one alike: ``a - $1 + 2`` is ``(a - $1) + 2``)."""
+    depth, i = 0, op
     while 0 <= i + step < len(toks):
         word = toks[i + step][1].lower()
         depth += {"(": 1, ")": -1}.get(word, 0) * step
         if depth < 0 or depth == 0 and (word in _ENDS or word in (",", ";")):
+            break
+        if depth == 0 and word in _PRECEDENCE and not _unary(toks, i + step) and (
+                _PRECEDENCE[word] < level or step == 1 and _PRECEDENCE[word] == level):
             break
         i += step
     return i

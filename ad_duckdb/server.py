@@ -66,7 +66,7 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
-from .pgerrors import ProtocolError, in_failed_transaction, sqlstate
+from .pgerrors import ProtocolError, feature_error, in_failed_transaction, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -740,6 +740,7 @@ class Handler(socketserver.BaseRequestHandler):
             e = ProtocolError(TIMEOUT_MESSAGE, "57014")  # our timer's interrupt, not the client's cancel
         elif s is not None and s.cancel_requested and isinstance(e, duckdb.InterruptException):
             e = ProtocolError("canceling statement due to user request", "57014")  # PostgreSQL's words for it
+        e = feature_error(e)
         msg = without_function_wrapper(str(e).replace("\x00", ""))
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's

@@ -178,6 +178,31 @@ class TrainParams:
                                 "(it is then the largest size).")
         return replace(self, code_sizes=sizes, n_models=len(sizes))
 
+    def check_code(self, d: int, who: str) -> None:
+        """Refuse a code wider than the last hidden layer it is computed from, for ``d`` features (``who``: whose).
+
+        Why that bound: the code is an affine map of that layer's numbers, so past its width (16 for 2-3 features by
+        default, 32 above) a code holds nothing more, and only costs (the neighbour bank holds codes that long;
+        latent_dim=1000 was accepted). Why not the feature count: the default code of 8 on 2 features, and the
+        documented code_sizes=(2, 4, 8, 16) on 2, are the models as measured and kept.
+        """
+        hidden, latent = self.sizes(d)
+        width = hidden[-1]
+        if latent <= width:
+            return
+        features = f"{d} feature{'s' if d != 1 else ''}"
+        layers = f"hidden_dims={hidden}" + ("" if self.hidden_dims is not None else f", the default for {features}")
+        if self.latent_dim is not None:
+            shown = f"latent_dim={latent}"
+            fix = f"set latent_dim to at most {width} (or leave it out: {TrainParams().sizes(d)[1]})"
+        else:
+            shown = f"code_sizes={self.code_sizes}"
+            fits = tuple(c for c in (2, 4, 8, 16) if c <= width)
+            fix = f"give sizes of at most {width}, e.g. code_sizes={fits}"
+        raise BadInputError(f"{shown} on {features} ({who}): the code is computed from the last hidden layer's {width} "
+                            f"numbers ({layers}), so a code of more than {width} holds nothing more, only costs: {fix}, "
+                            f"or widen the last of hidden_dims to at least {latent}.")
+
     def bank(self, robust: bool) -> tuple[str, int, int]:
         """The latent-neighbour term: (bank kind, groups, k nearest per group).
 

@@ -2981,3 +2981,18 @@ def test_an_incremental_source_that_reads_an_empty_scores_table_is_told_it_selec
     assert "added 1502 scored rows" in out, out
     out = run("score", db, "tx_ae", fixed, "--into", "s", "-c", "transaction_id", "--append")
     assert "normal when no new rows came since the last run" in out and "holds no rows yet" not in out, out
+
+
+def test_train_code_sizes_wider_than_the_layer_is_a_wrong_option(tmp_path: Path) -> None:
+    """--code-sizes 1000 on 2 features was accepted (a 1000-number code from a layer of 16): now exit 2, naming the
+    flag, the value, the feature count and the sizes that fit."""
+    path = str(tmp_path / "ms.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=300)
+    con.close()
+    res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "-f", "amount",
+                                   "--code-sizes", "1000", "--quiet"])
+    assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+    assert res.output.startswith("Error: Invalid value for '--code-sizes': code_sizes=(1000,) on 2 features (Model "
+                                 "'ms'): "), res.output
+    assert "give sizes of at most 16, e.g. code_sizes=(2, 4, 8, 16)" in res.output, res.output

@@ -920,3 +920,13 @@ def test_train_model_says_how_to_pass_code_sizes_dbt_rendered_as_text(con: duckd
     train_model(con, "ae", "t", max_steps=20, code_sizes=sizes)
     params = json.loads(con.execute("SELECT params FROM ad_models WHERE name = 'ae'").fetchone()[0])
     assert params["code_sizes"] == [2, 4, 8, 16] and params["n_models"] == 4
+
+
+def test_train_model_refuses_a_code_wider_than_its_layer(con: duckdb.DuckDBPyConnection) -> None:
+    # latent_dim=1000 on t's 2 columns trained; now refused, with the bound and the fix
+    with pytest.raises(DbtRuntimeError, match=r"latent_dim=1000 on 2 features \(Model 'ae'\): .* set latent_dim to "
+                                              r"at most 16"):
+        train_model(con, "ae", "t", max_steps=20, latent_dim=1000)
+    with pytest.raises(DbtRuntimeError, match=r"code_sizes=\(1000,\) on 2 features \(Model 'ae'\): .* give sizes of "
+                                              r"at most 16"):
+        train_model(con, "ae", "t", max_steps=20, code_sizes=[1000])

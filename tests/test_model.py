@@ -1076,3 +1076,40 @@ def test_a_code_sizes_model_stored_before_scores_the_same_in_sql() -> None:
     np.testing.assert_allclose(sql["before"], direct, rtol=1e-6)  # the stored graph, as it was, scores
     np.testing.assert_allclose(sql["now"], sql["before"], rtol=1e-5, atol=1e-6)
     assert con.execute("SELECT onnx FROM ad_models WHERE name = 'before'").fetchall()[0][0] == stored["before"]
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"latent_dim": 1000},
+     r"^latent_dim=1000 on 2 features \(AutoEncoderDetector\.fit\): the code is computed from the last hidden layer's "
+     r"16 numbers \(hidden_dims=\(32, 16\), the default for 2 features\), so a code of more than 16 holds nothing "
+     r"more, only costs: set latent_dim to at most 16 \(or leave it out: 8\), or widen the last of hidden_dims to at "
+     r"least 1000\.$"),
+    ({"code_sizes": (1000,)},
+     r"^code_sizes=\(1000,\) on 2 features \(AutoEncoderDetector\.fit\): .* last hidden layer's 16 numbers .* give "
+     r"sizes of at most 16, e.g\. code_sizes=\(2, 4, 8, 16\), or widen the last of hidden_dims to at least 1000\.$"),
+    ({"latent_dim": 9, "hidden_dims": (64, 8)},
+     r"^latent_dim=9 on 2 features .* last hidden layer's 8 numbers \(hidden_dims=\(64, 8\)\), .* at most 8 "),
+])
+def test_a_code_wider_than_the_layer_it_comes_from_is_refused(params: dict[str, object], message: str) -> None:
+    """latent_dim=1000 (or --code-sizes 1000) on 2 features trained a 1000-number code: it is an affine map of the
+    last hidden layer, so past that layer's width it holds nothing more, and costs (a bank of 1000-number codes).
+    The bound is that width, not the feature count: the default code of 8 on 2 features, and the documented
+    code_sizes=(2, 4, 8, 16) on 2 (last layer 16), are kept."""
+    X = _related_rows(200)[:, :2]
+    with pytest.raises(BadInputError, match=message):
+        AutoEncoderDetector(max_steps=5, progress=False, **params).fit(X)
+    det = AutoEncoderDetector(latent_dim=16, max_steps=5, progress=False).fit(X)  # the bound itself
+    assert det.history_["latent_dim"] == 16
+
+
+def test_train_refuses_a_code_wider_than_its_layer_before_reading_rows() -> None:
+    """ad_duckdb.train names the model; refused before the rows are read (the check needs only the feature count)."""
+    import ad_duckdb
+
+    con = ad_duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(300)")
+    with pytest.raises(BadInputError, match=r"^latent_dim=1000 on 2 features \(Model 'm'\): .* at most 16 "):
+        ad_duckdb.train(con, "m", "t", latent_dim=1000, max_steps=5, progress=False)
+    with pytest.raises(BadInputError, match=r"^code_sizes=\(2, 4, 64\) on 2 features \(Model 'm'\): .*"):
+        ad_duckdb.train(con, "m", "t", code_sizes=(2, 4, 64), max_steps=5, progress=False)
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ad_models'").fetchone() == (0,)

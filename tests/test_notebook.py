@@ -500,3 +500,37 @@ def test_an_array_scored_by_a_detector_fitted_on_a_frame_is_warned_of() -> None:
         named.decision_function(X[:5])
         plain.predict(X[:5])
         unnamed.predict(X[:5])
+
+
+def test_evaluate_s_report_draws_its_plots_for_a_notebook(tmp_path) -> None:
+    """evaluate returned no figure: in a notebook the precision-recall curve and the histogram by label were only
+    files (plots_dir=) to open by hand. The report draws them, as scikit-learn's Display objects do: the same
+    figures plots_dir= writes (the lowest-cost cut marked too), shown as a cell's value without pyplot."""
+    from dataclasses import asdict
+    from io import BytesIO
+
+    from matplotlib.figure import Figure
+
+    from ad_duckdb.metrics import Report
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) + (i % 5) / 10.0 + CASE WHEN i % 50 = 0 THEN 4 "
+                    "ELSE 0 END AS a, cos(i / 11.0) AS b, (i % 50 = 0)::INTEGER AS label FROM range(400) t(i)")
+        ad_duckdb.train(con, "valve", "readings", features=["a", "b"], where="label = 0", **TINY)
+        rep = ad_duckdb.evaluate(con, "valve", "readings", label="label", miss_cost=50, alarm_cost=1)
+        written = ad_duckdb.evaluate(con, "valve", "readings", label="label", miss_cost=50, alarm_cost=1,
+                                     plots_dir=tmp_path)
+    finally:
+        con.close()
+    assert rep.plots == [] and set(asdict(rep)) == {"model", "rows", "anomalies", "auc_roc", "auc_pr",
+                                                    "at_thresholds", "table", "plots", "notes", "costs"}
+    for fig, file in ((rep.pr_curve(), written.plots[0]), (rep.score_hist(), written.plots[1])):
+        assert isinstance(fig, Figure) and fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+        drawn = BytesIO()
+        fig.savefig(drawn, dpi=110, format="png")
+        assert drawn.getvalue() == (tmp_path / file).read_bytes(), file
+    assert any(t.get_text().startswith("lowest cost") for t in rep.pr_curve().axes[0].get_legend().get_texts())
+    by_hand = Report(model="m@1", rows=4, anomalies=2, auc_roc=1.0, auc_pr=1.0, at_thresholds={})
+    with pytest.raises(BadInputError, match=r"Report of 'm@1' holds no scores to draw: .*ad_duckdb\.evaluate"):
+        by_hand.pr_curve()

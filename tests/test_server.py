@@ -3620,3 +3620,63 @@ def test_a_read_only_session_default_refuses_writes_the_statement_type_hides_out
         conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
         conn.execute("EXECUTE ins")
         assert conn.execute("SELECT a, nextval('s') FROM t").fetchall() == [(7, 1)]
+
+
+@pytest.mark.parametrize(("sql", "types"), [
+    ("SELECT a + $1 * 2 FROM t", {1: 23}),  # $1 * 2 is int4 * unknown: int4, as PostgreSQL types it
+    ("SELECT b + $1 * 2 FROM t", {1: 23}),
+    ("SELECT a FROM t WHERE a > $1 * 2 + $2", {1: 23, 2: 23}),
+    ("SELECT a - $1 + 2 FROM t", {1: 23}),
+    ("SELECT a FROM t WHERE a > -$1", {1: 23}),
+    ("SELECT a * -$1 FROM t", {1: 23}),
+    ("SELECT a FROM t WHERE b > -($1)", {1: 701}),
+    ("SELECT -$1 + a FROM t", {1: 23}),
+    ("SELECT a FROM t WHERE a = $1 + $2", {1: 23, 2: 23}),
+    ("SELECT a FROM t WHERE b < $1 * $2", {1: 701, 2: 701}),
+    ("SELECT a + $1 + $2 FROM t", {1: 23, 2: 23}),
+    # what nothing types: PostgreSQL refuses them too ("operator is not unique: - unknown"); a date's minus is no
+    # number's
+    ("SELECT -$1", {}),
+    ("SELECT $1 + $2", {}),
+    ("SELECT d FROM t WHERE d > -$1", {}),
+])
+def test_parameters_of_nested_arithmetic_and_unary_minus_get_the_type_postgresql_infers(
+        sql: str, types: dict[int, int]) -> None:
+    """``a + $1 * 2``, ``-$1`` and ``$1 + $2`` were described as text, so asyncpg refused the numbers it was given:
+    the operand of ``*`` ran over the ``+`` before it, a unary minus hid the comparison's type, and two parameters
+    added had no typed side. Each is typed from what the expression is compared with or added to."""
+    from ad_duckdb.pgparams import parameter_oids
+
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (a INTEGER, b DOUBLE, d DATE)")
+        assert parameter_oids(con, sql) == types
+    finally:
+        con.close()
+
+
+def test_asyncpg_numbers_in_nested_arithmetic_and_pg_notify(server: Server) -> None:
+    """asyncpg sent `count + $1 * 2`, `count > -$1` and `count = $1 + $2` no number ("expected str, got int"); and
+    pg_notify(), NOTIFY's function form, was "function does not exist" (42883), as if misspelt: now 0A000, as NOTIFY,
+    with what to do instead."""
+
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url())
+        try:
+            return [await c.fetchval("SELECT count + $1 * 2 FROM transactions ORDER BY transaction_id LIMIT 1", 3),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count > -$1", 5),
+                    await c.fetchval("SELECT count(*) FROM transactions WHERE count = $1 + $2", 4, 4)]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        want = conn.execute("SELECT (SELECT count + 6 FROM transactions ORDER BY transaction_id LIMIT 1), "
+                            "count(*) FILTER (WHERE count > -5), count(*) FILTER (WHERE count = 8) "
+                            "FROM transactions").fetchall()[0]
+        assert got == list(want)
+        for sql in ("SELECT pg_notify('jobs', 'done')", "SELECT 1 FROM (SELECT pg_notify('jobs', 'x')) s"):
+            with pytest.raises(psycopg.errors.FeatureNotSupported,
+                               match=r"pg_notify\(\) \(NOTIFY\) is not supported by ad-duckdb serve: DuckDB has no "
+                                     r"notification channels; poll a table for changes instead"):
+                conn.execute(sql)

@@ -903,3 +903,35 @@ def test_a_code_sizes_model_round_trips_in_a_file_db(tmp_path: Path) -> None:
     params_line = next(ln for ln in res.stdout.splitlines() if ln.startswith("params "))
     assert json.loads(params_line.removeprefix("params").strip())["code_sizes"] == [2, 4]
     assert f"retrain with: {call}" in res.stdout
+
+
+def test_list_models_says_which_version_is_latest_as_the_cli_list_does(tmp_path: Path) -> None:
+    """`ad-duckdb list` showed which version the bare name scores with (latest); Python's list_models had no such
+    key. Now both say it, the keys before it unchanged, also after the newest version is dropped."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "l.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=300)
+        for name in ("tx_ae", "tx_ae", "tx_ae", "other"):
+            ad_duckdb.train(con, name, "transactions", features=["count", "amount"], **{**FAST, "max_steps": 20,
+                                                                                        "seed": len(name)})
+        models = ad_duckdb.list_models(con)
+        assert [list(m) for m in models] == [["name", "version", "created_at", "kind", "n_features", "train_rows",
+                                              "source", "onnx_bytes", "latest"]] * 4
+        assert [(m["name"], m["version"], m["latest"]) for m in models] == [
+            ("other", 1, True), ("tx_ae", 1, False), ("tx_ae", 2, False), ("tx_ae", 3, True)]
+        ad_duckdb.drop_model(con, "tx_ae@3")
+        assert [(m["version"], m["latest"]) for m in ad_duckdb.list_models(con) if m["name"] == "tx_ae"] == [
+            (1, False), (2, True)]
+        python = [(m["name"], m["version"], m["latest"]) for m in ad_duckdb.list_models(con)]
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["list", path, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert [(r["name"], r["version"], r["latest"]) for r in json.loads(res.output)] == python
