@@ -63,6 +63,7 @@ from .labelled import training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
+from .scoring import LoadedModel
 from .scoreterms import TERM_NAMES, terms_on
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
@@ -2092,7 +2093,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
-        terms = f", anomaly_terms({ref}, {args}) AS __t" if api.registry(con).get(model).terms_readable() else ""
+        lm = api.registry(con).get(model)
+        terms = f", anomaly_terms({ref}, {args}) AS __t" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
             f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e{terms} FROM "
@@ -2133,6 +2135,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             spreads = {}
             rest = []
             shown = 0
+            # the row as scored: a missing value is printed with the value scoring chose for it
+            given = np.array([_spreads_input(_feature_value(row, n)) for n in rec.feature_names])
+            scored = lm.as_scored(given[None, :])[0]
+            at = {n: i for i, n in enumerate(rec.feature_names)}
             for part in e:
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
@@ -2143,7 +2149,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                     continue
                 shown += 1
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
+                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  "
+                           f"({_value_text(f, value, z, float(scored[at[f.name]]))})")
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
                 click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
@@ -2155,9 +2162,12 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
                            "so the shares above are no reason to look at this row")
             if flagged and len(present) > 1 and all_typical:
-                top = [part["feature"] for part in e[:2]]
+                # Why the pair on a line of its own: with the partner's value, one line ran past 200 characters
+                pair = _against_text(lm, e, scored, given)
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
-                           f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
+                           f"spreads): the combination is what is unusual{':' if pair else ''}")
+                if pair:
+                    click.echo(f"  {pair}")
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
@@ -2229,6 +2239,45 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
     return f"terms: {parts}: {said(top)} and {said(second)}"
 
 
+def _against_text(lm: LoadedModel, e: list[dict[str, Any]], scored: np.ndarray, given: np.ndarray) -> str:
+    """"b against a: with a at 61.3 instead, the row would score 2.1": the column with the largest share and the
+    one it is odd against (``partner.relation_partner``); the two largest shares where no one column is, if the
+    second is a real part of the score; "" where neither names a pair."""
+    from .partner import relation_partner
+
+    names = lm.feature_names
+    top = names.index(e[0]["feature"])
+    found = relation_partner(lm, scored, ~np.isnan(given), top)
+    if found is not None:
+        other = names[found.column]
+        return (f"{names[top]} against {other}: with {other} at {_column_number(lm.rec.features[found.column], found.value)} "
+                f"instead, the row would score {found.score:.3g}")
+    # Why a floor: a column at its median has no share, and naming one of 0% said the row broke a relation with it
+    if len(e) > 1 and e[1]["share"] >= MINOR_PAIR_SHARE:
+        return f"{e[0]['feature']} against {e[1]['feature']}"
+    return ""
+
+
+# The share the second column needs to be named beside the first when no one column's move makes the row fit.
+MINOR_PAIR_SHARE = 0.1
+
+
+def _column_number(spec: FeatureSpec, v: float) -> str:
+    """A value of a column as explain prints it: a whole number of an integer column without ".0" (a median of
+    8.0 cards), others against the column's spread (``_against_spread``)."""
+    if is_integer_type(spec.sql_type) and float(v).is_integer() and abs(v) < 2**53:
+        return str(int(v))
+    return _against_spread(v, _raw_spread(spec))
+
+
+def _spreads_input(value: Any) -> float:
+    """A feature's value as the model takes it (NaN for NULL), for ``LoadedModel.as_scored``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _feature_value(row: dict[str, Any], name: str) -> Any:
     """The row's value of a feature, matched as DuckDB matches column names (case-insensitively)."""
     if name in row:
@@ -2266,13 +2315,19 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
     return abs(z) <= TYPICAL_SPREADS and spec.lo <= z <= spec.hi
 
 
-def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
+def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
+    """Where ``value`` stands against the column's training values; ``scored``: the value the row was scored with
+    (for a missing one, what scoring chose: ``LoadedModel.as_scored``)."""
     # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
     shown = _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         # against the spread: a large value with a small one (epoch seconds, a BIGINT near 9e18) printed as 9e+18
-        median = _against_spread(spec.fill, _raw_spread(spec))
-        return f"value {shown}: missing, scored at its most typical value beside the others (median {median})"
+        median = _column_number(spec, spec.fill)
+        # Why the value itself: beside a count of 500 the amount is scored in proportion to it, not at the median
+        # this line printed alone, so the reader could not tell what the row was judged with
+        used = _column_number(spec, scored)
+        at = f"{median}, its median" if used == median else f"{used} (median {median})"
+        return f"value {shown}: missing, scored at its most typical value beside the others: {at}"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
         # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
