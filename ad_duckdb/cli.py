@@ -2213,6 +2213,10 @@ TERM_MEANINGS = {
 }
 
 
+# A term this small is float32 rounding, not a measure (terms are in robust units, a typical row's about 1 each).
+TERM_NOISE = 1e-5
+
+
 # Why apart: a model of one column has no columns to go together; its reconstruction fails on a value unlike those
 # it was trained on
 ONE_COLUMN_RECONSTRUCTION = "its value is unlike the training values"
@@ -2223,6 +2227,9 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
 
     Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
     is divided by its training median), so its largest term says nothing about it."""
+    # Why 0 under TERM_NOISE: the graph computes in float32, so a value at the end of the training range came out
+    # 1e-7 beyond it, printed "range 2.38e-07" for a row whose every value is inside
+    terms = {k: 0.0 if abs(v) < TERM_NOISE else v for k, v in terms.items()}
     parts = " + ".join(f"{name} {value:.3g}" for name, value in terms.items())
     top = max(terms, key=lambda k: terms[k])
     total = sum(terms.values())
@@ -2340,6 +2347,11 @@ def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    if abs(z) > TYPICAL_SPREADS and not spec.lo <= z <= spec.hi:
+        # Why: the score's range term counts such a value, and "mostly range: a value lies outside the training
+        # range" named none of the row's columns as that value
+        end = float(raw_values(spec, np.array([spec.hi if z > spec.hi else spec.lo]))[0])
+        where += f", beyond the training range's {'top' if z > spec.hi else 'bottom'}, {_column_number(spec, end)}"
     median, lo, hi = _typical_range(spec)
     typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
     return f"value {shown}, training median {median}, {typical}: {where}"

@@ -91,3 +91,33 @@ def test_a_missing_value_line_says_the_value_it_was_scored_at(ratio_db: str) -> 
     assert re.search(r"value NULL: missing, scored at its most typical value beside the others: ([0-9.]+, its median|"
                      r"[0-9.]+ \(median)", out), out
 
+
+
+def test_a_value_far_out_says_when_it_is_beyond_the_training_range(ratio_db: str) -> None:
+    # Before: "c ... (value 9.0, ...: 8.94 spreads above it)" beside "mostly neighbour" and a range term of 5: which
+    # value lay outside the training range (what the range term counts) was not said
+    out = explain(ratio_db, "SELECT 9.0 AS c, 50.0 AS a, 100.0 AS b")
+    line = next(ln for ln in out.splitlines() if ln.lstrip().startswith("c "))
+    m = re.search(r"spreads above it, beyond the training range's top, ([-0-9.]+)\)$", line)
+    assert m, out
+    con = ad_duckdb.connect(ratio_db, read_only=True)
+    try:
+        top = con.execute("SELECT max(c) FROM t").fetchall()[0][0]
+    finally:
+        con.close()
+    assert float(m.group(1)) == pytest.approx(top, abs=0.01), (top, out)
+    # far from the median yet inside the training range: no such words
+    out = explain(ratio_db, "SELECT 0.0 AS c, 75.0 AS a, 160.0 AS b")
+    line = next(ln for ln in out.splitlines() if ln.lstrip().startswith("b "))
+    assert "spreads above it)" in line and "beyond" not in line, out
+
+
+def test_a_term_of_float_noise_prints_as_zero(ratio_db: str) -> None:
+    # Before: "terms: reconstruction 0.9 + neighbour 1.1 + range 2.38e-07" for a training row: the graph computes in
+    # float32, so a value at the end of the training range came out 1e-7 beyond it; the README says the range term
+    # is 0 inside the training range, and the per-column lines called every value typical
+    noisy = "SELECT * FROM t WHERE anomaly_terms('m', c, a, b).range BETWEEN 1e-12 AND 1e-5"
+    out = explain(ratio_db, noisy)
+    assert out.startswith("row "), out
+    assert re.search(r"terms: reconstruction \S+ \+ neighbour \S+ \+ range 0\b", out), out
+    assert "e-0" not in out, out
