@@ -2119,8 +2119,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             row = dict(zip(names, r, strict=True))
             s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
             flagged = bool(threshold and s > threshold.value)
-            # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where
-            cells = (f"{sql_name(k)}={_one_line(_literal_text(v))}" for k, v in row.items())
+            # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where;
+            # a value longer than a table cell clipped as score's table clips it (a 480-character note made the line
+            # 515 characters), its cut literal left open: no paste takes it for the whole value
+            cells = (f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items())
             click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")

@@ -121,3 +121,15 @@ def test_a_term_of_float_noise_prints_as_zero(ratio_db: str) -> None:
     assert out.startswith("row "), out
     assert re.search(r"terms: reconstruction \S+ \+ neighbour \S+ \+ range 0\b", out), out
     assert "e-0" not in out, out
+
+
+def test_the_row_line_clips_a_long_text_value_as_the_score_table_does(ratio_db: str) -> None:
+    # Before: a 480-character note printed whole on the row line (515 characters); score's table clips such a cell
+    note = "lorem ipsum " * 40
+    out = explain(ratio_db, f"SELECT 7 AS id, '{note}' AS note, 0.0 AS c, 50.0 AS a, 130.0 AS b")
+    first = out.splitlines()[0]
+    assert first.startswith("row id=7, note='lorem ipsum") and "…" in first, first
+    assert first.endswith(", c=0.0, a=50.0, b=130.0") and len(first) < 120, first
+    # short text stays whole, quoted, so that it pastes into --where
+    out = explain(ratio_db, "SELECT 'Smith, John' AS name, 0.0 AS c, 50.0 AS a, 130.0 AS b")
+    assert out.startswith("row name='Smith, John', c=0.0, a=50.0, b=130.0\n"), out
