@@ -63,8 +63,8 @@ from .labelled import training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
-from .scoring import LoadedModel
 from .scoreterms import TERM_NAMES, terms_on
+from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .texttable import Number as _Number
