@@ -2094,12 +2094,16 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
         lm = api.registry(con).get(model)
-        terms = f", anomaly_terms({ref}, {args}) AS __t" if lm.terms_readable() else ""
+        # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
+        # for a flagged row), and sorted by in its place
+        taken = {c.lower() for c, _ in describe(con, source)}
+        s_, p_, e_, t_ = (_free_alias(taken, a) for a in ("__s", "__p", "__e", "__t"))
+        terms = f", anomaly_terms({ref}, {args}) AS {t_}" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e{terms} FROM "
-            f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
-            f"ORDER BY __s DESC NULLS LAST LIMIT {int(limit)}) ORDER BY __s DESC NULLS LAST"
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS {p_}, anomaly_explain({ref}, {args}) AS {e_}{terms} FROM "
+            f"(SELECT *, anomaly_score({ref}, {args}) AS {s_} FROM {source_sql(source)}{where_sql(where)} "
+            f"ORDER BY {s_} DESC NULLS LAST LIMIT {int(limit)}) ORDER BY {s_} DESC NULLS LAST"
         )
         names = [d[0] for d in rows.description]
         data = rows.fetchall()
@@ -2110,14 +2114,14 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         width = max(20, *(len(n) for n in rec.feature_names))
         on = terms_on(rec.params)
         if out_format != "table":
-            _print_explained(names, data, threshold, on, out_format, stale)
+            _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_))
             if matching > len(data):  # on stderr: the rows on stdout stay data
                 click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
                            "--limit N shows more", err=True)
             return
         for r in data:
             row = dict(zip(names, r, strict=True))
-            s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
+            s, p, e, t = row.pop(s_), row.pop(p_), row.pop(e_), row.pop(t_, None)
             flagged = bool(threshold and s > threshold.value)
             # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where;
             # a value longer than a table cell clipped as score's table clips it (a 480-character note made the line
@@ -2175,18 +2179,27 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                        "--limit N shows more")
 
 
+def _free_alias(taken: set[str], name: str) -> str:
+    """``name``, with underscores added until no column of ``taken`` (lower case) has it, as DuckDB matches names."""
+    while name.lower() in taken:
+        name += "_"
+    return name
+
+
 def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: Threshold | None,
-                     on: Sequence[bool], out_format: str, stale: set[str]) -> None:
+                     on: Sequence[bool], out_format: str, stale: set[str], aliases: tuple[str, str, str, str]) -> None:
     """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
-    the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own); the source's columns
+    the SQL functions' names (``aliases``: explain's query's own for them, score, percentile, shares and terms); the
+    source's columns
     ``stale`` (lower case: an earlier scoring's outputs) left out, as the fresh ones replace them."""
-    ours = {n: i for i, n in enumerate(names) if n in ("__s", "__p", "__e", "__t")}
+    s_, p_, e_, t_ = aliases
+    ours = {n: i for i, n in enumerate(names) if n in aliases}
     # by position: a source's columns may repeat a name (a join's), which a dict of the row would merge
     kept = [i for i in range(len(names)) if i not in ours.values() and names[i].lower() not in stale]
     rows = []
     for r in data:
-        s, p, e = r[ours["__s"]], r[ours["__p"]], r[ours["__e"]]
-        t = r[ours["__t"]] if "__t" in ours else None
+        s, p, e = r[ours[s_]], r[ours[p_]], r[ours[e_]]
+        t = r[ours[t_]] if t_ in ours else None
         flagged = None if threshold is None or s is None else bool(s > threshold.value)
         # the model's own terms, as the table prints them (a term left out is 0, not measured)
         terms = None if t is None else {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}

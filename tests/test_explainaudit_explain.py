@@ -3,6 +3,7 @@ breaks, and the value a missing one was scored at."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -133,3 +134,17 @@ def test_the_row_line_clips_a_long_text_value_as_the_score_table_does(ratio_db: 
     # short text stays whole, quoted, so that it pastes into --where
     out = explain(ratio_db, "SELECT 'Smith, John' AS name, 0.0 AS c, 50.0 AS a, 130.0 AS b")
     assert out.startswith("row name='Smith, John', c=0.0, a=50.0, b=130.0\n"), out
+
+
+@pytest.mark.parametrize("name", ["__s", "__p", "__e", "__t", "__S"])
+def test_a_source_column_named_as_explains_own_columns_keeps_its_value_and_the_row_its_score(ratio_db: str,
+                                                                                            name: str) -> None:
+    # Before: a column __s printed "score 1 (normal; ...), higher than 100.00% of training rows" for a flagged row
+    # (its own value read as the score) and the real score as a column "__s_1"; __e as the explanation failed
+    src = f'SELECT 1 AS "{name}", 0.0 AS c, 50.0 AS a, 130.0 AS b'
+    out = explain(ratio_db, src)
+    assert out.startswith(f"row {name}=1, c=0.0, a=50.0, b=130.0\n"), out
+    assert re.search(r"\n  score [0-9.]+ \(ANOMALY", out) and "\n  b " in out, out
+    rows = json.loads(explain(ratio_db, src, "--format", "json"))
+    assert rows[0][name] == 1 and rows[0]["anomaly_score"] > 5 and rows[0]["is_anomaly"] is True, rows
+    assert rows[0]["anomaly_explain"][0]["feature"] == "b", rows
