@@ -2098,12 +2098,13 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         # for a flagged row), and sorted by in its place
         taken = {c.lower() for c, _ in describe(con, source)}
         s_, p_, e_, t_ = (_free_alias(taken, a) for a in ("__s", "__p", "__e", "__t"))
-        terms = f", anomaly_terms({ref}, {args}) AS {t_}" if lm.terms_readable() else ""
+        terms = f", anomaly_terms({ref}, {args}) AS {quote_ident(t_)}" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS {p_}, anomaly_explain({ref}, {args}) AS {e_}{terms} FROM "
-            f"(SELECT *, anomaly_score({ref}, {args}) AS {s_} FROM {source_sql(source)}{where_sql(where)} "
-            f"ORDER BY {s_} DESC NULLS LAST LIMIT {int(limit)}) ORDER BY {s_} DESC NULLS LAST"
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
+            f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
+            f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST LIMIT {int(limit)}) "
+            f"ORDER BY {quote_ident(s_)} DESC NULLS LAST"
         )
         names = [d[0] for d in rows.description]
         data = rows.fetchall()
