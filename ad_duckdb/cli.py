@@ -80,6 +80,7 @@ from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
+from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, quote_literal, shell_word, source_sql, sql_name, strip_sql_ends, table_sql
 from .store import Threshold
 from .texttable import Number as _Number
@@ -2092,12 +2093,18 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         if not matching:
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
-        terms = f", anomaly_terms({ref}, {args}) AS __t" if api.registry(con).get(model).terms_readable() else ""
+        lm = api.registry(con).get(model)
+        # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
+        # for a flagged row), and sorted by in its place
+        taken = {c.lower() for c, _ in describe(con, source)}
+        s_, p_, e_, t_ = (_free_alias(taken, a) for a in ("__s", "__p", "__e", "__t"))
+        terms = f", anomaly_terms({ref}, {args}) AS {quote_ident(t_)}" if lm.terms_readable() else ""
         # Why score, sort and cut before explaining: an explanation costs many scoring passes (LoadedModel.attribution).
         rows = con.execute(
-            f"SELECT *, anomaly_percentile({ref}, {args}) AS __p, anomaly_explain({ref}, {args}) AS __e{terms} FROM "
-            f"(SELECT *, anomaly_score({ref}, {args}) AS __s FROM {source_sql(source)}{where_sql(where)} "
-            f"ORDER BY __s DESC NULLS LAST LIMIT {int(limit)}) ORDER BY __s DESC NULLS LAST"
+            f"SELECT *, anomaly_percentile({ref}, {args}) AS {quote_ident(p_)}, anomaly_explain({ref}, {args}) AS "
+            f"{quote_ident(e_)}{terms} FROM (SELECT *, anomaly_score({ref}, {args}) AS {quote_ident(s_)} FROM "
+            f"{source_sql(source)}{where_sql(where)} ORDER BY {quote_ident(s_)} DESC NULLS LAST LIMIT {int(limit)}) "
+            f"ORDER BY {quote_ident(s_)} DESC NULLS LAST"
         )
         names = [d[0] for d in rows.description]
         data = rows.fetchall()
@@ -2108,17 +2115,19 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         width = max(20, *(len(n) for n in rec.feature_names))
         on = terms_on(rec.params)
         if out_format != "table":
-            _print_explained(names, data, threshold, on, out_format, stale)
+            _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_))
             if matching > len(data):  # on stderr: the rows on stdout stay data
                 click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
                            "--limit N shows more", err=True)
             return
         for r in data:
             row = dict(zip(names, r, strict=True))
-            s, p, e, t = row.pop("__s"), row.pop("__p"), row.pop("__e"), row.pop("__t", None)
+            s, p, e, t = row.pop(s_), row.pop(p_), row.pop(e_), row.pop(t_, None)
             flagged = bool(threshold and s > threshold.value)
-            # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where
-            cells = (f"{sql_name(k)}={_one_line(_literal_text(v))}" for k, v in row.items())
+            # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where;
+            # a value longer than a table cell clipped as score's table clips it (a 480-character note made the line
+            # 515 characters), its cut literal left open: no paste takes it for the whole value
+            cells = (f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items())
             click.echo(f"row {', '.join(cells)}")
             click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
                        f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
@@ -2133,6 +2142,10 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             spreads = {}
             rest = []
             shown = 0
+            # the row as scored: a missing value is printed with the value scoring chose for it
+            given = np.array([_spreads_input(_feature_value(row, n)) for n in rec.feature_names])
+            scored = lm.as_scored(given[None, :])[0]
+            at = {n: i for i, n in enumerate(rec.feature_names)}
             for part in e:
                 f = specs[part["feature"]]
                 value = _feature_value(row, f.name)
@@ -2143,7 +2156,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                     continue
                 shown += 1
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  ({_value_text(f, value, z)})")
+                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  "
+                           f"({_value_text(f, value, z, float(scored[at[f.name]]))})")
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
                 click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
@@ -2155,26 +2169,38 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
                            "so the shares above are no reason to look at this row")
             if flagged and len(present) > 1 and all_typical:
-                top = [part["feature"] for part in e[:2]]
+                # Why the pair on a line of its own: with the partner's value, one line ran past 200 characters
+                pair = _against_text(lm, e, scored, given)
                 click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
-                           f"spreads): the combination is what is unusual{', ' + ' against '.join(top) if len(top) == 2 else ''}")
+                           f"spreads): the combination is what is unusual{':' if pair else ''}")
+                if pair:
+                    click.echo(f"  {pair}")
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
 
 
+def _free_alias(taken: set[str], name: str) -> str:
+    """``name``, with underscores added until no column of ``taken`` (lower case) has it, as DuckDB matches names."""
+    while name.lower() in taken:
+        name += "_"
+    return name
+
+
 def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: Threshold | None,
-                     on: Sequence[bool], out_format: str, stale: set[str]) -> None:
+                     on: Sequence[bool], out_format: str, stale: set[str], aliases: tuple[str, str, str, str]) -> None:
     """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
-    the SQL functions' names (``__s``, ``__p``, ``__e``, ``__t``: explain's query's own); the source's columns
+    the SQL functions' names (``aliases``: explain's query's own for them, score, percentile, shares and terms); the
+    source's columns
     ``stale`` (lower case: an earlier scoring's outputs) left out, as the fresh ones replace them."""
-    ours = {n: i for i, n in enumerate(names) if n in ("__s", "__p", "__e", "__t")}
+    s_, p_, e_, t_ = aliases
+    ours = {n: i for i, n in enumerate(names) if n in aliases}
     # by position: a source's columns may repeat a name (a join's), which a dict of the row would merge
     kept = [i for i in range(len(names)) if i not in ours.values() and names[i].lower() not in stale]
     rows = []
     for r in data:
-        s, p, e = r[ours["__s"]], r[ours["__p"]], r[ours["__e"]]
-        t = r[ours["__t"]] if "__t" in ours else None
+        s, p, e = r[ours[s_]], r[ours[p_]], r[ours[e_]]
+        t = r[ours[t_]] if t_ in ours else None
         flagged = None if threshold is None or s is None else bool(s > threshold.value)
         # the model's own terms, as the table prints them (a term left out is 0, not measured)
         terms = None if t is None else {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
@@ -2203,6 +2229,10 @@ TERM_MEANINGS = {
 }
 
 
+# A term this small is float32 rounding, not a measure (terms are in robust units, a typical row's about 1 each).
+TERM_NOISE = 1e-5
+
+
 # Why apart: a model of one column has no columns to go together; its reconstruction fails on a value unlike those
 # it was trained on
 ONE_COLUMN_RECONSTRUCTION = "its value is unlike the training values"
@@ -2213,6 +2243,9 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
 
     Why not for a row under the threshold: a typical row's reconstruction and neighbour terms are each about 1 (each
     is divided by its training median), so its largest term says nothing about it."""
+    # Why 0 under TERM_NOISE: the graph computes in float32, so a value at the end of the training range came out
+    # 1e-7 beyond it, printed "range 2.38e-07" for a row whose every value is inside
+    terms = {k: 0.0 if abs(v) < TERM_NOISE else v for k, v in terms.items()}
     parts = " + ".join(f"{name} {value:.3g}" for name, value in terms.items())
     top = max(terms, key=lambda k: terms[k])
     total = sum(terms.values())
@@ -2227,6 +2260,45 @@ def _terms_text(terms: dict[str, float], flagged: bool, one_column: bool = False
     # Why the next one too: a top term under half is not "mostly" the score, and the next is then about as large
     second = max((k for k in terms if k != top), key=lambda k: terms[k])
     return f"terms: {parts}: {said(top)} and {said(second)}"
+
+
+def _against_text(lm: LoadedModel, e: list[dict[str, Any]], scored: np.ndarray, given: np.ndarray) -> str:
+    """"b against a: with a at 61.3 instead, the row would score 2.1": the column with the largest share and the
+    one it is odd against (``partner.relation_partner``); the two largest shares where no one column is, if the
+    second is a real part of the score; "" where neither names a pair."""
+    from .partner import relation_partner
+
+    names = lm.feature_names
+    top = names.index(e[0]["feature"])
+    found = relation_partner(lm, scored, ~np.isnan(given), top)
+    if found is not None:
+        other = names[found.column]
+        return (f"{names[top]} against {other}: with {other} at {_column_number(lm.rec.features[found.column], found.value)} "
+                f"instead, the row would score {found.score:.3g}")
+    # Why a floor: a column at its median has no share, and naming one of 0% said the row broke a relation with it
+    if len(e) > 1 and e[1]["share"] >= MINOR_PAIR_SHARE:
+        return f"{e[0]['feature']} against {e[1]['feature']}"
+    return ""
+
+
+# The share the second column needs to be named beside the first when no one column's move makes the row fit.
+MINOR_PAIR_SHARE = 0.1
+
+
+def _column_number(spec: FeatureSpec, v: float) -> str:
+    """A value of a column as explain prints it: a whole number of an integer column without ".0" (a median of
+    8.0 cards), others against the column's spread (``_against_spread``)."""
+    if is_integer_type(spec.sql_type) and float(v).is_integer() and abs(v) < 2**53:
+        return str(int(v))
+    return _against_spread(v, _raw_spread(spec))
+
+
+def _spreads_input(value: Any) -> float:
+    """A feature's value as the model takes it (NaN for NULL), for ``LoadedModel.as_scored``."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _feature_value(row: dict[str, Any], name: str) -> Any:
@@ -2266,13 +2338,19 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
     return abs(z) <= TYPICAL_SPREADS and spec.lo <= z <= spec.hi
 
 
-def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
+def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
+    """Where ``value`` stands against the column's training values; ``scored``: the value the row was scored with
+    (for a missing one, what scoring chose: ``LoadedModel.as_scored``)."""
     # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
     shown = _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         # against the spread: a large value with a small one (epoch seconds, a BIGINT near 9e18) printed as 9e+18
-        median = _against_spread(spec.fill, _raw_spread(spec))
-        return f"value {shown}: missing, scored at its most typical value beside the others (median {median})"
+        median = _column_number(spec, spec.fill)
+        # Why the value itself: beside a count of 500 the amount is scored in proportion to it, not at the median
+        # this line printed alone, so the reader could not tell what the row was judged with
+        used = _column_number(spec, scored)
+        at = f"{median}, its median" if used == median else f"{used} (median {median})"
+        return f"value {shown}: missing, scored at its most typical value beside the others: {at}"
     if _kept_constant(spec):
         where = "typical" if _typical(spec, z) else "outside the training range"
         # Why .10g: a large value with no spread (epoch seconds) must not print as 1.7e+09
@@ -2285,6 +2363,11 @@ def _value_text(spec: FeatureSpec, value: Any, z: float) -> str:
         where = f"more than {CLIP:.0f} spreads {'above' if z > 0 else 'below'} it"
     else:
         where = f"{abs(z):.3g} spreads {'above' if z > 0 else 'below'} it"
+    if abs(z) > TYPICAL_SPREADS and not spec.lo <= z <= spec.hi:
+        # Why: the score's range term counts such a value, and "mostly range: a value lies outside the training
+        # range" named none of the row's columns as that value
+        end = float(raw_values(spec, np.array([spec.hi if z > spec.hi else spec.lo]))[0])
+        where += f", beyond the training range's {'top' if z > spec.hi else 'bottom'}, {_column_number(spec, end)}"
     median, lo, hi = _typical_range(spec)
     typical = f"typical range {lo} to {hi}" if lo != hi else f"typical value {lo}"  # not "range 0 to 0"
     return f"value {shown}, training median {median}, {typical}: {where}"

@@ -210,6 +210,15 @@ class LoadedModel:
         return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
                                     lambda trial: self.run(trial, bulk=bulk, missing=False))
 
+    def as_scored(self, X: np.ndarray) -> np.ndarray:
+        """``X`` with each NULL / NaN value set to what scoring chose for it (``_fill_missing``), as a float64 copy:
+        the rows ``anomaly_score`` scored. For ``ad-duckdb explain``, which says what a missing value was scored at."""
+        X = np.array(X, dtype=np.float64)
+        if not (len(X) and np.isnan(X.min())):
+            return X
+        s, fe = self.run(X, missing=False)
+        return self._fill_missing(X, s, fe, False).astype(np.float64)
+
     def terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores [n], and the score's terms [n, 3] in ``scoreterms.TERM_NAMES`` order (0 for a term the model
         leaves out), for ``anomaly_terms``. The terms sum to the score up to float32 rounding. A row's NULL / NaN

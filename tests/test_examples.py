@@ -225,3 +225,18 @@ def test_sensors_example_without_its_data_says_where_it_goes(tmp_path: Path) -> 
     assert f"no SKAB experiments (valve1/*.csv, ...) under {tmp_path / 'nope'}" in r.stderr
     assert "shared/data/timeseries/skab/data" in r.stderr and "--data DIR" in r.stderr
     assert db.read_bytes() == b"an earlier run"
+
+
+def test_the_walkthroughs_reasons_never_list_a_column_with_no_share(trained: str) -> None:
+    # Before: "amount 100%, count 0%" (7-15 of the 200 flagged rows on seeds 7, 11, 23): the two largest shares, the
+    # second a column that made no part of the score, printed as the row's second reason
+    sql = (Path(__file__).resolve().parents[1] / "examples" / "transactions" / "walkthrough.sql").read_text()
+    first = sql.split(";")[0].replace("LIMIT 15", "")  # every flagged row, not the 15 the demo prints
+    con = ad_duckdb.connect(trained)
+    try:
+        reasons = [r[-1] for r in con.execute(first).fetchall()]
+    finally:
+        con.close()
+    assert len(reasons) > 40 and all(reasons), reasons
+    shares = [int(m) for r in reasons for m in re.findall(r" (\d+)%", r)]
+    assert min(shares) >= 5, [r for r in reasons if re.search(r" [0-4]%", r)]

@@ -116,7 +116,9 @@ def run(data: Path, db: Path, seed: int = 0, plots_dir: Path | None = None, show
         m = model_name(show)
         for r in con.execute(
             f"SELECT rn, datetime, anomaly, round(anomaly_score('{m}', {_idents(SENSORS)}), 2) AS score, "
-            f"array_to_string(list_transform(anomaly_explain('{m}', {_idents(SENSORS)})[1:2], "
+            # a share under 5% is no reason: "Accelerometer1RMS 100%, Current 0%" listed a sensor that made none of it
+            f"array_to_string(list_transform(list_filter(anomaly_explain('{m}', {_idents(SENSORS)}), "
+            f"lambda e: e.share >= 0.05)[1:2], "
             f"lambda e: e.feature || ' ' || round(100 * e.share)::INTEGER || '%'), ', ') AS why "
             f"FROM readings WHERE experiment = ? ORDER BY score DESC LIMIT 5", [show]).fetchall():
             print(f"  reading {r[0]:>4} at {r[1]}  labelled {'faulty' if r[2] else 'normal'}  score {r[3]:>8}  {r[4]}")

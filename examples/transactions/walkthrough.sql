@@ -7,8 +7,10 @@
 SELECT t.transaction_id, t.day, t.merchant_id, t.count, t.amount, t.distinct_cards, t.refunds,
        round(anomaly_score('tx_ae', count, amount, distinct_cards, refunds), 3) AS score,
        round(anomaly_percentile('tx_ae', count, amount, distinct_cards, refunds), 5) AS percentile,
-       -- the two columns with the largest shares (columns odd only together share the credit)
-       array_to_string(list_transform(anomaly_explain('tx_ae', count, amount, distinct_cards, refunds)[1:2],
+       -- the two columns with the largest shares (columns odd only together share the credit), leaving out a share
+       -- under 5%: a row whose amount alone is odd is "amount 100%", not "amount 100%, count 0%"
+       array_to_string(list_transform(list_filter(anomaly_explain('tx_ae', count, amount, distinct_cards, refunds),
+                                                  lambda e: e.share >= 0.05)[1:2],
                                       lambda e: e.feature || ' ' || round(100 * e.share)::INTEGER || '%'), ', ') AS reasons
 FROM transactions t
 WHERE is_anomaly('tx_ae', count, amount, distinct_cards, refunds)
