@@ -39,7 +39,7 @@ from duckdb import DuckDBPyConnection
 from . import store
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
-from .udfs import register_for_run, registry, volatile_store
+from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -226,6 +226,12 @@ class Plugin(BasePlugin):
             raise
         except AdDuckDBError as e:
             raise _fail(str(e)) from e
+
+    def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
+        # dbt-duckdb calls this for each node's cursor. Why reload here: an on-run-start hook, or an earlier node's
+        # hook, may have stored a threshold or dropped a version with SQL since dbt connected; the functions then
+        # failed ("no threshold 'cut'") or, worse, used the value a previous run had stored.
+        refresh_if_changed(cursor)
 
 
 def _check_registered(session: Any, name: str) -> None:

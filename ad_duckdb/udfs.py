@@ -134,6 +134,7 @@ class Registry:
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False
+        self.stamp: tuple[Any, ...] | None = None  # store.stamp when the models were last loaded (see refresh_if_changed)
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
@@ -144,6 +145,8 @@ class Registry:
 
     def refresh(self, cur: Any) -> None:
         try:
+            # Why read before the models: a write between the two reads makes the next check load again, never miss
+            self.stamp = store.stamp(cur)
             recs, problems = store.load_all(cur, self.names)
             dropped = store.dropped_versions(cur)
             self.store_error = None
@@ -151,6 +154,7 @@ class Registry:
             # a user's own table named like the store, or the store missing a column: the functions still register
             # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
             recs, problems, dropped, self.store_error = [], {}, {}, e
+            self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -829,6 +833,23 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         reg.refresh(cur)
     finally:
         cur.close()
+
+
+def refresh_if_changed(cur: Any) -> None:
+    """``refresh`` when the store changed since the functions loaded it; a few cheap queries when it did not.
+
+    For the dbt plugin, at each node's cursor: a hook or a macro writes ``ad_thresholds`` or ``ad_models`` with SQL
+    (no Python at hand there), and the nodes after it must score with what it committed, not with what was stored
+    when dbt connected."""
+    reg = _registry_for(cur)
+    if reg is None:
+        return
+    try:
+        now = store.stamp(cur)
+    except (BadInputError, IntegrityError):
+        now = None  # a store that cannot be read: refresh says so at the next call, as at registration
+    if now is None or now != reg.stamp:
+        reg.refresh(cur)
 
 
 def volatile_store(con: Any) -> str:
