@@ -37,6 +37,7 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from . import store
+from .dbtattached import attached_models
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
 from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
@@ -79,6 +80,8 @@ class Plugin(BasePlugin):
 
     models: list[str] | None
     check_order: bool = True
+    # whether the run's ATTACHed databases were looked at for models (dbt-duckdb attaches after configure_connection)
+    _attached_seen: bool = False
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         # dbt-duckdb merges the profile's `settings:` (DuckDB options such as memory_limit) into every
@@ -202,6 +205,7 @@ class Plugin(BasePlugin):
                 f"the run ends while the tables that name it stay in {target!r}. To keep it, {fix}")
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        self._attached_seen = False
         try:
             register_for_run(conn, self._resolved_models(conn), self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
@@ -232,6 +236,9 @@ class Plugin(BasePlugin):
         # hook, may have stored a threshold or dropped a version with SQL since dbt connected; the functions then
         # failed ("no threshold 'cut'") or, worse, used the value a previous run had stored.
         refresh_if_changed(cursor)
+        if not self._attached_seen:
+            self._attached_seen = True
+            registry(cursor).elsewhere = attached_models(cursor, self.creds.path if self.creds is not None else None)
 
 
 def _check_registered(session: Any, name: str) -> None:

@@ -127,6 +127,8 @@ class Registry:
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
+        # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
+        self.elsewhere: dict[str, str] = {}
         # why a model stored here is lost when its owner closes (the dbt plugin: an in-memory path: beside the run's
         # target database); training refuses with it
         self.volatile_store = ""
@@ -228,7 +230,8 @@ class Registry:
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
         # author to reorder dbt nodes
-        extra = "" if err.guessed else self.dropped_hint if err.dropped else self.not_found_hint
+        extra = "" if err.guessed else self.dropped_hint if err.dropped else \
+            self.elsewhere.get(store.parse_ref(ref)[0], self.not_found_hint)
         if not (err.guessed or err.dropped or self.opened_afresh or store.parse_ref(ref)[0] in known):
             # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but

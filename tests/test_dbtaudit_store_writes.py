@@ -108,3 +108,30 @@ def test_each_dbt_node_sees_the_store_as_committed(tmp_path: Path) -> None:
         later.close()
     finally:
         con.close()
+
+
+def test_model_stored_in_an_attached_database_is_named_where_it_is(tmp_path: Path) -> None:
+    # path: ':memory:' with the models file attached (attach: [{path: models.duckdb, alias: mdl}]): scoring said
+    # "No model 'ae' in table ad_models; known models: none yet" and to order the node after its training model,
+    # though 'ae' was stored, in the attached file the functions do not read.
+    _store(tmp_path / "models.duckdb")
+    con = duckdb.connect(":memory:")
+    try:
+        plugin = BasePlugin.create("ad_duckdb.dbt", config={})
+        plugin.configure_connection(con)
+        con.execute(f"ATTACH '{tmp_path / 'models.duckdb'}' AS mdl (READ_ONLY)")  # as dbt-duckdb does, after plugins
+        node = con.cursor()
+        plugin.configure_cursor(node)
+        with pytest.raises(duckdb.Error, match=r"No model 'ae' in table ad_models") as err:
+            node.execute("SELECT anomaly_score('ae', 1.0, 2.0)").fetchall()
+        message = str(err.value)
+        assert "'ae' is stored in the attached database 'mdl'" in message, message
+        assert f"path: {tmp_path / 'models.duckdb'}" in message, message
+        assert "depends_on" not in message, message
+        # a model stored nowhere keeps the advice for one the run trains
+        with pytest.raises(duckdb.Error, match=r"No model 'fraud_ae'.*depends_on") as err:
+            node.execute("SELECT anomaly_score('fraud_ae', 1.0, 2.0)").fetchall()
+        assert "mdl" not in str(err.value)
+        node.close()
+    finally:
+        con.close()
