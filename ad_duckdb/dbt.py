@@ -216,10 +216,12 @@ class Plugin(BasePlugin):
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
             # Why not the hint above: a dropped version is never trained again (numbers are not reused), so a
-            # training model's table that still names one is stale, however the nodes are ordered
+            # training model's table that still names one is stale, however the nodes are ordered; and why "if": the
+            # function cannot tell a model_ref column from 'ae@1' written in the node's SQL, which no rebuild fixes
             reg.dropped_hint = (
-                " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
-                "rebuild it, e.g. `dbt build --select <training model>+`."
+                " In a dbt run, if it comes from a table (a training model's model_ref), that table was built before "
+                "the drop: rebuild it, e.g. `dbt build --select <training model>+`; if the node's SQL names it, pin a "
+                "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
             reg.not_found_hint += where
