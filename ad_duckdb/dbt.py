@@ -38,6 +38,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .dbtattached import attached_models
+from .dbtnotes import relay_notes
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
 from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
@@ -206,6 +207,7 @@ class Plugin(BasePlugin):
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
         self._attached_seen = False
+        relay_notes()
         try:
             register_for_run(conn, self._resolved_models(conn), self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its

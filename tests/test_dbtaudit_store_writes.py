@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -160,3 +161,33 @@ def test_dropped_version_pinned_in_sql_is_not_said_to_come_from_a_table(tmp_path
             cur.close()
     finally:
         con.close()
+
+
+def test_train_model_notes_are_dbt_warnings(tmp_path: Path) -> None:
+    # A note (here: the label column taken as a feature) went to stderr as a bare Python warning pointing into
+    # ad_duckdb/dbt.py, and not to dbt's log (logs/dbt.log, --log-format json), where a scheduled run is read.
+    from dbt_common.events.event_manager_client import add_callback_to_manager, get_event_manager
+
+    from ad_duckdb.dbt import train_model
+
+    events: list[object] = []
+    add_callback_to_manager(events.append)
+    con = duckdb.connect(str(tmp_path / "n.duckdb"))
+    # the suite makes notes errors; dbt shows them, as Python does by default
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", ad_duckdb.AdDuckDBWarning)
+        try:
+            con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b, "
+                        "(range % 97 = 0)::INTEGER AS label FROM range(400)")
+            BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+            cur = con.cursor()
+            try:
+                train_model(cur, "ae", "t", **FAST)
+            finally:
+                cur.close()
+        finally:
+            con.close()
+            get_event_manager().callbacks.remove(events.append)
+    warned = [e.info.msg for e in events if e.info.level == "warn"]  # type: ignore[attr-defined]
+    assert any("Model 'ae': no features given, so 'label', a 0/1 column named like a label, is a feature" in m
+               for m in warned), warned
