@@ -137,6 +137,9 @@ class Registry:
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False
         self.stamp: tuple[Any, ...] | None = None  # store.stamp when the models were last loaded (see refresh_if_changed)
+        # Why refreshes take turns: one that read the store before a training committed could otherwise swap in its
+        # older models after the training's own refresh, under the newer stamp, and no later node would load them
+        self.refreshing = threading.Lock()
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
@@ -146,6 +149,10 @@ class Registry:
         return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
 
     def refresh(self, cur: Any) -> None:
+        with self.refreshing:
+            self._refresh(cur)
+
+    def _refresh(self, cur: Any) -> None:
         try:
             # Why read before the models: a write between the two reads makes the next check load again, never miss
             self.stamp = store.stamp(cur)

@@ -191,3 +191,19 @@ def test_train_model_notes_are_dbt_warnings(tmp_path: Path) -> None:
     warned = [e.info.msg for e in events if e.info.level == "warn"]  # type: ignore[attr-defined]
     assert any("Model 'ae': no features given, so 'label', a 0/1 column named like a label, is a feature" in m
                for m in warned), warned
+
+
+def test_attached_database_with_an_odd_alias_is_read_quoted(tmp_path: Path) -> None:
+    _store(tmp_path / "m.duckdb")
+    con = duckdb.connect(":memory:")
+    try:
+        plugin = BasePlugin.create("ad_duckdb.dbt", config={})
+        plugin.configure_connection(con)
+        con.execute(f"ATTACH '{tmp_path / 'm.duckdb'}' AS \"m; DROP TABLE t; --\" (READ_ONLY)")
+        node = con.cursor()
+        plugin.configure_cursor(node)
+        with pytest.raises(duckdb.Error, match=r"'ae' is stored in the attached database 'm; DROP TABLE t; --'"):
+            node.execute("SELECT anomaly_score('ae', 1.0, 2.0)").fetchall()
+        node.close()
+    finally:
+        con.close()
