@@ -138,31 +138,6 @@ def test_model_stored_in_an_attached_database_is_named_where_it_is(tmp_path: Pat
         con.close()
 
 
-def test_dropped_version_pinned_in_sql_is_not_said_to_come_from_a_table(tmp_path: Path) -> None:
-    # A model pinned in its SQL (anomaly_score('ae@1', ...)) after `ad-duckdb drop ae@1` was told "a table that names
-    # it (a training model's model_ref) was built before the drop: rebuild it", which no rebuild fixes.
-    con = duckdb.connect(str(tmp_path / "d.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-        ad_duckdb.train(con, "ae", "t", **FAST)
-        ad_duckdb.train(con, "ae", "t", **FAST)
-        ad_duckdb.drop_model(con, "ae@1")
-        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
-        cur = con.cursor()
-        try:
-            with pytest.raises(duckdb.Error, match=r"Model 'ae@1' was dropped") as err:
-                cur.execute("SELECT anomaly_score('ae@1', 1.0, 2.0)").fetchall()
-            message = str(err.value)
-            assert "pin 'ae@2', or use 'ae' for the latest" in message, message
-            assert "In a dbt run, if it comes from a table (a training model's model_ref), that table was built " \
-                   "before the drop: rebuild it" in message, message
-            assert "if the node's SQL names it, pin a stored version there" in message, message
-        finally:
-            cur.close()
-    finally:
-        con.close()
-
-
 def test_train_model_notes_are_dbt_warnings(tmp_path: Path) -> None:
     # A note (here: the label column taken as a feature) went to stderr as a bare Python warning pointing into
     # ad_duckdb/dbt.py, and not to dbt's log (logs/dbt.log, --log-format json), where a scheduled run is read.
