@@ -37,9 +37,11 @@ from typing import Any
 from duckdb import DuckDBPyConnection
 
 from . import store
+from .dbtattached import attached_models
+from .dbtnotes import relay_notes
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
-from .udfs import register_for_run, registry, volatile_store
+from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
 
 try:
     from dbt.adapters.duckdb.plugins import BasePlugin
@@ -79,6 +81,8 @@ class Plugin(BasePlugin):
 
     models: list[str] | None
     check_order: bool = True
+    # whether the run's ATTACHed databases were looked at for models (dbt-duckdb attaches after configure_connection)
+    _attached_seen: bool = False
 
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         # dbt-duckdb merges the profile's `settings:` (DuckDB options such as memory_limit) into every
@@ -202,6 +206,8 @@ class Plugin(BasePlugin):
                 f"the run ends while the tables that name it stay in {target!r}. To keep it, {fix}")
 
     def configure_connection(self, conn: DuckDBPyConnection) -> None:
+        self._attached_seen = False
+        relay_notes()
         try:
             register_for_run(conn, self._resolved_models(conn), self.check_order)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
@@ -212,10 +218,12 @@ class Plugin(BasePlugin):
                 "training model: select model_ref from it, or add `-- depends_on: {{ ref('<training model>') }}`."
             )
             # Why not the hint above: a dropped version is never trained again (numbers are not reused), so a
-            # training model's table that still names one is stale, however the nodes are ordered
+            # training model's table that still names one is stale, however the nodes are ordered; and why "if": the
+            # function cannot tell a model_ref column from 'ae@1' written in the node's SQL, which no rebuild fixes
             reg.dropped_hint = (
-                " In a dbt run, a table that names it (a training model's model_ref) was built before the drop: "
-                "rebuild it, e.g. `dbt build --select <training model>+`."
+                " In a dbt run, if it comes from a table (a training model's model_ref), that table was built before "
+                "the drop: rebuild it, e.g. `dbt build --select <training model>+`; if the node's SQL names it, pin a "
+                "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
             reg.not_found_hint += where
@@ -226,6 +234,15 @@ class Plugin(BasePlugin):
             raise
         except AdDuckDBError as e:
             raise _fail(str(e)) from e
+
+    def configure_cursor(self, cursor: DuckDBPyConnection) -> None:
+        # dbt-duckdb calls this for each node's cursor. Why reload here: an on-run-start hook, or an earlier node's
+        # hook, may have stored a threshold or dropped a version with SQL since dbt connected; the functions then
+        # failed ("no threshold 'cut'") or, worse, used the value a previous run had stored.
+        refresh_if_changed(cursor)
+        if not self._attached_seen:
+            self._attached_seen = True
+            registry(cursor).elsewhere = attached_models(cursor, self.creds.path if self.creds is not None else None)
 
 
 def _check_registered(session: Any, name: str) -> None:

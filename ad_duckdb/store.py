@@ -506,6 +506,20 @@ def same_features(a: list[str], b: list[str]) -> bool:
     return [n.lower() for n in a] == [n.lower() for n in b]
 
 
+def stamp(cur: Any) -> tuple[Any, ...]:
+    """A cheap summary of what the store holds (every version's sha256 and metrics, every threshold, the dropped
+    versions), without reading ONNX bytes: it changes whenever anything the SQL functions load does, so a connection
+    can tell whether its loaded models went stale. ``()`` when there is no store."""
+    if not tables_exist(cur):
+        return ()
+    models, thresholds = cur.execute(
+        "SELECT (SELECT hash(list((name, version, sha256, metrics::VARCHAR) ORDER BY name, version)) FROM ad_models), "
+        "(SELECT hash(list((model, version, threshold_name, value, method, chosen_on, precision, recall, f1, "
+        "flagged_share) ORDER BY model, version, threshold_name)) FROM ad_thresholds)"
+    ).fetchall()[0]
+    return models, thresholds, tuple(sorted(dropped_versions(cur).items()))
+
+
 def dropped_versions(cur: Any) -> dict[str, int]:
     """The highest version each name had when versions of it were last dropped (``ad_model_versions``); empty for a
     store that never dropped one, or predates that table."""

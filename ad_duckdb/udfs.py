@@ -127,6 +127,8 @@ class Registry:
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
+        # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
+        self.elsewhere: dict[str, str] = {}
         # why a model stored here is lost when its owner closes (the dbt plugin: an in-memory path: beside the run's
         # target database); training refuses with it
         self.volatile_store = ""
@@ -134,6 +136,10 @@ class Registry:
         # not read from pysource.from_command_line() at the call: DuckDB calls a function on any of its threads, where
         # the command's context variable is not set, so `ad-duckdb sql` said "refresh" in some runs only
         self.opened_afresh = False
+        self.stamp: tuple[Any, ...] | None = None  # store.stamp when the models were last loaded (see refresh_if_changed)
+        # Why refreshes take turns: one that read the store before a training committed could otherwise swap in its
+        # older models after the training's own refresh, under the newer stamp, and no later node would load them
+        self.refreshing = threading.Lock()
         self.hold = _Holder()
         self.slot = _Slot(self)
         self.installed: list[dict[str, Callable[..., Any]]] = []  # the functions created for it (see _Slot)
@@ -143,7 +149,13 @@ class Registry:
         return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
 
     def refresh(self, cur: Any) -> None:
+        with self.refreshing:
+            self._refresh(cur)
+
+    def _refresh(self, cur: Any) -> None:
         try:
+            # Why read before the models: a write between the two reads makes the next check load again, never miss
+            self.stamp = store.stamp(cur)
             recs, problems = store.load_all(cur, self.names)
             dropped = store.dropped_versions(cur)
             self.store_error = None
@@ -151,6 +163,7 @@ class Registry:
             # a user's own table named like the store, or the store missing a column: the functions still register
             # (so the SQL that renames the table, or adds the column back, can run), and a call says what is wrong
             recs, problems, dropped, self.store_error = [], {}, {}, e
+            self.stamp = None
         by_ref: dict[str, LoadedModel] = {}
         latest: dict[str, LoadedModel] = {}
         for rec in recs:
@@ -224,7 +237,8 @@ class Registry:
                 if self.problems else "")
         # Why not after a guess: the hint is for a model not stored yet; beside "did you mean" it sent a typo's
         # author to reorder dbt nodes
-        extra = "" if err.guessed else self.dropped_hint if err.dropped else self.not_found_hint
+        extra = "" if err.guessed else self.dropped_hint if err.dropped else \
+            self.elsewhere.get(store.parse_ref(ref)[0], self.not_found_hint)
         if not (err.guessed or err.dropped or self.opened_afresh or store.parse_ref(ref)[0] in known):
             # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
@@ -829,6 +843,23 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
         reg.refresh(cur)
     finally:
         cur.close()
+
+
+def refresh_if_changed(cur: Any) -> None:
+    """``refresh`` when the store changed since the functions loaded it; a few cheap queries when it did not.
+
+    For the dbt plugin, at each node's cursor: a hook or a macro writes ``ad_thresholds`` or ``ad_models`` with SQL
+    (no Python at hand there), and the nodes after it must score with what it committed, not with what was stored
+    when dbt connected."""
+    reg = _registry_for(cur)
+    if reg is None:
+        return
+    try:
+        now = store.stamp(cur)
+    except (BadInputError, IntegrityError):
+        now = None  # a store that cannot be read: refresh says so at the next call, as at registration
+    if now is None or now != reg.stamp:
+        reg.refresh(cur)
 
 
 def volatile_store(con: Any) -> str:

@@ -717,6 +717,10 @@ def test_dropped_version_in_a_dbt_run_says_to_rebuild_the_training_model(tmp_pat
                 cur.execute("SELECT anomaly_score('ae@1', 1.0, 2.0)").fetchall()
             assert "must run after its training model" not in str(err.value)
             assert "dbt build --select <training model>+" in str(err.value)
+            # and 'ae@1' written in the node's SQL, which no rebuild fixes, is not said to come from a table
+            assert "if it comes from a table (a training model's model_ref), that table was built before the drop" \
+                in str(err.value)
+            assert "if the node's SQL names it, pin a stored version there" in str(err.value)
         finally:
             cur.close()
     finally:
