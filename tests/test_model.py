@@ -1100,6 +1100,10 @@ def test_a_code_wider_than_the_layer_it_comes_from_is_refused(params: dict[str, 
         AutoEncoderDetector(max_steps=5, progress=False, **params).fit(X)
     det = AutoEncoderDetector(latent_dim=16, max_steps=5, progress=False).fit(X)  # the bound itself
     assert det.history_["latent_dim"] == 16
+    # Narrower hidden_dims of the user's with the default code are what such models always trained (a retrain must
+    # reproduce them): not refused.
+    narrow = AutoEncoderDetector(hidden_dims=(8, 4), max_steps=5, progress=False).fit(X)
+    assert narrow.history_["latent_dim"] == 8
 
 
 def test_train_refuses_a_code_wider_than_its_layer_before_reading_rows() -> None:
