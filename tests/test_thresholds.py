@@ -2681,3 +2681,43 @@ def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
     with pytest.raises(ad_duckdb.OptionError, match=r"set_threshold\(con, 'm', 'cut', 'manual', value=3\.5\)"):
         ad_duckdb.set_threshold(con, "m", "cut", 3.5)  # type: ignore[arg-type]
     assert "cut" not in [t.name for t in ad_duckdb.load_model(con, "m").thresholds]
+
+
+def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_path: Path) -> None:
+    """Labels joined on an id that the label table holds twice (a re-labelled row appended, not updated) repeat those
+    rows: evaluate counted each copy in every figure (1,590 rows for 1,560, AUC-ROC moved) and a goal was chosen on
+    them, without a word; a row labelled both 0 and 1 was judged as both."""
+    import warnings
+
+    con = ad_duckdb.connect(str(tmp_path / "j.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
+        # 20 anomalies labelled again, and 10 normal rows re-labelled as anomalies beside their first label
+        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
+        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
+        joined = "SELECT t.id, t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
+        rep = ad_duckdb.evaluate(con, "m", joined, label="is_fraud")
+        assert rep.rows == 1590
+        said = [n for n in rep.notes if "repeat" in n]
+        assert len(said) == 1, rep.notes
+        assert "30 of these 1590 rows repeat another row" in said[0], said[0]
+        assert "10 of them labelled both 0 and 1" in said[0], said[0]
+        assert "SELECT id, max(is_fraud) AS is_fraud" in said[0] and "GROUP BY id" in said[0], said[0]
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"30 of these 1590 rows repeat another row"):
+            ad_duckdb.set_threshold(con, "m", "best", "max_f1", source=joined, label="is_fraud")
+        # each row once: nothing said, nothing warned
+        once = "SELECT id, a, b, label FROM t WHERE split = 'test'"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", once, label="label").notes if "repeat" in n]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.set_threshold(con, "m", "best", "max_f1", source=once, label="label")
+        # an id that is no row key (a shop's, over rows of other features too): rows alike by chance, nothing said
+        shops = "SELECT id % 7 AS shop_id, a, b, label FROM t WHERE split = 'test'"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", shops, label="label").notes if "repeat" in n]
+        # rows without an id column cannot be told from rows alike by chance: nothing said
+        no_id = "SELECT t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", no_id, label="is_fraud").notes if "repeat" in n]
+    finally:
+        con.close()
