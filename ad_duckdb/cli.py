@@ -59,7 +59,7 @@ from .features import (
     transform,
 )
 from .firstarg import first_feature_hint, name_the_argument
-from .labelled import training_rows_note
+from .labelled import FEW_ANOMALIES, training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
@@ -2456,16 +2456,29 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share)
-        extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
-                        if getattr(th, k) is not None)
+        # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
+        ci = thresholds.figure_intervals(th)
+
+        def within(k: str) -> str:
+            lo, hi = ci.get(f"{k}_lo", np.nan), ci.get(f"{k}_hi", np.nan)
+            return "" if np.isnan(lo) else f" (95% {lo:.3f}-{hi:.3f})"
+
+        extra = "".join(f", {k} {_figure(getattr(th, k))}{within(k)}"
+                        for k in ("precision", "recall", "f1", "flagged_share") if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
         if out_format == "json":
             from dataclasses import asdict
 
-            click.echo(jsonvalues.dumps({"model": ref, **asdict(th)}, indent=1))
+            click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
+                                         **{k: v for k, v in ci.items() if k != "anomalies"}}, indent=1))
         else:
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
+        if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
+            n = ci["anomalies"]
+            click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
+                       f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
+                       "sample of as many; label more anomalies before relying on it.", err=True)
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any

@@ -2721,3 +2721,53 @@ def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_pat
         assert not [n for n in ad_duckdb.evaluate(con, "m", no_id, label="is_fraud").notes if "repeat" in n]
     finally:
         con.close()
+
+
+def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_anomalies_are_few(tmp_path: Path
+                                                                                                 ) -> None:
+    """`threshold` printed a goal's precision and recall as bare figures ("precision 0.400, recall 0.800" on 5
+    labelled anomalies), which a risk committee reads as known to three places; evaluate gives the same figures with
+    their 95% intervals and, below 30 anomalies, says how little they tell. Now `threshold` does too."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "ci.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+    finally:
+        con.close()
+    few = "split = 'test' AND (label = 0 OR id < 10005)"
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", few], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    con = ad_duckdb.connect(db)
+    try:
+        th = ad_duckdb.load_model(con, "m").threshold("few")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where=few)
+    finally:
+        con.close()
+    assert th is not None and th.precision is not None and th.recall is not None
+    m = rep.at_thresholds["few"]
+    # the intervals evaluate gives at that threshold on those rows, Wilson's of tp / flagged and tp / anomalies
+    assert m["tp"] == round(th.recall * 5)
+    line = res.stdout.splitlines()[0]
+    assert (f"precision {th.precision:.3f} (95% {m['precision_lo']:.3f}-{m['precision_hi']:.3f}), recall "
+            f"{th.recall:.3f} (95% {m['recall_lo']:.3f}-{m['recall_hi']:.3f})") in line, res.stdout
+    assert "note: chosen on only 5 labelled anomalies" in res.stderr, res.stderr
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", few, "--format", "json"], catch_exceptions=False)
+    got = json.loads(res.stdout)
+    assert [got[k] for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi")] == pytest.approx(
+        [m["precision_lo"], m["precision_hi"], m["recall_lo"], m["recall_hi"]])
+    # on 60 anomalies: intervals, no note; a manual cut has no figures to give intervals of
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "all", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", "split = 'test'"], catch_exceptions=False)
+    assert "(95% " in res.stdout and "only" not in res.stderr, res.output
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "cut", "--method", "manual", "--value", "3"],
+                             catch_exceptions=False)
+    assert "95%" not in res.output, res.output
