@@ -207,7 +207,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
             counted.add(M[normal, :-1], scores[-1][normal])
         s, y = np.concatenate(scores), np.concatenate(labels)
         counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
-        repeated = repeatedrows.note(cur, source, where, cols, feats, label) if repeats is not None and len(y) else None
+        repeated = repeatedrows.note(cur, source, where, cols, feats, label, len(y)) if repeats is not None and len(y) else None
     finally:
         cur.close()
     if len(y) == 0:
