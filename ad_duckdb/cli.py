@@ -2343,6 +2343,10 @@ _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm 
 _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
                               "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
                               "of every known fraud); their misses and false alarms are weighed to it.")
+_EVAL_ANOMALY_SHARE = click.option(
+    "--anomaly-share", type=float, help="The share of anomalies in the rows the thresholds will judge, e.g. 0.002, "
+    "when the labelled rows hold more (a test split of every known fraud): each threshold's precision at that share; "
+    "with --miss-cost, their misses and false alarms weighed to it.")
 
 
 @cli.command(cls=_QueryWordsCommand)
@@ -2361,14 +2365,15 @@ _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-c
                    "table: the candidate thresholds, costs, plots, notes) for scripts; csv: the candidate-threshold table.")
 @_MISS_COST
 @_ALARM_COST
-@_ANOMALY_SHARE
+@_EVAL_ANOMALY_SHARE
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
              anomaly_share: float | None, time: str | None, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
-    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut.
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
+    --anomaly-share, each threshold's precision where anomalies are that share of the rows.
 
     \b
     Examples:

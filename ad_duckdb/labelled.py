@@ -542,7 +542,9 @@ def evaluate(
     5; the report's ``costs`` (``metrics.Costs``) then gives each threshold's cost per row (its ``at_thresholds``
     entry's ``cost_per_row``), the cheapest cut, and the cost of flagging no row, and the plots mark the cheapest
     cut as ``lowest cost``. ``anomaly_share``: the share of anomalies in the rows the thresholds will judge (e.g.
-    0.002), when the labelled rows hold more (or fewer); their misses and false alarms are weighed to it.
+    0.002), when the labelled rows hold more (or fewer); each threshold's ``at_thresholds`` entry then gets
+    ``precision_at_share``, its precision at that share (from its recall and false-alarm rate on these rows), and
+    with the costs their misses and false alarms are weighed to it.
     """
     con = check_connection(con, "evaluate")
     from . import metrics as ev
@@ -554,10 +556,8 @@ def evaluate(
         given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
         raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
                           f"--{other.replace('_', '-')}): give both, {both}, or neither.")
-    if anomaly_share is not None and miss_cost is None:
-        raise OptionError(f"evaluate {model!r}: anomaly_share= (CLI: --anomaly-share) goes with miss_cost= and "
-                          f"alarm_cost= (CLI: --miss-cost, --alarm-cost), {both}: it weighs their costs.")
     # before the rows are read and scored
+    share = costs.share(anomaly_share, f"evaluate {model!r} needs")
     prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
                                                          f"evaluate {model!r} needs")
     if into is not None:
@@ -585,9 +585,11 @@ def evaluate(
     for name, value in sorted(lm.thresholds.items()):
         m = ev.confusion(s, y, value)
         at[name] = {"value": value, **m}
+        if share is not None:
+            at[name]["precision_at_share"] = ev.precision_at_share(m, share)
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
-                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table, anomaly_share=share)
     marked = dict(lm.thresholds)
     if prices is not None:
         rep.costs = _costs(s, y, at, prices)
