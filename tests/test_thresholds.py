@@ -99,6 +99,17 @@ def labelled_table(con: duckdb.DuckDBPyConnection) -> None:
                 "FROM range(60)")
 
 
+def labelled_db(path: Path, train_where: str) -> str:
+    """A database file holding ``labelled_table`` and model m trained on its rows of ``train_where``; its path."""
+    con = ad_duckdb.connect(str(path))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where=train_where, **FAST)
+    finally:
+        con.close()
+    return str(path)
+
+
 def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None:
     """A CSV's is_fraud of True/False is a BOOLEAN to DuckDB, which a table's label may be; from the file, evaluate
     stopped with "typed column 'is_fraud' DOUBLE from the file's first rows, but a later row holds 'True'" (on
@@ -720,13 +731,7 @@ def test_confident_threshold_in_the_cli_notes_show_and_errors(tmp_path: Path) ->
 
     from ad_duckdb.cli import cli
 
-    db = str(tmp_path / "c.duckdb")
-    con = ad_duckdb.connect(db)
-    try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-    finally:
-        con.close()
+    db = labelled_db(tmp_path / "c.duckdb", "label = 0")
     # chosen on rows the model was trained on: the note is the overlap, not the overlap glued to the confident text
     res = CliRunner().invoke(cli, ["threshold", db, "m", "sure", "--method", "min_precision", "--target", "0.8",
                                    "--confident", "--source", "t", "--label", "label"], catch_exceptions=False)
@@ -2732,13 +2737,7 @@ def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_
 
     from ad_duckdb.cli import cli
 
-    db = str(tmp_path / "ci.duckdb")
-    con = ad_duckdb.connect(db)
-    try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
-    finally:
-        con.close()
+    db = labelled_db(tmp_path / "ci.duckdb", "split = 'train'")
     few = "split = 'test' AND (label = 0 OR id < 10005)"
     res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
                                    "label", "--where", few], catch_exceptions=False)
