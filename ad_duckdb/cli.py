@@ -2362,7 +2362,8 @@ _EVAL_ANOMALY_SHARE = click.option(
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object (model, rows, anomalies, auc_roc and its 95% interval, auc_pr, at_thresholds, "
-                   "table: the candidate thresholds, costs, plots, notes) for scripts; csv: the candidate-threshold table.")
+                   "table: the candidate thresholds, costs, anomaly_share, plots, notes) for scripts; csv: the "
+                   "candidate-threshold table.")
 @_MISS_COST
 @_ALARM_COST
 @_EVAL_ANOMALY_SHARE
@@ -2398,6 +2399,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
                 click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
                            "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
+            elif rep.anomaly_share is not None:
+                click.echo("note: --format csv prints the candidate thresholds; each stored threshold's precision at "
+                           "--anomaly-share is in --format json (at_thresholds' precision_at_share)", err=True)
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return

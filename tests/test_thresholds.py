@@ -2809,3 +2809,6 @@ def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path) -> N
     got = json.loads(res.stdout)
     assert got["anomaly_share"] == 0.002
     assert got["at_thresholds"]["default"]["precision_at_share"] == pytest.approx(d["precision_at_share"])
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "t", "--label", "label", "--where", "split = 'test'",
+                                   "--anomaly-share", "0.002", "--format", "csv"], catch_exceptions=False)
+    assert res.exit_code == 0 and "(at_thresholds' precision_at_share)" in res.stderr, res.output
