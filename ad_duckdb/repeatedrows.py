@@ -38,17 +38,17 @@ def _repeats(cur: Any, source: str, where: str | None, idcol: str, feats: list[s
     A row key: each id with one set of features. Why required: a shop's or a customer's id (``shop_id``) repeats
     over rows of other features too, and two of its rows alike by chance are two rows. An id that never repeats
     (the usual case) costs one count of distinct ids."""
-    i, lab = quote_ident(idcol), quote_ident(label)
-    src = f"{source_sql(source)}{where_sql(where) if where else ''}"
     # the features as one hash: grouping by every column of a wide source cost a minute on millions of rows
-    row = f"hash({', '.join(quote_ident(c) for c in feats)})"
+    cols = ", ".join(quote_ident(c) for c in feats)
     try:
-        if not cur.execute(f"SELECT count({i}) > count(DISTINCT {i}) FROM {src}").fetchall()[0][0]:
+        if not cur.execute(f"SELECT count({quote_ident(idcol)}) > count(DISTINCT {quote_ident(idcol)}) FROM "
+                           f"{source_sql(source)}{where_sql(where or 'true')}").fetchall()[0][0]:
             return None
         groups, extra, both, keyed = cur.execute(
             f"SELECT count(*) FILTER (WHERE n > 1), sum(n - 1)::BIGINT, count(*) FILTER (WHERE n > 1 AND k > 1), "
-            f"count(*) = count(DISTINCT {i}) FROM (SELECT {i}, count(*) AS n, count(DISTINCT {lab}) AS k FROM {src} "
-            f"GROUP BY {i}, {row}) WHERE {i} IS NOT NULL").fetchall()[0]
+            f"count(*) = count(DISTINCT i) FROM (SELECT {quote_ident(idcol)} AS i, count(*) AS n, "
+            f"count(DISTINCT {quote_ident(label)}) AS k FROM {source_sql(source)}{where_sql(where or 'true')} "
+            f"GROUP BY 1, hash({cols})) WHERE i IS NOT NULL").fetchall()[0]
     except duckdb.Error:
         return None  # a note, never the reason an evaluation fails
     return (int(groups), int(extra), int(both)) if groups and keyed else None
