@@ -75,7 +75,7 @@ from .features import (
     transform,
 )
 from .firstarg import first_feature_hint, name_the_argument
-from .labelled import training_rows_note
+from .labelled import FEW_ANOMALIES, training_rows_note
 from .models import import_record
 from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
@@ -2426,6 +2426,10 @@ _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm 
 _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
                               "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
                               "of every known fraud); their misses and false alarms are weighed to it.")
+_EVAL_ANOMALY_SHARE = click.option(
+    "--anomaly-share", type=float, help="The share of anomalies in the rows the thresholds will judge, e.g. 0.002, "
+    "when the labelled rows hold more (a test split of every known fraud): each threshold's precision at that share; "
+    "with --miss-cost, their misses and false alarms weighed to it.")
 
 
 @cli.command(cls=_QueryWordsCommand)
@@ -2441,17 +2445,19 @@ _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-c
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object (model, rows, anomalies, auc_roc and its 95% interval, auc_pr, at_thresholds, "
-                   "table: the candidate thresholds, costs, plots, notes) for scripts; csv: the candidate-threshold table.")
+                   "table: the candidate thresholds, costs, anomaly_share, plots, notes) for scripts; csv: the "
+                   "candidate-threshold table.")
 @_MISS_COST
 @_ALARM_COST
-@_ANOMALY_SHARE
+@_EVAL_ANOMALY_SHARE
 @_TIME
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
              anomaly_share: float | None, time: str | None, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
-    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut.
+    --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
+    --anomaly-share, each threshold's precision where anomalies are that share of the rows.
 
     \b
     Examples:
@@ -2476,6 +2482,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
                 click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
                            "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
+            elif rep.anomaly_share is not None:
+                click.echo("note: --format csv prints the candidate thresholds; each stored threshold's precision at "
+                           "--anomaly-share is in --format json (at_thresholds' precision_at_share)", err=True)
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
@@ -2539,16 +2548,29 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share)
-        extra = "".join(f", {k} {_figure(getattr(th, k))}" for k in ("precision", "recall", "f1", "flagged_share")
-                        if getattr(th, k) is not None)
+        # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
+        ci = thresholds.figure_intervals(th)
+
+        def within(k: str) -> str:
+            lo, hi = ci.get(f"{k}_lo", np.nan), ci.get(f"{k}_hi", np.nan)
+            return "" if np.isnan(lo) else f" (95% {lo:.3f}-{hi:.3f})"
+
+        extra = "".join(f", {k} {_figure(getattr(th, k))}{within(k)}"
+                        for k in ("precision", "recall", "f1", "flagged_share") if getattr(th, k) is not None)
         # Why the version: a threshold belongs to one, and 'tx_ae' names whichever is latest now
         ref = udfs.registry(con).get(model).ref
         if out_format == "json":
             from dataclasses import asdict
 
-            click.echo(jsonvalues.dumps({"model": ref, **asdict(th)}, indent=1))
+            click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
+                                         **{k: v for k, v in ci.items() if k != "anomalies"}}, indent=1))
         else:
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
+        if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
+            n = ci["anomalies"]
+            click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
+                       f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
+                       "sample of as many; label more anomalies before relying on it.", err=True)
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any

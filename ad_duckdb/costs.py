@@ -49,12 +49,17 @@ def prices(miss_cost: Any, alarm_cost: Any, anomaly_share: Any, who: str) -> Pri
         if not _is_number(v) or v <= 0:
             raise OptionError(f"{who} {arg}= (CLI: --{arg.replace('_', '-')}), the cost of {what}, a number above 0, "
                               f"e.g. {example}; got {v!r}.")
+    return Prices(float(miss_cost), float(alarm_cost), share(anomaly_share, who))
+
+
+def share(anomaly_share: Any, who: str) -> float | None:
+    """A checked ``anomaly_share`` (None stays None), or an ``OptionError`` that starts with ``who``."""
     if anomaly_share is not None and not (_is_number(anomaly_share) and 0 < anomaly_share < 1):
         pct = (f" (for {anomaly_share:g}%, anomaly_share={anomaly_share / 100:g})"
                if _is_number(anomaly_share) and 1 <= anomaly_share < 100 else "")
         raise OptionError(f"{who} anomaly_share= (CLI: --anomaly-share) in (0, 1), the share of anomalies in the rows "
                           f"the threshold will judge, e.g. 0.002 for 0.2%; got {anomaly_share!r}{pct}.")
-    return Prices(float(miss_cost), float(alarm_cost), None if anomaly_share is None else float(anomaly_share))
+    return None if anomaly_share is None else float(anomaly_share)
 
 
 def cost_text(v: float) -> str:

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import costs, interrupts, pysource, store, thresholds
+from . import costs, interrupts, pysource, repeatedrows, store, thresholds
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -206,10 +206,11 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
 
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
-                     where: str | None, tally: list[DriftTally] | None = None,
+                     where: str | None, tally: list[DriftTally] | None = None, repeats: list[str] | None = None,
                      ) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet). ``tally``:
-    a list that receives a ``DriftTally`` of the rows labelled 0, for the drift note."""
+    a list that receives a ``DriftTally`` of the rows labelled 0, for the drift note; ``repeats``: a list that
+    receives ``repeatedrows.note`` when rows repeat."""
     lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
     counted = DriftTally(lm)
     if tally is not None:
@@ -265,6 +266,7 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
             counted.add(M[normal, :-1], scores[-1][normal])
         s, y = np.concatenate(scores), np.concatenate(labels)
         counts = _label_counts(cur, source, label, where) if len(y) and not np.isin(y, (0, 1)).all() else []
+        repeated = repeatedrows.note(cur, source, where, cols, feats, label, len(y)) if repeats is not None and len(y) else None
     finally:
         cur.close()
     if len(y) == 0:
@@ -289,6 +291,8 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         # checked before the integer cast, which would quietly turn 0.7 into 0 and 1.5 into 1
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} must hold 0 (normal) or 1 (anomaly); its values "
                             f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}")
+    if repeated and repeats is not None:
+        repeats.append(repeated)
     return lm, s, y.astype(np.int64)
 
 
@@ -598,7 +602,9 @@ def evaluate(
     5; the report's ``costs`` (``metrics.Costs``) then gives each threshold's cost per row (its ``at_thresholds``
     entry's ``cost_per_row``), the cheapest cut, and the cost of flagging no row, and the plots mark the cheapest
     cut as ``lowest cost``. ``anomaly_share``: the share of anomalies in the rows the thresholds will judge (e.g.
-    0.002), when the labelled rows hold more (or fewer); their misses and false alarms are weighed to it.
+    0.002), when the labelled rows hold more (or fewer); each threshold's ``at_thresholds`` entry then gets
+    ``precision_at_share``, its precision at that share (from its recall and false-alarm rate on these rows), and
+    with the costs their misses and false alarms are weighed to it.
     """
     con = check_connection(con, "evaluate")
     from . import metrics as ev
@@ -610,10 +616,8 @@ def evaluate(
         given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
         raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
                           f"--{other.replace('_', '-')}): give both, {both}, or neither.")
-    if anomaly_share is not None and miss_cost is None:
-        raise OptionError(f"evaluate {model!r}: anomaly_share= (CLI: --anomaly-share) goes with miss_cost= and "
-                          f"alarm_cost= (CLI: --miss-cost, --alarm-cost), {both}: it weighs their costs.")
     # before the rows are read and scored
+    share = costs.share(anomaly_share, f"evaluate {model!r} needs")
     prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
                                                          f"evaluate {model!r} needs")
     if into is not None:
@@ -624,7 +628,8 @@ def evaluate(
         ev.plots_folder(plots_dir, model)
         over_time = timeplot.choose(con, model, source, time)
     tally: list[DriftTally] = []
-    lm, s, y = _labelled_scores(con, model, source, label, where, tally)
+    repeats: list[str] = []
+    lm, s, y = _labelled_scores(con, model, source, label, where, tally, repeats)
     if len(y) and set(np.unique(y).tolist()) == {0}:
         # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
         call = ", ".join(sql_name(f) for f in lm.feature_names)
@@ -640,9 +645,11 @@ def evaluate(
     for name, value in sorted(lm.thresholds.items()):
         m = ev.confusion(s, y, value)
         at[name] = {"value": value, **m}
+        if share is not None:
+            at[name]["precision_at_share"] = ev.precision_at_share(m, share)
     table = ev.candidate_table(s, y)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(y.sum()), auc_roc=ev.auc_roc(s, y),
-                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table)
+                    auc_pr=ev.auc_pr(s, y), at_thresholds=at, table=table, anomaly_share=share)
     marked = dict(lm.thresholds)
     if prices is not None:
         rep.costs = _costs(s, y, at, prices)
@@ -651,6 +658,7 @@ def evaluate(
     if rep.anomalies == rep.rows:
         rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                          "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
+    rep.notes += repeats
     inverted = _inverted_labels(lm, label, s, y)
     if inverted:
         rep.notes.append(inverted)
@@ -912,7 +920,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
     model ``lm``; ``note`` goes into its ``chosen_on`` after the rows."""
     source, label, where = goal["source"], goal["label"], goal["where"]
-    _, s, y = _labelled_scores(con, lm, source, label, where)
+    repeats: list[str] = []
+    _, s, y = _labelled_scores(con, lm, source, label, where, repeats=repeats)
     on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
     overlap = _training_overlap(con, lm, source, where, label)
     on += f"; {overlap[:1].lower()}{overlap[1:]}" if overlap else ""
@@ -924,6 +933,9 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
+    for said in repeats:
+        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}", AdDuckDBWarning,
+                      stacklevel=3)
     inverted = _inverted_labels(lm, label, s, y)
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"

@@ -138,6 +138,17 @@ def confusion(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[
             "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
 
 
+def precision_at_share(m: dict[str, float], share: float) -> float:
+    """The precision of ``confusion`` figures ``m`` where anomalies are ``share`` of the rows: recall and false-alarm
+    rate do not depend on the labelled rows' own share, precision does. NaN where it is undefined (no row flagged,
+    or no normal row to give a false-alarm rate)."""
+    tp, fp, fn, tn = m["tp"], m["fp"], m["fn"], m["tn"]
+    if not (tp + fp) or not (fp + tn) or not (tp + fn):
+        return float("nan")
+    caught, alarms = share * tp / (tp + fn), (1.0 - share) * fp / (fp + tn)
+    return caught / (caught + alarms) if caught + alarms else float("nan")
+
+
 @dataclass
 class Costs:
     """What errors cost per row on the rows of a ``Report`` (``evaluate`` with ``miss_cost=`` and ``alarm_cost=``);
@@ -195,6 +206,8 @@ class Report:
     plots: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what to keep in mind about these figures
     costs: Costs | None = None  # with evaluate's miss_cost= and alarm_cost=
+    # with evaluate's anomaly_share=: the share each threshold's precision_at_share is at
+    anomaly_share: float | None = None
 
     @property
     def auc_roc_interval(self) -> tuple[float, float]:
@@ -233,6 +246,15 @@ class Report:
         if self.at_thresholds:
             lines.append("(95%: the range the true precision and recall lie in, with 95% confidence, judged from this many "
                          "labelled rows; Wilson intervals)")
+        if self.anomaly_share is not None and self.at_thresholds:
+            here = share_text(self.anomalies / max(self.rows, 1))
+            lines += ["", f"precision at anomalies {costs.stated_share(self.anomaly_share)} of rows (these {self.rows} "
+                          f"rows hold {here}), from each threshold's recall and false-alarm rate here (no interval; a "
+                          f"false-alarm rate of few normal rows moves it far):",
+                      f"{'threshold':<{w}}{'value':>12}{'precision':>11}"]
+            for name, m in self.at_thresholds.items():
+                p = m.get("precision_at_share", np.nan)
+                lines.append(f"{name:<{w}}{value_text(m['value']):>12}{'-' if np.isnan(p) else f'{p:.3f}':>11}")
         if self.costs is not None:
             lines += ["", *self.costs.lines(self.at_thresholds, self.rows, self.anomalies, w)]
         if self.plots:

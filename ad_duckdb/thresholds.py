@@ -5,6 +5,7 @@ A threshold ``t`` flags rows with ``score > t``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -305,3 +306,26 @@ def from_goal(
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
     return pick(c, i, label, method, chosen_on)
 
+
+
+# the labelled rows of a goal, as labelled._goal_threshold starts its chosen_on: "... (label y, 738 rows, 49 anomalies)"
+_CHOSEN_ROWS = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies)\)")
+
+
+def figure_intervals(t: Threshold) -> dict[str, Any]:
+    """The 95% Wilson intervals of a goal threshold's precision and recall on the labelled rows it was chosen on
+    (``precision_lo``, ``precision_hi``, ``recall_lo``, ``recall_hi``, as evaluate names them; ``anomalies``: how
+    many); empty for a threshold without such figures (manual, from training scores, carried).
+
+    Why from chosen_on: the stored threshold keeps its figures, not the counts behind them, and the rows and
+    anomalies its chosen_on names give those counts back (flagged rows, caught anomalies)."""
+    if t.method not in LABELLED or None in (t.precision, t.recall, t.flagged_share):
+        return {}
+    found = _CHOSEN_ROWS.findall(t.chosen_on or "")
+    if not found:
+        return {}
+    rows, pos = (int(v) for v in found[-1])  # the last: a source's own text comes first
+    flagged, tp = round(float(t.flagged_share) * rows), round(float(t.recall) * pos)  # type: ignore[arg-type]
+    p_lo, p_hi = wilson(tp, flagged)
+    r_lo, r_hi = wilson(tp, pos)
+    return {"precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi, "anomalies": pos}

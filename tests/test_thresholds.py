@@ -99,6 +99,17 @@ def labelled_table(con: duckdb.DuckDBPyConnection) -> None:
                 "FROM range(60)")
 
 
+def labelled_db(path: Path, train_where: str) -> str:
+    """A database file holding ``labelled_table`` and model m trained on its rows of ``train_where``; its path."""
+    con = ad_duckdb.connect(str(path))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where=train_where, **FAST)
+    finally:
+        con.close()
+    return str(path)
+
+
 def test_evaluate_reads_a_true_false_label_of_a_csv_file(tmp_path: Path) -> None:
     """A CSV's is_fraud of True/False is a BOOLEAN to DuckDB, which a table's label may be; from the file, evaluate
     stopped with "typed column 'is_fraud' DOUBLE from the file's first rows, but a later row holds 'True'" (on
@@ -720,13 +731,7 @@ def test_confident_threshold_in_the_cli_notes_show_and_errors(tmp_path: Path) ->
 
     from ad_duckdb.cli import cli
 
-    db = str(tmp_path / "c.duckdb")
-    con = ad_duckdb.connect(db)
-    try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
-    finally:
-        con.close()
+    db = labelled_db(tmp_path / "c.duckdb", "label = 0")
     # chosen on rows the model was trained on: the note is the overlap, not the overlap glued to the confident text
     res = CliRunner().invoke(cli, ["threshold", db, "m", "sure", "--method", "min_precision", "--target", "0.8",
                                    "--confident", "--source", "t", "--label", "label"], catch_exceptions=False)
@@ -2093,10 +2098,8 @@ def test_evaluate_reports_the_cost_of_each_threshold_and_the_cheapest_cut(tmp_pa
         with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm' needs miss_cost= .*got -3"):
             ad_duckdb.evaluate(con, "m", "c", label="label", miss_cost=-3, alarm_cost=5)
         assert ad_duckdb.evaluate(con, "m", "c", label="label").costs is None
-        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm': anomaly_share= \(CLI: --anomaly-share\) "
-                                                          r"goes with miss_cost= and alarm_cost= \(CLI: --miss-cost, "
-                                                          r"--alarm-cost\)"):
-            ad_duckdb.evaluate(con, "m", "c", label="label", anomaly_share=0.01)
+        # anomaly_share= alone: precision at that share (test_evaluate_gives_precision_at_a_stated_anomaly_share)
+        assert ad_duckdb.evaluate(con, "m", "c", label="label", anomaly_share=0.01).costs is None
         # at live traffic's share of anomalies: each figure per row weighed to it, as min_cost weighs them
         live = ad_duckdb.evaluate(con, "m", "c", label="label", where="split = 'test'", miss_cost=400, alarm_cost=5,
                                   anomaly_share=0.002)
@@ -2681,3 +2684,131 @@ def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
     with pytest.raises(ad_duckdb.OptionError, match=r"set_threshold\(con, 'm', 'cut', 'manual', value=3\.5\)"):
         ad_duckdb.set_threshold(con, "m", "cut", 3.5)  # type: ignore[arg-type]
     assert "cut" not in [t.name for t in ad_duckdb.load_model(con, "m").thresholds]
+
+
+def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_path: Path) -> None:
+    """Labels joined on an id that the label table holds twice (a re-labelled row appended, not updated) repeat those
+    rows: evaluate counted each copy in every figure (1,590 rows for 1,560, AUC-ROC moved) and a goal was chosen on
+    them, without a word; a row labelled both 0 and 1 was judged as both."""
+    import warnings
+
+    con = ad_duckdb.connect(str(tmp_path / "j.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
+        # 20 anomalies labelled again, and 10 normal rows re-labelled as anomalies beside their first label
+        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
+        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
+        joined = "SELECT t.id, t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
+        rep = ad_duckdb.evaluate(con, "m", joined, label="is_fraud")
+        assert rep.rows == 1590
+        said = [n for n in rep.notes if "repeat" in n]
+        assert len(said) == 1, rep.notes
+        assert "30 of these 1590 rows repeat another row" in said[0], said[0]
+        assert "10 of them labelled both 0 and 1" in said[0], said[0]
+        assert "SELECT id, max(is_fraud) AS is_fraud" in said[0] and "GROUP BY id" in said[0], said[0]
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"30 of these 1590 rows repeat another row"):
+            ad_duckdb.set_threshold(con, "m", "best", "max_f1", source=joined, label="is_fraud")
+        # each row once: nothing said, nothing warned
+        once = "SELECT id, a, b, label FROM t WHERE split = 'test'"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", once, label="label").notes if "repeat" in n]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.set_threshold(con, "m", "best", "max_f1", source=once, label="label")
+        # an id that is no row key (a shop's, over rows of other features too): rows alike by chance, nothing said
+        shops = "SELECT id % 7 AS shop_id, a, b, label FROM t WHERE split = 'test'"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", shops, label="label").notes if "repeat" in n]
+        # rows without an id column cannot be told from rows alike by chance: nothing said
+        no_id = "SELECT t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
+        assert not [n for n in ad_duckdb.evaluate(con, "m", no_id, label="is_fraud").notes if "repeat" in n]
+    finally:
+        con.close()
+
+
+def test_threshold_prints_the_95_percent_intervals_of_its_figures_and_says_when_anomalies_are_few(tmp_path: Path
+                                                                                                 ) -> None:
+    """`threshold` printed a goal's precision and recall as bare figures ("precision 0.400, recall 0.800" on 5
+    labelled anomalies), which a risk committee reads as known to three places; evaluate gives the same figures with
+    their 95% intervals and, below 30 anomalies, says how little they tell. Now `threshold` does too."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = labelled_db(tmp_path / "ci.duckdb", "split = 'train'")
+    few = "split = 'test' AND (label = 0 OR id < 10005)"
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", few], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    con = ad_duckdb.connect(db)
+    try:
+        th = ad_duckdb.load_model(con, "m").threshold("few")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where=few)
+    finally:
+        con.close()
+    assert th is not None and th.precision is not None and th.recall is not None
+    m = rep.at_thresholds["few"]
+    # the intervals evaluate gives at that threshold on those rows, Wilson's of tp / flagged and tp / anomalies
+    assert m["tp"] == round(th.recall * 5)
+    line = res.stdout.splitlines()[0]
+    assert (f"precision {th.precision:.3f} (95% {m['precision_lo']:.3f}-{m['precision_hi']:.3f}), recall "
+            f"{th.recall:.3f} (95% {m['recall_lo']:.3f}-{m['recall_hi']:.3f})") in line, res.stdout
+    assert "note: chosen on only 5 labelled anomalies" in res.stderr, res.stderr
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "few", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", few, "--format", "json"], catch_exceptions=False)
+    got = json.loads(res.stdout)
+    assert [got[k] for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi")] == pytest.approx(
+        [m["precision_lo"], m["precision_hi"], m["recall_lo"], m["recall_hi"]])
+    # on 60 anomalies: intervals, no note; a manual cut has no figures to give intervals of
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "all", "--method", "max_f1", "--source", "t", "--label",
+                                   "label", "--where", "split = 'test'"], catch_exceptions=False)
+    assert "(95% " in res.stdout and "only" not in res.stderr, res.output
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "cut", "--method", "manual", "--value", "3"],
+                             catch_exceptions=False)
+    assert "95%" not in res.output, res.output
+
+
+def test_evaluate_gives_precision_at_a_stated_anomaly_share(tmp_path: Path) -> None:
+    """Labelled rows richer in anomalies than live traffic (an undersample, a test split of every known fraud) give a
+    precision that live traffic will not see: the default threshold's 0.985 on the ULB undersample (two thirds frauds)
+    is 0.051 at the real 0.172%. evaluate took anomaly_share= only to weigh costs, so the precision a risk committee asks about had to be
+    worked out by hand (as examples/creditcard/run.py does); now each threshold gets it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "share.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'", anomaly_share=0.002)
+        plain = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test'")
+        with pytest.raises(ad_duckdb.OptionError, match=r"anomaly_share= \(CLI: --anomaly-share\) in \(0, 1\).*got 5"):
+            ad_duckdb.evaluate(con, "m", "t", label="label", anomaly_share=5)
+    finally:
+        con.close()
+    assert "precision_at_share" not in plain.at_thresholds["default"] and "anomalies 0.2% of rows" not in str(plain)
+    for name, m in rep.at_thresholds.items():
+        tpr, fpr = m["tp"] / (m["tp"] + m["fn"]), m["fp"] / (m["fp"] + m["tn"])
+        want = 0.002 * tpr / (0.002 * tpr + 0.998 * fpr) if m["tp"] + m["fp"] else None
+        got = m["precision_at_share"]
+        assert (got is None or np.isnan(got)) if want is None else got == pytest.approx(want), (name, m)
+    text = str(rep)
+    assert "precision at anomalies 0.2% of rows (these 1560 rows hold 3.85%)" in text, text
+    d = rep.at_thresholds["default"]
+    assert re.search(rf"^default\s+{re.escape(metrics.value_text(d['value']))}\s+{d['precision_at_share']:.3f}$", text,
+                     re.M), text
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "t", "--label", "label", "--where", "split = 'test'",
+                                   "--anomaly-share", "0.002", "--format", "json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    assert got["anomaly_share"] == 0.002
+    assert got["at_thresholds"]["default"]["precision_at_share"] == pytest.approx(d["precision_at_share"])
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "t", "--label", "label", "--where", "split = 'test'",
+                                   "--anomaly-share", "0.002", "--format", "csv"], catch_exceptions=False)
+    assert res.exit_code == 0 and "(at_thresholds' precision_at_share)" in res.stderr, res.output

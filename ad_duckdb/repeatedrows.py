@@ -1,0 +1,64 @@
+"""Labelled rows that repeat: one id with the same features more than once among the rows an evaluation or a
+threshold goal reads, as a join with a label table that holds an id twice gives.
+
+Why said: each copy counts in every figure (precision, recall, AUC, the cut a goal picks), so a label table with a
+row labelled again (appended rather than updated) moved the figures a threshold is defended with, without a word;
+a row labelled both 0 and 1 was judged as both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from .features import id_like
+from .sqltext import quote_ident, source_sql, sql_name, where_sql
+
+
+def note(cur: Any, source: str, where: str | None, cols: list[tuple[str, str]], feats: list[str], label: str,
+         rows: int) -> str | None:
+    """What to say when the ``rows`` rows of ``source`` (filtered by ``where``) repeat one id and the same features,
+    or None. ``cols``: the source's (name, type); ``feats``: its names of the model's features.
+
+    Only with an id column: without one, rows alike in every feature may be different rows that happen to agree."""
+    taken = {label.lower(), *(f.lower() for f in feats)}
+    ids = [c for c, t in cols if c.lower() not in taken and id_like(c, t) is not None]
+    for idcol in ids[:3]:
+        got = _repeats(cur, source, where, idcol, feats, label)
+        if got is not None:
+            return _said(idcol, label, *got, rows)
+    return None
+
+
+def _repeats(cur: Any, source: str, where: str | None, idcol: str, feats: list[str],
+             label: str) -> tuple[int, int, int] | None:
+    """(ids repeated, extra rows, ids labelled both ways) where ``idcol`` is a row key that repeats, else None.
+
+    A row key: each id with one set of features. Why required: a shop's or a customer's id (``shop_id``) repeats
+    over rows of other features too, and two of its rows alike by chance are two rows. An id that never repeats
+    (the usual case) costs one count of distinct ids."""
+    # the features as one hash: grouping by every column of a wide source cost a minute on millions of rows
+    cols = ", ".join(quote_ident(c) for c in feats)
+    try:
+        if not cur.execute(f"SELECT count({quote_ident(idcol)}) > count(DISTINCT {quote_ident(idcol)}) FROM "
+                           f"{source_sql(source)}{where_sql(where or 'true')}").fetchall()[0][0]:
+            return None
+        groups, extra, both, keyed = cur.execute(
+            f"SELECT count(*) FILTER (WHERE n > 1), sum(n - 1)::BIGINT, count(*) FILTER (WHERE n > 1 AND k > 1), "
+            f"count(*) = count(DISTINCT i) FROM (SELECT {quote_ident(idcol)} AS i, count(*) AS n, "
+            f"count(DISTINCT {quote_ident(label)}) AS k FROM {source_sql(source)}{where_sql(where or 'true')} "
+            f"GROUP BY 1, hash({cols})) WHERE i IS NOT NULL").fetchall()[0]
+    except duckdb.Error:
+        return None  # a note, never the reason an evaluation fails
+    return (int(groups), int(extra), int(both)) if groups and keyed else None
+
+
+def _said(idcol: str, label: str, groups: int, extra: int, both: int, rows: int) -> str:
+    idc, lc = sql_name(idcol), sql_name(label)
+    conflict = (f", {both} of them labelled both 0 and 1, so judged as an anomaly and as a normal row at once"
+                if both else "")
+    return (f"{extra} of these {rows} rows repeat another row: {groups} values of id column {idcol!r} appear more "
+            f"than once with the same features{conflict}. Each copy counts in every figure here, as a join with a "
+            f"label table that holds an id more than once gives; judge each row once, e.g. join the labels one row "
+            f"per id: (SELECT {idc}, max({lc}) AS {lc} FROM labels GROUP BY {idc}).")
