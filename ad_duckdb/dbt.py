@@ -320,8 +320,9 @@ def train_model(
 
     ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
     (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
-    one, unless the ``features``, ``code_sizes`` or ``n_models`` given differ from its own. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
-    version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    one, unless the ``features``, ``code_sizes`` or ``n_models`` given differ from its own. The table has the
+    columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
+    ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     In a ``dbt build --empty`` it trains nothing and returns that table with no row.
     """
     from .api import load_model, train
