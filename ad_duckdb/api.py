@@ -72,6 +72,7 @@ from .models import (
     list_models,
     load_model,
     read_onnx_file,
+    warn_if_code_sizes_left_out,
     warn_if_features_changed,
 )
 from .readhints import read_error
@@ -262,6 +263,13 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
     from .udfs import refresh as _refresh
 
     _refresh(con)
+
+
+def _warn_train_changes(cur: duckdb.DuckDBPyConnection, rec: store.ModelRecord) -> None:
+    """The notes on what a new version changes for queries of its name (store.save's before_insert of train)."""
+    # stacklevel 6: the note's function, this one, the lambda, store.save, train
+    warn_if_features_changed(cur, rec, "train", stacklevel=6)
+    warn_if_code_sizes_left_out(cur, rec, stacklevel=6)
 
 
 def _lib_versions() -> dict[str, str]:
@@ -464,7 +472,7 @@ def train(
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
         # then nothing may be stored (it was said after the save: the command failed, its version stayed).
-        store.save(cur, rec, before_insert=lambda r: warn_if_features_changed(cur, r, "train"))
+        store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
     finally:
         cur.close()
     refresh(con)

@@ -913,8 +913,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             names = listing(info.features)
             if names != ", ".join(info.features):
                 names += "; `ad-duckdb show` lists them"
-            cut = m.get("code_sizes")
-            codes = f", codes cut to {', '.join(map(str, cut))} ({len(cut)} members)" if cut else ""
+            cut, members = m.get("code_sizes"), m.get("n_models")
+            codes = (f", codes cut to {', '.join(map(str, cut))} ({len(cut)} members)" if cut else
+                     f", {members} members" if isinstance(members, int) and members > 1 else "")
             click.echo(f"stored {info.ref}: {info.train_rows} rows{sampled}, features ({names}), "
                        f"layers {m['hidden_dims']} latent {m['latent_dim']}{codes}, {m['train_seconds']:.1f}s")
             filled = {c: n for c, n in (m.get("filled_values") or {}).items() if n}
@@ -1383,7 +1384,8 @@ def show(db: str, model: str, out_format: str) -> None:
         else:
             rows = (f"a seeded sample of {sample} of the {rec.train_rows} rows of {rec.source} (thresholds from all "
                     f"{rec.train_rows}; max_train_rows={(rec.params or {}).get('max_train_rows', sample)})")
-        click.echo(f"{rec.ref}  kind={rec.kind}  created {rec.created_at}  trained on {rows}")
+        click.echo(f"{rec.ref}  kind={rec.kind}{_members_text(rec.params or {})}  created {rec.created_at}  "
+                   f"trained on {rows}")
         # Why: what dashboards calling the bare name score with, and whether this version's columns still fit them
         if live == rec.version:
             means = "is this one"
@@ -1422,11 +1424,36 @@ def show(db: str, model: str, out_format: str) -> None:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
+        sizes = _code_sizes_of(rec.params or {})
         for k, v in m.items():
             # train_where None is "no filter": Python's None read as a filter named None
-            click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}")
+            # Why the cut beside latent_dim: alone it read as every member's code size, wider than most keep
+            kept = f" (members keep {_and_list(sizes)})" if k == "latent_dim" and sizes else ""
+            click.echo(f"{k:<24} {'(none)' if v is None else _metric_text(v)}{kept}")
         p = rec.params
         click.echo(f"{'params':<24} {json.dumps(p, default=str)}")
+
+
+def _code_sizes_of(params: dict[str, Any]) -> list[int]:
+    """A stored version's code_sizes, [] for none (or a malformed value of an imported file)."""
+    sizes = params.get("code_sizes")
+    return sizes if isinstance(sizes, list) and sizes and all(isinstance(n, int) for n in sizes) else []
+
+
+def _and_list(items: Sequence[object]) -> str:
+    """'1 and 4', '2, 4, 8 and 16'."""
+    words = [str(i) for i in items]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _members_text(params: dict[str, Any]) -> str:
+    """What `show`'s head adds to kind= for an ensemble: its members and, multi-scale, their code sizes."""
+    sizes, n = _code_sizes_of(params), params.get("n_models")
+    if len(sizes) == 1:
+        return f" (its code cut to {sizes[0]} numbers)"
+    if sizes:
+        return f" (a multi-scale ensemble of {len(sizes)}: codes of {_and_list(sizes)} numbers)"
+    return f" (an ensemble of {n})" if isinstance(n, int) and not isinstance(n, bool) and n > 1 else ""
 
 
 def _raw_spread(spec: FeatureSpec) -> float:

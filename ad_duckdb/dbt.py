@@ -337,8 +337,9 @@ def train_model(
 
     ``source`` is a table name, a query, or the relation ``dbt.ref(...)`` returns. With ``retrain=False``
     (or the text ``'false'``, as a dbt config value renders) the latest stored version is reused when there is
-    one. The table has the columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this
-    version), ``features``, ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
+    one, unless the ``features``, ``code_sizes`` or ``n_models`` given differ from its own. The table has the
+    columns ``model``, ``version``, ``model_ref`` (``'name@N'``, to pin scoring to this version), ``features``,
+    ``train_rows``, ``default_threshold``, ``train_seconds`` and ``trained``.
     In a ``dbt build --empty`` it trains nothing and returns that table with no row.
     """
     from .api import load_model, train
@@ -387,6 +388,8 @@ def train_model(
             # retrain=False keeps a model only for the features asked for; scoring other columns with it would
             # give wrong scores and no error
             rec = None
+        if rec is not None and _asks_other_members(params, rec.params or {}):
+            rec = None  # likewise for the members: opting into code_sizes or n_models must not be a no-op
         if rec is not None:
             version, feats, rows = rec.version, rec.feature_names, rec.train_rows
             th = {t.name: float(t.value) for t in rec.thresholds}
@@ -405,6 +408,22 @@ def train_model(
         raise _fail(f"training model {name!r} failed: {message}{_text_option_hint(message, params)}{listed}") from None
     return _describe(name, [version], [f"{name}@{version}"], [", ".join(feats)], [rows], [th.get("default")],
                      [seconds], [trained])
+
+
+def _asks_other_members(params: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether ``code_sizes`` or ``n_models``, where given, differ from the stored version's ``params``: what the
+    model is made of, as its features are (a training budget such as max_steps is not, and reuses it)."""
+    for key in ("code_sizes", "n_models"):
+        if params.get(key) is None:
+            continue
+        given = params[key]
+        try:
+            asked: Any = [int(n) for n in given] if key == "code_sizes" else int(given)
+        except (TypeError, ValueError):
+            return True  # not a value train takes: training refuses it with the fix
+        if asked != stored.get(key):
+            return True
+    return False
 
 
 def _empty_run() -> bool:

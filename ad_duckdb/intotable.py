@@ -68,6 +68,33 @@ _APPENDING: dict[tuple[str, str], threading.Lock] = {}
 _APPENDING_GUARD = threading.Lock()
 
 
+def _appended_table(cur: duckdb.DuckDBPyConnection, into: str) -> tuple[str, str]:
+    """The table ``into`` names, as (database file, "catalog.schema.table" lower case), the same for any spelling.
+
+    Why resolved: ``s``, ``main.s`` and ``"S"`` are one table to DuckDB, and keyed as written they did not take turns.
+    A table not yet made is resolved as DuckDB would create it (``a.b``: schema a here, else database a).
+    """
+    parts = [p.lower() for p in name_parts(into) or [into.strip()]]
+    found = sorted(_table_refs(cur, table_sql(into))) if len(parts) <= 3 else []
+    if found:
+        catalog, schema, name = found[0]
+    else:
+        db, here = (v.lower() for v in cur.execute("SELECT current_database(), current_schema()").fetchall()[0])
+        schemas = {(c.lower(), s.lower()) for c, s in cur.execute(
+            "SELECT catalog_name, schema_name FROM information_schema.schemata").fetchall()}
+        if len(parts) == 3:
+            catalog, schema, name = parts
+        elif len(parts) == 2:
+            catalog, schema = (db, parts[0]) if (db, parts[0]) in schemas else (parts[0], "main")
+            name = parts[1]
+        else:
+            catalog, schema, name = db, here, parts[-1]
+    row = cur.execute("SELECT path FROM duckdb_databases() WHERE lower(database_name) = ?", [catalog]).fetchall()
+    path = str(row[0][0] or "") if row else ""
+    # A file is one whatever it is attached as; an in-memory database has no path, so its name tells it apart.
+    return (path, f"{schema}.{name}") if path else ("", f"{catalog}.{schema}.{name}")
+
+
 @contextmanager
 def one_append_at_a_time(con: duckdb.DuckDBPyConnection, into: str) -> Iterator[None]:
     """Held by ``score(into=..., append=True)`` from before it reads its source until its rows are committed.
@@ -79,11 +106,9 @@ def one_append_at_a_time(con: duckdb.DuckDBPyConnection, into: str) -> Iterator[
     """
     cur = con.cursor()
     try:
-        row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+        key = _appended_table(cur, into)
     finally:
         cur.close()
-    # An in-memory database has no path: one lock for all of them only makes unrelated appends take turns.
-    key = (str(row[0][0] or "") if row else "", into.strip().lower())
     with _APPENDING_GUARD:
         lock = _APPENDING.setdefault(key, threading.Lock())
     with lock:

@@ -3,6 +3,7 @@ import from a self-contained ``.onnx`` file (whose format ``onnxfile`` owns)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -342,6 +343,42 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, stacklevel:
         f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
         f"in the ones that keep the old columns, or {doing} the new feature set under another name.",
         # the caller of train: this function, the lambda, store.save, train
+        AdDuckDBWarning, stacklevel=stacklevel,
+    )
+
+
+def _members(params: dict[str, Any]) -> str:
+    """What a version's ``params`` made of it: one autoencoder, an ensemble, or a multi-scale one."""
+    sizes = params.get("code_sizes")
+    if isinstance(sizes, list) and sizes:
+        return f"a multi-scale ensemble (code_sizes={tuple(sizes)!r})"
+    n = params.get("n_models")
+    return f"an ensemble of {n} autoencoders with whole codes" if isinstance(n, int) and n > 1 else "one autoencoder"
+
+
+def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord, stacklevel: int = 5) -> None:
+    """Say that a training without ``code_sizes`` ends the multi-scale ensemble the latest version of its name was.
+
+    Why: each training takes its own options, so a nightly retrain written from the README's plain example (or an
+    old script) silently turned a multi-scale model into one autoencoder, and its scores and their spread changed.
+    A first opt-in, or other sizes given, is the user's choice and says nothing.
+    """
+    if rec.params.get("code_sizes") or not store.tables_exist(cur):
+        return
+    row = cur.execute("SELECT version, params::VARCHAR FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [rec.name]).fetchone()
+    try:
+        before = json.loads(row[1]) if row is not None and row[1] else {}
+    except ValueError:
+        return  # a damaged row, which `list` reports
+    sizes = before.get("code_sizes") if isinstance(before, dict) else None
+    if not (isinstance(sizes, list) and sizes and all(isinstance(n, int) for n in sizes)):
+        return
+    old = f"{rec.name}@{row[0]}"
+    warnings.warn(
+        f"{rec.ref!r} is {_members(rec.params)}, but {old!r} was {_members(before)}: each training takes its own "
+        f"options, and this one gave no code_sizes. To keep the multi-scale ensemble, train again with "
+        f"code_sizes={tuple(sizes)!r} (CLI: --code-sizes {','.join(map(str, sizes))}); pin {old!r} meanwhile.",
         AdDuckDBWarning, stacklevel=stacklevel,
     )
 

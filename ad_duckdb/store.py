@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -382,13 +383,24 @@ def write_threshold(cur: Any, model: str, version: int, t: Threshold, created_at
 GOALS = "threshold_goals"
 
 
+# Held by drop's and set_threshold's transactions. Why: DuckDB's snapshots let a threshold be inserted for a version
+# that a thread's drop deleted after the insert's transaction began (neither conflicts), leaving an orphan row;
+# another process cannot write the file meanwhile, so one lock per process is enough.
+_VERSIONS_CHANGE = threading.Lock()
+
+
 def set_threshold(cur: Any, model: str, version: int, t: Threshold, goal: dict[str, Any] | None) -> None:
     """Store ``t`` for a stored version, with the goal it was chosen for on labels (``None``: none, and a goal kept
-    under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal."""
-    with transaction(cur):
+    under its name before is dropped), in one transaction: a threshold never outlives or lacks its goal, nor its
+    version (a version dropped since it was loaded is refused)."""
+    with _VERSIONS_CHANGE, transaction(cur):
         row = cur.execute("SELECT metrics::VARCHAR FROM ad_models WHERE name = ? AND version = ?",
                           [model, version]).fetchall()
-        metrics = json.loads(row[0][0] or "{}") if row else {}
+        if not row:
+            # Why here, in the transaction: the version was loaded (and the value chosen on it) before, so a drop in
+            # another thread or process since would otherwise leave a threshold row that no version owns.
+            raise not_found(f"{model}@{version}", known_models(cur), dropped_versions(cur))
+        metrics = json.loads(row[0][0] or "{}")
         kept = metrics.get(GOALS)
         goals = dict(kept) if isinstance(kept, dict) else {}  # an imported file's malformed goals are replaced
         if goal is not None or goals.pop(t.name, None) is not None:
@@ -656,7 +668,7 @@ def drop(cur: Any, ref: str, keep: int | None = None) -> list[int]:
         if not versions:
             return []
     ensure_schema(cur)  # a store made before ad_model_versions existed gains it here
-    with transaction(cur):
+    with _VERSIONS_CHANGE, transaction(cur):
         # Why remember the highest version: a query or a dbt model pinned to 'name@N' must never be
         # answered by a different model trained after N was dropped.
         cur.execute(

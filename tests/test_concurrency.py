@@ -638,3 +638,55 @@ def test_two_incremental_appends_at_once_score_each_new_row_once(base_db: Path, 
         assert con.execute("SELECT count(*), count(DISTINCT transaction_id) FROM tx_scores").fetchone() == (total[0],) * 2
     finally:
         con.close()
+
+
+def test_incremental_appends_take_turns_however_the_table_is_written(base_db: Path, tmp_path: Path) -> None:
+    """Two overlapping incremental runs (as above) where one job names the table ``tx_scores`` and the other
+    ``main."TX_SCORES"``, or the file's database name: DuckDB's same table, but the lock was keyed by the name as
+    written, so they did not take turns and each added the same new rows. Which lock a run takes is checked, not a
+    race: the race itself rarely shows on a loaded machine."""
+    from ad_duckdb.intotable import _appended_table
+
+    path = tmp_path / "append_names.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA audit")
+        con.execute(f"ATTACH '{tmp_path / 'other.duckdb'}' AS other")
+        ad_duckdb.score(con, "tx_ae", "SELECT * FROM transactions WHERE transaction_id < 10", into="tx_scores",
+                        columns=["transaction_id"], append=True)
+        cur = con.cursor()
+        try:
+            same = {_appended_table(cur, t) for t in
+                    ("tx_scores", 'main."TX_SCORES"', ' append_names.main.Tx_Scores ', '"append_names".tx_scores')}
+            assert len(same) == 1, same
+            # not yet made: resolved as DuckDB would create it
+            fresh = {_appended_table(cur, t) for t in ("new_scores", "main.new_scores", "NEW_SCORES")}
+            assert len(fresh) == 1, fresh
+            others = {_appended_table(cur, t) for t in ("audit.tx_scores", "other.tx_scores", "tx_scores")}
+            assert len(others) == 3, others
+        finally:
+            cur.close()
+    finally:
+        con.close()
+
+
+def test_a_threshold_is_not_stored_for_a_version_dropped_meanwhile(base_db: Path, tmp_path: Path) -> None:
+    """set_threshold chose its value on a loaded model, then stored it; a drop in another thread between the two
+    left an ad_thresholds row for a version that no longer exists (an orphan that a later tx_ae@1 would never get,
+    since version numbers are not reused, but that integrity checks and listings trip over)."""
+    path = tmp_path / "orphan.duckdb"
+    path.write_bytes(base_db.read_bytes())
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.drop_model(con, "tx_ae@1")
+        th = store.Threshold("late", 1.0, "manual")
+        cur = con.cursor()
+        try:
+            with pytest.raises(ad_duckdb.ModelNotFoundError, match=r"tx_ae@1.*dropped"):
+                store.set_threshold(cur, "tx_ae", 1, th, None)
+        finally:
+            cur.close()
+        assert con.execute("SELECT count(*) FROM ad_thresholds WHERE model = 'tx_ae'").fetchone() == (0,)
+    finally:
+        con.close()

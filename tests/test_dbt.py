@@ -934,3 +934,25 @@ def test_train_model_refuses_a_code_wider_than_its_layer(con: duckdb.DuckDBPyCon
     with pytest.raises(DbtRuntimeError, match=r"code_sizes=\(1000,\) on 2 features \(Model 'ae'\): .* give sizes of "
                                               r"at most 16"):
         train_model(con, "ae", "t", max_steps=20, code_sizes=[1000])
+
+
+def test_train_model_without_retrain_trains_when_the_config_asks_for_other_members(
+        con: duckdb.DuckDBPyConnection) -> None:
+    """A project with ad_retrain false that opts into the multi-scale ensemble (code_sizes: [2, 4, 8, 16] in the
+    model's config) or sets ad_n_models: 3 kept the stored single autoencoder at every build, with trained false and
+    nothing said: as for other features, the stored version is reused only when it is the model asked for."""
+    import ad_duckdb
+
+    first = train_model(con, "ae", "t", features=["a", "b"], max_steps=20)
+    multi = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, code_sizes=[1, 2])
+    kept = [train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, **given)
+            for given in ({"code_sizes": (1, 2)}, {"code_sizes": [1, 2], "n_models": 2}, {})]
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'ae@3' is an ensemble of 3 autoencoders with whole codes, "
+                                                       r"but 'ae@2' was a multi-scale ensemble"):
+        three = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, n_models=3)
+    again = train_model(con, "ae", "t", features=["a", "b"], retrain=False, max_steps=20, n_models=3)
+    assert first["version"].to_pylist() == [1]
+    assert (multi["version"].to_pylist(), multi["trained"].to_pylist()) == ([2], [True])
+    assert [(k["version"].to_pylist(), k["trained"].to_pylist()) for k in kept] == [([2], [False])] * 3
+    assert (three["version"].to_pylist(), again["version"].to_pylist(), again["trained"].to_pylist()) == \
+        ([3], [3], [False])
