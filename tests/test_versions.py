@@ -706,3 +706,24 @@ def test_a_comparison_prints_the_table_the_compare_command_prints(versions_db: s
                                                                            "b='tx_ae@2', rows="), short
         assert "print(" in short, short
     assert "only tx_ae@2" in str(plain) and "top 20 scores: " in str(plain) and "DeLong" in str(judged)
+
+
+def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other_columns(tmp_path: Path) -> None:
+    # Before: after `drop m@1` (its note rightly named m@2 for the view pinning m@1), `drop m@2` noted the view again
+    # and advised "('m@3', or 'm' for the latest)": m@3 takes (count, amount_d), not the view's (count, amount), so the
+    # advice broke the view another way. m@1's columns are no longer known then: the note says what m@3 takes.
+    path = str(tmp_path / "pinned.duckdb")
+    _three_versions(path)
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE VIEW dash_v1 AS SELECT anomaly_score('m@1', count, amount) AS s FROM transactions")
+    finally:
+        con.close()
+    rc, _, err = invoke("drop", path, "m@1", "--yes")
+    assert rc == 0 and "'m@2' takes the columns 'm@1' took (count, amount)" in err, err
+    rc, out, err = invoke("drop", path, "m@2", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 2", (out, err)
+    assert "'m@3', or 'm' for the latest" not in err, err
+    assert ("view dash_v1 calls 'm@1', no longer stored: its queries fail until it calls a stored version: one that "
+            "takes the columns of 'm@1' (dropped earlier, so they are no longer known): 'm@3' takes (count, amount_d)"
+            ) in err, err
