@@ -261,13 +261,14 @@ def test_compare_versions_is_a_top_level_name_as_the_other_api_functions() -> No
 
 
 def _documented_command_lines() -> list[str]:
-    """Each `ad-duckdb ...` line a user copies: the examples of every command's --help, the README's sh and bash
-    blocks, and its inline commands written out whole (no `...` or `[--option]` placeholders)."""
+    """Each `ad-duckdb ...` line a user copies: the examples of `ad-duckdb --help` and of every command's, the
+    README's sh and bash blocks, and its inline commands written out whole (no `...` or `[--option]` placeholders)."""
     import click
 
-    lines = []
+    top = click.Context(cli, info_name="ad-duckdb")
+    lines = [line.strip() for line in cli.get_help(top).splitlines() if line.strip().startswith("ad-duckdb ")]
     for name, cmd in sorted(cli.commands.items()):
-        text = cmd.get_help(click.Context(cmd, info_name=name, parent=click.Context(cli, info_name="ad-duckdb")))
+        text = cmd.get_help(click.Context(cmd, info_name=name, parent=top))
         text = re.sub(r"\n {5,}(?!ad-duckdb|psql)", " ", text)  # an example wrapped onto an indented next line
         lines += [line.strip() for line in text.splitlines() if line.strip().startswith("ad-duckdb ")]
     for block in re.findall(r"```(?:sh|bash)\n(.*?)```", README, flags=re.S):
