@@ -38,6 +38,7 @@ from . import (
     lockwait,
     metrics,
     pysource,
+    resultgap,
     sqlshell,
     store,
     texttable,
@@ -1824,10 +1825,21 @@ def _run_script(con: duckdb.DuckDBPyConnection, text: str, session: dotcmds.Sess
     steps = sqlshell.script_steps(text)
     if all(step.kind == "sql" for step in steps):  # SQL alone: one run, whose errors number the statements
         return _session_statements(con, text, session, write, prompt) > 0
+    if isinstance(sys.stdout, resultgap.GapStdout):  # a .read file's steps are steps of the script reading it
+        return _run_steps(con, steps, session, write, prompt, reading, sys.stdout)
+    gap = resultgap.GapStdout(sys.stdout)
+    with contextlib.redirect_stdout(gap):  # type: ignore[type-var]
+        return _run_steps(con, steps, session, write, prompt, reading, gap)
+
+
+def _run_steps(con: duckdb.DuckDBPyConnection, steps: list[sqlshell.Step], session: dotcmds.Session, write: bool,
+               prompt: bool, reading: tuple[Path, ...], gap: resultgap.GapStdout) -> bool:
+    """_run_script's steps in order; ``gap``: the script's stdout, told where each step begins."""
     printed = False
     for step in steps:
         if step.kind == "command" and sqlshell.quits(step.text):
             break  # .quit in a script ends it, as in DuckDB's shell
+        gap.next_step(session.out_format != "table")
         try:
             if step.kind == "command":
                 printed |= _prompt_command(con, step.text, session, write, prompt, reading)

@@ -168,11 +168,25 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
         latest = now.get(max(stored))
         # Why per version: after a retrain on other features, the latest takes other columns than the view passes
         other = [v for v in sorted(gone) if v in was and latest is not None and not store.same_features(was[v], latest)]
-        if other:
+        # a version an earlier drop removed: its columns are gone with it, so the latest may take others (a retrain
+        # on other features); say what each stored feature set is rather than advise one
+        unknown = [v for v in sorted(gone) if v not in was]
+        if other or unknown:
             fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
-                _version_of_columns(name, v, was[v], now, max(stored)) for v in other)
+                [_version_of_columns(name, v, was[v], now, max(stored)) for v in other] +
+                ([_stored_feature_sets(name, unknown, now)] if unknown else []))
     warnings.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
                   f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
+
+
+def _stored_feature_sets(name: str, versions: list[int], now: dict[int, list[str]]) -> str:
+    """What the stored versions take, for views calling ``versions`` (dropped earlier: their columns unknown)."""
+    sets: dict[tuple[str, ...], int] = {}
+    for v, f in now.items():
+        sets[tuple(f)] = max(v, sets.get(tuple(f), v))
+    took = ", ".join(f"'{name}@{v}'" for v in versions)
+    return (f"one that takes the columns of {took} (dropped earlier, so they are no longer known): "
+            + ", ".join(f"'{name}@{v}' takes ({', '.join(f)})" for f, v in sorted(sets.items(), key=lambda i: -i[1])))
 
 
 def _version_of_columns(name: str, version: int, cols: list[str], now: dict[int, list[str]], latest: int) -> str:

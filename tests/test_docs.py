@@ -258,3 +258,48 @@ def test_compare_versions_is_a_top_level_name_as_the_other_api_functions() -> No
 
     assert ad_duckdb.compare_versions is compare_versions
     assert "compare_versions" in ad_duckdb.__all__ and "compare_versions" in dir(ad_duckdb)
+
+
+def _documented_command_lines() -> list[str]:
+    """Each `ad-duckdb ...` line a user copies: the examples of `ad-duckdb --help` and of every command's, the
+    README's sh and bash blocks, and its inline commands written out whole (no `...` or `[--option]` placeholders)."""
+    import click
+
+    top = click.Context(cli, info_name="ad-duckdb")
+    lines = [line.strip() for line in cli.get_help(top).splitlines() if line.strip().startswith("ad-duckdb ")]
+    for name, cmd in sorted(cli.commands.items()):
+        text = cmd.get_help(click.Context(cmd, info_name=name, parent=top))
+        text = re.sub(r"\n {5,}(?!ad-duckdb|psql)", " ", text)  # an example wrapped onto an indented next line
+        lines += [line.strip() for line in text.splitlines() if line.strip().startswith("ad-duckdb ")]
+    for block in re.findall(r"```(?:sh|bash)\n(.*?)```", README, flags=re.S):
+        lines += [line.strip() for line in block.splitlines() if line.strip().startswith("ad-duckdb ")]
+    lines += [" ".join(c.split()) for c in re.findall(r"`(ad-duckdb [a-z]+ [^`]+)`", README)
+              if "..." not in c and "[" not in c and re.search(r"\bDB\b|\.duckdb\b", c)]
+    return lines
+
+
+@pytest.mark.parametrize("line", _documented_command_lines())
+def test_documented_command_lines_parse(line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A documented command line names only options the command has, with values it takes, and as many arguments as
+    it wants: it parses as written (shell pipes and redirections cut off; nothing is run). A renamed option or choice
+    then fails here, not in a user's terminal."""
+    import shlex
+
+    import click
+
+    monkeypatch.chdir(tmp_path)
+    words = shlex.split(line, comments=True)
+    for i, w in enumerate(words):
+        if w in ("|", "||", "&", "&&", ";", ">", "<") or w.startswith((">", "<")):
+            words = words[:i]
+            break
+    for w in words:
+        if w.endswith(".sql"):  # --file opens its file while the line is parsed
+            (tmp_path / w).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / w).write_text("SELECT 1;")
+    at = next(i for i, w in enumerate(words) if w in cli.commands)  # after the group's own options (--wait 600)
+    try:
+        with cli.make_context("ad-duckdb", words[1:at + 1]) as ctx:
+            cli.commands[words[at]].make_context(words[at], words[at + 1:], parent=ctx).close()
+    except click.ClickException as e:
+        pytest.fail(f"{line!r}: {e.format_message()}")

@@ -391,7 +391,7 @@ def test_once_and_output_take_a_dot_commands_listing_too(tmp_path: Path) -> None
     assert tables.read_text().replace("\r\n", "\n") == "name,kind\ntx,table\n"
     assert "column_name" in cols.read_text() and "\ni," in cols.read_text(), cols.read_text()
     assert "CREATE TABLE tx" in log.read_text(), log.read_text()
-    assert res.stdout.replace("\r\n", "\n") == "s\nscreen\ns\nback\n", res.stdout
+    assert res.stdout.replace("\r\n", "\n") == "s\nscreen\n\ns\nback\n", res.stdout  # two results on the screen, kept apart
 
 
 def test_a_psql_star_given_to_tables_says_that_tables_takes_like_patterns(tmp_path: Path) -> None:
@@ -415,7 +415,8 @@ def test_timer_on_prints_each_statements_run_time_on_stderr(tmp_path: Path) -> N
     duckdb.connect(db).close()
     res = _piped(db, ".mode csv\n.timer on\nSELECT 1 AS a;\nSELECT 2 AS b;\n.timer off\nSELECT 3 AS c;\n.timer\n")
     assert res.returncode == 0, res.stderr
-    assert res.stdout == "a\n1\n\nb\n2\nc\n3\noff\n", res.stdout  # a blank line between two results, as before
+    # a blank line between two results, also across a dot command (test_results_either_side_of_a_dot_command_...)
+    assert res.stdout == "a\n1\n\nb\n2\n\nc\n3\n\noff\n", res.stdout
     assert re.fullmatch(r"(Run Time \(s\): real \d+\.\d{3}\n){2}", res.stderr), res.stderr
     res = _piped(db, ".timer maybe\n")
     assert res.returncode != 0 and "line 1: .timer maybe: say .timer on or .timer off" in res.stderr, res.stderr
@@ -1002,3 +1003,17 @@ def _fitted_table(db: str, query: str, columns: int) -> tuple[list[str], str]:
     lines = out.splitlines()
     assert all(len(line.rstrip()) <= columns for line in lines), out
     return lines, err
+
+
+def test_results_either_side_of_a_dot_command_are_kept_apart_in_csv_and_json(tmp_path: Path) -> None:
+    """README: with csv or json, "a blank line between consecutive statements' results". A dot command between two
+    statements (`.timer off`, `.tables` logging what is there) dropped it, so a CSV reader took the second result's
+    header for a row of the first."""
+    db = str(tmp_path / "r.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t AS SELECT 1 AS i").close()
+    res = _piped(db, "SELECT 1 AS a;\n.timer off\nSELECT 2 AS b;\n.tables\nSELECT 3 AS c;\n", "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "a\n1\n\nb\n2\n\nname,kind\nt,table\n\nc\n3\n", res.stdout
+    res = _piped(db, "SELECT 1 AS a;\n.timer off\nSELECT 2 AS b;\n", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == '[\n {\n  "a": 1\n }\n]\n\n[\n {\n  "b": 2\n }\n]\n', res.stdout

@@ -419,8 +419,9 @@ def test_compare_command_with_a_label_prints_the_verdict_and_json(versions_db: s
     assert j["anomalies"] == 15 and set(j) >= {"auc_roc_a", "auc_roc_b", "auc_pr_a", "auc_pr_b", "p_value"}
 
 
-def _three_versions(path: str) -> None:
-    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features."""
+def _three_versions(path: str, view: str | None = None) -> None:
+    """m@1 and m@2 of (count, amount), m@3 of (count, amount_d): a retrain on other features; ``view``, a CREATE VIEW
+    run after them (a dashboard calling one of them)."""
     con = ad_duckdb.connect(path)
     try:
         make_transactions(con, n=300)
@@ -428,6 +429,8 @@ def _three_versions(path: str) -> None:
         ad_duckdb.train(con, "m", "transactions", features=["count", "amount"], seed=1, **FAST)
         with pytest.warns(ad_duckdb.AdDuckDBWarning, match="takes"):
             ad_duckdb.train(con, "m", "transactions", features=["count", "amount_d"], **FAST)
+        if view is not None:
+            con.execute(view)
     finally:
         con.close()
 
@@ -436,12 +439,7 @@ def test_dropping_the_latest_says_the_name_now_means_a_version_of_other_features
     # Before: `drop m@3` said only "dropped m version(s) 3"; 'm' then meant m@2, of (count, amount), and a view passing
     # m@3's (count, amount_d) kept running, each value scored as the column in its place. train and import say so.
     path = str(tmp_path / "rollback.duckdb")
-    _three_versions(path)
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute("CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
-    finally:
-        con.close()
+    _three_versions(path, "CREATE VIEW dash AS SELECT anomaly_score('m', count, amount_d) AS s FROM transactions")
     rc, out, err = invoke("drop", path, "m@3", "--yes")
     assert rc == 0 and out.strip() == "dropped m version(s) 3: 'm' is now m@2", (out, err)
     assert ("note: 'm' is now m@2, which takes (count, amount), but m@3 took (count, amount_d): queries calling 'm' "
@@ -465,12 +463,7 @@ def test_a_view_pinning_a_dropped_version_is_pointed_at_a_stored_version_of_its_
     # Before: the note advised 'm@3' (the latest), which takes other columns: the view then failed with a
     # feature-count error, or, with as many columns, scored each value as another feature.
     path = str(tmp_path / "pinned.duckdb")
-    _three_versions(path)
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute("CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
-    finally:
-        con.close()
+    _three_versions(path, "CREATE VIEW dash_v2 AS SELECT anomaly_score('m@2', count, amount) AS s FROM transactions")
     shutil.copyfile(path, str(tmp_path / "pruned.duckdb"))
     rc, out, err = invoke("drop", path, "m@2", "--yes")
     assert rc == 0, err
@@ -722,3 +715,19 @@ def test_compare_verdict_on_few_anomalies_says_the_test_is_approximate() -> None
     assert "m@2 ranks the anomalies better" in few and "on only 3 labelled anomalies" in few, few
     assert "label more anomalies" in few, few
     assert "labelled anomalies the test" not in said(10, 0.01) + said(3, 0.4)
+
+
+def test_a_later_drop_does_not_point_a_view_broken_earlier_at_a_version_of_other_columns(tmp_path: Path) -> None:
+    # Before: after `drop m@1` (its note rightly named m@2 for the view pinning m@1), `drop m@2` noted the view again
+    # and advised "('m@3', or 'm' for the latest)": m@3 takes (count, amount_d), not the view's (count, amount), so the
+    # advice broke the view another way. m@1's columns are no longer known then: the note says what m@3 takes.
+    path = str(tmp_path / "pinned.duckdb")
+    _three_versions(path, "CREATE VIEW dash_v1 AS SELECT anomaly_score('m@1', count, amount) AS s FROM transactions")
+    rc, _, err = invoke("drop", path, "m@1", "--yes")
+    assert rc == 0 and "'m@2' takes the columns 'm@1' took (count, amount)" in err, err
+    rc, out, err = invoke("drop", path, "m@2", "--yes")
+    assert rc == 0 and out.strip() == "dropped m version(s) 2", (out, err)
+    assert "'m@3', or 'm' for the latest" not in err, err
+    assert ("view dash_v1 calls 'm@1', no longer stored: its queries fail until it calls a stored version: one that "
+            "takes the columns of 'm@1' (dropped earlier, so they are no longer known): 'm@3' takes (count, amount_d)"
+            ) in err, err
