@@ -72,6 +72,8 @@ from .models import (
     read_onnx_file,
     warn_if_features_changed,
 )
+from .progress import RowProgress
+from .progress import rows as progress_rows
 from .readhints import read_error
 from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
@@ -788,6 +790,7 @@ def score(
     append: bool = False,
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
+    progress: bool = False,
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
 ) -> pa.Table | int:
@@ -810,7 +813,9 @@ def score(
     was before the run.
 
     ``model``: ``'name'`` (its latest version) or ``'name@N'``. ``batch_rows``: rows read and scored at a time
-    (default 65536), which bounds the memory a large source takes.
+    (default 65536), which bounds the memory a large source takes. ``progress=True``: the rows scored so far on
+    stderr while it runs (a bar on a terminal, shown after 2 s; in a log, a line every 30 s); the CLI's
+    ``score --into`` does so unless ``--quiet``.
 
     Examples
     --------
@@ -871,18 +876,44 @@ def score(
         except BaseException:
             close()
             raise
-    if into is None:
-        try:
-            out = reader.read_all()
-        except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
-            known = None if failed else read_error(f"Scoring with {model!r}", source, e)
-            if known:
-                raise known from e
-            raise
-        finally:
-            close()
-        _drift_note(tally, source)
-        return out
+    bar = progress_rows(f"scoring {f'into {into} ' if into is not None else ''}with {lm.ref}", progress)
+    out: pa.Table | None = None
+    try:
+        reader = _counted(reader, bar)
+        if into is None:
+            try:
+                out = reader.read_all()
+            except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
+                known = None if failed else read_error(f"Scoring with {model!r}", source, e)
+                if known:
+                    raise known from e
+                raise
+            finally:
+                close()
+        else:
+            n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
+                              explain, _added_top)
+    finally:
+        bar.close()
+    _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
+    return n if out is None else out
+
+
+def _counted(reader: pa.RecordBatchReader, bar: RowProgress) -> pa.RecordBatchReader:
+    """``reader``'s batches, unchanged, each counted on ``bar`` as the consumer takes it."""
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            bar.advance(batch.num_rows)
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, reader: pa.RecordBatchReader,
+                  close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
+                  checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str], explain: bool,
+                  _added_top: AddedTop | None) -> int:
+    """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
@@ -907,7 +938,6 @@ def score(
             for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-    _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
     return int(n)
 
 

@@ -1080,10 +1080,12 @@ _TIME = click.option(
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
+@click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
+              "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
           columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
-          attach: tuple[str, ...]) -> None:
+          quiet: bool, attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1138,7 +1140,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                        else None)
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append, added=added, watched=watched)
+                            report_to_stderr=to_stderr, append=append, added=added, watched=watched,
+                            progress=not quiet)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1238,11 +1241,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
-                watched: ScoredTop | None = None) -> None:
+                watched: ScoredTop | None = None, progress: bool = False) -> None:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, _added_top=added, _scored_top=watched)
+                  append=append, progress=progress, _added_top=added, _scored_top=watched)
     held = _row_count(con, into) if append else 0
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none

@@ -1420,3 +1420,42 @@ def test_import_from_dash_reads_the_file_from_stdin_so_export_pipes_into_import(
     assert typed.returncode == 2, typed.stderr
     assert "standard input is a terminal" in typed.stderr and "< tx_ae.onnx" in typed.stderr, typed.stderr
     assert "Traceback" not in typed.stderr and not (tmp_path / "t.duckdb").exists()
+
+
+def test_score_into_in_a_log_says_how_far_it_got_while_it_runs(model_db: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: `score --into` wrote nothing until its `wrote N scored rows` line; 5M rows with --explain ran 140 s in a
+    # cron log without a word (train has its progress lines). Now a line each ROW_LINE_SECONDS (30 s; 0 here, so every
+    # batch says it), none at all for a run shorter than that, and none with --quiet.
+    import re
+
+    from ad_duckdb import progress
+
+    path = tmp_path / "p.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "-c", "transaction_id")
+    assert code == 0 and out.startswith("wrote 1500 scored rows to s"), (out, err)
+    assert re.fullmatch(r"scoring into s with tx_ae@1: 1500 rows, \d+s\n", err), err
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace", "--quiet")
+    assert code == 0 and err == "", err
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 30.0)
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+    assert code == 0 and err == "", err  # a short run: its `wrote` line alone
+
+
+def test_score_progress_from_python_counts_the_rows_batch_by_batch(model_db: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from ad_duckdb import progress
+
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        table = ad_duckdb.score(con, "tx_ae", "transactions", batch_rows=512, progress=True)
+        assert table.num_rows == 1500
+        said = capsys.readouterr().err.splitlines()
+        assert [x.split(",")[0] for x in said] == [f"scoring with tx_ae@1: {n} rows" for n in (512, 1024, 1500)], said
+        ad_duckdb.score(con, "tx_ae", "transactions", batch_rows=512)  # the default: quiet, as before
+        assert capsys.readouterr().err == ""
+    finally:
+        con.close()
