@@ -867,7 +867,8 @@ def cli(wait: float) -> None:
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
-              "about one per tenth of the steps, and how it ended).")
+              "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
+              "the sample and scored for the thresholds, every 30 s).")
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,

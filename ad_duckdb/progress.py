@@ -124,15 +124,15 @@ class RowProgress(Protocol):
     def close(self) -> None: ...
 
 
-def rows(desc: str, enabled: bool) -> RowProgress:
-    """Progress of a scoring pass on stderr, in rows: a bar on a terminal, lines elsewhere, nothing when not
-    ``enabled``."""
+def rows(desc: str, enabled: bool, total: int | None = None) -> RowProgress:
+    """Progress of a pass over rows on stderr: a bar on a terminal, lines elsewhere, nothing when not ``enabled``;
+    ``total``: the rows the pass will read, where known (training counts them first; a scoring does not)."""
     stream = sys.stderr
     if not enabled or stream is None:
         return _SilentRows()
     if _is_terminal(stream):
-        return _RowBar(desc)
-    return _RowLines(desc, stream)
+        return _RowBar(desc, total)
+    return _RowLines(desc, stream, total)
 
 
 class _SilentRows:
@@ -144,10 +144,10 @@ class _SilentRows:
 
 
 class _RowBar:
-    def __init__(self, desc: str) -> None:
-        from tqdm.std import tqdm  # a counter without a total: the text bar is all a notebook needs here too
+    def __init__(self, desc: str, total: int | None) -> None:
+        from tqdm.std import tqdm  # often a counter without a total: the text bar is all a notebook needs here too
 
-        self.bar: Any = tqdm(desc=desc, unit=" rows", unit_scale=True, file=sys.stderr, leave=False, mininterval=0.5,
+        self.bar: Any = tqdm(desc=desc, total=total, unit=" rows", unit_scale=True, file=sys.stderr, leave=False, mininterval=0.5,
                              delay=ROW_BAR_DELAY)
 
     def advance(self, rows: int) -> None:
@@ -158,8 +158,8 @@ class _RowBar:
 
 
 class _RowLines:
-    def __init__(self, desc: str, stream: TextIO) -> None:
-        self.desc, self.stream = desc, stream
+    def __init__(self, desc: str, stream: TextIO, total: int | None) -> None:
+        self.desc, self.stream, self.total = desc, stream, total
         self.t0 = self.last_time = time.monotonic()
         self.n = 0
 
@@ -168,7 +168,8 @@ class _RowLines:
         now = time.monotonic()
         if now - self.last_time >= ROW_LINE_SECONDS:
             # flushed: a log is read while the job runs
-            print(f"{self.desc}: {self.n} rows, {now - self.t0:.0f}s", file=self.stream, flush=True)
+            done = f"{self.n}/{self.total} rows ({100 * self.n // self.total}%)" if self.total else f"{self.n} rows"
+            print(f"{self.desc}: {done}, {now - self.t0:.0f}s", file=self.stream, flush=True)
             self.last_time = now
 
     def close(self) -> None:
