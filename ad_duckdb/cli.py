@@ -177,7 +177,9 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     lines = message.splitlines()
     pointer = _error_pointer(lines)
     message = " ".join(s.strip() for s in lines if s.strip() and not set(s.strip()) <= {"^"})
-    if isinstance(e, duckdb.IOException):
+    # a TransactionException too: a model's commit that its WAL record did not fit in ends "Failed to commit: Could not
+    # write file ...wal: No space left on device"
+    if isinstance(e, (duckdb.IOException, duckdb.TransactionException)):
         message += _full_disk_hint(str(e))
     kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
     if kind is not None:

@@ -1459,3 +1459,32 @@ def test_score_progress_from_python_counts_the_rows_batch_by_batch(model_db: str
         assert capsys.readouterr().err == ""
     finally:
         con.close()
+
+
+def test_a_model_the_disk_cannot_hold_names_the_fix_as_a_scores_table_does(model_db: str, tmp_path: Path) -> None:
+    # Before: a training whose model the disk could not hold ended with DuckDB's bare "TransactionContext Error:
+    # Failed to commit: Could not write file ".../full.duckdb.wal": No space left on device" (the commit's error is
+    # no IO error, so the full-disk hint of `score --into` skipped it). A file size limit fails the write as a full
+    # disk does (see the tests above).
+    import resource
+
+    path = tmp_path / "full.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))  # below the model's ONNX: its WAL record fails
+
+    p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "tx_ae2", "transactions", "-f",
+                        "count", "-f", "amount", "--epochs", "2", "--quiet"], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+                       preexec_fn=limited)
+    assert p.returncode == 1, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "raise it or choose another disk" in last, p.stderr
+    assert "whole or not at all" in last and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT list(DISTINCT name) FROM ad_models").fetchall() == [(["tx_ae"],)]
+    finally:
+        con.close()
