@@ -309,7 +309,7 @@ def train(
         ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
         ``seed``, ``progress``. ``code_sizes=(2, 4, 8, 16)`` (CLI: ``--code-sizes``): an opt-in ensemble of four
         autoencoders whose codes keep 2, 4, 8 and 16 numbers (``n_models`` and ``latent_dim`` follow), better on
-        average on unlabelled data at about 4-5x the scoring time (README, "Quality and speed").
+        average on unlabelled data at about 3-4x the scoring time (README, "Quality and speed").
 
     Returns
     -------

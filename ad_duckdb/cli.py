@@ -853,7 +853,7 @@ def cli(wait: float) -> None:
 @click.option("--code-sizes", callback=lambda ctx, param, value: _code_sizes(value), metavar="N,N,...",
               help="A multi-scale ensemble, for unlabelled rows: one autoencoder per size, each keeping that many "
                    "numbers of its code (--n-models and the code length follow). 2,4,8,16 scored better on "
-                   "average on unlabelled benchmark data, and costs about 4-5x the scoring time and 1.5-3x the "
+                   "average on unlabelled benchmark data, and costs about 3-4x the scoring time and 1.5-3x the "
                    "training time (README: Quality and speed).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")

@@ -258,3 +258,20 @@ def test_compare_versions_is_a_top_level_name_as_the_other_api_functions() -> No
 
     assert ad_duckdb.compare_versions is compare_versions
     assert "compare_versions" in ad_duckdb.__all__ and "compare_versions" in dir(ad_duckdb)
+
+
+def test_code_sizes_scoring_cost_reads_the_same_in_the_help_docstrings_and_readme() -> None:
+    # Before: `ad-duckdb train --help` gave --code-sizes "about 4-5x the scoring time" a few lines above its own example's
+    # "about x3", and ad_duckdb.train's docstring 4-5x, where README (Quality and speed) measures x2.9-3.8 (x3-4).
+    from click.testing import CliRunner
+
+    from ad_duckdb.trainer import TrainParams
+
+    help_text = " ".join(CliRunner().invoke(cli, ["train", "--help"], terminal_width=200).output.split())
+    texts = {"train --help": help_text, "ad_duckdb.train": " ".join((ad_duckdb.train.__doc__ or "").split()),
+             "TrainParams.with_code_sizes": " ".join((TrainParams.with_code_sizes.__doc__ or "").split())}
+    said = {where: re.findall(r"(\d(?:\.\d+)?-\d(?:\.\d+)?)x the scoring time|x(\d(?:-\d)?) the scoring time|"
+                              r"ONNX x(\d-\d)", text) for where, text in texts.items()}
+    figures = {where: {next(g for g in m if g) for m in found} for where, found in said.items()}
+    assert all(figures.values()), figures  # each names the cost
+    assert all(f <= {"3", "3-4"} for f in figures.values()), figures
