@@ -75,6 +75,8 @@ from .models import (
     warn_if_code_sizes_left_out,
     warn_if_features_changed,
 )
+from .progress import RowProgress
+from .progress import rows as progress_rows
 from .readhints import read_error
 from .scorecols import CARRIED, earlier_scores, mark_statements, refusal
 from .scoring import LoadedModel, ort_pool, to_arrow, to_matrix
@@ -335,7 +337,7 @@ def train(
         ``epochs``, ``max_steps``, ``batch_size``, ``lr``, ``robust``, ``trim_fraction``, ``contamination``,
         ``seed``, ``progress``. ``code_sizes=(2, 4, 8, 16)`` (CLI: ``--code-sizes``): an opt-in ensemble of four
         autoencoders whose codes keep 2, 4, 8 and 16 numbers (``n_models`` and ``latent_dim`` follow), better on
-        average on unlabelled data at about 3x the scoring time (README, "Quality and speed").
+        average on unlabelled data at about 3-4x the scoring time (README, "Quality and speed").
 
     Returns
     -------
@@ -443,7 +445,7 @@ def train(
             train_scores = scorer.scores(X, bulk=True).astype(np.float64)
         else:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
             del X
-            train_scores = _all_scores(scorer, cur, source, names, where, n_rows)
+            train_scores = _all_scores(scorer, cur, source, names, where, n_rows, det.train_params_.progress)
         p = det.train_params_
         metrics = {
             "train_seconds": round(seconds, 3),
@@ -532,24 +534,35 @@ def _training_rows(cur: Any, name: str, source: str, names: list[str], where: st
         watch = TotalsWatch(len(names))
         watch.add(X)
         return X, len(X), None, watch
-    sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed, who=who)
+    # Why progress here too: this pass and _all_scores' read every row, 4 s each at 5M rows, a minute at 50M, on either
+    # side of the steps' own progress lines
+    bar = progress_rows(f"training {name}: reading rows for a sample", p.progress, n)
+    try:
+        sample = TrainingSample(cur, source, names, where, n=n, size=p.max_train_rows, seed=p.seed, who=who, bar=bar)
+    finally:
+        bar.close()
     return sample.rows, sample.n_read, sample.rising, sample.totals
 
 
 def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], where: str | None,
-                n: int) -> np.ndarray:
+                n: int, progress: bool) -> np.ndarray:
     """Every row's score, read a batch at a time, into one array of the ``n`` rows the sample pass read.
 
     Why not a list of batches concatenated: that held the scores twice (20M rows: 2 x 160 MB at the peak).
     """
     out = np.empty(n)
     at = 0
-    for M in feature_batches(cur, source, names, where, who=f"Model {scorer.rec.name!r}"):
-        s = scorer.scores(M, bulk=True)
-        if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
-            out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])
-        out[at:at + len(s)] = s
-        at += len(s)
+    bar = progress_rows(f"training {scorer.rec.name}: scoring every row for the thresholds", progress, n)
+    try:
+        for M in feature_batches(cur, source, names, where, who=f"Model {scorer.rec.name!r}"):
+            s = scorer.scores(M, bulk=True)
+            if at + len(s) > len(out):  # a source that returned more rows this time (random(), a sample): keep them
+                out = np.concatenate([out[:at], np.empty(max(len(s), len(out) // 2))])
+            out[at:at + len(s)] = s
+            at += len(s)
+            bar.advance(len(s))
+    finally:
+        bar.close()
     return out[:at]
 
 
@@ -817,6 +830,7 @@ def score(
     append: bool = False,
     batch_rows: int = 65536,
     outputs: Sequence[str] = SCORE_OUTPUTS,
+    progress: bool = False,
     _added_top: AddedTop | None = None,
     _scored_top: ScoredTop | None = None,
 ) -> pa.Table | int:
@@ -839,7 +853,9 @@ def score(
     was before the run.
 
     ``model``: ``'name'`` (its latest version) or ``'name@N'``. ``batch_rows``: rows read and scored at a time
-    (default 65536), which bounds the memory a large source takes.
+    (default 65536), which bounds the memory a large source takes. ``progress=True``: the rows scored so far on
+    stderr while it runs (a bar on a terminal, shown after 2 s; in a log, a line every 30 s); the CLI's
+    ``score --into`` does so unless ``--quiet``.
 
     Examples
     --------
@@ -902,44 +918,69 @@ def score(
             except BaseException:
                 close()
                 raise
-        if into is None:
-            try:
-                out = reader.read_all()
-            except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
-                known = None if failed else read_error(f"Scoring with {model!r}", source, e)
-                if known:
-                    raise known from e
-                raise
-            finally:
-                close()
-            _drift_note(tally, source)
-            return out
-        target = table_sql(into)
-        if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
-            reader = _added_top.tee(reader)
-        with _scored_view(con, reader, close, failed, model, source) as cur:
-            with store.transaction(cur):
-                typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
-                                          if c in checked else expr)
-                # Why the source sees the table as before, though it may read it (the last id scored): its rows are
-                # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
-                # no row committed after it began, nor this transaction's uncommitted ones.
-                if held is not None:
-                    try:
-                        added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
-                                            ).fetchall()
-                    except duckdb.InvalidInputException as e:
-                        raise append_value_error(e) or e from None
-                else:
-                    cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
-                # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
-                # also on an earlier scoring's column kept (columns=) but not written anew
-                again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
-                for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
-                    cur.execute(mark)
-                n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
-        _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
-        return int(n)
+        bar = progress_rows(f"scoring {f'into {into} ' if into is not None else ''}with {lm.ref}", progress)
+        out: pa.Table | None = None
+        try:
+            reader = _counted(reader, bar)
+            if into is None:
+                try:
+                    out = reader.read_all()
+                except OSError as e:  # DuckDB's error reading the source, as pyarrow passes it on
+                    known = None if failed else read_error(f"Scoring with {model!r}", source, e)
+                    if known:
+                        raise known from e
+                    raise
+                finally:
+                    close()
+            else:
+                n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
+                                  explain, _added_top)
+        finally:
+            bar.close()
+    _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
+    return n if out is None else out
+
+
+def _counted(reader: pa.RecordBatchReader, bar: RowProgress) -> pa.RecordBatchReader:
+    """``reader``'s batches, unchanged, each counted on ``bar`` as the consumer takes it."""
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            bar.advance(batch.num_rows)
+            yield batch
+
+    return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, reader: pa.RecordBatchReader,
+                  close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
+                  checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str], explain: bool,
+                  _added_top: AddedTop | None) -> int:
+    """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written."""
+    target = table_sql(into)
+    if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
+        reader = _added_top.tee(reader)
+    with _scored_view(con, reader, close, failed, model, source) as cur:
+        with store.transaction(cur):
+            typed_sql = _source_typed(cur, types, lambda expr, c: guarded(expr, *checked[c], into, lm.ref)
+                                      if c in checked else expr)
+            # Why the source sees the table as before, though it may read it (the last id scored): its rows are
+            # read on a cursor of their own whose query began before this transaction, and DuckDB shows a query
+            # no row committed after it began, nor this transaction's uncommitted ones.
+            if held is not None:
+                try:
+                    added = cur.execute(f"INSERT INTO {target} BY NAME SELECT {typed_sql} FROM __ad_scored"
+                                        ).fetchall()
+                except duckdb.InvalidInputException as e:
+                    raise append_value_error(e) or e from None
+            else:
+                cur.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT {typed_sql} FROM __ad_scored")
+            # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
+            # also on an earlier scoring's column kept (columns=) but not written anew
+            again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
+            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
+                cur.execute(mark)
+            n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
+    return int(n)
 
 
 def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str],

@@ -195,7 +195,9 @@ def _failure(message: str, e: BaseException | None = None, code: int | None = No
     lines = message.splitlines()
     pointer = _error_pointer(lines)
     message = " ".join(s.strip() for s in lines if s.strip() and not set(s.strip()) <= {"^"})
-    if isinstance(e, duckdb.IOException):
+    # a TransactionException too: a model's commit that its WAL record did not fit in ends "Failed to commit: Could not
+    # write file ...wal: No space left on device"
+    if isinstance(e, (duckdb.IOException, duckdb.TransactionException)):
         message += _full_disk_hint(str(e))
     kind = raised_in_function(str(e)) if isinstance(e, duckdb.Error) else None
     if kind is not None:
@@ -856,7 +858,7 @@ def cli(wait: float) -> None:
 @click.option("--code-sizes", callback=lambda ctx, param, value: _code_sizes(value), metavar="N,N,...",
               help="A multi-scale ensemble, for unlabelled rows: one autoencoder per size, each keeping that many "
                    "numbers of its code (--n-models and the code length follow). 2,4,8,16 scored better on "
-                   "average on unlabelled benchmark data, and costs about 3x the scoring time and 1.5-3x the "
+                   "average on unlabelled benchmark data, and costs about 3-4x the scoring time and 1.5-3x the "
                    "training time (README: Quality and speed).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed: the same data, options and seed train the same model.")
@@ -872,7 +874,8 @@ def cli(wait: float) -> None:
                    "is chosen again on the same labelled rows, the others move to the same point of the new "
                    "training scores. Not default and p90 ... p999, which every training sets anew.")
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
-              "about one per tenth of the steps, and how it ended).")
+              "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
+              "the sample and scored for the thresholds, every 30 s).")
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
@@ -1086,10 +1089,12 @@ _TIME = click.option(
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
 @_TIME
+@click.option("--quiet", is_flag=True, help="With --into: no progress on stderr (a bar on a terminal once the "
+              "scoring has run 2 s; in a log, a line of the rows scored so far every 30 s).")
 @_ATTACH
 def score(db: str, model: str, source: str, into: str | None, replace: bool, append: bool, explain: bool,
           columns: tuple[str, ...], top: int, out_format: str, plots_dir: str | None, time: str | None,
-          attach: tuple[str, ...]) -> None:
+          quiet: bool, attach: tuple[str, ...]) -> None:
     """Score every row of SOURCE with MODEL: into a table (--into), or print the top N.
 
     \b
@@ -1144,7 +1149,8 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                        else None)
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append, added=added, watched=watched)
+                            report_to_stderr=to_stderr, append=append, added=added, watched=watched,
+                            progress=not quiet)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1244,11 +1250,11 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
-                watched: ScoredTop | None = None) -> None:
+                watched: ScoredTop | None = None, progress: bool = False) -> None:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
     highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
-                  append=append, _added_top=added, _scored_top=watched)
+                  append=append, progress=progress, _added_top=added, _scored_top=watched)
     held = _row_count(con, into) if append else 0
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none

@@ -41,6 +41,7 @@ from .exceptions import (
     UnusableColumnsError,
     is_interrupt,
 )
+from .progress import RowProgress
 from .readhints import TOTALS, one_column_fix, read_fix, said
 from .sqltext import (
     is_query,
@@ -1469,7 +1470,7 @@ class TrainingSample:
     """
 
     def __init__(self, cur: object, source: str, names: Sequence[str], where: str | None, *, n: int, size: int,
-                 seed: int, who: str | None = None) -> None:
+                 seed: int, who: str | None = None, bar: RowProgress | None = None) -> None:
         d = len(names)
         idx = np.random.default_rng(seed).choice(n, size, replace=False)
         order = np.argsort(idx, kind="stable")
@@ -1483,6 +1484,8 @@ class TrainingSample:
             lo, hi = np.searchsorted(at_sorted, [at, at + len(M)])
             rows[order[lo:hi]] = M[at_sorted[lo:hi] - at]
             self.totals.add(M)
+            if bar is not None:
+                bar.advance(len(M))
             if len(M):
                 rising &= ~np.isnan(M).any(axis=0) & (M[0] > last)
                 if len(M) > 1:

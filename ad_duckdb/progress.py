@@ -1,4 +1,4 @@
-"""Training progress: a tqdm bar on a terminal (or in a notebook), a few plain lines in a log.
+"""Progress on stderr (training steps, rows scored): a tqdm bar on a terminal (or in a notebook), a few plain lines in a log.
 
 Why two forms: a bar redraws itself with ``\\r`` about twice a second, which a job log (cron, Airflow, CI) keeps as
 one ever-growing line or as hundreds of lines; a log wants a line at start, a line now and then, and how it ended.
@@ -105,6 +105,72 @@ class _Lines:
                if stopped_early else f"{ran}/{self.total} steps")
         loss = f", best val_loss {best:.4g}" if best < float("inf") else ""
         self._say(f"{how}{loss}, {self._elapsed()}")
+
+    def close(self) -> None:
+        pass
+
+
+# Scoring reports rows, not steps: how many rows a source holds (a query, a glob of files) is not known before it is
+# read. A log line every ROW_LINE_SECONDS, none before: a run shorter than that ends with its own result line alone,
+# as before. A bar appears after ROW_BAR_DELAY seconds, so a quick scoring does not flash one on the terminal.
+ROW_LINE_SECONDS = LINE_SECONDS
+ROW_BAR_DELAY = 2.0
+
+
+class RowProgress(Protocol):
+    def advance(self, rows: int) -> None:
+        """``rows`` more rows done."""
+
+    def close(self) -> None: ...
+
+
+def rows(desc: str, enabled: bool, total: int | None = None) -> RowProgress:
+    """Progress of a pass over rows on stderr: a bar on a terminal, lines elsewhere, nothing when not ``enabled``;
+    ``total``: the rows the pass will read, where known (training counts them first; a scoring does not)."""
+    stream = sys.stderr
+    if not enabled or stream is None:
+        return _SilentRows()
+    if _is_terminal(stream):
+        return _RowBar(desc, total)
+    return _RowLines(desc, stream, total)
+
+
+class _SilentRows:
+    def advance(self, rows: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _RowBar:
+    def __init__(self, desc: str, total: int | None) -> None:
+        from tqdm.std import tqdm  # often a counter without a total: the text bar is all a notebook needs here too
+
+        self.bar: Any = tqdm(desc=desc, total=total, unit=" rows", unit_scale=True, file=sys.stderr, leave=False, mininterval=0.5,
+                             delay=ROW_BAR_DELAY)
+
+    def advance(self, rows: int) -> None:
+        self.bar.update(rows)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _RowLines:
+    def __init__(self, desc: str, stream: TextIO, total: int | None) -> None:
+        self.desc, self.stream, self.total = desc, stream, total
+        self.t0 = self.last_time = time.monotonic()
+        self.n = 0
+
+    def advance(self, rows: int) -> None:
+        self.n += rows
+        now = time.monotonic()
+        if now - self.last_time >= ROW_LINE_SECONDS:
+            # flushed: a log is read while the job runs
+            done = f"{self.n}/{self.total} rows ({100 * self.n // self.total}%)" if self.total else f"{self.n} rows"
+            print(f"{self.desc}: {done}, {now - self.t0:.0f}s", file=self.stream, flush=True)
+            self.last_time = now
 
     def close(self) -> None:
         pass

@@ -1420,3 +1420,71 @@ def test_import_from_dash_reads_the_file_from_stdin_so_export_pipes_into_import(
     assert typed.returncode == 2, typed.stderr
     assert "standard input is a terminal" in typed.stderr and "< tx_ae.onnx" in typed.stderr, typed.stderr
     assert "Traceback" not in typed.stderr and not (tmp_path / "t.duckdb").exists()
+
+
+def test_score_into_in_a_log_says_how_far_it_got_while_it_runs(model_db: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: `score --into` wrote nothing until its `wrote N scored rows` line; 5M rows with --explain ran 140 s in a
+    # cron log without a word (train has its progress lines). Now a line each ROW_LINE_SECONDS (30 s; 0 here, so every
+    # batch says it), none at all for a run shorter than that, and none with --quiet.
+    import re
+
+    from ad_duckdb import progress
+
+    path = tmp_path / "p.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "-c", "transaction_id")
+    assert code == 0 and out.startswith("wrote 1500 scored rows to s"), (out, err)
+    assert re.fullmatch(r"scoring into s with tx_ae@1: 1500 rows, \d+s\n", err), err
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace", "--quiet")
+    assert code == 0 and err == "", err
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 30.0)
+    code, out, err = invoke("score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+    assert code == 0 and err == "", err  # a short run: its `wrote` line alone
+
+
+def test_score_progress_from_python_counts_the_rows_batch_by_batch(model_db: str, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from ad_duckdb import progress
+
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        table = ad_duckdb.score(con, "tx_ae", "transactions", batch_rows=512, progress=True)
+        assert table.num_rows == 1500
+        said = capsys.readouterr().err.splitlines()
+        assert [x.split(",")[0] for x in said] == [f"scoring with tx_ae@1: {n} rows" for n in (512, 1024, 1500)], said
+        ad_duckdb.score(con, "tx_ae", "transactions", batch_rows=512)  # the default: quiet, as before
+        assert capsys.readouterr().err == ""
+    finally:
+        con.close()
+
+
+def test_a_model_the_disk_cannot_hold_names_the_fix_as_a_scores_table_does(model_db: str, tmp_path: Path) -> None:
+    # Before: a training whose model the disk could not hold ended with DuckDB's bare "TransactionContext Error:
+    # Failed to commit: Could not write file ".../full.duckdb.wal": No space left on device" (the commit's error is
+    # no IO error, so the full-disk hint of `score --into` skipped it). A file size limit fails the write as a full
+    # disk does (see the tests above).
+    import resource
+
+    path = tmp_path / "full.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, 10_000))  # below the model's ONNX: its WAL record fails
+
+    p = subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "train", str(path), "tx_ae2", "transactions", "-f",
+                        "count", "-f", "amount", "--epochs", "2", "--quiet"], capture_output=True, text=True,
+                       timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL,
+                       preexec_fn=limited)
+    assert p.returncode == 1, p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "raise it or choose another disk" in last, p.stderr
+    assert "whole or not at all" in last and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    con = ad_duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT list(DISTINCT name) FROM ad_models").fetchall() == [(["tx_ae"],)]
+    finally:
+        con.close()

@@ -303,3 +303,20 @@ def test_documented_command_lines_parse(line: str, tmp_path: Path, monkeypatch: 
             cli.commands[words[at]].make_context(words[at], words[at + 1:], parent=ctx).close()
     except click.ClickException as e:
         pytest.fail(f"{line!r}: {e.format_message()}")
+
+
+def test_code_sizes_scoring_cost_reads_the_same_in_the_help_docstrings_and_readme() -> None:
+    # Before: `ad-duckdb train --help` gave --code-sizes "about 4-5x the scoring time" a few lines above its own example's
+    # "about x3", and ad_duckdb.train's docstring 4-5x, where README (Quality and speed) measures x2.9-3.8 (x3-4).
+    from click.testing import CliRunner
+
+    from ad_duckdb.trainer import TrainParams
+
+    help_text = " ".join(CliRunner().invoke(cli, ["train", "--help"], terminal_width=200).output.split())
+    texts = {"train --help": help_text, "ad_duckdb.train": " ".join((ad_duckdb.train.__doc__ or "").split()),
+             "TrainParams.with_code_sizes": " ".join((TrainParams.with_code_sizes.__doc__ or "").split())}
+    said = {where: re.findall(r"(\d(?:\.\d+)?-\d(?:\.\d+)?)x the scoring time|x(\d(?:-\d)?) the scoring time|"
+                              r"ONNX x(\d-\d)", text) for where, text in texts.items()}
+    figures = {where: {next(g for g in m if g) for m in found} for where, found in said.items()}
+    assert all(figures.values()), figures  # each names the cost
+    assert all(f <= {"3", "3-4"} for f in figures.values()), figures

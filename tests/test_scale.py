@@ -427,3 +427,30 @@ def test_missing_values_are_rescored_without_the_other_rows_out_of_range_columns
     assert sum(scored) <= len(X) + own, (sum(scored), len(X) + own)
     alone = np.array([lm.scores(X[i : i + 1])[0] for i in range(len(X))])
     np.testing.assert_allclose(s, alone, rtol=1e-5)
+
+
+def test_training_on_a_large_source_says_how_far_its_passes_over_the_rows_got(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Above max_train_rows, training reads every row for its sample, and scores every row for the thresholds: 5M
+    rows spent 4 s in each pass before and after the progress lines of the steps, without a word in a log, and a
+    source ten times larger a minute in each. Now each pass reports the rows done, every ROW_LINE_SECONDS (0 here:
+    each batch of the pass says it)."""
+    from ad_duckdb import features, progress
+
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    monkeypatch.setattr(features, "LOAD_BATCH_ROWS", 1000)
+    con = ad_duckdb.connect()
+    try:
+        make_transactions(con, n=1500)
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"],
+                        **{**FAST, "max_steps": 20, "max_train_rows": 700, "progress": True})
+        said = [x.split(",")[0] for x in capsys.readouterr().err.splitlines() if "rows" in x]
+        assert said == ["training m: reading rows for a sample: 1000/1500 rows (66%)",
+                        "training m: reading rows for a sample: 1500/1500 rows (100%)",
+                        "training m: scoring every row for the thresholds: 1000/1500 rows (66%)",
+                        "training m: scoring every row for the thresholds: 1500/1500 rows (100%)"], said
+        ad_duckdb.train(con, "m", "transactions", features=["count", "amount"],
+                        **{**FAST, "max_steps": 20, "max_train_rows": 700})  # progress=False: nothing
+        assert capsys.readouterr().err == ""
+    finally:
+        con.close()
