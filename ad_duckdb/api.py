@@ -921,7 +921,7 @@ def score(
         bar = progress_rows(f"scoring {f'into {into} ' if into is not None else ''}with {lm.ref}", progress)
         out: pa.Table | None = None
         try:
-            reader = _counted(reader, bar)
+            reader = _counted(reader, bar, failed)
             if into is None:
                 try:
                     out = reader.read_all()
@@ -941,12 +941,19 @@ def score(
     return n if out is None else out
 
 
-def _counted(reader: pa.RecordBatchReader, bar: RowProgress) -> pa.RecordBatchReader:
-    """``reader``'s batches, unchanged, each counted on ``bar`` as the consumer takes it."""
+def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseException]) -> pa.RecordBatchReader:
+    """``reader``'s batches, unchanged, each counted on ``bar`` as the consumer takes it. A Ctrl-C landing in this
+    frame goes in ``failed`` as one in the scoring frame does: DuckDB, reading the stream, would report it as a failed
+    read ("Invalid Input Error ... KeyboardInterrupt"), not as the interruption it is."""
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            bar.advance(batch.num_rows)
-            yield batch
+        try:
+            for batch in reader:
+                bar.advance(batch.num_rows)
+                yield batch
+        except (AdDuckDBError, KeyboardInterrupt) as e:
+            if not failed:  # the scoring frame's own, if it came from there
+                failed.append(e)
+            raise
 
     return pa.RecordBatchReader.from_batches(reader.schema, batches())
 

@@ -1217,7 +1217,8 @@ def test_every_rows_score_of_a_sampled_source_is_held_once(mem_con: duckdb.DuckD
     source = f"(SELECT (r % 97)::DOUBLE AS count, (r % 89) * 1.5 AS amount FROM range({n}) t(r))"
     X = mem_con.execute(f"SELECT count, amount FROM {source}").fetchnumpy()
     want = scorer.scores(np.stack([X["count"], X["amount"]], axis=1), bulk=True).astype(np.float64)
-    got, peak = _peak_bytes(lambda: _all_scores(scorer, mem_con.cursor(), source, ["count", "amount"], None, n))
+    got, peak = _peak_bytes(lambda: _all_scores(scorer, mem_con.cursor(), source, ["count", "amount"], None, n,
+                                                   progress=False))
     assert isinstance(got, np.ndarray) and np.array_equal(got, want)
     assert peak < 1.5 * want.nbytes, (peak, want.nbytes)
 
