@@ -26,6 +26,7 @@ from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
+from .shapley import ranked
 
 FUNCTIONS = (
     "anomaly_score",
@@ -399,12 +400,7 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     largest share first; shares sum to 1. A row with no part at all (every feature missing: a missing value is
     never a reason) gets an empty list, where equal shares would have named its missing values."""
     n, d = fe.shape
-    fe = np.nan_to_num(fe.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
-    tot = fe.sum(axis=1, keepdims=True)
-    some = tot[:, 0] > 0
-    shares = fe / np.where(some[:, None], tot, 1.0)
-    order = np.argsort(-shares, axis=1, kind="stable")
-    vals = np.take_along_axis(shares, order, axis=1)
+    order, vals, some = ranked(fe)
     if not some.all():
         order, vals = order[some], vals[some]
     # Why Arrow's take (which imports pyarrow.compute, 9 MiB): a numpy gather of the names' bytes was 10x slower.
