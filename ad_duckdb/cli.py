@@ -1072,7 +1072,8 @@ _TIME = click.option(
               "run, for the last row scored); the table must have the columns this run writes (the same -c and "
               "--explain), of types that take the new values whole (a BIGINT column takes INTEGER ids, not the "
               "other way round).")
-@click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
+@click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
+              "anomaly_imputed (the value each NULL feature was scored at).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, of the rows written; with --append, of the rows "

@@ -26,7 +26,7 @@ CARRIED = b"ad_duckdb.earlier_score"
 
 # The types score(into=) writes, as DESCRIBE spells them with quotes and blanks taken out (see _plain).
 _TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
-          "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]"}
+          "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]", "anomaly_imputed": "MAP(VARCHAR,DOUBLE)"}
 
 
 def _plain(sql_type: str) -> str:
@@ -103,7 +103,7 @@ def explained_for_scripts(cur: duckdb.DuckDBPyConnection, source: str, cols: lis
     a script reading ``anomaly_score`` got the table's stored score (after a retrain, another model's), or a label
     called ``is_anomaly`` in place of the flag."""
     ours = earlier_scores(cur, source, cols)
-    own = [(c, t) for c, t in cols if c.lower() in (*SCORE_COLUMNS, "anomaly_terms", "anomaly_imputed") and c.lower() not in ours]
+    own = [(c, t) for c, t in cols if c.lower() in (*SCORE_COLUMNS, "anomaly_terms") and c.lower() not in ours]
     if own:
         said, renamed = _own_columns(source, own)
         raise BadInputError(
