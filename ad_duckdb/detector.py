@@ -622,7 +622,8 @@ class AutoEncoderDetector:
         was missing). Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
-        (SQL's empty list): no feature (None, index -1) and NaN shares."""
+        (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
+        ``score_terms``'."""
         from . import shapley
         from .missing import candidates, fill_missing
 
