@@ -710,8 +710,10 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                     tally: list[DriftTally] | None = None, adds: Sequence[str] = (),
                     lossless: bool = False,
                     source_types: dict[str, str] | None = None,
-                    watch: ScoredTop | None = None) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
-    """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain]), its
+                    watch: ScoredTop | None = None,
+                    imputed: bool = True) -> tuple[LoadedModel, Any, Any, list[BaseException]]:
+    """A reader of (the ``kept`` source columns, or all of them, the chosen ``outputs``[, anomaly_explain,
+    anomaly_imputed]), its
     closer, and a list that receives the error the reader stopped on. ``tally``: a list that receives the
     ``DriftTally`` the batches are counted into, for the drift note (``_drift_note``) once all are read.
     ``adds``: names the caller adds to the rows itself, refused in the source as the outputs' are (``_kept_select``).
@@ -720,13 +722,14 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     negative number, a TIME WITH TIME ZONE loses its offset and a BIT arrives as the bytes it is stored in.
     ``source_types``: a dict that receives each source column's SQL type, by its lowercased name.
     ``watch``: receives each batch's feature columns and scores (the CLI's note on a totals row scored at the top).
+    ``imputed``: with ``explain``, also anomaly_imputed (False: appending to a table an earlier release wrote without it).
 
     Call the closer when done, also after an error: it stops the read-ahead thread and closes the cursor
     at once instead of whenever the garbage collector reaches an abandoned reader. Why the list: DuckDB,
     reading the batches, reports our error (or a Ctrl-C) as "reading the stream failed" with a traceback
     in the text; the caller raises the original instead.
     """
-    from .udfs import explain_rows
+    from .udfs import explain_rows, imputed_rows
 
     lm = registry(con).get(model)
     counted = DriftTally(lm)
@@ -748,7 +751,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
             source_types.update((c.lower(), t) for c, t in cols)
         feats = feature_columns(cols, lm, source, cur)
         check_text_features(cur, cols, feats, lm, source)
-        written = {*outputs, *(["anomaly_explain"] if explain else []), *adds}
+        written = {*outputs, *explained_columns(explain, imputed), *adds}
         ours = earlier_scores(cur, source, cols)
         extra_sql = _kept_select(cols, kept, written, ours, lm, source)
         carried = ours - written  # kept beside the new scores: marked again (score)
@@ -774,9 +777,11 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
-        from .udfs import EXPLAIN_TYPE
+        from .udfs import EXPLAIN_TYPE, IMPUTED_TYPE
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
+        if imputed:
+            out_fields.append(pa.field("anomaly_imputed", IMPUTED_TYPE))
     schema = pa.schema(out_fields)
     failed: list[BaseException] = []
 
@@ -805,6 +810,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                                                 pa.float64()))
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
+                    if imputed:
+                        arrays.append(imputed_rows(lm, X))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         except (AdDuckDBError, KeyboardInterrupt) as e:  # ours; the source's own errors stay DuckDB's
             failed.append(e)
@@ -816,6 +823,11 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
 
     batches = gen()
     return lm, pa.RecordBatchReader.from_batches(schema, batches), batches.close, failed
+
+
+def explained_columns(explain: bool, imputed: bool = True) -> list[str]:
+    """The columns ``explain=True`` adds to the scores: the shares and (``imputed``) the values NULLs were scored at."""
+    return (["anomaly_explain", "anomaly_imputed"] if imputed else ["anomaly_explain"]) if explain else []
 
 
 def score(
@@ -837,7 +849,9 @@ def score(
     """Score every row of ``source`` in large Arrow batches.
 
     With ``into``, writes a table of the kept columns plus ``outputs`` (default ``anomaly_score``,
-    ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and ``anomaly_explain`` if asked,
+    ``anomaly_percentile``, ``is_anomaly``; any non-empty subset, in that order) and, if ``explain``,
+    ``anomaly_explain`` and ``anomaly_imputed`` (each NULL feature's value as the row was scored; NULL where none
+    was missing; a table an earlier release scored with explain and lacks it is appended to without it),
     in one transaction, and returns the row count (an existing table is refused unless ``replace=True``, which
     overwrites it); without it, returns the scored rows as a pyarrow Table (the
     source's columns, or ``columns``, then ``outputs``): ``.to_pandas()`` makes it a pandas DataFrame (with pandas
@@ -899,8 +913,11 @@ def score(
         tally: list[DriftTally] = []
         types: dict[str, str] = {}
         try:
+            # a table an earlier release scored with explain has no anomaly_imputed: its rows are added as they were
+            imputed = held is None or "anomaly_imputed" in {c.lower() for c in held}
             lm, reader, close, failed = _scored_batches(con, model, source, kept, batch_rows, explain, outputs, tally,
-                                                        lossless=into is not None, source_types=types, watch=_scored_top)
+                                                        lossless=into is not None, source_types=types, watch=_scored_top,
+                                                        imputed=imputed)
         except (AdDuckDBError, duckdb.Error) as e:
             if append and into is not None and held is None:
                 first_append_error(into, source, model, e)
@@ -910,7 +927,7 @@ def score(
             try:
                 check_append_columns(into, held, reader.schema.names, lm.ref)
                 # the types the new rows are written as: the scores' own, each kept column's as in the source
-                ours = {*outputs, *(["anomaly_explain"] if explain else [])}
+                ours = {*outputs, *explained_columns(explain, imputed)}
                 checked = check_append_types(con, into, table_types(con, into), {
                     c: SCORE_TYPES[c] if c in ours else types[c.lower()] for c in reader.schema.names
                     if c in ours or c.lower() in types}, lm.ref)
@@ -934,7 +951,7 @@ def score(
                     close()
             else:
                 n = _write_scores(con, model, source, into, reader, close, failed, lm, types, checked, held, outputs,
-                                  explain, _added_top)
+                                  explained_columns(explain, imputed), _added_top)
         finally:
             bar.close()
     _drift_note(tally, source)  # after the commit: the scores are written whether or not the note is an error
@@ -960,9 +977,10 @@ def _counted(reader: pa.RecordBatchReader, bar: RowProgress, failed: list[BaseEx
 
 def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, reader: pa.RecordBatchReader,
                   close: Callable[[], None], failed: list[BaseException], lm: LoadedModel, types: dict[str, str],
-                  checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str], explain: bool,
-                  _added_top: AddedTop | None) -> int:
-    """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written."""
+                  checked: dict[str, tuple[str, str, str]], held: list[str] | None, outputs: Sequence[str],
+                  explained: list[str], _added_top: AddedTop | None) -> int:
+    """``score(into=)``'s write of ``reader``'s rows into ``into``, in one transaction; the rows written.
+    ``explained``: the explanation columns written beside ``outputs`` (``explained_columns``)."""
     target = table_sql(into)
     if _added_top is not None:  # the CLI's --top with --append: the rows this run adds
         reader = _added_top.tee(reader)
@@ -984,7 +1002,7 @@ def _write_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, into:
             # the marks that tell a later re-scoring these columns are ours to replace (a user's of the name not),
             # also on an earlier scoring's column kept (columns=) but not written anew
             again = [f.name for f in reader.schema if f.metadata and CARRIED in f.metadata]
-            for mark in mark_statements(target, [*outputs, *(["anomaly_explain"] if explain else []), *again], lm.ref):
+            for mark in mark_statements(target, [*outputs, *explained, *again], lm.ref):
                 cur.execute(mark)
             n = added[0][0] if held is not None else cur.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0]
     return int(n)

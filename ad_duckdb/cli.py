@@ -1077,7 +1077,8 @@ _TIME = click.option(
               "run, for the last row scored); the table must have the columns this run writes (the same -c and "
               "--explain), of types that take the new values whole (a BIGINT column takes INTEGER ids, not the "
               "other way round).")
-@click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd).")
+@click.option("--explain", is_flag=True, help="Also write anomaly_explain (which columns made each row odd) and "
+              "anomaly_imputed (the value each NULL feature was scored at).")
 @click.option("-c", "--column", "columns", multiple=True, help="Columns to keep beside the scores (default: all).")
 @click.option("--top", type=int, default=20, show_default=True,
               help="Print the N highest scores (with --into: also, of the rows written; with --append, of the rows "
@@ -2160,7 +2161,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         width = max(20, *(len(n) for n in rec.feature_names))
         on = terms_on(rec.params)
         if out_format != "table":
-            _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_))
+            _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_),
+                             _imputed(lm, rec.feature_names, names, data))
             if matching > len(data):  # on stderr: the rows on stdout stay data
                 click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
                            "--limit N shows more", err=True)
@@ -2232,27 +2234,41 @@ def _free_alias(taken: set[str], name: str) -> str:
     return name
 
 
+def _imputed(lm: LoadedModel, features: list[str], names: list[str], data: list[tuple[Any, ...]]
+             ) -> list[dict[str, float] | None]:
+    """Per row of ``data`` (columns ``names``), each NULL feature's value as scoring took it (``as_scored``), which
+    the table format prints on the feature's line; None for a row with no value missing."""
+    given = np.array([[_spreads_input(_feature_value(dict(zip(names, r, strict=True)), f)) for f in features]
+                      for r in data], dtype=np.float64).reshape(len(data), len(features))
+    scored = lm.as_scored(given)
+    return [{features[j]: float(scored[i, j]) for j in np.flatnonzero(m)} if m.any() else None
+            for i, m in enumerate(np.isnan(given))]
+
+
 def _print_explained(names: list[str], data: list[tuple[Any, ...]], threshold: Threshold | None,
-                     on: Sequence[bool], out_format: str, stale: set[str], aliases: tuple[str, str, str, str]) -> None:
+                     on: Sequence[bool], out_format: str, stale: set[str], aliases: tuple[str, str, str, str],
+                     imputed: list[dict[str, float] | None]) -> None:
     """`explain --format csv|json`: each row's columns, then its score, percentile, flag, terms and shares, under
     the SQL functions' names (``aliases``: explain's query's own for them, score, percentile, shares and terms); the
     source's columns
-    ``stale`` (lower case: an earlier scoring's outputs) left out, as the fresh ones replace them."""
+    ``stale`` (lower case: an earlier scoring's outputs) left out, as the fresh ones replace them. Last,
+    ``anomaly_imputed``: ``imputed``, the value each NULL feature was scored at (the table format's "scored at"),
+    added after the others so that scripts reading them by position or name keep working."""
     s_, p_, e_, t_ = aliases
     ours = {n: i for i, n in enumerate(names) if n in aliases}
     # by position: a source's columns may repeat a name (a join's), which a dict of the row would merge
     kept = [i for i in range(len(names)) if i not in ours.values() and names[i].lower() not in stale]
     rows = []
-    for r in data:
+    for r, filled in zip(data, imputed, strict=True):
         s, p, e = r[ours[s_]], r[ours[p_]], r[ours[e_]]
         t = r[ours[t_]] if t_ in ours else None
         flagged = None if threshold is None or s is None else bool(s > threshold.value)
         # the model's own terms, as the table prints them (a term left out is 0, not measured)
         terms = None if t is None else {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-        rows.append((*(r[i] for i in kept), s, p, flagged, terms, e))
+        rows.append((*(r[i] for i in kept), s, p, flagged, terms, e, filled))
     cols = [names[i] for i in kept]
-    _print_rows([*cols, "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_terms", "anomaly_explain"],
-                rows, out_format)
+    _print_rows([*cols, "anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_terms", "anomaly_explain",
+                 "anomaly_imputed"], rows, out_format)
 
 
 # Within this many robust spreads (IQR / 1.349, after the column's signed log if it has one) of the training

@@ -994,7 +994,7 @@ def category_hint(cur: object, source: str, column: str, where: str | None = Non
 
 
 # What score(into=) writes beside the source's columns (api.SCORE_OUTPUTS and anomaly_explain).
-SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain")
+SCORE_COLUMNS = ("anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain", "anomaly_imputed")
 
 
 def default_features(

@@ -375,7 +375,8 @@ def check_append_columns(into: str, held: Sequence[str], written: Sequence[str],
 
 # The SQL types of the columns scoring writes, as the new rows carry them into an appended table.
 SCORE_TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
-               "anomaly_explain": 'STRUCT(feature VARCHAR, "share" DOUBLE)[]'}
+               "anomaly_explain": 'STRUCT(feature VARCHAR, "share" DOUBLE)[]',
+               "anomaly_imputed": "MAP(VARCHAR, DOUBLE)"}
 
 
 def table_types(con: duckdb.DuckDBPyConnection, into: str) -> dict[str, tuple[str, str]]:

@@ -26,7 +26,7 @@ CARRIED = b"ad_duckdb.earlier_score"
 
 # The types score(into=) writes, as DESCRIBE spells them with quotes and blanks taken out (see _plain).
 _TYPES = {"anomaly_score": "DOUBLE", "anomaly_percentile": "DOUBLE", "is_anomaly": "BOOLEAN",
-          "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]"}
+          "anomaly_explain": "STRUCT(FEATUREVARCHAR,SHAREDOUBLE)[]", "anomaly_imputed": "MAP(VARCHAR,DOUBLE)"}
 
 
 def _plain(sql_type: str) -> str:

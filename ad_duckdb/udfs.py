@@ -26,6 +26,7 @@ from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
+from .shapley import ranked
 
 FUNCTIONS = (
     "anomaly_score",
@@ -399,12 +400,7 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     largest share first; shares sum to 1. A row with no part at all (every feature missing: a missing value is
     never a reason) gets an empty list, where equal shares would have named its missing values."""
     n, d = fe.shape
-    fe = np.nan_to_num(fe.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
-    tot = fe.sum(axis=1, keepdims=True)
-    some = tot[:, 0] > 0
-    shares = fe / np.where(some[:, None], tot, 1.0)
-    order = np.argsort(-shares, axis=1, kind="stable")
-    vals = np.take_along_axis(shares, order, axis=1)
+    order, vals, some = ranked(fe)
     if not some.all():
         order, vals = order[some], vals[some]
     # Why Arrow's take (which imports pyarrow.compute, 9 MiB): a numpy gather of the names' bytes was 10x slower.
@@ -413,6 +409,24 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(np.where(some, d, 0), out=offsets[1:])
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
+
+
+IMPUTED_TYPE = pa.map_(pa.string(), pa.float64())
+
+
+def imputed_rows(lm: LoadedModel, X: np.ndarray) -> pa.Array:
+    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``), beside
+    ``explain_rows``' shares (which give a missing value none); NULL for a row with no value missing."""
+    held = np.isnan(X)
+    some = held.any(axis=1)
+    counts = np.where(some, held.sum(axis=1), 0)
+    offsets = np.zeros(len(X) + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    _, cols = np.nonzero(held)  # row by row, as the boolean index below
+    values = lm.as_scored(X[some])[held[some]] if some.any() else np.zeros(0)
+    keys = lm.names_pa.take(to_arrow(cols.astype(np.int64), pa.int64()))
+    return pa.MapArray.from_arrays(to_arrow(offsets, pa.int32()), keys, to_arrow(values, pa.float64()),
+                                   type=IMPUTED_TYPE, mask=to_arrow(~some, pa.bool_()))
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:

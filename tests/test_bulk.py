@@ -202,7 +202,8 @@ def test_scored_tables_mark_their_score_columns_and_rescoring_replaces_only_mark
         ad_duckdb.score(con, "tx_ae", "transactions", into="s1", explain=True)
         marks = con.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 's1' "
                             "AND comment IS NOT NULL ORDER BY column_index").fetchall()
-        assert [c for c, _ in marks] == ["anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain"]
+        assert [c for c, _ in marks] == ["anomaly_score", "anomaly_percentile", "is_anomaly", "anomaly_explain",
+                                        "anomaly_imputed"]  # with explain: its shares, and the values NULLs took
         assert all(m.startswith("ad_duckdb: written by score") and "tx_ae@1" in m for _, m in marks)
         con.execute("UPDATE s1 SET anomaly_score = -1")
         assert ad_duckdb.score(con, "tx_ae", "s1", into="s1", replace=True) == 3000

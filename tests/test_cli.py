@@ -2376,7 +2376,7 @@ def test_explain_for_scripts_of_a_scored_table_gives_the_fresh_scores_under_thei
     out, _ = _stdout("explain", db, "tx_ae", "tx_scores", "--where", "transaction_id = 9001", "--format", "csv")
     header = out.splitlines()[0].split(",")
     assert header == ["transaction_id", "count", "amount", "anomaly_score", "anomaly_percentile", "is_anomaly",
-                      "anomaly_terms", "anomaly_explain"], header
+                      "anomaly_terms", "anomaly_explain", "anomaly_imputed"], header  # the new one last
     own = "SELECT transaction_id, count, amount, label AS is_anomaly FROM transactions"
     for fmt in ("json", "csv"):
         msg = fails_in_one_line("explain", db, "tx_ae", own, "--where", "transaction_id = 9001", "--format", fmt)

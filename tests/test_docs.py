@@ -320,3 +320,25 @@ def test_code_sizes_scoring_cost_reads_the_same_in_the_help_docstrings_and_readm
     figures = {where: {next(g for g in m if g) for m in found} for where, found in said.items()}
     assert all(figures.values()), figures  # each names the cost
     assert all(f <= {"3", "3-4"} for f in figures.values()), figures
+
+
+def test_readme_python_why_example_runs() -> None:
+    """The README's Python "why" (AutoEncoderDetector.explain) beside anomaly_explain runs, and its rows are the
+    flagged ones, each named by its transaction_id, with the columns it says."""
+    from conftest import make_transactions
+
+    section = README.split("The same \"why\" in Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "det.explain(" in code
+    con = ad_duckdb.connect(":memory:")
+    try:
+        make_transactions(con, n=600)
+        scope: dict[str, object] = {"con": con}
+        # FAST: the README's default training, shortened for the test
+        exec(code.replace("AutoEncoderDetector()", "AutoEncoderDetector(**FAST)"), {"FAST": FAST, **scope}, scope)
+    finally:
+        con.close()
+    why, flagged = scope["why"], scope["flagged"]
+    assert list(why.columns) == ["feature_1", "share_1", "feature_2", "share_2", "imputed"]  # type: ignore[attr-defined]
+    assert list(why.index) == list(flagged.index) and len(why) > 0  # type: ignore[attr-defined]
+    assert set(why["feature_1"]) <= {"count", "amount"}  # type: ignore[index]

@@ -148,3 +148,30 @@ def test_a_source_column_named_as_explains_own_columns_keeps_its_value_and_the_r
     rows = json.loads(explain(ratio_db, src, "--format", "json"))
     assert rows[0][name] == 1 and rows[0]["anomaly_score"] > 5 and rows[0]["is_anomaly"] is True, rows
     assert rows[0]["anomaly_explain"][0]["feature"] == "b", rows
+
+
+def test_explain_for_scripts_says_the_value_a_missing_one_was_scored_at(ratio_db: str) -> None:
+    # Before: the text said "value NULL: missing, scored at ...: 124.1", but --format json|csv held only the NULL, so
+    # a script could not tell what the row was scored with. A new key, anomaly_imputed; the others stay as they were.
+    src = "SELECT 1 AS id, 0.0 AS c, 62.0 AS a, NULL::DOUBLE AS b UNION ALL SELECT 2, 0.0, 50.0, 100.0"
+    text = explain(ratio_db, f"SELECT * FROM ({src}) WHERE id = 1")
+    said = float(re.search(r"scored at its most typical value beside the others: ([0-9.]+)", text).group(1))
+    rows = {r["id"]: r for r in json.loads(explain(ratio_db, src, "--format", "json"))}
+    assert list(rows[1]) == ["id", "c", "a", "b", "anomaly_score", "anomaly_percentile", "is_anomaly",
+                             "anomaly_terms", "anomaly_explain", "anomaly_imputed"]
+    assert rows[1]["b"] is None and set(rows[1]["anomaly_imputed"]) == {"b"}
+    assert rows[1]["anomaly_imputed"]["b"] == pytest.approx(said, abs=0.1)
+    assert rows[2]["anomaly_imputed"] is None  # nothing missing
+    con = ad_duckdb.connect(ratio_db, read_only=True)
+    try:
+        s = con.execute("SELECT anomaly_score('m', 0.0, 62.0, ?)", [rows[1]["anomaly_imputed"]["b"]]).fetchall()[0][0]
+    finally:
+        con.close()
+    assert s == pytest.approx(rows[1]["anomaly_score"], rel=1e-5)
+    import csv
+    import io
+
+    table = list(csv.DictReader(io.StringIO(explain(ratio_db, src, "--format", "csv"))))
+    assert list(table[0])[-2:] == ["anomaly_explain", "anomaly_imputed"]
+    got = {r["id"]: r["anomaly_imputed"] for r in table}
+    assert json.loads(got["1"])["b"] == pytest.approx(rows[1]["anomaly_imputed"]["b"]) and got["2"] == ""

@@ -483,7 +483,8 @@ def test_an_array_scored_by_a_detector_fitted_on_a_frame_is_warned_of() -> None:
     X = _rows()
     df = pd.DataFrame(X, columns=["a", "b", "c"])
     det = AutoEncoderDetector(**TINY).fit(df)
-    for score in (det.decision_function, det.predict, det.predict_proba, det.score_samples, det.score_terms):
+    for score in (det.decision_function, det.predict, det.predict_proba, det.score_samples, det.score_terms,
+                  det.explain):
         with pytest.warns(AdDuckDBWarning, match=r"X has no column names, but this AutoEncoderDetector was fitted on "
                                                  r"a DataFrame \('a', 'b', 'c'\).*by position.*X\[det"
                                                  r"\.feature_names_in_\]") as said:

@@ -1,0 +1,161 @@
+"""Shapley values of a row's score over its columns: ``anomaly_explain``'s shares in SQL (on the stored ONNX graph,
+``scoring.LoadedModel``) and ``AutoEncoderDetector.explain``'s in Python (on the torch graph it was exported from).
+One computation for both, so a row explained in a notebook gets the shares SQL gives it, to float32 rounding.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+# anomaly_explain's Shapley values: exact up to this many columns (2^6 = 64 scoring passes), beyond it the mean over
+# this many fixed orders (8 (d - 1) + 2 passes, see coalitions: 58 at d = 8, 240 at d = 30). Measured with
+# bench/explain.py (9 ADBench files, seeds 0-2): exact values on files of 8-10 columns named the moved columns up to
+# 2 points more often than 8 orders, at 4-20x the cost; 16 orders gained under a point over 8.
+SHAPLEY_EXACT_MAX = 6
+SHAPLEY_ORDERS = 8
+# Values (the explained rows times their scored rows times d) per chunk, to bound memory on large batches: 16 MiB
+# of float32, as many rows as 1 << 17 at d = 32, fewer for wider tables.
+SHAPLEY_VALUES = 1 << 22
+# onnxruntime's result for a row depends, in the last float32 digits, on where the row's values start in its run
+# and on whether it falls in the run's last partial vector (here modulo 4 values; 16 covers 64-byte vectors). So
+# runs hold a multiple of this many rows (run_rows, run_aligned) and each explained row's scored rows a block of a
+# multiple of this many values: a row's score and shares were otherwise changed by the rows before it in its batch.
+ORT_ALIGN = 16
+
+
+Run = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Fill = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+Score = Callable[[np.ndarray], np.ndarray]
+
+
+def attribution(X: np.ndarray, run: Run, fill: Fill, score: Score) -> tuple[np.ndarray, np.ndarray]:
+    """Scores, and each column's part in each row's score [n, d] (>= 0): ``anomaly_explain``'s, and
+    ``AutoEncoderDetector.explain``'s on the torch graph of the same model.
+
+    A column's part is its Shapley value in the row's score, with "absent" meaning "at its typical value"
+    (the training median, which the graph puts in place of a NaN): how much the score changes when that
+    column takes the row's value, averaged over the orders in which the row's values could be put in place
+    of the medians. The parts sum to the row's score minus the all-median row's score, so a row is explained
+    by what moves it away from typical, and columns that are odd only together share the credit. A row's
+    NULL / NaN values are first set to what ``fill`` (``missing.fill_missing``) chose for them, and then take part
+    as the row's other values do, but their parts are set to 0: a missing value is never a reason.
+
+    Why not hold the fill in every subset: a fill in proportion to a value beyond the training range (an amount
+    for a count of 200) is itself far out, so the medians plus the fill scored above the row, every present
+    column's part came out negative, and the row fell back to the per-feature error, which named a column at its
+    median first.
+
+    Why not the drop when one column alone is reset (the explanation before 2026-12-01): that drop misses
+    columns odd only jointly (resetting either of two leaves the row odd), and needed a fallback. On held-out
+    ADBench rows with two columns pushed 4 robust spreads out (bench/explain.py), the two columns named first
+    were the right pair 6 points more often (9 files, seeds 0-2), and a single pushed column was named first
+    as often (within 1 point). Why not the graph's per-feature reconstruction error alone: an autoencoder that
+    sees one column far off also reconstructs the others badly, so the error lands on columns that are fine.
+
+    Exact (all 2^d subsets of columns) up to ``SHAPLEY_EXACT_MAX`` columns; beyond, the mean over
+    ``SHAPLEY_ORDERS`` fixed orders (half of them the other half reversed), so a row always gets the same
+    explanation. Costs 2^d (or about 8 d) scoring passes, so it is for explaining rows, not for ranking them.
+
+    ``run``: scores and per-feature errors of rows, a NaN at the graph's median fill; ``fill``: ``X`` with its NaN
+    set as scoring sets them (rescoring ``s`` and ``fe`` in place); ``score``: scores of rows, a NaN at the median.
+    """
+    s, fe = run(X)
+    held = None
+    if len(X) and np.isnan(X.min()):
+        # explain the row as scored: its missing values as fill chose them (their parts dropped below)
+        held = np.isnan(X)
+        X = fill(X, s, fe)
+    n, d = X.shape
+    parts = np.empty((n, d), dtype=np.float64)
+    # Why in chunks: each row becomes up to 2^d (or about 8 d) rows to score.
+    step = max(1, SHAPLEY_VALUES // (len(coalitions(d)) * d))
+    for a in range(0, n, step):
+        parts[a:a + step] = values(X[a:a + step], score)
+    if held is not None:
+        parts[held] = 0.0  # a missing value is never a reason, however far out its fill lies
+    np.maximum(parts, 0.0, out=parts)
+    # Rows no column moves above the all-median row's score (float noise only) keep the per-feature error.
+    moved = parts.sum(axis=1) > 1e-6 * (np.abs(s) + 1.0)
+    if held is not None:
+        fe = np.where(held, 0.0, fe)
+    return s, np.where(moved[:, None], parts, fe)
+
+
+def ranked(parts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's columns by their share of its ``attribution`` parts, largest first: column indices [n, d], shares
+    [n, d] (summing to 1), and which rows have any part at all (a row of missing values only has none: a missing
+    value is never a reason; its shares are 0)."""
+    n, d = parts.shape
+    parts = np.nan_to_num(parts.astype(np.float64), nan=0.0, posinf=np.finfo(np.float64).max / (d + 1))
+    tot = parts.sum(axis=1, keepdims=True)
+    some = tot[:, 0] > 0
+    shares = parts / np.where(some[:, None], tot, 1.0)
+    order = np.argsort(-shares, axis=1, kind="stable")
+    return order, np.take_along_axis(shares, order, axis=1), some
+
+
+def values(X: np.ndarray, score: Score) -> np.ndarray:
+    """Shapley values [n, d] of the score; NaN in a scored row means "at the training median" (the graph's
+    fill), by construction, so ``score`` must not fill them otherwise. Each value comes from the row's own block of
+    scored rows (``coalitions``) in a fixed order of operations, so it is the same in any batch."""
+    n, d = X.shape
+    keep = coalitions(d)
+    rows = np.where(keep[None], X[:, None, :], np.nan).reshape(-1, d)
+    v = np.asarray(score(rows.astype(X.dtype, copy=False)))
+    v = v.reshape(n, len(keep)).astype(np.float64)
+    phi = np.zeros((n, d), dtype=np.float64)
+    if d <= SHAPLEY_EXACT_MAX:
+        size = keep.sum(axis=1)
+        weight = [math.factorial(k) * math.factorial(d - k - 1) / math.factorial(d) for k in range(d)]
+        for j in range(d):
+            bit = 1 << j
+            # Why a loop, not a product with the weights: BLAS sums in an order that depends on the number of rows
+            for c in range(1 << d):
+                if not c & bit:
+                    phi[:, j] += weight[size[c]] * (v[:, c | bit] - v[:, c])
+        return phi
+    steps = d - 1
+    full = v[:, 1 + SHAPLEY_ORDERS * steps, None]
+    for i, order in enumerate(orders(d)):
+        path = np.concatenate([v[:, :1], v[:, 1 + i * steps:1 + (i + 1) * steps], full], axis=1)
+        phi[:, order] += np.diff(path, axis=1)
+    return phi / SHAPLEY_ORDERS
+
+
+@functools.lru_cache(maxsize=64)
+def coalitions(d: int) -> np.ndarray:
+    """[m, d]: which columns keep the row's value (the others NaN: their medians) in each of the rows scored to
+    explain one row. Exact: the 2^d subsets, row c holding column j where bit j of c is set. Sampled: the empty
+    set, the first 1 .. d - 1 columns of each of ``orders``, then the whole row. Padded with empty rows
+    to a multiple of ORT_ALIGN values."""
+    if d <= SHAPLEY_EXACT_MAX:
+        codes = np.arange(1 << d)
+        keep = ((codes[:, None] >> np.arange(d)) & 1).astype(bool)
+    else:
+        steps = []
+        for order in orders(d):
+            k = np.zeros((d - 1, d), dtype=bool)
+            k[:, order] = np.tril(np.ones((d - 1, d), dtype=bool))  # step k: the order's first k + 1 columns
+            steps.append(k)
+        keep = np.concatenate([np.zeros((1, d), dtype=bool), *steps, np.ones((1, d), dtype=bool)])
+    unit = ORT_ALIGN // math.gcd(d, ORT_ALIGN)
+    pad = -len(keep) % unit
+    keep = np.concatenate([keep, np.zeros((pad, d), dtype=bool)])
+    keep.flags.writeable = False  # cached and shared
+    return keep
+
+
+@functools.lru_cache(maxsize=64)
+def orders(d: int) -> tuple[np.ndarray, ...]:
+    """SHAPLEY_ORDERS fixed orders of d columns: random ones and their reverses (antithetic: a column early in
+    one is late in the other, which halves the variance of the estimate)."""
+    rng = np.random.default_rng(d)
+    half = [rng.permutation(d) for _ in range(SHAPLEY_ORDERS // 2)]
+    out = tuple([*half, *(o[::-1].copy() for o in half)])
+    for o in out:
+        o.flags.writeable = False  # cached and shared
+    return out
