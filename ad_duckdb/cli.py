@@ -2334,8 +2334,12 @@ def _against_text(lm: LoadedModel, e: list[dict[str, Any]], scored: np.ndarray, 
     found = relation_partner(lm, scored, ~np.isnan(given), top)
     if found is not None:
         other = names[found.column]
-        return (f"{names[top]} against {other}: with {other} at {_column_number(lm.rec.features[found.column], found.value)} "
-                f"instead, the row would score {found.score:.3g}")
+        shown = _typical_number(lm.rec.features[found.column], found.value)
+        # the score at the value as printed, so that the reader who puts it back in gets the score said
+        row = np.array(scored, dtype=np.float64)
+        row[found.column] = float(shown)
+        score = float(lm.scores(row[None, :], missing=False)[0])
+        return f"{names[top]} against {other}: with {other} at {shown} instead, the row would score {score:.3g}"
     # Why a floor: a column at its median has no share, and naming one of 0% said the row broke a relation with it
     if len(e) > 1 and e[1]["share"] >= MINOR_PAIR_SHARE:
         return f"{e[0]['feature']} against {e[1]['feature']}"
@@ -2444,8 +2448,7 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     (the median too: it printed 10 digits, 49.71847993), so that large values with a small spread (epoch seconds)
     keep the digits that differ.
     """
-    band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
-    lo, hi = (float(v) for v in raw_values(spec, band))
+    lo, hi = _typical_band(spec)
     # Why the tolerance: the signed log's round trip puts a training value of 1 at 1.0000000000000002, whose
     # ceiling (2) left out of the range the value that _typical calls typical
     whole = ((math.ceil(lo - 1e-9 * max(1.0, abs(lo))), math.floor(hi + 1e-9 * max(1.0, abs(hi))))
@@ -2460,6 +2463,23 @@ def _typical_range(spec: FeatureSpec) -> tuple[str, str, str]:
     dec = _spread_places(hi - lo)
     # z: a value that rounds to zero prints 0.000, not -0.000 (a smallest training value of -0.0001)
     return f"{spec.fill:z.{dec}f}", f"{lo:z.{dec}f}", f"{hi:z.{dec}f}"
+
+
+def _typical_band(spec: FeatureSpec) -> tuple[float, float]:
+    """The raw values within TYPICAL_SPREADS of the training median and inside the training range (``_typical_range``)."""
+    band = np.clip([-TYPICAL_SPREADS, TYPICAL_SPREADS], spec.lo, spec.hi)
+    lo, hi = (float(v) for v in raw_values(spec, band))
+    return lo, hi
+
+
+def _typical_number(spec: FeatureSpec, v: float) -> str:
+    """A typical value of a column to the digits ``_typical_range`` prints the median and range with, beside which it
+    is read (the value that makes a row fit: "amount at 98", not "at 97.7078" beside "median 259")."""
+    lo, hi = _typical_band(spec)
+    if (is_integer_type(spec.sql_type) or not (math.isfinite(lo) and math.isfinite(hi))
+            or max(abs(lo), abs(hi)) >= 1e15 or hi <= lo):
+        return _column_number(spec, v)
+    return f"{v:z.{_spread_places(hi - lo)}f}"
 
 
 def _rank_text(score: float, percentile: float, quantiles: list[float]) -> str:

@@ -67,6 +67,10 @@ def test_the_combination_line_says_what_value_of_the_partner_fits(ratio_db: str)
         con.close()
     assert s == pytest.approx(float(m.group(2)), rel=1e-3), (s, out)
     assert float(m.group(2)) < float(re.search(r"score ([0-9.]+) \(ANOMALY", out).group(1)) / 2, out
+    # to the digits of a's median and typical range beside it (it printed 97.7078 beside "median 259")
+    median = re.search(r"\n  a .*training median ([0-9.]+),", out)
+    assert median, out
+    assert len(m.group(1).partition(".")[2]) == len(median.group(1).partition(".")[2]), (m.group(1), median.group(1))
 
 
 def test_a_missing_value_line_says_the_value_it_was_scored_at(ratio_db: str) -> None:
