@@ -130,7 +130,9 @@ def rows(desc: str, enabled: bool, total: int | None = None) -> RowProgress:
     stream = sys.stderr
     if not enabled or stream is None:
         return _SilentRows()
-    if _is_terminal(stream):
+    # Why the check: tqdm comes with the train extra; a scoring-only install (a BI host, a dbt runner) scores into a
+    # table from a terminal too, and gets the log's lines there rather than an ImportError after the model loaded
+    if _is_terminal(stream) and importlib.util.find_spec("tqdm") is not None:
         return _RowBar(desc, total)
     return _RowLines(desc, stream, total)
 

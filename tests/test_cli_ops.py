@@ -1488,3 +1488,23 @@ def test_a_model_the_disk_cannot_hold_names_the_fix_as_a_scores_table_does(model
         assert con.execute("SELECT list(DISTINCT name) FROM ad_models").fetchall() == [(["tx_ae"],)]
     finally:
         con.close()
+
+
+def test_score_progress_on_a_terminal_without_tqdm_prints_lines(model_db: str, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # tqdm comes with the train extra only: a scoring-only install scoring from a terminal raised ImportError
+    # (after loading the model) where it now prints the log's lines
+    from ad_duckdb import progress
+
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)
+    for name in ("tqdm", "tqdm.std", "tqdm.auto"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed: its import fails
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        table = ad_duckdb.score(con, "tx_ae", "transactions", batch_rows=1024, progress=True)
+    finally:
+        con.close()
+    assert table.num_rows == 1500
+    said = capsys.readouterr().err.splitlines()
+    assert [x.split(",")[0] for x in said] == [f"scoring with tx_ae@1: {n} rows" for n in (1024, 1500)], said
