@@ -10,6 +10,7 @@ it, and, like the other ``pg*`` helpers, speaks no wire protocol.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -126,6 +127,10 @@ DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are
 # refuses that.
 _READ_ONLY_REFUSED = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER",
                                 "ATTACH", "VACUUM", "ANALYZE", "EXPORT", "COPY_DATABASE", "LOAD", "EXTENSION"))
+# Of those, what PostgreSQL refuses only when the table written is not temporary: in DuckDB's READ ONLY transaction
+# they run, and DuckDB refuses a write to any other table (_WRITE_REFUSED_RE), which the session says as PostgreSQL.
+_TEMP_WRITES = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO"))
+_WRITE_REFUSED_RE = re.compile(r"Cannot write to database .* transaction is launched in read-only mode")
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 # The settings DuckDB keeps per cursor that a session changes with DuckDB's own SET, by PostgreSQL's name (lower case,
@@ -187,6 +192,11 @@ class Session:
         # readonly=True), None when it did not say; txn_read_only()
         self.read_only_default = False
         self.read_only_txn: bool | None = None
+        # DuckDB's open transaction: whether it is READ ONLY (begin_sql), which lets writes to temporary tables through
+        # and refuses any other, as PostgreSQL's does; and whether a statement has run in it (PostgreSQL's first
+        # snapshot), after which PostgreSQL refuses to make a READ ONLY transaction READ WRITE
+        self.duck_read_only = False
+        self.queried = False
         self.catalog_sql = catalog_sql  # SESSION_SQL as this database's server fills it in (Backend.catalog_sql)
         # The catalogue objects (pgcatalog.SESSION_SQL) are created on the first statement that names one
         # (Session.catalog): a session that never reads the catalogue saves the ~20 ms DuckDB spends binding them.
@@ -591,7 +601,27 @@ class Session:
         """DuckDB's BEGIN of the transaction now starting. Why DuckDB's READ ONLY too: it refuses what the statement's
         type does not show (an EXECUTE of an SQL PREPARE, a write by a function), while temporary objects (the
         session's catalogue) stay writable, as in PostgreSQL."""
+        if self.status == b"I":  # (a BEGIN inside a block begins nothing: PostgreSQL warns, DuckDB refuses it)
+            self.duck_read_only, self.queried = self.txn_read_only(), False
         return "BEGIN TRANSACTION READ ONLY" if self.txn_read_only() else "BEGIN"
+
+    def in_duckdb_transaction(self) -> bool:
+        """Whether DuckDB's transaction is open: a block, the extended protocol's implicit one, a batch's."""
+        return self.status != b"I" or self.implicit or self.batch
+
+    def change_access_mode(self, read_only: bool) -> None:
+        """SET TRANSACTION READ ONLY / READ WRITE inside a transaction, as PostgreSQL takes it: READ WRITE only before
+        the transaction's first query (25001 after it); before one DuckDB's transaction starts again in the mode
+        asked, as nothing ran in it, so DuckDB refuses what the mode refuses (and writes temporary tables in READ
+        ONLY). Why: BEGIN READ ONLY; SET TRANSACTION READ WRITE said SET while DuckDB's transaction stayed read-only."""
+        if not read_only and self.txn_read_only() and self.queried:
+            raise ProtocolError("transaction read-write mode must be set before any query", "25001")
+        self.read_only_txn = read_only
+        if self.in_duckdb_transaction() and not self.queried and self.duck_read_only != read_only:
+            self.release()  # a WITH HOLD cursor's unread rows would be lost to the ROLLBACK on this cursor
+            self.cur.execute("ROLLBACK")
+            self.cur.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN")
+            self.duck_read_only = read_only
 
     def transaction_mode(self, sql: str) -> Result | None:
         """SET TRANSACTION, SET SESSION CHARACTERISTICS AS TRANSACTION and SET [default_]transaction_read_only, as
@@ -609,17 +639,18 @@ class Session:
                 read_only_setting(r.group("value")) if r is not None else None
             if self.status == b"E":
                 raise in_failed_transaction()
+            default = t is not None and t.group(1) is not None or r is not None and bool(r.group("default"))
+            if not default and not self.outside() and read_only is not None:
+                self.change_access_mode(read_only)
         except ProtocolError:
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
             raise
-        if t is not None and t.group(1) is not None or r is not None and r.group("default"):
+        if default:
             if read_only is not None:
                 self.set_setting("read_only_default", read_only, r is not None and bool(r.group("local")))
         elif self.outside():
             self.notices.append(("SET TRANSACTION can only be used in transaction blocks", "25P01"))
-        elif read_only is not None:
-            self.read_only_txn = read_only
         return Result("SET")
 
     def outside(self) -> bool:
@@ -687,6 +718,7 @@ class Session:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
         self.read_only_txn = None
+        self.duck_read_only = False
 
     def restore_held(self, name: str, sql: str | None) -> None:
         """Set _HELD setting ``name`` again as a transaction's end leaves it (None: as it is). A schema a search path
@@ -752,7 +784,7 @@ class Session:
             if self.status == b"T":
                 self.status = b"E"
             raise
-        self.has_catalog = True
+        self.has_catalog, self.queried = True, True
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def catalog_end(self, committed: bool) -> None:
@@ -897,9 +929,10 @@ class Session:
         try:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
-            if kind in _READ_ONLY_REFUSED and self.txn_read_only():
-                # WITH ... INSERT: PostgreSQL names the write, not the WITH
-                what = kind.removesuffix("_INTO") if head == "WITH" else head
+            # WITH ... INSERT: PostgreSQL names the write, not the WITH
+            what = kind.removesuffix("_INTO") if head == "WITH" else head
+            if kind in _READ_ONLY_REFUSED and self.txn_read_only() and not (
+                    kind in _TEMP_WRITES and self.duck_read_only and self.in_duckdb_transaction()):
                 raise ProtocolError(f"cannot execute {what} in a read-only transaction", "25006")
             if kind == "SET" and (served := self.session_set(query)) is not None:
                 return served  # (one compat did not see: after a comment)
@@ -913,6 +946,7 @@ class Session:
                 self.on_commit.commit(self.cur)  # in the transaction that commits, as PostgreSQL does
             creating, self.creating = (self.creating if kind == "CREATE" else None), None
             existed = self.on_commit.before(self.cur, creating) if creating is not None else None
+            self.queried = self.queried or kind != "TRANSACTION"
             self.cur.execute(query, params) if params else self.cur.execute(query)
             if creating is not None:
                 # its Count (CREATE ... AS) is read before the lookup of the new table runs on this cursor
@@ -925,6 +959,8 @@ class Session:
                 self.status = b"E"
             if isinstance(e, duckdb.BinderException):
                 self._first_feature_hint(e, query)
+            if kind in _TEMP_WRITES and isinstance(e, duckdb.TransactionException) and _WRITE_REFUSED_RE.search(str(e)):
+                raise ProtocolError(f"cannot execute {what} in a read-only transaction", "25006") from e
             raise
         if kind == "TRANSACTION":
             self.status = b"T" if head in ("BEGIN", "START") else b"I"
@@ -1002,10 +1038,17 @@ class Session:
                     return Result(f"MOVE {sum(1 for _ in rows)}")
                 return Result("FETCH", c.source.columns, rows, binary=c.binary)
             if isinstance(copy, CopyIn):
-                if self.txn_read_only():
-                    raise ProtocolError("cannot execute COPY FROM in a read-only transaction", "25006")
+                refused = ProtocolError("cannot execute COPY FROM in a read-only transaction", "25006")
+                if self.txn_read_only() and not (self.duck_read_only and self.in_duckdb_transaction()):
+                    raise refused
                 self.release()  # the checks below run on this cursor
-                return Result("COPY", copy_in=Loader(self.cur, copy))
+                self.queried = True
+                try:  # (in DuckDB's READ ONLY transaction its check refuses any but a temporary table)
+                    return Result("COPY", copy_in=Loader(self.cur, copy))
+                except duckdb.TransactionException as e:
+                    if _WRITE_REFUSED_RE.search(str(e)):
+                        raise refused from e
+                    raise
             assert copy is not None
             src = self._open(copy.query, params, "COPY (...) TO STDOUT")
             src.tag, src.copy = "COPY", copy

@@ -1,0 +1,133 @@
+"""`ad-duckdb serve` as BI tools and their drivers (psycopg, asyncpg) use it: read-only transactions as PostgreSQL
+keeps them, and what the audit of a BI tool's connection found. The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import duckdb
+import psycopg
+import pytest
+
+import test_server
+from test_server import serve
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _read_write_db(tmp_path: Path) -> str:
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t (a INTEGER)").close()
+    return db
+
+
+def test_set_transaction_read_write_before_any_query_makes_a_read_only_transaction_writable(tmp_path: Path) -> None:
+    """BEGIN READ ONLY then SET TRANSACTION READ WRITE (or SET transaction_read_only = off) said SET, but DuckDB's
+    transaction stayed read-only, so the INSERT after it failed. PostgreSQL takes the change before the transaction's
+    first query and refuses it after one (25001, "transaction read-write mode must be set before any query"), the
+    transaction then failed; so does the server now."""
+    with serve(_read_write_db(tmp_path), "--read-write") as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            for begin, change in [("BEGIN READ ONLY", "SET TRANSACTION READ WRITE"),
+                                  ("START TRANSACTION READ ONLY", "SET transaction_read_only = off"),
+                                  ("BEGIN ISOLATION LEVEL SERIALIZABLE, READ ONLY", "SET TRANSACTION READ WRITE")]:
+                conn.execute(begin)
+                assert conn.execute("SHOW transaction_read_only").fetchall() == [("on",)]  # SHOW is no query
+                assert conn.execute(change).statusmessage == "SET"
+                assert conn.execute("SHOW transaction_read_only").fetchall() == [("off",)]
+                conn.execute("INSERT INTO t VALUES (1)")
+                conn.execute("COMMIT")
+            assert conn.execute("SELECT count(*) FROM t").fetchall() == [(3,)]
+            # after a query: PostgreSQL's refusal, and the transaction failed
+            conn.execute("BEGIN READ ONLY")
+            conn.execute("SELECT count(*) FROM t")
+            with pytest.raises(psycopg.errors.ActiveSqlTransaction,
+                               match="transaction read-write mode must be set before any query"):
+                conn.execute("SET TRANSACTION READ WRITE")
+            with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+                conn.execute("SELECT 1")
+            conn.execute("ROLLBACK")
+            # the session's READ ONLY default: the transaction it started, the same
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            conn.execute("BEGIN")
+            conn.execute("SET TRANSACTION READ WRITE")
+            conn.execute("INSERT INTO t VALUES (2)")
+            conn.execute("COMMIT")
+            # read-only again, for the next transaction: the session's default
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="cannot execute INSERT"):
+                conn.execute("INSERT INTO t VALUES (3)")
+            # READ WRITE to READ ONLY is taken at any time, and READ WRITE again in a transaction that was writable
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE")
+            conn.execute("BEGIN")
+            conn.execute("INSERT INTO t VALUES (4)")
+            conn.execute("SET TRANSACTION READ ONLY")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                conn.execute("INSERT INTO t VALUES (5)")
+            conn.execute("ROLLBACK")
+            assert sorted(r[0] for r in conn.execute("SELECT a FROM t").fetchall()) == [1, 1, 1, 2]
+
+        async def run() -> list[Any]:
+            c = await asyncpg.connect(s.url())
+            try:
+                async with c.transaction(readonly=True):
+                    await c.execute("SET TRANSACTION READ WRITE")
+                    await c.execute("INSERT INTO t VALUES (6)")
+                with pytest.raises(asyncpg.exceptions.ActiveSQLTransactionError, match="before any query"):
+                    async with c.transaction(readonly=True):
+                        await c.fetchval("SELECT count(*) FROM t")
+                        await c.execute("SET TRANSACTION READ WRITE")
+                return [r[0] for r in await c.fetch("SELECT a FROM t WHERE a = 6")]
+            finally:
+                await c.close()
+
+        assert asyncio.run(run()) == [6]
+
+
+def test_a_read_only_transaction_writes_the_sessions_temporary_tables(tmp_path: Path) -> None:
+    """A BI tool's read-only connection (psycopg's read_only, asyncpg's readonly=True, SET SESSION CHARACTERISTICS
+    AS TRANSACTION READ ONLY) could not fill a temporary table it had made: INSERT, UPDATE, DELETE were refused by
+    their type. PostgreSQL refuses them only when the table they write is not temporary; so does the server now,
+    still naming the statement for any other table."""
+    with serve(_read_write_db(tmp_path), "--read-write") as s:
+        with psycopg.connect(s.url(), autocommit=True) as conn:
+            conn.execute("CREATE TEMP TABLE picked (id INTEGER, score DOUBLE)")
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            assert conn.execute("INSERT INTO picked VALUES (1, 0.5), (2, 0.9)").rowcount == 2  # outside a block
+            conn.execute("BEGIN")
+            assert conn.execute("UPDATE picked SET score = score * 2 WHERE id = 1").rowcount == 1
+            assert conn.execute("INSERT INTO picked SELECT a, 0 FROM t").rowcount == 0
+            assert conn.execute("DELETE FROM picked WHERE id = 2").rowcount == 1
+            conn.execute("COMMIT")
+            conn.execute("BEGIN")
+            for sql, what in [("INSERT INTO t VALUES (1)", "INSERT"), ("UPDATE t SET a = 2", "UPDATE"),
+                              ("DELETE FROM t", "DELETE"),
+                              ("WITH c AS (SELECT 5 AS a) INSERT INTO t SELECT a FROM c", "INSERT")]:
+                with pytest.raises(psycopg.errors.ReadOnlySqlTransaction,
+                                   match=f"cannot execute {what} in a read-only transaction"):
+                    conn.execute(sql)
+                conn.execute("ROLLBACK")
+                conn.execute("BEGIN")
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction,  # CREATE, temporary or not, as PostgreSQL
+                               match="cannot execute CREATE TABLE in a read-only transaction"):
+                conn.execute("CREATE TEMP TABLE other (a INTEGER)")
+            conn.execute("ROLLBACK")
+            assert conn.execute("SELECT id, score FROM picked").fetchall() == [(1, 1.0)]
+            with conn.cursor().copy("COPY picked FROM STDIN") as copy:  # COPY FROM into a temporary table too
+                copy.write("3\t0.25\n")
+            assert conn.execute("SELECT count(*) FROM picked").fetchall() == [(2,)]
+        with psycopg.connect(s.url()) as conn:  # psycopg's read_only: BEGIN READ ONLY, the extended protocol
+            conn.execute("CREATE TEMP TABLE seen (id INTEGER)")
+            conn.commit()
+            conn.read_only = True
+            conn.execute("INSERT INTO seen VALUES (%s)", [7])
+            assert conn.execute("SELECT id FROM seen").fetchall() == [(7,)]
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="cannot execute INSERT"):
+                conn.execute("INSERT INTO t VALUES (%s)", [7])
+            conn.rollback()
+            conn.read_only = False
+            assert conn.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
