@@ -710,6 +710,38 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     return None
 
 
+# PostgreSQL's type names DuckDB reads otherwise, in a cast (``x::numeric``, ``CAST(x AS numeric)``): an unconstrained
+# numeric is exact to any scale in PostgreSQL, while DuckDB's bare DECIMAL is DECIMAL(18,3), so the idiom PostgreSQL
+# needs to round a double, round(avg(x)::numeric, 4), kept 3 decimals (3.082 for 3.0820) and 1.23456::numeric was
+# 1.235. DECIMAL(38,10) keeps 10 decimals and 28 digits before the point (a product of two, 18). jsonb, which DuckDB
+# does not know, is its JSON.
+_CAST_TYPES = {"numeric": "DECIMAL(38,10)", "decimal": "DECIMAL(38,10)", "jsonb": "JSON"}
+
+
+def _cast_types(sql: str) -> str:
+    """``sql`` with the type names of _CAST_TYPES in its casts (``::`` or CAST / TRY_CAST ... AS) as DuckDB's, where
+    no precision follows them; found by DuckDB's tokenizer, so a string, a comment or a column of that name stays."""
+    toks = _words_if(sql, "numeric", "decimal", "jsonb")
+    if toks is None:
+        return sql
+    out, last = [], 0
+    for i, (pos, word, kind) in enumerate(toks):
+        if kind not in ("identifier", "keyword") or _ident(word) not in _CAST_TYPES or word.startswith('"'):
+            continue
+        if i + 1 < len(toks) and toks[i + 1][1] == "(":
+            continue  # numeric(12,2): the client's own precision
+        t = i - 2 if i >= 2 and toks[i - 1][1] == "." and _ident(toks[i - 2][1]) == "pg_catalog" else i
+        cast = t >= 1 and toks[t - 1][1] == "::"
+        if not cast and t >= 1 and toks[t - 1][1].lower() == "as" and i + 1 < len(toks) and toks[i + 1][1] in (")", "["):
+            close = i + 1 if toks[i + 1][1] == ")" else i + 3  # CAST(x AS numeric[]): past the brackets
+            o = _matching_open(toks, close) if close < len(toks) and toks[close][1] == ")" else None
+            cast = o is not None and o > 0 and toks[o - 1][1].lower() in ("cast", "try_cast")
+        if cast:
+            out += [sql[last:toks[t][0]], _CAST_TYPES[_ident(word)]]
+            last = pos + len(word)
+    return "".join(out) + sql[last:] if out else sql
+
+
 def _regclass(sql: str) -> str:
     """Every ``X::regclass`` / ``CAST(X AS REGCLASS)`` of ``sql`` as ``pg_regclass(X)`` (and regproc as
     ``pg_regproc(X)``), innermost first; found by DuckDB's tokenizer, so a string or a comment that mentions
@@ -1101,7 +1133,7 @@ def catalog_rewrites(sql: str) -> str:
     ``pg_regclass(X)``; ``_REGTYPE_RE``, ``_OPERATOR_RE``, ``_PROC_FN_RE``), outside string literals and comments
     only: a literal that merely contains ``::regtype`` stays as written."""
     sql = _array_literals(_multi_unnest(_like_escapes(_int2vector_outputs(_int2vector_subscripts(_settings(_regclass(
-        _pg_format(_regproc_joins(_catalog_names(sql))))))))))
+        _cast_types(_pg_format(_regproc_joins(_catalog_names(sql)))))))))))
     out, last = [], 0
     for start, end in _protected_spans(sql):
         out += [_rewrite_bare(sql[last:start]), sql[start:end]]

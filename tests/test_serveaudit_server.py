@@ -5,6 +5,7 @@ keeps them, and what the audit of a BI tool's connection found. The servers come
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,38 @@ def test_a_read_only_transaction_writes_the_sessions_temporary_tables(tmp_path: 
             conn.rollback()
             conn.read_only = False
             assert conn.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
+
+
+def test_a_cast_to_numeric_keeps_the_decimals_postgresql_keeps(server: test_server.Server) -> None:
+    """``round(avg(x)::numeric, 4)``, the way PostgreSQL rounds a double (it has no round(double, int)), gave 3
+    decimals on a dashboard (3.082 for 3.0820), and ``1.23456::numeric`` was 1.235: DuckDB's bare DECIMAL is
+    DECIMAL(18,3), PostgreSQL's numeric exact to any scale. A cast to numeric (or decimal) without a precision keeps
+    10 decimals now; numeric(p,s), a column or alias named numeric, and the words in strings stay as written. And
+    ``::jsonb`` is DuckDB's JSON (it was "Type with name jsonb does not exist")."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        got = conn.execute(
+            "SELECT round(0.123456::numeric, 4), 1.23456::numeric, CAST(2.718281 AS NUMERIC), "
+            "TRY_CAST('0.5000001' AS decimal), 1.23456::numeric(10,2), x::pg_catalog.numeric, '::numeric' "
+            "FROM (SELECT 0.0000001::DOUBLE AS x) t").fetchall()[0]
+        assert got == (Decimal("0.1235"), Decimal("1.23456"), Decimal("2.718281"), Decimal("0.5000001"),
+                       Decimal("1.23"), Decimal("0.0000001"), "::numeric")
+        avg = conn.execute("SELECT round(avg(amount_d)::numeric, 4), avg(amount_d) FROM transactions").fetchall()[0]
+        assert avg[0] == round(Decimal(avg[1]), 4)
+        assert conn.execute("SELECT 1 AS numeric").fetchall() == [(1,)]
+        cur = conn.execute("SELECT %s::numeric * 2, CAST(%s AS numeric[])", [Decimal("1.23456"), [Decimal("0.00001")]])
+        assert cur.fetchall() == [(Decimal("2.46912"), [Decimal("0.00001")])]
+        assert [d.type_code for d in cur.description] == [1700, 1231]  # numeric, numeric[]
+        assert conn.execute("""SELECT '{"a": [1, 2]}'::jsonb -> 'a', CAST('{}' AS jsonb)""").fetchall() == [([1, 2], {})]
+
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(server.url())
+        try:
+            return [await c.fetchval("SELECT $1::numeric", Decimal("1.23456")),
+                    await c.fetchval("SELECT round(avg(count)::numeric, 3) FROM transactions WHERE count > $1", 3)]
+        finally:
+            await c.close()
+
+    got = asyncio.run(run())
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        mean = conn.execute("SELECT avg(count) FROM transactions WHERE count > 3").fetchall()[0][0]
+    assert got == [Decimal("1.23456"), round(Decimal(mean), 3)]
