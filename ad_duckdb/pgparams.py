@@ -124,6 +124,10 @@ def _inferred(bind: Any, sql: str, unknown: set[int]) -> dict[int, Any]:
         if (t := _bound(bind, probe, n)) is not None and parameter_oid(t) in _NUMBERS:
             out[n] = t
             continue
+        if t is not None and str(t).upper() == "INTERVAL" and toks[op][1] == "*":
+            # PostgreSQL's interval * float8: "the last $1 days", now() - $1 * interval '1 day', took a number
+            out[n] = duckdb.sqltype("DOUBLE")
+            continue
         other = [w for _, w, _ in (toks[op + 1:b + 1] if op > i else toks[a:op])]
         if len(other) == 2 and other[0] == "$" and other[1].isdigit() and int(other[1]) in unknown:
             # ``$1 + $2``: no typed side; the type of what the sum stands for (``a = $1 + $2``: a's), a number

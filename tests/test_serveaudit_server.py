@@ -5,6 +5,7 @@ keeps them, and what the audit of a BI tool's connection found. The servers come
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,31 @@ def test_a_cast_to_numeric_keeps_the_decimals_postgresql_keeps(server: test_serv
     with psycopg.connect(server.url(), autocommit=True) as conn:
         mean = conn.execute("SELECT avg(count) FROM transactions WHERE count > 3").fetchall()[0][0]
     assert got == [Decimal("1.23456"), round(Decimal(mean), 3)]
+
+
+def test_asyncpg_number_times_an_interval_the_last_n_days_of_a_dashboard(warehouse: str) -> None:
+    """A dashboard's "the last N days" filter, ``day > $1::date - $2 * interval '1 day'``, was refused by asyncpg
+    ("expected str, got int"): the parameter times an interval was described as text. PostgreSQL types it float8
+    (interval * float8); so does the server now, also for ``interval '1 hour' * $1``."""
+    from ad_duckdb.pgparams import parameter_oids
+
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (d DATE, ts TIMESTAMP)")
+        assert parameter_oids(con, "SELECT d FROM t WHERE d > $1::date - $2 * interval '1 day'") == {1: 1082, 2: 701}
+        assert parameter_oids(con, "SELECT ts - interval '1 hour' * $1 FROM t") == {1: 701}
+        assert parameter_oids(con, "SELECT ts > now() - ($1 * INTERVAL 1 MINUTE) FROM t") == {1: 701}
+        assert parameter_oids(con, "SELECT d + $1 FROM t") == {}  # integer or interval in PostgreSQL: text, as before
+    finally:
+        con.close()
+
+    async def run() -> list[Any]:
+        c = await asyncpg.connect(s.url())
+        try:
+            return [await c.fetchval("SELECT $1::date - $2 * interval '1 day'", dt.date(2026, 3, 10), 7),
+                    await c.fetchval("SELECT interval '1 hour' * $1", 1.5)]
+        finally:
+            await c.close()
+
+    with serve(warehouse) as s:
+        assert asyncio.run(run()) == [dt.datetime(2026, 3, 3), dt.timedelta(minutes=90)]
