@@ -14,6 +14,8 @@ import re
 from .pgsql import (
     APPLICATION_NAME_SQL,
     MAX_CONNECTIONS_SQL,
+    PG_SETTING_NAMES,
+    PG_SHOW,
     SEARCH_PATH_SQL,
     SESSION_FUNCTIONS,
     SESSION_VIEWS,
@@ -595,7 +597,11 @@ _CATALOG_SQL = (
     "duckdb_constraints()))::VARCHAR AS setting, 'Shows the maximum number of index keys.' AS short_desc, "
     "'integer' AS vartype UNION ALL BY NAME "
     f"SELECT 'max_connections' AS name, {MAX_CONNECTIONS_SQL} AS setting, "
-    "'Sets the maximum number of concurrent connections.' AS short_desc, 'integer' AS vartype",
+    "'Sets the maximum number of concurrent connections.' AS short_desc, 'integer' AS vartype UNION ALL BY NAME "
+    # the settings SHOW answers that DuckDB has not (SHOW ALL lists them from here, pgsql.SHOW_ALL_SQL)
+    "SELECT name, setting, 'PostgreSQL''s setting, as ad-duckdb serve answers it' AS short_desc, 'string' AS vartype "
+    "FROM (VALUES " + ", ".join(f"('{PG_SETTING_NAMES.get(k, k)}', '{v}')" for k, v in PG_SHOW.items() if " " not in k)
+    + ") v(name, setting) WHERE lower(name) NOT IN (SELECT lower(name) FROM pg_catalog.pg_settings)",
     # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).
     "CREATE OR REPLACE TEMP VIEW pg_stat_user_tables AS SELECT table_oid AS relid, schema_name AS schemaname, "
     "table_name AS relname, estimated_size AS n_live_tup FROM duckdb_tables() WHERE database_name = "

@@ -61,6 +61,8 @@ from .pgsql import (
     SET_SCOPE,
     SET_TRANSACTION_RE,
     SET_WORD,
+    SHOW_ALL_RE,
+    SHOW_ALL_SQL,
     SHOW_RE,
     TIMEOUT_RE,
     TXN_WORD,
@@ -512,6 +514,8 @@ class Session:
             raise err
         # Catalogue lookups as psycopg and psql send them: DuckDB has no regtype type and no pg_catalog."default"
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
+        if SHOW_ALL_RE.match(sql):
+            sql = SHOW_ALL_SQL
         sql = typed_prepare(catalog_rewrites(temp_table_sql(self.cursors.catalog(sql))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))

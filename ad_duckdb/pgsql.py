@@ -34,6 +34,12 @@ PG_SHOW = {
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
 # (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
+# SHOW ALL: PostgreSQL's row (name, setting, description) per setting, from the session's pg_settings; DuckDB's own
+# SHOW ALL is SHOW ALL TABLES, which listed the session's catalogue views.
+SHOW_ALL_RE = re.compile(r"^\s*show\s+all\s*;?\s*$", re.I)
+SHOW_ALL_SQL = "SELECT name, setting, short_desc AS description FROM pg_settings ORDER BY lower(name)"
+# The names pg_settings gives PG_SHOW's settings: PostgreSQL's own spelling, where it is not lower case.
+PG_SETTING_NAMES = {"datestyle": "DateStyle", "intervalstyle": "IntervalStyle"}
 SET_RE = re.compile(r"^\s*set\s+(session\s+characteristics|(?:session\s+|local\s+)?[a-z_]+)\b[^;]*;?\s*$", re.I)
 TXN_WORD = re.compile(r"^\s*(begin|start|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b", re.I)
 # PostgreSQL's statements DuckDB cannot parse, which PostgreSQL parses before it refuses them in a failed transaction

@@ -196,3 +196,31 @@ def test_asyncpg_number_times_an_interval_the_last_n_days_of_a_dashboard(warehou
 
     with serve(warehouse) as s:
         assert asyncio.run(run()) == [dt.datetime(2026, 3, 3), dt.timedelta(minutes=90)]
+
+
+def test_show_all_lists_the_settings_as_postgresql_does(server: test_server.Server) -> None:
+    """SHOW ALL (pgAdmin's and DBeaver's session settings, psql) answered with DuckDB's SHOW ALL TABLES: rows of
+    (database, schema, name, column_names, ...) of the session's catalogue views. PostgreSQL's is a row (name,
+    setting, description) per setting; and pg_settings, which it reads, now has the settings SHOW answers that
+    DuckDB lacks (server_version, max_identifier_length, DateStyle, ...), which it did not list."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("SHOW ALL", "show all;"):
+            cur = conn.execute(sql)
+            assert [d.name for d in cur.description] == ["name", "setting", "description"]
+            rows = {name: setting for name, setting, _ in cur.fetchall()}
+            assert rows["server_version"] == conn.execute("SHOW server_version").fetchall()[0][0]
+            assert rows["max_identifier_length"] == "63" and rows["DateStyle"] == "ISO, MDY"
+            assert rows["TimeZone"] == conn.execute("SHOW TimeZone").fetchall()[0][0]
+            assert "pg_amop" not in rows
+        got = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN ('server_version_num', "
+                                "'standard_conforming_strings', 'integer_datetimes', 'TimeZone')").fetchall())
+        assert got == {"server_version_num": "150000", "standard_conforming_strings": "on",
+                       "integer_datetimes": "on", "TimeZone": "Etc/UTC"}
+        assert conn.execute("SELECT count(*) = count(DISTINCT lower(name)) FROM pg_settings").fetchall() == [(True,)]
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM no_such_table")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SHOW ALL")
+        conn.execute("ROLLBACK")
+
