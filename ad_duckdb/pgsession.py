@@ -34,7 +34,7 @@ from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, in_failed_transaction
-from .pgoncommit import WRITES, OnCommitTables
+from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgsql import (
     APPLICATION_NAME_RE,
@@ -821,8 +821,7 @@ class Session:
         # runs so under a READ ONLY session default: DuckDB's read-only transaction refuses the writes its type hides
         # (an EXECUTE of a prepared INSERT, EXPLAIN ANALYZE INSERT, nextval()), which ran in autocommit.
         implicit = (self.status == b"I" and (len(parts) > 1 or len(parts) == 1 and (
-                    self.on_commit.tables and keyword_tag(parts[0]) in WRITES or creates_on_commit(parts[0])
-                    or self.read_only_default))
+                    self.fills_on_commit_tables(parts[0]) or creates_on_commit(parts[0]) or self.read_only_default))
                     and not any(TXN_WORD.match(from_first_word(p)) or _declares_hold(p) for p in parts))
         if implicit:
             self.release()
@@ -860,6 +859,13 @@ class Session:
             self.catalog_end(committed=True)
             self.end_settings(committed=True)
             self.on_commit.ended(committed=True)
+
+    def fills_on_commit_tables(self, sql: str) -> bool:
+        """Whether ``sql`` may add rows to a temporary table ON COMMIT DELETE ROWS (pgoncommit)."""
+        if not self.on_commit.tables:
+            return False
+        self.release()  # (its lookup of their names runs on this cursor)
+        return self.on_commit.may_fill(self.cur, sql)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
@@ -951,7 +957,11 @@ class Session:
             creating, self.creating = (self.creating if kind == "CREATE" else None), None
             existed = self.on_commit.before(self.cur, creating) if creating is not None else None
             self.queried = self.queried or kind != "TRANSACTION"
+            if kind != "TRANSACTION" and self.fills_on_commit_tables(query):
+                self.on_commit.filled = True
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if kind == "ALTER":
+                self.on_commit.altered()
             if creating is not None:
                 # its Count (CREATE ... AS) is read before the lookup of the new table runs on this cursor
                 created = self.cur.fetchall() if self.cur.description is not None else []
@@ -1046,7 +1056,7 @@ class Session:
                 if self.txn_read_only() and not (self.duck_read_only and self.in_duckdb_transaction()):
                     raise refused
                 self.release()  # the checks below run on this cursor
-                self.queried = True
+                self.queried, self.on_commit.filled = True, self.on_commit.filled or bool(self.on_commit.tables)
                 try:  # (in DuckDB's READ ONLY transaction its check refuses any but a temporary table)
                     return Result("COPY", copy_in=Loader(self.cur, copy))
                 except duckdb.TransactionException as e:

@@ -224,3 +224,66 @@ def test_show_all_lists_the_settings_as_postgresql_does(server: test_server.Serv
             conn.execute("SHOW ALL")
         conn.execute("ROLLBACK")
 
+
+def test_on_commit_delete_rows_costs_only_the_statements_that_may_fill_its_tables(tmp_path: Path) -> None:
+    """A session with a temporary table ON COMMIT DELETE ROWS paid a transaction, a catalogue lookup and a DELETE of
+    each such table for every autocommit write, an INSERT into any other table too (and every extended-protocol
+    statement). As PostgreSQL empties them only after a transaction that touched them, the work is done now only
+    for a statement that may add rows to one (an INSERT, MERGE or COPY into it, an EXECUTE or CALL, whose target is
+    not known); the tables are still emptied at each commit, also after a RENAME."""
+    from ad_duckdb.pgoncommit import OnCommitTables
+    from ad_duckdb.pgsql import on_commit_table
+
+    con = duckdb.connect()
+    try:
+        tables = OnCommitTables()
+        clause = on_commit_table("CREATE TEMP TABLE Scratch (a INTEGER) ON COMMIT DELETE ROWS")
+        assert clause is not None
+        con.execute("CREATE TEMP TABLE Scratch (a INTEGER)")
+        con.execute("CREATE TABLE t (a INTEGER)")
+        tables.created(con, clause, None, in_transaction=False)
+        fills = {sql: tables.may_fill(con, sql) for sql in [
+            "INSERT INTO t VALUES (1)", "insert into main.t select 1", "UPDATE t SET a = 2", "DELETE FROM t",
+            "UPDATE scratch SET a = 2", "SELECT * FROM scratch", "INSERT INTO scratch VALUES (1)",
+            'INSERT INTO temp.main."SCRATCH" VALUES (1)', "/* job */ INSERT INTO Scratch (a) VALUES (1)",
+            "WITH c AS (SELECT 1 AS a) INSERT INTO scratch SELECT a FROM c", "WITH c AS (SELECT 1) SELECT * FROM c",
+            "MERGE INTO scratch USING t ON scratch.a = t.a WHEN NOT MATCHED THEN INSERT VALUES (t.a)",
+            "MERGE INTO t USING scratch s ON s.a = t.a WHEN NOT MATCHED THEN INSERT VALUES (s.a)",
+            "COPY scratch FROM STDIN", "COPY t FROM STDIN", "EXECUTE ins", "CALL p()",
+        ]}
+        assert [sql for sql, fill in fills.items() if fill] == [
+            "INSERT INTO scratch VALUES (1)", 'INSERT INTO temp.main."SCRATCH" VALUES (1)',
+            "/* job */ INSERT INTO Scratch (a) VALUES (1)",
+            "WITH c AS (SELECT 1 AS a) INSERT INTO scratch SELECT a FROM c",
+            "MERGE INTO scratch USING t ON scratch.a = t.a WHEN NOT MATCHED THEN INSERT VALUES (t.a)",
+            "COPY scratch FROM STDIN", "EXECUTE ins", "CALL p()"]
+        con.execute("ALTER TABLE scratch RENAME TO kept")
+        tables.altered()
+        assert tables.may_fill(con, "INSERT INTO kept VALUES (1)")
+        assert not tables.may_fill(con, "INSERT INTO scratch VALUES (1)")
+    finally:
+        con.close()
+
+    with serve(_read_write_db(tmp_path), "--read-write") as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE scratch (a INTEGER) ON COMMIT DELETE ROWS")
+        conn.execute("INSERT INTO t VALUES (1)")
+        conn.execute("INSERT INTO t VALUES (%s)", [2])
+        conn.execute("INSERT INTO scratch VALUES (1)")
+        conn.execute("INSERT INTO scratch VALUES (%s)", [2])
+        conn.execute("INSERT INTO scratch SELECT a FROM t")
+        assert conn.execute("SELECT count(*) FROM scratch").fetchall() == [(0,)]
+        with conn.transaction():
+            conn.execute("INSERT INTO scratch SELECT a FROM t")
+            conn.execute("UPDATE scratch SET a = a + 10")
+            assert conn.execute("SELECT sum(a) FROM scratch").fetchall() == [(23,)]
+        assert conn.execute("SELECT count(*) FROM scratch").fetchall() == [(0,)]
+        conn.execute("ALTER TABLE scratch RENAME TO renamed")
+        conn.execute("INSERT INTO renamed VALUES (5)")
+        conn.execute("PREPARE ins AS INSERT INTO renamed VALUES (6)")
+        conn.execute("EXECUTE ins")
+        with conn.cursor().copy("COPY renamed FROM STDIN") as copy:
+            copy.write("7\n")
+        assert conn.execute("SELECT count(*) FROM renamed").fetchall() == [(0,)]
+        conn.execute("CREATE TEMP TABLE filled ON COMMIT DELETE ROWS AS SELECT a FROM t")
+        assert conn.execute("SELECT count(*) FROM filled").fetchall() == [(0,)]
+        assert conn.execute("SELECT a FROM t ORDER BY a").fetchall() == [(1,), (2,)]
