@@ -130,9 +130,11 @@ DETACH_REFUSED = ("DETACH is refused on this server: the databases it serves are
 _READ_ONLY_REFUSED = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO", "CREATE", "CREATE_FUNC", "DROP", "ALTER",
                                 "ATTACH", "VACUUM", "ANALYZE", "EXPORT", "COPY_DATABASE", "LOAD", "EXTENSION"))
 # Of those, what PostgreSQL refuses only when the table written is not temporary: in DuckDB's READ ONLY transaction
-# they run, and DuckDB refuses a write to any other table (_WRITE_REFUSED_RE), which the session says as PostgreSQL.
+# they run, and DuckDB refuses a write to any other table (_WRITE_REFUSED_RE; on a read-only server, before that,
+# "attached in read-only mode"), which the session says as PostgreSQL (as its standby does).
 _TEMP_WRITES = frozenset(("INSERT", "UPDATE", "DELETE", "MERGE_INTO"))
-_WRITE_REFUSED_RE = re.compile(r"Cannot write to database .* transaction is launched in read-only mode")
+_WRITE_REFUSED_RE = re.compile(r"Cannot write to database .* transaction is launched in read-only mode|"
+                               r"Cannot execute statement of type .* attached in read-only mode")
 # What DISCARD drops, by the kind its catalogue query names (a fixed word each, never the query's text).
 _TEMP_KINDS = {"TABLE": "TABLE", "VIEW": "VIEW", "SEQUENCE": "SEQUENCE", "MACRO": "MACRO", "MACRO TABLE": "MACRO TABLE"}
 # The settings DuckDB keeps per cursor that a session changes with DuckDB's own SET, by PostgreSQL's name (lower case,
@@ -973,7 +975,8 @@ class Session:
                 self.status = b"E"
             if isinstance(e, duckdb.BinderException):
                 self._first_feature_hint(e, query)
-            if kind in _TEMP_WRITES and isinstance(e, duckdb.TransactionException) and _WRITE_REFUSED_RE.search(str(e)):
+            if kind in _TEMP_WRITES and self.duck_read_only and isinstance(e, duckdb.Error) \
+                    and _WRITE_REFUSED_RE.search(str(e)):
                 raise ProtocolError(f"cannot execute {what} in a read-only transaction", "25006") from e
             raise
         if kind == "TRANSACTION":
@@ -1059,7 +1062,7 @@ class Session:
                 self.queried, self.on_commit.filled = True, self.on_commit.filled or bool(self.on_commit.tables)
                 try:  # (in DuckDB's READ ONLY transaction its check refuses any but a temporary table)
                     return Result("COPY", copy_in=Loader(self.cur, copy))
-                except duckdb.TransactionException as e:
+                except duckdb.Error as e:
                     if _WRITE_REFUSED_RE.search(str(e)):
                         raise refused from e
                     raise

@@ -281,3 +281,24 @@ def test_on_commit_delete_rows_costs_only_the_statements_that_may_fill_its_table
         conn.execute("CREATE TEMP TABLE filled ON COMMIT DELETE ROWS AS SELECT a FROM t")
         assert conn.execute("SELECT count(*) FROM filled").fetchall() == [(0,)]
         assert conn.execute("SELECT a FROM t ORDER BY a").fetchall() == [(1,), (2,)]
+
+
+def test_a_read_only_transaction_on_a_read_only_server_writes_temporary_tables(server: test_server.Server) -> None:
+    """On the default (read-only) server too, a READ ONLY transaction (psycopg's read_only, a BI tool's) fills its
+    temporary tables, and a write to the database's tables is PostgreSQL's refusal, naming the statement, as before
+    (DuckDB's own words were "attached in read-only mode")."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE picks AS SELECT transaction_id FROM transactions ORDER BY 1 LIMIT 3")
+        conn.commit()
+        conn.read_only = True
+        conn.execute("INSERT INTO picks VALUES (%s)", [99])
+        conn.execute("DELETE FROM picks WHERE transaction_id = 1")
+        assert conn.execute("SELECT count(*) FROM picks").fetchall() == [(3,)]
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction,
+                           match="^cannot execute INSERT in a read-only transaction$"):
+            conn.execute("INSERT INTO transactions (transaction_id) VALUES (%s)", [1])
+        conn.rollback()
+        conn.read_only = False
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction, match="attached in read-only mode"):
+            conn.execute("INSERT INTO transactions (transaction_id) VALUES (%s)", [1])
+        conn.rollback()
