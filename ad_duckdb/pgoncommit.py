@@ -8,6 +8,8 @@ share: the clause goes with the table, as in PostgreSQL, never with its name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from .pgsql import OnCommit, _ident, _words, from_first_word, keyword_tag
@@ -40,11 +42,12 @@ class OnCommitTables:
         self.filled = False
         self._names: set[str] | None = None  # the tables' names, lower case; None: to be read again (a RENAME)
 
-    def may_fill(self, cur: duckdb.DuckDBPyConnection, sql: str) -> bool:
+    def may_fill(self, cur: duckdb.DuckDBPyConnection, sql: str, before_lookup: Callable[[], None] = lambda: None) -> bool:
         """Whether ``sql`` may add rows to one of the tables: an INSERT, MERGE or COPY whose target's name is one of
         theirs (not knowing the schema it resolves to, a name alike is enough), an EXECUTE or CALL (the statement
         they run is not known). Why: each write paid a transaction, a lookup and a DELETE per table, an INSERT into
-        any other table too."""
+        any other table too. ``before_lookup`` runs before the lookup of their names on ``cur`` (once after each
+        change: a commit, a RENAME)."""
         head = keyword_tag(sql)
         if not self.tables or head not in WRITES:
             return False
@@ -63,6 +66,7 @@ class OnCommitTables:
         if i >= len(words):
             return True
         if self._names is None:
+            before_lookup()
             self._names = {str(n).lower() for n in self._found(cur).values()}
         return _ident(words[i][1]) in self._names
 

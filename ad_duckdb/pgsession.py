@@ -864,10 +864,8 @@ class Session:
 
     def fills_on_commit_tables(self, sql: str) -> bool:
         """Whether ``sql`` may add rows to a temporary table ON COMMIT DELETE ROWS (pgoncommit)."""
-        if not self.on_commit.tables:
-            return False
-        self.release()  # (its lookup of their names runs on this cursor)
-        return self.on_commit.may_fill(self.cur, sql)
+        # (a lookup of their names runs on this cursor, after a suspended result is read: release)
+        return bool(self.on_commit.tables) and self.on_commit.may_fill(self.cur, sql, self.release)
 
     def run_one(self, sql: str, params: list[Any] | None) -> Result:
         """Execute one prepared statement (the extended protocol allows exactly one)."""
