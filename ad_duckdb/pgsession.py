@@ -936,11 +936,10 @@ class Session:
             # while rows were sent) it would still run statements the client must not rely on. A BEGIN got DuckDB's
             # own words for it, where PostgreSQL's are the client's to match
             raise in_failed_transaction()
+        what = kind.removesuffix("_INTO") if head == "WITH" else head  # WITH ... INSERT: PostgreSQL names the write
         try:
             if kind == "DETACH":
                 raise ProtocolError(DETACH_REFUSED, "42501")
-            # WITH ... INSERT: PostgreSQL names the write, not the WITH
-            what = kind.removesuffix("_INTO") if head == "WITH" else head
             if kind in _READ_ONLY_REFUSED and self.txn_read_only() and not (
                     kind in _TEMP_WRITES and self.duck_read_only and self.in_duckdb_transaction()):
                 raise ProtocolError(f"cannot execute {what} in a read-only transaction", "25006")
@@ -956,7 +955,7 @@ class Session:
                 self.on_commit.commit(self.cur)  # in the transaction that commits, as PostgreSQL does
             creating, self.creating = (self.creating if kind == "CREATE" else None), None
             existed = self.on_commit.before(self.cur, creating) if creating is not None else None
-            self.queried = self.queried or kind != "TRANSACTION"
+            self.queried = self.queried or kind not in ("TRANSACTION", "SET", "VARIABLE_SET")  # (no snapshot taken)
             if kind != "TRANSACTION" and self.fills_on_commit_tables(query):
                 self.on_commit.filled = True
             self.cur.execute(query, params) if params else self.cur.execute(query)
