@@ -1053,14 +1053,15 @@ class Session:
                 return Result("FETCH", c.source.columns, rows, binary=c.binary)
             if isinstance(copy, CopyIn):
                 refused = ProtocolError("cannot execute COPY FROM in a read-only transaction", "25006")
-                if self.txn_read_only() and not (self.duck_read_only and self.in_duckdb_transaction()):
+                in_read_only = self.duck_read_only and self.in_duckdb_transaction()  # DuckDB's, which refuses it
+                if self.txn_read_only() and not in_read_only:
                     raise refused
                 self.release()  # the checks below run on this cursor
                 self.queried, self.on_commit.filled = True, self.on_commit.filled or bool(self.on_commit.tables)
                 try:  # (in DuckDB's READ ONLY transaction its check refuses any but a temporary table)
                     return Result("COPY", copy_in=Loader(self.cur, copy))
                 except duckdb.Error as e:
-                    if _WRITE_REFUSED_RE.search(str(e)):
+                    if in_read_only and _WRITE_REFUSED_RE.search(str(e)):
                         raise refused from e
                     raise
             assert copy is not None
