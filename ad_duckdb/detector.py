@@ -381,7 +381,54 @@ class AutoEncoderDetector:
         return sorted({*super().__dir__(), *_PARAMS})
 
     def __repr__(self) -> str:
-        return f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        shown = f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        ref = self.__dict__.get("stored_ref_")
+        return f"{shown}, from_store({ref!r})" if ref else shown
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a stored model's onnxruntime session cannot be pickled; it is made again from the record on first use
+        return {k: v for k, v in self.__dict__.items() if k != "_scorer"}
+
+    @classmethod
+    def from_store(cls, con: Any, model: str) -> AutoEncoderDetector:
+        """A stored model (``'name'``, its latest version, or ``'name@N'``) as a fitted detector, without retraining:
+        what ``ad_duckdb.train`` or ``ad-duckdb train`` stored, in a notebook.
+
+        It scores with the stored ONNX graph, as SQL does: ``decision_function`` equals ``anomaly_score`` on the same
+        rows (NULL / NaN values filled the same way), ``predict`` is ``is_anomaly`` (``threshold_`` is the stored
+        ``default`` threshold), ``explain`` gives ``anomaly_explain``'s shares and ``score_terms``
+        ``anomaly_terms``'. Torch is not needed (a scoring-only install loads and scores). A DataFrame's columns
+        are matched by the model's feature names (``feature_names_in_``); an array is read by position, in that
+        order. ``stored_ref_`` says which version (``'tx_ae@2'``); the connection may be closed afterwards.
+
+        ``get_params()`` returns the options the model was trained with (those that differ from the defaults, and
+        the seed). ``fit(X)`` trains a new model on ``X`` with them, as ``fit`` always does, and from then on scores
+        with that one (``stored_ref_`` becomes None); the stored model is left as it is (``ad_duckdb.train`` stores
+        a new version). ``decision_scores_`` and ``labels_`` are not set, as the store keeps no score per training
+        row, so ``predict_proba`` and ``predict_confidence`` raise ``NotFittedError``.
+
+        Examples
+        --------
+        >>> det = AutoEncoderDetector.from_store(con, "tx_ae@1")  # doctest: +SKIP
+        >>> det.decision_function(df)  # anomaly_score('tx_ae@1', count, amount) of df's rows  # doctest: +SKIP
+        """
+        from .fromstore import stored_state
+
+        params, state = stored_state(con, model)
+        det = cls(**params)
+        det.__dict__.update(state)
+        return det
+
+    def _stored_model(self) -> Any:
+        """The stored model this detector scores with (a ``scoring.LoadedModel``), None after ``fit``."""
+        rec = self.__dict__.get("_record")
+        if rec is None:
+            return None
+        if "_scorer" not in self.__dict__:
+            from .scoring import LoadedModel
+
+            self.__dict__["_scorer"] = LoadedModel(rec)
+        return self.__dict__["_scorer"]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The parameters (scikit-learn's signature, so ``clone`` and grid searches work; nothing is nested)."""
@@ -498,6 +545,9 @@ class AutoEncoderDetector:
         cal = calibrate(ae, Z, p, robust=robust)
         from .nn import ScoringGraph
 
+        for name in ("_record", "_scorer"):  # loaded by from_store: from now on this model scores, not that one
+            self.__dict__.pop(name, None)
+        self.stored_ref_ = None
         self.train_params_ = p
         self.specs_: list[FeatureSpec] = specs
         self.graph_ = ScoringGraph(
@@ -525,7 +575,7 @@ class AutoEncoderDetector:
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "graph_"):
+        if not hasattr(self, "graph_") and "_record" not in self.__dict__:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
@@ -599,13 +649,24 @@ class AutoEncoderDetector:
             return [part(self.graph_, torch.from_numpy(X[sl])) for sl in row_slices(len(X), rows)]
 
     def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
+        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one); by the stored
+        ONNX graph for a detector loaded with ``from_store``."""
+        stored = self._stored_model()
+        if stored is not None:
+            return stored.run(self._as_rows(X), missing=False)  # type: ignore[no-any-return]
         outs = self._graph_batches(X, batch_size, lambda g, x: g(x))
         return np.concatenate([s.numpy() for s, _ in outs]), np.concatenate([e.numpy() for _, e in outs])
 
     def score_terms(self, X: np.ndarray, batch_size: int = 65536) -> dict[str, np.ndarray]:
         """The score's parts per row: ``reconstruction``, ``neighbour`` and ``range`` (a term that is off is
         absent); they sum to ``decision_function(X)``. For seeing which term finds a data set's anomalies."""
+        stored = self._stored_model()
+        if stored is not None:  # SQL's anomaly_terms, which fills missing values as the score does
+            from .scoreterms import TERM_NAMES, terms_on
+
+            parts = stored.terms(self._as_rows(X, given=True))[1]
+            return {t: parts[:, i] for i, (t, on) in enumerate(zip(TERM_NAMES, terms_on(stored.rec.params),
+                                                                  strict=True)) if on}
         outs = self._graph_batches(self._filled(X, batch_size)[0], batch_size, lambda g, x: g.terms(x))
         return {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
 
@@ -694,8 +755,13 @@ class AutoEncoderDetector:
         """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
         return -self.decision_function(X)
 
-    def _check_training_scores(self) -> None:
+    def _check_training_scores(self, what: str | None = None) -> None:
+        """Refuse a detector without ``threshold_``; ``what``: the method, which needs ``decision_scores_`` too."""
         self._check_fitted()
+        if what is not None and "_record" in self.__dict__:
+            from .fromstore import training_scores_note
+
+            raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
@@ -704,7 +770,7 @@ class AutoEncoderDetector:
     def predict(self, X: np.ndarray, return_confidence: bool = False) -> Any:
         """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention);
         ``return_confidence=True``: ``(labels, predict_confidence(X))``."""
-        self._check_training_scores()
+        self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None)
         s = self.decision_function(X)
         labels = (s > self.threshold_).astype(np.int64)
         return (labels, self._confidence(s)) if return_confidence else labels
@@ -713,7 +779,7 @@ class AutoEncoderDetector:
         """How consistently each row's ``predict`` would come out if the training rows were slightly different, in
         [0, 1] (PyOD's ``predict_confidence``, Perini et al. 2020): near 0.5 for rows near ``threshold_``, near 1
         far from it. NaN for a row whose score is NaN."""
-        self._check_training_scores()
+        self._check_training_scores("predict_confidence")
         return self._confidence(self.decision_function(X))
 
     def _confidence(self, s: np.ndarray) -> np.ndarray:
@@ -731,7 +797,7 @@ class AutoEncoderDetector:
         if method not in ("linear", "unify"):
             raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
                                 "'linear' (the default) or 'unify'.")
-        self._check_training_scores()
+        self._check_training_scores("predict_proba")
         train, s = self.decision_scores_, self.decision_function(X)
         if method == "linear":
             span = float(train.max() - train.min())

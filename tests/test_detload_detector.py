@@ -1,0 +1,161 @@
+"""A stored model back as a detector in a notebook (AutoEncoderDetector.from_store), explain's frame for polars and
+Arrow input, and the scikit-learn helpers that ask an outlier detector for decision_function."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ad_duckdb
+from ad_duckdb import AutoEncoderDetector
+
+from conftest import FAST, ROOT, make_transactions
+
+FEATURES = ["count", "amount", "items"]
+
+
+def _table(n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    count = rng.poisson(8, n) + 1.0
+    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
+    items = count + rng.poisson(2, n)
+    df = pd.DataFrame({"id": np.arange(n), "count": count, "amount": amount, "items": items})
+    df.loc[[5, 17], "amount"] = np.nan  # NULLs in SQL: scored with the column's typical value beside the others
+    df.loc[[40], ["count", "items"]] = np.nan
+    df.loc[[3], "amount"] = 9000.0  # far out
+    return df
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.DataFrame]:
+    """A file database with table t and two versions of model m (the second with another seed)."""
+    path = str(tmp_path_factory.mktemp("detload") / "w.duckdb")
+    df = _table()
+    con = ad_duckdb.connect(path)
+    try:
+        con.register("df_src", df)
+        con.execute("CREATE TABLE t AS SELECT * FROM df_src")
+        ad_duckdb.train(con, "m", "t", features=FEATURES, **{**FAST, "max_steps": 200})
+        ad_duckdb.train(con, "m", "t", features=FEATURES, **{**FAST, "max_steps": 200, "seed": 3})
+    finally:
+        con.close()
+    return path, df
+
+
+def _sql(path: str, expr: str) -> list[object]:
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        return [r[0] for r in con.execute(f"SELECT {expr} FROM t ORDER BY id").fetchall()]
+    finally:
+        con.close()
+
+
+def test_from_store_scores_as_sql_does(stored: tuple[str, pd.DataFrame]) -> None:
+    path, df = stored
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        det = AutoEncoderDetector.from_store(con, "m@1")
+        latest = AutoEncoderDetector.from_store(con, "m")
+    finally:
+        con.close()  # the detector holds the model, not the connection
+    assert det.stored_ref_ == "m@1" and latest.stored_ref_ == "m@2"
+    assert list(det.feature_names_in_) == FEATURES and det.n_features_in_ == 3
+    sql = np.array(_sql(path, "anomaly_score('m@1', count, amount, items)"), dtype=np.float64)
+    X = df[FEATURES]
+    np.testing.assert_array_equal(det.decision_function(X), sql)  # exactly: the same ONNX graph, the same fill
+    np.testing.assert_array_equal(det.score_samples(X), -sql)
+    np.testing.assert_array_equal(latest.decision_function(X),
+                                  np.array(_sql(path, "anomaly_score('m@2', count, amount, items)"), dtype=np.float64))
+    # columns matched by name, in any order; an array by position, as the SQL functions take them
+    np.testing.assert_array_equal(det.decision_function(X[["items", "count", "amount"]]), sql)
+    np.testing.assert_array_equal(det.decision_function(X.to_numpy()), sql)
+    # predict with the stored default threshold: is_anomaly's answer
+    assert det.threshold_ == _sql(path, "anomaly_threshold('m@1', 'default')")[0]
+    flagged = np.array(_sql(path, "is_anomaly('m@1', count, amount, items)"), dtype=np.int64)
+    np.testing.assert_array_equal(det.predict(X), flagged)
+    assert det.predict(X)[3] == 1
+    # explain: anomaly_explain's shares; score_terms: anomaly_terms
+    why = det.explain(X.iloc[:8], top=None)
+    for i, row in enumerate(_sql(path, "anomaly_explain('m@1', count, amount, items)")[:8]):
+        got = why.iloc[i]
+        want = row if isinstance(row, list) else []
+        np.testing.assert_allclose([got[f"share_{k + 1}"] for k in range(len(want))], [e["share"] for e in want],
+                                   atol=1e-6)
+    terms = det.score_terms(X)
+    sql_terms = _sql(path, "anomaly_terms('m@1', count, amount, items)")
+    for name in terms:
+        np.testing.assert_allclose(terms[name], [r[name] for r in sql_terms], rtol=1e-6, atol=1e-9)
+
+
+def test_from_store_params_refit_pickle_and_errors(stored: tuple[str, pd.DataFrame]) -> None:
+    path, df = stored
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        det = AutoEncoderDetector.from_store(con, "m@2")
+        with pytest.raises(ad_duckdb.ModelNotFoundError, match="known models: 'm'"):
+            AutoEncoderDetector.from_store(con, "nope")
+    finally:
+        con.close()
+    # the stored training options, as a retrain would pass them
+    params = det.get_params()
+    assert params["seed"] == 3 and params["max_steps"] == 200 and "progress" not in params
+    assert "from_store('m@2')" in repr(det)
+    X = df[FEATURES]
+    scores = det.decision_function(X)
+    again = pickle.loads(pickle.dumps(det))
+    np.testing.assert_array_equal(again.decision_function(X), scores)
+    # no training scores are stored, one per row: what needs them says what to use instead
+    with pytest.raises(ad_duckdb.NotFittedError, match="from_store.*decision_function"):
+        det.predict_proba(X)
+    assert not hasattr(det, "decision_scores_")
+    # fit trains a new model with those options (the stored one is left as it is), as fit always does
+    refit = det.set_params(progress=False).fit(X)
+    assert refit is det and det.stored_ref_ is None
+    np.testing.assert_allclose(det.decision_function(X), AutoEncoderDetector(**params, progress=False).fit(X)
+                               .decision_function(X), rtol=1e-6)
+    assert det.predict_proba(X).shape == (len(X), 2)
+
+
+def test_from_store_scores_without_torch(stored: tuple[str, pd.DataFrame]) -> None:
+    """A scoring-only install (no [train] extra) loads and scores a stored model: no torch graph is needed."""
+    path, _ = stored
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import ad_duckdb, numpy as np\n"
+            f"con = ad_duckdb.connect({path!r}, read_only=True)\n"
+            "det = ad_duckdb.AutoEncoderDetector.from_store(con, 'm@1'); con.close()\n"
+            "print(det.predict(np.array([[8.0, 160.0, 10.0], [8.0, 9000.0, 10.0]])).tolist())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[0, 1]"
+
+
+def test_readme_from_store_example_runs(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("det = AutoEncoderDetector.from_store(con, ", 1)[0].rsplit("```python\n", 1)[1]
+    block += "det = AutoEncoderDetector.from_store(con, " + readme.split("det = AutoEncoderDetector.from_store(con, ",
+                                                                       1)[1].split("```", 1)[0]
+    path = str(tmp_path / "tx.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con)
+    ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    con.close()
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        scope: dict[str, object] = {"con": con}
+        exec(block, scope)
+        sql = con.execute("SELECT anomaly_score('tx_ae@1', count, amount), is_anomaly('tx_ae@1', count, amount) "
+                          "FROM transactions ORDER BY transaction_id").fetchall()
+    finally:
+        con.close()
+    df, flagged, why = scope["df"], scope["flagged"], scope["why"]
+    assert isinstance(df, pd.DataFrame) and isinstance(flagged, pd.DataFrame) and isinstance(why, pd.DataFrame)
+    np.testing.assert_array_equal(df["score"].to_numpy(), [s for s, _ in sql])
+    assert list(flagged.index) == [i + 1 for i, (_, f) in enumerate(sql) if f]
+    assert list(why.index) == list(flagged.index) and len(why) > 0
