@@ -777,7 +777,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
-        from .udfs import EXPLAIN_TYPE, IMPUTED_TYPE
+        from .frames import IMPUTED_TYPE
+        from .udfs import EXPLAIN_TYPE
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
         if imputed:

@@ -14,7 +14,7 @@ import pyarrow as pa
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .frames import EPOCH_RISES, arrow_rows, arrow_table
+from .frames import EPOCH_RISES, arrow_rows, arrow_table, explanation_frame, frame_library
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -680,7 +680,10 @@ class AutoEncoderDetector:
 
         For a pandas DataFrame, a DataFrame with X's index and columns ``feature_1``, ``share_1``, ...,
         ``feature_{top}``, ``share_{top}`` and ``imputed`` (a dict of feature -> value imputed, None where no value
-        was missing). Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
+        was missing). For a polars DataFrame (or LazyFrame), a polars DataFrame of the same columns, in X's row
+        order; for an Arrow table (or batch, reader, dataset), an Arrow table; in both, ``imputed`` is a map of
+        feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was missing.
+        Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
         (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
@@ -693,6 +696,7 @@ class AutoEncoderDetector:
                                 "features shown per row), or None for all of them.")
         self._check_fitted()
         index = X.index if _series_library(X) is None and type(X).__module__.startswith("pandas") else None
+        library = frame_library(X)
         rows = self._as_rows(X, given=True)
         scored = [rows]
 
@@ -711,6 +715,8 @@ class AutoEncoderDetector:
         names = np.array([*self.feature_names_in_, None], dtype=object)[order]  # index -1: None
         missing = np.isnan(rows)
         imputed = np.where(missing, scored[0], np.nan)
+        if library is not None:  # the kind of frame given: a polars DataFrame for polars, an Arrow table for Arrow
+            return explanation_frame(library, names, shares, imputed, [str(c) for c in self.feature_names_in_])
         if index is None:
             return {"feature": names, "feature_index": order, "share": shares, "imputed": imputed}
         import sys

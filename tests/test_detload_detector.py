@@ -159,3 +159,34 @@ def test_readme_from_store_example_runs(tmp_path: Path) -> None:
     np.testing.assert_array_equal(df["score"].to_numpy(), [s for s, _ in sql])
     assert list(flagged.index) == [i + 1 for i, (_, f) in enumerate(sql) if f]
     assert list(why.index) == list(flagged.index) and len(why) > 0
+
+
+def test_explain_gives_polars_a_polars_frame_and_arrow_an_arrow_table() -> None:
+    """explain of a polars DataFrame gave a dict of numpy arrays, where a pandas one gives a DataFrame: a polars user
+    gets the same columns as a polars DataFrame, an Arrow user an Arrow table (imputed as score's anomaly_imputed, a
+    MAP of feature to value, NULL where no value was missing)."""
+    import polars as pl
+    import pyarrow as pa
+
+    df = _table()[FEATURES]
+    det = AutoEncoderDetector(**{**FAST, "max_steps": 200}).fit(df)
+    probe = df.iloc[[0, 3, 5, 40]]
+    want = det.explain(probe, top=2)
+    columns = ["feature_1", "share_1", "feature_2", "share_2", "imputed"]
+    for given, kind in ((pl.from_pandas(probe), pl.DataFrame), (pl.from_pandas(probe).lazy(), pl.DataFrame),
+                        (pa.Table.from_pandas(probe, preserve_index=False), pa.Table)):
+        got = det.explain(given, top=2)
+        assert isinstance(got, kind), type(got)
+        assert list(got.columns if kind is pl.DataFrame else got.column_names) == columns
+        table = got.to_arrow() if kind is pl.DataFrame else got
+        assert table.column("feature_1").to_pylist() == list(want["feature_1"])
+        np.testing.assert_allclose(table.column("share_2").to_numpy(), want["share_2"].to_numpy(dtype=float))
+        imputed = table.column("imputed").to_pylist()
+        assert imputed[0] is None and imputed[1] is None
+        assert dict(imputed[2]) == want["imputed"].iloc[2]  # Arrow's map as (key, value) pairs
+    # polars reads the map as a dict, as pandas' imputed column holds one
+    assert det.explain(pl.from_pandas(probe), top=2).to_dicts()[2]["imputed"] == want["imputed"].iloc[2]
+    assert pa.types.is_map(det.explain(pa.Table.from_pandas(probe, preserve_index=False)).schema.field("imputed").type)
+    # an array still gets the dict of arrays (with scikit-learn's warning that it is read by position)
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match="no column names"):
+        assert isinstance(det.explain(probe.to_numpy()), dict)
