@@ -306,6 +306,36 @@ def _plain(value: Any) -> Any:
 _PARAMS = TrainParams.__dataclass_fields__
 
 
+def _refuse_as_binary_classifier() -> None:
+    """Raise when scikit-learn asks whether this detector is a binary classifier to take its scores from it (a curve
+    display's ``from_estimator``, a threshold tuner): it refuses every outlier detector there, IsolationForest too,
+    with "Expected 'estimator' to be a binary classifier", which does not say that the display's ``from_predictions``
+    plots the same curve from ``decision_function``. Passing as a classifier instead would be a lie others act on
+    (stratified folds, classifier scorers)."""
+    import sys
+
+    frame: Any = sys._getframe(2)  # skip __sklearn_tags__ (the caller of this) and read who asked for the tags
+    asking = None
+    for _ in range(12):
+        if frame is None:
+            return
+        name, module = frame.f_code.co_name, frame.f_globals.get("__name__", "")
+        if asking is None and name == "_get_response_values_binary" and module.startswith("sklearn."):
+            asking = "This scikit-learn call"
+        elif asking is not None and name == "from_estimator" and isinstance(frame.f_locals.get("cls"), type):
+            asking = f"{frame.f_locals['cls'].__name__}.from_estimator"
+            break
+        frame = frame.f_back
+    if asking is None:
+        return
+    display = asking.split(".")[0] if asking.endswith(".from_estimator") else "PrecisionRecallDisplay"
+    raise BadInputError(
+        f"{asking} takes a binary classifier; AutoEncoderDetector is an outlier detector (scikit-learn refuses its "
+        f"IsolationForest the same way). Pass its scores: {display}.from_predictions(y, det.decision_function(X)) "
+        "(higher = more anomalous: y's 1 is the anomaly). ad_duckdb.evaluate(con, model, table, label=...) gives "
+        "AUC-PR and AUC-ROC of a stored model.")
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -348,6 +378,10 @@ class AutoEncoderDetector:
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
       defaults). Each is also an attribute, as in PyOD: ``det.contamination`` reads it (its default if unset),
       ``det.contamination = 0.05`` sets it for the next ``fit``. The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
+    - ``classes_`` is ``[0, 1]``, the labels ``predict`` gives, so ``cross_val_predict(det, X, y,
+      method="decision_function")`` works (given ``y``, scikit-learn orders the output by ``classes_``); yet it is
+      no classifier: ``PrecisionRecallDisplay.from_estimator`` (and the ROC and DET displays) refuse it, as they
+      refuse ``IsolationForest``, with a message naming ``from_predictions(y, det.decision_function(X))``.
     - ``fit`` needs at least 20 rows: the scaling and the thresholds are statistics of the training rows.
     - Unfitted, it raises ``ad_duckdb.NotFittedError`` (a ``ValueError`` and ``AttributeError``, as scikit-learn's
       is), not ``sklearn.exceptions.NotFittedError``: scikit-learn is not a dependency.
@@ -447,6 +481,7 @@ class AutoEncoderDetector:
         is imported only here, when it is the caller."""
         from sklearn.utils import InputTags, Tags, TargetTags
 
+        _refuse_as_binary_classifier()
         return Tags(estimator_type="outlier_detector", target_tags=TargetTags(required=False),
                     input_tags=InputTags(allow_nan=True))
 
@@ -560,6 +595,8 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
+        # the labels predict gives, so cross_val_predict(det, X, y, method="decision_function") can order its output
+        self.classes_ = np.array([0, 1])
         # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None

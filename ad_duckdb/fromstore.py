@@ -37,6 +37,7 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, 
         "specs_": rec.features,
         "n_features_in_": len(rec.features),
         "feature_names_in_": np.array(rec.feature_names, dtype=object),
+        "classes_": np.array([0, 1]),  # as fit sets it: the labels predict gives
         # the stored columns have names: a frame is matched by them, an array read by position (as SQL takes them)
         "_fitted_on_frame": True,
         "_fitted_on_names": False,

@@ -190,3 +190,53 @@ def test_explain_gives_polars_a_polars_frame_and_arrow_an_arrow_table() -> None:
     # an array still gets the dict of arrays (with scikit-learn's warning that it is read by position)
     with pytest.warns(ad_duckdb.AdDuckDBWarning, match="no column names"):
         assert isinstance(det.explain(probe.to_numpy()), dict)
+
+
+def _planted() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    X[:10] += 6
+    y = np.zeros(300, dtype=np.int64)
+    y[:10] = 1
+    return X, y
+
+
+def test_cross_val_predict_decision_function_with_labels() -> None:
+    """cross_val_predict(det, X, y, method="decision_function") stopped with "no attribute 'classes_'": given y,
+    scikit-learn orders the columns of decision_function by classes_. classes_ is [0, 1], the labels predict gives
+    (higher score = more like 1, anomaly); the scores are those of the call without y."""
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    X, y = _planted()
+    det = AutoEncoderDetector(max_steps=50, progress=False)
+    cv = KFold(3, shuffle=True, random_state=0)
+    with_y = cross_val_predict(det, X, y, cv=cv, method="decision_function")
+    np.testing.assert_array_equal(with_y, cross_val_predict(det, X, cv=cv, method="decision_function"))
+    assert with_y[:10].min() > np.median(with_y[10:])
+    assert cross_val_predict(det, X, y, cv=cv, method="predict_proba").shape == (300, 2)
+    fitted = AutoEncoderDetector(max_steps=50, progress=False).fit(X)
+    np.testing.assert_array_equal(fitted.classes_, [0, 1])
+    assert set(np.unique(fitted.predict(X))) <= set(fitted.classes_)
+
+
+@pytest.mark.parametrize("display", ["PrecisionRecallDisplay", "RocCurveDisplay", "DetCurveDisplay"])
+def test_curve_display_from_estimator_names_from_predictions(display: str) -> None:
+    """PrecisionRecallDisplay.from_estimator(det, X, y) said only "Expected 'estimator' to be a binary classifier"
+    (as for scikit-learn's IsolationForest): these displays take classifiers only, and an outlier detector passing as
+    one would be misused elsewhere (stratified folds, classifier scorers). The message names the call that plots it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn import metrics
+
+    X, y = _planted()
+    det = AutoEncoderDetector(max_steps=50, progress=False).fit(X)
+    cls = getattr(metrics, display)
+    with pytest.raises(ad_duckdb.BadInputError,
+                       match=rf"{display}\.from_estimator takes a binary classifier.*{display}\.from_predictions\("
+                             r"y, det\.decision_function\(X\)\)"):
+        cls.from_estimator(det, X, y)
+    shown = cls.from_predictions(y, det.decision_function(X))  # the call the message names
+    assert isinstance(shown, cls)
+    plt.close("all")
