@@ -1319,25 +1319,16 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
     if not rows and out_format == "table":
         click.echo("no models stored yet; train one with `ad-duckdb train`")
         return
-    # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
-    # only when a query used it.
-    from . import store
-
-    cur = interrupts.cursor(con)
-    try:
-        problems = store.load_all(cur)[1]
-    finally:
-        cur.close()
     # latest: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when
     # it is damaged, where 'tx_ae' fails rather than falling back to an older one (list_models says, as here)
-    for r in rows:
-        r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-        if out_format == "table":
+    if out_format == "table":
+        for r in rows:
             r["latest"] = "yes" if r["latest"] else "no"
     cols = [*names, "latest", "status"]
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
-    for problem in problems.values():
-        click.echo(f"note: {problem}", err=True)
+    for r in rows:
+        if r["problem"] is not None:
+            click.echo(f"note: {r['problem']}", err=True)
 
 
 def _method_text(t: Any) -> str:
