@@ -578,6 +578,12 @@ def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:
     if kind not in ("autoencoder", "vae"):
         raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder' (default) or 'vae'.")
     wanted = kind == "vae"
+    sizes = params.get("code_sizes")
+    if wanted and isinstance(sizes, list | tuple):  # said here, in train's spelling: the detector's says variational=
+        from .trainer import vae_code_sizes
+
+        why = vae_code_sizes(tuple(sizes), "kind='vae'", "train kind='autoencoder'")
+        raise OptionError(f"Model {name!r}: {why}")
     given = params.setdefault("variational", wanted)
     # a non-bool is left to TrainParams.validate, whose message says what variational= takes
     if isinstance(given, bool) and given != wanted:

@@ -1025,7 +1025,8 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             allowed = param.group(2).replace(" or None.", " (or leave the option out).")
             raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         if str(e).startswith("code_sizes="):  # --code-sizes against --n-models: a wrong option too
-            raise _failure(f"Invalid value for '--code-sizes': {e}", e, code=2) from e
+            said = getattr(e, "cli", None) or str(e)  # in flags, where the library has the command line's spelling
+            raise _failure(f"Invalid value for '--code-sizes': {said}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
         # The columns training chose, not the source's numeric ones by name: an id found by its values (integers

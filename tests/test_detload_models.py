@@ -42,3 +42,48 @@ def test_list_models_says_which_versions_are_damaged(tmp_path: Path) -> None:
     rc, out, err = invoke("list", path, "--format", "csv")  # the command says the same
     assert rc == 0 and [line.rsplit(",", 1)[1] for line in out.splitlines()[1:]] == ["damaged", "ok"], out
     assert err.startswith("note: Model 'tx_ae@1'") and "sha256" in err, err
+
+
+@pytest.fixture(scope="module")
+def tx_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("msgs") / "tx.duckdb")
+    con = ad_duckdb.connect(path)
+    make_transactions(con, n=400)
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize(("flags", "says", "not_said"), [
+    # was: "code_sizes=(2, 4) gives 2 members ..., but n_models=3 (CLI: --n-models): set n_models=2, or leave n_models
+    # out": Python's spelling to a user who typed flags
+    (["--code-sizes", "2,4", "--n-models", "3"],
+     "--code-sizes 2,4 gives 2 autoencoders a code size each, but --n-models 3: set --n-models 2, or leave --n-models "
+     "out", "n_models="),
+    (["--code-sizes", "2,4,64"], "give sizes of at most 16, e.g. --code-sizes 2,4,8,16", "code_sizes=("),
+    (["--code-sizes", ",".join(map(str, range(1, 18)))], "give at most 16 sizes", "code_sizes=("),
+])
+def test_cli_code_sizes_messages_speak_flags(tx_db: str, flags: list[str], says: str, not_said: str) -> None:
+    rc, _, err = invoke("train", tx_db, "tx", "transactions", "-f", "count", "-f", "amount", "--epochs", "1",
+                        "--quiet", *flags)
+    assert rc == 2, err
+    assert "Invalid value for '--code-sizes'" in err and says in " ".join(err.split()), err
+    assert not_said not in err and "hidden_dims" not in err, err
+
+
+def test_code_sizes_with_a_vae_names_what_the_caller_typed(tx_db: str) -> None:
+    """The detector's message said kind='vae', which the detector has no parameter for: it says variational=True, and
+    ad_duckdb.train's says kind='vae'."""
+    import numpy as np
+
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    with pytest.raises(ad_duckdb.BadInputError, match=r"variational=True") as e:
+        ad_duckdb.AutoEncoderDetector(variational=True, code_sizes=(2, 4), progress=False).fit(X)
+    assert "kind=" not in str(e.value)
+    con = ad_duckdb.connect(tx_db)
+    try:
+        with pytest.raises(ad_duckdb.BadInputError, match=r"kind='vae'") as e:
+            ad_duckdb.train(con, "v", "transactions", features=["count", "amount"], kind="vae", code_sizes=(2, 4),
+                            progress=False)
+        assert "variational=True" not in str(e.value)
+    finally:
+        con.close()
