@@ -150,6 +150,13 @@ class TrainParams:
         latent = self.latent_dim if self.latent_dim is not None else max(self.code_sizes or (8,))
         return tuple(hidden), latent
 
+    def weight_bytes(self, d: int) -> int:
+        """Bytes of the ensemble's dense-layer weights and biases as float32 for ``d`` features: a lower bound of the
+        stored ONNX graph's size (which adds the neighbour bank and the preprocessing), known before training."""
+        hidden, latent = self.sizes(d)
+        widths = [d, *hidden, latent, *reversed(hidden), d]
+        return 4 * self.n_models * sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+
     def with_code_sizes(self, given: Collection[str]) -> TrainParams:
         """These parameters with ``code_sizes`` checked against ``n_models`` and ``latent_dim``: ``n_models`` is the
         number of sizes unless ``given`` names it (``latent_dim`` not given is the largest size, ``sizes``).

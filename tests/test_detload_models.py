@@ -87,3 +87,30 @@ def test_code_sizes_with_a_vae_names_what_the_caller_typed(tx_db: str) -> None:
         assert "variational=True" not in str(e.value)
     finally:
         con.close()
+
+
+def test_train_refuses_layers_too_large_to_store_before_training(tx_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """hidden_dims has no upper bound of its own (the detector keeps its network in memory, as scikit-learn's MLP
+    does), but a stored model may take at most AD_DUCKDB_MAX_MODEL_BYTES: hidden_dims=(3000, 3000) on 2 columns
+    trained (27 s for 3 steps, hours for a real run) and was then refused with "raise AD_DUCKDB_MAX_MODEL_BYTES if you
+    trust it". Now train refuses it before training, naming hidden_dims, the size and the limit; a model under the
+    limit trains and its stored graph is at least the size foreseen."""
+    from ad_duckdb.trainer import TrainParams
+
+    monkeypatch.setenv("AD_DUCKDB_MAX_MODEL_BYTES", "200000")
+    con = ad_duckdb.connect(tx_db)
+    try:
+        with pytest.raises(ad_duckdb.BadInputError,
+                           match=r"Model 'wide': hidden_dims=\(200, 200\) on 2 features makes .* of weights, over the "
+                                 r"limit of .*AD_DUCKDB_MAX_MODEL_BYTES.*the default for 2 features is \(32, 16\)"):
+            ad_duckdb.train(con, "wide", "transactions", features=["count", "amount"], hidden_dims=(200, 200),
+                            **FAST)
+        assert not [m for m in ad_duckdb.list_models(con) if m["name"] == "wide"]
+        monkeypatch.delenv("AD_DUCKDB_MAX_MODEL_BYTES")
+        ad_duckdb.train(con, "wide", "transactions", features=["count", "amount"], hidden_dims=(200, 200),
+                        **{**FAST, "max_steps": 5})
+        stored = next(m["onnx_bytes"] for m in ad_duckdb.list_models(con) if m["name"] == "wide")
+    finally:
+        con.close()
+    foreseen = TrainParams(hidden_dims=(200, 200)).weight_bytes(2)
+    assert 200_000 < foreseen <= stored
