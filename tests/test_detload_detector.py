@@ -11,21 +11,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_pyexplain_detector import FEATURES
+from test_pyexplain_detector import _table as explained_rows
 
 import ad_duckdb
 from ad_duckdb import AutoEncoderDetector
 
 from conftest import FAST, ROOT, make_transactions
 
-FEATURES = ["count", "amount", "items"]
-
 
 def _table(n: int = 600) -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    count = rng.poisson(8, n) + 1.0
-    amount = np.round(count * rng.lognormal(3.0, 0.25, n), 2)
-    items = count + rng.poisson(2, n)
-    df = pd.DataFrame({"id": np.arange(n), "count": count, "amount": amount, "items": items})
+    """test_pyexplain_detector's rows (count, amount, items) with an id, a few NULLs and a row far out."""
+    df = explained_rows(n)
+    df.insert(0, "id", np.arange(n))
     df.loc[[5, 17], "amount"] = np.nan  # NULLs in SQL: scored with the column's typical value beside the others
     df.loc[[40], ["count", "items"]] = np.nan
     df.loc[[3], "amount"] = 9000.0  # far out
