@@ -362,6 +362,10 @@ class AutoEncoderDetector:
     feature_names_in_ : ndarray of str
         A DataFrame's column names, or ``fit``'s ``feature_names=`` (a later DataFrame is matched by these names),
         else ``x0, x1, ...``.
+    classes_ : ndarray of int
+        ``[0, 1]``, the labels ``predict`` gives (for ``cross_val_predict(..., method="decision_function")``).
+    stored_ref_ : str or None
+        The stored model a detector made by ``from_store`` scores with (``'tx_ae@2'``); None after ``fit``.
 
     Notes
     -----
