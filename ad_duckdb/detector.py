@@ -314,7 +314,7 @@ def _refuse_as_binary_classifier() -> None:
     (stratified folds, classifier scorers)."""
     import sys
 
-    frame: Any = sys._getframe(2)  # skip __sklearn_tags__ (the caller of this) and read who asked for the tags
+    frame: Any = sys._getframe(1).f_back  # skip __sklearn_tags__ (the caller of this): who asked for the tags
     asking = None
     for _ in range(12):
         if frame is None:
