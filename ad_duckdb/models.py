@@ -78,7 +78,8 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 
     Returns a ``ModelRecord``: ``features`` (each a ``FeatureSpec`` with ``name``, ``transform``, ``fill``, ...),
     ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
-    ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
+    ``ModelNotFoundError`` (listing the known models) for an unknown name or version. To score, predict or explain
+    with it in Python, as SQL does: ``AutoEncoderDetector.from_store(con, model)``.
     """
     con = check_connection(con, "load_model")
     cur = interrupts.cursor(con)
