@@ -428,6 +428,7 @@ def train(
         # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
         shown = f"({strip_sql_ends(source)})" if is_query(source) else source
         src_text = f"{shown} WHERE {where}" if where else source
+        _check_storable(name, AutoEncoderDetector(**params)._train_params(), len(names))
         t0 = time.perf_counter()
         # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
         det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
@@ -572,12 +573,38 @@ _TRAIN_OTHER_NAMES = {"columns": "features", "cols": "features", "feature_column
                       "feature_names": "features", "filter": "where", "model_kind": "kind"}
 
 
+def _check_storable(name: str, p: Any, d: int) -> None:
+    """Refuse, before training, a network whose weights alone are over the size a stored model may take.
+
+    Why here and not as a bound on hidden_dims: the size grows with hidden_dims, the feature count and n_models
+    together, and the detector, which stores nothing, has no such limit; a model over it trained in full (hours for
+    hidden_dims=(3000, 3000)) and was then refused with "raise AD_DUCKDB_MAX_MODEL_BYTES if you trust it"."""
+    size, limit = p.weight_bytes(d), store.max_model_bytes()
+    if size <= limit:
+        return
+    hidden = p.sizes(d)[0]
+    members = f" x n_models={p.n_models}" if p.n_models > 1 else ""
+    default = type(p)().sizes(d)[0]
+    raise BadInputError(
+        f"Model {name!r}: hidden_dims={hidden} on {d} features{members} makes {size / 2**20:.1f} MB of weights, over "
+        f"the limit of {limit / 2**20:.1f} MB a stored model may take (AD_DUCKDB_MAX_MODEL_BYTES), so it could not "
+        f"be stored once trained. Train narrower layers (the default for {d} features is {default})"
+        f"{' or fewer members' if members else ''}, or raise AD_DUCKDB_MAX_MODEL_BYTES in every process that loads "
+        "this database (it is the limit each checks a model against).")
+
+
 def _check_kind(name: str, kind: str, params: dict[str, Any]) -> None:
     """``kind`` decides whether the model is variational; a ``variational=`` saying otherwise is refused, as the
     stored kind would then misdescribe the model. Sets ``variational`` in ``params`` from ``kind``."""
     if kind not in ("autoencoder", "vae"):
         raise BadInputError(f"Model kind {kind!r} is not available; use kind='autoencoder' (default) or 'vae'.")
     wanted = kind == "vae"
+    sizes = params.get("code_sizes")
+    if wanted and isinstance(sizes, list | tuple):  # said here, in train's spelling: the detector's says variational=
+        from .trainer import vae_code_sizes
+
+        why = vae_code_sizes(tuple(sizes), "kind='vae'", "train kind='autoencoder'")
+        raise OptionError(f"Model {name!r}: {why}")
     given = params.setdefault("variational", wanted)
     # a non-bool is left to TrainParams.validate, whose message says what variational= takes
     if isinstance(given, bool) and given != wanted:
@@ -777,7 +804,8 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
     types = {"anomaly_score": pa.float64(), "anomaly_percentile": pa.float64(), "is_anomaly": pa.bool_()}
     out_fields = [*keep_fields, *(pa.field(o, types[o]) for o in outputs)]
     if explain:
-        from .udfs import EXPLAIN_TYPE, IMPUTED_TYPE
+        from .frames import IMPUTED_TYPE
+        from .udfs import EXPLAIN_TYPE
 
         out_fields.append(pa.field("anomaly_explain", EXPLAIN_TYPE))
         if imputed:

@@ -1025,7 +1025,8 @@ def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tup
             allowed = param.group(2).replace(" or None.", " (or leave the option out).")
             raise _failure(f"Invalid value for '{_TRAIN_FLAGS[param.group(1)]}': {allowed}", e, code=2) from e
         if str(e).startswith("code_sizes="):  # --code-sizes against --n-models: a wrong option too
-            raise _failure(f"Invalid value for '--code-sizes': {e}", e, code=2) from e
+            said = getattr(e, "cli", None) or str(e)  # in flags, where the library has the command line's spelling
+            raise _failure(f"Invalid value for '--code-sizes': {said}", e, code=2) from e
         # Without -f every numeric column is a feature, so a label column is constant under --where "label = 0"
         # and an empty column fails too: the fix to show is -f with the columns to keep.
         # The columns training chose, not the source's numeric ones by name: an id found by its values (integers
@@ -1319,25 +1320,16 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
     if not rows and out_format == "table":
         click.echo("no models stored yet; train one with `ad-duckdb train`")
         return
-    # Why check each version: a damaged row listed like the others passed a nightly health check, and failed
-    # only when a query used it.
-    from . import store
-
-    cur = interrupts.cursor(con)
-    try:
-        problems = store.load_all(cur)[1]
-    finally:
-        cur.close()
     # latest: which version the bare name means (what views and dashboards calling 'tx_ae' score with), also when
     # it is damaged, where 'tx_ae' fails rather than falling back to an older one (list_models says, as here)
-    for r in rows:
-        r["status"] = "damaged" if (r["name"], r["version"]) in problems else "ok"
-        if out_format == "table":
+    if out_format == "table":
+        for r in rows:
             r["latest"] = "yes" if r["latest"] else "no"
     cols = [*names, "latest", "status"]
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
-    for problem in problems.values():
-        click.echo(f"note: {problem}", err=True)
+    for r in rows:
+        if r["problem"] is not None:
+            click.echo(f"note: {r['problem']}", err=True)
 
 
 def _method_text(t: Any) -> str:

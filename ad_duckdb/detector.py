@@ -14,7 +14,7 @@ import pyarrow as pa
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .frames import EPOCH_RISES, arrow_rows, arrow_table
+from .frames import EPOCH_RISES, arrow_rows, arrow_table, explanation_frame, frame_library
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -306,6 +306,36 @@ def _plain(value: Any) -> Any:
 _PARAMS = TrainParams.__dataclass_fields__
 
 
+def _refuse_as_binary_classifier() -> None:
+    """Raise when scikit-learn asks whether this detector is a binary classifier to take its scores from it (a curve
+    display's ``from_estimator``, a threshold tuner): it refuses every outlier detector there, IsolationForest too,
+    with "Expected 'estimator' to be a binary classifier", which does not say that the display's ``from_predictions``
+    plots the same curve from ``decision_function``. Passing as a classifier instead would be a lie others act on
+    (stratified folds, classifier scorers)."""
+    import sys
+
+    frame: Any = sys._getframe(1).f_back  # skip __sklearn_tags__ (the caller of this): who asked for the tags
+    asking = None
+    for _ in range(12):
+        if frame is None:
+            return
+        name, module = frame.f_code.co_name, frame.f_globals.get("__name__", "")
+        if asking is None and name == "_get_response_values_binary" and module.startswith("sklearn."):
+            asking = "This scikit-learn call"
+        elif asking is not None and name == "from_estimator" and isinstance(frame.f_locals.get("cls"), type):
+            asking = f"{frame.f_locals['cls'].__name__}.from_estimator"
+            break
+        frame = frame.f_back
+    if asking is None:
+        return
+    display = asking.split(".")[0] if asking.endswith(".from_estimator") else "PrecisionRecallDisplay"
+    raise BadInputError(
+        f"{asking} takes a binary classifier; AutoEncoderDetector is an outlier detector (scikit-learn refuses its "
+        f"IsolationForest the same way). Pass its scores: {display}.from_predictions(y, det.decision_function(X)) "
+        "(higher = more anomalous: y's 1 is the anomaly). ad_duckdb.evaluate(con, model, table, label=...) gives "
+        "AUC-PR and AUC-ROC of a stored model.")
+
+
 class AutoEncoderDetector:
     """Ensemble of dense autoencoders scored by reconstruction error, latent-neighbour distance and range.
 
@@ -332,6 +362,10 @@ class AutoEncoderDetector:
     feature_names_in_ : ndarray of str
         A DataFrame's column names, or ``fit``'s ``feature_names=`` (a later DataFrame is matched by these names),
         else ``x0, x1, ...``.
+    classes_ : ndarray of int
+        ``[0, 1]``, the labels ``predict`` gives (for ``cross_val_predict(..., method="decision_function")``).
+    stored_ref_ : str or None
+        The stored model a detector made by ``from_store`` scores with (``'tx_ae@2'``); None after ``fit``.
 
     Notes
     -----
@@ -348,6 +382,10 @@ class AutoEncoderDetector:
       held in ``self.params``; ``get_params()`` returns the ones you set (the rest take ``TrainParams``'s
       defaults). Each is also an attribute, as in PyOD: ``det.contamination`` reads it (its default if unset),
       ``det.contamination = 0.05`` sets it for the next ``fit``. The seed is ``seed`` (default 0, so fits are reproducible), not ``random_state``.
+    - ``classes_`` is ``[0, 1]``, the labels ``predict`` gives, so ``cross_val_predict(det, X, y,
+      method="decision_function")`` works (given ``y``, scikit-learn orders the output by ``classes_``); yet it is
+      no classifier: ``PrecisionRecallDisplay.from_estimator`` (and the ROC and DET displays) refuse it, as they
+      refuse ``IsolationForest``, with a message naming ``from_predictions(y, det.decision_function(X))``.
     - ``fit`` needs at least 20 rows: the scaling and the thresholds are statistics of the training rows.
     - Unfitted, it raises ``ad_duckdb.NotFittedError`` (a ``ValueError`` and ``AttributeError``, as scikit-learn's
       is), not ``sklearn.exceptions.NotFittedError``: scikit-learn is not a dependency.
@@ -381,7 +419,54 @@ class AutoEncoderDetector:
         return sorted({*super().__dir__(), *_PARAMS})
 
     def __repr__(self) -> str:
-        return f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        shown = f"AutoEncoderDetector({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
+        ref = self.__dict__.get("stored_ref_")
+        return f"{shown}, from_store({ref!r})" if ref else shown
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a stored model's onnxruntime session cannot be pickled; it is made again from the record on first use
+        return {k: v for k, v in self.__dict__.items() if k != "_scorer"}
+
+    @classmethod
+    def from_store(cls, con: Any, model: str) -> AutoEncoderDetector:
+        """A stored model (``'name'``, its latest version, or ``'name@N'``) as a fitted detector, without retraining:
+        what ``ad_duckdb.train`` or ``ad-duckdb train`` stored, in a notebook.
+
+        It scores with the stored ONNX graph, as SQL does: ``decision_function`` equals ``anomaly_score`` on the same
+        rows (NULL / NaN values filled the same way), ``predict`` is ``is_anomaly`` (``threshold_`` is the stored
+        ``default`` threshold), ``explain`` gives ``anomaly_explain``'s shares and ``score_terms``
+        ``anomaly_terms``'. Torch is not needed (a scoring-only install loads and scores). A DataFrame's columns
+        are matched by the model's feature names (``feature_names_in_``); an array is read by position, in that
+        order. ``stored_ref_`` says which version (``'tx_ae@2'``); the connection may be closed afterwards.
+
+        ``get_params()`` returns the options the model was trained with (those that differ from the defaults, and
+        the seed). ``fit(X)`` trains a new model on ``X`` with them, as ``fit`` always does, and from then on scores
+        with that one (``stored_ref_`` becomes None); the stored model is left as it is (``ad_duckdb.train`` stores
+        a new version). ``decision_scores_`` and ``labels_`` are not set, as the store keeps no score per training
+        row, so ``predict_proba`` and ``predict_confidence`` raise ``NotFittedError``.
+
+        Examples
+        --------
+        >>> det = AutoEncoderDetector.from_store(con, "tx_ae@1")  # doctest: +SKIP
+        >>> det.decision_function(df)  # anomaly_score('tx_ae@1', count, amount) of df's rows  # doctest: +SKIP
+        """
+        from .fromstore import stored_state
+
+        params, state = stored_state(con, model)
+        det = cls(**params)
+        det.__dict__.update(state)
+        return det
+
+    def _stored_model(self) -> Any:
+        """The stored model this detector scores with (a ``scoring.LoadedModel``), None after ``fit``."""
+        rec = self.__dict__.get("_record")
+        if rec is None:
+            return None
+        if "_scorer" not in self.__dict__:
+            from .scoring import LoadedModel
+
+            self.__dict__["_scorer"] = LoadedModel(rec)
+        return self.__dict__["_scorer"]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The parameters (scikit-learn's signature, so ``clone`` and grid searches work; nothing is nested)."""
@@ -400,6 +485,7 @@ class AutoEncoderDetector:
         is imported only here, when it is the caller."""
         from sklearn.utils import InputTags, Tags, TargetTags
 
+        _refuse_as_binary_classifier()
         return Tags(estimator_type="outlier_detector", target_tags=TargetTags(required=False),
                     input_tags=InputTags(allow_nan=True))
 
@@ -498,6 +584,9 @@ class AutoEncoderDetector:
         cal = calibrate(ae, Z, p, robust=robust)
         from .nn import ScoringGraph
 
+        for name in ("_record", "_scorer"):  # loaded by from_store: from now on this model scores, not that one
+            self.__dict__.pop(name, None)
+        self.stored_ref_ = None
         self.train_params_ = p
         self.specs_: list[FeatureSpec] = specs
         self.graph_ = ScoringGraph(
@@ -510,6 +599,8 @@ class AutoEncoderDetector:
                          "filled_values": filled}
         self.n_features_in_ = d
         self.feature_names_in_ = np.array(names, dtype=object)
+        # the labels predict gives, so cross_val_predict(det, X, y, method="decision_function") can order its output
+        self.classes_ = np.array([0, 1])
         # then a DataFrame given later is matched by column name; also after feature_names= on an array, which
         # names the columns as a frame's header would
         self._fitted_on_frame = from_frame or feature_names is not None
@@ -525,7 +616,7 @@ class AutoEncoderDetector:
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "graph_"):
+        if not hasattr(self, "graph_") and "_record" not in self.__dict__:
             raise NotFittedError("This AutoEncoderDetector is not fitted yet; call fit(X) first.")
 
     def _as_rows(self, X: np.ndarray, given: bool = False) -> np.ndarray:
@@ -599,13 +690,24 @@ class AutoEncoderDetector:
             return [part(self.graph_, torch.from_numpy(X[sl])) for sl in row_slices(len(X), rows)]
 
     def score_with_errors(self, X: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one)."""
+        """Scores and per-feature errors computed by the torch graph (the reference for the ONNX one); by the stored
+        ONNX graph for a detector loaded with ``from_store``."""
+        stored = self._stored_model()
+        if stored is not None:
+            return stored.run(self._as_rows(X), missing=False)  # type: ignore[no-any-return]
         outs = self._graph_batches(X, batch_size, lambda g, x: g(x))
         return np.concatenate([s.numpy() for s, _ in outs]), np.concatenate([e.numpy() for _, e in outs])
 
     def score_terms(self, X: np.ndarray, batch_size: int = 65536) -> dict[str, np.ndarray]:
         """The score's parts per row: ``reconstruction``, ``neighbour`` and ``range`` (a term that is off is
         absent); they sum to ``decision_function(X)``. For seeing which term finds a data set's anomalies."""
+        stored = self._stored_model()
+        if stored is not None:  # SQL's anomaly_terms, which fills missing values as the score does
+            from .scoreterms import TERM_NAMES, terms_on
+
+            parts = stored.terms(self._as_rows(X, given=True))[1]
+            return {t: parts[:, i] for i, (t, on) in enumerate(zip(TERM_NAMES, terms_on(stored.rec.params),
+                                                                  strict=True)) if on}
         outs = self._graph_batches(self._filled(X, batch_size)[0], batch_size, lambda g, x: g.terms(x))
         return {k: np.concatenate([o[k].numpy() for o in outs]).astype(np.float64) for k in outs[0] if k != "feature_error"}
 
@@ -619,7 +721,10 @@ class AutoEncoderDetector:
 
         For a pandas DataFrame, a DataFrame with X's index and columns ``feature_1``, ``share_1``, ...,
         ``feature_{top}``, ``share_{top}`` and ``imputed`` (a dict of feature -> value imputed, None where no value
-        was missing). Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
+        was missing). For a polars DataFrame (or LazyFrame), a polars DataFrame of the same columns, in X's row
+        order; for an Arrow table (or batch, reader, dataset), an Arrow table; in both, ``imputed`` is a map of
+        feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was missing.
+        Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
         (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
@@ -632,6 +737,7 @@ class AutoEncoderDetector:
                                 "features shown per row), or None for all of them.")
         self._check_fitted()
         index = X.index if _series_library(X) is None and type(X).__module__.startswith("pandas") else None
+        library = frame_library(X)
         rows = self._as_rows(X, given=True)
         scored = [rows]
 
@@ -650,6 +756,8 @@ class AutoEncoderDetector:
         names = np.array([*self.feature_names_in_, None], dtype=object)[order]  # index -1: None
         missing = np.isnan(rows)
         imputed = np.where(missing, scored[0], np.nan)
+        if library is not None:  # the kind of frame given: a polars DataFrame for polars, an Arrow table for Arrow
+            return explanation_frame(library, names, shares, imputed, [str(c) for c in self.feature_names_in_])
         if index is None:
             return {"feature": names, "feature_index": order, "share": shares, "imputed": imputed}
         import sys
@@ -694,8 +802,13 @@ class AutoEncoderDetector:
         """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
         return -self.decision_function(X)
 
-    def _check_training_scores(self) -> None:
+    def _check_training_scores(self, what: str | None = None) -> None:
+        """Refuse a detector without ``threshold_``; ``what``: the method, which needs ``decision_scores_`` too."""
         self._check_fitted()
+        if what is not None and "_record" in self.__dict__:
+            from .fromstore import training_scores_note
+
+            raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
@@ -704,7 +817,7 @@ class AutoEncoderDetector:
     def predict(self, X: np.ndarray, return_confidence: bool = False) -> Any:
         """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention);
         ``return_confidence=True``: ``(labels, predict_confidence(X))``."""
-        self._check_training_scores()
+        self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None)
         s = self.decision_function(X)
         labels = (s > self.threshold_).astype(np.int64)
         return (labels, self._confidence(s)) if return_confidence else labels
@@ -713,7 +826,7 @@ class AutoEncoderDetector:
         """How consistently each row's ``predict`` would come out if the training rows were slightly different, in
         [0, 1] (PyOD's ``predict_confidence``, Perini et al. 2020): near 0.5 for rows near ``threshold_``, near 1
         far from it. NaN for a row whose score is NaN."""
-        self._check_training_scores()
+        self._check_training_scores("predict_confidence")
         return self._confidence(self.decision_function(X))
 
     def _confidence(self, s: np.ndarray) -> np.ndarray:
@@ -731,7 +844,7 @@ class AutoEncoderDetector:
         if method not in ("linear", "unify"):
             raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
                                 "'linear' (the default) or 'unify'.")
-        self._check_training_scores()
+        self._check_training_scores("predict_proba")
         train, s = self.decision_scores_, self.decision_function(X)
         if method == "linear":
             span = float(train.max() - train.min())

@@ -39,7 +39,13 @@ class BadInputError(AdDuckDBError, ValueError):
 
 
 class OptionError(BadInputError):
-    """An argument's value, or a combination of arguments, is wrong whatever the data (the command line exits 2)."""
+    """An argument's value, or a combination of arguments, is wrong whatever the data (the command line exits 2).
+    ``cli``: the same message in the command line's spelling (``--n-models 3``, not ``n_models=3``), where the
+    options it names are flags there too; the command line shows it instead."""
+
+    def __init__(self, *args: object, cli: str | None = None) -> None:
+        super().__init__(*args)
+        self.cli = cli
 
 
 class BadReferenceError(OptionError):

@@ -77,3 +77,48 @@ def arrow_rows(table: pa.Table, what: str) -> np.ndarray:
         return np.empty((table.num_rows, 0))
     # safe=False: a UInt64 or DECIMAL beyond 2**53 becomes the nearest float, as pandas' to_numpy(float64) does
     return np.stack([col.cast(pa.float64(), safe=False).to_numpy() for col in table.columns], axis=1)
+
+
+def frame_library(X: Any) -> str | None:
+    """'polars' for a polars DataFrame or LazyFrame, 'arrow' for an Arrow table, batch, reader or dataset: the kind of
+    frame a result about ``X``'s rows is given back as (``AutoEncoderDetector.explain``); None for anything else."""
+    top = type(X).__module__.split(".")[0]
+    if top == "polars" and type(X).__name__ in ("DataFrame", "LazyFrame"):
+        return "polars"
+    if isinstance(X, pa.Table | pa.RecordBatch | pa.RecordBatchReader):
+        return "arrow"
+    return "arrow" if top == "pyarrow" and hasattr(X, "to_table") and hasattr(X, "schema") else None
+
+
+# score(explain=True)'s anomaly_imputed type: feature -> the value a missing one was scored at, NULL where none was
+IMPUTED_TYPE = pa.map_(pa.string(), pa.float64())
+
+
+def imputed_map(held: np.ndarray, values: np.ndarray, names: pa.Array) -> pa.Array:
+    """Per row, each missing feature (``held`` [n, d]) -> the value it was scored at (``values``, row by row, as
+    ``X[held]`` orders them), as a MAP; NULL for a row with no value missing. ``names``: the features' names."""
+    some = held.any(axis=1)
+    offsets = np.zeros(len(held) + 1, dtype=np.int32)
+    np.cumsum(held.sum(axis=1), out=offsets[1:])
+    _, cols = np.nonzero(held)  # row by row, as the boolean index of values
+    return pa.MapArray.from_arrays(pa.array(offsets), names.take(pa.array(cols, type=pa.int64())),
+                                   pa.array(np.asarray(values, dtype=np.float64)), type=IMPUTED_TYPE,
+                                   mask=pa.array(~some))
+
+
+def explanation_frame(library: str, names: np.ndarray, shares: np.ndarray, imputed: np.ndarray,
+                      features: list[str]) -> Any:
+    """``explain``'s columns ``feature_1``, ``share_1``, ... and ``imputed`` as an Arrow table (``library`` 'arrow')
+    or a polars DataFrame ('polars'). ``names`` and ``shares`` [n, k]; ``imputed`` [n, d], NaN where not missing."""
+    columns: dict[str, pa.Array] = {}
+    for j in range(names.shape[1]):
+        columns[f"feature_{j + 1}"] = pa.array(names[:, j].tolist(), type=pa.string())
+        columns[f"share_{j + 1}"] = pa.array(shares[:, j], type=pa.float64())
+    held = ~np.isnan(imputed)
+    columns["imputed"] = imputed_map(held, imputed[held], pa.array(features, type=pa.string()))
+    table = pa.table(columns)
+    if library == "polars":
+        import polars as pl  # loaded: X was one of its frames
+
+        return pl.from_arrow(table)
+    return table

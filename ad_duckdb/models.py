@@ -78,7 +78,8 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 
     Returns a ``ModelRecord``: ``features`` (each a ``FeatureSpec`` with ``name``, ``transform``, ``fill``, ...),
     ``thresholds``, ``onnx`` (the graph's bytes), ``params``, ``metrics`` and ``lib_versions``. Raises
-    ``ModelNotFoundError`` (listing the known models) for an unknown name or version.
+    ``ModelNotFoundError`` (listing the known models) for an unknown name or version. To score, predict or explain
+    with it in Python, as SQL does: ``AutoEncoderDetector.from_store(con, model)``.
     """
     con = check_connection(con, "load_model")
     cur = interrupts.cursor(con)
@@ -90,8 +91,10 @@ def load_model(con: duckdb.DuckDBPyConnection, model: str) -> ModelRecord:
 
 def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Every stored model version, by name then version, as dicts with ``name``, ``version``, ``created_at``,
-    ``kind``, ``n_features``, ``train_rows``, ``source``, ``onnx_bytes`` and ``latest`` (True for the version the
-    bare name scores with, as ``ad-duckdb list`` shows); ``[]`` before any training."""
+    ``kind``, ``n_features``, ``train_rows``, ``source``, ``onnx_bytes``, ``latest`` (True for the version the
+    bare name scores with, as ``ad-duckdb list`` shows), ``status`` (``'ok'``, or ``'damaged'`` for a row that
+    fails its integrity checks and will not score, as ``ad-duckdb list`` says) and ``problem`` (what is wrong with a
+    damaged one, else None); ``[]`` before any training."""
     con = check_connection(con, "list_models")
     cur = interrupts.cursor(con)
     try:
@@ -102,11 +105,19 @@ def list_models(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             "octet_length(onnx) AS onnx_bytes, version = max(version) OVER (PARTITION BY name) AS latest "
             "FROM ad_models ORDER BY name, version"
         ).fetchall()
+        # Why each version checked: a damaged row listed like the others passed a nightly health check, and failed
+        # only when a query used it
+        problems = store.load_all(cur)[1]
     finally:
         cur.close()
-    # latest last: code reading the keys before it by position keeps working
+    # latest, status and problem last: code reading the keys before them by position keeps working
     keys = ["name", "version", "created_at", "kind", "n_features", "train_rows", "source", "onnx_bytes", "latest"]
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    out = []
+    for r in rows:
+        problem = problems.get((r[0], r[1]))
+        out.append(dict(zip(keys, r, strict=True)) | {"status": "ok" if problem is None else "damaged",
+                                                      "problem": problem})
+    return out
 
 
 def drop_model(con: duckdb.DuckDBPyConnection, model: str, keep: int | None = None) -> list[int]:

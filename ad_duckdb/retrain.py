@@ -32,22 +32,28 @@ def retrain_call(rec: ModelRecord) -> str | None:
         args.append(f"where={where!r}")
     if rec.kind != "autoencoder":
         args.append(f"kind={rec.kind!r}")
+    options = stored_options(rec, robust_default=where is None)
+    args += [f"{name}={_literal(name, value)}" for name, value in options.items() if name != "seed"]
+    args.append(f"seed={options['seed']!r}")
+    return f"ad_duckdb.train(con, {', '.join(args)})"
+
+
+def stored_options(rec: ModelRecord, *, robust_default: bool) -> dict[str, Any]:
+    """The training options of ``rec`` that differ from what training would choose by itself, and the seed; the
+    values as stored (lists for sizes). ``robust_default``: what ``robust`` is when not given (``ad_duckdb.train``:
+    on without a where= filter; ``AutoEncoderDetector``: on)."""
+    params = rec.params or {}
     defaults = {f.name: f.default for f in fields(TrainParams)}
     # hidden_dims and latent_dim are stored as trained (sized from the feature count when not given), robust as
-    # decided (on when no where= filter was given): named only where they differ from what train would choose.
+    # decided: named only where they differ from what training would choose.
     hidden, latent = TrainParams().sizes(len(rec.features))
-    chosen = {"hidden_dims": list(hidden), "latent_dim": latent, "robust": where is None}
+    chosen = {"hidden_dims": list(hidden), "latent_dim": latent, "robust": robust_default}
     sizes = params.get("code_sizes")
     if isinstance(sizes, list) and sizes:  # n_models and latent_dim follow from code_sizes (with_code_sizes)
         chosen |= {"n_models": len(sizes), "latent_dim": max(sizes)}
-    for name, value in params.items():
-        if name in _LEFT_OUT or name == "seed":
-            continue
-        if value == chosen.get(name, defaults.get(name, _Missing)):
-            continue
-        args.append(f"{name}={_literal(name, value)}")
-    args.append(f"seed={params.get('seed', defaults['seed'])!r}")
-    return f"ad_duckdb.train(con, {', '.join(args)})"
+    out = {name: value for name, value in params.items()
+           if name not in _LEFT_OUT and name != "seed" and value != chosen.get(name, defaults.get(name, _Missing))}
+    return out | {"seed": params.get("seed", defaults["seed"])}
 
 
 class _Missing:

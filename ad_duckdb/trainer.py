@@ -16,7 +16,7 @@ import numpy as np
 
 from . import progress
 from .chunks import row_bytes, row_slices, rows_per_chunk
-from .exceptions import BadInputError
+from .exceptions import BadInputError, OptionError
 
 # Rows of at most this many features get the narrower default layers (see TrainParams.sizes).
 NARROW_ROWS = 3
@@ -39,6 +39,13 @@ RANGES: dict[str, tuple[type, float, float]] = {
     "max_train_rows": (int, 100, 10**9),
     "seed": (int, 0, 2**32 - 1),
 }
+
+
+def vae_code_sizes(sizes: tuple[int, ...], typed: str, instead: str) -> str:
+    """Why code_sizes and a variational autoencoder do not go together, with the caller's spelling of the latter
+    (``typed``: ``variational=True`` to the detector, ``kind='vae'`` to ``ad_duckdb.train``) and its way out."""
+    return (f"code_sizes={sizes} cuts the codes of plain autoencoders; a variational one ({typed}) adds noise to every "
+            f"code number in training, so the cut would not hold. Leave code_sizes out, or {instead}.")
 
 
 def _is_int(v: object) -> bool:
@@ -143,6 +150,13 @@ class TrainParams:
         latent = self.latent_dim if self.latent_dim is not None else max(self.code_sizes or (8,))
         return tuple(hidden), latent
 
+    def weight_bytes(self, d: int) -> int:
+        """Bytes of the ensemble's dense-layer weights and biases as float32 for ``d`` features: a lower bound of the
+        stored ONNX graph's size (which adds the neighbour bank and the preprocessing), known before training."""
+        hidden, latent = self.sizes(d)
+        widths = [d, *hidden, latent, *reversed(hidden), d]
+        return 4 * self.n_models * sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
+
     def with_code_sizes(self, given: Collection[str]) -> TrainParams:
         """These parameters with ``code_sizes`` checked against ``n_models`` and ``latent_dim``: ``n_models`` is the
         number of sizes unless ``given`` names it (``latent_dim`` not given is the largest size, ``sizes``).
@@ -159,18 +173,21 @@ class TrainParams:
             return self
         sizes = tuple(c)
         shown = f"code_sizes={sizes}"
-        if self.variational:
-            raise BadInputError(f"{shown} cuts the codes of plain autoencoders; a variational one (kind='vae', "
-                                "variational=True) adds noise to every code number in training, so the cut would not "
-                                "hold. Leave code_sizes out, or train kind='autoencoder'.")
+        flag = f"--code-sizes {','.join(map(str, sizes))}"  # the command line's spelling, for its message (cli=)
+        if self.variational:  # the detector's spelling; ad_duckdb.train says kind='vae' before this (vae_code_sizes)
+            raise OptionError(vae_code_sizes(sizes, "variational=True", "leave variational out"))
         hi = int(RANGES["n_models"][2])
         if len(sizes) > hi:
-            raise BadInputError(f"{shown} gives {len(sizes)} members a code size each, but n_models (one member per "
-                                f"size) is at most {hi}: give at most {hi} sizes.")
+            raise OptionError(f"{shown} gives {len(sizes)} members a code size each, but n_models (one member per "
+                              f"size) is at most {hi}: give at most {hi} sizes.",
+                              cli=f"--code-sizes gives {len(sizes)} autoencoders a code size each, but --n-models (one "
+                                  f"per size) is at most {hi}: give at most {hi} sizes.")
         if "n_models" in given and self.n_models != len(sizes):
-            raise BadInputError(f"{shown} gives {len(sizes)} members a code size each, but n_models={self.n_models} "
-                                f"(CLI: --n-models): set n_models={len(sizes)}, or leave n_models out (it is then the "
-                                "number of sizes).")
+            raise OptionError(f"{shown} gives {len(sizes)} members a code size each, but n_models={self.n_models}: set "
+                              f"n_models={len(sizes)}, or leave n_models out (it is then the number of sizes).",
+                              cli=f"{flag} gives {len(sizes)} autoencoders a code size each, but --n-models "
+                                  f"{self.n_models}: set --n-models {len(sizes)}, or leave --n-models out (it is then "
+                                  "the number of sizes).")
         latent = self.sizes(1)[1]
         if max(sizes) > latent:
             raise BadInputError(f"{shown} cuts codes to at most {max(sizes)} numbers, but latent_dim={latent} makes "
@@ -203,9 +220,14 @@ class TrainParams:
             shown = f"code_sizes={self.code_sizes}"
             fits = tuple(c for c in (2, 4, 8, 16) if c <= width)
             fix = f"give sizes of at most {width}, e.g. code_sizes={fits}"
-        raise BadInputError(f"{shown} on {features} ({who}): the code is computed from the last hidden layer's {width} "
-                            f"numbers ({layers}), so a code of more than {width} holds nothing more, only costs: {fix}, "
-                            f"or widen the last of hidden_dims to at least {latent}.")
+        why = (f"the code is computed from the last hidden layer's {width} numbers ({{}}), so a code of more than "
+               f"{width} holds nothing more, only costs: ")
+        # the command line has --code-sizes and neither hidden_dims nor latent_dim: its message names the flag alone
+        cli = (f"--code-sizes {','.join(map(str, self.code_sizes))} on {features} ({who}): "
+               + why.format(f"the default for {features}") + f"give sizes of at most {width}, e.g. --code-sizes "
+               + ",".join(str(c) for c in (2, 4, 8, 16) if c <= width) + "." if self.code_sizes else None)
+        raise OptionError(f"{shown} on {features} ({who}): {why.format(layers)}{fix}, or widen the last of hidden_dims "
+                          f"to at least {latent}.", cli=cli)
 
     def bank(self, robust: bool) -> tuple[str, int, int]:
         """The latent-neighbour term: (bank kind, groups, k nearest per group).

@@ -24,6 +24,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 from . import store
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
+from .frames import imputed_map
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .shapley import ranked
@@ -411,22 +412,13 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
 
 
-IMPUTED_TYPE = pa.map_(pa.string(), pa.float64())
-
-
 def imputed_rows(lm: LoadedModel, X: np.ndarray) -> pa.Array:
     """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``), beside
     ``explain_rows``' shares (which give a missing value none); NULL for a row with no value missing."""
     held = np.isnan(X)
     some = held.any(axis=1)
-    counts = np.where(some, held.sum(axis=1), 0)
-    offsets = np.zeros(len(X) + 1, dtype=np.int32)
-    np.cumsum(counts, out=offsets[1:])
-    _, cols = np.nonzero(held)  # row by row, as the boolean index below
     values = lm.as_scored(X[some])[held[some]] if some.any() else np.zeros(0)
-    keys = lm.names_pa.take(to_arrow(cols.astype(np.int64), pa.int64()))
-    return pa.MapArray.from_arrays(to_arrow(offsets, pa.int32()), keys, to_arrow(values, pa.float64()),
-                                   type=IMPUTED_TYPE, mask=to_arrow(~some, pa.bool_()))
+    return imputed_map(held, values, lm.names_pa)
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:

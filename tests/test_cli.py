@@ -2894,7 +2894,7 @@ def test_train_code_sizes_flag(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "--code-sizes", "2,4,8,16",
                                    "--n-models", "3"])
     assert res.exit_code == 2 and res.output.startswith("Error: Invalid value for '--code-sizes': ")
-    assert "n_models=3 (CLI: --n-models): set n_models=4, or leave n_models out" in res.output, res.output
+    assert "but --n-models 3: set --n-models 4, or leave --n-models out" in res.output, res.output
 
 
 def test_train_fill_line_and_the_all_null_rows_note_of_a_quoted_column(tmp_path: Path) -> None:
@@ -2993,6 +2993,6 @@ def test_train_code_sizes_wider_than_the_layer_is_a_wrong_option(tmp_path: Path)
     res = CliRunner().invoke(cli, ["train", path, "ms", "transactions", "-f", "count", "-f", "amount",
                                    "--code-sizes", "1000", "--quiet"])
     assert res.exit_code == 2 and "Traceback" not in res.output, res.output
-    assert res.output.startswith("Error: Invalid value for '--code-sizes': code_sizes=(1000,) on 2 features (Model "
+    assert res.output.startswith("Error: Invalid value for '--code-sizes': --code-sizes 1000 on 2 features (Model "
                                  "'ms'): "), res.output
-    assert "give sizes of at most 16, e.g. code_sizes=(2, 4, 8, 16)" in res.output, res.output
+    assert "give sizes of at most 16, e.g. --code-sizes 2,4,8,16" in " ".join(res.output.split()), res.output

@@ -900,7 +900,7 @@ def test_the_default_fit_is_the_one_before_code_sizes() -> None:
      r"code_sizes=\(2, 4, 32\) cuts codes to at most 32 numbers, but latent_dim=16 makes codes of 16: .*"
      r"latent_dim=32 .* or leave latent_dim out"),
     ({"code_sizes": (2, 4, 8, 16), "n_models": 3},
-     r"code_sizes=\(2, 4, 8, 16\) gives 4 members a code size each, but n_models=3 \(CLI: --n-models\): set "
+     r"code_sizes=\(2, 4, 8, 16\) gives 4 members a code size each, but n_models=3: set "
      r"n_models=4, or leave n_models out"),
     ({"code_sizes": (2, 4), "variational": True}, r"code_sizes=\(2, 4\) cuts .* variational"),
     ({"code_sizes": ()}, r"'code_sizes' parameter must be None or a non-empty list or tuple of positive ints"),

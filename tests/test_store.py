@@ -923,7 +923,7 @@ def test_list_models_says_which_version_is_latest_as_the_cli_list_does(tmp_path:
                                                                                         "seed": len(name)})
         models = ad_duckdb.list_models(con)
         assert [list(m) for m in models] == [["name", "version", "created_at", "kind", "n_features", "train_rows",
-                                              "source", "onnx_bytes", "latest"]] * 4
+                                              "source", "onnx_bytes", "latest", "status", "problem"]] * 4
         assert [(m["name"], m["version"], m["latest"]) for m in models] == [
             ("other", 1, True), ("tx_ae", 1, False), ("tx_ae", 2, False), ("tx_ae", 3, True)]
         ad_duckdb.drop_model(con, "tx_ae@3")
