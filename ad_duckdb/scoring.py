@@ -286,9 +286,24 @@ class LoadedModel:
     def attribution(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Scores, and each column's part in each row's score [n, d] (>= 0), for ``anomaly_explain``: Shapley values
         on this model's graph (``shapley.attribution``, which says why)."""
-        return shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False),
-                                   lambda rows, s, fe: self._fill_missing(rows, s, fe, bulk),
-                                   lambda rows: self.scores(rows, bulk=bulk, missing=False))
+        s, parts, _ = self.attribution_as_scored(X, bulk=bulk)
+        return s, parts
+
+    def attribution_as_scored(self, X: np.ndarray, *, bulk: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``attribution``, and the NULL / NaN values of ``X`` as its scores took them (``as_scored``'s, NaN where a
+        value was given), from the same fill. Why: score(explain=True) filled the rows with NULLs a second time for
+        anomaly_imputed (``as_scored``), one more pass per candidate and missing column for values already known."""
+        held = np.isnan(X)
+        taken = np.full(X.shape, np.nan)
+
+        def fill(rows: np.ndarray, s: np.ndarray, fe: np.ndarray) -> np.ndarray:
+            filled = self._fill_missing(rows, s, fe, bulk)
+            taken[held] = filled[held]
+            return filled
+
+        s, parts = shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False), fill,
+                                       lambda rows: self.scores(rows, bulk=bulk, missing=False))
+        return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median"."""

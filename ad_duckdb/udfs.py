@@ -414,16 +414,18 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
 IMPUTED_TYPE = pa.map_(pa.string(), pa.float64())
 
 
-def imputed_rows(lm: LoadedModel, X: np.ndarray) -> pa.Array:
-    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``), beside
-    ``explain_rows``' shares (which give a missing value none); NULL for a row with no value missing."""
+def imputed_rows(lm: LoadedModel, X: np.ndarray, taken: np.ndarray | None = None) -> pa.Array:
+    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``, or ``taken``:
+    ``attribution_as_scored``'s), beside ``explain_rows``' shares (which give a missing value none); NULL for a row
+    with no value missing."""
     held = np.isnan(X)
     some = held.any(axis=1)
     counts = np.where(some, held.sum(axis=1), 0)
     offsets = np.zeros(len(X) + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
     _, cols = np.nonzero(held)  # row by row, as the boolean index below
-    values = lm.as_scored(X[some])[held[some]] if some.any() else np.zeros(0)
+    values = np.zeros(0) if not some.any() else taken[held] if taken is not None else \
+        lm.as_scored(X[some])[held[some]]
     keys = lm.names_pa.take(to_arrow(cols.astype(np.int64), pa.int64()))
     return pa.MapArray.from_arrays(to_arrow(offsets, pa.int32()), keys, to_arrow(values, pa.float64()),
                                    type=IMPUTED_TYPE, mask=to_arrow(~some, pa.bool_()))
