@@ -17,9 +17,10 @@ arrays) moved the CPU ratio beyond the noise (new/old x0.96-1.09).
 
 Cases: 'synthetic' is bench/scale_costs.py's table (7 columns, DECIMAL(38,10), HUGEINT, 30% NULLs in n1 and n2) and
 its NULL-free twin (the NULLs replaced by a constant); the ADBench file is read as is (NULL-free) and with 30% of two
-of its columns punched out (seeded). Paths: SQL ``sum(anomaly_score(...))``, bulk ``score(into=...)``, SQL
-``anomaly_explain`` on the first --explain-rows rows. Each measure runs in a fresh process per code tree, trees
-alternated --repeat times; medians printed. The models are trained once, by this tree, into one database file.
+of its columns punched out (seeded). Paths: SQL ``sum(anomaly_score(...))``, bulk ``score(...)``, SQL
+``anomaly_explain`` and ``score(explain=True)`` ('bulkexpl': with anomaly_imputed) on the first --explain-rows
+rows. Each measure runs in a fresh process per code tree, trees alternated --repeat times; medians printed. The
+models are trained once, by this tree, into one database file.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parents[0] / "shared" / "data" / "adbench"
 SYN = ["cnt", "amount", "x3", "n1", "n2", "dec", "hug"]
-PATHS = ["sql", "bulk", "explain"]
+PATHS = ["sql", "bulk", "explain", "bulkexpl"]
 
 
 def prepare(db: str, rows: int, adbench: str) -> dict[str, list[str]]:
@@ -104,6 +105,8 @@ for case, names in feats.items():
         timed(f"{{case}} {{variant}} bulk", lambda: ad_duckdb.score(con, case, table, columns=["id"]))
         timed(f"{{case}} {{variant}} explain", lambda: con.execute(
             f"SELECT count(anomaly_explain('{{case}}', {{cols}})) FROM (FROM {{table}} LIMIT {explain_rows})").fetchall())
+        timed(f"{{case}} {{variant}} bulkexpl", lambda: ad_duckdb.score(
+            con, case, f"SELECT * FROM {{table}} LIMIT {explain_rows}", columns=["id"], explain=True))
 print("RESULT " + json.dumps(out))
 """
     env = dict(os.environ, PYTHONPATH=tree)
