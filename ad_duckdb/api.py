@@ -818,8 +818,9 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         try:
             for batch in batches:
                 X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
+                taken = None
                 if explain:
-                    s, fe = lm.attribution(X, bulk=True)
+                    s, fe, taken = lm.attribution_as_scored(X, bulk=True)
                 else:
                     s, fe = lm.scores(X, bulk=True), None
                 s64 = s.astype(np.float64)
@@ -839,7 +840,7 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
                 if fe is not None:
                     arrays.append(explain_rows(lm, fe))
                     if imputed:
-                        arrays.append(imputed_rows(lm, X))
+                        arrays.append(imputed_rows(lm, X, taken))
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         except (AdDuckDBError, KeyboardInterrupt) as e:  # ours; the source's own errors stay DuckDB's
             failed.append(e)

@@ -412,12 +412,14 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
 
 
-def imputed_rows(lm: LoadedModel, X: np.ndarray) -> pa.Array:
-    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``), beside
-    ``explain_rows``' shares (which give a missing value none); NULL for a row with no value missing."""
+def imputed_rows(lm: LoadedModel, X: np.ndarray, taken: np.ndarray | None = None) -> pa.Array:
+    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``, or ``taken``:
+    ``attribution_as_scored``'s), beside ``explain_rows``' shares (which give a missing value none); NULL for a row
+    with no value missing."""
     held = np.isnan(X)
     some = held.any(axis=1)
-    values = lm.as_scored(X[some])[held[some]] if some.any() else np.zeros(0)
+    values = np.zeros(0) if not some.any() else taken[held] if taken is not None else \
+        lm.as_scored(X[some])[held[some]]
     return imputed_map(held, values, lm.names_pa)
 
 
