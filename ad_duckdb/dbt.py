@@ -226,7 +226,16 @@ class Plugin(BasePlugin):
                 "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
-            reg.not_found_hint += where
+            reg.not_found_hint += where + _unit_test_hint(_empty_run())
+            # Why: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, and a model's pre_hook
+            # runs in the model's transaction, so what the hook stores cannot be read there; the plain message said
+            # to add the threshold the hook had just added
+            reg.set_threshold_hint(
+                " In a dbt run, the functions read the stored thresholds when a node starts, before its hooks run, "
+                "so a threshold stored by the node's own pre_hook (with or without transaction: false) is not seen "
+                "by that node: store it in on-run-start, or in an earlier node this one runs after (ref() it, or "
+                "add `-- depends_on: {{ ref('<that node>') }}`)."
+            )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True
@@ -243,6 +252,18 @@ class Plugin(BasePlugin):
         if not self._attached_seen:
             self._attached_seen = True
             registry(cursor).elsewhere = attached_models(cursor, self.creds.path if self.creds is not None else None)
+
+
+def _unit_test_hint(empty: bool) -> str:
+    """What a model not stored means in a dbt unit test: the test mocks the model's inputs, but its SQL still calls
+    the functions, which need the model stored; in ``dbt build --empty`` no training model stores one."""
+    when = (" This is a `dbt build --empty` run: its training model stores no model, so on a new database nothing "
+            "is stored for a dbt unit test to use." if empty else "")
+    return (" A dbt unit test (unit_tests:) mocks the model's inputs, but its SQL still calls the function, which "
+            f"needs the model stored.{when} In a unit test, list under expect: only columns the functions do not "
+            "compute (dbt selects only those, so the function is not called, unless the model filters or joins on "
+            "a score), and test the logic on the scores in the models downstream, mocking the score table's rows; "
+            "or store the model first (a run without --empty of the training model, or `ad-duckdb train`).")
 
 
 def _check_registered(session: Any, name: str) -> None:

@@ -155,6 +155,9 @@ class LoadedModel:
         # The stored versions of this name, newest first (set by udfs.Registry.refresh): a threshold this one
         # lacks is looked up there, as a retrain without carry_thresholds leaves 'cut' on the version before.
         self.siblings: list[LoadedModel] = []
+        # what a missing threshold means where the functions were registered (udfs.Registry.threshold_hint: the dbt
+        # plugin), appended to the message
+        self.threshold_hint = ""
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -304,6 +307,7 @@ class LoadedModel:
                 f"{did_you_mean(name, list(self.thresholds))} Thresholds belong to "
                 f"one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
                 f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
+                f"{self.threshold_hint}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
             raise BadInputError(

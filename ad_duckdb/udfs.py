@@ -128,6 +128,7 @@ class Registry:
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
+        self.threshold_hint = ""  # the same, for a threshold a version lacks (LoadedModel.threshold_hint)
         # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
         self.elsewhere: dict[str, str] = {}
         # why a model stored here is lost when its owner closes (the dbt plugin: an in-memory path: beside the run's
@@ -148,6 +149,12 @@ class Registry:
     def asked_for(self, names: list[str], files: list[str]) -> bool:
         """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
         return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
+
+    def set_threshold_hint(self, hint: str) -> None:
+        """Say ``hint`` after every missing-threshold message, of the models loaded now and of later refreshes."""
+        self.threshold_hint = hint
+        for lm in [*self.by_ref.values(), *self.files]:
+            lm.threshold_hint = hint
 
     def refresh(self, cur: Any) -> None:
         with self.refreshing:
@@ -177,10 +184,12 @@ class Registry:
             # of a version's metrics never changes
             lm.rec.metrics = rec.metrics
             lm.check_order = self.check_order
+            lm.threshold_hint = self.threshold_hint
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
             lm.check_order = self.check_order
+            lm.threshold_hint = self.threshold_hint
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm
