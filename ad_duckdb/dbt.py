@@ -227,14 +227,16 @@ class Plugin(BasePlugin):
             )
             where, reg.volatile_store = self._store_location(conn)
             reg.not_found_hint += where + _unit_test_hint(_empty_run())
-            # Why: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, and a model's pre_hook
-            # runs in the model's transaction, so what the hook stores cannot be read there; the plain message said
-            # to add the threshold the hook had just added
-            reg.set_threshold_hint(
-                " In a dbt run, the functions read the stored thresholds when a node starts, before its hooks run, "
-                "so a threshold stored by the node's own pre_hook (with or without transaction: false) is not seen "
-                "by that node: store it in on-run-start, or in an earlier node this one runs after (ref() it, or "
-                "add `-- depends_on: {{ ref('<that node>') }}`)."
+            # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
+            # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
+            # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message
+            # says where to store it (it said to add the threshold the hook had just added)
+            reg.on_missing_threshold(
+                " In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is "
+                "not seen by that node: give the hook transaction: false (pre_hook: {sql: \"insert ...\", "
+                "transaction: false}), or store it in on-run-start or in an earlier node this one runs after "
+                "(ref() it, or add `-- depends_on: {{ ref('<that node>') }}`).",
+                lambda: _reload(conn),
             )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
@@ -252,6 +254,15 @@ class Plugin(BasePlugin):
         if not self._attached_seen:
             self._attached_seen = True
             registry(cursor).elsewhere = attached_models(cursor, self.creds.path if self.creds is not None else None)
+
+
+def _reload(conn: DuckDBPyConnection) -> None:
+    """Load the store again if it changed, through a cursor of dbt's connection (which stays open for the run)."""
+    cur = conn.cursor()
+    try:
+        refresh_if_changed(cur)
+    finally:
+        cur.close()
 
 
 def _unit_test_hint(empty: bool) -> str:

@@ -1030,10 +1030,11 @@ _CUT = ("insert or replace into main.ad_thresholds (model, version, threshold_na
         "values ('ae', 1, 'cut', 0.5, 'manual', now())")
 
 
-def test_threshold_stored_by_a_models_own_pre_hook_says_where_to_store_it(tmp_path: Path) -> None:
-    # dbt-duckdb hands the plugin a node's cursor before the node's hooks run, and a pre_hook runs inside the model's
-    # transaction, so the functions cannot see what it stores; the message said to add the threshold the hook had
-    # just added.
+def test_threshold_stored_by_a_models_own_pre_hook(tmp_path: Path) -> None:
+    # dbt-duckdb hands the plugin a node's cursor before the node's hooks run, so the store was read before the
+    # model's pre_hook stored 'cut'. With transaction: false the hook commits before the model's SQL: the functions
+    # now read the store again on a missing threshold and find it. Inside the model's transaction (the default) it
+    # is not committed, and no other cursor can read it: the message said to add the threshold the hook had added.
     hooked = ("{{ config(pre_hook=\"" + _CUT + "\") }}\n"
               "select a, b, is_anomaly_at('ae@1', 'cut', a, b) as f from {{ ref('src') }}\n")
     work = _small_project(tmp_path / "hook", {"hooked.sql": hooked})
@@ -1047,19 +1048,28 @@ def test_threshold_stored_by_a_models_own_pre_hook_says_where_to_store_it(tmp_pa
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
     assert "Model 'ae@1' has no threshold 'cut'" in out, out[-4000:]
-    assert ("In a dbt run, the functions read the stored thresholds when a node starts, before its hooks run, so a "
-            "threshold stored by the node's own pre_hook (with or without transaction: false) is not seen by that "
-            "node: store it in on-run-start") in out
-    # what it says to do works: the same insert in on-run-start
-    con = duckdb.connect(str(work / "small.duckdb"))
-    try:
-        con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'cut'")
-    finally:
-        con.close()
-    (work / "models" / "hooked.sql").write_text(hooked.split("\n", 1)[1])
-    (work / "dbt_project.yml").write_text((work / "dbt_project.yml").read_text() + f'on-run-start: ["{_CUT}"]\n')
-    proc = run_dbt(["run", "--profiles-dir", "."], work)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert ("In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is not "
+            "seen by that node: give the hook transaction: false") in out
+    for fixed in ("{{ config(pre_hook={'sql': \"" + _CUT + "\", 'transaction': false}) }}\n",  # what it says to do
+                  "on-run-start"):
+        con = duckdb.connect(str(work / "small.duckdb"))
+        try:
+            con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'cut'")
+        finally:
+            con.close()
+        body = hooked.split("\n", 1)[1]
+        if fixed == "on-run-start":
+            (work / "models" / "hooked.sql").write_text(body)
+            (work / "dbt_project.yml").write_text((work / "dbt_project.yml").read_text() + f'on-run-start: ["{_CUT}"]\n')
+        else:
+            (work / "models" / "hooked.sql").write_text(fixed + body)
+        proc = run_dbt(["run", "--profiles-dir", "."], work)
+        assert proc.returncode == 0, fixed + proc.stdout[-4000:] + proc.stderr[-4000:]
+        con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM hooked").fetchall() == [(400,)]
+        finally:
+            con.close()
 
 
 def test_readme_unit_tests_pass_in_dbt_build_empty_on_a_new_database(tmp_path: Path) -> None:
