@@ -226,7 +226,18 @@ class Plugin(BasePlugin):
                 "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
-            reg.not_found_hint += where
+            reg.not_found_hint += where + _unit_test_hint(_empty_run())
+            # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
+            # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
+            # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message
+            # says where to store it (it said to add the threshold the hook had just added)
+            reg.on_missing_threshold(
+                " In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is "
+                "not seen by that node: give the hook transaction: false (pre_hook: {sql: \"insert ...\", "
+                "transaction: false}), or store it in on-run-start or in an earlier node this one runs after "
+                "(ref() it, or add `-- depends_on: {{ ref('<that node>') }}`).",
+                lambda: _reload(conn),
+            )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model
             # meanwhile; advice to refresh the connection (or SIGHUP a server) is no fix a dbt model can apply
             reg.opened_afresh = True
@@ -243,6 +254,27 @@ class Plugin(BasePlugin):
         if not self._attached_seen:
             self._attached_seen = True
             registry(cursor).elsewhere = attached_models(cursor, self.creds.path if self.creds is not None else None)
+
+
+def _reload(conn: DuckDBPyConnection) -> None:
+    """Load the store again if it changed, through a cursor of dbt's connection (which stays open for the run)."""
+    cur = conn.cursor()
+    try:
+        refresh_if_changed(cur)
+    finally:
+        cur.close()
+
+
+def _unit_test_hint(empty: bool) -> str:
+    """What a model not stored means in a dbt unit test: the test mocks the model's inputs, but its SQL still calls
+    the functions, which need the model stored; in ``dbt build --empty`` no training model stores one."""
+    when = (" This is a `dbt build --empty` run: its training model stores no model, so on a new database nothing "
+            "is stored for a dbt unit test to use." if empty else "")
+    return (" A dbt unit test (unit_tests:) mocks the model's inputs, but its SQL still calls the function, which "
+            f"needs the model stored.{when} In a unit test, list under expect: only columns the functions do not "
+            "compute (dbt selects only those, so the function is not called, unless the model filters or joins on "
+            "a score), and test the logic on the scores in the models downstream, mocking the score table's rows; "
+            "or store the model first (a run without --empty of the training model, or `ad-duckdb train`).")
 
 
 def _check_registered(session: Any, name: str) -> None:

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -155,6 +155,12 @@ class LoadedModel:
         # The stored versions of this name, newest first (set by udfs.Registry.refresh): a threshold this one
         # lacks is looked up there, as a retrain without carry_thresholds leaves 'cut' on the version before.
         self.siblings: list[LoadedModel] = []
+        # what a missing threshold means where the functions were registered (udfs.Registry.threshold_hint: the dbt
+        # plugin), appended to the message
+        self.threshold_hint = ""
+        # reads the store again when it changed (udfs.Registry.reload_thresholds: the dbt plugin), for a threshold
+        # committed after the functions loaded it, such as by a model's pre_hook with transaction: false
+        self.reload_thresholds: Callable[[], None] | None = None
 
     @property
     def input_dtype(self) -> type[np.floating[Any]]:
@@ -313,6 +319,9 @@ class LoadedModel:
         from .exceptions import ThresholdNotFoundError
 
         v = self.thresholds.get(name)
+        if v is None and self.reload_thresholds is not None:
+            self.reload_thresholds()  # refreshes this object's thresholds in place (a stored version is kept)
+            v = self.thresholds.get(name)
         if v is None:
             known = ", ".join(repr(k) for k in sorted(self.thresholds)) or "none"
             homes = [m for m in self.siblings if m is not self and name in m.thresholds]
@@ -327,6 +336,7 @@ class LoadedModel:
                 f"{did_you_mean(name, list(self.thresholds))} Thresholds belong to "
                 f"one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
                 f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
+                f"{self.threshold_hint}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
             raise BadInputError(

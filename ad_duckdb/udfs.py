@@ -129,6 +129,8 @@ class Registry:
         # what an unknown model means where the functions were registered (the dbt plugin); not said after a guess
         self.not_found_hint = ""
         self.dropped_hint = ""  # the same, for a model or version that was dropped (never trained again as such)
+        self.threshold_hint = ""  # the same, for a threshold a version lacks (LoadedModel.threshold_hint)
+        self.reload_thresholds: Callable[[], None] | None = None  # see LoadedModel.reload_thresholds
         # what to say, in place of not_found_hint, for a name stored elsewhere (the dbt plugin: an ATTACHed database)
         self.elsewhere: dict[str, str] = {}
         # why a model stored here is lost when its owner closes (the dbt plugin: an in-memory path: beside the run's
@@ -149,6 +151,13 @@ class Registry:
     def asked_for(self, names: list[str], files: list[str]) -> bool:
         """Whether ``register(models=names + files)`` asks for exactly the models this registry was made for."""
         return self.names is not None and sorted(self.names) == sorted(names) and sorted(self.file_paths) == sorted(files)
+
+    def on_missing_threshold(self, hint: str, reload: Callable[[], None] | None) -> None:
+        """For the models loaded now and of later refreshes: call ``reload`` before a threshold is taken as missing,
+        and say ``hint`` after the message when it still is."""
+        self.threshold_hint, self.reload_thresholds = hint, reload
+        for lm in [*self.by_ref.values(), *self.files]:
+            lm.threshold_hint, lm.reload_thresholds = hint, reload
 
     def refresh(self, cur: Any) -> None:
         with self.refreshing:
@@ -178,10 +187,12 @@ class Registry:
             # of a version's metrics never changes
             lm.rec.metrics = rec.metrics
             lm.check_order = self.check_order
+            lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             by_ref[rec.ref] = lm
             latest[rec.name] = lm
         for lm in self.files:
             lm.check_order = self.check_order
+            lm.threshold_hint, lm.reload_thresholds = self.threshold_hint, self.reload_thresholds
             by_ref.setdefault(lm.ref, lm)
             if lm.name not in latest or latest[lm.name].version < lm.version:
                 latest[lm.name] = lm

@@ -956,3 +956,131 @@ def test_train_model_without_retrain_trains_when_the_config_asks_for_other_membe
     assert [(k["version"].to_pylist(), k["trained"].to_pylist()) for k in kept] == [([2], [False])] * 3
     assert (three["version"].to_pylist(), again["version"].to_pylist(), again["trained"].to_pylist()) == \
         ([3], [3], [False])
+
+
+def _small_project(work: Path, models: dict[str, str], project_extra: str = "") -> Path:
+    """A dbt project of its own in ``work``: profile with the plugin, ``src`` (two columns a, b) and ``models``."""
+    (work / "models").mkdir(parents=True)
+    (work / "dbt_project.yml").write_text(
+        f"name: small\nversion: '1.0'\nprofile: small\nmodels:\n  small:\n    +materialized: table\n{project_extra}")
+    (work / "profiles.yml").write_text(
+        "small:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: small.duckdb\n      threads: 1\n"
+        "      plugins:\n        - module: ad_duckdb.dbt\n")
+    (work / "models" / "src.sql").write_text("select range::double as a, sqrt(range) as b from range(400)\n")
+    for name, text in models.items():
+        (work / "models" / name).write_text(text)
+    return work
+
+
+_SCORED = "select a, b, anomaly_score('ae@1', a, b) as s from {{ ref('src') }}\n"
+_FLAGGED = "select a, b from {{ ref('scored') }} where s > 10\n"
+
+
+def _unit_tests(expect_score: bool) -> str:
+    scored_row = "{a: 1.0, b: 2.0, s: 0.5}" if expect_score else "{a: 1.0, b: 2.0}"
+    return f"""unit_tests:
+  - name: scored_keeps_rows
+    model: scored
+    given:
+      - input: ref('src')
+        rows: [{{a: 1.0, b: 2.0}}]
+    expect:
+      rows: [{scored_row}]
+  - name: flagged_keeps_high_scores
+    model: flagged
+    given:
+      - input: ref('scored')
+        rows: [{{a: 1.0, b: 2.0, s: 0.5}}, {{a: 3.0, b: 4.0, s: 50.0}}]
+    expect:
+      rows: [{{a: 3.0, b: 4.0}}]
+"""
+
+
+def test_unit_test_of_a_scoring_model_under_build_empty_says_what_to_do(tmp_path: Path) -> None:
+    # A dbt unit test mocks a model's inputs, but the model's SQL still calls anomaly_score('ae@1', ...), which needs
+    # the model stored; `dbt build --empty` on a new database stores none. The message only said to train one or add
+    # depends_on, neither of which a unit test in an --empty build can do.
+    work = _small_project(tmp_path / "ut", {"scored.sql": _SCORED, "flagged.sql": _FLAGGED,
+                                            "ut.yml": _unit_tests(expect_score=True)})
+    proc = run_dbt(["build", "--profiles-dir", ".", "--empty"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "No model 'ae' in table ad_models" in out, out[-4000:]
+    assert "A dbt unit test (unit_tests:) mocks the model's inputs, but its SQL still calls the function" in out
+    assert "This is a `dbt build --empty` run: its training model stores no model" in out
+    assert "list under expect: only columns the functions do not compute" in out
+    # the README's pattern: the scoring model's unit test leaves the score out of expect, and the logic on scores is
+    # unit-tested downstream with mocked scores; both pass with no model stored
+    (work / "models" / "ut.yml").write_text(_unit_tests(expect_score=False))
+    shutil.rmtree(work / "target", ignore_errors=True)
+    (work / "small.duckdb").unlink()
+    proc = run_dbt(["build", "--profiles-dir", ".", "--empty"], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "PASS scored::scored_keeps_rows" in proc.stdout and "PASS flagged::flagged_keeps_high_scores" in proc.stdout
+
+
+def test_unit_test_hint_says_build_empty_only_in_one() -> None:
+    from ad_duckdb.dbt import _unit_test_hint
+
+    assert "dbt build --empty" in _unit_test_hint(True) and "--empty` run" not in _unit_test_hint(False)
+    assert "A dbt unit test" in _unit_test_hint(False)
+
+
+_CUT = ("insert or replace into main.ad_thresholds (model, version, threshold_name, value, method, created_at) "
+        "values ('ae', 1, 'cut', 0.5, 'manual', now())")
+
+
+def test_threshold_stored_by_a_models_own_pre_hook(tmp_path: Path) -> None:
+    # dbt-duckdb hands the plugin a node's cursor before the node's hooks run, so the store was read before the
+    # model's pre_hook stored 'cut'. With transaction: false the hook commits before the model's SQL: the functions
+    # now read the store again on a missing threshold and find it. Inside the model's transaction (the default) it
+    # is not committed, and no other cursor can read it: the message said to add the threshold the hook had added.
+    hooked = ("{{ config(pre_hook=\"" + _CUT + "\") }}\n"
+              "select a, b, is_anomaly_at('ae@1', 'cut', a, b) as f from {{ ref('src') }}\n")
+    work = _small_project(tmp_path / "hook", {"hooked.sql": hooked})
+    con = duckdb.connect(str(work / "small.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+    finally:
+        con.close()
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "Model 'ae@1' has no threshold 'cut'" in out, out[-4000:]
+    assert ("In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is not "
+            "seen by that node: give the hook transaction: false") in out
+    for fixed in ("{{ config(pre_hook={'sql': \"" + _CUT + "\", 'transaction': false}) }}\n",  # what it says to do
+                  "on-run-start"):
+        con = duckdb.connect(str(work / "small.duckdb"))
+        try:
+            con.execute("DELETE FROM ad_thresholds WHERE threshold_name = 'cut'")
+        finally:
+            con.close()
+        body = hooked.split("\n", 1)[1]
+        if fixed == "on-run-start":
+            (work / "models" / "hooked.sql").write_text(body)
+            (work / "dbt_project.yml").write_text((work / "dbt_project.yml").read_text() + f'on-run-start: ["{_CUT}"]\n')
+        else:
+            (work / "models" / "hooked.sql").write_text(fixed + body)
+        proc = run_dbt(["run", "--profiles-dir", "."], work)
+        assert proc.returncode == 0, fixed + proc.stdout[-4000:] + proc.stderr[-4000:]
+        con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+        try:
+            assert con.execute("SELECT count(*) FROM hooked").fetchall() == [(400,)]
+        finally:
+            con.close()
+
+
+def test_readme_unit_tests_pass_in_dbt_build_empty_on_a_new_database(tmp_path: Path) -> None:
+    """The README's unit tests, added to the example project: `dbt build --empty` on a new database (CI) runs them
+    with no model stored, as the README says."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```yaml\n(# models/marts/unit_tests\.yml\n.*?)```", readme, re.S)
+    assert block, "README lost its unit test example"
+    work = fresh_copy(tmp_path / "dbt_project")
+    (work / "models" / "marts" / "unit_tests.yml").write_text(block.group(1))
+    proc = run_dbt(["build", "--profiles-dir", ".", "--empty"], work)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "PASS tx_scores::tx_scores_keeps_every_row" in proc.stdout
+    assert "PASS daily_anomaly_rates::daily_rates_count_flags" in proc.stdout
