@@ -32,6 +32,7 @@ from . import (
     attachfiles,
     costs,
     dotcmds,
+    explaincost,
     interrupts,
     intotable,
     jsonvalues,
@@ -1152,6 +1153,11 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             watched = (ScoredTop(len(got.feature_names), sums=True)
                        if append or (kept_names and any(f.lower() not in kept_names for f in got.feature_names))
                        else None)
+            if explain:
+                _say_explain_cost(con, got, source, None, True, (
+                    f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
+                    f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
+                    "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
                             report_to_stderr=to_stderr, append=append, added=added, watched=watched,
@@ -1185,7 +1191,10 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _plot_scores(con, model, source, plots_dir, over_time)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
-        feats = api.registry(con).get(model).feature_names
+        lm_top = api.registry(con).get(model)
+        feats = lm_top.feature_names
+        if top:
+            _say_explain_cost(con, lm_top, source, top, False, "a smaller --top shortens it")
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
@@ -1203,6 +1212,23 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _note_scored_totals(con, db, model, feats, source, "__scored", source_sql(source))
         if plots_dir:
             _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
+
+
+def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, at_most: int | None, bulk: bool,
+                      shorter: str) -> None:
+    """A note on stderr, before the run, when explaining the rows of ``source`` (``at_most`` of them) will take long
+    (``explaincost``); the rows are counted only where they could be that many."""
+    from .sqltext import source_sql
+
+    if at_most is not None and not explaincost.might_be_long(lm, at_most):
+        return
+    try:
+        rows = con.execute(f"SELECT count(*) FROM {source_sql(source)}").fetchall()[0][0]
+    except duckdb.Error:
+        return  # a source that does not run: the scoring names what is wrong with it
+    cost = explaincost.note(lm, rows if at_most is None else min(rows, at_most), bulk, shorter)
+    if cost:
+        click.echo(f"note: {cost}", err=True)
 
 
 def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
@@ -2144,6 +2170,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
         lm = api.registry(con).get(model)
+        cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
+        if cost:
+            click.echo(f"note: {cost}", err=True)
         # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
         # for a flagged row), and sorted by in its place
         taken = {c.lower() for c, _ in describe(con, source)}
