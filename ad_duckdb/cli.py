@@ -33,6 +33,7 @@ from . import (
     costs,
     dotcmds,
     explaincost,
+    explainlines,
     interrupts,
     intotable,
     jsonvalues,
@@ -2207,18 +2208,27 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where;
             # a value longer than a table cell clipped as score's table clips it (a 480-character note made the line
             # 515 characters), its cut literal left open: no paste takes it for the whole value
-            cells = (f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items())
-            click.echo(f"row {', '.join(cells)}")
-            click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
-                       f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            # Why the features left out of a wide row's line (as score --top's table leaves them): 150 of them made
+            # it 3,500 characters; the lines below give the values that matter, --format json every one
+            wide = len(rec.feature_names) > _TOP_FEATURES_SHOWN
+            features = {f.lower() for f in rec.feature_names}
+            cells = [f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items()
+                     if not (wide and k.lower() in features)]
+            if wide:
+                cells.append(f"and its {len(rec.feature_names)} feature values (the ones that matter below; "
+                             "every one with --format json)")
+            _echo_lines(explainlines.row_lines(cells))
+            _echo_lines(explainlines.wrapped(
+                f"score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
+                f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}"))
             if t is not None:
                 # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
                 # group of training rows, which a model trained with knn_k=0 never measured
                 own_terms = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-                click.echo(f"  {_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)}")
+                _echo_lines(explainlines.wrapped(_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)))
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
-                click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
-                           "(each is scored at its most typical value)")
+                _echo_lines(explainlines.wrapped("every feature is missing, and a missing value is never a reason: "
+                                                 "nothing to explain (each is scored at its most typical value)"))
             spreads = {}
             rest = []
             shown = 0
@@ -2236,28 +2246,37 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                     continue
                 shown += 1
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  "
-                           f"({_value_text(f, value, z, float(scored[at[f.name]]))})")
+                _echo_lines(explainlines.column_lines(
+                    f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}",
+                    f"({_value_text(f, value, z, float(scored[at[f.name]]))})", width))
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
-                click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
+                _echo_lines(explainlines.wrapped(f"and {len(rest)} more columns, each typical and {most}, "
+                                                 f"{sum(rest):.1%} together"))
             present = [z for z in spreads.values() if math.isfinite(z)]
             all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
             if not flagged and present and all_typical and threshold:
                 # Why: the shares still sum to 100%, of what little the row scores above a row of medians; printed
                 # alone with their bars they read as a cause for a row nothing is wrong with.
-                click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
-                           "so the shares above are no reason to look at this row")
+                _echo_lines(explainlines.wrapped("nothing stands out: every value is typical and the score is under "
+                                                 "the threshold, so the shares above are no reason to look at this "
+                                                 "row"))
             if flagged and len(present) > 1 and all_typical:
                 # Why the pair on a line of its own: with the partner's value, one line ran past 200 characters
                 pair = _against_text(lm, e, scored, given)
-                click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
-                           f"spreads): the combination is what is unusual{':' if pair else ''}")
+                _echo_lines(explainlines.wrapped(
+                    f"no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
+                    f"spreads): the combination is what is unusual{':' if pair else ''}"))
                 if pair:
-                    click.echo(f"  {pair}")
+                    _echo_lines(explainlines.wrapped(pair))
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
+
+
+def _echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 def _free_alias(taken: set[str], name: str) -> str:

@@ -13,9 +13,9 @@ import ad_duckdb
 from ad_duckdb import explaincost
 from ad_duckdb.cli import cli
 
-from conftest import FAST
+from conftest import FAST, unwrapped
 
-WIDE = 12
+WIDE = 24  # past the 20 features a row's line shows
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +59,27 @@ def test_a_long_explanation_is_announced_with_its_cost_and_how_to_shorten_it(
     monkeypatch.setattr(explaincost, "SHORT_PASSES", 2_000_000)
     code, out, err = invoke("score", str(path), "wide_ae", "wide", "--into", "s", "--replace", "--explain", "--quiet")
     assert code == 0 and "note: explaining" not in err, err  # a short run: nothing more said than before
+
+
+def test_explain_fits_a_100_column_terminal_and_its_lines_read_as_before(wide_db: str) -> None:
+    # Before: a column's line ran 130-190 characters (name, share, bar, value, median, typical range, where it
+    # stands) and a wide row's `row` line thousands, folded mid-word by the terminal. Now each line is at most 100
+    # characters: a long one continues on indented lines, broken between words; the row line of a model of more
+    # than 20 features leaves their values to the column lines (and --format json).
+    res = CliRunner().invoke(cli, ["explain", wide_db, "wide_ae", "wide", "--where", "id < 3", "--limit", "2"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert max(len(x) for x in lines) <= 100, [x for x in lines if len(x) > 100]
+    assert any(x.startswith(" " * 24) and not x.startswith(" " * 25) for x in lines), res.stdout  # under the share
+    logical = unwrapped(res.stdout).splitlines()
+    rows = [x for x in logical if x.startswith("row ")]
+    assert len(rows) == 2 and all(x.startswith("row id=") for x in rows), logical
+    assert rows[0].endswith(f", and its {WIDE} feature values (the ones that matter below; every one with "
+                            "--format json)") and "a_rather_long_column_name_0=" not in rows[0], rows[0]
+    cols = [x for x in logical if x.startswith("  a_rather_long_column_name_")]
+    assert cols and all(re.fullmatch(r"  a_rather_long_column_name_\d+ +[\d.]+% #* +\(value .*, training median "
+                                     r".*\)", x) for x in cols), cols
+    out = CliRunner().invoke(cli, ["explain", wide_db, "wide_ae", "wide", "--where", "id < 3", "--limit", "2",
+                                   "--format", "json"], catch_exceptions=False).stdout
+    assert '"a_rather_long_column_name_0": ' in out  # scripts get every value, as before
