@@ -21,7 +21,7 @@ import ad_duckdb
 
 from conftest import FAST
 
-FUNCS = ("anomaly_score", "is_anomaly", "anomaly_percentile", "anomaly_explain")
+FUNCS = ("anomaly_score", "is_anomaly", "anomaly_percentile", "anomaly_explain", "anomaly_imputed")
 
 
 @pytest.fixture(scope="module")
