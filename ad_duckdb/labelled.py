@@ -185,18 +185,19 @@ def _costs_ok(goal: dict[str, Any]) -> bool:
 
 
 def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
-                       goals: dict[str, tuple[dict[str, Any], str]], version: int) -> None:
+                       goals: dict[str, tuple[dict[str, Any], str]], version: int, progress: bool = False) -> None:
     """Carried thresholds that were chosen on labels, chosen again on the same labelled rows for the new model
     ``rec`` (to be stored as ``version``), in place of their training-score point; where that fails (the rows are
     gone, the goal is out of reach), the point stays, with a warning. Their goals go with the new version, for
-    the next retrain.
+    the next retrain. ``progress``: the labelled rows scored, on stderr, as the training's own progress.
 
     Why: a goal ("precision at least 0.9 on the labelled rows") is what the user chose; the same share of training
     rows is only a stand-in for it, whose precision on a new model nobody measured."""
     lm = LoadedModel(with_fields(rec, version=version))
     for name, (goal, ref) in goals.items():
         try:
-            th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})")
+            th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})",
+                                 progress=progress)
         except (AdDuckDBError, duckdb.Error) as e:
             warnings.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
                           f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}", AdDuckDBWarning,

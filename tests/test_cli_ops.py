@@ -1554,3 +1554,26 @@ def test_evaluate_and_set_threshold_progress_from_python(model_db: str, monkeypa
         assert capsys.readouterr().err == ""
     finally:
         con.close()
+
+
+def test_a_retrain_choosing_a_goal_again_says_how_far_its_scoring_got(model_db: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # carry_thresholds chooses each goal threshold again on its labelled rows, scoring them all once more after the
+    # training's own progress lines: that pass said nothing either
+    from ad_duckdb import progress
+
+    path = tmp_path / "g.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    src = "SELECT *, (amount > 250)::INTEGER AS label FROM transactions"
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source=src, label="label")
+        capsys.readouterr()
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True,
+                        **{**FAST, "max_steps": 20, "progress": True})
+    finally:
+        con.close()
+    said = capsys.readouterr().err.splitlines()
+    assert "choosing threshold 'f1' for tx_ae@2: 1500 rows" in [x.split(",")[0] for x in said], said
