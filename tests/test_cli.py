@@ -60,7 +60,8 @@ def run(*args: str, ok: bool = True) -> str:
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     if ok:
         assert res.exit_code == 0, res.output
-    return unwrapped(res.output) if args[:1] == ("explain",) and "--format" not in args else res.output
+    table = args[:1] == ("explain",) and not {"--format", "--help"} & set(args)
+    return unwrapped(res.output) if table else res.output
 
 
 def fails_in_one_line(*args: str) -> str:
