@@ -471,7 +471,8 @@ def train(
             carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"])
             rec.thresholds += carried
             if goals:
-                choose_goals_again(con, rec, goals, store.next_version(cur, name))
+                # the labelled rows are scored again for each goal: as long as the thresholds' pass, said as it is
+                choose_goals_again(con, rec, goals, store.next_version(cur, name), det.train_params_.progress)
         rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
         # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
         # then nothing may be stored (it was said after the save: the command failed, its version stayed).

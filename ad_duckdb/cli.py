@@ -32,6 +32,8 @@ from . import (
     attachfiles,
     costs,
     dotcmds,
+    explaincost,
+    explainlines,
     interrupts,
     intotable,
     jsonvalues,
@@ -1061,6 +1063,10 @@ def _score_call(con: duckdb.DuckDBPyConnection, model: str, features: list[str],
 # Above this many features `score --top`'s table leaves them out (unless -c names columns to show)
 _TOP_FEATURES_SHOWN = 20
 
+# evaluate's and threshold's: each scores every labelled row before its figures, minutes on 50M rows
+_ROWS_QUIET = click.option("--quiet", is_flag=True, help="No progress on stderr while the labelled rows are scored (a "
+                           "bar on a terminal once the scoring has run 2 s; in a log, a line of the rows scored so far "
+                           "every 30 s).")
 _TIME = click.option(
     "--time", help="With --plots: the date or timestamp column to draw the scores over time against (default: the "
     "source's one DATE or TIMESTAMP column; with none, or several and no --time, no such plot).")
@@ -1149,6 +1155,11 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             watched = (ScoredTop(len(got.feature_names), sums=True)
                        if append or (kept_names and any(f.lower() not in kept_names for f in got.feature_names))
                        else None)
+            if explain:
+                _say_explain_cost(con, got, source, None, True, (
+                    f"to explain only the rows you will read, score without --explain (seconds) and then explain the "
+                    f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
+                    "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
             try:
                 _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
                             report_to_stderr=to_stderr, append=append, added=added, watched=watched,
@@ -1182,7 +1193,10 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _plot_scores(con, model, source, plots_dir, over_time)
             return
         # Why explain only the top rows: an explanation costs many scoring passes (LoadedModel.attribution), and only N are printed.
-        feats = api.registry(con).get(model).feature_names
+        lm_top = api.registry(con).get(model)
+        feats = lm_top.feature_names
+        if top:
+            _say_explain_cost(con, lm_top, source, top, False, "a smaller --top shortens it")
         kept = _split(columns, con, source)
         extra = [f for f in feats if kept and f.lower() not in {c.lower() for c in kept}]
         extra = _features_hidden(con, model, columns, out_format) or extra
@@ -1200,6 +1214,23 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             _note_scored_totals(con, db, model, feats, source, "__scored", source_sql(source))
         if plots_dir:
             _plot_scores(con, model, source, plots_dir, over_time, to_stderr=out_format != "table")
+
+
+def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: str, at_most: int | None, bulk: bool,
+                      shorter: str) -> None:
+    """A note on stderr, before the run, when explaining the rows of ``source`` (``at_most`` of them) will take long
+    (``explaincost``); the rows are counted only where they could be that many."""
+    from .sqltext import source_sql
+
+    if at_most is not None and not explaincost.might_be_long(lm, at_most):
+        return
+    try:
+        rows = con.execute(f"SELECT count(*) FROM {source_sql(source)}").fetchall()[0][0]
+    except duckdb.Error:
+        return  # a source that does not run: the scoring names what is wrong with it
+    cost = explaincost.note(lm, rows if at_most is None else min(rows, at_most), bulk, shorter)
+    if cost:
+        click.echo(f"note: {cost}", err=True)
 
 
 def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
@@ -2132,6 +2163,9 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             raise _failure(f"No row of {source} matches --where {where!r}.", code=EXIT_NO_ROWS)
         # a model whose graph does not show its terms (scoreterms) is still explained, without its terms line
         lm = api.registry(con).get(model)
+        cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
+        if cost:
+            click.echo(f"note: {cost}", err=True)
         # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
         # for a flagged row), and sorted by in its place
         taken = {c.lower() for c, _ in describe(con, source)}
@@ -2166,18 +2200,27 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             # name=value as SQL (a keyword's name quoted, text and dates as literals), so a pair pastes into --where;
             # a value longer than a table cell clipped as score's table clips it (a 480-character note made the line
             # 515 characters), its cut literal left open: no paste takes it for the whole value
-            cells = (f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items())
-            click.echo(f"row {', '.join(cells)}")
-            click.echo(f"  score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
-                       f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}")
+            # Why the features left out of a wide row's line (as score --top's table leaves them): 150 of them made
+            # it 3,500 characters; the lines below give the values that matter, --format json every one
+            wide = len(rec.feature_names) > _TOP_FEATURES_SHOWN
+            features = {f.lower() for f in rec.feature_names}
+            cells = [f"{sql_name(k)}={texttable.clip(_one_line(_literal_text(v)))}" for k, v in row.items()
+                     if not (wide and k.lower() in features)]
+            if wide:
+                cells.append(f"and its {len(rec.feature_names)} feature values (the ones that matter below; "
+                             "every one with --format json)")
+            _echo_lines(explainlines.row_lines(cells))
+            _echo_lines(explainlines.wrapped(
+                f"score {s:.6g} ({'ANOMALY' if flagged else 'normal'}; default threshold "
+                f"{threshold.value if threshold else float('nan'):.6g}), {_rank_text(s, p, quantiles)}"))
             if t is not None:
                 # Why only the model's own terms: a left-out term is 0, and "neighbour 0" read as a row inside a
                 # group of training rows, which a model trained with knn_k=0 never measured
                 own_terms = {k: t[k] for k, o in zip(TERM_NAMES, on, strict=True) if o}
-                click.echo(f"  {_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)}")
+                _echo_lines(explainlines.wrapped(_terms_text(own_terms, flagged, one_column=len(rec.features) == 1)))
             if not e:  # anomaly_explain's empty list: say so rather than print no reason at all
-                click.echo("  every feature is missing, and a missing value is never a reason: nothing to explain "
-                           "(each is scored at its most typical value)")
+                _echo_lines(explainlines.wrapped("every feature is missing, and a missing value is never a reason: "
+                                                 "nothing to explain (each is scored at its most typical value)"))
             spreads = {}
             rest = []
             shown = 0
@@ -2195,28 +2238,37 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                     continue
                 shown += 1
                 bar = "#" * int(round(part["share"] * 40))
-                click.echo(f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}  "
-                           f"({_value_text(f, value, z, float(scored[at[f.name]]))})")
+                _echo_lines(explainlines.column_lines(
+                    f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}",
+                    f"({_value_text(f, value, z, float(scored[at[f.name]]))})", width))
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"
-                click.echo(f"  and {len(rest)} more columns, each typical and {most}, {sum(rest):.1%} together")
+                _echo_lines(explainlines.wrapped(f"and {len(rest)} more columns, each typical and {most}, "
+                                                 f"{sum(rest):.1%} together"))
             present = [z for z in spreads.values() if math.isfinite(z)]
             all_typical = all(_typical(specs[n], z) for n, z in spreads.items() if math.isfinite(z))
             if not flagged and present and all_typical and threshold:
                 # Why: the shares still sum to 100%, of what little the row scores above a row of medians; printed
                 # alone with their bars they read as a cause for a row nothing is wrong with.
-                click.echo("  nothing stands out: every value is typical and the score is under the threshold, "
-                           "so the shares above are no reason to look at this row")
+                _echo_lines(explainlines.wrapped("nothing stands out: every value is typical and the score is under "
+                                                 "the threshold, so the shares above are no reason to look at this "
+                                                 "row"))
             if flagged and len(present) > 1 and all_typical:
                 # Why the pair on a line of its own: with the partner's value, one line ran past 200 characters
                 pair = _against_text(lm, e, scored, given)
-                click.echo(f"  no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
-                           f"spreads): the combination is what is unusual{':' if pair else ''}")
+                _echo_lines(explainlines.wrapped(
+                    f"no value is far from its training median on its own (each within {TYPICAL_SPREADS:g} "
+                    f"spreads): the combination is what is unusual{':' if pair else ''}"))
                 if pair:
-                    click.echo(f"  {pair}")
+                    _echo_lines(explainlines.wrapped(pair))
         if matching > len(data):
             click.echo(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                        "--limit N shows more")
+
+
+def _echo_lines(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(line)
 
 
 def _free_alias(taken: set[str], name: str) -> str:
@@ -2524,10 +2576,11 @@ _EVAL_ANOMALY_SHARE = click.option(
 @_ALARM_COST
 @_EVAL_ANOMALY_SHARE
 @_TIME
+@_ROWS_QUIET
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
-             anomaly_share: float | None, time: str | None, attach: tuple[str, ...]) -> None:
+             anomaly_share: float | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
     --anomaly-share, each threshold's precision where anomalies are that share of the rows.
@@ -2541,7 +2594,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
     with _open(db, read_only=into is None, attach=attach) as con:
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                           anomaly_share=anomaly_share)
+                           anomaly_share=anomaly_share, progress=not quiet)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -2598,10 +2651,11 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
+@_ROWS_QUIET
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
-              miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
+              miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None, quiet: bool,
               attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
@@ -2620,7 +2674,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                               anomaly_share=anomaly_share)
+                               anomaly_share=anomaly_share, progress=not quiet)
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th)
 

@@ -35,6 +35,7 @@ FUNCTIONS = (
     "is_anomaly_at",
     "anomaly_percentile",
     "anomaly_explain",
+    "anomaly_imputed",
     "anomaly_terms",
     "anomaly_threshold",
 )
@@ -440,6 +441,14 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     return explain_rows(lm, fe)
 
 
+def _imputed(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
+    # Why a function of its own: anomaly_explain gives a missing value no share, and the value it was scored at was
+    # written by score --explain (anomaly_imputed) but could not be asked for in SQL (a dbt model, a BI query)
+    s = lm.scores(X)
+    check_order(lm, X, s, "anomaly_imputed")
+    return imputed_rows(lm, X)
+
+
 TERMS_TYPE = pa.struct([(name, pa.float64()) for name in TERM_NAMES])
 
 
@@ -465,6 +474,9 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
 
     def anomaly_explain(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_explain", model, cols, _explain, EXPLAIN_TYPE)
+
+    def anomaly_imputed(model: Any, *cols: Any) -> pa.Array:
+        return _apply(slot.current(), "anomaly_imputed", model, cols, _imputed, IMPUTED_TYPE)
 
     def anomaly_terms(model: Any, *cols: Any) -> pa.Array:
         return _apply(slot.current(), "anomaly_terms", model, cols, _terms, TERMS_TYPE)
@@ -492,6 +504,7 @@ def _make_functions(slot: _Slot) -> dict[str, Callable[..., Any]]:
         "is_anomaly_at": is_anomaly_at,
         "anomaly_percentile": anomaly_percentile,
         "anomaly_explain": anomaly_explain,
+        "anomaly_imputed": anomaly_imputed,
         "anomaly_terms": anomaly_terms,
         "anomaly_threshold": anomaly_threshold,
     }
@@ -536,6 +549,7 @@ def _create_functions(owner: duckdb.DuckDBPyConnection, reg: Registry) -> None:
     arrow("is_anomaly_at", [VARCHAR, VARCHAR, DOUBLE], BOOLEAN)
     arrow("anomaly_percentile", [VARCHAR, DOUBLE], DOUBLE)
     arrow("anomaly_explain", [VARCHAR, DOUBLE], _explain_duck_type())
+    arrow("anomaly_imputed", [VARCHAR, DOUBLE], duckdb.map_type(VARCHAR, DOUBLE))
     arrow("anomaly_terms", [VARCHAR, DOUBLE], duckdb.struct_type({name: DOUBLE for name in TERM_NAMES}))
     arrow("anomaly_threshold", [VARCHAR, VARCHAR], DOUBLE)
 

@@ -106,3 +106,16 @@ def load_adbench(stem: str) -> tuple[np.ndarray, np.ndarray]:
     f = next((DATA / "adbench").glob(f"*_{stem}.npz"))
     d = np.load(f)
     return d["X"].astype(np.float64), d["y"].astype(np.int64)
+
+
+def unwrapped(text: str) -> str:
+    """``ad-duckdb explain``'s lines as one line each, its continuation lines (indented 4 or more, see
+    explainlines) joined back with the space the wrap took: the tests reading a column's whole line read it so;
+    test_bigtables_wide checks the wrapped layout itself."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith("    ") and out:
+            out[-1] += " " + line.lstrip(" ")
+        else:
+            out.append(line)
+    return "\n".join(out)

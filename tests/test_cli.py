@@ -23,7 +23,7 @@ import ad_duckdb
 from ad_duckdb import api
 from ad_duckdb.cli import cli
 
-from conftest import FAST, ROOT, make_transactions
+from conftest import FAST, ROOT, make_transactions, unwrapped
 
 BIN = Path(sys.executable).parent / "ad-duckdb"
 
@@ -56,10 +56,12 @@ def model_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def run(*args: str, ok: bool = True) -> str:
+    """The command's output; explain's table as its logical lines (``unwrapped``)."""
     res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     if ok:
         assert res.exit_code == 0, res.output
-    return res.output
+    table = args[:1] == ("explain",) and not {"--format", "--help"} & set(args)
+    return unwrapped(res.output) if table else res.output
 
 
 def fails_in_one_line(*args: str) -> str:

@@ -1508,3 +1508,72 @@ def test_score_progress_on_a_terminal_without_tqdm_prints_lines(model_db: str, m
     assert table.num_rows == 1500
     said = capsys.readouterr().err.splitlines()
     assert [x.split(",")[0] for x in said] == [f"scoring with tx_ae@1: {n} rows" for n in (1024, 1500)], said
+
+
+def test_evaluate_and_threshold_in_a_log_say_how_far_the_scoring_got(model_db: str, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: evaluate and threshold (a goal on labels) scored every labelled row without a word until their
+    # result, minutes on 50M rows, where score --into and train print progress. Now the same lines (every
+    # ROW_LINE_SECONDS; 0 here, so each batch says it), none with --quiet or for a hand-set value.
+    import re
+
+    from ad_duckdb import progress
+
+    path = tmp_path / "p.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    src = "SELECT *, (amount > 250)::INTEGER AS label FROM transactions"
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    code, out, err = invoke("evaluate", str(path), "tx_ae", src, "--label", "label")
+    assert code == 0 and "AUC-ROC" in out, (out, err)
+    assert re.search(r"^evaluating tx_ae@1: 1500 rows, \d+s$", err, re.M), err
+    code, out, err = invoke("threshold", str(path), "tx_ae", "f1", "--method", "max_f1", "--source", src,
+                            "--label", "label")
+    assert code == 0 and out.startswith("stored threshold 'f1'"), (out, err)
+    assert re.search(r"^choosing threshold 'f1' for tx_ae@1: 1500 rows, \d+s$", err, re.M), err
+    for args in (("evaluate", str(path), "tx_ae", src, "--label", "label", "--quiet"),
+                 ("threshold", str(path), "tx_ae", "f1", "--method", "max_f1", "--source", src, "--label", "label",
+                  "--quiet"),
+                 ("threshold", str(path), "tx_ae", "hand", "--method", "manual", "--value", "3")):
+        code, out, err = invoke(*args)
+        assert code == 0 and "rows, " not in err, (args, err)
+
+
+def test_evaluate_and_set_threshold_progress_from_python(model_db: str, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from ad_duckdb import progress
+
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    src = "SELECT *, (amount > 250)::INTEGER AS label FROM transactions"
+    con = ad_duckdb.connect(model_db, read_only=True)
+    try:
+        rep = ad_duckdb.evaluate(con, "tx_ae", src, label="label", progress=True)
+        assert rep.rows == 1500
+        said = capsys.readouterr().err.splitlines()
+        assert [x.split(",")[0] for x in said] == ["evaluating tx_ae@1: 1500 rows"], said
+        ad_duckdb.evaluate(con, "tx_ae", src, label="label")  # the default: quiet, as before
+        assert capsys.readouterr().err == ""
+    finally:
+        con.close()
+
+
+def test_a_retrain_choosing_a_goal_again_says_how_far_its_scoring_got(model_db: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # carry_thresholds chooses each goal threshold again on its labelled rows, scoring them all once more after the
+    # training's own progress lines: that pass said nothing either
+    from ad_duckdb import progress
+
+    path = tmp_path / "g.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    src = "SELECT *, (amount > 250)::INTEGER AS label FROM transactions"
+    monkeypatch.setattr(progress, "ROW_LINE_SECONDS", 0.0)
+    con = ad_duckdb.connect(str(path))
+    try:
+        ad_duckdb.set_threshold(con, "tx_ae", "f1", "max_f1", source=src, label="label")
+        capsys.readouterr()
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True,
+                        **{**FAST, "max_steps": 20, "progress": True})
+    finally:
+        con.close()
+    said = capsys.readouterr().err.splitlines()
+    assert "choosing threshold 'f1' for tx_ae@2: 1500 rows" in [x.split(",")[0] for x in said], said

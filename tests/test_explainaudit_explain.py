@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import ad_duckdb
 from ad_duckdb.cli import cli
 
-from conftest import FAST
+from conftest import FAST, unwrapped
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def ratio_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def explain(db: str, source: str, *more: str) -> str:
     res = CliRunner().invoke(cli, ["explain", db, "m", source, "--where", "true", *more], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    return res.output
+    return unwrapped(res.output)
 
 
 def test_the_combination_line_names_the_column_whose_relation_the_row_breaks(ratio_db: str) -> None:

@@ -785,3 +785,23 @@ def test_a_model_stored_by_sql_after_register_is_not_said_to_be_missing_from_ad_
         assert con.execute("SELECT anomaly_score('tx_ae', 5, 100)").fetchall()[0][0] >= 0
     finally:
         con.close()
+
+
+def test_anomaly_imputed_gives_in_sql_the_values_score_explain_writes(mem_con: duckdb.DuckDBPyConnection) -> None:
+    # Before: the value a NULL feature was scored at (which anomaly_explain gives no share) was written by
+    # `score --explain` (anomaly_imputed) and printed by explain, but no SQL function returned it: a dbt model or a BI
+    # query explaining rows with NULLs could not say what they were scored with.
+    mem_con.execute("CREATE OR REPLACE TABLE holes AS SELECT transaction_id AS id, CASE WHEN transaction_id % 3 = 0 "
+                    "THEN NULL ELSE count END AS count, CASE WHEN transaction_id % 5 = 0 THEN NULL ELSE amount END "
+                    "AS amount FROM transactions WHERE transaction_id <= 60")
+    sql = mem_con.execute("SELECT id, anomaly_imputed('tx_ae', count, amount) FROM holes ORDER BY id").fetchall()
+    bulk = ad_duckdb.score(mem_con, "tx_ae", "SELECT * FROM holes ORDER BY id", columns=["id"], explain=True)
+    assert [m for _, m in sql] == [m if m is None else dict(m) for m in bulk.column("anomaly_imputed").to_pylist()]
+    for i, m in sql:
+        missing = {k for k, gone in (("count", i % 3 == 0), ("amount", i % 5 == 0)) if gone}
+        assert (m is None) == (not missing) and set(m or {}) == missing, (i, m)
+    both = dict(sql)[15]
+    lm = ad_duckdb.api.registry(mem_con).get("tx_ae")
+    assert both == dict(zip(["count", "amount"], lm.as_scored(np.array([[np.nan, np.nan]]))[0].tolist(), strict=True))
+    assert mem_con.execute("SELECT typeof(anomaly_imputed('tx_ae', 3, NULL))").fetchall() == [("MAP(VARCHAR, DOUBLE)",)]
+    mem_con.execute("DROP TABLE holes")
