@@ -24,7 +24,7 @@ from duckdb.sqltypes import BOOLEAN, DOUBLE, VARCHAR, DuckDBPyType
 from . import store
 from .connarg import check_connection
 from .exceptions import AdDuckDBError, BadInputError, FeatureMismatchError, IntegrityError, ModelNotFoundError
-from .frames import imputed_map
+from .frames import IMPUTED_TYPE, imputed_map
 from .scoreterms import TERM_NAMES
 from .scoring import LoadedModel, check_order, to_arrow, to_matrix
 from .shapley import ranked
