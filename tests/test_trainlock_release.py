@@ -1,0 +1,178 @@
+"""A training lets go of its database file while the network learns, so colleagues can use the file meanwhile.
+
+Each test runs the training in a child process whose fit, once done, writes a file and waits for one from the
+test: the test's own commands then run while the training is provably between its reads and its store (no clock).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ad_duckdb
+from ad_duckdb import store
+
+from conftest import FAST, ROOT, make_transactions
+
+# The child: AutoEncoderDetector.fit as it is, then a pause until the test says GO (or sends SIGINT).
+CHILD = textwrap.dedent("""
+    import os, sys, time, runpy, warnings
+    sys.path.insert(0, {root!r})
+    from ad_duckdb import detector
+    fit = detector.AutoEncoderDetector.fit
+    def paused_fit(self, *a, **k):
+        out = fit(self, *a, **k)
+        open({fitted!r}, "w").close()
+        while not os.path.exists({go!r}):
+            time.sleep(0.05)
+        return out
+    detector.AutoEncoderDetector.fit = paused_fit
+    how, path = sys.argv[1], sys.argv[2]
+    if how == "cli":
+        sys.argv = ["ad-duckdb", "train", path, "tx_ae", "transactions", "-f", "count", "-f", "amount",
+                    "--n-models", "1", "--quiet"]
+        runpy.run_module("ad_duckdb", run_name="__main__")
+    else:
+        import ad_duckdb
+        warnings.simplefilter("always")
+        info = ad_duckdb.train(path, "tx_ae", "transactions", features=["count", "amount"], n_models=1,
+                               max_steps=600, progress=False)
+        print("stored", info.ref)
+""")
+
+
+def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "ad_duckdb", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+    if check:
+        assert done.returncode == 0, done
+    return done
+
+
+@pytest.fixture()
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "shared.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        make_transactions(con, n=3000)
+        ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)  # tx_ae@1
+    finally:
+        con.close()
+    return path
+
+
+@contextmanager
+def _paused_training(how: str, path: Path, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    """A child training tx_ae on ``path`` (``how``: 'cli' or 'python'), yielded once its fit is done and paused."""
+    fitted, go = tmp_path / "fitted", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT), fitted=str(fitted), go=str(go)), how, str(path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        while not fitted.exists():
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.05)
+        yield child
+    finally:
+        go.touch()
+        if child.poll() is None:
+            try:
+                child.wait(timeout=600)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        child.communicate()
+
+
+def _versions(path: Path) -> list[int]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return [r[0] for r in con.execute("SELECT version FROM ad_models WHERE name = 'tx_ae' ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("how", ["cli", "python"])
+def test_the_file_is_free_while_the_model_trains(db: Path, tmp_path: Path, how: str) -> None:
+    """A colleague's `ad-duckdb sql` failed (exit 4, "another process has it open for writing") for the whole
+    training, as the training held the file from its first read to its store. Now: the colleague reads, writes and
+    even stores a version of the same name meanwhile; the training then stores the next number, and says that the
+    rows it learned from changed under it."""
+    with _paused_training(how, db, tmp_path) as child:
+        assert _cli("sql", str(db), "SELECT count(*) FROM transactions").stdout.split()[-1] == "3000"
+        ours = _cli("train", str(db), "tx_ae", "transactions", "-f", "count", "-f", "amount", "--n-models", "1",
+                    "--quiet")
+        assert "stored tx_ae@2" in ours.stdout
+        _cli("sql", "--write", str(db), "INSERT INTO transactions SELECT * FROM transactions LIMIT 10")
+        (tmp_path / "go").touch()
+        out, err = child.communicate(timeout=600)
+    assert child.returncode == 0, (out, err)
+    assert "stored tx_ae@3" in out  # numbered at store time, after the colleague's @2
+    assert "changed while the model trained" in err and "transactions" in err
+    assert _versions(db) == [1, 2, 3]
+    con = ad_duckdb.connect(str(db), read_only=True)
+    try:
+        recs, problems = store.load_all(con.cursor())
+        assert problems == {}
+        rec = next(r for r in recs if r.version == 3)
+        assert {t.name for t in rec.thresholds} >= {"default", "p99"}
+        assert con.execute("SELECT count(anomaly_score('tx_ae@3', count, amount)) FROM transactions").fetchone() \
+            == (3010,)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("how", ["cli", "python"])
+def test_ctrl_c_while_the_file_is_let_go_stores_nothing(db: Path, tmp_path: Path, how: str) -> None:
+    """A Ctrl-C (SIGINT) while the network learns, the file closed, stores nothing and says nothing was stored."""
+    with _paused_training(how, db, tmp_path) as child:
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=600)
+    assert child.returncode != 0, (out, err)
+    if how == "cli":
+        assert child.returncode == 130, (out, err)
+        assert "was stored" not in out + err
+    assert "stored" not in out
+    assert _versions(db) == [1]
+
+
+def test_a_connection_passed_in_stays_open(db: Path) -> None:
+    """train(con, ...) cannot close the caller's connection: it is the same, usable connection afterwards."""
+    con = ad_duckdb.connect(str(db))
+    try:
+        info = ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        assert info.ref == "tx_ae@2"
+        assert con.execute("SELECT anomaly_score('tx_ae', 3, 20.0) > 0").fetchone() == (True,)
+    finally:
+        con.close()
+
+
+def test_train_on_a_path_stores_and_closes_the_file(db: Path) -> None:
+    """train('file.duckdb', ...) opens the file itself (it was refused: "takes a DuckDB connection first") and
+    leaves it closed, so another process may open it for writing at once."""
+    info = ad_duckdb.train(str(db), "tx_ae", "transactions", features=["count", "amount"], **FAST)
+    assert info.ref == "tx_ae@2"
+    assert _cli("sql", "--write", str(db), "SELECT count(*) FROM ad_models").returncode == 0
+    assert _versions(db) == [1, 2]
+
+
+def test_train_on_a_mistyped_path_leaves_no_empty_database(tmp_path: Path) -> None:
+    """As `ad-duckdb train` does: a file train(path) created is removed again when the training fails; a connection
+    or anything else is still refused as before."""
+    path = tmp_path / "typo.duckdb"
+    with pytest.raises(ad_duckdb.AdDuckDBError, match="transactions"):
+        ad_duckdb.train(str(path), "tx_ae", "transactions", **FAST)
+    assert not path.exists()
+    with pytest.raises(ad_duckdb.BadInputError, match=r"^train\(\) takes a DuckDB connection first .*builtins\.dict"):
+        ad_duckdb.train({}, "tx_ae", "transactions")  # type: ignore[arg-type]
