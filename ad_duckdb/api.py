@@ -479,7 +479,7 @@ def train(
             if rising is None:
                 train_scores = scorer.scores(X, bulk=True).astype(np.float64)
             if released:
-                con = held.take_back()
+                con = held.take_back(name, det.train_params_.progress)
                 cur = pysource.cursor(con, source, rereads=True)
                 cur.execute("SET SESSION preserve_insertion_order = true")
                 _warn_if_rows_changed(cur, name, source, names, where, fp)
@@ -506,15 +506,20 @@ def train(
                 metrics=metrics, lib_versions=_lib_versions(),
                 thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
             )
-            if carry_thresholds:
-                carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"])
-                rec.thresholds += carried
-                if goals:
-                    choose_goals_again(con, rec, goals, store.next_version(cur, name))
             rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
-            # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
-            # then nothing may be stored (it was said after the save: the command failed, its version stayed).
-            store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
+            # The version number read here is the one stored: another thread's store of the name waits (saving), so
+            # the carried thresholds' notes name the version they end up on.
+            with store.saving(name):
+                if carry_thresholds:
+                    version = store.next_version(cur, name)
+                    carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"],
+                                                        version=version)
+                    rec.thresholds += carried
+                    if goals:
+                        choose_goals_again(con, rec, goals, version)
+                # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,
+                # and then nothing may be stored (it was said after the save: the command failed, its version stayed).
+                store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
         finally:
             cur.close()
         refresh(con)
