@@ -433,7 +433,7 @@ def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
     """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds (or
     ``wait``)."""
     return lockwait.retry_while_locked(
-        attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else f"{wait:g}s",
+        attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
         how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
 
 
@@ -959,7 +959,7 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
 def _reopen(db: str, attach: tuple[str, ...], wait: float) -> duckdb.DuckDBPyConnection:
     """DB opened again for train to store its model, with the --attach files, waiting up to ``wait`` seconds (or
     --wait, if longer) while another process holds it; tracked for Ctrl-C as _open's connection is."""
-    con = _connect_attaching(db, False, None, None, _attachments(db, attach), wait=max(wait, _lock_wait()))
+    con = _connect_attaching(db, False, None, None, _attachments(db, attach), wait=max(wait, _lock_wait()) if wait else 0)
     interrupts.track(con)
     udfs.registry(con).opened_afresh = True
     return con

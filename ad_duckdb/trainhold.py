@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from os import PathLike
 from pathlib import Path
@@ -20,6 +21,7 @@ import duckdb
 
 from . import lockwait
 from .connarg import check_connection
+from .exceptions import DatabaseLockedError
 
 log = logging.getLogger("ad_duckdb")
 
@@ -55,12 +57,37 @@ class FileHold:
         self.released = True
         log.info("let go of the database file while the model trains; it is opened again to store the model")
 
-    def take_back(self) -> duckdb.DuckDBPyConnection:
-        """The connection, opened again if ``release`` closed it (waiting for a process that holds the file)."""
-        if self.released:
-            assert self._reopen is not None
-            self.con = self._reopen(STORE_WAIT_SECONDS)
-            self.released = False
+    def take_back(self, model: str, progress: bool) -> duckdb.DuckDBPyConnection:
+        """The connection, opened again if ``release`` closed it, waiting up to ``STORE_WAIT_SECONDS`` for a process
+        that holds the file; ``progress``: say so on stderr when it waits (the training's progress lines)."""
+        if not self.released:
+            return self.con
+        assert self._reopen is not None
+        reopen, said = self._reopen, False
+
+        def attempt(wait: float) -> duckdb.DuckDBPyConnection:
+            nonlocal said
+            try:
+                return reopen(wait)
+            except DatabaseLockedError:
+                if progress and not said and wait == 0:
+                    print(f"training {model}: trained; another process holds the database file, waiting up to "
+                          f"{STORE_WAIT_SECONDS:g}s for it to store the model", file=sys.stderr, flush=True)
+                    said = True
+                raise
+
+        try:
+            try:  # once at once, so that the wait is said before it starts
+                self.con = attempt(0)
+            except DatabaseLockedError:
+                self.con = attempt(STORE_WAIT_SECONDS)
+        except DatabaseLockedError as e:
+            # Why said so: the training's work is lost, and the error alone read as a failure to start
+            raise DatabaseLockedError(
+                f"Model {model!r} was trained but not stored: the database file was let go while it trained, and "
+                f"another process held it when the model was to be stored. Nothing was stored; train it again once "
+                f"the file is free. {e}") from e
+        self.released = False
         return self.con
 
     def close(self, failed: bool = False) -> None:
@@ -87,9 +114,8 @@ def hold(con: object, func: str) -> FileHold:
         missing = not Path(path).exists()
 
         def reopen(wait: float) -> duckdb.DuckDBPyConnection:
-            return lockwait.retry_while_locked(
-                lambda: connect(path, wait=0), wait, waited_with="the training's own wait to store its model",
-                how_to_wait="")
+            return lockwait.retry_while_locked(lambda: connect(path, wait=0), wait, waited_with="train's wait to store",
+                                               how_to_wait="")
 
         return FileHold(connect(path), reopen, owned=True, created=path if missing else None)
     return FileHold(check_connection(con, func))

@@ -176,3 +176,53 @@ def test_train_on_a_mistyped_path_leaves_no_empty_database(tmp_path: Path) -> No
     assert not path.exists()
     with pytest.raises(ad_duckdb.BadInputError, match=r"^train\(\) takes a DuckDB connection first .*builtins\.dict"):
         ad_duckdb.train({}, "tx_ae", "transactions")  # type: ignore[arg-type]
+
+
+HOLD_READ_ONLY = textwrap.dedent("""
+    import sys, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)  # a BI tool or a colleague's read-only session
+    print("HELD", flush=True)
+    sys.stdin.readline()
+    con.close()
+""")
+
+
+def test_a_training_waits_to_store_while_another_process_holds_the_file(db: Path, tmp_path: Path) -> None:
+    """A reader that opened the file while the model trained holds it when the model is to be stored: the training
+    says it waits (it would otherwise look hung) and stores once the reader is done, rather than throwing the
+    trained model away."""
+    fitted, go = tmp_path / "fitted", tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = CHILD.format(root=str(ROOT), fitted=str(fitted), go=str(go)).replace('"--quiet"', '"--seed", "0"')
+    child = subprocess.Popen([sys.executable, "-c", script, "cli", str(db)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    holder: subprocess.Popen[str] | None = None
+    try:
+        while not fitted.exists():
+            assert child.poll() is None, child.communicate()
+            time.sleep(0.05)
+        # the reader opens the file while the model trains: it was let go
+        holder = subprocess.Popen([sys.executable, "-c", HOLD_READ_ONLY, str(db)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert holder.stdout is not None and holder.stdin is not None and child.stderr is not None
+        assert holder.stdout.readline().strip() == "HELD"
+        go.touch()
+        for line in child.stderr:
+            if "waiting up to" in line:
+                assert "another process holds the database file" in line
+                break
+        else:
+            raise AssertionError(child.communicate())
+        holder.stdin.write("GO\n")
+        holder.stdin.flush()
+        out, err = child.communicate(timeout=600)
+        assert child.returncode == 0, (out, err)
+        assert "stored tx_ae@2" in out
+    finally:
+        for p in (child, holder):
+            if p is None:
+                continue
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
+    assert _versions(db) == [1, 2]
