@@ -511,6 +511,7 @@ def train(
             # the carried thresholds' notes name the version they end up on.
             with store.saving(name):
                 if carry_thresholds:
+                    store.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
                     version = store.next_version(cur, name)
                     carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"],
                                                         version=version)

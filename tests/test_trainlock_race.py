@@ -75,3 +75,13 @@ def test_goal_warnings_name_the_version_stored_when_another_training_stores_firs
              for m in re.findall(r"(?<!goal of )(tx_ae@\d)", str(w.message))}
     assert named == {refs["carry"]}, ([str(w.message)[:160] for w in seen], refs)
     con.close()
+
+
+def test_carry_thresholds_on_a_first_training_into_a_new_database() -> None:
+    """The number of the version to store is now read before the carried thresholds, where a new database has no
+    ad_models table yet: a first nightly run with --carry-thresholds must still store version 1."""
+    con = ad_duckdb.connect()
+    make_transactions(con, n=500)
+    assert ad_duckdb.train(con, "tx_ae", "transactions", features=["count", "amount"], carry_thresholds=True,
+                           **FAST).ref == "tx_ae@1"
+    con.close()
