@@ -293,6 +293,32 @@ def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str
         "start. Train it again if it must cover the new rows.", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
 
 
+def _own_threshold_names(cur: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """The names of the user's thresholds (not the ones every training sets) of the stored versions of ``name``."""
+    if not store.tables_exist(cur):
+        return set()
+    rows = cur.execute("SELECT DISTINCT threshold_name FROM ad_thresholds t SEMI JOIN ad_models m ON "
+                       "t.model = m.name AND t.version = m.version WHERE t.model = ?", [name]).fetchall()
+    return {r[0] for r in rows} - set(thresholds.FROM_TRAINING)
+
+
+def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int, lost: set[str]) -> None:
+    """Say which thresholds carry_thresholds was to carry when the training began, but whose versions were dropped
+    before it stored (the file is let go while it trains). Why: the retrain stored the new version without them and
+    said nothing, so the queries naming them failed later with no word in the job's log on why."""
+    if not lost:
+        return
+    shown = ", ".join(repr(t) for t in sorted(lost))
+    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    db = shlex.quote(row[0][0]) if row and row[0][0] else "DB"
+    warnings.warn(
+        f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
+        f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
+        f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
+        f"ad_duckdb.set_threshold(con, {name!r}, ...) (CLI: ad-duckdb threshold {db} {shlex.quote(name)} "
+        f"{shlex.quote(sorted(lost)[0])} --method ...).", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
+
+
 def _lib_versions() -> dict[str, str]:
     import onnxruntime
 
@@ -458,6 +484,7 @@ def train(
             src_text = f"{shown} WHERE {where}" if where else source
             # read before the file is let go: what the rows were, and whether they are a DataFrame of this session
             fp, py = rows_fingerprint(cur, source, names, where), pysource.python_names(cur)
+            to_carry = _own_threshold_names(cur, name) if carry_thresholds else set()
             # A DataFrame source lives on this cursor, so the file is kept then (and it is held by no one else)
             released = held.can_release and not py
             if released:
@@ -516,6 +543,7 @@ def train(
                     carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"],
                                                         version=version)
                     rec.thresholds += carried
+                    _warn_if_not_carried(cur, name, version, to_carry - {t.name for t in carried})
                     if goals:
                         choose_goals_again(con, rec, goals, version)
                 # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,

@@ -38,9 +38,9 @@ CHILD = textwrap.dedent("""
         return out
     detector.AutoEncoderDetector.fit = paused_fit
     how, path = sys.argv[1], sys.argv[2]
-    if how == "cli":
+    if how in ("cli", "carry"):
         sys.argv = ["ad-duckdb", "train", path, "tx_ae", "transactions", "-f", "count", "-f", "amount",
-                    "--n-models", "1", "--quiet"]
+                    "--n-models", "1", "--quiet"] + (["--carry-thresholds"] if how == "carry" else [])
         runpy.run_module("ad_duckdb", run_name="__main__")
     else:
         import ad_duckdb
@@ -226,3 +226,18 @@ def test_a_training_waits_to_store_while_another_process_holds_the_file(db: Path
                 p.kill()
             p.communicate()
     assert _versions(db) == [1, 2]
+
+
+def test_a_retrain_carrying_thresholds_says_so_when_its_versions_were_dropped_meanwhile(db: Path,
+                                                                                       tmp_path: Path) -> None:
+    """A colleague dropped tx_ae (its threshold 'cut' with it) while the nightly --carry-thresholds retrain learned:
+    the retrain stored tx_ae@2 without 'cut' and said nothing, so is_anomaly_at('tx_ae', 'cut', ...) failed the next
+    morning with no word in the job's log on why."""
+    _cli("threshold", str(db), "tx_ae", "cut", "--method", "quantile", "--target", "0.95")
+    with _paused_training("carry", db, tmp_path) as child:
+        _cli("drop", str(db), "tx_ae", "--yes")
+        (tmp_path / "go").touch()
+        out, err = child.communicate(timeout=600)
+    assert child.returncode == 0, (out, err)
+    assert "stored tx_ae@2" in out
+    assert "dropped while it trained" in err and "'cut'" in err and "ad-duckdb threshold" in err
