@@ -41,6 +41,7 @@ class FileHold:
         the file it created doing so, removed again by a failed training's close."""
         self.con = con
         self.released = False
+        self.let_go = False  # whether it ever was: other processes may have written the file meanwhile
         self._reopen = reopen
         self._owned = owned
         self._created = created
@@ -54,7 +55,7 @@ class FileHold:
         if self._reopen is None or self.released:
             return
         self.con.close()
-        self.released = True
+        self.released = self.let_go = True
         log.info("let go of the database file while the model trains; it is opened again to store the model")
 
     def take_back(self, model: str, progress: bool) -> duckdb.DuckDBPyConnection:

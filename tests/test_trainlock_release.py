@@ -38,7 +38,11 @@ CHILD = textwrap.dedent("""
         return out
     detector.AutoEncoderDetector.fit = paused_fit
     how, path = sys.argv[1], sys.argv[2]
-    if how in ("cli", "carry"):
+    if how == "new":  # a first training into a new database, of rows a query makes
+        sys.argv = ["ad-duckdb", "train", path, "tx_ae", "SELECT (range % 13)::DOUBLE AS count, "
+                    "(range % 7)::DOUBLE * 3 + range % 13 AS amount FROM range(3000)", "--n-models", "1", "--quiet"]
+        runpy.run_module("ad_duckdb", run_name="__main__")
+    elif how in ("cli", "carry"):
         sys.argv = ["ad-duckdb", "train", path, "tx_ae", "transactions", "-f", "count", "-f", "amount",
                     "--n-models", "1", "--quiet"] + (["--carry-thresholds"] if how == "carry" else [])
         runpy.run_module("ad_duckdb", run_name="__main__")
@@ -241,3 +245,20 @@ def test_a_retrain_carrying_thresholds_says_so_when_its_versions_were_dropped_me
     assert child.returncode == 0, (out, err)
     assert "stored tx_ae@2" in out
     assert "dropped while it trained" in err and "'cut'" in err and "ad-duckdb threshold" in err
+
+
+@pytest.mark.parametrize("written", [False, True])
+def test_a_new_database_let_go_while_training_is_removed_on_failure_only_if_still_empty(tmp_path: Path,
+                                                                                       written: bool) -> None:
+    """`ad-duckdb train` removes the database it created when it fails (a mistyped path). Now that the file is let
+    go while the model trains, another process may write into it meanwhile: a Ctrl-C then removed their table too."""
+    path = tmp_path / "new.duckdb"
+    with _paused_training("new", path, tmp_path) as child:
+        if written:
+            _cli("sql", "--write", str(path), "CREATE TABLE theirs AS SELECT 42 AS answer")
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=600)
+    assert child.returncode == 130, (out, err)
+    assert path.exists() == written
+    if written:
+        assert _cli("sql", str(path), "SELECT answer FROM theirs").stdout.split()[-1] == "42"
