@@ -478,17 +478,6 @@ def _names_missing_relation(e: BaseException) -> bool:
     return any(isinstance(x, duckdb.CatalogException) for x in chain)
 
 
-def _still_empty(db: str) -> bool:
-    """Whether DB has no table or view, read now (False when it cannot be read: another process holds it)."""
-    try:
-        with duckdb.connect(db, read_only=True) as con:
-            return con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()) "
-                               "+ (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
-                               "AND NOT internal)").fetchall()[0][0] == 0
-    except duckdb.Error:
-        return False
-
-
 def _remove_new_database(db: str) -> None:
     """Remove a database file this command created (and its write-ahead log) when the command failed."""
     for path in (Path(db), Path(f"{db}.wal")):
@@ -953,9 +942,11 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException as e:
+        if held is not None:
+            held.con.close()  # before the look at the file below, which a connection of ours would keep from it
         # a mistyped path must not leave an empty database behind; one let go while the model trained may hold what
         # another process wrote meanwhile, so it goes only if it is still empty
-        if creation.ours and not stored and not done and (held is None or not held.let_go or _still_empty(db)):
+        if creation.ours and not stored and not done and (held is None or not held.let_go or trainhold.still_empty(db)):
             _remove_new_database(db)
             if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE and _names_missing_relation(e):
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to

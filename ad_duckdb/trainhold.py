@@ -98,7 +98,8 @@ class FileHold:
         if not self._owned:
             return
         self.con.close()
-        if failed and self._created is not None:
+        # one let go while the model trained may hold what another process wrote meanwhile: removed only if empty
+        if failed and self._created is not None and (not self.let_go or still_empty(self._created)):
             for path in (Path(self._created), Path(f"{self._created}.wal")):
                 path.unlink(missing_ok=True)
             self._created = None
@@ -120,3 +121,14 @@ def hold(con: object, func: str) -> FileHold:
 
         return FileHold(connect(path), reopen, owned=True, created=path if missing else None)
     return FileHold(check_connection(con, func))
+
+
+def still_empty(db: str) -> bool:
+    """Whether DB has no table or view, read now (False when it cannot be read: another process holds it)."""
+    try:
+        with duckdb.connect(db, read_only=True) as con:
+            return con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()) "
+                               "+ (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+                               "AND NOT internal)").fetchall()[0][0] == 0
+    except duckdb.Error:
+        return False

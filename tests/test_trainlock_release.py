@@ -49,7 +49,9 @@ CHILD = textwrap.dedent("""
     else:
         import ad_duckdb
         warnings.simplefilter("always")
-        info = ad_duckdb.train(path, "tx_ae", "transactions", features=["count", "amount"], n_models=1,
+        source = ("SELECT (range % 13)::DOUBLE AS count, (range % 7)::DOUBLE * 3 + range % 13 AS amount "
+                  "FROM range(3000)") if how == "newpy" else "transactions"
+        info = ad_duckdb.train(path, "tx_ae", source, features=["count", "amount"], n_models=1,
                                max_steps=600, progress=False)
         print("stored", info.ref)
 """)
@@ -262,3 +264,15 @@ def test_a_new_database_let_go_while_training_is_removed_on_failure_only_if_stil
     assert path.exists() == written
     if written:
         assert _cli("sql", str(path), "SELECT answer FROM theirs").stdout.split()[-1] == "42"
+
+
+def test_train_on_a_new_path_let_go_keeps_the_file_another_process_wrote(tmp_path: Path) -> None:
+    """As the command line: ad_duckdb.train('new.duckdb', ...) removes the file it created when it fails, but not
+    once another process wrote into it while the model trained."""
+    path = tmp_path / "new.duckdb"
+    with _paused_training("newpy", path, tmp_path) as child:
+        _cli("sql", "--write", str(path), "CREATE TABLE theirs AS SELECT 42 AS answer")
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=600)
+    assert child.returncode != 0 and "KeyboardInterrupt" in err, (out, err)
+    assert _cli("sql", str(path), "SELECT answer FROM theirs").stdout.split()[-1] == "42"
