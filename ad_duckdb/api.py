@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, lockwait, pysource, store, thresholds
+from . import interrupts, lockwait, pysource, store, thresholds, trainhold
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -274,6 +275,50 @@ def _warn_train_changes(cur: duckdb.DuckDBPyConnection, rec: store.ModelRecord) 
     warn_if_code_sizes_left_out(cur, rec, stacklevel=6)
 
 
+def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str, names: list[str],
+                          where: str | None, before: str | None) -> None:
+    """Say so when the training rows changed while the file was let go (another process wrote them meanwhile).
+
+    Why a warning, not a refusal: the model learned from the rows as they were when read, which is what a training
+    started a moment earlier would have stored too; but its thresholds (read again above ``max_train_rows``) and
+    an evaluation on "the training rows" then describe other rows, which the user should know."""
+    if before is None:
+        return
+    after = rows_fingerprint(cur, source, names, where)
+    if after is None or after == before:
+        return
+    warnings.warn(
+        f"Model {name!r}: the rows of {source}{f' WHERE {where}' if where else ''} changed while the model trained "
+        "(another process wrote them while the file was let go): it learned from the rows as they were read at the "
+        "start. Train it again if it must cover the new rows.", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
+
+
+def _own_threshold_names(cur: duckdb.DuckDBPyConnection, name: str) -> set[str]:
+    """The names of the user's thresholds (not the ones every training sets) of the stored versions of ``name``."""
+    if not store.tables_exist(cur):
+        return set()
+    rows = cur.execute("SELECT DISTINCT threshold_name FROM ad_thresholds t SEMI JOIN ad_models m ON "
+                       "t.model = m.name AND t.version = m.version WHERE t.model = ?", [name]).fetchall()
+    return {r[0] for r in rows} - set(thresholds.FROM_TRAINING)
+
+
+def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int, lost: set[str]) -> None:
+    """Say which thresholds carry_thresholds was to carry when the training began, but whose versions were dropped
+    before it stored (the file is let go while it trains). Why: the retrain stored the new version without them and
+    said nothing, so the queries naming them failed later with no word in the job's log on why."""
+    if not lost:
+        return
+    shown = ", ".join(repr(t) for t in sorted(lost))
+    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    db = shlex.quote(row[0][0]) if row and row[0][0] else "DB"
+    warnings.warn(
+        f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
+        f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
+        f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
+        f"ad_duckdb.set_threshold(con, {name!r}, ...) (CLI: ad-duckdb threshold {db} {shlex.quote(name)} "
+        f"{shlex.quote(sorted(lost)[0])} --method ...).", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
+
+
 def _lib_versions() -> dict[str, str]:
     import onnxruntime
 
@@ -291,7 +336,7 @@ def _lib_versions() -> dict[str, str]:
 
 
 def train(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | str | PathLike[str],
     name: str,
     source: str,
     *,
@@ -306,7 +351,13 @@ def train(
     Parameters
     ----------
     con
-        DuckDB connection (file or in-memory); the model is stored in its ``ad_models`` table.
+        DuckDB connection (file or in-memory), or a database file's path; the model is stored in its ``ad_models``
+        table. Given a path, ``train`` opens the file itself, reads the rows, closes the file while the network
+        learns (others may query and write it meanwhile, as during ``ad-duckdb train``) and opens it again to store
+        the model, waiting up to 10 minutes if another process holds it then; the version is numbered at that
+        moment, after any stored meanwhile, and an ``AdDuckDBWarning`` says so if the rows trained on changed
+        meanwhile. A connection you pass stays open, so the file stays locked (for writing) for the whole training:
+        we cannot close your connection; pass the path to let colleagues use the file while it trains.
     name
         Model name, e.g. ``'tx_ae'``. Re-training the same name adds a version.
     source
@@ -360,127 +411,154 @@ def train(
     ...         "ORDER BY score DESC LIMIT 5").show()  # doctest: +SKIP
     >>> con.close()
     """
-    con = check_connection(con, "train")
-    _check_new_version_name(con, name)
-    _check_kind(name, kind, params)
-    lost = volatile_store(con)
-    if lost:
-        raise BadInputError(f"Cannot store model {name!r}: {lost}")
-    if where is not None and not isinstance(where, str):
-        raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
-                            f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")
-    features = _column_names(f"Model {name!r}", "features", "-f", features)
+    # Why not a function of its own for the body: the fixed stacklevels of the notes it raises count its frames
+    held = trainhold.hold(con, "train")
     try:
-        import onnx  # noqa: F401  (the exporter's; checked here so a scoring-only install fails before reading rows)
-        import torch  # noqa: F401  (imported lazily by the trainer: without this, its absence surfaced mid-training)
-
-        from .detector import AutoEncoderDetector, check_names
-        from .export import parity_check, to_onnx_bytes
-    except ImportError as e:
-        raise MissingDependencyError(
-            f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
-        ) from e
-    # before any row is read: a misnamed option on a large table was refused only after reading it
-    try:
-        check_names(params, _TRAIN_KEYWORDS, _TRAIN_OTHER_NAMES)
-    except BadInputError as e:
-        raise BadInputError(f"Model {name!r}: {e}") from None
-    if where is not None and not where.strip():
-        where = None  # an empty filter is no filter, and must not turn robust training off
-    if params.get("robust") is None:
-        params["robust"] = where is None
-    cur = pysource.cursor(con, source, rereads=True)
-    try:
-        # Row order decides the shuffles, the validation split and the max_train_rows sample. A connection with
-        # preserve_insertion_order = false (DuckDB's advice for large loads) gets a table of several row groups in
-        # another order on each parallel read, so the same call trained another model; this cursor alone reads in
-        # the source's own order, the user's setting untouched.
-        cur.execute("SET SESSION preserve_insertion_order = true")
-        store.check_can_write(cur, f"Cannot store model {name!r}")
-        described = describe(cur, source, name, caller=con)
-        check_unique_names(cur, source, described, name)
+        con = held.con
+        _check_new_version_name(con, name)
+        _check_kind(name, kind, params)
+        lost = volatile_store(con)
+        if lost:
+            raise BadInputError(f"Cannot store model {name!r}: {lost}")
+        if where is not None and not isinstance(where, str):
+            raise BadInputError(f"Model {name!r}: where= (CLI: --where) must be a SQL condition on the source's columns, "
+                                f"e.g. \"label = 0\" to train on normal rows only; got {where!r}.")
+        features = _column_names(f"Model {name!r}", "features", "-f", features)
         try:
-            cols = choose_columns(described, features, source, cur, where)
-        except BadInputError as e:  # the column checks name the column and the fix; the model is said here
-            raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
-        read = [c for c, _ in cols]
-        X, n_rows, rising, watch = _training_rows(cur, name, source, read, where, params)
+            import onnx  # noqa: F401  (the exporter's; checked here so a scoring-only install fails before reading rows)
+            import torch  # noqa: F401  (imported lazily by the trainer: without this, its absence surfaced mid-training)
 
-        def empty_rows(chosen: list[str], values: np.ndarray) -> tuple[int, str | None]:
-            # the features chosen: values holds just them; read as a sample, the watch counted rows empty in all
-            # columns read
-            n = int(np.isnan(values).all(axis=1).sum()) if rising is None else watch.empty
-            return n, empty_rows_filter(cur, source, where, chosen, n)
+            from .detector import AutoEncoderDetector, check_names
+            from .export import parity_check, to_onnx_bytes
+        except ImportError as e:
+            raise MissingDependencyError(
+                f"Training model {name!r} needs torch and onnx: pip install 'ad_duckdb[train]' ({e})."
+            ) from e
+        # before any row is read: a misnamed option on a large table was refused only after reading it
+        try:
+            check_names(params, _TRAIN_KEYWORDS, _TRAIN_OTHER_NAMES)
+        except BadInputError as e:
+            raise BadInputError(f"Model {name!r}: {e}") from None
+        if where is not None and not where.strip():
+            where = None  # an empty filter is no filter, and must not turn robust training off
+        if params.get("robust") is None:
+            params["robust"] = where is None
+        cur = pysource.cursor(con, source, rereads=True)
+        try:
+            # Row order decides the shuffles, the validation split and the max_train_rows sample. A connection with
+            # preserve_insertion_order = false (DuckDB's advice for large loads) gets a table of several row groups in
+            # another order on each parallel read, so the same call trained another model; this cursor alone reads in
+            # the source's own order, the user's setting untouched.
+            cur.execute("SET SESSION preserve_insertion_order = true")
+            store.check_can_write(cur, f"Cannot store model {name!r}")
+            described = describe(cur, source, name, caller=con)
+            check_unique_names(cur, source, described, name)
+            try:
+                cols = choose_columns(described, features, source, cur, where)
+            except BadInputError as e:  # the column checks name the column and the fix; the model is said here
+                raise type(e)(f"Model {name!r}: {e}") from None  # its kind kept: the exit code
+            read = [c for c, _ in cols]
+            X, n_rows, rising, watch = _training_rows(cur, name, source, read, where, params)
 
-        text_named = None  # the column whose 'Total' the note on text columns gave the filter for
-        compared = Compared(cur, source)
-        if features is None:
-            cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
-                                                         empty_rows=empty_rows, compared=compared)
-        names = [c for c, _ in cols]
-        warn_cast_columns(cur, source, names, model=name, compared=compared)
-        totals = watch.totals_row([read.index(c) for c in names])
-        empty, empty_out = empty_rows(names, X)
-        both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
-                                                      named_by_text=text_named, empty=(empty, empty_out))
-        warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both,
-                        columns=[c for c, _ in described])
-        # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
-        shown = f"({strip_sql_ends(source)})" if is_query(source) else source
-        src_text = f"{shown} WHERE {where}" if where else source
-        _check_storable(name, AutoEncoderDetector(**params)._train_params(), len(names))
-        t0 = time.perf_counter()
-        # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
-        det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
-                                                source=src_text, score_training_rows=False)
-        warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
-        seconds = time.perf_counter() - t0
-        onnx_bytes = to_onnx_bytes(det.graph_, len(names))
-        rng = np.random.default_rng(0)
-        sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
-        parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
-        # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
-        # missing.fill_missing), so SQL compares exactly what it computes.
-        scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
-        if rising is None:
-            train_scores = scorer.scores(X, bulk=True).astype(np.float64)
-        else:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
-            del X
-            train_scores = _all_scores(scorer, cur, source, names, where, n_rows, det.train_params_.progress)
-        p = det.train_params_
-        metrics = {
-            "train_seconds": round(seconds, 3),
-            "parity_max_abs_diff": parity,
-            "train_score_mean": float(train_scores.mean()),
-            # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
-            "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
-            # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
-            "train_source": source, "train_where": where,
-            **({"train_fingerprint": fp} if (fp := rows_fingerprint(cur, source, names, where)) else {}),
-            # a DataFrame's name in the training session, not a table: show says so beside the retrain call
-            **({"train_source_python": py} if (py := pysource.python_names(cur)) else {}),
-            **det.history_,
-        }
-        rec = ModelRecord(
-            name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
-            params=dict(p.__dict__) | {"robust": det.history_["robust"]},
-            metrics=metrics, lib_versions=_lib_versions(),
-            thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
-        )
-        if carry_thresholds:
-            carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"])
-            rec.thresholds += carried
-            if goals:
-                # the labelled rows are scored again for each goal: as long as the thresholds' pass, said as it is
-                choose_goals_again(con, rec, goals, store.next_version(cur, name), det.train_params_.progress)
-        rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
-        # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training, and
-        # then nothing may be stored (it was said after the save: the command failed, its version stayed).
-        store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
+            def empty_rows(chosen: list[str], values: np.ndarray) -> tuple[int, str | None]:
+                # the features chosen: values holds just them; read as a sample, the watch counted rows empty in all
+                # columns read
+                n = int(np.isnan(values).all(axis=1).sum()) if rising is None else watch.empty
+                return n, empty_rows_filter(cur, source, where, chosen, n)
+
+            text_named = None  # the column whose 'Total' the note on text columns gave the filter for
+            compared = Compared(cur, source)
+            if features is None:
+                cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
+                                                             empty_rows=empty_rows, compared=compared)
+            names = [c for c, _ in cols]
+            warn_cast_columns(cur, source, names, model=name, compared=compared)
+            totals = watch.totals_row([read.index(c) for c in names])
+            empty, empty_out = empty_rows(names, X)
+            both = totals is not None and warn_totals_row(cur, source, where, described, names, totals, model=name,
+                                                          named_by_text=text_named, empty=(empty, empty_out))
+            warn_empty_rows(cur, source, where, empty, empty_out, model=name, with_totals=both,
+                            columns=[c for c, _ in described])
+            # a query in parentheses, so its own WHERE and the filter read as valid SQL (comments at its ends dropped)
+            shown = f"({strip_sql_ends(source)})" if is_query(source) else source
+            src_text = f"{shown} WHERE {where}" if where else source
+            _check_storable(name, AutoEncoderDetector(**params)._train_params(), len(names))
+            # read before the file is let go: what the rows were, and whether they are a DataFrame of this session
+            fp, py = rows_fingerprint(cur, source, names, where), pysource.python_names(cur)
+            to_carry = _own_threshold_names(cur, name) if carry_thresholds else set()
+            # A DataFrame source lives on this cursor, so the file is kept then (and it is held by no one else)
+            released = held.can_release and not py
+            if released:
+                cur.close()
+                held.release()
+            t0 = time.perf_counter()
+            # score_training_rows=False: the thresholds below come from the ONNX scores of every row, not the detector's
+            det = AutoEncoderDetector(**params).fit(X, feature_names=names, sql_types=[t for _, t in cols], model_name=name,
+                                                    source=src_text, score_training_rows=False)
+            warn_if_few_rows(n_rows, model=name, source=src_text)  # once the rows passed the checks of fit
+            seconds = time.perf_counter() - t0
+            onnx_bytes = to_onnx_bytes(det.graph_, len(names))
+            rng = np.random.default_rng(0)
+            sample = X[rng.choice(len(X), min(len(X), 2000), replace=False)]
+            parity = parity_check(det.graph_, onnx_bytes, sample, model=name)
+            # Thresholds come from the ONNX scores as SQL computes them (rows with missing values included, see
+            # missing.fill_missing), so SQL compares exactly what it computes.
+            scorer = LoadedModel(ModelRecord(name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes))
+            if rising is None:
+                train_scores = scorer.scores(X, bulk=True).astype(np.float64)
+            if released:
+                con = held.take_back(name, det.train_params_.progress)
+                cur = pysource.cursor(con, source, rereads=True)
+                cur.execute("SET SESSION preserve_insertion_order = true")
+                _warn_if_rows_changed(cur, name, source, names, where, fp)
+            if rising is not None:  # the source was read as a sample: score every row in a second pass, holding one batch at a time
+                del X
+                train_scores = _all_scores(scorer, cur, source, names, where, n_rows, det.train_params_.progress)
+            p = det.train_params_
+            metrics = {
+                "train_seconds": round(seconds, 3),
+                "parity_max_abs_diff": parity,
+                "train_score_mean": float(train_scores.mean()),
+                # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
+                "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
+                # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
+                "train_source": source, "train_where": where,
+                **({"train_fingerprint": fp} if fp else {}),
+                # a DataFrame's name in the training session, not a table: show says so beside the retrain call
+                **({"train_source_python": py} if py else {}),
+                **det.history_,
+            }
+            rec = ModelRecord(
+                name=name, version=0, kind=kind, features=det.specs_, onnx=onnx_bytes, source=src_text, train_rows=len(train_scores),
+                params=dict(p.__dict__) | {"robust": det.history_["robust"]},
+                metrics=metrics, lib_versions=_lib_versions(),
+                thresholds=thresholds.from_training_scores(train_scores, p.contamination, src_text, own=True),
+            )
+            rec.params["hidden_dims"], rec.params["latent_dim"] = det.history_["hidden_dims"], det.history_["latent_dim"]
+            # The version number read here is the one stored: another thread's store of the name waits (saving), so
+            # the carried thresholds' notes name the version they end up on.
+            with store.saving(name):
+                if carry_thresholds:
+                    store.ensure_schema(cur)  # a first training into a new database has no ad_models to number from
+                    version = store.next_version(cur, name)
+                    carried, goals = carried_thresholds(cur, name, train_scores, metrics["score_quantiles"],
+                                                        version=version)
+                    rec.thresholds += carried
+                    _warn_if_not_carried(cur, name, version, to_carry - {t.name for t in carried})
+                    if goals:
+                        choose_goals_again(con, rec, goals, version, det.train_params_.progress)
+                # Why before the rows are written: under -W error / PYTHONWARNINGS=error the warning ends the training,
+                # and then nothing may be stored (it was said after the save: the command failed, its version stayed).
+                store.save(cur, rec, before_insert=lambda r: _warn_train_changes(cur, r))
+        finally:
+            cur.close()
+        refresh(con)
+        return ModelInfo.of(rec)
+    except BaseException:
+        held.close(failed=True)
+        raise
     finally:
-        cur.close()
-    refresh(con)
-    return ModelInfo.of(rec)
+        held.close()
 
 
 def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:

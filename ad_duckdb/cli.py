@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 import duckdb
@@ -45,6 +45,7 @@ from . import (
     store,
     texttable,
     thresholds,
+    trainhold,
     udfs,
 )
 from .addedtop import AddedTop
@@ -322,9 +323,11 @@ def _done_if_interrupted(read: Callable[[], Any], said: Callable[[Any, Any], str
                            "command again).") from e
 
 
-def _stored_if_interrupted(con: duckdb.DuckDBPyConnection, name: str) -> Any:
-    """``_done_if_interrupted`` around a step that stores a version of ``name``."""
-    return _done_if_interrupted(lambda: _latest_version(con, name),
+def _stored_if_interrupted(con: duckdb.DuckDBPyConnection | Callable[[], duckdb.DuckDBPyConnection],
+                           name: str) -> Any:
+    """``_done_if_interrupted`` around a step that stores a version of ``name``; ``con`` may be a function giving the
+    connection of the moment (train's, let go and opened again)."""
+    return _done_if_interrupted(lambda: _latest_version(con() if callable(con) else con, name),
                                 lambda b, a: f"{name}@{a} was stored" if a > b else None)
 
 
@@ -389,7 +392,7 @@ def _connect_once(db: str, read_only: bool, check_order: bool | None,
 
 
 def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creation: _Creation | None,
-                       files: Sequence[attachfiles.Attached]) -> duckdb.DuckDBPyConnection:
+                       files: Sequence[attachfiles.Attached], wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """``api.connect``'s connection with ``files`` attached read-only, retried while another process holds DB or
     one of the files, for up to ``--wait`` seconds.
 
@@ -421,17 +424,18 @@ def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creat
         return con
 
     try:
-        return _waiting_for_lock(attempt)
+        return _waiting_for_lock(attempt, wait)
     except BaseException:
         if con is not None:
             con.close()
         raise
 
 
-def _waiting_for_lock(attempt: Callable[[], T]) -> T:
-    """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds."""
+def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
+    """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds (or
+    ``wait``)."""
     return lockwait.retry_while_locked(
-        attempt, _lock_wait(), waited_with="--wait",
+        attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
         how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
 
 
@@ -901,16 +905,21 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     creation = _Creation()
     stored = False
     done: list[str] = []
+    held: trainhold.FileHold | None = None
     try:
-        with _open(db, create=True, creation=creation, attach=attach) as con, _stored_if_interrupted(con, name) as done:
+        with (_open(db, create=True, creation=creation, attach=attach) as opened,
+              _stored_if_interrupted(lambda: held.con if held else opened, name) as done):
+            # the file is let go while the network learns, and opened again (as --attach had it) to store the model
+            held = trainhold.FileHold(opened, lambda wait: _reopen(db, attach, wait))
             with _notes():
                 # n_models and code_sizes only when given: code_sizes sets n_models unless it is given
                 given = {k: v for k, v in (("n_models", n_models), ("code_sizes", code_sizes)) if v is not None}
-                info = _train(con, name, source, features, where, contamination=contamination, robust=robust,
+                info = _train(held, name, source, features, where, contamination=contamination, robust=robust,
                               epochs=epochs, seed=seed, max_train_rows=max_train_rows,
                               constant_columns=constant_columns, carry_thresholds=carry_thresholds,
                               progress=not quiet, **given)
             stored = True
+            con = held.con
             m = info.metrics
             sample = _sample_size(info.train_rows, m)
             # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
@@ -935,7 +944,11 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             if carry_thresholds:
                 _print_carried(api.load_model(con, info.ref).thresholds)
     except BaseException as e:
-        if creation.ours and not stored and not done:  # a mistyped path must not leave an empty database behind
+        if held is not None:
+            held.con.close()  # before the look at the file below, which a connection of ours would keep from it
+        # a mistyped path must not leave an empty database behind; one let go while the model trained may hold what
+        # another process wrote meanwhile, so it goes only if it is still empty
+        if creation.ours and not stored and not done and (held is None or not held.let_go or trainhold.still_empty(db)):
             _remove_new_database(db)
             if isinstance(e, click.ClickException) and e.exit_code == EXIT_NO_SOURCE and _names_missing_relation(e):
                 # Why said: "not a table or view in this database" sent a user who mistyped the database's path to
@@ -944,6 +957,18 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
                 _add_to_message(e, f" The database {db!r} did not exist before this run (train creates one) and is "
                                    "removed again: check its path if you meant an existing one.")
         raise
+    finally:
+        if held is not None:
+            held.con.close()  # the connection opened again to store (_open closes the first)
+
+
+def _reopen(db: str, attach: tuple[str, ...], wait: float) -> duckdb.DuckDBPyConnection:
+    """DB opened again for train to store its model, with the --attach files, waiting up to ``wait`` seconds (or
+    --wait, if longer) while another process holds it; tracked for Ctrl-C as _open's connection is."""
+    con = _connect_attaching(db, False, None, None, _attachments(db, attach), wait=max(wait, _lock_wait()) if wait else 0)
+    interrupts.track(con)
+    udfs.registry(con).opened_afresh = True
+    return con
 
 
 def _code_sizes(value: str | None) -> tuple[int, ...] | None:
@@ -1016,10 +1041,12 @@ _TRAIN_FLAGS = {"contamination": "--contamination", "epochs": "--epochs", "n_mod
                 "max_train_rows": "--max-train-rows", "code_sizes": "--code-sizes"}
 
 
-def _train(con: duckdb.DuckDBPyConnection, name: str, source: str, features: tuple[str, ...], where: str | None,
+def _train(held: trainhold.FileHold, name: str, source: str, features: tuple[str, ...], where: str | None,
            **params: Any) -> api.ModelInfo:
     try:
-        return api.train(con, name, source, features=_split(features, con, source), where=where, **params)
+        # a FileHold, which train takes as the file it may let go while the network learns (not a public type)
+        return api.train(cast(Any, held), name, source, features=_split(features, held.con, source), where=where,
+                         **params)
     except BadInputError as e:
         # A training option out of range is a wrong option (exit 2), named by its flag, as click names its own
         param = re.match(r"The '(\w+)' parameter (must be .*)", str(e))

@@ -1,7 +1,8 @@
 """The connection every public function takes first: a path or another object there is told what to pass.
 
-Why a check of its own: the commonest slip, ``ad_duckdb.train("warehouse.duckdb", ...)``, failed deep inside with
-"'str' object has no attribute 'cursor'", which names neither the argument nor the fix.
+Why a check of its own: the commonest slip, ``ad_duckdb.score("warehouse.duckdb", ...)``, failed deep inside with
+"'str' object has no attribute 'cursor'", which names neither the argument nor the fix. (``train`` takes a path as
+well, which it opens itself: ``trainhold``.)
 """
 
 from __future__ import annotations

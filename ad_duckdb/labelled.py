@@ -53,12 +53,13 @@ from .store import ModelRecord, Threshold
 from .udfs import refresh, registry
 
 
-def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Sequence[float] | None = None,
-                       ) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
+def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Sequence[float] | None = None, *,
+                       version: int) -> tuple[list[Threshold], dict[str, tuple[dict[str, Any], str]]]:
     """``carry_thresholds``: the user's thresholds of earlier versions, moved to these training scores (whose
     ``score_quantiles`` are ``quantiles``), and the goals of those chosen on labels (name -> (goal, the version it
     comes from)). Each name from the newest version that has it: one retrain run without the flag does not lose
-    them for the next."""
+    them for the next. ``version``: the one the new model is stored as, which the notes name."""
+    new_ref = f"{name}@{version}"
     out: list[Threshold] = []
     goals: dict[str, tuple[dict[str, Any], str]] = {}
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
@@ -87,13 +88,13 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             if _is_goal(goal):
                 goals[t.name] = (goal, prev.ref)
             elif t.method in thresholds.LABELLED:
-                _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}")
+                _warn_goal_not_kept(cur, t, prev.ref, new_ref)
             elif (origin := _carried_origin(name, t)) is not None:
                 found, method = _goal_carried_from(cur, name, t.name, origin)
                 if found is not None:
                     goals[t.name] = found
                 elif method is not None:
-                    _warn_goal_not_kept(cur, t, prev.ref, f"{name}@{store.next_version(cur, name)}",
+                    _warn_goal_not_kept(cur, t, prev.ref, new_ref,
                                         method=method, origin=f"carried from {name}@{origin[0]}")
     return out, goals
 

@@ -308,35 +308,56 @@ def _json(v: Any) -> str:
     return json.dumps(v, default=str)
 
 
+# One lock per model name, held by a store of that name and by what comes before it that must know the number
+# (``saving``). Why: DuckDB lets one process write a file, so the stores that race are this process's threads, and
+# a training that read "the next version is 2", chose its carried thresholds for tx_ae@2 and said so, was stored as
+# @3 when another thread stored @2 meanwhile. Why per name: trainings of other models need not wait.
+_SAVING: dict[str, threading.RLock] = {}
+_SAVING_GUARD = threading.Lock()
+
+
+@contextmanager
+def saving(name: str) -> Iterator[None]:
+    """Hold the store of model ``name`` in this process: ``next_version`` read inside stays the version ``save``
+    gives (inside too), as no other thread stores the name meanwhile. Re-entrant."""
+    with _SAVING_GUARD:
+        lock = _SAVING.setdefault(name, threading.RLock())
+    with lock:
+        yield
+
+
 def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None] | None = None) -> ModelRecord:
     """Store ``rec`` as the next version of its name, with its thresholds, in one transaction.
 
     ``before_insert(rec)`` runs in that transaction once ``rec.version`` is known, before any row is written: what it
     says about the version is true of what is stored, and an exception it raises (a warning that ``-W error`` turns
-    into one) stores nothing. After a concurrent writer took the version, it runs again with the next one.
+    into one) stores nothing. After a concurrent writer took the version (one writing ad_models by hand: this
+    process's own stores of a name take turns, ``saving``), it runs again with the next one.
     """
     check_name(rec.name)
-    ensure_schema(cur)
-    rec.sha256 = sha256_hex(rec.onnx)
-    last_error: Exception | None = None
-    attempts = 10
-    for attempt in range(attempts):
-        try:
-            with transaction(cur):
-                rec.version = next_version(cur, rec.name)
-                if before_insert is not None:
-                    before_insert(rec)
-                _insert(cur, rec)
-            return rec
-        except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
-            # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
-            last_error = e
-            if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
-                raise
-            # Why a random wait: writers that collided would otherwise retry in step and collide again.
-            time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))
-    raise BadInputError(f"Could not store model {rec.name!r} after {attempts} attempts (other writers kept taking the "
-                        f"next version): {last_error}")
+    # Why not a function of its own under the lock: before_insert's notes count this frame in their stacklevel
+    with saving(rec.name):
+        ensure_schema(cur)
+        rec.sha256 = sha256_hex(rec.onnx)
+        last_error: Exception | None = None
+        attempts = 10
+        for attempt in range(attempts):
+            try:
+                with transaction(cur):
+                    rec.version = next_version(cur, rec.name)
+                    if before_insert is not None:
+                        before_insert(rec)
+                    _insert(cur, rec)
+                return rec
+            except duckdb.Error as e:  # a concurrent writer took the same version: retry with the next one
+                # Why duckdb.Error only: a warning raised by before_insert may name a column "duplicate_rows".
+                last_error = e
+                if "conflict" not in str(e).lower() and "duplicate" not in str(e).lower():
+                    raise
+                # Why a random wait: writers that collided would otherwise retry in step and collide again.
+                time.sleep(random.uniform(0.0, 0.01 * (attempt + 1)))
+        raise BadInputError(f"Could not store model {rec.name!r} after {attempts} attempts (other writers kept taking the "
+                            f"next version): {last_error}")
 
 
 def next_version(cur: Any, name: str) -> int:

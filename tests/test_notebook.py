@@ -241,7 +241,7 @@ def test_rows_of_another_width_are_told_the_fitted_features() -> None:
 
 
 _TAKE_A_CONNECTION = ["drop_model", "evaluate", "export_model", "import_model", "list_models", "load_model",
-                      "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold", "train"]
+                      "plot_scores", "plot_scores_over_time", "refresh", "register", "score", "set_threshold"]
 # each function's other required arguments (any values: the connection is checked first)
 _ARGS = {"list_models": (), "refresh": (), "register": (), "load_model": ("tx_ae",), "drop_model": ("tx_ae",),
          "import_model": ("tx_ae.onnx",), "set_threshold": ("tx_ae", "cut", "value")}

@@ -1,0 +1,134 @@
+"""The database file a training holds: let go while torch trains, when the training opened the connection itself.
+
+Why: DuckDB allows one writing process per file, and a training held its connection, so the file's lock, from the
+first row read to the model stored; on a shared file a colleague's ``ad-duckdb sql`` or BI query failed (or, with
+``--wait``, waited) for the whole training, minutes to hours, though the training only needs the file to read its rows
+at the start and to store the model at the end. A training that opened the file itself (``ad-duckdb train``,
+``ad_duckdb.train("warehouse.duckdb", ...)``) closes it while the network learns and opens it again to store; one on
+a connection the caller passed keeps it, as closing the caller's connection is not ours to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from os import PathLike
+from pathlib import Path
+
+import duckdb
+
+from . import lockwait
+from .connarg import check_connection
+from .exceptions import DatabaseLockedError
+
+log = logging.getLogger("ad_duckdb")
+
+# Why this long to take the file back: a colleague's query or a BI session may hold it when the training ends, and
+# giving up then throws the training away; ten minutes covers a long query, not a server left attached all day.
+STORE_WAIT_SECONDS = 600.0
+
+
+class FileHold:
+    """The training's connection ``con``; with ``reopen``, ``release`` closes it and ``take_back`` opens it again."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection,
+                 reopen: Callable[[float], duckdb.DuckDBPyConnection] | None = None, *, owned: bool = False,
+                 created: str | None = None) -> None:
+        """``reopen(wait)`` opens the file again, waiting up to ``wait`` seconds while another process holds it;
+        ``owned``: ``close`` closes the connection (one the training opened from a path); ``created``: the path of
+        the file it created doing so, removed again by a failed training's close."""
+        self.con = con
+        self.released = False
+        self.let_go = False  # whether it ever was: other processes may have written the file meanwhile
+        self._reopen = reopen
+        self._owned = owned
+        self._created = created
+
+    @property
+    def can_release(self) -> bool:
+        return self._reopen is not None
+
+    def release(self) -> None:
+        """Close the connection, letting go of the file's lock (a no-op for a connection the caller passed)."""
+        if self._reopen is None or self.released:
+            return
+        self.con.close()
+        self.released = self.let_go = True
+        log.info("let go of the database file while the model trains; it is opened again to store the model")
+
+    def take_back(self, model: str, progress: bool) -> duckdb.DuckDBPyConnection:
+        """The connection, opened again if ``release`` closed it, waiting up to ``STORE_WAIT_SECONDS`` for a process
+        that holds the file; ``progress``: say so on stderr when it waits (the training's progress lines)."""
+        if not self.released:
+            return self.con
+        assert self._reopen is not None
+        reopen, said = self._reopen, False
+
+        def attempt(wait: float) -> duckdb.DuckDBPyConnection:
+            nonlocal said
+            try:
+                return reopen(wait)
+            except DatabaseLockedError:
+                if progress and not said and wait == 0:
+                    print(f"training {model}: trained; another process holds the database file, waiting up to "
+                          f"{STORE_WAIT_SECONDS:g}s for it to store the model", file=sys.stderr, flush=True)
+                    said = True
+                raise
+
+        try:
+            try:  # once at once, so that the wait is said before it starts
+                self.con = attempt(0)
+            except DatabaseLockedError:
+                self.con = attempt(STORE_WAIT_SECONDS)
+        except DatabaseLockedError as e:
+            # Why said so: the training's work is lost, and the error alone read as a failure to start
+            raise DatabaseLockedError(
+                f"Model {model!r} was trained but not stored: the database file was let go while it trained, and "
+                f"another process held it when the model was to be stored. Nothing was stored; train it again once "
+                f"the file is free. {e}") from e
+        self.released = False
+        return self.con
+
+    def close(self, failed: bool = False) -> None:
+        """Close a connection the training opened; ``failed``: remove the file too if the training created it.
+
+        Why removed: a mistyped path would otherwise leave an empty database behind, as ``ad-duckdb train`` avoids."""
+        if not self._owned:
+            return
+        self.con.close()
+        # one let go while the model trained may hold what another process wrote meanwhile: removed only if empty
+        if failed and self._created is not None and (not self.let_go or still_empty(self._created)):
+            for path in (Path(self._created), Path(f"{self._created}.wal")):
+                path.unlink(missing_ok=True)
+            self._created = None
+
+
+def hold(con: object, func: str) -> FileHold:
+    """The hold of ``func``'s first argument: a path is opened here (and let go while training), a connection kept."""
+    if isinstance(con, FileHold):
+        return con
+    if isinstance(con, str | PathLike) and os.fspath(con) not in ("", ":memory:"):
+        from .api import connect
+
+        path = os.fspath(con)
+        missing = not Path(path).exists()
+
+        def reopen(wait: float) -> duckdb.DuckDBPyConnection:
+            return lockwait.retry_while_locked(lambda: connect(path, wait=0), wait, waited_with="train's wait to store",
+                                               how_to_wait="")
+
+        return FileHold(connect(path), reopen, owned=True, created=path if missing else None)
+    return FileHold(check_connection(con, func))
+
+
+def still_empty(db: str) -> bool:
+    """Whether DB has no table or view, read now (False when it cannot be read: another process holds it)."""
+    try:
+        with duckdb.connect(db, read_only=True) as con:
+            return con.execute("SELECT (SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()) "
+                               "+ (SELECT count(*) FROM duckdb_views() WHERE database_name = current_database() "
+                               "AND NOT internal)").fetchall()[0][0] == 0
+    except duckdb.Error:
+        return False
