@@ -1,0 +1,63 @@
+"""Sensor and time-series workflows: window features in a view over a Parquet file per day, a known-normal period,
+daily scoring, and what the messages on the way tell a plant engineer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import ad_duckdb
+from conftest import FAST
+
+# The README's sensor_features view, per machine, over a Parquet file per day
+VIEW = """CREATE OR REPLACE VIEW temps AS
+SELECT machine, ts, temp,
+       temp - lag(temp) OVER w AS temp_change,
+       avg(temp) OVER last12 AS temp_mean1h
+FROM read_parquet('{glob}')
+WINDOW w AS (PARTITION BY machine ORDER BY ts), last12 AS (w ROWS BETWEEN 11 PRECEDING AND CURRENT ROW)"""
+
+
+def _lake(con: duckdb.DuckDBPyConnection, folder: Path, days: int = 4) -> str:
+    """A Parquet file per day of 5-minute readings of two machines; the glob that reads them all."""
+    folder.mkdir()
+    for d in range(days):
+        con.execute(
+            f"COPY (SELECT ['m1', 'm2'][i % 2 + 1] AS machine, TIMESTAMP '2024-01-01' + INTERVAL {d} DAY "
+            "+ INTERVAL 5 MINUTE * (i // 2) AS ts, 70 + 5 * sin(i / 40) + (i * 7919 % 100) / 50.0 AS temp "
+            f"FROM range(576) t(i)) TO '{folder / f'day{d}.parquet'}'")
+    return str(folder / "*.parquet")
+
+
+def test_scoring_a_days_file_without_the_views_window_features_names_the_view(tmp_path: Path) -> None:
+    """A model trained on a view of window features (lag, a rolling mean) over the files, scored on one day's file:
+    the error said "Rename them in a query: SELECT x AS temp_change, ...", as if the file held them under other
+    names; it names the view the model was trained on, which computes them from the rows before."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute(VIEW.format(glob=_lake(con, tmp_path / "lake")))
+        ad_duckdb.train(con, "m1", "temps", features=["temp", "temp_change", "temp_mean1h"],
+                        where="machine = 'm1' AND ts < '2024-01-03'", **FAST)
+        day = str(tmp_path / "lake" / "day3.parquet")
+        with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+            ad_duckdb.score(con, "m1", day)
+        msg = str(e.value)
+        assert "lacks ['temp_change', 'temp_mean1h']" in msg
+        assert re.search(r'trained on temps, which has them.*SELECT \* FROM "temps" WHERE', msg), msg
+        # the query it names scores that day's rows
+        got = ad_duckdb.score(con, "m1", "SELECT * FROM temps WHERE machine = 'm1' AND ts >= '2024-01-04'")
+        assert got.num_rows == 288
+        # a query of the view's rows without those columns is told the same
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"trained on temps, which has them"):
+            ad_duckdb.score(con, "m1", "SELECT machine, ts, temp FROM temps")
+        # without the view, the advice to rename them
+        con.execute("CREATE TABLE other AS SELECT 1.0 AS temp, 2.0 AS change, 3.0 AS mean1h FROM range(5)")
+        con.execute("DROP VIEW temps")
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"\(its columns: temp, change, mean1h\)\. Rename them "
+                           r"in a query: SELECT x AS temp_change, \.\.\.$"):
+            ad_duckdb.score(con, "m1", "other")
+    finally:
+        con.close()
