@@ -4,12 +4,14 @@ daily scoring, and what the messages on the way tell a plant engineer."""
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import duckdb
 import pytest
 
 import ad_duckdb
+
 from conftest import FAST
 
 # The README's sensor_features view, per machine, over a Parquet file per day
@@ -59,5 +61,36 @@ def test_scoring_a_days_file_without_the_views_window_features_names_the_view(tm
         with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"\(its columns: temp, change, mean1h\)\. Rename them "
                            r"in a query: SELECT x AS temp_change, \.\.\.$"):
             ad_duckdb.score(con, "m1", "other")
+    finally:
+        con.close()
+
+
+def test_epoch_seconds_of_a_timestamp_are_no_default_feature_and_named_get_a_note() -> None:
+    """DuckDB's epoch(ts) is a DOUBLE: a view with `epoch(ts) AS t` trained with no features named took t, every
+    later row then lay beyond its training range (73% of NAB machine_temperature's next two normal days flagged, 2%
+    before), and the README's "training says so" held only for a TIMESTAMP column. Such a column is left out by
+    default, as integers rising row by row (epoch_ms(ts)) are, and named as a feature it gets a note."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE r AS SELECT TIMESTAMP '2024-01-01' + INTERVAL 5 MINUTE * i AS ts, "
+                    "70 + 5 * sin(i / 40) + (i * 7919 % 100) / 50.0 AS temp, (i * 31 % 17)::DOUBLE AS load "
+                    "FROM range(600) t(i)")
+        con.execute("CREATE VIEW v AS SELECT * EXCLUDE ts, epoch(ts) AS t, epoch_ms(ts) AS t_ms FROM r")
+        assert con.execute("SELECT typeof(t), typeof(t_ms) FROM v LIMIT 1").fetchone() == ("DOUBLE", "BIGINT")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"'t' \(rising row by row, with values of epoch "
+                          r"seconds, a point in time as a number\)") as caught:
+            info = ad_duckdb.train(con, "m", "v", where="t < epoch(TIMESTAMP '2024-01-02')", **FAST)
+        assert info.features == ["temp", "load"], [str(w.message) for w in caught]
+        # named, it is trained on, with a note naming it and what to train on instead
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"feature 't' rises row by row .* epoch seconds .* every "
+                          r"row later than the training rows lies beyond its training range .* hour\(ts\)"):
+            ad_duckdb.train(con, "m2", "v", features=["temp", "t"], where="t < epoch(TIMESTAMP '2024-01-02')", **FAST)
+        # a measurement that rises over the training rows, but not like a time, is left alone
+        con.execute("CREATE VIEW w AS SELECT temp, row_number() OVER () * 0.5 AS level FROM r")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ad_duckdb.AdDuckDBWarning)
+            info = ad_duckdb.train(con, "m3", "w", features=["temp", "level"], **FAST)
+            assert info.features == ["temp", "level"]
+            assert ad_duckdb.train(con, "m4", "w", **FAST).features == ["temp", "level"]
     finally:
         con.close()
