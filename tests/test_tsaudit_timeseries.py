@@ -94,3 +94,27 @@ def test_epoch_seconds_of_a_timestamp_are_no_default_feature_and_named_get_a_not
             assert ad_duckdb.train(con, "m4", "w", **FAST).features == ["temp", "level"]
     finally:
         con.close()
+
+
+def test_the_moved_columns_note_prints_a_narrow_range_of_large_values_apart() -> None:
+    """A pressure in pascals (101300 to 101349 in training) read 400 Pa high: the note said "outside its training
+    range 1.013e+05 to 1.013e+05; median 1.017e+05 against 1.013e+05", a range of one number; it prints the
+    digits that tell the numbers apart."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE r AS SELECT 101300 + (i * 7919 % 50)::DOUBLE AS pressure, "
+                    "20 + (i * 31 % 17) / 4.0 AS flow FROM range(600) t(i)")
+        ad_duckdb.train(con, "m", "r", **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="Columns that moved") as caught:
+            ad_duckdb.score(con, "m", "SELECT pressure + 400 AS pressure, flow FROM r", outputs=["anomaly_score"])
+        msg = next(str(w.message) for w in caught if "Columns that moved" in str(w.message))
+        got = re.search(r"'pressure' \(\S+ of the rows with a value outside its training range (\S+) to (\S+) "
+                        r"\(the middle 99% of its training values\); median (\S+) against (\S+) in training", msg)
+        assert got, msg
+        lo, hi, median, fill = (float(g) for g in got.groups())
+        want_lo, want_hi = (float(v) for v in con.execute(
+            "SELECT quantile_cont(pressure, 0.005), quantile_cont(pressure, 0.995) FROM r").fetchone())
+        assert abs(lo - want_lo) <= 1 and abs(hi - want_hi) <= 1 and hi - lo > 40, msg
+        assert abs(median - fill - 400) <= 1, msg
+    finally:
+        con.close()
