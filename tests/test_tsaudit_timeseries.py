@@ -118,3 +118,30 @@ def test_the_moved_columns_note_prints_a_narrow_range_of_large_values_apart() ->
         assert abs(median - fill - 400) <= 1, msg
     finally:
         con.close()
+
+
+def test_explain_prints_a_window_features_value_as_tables_do(tmp_path: Path) -> None:
+    """A lag() difference of two readings is a float with noise in its last digits: explain's column line said
+    "value 5.564688029999999" (and "value 0.03284919999999999" for a rolling mean) beside "training median -0.02";
+    it prints the value as score's table does (5.56469), and keeps the row line's exact one, which pastes into
+    --where."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = str(tmp_path / "t.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        con.execute("CREATE TABLE r AS SELECT i AS rn, 70 + 5 * sin(i / 40) + (i * 7919 % 100) / 50.0 AS temp "
+                    "FROM range(600) t(i)")
+        con.execute("CREATE VIEW v AS SELECT rn, temp, temp - lag(temp) OVER (ORDER BY rn) AS temp_change FROM r")
+        ad_duckdb.train(con, "m", "v", features=["temp", "temp_change"], where="rn < 500", **FAST)
+        change = con.execute("SELECT temp_change FROM v WHERE rn = 550").fetchone()[0]
+    finally:
+        con.close()
+    assert len(repr(change)) > 14  # the noise this test is about
+    res = CliRunner().invoke(cli, ["explain", db, "m", "v", "--where", "rn = 550"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert f"temp_change={change!r}" in res.output  # the row line: exact
+    line = next(s for s in res.output.splitlines() if s.lstrip().startswith("temp_change "))
+    assert f"(value {change:.6g}, " in line and repr(change) not in line, line
