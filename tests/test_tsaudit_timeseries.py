@@ -145,3 +145,30 @@ def test_explain_prints_a_window_features_value_as_tables_do(tmp_path: Path) -> 
     assert f"temp_change={change!r}" in res.output  # the row line: exact
     line = next(s for s in res.output.splitlines() if s.lstrip().startswith("temp_change "))
     assert f"(value {change:.6g}, " in line and repr(change) not in line, line
+
+
+def test_a_reading_and_its_rolling_mean_are_not_taken_for_swapped_arguments() -> None:
+    """NAB's ambient_temperature with the README's window features (the value, its lag() difference, its rolling
+    mean and spread), trained on its first 15%: a query over the later rows failed with "the arguments look out of
+    order ... once arguments 1 and 3 ('x0' and 'm0') are swapped". A reading and its rolling mean hold the same
+    values, so swapping them is no sign of a wrong order; the query scores."""
+    csv = Path(__file__).resolve().parents[2] / "shared/data/timeseries/nab/data/realKnownCause/" \
+        "ambient_temperature_system_failure.csv"
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE r AS SELECT row_number() OVER () - 1 AS rn, value FROM read_csv(?)", [str(csv)])
+        con.execute("CREATE VIEW f AS SELECT rn, value AS x0, value - lag(value) OVER w AS d0, "
+                    "CASE WHEN count(*) OVER last = 30 THEN avg(value) OVER last END AS m0, "
+                    "CASE WHEN count(*) OVER last = 30 THEN stddev(value) OVER last END AS s0 FROM r "
+                    "WINDOW w AS (ORDER BY rn), last AS (w ROWS BETWEEN 29 PRECEDING AND CURRENT ROW)")
+        ad_duckdb.train(con, "m", "f", features=["x0", "d0", "m0", "s0"], where="rn < 1090", seed=1, progress=False)
+        n = con.execute("SELECT count(anomaly_score('m', x0, d0, m0, s0)) FROM f WHERE rn >= 1090").fetchone()[0]
+        assert n == 7267 - 1090
+        # a real swap of columns of other values is still caught
+        con.execute("CREATE TABLE t AS SELECT (i * 7919 % 100)::DOUBLE AS a, 1000 + (i * 31 % 17)::DOUBLE AS b "
+                    "FROM range(600) t(i)")
+        ad_duckdb.train(con, "ab", "t", **FAST)
+        with pytest.raises(duckdb.InvalidInputException, match="look out of order"):
+            con.execute("SELECT anomaly_score('ab', b, a) FROM t").fetchall()
+    finally:
+        con.close()
