@@ -163,6 +163,10 @@ def run(out: str, jobs: int, seeds: list[int], only: list[str] | None) -> None:
 
 def summarize(path: str) -> str:
     df = pd.read_csv(path)
+    # only files with every variant and seed, so that each variant's mean is over the same files
+    runs = df.groupby(["family", "dataset"]).size()
+    df = df.set_index(["family", "dataset"]).loc[
+        [k for k, n in runs.items() if n == len(VARIANTS[k[0]]) * df.seed.nunique()]].reset_index()
     out = []
     for fam, g in df.groupby("family", sort=False):
         rows = []
