@@ -46,6 +46,7 @@ from .features import (
     feature_batches,
     load_matrix,
     rows_fingerprint,
+    warn_epoch_features,
     warn_if_few_rows,
 )
 from .filecols import Compared, warn_cast_columns
@@ -471,6 +472,8 @@ def train(
             if features is None:
                 cols, X, text_named = default_features(cur, source, where, described, X, model=name, rising=rising,
                                                              empty_rows=empty_rows, compared=compared)
+            else:
+                warn_epoch_features(read, X, rising, model=name)
             names = [c for c, _ in cols]
             warn_cast_columns(cur, source, names, model=name, compared=compared)
             totals = watch.totals_row([read.index(c) for c in names])

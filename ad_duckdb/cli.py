@@ -2477,8 +2477,10 @@ def _typical(spec: FeatureSpec, z: float) -> bool:
 def _value_text(spec: FeatureSpec, value: Any, z: float, scored: float) -> str:
     """Where ``value`` stands against the column's training values; ``scored``: the value the row was scored with
     (for a missing one, what scoring chose: ``LoadedModel.as_scored``)."""
-    # Why _cell_text: the row line above says amount=NULL; Python's str said "value None"
-    shown = _cell_text(value)
+    # Why _cell_text: the row line above says amount=NULL; Python's str said "value None". Why a float as tables
+    # print it: a lag() difference read "value 5.564688029999999" beside "training median -0.02" (the row line above
+    # keeps every digit, to paste into --where)
+    shown = _float_text(value) if isinstance(value, float) and math.isfinite(value) else _cell_text(value)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         # against the spread: a large value with a small one (epoch seconds, a BIGINT near 9e18) printed as 9e+18
         median = _column_number(spec, spec.fill)

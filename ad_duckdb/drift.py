@@ -67,6 +67,19 @@ def _shift(f: FeatureSpec, value: float) -> float:
     return (t - f.center) / f.scale
 
 
+def apart(values: list[float]) -> list[str]:
+    """``values`` to 4 significant digits, or as many more (up to 12) as tell the different ones apart.
+
+    Why: a pressure in pascals of 101300 to 101349 in training, read 400 Pa high, was noted as "outside its
+    training range 1.013e+05 to 1.013e+05; median 1.017e+05 against 1.013e+05", a range of one number."""
+    distinct = len({v for v in values if np.isfinite(v)})
+    for digits in range(4, 13):
+        texts = [f"{v:.{digits}g}" for v in values]
+        if len({t for t, v in zip(texts, values, strict=True) if np.isfinite(v)}) == distinct:
+            return texts
+    return texts
+
+
 class DriftTally:
     """Counts, over the scored batches, the rows above the default threshold, and keeps a bounded sample of the rows
     for each column's share outside its training range and its median; ``note`` says whether the rows moved.
@@ -160,9 +173,10 @@ class DriftTally:
             # so NULLs do not raise a score; its NULL share is said beside a column that moved.
             if out >= MOVED_OUTSIDE or spreads >= MOVED_SPREADS:
                 lo, hi = (float(raw_values(f, np.array(v))) for v in (f.lo, f.hi))
+                lo_t, hi_t, med_t, fill_t = apart([lo, hi, med, f.fill])
                 text = (f"{f.name!r} ({share_text(out)} of the rows with a value outside its training range "
-                        f"{lo:.4g} to {hi:.4g}{middle}"
-                        + (f"; median {med:.4g} against {f.fill:.4g} in training" if np.isfinite(med) else "")
+                        f"{lo_t} to {hi_t}{middle}"
+                        + (f"; median {med_t} against {fill_t} in training" if np.isfinite(med) else "")
                         + (f"; {share_text(null)} of the rows NULL" if null >= NULL_NOTED else "") + ")")
                 found.append((out, spreads, text))
         found.sort(key=lambda m: (m[0], m[1]), reverse=True)

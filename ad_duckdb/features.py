@@ -713,6 +713,46 @@ def is_integer_type(sql_type: str) -> bool:
     return bool(_INTEGER.match(sql_type.strip()))
 
 
+EPOCH_RISING = "rising row by row, with values of epoch seconds, a point in time as a number"
+# Epoch times of 1973 to 2286 in seconds, or in milli-, micro- or nanoseconds
+_EPOCH_BANDS = ((1e8, 1e10), (1e11, 1e13), (1e14, 1e16), (1e17, 1e19))
+
+
+def _rises(values: np.ndarray) -> bool:
+    """Whether ``values``, in row order, rise from every row to the next (none missing)."""
+    return len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
+
+
+def epoch_like(values: np.ndarray) -> bool:
+    """Whether every value lies where epoch times of 1973 to 2286 do, in one unit (seconds to nanoseconds)."""
+    given = values[np.isfinite(values)]
+    if len(given) < 2:
+        return False
+    lo, hi = float(given.min()), float(given.max())
+    return any(a <= lo and hi <= b for a, b in _EPOCH_BANDS)
+
+
+def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray | None, *, model: str) -> None:
+    """Say which features named to train on are a point in time as a number (``epoch(ts) AS t``): rising row by
+    row over the training rows (``rising``, for a source read as a sample; else judged from ``X`` in row order),
+    with values of epoch times.
+
+    Why: a TIMESTAMP named as a feature is refused with the hour-of-day query, but its epoch() seconds, a DOUBLE,
+    trained without a word, and every row later than the training rows then lay beyond the training range (73% of
+    the next two days' readings of NAB's machine_temperature, labelled normal, flagged, against 2% without it)."""
+    found = [n for j, n in enumerate(names)
+             if epoch_like(X[:, j]) and (bool(rising[j]) if rising is not None else _rises(X[:, j]))]
+    for n in found:
+        warnings.warn(
+            f"Model {model!r}: feature {n!r} rises row by row in every training row, with values of epoch seconds "
+            "(or milli-, micro- or nanoseconds): a point in time as a number, so every row later than the training "
+            "rows lies beyond its training range and scores as anomalous. Leave it out of the features; for a daily "
+            "cycle, train on the hour of the day, hour(ts) + minute(ts) / 60 (ts the timestamp it was made from), "
+            "and for the time between readings, ts - lag(ts) OVER (ORDER BY ts).",
+            AdDuckDBWarning, stacklevel=3,
+        )
+
+
 def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: bool | None = None) -> str | None:
     """Why an integer column looks like an id (a row key, not a measurement), or None.
 
@@ -735,11 +775,14 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
         if ((_ID_NAME.search(name) or _CAMEL_ID.search(name)) and given is not None and len(given)
                 and bool(np.all(np.isfinite(given) & (np.mod(given, 1.0) == 0)))):
             return "named like an id"
+        # DuckDB's epoch(ts) is a DOUBLE: as a feature, every row later than the training rows lay beyond its range
+        if values is not None and epoch_like(values) and (_rises(values) if rising is None else rising):
+            return EPOCH_RISING
         return None
     if _ID_NAME.search(name) or _CAMEL_ID.search(name) or _INDEX_NAME.fullmatch(name):
         return "named like an id"
     if rising is None and values is not None:
-        rising = len(values) >= 2 and not np.isnan(values).any() and bool(np.all(np.diff(values) > 0))
+        rising = _rises(values)
     if rising:
         return "distinct integers rising row by row"
     # Why also out of row order: a CSV's Transaction_No read after a sort by date, or a shuffled export, rises by

@@ -106,13 +106,36 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
         shown = sql_name(missing[0])
         rename = f"them in a query: SELECT x AS {shown}, ..."
         fix = (f"The model was trained on {trained_on}: score a query that makes them the same way, or rename {rename}"
-               if trained_on and is_query(trained_on) and trained_on != source else f"Rename {rename}")
+               if trained_on and is_query(trained_on) and trained_on != source
+               else _trained_source_fix(cur, lm if isinstance(lm, ModelRecord) else lm.rec, source, missing, rename)
+               or f"Rename {rename}")
         fix = later_column_fix(cur, source, missing).strip() or fix
         raise SourceNotFoundError(
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"
         )
     return [by_lower[f.lower()] for f in lm.feature_names]
+
+
+def _trained_source_fix(cur: Any, rec: ModelRecord, source: str, missing: list[str], rename: str) -> str:
+    """The fix when the table or view ``rec`` was trained on holds the ``missing`` columns: score it (a query of its
+    rows); empty otherwise.
+
+    Why: a view of window features (lag(), a rolling mean) over a Parquet file per day, scored on one day's file,
+    was told to rename the file's columns, which hold no such values; the view computes them, from the rows
+    before too."""
+    trained_on = rec.metrics.get("train_source")  # rec.source is shown with its filter: "temps WHERE ts < ..."
+    if cur is None or not isinstance(trained_on, str) or not trained_on or trained_on == source:
+        return ""
+    try:
+        has = {c.lower() for c, _ in describe(cur, trained_on)}
+    except Exception:  # gone, renamed, or in a file not attached now: nothing to point to
+        return ""
+    if not all(m.lower() in has for m in missing):
+        return ""
+    return (f"The model was trained on {trained_on}, which has them: score it, or a query of its rows, e.g. "
+            f"SELECT * FROM {_from_item(trained_on)} WHERE ..., so that the rows get those columns as training's did; "
+            f"or, where {source!r} holds them under other names, rename {rename}")
 
 
 def check_text_features(cur: Any, cols: list[tuple[str, str]], feats: list[str], lm: LoadedModel | ModelRecord,
