@@ -2623,7 +2623,9 @@ def test_score_append_of_a_bigint_feature_beyond_2_53_is_written(tmp_path: Path)
     where the plain --into wrote every row."""
     db = str(tmp_path / "m.duckdb")
     with ad_duckdb.connect(db) as con:
-        con.execute("CREATE TABLE t AS SELECT i AS id, (9007199254740993 + i * 1000 + i % 7)::BIGINT AS micro, "
+        # not rising row by row: amounts, not a clock in microseconds (which train notes as a point in time)
+        con.execute("CREATE TABLE t AS SELECT i AS id, (9007199254740993 + (i * 37 % 300) * 1000 + i % 7)::BIGINT "
+                    "AS micro, "
                     "(i % 11)::DOUBLE AS x FROM range(300) t(i)")
         ad_duckdb.train(con, "m", "t", features=["micro", "x"], **FAST)
     for args in (["--into", "log", "--append"], ["--into", "s", "-c", "id"]):
