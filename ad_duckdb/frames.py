@@ -97,13 +97,15 @@ IMPUTED_TYPE = pa.map_(pa.string(), pa.float64())
 def imputed_map(held: np.ndarray, values: np.ndarray, names: pa.Array) -> pa.Array:
     """Per row, each missing feature (``held`` [n, d]) -> the value it was scored at (``values``, row by row, as
     ``X[held]`` orders them), as a MAP; NULL for a row with no value missing. ``names``: the features' names."""
-    some = held.any(axis=1)
+    # Why to_arrow, not pa.array: pa.array of a numpy array imports pandas (56 MiB) in a scoring process
+    from .scoring import to_arrow
+
+    some = np.asarray(held.any(axis=1))
     offsets = np.zeros(len(held) + 1, dtype=np.int32)
     np.cumsum(held.sum(axis=1), out=offsets[1:])
     _, cols = np.nonzero(held)  # row by row, as the boolean index of values
-    return pa.MapArray.from_arrays(pa.array(offsets), names.take(pa.array(cols, type=pa.int64())),
-                                   pa.array(np.asarray(values, dtype=np.float64)), type=IMPUTED_TYPE,
-                                   mask=pa.array(~some))
+    return pa.MapArray.from_arrays(to_arrow(offsets, pa.int32()), names.take(to_arrow(cols, pa.int64())),
+                                   to_arrow(values, pa.float64()), type=IMPUTED_TYPE, mask=to_arrow(~some, pa.bool_()))
 
 
 def explanation_frame(library: str, names: np.ndarray, shares: np.ndarray, imputed: np.ndarray,

@@ -16,7 +16,7 @@ from ad_duckdb import scoreterms
 from ad_duckdb.cli import cli
 from ad_duckdb.exceptions import IntegrityError
 
-from conftest import FAST, make_transactions
+from conftest import FAST, make_transactions, unwrapped
 
 TERMS_SQL = ("SELECT transaction_id, anomaly_score('{m}', count, amount) AS s, anomaly_terms('{m}', count, amount) AS t "
              "FROM {src} ORDER BY transaction_id")
@@ -193,7 +193,7 @@ def test_explain_leaves_out_the_terms_a_model_does_not_have(tmp_path: Path) -> N
     res = CliRunner().invoke(cli, ["explain", path, "tx_ae", "transactions", "--where", "transaction_id = 5001"],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    line = next(s for s in res.output.splitlines() if s.startswith("  terms: "))
+    line = next(s for s in unwrapped(res.output).splitlines() if s.startswith("  terms: "))
     assert "reconstruction " in line and "neighbour" not in line and "range" not in line, line
 
 
@@ -209,7 +209,7 @@ def test_explain_of_a_one_column_model_does_not_speak_of_columns_going_together(
     con.close()
     res = CliRunner().invoke(cli, ["explain", path, "m", "t", "--where", "i = 5001"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    line = next(s for s in res.output.splitlines() if s.startswith("  terms: "))
+    line = next(s for s in unwrapped(res.output).splitlines() if s.startswith("  terms: "))
     assert "mostly reconstruction" in line, line
     assert "columns" not in line and "unlike the training values" in line, line
 
