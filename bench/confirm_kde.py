@@ -241,6 +241,24 @@ def run_pool(out: str, tasks: list[Any], run_one: Callable[[Any], list[dict[str,
             print(f"{i}/{len(tasks)} {describe(rows[0])} ({time.perf_counter() - t0:.0f}s)", file=sys.stderr, flush=True)
 
 
+def seeded_main(doc: str | None, out: str, only: str, seeds: tuple[int, ...],
+                run: Callable[[str, int, list[int], list[str] | None], None], summarize: Callable[[str], str]) -> None:
+    """The command line of a bench that runs files x seeds into a CSV (``run``) or summarizes one (``summarize``):
+    ``--out`` (default ``out``), ``--jobs`` (at most 2: the machine's cores), ``--seeds``, ``--only`` (``only``: its
+    help), ``--summarize CSV``."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seeds", type=int, nargs="+", default=list(seeds))
+    ap.add_argument("--only", nargs="+", help=only)
+    ap.add_argument("--summarize", metavar="CSV")
+    a = ap.parse_args()
+    if a.summarize:
+        print(summarize(a.summarize))
+    else:
+        run(a.out, min(a.jobs, 2), a.seeds, a.only)
+
+
 def _md(df: pd.DataFrame, fmt: str = "{:.2f}") -> str:
     cols = [str(c) for c in df.columns]
     out = ["| " + " | ".join([df.index.name or "", *cols]) + " |", "|" + "---|" * (len(cols) + 1)]

@@ -48,7 +48,6 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1, the project's venv; at most 2 workers, 1 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -59,7 +58,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
-from confirm_kde import run_pool  # noqa: E402
+from confirm_kde import run_pool, seeded_main  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SKAB = DATA / "timeseries" / "skab" / "data"
@@ -201,17 +200,7 @@ def summarize(path: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="skab_outlier.csv")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    ap.add_argument("--only", nargs="+", help="files as subdir/stem, e.g. valve1/0")
-    ap.add_argument("--summarize", metavar="CSV")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-    else:
-        run(a.out, min(a.jobs, 2), a.seeds, a.only)
+    seeded_main(__doc__, "skab_outlier.csv", "files as subdir/stem, e.g. valve1/0", SEEDS, run, summarize)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ Usage (PYTHONPATH=. OMP_NUM_THREADS=1; at most 2 workers):
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
@@ -51,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from confirm_kde import NAB, SKAB, _md, _windows, run_pool  # noqa: E402
+from confirm_kde import NAB, SKAB, _md, _windows, run_pool, seeded_main  # noqa: E402
 
 SKAB_TRAIN_ROWS = 400
 NAB_TRAIN_SHARE = 0.15
@@ -188,17 +187,7 @@ def summarize(path: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="window_features.csv")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    ap.add_argument("--only", nargs="+", help="family/name, e.g. skab/valve1/0")
-    ap.add_argument("--summarize", metavar="CSV")
-    a = ap.parse_args()
-    if a.summarize:
-        print(summarize(a.summarize))
-    else:
-        run(a.out, min(a.jobs, 2), a.seeds, a.only)
+    seeded_main(__doc__, "window_features.csv", "family/name, e.g. skab/valve1/0", SEEDS, run, summarize)
 
 
 if __name__ == "__main__":
