@@ -900,11 +900,10 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         try:
             for batch in batches:
                 X = to_matrix([batch.column(n_keep + i) for i in range(len(feats))], lm, "score")
-                taken = None
                 if explain:
                     s, fe, taken = lm.attribution_as_scored(X, bulk=True)
                 else:
-                    s, fe = lm.scores(X, bulk=True), None
+                    s, fe, taken = lm.scores(X, bulk=True), None, X
                 s64 = s.astype(np.float64)
                 counted.add(X, s64)
                 if watch is not None:

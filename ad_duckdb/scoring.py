@@ -214,10 +214,17 @@ class LoadedModel:
         # score took (cardio with NULLs: 0.612 said, 0.569 scored)
         with np.errstate(over="ignore"):  # beyond float32: +-inf, as to_matrix gives it
             M = X.astype(self.input_dtype)
-        s, fe = self.run(M, missing=False)
         held = np.isnan(X)
-        X[held] = self._fill_missing(M, s, fe, False)[held]
+        X[held] = self.scored_as(M)[1][held]
         return X
+
+    def scored_as(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores, and ``X`` as they took it (each NULL / NaN value set by ``_fill_missing``), from one fill: for a
+        caller that needs both (``anomaly_imputed`` checks the order on the scores), which filled twice."""
+        if not (len(X) and np.isnan(X.min())):
+            return self.scores(X, missing=False), X
+        s, fe = self.run(X, missing=False)
+        return s, self._fill_missing(X, s, fe, False)
 
     def terms(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores [n], and the score's terms [n, 3] in ``scoreterms.TERM_NAMES`` order (0 for a term the model

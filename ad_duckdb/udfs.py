@@ -424,15 +424,12 @@ def explain_rows(lm: LoadedModel, fe: np.ndarray) -> pa.Array:
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), structs)
 
 
-def imputed_rows(lm: LoadedModel, X: np.ndarray, taken: np.ndarray | None = None) -> pa.Array:
-    """Per row, each NULL / NaN feature -> the value scoring took for it (``LoadedModel.as_scored``, or ``taken``:
-    ``attribution_as_scored``'s), beside ``explain_rows``' shares (which give a missing value none); NULL for a row
-    with no value missing."""
+def imputed_rows(lm: LoadedModel, X: np.ndarray, filled: np.ndarray) -> pa.Array:
+    """Per row, each NULL / NaN feature of ``X`` -> the value scoring took for it, read from ``filled`` (the rows
+    as scored: ``LoadedModel.scored_as``'s, or ``attribution_as_scored``'s), beside ``explain_rows``' shares (which
+    give a missing value none); NULL for a row with no value missing."""
     held = np.isnan(X)
-    some = held.any(axis=1)
-    values = np.zeros(0) if not some.any() else taken[held] if taken is not None else \
-        lm.as_scored(X[some])[held[some]]
-    return imputed_map(held, values, lm.names_pa)
+    return imputed_map(held, filled[held], lm.names_pa)
 
 
 def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
@@ -444,9 +441,9 @@ def _explain(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
 def _imputed(lm: LoadedModel, X: np.ndarray, _: Any) -> pa.Array:
     # Why a function of its own: anomaly_explain gives a missing value no share, and the value it was scored at was
     # written by score --explain (anomaly_imputed) but could not be asked for in SQL (a dbt model, a BI query)
-    s = lm.scores(X)
+    s, filled = lm.scored_as(X)
     check_order(lm, X, s, "anomaly_imputed")
-    return imputed_rows(lm, X)
+    return imputed_rows(lm, X, filled)
 
 
 TERMS_TYPE = pa.struct([(name, pa.float64()) for name in TERM_NAMES])
