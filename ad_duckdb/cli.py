@@ -2598,7 +2598,7 @@ _EVAL_ANOMALY_SHARE = click.option(
 @click.option("--into", help="Write the candidate-threshold table to this DuckDB table.")
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-              help="json: one object (model, rows, anomalies, auc_roc and its 95% interval, auc_pr, at_thresholds, "
+              help="json: one object (model, rows, anomalies, auc_roc, auc_roc_interval and auc_roc_interval_method, auc_pr, at_thresholds, "
                    "table: the candidate thresholds, costs, anomaly_share, plots, notes) for scripts; csv: the "
                    "candidate-threshold table.")
 @_MISS_COST
@@ -2627,7 +2627,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
         if out_format == "json":
             from dataclasses import asdict
 
-            click.echo(jsonvalues.dumps({**asdict(rep), "auc_roc_interval": list(rep.auc_roc_interval)}, indent=1))
+            doc = asdict(rep)
+            doc.pop("auc_roc_ci")  # as auc_roc_interval and its method, as before
+            click.echo(jsonvalues.dumps({**doc, "auc_roc_interval": list(rep.auc_roc_interval),
+                                         "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return
         if out_format == "csv":
             cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
@@ -2705,7 +2708,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet)
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
-        ci = thresholds.figure_intervals(th)
+        ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 
         def within(k: str) -> str:
             lo, hi = ci.get(f"{k}_lo", np.nan), ci.get(f"{k}_hi", np.nan)
@@ -2722,6 +2725,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                                          **{k: v for k, v in ci.items() if k != "anomalies"}}, indent=1))
         else:
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
+            if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
+                click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
+                           f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"
+                           f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
         if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
             click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import costs, interrupts, pysource, repeatedrows, store, thresholds
+from . import costs, interrupts, intervals, pysource, repeatedrows, store, thresholds
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -614,8 +614,9 @@ def evaluate(
     entry's ``cost_per_row``), the cheapest cut, and the cost of flagging no row, and the plots mark the cheapest
     cut as ``lowest cost``. ``anomaly_share``: the share of anomalies in the rows the thresholds will judge (e.g.
     0.002), when the labelled rows hold more (or fewer); each threshold's ``at_thresholds`` entry then gets
-    ``precision_at_share``, its precision at that share (from its recall and false-alarm rate on these rows), and
-    with the costs their misses and false alarms are weighed to it.
+    ``precision_at_share``, its precision at that share (from its recall and false-alarm rate on these rows), with
+    its 95% interval (``precision_at_share_lo``, ``_hi``), and with the costs their misses and false alarms are
+    weighed to it. ``report.auc_roc_interval_method`` names how the AUC-ROC interval was made.
 
     ``progress=True``: the rows scored so far on stderr, as ``score(progress=True)`` prints them (a bar on a
     terminal, a line every 30 s in a log).
@@ -661,7 +662,7 @@ def evaluate(
         m = ev.confusion(s, y, value)
         at[name] = {"value": value, **m}
         if share is not None:
-            at[name]["precision_at_share"] = ev.precision_at_share(m, share)
+            at[name].update(ev.at_share(m, share))
     # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
     # than scoring the rows
     c = thresholds.curve(s, y)
@@ -669,7 +670,8 @@ def evaluate(
     anomalies = int(y.sum())
     auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
     rep = ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc,
-                    auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share)
+                    auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share,
+                    auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
     marked = dict(lm.thresholds)
     if prices is not None:
         rep.costs = _costs(s, y, at, prices)
@@ -679,7 +681,7 @@ def evaluate(
         rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                          "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
     rep.notes += repeats
-    inverted = _inverted_labels(lm, label, s, y, auc)
+    inverted = _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
     if inverted:
         rep.notes.append(inverted)
     if 0 < rep.anomalies < FEW_ANOMALIES:
@@ -973,15 +975,18 @@ _A_LITTLE_BELOW = "is a little below 0.5"
 
 
 def _inverted_labels(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y: np.ndarray,
-                     auc: float | None = None) -> str | None:
+                     auc: float | None = None, ci: intervals.AUCInterval | None = None) -> str | None:
     """A note when the model ranks the rows labelled 0 clearly above those labelled 1 (the whole 95% interval of
     AUC-ROC below 0.5). Why: labels with 1 on the normal rows (scikit-learn's predict gives 1 to inliers) passed the
     0/1 check, and every figure, and every goal (max_f1 flagged every row), came out inverted without a word."""
     from . import metrics as ev
 
     n_pos = int(y.sum())
-    auc = ev.auc_roc(s, y) if auc is None else auc  # ``auc``: their AUC-ROC, when already computed
-    lo, hi = ev.auc_roc_interval(auc, n_pos, len(y) - n_pos)
+    if auc is None or ci is None:  # ``auc`` and ``ci``: their AUC-ROC and its interval, when already computed
+        c = thresholds.curve(s, y)
+        auc = ev.curve_auc_roc(c, n_pos, len(y) - n_pos)
+        ci = intervals.auc_roc(c, n_pos, len(y) - n_pos, auc)
+    lo, hi = ci.low, ci.high
     if not hi < 0.5:  # NaN (one class only) or not clearly below chance: nothing to say
         return None
     if auc > SLIGHTLY_BELOW_CHANCE:

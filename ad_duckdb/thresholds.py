@@ -317,10 +317,13 @@ def from_goal(
 _CHOSEN_ROWS = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies)\)")
 
 
-def figure_intervals(t: Threshold) -> dict[str, Any]:
+def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
     """The 95% Wilson intervals of a goal threshold's precision and recall on the labelled rows it was chosen on
     (``precision_lo``, ``precision_hi``, ``recall_lo``, ``recall_hi``, as evaluate names them; ``anomalies``: how
-    many); empty for a threshold without such figures (manual, from training scores, carried).
+    many); empty for a threshold without such figures (manual, from training scores, carried). ``share`` (min_cost's
+    anomaly_share): also its precision where anomalies are that share of the rows, with its interval
+    (``precision_at_share``, ``_lo``, ``_hi``, as evaluate's). Why: the precision above is at the labelled rows'
+    share, which a cost stated at another share does not meet.
 
     Why from chosen_on: the stored threshold keeps its figures, not the counts behind them, and the rows and
     anomalies its chosen_on names give those counts back (flagged rows, caught anomalies)."""
@@ -333,4 +336,9 @@ def figure_intervals(t: Threshold) -> dict[str, Any]:
     flagged, tp = round(float(t.flagged_share) * rows), round(float(t.recall) * pos)  # type: ignore[arg-type]
     p_lo, p_hi = wilson(tp, flagged)
     r_lo, r_hi = wilson(tp, pos)
-    return {"precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi, "anomalies": pos}
+    out = {"precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi, "anomalies": pos}
+    if share is not None:
+        from .metrics import at_share  # not at the top: metrics imports this module
+
+        out.update(at_share({"tp": tp, "fp": flagged - tp, "fn": pos - tp, "tn": rows - pos - (flagged - tp)}, share))
+    return out
