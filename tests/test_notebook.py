@@ -525,7 +525,8 @@ def test_evaluate_s_report_draws_its_plots_for_a_notebook(tmp_path) -> None:
     finally:
         con.close()
     assert rep.plots == [] and set(asdict(rep)) == {"model", "rows", "anomalies", "auc_roc", "auc_pr",
-                                                    "at_thresholds", "table", "plots", "notes", "costs", "anomaly_share"}
+                                                    "at_thresholds", "table", "plots", "notes", "costs", "anomaly_share",
+                                                    "auc_roc_ci"}
     for fig, file in ((rep.pr_curve(), written.plots[0]), (rep.score_hist(), written.plots[1])):
         assert isinstance(fig, Figure) and fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
         drawn = BytesIO()
