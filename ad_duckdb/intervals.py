@@ -29,15 +29,15 @@ def auc_roc(c: dict[str, np.ndarray], n_pos: int, n_neg: int, auc: float, z: flo
     """The 95% interval of ``auc``, the AUC-ROC of the rows ``thresholds.curve`` ``c`` was computed on: the hull of
     DeLong's (logit scale, Student t with Welch-Satterthwaite degrees of freedom) and Newcombe's score interval.
 
-    Why both: each fails where the other holds (bench/results/interval_coverage_*.md). DeLong's variance comes from
-    the rows themselves, so it holds when the anomalies are a mix of found and missed, where Newcombe's (Hanley and
-    McNeil's variance, which assumes a shape of the two score distributions) covered 81-85% at 100 anomalies; but from
-    5 or 20 anomalies that variance is itself a guess, and at a high AUC DeLong's covered 82-89%, Newcombe's 95%.
-    Why not Hanley and McNeil's own interval, as before: it covered 98-99% with many more normal rows than anomalies
-    and 77-89% on a mix of found and missed anomalies. Why from the curve: evaluate sorts its rows once."""
+    Why both: each fails where the other holds (bench/results/interval_coverage_2026-12-04.md, 2,000 draws a case).
+    DeLong's variance comes from the rows themselves, so it holds when the anomalies are a mix of found and missed,
+    where Newcombe's (Hanley and McNeil's variance, which assumes a shape of the two score distributions) covered
+    81-86% with many normal rows; but from 5 or 20 anomalies that variance is itself a guess, and at an AUC of 0.95
+    DeLong's covered 84-91%, Newcombe's 96-98%. The hull covered 90-99.7% (95% or more in every binormal case and
+    from 100 anomalies on; 90-93% with 5-20 anomalies of which some are missed). Why not Hanley and McNeil's own
+    interval, as before: it covered up to 99.6% with many more normal rows than anomalies and 38-93% on a mix of
+    found and missed anomalies. Why from the curve: evaluate sorts its rows once."""
     score = newcombe(auc, n_pos, n_neg, z)
-    if not np.isfinite(auc):
-        return score
     lo, hi = delong_logit(c, n_pos, n_neg, auc, z)
     if not np.isfinite(lo):  # an AUC of 0 or 1, or no spread: the score interval alone
         return AUCInterval(score.low, score.high, AUC_METHOD)
@@ -146,7 +146,8 @@ def precision_at_share(tp: float, fp: float, fn: float, tn: float, share: float,
     Why not Wilson's of the labelled precision: that is the precision at these rows' own share; at another one the
     false-alarm rate, estimated from the normal rows alone, moves it most. Why not the adjusted logit interval of
     predictive values (Mercaldo, Lau & Zhou, 2007): on 20-100 normal rows it held the truth 70-90% of the time; these
-    ends held it 96-99.7% (bench/results/interval_coverage_*.md): wider than need be, never too narrow."""
+    ends held it 96-99.7% from 20 normal rows on, 88% on 5 (bench/results/interval_coverage_2026-12-04.md): wider
+    than need be, not too narrow."""
     if not (tp + fp) or not (fp + tn) or not (tp + fn) or not 0.0 < share < 1.0:
         return float("nan"), float("nan")
     r_lo, r_hi = wilson(tp, tp + fn, z)
