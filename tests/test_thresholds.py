@@ -2834,3 +2834,25 @@ def test_evaluation_figures_from_one_sort_equal_the_separate_ones() -> None:
         assert metrics.curve_auc_roc(c, pos, n - pos) == metrics.auc_roc(s, y) or n == 1
         assert metrics.auc_pr(s, y, c=c) == metrics.auc_pr(s, y)
         assert metrics.candidate_table(s, y, c=c) == metrics.candidate_table(s, y)
+
+
+def test_a_goal_chosen_on_the_curve_its_caller_sorted_is_the_same_threshold() -> None:
+    # set_threshold sorted the labelled rows twice (the goal's curve, then the inverted-label check's AUC-ROC ranks):
+    # it now sorts them once, and passes the curve to from_goal. The thresholds and figures must be the same.
+    rng = np.random.default_rng(5)
+    for n, digits in ((40, 0), (5000, 1), (20000, 6)):
+        y = (rng.random(n) < 0.1).astype(np.int64)
+        y[:2] = (1, 0)
+        s = np.round(rng.normal(size=n) * 3 + 6 * y, digits)
+        s[: max(1, n // 100)], s[-1] = np.inf, -np.inf
+        for method, kw in (("max_f1", {}), ("min_precision", {"target": 0.3}), ("min_recall", {"target": 0.5}),
+                           ("min_recall", {"target": 0.2, "confident": True}), ("flag_budget", {"target": 0.05}),
+                           ("min_cost", {"miss_cost": 50.0, "alarm_cost": 1.0})):
+            c = thresholds.goal_curve(s, y, method)
+            assert thresholds.from_goal(s, y, method, c=c, chosen_on="r", **kw) == \
+                thresholds.from_goal(s, y, method, chosen_on="r", **kw), (n, method)
+        pos = int(y.sum())
+        assert metrics.curve_auc_roc(c, pos, n - pos) == metrics.auc_roc(s, y)
+    for y_bad, said in ((np.ones(10), "none of the 10 labelled rows is normal"), (np.zeros(10), "is an anomaly")):
+        with pytest.raises(ad_duckdb.BadInputError, match=said):
+            thresholds.goal_curve(np.arange(10.0), y_bad, "max_f1")
