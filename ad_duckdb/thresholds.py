@@ -106,15 +106,19 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     so that an evaluation sorts its rows once: a sort of 50M scores takes seconds)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
     check_no_nan(s, "threshold curve")
+    # The scores sorted, not the rows with their labels: each anomaly is then found among the distinct scores. Why: an
+    # argsort carrying each row's label along took 0.2-0.5 s at 2M rows, np.sort 0.02 s
+    s_sorted = np.sort(s)[::-1]
     # the last index of each run of equal scores: flagging "score >= s_i" takes the whole run
     # (`!=`, as np.diff makes inf - inf a NaN and would split a run of infinite scores)
     distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
-    tp = np.cumsum(y_sorted)[distinct].astype(np.float64)
+    rising = s_sorted[distinct][::-1]
+    # each anomaly's run, from the highest score's (0); the anomalies flagged at a run: those of it and the runs above
+    run = len(rising) - 1 - np.searchsorted(rising, s[y])
+    tp = np.cumsum(np.bincount(run, minlength=len(rising))).astype(np.float64)
     flagged = (distinct + 1).astype(np.float64)
-    pos = float(y.sum())
+    pos = float(len(run))
     precision = tp / flagged
     recall = tp / pos if pos > 0 else np.zeros_like(tp)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -2906,3 +2906,28 @@ def test_repeated_labelled_rows_found_by_id_alone_as_by_id_and_features(tmp_path
             ad_duckdb.set_threshold(con, "m", "best", "max_f1", source="SELECT id, a, b, label FROM t", label="label")
     finally:
         con.close()
+
+
+def test_the_curve_from_sorted_scores_equals_the_one_from_rows_sorted_with_their_labels() -> None:
+    # curve sorted the rows with their labels (an argsort: 0.2-0.5 s at 2M rows); it now sorts the scores alone and
+    # finds each anomaly's run among the distinct scores. Every array must be the same, ties and infinities included.
+    def by_rows(s: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """The former way: the rows sorted by score, the anomalies counted along them."""
+        order = np.argsort(-s, kind="mergesort")
+        s_sorted, y_sorted = s[order], y.astype(bool)[order]
+        distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
+        return {"tp": np.cumsum(y_sorted)[distinct].astype(np.float64), "flagged": (distinct + 1).astype(np.float64),
+                "scores": s_sorted[distinct]}
+
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(rng.integers(1, 2000))
+        s = np.round(rng.normal(size=n) * 3, int(rng.integers(0, 4)))
+        s[rng.choice(n, min(n, int(rng.integers(0, 4))))] = rng.choice([np.inf, -np.inf, 0.0])
+        y = (rng.random(n) < rng.random()).astype(np.int64)
+        c, want = thresholds.curve(s, y), by_rows(s, y)
+        for key, v in want.items():
+            assert c[key].dtype == v.dtype and np.array_equal(c[key], v), (trial, key)
+        pos = int(y.sum())
+        assert np.array_equal(c["recall"], want["tp"] / pos if pos else np.zeros_like(want["tp"])), trial
+        assert np.array_equal(c["precision"], want["tp"] / want["flagged"]), trial
