@@ -2687,6 +2687,16 @@ def test_a_number_in_place_of_the_method_names_the_manual_call() -> None:
     assert "cut" not in [t.name for t in ad_duckdb.load_model(con, "m").thresholds]
 
 
+def labels_given_again(con: duckdb.DuckDBPyConnection) -> None:
+    """``labelled_table``, model m trained on its 'train' rows, and table labels (id, is_fraud) of the 'test' rows
+    with 20 anomalies labelled again and 10 normal rows re-labelled as anomalies beside their first label."""
+    labelled_table(con)
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
+    con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
+    con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
+    con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
+
+
 def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_path: Path) -> None:
     """Labels joined on an id that the label table holds twice (a re-labelled row appended, not updated) repeat those
     rows: evaluate counted each copy in every figure (1,590 rows for 1,560, AUC-ROC moved) and a goal was chosen on
@@ -2695,12 +2705,7 @@ def test_labelled_rows_repeated_by_a_join_on_an_id_that_repeats_are_said(tmp_pat
 
     con = ad_duckdb.connect(str(tmp_path / "j.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
-        con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
-        # 20 anomalies labelled again, and 10 normal rows re-labelled as anomalies beside their first label
-        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
-        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
+        labels_given_again(con)
         joined = "SELECT t.id, t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
         rep = ad_duckdb.evaluate(con, "m", joined, label="is_fraud")
         assert rep.rows == 1590
@@ -2868,11 +2873,7 @@ def test_repeated_labelled_rows_found_by_id_alone_as_by_id_and_features(tmp_path
 
     con = ad_duckdb.connect(str(tmp_path / "r.duckdb"))
     try:
-        labelled_table(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="split = 'train'", **FAST)
-        con.execute("CREATE TABLE labels AS SELECT id, label AS is_fraud FROM t WHERE split = 'test'")
-        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE label = 1 AND id < 10020")
-        con.execute("INSERT INTO labels SELECT id, 1 FROM t WHERE split = 'test' AND label = 0 AND id < 21")
+        labels_given_again(con)
         con.execute("INSERT INTO labels VALUES (NULL, 0), (NULL, 0)")
         joined = "SELECT t.id, t.id % 7 AS shop_id, t.a, t.b, l.is_fraud FROM t JOIN labels l USING (id)"
         con.execute(f"CREATE TABLE j AS {joined}")
