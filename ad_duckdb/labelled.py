@@ -943,6 +943,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                     note: str = "", progress: bool = False) -> Threshold:
     """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
     model ``lm``; ``note`` goes into its ``chosen_on`` after the rows; ``progress``: the rows scored, on stderr."""
+    from . import metrics as ev
+
     source, label, where = goal["source"], goal["label"], goal["where"]
     repeats: list[str] = []
     _, s, y = _labelled_scores(con, lm, source, label, where, repeats=repeats,
@@ -952,16 +954,19 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     on += f"; {overlap[:1].lower()}{overlap[1:]}" if overlap else ""
     on += f"; {note}" if note else ""
     try:
+        # one sort of the rows for the goal and the inverted-label check's AUC-ROC (each sorted them: 2M rows, 0.5 s)
+        c = thresholds.goal_curve(s, y, goal["method"])
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
                                   confident=goal["confident"], miss_cost=goal.get("miss_cost"),
-                                  alarm_cost=goal.get("alarm_cost"), anomaly_share=goal.get("anomaly_share"))
+                                  alarm_cost=goal.get("alarm_cost"), anomaly_share=goal.get("anomaly_share"), c=c)
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     for said in repeats:
         warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}", AdDuckDBWarning,
                       stacklevel=3)
-    inverted = _inverted_labels(lm, label, s, y)
+    anomalies = int(y.sum())
+    inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"
         warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}",

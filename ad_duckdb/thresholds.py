@@ -106,15 +106,19 @@ def curve(scores: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
     so that an evaluation sorts its rows once: a sort of 50M scores takes seconds)."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
     check_no_nan(s, "threshold curve")
+    # The scores sorted, not the rows with their labels: each anomaly is then found among the distinct scores. Why: an
+    # argsort carrying each row's label along took 0.2-0.5 s at 2M rows, np.sort 0.02 s
+    s_sorted = np.sort(s)[::-1]
     # the last index of each run of equal scores: flagging "score >= s_i" takes the whole run
     # (`!=`, as np.diff makes inf - inf a NaN and would split a run of infinite scores)
     distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
-    tp = np.cumsum(y_sorted)[distinct].astype(np.float64)
+    rising = s_sorted[distinct][::-1]
+    # each anomaly's run, from the highest score's (0); the anomalies flagged at a run: those of it and the runs above
+    run = len(rising) - 1 - np.searchsorted(rising, s[y])
+    tp = np.cumsum(np.bincount(run, minlength=len(rising))).astype(np.float64)
     flagged = (distinct + 1).astype(np.float64)
-    pos = float(y.sum())
+    pos = float(len(run))
     precision = tp / flagged
     recall = tp / pos if pos > 0 else np.zeros_like(tp)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -212,6 +216,24 @@ def goal_target(method: str, target: float | None) -> float:
     return float(target)
 
 
+def check_goal_labels(s: np.ndarray, y: np.ndarray, method: str) -> None:
+    """``check_labels``, and rows all labelled 1 refused, as a goal needs them."""
+    check_labels(s, y, f"threshold {method!r}")
+    if np.all(y):
+        # Why refused here and not in check_labels: evaluate's recall figures hold on anomalies alone, but a goal
+        # chosen on them stored a threshold flagging every row as "precision 1.000, recall 1.000"
+        raise BadInputError(f"threshold {method!r}: none of the {len(y)} labelled rows is normal (label 0), so precision "
+                            "is 1 at every threshold and the goal would pick one that flags every row; check the label "
+                            "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
+                            "labelled 0.")
+
+
+def goal_curve(s: np.ndarray, y: np.ndarray, method: str) -> dict[str, np.ndarray]:
+    """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals)."""
+    check_goal_labels(s, y, method)
+    return curve(s, y)
+
+
 def from_goal(
     scores: Sequence[float] | np.ndarray,
     labels: Sequence[int] | np.ndarray,
@@ -224,6 +246,7 @@ def from_goal(
     miss_cost: float | None = None,
     alarm_cost: float | None = None,
     anomaly_share: float | None = None,
+    c: dict[str, np.ndarray] | None = None,
 ) -> Threshold:
     """A threshold meeting a goal on labelled scores.
 
@@ -237,17 +260,13 @@ def from_goal(
     ``confident`` (``min_precision`` / ``min_recall``): the target must be met by the lower end of the figure's
     95% Wilson interval, not by the figure itself. Why: on 50 labelled anomalies a precision of 0.9 could be 0.79
     on other rows; a threshold whose interval starts at the target is one the labels vouch for.
+
+    ``c``: the rows' ``goal_curve``, when the caller needs it too (it sorts the rows: 0.2 s at 2M rows).
     """
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels)
-    check_labels(s, y, f"threshold {method!r}")
-    if np.all(y):
-        # Why refused here and not in check_labels: evaluate's recall figures hold on anomalies alone, but a goal
-        # chosen on them stored a threshold flagging every row as "precision 1.000, recall 1.000"
-        raise BadInputError(f"threshold {method!r}: none of the {len(y)} labelled rows is normal (label 0), so precision "
-                            "is 1 at every threshold and the goal would pick one that flags every row; check the label "
-                            "column and the filter (label=, where=; CLI: --label, --where), which must keep some rows "
-                            "labelled 0.")
+    if c is None:
+        check_goal_labels(s, y, method)
     if (miss_cost is not None or alarm_cost is not None or anomaly_share is not None) and method != "min_cost":
         raise OptionError(f"miss_cost=, alarm_cost= and anomaly_share= (CLI: --miss-cost, --alarm-cost, "
                           f"--anomaly-share) are for min_cost, not {method!r}.")
@@ -255,7 +274,7 @@ def from_goal(
         if method == "min_cost" else None
     if confident and method not in ("min_precision", "min_recall"):
         raise OptionError(f"confident= (CLI: --confident) is for min_precision and min_recall, not {method!r}.")
-    c = curve(s, y)
+    c = curve(s, y) if c is None else c
     label = name or method
     if method == "max_f1":
         i = int(np.argmax(c["f1"]))

@@ -34,8 +34,10 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +80,21 @@ def prepare(db: str, rows: int, adbench: str) -> dict[str, list[str]]:
     return feats
 
 
+# A measuring process's timer (its code is text run with ``python -c``): ``timed(key, fn)`` runs ``fn`` once to warm
+# up, then again, and keeps (wall s, CPU s) of the second run in ``out[key]``
+TIMED = """import resource, time
+out = {}
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+def timed(key, fn):
+    fn()  # warm: session, caches
+    t, c = time.perf_counter(), cpu()
+    fn()
+    out[key] = (time.perf_counter() - t, cpu() - c)
+"""
+
+
 def measure(tree: str, db: str, feats: dict[str, list[str]], explain_rows: int) -> dict[str, float]:
     """In a fresh process on ``tree``'s ad_duckdb: seconds and CPU seconds of every (case, variant, path)."""
     code = f"""
@@ -87,16 +104,7 @@ sys.path.insert(0, {tree!r})
 import ad_duckdb
 con = ad_duckdb.connect({db!r}, read_only=True)
 feats = {feats!r}
-out = {{}}
-def cpu():
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-def timed(key, fn):
-    fn()  # warm: session, caches
-    t, c = time.perf_counter(), cpu()
-    fn()
-    out[key] = (time.perf_counter() - t, cpu() - c)
-for case, names in feats.items():
+{TIMED}for case, names in feats.items():
     cols = ", ".join(names)
     for variant in ("full", "nulls"):
         table = f"{{case}}_{{variant}}"
@@ -113,7 +121,7 @@ print("RESULT " + json.dumps(out))
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     if res.returncode:
         raise SystemExit(f"measuring {tree} failed:\n{res.stderr}")
-    return json.loads(next(ln for ln in res.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+    return json.loads(res.stdout.rsplit("RESULT ", 1)[1])
 
 
 def old_tree(rev: str, into: Path) -> str:
@@ -124,28 +132,47 @@ def old_tree(rev: str, into: Path) -> str:
     return str(into)
 
 
+def tree_args(ap: argparse.ArgumentParser) -> argparse.Namespace:
+    """The command line, with --repeat and --old (the trees measured) added."""
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--old", help="a git revision whose ad_duckdb to compare with (new / old ratios)")
+    return ap.parse_args()
+
+
+def prepared(t0: float, old: str | None, tmp: str) -> dict[str, str]:
+    """The trees to measure (this one, 'new', and ``old``'s, extracted under ``tmp``), once the data, prepared since
+    ``t0``, is said to be."""
+    print(f"prepared in {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
+    trees = {"new": str(ROOT)}
+    if old:
+        trees["old"] = old_tree(old, Path(tmp) / "old")
+    return trees
+
+
+def alternated(trees: dict[str, str], repeat: int,
+               measure: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, tuple[float, float]]]:
+    """Per tree, per key, the medians of (wall s, CPU s) of ``repeat`` runs of ``measure(tree)``, the trees taken in
+    turn: the machine's load falls on each alike."""
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in trees}
+    for _ in range(repeat):
+        for name, tree in trees.items():
+            runs[name].append(measure(tree))
+    return {name: {k: (statistics.median(r[k][0] for r in rs), statistics.median(r[k][1] for r in rs))
+                   for k in rs[0]} for name, rs in runs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=500_000, help="synthetic rows")
     ap.add_argument("--adbench", default="10_cover", help="ADBench file (name without .npz)")
     ap.add_argument("--explain-rows", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--old", help="a git revision whose ad_duckdb to compare with (new / old ratios)")
-    args = ap.parse_args()
+    args = tree_args(ap)
     with tempfile.TemporaryDirectory(prefix="null_costs_") as tmp:
         db = str(Path(tmp) / "bench.duckdb")
         t0 = time.perf_counter()
         feats = prepare(db, args.rows, args.adbench)
-        print(f"prepared in {time.perf_counter() - t0:.0f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
-        trees = {"new": str(ROOT)}
-        if args.old:
-            trees["old"] = old_tree(args.old, Path(tmp) / "old")
-        runs: dict[str, list[dict[str, float]]] = {k: [] for k in trees}
-        for _ in range(args.repeat):
-            for name, tree in trees.items():  # alternated: the machine's load falls on both alike
-                runs[name].append(measure(tree, db, feats, args.explain_rows))
-        med = {name: {k: (statistics.median(r[k][0] for r in rs), statistics.median(r[k][1] for r in rs))
-                      for k in rs[0]} for name, rs in runs.items()}
+        trees = prepared(t0, args.old, tmp)
+        med = alternated(trees, args.repeat, lambda tree: measure(tree, db, feats, args.explain_rows))
         print(f"synthetic: {args.rows} rows x {len(SYN)}; real: {args.adbench} x {len(feats['real'])} columns; "
               f"explain on the first {args.explain_rows} rows; medians of {args.repeat} runs; "
               f"load average now {os.getloadavg()[0]:.1f}")
