@@ -62,6 +62,42 @@ RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
 # since an error, though asyncpg carries on after it, aborted the transaction block it ran in.
 JIT_PROBE_RE = re.compile(r"^\s*select\s+current_setting\s*\(\s*'jit'\s*\)\s+as\s+cur\s*,\s*set_config\s*\(\s*'jit'\s*,"
                           r"\s*'off'\s*,\s*false\s*\)\s+as\s+new\s*;?\s*$", re.I)
+# SELECT set_config(name, value, is_local), PostgreSQL's function form of SET (pgAdmin's and poolers' search_path, a
+# tool's application_name): run as that SET, answered with the value. Arguments are literals or parameters ($n).
+_SET_CONFIG_ARG = r"('(?:[^']|'')*'|\$\d+|true|false)"
+SET_CONFIG_RE = re.compile(rf"^\s*select\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,"
+                           rf"\s*(?P<value>{_SET_CONFIG_ARG})\s*,\s*(?P<local>{_SET_CONFIG_ARG})\s*\)"
+                           r'(?:\s+(?:as\s+)?(?P<alias>[a-z_]\w*|"(?:[^"]|"")+"))?\s*;?\s*$', re.I)
+
+
+def set_config_args(m: re.Match[str], params: list[Any] | None) -> tuple[str, str, bool, str]:
+    """The setting's name, its value and is_local of a SET_CONFIG_RE match (each argument a literal or a parameter
+    of ``params``), and the result column's name; PostgreSQL's errors for a NULL name or a name that is no
+    setting's."""
+    values = []
+    for group in ("name", "value", "local"):
+        arg = m.group(group)
+        if arg.startswith("$"):
+            n = int(arg[1:])
+            if params is None or not 1 <= n <= len(params):
+                raise ProtocolError(f"there is no parameter {arg}", "42P02")
+            v: Any = params[n - 1]
+        else:
+            v = arg[1:-1].replace("''", "'") if arg.startswith("'") else arg.lower() == "true"
+        values.append(v)
+    name, value, local = values
+    if name is None:
+        raise ProtocolError("SET requires parameter name", "22023")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", str(name)):
+        raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
+    alias = m.group("alias") or "set_config"
+    alias = alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
+    local_on = local if isinstance(local, bool) else _ON.get(str(local).strip().lower())
+    if local_on is None:
+        raise ProtocolError(f'invalid input syntax for type boolean: "{local}"', "22P02")
+    return str(name), "" if value is None else str(value), local_on, alias
+
+
 # PostgreSQL's transaction modes (BEGIN / START TRANSACTION / SET TRANSACTION / SET SESSION CHARACTERISTICS AS
 # TRANSACTION): DuckDB's BEGIN takes none and its one isolation level is serializable, which every level a client
 # asks for gets; READ ONLY the session enforces (Session.read_only_txn). Groups: SESSION CHARACTERISTICS, the modes.
@@ -105,6 +141,14 @@ def transaction_modes(modes: str) -> bool | None:
                                 "{SERIALIZABLE | REPEATABLE READ | READ COMMITTED | READ UNCOMMITTED}, READ WRITE, "
                                 f"READ ONLY or [NOT] DEFERRABLE (in: {three.upper()}...)", "42601")
     return read_only
+
+
+def isolation_level(modes: str) -> str | None:
+    """The isolation level PostgreSQL's transaction ``modes`` name (lower case, one space between words), None when
+    they name none. (transaction_modes refuses modes that are not PostgreSQL's.)"""
+    m = re.search(r"\bisolation\s+level\s+(serializable|repeatable\s+read|read\s+committed|read\s+uncommitted)\b",
+                  modes, re.I)
+    return " ".join(m.group(1).lower().split()) if m else None
 
 
 def read_only_setting(value: str) -> bool:
@@ -258,7 +302,8 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
                      "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid",
-                     "pg_get_partkeydef", "pg_stat_get_numscans")
+                     "pg_get_partkeydef", "pg_stat_get_numscans", "initcap", "pg_is_in_recovery", "to_char",
+                     "to_date")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
