@@ -826,6 +826,13 @@ SESSION_SQL = (
     " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s "
     "strptime(text, ''%Y-%m-%d'')::DATE')",
     *_CATALOG_SQL,
+    # oid::regclass::text (pgsql's rewrites): the relation's name as PostgreSQL's regclass prints it, schema-qualified
+    # when not visible on the search path, quoted where needed; an oid that is no relation's, the number. After
+    # _CATALOG_SQL: DuckDB binds its subquery's pg_format_value, pg_class and pg_namespace as it creates it.
+    "CREATE OR REPLACE TEMP MACRO pg_regclass_name(pg_rel_oid_arg) AS coalesce((SELECT CASE WHEN "
+    "pg_table_is_visible(pg_rc.oid) THEN pg_format_value('I', pg_rc.relname) ELSE pg_format_value('I', pg_rn.nspname) || '.' || "
+    "pg_format_value('I', pg_rc.relname) END FROM pg_class pg_rc JOIN pg_namespace pg_rn ON pg_rn.oid = pg_rc.relnamespace "
+    "WHERE pg_rc.oid = pg_rel_oid_arg LIMIT 1), pg_rel_oid_arg::VARCHAR)",
 )
 
 

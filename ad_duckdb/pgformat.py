@@ -13,7 +13,7 @@ import re
 
 import duckdb
 
-from .sqltext import quote_literal, sql_tokens
+from .sqltext import quote_literal, sql_words
 
 # PostgreSQL's date/time template patterns (longest first, as PostgreSQL matches them) -> (strftime without FM,
 # strftime with FM). A pattern whose value strftime has no specifier for is an SQL expression of ``{x}`` instead
@@ -184,11 +184,9 @@ def _format_once(sql: str, before: int) -> tuple[str, int] | None:
     """The last call of _FUNCTIONS with a literal format that starts before character ``before`` rewritten (and where
     it starts), or only where the last such call starts, when it is not converted; None when there is none."""
     try:
-        raw = sql_tokens(sql)
+        toks = sql_words(sql)
     except duckdb.Error:
         return None
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    toks = [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True) if k != duckdb.token_type.comment]
     for i in range(len(toks) - 2, -1, -1):
         pos, word, kind = toks[i]
         name = word.lower()

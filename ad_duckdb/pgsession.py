@@ -28,6 +28,7 @@ from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
+from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
@@ -532,7 +533,8 @@ class Session:
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
         if SHOW_ALL_RE.match(sql):
             sql = SHOW_ALL_SQL
-        sql = typed_prepare(catalog_rewrites(pg_formats(temp_table_sql(self.cursors.catalog(sql)))))
+        # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
+        sql = typed_prepare(catalog_rewrites(pg_formats(postgres_names(temp_table_sql(self.cursors.catalog(sql))))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):

@@ -16,7 +16,7 @@ import duckdb
 
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
-from .sqltext import sql_tokens
+from .sqltext import sql_tokens, sql_words
 
 # What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
 PG_VERSION = "15.0"
@@ -574,10 +574,7 @@ def _ident(word: str) -> str:
 
 def _words(sql: str) -> list[tuple[int, str, str]]:
     """The tokens of ``sql`` but comments, as (position, text, kind name)."""
-    raw = sql_tokens(sql)
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
+    return sql_words(sql)
 
 
 def _words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
@@ -735,6 +732,23 @@ _REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc", "regprocedure
                "regoperator": "pg_regproc"}
 
 
+def _cast_chain_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """Where the operand of a cast ending at ``toks[i]`` starts: a cast binds to the whole chain of casts before it
+    (``x::oid::regclass``, ``'t'::text::regclass``), whose type names are words after ``::``."""
+    if toks[i][2] in ("identifier", "keyword") and i >= 2 and toks[i - 1][1] == "::":
+        return _cast_chain_start(toks, i - 2)
+    a = _operand_start(toks, i)
+    return _cast_chain_start(toks, a - 2) if a is not None and a >= 2 and toks[a - 1][1] == "::" else a
+
+
+def _cast_to_text(toks: list[tuple[int, str, str]], i: int) -> bool:
+    """Whether ``toks[i:]`` starts with a cast to text (``::text``, ``::varchar``, ``::name``, ``::pg_catalog.text``)."""
+    if i + 1 >= len(toks) or toks[i][1] != "::":
+        return False
+    k = i + 3 if i + 3 < len(toks) and toks[i + 2][1] == "." and _ident(toks[i + 1][1]) == "pg_catalog" else i + 1
+    return _ident(toks[k][1]) in ("text", "varchar", "name", "character")
+
+
 def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
     session macro: DuckDB has no regclass type; ``regproc`` likewise, as ``pg_regproc(X)``), and where to look
@@ -747,11 +761,14 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
         t = r - 2 if r >= 2 and toks[r - 1][1] == "." and _ident(toks[r - 2][1]) == "pg_catalog" else r
         end = toks[r][0] + len(toks[r][1])
         if t >= 2 and toks[t - 1][1] == "::":
-            a = _operand_start(toks, t - 2)
+            a = _cast_chain_start(toks, t - 2)
             if a is not None:
                 start = toks[a][0]
                 operand = sql[start:toks[t - 1][0]].rstrip()
-                return sql[:start] + f"{macro}({operand})" + sql[end:], a
+                call = f"{macro}({operand})"
+                if macro == "pg_regclass" and _cast_to_text(toks, r + 1):
+                    call = f"pg_regclass_name({call})"  # oid::regclass::text: the relation's name, as regclass prints
+                return sql[:start] + call + sql[end:], a
         elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from pathlib import Path
 
 import asyncpg
+import duckdb
 import psycopg
 import pytest
 
@@ -126,3 +128,81 @@ def test_set_transaction_isolation_level_after_a_query_is_refused(server: Server
             await c.close()
 
     asyncio.run(run())
+
+
+def test_unnamed_result_columns_get_postgresqls_names(server: Server, tmp_path: Path) -> None:
+    """DuckDB names an unnamed column by its expression (count_star(), 1, CAST(count AS INTEGER)), PostgreSQL by its
+    rule (count, ?column?, count); charts key on the names, and Metabase and Superset wrap a saved query as a
+    subquery and select its columns by the names its result had ("source"."count"), which DuckDB's subquery did not
+    have. Every select list's unnamed items are named as PostgreSQL names them now; named ones stay."""
+    expected = [("count(*)", "count"), ("1", "?column?"), ("sum(amount)", "sum"), ("count::int", "count"),
+                ("avg(count + amount)", "avg"), ("1::int", "int4"), ("'a'::text", "text"), ("amount::numeric", "amount"),
+                ("extract(year FROM now())", "extract"), ("date_trunc('day', now())", "date_trunc"),
+                ("CASE WHEN count > 1 THEN 'a' ELSE 'b' END", "case"), ("CASE WHEN count > 1 THEN 0 ELSE count END", "count"),
+                ("(SELECT max(amount) FROM transactions)", "max"), ("EXISTS (SELECT 1)", "exists"),
+                ("count IN (1, 2)", "?column?"), ("coalesce(count, 0)", "coalesce"), ("ARRAY[1, 2]", "array"),
+                ("upper('x')", "upper"), ("count(*) OVER ()", "count"), ("now() AT TIME ZONE 'UTC'", "timezone"),
+                ("anomaly_score('tx_ae', count, amount)", "anomaly_score"), ("count(*) AS n", "n"),
+                ("count(*) n2", "n2"), ("count", "count"), ("t.amount", "amount"), ("interval '1 day'", "interval"),
+                ("to_char(now(), 'YYYY')", "to_char")]
+    items = ", ".join(e for e, _ in expected)
+    sql = f"SELECT {items} FROM transactions t GROUP BY count, amount ORDER BY count LIMIT 1"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for prepare in (False, True):  # the simple protocol, and a Describe of the prepared statement
+            cur = conn.execute(sql, prepare=prepare)
+            assert [d.name for d in cur.description] == [n for _, n in expected]
+        # Metabase's and Superset's nesting of a saved query, by the names its result had
+        assert conn.execute('SELECT "source"."count", "source"."sum" FROM (SELECT count(*), sum(amount) '
+                            'FROM transactions) AS "source"').fetchone()[0] == 2000
+        # ORDER BY a name is the output column's, as PostgreSQL's; WHERE and GROUP BY read the table's column
+        rows = conn.execute("SELECT count(*) FROM transactions WHERE count > 1 GROUP BY count ORDER BY count DESC").fetchall()
+        assert rows == sorted(rows, reverse=True) and len(rows) > 3
+        cur = conn.execute("SELECT * FROM transactions t LIMIT 1")  # a star keeps the table's names
+        assert [d.name for d in cur.description] == ["transaction_id", "count", "amount", "amount_d"]
+        with conn.cursor().copy("COPY (SELECT count(*), max(count) FROM transactions) TO STDOUT (FORMAT csv, HEADER)") as cp:
+            data = b"".join(bytes(chunk) for chunk in cp)
+        assert data.decode().startswith("count,max\n2000,")
+
+    async def described() -> list[str]:
+        c = await asyncpg.connect(server.url())
+        try:
+            st = await c.prepare("SELECT count(*), sum(amount), $1::int FROM transactions")
+            return [a.name for a in st.get_attributes()]
+        finally:
+            await c.close()
+
+    assert asyncio.run(described()) == ["count", "sum", "int4"]
+    db = str(tmp_path / "rw.duckdb")
+    duckdb.connect(db).execute("CREATE TABLE t AS SELECT 1 AS x").close()
+    with test_server.serve(db, "--read-write") as rw, psycopg.connect(rw.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE c AS SELECT count(*), sum(x), x::bigint FROM t GROUP BY x")  # PostgreSQL's names too
+        assert [r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'c' "
+                                           "ORDER BY ordinal_position").fetchall()] == ["count", "sum", "x"]
+
+
+def test_generate_series_in_a_select_list_returns_rows(server: Server) -> None:
+    """SELECT generate_series(1, 3) gave one row holding a list (DuckDB's scalar generate_series); PostgreSQL's is
+    set-returning: three rows, in a column named generate_series. Named, or beside other columns, the same."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT generate_series(1, 3)")
+        assert cur.fetchall() == [(1,), (2,), (3,)] and cur.description[0].name == "generate_series"
+        assert conn.execute("SELECT pg_catalog.generate_series(1, 5, 2) AS g").fetchall() == [(1,), (3,), (5,)]
+        assert conn.execute("SELECT n, generate_series(1, n) g FROM (VALUES (1), (2)) v(n) ORDER BY n, g").fetchall() \
+            == [(1, 1), (2, 1), (2, 2)]
+        days = conn.execute("SELECT generate_series(DATE '2024-01-01', DATE '2024-01-03', INTERVAL '1 day')::date")
+        assert [r[0] for r in days.fetchall()] == [dt.date(2024, 1, d) for d in (1, 2, 3)]
+        assert conn.execute("SELECT * FROM generate_series(1, 2)").fetchall() == [(1,), (2,)]  # in FROM, as it was
+
+
+def test_oid_regclass_text_is_the_relations_name(server: Server) -> None:
+    """oid::regclass::text gave the oid's number (regclass is the oid here); PostgreSQL prints a regclass as the
+    relation's name (schema-qualified when not on the search path), which tools list tables by."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        rows = conn.execute("SELECT c.oid::regclass::text, relname FROM pg_class c WHERE relname IN "
+                            "('transactions', 'ad_models') ORDER BY 2").fetchall()
+        assert rows == [("ad_models", "ad_models"), ("transactions", "transactions")]
+        assert conn.execute("SELECT 'transactions'::regclass::oid::regclass::text, 'transactions'::regclass::varchar, "
+                            "123456789::regclass::text").fetchone() == ("transactions", "transactions", "123456789")
+        # a regclass compared with an oid is still the oid
+        assert conn.execute("SELECT 'transactions'::regclass = (SELECT oid FROM pg_class WHERE relname = "
+                            "'transactions')").fetchone() == (True,)
