@@ -809,7 +809,30 @@ SESSION_SQL = (
     "coalesce(pg_proc_types_arg[i], x)) || CASE WHEN coalesce(pg_proc_variadic_arg, '') = '' THEN [] "
     "ELSE ['VARIADIC ' || pg_proc_variadic_arg] END, ', ')",
     "CREATE OR REPLACE TEMP MACRO pg_get_function_result(pg_proc_rettype_arg) AS pg_proc_rettype_arg",
+    # PostgreSQL's functions BI tools call that DuckDB lacks. initcap: each word (a run of letters and digits) with its
+    # first letter in upper case, the rest in lower case, as PostgreSQL's
+    "CREATE OR REPLACE TEMP MACRO initcap(pg_text_arg) AS array_to_string(list_transform(regexp_extract_all("
+    "pg_text_arg::VARCHAR, '[[:alnum:]]+|[^[:alnum:]]+'), lambda w: upper(w[1]) || lower(w[2:])), '')",
+    # a server that serves one database file is never a standby (Grafana's and pgAdmin's health checks ask)
+    "CREATE OR REPLACE TEMP MACRO pg_is_in_recovery() AS false",
+    # to_char / to_date of a literal format are rewritten (pgformat); what reaches these has another format
+    "CREATE OR REPLACE TEMP MACRO to_char(pg_value_arg, pg_format_arg) AS error('to_char(value, format) is served "
+    "for a literal format of PostgreSQL''s common patterns (YYYY, YY, MM, Mon, Month, DD, D, DDD, Day, Dy, HH24, HH12, "
+    "MI, SS, MS, US, AM, Q, IW, TZ, text in double quotes, FM; numbers: 9, 0, comma, point, FM), not '''"
+    " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s strftime(value, "
+    "''%Y-%m-%d'') / format(''{:,.2f}'', value)')",
+    "CREATE OR REPLACE TEMP MACRO to_date(pg_text_arg, pg_format_arg) AS error('to_date(text, format) is served for a "
+    "literal format of PostgreSQL''s common patterns (YYYY, YY, MM, Mon, Month, DD, DDD, HH24, MI, SS), not '''"
+    " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s "
+    "strptime(text, ''%Y-%m-%d'')::DATE')",
     *_CATALOG_SQL,
+    # oid::regclass::text (pgsql's rewrites): the relation's name as PostgreSQL's regclass prints it, schema-qualified
+    # when not visible on the search path, quoted where needed; an oid that is no relation's, the number. After
+    # _CATALOG_SQL: DuckDB binds its subquery's pg_format_value, pg_class and pg_namespace as it creates it.
+    "CREATE OR REPLACE TEMP MACRO pg_regclass_name(pg_rel_oid_arg) AS coalesce((SELECT CASE WHEN "
+    "pg_table_is_visible(pg_rc.oid) THEN pg_format_value('I', pg_rc.relname) ELSE pg_format_value('I', pg_rn.nspname) || '.' || "
+    "pg_format_value('I', pg_rc.relname) END FROM pg_class pg_rc JOIN pg_namespace pg_rn ON pg_rn.oid = pg_rc.relnamespace "
+    "WHERE pg_rc.oid = pg_rel_oid_arg LIMIT 1), pg_rel_oid_arg::VARCHAR)",
 )
 
 

@@ -28,12 +28,14 @@ from .attachfiles import Attached, check_schemas
 from .attachfiles import attach as attach_file
 from .exceptions import clean_up_after
 from .pgcatalog import BACKEND_PID_SQL, SESSION_OBJECTS, SESSION_SQL, backend_pid_sql, needs_catalog, session_sql
+from .pgcolnames import postgres_names
 from .pgcopy import CopyIn, CopyOut
 from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, in_failed_transaction
+from .pgformat import pg_formats
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgsql import (
@@ -56,6 +58,7 @@ from .pgsql import (
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
+    SET_CONFIG_RE,
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
@@ -78,12 +81,14 @@ from .pgsql import (
     from_first_word,
     function_lookup,
     intervalstyle_error,
+    isolation_level,
     keyword_tag,
     on_commit_table,
     read_only_setting,
     returning_select,
     search_path_sql,
     set_command,
+    set_config_args,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -196,6 +201,11 @@ class Session:
         # readonly=True), None when it did not say; txn_read_only()
         self.read_only_default = False
         self.read_only_txn: bool | None = None
+        # The isolation level the session's transactions take (SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION
+        # LEVEL) and the one the open transaction named (BEGIN ISOLATION LEVEL, SET TRANSACTION ISOLATION LEVEL):
+        # every one is DuckDB's serializable, but PostgreSQL refuses another level after the first query (25001)
+        self.isolation_default = "serializable"
+        self.isolation_txn: str | None = None
         # DuckDB's open transaction: whether it is READ ONLY (begin_sql), which lets writes to temporary tables through
         # and refuses any other, as PostgreSQL's does; and whether a statement has run in it (PostgreSQL's first
         # snapshot), after which PostgreSQL refuses to make a READ ONLY transaction READ WRITE
@@ -359,6 +369,8 @@ class Session:
             if self.status == b"E":
                 raise in_failed_transaction()
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
+        if (c := SET_CONFIG_RE.match(sql)) is not None:
+            return self.set_config(c, params)
         if LISTEN_RE.match(sql):
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
@@ -410,6 +422,8 @@ class Session:
         if m and " ".join(m.group("name").lower().split()) == "search_path":
             self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
             return Result.constant("search_path", self.cur.execute(f"SELECT {SEARCH_PATH_SQL}").fetchall()[0][0])
+        if m and (shown := self.show_setting(m.group("name"))) is not None:
+            return shown
         path = search_path_sql(sql)
         reset = RESET_RE.match(sql)
         if path == "RESET search_path" or reset is not None and reset.group(1).lower() == "search_path":
@@ -450,6 +464,7 @@ class Session:
             read_only = transaction_modes(b.group("modes")) if b is not None else None
             if self.status == b"I":
                 self.read_only_txn = read_only
+                self.isolation_txn = isolation_level(b.group("modes")) if b is not None else None
             return self.begin_sql()
         m = SAVEPOINT_RE.match(sql)
         if m:
@@ -518,7 +533,8 @@ class Session:
         # collation; to_regtype, pg_get_userbyid, ... are session macros (SESSION_SQL); pg_cursors is this session's.
         if SHOW_ALL_RE.match(sql):
             sql = SHOW_ALL_SQL
-        sql = typed_prepare(catalog_rewrites(temp_table_sql(self.cursors.catalog(sql))))
+        # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
+        sql = typed_prepare(catalog_rewrites(pg_formats(postgres_names(temp_table_sql(self.cursors.catalog(sql))))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -543,6 +559,37 @@ class Session:
             self.max_connections_variable = True
         return sql
 
+    def set_config(self, m: re.Match[str], params: list[Any] | None) -> Result:
+        """SELECT set_config(name, value, is_local) as PostgreSQL runs it: SET [LOCAL] name = value (the session's
+        own settings as their SET, DuckDB's by DuckDB), answered with the value. Why: it failed as a function DuckDB
+        does not have, so a tool setting its search_path or application_name so stopped at connect."""
+        try:
+            name, value, local, column = set_config_args(m, params)
+        except ProtocolError:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+        done = self.compat(f"SET {'LOCAL ' if local else ''}{name} = {quote_literal(value)}")
+        if isinstance(done, str):
+            self._one(duckdb.extract_statements(done)[0], None)
+        return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
+
+    def show_setting(self, name: str) -> Result | None:
+        """SHOW of a name the answers above do not know, as PostgreSQL's: a DuckDB setting's value, else PostgreSQL's
+        error (42704); None for DuckDB's own SHOW TABLES / DATABASES / ALL. Why: DuckDB reads SHOW NAME as DESCRIBE
+        NAME, so a tool probing a setting got "Table with name ... does not exist" (42P01), which no PostgreSQL
+        client takes for an unknown setting."""
+        key = " ".join(name.lower().split())
+        if key.split()[0] in ("tables", "databases", "all"):
+            return None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        found = self.cur.execute("SELECT value FROM duckdb_settings() WHERE lower(name) = ?", [key]).fetchall()
+        if found:
+            return Result.constant(key, "" if found[0][0] is None else str(found[0][0]))
+        if self.status == b"T":
+            self.status = b"E"  # as any error in a transaction block
+        raise ProtocolError(f'unrecognized configuration parameter "{key}"', "42704")
+
     def zone_alias(self) -> str | None:
         """PostgreSQL's name of the zone DuckDB holds, when it differs from DuckDB's own (an offset zone, pgzones)."""
         return self.time_zone if self.time_zone != self.duckdb_zone else None
@@ -554,6 +601,7 @@ class Session:
         self.set_setting("timeout_ms", self.timeout_default)
         self.set_setting("application_name", self.application_name_default)
         self.set_setting("read_only_default", False)
+        self.set_setting("isolation_default", "serializable")
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)
@@ -629,6 +677,14 @@ class Session:
             self.cur.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN")
             self.duck_read_only = read_only
 
+    def change_isolation(self, level: str) -> None:
+        """SET TRANSACTION ISOLATION LEVEL inside a transaction, as PostgreSQL takes it: another level than the
+        transaction's only before its first query (25001 after it). Why: it said SET after a query, as if the
+        transaction had changed level mid-way, which PostgreSQL never lets happen."""
+        if self.queried and level != (self.isolation_txn or self.isolation_default):
+            raise ProtocolError("SET TRANSACTION ISOLATION LEVEL must be called before any query", "25001")
+        self.isolation_txn = level
+
     def transaction_mode(self, sql: str) -> Result | None:
         """SET TRANSACTION, SET SESSION CHARACTERISTICS AS TRANSACTION and SET [default_]transaction_read_only, as
         PostgreSQL takes them; None for any other statement. Outside a transaction block SET TRANSACTION does nothing
@@ -646,6 +702,9 @@ class Session:
             if self.status == b"E":
                 raise in_failed_transaction()
             default = t is not None and t.group(1) is not None or r is not None and bool(r.group("default"))
+            level = isolation_level(t.group("modes")) if t is not None else None
+            if not default and not self.outside() and level is not None:
+                self.change_isolation(level)
             if not default and not self.outside() and read_only is not None:
                 self.change_access_mode(read_only)
         except ProtocolError:
@@ -655,6 +714,8 @@ class Session:
         if default:
             if read_only is not None:
                 self.set_setting("read_only_default", read_only, r is not None and bool(r.group("local")))
+            if level is not None:
+                self.set_setting("isolation_default", level)
         elif self.outside():
             self.notices.append(("SET TRANSACTION can only be used in transaction blocks", "25P01"))
         return Result("SET")
@@ -723,7 +784,7 @@ class Session:
             else:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
-        self.read_only_txn = None
+        self.read_only_txn = self.isolation_txn = None
         self.duck_read_only = False
 
     def restore_held(self, name: str, sql: str | None) -> None:

@@ -16,7 +16,7 @@ import duckdb
 
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
-from .sqltext import sql_tokens
+from .sqltext import sql_tokens, sql_words
 
 # What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
 PG_VERSION = "15.0"
@@ -62,6 +62,42 @@ RESET_RE = re.compile(r"^\s*reset\s+(all|[a-z_]+)\s*;?\s*$", re.I)
 # since an error, though asyncpg carries on after it, aborted the transaction block it ran in.
 JIT_PROBE_RE = re.compile(r"^\s*select\s+current_setting\s*\(\s*'jit'\s*\)\s+as\s+cur\s*,\s*set_config\s*\(\s*'jit'\s*,"
                           r"\s*'off'\s*,\s*false\s*\)\s+as\s+new\s*;?\s*$", re.I)
+# SELECT set_config(name, value, is_local), PostgreSQL's function form of SET (pgAdmin's and poolers' search_path, a
+# tool's application_name): run as that SET, answered with the value. Arguments are literals or parameters ($n).
+_SET_CONFIG_ARG = r"('(?:[^']|'')*'|\$\d+|true|false)"
+SET_CONFIG_RE = re.compile(rf"^\s*select\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,"
+                           rf"\s*(?P<value>{_SET_CONFIG_ARG})\s*,\s*(?P<local>{_SET_CONFIG_ARG})\s*\)"
+                           r'(?:\s+(?:as\s+)?(?P<alias>[a-z_]\w*|"(?:[^"]|"")+"))?\s*;?\s*$', re.I)
+
+
+def set_config_args(m: re.Match[str], params: list[Any] | None) -> tuple[str, str, bool, str]:
+    """The setting's name, its value and is_local of a SET_CONFIG_RE match (each argument a literal or a parameter
+    of ``params``), and the result column's name; PostgreSQL's errors for a NULL name or a name that is no
+    setting's."""
+    values = []
+    for group in ("name", "value", "local"):
+        arg = m.group(group)
+        if arg.startswith("$"):
+            n = int(arg[1:])
+            if params is None or not 1 <= n <= len(params):
+                raise ProtocolError(f"there is no parameter {arg}", "42P02")
+            v: Any = params[n - 1]
+        else:
+            v = arg[1:-1].replace("''", "'") if arg.startswith("'") else arg.lower() == "true"
+        values.append(v)
+    name, value, local = values
+    if name is None:
+        raise ProtocolError("SET requires parameter name", "22023")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", str(name)):
+        raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
+    alias = m.group("alias") or "set_config"
+    alias = alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
+    local_on = local if isinstance(local, bool) else _ON.get(str(local).strip().lower())
+    if local_on is None:
+        raise ProtocolError(f'invalid input syntax for type boolean: "{local}"', "22P02")
+    return str(name), "" if value is None else str(value), local_on, alias
+
+
 # PostgreSQL's transaction modes (BEGIN / START TRANSACTION / SET TRANSACTION / SET SESSION CHARACTERISTICS AS
 # TRANSACTION): DuckDB's BEGIN takes none and its one isolation level is serializable, which every level a client
 # asks for gets; READ ONLY the session enforces (Session.read_only_txn). Groups: SESSION CHARACTERISTICS, the modes.
@@ -105,6 +141,14 @@ def transaction_modes(modes: str) -> bool | None:
                                 "{SERIALIZABLE | REPEATABLE READ | READ COMMITTED | READ UNCOMMITTED}, READ WRITE, "
                                 f"READ ONLY or [NOT] DEFERRABLE (in: {three.upper()}...)", "42601")
     return read_only
+
+
+def isolation_level(modes: str) -> str | None:
+    """The isolation level PostgreSQL's transaction ``modes`` name (lower case, one space between words), None when
+    they name none. (transaction_modes refuses modes that are not PostgreSQL's.)"""
+    m = re.search(r"\bisolation\s+level\s+(serializable|repeatable\s+read|read\s+committed|read\s+uncommitted)\b",
+                  modes, re.I)
+    return " ".join(m.group(1).lower().split()) if m else None
 
 
 def read_only_setting(value: str) -> bool:
@@ -258,7 +302,8 @@ SESSION_FUNCTIONS = ("to_regtype", "pg_get_userbyid", "pg_encoding_to_char", "pg
                      "pg_options_to_table", "quote_ident", "quote_literal", "pg_statistics_obj_is_visible",
                      "pg_partition_tree", "getdatabaseencoding", "pg_char_to_encoding", "pg_size_pretty",
                      "pg_get_keywords", "shobj_description", "pg_describe_object", "pg_backend_pid",
-                     "pg_get_partkeydef", "pg_stat_get_numscans")
+                     "pg_get_partkeydef", "pg_stat_get_numscans", "initcap", "pg_is_in_recovery", "to_char",
+                     "to_date")
 SESSION_VIEWS = ("pg_database", "pg_type", "pg_attribute", "pg_description", "pg_constraint", "pg_index",
                  "pg_collation", "pg_opclass", "pg_inherits", "pg_class", "pg_policy", "pg_roles", "pg_user",
                  "pg_shadow", "pg_authid", "pg_statistic_ext",
@@ -529,10 +574,7 @@ def _ident(word: str) -> str:
 
 def _words(sql: str) -> list[tuple[int, str, str]]:
     """The tokens of ``sql`` but comments, as (position, text, kind name)."""
-    raw = sql_tokens(sql)
-    ends = [p for p, _ in raw[1:]] + [len(sql)]
-    return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
-            if k != duckdb.token_type.comment]
+    return sql_words(sql)
 
 
 def _words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
@@ -690,6 +732,23 @@ _REG_MACROS = {"regclass": "pg_regclass", "regproc": "pg_regproc", "regprocedure
                "regoperator": "pg_regproc"}
 
 
+def _cast_chain_start(toks: list[tuple[int, str, str]], i: int) -> int | None:
+    """Where the operand of a cast ending at ``toks[i]`` starts: a cast binds to the whole chain of casts before it
+    (``x::oid::regclass``, ``'t'::text::regclass``), whose type names are words after ``::``."""
+    if toks[i][2] in ("identifier", "keyword") and i >= 2 and toks[i - 1][1] == "::":
+        return _cast_chain_start(toks, i - 2)
+    a = _operand_start(toks, i)
+    return _cast_chain_start(toks, a - 2) if a is not None and a >= 2 and toks[a - 1][1] == "::" else a
+
+
+def _cast_to_text(toks: list[tuple[int, str, str]], i: int) -> bool:
+    """Whether ``toks[i:]`` starts with a cast to text (``::text``, ``::varchar``, ``::name``, ``::pg_catalog.text``)."""
+    if i + 1 >= len(toks) or toks[i][1] != "::":
+        return False
+    k = i + 3 if i + 3 < len(toks) and toks[i + 2][1] == "." and _ident(toks[i + 1][1]) == "pg_catalog" else i + 1
+    return _ident(toks[k][1]) in ("text", "varchar", "name", "character")
+
+
 def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
     session macro: DuckDB has no regclass type; ``regproc`` likewise, as ``pg_regproc(X)``), and where to look
@@ -702,11 +761,14 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
         t = r - 2 if r >= 2 and toks[r - 1][1] == "." and _ident(toks[r - 2][1]) == "pg_catalog" else r
         end = toks[r][0] + len(toks[r][1])
         if t >= 2 and toks[t - 1][1] == "::":
-            a = _operand_start(toks, t - 2)
+            a = _cast_chain_start(toks, t - 2)
             if a is not None:
                 start = toks[a][0]
                 operand = sql[start:toks[t - 1][0]].rstrip()
-                return sql[:start] + f"{macro}({operand})" + sql[end:], a
+                call = f"{macro}({operand})"
+                if macro == "pg_regclass" and _cast_to_text(toks, r + 1):
+                    call = f"pg_regclass_name({call})"  # oid::regclass::text: the relation's name, as regclass prints
+                return sql[:start] + call + sql[end:], a
         elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":

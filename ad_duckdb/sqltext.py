@@ -107,6 +107,15 @@ def sql_tokens(sql: str) -> list[tuple[int, Any]]:
     return [(char_at[p], kind) for p, kind in tokens]
 
 
+def sql_words(sql: str) -> list[tuple[int, str, str]]:
+    """The tokens of ``sql`` but comments, as (character position, text, kind name). Raises what duckdb.tokenize
+    raises."""
+    raw = sql_tokens(sql)
+    ends = [p for p, _ in raw[1:]] + [len(sql)]
+    return [(p, sql[p:e].strip(), k.name) for (p, k), e in zip(raw, ends, strict=True)
+            if k != duckdb.token_type.comment]
+
+
 def strip_sql_ends(text: str) -> str:
     """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
 
