@@ -722,9 +722,11 @@ class AutoEncoderDetector:
         For a pandas DataFrame, a DataFrame with X's index and columns ``feature_1``, ``share_1``, ...,
         ``feature_{top}``, ``share_{top}`` and ``imputed`` (a dict of feature -> value imputed, None where no value
         was missing). For a polars DataFrame (or LazyFrame), a polars DataFrame of the same columns, in X's row
-        order; for an Arrow table (or batch, reader, dataset), an Arrow table; in both, ``imputed`` is a map of
-        feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was missing.
-        Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
+        order; for an Arrow table (or batch, reader, dataset), a DuckDB relation (``con.sql(...)``, ``con.table(...)``)
+        or a dict of columns, an Arrow table, in the order the rows were read (DuckDB queries it by its variable's
+        name: ``con.sql("SELECT * FROM why")``; ``con.from_arrow(why)`` makes it a relation); in both, ``imputed`` is a
+        map of feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was
+        missing. For an array, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
         (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as

@@ -1,0 +1,129 @@
+"""The notebook user's detector: explain's result for a DuckDB relation or a dict of columns, predict_proba and
+predict_confidence of a detector loaded from the store, train(path, wait=), and fit's note on an epoch column."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from test_pyexplain_detector import FEATURES
+from test_pyexplain_detector import _table as explained_rows
+
+import ad_duckdb
+from ad_duckdb import AutoEncoderDetector
+from ad_duckdb.confidence import confidence
+
+from conftest import FAST
+
+PARAMS = {**FAST, "max_steps": 200}
+
+
+@pytest.fixture(scope="module")
+def fitted() -> AutoEncoderDetector:
+    return AutoEncoderDetector(**PARAMS).fit(explained_rows(300)[FEATURES])
+
+
+def test_explain_of_a_duckdb_relation_or_a_dict_is_an_arrow_table(fitted: AutoEncoderDetector) -> None:
+    """A relation (con.sql / con.table) or a dict of columns is read as a table: its explanation is one too, an Arrow
+    table as for Arrow input (DuckDB queries it by name), not explain's dict of [n, top] arrays for an array."""
+    rows = explained_rows(300)[FEATURES].iloc[:12]
+    want = fitted.explain(pa.Table.from_pandas(rows, preserve_index=False), top=2)
+    con = duckdb.connect()
+    try:
+        con.register("rows_df", rows)
+        con.execute("CREATE TABLE r AS SELECT * FROM rows_df")
+        for rel in (con.sql("SELECT amount, items, count FROM r"), con.table("r")):
+            got = fitted.explain(rel, top=2)
+            assert isinstance(got, pa.Table), type(got)
+            assert got.equals(want)
+        why = fitted.explain(con.table("r"), top=2)
+        # DuckDB reads the result by its variable's name, as any Arrow table
+        assert con.sql("SELECT count(*) FROM why WHERE feature_1 IS NOT NULL").fetchall() == [(12,)]
+    finally:
+        con.close()
+    got = fitted.explain({c: rows[c].to_numpy() for c in FEATURES}, top=2)
+    assert isinstance(got, pa.Table) and got.equals(want)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.DataFrame]:
+    path = str(tmp_path_factory.mktemp("pyapi") / "w.duckdb")
+    df = explained_rows(600)
+    df.insert(0, "id", np.arange(len(df)))
+    df.loc[[3], "amount"] = 9000.0
+    con = ad_duckdb.connect(path)
+    try:
+        con.register("df_src", df)
+        con.execute("CREATE TABLE t AS SELECT * FROM df_src")
+        ad_duckdb.train(con, "m", "t", features=FEATURES, **PARAMS)
+    finally:
+        con.close()
+    return path, df
+
+
+def _training_scores(path: str) -> np.ndarray:
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        return np.array([r[0] for r in con.execute("SELECT anomaly_score('m', count, amount, items) FROM t "
+                                                   "ORDER BY id").fetchall()], dtype=np.float64)
+    finally:
+        con.close()
+
+
+def test_from_store_predict_proba_and_confidence_as_the_fitted_detector(stored: tuple[str, pd.DataFrame]) -> None:
+    path, df = stored
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        det = AutoEncoderDetector.from_store(con, "m")
+    finally:
+        con.close()
+    X = df[FEATURES]
+    probe = pd.DataFrame({"count": [8.0, 8.0, 2.0, 30.0], "amount": [160.0, 9000.0, 900.0, np.nan],
+                          "items": [10.0, 10.0, 3.0, 31.0]})
+    rows = pd.concat([X, probe], ignore_index=True)
+    # the detector fitted on the same rows with the same options: the same model, to float32 rounding
+    fit = AutoEncoderDetector(**PARAMS).fit(X, sql_types=["DOUBLE"] * 3)
+    for method in ("linear", "unify"):
+        np.testing.assert_allclose(det.predict_proba(rows, method=method), fit.predict_proba(rows, method=method),
+                                   atol=1e-5, err_msg=method)
+    # the confidence from the stored ranks is the one PyOD's formula gives with every training score (SQL's)
+    train = _training_scores(path)
+    s = det.decision_function(rows)
+    want = confidence(train, s, det.threshold_, det.train_params_.contamination)
+    np.testing.assert_allclose(det.predict_confidence(rows), want, rtol=0, atol=1e-12)
+    labels, conf = det.predict(rows, return_confidence=True)
+    np.testing.assert_array_equal(labels, det.predict(rows))
+    np.testing.assert_allclose(conf, want, atol=1e-12)
+    proba, conf = det.predict_proba(rows, return_confidence=True)
+    assert proba.shape == (len(rows), 2) and conf.shape == (len(rows),)
+    # and near the fitted detector's own (whose scores differ from SQL's in float32 rounding only)
+    assert np.mean(np.abs(det.predict_confidence(rows) - fit.predict_confidence(rows)) < 1e-3) > 0.98
+
+
+def test_from_store_of_a_model_stored_before_the_summary(stored: tuple[str, pd.DataFrame], tmp_path: Path) -> None:
+    """A model an earlier release stored keeps its 1001 score quantiles only: 'linear' (their min and max) works,
+    what needs more says so and how to get it."""
+    path, df = stored
+    old = str(tmp_path / "old.duckdb")
+    shutil.copyfile(path, old)
+    con = ad_duckdb.connect(old)
+    try:
+        con.execute("UPDATE ad_models SET metrics = json_remove(json_remove(metrics, '$.train_score_std'), '$.threshold_ranks')")
+        det = AutoEncoderDetector.from_store(con, "m")
+    finally:
+        con.close()
+    X = df[FEATURES]
+    train = _training_scores(path)
+    lo, hi = train.min(), train.max()
+    want = np.clip((det.decision_function(X) - lo) / (hi - lo), 0, 1)
+    np.testing.assert_allclose(det.predict_proba(X)[:, 1], want, atol=1e-12)
+    for call in (lambda: det.predict_proba(X, method="unify"), lambda: det.predict_confidence(X)):
+        with pytest.raises(ad_duckdb.NotFittedError, match=r"from_store\('m@1'\).*earlier release.*ad_duckdb.train"):
+            call()
