@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, lockwait, pysource, store, thresholds, trainhold
+from . import interrupts, lockwait, pysource, store, thresholds, trainhold, trainscores
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -522,6 +522,8 @@ def train(
                 "train_seconds": round(seconds, 3),
                 "parity_max_abs_diff": parity,
                 "train_score_mean": float(train_scores.mean()),
+                # what a detector loaded from_store reads for predict_proba / predict_confidence (may reorder too)
+                **trainscores.stored_summary(train_scores, p.contamination),
                 # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)

@@ -443,7 +443,11 @@ class AutoEncoderDetector:
         the seed). ``fit(X)`` trains a new model on ``X`` with them, as ``fit`` always does, and from then on scores
         with that one (``stored_ref_`` becomes None); the stored model is left as it is (``ad_duckdb.train`` stores
         a new version). ``decision_scores_`` and ``labels_`` are not set, as the store keeps no score per training
-        row, so ``predict_proba`` and ``predict_confidence`` raise ``NotFittedError``.
+        row; ``predict_proba`` and ``predict_confidence`` read the summary of them stored with the model (its
+        quantiles, mean, standard deviation and the scores of the ranks around the threshold's), and equal those of
+        a detector fitted on the same rows. A model stored by an earlier release keeps the quantiles only: there
+        ``predict_proba(X)`` ('linear') works, and 'unify' and the confidence raise ``NotFittedError`` saying to
+        retrain it.
 
         Examples
         --------
@@ -804,37 +808,53 @@ class AutoEncoderDetector:
         """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
         return -self.decision_function(X)
 
-    def _check_training_scores(self, what: str | None = None) -> None:
-        """Refuse a detector without ``threshold_``; ``what``: the method, which needs ``decision_scores_`` too."""
+    def _check_training_scores(self, what: str | None = None, needs: str = "") -> Any:
+        """Refuse a detector without ``threshold_``; ``what``: the method, which needs the training scores too
+        (``needs``: 'spread' their standard deviation, 'ranks' each score's rank among them), given back as a
+        ``trainscores.TrainingScores``: a fitted detector's ``decision_scores_``, a stored model's summary."""
+        from .trainscores import TrainingScores
+
         self._check_fitted()
         if what is not None and "_record" in self.__dict__:
             from .fromstore import training_scores_note
 
-            raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what))
+            rec = self.__dict__["_record"]
+            summary = TrainingScores.of_metrics(rec.train_rows, rec.metrics)
+            lacking = ("their lowest and highest" if summary is None
+                       else "their standard deviation" if needs == "spread" and summary.std is None
+                       else "their ranks near the threshold" if needs == "ranks" and not summary.ranks_known else None)
+            if lacking is not None:
+                raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what, lacking))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
                                  "decision_function(X) with a threshold of your own.")
+        if what is None:
+            return None
+        return summary if "_record" in self.__dict__ else TrainingScores.of_scores(self.decision_scores_)
 
     def predict(self, X: np.ndarray, return_confidence: bool = False) -> Any:
         """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention);
         ``return_confidence=True``: ``(labels, predict_confidence(X))``."""
-        self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None)
+        train = self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None,
+                                            "ranks")
         s = self.decision_function(X)
         labels = (s > self.threshold_).astype(np.int64)
-        return (labels, self._confidence(s)) if return_confidence else labels
+        return (labels, self._confidence(train, s)) if return_confidence else labels
 
     def predict_confidence(self, X: np.ndarray) -> np.ndarray:
         """How consistently each row's ``predict`` would come out if the training rows were slightly different, in
         [0, 1] (PyOD's ``predict_confidence``, Perini et al. 2020): near 0.5 for rows near ``threshold_``, near 1
-        far from it. NaN for a row whose score is NaN."""
-        self._check_training_scores("predict_confidence")
-        return self._confidence(self.decision_function(X))
+        far from it. NaN for a row whose score is NaN. Loaded ``from_store``, it reads each score's rank among the
+        training scores from the model's stored summary (exact near the threshold, where the confidence is not 1;
+        a model stored by an earlier release has none: retrain it)."""
+        train = self._check_training_scores("predict_confidence", "ranks")
+        return self._confidence(train, self.decision_function(X))
 
-    def _confidence(self, s: np.ndarray) -> np.ndarray:
-        from .confidence import confidence
+    def _confidence(self, train: Any, s: np.ndarray) -> np.ndarray:
+        from .confidence import confidence_at
 
-        return confidence(self.decision_scores_, s, self.threshold_, self.train_params_.contamination)
+        return confidence_at(train.at_or_below(s), train.n, s, self.threshold_, self.train_params_.contamination)
 
     def predict_proba(self, X: np.ndarray, method: str = "linear", return_confidence: bool = False) -> Any:
         """Scores turned into ``[P(normal), P(anomaly)]`` per row, as PyOD's ``predict_proba``: a rescaling of
@@ -842,18 +862,27 @@ class AutoEncoderDetector:
 
         ``method='linear'``: min-max scaled by ``decision_scores_``, clipped to [0, 1]; ``'unify'``: erf of the
         score standardised by the training scores' mean and standard deviation, clipped to [0, 1].
-        ``return_confidence=True``: ``(probabilities, predict_confidence(X))``."""
+        ``return_confidence=True``: ``(probabilities, predict_confidence(X))``.
+
+        Loaded ``from_store``, the training scores are those of every row the model was trained on, as SQL scored
+        them: the lowest and highest are the stored quantiles' ends, the mean and standard deviation stored with the
+        model (one stored by an earlier release has no standard deviation: 'linear' only), so the result equals a
+        detector fitted on the same rows to float32 rounding of the scores (within 1e-4 in the tests)."""
         if method not in ("linear", "unify"):
             raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
                                 "'linear' (the default) or 'unify'.")
-        self._check_training_scores("predict_proba")
-        train, s = self.decision_scores_, self.decision_function(X)
+        what = "predict_proba" + ("(method='unify')" if method == "unify" else "")
+        train = self._check_training_scores(what + (" with return_confidence=True" if return_confidence else ""),
+                                            "ranks" if return_confidence else "spread" if method == "unify" else "")
+        if return_confidence and method == "unify":
+            self._check_training_scores(what, "spread")
+        s = self.decision_function(X)
         if method == "linear":
-            span = float(train.max() - train.min())
-            p = (s - train.min()) / (span if span > 0 else 1.0)  # as MinMaxScaler treats a constant column
+            span = train.high - train.low
+            p = (s - train.low) / (span if span > 0 else 1.0)  # as MinMaxScaler treats a constant column
         else:
-            sigma = float(train.std())
-            p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean()) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
+            sigma = train.std
+            p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
         p = np.clip(p, 0.0, 1.0)
         proba = np.column_stack([1.0 - p, p])
-        return (proba, self._confidence(s)) if return_confidence else proba
+        return (proba, self._confidence(train, s)) if return_confidence else proba
