@@ -568,6 +568,11 @@ class AutoEncoderDetector:
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
+        if source is None:  # ad_duckdb.train says it itself, of the rows as its source orders them
+            from .features import warn_epoch_features
+
+            warn_epoch_features(list(feature_names) if feature_names is not None else
+                                [f"x{j}" for j in range(X.shape[1])], X, None, fit=True, frame=from_frame)
         # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when training on a sample
         # (not held otherwise: training would keep the whole matrix beside the sample)
         given = X if score_training_rows else None

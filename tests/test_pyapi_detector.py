@@ -127,3 +127,41 @@ def test_from_store_of_a_model_stored_before_the_summary(stored: tuple[str, pd.D
     for call in (lambda: det.predict_proba(X, method="unify"), lambda: det.predict_confidence(X)):
         with pytest.raises(ad_duckdb.NotFittedError, match=r"from_store\('m@1'\).*earlier release.*ad_duckdb.train"):
             call()
+
+
+def _readings(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    t = 1.7e9 + np.arange(n) * 60.0  # epoch seconds, a reading a minute
+    return pd.DataFrame({"t": t, "temp": 20 + rng.normal(0, 1, n), "load": 5 + rng.normal(0, 1, n)})
+
+
+def test_fit_says_an_epoch_column_is_a_point_in_time_as_train_does() -> None:
+    """fit on readings with their epoch time as a column trained without a word, though ad_duckdb.train names it:
+    every later reading then lies beyond the training range and is flagged."""
+    df = _readings()
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"AutoEncoderDetector\.fit: feature 't' rises row by row.*"
+                      r"epoch seconds.*X\.drop\(columns=\['t'\]\)") as seen:
+        det = AutoEncoderDetector(**PARAMS).fit(df)
+    assert [w.filename for w in seen if "rises row by row" in str(w.message)] == [__file__]  # the user's line
+    later = _readings(600).iloc[300:]
+    assert det.predict(later).mean() > 0.5  # what the note is about
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        AutoEncoderDetector(**PARAMS).fit(df[["temp", "load"]])
+        AutoEncoderDetector(**PARAMS).fit(df.sample(frac=1.0, random_state=0))  # shuffled: not rising row by row
+    # an array's column is named as fit names it
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"feature .x0. rises row by row.*np\.delete\(X, 0, axis=1\)"):
+        AutoEncoderDetector(**PARAMS).fit(df.to_numpy())
+
+
+def test_train_says_it_once(tmp_path: Path) -> None:
+    con = ad_duckdb.connect()
+    try:
+        readings = _readings()  # noqa: F841  (read by its name, as DuckDB reads a DataFrame)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", "readings", features=["t", "temp", "load"], **PARAMS)
+    finally:
+        con.close()
+    said = [str(w.message) for w in seen if "rises row by row" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("Model 'm': feature 't'"), said
