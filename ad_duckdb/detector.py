@@ -122,6 +122,19 @@ def _series_library(X: Any) -> str | None:
     return top if top in ("pandas", "polars") and type(X).__name__ == "Series" else None
 
 
+def _selection(X: Any) -> str:
+    """The call that picks a detector's fitted columns of ``X`` in its own library: pandas' ``X[cols]``, which a
+    DuckDB relation refuses ("use project()") and an Arrow table cannot take."""
+    top = type(X).__module__.split(".")[0]
+    if top in ("duckdb", "_duckdb"):
+        return "X.select(*det.feature_names_in_)"
+    if isinstance(X, dict):
+        return "{c: X[c] for c in det.feature_names_in_}"
+    if top in ("polars", "pyarrow"):
+        return "X.select(det.feature_names_in_)"
+    return "X[det.feature_names_in_]"
+
+
 def _column_names(frame: Any) -> list[Any]:
     return frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
 
@@ -634,7 +647,7 @@ class AutoEncoderDetector:
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
-            X = self._frame_in_fit_order(frame)
+            X = self._frame_in_fit_order(frame, _selection(X))
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
@@ -659,9 +672,10 @@ class AutoEncoderDetector:
             _warn_if_unnamed(self.feature_names_in_)
         return X
 
-    def _frame_in_fit_order(self, X: Any) -> np.ndarray:
+    def _frame_in_fit_order(self, X: Any, select: str = "X[det.feature_names_in_]") -> np.ndarray:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
-        order was scored silently against the wrong features."""
+        order was scored silently against the wrong features. ``select``: the call that picks the fitted columns
+        of the frame as given (``_selection``)."""
         if not getattr(self, "_fitted_on_frame", False):
             _warn_if_named(_column_names(X), self.n_features_in_)
         else:
@@ -670,7 +684,7 @@ class AutoEncoderDetector:
             if _repeats(columns):  # which of the two is the feature cannot be told
                 raise BadInputError(
                     f"X's column names repeat: {_repeats(columns)}, so they cannot be matched to the "
-                    "features this AutoEncoderDetector was fitted on. Pass X[det.feature_names_in_] with each "
+                    f"features this AutoEncoderDetector was fitted on. Pass {select} with each "
                     "column once (or rename the repeats)."
                 )
             fitted = [str(c) for c in self.feature_names_in_]
@@ -681,7 +695,7 @@ class AutoEncoderDetector:
                     parts = ([f"missing {missing}"] if missing else []) + ([f"not fitted on {extra}"] if extra else [])
                     raise BadInputError(
                         f"X's columns are not the ones this AutoEncoderDetector was fitted on ({'; '.join(parts)}). "
-                        "Pass X[det.feature_names_in_] (the fitted columns), or fit again on these columns."
+                        f"Pass {select} (the fitted columns), or fit again on these columns."
                     )
                 by_name = {str(c): c for c in columns}
                 X = X.select(fitted) if isinstance(X, pa.Table) else X[[by_name[c] for c in fitted]]

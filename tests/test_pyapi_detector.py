@@ -3,6 +3,7 @@ predict_confidence of a detector loaded from the store, train(path, wait=), and 
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -165,3 +166,31 @@ def test_train_says_it_once(tmp_path: Path) -> None:
         con.close()
     said = [str(w.message) for w in seen if "rises row by row" in str(w.message)]
     assert len(said) == 1 and said[0].startswith("Model 'm': feature 't'"), said
+
+
+def test_a_frame_with_other_columns_is_told_the_call_of_its_own_library(fitted: AutoEncoderDetector) -> None:
+    """A relation, Arrow table or polars frame with an id column beside the features was told to pass
+    X[det.feature_names_in_], which a relation refuses ("use project()") and an Arrow table cannot take: the hint is
+    now the selection its own library makes, and it works."""
+    import polars as pl
+
+    rows = explained_rows(50)
+    rows.insert(0, "id", np.arange(len(rows)))
+    con = duckdb.connect()
+    try:
+        con.register("rows_df", rows)
+        con.execute("CREATE TABLE r AS SELECT * FROM rows_df")
+        rel = con.table("r")
+        want = fitted.decision_function(rows[FEATURES])
+        cases = [(rel, "X.select(*det.feature_names_in_)"), (rel.to_arrow_table(), "X.select(det.feature_names_in_)"),
+                 (pl.from_pandas(rows), "X.select(det.feature_names_in_)"),
+                 (pl.from_pandas(rows).lazy(), "X.select(det.feature_names_in_)"),
+                 ({c: rows[c].to_numpy() for c in rows.columns}, "{c: X[c] for c in det.feature_names_in_}"),
+                 (rows, "X[det.feature_names_in_]")]
+        for X, hint in cases:
+            with pytest.raises(ad_duckdb.BadInputError, match=r"not fitted on \['id'\].*Pass " + re.escape(hint)):
+                fitted.decision_function(X)
+            picked = eval(hint, {"X": X, "det": fitted})  # the hint's call, as typed
+            np.testing.assert_allclose(fitted.decision_function(picked), want, rtol=1e-6)
+    finally:
+        con.close()
