@@ -11,7 +11,6 @@ rank read from the 1001 quantiles.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 

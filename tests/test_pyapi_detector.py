@@ -7,13 +7,13 @@ import re
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from test_detload_detector import _sql
 from test_pyexplain_detector import FEATURES
 from test_pyexplain_detector import _table as explained_rows
 
@@ -44,7 +44,7 @@ def test_explain_of_a_duckdb_relation_or_a_dict_is_an_arrow_table(fitted: AutoEn
             got = fitted.explain(rel, top=2)
             assert isinstance(got, pa.Table), type(got)
             assert got.equals(want)
-        why = fitted.explain(con.table("r"), top=2)
+        why = fitted.explain(con.table("r"), top=2)  # noqa: F841  (read by its name in SQL)
         # DuckDB reads the result by its variable's name, as any Arrow table
         assert con.sql("SELECT count(*) FROM why WHERE feature_1 IS NOT NULL").fetchall() == [(12,)]
     finally:
@@ -70,12 +70,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, pd.DataFrame]
 
 
 def _training_scores(path: str) -> np.ndarray:
-    con = ad_duckdb.connect(path, read_only=True)
-    try:
-        return np.array([r[0] for r in con.execute("SELECT anomaly_score('m', count, amount, items) FROM t "
-                                                   "ORDER BY id").fetchall()], dtype=np.float64)
-    finally:
-        con.close()
+    return np.array(_sql(path, "anomaly_score('m', count, amount, items)"), dtype=np.float64)
 
 
 def test_from_store_predict_proba_and_confidence_as_the_fitted_detector(stored: tuple[str, pd.DataFrame]) -> None:
