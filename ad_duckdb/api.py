@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, lockwait, pysource, store, thresholds, trainhold
+from . import interrupts, lockwait, pysource, store, thresholds, trainhold, trainscores
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -176,11 +176,7 @@ def connect(
     (e.g. ``config={"threads": 4}``) go to ``duckdb.connect``."""
     if wait == 0 and not isinstance(wait, bool):  # the command line's own --wait loop, which names --wait itself
         return _connect(str(database), read_only, check_order, kwargs)
-    if wait is None:
-        wait = 0
-    elif isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
-        raise OptionError(f"wait= is the seconds to wait for a database file another process holds, a number >= 0 "
-                          f"(e.g. wait=600); got {wait!r}.")
+    wait = lockwait.seconds(wait)
     return lockwait.retry_while_locked(lambda: _connect(str(database), read_only, check_order, kwargs), wait,
                                        waited_with=f"wait={wait:g}",
                                        how_to_wait="ad_duckdb.connect(..., wait=SECONDS) waits for the file to be free.")
@@ -345,6 +341,7 @@ def train(
     where: str | None = None,
     kind: str = "autoencoder",
     carry_thresholds: bool = False,
+    wait: float | None = None,
     **params: Any,
 ) -> ModelInfo:
     """Train a model on a table, view, table function or query, and store it as the next version of ``name``.
@@ -355,7 +352,7 @@ def train(
         DuckDB connection (file or in-memory), or a database file's path; the model is stored in its ``ad_models``
         table. Given a path, ``train`` opens the file itself, reads the rows, closes the file while the network
         learns (others may query and write it meanwhile, as during ``ad-duckdb train``) and opens it again to store
-        the model, waiting up to 10 minutes if another process holds it then; the version is numbered at that
+        the model, waiting up to 10 minutes (or ``wait``, if longer) if another process holds it then; the version is numbered at that
         moment, after any stored meanwhile, and an ``AdDuckDBWarning`` says so if the rows trained on changed
         meanwhile. A connection you pass stays open, so the file stays locked (for writing) for the whole training:
         we cannot close your connection; pass the path to let colleagues use the file while it trains.
@@ -381,6 +378,11 @@ def train(
         ``min_precision``, ...) is chosen again for the new model on the same labelled rows; the others, and one
         whose labelled rows cannot be read (a warning says why), move to the same point of the new training
         scores. CLI: ``--carry-thresholds``.
+    wait
+        For ``con`` a path, as ``ad-duckdb --wait`` (seconds, a number >= 0): wait up to that long for the file
+        while another process holds it (DuckDB allows one writer), trying again every half second, rather than
+        raising ``DatabaseLockedError`` at once; and to store the model, up to the longer of it and 10 minutes. For
+        a connection, pass it to ``ad_duckdb.connect(path, wait=...)`` instead.
     kind
         ``'autoencoder'`` (default) or ``'vae'`` (a variational autoencoder); it sets ``variational``, so a
         ``variational=`` that disagrees is refused.
@@ -413,7 +415,7 @@ def train(
     >>> con.close()
     """
     # Why not a function of its own for the body: the fixed stacklevels of the notes it raises count its frames
-    held = trainhold.hold(con, "train")
+    held = trainhold.hold(con, "train", wait)
     try:
         con = held.con
         _check_new_version_name(con, name)
@@ -522,6 +524,8 @@ def train(
                 "train_seconds": round(seconds, 3),
                 "parity_max_abs_diff": parity,
                 "train_score_mean": float(train_scores.mean()),
+                # what a detector loaded from_store reads for predict_proba / predict_confidence (may reorder too)
+                **trainscores.stored_summary(train_scores, p.contamination),
                 # own=True from here on: the quantiles may reorder train_scores (the mean above is taken first)
                 "score_quantiles": thresholds.score_quantiles(train_scores, own=True),
                 # what the training rows were, so evaluating on them can be pointed out (_training_overlap)
@@ -650,7 +654,7 @@ def _all_scores(scorer: LoadedModel, cur: Any, source: str, names: list[str], wh
 
 
 # train's own keywords, and names users type for them (columns= is score's word for the columns it keeps)
-_TRAIN_KEYWORDS = ("features", "where", "kind", "carry_thresholds")
+_TRAIN_KEYWORDS = ("features", "where", "kind", "carry_thresholds", "wait")
 _TRAIN_OTHER_NAMES = {"columns": "features", "cols": "features", "feature_columns": "features",
                       "feature_names": "features", "filter": "where", "model_kind": "kind"}
 

@@ -94,6 +94,7 @@ from .texttable import figure as _figure
 from .texttable import float_text as _float_text
 from .texttable import one_line as _one_line
 from .totalsrow import ScoredTop
+from .trainscores import RANKS
 from .udfs import FUNCTIONS
 from .utf8text import as_utf8
 
@@ -1481,7 +1482,7 @@ def show(db: str, model: str, out_format: str) -> None:
             if (optimistic := training_rows_note(t)) is not None:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
         click.echo("")
-        m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
+        m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS)}  # lists too long to show
         sizes = _code_sizes_of(rec.params or {})
         for k, v in m.items():
             # train_where None is "no filter": Python's None read as a filter named None

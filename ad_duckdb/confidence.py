@@ -25,8 +25,13 @@ def confidence(train_scores: np.ndarray, scores: np.ndarray, threshold: float, c
     train = np.sort(np.asarray(train_scores, dtype=np.float64))
     train = train[~np.isnan(train)]
     s = np.asarray(scores, dtype=np.float64)
-    n = len(train)
-    below = np.searchsorted(train, s, side="right")  # #training scores <= s
+    return confidence_at(np.searchsorted(train, s, side="right"), len(train), s, threshold, contamination)
+
+
+def confidence_at(below: np.ndarray, n: int, scores: np.ndarray, threshold: float, contamination: float) -> np.ndarray:
+    """``confidence`` given, for each score, ``below``: how many of the ``n`` training scores are at or below it (all
+    it reads of them; a stored model keeps those ranks, not the scores: ``trainscores``)."""
+    s = np.asarray(scores, dtype=np.float64)
     p = (1.0 + below) / (2.0 + n)
     k = n - int(n * contamination)
     # 1 - binom.cdf(k; n, p) = P(X >= k + 1) = I_p(k + 1, n - k); none above n

@@ -122,6 +122,19 @@ def _series_library(X: Any) -> str | None:
     return top if top in ("pandas", "polars") and type(X).__name__ == "Series" else None
 
 
+def _selection(X: Any) -> str:
+    """The call that picks a detector's fitted columns of ``X`` in its own library: pandas' ``X[cols]``, which a
+    DuckDB relation refuses ("use project()") and an Arrow table cannot take."""
+    top = type(X).__module__.split(".")[0]
+    if top in ("duckdb", "_duckdb"):
+        return "X.select(*det.feature_names_in_)"
+    if isinstance(X, dict):
+        return "{c: X[c] for c in det.feature_names_in_}"
+    if top in ("polars", "pyarrow"):
+        return "X.select(det.feature_names_in_)"
+    return "X[det.feature_names_in_]"
+
+
 def _column_names(frame: Any) -> list[Any]:
     return frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
 
@@ -443,7 +456,11 @@ class AutoEncoderDetector:
         the seed). ``fit(X)`` trains a new model on ``X`` with them, as ``fit`` always does, and from then on scores
         with that one (``stored_ref_`` becomes None); the stored model is left as it is (``ad_duckdb.train`` stores
         a new version). ``decision_scores_`` and ``labels_`` are not set, as the store keeps no score per training
-        row, so ``predict_proba`` and ``predict_confidence`` raise ``NotFittedError``.
+        row; ``predict_proba`` and ``predict_confidence`` read the summary of them stored with the model (its
+        quantiles, mean, standard deviation and the scores of the ranks around the threshold's), and equal those of
+        a detector fitted on the same rows. A model stored by an earlier release keeps the quantiles only: there
+        ``predict_proba(X)`` ('linear') works, and 'unify' and the confidence raise ``NotFittedError`` saying to
+        retrain it.
 
         Examples
         --------
@@ -564,6 +581,11 @@ class AutoEncoderDetector:
         _check_labels(X, feature_names, sql_types)
         if from_frame and named_by_frame and feature_names is not None:
             _warn_if_label(X, feature_names)
+        if source is None:  # ad_duckdb.train says it itself, of the rows as its source orders them
+            from .features import warn_epoch_features
+
+            warn_epoch_features(list(feature_names) if feature_names is not None else
+                                [f"x{j}" for j in range(X.shape[1])], X, None, fit=True, frame=from_frame)
         # every row: decision_scores_ and labels_ are one per row of X, as PyOD's, also when training on a sample
         # (not held otherwise: training would keep the whole matrix beside the sample)
         given = X if score_training_rows else None
@@ -625,7 +647,7 @@ class AutoEncoderDetector:
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
-            X = self._frame_in_fit_order(frame)
+            X = self._frame_in_fit_order(frame, _selection(X))
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
@@ -650,9 +672,10 @@ class AutoEncoderDetector:
             _warn_if_unnamed(self.feature_names_in_)
         return X
 
-    def _frame_in_fit_order(self, X: Any) -> np.ndarray:
+    def _frame_in_fit_order(self, X: Any, select: str = "X[det.feature_names_in_]") -> np.ndarray:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
-        order was scored silently against the wrong features."""
+        order was scored silently against the wrong features. ``select``: the call that picks the fitted columns
+        of the frame as given (``_selection``)."""
         if not getattr(self, "_fitted_on_frame", False):
             _warn_if_named(_column_names(X), self.n_features_in_)
         else:
@@ -661,7 +684,7 @@ class AutoEncoderDetector:
             if _repeats(columns):  # which of the two is the feature cannot be told
                 raise BadInputError(
                     f"X's column names repeat: {_repeats(columns)}, so they cannot be matched to the "
-                    "features this AutoEncoderDetector was fitted on. Pass X[det.feature_names_in_] with each "
+                    f"features this AutoEncoderDetector was fitted on. Pass {select} with each "
                     "column once (or rename the repeats)."
                 )
             fitted = [str(c) for c in self.feature_names_in_]
@@ -672,7 +695,7 @@ class AutoEncoderDetector:
                     parts = ([f"missing {missing}"] if missing else []) + ([f"not fitted on {extra}"] if extra else [])
                     raise BadInputError(
                         f"X's columns are not the ones this AutoEncoderDetector was fitted on ({'; '.join(parts)}). "
-                        "Pass X[det.feature_names_in_] (the fitted columns), or fit again on these columns."
+                        f"Pass {select} (the fitted columns), or fit again on these columns."
                     )
                 by_name = {str(c): c for c in columns}
                 X = X.select(fitted) if isinstance(X, pa.Table) else X[[by_name[c] for c in fitted]]
@@ -722,9 +745,11 @@ class AutoEncoderDetector:
         For a pandas DataFrame, a DataFrame with X's index and columns ``feature_1``, ``share_1``, ...,
         ``feature_{top}``, ``share_{top}`` and ``imputed`` (a dict of feature -> value imputed, None where no value
         was missing). For a polars DataFrame (or LazyFrame), a polars DataFrame of the same columns, in X's row
-        order; for an Arrow table (or batch, reader, dataset), an Arrow table; in both, ``imputed`` is a map of
-        feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was missing.
-        Otherwise, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
+        order; for an Arrow table (or batch, reader, dataset), a DuckDB relation (``con.sql(...)``, ``con.table(...)``)
+        or a dict of columns, an Arrow table, in the order the rows were read (DuckDB queries it by its variable's
+        name: ``con.sql("SELECT * FROM why")``; ``con.from_arrow(why)`` makes it a relation); in both, ``imputed`` is a
+        map of feature -> value (the type of ``score(explain=True)``'s ``anomaly_imputed``), null where no value was
+        missing. For an array, as ``score_terms``, a dict of arrays: ``feature`` [n, top] (names, as
         ``feature_names_in_``), ``feature_index`` [n, top] (X's column), ``share`` [n, top] and ``imputed`` [n, d]
         (the value imputed where X had NaN, else NaN). A row whose every value is missing has nothing to explain
         (SQL's empty list): no feature (None, index -1) and NaN shares. ``batch_size``: rows per torch pass, as
@@ -802,37 +827,53 @@ class AutoEncoderDetector:
         """scikit-learn's convention (higher = more normal): minus ``decision_function``."""
         return -self.decision_function(X)
 
-    def _check_training_scores(self, what: str | None = None) -> None:
-        """Refuse a detector without ``threshold_``; ``what``: the method, which needs ``decision_scores_`` too."""
+    def _check_training_scores(self, what: str | None = None, needs: str = "") -> Any:
+        """Refuse a detector without ``threshold_``; ``what``: the method, which needs the training scores too
+        (``needs``: 'spread' their standard deviation, 'ranks' each score's rank among them), given back as a
+        ``trainscores.TrainingScores``: a fitted detector's ``decision_scores_``, a stored model's summary."""
+        from .trainscores import TrainingScores
+
         self._check_fitted()
         if what is not None and "_record" in self.__dict__:
             from .fromstore import training_scores_note
 
-            raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what))
+            rec = self.__dict__["_record"]
+            summary = TrainingScores.of_metrics(rec.train_rows, rec.metrics)
+            lacking = ("their lowest and highest" if summary is None
+                       else "their standard deviation" if needs == "spread" and summary.std is None
+                       else "their ranks near the threshold" if needs == "ranks" and not summary.ranks_known else None)
+            if lacking is not None:
+                raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what, lacking))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
                                  "decision_function(X) with a threshold of your own.")
+        if what is None:
+            return None
+        return summary if "_record" in self.__dict__ else TrainingScores.of_scores(self.decision_scores_)
 
     def predict(self, X: np.ndarray, return_confidence: bool = False) -> Any:
         """1 for rows scoring above ``threshold_`` (anomalies), 0 for the others (PyOD's convention);
         ``return_confidence=True``: ``(labels, predict_confidence(X))``."""
-        self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None)
+        train = self._check_training_scores("predict(X, return_confidence=True)" if return_confidence else None,
+                                            "ranks")
         s = self.decision_function(X)
         labels = (s > self.threshold_).astype(np.int64)
-        return (labels, self._confidence(s)) if return_confidence else labels
+        return (labels, self._confidence(train, s)) if return_confidence else labels
 
     def predict_confidence(self, X: np.ndarray) -> np.ndarray:
         """How consistently each row's ``predict`` would come out if the training rows were slightly different, in
         [0, 1] (PyOD's ``predict_confidence``, Perini et al. 2020): near 0.5 for rows near ``threshold_``, near 1
-        far from it. NaN for a row whose score is NaN."""
-        self._check_training_scores("predict_confidence")
-        return self._confidence(self.decision_function(X))
+        far from it. NaN for a row whose score is NaN. Loaded ``from_store``, it reads each score's rank among the
+        training scores from the model's stored summary (exact near the threshold, where the confidence is not 1;
+        a model stored by an earlier release has none: retrain it)."""
+        train = self._check_training_scores("predict_confidence", "ranks")
+        return self._confidence(train, self.decision_function(X))
 
-    def _confidence(self, s: np.ndarray) -> np.ndarray:
-        from .confidence import confidence
+    def _confidence(self, train: Any, s: np.ndarray) -> np.ndarray:
+        from .confidence import confidence_at
 
-        return confidence(self.decision_scores_, s, self.threshold_, self.train_params_.contamination)
+        return confidence_at(train.at_or_below(s), train.n, s, self.threshold_, self.train_params_.contamination)
 
     def predict_proba(self, X: np.ndarray, method: str = "linear", return_confidence: bool = False) -> Any:
         """Scores turned into ``[P(normal), P(anomaly)]`` per row, as PyOD's ``predict_proba``: a rescaling of
@@ -840,18 +881,27 @@ class AutoEncoderDetector:
 
         ``method='linear'``: min-max scaled by ``decision_scores_``, clipped to [0, 1]; ``'unify'``: erf of the
         score standardised by the training scores' mean and standard deviation, clipped to [0, 1].
-        ``return_confidence=True``: ``(probabilities, predict_confidence(X))``."""
+        ``return_confidence=True``: ``(probabilities, predict_confidence(X))``.
+
+        Loaded ``from_store``, the training scores are those of every row the model was trained on, as SQL scored
+        them: the lowest and highest are the stored quantiles' ends, the mean and standard deviation stored with the
+        model (one stored by an earlier release has no standard deviation: 'linear' only), so the result equals a
+        detector fitted on the same rows to float32 rounding of the scores (within 1e-4 in the tests)."""
         if method not in ("linear", "unify"):
             raise BadInputError(f"method={method!r} is not a probability conversion of AutoEncoderDetector; use "
                                 "'linear' (the default) or 'unify'.")
-        self._check_training_scores("predict_proba")
-        train, s = self.decision_scores_, self.decision_function(X)
+        what = "predict_proba" + ("(method='unify')" if method == "unify" else "")
+        train = self._check_training_scores(what + (" with return_confidence=True" if return_confidence else ""),
+                                            "ranks" if return_confidence else "spread" if method == "unify" else "")
+        if return_confidence and method == "unify":
+            self._check_training_scores(what, "spread")
+        s = self.decision_function(X)
         if method == "linear":
-            span = float(train.max() - train.min())
-            p = (s - train.min()) / (span if span > 0 else 1.0)  # as MinMaxScaler treats a constant column
+            span = train.high - train.low
+            p = (s - train.low) / (span if span > 0 else 1.0)  # as MinMaxScaler treats a constant column
         else:
-            sigma = float(train.std())
-            p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean()) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
+            sigma = train.std
+            p = np.vectorize(math.erf, otypes=[np.float64])((s - train.mean) / ((sigma if sigma > 0 else 1.0) * math.sqrt(2)))
         p = np.clip(p, 0.0, 1.0)
         proba = np.column_stack([1.0 - p, p])
-        return (proba, self._confidence(s)) if return_confidence else proba
+        return (proba, self._confidence(train, s)) if return_confidence else proba

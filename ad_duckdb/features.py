@@ -732,24 +732,44 @@ def epoch_like(values: np.ndarray) -> bool:
     return any(a <= lo and hi <= b for a, b in _EPOCH_BANDS)
 
 
-def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray | None, *, model: str) -> None:
-    """Say which features named to train on are a point in time as a number (``epoch(ts) AS t``): rising row by
-    row over the training rows (``rising``, for a source read as a sample; else judged from ``X`` in row order),
-    with values of epoch times.
+def epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray | None) -> list[str]:
+    """The features that are a point in time as a number (``epoch(ts) AS t``): rising row by row over the training
+    rows (``rising``, for a source read as a sample; else judged from ``X`` in row order), with values of epoch
+    times."""
+    return [n for j, n in enumerate(names)
+            if epoch_like(X[:, j]) and (bool(rising[j]) if rising is not None else _rises(X[:, j]))]
+
+
+# What to train on instead: in SQL for ad_duckdb.train, in pandas for AutoEncoderDetector.fit
+_EPOCH_FIX_SQL = ("Leave it out of the features; for a daily cycle, train on the hour of the day, hour(ts) + minute(ts) "
+                  "/ 60 (ts the timestamp it was made from), and for the time between readings, ts - lag(ts) OVER "
+                  "(ORDER BY ts).")
+
+
+def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray | None, *, model: str | None = None,
+                        fit: bool = False, frame: bool = True) -> None:
+    """Say which features named to train on are a point in time as a number (``epoch_features``): ``model``'s
+    (``ad_duckdb.train``, whose fix is SQL) or, ``fit``, ``AutoEncoderDetector.fit``'s (a pandas fix, or a numpy
+    one without ``frame``).
 
     Why: a TIMESTAMP named as a feature is refused with the hour-of-day query, but its epoch() seconds, a DOUBLE,
     trained without a word, and every row later than the training rows then lay beyond the training range (73% of
     the next two days' readings of NAB's machine_temperature, labelled normal, flagged, against 2% without it)."""
-    found = [n for j, n in enumerate(names)
-             if epoch_like(X[:, j]) and (bool(rising[j]) if rising is not None else _rises(X[:, j]))]
-    for n in found:
+    from .pysource import user_stacklevel
+
+    for n in epoch_features(names, X, rising):
+        j = list(names).index(n)
+        col = f"X[{n!r}]" if frame else f"X[:, {j}]"
+        fix = _EPOCH_FIX_SQL if not fit else (
+            f"Leave it out ({f'X.drop(columns=[{n!r}])' if frame else f'np.delete(X, {j}, axis=1), column {j}'}); "
+            f"for a daily cycle, fit on the hour of the day (({col} // 3600) % 24 for seconds), and for the time "
+            f"between readings, {f'{col}.diff()' if frame else f'np.diff({col}, prepend=np.nan)'}.")
         warnings.warn(
-            f"Model {model!r}: feature {n!r} rises row by row in every training row, with values of epoch seconds "
-            "(or milli-, micro- or nanoseconds): a point in time as a number, so every row later than the training "
-            "rows lies beyond its training range and scores as anomalous. Leave it out of the features; for a daily "
-            "cycle, train on the hour of the day, hour(ts) + minute(ts) / 60 (ts the timestamp it was made from), "
-            "and for the time between readings, ts - lag(ts) OVER (ORDER BY ts).",
-            AdDuckDBWarning, stacklevel=3,
+            f"{'AutoEncoderDetector.fit' if fit else f'Model {model!r}'}: feature {n!r} rises row by row in every "
+            "training row, with values of epoch seconds (or milli-, micro- or nanoseconds): a point in time as a "
+            f"number, so every row later than the training rows lies beyond its training range and scores as "
+            f"anomalous. {fix}",
+            AdDuckDBWarning, stacklevel=user_stacklevel() if fit else 3,
         )
 
 

@@ -80,12 +80,16 @@ def arrow_rows(table: pa.Table, what: str) -> np.ndarray:
 
 
 def frame_library(X: Any) -> str | None:
-    """'polars' for a polars DataFrame or LazyFrame, 'arrow' for an Arrow table, batch, reader or dataset: the kind of
-    frame a result about ``X``'s rows is given back as (``AutoEncoderDetector.explain``); None for anything else."""
+    """'polars' for a polars DataFrame or LazyFrame, 'arrow' for an Arrow table, batch, reader or dataset, a DuckDB
+    relation or a dict of columns: the kind of frame a result about ``X``'s rows is given back as
+    (``AutoEncoderDetector.explain``); None for anything else (pandas has its own, numpy none)."""
     top = type(X).__module__.split(".")[0]
     if top == "polars" and type(X).__name__ in ("DataFrame", "LazyFrame"):
         return "polars"
-    if isinstance(X, pa.Table | pa.RecordBatch | pa.RecordBatchReader):
+    # Why Arrow for a relation: it has no public handle on its connection to make a relation of the result on, and
+    # DuckDB reads an Arrow table by its variable's name (or con.from_arrow); a dict of columns is read as a table
+    if isinstance(X, pa.Table | pa.RecordBatch | pa.RecordBatchReader) or (
+            top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table")) or (isinstance(X, dict) and not hasattr(X, "nnz")):
         return "arrow"
     return "arrow" if top == "pyarrow" and hasattr(X, "to_table") and hasattr(X, "schema") else None
 

@@ -49,9 +49,11 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, 
     return params, state
 
 
-def training_scores_note(ref: str, what: str) -> str:
-    """Why ``what`` (predict_proba, ...) is not available on a detector loaded from the store, and what to use."""
-    return (f"This AutoEncoderDetector was loaded with from_store({ref!r}); the store keeps a model's training scores "
-            f"as 1001 quantiles, not one per row, and {what} needs them. Use decision_function(X) for the scores, "
-            "predict(X) for the stored default threshold, or SQL's anomaly_percentile(...) for a 0-1 scale; or "
-            "fit(X) to train a new model with these options.")
+def training_scores_note(ref: str, what: str, needs: str) -> str:
+    """Why ``what`` (predict_proba(method='unify'), ...) is not available on a detector loaded from a model an earlier
+    release stored, which keeps only 1001 quantiles of its training scores; ``needs``: what of them it reads."""
+    return (f"This AutoEncoderDetector was loaded with from_store({ref!r}), a model stored by an earlier release of "
+            f"ad_duckdb, which kept its training scores as 1001 quantiles only; {what} needs {needs}, which a model "
+            "stored now keeps. Train it again to store them (ad_duckdb.train(...) or ad-duckdb train, the same "
+            "options: get_params()); meanwhile decision_function(X) gives the scores, predict(X) the stored default "
+            "threshold's answer and predict_proba(X) (method='linear') a 0-1 scale.")

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .exceptions import DatabaseLockedError
+from .exceptions import DatabaseLockedError, OptionError
 
 T = TypeVar("T")
 
@@ -21,6 +21,16 @@ log = logging.getLogger("ad_duckdb")
 # Why at most this between tries: a job waiting on one that ends any moment starts soon after it, while the tries
 # (an open and a refused lock each) cost nothing the holder notices.
 _POLL_SECONDS = 0.5
+
+
+def seconds(wait: object) -> float:
+    """``wait=`` (``connect``'s, ``train``'s) as seconds; refused by name unless a number >= 0 (None: 0)."""
+    if wait is None:
+        return 0.0
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not wait >= 0:
+        raise OptionError(f"wait= is the seconds to wait for a database file another process holds, a number >= 0 "
+                          f"(e.g. wait=600); got {wait!r}.")
+    return float(wait)
 
 
 def retry_while_locked(attempt: Callable[[], T], wait: float, *, waited_with: str, how_to_wait: str) -> T:

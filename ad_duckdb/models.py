@@ -47,7 +47,9 @@ class ModelInfo:
         record it. Not in the repr.
     metrics : dict
         Training figures, not in the repr: ``score_quantiles`` (1001 quantiles of the training scores, which
-        ``anomaly_percentile`` reads), ``train_seconds``, the training curve (``validation_loss``,
+        ``anomaly_percentile`` reads), ``train_score_mean``, ``train_score_std`` and ``threshold_ranks`` (the sorted
+        training scores of the ranks around the default threshold's, which ``AutoEncoderDetector.from_store``'s
+        ``predict_confidence`` reads), ``train_seconds``, the training curve (``validation_loss``,
         ``best_validation_loss``, ``steps_run``, ``stopped_early``), the network (``hidden_dims``, ``latent_dim``,
         ``n_models``), ``filled_values`` (how many NULL / NaN values of each feature training filled with its
         median), ``parity_max_abs_diff`` (the ONNX graph's largest difference from torch's scores) and the source

@@ -21,7 +21,7 @@ import duckdb
 
 from . import lockwait
 from .connarg import check_connection
-from .exceptions import DatabaseLockedError
+from .exceptions import DatabaseLockedError, OptionError
 
 log = logging.getLogger("ad_duckdb")
 
@@ -35,11 +35,13 @@ class FileHold:
 
     def __init__(self, con: duckdb.DuckDBPyConnection,
                  reopen: Callable[[float], duckdb.DuckDBPyConnection] | None = None, *, owned: bool = False,
-                 created: str | None = None) -> None:
+                 created: str | None = None, store_wait: float = STORE_WAIT_SECONDS) -> None:
         """``reopen(wait)`` opens the file again, waiting up to ``wait`` seconds while another process holds it;
         ``owned``: ``close`` closes the connection (one the training opened from a path); ``created``: the path of
-        the file it created doing so, removed again by a failed training's close."""
+        the file it created doing so, removed again by a failed training's close; ``store_wait``: the seconds
+        ``take_back`` waits (``train(path, wait=)``'s, if longer than ten minutes)."""
         self.con = con
+        self.store_wait = store_wait
         self.released = False
         self.let_go = False  # whether it ever was: other processes may have written the file meanwhile
         self._reopen = reopen
@@ -59,7 +61,7 @@ class FileHold:
         log.info("let go of the database file while the model trains; it is opened again to store the model")
 
     def take_back(self, model: str, progress: bool) -> duckdb.DuckDBPyConnection:
-        """The connection, opened again if ``release`` closed it, waiting up to ``STORE_WAIT_SECONDS`` for a process
+        """The connection, opened again if ``release`` closed it, waiting up to ``store_wait`` seconds for a process
         that holds the file; ``progress``: say so on stderr when it waits (the training's progress lines)."""
         if not self.released:
             return self.con
@@ -73,7 +75,7 @@ class FileHold:
             except DatabaseLockedError:
                 if progress and not said and wait == 0:
                     print(f"training {model}: trained; another process holds the database file, waiting up to "
-                          f"{STORE_WAIT_SECONDS:g}s for it to store the model", file=sys.stderr, flush=True)
+                          f"{self.store_wait:g}s for it to store the model", file=sys.stderr, flush=True)
                     said = True
                 raise
 
@@ -81,7 +83,7 @@ class FileHold:
             try:  # once at once, so that the wait is said before it starts
                 self.con = attempt(0)
             except DatabaseLockedError:
-                self.con = attempt(STORE_WAIT_SECONDS)
+                self.con = attempt(self.store_wait)
         except DatabaseLockedError as e:
             # Why said so: the training's work is lost, and the error alone read as a failure to start
             raise DatabaseLockedError(
@@ -105,9 +107,11 @@ class FileHold:
             self._created = None
 
 
-def hold(con: object, func: str) -> FileHold:
-    """The hold of ``func``'s first argument: a path is opened here (and let go while training), a connection kept."""
-    if isinstance(con, FileHold):
+def hold(con: object, func: str, wait: float | None = None) -> FileHold:
+    """The hold of ``func``'s first argument: a path is opened here (and let go while training), a connection kept.
+    ``wait``: ``func``'s ``wait=``, seconds to wait for a path's file at this open and (if longer than ten minutes)
+    to take it back; for a connection it is refused, as the file is opened already."""
+    if isinstance(con, FileHold):  # the command line's, which waits with its own --wait
         return con
     if isinstance(con, str | PathLike) and os.fspath(con) not in ("", ":memory:"):
         from .api import connect
@@ -119,7 +123,18 @@ def hold(con: object, func: str) -> FileHold:
             return lockwait.retry_while_locked(lambda: connect(path, wait=0), wait, waited_with="train's wait to store",
                                                how_to_wait="")
 
-        return FileHold(connect(path), reopen, owned=True, created=path if missing else None)
+        seconds = lockwait.seconds(wait)
+        first = lockwait.retry_while_locked(
+            lambda: connect(path, wait=0), seconds, waited_with=f"wait={seconds:g}",
+            how_to_wait=f"ad_duckdb.{func}(..., wait=SECONDS) waits for the file to be free (ad-duckdb --wait SECONDS "
+                        "from the command line).")
+        return FileHold(first, reopen, owned=True, created=path if missing else None,
+                        store_wait=max(STORE_WAIT_SECONDS, seconds))
+    if wait is not None:
+        lockwait.seconds(wait)  # a bad value is said as such first
+        raise OptionError(f"{func}: wait= waits for a database file {func} opens itself, given its path; a connection "
+                          f"you opened holds the file already. Open it waiting instead: ad_duckdb.connect(path, "
+                          f"wait={wait!r}), or pass the path to {func}.")
     return FileHold(check_connection(con, func))
 
 

@@ -193,14 +193,17 @@ HOLD_READ_ONLY = textwrap.dedent("""
 """)
 
 
-def test_a_training_waits_to_store_while_another_process_holds_the_file(db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["cli", "python"])
+def test_a_training_waits_to_store_while_another_process_holds_the_file(db: Path, tmp_path: Path, how: str) -> None:
     """A reader that opened the file while the model trained holds it when the model is to be stored: the training
     says it waits (it would otherwise look hung) and stores once the reader is done, rather than throwing the
-    trained model away."""
+    trained model away. Ten minutes, or train(path, ..., wait=) if longer (as ad-duckdb --wait)."""
     fitted, go = tmp_path / "fitted", tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    script = CHILD.format(root=str(ROOT), fitted=str(fitted), go=str(go)).replace('"--quiet"', '"--seed", "0"')
-    child = subprocess.Popen([sys.executable, "-c", script, "cli", str(db)], stdout=subprocess.PIPE,
+    # progress lines on: the CLI's without --quiet, Python's without progress=False
+    script = CHILD.format(root=str(ROOT), fitted=str(fitted), go=str(go)).replace('"--quiet"', '"--seed", "0"').replace(
+        "max_steps=600, progress=False)", "max_steps=600, wait=900)")
+    child = subprocess.Popen([sys.executable, "-c", script, how, str(db)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=env)
     holder: subprocess.Popen[str] | None = None
     try:
@@ -216,6 +219,7 @@ def test_a_training_waits_to_store_while_another_process_holds_the_file(db: Path
         for line in child.stderr:
             if "waiting up to" in line:
                 assert "another process holds the database file" in line
+                assert f"waiting up to {600 if how == 'cli' else 900}s" in line, line
                 break
         else:
             raise AssertionError(child.communicate())
