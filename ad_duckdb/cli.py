@@ -1481,6 +1481,8 @@ def show(db: str, model: str, out_format: str) -> None:
         for t in rec.thresholds:
             if (optimistic := training_rows_note(t)) is not None:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
+            if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
+                click.echo(f"threshold {t.name!r} chosen on {t.chosen_on}")
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k != "score_quantiles"}
         sizes = _code_sizes_of(rec.params or {})

@@ -66,6 +66,10 @@ def test_three_a_day_on_a_normal_week_gives_about_three_a_day_on_a_later_normal_
         assert _per_day(con, "is_anomaly_at('t', 'three', value, diff)", "2013-12-25", "2014-01-01") == 3.0
     finally:
         con.close()
+    table = CliRunner().invoke(cli, ["show", plant, "t"]).stdout
+    assert ("threshold 'three' chosen on m WHERE ts >= '2013-12-25' AND ts < '2014-01-01' (2016 rows, 2013-12-25 "
+            "00:00:00 to 2013-12-31 23:55:00: 1 week, 288 rows a day); target 3 alarms a day: flags 21 of 2016 rows"
+            ) in table, table
     shown = json.loads(CliRunner().invoke(cli, ["show", plant, "t", "--format", "json"]).stdout)
     th = next(t for t in shown["thresholds"] if t["name"] == "three")
     assert th["method"] == "alarm_rate" and "target 3 alarms a day: flags 21 of 2016 rows" in th["chosen_on"]
