@@ -107,14 +107,17 @@ def cut(scores: np.ndarray, share: float) -> tuple[float, int]:
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, ref: str) -> tuple[float, str, str]:
-    """Seconds from the first to the last time of the rows, and those two times as text."""
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str) -> tuple[float, str, str] | None:
+    """Seconds from the first to the last time of the rows, and those two times as text; None for no rows (which
+    the scoring then refuses as such, not as times all NULL)."""
     col = quote_ident(time)
-    q = (f"SELECT epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
+    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
          f"FROM {source_sql(source)}{where_sql(strip_sql_ends(where)) if where else ''}")
-    span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    n, span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    if not n:
+        return None
     if span is None:
-        raise BadInputError(f"Threshold for {ref!r}: time column {time!r} of {source!r} is NULL in every row"
+        raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
                             "a column holding the rows' times, or use rate= (CLI: --rate).")
     return float(span), str(first), str(last)
@@ -165,7 +168,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
-            span = _time_span(cur, source, where, found[0], lm.ref)
+            span = _time_span(cur, source, where, found[0], who)
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
         parts = [np.empty(0)]
         try:

@@ -127,6 +127,8 @@ def test_a_short_stretch_warns_that_the_cut_is_uncertain_with_the_interval(plant
                                            r"ask for fewer alarms a day"),
     (["--rate", "0.5%", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an alarm rate on; "
                                                          r"check the source and the filter"),
+    (["--per-day", "3", "--time", "ts", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an "
+                                                                         r"alarm rate on"),
     (["--rate", "0.01%", "--where", "ts >= '2014-01-08' AND ts < '2014-01-09'"],
      r"0.0001 of rows is 0.029 alarms on the 288 rows .* less than one.*about 200000 rows"),
     (["--rate", "1%", "--label", "diff"], r"method 'alarm_rate' does not use label \(CLI: --label\)"),
