@@ -13,6 +13,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -46,6 +47,24 @@ class Target:
 
     def said(self) -> str:
         return f"{self.rate:.4g} of rows" if self.rate is not None else f"{self.alarms:g} alarms a {self.per}"
+
+
+def goal(want: Target, source: str, where: str | None) -> dict[str, Any]:
+    """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics)."""
+    return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
+            "per": want.per, "time": want.time}
+
+
+def from_goal(g: dict[str, Any]) -> Target | None:
+    """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
+    if not isinstance(g.get("source"), str) or not isinstance(g.get("where"), (str, type(None))):
+        return None
+    rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
+    try:
+        per_hour, per_day, per_week = (alarms if per == p else None for p in ("hour", "day", "week"))
+        return target(rate, per_hour, per_day, per_week, time)
+    except OptionError:
+        return None
 
 
 def parse_rate(rate: float | str) -> float:
@@ -147,9 +166,10 @@ def _period_text(seconds: float) -> str:
 
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
-           progress: bool = False) -> Threshold:
+           progress: bool = False, note: str = "") -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
-    ``chosen_on`` saying how it was chosen and what it gives; a warning when the stretch is short for the target."""
+    ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
+    short for the target."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
@@ -237,4 +257,5 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             + f"; a stretch of about {math.ceil(FEW_ALARMS / share)} rows ({FEW_ALARMS} alarms' worth) gives a firmer "
             "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.",
             AdDuckDBWarning, stacklevel=3)
+    on += f"; {note}" if note else ""
     return Threshold(name=name, value=value, method=METHOD, chosen_on=on, flagged_share=k / n)

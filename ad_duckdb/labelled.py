@@ -170,6 +170,8 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     """Whether a stored goal (ad_models.metrics, which an imported file also brings) has what choosing needs."""
+    if isinstance(goal, dict) and goal.get("method") == alarmrate.METHOD:
+        return alarmrate.from_goal(goal) is not None
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
@@ -827,7 +829,7 @@ def set_threshold(
     ``where``): ``rate`` (a share of them, 0.005 or ``'0.5%'``) or alarms per period (``per_day=3``, ``per_hour``,
     ``per_week``) over their ``time`` column (DATE or TIMESTAMP). Its ``chosen_on`` records the rows, the period they
     cover, the target and the rate achieved with its 95% interval; a stretch of fewer than 20 alarms' worth of rows
-    warns that the cut is uncertain.
+    warns that the cut is uncertain. A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
@@ -915,6 +917,7 @@ def set_threshold(
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                        flagged_share=lm.share_above(v))
     elif want is not None and source is not None:
+        goal = alarmrate.goal(want, source, where)  # kept: a retrain chooses it again on the same rows
         th = alarmrate.choose(con, lm, name, want, source, where, progress=progress)
     elif method in thresholds.LABELLED:
         if source is None or label is None:
@@ -965,6 +968,12 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                     note: str = "", progress: bool = False) -> Threshold:
     """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
     model ``lm``; ``note`` goes into its ``chosen_on`` after the rows; ``progress``: the rows scored, on stderr."""
+    if goal["method"] == alarmrate.METHOD:
+        want = alarmrate.from_goal(goal)
+        if want is None:
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: its stored alarm-rate goal {goal!r} is malformed; "
+                                "set it again with method 'alarm_rate'.")
+        return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note)
     source, label, where = goal["source"], goal["label"], goal["where"]
     repeats: list[str] = []
     _, s, y = _labelled_scores(con, lm, source, label, where, repeats=repeats,

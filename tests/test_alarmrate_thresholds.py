@@ -167,3 +167,33 @@ def test_the_cut_flags_the_nearest_count_and_splits_no_tie() -> None:
     assert (v, k) == (994.5, 5)
     v, k = alarmrate.cut(np.r_[np.zeros(990), np.full(10, 7.0)], 0.02)
     assert k == 10 and 0.0 < v < 7.0
+
+
+def test_a_retrain_with_carry_thresholds_chooses_an_alarm_rate_again_on_its_rows(plant: str) -> None:
+    """A nightly retrain with carry_thresholds moved an alarm_rate cut to the same point of the new training scores,
+    the share of training rows that the rate was set to get away from; it is chosen again on the same rows, for the
+    same target, as a goal on labels is."""
+    con = ad_duckdb.connect(plant)
+    try:
+        # a model of its own: the other tests' thresholds of t, carried too, warn of their short stretches
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        **FAST)
+        week = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+        ad_duckdb.set_threshold(con, "r", "three", "alarm_rate", source="m", where=week, per_day=3, time="ts")
+        ad_duckdb.set_threshold(con, "r", "half", "alarm_rate", source="m", where=week, rate="1.5%")
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        carry_thresholds=True, **{**FAST, "seed": 1})
+        new = {t.name: t for t in ad_duckdb.load_model(con, "r").thresholds}
+        for name, k in (("three", 21), ("half", 30)):
+            assert new[name].method == "alarm_rate", new[name]
+            assert f"flags {k} of 2016 rows" in (new[name].chosen_on or "")
+            assert (new[name].chosen_on or "").endswith("; chosen again for this version (the goal of r@1)")
+            got = con.execute(f"SELECT count(*) FILTER (WHERE is_anomaly_at('r', '{name}', value, diff)) FROM m "
+                              f"WHERE {week}").fetchall()[0][0]
+            assert got == k
+        # and again from that version, by the goal it carries on
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        carry_thresholds=True, **{**FAST, "seed": 2})
+        assert "(the goal of r@2)" in (ad_duckdb.load_model(con, "r").threshold("three").chosen_on or "")
+    finally:
+        con.close()
