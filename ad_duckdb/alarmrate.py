@@ -46,7 +46,9 @@ class Target:
     time: str | None
 
     def said(self) -> str:
-        return f"{self.rate:.4g} of rows" if self.rate is not None else f"{self.alarms:g} alarms a {self.per}"
+        if self.alarms is None or self.per is None:
+            return f"{(self.rate or 0.0) * 100:.4g}% of rows"
+        return f"{self.alarms:g} alarm{'' if self.alarms == 1 else 's'} {_a(self.per)}"
 
 
 def goal(want: Target, source: str, where: str | None) -> dict[str, Any]:
@@ -158,6 +160,20 @@ def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None)
         return 0  # the training filter no longer binds: nothing to say
 
 
+def _a(per: str) -> str:
+    """'a day', 'an hour': as the statement reads."""
+    return f"{'an' if per == 'hour' else 'a'} {per}"
+
+
+def _n(x: float) -> str:
+    """A count or rate as the statement prints it: 3 significant digits, whole numbers from 1,000 up (not 2e+03)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def _alarms(x: float) -> str:
+    return f"{_n(x)} alarm{'' if _n(x) == '1' else 's'}"
+
+
 def _period_text(seconds: float) -> str:
     for per, unit in (("week", 7 * 86400.0), ("day", 86400.0), ("hour", 3600.0)):
         if seconds >= unit:
@@ -223,12 +239,15 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     if want.rate is not None:
         share = want.rate
     else:
-        assert rows_per is not None and want.alarms is not None
+        assert rows_per is not None and want.alarms is not None and per is not None
         if want.alarms >= rows_per:
+            longer = {"hour": "day", "day": "week"}.get(per)
+            meant = (f", or did you mean {want.alarms:g} {_a(longer)} (per_{longer}=; CLI: --per-{longer})?"
+                     if longer else ".")
             raise BadInputError(
-                f"{who}: {want.alarms:g} alarms a {per} is not below the {rows_per:.4g} rows a {per} of {rows_of} "
-                f"({n} rows over {_period_text(covered or 0.0)}), so every row would be an alarm; ask for fewer alarms "
-                f"a {per}, or count them per {'week' if per != 'week' else 'week over a longer stretch'}.")
+                f"{who}: {want.said()} is not below the {rows_per:.4g} rows {_a(per)} of {rows_of} "
+                f"({n} rows over {_period_text(covered or 0.0)}), so every row would be an alarm; ask for fewer than "
+                f"{rows_per:.4g} alarms {_a(per)}{meant}")
         share = want.alarms / rows_per
     if share * n < 0.5:
         need = math.ceil(FEW_ALARMS / share)
@@ -239,11 +258,11 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     lo, hi = wilson(k, n)
     on = f"{source}{' WHERE ' + where if where else ''} ({n} rows"
     if span is not None and covered is not None and per is not None and rows_per is not None:
-        on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows a {per}"
+        on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows {_a(per)}"
     on += f"); target {want.said()}: flags {k} of {n} rows ({k / n:.3%}, 95% {lo:.3%}-{hi:.3%})"
     if rows_per is not None and per is not None:
-        on += (f", {k / n * rows_per:.3g} alarms a {per} on this stretch (95% {lo * rows_per:.3g}-"
-               f"{hi * rows_per:.3g} on stretches like it)")
+        on += (f", {_alarms(k / n * rows_per)} {_a(per)} on this stretch (95% {_n(lo * rows_per)}-"
+               f"{_n(hi * rows_per)} on stretches like it)")
     if trained:
         on += f"; {trained} of these rows are rows {lm.ref} was trained on"
         warnings.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
@@ -253,7 +272,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         warnings.warn(
             f"{who}: only {k} alarm{'s' if k != 1 else ''} on the {n} rows of {rows_of}, so the cut is uncertain: the "
             f"rate on another stretch like it could be {lo:.3%}-{hi:.3%} (95%)"
-            + (f", {lo * rows_per:.3g}-{hi * rows_per:.3g} alarms a {per}" if rows_per and per else "")
+            + (f", {_n(lo * rows_per)}-{_n(hi * rows_per)} alarms {_a(per)}" if rows_per and per else "")
             + f"; a stretch of about {math.ceil(FEW_ALARMS / share)} rows ({FEW_ALARMS} alarms' worth) gives a firmer "
             "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.",
             AdDuckDBWarning, stacklevel=3)

@@ -83,7 +83,7 @@ def test_a_rate_as_a_percent_flags_that_share_of_the_rows_and_a_time_column_give
         n, k = con.execute(f"SELECT count(*), count(*) FILTER (WHERE is_anomaly_at('t', 'half', value, diff)) FROM m "
                            f"WHERE {where}").fetchall()[0]
         assert k == round(0.005 * n) and th.flagged_share == k / n
-        assert f"target 0.005 of rows: flags {k} of {n} rows" in (th.chosen_on or "")
+        assert f"target 0.5% of rows: flags {k} of {n} rows" in (th.chosen_on or "")
         assert "a day" not in (th.chosen_on or "")
         same = ad_duckdb.set_threshold(con, "t", "half_day", "alarm_rate", source="m", where=where, rate=0.005,
                                        time="ts")
@@ -124,13 +124,13 @@ def test_a_short_stretch_warns_that_the_cut_is_uncertain_with_the_interval(plant
                                            r"to_timestamp\(diff\) AS ts"),
     (["--per-day", "3", "--time", "tss"], r"time column 'tss' is not in 'm'.*Did you mean 'ts'"),
     (["--per-day", "300", "--time", "ts"], r"300 alarms a day is not below the 288 rows a day of 'm' with where=.*"
-                                           r"ask for fewer alarms a day"),
+                                           r"ask for fewer than 288 alarms a day, or did you mean 300 a week \(per_week=; CLI: --per-week\)\?"),
     (["--rate", "0.5%", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an alarm rate on; "
                                                          r"check the source and the filter"),
     (["--per-day", "3", "--time", "ts", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an "
                                                                          r"alarm rate on"),
     (["--rate", "0.01%", "--where", "ts >= '2014-01-08' AND ts < '2014-01-09'"],
-     r"0.0001 of rows is 0.029 alarms on the 288 rows .* less than one.*about 200000 rows"),
+     r"0.01% of rows is 0.029 alarms on the 288 rows .* less than one.*about 200000 rows"),
     (["--rate", "1%", "--label", "diff"], r"method 'alarm_rate' does not use label \(CLI: --label\)"),
 ])
 def test_alarm_rate_refusals_name_the_thing_and_the_fix(plant: str, args: list[str], message: str) -> None:
