@@ -776,8 +776,9 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             goal = goals.get(t.name)
             # t.method: a carried threshold not chosen again keeps its goal for the next retrain, but is a point of
             # the training scores ('quantile'), chosen on no labelled rows
+            # an alarm_rate cut was set on the rows' scores without their labels: not fitted to them
             if (t.name in skip or not _is_goal(goal) or t.method != goal["method"]
-                    or not _same_source(goal["source"], source)):
+                    or goal["method"] == alarmrate.METHOD or not _same_source(goal["source"], source)):
                 continue
             conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
             q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")

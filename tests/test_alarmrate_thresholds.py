@@ -197,3 +197,23 @@ def test_a_retrain_with_carry_thresholds_chooses_an_alarm_rate_again_on_its_rows
         assert "(the goal of r@2)" in (ad_duckdb.load_model(con, "r").threshold("three").chosen_on or "")
     finally:
         con.close()
+
+
+def test_evaluate_does_not_call_an_alarm_rate_fitted_to_labels_on_the_rows_it_was_set_on() -> None:
+    """evaluate names the thresholds chosen on labelled rows it judges ("partly what they were fitted to"); an
+    alarm_rate cut was set on those rows' scores without their labels, so it is none of them."""
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(0)
+        y = (rng.random(2000) < 0.05).astype(int)
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS label, unnest(?) AS id",
+                    [(rng.normal(size=2000) + 4 * y).tolist(), rng.normal(size=2000).tolist(), y.tolist(),
+                     list(range(1, 2001))])
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="id <= 1000 AND label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "rate", "alarm_rate", source="t", where="id > 1000", rate="5%")
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="id > 500")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="id > 1000")
+        fitted = [n for n in rep.notes if "fitted to" in n]
+        assert len(fitted) == 1 and "f1 (all 1000 of them)" in fitted[0] and "rate (" not in fitted[0], rep.notes
+    finally:
+        con.close()
