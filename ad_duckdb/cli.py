@@ -2719,7 +2719,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "month = 6"
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
-    choosing one set on labels again on the same labelled rows.
+    choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
+    on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
+    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
