@@ -2715,8 +2715,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
-      ad-duckdb threshold plant.duckdb sensor_ae three_a_day --method alarm_rate --per-day 3 --time ts --source readings --where "ts >= '2024-03-01'"
-      ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "month = 6"
+      ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"
+      ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "split = 'test'"
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
