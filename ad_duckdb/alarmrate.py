@@ -268,6 +268,12 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         warnings.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
                       "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
                       "stretch after the training rows.", AdDuckDBWarning, stacklevel=3)
+    if not 0.5 <= k / (share * n) <= 2.0:
+        # Why said: rows of one score (a stuck sensor's repeated reading) cannot be split, and the statement's
+        # "flags 500 of 2016 rows" read as the target met
+        warnings.warn(f"{who}: {want.said()} is about {share * n:.3g} of the {n} rows of {rows_of}, but their scores "
+                      f"tie there, so the nearest cut flags {k}; drop the repeated rows with the filter, or set the "
+                      "rate on another stretch.", AdDuckDBWarning, stacklevel=3)
     if k < FEW_ALARMS:
         warnings.warn(
             f"{who}: only {k} alarm{'s' if k != 1 else ''} on the {n} rows of {rows_of}, so the cut is uncertain: the "

@@ -217,3 +217,19 @@ def test_evaluate_does_not_call_an_alarm_rate_fitted_to_labels_on_the_rows_it_wa
         assert len(fitted) == 1 and "f1 (all 1000 of them)" in fitted[0] and "rate (" not in fitted[0], rep.notes
     finally:
         con.close()
+
+
+def test_a_target_that_falls_inside_tied_scores_says_how_many_the_cut_flags(plant: str) -> None:
+    """A stuck sensor repeats one reading: 300 rows of one score cannot be split, so '3 a day' flagged 300 rows
+    of the week, and the statement read as the target met."""
+    con = ad_duckdb.connect(plant)
+    try:
+        con.execute("CREATE OR REPLACE VIEW stuck AS SELECT ts, CASE WHEN ts >= '2013-12-30' AND ts < '2013-12-31 01:00' "
+                    "THEN 150.0 ELSE value END AS value, CASE WHEN ts >= '2013-12-30' AND ts < '2013-12-31 01:00' "
+                    "THEN 0.0 ELSE diff END AS diff FROM m WHERE ts >= '2013-12-25' AND ts < '2014-01-01'")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"3 alarms a day is about 21 of the 2016 rows of 'stuck', "
+                          r"but their scores tie there, so the nearest cut flags 300; drop the repeated rows"):
+            th = ad_duckdb.set_threshold(con, "t", "stuck3", "alarm_rate", source="stuck", per_day=3, time="ts")
+        assert "flags 300 of 2016 rows" in (th.chosen_on or "")
+    finally:
+        con.close()
