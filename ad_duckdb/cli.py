@@ -28,6 +28,7 @@ import numpy as np
 from click.core import ParameterSource
 
 from . import (
+    alarmrate,
     api,
     attachfiles,
     costs,
@@ -1481,6 +1482,8 @@ def show(db: str, model: str, out_format: str) -> None:
         for t in rec.thresholds:
             if (optimistic := training_rows_note(t)) is not None:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
+            if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
+                click.echo(f"threshold {t.name!r} chosen on {t.chosen_on}")
         click.echo("")
         m = {k: v for k, v in rec.metrics.items() if k not in ("score_quantiles", RANKS)}  # lists too long to show
         sizes = _code_sizes_of(rec.params or {})
@@ -2659,21 +2662,30 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
                      for r in rep.table])
 
 
+def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
+                     time: str | None) -> dict[str, Any]:
+    """alarm_rate's options, passed only when given: set_threshold refuses an option its method does not use."""
+    given = {"rate": rate, "per_day": per_day, "per_hour": per_hour, "per_week": per_week, "time": time}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 @cli.command(cls=_ThresholdCommand)
 @click.argument("db")
 @click.argument("model")
 @click.argument("name")
 @click.option("--method", required=True,
               type=click.Choice(["manual", "quantile", "contamination", "max_f1", "min_precision", "min_recall",
-                                 "flag_budget", "min_cost"]),
+                                 "flag_budget", "min_cost", "alarm_rate"]),
               help="manual: --value; quantile / contamination: --target, on the training scores; max_f1, "
                    "min_precision, min_recall (--target), flag_budget (--target: the largest share to flag; the cut of "
                    "best F1 among those within it), min_cost (--miss-cost, --alarm-cost, optionally --anomaly-share: "
                    "the cut of lowest missed x miss cost + false alarms x alarm cost per row): on labelled rows of "
-                   "--source with --label.")
+                   "--source with --label. alarm_rate (--rate, or --per-day / --per-hour / --per-week with --time): "
+                   "on unlabelled rows of --source believed normal, which the model did not train on.")
 @click.option("--value", type=float, help="For --method manual.")
 @click.option("--target", type=float, help="Precision / recall / share goal, or the quantile.")
-@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget, min_cost.")
+@click.option("--source", help="Labelled rows for max_f1, min_precision, min_recall, flag_budget, min_cost; rows "
+              "believed normal for alarm_rate (a table, view or query).")
 @click.option("--label", help="Label column of --source (1 = anomaly).")
 @click.option("--where", help="SQL filter on --source.")
 @click.option("--confident", is_flag=True, help="min_precision / min_recall: the lower end of the 95% interval must "
@@ -2681,6 +2693,12 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: the threshold stored, as one object (model, name, value, method, chosen_on, precision, "
                    "recall, f1, flagged_share), for scripts.")
+@click.option("--rate", help="alarm_rate: the share of --source's rows to flag, e.g. 0.5% or 0.005.")
+@click.option("--per-day", type=float, help="alarm_rate: alarms a day on --source's rows, counted over --time.")
+@click.option("--per-hour", type=float, help="alarm_rate: alarms an hour, counted over --time.")
+@click.option("--per-week", type=float, help="alarm_rate: alarms a week, counted over --time.")
+@click.option("--time", help="alarm_rate: the DATE or TIMESTAMP column of --source giving the period its rows cover "
+              "(with --rate: the alarms a day that gives).")
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
@@ -2688,8 +2706,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
-              miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None, quiet: bool,
-              attach: tuple[str, ...]) -> None:
+              rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
+              time: str | None, miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
+              quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -2700,14 +2719,19 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
+      ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"
+      ad-duckdb threshold cards.duckdb card_ae half_pct --method alarm_rate --rate 0.5% --source cards --where "split = 'test'"
 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
-    choosing one set on labels again on the same labelled rows.
+    choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
+    on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
+    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                               anomaly_share=anomaly_share, progress=not quiet)
+                               anomaly_share=anomaly_share, progress=not quiet,
+                               **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 
@@ -2735,6 +2759,8 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
                        f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
                        "sample of as many; label more anomalies before relying on it.", err=True)
+        if th.method == alarmrate.METHOD:  # what it flags on those rows: in chosen_on after the rows
+            click.echo(f"chosen on {th.chosen_on}", err=out_format == "json")
         if confident and out_format == "table":
             click.echo(f"the {th.method[4:]} target is met by the lower end of the 95% interval, not only by the figure")
         # chosen_on: the rows; then the training-rows note, if any; then the confident or the cost note, if any

@@ -17,7 +17,7 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import costs, interrupts, intervals, pysource, repeatedrows, store, thresholds
+from . import alarmrate, costs, interrupts, intervals, pysource, repeatedrows, store, thresholds
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -170,6 +170,8 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     """Whether a stored goal (ad_models.metrics, which an imported file also brings) has what choosing needs."""
+    if isinstance(goal, dict) and goal.get("method") == alarmrate.METHOD:
+        return alarmrate.from_goal(goal) is not None
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
@@ -776,8 +778,9 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             goal = goals.get(t.name)
             # t.method: a carried threshold not chosen again keeps its goal for the next retrain, but is a point of
             # the training scores ('quantile'), chosen on no labelled rows
+            # an alarm_rate cut was set on the rows' scores without their labels: not fitted to them
             if (t.name in skip or not _is_goal(goal) or t.method != goal["method"]
-                    or not _same_source(goal["source"], source)):
+                    or goal["method"] == alarmrate.METHOD or not _same_source(goal["source"], source)):
                 continue
             conds = [f"({w}\n)" for w in (where, goal["where"]) if w]
             q = f"SELECT count(*) FROM {source_sql(source)}" + (where_sql(" AND ".join(conds)) if conds else "")
@@ -807,6 +810,11 @@ def set_threshold(
     miss_cost: float | None = None,
     alarm_cost: float | None = None,
     anomaly_share: float | None = None,
+    rate: float | str | None = None,
+    per_hour: float | None = None,
+    per_day: float | None = None,
+    per_week: float | None = None,
+    time: str | None = None,
     progress: bool = False,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
@@ -820,6 +828,11 @@ def set_threshold(
     ``anomaly_share`` (e.g. 0.002), of rows holding that share of anomalies (labelled rows richer in anomalies than
     live traffic otherwise put the cut too low); its ``chosen_on`` ends with what that cut costs per row and per
     10,000 rows.
+    ``alarm_rate``: a rate of alarms on rows the model did not train on, believed normal or mostly normal (``source``,
+    ``where``): ``rate`` (a share of them, 0.005 or ``'0.5%'``) or alarms per period (``per_day=3``, ``per_hour``,
+    ``per_week``) over their ``time`` column (DATE or TIMESTAMP). Its ``chosen_on`` records the rows, the period they
+    cover, the target and the rate achieved with its 95% interval; a stretch of fewer than 20 alarms' worth of rows
+    warns that the cut is uncertain. A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
@@ -837,12 +850,14 @@ def set_threshold(
             "min_precision": {"target", "source", "label", "where", "confident"},
             "min_recall": {"target", "source", "label", "where", "confident"},
             "flag_budget": {"target", "source", "label", "where"},
-            "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"}}.get(method)
+            "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"},
+            alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time"}}.get(method)
     if not isinstance(confident, bool):
         raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
     given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
                             "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
-                            "anomaly_share": anomaly_share}.items()
+                            "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
+                            "per_week": per_week, "time": time}.items()
              if v is not None}
     if uses is not None and given - uses:
         raise OptionError(
@@ -859,6 +874,16 @@ def set_threshold(
         pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
                           f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
         miss_cost, alarm_cost, anomaly_share = pr.miss_cost, pr.alarm_cost, pr.anomaly_share
+    want = None
+    if method == alarmrate.METHOD:  # before the rows are read and scored
+        try:
+            want = alarmrate.target(rate, per_hour, per_day, per_week, time)
+        except OptionError as e:
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
+        if source is None:
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on rows believed "
+                              "normal that the model did not train on; pass source= (CLI: --source), a table, view "
+                              "or query, and optionally where= (CLI: --where), e.g. last week's rows.")
     chk = interrupts.cursor(con)
     try:
         store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
@@ -894,6 +919,9 @@ def set_threshold(
         v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
         th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                        flagged_share=lm.share_above(v))
+    elif want is not None and source is not None:
+        goal = alarmrate.goal(want, source, where)  # kept: a retrain chooses it again on the same rows
+        th = alarmrate.choose(con, lm, name, want, source, where, progress=progress)
     elif method in thresholds.LABELLED:
         if source is None or label is None:
             raise OptionError(
@@ -943,6 +971,12 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
                     note: str = "", progress: bool = False) -> Threshold:
     """The threshold meeting ``goal`` (method, target, source, label, where, confident) on the labelled rows, for
     model ``lm``; ``note`` goes into its ``chosen_on`` after the rows; ``progress``: the rows scored, on stderr."""
+    if goal["method"] == alarmrate.METHOD:
+        want = alarmrate.from_goal(goal)
+        if want is None:
+            raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: its stored alarm-rate goal {goal!r} is malformed; "
+                                "set it again with method 'alarm_rate'.")
+        return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note)
     from . import metrics as ev
 
     source, label, where = goal["source"], goal["label"], goal["where"]

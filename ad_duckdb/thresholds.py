@@ -16,7 +16,8 @@ from .exceptions import BadInputError, OptionError
 from .store import Threshold
 
 QUANTILES = {"p90": 0.90, "p95": 0.95, "p99": 0.99, "p999": 0.999}
-METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall", "flag_budget", "min_cost", "manual")
+METHODS = ("quantile", "contamination", "max_f1", "min_precision", "min_recall", "flag_budget", "min_cost", "manual",
+           "alarm_rate")
 
 
 def from_training_scores(scores: np.ndarray, contamination: float, source: str, *,

@@ -324,3 +324,18 @@ def test_package_interpolates_only_quoted_values_into_sql() -> None:
                 if not ok:
                     bad.append(f"{mod}.py:{node.lineno}: {{{ast.unparse(e)}}}")
     assert bad == [], "SQL built from unquoted values; quote them (sqltext.quote_ident / table_sql) or use ? params"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_alarm_rate_time_column_and_where_are_quoted_or_refused(con: duckdb.DuckDBPyConnection, payload: str) -> None:
+    """threshold --method alarm_rate reads a time column by name and the rows of --where: an odd time column name
+    works quoted, a name that is no column is refused by name, and a --where that is no filter runs no statement."""
+    odd_time = 'at "when"; DROP TABLE victim; --'
+    con.execute(f"CREATE OR REPLACE VIEW odd_times AS SELECT *, TIMESTAMP '2024-01-01' + INTERVAL 1 MINUTE * id "
+                f"AS {_q(odd_time)} FROM {_q(ODD_TABLE)}")
+    th = ad_duckdb.set_threshold(con, "odd_ae", "odd_rate", "alarm_rate", source="odd_times", per_hour=3, time=odd_time)
+    assert "flags 30 of 600 rows" in (th.chosen_on or "")
+    with pytest.raises(BadInputError, match="is not in 'odd_times'"):
+        ad_duckdb.set_threshold(con, "odd_ae", "odd_rate", "alarm_rate", source="odd_times", per_hour=3, time=payload)
+    with pytest.raises(BadInputError):
+        ad_duckdb.set_threshold(con, "odd_ae", "odd_rate", "alarm_rate", source="odd_times", rate=0.05, where=payload)

@@ -1,0 +1,286 @@
+"""Thresholds by rate of alarms, set on rows the model did not train on: "about 3 alarms a day on last week's normal
+readings", "0.5% of this month's rows". The rows are read and scored, the cut is put where that share of them scores
+above it, and ``chosen_on`` records what the cut gives on them (rows, period covered, target, achieved rate and its
+95% interval), which ``show`` prints.
+
+Why on other rows than the training rows: the default threshold is a share of the training rows, which later rows,
+even normal ones, pass more often (at the default 1%, 5-51% of later normal sensor rows; bench/window_features.py).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from . import pysource
+from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError
+from .features import describe, did_you_mean, feature_batches, is_point_in_time
+from .progress import rows as progress_rows
+from .scoring import LoadedModel
+from .sourcecols import feature_columns
+from .sqltext import quote_ident, source_sql, sql_name, strip_sql_ends, where_sql
+from .store import Threshold
+from .thresholds import wilson
+
+METHOD = "alarm_rate"
+PERIODS = {"hour": 3600.0, "day": 86400.0, "week": 7 * 86400.0}
+# Below this many alarms on the stretch, the cut is an extreme order statistic of few rows: its rate on another
+# stretch like it could be far from the target (at 5 alarms, 95% of such stretches give 1.6-11.7)
+FEW_ALARMS = 20
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the user asked for: a share of rows (``rate``), or ``alarms`` per ``per`` (hour, day, week) read off the
+    ``time`` column."""
+
+    rate: float | None
+    alarms: float | None
+    per: str | None
+    time: str | None
+
+    def said(self) -> str:
+        if self.alarms is None or self.per is None:
+            return f"{(self.rate or 0.0) * 100:.4g}% of rows"
+        return f"{self.alarms:g} alarm{'' if self.alarms == 1 else 's'} {_a(self.per)}"
+
+
+def goal(want: Target, source: str, where: str | None) -> dict[str, Any]:
+    """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics)."""
+    return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
+            "per": want.per, "time": want.time}
+
+
+def from_goal(g: dict[str, Any]) -> Target | None:
+    """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
+    if not isinstance(g.get("source"), str) or not isinstance(g.get("where"), (str, type(None))):
+        return None
+    rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
+    try:
+        per_hour, per_day, per_week = (alarms if per == p else None for p in ("hour", "day", "week"))
+        return target(rate, per_hour, per_day, per_week, time)
+    except OptionError:
+        return None
+
+
+def parse_rate(rate: float | str) -> float:
+    """A share given as a number (0.005) or as text ("0.5%", "0.005"); refused outside (0, 1) by value."""
+    given = rate
+    if isinstance(rate, str):
+        text = rate.strip()
+        try:
+            rate = float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+        except ValueError:
+            raise OptionError(f"rate= (CLI: --rate) must be a share of rows, e.g. 0.005 or '0.5%'; got {given!r}."
+                              ) from None
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < float(rate) < 1.0:
+        pct = (f"; did you mean '{float(rate):g}%' (rate={float(rate) / 100:g})?"
+               if isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 1.0 <= float(rate) < 100.0
+               else ".")
+        raise OptionError(f"rate= (CLI: --rate) must be a share of rows in (0, 1), e.g. 0.005 or '0.5%'; got "
+                          f"{given!r}{pct}")
+    return float(rate)
+
+
+def target(rate: float | str | None, per_hour: float | None, per_day: float | None, per_week: float | None,
+           time: str | None) -> Target:
+    """The one target given: ``rate``, or one of ``per_hour`` / ``per_day`` / ``per_week`` with ``time``."""
+    pers = {p: v for p, v in (("hour", per_hour), ("day", per_day), ("week", per_week)) if v is not None}
+    if (rate is not None) + len(pers) != 1:
+        raise OptionError(f"Method {METHOD!r} needs one target: rate= (a share of the rows, e.g. '0.5%'; CLI: --rate) "
+                          "or alarms per period, per_day= / per_hour= / per_week= with time= (CLI: --per-day 3 --time "
+                          f"ts); got {'none' if rate is None and not pers else 'several'}.")
+    if rate is not None:
+        return Target(parse_rate(rate), None, None, time)
+    (per, alarms), = pers.items()
+    if isinstance(alarms, bool) or not isinstance(alarms, numbers.Real) or not 0.0 < float(alarms) < math.inf:
+        raise OptionError(f"per_{per}= (CLI: --per-{per}) must be a number of alarms above 0, e.g. 3; got {alarms!r}.")
+    if not isinstance(time, str) or not time:
+        raise OptionError(f"per_{per}= (CLI: --per-{per}) counts alarms per {per} of the rows' times: name their DATE "
+                          f"or TIMESTAMP column with time= (CLI: --time), e.g. time='ts'.")
+    return Target(None, float(alarms), per, time)
+
+
+def cut(scores: np.ndarray, share: float) -> tuple[float, int]:
+    """The cut flagging (``score > cut``) the number of rows nearest ``share`` of them, and that number.
+
+    Why not np.quantile: a cut at an interpolated quantile flags one row more or fewer than asked, and between tied
+    scores it cannot split them; here the cut lies midway between two distinct scores, so float32 rounding of the
+    same rows scored again in SQL flags the same rows."""
+    s = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    n = len(s)
+    want = share * n
+    distinct = np.r_[np.nonzero(s[1:] != s[:-1])[0], n - 1]  # last index of each run of equal scores
+    flagged = distinct + 1
+    i = int(np.argmin(np.abs(flagged - want) + (flagged > want) * 1e-9))  # a tie of distances: the fewer alarms
+    if i + 1 < len(distinct):
+        hi, lo = s[distinct[i]], s[distinct[i + 1]]
+        mid = (hi + lo) / 2.0
+        value = float(mid if np.isfinite(mid) and lo < mid < hi else lo)
+    else:
+        value = float(np.nextafter(s[-1], -np.inf))
+    return value, int(flagged[i])
+
+
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str) -> tuple[float, str, str] | None:
+    """Seconds from the first to the last time of the rows, and those two times as text; None for no rows (which
+    the scoring then refuses as such, not as times all NULL)."""
+    col = quote_ident(time)
+    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
+         f"FROM {source_sql(source)}{where_sql(strip_sql_ends(where)) if where else ''}")
+    n, span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    if not n:
+        return None
+    if span is None:
+        raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
+                            f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
+                            "a column holding the rows' times, or use rate= (CLI: --rate).")
+    return float(span), str(first), str(last)
+
+
+def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None) -> int:
+    """How many of the rows are rows the model trained on (same source by name, under its training filter); 0 when
+    that cannot be told."""
+    m = lm.rec.metrics
+    ts = m.get("train_source")
+    if not isinstance(ts, str) or ts.strip().lower() != source.strip().lower():
+        return 0
+    tw = m.get("train_where")
+    both = " AND ".join(f"({strip_sql_ends(w)}\n)" for w in (where, tw) if isinstance(w, str) and w)
+    try:
+        return int(cur.execute(f"SELECT count(*) FROM {source_sql(source)}"  # type: ignore[attr-defined]
+                               + (f" WHERE {both}" if both else "")).fetchall()[0][0])
+    except duckdb.Error:
+        return 0  # the training filter no longer binds: nothing to say
+
+
+def _a(per: str) -> str:
+    """'a day', 'an hour': as the statement reads."""
+    return f"{'an' if per == 'hour' else 'a'} {per}"
+
+
+def _n(x: float) -> str:
+    """A count or rate as the statement prints it: 3 significant digits, whole numbers from 1,000 up (not 2e+03)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def _alarms(x: float) -> str:
+    return f"{_n(x)} alarm{'' if _n(x) == '1' else 's'}"
+
+
+def _period_text(seconds: float) -> str:
+    for per, unit in (("week", 7 * 86400.0), ("day", 86400.0), ("hour", 3600.0)):
+        if seconds >= unit:
+            return f"{seconds / unit:.3g} {per}{'' if f'{seconds / unit:.3g}' == '1' else 's'}"
+    return f"{seconds / 60:.3g} minutes"
+
+
+def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
+           progress: bool = False, note: str = "") -> Threshold:
+    """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
+    ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
+    short for the target."""
+    who = f"Threshold {name!r} for {lm.ref!r}"
+    cur = pysource.cursor(con, source)
+    try:
+        cols = describe(cur, source, lm.ref, caller=con)
+        feats = feature_columns(cols, lm, source, cur)
+        span = None
+        if want.time is not None:
+            types = {c.lower(): (c, t) for c, t in cols}
+            found = types.get(want.time.lower())
+            if found is None:
+                raise BadInputError(f"{who}: time column {want.time!r} is not in {source!r}; its columns: "
+                                    f"{', '.join(c for c, _ in cols)}.{did_you_mean(want.time, [c for c, _ in cols])}")
+            if not is_point_in_time(found[1]):
+                raise BadInputError(
+                    f"{who}: time column {found[0]!r} of {source!r} is {found[1]}, not a DATE or TIMESTAMP, so alarms "
+                    f"per {want.per or 'day'} cannot be counted on it; pass a query that makes it one, e.g. --source "
+                    f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
+                    "seconds, or use rate= (CLI: --rate).")
+            span = _time_span(cur, source, where, found[0], who)
+        bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
+        parts = [np.empty(0)]
+        try:
+            for M in feature_batches(cur, source, feats, where, who=who):
+                parts.append(lm.scores(M).astype(np.float64))
+                bar.advance(len(M))
+        finally:
+            bar.close()
+        trained = _training_rows(cur, lm, source, where)
+    finally:
+        cur.close()
+    s = np.concatenate(parts)
+    n = len(s)
+    rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
+    if n == 0:
+        raise NoRowsError(f"{who}: {rows_of} has no rows to set an alarm rate on; check the source and the filter "
+                          "(source=, where=; CLI: --source, --where), which must keep rows believed normal.")
+    if np.isnan(s).any():
+        raise BadInputError(f"{who}: {int(np.isnan(s).sum())} of the {n} rows of {rows_of} score NaN, which have no "
+                            "rank; drop those rows with the filter.")
+    seconds = covered = None
+    if span is not None:
+        seconds = span[0]
+        if n < 2 or seconds <= 0:
+            raise BadInputError(f"{who}: the {n} row(s) of {rows_of} are all at one time ({span[1]}), so they cover "
+                                f"no period to count alarms per {want.per or 'day'} on; widen the stretch, or use "
+                                "rate= (CLI: --rate).")
+        # each row stands for one step between readings: 2016 readings 5 minutes apart cover 7 days, not 7 days less 5 minutes
+        covered = seconds * n / (n - 1)
+    per = want.per or ("day" if covered is not None else None)
+    rows_per = None if covered is None or per is None else n * PERIODS[per] / covered
+    if want.rate is not None:
+        share = want.rate
+    else:
+        assert rows_per is not None and want.alarms is not None and per is not None
+        if want.alarms >= rows_per:
+            longer = {"hour": "day", "day": "week"}.get(per)
+            meant = (f", or did you mean {want.alarms:g} {_a(longer)} (per_{longer}=; CLI: --per-{longer})?"
+                     if longer else ".")
+            raise BadInputError(
+                f"{who}: {want.said()} is not below the {rows_per:.4g} rows {_a(per)} of {rows_of} "
+                f"({n} rows over {_period_text(covered or 0.0)}), so every row would be an alarm; ask for fewer than "
+                f"{rows_per:.4g} alarms {_a(per)}{meant}")
+        share = want.alarms / rows_per
+    if share * n < 0.5:
+        need = math.ceil(FEW_ALARMS / share)
+        raise BadInputError(f"{who}: {want.said()} is {share * n:.2g} alarms on the {n} rows of {rows_of}, less than "
+                            f"one, so no cut among them meets it; use a longer stretch (about {need} rows give "
+                            f"{FEW_ALARMS} alarms' worth), or a higher target.")
+    value, k = cut(s, share)
+    lo, hi = wilson(k, n)
+    on = f"{source}{' WHERE ' + where if where else ''} ({n} rows"
+    if span is not None and covered is not None and per is not None and rows_per is not None:
+        on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows {_a(per)}"
+    on += f"); target {want.said()}: flags {k} of {n} rows ({k / n:.3%}, 95% {lo:.3%}-{hi:.3%})"
+    if rows_per is not None and per is not None:
+        on += (f", {_alarms(k / n * rows_per)} {_a(per)} on this stretch (95% {_n(lo * rows_per)}-"
+               f"{_n(hi * rows_per)} on stretches like it)")
+    if trained:
+        on += f"; {trained} of these rows are rows {lm.ref} was trained on"
+        warnings.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
+                      "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
+                      "stretch after the training rows.", AdDuckDBWarning, stacklevel=3)
+    if not 0.5 <= k / (share * n) <= 2.0:
+        # Why said: rows of one score (a stuck sensor's repeated reading) cannot be split, and the statement's
+        # "flags 500 of 2016 rows" read as the target met
+        warnings.warn(f"{who}: {want.said()} is about {share * n:.3g} of the {n} rows of {rows_of}, but their scores "
+                      f"tie there, so the nearest cut flags {k}; drop the repeated rows with the filter, or set the "
+                      "rate on another stretch.", AdDuckDBWarning, stacklevel=3)
+    if k < FEW_ALARMS:
+        warnings.warn(
+            f"{who}: only {k} alarm{'s' if k != 1 else ''} on the {n} rows of {rows_of}, so the cut is uncertain: the "
+            f"rate on another stretch like it could be {lo:.3%}-{hi:.3%} (95%)"
+            + (f", {_n(lo * rows_per)}-{_n(hi * rows_per)} alarms {_a(per)}" if rows_per and per else "")
+            + f"; a stretch of about {math.ceil(FEW_ALARMS / share)} rows ({FEW_ALARMS} alarms' worth) gives a firmer "
+            "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.",
+            AdDuckDBWarning, stacklevel=3)
+    on += f"; {note}" if note else ""
+    return Threshold(name=name, value=value, method=METHOD, chosen_on=on, flagged_share=k / n)

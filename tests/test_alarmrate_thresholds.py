@@ -1,0 +1,235 @@
+"""Thresholds by rate of alarms (method 'alarm_rate'): set on rows the model did not train on, believed normal,
+as a share of them ("0.5%") or as alarms per hour / day / week over their time column ("3 a day")."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb import alarmrate
+from ad_duckdb.cli import cli
+
+from conftest import FAST, ROOT
+
+NAB = ROOT.parent / "shared" / "data" / "timeseries" / "nab" / "data" / "realKnownCause" / \
+    "machine_temperature_system_failure.csv"
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """NAB's machine_temperature (a reading every 5 minutes), with each reading's change since the last; model t
+    trained on the week of 18-25 December 2013, which NAB labels normal, as are the three weeks after it."""
+    path = tmp_path_factory.mktemp("alarms") / "plant.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        con.execute(f"CREATE TABLE m AS SELECT timestamp AS ts, value, value - lag(value) OVER (ORDER BY timestamp) "
+                    f"AS diff FROM read_csv('{NAB}')")
+        ad_duckdb.train(con, "t", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        **FAST)
+    finally:
+        con.close()
+    yield str(path)
+
+
+def _per_day(con: duckdb.DuckDBPyConnection, flag: str, start: str, end: str) -> float:
+    n, k = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {flag}) FROM m WHERE ts >= '{start}' AND "
+                       f"ts < '{end}'").fetchall()[0]
+    return k / (n / 288)
+
+
+def test_three_a_day_on_a_normal_week_gives_about_three_a_day_on_a_later_normal_week(plant: str) -> None:
+    """The README told users to take quantile_cont over a later normal stretch and store it with --method manual; the
+    default threshold (1% of the training rows) flags about 17 readings a day of the later normal weeks. A threshold
+    set with --per-day 3 on the week after training flags about 3 a day two weeks on."""
+    week = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+    res = CliRunner().invoke(cli, ["threshold", plant, "t", "three", "--method", "alarm_rate", "--per-day", "3",
+                                   "--time", "ts", "--source", "m", "--where", week], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    # the statement: the rows, the period they cover, the target, what it flags there and its interval
+    assert "stored threshold 'three' = " in res.stdout and "(alarm_rate, flagged_share 0.010) for t@1" in res.stdout
+    assert ("(2016 rows, 2013-12-25 00:00:00 to 2013-12-31 23:55:00: 1 week, 288 rows a day); target 3 alarms a "
+            "day: flags 21 of 2016 rows (1.042%, 95% 0.682%-1.587%), 3 alarms a day on this stretch (95% 1.97-4.57 "
+            "on stretches like it)") in res.stdout, res.stdout
+    assert "note:" not in res.stderr, res.stderr  # 21 alarms' worth of rows: no warning
+    con = ad_duckdb.connect(plant, read_only=True)
+    try:
+        for start, end in (("2014-01-08", "2014-01-15"), ("2014-01-15", "2014-01-22")):
+            assert 1.5 < _per_day(con, "is_anomaly_at('t', 'three', value, diff)", start, end) < 6
+            assert _per_day(con, "is_anomaly('t', value, diff)", start, end) > 10
+        # the stretch it was set on: exactly the 21 alarms it said, in SQL
+        assert _per_day(con, "is_anomaly_at('t', 'three', value, diff)", "2013-12-25", "2014-01-01") == 3.0
+    finally:
+        con.close()
+    table = CliRunner().invoke(cli, ["show", plant, "t"]).stdout
+    assert ("threshold 'three' chosen on m WHERE ts >= '2013-12-25' AND ts < '2014-01-01' (2016 rows, 2013-12-25 "
+            "00:00:00 to 2013-12-31 23:55:00: 1 week, 288 rows a day); target 3 alarms a day: flags 21 of 2016 rows"
+            ) in table, table
+    shown = json.loads(CliRunner().invoke(cli, ["show", plant, "t", "--format", "json"]).stdout)
+    th = next(t for t in shown["thresholds"] if t["name"] == "three")
+    assert th["method"] == "alarm_rate" and "target 3 alarms a day: flags 21 of 2016 rows" in th["chosen_on"]
+
+
+def test_a_rate_as_a_percent_flags_that_share_of_the_rows_and_a_time_column_gives_it_a_day(plant: str) -> None:
+    con = ad_duckdb.connect(plant)
+    try:
+        where = "ts >= '2014-01-01' AND ts < '2014-01-22'"
+        th = ad_duckdb.set_threshold(con, "t", "half", "alarm_rate", source="m", where=where, rate="0.5%")
+        n, k = con.execute(f"SELECT count(*), count(*) FILTER (WHERE is_anomaly_at('t', 'half', value, diff)) FROM m "
+                           f"WHERE {where}").fetchall()[0]
+        assert k == round(0.005 * n) and th.flagged_share == k / n
+        assert f"target 0.5% of rows: flags {k} of {n} rows" in (th.chosen_on or "")
+        assert "a day" not in (th.chosen_on or "")
+        same = ad_duckdb.set_threshold(con, "t", "half_day", "alarm_rate", source="m", where=where, rate=0.005,
+                                       time="ts")
+        assert same.value == th.value and "alarms a day on this stretch" in (same.chosen_on or "")
+        hourly = ad_duckdb.set_threshold(con, "t", "hourly", "alarm_rate", source="m", where=where, per_hour=0.125,
+                                         time="ts")
+        assert hourly.value == ad_duckdb.set_threshold(con, "t", "daily", "alarm_rate", source="m", where=where,
+                                                       per_day=3, time="ts").value
+    finally:
+        con.close()
+
+
+def test_a_short_stretch_warns_that_the_cut_is_uncertain_with_the_interval(plant: str) -> None:
+    con = ad_duckdb.connect(plant)
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"only 3 alarms on the 288 rows of 'm' with where=.*so the "
+                          r"cut is uncertain: the rate on another stretch like it could be 0\.355%-3\.017% \(95%\), "
+                          r"1\.02-8\.69 alarms a day; a stretch of about 1920 rows"):
+            ad_duckdb.set_threshold(con, "t", "short", "alarm_rate", source="m", per_day=3, time="ts",
+                                    where="ts >= '2014-01-08' AND ts < '2014-01-09'")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"2016 rows of 'm' with where=.* are rows t@1 was trained "
+                          "on, which score lower"):
+            ad_duckdb.set_threshold(con, "t", "on_training", "alarm_rate", source="m", rate=0.01,
+                                    where="ts >= '2013-12-18' AND ts < '2013-12-25'")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--rate", "5"], r"rate= \(CLI: --rate\) must be a share of rows in \(0, 1\), e.g. 0.005 or '0.5%'; got '5'; "
+                      r"did you mean '5%' \(rate=0.05\)\?"),
+    (["--rate", "0"], r"must be a share of rows in \(0, 1\).*got '0'\."),
+    (["--rate", "half"], r"must be a share of rows, e.g. 0.005 or '0.5%'; got 'half'"),
+    (["--per-day", "3"], r"name their DATE or TIMESTAMP column with time= \(CLI: --time\)"),
+    (["--per-day", "3", "--rate", "1%"], r"needs one target: rate= .* got several"),
+    ([], r"needs one target: rate= .* got none"),
+    (["--per-day", "3", "--time", "diff"], r"time column 'diff' of 'm' is DOUBLE, not a DATE or TIMESTAMP.*"
+                                           r"to_timestamp\(diff\) AS ts"),
+    (["--per-day", "3", "--time", "tss"], r"time column 'tss' is not in 'm'.*Did you mean 'ts'"),
+    (["--per-day", "300", "--time", "ts"], r"300 alarms a day is not below the 288 rows a day of 'm' with where=.*"
+                                           r"ask for fewer than 288 alarms a day, or did you mean 300 a week \(per_week=; CLI: --per-week\)\?"),
+    (["--rate", "0.5%", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an alarm rate on; "
+                                                         r"check the source and the filter"),
+    (["--per-day", "3", "--time", "ts", "--where", "ts < '2000-01-01'"], r"'m' with where=.* has no rows to set an "
+                                                                         r"alarm rate on"),
+    (["--rate", "0.01%", "--where", "ts >= '2014-01-08' AND ts < '2014-01-09'"],
+     r"0.01% of rows is 0.029 alarms on the 288 rows .* less than one.*about 200000 rows"),
+    (["--rate", "1%", "--label", "diff"], r"method 'alarm_rate' does not use label \(CLI: --label\)"),
+])
+def test_alarm_rate_refusals_name_the_thing_and_the_fix(plant: str, args: list[str], message: str) -> None:
+    full = ["threshold", plant, "t", "x", "--method", "alarm_rate", "--source", "m", *args]
+    if "--where" not in args:
+        full += ["--where", "ts >= '2013-12-25' AND ts < '2014-01-01'"]
+    res = CliRunner().invoke(cli, full)
+    assert res.exit_code != 0, res.output
+    import re
+    assert re.search(message, " ".join(res.output.split())), res.output
+    con = ad_duckdb.connect(plant, read_only=True)
+    try:
+        assert ad_duckdb.load_model(con, "t").threshold("x") is None  # nothing stored
+    finally:
+        con.close()
+
+
+def test_alarm_rate_without_a_source_says_what_rows_it_needs() -> None:
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE r AS SELECT random() AS a, random() AS b FROM range(300)")
+        ad_duckdb.train(con, "m", "r", features=["a", "b"], **FAST)
+        with pytest.raises(ad_duckdb.BadInputError, match=r"chosen on rows believed normal that the model did not "
+                           r"train on; pass source="):
+            ad_duckdb.set_threshold(con, "m", "x", "alarm_rate", rate=0.01)
+    finally:
+        con.close()
+
+
+def test_the_cut_flags_the_nearest_count_and_splits_no_tie() -> None:
+    s = np.r_[np.arange(100.0), [200.0, 200.0, 200.0]]
+    assert alarmrate.cut(s, 0.01) == (99.5, 1) or alarmrate.cut(s, 0.01)[1] == 3
+    v, k = alarmrate.cut(np.arange(1000.0), 0.005)
+    assert (v, k) == (994.5, 5)
+    v, k = alarmrate.cut(np.r_[np.zeros(990), np.full(10, 7.0)], 0.02)
+    assert k == 10 and 0.0 < v < 7.0
+
+
+def test_a_retrain_with_carry_thresholds_chooses_an_alarm_rate_again_on_its_rows(plant: str) -> None:
+    """A nightly retrain with carry_thresholds moved an alarm_rate cut to the same point of the new training scores,
+    the share of training rows that the rate was set to get away from; it is chosen again on the same rows, for the
+    same target, as a goal on labels is."""
+    con = ad_duckdb.connect(plant)
+    try:
+        # a model of its own: the other tests' thresholds of t, carried too, warn of their short stretches
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        **FAST)
+        week = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+        ad_duckdb.set_threshold(con, "r", "three", "alarm_rate", source="m", where=week, per_day=3, time="ts")
+        ad_duckdb.set_threshold(con, "r", "half", "alarm_rate", source="m", where=week, rate="1.5%")
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        carry_thresholds=True, **{**FAST, "seed": 1})
+        new = {t.name: t for t in ad_duckdb.load_model(con, "r").thresholds}
+        for name, k in (("three", 21), ("half", 30)):
+            assert new[name].method == "alarm_rate", new[name]
+            assert f"flags {k} of 2016 rows" in (new[name].chosen_on or "")
+            assert (new[name].chosen_on or "").endswith("; chosen again for this version (the goal of r@1)")
+            got = con.execute(f"SELECT count(*) FILTER (WHERE is_anomaly_at('r', '{name}', value, diff)) FROM m "
+                              f"WHERE {week}").fetchall()[0][0]
+            assert got == k
+        # and again from that version, by the goal it carries on
+        ad_duckdb.train(con, "r", "m", features=["value", "diff"], where="ts >= '2013-12-18' AND ts < '2013-12-25'",
+                        carry_thresholds=True, **{**FAST, "seed": 2})
+        assert "(the goal of r@2)" in (ad_duckdb.load_model(con, "r").threshold("three").chosen_on or "")
+    finally:
+        con.close()
+
+
+def test_evaluate_does_not_call_an_alarm_rate_fitted_to_labels_on_the_rows_it_was_set_on() -> None:
+    """evaluate names the thresholds chosen on labelled rows it judges ("partly what they were fitted to"); an
+    alarm_rate cut was set on those rows' scores without their labels, so it is none of them."""
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(0)
+        y = (rng.random(2000) < 0.05).astype(int)
+        con.execute("CREATE TABLE t AS SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS label, unnest(?) AS id",
+                    [(rng.normal(size=2000) + 4 * y).tolist(), rng.normal(size=2000).tolist(), y.tolist(),
+                     list(range(1, 2001))])
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="id <= 1000 AND label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "rate", "alarm_rate", source="t", where="id > 1000", rate="5%")
+        ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="id > 500")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="id > 1000")
+        fitted = [n for n in rep.notes if "fitted to" in n]
+        assert len(fitted) == 1 and "f1 (all 1000 of them)" in fitted[0] and "rate (" not in fitted[0], rep.notes
+    finally:
+        con.close()
+
+
+def test_a_target_that_falls_inside_tied_scores_says_how_many_the_cut_flags(plant: str) -> None:
+    """A stuck sensor repeats one reading: 300 rows of one score cannot be split, so '3 a day' flagged 300 rows
+    of the week, and the statement read as the target met."""
+    con = ad_duckdb.connect(plant)
+    try:
+        con.execute("CREATE OR REPLACE VIEW stuck AS SELECT ts, CASE WHEN ts >= '2013-12-30' AND ts < '2013-12-31 01:00' "
+                    "THEN 150.0 ELSE value END AS value, CASE WHEN ts >= '2013-12-30' AND ts < '2013-12-31 01:00' "
+                    "THEN 0.0 ELSE diff END AS diff FROM m WHERE ts >= '2013-12-25' AND ts < '2014-01-01'")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"3 alarms a day is about 21 of the 2016 rows of 'stuck', "
+                          r"but their scores tie there, so the nearest cut flags 300; drop the repeated rows"):
+            th = ad_duckdb.set_threshold(con, "t", "stuck3", "alarm_rate", source="stuck", per_day=3, time="ts")
+        assert "flags 300 of 2016 rows" in (th.chosen_on or "")
+    finally:
+        con.close()
