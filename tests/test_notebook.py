@@ -568,3 +568,34 @@ def test_what_train_load_model_or_from_store_returned_as_the_model_is_told_its_n
         assert ad_duckdb.score(con, info.ref, "readings").num_rows == 200
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("into", [None, "scores"])
+def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None) -> None:
+    """The kernel's interrupt button (SIGINT) during ``ad_duckdb.score``. Before: it came out as DuckDB's wrapper of it,
+    "InvalidInputException: Python exception occurred while executing the UDF: KeyboardInterrupt" (as if the query
+    were wrong) or "RuntimeError: Query interrupted", where train and evaluate raise KeyboardInterrupt; now a
+    KeyboardInterrupt that names the scoring, nothing written, and the connection goes on."""
+    import _thread
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b FROM range(50000) t(i)")
+        ad_duckdb.train(con, "valve", "SELECT * FROM readings LIMIT 400", **TINY)
+        con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
+        calls = [0]
+
+        def press_interrupt(x: float) -> bool:
+            calls[0] += 1
+            if calls[0] == 1:
+                _thread.interrupt_main()  # what the kernel's SIGINT handler sees
+            return True
+
+        con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+        with pytest.raises(KeyboardInterrupt) as e:
+            ad_duckdb.score(con, "valve", "SELECT * FROM readings WHERE press_interrupt(a)", into=into)
+        assert "score" in str(e.value) and "'valve'" in str(e.value), str(e.value)
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone() == (0,)
+        assert ad_duckdb.score(con, "valve", "readings", into="scores") == 50000
+    finally:
+        con.close()
