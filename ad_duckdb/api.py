@@ -944,6 +944,7 @@ def explained_columns(explain: bool, imputed: bool = True) -> list[str]:
     return (["anomaly_explain", "anomaly_imputed"] if imputed else ["anomaly_explain"]) if explain else []
 
 
+@interrupts.raised_as_interrupt
 def score(
     con: duckdb.DuckDBPyConnection,
     model: str,

@@ -161,13 +161,13 @@ def is_interrupt(e: BaseException | None) -> bool:
         if isinstance(e, KeyboardInterrupt | duckdb.InterruptException) or (
                 type(e) is RuntimeError and str(e) == "Query interrupted") or (
                 type(e) is OSError and str(e).startswith("INTERRUPT Error:")) or (
-                isinstance(e, duckdb.Error) and _interrupted_in_function(str(e))):
+                isinstance(e, duckdb.Error) and interrupted_in_function(str(e))):
             return True
         e = e.__cause__ or e.__context__
     return False
 
 
-def _interrupted_in_function(duckdb_text: str) -> bool:
+def interrupted_in_function(duckdb_text: str) -> bool:
     """Whether DuckDB's error text is its wrapper of a Ctrl-C (or SIGTERM) that landed in a SQL function's Python.
 
     Why: a scoring query spends its time in anomaly_score's Python, where Python's handler raises the

@@ -7,12 +7,14 @@ it (``con.cursor()``), which it does not reach; those ran on until DuckDB notice
 """
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -165,3 +167,36 @@ def ctrl_c_at_the_prompt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def raised_as_interrupt(func: _F) -> _F:
+    """``func`` (a public function of the library) with DuckDB's forms of a Ctrl-C raised as what they are: a
+    ``KeyboardInterrupt`` (``Terminated`` after a SIGTERM) naming the call, from DuckDB's error. A query stopped by
+    ``con.interrupt()`` keeps DuckDB's ``InterruptException``.
+
+    Why: a notebook's interrupt button during ``score`` gave "InvalidInputException: Python exception occurred while
+    executing the UDF: KeyboardInterrupt" (read as a wrong query) or "RuntimeError: Query interrupted", where
+    ``train`` and ``evaluate`` raise KeyboardInterrupt; code that catches KeyboardInterrupt missed it. Each write is
+    one transaction, so nothing half-written is left, which the message says."""
+    from .exceptions import interrupted_in_function
+
+    @functools.wraps(func)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (RuntimeError, duckdb.Error) as e:
+            # Only the forms of a signal: con.interrupt() from another thread stays DuckDB's InterruptException,
+            # which its caller asked for and may wait on
+            signalled = (type(e) is RuntimeError and str(e) == "Query interrupted") or (
+                isinstance(e, duckdb.Error) and interrupted_in_function(str(e)))
+            if not signalled:
+                raise
+            model = args[1] if len(args) > 1 else kwargs.get("model")
+            stop = Terminated if stopped_by_sigterm() else KeyboardInterrupt
+            raise stop(f"ad_duckdb.{func.__name__} with {model!r} interrupted; nothing half-written is kept "
+                       "(each write is one transaction): run it again") from e
+
+    return call  # type: ignore[return-value]

@@ -276,12 +276,30 @@ def name_without_onnx(name: str) -> str:
     return stem if valid_name(stem) else "model"
 
 
+def not_a_model_name(ref: object) -> BadInputError:
+    """The error for a model argument that is no name. What ``train`` or ``import_model`` returned (a ``ModelInfo``),
+    ``load_model``'s ``ModelRecord`` and a detector ``from_store`` are told by the name they stand for.
+
+    Why: a notebook keeps ``info = ad_duckdb.train(...)`` and passes ``info`` on, as a PyOD user passes the fitted
+    detector; that read "TypeError: unhashable type: 'ModelInfo'", or printed the whole object."""
+    stored = getattr(ref, "stored_ref_", None)  # AutoEncoderDetector.from_store's; None after fit
+    pinned, attr = (stored, "det.stored_ref_") if isinstance(stored, str) else (getattr(ref, "ref", None), "ref")
+    if isinstance(pinned, str) and "@" in pinned:
+        what = type(ref).__name__
+        if attr == "ref":
+            attr = "info.ref" if what == "ModelInfo" else "rec.ref"
+        return BadInputError(
+            f"The model argument must be a model name; got the {what} of {pinned!r}. Pass its name: "
+            f"{pinned.rpartition('@')[0]!r} (its latest version) or {pinned!r} ({attr}, this version).")
+    return BadInputError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
+                         f"'tx_ae@2'; got {ref!r}.")
+
+
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """'name' -> (name, None); 'name@3' -> (name, 3). A reference of no valid form is a ``BadReferenceError``, an
     ``OptionError``: wrong whatever the data (the command line exits 2, as for its other wrong arguments)."""
     if not isinstance(ref, str):
-        raise BadInputError(f"The model argument must be a model name such as 'tx_ae' (its latest version) or "
-                            f"'tx_ae@2'; got {ref!r}.")
+        raise not_a_model_name(ref)
     if "@" in ref:
         name, _, ver = ref.rpartition("@")
         if not name or "@" in name:

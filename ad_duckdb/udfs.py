@@ -213,13 +213,15 @@ class Registry:
         self.by_ref, self.latest, self.problems, self.dropped = by_ref, latest, problems, dropped
 
     def get(self, ref: str) -> LoadedModel:
+        if not isinstance(ref, str):  # first: a ModelInfo is unhashable, and the lookups below raised TypeError
+            raise store.not_a_model_name(ref)
         lm = self.latest.get(ref)
         if lm is not None:
             return lm
         lm = self.by_ref.get(ref)
         if lm is not None:
             return lm
-        if isinstance(ref, str) and "@" in ref:  # 'tx_ae@01' is 'tx_ae@1'
+        if "@" in ref:  # 'tx_ae@01' is 'tx_ae@1'
             name, version = store.parse_ref(ref)
             if f"{name}@{version}" in self.by_ref:
                 return self.by_ref[f"{name}@{version}"]
@@ -228,8 +230,6 @@ class Registry:
             v, name, msg = max(damaged)
             loads = ", ".join(m.ref for m in self.by_ref.values() if m.name == name)
             raise IntegrityError(msg + (f" Versions that load: {loads} (name one, or drop {name}@{v})." if loads else ""))
-        if not isinstance(ref, str):
-            raise BadInputError(f"The model argument must be a model name such as 'tx_ae'; got {ref!r}.")
         if self.store_error is not None:
             raise type(self.store_error)(str(self.store_error))
         if self.names is not None and ref.split("@")[0] not in self.names:

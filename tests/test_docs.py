@@ -342,3 +342,33 @@ def test_readme_python_why_example_runs() -> None:
     assert list(why.columns) == ["feature_1", "share_1", "feature_2", "share_2", "imputed"]  # type: ignore[attr-defined]
     assert list(why.index) == list(flagged.index) and len(why) > 0  # type: ignore[attr-defined]
     assert set(why["feature_1"]) <= {"count", "amount"}  # type: ignore[index]
+
+
+def test_readme_s_pyod_and_bigquery_ml_table_names_what_is_here() -> None:
+    """The README's table from PyOD's and BigQuery ML's names to ours: each PyOD attribute and method it says is
+    the same is on a fitted detector, each parameter it renames is refused with the name it gives, PyOD's default
+    contamination is PyOD's, and each SQL function it names is one of ours."""
+    import numpy as np
+    from pyod.models.base import BaseDetector
+
+    from ad_duckdb.detector import _OTHER_NAMES, AutoEncoderDetector
+    from ad_duckdb.trainer import TrainParams
+
+    table = README.split("Coming from PyOD, or from the rest of BigQuery ML", 1)[1].split("\n\n", 2)[1]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    det = AutoEncoderDetector(epochs=1, n_models=1, progress=False).fit(np.random.default_rng(0).normal(size=(100, 3)))
+    for theirs, ours, _ in rows:
+        if ours == "the same":
+            for name in re.findall(r"`(?:clf\.)?(\w+)[(`]", theirs):
+                assert hasattr(det, name), name
+        theirs_names = re.findall(r"`(\w+)`", theirs)
+        ours_names = re.findall(r"`(\w+)`", ours)
+        if theirs_names and len(theirs_names) == len(ours_names) and "random_state" in theirs_names:
+            for a, b in zip(theirs_names, ours_names, strict=True):
+                assert _OTHER_NAMES[a] == b and b in TrainParams.__dataclass_fields__, (a, b)
+                with pytest.raises(ad_duckdb.BadInputError, match=rf"\b{a}= is {b}= here"):
+                    AutoEncoderDetector(**{a: 1}).fit(np.zeros((30, 2)))
+        for function in re.findall(r"`(\w+)\('tx_ae'", ours):
+            assert function in FUNCTIONS, function
+    first = next(r for r in rows if r[0].startswith("`AutoEncoder(contamination"))
+    assert f"default {TrainParams().contamination} here, {BaseDetector.__init__.__defaults__[0]} in PyOD" in first[2]

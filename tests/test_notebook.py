@@ -536,3 +536,67 @@ def test_evaluate_s_report_draws_its_plots_for_a_notebook(tmp_path) -> None:
     by_hand = Report(model="m@1", rows=4, anomalies=2, auc_roc=1.0, auc_pr=1.0, at_thresholds={})
     with pytest.raises(BadInputError, match=r"Report of 'm@1' holds no scores to draw: .*ad_duckdb\.evaluate"):
         by_hand.pr_curve()
+
+
+def test_what_train_load_model_or_from_store_returned_as_the_model_is_told_its_name() -> None:
+    """A notebook keeps ``info = ad_duckdb.train(...)`` and passes ``info`` on as the model, as a PyOD user passes
+    the fitted detector. Before: score, evaluate, set_threshold and plot_scores failed with "TypeError: unhashable
+    type: 'ModelInfo'" from inside the UDF registry; the others printed the object's whole repr. Now each says
+    which stored version it is and what to pass."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b, (i % 50 = 0)::INTEGER "
+                    "AS label FROM range(200) t(i)")
+        info = ad_duckdb.train(con, "valve", "readings", features=["a", "b"], **TINY)
+        held = {"info": info, "rec": ad_duckdb.load_model(con, "valve"),
+                "det": AutoEncoderDetector.from_store(con, "valve")}
+        calls = {
+            "score": lambda m: ad_duckdb.score(con, m, "readings"),
+            "evaluate": lambda m: ad_duckdb.evaluate(con, m, "readings", label="label"),
+            "set_threshold": lambda m: ad_duckdb.set_threshold(con, m, "c2", "contamination", target=0.02),
+            "plot_scores": lambda m: ad_duckdb.plot_scores(con, m, "readings"),
+            "load_model": lambda m: ad_duckdb.load_model(con, m),
+            "compare_versions": lambda m: ad_duckdb.compare_versions(con, m, "valve", "readings"),
+        }
+        fixes = {"info": "info.ref", "rec": "rec.ref", "det": "det.stored_ref_"}
+        for what, model in held.items():
+            for func, call in calls.items():
+                with pytest.raises(BadInputError) as e:
+                    call(model)
+                said = str(e.value)
+                assert "'valve@1'" in said and "'valve'" in said and fixes[what].split(".")[1] in said, (what, func, said)
+                assert "onnx=" not in said and "thresholds=" not in said, (what, func, said)  # not the whole repr
+        assert ad_duckdb.score(con, info.ref, "readings").num_rows == 200
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("into", [None, "scores"])
+def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None) -> None:
+    """The kernel's interrupt button (SIGINT) during ``ad_duckdb.score``. Before: it came out as DuckDB's wrapper of it,
+    "InvalidInputException: Python exception occurred while executing the UDF: KeyboardInterrupt" (as if the query
+    were wrong) or "RuntimeError: Query interrupted", where train and evaluate raise KeyboardInterrupt; now a
+    KeyboardInterrupt that names the scoring, nothing written, and the connection goes on."""
+    import _thread
+
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b FROM range(50000) t(i)")
+        ad_duckdb.train(con, "valve", "SELECT * FROM readings LIMIT 400", **TINY)
+        con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
+        calls = [0]
+
+        def press_interrupt(x: float) -> bool:
+            calls[0] += 1
+            if calls[0] == 1:
+                _thread.interrupt_main()  # what the kernel's SIGINT handler sees
+            return True
+
+        con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+        with pytest.raises(KeyboardInterrupt) as e:
+            ad_duckdb.score(con, "valve", "SELECT * FROM readings WHERE press_interrupt(a)", into=into)
+        assert "score" in str(e.value) and "'valve'" in str(e.value), str(e.value)
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone() == (0,)
+        assert ad_duckdb.score(con, "valve", "readings", into="scores") == 50000
+    finally:
+        con.close()
