@@ -2565,3 +2565,29 @@ def test_scoring_a_glob_whose_newer_file_holds_a_feature_that_duckdb_changes_not
     assert out.exit_code == 0, out.output
     notes = [line for line in out.stderr.splitlines() if "its 0.05 is read as 0" in line]
     assert len(notes) == 1 and notes[0].startswith("note: Model 'm@1'"), out.stderr
+
+
+@pytest.mark.parametrize("reader", ["pandas", "arrow"])
+def test_default_features_leave_out_the_partition_keys_of_a_frame_read_from_a_hive_folder(
+        tmp_path: Path, reader: str) -> None:
+    """pd.read_parquet('lake') (and pyarrow's read_table) read a hive folder's keys as category (dictionary) columns
+    of numbers, which DuckDB reads as INTEGER: train(con, 'm', 'df') took 'month' as a feature (next month's 4 beyond
+    every training month, its rows flagged as out of range), and a one-year lake's 'year=2026' stopped the training
+    as a constant column. A frame's category columns of numbers are now left out as a path's keys are, with a note."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    lake = _hive_lake(tmp_path)
+    frame = pq.read_table(str(lake)) if reader == "arrow" else pd.read_parquet(str(lake))
+    assert "month" in frame.column_names if reader == "arrow" else "month" in frame.columns
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.train(con, "m", "frame", **FAST)
+        assert info.features == ["count", "amount"]
+        note = next(str(w.message) for w in caught if "partition" in str(w.message))
+        assert "'month' (" in note and "category" in note and "features=['month', 'count', 'amount']" in note, note
+        # named, it is trained on
+        assert ad_duckdb.train(con, "m2", "frame", features=["month", "count"], **FAST).features == ["month", "count"]
+    finally:
+        con.close()
