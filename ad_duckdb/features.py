@@ -1060,7 +1060,6 @@ def default_features(
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
     ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j], rises[j])) is not None]
     from .partitions import partition_keys
-
     from .pysource import category_keys
 
     folders = partition_keys(cur, source)

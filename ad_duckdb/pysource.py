@@ -206,7 +206,7 @@ def category_keys(source: object) -> dict[str, str]:
     saw them; a category's numbers name a group (a folder), not a quantity."""
     if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
         return {}
-    value = _named_objects(source).get(source.strip())
+    value: Any = _named_objects(source).get(source.strip())
     keys: dict[str, str] = {}
     if isinstance(value, pa.Table):
         for field, col in zip(value.schema, value.columns, strict=True):
