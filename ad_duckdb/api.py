@@ -858,7 +858,9 @@ def _scored_batches(con: duckdb.DuckDBPyConnection, model: str, source: str, kep
         # 737-753 -> 686-731 MiB; the same speed.
         cur.execute("SET streaming_buffer_size = '2MiB'")
         if lossless:
-            cur.execute("SET arrow_lossless_conversion = true")
+            # SESSION: a bare SET of this option is global in DuckDB, and it stayed on for every connection to the
+            # database after a scoring, the user's own .arrow() then giving a HUGEINT as 16 raw bytes
+            cur.execute("SET SESSION arrow_lossless_conversion = true")
         cols = describe(cur, source, lm.ref, caller=con)
         if source_types is not None:
             source_types.update((c.lower(), t) for c, t in cols)
@@ -1159,7 +1161,7 @@ def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, 
     _, reader, close, failed = _scored_batches(con, model, source, _kept_columns(model, columns), tally=tally,
                                                adds=adds, lossless=True)
     with _scored_view(con, reader, close, failed, model, source) as cur:
-        cur.execute("SET arrow_lossless_conversion = true")
+        cur.execute("SET SESSION arrow_lossless_conversion = true")  # SESSION: see _scored_batches
         out = cur.sql(f"SELECT * FROM __ad_scored ORDER BY anomaly_score DESC LIMIT {int(n)}").to_arrow_table()
     _drift_note(tally, source)
     return out

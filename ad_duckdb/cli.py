@@ -2170,7 +2170,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
     """
     # Why no order check: the calls below name the model's columns (see `score`); rows that look swapped are
     # rows a user explains on purpose.
-    with _open(db, read_only=True, check_order=False, attach=attach) as con:
+    with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
         from .sqltext import source_sql, where_sql
 
         rec = api.load_model(con, model)
@@ -2624,7 +2624,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
     """
-    with _open(db, read_only=into is None, attach=attach) as con:
+    with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
                            anomaly_share=anomaly_share, progress=not quiet)

@@ -1080,10 +1080,13 @@ def default_features(
     rises: list[bool | None] = [bool(r) for r in rising] if rising is not None else [None] * len(columns)
     ids = [(n, why) for j, (n, t) in enumerate(columns) if (why := id_like(n, t, X[:, j], rises[j])) is not None]
     from .partitions import partition_keys
+    from .pysource import category_keys
 
     folders = partition_keys(cur, source)
-    parts = [(n, f"folders {folders[n.lower()]}, ...") for n, _ in columns
-             if n.lower() in folders and n not in {i for i, _ in ids}]
+    categories = category_keys(source)
+    parts = [(n, f"folders {folders[n.lower()]}, ..." if n.lower() in folders else
+              f"a category of numbers, as pandas and pyarrow read a folder's key: {categories[n.lower()]}, ...")
+             for n, _ in columns if (n.lower() in folders or n.lower() in categories) and n not in {i for i, _ in ids}]
     left_out = {n for n, _ in ids + parts}
     # A table written by score(into=) holds the old model's verdict: as features, the new model reads it, and the
     # raw rows (which have no such columns) cannot be scored.

@@ -166,15 +166,18 @@ def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str,
         typed_sql = f"TRY_CAST({quote_ident(name)} AS {first[1]})"
         try:
             # a DOUBLE's last bits (69035.20000000001 read as DECIMAL 69035.20) are no change
-            row = cur.execute(
+            # fetchall, though one row: fetchone leaves the result open, and the caller's next query on ``cur`` (a
+            # scoring's read of the source) was refused as "unfinished result"
+            rows = cur.execute(
                 f"SELECT filename, {quote_ident(name)}, {typed_sql} FROM {source_sql(u.reads)} WHERE "
                 f"{quote_ident(name)} IS NOT NULL AND ({typed_sql} IS NULL OR abs({typed_sql}::DOUBLE - "
                 f"{quote_ident(name)}::DOUBLE) > 1e-9 * greatest(abs({quote_ident(name)}::DOUBLE), 1)) LIMIT 1"
-            ).fetchone()
+            ).fetchall()
         except duckdb.Error:  # no filename column to read (a column of the source's own so named): not said
             continue
-        if row is None:
+        if not rows:
             continue
+        row = rows[0]
         warnings.warn(
             f"Model {model!r}: column {name!r} of {source!r} is {first[1]} in the glob's first file, and DuckDB reads "
             f"every file's as that type, but {str(row[0])!r} holds it as {held}, with values that change so (its "

@@ -296,6 +296,11 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
         keep = f"{col} IS NOT NULL" + (f" AND NOT isnan({col})" if label_type.upper() in ("DOUBLE", "FLOAT", "REAL")
                                        else "")
         keep = f"({where}) AND {keep}" if where else keep
+        given = y[~np.isnan(y)]
+        if (given == 1).all():
+            raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the "
+                                f"{len(y)} rows of {source!r}{f' with where={where!r}' if where else ''}, and every "
+                                f"row labelled is 1 (anomaly). {_unlisted_as_normal_hint(col, source)}")
         raise BadInputError(f"Model {lm.ref!r}: label column {label!r} is NULL (or NaN) in {missing} of the {len(y)} "
                             f"rows of {source!r}{f' with where={where!r}' if where else ''}, which are neither normal "
                             f"nor anomalies; judge the labelled rows only: {_where_fix(keep)}.")
@@ -401,6 +406,17 @@ def _label_query_hint(lead: str, test: str, source: str, which: str = "", *, tai
     # double-quotes a name were split by the shell
     query = f"SELECT *, ({test})::INTEGER AS is_anomaly FROM {src}"
     return f"{lead} in a query and pass that query as the source, e.g. {shell_word(query)} --label is_anomaly{which}{tail}."
+
+
+def _unlisted_as_normal_hint(col: str, source: str) -> str:
+    """The source that reads a missing label as 0. Why: labels kept as a list of the known anomalies (frauds.csv of
+    their ids), LEFT JOINed to the rows, leave every normal row's label NULL; judging the labelled rows alone, as
+    for a review not finished, keeps the anomalies only (every precision 1, AUC-ROC undefined)."""
+    query = f"SELECT * REPLACE (coalesce({col}, 0) AS {col}) FROM {typed_from(source)}"
+    shown = shell_word(query) if pysource.from_command_line() else json.dumps(query, ensure_ascii=False)
+    return (f"If the rows without a label are the normal ones (a list of the known anomalies, LEFT JOINed to the "
+            f"rows, leaves theirs NULL), read a missing label as 0 (normal) with coalesce({col}, 0): as the "
+            f"source, {shown}.")
 
 
 def _expression_over(cur: Any, source: str, text: str, columns: list[str]) -> bool:

@@ -197,6 +197,33 @@ def _named_objects(source: object) -> dict[str, Any]:
     return values
 
 
+def category_keys(source: object) -> dict[str, str]:
+    """The category columns of numbers of the caller's DataFrame or Arrow table that ``source`` names alone, each
+    (lower case) with its first value as a folder would name it (``month=1``); {} for anything else.
+
+    Why: ``pd.read_parquet('lake')`` and pyarrow's ``read_table`` read a hive folder's keys (``month=3``) as such
+    columns (pandas category, Arrow dictionary), which DuckDB reads as plain numbers, so the path's key check never
+    saw them; a category's numbers name a group (a folder), not a quantity."""
+    if not isinstance(source, str) or not _NAME.fullmatch(source.strip()):
+        return {}
+    value: Any = _named_objects(source).get(source.strip())
+    keys: dict[str, str] = {}
+    if isinstance(value, pa.Table):
+        for field, col in zip(value.schema, value.columns, strict=True):
+            kind = field.type
+            if pa.types.is_dictionary(kind) and (pa.types.is_integer(kind.value_type)
+                                                 or pa.types.is_floating(kind.value_type)):
+                chunk = next((c for c in col.chunks if len(c.dictionary)), None)
+                first = chunk.dictionary[0].as_py() if chunk is not None else ""
+                keys[field.name.lower()] = f"{field.name}={first}"
+    elif type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "columns"):
+        for name, dtype in value.dtypes.items():
+            cats = getattr(dtype, "categories", None)
+            if isinstance(name, str) and cats is not None and getattr(cats.dtype, "kind", "") in "iuf" and len(cats):
+                keys[name.lower()] = f"{name}={cats[0]}"
+    return keys
+
+
 def reads_once(source: object) -> bool:
     """Whether ``source`` names a record-batch reader of the caller's, which DuckDB reads once: a second read of
     the source (a check before the scoring) would leave the scoring no rows."""

@@ -20,7 +20,7 @@ from .features import (
     text_values,
     written_words,
 )
-from .filecols import later_column_fix
+from .filecols import later_column_fix, warn_cast_columns
 from .scoring import LoadedModel
 from .sqltext import is_query, quote_ident, source_sql, sql_name, strip_sql_ends
 from .store import ModelRecord
@@ -114,7 +114,13 @@ def feature_columns(cols: list[tuple[str, str]], lm: LoadedModel | ModelRecord, 
             f"Model {lm.ref!r} needs columns {lm.feature_names}, but {source!r} lacks {missing} "
             f"(its columns: {', '.join(c for c, _ in cols)}). {fix}"
         )
-    return [by_lower[f.lower()] for f in lm.feature_names]
+    feats = [by_lower[f.lower()] for f in lm.feature_names]
+    if cur is not None:
+        # Why at scoring too: a glob whose newer file holds a feature as DOUBLE where the first file has BIGINT is
+        # read with that file's 0.05 as 0, and its rows were scored on the changed values without a word (training
+        # on the same glob said so)
+        warn_cast_columns(cur, source, feats, model=lm.ref)
+    return feats
 
 
 def _trained_source_fix(cur: Any, rec: ModelRecord, source: str, missing: list[str], rename: str) -> str:

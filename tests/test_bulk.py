@@ -1093,3 +1093,33 @@ def test_append_whose_ids_a_double_column_holds_exactly_runs_the_source_once(app
         con.execute("DROP VIEW IF EXISTS tx_seen")
         con.execute("DROP VIEW IF EXISTS tx_big")
         con.close()
+
+
+def test_scoring_into_a_table_leaves_the_connections_arrow_export_as_it_was(tmp_path: Path) -> None:
+    """score(into=) and the CLI's top rows read the source with DuckDB's lossless Arrow types, set with SET
+    arrow_lossless_conversion on their own cursor; that setting is global in DuckDB, so it stayed on for the
+    database: afterwards the user's own con.sql(...).arrow() (and .pl()), and score() returning rows, gave a
+    HUGEINT id as 16 raw bytes (pandas showed b'(\\xfd...') and a UUID as an extension type, on every connection
+    to the file in that process. The setting is now the scoring cursor's session's alone."""
+    from ad_duckdb.api import top_scored
+
+    db = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(db)
+    other = duckdb.connect(db)
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range + 170141183460469231731687303715884105000)::HUGEINT AS id, "
+                    "(range % 7)::DOUBLE AS a, (range % 17) * 2.0 + range % 3 AS b FROM range(500)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        assert ad_duckdb.score(con, "m", "t", into="s") == 500
+        top_scored(con, "m", "t", 3)
+        for c in (con, other):
+            assert c.sql("SELECT current_setting('arrow_lossless_conversion')").fetchall() == [(False,)]
+            assert c.sql("SELECT id FROM t").to_arrow_table().schema.field("id").type == pa.decimal128(38, 0)
+        rows = ad_duckdb.score(con, "m", "t")
+        assert rows.schema.field("id").type == pa.decimal128(38, 0)
+        assert rows.to_pandas()["id"].iloc[0] == 170141183460469231731687303715884105000
+        # the table written keeps the id whole, as before
+        assert con.sql("SELECT max(id) FROM s").fetchall() == [(170141183460469231731687303715884105499,)]
+    finally:
+        other.close()
+        con.close()

@@ -2519,3 +2519,75 @@ def test_scoring_a_csv_whose_header_line_comes_again_names_it_with_the_read_that
         assert len(ad_duckdb.score(con, "m", fixed.group(1))) == 400
     finally:
         con.close()
+
+
+def test_scoring_a_glob_whose_newer_file_holds_a_feature_that_duckdb_changes_notes_it_with_the_read_that_keeps_it(
+        tmp_path: Path) -> None:
+    """Training on such a glob named the column and the union_by_name read; scoring it did not: a model trained on
+    last quarter's files scored this month's folder, January's 'rate' BIGINT and February's DOUBLE, and every one of
+    February's 0.05 ... 0.45 was scored as 0, silently. score (a table or the rows), evaluate and the CLI's explain
+    now say it as training does; a read by name, or files of one type, get no note."""
+    folder = _two_months(tmp_path, "SELECT range AS id, range % 9 + 1 AS count, (range % 3)::BIGINT AS rate, "
+                         "range % 2 AS label FROM range(300)",
+                         "SELECT 300 + range AS id, range % 9 + 1 AS count, (range % 5) / 10 + 0.05 AS rate, "
+                         "range % 2 AS label FROM range(300)")
+    fixed = f"read_parquet('{folder}/*.parquet', union_by_name=true)"
+    db = str(tmp_path / "m.duckdb")
+    con = ad_duckdb.connect(db)
+    try:
+        ad_duckdb.train(con, "m", fixed, features=["count", "rate"], **FAST)
+        calls: dict[str, Callable[[str], object]] = {
+            "score": lambda s: ad_duckdb.score(con, "m", s),
+            "score into": lambda s: ad_duckdb.score(con, "m", s, into="scores", replace=True),
+            "evaluate": lambda s: ad_duckdb.evaluate(con, "m", s, label="label"),
+        }
+        for what, call in calls.items():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call(f"{folder}/*.parquet")
+            notes = [str(w.message) for w in caught if "union_by_name" in str(w.message)]
+            assert len(notes) == 1, (what, [str(w.message) for w in caught])
+            assert "its 0.05 is read as 0" in notes[0] and "tx_02.parquet" in notes[0] and fixed in notes[0], notes
+            assert "'m@1'" in notes[0], notes
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                call(fixed)
+            assert not [w for w in caught if "'rate'" in str(w.message)], (what, [str(w.message) for w in caught])
+    finally:
+        con.close()
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+    out = CliRunner().invoke(cli, ["explain", db, "m", f"{folder}/*.parquet", "--where", "id = 301"])
+    assert out.exit_code == 0, out.output
+    assert "its 0.05 is read as 0" in out.output and fixed in out.output, out.output
+    out = CliRunner().invoke(cli, ["evaluate", db, "m", f"{folder}/*.parquet", "--label", "label"])
+    assert out.exit_code == 0, out.output
+    notes = [line for line in out.stderr.splitlines() if "its 0.05 is read as 0" in line]
+    assert len(notes) == 1 and notes[0].startswith("note: Model 'm@1'"), out.stderr
+
+
+@pytest.mark.parametrize("reader", ["pandas", "arrow"])
+def test_default_features_leave_out_the_partition_keys_of_a_frame_read_from_a_hive_folder(
+        tmp_path: Path, reader: str) -> None:
+    """pd.read_parquet('lake') (and pyarrow's read_table) read a hive folder's keys as category (dictionary) columns
+    of numbers, which DuckDB reads as INTEGER: train(con, 'm', 'df') took 'month' as a feature (next month's 4 beyond
+    every training month, its rows flagged as out of range), and a one-year lake's 'year=2026' stopped the training
+    as a constant column. A frame's category columns of numbers are now left out as a path's keys are, with a note."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    lake = _hive_lake(tmp_path)
+    frame = pq.read_table(str(lake)) if reader == "arrow" else pd.read_parquet(str(lake))
+    assert "month" in frame.column_names if reader == "arrow" else "month" in frame.columns
+    con = ad_duckdb.connect()
+    try:
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.train(con, "m", "frame", **FAST)
+        assert info.features == ["count", "amount"]
+        note = next(str(w.message) for w in caught if "partition" in str(w.message))
+        assert "'month' (" in note and "category" in note and "features=['month', 'count', 'amount']" in note, note
+        # named, it is trained on
+        assert ad_duckdb.train(con, "m2", "frame", features=["month", "count"], **FAST).features == ["month", "count"]
+    finally:
+        con.close()

@@ -3071,3 +3071,35 @@ def test_the_curve_from_sorted_scores_equals_the_one_from_rows_sorted_with_their
         pos = int(y.sum())
         assert np.array_equal(c["recall"], want["tp"] / pos if pos else np.zeros_like(want["tp"])), trial
         assert np.array_equal(c["precision"], want["tp"] / want["flagged"]), trial
+
+
+def test_labels_of_a_list_of_known_anomalies_left_joined_are_told_to_read_the_rest_as_normal(tmp_path: Path) -> None:
+    """Labels kept as a CSV of the known anomalies' ids (frauds.csv: id,is_fraud with 1 in every row), LEFT JOINed
+    to the rows, leave the label NULL on every normal row. The error said "judge the labelled rows only:
+    where='is_fraud IS NOT NULL'", which keeps the anomalies alone: every precision 1 and AUC-ROC undefined. Where
+    every label given is 1, the rows without one are the normal rows: it now offers coalesce(is_fraud, 0)."""
+    con = ad_duckdb.connect(str(tmp_path / "l.duckdb"))
+    try:
+        labelled_table(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        frauds = tmp_path / "frauds.csv"
+        con.execute(f"COPY (SELECT id, 1 AS is_fraud FROM t WHERE label = 1) TO '{frauds}' (HEADER)")
+        source = f"SELECT t.*, f.is_fraud FROM t LEFT JOIN '{frauds}' f ON f.id = t.id"
+        for call in (lambda: ad_duckdb.evaluate(con, "m", source, label="is_fraud", where="split = 'test'"),
+                     lambda: ad_duckdb.set_threshold(con, "m", "g", "max_f1", source=source, label="is_fraud")):
+            with pytest.raises(ad_duckdb.BadInputError) as e:
+                call()
+            msg = str(e.value)
+            assert "IS NOT NULL" not in msg, msg
+            assert "coalesce(is_fraud, 0)" in msg and "every row labelled is 1" in msg, msg
+        fixed = f"SELECT t.*, coalesce(f.is_fraud, 0) AS is_fraud FROM t LEFT JOIN '{frauds}' f ON f.id = t.id"
+        report = ad_duckdb.evaluate(con, "m", fixed, label="is_fraud", where="split = 'test'")
+        assert report.anomalies == 60 and report.rows == 1560
+        # labels of both kinds with some missing (a review not finished) are still told to judge the labelled rows
+        con.execute("ALTER TABLE t ADD COLUMN part INTEGER; UPDATE t SET part = CASE WHEN id % 3 = 0 THEN NULL "
+                    "ELSE label END")
+        with pytest.raises(ad_duckdb.BadInputError, match="judge the labelled rows only") as e:
+            ad_duckdb.evaluate(con, "m", "t", label="part")
+        assert "coalesce" not in str(e.value)
+    finally:
+        con.close()
