@@ -43,13 +43,23 @@ _parser: duckdb.DuckDBPyConnection | None = None
 _parser_lock = threading.Lock()
 _cache: dict[str, list[dict[str, Any]] | None] = {}  # a list's text -> its items (parsed), None if not a plain list
 _CACHE_SIZE = 2048
+_MISSING = object()
 
 
 def _parse(texts: list[str]) -> list[list[dict[str, Any]] | None]:
     """Each select list's items as DuckDB's parser reads them (``SELECT`` + the text), None where that is not one
-    plain select list. Cached: a dashboard sends the same queries again and again."""
+    plain select list. Cached: a dashboard sends the same queries again and again. The answers are kept for this
+    call apart from the cache: serve's connection threads share it, and another's emptying it (full) must not take
+    away a list this one found there."""
     global _parser
-    missing = [t for t in dict.fromkeys(texts) if t not in _cache]
+    found: dict[str, list[dict[str, Any]] | None] = {}
+    missing = []
+    for t in dict.fromkeys(texts):
+        hit = _cache.get(t, _MISSING)
+        if hit is _MISSING:
+            missing.append(t)
+        else:
+            found[t] = hit  # type: ignore[assignment]
     if missing:
         with _parser_lock:
             if _parser is None:
@@ -57,11 +67,12 @@ def _parse(texts: list[str]) -> list[list[dict[str, Any]] | None]:
             # one query for all, each text a quoted literal (a prepared statement costs 4 times as much)
             row = _parser.execute("SELECT " + ", ".join(
                 f"json_serialize_sql({quote_literal('SELECT ' + t)})" for t in missing)).fetchall()[0]
-        if len(_cache) + len(missing) > _CACHE_SIZE:
-            _cache.clear()
-        for text, answer in zip(missing, row, strict=True):
-            _cache[text] = _plain_list(json.loads(answer))
-    return [_cache[t] for t in texts]
+            for text, answer in zip(missing, row, strict=True):
+                found[text] = _plain_list(json.loads(answer))
+            if len(_cache) + len(missing) > _CACHE_SIZE:
+                _cache.clear()  # bounded: a client sending ever new literals in its select lists
+            _cache.update((t, found[t]) for t in missing)
+    return [found[t] for t in texts]
 
 
 def _plain_list(tree: dict[str, Any]) -> list[dict[str, Any]] | None:
