@@ -167,6 +167,18 @@ def figure(node: dict[str, Any], text: bytes) -> tuple[str, int]:
     return "?column?", 0
 
 
+def _expands(node: Any) -> bool:
+    """Whether an item holds DuckDB's ``COLUMNS(...)`` (not unpacked, ``*COLUMNS``), so is as many result columns as
+    it matches, each named by DuckDB after its column: one name for all would make them alike (max, max, ...)."""
+    if isinstance(node, list):
+        return any(_expands(v) for v in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("class") == "STAR" and node.get("columns"):
+        return True
+    return node.get("type") != "OPERATOR_UNPACK" and any(_expands(v) for v in node.values())
+
+
 def _select_lists(toks: list[tuple[int, str, str]]) -> list[list[tuple[int, int]]]:
     """For each SELECT of the statement, its items as token spans [start, end)."""
     lists = []
@@ -267,7 +279,7 @@ def postgres_names(sql: str) -> str:
             continue
         data = ("SELECT " + text).encode()
         for (a, b), node in zip(items, nodes, strict=True):
-            if node.get("class") in ("STAR", "COLUMN_REF"):
+            if node.get("class") in ("STAR", "COLUMN_REF") or _expands(node):
                 continue
             alias = node.get("alias", "")
             inner = node

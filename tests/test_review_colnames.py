@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import duckdb
+
 from ad_duckdb.pgcolnames import postgres_names
 
 
@@ -30,3 +32,18 @@ def test_postgres_names_from_many_threads_once_the_cache_fills() -> None:
     assert errors == []
     assert len(named) == 4 * 1500
     assert all(s.startswith('SELECT count(*) + 1 AS "?column?" FROM (SELECT ') for s in named)
+
+
+def test_an_item_of_duckdbs_columns_keeps_one_name_a_column() -> None:
+    """DuckDB's COLUMNS(...) makes one result column of an item per column it matches, each named after it:
+    ``max(COLUMNS('c.*'))`` gives count, distinct_cards, ... Through serve every one got the item's PostgreSQL name,
+    max, max, max, which a BI tool cannot tell apart. Such an item is left as written; an unpacked ``*COLUMNS(*)``,
+    one column, is named."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT 1 AS a, 2 AS b, 3 AS c")
+    for sql, names in [("SELECT max(COLUMNS(*)) FROM t", ["a", "b", "c"]),
+                       ("SELECT COLUMNS('[ab]')::text, 1 + 1 FROM t", ["a", "b", "?column?"]),
+                       ("SELECT COLUMNS(*) + 1 FROM t", ["a", "b", "c"]),
+                       ("SELECT coalesce(*COLUMNS(*)) FROM t", ["coalesce"])]:
+        got = [d[0] for d in con.execute(postgres_names(sql)).description]
+        assert got == names, (sql, postgres_names(sql))
