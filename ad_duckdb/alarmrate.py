@@ -128,20 +128,20 @@ def cut(scores: np.ndarray, share: float) -> tuple[float, int]:
     return value, int(flagged[i])
 
 
-def _time_span(cur: object, source: str, where: str | None, time: str, who: str) -> tuple[float, str, str] | None:
-    """Seconds from the first to the last time of the rows, and those two times as text; None for no rows (which
-    the scoring then refuses as such, not as times all NULL)."""
+def _time_span(cur: object, source: str, where: str | None, time: str, who: str) -> tuple[float, str, str, int] | None:
+    """Seconds from the first to the last time of the rows, those two times as text, and how many distinct times
+    there are; None for no rows (which the scoring then refuses as such, not as times all NULL)."""
     col = quote_ident(time)
-    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR "
-         f"FROM {source_sql(source)}{where_sql(strip_sql_ends(where)) if where else ''}")
-    n, span, first, last = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
+    q = (f"SELECT count(*), epoch(max({col})) - epoch(min({col})), min({col})::VARCHAR, max({col})::VARCHAR, "
+         f"count(DISTINCT {col}) FROM {source_sql(source)}{where_sql(strip_sql_ends(where)) if where else ''}")
+    n, span, first, last, times = cur.execute(q).fetchall()[0]  # type: ignore[attr-defined]
     if not n:
         return None
     if span is None:
         raise BadInputError(f"{who}: time column {time!r} of {source!r} is NULL in every row"
                             f"{' the filter keeps' if where else ''}, so no alarms per period can be counted; pass "
                             "a column holding the rows' times, or use rate= (CLI: --rate).")
-    return float(span), str(first), str(last)
+    return float(span), str(first), str(last), int(times)
 
 
 def _training_rows(cur: object, lm: LoadedModel, source: str, where: str | None) -> int:
@@ -232,8 +232,11 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             raise BadInputError(f"{who}: the {n} row(s) of {rows_of} are all at one time ({span[1]}), so they cover "
                                 f"no period to count alarms per {want.per or 'day'} on; widen the stretch, or use "
                                 "rate= (CLI: --rate).")
-        # each row stands for one step between readings: 2016 readings 5 minutes apart cover 7 days, not 7 days less 5 minutes
-        covered = seconds * n / (n - 1)
+        # each distinct time stands for one step between readings: 2016 readings 5 minutes apart cover 7 days, not 7
+        # days less 5 minutes; and 14 dates of 50 merchants' daily rows 14 days (a step per row made it 13 and a bit,
+        # so "2 a day" flagged 1.86 a day)
+        times = span[3]
+        covered = seconds * times / (times - 1)
     per = want.per or ("day" if covered is not None else None)
     rows_per = None if covered is None or per is None else n * PERIODS[per] / covered
     if want.rate is not None:

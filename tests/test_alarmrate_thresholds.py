@@ -233,3 +233,25 @@ def test_a_target_that_falls_inside_tied_scores_says_how_many_the_cut_flags(plan
         assert "flags 300 of 2016 rows" in (th.chosen_on or "")
     finally:
         con.close()
+
+
+def test_alarms_a_day_on_daily_rows_of_many_merchants_count_every_day_of_the_stretch() -> None:
+    """threshold --help's own example, --per-day 2 --time day on daily rows (50 merchants a day): the period was
+    the first to the last date stretched by one row's step, 13 days and a bit for two weeks of dates, so '2 alarms a
+    day' flagged 26 rows of them (1.86 a day) and said 2 a day. Two weeks of dates are 14 days: 28 rows."""
+    con = ad_duckdb.connect()
+    try:
+        rng = np.random.default_rng(0)
+        con.execute("CREATE TABLE d AS SELECT DATE '2024-01-01' + (i // 50)::INT AS day, a, b FROM "
+                    "(SELECT unnest(range(1050)) AS i, unnest(?) AS a, unnest(?) AS b)",
+                    [rng.normal(size=1050).tolist(), rng.normal(size=1050).tolist()])
+        ad_duckdb.train(con, "m", "d", features=["a", "b"], where="day < '2024-01-08'", **FAST)
+        th = ad_duckdb.set_threshold(con, "m", "two", "alarm_rate", source="d", where="day >= '2024-01-08'",
+                                     per_day=2, time="day")
+        assert ("(700 rows, 2024-01-08 to 2024-01-21: 2 weeks, 50 rows a day); target 2 alarms a day: flags 28 of "
+                "700 rows") in (th.chosen_on or ""), th.chosen_on
+        got = con.execute("SELECT count(*) FILTER (WHERE is_anomaly_at('m', 'two', a, b)) FROM d "
+                          "WHERE day >= '2024-01-08'").fetchall()[0][0]
+        assert got == 28
+    finally:
+        con.close()
