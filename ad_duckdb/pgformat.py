@@ -19,7 +19,13 @@ from .sqltext import quote_literal, sql_words
 # strftime with FM). A pattern whose value strftime has no specifier for is an SQL expression of ``{x}`` instead
 # (an "expr:" entry), cast to text.
 _DATE_PATTERNS: tuple[tuple[str, str, str], ...] = (
-    ("HH24", "%H", "%-H"), ("HH12", "%I", "%-I"), ("HH", "%I", "%-I"), ("MI", "%M", "%-M"), ("SS", "%S", "%-S"),
+    ("HH24", "%H", "%-H"), ("HH12", "%I", "%-I"), ("HH", "%I", "%-I"), ("MI", "%M", "%-M"),
+    # seconds past midnight (SSSSS is PostgreSQL's other spelling): before SS, which would read them as SS twice
+    ("SSSSS", "expr:hour({x}) * 3600 + minute({x}) * 60 + second({x})",
+     "expr:hour({x}) * 3600 + minute({x}) * 60 + second({x})"),
+    ("SSSS", "expr:hour({x}) * 3600 + minute({x}) * 60 + second({x})",
+     "expr:hour({x}) * 3600 + minute({x}) * 60 + second({x})"),
+    ("SS", "%S", "%-S"),
     ("MS", "%g", "%g"), ("US", "%f", "%f"),
     ("AM", "%p", "%p"), ("PM", "%p", "%p"), ("am", "lower:%p", "lower:%p"), ("pm", "lower:%p", "lower:%p"),
     ("YYYY", "%Y", "%Y"), ("IYYY", "%G", "%G"), ("YY", "%y", "%y"),

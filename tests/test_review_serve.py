@@ -1,4 +1,4 @@
-"""PostgreSQL's column names (pgcolnames) as serve's connection threads ask for them at once."""
+"""serve's rewrites of each query to PostgreSQL's ways: column names (pgcolnames) and to_char (pgformat)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 import duckdb
 
 from ad_duckdb.pgcolnames import postgres_names
+from ad_duckdb.pgformat import pg_formats
 
 
 def test_postgres_names_from_many_threads_once_the_cache_fills() -> None:
@@ -47,3 +48,12 @@ def test_an_item_of_duckdbs_columns_keeps_one_name_a_column() -> None:
                        ("SELECT coalesce(*COLUMNS(*)) FROM t", ["coalesce"])]:
         got = [d[0] for d in con.execute(postgres_names(sql)).description]
         assert got == names, (sql, postgres_names(sql))
+
+
+def test_to_char_seconds_past_midnight() -> None:
+    """PostgreSQL's SSSS (and SSSSS) is the seconds past midnight; it was read as SS twice, so 01:02:03 printed as
+    '0303', not 3723."""
+    con = duckdb.connect()
+    for fmt, want in [("SSSS", "3723"), ("SSSSS", "3723"), ("HH24:MI:SS", "01:02:03"), ("SSSS.MS", "3723.456")]:
+        sql = postgres_names(f"SELECT to_char(TIMESTAMP '2024-01-01 01:02:03.456', '{fmt}')")
+        assert con.execute(pg_formats(sql)).fetchall() == [(want,)], (fmt, pg_formats(sql))
