@@ -749,6 +749,21 @@ def _cast_to_text(toks: list[tuple[int, str, str]], i: int) -> bool:
     return _ident(toks[k][1]) in ("text", "varchar", "name", "character")
 
 
+def _printed_as_text(toks: list[tuple[int, str, str]], a: int, e: int) -> bool:
+    """Whether the regclass cast of tokens ``a`` to ``e`` (exclusive) is then cast to text, as ``::text`` after it,
+    after parentheses around it (``(oid::regclass)::text``), or as ``CAST(... AS text)`` around it."""
+    while (e < len(toks) and toks[e][1] == ")" and a >= 1 and toks[a - 1][1] == "(" and _matching_open(toks, e) == a - 1
+           and not (a >= 2 and (toks[a - 2][2] == "identifier" or toks[a - 2][1].lower() == "cast"))):
+        a, e = a - 1, e + 1  # parentheses of their own, not a call's
+    if _cast_to_text(toks, e):
+        return True
+    if e + 1 >= len(toks) or toks[e][1].lower() != "as" or a < 2 or toks[a - 1][1] != "(" \
+            or toks[a - 2][1].lower() != "cast":
+        return False
+    k = e + 3 if e + 3 < len(toks) and toks[e + 2][1] == "." and _ident(toks[e + 1][1]) == "pg_catalog" else e + 1
+    return _ident(toks[k][1]) in ("text", "varchar", "name", "character")
+
+
 def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
     """The first ``X::regclass`` or ``CAST(X AS REGCLASS)`` at or after token ``skip`` as ``pg_regclass(X)`` (a
     session macro: DuckDB has no regclass type; ``regproc`` likewise, as ``pg_regproc(X)``), and where to look
@@ -766,14 +781,17 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
                 start = toks[a][0]
                 operand = sql[start:toks[t - 1][0]].rstrip()
                 call = f"{macro}({operand})"
-                if macro == "pg_regclass" and _cast_to_text(toks, r + 1):
+                if macro == "pg_regclass" and _printed_as_text(toks, a, r + 1):
                     call = f"pg_regclass_name({call})"  # oid::regclass::text: the relation's name, as regclass prints
                 return sql[:start] + call + sql[end:], a
         elif t >= 1 and toks[t - 1][1].lower() == "as" and r + 1 < len(toks) and toks[r + 1][1] == ")":
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":
                 inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
-                return sql[:toks[o - 1][0]] + f"{macro}({inner})" + sql[toks[r + 1][0] + 1:], o - 1
+                call = f"{macro}({inner})"
+                if macro == "pg_regclass" and _printed_as_text(toks, o - 1, r + 2):
+                    call = f"pg_regclass_name({call})"  # CAST(oid AS regclass)::text: the name, as above
+                return sql[:toks[o - 1][0]] + call + sql[toks[r + 1][0] + 1:], o - 1
         return sql, r + 1
     return None
 

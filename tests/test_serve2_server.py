@@ -206,3 +206,17 @@ def test_oid_regclass_text_is_the_relations_name(server: Server) -> None:
         # a regclass compared with an oid is still the oid
         assert conn.execute("SELECT 'transactions'::regclass = (SELECT oid FROM pg_class WHERE relname = "
                             "'transactions')").fetchone() == (True,)
+
+
+def test_a_cast_to_regclass_in_parentheses_or_cast_then_text_is_the_relations_name(server: Server) -> None:
+    """oid::regclass::text gave the name, but the same cast written CAST(oid AS regclass)::text or
+    (oid::regclass)::text still gave the oid's number."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        row = conn.execute("SELECT CAST(c.oid AS regclass)::text, (c.oid::regclass)::text, "
+                           "CAST(c.oid AS pg_catalog.regclass)::varchar, ((c.oid)::regclass)::text, "
+                           "CAST(CAST(c.oid AS regclass) AS text) FROM pg_class c "
+                           "WHERE relname = 'transactions'").fetchone()
+        assert row == ("transactions",) * 5
+        # not a cast to text: still the oid, which compares with one
+        assert conn.execute("SELECT (c.oid::regclass) = c.oid FROM pg_class c WHERE relname = 'transactions'"
+                            ).fetchone() == (True,)
