@@ -167,6 +167,19 @@ def figure(node: dict[str, Any], text: bytes) -> tuple[str, int]:
     return "?column?", 0
 
 
+def _calls_series(node: Any) -> bool:
+    """Whether an item calls PostgreSQL's ``generate_series`` outside a subquery (which has a select list of its own);
+    ``_call_span`` then finds the call if it is at the item's own depth (not an argument of another call's)."""
+    if isinstance(node, list):
+        return any(_calls_series(v) for v in node)
+    if not isinstance(node, dict) or node.get("class") == "SUBQUERY":
+        return False
+    if node.get("class") == "FUNCTION" and node.get("function_name") == "generate_series" \
+            and node.get("schema", "") in ("", "pg_catalog") and not node.get("is_operator"):
+        return True
+    return any(_calls_series(v) for v in node.values())
+
+
 def _expands(node: Any) -> bool:
     """Whether an item holds DuckDB's ``COLUMNS(...)`` (not unpacked, ``*COLUMNS``), so is as many result columns as
     it matches, each named by DuckDB after its column: one name for all would make them alike (max, max, ...)."""
@@ -282,11 +295,7 @@ def postgres_names(sql: str) -> str:
             if node.get("class") in ("STAR", "COLUMN_REF") or _expands(node):
                 continue
             alias = node.get("alias", "")
-            inner = node
-            while inner.get("class") == "CAST":
-                inner = inner["child"]  # generate_series(...)::date
-            if inner.get("class") == "FUNCTION" and inner.get("function_name") == "generate_series" \
-                    and inner.get("schema", "") in ("", "pg_catalog") and not inner.get("is_operator"):
+            if _calls_series(node):  # generate_series(...), ::date of it, + 1 to it: the call at the item's depth
                 call = _call_span(toks, a, b)
                 if call is not None:
                     inserts += [(toks[call[0]][0], "unnest("), (end_of(call[1]), ")")]

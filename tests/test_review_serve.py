@@ -57,3 +57,16 @@ def test_to_char_seconds_past_midnight() -> None:
     for fmt, want in [("SSSS", "3723"), ("SSSSS", "3723"), ("HH24:MI:SS", "01:02:03"), ("SSSS.MS", "3723.456")]:
         sql = postgres_names(f"SELECT to_char(TIMESTAMP '2024-01-01 01:02:03.456', '{fmt}')")
         assert con.execute(pg_formats(sql)).fetchall() == [(want,)], (fmt, pg_formats(sql))
+
+
+def test_generate_series_in_an_expression_of_a_select_list_gives_rows() -> None:
+    """SELECT generate_series(1, 3) gave three rows, but generate_series(1, 3) + 1 or * 2 still failed on DuckDB's
+    list ("No function matches '+(BIGINT[], ...)'"); PostgreSQL gives a row per value there too."""
+    con = duckdb.connect()
+    for sql, names, rows in [("SELECT generate_series(1, 3) + 1", ["?column?"], [(2,), (3,), (4,)]),
+                             ("SELECT 10 * generate_series(1, 2) AS d, 'x'", ["d", "?column?"], [(10, "x"), (20, "x")]),
+                             ("SELECT generate_series(1, 2)::text || 'x'", ["?column?"], [("1x",), ("2x",)]),
+                             # in its own select list, a subquery's is unnested once
+                             ("SELECT (SELECT generate_series(1, 2) + 1 LIMIT 1)", ["?column?"], [(2,)])]:
+        r = con.execute(postgres_names(sql))
+        assert ([d[0] for d in r.description], r.fetchall()) == (names, rows), postgres_names(sql)
