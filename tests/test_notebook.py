@@ -575,28 +575,34 @@ def test_what_train_load_model_or_from_store_returned_as_the_model_is_told_its_n
         con.close()
 
 
+def _add_interrupt_button(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL function press_interrupt(x): on its first call, the interrupt a notebook kernel's SIGINT handler raises in
+    the main thread; true for every row."""
+    import _thread
+
+    con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
+    calls = [0]
+
+    def press_interrupt(x: float) -> bool:
+        calls[0] += 1
+        if calls[0] == 1:
+            _thread.interrupt_main()  # what the kernel's SIGINT handler sees
+        return True
+
+    con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+
+
 @pytest.mark.parametrize("into", [None, "scores"])
 def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None) -> None:
     """The kernel's interrupt button (SIGINT) during ``ad_duckdb.score``. Before: it came out as DuckDB's wrapper of it,
     "InvalidInputException: Python exception occurred while executing the UDF: KeyboardInterrupt" (as if the query
     were wrong) or "RuntimeError: Query interrupted", where train and evaluate raise KeyboardInterrupt; now a
     KeyboardInterrupt that names the scoring, nothing written, and the connection goes on."""
-    import _thread
-
     con = ad_duckdb.connect()
     try:
         con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b FROM range(50000) t(i)")
         ad_duckdb.train(con, "valve", "SELECT * FROM readings LIMIT 400", **TINY)
-        con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
-        calls = [0]
-
-        def press_interrupt(x: float) -> bool:
-            calls[0] += 1
-            if calls[0] == 1:
-                _thread.interrupt_main()  # what the kernel's SIGINT handler sees
-            return True
-
-        con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+        _add_interrupt_button(con)
         with pytest.raises(KeyboardInterrupt) as e:
             ad_duckdb.score(con, "valve", "SELECT * FROM readings WHERE press_interrupt(a)", into=into)
         assert "score" in str(e.value) and "'valve'" in str(e.value), str(e.value)
@@ -630,24 +636,13 @@ def test_a_notebook_s_interrupt_of_the_other_long_calls_is_a_keyboard_interrupt(
     read, and the detector's read of a DuckDB relation. Before: DuckDB's wrapper of it, "InvalidInputException: Python
     exception occurred while executing the UDF: KeyboardInterrupt", as score gave; now a KeyboardInterrupt naming the
     call, nothing stored, and the connection goes on."""
-    import _thread
-
     con = ad_duckdb.connect()
     try:
         con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b, (i % 97 = 0)::INT AS y, "
                     "TIMESTAMP '2024-01-01' + i * INTERVAL 1 MINUTE AS ts FROM range(20000) t(i)")
         for _ in range(2):
             ad_duckdb.train(con, "valve", "SELECT a, b FROM readings LIMIT 400", **TINY)
-        con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
-        calls = [0]
-
-        def press_interrupt(x: float) -> bool:
-            calls[0] += 1
-            if calls[0] == 1:
-                _thread.interrupt_main()  # what the kernel's SIGINT handler sees
-            return True
-
-        con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+        _add_interrupt_button(con)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ad_duckdb.AdDuckDBWarning)  # few anomalies, few rows: not the point
             with pytest.raises(KeyboardInterrupt) as e:
