@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from os import PathLike
+from os import PathLike, fspath
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, lockwait, pysource, store, thresholds, trainhold, trainscores
+from . import catalognames, interrupts, lockwait, pysource, store, thresholds, trainhold, trainscores
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -416,6 +416,7 @@ def train(
     """
     # Why not a function of its own for the body: the fixed stacklevels of the notes it raises count its frames
     held = trainhold.hold(con, "train", wait)
+    given_path = catalognames.GIVEN_PATH.set((fspath(con), name) if isinstance(con, str | PathLike) else None)
     try:
         con = held.con
         _check_new_version_name(con, name)
@@ -561,11 +562,14 @@ def train(
             cur.close()
         refresh(con)
         return ModelInfo.of(rec)
-    except BaseException:
+    except BaseException as e:
         held.close(failed=True)
+        if interrupts.signalled(e):  # as in score (interrupts.raised_as_interrupt): a Ctrl-C during the read
+            raise interrupts.as_interrupt(f"ad_duckdb.train with {name!r}") from e
         raise
     finally:
         held.close()
+        catalognames.GIVEN_PATH.reset(given_path)
 
 
 def _check_new_version_name(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -946,7 +950,6 @@ def explained_columns(explain: bool, imputed: bool = True) -> list[str]:
     return (["anomaly_explain", "anomaly_imputed"] if imputed else ["anomaly_explain"]) if explain else []
 
 
-@interrupts.raised_as_interrupt
 def score(
     con: duckdb.DuckDBPyConnection,
     model: str,
@@ -1021,7 +1024,8 @@ def score(
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
     # an incremental run's rows are read and added while no other run of this process appends to the table
-    with one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext():
+    with interrupts.raised_as_interrupt("score", model), (
+            one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()):
         held = None
         if into is not None:
             # Checked before the reader exists: an unconsumed reader would hold its cursor (and the file) open.
@@ -1206,22 +1210,23 @@ def plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir
     Without ``out_dir``, returns the matplotlib Figure instead, for a notebook (shown as a cell's value;
     ``fig.savefig(path)`` writes it). It is not registered with pyplot: ``plt.show()`` and the backend are left alone.
     """
-    con = check_connection(con, "plot_scores")
-    from . import metrics
+    with interrupts.raised_as_interrupt("plot_scores", model):
+        con = check_connection(con, "plot_scores")
+        from . import metrics
 
-    lm = registry(con).get(model)
-    if out_dir is not None:
-        metrics.plots_folder(out_dir, lm.ref)
-    # one narrow column kept beside the score: the plot needs the scores only
-    tally: list[DriftTally] = []
-    with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"],
-                                            tally=tally)[1:], model, source) as cur:
-        scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
-    _drift_note(tally, source)
-    shown = shown_source(source, n=40)
-    if out_dir is None:
-        return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
-    return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
+        lm = registry(con).get(model)
+        if out_dir is not None:
+            metrics.plots_folder(out_dir, lm.ref)
+        # one narrow column kept beside the score: the plot needs the scores only
+        tally: list[DriftTally] = []
+        with _scored_view(con, *_scored_batches(con, model, source, lm.feature_names[:1], outputs=["anomaly_score"],
+                                                tally=tally)[1:], model, source) as cur:
+            scores = cur.sql("SELECT anomaly_score FROM __ad_scored").fetchnumpy()["anomaly_score"]
+        _drift_note(tally, source)
+        shown = shown_source(source, n=40)
+        if out_dir is None:
+            return metrics.scores_figure(np.asarray(scores, dtype=np.float64), lm.ref, lm.thresholds, shown)
+        return metrics.plot_scores(np.asarray(scores, dtype=np.float64), out_dir, lm.ref, lm.thresholds, shown)
 
 
 def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, out_dir: str | Path | None = None,
@@ -1234,18 +1239,19 @@ def plot_scores_over_time(con: duckdb.DuckDBPyConnection, model: str, source: st
     A time column NULL or infinite in every row raises ``NoTimesError`` (a ``BadInputError``), as no such column
     does. CLI: ``ad-duckdb score ... --plots DIR [--time COLUMN]``.
     """
-    con = check_connection(con, "plot_scores_over_time")
-    from . import metrics, timeplot
+    with interrupts.raised_as_interrupt("plot_scores_over_time", model):
+        con = check_connection(con, "plot_scores_over_time")
+        from . import metrics, timeplot
 
-    lm = registry(con).get(model)
-    if out_dir is not None:
-        metrics.plots_folder(out_dir, lm.ref)
-    col, note = timeplot.choose(con, lm.ref, source, time)
-    if col is None:
-        raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "
-                            "TIMESTAMP column; score a query that casts one, e.g. \"SELECT * REPLACE (CAST(day AS DATE) "
-                            "AS day) FROM ...\", and name it with time=."))
-    tally: list[DriftTally] = []  # the drift note plot_scores gives, from the plot's own scoring pass
-    out = timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40), tally=tally)
-    _drift_note(tally, source)
-    return out
+        lm = registry(con).get(model)
+        if out_dir is not None:
+            metrics.plots_folder(out_dir, lm.ref)
+        col, note = timeplot.choose(con, lm.ref, source, time)
+        if col is None:
+            raise BadInputError(f"Model {lm.ref!r}: " + (note or f"no scores-over-time plot: {source} has no DATE or "
+                                "TIMESTAMP column; score a query that casts one, e.g. \"SELECT * REPLACE (CAST(day AS DATE) "
+                                "AS day) FROM ...\", and name it with time=."))
+        tally: list[DriftTally] = []  # the drift note plot_scores gives, from the plot's own scoring pass
+        out = timeplot.plot(con, lm, source, col, out_dir, shown_source(source, n=40), tally=tally)
+        _drift_note(tally, source)
+        return out

@@ -7,12 +7,18 @@ exist; neither named what does exist nor how to reach another database file.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import duckdb
 
 from .attachfiles import option_hint
 from .sqltext import name_parts, sql_name
 
 _SHOWN = 20  # names listed at most; a warehouse may hold hundreds
+
+# Set by ``ad_duckdb.train`` given a database file's path (not a connection): (that path, the model's name). Why: the
+# fix "attach it on the connection first" then named a connection the user does not hold; train opened its own.
+GIVEN_PATH: ContextVar[tuple[str, str] | None] = ContextVar("ad_duckdb_given_path", default=None)
 
 
 def _listed(names: list[str]) -> str:
@@ -28,6 +34,14 @@ def _attach_fix(db: str, source: str, table: str, shell: bool) -> str:
         # each command opens DB alone, and an ATTACH lasts one process: --attach attaches the file for the command
         return (f"{option_hint(db)}, or copy the table into DB: ad-duckdb sql DB --write \"ATTACH "
                 f"'path/to/{db}.duckdb' AS {sql_name(db)} (READ_ONLY); CREATE TABLE {copy} AS FROM {source}\"")
+    given = GIVEN_PATH.get()
+    if given is not None:
+        path, model = given
+        return (f"given the path {path!r}, ad_duckdb.train opened it on a connection of its own, which attaches "
+                f"nothing else: open the file yourself, attach the other file there and pass that connection: con = "
+                f"ad_duckdb.connect({path!r}); con.execute(\"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} "
+                f"(READ_ONLY)\"); ad_duckdb.train(con, {model!r}, {source!r}, ...) (from the command line: "
+                f"ad-duckdb train ... --attach path/to/{db}.duckdb)")
     return (f"attach it on the connection first: con.execute(\"ATTACH 'path/to/{db}.duckdb' AS {sql_name(db)} "
             "(READ_ONLY)\") (ad_duckdb reads through cursors of that connection, which see what it attached)")
 

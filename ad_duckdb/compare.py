@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import metrics, pysource, store, texttable
+from . import interrupts, metrics, pysource, store, texttable
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -217,66 +217,67 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         and flagged rows (``score > value``, as ``is_anomaly_at``), and the rows both flag; the overlap of the two
         top-``top`` lists and the rank correlation of all scores.
     """
-    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
-        raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
-                          f"got {top!r}.")
-    rec_a, rec_b = load_model(con, a), load_model(con, b)
-    # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
-    cur = pysource.cursor(con, source, rereads=True)
-    try:
-        if rec_a.ref == rec_b.ref:
-            raise _same_version(a, b, rec_a, store.known_models(cur).get(rec_a.name, [rec_a.version]))
-        cols_a, cols_b = source_features(cur, rec_a, source), source_features(cur, rec_b, source)
-        names = _threshold_names(rec_a, rec_b)
-        ta: list[Threshold | None] = [rec_a.threshold(n) for n in names]
-        tb: list[Threshold | None] = [rec_b.threshold(n) for n in names]
-        # one FILTER triple per threshold name; the values are named parameters, so no number is SQL text
-        parts: list[str] = []
-        params: dict[str, Any] = {"top": top}
-        for k, (x, y) in enumerate(zip(ta, tb, strict=True)):
-            params[f"a{k}"], params[f"b{k}"] = (x.value if x else None), (y.value if y else None)
-            parts += [f"count(*) FILTER (WHERE sa > $a{k})", f"count(*) FILTER (WHERE sb > $b{k})",
-                      f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
-        # a tie at the cut: the rows sharing the top-th score (its rank group) run past the top-th place
-        ties = [f"coalesce(max(n{v}) FILTER (WHERE r{v} = $top AND k{v} + n{v} - 1 > $top), 0)" for v in "ab"]
-        counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", *ties, *parts,
-                            *_RANK_SUMS])
-        if where:  # checked alone: in the query below DuckDB's message quoted our scoring SQL, the filter unnamed
-            try:
-                cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
-            except duckdb.Error as e:
-                raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
-                    f"where={where!r} (CLI: --where) does not run on {source!r}: {first_part(str(e))}.") from None
-        scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
-        # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
-        # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
-        # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows);
-        # where ties straddle the cut, which tied rows count is read order, so their number is reported.
-        row = cur.execute(
-            f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
-            f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
-            f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
-            "rank() OVER (ORDER BY sa DESC) AS ka, count(*) OVER (PARTITION BY sa) AS na, "
-            "rank() OVER (ORDER BY sb DESC) AS kb, count(*) OVER (PARTITION BY sb) AS nb FROM s "
-            f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
-        ).fetchall()[0]
-    finally:
-        cur.close()
-    if not row[0]:
-        raise NoRowsError(f"No rows of {source}{' matching ' + repr(where) if where else ''} to compare {rec_a.ref} "
-                          f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
-    corr = _rank_correlation(int(row[0]), *row[len(row) - len(_RANK_SUMS):])
-    out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[2]),
-                            int(row[3]), where=where if where and where.strip() else None)
-    for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
-        fa, fb, both = row[4 + 3 * k: 7 + 3 * k]
-        out.thresholds.append(ThresholdComparison(
-            n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
-            int(both) if x and y else None, x.method if x else None, y.method if y else None,
-            x.chosen_on if x else None, y.chosen_on if y else None))
-    if label is not None:
-        out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds)
-    return out
+    with interrupts.raised_as_interrupt("compare_versions", a, b):
+        if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+            raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
+                              f"got {top!r}.")
+        rec_a, rec_b = load_model(con, a), load_model(con, b)
+        # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
+        cur = pysource.cursor(con, source, rereads=True)
+        try:
+            if rec_a.ref == rec_b.ref:
+                raise _same_version(a, b, rec_a, store.known_models(cur).get(rec_a.name, [rec_a.version]))
+            cols_a, cols_b = source_features(cur, rec_a, source), source_features(cur, rec_b, source)
+            names = _threshold_names(rec_a, rec_b)
+            ta: list[Threshold | None] = [rec_a.threshold(n) for n in names]
+            tb: list[Threshold | None] = [rec_b.threshold(n) for n in names]
+            # one FILTER triple per threshold name; the values are named parameters, so no number is SQL text
+            parts: list[str] = []
+            params: dict[str, Any] = {"top": top}
+            for k, (x, y) in enumerate(zip(ta, tb, strict=True)):
+                params[f"a{k}"], params[f"b{k}"] = (x.value if x else None), (y.value if y else None)
+                parts += [f"count(*) FILTER (WHERE sa > $a{k})", f"count(*) FILTER (WHERE sb > $b{k})",
+                          f"count(*) FILTER (WHERE sa > $a{k} AND sb > $b{k})"]
+            # a tie at the cut: the rows sharing the top-th score (its rank group) run past the top-th place
+            ties = [f"coalesce(max(n{v}) FILTER (WHERE r{v} = $top AND k{v} + n{v} - 1 > $top), 0)" for v in "ab"]
+            counts = ", ".join(["count(*)", "count(*) FILTER (WHERE ra <= $top AND rb <= $top)", *ties, *parts,
+                                *_RANK_SUMS])
+            if where:  # checked alone: in the query below DuckDB's message quoted our scoring SQL, the filter unnamed
+                try:
+                    cur.execute(f"SELECT * FROM {source_sql(source)}{where_sql(where)} LIMIT 0")
+                except duckdb.Error as e:
+                    raise (SourceNotFoundError if is_missing_column(e) else BadInputError)(
+                        f"where={where!r} (CLI: --where) does not run on {source!r}: {first_part(str(e))}.") from None
+            scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
+            # MATERIALIZED: each version scores each row once, not once per window and aggregate that reads it.
+            # Tied scores get their average rank (Spearman's), not row numbers in scan order: identical rows had a
+            # "rank correlation" near 1, and constant scores must give none. The top-N keeps row numbers (N rows);
+            # where ties straddle the cut, which tied rows count is read order, so their number is reported.
+            row = cur.execute(
+                f"WITH s AS MATERIALIZED (SELECT {scores} FROM {source_sql(source)}"
+                f"{where_sql(where or 'true')}), r AS (SELECT sa, sb, "
+                f"row_number() OVER (ORDER BY sa DESC) AS ra, row_number() OVER (ORDER BY sb DESC) AS rb, "
+                "rank() OVER (ORDER BY sa DESC) AS ka, count(*) OVER (PARTITION BY sa) AS na, "
+                "rank() OVER (ORDER BY sb DESC) AS kb, count(*) OVER (PARTITION BY sb) AS nb FROM s "
+                f"WHERE sa IS NOT NULL AND sb IS NOT NULL) SELECT {counts} FROM r", params,
+            ).fetchall()[0]
+        finally:
+            cur.close()
+        if not row[0]:
+            raise NoRowsError(f"No rows of {source}{' matching ' + repr(where) if where else ''} to compare {rec_a.ref} "
+                              f"and {rec_b.ref} on: give a source with rows (or a --where that matches some).")
+        corr = _rank_correlation(int(row[0]), *row[len(row) - len(_RANK_SUMS):])
+        out = VersionComparison(rec_a.ref, rec_b.ref, source, int(row[0]), top, int(row[1]), corr, int(row[2]),
+                                int(row[3]), where=where if where and where.strip() else None)
+        for k, (n, x, y) in enumerate(zip(names, ta, tb, strict=True)):
+            fa, fb, both = row[4 + 3 * k: 7 + 3 * k]
+            out.thresholds.append(ThresholdComparison(
+                n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
+                int(both) if x and y else None, x.method if x else None, y.method if y else None,
+                x.chosen_on if x else None, y.chosen_on if y else None))
+        if label is not None:
+            out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds)
+        return out
 
 
 def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, cols_a: list[str],

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
+from . import interrupts
 from .exceptions import BadInputError
 
 
@@ -25,7 +27,13 @@ def arrow_table(X: Any) -> pa.Table | None:
         # a polars Series is one column without a table's names: it goes the way of a 1-D array
         return X.to_arrow() if kind == "DataFrame" else None
     if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
-        return X.to_arrow_table()
+        try:
+            return X.to_arrow_table()
+        except (RuntimeError, duckdb.Error) as e:
+            # A notebook's interrupt while the relation's query runs (its UDFs, a slow scan): DuckDB wraps it
+            if interrupts.signalled(e):
+                raise interrupts.as_interrupt("Reading the DuckDB relation X", writes=False) from e
+            raise
     # DuckDB reads a dict of numpy arrays as a table of those columns; so does the detector. A scipy dok_matrix is a
     # dict too, of (row, column) keys: the detector refuses it as sparse
     if isinstance(X, dict) and not hasattr(X, "nnz"):

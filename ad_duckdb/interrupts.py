@@ -7,14 +7,12 @@ it (``con.cursor()``), which it does not reach; those ran on until DuckDB notice
 """
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
 
 import duckdb
 
@@ -169,34 +167,43 @@ def ctrl_c_at_the_prompt() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 
-
-def raised_as_interrupt(func: _F) -> _F:
-    """``func`` (a public function of the library) with DuckDB's forms of a Ctrl-C raised as what they are: a
-    ``KeyboardInterrupt`` (``Terminated`` after a SIGTERM) naming the call, from DuckDB's error. A query stopped by
-    ``con.interrupt()`` keeps DuckDB's ``InterruptException``.
-
-    Why: a notebook's interrupt button during ``score`` gave "InvalidInputException: Python exception occurred while
-    executing the UDF: KeyboardInterrupt" (read as a wrong query) or "RuntimeError: Query interrupted", where
-    ``train`` and ``evaluate`` raise KeyboardInterrupt; code that catches KeyboardInterrupt missed it. Each write is
-    one transaction, so nothing half-written is left, which the message says."""
+def signalled(e: BaseException) -> bool:
+    """Whether ``e`` is one of DuckDB's forms of a signal (Ctrl-C, SIGTERM) that landed in its query: a bare
+    ``RuntimeError('Query interrupted')``, or its wrapper of the KeyboardInterrupt a SQL function's Python raised.
+    Not ``con.interrupt()`` from another thread: that stays DuckDB's InterruptException, which its caller asked for
+    and may wait on."""
     from .exceptions import interrupted_in_function
 
-    @functools.wraps(func)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (RuntimeError, duckdb.Error) as e:
-            # Only the forms of a signal: con.interrupt() from another thread stays DuckDB's InterruptException,
-            # which its caller asked for and may wait on
-            signalled = (type(e) is RuntimeError and str(e) == "Query interrupted") or (
-                isinstance(e, duckdb.Error) and interrupted_in_function(str(e)))
-            if not signalled:
-                raise
-            model = args[1] if len(args) > 1 else kwargs.get("model")
-            stop = Terminated if stopped_by_sigterm() else KeyboardInterrupt
-            raise stop(f"ad_duckdb.{func.__name__} with {model!r} interrupted; nothing half-written is kept "
-                       "(each write is one transaction): run it again") from e
+    return (type(e) is RuntimeError and str(e) == "Query interrupted") or (
+        isinstance(e, duckdb.Error) and interrupted_in_function(str(e)))
 
-    return call  # type: ignore[return-value]
+
+def as_interrupt(what: str, writes: bool = True) -> KeyboardInterrupt:
+    """The KeyboardInterrupt (``Terminated`` after a SIGTERM) to raise for a signal DuckDB wrapped, ``what``
+    having been stopped; ``writes``: whether it may write (then the message says nothing half-written is kept)."""
+    stop = Terminated if stopped_by_sigterm() else KeyboardInterrupt
+    kept = "; nothing half-written is kept (each write is one transaction)" if writes else ""
+    return stop(f"{what} interrupted{kept}: run it again")
+
+
+@contextmanager
+def raised_as_interrupt(call: str, *models: str) -> Iterator[None]:
+    """Around the body of ``call`` (a public function of the library, run on ``models``): DuckDB's forms of a Ctrl-C
+    raised as what they are, a ``KeyboardInterrupt`` (``Terminated`` after a SIGTERM) naming the call and its
+    model(s), from DuckDB's error. A query stopped by ``con.interrupt()`` keeps DuckDB's ``InterruptException``.
+
+    Why: a notebook's interrupt button during ``score``, ``evaluate``, ``set_threshold``, ``plot_scores``,
+    ``compare_versions`` or ``train``'s read gave "InvalidInputException: Python exception occurred while executing
+    the UDF: KeyboardInterrupt" (read as a wrong query) or "RuntimeError: Query interrupted"; code that catches
+    KeyboardInterrupt missed it. Each write is one transaction, so nothing half-written is left, which the message
+    says. Why a ``with`` in the body, not a decorator: a wrapper's frame shifted the fixed ``stacklevel`` of every
+    note the function raises off the caller's line (score's drift note pointed into this module)."""
+    try:
+        yield
+    except (RuntimeError, duckdb.Error) as e:
+        if not signalled(e):
+            raise
+        named = [m for m in models if isinstance(m, str)]
+        with_what = f" with {', '.join(repr(m) for m in named)}" if named else ""
+        raise as_interrupt(f"ad_duckdb.{call}{with_what}") from e

@@ -639,121 +639,122 @@ def evaluate(
     ``progress=True``: the rows scored so far on stderr, as ``score(progress=True)`` prints them (a bar on a
     terminal, a line every 30 s in a log).
     """
-    con = check_connection(con, "evaluate")
-    from . import metrics as ev
-    from . import timeplot
+    with interrupts.raised_as_interrupt("evaluate", model):
+        con = check_connection(con, "evaluate")
+        from . import metrics as ev
+        from . import timeplot
 
-    check_replace(into, replace, f"Evaluating {model!r}")
-    both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
-    if (miss_cost is None) != (alarm_cost is None):
-        given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
-        raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
-                          f"--{other.replace('_', '-')}): give both, {both}, or neither.")
-    # before the rows are read and scored
-    share = costs.share(anomaly_share, f"evaluate {model!r} needs")
-    prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
-                                                         f"evaluate {model!r} needs")
-    if into is not None:
-        check_target(con, into, replace, source, what="thresholds")
-    timeplot.without_plots(model, time, plots_dir)
-    over_time: tuple[str | None, str | None] = (None, None)
-    if plots_dir is not None:
-        ev.plots_folder(plots_dir, model)
-        over_time = timeplot.choose(con, model, source, time)
-    tally: list[DriftTally] = []
-    repeats: list[str] = []
-    lm, s, y = _labelled_scores(con, model, source, label, where, tally, repeats,
-                                progress="evaluating " if progress else None)
-    if len(y) and set(np.unique(y).tolist()) == {0}:
-        # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
-        call = ", ".join(sql_name(f) for f in lm.feature_names)
-        raise BadInputError(
-            f"evaluate {lm.ref!r}: none of the {len(y)} labelled rows is an anomaly (label 1), so recall and precision "
-            "are undefined; check the label column and the filter (label=, where=; CLI: --label, --where). If these "
-            "rows are known to be normal, the share each threshold flags is its false-alarm rate: "
-            f"SELECT avg(is_anomaly_at({quote_literal(model)}, 'default', {call})::INTEGER) AS false_alarm_rate "
-            f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
-            "other thresholds by name).")
-    thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-    at = {}
-    for name, value in sorted(lm.thresholds.items()):
-        m = ev.confusion(s, y, value)
-        at[name] = {"value": value, **m}
-        if share is not None:
-            at[name].update(ev.at_share(m, share))
-    # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
-    # than scoring the rows
-    c = thresholds.curve(s, y)
-    table = ev.candidate_table(s, y, c=c)
-    anomalies = int(y.sum())
-    auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
-    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc,
-                    auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share,
-                    auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
-    marked = dict(lm.thresholds)
-    if prices is not None:
-        rep.costs = _costs(s, y, at, prices)
-        marked["lowest cost"] = rep.costs.best["value"]
-    rep.keep_scores(s, y, marked, shown_source(source, where))
-    if rep.anomalies == rep.rows:
-        rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
-                         "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
-    rep.notes += repeats
-    inverted = _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
-    if inverted:
-        rep.notes.append(inverted)
-    if 0 < rep.anomalies < FEW_ANOMALIES:
-        # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the
-        # table's rows read: "a recall of 0 of 1" described no threshold a reader would keep
-        k, n = max(1, rep.anomalies // 2), rep.anomalies
-        lo, hi = ev.wilson(k, n)
-        rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
-                         f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
-                         "thresholds apart.")
-    # the rows without the source: the report is about them, and a source spelled two ways gives the same notes
-    moved = tally[0].note("rows labelled normal (0)")
-    if moved:
-        rep.notes.append(moved)
-    overlap = _training_overlap(con, lm, source, where, label)
-    if overlap:
-        rep.notes.append(overlap)
-    rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
-    fitted = sorted(t.name for t in lm.rec.thresholds if (t.chosen_on or "").startswith(rows_text))
-    if fitted:
-        rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
-                         "and recall here are what they were fitted to; judge them on other labelled rows.")
-    shared = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
-    if shared:
-        rep.notes.append(f"Threshold(s) chosen on labelled rows that include rows here: {shared}: their precision "
-                         "and recall on these rows are partly what they were fitted to; judge them on other labelled "
-                         "rows.")
-    if plots_dir is not None:
-        rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
-        note = over_time[1]
-        if over_time[0]:
+        check_replace(into, replace, f"Evaluating {model!r}")
+        both = "what a missed anomaly and a false alarm cost (e.g. 400 and 5)"
+        if (miss_cost is None) != (alarm_cost is None):
+            given, other = ("miss_cost", "alarm_cost") if alarm_cost is None else ("alarm_cost", "miss_cost")
+            raise OptionError(f"evaluate {model!r}: {given}= (CLI: --{given.replace('_', '-')}) goes with {other}= (CLI: "
+                              f"--{other.replace('_', '-')}): give both, {both}, or neither.")
+        # before the rows are read and scored
+        share = costs.share(anomaly_share, f"evaluate {model!r} needs")
+        prices = None if miss_cost is None else costs.prices(miss_cost, alarm_cost, anomaly_share,
+                                                             f"evaluate {model!r} needs")
+        if into is not None:
+            check_target(con, into, replace, source, what="thresholds")
+        timeplot.without_plots(model, time, plots_dir)
+        over_time: tuple[str | None, str | None] = (None, None)
+        if plots_dir is not None:
+            ev.plots_folder(plots_dir, model)
+            over_time = timeplot.choose(con, model, source, time)
+        tally: list[DriftTally] = []
+        repeats: list[str] = []
+        lm, s, y = _labelled_scores(con, model, source, label, where, tally, repeats,
+                                    progress="evaluating " if progress else None)
+        if len(y) and set(np.unique(y).tolist()) == {0}:
+            # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
+            call = ", ".join(sql_name(f) for f in lm.feature_names)
+            raise BadInputError(
+                f"evaluate {lm.ref!r}: none of the {len(y)} labelled rows is an anomaly (label 1), so recall and precision "
+                "are undefined; check the label column and the filter (label=, where=; CLI: --label, --where). If these "
+                "rows are known to be normal, the share each threshold flags is its false-alarm rate: "
+                f"SELECT avg(is_anomaly_at({quote_literal(model)}, 'default', {call})::INTEGER) AS false_alarm_rate "
+                f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
+                "other thresholds by name).")
+        thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
+        at = {}
+        for name, value in sorted(lm.thresholds.items()):
+            m = ev.confusion(s, y, value)
+            at[name] = {"value": value, **m}
+            if share is not None:
+                at[name].update(ev.at_share(m, share))
+        # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
+        # than scoring the rows
+        c = thresholds.curve(s, y)
+        table = ev.candidate_table(s, y, c=c)
+        anomalies = int(y.sum())
+        auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
+        rep = ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc,
+                        auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share,
+                        auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
+        marked = dict(lm.thresholds)
+        if prices is not None:
+            rep.costs = _costs(s, y, at, prices)
+            marked["lowest cost"] = rep.costs.best["value"]
+        rep.keep_scores(s, y, marked, shown_source(source, where))
+        if rep.anomalies == rep.rows:
+            rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
+                             "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
+        rep.notes += repeats
+        inverted = _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
+        if inverted:
+            rep.notes.append(inverted)
+        if 0 < rep.anomalies < FEW_ANOMALIES:
+            # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the
+            # table's rows read: "a recall of 0 of 1" described no threshold a reader would keep
+            k, n = max(1, rep.anomalies // 2), rep.anomalies
+            lo, hi = ev.wilson(k, n)
+            rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
+                             f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
+                             "thresholds apart.")
+        # the rows without the source: the report is about them, and a source spelled two ways gives the same notes
+        moved = tally[0].note("rows labelled normal (0)")
+        if moved:
+            rep.notes.append(moved)
+        overlap = _training_overlap(con, lm, source, where, label)
+        if overlap:
+            rep.notes.append(overlap)
+        rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
+        fitted = sorted(t.name for t in lm.rec.thresholds if (t.chosen_on or "").startswith(rows_text))
+        if fitted:
+            rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
+                             "and recall here are what they were fitted to; judge them on other labelled rows.")
+        shared = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
+        if shared:
+            rep.notes.append(f"Threshold(s) chosen on labelled rows that include rows here: {shared}: their precision "
+                             "and recall on these rows are partly what they were fitted to; judge them on other labelled "
+                             "rows.")
+        if plots_dir is not None:
+            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
+            note = over_time[1]
+            if over_time[0]:
+                try:
+                    # the histogram's thresholds ('lowest cost' too): one colour each in both, one score axis
+                    rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
+                                                   where, label, thresholds=marked))
+                except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
+                    note = e.note
+            if note:
+                rep.notes.append(note)
+        if into is not None:
+            cur = interrupts.cursor(con)
             try:
-                # the histogram's thresholds ('lowest cost' too): one colour each in both, one score axis
-                rep.plots.append(timeplot.plot(con, lm, source, over_time[0], plots_dir, shown_source(source, where),
-                                               where, label, thresholds=marked))
-            except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
-                note = e.note
-        if note:
-            rep.notes.append(note)
-    if into is not None:
-        cur = interrupts.cursor(con)
-        try:
-            with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
-                cur.execute(
-                    f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
-                    "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
-                )
-                cur.executemany(
-                    f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
-                    [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
-                )
-        finally:
-            cur.close()
-    return rep
+                with store.transaction(cur):  # all or nothing: a replaced table is never left half-written
+                    cur.execute(
+                        f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
+                        "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
+                    )
+                    cur.executemany(
+                        f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                        [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
+                    )
+            finally:
+                cur.close()
+        return rep
 
 
 def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices: costs.Prices) -> Any:
@@ -855,132 +856,133 @@ def set_threshold(
     ``where`` (optional) filters ``source``'s rows. A method takes only the arguments it uses; others are refused.
     ``progress=True``: the labelled rows scored so far on stderr, as ``score(progress=True)`` prints them.
     """
-    con = check_connection(con, "set_threshold")
-    lm = registry(con).get(model)
-    if not isinstance(name, str) or not name or len(name) > 64:
-        raise OptionError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
-    # An option the method does not read is a mistake to report, not to drop: the stored threshold would
-    # not be what was asked for.
-    goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
-    uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
-            "min_precision": {"target", "source", "label", "where", "confident"},
-            "min_recall": {"target", "source", "label", "where", "confident"},
-            "flag_budget": {"target", "source", "label", "where"},
-            "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"},
-            alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time"}}.get(method)
-    if not isinstance(confident, bool):
-        raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
-    given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
-                            "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
-                            "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
-                            "per_week": per_week, "time": time}.items()
-             if v is not None}
-    if uses is not None and given - uses:
-        raise OptionError(
-            f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
-            f"(CLI: {', '.join('--' + u.replace('_', '-') for u in sorted(given - uses))}); "
-            f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
-        )
-    for arg, v in (("value", value), ("target", target)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
-                              f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
-    if method == "min_cost":  # before the labelled rows are read and scored
-        # as floats: a numpy integer is no JSON number, and the goal kept for a retrain would hold text
-        pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
-                          f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
-        miss_cost, alarm_cost, anomaly_share = pr.miss_cost, pr.alarm_cost, pr.anomaly_share
-    want = None
-    if method == alarmrate.METHOD:  # before the rows are read and scored
-        try:
-            want = alarmrate.target(rate, per_hour, per_day, per_week, time)
-        except OptionError as e:
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
-        if source is None:
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on rows believed "
-                              "normal that the model did not train on; pass source= (CLI: --source), a table, view "
-                              "or query, and optionally where= (CLI: --where), e.g. last week's rows.")
-    chk = interrupts.cursor(con)
-    try:
-        store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
-    finally:
-        chk.close()
-    if method == "manual":
-        if value is None or not np.isfinite(value):
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
-                              f"(CLI: --value), e.g. value=3.5; got {value!r}.")
-        # Why the share: a cut read off the --plots histogram is checked against the share the plot gave it
-        th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand",
-                       flagged_share=None if lm.quantiles is None else lm.share_above(float(value)))
-    elif method in ("quantile", "contamination"):
-        if lm.quantiles is None:
-            raise BadInputError(
-                f"Threshold {name!r} for {lm.ref!r}: method {method!r} reads the training-score quantiles stored with "
-                f"a model, and {lm.ref} has none (it was stored without them). Re-train it, or choose the threshold "
-                "another way: method 'manual' with value= (CLI: --value), or a goal on labelled rows such as 'max_f1' "
-                "with source= and label= (CLI: --source, --label)."
-            )
-        if target is None or not (0.0 < target < 1.0):
-            # the example fits the method: a contamination of 0.99 would flag 99% of rows, and 5 is likely 5%
-            what = "the quantile of the training scores, e.g. 0.99"
-            if method == "contamination":
-                pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
-                       else "")
-                what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
-            else:
-                what += f"; got {target!r}{thresholds.percent_hint(target)}"
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
-                              f"(CLI: --target), {what}{'' if what.endswith('?') else '.'}")
-        q = 1.0 - target if method == "contamination" else target
-        v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
-        th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
-                       flagged_share=lm.share_above(v))
-    elif want is not None and source is not None:
-        goal = alarmrate.goal(want, source, where)  # kept: a retrain chooses it again on the same rows
-        th = alarmrate.choose(con, lm, name, want, source, where, progress=progress)
-    elif method in thresholds.LABELLED:
-        if source is None or label is None:
+    with interrupts.raised_as_interrupt("set_threshold", model):
+        con = check_connection(con, "set_threshold")
+        lm = registry(con).get(model)
+        if not isinstance(name, str) or not name or len(name) > 64:
+            raise OptionError(f"Threshold name {name!r} must be a non-empty string of at most 64 characters.")
+        # An option the method does not read is a mistake to report, not to drop: the stored threshold would
+        # not be what was asked for.
+        goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
+        uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
+                "min_precision": {"target", "source", "label", "where", "confident"},
+                "min_recall": {"target", "source", "label", "where", "confident"},
+                "flag_budget": {"target", "source", "label", "where"},
+                "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"},
+                alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time"}}.get(method)
+        if not isinstance(confident, bool):
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
+        given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
+                                "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
+                                "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
+                                "per_week": per_week, "time": time}.items()
+                 if v is not None}
+        if uses is not None and given - uses:
             raise OptionError(
-                f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and "
-                "label= (CLI: --source, --label). Without labels: method 'contamination' with target= (CLI: "
-                "--target), the share of training rows to flag, e.g. 0.01; 'quantile' with target=, a quantile of "
-                "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
-                "histogram (`ad-duckdb score ... --plots DIR`)."
+                f"Threshold {name!r} for {lm.ref!r}: method {method!r} does not use {', '.join(sorted(given - uses))} "
+                f"(CLI: {', '.join('--' + u.replace('_', '-') for u in sorted(given - uses))}); "
+                f"it takes {', '.join(sorted(uses))}. Leave the others out, or pick the method that uses them."
             )
-        try:  # before the labelled rows are read and scored
-            if method in thresholds.TARGETED:
-                thresholds.goal_target(method, target)
-        except OptionError as e:
-            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
-        # a plain float: a numpy number (np.float32(0.9)) was kept as the text '0.9', which a retrain with
-        # carry_thresholds no longer read as a goal
-        goal = {"method": method, "target": None if target is None else float(target), "source": source,
-                "label": label, "where": where, "confident": confident}
-        if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
-            goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
-        th = _goal_threshold(con, lm, name, goal, progress=progress)
-    elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
-        raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method is the way the threshold is chosen, not its value; "
-                          f"for a value of your own: set_threshold(con, {model!r}, {name!r}, 'manual', "
-                          f"value={method!r}). Methods: {', '.join(thresholds.METHODS)}.")
-    else:
-        raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
-    was = next((t for t in lm.rec.thresholds if t.name == name), None)
-    if was is not None and name in ("default", *thresholds.QUANTILES):
-        # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
-        # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
-        effect = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
-            f"{name!r} no longer names its quantile of the training scores"
-        warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
-                      f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.",
-                      AdDuckDBWarning, stacklevel=2)
-    cur = interrupts.cursor(con)
-    try:
-        store.set_threshold(cur, lm.name, lm.version, th, goal)
-    finally:
-        cur.close()
-    refresh(con)
-    return th
+        for arg, v in (("value", value), ("target", target)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real)):
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {arg}= (CLI: --{arg}) must be a number, e.g. "
+                                  f"{arg}={0.9 if arg == 'target' else 3.5}; got {v!r}.")
+        if method == "min_cost":  # before the labelled rows are read and scored
+            # as floats: a numpy integer is no JSON number, and the goal kept for a retrain would hold text
+            pr = costs.prices(miss_cost, alarm_cost, anomaly_share,
+                              f"Threshold {name!r} for {lm.ref!r}: method 'min_cost' needs")
+            miss_cost, alarm_cost, anomaly_share = pr.miss_cost, pr.alarm_cost, pr.anomaly_share
+        want = None
+        if method == alarmrate.METHOD:  # before the rows are read and scored
+            try:
+                want = alarmrate.target(rate, per_hour, per_day, per_week, time)
+            except OptionError as e:
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
+            if source is None:
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on rows believed "
+                                  "normal that the model did not train on; pass source= (CLI: --source), a table, view "
+                                  "or query, and optionally where= (CLI: --where), e.g. last week's rows.")
+        chk = interrupts.cursor(con)
+        try:
+            store.check_can_write(chk, f"Cannot store threshold {name!r} for {lm.ref!r}")
+        finally:
+            chk.close()
+        if method == "manual":
+            if value is None or not np.isfinite(value):
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method 'manual' needs a finite value= "
+                                  f"(CLI: --value), e.g. value=3.5; got {value!r}.")
+            # Why the share: a cut read off the --plots histogram is checked against the share the plot gave it
+            th = Threshold(name=name, value=float(value), method="manual", chosen_on="set by hand",
+                           flagged_share=None if lm.quantiles is None else lm.share_above(float(value)))
+        elif method in ("quantile", "contamination"):
+            if lm.quantiles is None:
+                raise BadInputError(
+                    f"Threshold {name!r} for {lm.ref!r}: method {method!r} reads the training-score quantiles stored with "
+                    f"a model, and {lm.ref} has none (it was stored without them). Re-train it, or choose the threshold "
+                    "another way: method 'manual' with value= (CLI: --value), or a goal on labelled rows such as 'max_f1' "
+                    "with source= and label= (CLI: --source, --label)."
+                )
+            if target is None or not (0.0 < target < 1.0):
+                # the example fits the method: a contamination of 0.99 would flag 99% of rows, and 5 is likely 5%
+                what = "the quantile of the training scores, e.g. 0.99"
+                if method == "contamination":
+                    pct = (f" (for {target:g}%, target={target / 100:g})" if target is not None and 1.0 <= target < 100.0
+                           else "")
+                    what = f"the share of training rows to flag, e.g. 0.01 for 1%; got {target!r}{pct}"
+                else:
+                    what += f"; got {target!r}{thresholds.percent_hint(target)}"
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method {method!r} needs target= in (0, 1) "
+                                  f"(CLI: --target), {what}{'' if what.endswith('?') else '.'}")
+            q = 1.0 - target if method == "contamination" else target
+            v = float(np.interp(q, np.linspace(0, 1, len(lm.quantiles)), lm.quantiles))
+            th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
+                           flagged_share=lm.share_above(v))
+        elif want is not None and source is not None:
+            goal = alarmrate.goal(want, source, where)  # kept: a retrain chooses it again on the same rows
+            th = alarmrate.choose(con, lm, name, want, source, where, progress=progress)
+        elif method in thresholds.LABELLED:
+            if source is None or label is None:
+                raise OptionError(
+                    f"Threshold {name!r} for {lm.ref!r}: method {method!r} is chosen on labelled rows; pass source= and "
+                    "label= (CLI: --source, --label). Without labels: method 'contamination' with target= (CLI: "
+                    "--target), the share of training rows to flag, e.g. 0.01; 'quantile' with target=, a quantile of "
+                    "the training scores, e.g. 0.99; or 'manual' with value= (CLI: --value), a cut read off the scores' "
+                    "histogram (`ad-duckdb score ... --plots DIR`)."
+                )
+            try:  # before the labelled rows are read and scored
+                if method in thresholds.TARGETED:
+                    thresholds.goal_target(method, target)
+            except OptionError as e:
+                raise OptionError(f"Threshold {name!r} for {lm.ref!r}: {str(e)[:1].lower()}{str(e)[1:]}") from None
+            # a plain float: a numpy number (np.float32(0.9)) was kept as the text '0.9', which a retrain with
+            # carry_thresholds no longer read as a goal
+            goal = {"method": method, "target": None if target is None else float(target), "source": source,
+                    "label": label, "where": where, "confident": confident}
+            if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
+                goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
+            th = _goal_threshold(con, lm, name, goal, progress=progress)
+        elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
+            raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method is the way the threshold is chosen, not its value; "
+                              f"for a value of your own: set_threshold(con, {model!r}, {name!r}, 'manual', "
+                              f"value={method!r}). Methods: {', '.join(thresholds.METHODS)}.")
+        else:
+            raise BadInputError(f"Unknown threshold method {method!r}; use one of: {', '.join(thresholds.METHODS)}.")
+        was = next((t for t in lm.rec.thresholds if t.name == name), None)
+        if was is not None and name in ("default", *thresholds.QUANTILES):
+            # Why said: these names carry a meaning fixed at training ('default' is what is_anomaly flags above, 'p99'
+            # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
+            effect = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
+                f"{name!r} no longer names its quantile of the training scores"
+            warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
+                          f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.",
+                          AdDuckDBWarning, stacklevel=2)
+        cur = interrupts.cursor(con)
+        try:
+            store.set_threshold(cur, lm.name, lm.version, th, goal)
+        finally:
+            cur.close()
+        refresh(con)
+        return th
 
 
 def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, goal: dict[str, Any],

@@ -30,6 +30,10 @@ Metrics, per variant and seed, on the rows after the training period (the rows a
     SKAB's binary figures at the default threshold (is_anomaly): F1, FAR %, MAR % of all files' counts summed;
     and, on the first 29 rows of each file (training rows, whose 30-row window is not yet full), how many
     is_anomaly flags (the README's reason for the CASE).
+    Added after the 2026-12-04 run: the share of later normal rows flagged (the false alarms a day, scaled) at the
+    default threshold (1% of the training rows) and at an `alarm_rate` threshold of the same 1% set on the rows
+    right after the training ones (SKAB: the next 150; NAB: the next 50% of the training count, label 0, as its
+    training rows), both on the normal rows after that stretch (columns fp_after, fp_rate_after, normal_after).
 Reported: each family's mean over seeds 0-2, and each seed's value, so a gain that holds on every seed is told
 from one that does not.
 
@@ -55,6 +59,7 @@ from confirm_kde import NAB, SKAB, _md, _windows, run_pool, seeded_main  # noqa:
 SKAB_TRAIN_ROWS = 400
 NAB_TRAIN_SHARE = 0.15
 WINDOW = 30
+RATE_STRETCH_SKAB = 150  # rows after the training ones the alarm_rate threshold is set on (as examples/sensors)
 SEEDS = (0, 1, 2)
 VARIANTS = {"skab": ("raw", "lag", "roll", "roll_warm"), "nab": ("raw", "lag", "roll", "roll_warm", "roll_hod")}
 SENSORS = ["Accelerometer1RMS", "Accelerometer2RMS", "Current", "Pressure", "Temperature", "Thermocouple", "Voltage",
@@ -145,7 +150,27 @@ def run_one(task: tuple[str, str, int, str]) -> list[dict[str, Any]]:
     return [{"family": family, "dataset": name, "seed": seed, "variant": variant, "rows": len(y),
              "anomalies": int(y.sum()), "auc": auc, "tp": int((flag & (y == 1)).sum()),
              "fp": int((flag & (y == 0)).sum()), "tn": int((~flag & (y == 0)).sum()),
-             "fn": int((~flag & (y == 1)).sum()), "warm_flagged": int(warm)}]
+             "fn": int((~flag & (y == 1)).sum()), "warm_flagged": int(warm),
+             **_alarm_rate_after(con, family, n_train, args)}]
+
+
+def _alarm_rate_after(con: Any, family: str, n_train: int, args: str) -> dict[str, float]:
+    """The normal rows after a stretch that follows the training rows, and how many of them the default threshold
+    and an alarm_rate threshold of 1% set on that stretch flag (NaN: the stretch too short for a cut)."""
+    import ad_duckdb
+
+    end = n_train + (RATE_STRETCH_SKAB if family == "skab" else n_train // 2)
+    stretch = f"rn >= {n_train} AND rn < {end}" + (" AND label = 0" if family == "nab" else "")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # few alarms' worth on a short stretch: the cut's uncertainty, said
+            ad_duckdb.set_threshold(con, "m", "rate", "alarm_rate", source="f", where=stretch, rate=0.01)
+    except ad_duckdb.AdDuckDBError:
+        return {"normal_after": float("nan"), "fp_after": float("nan"), "fp_rate_after": float("nan")}
+    normal, fp, fp_rate = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE is_anomaly('m', {args})), "
+        f"count(*) FILTER (WHERE is_anomaly_at('m', 'rate', {args})) FROM f WHERE rn >= {end} AND label = 0").fetchone()
+    return {"normal_after": normal, "fp_after": fp, "fp_rate_after": fp_rate}
 
 
 def run(out: str, jobs: int, seeds: list[int], only: list[str] | None) -> None:
@@ -181,9 +206,20 @@ def summarize(path: str) -> str:
                          "AUC per seed": " / ".join(f"{a:.1f}" for a in auc),
                          "F1": f1.mean(), "F1 per seed": " / ".join(f"{a:.3f}" for a in f1),
                          "FAR %": far.mean(), "MAR %": mar.mean(),
-                         "warm-up rows flagged per file": gv.warm_flagged.sum() / len(gv)})
+                         "warm-up rows flagged per file": gv.warm_flagged.sum() / len(gv),
+                         **_after_stretch(gv)})
         out += [f"### {fam}", "", _md(pd.DataFrame(rows).set_index("variant")), ""]
     return "\n".join(out)
+
+
+def _after_stretch(gv: pd.DataFrame) -> dict[str, float]:
+    """The later normal rows flagged (%) at the default and the alarm_rate 1% thresholds; none for a CSV of a run
+    before these columns were added."""
+    if "fp_rate_after" not in gv:
+        return {}
+    g = gv.dropna(subset=["fp_rate_after"])
+    return {"later normal flagged %, default": g.fp_after.sum() / g.normal_after.sum() * 100,
+            "later normal flagged %, alarm_rate 1%": g.fp_rate_after.sum() / g.normal_after.sum() * 100}
 
 
 def main() -> None:

@@ -1123,3 +1123,29 @@ def test_scoring_into_a_table_leaves_the_connections_arrow_export_as_it_was(tmp_
     finally:
         other.close()
         con.close()
+
+
+@pytest.mark.parametrize("source", ["src.transactions", "src.main.transactions"])
+def test_train_from_a_path_of_another_file_s_table_says_what_to_do_with_a_path(tmp_path: Path, source: str) -> None:
+    """ad_duckdb.train('models.duckdb', ..., 'src.transactions'): the error said "attach it on the connection first:
+    con.execute(...)", but given a path the user holds no connection to attach on. It now says how: open the file
+    with ad_duckdb.connect, ATTACH there, and pass that connection (or the command line's --attach); nothing is
+    left behind."""
+    with duckdb.connect(str(tmp_path / "src.duckdb")) as src:
+        src.execute("CREATE TABLE transactions AS SELECT 1 + range % 20 AS count, (1 + range % 20) * (20 + range % 7) AS amount FROM range(300)")
+    models = tmp_path / "models.duckdb"
+    with pytest.raises(ad_duckdb.SourceNotFoundError) as e:
+        ad_duckdb.train(str(models), "tx_ae", source, **FAST)
+    said = str(e.value)
+    assert "con = ad_duckdb.connect(" in said and repr(str(models)) in said, said
+    assert "ATTACH 'path/to/src.duckdb' AS src (READ_ONLY)" in said, said
+    assert "ad_duckdb.train(con, 'tx_ae', " in said and "--attach path/to/src.duckdb" in said, said
+    assert "attach it on the connection first" not in said.lower(), said
+    assert not models.exists()  # the file train created for nothing is removed, as before
+    # the way it says works
+    con = ad_duckdb.connect(str(models))
+    try:
+        con.execute(f"ATTACH '{tmp_path / 'src.duckdb'}' AS src (READ_ONLY)")
+        assert ad_duckdb.train(con, "tx_ae", source, **FAST).train_rows == 300
+    finally:
+        con.close()

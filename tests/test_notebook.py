@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -571,32 +575,82 @@ def test_what_train_load_model_or_from_store_returned_as_the_model_is_told_its_n
         con.close()
 
 
+def _add_interrupt_button(con: duckdb.DuckDBPyConnection) -> None:
+    """SQL function press_interrupt(x): on its first call, the interrupt a notebook kernel's SIGINT handler raises in
+    the main thread; true for every row."""
+    import _thread
+
+    con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
+    calls = [0]
+
+    def press_interrupt(x: float) -> bool:
+        calls[0] += 1
+        if calls[0] == 1:
+            _thread.interrupt_main()  # what the kernel's SIGINT handler sees
+        return True
+
+    con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+
+
 @pytest.mark.parametrize("into", [None, "scores"])
 def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None) -> None:
     """The kernel's interrupt button (SIGINT) during ``ad_duckdb.score``. Before: it came out as DuckDB's wrapper of it,
     "InvalidInputException: Python exception occurred while executing the UDF: KeyboardInterrupt" (as if the query
     were wrong) or "RuntimeError: Query interrupted", where train and evaluate raise KeyboardInterrupt; now a
     KeyboardInterrupt that names the scoring, nothing written, and the connection goes on."""
-    import _thread
-
     con = ad_duckdb.connect()
     try:
         con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b FROM range(50000) t(i)")
         ad_duckdb.train(con, "valve", "SELECT * FROM readings LIMIT 400", **TINY)
-        con.execute("SET threads = 1")  # the source's function then runs on the calling thread, as the UDFs do
-        calls = [0]
-
-        def press_interrupt(x: float) -> bool:
-            calls[0] += 1
-            if calls[0] == 1:
-                _thread.interrupt_main()  # what the kernel's SIGINT handler sees
-            return True
-
-        con.create_function("press_interrupt", press_interrupt, ["DOUBLE"], "BOOLEAN", side_effects=True)
+        _add_interrupt_button(con)
         with pytest.raises(KeyboardInterrupt) as e:
             ad_duckdb.score(con, "valve", "SELECT * FROM readings WHERE press_interrupt(a)", into=into)
         assert "score" in str(e.value) and "'valve'" in str(e.value), str(e.value)
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'scores'").fetchone() == (0,)
         assert ad_duckdb.score(con, "valve", "readings", into="scores") == 50000
+    finally:
+        con.close()
+
+
+_PRESSED_SOURCE = "SELECT * FROM readings WHERE press_interrupt(a)"
+
+
+def _interrupted_calls(con: duckdb.DuckDBPyConnection, plots: Path) -> dict[str, Callable[[], object]]:
+    det = ad_duckdb.AutoEncoderDetector.from_store(con, "valve")
+    return {
+        "evaluate": lambda: ad_duckdb.evaluate(con, "valve", _PRESSED_SOURCE, label="y"),
+        "set_threshold": lambda: ad_duckdb.set_threshold(con, "valve", "f1", "max_f1", source=_PRESSED_SOURCE, label="y"),
+        "plot_scores": lambda: ad_duckdb.plot_scores(con, "valve", _PRESSED_SOURCE, plots),
+        "plot_scores_over_time": lambda: ad_duckdb.plot_scores_over_time(con, "valve", _PRESSED_SOURCE, plots, time="ts"),
+        "compare_versions": lambda: ad_duckdb.compare_versions(con, "valve@1", "valve@2", _PRESSED_SOURCE),
+        "train": lambda: ad_duckdb.train(con, "valve", _PRESSED_SOURCE, features=["a", "b"], **TINY),
+        "explain": lambda: det.explain(con.sql(_PRESSED_SOURCE).select("a, b")),
+        "decision_function": lambda: det.decision_function(con.sql(_PRESSED_SOURCE).select("a, b")),
+    }
+
+
+@pytest.mark.parametrize("call", ["evaluate", "set_threshold", "plot_scores", "plot_scores_over_time",
+                                  "compare_versions", "train", "explain", "decision_function"])
+def test_a_notebook_s_interrupt_of_the_other_long_calls_is_a_keyboard_interrupt(call: str, tmp_path: Path) -> None:
+    """The kernel's interrupt button (SIGINT) during evaluate, set_threshold, plot_scores, compare_versions, train's
+    read, and the detector's read of a DuckDB relation. Before: DuckDB's wrapper of it, "InvalidInputException: Python
+    exception occurred while executing the UDF: KeyboardInterrupt", as score gave; now a KeyboardInterrupt naming the
+    call, nothing stored, and the connection goes on."""
+    con = ad_duckdb.connect()
+    try:
+        con.execute("CREATE TABLE readings AS SELECT sin(i / 7.0) AS a, cos(i / 11.0) AS b, (i % 97 = 0)::INT AS y, "
+                    "TIMESTAMP '2024-01-01' + i * INTERVAL 1 MINUTE AS ts FROM range(20000) t(i)")
+        for _ in range(2):
+            ad_duckdb.train(con, "valve", "SELECT a, b FROM readings LIMIT 400", **TINY)
+        _add_interrupt_button(con)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ad_duckdb.AdDuckDBWarning)  # few anomalies, few rows: not the point
+            with pytest.raises(KeyboardInterrupt) as e:
+                _interrupted_calls(con, tmp_path)[call]()
+        said = str(e.value)
+        named = {"explain": "relation X", "decision_function": "relation X"}.get(call, f"ad_duckdb.{call} with 'valve")
+        assert named in said and "interrupted" in said, said
+        assert [m["version"] for m in ad_duckdb.list_models(con)] == [1, 2]
+        assert con.execute("SELECT count(*) FROM readings").fetchone() == (20000,)
     finally:
         con.close()
