@@ -1347,18 +1347,35 @@ def run_server(config: ServerConfig, ready: Callable[[PGServer], None] | None = 
     # server started (waiting with --wait for the training that then sends it, copying DB for --snapshot) killed it
     # without a word and left its copy behind. It is done once the server serves (_serve).
     early_hup = threading.Event()
+    # given back when the server ends: a notebook's or script's process goes on, and its interrupt key must raise
+    # KeyboardInterrupt again, not stop a server long gone
+    taken = _signal_handlers()
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, lambda *_: early_hup.set())
-    server = PGServer(config)
     try:
-        _serve(server, ready, early_hup)
-    except BaseException as e:
-        # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
-        # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy); a close that
-        # fails too must not hide why the server ended
-        clean_up_after(e, server.close_all, "stopping the server after the failed start")
-        raise
-    server.close_all()
+        server = PGServer(config)
+        try:
+            _serve(server, ready, early_hup)
+        except BaseException as e:
+            # Why here, not after serve_forever only: a SIGTERM before the handlers below are installed raises
+            # (interrupts.Terminated) and must still close the database (and remove a --snapshot copy); a close that
+            # fails too must not hide why the server ended
+            clean_up_after(e, server.close_all, "stopping the server after the failed start")
+            raise
+        server.close_all()
+    finally:
+        for sig, handler in taken.items():
+            if handler is not None:  # None: set outside Python, which cannot be put back from here
+                signal.signal(sig, handler)
+
+
+def _signal_handlers() -> dict[signal.Signals, Any]:
+    """The handlers of the signals the server takes (SIGINT, SIGTERM, SIGHUP), when it runs in the main thread (the
+    only one that may set them); none otherwise."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    sigs = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    return {s: signal.getsignal(s) for s in sigs}
 
 
 def _serve(server: PGServer, ready: Callable[[PGServer], None] | None, early_hup: threading.Event) -> None:

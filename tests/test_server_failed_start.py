@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
+import threading
 from collections.abc import Iterator
 
 import click
@@ -72,3 +73,27 @@ def test_a_failed_start_up_is_reported_when_stopping_the_server_fails_too(
     assert len(failing_close) == 1
     assert any(CLOSE_FAILURE in note for note in getattr(e.value, "__notes__", [])), e.value
     assert CLOSE_FAILURE in caplog.text, caplog.text
+
+
+def test_the_server_gives_back_the_signal_handlers_it_took(warehouse: str) -> None:
+    """A server run in a Python process's main thread (a notebook, a script calling run_server) took SIGINT, SIGTERM
+    and SIGHUP to stop and reload it and kept them after it ended: the kernel's interrupt button then stopped a server
+    long gone, and a later `ad_duckdb.score` could no longer be interrupted (KeyboardInterrupt never came)."""
+    import signal
+
+    names = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    before = {s: signal.getsignal(s) for s in names}
+
+    def stop_at_once(server: pgserver.PGServer) -> None:
+        assert signal.getsignal(signal.SIGINT) is not before[signal.SIGINT]  # the server's own while it serves
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), stop_at_once)
+    assert {s: signal.getsignal(s) for s in names} == before
+
+    def fail(_server: pgserver.PGServer) -> None:
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")  # a failed start: the handlers are given back too
+
+    with pytest.raises(BrokenPipeError):
+        pgserver.run_server(pgserver.ServerConfig(warehouse, port=0), fail)
+    assert {s: signal.getsignal(s) for s in names} == before
