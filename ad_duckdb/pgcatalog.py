@@ -407,6 +407,10 @@ _CATALOG_SQL = (
     "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
     "THEN 'pg_catalog' WHEN s.database_name IN (current_database(), 'system') THEN lower(s.schema_name) "
     "ELSE lower(s.database_name) END "
+    # 'public.t': main's t where the database has no schema public (pgpublic's rule for public.t in a query)
+    "OR lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = 'public' AND s.database_name = "
+    "current_database() AND s.schema_name = 'main' AND NOT EXISTS (SELECT 1 FROM duckdb_schemas() pg_ps WHERE "
+    "pg_ps.database_name = current_database() AND lower(pg_ps.schema_name) = 'public') "
     "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
     "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1), "
     # a missing relation is PostgreSQL's error (psql's \\sv printed "(not available)" for the NULL); a catalogue

@@ -206,3 +206,61 @@ def test_oid_regclass_text_is_the_relations_name(server: Server) -> None:
         # a regclass compared with an oid is still the oid
         assert conn.execute("SELECT 'transactions'::regclass = (SELECT oid FROM pg_class WHERE relname = "
                             "'transactions')").fetchone() == (True,)
+
+
+def test_values_columns_are_named_column1_column2(server: Server) -> None:
+    """VALUES (1, 2), (3, 4) had DuckDB's columns col0, col1; PostgreSQL names them column1, column2, and a query
+    over an unaliased VALUES list selects them by those names. INSERT ... VALUES and column aliases stay."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("VALUES (1, 2), (3, 4) ORDER BY 1 DESC")
+        assert [d.name for d in cur.description] == ["column1", "column2"] and cur.fetchall() == [(3, 4), (1, 2)]
+        cur = conn.execute("SELECT column2 FROM (VALUES (1, 'a'), (2, 'b')) v WHERE column1 = 2")
+        assert [d.name for d in cur.description] == ["column2"] and cur.fetchall() == [("b",)]
+        cur = conn.execute("WITH w AS (VALUES (1)) SELECT * FROM w UNION ALL VALUES (2)")
+        assert [d.name for d in cur.description] == ["column1"] and cur.fetchall() == [(1,), (2,)]
+        cur = conn.execute("SELECT * FROM (VALUES (1, 2)) v(a, b)")
+        assert [d.name for d in cur.description] == ["a", "b"]
+        assert conn.execute("SELECT 'VALUES (1)', x IN (VALUES (1), (2)) FROM (VALUES (2)) t(x)").fetchone() \
+            == ("VALUES (1)", True)
+        conn.execute("CREATE TEMP TABLE vt (a INTEGER, b INTEGER)")
+        conn.execute("INSERT INTO vt VALUES (1, 2)")
+        conn.execute("INSERT INTO vt (a, b) VALUES (3, 4)")
+        assert conn.execute("SELECT sum(a), sum(b) FROM vt").fetchone() == (4, 6)
+
+
+def test_public_qualified_names_reach_the_main_schema(server: Server) -> None:
+    """DBeaver, Tableau and Grafana qualify tables with public. (PostgreSQL's default schema): SELECT ... FROM
+    public.transactions failed, schema "public" does not exist. public.<name> is main's now, in a column
+    reference, a regclass literal and under the database's name too; a string saying public.x stays."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        n = conn.execute("SELECT count(*) FROM transactions").fetchone()
+        assert conn.execute("SELECT count(*) FROM public.transactions").fetchone() == n
+        assert conn.execute('SELECT count(*) FROM "public"."transactions" t').fetchone() == n
+        assert conn.execute("SELECT count(public.transactions.amount) FROM warehouse.public.transactions").fetchone() == n
+        assert conn.execute("SELECT 'public.transactions'").fetchone() == ("public.transactions",)
+        assert conn.execute("SELECT 'public.transactions'::regclass = 'transactions'::regclass").fetchone() == (True,)
+        with pytest.raises(psycopg.errors.UndefinedTable, match="no_such"):
+            conn.execute("SELECT * FROM public.no_such")
+
+
+def test_public_rewrite_leaves_a_real_public_schema_alone(warehouse: str, tmp_path: Path) -> None:
+    """Where the file has a schema named public, public.<name> is that schema's, as written."""
+    db = str(tmp_path / "pub.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE SCHEMA public; CREATE TABLE public.t AS SELECT 'public' AS s; CREATE TABLE main.t AS "
+                "SELECT 'main' AS s")
+    con.close()
+    with test_server.serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT s FROM public.t").fetchone() == ("public",)
+        assert conn.execute("SELECT s FROM main.t").fetchone() == ("main",)
+
+
+def test_a_regclass_result_column_is_the_relations_name(server: Server) -> None:
+    """SELECT 'transactions'::regclass, or oid::regclass, returned the oid's number; PostgreSQL's client sees a
+    regclass as its text output, the relation's name. Compared or joined, it is still the oid."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT 'transactions'::regclass, c.oid::regclass AS rel, CAST(c.oid AS regclass) "
+                           "FROM pg_class c WHERE relname = 'transactions'")
+        assert [d.name for d in cur.description] == ["regclass", "rel", "oid"]
+        assert cur.fetchall() == [("transactions", "transactions", "transactions")]
+        assert conn.execute("SELECT count(*) FROM pg_class c WHERE c.oid = 'transactions'::regclass").fetchone() == (1,)
