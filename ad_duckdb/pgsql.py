@@ -773,7 +773,10 @@ def _regclass_once(sql: str, skip: int) -> tuple[str, int] | None:
             o = _matching_open(toks, r + 1)
             if o is not None and o > 0 and toks[o - 1][1].lower() == "cast":
                 inner = sql[toks[o][0] + 1:toks[t - 1][0]].strip()
-                return sql[:toks[o - 1][0]] + f"{macro}({inner})" + sql[toks[r + 1][0] + 1:], o - 1
+                call = f"{macro}({inner})"
+                if macro == "pg_regclass" and _cast_to_text(toks, r + 2):
+                    call = f"pg_regclass_name({call})"  # CAST(oid AS regclass)::text, as above
+                return sql[:toks[o - 1][0]] + call + sql[toks[r + 1][0] + 1:], o - 1
         return sql, r + 1
     return None
 
