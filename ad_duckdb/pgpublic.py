@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
-
-from .sqltext import sql_words
+from .sqltext import words_if
 
 # Whether the attached databases have a catalog or a schema named public (then public.x is that one's).
 REAL_PUBLIC_SQL = ("SELECT EXISTS (SELECT 1 FROM duckdb_schemas() WHERE lower(schema_name) = 'public') "
@@ -27,11 +25,8 @@ def _is_public(word: str) -> bool:
 def public_as_main(sql: str, real_public: Callable[[], bool]) -> str:
     """``sql`` with each schema ``public`` as ``main`` (see the module); ``real_public()`` is asked only when
     ``sql`` has one to rewrite."""
-    if "public" not in sql.lower():
-        return sql
-    try:
-        toks = sql_words(sql)
-    except duckdb.Error:
+    toks = words_if(sql, "public")
+    if toks is None:
         return sql
     spots = []
     for i, (pos, word, kind) in enumerate(toks):

@@ -37,8 +37,8 @@ from .pgcursors import parse as parse_cursor
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
 from .pgoncommit import OnCommitTables
-from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgparams import parameter_oids
+from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_MODES_RE,
@@ -1382,6 +1382,10 @@ class Backend:
             self.con.execute("SET GLOBAL python_enable_replacements = false")
             # TimeZone stays each session's to SET, as in PostgreSQL (a cursor's SET is its own; SET GLOBAL, which
             # would change every session's, is refused by Session._one); allowed_configs itself stays locked
+            # PostgreSQL's / of integers truncates (Superset's 5-minute grain, minute::int / 5 * interval '5 min'),
+            # DuckDB's divides exactly: every session's (a cursor's) statements divide as PostgreSQL's. It binds the
+            # SQL parsed from now on only: a view or macro stored in the file keeps DuckDB's division.
+            self.con.execute("SET GLOBAL integer_division = true")
             self.con.execute("SET allowed_configs = ['TimeZone']")
             self.con.execute("SET lock_configuration = true")
         except BaseException as e:

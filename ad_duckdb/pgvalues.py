@@ -8,9 +8,7 @@ them. An INSERT's VALUES stays. Found by DuckDB's tokenizer: a string or a comme
 
 from __future__ import annotations
 
-import duckdb
-
-from .sqltext import sql_words
+from .sqltext import words_if
 
 # What may come right before a VALUES list that is a query (not an INSERT's: after its table or column list;
 # AS: CREATE TABLE / VIEW x AS VALUES).
@@ -43,11 +41,8 @@ def _rows_end(toks: list[tuple[int, str, str]], i: int) -> tuple[int, int] | Non
 
 def values_names(sql: str) -> str:
     """``sql`` with each VALUES list that is a query named as PostgreSQL names it (see the module)."""
-    if "values" not in sql.lower():
-        return sql
-    try:
-        toks = sql_words(sql)
-    except duckdb.Error:
+    toks = words_if(sql, "values")
+    if toks is None:
         return sql
     inserts: list[tuple[int, str]] = []
     for i, (pos, word, kind) in enumerate(toks):

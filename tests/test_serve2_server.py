@@ -264,3 +264,33 @@ def test_a_regclass_result_column_is_the_relations_name(server: Server) -> None:
         assert [d.name for d in cur.description] == ["regclass", "rel", "oid"]
         assert cur.fetchall() == [("transactions", "transactions", "transactions")]
         assert conn.execute("SELECT count(*) FROM pg_class c WHERE c.oid = 'transactions'::regclass").fetchone() == (1,)
+
+
+def test_integer_division_truncates_and_date_bin_buckets(server: Server) -> None:
+    """Superset's 5-minute grain, date_trunc('hour', ts) + date_part('minute', ts)::int / 5 * interval '5 min', put
+    00:07 in a bucket of its own: DuckDB's / of integers divides exactly (7 / 5 = 1.4), PostgreSQL's truncates.
+    date_bin (PostgreSQL 14's time buckets, as dashboards write them) did not exist."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT 7 / 2, -7 / 2, 7.0 / 2, 7 / 2.0, count(*) * 100 / 3 FROM (VALUES (1)) v").fetchone() \
+            == (3, -3, 3.5, 3.5, 33)
+        grain = conn.execute("SELECT date_trunc('hour', t) + date_part('minute', t)::int / 5 * interval '5 min' FROM "
+                             "(VALUES (TIMESTAMP '2024-01-01 10:07:30'), (TIMESTAMP '2024-01-01 10:04:00')) v(t)")
+        assert [r[0] for r in grain.fetchall()] == [dt.datetime(2024, 1, 1, 10, 5), dt.datetime(2024, 1, 1, 10, 0)]
+        assert conn.execute("SELECT date_bin('15 minutes', TIMESTAMP '2024-01-01 00:20:00', TIMESTAMP '2001-01-01'), "
+                            "date_bin(interval '1 hour', TIMESTAMP '2024-01-01 00:20:00', TIMESTAMP '2001-01-01 00:30')"
+                            ).fetchone() == (dt.datetime(2024, 1, 1, 0, 15), dt.datetime(2023, 12, 31, 23, 30))
+        bins = conn.execute("SELECT date_bin('1 hour', ts, TIMESTAMP '2000-01-01') AS b, count(*) FROM "
+                            "(SELECT TIMESTAMP '2024-01-01' + i * INTERVAL 20 MINUTE AS ts FROM range(6) t(i)) GROUP BY 1 "
+                            "ORDER BY 1").fetchall()
+        assert bins == [(dt.datetime(2024, 1, 1, 0, 0), 3), (dt.datetime(2024, 1, 1, 1, 0), 3)]
+
+
+def test_a_views_division_stays_duckdbs(tmp_path: Path) -> None:
+    """A view or macro stored in the file was written for DuckDB: its / of integers still divides exactly when a
+    PostgreSQL client reads it (only the client's own SQL divides as PostgreSQL's)."""
+    db = str(tmp_path / "views.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE VIEW ratio AS SELECT 7 / 2 AS r; CREATE MACRO half(x) AS x / 2")
+    con.close()
+    with test_server.serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT r, half(7), 7 / 2 FROM ratio").fetchone() == (3.5, 3.5, 3)
