@@ -823,6 +823,9 @@ class Session:
     def real_public(self) -> bool:
         """Whether an attached database has a catalog or schema named public (pgpublic leaves public.x to it then);
         True when it cannot be asked (a failed transaction), so the statement runs as written."""
+        if self.status == b"E":
+            return True  # (the statement is refused anyway)
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         try:
             return bool(self.cur.execute(REAL_PUBLIC_SQL).fetchall()[0][0])
         except duckdb.Error:

@@ -294,3 +294,21 @@ def test_a_views_division_stays_duckdbs(tmp_path: Path) -> None:
     con.close()
     with test_server.serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
         assert conn.execute("SELECT r, half(7), 7 / 2 FROM ratio").fetchone() == (3.5, 3.5, 3)
+
+
+def test_public_lookup_between_pages_of_a_suspended_result_keeps_its_rows(server: Server) -> None:
+    """Whether a schema public exists is asked on the session's cursor; between the pages of a result read
+    page by page (asyncpg's cursor, JDBC's fetch size) that must not cost the unread rows."""
+    async def run() -> tuple[list[int], int]:
+        conn = await asyncpg.connect(server.url())
+        try:
+            async with conn.transaction():
+                cur = await conn.cursor("SELECT i FROM range(10) t(i) ORDER BY i")
+                first = [r[0] for r in await cur.fetch(3)]
+                n = await conn.fetchval("SELECT count(*) FROM public.transactions")
+                rest = [r[0] for r in await cur.fetch(10)]
+            return first + rest, n
+        finally:
+            await conn.close()
+    rows, n = asyncio.run(run())
+    assert rows == list(range(10)) and n > 0
