@@ -407,6 +407,10 @@ _CATALOG_SQL = (
     "THEN lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = CASE WHEN s.database_name = 'temp' "
     "THEN 'pg_catalog' WHEN s.database_name IN (current_database(), 'system') THEN lower(s.schema_name) "
     "ELSE lower(s.database_name) END "
+    # 'public.t': main's t where the database has no schema public (pgpublic's rule for public.t in a query)
+    "OR lower(trim(string_split(pg_rel_arg::VARCHAR, '.')[-2], '\"')) = 'public' AND s.database_name = "
+    "current_database() AND s.schema_name = 'main' AND NOT EXISTS (SELECT 1 FROM duckdb_schemas() pg_ps WHERE "
+    "pg_ps.database_name = current_database() AND lower(pg_ps.schema_name) = 'public') "
     "ELSE s.schema_name IN ('pg_catalog', current_schema()) OR s.database_name = 'temp' END "
     "ORDER BY s.database_name <> 'system', s.database_name <> 'temp', s.schema_name <> 'pg_catalog' LIMIT 1), "
     # a missing relation is PostgreSQL's error (psql's \\sv printed "(not available)" for the NULL); a catalogue
@@ -815,6 +819,10 @@ SESSION_SQL = (
     "pg_text_arg::VARCHAR, '[[:alnum:]]+|[^[:alnum:]]+'), lambda w: upper(w[1]) || lower(w[2:])), '')",
     # a server that serves one database file is never a standby (Grafana's and pgAdmin's health checks ask)
     "CREATE OR REPLACE TEMP MACRO pg_is_in_recovery() AS false",
+    # date_bin(stride, source, origin), PostgreSQL 14's time buckets (dashboards' 15-minute grains): DuckDB's
+    # time_bucket with an origin is the same; the stride may be text, as PostgreSQL casts an untyped literal
+    "CREATE OR REPLACE TEMP MACRO date_bin(pg_stride_arg, pg_source_arg, pg_origin_arg) AS "
+    "time_bucket(CAST(pg_stride_arg AS INTERVAL), pg_source_arg, pg_origin_arg)",
     # to_char / to_date of a literal format are rewritten (pgformat); what reaches these has another format
     "CREATE OR REPLACE TEMP MACRO to_char(pg_value_arg, pg_format_arg) AS error('to_char(value, format) is served "
     "for a literal format of PostgreSQL''s common patterns (YYYY, YY, MM, Mon, Month, DD, D, DDD, Day, Dy, HH24, HH12, "

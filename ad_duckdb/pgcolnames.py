@@ -258,11 +258,33 @@ def _needs_parse(toks: list[tuple[int, str, str]], a: int, b: int) -> bool:
     """Whether an item may need a name (not a column ``a``, ``t.a``, a star or an item ending ``AS name``) or its
     generate_series unnested."""
     words = toks[a:b]
-    if any(w.lower() == "generate_series" for _, w, _ in words):
-        return True  # a set-returning call, named or not
+    if any(w.lower() in ("generate_series", "regclass") for _, w, _ in words):
+        return True  # a set-returning call, or a regclass to print as its name (_regclass_end), named or not
     if all(k == "identifier" or w in (".", "*") for _, w, k in words):
         return False
     return not (len(words) >= 3 and words[-2][1].lower() == "as" and words[-1][2] in ("identifier", "keyword"))
+
+
+def _regclass_end(toks: list[tuple[int, str, str]], a: int, b: int, named: bool) -> int | None:
+    """The last token of an item that is a cast to regclass (``x::regclass``, ``CAST(x AS regclass)``, before its
+    alias), None for another item. PostgreSQL's client reads a regclass result as its text, the relation's name."""
+    end = b - 3 if named and b - a >= 3 and toks[b - 2][1].lower() == "as" else b - 2 if named else b - 1
+    if end <= a:
+        return None
+    word = toks[end][1]
+    if word.lower() == "regclass" and toks[end - 1][1] in ("::", "."):
+        return end
+    if word == ")" and end - 2 > a and toks[end - 1][1].lower() == "regclass" and toks[end - 2][1].lower() == "as":
+        return end
+    return None
+
+
+def _top_level(toks: list[tuple[int, str, str]], k: int) -> bool:
+    """Whether token ``k`` is outside every parenthesis: in the statement's own select list, not a subquery's."""
+    depth = 0
+    for _, w, _ in toks[:k]:
+        depth += {"(": 1, ")": -1}.get(w, 0)
+    return depth == 0
 
 
 def postgres_names(sql: str) -> str:
@@ -299,6 +321,10 @@ def postgres_names(sql: str) -> str:
                 call = _call_span(toks, a, b)
                 if call is not None:
                     inserts += [(toks[call[0]][0], "unnest("), (end_of(call[1]), ")")]
+            # the statement's own regclass column as its text (compared or joined deeper down, it is the oid)
+            if node.get("class") == "CAST" and _top_level(toks, a) \
+                    and (end := _regclass_end(toks, a, b, bool(alias))) is not None:
+                inserts.append((end_of(end), "::text"))
             if not alias:
                 inserts.append((end_of(b - 1), f" AS {quote_ident(figure(node, data)[0])}"))
     # from the end; at one place the later piece first, so the earlier ends up before it: unnest(...) AS "name"

@@ -38,6 +38,7 @@ from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
+from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
     APPLICATION_NAME_RE,
     BEGIN_MODES_RE,
@@ -100,6 +101,7 @@ from .pgsql import (
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
+from .pgvalues import values_names
 from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
 from .udfs import register
@@ -534,6 +536,8 @@ class Session:
         if SHOW_ALL_RE.match(sql):
             sql = SHOW_ALL_SQL
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
+        # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
+        sql = public_as_main(values_names(sql), self.real_public)
         sql = typed_prepare(catalog_rewrites(pg_formats(postgres_names(temp_table_sql(self.cursors.catalog(sql))))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
@@ -815,6 +819,17 @@ class Session:
                 self.cur.execute(f"DEALLOCATE {quote_ident(name)}")
             except duckdb.Error:
                 pass  # never prepared (its PREPARE failed): nothing to drop
+
+    def real_public(self) -> bool:
+        """Whether an attached database has a catalog or schema named public (pgpublic leaves public.x to it then);
+        True when it cannot be asked (a failed transaction), so the statement runs as written."""
+        if self.status == b"E":
+            return True  # (the statement is refused anyway)
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            return bool(self.cur.execute(REAL_PUBLIC_SQL).fetchall()[0][0])
+        except duckdb.Error:
+            return True
 
     def missing_function(self, sql: str) -> ProtocolError | None:
         """PostgreSQL's error for psql's \\sf / \\ef lookup of a function that does not exist (the refusal to show
@@ -1370,6 +1385,10 @@ class Backend:
             self.con.execute("SET GLOBAL python_enable_replacements = false")
             # TimeZone stays each session's to SET, as in PostgreSQL (a cursor's SET is its own; SET GLOBAL, which
             # would change every session's, is refused by Session._one); allowed_configs itself stays locked
+            # PostgreSQL's / of integers truncates (Superset's 5-minute grain, minute::int / 5 * interval '5 min'),
+            # DuckDB's divides exactly: every session's (a cursor's) statements divide as PostgreSQL's. It binds the
+            # SQL parsed from now on only: a view or macro stored in the file keeps DuckDB's division.
+            self.con.execute("SET GLOBAL integer_division = true")
             self.con.execute("SET allowed_configs = ['TimeZone']")
             self.con.execute("SET lock_configuration = true")
         except BaseException as e:

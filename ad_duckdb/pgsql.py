@@ -17,6 +17,7 @@ import duckdb
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
 from .sqltext import sql_tokens, sql_words
+from .sqltext import words_if as _words_if
 
 # What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
 PG_VERSION = "15.0"
@@ -575,18 +576,6 @@ def _ident(word: str) -> str:
 def _words(sql: str) -> list[tuple[int, str, str]]:
     """The tokens of ``sql`` but comments, as (position, text, kind name)."""
     return sql_words(sql)
-
-
-def _words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
-    """``_words(sql)`` when its text mentions one of ``needles`` (lower case), else None, as it is when DuckDB cannot
-    tokenize it. Why the check: each rewrite runs on every statement, and most mention nothing it rewrites."""
-    low = sql.lower()
-    if not any(n in low for n in needles):
-        return None
-    try:
-        return _words(sql)
-    except duckdb.Error:
-        return None
 
 
 class SetCommand(NamedTuple):

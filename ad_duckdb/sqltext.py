@@ -116,6 +116,19 @@ def sql_words(sql: str) -> list[tuple[int, str, str]]:
             if k != duckdb.token_type.comment]
 
 
+def words_if(sql: str, *needles: str) -> list[tuple[int, str, str]] | None:
+    """``sql_words(sql)`` when its text mentions one of ``needles`` (lower case), else None, as it is when DuckDB
+    cannot tokenize it. Why the check: the server's rewrites run on every statement, and most mention nothing one
+    rewrites."""
+    low = sql.lower()
+    if not any(n in low for n in needles):
+        return None
+    try:
+        return sql_words(sql)
+    except duckdb.Error:
+        return None
+
+
 def strip_sql_ends(text: str) -> str:
     """``text`` without the comments, semicolons and blanks at either end (a query pasted from an editor).
 

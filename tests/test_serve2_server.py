@@ -220,3 +220,109 @@ def test_a_cast_to_regclass_in_parentheses_or_cast_then_text_is_the_relations_na
         # not a cast to text: still the oid, which compares with one
         assert conn.execute("SELECT (c.oid::regclass) = c.oid FROM pg_class c WHERE relname = 'transactions'"
                             ).fetchone() == (True,)
+
+
+def test_values_columns_are_named_column1_column2(server: Server) -> None:
+    """VALUES (1, 2), (3, 4) had DuckDB's columns col0, col1; PostgreSQL names them column1, column2, and a query
+    over an unaliased VALUES list selects them by those names. INSERT ... VALUES and column aliases stay."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("VALUES (1, 2), (3, 4) ORDER BY 1 DESC")
+        assert [d.name for d in cur.description] == ["column1", "column2"] and cur.fetchall() == [(3, 4), (1, 2)]
+        cur = conn.execute("SELECT column2 FROM (VALUES (1, 'a'), (2, 'b')) v WHERE column1 = 2")
+        assert [d.name for d in cur.description] == ["column2"] and cur.fetchall() == [("b",)]
+        cur = conn.execute("WITH w AS (VALUES (1)) SELECT * FROM w UNION ALL VALUES (2)")
+        assert [d.name for d in cur.description] == ["column1"] and cur.fetchall() == [(1,), (2,)]
+        cur = conn.execute("SELECT * FROM (VALUES (1, 2)) v(a, b)")
+        assert [d.name for d in cur.description] == ["a", "b"]
+        assert conn.execute("SELECT 'VALUES (1)', x IN (VALUES (1), (2)) FROM (VALUES (2)) t(x)").fetchone() \
+            == ("VALUES (1)", True)
+        conn.execute("CREATE TEMP TABLE vt (a INTEGER, b INTEGER)")
+        conn.execute("INSERT INTO vt VALUES (1, 2)")
+        conn.execute("INSERT INTO vt (a, b) VALUES (3, 4)")
+        assert conn.execute("SELECT sum(a), sum(b) FROM vt").fetchone() == (4, 6)
+
+
+def test_public_qualified_names_reach_the_main_schema(server: Server) -> None:
+    """DBeaver, Tableau and Grafana qualify tables with public. (PostgreSQL's default schema): SELECT ... FROM
+    public.transactions failed, schema "public" does not exist. public.<name> is main's now, in a column
+    reference, a regclass literal and under the database's name too; a string saying public.x stays."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        n = conn.execute("SELECT count(*) FROM transactions").fetchone()
+        assert conn.execute("SELECT count(*) FROM public.transactions").fetchone() == n
+        assert conn.execute('SELECT count(*) FROM "public"."transactions" t').fetchone() == n
+        assert conn.execute("SELECT count(public.transactions.amount) FROM warehouse.public.transactions").fetchone() == n
+        assert conn.execute("SELECT 'public.transactions'").fetchone() == ("public.transactions",)
+        assert conn.execute("SELECT 'public.transactions'::regclass = 'transactions'::regclass").fetchone() == (True,)
+        with pytest.raises(psycopg.errors.UndefinedTable, match="no_such"):
+            conn.execute("SELECT * FROM public.no_such")
+
+
+def test_public_rewrite_leaves_a_real_public_schema_alone(warehouse: str, tmp_path: Path) -> None:
+    """Where the file has a schema named public, public.<name> is that schema's, as written."""
+    db = str(tmp_path / "pub.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE SCHEMA public; CREATE TABLE public.t AS SELECT 'public' AS s; CREATE TABLE main.t AS "
+                "SELECT 'main' AS s")
+    con.close()
+    with test_server.serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT s FROM public.t").fetchone() == ("public",)
+        assert conn.execute("SELECT s FROM main.t").fetchone() == ("main",)
+
+
+def test_a_regclass_result_column_is_the_relations_name(server: Server) -> None:
+    """SELECT 'transactions'::regclass, or oid::regclass, returned the oid's number; PostgreSQL's client sees a
+    regclass as its text output, the relation's name. Compared or joined, it is still the oid."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT 'transactions'::regclass, c.oid::regclass AS rel, CAST(c.oid AS regclass) "
+                           "FROM pg_class c WHERE relname = 'transactions'")
+        assert [d.name for d in cur.description] == ["regclass", "rel", "oid"]
+        assert cur.fetchall() == [("transactions", "transactions", "transactions")]
+        assert conn.execute("SELECT count(*) FROM pg_class c WHERE c.oid = 'transactions'::regclass").fetchone() == (1,)
+
+
+def test_integer_division_truncates_and_date_bin_buckets(server: Server) -> None:
+    """Superset's 5-minute grain, date_trunc('hour', ts) + date_part('minute', ts)::int / 5 * interval '5 min', put
+    00:07 in a bucket of its own: DuckDB's / of integers divides exactly (7 / 5 = 1.4), PostgreSQL's truncates.
+    date_bin (PostgreSQL 14's time buckets, as dashboards write them) did not exist."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT 7 / 2, -7 / 2, 7.0 / 2, 7 / 2.0, count(*) * 100 / 3 FROM (VALUES (1)) v").fetchone() \
+            == (3, -3, 3.5, 3.5, 33)
+        grain = conn.execute("SELECT date_trunc('hour', t) + date_part('minute', t)::int / 5 * interval '5 min' FROM "
+                             "(VALUES (TIMESTAMP '2024-01-01 10:07:30'), (TIMESTAMP '2024-01-01 10:04:00')) v(t)")
+        assert [r[0] for r in grain.fetchall()] == [dt.datetime(2024, 1, 1, 10, 5), dt.datetime(2024, 1, 1, 10, 0)]
+        assert conn.execute("SELECT date_bin('15 minutes', TIMESTAMP '2024-01-01 00:20:00', TIMESTAMP '2001-01-01'), "
+                            "date_bin(interval '1 hour', TIMESTAMP '2024-01-01 00:20:00', TIMESTAMP '2001-01-01 00:30')"
+                            ).fetchone() == (dt.datetime(2024, 1, 1, 0, 15), dt.datetime(2023, 12, 31, 23, 30))
+        bins = conn.execute("SELECT date_bin('1 hour', ts, TIMESTAMP '2000-01-01') AS b, count(*) FROM "
+                            "(SELECT TIMESTAMP '2024-01-01' + i * INTERVAL 20 MINUTE AS ts FROM range(6) t(i)) GROUP BY 1 "
+                            "ORDER BY 1").fetchall()
+        assert bins == [(dt.datetime(2024, 1, 1, 0, 0), 3), (dt.datetime(2024, 1, 1, 1, 0), 3)]
+
+
+def test_a_views_division_stays_duckdbs(tmp_path: Path) -> None:
+    """A view or macro stored in the file was written for DuckDB: its / of integers still divides exactly when a
+    PostgreSQL client reads it (only the client's own SQL divides as PostgreSQL's)."""
+    db = str(tmp_path / "views.duckdb")
+    con = duckdb.connect(db)
+    con.execute("CREATE VIEW ratio AS SELECT 7 / 2 AS r; CREATE MACRO half(x) AS x / 2")
+    con.close()
+    with test_server.serve(db) as s, psycopg.connect(s.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT r, half(7), 7 / 2 FROM ratio").fetchone() == (3.5, 3.5, 3)
+
+
+def test_public_lookup_between_pages_of_a_suspended_result_keeps_its_rows(server: Server) -> None:
+    """Whether a schema public exists is asked on the session's cursor; between the pages of a result read
+    page by page (asyncpg's cursor, JDBC's fetch size) that must not cost the unread rows."""
+    async def run() -> tuple[list[int], int]:
+        conn = await asyncpg.connect(server.url())
+        try:
+            async with conn.transaction():
+                cur = await conn.cursor("SELECT i FROM range(10) t(i) ORDER BY i")
+                first = [r[0] for r in await cur.fetch(3)]
+                n = await conn.fetchval("SELECT count(*) FROM public.transactions")
+                rest = [r[0] for r in await cur.fetch(10)]
+            return first + rest, n
+        finally:
+            await conn.close()
+    rows, n = asyncio.run(run())
+    assert rows == list(range(10)) and n > 0
