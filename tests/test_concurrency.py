@@ -15,7 +15,8 @@ import textwrap
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -523,6 +524,27 @@ class _OnWaiting(logging.Handler):
                 self.then()
 
 
+@contextmanager
+def released_when_waiting(holder: subprocess.Popen[str]) -> Iterator[_OnWaiting]:
+    """While inside: the first log line saying a call waits for the file tells ``holder`` (HOLD_UNTIL_TOLD) to let
+    go, so the call is known to have waited; the handler counts the waits (``.seen``)."""
+    def release() -> None:
+        assert holder.stdin is not None
+        holder.stdin.write("GO\n")
+        holder.stdin.flush()
+
+    seen = _OnWaiting(release)
+    log = logging.getLogger("ad_duckdb")
+    level = log.level
+    log.addHandler(seen)
+    log.setLevel(logging.INFO)
+    try:
+        yield seen
+    finally:
+        log.removeHandler(seen)
+        log.setLevel(level)
+
+
 def test_python_connect_waits_for_a_file_another_process_holds(base_db: Path, tmp_path: Path) -> None:
     """An Airflow task retraining from Python while the cron job's scoring still holds the file got "wait for it
     to finish" and no way to, though the command line has --wait: connect(wait=SECONDS) now polls the lock, logs
@@ -540,21 +562,8 @@ def test_python_connect_waits_for_a_file_another_process_holds(base_db: Path, tm
         with pytest.raises(ad_duckdb.DatabaseLockedError, match=r"\(waited 0\.2s with wait=0\.2\)$"):
             ad_duckdb.connect(str(path), wait=0.2)
 
-        def release() -> None:
-            assert holder.stdin is not None
-            holder.stdin.write("GO\n")
-            holder.stdin.flush()
-
-        seen = _OnWaiting(release)
-        log = logging.getLogger("ad_duckdb")
-        level = log.level
-        log.addHandler(seen)
-        log.setLevel(logging.INFO)
-        try:
+        with released_when_waiting(holder) as seen:
             con = ad_duckdb.connect(str(path), wait=600)
-        finally:
-            log.removeHandler(seen)
-            log.setLevel(level)
         try:
             assert seen.seen >= 1  # it did wait: the holder let go only once the first attempt had been refused
             assert con.execute("SELECT anomaly_score('tx_ae', 1, 2.0) > 0").fetchone() == (True,)

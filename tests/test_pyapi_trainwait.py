@@ -3,13 +3,12 @@ store at the end, from Python (an Airflow task retraining while a cron job's sco
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_concurrency import HOLD_UNTIL_TOLD, _OnWaiting
+from test_concurrency import HOLD_UNTIL_TOLD, released_when_waiting
 
 import ad_duckdb
 
@@ -36,21 +35,8 @@ def test_train_of_a_path_waits_for_the_file_with_wait(db: Path) -> None:
             ad_duckdb.train(str(db), "m", "transactions", features=["count", "amount"], **FAST)
         with pytest.raises(ad_duckdb.DatabaseLockedError, match=r"\(waited 0\.2s with wait=0\.2\)$"):
             ad_duckdb.train(str(db), "m", "transactions", features=["count", "amount"], wait=0.2, **FAST)
-        def release() -> None:
-            assert holder.stdin is not None
-            holder.stdin.write("GO\n")
-            holder.stdin.flush()
-
-        seen = _OnWaiting(release)
-        log = logging.getLogger("ad_duckdb")
-        level = log.level
-        log.addHandler(seen)
-        log.setLevel(logging.INFO)
-        try:
+        with released_when_waiting(holder) as seen:
             info = ad_duckdb.train(str(db), "m", "transactions", features=["count", "amount"], wait=600, **FAST)
-        finally:
-            log.removeHandler(seen)
-            log.setLevel(level)
         assert seen.seen >= 1 and info.ref == "m@1"
     finally:
         if holder.poll() is None:
