@@ -83,9 +83,12 @@ def _paused_training(how: str, path: Path, tmp_path: Path) -> Iterator[subproces
     """A child training tx_ae on ``path`` (``how``: 'cli' or 'python'), yielded once its fit is done and paused."""
     fitted, go = tmp_path / "fitted", tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # SIGINT reset: a test run started in the background (`make test &`, CI runners) ignores it, and a child inherits
+    # that, so the Ctrl-C these tests send would never arrive and the child would wait for GO
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD.format(root=str(ROOT), fitted=str(fitted), go=str(go)), how, str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         while not fitted.exists():
             assert child.poll() is None, child.communicate()
