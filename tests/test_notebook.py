@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -575,6 +575,20 @@ def test_what_train_load_model_or_from_store_returned_as_the_model_is_told_its_n
         con.close()
 
 
+@pytest.fixture()
+def kernel_sigint() -> Iterator[None]:
+    """SIGINT handled in Python as a notebook kernel's is. Why: a test run started in the background (`make test &`,
+    CI runners) ignores SIGINT, and then _thread.interrupt_main() does nothing (Python's rule for a signal it does not
+    handle), so the button below would never press."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def _add_interrupt_button(con: duckdb.DuckDBPyConnection) -> None:
     """SQL function press_interrupt(x): on its first call, the interrupt a notebook kernel's SIGINT handler raises in
     the main thread; true for every row."""
@@ -593,7 +607,7 @@ def _add_interrupt_button(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @pytest.mark.parametrize("into", [None, "scores"])
-def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None) -> None:
+def test_a_notebook_s_interrupt_of_score_is_a_keyboard_interrupt(into: str | None, kernel_sigint: None) -> None:
     """The kernel's interrupt button (SIGINT) during ``ad_duckdb.score``. Before: it came out as DuckDB's wrapper of it,
     "InvalidInputException: Python exception occurred while executing the UDF: KeyboardInterrupt" (as if the query
     were wrong) or "RuntimeError: Query interrupted", where train and evaluate raise KeyboardInterrupt; now a
@@ -631,7 +645,8 @@ def _interrupted_calls(con: duckdb.DuckDBPyConnection, plots: Path) -> dict[str,
 
 @pytest.mark.parametrize("call", ["evaluate", "set_threshold", "plot_scores", "plot_scores_over_time",
                                   "compare_versions", "train", "explain", "decision_function"])
-def test_a_notebook_s_interrupt_of_the_other_long_calls_is_a_keyboard_interrupt(call: str, tmp_path: Path) -> None:
+def test_a_notebook_s_interrupt_of_the_other_long_calls_is_a_keyboard_interrupt(call: str, tmp_path: Path,
+                                                                                 kernel_sigint: None) -> None:
     """The kernel's interrupt button (SIGINT) during evaluate, set_threshold, plot_scores, compare_versions, train's
     read, and the detector's read of a DuckDB relation. Before: DuckDB's wrapper of it, "InvalidInputException: Python
     exception occurred while executing the UDF: KeyboardInterrupt", as score gave; now a KeyboardInterrupt naming the
