@@ -255,3 +255,17 @@ def test_alarms_a_day_on_daily_rows_of_many_merchants_count_every_day_of_the_str
         assert got == 28
     finally:
         con.close()
+
+
+def test_a_time_column_typed_with_two_letters_swapped_says_did_you_mean(plant: str) -> None:
+    """`--time dya` for the column 'day' said only that 'dya' is not among the columns."""
+    con = ad_duckdb.connect(plant)
+    try:
+        con.execute("CREATE OR REPLACE VIEW days AS SELECT ts AS day, value, diff FROM m")
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", plant, "t", "x", "--method", "alarm_rate", "--per-day", "3", "--time",
+                                   "dya", "--source", "days", "--where", "day >= '2013-12-25' AND day < '2014-01-01'"])
+    assert res.exit_code != 0
+    assert "time column 'dya' is not in 'days'; its columns: day, value, diff. Did you mean 'day'?" in \
+        " ".join(res.output.split()), res.output

@@ -2591,3 +2591,13 @@ def test_default_features_leave_out_the_partition_keys_of_a_frame_read_from_a_hi
         assert ad_duckdb.train(con, "m2", "frame", features=["month", "count"], **FAST).features == ["month", "count"]
     finally:
         con.close()
+
+
+def test_a_name_with_two_neighbouring_letters_swapped_gets_did_you_mean() -> None:
+    """--time dya for a column 'day': difflib's ratio of two three-letter names with two letters swapped is 0.67,
+    under the 0.75 cutoff, so the message offered nothing; a swap of neighbours is the commonest typo."""
+    from ad_duckdb.features import close_names, did_you_mean
+    assert did_you_mean("dya", ["day", "value", "diff"]) == " Did you mean 'day'?"
+    assert close_names("TS", ["st", "value"]) == ["st"]
+    assert close_names("amuont", ["amount", "account"])[0] == "amount"
+    assert close_names("xyz", ["day", "value"]) == []
