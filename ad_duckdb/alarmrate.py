@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import pysource
+from . import alarmperiods, pysource
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -181,6 +181,21 @@ def _period_text(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
+def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float) -> str:
+    """What the stretch's periods say of later ones (alarmperiods): the statement's part after the rows' interval.
+
+    Why said beside that interval: alarms come in runs (readings close in time move together), so later periods
+    vary far more than independent rows would make them, and the periods' own spread is what shows it."""
+    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per)
+    if sp is None:
+        return (f"by {per}: fewer than {alarmperiods.MIN_PERIODS} whole {per}s, too few to tell how {per}s vary, and "
+                f"readings close in time move together, so later {per}s could vary far more than the rows' interval "
+                f"says; set it on a stretch of more {per}s")
+    return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)}-"
+            f"{_n(sp.most)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
+            f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (t over its {per}s)")
+
+
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
            progress: bool = False, note: str = "") -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
@@ -192,6 +207,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source, cur)
         span = None
+        time_col: str | None = None
         if want.time is not None:
             types = {c.lower(): (c, t) for c, t in cols}
             found = types.get(want.time.lower())
@@ -205,10 +221,16 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                     f"\"SELECT *, to_timestamp({sql_name(found[0])}) AS ts FROM ...\" --time ts for epoch "
                     "seconds, or use rate= (CLI: --rate).")
             span = _time_span(cur, source, where, found[0], who)
+            time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
-        parts = [np.empty(0)]
+        parts, when = [np.empty(0)], [np.empty(0)]
+        # the times read with the features, row for row: each alarm's period (alarmperiods)
+        also = f"epoch({quote_ident(time_col)})::DOUBLE" if time_col is not None else None
         try:
-            for M in feature_batches(cur, source, feats, where, who=who):
+            for M in feature_batches(cur, source, feats, where, who=who, also=also):
+                if also:
+                    when.append(M[:, -1])
+                    M = M[:, :-1]
                 parts.append(lm.scores(M).astype(np.float64))
                 bar.advance(len(M))
         finally:
@@ -262,10 +284,13 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
     on = f"{source}{' WHERE ' + where if where else ''} ({n} rows"
     if span is not None and covered is not None and per is not None and rows_per is not None:
         on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows {_a(per)}"
-    on += f"); target {want.said()}: flags {k} of {n} rows ({k / n:.3%}, 95% {lo:.3%}-{hi:.3%})"
-    if rows_per is not None and per is not None:
-        on += (f", {_alarms(k / n * rows_per)} {_a(per)} on this stretch (95% {_n(lo * rows_per)}-"
-               f"{_n(hi * rows_per)} on stretches like it)")
+    on += f"); target {want.said()}: flags {k} of {n} rows ({k / n:.3%}, 95% {lo:.3%}-{hi:.3%}"
+    if rows_per is not None and per is not None and covered is not None:
+        on += (f" if rows were independent), {_alarms(k / n * rows_per)} {_a(per)} on this stretch (95% "
+               f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
+               + _by_period(s > value, np.concatenate(when), per, rows_per, covered))
+    else:
+        on += ")"
     if trained:
         on += f"; {trained} of these rows are rows {lm.ref} was trained on"
         warnings.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
