@@ -191,8 +191,8 @@ def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: flo
         return (f"by {per}: fewer than {alarmperiods.MIN_PERIODS} whole {per}s, too few to tell how {per}s vary, and "
                 f"readings close in time move together, so later {per}s could vary far more than the rows' interval "
                 f"says; set it on a stretch of more {per}s")
-    return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)}-"
-            f"{_n(sp.most)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
+    return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)} to "
+            f"{_n(sp.most)} alarms {_a(per)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
             f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (t over its {per}s)")
 
 

@@ -2725,7 +2725,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     A threshold belongs to one version of MODEL; `ad-duckdb train ... --carry-thresholds` gives it to the next,
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
     on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
-    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms.
+    over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms. With
+    --time it also gives 95% intervals from how the stretch's days (hours with --per-hour, weeks with --per-week)
+    vary: for a later day and for a later stretch as long (readings close in time move together, so these are wider
+    than the one treating rows as independent).
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,

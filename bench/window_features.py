@@ -1,5 +1,6 @@
 """Does the README's advice for sensor and time-series tables hold? (An experiment, not a test.)
-Results: bench/results/window_features_2026-12-04.md.
+Results: bench/results/window_features_2026-12-04.md; the alarm_rate columns on a subset (one seed, six files):
+bench/results/window_features_alarm_rate_subset_2026-12-04.md.
 
 Why: "Sensor and time-series tables" in the README tells a plant engineer to add change over time as window
 features in a view (a `lag()` difference, a rolling mean and a rolling spread), to make a rolling statistic NULL

@@ -295,7 +295,7 @@ def test_alarms_a_day_are_said_with_an_interval_from_how_the_days_vary(plant: st
         con.close()
     on = th.chosen_on or ""
     got = re.search(r"95% ([\d.]+)-([\d.]+) on stretches like it if rows were independent\); by day \(readings close in "
-                    r"time move together\): its 7 whole days gave ([\d.]+)-([\d.]+), so 95% ([\d.]+)-([\d.]+) on a later "
+                    r"time move together\): its 7 whole days gave ([\d.]+) to ([\d.]+) alarms a day, so 95% ([\d.]+)-([\d.]+) on a later "
                     r"day and ([\d.]+)-([\d.]+) a day over a later stretch of 1 week \(t over its days\)", on)
     assert got, on
     w_lo, w_hi, least, most, d_lo, d_hi, k_lo, k_hi = map(float, got.groups())
