@@ -848,8 +848,10 @@ def set_threshold(
     ``alarm_rate``: a rate of alarms on rows the model did not train on, believed normal or mostly normal (``source``,
     ``where``): ``rate`` (a share of them, 0.005 or ``'0.5%'``) or alarms per period (``per_day=3``, ``per_hour``,
     ``per_week``) over their ``time`` column (DATE or TIMESTAMP). Its ``chosen_on`` records the rows, the period they
-    cover, the target and the rate achieved with its 95% interval; a stretch of fewer than 20 alarms' worth of rows
-    warns that the cut is uncertain. A retrain with ``carry_thresholds`` chooses it again on the same rows.
+    cover, the target and the rate achieved with its 95% interval if rows were independent, and with ``time`` 95%
+    intervals from how the stretch's days (hours, weeks) vary, for a later one and for a later stretch as long
+    (readings close in time move together, so these are the wider, truer ones); a stretch of fewer than 20 alarms'
+    worth of rows warns that the cut is uncertain. A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
