@@ -436,9 +436,12 @@ def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creat
 def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
     """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds (or
     ``wait``)."""
+    # Why said (--wait's only; train's wait to store says its own line): a job waiting in silence for up to --wait
+    # seconds looked hung in its cron or Airflow log
     return lockwait.retry_while_locked(
         attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
-        how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
+        how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.",
+        say=(lambda line: click.echo(f"note: {line}", err=True)) if wait is None else None)
 
 
 def _watch_ctrl_c() -> None:

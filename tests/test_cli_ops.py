@@ -1577,3 +1577,23 @@ def test_a_retrain_choosing_a_goal_again_says_how_far_its_scoring_got(model_db: 
         con.close()
     said = capsys.readouterr().err.splitlines()
     assert "choosing threshold 'f1' for tx_ae@2: 1500 rows" in [x.split(",")[0] for x in said], said
+
+
+def test_wait_says_in_the_log_what_it_waits_for(model_db: str, tmp_path: Path) -> None:
+    # Before: `ad-duckdb --wait 600 ...` waited in silence: a cron or Airflow log showed nothing for up to ten
+    # minutes, as if the job hung, while from Python connect(wait=) logged the wait with the holder's PID.
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
+    said = p.stderr.splitlines()
+    assert len(said) == 1 and said[0].startswith("note: waiting up to 60s (--wait) for "), said
+    assert "busy.duckdb" in said[0] and f"PID {holder.pid}" in said[0], said
+    quiet = cli_process("--wait", "60", "list", str(path))  # a file nobody holds: no note
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
