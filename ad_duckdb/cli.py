@@ -257,6 +257,13 @@ def _interrupted(outcome: str | None = None) -> click.ClickException:
     return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
 
 
+def _interrupted_starting() -> click.ClickException:
+    """The Ctrl-C (or SIGTERM) error before the command ran: as launch's for a Ctrl-C during the imports."""
+    by = "SIGTERM" if interrupts.stopped_by_sigterm() else "Ctrl-C"
+    err = click.ClickException(f"interrupted ({by}) while the command was starting; it did nothing.")
+    return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
+
+
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
                   rows_before: int | None = None) -> str | None:
     """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
@@ -804,6 +811,15 @@ class _SqlCommand(_QueryWordsCommand):
 
 class _Group(click.Group):
     command_class = _Command
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        # Why: click turns a KeyboardInterrupt (a SIGTERM too, interrupts.Terminated) while it reads the arguments
+        # into "Aborted!" and exit 1, the code of any other failure; invoke's handling has not begun
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as e:
+            raise _interrupted_starting() from e
 
     def invoke(self, ctx: click.Context) -> Any:
         # Why here: click turns a KeyboardInterrupt into a bare "Aborted!" with exit 1 (any other error), and DuckDB's
@@ -2869,12 +2885,18 @@ cli.add_command(serve)
 def main() -> None:
     global _NOTES_ARE_ERRORS
     _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
-    _watch_ctrl_c()
     try:
+        _watch_ctrl_c()
         args = [as_utf8(a, sys.getfilesystemencoding(), f"argument {i}") for i, a in enumerate(sys.argv[1:], 1)]
     except ValueError as e:
         sys.stderr.write(f"Error: {e}\n")
         raise SystemExit(click.UsageError.exit_code) from None
+    except KeyboardInterrupt:
+        # Why: SIGTERM's handler is in place from _watch_ctrl_c on, and one landing here (a loaded machine spends a
+        # while starting the watcher thread) printed a traceback and exited 1
+        err = _interrupted_starting()
+        err.show()
+        raise SystemExit(err.exit_code) from None
     try:
         cli(args=args, prog_name="ad-duckdb")
     except SystemExit as e:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -1597,3 +1598,38 @@ def test_wait_says_in_the_log_what_it_waits_for(model_db: str, tmp_path: Path) -
     assert "busy.duckdb" in said[0] and f"PID {holder.pid}" in said[0], said
     quiet = cli_process("--wait", "60", "list", str(path))  # a file nobody holds: no note
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+# A SIGTERM sent to the command at a point of its start (``point``): after its handler is in place but before the
+# command runs (main's own set-up), or while click reads the arguments.
+TERM_WHILE_STARTING = textwrap.dedent("""
+    import os, signal, sys
+    import ad_duckdb.cli as cli
+    point = sys.argv[1]
+    if point == "set-up":
+        watch = cli._watch_ctrl_c
+        def watch_then_term():
+            watch()
+            os.kill(os.getpid(), signal.SIGTERM)
+        cli._watch_ctrl_c = watch_then_term
+    else:
+        parse = cli.cli.parse_args
+        def term_then_parse(ctx, args):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return parse(ctx, args)
+        cli.cli.parse_args = term_then_parse
+    sys.argv = ["ad-duckdb", *sys.argv[2:]]
+    cli.main()
+""")
+
+
+@pytest.mark.parametrize("point", ["set-up", "arguments"])
+def test_sigterm_while_the_command_starts_is_one_line_and_exit_143(point: str, model_db: str) -> None:
+    # Before: a scheduler's SIGTERM landing while the command started (its handler in place, the command not yet
+    # running: a loaded machine spends seconds there) printed a 15-line traceback and exited 1, or click's bare
+    # "Aborted!" with exit 1, the code of any other failure, where a stop by SIGTERM is 143 with one Error: line.
+    p = subprocess.run([sys.executable, "-c", TERM_WHILE_STARTING, point, "list", model_db], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+    _one_interrupted_line(f"starting ({point})", p, by="SIGTERM")
+    assert p.stdout == "" and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "while the command was starting; it did nothing" in p.stderr, p.stderr
