@@ -1585,17 +1585,33 @@ def test_wait_says_in_the_log_what_it_waits_for(model_db: str, tmp_path: Path) -
     # minutes, as if the job hung, while from Python connect(wait=) logged the wait with the holder's PID.
     path = tmp_path / "busy.duckdb"
     path.write_bytes(Path(model_db).read_bytes())
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOR, str(path), "3"], stdout=subprocess.PIPE, text=True)
+    hold_until_told = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                       "sys.stdin.readline(); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", hold_until_told, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
-        p = cli_process("--wait", "60", "score", str(path), "tx_ae", "transactions", "--into", "s", "--replace")
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "score", str(path), "tx_ae",
+                                "transactions", "--into", "s", "--replace"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            assert job.stderr is not None
+            said = job.stderr.readline()  # said while it waits: the holder lets go only once it is read
+            assert holder.stdin is not None
+            holder.stdin.write("GO\n")
+            holder.stdin.flush()
+            out, rest = job.communicate(timeout=120)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.communicate()
     finally:
         holder.kill()
         holder.communicate()
-    assert p.returncode == 0 and "wrote 1500 scored rows to s" in p.stdout, p.stderr
-    said = p.stderr.splitlines()
-    assert len(said) == 1 and said[0].startswith("note: waiting up to 60s (--wait) for "), said
-    assert "busy.duckdb" in said[0] and f"PID {holder.pid}" in said[0], said
+    assert job.returncode == 0 and "wrote 1500 scored rows to s" in out, (said, rest)
+    assert said.startswith("note: waiting up to 120s (--wait) for the database file: ") and rest == "", (said, rest)
+    assert "busy.duckdb" in said and f"(PID {holder.pid}, " in said, said
     quiet = cli_process("--wait", "60", "list", str(path))  # a file nobody holds: no note
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
 
