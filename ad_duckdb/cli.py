@@ -1216,6 +1216,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref, rows_before)) from e
+                if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS); the moved-rows one
+                    # comes after the commit: said, as a job's retry of the "failed" run would --append them again
+                    outcome = _into_outcome(con, into, before, ref, rows_before)
+                    if outcome and "not changed" not in outcome:
+                        raise _failure(f"{e} (a note, made an error by PYTHONWARNINGS / -W error); meanwhile "
+                                       f"{outcome}") from e
                 raise
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
