@@ -851,7 +851,8 @@ class _Group(click.Group):
 @click.version_option(package_name="ad_duckdb")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
-                   "many seconds instead of failing at once (exit code 4).  [default: 0]")
+                   "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
+                   "PID).  [default: 0]")
 def cli(wait: float) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
