@@ -280,9 +280,9 @@ def test_a_note_made_an_error_after_the_scores_are_written_says_they_are(pump_db
                                "--quiet", *args], capture_output=True, text=True, timeout=300, env=env,
                               stdin=subprocess.DEVNULL)
 
-    for args, said in [(("--into", "moved_scores"), "moved_scores was written (2000 rows, model pump_ae@1)"),
-                       (("--into", "moved_scores", "--append"),
-                        "2000 scored rows were added to moved_scores (now 4000 rows, model pump_ae@1)")]:
+    for args, said in [(("--into", "strict_scores"), "strict_scores was written (2000 rows, model pump_ae@1)"),
+                       (("--into", "strict_scores", "--append"),
+                        "2000 scored rows were added to strict_scores (now 4000 rows, model pump_ae@1)")]:
         p = strict(*args)
         line = p.stderr.strip()
         assert p.returncode == 1 and line.startswith("Error: Scoring with 'pump_ae@1': ") and "\n" not in line, (
@@ -290,6 +290,6 @@ def test_a_note_made_an_error_after_the_scores_are_written_says_they_are(pump_db
         assert "PYTHONWARNINGS" in line and said in line, (args, line)
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM moved_scores").fetchall() == [(4000,)]
+        assert con.execute("SELECT count(*) FROM strict_scores").fetchall() == [(4000,)]
     finally:
         con.close()
