@@ -1649,3 +1649,15 @@ def test_sigterm_while_the_command_starts_is_one_line_and_exit_143(point: str, m
     _one_interrupted_line(f"starting ({point})", p, by="SIGTERM")
     assert p.stdout == "" and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "while the command was starting; it did nothing" in p.stderr, p.stderr
+
+
+def test_a_first_append_whose_source_reads_the_missing_table_exits_6(model_db: str, tmp_path: Path) -> None:
+    # Before: the cron job's first run, whose source reads the scores table for the last row scored, exited 1 (any
+    # other error), where any other table a source reads and that does not exist exits 6 (no such source table).
+    path = tmp_path / "first.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    since = ("SELECT * FROM transactions WHERE transaction_id > "
+             "(SELECT coalesce(max(transaction_id), -1) FROM tx_scores)")
+    p = cli_process("score", str(path), "tx_ae", since, "--into", "tx_scores", "--append")
+    assert p.returncode == 6 and p.stderr.startswith("Error: Scoring with 'tx_ae': table 'tx_scores' does not exist "
+                                                     "yet, and the source reads it"), p.stderr
