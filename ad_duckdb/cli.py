@@ -257,6 +257,13 @@ def _interrupted(outcome: str | None = None) -> click.ClickException:
     return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
 
 
+def _interrupted_starting() -> click.ClickException:
+    """The Ctrl-C (or SIGTERM) error before the command ran: as launch's for a Ctrl-C during the imports."""
+    by = "SIGTERM" if interrupts.stopped_by_sigterm() else "Ctrl-C"
+    err = click.ClickException(f"interrupted ({by}) while the command was starting; it did nothing.")
+    return with_exit_code(err, EXIT_TERMINATED if by == "SIGTERM" else EXIT_INTERRUPTED)
+
+
 def _into_outcome(con: duckdb.DuckDBPyConnection, into: str, before: int | None, ref: str,
                   rows_before: int | None = None) -> str | None:
     """Whether the interrupted write of ``into`` (DuckDB id ``before`` it, None: absent) went through, as a sentence.
@@ -436,9 +443,12 @@ def _connect_attaching(db: str, read_only: bool, check_order: bool | None, creat
 def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
     """``attempt()``, retried while it fails on a file another process holds, for up to ``--wait`` seconds (or
     ``wait``)."""
+    # Why said (--wait's only; train's wait to store says its own line): a job waiting in silence for up to --wait
+    # seconds looked hung in its cron or Airflow log
     return lockwait.retry_while_locked(
         attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
-        how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.")
+        how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.",
+        say=(lambda line: click.echo(f"note: {line}", err=True)) if wait is None else None)
 
 
 def _watch_ctrl_c() -> None:
@@ -802,6 +812,15 @@ class _SqlCommand(_QueryWordsCommand):
 class _Group(click.Group):
     command_class = _Command
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        # Why: click turns a KeyboardInterrupt (a SIGTERM too, interrupts.Terminated) while it reads the arguments
+        # into "Aborted!" and exit 1, the code of any other failure; invoke's handling has not begun
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as e:
+            raise _interrupted_starting() from e
+
     def invoke(self, ctx: click.Context) -> Any:
         # Why here: click turns a KeyboardInterrupt into a bare "Aborted!" with exit 1 (any other error), and DuckDB's
         # own answer to Ctrl-C in a query reached the user as a RuntimeError traceback.
@@ -832,7 +851,8 @@ class _Group(click.Group):
 @click.version_option(package_name="ad_duckdb")
 @click.option("--wait", type=click.FloatRange(min=0), default=0, envvar="AD_DUCKDB_WAIT", show_envvar=True,
               help="When another process holds the database file (DuckDB allows one writer), retry for up to this "
-                   "many seconds instead of failing at once (exit code 4).  [default: 0]")
+                   "many seconds instead of failing at once (exit code 4), saying so on stderr (a note naming the holder's "
+                   "PID).  [default: 0]")
 def cli(wait: float) -> None:
     """Anomaly detection inside DuckDB: train an autoencoder on a table, store it in the same
     database, and score rows from SQL.
@@ -1197,6 +1217,12 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             except BaseException as e:
                 if is_interrupt(e):
                     raise _interrupted(_into_outcome(con, into, before, ref, rows_before)) from e
+                if isinstance(e, AdDuckDBWarning):  # a note made an error (PYTHONWARNINGS); the moved-rows one
+                    # comes after the commit: said, as a job's retry of the "failed" run would --append them again
+                    outcome = _into_outcome(con, into, before, ref, rows_before)
+                    if outcome and "not changed" not in outcome:
+                        raise _failure(f"{e} (a note, made an error by PYTHONWARNINGS / -W error); meanwhile "
+                                       f"{outcome}") from e
                 raise
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
@@ -2869,12 +2895,18 @@ cli.add_command(serve)
 def main() -> None:
     global _NOTES_ARE_ERRORS
     _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
-    _watch_ctrl_c()
     try:
+        _watch_ctrl_c()
         args = [as_utf8(a, sys.getfilesystemencoding(), f"argument {i}") for i, a in enumerate(sys.argv[1:], 1)]
     except ValueError as e:
         sys.stderr.write(f"Error: {e}\n")
         raise SystemExit(click.UsageError.exit_code) from None
+    except KeyboardInterrupt:
+        # Why: SIGTERM's handler is in place from _watch_ctrl_c on, and one landing here (a loaded machine spends a
+        # while starting the watcher thread) printed a traceback and exited 1
+        err = _interrupted_starting()
+        err.show()
+        raise SystemExit(err.exit_code) from None
     try:
         cli(args=args, prog_name="ad-duckdb")
     except SystemExit as e:

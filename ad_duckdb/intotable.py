@@ -14,7 +14,7 @@ import duckdb
 
 from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
-from .exceptions import BadInputError, OptionError
+from .exceptions import BadInputError, OptionError, SourceNotFoundError
 from .features import SCORE_COLUMNS
 from .sqltext import (
     is_query,
@@ -609,7 +609,8 @@ def first_append_error(into: str, source: str, model: str, e: BaseException) -> 
     m = re.search(r"Table with name (.+?) does not exist", str(e))
     if not m or m.group(1).strip('"').lower() != last.lower():
         return
-    raise BadInputError(
+    # a SourceNotFoundError (exit code 6), as any other table a source reads and that does not exist
+    raise SourceNotFoundError(
         f"Scoring with {model!r}: table {into!r} does not exist yet, and the source reads it ({shown_source(source)!r}"
         "). append=True (CLI: --append) creates the table, but the source must run first: start the job with a run "
         f"whose source does not read it (the rows so far), e.g. ad-duckdb score DB {model.split('@')[0]} TABLE "

@@ -8,6 +8,7 @@ finish. DuckDB itself has no busy timeout for its file lock, so the open is trie
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -33,12 +34,26 @@ def seconds(wait: object) -> float:
     return float(wait)
 
 
-def retry_while_locked(attempt: Callable[[], T], wait: float, *, waited_with: str, how_to_wait: str) -> T:
+def waiting_note(error: DatabaseLockedError, wait: float, waited_with: str) -> str:
+    """One line for a job's log when it starts to wait: what the file is and who holds it, and for how long.
+
+    Why not the error itself: it runs to several sentences of fixes (stop the other process, --snapshot, --wait)
+    that a job which is already waiting needs none of; its first clause names the file, DuckDB's text the holder."""
+    text = str(error)
+    what = text.split(" (", 1)[0]
+    holder = re.search(r"held in (.+?) \((PID -?\d+)\)", text)
+    held_by = f" ({holder.group(2)}, {holder.group(1)})" if holder else ""
+    return f"waiting up to {wait:g}s ({waited_with}) for the database file: {what}{held_by}"
+
+
+def retry_while_locked(attempt: Callable[[], T], wait: float, *, waited_with: str, how_to_wait: str,
+                       say: Callable[[str], object] | None = None) -> T:
     """``attempt()``, tried again while it raises DatabaseLockedError, for up to ``wait`` seconds.
 
     When the file stays held, the last error gets ``(waited Ns with WAITED_WITH)`` or, with no wait,
     ``how_to_wait`` (the option that waits). The first refusal is logged (INFO, logger ``ad_duckdb``), naming the
-    holder as DuckDB does, so a job's log says what it waits for.
+    holder as DuckDB does, so a job's log says what it waits for; ``say`` (the command line's note on stderr,
+    where no logging is set up) gets it as one line too (``waiting_note``).
     """
     deadline = time.monotonic() + wait
     said = False
@@ -52,5 +67,7 @@ def retry_while_locked(attempt: Callable[[], T], wait: float, *, waited_with: st
                 raise DatabaseLockedError(f"{e}{how}") from e
             if not said:
                 log.info("waiting up to %gs for the database file: %s", wait, e)
+                if say is not None:
+                    say(waiting_note(e, wait, waited_with))
                 said = True
             time.sleep(min(_POLL_SECONDS, left))

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from pathlib import Path
 
@@ -1577,3 +1578,86 @@ def test_a_retrain_choosing_a_goal_again_says_how_far_its_scoring_got(model_db: 
         con.close()
     said = capsys.readouterr().err.splitlines()
     assert "choosing threshold 'f1' for tx_ae@2: 1500 rows" in [x.split(",")[0] for x in said], said
+
+
+def test_wait_says_in_the_log_what_it_waits_for(model_db: str, tmp_path: Path) -> None:
+    # Before: `ad-duckdb --wait 600 ...` waited in silence: a cron or Airflow log showed nothing for up to ten
+    # minutes, as if the job hung, while from Python connect(wait=) logged the wait with the holder's PID.
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    hold_until_told = ("import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('HELD', flush=True); "
+                       "sys.stdin.readline(); c.close()")
+    holder = subprocess.Popen([sys.executable, "-c", hold_until_told, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "HELD"
+        job = subprocess.Popen([sys.executable, "-m", "ad_duckdb.cli", "--wait", "120", "score", str(path), "tx_ae",
+                                "transactions", "--into", "s", "--replace"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            assert job.stderr is not None
+            said = job.stderr.readline()  # said while it waits: the holder lets go only once it is read
+            assert holder.stdin is not None
+            holder.stdin.write("GO\n")
+            holder.stdin.flush()
+            out, rest = job.communicate(timeout=120)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.communicate()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert job.returncode == 0 and "wrote 1500 scored rows to s" in out, (said, rest)
+    assert said.startswith("note: waiting up to 120s (--wait) for the database file: ") and rest == "", (said, rest)
+    assert "busy.duckdb" in said and f"(PID {holder.pid}, " in said, said
+    quiet = cli_process("--wait", "60", "list", str(path))  # a file nobody holds: no note
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+
+
+# A SIGTERM sent to the command at a point of its start (``point``): after its handler is in place but before the
+# command runs (main's own set-up), or while click reads the arguments.
+TERM_WHILE_STARTING = textwrap.dedent("""
+    import os, signal, sys
+    import ad_duckdb.cli as cli
+    point = sys.argv[1]
+    if point == "set-up":
+        watch = cli._watch_ctrl_c
+        def watch_then_term():
+            watch()
+            os.kill(os.getpid(), signal.SIGTERM)
+        cli._watch_ctrl_c = watch_then_term
+    else:
+        parse = cli.cli.parse_args
+        def term_then_parse(ctx, args):
+            os.kill(os.getpid(), signal.SIGTERM)
+            return parse(ctx, args)
+        cli.cli.parse_args = term_then_parse
+    sys.argv = ["ad-duckdb", *sys.argv[2:]]
+    cli.main()
+""")
+
+
+@pytest.mark.parametrize("point", ["set-up", "arguments"])
+def test_sigterm_while_the_command_starts_is_one_line_and_exit_143(point: str, model_db: str) -> None:
+    # Before: a scheduler's SIGTERM landing while the command started (its handler in place, the command not yet
+    # running: a loaded machine spends seconds there) printed a 15-line traceback and exited 1, or click's bare
+    # "Aborted!" with exit 1, the code of any other failure, where a stop by SIGTERM is 143 with one Error: line.
+    p = subprocess.run([sys.executable, "-c", TERM_WHILE_STARTING, point, "list", model_db], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.DEVNULL)
+    _one_interrupted_line(f"starting ({point})", p, by="SIGTERM")
+    assert p.stdout == "" and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "while the command was starting; it did nothing" in p.stderr, p.stderr
+
+
+def test_a_first_append_whose_source_reads_the_missing_table_exits_6(model_db: str, tmp_path: Path) -> None:
+    # Before: the cron job's first run, whose source reads the scores table for the last row scored, exited 1 (any
+    # other error), where any other table a source reads and that does not exist exits 6 (no such source table).
+    path = tmp_path / "first.duckdb"
+    path.write_bytes(Path(model_db).read_bytes())
+    since = ("SELECT * FROM transactions WHERE transaction_id > "
+             "(SELECT coalesce(max(transaction_id), -1) FROM tx_scores)")
+    p = cli_process("score", str(path), "tx_ae", since, "--into", "tx_scores", "--append")
+    assert p.returncode == 6 and p.stderr.startswith("Error: Scoring with 'tx_ae': table 'tx_scores' does not exist "
+                                                     "yet, and the source reads it"), p.stderr

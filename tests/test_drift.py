@@ -259,3 +259,37 @@ def test_the_training_range_of_an_unlabelled_model_is_said_to_be_its_middle_valu
                 assert upper == pytest.approx(hi, rel=1e-3) and "middle" not in msg, msg
     finally:
         con.close()
+
+
+def test_a_note_made_an_error_after_the_scores_are_written_says_they_are(pump_db: str, tmp_path: Path) -> None:
+    # Before: a nightly `score --into --append` run with PYTHONWARNINGS=error::UserWarning (stop on a note) exited 1
+    # on the note on moved rows, which comes after the commit, and its Error: line did not say that the scores were
+    # stored: the scheduler's retry of the "failed" job added the same rows a second time.
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    path = tmp_path / "strict.duckdb"
+    shutil.copy(pump_db, path)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "error::UserWarning"}
+
+    def strict(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ad_duckdb.cli", "score", str(path), "pump_ae", "moved",
+                               "--quiet", *args], capture_output=True, text=True, timeout=300, env=env,
+                              stdin=subprocess.DEVNULL)
+
+    for args, said in [(("--into", "strict_scores"), "strict_scores was written (2000 rows, model pump_ae@1)"),
+                       (("--into", "strict_scores", "--append"),
+                        "2000 scored rows were added to strict_scores (now 4000 rows, model pump_ae@1)")]:
+        p = strict(*args)
+        line = p.stderr.strip()
+        assert p.returncode == 1 and line.startswith("Error: Scoring with 'pump_ae@1': ") and "\n" not in line, (
+            args, p.stderr)
+        assert "PYTHONWARNINGS" in line and said in line, (args, line)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM strict_scores").fetchall() == [(4000,)]
+    finally:
+        con.close()
