@@ -448,7 +448,8 @@ class AutoEncoderDetector:
         quantiles, mean, standard deviation and the scores of the ranks around the threshold's), and equal those of
         a detector fitted on the same rows. A model stored by an earlier release keeps the quantiles only: there
         ``predict_proba(X)`` ('linear') works, and 'unify' and the confidence raise ``NotFittedError`` saying to
-        retrain it.
+        retrain it. One imported from a file that carried no summary of its training scores has none of it: every
+        ``predict_proba`` and the confidence raise ``NotFittedError`` saying so, and how to get a file that does.
 
         Examples
         --------
@@ -831,7 +832,7 @@ class AutoEncoderDetector:
                        else "their standard deviation" if needs == "spread" and summary.std is None
                        else "their ranks near the threshold" if needs == "ranks" and not summary.ranks_known else None)
             if lacking is not None:
-                raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what, lacking))
+                raise NotFittedError(training_scores_note(rec, what, lacking, summary=summary is not None))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "
