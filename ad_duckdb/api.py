@@ -281,8 +281,20 @@ def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str
     after = rows_fingerprint(cur, source, names, where)
     if after is None or after == before:
         return
+    rows = f"{source}{f' WHERE {where}' if where else ''}"
+    # Why read once more: a source that draws its rows at random (random(), USING SAMPLE without a seed) differs
+    # on every read, and was said to have been written by another process, with "train it again" as the fix, which
+    # draws other rows again. Held now, the file is written by no other process between these two reads.
+    if rows_fingerprint(cur, source, names, where) != after:
+        notes.warn(
+            f"Model {name!r}: {rows} gave other rows each time it was read (it draws them at random, as random() "
+            "and USING SAMPLE without a seed do): the model learned from the rows of one read, and what reads them "
+            "again (evaluate, a threshold chosen on them, a retrain's carried goal) reads other rows. For the same "
+            "rows on every read, give the sample a seed (USING SAMPLE 10% (bernoulli, 42)), or store the drawn rows "
+            "and train on that table (CREATE TABLE train_rows AS ...).")
+        return
     notes.warn(
-        f"Model {name!r}: the rows of {source}{f' WHERE {where}' if where else ''} changed while the model trained "
+        f"Model {name!r}: the rows of {rows} changed while the model trained "
         "(another process wrote them while the file was let go): it learned from the rows as they were read at the "
         "start. Train it again if it must cover the new rows.")
 
