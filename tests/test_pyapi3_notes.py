@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
+from test_drift import _pump
 
 import ad_duckdb
 from ad_duckdb import notes
@@ -23,39 +23,23 @@ from ad_duckdb.exceptions import AdDuckDBWarning
 from conftest import FAST
 
 
-def _table(con: duckdb.DuckDBPyConnection, table: str, n: int, seed: int, shift: float = 0.0,
-           planted: float = 0.0) -> None:
-    """Hourly readings a, b, c moving together; ``shift`` moves a; ``planted``: share of rows pushed off (label 1)."""
-    rng = np.random.default_rng(seed)
-    load = rng.normal(0.0, 1.0, n)
-    a = 50.0 + shift + 2.0 * load + rng.normal(0.0, 0.3, n)
-    b = 3.0 + 0.2 * load + rng.normal(0.0, 0.03, n)
-    c = 60.0 + 1.5 * load + rng.normal(0.0, 0.2, n)
-    label = np.zeros(n, dtype=np.int64)
-    bad = rng.choice(n, int(round(planted * n)), replace=False)
-    b[bad] += rng.choice([-1.0, 1.0], len(bad)) * rng.uniform(1.5, 3.0, len(bad))
-    label[bad] = 1
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT unnest(?) AS a, unnest(?) AS b, unnest(?) AS c, "
-                "unnest(?)::INTEGER AS label, TIMESTAMP '2024-01-01' + to_hours(unnest(?)::BIGINT) AS ts",
-                [a.tolist(), b.tolist(), c.tolist(), label.tolist(), list(range(n))])
-
-
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A file with m@1 and m@2 (a, b, c) trained on t's normal rows, k@1 (a, b) and k@2 (a, b, c); tables t (3% of
-    its rows pushed off, label 1), moved (a far from training) and fresh (300 later normal rows)."""
+    """A file with m@1 and m@2 (flow, pressure, temperature) trained on t's normal rows, k@1 (flow, pressure) and
+    k@2 (all three); tables t (3% of its rows' pressure pushed off, label 1), moved (flow far from training) and
+    fresh (300 other normal rows)."""
     path = str(tmp_path_factory.mktemp("notes") / "notes.duckdb")
     con = ad_duckdb.connect(path)
     try:
-        _table(con, "t", 2000, seed=0, planted=0.03)
-        _table(con, "moved", 1000, seed=1, shift=-30.0)
-        _table(con, "fresh", 300, seed=2)
+        _pump(con, "t", 2000, seed=0, planted=0.03)
+        _pump(con, "moved", 1000, seed=1, flow=32.0)
+        _pump(con, "fresh", 300, seed=2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AdDuckDBWarning)
             for name, seed in (("m", 0), ("m", 1)):
-                ad_duckdb.train(con, name, "t", features=["a", "b", "c"], where="label = 0", seed=seed, **FAST)
-            ad_duckdb.train(con, "k", "t", features=["a", "b"], where="label = 0", **FAST)
-            ad_duckdb.train(con, "k", "t", features=["a", "b", "c"], where="label = 0", **FAST)
+                ad_duckdb.train(con, name, "t", features=["flow", "pressure", "temperature"], where="label = 0", seed=seed, **FAST)
+            ad_duckdb.train(con, "k", "t", features=["flow", "pressure"], where="label = 0", **FAST)
+            ad_duckdb.train(con, "k", "t", features=["flow", "pressure", "temperature"], where="label = 0", **FAST)
     finally:
         con.close()
     return path
@@ -76,34 +60,34 @@ def _quiet(call: Callable[[], object]) -> None:
 
 
 def _train_few_rows(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    ad_duckdb.train(con, "few", "SELECT * FROM t WHERE label = 0 LIMIT 40", features=["a", "b", "c"], **FAST)
+    ad_duckdb.train(con, "few", "SELECT * FROM t WHERE label = 0 LIMIT 40", features=["flow", "pressure", "temperature"], **FAST)
 
 
 def _train_other_features(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)  # store.save's before_insert
+    ad_duckdb.train(con, "m", "t", features=["flow", "pressure"], where="label = 0", **FAST)  # store.save's before_insert
 
 
 def _train_carried_alarm_rate(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     _quiet(lambda: ad_duckdb.set_threshold(con, "m", "alarms", "alarm_rate", source="fresh", rate=0.01))
     # chosen again on the same rows for the new version (choose_goals_again), where the stretch is still short
-    ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], where="label = 0", carry_thresholds=True, **FAST)
+    ad_duckdb.train(con, "m", "t", features=["flow", "pressure", "temperature"], where="label = 0", carry_thresholds=True, **FAST)
 
 
 def _train_carried_goal_on_inverted_labels(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     con.execute("CREATE TABLE inverted AS SELECT *, 1 - label AS ok FROM t")
     _quiet(lambda: ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="inverted", label="ok"))
-    ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], where="label = 0", carry_thresholds=True, **FAST)
+    ad_duckdb.train(con, "m", "t", features=["flow", "pressure", "temperature"], where="label = 0", carry_thresholds=True, **FAST)
 
 
 def _train_carried_goal_source_gone(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     con.execute("CREATE TABLE labelled AS SELECT * FROM t")
     ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="labelled", label="label")
     con.execute("DROP TABLE labelled")
-    ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], where="label = 0", carry_thresholds=True, **FAST)
+    ad_duckdb.train(con, "m", "t", features=["flow", "pressure", "temperature"], where="label = 0", carry_thresholds=True, **FAST)
 
 
 def _train_default_features(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    con.execute("CREATE TABLE wide AS SELECT row_number() OVER () AS reading_id, a, b, c, 'x' AS site FROM t "
+    con.execute("CREATE TABLE wide AS SELECT row_number() OVER () AS reading_id, flow, pressure, temperature, 'x' AS site FROM t "
                 "WHERE label = 0")
     ad_duckdb.train(con, "d", "wide", **FAST)
 
@@ -147,7 +131,7 @@ def _import_same_model(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
 
 
 def _frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.sql("SELECT a, b, c, label FROM t LIMIT 500").df()
+    return con.sql("SELECT flow, pressure, temperature, label FROM t LIMIT 500").df()
 
 
 def _fit_on_label(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
@@ -155,7 +139,7 @@ def _fit_on_label(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
 
 
 def _predict_named_after_array(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    X = _frame(con)[["a", "b", "c"]]
+    X = _frame(con)[["flow", "pressure", "temperature"]]
     det = ad_duckdb.AutoEncoderDetector(epochs=1, max_steps=20).fit(X.to_numpy())
     det.predict(X)
 
