@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import numpy as np
 
-from . import alarmperiods, pysource
-from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError
+from . import alarmperiods, notes, pysource
+from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
 from .scoring import LoadedModel
@@ -293,22 +292,21 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         on += ")"
     if trained:
         on += f"; {trained} of these rows are rows {lm.ref} was trained on"
-        warnings.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
-                      "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
-                      "stretch after the training rows.", AdDuckDBWarning, stacklevel=3)
+        notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
+                   "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
+                   "stretch after the training rows.")
     if not 0.5 <= k / (share * n) <= 2.0:
         # Why said: rows of one score (a stuck sensor's repeated reading) cannot be split, and the statement's
         # "flags 500 of 2016 rows" read as the target met
-        warnings.warn(f"{who}: {want.said()} is about {share * n:.3g} of the {n} rows of {rows_of}, but their scores "
-                      f"tie there, so the nearest cut flags {k}; drop the repeated rows with the filter, or set the "
-                      "rate on another stretch.", AdDuckDBWarning, stacklevel=3)
+        notes.warn(f"{who}: {want.said()} is about {share * n:.3g} of the {n} rows of {rows_of}, but their scores "
+                   f"tie there, so the nearest cut flags {k}; drop the repeated rows with the filter, or set the "
+                   "rate on another stretch.")
     if k < FEW_ALARMS:
-        warnings.warn(
+        notes.warn(
             f"{who}: only {k} alarm{'s' if k != 1 else ''} on the {n} rows of {rows_of}, so the cut is uncertain: the "
             f"rate on another stretch like it could be {lo:.3%}-{hi:.3%} (95%)"
             + (f", {_n(lo * rows_per)}-{_n(hi * rows_per)} alarms {_a(per)}" if rows_per and per else "")
             + f"; a stretch of about {math.ceil(FEW_ALARMS / share)} rows ({FEW_ALARMS} alarms' worth) gives a firmer "
-            "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.",
-            AdDuckDBWarning, stacklevel=3)
+            "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.")
     on += f"; {note}" if note else ""
     return Threshold(name=name, value=value, method=METHOD, chosen_on=on, flagged_share=k / n)

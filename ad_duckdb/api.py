@@ -9,7 +9,6 @@ import queue
 import shlex
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from os import PathLike, fspath
@@ -20,13 +19,12 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import catalognames, interrupts, lockwait, pysource, store, thresholds, trainhold, trainscores
+from . import catalognames, interrupts, lockwait, notes, pysource, store, thresholds, trainhold, trainscores
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
     AdDuckDBError,
-    AdDuckDBWarning,
     BadInputError,
     DatabaseLockedError,
     DatabaseUnavailableError,
@@ -267,9 +265,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> None:
 
 def _warn_train_changes(cur: duckdb.DuckDBPyConnection, rec: store.ModelRecord) -> None:
     """The notes on what a new version changes for queries of its name (store.save's before_insert of train)."""
-    # stacklevel 6: the note's function, this one, the lambda, store.save, train
-    warn_if_features_changed(cur, rec, "train", stacklevel=6)
-    warn_if_code_sizes_left_out(cur, rec, stacklevel=6)
+    warn_if_features_changed(cur, rec, "train")
+    warn_if_code_sizes_left_out(cur, rec)
 
 
 def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str, names: list[str],
@@ -284,10 +281,22 @@ def _warn_if_rows_changed(cur: duckdb.DuckDBPyConnection, name: str, source: str
     after = rows_fingerprint(cur, source, names, where)
     if after is None or after == before:
         return
-    warnings.warn(
-        f"Model {name!r}: the rows of {source}{f' WHERE {where}' if where else ''} changed while the model trained "
+    rows = f"{source}{f' WHERE {where}' if where else ''}"
+    # Why read once more: a source that draws its rows at random (random(), USING SAMPLE without a seed) differs
+    # on every read, and was said to have been written by another process, with "train it again" as the fix, which
+    # draws other rows again. Held now, the file is written by no other process between these two reads.
+    if rows_fingerprint(cur, source, names, where) != after:
+        notes.warn(
+            f"Model {name!r}: {rows} gave other rows each time it was read (it draws them at random, as random() "
+            "and USING SAMPLE without a seed do): the model learned from the rows of one read, and what reads them "
+            "again (evaluate, a threshold chosen on them, a retrain's carried goal) reads other rows. For the same "
+            "rows on every read, give the sample a seed (USING SAMPLE 10% (bernoulli, 42)), or store the drawn rows "
+            "and train on that table (CREATE TABLE train_rows AS ...).")
+        return
+    notes.warn(
+        f"Model {name!r}: the rows of {rows} changed while the model trained "
         "(another process wrote them while the file was let go): it learned from the rows as they were read at the "
-        "start. Train it again if it must cover the new rows.", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
+        "start. Train it again if it must cover the new rows.")
 
 
 def _own_threshold_names(cur: duckdb.DuckDBPyConnection, name: str) -> set[str]:
@@ -308,12 +317,12 @@ def _warn_if_not_carried(cur: duckdb.DuckDBPyConnection, name: str, version: int
     shown = ", ".join(repr(t) for t in sorted(lost))
     row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     db = shlex.quote(row[0][0]) if row and row[0][0] else "DB"
-    warnings.warn(
+    notes.warn(
         f"Model {name!r}: threshold{'s' if len(lost) > 1 else ''} {shown} not carried to {name}@{version}: the versions "
         f"holding {'them' if len(lost) > 1 else 'it'} were dropped while it trained. Set "
         f"{'them' if len(lost) > 1 else 'it'} again if queries still name {'them' if len(lost) > 1 else 'it'}: "
         f"ad_duckdb.set_threshold(con, {name!r}, ...) (CLI: ad-duckdb threshold {db} {shlex.quote(name)} "
-        f"{shlex.quote(sorted(lost)[0])} --method ...).", AdDuckDBWarning, stacklevel=pysource.user_stacklevel())
+        f"{shlex.quote(sorted(lost)[0])} --method ...).")
 
 
 def _lib_versions() -> dict[str, str]:
@@ -414,7 +423,6 @@ def train(
     ...         "ORDER BY score DESC LIMIT 5").show()  # doctest: +SKIP
     >>> con.close()
     """
-    # Why not a function of its own for the body: the fixed stacklevels of the notes it raises count its frames
     held = trainhold.hold(con, "train", wait)
     given_path = catalognames.GIVEN_PATH.set((fspath(con), name) if isinstance(con, str | PathLike) else None)
     try:
@@ -1140,11 +1148,11 @@ def _source_typed(cur: duckdb.DuckDBPyConnection, wanted: dict[str, str],
         f"{item(quote_ident(c), c)} AS {quote_ident(c)}" for c, t in describe(cur, "__ad_scored"))
 
 
-def _drift_note(tally: list[DriftTally], source: str, stacklevel: int = 3) -> None:
+def _drift_note(tally: list[DriftTally], source: str) -> None:
     """Warn (``AdDuckDBWarning``) when the scored rows look moved away from the training data (``drift``)."""
     note = tally[0].note(f"rows of {shown_source(source)!r}") if tally else None
     if note:
-        warnings.warn(f"Scoring with {tally[0].lm.ref!r}: {note}", AdDuckDBWarning, stacklevel=stacklevel)
+        notes.warn(f"Scoring with {tally[0].lm.ref!r}: {note}")
 
 
 def top_scored(con: duckdb.DuckDBPyConnection, model: str, source: str, n: int, *,

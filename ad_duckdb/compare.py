@@ -5,15 +5,14 @@ ranks the anomalies better, and whether the difference is more than chance (DeLo
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import numpy as np
 
-from . import interrupts, metrics, pysource, store, texttable
-from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
+from . import interrupts, metrics, notes, pysource, store, texttable
+from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
 from .sourcecols import source_features
@@ -334,7 +333,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     # read the same labels
     note = _inverted_labels(rec_a, label, sa, y) or _inverted_labels(rec_b, label, sb, y)
     if note:
-        warnings.warn(note, AdDuckDBWarning, stacklevel=3)
+        notes.warn(note)
     p = metrics.paired_auc_roc(sa, sb, y)
     return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y), metrics.auc_pr(sb, y),
                               p.diff, p.low, p.high, p.p_value)

@@ -16,8 +16,7 @@ from .exceptions import BadInputError
 
 
 def check_connection(con: object, func: str) -> duckdb.DuckDBPyConnection:
-    """The connection ``func`` works on; called first in each public function taking ``con``. Why not a decorator:
-    its frame would shift the ``stacklevel`` of every warning the function raises off the caller's line."""
+    """The connection ``func`` works on; called first in each public function taking ``con``."""
     if isinstance(con, duckdb.DuckDBPyConnection):
         return con
     if con is duckdb:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import notes
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
@@ -221,21 +222,18 @@ def _warn_if_label(X: np.ndarray, names: Sequence[str]) -> None:
     """Warn when a frame's column named like a label (``features.named_like_label``) holds 0 and 1 only: a model
     fitted on the label reads the answer. As ``ad_duckdb.train`` says of its default features; a PyOD user's df
     often still holds its 'Class' column."""
-    import warnings
 
-    from .exceptions import AdDuckDBWarning
     from .features import named_like_label
 
     labels = [n for j, n in enumerate(names) if named_like_label(n)
               and set(np.unique(X[:, j][~np.isnan(X[:, j])]).tolist()) == {0.0, 1.0}]
     if labels:
         listed = ", ".join(repr(n) for n in labels)
-        warnings.warn(
+        notes.warn(
             f"AutoEncoderDetector.fit: X's column{'s' if len(labels) > 1 else ''} {listed}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model fitted on its label reads the "
             f"answer. If it is the label, fit on the other columns, e.g. fit(X.drop(columns=[{listed}])) (the normal "
             "rows alone, if you know them).",
-            AdDuckDBWarning, stacklevel=3,
         )
 
 
@@ -243,36 +241,26 @@ def _warn_if_named(columns: Sequence[Any], d: int) -> None:
     """Warn that a frame with column names of its own is read by position, as scikit-learn does: fit saw an array,
     so a frame whose columns come in another order would be scored against the wrong features. pandas' 0, 1, 2
     (``pd.DataFrame(X)``) name nothing."""
-    import warnings
-
-    from .exceptions import AdDuckDBWarning
-    from .pysource import user_stacklevel
 
     if list(columns) == list(range(len(columns))):
         return
     shown = ", ".join(repr(str(c)) for c in columns[:10]) + (", ..." if len(columns) > 10 else "")
-    warnings.warn(
+    notes.warn(
         f"X has column names ({shown}), but this AutoEncoderDetector was fitted on an array without column names, "
         f"so X's columns are read by position, as fit's {d} columns in fit's order. To match them by name, fit on a "
         "DataFrame, or on the array with fit(X, feature_names=[...]) in its column order.",
-        AdDuckDBWarning, stacklevel=user_stacklevel(),  # decision_function, predict, ... reach here at other depths
     )
 
 
 def _warn_if_unnamed(fitted: np.ndarray) -> None:
     """Warn that an array is read by position though fit saw a DataFrame, as scikit-learn does: an array of the
     columns in another order (``new_df[cols].to_numpy()``) would be scored against the wrong features."""
-    import warnings
-
-    from .exceptions import AdDuckDBWarning
-    from .pysource import user_stacklevel
 
     shown = ", ".join(repr(str(c)) for c in fitted[:10]) + (", ..." if len(fitted) > 10 else "")
-    warnings.warn(
+    notes.warn(
         f"X has no column names, but this AutoEncoderDetector was fitted on a DataFrame ({shown}), so X's columns "
         "are read by position, as those columns in that order. Pass a DataFrame (its columns are matched by name), "
         "or X[det.feature_names_in_].to_numpy() of one to make the order fit's.",
-        AdDuckDBWarning, stacklevel=user_stacklevel(),
     )
 
 
@@ -460,7 +448,8 @@ class AutoEncoderDetector:
         quantiles, mean, standard deviation and the scores of the ranks around the threshold's), and equal those of
         a detector fitted on the same rows. A model stored by an earlier release keeps the quantiles only: there
         ``predict_proba(X)`` ('linear') works, and 'unify' and the confidence raise ``NotFittedError`` saying to
-        retrain it.
+        retrain it. One imported from a file that carried no summary of its training scores has none of it: every
+        ``predict_proba`` and the confidence raise ``NotFittedError`` saying so, and how to get a file that does.
 
         Examples
         --------
@@ -843,7 +832,7 @@ class AutoEncoderDetector:
                        else "their standard deviation" if needs == "spread" and summary.std is None
                        else "their ranks near the threshold" if needs == "ranks" and not summary.ranks_known else None)
             if lacking is not None:
-                raise NotFittedError(training_scores_note(self.__dict__["stored_ref_"], what, lacking))
+                raise NotFittedError(training_scores_note(rec, what, lacking, summary=summary is not None))
         if not hasattr(self, "threshold_"):
             raise NotFittedError("This AutoEncoderDetector was fitted with score_training_rows=False, so it has no "
                                  "threshold_ to predict with; fit with score_training_rows=True, or compare "

@@ -20,7 +20,6 @@ import difflib
 import json
 import os
 import re
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,11 +28,10 @@ from typing import TYPE_CHECKING, NoReturn
 import duckdb
 import numpy as np
 
-from . import jsonvalues
+from . import jsonvalues, notes
 from .callerview import check_same_tables, temp_behind_views, temp_refs
 from .catalognames import missing_part
 from .exceptions import (
-    AdDuckDBWarning,
     BadInputError,
     ConstantColumnsError,
     NoRowsError,
@@ -763,8 +761,6 @@ def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray 
     Why: a TIMESTAMP named as a feature is refused with the hour-of-day query, but its epoch() seconds, a DOUBLE,
     trained without a word, and every row later than the training rows then lay beyond the training range (73% of
     the next two days' readings of NAB's machine_temperature, labelled normal, flagged, against 2% without it)."""
-    from .pysource import user_stacklevel
-
     for n in epoch_features(names, X, rising):
         j = list(names).index(n)
         col = f"X[{n!r}]" if frame else f"X[:, {j}]"
@@ -772,12 +768,11 @@ def warn_epoch_features(names: Sequence[str], X: np.ndarray, rising: np.ndarray 
             f"Leave it out ({f'X.drop(columns=[{n!r}])' if frame else f'np.delete(X, {j}, axis=1), column {j}'}); "
             f"for a daily cycle, fit on the hour of the day (({col} // 3600) % 24 for seconds), and for the time "
             f"between readings, {f'{col}.diff()' if frame else f'np.diff({col}, prepend=np.nan)'}.")
-        warnings.warn(
+        notes.warn(
             f"{'AutoEncoderDetector.fit' if fit else f'Model {model!r}'}: feature {n!r} rises row by row in every "
             "training row, with values of epoch seconds (or milli-, micro- or nanoseconds): a point in time as a "
             f"number, so every row later than the training rows lies beyond its training range and scores as "
             f"anomalous. {fix}",
-            AdDuckDBWarning, stacklevel=user_stacklevel() if fit else 3,
         )
 
 
@@ -1116,12 +1111,11 @@ def default_features(
                 f"{'a column' if len(scores) == 1 else 'columns'} named as score(into=) names its outputs (a label or "
                 "an earlier scoring's output)")
         it = "it" if len(scores) == 1 else "them"
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in scores])} of {source!r}, {what}, "
             f"{'is' if len(scores) == 1 else 'are'} left out: a model trained on {it} reads the answer (a label or "
             f"an old model's verdict) rather than the rows, and rows without {it} cannot be scored. To train on {it} "
             "anyway, list the features (CLI: -f COLUMN, once per column).",
-            AdDuckDBWarning, stacklevel=3,
         )
     if not keep:
         first = (ids + parts)[0][0]
@@ -1139,12 +1133,11 @@ def default_features(
     if pinned and len(pinned) < len(keep):
         keep = [j for j in keep if j not in pinned]
         names = [columns[j][0] for j in pinned]
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in names])}, which where={where!r} "
             f"holds at one value in every training row, {'is' if len(names) == 1 else 'are'} left out: a column the "
             "filter picks rows by (a label under \"label = 0\") is not a feature, and as one it would flag every "
             "other value. To train on it anyway, list the features (CLI: -f COLUMN, once per column).",
-            AdDuckDBWarning, stacklevel=3,
         )
     kept = [columns[j] for j in keep]
     labels = [columns[j][0] for j in keep if named_like_label(columns[j][0])
@@ -1153,23 +1146,21 @@ def default_features(
         # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
         # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
         n = labels[0]
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
             f"answer, and evaluate(label={n!r}) (CLI: --label {n}) refuses it. If it is the label, train on the normal "
             f"rows (where=\"{n} = 0\", CLI: --where \"{n} = 0\"; that leaves it out) or name the features (CLI: -f "
             "COLUMN, once per column).",
-            AdDuckDBWarning, stacklevel=3,
         )
     if parts:
         example = [parts[0][0], *(n for n, _ in kept)]
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: no features given, so the hive partition key"
             f"{'s' if len(parts) > 1 else ''} {listing([f'{n!r} ({w})' for n, w in parts])} of {source!r} "
             f"{'are' if len(parts) > 1 else 'is'} left out: a key names the folder a row was read from, and a new "
             "folder brings a value beyond the training range, which scores as anomalous. To train on it anyway, "
             f"list the features: features={example[:_LISTED]!r} (CLI: {cli_feature_flags(example[:_LISTED])}).",
-            AdDuckDBWarning, stacklevel=3,
         )
     if ids:
         example = [ids[0][0], *(n for n, _ in kept)]
@@ -1178,12 +1169,11 @@ def default_features(
         else:  # a wide table's every name, three times over, buried the note
             listed = (f"features={example[:4]!r}"[:-1] + f", ...] with the {len(kept)} above (CLI: "
                       f"{cli_feature_flags(example[:4])} ...)")
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: no features given, so it trains on every numeric column of {source!r} but the id-like "
             f"{listing([f'{n!r} ({w})' for n, w in ids])}: an id tells rows apart rather than describing them, and new "
             f"rows bring ids beyond the training range, which score as anomalous. Features: "
             f"{listing([n for n, _ in kept])}. To train on an id column too, list the features: {listed}.",
-            AdDuckDBWarning, stacklevel=3,
         )
     _warn_later_columns(cur, source, model, compared)
     # (is_anomaly and anomaly_explain of a scored table: scores too, left out without a word)
@@ -1203,12 +1193,11 @@ def _warn_later_columns(cur: object, source: str, model: str, compared: Compared
         return
     names = list(later.columns)
     it = "it" if len(names) == 1 else "them"
-    warnings.warn(
+    notes.warn(
         f"Model {model!r}: no features given, and {later.where(names)} of {source!r} {'is' if it == 'it' else 'are'} "
         f"left out: later files hold {it}, but DuckDB reads the columns of a glob's first file. To train on {it}, "
         f"read the files by name: {later.reads} (rows of files without {it} have {it} NULL, which training fills "
         "with the median).",
-        AdDuckDBWarning, stacklevel=4,
     )
 
 
@@ -1312,10 +1301,9 @@ def _warn_non_numeric(cur: object, source: str, where: str | None, skipped: list
     # last: its query ends the note, so that it can be copied as it stands (the totals sentence was glued to it)
     hint += _as_numbers_example(cur, source, where, [(n, t) for n, t in skipped if n not in numberish],
                                 others=bool(numberish))
-    warnings.warn(
+    notes.warn(
         f"Model {model!r}: no features given, so the non-numeric column{'s' if len(skipped) > 1 else ''} "
         f"{listing(items)} of {source!r} {'are' if len(skipped) > 1 else 'is'} left out.{hint}",
-        AdDuckDBWarning, stacklevel=4,
     )
     return totals[0] if totals else None
 
@@ -1381,12 +1369,11 @@ def _as_numbers_example(cur: object, source: str, where: str | None, skipped: li
 def warn_if_few_rows(n: int, *, model: str, source: str) -> None:
     """Warn when a model is trained on enough rows to be stored (``MIN_TRAIN_ROWS``) but few to trust."""
     if MIN_TRAIN_ROWS <= n < FEW_TRAIN_ROWS:
-        warnings.warn(
+        notes.warn(
             f"Model {model!r} is trained on only {n} rows of {source!r}: with fewer than {FEW_TRAIN_ROWS}, its scaling "
             f"and thresholds rest on few rows (the share of them a threshold flags moves in steps of one training row in "
             f"{n}, {1 / n:.1%}, whatever the contamination, and tied scores can leave it flagging none). Train on more "
             f"rows if you have them.",
-            AdDuckDBWarning, stacklevel=3,
         )
 
 

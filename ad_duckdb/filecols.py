@@ -9,13 +9,13 @@ later file's DOUBLE 0.05 in a column the first file holds as BIGINT is read as 0
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import duckdb
 
+from . import notes
 from .partitions import _patterns, files_of
 from .readhints import _CALL, _PARQUET_CALL, _split_args, _with_options
 from .sqltext import is_query, quote_ident, quote_literal, source_sql, strip_sql_ends
@@ -150,7 +150,6 @@ def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str,
     when DuckDB reads them as the first file's type (a DOUBLE's 0.25 read as a BIGINT 0), with the read that keeps
     them. Why a scan: a type that differs by itself is no loss (BIGINT after INTEGER, DOUBLE amounts of cents after
     DECIMAL(12,2)); the values say whether any changed. ``compared``: as for ``later_columns``."""
-    from .exceptions import AdDuckDBWarning
     from .features import is_numeric_type  # features imports this module
 
     u = (compared or Compared(cur, source)).union
@@ -178,12 +177,11 @@ def warn_cast_columns(cur: Any, source: str, features: list[str], *, model: str,
         if not rows:
             continue
         row = rows[0]
-        warnings.warn(
+        notes.warn(
             f"Model {model!r}: column {name!r} of {source!r} is {first[1]} in the glob's first file, and DuckDB reads "
             f"every file's as that type, but {str(row[0])!r} holds it as {held}, with values that change so (its "
             f"{row[1]} is read as {'NULL' if row[2] is None else row[2]}). Read the files by name, with {u.reads}, which reads it as {held} "
             "in every file.",
-            AdDuckDBWarning, stacklevel=3,
         )
 
 

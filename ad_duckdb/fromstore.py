@@ -4,6 +4,7 @@ scores, predicts and explains exactly as SQL does. Never imports torch."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Any
 
@@ -49,11 +50,31 @@ def stored_state(con: duckdb.DuckDBPyConnection, model: str) -> tuple[dict[str, 
     return params, state
 
 
-def training_scores_note(ref: str, what: str, needs: str) -> str:
-    """Why ``what`` (predict_proba(method='unify'), ...) is not available on a detector loaded from a model an earlier
-    release stored, which keeps only 1001 quantiles of its training scores; ``needs``: what of them it reads."""
-    return (f"This AutoEncoderDetector was loaded with from_store({ref!r}), a model stored by an earlier release of "
-            f"ad_duckdb, which kept its training scores as 1001 quantiles only; {what} needs {needs}, which a model "
-            "stored now keeps. Train it again to store them (ad_duckdb.train(...) or ad-duckdb train, the same "
-            "options: get_params()); meanwhile decision_function(X) gives the scores, predict(X) the stored default "
-            "threshold's answer and predict_proba(X) (method='linear') a 0-1 scale.")
+# what import_record writes in front of the source: "imported from FILE (name@N; SOURCE)"
+_IMPORTED = re.compile(r"imported from (.+?) \(\S+@\d+; ")
+
+
+def training_scores_note(rec: ModelRecord, what: str, needs: str, *, summary: bool) -> str:
+    """Why ``what`` (predict_proba(method='unify'), ...) is not available on a detector loaded from ``rec``;
+    ``needs``: what of its training scores it reads. ``summary``: whether ``rec`` keeps their 1001 quantiles (a model
+    an earlier release stored) rather than nothing of them (one imported from a file that carried none)."""
+    loaded = f"This AutoEncoderDetector was loaded with from_store({rec.ref!r}), "
+    if summary:
+        return (f"{loaded}a model stored by an earlier release of ad_duckdb, which kept its training scores as 1001 "
+                f"quantiles only; {what} needs {needs}, which a model stored now keeps. Train it again to store them "
+                "(ad_duckdb.train(...) or ad-duckdb train, the same options: get_params()); meanwhile "
+                "decision_function(X) gives the scores, predict(X) the stored default threshold's answer and "
+                "predict_proba(X) (method='linear') a 0-1 scale.")
+    # Why not "an earlier release": every release stored the quantiles; a record without them came from a file
+    # (another program's, or one whose metadata was rewritten), and 'linear' needs them as well
+    meanwhile = ("meanwhile decision_function(X) gives the scores and predict(X) the stored default threshold's "
+                 "answer.")
+    again = "train it again (ad_duckdb.train(...) or ad-duckdb train, the same options: get_params())"
+    imported = _IMPORTED.match(rec.source or "")
+    if imported:
+        return (f"{loaded}a model imported from {imported.group(1)!r}, whose file carried no summary of its training "
+                f"scores (their quantiles, mean and count); {what} needs {needs}. Export it again from the database "
+                "that trained it (ad_duckdb.export_model, or ad-duckdb export: its file carries them) and import that "
+                f"file (ad_duckdb.import_model), or {again}; {meanwhile}")
+    return (f"{loaded}a model stored without a summary of its training scores (ad_models.metrics holds no "
+            f"score_quantiles); {what} needs {needs}. To store them, {again}; {meanwhile}")

@@ -197,8 +197,7 @@ def raised_as_interrupt(call: str, *models: str) -> Iterator[None]:
     ``compare_versions`` or ``train``'s read gave "InvalidInputException: Python exception occurred while executing
     the UDF: KeyboardInterrupt" (read as a wrong query) or "RuntimeError: Query interrupted"; code that catches
     KeyboardInterrupt missed it. Each write is one transaction, so nothing half-written is left, which the message
-    says. Why a ``with`` in the body, not a decorator: a wrapper's frame shifted the fixed ``stacklevel`` of every
-    note the function raises off the caller's line (score's drift note pointed into this module)."""
+    says."""
     try:
         yield
     except (RuntimeError, duckdb.Error) as e:

@@ -8,7 +8,6 @@ import json
 import numbers
 import re
 import shlex
-import warnings
 from collections.abc import Sequence
 from dataclasses import replace as with_fields
 from pathlib import Path
@@ -17,12 +16,11 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import alarmrate, costs, interrupts, intervals, pysource, repeatedrows, store, thresholds
+from . import alarmrate, costs, interrupts, intervals, notes, pysource, repeatedrows, store, thresholds
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
     AdDuckDBError,
-    AdDuckDBWarning,
     BadInputError,
     IntegrityError,
     NoRowsError,
@@ -68,8 +66,8 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
         except IntegrityError as e:
             # Why skipped, not fatal: a damaged old version (list shows it) would otherwise stop every nightly
             # retrain, though the newer versions hold the thresholds; its own were chosen on a model no query uses.
-            warnings.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
-                          f"version ({e}).", AdDuckDBWarning, stacklevel=3)
+            notes.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
+                       f"version ({e}).")
             continue
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
@@ -160,12 +158,12 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
     cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", row[0][0] if row and row[0][0] else "DB",
                                             name, t.name, "--method", method))
-    warnings.warn(
+    notes.warn(
         f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "
         f"kept no record of its goal. Choose it again on labelled rows: ad_duckdb.set_threshold(con, {name!r}, "
         f"{t.name!r}, {method!r}, source=..., label=...) (CLI: {cli} --source ... --label ...); later retrains "
-        "then choose it again themselves.", AdDuckDBWarning, stacklevel=4)
+        "then choose it again themselves.")
 
 
 def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
@@ -202,9 +200,8 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
             th = _goal_threshold(con, lm, name, goal, note=f"chosen again for this version (the goal of {ref})",
                                  progress=progress)
         except (AdDuckDBError, duckdb.Error) as e:
-            warnings.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
-                          f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}", AdDuckDBWarning,
-                          stacklevel=3)
+            notes.warn(f"Threshold {name!r} is carried to {lm.ref} at the same point of its training scores, not "
+                       f"chosen again on its labels ({goal['method']} on {goal['source']}): {e}")
             continue
         rec.thresholds = [th if t.name == name else t for t in rec.thresholds]
     rec.metrics[store.GOALS] = {name: goal for name, (goal, _) in goals.items()}
@@ -975,9 +972,8 @@ def set_threshold(
             # the training scores' 99th percentile); a goal or a hand value stored under one changes it for every query.
             effect = f"is_anomaly({lm.ref!r}, ...) now flags scores above {th.value:.6g}" if name == "default" else \
                 f"{name!r} no longer names its quantile of the training scores"
-            warnings.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
-                          f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.",
-                          AdDuckDBWarning, stacklevel=2)
+            notes.warn(f"Threshold {name!r} for {lm.ref!r} replaces the stored one ({was.value:.6g}, "
+                       f"{was.method}): {effect}. To keep it, store yours under another name, e.g. {name}_{method}.")
         cur = interrupts.cursor(con)
         try:
             store.set_threshold(cur, lm.name, lm.version, th, goal)
@@ -1017,14 +1013,12 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     for said in repeats:
-        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}", AdDuckDBWarning,
-                      stacklevel=3)
+        notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}")
     anomalies = int(y.sum())
     inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"
-        warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}",
-                      AdDuckDBWarning, stacklevel=3)
+        notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}")
     return th
 
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from . import interrupts, onnxfile, store
+from . import interrupts, notes, onnxfile, store
 from .connarg import check_connection
-from .exceptions import AdDuckDBError, AdDuckDBWarning, BadInputError, OptionError
+from .exceptions import AdDuckDBError, BadInputError, OptionError
 from .store import ModelRecord
 from .udfs import refresh
 
@@ -188,8 +187,8 @@ def _warn_broken_views(cur: Any, name: str, was: dict[int, list[str]]) -> None:
             fix = f"until {'it calls' if one else 'they call'} a stored version: " + "; ".join(
                 [_version_of_columns(name, v, was[v], now, max(stored)) for v in other] +
                 ([_stored_feature_sets(name, unknown, now)] if unknown else []))
-    warnings.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
-                  f"(CREATE OR REPLACE VIEW ... to change a view).", AdDuckDBWarning, stacklevel=3)
+    notes.warn(f"{'; '.join(broken)}, no longer stored: {'its' if one else 'their'} queries fail {fix} "
+               f"(CREATE OR REPLACE VIEW ... to change a view).")
 
 
 def _stored_feature_sets(name: str, versions: list[int], now: dict[int, list[str]]) -> str:
@@ -225,12 +224,10 @@ def _warn_latest_changed(cur: Any, name: str, was: dict[int, list[str]]) -> None
     views = [view for view, refs in _views_calling(cur, name) if f"'{name}'" in refs]
     calling = f" (view{'s' if len(views) > 1 else ''} {', '.join(views)} call{'' if len(views) > 1 else 's'} " \
               f"'{name}')" if views else ""
-    warnings.warn(
+    notes.warn(
         f"'{name}' is now {name}@{now[0]}, which takes ({', '.join(now[1])}), but {name}@{before} took "
         f"({', '.join(was[before])}): queries calling '{name}' must pass {name}@{now[0]}'s columns in its order"
-        f"{calling}, or train '{name}' on the dropped version's columns again.",
-        # the caller of drop_model: this function, drop_model
-        AdDuckDBWarning, stacklevel=3)
+        f"{calling}, or train '{name}' on the dropped version's columns again.")
 
 
 def export_model(con: duckdb.DuckDBPyConnection, model: str, path: str | Path, *, replace: bool = False) -> Path:
@@ -295,13 +292,12 @@ def import_model(con: duckdb.DuckDBPyConnection, path: str | Path, name: str | N
     Returns its ``ModelInfo``; a file holding the model that name's latest version already is imports nothing (a
     warning says so) and returns that version's."""
     con = check_connection(con, "import_model")
-    return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name, depth=2)
+    return import_record(con, onnxfile.read_file(Path(path)), Path(path).name, name)
 
 
-def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str, name: str | None = None, *,
-                  depth: int = 1) -> ModelInfo:
-    """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``.
-    ``depth``: the frames from here to the caller its warnings point at."""
+def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
+                  name: str | None = None) -> ModelInfo:
+    """Store ``rec``, read by ``onnxfile`` from ``origin`` (a file's name, or standard input), as ``import_model``."""
     from .scoring import make_session
 
     make_session(rec.onnx, model=rec.name, n_features=len(rec.features))
@@ -325,7 +321,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         same = _same_as_latest(cur, r)
         if same is not None:
             raise _AlreadyStored(same)
-        warn_if_features_changed(cur, r, "import", 4 + depth)
+        warn_if_features_changed(cur, r, "import")
 
     cur = interrupts.cursor(con)
     try:
@@ -339,9 +335,8 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         if same is not None:
             # Why: a deployment step re-run (a retried Airflow task, a nightly import of an unchanged file) would
             # otherwise add a version per run, each the same model, and move no pinned query forward.
-            warnings.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
-                          f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.",
-                          AdDuckDBWarning, stacklevel=1 + depth)
+            notes.warn(f"{same.ref} is already this model (same ONNX sha256 {rec.sha256[:12]}… and thresholds); "
+                       f"nothing imported. Pass name= (CLI: --name) to store a copy under another name.")
             return ModelInfo.of(same)
     finally:
         cur.close()
@@ -357,7 +352,7 @@ class _AlreadyStored(Exception):  # noqa: N818 (a signal that ends the save, nev
         self.latest = latest
 
 
-def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, stacklevel: int = 5) -> None:
+def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
     """Say that ``'name'`` will mean a version of other features, when it will (``store.save``'s ``before_insert``
     of ``train`` or ``import_model``, named by ``doing``). Why: a query that calls it with the old columns keeps
     running when their count is the same, and scores each value as the new feature in its place."""
@@ -365,12 +360,10 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str, stacklevel:
     if before is None or store.same_features(before[1], rec.feature_names):
         return
     old, was = f"{rec.name}@{before[0]}", before[1]
-    warnings.warn(
+    notes.warn(
         f"{rec.ref!r} takes ({', '.join(rec.feature_names)}), but {old!r} took ({', '.join(was)}): once it is stored, "
         f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
         f"in the ones that keep the old columns, or {doing} the new feature set under another name.",
-        # the caller of train: this function, the lambda, store.save, train
-        AdDuckDBWarning, stacklevel=stacklevel,
     )
 
 
@@ -383,7 +376,7 @@ def _members(params: dict[str, Any]) -> str:
     return f"an ensemble of {n} autoencoders with whole codes" if isinstance(n, int) and n > 1 else "one autoencoder"
 
 
-def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord, stacklevel: int = 5) -> None:
+def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord) -> None:
     """Say that a training without ``code_sizes`` ends the multi-scale ensemble the latest version of its name was.
 
     Why: each training takes its own options, so a nightly retrain written from the README's plain example (or an
@@ -402,11 +395,10 @@ def warn_if_code_sizes_left_out(cur: Any, rec: ModelRecord, stacklevel: int = 5)
     if not (isinstance(sizes, list) and sizes and all(isinstance(n, int) for n in sizes)):
         return
     old = f"{rec.name}@{row[0]}"
-    warnings.warn(
+    notes.warn(
         f"{rec.ref!r} is {_members(rec.params)}, but {old!r} was {_members(before)}: each training takes its own "
         f"options, and this one gave no code_sizes. To keep the multi-scale ensemble, train again with "
         f"code_sizes={tuple(sizes)!r} (CLI: --code-sizes {','.join(map(str, sizes))}); pin {old!r} meanwhile.",
-        AdDuckDBWarning, stacklevel=stacklevel,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import warnings
 import weakref
 from contextvars import ContextVar
 from types import FrameType
@@ -19,8 +18,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from . import interrupts
-from .exceptions import AdDuckDBWarning, BadInputError
+from . import interrupts, notes
+from .exceptions import BadInputError
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -31,26 +30,11 @@ _SCANNABLE = ("pandas", "polars", "pyarrow", "numpy", "duckdb", "_duckdb")
 _REGISTERED: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, list[str]] = weakref.WeakKeyDictionary()
 
 
-def _ours(frame: FrameType) -> bool:
-    """Whether ``frame`` runs this package's code (not a user's module named, say, ``ad_duckdb_jobs``)."""
-    module = str(frame.f_globals.get("__name__", ""))
-    return module == "ad_duckdb" or module.startswith("ad_duckdb.")
-
-
 def _caller_frame() -> FrameType | None:
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and _ours(frame):
+    while frame is not None and notes.ours(frame):
         frame = frame.f_back
     return frame
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning raised here point at the caller's line (outside this package)."""
-    frame: FrameType | None = sys._getframe(1)
-    level = 1
-    while frame is not None and _ours(frame):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def _scannable(value: object) -> bool:
@@ -252,12 +236,11 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                 # Why say so: a notebook that once ran CREATE TABLE df AS SELECT * FROM df, then changed df, would
                 # otherwise train and score on the stale table without a word.
                 if hasattr(value, "columns") or hasattr(value, "schema"):  # a DataFrame or Arrow table, not an array
-                    warnings.warn(
+                    notes.warn(
                         f"{name!r} names both a table or view in the database and a {type(value).__name__} in your "
                         f"Python code; {source.strip()!r} reads the table, as DuckDB's own queries do. To read the "
                         f"{type(value).__name__}, give its variable another name, or drop the table (DROP TABLE "
                         f"{name}).",
-                        AdDuckDBWarning, stacklevel=user_stacklevel(),
                     )
             except duckdb.CatalogException:
                 if _transposed(value):

@@ -353,7 +353,6 @@ def save(cur: Any, rec: ModelRecord, before_insert: Callable[[ModelRecord], None
     process's own stores of a name take turns, ``saving``), it runs again with the next one.
     """
     check_name(rec.name)
-    # Why not a function of its own under the lock: before_insert's notes count this frame in their stacklevel
     with saving(rec.name):
         ensure_schema(cur)
         rec.sha256 = sha256_hex(rec.onnx)

@@ -9,13 +9,13 @@ others, without a word. A row whose every feature is the sum of the other rows' 
 from __future__ import annotations
 
 import shlex
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .exceptions import AdDuckDBWarning, is_interrupt
+from . import notes
+from .exceptions import is_interrupt
 from .readhints import TOTALS, TOTALS_LABEL
 from .sqltext import (
     is_query,
@@ -157,11 +157,10 @@ def warn_totals_row(cur: object, source: str, where: str | None, described: Sequ
            if leave_out else f"train on a query without {them}")
     holds = ("the sum of all the other rows" if times == 2 else
              "the sum of the rows that are not totals (subtotal rows sum them too)")
-    warnings.warn(
+    notes.warn(
         f"Model {model!r}: a row of {source!r}{what} holds {holds} ({values}): a totals row, as a spreadsheet writes "
         "it, which is trained on as one row the size of all the others (and scores as the top anomaly). To train "
         f"without {them}, {fix}.",
-        AdDuckDBWarning, stacklevel=3,
     )
     return bool(leave_out)
 
@@ -271,11 +270,10 @@ def warn_empty_rows(cur: object, source: str, where: str | None, empty: int, lea
     else:
         fix = f"train on a query without {them}"
     rows = "1 row" if empty == 1 else f"{empty} rows"
-    warnings.warn(
+    notes.warn(
         f"Model {model!r}: {rows} of {source!r} {'has' if empty == 1 else 'have'} every feature NULL{why}, which "
         f"training fills with the medians and trains on as {'a typical row' if empty == 1 else f'{empty} typical rows'}. To train without "
         f"{'it' if empty == 1 else 'them'}, {fix}.",
-        AdDuckDBWarning, stacklevel=3,
     )
 
 
