@@ -289,15 +289,15 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 int(both) if x and y else None, x.method if x else None, y.method if y else None,
                 x.chosen_on if x else None, y.chosen_on if y else None))
         if label is not None:
-            out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds, labelled)
+            out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled)
         return out
 
 
-def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, cols_a: list[str],
-            cols_b: list[str], source: str, where: str | None, label: str, thresholds: list[ThresholdComparison],
-            rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> LabelledComparison:
-    """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in;
-    ``rows``: the rows' two scores and label (``_labelled_rows``), when already read."""
+def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,
+            label: str, thresholds: list[ThresholdComparison],
+            rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> LabelledComparison:
+    """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in:
+    ``rows``, the rows' two scores and label (``_labelled_rows``; None where the label did not read)."""
     from .labelled import _inverted_labels, _labelled_scores
 
     def refused() -> BadInputError:
@@ -308,18 +308,9 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         return BadInputError(f"label={label!r} (CLI: --label) must name a column of {source!r} holding 1 (anomaly) "
                              "or 0 (normal) in every row compared.")
 
-    if not _label_usable(label, rec_a, rec_b):
+    if rows is None:  # the label did not read (_labelled_rows)
         raise refused()
-    got = rows
-    if got is None:
-        cur = pysource.cursor(con, source, rereads=True)
-        try:
-            got = _labelled_rows(cur, rec_a, rec_b, cols_a, cols_b, source, where, label)
-        finally:
-            cur.close()
-    if got is None:
-        raise refused()
-    sa, sb, y = got
+    sa, sb, y = rows
     if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
         raise refused()
     m = int(y.sum())
