@@ -362,12 +362,13 @@ def _labelled_rows(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: Mo
     if not isinstance(label, str) or not _label_usable(label, rec_a, rec_b):
         return None
     # Why names of our own: beside a label column named sa or sb, "sa" was that column, and the label was refused
-    # as not holding 0 / 1
+    # as not holding 0 / 1. Why MATERIALIZED: DuckDB moved the IS NOT NULL filter under the scores, so each
+    # version scored every row twice, once for the filter and once for the value
     scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
     try:
         rows = cur.execute(
-            f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, "
-            f"{quote_ident(label)} FROM {source_sql(source)}{where_sql(where or 'true')}) "
+            f"WITH s AS MATERIALIZED (SELECT {scores}, {quote_ident(label)} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}) SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM s "
             "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
         ).fetchnumpy()
     except duckdb.Error as e:
