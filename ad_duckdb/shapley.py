@@ -107,8 +107,8 @@ def values(X: np.ndarray, score: Score, dtype: type[np.floating[Any]] | None = N
     scored rows (``coalitions``) in a fixed order of operations, so it is the same in any batch. ``dtype``: what
     ``score`` takes (the model's input type), which the scored rows are built in.
 
-    Why built in it: the rows were built in float64 and cast for the graph, a copy of 1,200 rows a row at 150
-    columns, 15% of an explanation's time; casting the row's values first gives the same values."""
+    Why built in it: rows handed over in float64 were built in float64 and cast for the graph, a copy of 1,200 rows
+    a row at 150 columns (5% of explaining them); casting the row's values first gives the same values."""
     n, d = X.shape
     keep = coalitions(d)
     if dtype is not None:
