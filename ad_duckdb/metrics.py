@@ -62,12 +62,30 @@ def curve_auc_roc(c: dict[str, np.ndarray], n_pos: int, n_neg: int) -> float:
 
 def _midranks(s: np.ndarray) -> np.ndarray:
     """1-based ranks of ``s``, tied runs given their average rank."""
+    return _runs_ranked(s, np.argsort(s, kind="mergesort"))
+
+
+def _midranks_by_class(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_midranks(s)``, and each row's midrank among the rows of its own class (``_midranks(s[y])`` at the rows of
+    ``y``, ``_midranks(s[~y])`` at the others), from one sort: the same floats, as a midrank depends on the values
+    alone."""
     order = np.argsort(s, kind="mergesort")
+    r_all = _runs_ranked(s, order)
+    r_own = np.empty(len(s), dtype=np.float64)
+    in_y = y[order]
+    for cls in (in_y, ~in_y):
+        r_own[order[cls]] = _runs_ranked(s, order[cls])[order[cls]]
+    return r_all, r_own
+
+
+def _runs_ranked(s: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Rows ``order`` of ``s`` (ascending) ranked from 1, tied runs given their average rank, at their own
+    positions in an array of ``len(s)`` (the others left unset)."""
     ranks = np.empty(len(s), dtype=np.float64)
     sorted_s = s[order]
     # `!=` rather than np.diff, which makes inf - inf a NaN and splits a run of infs
     starts = np.r_[0, np.nonzero(sorted_s[1:] != sorted_s[:-1])[0] + 1]
-    ends = np.r_[starts[1:], len(s)]
+    ends = np.r_[starts[1:], len(order)]
     ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
     return ranks
 
@@ -97,14 +115,15 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     aucs, v_pos, v_neg = [], [], []
     for s in (np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)):
         check_no_nan(s, "paired_auc_roc")
-        x, w = s[y], s[~y]
-        r_all = _midranks(np.r_[x, w])
-        r_pos, r_neg = r_all[:m], r_all[m:]
+        # Why one sort: the midranks among all rows and among each class's own (Sun & Xu's three rankings) come
+        # from the one order; three argsorts a version cost 0.5 s at 1M rows, most of compare --label's own work
+        r_all, r_own = _midranks_by_class(s, y)
+        r_pos, r_neg = r_all[y], r_all[~y]
         aucs.append(float((r_pos.sum() - m * (m + 1) / 2.0) / (m * n)))
         # each row's share of the AUC: for an anomaly, the share of normal rows below it; for a normal row, the share
         # of anomalies above it (ties count half)
-        v_pos.append((r_pos - _midranks(x)) / n)
-        v_neg.append(1.0 - (r_neg - _midranks(w)) / m)
+        v_pos.append((r_pos - r_own[y]) / n)
+        v_neg.append(1.0 - (r_neg - r_own[~y]) / m)
     cov = np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n
     diff = aucs[1] - aucs[0]
     var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)

@@ -315,12 +315,12 @@ class LoadedModel:
             return filled
 
         s, parts = shapley.attribution(X, lambda rows: self.run(rows, bulk=bulk, missing=False), fill,
-                                       lambda rows: self.scores(rows, bulk=bulk, missing=False))
+                                       lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype)
         return s, parts, taken
 
     def _shapley(self, X: np.ndarray, bulk: bool) -> np.ndarray:
         """Shapley values [n, d] of the score; NaN in a scored row means "at the training median"."""
-        return shapley.values(X, lambda rows: self.scores(rows, bulk=bulk, missing=False))
+        return shapley.values(X, lambda rows: self.scores(rows, bulk=bulk, missing=False), self.input_dtype)
 
     def threshold(self, name: str) -> float:
         from .exceptions import ThresholdNotFoundError

@@ -72,16 +72,23 @@ class TotalsWatch:
             self._add(M[at:at + rows])
 
     def _add(self, M: np.ndarray) -> None:
-        self.empty += int(np.isnan(M).all(axis=1).sum())
-        self.sums += np.nansum(M, axis=0)
-        self.nonzero += np.count_nonzero(np.nan_to_num(M), axis=0)
-        A = np.abs(M)
-        A[~(A < np.inf)] = -1.0  # NaN and infinity are no sums
+        # Why on the columns' transpose: numpy's reductions down the columns of a row-major slice of a few columns
+        # (max, count_nonzero, nansum) walked it with a stride each: 0.17 s a 2M x 6 read, most of training's read,
+        # against 0.03 s this way (the column sums then add in pairs, to the last digit or so: _TOLERANCE is 1e-6)
+        T = np.array(M.T, order="C")  # a copy: changed below (M.T of one column is M itself)
+        nan = np.isnan(T)
+        self.empty += int(nan.all(axis=0).sum())
+        T[nan] = 0.0
+        with np.errstate(invalid="ignore"):  # +inf and -inf in a column: a NaN sum, which no row holds
+            self.sums += T.sum(axis=1)
+        self.nonzero += np.count_nonzero(T, axis=1)  # infinity counts, as any value other than 0
+        A = np.abs(T, out=T)
+        A[nan | (A == np.inf)] = -1.0  # NaN and infinity are no sums
         cols = np.arange(M.shape[1])
-        at = A.argmax(axis=0)
-        top = A[at, cols]
-        A[at, cols] = -1.0
-        runner_up = A.max(axis=0)
+        at = A.argmax(axis=1)
+        top = A[cols, at]
+        A[cols, at] = -1.0
+        runner_up = A.max(axis=1)
         new = top > self.top_abs
         self.second_abs = np.where(new, np.maximum(self.top_abs, runner_up), np.maximum(self.second_abs, top))
         self.top_abs = np.where(new, top, self.top_abs)

@@ -19,16 +19,14 @@ Measures: 'scoring' (``sum(anomaly_score(...))`` over the table: the baseline ea
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from null_costs import TIMED, alternated, prepared, tree_args  # noqa: E402
+from null_costs import TIMED, alternated, prepared, run_measured, tree_args  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATS = ["a", "b", "c", "d", "e", "f"]
@@ -75,11 +73,7 @@ timed("group_by", lambda: con.execute(f"SELECT shop_id % 10, avg(anomaly_score('
       .fetchall())
 print("RESULT " + json.dumps(out))
 """
-    env = dict(os.environ, PYTHONPATH=tree)
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
-    if res.returncode or "RESULT " not in res.stdout:
-        raise SystemExit(f"measuring {tree} failed:\n{res.stderr}")
-    return json.loads(res.stdout.rsplit("RESULT ", 1)[1])  # type: ignore[no-any-return]
+    return run_measured(tree, code)
 
 
 def main() -> None:

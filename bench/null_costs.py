@@ -117,11 +117,16 @@ feats = {feats!r}
             con, case, f"SELECT * FROM {{table}} LIMIT {explain_rows}", columns=["id"], explain=True))
 print("RESULT " + json.dumps(out))
 """
+    return run_measured(tree, code)
+
+
+def run_measured(tree: str, code: str) -> dict[str, Any]:
+    """``code`` run in a fresh process on ``tree``'s ad_duckdb; what it printed after "RESULT ", read as JSON."""
     env = dict(os.environ, PYTHONPATH=tree)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
-    if res.returncode:
+    if res.returncode or "RESULT " not in res.stdout:
         raise SystemExit(f"measuring {tree} failed:\n{res.stderr}")
-    return json.loads(res.stdout.rsplit("RESULT ", 1)[1])
+    return json.loads(res.stdout.rsplit("RESULT ", 1)[1])  # type: ignore[no-any-return]
 
 
 def old_tree(rev: str, into: Path) -> str:

@@ -277,6 +277,8 @@ _REVIEWED_NAMES = {
     "ref", "args",                # cli explain: ref is quote_literal(model); args joins quote_ident(...)
     "terms",                      # cli explain: "" or anomaly_terms(ref, args) of the two above
     "scores", "counts",           # compare: anomaly_score(quote_literal(ref), quote_ident...); fixed aggregates
+    # compare: source_sql(source) + where_sql(where), or the fixed name of the registered labelled scores
+    "scored",
     # serve's COPY FROM STDIN: the table and column list as the client's own COPY statement wrote them (SQL it could
     # run as it is); exprs and nulls are fixed templates over the batch's columns c0, c1, ...
     "table", "exprs", "nulls", "_BATCH_VIEW",
