@@ -34,6 +34,7 @@ from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
+from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
 from .pgoncommit import OnCommitTables
@@ -220,7 +221,7 @@ class Session:
         self.has_catalog = False
         self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
-        self.statements: dict[str, tuple[str, list[int]]] = {}
+        self.statements: dict[str, tuple[str, list[int], str]] = {}
         self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
         self.portals: dict[str, Portal] = {}
         self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
@@ -915,7 +916,7 @@ class Session:
                     continue
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
-                    yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+                    yield self._written(st, params if len(parts) == 1 and len(stmts) == 1 else None, part)
             if implicit and self.on_commit.tables:
                 # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
                 # is a cursor declared in the batch, which ends with it)
@@ -943,8 +944,9 @@ class Session:
         # (a lookup of their names runs on this cursor, after a suspended result is read: release)
         return bool(self.on_commit.tables) and self.on_commit.may_fill(self.cur, sql, self.release)
 
-    def run_one(self, sql: str, params: list[Any] | None) -> Result:
-        """Execute one prepared statement (the extended protocol allows exactly one)."""
+    def run_one(self, sql: str, params: list[Any] | None, written: str = "") -> Result:
+        """Execute one prepared statement (the extended protocol allows exactly one); ``written`` is the client's
+        text of it, where the server added to it already (Parse's parameter casts)."""
         self.unsynced = True
         self.started_statement(sql)
         self.warn_set_local(sql, alone=True)
@@ -968,7 +970,17 @@ class Session:
             self.release()
             self.cur.execute(self.begin_sql())
             self.implicit = True
-        return self._one(st, params)
+        return self._written(st, params, written or sql)
+
+    def _written(self, st: Any, params: list[Any] | None, written: str) -> Result:
+        """``_one(st)``, whose error quotes ``written``, the client's SQL ``st`` was rewritten from, rather than the
+        rewrite (pgerrorline)."""
+        try:
+            return self._one(st, params)
+        except duckdb.Error as e:
+            if st.query != written and e.args and isinstance(e.args[0], str) and "\nLINE " in e.args[0]:
+                e.args = (user_sql_error(e.args[0], st.query, written), *e.args[1:])
+            raise
 
     def sync(self) -> None:
         """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
@@ -1157,7 +1169,7 @@ class Session:
         if p is None or name in self.cursors.open:
             return None
         if p.result is None:
-            p.result = self.run_one(p.sql, p.params or None)  # bound, not yet executed: it runs now, as Execute would
+            p.result = self.run_one(p.sql, p.params or None, p.written)  # bound, not yet executed: it runs now, as Execute would
         r = p.result
         if r.columns is None or r.copy is not None:
             return None
@@ -1281,6 +1293,7 @@ class Portal:
     described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
     cursor: Cursor | None = None  # where SQL FETCH / MOVE read it (Session.portal_cursor)
     cursor_sent: int = 0  # the rows its Executes had sent when the cursor last moved
+    written: str = ""  # the client's text of ``sql`` (Parse's), which an error quotes
 
     def formats(self, n: int) -> list[int]:
         f = self.result_formats

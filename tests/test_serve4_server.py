@@ -1,0 +1,72 @@
+"""`ad-duckdb serve` as BI tools see it: errors that quote the client's own SQL, the catalogue's schema public,
+the settings drivers read at connect. The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import asyncpg
+import psycopg
+import pytest
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _caret_under(message: str) -> tuple[str, str]:
+    """The quoted line of an error's ``LINE n:`` context and the text its carets stand under."""
+    m = re.search(r"\n\n(LINE \d+: )(.*)\n( *)(\^+)\s*\Z", message)
+    assert m is not None, message
+    start = len(m.group(3)) - len(m.group(1))
+    return m.group(2), m.group(2)[start:start + len(m.group(4))]
+
+
+def test_an_error_quotes_the_clients_sql_not_the_servers_rewrite(server: Server) -> None:
+    """The server runs a rewrite of each statement (PostgreSQL's column names `AS "count"`, public.t as main.t,
+    ::numeric as ::DECIMAL(38,10), Parse's parameter casts), and DuckDB's error quoted that rewrite in its
+    `LINE 1:` context, its caret counting the rewrite's characters: users saw SQL they never wrote. The quote is
+    the client's SQL now, the caret under the part of it that failed."""
+    sql = "SELECT count(*), sum(amount) FROM public.transactions WHERE nosuch = 1"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute(sql)
+        assert _caret_under(str(e.value)) == (sql, "nosuch")
+        assert 'AS "count"' not in str(e.value) and "main." not in str(e.value)
+        # a line after the first, and a long line DuckDB quotes only in part
+        many = "SELECT count(*),\n  " + ", ".join(f"sum(amount) + {i}" for i in range(20)) + ", nosuch + 1\n" \
+            "FROM transactions"
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute(many)
+        line, under = _caret_under(str(e.value))
+        assert str(e.value).count("LINE 2: ") == 1 and under == "nosuch" and '"?column?"' not in line
+        assert line.startswith("...") and line.endswith("nosuch + 1")
+        # the type the client wrote, its cast underlined
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation) as e:
+            conn.execute("SELECT 'x'::numeric AS v")
+        assert _caret_under(str(e.value))[0] == "SELECT 'x'::numeric AS v"
+        # psycopg's parameters: the extended protocol's statement as the client wrote it (no CAST($1 AS ...))
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute("SELECT count(*), %s FROM transactions WHERE nosuch = 1", [1])
+        assert _caret_under(str(e.value)) == ("SELECT count(*), $1 FROM transactions WHERE nosuch = 1", "nosuch")
+        # an error of SQL the server did not rewrite: DuckDB's own quote, as before
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute("SELECT nosuch FROM transactions")
+        assert _caret_under(str(e.value)) == ("SELECT nosuch FROM transactions", "nosuch")
+
+    async def run() -> str:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.fetch("SELECT count(*), $1::int FROM public.transactions WHERE nosuch = 1", 1)
+        except asyncpg.PostgresError as err:
+            return str(err)
+        finally:
+            await c.close()
+        return ""
+
+    assert _caret_under(asyncio.run(run())) == (
+        "SELECT count(*), $1::int FROM public.transactions WHERE nosuch = 1", "nosuch")
