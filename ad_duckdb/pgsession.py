@@ -100,6 +100,7 @@ from .pgsql import (
     unsupported,
 )
 from .pgsql import PG_SHOW as _PG_SHOW
+from .pgsql import PG_SHOW_COLUMNS
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
 from .pgvalues import values_names
@@ -118,6 +119,11 @@ _PG_ONLY_SETTINGS = {
     "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
+    # PostgreSQL's memory and planner knobs (a session's SET work_mem before a big query) and the settings a pg_dump
+    # script opens with: DuckDB's own settings were "locked", which read as a refusal of the session's right to tune
+    "work_mem", "maintenance_work_mem", "temp_buffers", "effective_cache_size", "random_page_cost", "seq_page_cost",
+    "default_statistics_target", "synchronous_commit", "idle_session_timeout", "check_function_bodies",
+    "row_security", "xmloption", "default_tablespace",
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
@@ -414,7 +420,7 @@ class Session:
             return Result.constant(name, "on" if on else "off")
         if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
             key = " ".join(m.group("name").lower().split())
-            return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+            return Result.constant(PG_SHOW_COLUMNS.get(key, key.replace(" ", "_")), _PG_SHOW[key])
         if m and m.group("name").strip().lower() == "max_connections":
             return Result.constant("max_connections", str(self.max_connections))
         if m and " ".join(m.group("name").lower().split()) in ("timezone", "time zone"):

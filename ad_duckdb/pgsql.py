@@ -31,7 +31,20 @@ PG_SHOW = {
     "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
     "extra_float_digits": "3", "is_superuser": "off", "jit": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
+    # PostgreSQL's defaults of settings tools show or probe (pgAdmin's and DBeaver's session panels, a driver's
+    # check of what it SET, a user's SHOW work_mem), which failed as unrecognized: DuckDB's memory is its own
+    # memory_limit, and the settings a SET takes as a no-op (pgsession._PG_ONLY_SETTINGS) keep these values
+    "work_mem": "4MB", "maintenance_work_mem": "64MB", "shared_buffers": "128MB", "effective_cache_size": "4GB",
+    "temp_buffers": "8MB", "lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C",
+    "client_min_messages": "notice", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
+    "idle_session_timeout": "0", "bytea_output": "hex", "ssl": "off", "row_security": "on", "xmloption": "content",
+    "default_text_search_config": "pg_catalog.simple", "password_encryption": "scram-sha-256", "block_size": "8192",
+    "check_function_bodies": "on", "default_tablespace": "", "array_nulls": "on", "backslash_quote": "safe_encoding",
+    "escape_string_warning": "on", "synchronous_commit": "on", "max_locks_per_transaction": "64",
+    "default_statistics_target": "100", "random_page_cost": "4", "seq_page_cost": "1",
 }
+# SHOW's column where PostgreSQL names it other than the setting as written
+PG_SHOW_COLUMNS = {"transaction isolation level": "transaction_isolation", "time zone": "TimeZone"}
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
 # (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)

@@ -70,3 +70,39 @@ def test_an_error_quotes_the_clients_sql_not_the_servers_rewrite(server: Server)
 
     assert _caret_under(asyncio.run(run())) == (
         "SELECT count(*), $1::int FROM public.transactions WHERE nosuch = 1", "nosuch")
+
+
+# PostgreSQL 15's defaults, which tools and people read at connect (pgAdmin's and DBeaver's session panels, psql
+# users checking memory settings, drivers probing lock_timeout or client_min_messages they SET)
+PG_DEFAULTS = {"work_mem": "4MB", "maintenance_work_mem": "64MB", "shared_buffers": "128MB",
+               "effective_cache_size": "4GB", "temp_buffers": "8MB", "lc_messages": "C", "lc_monetary": "C",
+               "lc_numeric": "C", "lc_time": "C", "client_min_messages": "notice", "lock_timeout": "0",
+               "idle_in_transaction_session_timeout": "0", "bytea_output": "hex", "ssl": "off",
+               "row_security": "on", "xmloption": "content", "default_text_search_config": "pg_catalog.simple",
+               "password_encryption": "scram-sha-256", "block_size": "8192"}
+
+
+def test_postgresql_settings_bi_tools_read_get_postgresqls_answers(server: Server) -> None:
+    """SHOW work_mem (and lc_messages, lock_timeout, client_min_messages, ... which drivers SET as no-ops) failed
+    with "unrecognized configuration parameter", as did current_setting() of them, and pg_settings had no row: a
+    tool's session panel or a connect-time probe stopped there. They get PostgreSQL's defaults now, the same by all
+    three ways; SHOW TRANSACTION ISOLATION LEVEL's column is PostgreSQL's name, transaction_isolation."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for name, value in PG_DEFAULTS.items():
+            cur = conn.execute(f"SHOW {name}")
+            assert cur.description is not None and cur.description[0].name == name
+            assert cur.fetchall() == [(value,)], name
+            assert conn.execute(f"SELECT current_setting('{name}')").fetchall() == [(value,)], name
+        names = ", ".join(f"'{n}'" for n in PG_DEFAULTS)
+        assert dict(conn.execute(f"SELECT name, setting FROM pg_settings WHERE name IN ({names})").fetchall()) \
+            == PG_DEFAULTS
+        cur = conn.execute("SHOW TRANSACTION ISOLATION LEVEL")
+        assert cur.description is not None and cur.description[0].name == "transaction_isolation"
+        # a session's tuning, as pg_dump's scripts and users SET it: taken (DuckDB tunes its own memory), not
+        # "the configuration has been locked"
+        for sql in ("SET work_mem = '64MB'", "SET maintenance_work_mem TO '1GB'", "SET check_function_bodies = false",
+                    "SET row_security = off", "SET default_tablespace = ''", "SET xmloption = content"):
+            assert conn.execute(sql).statusmessage == "SET"
+        # a setting neither has is still PostgreSQL's error
+        with pytest.raises(psycopg.errors.UndefinedObject, match='unrecognized configuration parameter "no_such"'):
+            conn.execute("SHOW no_such")
