@@ -826,7 +826,7 @@ SESSION_SQL = (
     # to_char / to_date of a literal format are rewritten (pgformat); what reaches these has another format
     "CREATE OR REPLACE TEMP MACRO to_char(pg_value_arg, pg_format_arg) AS error('to_char(value, format) is served "
     "for a literal format of PostgreSQL''s common patterns (YYYY, YY, MM, Mon, Month, DD, D, DDD, Day, Dy, HH24, HH12, "
-    "MI, SS, SSSS, MS, US, AM, Q, IW, TZ, text in double quotes, FM; numbers: 9, 0, comma, point, FM), not '''"
+    "MI, SS, SSSS, MS, US, AM, Q, IW, WW, CC, J, RM, TH, TZ, text in double quotes, FM; numbers: 9, 0, comma, point, FM), not '''"
     " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s strftime(value, "
     "''%Y-%m-%d'') / format(''{:,.2f}'', value)')",
     "CREATE OR REPLACE TEMP MACRO to_date(pg_text_arg, pg_format_arg) AS error('to_date(text, format) is served for a "

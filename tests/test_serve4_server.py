@@ -106,3 +106,24 @@ def test_postgresql_settings_bi_tools_read_get_postgresqls_answers(server: Serve
         # a setting neither has is still PostgreSQL's error
         with pytest.raises(psycopg.errors.UndefinedObject, match='unrecognized configuration parameter "no_such"'):
             conn.execute("SHOW no_such")
+
+
+def test_to_char_takes_century_julian_day_week_of_year_ordinals_and_roman_months(server: Server) -> None:
+    """to_char's CC, J, WW, TH / th and RM / rm were refused ("served for ... PostgreSQL's common patterns"):
+    a report's '21st century', 'Week 10', 'March 5th' or a Roman-numeral month stopped. PostgreSQL's text now,
+    zero- and blank-padded as it pads them unless FM."""
+    ts = "TIMESTAMP '2024-03-05 14:07:09'"
+    want = {"CC": "21", "J": "2460375", "WW": "10", "FMWW": "10", "DDth": "05th", "FMDDth": "5th", "FMDDTH": "5TH",
+            "RM": "III ", "FMRM": "III", "rm": "iii ", "YYYY-MM-DD (RM) CC": "2024-03-05 (III ) 21",
+            "HH24th": "14th", "Month FMDDth, YYYY": "March     5th, 2024", "\"Week\" FMWW": "Week 10"}
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for fmt, text in want.items():
+            assert conn.execute(f"SELECT to_char({ts}, '{fmt}')").fetchone() == (text,), fmt
+        # the ordinals' exceptions (11th-13th) and the first days of a year's weeks
+        days = conn.execute("SELECT list(to_char(DATE '2024-01-01' + i::INTEGER, 'FMDDth') ORDER BY i) "
+                            "FROM range(31) r(i)").fetchone()
+        assert days is not None and days[0][:4] == ["1st", "2nd", "3rd", "4th"]
+        assert days[0][10:13] == ["11th", "12th", "13th"] and days[0][20:23] == ["21st", "22nd", "23rd"]
+        assert conn.execute("SELECT to_char(DATE '2024-01-07', 'WW'), to_char(DATE '2024-01-08', 'WW'), "
+                            "to_char(DATE '1999-12-31', 'CC'), to_char(DATE '2000-12-31', 'CC'), "
+                            "to_char(DATE '2024-12-01', 'RM')").fetchone() == ("01", "02", "20", "20", "XII ")
