@@ -127,3 +127,17 @@ def test_to_char_takes_century_julian_day_week_of_year_ordinals_and_roman_months
         assert conn.execute("SELECT to_char(DATE '2024-01-07', 'WW'), to_char(DATE '2024-01-08', 'WW'), "
                             "to_char(DATE '1999-12-31', 'CC'), to_char(DATE '2000-12-31', 'CC'), "
                             "to_char(DATE '2024-12-01', 'RM')").fetchone() == ("01", "02", "20", "20", "XII ")
+
+
+def test_pg_typeof_names_postgresqls_types(server: Server) -> None:
+    """pg_typeof() gave DuckDB's names: sum() of integers 'hugeint' (its column is numeric, oid 1700, as
+    PostgreSQL's sum of bigint), a decimal 'decimal(2,1)', a string 'varchar'; a tool or a user checking a
+    column's type by it saw names PostgreSQL has not. PostgreSQL's names now, as format_type writes them."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT sum(count), pg_typeof(sum(count)), pg_typeof(1), pg_typeof(1.5), "
+                           "pg_typeof('a'::text), pg_typeof(now()), pg_typeof(min(amount)), pg_typeof(true), "
+                           "pg_typeof(DATE '2024-01-01'), pg_typeof([1, 2]), pg_typeof(NULL) FROM transactions")
+        assert cur.description is not None and cur.description[0].type_code == 1700  # numeric, as PostgreSQL's
+        assert cur.description[1].name == "pg_typeof"
+        assert cur.fetchone()[1:] == ("numeric", "integer", "numeric", "text", "timestamp with time zone",
+                                      "numeric", "boolean", "date", "integer[]", "unknown")
