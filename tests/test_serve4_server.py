@@ -141,3 +141,17 @@ def test_pg_typeof_names_postgresqls_types(server: Server) -> None:
         assert cur.description[1].name == "pg_typeof"
         assert cur.fetchone()[1:] == ("numeric", "integer", "numeric", "text", "timestamp with time zone",
                                       "numeric", "boolean", "date", "integer[]", "unknown")
+
+
+def test_generate_series_in_brackets_of_its_own_gives_rows(server: Server) -> None:
+    """A select list's generate_series() gives PostgreSQL's rows, but in brackets of its own ((generate_series(1, 3)),
+    (generate_series(1, 3) + 1) * 2, as SQL formatters and tools' expression builders write it) it stayed DuckDB's
+    one list: one row of [1, 2, 3]. Rows now; a DuckDB list function's argument stays a list."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT (generate_series(1, 3)), ((generate_series(1, 3) + 1) * 2) AS y, "
+                           "(pg_catalog.generate_series(1, 3))::text AS t, CAST(generate_series(1, 3) AS text)")
+        assert cur.description is not None
+        assert [d.name for d in cur.description] == ["generate_series", "y", "t", "generate_series"]
+        assert cur.fetchall() == [(1, 4, "1", "1"), (2, 6, "2", "2"), (3, 8, "3", "3")]
+        assert conn.execute("SELECT list_sum(generate_series(1, 3)), (generate_series(1, 3))[2]").fetchall() \
+            == [(6, 2)]
