@@ -42,6 +42,10 @@ from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
     APPLICATION_NAME_RE,
+    CUSTOM_RESET_RE,
+    CUSTOM_SET_RE,
+    CUSTOM_SETTINGS_VARIABLE,
+    CUSTOM_SHOW_RE,
     BEGIN_MODES_RE,
     BEGIN_RE,
     CLIENT_ENCODING_RE,
@@ -78,6 +82,7 @@ from .pgsql import (
     SetCommand,
     catalog_rewrites,
     client_encoding_error,
+    custom_value,
     creates_on_commit,
     datestyle_error,
     from_first_word,
@@ -252,6 +257,8 @@ class Session:
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
         self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
+        self.custom_settings: dict[str, str] = {}  # the client's dotted settings (SET app.tenant = ...), by name
+        self.custom_variable: dict[str, str] | None = None  # what DuckDB's variable pg_custom_settings holds (compat)
         # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
         self.held_defaults: dict[str, str] = {}
         self.time_zone = ""  # DuckDB's TimeZone of this cursor (read_zone), which the client is told (ParameterStatus)
@@ -380,6 +387,10 @@ class Session:
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if (c := SET_CONFIG_RE.match(sql)) is not None:
             return self.set_config(c, params)
+        if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
+            return self.set_custom(c)
+        if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
+            return self.show_custom(c.group("name").lower())
         if LISTEN_RE.match(sql):
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
@@ -564,6 +575,13 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
+        if CUSTOM_SETTINGS_VARIABLE in sql and self.custom_variable != self.custom_settings:
+            # current_setting('app.tenant') reads the session's dotted settings from a DuckDB variable of this cursor
+            # (pgsql._settings), set only when a statement reads it
+            self.release()
+            self.cur.execute(f"SET VARIABLE {CUSTOM_SETTINGS_VARIABLE} = map(?::VARCHAR[], ?::VARCHAR[])",
+                             [list(self.custom_settings), list(self.custom_settings.values())])
+            self.custom_variable = dict(self.custom_settings)
         if ("pg_max_connections" in sql or settings) and not self.max_connections_variable:
             self.release()
             self.cur.execute("SET VARIABLE pg_max_connections = ?", [str(self.max_connections)])
@@ -584,6 +602,29 @@ class Session:
         if isinstance(done, str):
             self._one(duckdb.extract_statements(done)[0], None)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
+
+    def set_custom(self, m: re.Match[str]) -> Result:
+        """SET [SESSION | LOCAL] / RESET of a dotted name (app.tenant), which PostgreSQL keeps for the session as
+        any client sets it (a dashboard's per-session context its SQL reads by current_setting): with a SET's rules
+        (set_setting). RESET leaves it empty, as PostgreSQL's placeholder. Why: DuckDB refused the name."""
+        name = m.group("name").lower()
+        groups = m.groupdict()
+        value = custom_value(groups["value"].strip()) if "value" in groups else None
+        if (groups.get("scope") or "").strip().lower() == "local" and self.outside():
+            return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
+        self.set_setting("custom_settings", {**self.custom_settings, name: "" if value is None else value},
+                         (groups.get("scope") or "").strip().lower() == "local")
+        return Result("SET" if "value" in groups else "RESET")
+
+    def show_custom(self, name: str) -> Result:
+        """SHOW of a dotted name: the session's value (set_custom), else PostgreSQL's error."""
+        if self.status == b"E":
+            raise in_failed_transaction()
+        if name not in self.custom_settings:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
+        return Result.constant(name, self.custom_settings[name])
 
     def show_setting(self, name: str) -> Result | None:
         """SHOW of a name the answers above do not know, as PostgreSQL's: a DuckDB setting's value, else PostgreSQL's
@@ -613,6 +654,7 @@ class Session:
         self.set_setting("application_name", self.application_name_default)
         self.set_setting("read_only_default", False)
         self.set_setting("isolation_default", "serializable")
+        self.set_setting("custom_settings", {})
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)

@@ -155,3 +155,36 @@ def test_generate_series_in_brackets_of_its_own_gives_rows(server: Server) -> No
         assert cur.fetchall() == [(1, 4, "1", "1"), (2, 6, "2", "2"), (3, 8, "3", "3")]
         assert conn.execute("SELECT list_sum(generate_series(1, 3)), (generate_series(1, 3))[2]").fetchall() \
             == [(6, 2)]
+
+
+def test_custom_dotted_settings_are_kept_for_the_session(server: Server) -> None:
+    """PostgreSQL keeps any dotted name a client sets (SET app.user_id = 42, set_config('app.tenant', 'acme',
+    false): a dashboard's per-session context, which its views read back by current_setting('app.tenant')); the
+    server refused them all as unrecognized. Kept for the session now, with PostgreSQL's rules: SET LOCAL until the
+    transaction block ends, undone by a ROLLBACK, RESET; an unset one is PostgreSQL's error, or NULL when
+    current_setting is told missing_ok."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("SET app.user_id = 42").statusmessage == "SET"
+        assert conn.execute("SELECT set_config('app.tenant', 'acme', false)").fetchall() == [("acme",)]
+        assert conn.execute("SHOW app.user_id").fetchall() == [("42",)]
+        assert conn.execute("SELECT current_setting('app.tenant'), current_setting('APP.USER_ID'), count(*) "
+                            "FROM transactions WHERE current_setting('app.tenant') = 'acme'").fetchone()[:2] \
+            == ("acme", "42")
+        assert conn.execute("SELECT current_setting('app.none', true)").fetchall() == [(None,)]
+        with pytest.raises(psycopg.errors.UndefinedObject, match='unrecognized configuration parameter "app.none"'):
+            conn.execute("SELECT current_setting('app.none')")
+        with pytest.raises(psycopg.errors.UndefinedObject, match='unrecognized configuration parameter "app.none"'):
+            conn.execute("SHOW app.none")
+        # a transaction block's: SET LOCAL ends with it, a rolled-back SET is undone
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL app.tenant TO 'other'")
+        conn.execute("SET app.user_id = '7'")
+        assert conn.execute("SELECT current_setting('app.tenant'), current_setting('app.user_id')").fetchone() \
+            == ("other", "7")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT current_setting('app.tenant'), current_setting('app.user_id')").fetchone() \
+            == ("acme", "42")
+        assert conn.execute("RESET app.tenant").statusmessage == "RESET"  # empty, as PostgreSQL's placeholder
+        assert conn.execute("SELECT current_setting('app.tenant', true)").fetchall() == [("",)]
+    with psycopg.connect(server.url(), autocommit=True) as conn:  # another session has none of them
+        assert conn.execute("SELECT current_setting('app.user_id', true)").fetchall() == [(None,)]
