@@ -42,13 +42,13 @@ from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
     APPLICATION_NAME_RE,
+    BEGIN_MODES_RE,
+    BEGIN_RE,
+    CLIENT_ENCODING_RE,
     CUSTOM_RESET_RE,
     CUSTOM_SET_RE,
     CUSTOM_SETTINGS_VARIABLE,
     CUSTOM_SHOW_RE,
-    BEGIN_MODES_RE,
-    BEGIN_RE,
-    CLIENT_ENCODING_RE,
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
@@ -57,6 +57,7 @@ from .pgsql import (
     LISTEN_RE,
     LISTEN_REFUSED,
     PG_ONLY_RE,
+    PG_SHOW_COLUMNS,
     PREPARE_NAME_RE,
     PREPARE_TRANSACTION_RE,
     READ_ONLY_SET_RE,
@@ -82,8 +83,8 @@ from .pgsql import (
     SetCommand,
     catalog_rewrites,
     client_encoding_error,
-    custom_value,
     creates_on_commit,
+    custom_value,
     datestyle_error,
     from_first_word,
     function_lookup,
@@ -105,7 +106,6 @@ from .pgsql import (
     unsupported,
 )
 from .pgsql import PG_SHOW as _PG_SHOW
-from .pgsql import PG_SHOW_COLUMNS
 from .pgsql import PG_VERSION as PG_VERSION
 from .pgtypes import type_of
 from .pgvalues import values_names
