@@ -65,7 +65,9 @@ from .pgsql import (
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
+    SET_CONFIG_CALL_RE,
     SET_CONFIG_RE,
+    SET_CONFIGS_RE,
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
@@ -387,6 +389,12 @@ class Session:
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if (c := SET_CONFIG_RE.match(sql)) is not None:
             return self.set_config(c, params)
+        if SET_CONFIGS_RE.match(sql):
+            # each call runs as its SET, in order; their values are the one row (a string's "set_config(" is inside
+            # its quotes, which the calls' own pattern reads whole before it could start there)
+            done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
+            return Result("SELECT", [col for r in done for col in r.columns or []],
+                          iter([tuple(v for r in done for v in next(r.rows))]))
         if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
             return self.set_custom(c)
         if (c := CUSTOM_SHOW_RE.match(sql)) is not None:

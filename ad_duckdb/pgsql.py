@@ -82,6 +82,15 @@ _SET_CONFIG_ARG = r"('(?:[^']|'')*'|\$\d+|true|false)"
 SET_CONFIG_RE = re.compile(rf"^\s*select\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,"
                            rf"\s*(?P<value>{_SET_CONFIG_ARG})\s*,\s*(?P<local>{_SET_CONFIG_ARG})\s*\)"
                            r'(?:\s+(?:as\s+)?(?P<alias>[a-z_]\w*|"(?:[^"]|"")+"))?\s*;?\s*$', re.I)
+# A select list of several set_config calls (an API's or a BI tool's connection hook setting a request's context in
+# one round trip): each call as SET_CONFIG_CALL_RE finds it, in order.
+_SET_CONFIG_CALL = (rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*{_SET_CONFIG_ARG}\s*,\s*{_SET_CONFIG_ARG}\s*,\s*"
+                    rf"{_SET_CONFIG_ARG}\s*\)(?:\s+(?:as\s+)?(?:(?!set_config\b|pg_catalog\b)[a-z_]\w*|\"(?:[^\"]|\"\")+\"))?")
+SET_CONFIGS_RE = re.compile(rf"^\s*select\s+{_SET_CONFIG_CALL}(?:\s*,\s*{_SET_CONFIG_CALL})+\s*;?\s*$", re.I)
+SET_CONFIG_CALL_RE = re.compile(
+    rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,\s*(?P<value>{_SET_CONFIG_ARG})\s*,"
+    rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
+    r'"(?:[^"]|"")+"))?', re.I)
 
 
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads

@@ -188,3 +188,16 @@ def test_custom_dotted_settings_are_kept_for_the_session(server: Server) -> None
         assert conn.execute("SELECT current_setting('app.tenant', true)").fetchall() == [("",)]
     with psycopg.connect(server.url(), autocommit=True) as conn:  # another session has none of them
         assert conn.execute("SELECT current_setting('app.user_id', true)").fetchall() == [(None,)]
+
+
+def test_several_set_config_calls_in_one_select(server: Server) -> None:
+    """SELECT set_config('app.user', $1, true), set_config('app.role', $2, true): how an API or a BI tool's
+    connection hook sets a request's context in one round trip. Only a select list of one set_config was served;
+    two failed as a function DuckDB does not have. Each runs now, in order, answered in one row."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        cur = conn.execute("SELECT set_config('app.user', %s, false), pg_catalog.set_config('app.role', 'viewer', "
+                           "false) AS role", ["ann"])
+        assert cur.description is not None and [d.name for d in cur.description] == ["set_config", "role"]
+        assert cur.fetchall() == [("ann", "viewer")]
+        assert conn.execute("SELECT current_setting('app.user'), current_setting('app.role')").fetchone() \
+            == ("ann", "viewer")
