@@ -587,7 +587,7 @@ class Session:
             # current_setting('app.tenant') reads the session's dotted settings from a DuckDB variable of this cursor
             # (pgsql._settings), set only when a statement reads it
             self.release()
-            self.cur.execute(f"SET VARIABLE {CUSTOM_SETTINGS_VARIABLE} = map(?::VARCHAR[], ?::VARCHAR[])",
+            self.cur.execute("SET VARIABLE pg_custom_settings = map(?::VARCHAR[], ?::VARCHAR[])",  # (the constant's)
                              [list(self.custom_settings), list(self.custom_settings.values())])
             self.custom_variable = dict(self.custom_settings)
         if ("pg_max_connections" in sql or settings) and not self.max_connections_variable:
