@@ -66,7 +66,7 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
-from .pgerrors import ProtocolError, feature_error, in_failed_transaction, sqlstate
+from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -745,7 +745,7 @@ class Handler(socketserver.BaseRequestHandler):
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
-        hint = getattr(e, "hint", "")
+        hint = getattr(e, "hint", "") or hint_for(msg)
         if hint:
             fields.append(b"H" + str(hint).replace("\x00", "").encode())
         where = getattr(e, "where", "")  # pgcopyin.CopyError's; clients show it as CONTEXT

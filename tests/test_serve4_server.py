@@ -201,3 +201,16 @@ def test_several_set_config_calls_in_one_select(server: Server) -> None:
         assert cur.fetchall() == [("ann", "viewer")]
         assert conn.execute("SELECT current_setting('app.user'), current_setting('app.role')").fetchone() \
             == ("ann", "viewer")
+
+
+def test_a_numeric_too_large_for_its_decimal_says_why_and_what_to_cast_to(server: Server) -> None:
+    """x::numeric is DECIMAL(38,10) here (PostgreSQL's numeric has no limit; DuckDB's widest exact decimal has 38
+    digits), so a value from 10^28 up failed with "Could not cast value ... to DECIMAL(38,10)", a type the user never
+    wrote and no way on. The error's HINT now says what numeric is here and what to cast to instead."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in ("SELECT 1e30::numeric", "SELECT (max(amount) * 1e30)::numeric FROM transactions"):
+            with pytest.raises(psycopg.Error, match=r"DECIMAL\(38,10\)") as e:
+                conn.execute(sql)
+            hint = e.value.diag.message_hint or ""
+            assert "numeric without a precision" in hint and "::numeric(38,0)" in hint and "::double" in hint, hint
+        assert conn.execute("SELECT 1e27::numeric = 1e27").fetchone() == (True,)  # below the limit: exact as before
