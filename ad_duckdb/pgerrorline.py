@@ -3,13 +3,12 @@
 The server runs a rewrite of the client's statement (PostgreSQL's column names ``AS "count"``, ``public.t`` as
 ``main.t``, ``::numeric`` as ``::DECIMAL(38,10)``, ...), so DuckDB's parser and binder errors quoted SQL the user
 never wrote, and their caret counted the rewrite's characters. Here the caret's place in the SQL run is mapped back
-to the client's text (the tokens both share, difflib), which is then quoted in DuckDB's layout. Only errors pay
+to the client's text (the tokens both share), which is then quoted in DuckDB's layout. Only errors pay
 for it: a statement that runs is not looked at.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 
 import duckdb
@@ -20,6 +19,7 @@ from .textwidth import width
 # DuckDB's quote: "\n\nLINE n: " + ["..."] + a part of the statement's line n + ["..."] + "\n" + spaces + carets.
 _CONTEXT_RE = re.compile(r"\n\nLINE (\d+): (.*)\n( *)(\^+)[ \t]*\Z")
 _TRUNCATED = "..."
+_RESYNC = 12  # tokens a rewrite adds or replaces in one place, at most (DECIMAL(38,10) AS "numeric": 8)
 _WINDOW = 60  # terminal columns quoted on each side of the error, about DuckDB's own (120 in all)
 
 
@@ -33,9 +33,9 @@ def user_sql_error(message: str, ran: str, written: str) -> str:
     span = _error_span(ran, int(m.group(1)), m.group(2), len(m.group(3)) - len(f"LINE {m.group(1)}: "),
                        len(m.group(4)))
     if span is None:
-        return head  # better no quote than one of SQL the client never sent
-    start, end = _mapped(ran, written, *span)
-    return head + "\n\n" + _quote(written, start, end)
+        return head  # better no quote than one of SQL the client never sent (so below, where it cannot be mapped)
+    mapped = _mapped(ran, written, *span)
+    return head if mapped is None else head + "\n\n" + _quote(written, *mapped)
 
 
 def _lines(sql: str) -> list[tuple[int, str]]:
@@ -81,37 +81,61 @@ def _error_span(ran: str, line_no: int, shown: str, caret_cols: int, carets: int
     return None
 
 
-def _mapped(ran: str, written: str, start: int, end: int) -> tuple[int, int]:
+def _aligned(ta: list[str], tb: list[str]) -> dict[int, int]:
+    """The tokens of ``ta`` (the SQL run) that are ``tb``'s (the client's), by index. The rewrites add or replace a
+    few tokens in place (an alias, a type spelled out), so a walk that takes equal tokens and, where they differ,
+    resumes at the nearest place where three tokens agree again is enough. Why not difflib: its time grows with the
+    square of a statement's tokens, minutes for a select list of a thousand items."""
+    pairs: dict[int, int] = {}
+    i = j = 0
+    while i < len(ta) and j < len(tb):
+        if ta[i] == tb[j]:
+            pairs[i] = j
+            i, j = i + 1, j + 1
+            continue
+        step = next(((da, total - da) for total in range(1, 2 * _RESYNC + 1) for da in range(total + 1)
+                     if da <= _RESYNC and total - da <= _RESYNC and i + da < len(ta) and j + total - da < len(tb)
+                     and ta[i + da:i + da + 3] == tb[j + total - da:j + total - da + 3]), None)
+        if step is None:
+            break
+        i, j = i + step[0], j + step[1]
+    return pairs
+
+
+def _mapped(ran: str, written: str, start: int, end: int) -> tuple[int, int] | None:
     """``ran``'s characters start:end as the span of ``written`` they came from, matched token by token (DuckDB's
-    tokenizer): a rewrite's own tokens (a type spelled out, an alias added) map to what they replaced, or to where
-    they were put. Why tokens: by characters, ``DECIMAL(38,10) AS "numeric"`` matched ``numeric`` to the alias."""
+    tokenizer, _aligned): a rewrite's own tokens (a type spelled out, an alias added) map to what they replaced, or
+    to where they were put; None when that cannot be told. Why tokens: by characters, ``DECIMAL(38,10) AS
+    "numeric"`` matched ``numeric`` to the alias."""
     try:
         a, b = sql_words(ran), sql_words(written)
     except duckdb.Error:
-        return start, end
+        return None
     if not a or not b:
-        return start, end
-    ends_a = [p + len(t) for p, t, _ in a]
+        return None
+    pairs = _aligned([t for _, t, _ in a], [t for _, t, _ in b])
     k_start = max((i for i, (p, _, _) in enumerate(a) if p <= start), default=0)
     k_end = max((i for i, (p, _, _) in enumerate(a) if p < end), default=k_start)
-    new_start = new_end = None
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, [t for _, t, _ in a], [t for _, t, _ in b],
-                                                        autojunk=False).get_opcodes():
-        if i1 <= k_start < i2:
-            if tag == "equal":
-                j = j1 + k_start - i1
-                new_start = b[j][0] + min(max(start - a[k_start][0], 0), max(len(b[j][1]) - 1, 0))
-            else:
-                new_start = b[j1][0] if j1 < len(b) else len(written)
-        if i1 <= k_end < i2:
-            if tag == "equal":
-                j = j1 + k_end - i1
-                new_end = b[j][0] + len(b[j][1]) - max(ends_a[k_end] - end, 0)
-            elif j2 > j1:
-                new_end = b[j2 - 1][0] + len(b[j2 - 1][1])
-    if new_start is None:
-        return start, end
-    return new_start, max(new_end or 0, new_start + 1)
+
+    def region(k: int) -> tuple[int, int]:
+        """The client's tokens [first, last) in place of the run's unmatched token ``k``."""
+        before = max((i for i in pairs if i < k), default=None)
+        after = min((i for i in pairs if i > k), default=None)
+        return (pairs[before] + 1 if before is not None else 0), (pairs[after] if after is not None else len(b))
+
+    if k_start in pairs:
+        j = pairs[k_start]
+        new_start = b[j][0] + min(max(start - a[k_start][0], 0), max(len(b[j][1]) - 1, 0))
+    else:
+        first, _ = region(k_start)
+        new_start = b[first][0] if first < len(b) else len(written)
+    if k_end in pairs:
+        j = pairs[k_end]
+        new_end = b[j][0] + len(b[j][1]) - max(a[k_end][0] + len(a[k_end][1]) - end, 0)
+    else:
+        first, last = region(k_end)
+        new_end = b[last - 1][0] + len(b[last - 1][1]) if last > first else new_start + 1
+    return new_start, max(new_end, new_start + 1)
 
 
 def _quote(sql: str, start: int, end: int) -> str:
@@ -122,10 +146,11 @@ def _quote(sql: str, start: int, end: int) -> str:
             line_no, line_at, line = n, at, text
             break
     a, b = start - line_at, min(max(end - line_at, start - line_at + 1), len(line))
-    first = a
+    first, last = a, b
+    if width(line) <= 2 * _WINDOW:
+        first, last = 0, len(line)  # a line that fits is quoted whole, as DuckDB quotes it
     while first > 0 and width(line[first - 1:a]) <= _WINDOW:
         first -= 1
-    last = b
     while last < len(line) and width(line[b:last + 1]) <= _WINDOW:
         last += 1
     lead = _TRUNCATED if first > 0 else ""

@@ -68,7 +68,9 @@ def sqlstate(e: BaseException) -> str:
 
 
 # What the server's reading of a bare ::numeric (pgsql._CAST_TYPES: DECIMAL(38,10)) cannot hold, from 10^28 up.
-_DECIMAL_OVERFLOW_RE = re.compile(r"to DECIMAL\(38,10\)|DECIMAL\(38,10\) out of range|out of range for DECIMAL\(38,10\)")
+# (not "Could not convert string 'x'": a string that is no number, whatever the type's size)
+_DECIMAL_OVERFLOW_RE = re.compile(r"Could not cast value .* to DECIMAL\(38,10\)|out of range for (?:type )?DECIMAL\(38,10\)"
+                                  r"|DECIMAL\(38,10\) out of range")
 DECIMAL_HINT = ("A numeric without a precision (::numeric, CAST(x AS numeric)) is DECIMAL(38,10) here: DuckDB's "
                 "widest exact decimal, 28 digits before the point and 10 after (PostgreSQL's numeric has no limit). "
                 "For larger values cast to ::numeric(38,0) (whole numbers below 10^38) or ::double.")

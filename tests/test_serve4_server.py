@@ -18,8 +18,9 @@ server = test_server.server  # the read-only server of tests/test_server.py
 warehouse = test_server.warehouse
 
 
-def _caret_under(message: str) -> tuple[str, str]:
+def _caret_under(error: str | psycopg.Error) -> tuple[str, str]:
     """The quoted line of an error's ``LINE n:`` context and the text its carets stand under."""
+    message = error if isinstance(error, str) else error.diag.message_primary or ""
     m = re.search(r"\n\n(LINE \d+: )(.*)\n( *)(\^+)\s*\Z", message)
     assert m is not None, message
     start = len(m.group(3)) - len(m.group(1))
@@ -35,28 +36,28 @@ def test_an_error_quotes_the_clients_sql_not_the_servers_rewrite(server: Server)
     with psycopg.connect(server.url(), autocommit=True) as conn:
         with pytest.raises(psycopg.errors.UndefinedColumn) as e:
             conn.execute(sql)
-        assert _caret_under(str(e.value)) == (sql, "nosuch")
+        assert _caret_under(e.value) == (sql, "nosuch")
         assert 'AS "count"' not in str(e.value) and "main." not in str(e.value)
         # a line after the first, and a long line DuckDB quotes only in part
         many = "SELECT count(*),\n  " + ", ".join(f"sum(amount) + {i}" for i in range(20)) + ", nosuch + 1\n" \
             "FROM transactions"
         with pytest.raises(psycopg.errors.UndefinedColumn) as e:
             conn.execute(many)
-        line, under = _caret_under(str(e.value))
+        line, under = _caret_under(e.value)
         assert str(e.value).count("LINE 2: ") == 1 and under == "nosuch" and '"?column?"' not in line
         assert line.startswith("...") and line.endswith("nosuch + 1")
         # the type the client wrote, its cast underlined
         with pytest.raises(psycopg.errors.InvalidTextRepresentation) as e:
             conn.execute("SELECT 'x'::numeric AS v")
-        assert _caret_under(str(e.value))[0] == "SELECT 'x'::numeric AS v"
+        assert _caret_under(e.value)[0] == "SELECT 'x'::numeric AS v"
         # psycopg's parameters: the extended protocol's statement as the client wrote it (no CAST($1 AS ...))
         with pytest.raises(psycopg.errors.UndefinedColumn) as e:
             conn.execute("SELECT count(*), %s FROM transactions WHERE nosuch = 1", [1])
-        assert _caret_under(str(e.value)) == ("SELECT count(*), $1 FROM transactions WHERE nosuch = 1", "nosuch")
+        assert _caret_under(e.value) == ("SELECT count(*), $1 FROM transactions WHERE nosuch = 1", "nosuch")
         # an error of SQL the server did not rewrite: DuckDB's own quote, as before
         with pytest.raises(psycopg.errors.UndefinedColumn) as e:
             conn.execute("SELECT nosuch FROM transactions")
-        assert _caret_under(str(e.value)) == ("SELECT nosuch FROM transactions", "nosuch")
+        assert _caret_under(e.value) == ("SELECT nosuch FROM transactions", "nosuch")
 
     async def run() -> str:
         c = await asyncpg.connect(server.url())
