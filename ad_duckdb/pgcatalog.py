@@ -268,6 +268,12 @@ _CATALOG_SQL = (
     + " WHEN 1700 THEN 'numeric' || CASE WHEN pg_typmod_arg >= 4 THEN '(' || ((pg_typmod_arg - 4) >> 16) || ',' "
       "|| ((pg_typmod_arg - 4) & 65535) || ')' ELSE '' END "
       "ELSE pg_catalog.format_type(pg_type_oid_arg, -1) END",
+    # pg_typeof() as PostgreSQL names a value's type (format_type's, without a typmod): DuckDB's gave its own names,
+    # 'hugeint' for a sum() of integers whose column the client is told is numeric, 'decimal(12,2)', 'varchar'
+    # (text, as its column's oid says: 25)
+    "CREATE OR REPLACE TEMP MACRO pg_typeof(pg_typeof_arg) AS CASE typeof(pg_typeof_arg) WHEN 'VARCHAR' THEN 'text' "
+    "WHEN '\"NULL\"' THEN 'unknown' "
+    "ELSE coalesce(format_type(pg_column_type_oid(typeof(pg_typeof_arg)), -1), lower(typeof(pg_typeof_arg))) END",
     # Only types with a PostgreSQL oid (DuckDB's others, HUGEINT, UTINYINT, ..., reach clients as one of these),
     # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
     # No domains either: a type is its own base type (typbasetype 0, typtypmod -1, typnotnull false, as PostgreSQL
@@ -826,7 +832,7 @@ SESSION_SQL = (
     # to_char / to_date of a literal format are rewritten (pgformat); what reaches these has another format
     "CREATE OR REPLACE TEMP MACRO to_char(pg_value_arg, pg_format_arg) AS error('to_char(value, format) is served "
     "for a literal format of PostgreSQL''s common patterns (YYYY, YY, MM, Mon, Month, DD, D, DDD, Day, Dy, HH24, HH12, "
-    "MI, SS, SSSS, MS, US, AM, Q, IW, TZ, text in double quotes, FM; numbers: 9, 0, comma, point, FM), not '''"
+    "MI, SS, SSSS, MS, US, AM, Q, IW, WW, CC, J, RM, TH, TZ, text in double quotes, FM; numbers: 9, 0, comma, point, FM), not '''"
     " || coalesce(pg_format_arg::VARCHAR, 'NULL') || ''': write the format in the query, or use DuckDB''s strftime(value, "
     "''%Y-%m-%d'') / format(''{:,.2f}'', value)')",
     "CREATE OR REPLACE TEMP MACRO to_date(pg_text_arg, pg_format_arg) AS error('to_date(text, format) is served for a "

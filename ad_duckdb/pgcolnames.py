@@ -237,13 +237,34 @@ def _select_lists(toks: list[tuple[int, str, str]]) -> list[list[tuple[int, int]
     return lists
 
 
+def _grouping(toks: list[tuple[int, str, str]], a: int, b: int, k: int) -> bool:
+    """Whether the ``(`` at token ``k`` only groups or casts (no other call's, no subquery's, not subscripted after
+    its ``)``),
+    so a set-returning call inside it makes rows as at the item's own depth, in PostgreSQL."""
+    if k > a and (toks[k - 1][2] in ("identifier", "keyword") and toks[k - 1][1].lower() != "cast"
+                  or toks[k - 1][1] in (")", "]")) \
+            or k + 1 < b and toks[k + 1][1].lower() in ("select", "with", "values", "from"):
+        return False
+    level = 0
+    for j in range(k, b):
+        level += {"(": 1, ")": -1}.get(toks[j][1], 0)
+        if level == 0:
+            return not (j + 1 < b and toks[j + 1][1] == "[")  # (generate_series(1, 3))[2]: DuckDB's list
+    return False
+
+
 def _call_span(toks: list[tuple[int, str, str]], a: int, b: int) -> tuple[int, int] | None:
-    """The tokens of the item's ``[pg_catalog.]generate_series(...)`` at its own depth: its first and its ``)``."""
-    depth = 0
+    """The tokens of the item's ``[pg_catalog.]generate_series(...)`` at its own depth, or in brackets that only group
+    ((generate_series(1, 3)) + 1, CAST(generate_series(1, 3) AS text)): its first and its ``)``. (As a call's argument it stays DuckDB's list:
+    list_sum(generate_series(1, 3)) is DuckDB's idiom, and PostgreSQL refuses most calls of a set.)"""
+    grouped = [True]  # for each bracket open at token k, whether it and those around it only group
     for k in range(a, b - 1):
         w = toks[k][1]
-        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
-        if depth == 0 and w.lower() == "generate_series" and toks[k + 1][1] == "(":
+        if w in ("(", "["):
+            grouped.append(grouped[-1] and w == "(" and _grouping(toks, a, b, k))
+        elif w in (")", "]") and len(grouped) > 1:
+            grouped.pop()
+        if grouped[-1] and w.lower() == "generate_series" and toks[k + 1][1] == "(":
             first = k - 2 if k - 2 >= a and toks[k - 1][1] == "." else k
             level = 0
             for j in range(k + 1, b):

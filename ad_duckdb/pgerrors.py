@@ -65,3 +65,17 @@ def sqlstate(e: BaseException) -> str:
     if isinstance(e, duckdb.CatalogException) and "Function with name" in str(e) and "does not exist" in str(e):
         return "42883"  # undefined_function
     return next((code for cls, code in _SQLSTATE if isinstance(e, cls)), "XX000")
+
+
+# What the server's reading of a bare ::numeric (pgsql._CAST_TYPES: DECIMAL(38,10)) cannot hold, from 10^28 up.
+# (not "Could not convert string 'x'": a string that is no number, whatever the type's size)
+_DECIMAL_OVERFLOW_RE = re.compile(r"Could not cast value .* to DECIMAL\(38,10\)|out of range for (?:type )?DECIMAL\(38,10\)"
+                                  r"|DECIMAL\(38,10\) out of range")
+DECIMAL_HINT = ("A numeric without a precision (::numeric, CAST(x AS numeric)) is DECIMAL(38,10) here: DuckDB's "
+                "widest exact decimal, 28 digits before the point and 10 after (PostgreSQL's numeric has no limit). "
+                "For larger values cast to ::numeric(38,0) (whole numbers below 10^38) or ::double.")
+
+
+def hint_for(message: str) -> str:
+    """The HINT an error's ``message`` gets where the server's own reading of the SQL explains it, else ''."""
+    return DECIMAL_HINT if _DECIMAL_OVERFLOW_RE.search(message) else ""

@@ -15,6 +15,7 @@ import duckdb
 
 from .sqltext import quote_literal, sql_words
 
+_ROMAN = "['I', 'II', 'III', 'IV', 'V', 'VI', 'VII', 'VIII', 'IX', 'X', 'XI', 'XII']"
 # PostgreSQL's date/time template patterns (longest first, as PostgreSQL matches them) -> (strftime without FM,
 # strftime with FM). A pattern whose value strftime has no specifier for is an SQL expression of ``{x}`` instead
 # (an "expr:" entry), cast to text.
@@ -36,7 +37,20 @@ _DATE_PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("DDD", "%j", "%-j"), ("DD", "%d", "%-d"), ("ID", "%u", "%u"), ("D", "expr:dayofweek({x}) + 1", "expr:dayofweek({x}) + 1"),
     ("IW", "%V", "%-V"), ("Q", "expr:quarter({x})", "expr:quarter({x})"),
     ("TZ", "%Z", "%Z"), ("tz", "lower:%Z", "lower:%Z"),
+    # century (2001-2100 the 21st), Julian day, week of the year from 1 January, month in Roman numerals (PostgreSQL
+    # pads it to 4, III as 'III ')
+    ("CC", "expr:lpad(CAST((year({x}) - 1) // 100 + 1 AS VARCHAR), 2, '0')", "expr:(year({x}) - 1) // 100 + 1"),
+    ("J", "expr:CAST(julian(CAST({x} AS DATE)) AS BIGINT)", "expr:CAST(julian(CAST({x} AS DATE)) AS BIGINT)"),
+    ("WW", "expr:lpad(CAST((dayofyear({x}) - 1) // 7 + 1 AS VARCHAR), 2, '0')", "expr:(dayofyear({x}) - 1) // 7 + 1"),
+    ("RM", f"expr:rpad({_ROMAN}[month({{x}})], 4, ' ')", f"expr:{_ROMAN}[month({{x}})]"),
+    ("rm", f"expr:lower(rpad({_ROMAN}[month({{x}})], 4, ' '))", f"expr:lower({_ROMAN}[month({{x}})])"),
 )
+# Patterns whose text is not a number, after which TH / th (an ordinal's suffix) is not taken.
+_NOT_NUMBERS = frozenset(("AM", "PM", "am", "pm", "MONTH", "Month", "month", "MON", "Mon", "mon", "DAY", "Day", "day",
+                          "DY", "Dy", "dy", "TZ", "tz", "RM", "rm"))
+# SQL: the ordinal suffix of the number {n}, as PostgreSQL's TH (11th to 13th, else by the last digit)
+_SUFFIX_SQL = ("CASE WHEN ({n}) % 100 IN (11, 12, 13) THEN 'th' WHEN ({n}) % 10 = 1 THEN 'st' "
+               "WHEN ({n}) % 10 = 2 THEN 'nd' WHEN ({n}) % 10 = 3 THEN 'rd' ELSE 'th' END")
 # strptime's specifier for each pattern (what to_timestamp / to_date read); a pattern missing here is not read.
 _PARSE_PATTERNS = {"HH24": "%H", "HH12": "%I", "HH": "%I", "MI": "%M", "SS": "%S", "MS": "%g", "US": "%f",
                    "AM": "%p", "PM": "%p", "YYYY": "%Y", "YY": "%y", "MONTH": "%B", "Month": "%B", "month": "%B",
@@ -53,10 +67,17 @@ def _date_pieces(fmt: str, parse: bool) -> list[tuple[str, str]] | None:
     "pad" | "expr", ...); None when it holds a pattern this does not convert."""
     out: list[tuple[str, str]] = []
     i, fm = 0, False
+    number: str | None = None  # SQL of the number the last pattern printed ({x} the value), for a TH after it
     while i < len(fmt):
         if fmt.startswith("FM", i):
             fm, i = True, i + 2
             continue
+        if fmt.startswith(("TH", "th"), i) and not parse and number is not None:
+            suffix = _SUFFIX_SQL.replace("{n}", number)
+            out.append(("expr", f"upper({suffix})" if fmt[i] == "T" else suffix))
+            i, number = i + 2, None
+            continue
+        number = None
         if fmt[i] == '"':  # text in double quotes is copied as it is (\" a quote inside it)
             j, text = i + 1, ""
             while j < len(fmt) and fmt[j] != '"':
@@ -80,10 +101,13 @@ def _date_pieces(fmt: str, parse: bool) -> list[tuple[str, str]] | None:
                         out.append(("pad" if not kind else "pad" + kind, _PADDED[value]))
                     else:
                         out.append((kind or "f", value))
+                    if pattern not in _NOT_NUMBERS:
+                        number = value if kind == "expr" else f"CAST(strftime({{x}}, {quote_literal(value)}) AS INTEGER)"
                 i, fm = i + len(pattern), False
                 break
         else:
-            # a letter that starts one of PostgreSQL's patterns this does not convert (CC, J, WW, TH, OF, A.M., ...)
+            # a letter that starts one of PostgreSQL's patterns this does not convert (OF, A.M., TH after no number,
+            # ...)
             # would be printed as it is: no conversion rather than a wrong one ('T' alone is no pattern)
             if fmt[i] in _PATTERN_LETTERS and not (fmt[i] in "Tt" and fmt[i + 1:i + 2] not in tuple("HhZz")):
                 return None

@@ -1,5 +1,6 @@
 """``public.<name>`` as the main schema's ``<name>``: PostgreSQL's default schema is public, and BI tools (DBeaver,
-Tableau, Grafana) qualify every table with it; DuckDB's is main, which the catalogue views already list as public.
+Tableau, Grafana) qualify every table with it; DuckDB's is main, which the catalogue views list by that name
+(pg_namespace, information_schema, current_schema(), search_path alike: a tool that lists schemas names main.t).
 
 A ``public`` written as a schema (``public.t``, ``db.public.t``, ``public.t.col``) becomes ``main`` unless the
 database has a real catalog or schema named public (then it is that one, as written), or the statement uses

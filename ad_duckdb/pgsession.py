@@ -34,6 +34,7 @@ from .pgcopy import parse as parse_copy
 from .pgcopyin import Loader
 from .pgcursors import MAX_SCROLL_ROWS, Close, Cursor, Cursors, Declare, Fetch, Source, quoted
 from .pgcursors import parse as parse_cursor
+from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
 from .pgoncommit import OnCommitTables
@@ -44,6 +45,10 @@ from .pgsql import (
     BEGIN_MODES_RE,
     BEGIN_RE,
     CLIENT_ENCODING_RE,
+    CUSTOM_RESET_RE,
+    CUSTOM_SET_RE,
+    CUSTOM_SETTINGS_VARIABLE,
+    CUSTOM_SHOW_RE,
     DATESTYLE_RE,
     DEALLOCATE_RE,
     DISCARD_RE,
@@ -52,6 +57,7 @@ from .pgsql import (
     LISTEN_RE,
     LISTEN_REFUSED,
     PG_ONLY_RE,
+    PG_SHOW_COLUMNS,
     PREPARE_NAME_RE,
     PREPARE_TRANSACTION_RE,
     READ_ONLY_SET_RE,
@@ -59,7 +65,9 @@ from .pgsql import (
     SAVEPOINT_RE,
     SEARCH_PATH_RE,
     SEARCH_PATH_SQL,
+    SET_CONFIG_CALL_RE,
     SET_CONFIG_RE,
+    SET_CONFIGS_RE,
     SET_LOCAL_RE,
     SET_RE,
     SET_SCOPE,
@@ -78,6 +86,7 @@ from .pgsql import (
     catalog_rewrites,
     client_encoding_error,
     creates_on_commit,
+    custom_value,
     datestyle_error,
     from_first_word,
     function_lookup,
@@ -117,6 +126,11 @@ _PG_ONLY_SETTINGS = {
     "application_name", "client_encoding", "datestyle", "intervalstyle", "extra_float_digits",
     "lock_timeout", "idle_in_transaction_session_timeout", "client_min_messages", "standard_conforming_strings",
     "bytea_output", "jit", "default_transaction_isolation", "default_transaction_read_only", "session characteristics",
+    # PostgreSQL's memory and planner knobs (a session's SET work_mem before a big query) and the settings a pg_dump
+    # script opens with: DuckDB's own settings were "locked", which read as a refusal of the session's right to tune
+    "work_mem", "maintenance_work_mem", "temp_buffers", "effective_cache_size", "random_page_cost", "seq_page_cost",
+    "default_statistics_target", "synchronous_commit", "idle_session_timeout", "check_function_bodies",
+    "row_security", "xmloption", "default_tablespace",
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
@@ -220,7 +234,7 @@ class Session:
         self.has_catalog = False
         self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
-        self.statements: dict[str, tuple[str, list[int]]] = {}
+        self.statements: dict[str, tuple[str, list[int], str]] = {}
         self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
         self.portals: dict[str, Portal] = {}
         self.live: Result | None = None  # the result still reading from the cursor (a suspended portal, an SQL cursor)
@@ -245,6 +259,8 @@ class Session:
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
         self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
+        self.custom_settings: dict[str, str] = {}  # the client's dotted settings (SET app.tenant = ...), by name
+        self.custom_variable: dict[str, str] | None = None  # what DuckDB's variable pg_custom_settings holds (compat)
         # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
         self.held_defaults: dict[str, str] = {}
         self.time_zone = ""  # DuckDB's TimeZone of this cursor (read_zone), which the client is told (ParameterStatus)
@@ -373,6 +389,16 @@ class Session:
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if (c := SET_CONFIG_RE.match(sql)) is not None:
             return self.set_config(c, params)
+        if SET_CONFIGS_RE.match(sql):
+            # each call runs as its SET, in order; their values are the one row (a string's "set_config(" is inside
+            # its quotes, which the calls' own pattern reads whole before it could start there)
+            done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
+            return Result("SELECT", [col for r in done for col in r.columns or []],
+                          iter([tuple(v for r in done for v in next(r.rows))]))
+        if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
+            return self.set_custom(c)
+        if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
+            return self.show_custom(c.group("name").lower())
         if LISTEN_RE.match(sql):
             if self.status == b"T":
                 self.status = b"E"  # as any error in a transaction block
@@ -413,7 +439,7 @@ class Session:
             return Result.constant(name, "on" if on else "off")
         if m and " ".join(m.group("name").lower().split()) in _PG_SHOW:
             key = " ".join(m.group("name").lower().split())
-            return Result.constant(key.replace(" ", "_"), _PG_SHOW[key])
+            return Result.constant(PG_SHOW_COLUMNS.get(key, key.replace(" ", "_")), _PG_SHOW[key])
         if m and m.group("name").strip().lower() == "max_connections":
             return Result.constant("max_connections", str(self.max_connections))
         if m and " ".join(m.group("name").lower().split()) in ("timezone", "time zone"):
@@ -557,6 +583,13 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
+        if CUSTOM_SETTINGS_VARIABLE in sql and self.custom_variable != self.custom_settings:
+            # current_setting('app.tenant') reads the session's dotted settings from a DuckDB variable of this cursor
+            # (pgsql._settings), set only when a statement reads it
+            self.release()
+            self.cur.execute("SET VARIABLE pg_custom_settings = map(?::VARCHAR[], ?::VARCHAR[])",  # (the constant's)
+                             [list(self.custom_settings), list(self.custom_settings.values())])
+            self.custom_variable = dict(self.custom_settings)
         if ("pg_max_connections" in sql or settings) and not self.max_connections_variable:
             self.release()
             self.cur.execute("SET VARIABLE pg_max_connections = ?", [str(self.max_connections)])
@@ -577,6 +610,29 @@ class Session:
         if isinstance(done, str):
             self._one(duckdb.extract_statements(done)[0], None)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
+
+    def set_custom(self, m: re.Match[str]) -> Result:
+        """SET [SESSION | LOCAL] / RESET of a dotted name (app.tenant), which PostgreSQL keeps for the session as
+        any client sets it (a dashboard's per-session context its SQL reads by current_setting): with a SET's rules
+        (set_setting). RESET leaves it empty, as PostgreSQL's placeholder. Why: DuckDB refused the name."""
+        name = m.group("name").lower()
+        groups = m.groupdict()
+        value = custom_value(groups["value"].strip()) if "value" in groups else None
+        if (groups.get("scope") or "").strip().lower() == "local" and self.outside():
+            return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
+        self.set_setting("custom_settings", {**self.custom_settings, name: "" if value is None else value},
+                         (groups.get("scope") or "").strip().lower() == "local")
+        return Result("SET" if "value" in groups else "RESET")
+
+    def show_custom(self, name: str) -> Result:
+        """SHOW of a dotted name: the session's value (set_custom), else PostgreSQL's error."""
+        if self.status == b"E":
+            raise in_failed_transaction()
+        if name not in self.custom_settings:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
+        return Result.constant(name, self.custom_settings[name])
 
     def show_setting(self, name: str) -> Result | None:
         """SHOW of a name the answers above do not know, as PostgreSQL's: a DuckDB setting's value, else PostgreSQL's
@@ -606,6 +662,7 @@ class Session:
         self.set_setting("application_name", self.application_name_default)
         self.set_setting("read_only_default", False)
         self.set_setting("isolation_default", "serializable")
+        self.set_setting("custom_settings", {})
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)
@@ -915,7 +972,7 @@ class Session:
                     continue
                 stmts = duckdb.extract_statements(c)
                 for st in stmts:
-                    yield self._one(st, params if len(parts) == 1 and len(stmts) == 1 else None)
+                    yield self._written(st, params if len(parts) == 1 and len(stmts) == 1 else None, part)
             if implicit and self.on_commit.tables:
                 # on this cursor, before the COMMIT that would end an open result anyway (its rows were read, or it
                 # is a cursor declared in the batch, which ends with it)
@@ -943,8 +1000,9 @@ class Session:
         # (a lookup of their names runs on this cursor, after a suspended result is read: release)
         return bool(self.on_commit.tables) and self.on_commit.may_fill(self.cur, sql, self.release)
 
-    def run_one(self, sql: str, params: list[Any] | None) -> Result:
-        """Execute one prepared statement (the extended protocol allows exactly one)."""
+    def run_one(self, sql: str, params: list[Any] | None, written: str = "") -> Result:
+        """Execute one prepared statement (the extended protocol allows exactly one); ``written`` is the client's
+        text of it, where the server added to it already (Parse's parameter casts)."""
         self.unsynced = True
         self.started_statement(sql)
         self.warn_set_local(sql, alone=True)
@@ -968,7 +1026,17 @@ class Session:
             self.release()
             self.cur.execute(self.begin_sql())
             self.implicit = True
-        return self._one(st, params)
+        return self._written(st, params, written or sql)
+
+    def _written(self, st: Any, params: list[Any] | None, written: str) -> Result:
+        """``_one(st)``, whose error quotes ``written``, the client's SQL ``st`` was rewritten from, rather than the
+        rewrite (pgerrorline)."""
+        try:
+            return self._one(st, params)
+        except duckdb.Error as e:
+            if st.query != written and e.args and isinstance(e.args[0], str) and "\nLINE " in e.args[0]:
+                e.args = (user_sql_error(e.args[0], st.query, written), *e.args[1:])
+            raise
 
     def sync(self) -> None:
         """Sync: commit the implicit transaction, or roll it back after an error (``failed``)."""
@@ -1157,7 +1225,7 @@ class Session:
         if p is None or name in self.cursors.open:
             return None
         if p.result is None:
-            p.result = self.run_one(p.sql, p.params or None)  # bound, not yet executed: it runs now, as Execute would
+            p.result = self.run_one(p.sql, p.params or None, p.written)  # bound, not yet executed: it runs now, as Execute would
         r = p.result
         if r.columns is None or r.copy is not None:
             return None
@@ -1281,6 +1349,7 @@ class Portal:
     described: list[tuple[str, int, int]] | None = None  # the columns the client was told (Describe)
     cursor: Cursor | None = None  # where SQL FETCH / MOVE read it (Session.portal_cursor)
     cursor_sent: int = 0  # the rows its Executes had sent when the cursor last moved
+    written: str = ""  # the client's text of ``sql`` (Parse's), which an error quotes
 
     def formats(self, n: int) -> list[int]:
         f = self.result_formats

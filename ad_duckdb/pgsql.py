@@ -16,7 +16,7 @@ import duckdb
 
 from .pgerrors import ProtocolError
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
-from .sqltext import sql_tokens, sql_words
+from .sqltext import quote_literal, sql_tokens, sql_words
 from .sqltext import words_if as _words_if
 
 # What clients see as the PostgreSQL version: libpq and SQLAlchemy parse "major.minor" from it.
@@ -31,7 +31,20 @@ PG_SHOW = {
     "max_identifier_length": str(MAX_IDENTIFIER_LENGTH), "lc_collate": "C", "lc_ctype": "C",
     "extra_float_digits": "3", "is_superuser": "off", "jit": "off",
     "server_version_num": str(int(PG_VERSION.split(".")[0]) * 10000 + int(PG_VERSION.split(".")[1])),
+    # PostgreSQL's defaults of settings tools show or probe (pgAdmin's and DBeaver's session panels, a driver's
+    # check of what it SET, a user's SHOW work_mem), which failed as unrecognized: DuckDB's memory is its own
+    # memory_limit, and the settings a SET takes as a no-op (pgsession._PG_ONLY_SETTINGS) keep these values
+    "work_mem": "4MB", "maintenance_work_mem": "64MB", "shared_buffers": "128MB", "effective_cache_size": "4GB",
+    "temp_buffers": "8MB", "lc_messages": "C", "lc_monetary": "C", "lc_numeric": "C", "lc_time": "C",
+    "client_min_messages": "notice", "lock_timeout": "0", "idle_in_transaction_session_timeout": "0",
+    "idle_session_timeout": "0", "bytea_output": "hex", "ssl": "off", "row_security": "on", "xmloption": "content",
+    "default_text_search_config": "pg_catalog.simple", "password_encryption": "scram-sha-256", "block_size": "8192",
+    "check_function_bodies": "on", "default_tablespace": "", "array_nulls": "on", "backslash_quote": "safe_encoding",
+    "escape_string_warning": "on", "synchronous_commit": "on", "max_locks_per_transaction": "64",
+    "default_statistics_target": "100", "random_page_cost": "4", "seq_page_cost": "1",
 }
+# SHOW's column where PostgreSQL names it other than the setting as written
+PG_SHOW_COLUMNS = {"transaction isolation level": "transaction_isolation", "time zone": "TimeZone"}
 # Statements the server answers itself (pgsession.Session.compat), and a transaction's first words.
 # (a name in double quotes is the same setting, as in PostgreSQL: Tableau sends show "lc_collate")
 SHOW_RE = re.compile(r'^\s*show\s+(?P<q>"?)(?P<name>[a-z_ ]+?)(?P=q)\s*;?\s*$', re.I)
@@ -69,6 +82,36 @@ _SET_CONFIG_ARG = r"('(?:[^']|'')*'|\$\d+|true|false)"
 SET_CONFIG_RE = re.compile(rf"^\s*select\s+(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,"
                            rf"\s*(?P<value>{_SET_CONFIG_ARG})\s*,\s*(?P<local>{_SET_CONFIG_ARG})\s*\)"
                            r'(?:\s+(?:as\s+)?(?P<alias>[a-z_]\w*|"(?:[^"]|"")+"))?\s*;?\s*$', re.I)
+# A select list of several set_config calls (an API's or a BI tool's connection hook setting a request's context in
+# one round trip): each call as SET_CONFIG_CALL_RE finds it, in order.
+_SET_CONFIG_CALL = (rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*{_SET_CONFIG_ARG}\s*,\s*{_SET_CONFIG_ARG}\s*,\s*"
+                    rf"{_SET_CONFIG_ARG}\s*\)(?:\s+(?:as\s+)?(?:(?!set_config\b|pg_catalog\b)[a-z_]\w*|\"(?:[^\"]|\"\")+\"))?")
+SET_CONFIGS_RE = re.compile(rf"^\s*select\s+{_SET_CONFIG_CALL}(?:\s*,\s*{_SET_CONFIG_CALL})+\s*;?\s*$", re.I)
+SET_CONFIG_CALL_RE = re.compile(
+    rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,\s*(?P<value>{_SET_CONFIG_ARG})\s*,"
+    rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
+    r'"(?:[^"]|"")+"))?', re.I)
+
+
+# A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads
+# back by current_setting (pgsession.Session.custom_setting).
+_CUSTOM_NAME = r"[a-z_][\w$]*(?:\.[a-z_][\w$]*)+"
+CUSTOM_SET_RE = re.compile(rf"^\s*set\s+(?P<scope>session\s+|local\s+)?(?P<name>{_CUSTOM_NAME})\s*(?:=|\bto\b)\s*"
+                           r"(?P<value>.*?)\s*;?\s*$", re.I | re.S)
+CUSTOM_RESET_RE = re.compile(rf"^\s*reset\s+(?P<name>{_CUSTOM_NAME})\s*;?\s*$", re.I)
+CUSTOM_SHOW_RE = re.compile(rf"^\s*show\s+(?P<name>{_CUSTOM_NAME})\s*;?\s*$", re.I)
+# current_setting('a.b'[, missing_ok]) of a custom setting: the session's, from a DuckDB variable of its cursor that
+# Session.compat sets for a statement that reads it
+CUSTOM_SETTINGS_VARIABLE = "pg_custom_settings"
+
+
+def custom_value(text: str) -> str | None:
+    """The value a SET of a custom setting gives (a literal unquoted; ``DEFAULT``: None, RESET's)."""
+    if text.lower() == "default":
+        return None
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    return text
 
 
 def set_config_args(m: re.Match[str], params: list[Any] | None) -> tuple[str, str, bool, str]:
@@ -89,7 +132,7 @@ def set_config_args(m: re.Match[str], params: list[Any] | None) -> tuple[str, st
     name, value, local = values
     if name is None:
         raise ProtocolError("SET requires parameter name", "22023")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", str(name)):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", str(name)) and not re.fullmatch(_CUSTOM_NAME, str(name), re.I):
         raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
     alias = m.group("alias") or "set_config"
     alias = alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
@@ -860,6 +903,16 @@ def _in_from(toks: list[tuple[int, str, str]], i: int) -> bool:
     return False
 
 
+def _custom_setting_sql(name: str, missing_ok: bool) -> str:
+    """SQL: the session's value of custom setting ``name`` (CUSTOM_SETTINGS_VARIABLE); unset, NULL or PostgreSQL's
+    error."""
+    value = f"getvariable('{CUSTOM_SETTINGS_VARIABLE}')[{quote_literal(name)}]"
+    if missing_ok:
+        return f"({value})"
+    refusal = quote_literal(f'unrecognized configuration parameter "{name}"')
+    return f"coalesce({value}, error({refusal}))"
+
+
 def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
     with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims;
@@ -915,6 +968,15 @@ def _settings(sql: str) -> str:
         elif setting == "max_connections":  # the server's (pgsession.Session.compat sets the variable)
             out += [sql[last:pos], MAX_CONNECTIONS_SQL]
             last = close[0] + 1
+        elif setting is not None and re.fullmatch(_CUSTOM_NAME, setting) and close[1] == ")":
+            out += [sql[last:pos], _custom_setting_sql(setting, missing_ok=False)]
+            last = close[0] + 1
+        elif setting is None and arg[2] == "string_const" and close[1] == "," and i + 5 < len(toks) \
+                and toks[i + 5][1] == ")" and toks[i + 4][1].lower() in ("true", "false") \
+                and re.fullmatch(_CUSTOM_NAME, name_ := arg[1][1:-1].lower()):
+            # current_setting('a.b', missing_ok): NULL for an unset one when missing_ok
+            out += [sql[last:pos], _custom_setting_sql(name_, missing_ok=toks[i + 4][1].lower() == "true")]
+            last = toks[i + 5][0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
             last = close[0] + 1

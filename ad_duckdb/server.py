@@ -66,7 +66,7 @@ from .exceptions import (
     without_function_wrapper,
 )
 from .filelocks import HeldFiles
-from .pgerrors import ProtocolError, feature_error, in_failed_transaction, sqlstate
+from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -745,7 +745,7 @@ class Handler(socketserver.BaseRequestHandler):
         if isinstance(e, duckdb.InvalidInputException) and sqlstate(e) == "42P01":
             msg = msg.removeprefix("Invalid Input Error: ")  # our regclass lookup's error, worded as PostgreSQL's
         fields = [b"SERROR", b"VERROR", b"C" + sqlstate(e).encode(), b"M" + msg.encode()]
-        hint = getattr(e, "hint", "")
+        hint = getattr(e, "hint", "") or hint_for(msg)
         if hint:
             fields.append(b"H" + str(hint).replace("\x00", "").encode())
         where = getattr(e, "where", "")  # pgcopyin.CopyError's; clients show it as CONTEXT
@@ -1106,7 +1106,8 @@ class Handler(socketserver.BaseRequestHandler):
             query, rest = rest.split(b"\x00", 1)
             (n,) = struct.unpack("!H", rest[:2])  # unsigned, as PostgreSQL reads it: up to 65,535 parameters
             oids = list(struct.unpack(f"!{n}i", rest[2:2 + 4 * n])) if n else []
-        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids)
+        # (the client's own text too: an error quotes it, not the parameters' casts added, pgerrorline)
+        s.statements[name.decode()] = (typed_parameters(query.decode(), oids), oids, query.decode())
         s.described.pop(name.decode(), None)
         self.send(b"1")
 
@@ -1116,7 +1117,7 @@ class Handler(socketserver.BaseRequestHandler):
             stmt, rest = rest.split(b"\x00", 1)
         if stmt.decode() not in s.statements:
             raise ProtocolError(f'prepared statement "{stmt.decode()}" does not exist', "26000")
-        sql, oids = s.statements[stmt.decode()]
+        sql, oids, written = s.statements[stmt.decode()]
         pos = 0
 
         def i16(fmt: str = "!h") -> int:
@@ -1152,12 +1153,13 @@ class Handler(socketserver.BaseRequestHandler):
             params.append(decode_param(raw, oids[i] if i < len(oids) else 0, fmt))
         old = s.portals.get(portal.decode())
         s.forget(old.result if old else None)
-        s.portals[portal.decode()] = Portal(sql, params, result_formats, described=s.described.get(stmt.decode()))
+        s.portals[portal.decode()] = Portal(sql, params, result_formats, described=s.described.get(stmt.decode()),
+                                            written=written)
         self.send(b"2")
 
     def _run_portal(self, s: Session, p: Portal) -> Result:
         if p.result is None:
-            p.result = s.run_one(p.sql, p.params or None)
+            p.result = s.run_one(p.sql, p.params or None, p.written)
         return p.result
 
     @staticmethod
@@ -1166,13 +1168,13 @@ class Handler(socketserver.BaseRequestHandler):
         result columns, in ``s.described``). A parameter the client left untyped takes the type the query casts it
         to ($1::INTEGER), else the one DuckDB binds it as (amount > $1), else 0, text (DuckDB casts text to the type
         the query needs)."""
-        sql, oids = s.statements[name]
+        sql, oids, written = s.statements[name]
         n = max([len(oids), *(int(x) for x in re.findall(r"\$(\d+)", sql))])
         cols, bound = s.describe(sql, n)
         s.described[name] = cols
         cast = parameter_casts(sql)
         oids = [o or cast.get(i + 1) or bound.get(i + 1, 0) for i, o in enumerate(oids + [0] * (n - len(oids)))]
-        s.statements[name] = (sql, oids)
+        s.statements[name] = (sql, oids, written)
         return oids
 
     def describe(self, s: Session, body: bytes) -> None:

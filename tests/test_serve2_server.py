@@ -48,8 +48,8 @@ def test_to_char_to_timestamp_and_to_date_take_postgresqls_formats(server: Serve
                             "'YYYY-MM-DD')").fetchone() == (dt.date(2024, 1, 2), "2024-03-05")
         # a string that merely holds a call stays as written; a format this cannot convert says what works
         assert conn.execute("SELECT 'to_char(x, ''YYYY'')'").fetchone() == ("to_char(x, 'YYYY')",)
-        with pytest.raises(psycopg.errors.InvalidParameterValue, match="not 'CC': write the format"):
-            conn.execute("SELECT to_char(now(), 'CC')")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="not 'OF': write the format"):
+            conn.execute("SELECT to_char(now(), 'OF')")
         with pytest.raises(psycopg.Error, match="to_char.value, format. is served for a literal format"):
             conn.execute("SELECT to_char(now(), %s)", ("YYYY",))
 
