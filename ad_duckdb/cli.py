@@ -2584,6 +2584,11 @@ _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm 
 _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
                               "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
                               "of every known fraud); their misses and false alarms are weighed to it.")
+_WEIGHT = click.option(
+    "--weight", help="Column of SOURCE holding each labelled row's sample weight, when the rows are a sample: every "
+    "fraud but 1 in 50 normal rows gives those weight 50 (an audit sample: 1 / inclusion probability). A row of weight "
+    "w counts as w rows, as scikit-learn's sample_weight; the 95% intervals take Kish's effective sample size of each "
+    "class.")
 _EVAL_ANOMALY_SHARE = click.option(
     "--anomaly-share", type=float, help="The share of anomalies in the rows the thresholds will judge, e.g. 0.002, "
     "when the labelled rows hold more (a test split of every known fraud): each threshold's precision at that share; "
@@ -2608,12 +2613,14 @@ _EVAL_ANOMALY_SHARE = click.option(
 @_MISS_COST
 @_ALARM_COST
 @_EVAL_ANOMALY_SHARE
+@_WEIGHT
 @_TIME
 @_ROWS_QUIET
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
-             anomaly_share: float | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
+             anomaly_share: float | None, weight: str | None, time: str | None, quiet: bool,
+             attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
     --anomaly-share, each threshold's precision where anomalies are that share of the rows.
@@ -2623,11 +2630,15 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
+      ad-duckdb evaluate cards.duckdb card_ae "SELECT *, CASE WHEN class = 1 THEN 1 ELSE 50 END AS w FROM audit" --label class --weight w
+
+    The last: labelled rows holding every fraud but 1 in 50 normal rows; each normal row counts as the 50 it
+    stands for (--weight), so precision, false-alarm rate and AUC-PR are those of the traffic, not of the sample.
     """
     with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                           anomaly_share=anomaly_share, progress=not quiet)
+                           anomaly_share=anomaly_share, progress=not quiet, weight=weight)
         if out_format == "json":
             from dataclasses import asdict
 
@@ -2702,13 +2713,14 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
+@_WEIGHT
 @_ROWS_QUIET
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
               time: str | None, miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
-              quiet: bool, attach: tuple[str, ...]) -> None:
+              weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -2717,6 +2729,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
+      ad-duckdb threshold cards.duckdb card_ae p90w --method min_precision --target 0.9 --source audit --label class --weight w
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
       ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"
@@ -2726,12 +2739,14 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
     on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
     over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms.
+    --weight (the goals on labelled rows): rows that are a sample, e.g. every fraud but 1 in 50 normal rows
+    (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
-                               **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
+                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 

@@ -229,10 +229,15 @@ def check_goal_labels(s: np.ndarray, y: np.ndarray, method: str) -> None:
                             "labelled 0.")
 
 
-def goal_curve(s: np.ndarray, y: np.ndarray, method: str) -> dict[str, np.ndarray]:
-    """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals)."""
+def goal_curve(s: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals); ``w``: the
+    rows' weights (all above 0), for a ``weights.curve``."""
     check_goal_labels(s, y, method)
-    return curve(s, y)
+    if w is None:
+        return curve(s, y)
+    from .weights import curve as weighted  # not at the top: weights imports this module
+
+    return weighted(s, y, w)
 
 
 def from_goal(
@@ -291,8 +296,15 @@ def from_goal(
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
                           "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
-    flagged = np.rint(c["flagged_share"] * len(s))
-    tp = np.rint(c["precision"] * flagged)
+    if "weighted" in c:
+        # Kish's effective sizes of the rows flagged at each cut and of the anomalies stand for their counts
+        flagged = c["flagged"] ** 2 / c["flagged_w2"]
+        tp = c["precision"] * flagged
+        anomalies = float(c["tp"][-1] ** 2 / c["tp_w2"][-1])
+    else:
+        flagged = np.rint(c["flagged_share"] * len(s))
+        tp = np.rint(c["precision"] * flagged)
+        anomalies = float(y.sum())
     which = "the lower end of its 95% interval" if confident else ""
     if method == "min_precision":
         prec = wilson(tp, flagged)[0] if confident else c["precision"]
@@ -306,7 +318,7 @@ def from_goal(
             )
         i = int(ok[np.argmax(c["recall"][ok])])
     elif method == "min_recall":
-        rec = wilson(tp, float(y.sum()))[0] if confident else c["recall"]
+        rec = wilson(c["recall"] * anomalies if "weighted" in c else tp, anomalies)[0] if confident else c["recall"]
         ok = np.nonzero(rec >= target)[0]
         if ok.size == 0:
             raise BadInputError(

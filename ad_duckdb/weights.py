@@ -1,0 +1,153 @@
+"""Sample weights of labelled rows (``evaluate(weight=)``, ``set_threshold(weight=)``): a row of weight w counts as
+w rows, as scikit-learn's metrics count it with ``sample_weight``.
+
+Why: labelled rows are often a sample of the traffic, every fraud but 1 in 50 normal rows, or an audit sample with
+inclusion weights; unweighted, their precision, false-alarm rate, AUC-PR and the cut of a precision goal describe the
+sample, not the traffic. The intervals take Kish's effective sample size (sum w)^2 / sum w^2 of the rows they are
+a share of: 50 normal rows of weight 50 are 2,500 rows' worth of false-alarm rate, but the certainty of 50."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from . import pysource
+from .exceptions import BadInputError, SourceNotFoundError
+from .features import did_you_mean, is_numeric_type
+from .sqltext import shell_word, sql_name, typed_from
+from .thresholds import check_no_nan, wilson
+
+# the words the intervals' text and JSON say (``Report.weights['intervals']``)
+INTERVALS = "Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for the row counts"
+
+
+def effective(w: Any) -> float:
+    """Kish's effective sample size of rows of weights ``w``: (sum w)^2 / sum w^2; 0 without rows."""
+    w = np.asarray(w, dtype=np.float64)
+    sq = float(np.sum(w * w))
+    return float(np.sum(w)) ** 2 / sq if sq > 0 else 0.0
+
+
+def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tuple[str, str]]) -> str:
+    """The weight column as ``source`` names it, refused by name: not a name, missing (with the near names), the
+    label itself, or not numeric (with the cast that makes it one)."""
+    if not isinstance(weight, str) or not weight:
+        raise BadInputError(f"Model {ref!r}: weight= (CLI: --weight) must name the column of {source!r} holding each "
+                            f"row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
+                            f"got {weight!r}.")
+    types = {c.lower(): (c, t) for c, t in cols}
+    if weight.lower() not in types:
+        raise SourceNotFoundError(f"Model {ref!r}: weight column {weight!r} is not in {source!r}; its columns: "
+                                  f"{', '.join(c for c, _ in cols)}.{did_you_mean(weight, [c for c, _ in cols])}")
+    if weight.lower() == label.lower():
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is the label column; weight= (CLI: --weight) "
+                            "names another column, holding how many rows each labelled row stands for.")
+    name, kind = types[weight.lower()]
+    if not is_numeric_type(kind):
+        col = sql_name(name)
+        raise BadInputError(f"Model {ref!r}: weight column {name!r} of {source!r} is {kind}, not a number; cast it in a "
+                            f"query and pass that as the source, e.g. {_query(f'TRY_CAST({col} AS DOUBLE) AS w', source)} "
+                            "with weight='w' (CLI: --weight w).")
+    return name
+
+
+def _query(select: str, source: str) -> str:
+    """The query adding column ``select`` to ``source``, as the caller pastes it: shell-quoted from the command
+    line, a Python string literal otherwise."""
+    query = f"SELECT *, {select} FROM {typed_from(source)}"
+    return shell_word(query) if pysource.from_command_line() else json.dumps(query, ensure_ascii=False)
+
+
+def check_values(ref: str, source: str, where: str | None, weight: str, w: np.ndarray) -> None:
+    """Refuse weights that count no rows or a negative number of them, each with its fix: NULL (or NaN), negative,
+    infinite, or all zero."""
+    on = f"{source!r}{f' with where={where!r}' if where else ''}"
+    col = sql_name(weight)
+    bad = int(np.isnan(w).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is NULL (or NaN) in {bad} of the {len(w)} rows of "
+                            f"{on}, which then count as no known number of rows; fill it (a row sampled with "
+                            f"certainty has weight 1: {_query(f'coalesce({col}, 1) AS w', source)} with "
+                            f"weight='w'), or leave those rows out with where= (CLI: --where) '{col} IS NOT NULL'.")
+    bad = int((w < 0).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is negative in {bad} of the {len(w)} rows of {on} "
+                            f"(lowest {float(w.min()):g}); a weight is how many rows a row stands for, 0 or more: fix "
+                            f"the column, or leave those rows out with where= (CLI: --where) '{col} >= 0'.")
+    bad = int(np.isinf(w).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is infinite in {bad} of the {len(w)} rows of {on}; "
+                            "a weight is a finite number of rows (an inclusion probability of 0 has no inverse): fix "
+                            "the column or leave those rows out with where= (CLI: --where).")
+    if not (w > 0).any():
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 in every one of the {len(w)} rows of {on}, so "
+                            "they count as no rows; check that weight= (CLI: --weight) names the column of how many "
+                            "rows each one stands for (1 for a row not sampled down).")
+
+
+def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """``thresholds.curve`` of rows of weights ``w`` (all above 0): ``tp`` and ``flagged`` are the weights of the
+    anomalies and rows flagged at each cut, and precision, recall, F1 and ``flagged_share`` are theirs, as
+    scikit-learn's ``precision_recall_curve(sample_weight=)``; ``tp_w2`` and ``flagged_w2``: their sums of squared
+    weights, for Kish's effective sizes; ``weighted``: marks the curve as one of weights."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    check_no_nan(s, "threshold curve")
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order]
+    ws = np.asarray(w, dtype=np.float64)[order]
+    yw = np.where(y[order], ws, 0.0)
+    distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
+    tp = np.cumsum(yw)[distinct]
+    flagged = np.cumsum(ws)[distinct]
+    pos, total = float(tp[-1]), float(flagged[-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(flagged > 0, tp / flagged, 0.0)
+        recall = tp / pos if pos > 0 else np.zeros_like(tp)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        mid = (s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0
+    values = np.r_[np.where(np.isfinite(mid), mid, s_sorted[distinct[1:]]), np.nextafter(s_sorted[-1], -np.inf)]
+    return {"threshold": values, "precision": precision, "recall": recall, "f1": f1, "flagged_share": flagged / total,
+            "tp": tp, "flagged": flagged, "scores": s_sorted[distinct],
+            "tp_w2": np.cumsum(yw * ws)[distinct], "flagged_w2": np.cumsum(ws * ws)[distinct],
+            "weighted": np.ones(1, dtype=bool)}
+
+
+def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, float]:
+    """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the Wilson
+    intervals of precision and recall are on Kish's effective sizes of the flagged rows and of the anomalies."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    flag = s > threshold
+    tp, fp = float(w[flag & y].sum()), float(w[flag & ~y].sum())
+    fn, tn = float(w[~flag & y].sum()), float(w[~flag & ~y].sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    n_flag, n_pos = effective(w[flag]), effective(w[y])
+    p_lo, p_hi = wilson(precision * n_flag, n_flag)
+    r_lo, r_hi = wilson(recall * n_pos, n_pos)
+    total = tp + fp + fn + tn
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
+            "flagged_share": (tp + fp) / total if total else 0.0,
+            "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
+
+
+def effective_counts(m: dict[str, float], n_pos: float, n_neg: float) -> tuple[float, float, float, float]:
+    """``m``'s tp, fp, fn, tn scaled to Kish's effective sizes ``n_pos`` (anomalies) and ``n_neg`` (normal rows):
+    the counts intervals of recall and false-alarm rate take."""
+    pos, neg = m["tp"] + m["fn"], m["fp"] + m["tn"]
+    tp = m["tp"] / pos * n_pos if pos else 0.0
+    fp = m["fp"] / neg * n_neg if neg else 0.0
+    return tp, fp, n_pos - tp, n_neg - fp
+
+
+def summary(weight: str, y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """What a report says of the weights: the column, the rows and anomalies they stand for, and Kish's effective
+    sizes of each class (``INTERVALS``)."""
+    yb = y.astype(bool)
+    return {"column": weight, "rows": float(w.sum()), "anomalies": float(w[yb].sum()),
+            "effective_anomalies": effective(w[yb]), "effective_normal": effective(w[~yb]),
+            "zero_weight_rows": int((w == 0).sum()), "intervals": INTERVALS}
