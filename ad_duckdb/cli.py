@@ -1546,6 +1546,13 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
     return used + held_out if used + held_out < train_rows else None
 
 
+_WEIGHT = click.option(
+    "--weight", help="Column of SOURCE holding each labelled row's sample weight, when the rows are a sample: every "
+    "fraud but 1 in 50 normal rows gives those weight 50 (an audit sample: 1 / inclusion probability). A row of weight "
+    "w counts as w rows, as scikit-learn's sample_weight; the 95% intervals take Kish's effective sample size of each "
+    "class.")
+
+
 @cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model_a")
@@ -1559,9 +1566,10 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (rows, top overlap, rank correlation, thresholds with their origin; with "
                    "--label, 'labelled': AUCs and DeLong's test) for scripts.")
+@_WEIGHT
 @_ATTACH
 def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
-            out_format: str, attach: tuple[str, ...]) -> None:
+            out_format: str, weight: str | None, attach: tuple[str, ...]) -> None:
     """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
@@ -1578,6 +1586,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
       ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
       ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
       ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 cards --label class --where "split = 'test'"
+      ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 audit --label class --weight w   # normal rows sampled 1 in 50: w = 50
     """
     from dataclasses import asdict
 
@@ -1585,7 +1594,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     # _notes: the library's notes (labels that look inverted) as note lines, not Python's warning format
     with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
-        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
+        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label, weight=weight)
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
@@ -2584,11 +2593,6 @@ _ALARM_COST = click.option("--alarm-cost", type=float, help="What a false alarm 
 _ANOMALY_SHARE = click.option("--anomaly-share", type=float, help="With --miss-cost: the share of anomalies in the rows "
                               "the threshold will judge, e.g. 0.002, when the labelled rows hold more (a test split "
                               "of every known fraud); their misses and false alarms are weighed to it.")
-_WEIGHT = click.option(
-    "--weight", help="Column of SOURCE holding each labelled row's sample weight, when the rows are a sample: every "
-    "fraud but 1 in 50 normal rows gives those weight 50 (an audit sample: 1 / inclusion probability). A row of weight "
-    "w counts as w rows, as scikit-learn's sample_weight; the 95% intervals take Kish's effective sample size of each "
-    "class.")
 _EVAL_ANOMALY_SHARE = click.option(
     "--anomaly-share", type=float, help="The share of anomalies in the rows the thresholds will judge, e.g. 0.002, "
     "when the labelled rows hold more (a test split of every known fraud): each threshold's precision at that share; "

@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import interrupts, metrics, pysource, store, texttable
+from . import interrupts, metrics, pysource, store, texttable, weights
 from .exceptions import AdDuckDBWarning, BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -66,6 +66,8 @@ class LabelledComparison:
     auc_roc_diff_low: float
     auc_roc_diff_high: float
     p_value: float
+    # with weight=: the column, what the rows stand for and Kish's effective sizes (``weights.summary``)
+    weights: dict[str, Any] | None = None
 
 
 @dataclass
@@ -124,7 +126,10 @@ class VersionComparison:
                 verdict += (f", but on only {j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'} the test "
                             "is approximate and finds a difference that is not there more often than 1 time in 20: "
                             "label more anomalies before relying on it")
-            lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies): AUC-ROC {a} "
+            k = j.weights
+            weighed = (f", weighted by {k['column']} (Kish's effective sizes {k['effective_anomalies']:.1f} anomalies "
+                       f"and {k['effective_normal']:.1f} normal rows stand for the counts in the test)" if k else "")
+            lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies){weighed}: AUC-ROC {a} "
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
                       f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}"]
@@ -195,7 +200,7 @@ def _rank_correlation(n: int, sx: int | None, sy: int | None, sxy: int | None, s
 
 
 def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
-                     top: int = 100, label: str | None = None) -> VersionComparison:
+                     top: int = 100, label: str | None = None, weight: str | None = None) -> VersionComparison:
     """Score ``source`` with two model versions and compare what they flag.
 
     Parameters
@@ -209,6 +214,9 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     label : optional column of ``source`` holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, AUC-PR and
         precision / recall at each threshold, and whether the AUC-ROC difference is more than chance
         (``labelled``). At least 2 anomalies and 2 normal rows.
+    weight : with ``label``, a column of ``source`` holding each labelled row's sample weight (normal rows sampled
+        1 in 50: 50); each row then counts as that many in the AUCs, precisions and recalls (as scikit-learn's
+        ``sample_weight``), and DeLong's test takes Kish's effective sizes of each class.
 
     Returns
     -------
@@ -275,14 +283,16 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
                 int(both) if x and y else None, x.method if x else None, y.method if y else None,
                 x.chosen_on if x else None, y.chosen_on if y else None))
+        if weight is not None and label is None:
+            raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
         if label is not None:
-            out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds)
+            out.labelled = _judged(con, rec_a, rec_b, cols_a, cols_b, source, where, label, out.thresholds, weight)
         return out
 
 
 def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, cols_a: list[str],
             cols_b: list[str], source: str, where: str | None, label: str,
-            thresholds: list[ThresholdComparison]) -> LabelledComparison:
+            thresholds: list[ThresholdComparison], weight: str | None = None) -> LabelledComparison:
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in."""
     from .labelled import _inverted_labels, _labelled_scores
 
@@ -299,12 +309,18 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         raise refused()
     cur = pysource.cursor(con, source, rereads=True)
     try:
+        wcol = None
+        if weight is not None:
+            cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
+            wcol = weights.check_column(rec_b.ref, source, weight, label, [(c, t) for c, t, *_ in cols])
+        weighed = f", CAST({quote_ident(wcol)} AS DOUBLE) + 0" if wcol else ""
         # the same rows as the comparison above: those both versions score. Why names of our own: beside a label
         # column named sa or sb, "sa" was that column, and the label was refused as not holding 0 / 1
         scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
         rows = cur.execute(
-            f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, "
-            f"{quote_ident(label)} FROM {source_sql(source)}{where_sql(where or 'true')}) "
+            f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0{weighed} FROM (SELECT {scores}, "
+            f"{quote_ident(label)}{f', {quote_ident(wcol)}' if wcol else ''} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}) "
             "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
         ).fetchnumpy()
     except duckdb.Error as e:
@@ -314,9 +330,15 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     finally:
         cur.close()
     # NULL as NaN: DuckDB hands a column with NULLs over as a masked array, whose plain values hide them
-    sa, sb, y = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
+    sa, sb, y, *wa = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
     if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
         raise refused()
+    w, summary = None, None
+    if wcol is not None:
+        weights.check_values(rec_b.ref, source, where, wcol, wa[0])
+        summary = weights.summary(wcol, y, wa[0])
+        keep = wa[0] > 0  # a row of weight 0 counts as none
+        sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[0][keep]
     m = int(y.sum())
     if m < 2 or len(y) - m < 2:
         raise NoRowsError(f"label={label!r}: {m} labelled anomal{'y' if m == 1 else 'ies'} and {len(y) - m} normal "
@@ -325,16 +347,31 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
-                c = metrics.confusion(s, y, value)
+                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
                 setattr(t, f"precision_{side}", c["precision"] if c["tp"] + c["fp"] else None)
                 setattr(t, f"recall_{side}", c["recall"])
     # evaluate's question when the labels look inverted (1 = inlier). Why here too: the verdict below otherwise named
     # the version that ranks the real anomalies worse as the better one, without a word. One note: both versions
     # read the same labels
-    note = _inverted_labels(rec_a, label, sa, y) or _inverted_labels(rec_b, label, sb, y)
+    if w is None:
+        note = _inverted_labels(rec_a, label, sa, y) or _inverted_labels(rec_b, label, sb, y)
+        if note:
+            warnings.warn(note, AdDuckDBWarning, stacklevel=3)
+        p = metrics.paired_auc_roc(sa, sb, y)
+        return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y), metrics.auc_pr(sb, y),
+                                  p.diff, p.low, p.high, p.p_value)
+    ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
+    from .labelled import _weighted_inverted
+
+    note = _weighted_inverted(rec_a, label, sa, y, w, ca) or _weighted_inverted(rec_b, label, sb, y, w, cb)
     if note:
         warnings.warn(note, AdDuckDBWarning, stacklevel=3)
-    p = metrics.paired_auc_roc(sa, sb, y)
-    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y), metrics.auc_pr(sb, y),
-                              p.diff, p.low, p.high, p.p_value)
+    try:
+        p = weights.paired_auc_roc(sa, sb, y, w)
+    except ValueError as e:  # effective sizes below 2: one heavy row of a class
+        raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
+                          "more labels).") from None
+    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, c=ca),
+                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary)
+

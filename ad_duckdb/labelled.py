@@ -1100,15 +1100,24 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         anomalies = int(y.sum())
         inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
     else:
-        pos, neg = float(c["tp"][-1]), float(c["flagged"][-1] - c["tp"][-1])
-        auc = ev.curve_auc_roc(c, pos, neg)
-        eff = (weights.effective(w[y == 1]), weights.effective(w[y == 0]))
-        inverted = _inverted_labels(lm, label, s, y, auc, intervals.auc_roc(c, pos, neg, auc, eff=eff))
+        inverted = _weighted_inverted(lm, label, s, y, w, c)
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"
         warnings.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}",
                       AdDuckDBWarning, stacklevel=3)
     return th
+
+
+def _weighted_inverted(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y: np.ndarray, w: np.ndarray,
+                       c: dict[str, np.ndarray]) -> str | None:
+    """``_inverted_labels`` of rows of weights ``w`` (their ``weights.curve`` ``c``): the weighted AUC-ROC and its
+    interval on Kish's effective sizes."""
+    from . import metrics as ev
+
+    pos, neg = float(c["tp"][-1]), float(c["flagged"][-1] - c["tp"][-1])
+    auc = ev.curve_auc_roc(c, pos, neg)
+    eff = (weights.effective(w[y == 1]), weights.effective(w[y == 0]))
+    return _inverted_labels(lm, label, s, y, auc, intervals.auc_roc(c, pos, neg, auc, eff=eff))
 
 
 # Below this AUC-ROC (and clearly below 0.5) the labels may be inverted: inverted, they would give at least 0.6

@@ -244,3 +244,45 @@ def test_a_retrain_chooses_a_weighted_goal_again_weighted(tmp_path: Path) -> Non
         assert precision_score(y, (s > value).astype(int), sample_weight=w) >= 0.3
     finally:
         con.close()
+
+
+def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.2).astype(int)
+    a, b = np.round(rng.normal(size=400) + y, 1), np.round(rng.normal(size=400) + 1.5 * y, 1)  # ties
+    p, q = metrics.paired_auc_roc(a, b, y), weights.paired_auc_roc(a, b, y, np.ones(400))
+    for k in ("auc_a", "auc_b", "diff", "low", "high", "p_value"):
+        assert getattr(q, k) == pytest.approx(getattr(p, k), abs=1e-12), k
+    w = rng.integers(1, 6, 400).astype(np.float64)
+    q = weights.paired_auc_roc(a, b, y, w)
+    assert q.auc_a == pytest.approx(roc_auc_score(y, a, sample_weight=w), abs=1e-12)
+    assert q.auc_b == pytest.approx(roc_auc_score(y, b, sample_weight=w), abs=1e-12)
+
+
+def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "cmp.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
+                    "FROM range(3000)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+        con.execute(ROWS)
+        from ad_duckdb.compare import compare_versions
+
+        r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
+        s1, s2, y, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@1', a, b), anomaly_score('m@2', a, b), y, w FROM lab").fetchnumpy().values())
+        j = r.labelled
+        assert j is not None and j.weights is not None and j.weights["column"] == "w"
+        assert j.auc_roc_a == pytest.approx(roc_auc_score(y, s1, sample_weight=w), abs=1e-12)
+        assert j.auc_roc_b == pytest.approx(roc_auc_score(y, s2, sample_weight=w), abs=1e-12)
+        assert j.auc_pr_b == pytest.approx(average_precision_score(y, s2, sample_weight=w), abs=1e-12)
+        d = next(t for t in r.thresholds if t.name == "default")
+        assert d.precision_b == pytest.approx(precision_score(y, (s2 > d.value_b).astype(int), sample_weight=w))
+        assert "weighted by w (Kish's effective sizes" in str(r)
+        with pytest.raises(ad_duckdb.OptionError, match="give label="):
+            compare_versions(con, "m@1", "m@2", "lab", weight="w")
+        with pytest.raises(ad_duckdb.BadInputError, match="is negative in"):
+            compare_versions(con, "m@1", "m@2", "SELECT *, -w AS nw FROM lab", label="y", weight="nw")
+    finally:
+        con.close()
