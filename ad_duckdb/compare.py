@@ -336,6 +336,7 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     w, summary = None, None
     if wcol is not None:
         weights.check_values(rec_b.ref, source, where, wcol, wa[0])
+        weights.check_classes(rec_b.ref, wcol, y, wa[0])
         summary = weights.summary(wcol, y, wa[0])
         keep = wa[0] > 0  # a row of weight 0 counts as none
         sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[0][keep]

@@ -322,19 +322,21 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
     if wcol is not None:
         w = np.concatenate(read_w)
         weights.check_values(lm.ref, source, where, wcol, w)
+        weights.check_classes(lm.ref, wcol, y, w)
         if weights_read is not None:
             weights_read.append(w)
     return lm, s, y.astype(np.int64)
 
 
-def _given_label(label: Any) -> str:
+def _given_label(label: Any, arg: str = "label") -> str:
     """A label= that is no name, as an error shows it: a column (``df.Class``, as scikit-learn's metrics take y) or a
     list by the name to pass, not by its values (a Series' repr is a dozen lines of them)."""
     name = getattr(label, "name", None)
     if isinstance(name, str) and name and hasattr(label, "__len__"):
-        return f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: label={name!r}"
+        return (f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: "
+                f"{arg}={name!r}")
     if isinstance(label, list | tuple) and len(label) == 1 and isinstance(label[0], str):
-        return f"{label!r}; pass the one name: label={label[0]!r}"
+        return f"{label!r}; pass the one name: {arg}={label[0]!r}"
     return repr(label)
 
 

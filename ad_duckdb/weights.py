@@ -34,9 +34,11 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
     """The weight column as ``source`` names it, refused by name: not a name, missing (with the near names), the
     label itself, or not numeric (with the cast that makes it one)."""
     if not isinstance(weight, str) or not weight:
+        from .labelled import _given_label  # not at the top: labelled imports this module
+
         raise BadInputError(f"Model {ref!r}: weight= (CLI: --weight) must name the column of {source!r} holding each "
                             f"row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
-                            f"got {weight!r}.")
+                            f"got {_given_label(weight, 'weight')}.")
     types = {c.lower(): (c, t) for c, t in cols}
     if weight.lower() not in types:
         raise SourceNotFoundError(f"Model {ref!r}: weight column {weight!r} is not in {source!r}; its columns: "
@@ -85,6 +87,17 @@ def check_values(ref: str, source: str, where: str | None, weight: str, w: np.nd
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 in every one of the {len(w)} rows of {on}, so "
                             "they count as no rows; check that weight= (CLI: --weight) names the column of how many "
                             "rows each one stands for (1 for a row not sampled down).")
+
+
+def check_classes(ref: str, weight: str, y: np.ndarray, w: np.ndarray) -> None:
+    """Refuse weights of 0 on every row of a class the rows hold. Why: the rows of weight 0 are left out, and then
+    "none of the rows is an anomaly" blamed the label column and the filter, not the weights."""
+    for value, what in ((1, "anomaly (label 1)"), (0, "normal row (label 0)")):
+        rows = y == value
+        if rows.any() and not (w[rows] > 0).any():
+            raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 on every {what}, all "
+                                f"{int(rows.sum())} of them, so they count as none; a weight is how many rows a row "
+                                "stands for: check the column (1 for a row not sampled down, e.g. each anomaly kept).")
 
 
 def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:

@@ -286,3 +286,19 @@ def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
             compare_versions(con, "m@1", "m@2", "SELECT *, -w AS nw FROM lab", label="y", weight="nw")
     finally:
         con.close()
+
+
+def test_weights_of_0_on_a_whole_class_and_a_column_given_as_values_are_named(con: duckdb.DuckDBPyConnection) -> None:
+    """Anomalies all of weight 0 were left out, and the error blamed the label column and the filter; a DataFrame's
+    column passed as weight=df.w printed its thousands of values."""
+    src = "SELECT * REPLACE (CASE WHEN y = 1 THEN 0 ELSE w END AS w) FROM lab"
+    with pytest.raises(ad_duckdb.BadInputError, match=r"weight column 'w' is 0 on every anomaly \(label 1\), all 50"):
+        ad_duckdb.evaluate(con, "m", src, label="y", weight="w")
+    with pytest.raises(ad_duckdb.BadInputError, match=r"is 0 on every normal row \(label 0\), all 1200"):
+        ad_duckdb.set_threshold(con, "m", "x", "max_f1", source="SELECT * REPLACE (y AS w) FROM lab", label="y",
+                                weight="w")
+    df = con.execute("SELECT * FROM lab").df()
+    with pytest.raises(ad_duckdb.BadInputError, match=r"got a pandas Series of 1250 values; pass its name: "
+                                                      r"weight='w'\.$"):
+        ad_duckdb.evaluate(con, "m", "df", label="y", weight=df.w)
+    assert ad_duckdb.evaluate(con, "m", "df", label="y", weight="w").weights is not None
