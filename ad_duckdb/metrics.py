@@ -113,7 +113,11 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         # of anomalies above it (ties count half)
         v_pos.append((r_pos - _midranks(x)) / n)
         v_neg.append(1.0 - (r_neg - _midranks(w)) / m)
-    cov = np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n
+    return paired_test(aucs, np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n, z)
+
+
+def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95) -> PairedAUC:
+    """``PairedAUC`` of two AUCs and the 2 x 2 covariance of their estimates (DeLong's)."""
     diff = aucs[1] - aucs[0]
     var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
     if var == 0.0:  # the same ranking of every labelled pair: no uncertainty in a difference of 0

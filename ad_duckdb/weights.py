@@ -173,9 +173,7 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     the normal rows' weight below it, ties half; each normal row's share of the anomalies' weight above it), their
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
     ``metrics.paired_auc_roc``'s figures."""
-    import math
-
-    from .metrics import PairedAUC
+    from .metrics import paired_test  # not at the top: metrics is the heavier module, imported by the callers
     from .thresholds import Z95
 
     z = Z95 if z is None else z
@@ -192,13 +190,7 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         v_pos.append(_share_below(x, o, wn))
         v_neg.append(1.0 - _share_below(o, x, wp))
         aucs.append(float(np.sum(wp * v_pos[-1]) / wp.sum()))
-    cov = _cov(np.vstack(v_pos), wp) / (e_pos - 1) + _cov(np.vstack(v_neg), wn) / (e_neg - 1)
-    diff = aucs[1] - aucs[0]
-    var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
-    if var == 0.0:
-        return PairedAUC(aucs[0], aucs[1], diff, diff, diff, 1.0 if diff == 0 else 0.0)
-    se = math.sqrt(var)
-    return PairedAUC(aucs[0], aucs[1], diff, diff - z * se, diff + z * se, math.erfc(abs(diff) / se / math.sqrt(2)))
+    return paired_test(aucs, _cov(np.vstack(v_pos), wp) / (e_pos - 1) + _cov(np.vstack(v_neg), wn) / (e_neg - 1), z)
 
 
 def _share_below(x: np.ndarray, other: np.ndarray, w_other: np.ndarray) -> np.ndarray:

@@ -35,14 +35,19 @@ SELECT 6000 + range, (range % 50)::DOUBLE, (range % 50) * 2.0 + (range % 7) / 7.
 """
 
 
+def _trained(con: duckdb.DuckDBPyConnection) -> None:
+    """Table t of 3000 rows (b follows a) and model m trained on it."""
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
+                "FROM range(3000)")
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = str(tmp_path_factory.mktemp("weights") / "w.duckdb")
     con = ad_duckdb.connect(path)
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
-                    "FROM range(3000)")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        _trained(con)
         con.execute(ROWS)
     finally:
         con.close()
@@ -132,9 +137,7 @@ def test_weighted_goals_choose_the_cut_of_the_rows_repeated(tmp_path: Path) -> N
     repeated as many times; chosen_on says the rows were weighted, with Kish's sizes."""
     con = ad_duckdb.connect(str(tmp_path / "g.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
-                    "FROM range(3000)")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        _trained(con)
         con.execute(ROWS.replace("33.5", "3").replace("ELSE 50", "ELSE 2"))
         con.execute("CREATE TABLE rep AS SELECT lab.* FROM lab, range(1000) r(k) WHERE k < w")
         goals = {"min_precision": {"target": 0.5}, "max_f1": {}, "flag_budget": {"target": 0.05},
@@ -230,9 +233,7 @@ def test_unweighted_evaluate_is_as_before(con: duckdb.DuckDBPyConnection) -> Non
 def test_a_retrain_chooses_a_weighted_goal_again_weighted(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "c.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
-                    "FROM range(3000)")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        _trained(con)
         con.execute(ROWS)
         ad_duckdb.set_threshold(con, "m", "p30w", "min_precision", target=0.3, source="lab", label="y", weight="w")
         ad_duckdb.train(con, "m", "t", features=["a", "b"], carry_thresholds=True, **{**FAST, "seed": 1})
@@ -262,9 +263,7 @@ def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> N
 def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
     con = ad_duckdb.connect(str(tmp_path / "cmp.duckdb"))
     try:
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
-                    "FROM range(3000)")
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+        _trained(con)
         ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
         con.execute(ROWS)
         from ad_duckdb.compare import compare_versions
