@@ -313,16 +313,21 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
         if weight is not None:
             cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
             wcol = weights.check_column(rec_b.ref, source, weight, label, [(c, t) for c, t, *_ in cols])
-        weighed = f", CAST({quote_ident(wcol)} AS DOUBLE) + 0" if wcol else ""
         # the same rows as the comparison above: those both versions score. Why names of our own: beside a label
         # column named sa or sb, "sa" was that column, and the label was refused as not holding 0 / 1
         scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
-        rows = cur.execute(
-            f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0{weighed} FROM (SELECT {scores}, "
-            f"{quote_ident(label)}{f', {quote_ident(wcol)}' if wcol else ''} FROM {source_sql(source)}"
-            f"{where_sql(where or 'true')}) "
-            "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
-        ).fetchnumpy()
+        if wcol is None:
+            rows = cur.execute(
+                f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM (SELECT {scores}, "
+                f"{quote_ident(label)} FROM {source_sql(source)}{where_sql(where or 'true')}) "
+                "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
+            ).fetchnumpy()
+        else:  # each row's weight read with its scores and label
+            rows = cur.execute(
+                f"SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0, CAST({quote_ident(wcol)} AS DOUBLE) "
+                f"+ 0 FROM (SELECT {scores}, {quote_ident(label)}, {quote_ident(wcol)} FROM {source_sql(source)}"
+                f"{where_sql(where or 'true')}) WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
+            ).fetchnumpy()
     except duckdb.Error as e:
         if is_interrupt(e):
             raise
