@@ -297,17 +297,25 @@ def from_goal(
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
                           "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
     if "weighted" in c:
-        # Kish's effective sizes of the rows flagged at each cut and of the anomalies stand for their counts
-        flagged = c["flagged"] ** 2 / c["flagged_w2"]
-        tp = c["precision"] * flagged
+        # Kish's effective sizes of each class stand for their counts (weights.precision_interval)
         anomalies = float(c["tp"][-1] ** 2 / c["tp_w2"][-1])
+        fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
+        normal = float(fp[-1] ** 2 / fp2[-1]) if fp2[-1] > 0 else 0.0
+        flagged, tp = np.zeros(0), np.zeros(0)
     else:
         flagged = np.rint(c["flagged_share"] * len(s))
         tp = np.rint(c["precision"] * flagged)
         anomalies = float(y.sum())
     which = "the lower end of its 95% interval" if confident else ""
     if method == "min_precision":
-        prec = wilson(tp, flagged)[0] if confident else c["precision"]
+        if confident and "weighted" in c:
+            from .weights import precision_interval  # not at the top: weights imports this module
+
+            fp = c["flagged"] - c["tp"]
+            prec = precision_interval(c["recall"], fp / fp[-1] if fp[-1] > 0 else np.zeros_like(fp), float(c["tp"][-1]),
+                                      float(fp[-1]), anomalies, normal)[0]
+        else:
+            prec = wilson(tp, flagged)[0] if confident else c["precision"]
         ok = np.nonzero(prec >= target)[0]
         if ok.size == 0:
             best = float(np.max(prec))

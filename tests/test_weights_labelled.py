@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 
 import ad_duckdb
-from ad_duckdb import metrics, thresholds, weights
+from ad_duckdb import intervals, metrics, thresholds, weights
 from ad_duckdb.cli import cli
 
 from conftest import FAST
@@ -123,10 +123,13 @@ def test_intervals_take_kishs_effective_sizes(con: duckdb.DuckDBPyConnection) ->
     m = rep.at_thresholds["default"]
     lo, hi = thresholds.wilson(m["recall"] * 50, 50)
     assert (m["recall_lo"], m["recall_hi"]) == pytest.approx((lo, hi))
-    # precision's: on the flagged rows' effective size, not on the thousands of rows the weights stand for
-    flag = (s > m["value"]) & (w > 0)
-    n_eff = w[flag].sum() ** 2 / (w[flag] ** 2).sum()
-    assert (m["precision_lo"], m["precision_hi"]) == pytest.approx(thresholds.wilson(m["precision"] * n_eff, n_eff))
+    # precision's: from the intervals of recall and false-alarm rate on each class's effective size, as
+    # evaluate's precision at a stated share (here the weighted rows' own), not on the thousands of rows they stand for
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    tp, fp, fn, tn = weights.effective_counts(m, k["effective_anomalies"], k["effective_normal"])
+    lo, hi = intervals.precision_at_share(tp, fp, fn, tn, pos / (pos + neg))
+    assert (m["precision_lo"], m["precision_hi"]) == pytest.approx((lo, hi))
+    assert m["precision_lo"] < m["precision"] < m["precision_hi"]
     text = str(rep)
     assert "weighted by w: " in text and "Kish's effective sample size" in text and "20 rows of weight 0" in text
     assert rep.rows == 1230 and rep.anomalies == 50  # the rows read, weight 0 left out
@@ -159,14 +162,16 @@ def test_weighted_goals_choose_the_cut_of_the_rows_repeated(tmp_path: Path) -> N
 
 
 def test_confident_goal_on_weighted_rows_takes_the_effective_sizes(con: duckdb.DuckDBPyConnection) -> None:
-    """confident=True: the lower end of Wilson's interval on the flagged rows' effective size meets the target,
-    not on the (fifty times larger) rows the weights stand for."""
+    """confident=True: the lower end of the precision's interval evaluate gives weighted rows meets the target (on
+    each class's effective size, not on the fifty times more rows the weights stand for)."""
     s, y, w = _scored(con)
-    th = ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.3, confident=True, source="lab",
+    th = ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.12, confident=True, source="lab",
                                  label="y", weight="w")
-    flag = (s > th.value) & (w > 0)
-    n_eff = w[flag].sum() ** 2 / (w[flag] ** 2).sum()
-    assert thresholds.wilson(th.precision * n_eff, n_eff)[0] >= 0.3  # type: ignore[operator]
+    rep = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w")
+    assert rep.at_thresholds["sure"]["precision_lo"] >= 0.12 - 1e-12  # the interval evaluate gives it
+    looser = ad_duckdb.set_threshold(con, "m", "loose", "min_precision", target=0.12, source="lab", label="y",
+                                     weight="w")
+    assert looser.value <= th.value
     assert th.precision == pytest.approx(precision_score(y, (s > th.value).astype(int), sample_weight=w))
 
 
@@ -226,7 +231,8 @@ def test_unweighted_evaluate_is_as_before(con: duckdb.DuckDBPyConnection) -> Non
     assert b.auc_roc == pytest.approx(a.auc_roc, abs=1e-12) and b.auc_pr == pytest.approx(a.auc_pr, abs=1e-12)
     assert b.auc_roc_interval == pytest.approx(a.auc_roc_interval, abs=1e-9)
     for name, m in a.at_thresholds.items():
-        for k in ("precision", "recall", "precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+        # (precision's interval on weighted rows comes from recall's and the false-alarm rate's, not Wilson's)
+        for k in ("precision", "recall", "recall_lo", "recall_hi"):
             assert b.at_thresholds[name][k] == pytest.approx(m[k], abs=1e-12), (name, k)
 
 
@@ -301,3 +307,16 @@ def test_weights_of_0_on_a_whole_class_and_a_column_given_as_values_are_named(co
                                                       r"weight='w'\.$"):
         ad_duckdb.evaluate(con, "m", "df", label="y", weight=df.w)
     assert ad_duckdb.evaluate(con, "m", "df", label="y", weight="w").weights is not None
+
+
+def test_precision_interval_of_a_sample_holds_the_whole_tables_precision() -> None:
+    """300 anomalies (187 flagged) and 2700 normal rows (26 flagged): precision 0.878. A sample of every anomaly and
+    1 in 10 normal rows (weight 10) that drew 1 flagged normal row reads 0.949; Wilson's interval on the flagged rows'
+    effective size (187 + 1 rows: 135) was 0.90-0.98, without the table's 0.878. The uncertainty is in how many false
+    alarms the one sampled row stands for, which the false-alarm rate's interval on 270 normal rows carries."""
+    y = np.r_[np.ones(300), np.zeros(270)].astype(int)
+    s = np.r_[np.ones(187), np.zeros(113), np.ones(1), np.zeros(269)]
+    w = np.where(y == 1, 1.0, 10.0)
+    m = weights.confusion(s, y, w, 0.5)
+    assert m["precision"] == pytest.approx(187 / 197)
+    assert m["precision_lo"] < 187 / 213 < m["precision_hi"]
