@@ -296,26 +296,9 @@ def from_goal(
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
                           "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
-    if "weighted" in c:
-        # Kish's effective sizes of each class stand for their counts (weights.precision_interval)
-        anomalies = float(c["tp"][-1] ** 2 / c["tp_w2"][-1])
-        fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
-        normal = float(fp[-1] ** 2 / fp2[-1]) if fp2[-1] > 0 else 0.0
-        flagged, tp = np.zeros(0), np.zeros(0)
-    else:
-        flagged = np.rint(c["flagged_share"] * len(s))
-        tp = np.rint(c["precision"] * flagged)
-        anomalies = float(y.sum())
     which = "the lower end of its 95% interval" if confident else ""
     if method == "min_precision":
-        if confident and "weighted" in c:
-            from .weights import precision_interval  # not at the top: weights imports this module
-
-            fp = c["flagged"] - c["tp"]
-            prec = precision_interval(c["recall"], fp / fp[-1] if fp[-1] > 0 else np.zeros_like(fp), float(c["tp"][-1]),
-                                      float(fp[-1]), anomalies, normal)[0]
-        else:
-            prec = wilson(tp, flagged)[0] if confident else c["precision"]
+        prec = _lower_ends(c, len(s), float(y.sum()))[0] if confident else c["precision"]
         ok = np.nonzero(prec >= target)[0]
         if ok.size == 0:
             best = float(np.max(prec))
@@ -326,7 +309,7 @@ def from_goal(
             )
         i = int(ok[np.argmax(c["recall"][ok])])
     elif method == "min_recall":
-        rec = wilson(c["recall"] * anomalies if "weighted" in c else tp, anomalies)[0] if confident else c["recall"]
+        rec = _lower_ends(c, len(s), float(y.sum()))[1] if confident else c["recall"]
         ok = np.nonzero(rec >= target)[0]
         if ok.size == 0:
             raise BadInputError(
@@ -351,6 +334,18 @@ def from_goal(
         chosen_on = f"{chosen_on}; {CONFIDENT_NOTE}" if chosen_on else CONFIDENT_NOTE
     return pick(c, i, label, method, chosen_on)
 
+
+
+def _lower_ends(c: dict[str, np.ndarray], n: int, pos: float) -> tuple[np.ndarray, np.ndarray]:
+    """The lower ends of the 95% intervals of precision and recall at each cut of ``curve`` ``c`` (of ``n`` rows,
+    ``pos`` anomalies): Wilson's; of a ``weights.curve``, ``weights.lower_ends``."""
+    if "weighted" in c:
+        from .weights import lower_ends  # not at the top: weights imports this module
+
+        return lower_ends(c)
+    flagged = np.rint(c["flagged_share"] * n)
+    tp = np.rint(c["precision"] * flagged)
+    return wilson(tp, flagged)[0], wilson(tp, pos)[0]
 
 
 # the labelled rows of a goal, as labelled._goal_threshold starts its chosen_on: "... (label y, 738 rows, 49 anomalies)"

@@ -173,6 +173,17 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
         return at(r_lo, f_hi), at(r_hi, f_lo)
 
 
+def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The lower ends of the 95% intervals of precision (``precision_interval``) and recall (Wilson's on the
+    anomalies' effective size) at each cut of a ``curve`` ``c``, for a goal with ``confident=True``."""
+    fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
+    pos, neg = float(c["tp"][-1]), float(fp[-1])
+    n_pos = pos * pos / float(c["tp_w2"][-1])
+    n_neg = neg * neg / float(fp2[-1]) if fp2[-1] > 0 else 0.0
+    precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg)[0]
+    return precision, wilson(c["recall"] * n_pos, n_pos)[0]
+
+
 def effective_counts(m: dict[str, float], n_pos: float, n_neg: float) -> tuple[float, float, float, float]:
     """``m``'s tp, fp, fn, tn scaled to Kish's effective sizes ``n_pos`` (anomalies) and ``n_neg`` (normal rows):
     the counts intervals of recall and false-alarm rate take."""
