@@ -364,6 +364,10 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
     anomalies its chosen_on names give those counts back (flagged rows, caught anomalies)."""
     if t.method not in LABELLED or None in (t.precision, t.recall, t.flagged_share):
         return {}
+    if "; weighted by " in (t.chosen_on or ""):
+        from .weights import figure_intervals as weighted  # not at the top: weights imports this module
+
+        return weighted(t, share)
     found = _CHOSEN_ROWS.findall(t.chosen_on or "")
     if not found:
         return {}

@@ -9,6 +9,7 @@ a share of: 50 normal rows of weight 50 are 2,500 rows' worth of false-alarm rat
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from . import pysource
 from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean, is_numeric_type
 from .sqltext import shell_word, sql_name, typed_from
+from .store import Threshold
 from .thresholds import check_no_nan, wilson
 
 # the words the intervals' text and JSON say (``Report.weights['intervals']``)
@@ -182,6 +184,36 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     n_neg = neg * neg / float(fp2[-1]) if fp2[-1] > 0 else 0.0
     precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg)[0]
     return precision, wilson(c["recall"] * n_pos, n_pos)[0]
+
+
+# what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
+# rows, 50 anomalies, Kish's effective sizes 50.0 anomalies and 1160.4 normal rows)"
+_CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
+                     r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows\)")
+
+
+def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
+    """``thresholds.figure_intervals`` of a goal chosen on weighted rows: the intervals ``evaluate(weight=)`` gives
+    its precision and recall, from the weighted totals and Kish's effective sizes its ``chosen_on`` records; empty
+    when it records none."""
+    found = _CHOSEN.findall(t.chosen_on or "")
+    if not found or None in (t.precision, t.recall, t.flagged_share):
+        return {}
+    rows, anomalies, total, pos, n_pos, n_neg = (float(v) for v in found[-1])
+    neg = total - pos
+    recall, flagged = float(t.recall), float(t.flagged_share) * total  # type: ignore[arg-type]
+    m = {"tp": recall * pos, "fn": pos - recall * pos}
+    m["fp"] = max(flagged - m["tp"], 0.0)
+    m["tn"] = neg - m["fp"]
+    p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
+    r_lo, r_hi = wilson(recall * n_pos, n_pos)
+    out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi,
+           "anomalies": int(anomalies)}
+    if share is not None:
+        from .metrics import at_share  # not at the top: metrics is the heavier module
+
+        out.update(at_share(m, share, counts=effective_counts(m, n_pos, n_neg)))
+    return out
 
 
 def effective_counts(m: dict[str, float], n_pos: float, n_neg: float) -> tuple[float, float, float, float]:

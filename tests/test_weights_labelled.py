@@ -210,7 +210,16 @@ def test_cli_weight_in_evaluate_and_threshold(db: str) -> None:
                                    "--source", "lab", "--label", "y", "--weight", "w", "--quiet", "--format", "json"],
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    assert "weighted by w: " in json.loads(res.output)["chosen_on"]
+    stored = json.loads(res.output)
+    assert "weighted by w: " in stored["chosen_on"]
+    # the intervals evaluate --weight gives it (from the totals and effective sizes its chosen_on records)
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        m = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w").at_thresholds["p30w"]
+    finally:
+        con.close()
+    for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+        assert stored[k] == pytest.approx(m[k], abs=2e-3), k
     for cmd in ("evaluate", "threshold"):
         help_text = CliRunner().invoke(cli, [cmd, "--help"]).output
         assert "--weight" in help_text and "1 in 50" in help_text
