@@ -1586,7 +1586,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
       ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
       ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
       ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 cards --label class --where "split = 'test'"
-      ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 "SELECT *, CASE WHEN class = 1 THEN 1 ELSE 50 END AS w FROM cards" --label class --weight w
+      ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
 
     --weight: labelled rows that are a sample (every fraud but 1 in 50 normal rows: weight 50 on those) count each
     row as the rows it stands for, as scikit-learn's sample_weight.
@@ -2637,7 +2637,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
-      ad-duckdb evaluate cards.duckdb card_ae "SELECT *, CASE WHEN class = 1 THEN 1 ELSE 50 END AS w FROM cards WHERE split = 'test'" --label class --weight w
+      ad-duckdb evaluate cards.duckdb card_ae "SELECT *, if(class = 1, 1, 50) AS w FROM cards WHERE split = 'test'" --label class --weight w
 
     The last: labelled rows holding every fraud but 1 in 50 normal rows; each normal row counts as the 50 it
     stands for (--weight), so precision, false-alarm rate and AUC-PR are those of the traffic, not of the sample.
@@ -2736,7 +2736,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
-      ad-duckdb threshold cards.duckdb card_ae prec50w --method min_precision --target 0.5 --source "SELECT *, CASE WHEN class = 1 THEN 1 ELSE 50 END AS w FROM cards" --label class --weight w
+      ad-duckdb threshold cards.duckdb card_ae f1w --method max_f1 --source "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
       ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"

@@ -705,28 +705,8 @@ def evaluate(
                 f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
                 "other thresholds by name).")
         thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-        at = {}
-        if w is not None:
-            rep = _weighted_report(lm, s, y, w, summary, share)
-            at = rep.at_thresholds
-        for name, value in sorted(lm.thresholds.items()) if w is None else ():
-            m = ev.confusion(s, y, value)
-            at[name] = {"value": value, **m}
-            if share is not None:
-                at[name].update(ev.at_share(m, share))
-        # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
-        # than scoring the rows
-        if w is None:
-            c = thresholds.curve(s, y)
-            table = ev.candidate_table(s, y, c=c)
-            anomalies = int(y.sum())
-            auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
-            rep = ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc,
-                            auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share,
-                            auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
-            table = rep.table
-        else:
-            auc, table = rep.auc_roc, rep.table
+        rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
+        at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         marked = dict(lm.thresholds)
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
@@ -794,6 +774,28 @@ def evaluate(
             finally:
                 cur.close()
         return rep
+
+
+def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) -> Any:
+    """evaluate's ``metrics.Report`` of labelled scores ``s`` / ``y``: each stored threshold's figures (with
+    ``share``, its precision at that share of anomalies), both AUCs and the candidate table."""
+    from . import metrics as ev
+
+    at = {}
+    for name, value in sorted(lm.thresholds.items()):
+        m = ev.confusion(s, y, value)
+        at[name] = {"value": value, **m}
+        if share is not None:
+            at[name].update(ev.at_share(m, share))
+    # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
+    # than scoring the rows
+    c = thresholds.curve(s, y)
+    table = ev.candidate_table(s, y, c=c)
+    anomalies = int(y.sum())
+    auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
+    return ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
+                     at_thresholds=at, table=table, anomaly_share=share,
+                     auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
 
 
 def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarray, summary: dict[str, Any],
