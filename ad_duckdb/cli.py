@@ -2615,7 +2615,7 @@ _EVAL_ANOMALY_SHARE = click.option(
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object (model, rows, anomalies, auc_roc, auc_roc_interval and auc_roc_interval_method, auc_pr, at_thresholds, "
-                   "table: the candidate thresholds, costs, anomaly_share, plots, notes) for scripts; csv: the "
+                   "table: the candidate thresholds, costs, anomaly_share, weights: with --weight, plots, notes) for scripts; csv: the "
                    "candidate-threshold table.")
 @_MISS_COST
 @_ALARM_COST
@@ -2659,6 +2659,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
                 click.echo(f"note: {note}", err=True)
+            if rep.weights is not None:  # Why said: the table alone does not show that its figures are weighted
+                click.echo(f"note: the candidate thresholds' precision, recall, F1 and flagged share count each row as "
+                           f"its {rep.weights['column']!r} rows (--weight)", err=True)
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
                 click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
                            "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)

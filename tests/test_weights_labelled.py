@@ -329,3 +329,10 @@ def test_precision_interval_of_a_sample_holds_the_whole_tables_precision() -> No
     m = weights.confusion(s, y, w, 0.5)
     assert m["precision"] == pytest.approx(187 / 197)
     assert m["precision_lo"] < 187 / 213 < m["precision_hi"]
+
+
+def test_csv_of_a_weighted_evaluation_says_its_figures_are_weighted(db: str) -> None:
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "lab", "--label", "y", "--weight", "w", "--quiet", "--format",
+                                   "csv"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "count each row as its 'w' rows (--weight)" in res.stderr and "weight" not in res.stdout
