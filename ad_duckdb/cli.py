@@ -2651,6 +2651,8 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
 
             doc = asdict(rep)
             doc.pop("auc_roc_ci")  # as auc_roc_interval and its method, as before
+            if rep.weights is not None:  # only then: an unweighted evaluation's object stays as it was
+                doc["weights"] = rep.weights
             click.echo(jsonvalues.dumps({**doc, "auc_roc_interval": list(rep.auc_roc_interval),
                                          "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return

@@ -815,9 +815,11 @@ def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarra
         if share is not None:
             at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))
     auc = ev.curve_auc_roc(c, pos, neg)
-    return ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
-                     at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
-                     auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff), weights=summary)
+    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
+                    at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
+                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff))
+    rep.keep_weights(summary)
+    return rep
 
 
 def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices: costs.Prices,

@@ -249,10 +249,19 @@ class Report:
     anomaly_share: float | None = None
     # evaluate's 95% interval of auc_roc, from its rows (``intervals.auc_roc``); None: from the figure and the counts
     auc_roc_ci: intervals.AUCInterval | None = None
-    # with evaluate's weight=: the column, the rows and anomalies the weights stand for, Kish's effective sizes of
-    # each class, the rows of weight 0, and what the intervals take (``weights.summary``); rows and anomalies above
-    # stay the rows read
-    weights: dict[str, Any] | None = None
+
+    @property
+    def weights(self) -> dict[str, Any] | None:
+        """With evaluate's ``weight=``: the column, the rows and anomalies the weights stand for, Kish's effective
+        sizes of each class, the rows of weight 0, and what the intervals take (``weights.summary``); ``rows`` and
+        ``anomalies`` stay the rows read. None without weights."""
+        kept: dict[str, Any] | None = getattr(self, "_weights", None)
+        return kept
+
+    def keep_weights(self, summary: dict[str, Any]) -> None:
+        """Keep ``weights``. Why an attribute, not a field: an unweighted report's fields (``asdict``, ``evaluate
+        --format json``) stay what they were."""
+        self._weights = summary
 
     @property
     def auc_roc_interval(self) -> tuple[float, float]:

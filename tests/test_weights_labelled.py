@@ -237,6 +237,9 @@ def test_unweighted_evaluate_is_as_before(con: duckdb.DuckDBPyConnection) -> Non
     a = ad_duckdb.evaluate(con, "m", "lab", label="y")
     b = ad_duckdb.evaluate(con, "m", "SELECT *, 1 AS one FROM lab", label="y", weight="one")
     assert a.weights is None and "weighted" not in str(a)
+    from dataclasses import asdict
+
+    assert "weights" not in asdict(a) and "weights" not in asdict(b)  # evaluate --format json adds it when weighted
     assert b.auc_roc == pytest.approx(a.auc_roc, abs=1e-12) and b.auc_pr == pytest.approx(a.auc_pr, abs=1e-12)
     assert b.auc_roc_interval == pytest.approx(a.auc_roc_interval, abs=1e-9)
     for name, m in a.at_thresholds.items():
