@@ -1572,6 +1572,13 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
     return used + held_out if used + held_out < train_rows else None
 
 
+_WEIGHT = click.option(
+    "--weight", help="Column of SOURCE holding each labelled row's sample weight, when the rows are a sample: every "
+    "fraud but 1 in 50 normal rows gives those weight 50 (an audit sample: 1 / inclusion probability). A row of weight "
+    "w counts as w rows, as scikit-learn's sample_weight; the 95% intervals take Kish's effective sample size of each "
+    "class.")
+
+
 @cli.command(cls=_QueryWordsCommand)
 @click.argument("db")
 @click.argument("model_a")
@@ -1585,9 +1592,10 @@ def _sample_size(train_rows: int | None, metrics: dict[str, Any] | None) -> int 
 @click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="json: one object (rows, top overlap, rank correlation, thresholds with their origin; with "
                    "--label, 'labelled': AUCs and DeLong's test) for scripts.")
+@_WEIGHT
 @_ATTACH
 def compare(db: str, model_a: str, model_b: str, source: str, where: str | None, top: int, label: str | None,
-            out_format: str, attach: tuple[str, ...]) -> None:
+            out_format: str, weight: str | None, attach: tuple[str, ...]) -> None:
     """Compare two versions on the same rows: flags at each threshold, rows both flag, top-N overlap.
 
     Each version flags at its own value of each threshold name (score > value, as is_anomaly_at); 'both' counts
@@ -1604,6 +1612,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
       ad-duckdb compare warehouse.duckdb tx_ae@2 tx_ae@3 transactions
       ad-duckdb compare warehouse.duckdb tx_ae@1 tx_ae transactions --top 50 --format json
       ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 cards --label class --where "split = 'test'"
+      ad-duckdb compare cards.duckdb card_ae@1 card_ae@2 "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
+
+    --weight: labelled rows that are a sample (every fraud but 1 in 50 normal rows: weight 50 on those) count each
+    row as the rows it stands for, as scikit-learn's sample_weight.
     """
     from dataclasses import asdict
 
@@ -1611,7 +1623,7 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 
     # _notes: the library's notes (labels that look inverted) as note lines, not Python's warning format
     with _open(db, read_only=True, check_order=False, attach=attach) as con, _notes():
-        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label)
+        r = compare_versions(con, model_a, model_b, source, where=where, top=top, label=label, weight=weight)
     if out_format == "json":
         click.echo(jsonvalues.dumps(asdict(r), indent=1))
         return
@@ -2641,17 +2653,19 @@ _EVAL_ANOMALY_SHARE = click.option(
 @click.option("--replace", is_flag=True, help="Overwrite the --into table if it exists.")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="json: one object (model, rows, anomalies, auc_roc, auc_roc_interval and auc_roc_interval_method, auc_pr, at_thresholds, "
-                   "table: the candidate thresholds, costs, anomaly_share, plots, notes) for scripts; csv: the "
+                   "table: the candidate thresholds, costs, anomaly_share, weights: with --weight, plots, notes) for scripts; csv: the "
                    "candidate-threshold table.")
 @_MISS_COST
 @_ALARM_COST
 @_EVAL_ANOMALY_SHARE
+@_WEIGHT
 @_TIME
 @_ROWS_QUIET
 @_ATTACH
 def evaluate(db: str, model: str, source: str, label: str, where: str | None, plots_dir: str | None,
              into: str | None, replace: bool, out_format: str, miss_cost: float | None, alarm_cost: float | None,
-             anomaly_share: float | None, time: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
+             anomaly_share: float | None, weight: str | None, time: str | None, quiet: bool,
+             attach: tuple[str, ...]) -> None:
     """Precision, recall, F1, AUC-ROC and AUC-PR of MODEL on labelled rows of SOURCE; with --miss-cost and
     --alarm-cost, what each threshold's errors cost (per row, per 10,000 rows) and the cheapest cut; with
     --anomaly-share, each threshold's precision where anomalies are that share of the rows.
@@ -2661,16 +2675,22 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --plots plots/
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --miss-cost 400 --alarm-cost 5 --anomaly-share 0.002
       ad-duckdb evaluate cards.duckdb card_ae cards --label class --where "split = 'test'" --format json
+      ad-duckdb evaluate cards.duckdb card_ae "SELECT *, if(class = 1, 1, 50) AS w FROM cards WHERE split = 'test'" --label class --weight w
+
+    The last: labelled rows holding every fraud but 1 in 50 normal rows; each normal row counts as the 50 it
+    stands for (--weight), so precision, false-alarm rate and AUC-PR are those of the traffic, not of the sample.
     """
     with _open(db, read_only=into is None, attach=attach) as con, _notes():
         rep = api.evaluate(con, model, source, label=label, where=where, plots_dir=plots_dir, into=into,
                            replace=replace, time=time, miss_cost=miss_cost, alarm_cost=alarm_cost,
-                           anomaly_share=anomaly_share, progress=not quiet)
+                           anomaly_share=anomaly_share, progress=not quiet, weight=weight)
         if out_format == "json":
             from dataclasses import asdict
 
             doc = asdict(rep)
             doc.pop("auc_roc_ci")  # as auc_roc_interval and its method, as before
+            if rep.weights is not None:  # only then: an unweighted evaluation's object stays as it was
+                doc["weights"] = rep.weights
             click.echo(jsonvalues.dumps({**doc, "auc_roc_interval": list(rep.auc_roc_interval),
                                          "auc_roc_interval_method": rep.auc_roc_interval_method}, indent=1))
             return
@@ -2679,6 +2699,9 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
                 click.echo(f"note: {note}", err=True)
+            if rep.weights is not None:  # Why said: the table alone does not show that its figures are weighted
+                click.echo(f"note: the candidate thresholds' precision, recall, F1 and flagged share count each row as "
+                           f"its {rep.weights['column']!r} rows (--weight)", err=True)
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
                 click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
                            "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
@@ -2740,13 +2763,14 @@ def _alarm_rate_args(rate: str | None, per_day: float | None, per_hour: float | 
 @_MISS_COST
 @_ALARM_COST
 @_ANOMALY_SHARE
+@_WEIGHT
 @_ROWS_QUIET
 @_ATTACH
 def threshold(db: str, model: str, name: str, method: str, value: float | None, target: float | None,
               source: str | None, label: str | None, where: str | None, confident: bool, out_format: str,
               rate: str | None, per_day: float | None, per_hour: float | None, per_week: float | None,
               time: str | None, miss_cost: float | None, alarm_cost: float | None, anomaly_share: float | None,
-              quiet: bool, attach: tuple[str, ...]) -> None:
+              weight: str | None, quiet: bool, attach: tuple[str, ...]) -> None:
     """Store threshold NAME for MODEL, chosen by a goal; use it with is_anomaly_at(MODEL, NAME, ...).
 
     \b
@@ -2755,6 +2779,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
       ad-duckdb threshold cards.duckdb card_ae sure --method min_recall --target 0.5 --confident --source cards --label class
       ad-duckdb threshold cards.duckdb card_ae review --method flag_budget --target 0.005 --source cards --label class --where "split = 'test'"
       ad-duckdb threshold cards.duckdb card_ae cost --method min_cost --miss-cost 400 --alarm-cost 5 --anomaly-share .002 --source cards --label class
+      ad-duckdb threshold cards.duckdb card_ae f1w --method max_f1 --source "SELECT *, if(class = 1, 1, 50) AS w FROM cards" --label class --weight w
       ad-duckdb threshold cards.duckdb card_ae manual1 --method manual --value 3.5
       ad-duckdb threshold cards.duckdb card_ae q995 --method quantile --target 0.995 --format json
       ad-duckdb threshold warehouse.duckdb tx_ae two_a_day --method alarm_rate --per-day 2 --time day --source daily_tx --where "day >= '2024-02-01'"
@@ -2767,12 +2792,14 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     --time it also gives 95% intervals from how the stretch's days (hours with --per-hour, weeks with --per-week)
     vary: for a later day and for a later stretch as long (readings close in time move together, so these are wider
     than the one treating rows as independent).
+    --weight (the goals on labelled rows): rows that are a sample, e.g. every fraud but 1 in 50 normal rows
+    (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,
                                where=where, confident=confident, miss_cost=miss_cost, alarm_cost=alarm_cost,
                                anomaly_share=anomaly_share, progress=not quiet,
-                               **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
+                               weight=weight, **_alarm_rate_args(rate, per_day, per_hour, per_week, time))
         # Why the intervals: a figure of 5 labelled anomalies read as known to three places (evaluate gives them)
         ci = thresholds.figure_intervals(th, anomaly_share if method == "min_cost" else None)
 

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import interrupts, intervals, metrics, notes, pysource, store, texttable
+from . import interrupts, intervals, metrics, notes, pysource, store, texttable, weights
 from .exceptions import BadInputError, NoRowsError, OptionError, SourceNotFoundError, is_interrupt
 from .features import first_part, is_missing_column
 from .models import load_model
@@ -67,6 +67,8 @@ class LabelledComparison:
     auc_roc_diff_low: float
     auc_roc_diff_high: float
     p_value: float
+    # with weight=: the column, what the rows stand for and Kish's effective sizes (``weights.summary``)
+    weights: dict[str, Any] | None = None
 
 
 @dataclass
@@ -125,7 +127,10 @@ class VersionComparison:
                 verdict += (f", but on only {j.anomalies} labelled anomal{'y' if j.anomalies == 1 else 'ies'} the test "
                             "is approximate and finds a difference that is not there more often than 1 time in 20: "
                             "label more anomalies before relying on it")
-            lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies): AUC-ROC {a} "
+            k = j.weights
+            weighed = (f", weighted by {k['column']} (Kish's effective sizes {k['effective_anomalies']:.1f} anomalies "
+                       f"and {k['effective_normal']:.1f} normal rows stand for the counts in the test)" if k else "")
+            lines += [f"on {j.rows} rows labelled by {j.label} ({j.anomalies} anomalies){weighed}: AUC-ROC {a} "
                       f"{j.auc_roc_a:.4f}, {b} {j.auc_roc_b:.4f}; AUC-PR {a} {j.auc_pr_a:.4f}, {b} {j.auc_pr_b:.4f}",
                       f"AUC-ROC difference {b} - {a}: {j.auc_roc_diff:+.4f} (95% interval {j.auc_roc_diff_low:+.4f} "
                       f"to {j.auc_roc_diff_high:+.4f}, p = {j.p_value:.3g}, DeLong's paired test): {verdict}"]
@@ -196,7 +201,7 @@ def _rank_correlation(n: int, sx: int | None, sy: int | None, sxy: int | None, s
 
 
 def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str, *, where: str | None = None,
-                     top: int = 100, label: str | None = None) -> VersionComparison:
+                     top: int = 100, label: str | None = None, weight: str | None = None) -> VersionComparison:
     """Score ``source`` with two model versions and compare what they flag.
 
     Parameters
@@ -210,6 +215,9 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
     label : optional column of ``source`` holding 1 (anomaly) or 0 (normal): adds each version's AUC-ROC, AUC-PR and
         precision / recall at each threshold, and whether the AUC-ROC difference is more than chance
         (``labelled``). At least 2 anomalies and 2 normal rows.
+    weight : with ``label``, a column of ``source`` holding each labelled row's sample weight (normal rows sampled
+        1 in 50: 50); each row then counts as that many in the AUCs, precisions and recalls (as scikit-learn's
+        ``sample_weight``), and DeLong's test takes Kish's effective sizes of each class.
 
     Returns
     -------
@@ -225,7 +233,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         rec_a, rec_b = load_model(con, a), load_model(con, b)
         # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
         cur = pysource.cursor(con, source, rereads=True)
-        labelled: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        labelled: _LabelledRows | None = None
         try:
             if rec_a.ref == rec_b.ref:
                 raise _same_version(a, b, rec_a, store.known_models(cur).get(rec_a.name, [rec_a.version]))
@@ -254,7 +262,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             # same scores. Why: each version scored every row twice (the second time for _judged), 60% of the CPU
             # of compare --label at 1M rows. None: the label does not read, and _judged says why
             if label is not None:
-                labelled = _labelled_rows(cur, rec_a, rec_b, cols_a, cols_b, source, where, label)
+                labelled = _labelled_rows(cur, rec_a, rec_b, cols_a, cols_b, source, where, label, weight)
             scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
             scored = f"{source_sql(source)}{where_sql(where or 'true')}"
             if labelled is not None:
@@ -287,16 +295,18 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
                 int(both) if x and y else None, x.method if x else None, y.method if y else None,
                 x.chosen_on if x else None, y.chosen_on if y else None))
+        if weight is not None and label is None:
+            raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
         if label is not None:
-            out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled)
+            out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight)
         return out
 
 
 def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,
-            label: str, thresholds: list[ThresholdComparison],
-            rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None) -> LabelledComparison:
+            label: str, thresholds: list[ThresholdComparison], rows: _LabelledRows | None,
+            weight: str | None = None) -> LabelledComparison:
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in:
-    ``rows``, the rows' two scores and label (``_labelled_rows``; None where the label did not read)."""
+    ``rows``, the rows' two scores, label and weight (``_labelled_rows``; None where the label did not read)."""
     from .labelled import _inverted_labels, _labelled_scores
 
     def refused() -> BadInputError:
@@ -309,9 +319,16 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
 
     if rows is None:  # the label did not read (_labelled_rows)
         raise refused()
-    sa, sb, y = rows
+    sa, sb, y, wa, wcol = rows
     if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
         raise refused()
+    w, summary = None, None
+    if wcol is not None and wa is not None:
+        weights.check_values(rec_b.ref, source, where, wcol, wa)
+        weights.check_classes(rec_b.ref, wcol, y, wa)
+        summary = weights.summary(wcol, y, wa)
+        keep = wa > 0  # a row of weight 0 counts as none
+        sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[keep]
     m = int(y.sum())
     if m < 2 or len(y) - m < 2:
         raise NoRowsError(f"label={label!r}: {m} labelled anomal{'y' if m == 1 else 'ies'} and {len(y) - m} normal "
@@ -320,21 +337,35 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
-                c = metrics.confusion(s, y, value)
+                c = metrics.confusion(s, y, value) if w is None else weights.confusion(s, y, w, value)
                 # no flag, no precision (evaluate prints '-'): 0.0 read as every flag wrong
                 setattr(t, f"precision_{side}", c["precision"] if c["tp"] + c["fp"] else None)
                 setattr(t, f"recall_{side}", c["recall"])
     # evaluate's question when the labels look inverted (1 = inlier). Why here too: the verdict below otherwise named
     # the version that ranks the real anomalies worse as the better one, without a word. One note: both versions
     # read the same labels. Why one curve a version: the check and AUC-PR each sorted the rows for their own
-    curves = [thresholds_curve(s, y) for s in (sa, sb)]
-    note = next(filter(None, (_inverted_labels(rec, label, s, y, *_curve_auc(c, m, len(y) - m))
-                              for rec, s, c in zip((rec_a, rec_b), (sa, sb), curves, strict=True))), None)
+    if w is None:
+        curves = [thresholds_curve(s, y) for s in (sa, sb)]
+        note = next(filter(None, (_inverted_labels(rec, label, s, y, *_curve_auc(c, m, len(y) - m))
+                                  for rec, s, c in zip((rec_a, rec_b), (sa, sb), curves, strict=True))), None)
+        if note:
+            notes.warn(note)
+        p = metrics.paired_auc_roc(sa, sb, y)
+        return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, curves[0]),
+                                  metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value)
+    ca, cb = weights.curve(sa, y, w), weights.curve(sb, y, w)
+    from .labelled import _weighted_inverted
+
+    note = _weighted_inverted(rec_a, label, sa, y, w, ca) or _weighted_inverted(rec_b, label, sb, y, w, cb)
     if note:
         notes.warn(note)
-    p = metrics.paired_auc_roc(sa, sb, y)
-    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, curves[0]),
-                              metrics.auc_pr(sb, y, curves[1]), p.diff, p.low, p.high, p.p_value)
+    try:
+        p = weights.paired_auc_roc(sa, sb, y, w)
+    except ValueError as e:  # effective sizes below 2: one heavy row of a class
+        raise NoRowsError(f"label={label!r}, weight={weight!r}: {e} (a --where that keeps more labelled rows, or "
+                          "more labels).") from None
+    return LabelledComparison(label, len(y), m, p.auc_a, p.auc_b, metrics.auc_pr(sa, y, c=ca),
+                              metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary)
 
 
 def _curve_auc(c: dict[str, np.ndarray], n_pos: int, n_neg: int) -> tuple[float, intervals.AUCInterval]:
@@ -353,21 +384,32 @@ def _label_usable(label: object, rec_a: ModelRecord, rec_b: ModelRecord) -> bool
         f.name.lower() for rec in (rec_a, rec_b) for f in rec.features}
 
 
+# The labelled rows' two scores, label, weight (None without one) and the weight column (_labelled_rows)
+_LabelledRows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, str | None]
+
+
 def _labelled_rows(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, cols_a: list[str],
-                   cols_b: list[str], source: str, where: str | None,
-                   label: object) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The two versions' scores and ``label`` (as a float, NaN for NULL) of the rows both score; None where
-    ``label`` is no usable name or does not read as a number."""
+                   cols_b: list[str], source: str, where: str | None, label: object,
+                   weight: str | None = None) -> _LabelledRows | None:
+    """The two versions' scores, ``label`` (as a float, NaN for NULL) and ``weight``'s values of the rows both
+    score; None where ``label`` is no usable name or does not read as a number."""
     if not isinstance(label, str) or not _label_usable(label, rec_a, rec_b):
         return None
+    wcol = None
+    if weight is not None:  # a missing or unusable weight column is said here, before any row is scored
+        cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
+        wcol = weights.check_column(rec_b.ref, source, weight, label, [(c, t) for c, t, *_ in cols])
     # Why names of our own: beside a label column named sa or sb, "sa" was that column, and the label was refused
     # as not holding 0 / 1. Why MATERIALIZED: DuckDB moved the IS NOT NULL filter under the scores, so each
     # version scored every row twice, once for the filter and once for the value
     scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
+    kept, read = quote_ident(label), f"CAST({quote_ident(label)} AS DOUBLE) + 0"
+    if wcol is not None:  # each row's weight read with its scores and label
+        kept, read = f"{kept}, {quote_ident(wcol)}", f"{read}, CAST({quote_ident(wcol)} AS DOUBLE) + 0"
     try:
         rows = cur.execute(
-            f"WITH s AS MATERIALIZED (SELECT {scores}, {quote_ident(label)} FROM {source_sql(source)}"
-            f"{where_sql(where or 'true')}) SELECT __ad_sa, __ad_sb, CAST({quote_ident(label)} AS DOUBLE) + 0 FROM s "
+            f"WITH s AS MATERIALIZED (SELECT {scores}, {kept} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}) SELECT __ad_sa, __ad_sb, {read} FROM s "
             "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
         ).fetchnumpy()
     except duckdb.Error as e:
@@ -375,5 +417,5 @@ def _labelled_rows(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: Mo
             raise
         return None
     # NULL as NaN: DuckDB hands a column with NULLs over as a masked array, whose plain values hide them
-    sa, sb, y = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
-    return sa, sb, y
+    sa, sb, y, *wa = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
+    return sa, sb, y, (wa[0] if wa else None), wcol

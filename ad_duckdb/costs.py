@@ -90,8 +90,8 @@ class CutCosts:
     alarms: np.ndarray
     per_row: np.ndarray
     none: float
-    n: int
-    pos: int
+    n: float  # rows, or with weights what they stand for
+    pos: float
 
 
 def per_row(missed: Any, alarms: Any, n: int, pos: int, p: Prices) -> Any:
@@ -120,7 +120,16 @@ def check_totals(p: Prices, n: int) -> None:
 
 
 def at_cuts(c: dict[str, np.ndarray], n: int, p: Prices) -> CutCosts:
-    """``CutCosts`` of every cut of ``curve`` ``c`` (of ``n`` rows); ``check_totals`` first."""
+    """``CutCosts`` of every cut of ``curve`` ``c`` (of ``n`` rows); ``check_totals`` first. Of a ``weights.curve``,
+    the rows are what the weights stand for (``n`` unread)."""
+    if "weighted" in c:  # a weights.curve: the weights of the rows flagged and the anomalies among them
+        flagged, tp = c["flagged"], c["tp"]
+        n = float(flagged[-1])  # type: ignore[assignment]
+        check_totals(p, n)  # type: ignore[arg-type]
+        pos: float = float(tp[-1])
+        missed, alarms = pos - tp, flagged - tp
+        return CutCosts(missed, alarms, per_row(missed, alarms, n, pos, p),  # type: ignore[arg-type]
+                        float(per_row(pos, 0, n, pos, p)), n, pos)  # type: ignore[arg-type]
     check_totals(p, n)
     flagged = np.rint(c["flagged_share"] * n)
     tp = np.rint(c["precision"] * flagged)
@@ -135,15 +144,20 @@ def cheapest(k: CutCosts) -> int:
     return int(np.argmin(k.per_row))
 
 
+def _rows(v: float) -> str:
+    """A count of rows, or of what weighted rows stand for (whole: plain; else to 6 digits)."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.6g}"
+
+
 def note(k: CutCosts, i: int, p: Prices) -> str:
     """What cut ``i`` costs, said as a manager reads it (stored at the end of a min_cost threshold's ``chosen_on``)."""
     head = f"costs {cost_text(p.miss_cost)} per missed anomaly and {cost_text(p.alarm_cost)} per false alarm"
     v = float(k.per_row[i])
     if p.anomaly_share is None:
         return (f"{head}: {k.missed[i]:.0f} missed and {_alarms(k.alarms[i])} cost {amount_text(v * k.n)} on "
-                f"these {k.n} rows, {amount_text(v)} per row ({amount_text(v * 10_000)} per 10,000 rows like them)")
-    return (f"{head}, anomalies {stated_share(p.anomaly_share)} of rows: {k.missed[i]:.0f} of {k.pos} anomalies missed and "
-            f"{k.alarms[i]:.0f} of {k.n - k.pos} normal rows flagged here, {amount_text(v)} per row "
+                f"these {_rows(k.n)} rows, {amount_text(v)} per row ({amount_text(v * 10_000)} per 10,000 rows like them)")
+    return (f"{head}, anomalies {stated_share(p.anomaly_share)} of rows: {k.missed[i]:.0f} of {_rows(k.pos)} anomalies missed and "
+            f"{k.alarms[i]:.0f} of {_rows(k.n - k.pos)} normal rows flagged here, {amount_text(v)} per row "
             f"({amount_text(v * 10_000)} per 10,000 rows)")
 
 
@@ -167,7 +181,7 @@ def refuse_flagging_none(k: CutCosts, i: int, p: Prices) -> None:
     rule nobody chose; the answer "reviews cost more than the flags save" is the user's to act on."""
     if k.none < k.per_row[i]:
         raise BadInputError(
-            f"At these costs flagging no row is cheapest: missing all {k.pos} anomalies costs {amount_text(k.none)} "
+            f"At these costs flagging no row is cheapest: missing all {_rows(k.pos)} anomalies costs {amount_text(k.none)} "
             f"per row, and the cheapest cut {amount_text(float(k.per_row[i]))} ({k.missed[i]:.0f} missed, "
             f"{_alarms(k.alarms[i])} at {cost_text(p.alarm_cost)} each); raise miss_cost (CLI: --miss-cost) or "
             "lower alarm_cost (CLI: --alarm-cost) if they are not what errors cost, or use a model that ranks these "

@@ -25,7 +25,8 @@ class AUCInterval:
     method: str
 
 
-def auc_roc(c: dict[str, np.ndarray], n_pos: int, n_neg: int, auc: float, z: float = Z95) -> AUCInterval:
+def auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float, z: float = Z95,
+            eff: tuple[float, float] | None = None) -> AUCInterval:
     """The 95% interval of ``auc``, the AUC-ROC of the rows ``thresholds.curve`` ``c`` was computed on: the hull of
     DeLong's (logit scale, Student t with Welch-Satterthwaite degrees of freedom) and Newcombe's score interval.
 
@@ -36,22 +37,26 @@ def auc_roc(c: dict[str, np.ndarray], n_pos: int, n_neg: int, auc: float, z: flo
     DeLong's covered 84-91%, Newcombe's 96-98%. The hull covered 90-99.7% (95% or more in every binormal case and
     from 100 anomalies on; 90-93% with 5-20 anomalies of which some are missed). Why not Hanley and McNeil's own
     interval, as before: it covered up to 99.6% with many more normal rows than anomalies and 38-93% on a mix of
-    found and missed anomalies. Why from the curve: evaluate sorts its rows once."""
-    score = newcombe(auc, n_pos, n_neg, z)
-    lo, hi = delong_logit(c, n_pos, n_neg, auc, z)
+    found and missed anomalies. Why from the curve: evaluate sorts its rows once.
+
+    ``eff``: of a ``weights.curve`` (``n_pos``, ``n_neg``: the classes' weights), Kish's effective sizes of the
+    anomalies and the normal rows, which then stand for the counts (the placements' variances are weighted)."""
+    score = newcombe(auc, *(eff or (n_pos, n_neg)), z)
+    lo, hi = delong_logit(c, n_pos, n_neg, auc, z, eff)
     if not np.isfinite(lo):  # an AUC of 0 or 1, or no spread: the score interval alone
         return AUCInterval(score.low, score.high, AUC_METHOD)
     return AUCInterval(min(lo, score.low), max(hi, score.high), AUC_METHOD)
 
 
-def delong_logit(c: dict[str, np.ndarray], n_pos: int, n_neg: int, auc: float,
-                 z: float = Z95) -> tuple[float, float]:
+def delong_logit(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float,
+                 z: float = Z95, eff: tuple[float, float] | None = None) -> tuple[float, float]:
     """DeLong's interval of ``auc`` on the logit scale with a Student t of Welch-Satterthwaite degrees of freedom;
     NaN where the logit is infinite (an AUC of 0 or 1) or the variance 0.
 
     Why t: with few anomalies the variance of their placements is an estimate of a handful of values, as a mean's
     is; why logit: an AUC near 1 has a skewed sampling distribution, and the interval stays inside (0, 1)."""
-    if not 0.0 < auc < 1.0 or n_pos < 2 or n_neg < 2:
+    e_pos, e_neg = eff or (n_pos, n_neg)
+    if not 0.0 < auc < 1.0 or e_pos < 2 or e_neg < 2:
         return float("nan"), float("nan")
     tp, fp = c["tp"], c["flagged"] - c["tp"]
     d_tp, d_fp = np.diff(tp, prepend=0.0), np.diff(fp, prepend=0.0)
@@ -59,28 +64,38 @@ def delong_logit(c: dict[str, np.ndarray], n_pos: int, n_neg: int, auc: float,
     # of anomalies above them (ties half): DeLong's placement values, weighted by how many rows hold each
     v_pos = (n_neg - fp + d_fp / 2.0) / n_neg
     v_neg = (tp - d_tp / 2.0) / n_pos
-    a = _weighted_var(v_pos, d_tp, n_pos) / n_pos
-    b = _weighted_var(v_neg, d_fp, n_neg) / n_neg
+    if eff is None:
+        a = _weighted_var(v_pos, d_tp, n_pos) / n_pos
+        b = _weighted_var(v_neg, d_fp, n_neg) / n_neg
+    else:  # weighted rows: the placements' weighted variance, its certainty that of e_pos and e_neg rows
+        a = _spread(v_pos, d_tp, n_pos) / (e_pos - 1)
+        b = _spread(v_neg, d_fp, n_neg) / (e_neg - 1)
     var = a + b
     if not var > 0.0:
         return float("nan"), float("nan")
-    df = var * var / (a * a / (n_pos - 1) + b * b / (n_neg - 1))
+    df = var * var / (a * a / (e_pos - 1) + b * b / (e_neg - 1))
     half = t_quantile(z, df) * math.sqrt(var) / (auc * (1.0 - auc))
     logit = math.log(auc / (1.0 - auc))
     return _expit(logit - half), _expit(logit + half)
 
 
-def _weighted_var(v: np.ndarray, w: np.ndarray, n: int) -> float:
+def _weighted_var(v: np.ndarray, w: np.ndarray, n: float) -> float:
     """The sample variance (n - 1) of ``n`` values, ``w[i]`` of them equal to ``v[i]``."""
     mean = float(np.sum(w * v)) / n
     return float(np.sum(w * (v - mean) ** 2)) / (n - 1)
+
+
+def _spread(v: np.ndarray, w: np.ndarray, total: float) -> float:
+    """The variance of values ``v`` of weights ``w`` (summing to ``total``), each counted as its weight."""
+    mean = float(np.sum(w * v)) / total
+    return float(np.sum(w * (v - mean) ** 2)) / total
 
 
 def _expit(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
 
-def newcombe(auc: float, n_pos: int, n_neg: int, z: float = Z95) -> AUCInterval:
+def newcombe(auc: float, n_pos: float, n_neg: float, z: float = Z95) -> AUCInterval:
     """Newcombe's score interval of an AUC-ROC (2006, method 5): the AUCs ``t`` whose Hanley-McNeil variance, with
     N* = (n_pos + n_neg) / 2 - 1 rows of each class, puts ``auc`` within z standard errors of ``t``. Unlike a Wald
     interval it does not shrink to a point at an AUC of 1 (5 anomalies all ranked first); it needs only the figure

@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import alarmrate, costs, interrupts, intervals, notes, pysource, repeatedrows, store, thresholds
+from . import alarmrate, costs, interrupts, intervals, notes, pysource, repeatedrows, store, thresholds, weights
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -173,6 +173,7 @@ def _is_goal(goal: Any) -> TypeGuard[dict[str, Any]]:
     return (isinstance(goal, dict) and goal.get("method") in thresholds.LABELLED
             and all(isinstance(goal.get(k), str) for k in ("source", "label"))
             and isinstance(goal.get("where"), (str, type(None))) and isinstance(goal.get("confident"), bool)
+            and isinstance(goal.get("weight"), (str, type(None)))
             and (goal.get("target") is None or isinstance(goal.get("target"), (int, float)))
             and (goal["method"] != "min_cost" or _costs_ok(goal)))
 
@@ -209,11 +210,14 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
 
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
                      where: str | None, tally: list[DriftTally] | None = None, repeats: list[str] | None = None,
-                     progress: str | None = None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
+                     progress: str | None = None, weight: str | None = None,
+                     weights_read: list[np.ndarray] | None = None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet). ``tally``:
     a list that receives a ``DriftTally`` of the rows labelled 0, for the drift note; ``repeats``: a list that
     receives ``repeatedrows.note`` when rows repeat; ``progress``: the rows scored so far on stderr, as ``score``'s,
-    headed by this text and the model (``'evaluating '``: "evaluating tx_ae@1: 65536 rows")."""
+    headed by this text and the model (``'evaluating '``: "evaluating tx_ae@1: 65536 rows"). ``weight``: a
+    column of ``source`` holding each row's weight, read with the rows (checked by ``weights``) and appended to
+    ``weights_read``."""
     lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
     counted = DriftTally(lm)
     if tally is not None:
@@ -243,11 +247,13 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                                           f"{hint}")
             raise SourceNotFoundError(f"Model {lm.ref!r}: label column {label!r} is not in {source!r}; its columns: "
                                 f"{', '.join(c for c, _ in cols)}.{did_you_mean(label, [c for c, _ in cols])}")
+        wcol = None if weight is None else weights.check_column(lm.ref, source, weight, label, cols)
         # Scored a batch at a time, keeping each row's score and label: an evaluation holds two numbers per row,
         # not every feature of every row (10M rows x 6 columns: 0.5 GB).
-        batches = feature_batches(cur, source, [*feats, label], where,
-                                  what=f"features {list(feats)} and label {label!r}", who=f"Model {lm.ref!r}")
-        scores, labels = [np.empty(0)], [np.empty(0)]
+        batches = feature_batches(cur, source, [*feats, label, *([wcol] if wcol else [])], where,
+                                  what=f"features {list(feats)} and label {label!r}"
+                                       f"{f' and weight {wcol!r}' if wcol else ''}", who=f"Model {lm.ref!r}")
+        scores, labels, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
         # Why: scoring is most of an evaluation's time (2M rows: 2 s of 3), and 50M rows ran minutes without a word
         bar = progress_rows(f"{progress}{lm.ref}", progress is not None)
         try:
@@ -265,6 +271,9 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                         f"Model {lm.ref!r}: label column {label!r} of {source!r} is {label_type}, not 0 (normal) / 1 "
                         f"(anomaly); its values: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}"
                     ) from e
+                if wcol is not None:  # the weight read last: the rest as without one
+                    read_w.append(M[:, -1])
+                    M = M[:, :-1]
                 scores.append(lm.scores(M[:, :-1]).astype(np.float64))
                 labels.append(M[:, -1])
                 # the normal rows only: the labelled anomalies are meant to score above the threshold
@@ -307,17 +316,24 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                             f"in {source!r}: {_shown_counts(counts)}. {_label_mapping_hint(label, counts, source)}")
     if repeated and repeats is not None:
         repeats.append(repeated)
+    if wcol is not None:
+        w = np.concatenate(read_w)
+        weights.check_values(lm.ref, source, where, wcol, w)
+        weights.check_classes(lm.ref, wcol, y, w)
+        if weights_read is not None:
+            weights_read.append(w)
     return lm, s, y.astype(np.int64)
 
 
-def _given_label(label: Any) -> str:
+def _given_label(label: Any, arg: str = "label") -> str:
     """A label= that is no name, as an error shows it: a column (``df.Class``, as scikit-learn's metrics take y) or a
     list by the name to pass, not by its values (a Series' repr is a dozen lines of them)."""
     name = getattr(label, "name", None)
     if isinstance(name, str) and name and hasattr(label, "__len__"):
-        return f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: label={name!r}"
+        return (f"a {type(label).__module__.split('.')[0]} {type(label).__name__} of {len(label)} values; pass its name: "
+                f"{arg}={name!r}")
     if isinstance(label, list | tuple) and len(label) == 1 and isinstance(label[0], str):
-        return f"{label!r}; pass the one name: label={label[0]!r}"
+        return f"{label!r}; pass the one name: {arg}={label[0]!r}"
     return repr(label)
 
 
@@ -605,6 +621,7 @@ def evaluate(
     alarm_cost: float | None = None,
     anomaly_share: float | None = None,
     progress: bool = False,
+    weight: str | None = None,
 ) -> Any:
     """Precision, recall, F1, AUC-ROC and AUC-PR of ``model`` on labelled rows (1 = anomaly).
 
@@ -635,6 +652,12 @@ def evaluate(
 
     ``progress=True``: the rows scored so far on stderr, as ``score(progress=True)`` prints them (a bar on a
     terminal, a line every 30 s in a log).
+
+    ``weight``: a column of ``source`` holding each row's sample weight, when the labelled rows are a sample (every
+    fraud but 1 in 50 normal rows: weight 50 on those; an audit sample: 1 / inclusion probability). A row of weight w
+    counts as w rows in every figure, as scikit-learn's metrics with ``sample_weight``; the intervals take Kish's
+    effective sample size (sum w)^2 / sum w^2 of each class for the counts (``report.weights`` says so, with the
+    weighted totals). Rows of weight 0 count as none; NULL, negative or infinite weights are refused.
     """
     with interrupts.raised_as_interrupt("evaluate", model):
         con = check_connection(con, "evaluate")
@@ -660,8 +683,14 @@ def evaluate(
             over_time = timeplot.choose(con, model, source, time)
         tally: list[DriftTally] = []
         repeats: list[str] = []
+        read_w: list[np.ndarray] = []
         lm, s, y = _labelled_scores(con, model, source, label, where, tally, repeats,
-                                    progress="evaluating " if progress else None)
+                                    progress="evaluating " if progress else None, weight=weight,
+                                    weights_read=read_w)
+        w = read_w[0] if read_w else None
+        if w is not None:
+            summary = weights.summary(weight, y, w)  # type: ignore[arg-type]
+            s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none, in the notes too
         if len(y) and set(np.unique(y).tolist()) == {0}:
             # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
             call = ", ".join(sql_name(f) for f in lm.feature_names)
@@ -673,24 +702,11 @@ def evaluate(
                 f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
                 "other thresholds by name).")
         thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-        at = {}
-        for name, value in sorted(lm.thresholds.items()):
-            m = ev.confusion(s, y, value)
-            at[name] = {"value": value, **m}
-            if share is not None:
-                at[name].update(ev.at_share(m, share))
-        # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
-        # than scoring the rows
-        c = thresholds.curve(s, y)
-        table = ev.candidate_table(s, y, c=c)
-        anomalies = int(y.sum())
-        auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
-        rep = ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc,
-                        auc_pr=ev.auc_pr(s, y, c=c), at_thresholds=at, table=table, anomaly_share=share,
-                        auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
+        rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
+        at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         marked = dict(lm.thresholds)
         if prices is not None:
-            rep.costs = _costs(s, y, at, prices)
+            rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
             marked["lowest cost"] = rep.costs.best["value"]
         rep.keep_scores(s, y, marked, shown_source(source, where))
         if rep.anomalies == rep.rows:
@@ -726,6 +742,9 @@ def evaluate(
                              "and recall on these rows are partly what they were fitted to; judge them on other labelled "
                              "rows.")
         if plots_dir is not None:
+            if w is not None:  # Why said: the curve drawn is of the rows, not of what their weights stand for
+                rep.notes.append(f"The plots count each row once, not by its weight ({weight!r}); the figures above are "
+                                 "weighted.")
             rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
             note = over_time[1]
             if over_time[0]:
@@ -754,23 +773,72 @@ def evaluate(
         return rep
 
 
-def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices: costs.Prices) -> Any:
-    """``metrics.Costs`` of labelled scores ``s`` / ``y``; adds each threshold's ``cost_per_row`` to its ``at``
-    entry."""
+def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) -> Any:
+    """evaluate's ``metrics.Report`` of labelled scores ``s`` / ``y``: each stored threshold's figures (with
+    ``share``, its precision at that share of anomalies), both AUCs and the candidate table."""
     from . import metrics as ev
 
-    pos = int(y.sum())
-    costs.check_totals(prices, len(s))
-    for m in at.values():
-        m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], len(s), pos, prices))
+    at = {}
+    for name, value in sorted(lm.thresholds.items()):
+        m = ev.confusion(s, y, value)
+        at[name] = {"value": value, **m}
+        if share is not None:
+            at[name].update(ev.at_share(m, share))
+    # the rows sorted once for the curve, the table and both AUCs: at 2M rows the five sorts they made took longer
+    # than scoring the rows
     c = thresholds.curve(s, y)
+    table = ev.candidate_table(s, y, c=c)
+    anomalies = int(y.sum())
+    auc = ev.curve_auc_roc(c, anomalies, len(y) - anomalies)
+    return ev.Report(model=lm.ref, rows=len(s), anomalies=anomalies, auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
+                     at_thresholds=at, table=table, anomaly_share=share,
+                     auc_roc_ci=intervals.auc_roc(c, anomalies, len(y) - anomalies, auc))
+
+
+def _weighted_report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, w: np.ndarray, summary: dict[str, Any],
+                     share: float | None) -> Any:
+    """evaluate's ``metrics.Report`` of rows of weights ``w`` (all above 0), each counted ``w`` times; the
+    intervals on Kish's effective sizes of each class (``summary``: ``weights.summary``, kept as its ``weights``)."""
+    from . import metrics as ev
+
+    c = weights.curve(s, y, w)
+    yb = y.astype(bool)
+    pos, neg = float(w[yb].sum()), float(w[~yb].sum())
+    eff = (weights.effective(w[yb]), weights.effective(w[~yb]))
+    at: dict[str, dict[str, float]] = {}
+    for name, value in sorted(lm.thresholds.items()):
+        m = weights.confusion(s, y, w, value)
+        at[name] = {"value": value, **m}
+        if share is not None:
+            at[name].update(ev.at_share(m, share, counts=weights.effective_counts(m, *eff)))
+    auc = ev.curve_auc_roc(c, pos, neg)
+    rep = ev.Report(model=lm.ref, rows=len(s), anomalies=int(yb.sum()), auc_roc=auc, auc_pr=ev.auc_pr(s, y, c=c),
+                    at_thresholds=at, table=ev.candidate_table(s, y, c=c), anomaly_share=share,
+                    auc_roc_ci=intervals.auc_roc(c, pos, neg, auc, eff=eff))
+    rep.keep_weights(summary)
+    return rep
+
+
+def _costs(s: np.ndarray, y: np.ndarray, at: dict[str, dict[str, float]], prices: costs.Prices,
+           w: np.ndarray | None = None) -> Any:
+    """``metrics.Costs`` of labelled scores ``s`` / ``y`` (``w``: their weights); adds each threshold's
+    ``cost_per_row`` to its ``at`` entry."""
+    from . import metrics as ev
+
+    pos = int(y.sum()) if w is None else float(w[y.astype(bool)].sum())
+    n = len(s) if w is None else float(w.sum())
+    costs.check_totals(prices, n)  # type: ignore[arg-type]
+    for m in at.values():
+        m["cost_per_row"] = float(costs.per_row(m["fn"], m["fp"], n, pos, prices))  # type: ignore[arg-type]
+    c = thresholds.curve(s, y) if w is None else weights.curve(s, y, w)
     k = costs.at_cuts(c, len(s), prices)
     i = costs.cheapest(k)
     # the value method min_cost stores from these rows: the same pick of the same curve
     th = thresholds.pick(c, i, "lowest cost", "min_cost", "")
     # whole rows, as each threshold's fn and fp: counts a script compares with them
-    best = {"value": th.value, "cost_per_row": float(k.per_row[i]), "missed": int(k.missed[i]),
-            "alarms": int(k.alarms[i]), "precision": th.precision, "recall": th.recall,
+    best = {"value": th.value, "cost_per_row": float(k.per_row[i]),
+            "missed": int(k.missed[i]) if w is None else float(k.missed[i]),
+            "alarms": int(k.alarms[i]) if w is None else float(k.alarms[i]), "precision": th.precision, "recall": th.recall,
             "flagged_share": th.flagged_share}
     return ev.Costs(prices=prices, best=best, flag_none=k.none)
 
@@ -830,6 +898,7 @@ def set_threshold(
     per_week: float | None = None,
     time: str | None = None,
     progress: bool = False,
+    weight: str | None = None,
 ) -> Threshold:
     """Store a named threshold for a model version (``'name'`` means its latest version).
 
@@ -854,6 +923,9 @@ def set_threshold(
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
     ``where`` (optional) filters ``source``'s rows. A method takes only the arguments it uses; others are refused.
     ``progress=True``: the labelled rows scored so far on stderr, as ``score(progress=True)`` prints them.
+    ``weight`` (a goal on labelled rows): the column of ``source`` holding each row's sample weight (normal rows
+    sampled 1 in 50: 50), each row counted as that many rows, as ``evaluate(weight=)``; its ``chosen_on`` says so,
+    and a retrain with ``carry_thresholds`` weighs the rows again.
     """
     with interrupts.raised_as_interrupt("set_threshold", model):
         con = check_connection(con, "set_threshold")
@@ -863,18 +935,19 @@ def set_threshold(
         # An option the method does not read is a mistake to report, not to drop: the stored threshold would
         # not be what was asked for.
         goal: dict[str, Any] | None = None  # what a threshold chosen on labels was chosen for (carry_thresholds)
-        uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"}, "max_f1": {"source", "label", "where"},
-                "min_precision": {"target", "source", "label", "where", "confident"},
-                "min_recall": {"target", "source", "label", "where", "confident"},
-                "flag_budget": {"target", "source", "label", "where"},
-                "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share"},
+        uses = {"manual": {"value"}, "quantile": {"target"}, "contamination": {"target"},
+                "max_f1": {"source", "label", "where", "weight"},
+                "min_precision": {"target", "source", "label", "where", "confident", "weight"},
+                "min_recall": {"target", "source", "label", "where", "confident", "weight"},
+                "flag_budget": {"target", "source", "label", "where", "weight"},
+                "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight"},
                 alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time"}}.get(method)
         if not isinstance(confident, bool):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
         given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
                                 "confident": confident or None, "miss_cost": miss_cost, "alarm_cost": alarm_cost,
                                 "anomaly_share": anomaly_share, "rate": rate, "per_hour": per_hour, "per_day": per_day,
-                                "per_week": per_week, "time": time}.items()
+                                "per_week": per_week, "time": time, "weight": weight}.items()
                  if v is not None}
         if uses is not None and given - uses:
             raise OptionError(
@@ -959,6 +1032,8 @@ def set_threshold(
                     "label": label, "where": where, "confident": confident}
             if method == "min_cost":  # kept with the goal: a retrain chooses it again at the same costs
                 goal |= {"miss_cost": miss_cost, "alarm_cost": alarm_cost, "anomaly_share": anomaly_share}
+            if weight is not None:  # kept with the goal (only when given: a goal without it reads as before)
+                goal["weight"] = weight
             th = _goal_threshold(con, lm, name, goal, progress=progress)
         elif isinstance(method, numbers.Real) and not isinstance(method, bool):  # a cut read off a histogram
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: method is the way the threshold is chosen, not its value; "
@@ -995,17 +1070,27 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note)
     from . import metrics as ev
 
-    source, label, where = goal["source"], goal["label"], goal["where"]
+    source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")
     repeats: list[str] = []
+    read_w: list[np.ndarray] = []
     _, s, y = _labelled_scores(con, lm, source, label, where, repeats=repeats,
-                               progress=f"choosing threshold {name!r} for " if progress else None)
-    on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies)"
+                               progress=f"choosing threshold {name!r} for " if progress else None, weight=weight,
+                               weights_read=read_w)
+    w = read_w[0] if read_w else None
+    on = f"{source}{' WHERE ' + where if where else ''} (label {label}, {len(s)} rows, {int(y.sum())} anomalies"
+    if w is not None:
+        k = weights.summary(weight, y, w)  # type: ignore[arg-type]
+        s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none
+        on += (f"; weighted by {weight}: {ev.count_text(k['rows'])} rows, {ev.count_text(k['anomalies'])} anomalies, "
+               f"Kish's effective sizes {k['effective_anomalies']:.1f} anomalies and {k['effective_normal']:.1f} normal"
+               " rows")
+    on += ")"
     overlap = _training_overlap(con, lm, source, where, label)
     on += f"; {overlap[:1].lower()}{overlap[1:]}" if overlap else ""
     on += f"; {note}" if note else ""
     try:
         # one sort of the rows for the goal and the inverted-label check's AUC-ROC (each sorted them: 2M rows, 0.5 s)
-        c = thresholds.goal_curve(s, y, goal["method"])
+        c = thresholds.goal_curve(s, y, goal["method"], w)
         th = thresholds.from_goal(s, y, goal["method"], target=goal["target"], name=name, chosen_on=on,
                                   confident=goal["confident"], miss_cost=goal.get("miss_cost"),
                                   alarm_cost=goal.get("alarm_cost"), anomaly_share=goal.get("anomaly_share"), c=c)
@@ -1014,12 +1099,27 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
     for said in repeats:
         notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}")
-    anomalies = int(y.sum())
-    inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
+    if w is None:
+        anomalies = int(y.sum())
+        inverted = _inverted_labels(lm, label, s, y, ev.curve_auc_roc(c, anomalies, len(y) - anomalies))
+    else:
+        inverted = _weighted_inverted(lm, label, s, y, w, c)
     if inverted:
         how = "no better than chance" if _A_LITTLE_BELOW in inverted else "the wrong way round"
         notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on labels {lm.ref} ranks {how}: {inverted}")
     return th
+
+
+def _weighted_inverted(lm: LoadedModel | ModelRecord, label: str, s: np.ndarray, y: np.ndarray, w: np.ndarray,
+                       c: dict[str, np.ndarray]) -> str | None:
+    """``_inverted_labels`` of rows of weights ``w`` (their ``weights.curve`` ``c``): the weighted AUC-ROC and its
+    interval on Kish's effective sizes."""
+    from . import metrics as ev
+
+    pos, neg = float(c["tp"][-1]), float(c["flagged"][-1] - c["tp"][-1])
+    auc = ev.curve_auc_roc(c, pos, neg)
+    eff = (weights.effective(w[y == 1]), weights.effective(w[y == 0]))
+    return _inverted_labels(lm, label, s, y, auc, intervals.auc_roc(c, pos, neg, auc, eff=eff))
 
 
 # Below this AUC-ROC (and clearly below 0.5) the labels may be inverted: inverted, they would give at least 0.6

@@ -18,6 +18,14 @@ from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
+INTERVALS_SHORT = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class as its count (precision's from "
+                   "recall's and the false-alarm rate's)")
+
+
+def count_text(v: float) -> str:
+    """A count of rows, or of what weighted rows stand for: whole numbers plain, others to 6 digits."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.6g}"
+
 
 def value_text(v: float) -> str:
     """A threshold as a report prints it: 6 significant digits, without an exponent from 1 to 1e12 (a value of
@@ -47,10 +55,11 @@ def auc_roc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def curve_auc_roc(c: dict[str, np.ndarray], n_pos: int, n_neg: int) -> float:
+def curve_auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float) -> float:
     """``auc_roc`` of the rows a ``thresholds.curve`` was computed on, without sorting them again: each run of equal
     scores adds its anomalies times the normal rows below it, and half its ties, to Mann-Whitney's U. The same
-    float as ``auc_roc``: U is a sum of halves, exact in float64 below 2^53 (rows far beyond a table's)."""
+    float as ``auc_roc``: U is a sum of halves, exact in float64 below 2^53 (rows far beyond a table's). Of a
+    ``weights.curve`` (``n_pos``, ``n_neg``: the classes' weights), scikit-learn's ``roc_auc_score(sample_weight=)``."""
     if n_pos == 0 or n_neg == 0:
         return float("nan")
     tp = c["tp"]
@@ -124,7 +133,11 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         # of anomalies above it (ties count half)
         v_pos.append((r_pos - r_own[y]) / n)
         v_neg.append(1.0 - (r_neg - r_own[~y]) / m)
-    cov = np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n
+    return paired_test(aucs, np.cov(np.vstack(v_pos)) / m + np.cov(np.vstack(v_neg)) / n, z)
+
+
+def paired_test(aucs: list[float], cov: np.ndarray, z: float = Z95) -> PairedAUC:
+    """``PairedAUC`` of two AUCs and the 2 x 2 covariance of their estimates (DeLong's)."""
     diff = aucs[1] - aucs[0]
     var = max(float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]), 0.0)
     if var == 0.0:  # the same ranking of every labelled pair: no uncertainty in a difference of 0
@@ -184,10 +197,12 @@ def precision_at_share(m: dict[str, float], share: float) -> float:
     return caught / (caught + alarms) if caught + alarms else float("nan")
 
 
-def at_share(m: dict[str, float], share: float) -> dict[str, float]:
+def at_share(m: dict[str, float], share: float,
+             counts: tuple[float, float, float, float] | None = None) -> dict[str, float]:
     """``precision_at_share`` of ``confusion`` figures ``m`` with its 95% interval (``intervals.precision_at_share``):
-    the keys ``precision_at_share``, ``precision_at_share_lo`` and ``precision_at_share_hi``."""
-    lo, hi = intervals.precision_at_share(m["tp"], m["fp"], m["fn"], m["tn"], share)
+    the keys ``precision_at_share``, ``precision_at_share_lo`` and ``precision_at_share_hi``. ``counts``: the tp,
+    fp, fn, tn the interval takes, when not ``m``'s (weighted rows: ``weights.effective_counts``)."""
+    lo, hi = intervals.precision_at_share(*(counts or (m["tp"], m["fp"], m["fn"], m["tn"])), share)
     return {"precision_at_share": precision_at_share(m, share), "precision_at_share_lo": lo,
             "precision_at_share_hi": hi}
 
@@ -203,12 +218,12 @@ class Costs:
     best: dict[str, Any]
     flag_none: float  # the cost per row of flagging no row: every anomaly missed
 
-    def lines(self, at: dict[str, dict[str, float]], rows: int, anomalies: int, w: int) -> list[str]:
+    def lines(self, at: dict[str, dict[str, float]], rows: float, anomalies: float, w: int) -> list[str]:
         """The cost table ``Report`` prints: each threshold, the cheapest cut, and flagging no row."""
         p = self.prices
-        here = share_text(anomalies / max(rows, 1))
-        at_share = (f", on these {rows} rows ({here} anomalies)" if p.anomaly_share is None
-                    else f", weighed to anomalies {costs.stated_share(p.anomaly_share)} of rows (these {rows} rows hold {here})")
+        here = share_text(anomalies / max(rows, 1e-300))
+        at_share = (f", on these {count_text(rows)} rows ({here} anomalies)" if p.anomaly_share is None
+                    else f", weighed to anomalies {costs.stated_share(p.anomaly_share)} of rows (these {count_text(rows)} rows hold {here})")
         out = [f"cost at {costs.cost_text(p.miss_cost)} per missed anomaly and {costs.cost_text(p.alarm_cost)} per "
                f"false alarm{at_share}:",
                f"{'threshold':<{w}}{'value':>12}{'missed':>8}{'false alarms':>14}{'per row':>11}{'per 10,000 rows':>17}"]
@@ -255,6 +270,19 @@ class Report:
     auc_roc_ci: intervals.AUCInterval | None = None
 
     @property
+    def weights(self) -> dict[str, Any] | None:
+        """With evaluate's ``weight=``: the column, the rows and anomalies the weights stand for, Kish's effective
+        sizes of each class, the rows of weight 0, and what the intervals take (``weights.summary``); ``rows`` and
+        ``anomalies`` stay the rows read. None without weights."""
+        kept: dict[str, Any] | None = getattr(self, "_weights", None)
+        return kept
+
+    def keep_weights(self, summary: dict[str, Any]) -> None:
+        """Keep ``weights``. Why an attribute, not a field: an unweighted report's fields (``asdict``, ``evaluate
+        --format json``) stay what they were."""
+        self._weights = summary
+
+    @property
     def auc_roc_interval(self) -> tuple[float, float]:
         """95% interval of ``auc_roc`` on as many labelled rows: how far the figure could move on another sample
         (``auc_roc_interval_method`` says how it was made)."""
@@ -277,10 +305,12 @@ class Report:
         # as wide as the longest name: a name of 14 characters or more (precision90_confident) pushed its row's
         # figures right of the header's
         w = max([14, *(len(n) + 1 for n in self.at_thresholds)])
+        rows, anomalies = self._held()
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
-            f"({share_text(self.anomalies / max(self.rows, 1))})",
+            f"({share_text(anomalies / max(rows, 1e-300))}{self._weighted_text()})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
+            *self._weights_lines(),
             *(f"note: {n}" for n in self.notes),
             "",
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
@@ -305,8 +335,8 @@ class Report:
                          f"here than it will elsewhere; AUC-ROC's: "
                          f"{self.auc_roc_interval_method})")
         if self.anomaly_share is not None and self.at_thresholds:
-            here = share_text(self.anomalies / max(self.rows, 1))
-            lines += ["", f"precision at anomalies {costs.stated_share(self.anomaly_share)} of rows (these {self.rows} "
+            here = share_text(anomalies / max(rows, 1e-300))
+            lines += ["", f"precision at anomalies {costs.stated_share(self.anomaly_share)} of rows (these {count_text(rows)} "
                           f"rows hold {here}), from each threshold's recall and false-alarm rate here (95%: "
                           f"{intervals.SHARE_METHOD}; a false-alarm rate of few normal rows moves it far):",
                       f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>15}"]
@@ -315,10 +345,33 @@ class Report:
                 lines.append(f"{name:<{w}}{value_text(m['value']):>12}{'-' if np.isnan(p) else f'{p:.3f}':>11}"
                              f"{interval(m, 'precision_at_share'):>15}")
         if self.costs is not None:
-            lines += ["", *self.costs.lines(self.at_thresholds, self.rows, self.anomalies, w)]
+            lines += ["", *self.costs.lines(self.at_thresholds, rows, anomalies, w)]
         if self.plots:
             lines += ["", "plots: " + ", ".join(self.plots)]
         return "\n".join(lines)
+
+    def _held(self) -> tuple[float, float]:
+        """The rows and anomalies the figures count: the rows read, or with weights what they stand for."""
+        if self.weights is None:
+            return self.rows, self.anomalies
+        return self.weights["rows"], self.weights["anomalies"]
+
+    def _weighted_text(self) -> str:
+        if self.weights is None:
+            return ""
+        rows, anomalies = self._held()
+        return f"; weighted by {self.weights['column']}: {count_text(rows)} rows, {count_text(anomalies)} anomalies"
+
+    def _weights_lines(self) -> list[str]:
+        """What the weights do to the figures, said under them. Why: a precision of 0.9 on weighted rows and one on
+        the rows as read differ by the sampling, and the intervals' certainty is not the weighted rows' count."""
+        if self.weights is None:
+            return []
+        k = self.weights
+        zero = k.get("zero_weight_rows", 0)
+        return [f"weights: each row counts as its {k['column']!r} rows (as scikit-learn's sample_weight); the 95% "
+                f"intervals take {INTERVALS_SHORT}: {k['effective_anomalies']:.1f} anomalies, "
+                f"{k['effective_normal']:.1f} normal rows" + (f"; {zero} rows of weight 0 left out" if zero else "")]
 
     def __repr__(self) -> str:
         """One short line: the dataclass repr held every threshold's every figure and the whole candidate table,

@@ -229,10 +229,15 @@ def check_goal_labels(s: np.ndarray, y: np.ndarray, method: str) -> None:
                             "labelled 0.")
 
 
-def goal_curve(s: np.ndarray, y: np.ndarray, method: str) -> dict[str, np.ndarray]:
-    """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals)."""
+def goal_curve(s: np.ndarray, y: np.ndarray, method: str, w: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The ``curve`` goal ``method`` is chosen on, its labels checked first (``from_goal``'s refusals); ``w``: the
+    rows' weights (all above 0), for a ``weights.curve``."""
     check_goal_labels(s, y, method)
-    return curve(s, y)
+    if w is None:
+        return curve(s, y)
+    from .weights import curve as weighted  # not at the top: weights imports this module
+
+    return weighted(s, y, w)
 
 
 def from_goal(
@@ -291,11 +296,9 @@ def from_goal(
         # the lower end is n / (n + z^2) at best: below 1 on any finite number of labels
         raise OptionError(f"With confident=True (CLI: --confident) {method[4:]} can never reach 1 at the lower end "
                           "of its 95% interval, on any number of labels; use a target below 1, e.g. 0.99.")
-    flagged = np.rint(c["flagged_share"] * len(s))
-    tp = np.rint(c["precision"] * flagged)
     which = "the lower end of its 95% interval" if confident else ""
     if method == "min_precision":
-        prec = wilson(tp, flagged)[0] if confident else c["precision"]
+        prec = _lower_ends(c, len(s), float(y.sum()))[0] if confident else c["precision"]
         ok = np.nonzero(prec >= target)[0]
         if ok.size == 0:
             best = float(np.max(prec))
@@ -306,7 +309,7 @@ def from_goal(
             )
         i = int(ok[np.argmax(c["recall"][ok])])
     elif method == "min_recall":
-        rec = wilson(tp, float(y.sum()))[0] if confident else c["recall"]
+        rec = _lower_ends(c, len(s), float(y.sum()))[1] if confident else c["recall"]
         ok = np.nonzero(rec >= target)[0]
         if ok.size == 0:
             raise BadInputError(
@@ -333,6 +336,18 @@ def from_goal(
 
 
 
+def _lower_ends(c: dict[str, np.ndarray], n: int, pos: float) -> tuple[np.ndarray, np.ndarray]:
+    """The lower ends of the 95% intervals of precision and recall at each cut of ``curve`` ``c`` (of ``n`` rows,
+    ``pos`` anomalies): Wilson's; of a ``weights.curve``, ``weights.lower_ends``."""
+    if "weighted" in c:
+        from .weights import lower_ends  # not at the top: weights imports this module
+
+        return lower_ends(c)
+    flagged = np.rint(c["flagged_share"] * n)
+    tp = np.rint(c["precision"] * flagged)
+    return wilson(tp, flagged)[0], wilson(tp, pos)[0]
+
+
 # the labelled rows of a goal, as labelled._goal_threshold starts its chosen_on: "... (label y, 738 rows, 49 anomalies)"
 _CHOSEN_ROWS = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies)\)")
 
@@ -349,6 +364,10 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
     anomalies its chosen_on names give those counts back (flagged rows, caught anomalies)."""
     if t.method not in LABELLED or None in (t.precision, t.recall, t.flagged_share):
         return {}
+    if "; weighted by " in (t.chosen_on or ""):
+        from .weights import figure_intervals as weighted  # not at the top: weights imports this module
+
+        return weighted(t, share)
     found = _CHOSEN_ROWS.findall(t.chosen_on or "")
     if not found:
         return {}

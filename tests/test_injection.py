@@ -341,3 +341,17 @@ def test_alarm_rate_time_column_and_where_are_quoted_or_refused(con: duckdb.Duck
         ad_duckdb.set_threshold(con, "odd_ae", "odd_rate", "alarm_rate", source="odd_times", per_hour=3, time=payload)
     with pytest.raises(BadInputError):
         ad_duckdb.set_threshold(con, "odd_ae", "odd_rate", "alarm_rate", source="odd_times", rate=0.05, where=payload)
+
+
+def test_a_weight_column_of_odd_name_is_read_as_a_name(con: duckdb.DuckDBPyConnection) -> None:
+    """evaluate / set_threshold weight=: the column's name is quoted as one, and a payload that names no column is
+    refused as a missing column, the victim table intact."""
+    odd = 'w"; DROP TABLE victim; --'
+    src = f"SELECT *, 2.0 AS {_q(odd)} FROM {_q(ODD_TABLE)}"
+    rep = ad_duckdb.evaluate(con, "odd_ae", src, label=ODD_LABEL, weight=odd)
+    assert rep.weights is not None and rep.weights["rows"] == 1200.0
+    th = ad_duckdb.set_threshold(con, "odd_ae", "weighted best", "max_f1", source=src, label=ODD_LABEL, weight=odd)
+    assert f"weighted by {odd}: " in (th.chosen_on or "")
+    for payload in PAYLOADS:
+        with pytest.raises(ad_duckdb.SourceNotFoundError, match="is not in"):
+            ad_duckdb.evaluate(con, "odd_ae", ODD_TABLE, label=ODD_LABEL, weight=payload)

@@ -1,0 +1,276 @@
+"""Sample weights of labelled rows (``evaluate(weight=)``, ``set_threshold(weight=)``): a row of weight w counts as
+w rows, as scikit-learn's metrics count it with ``sample_weight``.
+
+Why: labelled rows are often a sample of the traffic, every fraud but 1 in 50 normal rows, or an audit sample with
+inclusion weights; unweighted, their precision, false-alarm rate, AUC-PR and the cut of a precision goal describe the
+sample, not the traffic. The intervals take Kish's effective sample size (sum w)^2 / sum w^2 of the rows they are
+a share of: 50 normal rows of weight 50 are 2,500 rows' worth of false-alarm rate, but the certainty of 50."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from . import pysource
+from .exceptions import BadInputError, SourceNotFoundError
+from .features import did_you_mean, is_numeric_type
+from .sqltext import shell_word, sql_name, typed_from
+from .store import Threshold
+from .thresholds import check_no_nan, wilson
+
+# the words the intervals' text and JSON say (``Report.weights['intervals']``)
+INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count; precision's "
+             "interval comes from those of recall and false-alarm rate")
+
+
+def effective(w: Any) -> float:
+    """Kish's effective sample size of rows of weights ``w``: (sum w)^2 / sum w^2; 0 without rows."""
+    w = np.asarray(w, dtype=np.float64)
+    sq = float(np.sum(w * w))
+    return float(np.sum(w)) ** 2 / sq if sq > 0 else 0.0
+
+
+def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tuple[str, str]]) -> str:
+    """The weight column as ``source`` names it, refused by name: not a name, missing (with the near names), the
+    label itself, or not numeric (with the cast that makes it one)."""
+    if not isinstance(weight, str) or not weight:
+        from .labelled import _given_label  # not at the top: labelled imports this module
+
+        raise BadInputError(f"Model {ref!r}: weight= (CLI: --weight) must name the column of {source!r} holding each "
+                            f"row's weight (how many rows it stands for, e.g. 50 for normal rows sampled 1 in 50); "
+                            f"got {_given_label(weight, 'weight')}.")
+    types = {c.lower(): (c, t) for c, t in cols}
+    if weight.lower() not in types:
+        raise SourceNotFoundError(f"Model {ref!r}: weight column {weight!r} is not in {source!r}; its columns: "
+                                  f"{', '.join(c for c, _ in cols)}.{did_you_mean(weight, [c for c, _ in cols])}")
+    if weight.lower() == label.lower():
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is the label column; weight= (CLI: --weight) "
+                            "names another column, holding how many rows each labelled row stands for.")
+    name, kind = types[weight.lower()]
+    if not is_numeric_type(kind):
+        col = sql_name(name)
+        raise BadInputError(f"Model {ref!r}: weight column {name!r} of {source!r} is {kind}, not a number; cast it in a "
+                            f"query and pass that as the source, e.g. {_query(f'TRY_CAST({col} AS DOUBLE) AS w', source)} "
+                            "with weight='w' (CLI: --weight w).")
+    return name
+
+
+def _query(select: str, source: str) -> str:
+    """The query adding column ``select`` to ``source``, as the caller pastes it: shell-quoted from the command
+    line, a Python string literal otherwise."""
+    query = f"SELECT *, {select} FROM {typed_from(source)}"
+    return shell_word(query) if pysource.from_command_line() else json.dumps(query, ensure_ascii=False)
+
+
+def check_values(ref: str, source: str, where: str | None, weight: str, w: np.ndarray) -> None:
+    """Refuse weights that count no rows or a negative number of them, each with its fix: NULL (or NaN), negative,
+    infinite, or all zero."""
+    on = f"{source!r}{f' with where={where!r}' if where else ''}"
+    col = sql_name(weight)
+    bad = int(np.isnan(w).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is NULL (or NaN) in {bad} of the {len(w)} rows of "
+                            f"{on}, which then count as no known number of rows; fill it (a row sampled with "
+                            f"certainty has weight 1: {_query(f'coalesce({col}, 1) AS w', source)} with "
+                            f"weight='w'), or leave those rows out with where= (CLI: --where) '{col} IS NOT NULL'.")
+    bad = int((w < 0).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is negative in {bad} of the {len(w)} rows of {on} "
+                            f"(lowest {float(w.min()):g}); a weight is how many rows a row stands for, 0 or more: fix "
+                            f"the column, or leave those rows out with where= (CLI: --where) '{col} >= 0'.")
+    bad = int(np.isinf(w).sum())
+    if bad:
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is infinite in {bad} of the {len(w)} rows of {on}; "
+                            "a weight is a finite number of rows (an inclusion probability of 0 has no inverse): fix "
+                            "the column or leave those rows out with where= (CLI: --where).")
+    if not (w > 0).any():
+        raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 in every one of the {len(w)} rows of {on}, so "
+                            "they count as no rows; check that weight= (CLI: --weight) names the column of how many "
+                            "rows each one stands for (1 for a row not sampled down).")
+
+
+def check_classes(ref: str, weight: str, y: np.ndarray, w: np.ndarray) -> None:
+    """Refuse weights of 0 on every row of a class the rows hold. Why: the rows of weight 0 are left out, and then
+    "none of the rows is an anomaly" blamed the label column and the filter, not the weights."""
+    for value, what in ((1, "anomaly (label 1)"), (0, "normal row (label 0)")):
+        rows = y == value
+        if rows.any() and not (w[rows] > 0).any():
+            raise BadInputError(f"Model {ref!r}: weight column {weight!r} is 0 on every {what}, all "
+                                f"{int(rows.sum())} of them, so they count as none; a weight is how many rows a row "
+                                "stands for: check the column (1 for a row not sampled down, e.g. each anomaly kept).")
+
+
+def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+    """``thresholds.curve`` of rows of weights ``w`` (all above 0): ``tp`` and ``flagged`` are the weights of the
+    anomalies and rows flagged at each cut, and precision, recall, F1 and ``flagged_share`` are theirs, as
+    scikit-learn's ``precision_recall_curve(sample_weight=)``; ``tp_w2`` and ``flagged_w2``: their sums of squared
+    weights, for Kish's effective sizes; ``weighted``: marks the curve as one of weights."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    check_no_nan(s, "threshold curve")
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order]
+    ws = np.asarray(w, dtype=np.float64)[order]
+    yw = np.where(y[order], ws, 0.0)
+    distinct = np.r_[np.nonzero(s_sorted[1:] != s_sorted[:-1])[0], len(s) - 1]
+    tp = np.cumsum(yw)[distinct]
+    flagged = np.cumsum(ws)[distinct]
+    pos, total = float(tp[-1]), float(flagged[-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(flagged > 0, tp / flagged, 0.0)
+        recall = tp / pos if pos > 0 else np.zeros_like(tp)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        mid = (s_sorted[distinct[:-1]] + s_sorted[distinct[1:]]) / 2.0
+    values = np.r_[np.where(np.isfinite(mid), mid, s_sorted[distinct[1:]]), np.nextafter(s_sorted[-1], -np.inf)]
+    return {"threshold": values, "precision": precision, "recall": recall, "f1": f1, "flagged_share": flagged / total,
+            "tp": tp, "flagged": flagged, "scores": s_sorted[distinct],
+            "tp_w2": np.cumsum(yw * ws)[distinct], "flagged_w2": np.cumsum(ws * ws)[distinct],
+            "weighted": np.ones(1, dtype=bool)}
+
+
+def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, float]:
+    """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights. The interval of
+    recall is Wilson's on Kish's effective size of the anomalies; precision's comes from the Wilson intervals of
+    recall and false-alarm rate on each class's effective size (``precision_interval``)."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels).astype(bool)
+    flag = s > threshold
+    tp, fp = float(w[flag & y].sum()), float(w[flag & ~y].sum())
+    fn, tn = float(w[~flag & y].sum()), float(w[~flag & ~y].sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    n_pos, n_neg = effective(w[y]), effective(w[~y])
+    p_lo, p_hi = precision_interval(recall, fp / (fp + tn) if fp + tn else 0.0, tp + fn, fp + tn, n_pos, n_neg)
+    if tp + fp == 0:
+        p_lo, p_hi = float("nan"), float("nan")  # no row flagged: no precision, as Wilson's of 0 rows
+    r_lo, r_hi = wilson(recall * n_pos, n_pos)
+    total = tp + fp + fn + tn
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
+            "flagged_share": (tp + fp) / total if total else 0.0,
+            "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
+
+
+def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n_pos: float, n_neg: float) -> Any:
+    """The 95% interval of the precision of weighted rows, pos x recall / (pos x recall + neg x false-alarm rate)
+    (``pos``, ``neg``: the classes' weights), from the Wilson intervals of recall and false-alarm rate on Kish's
+    effective sizes ``n_pos`` and ``n_neg`` (elementwise): ``intervals.precision_at_share``'s ends.
+
+    Why not Wilson's on the flagged rows' effective size: with normal rows sampled 1 in 10, 187 anomalies and one
+    normal row of weight 10 flagged were an effective 135 rows, and the interval 0.90-0.98 left out the precision of
+    the whole table, 0.878; the uncertainty is in how many false alarms the few sampled normal rows stand for."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r_lo, r_hi = wilson(np.asarray(recall) * n_pos, n_pos)
+        if neg <= 0:  # no normal row: every flag is right
+            return np.ones_like(r_lo)[()], np.ones_like(r_hi)[()]
+        f_lo, f_hi = wilson(np.asarray(false_alarms) * n_neg, n_neg)
+
+        def at(r: Any, f: Any) -> Any:
+            caught, alarms = pos * r, neg * f
+            return np.where(caught + alarms > 0, caught / (caught + alarms), 1.0)[()]
+
+        return at(r_lo, f_hi), at(r_hi, f_lo)
+
+
+def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The lower ends of the 95% intervals of precision (``precision_interval``) and recall (Wilson's on the
+    anomalies' effective size) at each cut of a ``curve`` ``c``, for a goal with ``confident=True``."""
+    fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
+    pos, neg = float(c["tp"][-1]), float(fp[-1])
+    n_pos = pos * pos / float(c["tp_w2"][-1])
+    n_neg = neg * neg / float(fp2[-1]) if fp2[-1] > 0 else 0.0
+    precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg)[0]
+    return precision, wilson(c["recall"] * n_pos, n_pos)[0]
+
+
+# what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
+# rows, 50 anomalies, Kish's effective sizes 50.0 anomalies and 1160.4 normal rows)"
+_CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
+                     r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows\)")
+
+
+def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
+    """``thresholds.figure_intervals`` of a goal chosen on weighted rows: the intervals ``evaluate(weight=)`` gives
+    its precision and recall, from the weighted totals and Kish's effective sizes its ``chosen_on`` records; empty
+    when it records none."""
+    found = _CHOSEN.findall(t.chosen_on or "")
+    if not found or None in (t.precision, t.recall, t.flagged_share):
+        return {}
+    rows, anomalies, total, pos, n_pos, n_neg = (float(v) for v in found[-1])
+    neg = total - pos
+    recall, flagged = float(t.recall), float(t.flagged_share) * total  # type: ignore[arg-type]
+    m = {"tp": recall * pos, "fn": pos - recall * pos}
+    m["fp"] = max(flagged - m["tp"], 0.0)
+    m["tn"] = neg - m["fp"]
+    p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
+    r_lo, r_hi = wilson(recall * n_pos, n_pos)
+    out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi,
+           "anomalies": int(anomalies)}
+    if share is not None:
+        from .metrics import at_share  # not at the top: metrics is the heavier module
+
+        out.update(at_share(m, share, counts=effective_counts(m, n_pos, n_neg)))
+    return out
+
+
+def effective_counts(m: dict[str, float], n_pos: float, n_neg: float) -> tuple[float, float, float, float]:
+    """``m``'s tp, fp, fn, tn scaled to Kish's effective sizes ``n_pos`` (anomalies) and ``n_neg`` (normal rows):
+    the counts intervals of recall and false-alarm rate take."""
+    pos, neg = m["tp"] + m["fn"], m["fp"] + m["tn"]
+    tp = m["tp"] / pos * n_pos if pos else 0.0
+    fp = m["fp"] / neg * n_neg if neg else 0.0
+    return tp, fp, n_pos - tp, n_neg - fp
+
+
+def summary(weight: str, y: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    """What a report says of the weights: the column, the rows and anomalies they stand for, and Kish's effective
+    sizes of each class (``INTERVALS``)."""
+    yb = y.astype(bool)
+    return {"column": weight, "rows": float(w.sum()), "anomalies": float(w[yb].sum()),
+            "effective_anomalies": effective(w[yb]), "effective_normal": effective(w[~yb]),
+            "zero_weight_rows": int((w == 0).sum()), "intervals": INTERVALS}
+
+
+def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarray, w: np.ndarray,
+                   z: float | None = None) -> Any:
+    """``metrics.paired_auc_roc`` of rows of weights ``w`` (all above 0): each version's AUC-ROC as scikit-learn's
+    ``roc_auc_score(sample_weight=)``, and DeLong's paired test on weighted placement values (each anomaly's share of
+    the normal rows' weight below it, ties half; each normal row's share of the anomalies' weight above it), their
+    covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
+    ``metrics.paired_auc_roc``'s figures."""
+    from .metrics import paired_test  # not at the top: metrics is the heavier module, imported by the callers
+    from .thresholds import Z95
+
+    z = Z95 if z is None else z
+    y = np.asarray(labels).astype(bool)
+    w = np.asarray(w, dtype=np.float64)
+    wp, wn = w[y], w[~y]
+    e_pos, e_neg = effective(wp), effective(wn)
+    if e_pos < 2 or e_neg < 2:
+        raise ValueError("paired_auc_roc needs an effective size of at least 2 anomalies and 2 normal rows")
+    aucs, v_pos, v_neg = [], [], []
+    for s in (np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)):
+        check_no_nan(s, "paired_auc_roc")
+        x, o = s[y], s[~y]
+        v_pos.append(_share_below(x, o, wn))
+        v_neg.append(1.0 - _share_below(o, x, wp))
+        aucs.append(float(np.sum(wp * v_pos[-1]) / wp.sum()))
+    return paired_test(aucs, _cov(np.vstack(v_pos), wp) / (e_pos - 1) + _cov(np.vstack(v_neg), wn) / (e_neg - 1), z)
+
+
+def _share_below(x: np.ndarray, other: np.ndarray, w_other: np.ndarray) -> np.ndarray:
+    """For each value of ``x``, the share of ``other``'s weight (``w_other``) below it, ties counted half."""
+    order = np.argsort(other, kind="stable")
+    sorted_o = other[order]
+    cum = np.r_[0.0, np.cumsum(w_other[order])]
+    lo, hi = np.searchsorted(sorted_o, x, side="left"), np.searchsorted(sorted_o, x, side="right")
+    return (cum[lo] + (cum[hi] - cum[lo]) / 2.0) / cum[-1]
+
+
+def _cov(v: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The weighted covariance (divided by the weights' sum) of the rows of ``v``."""
+    d = v - (v @ w / w.sum())[:, None]
+    return np.asarray((d * w) @ d.T / w.sum())

@@ -1,0 +1,341 @@
+"""Sample weights of labelled rows (evaluate / set_threshold weight=, CLI --weight): each row counts as its weight,
+as scikit-learn's metrics with sample_weight; intervals on Kish's effective sizes; bad weights refused by name."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
+
+import ad_duckdb
+from ad_duckdb import intervals, metrics, thresholds, weights
+from ad_duckdb.cli import cli
+
+from conftest import FAST
+
+# the rows: 1200 normal rows of 50 feature values (so scores tie in runs), 40 anomalies breaking b's law, and 10
+# anomalies that copy normal rows (ties across the classes); normal rows sampled 1 in 50 (weight 50), a sixth of
+# them 1 in 33.5, anomalies all kept (weight 1), and 20 normal rows given weight 0
+ROWS = """
+CREATE TABLE lab AS
+SELECT range AS id, (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b, 0 AS y,
+       CASE WHEN range < 20 THEN 0 WHEN range % 6 = 0 THEN 33.5 ELSE 50 END AS w
+FROM range(1200)
+UNION ALL
+SELECT 5000 + range, (range % 50)::DOUBLE, 100.0 - (range % 50) * 2.0, 1, 1 FROM range(40)
+UNION ALL
+SELECT 6000 + range, (range % 50)::DOUBLE, (range % 50) * 2.0 + (range % 7) / 7.0, 1, 1 FROM range(10)
+"""
+
+
+def _trained(con: duckdb.DuckDBPyConnection) -> None:
+    """Table t of 3000 rows (b follows a) and model m trained on it."""
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range % 50) * 2.0 + (range % 7) / 7.0 AS b "
+                "FROM range(3000)")
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **FAST)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = str(tmp_path_factory.mktemp("weights") / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        _trained(con)
+        con.execute(ROWS)
+    finally:
+        con.close()
+    yield path
+
+
+@pytest.fixture
+def con(db: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = ad_duckdb.connect(db)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _scored(con: duckdb.DuckDBPyConnection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    s, y, w = con.execute("SELECT anomaly_score('m', a, b), y, w FROM lab").fetchnumpy().values()
+    return np.asarray(s, dtype=np.float64), np.asarray(y), np.asarray(w, dtype=np.float64)
+
+
+def test_weighted_evaluate_equals_scikit_learns_sample_weight(con: duckdb.DuckDBPyConnection) -> None:
+    s, y, w = _scored(con)
+    assert len(np.unique(s)) < len(s) / 2 and np.isin(s[y == 1], s[y == 0]).sum() >= 10  # ties, also across classes
+    rep = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w")
+    assert rep.auc_roc == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+    assert rep.auc_pr == pytest.approx(average_precision_score(y, s, sample_weight=w), abs=1e-12)
+    assert rep.auc_roc != pytest.approx(roc_auc_score(y, s), abs=1e-6)  # the weights change it here
+    for name, m in rep.at_thresholds.items():
+        pred = (s > m["value"]).astype(int)
+        assert m["precision"] == pytest.approx(precision_score(y, pred, sample_weight=w, zero_division=0)), name
+        assert m["recall"] == pytest.approx(recall_score(y, pred, sample_weight=w)), name
+        assert m["f1"] == pytest.approx(f1_score(y, pred, sample_weight=w, zero_division=0)), name
+        assert m["flagged_share"] == pytest.approx(w[pred == 1].sum() / w.sum()), name
+        assert m["fp"] == pytest.approx(w[(pred == 1) & (y == 0)].sum()), name
+    # every candidate cut of the table too
+    for r in rep.table:
+        pred = (s > r["threshold"]).astype(int)
+        assert r["precision"] == pytest.approx(precision_score(y, pred, sample_weight=w, zero_division=0))
+        assert r["recall"] == pytest.approx(recall_score(y, pred, sample_weight=w))
+
+
+def test_weighted_curve_equals_the_rows_repeated() -> None:
+    """Integer weights: a row of weight 3 is three rows, for every point of the curve and both AUCs."""
+    rng = np.random.default_rng(1)
+    s = np.round(rng.normal(size=300), 1)  # ties
+    y = (rng.random(300) < 0.2).astype(int)
+    w = rng.integers(1, 5, size=300).astype(np.float64)
+    c = weights.curve(s, y, w)
+    rs, ry = np.repeat(s, w.astype(int)), np.repeat(y, w.astype(int))
+    r = thresholds.curve(rs, ry)
+    for k in ("threshold", "precision", "recall", "f1", "flagged_share", "tp", "flagged"):
+        np.testing.assert_allclose(c[k], r[k], rtol=1e-12, err_msg=k)
+    pos, neg = float(w[y == 1].sum()), float(w[y == 0].sum())
+    assert metrics.curve_auc_roc(c, pos, neg) == pytest.approx(metrics.auc_roc(rs, ry), abs=1e-12)
+    assert metrics.auc_pr(s, y, c=c) == pytest.approx(metrics.auc_pr(rs, ry), abs=1e-12)
+    for t in (-0.5, 0.0, 0.7):
+        a, b = weights.confusion(s, y, w, t), metrics.confusion(rs, ry, t)
+        for k in ("tp", "fp", "fn", "tn", "precision", "recall", "f1", "flagged_share"):
+            assert a[k] == pytest.approx(b[k]), (t, k)
+
+
+def test_intervals_take_kishs_effective_sizes(con: duckdb.DuckDBPyConnection) -> None:
+    s, y, w = _scored(con)
+    rep = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w")
+    k = rep.weights
+    assert k is not None and k["column"] == "w" and k["zero_weight_rows"] == 20
+    normal = w[(y == 0) & (w > 0)]
+    assert k["effective_normal"] == pytest.approx(normal.sum() ** 2 / (normal ** 2).sum())
+    assert k["effective_anomalies"] == pytest.approx(50.0)  # weight 1 each
+    assert k["rows"] == pytest.approx(w.sum()) and k["anomalies"] == pytest.approx(50.0)
+    assert "Kish" in k["intervals"]
+    # recall's interval: Wilson's on the 50 anomalies (weights 1), as unweighted
+    m = rep.at_thresholds["default"]
+    lo, hi = thresholds.wilson(m["recall"] * 50, 50)
+    assert (m["recall_lo"], m["recall_hi"]) == pytest.approx((lo, hi))
+    # precision's: from the intervals of recall and false-alarm rate on each class's effective size, as
+    # evaluate's precision at a stated share (here the weighted rows' own), not on the thousands of rows they stand for
+    pos, neg = w[y == 1].sum(), w[y == 0].sum()
+    tp, fp, fn, tn = weights.effective_counts(m, k["effective_anomalies"], k["effective_normal"])
+    lo, hi = intervals.precision_at_share(tp, fp, fn, tn, pos / (pos + neg))
+    assert (m["precision_lo"], m["precision_hi"]) == pytest.approx((lo, hi))
+    assert m["precision_lo"] < m["precision"] < m["precision_hi"]
+    text = str(rep)
+    assert "weighted by w: " in text and "Kish's effective sample size" in text and "20 rows of weight 0" in text
+    assert rep.rows == 1230 and rep.anomalies == 50  # the rows read, weight 0 left out
+
+
+def test_weighted_goals_choose_the_cut_of_the_rows_repeated(tmp_path: Path) -> None:
+    """min_precision, max_f1, flag_budget and min_cost on weighted rows store what they store on the rows
+    repeated as many times; chosen_on says the rows were weighted, with Kish's sizes."""
+    con = ad_duckdb.connect(str(tmp_path / "g.duckdb"))
+    try:
+        _trained(con)
+        con.execute(ROWS.replace("33.5", "3").replace("ELSE 50", "ELSE 2"))
+        con.execute("CREATE TABLE rep AS SELECT lab.* FROM lab, range(1000) r(k) WHERE k < w")
+        goals = {"min_precision": {"target": 0.5}, "max_f1": {}, "flag_budget": {"target": 0.05},
+                 "min_cost": {"miss_cost": 40.0, "alarm_cost": 1.0}, "min_recall": {"target": 0.8}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the repeated rows are said to repeat
+            for method, kw in goals.items():
+                a = ad_duckdb.set_threshold(con, "m", f"w_{method}", method, source="lab", label="y", weight="w", **kw)
+                b = ad_duckdb.set_threshold(con, "m", f"r_{method}", method, source="rep", label="y", **kw)
+                assert a.value == b.value, method
+                for k in ("precision", "recall", "f1", "flagged_share"):
+                    assert getattr(a, k) == pytest.approx(getattr(b, k)), (method, k)
+                assert "weighted by w: " in (a.chosen_on or "") and "Kish's effective sizes" in (a.chosen_on or "")
+        # stored with the threshold, as show gives it
+        stored = con.execute("SELECT chosen_on FROM ad_thresholds WHERE threshold_name = 'w_max_f1'").fetchall()
+        assert "weighted by w: " in stored[0][0]
+    finally:
+        con.close()
+
+
+def test_confident_goal_on_weighted_rows_takes_the_effective_sizes(con: duckdb.DuckDBPyConnection) -> None:
+    """confident=True: the lower end of the precision's interval evaluate gives weighted rows meets the target (on
+    each class's effective size, not on the fifty times more rows the weights stand for)."""
+    s, y, w = _scored(con)
+    th = ad_duckdb.set_threshold(con, "m", "sure", "min_precision", target=0.12, confident=True, source="lab",
+                                 label="y", weight="w")
+    rep = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w")
+    assert rep.at_thresholds["sure"]["precision_lo"] >= 0.12 - 1e-12  # the interval evaluate gives it
+    looser = ad_duckdb.set_threshold(con, "m", "loose", "min_precision", target=0.12, source="lab", label="y",
+                                     weight="w")
+    assert looser.value <= th.value
+    assert th.precision == pytest.approx(precision_score(y, (s > th.value).astype(int), sample_weight=w))
+
+
+def test_bad_weights_are_named_with_their_fix(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE VIEW bad AS SELECT *, CASE WHEN id = 3 THEN NULL ELSE w END AS w_null, "
+                "CASE WHEN id = 3 THEN -2 ELSE w END AS w_neg, w::VARCHAR AS w_text, 0 AS w_zero, "
+                "CASE WHEN id = 3 THEN 'infinity'::DOUBLE ELSE w END AS w_inf FROM lab")
+    cases = {"wieght": (ad_duckdb.SourceNotFoundError, r"weight column 'wieght' is not in 'bad'; its columns: id, a, b, "
+                        r"y, w, w_null"),
+             "w_null": (ad_duckdb.BadInputError, r"NULL \(or NaN\) in 1 of the 1250 rows.*coalesce\(w_null, 1\)"
+                        r".*'w_null IS NOT NULL'"),
+             "w_neg": (ad_duckdb.BadInputError, r"negative in 1 of the 1250 rows.*lowest -2.*'w_neg >= 0'"),
+             "w_text": (ad_duckdb.BadInputError, r"is VARCHAR, not a number.*TRY_CAST\(w_text AS DOUBLE\)"),
+             "w_zero": (ad_duckdb.BadInputError, r"is 0 in every one of the 1250 rows"),
+             "w_inf": (ad_duckdb.BadInputError, r"infinite in 1 of the 1250 rows"),
+             "y": (ad_duckdb.BadInputError, r"weight column 'y' is the label column")}
+    for col, (kind, msg) in cases.items():
+        with pytest.raises(kind, match=msg):
+            ad_duckdb.evaluate(con, "m", "bad", label="y", weight=col)
+        with pytest.raises(kind, match=msg):
+            ad_duckdb.set_threshold(con, "m", "x", "max_f1", source="bad", label="y", weight=col)
+    with pytest.raises(ad_duckdb.SourceNotFoundError, match=r"Did you mean 'w_neg'"):
+        ad_duckdb.evaluate(con, "m", "bad", label="y", weight="w_nag")
+    with pytest.raises(ad_duckdb.OptionError, match=r"method 'manual' does not use weight \(CLI: --weight\)"):
+        ad_duckdb.set_threshold(con, "m", "x", "manual", value=3.0, weight="w")
+
+
+def test_cli_weight_in_evaluate_and_threshold(db: str) -> None:
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "lab", "--label", "y", "--weight", "w", "--quiet",
+                                   "--format", "json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["weights"]["column"] == "w" and "Kish" in doc["weights"]["intervals"]
+    assert doc["weights"]["effective_anomalies"] == pytest.approx(50.0)
+    res = CliRunner().invoke(cli, ["threshold", db, "m", "p30w", "--method", "min_precision", "--target", "0.3",
+                                   "--source", "lab", "--label", "y", "--weight", "w", "--quiet", "--format", "json"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    stored = json.loads(res.output)
+    assert "weighted by w: " in stored["chosen_on"]
+    # the intervals evaluate --weight gives it (from the totals and effective sizes its chosen_on records)
+    con = ad_duckdb.connect(db, read_only=True)
+    try:
+        m = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w").at_thresholds["p30w"]
+    finally:
+        con.close()
+    for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+        assert stored[k] == pytest.approx(m[k], abs=2e-3), k
+    for cmd in ("evaluate", "threshold"):
+        help_text = CliRunner().invoke(cli, [cmd, "--help"]).output
+        assert "--weight" in help_text and "1 in 50" in help_text
+
+
+def test_zero_weight_rows_count_as_none(con: duckdb.DuckDBPyConnection) -> None:
+    a = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w")
+    b = ad_duckdb.evaluate(con, "m", "lab", label="y", weight="w", where="w > 0")
+    assert (a.auc_roc, a.auc_pr, a.rows) == (b.auc_roc, b.auc_pr, b.rows)
+    assert a.at_thresholds == b.at_thresholds
+
+
+def test_unweighted_evaluate_is_as_before(con: duckdb.DuckDBPyConnection) -> None:
+    """Without weight= nothing changes: no weights in the report, and unit weights give the same figures."""
+    a = ad_duckdb.evaluate(con, "m", "lab", label="y")
+    b = ad_duckdb.evaluate(con, "m", "SELECT *, 1 AS one FROM lab", label="y", weight="one")
+    assert a.weights is None and "weighted" not in str(a)
+    from dataclasses import asdict
+
+    assert "weights" not in asdict(a) and "weights" not in asdict(b)  # evaluate --format json adds it when weighted
+    assert b.auc_roc == pytest.approx(a.auc_roc, abs=1e-12) and b.auc_pr == pytest.approx(a.auc_pr, abs=1e-12)
+    assert b.auc_roc_interval == pytest.approx(a.auc_roc_interval, abs=1e-9)
+    for name, m in a.at_thresholds.items():
+        # (precision's interval on weighted rows comes from recall's and the false-alarm rate's, not Wilson's)
+        for k in ("precision", "recall", "recall_lo", "recall_hi"):
+            assert b.at_thresholds[name][k] == pytest.approx(m[k], abs=1e-12), (name, k)
+
+
+def test_a_retrain_chooses_a_weighted_goal_again_weighted(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "c.duckdb"))
+    try:
+        _trained(con)
+        con.execute(ROWS)
+        ad_duckdb.set_threshold(con, "m", "p30w", "min_precision", target=0.3, source="lab", label="y", weight="w")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], carry_thresholds=True, **{**FAST, "seed": 1})
+        (chosen_on, value), = con.execute("SELECT chosen_on, value FROM ad_thresholds WHERE version = 2 AND "
+                                          "threshold_name = 'p30w'").fetchall()
+        assert "weighted by w: " in chosen_on and "chosen again for this version" in chosen_on
+        s, y, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@2', a, b), y, w FROM lab").fetchnumpy().values())
+        assert precision_score(y, (s > value).astype(int), sample_weight=w) >= 0.3
+    finally:
+        con.close()
+
+
+def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.2).astype(int)
+    a, b = np.round(rng.normal(size=400) + y, 1), np.round(rng.normal(size=400) + 1.5 * y, 1)  # ties
+    p, q = metrics.paired_auc_roc(a, b, y), weights.paired_auc_roc(a, b, y, np.ones(400))
+    for k in ("auc_a", "auc_b", "diff", "low", "high", "p_value"):
+        assert getattr(q, k) == pytest.approx(getattr(p, k), abs=1e-12), k
+    w = rng.integers(1, 6, 400).astype(np.float64)
+    q = weights.paired_auc_roc(a, b, y, w)
+    assert q.auc_a == pytest.approx(roc_auc_score(y, a, sample_weight=w), abs=1e-12)
+    assert q.auc_b == pytest.approx(roc_auc_score(y, b, sample_weight=w), abs=1e-12)
+
+
+def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
+    con = ad_duckdb.connect(str(tmp_path / "cmp.duckdb"))
+    try:
+        _trained(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+        con.execute(ROWS)
+        from ad_duckdb.compare import compare_versions
+
+        r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
+        s1, s2, y, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@1', a, b), anomaly_score('m@2', a, b), y, w FROM lab").fetchnumpy().values())
+        j = r.labelled
+        assert j is not None and j.weights is not None and j.weights["column"] == "w"
+        assert j.auc_roc_a == pytest.approx(roc_auc_score(y, s1, sample_weight=w), abs=1e-12)
+        assert j.auc_roc_b == pytest.approx(roc_auc_score(y, s2, sample_weight=w), abs=1e-12)
+        assert j.auc_pr_b == pytest.approx(average_precision_score(y, s2, sample_weight=w), abs=1e-12)
+        d = next(t for t in r.thresholds if t.name == "default")
+        assert d.precision_b == pytest.approx(precision_score(y, (s2 > d.value_b).astype(int), sample_weight=w))
+        assert "weighted by w (Kish's effective sizes" in str(r)
+        with pytest.raises(ad_duckdb.OptionError, match="give label="):
+            compare_versions(con, "m@1", "m@2", "lab", weight="w")
+        with pytest.raises(ad_duckdb.BadInputError, match="is negative in"):
+            compare_versions(con, "m@1", "m@2", "SELECT *, -w AS nw FROM lab", label="y", weight="nw")
+    finally:
+        con.close()
+
+
+def test_weights_of_0_on_a_whole_class_and_a_column_given_as_values_are_named(con: duckdb.DuckDBPyConnection) -> None:
+    """Anomalies all of weight 0 were left out, and the error blamed the label column and the filter; a DataFrame's
+    column passed as weight=df.w printed its thousands of values."""
+    src = "SELECT * REPLACE (CASE WHEN y = 1 THEN 0 ELSE w END AS w) FROM lab"
+    with pytest.raises(ad_duckdb.BadInputError, match=r"weight column 'w' is 0 on every anomaly \(label 1\), all 50"):
+        ad_duckdb.evaluate(con, "m", src, label="y", weight="w")
+    with pytest.raises(ad_duckdb.BadInputError, match=r"is 0 on every normal row \(label 0\), all 1200"):
+        ad_duckdb.set_threshold(con, "m", "x", "max_f1", source="SELECT * REPLACE (y AS w) FROM lab", label="y",
+                                weight="w")
+    df = con.execute("SELECT * FROM lab").df()
+    with pytest.raises(ad_duckdb.BadInputError, match=r"got a pandas Series of 1250 values; pass its name: "
+                                                      r"weight='w'\.$"):
+        ad_duckdb.evaluate(con, "m", "df", label="y", weight=df.w)
+    assert ad_duckdb.evaluate(con, "m", "df", label="y", weight="w").weights is not None
+
+
+def test_precision_interval_of_a_sample_holds_the_whole_tables_precision() -> None:
+    """300 anomalies (187 flagged) and 2700 normal rows (26 flagged): precision 0.878. A sample of every anomaly and
+    1 in 10 normal rows (weight 10) that drew 1 flagged normal row reads 0.949; Wilson's interval on the flagged rows'
+    effective size (187 + 1 rows: 135) was 0.90-0.98, without the table's 0.878. The uncertainty is in how many false
+    alarms the one sampled row stands for, which the false-alarm rate's interval on 270 normal rows carries."""
+    y = np.r_[np.ones(300), np.zeros(270)].astype(int)
+    s = np.r_[np.ones(187), np.zeros(113), np.ones(1), np.zeros(269)]
+    w = np.where(y == 1, 1.0, 10.0)
+    m = weights.confusion(s, y, w, 0.5)
+    assert m["precision"] == pytest.approx(187 / 197)
+    assert m["precision_lo"] < 187 / 213 < m["precision_hi"]
+
+
+def test_csv_of_a_weighted_evaluation_says_its_figures_are_weighted(db: str) -> None:
+    res = CliRunner().invoke(cli, ["evaluate", db, "m", "lab", "--label", "y", "--weight", "w", "--quiet", "--format",
+                                   "csv"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "count each row as its 'w' rows (--weight)" in res.stderr and "weight" not in res.stdout
