@@ -38,6 +38,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .dbtattached import attached_models
+from .dbtnodes import follow_nodes, unit_test_running
 from .dbtnotes import relay_notes
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
@@ -226,7 +227,12 @@ class Plugin(BasePlugin):
                 "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
-            reg.not_found_hint += where + _unit_test_hint(_empty_run())
+            reg.not_found_hint += where
+            # Why only while a unit test runs: the paragraph is about unit tests' mocked inputs, and a plain `dbt run`
+            # (which runs none) added it to every model not found
+            follow_nodes()
+            unit_hint = _unit_test_hint(_empty_run())
+            reg.not_found_now = lambda: unit_hint if unit_test_running() else ""
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
             # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
             # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message

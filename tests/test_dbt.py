@@ -1084,3 +1084,21 @@ def test_readme_unit_tests_pass_in_dbt_build_empty_on_a_new_database(tmp_path: P
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "PASS tx_scores::tx_scores_keeps_every_row" in proc.stdout
     assert "PASS daily_anomaly_rates::daily_rates_count_flags" in proc.stdout
+
+
+def test_unit_test_paragraph_only_when_a_unit_test_fails(tmp_path: Path) -> None:
+    # The paragraph on unit tests' mocked inputs was added to every "model not found" of a dbt run, though a plain
+    # `dbt run` runs no unit test: a model naming a model not stored yet read three fixes, two of them about unit tests.
+    work = _small_project(tmp_path / "plain", {"scored.sql": _SCORED, "flagged.sql": _FLAGGED,
+                                               "ut.yml": _unit_tests(expect_score=False)})
+    for args in (["run"], ["build"]):  # build runs the (passing) unit tests first, then the failing model
+        proc = run_dbt([*args, "--profiles-dir", "."], work)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-4000:]
+        assert "No model 'ae' in table ad_models" in out and "must run after its training model" in out, out[-4000:]
+        assert "unit test" not in out.split("No model 'ae'", 1)[1], (args, out[-4000:])
+    # the unit test whose expect lists the score does call the function: there it is said
+    (work / "models" / "ut.yml").write_text(_unit_tests(expect_score=True))
+    proc = run_dbt(["test", "--profiles-dir", ".", "--select", "scored"], work)
+    out = proc.stdout + proc.stderr
+    assert "A dbt unit test (unit_tests:) mocks the model's inputs" in out, out[-4000:]
