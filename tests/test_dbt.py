@@ -1049,7 +1049,8 @@ def test_threshold_stored_by_a_models_own_pre_hook(tmp_path: Path) -> None:
     assert proc.returncode != 0, out[-4000:]
     assert "Model 'ae@1' has no threshold 'cut'" in out, out[-4000:]
     assert ("In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is not "
-            "seen by that node: give the hook transaction: false") in out
+            "seen by that node: store it with the macro ad_duckdb_set_threshold") in out
+    assert "which commits it at once; or give the hook transaction: false" in out
     for fixed in ("{{ config(pre_hook={'sql': \"" + _CUT + "\", 'transaction': false}) }}\n",  # what it says to do
                   "on-run-start"):
         con = duckdb.connect(str(work / "small.duckdb"))
@@ -1102,3 +1103,106 @@ def test_unit_test_paragraph_only_when_a_unit_test_fails(tmp_path: Path) -> None
     proc = run_dbt(["test", "--profiles-dir", ".", "--select", "scored"], work)
     out = proc.stdout + proc.stderr
     assert "A dbt unit test (unit_tests:) mocks the model's inputs" in out, out[-4000:]
+
+
+_LABELLED_SRC = ("select range::double as a, sqrt(range) as b, (range % 97 = 0)::int as lab, "
+                 "DATE '2024-01-01' + (range // 20)::int as day from range(400)\n")
+
+
+def _threshold_project(work: Path, models: dict[str, str]) -> Path:
+    """A small project with model 'ae@1' stored and the example project's macro ad_duckdb_set_threshold."""
+    _small_project(work, models)
+    (work / "models" / "src.sql").write_text(_LABELLED_SRC)
+    (work / "macros").mkdir()
+    shutil.copy(PROJECT / "macros" / "ad_duckdb_set_threshold.sql", work / "macros")
+    con = duckdb.connect(str(work / "small.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400); "
+                    "CREATE TABLE victim AS SELECT 1 AS x")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+    finally:
+        con.close()
+    return work
+
+
+def _stored_thresholds(work: Path) -> dict[str, tuple[str, float]]:
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM victim").fetchall() == [(1,)]
+        return {n: (m, v) for n, m, v in con.execute("SELECT threshold_name, method, value FROM ad_thresholds "
+                                                     "WHERE model = 'ae' AND version = 1").fetchall()}
+    finally:
+        con.close()
+
+
+def test_dbt_macro_sets_thresholds_in_hooks_and_run_operation(tmp_path: Path) -> None:
+    # dbt had no way to store a threshold chosen by a goal (max_f1, alarm_rate, ...): only a Python model calling
+    # ad_duckdb.set_threshold, or an INSERT of a value. The macro ad_duckdb_set_threshold mirrors `ad-duckdb
+    # threshold`: in a model's own pre_hook (seen by that model, though the hook runs in its transaction), in a
+    # post_hook with transaction: false on the rows just built, and from dbt run-operation.
+    hooked = ("{{ config(pre_hook=\"{{ ad_duckdb_set_threshold('ae', 'cut', 'contamination', target=0.05) }}\") }}\n"
+              "select a, b, is_anomaly_at('ae', 'cut', a, b) as f from {{ ref('src') }}\n")
+    labelled = ("{{ config(post_hook={'sql': \"{{ ad_duckdb_set_threshold('ae', 'best', 'max_f1', source=this, "
+                "label='lab') }}\", 'transaction': false}) }}\nselect * from {{ ref('src') }}\n")
+    work = _threshold_project(tmp_path / "th", {"hooked.sql": hooked, "labelled.sql": labelled})
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert re.search(r"ad_duckdb: stored threshold 'cut' = [\d.]+ \(contamination, training scores \(contamination "
+                     r"0\.05\)\) for ae@1", out), out[-4000:]
+    assert "stored threshold 'best'" in out and "label lab, 400 rows, 5 anomalies" in out
+    stored = _stored_thresholds(work)
+    assert stored["cut"][0] == "contamination" and stored["best"][0] == "max_f1"
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:  # the model read the threshold its own pre_hook stored: about 5% of training-like rows flagged
+        assert 0 < con.execute("SELECT count(*) FILTER (WHERE f) FROM hooked").fetchall()[0][0] < 400
+    finally:
+        con.close()
+    # run-operation: alarm_rate with a period, and names and filters holding quotes (kept whole, never run as SQL)
+    odd = "x'; DROP TABLE victim; --"
+    args = ("{model: ae, name: \"" + odd + "\", method: alarm_rate, source: src, per_day: 2, time: day, "
+            "where: \"day >= '2024-01-05'\"}")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", args], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert f"stored threshold '{odd}'" in out and "target 2 alarms a day" in out, out[-4000:]
+    assert _stored_thresholds(work)[odd][0] == "alarm_rate"
+    # a mistake names the method and the fix, as set_threshold's own messages do
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args",
+                    "{model: ae, name: c2, method: contamination, target: 5}"], work)
+    assert proc.returncode != 0 and "got 5 (for 5%, target=0.05)" in proc.stdout + proc.stderr
+
+
+def test_dbt_macro_refuses_to_choose_on_rows_its_transaction_has_not_committed(tmp_path: Path) -> None:
+    # In a post_hook inside the model's transaction (a hook's default), the rows just built are not committed: the
+    # threshold was chosen on the previous run's table (or the table was not found). It now says to give the hook
+    # transaction: false.
+    labelled = ("{{ config(post_hook=\"{{ ad_duckdb_set_threshold('ae', 'best', 'max_f1', source=this, "
+                "label='lab') }}\") }}\nselect * from {{ ref('src') }}\n")
+    work = _threshold_project(tmp_path / "tx", {"labelled.sql": labelled})
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "is called inside the node's transaction (a hook's default)" in out and "Give the hook transaction: false" \
+        in out, out[-4000:]
+    assert "best" not in _stored_thresholds(work)
+
+
+def test_missing_threshold_in_a_dbt_run_names_the_macro(tmp_path: Path) -> None:
+    # An INSERT in a model's own pre_hook runs in the model's transaction, which no other cursor reads: the message
+    # names the macro, which stores the threshold committed, so the model sees it (see the test above)
+    con = duckdb.connect(str(tmp_path / "m.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
+        cur = con.cursor()
+        try:
+            with pytest.raises(duckdb.Error, match=r"no threshold 'cut'.* store it with the macro "
+                                                   r"ad_duckdb_set_threshold .*which commits it at once; or give the "
+                                                   r"hook transaction: false"):
+                cur.execute("SELECT is_anomaly_at('ae', 'cut', 1.0, 2.0)").fetchall()
+        finally:
+            cur.close()
+    finally:
+        con.close()
