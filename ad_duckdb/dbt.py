@@ -25,6 +25,9 @@ that created it.
 The scoring side never imports torch: a dbt run that only scores needs duckdb, pyarrow, numpy and
 onnxruntime. A dbt Python model may call ``ad_duckdb.train(session, ...)`` (needs the ``train`` extra);
 the model it stores is visible to every later node of the same run.
+
+The plugin also creates ``store_anomaly_threshold``, which the macro ``ad_duckdb_set_threshold``
+(examples/dbt_project/macros) calls to store a threshold from a hook or ``dbt run-operation`` (see dbtthreshold).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+import duckdb
 from duckdb import DuckDBPyConnection
 from duckdb.func import FunctionNullHandling, PythonUDFType
 from duckdb.sqltypes import VARCHAR
@@ -31,6 +32,10 @@ def create_threshold_function(conn: DuckDBPyConnection) -> None:
     def store_threshold(model: str | None, name: str | None, method: str | None, options: str | None) -> str:
         return json.dumps(_store(conn, model, name, method, options))
 
+    try:  # configured again (a second configure_connection on the connection): the new closure replaces the old
+        conn.remove_function(FUNCTION)
+    except duckdb.InvalidInputException:
+        pass
     # Why side effects: DuckDB would otherwise fold a call of constants once and could reuse it; special NULLs: the
     # default gives NULL for a NULL argument without calling, which stored nothing and said nothing
     conn.create_function(FUNCTION, store_threshold, [VARCHAR, VARCHAR, VARCHAR, VARCHAR], VARCHAR,

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -629,17 +630,24 @@ def test_misspelt_model_in_a_dbt_run_gets_no_depends_on_hint(tmp_path: Path, ref
 def test_missing_version_in_a_dbt_run_does_not_say_refresh(tmp_path: Path) -> None:
     # dbt opens the file for the run and holds its write lock, so the functions know every stored version; the advice
     # to call ad_duckdb.refresh(con) or SIGHUP a server was no fix a dbt model can apply
-    con = duckdb.connect(str(tmp_path / "v.duckdb"))
+    with _dbt_cursor_with_ae(tmp_path / "v.duckdb") as cur:
+        with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
+                                               r"latest\. In a dbt run") as err:
+            cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
+        assert "refresh" not in str(err.value)
+
+
+@contextmanager
+def _dbt_cursor_with_ae(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor as a dbt thread gets it, of a database at ``path`` with model 'ae' stored and the plugin configured."""
+    con = duckdb.connect(str(path))
     try:
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
         ad_duckdb.train(con, "ae", "t", **FAST)
         BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
         cur = con.cursor()
         try:
-            with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
-                                                   r"latest\. In a dbt run") as err:
-                cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
-            assert "refresh" not in str(err.value)
+            yield cur
         finally:
             cur.close()
     finally:
@@ -1191,18 +1199,7 @@ def test_dbt_macro_refuses_to_choose_on_rows_its_transaction_has_not_committed(t
 def test_missing_threshold_in_a_dbt_run_names_the_macro(tmp_path: Path) -> None:
     # An INSERT in a model's own pre_hook runs in the model's transaction, which no other cursor reads: the message
     # names the macro, which stores the threshold committed, so the model sees it (see the test above)
-    con = duckdb.connect(str(tmp_path / "m.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
-        ad_duckdb.train(con, "ae", "t", **FAST)
-        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
-        cur = con.cursor()
-        try:
-            with pytest.raises(duckdb.Error, match=r"no threshold 'cut'.* store it with the macro "
-                                                   r"ad_duckdb_set_threshold .*which commits it at once; or give the "
-                                                   r"hook transaction: false"):
-                cur.execute("SELECT is_anomaly_at('ae', 'cut', 1.0, 2.0)").fetchall()
-        finally:
-            cur.close()
-    finally:
-        con.close()
+    with _dbt_cursor_with_ae(tmp_path / "m.duckdb") as cur, \
+            pytest.raises(duckdb.Error, match=r"no threshold 'cut'.* store it with the macro ad_duckdb_set_threshold "
+                                              r".*which commits it at once; or give the hook transaction: false"):
+        cur.execute("SELECT is_anomaly_at('ae', 'cut', 1.0, 2.0)").fetchall()
