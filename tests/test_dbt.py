@@ -1203,3 +1203,17 @@ def test_missing_threshold_in_a_dbt_run_names_the_macro(tmp_path: Path) -> None:
             pytest.raises(duckdb.Error, match=r"no threshold 'cut'.* store it with the macro ad_duckdb_set_threshold "
                                               r".*which commits it at once; or give the hook transaction: false"):
         cur.execute("SELECT is_anomaly_at('ae', 'cut', 1.0, 2.0)").fetchall()
+
+
+def test_misspelt_threshold_in_a_dbt_run_gets_no_pre_hook_paragraph(tmp_path: Path) -> None:
+    # 'cutt' for the stored 'cut' is a typo: the paragraph on pre_hooks inside a transaction (for a threshold stored
+    # just before, not seen) sent its author to rework hooks the node may not even have, as the misspelt model name's
+    # depends_on advice did before it was left out after a guess
+    with _dbt_cursor_with_ae(tmp_path / "typo.duckdb") as cur:
+        ad_duckdb.set_threshold(cur, "ae", "cut", "manual", value=3.5)
+        with pytest.raises(duckdb.Error, match=r"has no threshold 'cutt'.*Did you mean 'cut'\?") as err:
+            cur.execute("SELECT is_anomaly_at('ae', 'cutt', 1.0, 2.0)").fetchall()
+        assert "pre_hook" not in str(err.value)
+        with pytest.raises(duckdb.Error, match=r"has no threshold 'review'.* In a dbt run, a threshold stored by the "
+                                               r"node's own pre_hook"):  # a name like no stored one: still said
+            cur.execute("SELECT is_anomaly_at('ae', 'review', 1.0, 2.0)").fetchall()
