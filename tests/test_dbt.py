@@ -1217,3 +1217,16 @@ def test_misspelt_threshold_in_a_dbt_run_gets_no_pre_hook_paragraph(tmp_path: Pa
         with pytest.raises(duckdb.Error, match=r"has no threshold 'review'.* In a dbt run, a threshold stored by the "
                                                r"node's own pre_hook"):  # a name like no stored one: still said
             cur.execute("SELECT is_anomaly_at('ae', 'review', 1.0, 2.0)").fetchall()
+
+
+def test_dbt_macro_without_the_plugin_says_to_add_it(tmp_path: Path) -> None:
+    # A profile without the plugin has no store_anomaly_threshold: DuckDB's "Scalar Function ... does not exist" named
+    # neither the plugin nor the profile
+    work = _threshold_project(tmp_path / "np", {})
+    (work / "profiles.yml").write_text((work / "profiles.yml").read_text().split("      plugins:")[0])
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args",
+                    "{model: ae, name: cut, method: manual, value: 3.5}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert ("ad_duckdb_set_threshold needs the ad_duckdb dbt plugin in the profile: add "
+            "`plugins: [{module: ad_duckdb.dbt}]` under the output this run uses (--target)") in out, out[-4000:]

@@ -28,6 +28,15 @@
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
     {{ return('') }}
   {%- endif -%}
+  {%- call statement('ad_duckdb_plugin', fetch_result=True, auto_begin=False) -%}
+    select count(*) from duckdb_functions() where function_name = 'store_anomaly_threshold'
+  {%- endcall -%}
+  {%- if load_result('ad_duckdb_plugin')['data'][0][0] == 0 -%}
+    {{ exceptions.raise_compiler_error(
+         "ad_duckdb_set_threshold needs the ad_duckdb dbt plugin in the profile: add "
+         ~ "`plugins: [{module: ad_duckdb.dbt}]` under the output this run uses (--target) in profiles.yml (and an "
+         ~ "ad_duckdb release with this macro's function, store_anomaly_threshold).") }}
+  {%- endif -%}
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
                    'per_day': per_day, 'per_week': per_week, 'time': time} -%}
