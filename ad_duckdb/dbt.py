@@ -25,6 +25,9 @@ that created it.
 The scoring side never imports torch: a dbt run that only scores needs duckdb, pyarrow, numpy and
 onnxruntime. A dbt Python model may call ``ad_duckdb.train(session, ...)`` (needs the ``train`` extra);
 the model it stores is visible to every later node of the same run.
+
+The plugin also creates ``store_anomaly_threshold``, which the macro ``ad_duckdb_set_threshold``
+(examples/dbt_project/macros) calls to store a threshold from a hook or ``dbt run-operation`` (see dbtthreshold).
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .dbtattached import attached_models
+from .dbtnodes import follow_nodes, unit_test_running
 from .dbtnotes import relay_notes
+from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
 from .features import close_names
 from .udfs import refresh_if_changed, register_for_run, registry, volatile_store
@@ -210,6 +215,8 @@ class Plugin(BasePlugin):
         relay_notes()
         try:
             register_for_run(conn, self._resolved_models(conn), self.check_order)
+            # the macro ad_duckdb_set_threshold's way to set_threshold (macros, hooks and run-operation speak SQL)
+            create_threshold_function(conn)
             # Why: dbt orders nodes only by ref(), so a test that names a model ('tx_ae') without a ref to its
             # training model can run before the training, on a first build; the plain message says to train one.
             reg = registry(conn)
@@ -226,16 +233,24 @@ class Plugin(BasePlugin):
                 "stored version there."
             )
             where, reg.volatile_store = self._store_location(conn)
-            reg.not_found_hint += where + _unit_test_hint(_empty_run())
+            reg.not_found_hint += where
+            # Why only while a unit test runs: the paragraph is about unit tests' mocked inputs, and a plain `dbt run`
+            # (which runs none) added it to every model not found
+            follow_nodes()
+            unit_hint = _unit_test_hint(_empty_run())
+            reg.not_found_now = lambda: unit_hint if unit_test_running() else ""
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
             # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
             # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message
-            # says where to store it (it said to add the threshold the hook had just added)
+            # says where to store it (it said to add the threshold the hook had just added); the macro stores through a
+            # cursor of its own, committed before the node's SQL runs
             reg.on_missing_threshold(
                 " In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is "
-                "not seen by that node: give the hook transaction: false (pre_hook: {sql: \"insert ...\", "
-                "transaction: false}), or store it in on-run-start or in an earlier node this one runs after "
-                "(ref() it, or add `-- depends_on: {{ ref('<that node>') }}`).",
+                "not seen by that node: store it with the macro ad_duckdb_set_threshold (the example project's "
+                "macros/ad_duckdb_set_threshold.sql: pre_hook=\"{{ ad_duckdb_set_threshold('tx_ae', 'cut', 'manual', "
+                "value=3.5) }}\"), which commits it at once; or give the hook transaction: false (pre_hook: {sql: "
+                "\"insert ...\", transaction: false}), or store it in on-run-start or in an earlier node this one runs "
+                "after (ref() it, or add `-- depends_on: {{ ref('<that node>') }}`).",
                 lambda: _reload(conn),
             )
             # Why: dbt opened the file for this run and holds its write lock, so no other process stores a model

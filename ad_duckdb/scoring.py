@@ -338,12 +338,15 @@ class LoadedModel:
                 cols = "" if homes[0].feature_names == self.feature_names else \
                     f", which takes other columns: ({', '.join(homes[0].feature_names)})"
                 pin = f"{name!r} is set on {homes[0].ref}{also}: pin {homes[0].ref!r} where a query needs it{cols}"
+            guess = did_you_mean(name, list(self.thresholds))
+            # Why not after a guess: the hint (the dbt plugin's) is for a threshold stored but not seen; beside "did you
+            # mean" it sent a typo's author to rework the node's hooks
             raise ThresholdNotFoundError(
                 f"Model {self.ref!r} has no threshold {name!r}; its thresholds are: {known}."
-                f"{did_you_mean(name, list(self.thresholds))} Thresholds belong to "
+                f"{guess} Thresholds belong to "
                 f"one version: add it for this one with ad_duckdb.set_threshold(...) or `ad-duckdb threshold`, or "
                 f"{pin}; to keep a retrain's thresholds, train with carry_thresholds=True (CLI: --carry-thresholds)."
-                f"{self.threshold_hint}"
+                f"{'' if guess else self.threshold_hint}"
             )
         if v != v:  # NaN, only from a hand edit of ad_thresholds: every comparison with it is false, so no row flagged
             raise BadInputError(

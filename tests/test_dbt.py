@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -629,17 +630,24 @@ def test_misspelt_model_in_a_dbt_run_gets_no_depends_on_hint(tmp_path: Path, ref
 def test_missing_version_in_a_dbt_run_does_not_say_refresh(tmp_path: Path) -> None:
     # dbt opens the file for the run and holds its write lock, so the functions know every stored version; the advice
     # to call ad_duckdb.refresh(con) or SIGHUP a server was no fix a dbt model can apply
-    con = duckdb.connect(str(tmp_path / "v.duckdb"))
+    with _dbt_cursor_with_ae(tmp_path / "v.duckdb") as cur:
+        with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
+                                               r"latest\. In a dbt run") as err:
+            cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
+        assert "refresh" not in str(err.value)
+
+
+@contextmanager
+def _dbt_cursor_with_ae(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor as a dbt thread gets it, of a database at ``path`` with model 'ae' stored and the plugin configured."""
+    con = duckdb.connect(str(path))
     try:
         con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400)")
         ad_duckdb.train(con, "ae", "t", **FAST)
         BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
         cur = con.cursor()
         try:
-            with pytest.raises(duckdb.Error, match=r"Model 'ae' has no version 9 \(versions: 1\)\. Use 'ae' for the "
-                                                   r"latest\. In a dbt run") as err:
-                cur.execute("SELECT anomaly_score('ae@9', 1.0, 2.0)").fetchall()
-            assert "refresh" not in str(err.value)
+            yield cur
         finally:
             cur.close()
     finally:
@@ -1049,7 +1057,8 @@ def test_threshold_stored_by_a_models_own_pre_hook(tmp_path: Path) -> None:
     assert proc.returncode != 0, out[-4000:]
     assert "Model 'ae@1' has no threshold 'cut'" in out, out[-4000:]
     assert ("In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is not "
-            "seen by that node: give the hook transaction: false") in out
+            "seen by that node: store it with the macro ad_duckdb_set_threshold") in out
+    assert "which commits it at once; or give the hook transaction: false" in out
     for fixed in ("{{ config(pre_hook={'sql': \"" + _CUT + "\", 'transaction': false}) }}\n",  # what it says to do
                   "on-run-start"):
         con = duckdb.connect(str(work / "small.duckdb"))
@@ -1084,3 +1093,140 @@ def test_readme_unit_tests_pass_in_dbt_build_empty_on_a_new_database(tmp_path: P
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert "PASS tx_scores::tx_scores_keeps_every_row" in proc.stdout
     assert "PASS daily_anomaly_rates::daily_rates_count_flags" in proc.stdout
+
+
+def test_unit_test_paragraph_only_when_a_unit_test_fails(tmp_path: Path) -> None:
+    # The paragraph on unit tests' mocked inputs was added to every "model not found" of a dbt run, though a plain
+    # `dbt run` runs no unit test: a model naming a model not stored yet read three fixes, two of them about unit tests.
+    work = _small_project(tmp_path / "plain", {"scored.sql": _SCORED, "flagged.sql": _FLAGGED,
+                                               "ut.yml": _unit_tests(expect_score=False)})
+    for args in (["run"], ["build"]):  # build runs the (passing) unit tests first, then the failing model
+        proc = run_dbt([*args, "--profiles-dir", "."], work)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-4000:]
+        assert "No model 'ae' in table ad_models" in out and "must run after its training model" in out, out[-4000:]
+        assert "unit test" not in out.split("No model 'ae'", 1)[1], (args, out[-4000:])
+    # the unit test whose expect lists the score does call the function: there it is said
+    (work / "models" / "ut.yml").write_text(_unit_tests(expect_score=True))
+    proc = run_dbt(["test", "--profiles-dir", ".", "--select", "scored"], work)
+    out = proc.stdout + proc.stderr
+    assert "A dbt unit test (unit_tests:) mocks the model's inputs" in out, out[-4000:]
+
+
+_LABELLED_SRC = ("select range::double as a, sqrt(range) as b, (range % 97 = 0)::int as lab, "
+                 "DATE '2024-01-01' + (range // 20)::int as day from range(400)\n")
+
+
+def _threshold_project(work: Path, models: dict[str, str]) -> Path:
+    """A small project with model 'ae@1' stored and the example project's macro ad_duckdb_set_threshold."""
+    _small_project(work, models)
+    (work / "models" / "src.sql").write_text(_LABELLED_SRC)
+    (work / "macros").mkdir()
+    shutil.copy(PROJECT / "macros" / "ad_duckdb_set_threshold.sql", work / "macros")
+    con = duckdb.connect(str(work / "small.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, sqrt(range) AS b FROM range(400); "
+                    "CREATE TABLE victim AS SELECT 1 AS x")
+        ad_duckdb.train(con, "ae", "t", **FAST)
+    finally:
+        con.close()
+    return work
+
+
+def _stored_thresholds(work: Path) -> dict[str, tuple[str, float]]:
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM victim").fetchall() == [(1,)]
+        return {n: (m, v) for n, m, v in con.execute("SELECT threshold_name, method, value FROM ad_thresholds "
+                                                     "WHERE model = 'ae' AND version = 1").fetchall()}
+    finally:
+        con.close()
+
+
+def test_dbt_macro_sets_thresholds_in_hooks_and_run_operation(tmp_path: Path) -> None:
+    # dbt had no way to store a threshold chosen by a goal (max_f1, alarm_rate, ...): only a Python model calling
+    # ad_duckdb.set_threshold, or an INSERT of a value. The macro ad_duckdb_set_threshold mirrors `ad-duckdb
+    # threshold`: in a model's own pre_hook (seen by that model, though the hook runs in its transaction), in a
+    # post_hook with transaction: false on the rows just built, and from dbt run-operation.
+    hooked = ("{{ config(pre_hook=\"{{ ad_duckdb_set_threshold('ae', 'cut', 'contamination', target=0.05) }}\") }}\n"
+              "select a, b, is_anomaly_at('ae', 'cut', a, b) as f from {{ ref('src') }}\n")
+    labelled = ("{{ config(post_hook={'sql': \"{{ ad_duckdb_set_threshold('ae', 'best', 'max_f1', source=this, "
+                "label='lab') }}\", 'transaction': false}) }}\nselect * from {{ ref('src') }}\n")
+    work = _threshold_project(tmp_path / "th", {"hooked.sql": hooked, "labelled.sql": labelled})
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert re.search(r"ad_duckdb: stored threshold 'cut' = [\d.]+ \(contamination, training scores \(contamination "
+                     r"0\.05\)\) for ae@1", out), out[-4000:]
+    assert "stored threshold 'best'" in out and "label lab, 400 rows, 5 anomalies" in out
+    stored = _stored_thresholds(work)
+    assert stored["cut"][0] == "contamination" and stored["best"][0] == "max_f1"
+    con = duckdb.connect(str(work / "small.duckdb"), read_only=True)
+    try:  # the model read the threshold its own pre_hook stored: about 5% of training-like rows flagged
+        assert 0 < con.execute("SELECT count(*) FILTER (WHERE f) FROM hooked").fetchall()[0][0] < 400
+    finally:
+        con.close()
+    # run-operation: alarm_rate with a period, and names and filters holding quotes (kept whole, never run as SQL)
+    odd = "x'; DROP TABLE victim; --"
+    args = ("{model: ae, name: \"" + odd + "\", method: alarm_rate, source: src, per_day: 2, time: day, "
+            "where: \"day >= '2024-01-05'\"}")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", args], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert f"stored threshold '{odd}'" in out and "target 2 alarms a day" in out, out[-4000:]
+    assert _stored_thresholds(work)[odd][0] == "alarm_rate"
+    # a mistake names the method and the fix, as set_threshold's own messages do
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args",
+                    "{model: ae, name: c2, method: contamination, target: 5}"], work)
+    assert proc.returncode != 0 and "got 5 (for 5%, target=0.05)" in proc.stdout + proc.stderr
+
+
+def test_dbt_macro_refuses_to_choose_on_rows_its_transaction_has_not_committed(tmp_path: Path) -> None:
+    # In a post_hook inside the model's transaction (a hook's default), the rows just built are not committed: the
+    # threshold was chosen on the previous run's table (or the table was not found). It now says to give the hook
+    # transaction: false.
+    labelled = ("{{ config(post_hook=\"{{ ad_duckdb_set_threshold('ae', 'best', 'max_f1', source=this, "
+                "label='lab') }}\") }}\nselect * from {{ ref('src') }}\n")
+    work = _threshold_project(tmp_path / "tx", {"labelled.sql": labelled})
+    proc = run_dbt(["run", "--profiles-dir", "."], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "is called inside the node's transaction (a hook's default)" in out and "Give the hook transaction: false" \
+        in out, out[-4000:]
+    assert "best" not in _stored_thresholds(work)
+
+
+def test_missing_threshold_in_a_dbt_run_names_the_macro(tmp_path: Path) -> None:
+    # An INSERT in a model's own pre_hook runs in the model's transaction, which no other cursor reads: the message
+    # names the macro, which stores the threshold committed, so the model sees it (see the test above)
+    with _dbt_cursor_with_ae(tmp_path / "m.duckdb") as cur, \
+            pytest.raises(duckdb.Error, match=r"no threshold 'cut'.* store it with the macro ad_duckdb_set_threshold "
+                                              r".*which commits it at once; or give the hook transaction: false"):
+        cur.execute("SELECT is_anomaly_at('ae', 'cut', 1.0, 2.0)").fetchall()
+
+
+def test_misspelt_threshold_in_a_dbt_run_gets_no_pre_hook_paragraph(tmp_path: Path) -> None:
+    # 'cutt' for the stored 'cut' is a typo: the paragraph on pre_hooks inside a transaction (for a threshold stored
+    # just before, not seen) sent its author to rework hooks the node may not even have, as the misspelt model name's
+    # depends_on advice did before it was left out after a guess
+    with _dbt_cursor_with_ae(tmp_path / "typo.duckdb") as cur:
+        ad_duckdb.set_threshold(cur, "ae", "cut", "manual", value=3.5)
+        with pytest.raises(duckdb.Error, match=r"has no threshold 'cutt'.*Did you mean 'cut'\?") as err:
+            cur.execute("SELECT is_anomaly_at('ae', 'cutt', 1.0, 2.0)").fetchall()
+        assert "pre_hook" not in str(err.value)
+        with pytest.raises(duckdb.Error, match=r"has no threshold 'review'.* In a dbt run, a threshold stored by the "
+                                               r"node's own pre_hook"):  # a name like no stored one: still said
+            cur.execute("SELECT is_anomaly_at('ae', 'review', 1.0, 2.0)").fetchall()
+
+
+def test_dbt_macro_without_the_plugin_says_to_add_it(tmp_path: Path) -> None:
+    # A profile without the plugin has no store_anomaly_threshold: DuckDB's "Scalar Function ... does not exist" named
+    # neither the plugin nor the profile
+    work = _threshold_project(tmp_path / "np", {})
+    (work / "profiles.yml").write_text((work / "profiles.yml").read_text().split("      plugins:")[0])
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args",
+                    "{model: ae, name: cut, method: manual, value: 3.5}"], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert ("ad_duckdb_set_threshold needs the ad_duckdb dbt plugin in the profile: add "
+            "`plugins: [{module: ad_duckdb.dbt}]` under the output this run uses (--target)") in out, out[-4000:]
