@@ -403,13 +403,14 @@ def _labelled_rows(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: Mo
     # as not holding 0 / 1. Why MATERIALIZED: DuckDB moved the IS NOT NULL filter under the scores, so each
     # version scored every row twice, once for the filter and once for the value
     scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
-    kept, read = quote_ident(label), f"CAST({quote_ident(label)} AS DOUBLE) + 0"
+    label_cols, label_read = quote_ident(label), f"CAST({quote_ident(label)} AS DOUBLE) + 0"
     if wcol is not None:  # each row's weight read with its scores and label
-        kept, read = f"{kept}, {quote_ident(wcol)}", f"{read}, CAST({quote_ident(wcol)} AS DOUBLE) + 0"
+        label_cols, label_read = (f"{label_cols}, {quote_ident(wcol)}",
+                                  f"{label_read}, CAST({quote_ident(wcol)} AS DOUBLE) + 0")
     try:
         rows = cur.execute(
-            f"WITH s AS MATERIALIZED (SELECT {scores}, {kept} FROM {source_sql(source)}"
-            f"{where_sql(where or 'true')}) SELECT __ad_sa, __ad_sb, {read} FROM s "
+            f"WITH s AS MATERIALIZED (SELECT {scores}, {label_cols} FROM {source_sql(source)}"
+            f"{where_sql(where or 'true')}) SELECT __ad_sa, __ad_sb, {label_read} FROM s "
             "WHERE __ad_sa IS NOT NULL AND __ad_sb IS NOT NULL"
         ).fetchnumpy()
     except duckdb.Error as e:

@@ -279,6 +279,7 @@ _REVIEWED_NAMES = {
     "scores", "counts",           # compare: anomaly_score(quote_literal(ref), quote_ident...); fixed aggregates
     # compare: source_sql(source) + where_sql(where), or the fixed name of the registered labelled scores
     "scored",
+    "label_cols", "label_read",   # compare._labelled_rows: quote_ident(label / weight) and their CASTs
     # serve's COPY FROM STDIN: the table and column list as the client's own COPY statement wrote them (SQL it could
     # run as it is); exprs and nulls are fixed templates over the batch's columns c0, c1, ...
     "table", "exprs", "nulls", "_BATCH_VIEW",
