@@ -1230,3 +1230,16 @@ def test_dbt_macro_without_the_plugin_says_to_add_it(tmp_path: Path) -> None:
     assert proc.returncode != 0, out[-4000:]
     assert ("ad_duckdb_set_threshold needs the ad_duckdb dbt plugin in the profile: add "
             "`plugins: [{module: ad_duckdb.dbt}]` under the output this run uses (--target)") in out, out[-4000:]
+
+
+def test_dbt_macro_takes_weight(tmp_path: Path) -> None:
+    # set_threshold's weight= (labelled rows that are a sample) came in the same round as the macro, which knew
+    # neither it nor store_anomaly_threshold's options: a dbt run could not choose a goal on sampled rows.
+    work = _threshold_project(tmp_path / "w", {})
+    args = ("{model: ae, name: best_w, method: max_f1, label: lab, weight: w, source: \"SELECT a, b, "
+            "(a::int % 97 = 0)::int AS lab, if(a::int % 97 = 0, 1, 10) AS w FROM t\"}")
+    proc = run_dbt(["run-operation", "ad_duckdb_set_threshold", "--profiles-dir", ".", "--args", args], work)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert "stored threshold 'best_w'" in out and "weighted by w: 3955 rows, 5 anomalies" in out, out[-4000:]
+    assert _stored_thresholds(work)["best_w"][0] == "max_f1"

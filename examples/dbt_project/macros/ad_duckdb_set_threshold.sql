@@ -6,7 +6,8 @@
   Methods and the arguments each takes (others are refused):
     manual (value) | quantile, contamination (target) on the training scores
     max_f1, min_precision / min_recall (target, confident), flag_budget (target), min_cost (miss_cost, alarm_cost,
-      anomaly_share): on labelled rows of source, with label (1 = anomaly) and optionally where
+      anomaly_share): on labelled rows of source, with label (1 = anomaly) and optionally where, and weight (the
+      column of each row's sample weight, when the labelled rows are a sample: every fraud but 1 in 50 normal rows)
     alarm_rate: on rows of source believed normal that the model did not train on (optionally where): rate (0.005 or
       '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column)
 
@@ -22,7 +23,8 @@
 #}
 {% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
                                  confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
-                                 per_hour=none, per_day=none, per_week=none, time=none) %}
+                                 per_hour=none, per_day=none, per_week=none, time=none,
+                                 weight=none) %}
   {%- if not execute -%}{{ return('') }}{%- endif -%}
   {%- if flags.EMPTY -%}
     {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
@@ -39,7 +41,7 @@
   {%- endif -%}
   {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
                    'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
-                   'per_day': per_day, 'per_week': per_week, 'time': time} -%}
+                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight} -%}
   {%- set options = {} -%}
   {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
   {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
