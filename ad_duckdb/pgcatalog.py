@@ -259,12 +259,14 @@ _DATA_TYPE_SQL = (f"CASE WHEN pg_type_oid IN ({', '.join(str(oid) for oid in sor
 # oid of the schema they are in, DuckDB's temp database's, which the session's temporary tables share.
 _SESSION_OBJECTS_MARK = "/* the session's objects */"
 _TEMP_SCHEMA_OID = "(SELECT oid FROM duckdb_schemas() WHERE database_name = 'temp' AND schema_name = 'main')"
+# format_type's names of the types it knows (numeric apart: its typmod), as CASE oid's WHEN branches
+_TYPE_NAMES_WHEN = " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPE_NAMES.items() if oid != 1700)
 _CATALOG_SQL = (
     # Types as PostgreSQL names them: DuckDB's own pg_attribute gives lists an OID no pg_type row has (JDBC's
     # getColumns drops such columns) and DECIMAL a typmod in its own encoding; PostgreSQL's is ((p << 16) | s) + 4.
     f"CREATE OR REPLACE TEMP MACRO pg_column_type_oid(pg_data_type_arg) AS {_type_oid_sql('pg_data_type_arg')}",
     "CREATE OR REPLACE TEMP MACRO format_type(pg_type_oid_arg, pg_typmod_arg) AS CASE pg_type_oid_arg "
-    + " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPE_NAMES.items() if oid != 1700)
+    + _TYPE_NAMES_WHEN
     + " WHEN 1700 THEN 'numeric' || CASE WHEN pg_typmod_arg >= 4 THEN '(' || ((pg_typmod_arg - 4) >> 16) || ',' "
       "|| ((pg_typmod_arg - 4) & 65535) || ')' ELSE '' END "
       "ELSE pg_catalog.format_type(pg_type_oid_arg, -1) END",
@@ -273,7 +275,10 @@ _CATALOG_SQL = (
     # (text, as its column's oid says: 25)
     "CREATE OR REPLACE TEMP MACRO pg_typeof(pg_typeof_arg) AS CASE typeof(pg_typeof_arg) WHEN 'VARCHAR' THEN 'text' "
     "WHEN '\"NULL\"' THEN 'unknown' "
-    "ELSE coalesce(format_type(pg_column_type_oid(typeof(pg_typeof_arg)), -1), lower(typeof(pg_typeof_arg))) END",
+    # Why no format_type: its ELSE looks the oid up in a subquery, where an aggregate of no column (count(*)) is the
+    # subquery's own ("WHERE clause cannot contain aggregates"); every oid pg_column_type_oid gives has a name here
+    "ELSE coalesce(CASE pg_column_type_oid(typeof(pg_typeof_arg)) " + _TYPE_NAMES_WHEN + " WHEN 1700 THEN 'numeric' "
+    "END, lower(typeof(pg_typeof_arg))) END",
     # Only types with a PostgreSQL oid (DuckDB's others, HUGEINT, UTINYINT, ..., reach clients as one of these),
     # typrelid 0 as PostgreSQL's for a type that is no table's row (JDBC's getTypeInfo keeps only those).
     # No domains either: a type is its own base type (typbasetype 0, typtypmod -1, typnotnull false, as PostgreSQL

@@ -215,3 +215,14 @@ def test_a_numeric_too_large_for_its_decimal_says_why_and_what_to_cast_to(server
             hint = e.value.diag.message_hint or ""
             assert "numeric without a precision" in hint and "::numeric(38,0)" in hint and "::double" in hint, hint
         assert conn.execute("SELECT 1e27::numeric = 1e27").fetchone() == (True,)  # below the limit: exact as before
+
+
+def test_pg_typeof_of_an_aggregate_of_no_column(server: Server) -> None:
+    """pg_typeof(count(*)) (how a user checks what count returns: bigint) failed with "WHERE clause cannot contain
+    aggregates": the macro put its argument into format_type's catalogue lookup, a subquery, where an aggregate of
+    no outer column is the subquery's own. sum(amount) worked, being correlated."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        assert conn.execute("SELECT pg_typeof(count(*)), pg_typeof(sum(1)), pg_typeof(count(*) > 0), "
+                            "pg_typeof(sum(amount)) FROM transactions").fetchone() \
+            == ("bigint", "numeric", "boolean", "numeric")
+        assert conn.execute("SELECT pg_typeof(count(*))").fetchone() == ("bigint",)
