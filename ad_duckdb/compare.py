@@ -230,6 +230,8 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         if isinstance(top, bool) or not isinstance(top, int) or top < 1:
             raise OptionError(f"top= (CLI: --top) is how many highest-scoring rows to compare: a whole number >= 1; "
                               f"got {top!r}.")
+        if weight is not None and label is None:  # said first: it was said after both versions scored every row
+            raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
         rec_a, rec_b = load_model(con, a), load_model(con, b)
         # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
         cur = pysource.cursor(con, source, rereads=True)
@@ -295,8 +297,6 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
                 n, x.value if x else None, y.value if y else None, int(fa) if x else None, int(fb) if y else None,
                 int(both) if x and y else None, x.method if x else None, y.method if y else None,
                 x.chosen_on if x else None, y.chosen_on if y else None))
-        if weight is not None and label is None:
-            raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
         if label is not None:
             out.labelled = _judged(con, rec_a, rec_b, source, where, label, out.thresholds, labelled, weight)
         return out

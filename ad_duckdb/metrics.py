@@ -308,7 +308,7 @@ class Report:
         rows, anomalies = self._held()
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
-            f"({share_text(anomalies / max(rows, 1e-300))}{self._weighted_text()})",
+            f"({self._weighted_text()}{share_text(anomalies / max(rows, 1e-300))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *self._weights_lines(),
             *(f"note: {n}" for n in self.notes),
@@ -360,7 +360,9 @@ class Report:
         if self.weights is None:
             return ""
         rows, anomalies = self._held()
-        return f"; weighted by {self.weights['column']}: {count_text(rows)} rows, {count_text(anomalies)} anomalies"
+        # before the share, which is of the rows the weights stand for: after "40 labelled anomalies (" it read as
+        # a share of the rows read
+        return f"weighted by {self.weights['column']}: {count_text(rows)} rows, {count_text(anomalies)} anomalies, "
 
     def _weights_lines(self) -> list[str]:
         """What the weights do to the figures, said under them. Why: a precision of 0.9 on weighted rows and one on
