@@ -743,8 +743,9 @@ def evaluate(
                              "rows.")
         if plots_dir is not None:
             if w is not None:  # Why said: the curve drawn is of the rows, not of what their weights stand for
-                rep.notes.append(f"The plots count each row once, not by its weight ({weight!r}); the figures above are "
-                                 "weighted.")
+                # (not "the figures above": the note is printed above the thresholds' table, whose figures are weighted)
+                rep.notes.append(f"The plots count each row once, not by its weight ({weight!r}); every figure of the "
+                                 "report (AUCs, thresholds' table) is weighted.")
             rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
             note = over_time[1]
             if over_time[0]:

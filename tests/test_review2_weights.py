@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -46,3 +47,13 @@ def test_weighted_evaluate_first_line_says_whose_share_of_anomalies(con: duckdb.
                         r"[\d.]+%\)", first), first
     unweighted = str(ad_duckdb.evaluate(con, "m@2", "lab", label="y")).splitlines()[0]
     assert re.fullmatch(r"model m@2: \d+ rows, 40 labelled anomalies \([\d.]+%\)", unweighted), unweighted
+
+
+def test_weighted_plots_note_does_not_point_above(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    # The note is printed under the AUC line, above the threshold table: "the figures above are weighted" pointed
+    # at the AUCs alone, and the table's precisions and recalls below it are weighted too.
+    rep = ad_duckdb.evaluate(con, "m@2", "lab", label="y", weight="w", plots_dir=str(tmp_path / "plots"))
+    note = next(n for n in rep.notes if n.startswith("The plots count each row once"))
+    assert "above" not in note and "every figure of the report (AUCs, thresholds' table) is weighted" in note, note
+    text = str(rep)
+    assert text.index("The plots count each row once") < text.index("threshold ")
