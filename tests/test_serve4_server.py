@@ -226,3 +226,13 @@ def test_pg_typeof_of_an_aggregate_of_no_column(server: Server) -> None:
                             "pg_typeof(sum(amount)) FROM transactions").fetchone() \
             == ("bigint", "numeric", "boolean", "numeric")
         assert conn.execute("SELECT pg_typeof(count(*))").fetchone() == ("bigint",)
+
+
+def test_an_unset_custom_setting_is_postgresqls_error(server: Server) -> None:
+    """current_setting('app.nope') of a dotted setting never SET: PostgreSQL's 'unrecognized configuration
+    parameter "app.nope"' (42704), which the message began with DuckDB's "Invalid Input Error: " (the server's own
+    error() call), as no PostgreSQL error does."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.UndefinedObject) as e:
+            conn.execute("SELECT current_setting('app.nope')")
+        assert e.value.diag.message_primary == 'unrecognized configuration parameter "app.nope"'
