@@ -20,6 +20,7 @@ from .sourcecols import source_features
 from .sqltext import quote_ident, quote_literal, source_sql, where_sql
 from .store import ModelRecord, Threshold
 from .thresholds import curve as thresholds_curve
+from .udfs import registry
 
 
 @dataclass
@@ -233,6 +234,10 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
         if weight is not None and label is None:  # said first: it was said after both versions scored every row
             raise OptionError("weight= (CLI: --weight) weighs labelled rows: give label= (CLI: --label) too.")
         rec_a, rec_b = load_model(con, a), load_model(con, b)
+        # Why: the rows are scored by the SQL function anomaly_score, which a connection of duckdb.connect(...) has
+        # not until registered ("Scalar Function with name anomaly_score does not exist!"); score and evaluate
+        # register them themselves
+        registry(con)
         # a DataFrame or Arrow table of the caller's is read by its variable's name, as train and score read it
         cur = pysource.cursor(con, source, rereads=True)
         labelled: _LabelledRows | None = None
