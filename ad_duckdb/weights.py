@@ -53,16 +53,21 @@ def check_column(ref: str, source: str, weight: Any, label: str, cols: list[tupl
     if not is_numeric_type(kind):
         col = sql_name(name)
         raise BadInputError(f"Model {ref!r}: weight column {name!r} of {source!r} is {kind}, not a number; cast it in a "
-                            f"query and pass that as the source, e.g. {_query(f'TRY_CAST({col} AS DOUBLE) AS w', source)} "
-                            "with weight='w' (CLI: --weight w).")
+                            f"query and pass that as the source, e.g. {_query(f'TRY_CAST({col} AS DOUBLE)', col, source)} "
+                            f"with the same weight={name!r}.")
     return name
 
 
-def _query(select: str, source: str) -> str:
-    """The query adding column ``select`` to ``source``, as the caller pastes it: shell-quoted from the command
-    line, a Python string literal otherwise."""
-    query = f"SELECT *, {select} FROM {typed_from(source)}"
+def _query(expr: str, col: str, source: str) -> str:
+    """The query of ``source`` with column ``col`` (SQL) replaced by ``expr``, as the caller pastes it: shell-quoted
+    from the command line, a Python string literal otherwise. Why REPLACE, not "SELECT *, expr AS w": beside the
+    source's own w, DuckDB named the new column w_1, and weight='w' read the old one again."""
+    query = f"SELECT * REPLACE ({expr} AS {col}) FROM {typed_from(source)}"
     return shell_word(query) if pysource.from_command_line() else json.dumps(query, ensure_ascii=False)
+
+
+# NaN as SQL: DuckDB's NaN equals itself, so nullif(w, NaN) is NULL for a NaN weight and coalesce fills both
+NAN_SQL = "'NaN'::DOUBLE"
 
 
 def check_values(ref: str, source: str, where: str | None, weight: str, w: np.ndarray) -> None:
@@ -74,8 +79,9 @@ def check_values(ref: str, source: str, where: str | None, weight: str, w: np.nd
     if bad:
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is NULL (or NaN) in {bad} of the {len(w)} rows of "
                             f"{on}, which then count as no known number of rows; fill it (a row sampled with "
-                            f"certainty has weight 1: {_query(f'coalesce({col}, 1) AS w', source)} with "
-                            f"weight='w'), or leave those rows out with where= (CLI: --where) '{col} IS NOT NULL'.")
+                            f"certainty has weight 1: {_query(f'coalesce(nullif({col}, {NAN_SQL}), 1)', col, source)} "
+                            f"with the same weight={weight!r}), or leave those rows out with where= (CLI: --where) "
+                            f"'{col} IS NOT NULL AND NOT isnan({col})'.")
     bad = int((w < 0).sum())
     if bad:
         raise BadInputError(f"Model {ref!r}: weight column {weight!r} is negative in {bad} of the {len(w)} rows of {on} "

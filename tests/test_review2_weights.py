@@ -57,3 +57,24 @@ def test_weighted_plots_note_does_not_point_above(con: duckdb.DuckDBPyConnection
     assert "above" not in note and "every figure of the report (AUCs, thresholds' table) is weighted" in note, note
     text = str(rep)
     assert text.index("The plots count each row once") < text.index("threshold ")
+
+
+def _suggested(message: str) -> tuple[str, str]:
+    """The query an error suggests as the source, and the weight= it says to pass with it."""
+    m = re.search(r'"(SELECT [^"]+)" with (?:the same )?weight=\'(\w+)\'', message)
+    assert m is not None, message
+    return m.group(1), m.group(2)
+
+
+def test_a_bad_weights_suggested_query_runs(con: duckdb.DuckDBPyConnection) -> None:
+    # The fix for a NULL weight was "SELECT *, coalesce(w, 1) AS w FROM ..." with weight='w': beside the source's own
+    # w, DuckDB names the new column w_1, so weight='w' read the NULLs again and the same error came back (and a NaN
+    # weight, named in the same error, is no NULL to coalesce). Likewise the cast of a text weight column.
+    con.execute("CREATE OR REPLACE VIEW lab_bad AS SELECT a, b, y, CASE WHEN a = 3 THEN NULL WHEN a = 4 THEN 'NaN'::DOUBLE "
+                "ELSE w::DOUBLE END AS w, w::VARCHAR AS wt FROM lab")
+    for col in ("w", "wt"):
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.evaluate(con, "m@2", "lab_bad", label="y", weight=col)
+        query, weight = _suggested(str(e.value))
+        rep = ad_duckdb.evaluate(con, "m@2", query, label="y", weight=weight)
+        assert rep.weights is not None and rep.weights["anomalies"] == 40, (col, query)

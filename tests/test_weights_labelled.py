@@ -181,8 +181,8 @@ def test_bad_weights_are_named_with_their_fix(con: duckdb.DuckDBPyConnection) ->
                 "CASE WHEN id = 3 THEN 'infinity'::DOUBLE ELSE w END AS w_inf FROM lab")
     cases = {"wieght": (ad_duckdb.SourceNotFoundError, r"weight column 'wieght' is not in 'bad'; its columns: id, a, b, "
                         r"y, w, w_null"),
-             "w_null": (ad_duckdb.BadInputError, r"NULL \(or NaN\) in 1 of the 1250 rows.*coalesce\(w_null, 1\)"
-                        r".*'w_null IS NOT NULL'"),
+             "w_null": (ad_duckdb.BadInputError, r"NULL \(or NaN\) in 1 of the 1250 rows.*coalesce\(nullif\(w_null, 'NaN'::DOUBLE\), 1\)"
+                        r".*'w_null IS NOT NULL AND NOT isnan\(w_null\)'"),
              "w_neg": (ad_duckdb.BadInputError, r"negative in 1 of the 1250 rows.*lowest -2.*'w_neg >= 0'"),
              "w_text": (ad_duckdb.BadInputError, r"is VARCHAR, not a number.*TRY_CAST\(w_text AS DOUBLE\)"),
              "w_zero": (ad_duckdb.BadInputError, r"is 0 in every one of the 1250 rows"),
