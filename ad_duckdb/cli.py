@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, NoReturn, TypeVar, cast
 
 import click
 import duckdb
@@ -40,6 +40,7 @@ from . import (
     jsonvalues,
     lockwait,
     metrics,
+    outputerrors,
     pysource,
     resultgap,
     sqlshell,
@@ -322,6 +323,12 @@ def _done_if_interrupted(read: Callable[[], Any], said: Callable[[Any, Any], str
     try:
         yield done
     except BaseException as e:
+        if isinstance(e, OSError) and outputerrors.is_output_error(e):
+            # stored, then its line failed to print: a job's retry would store it again
+            what = said(before, read())
+            if what is not None:
+                done.append(what)
+            raise click.ClickException(outputerrors.output_failed(e, what)) from e
         if not is_interrupt(e):
             raise
         what = said(before, read())
@@ -579,6 +586,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
+        if outputerrors.is_output_error(e):
+            raise click.ClickException(outputerrors.output_failed(e)) from e
         raise click.ClickException(_os_error_message(e)) from e
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
@@ -835,6 +844,10 @@ class _Group(click.Group):
         except BrokenPipeError:
             # Why here: click answers a closed pipe with exit 1, the code of any other error.
             raise SystemExit(_reader_gone()) from None
+        except OSError as e:
+            if outputerrors.is_output_error(e):  # outside _open (export DB MODEL -): a traceback
+                raise click.ClickException(outputerrors.output_failed(e)) from e
+            raise
         except UnicodeEncodeError as e:
             # Why: a cron job's locale (Latin-1, or PYTHONIOENCODING) cannot print every value; a traceback there
             # neither names the value nor the fix.
@@ -2934,6 +2947,7 @@ cli.add_command(serve)
 def main() -> None:
     global _NOTES_ARE_ERRORS
     _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
+    outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()
         args = [as_utf8(a, sys.getfilesystemencoding(), f"argument {i}") for i, a in enumerate(sys.argv[1:], 1)]
@@ -2955,9 +2969,24 @@ def main() -> None:
             sys.stdout.flush()
         except BrokenPipeError:
             raise SystemExit(_reader_gone() if e.code in (0, None) else e.code) from None
+        except OSError as full:
+            if e.code not in (0, None) or not outputerrors.is_output_error(full):
+                raise
+            _output_error_exit(full)
         raise
     except BrokenPipeError:  # stderr's reader gone too (`2>&1 | head`), as click printed an error
         raise SystemExit(_reader_gone(sys.stderr)) from None
+    except OSError as e:  # --help into a full disk: click writes it before any command runs
+        if not outputerrors.is_output_error(e):
+            raise
+        _output_error_exit(e)
+
+
+def _output_error_exit(e: OSError) -> NoReturn:
+    """End the process on a failed write of stdout outside a command, as a command's error would."""
+    err = click.ClickException(outputerrors.output_failed(e))
+    err.show()
+    raise SystemExit(err.exit_code) from None
 
 
 if __name__ == "__main__":
