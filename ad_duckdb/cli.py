@@ -917,11 +917,15 @@ def cli(wait: float) -> None:
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
               "the sample and scored for the thresholds, every 30 s).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: what was stored, as one object (model, name, version, rows, sample_rows, features, "
+                   "threshold, flagged_share, contamination, thresholds, filled_values, carried, train_seconds), "
+                   "for a scheduler's next step; notes stay on stderr.")
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
           seed: int, max_train_rows: int, constant_columns: str, carry_thresholds: bool, quiet: bool,
-          attach: tuple[str, ...]) -> None:
+          out_format: str, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -935,6 +939,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (about x3 the scoring time):
       ad-duckdb train warehouse.duckdb tx_ms transactions -f count -f amount --code-sizes 2,4,8,16
+    The version stored, for a scheduler's next step (one JSON object on stdout):
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json | jq -r .model
     """
     _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")
     creation = _Creation()
@@ -957,6 +963,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             con = held.con
             m = info.metrics
             sample = _sample_size(info.train_rows, m)
+            if out_format == "json":
+                _print_trained(con, info, contamination, sample, carry_thresholds)
+                return
             # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
             sampled = (f" (the network learned from a seeded sample of {sample}, --max-train-rows; thresholds from all)"
                        if sample is not None else "")
@@ -995,6 +1004,24 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     finally:
         if held is not None:
             held.con.close()  # the connection opened again to store (_open closes the first)
+
+
+def _print_trained(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, contamination: float, sample: int | None,
+                   carried: bool) -> None:
+    """`train --format json`: the version stored, as one object. Why: a job parsed "stored tx_ae@2: ..." for the
+    version, or ran `show` after it, which a retrain in between made another version's."""
+    share = info.flagged_shares.get("default")
+    m = info.metrics
+    doc: dict[str, Any] = {
+        "model": info.ref, "name": info.name, "version": info.version, "rows": info.train_rows, "sample_rows": sample,
+        "features": info.features, "threshold": info.thresholds["default"],
+        "flagged_share": share if share is not None else contamination, "contamination": contamination,
+        "thresholds": info.thresholds, "filled_values": {c: n for c, n in (m.get("filled_values") or {}).items() if n},
+        "carried": [{"name": t.name, "value": t.value, "method": t.method}
+                    for t in (api.load_model(con, info.ref).thresholds if carried else [])
+                    if t.name not in thresholds.FROM_TRAINING],
+        "hidden_dims": m["hidden_dims"], "latent_dim": m["latent_dim"], "train_seconds": m["train_seconds"]}
+    click.echo(jsonvalues.dumps(doc, indent=1))
 
 
 def _reopen(db: str, attach: tuple[str, ...], wait: float) -> duckdb.DuckDBPyConnection:
@@ -1154,7 +1181,8 @@ _TIME = click.option(
                    "this run added).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
-              "and with --into the 'wrote' line, then go to stderr).")
+              "and with --into the 'wrote' line, then go to stderr). With --into and without --top (or --top 0), "
+              "json prints what was written as one object (model, table, rows_written, table_rows, appended).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1203,11 +1231,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             rows_before = _row_count(con, into) if append and before is not None else None
             # Why print with --top/--format: both say "show me rows"; silently ignoring them looked like a bug
             ctx = click.get_current_context()
+            # Why an object with json alone: a scheduler's next step wants the version, table and rows written,
+            # which the 'wrote' line gave as text only; --top N still asks for the rows
+            summary = out_format == "json" and (top == 0 or ctx.get_parameter_source("top") is ParameterSource.DEFAULT)
             # (--top 0: no rows, so no header with nothing under it either)
-            shown = top > 0 and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
-                                    for p in ("top", "out_format"))
+            shown = top > 0 and not summary and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
+                                                    for p in ("top", "out_format"))
             # Why: csv or json rows on stdout are data a script parses; the report lines would break it
-            to_stderr = shown and out_format != "table"
+            to_stderr = (shown or summary) and out_format != "table"
             # Why the rows as they are written with --append: the table holds earlier runs' rows too, and its top
             # showed yesterday's anomalies in today's log (and rows when none were added)
             added = AddedTop(top) if shown and append else None
@@ -1223,9 +1254,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
                     "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
             try:
-                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append, added=added, watched=watched,
-                            progress=not quiet)
+                written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
+                                            existed, report_to_stderr=to_stderr, append=append, added=added,
+                                            watched=watched, progress=not quiet)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1237,6 +1268,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                         raise _failure(f"{e} (a note, made an error by PYTHONWARNINGS / -W error); meanwhile "
                                        f"{outcome}") from e
                 raise
+            if summary:
+                click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
+                                             "appended": append}, indent=1))
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
@@ -1351,12 +1385,13 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
-                watched: ScoredTop | None = None, progress: bool = False) -> None:
+                watched: ScoredTop | None = None, progress: bool = False) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
-    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
+    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``). Returns the
+    rows written and the rows the table holds now."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, _added_top=added, _scored_top=watched)
-    held = _row_count(con, into) if append else 0
+    held = _row_count(con, into) if append else n
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {into} (now {held} rows; model {ref})", err=report_to_stderr)
@@ -1379,6 +1414,7 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
                    err=True)
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
+    return n, held
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -1659,7 +1695,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 @click.option("--keep", type=click.IntRange(min=1),
               help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: what was dropped, as one object (name, dropped: the versions, latest: what the name "
+                   "means now, null when no version is left), for scripts.")
+def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> None:
     """Drop MODEL: 'name' drops every version, 'name@N' one version, 'name --keep N' all but the N newest.
 
     Version numbers are never reused, so a query pinned to a kept 'name@M' keeps working.
@@ -1696,6 +1735,11 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):
         before = store.known_models(con).get(base, [])
         versions = api.drop_model(con, model, keep=keep)
+        if out_format == "json":
+            now = store.known_models(con).get(base, [])
+            click.echo(jsonvalues.dumps({"name": base, "dropped": versions,
+                                         "latest": f"{base}@{max(now)}" if now else None}, indent=1))
+            return
         if not versions:
             click.echo(f"dropped nothing: {base} has at most {keep} version(s)")
             return
@@ -2894,7 +2938,10 @@ def _export_to_stdout(db: str, model: str) -> None:
 @click.argument("db")
 @click.argument("path")
 @click.option("--name", help="Store under this name (default: the name inside the file).")
-def import_cmd(db: str, path: str, name: str | None) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (model: the version to pin here, name, version, stored: false when the latest "
+                   "version already is this model, exported_as: the file's own name@version), for scripts.")
+def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
     PATH - reads the file from standard input (refused on a terminal), so
@@ -2930,6 +2977,11 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
                 stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3
+                if out_format == "json":
+                    click.echo(jsonvalues.dumps({"model": info.ref, "name": info.name, "version": info.version,
+                                                 "stored": info.version not in before, "exported_as": exported},
+                                                indent=1))
+                    return
                 moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
                 # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
                 click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")

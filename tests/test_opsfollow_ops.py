@@ -61,7 +61,7 @@ def test_train_format_json_prints_what_was_stored_as_one_object(model_db: str, t
     assert doc["features"] == ["count", "amount"]
     con = ad_duckdb.connect(db, read_only=True)
     try:
-        stored = con.execute("SELECT anomaly_threshold('tx_ae@2')").fetchall()[0][0]
+        stored = con.execute("SELECT anomaly_threshold('tx_ae@2', 'default')").fetchall()[0][0]
     finally:
         con.close()
     assert doc["threshold"] == pytest.approx(stored) and doc["contamination"] == 0.01, doc
