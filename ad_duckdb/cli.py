@@ -164,7 +164,9 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop);
 {EXIT_BROKEN_PIPE} the reader of the output stopped reading (`| head`), as git or cat exit there.
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
-(PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
+(PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1;
+ignore::UserWarning leaves notes out). An output that cannot be written
+(a full disk under > out.json) is exit 1, "Error: writing the output (stdout): ..."."""
 
 
 def _reader_gone(*streams: IO[str]) -> int:
@@ -455,7 +457,7 @@ def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
     return lockwait.retry_while_locked(
         attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
         how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.",
-        say=(lambda line: click.echo(f"note: {line}", err=True)) if wait is None else None)
+        say=_note if wait is None else None)
 
 
 def _watch_ctrl_c() -> None:
@@ -687,9 +689,9 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
         # on stderr, as the prompt's other notes: the table on stdout stays the result's
         which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
         values = f" and the values of {_one_line(names[0])!r} cut" if shown.first_cut else ""
-        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
-                   f"{fit_width} columns; every column{' whole' if shown.first_cut else ''}: .mode csv or json at the "
-                   "prompt, --format csv or json on the command line, or a pipe (| less -S).", err=True)
+        _note(f"{len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
+              f"{fit_width} columns; every column{' whole' if shown.first_cut else ''}: .mode csv or json at the "
+              "prompt, --format csv or json on the command line, or a pipe (| less -S).")
 
 
 def _spread_places(spread: float) -> int:
@@ -1071,10 +1073,11 @@ def _notes() -> Iterator[None]:
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         if str(message) not in shown:
             shown.add(str(message))
-            click.echo(f"note: {message}", err=True)
+            _note(str(message))
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "always", AdDuckDBWarning)
+        warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "ignore" if _NOTES_IGNORED else "always",
+                              AdDuckDBWarning)
         warnings.showwarning = show
         try:
             yield
@@ -1087,15 +1090,26 @@ def _notes() -> Iterator[None]:
 # features chosen for it) sets PYTHONWARNINGS=error::UserWarning, Python's own switch; _notes overrode it, exit 0.
 # Why read at start-up only: a test runner or an embedding program adds filters of its own later.
 _NOTES_ARE_ERRORS = False
+# Whether notes are left out: ignore::UserWarning (or -W ignore) in PYTHONWARNINGS, read as _NOTES_ARE_ERRORS is.
+# Why Python's switch again: a scheduler's log that must hold errors alone had no way to drop the `note:` lines
+# (_notes forced the library's on), and error::UserWarning already speaks of notes so.
+_NOTES_IGNORED = False
 
 
-def _is_error(category: type[Warning]) -> bool:
-    """Whether Python's warning filters make every ``category`` warning an error (the first filter for all of them
-    decides, as in ``warnings.warn``; filters for particular messages or modules are not about every note)."""
+def _note(message: str) -> None:
+    """A ``note: ...`` line on stderr, unless PYTHONWARNINGS ignores notes (_NOTES_IGNORED)."""
+    if not _NOTES_IGNORED:
+        click.echo(f"note: {message}", err=True)
+
+
+def _notes_action(category: type[Warning]) -> str | None:
+    """What Python's warning filters do with every ``category`` warning ("error", "ignore", ...; None: no filter
+    says): the first filter for all of them decides, as in ``warnings.warn``; filters for particular messages or
+    modules are not about every note."""
     for action, message, cat, module, lineno in warnings.filters:
         if message is None and module is None and not lineno and issubclass(category, cat):
-            return action == "error"
-    return False
+            return str(action)
+    return None
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
@@ -1287,7 +1301,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                 note = watched.note(con, source, got.feature_names, db=db, model=model,
                                     added_to=into if append else None)
                 if note:
-                    click.echo(f"note: {note}", err=True)
+                    _note(note)
             else:
                 _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
             return
@@ -1332,7 +1346,7 @@ def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         return  # a source that does not run: the scoring names what is wrong with it
     cost = explaincost.note(lm, rows if at_most is None else min(rows, at_most), bulk, shorter)
     if cost:
-        click.echo(f"note: {cost}", err=True)
+        _note(cost)
 
 
 def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
@@ -1343,7 +1357,7 @@ def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, fea
 
     note = scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
     if note:
-        click.echo(f"note: {note}", err=True)
+        _note(note)
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
@@ -1360,8 +1374,8 @@ def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[
     if columns or out_format != "table" or len(feats) <= _TOP_FEATURES_SHOWN:
         return []
     # A wide model's features pushed the scores to the far end of lines thousands of characters long
-    click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
-               "names the ones that matter); -c COLUMN shows the columns named, --format csv every column", err=True)
+    _note(f"the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
+          "names the ones that matter); -c COLUMN shows the columns named, --format csv every column")
     return feats
 
 
@@ -1379,7 +1393,7 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
         except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
             note = e.note
     if plots_dir and note:
-        click.echo(f"note: {note}", err=True)
+        _note(note)
 
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
@@ -1400,18 +1414,17 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
         # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
         # run, each told "normal when no new rows came"
-        click.echo(f"note: {source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
-                   "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
-                   "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.", err=True)
+        _note(f"{source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
+              "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
+              "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
     elif n == 0 and append:
-        click.echo(f"note: {source} has no rows, so none were added to {into}; normal when no new rows came since "
-                   "the last run, else check the source and its load.", err=True)
+        _note(f"{source} has no rows, so none were added to {into}; normal when no new rows came since "
+              "the last run, else check the source and its load.")
     elif n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.
-        click.echo(f"note: {source} has no rows, so {into} holds no scores"
-                   f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
-                   err=True)
+        _note(f"{source} has no rows, so {into} holds no scores"
+              f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.")
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
     return n, held
@@ -1464,7 +1477,7 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for r in rows:
         if r["problem"] is not None:
-            click.echo(f"note: {r['problem']}", err=True)
+            _note(r['problem'])
 
 
 def _method_text(t: Any) -> str:
@@ -1683,10 +1696,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        click.echo(f"note: {r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
-                   f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
-                   f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
-                   "--carry-thresholds", err=True)
+        _note(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+              f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
+              f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+              "--carry-thresholds")
 
 
 @cli.command()
@@ -1910,7 +1923,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                                    "works.")
         raise
     if creation.ours:
-        click.echo(f"note: created the database {db!r}.", err=True)
+        _note(f"created the database {db!r}.")
 
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
@@ -1921,9 +1934,8 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None, attach=attach) as con:
         if nothing is not None:
-            click.echo(f"note: no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
-                       "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.",
-                       err=True)
+            _note(f"no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
+                  "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
             return
         if not interactive:
             session = dotcmds.Session(out_format)
@@ -2221,8 +2233,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             fit = shutil.get_terminal_size().columns if out_format == "table" and sys.stdout.isatty() else None
             _print_rows(columns, rows[:max_rows], out_format, fit_width=fit)
         if max_rows is not None and len(rows) > max_rows:
-            click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
-                       "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)
+            _note(f"the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
+                  "or write every row to a file: .once rows.csv (with .mode csv) and the query again.")
         if took:
             click.echo(took, err=True)
         printed += 1
@@ -2291,7 +2303,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         lm = api.registry(con).get(model)
         cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
         if cost:
-            click.echo(f"note: {cost}", err=True)
+            _note(cost)
         # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
         # for a flagged row), and sorted by in its place
         taken = {c.lower() for c, _ in describe(con, source)}
@@ -2316,8 +2328,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_),
                              _imputed(lm, rec.feature_names, names, data))
             if matching > len(data):  # on stderr: the rows on stdout stay data
-                click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
-                           "--limit N shows more", err=True)
+                _note(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
+                      "--limit N shows more")
             return
         row_spreads = Spreads(rec.features)
         for r in data:
@@ -2755,16 +2767,16 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
-                click.echo(f"note: {note}", err=True)
+                _note(note)
             if rep.weights is not None:  # Why said: the table alone does not show that its figures are weighted
-                click.echo(f"note: the candidate thresholds' precision, recall, F1 and flagged share count each row as "
-                           f"its {rep.weights['column']!r} rows (--weight)", err=True)
+                _note(f"the candidate thresholds' precision, recall, F1 and flagged share count each row as "
+                      f"its {rep.weights['column']!r} rows (--weight)")
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
-                click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
-                           "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
+                _note("--format csv prints the candidate thresholds, without costs; each threshold's cost "
+                      "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)")
             elif rep.anomaly_share is not None:
-                click.echo("note: --format csv prints the candidate thresholds; each stored threshold's precision at "
-                           "--anomaly-share is in --format json (at_thresholds' precision_at_share)", err=True)
+                _note("--format csv prints the candidate thresholds; each stored threshold's precision at "
+                      "--anomaly-share is in --format json (at_thresholds' precision_at_share)")
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
@@ -2881,9 +2893,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                            f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
         if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
-            click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
-                       f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
-                       "sample of as many; label more anomalies before relying on it.", err=True)
+            _note(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
+                  f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
+                  "sample of as many; label more anomalies before relying on it.")
         if th.method == alarmrate.METHOD:  # what it flags on those rows: in chosen_on after the rows
             click.echo(f"chosen on {th.chosen_on}", err=out_format == "json")
         if confident and out_format == "table":
@@ -2893,7 +2905,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             cost = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}").rpartition("; ")[2]
             click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
         if (optimistic := training_rows_note(th)) is not None:
-            click.echo(f"note: {optimistic}", err=True)
+            _note(optimistic)
 
 
 @cli.command("export")
@@ -2998,7 +3010,9 @@ cli.add_command(serve)
 
 def main() -> None:
     global _NOTES_ARE_ERRORS
-    _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
+    global _NOTES_IGNORED
+    _NOTES_ARE_ERRORS = _notes_action(AdDuckDBWarning) == "error"
+    _NOTES_IGNORED = _notes_action(AdDuckDBWarning) == "ignore"
     outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()

@@ -121,3 +121,28 @@ def test_train_into_a_full_output_says_the_model_is_stored(model_db: str, tmp_pa
                 stdout=full.fileno())
     assert p.returncode == 1 and "writing the output (stdout)" in p.stderr, p.stderr
     assert "; tx_ae@2 was stored before it, whole" in p.stderr, p.stderr
+
+
+def test_pythonwarnings_ignore_silences_the_notes_as_error_makes_them_errors(model_db: str, tmp_path: Path) -> None:
+    # Before: PYTHONWARNINGS=error::UserWarning made a note an error, as the README says, but ignore::UserWarning
+    # left every `note:` line in the scheduler's log (the command forced its notes on), and nothing else quieted them.
+    db = copy_of(model_db, tmp_path)
+    train = ["train", db, "tx_ae", "transactions", "--epochs", "2", "--quiet"]  # no -f: a note names the features
+    empty = ["score", db, "tx_ae", "SELECT * FROM transactions WHERE false", "--into", "none", "--quiet"]
+    said = run(*train)
+    assert said.returncode == 0 and "note: " in said.stderr, said.stderr
+    assert "note: " in run(*empty).stderr
+    quiet = {"PYTHONWARNINGS": "ignore::UserWarning"}
+    p = run(*train, env=quiet)
+    assert p.returncode == 0 and p.stderr == "" and p.stdout.startswith("stored tx_ae@3"), (p.stdout, p.stderr)
+    p = run(*empty, "--replace", env=quiet)
+    assert p.returncode == 0 and p.stderr == "" and "wrote 0 scored rows to none" in p.stdout, p.stderr
+    # an error is still one
+    p = run("score", db, "tx_ae", "no_such_table", env=quiet)
+    assert p.returncode == 6 and p.stderr.startswith("Error: "), p.stderr
+
+
+def test_help_says_how_notes_are_left_out_and_what_a_full_output_exits() -> None:
+    said = " ".join(run("--help").stdout.split())
+    assert "ignore::UserWarning leaves notes out" in said, said
+    assert 'exit 1, "Error: writing the output (stdout): ..."' in said, said
