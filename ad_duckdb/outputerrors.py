@@ -50,7 +50,8 @@ def mark_stdout() -> None:
         return  # no real stdout (closed, or a test's): nothing to mark
     raw = io.FileIO(fd, "w", closefd=False)
     sys.stdout = io.TextIOWrapper(_MarkingWriter(raw), encoding=out.encoding, errors=out.errors,
-                                  line_buffering=bool(getattr(out, "line_buffering", False)))
+                                  line_buffering=bool(getattr(out, "line_buffering", False)),
+                                  write_through=bool(getattr(out, "write_through", False)))
 
 
 def is_output_error(e: BaseException) -> bool:
