@@ -941,8 +941,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (about x3 the scoring time):
       ad-duckdb train warehouse.duckdb tx_ms transactions -f count -f amount --code-sizes 2,4,8,16
-    The version stored, for a scheduler's next step (one JSON object on stdout):
-      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json | jq -r .model
+    What was stored, as one JSON object on stdout for a scheduler's next step (its "model": the name@version):
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json
     """
     _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")
     creation = _Creation()
