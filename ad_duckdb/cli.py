@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar, cast
+from typing import IO, Any, NoReturn, TypeVar, cast
 
 import click
 import duckdb
@@ -40,6 +40,7 @@ from . import (
     jsonvalues,
     lockwait,
     metrics,
+    outputerrors,
     pysource,
     resultgap,
     sqlshell,
@@ -163,7 +164,9 @@ Exit codes: 0 success; 1 any other error; 2 wrong arguments or options;
 {EXIT_INTERRUPTED} interrupted (Ctrl-C); {EXIT_TERMINATED} stopped by SIGTERM (a timeout, `kill`, a pod stop);
 {EXIT_BROKEN_PIPE} the reader of the output stopped reading (`| head`), as git or cat exit there.
 Errors go to stderr as one line starting with "Error:"; notes start with "note:"
-(PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1)."""
+(PYTHONWARNINGS=error::UserWarning makes a note an error, exit 1;
+ignore::UserWarning leaves notes out). An output that cannot be written
+(a full disk under > out.json) is exit 1, "Error: writing the output (stdout): ..."."""
 
 
 def _reader_gone(*streams: IO[str]) -> int:
@@ -322,6 +325,12 @@ def _done_if_interrupted(read: Callable[[], Any], said: Callable[[Any, Any], str
     try:
         yield done
     except BaseException as e:
+        if isinstance(e, OSError) and outputerrors.is_output_error(e):
+            # stored, then its line failed to print: a job's retry would store it again
+            what = said(before, read())
+            if what is not None:
+                done.append(what)
+            raise click.ClickException(outputerrors.output_failed(e, what)) from e
         if not is_interrupt(e):
             raise
         what = said(before, read())
@@ -448,7 +457,7 @@ def _waiting_for_lock(attempt: Callable[[], T], wait: float | None = None) -> T:
     return lockwait.retry_while_locked(
         attempt, _lock_wait() if wait is None else wait, waited_with="--wait" if wait is None else "train's wait to store",
         how_to_wait="From the command line, `ad-duckdb --wait SECONDS COMMAND ...` waits for the file to be free.",
-        say=(lambda line: click.echo(f"note: {line}", err=True)) if wait is None else None)
+        say=_note if wait is None else None)
 
 
 def _watch_ctrl_c() -> None:
@@ -579,6 +588,8 @@ def _open(db: str, read_only: bool = False, check_order: bool | None = None, cre
     except BrokenPipeError:
         raise  # `| head` closed stdout: not a file error; _Group.invoke ends the command (EXIT_BROKEN_PIPE)
     except OSError as e:
+        if outputerrors.is_output_error(e):
+            raise click.ClickException(outputerrors.output_failed(e)) from e
         raise click.ClickException(_os_error_message(e)) from e
     finally:
         # Why: a connection left open with Python functions prints nanobind leak warnings at exit.
@@ -678,9 +689,9 @@ def _print_rows(names: list[str], rows: list[tuple[Any, ...]], out_format: str =
         # on stderr, as the prompt's other notes: the table on stdout stays the result's
         which = cut[0] if len(cut) == 1 else f"{cut[0]} … {cut[-1]}"
         values = f" and the values of {_one_line(names[0])!r} cut" if shown.first_cut else ""
-        click.echo(f"note: {len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
-                   f"{fit_width} columns; every column{' whole' if shown.first_cut else ''}: .mode csv or json at the "
-                   "prompt, --format csv or json on the command line, or a pipe (| less -S).", err=True)
+        _note(f"{len(cut)} of {len(names)} columns hidden ({which}){values} to fit the terminal's "
+              f"{fit_width} columns; every column{' whole' if shown.first_cut else ''}: .mode csv or json at the "
+              "prompt, --format csv or json on the command line, or a pipe (| less -S).")
 
 
 def _spread_places(spread: float) -> int:
@@ -835,6 +846,10 @@ class _Group(click.Group):
         except BrokenPipeError:
             # Why here: click answers a closed pipe with exit 1, the code of any other error.
             raise SystemExit(_reader_gone()) from None
+        except OSError as e:
+            if outputerrors.is_output_error(e):  # outside _open (export DB MODEL -): a traceback
+                raise click.ClickException(outputerrors.output_failed(e)) from e
+            raise
         except UnicodeEncodeError as e:
             # Why: a cron job's locale (Latin-1, or PYTHONIOENCODING) cannot print every value; a traceback there
             # neither names the value nor the fix.
@@ -904,11 +919,15 @@ def cli(wait: float) -> None:
 @click.option("--quiet", is_flag=True, help="No progress on stderr (a bar on a terminal; in a log, a line at start, "
               "about one per tenth of the steps, and how it ended; above --max-train-rows, also the rows read for "
               "the sample and scored for the thresholds, every 30 s).")
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: what was stored, as one object (model, name, version, rows, sample_rows, features, "
+                   "threshold, flagged_share, contamination, thresholds, filled_values, carried, train_seconds), "
+                   "for a scheduler's next step; notes stay on stderr.")
 @_ATTACH
 def train(db: str, name: str, source: str, features: tuple[str, ...], where: str | None, contamination: float,
           robust: bool | None, epochs: int | None, n_models: int | None, code_sizes: tuple[int, ...] | None,
           seed: int, max_train_rows: int, constant_columns: str, carry_thresholds: bool, quiet: bool,
-          attach: tuple[str, ...]) -> None:
+          out_format: str, attach: tuple[str, ...]) -> None:
     """Train model NAME on SOURCE (a table, view, read_parquet(...) or a SELECT) and store it in DB.
 
     \b
@@ -922,6 +941,8 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
       ad-duckdb train models.duckdb tx_ae lake.main.tx -f count -f amount --attach lake.duckdb
     Unlabelled rows, four autoencoders with codes of 2, 4, 8 and 16 numbers (about x3 the scoring time):
       ad-duckdb train warehouse.duckdb tx_ms transactions -f count -f amount --code-sizes 2,4,8,16
+    What was stored, as one JSON object on stdout for a scheduler's next step (its "model": the name@version):
+      ad-duckdb train warehouse.duckdb tx_ae transactions -f count -f amount --quiet --format json
     """
     _refuse_in_memory(db, "train", f"ad-duckdb train models.duckdb {shlex.quote(name)} {shell_word(source)}")
     creation = _Creation()
@@ -944,6 +965,9 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
             con = held.con
             m = info.metrics
             sample = _sample_size(info.train_rows, m)
+            if out_format == "json":
+                _print_trained(con, info, contamination, sample, carry_thresholds)
+                return
             # Why said: "N rows" alone read as the network having learned from all N of a table above the limit
             sampled = (f" (the network learned from a seeded sample of {sample}, --max-train-rows; thresholds from all)"
                        if sample is not None else "")
@@ -982,6 +1006,24 @@ def train(db: str, name: str, source: str, features: tuple[str, ...], where: str
     finally:
         if held is not None:
             held.con.close()  # the connection opened again to store (_open closes the first)
+
+
+def _print_trained(con: duckdb.DuckDBPyConnection, info: api.ModelInfo, contamination: float, sample: int | None,
+                   carried: bool) -> None:
+    """`train --format json`: the version stored, as one object. Why: a job parsed "stored tx_ae@2: ..." for the
+    version, or ran `show` after it, which a retrain in between made another version's."""
+    share = info.flagged_shares.get("default")
+    m = info.metrics
+    doc: dict[str, Any] = {
+        "model": info.ref, "name": info.name, "version": info.version, "rows": info.train_rows, "sample_rows": sample,
+        "features": info.features, "threshold": info.thresholds["default"],
+        "flagged_share": share if share is not None else contamination, "contamination": contamination,
+        "thresholds": info.thresholds, "filled_values": {c: n for c, n in (m.get("filled_values") or {}).items() if n},
+        "carried": [{"name": t.name, "value": t.value, "method": t.method}
+                    for t in (api.load_model(con, info.ref).thresholds if carried else [])
+                    if t.name not in thresholds.FROM_TRAINING],
+        "hidden_dims": m["hidden_dims"], "latent_dim": m["latent_dim"], "train_seconds": m["train_seconds"]}
+    click.echo(jsonvalues.dumps(doc, indent=1))
 
 
 def _reopen(db: str, attach: tuple[str, ...], wait: float) -> duckdb.DuckDBPyConnection:
@@ -1031,10 +1073,11 @@ def _notes() -> Iterator[None]:
     def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
         if str(message) not in shown:
             shown.add(str(message))
-            click.echo(f"note: {message}", err=True)
+            _note(str(message))
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "always", AdDuckDBWarning)
+        warnings.simplefilter("error" if _NOTES_ARE_ERRORS else "ignore" if _NOTES_IGNORED else "always",
+                              AdDuckDBWarning)
         warnings.showwarning = show
         try:
             yield
@@ -1047,15 +1090,26 @@ def _notes() -> Iterator[None]:
 # features chosen for it) sets PYTHONWARNINGS=error::UserWarning, Python's own switch; _notes overrode it, exit 0.
 # Why read at start-up only: a test runner or an embedding program adds filters of its own later.
 _NOTES_ARE_ERRORS = False
+# Whether notes are left out: ignore::UserWarning (or -W ignore) in PYTHONWARNINGS, read as _NOTES_ARE_ERRORS is.
+# Why Python's switch again: a scheduler's log that must hold errors alone had no way to drop the `note:` lines
+# (_notes forced the library's on), and error::UserWarning already speaks of notes so.
+_NOTES_IGNORED = False
 
 
-def _is_error(category: type[Warning]) -> bool:
-    """Whether Python's warning filters make every ``category`` warning an error (the first filter for all of them
-    decides, as in ``warnings.warn``; filters for particular messages or modules are not about every note)."""
+def _note(message: str) -> None:
+    """A ``note: ...`` line on stderr, unless PYTHONWARNINGS ignores notes (_NOTES_IGNORED)."""
+    if not _NOTES_IGNORED:
+        click.echo(f"note: {message}", err=True)
+
+
+def _notes_action(category: type[Warning]) -> str | None:
+    """What Python's warning filters do with every ``category`` warning ("error", "ignore", ...; None: no filter
+    says): the first filter for all of them decides, as in ``warnings.warn``; filters for particular messages or
+    modules are not about every note."""
     for action, message, cat, module, lineno in warnings.filters:
         if message is None and module is None and not lineno and issubclass(category, cat):
-            return action == "error"
-    return False
+            return str(action)
+    return None
 
 
 # The training parameters `ad-duckdb train` has an option for, by the name the library's errors give them.
@@ -1141,7 +1195,8 @@ _TIME = click.option(
                    "this run added).")
 @click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
               help="How to print the rows (csv or json for scripts: every value, unclipped; the 'plot:' lines, "
-              "and with --into the 'wrote' line, then go to stderr).")
+              "and with --into the 'wrote' line, then go to stderr). With --into and without --top (or --top 0), "
+              "json prints what was written as one object (model, table, rows_written, table_rows, appended).")
 @click.option("--plots", "plots_dir", help="Folder for a histogram of all the scores with the thresholds and how many "
               "rows each flags (PNG): where to cut without labels; for a source with a date or timestamp column, "
               "also the scores over time.")
@@ -1190,11 +1245,14 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
             rows_before = _row_count(con, into) if append and before is not None else None
             # Why print with --top/--format: both say "show me rows"; silently ignoring them looked like a bug
             ctx = click.get_current_context()
+            # Why an object with json alone: a scheduler's next step wants the version, table and rows written,
+            # which the 'wrote' line gave as text only; --top N still asks for the rows
+            summary = out_format == "json" and (top == 0 or ctx.get_parameter_source("top") is ParameterSource.DEFAULT)
             # (--top 0: no rows, so no header with nothing under it either)
-            shown = top > 0 and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
-                                    for p in ("top", "out_format"))
+            shown = top > 0 and not summary and any(ctx.get_parameter_source(p) is not ParameterSource.DEFAULT
+                                                    for p in ("top", "out_format"))
             # Why: csv or json rows on stdout are data a script parses; the report lines would break it
-            to_stderr = shown and out_format != "table"
+            to_stderr = (shown or summary) and out_format != "table"
             # Why the rows as they are written with --append: the table holds earlier runs' rows too, and its top
             # showed yesterday's anomalies in today's log (and rows when none were added)
             added = AddedTop(top) if shown and append else None
@@ -1210,9 +1268,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                     f"flagged ones: ad-duckdb explain {shlex.quote(db)} {shlex.quote(model)} {shlex.quote(into)} "
                     "--where is_anomaly --limit 1000 (or give a SOURCE with a WHERE for the rows of interest)"))
             try:
-                _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref, existed,
-                            report_to_stderr=to_stderr, append=append, added=added, watched=watched,
-                            progress=not quiet)
+                written, held = _score_into(con, model, source, into, columns, explain, replace, plots_dir, ref,
+                                            existed, report_to_stderr=to_stderr, append=append, added=added,
+                                            watched=watched, progress=not quiet)
                 _plot_over_time(con, model, source, plots_dir, over_time, to_stderr)
             except BaseException as e:
                 if is_interrupt(e):
@@ -1224,6 +1282,9 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                         raise _failure(f"{e} (a note, made an error by PYTHONWARNINGS / -W error); meanwhile "
                                        f"{outcome}") from e
                 raise
+            if summary:
+                click.echo(jsonvalues.dumps({"model": ref, "table": into, "rows_written": written, "table_rows": held,
+                                             "appended": append}, indent=1))
             if shown:
                 hidden = _features_hidden(con, model, columns, out_format)
                 extra_sql = f"* EXCLUDE ({', '.join(map(quote_ident, hidden))})" if hidden else "*"
@@ -1240,7 +1301,7 @@ def score(db: str, model: str, source: str, into: str | None, replace: bool, app
                 note = watched.note(con, source, got.feature_names, db=db, model=model,
                                     added_to=into if append else None)
                 if note:
-                    click.echo(f"note: {note}", err=True)
+                    _note(note)
             else:
                 _note_scored_totals(con, db, model, got.feature_names, source, table_sql(into), table_sql(into))
             return
@@ -1285,7 +1346,7 @@ def _say_explain_cost(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: s
         return  # a source that does not run: the scoring names what is wrong with it
     cost = explaincost.note(lm, rows if at_most is None else min(rows, at_most), bulk, shorter)
     if cost:
-        click.echo(f"note: {cost}", err=True)
+        _note(cost)
 
 
 def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, features: list[str], source: str,
@@ -1296,7 +1357,7 @@ def _note_scored_totals(con: duckdb.DuckDBPyConnection, db: str, model: str, fea
 
     note = scored_totals_note(con, top_from, sums_from, source, features, db=db, model=model)
     if note:
-        click.echo(f"note: {note}", err=True)
+        _note(note)
 
 
 def _plot_scores(con: duckdb.DuckDBPyConnection, model: str, source: str, plots_dir: str,
@@ -1313,8 +1374,8 @@ def _features_hidden(con: duckdb.DuckDBPyConnection, model: str, columns: tuple[
     if columns or out_format != "table" or len(feats) <= _TOP_FEATURES_SHOWN:
         return []
     # A wide model's features pushed the scores to the far end of lines thousands of characters long
-    click.echo(f"note: the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
-               "names the ones that matter); -c COLUMN shows the columns named, --format csv every column", err=True)
+    _note(f"the model's {len(feats)} feature columns are left out of the table (anomaly_explain "
+          "names the ones that matter); -c COLUMN shows the columns named, --format csv every column")
     return feats
 
 
@@ -1332,18 +1393,19 @@ def _plot_over_time(con: duckdb.DuckDBPyConnection, model: str, source: str, plo
         except NoTimesError as e:  # the other plots are written: a note, as for a source without a time column
             note = e.note
     if plots_dir and note:
-        click.echo(f"note: {note}", err=True)
+        _note(note)
 
 
 def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: str, columns: tuple[str, ...],
                 explain: bool, replace: bool, plots_dir: str | None, ref: str, existed: bool,
                 report_to_stderr: bool = False, append: bool = False, added: AddedTop | None = None,
-                watched: ScoredTop | None = None, progress: bool = False) -> None:
+                watched: ScoredTop | None = None, progress: bool = False) -> tuple[int, int]:
     """`score --into`'s work once the target is known: the write, its report, the plot; ``added``: receives the
-    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``)."""
+    highest-scoring rows written; ``watched``: their features and scores (``totalsrow.ScoredTop``). Returns the
+    rows written and the rows the table holds now."""
     n = api.score(con, model, source, into=into, columns=_split(columns, con, source), explain=explain, replace=replace,
                   append=append, progress=progress, _added_top=added, _scored_top=watched)
-    held = _row_count(con, into) if append else 0
+    held = _row_count(con, into) if append else n
     if append:
         # Why the total: a cron log then shows the table growing run by run, and a run that added none
         click.echo(f"added {n} scored rows to {into} (now {held} rows; model {ref})", err=report_to_stderr)
@@ -1352,20 +1414,20 @@ def _score_into(con: duckdb.DuckDBPyConnection, model: str, source: str, into: s
     if n == 0 and append and held == 0 and intotable.reads_table(con, source, into):
         # Why: "id > (SELECT max(id) FROM scores)" over a table created empty is NULL, and selects no row run after
         # run, each told "normal when no new rows came"
-        click.echo(f"note: {source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
-                   "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
-                   "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.", err=True)
+        _note(f"{source} has no rows, so none were added to {into}; {into} holds no rows yet and the "
+              "source reads it: a filter on its max(...) is then NULL and selects no row, run after run. Write "
+              "coalesce(max(id), -1) for it (the lowest id minus one), or score every row once first.")
     elif n == 0 and append:
-        click.echo(f"note: {source} has no rows, so none were added to {into}; normal when no new rows came since "
-                   "the last run, else check the source and its load.", err=True)
+        _note(f"{source} has no rows, so none were added to {into}; normal when no new rows came since "
+              "the last run, else check the source and its load.")
     elif n == 0:
         # Why a note: an upstream load that failed leaves the source empty, and a nightly --replace then
         # empties the scores table without a word a log watcher would catch.
-        click.echo(f"note: {source} has no rows, so {into} holds no scores"
-                   f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.",
-                   err=True)
+        _note(f"{source} has no rows, so {into} holds no scores"
+              f"{' (its previous rows were replaced)' if existed else ''}; check the source and its load.")
     if plots_dir:
         click.echo(f"plot: {api.plot_scores(con, model, source, plots_dir)}", err=report_to_stderr)
+    return n, held
 
 
 _FORMAT = click.option("--format", "out_format", type=click.Choice(["table", "csv", "json"]), default="table",
@@ -1415,7 +1477,7 @@ def _print_models(con: duckdb.DuckDBPyConnection, out_format: str) -> None:
     _print_rows(cols, [tuple(r[k] for k in cols) for r in rows], out_format)
     for r in rows:
         if r["problem"] is not None:
-            click.echo(f"note: {r['problem']}", err=True)
+            _note(r['problem'])
 
 
 def _method_text(t: Any) -> str:
@@ -1634,10 +1696,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
         from .sqltext import shell_word
 
         names = ", ".join(repr(x) for x in lost)
-        click.echo(f"note: {r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
-                   f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
-                   f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
-                   "--carry-thresholds", err=True)
+        _note(f"{r.b} has no threshold{'s' if len(lost) > 1 else ''} {names} (thresholds belong to one "
+              f"version): set {'them' if len(lost) > 1 else 'it'} again with `ad-duckdb threshold "
+              f"{shell_word(db)} {r.b} {lost[0] if len(lost) == 1 else 'NAME'} ...`, or give the next retrain "
+              "--carry-thresholds")
 
 
 @cli.command()
@@ -1646,7 +1708,10 @@ def compare(db: str, model_a: str, model_b: str, source: str, where: str | None,
 @click.option("--keep", type=click.IntRange(min=1),
               help="Prune: drop every version of MODEL (a name without @N) but the KEEP newest.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: what was dropped, as one object (name, dropped: the versions, latest: what the name "
+                   "means now, null when no version is left), for scripts.")
+def drop(db: str, model: str, keep: int | None, yes: bool, out_format: str) -> None:
     """Drop MODEL: 'name' drops every version, 'name@N' one version, 'name --keep N' all but the N newest.
 
     Version numbers are never reused, so a query pinned to a kept 'name@M' keeps working.
@@ -1683,6 +1748,11 @@ def drop(db: str, model: str, keep: int | None, yes: bool) -> None:
             lambda b, a: f"{base} version(s) {', '.join(map(str, sorted(b - a)))} were dropped" if b - a else None):
         before = store.known_models(con).get(base, [])
         versions = api.drop_model(con, model, keep=keep)
+        if out_format == "json":
+            now = store.known_models(con).get(base, [])
+            click.echo(jsonvalues.dumps({"name": base, "dropped": versions,
+                                         "latest": f"{base}@{max(now)}" if now else None}, indent=1))
+            return
         if not versions:
             click.echo(f"dropped nothing: {base} has at most {keep} version(s)")
             return
@@ -1853,7 +1923,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
                                    "works.")
         raise
     if creation.ours:
-        click.echo(f"note: created the database {db!r}.", err=True)
+        _note(f"created the database {db!r}.")
 
 
 def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: bool, create: bool,
@@ -1864,9 +1934,8 @@ def _run_sql(db: str, text: str, out_format: str, write: bool, no_order_check: b
     with _open(db, read_only=not write, check_order=False if no_order_check else None, create=create,
                creation=creation if create else None, attach=attach) as con:
         if nothing is not None:
-            click.echo(f"note: no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
-                       "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.",
-                       err=True)
+            _note(f"no SQL statement to run ({nothing}); give the SQL as QUERY, with --file PATH, or on "
+                  "standard input (ad-duckdb sql DB < report.sql); on a terminal, ad-duckdb sql DB prompts.")
             return
         if not interactive:
             session = dotcmds.Session(out_format)
@@ -2164,8 +2233,8 @@ def _run_statements(con: duckdb.DuckDBPyConnection, text: str, out_format: str, 
             fit = shutil.get_terminal_size().columns if out_format == "table" and sys.stdout.isatty() else None
             _print_rows(columns, rows[:max_rows], out_format, fit_width=fit)
         if max_rows is not None and len(rows) > max_rows:
-            click.echo(f"note: the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
-                       "or write every row to a file: .once rows.csv (with .mode csv) and the query again.", err=True)
+            _note(f"the first {max_rows} rows; the prompt shows no more. Add LIMIT ... OFFSET for others, "
+                  "or write every row to a file: .once rows.csv (with .mode csv) and the query again.")
         if took:
             click.echo(took, err=True)
         printed += 1
@@ -2234,7 +2303,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         lm = api.registry(con).get(model)
         cost = explaincost.note(lm, min(matching, limit), False, "a smaller --limit or a narrower --where shortens it")
         if cost:
-            click.echo(f"note: {cost}", err=True)
+            _note(cost)
         # Why names the source lacks: a column of its own named __s was read as the row's score ("score 1 (normal)"
         # for a flagged row), and sorted by in its place
         taken = {c.lower() for c, _ in describe(con, source)}
@@ -2259,8 +2328,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_),
                              _imputed(lm, rec.feature_names, names, data))
             if matching > len(data):  # on stderr: the rows on stdout stay data
-                click.echo(f"note: showing {len(data)} of {matching} matching rows, the highest scores first; "
-                           "--limit N shows more", err=True)
+                _note(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
+                      "--limit N shows more")
             return
         row_spreads = Spreads(rec.features)
         for r in data:
@@ -2698,16 +2767,16 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             cols = list(rep.table[0]) if rep.table else ["threshold", "precision", "recall", "f1", "flagged_share"]
             _print_rows(cols, [tuple(r[k] for k in cols) for r in rep.table], out_format)
             for note in rep.notes:  # on stderr, as score's with csv: the rows on stdout stay data
-                click.echo(f"note: {note}", err=True)
+                _note(note)
             if rep.weights is not None:  # Why said: the table alone does not show that its figures are weighted
-                click.echo(f"note: the candidate thresholds' precision, recall, F1 and flagged share count each row as "
-                           f"its {rep.weights['column']!r} rows (--weight)", err=True)
+                _note(f"the candidate thresholds' precision, recall, F1 and flagged share count each row as "
+                      f"its {rep.weights['column']!r} rows (--weight)")
             if rep.costs is not None:  # asked for, and not in these rows: said, not dropped without a word
-                click.echo("note: --format csv prints the candidate thresholds, without costs; each threshold's cost "
-                           "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)", err=True)
+                _note("--format csv prints the candidate thresholds, without costs; each threshold's cost "
+                      "and the cheapest cut are in --format json (costs, at_thresholds' cost_per_row)")
             elif rep.anomaly_share is not None:
-                click.echo("note: --format csv prints the candidate thresholds; each stored threshold's precision at "
-                           "--anomaly-share is in --format json (at_thresholds' precision_at_share)", err=True)
+                _note("--format csv prints the candidate thresholds; each stored threshold's precision at "
+                      "--anomaly-share is in --format json (at_thresholds' precision_at_share)")
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
@@ -2824,9 +2893,9 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
                            f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
         if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
-            click.echo(f"note: chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
-                       f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
-                       "sample of as many; label more anomalies before relying on it.", err=True)
+            _note(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
+                  f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "
+                  "sample of as many; label more anomalies before relying on it.")
         if th.method == alarmrate.METHOD:  # what it flags on those rows: in chosen_on after the rows
             click.echo(f"chosen on {th.chosen_on}", err=out_format == "json")
         if confident and out_format == "table":
@@ -2836,7 +2905,7 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             cost = (th.chosen_on or "").removesuffix(f"; {thresholds.CONFIDENT_NOTE}").rpartition("; ")[2]
             click.echo(cost, err=out_format == "json")  # json's stdout is the one object; chosen_on holds it too
         if (optimistic := training_rows_note(th)) is not None:
-            click.echo(f"note: {optimistic}", err=True)
+            _note(optimistic)
 
 
 @cli.command("export")
@@ -2881,7 +2950,10 @@ def _export_to_stdout(db: str, model: str) -> None:
 @click.argument("db")
 @click.argument("path")
 @click.option("--name", help="Store under this name (default: the name inside the file).")
-def import_cmd(db: str, path: str, name: str | None) -> None:
+@click.option("--format", "out_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: one object (model: the version to pin here, name, version, stored: false when the latest "
+                   "version already is this model, exported_as: the file's own name@version), for scripts.")
+def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
     """Store a model from an .onnx file written by `ad-duckdb export`.
 
     PATH - reads the file from standard input (refused on a terminal), so
@@ -2917,6 +2989,11 @@ def import_cmd(db: str, path: str, name: str | None) -> None:
                 stored = True
             # Why say the file's ref: version numbers start again in each database, so a query here pinned to the
             # exported 'tx_ae@3' would score with whatever this database numbered 3
+                if out_format == "json":
+                    click.echo(jsonvalues.dumps({"model": info.ref, "name": info.name, "version": info.version,
+                                                 "stored": info.version not in before, "exported_as": exported},
+                                                indent=1))
+                    return
                 moved = f" (exported as {exported}: pin {info.ref!r} here)" if exported != info.ref else ""
                 # the same model as the latest version stores nothing (a note says so): not "stored" on stdout
                 click.echo(f"already stored {info.ref}{moved}" if info.version in before else f"stored {info.ref}{moved}")
@@ -2933,7 +3010,10 @@ cli.add_command(serve)
 
 def main() -> None:
     global _NOTES_ARE_ERRORS
-    _NOTES_ARE_ERRORS = _is_error(AdDuckDBWarning)
+    global _NOTES_IGNORED
+    _NOTES_ARE_ERRORS = _notes_action(AdDuckDBWarning) == "error"
+    _NOTES_IGNORED = _notes_action(AdDuckDBWarning) == "ignore"
+    outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()
         args = [as_utf8(a, sys.getfilesystemencoding(), f"argument {i}") for i, a in enumerate(sys.argv[1:], 1)]
@@ -2955,9 +3035,24 @@ def main() -> None:
             sys.stdout.flush()
         except BrokenPipeError:
             raise SystemExit(_reader_gone() if e.code in (0, None) else e.code) from None
+        except OSError as full:
+            if e.code not in (0, None) or not outputerrors.is_output_error(full):
+                raise
+            _output_error_exit(full)
         raise
     except BrokenPipeError:  # stderr's reader gone too (`2>&1 | head`), as click printed an error
         raise SystemExit(_reader_gone(sys.stderr)) from None
+    except OSError as e:  # --help into a full disk: click writes it before any command runs
+        if not outputerrors.is_output_error(e):
+            raise
+        _output_error_exit(e)
+
+
+def _output_error_exit(e: OSError) -> NoReturn:
+    """End the process on a failed write of stdout outside a command, as a command's error would."""
+    err = click.ClickException(outputerrors.output_failed(e))
+    err.show()
+    raise SystemExit(err.exit_code) from None
 
 
 if __name__ == "__main__":
