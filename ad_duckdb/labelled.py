@@ -768,7 +768,7 @@ def evaluate(
 def _few_anomalies(anomalies: int, summary: dict[str, Any] | None) -> str | None:
     """evaluate's note on too few labelled anomalies to tell thresholds apart by recall, or None. Of weighted rows
     (``summary``: ``weights.summary``) the count is Kish's effective size of the anomalies, which the recall
-    intervals take. Why: 10 anomalies of weight 100 beside 30 of weight 1 are as certain as 4.8, and 40 rows read
+    intervals take. Why: 10 anomalies of weight 100 beside 30 of weight 1 are as certain as 10.6, and 40 rows read
     passed the check."""
     from . import metrics as ev
 
