@@ -22,8 +22,9 @@ from .store import Threshold
 from .thresholds import Z95, check_no_nan, wilson
 
 # the words the intervals' text and JSON say (``Report.weights['intervals']``)
-INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count; precision's "
-             "interval comes from those of recall and false-alarm rate")
+INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count (recall's: of "
+             "its caught and its missed anomalies apart); precision's interval comes from those of recall and "
+             "false-alarm rate")
 
 
 def effective(w: Any) -> float:
