@@ -2884,14 +2884,22 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
             from dataclasses import asdict
 
             click.echo(jsonvalues.dumps({"model": ref, **asdict(th),
-                                         **{k: v for k, v in ci.items() if k != "anomalies"}}, indent=1))
+                                         **{k: v for k, v in ci.items() if k not in ("anomalies", "effective_anomalies")}},
+                                        indent=1))
         else:
             click.echo(f"stored threshold {name!r} = {th.value:.6g} ({th.method}{extra}) for {ref}")
             if anomaly_share is not None and np.isfinite(ci.get("precision_at_share", np.nan)):
                 click.echo(f"precision where anomalies are {costs.stated_share(anomaly_share)} of rows: "
                            f"{ci['precision_at_share']:.3f} (95% {ci['precision_at_share_lo']:.3f}-"
                            f"{ci['precision_at_share_hi']:.3f}; the precision above is at the labelled rows' own share)")
-        if 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
+        if "effective_anomalies" in ci and 0 < ci["effective_anomalies"] < FEW_ANOMALIES:
+            # of weighted rows: Kish's effective count, which the recall interval takes (10 anomalies of weight 100
+            # beside 30 of weight 1 are an effective 10.6, and 40 rows passed the check)
+            click.echo(f"note: chosen on only an effective {ci['effective_anomalies']:.1f} labelled anomalies "
+                       f"({ci['anomalies']} weighted rows; Kish's effective size): its recall {th.recall:.3f} could be "
+                       f"anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another sample like this one; label "
+                       "more anomalies before relying on it.", err=True)
+        elif "effective_anomalies" not in ci and 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
             _note(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
                   f"{th.recall:.3f} could be anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another "

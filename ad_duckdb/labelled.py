@@ -708,7 +708,7 @@ def evaluate(
         if prices is not None:
             rep.costs = _costs(s, y, at, prices) if w is None else _costs(s, y, at, prices, w)
             marked["lowest cost"] = rep.costs.best["value"]
-        rep.keep_scores(s, y, marked, shown_source(source, where))
+        rep.keep_scores(s, y, marked, shown_source(source, where), w)
         if rep.anomalies == rep.rows:
             rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                              "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
@@ -716,14 +716,9 @@ def evaluate(
         inverted = _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
         if inverted:
             rep.notes.append(inverted)
-        if 0 < rep.anomalies < FEW_ANOMALIES:
-            # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the
-            # table's rows read: "a recall of 0 of 1" described no threshold a reader would keep
-            k, n = max(1, rep.anomalies // 2), rep.anomalies
-            lo, hi = ev.wilson(k, n)
-            rep.notes.append(f"Only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: a recall of {k} of {n} could be "
-                             f"anywhere in {lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell "
-                             "thresholds apart.")
+        few = _few_anomalies(rep.anomalies, rep.weights)
+        if few:
+            rep.notes.append(few)
         # the rows without the source: the report is about them, and a source spelled two ways gives the same notes
         moved = tally[0].note("rows labelled normal (0)")
         if moved:
@@ -742,11 +737,7 @@ def evaluate(
                              "and recall on these rows are partly what they were fitted to; judge them on other labelled "
                              "rows.")
         if plots_dir is not None:
-            if w is not None:  # Why said: the curve drawn is of the rows, not of what their weights stand for
-                # (not "the figures above": the note is printed above the thresholds' table, whose figures are weighted)
-                rep.notes.append(f"The plots count each row once, not by its weight ({weight!r}); every figure of the "
-                                 "report (AUCs, thresholds' table) is weighted.")
-            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where))
+            rep.plots = ev.plot(s, y, plots_dir, lm.ref, marked, shown_source(source, where), w)
             note = over_time[1]
             if over_time[0]:
                 try:
@@ -772,6 +763,32 @@ def evaluate(
             finally:
                 cur.close()
         return rep
+
+
+def _few_anomalies(anomalies: int, summary: dict[str, Any] | None) -> str | None:
+    """evaluate's note on too few labelled anomalies to tell thresholds apart by recall, or None. Of weighted rows
+    (``summary``: ``weights.summary``) the count is Kish's effective size of the anomalies, which the recall
+    intervals take. Why: 10 anomalies of weight 100 beside 30 of weight 1 are as certain as 10.6, and 40 rows read
+    passed the check."""
+    from . import metrics as ev
+
+    if summary is not None:
+        n = float(summary["effective_anomalies"])
+        if not 0 < n < FEW_ANOMALIES:
+            return None
+        k = min(n, max(1.0, n / 2))
+        lo, hi = ev.wilson(k, n)
+        return (f"Only an effective {n:.1f} labelled anomalies ({anomalies} rows weighted by {summary['column']!r}; "
+                f"Kish's effective size): a recall of {k / n:.2f} could be anywhere in {lo:.2f}-{hi:.2f} on another "
+                "sample like this one; label more anomalies (or keep their weights alike) to tell thresholds apart.")
+    if not 0 < anomalies < FEW_ANOMALIES:
+        return None
+    # the recall nearest 0.5 these labels can give; of a single anomaly, the recall of 1 (found), as the table's
+    # rows read: "a recall of 0 of 1" described no threshold a reader would keep
+    k, m = max(1, anomalies // 2), anomalies
+    lo, hi = ev.wilson(k, m)
+    return (f"Only {m} labelled {'anomaly' if m == 1 else 'anomalies'}: a recall of {k} of {m} could be anywhere in "
+            f"{lo:.2f}-{hi:.2f} on another sample of as many; label more anomalies to tell thresholds apart.")
 
 
 def _report(lm: LoadedModel, s: np.ndarray, y: np.ndarray, share: float | None) -> Any:

@@ -18,8 +18,8 @@ from .savefile import write_whole
 from .sqltext import cut
 from .thresholds import Z95, check_no_nan, curve, wilson
 
-INTERVALS_SHORT = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class as its count (precision's from "
-                   "recall's and the false-alarm rate's)")
+INTERVALS_SHORT = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class as its count (recall's: of the "
+                   "caught and the missed apart; precision's from recall's and the false-alarm rate's)")
 
 
 def count_text(v: float) -> str:
@@ -389,23 +389,24 @@ class Report:
         p.text(str(self))
 
     def keep_scores(self, scores: np.ndarray, labels: np.ndarray, thresholds: dict[str, float],
-                    source: str | None) -> None:
-        """Keep what ``pr_curve`` and ``score_hist`` draw. Why an attribute, not a field: ``asdict`` (``evaluate
-        --format json``) would print every row's score."""
+                    source: str | None, weights: np.ndarray | None = None) -> None:
+        """Keep what ``pr_curve`` and ``score_hist`` draw (``weights``: each row's, evaluate's ``weight=``). Why an
+        attribute, not a field: ``asdict`` (``evaluate --format json``) would print every row's score."""
         self._drawn = (np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool), dict(thresholds), source)
+        self._drawn_weights = None if weights is None else np.asarray(weights, dtype=np.float64)
 
     def pr_curve(self) -> Any:
         """The precision-recall curve ``evaluate(plots_dir=)`` writes (``<model>_pr_curve.png``), each threshold a
         point on it, as a matplotlib Figure: a notebook shows it as a cell's value, ``fig.savefig(path)`` writes it.
         Not registered with pyplot, as ``plot_scores``' figure. Needs matplotlib (the ``[plots]`` extra)."""
         s, y, marked, source = self._kept()
-        return pr_figure(s, y, self.model, marked, source)
+        return pr_figure(s, y, self.model, marked, source, getattr(self, "_drawn_weights", None))
 
     def score_hist(self) -> Any:
         """The histogram of the scores by label ``evaluate(plots_dir=)`` writes (``<model>_score_hist.png``), each
         threshold a line, as a matplotlib Figure (see ``pr_curve``)."""
         s, y, marked, source = self._kept()
-        return label_hist_figure(s, y, self.model, marked, source)
+        return label_hist_figure(s, y, self.model, marked, source, getattr(self, "_drawn_weights", None))
 
     def _kept(self) -> tuple[np.ndarray, np.ndarray, dict[str, float], str | None]:
         drawn: tuple[np.ndarray, np.ndarray, dict[str, float], str | None] | None = getattr(self, "_drawn", None)
@@ -472,36 +473,42 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
 
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,
-         thresholds: dict[str, float] | None = None, source: str | None = None) -> list[str]:
+         thresholds: dict[str, float] | None = None, source: str | None = None,
+         weights: np.ndarray | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
-    ``name@2``, with the rows evaluated: ``source``); returns their paths."""
+    ``name@2``, with the rows evaluated: ``source``); returns their paths. ``weights``: each row's sample weight
+    (all above 0), each row drawn as that many, as evaluate's weighted figures count it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     safe = _file_stem(model.replace("@", "_v"))
     paths: list[str] = []
-    for fig, what in ((pr_figure(scores, labels, model, thresholds, source), "pr_curve"),
-                      (label_hist_figure(scores, labels, model, thresholds, source), "score_hist")):
+    for fig, what in ((pr_figure(scores, labels, model, thresholds, source, weights), "pr_curve"),
+                      (label_hist_figure(scores, labels, model, thresholds, source, weights), "score_hist")):
         p = write_whole(out / f"{safe}_{what}.png", partial(fig.savefig, dpi=110, format="png"))
         paths.append(str(p))
     return paths
 
 
 def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: dict[str, float] | None = None,
-              source: str | None = None) -> Any:
+              source: str | None = None, weights: np.ndarray | None = None) -> Any:
     """The precision-recall curve `plot` writes, each threshold a point on it (a matplotlib Figure, not pyplot's);
-    for rare anomalies, beside it the same on a precision axis scaled to the curve (see `przoom`)."""
+    for rare anomalies, beside it the same on a precision axis scaled to the curve (see `przoom`). ``weights``: the
+    rows' sample weights, the curve, its points and the baseline those of the rows each counted as its weight."""
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
     from . import przoom
+    from . import weights as weighing  # not at the top: weights imports thresholds, which imports this module
 
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
-    c = curve(s, y)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    c = curve(s, y) if w is None else weighing.curve(s, y, w)
     groups = _threshold_groups(thresholds)
-    found = [confusion(s, y, t) for _, t in groups]
-    zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]],
-                          float(y.mean()))
+    found = [confusion(s, y, t) if w is None else weighing.confusion(s, y, w, t) for _, t in groups]
+    # the anomalies' share of the rows, or of what the weighted rows stand for: a random ranking's precision
+    base = float(y.mean()) if w is None else float(w[y].sum() / w.sum())
+    zoom_top = przoom.top(c["recall"], c["precision"], [m["precision"] for m in found if m["tp"] + m["fp"]], base)
     # taller once the legend below the axes is known; wider by the zoomed panel
     fig, axes = _subplots(model, (11.5 if zoom_top else 6, 4.5), ncols=2 if zoom_top else 1)
     ax = axes[0] if zoom_top else axes
@@ -514,9 +521,9 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
             "y": c["precision"] if one else np.r_[c["precision"][:1], c["precision"]],
             "marker": "o" if one else None}
     ax.plot(line["x"], line["y"], drawstyle="steps-pre", lw=1.5, marker=line["marker"],
-            label=f"{model} (AUC-PR {auc_pr(s, y):.3f})")
+            label=f"{model} (AUC-PR {auc_pr(s, y, c=c):.3f})")
     # 3 significant digits, not 3 decimals: 30 anomalies in 95,156 rows read "random (0.000)"
-    ax.axhline(y.mean(), color="grey", ls=":", label=f"random ({y.mean():.3g})")
+    ax.axhline(base, color="grey", ls=":", label=f"random ({base:.3g})")
     handles, texts = ax.get_legend_handles_labels()
     # wrapped whole: names cut at 40 characters ('max_f1_on_the_validation_split_of_march…') read alike
     texts = [wrapped(x, _PR_LEGEND_CHARS) for x in texts]
@@ -554,9 +561,9 @@ def pr_figure(scores: np.ndarray, labels: np.ndarray, model: str, thresholds: di
             # wrapped: six names on one line ran the legend past both edges of the figure
             texts.append(wrapped(f"{named}: precision {m['precision']:.3f}, recall {m['recall']:.3f}",
                                  _PR_LEGEND_CHARS))
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size)}", 6))
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1.02), ylim=(0, 1.02), title=_title(f"Precision-recall: {_of(model, source, s.size, w)}", 6))
     if zoom_top:
-        przoom.draw(axes[1], line, points, float(y.mean()), zoom_top)
+        przoom.draw(axes[1], line, points, base, zoom_top)
     # below the axes, not in a corner of them: on rare anomalies (ADBench celeba, precision under 0.11 everywhere)
     # the whole curve and the threshold points the legend lists lay in the lower left corner, under it
     # a shared spot's markers side by side in its entry (matplotlib's default draws a tuple's markers over each other)
@@ -579,21 +586,27 @@ _NEAR = 0.025
 
 
 def label_hist_figure(scores: np.ndarray, labels: np.ndarray, model: str,
-                      thresholds: dict[str, float] | None = None, source: str | None = None) -> Any:
-    """The score histogram by label `plot` writes, with each threshold's line (a matplotlib Figure, not pyplot's)."""
+                      thresholds: dict[str, float] | None = None, source: str | None = None,
+                      weights: np.ndarray | None = None) -> Any:
+    """The score histogram by label `plot` writes, with each threshold's line (a matplotlib Figure, not pyplot's).
+    ``weights``: the rows' sample weights, each row a bar's height as its weight and each threshold's count the
+    rows its flags stand for."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
     fig, ax = _subplots(model, (6, 4.5))
     use_log = _log_axis(s, thresholds)
     vals = np.log10(s) if use_log else s
     bins = _bins(vals, _on_axis(vals, thresholds, use_log), use_log, 60)
     for rows, what in ((~y, "normal"), (y, "anomaly")):
         if rows.any():  # an empty group has no density (numpy would warn dividing by zero)
-            ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, label=f"{what} (n={int(rows.sum())})")
+            n = f"n={int(rows.sum())}" + ("" if w is None else f", weighted {count_text(float(w[rows].sum()))}")
+            ax.hist(vals[rows], bins=bins, alpha=0.6, density=True, weights=None if w is None else w[rows],
+                    label=f"{what} ({n})")
     # with how many rows each flags, as in the other plots: bars of densities do not show it
-    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log))
+    listed = _mark_thresholds(ax, thresholds, use_log, s, _on_axis(vals, thresholds, use_log), w)
     _score_axis(ax, use_log)
-    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size)}", 6))
+    ax.set(ylabel="density", title=_title(f"Score histogram by label: {_of(model, source, s.size, w)}", 6))
     if listed:
         _list_thresholds(ax, [*zip(*ax.get_legend_handles_labels(), strict=True), *listed], -0.13)
     else:
@@ -618,10 +631,12 @@ def _subplots(model: str, figsize: tuple[float, float], ncols: int = 1) -> tuple
     return fig, fig.subplots(1, ncols)
 
 
-def _of(model: str, source: str | None, rows: int) -> str:
-    """``model on source (N rows)`` for a title. Why the rows: evaluate's plots of one model keep their file names
-    from run to run (a test split's replace a training split's), so the picture must say what it shows."""
-    return f"{model} on {source} ({rows} {'row' if rows == 1 else 'rows'})" if source else model
+def _of(model: str, source: str | None, rows: int, weights: np.ndarray | None = None) -> str:
+    """``model on source (N rows)`` for a title (``weights``: and what they stand for). Why the rows: evaluate's
+    plots of one model keep their file names from run to run (a test split's replace a training split's), so the
+    picture must say what it shows."""
+    stood = "" if weights is None else f", weighted {count_text(float(np.sum(weights)))}"
+    return f"{model} on {source} ({rows} {'row' if rows == 1 else 'rows'}{stood})" if source else model
 
 
 def _title(text: str, width_in: float) -> str:
@@ -776,12 +791,13 @@ def _labelled(groups: list[tuple[str, float]]) -> set[int]:
 
 
 def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool, scores: np.ndarray | None,
-                     on_axis: dict[str, float]) -> list[tuple[Any, str]]:
+                     on_axis: dict[str, float], weights: np.ndarray | None = None) -> list[tuple[Any, str]]:
     """A dashed line per threshold value of ``on_axis``, labelled with its name(s), its value and (given ``scores``)
-    how many of them it flags; the others only labelled, at the axis' edge on their side, with an arrow. Labels step
-    down from the top, one line each, so that close thresholds stay readable; right of the middle they sit left of
-    their line, so that they stay inside the plot. Past ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are
-    returned as (handle, text) for a legend instead, as are those whose names the label had to cut (given whole)."""
+    how many of them it flags (``weights``: the rows those flagged stand for); the others only labelled, at the
+    axis' edge on their side, with an arrow. Labels step down from the top, one line each, so that close thresholds
+    stay readable; right of the middle they sit left of their line, so that they stay inside the plot. Past
+    ``MAX_THRESHOLD_LABELS``, those `_labelled` leaves out are returned as (handle, text) for a legend instead, as are
+    those whose names the label had to cut (given whole)."""
     from matplotlib.lines import Line2D
 
     lo, hi = ax.get_xlim()
@@ -798,8 +814,13 @@ def _mark_thresholds(ax: Any, thresholds: dict[str, float] | None, use_log: bool
     for i, (names, t) in enumerate(groups):
         text = f" > {_fmt_score(t)}"
         if scores is not None:
-            n = int((scores > t).sum())
-            text += f": {n} {'row' if n == 1 else 'rows'} ({share_text(n / max(scores.size, 1))})"
+            n: float
+            total: float
+            if weights is None:
+                n, total = int((scores > t).sum()), max(scores.size, 1)
+            else:
+                n, total = float(weights[scores > t].sum()), float(weights.sum())
+            text += f": {count_text(n)} {'row' if n == 1 else 'rows'} ({share_text(n / total)})"
         colour = _colour(i)
         if t in drawn:
             tv = float(np.log10(t)) if use_log else t

@@ -19,11 +19,12 @@ from .exceptions import BadInputError, SourceNotFoundError
 from .features import did_you_mean, is_numeric_type
 from .sqltext import shell_word, sql_name, typed_from
 from .store import Threshold
-from .thresholds import check_no_nan, wilson
+from .thresholds import Z95, check_no_nan, wilson
 
 # the words the intervals' text and JSON say (``Report.weights['intervals']``)
-INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count; precision's "
-             "interval comes from those of recall and false-alarm rate")
+INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count (recall's: of "
+             "its caught and its missed anomalies apart); precision's interval comes from those of recall and "
+             "false-alarm rate")
 
 
 def effective(w: Any) -> float:
@@ -150,26 +151,81 @@ def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: 
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     n_pos, n_neg = effective(w[y]), effective(w[~y])
-    p_lo, p_hi = precision_interval(recall, fp / (fp + tn) if fp + tn else 0.0, tp + fn, fp + tn, n_pos, n_neg)
+    w2 = w * w
+    r_lo, r_hi = recall_interval(*(float(v) for v in (tp, w2[flag & y].sum(), fn, w2[~flag & y].sum(),
+                                                      fp, w2[flag & ~y].sum(), tn, w2[~flag & ~y].sum())))
+    p_lo, p_hi = precision_interval(recall, fp / (fp + tn) if fp + tn else 0.0, tp + fn, fp + tn, n_pos, n_neg,
+                                    recall_ends=(r_lo, r_hi))
     if tp + fp == 0:
         p_lo, p_hi = float("nan"), float("nan")  # no row flagged: no precision, as Wilson's of 0 rows
-    r_lo, r_hi = wilson(recall * n_pos, n_pos)
     total = tp + fp + fn + tn
     return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
             "flagged_share": (tp + fp) / total if total else 0.0,
             "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
 
 
-def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n_pos: float, n_neg: float) -> Any:
+def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn: Any, tn2: Any) -> tuple[Any, Any]:
+    """The 95% interval of recall tp / (tp + fn) of weighted rows (elementwise), from the cells' sums of weights
+    (``tp``...) and of squared weights (``tp2``...): each of the two anomaly cells counts as Kish's effective number of
+    rows (sum w)^2 / sum w^2, each of them standing for sum w^2 / sum w rows; Wilson's interval of the missed share of
+    those effective rows, turned back into a recall by the two cells' scales.
+
+    Why not Wilson's on the anomalies' effective size, as before: when every alert is reviewed (weight 1) and the rest
+    of the rows audited 1 in 50, a missed anomaly is seen only when the audit draws one and stands for 50; Kish's size
+    of the anomalies is that of the alerts, and the interval held the true recall in 11-83% of draws
+    (bench/results/weighted_coverage_audit_2026-12-05.md). A cell without rows takes the scale of its weights had it
+    had some: weights read as a product of one factor per class and one per side of the threshold (a missed anomaly of
+    an audit weighs as the unflagged normal rows; of normal rows sampled 1 in k with every anomaly kept, as the caught
+    anomalies), or the anomalies' own scale where that cannot be read. Equal weights within the anomalies give
+    Wilson's interval of their count, as unweighted."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tp, tp2, fn, fn2, fp, fp2, tn, tn2 = (np.asarray(v, dtype=np.float64) for v in (tp, tp2, fn, fn2, fp, fp2, tn, tn2))
+        scale = {k: np.where(s > 0, s2 / s, np.nan) for k, s, s2 in
+                 (("tp", tp, tp2), ("fn", fn, fn2), ("fp", fp, fp2), ("tn", tn, tn2))}
+        own = (tp2 + fn2) / (tp + fn)
+        s_tp = np.where(tp > 0, scale["tp"], scale["fp"] * scale["fn"] / scale["tn"])
+        s_fn = np.where(fn > 0, scale["fn"], scale["tn"] * scale["tp"] / scale["fp"])
+        s_tp, s_fn = np.where(np.isfinite(s_tp), s_tp, own), np.where(np.isfinite(s_fn), s_fn, own)
+        e_tp = np.where(tp > 0, tp * tp / tp2, 0.0)
+        e_fn = np.where(fn > 0, fn * fn / fn2, 0.0)
+        # the missed share of the effective anomalies: Wilson's where the two cells weigh alike; with continuity
+        # correction where they do not, since the scales' ratio magnifies Wilson's ends of a count of 1 or 2 (one
+        # audited missed anomaly of 50: "at least 0.2 of a row" read as 9 missed anomalies, where 1.3 were possible)
+        alike = np.isclose(s_fn, s_tp, rtol=1e-9)
+        q_lo, q_hi = np.where(alike, wilson(e_fn, e_tp + e_fn), _wilson_cc(e_fn, e_tp + e_fn))
+
+        def at(q: Any) -> Any:
+            return np.where(q < 1, s_tp * (1 - q) / (s_tp * (1 - q) + s_fn * q), 0.0)[()]
+
+        return at(q_hi), at(q_lo)
+
+
+def _wilson_cc(k: Any, n: Any, z: float = Z95) -> Any:
+    """Wilson's interval of k / n with continuity correction (Newcombe 1998, method 4), elementwise; NaN where n = 0.
+    Its ends near 0 and n hold about the exact (Clopper-Pearson) interval's, where plain Wilson's fall short."""
+    k, n = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        den = 2 * (n + z * z)
+        lo = (2 * k + z * z - 1 - z * np.sqrt(np.maximum(z * z - 2 - 1 / n + 4 * p * (n * (1 - p) + 1), 0))) / den
+        hi = (2 * k + z * z + 1 + z * np.sqrt(np.maximum(z * z + 2 - 1 / n + 4 * p * (n * (1 - p) - 1), 0))) / den
+        lo, hi = np.where(k > 0, np.clip(lo, 0, 1), 0.0), np.where(k < n, np.clip(hi, 0, 1), 1.0)
+        return np.where(n > 0, lo, np.nan), np.where(n > 0, hi, np.nan)
+
+
+def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n_pos: float, n_neg: float,
+                       recall_ends: tuple[Any, Any] | None = None) -> Any:
     """The 95% interval of the precision of weighted rows, pos x recall / (pos x recall + neg x false-alarm rate)
     (``pos``, ``neg``: the classes' weights), from the Wilson intervals of recall and false-alarm rate on Kish's
-    effective sizes ``n_pos`` and ``n_neg`` (elementwise): ``intervals.precision_at_share``'s ends.
+    effective sizes ``n_pos`` and ``n_neg`` (elementwise): ``intervals.precision_at_share``'s ends. ``recall_ends``:
+    recall's interval from its cells (``recall_interval``) instead of Wilson's on ``n_pos``; the same where the
+    anomalies' weights are alike, wider where a missed anomaly stands for more rows than a caught one.
 
     Why not Wilson's on the flagged rows' effective size: with normal rows sampled 1 in 10, 187 anomalies and one
     normal row of weight 10 flagged were an effective 135 rows, and the interval 0.90-0.98 left out the precision of
     the whole table, 0.878; the uncertainty is in how many false alarms the few sampled normal rows stand for."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        r_lo, r_hi = wilson(np.asarray(recall) * n_pos, n_pos)
+        r_lo, r_hi = wilson(np.asarray(recall) * n_pos, n_pos) if recall_ends is None else recall_ends
         if neg <= 0:  # no normal row: every flag is right
             return np.ones_like(r_lo)[()], np.ones_like(r_hi)[()]
         f_lo, f_hi = wilson(np.asarray(false_alarms) * n_neg, n_neg)
@@ -182,14 +238,17 @@ def precision_interval(recall: Any, false_alarms: Any, pos: float, neg: float, n
 
 
 def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """The lower ends of the 95% intervals of precision (``precision_interval``) and recall (Wilson's on the
-    anomalies' effective size) at each cut of a ``curve`` ``c``, for a goal with ``confident=True``."""
+    """The lower ends of the 95% intervals of precision (``precision_interval``) and recall (``recall_interval``)
+    at each cut of a ``curve`` ``c``, for a goal with ``confident=True``."""
     fp, fp2 = c["flagged"] - c["tp"], c["flagged_w2"] - c["tp_w2"]
     pos, neg = float(c["tp"][-1]), float(fp[-1])
     n_pos = pos * pos / float(c["tp_w2"][-1])
     n_neg = neg * neg / float(fp2[-1]) if fp2[-1] > 0 else 0.0
-    precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg)[0]
-    return precision, wilson(c["recall"] * n_pos, n_pos)[0]
+    pos2, neg2 = float(c["tp_w2"][-1]), float(fp2[-1])
+    recall = recall_interval(c["tp"], c["tp_w2"], pos - c["tp"], pos2 - c["tp_w2"], fp, fp2, neg - fp, neg2 - fp2)
+    precision = precision_interval(c["recall"], fp / neg if neg > 0 else np.zeros_like(fp), pos, neg, n_pos, n_neg,
+                                   recall_ends=recall)[0]
+    return precision, recall[0]
 
 
 # what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
@@ -214,7 +273,7 @@ def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]
     p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
     r_lo, r_hi = wilson(recall * n_pos, n_pos)
     out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi,
-           "anomalies": int(anomalies)}
+           "anomalies": int(anomalies), "effective_anomalies": n_pos}
     if share is not None:
         from .metrics import at_share  # not at the top: metrics is the heavier module
 

@@ -77,12 +77,27 @@ def cell(rng: np.random.Generator, m: int, n: int, found: float, shift: float, d
             "auc": auc_true, "precision": prec_true}
 
 
-def main() -> None:
+def write_csv(stem: str, rows: list[dict]) -> None:
+    """``rows`` (each a dict of the same keys) as STEM.csv."""
+    import csv
+
+    with open(f"{stem}.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def parser(draws: int) -> argparse.ArgumentParser:
+    """The options of a coverage bench: draws a cell, the seed, the results' path stem."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--draws", type=int, default=2000)
+    ap.add_argument("--draws", type=int, default=draws)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", help="path stem: writes STEM.csv and STEM.md")
-    a = ap.parse_args()
+    return ap
+
+
+def main() -> None:
+    a = parser(2000).parse_args()
     rng = np.random.default_rng(a.seed)
     rows = []
     t0 = time.time()
@@ -99,13 +114,7 @@ def main() -> None:
                       f"precision@{SHARE:g} {r['precision']:.4f}: {r['precision_at_share']:.3f}  "
                       f"({time.time() - t0:.0f}s)", flush=True)
     if a.out:
-        import csv
-
-        keys = list(rows[0])
-        with open(f"{a.out}.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, keys)
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(a.out, rows)
         lines = [f"# Coverage of 95% intervals ({a.draws} draws a cell, seed {a.seed})", "",
                  "Share of draws whose interval holds the truth (0.95 is right); mean width in brackets.", "",
                  "| scenario | anomalies | normal | true AUC | Hanley-McNeil (before) | DeLong logit t | Newcombe | "

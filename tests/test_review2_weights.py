@@ -49,14 +49,13 @@ def test_weighted_evaluate_first_line_says_whose_share_of_anomalies(con: duckdb.
     assert re.fullmatch(r"model m@2: \d+ rows, 40 labelled anomalies \([\d.]+%\)", unweighted), unweighted
 
 
-def test_weighted_plots_note_does_not_point_above(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    # The note is printed under the AUC line, above the threshold table: "the figures above are weighted" pointed
-    # at the AUCs alone, and the table's precisions and recalls below it are weighted too.
+def test_weighted_plots_are_drawn_by_weight_with_no_note_saying_otherwise(con: duckdb.DuckDBPyConnection,
+                                                                         tmp_path: Path) -> None:
+    # The plots of a weighted evaluate once counted each row once, under a note saying so; they now draw the weights
+    # (test_weights_labelled checks the curve drawn), so no note may still say they do not.
     rep = ad_duckdb.evaluate(con, "m@2", "lab", label="y", weight="w", plots_dir=str(tmp_path / "plots"))
-    note = next(n for n in rep.notes if n.startswith("The plots count each row once"))
-    assert "above" not in note and "every figure of the report (AUCs, thresholds' table) is weighted" in note, note
-    text = str(rep)
-    assert text.index("The plots count each row once") < text.index("threshold ")
+    assert rep.plots and all(Path(p).exists() for p in rep.plots), rep.plots
+    assert not any("count each row once" in n for n in rep.notes), rep.notes
 
 
 def _suggested(message: str) -> tuple[str, str]:
