@@ -78,7 +78,7 @@ from .features import (
     is_missing_column,
     listing,
     raw_values,
-    signed_log,
+    transform,
 )
 from .firstarg import first_feature_hint, name_the_argument
 from .labelled import FEW_ANOMALIES, training_rows_note
@@ -2331,7 +2331,6 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 _note(f"showing {len(data)} of {matching} matching rows, the highest scores first; "
                       "--limit N shows more")
             return
-        row_spreads = Spreads(rec.features)
         for r in data:
             row = dict(zip(names, r, strict=True))
             s, p, e, t = row.pop(s_), row.pop(p_), row.pop(e_), row.pop(t_, None)
@@ -2366,7 +2365,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
             # the row as scored: a missing value is printed with the value scoring chose for it
             given = np.array([_spreads_input(_feature_value(row, n)) for n in rec.feature_names])
             scored = lm.as_scored(given[None, :])[0]
-            row_z = row_spreads(given)
+            row_z = row_spreads(rec.features, given)
             at = {n: i for i, n in enumerate(rec.feature_names)}
             for part in e:
                 f = specs[part["feature"]]
@@ -2557,23 +2556,14 @@ def _feature_value(row: dict[str, Any], name: str) -> Any:
     return next((v for k, v in row.items() if k.lower() == name.lower()), None)
 
 
-class Spreads:
+def row_spreads(specs: Sequence[FeatureSpec], values: np.ndarray) -> np.ndarray:
     """How many robust spreads each value of a row lies from its column's training median (signed; NaN for a missing
-    value): ``features.transform`` of one value, for every column at once.
-
-    Why at once: ``explain`` worked the spreads out a value at a time, a transform call each: at 150 columns it
-    took 1.2-1.4x the CPU it takes now (bench/speed3.py). The same arithmetic, value by value, so the same floats."""
-
-    def __init__(self, specs: Sequence[FeatureSpec]) -> None:
-        self.center = np.array([f.center for f in specs], dtype=np.float64)
-        self.scale = np.array([f.scale for f in specs], dtype=np.float64)
-        self.slog = np.array([f.transform == "slog" for f in specs])
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        col = np.array(values, dtype=np.float64)
-        col[self.slog] = signed_log(col[self.slog])
-        with np.errstate(over="ignore", invalid="ignore"):
-            return np.clip((col - self.center) / self.scale, -CLIP, CLIP)  # NaN stays NaN
+    value): ``features.transform`` of the whole row in one call (a call a value was most of explain's own CPU at 150
+    columns), its fill of a missing value undone."""
+    values = np.asarray(values, dtype=np.float64)
+    z = transform(values[None, :], specs)[0]
+    z[np.isnan(values)] = np.nan
+    return z
 
 
 def _kept_constant(spec: FeatureSpec) -> bool:
@@ -2895,10 +2885,10 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
         if "effective_anomalies" in ci and 0 < ci["effective_anomalies"] < FEW_ANOMALIES:
             # of weighted rows: Kish's effective count, which the recall interval takes (10 anomalies of weight 100
             # beside 30 of weight 1 are an effective 10.6, and 40 rows passed the check)
-            click.echo(f"note: chosen on only an effective {ci['effective_anomalies']:.1f} labelled anomalies "
-                       f"({ci['anomalies']} weighted rows; Kish's effective size): its recall {th.recall:.3f} could be "
-                       f"anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another sample like this one; label "
-                       "more anomalies before relying on it.", err=True)
+            _note(f"chosen on only an effective {ci['effective_anomalies']:.1f} labelled anomalies "
+                  f"({ci['anomalies']} weighted rows; Kish's effective size): its recall {th.recall:.3f} could be "
+                  f"anywhere in {ci['recall_lo']:.3f}-{ci['recall_hi']:.3f} on another sample like this one; label "
+                  "more anomalies before relying on it.")
         elif "effective_anomalies" not in ci and 0 < ci.get("anomalies", FEW_ANOMALIES) < FEW_ANOMALIES:
             n = ci["anomalies"]
             _note(f"chosen on only {n} labelled {'anomaly' if n == 1 else 'anomalies'}: its recall "
@@ -3019,8 +3009,8 @@ cli.add_command(serve)
 def main() -> None:
     global _NOTES_ARE_ERRORS
     global _NOTES_IGNORED
-    _NOTES_ARE_ERRORS = _notes_action(AdDuckDBWarning) == "error"
-    _NOTES_IGNORED = _notes_action(AdDuckDBWarning) == "ignore"
+    action = _notes_action(AdDuckDBWarning)
+    _NOTES_ARE_ERRORS, _NOTES_IGNORED = action == "error", action == "ignore"
     outputerrors.mark_stdout()
     try:
         _watch_ctrl_c()

@@ -257,7 +257,7 @@ class Registry:
         name = store.parse_ref(ref)[0]
         extra = "" if err.guessed else self.dropped_hint if err.dropped else \
             self.elsewhere[name] if name in self.elsewhere else self.not_found_hint + self.not_found_now()
-        if not (err.guessed or err.dropped or self.opened_afresh or store.parse_ref(ref)[0] in known):
+        if not (err.guessed or err.dropped or self.opened_afresh or name in known):
             # Why: the functions know the models stored when they loaded them; one stored since by SQL (IMPORT
             # DATABASE, an INSERT into ad_models) or by a connection that did not register is in ad_models, but
             # the plain message said it was not there and to train one

@@ -182,13 +182,12 @@ def test_the_totals_watch_on_the_columns_transpose_finds_what_it_found(d: int) -
 def test_explains_spreads_worked_out_for_a_whole_row_are_those_of_a_value_at_a_time() -> None:
     """explain's "N spreads above it" and its typical / not typical verdicts read these: one transform call per value
     was half explain's CPU at 150 columns."""
-    from ad_duckdb.cli import Spreads
+    from ad_duckdb.cli import row_spreads
     from ad_duckdb.features import FeatureSpec, transform
 
     rng = np.random.default_rng(5)
     specs = [FeatureSpec(f"c{j}", "DOUBLE", "slog" if j % 2 else "none", float(rng.normal() * 10),
                          float(rng.normal() * 3), float(rng.uniform(0.01, 50)), -3.0, 3.0) for j in range(60)]
-    spreads = Spreads(specs)
     values = np.concatenate([rng.normal(size=(200, 60)) * 10.0 ** rng.integers(-3, 12, (200, 1)),
                              np.full((1, 60), np.inf), np.full((1, 60), -np.inf), np.full((1, 60), np.nan),
                              np.full((1, 60), 1e308), np.zeros((1, 60)), np.full((1, 60), -0.0)])
@@ -196,7 +195,7 @@ def test_explains_spreads_worked_out_for_a_whole_row_are_those_of_a_value_at_a_t
     for row in values:
         old = [math.nan if math.isnan(x) else float(transform(np.array([[x]]), [f])[0, 0])
                for x, f in zip(row, specs, strict=True)]
-        assert np.array_equal(spreads(row), np.array(old), equal_nan=True)
+        assert np.array_equal(row_spreads(specs, row), np.array(old), equal_nan=True)
 
 
 def _wide_model(tmp_path: Path, d: int) -> tuple[LoadedModel, np.ndarray]:
