@@ -307,7 +307,6 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
     covariances weighted and their certainty that of Kish's effective sizes of each class. Unit weights give
     ``metrics.paired_auc_roc``'s figures."""
     from .metrics import paired_test  # not at the top: metrics is the heavier module, imported by the callers
-    from .thresholds import Z95
 
     z = Z95 if z is None else z
     y = np.asarray(labels).astype(bool)
@@ -323,7 +322,9 @@ def paired_auc_roc(scores_a: np.ndarray, scores_b: np.ndarray, labels: np.ndarra
         v_pos.append(_share_below(x, o, wn))
         v_neg.append(1.0 - _share_below(o, x, wp))
         aucs.append(float(np.sum(wp * v_pos[-1]) / wp.sum()))
-    return paired_test(aucs, _cov(np.vstack(v_pos), wp) / (e_pos - 1) + _cov(np.vstack(v_neg), wn) / (e_neg - 1), z)
+    # the covariances weighted, divided by the weights' sum (bias=True); the certainty is the effective sizes'
+    return paired_test(aucs, np.cov(np.vstack(v_pos), aweights=wp, bias=True) / (e_pos - 1)
+                       + np.cov(np.vstack(v_neg), aweights=wn, bias=True) / (e_neg - 1), z)
 
 
 def _share_below(x: np.ndarray, other: np.ndarray, w_other: np.ndarray) -> np.ndarray:
@@ -334,8 +335,3 @@ def _share_below(x: np.ndarray, other: np.ndarray, w_other: np.ndarray) -> np.nd
     lo, hi = np.searchsorted(sorted_o, x, side="left"), np.searchsorted(sorted_o, x, side="right")
     return (cum[lo] + (cum[hi] - cum[lo]) / 2.0) / cum[-1]
 
-
-def _cov(v: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The weighted covariance (divided by the weights' sum) of the rows of ``v``."""
-    d = v - (v @ w / w.sum())[:, None]
-    return np.asarray((d * w) @ d.T / w.sum())
