@@ -32,6 +32,7 @@ from . import (
     api,
     attachfiles,
     costs,
+    dbtpackage,
     dotcmds,
     explaincost,
     explainlines,
@@ -2999,6 +3000,44 @@ def import_cmd(db: str, path: str, name: str | None, out_format: str) -> None:
         if creation.ours and not stored and not done:  # as train: a refused file must not leave an empty database behind
             _remove_new_database(db)
         raise
+
+
+@cli.command("dbt-package")
+@click.option("--copy-to", "copy_to", metavar="DIR",
+              help="Copy the package into DIR (created; an earlier copy there is replaced) instead of printing its path: "
+                   "for a project whose machines install ad_duckdb in different places. packages.yml then says "
+                   "local: DIR (relative to the project's folder). Copy again after upgrading ad_duckdb.")
+def dbt_package(copy_to: str | None) -> None:
+    """Print the folder of the dbt package ad_duckdb (its macros) for a dbt project's packages.yml.
+
+    Name it in packages.yml (beside dbt_project.yml) and run `dbt deps`, which links the folder, so the macros follow
+    upgrades of ad_duckdb. Call them with the package's name in front, e.g. in a hook
+    {{ ad_duckdb.set_threshold('tx_ae', 'cut', 'contamination', target=0.02) }}. The profile needs the plugin too
+    (module: ad_duckdb.dbt).
+
+    \b
+    Examples:
+      ad-duckdb dbt-package                             # packages.yml:  packages: [{local: PRINTED_PATH}]
+      ad-duckdb dbt-package --copy-to vendor/ad_duckdb  # packages.yml:  packages: [{local: vendor/ad_duckdb}]
+      dbt run-operation ad_duckdb.set_threshold --args "{model: tx_ae, name: cut, method: manual, value: 12}"
+    """
+    if dbtpackage.missing_dbt_duckdb():
+        # Why said: the macros call the plugin's functions, which this Python cannot load without dbt-duckdb
+        _note("dbt-duckdb is not installed in this Python environment; the profile's plugin (module: ad_duckdb.dbt), "
+              "which the macros need, must run in the Python that runs dbt: pip install 'ad_duckdb[dbt]' there.")
+    if copy_to is None:
+        click.echo(str(dbtpackage.package_dir()))
+        return
+    try:
+        copied = dbtpackage.copy_package(copy_to)
+    except OptionError as e:
+        raise _failure(str(e), e) from None
+    except OSError as e:
+        raise _failure(f"could not copy the dbt package to {copy_to!r}: {e.strerror or e} ({e.filename or copy_to}); "
+                       f"give a folder you can write, e.g. vendor/ad_duckdb in the dbt project.", e) from None
+    click.echo(f"copied the dbt package ad_duckdb {dbtpackage.package_version(copied)} to {copied}; add it to the "
+               f"project's packages.yml (beside dbt_project.yml), then run dbt deps:\npackages:\n"
+               f"  - local: {dbtpackage.local_path(copied)}")
 
 
 from .server import serve  # noqa: E402  (the server lives in its own module; imported late to keep cli.py readable)

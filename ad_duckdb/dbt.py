@@ -26,8 +26,9 @@ The scoring side never imports torch: a dbt run that only scores needs duckdb, p
 onnxruntime. A dbt Python model may call ``ad_duckdb.train(session, ...)`` (needs the ``train`` extra);
 the model it stores is visible to every later node of the same run.
 
-The plugin also creates ``store_anomaly_threshold``, which the macro ``ad_duckdb_set_threshold``
-(examples/dbt_project/macros) calls to store a threshold from a hook or ``dbt run-operation`` (see dbtthreshold).
+The plugin also creates ``store_anomaly_threshold``, which the macro ``ad_duckdb_set_threshold`` (the dbt package
+in ad_duckdb/dbt_package, see dbtpackage; a copy in examples/dbt_project/macros) calls to store a threshold from a
+hook or ``dbt run-operation`` (see dbtthreshold).
 """
 
 from __future__ import annotations
@@ -246,9 +247,10 @@ class Plugin(BasePlugin):
             # cursor of its own, committed before the node's SQL runs
             reg.on_missing_threshold(
                 " In a dbt run, a threshold stored by the node's own pre_hook inside its transaction (the default) is "
-                "not seen by that node: store it with the macro ad_duckdb_set_threshold (the example project's "
-                "macros/ad_duckdb_set_threshold.sql: pre_hook=\"{{ ad_duckdb_set_threshold('tx_ae', 'cut', 'manual', "
-                "value=3.5) }}\"), which commits it at once; or give the hook transaction: false (pre_hook: {sql: "
+                "not seen by that node: store it with the macro ad_duckdb_set_threshold (in the dbt package ad_duckdb, "
+                "whose folder `ad-duckdb dbt-package` prints for packages.yml: pre_hook=\"{{ ad_duckdb.set_threshold("
+                "'tx_ae', 'cut', 'manual', value=3.5) }}\"; or copied from the example project's "
+                "macros/ad_duckdb_set_threshold.sql), which commits it at once; or give the hook transaction: false (pre_hook: {sql: "
                 "\"insert ...\", transaction: false}), or store it in on-run-start or in an earlier node this one runs "
                 "after (ref() it, or add `-- depends_on: {{ ref('<that node>') }}`).",
                 lambda: _reload(conn),

@@ -2,7 +2,7 @@
 
 dbt's macros, hooks and ``dbt run-operation`` speak SQL only, and thresholds were stored from dbt by a Python model
 or by an INSERT into ad_thresholds (no goal on labelled rows, no alarm rate). The dbt plugin creates this function on
-dbt's connection; the macro ``ad_duckdb_set_threshold`` (examples/dbt_project/macros) calls it with its keyword
+dbt's connection; the macro ``ad_duckdb_set_threshold`` (the dbt package ad_duckdb/dbt_package) calls it with its keyword
 arguments as one JSON object. It stores through a cursor of its own, so the threshold is committed at once, whatever
 transaction the calling node holds: the node itself (its pre_hook stored it) and every later node see it.
 """

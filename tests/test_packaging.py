@@ -111,3 +111,15 @@ def test_the_detector_without_torch_names_the_extra(tmp_path: Path) -> None:
                          env={**os.environ, "PYTHONPATH": f"{blocker}{os.pathsep}{ROOT}"})
     assert res.returncode == 0 and "AutoEncoderDetector.fit needs torch" in res.stdout, res.stderr
     assert "pip install 'ad_duckdb[train]'" in res.stdout, res.stdout
+
+
+def test_the_wheel_ships_the_dbt_package(dists: tuple[Path, Path]) -> None:
+    """`ad-duckdb dbt-package` prints the folder of the dbt package inside the installed ad_duckdb, which a dbt project
+    names in packages.yml: the wheel carries its dbt_project.yml and every macro."""
+    _, wheel = dists
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+    wanted = {f"ad_duckdb/dbt_package/{p.relative_to(ROOT / 'ad_duckdb' / 'dbt_package').as_posix()}"
+              for p in (ROOT / "ad_duckdb" / "dbt_package").rglob("*") if p.is_file()}
+    assert "ad_duckdb/dbt_package/dbt_project.yml" in wanted and len(wanted) >= 3, wanted
+    assert wanted - names == set(), sorted(wanted - names)

@@ -1,7 +1,8 @@
 {#
   ad_duckdb_set_threshold: store threshold `name` for `model` (its latest version, or 'name@N'), chosen by `method`, as
   `ad-duckdb threshold` and ad_duckdb.set_threshold do; use it with is_anomaly_at(model, name, ...). Needs the plugin
-  (module: ad_duckdb.dbt) in the profile. Copy this file into your project's macros folder.
+  (module: ad_duckdb.dbt) in the profile. Installed with the dbt package ad_duckdb (`ad-duckdb dbt-package`:
+  packages.yml, then dbt deps; call it ad_duckdb.set_threshold(...)), or copy this file into your project's macros/.
 
   Methods and the arguments each takes (others are refused):
     manual (value) | quantile, contamination (target) on the training scores
@@ -66,16 +67,13 @@
     {%- endif -%}
   {%- endif -%}
   {%- call statement('ad_duckdb_set_threshold', fetch_result=True, auto_begin=False) -%}
-    select store_anomaly_threshold({{ _ad_duckdb_text(model) }}, {{ _ad_duckdb_text(name) }},
-                                   {{ _ad_duckdb_text(method) }}, {{ _ad_duckdb_text(tojson(options)) }})
+    {#- SQL text literals, inline rather than a helper macro: a package's macro calls another only by its package's
+        name (ad_duckdb.x), which a copy in a project's macros/ does not have; names may hold quotes -#}
+    select store_anomaly_threshold('{{ model | string | replace("'", "''") }}', '{{ name | string | replace("'", "''") }}',
+                                   '{{ method | string | replace("'", "''") }}', '{{ tojson(options) | replace("'", "''") }}')
   {%- endcall -%}
   {%- set th = fromjson(load_result('ad_duckdb_set_threshold')['data'][0][0]) -%}
   {{ log("ad_duckdb: stored threshold '" ~ th['name'] ~ "' = " ~ ('%.6g' | format(th['value'])) ~ " (" ~ th['method'] ~ ", "
          ~ th['chosen_on'] ~ ") for " ~ th['model'], info=True) }}
   {{ return('') }}
 {% endmacro %}
-
-{#- a SQL text literal of v (NULL for none): model and threshold names may hold quotes -#}
-{% macro _ad_duckdb_text(v) -%}
-  {%- if v is none -%}null{%- else -%}'{{ (v | string) | replace("'", "''") }}'{%- endif -%}
-{%- endmacro %}

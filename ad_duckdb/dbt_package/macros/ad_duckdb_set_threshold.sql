@@ -1,0 +1,79 @@
+{#
+  ad_duckdb_set_threshold: store threshold `name` for `model` (its latest version, or 'name@N'), chosen by `method`, as
+  `ad-duckdb threshold` and ad_duckdb.set_threshold do; use it with is_anomaly_at(model, name, ...). Needs the plugin
+  (module: ad_duckdb.dbt) in the profile. Installed with the dbt package ad_duckdb (`ad-duckdb dbt-package`:
+  packages.yml, then dbt deps; call it ad_duckdb.set_threshold(...)), or copy this file into your project's macros/.
+
+  Methods and the arguments each takes (others are refused):
+    manual (value) | quantile, contamination (target) on the training scores
+    max_f1, min_precision / min_recall (target, confident), flag_budget (target), min_cost (miss_cost, alarm_cost,
+      anomaly_share): on labelled rows of source, with label (1 = anomaly) and optionally where, and weight (the
+      column of each row's sample weight, when the labelled rows are a sample: every fraud but 1 in 50 normal rows)
+    alarm_rate: on rows of source believed normal that the model did not train on (optionally where): rate (0.005 or
+      '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column)
+
+  In a post_hook (after the model's rows are built; transaction: false, see below):
+    {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
+                                                             per_day=2, time='day') }}", 'transaction': false}) }}
+  From the command line:
+    dbt run-operation ad_duckdb_set_threshold --args "{model: tx_ae, name: cut, method: contamination, target: 0.02}"
+
+  It stores at once (committed), so a threshold set in a model's pre_hook is seen by that model. With source=, it
+  refuses to run inside the node's transaction (a hook's default): rows that transaction wrote are not committed, and
+  the threshold would be chosen on the rows before them. In `dbt build --empty` it stores nothing.
+#}
+{% macro ad_duckdb_set_threshold(model, name, method, value=none, target=none, source=none, label=none, where=none,
+                                 confident=false, miss_cost=none, alarm_cost=none, anomaly_share=none, rate=none,
+                                 per_hour=none, per_day=none, per_week=none, time=none,
+                                 weight=none) %}
+  {%- if not execute -%}{{ return('') }}{%- endif -%}
+  {%- if flags.EMPTY -%}
+    {{ log("ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " not stored in a --empty run", info=True) }}
+    {{ return('') }}
+  {%- endif -%}
+  {%- call statement('ad_duckdb_plugin', fetch_result=True, auto_begin=False) -%}
+    select count(*) from duckdb_functions() where function_name = 'store_anomaly_threshold'
+  {%- endcall -%}
+  {%- if load_result('ad_duckdb_plugin')['data'][0][0] == 0 -%}
+    {{ exceptions.raise_compiler_error(
+         "ad_duckdb_set_threshold needs the ad_duckdb dbt plugin in the profile: add "
+         ~ "`plugins: [{module: ad_duckdb.dbt}]` under the output this run uses (--target) in profiles.yml (and an "
+         ~ "ad_duckdb release with this macro's function, store_anomaly_threshold).") }}
+  {%- endif -%}
+  {%- set given = {'value': value, 'target': target, 'label': label, 'where': where, 'miss_cost': miss_cost,
+                   'alarm_cost': alarm_cost, 'anomaly_share': anomaly_share, 'rate': rate, 'per_hour': per_hour,
+                   'per_day': per_day, 'per_week': per_week, 'time': time, 'weight': weight} -%}
+  {%- set options = {} -%}
+  {%- for key, v in given.items() if v is not none -%}{%- do options.update({key: v}) -%}{%- endfor -%}
+  {#- a relation (this, ref('x'), source(...)) as the name it renders to -#}
+  {%- if source is not none -%}{%- do options.update({'source': source | string}) -%}{%- endif -%}
+  {%- if confident is not false and confident is not none -%}{%- do options.update({'confident': confident}) -%}{%- endif -%}
+  {%- if source is not none -%}
+    {#- two statements in one transaction id: the node's transaction is open (auto_begin=False opens none) -#}
+    {%- set ids = [] -%}
+    {%- for _ in range(2) -%}
+      {%- call statement('ad_duckdb_transaction', fetch_result=True, auto_begin=False) -%}
+        select current_transaction_id()
+      {%- endcall -%}
+      {%- do ids.append(load_result('ad_duckdb_transaction')['data'][0][0]) -%}
+    {%- endfor -%}
+    {%- if ids[0] == ids[1] -%}
+      {{ exceptions.raise_compiler_error(
+           "ad_duckdb_set_threshold: threshold '" ~ name ~ "' of " ~ model ~ " is chosen on rows of " ~ source
+           ~ ", but it is called inside the node's transaction (a hook's default), where rows that transaction wrote "
+           ~ "are not committed: it would be chosen on the rows before them. Give the hook transaction: false, e.g. "
+           ~ "post_hook={'sql': \"{{ ad_duckdb_set_threshold(...) }}\", 'transaction': false}, or call it in "
+           ~ "on-run-end or with dbt run-operation.") }}
+    {%- endif -%}
+  {%- endif -%}
+  {%- call statement('ad_duckdb_set_threshold', fetch_result=True, auto_begin=False) -%}
+    {#- SQL text literals, inline rather than a helper macro: a package's macro calls another only by its package's
+        name (ad_duckdb.x), which a copy in a project's macros/ does not have; names may hold quotes -#}
+    select store_anomaly_threshold('{{ model | string | replace("'", "''") }}', '{{ name | string | replace("'", "''") }}',
+                                   '{{ method | string | replace("'", "''") }}', '{{ tojson(options) | replace("'", "''") }}')
+  {%- endcall -%}
+  {%- set th = fromjson(load_result('ad_duckdb_set_threshold')['data'][0][0]) -%}
+  {{ log("ad_duckdb: stored threshold '" ~ th['name'] ~ "' = " ~ ('%.6g' | format(th['value'])) ~ " (" ~ th['method'] ~ ", "
+         ~ th['chosen_on'] ~ ") for " ~ th['model'], info=True) }}
+  {{ return('') }}
+{% endmacro %}
