@@ -42,7 +42,7 @@ from duckdb import DuckDBPyConnection
 
 from . import store
 from .dbtattached import attached_models
-from .dbtnodes import follow_nodes, unit_test_running
+from .dbtnodes import failing_unit_tests, follow_nodes
 from .dbtnotes import relay_notes
 from .dbtthreshold import create_threshold_function
 from .exceptions import AdDuckDBError, MissingDependencyError
@@ -239,7 +239,7 @@ class Plugin(BasePlugin):
             # (which runs none) added it to every model not found
             follow_nodes()
             unit_hint = _unit_test_hint(_empty_run())
-            reg.not_found_now = lambda: unit_hint if unit_test_running() else ""
+            reg.not_found_now = lambda: _unit_test_paragraph(unit_hint, *failing_unit_tests())
             # Why reload on a miss: dbt-duckdb gives the plugin each node's cursor before the node's hooks run, so a
             # threshold a pre_hook with transaction: false commits was not seen by its own model; one stored by a
             # pre_hook in the model's transaction is not committed, and no other cursor can read it, so the message
@@ -292,6 +292,20 @@ def _unit_test_hint(empty: bool) -> str:
             "compute (dbt selects only those, so the function is not called, unless the model filters or joins on "
             "a score), and test the logic on the scores in the models downstream, mocking the score table's rows; "
             "or store the model first (a run without --empty of the training model, or `ad-duckdb train`).")
+
+
+def _unit_test_paragraph(hint: str, certain: bool, unit_tests: list[str]) -> str:
+    """``hint`` for a model not found in a unit test (``dbtnodes.failing_unit_tests``): as is when the failing node
+    surely is one, as a condition naming them when another node runs beside them (threads), none when it is none."""
+    if not unit_tests:
+        return ""
+    if certain:
+        return hint
+    # Why "if": with several threads the function may have been called by an ordinary model running beside the unit
+    # test, and cannot tell; a model's author then read advice about mocked inputs as the cause
+    return (f" If the failing node is the dbt unit test{'s' if len(unit_tests) > 1 else ''} running at the time "
+            f"({', '.join(unit_tests)}; another node ran beside it, and the function cannot tell which called it):"
+            + hint)
 
 
 def _check_registered(session: Any, name: str) -> None:

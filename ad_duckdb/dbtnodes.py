@@ -3,7 +3,12 @@
 Why: a model not stored means something else in a dbt unit test (its inputs are mocked, but its SQL still calls the
 functions) than in a model or a data test; the paragraph for unit tests was added to every "model not found" of a
 plain ``dbt run``, which runs none. dbt fires NodeStart and NodeFinished for every node, on the thread running it,
-and the SQL functions run on DuckDB's threads, which know no node: so the set of unit tests running now is kept.
+and the SQL functions run on DuckDB's threads, which know no node: so the nodes running now are kept.
+
+With several threads a unit test can run beside an ordinary model, and a function failing on a DuckDB thread cannot
+tell which of the two called it (DuckDB gives a Python function no caller, and either query's work may run on any of
+its threads). Then the failure may be the unit test's, or not: ``failing_unit_tests`` says it is uncertain, and the
+message says "if", naming the unit tests, rather than telling an ordinary model's author about mocked inputs.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 _MARK = "_ad_duckdb_dbt_nodes"
 _lock = threading.Lock()
-_unit_tests: set[str] = set()  # unique_id of each unit test started and not finished
+_running: dict[str, str] = {}  # unique_id -> resource_type of each node started and not finished
 
 
 def _on_event(msg: Any) -> None:
@@ -21,13 +26,13 @@ def _on_event(msg: Any) -> None:
     if name not in ("NodeStart", "NodeFinished"):
         return
     info = getattr(getattr(msg, "data", None), "node_info", None)
-    if info is None or getattr(info, "resource_type", "") != "unit_test":
+    if info is None or not getattr(info, "unique_id", ""):
         return
     with _lock:
         if name == "NodeStart":
-            _unit_tests.add(info.unique_id)
+            _running[info.unique_id] = getattr(info, "resource_type", "")
         else:
-            _unit_tests.discard(info.unique_id)
+            _running.pop(info.unique_id, None)
 
 
 setattr(_on_event, _MARK, True)
@@ -42,17 +47,28 @@ def follow_nodes() -> None:
     if callbacks is None or any(getattr(c, _MARK, False) for c in callbacks):
         return
     with _lock:
-        _unit_tests.clear()  # a new invocation: none of an earlier one's tests runs now
+        _running.clear()  # a new invocation: none of an earlier one's nodes runs now
     manager.add_callback(_on_event)
 
 
-def unit_test_running() -> bool:
-    """Whether the node failing now may be a dbt unit test: the calling thread's own node when dbt runs it there, else
-    whether any unit test is running now."""
+def _shown(unique_id: str) -> str:
+    """A unit test as dbt prints it, ``model::test`` (its unique_id is ``unit_test.<package>.<model>.<test>``)."""
+    parts = unique_id.split(".")
+    return "::".join(parts[2:4]) if len(parts) == 4 else unique_id
+
+
+def failing_unit_tests() -> tuple[bool, list[str]]:
+    """Which dbt unit tests the node failing now may be, and whether it surely is one of them: ``(True, [])`` it is
+    none; ``(True, names)`` it is a unit test; ``(False, names)`` it may be one of them or another node running beside.
+
+    The calling thread's own node decides when dbt runs it there; on a DuckDB thread, the nodes running now do."""
     from dbt_common.events.contextvars import get_node_info
 
     own = get_node_info()
     if own.get("resource_type"):
-        return bool(own["resource_type"] == "unit_test")
+        is_unit = own["resource_type"] == "unit_test"
+        return True, [_shown(str(own.get("unique_id", "")))] if is_unit else []
     with _lock:
-        return bool(_unit_tests)
+        units = sorted(_shown(u) for u, kind in _running.items() if kind == "unit_test")
+        others = any(kind != "unit_test" for kind in _running.values())
+    return not (units and others), units
