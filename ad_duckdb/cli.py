@@ -3017,8 +3017,9 @@ def dbt_package(copy_to: str | None) -> None:
 
     \b
     Examples:
-      ad-duckdb dbt-package                             # packages.yml:  packages: [{local: PRINTED_PATH}]
-      ad-duckdb dbt-package --copy-to vendor/ad_duckdb  # packages.yml:  packages: [{local: vendor/ad_duckdb}]
+      ad-duckdb dbt-package
+      ad-duckdb dbt-package --copy-to vendor/ad_duckdb
+    then packages.yml says  packages: [{local: PRINTED_PATH}]  (or local: vendor/ad_duckdb), and after dbt deps:
       dbt run-operation ad_duckdb.set_threshold --args "{model: tx_ae, name: cut, method: manual, value: 12}"
     """
     if dbtpackage.missing_dbt_duckdb():
