@@ -15,12 +15,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt.adapters.duckdb.plugins import BasePlugin
 from dbt.events.types import NodeFinished, NodeStart
 from dbt_common.events.contextvars import log_contextvars
 from dbt_common.events.functions import fire_event
 
 from ad_duckdb.dbtnodes import failing_unit_tests
+
+from test_dbt import _dbt_cursor_with_ae
 
 _UNIT = {"unique_id": "unit_test.small.scored.scored_keeps_rows", "resource_type": "unit_test",
          "node_name": "scored_keeps_rows"}
@@ -31,22 +32,14 @@ _IF = "If the failing node is the dbt unit test running at the time (scored::sco
 
 @pytest.fixture
 def dbt_cursor(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor as a dbt thread gets it, of a database with no model stored and the plugin configured."""
-    con = duckdb.connect(str(tmp_path / "fresh.duckdb"))
-    try:
-        BasePlugin.create("ad_duckdb.dbt", config={}).configure_connection(con)
-        cur = con.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
-    finally:
-        con.close()
+    with _dbt_cursor_with_ae(tmp_path / "m.duckdb") as cur:
+        yield cur
 
 
 def _message(cur: duckdb.DuckDBPyConnection) -> str:
-    with pytest.raises(duckdb.Error, match="No model 'tx_ae' in table ad_models") as err:
-        cur.execute("SELECT anomaly_score('tx_ae', 1.0, 2.0)").fetchall()
+    # a name like no stored one ('ae'): one the run may train, not a typo, which gets no advice but "Did you mean"
+    with pytest.raises(duckdb.Error, match="No model 'fraud_model' in table ad_models") as err:
+        cur.execute("SELECT anomaly_score('fraud_model', 1.0, 2.0)").fetchall()
     return str(err.value)
 
 
