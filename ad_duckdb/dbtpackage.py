@@ -36,10 +36,12 @@ def package_version(folder: Path | None = None) -> str | None:
 
 
 def _is_copy(folder: Path) -> bool:
-    """Whether ``folder`` holds a copy of this dbt package (an earlier ``--copy-to``), which a new copy replaces."""
+    """Whether ``folder`` holds a copy of this dbt package (an earlier ``--copy-to``), which a new copy replaces:
+    the package's files and nothing else, so a dbt project of the same name (models/, ...) is never taken for one."""
     project = folder / "dbt_project.yml"
-    return project.is_file() and re.search(rf"^name:\s*['\"]?{PACKAGE_NAME}['\"]?\s*$",
-                                           project.read_text(encoding="utf-8"), re.M) is not None
+    return ({p.name for p in folder.iterdir()} <= {"dbt_project.yml", "macros"} and project.is_file()
+            and re.search(rf"^name:\s*['\"]?{PACKAGE_NAME}['\"]?\s*$", project.read_text(encoding="utf-8"), re.M)
+            is not None)
 
 
 def copy_package(dest: str | Path) -> Path:
@@ -52,6 +54,10 @@ def copy_package(dest: str | Path) -> Path:
                           f"`dbt clean` empty: copy the package to a folder of the project's own, e.g. "
                           f"--copy-to vendor/{PACKAGE_NAME}, and name that folder in packages.yml (local: vendor/{PACKAGE_NAME}).")
     if target.exists():
+        if target.resolve() == package_dir():
+            raise OptionError(f"--copy-to {str(dest)!r} is the installed package itself (what `ad-duckdb dbt-package` "
+                              f"prints): name it in packages.yml as it is, or copy it to a folder of the project, e.g. "
+                              f"--copy-to vendor/{PACKAGE_NAME}.")
         if not target.is_dir():
             raise OptionError(f"--copy-to {str(dest)!r} is a file: give a folder (created if missing), e.g. "
                               f"vendor/{PACKAGE_NAME}.")

@@ -119,3 +119,19 @@ def test_the_example_projects_macro_is_the_packages() -> None:
     # the file a user copies (examples/dbt_project/macros) and the package's must not drift apart
     name = "ad_duckdb_set_threshold.sql"
     assert (PROJECT / "macros" / name).read_text() == (dbtpackage.package_dir() / "macros" / name).read_text()
+
+
+def test_dbt_package_copy_never_replaces_a_project_of_its_name_or_the_package_itself(tmp_path: Path) -> None:
+    # an earlier copy is replaced whole: a dbt project named ad_duckdb (with models/) is no earlier copy, and the
+    # installed package's own folder would be deleted before being copied onto itself
+    project = tmp_path / "mine"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: ad_duckdb\n")
+    proc = ad_duckdb_cli("dbt-package", "--copy-to", ".", cwd=project)
+    assert proc.returncode == 2 and "holds other files and no earlier copy" in proc.stderr, proc.stdout + proc.stderr
+    assert (project / "models").is_dir()
+    installed = dbtpackage.package_dir()
+    before = sorted(p.relative_to(installed) for p in installed.rglob("*"))
+    proc = ad_duckdb_cli("dbt-package", "--copy-to", str(installed), cwd=tmp_path)
+    assert proc.returncode == 2 and "is the installed package itself" in proc.stderr, proc.stdout + proc.stderr
+    assert sorted(p.relative_to(installed) for p in installed.rglob("*")) == before
