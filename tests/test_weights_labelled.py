@@ -296,7 +296,7 @@ def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
         assert j.auc_pr_b == pytest.approx(average_precision_score(y, s2, sample_weight=w), abs=1e-12)
         d = next(t for t in r.thresholds if t.name == "default")
         assert d.precision_b == pytest.approx(precision_score(y, (s2 > d.value_b).astype(int), sample_weight=w))
-        assert "weighted by w (Kish's effective sizes" in str(r)
+        assert "weighted by w (" in str(r) and "anomalies; Kish's effective sizes" in str(r)
         with pytest.raises(ad_duckdb.OptionError, match="give label="):
             compare_versions(con, "m@1", "m@2", "lab", weight="w")
         with pytest.raises(ad_duckdb.BadInputError, match="is negative in"):
@@ -487,3 +487,45 @@ def test_threshold_cli_few_anomalies_note_counts_the_effective_anomalies(tmp_pat
     res = CliRunner().invoke(cli, ["threshold", path, "m", "f1w2", "--method", "max_f1", "--source", "lab", "--label",
                                    "y", "--weight", "w", "--quiet", "--format", "json"], catch_exceptions=False)
     assert "effective_anomalies" not in json.loads(res.stdout)  # the JSON object as before
+
+
+def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: Path) -> None:
+    """compare --label --weight printed each threshold's flagged, both and only counts as sampled rows beside
+    precisions and recalls of the weighted rows: 51 rows flagged read against the 2,500 rows the sample stands for.
+    The counts printed are the weighted ones, said so; JSON has both."""
+    con = ad_duckdb.connect(str(tmp_path / "cmpw.duckdb"))
+    try:
+        _trained(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+        con.execute(ROWS)
+        from ad_duckdb.compare import compare_versions
+
+        r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
+        s1, s2, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@1', a, b), anomaly_score('m@2', a, b), w FROM lab").fetchnumpy().values())
+        d = next(t for t in r.thresholds if t.name == "default")
+        assert d.value_a is not None and d.value_b is not None
+        fa, fb = s1 > d.value_a, s2 > d.value_b
+        assert (d.flagged_a, d.flagged_b, d.both) == (int(fa.sum()), int(fb.sum()), int((fa & fb).sum()))
+        assert d.flagged_a_weighted == pytest.approx(w[fa].sum())
+        assert d.flagged_b_weighted == pytest.approx(w[fb].sum())
+        assert d.both_weighted == pytest.approx(w[fa & fb].sum())
+        assert d.flagged_a_weighted != d.flagged_a  # normal rows of weight 50 flagged: the two counts differ
+        text = str(r)
+        head = text.splitlines()[2]
+        assert "flagged m@1 (weighted)" in head and "both (weighted)" in head and "only m@2 (weighted)" in head
+        row = next(x for x in text.splitlines() if x.startswith("default"))
+        assert metrics.count_text(w[fa].sum()) in row and metrics.count_text(w[fa & ~fb].sum()) in row
+        assert f"{metrics.count_text(w.sum())} rows" in text  # what the rows stand for, as evaluate says it
+        con.close()
+        out = CliRunner().invoke(cli, ["compare", str(tmp_path / "cmpw.duckdb"), "m@1", "m@2", "lab", "--label", "y",
+                                       "--weight", "w", "--format", "json"])
+        assert out.exit_code == 0, out.output
+        got = next(t for t in json.loads(out.output)["thresholds"] if t["name"] == "default")
+        assert got["flagged_a"] == int(fa.sum()) and got["flagged_a_weighted"] == pytest.approx(w[fa].sum())
+        con = ad_duckdb.connect(str(tmp_path / "cmpw.duckdb"))
+        plain = compare_versions(con, "m@1", "m@2", "lab", label="y")
+        assert next(t for t in plain.thresholds if t.name == "default").flagged_a_weighted is None
+        assert "(weighted)" not in str(plain)
+    finally:
+        con.close()
