@@ -529,3 +529,43 @@ def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: 
         assert "(weighted)" not in str(plain)
     finally:
         con.close()
+
+
+def test_threshold_prints_the_intervals_evaluate_gives_at_its_value_on_an_audit_sample(tmp_path: Path) -> None:
+    """On an audit sample (the alerts all kept, weight 1; the rest sampled, weight 20 or 50) threshold printed
+    intervals from the classes' Kish sizes in its chosen_on, while evaluate --weight at the same value gives recall's
+    from its caught and missed anomalies apart: two intervals for one figure on the same rows. Now one code path."""
+    path = str(tmp_path / "audit.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        _trained(con)
+        con.execute(ROWS)
+        src = ("SELECT *, CASE WHEN y = 0 THEN w WHEN id % 5 = 0 THEN 20 ELSE 1 END AS aw FROM lab "
+               "WHERE y = 1 OR w > 0")
+        con.execute(f"CREATE VIEW audit AS {src}")
+        goals = {"f1": dict(method="max_f1"), "p": dict(method="min_precision", target=0.05),
+                 "r": dict(method="min_recall", target=0.6, confident=True)}
+        for name, goal in goals.items():
+            th = ad_duckdb.set_threshold(con, "m", name, source="audit", label="y", weight="aw", **goal)  # type: ignore[arg-type]
+            at = ad_duckdb.evaluate(con, "m", "audit", label="y", weight="aw").at_thresholds[name]
+            ci = thresholds.figure_intervals(th)
+            for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+                assert ci[k] == pytest.approx(at[k], abs=1e-6), (name, k)
+        s, y, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m', a, b), y, aw FROM audit").fetchnumpy().values())
+        c = weights.confusion(s, y, w, th.value)
+        assert c["recall_lo"] != pytest.approx(thresholds.wilson(c["recall"] * weights.effective(w[y == 1]),
+                                                                 weights.effective(w[y == 1]))[0], abs=1e-3)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "f1b", "--method", "max_f1", "--source", "audit", "--label",
+                                   "y", "--weight", "aw", "--quiet", "--format", "json"], catch_exceptions=False)
+    out = json.loads(res.stdout)
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        at = ad_duckdb.evaluate(con, "m", "audit", label="y", weight="aw").at_thresholds["f1b"]
+    finally:
+        con.close()
+    assert out["recall_lo"] == pytest.approx(at["recall_lo"], abs=1e-6)
+    assert out["precision_hi"] == pytest.approx(at["precision_hi"], abs=1e-6)
+
