@@ -107,7 +107,8 @@ class VersionComparison:
         rank correlation, and with labels each version's figures and DeLong's verdict."""
         a, b = self.a, self.b
         judged = self.labelled is not None
-        weighted = self.labelled is not None and self.labelled.weights is not None
+        column = self.labelled.weights["column"] if self.labelled is not None and self.labelled.weights else None
+        weighted = column is not None
         w = " (weighted)" if weighted else ""
         lines = [f"{a} vs {b} on {self.rows} rows of {self.source}{f' where {self.where}' if self.where else ''}", ""]
         lines += texttable.table(
@@ -121,7 +122,7 @@ class VersionComparison:
               None if t.method_b is None else f"{t.method_b}: {t.chosen_on_b or ''}") for t in self.thresholds]).lines
         if weighted:
             lines += [f"flagged, both and only count the rows the labelled rows stand for, each row its weight "
-                      f"{self.labelled.weights['column']} (as the precisions and recalls; --format json: "  # type: ignore[union-attr]
+                      f"{column} (as the precisions and recalls; --format json: "
                       "flagged_a_weighted, ...; flagged_a, ...: the rows read)"]
         n = min(self.top, self.rows)
         corr = "undefined (constant scores)" if self.rank_correlation is None else f"{self.rank_correlation:.3f}"
