@@ -24,7 +24,8 @@ from .thresholds import Z95, check_no_nan, wilson
 # the words the intervals' text and JSON say (``Report.weights['intervals']``)
 INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count (recall's: of "
              "its caught and its missed anomalies apart); precision's interval comes from those of recall and "
-             "false-alarm rate")
+             "false-alarm rate; AUC-ROC's is joined, where the anomalies' weights differ across the score (an audit "
+             "sample), with the areas under the ends of recall's interval at each cut")
 
 
 def effective(w: Any) -> float:
@@ -201,6 +202,14 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
         s_tp, s_fn = np.where(np.isfinite(s_tp), s_tp, own), np.where(np.isfinite(s_fn), s_fn, own)
         e_tp = np.where(tp > 0, tp * tp / tp2, 0.0)
         e_fn = np.where(fn > 0, fn * fn / fn2, 0.0)
+        return _recall_ends(e_tp, e_fn, s_tp, s_fn)
+
+
+def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any) -> tuple[Any, Any]:
+    """The 95% interval of recall from Kish's effective counts of the caught and missed anomalies (``e_tp``,
+    ``e_fn``) and the rows each of their effective rows stands for (``s_tp``, ``s_fn``), elementwise: the missed
+    share of the effective anomalies, turned back into a recall by the scales."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         # the missed share of the effective anomalies: Wilson's where the two cells weigh alike; with continuity
         # correction where they do not, since the scales' ratio magnifies Wilson's ends of a count of 1 or 2 (one
         # audited missed anomaly of 50: "at least 0.2 of a row" read as 9 missed anomalies, where 1.3 were possible)
@@ -211,6 +220,48 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
             return np.where(q < 1, s_tp * (1 - q) / (s_tp * (1 - q) + s_fn * q), 0.0)[()]
 
         return at(q_hi), at(q_lo)
+
+
+def auc_band(c: dict[str, np.ndarray]) -> tuple[float, float] | None:
+    """The ends of AUC-ROC's 95% interval of a ``curve`` of weighted rows where its anomalies above and below a cut
+    weigh differently: the areas under the lower and the upper ends of recall's interval at each cut (its caught
+    and missed anomalies apart, as ``recall_interval``), over the false-alarm rate. None where at every cut the two
+    weigh alike (every anomaly kept, normal rows sampled; all weights 1): there DeLong's interval holds.
+
+    Why: with the alerts all reviewed (weight 1) and the rest audited 1 in k, the AUC-ROC rests on the few audited
+    missed anomalies, each standing for k, and mostly none is drawn; DeLong's interval, from the placements of the
+    anomalies drawn, held the truth in 5-100% of draws (5-31% with 100 anomalies audited 1 in 200), this one in
+    97-100%, wider (bench/results/weighted_coverage_audit_auc_2026-12-05.md). An empty cell at a cut weighs as the normal
+    rows on its side of the cut times the ratio of the classes' weights among the highest scores, where both
+    classes are flagged (1 for an audit, 1/k for normal rows sampled 1 in k). Why not recall_interval's reading of
+    an empty cell (the other three cells' product): below the audit's own cut the flagged normal rows mix weights 1
+    and k, and it read a missed anomaly there as standing for 1.3 rows, not k."""
+    tp, fp = c["tp"], c["flagged"] - c["tp"]
+    tp2, fp2 = c["tp_w2"], c["flagged_w2"] - c["tp_w2"]
+    pos, neg = float(tp[-1]), float(fp[-1])
+    if pos <= 0 or neg <= 0:
+        return None
+    fn, fn2, tn, tn2 = pos - tp, float(tp2[-1]) - tp2, neg - fp, float(fp2[-1]) - fp2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a cell's weight left by rounding (the total less the cumulative sum) counts as none
+        held = {k: v > 1e-12 * (pos if k in ("tp", "fn") else neg) for k, v in (("tp", tp), ("fn", fn), ("fp", fp),
+                                                                               ("tn", tn))}
+        s_tp, s_fn = np.where(held["tp"], tp2 / tp, np.nan), np.where(held["fn"], fn2 / fn, np.nan)
+        s_fp, s_tn = np.where(held["fp"], fp2 / fp, np.nan), np.where(held["tn"], tn2 / tn, np.nan)
+        both = np.flatnonzero(held["tp"] & held["fp"])
+        ratio = float(s_tp[both[0]] / s_fp[both[0]]) if len(both) else 1.0
+        own = float(tp2[-1]) / pos
+        s_tp = np.where(held["tp"], s_tp, np.nan_to_num(s_fp * ratio, nan=own))
+        s_fn = np.where(held["fn"], s_fn, np.nan_to_num(s_tn * ratio, nan=own))
+        if np.isclose(s_fn, s_tp, rtol=1e-9).all():
+            return None
+        lo, hi = _recall_ends(np.where(held["tp"], tp * tp / tp2, 0.0), np.where(held["fn"], fn * fn / fn2, 0.0),
+                              s_tp, s_fn)
+    # recall 0 before the first cut, 1 after the last; the trapezoids between cuts, as the AUC's ties count half
+    lo, hi = np.r_[0.0, np.nan_to_num(lo, nan=0.0)], np.r_[0.0, np.nan_to_num(hi, nan=1.0)]
+    lo[-1] = hi[-1] = 1.0
+    step = np.diff(fp, prepend=0.0) / neg
+    return float(np.sum(step * (lo[:-1] + lo[1:]) / 2.0)), float(np.sum(step * (hi[:-1] + hi[1:]) / 2.0))
 
 
 def _wilson_cc(k: Any, n: Any, z: float = Z95) -> Any:
