@@ -278,12 +278,18 @@ def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> N
     assert q.auc_b == pytest.approx(roc_auc_score(y, b, sample_weight=w), abs=1e-12)
 
 
+def _two_versions(path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to a new file at ``path`` holding model m@1 and m@2 (another seed) and the table lab."""
+    con = ad_duckdb.connect(path)
+    _trained(con)
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+    con.execute(ROWS)
+    return con
+
+
 def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
-    con = ad_duckdb.connect(str(tmp_path / "cmp.duckdb"))
+    con = _two_versions(str(tmp_path / "cmp.duckdb"))
     try:
-        _trained(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
-        con.execute(ROWS)
         from ad_duckdb.compare import compare_versions
 
         r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
@@ -493,11 +499,8 @@ def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: 
     """compare --label --weight printed each threshold's flagged, both and only counts as sampled rows beside
     precisions and recalls of the weighted rows: 51 rows flagged read against the 2,500 rows the sample stands for.
     The counts printed are the weighted ones, said so; JSON has both."""
-    con = ad_duckdb.connect(str(tmp_path / "cmpw.duckdb"))
+    con = _two_versions(str(tmp_path / "cmpw.duckdb"))
     try:
-        _trained(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
-        con.execute(ROWS)
         from ad_duckdb.compare import compare_versions
 
         r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
