@@ -12,6 +12,8 @@ import numpy as np
 from .thresholds import Z95, wilson
 
 AUC_METHOD = "DeLong (logit, t) joined with Newcombe's score interval"
+AUC_METHOD_BAND = (f"{AUC_METHOD}, and with the band of recall's intervals from its caught and missed anomalies "
+                   "(sample weights that differ across the score)")
 AUC_METHOD_COUNTS = "Newcombe's score interval (from the AUC and the counts alone)"
 SHARE_METHOD = "from the Wilson intervals of recall and false-alarm rate, conditional on the threshold"
 
@@ -40,12 +42,21 @@ def auc_roc(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float, z:
     found and missed anomalies. Why from the curve: evaluate sorts its rows once.
 
     ``eff``: of a ``weights.curve`` (``n_pos``, ``n_neg``: the classes' weights), Kish's effective sizes of the
-    anomalies and the normal rows, which then stand for the counts (the placements' variances are weighted)."""
+    anomalies and the normal rows, which then stand for the counts (the placements' variances are weighted); joined
+    too with ``weights.auc_band`` where the anomalies' weights differ across the score (an audit sample), which
+    DeLong's and Newcombe's, from the anomalies drawn, leave out (``AUC_METHOD_BAND``)."""
     score = newcombe(auc, *(eff or (n_pos, n_neg)), z)
     lo, hi = delong_logit(c, n_pos, n_neg, auc, z, eff)
     if not np.isfinite(lo):  # an AUC of 0 or 1, or no spread: the score interval alone
-        return AUCInterval(score.low, score.high, AUC_METHOD)
-    return AUCInterval(min(lo, score.low), max(hi, score.high), AUC_METHOD)
+        lo, hi = score.low, score.high
+    lo, hi, method = min(lo, score.low), max(hi, score.high), AUC_METHOD
+    if eff is not None and "tp_w2" in c and z == Z95:
+        from .weights import auc_band  # not at the top: weights is the module of the labelled rows' weights
+
+        band = auc_band(c)
+        if band is not None:
+            lo, hi, method = min(lo, band[0]), max(hi, band[1]), AUC_METHOD_BAND
+    return AUCInterval(lo, hi, method)
 
 
 def delong_logit(c: dict[str, np.ndarray], n_pos: float, n_neg: float, auc: float,

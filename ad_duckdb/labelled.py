@@ -1100,8 +1100,9 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         k = weights.summary(weight, y, w)  # type: ignore[arg-type]
         s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none
         on += (f"; weighted by {weight}: {ev.count_text(k['rows'])} rows, {ev.count_text(k['anomalies'])} anomalies, "
-               f"Kish's effective sizes {k['effective_anomalies']:.1f} anomalies and {k['effective_normal']:.1f} normal"
-               " rows")
+               f"Kish's effective sizes {weights.size_text(k['effective_anomalies'])} anomalies and "
+               f"{weights.size_text(k['effective_normal'])} normal rows")
+    sizes = len(on)  # where the flagged cells' sizes go, once the threshold is chosen
     on += ")"
     overlap = _training_overlap(con, lm, source, where, label)
     on += f"; {overlap[:1].lower()}{overlap[1:]}" if overlap else ""
@@ -1115,6 +1116,9 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
     except BadInputError as e:  # from_goal knows the rows, not the model: name it, as the checks above do
         msg = str(e)
         raise type(e)(f"Threshold {name!r} for {lm.ref!r}: {msg[:1].lower()}{msg[1:]}") from None
+    if w is not None and (th.chosen_on or "").startswith(on):  # from_goal may add a note after (confident=True)
+        # the cells' effective sizes at the value: threshold prints evaluate's intervals from them (weights.figure_intervals)
+        th.chosen_on = on[:sizes] + weights.flagged_sizes(s, y, w, th.value) + (th.chosen_on or "")[sizes:]
     for said in repeats:
         notes.warn(f"Threshold {name!r} for {lm.ref!r} was chosen on rows that repeat: {said}")
     if w is None:

@@ -24,7 +24,8 @@ from .thresholds import Z95, check_no_nan, wilson
 # the words the intervals' text and JSON say (``Report.weights['intervals']``)
 INTERVALS = ("Kish's effective sample size (sum w)^2 / sum w^2 of each class stands for its row count (recall's: of "
              "its caught and its missed anomalies apart); precision's interval comes from those of recall and "
-             "false-alarm rate")
+             "false-alarm rate; AUC-ROC's is joined, where the anomalies' weights differ across the score (an audit "
+             "sample), with the areas under the ends of recall's interval at each cut")
 
 
 def effective(w: Any) -> float:
@@ -139,9 +140,8 @@ def curve(scores: np.ndarray, labels: np.ndarray, w: np.ndarray) -> dict[str, np
 
 
 def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> dict[str, float]:
-    """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights. The interval of
-    recall is Wilson's on Kish's effective size of the anomalies; precision's comes from the Wilson intervals of
-    recall and false-alarm rate on each class's effective size (``precision_interval``)."""
+    """``metrics.confusion`` with each row counted ``w`` times: tp, fp, fn, tn are sums of weights; the intervals of
+    precision and recall are ``cell_intervals``'."""
     s = np.asarray(scores, dtype=np.float64)
     y = np.asarray(labels).astype(bool)
     flag = s > threshold
@@ -150,18 +150,32 @@ def confusion(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: 
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    n_pos, n_neg = effective(w[y]), effective(w[~y])
     w2 = w * w
-    r_lo, r_hi = recall_interval(*(float(v) for v in (tp, w2[flag & y].sum(), fn, w2[~flag & y].sum(),
-                                                      fp, w2[flag & ~y].sum(), tn, w2[~flag & ~y].sum())))
-    p_lo, p_hi = precision_interval(recall, fp / (fp + tn) if fp + tn else 0.0, tp + fn, fp + tn, n_pos, n_neg,
+    ends = cell_intervals(tp, float(w2[flag & y].sum()), fn, float(w2[~flag & y].sum()),
+                          fp, float(w2[flag & ~y].sum()), tn, float(w2[~flag & ~y].sum()))
+    total = tp + fp + fn + tn
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
+            "flagged_share": (tp + fp) / total if total else 0.0, **ends}
+
+
+def cell_intervals(tp: float, tp2: float, fn: float, fn2: float, fp: float, fp2: float, tn: float,
+                   tn2: float) -> dict[str, float]:
+    """The 95% intervals of precision and recall at a threshold (``precision_lo``, ``precision_hi``, ``recall_lo``,
+    ``recall_hi``) from its four cells' sums of weights (``tp``...) and of squared weights (``tp2``...): recall's
+    from its caught and missed anomalies apart (``recall_interval``), precision's from it and the false-alarm rate's
+    Wilson interval on Kish's size of the normal rows (``precision_interval``); precision NaN where no row is
+    flagged. Why one function: ``confusion`` (evaluate) and ``figure_intervals`` (threshold's printed intervals,
+    from its chosen_on) gave one figure two intervals on an audit sample."""
+    pos, neg = tp + fn, fp + tn
+    n_pos = pos * pos / (tp2 + fn2) if tp2 + fn2 > 0 else 0.0
+    n_neg = neg * neg / (fp2 + tn2) if fp2 + tn2 > 0 else 0.0
+    r_lo, r_hi = recall_interval(tp, tp2, fn, fn2, fp, fp2, tn, tn2)
+    p_lo, p_hi = precision_interval(tp / pos if pos else 0.0, fp / neg if neg else 0.0, pos, neg, n_pos, n_neg,
                                     recall_ends=(r_lo, r_hi))
     if tp + fp == 0:
         p_lo, p_hi = float("nan"), float("nan")  # no row flagged: no precision, as Wilson's of 0 rows
-    total = tp + fp + fn + tn
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "precision": precision, "recall": recall, "f1": f1,
-            "flagged_share": (tp + fp) / total if total else 0.0,
-            "precision_lo": p_lo, "precision_hi": p_hi, "recall_lo": r_lo, "recall_hi": r_hi}
+    return {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": float(r_lo),
+            "recall_hi": float(r_hi)}
 
 
 def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn: Any, tn2: Any) -> tuple[Any, Any]:
@@ -188,6 +202,14 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
         s_tp, s_fn = np.where(np.isfinite(s_tp), s_tp, own), np.where(np.isfinite(s_fn), s_fn, own)
         e_tp = np.where(tp > 0, tp * tp / tp2, 0.0)
         e_fn = np.where(fn > 0, fn * fn / fn2, 0.0)
+        return _recall_ends(e_tp, e_fn, s_tp, s_fn)
+
+
+def _recall_ends(e_tp: Any, e_fn: Any, s_tp: Any, s_fn: Any) -> tuple[Any, Any]:
+    """The 95% interval of recall from Kish's effective counts of the caught and missed anomalies (``e_tp``,
+    ``e_fn``) and the rows each of their effective rows stands for (``s_tp``, ``s_fn``), elementwise: the missed
+    share of the effective anomalies, turned back into a recall by the scales."""
+    with np.errstate(invalid="ignore", divide="ignore"):
         # the missed share of the effective anomalies: Wilson's where the two cells weigh alike; with continuity
         # correction where they do not, since the scales' ratio magnifies Wilson's ends of a count of 1 or 2 (one
         # audited missed anomaly of 50: "at least 0.2 of a row" read as 9 missed anomalies, where 1.3 were possible)
@@ -198,6 +220,48 @@ def recall_interval(tp: Any, tp2: Any, fn: Any, fn2: Any, fp: Any, fp2: Any, tn:
             return np.where(q < 1, s_tp * (1 - q) / (s_tp * (1 - q) + s_fn * q), 0.0)[()]
 
         return at(q_hi), at(q_lo)
+
+
+def auc_band(c: dict[str, np.ndarray]) -> tuple[float, float] | None:
+    """The ends of AUC-ROC's 95% interval of a ``curve`` of weighted rows where its anomalies above and below a cut
+    weigh differently: the areas under the lower and the upper ends of recall's interval at each cut (its caught
+    and missed anomalies apart, as ``recall_interval``), over the false-alarm rate. None where at every cut the two
+    weigh alike (every anomaly kept, normal rows sampled; all weights 1): there DeLong's interval holds.
+
+    Why: with the alerts all reviewed (weight 1) and the rest audited 1 in k, the AUC-ROC rests on the few audited
+    missed anomalies, each standing for k, and mostly none is drawn; DeLong's interval, from the placements of the
+    anomalies drawn, held the truth in 5-100% of draws (5-31% with 100 anomalies audited 1 in 200), this one in
+    97-100%, wider (bench/results/weighted_coverage_audit_auc_2026-12-05.md). An empty cell at a cut weighs as the normal
+    rows on its side of the cut times the ratio of the classes' weights among the highest scores, where both
+    classes are flagged (1 for an audit, 1/k for normal rows sampled 1 in k). Why not recall_interval's reading of
+    an empty cell (the other three cells' product): below the audit's own cut the flagged normal rows mix weights 1
+    and k, and it read a missed anomaly there as standing for 1.3 rows, not k."""
+    tp, fp = c["tp"], c["flagged"] - c["tp"]
+    tp2, fp2 = c["tp_w2"], c["flagged_w2"] - c["tp_w2"]
+    pos, neg = float(tp[-1]), float(fp[-1])
+    if pos <= 0 or neg <= 0:
+        return None
+    fn, fn2, tn, tn2 = pos - tp, float(tp2[-1]) - tp2, neg - fp, float(fp2[-1]) - fp2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # a cell's weight left by rounding (the total less the cumulative sum) counts as none
+        held = {k: v > 1e-12 * (pos if k in ("tp", "fn") else neg) for k, v in (("tp", tp), ("fn", fn), ("fp", fp),
+                                                                               ("tn", tn))}
+        s_tp, s_fn = np.where(held["tp"], tp2 / tp, np.nan), np.where(held["fn"], fn2 / fn, np.nan)
+        s_fp, s_tn = np.where(held["fp"], fp2 / fp, np.nan), np.where(held["tn"], tn2 / tn, np.nan)
+        both = np.flatnonzero(held["tp"] & held["fp"])
+        ratio = float(s_tp[both[0]] / s_fp[both[0]]) if len(both) else 1.0
+        own = float(tp2[-1]) / pos
+        s_tp = np.where(held["tp"], s_tp, np.nan_to_num(s_fp * ratio, nan=own))
+        s_fn = np.where(held["fn"], s_fn, np.nan_to_num(s_tn * ratio, nan=own))
+        if np.isclose(s_fn, s_tp, rtol=1e-9).all():
+            return None
+        lo, hi = _recall_ends(np.where(held["tp"], tp * tp / tp2, 0.0), np.where(held["fn"], fn * fn / fn2, 0.0),
+                              s_tp, s_fn)
+    # recall 0 before the first cut, 1 after the last; the trapezoids between cuts, as the AUC's ties count half
+    lo, hi = np.r_[0.0, np.nan_to_num(lo, nan=0.0)], np.r_[0.0, np.nan_to_num(hi, nan=1.0)]
+    lo[-1] = hi[-1] = 1.0
+    step = np.diff(fp, prepend=0.0) / neg
+    return float(np.sum(step * (lo[:-1] + lo[1:]) / 2.0)), float(np.sum(step * (hi[:-1] + hi[1:]) / 2.0))
 
 
 def _wilson_cc(k: Any, n: Any, z: float = Z95) -> Any:
@@ -252,33 +316,67 @@ def lower_ends(c: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 # what labelled._goal_threshold writes of weighted rows: "(label y, 1250 rows, 50 anomalies; weighted by w: 55816
-# rows, 50 anomalies, Kish's effective sizes 50.0 anomalies and 1160.4 normal rows)"
+# rows, 50 anomalies, Kish's effective sizes 50 anomalies and 1160.412 normal rows, 38.5 and 3 of them above the
+# threshold)"; before the sizes of the flagged cells were written, without them (and the sizes to one decimal)
 _CHOSEN = re.compile(r"\(label .+?, (\d+) rows, (\d+) anomal(?:y|ies); weighted by .+?: ([\d.e+]+) rows, ([\d.e+]+) "
-                     r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows\)")
+                     r"anomal(?:y|ies), Kish's effective sizes ([\d.]+) anomalies and ([\d.]+) normal rows"
+                     r"(?:, ([\d.]+) and ([\d.]+) of them above the threshold)?\)")
+
+
+def size_text(v: float) -> str:
+    """A Kish effective size as a chosen_on writes it: 7 significant digits, no exponent (figure_intervals reads
+    it back; to one decimal, an effective 1.3 missed anomalies moved recall's interval in its third place)."""
+    return np.format_float_positional(float(v), precision=7, fractional=False, trim="-")
+
+
+def flagged_sizes(scores: np.ndarray, labels: np.ndarray, w: np.ndarray, threshold: float) -> str:
+    """What a chosen_on says of the cells above ``threshold`` after the classes' effective sizes: ", 38.5 and 3 of
+    them above the threshold", Kish's effective sizes of the flagged anomalies and flagged normal rows; with the
+    figures, they give back the cells' sums of squared weights that evaluate's intervals take."""
+    flag, y = np.asarray(scores) > threshold, np.asarray(labels).astype(bool)
+    return f", {size_text(effective(w[flag & y]))} and {size_text(effective(w[flag & ~y]))} of them above the threshold"
 
 
 def figure_intervals(t: Threshold, share: float | None = None) -> dict[str, Any]:
     """``thresholds.figure_intervals`` of a goal chosen on weighted rows: the intervals ``evaluate(weight=)`` gives
-    its precision and recall, from the weighted totals and Kish's effective sizes its ``chosen_on`` records; empty
-    when it records none."""
+    its precision and recall (``cell_intervals``), from the weighted totals and Kish's effective sizes its
+    ``chosen_on`` records; empty when it records none. A chosen_on of before the flagged cells' sizes were written
+    has recall's interval as Wilson's on the anomalies' effective size, which evaluate gives only where the
+    anomalies' weights are alike."""
     found = _CHOSEN.findall(t.chosen_on or "")
     if not found or None in (t.precision, t.recall, t.flagged_share):
         return {}
-    rows, anomalies, total, pos, n_pos, n_neg = (float(v) for v in found[-1])
+    rows, anomalies, total, pos, n_pos, n_neg = (float(v) for v in found[-1][:6])
     neg = total - pos
     recall, flagged = float(t.recall), float(t.flagged_share) * total  # type: ignore[arg-type]
-    m = {"tp": recall * pos, "fn": pos - recall * pos}
-    m["fp"] = max(flagged - m["tp"], 0.0)
-    m["tn"] = neg - m["fp"]
-    p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
-    r_lo, r_hi = wilson(recall * n_pos, n_pos)
-    out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi,
-           "anomalies": int(anomalies), "effective_anomalies": n_pos}
+    m = {"tp": _snap(recall * pos, pos), "fn": 0.0}
+    m["fn"] = _snap(pos - m["tp"], pos)
+    m["fp"] = _snap(max(flagged - m["tp"], 0.0), neg)
+    m["tn"] = _snap(neg - m["fp"], neg)
+    if found[-1][6]:
+        e_tp, e_fp = float(found[-1][6]), float(found[-1][7])
+        pos2 = pos * pos / n_pos if n_pos > 0 else 0.0
+        neg2 = neg * neg / n_neg if n_neg > 0 else 0.0
+        tp2 = m["tp"] ** 2 / e_tp if e_tp > 0 else 0.0
+        fp2 = m["fp"] ** 2 / e_fp if e_fp > 0 else 0.0
+        out: dict[str, Any] = cell_intervals(m["tp"], tp2, m["fn"], _snap(pos2 - tp2, pos2), m["fp"], fp2, m["tn"],
+                                             _snap(neg2 - fp2, neg2))
+    else:
+        p_lo, p_hi = precision_interval(recall, m["fp"] / neg if neg > 0 else 0.0, pos, neg, n_pos, n_neg)
+        r_lo, r_hi = wilson(recall * n_pos, n_pos)
+        out = {"precision_lo": float(p_lo), "precision_hi": float(p_hi), "recall_lo": r_lo, "recall_hi": r_hi}
+    out.update({"anomalies": int(anomalies), "effective_anomalies": n_pos})
     if share is not None:
         from .metrics import at_share  # not at the top: metrics is the heavier module
 
         out.update(at_share(m, share, counts=effective_counts(m, n_pos, n_neg)))
     return out
+
+
+def _snap(v: float, total: float) -> float:
+    """``v``, a cell's weight worked back from a figure times a total, as 0 where it is rounding away from it: a
+    recall of 1 times the anomalies' weight left 1e-12 of a missed anomaly, a cell with rows to recall_interval."""
+    return 0.0 if abs(v) <= 1e-9 * max(abs(total), 1.0) else v
 
 
 def effective_counts(m: dict[str, float], n_pos: float, n_neg: float) -> tuple[float, float, float, float]:

@@ -278,12 +278,18 @@ def test_weighted_paired_auc_matches_scikit_learn_and_the_unweighted_test() -> N
     assert q.auc_b == pytest.approx(roc_auc_score(y, b, sample_weight=w), abs=1e-12)
 
 
+def _two_versions(path: str) -> duckdb.DuckDBPyConnection:
+    """A connection to a new file at ``path`` holding model m@1 and m@2 (another seed) and the table lab."""
+    con = ad_duckdb.connect(path)
+    _trained(con)
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
+    con.execute(ROWS)
+    return con
+
+
 def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
-    con = ad_duckdb.connect(str(tmp_path / "cmp.duckdb"))
+    con = _two_versions(str(tmp_path / "cmp.duckdb"))
     try:
-        _trained(con)
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], **{**FAST, "seed": 1})
-        con.execute(ROWS)
         from ad_duckdb.compare import compare_versions
 
         r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
@@ -296,7 +302,7 @@ def test_compare_weighs_its_labelled_rows(tmp_path: Path) -> None:
         assert j.auc_pr_b == pytest.approx(average_precision_score(y, s2, sample_weight=w), abs=1e-12)
         d = next(t for t in r.thresholds if t.name == "default")
         assert d.precision_b == pytest.approx(precision_score(y, (s2 > d.value_b).astype(int), sample_weight=w))
-        assert "weighted by w (Kish's effective sizes" in str(r)
+        assert "weighted by w (" in str(r) and "anomalies; Kish's effective sizes" in str(r)
         with pytest.raises(ad_duckdb.OptionError, match="give label="):
             compare_versions(con, "m@1", "m@2", "lab", weight="w")
         with pytest.raises(ad_duckdb.BadInputError, match="is negative in"):
@@ -487,3 +493,120 @@ def test_threshold_cli_few_anomalies_note_counts_the_effective_anomalies(tmp_pat
     res = CliRunner().invoke(cli, ["threshold", path, "m", "f1w2", "--method", "max_f1", "--source", "lab", "--label",
                                    "y", "--weight", "w", "--quiet", "--format", "json"], catch_exceptions=False)
     assert "effective_anomalies" not in json.loads(res.stdout)  # the JSON object as before
+
+
+def test_compare_counts_flags_as_the_weighted_rows_its_figures_are_of(tmp_path: Path) -> None:
+    """compare --label --weight printed each threshold's flagged, both and only counts as sampled rows beside
+    precisions and recalls of the weighted rows: 51 rows flagged read against the 2,500 rows the sample stands for.
+    The counts printed are the weighted ones, said so; JSON has both."""
+    con = _two_versions(str(tmp_path / "cmpw.duckdb"))
+    try:
+        from ad_duckdb.compare import compare_versions
+
+        r = compare_versions(con, "m@1", "m@2", "lab", label="y", weight="w")
+        s1, s2, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m@1', a, b), anomaly_score('m@2', a, b), w FROM lab").fetchnumpy().values())
+        d = next(t for t in r.thresholds if t.name == "default")
+        assert d.value_a is not None and d.value_b is not None
+        fa, fb = s1 > d.value_a, s2 > d.value_b
+        assert (d.flagged_a, d.flagged_b, d.both) == (int(fa.sum()), int(fb.sum()), int((fa & fb).sum()))
+        assert d.flagged_a_weighted == pytest.approx(w[fa].sum())
+        assert d.flagged_b_weighted == pytest.approx(w[fb].sum())
+        assert d.both_weighted == pytest.approx(w[fa & fb].sum())
+        assert d.flagged_a_weighted != d.flagged_a  # normal rows of weight 50 flagged: the two counts differ
+        text = str(r)
+        head = text.splitlines()[2]
+        assert "flagged m@1 (weighted)" in head and "both (weighted)" in head and "only m@2 (weighted)" in head
+        row = next(x for x in text.splitlines() if x.startswith("default"))
+        assert metrics.count_text(w[fa].sum()) in row and metrics.count_text(w[fa & ~fb].sum()) in row
+        assert f"{metrics.count_text(w.sum())} rows" in text  # what the rows stand for, as evaluate says it
+        con.close()
+        out = CliRunner().invoke(cli, ["compare", str(tmp_path / "cmpw.duckdb"), "m@1", "m@2", "lab", "--label", "y",
+                                       "--weight", "w", "--format", "json"])
+        assert out.exit_code == 0, out.output
+        got = next(t for t in json.loads(out.output)["thresholds"] if t["name"] == "default")
+        assert got["flagged_a"] == int(fa.sum()) and got["flagged_a_weighted"] == pytest.approx(w[fa].sum())
+        con = ad_duckdb.connect(str(tmp_path / "cmpw.duckdb"))
+        plain = compare_versions(con, "m@1", "m@2", "lab", label="y")
+        assert next(t for t in plain.thresholds if t.name == "default").flagged_a_weighted is None
+        assert "(weighted)" not in str(plain)
+    finally:
+        con.close()
+
+
+def test_threshold_prints_the_intervals_evaluate_gives_at_its_value_on_an_audit_sample(tmp_path: Path) -> None:
+    """On an audit sample (the alerts all kept, weight 1; the rest sampled, weight 20 or 50) threshold printed
+    intervals from the classes' Kish sizes in its chosen_on, while evaluate --weight at the same value gives recall's
+    from its caught and missed anomalies apart: two intervals for one figure on the same rows. Now one code path."""
+    path = str(tmp_path / "audit.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        _trained(con)
+        con.execute(ROWS)
+        src = ("SELECT *, CASE WHEN y = 0 THEN w WHEN id % 5 = 0 THEN 20 ELSE 1 END AS aw FROM lab "
+               "WHERE y = 1 OR w > 0")
+        con.execute(f"CREATE VIEW audit AS {src}")
+        goals = {"f1": dict(method="max_f1"), "p": dict(method="min_precision", target=0.05),
+                 "r": dict(method="min_recall", target=0.6, confident=True)}
+        for name, goal in goals.items():
+            th = ad_duckdb.set_threshold(con, "m", name, source="audit", label="y", weight="aw", **goal)  # type: ignore[arg-type]
+            at = ad_duckdb.evaluate(con, "m", "audit", label="y", weight="aw").at_thresholds[name]
+            ci = thresholds.figure_intervals(th)
+            for k in ("precision_lo", "precision_hi", "recall_lo", "recall_hi"):
+                assert ci[k] == pytest.approx(at[k], abs=1e-6), (name, k)
+        s, y, w = (np.asarray(v, dtype=np.float64) for v in con.execute(
+            "SELECT anomaly_score('m', a, b), y, aw FROM audit").fetchnumpy().values())
+        c = weights.confusion(s, y, w, th.value)
+        assert c["recall_lo"] != pytest.approx(thresholds.wilson(c["recall"] * weights.effective(w[y == 1]),
+                                                                 weights.effective(w[y == 1]))[0], abs=1e-3)
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["threshold", path, "m", "f1b", "--method", "max_f1", "--source", "audit", "--label",
+                                   "y", "--weight", "aw", "--quiet", "--format", "json"], catch_exceptions=False)
+    out = json.loads(res.stdout)
+    con = ad_duckdb.connect(path, read_only=True)
+    try:
+        at = ad_duckdb.evaluate(con, "m", "audit", label="y", weight="aw").at_thresholds["f1b"]
+    finally:
+        con.close()
+    assert out["recall_lo"] == pytest.approx(at["recall_lo"], abs=1e-6)
+    assert out["precision_hi"] == pytest.approx(at["precision_hi"], abs=1e-6)
+
+
+def test_auc_interval_of_an_audit_sample_covers_the_process() -> None:
+    """Alerts all reviewed (weight 1), the rest audited 1 in k: the AUC-ROC rests on the few audited missed
+    anomalies, mostly none drawn, and DeLong's interval on weighted placements held the process's AUC in 15-51% of
+    draws with 100 anomalies audited 1 in 50-200 (bench/results/weighted_coverage_audit_2026-12-05.md). The band of
+    recall's cell intervals over the false-alarm rate joins it."""
+    rng = np.random.default_rng(13)
+    for m, k in ((100, 50), (100, 200), (20, 50)):
+        assert _covered(rng, 200, m, k, audit=True)["auc"] >= 0.93, (m, k)
+
+
+def test_auc_interval_of_weights_alike_across_the_score_is_delongs() -> None:
+    """Where no cut's caught and missed anomalies weigh differently the band adds nothing: all weights 1 give the
+    unweighted interval exactly, and every anomaly kept with normal rows sampled 1 in k the interval as before."""
+    rng = np.random.default_rng(3)
+    s = np.round(np.r_[rng.normal(1.5, 1, 60), rng.normal(0, 1, 900)], 1)  # ties, within and across the classes
+    y = np.r_[np.ones(60, bool), np.zeros(900, bool)]
+    auc = metrics.curve_auc_roc(thresholds.curve(s, y), 60, 900)
+    plain = intervals.auc_roc(thresholds.curve(s, y), 60, 900, auc)
+    ones = np.ones(len(s))
+    c = weights.curve(s, y, ones)
+    assert weights.auc_band(c) is None
+    assert intervals.auc_roc(c, 60.0, 900.0, metrics.curve_auc_roc(c, 60.0, 900.0), eff=(60.0, 900.0)) == plain
+    w = np.where(y, 1.0, 50.0)
+    c = weights.curve(s, y, w)
+    assert weights.auc_band(c) is None
+    got = intervals.auc_roc(c, 60.0, 45000.0, metrics.curve_auc_roc(c, 60.0, 45000.0), eff=(60.0, 900.0))
+    assert got.method == intervals.AUC_METHOD
+    # an audit of the same rows: the anomalies below 1.0 weigh 20, the ones above 1: the band joins, and the
+    # method says so
+    w = np.where(s > 1.0, 1.0, 20.0)
+    c = weights.curve(s, y, w)
+    pos, neg = float(w[y].sum()), float(w[~y].sum())
+    band = weights.auc_band(c)
+    assert band is not None and band[0] < metrics.curve_auc_roc(c, pos, neg) < band[1]
+    got = intervals.auc_roc(c, pos, neg, metrics.curve_auc_roc(c, pos, neg),
+                            eff=(weights.effective(w[y]), weights.effective(w[~y])))
+    assert got.method == intervals.AUC_METHOD_BAND and got.low <= band[0] and got.high >= band[1]
