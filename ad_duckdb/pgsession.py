@@ -37,6 +37,7 @@ from .pgcursors import parse as parse_cursor
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
@@ -259,7 +260,10 @@ class Session:
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
         self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
-        self.custom_settings: dict[str, str] = {}  # the client's dotted settings (SET app.tenant = ...), by name
+        # The client's dotted settings (SET app.tenant = ...) and its SETs of PostgreSQL's settings that change nothing
+        # here (pgknobs: SET work_mem), by lower-case name: what SHOW, current_setting and pg_settings answer
+        self.custom_settings: dict[str, str] = {}
+        self.knob_defaults: dict[str, str] = {}  # the connection's own of pgknobs' (startup): what RESET goes back to
         self.custom_variable: dict[str, str] | None = None  # what DuckDB's variable pg_custom_settings holds (compat)
         # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
         self.held_defaults: dict[str, str] = {}
@@ -418,6 +422,8 @@ class Session:
         if SET_WORD.match(sql) and (served := self.session_set(sql)) is not None:
             return served
         m = SHOW_RE.match(sql)
+        if m and (key := m.group("name").strip().lower()) in KNOBS and key in self.custom_settings:
+            return Result.constant(key, self.custom_settings[key])
         if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
@@ -470,9 +476,14 @@ class Session:
         if (served := self.transaction_mode(sql)) is not None:
             return served
         m = SET_RE.match(sql)
+        if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in KNOBS \
+                and (cmd := set_command(sql)) is not None:
+            return self.set_knob(cmd.name, cmd.value, cmd.scope == "local")
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
         m = reset
+        if m and m.group(1).lower() in KNOBS:
+            return self.set_knob(m.group(1).lower(), None, False, "RESET")
         if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
                 or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
             if self.status == b"E":
@@ -583,9 +594,9 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
-        if CUSTOM_SETTINGS_VARIABLE in sql and self.custom_variable != self.custom_settings:
-            # current_setting('app.tenant') reads the session's dotted settings from a DuckDB variable of this cursor
-            # (pgsql._settings), set only when a statement reads it
+        if (CUSTOM_SETTINGS_VARIABLE in sql or settings) and self.custom_variable != self.custom_settings:
+            # current_setting('app.tenant') reads the session's dotted settings (and its SET work_mem) from a DuckDB
+            # variable of this cursor (pgsql._settings, the catalogue's pg_settings), set only when a statement reads it
             self.release()
             self.cur.execute("SET VARIABLE pg_custom_settings = map(?::VARCHAR[], ?::VARCHAR[])",  # (the constant's)
                              [list(self.custom_settings), list(self.custom_settings.values())])
@@ -609,6 +620,8 @@ class Session:
         done = self.compat(f"SET {'LOCAL ' if local else ''}{name} = {quote_literal(value)}")
         if isinstance(done, str):
             self._one(duckdb.extract_statements(done)[0], None)
+        if name.lower() in KNOBS:  # PostgreSQL answers with the value as SHOW shows it: 65536 is 64MB
+            value = knob_value(name.lower(), value)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
 
     def set_custom(self, m: re.Match[str]) -> Result:
@@ -623,6 +636,27 @@ class Session:
         self.set_setting("custom_settings", {**self.custom_settings, name: "" if value is None else value},
                          (groups.get("scope") or "").strip().lower() == "local")
         return Result("SET" if "value" in groups else "RESET")
+
+    def set_knob(self, name: str, value: str | None, local: bool, tag: str = "SET") -> Result:
+        """SET [LOCAL] / RESET of one of PostgreSQL's settings that change nothing here (pgknobs: work_mem), kept for
+        the session as PostgreSQL shows it, with a SET's rules (set_setting); ``value`` None is RESET's (SET ...
+        DEFAULT): the connection's own, else PostgreSQL's default (pgsql.PG_SHOW). Why: SET work_mem = '64MB' said
+        SET, and SHOW work_mem went on saying 4MB."""
+        try:
+            if self.status == b"E":
+                raise in_failed_transaction()
+            shown = None if value is None else knob_value(name, value)
+        except ProtocolError:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+        if local and self.outside():
+            return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
+        kept = {k: v for k, v in self.custom_settings.items() if k != name}
+        if (shown := self.knob_defaults.get(name) if shown is None else shown) is not None:
+            kept[name] = shown
+        self.set_setting("custom_settings", kept, local)
+        return Result(tag)
 
     def show_custom(self, name: str) -> Result:
         """SHOW of a dotted name: the session's value (set_custom), else PostgreSQL's error."""
@@ -662,7 +696,8 @@ class Session:
         self.set_setting("application_name", self.application_name_default)
         self.set_setting("read_only_default", False)
         self.set_setting("isolation_default", "serializable")
-        self.set_setting("custom_settings", {})
+        # (a dotted one stays, empty, as PostgreSQL's placeholder does)
+        self.set_setting("custom_settings", {**{k: "" for k in self.custom_settings if "." in k}, **self.knob_defaults})
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)
@@ -842,6 +877,12 @@ class Session:
         for name, (before, after) in self.set_in_transaction.items():
             if name in _HELD:  # DuckDB's (held_in_transaction), set again outside the transaction
                 self.restore_held(name, before if not committed else after[0] if after[1] else None)
+            elif name == "custom_settings":
+                # a dotted setting first SET in the block stays, empty, whatever undoes its value: PostgreSQL's
+                # placeholder outlives the ROLLBACK or SET LOCAL that created it (current_setting('app.x', true) is '')
+                kept = after if committed else before
+                made = {k: "" for k in (*self.custom_settings, *after) if "." in k and k not in kept}
+                self.custom_settings = {**kept, **made}
             else:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()

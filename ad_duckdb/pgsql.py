@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from .pgerrors import ProtocolError
+from .pgknobs import KNOBS
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
 from .sqltext import quote_literal, sql_tokens, sql_words
 from .sqltext import words_if as _words_if
@@ -913,6 +914,11 @@ def _custom_setting_sql(name: str, missing_ok: bool) -> str:
     return f"coalesce({value}, error({refusal}))"
 
 
+def knob_sql(name: str) -> str:
+    """SQL: the session's value of pgknobs' setting ``name`` (CUSTOM_SETTINGS_VARIABLE), else PostgreSQL's default."""
+    return f"coalesce(getvariable('{CUSTOM_SETTINGS_VARIABLE}')[{quote_literal(name)}], {quote_literal(PG_SHOW[name])})"
+
+
 def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
     with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims;
@@ -977,6 +983,9 @@ def _settings(sql: str) -> str:
             # current_setting('a.b', missing_ok): NULL for an unset one when missing_ok
             out += [sql[last:pos], _custom_setting_sql(name_, missing_ok=toks[i + 4][1].lower() == "true")]
             last = toks[i + 5][0] + 1
+        elif setting in KNOBS:  # the session's SET work_mem, else PostgreSQL's default
+            out += [sql[last:pos], knob_sql(setting)]
+            last = close[0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
             last = close[0] + 1

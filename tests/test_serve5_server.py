@@ -1,0 +1,139 @@
+"""`ad-duckdb serve` as BI tools and drivers see it: a session's own settings (SET work_mem, SET app.x) as PostgreSQL
+keeps them, sum() of integers as PostgreSQL types it. The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import psycopg
+import pytest
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _three_ways(conn: psycopg.Connection, name: str) -> tuple[str, str, str, str]:
+    """SHOW, current_setting (by a literal and by a parameter) and pg_settings of setting ``name``."""
+    shown = conn.execute(f"SHOW {name}").fetchone()
+    by_literal = conn.execute(f"SELECT current_setting('{name}')").fetchone()
+    by_param = conn.execute("SELECT current_setting(%s)", [name]).fetchone()
+    row = conn.execute("SELECT setting FROM pg_settings WHERE name = %s", [name]).fetchone()
+    assert shown and by_literal and by_param and row
+    return shown[0], by_literal[0], by_param[0], row[0]
+
+
+def test_a_set_of_a_no_op_setting_is_what_show_says_for_that_session(server: Server) -> None:
+    """SET work_mem = '64MB' said SET, and SHOW work_mem (current_setting, pg_settings) went on saying 4MB: a user
+    tuning a session, or a tool checking what it SET, saw the SET ignored. The session keeps the value now, as
+    PostgreSQL shows it (65536 is 64MB, true is on), with PostgreSQL's rules: RESET and RESET ALL go back to the
+    default, a value PostgreSQL refuses is its error, another session keeps its own."""
+    with psycopg.connect(server.url(), autocommit=True) as conn, \
+            psycopg.connect(server.url(), autocommit=True) as other:
+        assert conn.execute("SET work_mem = '64MB'").statusmessage == "SET"
+        assert _three_ways(conn, "work_mem") == ("64MB",) * 4
+        assert _three_ways(other, "work_mem") == ("4MB",) * 4
+        conn.execute("SET work_mem = 131072")
+        conn.execute("SET random_page_cost TO 1.1")
+        conn.execute("SET lock_timeout = '60s'")
+        conn.execute("SET jit = true")
+        conn.execute("SET client_min_messages = WARNING")
+        assert [_three_ways(conn, n)[0] for n in ("work_mem", "random_page_cost", "lock_timeout", "jit",
+                                                    "client_min_messages")] == ["128MB", "1.1", "1min", "on", "warning"]
+        assert conn.execute("SHOW ALL").fetchall().count(("work_mem", "128MB", "PostgreSQL's setting, as ad-duckdb "
+                                                         "serve answers it")) == 1
+        assert conn.execute("SELECT set_config('work_mem', '2GB', false)").fetchone() == ("2GB",)
+        assert conn.execute("SELECT set_config('maintenance_work_mem', '1048576', false)").fetchone() == ("1GB",)
+        assert conn.execute("SHOW maintenance_work_mem").fetchone() == ("1GB",)
+        assert conn.execute("RESET work_mem").statusmessage == "RESET"
+        assert _three_ways(conn, "work_mem") == ("4MB",) * 4
+        conn.execute("SET work_mem TO DEFAULT")
+        assert conn.execute("SHOW work_mem").fetchone() == ("4MB",)
+        conn.execute("RESET ALL")
+        assert [_three_ways(conn, n)[0] for n in ("random_page_cost", "lock_timeout", "jit")] == ["4", "0", "off"]
+        # PostgreSQL's refusals: a unit it does not know (units are case sensitive), a value out of range
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='invalid value for parameter "work_mem": '
+                           '"64mb"') as e:
+            conn.execute("SET work_mem = '64mb'")
+        assert '"kB", "MB", "GB", and "TB"' in (e.value.diag.message_hint or "")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="outside the valid range"):
+            conn.execute("SET work_mem = 10")
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='"jit" requires a Boolean value'):
+            conn.execute("SET jit = maybe")
+        assert conn.execute("SHOW work_mem").fetchone() == ("4MB",)
+        assert other.execute("SHOW random_page_cost").fetchone() == ("4",)
+
+
+def test_a_no_op_settings_set_follows_the_transaction(server: Server) -> None:
+    """A SET in a transaction block that rolls back is undone, SET LOCAL lasts to the block's end, as PostgreSQL's;
+    a refused value aborts the block."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET work_mem = '8MB'")
+        conn.execute("BEGIN")
+        conn.execute("SET work_mem = '16MB'")
+        conn.execute("SET LOCAL random_page_cost = 2")
+        assert _three_ways(conn, "work_mem") == ("16MB",) * 4
+        assert conn.execute("SHOW random_page_cost").fetchone() == ("2",)
+        conn.execute("ROLLBACK")
+        assert conn.execute("SHOW work_mem").fetchone() == ("8MB",)
+        conn.execute("BEGIN")
+        conn.execute("SET work_mem = '32MB'")
+        conn.execute("SET LOCAL random_page_cost = 2")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT current_setting('work_mem'), current_setting('random_page_cost')").fetchone() \
+            == ("32MB", "4")
+        conn.execute("BEGIN")
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("SET work_mem = 'lots'")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            conn.execute("SET work_mem = '1GB'")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SHOW work_mem").fetchone() == ("32MB",)
+
+
+def test_a_no_op_setting_given_at_connect_is_the_sessions_own(server: Server) -> None:
+    """options='-c work_mem=256MB' (libpq, Superset's engine parameters) and asyncpg's server_settings: the
+    session's value, which RESET goes back to; a value PostgreSQL refuses is its FATAL at connect."""
+    with psycopg.connect(server.url(), autocommit=True, options="-c work_mem=256MB") as conn:
+        assert conn.execute("SHOW work_mem").fetchone() == ("256MB",)
+        conn.execute("SET work_mem = '1MB'")
+        conn.execute("RESET work_mem")
+        assert _three_ways(conn, "work_mem") == ("256MB",) * 4
+        conn.execute("RESET ALL")
+        assert conn.execute("SHOW work_mem").fetchone() == ("256MB",)
+    with pytest.raises(psycopg.OperationalError, match='invalid value for parameter "work_mem"'):
+        psycopg.connect(server.url(), options="-c work_mem=lots")
+
+    async def run() -> str:
+        c = await asyncpg.connect(server.url(), server_settings={"random_page_cost": "1.5"})
+        try:
+            return str(await c.fetchval("SELECT current_setting('random_page_cost')"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == "1.5"
+
+
+def test_a_dotted_setting_first_set_in_a_block_that_ends_is_empty_not_missing(server: Server) -> None:
+    """SET app.x (or SET LOCAL app.x) in a block that rolls back or ends: PostgreSQL keeps the name, empty
+    (its placeholder), so current_setting('app.x', true) is '' and SHOW app.x is '', where the server said NULL and
+    'unrecognized configuration parameter'. RESET ALL leaves a dotted one empty too."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("BEGIN")
+        conn.execute("SET app.tenant = 'acme'")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT current_setting('app.tenant', true)").fetchone() == ("",)
+        assert conn.execute("SHOW app.tenant").fetchone() == ("",)
+        conn.execute("BEGIN")
+        conn.execute("SET LOCAL app.role = 'viewer'")
+        conn.execute("COMMIT")
+        assert conn.execute("SELECT current_setting('app.role')").fetchone() == ("",)
+        conn.execute("SET app.user = 'ann'")
+        conn.execute("RESET ALL")
+        assert conn.execute("SELECT current_setting('app.user', true)").fetchone() == ("",)
+        assert conn.execute("SELECT current_setting('app.never', true)").fetchone() == (None,)
+
