@@ -110,6 +110,7 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgzones import Zone, offset_zone
@@ -234,6 +235,7 @@ class Session:
         # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
         self.has_catalog = False
         self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
+        self.has_sum_macro = self.sum_macro_in_transaction = False  # the same of pgsum's macro (sum_macro)
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int], str]] = {}
         self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
@@ -543,6 +545,7 @@ class Session:
                 # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
                 # next statement that reads the catalogue creates them all again, as a new connection's would
                 self.has_catalog = self.catalog_in_transaction = False
+                self.has_sum_macro = self.sum_macro_in_transaction = False  # (dropped above: not one of ours)
                 self.on_commit.clear()
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
@@ -575,11 +578,14 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        sql = typed_prepare(catalog_rewrites(pg_formats(postgres_names(temp_table_sql(self.cursors.catalog(sql))))))
+        sql = typed_prepare(catalog_rewrites(pg_formats(int_sums(postgres_names(temp_table_sql(self.cursors.catalog(
+            sql)))))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
+        if not self.has_sum_macro and self.status != b"E" and SUM_MACRO in sql:
+            self.sum_macro()
         if ("pg_application_name" in sql or "pg_current_setting" in sql) \
                 and self.application_name_variable != self.application_name:
             # current_setting('application_name') reads the session's value from a DuckDB variable of this cursor
@@ -968,9 +974,24 @@ class Session:
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def catalog_end(self, committed: bool) -> None:
-        """The transaction ended: a catalogue created inside it is gone unless it committed."""
+        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed."""
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
+        if self.sum_macro_in_transaction:
+            self.has_sum_macro, self.sum_macro_in_transaction = committed, False
+
+    def sum_macro(self) -> None:
+        """Create the macro a query's sum() of integers becomes (pgsum), once. Not with the catalogue: a session's
+        first sum() would pay the ~20 ms (and more, on a busy server) DuckDB spends binding its views."""
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            self.cur.execute(SUM_MACRO_SQL)
+        except BaseException:
+            if self.status == b"T":
+                self.status = b"E"  # as the statement's own error would
+            raise
+        self.has_sum_macro = True
+        self.sum_macro_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def warn_set_local(self, sql: str, alone: bool) -> None:
         """PostgreSQL's WARNING for SET LOCAL outside a transaction block: in autocommit, a Query of one statement

@@ -93,7 +93,6 @@ SET_CONFIG_CALL_RE = re.compile(
     rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
     r'"(?:[^"]|"")+"))?', re.I)
 
-
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads
 # back by current_setting (pgsession.Session.custom_setting).
 _CUSTOM_NAME = r"[a-z_][\w$]*(?:\.[a-z_][\w$]*)+"

@@ -137,3 +137,52 @@ def test_a_dotted_setting_first_set_in_a_block_that_ends_is_empty_not_missing(se
         assert conn.execute("SELECT current_setting('app.user', true)").fetchone() == ("",)
         assert conn.execute("SELECT current_setting('app.never', true)").fetchone() == (None,)
 
+
+def test_sum_of_integers_is_bigint_as_in_postgresql(server: Server) -> None:
+    """sum() of an integer column came back as numeric (DuckDB's HUGEINT), so psycopg and asyncpg gave Decimal where
+    PostgreSQL gives bigint for sum(int2 / int4), and a tool typed the column as a decimal. bigint now, by the type of
+    what is summed: sum of a bigint stays numeric, of a double double, as PostgreSQL's; DISTINCT, FILTER, a window
+    and a view keep working, the name is still "sum", and an error still quotes the client's SQL."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        # the session's first sum() in a block that rolls back, then after DISCARD ALL: each time as PostgreSQL's
+        conn.execute("BEGIN READ ONLY")
+        assert conn.execute("SELECT sum(count) FROM transactions").fetchone()[0] > 0
+        conn.execute("ROLLBACK")
+        for reset in ("", "DISCARD ALL"):
+            if reset:
+                conn.execute(reset)
+            cur = conn.execute("SELECT sum(count) FROM transactions")
+            assert cur.description is not None and cur.description[0].type_code == 20 and cur.fetchone()[0] > 0
+        conn.execute("CREATE TEMP TABLE q (n INTEGER, s SMALLINT, b BIGINT, f DOUBLE, d DECIMAL(10, 2))")
+        conn.execute("INSERT INTO q VALUES (1, 2, 3, 0.5, 1.25), (10, 20, 30, 1.5, 2.50)")
+        cur = conn.execute("SELECT sum(n), SUM(s), sum(b), sum(f), sum(d), sum(n) * 2 AS twice, sum(DISTINCT n), "
+                           "sum(n) FILTER (WHERE n > 1) AS big, sum(n + s) AS both FROM q")
+        assert cur.description is not None
+        assert [d.name for d in cur.description] == ["sum", "sum", "sum", "sum", "sum", "twice", "sum", "big", "both"]
+        assert [d.type_code for d in cur.description][:6] == [20, 20, 1700, 701, 1700, 20]
+        row = cur.fetchone()
+        assert row is not None and row[:6] == (11, 22, 33, 2.0, 3.75, 22) and isinstance(row[0], int)
+        assert row[6:] == (11, 10, 33)
+        assert conn.execute("SELECT n, sum(n) OVER (ORDER BY n) FROM q ORDER BY n").fetchall() == [(1, 1), (10, 11)]
+        assert conn.execute("SELECT pg_typeof(sum(n)), pg_typeof(sum(b)) FROM q").fetchone() == ("bigint", "numeric")
+        # the extended protocol (psycopg's parameters), and a string holding sum( stays as written
+        assert conn.execute("SELECT sum(n), 'sum(n)' FROM q WHERE n > %s", [0]).fetchone() == (11, "sum(n)")
+        # a view keeps DuckDB's own sum: its text must not name this session's macro
+        conn.execute("CREATE TEMP VIEW qv AS SELECT sum(n) AS total FROM q")
+        assert conn.execute("SELECT total FROM qv").fetchone() == (11,)
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute("SELECT sum(nosuch) FROM q")
+        assert "pg_int_sum" not in str(e.value)
+
+    async def run() -> object:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.execute("CREATE TEMP TABLE q (n INTEGER)")
+            await c.execute("INSERT INTO q VALUES (4), (5)")
+            return await c.fetchval("SELECT sum(n) FROM q")
+        finally:
+            await c.close()
+
+    total = asyncio.run(run())
+    assert total == 9 and isinstance(total, int)
+
