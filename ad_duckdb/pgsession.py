@@ -100,6 +100,7 @@ from .pgsql import (
     search_path_sql,
     set_command,
     set_config_args,
+    set_config_items,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -401,6 +402,8 @@ class Session:
             done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
             return Result("SELECT", [col for r in done for col in r.columns or []],
                           iter([tuple(v for r in done for v in next(r.rows))]))
+        if (calls := set_config_items(sql)) is not None:
+            sql = self.set_configs_among(sql, calls, params)
         if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
             return self.set_custom(c)
         if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
@@ -629,6 +632,29 @@ class Session:
         if name.lower() in KNOBS:  # PostgreSQL answers with the value as SHOW shows it: 65536 is 64MB
             value = knob_value(name.lower(), value)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
+
+    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None) -> str:
+        """Run the set_config calls of a one-row SELECT with other items (pgsql.set_config_items), in order, as
+        set_config does, and give the SELECT with each call as its value, named as PostgreSQL names it. Why: the
+        select list of a tool's hook (SELECT set_config('app.user', $1, false), current_setting('app.role')) failed
+        as a function DuckDB does not have. (The items after a call see its value, as PostgreSQL's do, left to
+        right: here every call runs first.)"""
+        out, last = [], 0
+        for m in calls:
+            # parameters without their values: Describe of a Parse (asyncpg's prepare), which must set nothing
+            describing = params is None and any(m.group(g).startswith("$") for g in ("name", "value", "local"))
+            value = None if describing else next(self.set_config(m, params).rows)[0]
+            before, after = sql[:m.start()].rstrip(), sql[m.end():].lstrip()
+            alone = (before.endswith(",") or before.lower().endswith("select")) and after[:1] in (",", ";", "")
+            name = m.group("alias") or ("set_config" if alone else None)
+            # its parameters stay in the statement, which DuckDB is given them all for
+            taken = [f"{m.group(g)}::VARCHAR" for g in ("name", "value", "local") if m.group(g).startswith("$")]
+            literal = "NULL::VARCHAR" if value is None else quote_literal(value)
+            out += [sql[last:m.start()], f"coalesce({', '.join([literal, *taken])})" if taken else literal]
+            if name is not None:  # (a quoted alias as written; DuckDB folds no case of its own)
+                out.append(" AS " + (name if name.startswith('"') else quote_ident(name.lower())))
+            last = m.end()
+        return "".join([*out, sql[last:]])
 
     def set_custom(self, m: re.Match[str]) -> Result:
         """SET [SESSION | LOCAL] / RESET of a dotted name (app.tenant), which PostgreSQL keeps for the session as

@@ -93,6 +93,33 @@ SET_CONFIG_CALL_RE = re.compile(
     rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
     r'"(?:[^"]|"")+"))?', re.I)
 
+
+# What a SELECT of set_config calls among other items may not have (set_config_items): PostgreSQL runs the calls once
+# per row, which only a statement without FROM has exactly one of
+_NOT_ONE_ROW = frozenset(("from", "where", "union", "intersect", "except", "into", "group", "having", "order",
+                          "limit", "qualify", "window", "offset"))
+
+
+def set_config_items(sql: str) -> list[re.Match[str]] | None:
+    """The set_config(...) calls (SET_CONFIG_CALL_RE) of a SELECT of one row that has other items too (SELECT
+    set_config('app.user', $1, false), current_setting('app.user')), in order; None for any other statement, and
+    when a set_config there is not such a call (its arguments not literals or parameters)."""
+    if "set_config" not in sql.lower() or not re.match(r"\s*select\b", sql, re.I):
+        return None
+    bare = bare_text(sql, comments=True)
+    try:
+        words = sql_words(bare)
+    except duckdb.Error:
+        return None
+    if any(kind == "keyword" and w.lower() in _NOT_ONE_ROW for _, w, kind in words):
+        return None
+    calls = [m for m in SET_CONFIG_CALL_RE.finditer(sql) if bare[m.start()] != " "]  # (not in a string or comment)
+    covered = sum(1 for m in calls if bare[m.start():m.end()].lower().count("set_config") == 1)
+    if not calls or covered != len(calls) or len(calls) != len(re.findall(r"\bset_config\b", bare, re.I)):
+        return None
+    return calls
+
+
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads
 # back by current_setting (pgsession.Session.custom_setting).
 _CUSTOM_NAME = r"[a-z_][\w$]*(?:\.[a-z_][\w$]*)+"

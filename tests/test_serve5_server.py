@@ -186,3 +186,41 @@ def test_sum_of_integers_is_bigint_as_in_postgresql(server: Server) -> None:
     total = asyncio.run(run())
     assert total == 9 and isinstance(total, int)
 
+
+def test_set_config_among_other_items_of_one_select(server: Server) -> None:
+    """SELECT set_config('app.user', $1, false), current_setting('app.role') (a tool's connection hook, a user
+    checking what a set_config did) failed as a function DuckDB does not have: only a select list of set_config
+    calls alone was served. Each call runs now, in order, and the other items see its value, as in PostgreSQL; a
+    string that merely holds set_config( stays as written."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET app.role = 'viewer'")
+        cur = conn.execute("SELECT set_config('app.user', %s, false), current_setting('app.role') AS role, 1 + 1, "
+                           "set_config('app.role', 'admin', false) AS now, current_setting('app.role'), "
+                           "'set_config(''x'', ''y'', false)' AS text", ["ann"])
+        assert cur.description is not None
+        assert [d.name for d in cur.description] == ["set_config", "role", "?column?", "now", "current_setting",
+                                                     "text"]
+        assert cur.fetchone() == ("ann", "admin", 2, "admin", "admin", "set_config('x', 'y', false)")
+        assert conn.execute("SELECT current_setting('app.user'), current_setting('app.role')").fetchone() \
+            == ("ann", "admin")
+        assert conn.execute("SELECT set_config('work_mem', '65536', false) || '!', current_setting('work_mem')") \
+            .fetchone() == ("64MB!", "64MB")
+        # in a block that rolls back, undone as a SET is
+        conn.execute("BEGIN")
+        conn.execute("SELECT set_config('app.user', 'bob', false), 1")
+        conn.execute("ROLLBACK")
+        assert conn.execute("SELECT current_setting('app.user')").fetchone() == ("ann",)
+        # a set_config PostgreSQL runs per row (a FROM) is still DuckDB's to refuse, not run once here
+        with pytest.raises(psycopg.Error, match="set_config"):
+            conn.execute("SELECT set_config('app.user', 'eve', false), count(*) FROM transactions")
+        assert conn.execute("SELECT current_setting('app.user')").fetchone() == ("ann",)
+
+    async def run() -> tuple[object, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            row = await c.fetchrow("SELECT set_config('app.user', $1, false), current_setting('app.user') AS u", "cy")
+            return tuple(row) if row is not None else ()
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == ("cy", "cy")
