@@ -1009,6 +1009,15 @@ def _settings(sql: str) -> str:
             # current_setting('a.b', missing_ok): NULL for an unset one when missing_ok
             out += [sql[last:pos], _custom_setting_sql(name_, missing_ok=toks[i + 4][1].lower() == "true")]
             last = toks[i + 5][0] + 1
+        elif setting is None and arg[2] == "string_const" and close[1] == "," and i + 5 < len(toks) \
+                and toks[i + 5][1] == ")" and toks[i + 4][1].lower() in ("true", "false"):
+            # current_setting('work_mem', missing_ok) of any other name (DuckDB's takes one argument): as its
+            # one-argument call, a name no setting has NULL when missing_ok (arg: the client's own string literal)
+            one = f"current_setting({arg[1]})"
+            if (plain := _settings(one)) == one and toks[i + 4][1].lower() == "true":
+                plain = f"(SELECT value FROM duckdb_settings() WHERE lower(name) = lower({arg[1]}))"
+            out += [sql[last:pos], plain]
+            last = toks[i + 5][0] + 1
         elif setting in KNOBS:  # the session's SET work_mem, else PostgreSQL's default
             out += [sql[last:pos], knob_sql(setting)]
             last = close[0] + 1

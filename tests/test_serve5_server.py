@@ -224,3 +224,17 @@ def test_set_config_among_other_items_of_one_select(server: Server) -> None:
             await c.close()
 
     assert asyncio.run(run()) == ("cy", "cy")
+
+
+def test_current_setting_with_missing_ok_of_any_setting(server: Server) -> None:
+    """current_setting('work_mem', true) (missing_ok: how a function or a tool reads a setting it may not find)
+    failed for every name but a dotted one: DuckDB's current_setting takes one argument. Each setting's value now,
+    as current_setting('work_mem') gives it, and NULL for a name no setting has, as PostgreSQL's."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET work_mem = '64MB'")
+        assert conn.execute("SELECT current_setting('work_mem', true), current_setting('server_version_num', false), "
+                            "current_setting('search_path', true) = current_setting('search_path'), "
+                            "current_setting('no_such_setting', true), current_setting('threads', true)::int > 0") \
+            .fetchone() == ("64MB", "150000", True, None, True)
+        with pytest.raises(psycopg.Error, match="no_such_setting"):
+            conn.execute("SELECT current_setting('no_such_setting', false)")
