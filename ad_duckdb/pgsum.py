@@ -21,7 +21,9 @@ _QUERY_WORDS = ("select", "with", "(", "from")
 
 def int_sums(sql: str) -> str:
     """``sql`` with each plain ``sum(x)`` of a query as SUM_MACRO's call. Not ``sum(DISTINCT x)``, ``sum(x ORDER BY
-    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a call of other than one argument."""
+    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a call of other than one argument, nor one of
+    a parameter: the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent
+    1.5 as 1 (a sum PostgreSQL refuses to guess the type of)."""
     toks = words_if(sql, "sum")
     if not toks or toks[0][1].lower() not in _QUERY_WORDS:
         return sql
@@ -38,7 +40,7 @@ def int_sums(sql: str) -> str:
             if depth == 0:
                 close = j
                 break
-            if depth == 1 and w in (",", "order"):
+            if depth == 1 and w in (",", "order") or w in ("$", "?"):
                 plain = False
         if close is None or not plain or close + 1 < len(toks) and toks[close + 1][1].lower() in ("filter", "within"):
             continue
