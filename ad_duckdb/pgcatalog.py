@@ -13,6 +13,7 @@ import re
 
 from .pgsql import (
     APPLICATION_NAME_SQL,
+    CUSTOM_SETTINGS_VARIABLE,
     MAX_CONNECTIONS_SQL,
     PG_SETTING_NAMES,
     PG_SHOW,
@@ -401,8 +402,12 @@ _CATALOG_SQL = (
     "'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) = 'application_name' THEN "
     f"{APPLICATION_NAME_SQL} WHEN lower(pg_setting_arg) = 'timezone' THEN {TIME_ZONE_SQL} "
     f"WHEN lower(pg_setting_arg) = 'max_connections' THEN {MAX_CONNECTIONS_SQL} "
-    "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) "
-    "= lower(pg_setting_arg)), error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
+    # the session's own (a dotted one, SET work_mem: Session.custom_settings), else PostgreSQL's of PG_SHOW
+    f"WHEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] IS NOT NULL "
+    f"THEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] "
+    "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) = lower(pg_setting_arg)), MAP {"
+    + ", ".join(f"'{k}': '{v}'" for k, v in PG_SHOW.items() if " " not in k) + "}[lower(pg_setting_arg)], "
+    "error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
     "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("
@@ -614,7 +619,8 @@ _CATALOG_SQL = (
     f"SELECT 'max_connections' AS name, {MAX_CONNECTIONS_SQL} AS setting, "
     "'Sets the maximum number of concurrent connections.' AS short_desc, 'integer' AS vartype UNION ALL BY NAME "
     # the settings SHOW answers that DuckDB has not (SHOW ALL lists them from here, pgsql.SHOW_ALL_SQL)
-    "SELECT name, setting, 'PostgreSQL''s setting, as ad-duckdb serve answers it' AS short_desc, 'string' AS vartype "
+    f"SELECT name, coalesce(getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(name)], setting) AS setting, "
+    "'PostgreSQL''s setting, as ad-duckdb serve answers it' AS short_desc, 'string' AS vartype "
     "FROM (VALUES " + ", ".join(f"('{PG_SETTING_NAMES.get(k, k)}', '{v}')" for k, v in PG_SHOW.items() if " " not in k)
     + ") v(name, setting) WHERE lower(name) NOT IN (SELECT lower(name) FROM pg_catalog.pg_settings)",
     # Metabase's table list reads each table's estimated row count here: DuckDB's own estimate (duckdb_tables()).

@@ -37,6 +37,7 @@ from .pgcursors import parse as parse_cursor
 from .pgerrorline import user_sql_error
 from .pgerrors import ProtocolError, in_failed_transaction
 from .pgformat import pg_formats
+from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
@@ -99,6 +100,7 @@ from .pgsql import (
     search_path_sql,
     set_command,
     set_config_args,
+    set_config_items,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -109,6 +111,7 @@ from .pgsql import (
 )
 from .pgsql import PG_SHOW as _PG_SHOW
 from .pgsql import PG_VERSION as PG_VERSION
+from .pgsum import SUM_MACRO, SUM_MACRO_SQL, int_sums
 from .pgtypes import type_of
 from .pgvalues import values_names
 from .pgzones import Zone, offset_zone
@@ -233,6 +236,7 @@ class Session:
         # Created inside a transaction, they last only if it commits (DuckDB's catalogue is transactional).
         self.has_catalog = False
         self.catalog_in_transaction = False  # created in the transaction still open: gone if it rolls back
+        self.has_sum_macro = self.sum_macro_in_transaction = False  # the same of pgsum's macro (sum_macro)
         self.status = b"I"  # ReadyForQuery: I idle, T in a transaction, E failed transaction
         self.statements: dict[str, tuple[str, list[int], str]] = {}
         self.sql_prepared: set[str] = set()  # names of SQL PREPAREs, which DuckDB keeps (statement_name)
@@ -259,7 +263,10 @@ class Session:
         self.application_name = ""
         self.application_name_default = ""  # the connection's own (startup): what RESET and DISCARD ALL go back to
         self.application_name_variable: str | None = None  # what DuckDB's variable pg_application_name holds (compat)
-        self.custom_settings: dict[str, str] = {}  # the client's dotted settings (SET app.tenant = ...), by name
+        # The client's dotted settings (SET app.tenant = ...) and its SETs of PostgreSQL's settings that change nothing
+        # here (pgknobs: SET work_mem), by lower-case name: what SHOW, current_setting and pg_settings answer
+        self.custom_settings: dict[str, str] = {}
+        self.knob_defaults: dict[str, str] = {}  # the connection's own of pgknobs' (startup): what RESET goes back to
         self.custom_variable: dict[str, str] | None = None  # what DuckDB's variable pg_custom_settings holds (compat)
         # the SET of a _HELD setting given at startup, by name (RESET and DISCARD ALL go back to it)
         self.held_defaults: dict[str, str] = {}
@@ -395,6 +402,8 @@ class Session:
             done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
             return Result("SELECT", [col for r in done for col in r.columns or []],
                           iter([tuple(v for r in done for v in next(r.rows))]))
+        if (calls := set_config_items(sql)) is not None:
+            sql = self.set_configs_among(sql, calls, params)
         if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
             return self.set_custom(c)
         if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
@@ -418,6 +427,8 @@ class Session:
         if SET_WORD.match(sql) and (served := self.session_set(sql)) is not None:
             return served
         m = SHOW_RE.match(sql)
+        if m and (key := m.group("name").strip().lower()) in KNOBS and key in self.custom_settings:
+            return Result.constant(key, self.custom_settings[key])
         if m and " ".join(m.group("name").lower().split()) == "application_name":
             return Result.constant("application_name", self.application_name)
         if (a := APPLICATION_NAME_RE.match(sql)) is not None:
@@ -470,9 +481,14 @@ class Session:
         if (served := self.transaction_mode(sql)) is not None:
             return served
         m = SET_RE.match(sql)
+        if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in KNOBS \
+                and (cmd := set_command(sql)) is not None:
+            return self.set_knob(cmd.name, cmd.value, cmd.scope == "local")
         if m and SET_SCOPE.sub("", " ".join(m.group(1).lower().split())) in _PG_ONLY_SETTINGS:
             return Result("SET")
         m = reset
+        if m and m.group(1).lower() in KNOBS:
+            return self.set_knob(m.group(1).lower(), None, False, "RESET")
         if m and (m.group(1).lower() == "all" or m.group(1).lower() in _PG_ONLY_SETTINGS) \
                 or UNLISTEN_RE.match(sql) or UNLOCK_ALL_RE.match(sql):
             if self.status == b"E":
@@ -532,6 +548,7 @@ class Session:
                 # ours stay, but the last user may have replaced one (CREATE OR REPLACE TEMP VIEW pg_class ...): the
                 # next statement that reads the catalogue creates them all again, as a new connection's would
                 self.has_catalog = self.catalog_in_transaction = False
+                self.has_sum_macro = self.sum_macro_in_transaction = False  # (dropped above: not one of ours)
                 self.on_commit.clear()
             return Result(f"DISCARD {what}")
         m = DEALLOCATE_RE.match(sql)
@@ -564,11 +581,14 @@ class Session:
         # PostgreSQL's column names first: they are the client's expressions' (to_char, not the strftime it becomes)
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
-        sql = typed_prepare(catalog_rewrites(pg_formats(postgres_names(temp_table_sql(self.cursors.catalog(sql))))))
+        sql = typed_prepare(catalog_rewrites(pg_formats(int_sums(postgres_names(temp_table_sql(self.cursors.catalog(
+            sql)))))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
+        if not self.has_sum_macro and self.status != b"E" and SUM_MACRO in sql:
+            self.sum_macro()
         if ("pg_application_name" in sql or "pg_current_setting" in sql) \
                 and self.application_name_variable != self.application_name:
             # current_setting('application_name') reads the session's value from a DuckDB variable of this cursor
@@ -583,9 +603,9 @@ class Session:
             self.release()
             self.cur.execute("SET VARIABLE pg_time_zone = ?", [self.zone_alias()])
             self.time_zone_variable = self.zone_alias()
-        if CUSTOM_SETTINGS_VARIABLE in sql and self.custom_variable != self.custom_settings:
-            # current_setting('app.tenant') reads the session's dotted settings from a DuckDB variable of this cursor
-            # (pgsql._settings), set only when a statement reads it
+        if (CUSTOM_SETTINGS_VARIABLE in sql or settings) and self.custom_variable != self.custom_settings:
+            # current_setting('app.tenant') reads the session's dotted settings (and its SET work_mem) from a DuckDB
+            # variable of this cursor (pgsql._settings, the catalogue's pg_settings), set only when a statement reads it
             self.release()
             self.cur.execute("SET VARIABLE pg_custom_settings = map(?::VARCHAR[], ?::VARCHAR[])",  # (the constant's)
                              [list(self.custom_settings), list(self.custom_settings.values())])
@@ -609,7 +629,32 @@ class Session:
         done = self.compat(f"SET {'LOCAL ' if local else ''}{name} = {quote_literal(value)}")
         if isinstance(done, str):
             self._one(duckdb.extract_statements(done)[0], None)
+        if name.lower() in KNOBS:  # PostgreSQL answers with the value as SHOW shows it: 65536 is 64MB
+            value = knob_value(name.lower(), value)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
+
+    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None) -> str:
+        """Run the set_config calls of a one-row SELECT with other items (pgsql.set_config_items), in order, as
+        set_config does, and give the SELECT with each call as its value, named as PostgreSQL names it. Why: the
+        select list of a tool's hook (SELECT set_config('app.user', $1, false), current_setting('app.role')) failed
+        as a function DuckDB does not have. (The items after a call see its value, as PostgreSQL's do, left to
+        right: here every call runs first.)"""
+        out, last = [], 0
+        for m in calls:
+            # parameters without their values: Describe of a Parse (asyncpg's prepare), which must set nothing
+            describing = params is None and any(m.group(g).startswith("$") for g in ("name", "value", "local"))
+            value = None if describing else next(self.set_config(m, params).rows)[0]
+            before, after = sql[:m.start()].rstrip(), sql[m.end():].lstrip()
+            alone = (before.endswith(",") or before.lower().endswith("select")) and after[:1] in (",", ";", "")
+            name = m.group("alias") or ("set_config" if alone else None)
+            # its parameters stay in the statement, which DuckDB is given them all for
+            taken = [f"{m.group(g)}::VARCHAR" for g in ("name", "value", "local") if m.group(g).startswith("$")]
+            literal = "NULL::VARCHAR" if value is None else quote_literal(value)
+            out += [sql[last:m.start()], f"coalesce({', '.join([literal, *taken])})" if taken else literal]
+            if name is not None:  # (a quoted alias as written; DuckDB folds no case of its own)
+                out.append(" AS " + (name if name.startswith('"') else quote_ident(name.lower())))
+            last = m.end()
+        return "".join([*out, sql[last:]])
 
     def set_custom(self, m: re.Match[str]) -> Result:
         """SET [SESSION | LOCAL] / RESET of a dotted name (app.tenant), which PostgreSQL keeps for the session as
@@ -623,6 +668,27 @@ class Session:
         self.set_setting("custom_settings", {**self.custom_settings, name: "" if value is None else value},
                          (groups.get("scope") or "").strip().lower() == "local")
         return Result("SET" if "value" in groups else "RESET")
+
+    def set_knob(self, name: str, value: str | None, local: bool, tag: str = "SET") -> Result:
+        """SET [LOCAL] / RESET of one of PostgreSQL's settings that change nothing here (pgknobs: work_mem), kept for
+        the session as PostgreSQL shows it, with a SET's rules (set_setting); ``value`` None is RESET's (SET ...
+        DEFAULT): the connection's own, else PostgreSQL's default (pgsql.PG_SHOW). Why: SET work_mem = '64MB' said
+        SET, and SHOW work_mem went on saying 4MB."""
+        try:
+            if self.status == b"E":
+                raise in_failed_transaction()
+            shown = None if value is None else knob_value(name, value)
+        except ProtocolError:
+            if self.status == b"T":
+                self.status = b"E"  # as any error in a transaction block
+            raise
+        if local and self.outside():
+            return Result("SET")  # outside any transaction SET LOCAL does nothing (it warned: warn_set_local)
+        kept = {k: v for k, v in self.custom_settings.items() if k != name}
+        if (shown := self.knob_defaults.get(name) if shown is None else shown) is not None:
+            kept[name] = shown
+        self.set_setting("custom_settings", kept, local)
+        return Result(tag)
 
     def show_custom(self, name: str) -> Result:
         """SHOW of a dotted name: the session's value (set_custom), else PostgreSQL's error."""
@@ -662,7 +728,8 @@ class Session:
         self.set_setting("application_name", self.application_name_default)
         self.set_setting("read_only_default", False)
         self.set_setting("isolation_default", "serializable")
-        self.set_setting("custom_settings", {})
+        # (a dotted one stays, empty, as PostgreSQL's placeholder does)
+        self.set_setting("custom_settings", {**{k: "" for k in self.custom_settings if "." in k}, **self.knob_defaults})
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
         for name in _HELD:
             sql = self.default_sql(name)
@@ -842,6 +909,12 @@ class Session:
         for name, (before, after) in self.set_in_transaction.items():
             if name in _HELD:  # DuckDB's (held_in_transaction), set again outside the transaction
                 self.restore_held(name, before if not committed else after[0] if after[1] else None)
+            elif name == "custom_settings":
+                # a dotted setting first SET in the block stays, empty, whatever undoes its value: PostgreSQL's
+                # placeholder outlives the ROLLBACK or SET LOCAL that created it (current_setting('app.x', true) is '')
+                kept = after if committed else before
+                made = {k: "" for k in (*self.custom_settings, *after) if "." in k and k not in kept}
+                self.custom_settings = {**kept, **made}
             else:
                 setattr(self, name, after if committed else before)
         self.set_in_transaction.clear()
@@ -927,9 +1000,24 @@ class Session:
         self.catalog_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def catalog_end(self, committed: bool) -> None:
-        """The transaction ended: a catalogue created inside it is gone unless it committed."""
+        """The transaction ended: a catalogue (or sum macro) created inside it is gone unless it committed."""
         if self.catalog_in_transaction:
             self.has_catalog, self.catalog_in_transaction = committed, False
+        if self.sum_macro_in_transaction:
+            self.has_sum_macro, self.sum_macro_in_transaction = committed, False
+
+    def sum_macro(self) -> None:
+        """Create the macro a query's sum() of integers becomes (pgsum), once. Not with the catalogue: a session's
+        first sum() would pay the ~20 ms (and more, on a busy server) DuckDB spends binding its views."""
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        try:
+            self.cur.execute(SUM_MACRO_SQL)
+        except BaseException:
+            if self.status == b"T":
+                self.status = b"E"  # as the statement's own error would
+            raise
+        self.has_sum_macro = True
+        self.sum_macro_in_transaction = self.status != b"I" or self.implicit or self.batch
 
     def warn_set_local(self, sql: str, alone: bool) -> None:
         """PostgreSQL's WARNING for SET LOCAL outside a transaction block: in autocommit, a Query of one statement

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import duckdb
 
 from .pgerrors import ProtocolError
+from .pgknobs import KNOBS
 from .pgtypes import ARRAY_OID_OF, MAX_IDENTIFIER_LENGTH, array_text
 from .sqltext import quote_literal, sql_tokens, sql_words
 from .sqltext import words_if as _words_if
@@ -91,6 +92,32 @@ SET_CONFIG_CALL_RE = re.compile(
     rf"(?:pg_catalog\s*\.\s*)?set_config\s*\(\s*(?P<name>{_SET_CONFIG_ARG})\s*,\s*(?P<value>{_SET_CONFIG_ARG})\s*,"
     rf"\s*(?P<local>{_SET_CONFIG_ARG})\s*\)(?:\s+(?:as\s+)?(?P<alias>(?!set_config\b|pg_catalog\b)[a-z_]\w*|"
     r'"(?:[^"]|"")+"))?', re.I)
+
+
+# What a SELECT of set_config calls among other items may not have (set_config_items): PostgreSQL runs the calls once
+# per row, which only a statement without FROM has exactly one of
+_NOT_ONE_ROW = frozenset(("from", "where", "union", "intersect", "except", "into", "group", "having", "order",
+                          "limit", "qualify", "window", "offset"))
+
+
+def set_config_items(sql: str) -> list[re.Match[str]] | None:
+    """The set_config(...) calls (SET_CONFIG_CALL_RE) of a SELECT of one row that has other items too (SELECT
+    set_config('app.user', $1, false), current_setting('app.user')), in order; None for any other statement, and
+    when a set_config there is not such a call (its arguments not literals or parameters)."""
+    if "set_config" not in sql.lower() or not re.match(r"\s*select\b", sql, re.I):
+        return None
+    bare = bare_text(sql, comments=True)
+    try:
+        words = sql_words(bare)
+    except duckdb.Error:
+        return None
+    if any(kind == "keyword" and w.lower() in _NOT_ONE_ROW for _, w, kind in words):
+        return None
+    calls = [m for m in SET_CONFIG_CALL_RE.finditer(sql) if bare[m.start()] != " "]  # (not in a string or comment)
+    covered = sum(1 for m in calls if bare[m.start():m.end()].lower().count("set_config") == 1)
+    if not calls or covered != len(calls) or len(calls) != len(re.findall(r"\bset_config\b", bare, re.I)):
+        return None
+    return calls
 
 
 # A custom setting's name: PostgreSQL keeps any dotted one (app.tenant), for a session's own context its SQL reads
@@ -913,6 +940,11 @@ def _custom_setting_sql(name: str, missing_ok: bool) -> str:
     return f"coalesce({value}, error({refusal}))"
 
 
+def knob_sql(name: str) -> str:
+    """SQL: the session's value of pgknobs' setting ``name`` (CUSTOM_SETTINGS_VARIABLE), else PostgreSQL's default."""
+    return f"coalesce(getvariable('{CUSTOM_SETTINGS_VARIABLE}')[{quote_literal(name)}], {quote_literal(PG_SHOW[name])})"
+
+
 def _settings(sql: str) -> str:
     """``current_setting('default_table_access_method')`` (SQLAlchemy's table reflection compares access methods
     with it; DuckDB has no such setting) as PostgreSQL's default, ``'heap'``, which no relation here claims;
@@ -977,6 +1009,18 @@ def _settings(sql: str) -> str:
             # current_setting('a.b', missing_ok): NULL for an unset one when missing_ok
             out += [sql[last:pos], _custom_setting_sql(name_, missing_ok=toks[i + 4][1].lower() == "true")]
             last = toks[i + 5][0] + 1
+        elif setting is None and arg[2] == "string_const" and close[1] == "," and i + 5 < len(toks) \
+                and toks[i + 5][1] == ")" and toks[i + 4][1].lower() in ("true", "false"):
+            # current_setting('work_mem', missing_ok) of any other name (DuckDB's takes one argument): as its
+            # one-argument call, a name no setting has NULL when missing_ok (arg: the client's own string literal)
+            one = f"current_setting({arg[1]})"
+            if (plain := _settings(one)) == one and toks[i + 4][1].lower() == "true":
+                plain = f"(SELECT value FROM duckdb_settings() WHERE lower(name) = lower({arg[1]}))"
+            out += [sql[last:pos], plain]
+            last = toks[i + 5][0] + 1
+        elif setting in KNOBS:  # the session's SET work_mem, else PostgreSQL's default
+            out += [sql[last:pos], knob_sql(setting)]
+            last = close[0] + 1
         elif setting in PG_SHOW and " " not in setting:
             out += [sql[last:pos], "'" + PG_SHOW[setting].replace("'", "''") + "'"]
             last = close[0] + 1

@@ -67,6 +67,7 @@ from .exceptions import (
 )
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
+from .pgknobs import KNOBS, knob_value
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -888,6 +889,9 @@ class Handler(socketserver.BaseRequestHandler):
                 style = settings.get(name)
                 if style is not None and (err := refusal(style)) is not None:
                     raise err
+            # options='-c work_mem=64MB': the session's own, which RESET goes back to (a value PostgreSQL refuses
+            # is its FATAL, as any bad startup setting)
+            knobs = {k: knob_value(k, v) for k, v in settings.items() if k in KNOBS}
         except ProtocolError as e:
             self.fatal(str(e), e.sqlstate)  # PostgreSQL's answer to an invalid startup setting
             return
@@ -903,6 +907,7 @@ class Handler(socketserver.BaseRequestHandler):
         session.timeout_ms = session.timeout_default = timeout
         session.application_name = session.application_name_default = settings.get("application_name", "")
         session.client = (str(self.client_address[0]), int(self.client_address[1]))
+        session.custom_settings, session.knob_defaults = dict(knobs), knobs
         self.session = session
         try:
             import ad_duckdb

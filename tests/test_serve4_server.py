@@ -131,16 +131,16 @@ def test_to_char_takes_century_julian_day_week_of_year_ordinals_and_roman_months
 
 
 def test_pg_typeof_names_postgresqls_types(server: Server) -> None:
-    """pg_typeof() gave DuckDB's names: sum() of integers 'hugeint' (its column is numeric, oid 1700, as
-    PostgreSQL's sum of bigint), a decimal 'decimal(2,1)', a string 'varchar'; a tool or a user checking a
-    column's type by it saw names PostgreSQL has not. PostgreSQL's names now, as format_type writes them."""
+    """pg_typeof() gave DuckDB's names: sum() of integers 'hugeint', a decimal 'decimal(2,1)', a string 'varchar'; a
+    tool or a user checking a column's type by it saw names PostgreSQL has not. PostgreSQL's names now, as
+    format_type writes them (sum of an integer column is bigint, oid 20, as PostgreSQL's: test_serve5_server)."""
     with psycopg.connect(server.url(), autocommit=True) as conn:
         cur = conn.execute("SELECT sum(count), pg_typeof(sum(count)), pg_typeof(1), pg_typeof(1.5), "
                            "pg_typeof('a'::text), pg_typeof(now()), pg_typeof(min(amount)), pg_typeof(true), "
                            "pg_typeof(DATE '2024-01-01'), pg_typeof([1, 2]), pg_typeof(NULL) FROM transactions")
-        assert cur.description is not None and cur.description[0].type_code == 1700  # numeric, as PostgreSQL's
+        assert cur.description is not None and cur.description[0].type_code == 20  # bigint, as PostgreSQL's
         assert cur.description[1].name == "pg_typeof"
-        assert cur.fetchone()[1:] == ("numeric", "integer", "numeric", "text", "timestamp with time zone",
+        assert cur.fetchone()[1:] == ("bigint", "integer", "numeric", "text", "timestamp with time zone",
                                       "numeric", "boolean", "date", "integer[]", "unknown")
 
 
@@ -224,7 +224,7 @@ def test_pg_typeof_of_an_aggregate_of_no_column(server: Server) -> None:
     with psycopg.connect(server.url(), autocommit=True) as conn:
         assert conn.execute("SELECT pg_typeof(count(*)), pg_typeof(sum(1)), pg_typeof(count(*) > 0), "
                             "pg_typeof(sum(amount)) FROM transactions").fetchone() \
-            == ("bigint", "numeric", "boolean", "numeric")
+            == ("bigint", "bigint", "boolean", "numeric")
         assert conn.execute("SELECT pg_typeof(count(*))").fetchone() == ("bigint",)
 
 

@@ -1,0 +1,49 @@
+"""sum() of integers as PostgreSQL types it: bigint for smallint and integer (and DuckDB's tinyint and the unsigned
+types that cast to them), numeric for bigint. DuckDB's sum of any integer is HUGEINT, which the server sends as
+numeric, so a driver reading the type (psycopg, asyncpg, JDBC) gave Decimal for sum(quantity) where PostgreSQL gives
+int. A query's sum(x) becomes the session macro SUM_MACRO's call, whose typed overloads DuckDB's binder picks by x's
+type: the cast to BIGINT for the small integers, sum(x) itself for every other type (its own errors too).
+"""
+
+from __future__ import annotations
+
+from .sqltext import words_if
+
+SUM_MACRO = "pg_int_sum"
+# The session's macro (created by its first statement that calls it: pgsession.Session.sum_macro). One typed
+# overload, which the small integers reach by DuckDB's implicit casts: with one per type, an argument DuckDB cannot
+# bind (a misspelt column) matched them all, and the error said so instead of naming the column.
+SUM_MACRO_SQL = f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x)::BIGINT, (x) AS sum(x)"
+# A query's first word: only a query's sum is rewritten. A view or macro keeps its text, which would name the
+# session's temporary macro after the session ends; an INSERT or CREATE TABLE AS stores DuckDB's type as it is.
+_QUERY_WORDS = ("select", "with", "(", "from")
+
+
+def int_sums(sql: str) -> str:
+    """``sql`` with each plain ``sum(x)`` of a query as SUM_MACRO's call. Not ``sum(DISTINCT x)``, ``sum(x ORDER BY
+    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a call of other than one argument, nor one of
+    a parameter: the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent
+    1.5 as 1 (a sum PostgreSQL refuses to guess the type of)."""
+    toks = words_if(sql, "sum")
+    if not toks or toks[0][1].lower() not in _QUERY_WORDS:
+        return sql
+    out, last = [], 0
+    for i in range(len(toks) - 3):
+        pos, word, kind = toks[i]
+        if word.lower() != "sum" or kind not in ("identifier", "keyword") or toks[i + 1][1] != "(" \
+                or i > 0 and toks[i - 1][1] == "." or toks[i + 2][1].lower() in ("distinct", "all", ")", "*"):
+            continue
+        depth, plain, close = 0, True, None
+        for j in range(i + 1, len(toks)):
+            w = toks[j][1].lower()
+            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+            if depth == 0:
+                close = j
+                break
+            if depth == 1 and w in (",", "order") or w in ("$", "?"):
+                plain = False
+        if close is None or not plain or close + 1 < len(toks) and toks[close + 1][1].lower() in ("filter", "within"):
+            continue
+        out += [sql[last:pos], SUM_MACRO]
+        last = pos + len(word)
+    return "".join([*out, sql[last:]]) if out else sql
