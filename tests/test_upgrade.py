@@ -7,6 +7,7 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -254,5 +255,51 @@ def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_
                                   "its training scores, not chosen again on its labels: the older ad_duckdb that "
                                   "stored it on m@2 kept no record of its goal."), said[0]
         assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in said[0], said[0]
+    finally:
+        con.close()
+
+
+def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_path: Path) -> None:
+    """An older release stored a threshold of the user's under a name every training sets ('p90' chosen for 90%
+    precision, 'default' chosen on labels) without a word. train --carry-thresholds then gave the new version the
+    training's own 'p90' and 'default' and said nothing: is_anomaly_at('m', 'p90', ...) went from the 90%-precision
+    cut to the training scores' 90% quantile (427 to 464 rows flagged on the fraud data), and is_anomaly from the
+    labelled cut to the contamination one. The retrain now names each one it does not carry, and how to keep it."""
+    path = tmp_path / "old.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
+            ad_duckdb.set_threshold(con, "m", "p95", "quantile", target=0.95)  # what training sets anyway
+        # as the older release stored them (no note then): the rows of a 'p90' and a 'default' chosen on labels
+        con.execute("UPDATE ad_thresholds SET method = 'min_precision', value = 2.5, precision = 0.9, chosen_on = "
+                    "'t (label label, 1030 rows, 30 anomalies)' WHERE threshold_name = 'p90'")
+        con.execute("UPDATE ad_thresholds SET method = 'max_f1', value = 2.25, chosen_on = 't (label label, 1030 "
+                    "rows, 30 anomalies)' WHERE threshold_name = 'default'")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                            **FAST)
+        said = [str(w.message) for w in caught if "not carried" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in caught]
+        msg = said[0]
+        assert ("Thresholds 'default' (max_f1, 2.25) and 'p90' (min_precision, 2.5) of m@1 are not carried to m@2: "
+                "every training sets its own under these names") in msg, msg
+        assert "is_anomaly('m', ...) and is_anomaly_at('m', 'p90', ...) now flag by the training scores of m@2" in msg
+        assert "'p95'" not in msg and "'mine'" not in msg, msg
+        # the fix: store them again under names of one's own, which later retrains carry; default by --contamination
+        assert "ad_duckdb.set_threshold(con, 'm', 'p90_min_precision', 'min_precision', ...)" in msg, msg
+        assert f"ad-duckdb threshold {path} m p90_min_precision --method min_precision" in msg, msg
+        assert "contamination=" in msg and "--contamination" in msg, msg
+        new = ad_duckdb.load_model(con, "m@2")
+        p90, mine = new.threshold("p90"), new.threshold("mine")
+        assert p90 is not None and p90.method == "quantile" and mine is not None, new.thresholds
+        # the version after carries what m@2 holds: nothing left to say
+        with warnings.catch_warnings(record=True) as later:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
+                            **FAST)
+        assert not [w for w in later if "not carried" in str(w.message)], [str(w.message) for w in later]
     finally:
         con.close()
