@@ -149,12 +149,6 @@ def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, s
     return None, labelled
 
 
-def _cli_db(cur: Any) -> str:
-    """The database's path as a CLI command names it (a notes' fix), or DB for an in-memory one."""
-    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    return row[0][0] if row and row[0][0] else "DB"
-
-
 def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_ref: str) -> None:
     """Say which of the user's cuts stored under a training's name (``thresholds.replaced_by_user``) the retrain
     does not carry. Why: it gives the new version the training's own under those names, so the queries naming
@@ -168,7 +162,7 @@ def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_re
                          f"is_anomaly_at({name!r}, {t.name!r}, ...)" for t in mine)
     example = next((t for t in mine if t.name != "default"), mine[0])
     own = f"{example.name}_{example.method}"
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", _cli_db(cur), name, own, "--method",
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, own, "--method",
                                             example.method))
     default = ("; for 'default', train with the share it should flag, contamination= (CLI: --contamination)"
                if any(t.name == "default" for t in mine) else "")
@@ -190,7 +184,7 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
     where = origin or (f"chosen on {on}" if on else "")
     name = ref.rpartition("@")[0]
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", _cli_db(cur), name, t.name, "--method", method))
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, t.name, "--method", method))
     notes.warn(
         f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "

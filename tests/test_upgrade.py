@@ -303,3 +303,37 @@ def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_pa
         assert not [w for w in later if "not carried" in str(w.message)], [str(w.message) for w in later]
     finally:
         con.close()
+
+
+def test_importing_an_export_older_than_the_latest_version_says_queries_now_score_with_it(tmp_path: Path) -> None:
+    """After an upgrade and a retrain (m@2), a colleague's export of the old model (m@1) was imported to compare:
+    stored as m@3, the latest, so every query, dbt run and server naming 'm' scored with the older model from then
+    on, and the import said only "stored m@3". It now says so, with how to compare without it and how to go back."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.export_model(con, "m@1", tmp_path / "old.onnx")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.import_model(con, tmp_path / "old.onnx")
+        assert info.version == 3
+        msg = " ".join(str(w.message) for w in caught)
+        assert "'m' now scores with m@3, imported from 'old.onnx' (m@1, created " in msg, msg
+        assert "before m@2, the latest version until now" in msg, msg
+        assert "pin 'm@2' in queries that must keep it" in msg, msg
+        assert "import it under another name instead (name='m_imported', CLI: --name m_imported)" in msg, msg
+        assert "ad_duckdb.drop_model(con, 'm@3')" in msg, msg
+        # under a name of its own, or into a database without newer versions: nothing to say
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.import_model(con, tmp_path / "old.onnx", name="m_imported")
+    finally:
+        con.close()
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.import_model(other, tmp_path / "old.onnx")
+    finally:
+        other.close()
