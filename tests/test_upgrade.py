@@ -337,3 +337,47 @@ def test_importing_an_export_older_than_the_latest_version_says_queries_now_scor
             ad_duckdb.import_model(other, tmp_path / "old.onnx")
     finally:
         other.close()
+
+
+# The keys of ad_models.params the first release (01bc746) stored: no knn_k, as its score had no neighbour term.
+_FIRST_RELEASE_PARAMS = ("batch_size", "contamination", "epochs", "hidden_dims", "latent_dim", "lr", "max_steps",
+                         "max_train_rows", "n_models", "patience", "progress", "range_weight", "robust", "seed",
+                         "trim_fraction", "validation_fraction", "weight_decay")
+
+
+def test_anomaly_terms_of_a_first_release_model_says_so_and_is_no_integrity_failure(tmp_path: Path) -> None:
+    """A model the first release stored (its graph averages the members' errors, with no terms kept apart): after
+    the upgrade, anomaly_terms failed with exit 8, "a stored or imported model failed its integrity check", and
+    "its ONNX graph does not add its score from the three terms as ad_duckdb's exporter writes it", which reads as a
+    damaged model, though it scores as it always did. It now says where the model comes from, exit 1."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "old.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, (range * 2 % 97)::DOUBLE AS b, (range % 7)::DOUBLE "
+                    "AS c FROM range(600)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], **FAST)
+        graph = (ROOT / "tests" / "data" / "old_graphs" / "01bc746_ens3_d3.onnx").read_bytes()
+        (params,) = con.execute("SELECT params::VARCHAR FROM ad_models").fetchone() or ("",)
+        old = {k: v for k, v in json.loads(params).items() if k in _FIRST_RELEASE_PARAMS}
+        con.execute("UPDATE ad_models SET onnx = ?, sha256 = sha256(?), params = ?::JSON",
+                    [graph, graph, json.dumps(old)])
+    finally:
+        con.close()
+    con = ad_duckdb.connect(path)
+    try:
+        assert con.execute("SELECT count(anomaly_score('m', a, b, c)) FROM t").fetchall() == [(600,)]
+        with pytest.raises(duckdb.Error) as e:
+            con.execute("SELECT anomaly_terms('m', a, b, c) FROM t").fetchall()
+        msg = str(e.value)
+        assert "Model 'm@1' was stored by one of the first ad_duckdb releases" in msg, msg
+        assert "anomaly_score, anomaly_explain and its thresholds work as they did" in msg, msg
+        assert "integrity" not in msg and "as ad_duckdb's exporter writes it" not in msg, msg
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["sql", path, "SELECT anomaly_terms('m', a, b, c) FROM t"])
+    assert res.exit_code == 1, (res.exit_code, res.output)
+    assert "one of the first ad_duckdb releases" in res.output, res.output
