@@ -377,6 +377,9 @@ def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin
                       [rec.name]).fetchone()
     if row is None or row[1] is None or rec.created_at >= row[1]:
         return
+    before = store.latest_features(cur, rec.name)
+    if before is not None and not store.same_features(before[1], rec.feature_names):
+        return  # warn_if_features_changed says that queries naming it get the import, and what to do
     latest, other = f"{rec.name}@{row[0]}", f"{rec.name}_imported"
     drop = " ".join(shlex.quote(w) for w in ("ad-duckdb", "drop", store.cli_db(cur), rec.ref))
     notes.warn(
