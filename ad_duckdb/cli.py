@@ -1056,6 +1056,9 @@ def _print_carried(stored: list[Threshold]) -> None:
             how = f"chosen again on labels: precision {t.precision:.3f}, recall {t.recall:.3f}"
             if t.method == "min_cost":  # what the new version's cut costs: what its goal is about
                 how += f"; {(t.chosen_on or '').rpartition('; ')[2]}"
+        elif t.method == alarmrate.METHOD:  # chosen again on its rows (labelled.choose_goals_again), not moved
+            said = re.search(r"target [^:;]+: flags \d+ of \d+ rows", t.chosen_on or "")
+            how = f"chosen again on its rows{f' ({said[0]})' if said else ''}"
         else:
             assert t.flagged_share is not None  # thresholds.carried gives each point it moves the share it flags
             how = f"at the same point of the training scores (flags {metrics.share_text(t.flagged_share)} of training rows)"

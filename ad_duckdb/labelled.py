@@ -60,6 +60,7 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
     new_ref = f"{name}@{version}"
     out: list[Threshold] = []
     goals: dict[str, tuple[dict[str, Any], str]] = {}
+    newest = True
     for version in sorted(store.known_models(cur).get(name, []), reverse=True):
         try:
             prev = store.load(cur, f"{name}@{version}")
@@ -69,6 +70,9 @@ def carried_thresholds(cur: Any, name: str, scores: np.ndarray, quantiles: Seque
             notes.warn(f"Model '{name}@{version}' is damaged, so its thresholds are not carried to the new "
                        f"version ({e}).")
             continue
+        if newest:  # what the queries used until now; an older version's were already replaced by a retrain
+            _warn_replaced_not_carried(cur, thresholds.replaced_by_user(prev.thresholds), prev.ref, new_ref)
+            newest = False
         taken = {t.name for t in out}
         own = [t for t in prev.thresholds if t.name not in thresholds.FROM_TRAINING and t.name not in taken]
         grid = (prev.metrics or {}).get("score_quantiles")
@@ -145,6 +149,31 @@ def _goal_carried_from(cur: Any, name: str, threshold: str, origin: tuple[int, s
     return None, labelled
 
 
+def _warn_replaced_not_carried(cur: Any, mine: list[Threshold], ref: str, new_ref: str) -> None:
+    """Say which of the user's cuts stored under a training's name (``thresholds.replaced_by_user``) the retrain
+    does not carry. Why: it gives the new version the training's own under those names, so the queries naming
+    them flagged by another cut the next morning (a 90%-precision 'p90' became the 90% quantile), and nothing said."""
+    if not mine:
+        return
+    name = ref.rpartition("@")[0]
+    many = len(mine) > 1
+    listed = " and ".join(f"{t.name!r} ({t.method}, {t.value:.6g})" for t in mine)
+    calls = " and ".join(f"is_anomaly({name!r}, ...)" if t.name == "default" else
+                         f"is_anomaly_at({name!r}, {t.name!r}, ...)" for t in mine)
+    example = next((t for t in mine if t.name != "default"), mine[0])
+    own = f"{example.name}_{example.method}"
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, own, "--method",
+                                            example.method))
+    default = ("; for 'default', train with the share it should flag, contamination= (CLI: --contamination)"
+               if any(t.name == "default" for t in mine) else "")
+    notes.warn(
+        f"Threshold{'s' if many else ''} {listed} of {ref} {'are' if many else 'is'} not carried to {new_ref}: "
+        f"every training sets its own under {'these names' if many else 'this name'}, so {calls} now flag{'' if many else 's'} by the "
+        f"training scores of {new_ref}. To keep a cut of yours, store it under a name of your own, which later "
+        f"retrains carry: ad_duckdb.set_threshold(con, {name!r}, {own!r}, {example.method!r}, ...) (CLI: {cli} "
+        f"...){default}.")
+
+
 def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: str | None = None,
                         origin: str | None = None) -> None:
     """A threshold chosen on labels whose goal ``ref`` does not keep (stored by a release before goals were kept
@@ -155,9 +184,7 @@ def _warn_goal_not_kept(cur: Any, t: Threshold, ref: str, new_ref: str, method: 
     on = (t.chosen_on or "").partition("; ")[0]  # the rows and label; a later note about training rows is not needed
     where = origin or (f"chosen on {on}" if on else "")
     name = ref.rpartition("@")[0]
-    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
-    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", row[0][0] if row and row[0][0] else "DB",
-                                            name, t.name, "--method", method))
+    cli = " ".join(shlex.quote(w) for w in ("ad-duckdb", "threshold", store.cli_db(cur), name, t.name, "--method", method))
     notes.warn(
         f"Threshold {t.name!r} ({method}{f', {where}' if where else ''}) is carried to {new_ref} at the same "
         f"point of its training scores, not chosen again on its labels: the older ad_duckdb that stored it on {ref} "

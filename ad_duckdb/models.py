@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,6 +323,7 @@ def import_record(con: duckdb.DuckDBPyConnection, rec: ModelRecord, origin: str,
         if same is not None:
             raise _AlreadyStored(same)
         warn_if_features_changed(cur, r, "import")
+        _warn_if_older_than_latest(cur, r, exported, origin)
 
     cur = interrupts.cursor(con)
     try:
@@ -365,6 +367,27 @@ def warn_if_features_changed(cur: Any, rec: ModelRecord, doing: str) -> None:
         f"queries calling {rec.name!r} get {rec.ref} and must pass its columns in its order. Update them, pin {old!r} "
         f"in the ones that keep the old columns, or {doing} the new feature set under another name.",
     )
+
+
+def _warn_if_older_than_latest(cur: Any, rec: ModelRecord, exported: str, origin: str) -> None:
+    """Say that ``'name'`` will score with the imported model, when it was made before the latest version (an
+    export of an older release's model, imported to compare after an upgrade and a retrain). Why: the import is
+    the newest version, so every query, dbt run and server naming the model moved back to it, and nothing said."""
+    row = cur.execute("SELECT version, created_at FROM ad_models WHERE name = ? ORDER BY version DESC LIMIT 1",
+                      [rec.name]).fetchone()
+    if row is None or row[1] is None or rec.created_at >= row[1]:
+        return
+    before = store.latest_features(cur, rec.name)
+    if before is not None and not store.same_features(before[1], rec.feature_names):
+        return  # warn_if_features_changed says that queries naming it get the import, and what to do
+    latest, other = f"{rec.name}@{row[0]}", f"{rec.name}_imported"
+    drop = " ".join(shlex.quote(w) for w in ("ad-duckdb", "drop", store.cli_db(cur), rec.ref))
+    notes.warn(
+        f"{rec.name!r} now scores with {rec.ref}, imported from {origin!r} ({exported}, created "
+        f"{rec.created_at:%Y-%m-%d %H:%M}), a model made before {latest}, the latest version until now: queries, "
+        f"dbt runs and servers naming {rec.name!r} use it from their next registration; pin {latest!r} in queries "
+        f"that must keep it. To compare the two without that, drop it (ad_duckdb.drop_model(con, {rec.ref!r}); "
+        f"CLI: {drop}) and import it under another name instead (name={other!r}, CLI: --name {other}).")
 
 
 def _members(params: dict[str, Any]) -> str:

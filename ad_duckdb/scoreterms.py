@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import onnxproto as pb
-from .exceptions import IntegrityError
+from .exceptions import BadInputError, IntegrityError
 from .integrity import OUTPUT_NAMES
 
 TERM_NAMES = ("reconstruction", "neighbour", "range")
@@ -27,11 +27,19 @@ def terms_on(params: Mapping[str, Any]) -> tuple[bool, bool, bool]:
     return True, k is None or k > 0, float(params.get("range_weight", 1.0)) > 0
 
 
-def term_tensors(onnx: bytes, on: tuple[bool, bool, bool], *, model: str) -> list[str | None]:
+def term_tensors(onnx: bytes, on: tuple[bool, bool, bool], *, model: str,
+                 first_release: bool = False) -> list[str | None]:
     """The graph's tensor of each term in TERM_NAMES order, None for a term that is off.
 
     The score is a chain of Adds, ``Add(Add(reconstruction, neighbour), range)``, with one Add fewer per term that is
-    off; the reconstruction term is a Sqrt's output. A graph of another shape is refused, never guessed at."""
+    off; the reconstruction term is a Sqrt's output. A graph of another shape is refused, never guessed at.
+    ``first_release``: the model's parameters are of a release before the neighbour term (``stored_before_terms``),
+    whose graphs kept no terms apart: said so, not as an integrity failure."""
+    if first_release:
+        try:
+            return term_tensors(onnx, on, model=model)
+        except IntegrityError:
+            raise _first_release(model) from None
     producers = _producers(onnx)
     n = sum(on)
     leaves: list[str] = []
@@ -71,6 +79,20 @@ def _producers(onnx: bytes) -> dict[str, tuple[str, list[str]]]:
                 for o in outs:
                     out[o] = (op, ins)
     return out
+
+
+def stored_before_terms(params: Mapping[str, Any]) -> bool:
+    """Whether a model's stored training parameters are of the first releases (2026-11-22), before the score had a
+    neighbour term: they have no ``knn_k``, which every later release stores (None where it is off)."""
+    return "knn_k" not in params
+
+
+def _first_release(model: str) -> BadInputError:
+    # Why not an IntegrityError (exit 8, "failed its integrity check"): the model is intact and scores as it did
+    return BadInputError(f"Model {model!r} was stored by one of the first ad_duckdb releases, whose graph averages "
+                         "the members' errors without keeping the score's terms apart, so anomaly_terms has none to "
+                         "read; anomaly_score, anomaly_explain and its thresholds work as they did. Re-train it (a "
+                         "new version) to get its terms.")
 
 
 def _unreadable(model: str) -> IntegrityError:

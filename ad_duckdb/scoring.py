@@ -250,10 +250,11 @@ class LoadedModel:
         return s, out
 
     def terms_readable(self) -> bool:
-        """Whether ``terms`` can read this model's terms (every graph ad_duckdb's exporter wrote; see scoreterms)."""
+        """Whether ``terms`` can read this model's terms (every graph ad_duckdb's exporter wrote since the first
+        releases; see scoreterms)."""
         try:
             self._terms_session()
-        except IntegrityError:
+        except (IntegrityError, BadInputError):
             return False
         return True
 
@@ -267,7 +268,8 @@ class LoadedModel:
             _ = self.session  # the integrity check of the stored bytes, which the terms session adds outputs to
             with self._lock:
                 if self._terms is None:
-                    slots = scoreterms.term_tensors(self.rec.onnx, scoreterms.terms_on(self.rec.params), model=self.ref)
+                    slots = scoreterms.term_tensors(self.rec.onnx, scoreterms.terms_on(self.rec.params), model=self.ref,
+                                                    first_release=scoreterms.stored_before_terms(self.rec.params))
                     extra = [t for t in slots if t is not None]
                     self._terms = (_ort_session(scoreterms.with_outputs(self.rec.onnx, extra), self.ref), slots)
                 got = self._terms

@@ -522,6 +522,12 @@ def known_models(cur: Any) -> dict[str, list[int]]:
     return out
 
 
+def cli_db(cur: Any) -> str:
+    """The database's path as the CLI commands of a note's fix name it, or DB for an in-memory one."""
+    row = cur.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchall()
+    return row[0][0] if row and row[0][0] else "DB"
+
+
 def latest_features(cur: Any, name: str) -> tuple[int, list[str]] | None:
     """The newest stored version of ``name`` and its feature names, without loading its ONNX bytes; None when
     ``name`` has no version or its features JSON cannot be read (a damaged row, which ``list`` reports)."""

@@ -51,6 +51,15 @@ FROM_TRAINING = ("default", *QUANTILES)
 LABELLED = ("max_f1", "min_precision", "min_recall", "flag_budget", "min_cost")
 
 
+def replaced_by_user(stored: Sequence[Threshold]) -> list[Threshold]:
+    """The thresholds stored under a name of ``FROM_TRAINING`` that are not the training's own: the user's cut put
+    in its place (set_threshold warns of it today; older releases did not). A quantile under a 'pNN' name is taken
+    for the training's own, as it cuts where that name says."""
+    return [t for t in stored if t.name in FROM_TRAINING
+            and not (t.method == "quantile" if t.name != "default" else
+                     t.method == "contamination" and (t.chosen_on or "").startswith("training scores of "))]
+
+
 def carried(previous: Sequence[Threshold], quantiles: Sequence[float], scores: np.ndarray, ref: str,
             new_quantiles: Sequence[float] | None = None) -> list[Threshold]:
     """The user's thresholds of the previous version ``ref`` (not ``FROM_TRAINING``), each at the same point of the

@@ -4,6 +4,7 @@ as a share of them ("0.5%") or as alarms per hour / day / week over their time c
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import duckdb
@@ -360,3 +361,26 @@ def test_the_days_intervals_cover_later_days_and_weeks_of_autocorrelated_scores(
         assert 0.7 <= r["weeks_wilson"] <= 0.9, r
     assert 0.88 <= high["days"] <= 0.96 and 0.85 <= high["weeks"] <= 0.95, high
     assert high["weeks_wilson"] < 0.55 and high["same_width"] > 2 * high["wilson_width"], high
+
+
+def test_train_carry_thresholds_prints_an_alarm_rate_chosen_again_as_chosen_again(plant: str) -> None:
+    """train --carry-thresholds chose an alarm_rate cut again on its rows, and printed it as moved: "carried three:
+    8.37688, at the same point of the training scores (flags 6.00% of training rows)", the fallback that keeps
+    the share of training rows, which the rate was set to get away from. The line says what was done, and what the
+    cut flags on its rows."""
+    con = ad_duckdb.connect(plant)
+    try:
+        ad_duckdb.train(con, "printed", "m", features=["value", "diff"],
+                        where="ts >= '2013-12-18' AND ts < '2013-12-25'", **FAST)
+        week = "ts >= '2013-12-25' AND ts < '2014-01-01'"
+        ad_duckdb.set_threshold(con, "printed", "three", "alarm_rate", source="m", where=week, per_day=3, time="ts")
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["train", plant, "printed", "m", "-f", "value", "-f", "diff", "--where",
+                                   "ts >= '2013-12-18' AND ts < '2013-12-25'", "--n-models", "1", "--seed", "1",
+                                   "--carry-thresholds", "--quiet"])
+    assert res.exit_code == 0, res.output
+    line = next(s for s in res.stdout.splitlines() if s.startswith("carried three:"))
+    assert "at the same point of the training scores" not in line, line
+    assert re.fullmatch(r"carried three: \S+, chosen again on its rows \(target 3 alarms a day: flags 21 of 2016 "
+                        r"rows\)", line), line

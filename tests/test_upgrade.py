@@ -7,6 +7,7 @@ sql/schema.sql and store.py wrote: before 2026-12-01 (a01482d) there was no ad_m
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import duckdb
@@ -256,3 +257,127 @@ def test_a_goal_an_older_client_carried_from_a_version_dropped_since_is_carried_
         assert "ad_duckdb.set_threshold(con, 'm', 'f1', 'max_f1', source=..., label=...)" in said[0], said[0]
     finally:
         con.close()
+
+
+def test_a_training_thresholds_name_the_user_replaced_is_said_not_carried(tmp_path: Path) -> None:
+    """An older release stored a threshold of the user's under a name every training sets ('p90' chosen for 90%
+    precision, 'default' chosen on labels) without a word. train --carry-thresholds then gave the new version the
+    training's own 'p90' and 'default' and said nothing: is_anomaly_at('m', 'p90', ...) went from the 90%-precision
+    cut to the training scores' 90% quantile (427 to 464 rows flagged on the fraud data), and is_anomaly from the
+    labelled cut to the contamination one. The retrain now names each one it does not carry, and how to keep it."""
+    path = tmp_path / "old.duckdb"
+    con = ad_duckdb.connect(str(path))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.set_threshold(con, "m", "mine", "manual", value=1.5)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="replaces the stored one"):
+            ad_duckdb.set_threshold(con, "m", "p95", "quantile", target=0.95)  # what training sets anyway
+        # as the older release stored them (no note then): the rows of a 'p90' and a 'default' chosen on labels
+        con.execute("UPDATE ad_thresholds SET method = 'min_precision', value = 2.5, precision = 0.9, chosen_on = "
+                    "'t (label label, 1030 rows, 30 anomalies)' WHERE threshold_name = 'p90'")
+        con.execute("UPDATE ad_thresholds SET method = 'max_f1', value = 2.25, chosen_on = 't (label label, 1030 "
+                    "rows, 30 anomalies)' WHERE threshold_name = 'default'")
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, carry_thresholds=True,
+                            **FAST)
+        said = [str(w.message) for w in caught if "not carried" in str(w.message)]
+        assert len(said) == 1, [str(w.message) for w in caught]
+        msg = said[0]
+        assert ("Thresholds 'default' (max_f1, 2.25) and 'p90' (min_precision, 2.5) of m@1 are not carried to m@2: "
+                "every training sets its own under these names") in msg, msg
+        assert "is_anomaly('m', ...) and is_anomaly_at('m', 'p90', ...) now flag by the training scores of m@2" in msg
+        assert "'p95'" not in msg and "'mine'" not in msg, msg
+        # the fix: store them again under names of one's own, which later retrains carry; default by --contamination
+        assert "ad_duckdb.set_threshold(con, 'm', 'p90_min_precision', 'min_precision', ...)" in msg, msg
+        assert f"ad-duckdb threshold {path} m p90_min_precision --method min_precision" in msg, msg
+        assert "contamination=" in msg and "--contamination" in msg, msg
+        new = ad_duckdb.load_model(con, "m@2")
+        p90, mine = new.threshold("p90"), new.threshold("mine")
+        assert p90 is not None and p90.method == "quantile" and mine is not None, new.thresholds
+        # the version after carries what m@2 holds: nothing left to say
+        with warnings.catch_warnings(record=True) as later:
+            warnings.simplefilter("always")
+            ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=2, carry_thresholds=True,
+                            **FAST)
+        assert not [w for w in later if "not carried" in str(w.message)], [str(w.message) for w in later]
+    finally:
+        con.close()
+
+
+def test_importing_an_export_older_than_the_latest_version_says_queries_now_score_with_it(tmp_path: Path) -> None:
+    """After an upgrade and a retrain (m@2), a colleague's export of the old model (m@1) was imported to compare:
+    stored as m@3, the latest, so every query, dbt run and server naming 'm' scored with the older model from then
+    on, and the import said only "stored m@3". It now says so, with how to compare without it and how to go back."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        _labelled(con)
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", **FAST)
+        ad_duckdb.export_model(con, "m@1", tmp_path / "old.onnx")
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where="label = 0", seed=1, **FAST)
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as caught:
+            info = ad_duckdb.import_model(con, tmp_path / "old.onnx")
+        assert info.version == 3
+        msg = " ".join(str(w.message) for w in caught)
+        assert "'m' now scores with m@3, imported from 'old.onnx' (m@1, created " in msg, msg
+        assert "before m@2, the latest version until now" in msg, msg
+        assert "pin 'm@2' in queries that must keep it" in msg, msg
+        assert "import it under another name instead (name='m_imported', CLI: --name m_imported)" in msg, msg
+        assert "ad_duckdb.drop_model(con, 'm@3')" in msg, msg
+        # under a name of its own, or into a database without newer versions: nothing to say
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.import_model(con, tmp_path / "old.onnx", name="m_imported")
+    finally:
+        con.close()
+    other = ad_duckdb.connect(str(tmp_path / "other.duckdb"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ad_duckdb.import_model(other, tmp_path / "old.onnx")
+    finally:
+        other.close()
+
+
+# The keys of ad_models.params the first release (01bc746) stored: no knn_k, as its score had no neighbour term.
+_FIRST_RELEASE_PARAMS = ("batch_size", "contamination", "epochs", "hidden_dims", "latent_dim", "lr", "max_steps",
+                         "max_train_rows", "n_models", "patience", "progress", "range_weight", "robust", "seed",
+                         "trim_fraction", "validation_fraction", "weight_decay")
+
+
+def test_anomaly_terms_of_a_first_release_model_says_so_and_is_no_integrity_failure(tmp_path: Path) -> None:
+    """A model the first release stored (its graph averages the members' errors, with no terms kept apart): after
+    the upgrade, anomaly_terms failed with exit 8, "a stored or imported model failed its integrity check", and
+    "its ONNX graph does not add its score from the three terms as ad_duckdb's exporter writes it", which reads as a
+    damaged model, though it scores as it always did. It now says where the model comes from, exit 1."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    path = str(tmp_path / "old.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute("CREATE TABLE t AS SELECT range::DOUBLE AS a, (range * 2 % 97)::DOUBLE AS b, (range % 7)::DOUBLE "
+                    "AS c FROM range(600)")
+        ad_duckdb.train(con, "m", "t", features=["a", "b", "c"], **FAST)
+        graph = (ROOT / "tests" / "data" / "old_graphs" / "01bc746_ens3_d3.onnx").read_bytes()
+        (params,) = con.execute("SELECT params::VARCHAR FROM ad_models").fetchone() or ("",)
+        old = {k: v for k, v in json.loads(params).items() if k in _FIRST_RELEASE_PARAMS}
+        con.execute("UPDATE ad_models SET onnx = ?, sha256 = sha256(?), params = ?::JSON",
+                    [graph, graph, json.dumps(old)])
+    finally:
+        con.close()
+    con = ad_duckdb.connect(path)
+    try:
+        assert con.execute("SELECT count(anomaly_score('m', a, b, c)) FROM t").fetchall() == [(600,)]
+        with pytest.raises(duckdb.Error) as e:
+            con.execute("SELECT anomaly_terms('m', a, b, c) FROM t").fetchall()
+        msg = str(e.value)
+        assert "Model 'm@1' was stored by one of the first ad_duckdb releases" in msg, msg
+        assert "anomaly_score, anomaly_explain and its thresholds work as they did" in msg, msg
+        assert "integrity" not in msg and "as ad_duckdb's exporter writes it" not in msg, msg
+    finally:
+        con.close()
+    res = CliRunner().invoke(cli, ["sql", path, "SELECT anomaly_terms('m', a, b, c) FROM t"])
+    assert res.exit_code == 1, (res.exit_code, res.output)
+    assert "one of the first ad_duckdb releases" in res.output, res.output
