@@ -1,0 +1,182 @@
+"""Work skipped or done faster, with the same answers: compare --label refuses a label it cannot use before it scores a
+row, and `explain --format json` writes its nested values without the general JSON walk. Each test keeps the code or
+the text it replaced as its reference. No timing here (bench/speed4.py measures)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import random
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ad_duckdb
+from ad_duckdb import jsonvalues
+from ad_duckdb.cli import cli
+from ad_duckdb.compare import compare_versions
+from ad_duckdb.udfs import registry
+
+from conftest import FAST, make_transactions
+
+
+@pytest.fixture(scope="module")
+def labels_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """m@1 and m@2 on transactions, and a table 'lab' of them with label columns a comparison can and cannot use."""
+    path = str(tmp_path_factory.mktemp("speed4") / "s.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        make_transactions(con, n=1200)
+        for seed in (0, 1):
+            ad_duckdb.train(con, "m", "transactions", features=["count", "amount_d"], seed=seed, **FAST)
+        con.execute("""CREATE TABLE lab AS SELECT *, (transaction_id % 50 = 0)::INTEGER AS y,
+            CASE WHEN transaction_id % 50 = 0 THEN 'fraud' ELSE 'ok' END AS verdict,
+            CASE WHEN transaction_id % 7 = 0 THEN NULL ELSE (transaction_id % 50 = 0)::INTEGER END AS gappy,
+            (transaction_id % 50 = 0)::INTEGER * 2 AS two, 0 AS zeros, transaction_id % 3 AS three,
+            1.0 + (transaction_id % 50 = 0)::INTEGER AS w, CASE WHEN transaction_id % 50 = 0 THEN 0.0 ELSE 1.0 END AS w0
+            FROM transactions""")
+    finally:
+        con.close()
+    return path
+
+
+_COLUMNS = "transaction_id, count, amount, amount_d, y, verdict, gappy, two, zeros, three, w, w0"
+_NO_ROWS = ("NoRowsError: label={label!r}: {m} labelled anomal{ies} and {n} normal row(s) among the {rows} compared; "
+            "judging which version ranks anomalies better needs at least 2 of each (a --where that keeps more labelled "
+            "rows, or more labels).")
+# What compare_versions said for each label before this change (ad_duckdb 3c5ea48), after scoring every row
+_REFUSED = [
+    ({"label": "yy"}, f"SourceNotFoundError: Model 'm@1': label column 'yy' is not in 'lab'; its columns: {_COLUMNS}."),
+    ({"label": "verdict"},
+     "BadInputError: Model 'm@1': label column 'verdict' of 'lab' is VARCHAR, not 0 (normal) / 1 (anomaly); its "
+     "values: 'ok' (1176 rows), 'fraud' (24 rows). Map the value that marks an anomaly to 1 in a query and pass that "
+     "column, e.g. \"SELECT *, (verdict = 'fraud')::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if "
+     "'fraud' (as its word says) marks anomalies."),
+    ({"label": "gappy"},
+     "BadInputError: Model 'm@1': label column 'gappy' is NULL (or NaN) in 171 of the 1200 rows of 'lab', which are "
+     "neither normal nor anomalies; judge the labelled rows only: where=\"gappy IS NOT NULL\" (CLI: --where)."),
+    ({"label": "two"},
+     "BadInputError: Model 'm@1': label column 'two' must hold 0 (normal) or 1 (anomaly); its values in 'lab': 0 "
+     "(1176 rows), 2 (24 rows). Map the value that marks an anomaly to 1 in a query and pass that column, e.g. "
+     "\"SELECT *, (two = 2)::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if 2 (0 reads as normal) marks "
+     "anomalies."),
+    ({"label": "three"},
+     "BadInputError: Model 'm@1': label column 'three' must hold 0 (normal) or 1 (anomaly); its values in 'lab': 0 "
+     "(400 rows), 1 (400 rows), 2 (400 rows). Map the values that mark an anomaly to 1 in a query and pass that "
+     "column, e.g. \"SELECT *, (three IN (...))::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly'."),
+    ({"label": "count"},
+     "BadInputError: Model 'm@1': label column 'count' is one of its features, so its scores read the answer. "
+     "Evaluate a model trained without it: features= leaving out 'count' (CLI: -f for each other column), or, on the "
+     "normal rows, where=\"count = 0\" without features= (which leaves the label out)."),
+    ({"label": ""}, "BadInputError: Model 'm@1': label= (CLI: --label) must name the column of 'lab' that holds 1 "
+                    "(anomaly) or 0 (normal), e.g. label='is_fraud'; got ''."),
+    ({"label": "zeros"}, _NO_ROWS.format(label="zeros", m=0, ies="ies", n=1200, rows=1200)),
+    ({"label": "y", "where": "transaction_id <= 60"}, _NO_ROWS.format(label="y", m=1, ies="y", n=59, rows=60)),
+    ({"label": "zeros", "weight": "w"}, _NO_ROWS.format(label="zeros", m=0, ies="ies", n=1200, rows=1200)),
+    ({"label": "y", "weight": "w0"},
+     "BadInputError: Model 'm@2': weight column 'w0' is 0 on every anomaly (label 1), all 24 of them, so they count as "
+     "none; a weight is how many rows a row stands for: check the column (1 for a row not sampled down, e.g. each "
+     "anomaly kept)."),
+    ({"label": "two", "weight": "w"},
+     "BadInputError: Model 'm@1': label column 'two' must hold 0 (normal) or 1 (anomaly); its values in 'lab': 0 "
+     "(1176 rows), 2 (24 rows). Map the value that marks an anomaly to 1 in a query and pass that column, e.g. "
+     "\"SELECT *, (two = 2)::INTEGER AS is_anomaly FROM ...\" with label='is_anomaly' if 2 (0 reads as normal) marks "
+     "anomalies."),
+]
+
+
+@pytest.mark.parametrize(("options", "said"), _REFUSED, ids=[str(o) for o, _ in _REFUSED])
+def test_compare_refuses_a_label_it_cannot_use_before_scoring_a_row(labels_db: str, options: dict[str, str],
+                                                                    said: str) -> None:
+    """compare --label with a label not 0 / 1, of one class, missing or a feature scored every row with both versions
+    (and then with one of them again, for evaluate's message) before saying so. Now the label is read first: the same
+    error, and neither version's graph is ever loaded (onnxruntime's session is made on the first row scored)."""
+    con = ad_duckdb.connect(labels_db, read_only=True)
+    try:
+        with pytest.raises(ad_duckdb.AdDuckDBError) as caught:
+            compare_versions(con, "m@1", "m@2", "lab", **options)  # type: ignore[arg-type]
+        assert f"{type(caught.value).__name__}: {caught.value}" == said
+        assert [registry(con).get(ref)._session for ref in ("m@1", "m@2")] == [None, None]
+    finally:
+        con.close()
+
+
+def test_compare_with_a_usable_label_still_judges_both_versions(labels_db: str) -> None:
+    """The label read first changes nothing for a label that reads: the verdict is the one worked out from the scores."""
+    con = ad_duckdb.connect(labels_db, read_only=True)
+    try:
+        for options in ({"label": "y"}, {"label": "y", "weight": "w"}, {"label": "y", "where": "transaction_id > 100"}):
+            j = compare_versions(con, "m@1", "m@2", "lab", **options).labelled  # type: ignore[arg-type]
+            where = options.get("where", "true")
+            y = np.array(con.execute(f"SELECT y FROM lab WHERE {where}").fetchall(), dtype=np.float64)[:, 0]
+            assert j is not None and (j.rows, j.anomalies) == (len(y), int(y.sum()))
+            assert 0.0 <= j.auc_roc_a <= 1.0 and 0.0 <= j.auc_roc_b <= 1.0
+    finally:
+        con.close()
+
+
+def _old_nested(v: object) -> str:
+    """jsonvalues._nested_text as it was: the general walk."""
+    return jsonvalues._encoded(jsonvalues.jsonable(v), 1, 1).replace("\n", "\n ")
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> object:
+    """A value as DuckDB hands nested results over: lists, structs and maps of numbers, text, NULL, NaN, dates."""
+    scalars = [None, True, False, 0, -7, 2**70, 0.1, -1e-300, 1e308, math.nan, math.inf, -math.inf, 5.960464477539063e-08,
+               "", "naïve \"q\" \\ \n\t €", "名前", "%s %d {}", decimal.Decimal("1.25"), decimal.Decimal("12345678901234567890.5"),
+               dt.date(2024, 2, 29), dt.datetime(2024, 1, 1, 12), dt.timedelta(days=1, seconds=5), b"\x00\xff",
+               np.float64(1.5), np.float32(0.25)]
+    r = rng.random()
+    if depth >= 18 or r < 0.5:
+        return rng.choice(scalars)
+    n = rng.randrange(0, 4)
+    if r < 0.7:
+        return [_random_value(rng, depth + 1) for _ in range(n)]
+    if r < 0.8:
+        return tuple(_random_value(rng, depth + 1) for _ in range(n))
+    if r < 0.95:
+        return {rng.choice(["feature", "share", "ä %s", "", "x\ny"]) + str(i): _random_value(rng, depth + 1)
+                for i in range(n)}
+    return {rng.choice([1, dt.date(2024, 1, 2), 2.5, None, "k"]): _random_value(rng, depth + 1) for _ in range(n)}
+
+
+def test_nested_json_values_are_written_as_the_general_walk_wrote_them() -> None:
+    """The fast path for lists and dicts (anomaly_explain, anomaly_terms, anomaly_imputed, any nested column of
+    `sql --format json`) writes the bytes the general walk wrote: NaN and infinities as null, unicode as is, a map's
+    number and date keys as text, deep nesting, the same dict keys over and over (the templates' cache)."""
+    rng = random.Random(4)
+    for _ in range(3000):
+        v = _random_value(rng)
+        assert jsonvalues._nested_text(v) == _old_nested(v), v
+    deep: object = [{"share": 0.5}]
+    for _ in range(25):
+        deep = [{"feature": "ä", "share": deep}]
+    assert jsonvalues._nested_text(deep) == _old_nested(deep)
+    explain = [{"feature": f"c{i} %", "share": s} for i, s in enumerate([0.5, math.nan, 0.0, 1e-9])]
+    assert jsonvalues._nested_text(explain) == _old_nested(explain)
+    assert jsonvalues._nested_text([]) == _old_nested([]) and jsonvalues._nested_text({}) == _old_nested({})
+
+
+def test_explain_json_is_what_the_general_encoder_writes(tmp_path: object, labels_db: str) -> None:
+    """`explain --format json` on rows with NULL features (anomaly_imputed), NaN, unicode and quoted names: the text is
+    json.dumps(..., indent=1) of what it holds, as the general encoder wrote it, and the explanations are the SQL
+    function's own."""
+    source = ("(SELECT transaction_id AS \"名前 €\", count, amount_d, 'NaN'::DOUBLE AS \"ñ \"\"q\"\"\", NULL AS \"n%s\", "
+              "CASE WHEN transaction_id % 3 = 0 THEN NULL ELSE amount_d END AS amount_d_gappy FROM lab)")
+    res = CliRunner().invoke(cli, ["explain", labels_db, "m@1", f"(SELECT * REPLACE (amount_d_gappy AS amount_d) "
+                                   f"FROM {source})", "--where", "true", "--limit", "300", "--format", "json"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert len(rows) == 300 and any(r["anomaly_imputed"] for r in rows) and rows[0]["ñ \"q\""] is None
+    assert res.stdout == json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
+    con = ad_duckdb.connect(labels_db, read_only=True)
+    try:
+        want = dict(con.execute("SELECT transaction_id, anomaly_explain('m@1', count, CASE WHEN transaction_id % 3 = 0 "
+                                "THEN NULL ELSE amount_d END) FROM lab").fetchall())
+    finally:
+        con.close()
+    assert all(r["anomaly_explain"] == want[r["名前 €"]] for r in rows)
