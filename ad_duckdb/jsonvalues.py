@@ -169,8 +169,8 @@ def _nested(v: Any, lv: int) -> str:
 def _dict_text(v: dict[Any, Any], lv: int) -> str:
     """``_nested`` of a dict (not empty): its values filled into the text of its keys (``_dict_template``)."""
     keys = tuple(v)
-    template = _TEMPLATES.get((keys, lv), False)
-    if template is False:
+    template = _TEMPLATES.get((keys, lv), _UNSEEN)
+    if template is _UNSEEN:
         template = _TEMPLATES[keys, lv] = _dict_template(keys, lv) if len(_TEMPLATES) < 1024 else None
     if template is None:  # keys that are numbers or dates: written as jsonable's text of them
         return _encoded(jsonable(v), 1, lv).replace("\n", "\n ")
@@ -181,6 +181,7 @@ def _dict_text(v: dict[Any, Any], lv: int) -> str:
 # _dict_template's texts by (keys, depth); None for keys it cannot write. Why not functools.cache: its call cost
 # was a fifth of a small dict's writing. Bounded: a table of MAP values of ever-new keys would fill it.
 _TEMPLATES: dict[tuple[tuple[Any, ...], int], str | None] = {}
+_UNSEEN = "\0"  # a _TEMPLATES miss (no template is this text)
 
 
 def _dict_template(keys: tuple[Any, ...], lv: int) -> str | None:
