@@ -50,11 +50,11 @@ def _bounds(specs: Sequence[FeatureSpec]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[FeatureSpec],
-                 cands: list[np.ndarray], run: Run) -> np.ndarray:
+                 cands: list[np.ndarray], run: Run, *, values: bool = True) -> np.ndarray:
     """Rescore rows with NULL / NaN values in place (``s``, ``fe``: their median-filled scores and errors): each
     missing value takes whichever of its column's ``cands`` (``candidates``, and ``beyond_range`` for the row)
     gives the row the lowest score, column by column. Returns ``X`` with the values chosen (the training median
-    where no candidate scores lower).
+    where no candidate scores lower); ``values=False``: ``X`` itself, for a caller that needs the scores alone.
 
     Why: the graph puts the training median in place of a missing value, and where columns move together
     (amount with count) the median beside an unusual partner is itself odd: a feed that lost its amounts
@@ -63,7 +63,7 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
     candidate and missing column, for the rows with missing values only.
     """
     rows = np.nonzero(np.isnan(X).any(axis=1))[0]
-    best = X[rows].copy()
+    best = X[rows]  # a copy (fancy indexing)
     best_s, best_fe = s[rows], fe[rows]
     held = np.isnan(best)
     # Each row's missing values in column order, in rounds: round r tries every row's r-th missing value (its earlier
@@ -71,7 +71,8 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
     # model run. Why: the search per column cost twice the trial rows' own model time where NULLs spread over many
     # columns (21 runs of ~60 rows, each with its own numpy work, per 2048-row call on cardio); rows are
     # independent, so each row's choices and scores are what they were.
-    order = np.cumsum(held, axis=1) - 1
+    most = int(held.sum(axis=1).max(initial=0))
+    order = np.cumsum(held, axis=1) - 1 if most > 1 else held - 1  # one value a row (the usual case): round 0
     has = np.array([len(c) > 0 for c in cands])
     fixed = _padded(cands)  # [d, K]
     Z = transform(X[rows], specs)
@@ -79,7 +80,7 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
     outside = ((Z < lo) | (Z > hi)) & ~held  # the row's present values beyond their column's training range
     center, scale = np.array([f.center for f in specs]), np.array([f.scale for f in specs])
     slog = np.array([f.transform == "slog" for f in specs])
-    for r in range(int(held.sum(axis=1).max(initial=0))):
+    for r in range(most):
         ci, cj = np.nonzero(held & (order == r) & has)  # each row's r-th missing value (a column without
         if not len(ci):                                 # candidates keeps the median)
             continue
@@ -104,18 +105,23 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
         with np.errstate(over="ignore"):  # beyond float32 in a float32 model: infinite, clipped at 1000 units alike
             trial[np.arange(len(cell)), cj[cell]] = vals[cell, kk]
         ts_run, tfe = run(trial)
-        ts = np.full(vals.shape, np.inf)
-        ts[cell, kk] = ts_run
-        at = np.zeros(vals.shape, dtype=np.intp)  # each candidate's row in the run
-        at[cell, kk] = np.arange(len(cell))
-        k = np.argmin(ts, axis=1)
-        better = np.nonzero(ts[np.arange(len(ci)), k] < best_s[ci])[0]
-        pick, kb = ci[better], k[better]
-        best_s[pick] = ts[better, kb]
-        best_fe[pick] = tfe[at[better, kb]]
+        # Each value's lowest-scoring candidate, the first of equal ones (as np.argmin over its candidates in order
+        # chose): ``cell`` runs in order, each value's candidates together and in order, every value has some (its
+        # column's fixed ones). A NaN among them makes the lowest NaN, which no row takes, as argmin's NaN was not.
+        low = np.minimum.reduceat(ts_run, np.r_[0, np.flatnonzero(np.diff(cell)) + 1])
+        hit = np.flatnonzero(ts_run == low[cell])
+        first = hit[np.r_[True, cell[hit[1:]] != cell[hit[:-1]]]] if len(hit) else hit
+        c_first = cell[first]
+        win = np.nonzero(ts_run[first] < best_s[ci[c_first]])[0]
+        taken, at = c_first[win], first[win]
+        pick = ci[taken]
+        best_s[pick] = ts_run[at]
+        best_fe[pick] = tfe[at]
         with np.errstate(over="ignore"):  # as for the trial rows above
-            best[pick, cj[better]] = vals[better, kb]
+            best[pick, cj[taken]] = vals[cell[at], kk[at]]
     s[rows], fe[rows] = best_s, best_fe
+    if not values:
+        return X
     fill = np.array([f.fill for f in specs])
     out_x = X.copy()
     out_x[rows] = np.where(np.isnan(best), fill, best)
