@@ -10,6 +10,11 @@ import numpy as np
 
 from .features import FeatureSpec, raw_values, transform
 
+# Missing values searched in one model run at most (fill_missing). Why a bound: bulk scoring's batches hold tens of
+# thousands of rows with NULLs, whose trial rows in one run (and its [values x candidates] arrays) took twice the
+# wall time of the search per column; 2048 is the SQL functions' call, where one run is the gain.
+SEARCH_VALUES = 2048
+
 # Scores [n] and per-feature errors [n, d] of rows without missing values (NaN there: the graph's median fill).
 Run = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -81,44 +86,45 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
     center, scale = np.array([f.center for f in specs]), np.array([f.scale for f in specs])
     slog = np.array([f.transform == "slog" for f in specs])
     for r in range(most):
-        ci, cj = np.nonzero(held & (order == r) & has)  # each row's r-th missing value (a column without
-        if not len(ci):                                 # candidates keeps the median)
-            continue
-        # Per value, the candidates in beyond_range's order: the column's fixed ones, then as many units above the
-        # median as each out-of-range partner lies, then below (NaN where a partner is in range): with the fixed
-        # ones first, argmin breaks ties as the search per column did
-        cols = np.nonzero(outside[ci].any(axis=0))[0]
-        out = outside[ci][:, cols]
-        out[cj[:, None] == cols[None, :]] = False  # a value is no partner of itself
-        beyond = np.full((len(ci), 2 * len(cols)), np.nan)
-        oi, oc = np.nonzero(out)
-        if len(oi):  # worked out for the partners only (most rows have none): raw_values' arithmetic, per column
-            z = Z[ci[oi], cols[oc]]
-            beyond[oi, oc], beyond[oi, oc + len(cols)] = _raw(np.concatenate([z, -z]), np.tile(cj[oi], 2), center,
-                                                              scale, slog).reshape(2, -1)
-        vals = np.concatenate([fixed[cj], beyond], axis=1)
-        # Only each row's own candidates: a beyond-range one is NaN where the row has no value out of range in
-        # that column (another row of the batch has), and would score the row as it is. Those were 91% of the
-        # passes on a 39-column table with 30% NULLs, which then scored 170 times slower than without NULLs.
-        cell, kk = np.nonzero(~np.isnan(vals))
-        trial = best[ci[cell]]  # [n_trials, d]: a copy (fancy indexing)
-        with np.errstate(over="ignore"):  # beyond float32 in a float32 model: infinite, clipped at 1000 units alike
-            trial[np.arange(len(cell)), cj[cell]] = vals[cell, kk]
-        ts_run, tfe = run(trial)
-        # Each value's lowest-scoring candidate, the first of equal ones (as np.argmin over its candidates in order
-        # chose): ``cell`` runs in order, each value's candidates together and in order, every value has some (its
-        # column's fixed ones). A NaN among them makes the lowest NaN, which no row takes, as argmin's NaN was not.
-        low = np.minimum.reduceat(ts_run, np.r_[0, np.flatnonzero(np.diff(cell)) + 1])
-        hit = np.flatnonzero(ts_run == low[cell])
-        first = hit[np.r_[True, cell[hit[1:]] != cell[hit[:-1]]]] if len(hit) else hit
-        c_first = cell[first]
-        win = np.nonzero(ts_run[first] < best_s[ci[c_first]])[0]
-        taken, at = c_first[win], first[win]
-        pick = ci[taken]
-        best_s[pick] = ts_run[at]
-        best_fe[pick] = tfe[at]
-        with np.errstate(over="ignore"):  # as for the trial rows above
-            best[pick, cj[taken]] = vals[cell[at], kk[at]]
+        # each row's r-th missing value (a column without candidates keeps the median), SEARCH_VALUES at a time
+        at_r = np.nonzero(held & (order == r) & has)
+        for start in range(0, len(at_r[0]), SEARCH_VALUES):
+            ci, cj = at_r[0][start : start + SEARCH_VALUES], at_r[1][start : start + SEARCH_VALUES]
+            # Per value, the candidates in beyond_range's order: the column's fixed ones, then as many units above the
+            # median as each out-of-range partner lies, then below (NaN where a partner is in range): with the fixed
+            # ones first, argmin breaks ties as the search per column did
+            cols = np.nonzero(outside[ci].any(axis=0))[0]
+            out = outside[ci][:, cols]
+            out[cj[:, None] == cols[None, :]] = False  # a value is no partner of itself
+            beyond = np.full((len(ci), 2 * len(cols)), np.nan)
+            oi, oc = np.nonzero(out)
+            if len(oi):  # worked out for the partners only (most rows have none): raw_values' arithmetic, per column
+                z = Z[ci[oi], cols[oc]]
+                beyond[oi, oc], beyond[oi, oc + len(cols)] = _raw(np.concatenate([z, -z]), np.tile(cj[oi], 2), center,
+                                                                  scale, slog).reshape(2, -1)
+            vals = np.concatenate([fixed[cj], beyond], axis=1)
+            # Only each row's own candidates: a beyond-range one is NaN where the row has no value out of range in
+            # that column (another row of the batch has), and would score the row as it is. Those were 91% of the
+            # passes on a 39-column table with 30% NULLs, which then scored 170 times slower than without NULLs.
+            cell, kk = np.nonzero(~np.isnan(vals))
+            trial = best[ci[cell]]  # [n_trials, d]: a copy (fancy indexing)
+            with np.errstate(over="ignore"):  # beyond float32 in a float32 model: infinite, clipped at 1000 units alike
+                trial[np.arange(len(cell)), cj[cell]] = vals[cell, kk]
+            ts_run, tfe = run(trial)
+            # Each value's lowest-scoring candidate, the first of equal ones (as np.argmin over its candidates in order
+            # chose): ``cell`` runs in order, each value's candidates together and in order, every value has some (its
+            # column's fixed ones). A NaN among them makes the lowest NaN, which no row takes, as argmin's NaN was not.
+            low = np.minimum.reduceat(ts_run, np.r_[0, np.flatnonzero(np.diff(cell)) + 1])
+            hit = np.flatnonzero(ts_run == low[cell])
+            first = hit[np.r_[True, cell[hit[1:]] != cell[hit[:-1]]]] if len(hit) else hit
+            c_first = cell[first]
+            win = np.nonzero(ts_run[first] < best_s[ci[c_first]])[0]
+            taken, at = c_first[win], first[win]
+            pick = ci[taken]
+            best_s[pick] = ts_run[at]
+            best_fe[pick] = tfe[at]
+            with np.errstate(over="ignore"):  # as for the trial rows above
+                best[pick, cj[taken]] = vals[cell[at], kk[at]]
     s[rows], fe[rows] = best_s, best_fe
     if not values:
         return X
