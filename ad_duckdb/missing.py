@@ -30,25 +30,6 @@ def candidates(specs: Sequence[FeatureSpec]) -> list[np.ndarray]:
     return out
 
 
-def beyond_range(specs: Sequence[FeatureSpec], X: np.ndarray, j: int, Z: np.ndarray | None = None) -> np.ndarray:
-    """Row-specific raw values column ``j`` may take, [2 k, m]: as many robust units above and below its median
-    as each of the row's present values that lie outside their own column's training range (NaN, which the
-    graph fills with the median, where a row has none there). Why: the fixed candidates stay inside the
-    training range, so beside a count far beyond it no amount was in proportion, and a row that lost its
-    amount scored twice what it did with it; columns that move together are as unusual together.
-    ``Z``: ``transform(X, specs)`` where the caller has it."""
-    Z = transform(X, specs) if Z is None else Z
-    lo, hi = _bounds(specs)
-    out = ((Z < lo) | (Z > hi)) & ~np.isnan(X)
-    out[:, j] = False
-    cols = np.nonzero(out.any(axis=0))[0]
-    if not len(cols):
-        return np.empty((0, len(X)))
-    z = np.where(out[:, cols], Z[:, cols], np.nan).T  # [k, m]
-    with np.errstate(over="ignore"):  # a value clipped at 1000 units is infinite raw, and clipped again alike
-        return raw_values(specs[j], np.concatenate([z, -z]))
-
-
 def _bounds(specs: Sequence[FeatureSpec]) -> tuple[np.ndarray, np.ndarray]:
     """Each column's training range in scaled units (``lo``, ``hi``)."""
     return np.array([f.lo for f in specs]), np.array([f.hi for f in specs])
@@ -57,8 +38,8 @@ def _bounds(specs: Sequence[FeatureSpec]) -> tuple[np.ndarray, np.ndarray]:
 def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[FeatureSpec],
                  cands: list[np.ndarray], run: Run, *, values: bool = True) -> np.ndarray:
     """Rescore rows with NULL / NaN values in place (``s``, ``fe``: their median-filled scores and errors): each
-    missing value takes whichever of its column's ``cands`` (``candidates``, and ``beyond_range`` for the row)
-    gives the row the lowest score, column by column. Returns ``X`` with the values chosen (the training median
+    missing value takes whichever of its column's ``cands`` (``candidates``), and of the row's values beyond the
+    training range (below), gives the row the lowest score, column by column. Returns ``X`` with the values chosen (the training median
     where no candidate scores lower); ``values=False``: ``X`` itself, for a caller that needs the scores alone.
 
     Why: the graph puts the training median in place of a missing value, and where columns move together
@@ -90,9 +71,11 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
         at_r = np.nonzero(held & (order == r) & has)
         for start in range(0, len(at_r[0]), SEARCH_VALUES):
             ci, cj = at_r[0][start : start + SEARCH_VALUES], at_r[1][start : start + SEARCH_VALUES]
-            # Per value, the candidates in beyond_range's order: the column's fixed ones, then as many units above the
-            # median as each out-of-range partner lies, then below (NaN where a partner is in range): with the fixed
-            # ones first, argmin breaks ties as the search per column did
+            # Per value, its candidates in order: the column's fixed ones, then as many robust units above its median as
+            # each of the row's present values beyond their own column's training range lies, then below (NaN where a
+            # partner is in range). Why those: the fixed candidates stay inside the training range, so beside a count
+            # far beyond it no amount was in proportion, and a row that lost its amount scored twice what it did with
+            # it; columns that move together are as unusual together. In this order ties go as they always did.
             cols = np.nonzero(outside[ci].any(axis=0))[0]
             out = outside[ci][:, cols]
             out[cj[:, None] == cols[None, :]] = False  # a value is no partner of itself
@@ -107,15 +90,18 @@ def fill_missing(X: np.ndarray, s: np.ndarray, fe: np.ndarray, specs: Sequence[F
             # that column (another row of the batch has), and would score the row as it is. Those were 91% of the
             # passes on a 39-column table with 30% NULLs, which then scored 170 times slower than without NULLs.
             cell, kk = np.nonzero(~np.isnan(vals))
+            if not len(cell):  # only from a model whose constants are NaN: the medians stay
+                continue
             trial = best[ci[cell]]  # [n_trials, d]: a copy (fancy indexing)
             with np.errstate(over="ignore"):  # beyond float32 in a float32 model: infinite, clipped at 1000 units alike
                 trial[np.arange(len(cell)), cj[cell]] = vals[cell, kk]
             ts_run, tfe = run(trial)
             # Each value's lowest-scoring candidate, the first of equal ones (as np.argmin over its candidates in order
-            # chose): ``cell`` runs in order, each value's candidates together and in order, every value has some (its
-            # column's fixed ones). A NaN among them makes the lowest NaN, which no row takes, as argmin's NaN was not.
-            low = np.minimum.reduceat(ts_run, np.r_[0, np.flatnonzero(np.diff(cell)) + 1])
-            hit = np.flatnonzero(ts_run == low[cell])
+            # chose): ``cell`` runs in order, each value's candidates together and in order. A NaN among them makes
+            # the lowest NaN, which no row takes, as argmin's NaN was not.
+            new_cell = np.r_[True, cell[1:] != cell[:-1]]
+            low = np.minimum.reduceat(ts_run, np.flatnonzero(new_cell))
+            hit = np.flatnonzero(ts_run == low[np.cumsum(new_cell) - 1])
             first = hit[np.r_[True, cell[hit[1:]] != cell[hit[:-1]]]] if len(hit) else hit
             c_first = cell[first]
             win = np.nonzero(ts_run[first] < best_s[ci[c_first]])[0]
