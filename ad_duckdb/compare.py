@@ -296,6 +296,7 @@ def compare_versions(con: duckdb.DuckDBPyConnection, a: str, b: str, source: str
             # same scores. Why: each version scored every row twice (the second time for _judged), 60% of the CPU
             # of compare --label at 1M rows. None: the label does not read, and _judged says why
             if label is not None:
+                _check_labels_first(con, cur, rec_a, rec_b, source, where, label, weight)
                 labelled = _labelled_rows(cur, rec_a, rec_b, cols_a, cols_b, source, where, label, weight)
             scores = f"{_scores_sql(rec_a, cols_a)} AS sa, {_scores_sql(rec_b, cols_b)} AS sb"
             scored = f"{source_sql(source)}{where_sql(where or 'true')}"
@@ -339,33 +340,16 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
             weight: str | None = None) -> LabelledComparison:
     """Both versions judged on ``label`` (``compare_versions``), the thresholds' precision and recall filled in:
     ``rows``, the rows' two scores, label and weight (``_labelled_rows``; None where the label did not read)."""
-    from .labelled import _inverted_labels, _labelled_scores
-
-    def refused() -> BadInputError:
-        """evaluate's own error for this label (it names the values, the missing column or the query that fixes
-        it), for a label this comparison cannot use."""
-        for rec in (rec_a, rec_b):
-            _labelled_scores(con, rec.ref, source, label, where)
-        return BadInputError(f"label={label!r} (CLI: --label) must name a column of {source!r} holding 1 (anomaly) "
-                             "or 0 (normal) in every row compared.")
+    from .labelled import _inverted_labels
 
     if rows is None:  # the label did not read (_labelled_rows)
-        raise refused()
+        raise _refused(con, rec_a, rec_b, source, where, label)
     sa, sb, y, wa, wcol = rows
-    if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
-        raise refused()
-    w, summary = None, None
-    if wcol is not None and wa is not None:
-        weights.check_values(rec_b.ref, source, where, wcol, wa)
-        weights.check_classes(rec_b.ref, wcol, y, wa)
-        summary = weights.summary(wcol, y, wa)
-        keep = wa > 0  # a row of weight 0 counts as none
+    keep, summary = _usable_labels(con, rec_a, rec_b, source, where, label, y, wa, wcol, weight)
+    w = None
+    if keep is not None and wa is not None:
         sa, sb, y, w = sa[keep], sb[keep], y[keep], wa[keep]
     m = int(y.sum())
-    if m < 2 or len(y) - m < 2:
-        raise NoRowsError(f"label={label!r}: {m} labelled anomal{'y' if m == 1 else 'ies'} and {len(y) - m} normal "
-                          f"row(s) among the {len(y)} compared; judging which version ranks anomalies better needs at "
-                          "least 2 of each (a --where that keeps more labelled rows, or more labels).")
     for t in thresholds:
         for side, value, s in (("a", t.value_a, sa), ("b", t.value_b, sb)):
             if value is not None:
@@ -406,6 +390,90 @@ def _judged(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelReco
                               metrics.auc_pr(sb, y, c=cb), p.diff, p.low, p.high, p.p_value, summary)
 
 
+def _refused(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str, where: str | None,
+             label: object) -> BadInputError:
+    """evaluate's own error for this label (it names the values, the missing column or the query that fixes it), for a
+    label this comparison cannot use; read without scoring a row."""
+    from .labelled import _labelled_scores
+
+    for rec in (rec_a, rec_b):
+        _labelled_scores(con, rec.ref, source, label, where, scored=False)  # type: ignore[arg-type]
+    return BadInputError(f"label={label!r} (CLI: --label) must name a column of {source!r} holding 1 (anomaly) "
+                         "or 0 (normal) in every row compared.")
+
+
+def _usable_labels(con: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str,
+                   where: str | None, label: str, y: np.ndarray, wa: np.ndarray | None, wcol: str | None,
+                   weight: str | None) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Raise where the compared rows' labels ``y`` (and weights ``wa`` of column ``wcol``) cannot judge the versions:
+    a value not 0 / 1, fewer than 2 of a class. Else the rows that count (weight > 0; None without weights) and the
+    weights' summary. Reads labels and weights only: compare_versions calls it before scoring as well."""
+    if not np.isin(y, (0.0, 1.0)).all():  # NaN (a NULL label) included
+        raise _refused(con, rec_a, rec_b, source, where, label)
+    keep, summary = None, None
+    if wcol is not None and wa is not None:
+        weights.check_values(rec_b.ref, source, where, wcol, wa)
+        weights.check_classes(rec_b.ref, wcol, y, wa)
+        summary = weights.summary(wcol, y, wa)
+        keep = wa > 0  # a row of weight 0 counts as none
+        y = y[keep]
+    m = int(y.sum())
+    if m < 2 or len(y) - m < 2:
+        raise NoRowsError(f"label={label!r}: {m} labelled anomal{'y' if m == 1 else 'ies'} and {len(y) - m} normal "
+                          f"row(s) among the {len(y)} compared; judging which version ranks anomalies better needs at "
+                          "least 2 of each (a --where that keeps more labelled rows, or more labels).")
+    return keep, summary
+
+
+def _check_labels_first(con: duckdb.DuckDBPyConnection, cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord,
+                        rec_b: ModelRecord, source: str, where: str | None, label: object,
+                        weight: str | None) -> None:
+    """Raise what ``_judged`` would for a label (and weight) it cannot use, from the label and weight columns alone.
+
+    Why: a label that was missing, not 0 / 1 or of one class was refused only after both versions had scored every
+    row (and then one of them again, for evaluate's message), three scoring passes to say what one read of the label
+    column tells. Every row scores (anomaly_score is never NULL), so the rows compared are the rows read here."""
+    read = _label_values(cur, rec_a, rec_b, source, where, label, weight)
+    if read is None or not isinstance(label, str):
+        raise _refused(con, rec_a, rec_b, source, where, label)
+    _usable_labels(con, rec_a, rec_b, source, where, label, *read, weight)
+
+
+def _label_values(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: ModelRecord, source: str,
+                  where: str | None, label: object,
+                  weight: str | None) -> tuple[np.ndarray, np.ndarray | None, str | None] | None:
+    """``label`` (as a float, NaN for NULL) and ``weight``'s values of the rows compared, and the weight column, as
+    ``_labelled_rows`` reads them but without the scores; None where ``label`` is no usable name or does not read as
+    a number."""
+    if not isinstance(label, str) or not _label_usable(label, rec_a, rec_b):
+        return None
+    wcol = _weight_column(cur, rec_b, source, label, weight)
+    label_read = _label_read(label, wcol)
+    try:
+        rows = cur.execute(f"SELECT {label_read} FROM {source_sql(source)}{where_sql(where or 'true')}").fetchnumpy()
+    except duckdb.Error as e:
+        if is_interrupt(e):
+            raise
+        return None
+    y, *wa = (np.ma.filled(np.ma.asarray(rows[k], dtype=np.float64), np.nan) for k in rows)
+    return y, (wa[0] if wa else None), wcol
+
+
+def _weight_column(cur: duckdb.DuckDBPyConnection, rec_b: ModelRecord, source: str, label: str,
+                   weight: str | None) -> str | None:
+    """The weight column of ``source`` (``weights.check_column``: a missing or unusable one is said here), or None."""
+    if weight is None:
+        return None
+    cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
+    return weights.check_column(rec_b.ref, source, weight, label, [(c, t) for c, t, *_ in cols])
+
+
+def _label_read(label: str, wcol: str | None) -> str:
+    """The SQL reading a row's label (and weight) as numbers."""
+    read = f"CAST({quote_ident(label)} AS DOUBLE) + 0"
+    return read if wcol is None else f"{read}, CAST({quote_ident(wcol)} AS DOUBLE) + 0"
+
+
 def _curve_auc(c: dict[str, np.ndarray], n_pos: int, n_neg: int) -> tuple[float, intervals.AUCInterval]:
     """AUC-ROC and its interval from a version's curve, as ``_inverted_labels`` would work them out."""
     auc = metrics.curve_auc_roc(c, n_pos, n_neg)
@@ -433,18 +501,13 @@ def _labelled_rows(cur: duckdb.DuckDBPyConnection, rec_a: ModelRecord, rec_b: Mo
     score; None where ``label`` is no usable name or does not read as a number."""
     if not isinstance(label, str) or not _label_usable(label, rec_a, rec_b):
         return None
-    wcol = None
-    if weight is not None:  # a missing or unusable weight column is said here, before any row is scored
-        cols = cur.execute(f"DESCRIBE SELECT * FROM {source_sql(source)}").fetchall()
-        wcol = weights.check_column(rec_b.ref, source, weight, label, [(c, t) for c, t, *_ in cols])
+    wcol = _weight_column(cur, rec_b, source, label, weight)
     # Why names of our own: beside a label column named sa or sb, "sa" was that column, and the label was refused
     # as not holding 0 / 1. Why MATERIALIZED: DuckDB moved the IS NOT NULL filter under the scores, so each
     # version scored every row twice, once for the filter and once for the value
     scores = f"{_scores_sql(rec_a, cols_a)} AS __ad_sa, {_scores_sql(rec_b, cols_b)} AS __ad_sb"
-    label_cols, label_read = quote_ident(label), f"CAST({quote_ident(label)} AS DOUBLE) + 0"
-    if wcol is not None:  # each row's weight read with its scores and label
-        label_cols, label_read = (f"{label_cols}, {quote_ident(wcol)}",
-                                  f"{label_read}, CAST({quote_ident(wcol)} AS DOUBLE) + 0")
+    label_cols = quote_ident(label) if wcol is None else f"{quote_ident(label)}, {quote_ident(wcol)}"
+    label_read = _label_read(label, wcol)
     try:
         rows = cur.execute(
             f"WITH s AS MATERIALIZED (SELECT {scores}, {label_cols} FROM {source_sql(source)}"

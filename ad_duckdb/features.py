@@ -1752,10 +1752,16 @@ def fit_specs(
 def transform(X: np.ndarray, specs: Sequence[FeatureSpec]) -> np.ndarray:
     """Raw values to scaled units, exactly as the exported graph does (float64 reference)."""
     out = np.empty(X.shape, dtype=np.float64)
-    for j, s in enumerate(specs):
-        col = np.where(np.isnan(X[:, j]), s.fill, X[:, j])
-        if s.transform == "slog":
-            col = signed_log(col)
-        with np.errstate(over="ignore", invalid="ignore"):
-            out[:, j] = np.clip((col - s.center) / s.scale, -CLIP, CLIP)
+    d = len(specs)
+    # Every column at once, in the arithmetic a column alone took: the constants in the type a Python float takes
+    # beside X (float32 for a float32 model's rows), the signed log on a contiguous copy. Why: one numpy call per
+    # column was half the fixed cost of each 2048-row call with a NULL in it (missing.fill_missing) at 21 columns.
+    dt = np.result_type(X.dtype, 0.0)
+    V = np.where(np.isnan(X[:, :d]), np.array([s.fill for s in specs], dtype=dt), X[:, :d])
+    logged = [j for j, s in enumerate(specs) if s.transform == "slog"]
+    if logged:
+        V[:, logged] = signed_log(V[:, logged])
+    center, scale = np.array([s.center for s in specs], dtype=dt), np.array([s.scale for s in specs], dtype=dt)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out[:, :d] = np.clip((V - center) / scale, -CLIP, CLIP)
     return out

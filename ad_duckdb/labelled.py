@@ -238,13 +238,15 @@ def choose_goals_again(con: duckdb.DuckDBPyConnection, rec: ModelRecord,
 def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, source: str, label: str,
                      where: str | None, tally: list[DriftTally] | None = None, repeats: list[str] | None = None,
                      progress: str | None = None, weight: str | None = None,
-                     weights_read: list[np.ndarray] | None = None) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
+                     weights_read: list[np.ndarray] | None = None, *,
+                     scored: bool = True) -> tuple[LoadedModel, np.ndarray, np.ndarray]:
     """Scores and 0/1 labels of the rows of ``source`` (``model``: a name, or a model not stored yet). ``tally``:
     a list that receives a ``DriftTally`` of the rows labelled 0, for the drift note; ``repeats``: a list that
     receives ``repeatedrows.note`` when rows repeat; ``progress``: the rows scored so far on stderr, as ``score``'s,
     headed by this text and the model (``'evaluating '``: "evaluating tx_ae@1: 65536 rows"). ``weight``: a
     column of ``source`` holding each row's weight, read with the rows (checked by ``weights``) and appended to
-    ``weights_read``."""
+    ``weights_read``. ``scored=False``: the labels' checks alone, no row scored (the scores returned are empty): for
+    a caller that wants evaluate's error for a label before it scores anything (compare --label)."""
     lm = model if isinstance(model, LoadedModel) else registry(con).get(model)
     counted = DriftTally(lm)
     if tally is not None:
@@ -301,11 +303,12 @@ def _labelled_scores(con: duckdb.DuckDBPyConnection, model: str | LoadedModel, s
                 if wcol is not None:  # the weight read last: the rest as without one
                     read_w.append(M[:, -1])
                     M = M[:, :-1]
-                scores.append(lm.scores(M[:, :-1]).astype(np.float64))
                 labels.append(M[:, -1])
-                # the normal rows only: the labelled anomalies are meant to score above the threshold
-                normal = M[:, -1] == 0
-                counted.add(M[normal, :-1], scores[-1][normal])
+                if scored:
+                    scores.append(lm.scores(M[:, :-1]).astype(np.float64))
+                    # the normal rows only: the labelled anomalies are meant to score above the threshold
+                    normal = M[:, -1] == 0
+                    counted.add(M[normal, :-1], scores[-1][normal])
                 bar.advance(len(M))
         finally:
             bar.close()

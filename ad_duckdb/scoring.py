@@ -187,7 +187,7 @@ class LoadedModel:
         parts = self._runs(X, OUTPUT_NAMES, bulk)
         s, fe = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
         if missing and len(X) and np.isnan(X.min()):  # min is NaN iff some value is: cheaper than isnan().any()
-            self._fill_missing(X, s, fe, bulk)
+            self._fill_missing(X, s, fe, bulk, values=False)
         return s, fe
 
     def scores(self, X: np.ndarray, *, bulk: bool = False, missing: bool = True) -> np.ndarray:
@@ -196,11 +196,12 @@ class LoadedModel:
         parts = self._runs(X, _SCORE_ONLY, bulk)
         return parts[0][0] if len(parts) == 1 else np.concatenate([p[0] for p in parts])
 
-    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool) -> np.ndarray:
+    def _fill_missing(self, X: np.ndarray, s: np.ndarray, fe: np.ndarray, bulk: bool, *,
+                      values: bool = True) -> np.ndarray:
         """``missing.fill_missing`` on this model's graph: rescores the rows with NULL / NaN values in ``s`` and
-        ``fe`` in place and returns ``X`` with the values chosen."""
+        ``fe`` in place and returns ``X`` with the values chosen (``values=False``: ``X`` as it is)."""
         return missing.fill_missing(X, s, fe, self.rec.features, self._candidates(),
-                                    lambda trial: self.run(trial, bulk=bulk, missing=False))
+                                    lambda trial: self.run(trial, bulk=bulk, missing=False), values=values)
 
     def as_scored(self, X: np.ndarray) -> np.ndarray:
         """``X`` with each NULL / NaN value set to what scoring chose for it (``_fill_missing``), as a float64 copy:

@@ -10,6 +10,10 @@ ratios from x3.1 to x6.6 between runs of one machine; profiled, the rows with NU
 onnxruntime on the candidates (one 2048-row SQL call: 0.5 ms without NULLs, ~3.2 ms with, ~0.6 ms of it numpy), so
 no change of the code around the search (tried: scaling each batch once, building the trial block without index
 arrays) moved the CPU ratio beyond the noise (new/old x0.96-1.09).
+Later (bench/speed4.py, 2026-12-05): on cardio, whose NULLs spread over 21 columns, the search's model run and numpy
+work per column holding a NULL, not its trial rows, were most of the cost in the SQL functions' 2048-row calls; one
+run per round of every column's values took SQL scoring at 10% / 50% of rows with a NULL from x4.5 / x6.8 to x2.0 /
+x3.5 the NULL-free CPU.
 
     python bench/null_costs.py                        # this tree: 500k synthetic rows, 10_cover (286k x 10)
     python bench/null_costs.py --old e7f4118          # and the same measures of that commit's ad_duckdb, alternated
