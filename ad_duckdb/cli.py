@@ -49,6 +49,7 @@ from . import (
     thresholds,
     trainhold,
     udfs,
+    usageerrors,
 )
 from .addedtop import AddedTop
 from .exceptions import (
@@ -794,7 +795,7 @@ class _QueryWordsCommand(_Command):
         words = [first, *rest] if first is not None else rest
         mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
         if mistyped is not None:  # ignore_unknown_options passed it on as a word
-            raise click.UsageError(f"No such option: {mistyped}", ctx)
+            raise usageerrors.no_such_option(mistyped, ctx)
         if first is None or not (self.any_words or is_query(first)):
             raise click.UsageError(f"Got unexpected extra argument{'s' if len(rest) > 1 else ''} ({' '.join(rest)})",
                                    ctx)
@@ -829,6 +830,8 @@ class _Group(click.Group):
         # into "Aborted!" and exit 1, the code of any other failure; invoke's handling has not begun
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:  # the group's own (--wait x): the Error line first, as for a command's
+            raise usageerrors.leading(e) from e
         except KeyboardInterrupt as e:
             raise _interrupted_starting() from e
 
@@ -838,6 +841,8 @@ class _Group(click.Group):
         shell = pysource.COMMAND_LINE.set(True)
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a command's arguments or options: the Error line first (usageerrors)
+            raise usageerrors.leading(e) from e
         except click.ClickException as e:
             # not one that says what was written already
             if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
@@ -1893,7 +1898,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
             raise click.UsageError(str(e)) from e
     if query is not None and _OPTION_LIKE.fullmatch(query):
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
-        raise click.UsageError(f"No such option: {query}")
+        raise usageerrors.no_such_option(query, click.get_current_context())
     text = sql_file.read() if sql_file is not None else query or ""
     # Why a script without statements is no error: a generator that wrote none (`gen_sql | ad-duckdb sql DB -`) is
     # not a failure, and psql and DuckDB's shell exit 0 on it; a QUERY argument that is empty stays one (an unset

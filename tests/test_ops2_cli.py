@@ -1,0 +1,73 @@
+"""The command line as a scheduler (cron, Airflow) runs it and its log reads it: real `ad-duckdb` processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from ad_duckdb.cli import cli
+
+from conftest import ROOT
+
+AD_DUCKDB = str(Path(sys.executable).parent / "ad-duckdb")
+
+
+def ad_duckdb(*args: str, cwd: str | None = None, env: dict[str, str] | None = None,
+              prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    """The venv's `ad-duckdb` script, run on this checkout."""
+    full = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([*prefix, AD_DUCKDB, *args], capture_output=True, text=True, timeout=300, env=full,
+                          cwd=cwd)
+
+
+def _choice_option(command: click.Command) -> str | None:
+    """The first option of ``command`` taking one of a few words (--format), if any."""
+    return next((max(p.opts, key=len) for p in command.params
+                 if isinstance(p, click.Option) and isinstance(p.type, click.Choice)), None)
+
+
+def _usage_error_lines(p: subprocess.CompletedProcess[str], command: str) -> list[str]:
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stdout == "", p.stdout
+    lines = p.stderr.strip().splitlines()
+    assert lines[0].startswith("Error: "), p.stderr  # the first line a log shows, and the one grep finds
+    assert [ln for ln in lines if "Error" in ln] == lines[:1], p.stderr  # one Error line, with all it says
+    assert lines[1].startswith(f"Usage: ad-duckdb {command}".rstrip()), p.stderr  # then the usage, as the hint
+    assert lines[-1] == f"Try 'ad-duckdb {command} --help' for help.".replace("  ", " "), p.stderr
+    return lines
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_a_usage_error_leads_with_its_error_line_naming_the_fix_for_every_command(command: str) -> None:
+    # Before: click printed "Usage: ad-duckdb train [OPTIONS] DB NAME SOURCE" and "Try 'ad-duckdb train --help' for
+    # help." first and "Error: Missing argument 'DB'." last: a log read by its first line, or grepped for Error,
+    # got the usage without the error, or the error without the command or the fix.
+    missing = _usage_error_lines(ad_duckdb(command), command)
+    arguments = [p.human_readable_name for p in cli.commands[command].params if isinstance(p, click.Argument)]
+    assert missing[0].startswith(f"Error: Missing argument '{arguments[0]}'. ad-duckdb {command} takes "
+                                 f"{arguments[0]}"), missing
+    unknown = _usage_error_lines(ad_duckdb(command, "x.duckdb", "--no-such-option-here"), command)
+    assert unknown[0] == (f"Error: No such option '--no-such-option-here'. 'ad-duckdb {command} --help' lists its "
+                          "options."), unknown
+    option = _choice_option(cli.commands[command])
+    if option is not None:
+        bad = _usage_error_lines(ad_duckdb(command, "x.duckdb", option, "nope"), command)
+        assert bad[0].startswith(f"Error: Invalid value for '{option}': 'nope' is not one of "), bad
+
+
+def test_a_usage_error_of_the_command_itself_leads_with_its_error_line() -> None:
+    p = ad_duckdb("drift", "x.duckdb")
+    lines = _usage_error_lines(p, "")
+    assert lines[0].startswith("Error: No such command 'drift'. The commands: compare, drop, evaluate, "), lines
+    close = _usage_error_lines(ad_duckdb("scroe", "x.duckdb"), "")
+    assert close[0] == "Error: No such command 'scroe'. Did you mean 'score'?", close
+    wait = _usage_error_lines(ad_duckdb("--wait", "soon", "list", "x.duckdb"), "")
+    assert wait[0].startswith("Error: Invalid value for '--wait'"), wait
+    label = _usage_error_lines(ad_duckdb("evaluate", "x.duckdb", "m", "t"), "evaluate")
+    assert label[0] == ("Error: Missing option '--label'. Give it as --label TEXT (Label column: 1 = anomaly, "
+                        "0 = normal)."), label
