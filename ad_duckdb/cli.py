@@ -1559,7 +1559,7 @@ def show(db: str, model: str, out_format: str) -> None:
                        f"on; its source column says {rec.source!r})\n")
         else:
             click.echo(f"retrain with: {call}")
-            if call_note:
+            if call_note and not _NOTES_IGNORED:  # a note as any other: PYTHONWARNINGS=ignore leaves it out
                 click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
@@ -1573,7 +1573,7 @@ def show(db: str, model: str, out_format: str) -> None:
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
                      for t in rec.thresholds])
         for t in rec.thresholds:
-            if (optimistic := training_rows_note(t)) is not None:
+            if (optimistic := training_rows_note(t)) is not None and not _NOTES_IGNORED:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
             if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
                 click.echo(f"threshold {t.name!r} chosen on {t.chosen_on}")
@@ -2775,7 +2775,7 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
-        click.echo(str(rep))
+        click.echo(rep.text(notes=not _NOTES_IGNORED))  # its notes among its figures, unless notes are ignored
         click.echo("")
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
         figures = ("precision", "recall", "f1")

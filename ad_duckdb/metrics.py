@@ -299,6 +299,11 @@ class Report:
         return intervals.newcombe(self.auc_roc, self.anomalies, self.rows - self.anomalies)
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, notes: bool = True) -> str:
+        """What ``print(report)`` shows; ``notes=False``: without the ``note:`` lines (``evaluate`` run with
+        PYTHONWARNINGS=ignore::UserWarning, which leaves every note out)."""
         lo, hi = self.auc_roc_interval
         roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
@@ -311,7 +316,7 @@ class Report:
             f"({self._weighted_text()}{share_text(anomalies / max(rows, 1e-300))})",
             f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
             *self._weights_lines(),
-            *(f"note: {n}" for n in self.notes),
+            *(f"note: {n}" for n in (self.notes if notes else ())),
             "",
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
             f"{'flagged':>9}",

@@ -71,3 +71,52 @@ def test_a_usage_error_of_the_command_itself_leads_with_its_error_line() -> None
     label = _usage_error_lines(ad_duckdb("evaluate", "x.duckdb", "m", "t"), "evaluate")
     assert label[0] == ("Error: Missing option '--label'. Give it as --label TEXT (Label column: 1 = anomaly, "
                         "0 = normal)."), label
+
+
+@pytest.fixture(scope="module")
+def noted_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database whose `show` and `evaluate` have notes: a model trained on a DataFrame (a Python variable),
+    another evaluated on labelled rows with few anomalies, a threshold chosen on them."""
+    import warnings
+
+    import ad_duckdb as ad
+
+    from conftest import FAST, make_transactions
+
+    path = str(tmp_path_factory.mktemp("ops2") / "n.duckdb")
+    con = ad.connect(path)
+    make_transactions(con, n=1500)
+    con.execute("CREATE TABLE lab AS SELECT *, (amount > (SELECT quantile_cont(amount, 0.99) FROM transactions))"
+                "::INTEGER AS label FROM transactions")
+    df = con.sql("SELECT count, amount FROM transactions").df()  # noqa: F841 (read by name, as a replacement scan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ad.train(con, "py_ae", "df", **FAST)
+        ad.train(con, "tx_ae", "transactions", features=["count", "amount"], **FAST)
+        ad.set_threshold(con, "tx_ae", "best", method="max_f1", source="lab", label="label")
+    con.close()
+    return path
+
+
+IGNORE_NOTES = {"PYTHONWARNINGS": "ignore::UserWarning"}
+
+
+@pytest.mark.parametrize("args", [("show", "{db}", "py_ae"), ("evaluate", "{db}", "tx_ae", "lab", "--label", "label")])
+def test_notes_show_and_evaluate_print_with_their_figures_are_left_out_as_every_other_note(noted_db: str,
+                                                                                         args: tuple[str, ...]) -> None:
+    # Before: `show` (the retrain call's note) and `evaluate` (few anomalies, a threshold chosen on these rows) printed
+    # their notes on stdout themselves, so PYTHONWARNINGS=ignore::UserWarning, which README and --help say leaves
+    # every note out, left them in a log that must hold errors alone.
+    argv = [a.format(db=noted_db) for a in args]
+    said = ad_duckdb(*argv, "--quiet") if args[0] == "evaluate" else ad_duckdb(*argv)
+    assert said.returncode == 0, said.stderr
+    notes = [ln for ln in said.stdout.splitlines() if ln.lstrip().startswith("note: ")]
+    assert notes, said.stdout
+    quiet = ad_duckdb(*argv, "--quiet", env=IGNORE_NOTES) if args[0] == "evaluate" else ad_duckdb(*argv, env=IGNORE_NOTES)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "note" not in quiet.stderr, quiet.stderr
+    # the rest, data a script reads, kept as it was
+    assert quiet.stdout.splitlines() == [ln for ln in said.stdout.splitlines() if ln not in notes], quiet.stdout
+    # --format json's notes are fields of the one object: kept, as its other fields
+    as_json = [*argv, "--format", "json"]
+    assert ad_duckdb(*as_json, env=IGNORE_NOTES).stdout == ad_duckdb(*as_json).stdout
