@@ -2777,6 +2777,10 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             return
         click.echo(rep.text(notes=not _NOTES_IGNORED))  # its notes among its figures, unless notes are ignored
         click.echo("")
+        if not rep.table and not rep.anomalies:  # rows labelled normal only (normalonly): no recall to trade
+            click.echo("candidate thresholds: none (no labelled anomaly to trade recall against; each stored "
+                       "threshold's false-alarm rate is above)")
+            return
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
         figures = ("precision", "recall", "f1")
         places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them

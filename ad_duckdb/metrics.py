@@ -305,7 +305,8 @@ class Report:
         """What ``print(report)`` shows; ``notes=False``: without the ``note:`` lines (``evaluate`` run with
         PYTHONWARNINGS=ignore::UserWarning, which leaves every note out)."""
         lo, hi = self.auc_roc_interval
-        roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
+        roc = ("undefined (no labelled anomaly)" if self.rows and not self.anomalies
+               else "undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
         # as wide as the longest name: a name of 14 characters or more (precision90_confident) pushed its row's
         # figures right of the header's
@@ -314,10 +315,19 @@ class Report:
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
             f"({self._weighted_text()}{share_text(anomalies / max(rows, 1e-300))})",
-            f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
+            f"AUC-ROC {roc}   AUC-PR {'undefined' if np.isnan(self.auc_pr) else f'{self.auc_pr:.4f}'}",
             *self._weights_lines(),
             *(f"note: {n}" for n in (self.notes if notes else ())),
             "",
+        ]
+        if self.rows and not self.anomalies:  # rows labelled normal only: their false alarms, the figure they define
+            from . import normalonly
+
+            lines += normalonly.lines(self, w)
+            if self.costs is not None:
+                lines += ["", *self.costs.lines(self.at_thresholds, rows, anomalies, w)]
+            return "\n".join(lines + (["", "plots: " + ", ".join(self.plots)] if self.plots else []))
+        lines += [
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
             f"{'flagged':>9}",
         ]

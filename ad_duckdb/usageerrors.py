@@ -31,9 +31,7 @@ def leading(e: click.UsageError) -> click.UsageError:
     help a bare ``ad-duckdb`` prints) or is one already."""
     if isinstance(e, LeadingUsageError) or type(e).show is not click.UsageError.show:
         return e
-    err = LeadingUsageError(e.format_message() + _fix(e), e.ctx)
-    err.exit_code = e.exit_code
-    return err
+    return LeadingUsageError(e.format_message() + _fix(e), e.ctx)  # exit code 2, as every UsageError's
 
 
 def no_such_option(word: str, ctx: click.Context) -> click.NoSuchOption:

@@ -120,3 +120,60 @@ def test_notes_show_and_evaluate_print_with_their_figures_are_left_out_as_every_
     # --format json's notes are fields of the one object: kept, as its other fields
     as_json = [*argv, "--format", "json"]
     assert ad_duckdb(*as_json, env=IGNORE_NOTES).stdout == ad_duckdb(*as_json).stdout
+
+
+def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_alarm_rate(noted_db: str) -> None:
+    # Before: evaluate on rows all labelled 0 (a day known to be clean, the usual check of a new model before it
+    # pages anyone) failed with exit 1, "none of the 1500 labelled rows is an anomaly", although the figure it is run
+    # for, each threshold's false-alarm rate, is defined there; a nightly job could not record it.
+    import json
+    import math
+
+    import duckdb
+
+    import ad_duckdb as ad
+
+    with duckdb.connect(noted_db) as c:
+        c.execute("CREATE OR REPLACE TABLE clean AS SELECT *, 0 AS label FROM transactions")
+    con = ad.connect(noted_db, read_only=True)
+    try:
+        rep = ad.evaluate(con, "tx_ae", "clean", label="label")
+        flagged, rows = con.execute("SELECT count_if(is_anomaly_at('tx_ae', 'default', count, amount)), count(*) "
+                                    "FROM clean").fetchone()
+    finally:
+        con.close()
+    assert (rep.rows, rep.anomalies) == (1500, 0)
+    m = rep.at_thresholds["default"]
+    assert (m["fp"], m["tn"], m["tp"], m["fn"]) == (flagged, rows - flagged, 0, 0)
+    assert m["false_alarm_rate"] == m["flagged_share"] == flagged / rows
+    assert m["false_alarm_rate_lo"] <= m["false_alarm_rate"] <= m["false_alarm_rate_hi"]
+    assert all(math.isnan(m[k]) for k in ("recall", "f1")) and math.isnan(rep.auc_roc) and math.isnan(rep.auc_pr)
+    assert rep.table == []  # no anomaly to trade recall against: no candidate cut-offs
+    assert any("false-alarm rate" in n and "undefined" in n for n in rep.notes), rep.notes
+
+    table = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet")
+    assert table.returncode == 0, table.stderr
+    out = table.stdout
+    assert "AUC-ROC undefined (no labelled anomaly)" in out, out
+    header = next(ln for ln in out.splitlines() if ln.startswith("threshold "))
+    assert "false-alarm rate" in header and "recall" not in header, out
+    assert "candidate thresholds: none (no labelled anomaly" in out, out
+    row = next(ln for ln in out.splitlines() if ln.startswith("default "))
+    assert f"{flagged}" in row.split() and f"{100 * flagged / rows:.2f}%" in row, row
+
+    as_json = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    d = doc["at_thresholds"]["default"]
+    assert (doc["anomalies"], doc["auc_roc"], doc["auc_pr"], doc["table"]) == (0, None, None, [])
+    assert (d["false_alarm_rate"], d["fp"], d["recall"], d["f1"]) == (flagged / rows, flagged, None, None)
+    assert doc["auc_roc_interval"] == [None, None], doc["auc_roc_interval"]
+
+    costs = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--miss-cost", "400",
+                      "--alarm-cost", "5")
+    assert costs.returncode == 0, costs.stderr  # a false alarm's cost is defined too: no miss to count
+    assert "per row" in costs.stdout, costs.stdout
+    into = ad_duckdb("evaluate", noted_db, "tx_ae", "clean", "--label", "label", "--quiet", "--into", "clean_cuts")
+    assert into.returncode == 0, into.stderr  # was DuckDB's "executemany requires a non-empty list", exit 1
+    with duckdb.connect(noted_db, read_only=True) as c:
+        assert c.execute("SELECT count(*) FROM clean_cuts").fetchone() == (0,)
