@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
@@ -476,15 +477,31 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
     scored, when `score --into` had already written its table and then exited with an error."""
     _subplots(model, (1, 1))  # MissingDependencyError naming the extra
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     # a folder that exists but takes no files (read-only) passed mkdir, and failed only at savefig, after the rows
     # were scored and written: a file made and removed proves it takes them (the error names the folder, not the
     # temporary file's random name)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
+    except PermissionError as e:
+        # one message, no filename: the command line prints it as it is (its path and fix said here)
+        raise type(e)(e.errno, f"cannot write plots to {str(out)!r}{_where(out)}: {e.strerror}; choose a path you may "
+                      "use: give --plots (Python: plots_dir=) a folder you may write, such as an absolute path under "
+                      "/tmp") from e
     except OSError as e:
         raise type(e)(e.errno, e.strerror, str(out)) from e
     return out
+
+
+def _where(out: Path) -> str:
+    """Where a relative plots folder is: the working folder, which a scheduler chooses, not the user."""
+    if out.is_absolute():
+        return ""
+    try:
+        return f" (in the working folder {os.getcwd()})"
+    except OSError:  # the working folder was removed
+        return ""
+
 
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,

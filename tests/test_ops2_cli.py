@@ -177,3 +177,69 @@ def test_evaluate_on_rows_labelled_normal_only_reports_each_threshold_s_false_al
     assert into.returncode == 0, into.stderr  # was DuckDB's "executemany requires a non-empty list", exit 1
     with duckdb.connect(noted_db, read_only=True) as c:
         assert c.execute("SELECT count(*) FROM clean_cuts").fetchone() == (0,)
+
+
+def _read_only_folder(tmp_path: Path) -> tuple[str, tuple[str, ...]]:
+    """A working folder this test's processes cannot write (chmod 555, run through `unshare -U` as root, to whom a
+    chmod is no obstacle: see test_cli_ops' read-only tests), and the prefix that runs them so."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if os.geteuid() != 0:
+        return str(folder), ()
+    ok = subprocess.run(["unshare", "-U", "true"], capture_output=True, timeout=30).returncode == 0
+    assert ok, "tests run as root need `unshare -U` (user namespaces) to see a folder as read-only"
+    return str(folder), ("unshare", "-U")
+
+
+SPILL = ("SET memory_limit = '20MB'; SET threads = 1; "
+         "SELECT count(*) AS n FROM (SELECT md5(range::VARCHAR) AS h FROM range(600000) ORDER BY h)")
+
+
+def test_an_in_memory_query_larger_than_memory_runs_from_a_read_only_working_folder(tmp_path: Path) -> None:
+    # Before: DuckDB spills an in-memory database to ".tmp" in the working folder; a scheduler's working folder
+    # (a read-only image, another user's home) failed the query with "IO Error: Failed to create directory
+    # \".tmp\": Permission denied", naming neither the folder nor a fix. It spills to the system's temporary folder
+    # there now, which DuckDB removes when the connection closes.
+    folder, prefix = _read_only_folder(tmp_path)
+    try:
+        p = ad_duckdb("sql", ":memory:", SPILL, "--format", "csv", cwd=folder, prefix=prefix)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.splitlines()[-1] == "600000", p.stdout
+        assert os.listdir(folder) == []
+    finally:
+        Path(folder).chmod(0o755)
+    # a folder it may write keeps DuckDB's own choice
+    import ad_duckdb as ad
+
+    os.chdir(tmp_path)
+    try:
+        con = ad.connect()
+        assert con.execute("SELECT current_setting('temp_directory')").fetchone() == (".tmp",)
+        con.close()
+    finally:
+        os.chdir(ROOT)
+
+
+def test_plots_to_a_folder_that_cannot_be_created_name_the_working_folder_and_the_option(tmp_path: Path,
+                                                                                          noted_db: str) -> None:
+    # Before: `--plots plots` from a read-only working folder failed with "Permission denied: 'plots'; permission
+    # denied; choose a path you may use, ...": neither where 'plots' was (the scheduler's working folder) nor the
+    # option to change was named.
+    folder, prefix = _read_only_folder(tmp_path)
+    try:
+        for args in (("score", noted_db, "tx_ae", "transactions", "--top", "1"),
+                     ("evaluate", noted_db, "tx_ae", "lab", "--label", "label")):
+            p = ad_duckdb(*args, "--plots", "plots", cwd=folder, prefix=prefix)
+            assert p.returncode == 1, p.stderr
+            err = p.stderr.strip()
+            assert "\n" not in err and err.startswith("Error: "), err
+            assert f"'plots' (in the working folder {folder})" in err, err
+            assert "--plots" in err and "absolute path" in err, err
+            assert "anomaly_score" not in p.stdout, p.stdout  # failed before any row was printed
+        # any other relative path given to a command: the same folder named
+        p = ad_duckdb("export", noted_db, "tx_ae", "tx.onnx", cwd=folder, prefix=prefix)
+        assert p.returncode == 1, p.stderr
+        assert f"'tx.onnx' (in the working folder {folder}); permission denied" in p.stderr, p.stderr
+    finally:
+        Path(folder).chmod(0o755)
