@@ -50,6 +50,7 @@ from . import (
     trainhold,
     udfs,
     usageerrors,
+    workfolder,
 )
 from .addedtop import AddedTop
 from .exceptions import (
@@ -128,18 +129,7 @@ def _os_error_message(e: OSError) -> str:
         parent = path.parent
         hint = (f"the folder {str(parent)!r} does not exist; create it or choose another path" if not parent.is_dir()
                 else "check the path, or choose another one in a folder you can write to")
-    return f"{what}: {str(path)!r}{_in_working_folder(path)}; {hint or 'check the path'}."
-
-
-def _in_working_folder(path: Path) -> str:
-    """Where a relative path is. Why said: a scheduler (cron, Airflow) picks the working folder, not the user, and
-    a read-only one failed `export DB tx_ae tx.onnx` with "Permission denied: 'tx.onnx'" alone."""
-    if path.is_absolute():
-        return ""
-    try:
-        return f" (in the working folder {os.getcwd()})"
-    except OSError:  # the working folder was removed
-        return ""
+    return f"{what}: {str(path)!r}{workfolder.where(path)}; {hint or 'check the path'}."
 
 
 # Exit codes a script can act on (printed by `ad-duckdb --help`). Why more than 1: a nightly job retries a locked

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import textwrap
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, intervals
+from . import costs, intervals, workfolder
 from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
@@ -485,22 +484,12 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
         tempfile.TemporaryFile(dir=out).close()
     except PermissionError as e:
         # one message, no filename: the command line prints it as it is (its path and fix said here)
-        raise type(e)(e.errno, f"cannot write plots to {str(out)!r}{_where(out)}: {e.strerror}; choose a path you may "
-                      "use: give --plots (Python: plots_dir=) a folder you may write, such as an absolute path under "
-                      "/tmp") from e
+        raise type(e)(e.errno, f"cannot write plots to {str(out)!r}{workfolder.where(out)}: {e.strerror}; choose a "
+                      "path you may use: give --plots (Python: plots_dir=) a folder you may write, such as an absolute "
+                      "path under /tmp") from e
     except OSError as e:
         raise type(e)(e.errno, e.strerror, str(out)) from e
     return out
-
-
-def _where(out: Path) -> str:
-    """Where a relative plots folder is: the working folder, which a scheduler chooses, not the user."""
-    if out.is_absolute():
-        return ""
-    try:
-        return f" (in the working folder {os.getcwd()})"
-    except OSError:  # the working folder was removed
-        return ""
 
 
 

@@ -1,7 +1,9 @@
-"""Where an in-memory database spills: DuckDB's default is ``.tmp`` in the working folder, which a scheduler's may
-not take (a read-only image, a service user in another user's folder).
+"""The working folder, which a scheduler (cron, Airflow) picks, not the user, and which may not be writable (a
+read-only image, a service user in another user's folder): nothing is written there unasked, and a relative path
+that fails there names it.
 
-Why only there: elsewhere DuckDB's choice stays (a system temporary folder may be a small tmpfs). Why a new name per
+An in-memory database spills to ``.tmp`` in the working folder by DuckDB's default. Why moved only where that
+folder cannot be written: elsewhere DuckDB's choice stays (a system temporary folder may be a small tmpfs). Why a new name per
 connection: DuckDB removes the folder it created when its database closes, with any other database's files in it.
 """
 
@@ -27,3 +29,14 @@ def in_memory_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
         return config
     folder = Path(tempfile.gettempdir()) / f"ad_duckdb_{os.getpid()}_{secrets.token_hex(4)}.tmp"
     return {**(config or {}), "temp_directory": str(folder)}
+
+
+def where(path: Path) -> str:
+    """`` (in the working folder /srv/jobs)`` for a relative ``path``; "" for an absolute one. Why said: a read-only
+    working folder failed `export DB tx_ae tx.onnx` with "Permission denied: 'tx.onnx'" alone."""
+    if path.is_absolute():
+        return ""
+    try:
+        return f" (in the working folder {os.getcwd()})"
+    except OSError:  # the working folder was removed
+        return ""
