@@ -234,6 +234,11 @@ class Costs:
 
         out += [row(name, value_text(m["value"]), m["fn"], m["fp"], m["cost_per_row"]) for name, m in at.items()]
         b = self.best
+        if not anomalies:  # rows labelled normal only: nothing to miss, so flagging none is cheapest, and no cut is
+            out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))  # min_cost's (it refuses such rows)
+            out.append("(per row: false alarms alone, as no row here is labelled an anomaly to miss; method min_cost "
+                       "needs rows labelled 1 too)")
+            return out
         out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"], b["cost_per_row"]))
         out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))
         # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
