@@ -19,7 +19,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from . import catalognames, interrupts, lockwait, notes, pysource, store, thresholds, trainhold, trainscores
+from . import catalognames, interrupts, lockwait, notes, pysource, store, thresholds, trainhold, trainscores, workfolder
 from .addedtop import AddedTop
 from .connarg import check_connection
 from .drift import DriftTally
@@ -185,8 +185,12 @@ def _connect(database: str, read_only: bool, check_order: bool | None,
     """``connect`` once; a file another process holds raises DatabaseLockedError."""
     on_disk = database not in ("", ":memory:") and not database.startswith(":memory:")
     try:
-        con = _connect_again(database, read_only, kwargs) if on_disk else duckdb.connect(database, read_only=read_only,
-                                                                                          **kwargs)
+        if on_disk:
+            con = _connect_again(database, read_only, kwargs)
+        else:
+            # a named one (":memory:shared") is one database for every connection of that name: its config is kept
+            spill = workfolder.in_memory_config(kwargs.get("config")) if database in ("", ":memory:") else None
+            con = duckdb.connect(database, read_only=read_only, **({**kwargs, "config": spill} if spill else kwargs))
     except duckdb.CatalogException as e:
         if on_disk and "in-memory" in str(e):
             raise _not_a_database(database) from e

@@ -50,6 +50,8 @@ from . import (
     thresholds,
     trainhold,
     udfs,
+    usageerrors,
+    workfolder,
 )
 from .addedtop import AddedTop
 from .exceptions import (
@@ -128,7 +130,7 @@ def _os_error_message(e: OSError) -> str:
         parent = path.parent
         hint = (f"the folder {str(parent)!r} does not exist; create it or choose another path" if not parent.is_dir()
                 else "check the path, or choose another one in a folder you can write to")
-    return f"{what}: {str(path)!r}; {hint or 'check the path'}."
+    return f"{what}: {str(path)!r}{workfolder.where(path)}; {hint or 'check the path'}."
 
 
 # Exit codes a script can act on (printed by `ad-duckdb --help`). Why more than 1: a nightly job retries a locked
@@ -795,7 +797,7 @@ class _QueryWordsCommand(_Command):
         words = [first, *rest] if first is not None else rest
         mistyped = next((w for w in words if _OPTION_LIKE.fullmatch(w)), None)
         if mistyped is not None:  # ignore_unknown_options passed it on as a word
-            raise click.UsageError(f"No such option: {mistyped}", ctx)
+            raise usageerrors.no_such_option(mistyped, ctx)
         if first is None or not (self.any_words or is_query(first)):
             raise click.UsageError(f"Got unexpected extra argument{'s' if len(rest) > 1 else ''} ({' '.join(rest)})",
                                    ctx)
@@ -830,6 +832,8 @@ class _Group(click.Group):
         # into "Aborted!" and exit 1, the code of any other failure; invoke's handling has not begun
         try:
             return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:  # the group's own (--wait x): the Error line first, as for a command's
+            raise usageerrors.leading(e) from e
         except KeyboardInterrupt as e:
             raise _interrupted_starting() from e
 
@@ -839,6 +843,8 @@ class _Group(click.Group):
         shell = pysource.COMMAND_LINE.set(True)
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:  # a command's arguments or options: the Error line first (usageerrors)
+            raise usageerrors.leading(e) from e
         except click.ClickException as e:
             # not one that says what was written already
             if is_interrupt(e) and e.exit_code not in (EXIT_INTERRUPTED, EXIT_TERMINATED):
@@ -1558,7 +1564,7 @@ def show(db: str, model: str, out_format: str) -> None:
                        f"on; its source column says {rec.source!r})\n")
         else:
             click.echo(f"retrain with: {call}")
-            if call_note:
+            if call_note and not _NOTES_IGNORED:  # a note as any other: PYTHONWARNINGS=ignore leaves it out
                 click.echo(f"  note: {call_note}")
             click.echo("  (the same rows in the same order, with these library versions, store the same sha256 and "
                        "training thresholds)\n")
@@ -1572,7 +1578,7 @@ def show(db: str, model: str, out_format: str) -> None:
                     [(t.name, t.value, _method_text(t), t.precision, t.recall, t.f1, t.flagged_share, t.chosen_on)
                      for t in rec.thresholds])
         for t in rec.thresholds:
-            if (optimistic := training_rows_note(t)) is not None:
+            if (optimistic := training_rows_note(t)) is not None and not _NOTES_IGNORED:
                 click.echo(f"note: threshold {t.name!r}: {optimistic}")
             if t.method == alarmrate.METHOD:  # its statement (rows, period, rate achieved) is cut off in the table
                 click.echo(f"threshold {t.name!r} chosen on {t.chosen_on}")
@@ -1897,7 +1903,7 @@ def sql(db: str, query: str | None, sql_file: IO[str] | None, out_format: str, w
             raise click.UsageError(str(e)) from e
     if query is not None and _OPTION_LIKE.fullmatch(query):
         # ignore_unknown_options would otherwise run a mistyped option as SQL.
-        raise click.UsageError(f"No such option: {query}")
+        raise usageerrors.no_such_option(query, click.get_current_context())
     text = sql_file.read() if sql_file is not None else query or ""
     # Why a script without statements is no error: a generator that wrote none (`gen_sql | ad-duckdb sql DB -`) is
     # not a failure, and psql and DuckDB's shell exit 0 on it; a QUERY argument that is empty stays one (an unset
@@ -2774,8 +2780,12 @@ def evaluate(db: str, model: str, source: str, label: str, where: str | None, pl
             for path in rep.plots:
                 click.echo(f"plot: {path}", err=True)
             return
-        click.echo(str(rep))
+        click.echo(rep.text(notes=not _NOTES_IGNORED))  # its notes among its figures, unless notes are ignored
         click.echo("")
+        if not rep.table and not rep.anomalies:  # rows labelled normal only (normalonly): no recall to trade
+            click.echo("candidate thresholds: none (no labelled anomaly to trade recall against; each stored "
+                       "threshold's false-alarm rate is above)")
+            return
         click.echo("candidate thresholds (score cut-offs; store one with `ad-duckdb threshold ... --method manual --value V`):")
         figures = ("precision", "recall", "f1")
         places = {k: _decimals([r[k] for r in rep.table], 3) for k in figures}  # 3: as the report above prints them

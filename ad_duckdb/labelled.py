@@ -16,7 +16,19 @@ from typing import Any, TypeGuard
 import duckdb
 import numpy as np
 
-from . import alarmrate, costs, interrupts, intervals, notes, pysource, repeatedrows, store, thresholds, weights
+from . import (
+    alarmrate,
+    costs,
+    interrupts,
+    intervals,
+    normalonly,
+    notes,
+    pysource,
+    repeatedrows,
+    store,
+    thresholds,
+    weights,
+)
 from .connarg import check_connection
 from .drift import DriftTally
 from .exceptions import (
@@ -662,6 +674,10 @@ def evaluate(
     text in single quotes (``"split = 'test'"``): rows the model was not trained on, for figures that are not
     optimistic.
 
+    Rows all labelled 0 (known to be normal) give each threshold's false-alarm rate
+    (``report.at_thresholds[name]['false_alarm_rate']``, with ``_lo`` and ``_hi``, its Wilson 95% interval); recall,
+    F1 and both AUCs are NaN there, and ``report.table`` is empty (``normalonly``).
+
     Returns an ``ad_duckdb.metrics.Report`` (``print(report)`` shows the table; ``report.auc_roc``,
     ``report.auc_roc_interval``, ``report.auc_pr``, ``report.at_thresholds[name]['precision']``, and
     ``report.table``, the candidate thresholds: ``pd.DataFrame(report.table)``; ``report.pr_curve()`` and
@@ -721,18 +737,15 @@ def evaluate(
         if w is not None:
             summary = weights.summary(weight, y, w)  # type: ignore[arg-type]
             s, y, w = s[w > 0], y[w > 0], w[w > 0]  # a row of weight 0 counts as none, in the notes too
-        if len(y) and set(np.unique(y).tolist()) == {0}:
-            # rows known to be normal answer one question, the false-alarm rate, which scoring them gives
-            call = ", ".join(sql_name(f) for f in lm.feature_names)
-            raise BadInputError(
-                f"evaluate {lm.ref!r}: none of the {len(y)} labelled rows is an anomaly (label 1), so recall and precision "
-                "are undefined; check the label column and the filter (label=, where=; CLI: --label, --where). If these "
-                "rows are known to be normal, the share each threshold flags is its false-alarm rate: "
-                f"SELECT avg(is_anomaly_at({quote_literal(model)}, 'default', {call})::INTEGER) AS false_alarm_rate "
-                f"FROM {source_sql(source)}{f' WHERE ({strip_sql_ends(where)})' if where else ''} (ad-duckdb sql DB \"...\"; "
-                "other thresholds by name).")
-        thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
-        rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
+        # rows known to be normal answer one question, each threshold's false-alarm rate (normalonly)
+        normal_only = len(y) > 0 and set(np.unique(y).tolist()) == {0}
+        if normal_only:
+            rep = normalonly.report(lm, s, w, share)
+            if w is not None:
+                rep.keep_weights(summary)
+        else:
+            thresholds.check_labels(s, y, f"evaluate {lm.ref!r}")
+            rep = _report(lm, s, y, share) if w is None else _weighted_report(lm, s, y, w, summary, share)
         at, auc, table = rep.at_thresholds, rep.auc_roc, rep.table
         marked = dict(lm.thresholds)
         if prices is not None:
@@ -742,11 +755,13 @@ def evaluate(
         if rep.anomalies == rep.rows:
             rep.notes.append("No row here is labelled normal (0), so every threshold's precision is 1 and AUC-ROC and "
                              "AUC-PR say nothing; the recall figures hold. Add normal rows (label 0) to judge precision.")
+        if normal_only:
+            rep.notes.append(normalonly.NOTE)
         rep.notes += repeats
-        inverted = _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
+        inverted = None if normal_only else _inverted_labels(lm, label, s, y, auc, rep.auc_roc_ci)
         if inverted:
             rep.notes.append(inverted)
-        few = _few_anomalies(rep.anomalies, rep.weights)
+        few = None if normal_only else _few_anomalies(rep.anomalies, rep.weights)
         if few:
             rep.notes.append(few)
         # the rows without the source: the report is about them, and a source spelled two ways gives the same notes
@@ -786,10 +801,12 @@ def evaluate(
                         f"CREATE OR REPLACE TABLE {table_sql(into)} (model VARCHAR, threshold DOUBLE, precision DOUBLE, "
                         "recall DOUBLE, f1 DOUBLE, flagged_share DOUBLE)"
                     )
-                    cur.executemany(
-                        f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
-                        [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]] for r in table],
-                    )
+                    if table:  # none of rows labelled normal only; DuckDB's executemany refuses an empty list
+                        cur.executemany(
+                            f"INSERT INTO {table_sql(into)} VALUES (?, ?, ?, ?, ?, ?)",
+                            [[lm.ref, r["threshold"], r["precision"], r["recall"], r["f1"], r["flagged_share"]]
+                             for r in table],
+                        )
             finally:
                 cur.close()
         return rep

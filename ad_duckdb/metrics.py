@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import costs, intervals
+from . import costs, intervals, workfolder
 from .plottext import drawable, wrapped
 from .savefile import write_whole
 from .sqltext import cut
@@ -234,6 +234,11 @@ class Costs:
 
         out += [row(name, value_text(m["value"]), m["fn"], m["fp"], m["cost_per_row"]) for name, m in at.items()]
         b = self.best
+        if not anomalies:  # rows labelled normal only: nothing to miss, so flagging none is cheapest, and no cut is
+            out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))  # min_cost's (it refuses such rows)
+            out.append("(per row: false alarms alone, as no row here is labelled an anomaly to miss; method min_cost "
+                       "needs rows labelled 1 too)")
+            return out
         out.append(row("(lowest cost)", value_text(b["value"]), b["missed"], b["alarms"], b["cost_per_row"]))
         out.append(row("(flag no row)", "-", anomalies, 0, self.flag_none))
         # Why said: labelled rows are often richer in anomalies than the traffic a threshold will see
@@ -299,8 +304,14 @@ class Report:
         return intervals.newcombe(self.auc_roc, self.anomalies, self.rows - self.anomalies)
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, notes: bool = True) -> str:
+        """What ``print(report)`` shows; ``notes=False``: without the ``note:`` lines (``evaluate`` run with
+        PYTHONWARNINGS=ignore::UserWarning, which leaves every note out)."""
         lo, hi = self.auc_roc_interval
-        roc = ("undefined (no normal rows)" if np.isnan(self.auc_roc)
+        roc = ("undefined (no labelled anomaly)" if self.rows and not self.anomalies
+               else "undefined (no normal rows)" if np.isnan(self.auc_roc)
                else f"{self.auc_roc:.4f} (95% interval {lo:.3f}-{hi:.3f})")
         # as wide as the longest name: a name of 14 characters or more (precision90_confident) pushed its row's
         # figures right of the header's
@@ -309,10 +320,19 @@ class Report:
         lines = [
             f"model {self.model}: {self.rows} rows, {self.anomalies} labelled {'anomaly' if self.anomalies == 1 else 'anomalies'} "
             f"({self._weighted_text()}{share_text(anomalies / max(rows, 1e-300))})",
-            f"AUC-ROC {roc}   AUC-PR {self.auc_pr:.4f}",
+            f"AUC-ROC {roc}   AUC-PR {'undefined' if np.isnan(self.auc_pr) else f'{self.auc_pr:.4f}'}",
             *self._weights_lines(),
-            *(f"note: {n}" for n in self.notes),
+            *(f"note: {n}" for n in (self.notes if notes else ())),
             "",
+        ]
+        if self.rows and not self.anomalies:  # rows labelled normal only: their false alarms, the figure they define
+            from . import normalonly
+
+            lines += normalonly.lines(self, w)
+            if self.costs is not None:
+                lines += ["", *self.costs.lines(self.at_thresholds, rows, anomalies, w)]
+            return "\n".join(lines + (["", "plots: " + ", ".join(self.plots)] if self.plots else []))
+        lines += [
             f"{'threshold':<{w}}{'value':>12}{'precision':>11}{'(95%)':>13}{'recall':>9}{'(95%)':>13}{'F1':>8}"
             f"{'flagged':>9}",
         ]
@@ -461,15 +481,21 @@ def plots_folder(out_dir: str | Path, model: str) -> Path:
     scored, when `score --into` had already written its table and then exited with an error."""
     _subplots(model, (1, 1))  # MissingDependencyError naming the extra
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     # a folder that exists but takes no files (read-only) passed mkdir, and failed only at savefig, after the rows
     # were scored and written: a file made and removed proves it takes them (the error names the folder, not the
     # temporary file's random name)
     try:
+        out.mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=out).close()
+    except PermissionError as e:
+        # one message, no filename: the command line prints it as it is (its path and fix said here)
+        raise type(e)(e.errno, f"cannot write plots to {str(out)!r}{workfolder.where(out)}: {e.strerror}; choose a "
+                      "path you may use: give --plots (Python: plots_dir=) a folder you may write, such as an absolute "
+                      "path under /tmp") from e
     except OSError as e:
         raise type(e)(e.errno, e.strerror, str(out)) from e
     return out
+
 
 
 def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str,

@@ -673,7 +673,7 @@ def test_sql_runs_a_file_and_prints_every_result(model_db: str, tmp_path: Path) 
     arrays = run("sql", model_db, "--file", str(f), "--format", "json")
     assert arrays.count("[") == 2 and '"top_id": 9001' in arrays
     assert "ok" in run("sql", model_db, "SET threads = 2")
-    assert "No such option: --formt" in run("sql", model_db, "--formt", ok=False)
+    assert "No such option '--formt'" in run("sql", model_db, "--formt", ok=False)
     assert "no SQL statement to run (standard input is empty" in run("sql", model_db)  # as psql: exit 0
     assert "not both" in run("sql", model_db, "SELECT 1", "--file", str(f), ok=False)
     # a script piped in, as duckdb, psql and sqlite3 take one (a real pipe: not a terminal)
@@ -2717,7 +2717,7 @@ def test_sql_with_the_query_unquoted_says_to_quote_it(model_db: str, tmp_path: P
         assert "Error" not in run(*shlex.split(fix)[1:])
     # an option mistyped after the query is still called an unknown option, not a query to quote
     res = CliRunner().invoke(cli, ["sql", model_db, "SELECT 1", "--formt", "csv"], catch_exceptions=False)
-    assert res.exit_code == 2 and "No such option: --formt" in res.output, res.output
+    assert res.exit_code == 2 and "No such option '--formt'" in res.output, res.output
 
 
 def test_sql_with_a_star_the_shell_expanded_says_so(model_db: str, tmp_path: Path) -> None:

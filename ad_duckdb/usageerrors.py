@@ -1,0 +1,61 @@
+"""Wrong arguments or options (exit code 2) said as the command's other errors are: the ``Error: ...`` line first.
+
+Why: click prints a usage error as ``Usage: ...`` and ``Try '... --help'`` lines, then ``Error: ...``. A scheduler's
+log read by its first line, or grepped for ``Error``, showed the usage line alone, or the error without the command
+it was about; every other failure of ``ad-duckdb`` is one ``Error:`` line first. Here the error leads, saying what
+to fix, and the usage follows as the hint.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import click
+
+
+class LeadingUsageError(click.UsageError):
+    """A ``click.UsageError`` shown as ``Error: ...`` (with the fix), then the usage and the ``--help`` hint."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        color = self.ctx.color if self.ctx is not None else None
+        lines = [f"Error: {self.format_message()}"]
+        if self.ctx is not None:
+            lines.append(self.ctx.get_usage())
+            if self.ctx.command.get_help_option(self.ctx) is not None:
+                lines.append(f"Try '{self.ctx.command_path} --help' for help.")
+        click.echo("\n".join(lines), file=file, err=file is None, color=color)
+
+
+def leading(e: click.UsageError) -> click.UsageError:
+    """``e`` as a ``LeadingUsageError`` whose message says the fix; ``e`` itself when it is shown otherwise (the
+    help a bare ``ad-duckdb`` prints) or is one already."""
+    if isinstance(e, LeadingUsageError) or type(e).show is not click.UsageError.show:
+        return e
+    return LeadingUsageError(e.format_message() + _fix(e), e.ctx)  # exit code 2, as every UsageError's
+
+
+def no_such_option(word: str, ctx: click.Context) -> click.NoSuchOption:
+    """click's own error for an option ``ctx``'s command lacks (with the close ones: "Did you mean --format?"), for a
+    word that reached the command as an argument (``ignore_unknown_options``)."""
+    known = [o for p in ctx.command.get_params(ctx) if isinstance(p, click.Option) for o in (*p.opts, *p.secondary_opts)]
+    return click.NoSuchOption(word, possibilities=known, ctx=ctx)
+
+
+def _fix(e: click.UsageError) -> str:
+    """What to do, where click's message says only what is wrong."""
+    ctx = e.ctx
+    if ctx is None:
+        return ""
+    command = ctx.command_path
+    if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Argument):
+        wanted = " ".join(p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]")
+        return f" {command} takes {wanted}, in that order."
+    if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Option):
+        said = f" ({e.param.help.rstrip('.')})" if e.param.help else ""
+        return f" Give it as {max(e.param.opts, key=len)} {e.param.make_metavar(ctx)}{said}."
+    if isinstance(e, click.NoSuchOption) and not e.possibilities:
+        return f" '{command} --help' lists its options."
+    if isinstance(ctx.command, click.Group) and e.message.startswith("No such command") and "Did you mean" not in \
+            e.format_message():
+        return f" The commands: {', '.join(ctx.command.list_commands(ctx))}."
+    return ""
