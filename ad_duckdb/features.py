@@ -20,6 +20,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,6 +47,7 @@ from .sqltext import (
     py_text,
     quote_ident,
     quote_literal,
+    shell_word,
     source_sql,
     sql_name,
     sql_tokens,
@@ -819,8 +821,6 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
 
 def cli_feature_flags(names: Sequence[str]) -> str:
     """``-f a -f 'b c'``: the command-line options that name these features (quoted for a shell)."""
-    import shlex
-
     return " ".join(f"-f {shlex.quote(n)}" for n in names)
 
 
@@ -1146,12 +1146,15 @@ def default_features(
         # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
         # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
         n = labels[0]
+        # Why quoted: a label named "Is Fraud?" was offered as where="Is Fraud? = 0", a syntax error, and as
+        # --label Is Fraud?, two words to a shell
+        normal = f"{sql_name(n)} = 0"
         notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
-            f"answer, and evaluate(label={n!r}) (CLI: --label {n}) refuses it. If it is the label, train on the normal "
-            f"rows (where=\"{n} = 0\", CLI: --where \"{n} = 0\"; that leaves it out) or name the features (CLI: -f "
-            "COLUMN, once per column).",
+            f"answer, and evaluate(label={n!r}) (CLI: --label {shlex.quote(n)}) refuses it. If it is the label, train "
+            f"on the normal rows (where={py_text(normal)}, CLI: --where {shell_word(normal)}; that leaves it out) or "
+            "name the features (CLI: -f COLUMN, once per column).",
         )
     if parts:
         example = [parts[0][0], *(n for n, _ in kept)]

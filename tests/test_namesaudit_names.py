@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,5 +76,28 @@ def test_the_cli_scores_a_schema_qualified_table_with_an_umlaut(german: str) -> 
     try:
         assert con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE table_name LIKE 'Scores%'"
                            ).fetchall() == [("Vertrieb", "Scores_Ü")]
+    finally:
+        con.close()
+
+
+def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(tmp_path: Path) -> None:
+    """A label named "Is Fraud?" was suggested as where="Is Fraud? = 0" (CLI: --where "Is Fraud? = 0", --label Is
+    Fraud?): a syntax error in SQL and two words in a shell. The filter quotes the name; the CLI words are quoted."""
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute('CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, '
+                    '(range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(600)')
+        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        note = next(str(w.message) for w in got if "named like a label" in str(w.message))
+        assert "evaluate(label='Is Fraud?') (CLI: --label 'Is Fraud?')" in note
+        assert """where='"Is Fraud?" = 0'""" in note
+        # the CLI words, read as a shell reads them, are one --where and one --label of the right text
+        cli_where = note.split("CLI: --where ", 1)[1].split("; that leaves", 1)[0]
+        assert shlex.split(cli_where) == ['"Is Fraud?" = 0']
+        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="holds at one value"):
+            info = ad_duckdb.train(con, "m2", "t", where=shlex.split(cli_where)[0], **FAST)
+        assert info.features == ["a", "b"]
     finally:
         con.close()
