@@ -101,3 +101,20 @@ def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(tmp_p
         assert info.features == ["a", "b"]
     finally:
         con.close()
+
+
+def test_explain_lines_up_the_shares_of_a_wide_character_column_name(german: str) -> None:
+    """A column named 数量 (two terminal columns a character) was padded by characters: its share and bar stood two
+    columns right of every other column's."""
+    from ad_duckdb.textwidth import width
+
+    res = CliRunner().invoke(cli, ["train", german, "vk", "Vertrieb.Verkäufe", "-f", "Betrag €", "-f", "数量",
+                                   "--quiet", "--epochs", "2"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(cli, ["explain", german, "vk", "Vertrieb.Verkäufe", "--where", "数量 > 0", "--limit",
+                                   "1"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith(("  Betrag €", "  数量"))]
+    assert len(lines) == 2, res.output
+    # the share ends at the same terminal column on both lines
+    assert len({width(ln[:ln.index("%") + 1]) for ln in lines}) == 1, lines
