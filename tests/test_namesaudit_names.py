@@ -118,3 +118,23 @@ def test_explain_lines_up_the_shares_of_a_wide_character_column_name(german: str
     assert len(lines) == 2, res.output
     # the share ends at the same terminal column on both lines
     assert len({width(ln[:ln.index("%") + 1]) for ln in lines}) == 1, lines
+
+
+def test_evaluate_notes_quote_the_threshold_names_they_list(tmp_path: Path) -> None:
+    """Threshold names are free text: 'w f1' and 'a, b' were listed bare ("Threshold(s) a, b, w f1 were chosen"),
+    which read as three or four thresholds."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute('CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE + 40 * (range % 40 = 0)::INTEGER AS a, '
+                    '(range * 7 % 13)::DOUBLE AS b, (range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(1200)')
+        ad_duckdb.train(con, "m", "t", features=["a", "b"], where='"Is Fraud?" = 0 AND id < 600', **FAST)
+        for name in ("w f1", "a, b"):
+            ad_duckdb.set_threshold(con, "m", name, "max_f1", source="t", label="Is Fraud?", where="id >= 600")
+        ad_duckdb.set_threshold(con, "m", "all rows", "max_f1", source="t", label="Is Fraud?")
+        rep = ad_duckdb.evaluate(con, "m", "t", label="Is Fraud?", where="id >= 600")
+        same = next(n for n in rep.notes if "were chosen on these same labelled rows" in n)
+        assert same.startswith("Threshold(s) 'a, b', 'w f1' were chosen"), same
+        shared = next(n for n in rep.notes if "include rows here" in n)
+        assert "include rows here: 'all rows' (all 600 of them): " in shared, shared
+    finally:
+        con.close()
