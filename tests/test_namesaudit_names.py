@@ -138,3 +138,21 @@ def test_evaluate_notes_quote_the_threshold_names_they_list(tmp_path: Path) -> N
         assert "include rows here: 'all rows' (all 600 of them): " in shared, shared
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("name, suggested", [("Modèle_ä", "Modele_a"), ("Betrüger-Konto", "Betruger-Konto"),
+                                             ("Größe 2", "Grosse_2"), ("数量", "tx_ae")])
+def test_a_model_name_with_non_ascii_letters_is_told_which_and_offered_one_that_works(name: str, suggested: str,
+                                                                                       tmp_path: Path) -> None:
+    """'Modèle_ä' was refused with "use letters, ...": è and ä are letters, so the message read as wrong. It names
+    the characters that are not allowed and offers the name spelt in ASCII, which trains."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+        with pytest.raises(ad_duckdb.OptionError) as e:
+            ad_duckdb.train(con, name, "t", **FAST)
+        msg = str(e.value)
+        assert "ASCII" in msg and f"e.g. {suggested!r}" in msg, msg
+        assert ad_duckdb.train(con, suggested, "t", **FAST).name == suggested
+    finally:
+        con.close()
