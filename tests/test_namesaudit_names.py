@@ -156,3 +156,18 @@ def test_a_model_name_with_non_ascii_letters_is_told_which_and_offered_one_that_
         assert ad_duckdb.train(con, suggested, "t", **FAST).name == suggested
     finally:
         con.close()
+
+
+def test_dot_commands_take_a_quoted_schema_qualified_name(german: str) -> None:
+    """.schema "Sales Data"."Tx Table" (a name as a statement writes it) said "no table or view matches": the outer
+    quotes were taken off and the inner ones kept, so the pattern was 'Sales Data"."Tx Table'."""
+    con = duckdb.connect(german)
+    con.execute('CREATE SCHEMA "Sales Data"; CREATE TABLE "Sales Data"."Tx Table" ("Betrag €" DOUBLE)')
+    con.close()
+    res = CliRunner().invoke(cli, ["sql", german], input='.schema "Sales Data"."Tx Table"\n.tables "Sales Data".'
+                             '"Tx%"\n.schema Vertrieb.Verkäufe\n', catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "no table or view matches" not in res.output, res.output
+    assert 'CREATE TABLE "Sales Data"."Tx Table"("Betrag €" DOUBLE);' in res.output, res.output
+    assert "Sales Data.Tx Table  table" in res.output, res.output
+    assert "CREATE TABLE Vertrieb.Verkäufe(" in res.output or 'CREATE TABLE Vertrieb."Verkäufe"(' in res.output
