@@ -12,7 +12,7 @@ from contextvars import ContextVar
 import duckdb
 
 from .attachfiles import option_hint
-from .sqltext import name_parts, sql_name
+from .sqltext import name_parts, quote_ident, sql_name
 
 _SHOWN = 20  # names listed at most; a warehouse may hold hundreds
 
@@ -92,3 +92,38 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
     if table.lower() in {t.lower() for t in tables_of(db, schema)}:
         return None
     return f"{db}.{schema} has no table or view {table!r} (its tables and views: {_listed(tables_of(db, schema))})"
+
+
+def quoting_fix(cur: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """The fix for a dotted name whose bare part needs double quotes (``lake-2024 €."Raw Zone".tx``, a database that
+    ``--attach 'lake-2024 €.duckdb'`` attached as "lake-2024 €"), when quoting it names a table that is there; None
+    otherwise. Why: read whole as one name, DuckDB's message offered "Did you mean pg_namespace?"."""
+    parts = _dotted_parts(source.strip())
+    if name_parts(source) is not None or parts is None or not 2 <= len(parts) <= 3:
+        return None
+    fixed = ".".join(p if p.startswith('"') or name_parts(p) == [p] else quote_ident(p) for p in parts)
+    if name_parts(fixed) is None:
+        return None
+    try:
+        cur.execute(f"SELECT 1 FROM {fixed} LIMIT 0")
+    except duckdb.Error:
+        return None
+    bare = [p for p in parts if not p.startswith('"') and name_parts(p) != [p]]
+    return (f"SQL takes a name part holding a space, '-' or another character that is not a letter, digit or '_' in "
+            f"double quotes ({', '.join(map(repr, bare))} here): write it {fixed}")
+
+
+def _dotted_parts(s: str) -> list[str] | None:
+    """``s`` cut at its dots outside double quotes, each part stripped of spaces; None if a quote is left open or a
+    part is empty."""
+    parts, part, quoted = [], "", False
+    for c in s:
+        if c == '"':
+            quoted = not quoted  # a doubled quote inside a quoted part turns it off and on again
+        if c == "." and not quoted:
+            parts.append(part.strip())
+            part = ""
+        else:
+            part += c
+    parts.append(part.strip())
+    return None if quoted or not all(parts) else parts

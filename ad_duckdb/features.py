@@ -31,7 +31,7 @@ import numpy as np
 
 from . import jsonvalues, notes
 from .callerview import check_same_tables, temp_behind_views, temp_refs
-from .catalognames import missing_part
+from .catalognames import missing_part, quoting_fix
 from .exceptions import (
     BadInputError,
     ConstantColumnsError,
@@ -200,7 +200,8 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                 f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
                 "or a SELECT query."
             ) from e
-        gap = missing_part(cur, name, shell) if isinstance(e, duckdb.CatalogException) else None  # type: ignore[arg-type]
+        gap = (missing_part(cur, name, shell) or quoting_fix(cur, name)  # type: ignore[arg-type]
+               if isinstance(e, duckdb.CatalogException) else None)
         if gap:  # schema.table or db.schema.table: the part that is not there, and what is
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run

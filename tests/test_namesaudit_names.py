@@ -171,3 +171,21 @@ def test_dot_commands_take_a_quoted_schema_qualified_name(german: str) -> None:
     assert 'CREATE TABLE "Sales Data"."Tx Table"("Betrag €" DOUBLE);' in res.output, res.output
     assert "Sales Data.Tx Table  table" in res.output, res.output
     assert "CREATE TABLE Vertrieb.Verkäufe(" in res.output or 'CREATE TABLE Vertrieb."Verkäufe"(' in res.output
+
+
+def test_a_source_naming_an_attached_database_that_needs_quotes_is_shown_quoted(german: str, tmp_path: Path) -> None:
+    """--attach 'lake-2024 €.duckdb' attaches it as "lake-2024 €"; the source lake-2024 €."Raw Zone".tx was told
+    'Table ... does not exist! Did you mean "pg_namespace"?'. The error now gives the name with that part quoted,
+    which reads the table."""
+    lake = tmp_path / "lake-2024 €.duckdb"
+    con = duckdb.connect(str(lake))
+    con.execute('CREATE SCHEMA "Raw Zone"; CREATE TABLE "Raw Zone".tx AS SELECT range::DOUBLE AS a FROM range(300)')
+    con.close()
+    res = CliRunner().invoke(cli, ["train", german, "m", 'lake-2024 €."Raw Zone".tx', "--attach", str(lake),
+                                   "--quiet", "--epochs", "2"], catch_exceptions=False)
+    assert res.exit_code == 6, res.output
+    assert '''write it "lake-2024 €"."Raw Zone".tx''' in res.output, res.output
+    assert "pg_namespace" not in res.output
+    res = CliRunner().invoke(cli, ["train", german, "m", '"lake-2024 €"."Raw Zone".tx', "--attach", str(lake),
+                                   "--quiet", "--epochs", "2"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
