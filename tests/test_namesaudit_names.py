@@ -189,3 +189,38 @@ def test_a_source_naming_an_attached_database_that_needs_quotes_is_shown_quoted(
     res = CliRunner().invoke(cli, ["train", german, "m", '"lake-2024 €"."Raw Zone".tx', "--attach", str(lake),
                                    "--quiet", "--epochs", "2"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
+
+
+def test_into_a_schema_named_with_a_space_written_bare_is_refused_with_both_readings(tmp_path: Path) -> None:
+    """score --into 'Sales Data.Scores' (schema "Sales Data" exists) wrote a table named "Sales Data.Scores" in the
+    main schema and said "wrote 2000 scored rows to Sales Data.Scores". DuckDB itself refuses that text as a syntax
+    error; it is refused before scoring, with the quoted name of each reading."""
+    path = str(tmp_path / "w.duckdb")
+    con = ad_duckdb.connect(path)
+    try:
+        con.execute('CREATE SCHEMA "Sales Data"')
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        with pytest.raises(ad_duckdb.BadInputError) as e:
+            ad_duckdb.score(con, "m", "t", into="Sales Data.Scores")
+        msg = str(e.value)
+        assert '''"Sales Data".Scores''' in msg and '''"Sales Data.Scores"''' in msg, msg
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%Scores%'").fetchall() == [(0,)]
+        ad_duckdb.score(con, "m", "t", into='"Sales Data".Scores')
+        assert con.execute('SELECT count(*) FROM "Sales Data".Scores').fetchall() == [(300,)]
+    finally:
+        con.close()
+
+
+def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_still(tmp_path: Path) -> None:
+    """An incremental job that made "Sales Data.Scores" in main before the refusal above goes on appending to it."""
+    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute('CREATE SCHEMA "Sales Data"')
+        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+        ad_duckdb.train(con, "m", "t", **FAST)
+        ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"')
+        ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
+        assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
+    finally:
+        con.close()
