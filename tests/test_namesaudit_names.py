@@ -34,6 +34,14 @@ def german(tmp_path: Path) -> Iterator[str]:
     yield path
 
 
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection on a fresh database file, closed after the test."""
+    c = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
+    yield c
+    c.close()
+
+
 @pytest.mark.parametrize("name, parts", [
     ("Vertrieb.Verkäufe", ["Vertrieb", "Verkäufe"]),
     ("Größe", ["Größe"]),
@@ -80,27 +88,22 @@ def test_the_cli_scores_a_schema_qualified_table_with_an_umlaut(german: str) -> 
         con.close()
 
 
-def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(tmp_path: Path) -> None:
+def test_the_label_note_quotes_a_label_named_with_a_space_so_its_fixes_run(con: duckdb.DuckDBPyConnection) -> None:
     """A label named "Is Fraud?" was suggested as where="Is Fraud? = 0" (CLI: --where "Is Fraud? = 0", --label Is
     Fraud?): a syntax error in SQL and two words in a shell. The filter quotes the name; the CLI words are quoted."""
-    path = str(tmp_path / "w.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute('CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, '
-                    '(range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(600)')
-        with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
-            ad_duckdb.train(con, "m", "t", **FAST)
-        note = next(str(w.message) for w in got if "named like a label" in str(w.message))
-        assert "evaluate(label='Is Fraud?') (CLI: --label 'Is Fraud?')" in note
-        assert """where='"Is Fraud?" = 0'""" in note
-        # the CLI words, read as a shell reads them, are one --where and one --label of the right text
-        cli_where = note.split("CLI: --where ", 1)[1].split("; that leaves", 1)[0]
-        assert shlex.split(cli_where) == ['"Is Fraud?" = 0']
-        with pytest.warns(ad_duckdb.AdDuckDBWarning, match="holds at one value"):
-            info = ad_duckdb.train(con, "m2", "t", where=shlex.split(cli_where)[0], **FAST)
-        assert info.features == ["a", "b"]
-    finally:
-        con.close()
+    con.execute('CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b, '
+                '(range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(600)')
+    with pytest.warns(ad_duckdb.AdDuckDBWarning) as got:
+        ad_duckdb.train(con, "m", "t", **FAST)
+    note = next(str(w.message) for w in got if "named like a label" in str(w.message))
+    assert "evaluate(label='Is Fraud?') (CLI: --label 'Is Fraud?')" in note
+    assert """where='"Is Fraud?" = 0'""" in note
+    # the CLI words, read as a shell reads them, are one --where and one --label of the right text
+    cli_where = note.split("CLI: --where ", 1)[1].split("; that leaves", 1)[0]
+    assert shlex.split(cli_where) == ['"Is Fraud?" = 0']
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match="holds at one value"):
+        info = ad_duckdb.train(con, "m2", "t", where=shlex.split(cli_where)[0], **FAST)
+    assert info.features == ["a", "b"]
 
 
 def test_explain_lines_up_the_shares_of_a_wide_character_column_name(german: str) -> None:
@@ -120,42 +123,34 @@ def test_explain_lines_up_the_shares_of_a_wide_character_column_name(german: str
     assert len({width(ln[:ln.index("%") + 1]) for ln in lines}) == 1, lines
 
 
-def test_evaluate_notes_quote_the_threshold_names_they_list(tmp_path: Path) -> None:
+def test_evaluate_notes_quote_the_threshold_names_they_list(con: duckdb.DuckDBPyConnection) -> None:
     """Threshold names are free text: 'w f1' and 'a, b' were listed bare ("Threshold(s) a, b, w f1 were chosen"),
     which read as three or four thresholds."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
-    try:
-        con.execute('CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE + 40 * (range % 40 = 0)::INTEGER AS a, '
-                    '(range * 7 % 13)::DOUBLE AS b, (range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(1200)')
-        ad_duckdb.train(con, "m", "t", features=["a", "b"], where='"Is Fraud?" = 0 AND id < 600', **FAST)
-        for name in ("w f1", "a, b"):
-            ad_duckdb.set_threshold(con, "m", name, "max_f1", source="t", label="Is Fraud?", where="id >= 600")
-        ad_duckdb.set_threshold(con, "m", "all rows", "max_f1", source="t", label="Is Fraud?")
-        rep = ad_duckdb.evaluate(con, "m", "t", label="Is Fraud?", where="id >= 600")
-        same = next(n for n in rep.notes if "were chosen on these same labelled rows" in n)
-        assert same.startswith("Threshold(s) 'a, b', 'w f1' were chosen"), same
-        shared = next(n for n in rep.notes if "include rows here" in n)
-        assert "include rows here: 'all rows' (all 600 of them): " in shared, shared
-    finally:
-        con.close()
+    con.execute('CREATE TABLE t AS SELECT range AS id, (range % 50)::DOUBLE + 40 * (range % 40 = 0)::INTEGER AS a, '
+                '(range * 7 % 13)::DOUBLE AS b, (range % 40 = 0)::INTEGER AS "Is Fraud?" FROM range(1200)')
+    ad_duckdb.train(con, "m", "t", features=["a", "b"], where='"Is Fraud?" = 0 AND id < 600', **FAST)
+    for name in ("w f1", "a, b"):
+        ad_duckdb.set_threshold(con, "m", name, "max_f1", source="t", label="Is Fraud?", where="id >= 600")
+    ad_duckdb.set_threshold(con, "m", "all rows", "max_f1", source="t", label="Is Fraud?")
+    rep = ad_duckdb.evaluate(con, "m", "t", label="Is Fraud?", where="id >= 600")
+    same = next(n for n in rep.notes if "were chosen on these same labelled rows" in n)
+    assert same.startswith("Threshold(s) 'a, b', 'w f1' were chosen"), same
+    shared = next(n for n in rep.notes if "include rows here" in n)
+    assert "include rows here: 'all rows' (all 600 of them): " in shared, shared
 
 
 @pytest.mark.parametrize("name, suggested", [("Modèle_ä", "Modele_a"), ("Betrüger-Konto", "Betruger-Konto"),
                                              ("Größe 2", "Grosse_2"), ("数量", "tx_ae")])
-def test_a_model_name_with_non_ascii_letters_is_told_which_and_offered_one_that_works(name: str, suggested: str,
-                                                                                       tmp_path: Path) -> None:
+def test_a_model_name_with_non_ascii_letters_is_told_which_and_offered_one_that_works(
+        name: str, suggested: str, con: duckdb.DuckDBPyConnection) -> None:
     """'Modèle_ä' was refused with "use letters, ...": è and ä are letters, so the message read as wrong. It names
     the characters that are not allowed and offers the name spelt in ASCII, which trains."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
-    try:
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
-        with pytest.raises(ad_duckdb.OptionError) as e:
-            ad_duckdb.train(con, name, "t", **FAST)
-        msg = str(e.value)
-        assert "ASCII" in msg and f"e.g. {suggested!r}" in msg, msg
-        assert ad_duckdb.train(con, suggested, "t", **FAST).name == suggested
-    finally:
-        con.close()
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+    with pytest.raises(ad_duckdb.OptionError) as e:
+        ad_duckdb.train(con, name, "t", **FAST)
+    msg = str(e.value)
+    assert "ASCII" in msg and f"e.g. {suggested!r}" in msg, msg
+    assert ad_duckdb.train(con, suggested, "t", **FAST).name == suggested
 
 
 def test_dot_commands_take_a_quoted_schema_qualified_name(german: str) -> None:
@@ -191,36 +186,29 @@ def test_a_source_naming_an_attached_database_that_needs_quotes_is_shown_quoted(
     assert res.exit_code == 0, res.output
 
 
-def test_into_a_schema_named_with_a_space_written_bare_is_refused_with_both_readings(tmp_path: Path) -> None:
+def test_into_a_schema_named_with_a_space_written_bare_is_refused_with_both_readings(
+        con: duckdb.DuckDBPyConnection) -> None:
     """score --into 'Sales Data.Scores' (schema "Sales Data" exists) wrote a table named "Sales Data.Scores" in the
     main schema and said "wrote 2000 scored rows to Sales Data.Scores". DuckDB itself refuses that text as a syntax
     error; it is refused before scoring, with the quoted name of each reading."""
-    path = str(tmp_path / "w.duckdb")
-    con = ad_duckdb.connect(path)
-    try:
-        con.execute('CREATE SCHEMA "Sales Data"')
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
-        ad_duckdb.train(con, "m", "t", **FAST)
-        with pytest.raises(ad_duckdb.BadInputError) as e:
-            ad_duckdb.score(con, "m", "t", into="Sales Data.Scores")
-        msg = str(e.value)
-        assert '''"Sales Data".Scores''' in msg and '''"Sales Data.Scores"''' in msg, msg
-        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%Scores%'").fetchall() == [(0,)]
-        ad_duckdb.score(con, "m", "t", into='"Sales Data".Scores')
-        assert con.execute('SELECT count(*) FROM "Sales Data".Scores').fetchall() == [(300,)]
-    finally:
-        con.close()
+    con.execute('CREATE SCHEMA "Sales Data"')
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+    ad_duckdb.train(con, "m", "t", **FAST)
+    with pytest.raises(ad_duckdb.BadInputError) as e:
+        ad_duckdb.score(con, "m", "t", into="Sales Data.Scores")
+    msg = str(e.value)
+    assert '''"Sales Data".Scores''' in msg and '''"Sales Data.Scores"''' in msg, msg
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%Scores%'").fetchall() == [(0,)]
+    ad_duckdb.score(con, "m", "t", into='"Sales Data".Scores')
+    assert con.execute('SELECT count(*) FROM "Sales Data".Scores').fetchall() == [(300,)]
 
 
-def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_still(tmp_path: Path) -> None:
+def test_a_table_of_the_whole_dotted_name_made_by_earlier_runs_is_appended_to_still(
+        con: duckdb.DuckDBPyConnection) -> None:
     """An incremental job that made "Sales Data.Scores" in main before the refusal above goes on appending to it."""
-    con = ad_duckdb.connect(str(tmp_path / "w.duckdb"))
-    try:
-        con.execute('CREATE SCHEMA "Sales Data"')
-        con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
-        ad_duckdb.train(con, "m", "t", **FAST)
-        ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"')
-        ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
-        assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
-    finally:
-        con.close()
+    con.execute('CREATE SCHEMA "Sales Data"')
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+    ad_duckdb.train(con, "m", "t", **FAST)
+    ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"')
+    ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=True)
+    assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
