@@ -12,7 +12,7 @@ from contextvars import ContextVar
 import duckdb
 
 from .attachfiles import option_hint
-from .sqltext import name_parts, sql_name
+from .sqltext import name_parts, quote_ident, sql_name
 
 _SHOWN = 20  # names listed at most; a warehouse may hold hundreds
 
@@ -92,3 +92,68 @@ def missing_part(cur: duckdb.DuckDBPyConnection, source: str, shell: bool) -> st
     if table.lower() in {t.lower() for t in tables_of(db, schema)}:
         return None
     return f"{db}.{schema} has no table or view {table!r} (its tables and views: {_listed(tables_of(db, schema))})"
+
+
+def quoting_fix(cur: duckdb.DuckDBPyConnection, source: str) -> str | None:
+    """The fix for a dotted name whose bare part needs double quotes (``lake-2024 €."Raw Zone".tx``, a database that
+    ``--attach 'lake-2024 €.duckdb'`` attached as "lake-2024 €"), when quoting it names a table that is there; None
+    otherwise. Why: read whole as one name, DuckDB's message offered "Did you mean pg_namespace?"."""
+    quoted = _quoted(source)
+    if quoted is None:
+        return None
+    fixed, bare = quoted
+    try:
+        cur.execute(f"SELECT 1 FROM {fixed} LIMIT 0")
+    except duckdb.Error:
+        return None
+    return (f"SQL takes a name part holding a space, '-' or another character that is not a letter, digit or '_' in "
+            f"double quotes ({', '.join(map(repr, bare))} here): write it {fixed}")
+
+
+def dotted_target(cur: duckdb.DuckDBPyConnection, into: str) -> str | None:
+    """The table ``into`` names when its dots are read as DuckDB would read them with its parts quoted ("Sales
+    Data".Scores for ``Sales Data.Scores``), if that text is no dotted name but its schema (or database) exists;
+    else None. Why: such a target was quoted whole, and a table named "Sales Data.Scores" made in the main schema,
+    as if written where asked."""
+    quoted = _quoted(into)
+    if quoted is None:
+        return None
+    parts = name_parts(quoted[0]) or []
+    try:
+        schemas = {(d.lower(), s.lower()) for d, s in cur.execute(
+            "SELECT database_name, schema_name FROM duckdb_schemas()").fetchall()}
+        current = cur.execute("SELECT current_database()").fetchall()[0][0].lower()
+    except duckdb.Error:
+        return None
+    prefix = [p.lower() for p in parts[:-1]]
+    there = ((current, prefix[0]) in schemas or (prefix[0], "main") in schemas if len(prefix) == 1
+             else tuple(prefix) in schemas)
+    return quoted[0] if there else None
+
+
+def _quoted(text: str) -> tuple[str, list[str]] | None:
+    """``text``, no dotted name as written, cut at its dots and each part that needs it quoted: the dotted name and
+    those parts; None when ``text`` is a dotted name already or not one of 2-3 parts."""
+    parts = _dotted_parts(text.strip())
+    if name_parts(text) is not None or parts is None or not 2 <= len(parts) <= 3:
+        return None
+    fixed = ".".join(p if p.startswith('"') or name_parts(p) == [p] else quote_ident(p) for p in parts)
+    if name_parts(fixed) is None:
+        return None
+    return fixed, [p for p in parts if not p.startswith('"') and name_parts(p) != [p]]
+
+
+def _dotted_parts(s: str) -> list[str] | None:
+    """``s`` cut at its dots outside double quotes, each part stripped of spaces; None if a quote is left open or a
+    part is empty."""
+    parts, part, quoted = [], "", False
+    for c in s:
+        if c == '"':
+            quoted = not quoted  # a doubled quote inside a quoted part turns it off and on again
+        if c == "." and not quoted:
+            parts.append(part.strip())
+            part = ""
+        else:
+            part += c
+    parts.append(part.strip())
+    return None if quoted or not all(parts) else parts

@@ -47,6 +47,7 @@ from . import (
     sqlshell,
     store,
     texttable,
+    textwidth,
     thresholds,
     trainhold,
     udfs,
@@ -2332,7 +2333,8 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         quantiles = rec.metrics.get("score_quantiles") or []
         specs = {f.name: f for f in rec.features}
         # Why the longest name: padded to 20, a longer name pushed its share and bar right of the other lines'
-        width = max(20, *(len(n) for n in rec.feature_names))
+        # (in terminal columns: a name such as 数量 takes two a character, and padded by characters it did the same)
+        width = max(20, *(textwidth.width(n) for n in rec.feature_names))
         on = terms_on(rec.params)
         if out_format != "table":
             _print_explained(names, data, threshold, on, out_format, stale, (s_, p_, e_, t_),
@@ -2388,7 +2390,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
                 shown += 1
                 bar = "#" * int(round(part["share"] * 40))
                 _echo_lines(explainlines.column_lines(
-                    f"  {part['feature']:<{width}} {part['share']:>6.1%} {bar}",
+                    f"  {textwidth.ljust(part['feature'], width)} {part['share']:>6.1%} {bar}",
                     f"({_value_text(f, value, z, float(scored[at[f.name]]))})", width))
             if rest:
                 most = f"under {MINOR_SHARE:.1%}" if max(rest) < MINOR_SHARE else f"at most {max(rest):.1%}"

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import click
 import duckdb
 
+from .sqltext import name_parts
+
 FORMATS = ("table", "csv", "json")
 
 HELP = """\
@@ -123,16 +125,17 @@ def parse(line: str, session: Session) -> Command:
     words = line.strip().rstrip(";").split(None, 1)
     name, typed = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
     arg = _unquoted(typed)
+    pattern = _pattern(typed)
     if name in (".help", "\\?", "\\h"):
         click.echo(HELP)
         return Command()
     if name in (".tables", "\\dt"):
-        return Command("tables", _TABLES, (_like(arg, psql=name == "\\dt") or "%",))
+        return Command("tables", _TABLES, (_like(pattern, psql=name == "\\dt") or "%",))
     if name == ".schema":
-        return Command("schema", _SCHEMA, (arg or "%",))
+        return Command("schema", _SCHEMA, (pattern or "%",))
     if name == "\\d":
         if any(c in arg for c in "*?"):  # psql's \d tx*: the columns of each table or view the pattern matches
-            return Command("describe", _MATCHING, (_like(arg, psql=True),))
+            return Command("describe", _MATCHING, (_like(pattern, psql=True),))
         # Why as typed: the name may be qualified or quoted ("My Table", lake.main.tx), as in any statement
         return Command("statements", f"DESCRIBE {typed}") if typed else Command("tables", _TABLES, ("%",))
     if name == ".models":
@@ -179,6 +182,14 @@ def _like(pattern: str, psql: bool) -> str:
     """``pattern`` as an ILIKE pattern: psql's commands (\\dt, \\d) write any text as * and one character as ?,
     DuckDB's (.tables) as % and _."""
     return pattern.replace("*", "%").replace("?", "_") if psql else pattern
+
+
+def _pattern(typed: str) -> str:
+    """A listing's pattern: a name written as a statement writes it ("Sales Data"."Tx Table") as the listing shows
+    it (Sales Data.Tx Table), else ``typed`` without its quotes. Why: with only the outer quotes taken off, the
+    pattern was 'Sales Data"."Tx Table', which matched nothing."""
+    parts = name_parts(typed) if typed else None
+    return ".".join(parts) if parts else _unquoted(typed)
 
 
 def _unquoted(arg: str) -> str:

@@ -20,6 +20,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import numpy as np
 
 from . import jsonvalues, notes
 from .callerview import check_same_tables, temp_behind_views, temp_refs
-from .catalognames import missing_part
+from .catalognames import missing_part, quoting_fix
 from .exceptions import (
     BadInputError,
     ConstantColumnsError,
@@ -46,6 +47,7 @@ from .sqltext import (
     py_text,
     quote_ident,
     quote_literal,
+    shell_word,
     source_sql,
     sql_name,
     sql_tokens,
@@ -198,7 +200,8 @@ def describe(cur: object, source: str, model: str | None = None, caller: object 
                 f"{maybe} Give a table or view name, {other}, a table function such as read_parquet('file.parquet'), "
                 "or a SELECT query."
             ) from e
-        gap = missing_part(cur, name, shell) if isinstance(e, duckdb.CatalogException) else None  # type: ignore[arg-type]
+        gap = (missing_part(cur, name, shell) or quoting_fix(cur, name)  # type: ignore[arg-type]
+               if isinstance(e, duckdb.CatalogException) else None)
         if gap:  # schema.table or db.schema.table: the part that is not there, and what is
             raise SourceNotFoundError(f"{who}annot read the source {name!r}: {gap}.") from e
         # a missing table, view or file (catalog / IO error) is told apart from a query that does not run
@@ -819,8 +822,6 @@ def id_like(name: str, sql_type: str, values: np.ndarray | None = None, rising: 
 
 def cli_feature_flags(names: Sequence[str]) -> str:
     """``-f a -f 'b c'``: the command-line options that name these features (quoted for a shell)."""
-    import shlex
-
     return " ".join(f"-f {shlex.quote(n)}" for n in names)
 
 
@@ -1146,12 +1147,15 @@ def default_features(
         # Why said here: a model trained on its label reads the answer (its anomalies score as unusual by the label's
         # value alone), which evaluate then refuses; the fix is cheap now and costly after the model is in use.
         n = labels[0]
+        # Why quoted: a label named "Is Fraud?" was offered as where="Is Fraud? = 0", a syntax error, and as
+        # --label Is Fraud?, two words to a shell
+        normal = f"{sql_name(n)} = 0"
         notes.warn(
             f"Model {model!r}: no features given, so {listing([repr(n) for n in labels])}, a 0/1 column named like a "
             f"label, {'is a feature' if len(labels) == 1 else 'are features'}: a model trained on its label reads the "
-            f"answer, and evaluate(label={n!r}) (CLI: --label {n}) refuses it. If it is the label, train on the normal "
-            f"rows (where=\"{n} = 0\", CLI: --where \"{n} = 0\"; that leaves it out) or name the features (CLI: -f "
-            "COLUMN, once per column).",
+            f"answer, and evaluate(label={n!r}) (CLI: --label {shlex.quote(n)}) refuses it. If it is the label, train "
+            f"on the normal rows (where={py_text(normal)}, CLI: --where {shell_word(normal)}; that leaves it out) or "
+            "name the features (CLI: -f COLUMN, once per column).",
         )
     if parts:
         example = [parts[0][0], *(n for n, _ in kept)]

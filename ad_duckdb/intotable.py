@@ -14,6 +14,7 @@ import duckdb
 
 from . import pysource, store
 from .callerview import base_tables, check_same_home, check_same_tables
+from .catalognames import dotted_target
 from .exceptions import BadInputError, OptionError, SourceNotFoundError
 from .features import SCORE_COLUMNS
 from .sqltext import (
@@ -146,6 +147,16 @@ def check_target(con: duckdb.DuckDBPyConnection, into: str, replace: bool, sourc
     chk = pysource.cursor(con, source)
     try:
         _check_not_a_file(chk, into, what)
+        dotted = dotted_target(chk, into)
+        if dotted and not named_objects(chk, quote_ident(into.strip())):
+            # (a table of the whole name, which earlier runs made, is kept on: an incremental job goes on appending)
+            *home, table = name_parts(dotted) or [dotted]
+            raise BadInputError(
+                f"The {what} table {into!r} is no name DuckDB reads (a part holding a space or another character "
+                f"that is not a letter, digit or '_' is written in double quotes): for table {table!r} of "
+                f"{'.'.join(map(sql_name, home))}, write into={dotted!r} (CLI: --into {shell_word(dotted)}); for a "
+                f"table of that whole name in the current schema, into={quote_ident(into.strip())!r}."
+            )
         store.check_can_write(chk, f"Cannot write table {into!r}")
         # Resolved by DuckDB itself, as CREATE OR REPLACE will: any case, quoting or schema of the same table.
         try:

@@ -774,7 +774,8 @@ def evaluate(
         rows_text = f"{source}{' WHERE ' + where if where else ''} (label"
         fitted = sorted(t.name for t in lm.rec.thresholds if (t.chosen_on or "").startswith(rows_text))
         if fitted:
-            rep.notes.append(f"Threshold(s) {', '.join(fitted)} were chosen on these same labelled rows: their precision "
+            # Why quoted: a threshold's name is free text, and 'a, b' or 'w f1' listed bare read as other thresholds
+            rep.notes.append(f"Threshold(s) {', '.join(map(repr, fitted))} were chosen on these same labelled rows: their precision "
                              "and recall here are what they were fitted to; judge them on other labelled rows.")
         shared = _chosen_on_overlap(con, lm, source, where, rep.rows, skip=set(fitted))
         if shared:
@@ -936,7 +937,7 @@ def _chosen_on_overlap(con: duckdb.DuckDBPyConnection, lm: LoadedModel, source: 
             except duckdb.Error:
                 continue  # its filter no longer binds (a column dropped since): nothing to say
             if n:
-                shown.append(f"{t.name} ({f'all {rows} of them' if n >= rows else f'{n} of {rows}'})")
+                shown.append(f"{t.name!r} ({f'all {rows} of them' if n >= rows else f'{n} of {rows}'})")
     finally:
         cur.close()
     return ", ".join(shown)

@@ -51,9 +51,13 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# A name of up to three parts (catalog.schema.table), each plain or already quoted: sales."Tx Table"
-_NAME_PART = r'(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")'
-_DOTTED_NAME = re.compile(rf"^{_NAME_PART}(?:\s*\.\s*{_NAME_PART}){{0,2}}$")
+# A name of up to three parts (catalog.schema.table), each plain or already quoted: sales."Tx Table". A plain part
+# takes any non-ASCII letter as DuckDB's parser does (Vertrieb.Verkäufe is schema and table): read as one name, it was
+# refused as a source and written as a table "Vertrieb.Verkäufe" of the main schema. Not a unicode space, which
+# ends a name there, and around the dots only the spaces DuckDB skips.
+_WIDE = r"(?:(?!\s)[^\x00-\x7f])"
+_NAME_PART = rf'(?:(?:[A-Za-z_]|{_WIDE})(?:[A-Za-z0-9_$]|{_WIDE})*|"(?:[^"]|"")+")'
+_DOTTED_NAME = re.compile(rf"^{_NAME_PART}(?:[ \t\n\r\f\v]*\.[ \t\n\r\f\v]*{_NAME_PART}){{0,2}}$")
 _PART = re.compile(_NAME_PART)
 
 

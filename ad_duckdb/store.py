@@ -14,6 +14,7 @@ import random
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -255,9 +256,14 @@ def valid_name(name: str) -> bool:
 
 def check_name(name: object) -> str:
     if not isinstance(name, str) or not valid_name(name):
+        # Why the characters named: 'Modèle_ä' refused with "use letters" read as wrong, è and ä being letters
+        others = sorted({c for c in name if not c.isascii()}) if isinstance(name, str) else []
+        ascii_only = (f" The letters are ASCII ones (a-z, A-Z), so {', '.join(map(repr, others))} cannot be in a "
+                      "name." if others else "")
         raise OptionError(
             f"Model name {name!r} is not valid: use letters, digits, '_', '-' or '.', starting with a letter "
-            "or '_' (at most 128 characters), e.g. 'tx_ae'. '@' is reserved for versions ('tx_ae@2')."
+            f"or '_' (at most 128 characters), e.g. {_ascii_name(name)!r}.{ascii_only} '@' is reserved for versions "
+            "('tx_ae@2')."
         )
     if is_model_file(name):
         # Why refused: a models= list holds names and exported files side by side, told apart by this ending.
@@ -268,6 +274,21 @@ def check_name(name: object) -> str:
             f"{name_without_onnx(name)!r}."
         )
     return name
+
+
+def _ascii_name(name: object) -> str:
+    """``name`` spelt as a valid model name (accents dropped, ß as ss, anything else '_'), or 'tx_ae' when little
+    of it is left (a name in Chinese)."""
+    if not isinstance(name, str):
+        return "tx_ae"
+    out = []
+    for c in name[:128]:
+        plain = "".join(d for d in unicodedata.normalize("NFKD", c) if d.isascii())
+        plain = plain or (c.casefold() if c.casefold().isascii() else "")
+        out.append(plain if re.fullmatch(r"[A-Za-z0-9_.\-]+", plain or "@") else "_")
+    fixed = "".join(out)
+    fixed = (fixed if re.match(r"[A-Za-z_]", fixed) else "_" + fixed)[:128]
+    return fixed if valid_name(fixed) and re.search(r"[A-Za-z0-9]", fixed) and not is_model_file(fixed) else "tx_ae"
 
 
 def name_without_onnx(name: str) -> str:

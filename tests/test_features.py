@@ -764,7 +764,7 @@ def test_default_features_say_when_a_label_is_one_and_leave_out_the_filter_colum
         assert [n for n in notes if "named like a label" in n] == [
             "Model 'm': no features given, so 'is_fraud', a 0/1 column named like a label, is a feature: a model "
             "trained on its label reads the answer, and evaluate(label='is_fraud') (CLI: --label is_fraud) refuses it. "
-            "If it is the label, train on the normal rows (where=\"is_fraud = 0\", CLI: --where \"is_fraud = 0\"; that "
+            "If it is the label, train on the normal rows (where=\"is_fraud = 0\", CLI: --where 'is_fraud = 0'; that "
             "leaves it out) or name the features (CLI: -f COLUMN, once per column)."]
         with warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")

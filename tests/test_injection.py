@@ -288,6 +288,9 @@ _REVIEWED_NAMES = {
     # timeplot: t_us_sql minus int(lo), or its least(... // int(width), int(...)), in CASE WHEN t_us_sql IS NOT NULL
     "bucket",
     "from_item",                  # callerview: source_sql(source) or table_sql(into), as its callers pass it
+    # catalognames.quoting_fix: each part quote_ident(...) or a quoted part the user wrote, the whole checked to be a
+    # dotted name (name_parts) before it is run
+    "fixed",
     # score(into=): quote_ident(column), or CAST(quote_ident(column) AS type) with the type as DuckDB's DESCRIBE of the
     # source renders it (its own SQL, literals escaped: ENUM('it''s'))
     "typed_sql",

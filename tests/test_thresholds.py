@@ -331,7 +331,7 @@ def test_labelled_figures_say_when_they_are_in_sample(tmp_path: Path) -> None:
         # a training filter that no longer binds (its column dropped since) leaves the note out, not the report
         con.execute("CREATE TABLE t2 AS SELECT * EXCLUDE (split) FROM t")
         assert ad_duckdb.evaluate(con, "m", "SELECT * FROM t2", label="label").auc_roc > 0.5
-        assert held_out.notes[1:] == ["Threshold(s) f1 were chosen on these same labelled rows: their precision and "
+        assert held_out.notes[1:] == ["Threshold(s) 'f1' were chosen on these same labelled rows: their precision and "
                                       "recall here are what they were fitted to; judge them on other labelled rows."]
         # m saw only even values of a, and every held-out normal row has an odd one: the drift note (test_drift) says
         # so, naming no column, as none moved
@@ -1165,16 +1165,16 @@ def test_evaluate_names_thresholds_chosen_on_rows_that_overlap_its_own(tmp_path:
         ad_duckdb.set_threshold(con, "m", "elsewhere", "max_f1", source="t", label="label",
                                 where="split = 'train' OR id >= 10030")
         rep = ad_duckdb.evaluate(con, "m", "SELECT * FROM main.t", label="label", where="split = 'test' AND id < 10030")
-        assert ("Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1530 of them), low (530 of "
+        assert ("Threshold(s) chosen on labelled rows that include rows here: 'all_rows' (all 1530 of them), 'low' (530 of "
                 "1530): their precision and recall on these rows are partly what they were fitted to; judge them on "
                 "other labelled rows.") in rep.notes, rep.notes
         assert not any("elsewhere" in n for n in rep.notes)
         # the exact rows a threshold was chosen on keep their own note, and are not named twice
         same = ad_duckdb.evaluate(con, "m", "t", label="label", where="id < 1000 OR id >= 10000")
         assert [n for n in same.notes if "Threshold(s)" in n] == [
-            "Threshold(s) low were chosen on these same labelled rows: their precision and recall here are what they "
+            "Threshold(s) 'low' were chosen on these same labelled rows: their precision and recall here are what they "
             "were fitted to; judge them on other labelled rows.",
-            "Threshold(s) chosen on labelled rows that include rows here: all_rows (all 1060 of them), elsewhere (530 "
+            "Threshold(s) chosen on labelled rows that include rows here: 'all_rows' (all 1060 of them), 'elsewhere' (530 "
             "of 1060): their precision and recall on these rows are partly what they were fitted to; judge them on "
             "other labelled rows."], same.notes
     finally:
