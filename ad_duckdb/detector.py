@@ -24,6 +24,9 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
     that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
     if isinstance(X, pa.Table):
         return arrow_rows(X, what)
+    numbered = _numbered_categories(X)
+    if numbered:  # as DuckDB reads them (their values, DOUBLE) and Arrow's dictionary of numbers is read here
+        X = X.astype({c: np.float64 for c in numbered})
     # pd.ArrowDtype decimals are numbers whose dtype kind is "O"
     bad = [(str(c), str(t)) for c, t in X.dtypes.items()
            if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))  # complex too
@@ -43,6 +46,13 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             f"first, e.g. pd.get_dummies(X, columns=[...]) for categories{cycle}."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numbered_categories(X: Any) -> list[Any]:
+    """A DataFrame's category columns whose categories are numbers (``pd.Categorical([1.5, 2.5])``, as
+    ``pd.read_parquet`` reads a partition key): SQL scores their values, so the detector does too."""
+    return [c for c, t in X.dtypes.items()
+            if str(t) == "category" and t.categories.dtype.kind in "biuf"]
 
 
 def _object_numbers(column: Any) -> bool:
