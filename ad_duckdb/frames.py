@@ -95,7 +95,9 @@ def _as_number_fix(name: str, style: Any, library: str) -> str:
 def _py(text: str) -> str:
     """``text`` as a Python string to paste: quoted as repr does, or raw and triple-quoted when it holds both kinds
     of quote (SQL with a quoted name and a text literal), where repr's escapes made it hard to read."""
-    return f'r"""{text}"""' if "'" in text and '"' in text and not text.endswith('"') else repr(text)
+    if "'" not in text or '"' not in text:
+        return repr(text)
+    return f'r"""{text}"""' if not text.endswith('"') else "r'''" + text + "'''"
 
 
 def _cycle_fix(name: str, date: bool, library: str) -> str:
