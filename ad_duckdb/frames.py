@@ -15,6 +15,26 @@ from . import interrupts
 from .exceptions import BadInputError
 
 
+def unreadable_columns(X: Any, var: str = "X") -> str | None:
+    """For a polars frame Arrow cannot take (its Int128, UInt128 or Object columns have no Arrow type, so DuckDB
+    cannot read it either): those columns, by name and type, with the cast that makes them readable; None when
+    every column exports (or ``X`` is no polars DataFrame). ``var``: the frame's name in the fix."""
+    if type(X).__module__.split(".")[0] != "polars" or type(X).__name__ != "DataFrame":
+        return None
+    bad = []
+    for name in X.columns:
+        try:
+            X.select(name).head(0).to_arrow()
+        except Exception:  # polars raises Arrow's error or its own, by version: the column is what counts
+            bad.append(name)
+    if not bad:
+        return None
+    casts = ", ".join(f"pl.col({n!r}).cast(pl.Float64)" for n in bad)
+    listed = ", ".join(f"{n!r} ({X.schema[n]})" for n in bad)
+    return (f"column(s) {listed} have no Arrow type, so neither DuckDB nor this detector can read them: cast them "
+            f"first, {var}.with_columns({casts}) (or drop them, {var}.drop([...]))")
+
+
 def arrow_table(X: Any) -> pa.Table | None:
     """``X`` as an Arrow table when it is a polars DataFrame or LazyFrame, an Arrow Table, RecordBatch,
     RecordBatchReader or Dataset, a DuckDB relation, or a dict of columns; None for anything else (pandas, numpy,
@@ -23,9 +43,13 @@ def arrow_table(X: Any) -> pa.Table | None:
     if top == "polars":
         kind = type(X).__name__
         if kind == "LazyFrame":
-            return X.collect().to_arrow()
-        # a polars Series is one column without a table's names: it goes the way of a 1-D array
-        return X.to_arrow() if kind == "DataFrame" else None
+            X, kind = X.collect(), "DataFrame"
+        if kind != "DataFrame":  # a polars Series is one column without a table's names: it goes the way of a 1-D array
+            return None
+        unreadable = unreadable_columns(X)
+        if unreadable:
+            raise BadInputError(f"AutoEncoderDetector: {unreadable}.")
+        return X.to_arrow()
     if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
         try:
             return X.to_arrow_table()

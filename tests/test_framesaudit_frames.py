@@ -91,3 +91,25 @@ def test_a_refused_column_gets_the_fix_of_its_own_library_and_kind() -> None:
     assert "pl.col('a').dt.total_seconds()" in said and "to_dummies" not in said
     said = _refusal(det, pd.DataFrame({"a": pd.to_timedelta([1, 2, 3], unit="s"), "b": b}))
     assert "X['a'].dt.total_seconds()" in said and "get_dummies" not in said
+
+
+def test_a_polars_column_arrow_cannot_read_is_named_with_its_cast() -> None:
+    # polars' Int128 has no Arrow type: training said the frame "does not exist ... Did you mean 't'?", and the
+    # detector raised Arrow's "Invalid or unsupported format string: '_pli128'", neither naming the column
+    import polars as pl
+
+    t = pl.DataFrame({"a": pl.Series([10, 11, None] * 20, dtype=pl.Int128), "b": [0.1, 0.2, 0.3] * 20})
+    fix = "X.with_columns(pl.col('a').cast(pl.Float64))"
+    con = ad_duckdb.connect(":memory:")
+    try:
+        try:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        except ad_duckdb.BadInputError as e:
+            said = str(e)
+        else:
+            raise AssertionError("trained")
+    finally:
+        con.close()
+    assert "'t'" in said and "'a' (Int128)" in said and fix.replace("X.", "t.") in said and "does not exist" not in said
+    said = _refusal(_stored_detector(), t)
+    assert "'a' (Int128)" in said and fix in said
