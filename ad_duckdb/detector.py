@@ -15,15 +15,19 @@ from . import notes
 from .chunks import row_slices
 from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
-from .frames import EPOCH_RISES, arrow_rows, arrow_table, explanation_frame, frame_library
+from .frames import EPOCH_RISES, advice_library, arrow_rows, arrow_table, explanation_frame, frame_library
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
-def _frame_rows(X: Any, what: str) -> np.ndarray:
+def _frame_rows(X: Any, what: str, library: str = "arrow") -> np.ndarray:
     """A DataFrame's values as float64, missing values (``pd.NA`` of nullable ``Int64``, ``None``) as NaN; a column
-    that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'")."""
+    that is not numbers is refused by name (numpy said only "could not convert string to float: 'a'"). ``library``:
+    whose calls the refusal of an Arrow table names (``frames.advice_library`` of the frame given)."""
     if isinstance(X, pa.Table):
-        return arrow_rows(X, what)
+        return arrow_rows(X, what, library)
+    numbered = _numbered_categories(X)
+    if numbered:  # as DuckDB reads them (their values, DOUBLE) and Arrow's dictionary of numbers is read here
+        X = X.astype({c: np.float64 for c in numbered})
     # pd.ArrowDtype decimals are numbers whose dtype kind is "O"
     bad = [(str(c), str(t)) for c, t in X.dtypes.items()
            if t.kind not in "biuf" and not pa.types.is_decimal(getattr(t, "pyarrow_dtype", pa.null()))  # complex too
@@ -36,13 +40,24 @@ def _frame_rows(X: Any, what: str) -> np.ndarray:
             raise BadInputError(f"{what}: text column(s) hold numbers: {fixes}.")
         listed = ", ".join(f"{c!r} ({t})" for c, t in bad)
         times = [str(c) for c, t in X.dtypes.items() if t.kind == "M"]
+        lengths = [str(c) for c, t in X.dtypes.items() if t.kind == "m"]
         cycle = (f"; for a datetime, a cycle, its hour of the day (X[{times[0]!r}].dt.hour) or day of the week "
                  f"(X[{times[0]!r}].dt.dayofweek){EPOCH_RISES}" if times else "")
+        # Why apart: get_dummies of a duration makes one column per length
+        length = (f"; for a duration, its length in seconds, X[{lengths[0]!r}].dt.total_seconds()" if lengths else "")
         raise BadInputError(
             f"{what}: column(s) {listed} are not numeric. Drop them (X.drop(columns=[...])) or turn them into numbers "
-            f"first, e.g. pd.get_dummies(X, columns=[...]) for categories{cycle}."
+            f"first{', e.g. pd.get_dummies(X, columns=[...]) for categories' if len(times) + len(lengths) < len(bad) else ''}"
+            f"{cycle}{length}."
         )
     return X.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _numbered_categories(X: Any) -> list[Any]:
+    """A DataFrame's category columns whose categories are numbers (``pd.Categorical([1.5, 2.5])``, as
+    ``pd.read_parquet`` reads a partition key): SQL scores their values, so the detector does too."""
+    return [c for c, t in X.dtypes.items()
+            if str(t) == "category" and t.categories.dtype.kind in "biuf"]
 
 
 def _object_numbers(column: Any) -> bool:
@@ -544,6 +559,7 @@ class AutoEncoderDetector:
         from_frame = frame is not None
         named_by_frame = names_given = False
         if frame is not None:
+            library = advice_library(X)  # the frame given: X is its Arrow table from here
             X = frame
             repeats = _repeats(_column_names(X))
             if repeats:
@@ -558,7 +574,7 @@ class AutoEncoderDetector:
             names_given = list(_column_names(X)) != list(range(len(_column_names(X))))
             if feature_names is None:
                 feature_names = [str(c) for c in _column_names(X)]
-            X = _frame_rows(X, "AutoEncoderDetector.fit")
+            X = _frame_rows(X, "AutoEncoderDetector.fit", library)
         X = _float_rows(X, "AutoEncoderDetector.fit")
         who = "AutoEncoderDetector.fit" if source is None else f"Model {model_name!r}"
         if X.ndim != 2:
@@ -636,7 +652,7 @@ class AutoEncoderDetector:
         series = _series_library(X)
         frame = _frame(X)
         if frame is not None:
-            X = self._frame_in_fit_order(frame, _selection(X))
+            X = self._frame_in_fit_order(frame, _selection(X), advice_library(X))
         # writable and C-ordered: torch.from_numpy shares the memory (and warns on a read-only array)
         X = np.require(_float_rows(X, "AutoEncoderDetector"), requirements=["C", "W"])
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
@@ -661,7 +677,8 @@ class AutoEncoderDetector:
             _warn_if_unnamed(self.feature_names_in_)
         return X
 
-    def _frame_in_fit_order(self, X: Any, select: str = "X[det.feature_names_in_]") -> np.ndarray:
+    def _frame_in_fit_order(self, X: Any, select: str = "X[det.feature_names_in_]", library: str = "arrow"
+                            ) -> np.ndarray:
         """A DataFrame's columns in the order ``fit`` saw them. By position, a frame whose columns came in another
         order was scored silently against the wrong features. ``select``: the call that picks the fitted columns
         of the frame as given (``_selection``)."""
@@ -688,7 +705,7 @@ class AutoEncoderDetector:
                     )
                 by_name = {str(c): c for c in columns}
                 X = X.select(fitted) if isinstance(X, pa.Table) else X[[by_name[c] for c in fitted]]
-        return _frame_rows(X, "AutoEncoderDetector")
+        return _frame_rows(X, "AutoEncoderDetector", library)
 
     def _graph_batches(self, X: np.ndarray, batch_size: int, part: Any) -> list[Any]:
         """``part(graph, rows)`` on each batch of ``X`` (checked), without gradients; a batch is cut further to the

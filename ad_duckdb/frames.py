@@ -15,6 +15,26 @@ from . import interrupts
 from .exceptions import BadInputError
 
 
+def unreadable_columns(X: Any, var: str = "X") -> str | None:
+    """For a polars frame Arrow cannot take (its Int128, UInt128 or Object columns have no Arrow type, so DuckDB
+    cannot read it either): those columns, by name and type, with the cast that makes them readable; None when
+    every column exports (or ``X`` is no polars DataFrame). ``var``: the frame's name in the fix."""
+    if type(X).__module__.split(".")[0] != "polars" or type(X).__name__ != "DataFrame":
+        return None
+    bad = []
+    for name in X.columns:
+        try:
+            X.select(name).head(0).to_arrow()
+        except Exception:  # polars raises Arrow's error or its own, by version: the column is what counts
+            bad.append(name)
+    if not bad:
+        return None
+    casts = ", ".join(f"pl.col({n!r}).cast(pl.Float64)" for n in bad)
+    listed = ", ".join(f"{n!r} ({X.schema[n]})" for n in bad)
+    return (f"column(s) {listed} have no Arrow type, so neither DuckDB nor this detector can read them: cast them "
+            f"first, {var}.with_columns({casts}) (or drop them, {var}.drop([...]))")
+
+
 def arrow_table(X: Any) -> pa.Table | None:
     """``X`` as an Arrow table when it is a polars DataFrame or LazyFrame, an Arrow Table, RecordBatch,
     RecordBatchReader or Dataset, a DuckDB relation, or a dict of columns; None for anything else (pandas, numpy,
@@ -23,9 +43,13 @@ def arrow_table(X: Any) -> pa.Table | None:
     if top == "polars":
         kind = type(X).__name__
         if kind == "LazyFrame":
-            return X.collect().to_arrow()
-        # a polars Series is one column without a table's names: it goes the way of a 1-D array
-        return X.to_arrow() if kind == "DataFrame" else None
+            X, kind = X.collect(), "DataFrame"
+        if kind != "DataFrame":  # a polars Series is one column without a table's names: it goes the way of a 1-D array
+            return None
+        unreadable = unreadable_columns(X)
+        if unreadable:
+            raise BadInputError(f"AutoEncoderDetector: {unreadable}.")
+        return X.to_arrow()
     if top in ("duckdb", "_duckdb") and hasattr(X, "to_arrow_table"):
         try:
             return X.to_arrow_table()
@@ -62,24 +86,121 @@ EPOCH_RISES = (" (as a number, its epoch units, it rises with time, so every row
                "lie beyond the training range and be flagged)")
 
 
-def arrow_rows(table: pa.Table, what: str) -> np.ndarray:
+def advice_library(X: Any) -> str:
+    """Whose calls a refusal of ``X``'s columns names: 'polars' for a polars frame, 'duckdb' for a DuckDB relation,
+    'arrow' for the rest (an Arrow table, batch, reader, dataset, or a dict of columns)."""
+    top = type(X).__module__.split(".")[0]
+    return "polars" if top == "polars" else "duckdb" if top in ("duckdb", "_duckdb") else "arrow"
+
+
+def _text_numbers(col: pa.ChunkedArray) -> tuple[float, Any]:
+    """The share of a text column's first 10,000 values that are numbers, and how they are written, as the
+    SQL sources' hint judges them (``features.written_in``)."""
+    from .features import written_in
+
+    values = [v for v in col.slice(0, 10_000).drop_null().to_pylist() if isinstance(v, str)]
+    return written_in(values) if values else (0.0, None)
+
+
+def _as_number_fix(name: str, style: Any, library: str) -> str:
+    """The call that reads text column ``name`` as numbers in ``library``: polars' cast for plain numbers, else the
+    DuckDB query (which reads a polars or Arrow frame by its variable's name) that drops currency marks and
+    separators as training's hint does."""
+    from .features import text_as_number, written_words
+    from .sqltext import quote_ident
+
+    if library == "polars" and not written_words(style):
+        return f"X.with_columns(pl.col({_py(name)}).cast(pl.Float64, strict=False))"
+    expr = f"{text_as_number(name, style)} AS {quote_ident(name)}"
+    return (f"X.project({_py('* REPLACE (' + expr + ')')})" if library == "duckdb"
+            else f"duckdb.sql({_py('SELECT * REPLACE (' + expr + ') FROM X')})")
+
+
+def _py(text: str) -> str:
+    """``text`` as a Python string to paste: quoted as repr does, or raw and triple-quoted when it holds both kinds
+    of quote (SQL with a quoted name and a text literal), where repr's escapes made it hard to read."""
+    if "'" not in text or '"' not in text:
+        return repr(text)
+    return f'r"""{text}"""' if not text.endswith('"') else "r'''" + text + "'''"
+
+
+def _cycle_fix(name: str, date: bool, library: str) -> str:
+    """A date's day of the week or a time's hour of the day in ``library``."""
+    from .sqltext import quote_ident
+
+    q = quote_ident(name)
+    if library == "polars":
+        return (f"its day of the week (pl.col({_py(name)}).dt.weekday(), 1 = Monday)" if date
+                else f"its hour of the day (pl.col({_py(name)}).dt.hour())")
+    if library == "duckdb":
+        return (f"its day of the week (X.project({_py(f'* REPLACE (isodow({q}) AS {q})')}), 1 = Monday)" if date
+                else f"its hour of the day (X.project({_py(f'* REPLACE (hour({q}) AS {q})')}))")
+    return (f"its day of the week (pc.day_of_week(X[{name!r}]), 0 = Monday)" if date
+            else f"its hour of the day (pc.hour(X[{name!r}]))")
+
+
+def _length_fix(name: str, library: str) -> str:
+    """A duration's length in seconds in ``library``."""
+    from .sqltext import quote_ident
+
+    q = quote_ident(name)
+    if library == "polars":
+        return f"pl.col({_py(name)}).dt.total_seconds()"
+    if library == "duckdb":
+        return f"X.project({_py(f'* REPLACE (epoch({q}) AS {q})')})"
+    return f"duckdb.sql({_py(f'SELECT * REPLACE (epoch({q}) AS {q}) FROM X')})"
+
+
+_DROP = {"polars": "X.drop([...])", "duckdb": "X.project('* EXCLUDE (...)')", "arrow": "X.drop_columns([...])"}
+def _dummies_fix(name: str, library: str) -> str:
+    """One 0/1 column of one value of category column ``name`` in ``library``."""
+    from .sqltext import quote_ident
+
+    if library == "polars":
+        return "X.to_dummies([...])"
+    if library == "duckdb":
+        sql = f"*, ({quote_ident(name)} = 'a value')::INTEGER AS {quote_ident(name + '_a')}"
+        return f"X.project({_py(sql)})"
+    return f"pc.equal(X[{name!r}], 'a value').cast(pa.int8())"
+
+
+def arrow_rows(table: pa.Table, what: str, library: str = "arrow") -> np.ndarray:
     """``table``'s columns as float64 rows, nulls as NaN (missing values, filled as pandas' ``pd.NA`` is); a column
-    that is not numbers is refused by name, with its Arrow type."""
-    bad, times = [], []
+    that is not numbers is refused by name, with its Arrow type and the fix in ``library`` (``advice_library``)."""
+    bad, times, lengths, numbers, others = [], [], [], [], []
     for name, col in zip(table.column_names, table.columns, strict=True):
         typ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         if not _numeric(typ):
             # as pandas names its dictionary-encoded columns, not dictionary<values=large_string, indices=uint32, ...>
             bad.append(f"{name!r} ({'category' if pa.types.is_dictionary(col.type) else col.type})")
-            if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
-                times.append(name)
+            if pa.types.is_timestamp(typ) or pa.types.is_date(typ) or pa.types.is_time(typ):
+                times.append((name, pa.types.is_date(typ)))
+            elif pa.types.is_duration(typ) or pa.types.is_interval(typ):
+                lengths.append(name)
+            elif pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_string_view(typ):
+                share, style = _text_numbers(col)
+                if share >= 0.5:  # Why first: one 0/1 column per category would be one per number
+                    numbers.append((name, share, style))
+                others.append(name)
+            else:
+                others.append(name)
+    if numbers:
+        from .features import written_words
+
+        fixes = "; ".join(
+            f"{name!r} numbers written as text{(' (' + written_words(style) + ')') if written_words(style) else ''}"
+            f"{'' if share == 1 else ' apart from a few'}: {_as_number_fix(name, style, library)}"
+            for name, share, style in numbers)
+        raise BadInputError(f"{what}: text column(s) hold numbers: {fixes} (a value that is not a number becomes "
+                            "null, a missing value).")
     if bad:
-        cycle = (f"; for a date or time, a cycle, its hour of the day (pl.col({times[0]!r}).dt.hour()) or day of the "
-                 f"week (pl.col({times[0]!r}).dt.weekday(), 1 = Monday){EPOCH_RISES}" if times else "")
+        cycle = (f"; for a date or time, a cycle, {_cycle_fix(times[0][0], times[0][1], library)}{EPOCH_RISES}"
+                 if times else "")
+        length = f"; for a duration, its length in seconds, {_length_fix(lengths[0], library)}" if lengths else ""
         raise BadInputError(
             f"{what}: column(s) {', '.join(bad)} are not numeric. Drop them (select only the numeric columns, e.g. "
-            "X.drop([...]) in polars) or turn them into numbers first, e.g. one 0/1 column per category "
-            f"(X.to_dummies([...]) in polars){cycle}."
+            f"{_DROP[library]}) or turn them into numbers first"
+            f"{f', e.g. one 0/1 column per category ({_dummies_fix(others[0], library)})' if others else ''}{cycle}{length}."
         )
     if table.num_columns == 0:
         return np.empty((table.num_rows, 0))

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from . import interrupts, notes
 from .exceptions import BadInputError
+from .frames import unreadable_columns
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -257,6 +258,9 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
                     # else not an object DuckDB can read after all: the query's own error says what the name is
                     if _relation(value):
                         refused.append(_other_connection_error(name))
+                    elif (unreadable := unreadable_columns(value, name)) is not None:
+                        # else "does not exist ... Did you mean 't'?", of the very variable named
+                        refused.append(BadInputError(f"The polars DataFrame {name!r}: {unreadable}."))
             except duckdb.Error:
                 pass
     finally:
