@@ -100,7 +100,10 @@ from .pgsql import (
     search_path_sql,
     set_command,
     set_config_args,
+    set_config_column,
+    set_config_has_parameter,
     set_config_items,
+    set_config_parameter_oids,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -375,8 +378,9 @@ class Session:
         if r is not None and r is self.live:
             self.live = None
 
-    def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
-        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+    def compat(self, sql: str, params: list[Any] | None = None, describing: bool = False) -> Result | str:
+        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run. ``describing``: for
+        the Describe of a Parse (describe), before a Bind gives the parameters' values."""
         # Why from the first word: a tool's or a pooler's tag before DISCARD ALL or SET application_name hid it from
         # the regexes below, and DuckDB refused it (a syntax error, a locked setting)
         sql = from_first_word(sql)
@@ -395,15 +399,20 @@ class Session:
                 raise in_failed_transaction()
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if (c := SET_CONFIG_RE.match(sql)) is not None:
+            if describing and set_config_has_parameter(c):  # (asyncpg's prepare): its column, nothing set
+                return Result("SELECT", [(set_config_column(c), 25, -1)])
             return self.set_config(c, params)
         if SET_CONFIGS_RE.match(sql):
             # each call runs as its SET, in order; their values are the one row (a string's "set_config(" is inside
             # its quotes, which the calls' own pattern reads whole before it could start there)
-            done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
+            calls = list(SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6))
+            if describing and any(set_config_has_parameter(call) for call in calls):
+                return Result("SELECT", [(set_config_column(call), 25, -1) for call in calls])
+            done = [self.set_config(call, params) for call in calls]
             return Result("SELECT", [col for r in done for col in r.columns or []],
                           iter([tuple(v for r in done for v in next(r.rows))]))
         if (calls := set_config_items(sql)) is not None:
-            sql = self.set_configs_among(sql, calls, params)
+            sql = self.set_configs_among(sql, calls, params, describing)
         if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
             return self.set_custom(c)
         if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
@@ -633,7 +642,8 @@ class Session:
             value = knob_value(name.lower(), value)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
 
-    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None) -> str:
+    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None,
+                          describing: bool = False) -> str:
         """Run the set_config calls of a one-row SELECT with other items (pgsql.set_config_items), in order, as
         set_config does, and give the SELECT with each call as its value, named as PostgreSQL names it. Why: the
         select list of a tool's hook (SELECT set_config('app.user', $1, false), current_setting('app.role')) failed
@@ -642,8 +652,7 @@ class Session:
         out, last = [], 0
         for m in calls:
             # parameters without their values: Describe of a Parse (asyncpg's prepare), which must set nothing
-            describing = params is None and any(m.group(g).startswith("$") for g in ("name", "value", "local"))
-            value = None if describing else next(self.set_config(m, params).rows)[0]
+            value = None if describing and set_config_has_parameter(m) else next(self.set_config(m, params).rows)[0]
             before, after = sql[:m.start()].rstrip(), sql[m.end():].lstrip()
             alone = (before.endswith(",") or before.lower().endswith("select")) and after[:1] in (",", ";", "")
             name = m.group("alias") or ("set_config" if alone else None)
@@ -1393,9 +1402,9 @@ class Session:
         if cmd is not None or copy is not None:  # these run only when executed
             c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
             return (c.source.columns if c is not None else None), {}
-        answer = self.compat(sql)
+        answer = self.compat(sql, describing=True)
         if isinstance(answer, Result):
-            return answer.columns, {}
+            return answer.columns, set_config_parameter_oids(sql)
         try:
             stmts = duckdb.extract_statements(answer)
             kind = stmts[0].type.name if len(stmts) == 1 else None

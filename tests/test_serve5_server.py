@@ -245,3 +245,31 @@ def test_current_setting_with_missing_ok_of_any_setting(server: Server) -> None:
             .fetchone() == ("64MB", "150000", True, None, True)
         with pytest.raises(psycopg.Error, match="no_such_setting"):
             conn.execute("SELECT current_setting('no_such_setting', false)")
+
+
+def test_set_config_of_a_parameter_alone_through_a_prepared_statement(server: Server) -> None:
+    """asyncpg's SELECT set_config('app.tenant', $1, false) (a request's context set by its own prepared statement,
+    as every asyncpg call with arguments is) failed with 'there is no parameter $1': the Describe of its Parse ran
+    the call without the parameter's value. Its Describe now gives the columns and sets nothing; the Execute sets the
+    value, as PostgreSQL's does, for one call and for several, by name, value or is_local as the parameter."""
+
+    async def run() -> tuple[object, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            one = await c.fetchval("SELECT set_config('app.tenant', $1, false)", "acme")
+            tenant = await c.fetchval("SELECT current_setting('app.tenant')")
+            row = await c.fetchrow("SELECT set_config($1, 'ann', false) AS u, set_config('work_mem', $2, false)",
+                                   "app.user", "65536")
+            user, work_mem = await c.fetchrow("SELECT current_setting('app.user'), current_setting('work_mem')")
+            async with c.transaction():
+                local = await c.fetchval("SELECT set_config('app.tenant', 'beta', $1)", True)
+            after = await c.fetchval("SELECT current_setting('app.tenant')")
+            statement = await c.prepare("SELECT set_config('app.role', $1, false)")
+            described = [a.name for a in statement.get_attributes()]
+            unset = await c.fetchval("SELECT current_setting('app.role', true)")
+            return one, tenant, tuple(row or ()), user, work_mem, local, after, described, unset
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == ("acme", "acme", ("ann", "64MB"), "ann", "64MB", "beta", "acme", ["set_config"],
+                                  None)
