@@ -273,3 +273,23 @@ def test_set_config_of_a_parameter_alone_through_a_prepared_statement(server: Se
 
     assert asyncio.run(run()) == ("acme", "acme", ("ann", "64MB"), "ann", "64MB", "beta", "acme", ["set_config"],
                                   None)
+
+
+def test_sum_inside_a_pivot_stays_duckdbs(server: Server) -> None:
+    """SELECT * FROM t PIVOT (sum(x) FOR g IN (...)) (and PIVOT ... USING sum(x) in a subquery or a CTE) failed with
+    'Columns can only be referenced within the aggregate of a PIVOT expression': the bigint rewrite made its sum the
+    session macro, which a PIVOT does not take for an aggregate. A PIVOT's sums keep DuckDB's own now (numeric, as
+    before the rewrite); the query's other sums are still bigint."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE pv (g INTEGER, k VARCHAR, x INTEGER)")
+        conn.execute("INSERT INTO pv VALUES (0, 'a', 1), (1, 'a', 2), (0, 'b', 3), (1, 'b', 4)")
+        assert conn.execute("SELECT * FROM pv PIVOT (sum(x) FOR g IN (0, 1)) ORDER BY k").fetchall() == \
+            [("a", 1, 2), ("b", 3, 4)]
+        assert conn.execute("SELECT * FROM (PIVOT pv ON g USING sum(x) GROUP BY k) ORDER BY k").fetchall() == \
+            [("a", 1, 2), ("b", 3, 4)]
+        assert conn.execute("WITH p AS (PIVOT pv ON k USING sum(x) GROUP BY g) SELECT a + b FROM p ORDER BY g") \
+            .fetchall() == [(4,), (6,)]
+        cur = conn.execute("SELECT (SELECT sum(x) FROM pv) AS total, p.* FROM (PIVOT pv ON g USING sum(x) GROUP BY k) p "
+                           "ORDER BY k")
+        assert cur.description is not None and cur.description[0].type_code == 20
+        assert cur.fetchall() == [(10, "a", 1, 2), (10, "b", 3, 4)]
