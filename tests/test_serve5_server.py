@@ -293,3 +293,19 @@ def test_sum_inside_a_pivot_stays_duckdbs(server: Server) -> None:
                            "ORDER BY k")
         assert cur.description is not None and cur.description[0].type_code == 20
         assert cur.fetchall() == [(10, "a", 1, 2), (10, "b", 3, 4)]
+
+
+def test_current_setting_with_missing_ok_of_a_parameter(server: Server) -> None:
+    """current_setting($1, true) (psycopg and asyncpg send the name as a parameter) failed with 'Macro
+    pg_current_setting() does not support the supplied arguments', as the name given as a literal did before.
+    The value now, as current_setting($1) gives it, and NULL for a name no setting has when missing_ok; an error
+    naming it when not."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET work_mem = '64MB'")
+        conn.execute("SET app.tenant = 'acme'")
+        got = [conn.execute("SELECT current_setting(%s, true)", [name]).fetchone()
+               for name in ("work_mem", "app.tenant", "app.none", "no_such_setting", "server_version_num")]
+        assert got == [("64MB",), ("acme",), (None,), (None,), ("150000",)]
+        assert conn.execute("SELECT current_setting(%s, false)", ["work_mem"]).fetchone() == ("64MB",)
+        with pytest.raises(psycopg.Error, match='unrecognized configuration parameter "no_such_setting"'):
+            conn.execute("SELECT current_setting(%s, false)", ["no_such_setting"])
