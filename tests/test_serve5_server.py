@@ -309,3 +309,18 @@ def test_current_setting_with_missing_ok_of_a_parameter(server: Server) -> None:
         assert conn.execute("SELECT current_setting(%s, false)", ["work_mem"]).fetchone() == ("64MB",)
         with pytest.raises(psycopg.Error, match='unrecognized configuration parameter "no_such_setting"'):
             conn.execute("SELECT current_setting(%s, false)", ["no_such_setting"])
+
+
+def test_set_client_min_messages_takes_postgresqls_hidden_values(server: Server) -> None:
+    """SET client_min_messages TO info (a level PostgreSQL takes without listing it) was refused as an invalid value
+    once the session kept the setting, where the server had taken it; PostgreSQL's hint still lists the values it
+    shows."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET client_min_messages TO info")
+        assert conn.execute("SHOW client_min_messages").fetchone() == ("info",)
+        conn.execute("SET client_min_messages = debug")
+        assert conn.execute("SHOW client_min_messages").fetchone() == ("debug2",)
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as e:
+            conn.execute("SET client_min_messages = loud")
+        assert e.value.diag.message_hint == ("Available values: debug5, debug4, debug3, debug2, debug1, log, notice, "
+                                             "warning, error.")
