@@ -42,6 +42,7 @@ from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
+    ACCESS_METHOD_RE,
     APPLICATION_NAME_RE,
     BEGIN_MODES_RE,
     BEGIN_RE,
@@ -84,6 +85,7 @@ from .pgsql import (
     VERSION_RE,
     OnCommit,
     SetCommand,
+    access_method_error,
     catalog_rewrites,
     client_encoding_error,
     creates_on_commit,
@@ -136,12 +138,12 @@ _PG_ONLY_SETTINGS = {
     # script opens with: DuckDB's own settings were "locked", which read as a refusal of the session's right to tune
     "work_mem", "maintenance_work_mem", "temp_buffers", "effective_cache_size", "random_page_cost", "seq_page_cost",
     "default_statistics_target", "synchronous_commit", "idle_session_timeout", "check_function_bodies",
-    "row_security", "xmloption", "default_tablespace",
+    "row_security", "xmloption", "default_tablespace", "default_table_access_method",
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
 _CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (INTERVALSTYLE_RE, intervalstyle_error),
-                     (CLIENT_ENCODING_RE, client_encoding_error))
+                     (CLIENT_ENCODING_RE, client_encoding_error), (ACCESS_METHOD_RE, access_method_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.

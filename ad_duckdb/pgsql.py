@@ -322,6 +322,20 @@ CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encod
                                 re.I | re.S)
 
 
+ACCESS_METHOD_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?default_table_access_method\s*(?:to\s+|=\s*)(.*?)"
+                              r"\s*;?\s*$", re.I | re.S)
+
+
+def access_method_error(value: str) -> ProtocolError | None:
+    """Why ``SET default_table_access_method`` to ``value`` (as written after TO / =) cannot be honoured; None for
+    heap (PostgreSQL's default, which a pg_dump script sets, and what current_setting answers) or DEFAULT."""
+    shown = value.strip().strip("'\"").strip()
+    if shown.lower() in ("heap", "default"):
+        return None
+    return ProtocolError(f'invalid value for parameter "default_table_access_method": "{shown}" (table access method '
+                         f'"{shown}" does not exist; this server has heap only)', "22023")
+
+
 def client_encoding_error(value: str) -> ProtocolError | None:
     """Why ``SET client_encoding`` to ``value`` (as written after TO / =) cannot be honoured; None for UTF8 (as
     PostgreSQL compares names: case and punctuation aside, 'utf-8', 'unicode') or DEFAULT."""
@@ -365,8 +379,10 @@ def search_path_sql(sql: str) -> str | None:
             return None  # DuckDB's own form, 'a,main': already what it takes
         if name.lower() in ("default",) and not raw.startswith(('"', "'")):
             return "RESET search_path"
-        if name in ("$user", "pg_catalog", "pg_temp"):
-            continue  # no schema per user here; the catalogue and temporary objects are searched anyway
+        if name in ("$user", "pg_catalog", "pg_temp", ""):
+            # no schema per user here; the catalogue and temporary objects are searched anyway; '' (a pg_dump
+            # script's set_config('search_path', '', false), which then names every table by its schema) is none
+            continue
         names.append("main" if name == "public" else name)
     if not names:
         return "RESET search_path"

@@ -324,3 +324,27 @@ def test_set_client_min_messages_takes_postgresqls_hidden_values(server: Server)
             conn.execute("SET client_min_messages = loud")
         assert e.value.diag.message_hint == ("Available values: debug5, debug4, debug3, debug2, debug1, log, notice, "
                                              "warning, error.")
+
+
+def test_a_pg_dump_scripts_opening_statements_run(server: Server) -> None:
+    """A pg_dump script opens with SELECT pg_catalog.set_config('search_path', '', false) (and psql users type SET
+    search_path = ''), which failed with DuckDB's 'Unexpected dot - empty CatalogSearchEntry', so psql -f dump.sql
+    with ON_ERROR_STOP stopped at line 6, and SET default_table_access_method = heap failed as a locked DuckDB
+    setting. An empty search path keeps the default one here (the script names every table by its schema), heap is
+    the one access method, and the script's SETs all run."""
+    opening = ["SET statement_timeout = 0", "SET lock_timeout = 0", "SET idle_in_transaction_session_timeout = 0",
+               "SET client_encoding = 'UTF8'", "SET standard_conforming_strings = on",
+               "SELECT pg_catalog.set_config('search_path', '', false)", "SET check_function_bodies = false",
+               "SET xmloption = content", "SET client_min_messages = warning", "SET row_security = off",
+               "SET default_tablespace = ''", "SET default_table_access_method = heap"]
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in opening:
+            conn.execute(sql)
+        assert conn.execute("SELECT count(*) > 0 FROM transactions").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) > 0 FROM public.transactions").fetchone() == (True,)
+        conn.execute("SET search_path = ''")
+        assert conn.execute("SELECT count(*) > 0 FROM transactions").fetchone() == (True,)
+        conn.execute("SET default_table_access_method TO 'heap'")
+        assert conn.execute("SELECT current_setting('default_table_access_method')").fetchone() == ("heap",)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='"columnar" does not exist'):
+            conn.execute("SET default_table_access_method = columnar")
