@@ -407,10 +407,10 @@ class Session:
         if SET_CONFIGS_RE.match(sql):
             # each call runs as its SET, in order; their values are the one row (a string's "set_config(" is inside
             # its quotes, which the calls' own pattern reads whole before it could start there)
-            calls = list(SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6))
-            if describing and any(set_config_has_parameter(call) for call in calls):
-                return Result("SELECT", [(set_config_column(call), 25, -1) for call in calls])
-            done = [self.set_config(call, params) for call in calls]
+            listed = list(SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6))
+            if describing and any(set_config_has_parameter(call) for call in listed):
+                return Result("SELECT", [(set_config_column(call), 25, -1) for call in listed])
+            done = [self.set_config(call, params) for call in listed]
             return Result("SELECT", [col for r in done for col in r.columns or []],
                           iter([tuple(v for r in done for v in next(r.rows))]))
         if (calls := set_config_items(sql)) is not None:
