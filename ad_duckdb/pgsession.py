@@ -659,7 +659,9 @@ class Session:
             alone = (before.endswith(",") or before.lower().endswith("select")) and after[:1] in (",", ";", "")
             name = m.group("alias") or ("set_config" if alone else None)
             # its parameters stay in the statement, which DuckDB is given them all for
-            taken = [f"{m.group(g)}::VARCHAR" for g in ("name", "value", "local") if m.group(g).startswith("$")]
+            # (is_local a boolean, as PostgreSQL types it: asyncpg encodes a parameter by the type the Describe gives)
+            taken = [f"({m.group(g)}::BOOLEAN)::VARCHAR" if g == "local" else f"{m.group(g)}::VARCHAR"
+                     for g in ("name", "value", "local") if m.group(g).startswith("$")]
             literal = "NULL::VARCHAR" if value is None else quote_literal(value)
             out += [sql[last:m.start()], f"coalesce({', '.join([literal, *taken])})" if taken else literal]
             if name is not None:  # (a quoted alias as written; DuckDB folds no case of its own)

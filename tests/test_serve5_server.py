@@ -348,3 +348,19 @@ def test_a_pg_dump_scripts_opening_statements_run(server: Server) -> None:
         assert conn.execute("SELECT current_setting('default_table_access_method')").fetchone() == ("heap",)
         with pytest.raises(psycopg.errors.InvalidParameterValue, match='"columnar" does not exist'):
             conn.execute("SET default_table_access_method = columnar")
+
+
+def test_set_config_among_other_items_takes_is_local_as_a_parameter(server: Server) -> None:
+    """SELECT set_config('app.x', 'v', $1), 1 through asyncpg with is_local False failed with 'invalid input for
+    query argument $1: False (expected str, got bool)': the statement typed the parameter as text. It is a boolean,
+    as PostgreSQL types it."""
+
+    async def run() -> tuple[object, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            row = await c.fetchrow("SELECT set_config('app.x', 'v', $1), 1 AS one", False)
+            return (*tuple(row or ()), await c.fetchval("SELECT current_setting('app.x')"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == ("v", 1, "v")
