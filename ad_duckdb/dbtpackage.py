@@ -35,13 +35,27 @@ def package_version(folder: Path | None = None) -> str | None:
     return found.group(1) if found else None
 
 
+# what file managers leave in a folder one opens: part of an earlier copy, replaced with it
+_LITTER = frozenset((".DS_Store", "Thumbs.db", "desktop.ini"))
+
+
 def _is_copy(folder: Path) -> bool:
     """Whether ``folder`` holds a copy of this dbt package (an earlier ``--copy-to``), which a new copy replaces:
     the package's files and nothing else, so a dbt project of the same name (models/, ...) is never taken for one."""
+    return _is_named_copy(folder) and not _others(folder)
+
+
+def _is_named_copy(folder: Path) -> bool:
+    """Whether ``folder``'s dbt_project.yml is this dbt package's (whatever else the folder holds)."""
     project = folder / "dbt_project.yml"
-    return ({p.name for p in folder.iterdir()} <= {"dbt_project.yml", "macros"} and project.is_file()
+    return (project.is_file() and (folder / "macros").is_dir()
             and re.search(rf"^name:\s*['\"]?{PACKAGE_NAME}['\"]?\s*$", project.read_text(encoding="utf-8"), re.M)
             is not None)
+
+
+def _others(folder: Path) -> list[str]:
+    """The names in ``folder`` that are not the dbt package's files (nor a file manager's litter)."""
+    return sorted(p.name for p in folder.iterdir() if p.name not in {"dbt_project.yml", "macros", *_LITTER})
 
 
 def copy_package(dest: str | Path) -> Path:
@@ -61,6 +75,11 @@ def copy_package(dest: str | Path) -> Path:
         if not target.is_dir():
             raise OptionError(f"--copy-to {str(dest)!r} is a file: give a folder (created if missing), e.g. "
                               f"vendor/{PACKAGE_NAME}.")
+        if any(target.iterdir()) and _is_named_copy(target) and (others := _others(target)):
+            raise OptionError(f"--copy-to {str(dest)!r} holds the dbt package {PACKAGE_NAME}'s dbt_project.yml and "
+                              f"macros/, as an earlier copy does, but other files too ({', '.join(others)}), which a "
+                              f"new copy would delete: move them out of the folder and copy again, or copy to a new "
+                              f"folder, e.g. vendor/{PACKAGE_NAME}.")
         if any(target.iterdir()) and not _is_copy(target):
             raise OptionError(f"--copy-to {str(dest)!r} is a folder that holds other files and no earlier copy of the "
                               f"dbt package {PACKAGE_NAME}: give a new or empty folder of the project's own, e.g. "

@@ -262,6 +262,21 @@ _SESSION_OBJECTS_MARK = "/* the session's objects */"
 _TEMP_SCHEMA_OID = "(SELECT oid FROM duckdb_schemas() WHERE database_name = 'temp' AND schema_name = 'main')"
 # format_type's names of the types it knows (numeric apart: its typmod), as CASE oid's WHEN branches
 _TYPE_NAMES_WHEN = " ".join(f"WHEN {oid} THEN '{name}'" for oid, name in PG_TYPE_NAMES.items() if oid != 1700)
+
+
+def _current_setting_sql(missing: str) -> str:
+    """SQL: the value of setting ``pg_setting_arg`` as current_setting gives it, else ``missing``."""
+    return ("CASE WHEN lower(pg_setting_arg) = 'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) "
+            f"= 'application_name' THEN {APPLICATION_NAME_SQL} WHEN lower(pg_setting_arg) = 'timezone' THEN "
+            f"{TIME_ZONE_SQL} WHEN lower(pg_setting_arg) = 'max_connections' THEN {MAX_CONNECTIONS_SQL} "
+            # the session's own (a dotted one, SET work_mem: Session.custom_settings), else PostgreSQL's of PG_SHOW
+            f"WHEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] IS NOT NULL "
+            f"THEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] "
+            "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) = lower(pg_setting_arg)), MAP {"
+            + ", ".join(f"'{k}': '{v}'" for k, v in PG_SHOW.items() if " " not in k) + "}[lower(pg_setting_arg)], "
+            f"{missing}) END")
+
+
 _CATALOG_SQL = (
     # Types as PostgreSQL names them: DuckDB's own pg_attribute gives lists an OID no pg_type row has (JDBC's
     # getColumns drops such columns) and DECIMAL a typmod in its own encoding; PostgreSQL's is ((p << 16) | s) + 4.
@@ -398,16 +413,12 @@ _CATALOG_SQL = (
     # current_setting($n) (pgsql's rewrites; a literal name stays DuckDB's, whose unknown-name error comes at
     # bind time, before any other, which asyncpg relies on): DuckDB's wants a constant, a parameter is not one.
     # Settings as text, as PostgreSQL returns them; an unknown name is still an error (SQLSTATE 42704).
-    "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS CASE WHEN lower(pg_setting_arg) = "
-    "'default_table_access_method' THEN 'heap' WHEN lower(pg_setting_arg) = 'application_name' THEN "
-    f"{APPLICATION_NAME_SQL} WHEN lower(pg_setting_arg) = 'timezone' THEN {TIME_ZONE_SQL} "
-    f"WHEN lower(pg_setting_arg) = 'max_connections' THEN {MAX_CONNECTIONS_SQL} "
-    # the session's own (a dotted one, SET work_mem: Session.custom_settings), else PostgreSQL's of PG_SHOW
-    f"WHEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] IS NOT NULL "
-    f"THEN getvariable('{CUSTOM_SETTINGS_VARIABLE}')[lower(pg_setting_arg)] "
-    "ELSE coalesce((SELECT value FROM duckdb_settings() WHERE lower(name) = lower(pg_setting_arg)), MAP {"
-    + ", ".join(f"'{k}': '{v}'" for k, v in PG_SHOW.items() if " " not in k) + "}[lower(pg_setting_arg)], "
-    "error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')) END",
+    # current_setting($n, missing_ok) too: NULL for a name no setting has when missing_ok (pgsql._settings)
+    "CREATE OR REPLACE TEMP MACRO pg_current_setting(pg_setting_arg) AS "
+    + _current_setting_sql("error('unrecognized configuration parameter \"' || pg_setting_arg || '\"')")
+    + ", (pg_setting_arg, pg_missing_ok) AS " + _current_setting_sql(
+        "CASE WHEN pg_missing_ok THEN NULL ELSE error('unrecognized configuration parameter \"' || pg_setting_arg || "
+        "'\"') END"),
     # 'name'::regclass, CAST(x AS REGCLASS) (pgsql's rewrites): a relation's oid by its name, schema-qualified or
     # searched as PostgreSQL does (pg_catalog, then the current schema); an oid stays itself.
     "CREATE OR REPLACE TEMP MACRO pg_regclass(pg_rel_arg) AS coalesce(TRY_CAST(pg_rel_arg AS BIGINT), ("

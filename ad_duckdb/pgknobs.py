@@ -28,10 +28,12 @@ _ON_OFF = {"on": "on", "off": "off", "true": "on", "false": "off", "yes": "on", 
 _ENUM = {
     "synchronous_commit": {"local": "local", "remote_write": "remote_write", "remote_apply": "remote_apply", **_ON_OFF},
     "client_min_messages": {"debug5": "debug5", "debug4": "debug4", "debug3": "debug3", "debug2": "debug2",
-                            "debug1": "debug1", "debug": "debug2", "log": "log", "notice": "notice",
+                            "debug1": "debug1", "debug": "debug2", "log": "log", "info": "info", "notice": "notice",
                             "warning": "warning", "error": "error"},
     "xmloption": {"content": "content", "document": "document"},
 }
+# the values an enum takes that PostgreSQL's hint does not list (guc_tables.c's hidden ones)
+_HIDDEN = {"client_min_messages": {"info"}}
 # default_tablespace: PostgreSQL refuses a tablespace that does not exist; these are the ones it has
 _TABLESPACES = ("", "pg_default")
 KNOBS = frozenset((*_MEMORY, *_TIME, *_BOOL, *_REAL, *_INT, *_ENUM, "default_tablespace"))
@@ -94,7 +96,8 @@ def knob_value(name: str, value: str) -> str:
         return str(round(number))
     if name in _ENUM:
         if low_text not in _ENUM[name]:
-            raise _invalid(name, value, f"Available values: {', '.join(dict.fromkeys(_ENUM[name].values()))}.")
+            raise _invalid(name, value, "Available values: " + ", ".join(
+                v for v in dict.fromkeys(_ENUM[name].values()) if v not in _HIDDEN.get(name, ())) + ".")
         return _ENUM[name][low_text]
     if text not in _TABLESPACES:
         raise ProtocolError(f'invalid value for parameter "{name}": "{value}" (tablespace "{value}" does not exist; '

@@ -42,6 +42,7 @@ from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
 from .pgsql import (
+    ACCESS_METHOD_RE,
     APPLICATION_NAME_RE,
     BEGIN_MODES_RE,
     BEGIN_RE,
@@ -84,6 +85,7 @@ from .pgsql import (
     VERSION_RE,
     OnCommit,
     SetCommand,
+    access_method_error,
     catalog_rewrites,
     client_encoding_error,
     creates_on_commit,
@@ -100,7 +102,10 @@ from .pgsql import (
     search_path_sql,
     set_command,
     set_config_args,
+    set_config_column,
+    set_config_has_parameter,
     set_config_items,
+    set_config_parameter_oids,
     split_statements,
     statement_name,
     temp_table_sql,
@@ -133,12 +138,12 @@ _PG_ONLY_SETTINGS = {
     # script opens with: DuckDB's own settings were "locked", which read as a refusal of the session's right to tune
     "work_mem", "maintenance_work_mem", "temp_buffers", "effective_cache_size", "random_page_cost", "seq_page_cost",
     "default_statistics_target", "synchronous_commit", "idle_session_timeout", "check_function_bodies",
-    "row_security", "xmloption", "default_tablespace",
+    "row_security", "xmloption", "default_tablespace", "default_table_access_method",
 }
 # PostgreSQL-only settings whose SET is taken only with the value the server keeps anyway: the regex of the SET, and
 # why another value is refused (a SET that said SET while nothing changed misled the client).
 _CHECKED_SETTINGS = ((DATESTYLE_RE, datestyle_error), (INTERVALSTYLE_RE, intervalstyle_error),
-                     (CLIENT_ENCODING_RE, client_encoding_error))
+                     (CLIENT_ENCODING_RE, client_encoding_error), (ACCESS_METHOD_RE, access_method_error))
 # Why refused by statement type (DuckDB's parse), whatever external access allows: DuckDB lets a client DETACH the
 # files attached at start (DB's too, once another database is its default: USE lake), for every session, and keeps
 # their paths allowed after `enable_external_access = false`, so a file detached could be attached again READ_WRITE.
@@ -375,8 +380,9 @@ class Session:
         if r is not None and r is self.live:
             self.live = None
 
-    def compat(self, sql: str, params: list[Any] | None = None) -> Result | str:
-        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run."""
+    def compat(self, sql: str, params: list[Any] | None = None, describing: bool = False) -> Result | str:
+        """Answer PostgreSQL-only chatter DuckDB does not understand; otherwise the SQL to run. ``describing``: for
+        the Describe of a Parse (describe), before a Bind gives the parameters' values."""
         # Why from the first word: a tool's or a pooler's tag before DISCARD ALL or SET application_name hid it from
         # the regexes below, and DuckDB refused it (a syntax error, a locked setting)
         sql = from_first_word(sql)
@@ -395,15 +401,20 @@ class Session:
                 raise in_failed_transaction()
             return Result("SELECT", [("cur", 25, -1), ("new", 25, -1)], iter([("off", "off")]))
         if (c := SET_CONFIG_RE.match(sql)) is not None:
+            if describing and set_config_has_parameter(c):  # (asyncpg's prepare): its column, nothing set
+                return Result("SELECT", [(set_config_column(c), 25, -1)])
             return self.set_config(c, params)
         if SET_CONFIGS_RE.match(sql):
             # each call runs as its SET, in order; their values are the one row (a string's "set_config(" is inside
             # its quotes, which the calls' own pattern reads whole before it could start there)
-            done = [self.set_config(call, params) for call in SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6)]
+            listed = list(SET_CONFIG_CALL_RE.finditer(sql, sql.lower().index("select") + 6))
+            if describing and any(set_config_has_parameter(call) for call in listed):
+                return Result("SELECT", [(set_config_column(call), 25, -1) for call in listed])
+            done = [self.set_config(call, params) for call in listed]
             return Result("SELECT", [col for r in done for col in r.columns or []],
                           iter([tuple(v for r in done for v in next(r.rows))]))
         if (calls := set_config_items(sql)) is not None:
-            sql = self.set_configs_among(sql, calls, params)
+            sql = self.set_configs_among(sql, calls, params, describing)
         if (c := CUSTOM_SET_RE.match(sql) or CUSTOM_RESET_RE.match(sql)) is not None:
             return self.set_custom(c)
         if (c := CUSTOM_SHOW_RE.match(sql)) is not None:
@@ -633,7 +644,8 @@ class Session:
             value = knob_value(name.lower(), value)
         return Result("SELECT", [(column, 25, -1)], iter([(value,)]))
 
-    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None) -> str:
+    def set_configs_among(self, sql: str, calls: list[re.Match[str]], params: list[Any] | None,
+                          describing: bool = False) -> str:
         """Run the set_config calls of a one-row SELECT with other items (pgsql.set_config_items), in order, as
         set_config does, and give the SELECT with each call as its value, named as PostgreSQL names it. Why: the
         select list of a tool's hook (SELECT set_config('app.user', $1, false), current_setting('app.role')) failed
@@ -642,13 +654,14 @@ class Session:
         out, last = [], 0
         for m in calls:
             # parameters without their values: Describe of a Parse (asyncpg's prepare), which must set nothing
-            describing = params is None and any(m.group(g).startswith("$") for g in ("name", "value", "local"))
-            value = None if describing else next(self.set_config(m, params).rows)[0]
+            value = None if describing and set_config_has_parameter(m) else next(self.set_config(m, params).rows)[0]
             before, after = sql[:m.start()].rstrip(), sql[m.end():].lstrip()
             alone = (before.endswith(",") or before.lower().endswith("select")) and after[:1] in (",", ";", "")
             name = m.group("alias") or ("set_config" if alone else None)
             # its parameters stay in the statement, which DuckDB is given them all for
-            taken = [f"{m.group(g)}::VARCHAR" for g in ("name", "value", "local") if m.group(g).startswith("$")]
+            # (is_local a boolean, as PostgreSQL types it: asyncpg encodes a parameter by the type the Describe gives)
+            taken = [f"({m.group(g)}::BOOLEAN)::VARCHAR" if g == "local" else f"{m.group(g)}::VARCHAR"
+                     for g in ("name", "value", "local") if m.group(g).startswith("$")]
             literal = "NULL::VARCHAR" if value is None else quote_literal(value)
             out += [sql[last:m.start()], f"coalesce({', '.join([literal, *taken])})" if taken else literal]
             if name is not None:  # (a quoted alias as written; DuckDB folds no case of its own)
@@ -1393,9 +1406,9 @@ class Session:
         if cmd is not None or copy is not None:  # these run only when executed
             c = self.cursors.open.get(cmd.name) if isinstance(cmd, Fetch) and not cmd.move else None
             return (c.source.columns if c is not None else None), {}
-        answer = self.compat(sql)
+        answer = self.compat(sql, describing=True)
         if isinstance(answer, Result):
-            return answer.columns, {}
+            return answer.columns, set_config_parameter_oids(sql)
         try:
             stmts = duckdb.extract_statements(answer)
             kind = stmts[0].type.name if len(stmts) == 1 else None

@@ -161,12 +161,35 @@ def set_config_args(m: re.Match[str], params: list[Any] | None) -> tuple[str, st
         raise ProtocolError("SET requires parameter name", "22023")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", str(name)) and not re.fullmatch(_CUSTOM_NAME, str(name), re.I):
         raise ProtocolError(f'unrecognized configuration parameter "{name}"', "42704")
-    alias = m.group("alias") or "set_config"
-    alias = alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
+    alias = set_config_column(m)
     local_on = local if isinstance(local, bool) else _ON.get(str(local).strip().lower())
     if local_on is None:
         raise ProtocolError(f'invalid input syntax for type boolean: "{local}"', "22P02")
     return str(name), "" if value is None else str(value), local_on, alias
+
+
+def set_config_column(m: re.Match[str]) -> str:
+    """The result column's name of a SET_CONFIG_RE (or SET_CONFIG_CALL_RE) match: its alias, else set_config."""
+    alias = m.group("alias") or "set_config"
+    return alias[1:-1].replace('""', '"') if alias.startswith('"') else alias.lower()
+
+
+def set_config_has_parameter(m: re.Match[str]) -> bool:
+    """Whether a set_config call takes a parameter ($n): a Describe of its Parse, before any Bind gives the values,
+    must set nothing and has no value to answer."""
+    return any(m.group(g).startswith("$") for g in ("name", "value", "local"))
+
+
+def set_config_parameter_oids(sql: str) -> dict[int, int]:
+    """The types PostgreSQL gives the parameters of a statement's set_config calls: text for the name and value,
+    boolean for is_local. Why: asyncpg encodes each argument by the type the statement's Describe names, and a
+    Python bool as text failed."""
+    oids: dict[int, int] = {}
+    for m in SET_CONFIG_CALL_RE.finditer(sql):
+        for group, oid in (("name", 25), ("value", 25), ("local", 16)):
+            if m.group(group).startswith("$"):
+                oids[int(m.group(group)[1:])] = oid
+    return oids
 
 
 # PostgreSQL's transaction modes (BEGIN / START TRANSACTION / SET TRANSACTION / SET SESSION CHARACTERISTICS AS
@@ -299,6 +322,20 @@ CLIENT_ENCODING_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?client_encod
                                 re.I | re.S)
 
 
+ACCESS_METHOD_RE = re.compile(r"^\s*set\s+(?:session\s+|local\s+)?default_table_access_method\s*(?:to\s+|=\s*)(.*?)"
+                              r"\s*;?\s*$", re.I | re.S)
+
+
+def access_method_error(value: str) -> ProtocolError | None:
+    """Why ``SET default_table_access_method`` to ``value`` (as written after TO / =) cannot be honoured; None for
+    heap (PostgreSQL's default, which a pg_dump script sets, and what current_setting answers) or DEFAULT."""
+    shown = value.strip().strip("'\"").strip()
+    if shown.lower() in ("heap", "default"):
+        return None
+    return ProtocolError(f'invalid value for parameter "default_table_access_method": "{shown}" (table access method '
+                         f'"{shown}" does not exist; this server has heap only)', "22023")
+
+
 def client_encoding_error(value: str) -> ProtocolError | None:
     """Why ``SET client_encoding`` to ``value`` (as written after TO / =) cannot be honoured; None for UTF8 (as
     PostgreSQL compares names: case and punctuation aside, 'utf-8', 'unicode') or DEFAULT."""
@@ -342,8 +379,10 @@ def search_path_sql(sql: str) -> str | None:
             return None  # DuckDB's own form, 'a,main': already what it takes
         if name.lower() in ("default",) and not raw.startswith(('"', "'")):
             return "RESET search_path"
-        if name in ("$user", "pg_catalog", "pg_temp"):
-            continue  # no schema per user here; the catalogue and temporary objects are searched anyway
+        if name in ("$user", "pg_catalog", "pg_temp", ""):
+            # no schema per user here; the catalogue and temporary objects are searched anyway; '' (a pg_dump
+            # script's set_config('search_path', '', false), which then names every table by its schema) is none
+            continue
         names.append("main" if name == "public" else name)
     if not names:
         return "RESET search_path"

@@ -21,16 +21,17 @@ _QUERY_WORDS = ("select", "with", "(", "from")
 
 def int_sums(sql: str) -> str:
     """``sql`` with each plain ``sum(x)`` of a query as SUM_MACRO's call. Not ``sum(DISTINCT x)``, ``sum(x ORDER BY
-    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a call of other than one argument, nor one of
-    a parameter: the typed overload would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent
-    1.5 as 1 (a sum PostgreSQL refuses to guess the type of)."""
+    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a PIVOT's (``_in_pivots``), nor a call of other
+    than one argument, nor one of a parameter: the typed overload would make DuckDB's binder give ``$1`` the type
+    INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of)."""
     toks = words_if(sql, "sum")
     if not toks or toks[0][1].lower() not in _QUERY_WORDS:
         return sql
     out, last = [], 0
+    pivoted = _in_pivots(toks)
     for i in range(len(toks) - 3):
         pos, word, kind = toks[i]
-        if word.lower() != "sum" or kind not in ("identifier", "keyword") or toks[i + 1][1] != "(" \
+        if word.lower() != "sum" or kind not in ("identifier", "keyword") or toks[i + 1][1] != "(" or pivoted[i] \
                 or i > 0 and toks[i - 1][1] == "." or toks[i + 2][1].lower() in ("distinct", "all", ")", "*"):
             continue
         depth, plain, close = 0, True, None
@@ -47,3 +48,23 @@ def int_sums(sql: str) -> str:
         out += [sql[last:pos], SUM_MACRO]
         last = pos + len(word)
     return "".join([*out, sql[last:]]) if out else sql
+
+
+_PIVOT_WORDS = ("pivot", "pivot_wider")
+
+
+def _in_pivots(toks: list[tuple[int, str, str]]) -> list[bool]:
+    """For each token, whether it lies in a PIVOT: from the word to the end of the parentheses holding it (``t PIVOT
+    (sum(x) FOR ...)``, ``(PIVOT t ON g USING sum(x))``, a statement's rest at its top level). Why: DuckDB's PIVOT
+    takes only an aggregate function, and the macro's call failed the query ('Columns can only be referenced within
+    the aggregate of a PIVOT expression'); a PIVOT's sum stays DuckDB's, numeric."""
+    inside, depth, until = [], 0, None  # until: the depth whose closing parenthesis ends the PIVOT
+    for _, word, kind in toks:
+        w = word.lower()
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+        if until is not None and depth < until:
+            until = None
+        if until is None and kind == "keyword" and w in _PIVOT_WORDS:
+            until = depth
+        inside.append(until is not None)
+    return inside

@@ -135,3 +135,19 @@ def test_dbt_package_copy_never_replaces_a_project_of_its_name_or_the_package_it
     proc = ad_duckdb_cli("dbt-package", "--copy-to", str(installed), cwd=tmp_path)
     assert proc.returncode == 2 and "is the installed package itself" in proc.stderr, proc.stdout + proc.stderr
     assert sorted(p.relative_to(installed) for p in installed.rglob("*")) == before
+
+
+def test_dbt_package_copy_again_over_an_earlier_copy_with_more_files(tmp_path: Path) -> None:
+    """Copying again after an upgrade, over an earlier copy that a file manager left a .DS_Store in, was refused as
+    'a folder that holds other files and no earlier copy of the dbt package': it is one. Such litter goes with the
+    copy; a file of the user's own there is named, and kept."""
+    dest = tmp_path / "vendor" / "ad_duckdb"
+    dbtpackage.copy_package(dest)
+    (dest / ".DS_Store").write_bytes(b"\x00")
+    dbtpackage.copy_package(dest)
+    assert not (dest / ".DS_Store").exists() and (dest / "dbt_project.yml").is_file()
+    (dest / "NOTES.md").write_text("ours\n")
+    with pytest.raises(ad_duckdb.OptionError, match=r"as an earlier copy does, but other files too \(NOTES\.md\), "
+                       r"which a new copy would delete"):
+        dbtpackage.copy_package(dest)
+    assert (dest / "NOTES.md").read_text() == "ours\n"

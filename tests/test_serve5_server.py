@@ -245,3 +245,122 @@ def test_current_setting_with_missing_ok_of_any_setting(server: Server) -> None:
             .fetchone() == ("64MB", "150000", True, None, True)
         with pytest.raises(psycopg.Error, match="no_such_setting"):
             conn.execute("SELECT current_setting('no_such_setting', false)")
+
+
+def test_set_config_of_a_parameter_alone_through_a_prepared_statement(server: Server) -> None:
+    """asyncpg's SELECT set_config('app.tenant', $1, false) (a request's context set by its own prepared statement,
+    as every asyncpg call with arguments is) failed with 'there is no parameter $1': the Describe of its Parse ran
+    the call without the parameter's value. Its Describe now gives the columns and sets nothing; the Execute sets the
+    value, as PostgreSQL's does, for one call and for several, by name, value or is_local as the parameter."""
+
+    async def run() -> tuple[object, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            one = await c.fetchval("SELECT set_config('app.tenant', $1, false)", "acme")
+            tenant = await c.fetchval("SELECT current_setting('app.tenant')")
+            row = await c.fetchrow("SELECT set_config($1, 'ann', false) AS u, set_config('work_mem', $2, false)",
+                                   "app.user", "65536")
+            user, work_mem = await c.fetchrow("SELECT current_setting('app.user'), current_setting('work_mem')")
+            async with c.transaction():
+                local = await c.fetchval("SELECT set_config('app.tenant', 'beta', $1)", True)
+            after = await c.fetchval("SELECT current_setting('app.tenant')")
+            statement = await c.prepare("SELECT set_config('app.role', $1, false)")
+            described = [a.name for a in statement.get_attributes()]
+            unset = await c.fetchval("SELECT current_setting('app.role', true)")
+            return one, tenant, tuple(row or ()), user, work_mem, local, after, described, unset
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == ("acme", "acme", ("ann", "64MB"), "ann", "64MB", "beta", "acme", ["set_config"],
+                                  None)
+
+
+def test_sum_inside_a_pivot_stays_duckdbs(server: Server) -> None:
+    """SELECT * FROM t PIVOT (sum(x) FOR g IN (...)) (and PIVOT ... USING sum(x) in a subquery or a CTE) failed with
+    'Columns can only be referenced within the aggregate of a PIVOT expression': the bigint rewrite made its sum the
+    session macro, which a PIVOT does not take for an aggregate. A PIVOT's sums keep DuckDB's own now (numeric, as
+    before the rewrite); the query's other sums are still bigint."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE pv (g INTEGER, k VARCHAR, x INTEGER)")
+        conn.execute("INSERT INTO pv VALUES (0, 'a', 1), (1, 'a', 2), (0, 'b', 3), (1, 'b', 4)")
+        assert conn.execute("SELECT * FROM pv PIVOT (sum(x) FOR g IN (0, 1)) ORDER BY k").fetchall() == \
+            [("a", 1, 2), ("b", 3, 4)]
+        assert conn.execute("SELECT * FROM (PIVOT pv ON g USING sum(x) GROUP BY k) ORDER BY k").fetchall() == \
+            [("a", 1, 2), ("b", 3, 4)]
+        assert conn.execute("WITH p AS (PIVOT pv ON k USING sum(x) GROUP BY g) SELECT a + b FROM p ORDER BY g") \
+            .fetchall() == [(4,), (6,)]
+        cur = conn.execute("SELECT (SELECT sum(x) FROM pv) AS total, p.* FROM (PIVOT pv ON g USING sum(x) GROUP BY k) p "
+                           "ORDER BY k")
+        assert cur.description is not None and cur.description[0].type_code == 20
+        assert cur.fetchall() == [(10, "a", 1, 2), (10, "b", 3, 4)]
+
+
+def test_current_setting_with_missing_ok_of_a_parameter(server: Server) -> None:
+    """current_setting($1, true) (psycopg and asyncpg send the name as a parameter) failed with 'Macro
+    pg_current_setting() does not support the supplied arguments', as the name given as a literal did before.
+    The value now, as current_setting($1) gives it, and NULL for a name no setting has when missing_ok; an error
+    naming it when not."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET work_mem = '64MB'")
+        conn.execute("SET app.tenant = 'acme'")
+        got = [conn.execute("SELECT current_setting(%s, true)", [name]).fetchone()
+               for name in ("work_mem", "app.tenant", "app.none", "no_such_setting", "server_version_num")]
+        assert got == [("64MB",), ("acme",), (None,), (None,), ("150000",)]
+        assert conn.execute("SELECT current_setting(%s, false)", ["work_mem"]).fetchone() == ("64MB",)
+        with pytest.raises(psycopg.Error, match='unrecognized configuration parameter "no_such_setting"'):
+            conn.execute("SELECT current_setting(%s, false)", ["no_such_setting"])
+
+
+def test_set_client_min_messages_takes_postgresqls_hidden_values(server: Server) -> None:
+    """SET client_min_messages TO info (a level PostgreSQL takes without listing it) was refused as an invalid value
+    once the session kept the setting, where the server had taken it; PostgreSQL's hint still lists the values it
+    shows."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("SET client_min_messages TO info")
+        assert conn.execute("SHOW client_min_messages").fetchone() == ("info",)
+        conn.execute("SET client_min_messages = debug")
+        assert conn.execute("SHOW client_min_messages").fetchone() == ("debug2",)
+        with pytest.raises(psycopg.errors.InvalidParameterValue) as e:
+            conn.execute("SET client_min_messages = loud")
+        assert e.value.diag.message_hint == ("Available values: debug5, debug4, debug3, debug2, debug1, log, notice, "
+                                             "warning, error.")
+
+
+def test_a_pg_dump_scripts_opening_statements_run(server: Server) -> None:
+    """A pg_dump script opens with SELECT pg_catalog.set_config('search_path', '', false) (and psql users type SET
+    search_path = ''), which failed with DuckDB's 'Unexpected dot - empty CatalogSearchEntry', so psql -f dump.sql
+    with ON_ERROR_STOP stopped at line 6, and SET default_table_access_method = heap failed as a locked DuckDB
+    setting. An empty search path keeps the default one here (the script names every table by its schema), heap is
+    the one access method, and the script's SETs all run."""
+    opening = ["SET statement_timeout = 0", "SET lock_timeout = 0", "SET idle_in_transaction_session_timeout = 0",
+               "SET client_encoding = 'UTF8'", "SET standard_conforming_strings = on",
+               "SELECT pg_catalog.set_config('search_path', '', false)", "SET check_function_bodies = false",
+               "SET xmloption = content", "SET client_min_messages = warning", "SET row_security = off",
+               "SET default_tablespace = ''", "SET default_table_access_method = heap"]
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        for sql in opening:
+            conn.execute(sql)
+        assert conn.execute("SELECT count(*) > 0 FROM transactions").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) > 0 FROM public.transactions").fetchone() == (True,)
+        conn.execute("SET search_path = ''")
+        assert conn.execute("SELECT count(*) > 0 FROM transactions").fetchone() == (True,)
+        conn.execute("SET default_table_access_method TO 'heap'")
+        assert conn.execute("SELECT current_setting('default_table_access_method')").fetchone() == ("heap",)
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='"columnar" does not exist'):
+            conn.execute("SET default_table_access_method = columnar")
+
+
+def test_set_config_among_other_items_takes_is_local_as_a_parameter(server: Server) -> None:
+    """SELECT set_config('app.x', 'v', $1), 1 through asyncpg with is_local False failed with 'invalid input for
+    query argument $1: False (expected str, got bool)': the statement typed the parameter as text. It is a boolean,
+    as PostgreSQL types it."""
+
+    async def run() -> tuple[object, ...]:
+        c = await asyncpg.connect(server.url())
+        try:
+            row = await c.fetchrow("SELECT set_config('app.x', 'v', $1), 1 AS one", False)
+            return (*tuple(row or ()), await c.fetchval("SELECT current_setting('app.x')"))
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == ("v", 1, "v")
