@@ -47,10 +47,12 @@ def test_a_usage_error_leads_with_its_error_line_naming_the_fix_for_every_comman
     # Before: click printed "Usage: ad-duckdb train [OPTIONS] DB NAME SOURCE" and "Try 'ad-duckdb train --help' for
     # help." first and "Error: Missing argument 'DB'." last: a log read by its first line, or grepped for Error,
     # got the usage without the error, or the error without the command or the fix.
-    missing = _usage_error_lines(ad_duckdb(command), command)
-    arguments = [p.human_readable_name for p in cli.commands[command].params if isinstance(p, click.Argument)]
-    assert missing[0].startswith(f"Error: Missing argument '{arguments[0]}'. ad-duckdb {command} takes "
-                                 f"{arguments[0]}"), missing
+    arguments = [p.human_readable_name for p in cli.commands[command].params
+                 if isinstance(p, click.Argument) and p.required]
+    if arguments:  # dbt-package takes none: run bare, it prints its path
+        missing = _usage_error_lines(ad_duckdb(command), command)
+        assert missing[0].startswith(f"Error: Missing argument '{arguments[0]}'. ad-duckdb {command} takes "
+                                     f"{arguments[0]}"), missing
     unknown = _usage_error_lines(ad_duckdb(command, "x.duckdb", "--no-such-option-here"), command)
     assert unknown[0] == (f"Error: No such option '--no-such-option-here'. 'ad-duckdb {command} --help' lists its "
                           "options."), unknown
@@ -63,7 +65,7 @@ def test_a_usage_error_leads_with_its_error_line_naming_the_fix_for_every_comman
 def test_a_usage_error_of_the_command_itself_leads_with_its_error_line() -> None:
     p = ad_duckdb("drift", "x.duckdb")
     lines = _usage_error_lines(p, "")
-    assert lines[0].startswith("Error: No such command 'drift'. The commands: compare, drop, evaluate, "), lines
+    assert lines[0] == f"Error: No such command 'drift'. The commands: {', '.join(sorted(cli.commands))}.", lines
     close = _usage_error_lines(ad_duckdb("scroe", "x.duckdb"), "")
     assert close[0] == "Error: No such command 'scroe'. Did you mean 'score'?", close
     wait = _usage_error_lines(ad_duckdb("--wait", "soon", "list", "x.duckdb"), "")

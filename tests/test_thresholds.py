@@ -244,10 +244,12 @@ def test_label_errors_show_the_values_and_a_mapping_that_keeps_anomalies_anomali
             ad_duckdb.evaluate(con, "m", "t", label="part", where="split = 'test'")
         keep = re.search(r'where="([^"]*)"', str(e.value).split("only:")[1]).group(1)
         assert ad_duckdb.evaluate(con, "m", "t", label="part", where=keep).rows == 1254
-        # all-normal rows (a filter that kept no anomaly): said with the count and what to check, not only "no 1"
-        with pytest.raises(ad_duckdb.BadInputError, match=r"evaluate 'm@1': none of the 1500 labelled rows is an "
-                           r"anomaly \(label 1\).*check the label column and the filter \(label=, where="):
-            ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
+        # all-normal rows (a filter that kept no anomaly): each threshold's false-alarm rate, the one figure such
+        # rows define, and a note saying so with what to check (tests/test_ops2_cli.py has the whole report)
+        clean = ad_duckdb.evaluate(con, "m", "t", label="label", where="split = 'test' AND label = 0")
+        assert (clean.rows, clean.anomalies) == (1500, 0) and np.isnan(clean.auc_roc)
+        assert all(m["tp"] == 0 and m["fp"] + m["tn"] == 1500 for m in clean.at_thresholds.values())
+        assert any("No row here is labelled an anomaly" in n for n in clean.notes), clean.notes
         with pytest.raises(ad_duckdb.BadInputError, match=r"Model 'm@1': label column 'lable' is not in 't'; its "
                            r"columns: .*\. Did you mean 'label'\?$"):
             ad_duckdb.evaluate(con, "m", "t", label="lable")
