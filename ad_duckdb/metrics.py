@@ -420,6 +420,12 @@ class Report:
         point on it, as a matplotlib Figure: a notebook shows it as a cell's value, ``fig.savefig(path)`` writes it.
         Not registered with pyplot, as ``plot_scores``' figure. Needs matplotlib (the ``[plots]`` extra)."""
         s, y, marked, source = self._kept()
+        if not y.any():
+            from .exceptions import BadInputError
+
+            raise BadInputError(f"Report of {self.model!r}: no row labelled an anomaly (1), so there is no precision-"
+                                "recall curve to draw (recall is undefined); score_hist() draws these rows' scores, "
+                                "and at_thresholds holds each threshold's false-alarm rate.")
         return pr_figure(s, y, self.model, marked, source, getattr(self, "_drawn_weights", None))
 
     def score_hist(self) -> Any:
@@ -502,14 +508,20 @@ def plot(scores: np.ndarray, labels: np.ndarray, out_dir: str | Path, model: str
          thresholds: dict[str, float] | None = None, source: str | None = None,
          weights: np.ndarray | None = None) -> list[str]:
     """Write ``<model>_pr_curve.png`` and ``<model>_score_hist.png`` (``name@2``: ``name_v2_pr_curve.png``, titled
-    ``name@2``, with the rows evaluated: ``source``); returns their paths. ``weights``: each row's sample weight
+    ``name@2``, with the rows evaluated: ``source``; the histogram alone where no row is labelled an anomaly); returns
+    their paths. ``weights``: each row's sample weight
     (all above 0), each row drawn as that many, as evaluate's weighted figures count it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     safe = _file_stem(model.replace("@", "_v"))
     paths: list[str] = []
-    for fig, what in ((pr_figure(scores, labels, model, thresholds, source, weights), "pr_curve"),
-                      (label_hist_figure(scores, labels, model, thresholds, source, weights), "score_hist")):
+    # Why no curve without a labelled anomaly: it drew every threshold at "precision 0.000, recall 0.000" and "AUC-PR
+    # nan" beside a report saying recall and AUC-PR are undefined there (rows all labelled normal, normalonly)
+    curve_too = bool(np.asarray(labels).astype(bool).any())
+    figures = [(partial(pr_figure, scores, labels, model, thresholds, source, weights), "pr_curve")] if curve_too else []
+    figures.append((partial(label_hist_figure, scores, labels, model, thresholds, source, weights), "score_hist"))
+    for draw, what in figures:
+        fig = draw()
         p = write_whole(out / f"{safe}_{what}.png", partial(fig.savefig, dpi=110, format="png"))
         paths.append(str(p))
     return paths

@@ -245,3 +245,26 @@ def test_plots_to_a_folder_that_cannot_be_created_name_the_working_folder_and_th
         assert f"'tx.onnx' (in the working folder {folder}); permission denied" in p.stderr, p.stderr
     finally:
         Path(folder).chmod(0o755)
+
+
+def test_evaluate_plots_on_rows_labelled_normal_only_draw_no_precision_recall_curve(noted_db: str,
+                                                                                    tmp_path: Path) -> None:
+    # Before: --plots on rows all labelled 0 wrote a precision-recall curve with every threshold at "precision 0.000,
+    # recall 0.000" and "AUC-PR nan", though the report beside it says recall and AUC-PR are undefined there
+    import duckdb
+
+    import ad_duckdb as ad
+    from ad_duckdb.exceptions import BadInputError
+
+    with duckdb.connect(noted_db) as c:
+        c.execute("CREATE OR REPLACE TABLE clean_plots AS SELECT *, 0 AS label FROM transactions")
+    con = ad.connect(noted_db, read_only=True)
+    try:
+        rep = ad.evaluate(con, "tx_ae", "clean_plots", label="label", plots_dir=str(tmp_path))
+    finally:
+        con.close()
+    assert sorted(Path(p).name for p in rep.plots) == ["tx_ae_v1_score_hist.png"], rep.plots
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tx_ae_v1_score_hist.png"]
+    assert rep.score_hist() is not None
+    with pytest.raises(BadInputError, match="no row labelled an anomaly"):
+        rep.pr_curve()
