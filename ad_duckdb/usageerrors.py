@@ -53,6 +53,12 @@ def _fix(e: click.UsageError) -> str:
     if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Option):
         said = f" ({e.param.help.rstrip('.')})" if e.param.help else ""
         return f" Give it as {max(e.param.opts, key=len)} {e.param.make_metavar(ctx)}{said}."
+    if e.message.startswith("Got unexpected extra argument"):
+        # Why the options: one -f given two columns (-f a b) is the usual slip, the second read as an argument
+        wanted = " ".join(p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]")
+        many = [min(p.opts, key=len) for p in ctx.command.get_params(ctx) if isinstance(p, click.Option) and p.multiple]
+        again = f"; an option takes one value each: give it again for the next ({many[0]} a {many[0]} b)" if many else ""
+        return f". {command} takes {wanted}{again}."
     if isinstance(e, click.NoSuchOption) and not e.possibilities:
         return f" '{command} --help' lists its options."
     if isinstance(ctx.command, click.Group) and e.message.startswith("No such command") and "Did you mean" not in \

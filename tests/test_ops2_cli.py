@@ -268,3 +268,13 @@ def test_evaluate_plots_on_rows_labelled_normal_only_draw_no_precision_recall_cu
     assert rep.score_hist() is not None
     with pytest.raises(BadInputError, match="no row labelled an anomaly"):
         rep.pr_curve()
+
+
+def test_unexpected_extra_arguments_are_told_what_the_command_takes_and_that_an_option_takes_one_value() -> None:
+    # Before: "Error: Got unexpected extra argument (b)" alone for `train db m tx -f a b` (one -f, two columns, the
+    # usual slip), naming neither what train takes nor the fix
+    train = _usage_error_lines(ad_duckdb("train", "x.duckdb", "m", "tx", "-f", "a", "b"), "train")
+    assert train[0] == ("Error: Got unexpected extra argument (b). ad-duckdb train takes DB NAME SOURCE; an option "
+                        "takes one value each: give it again for the next (-f a -f b)."), train
+    listed = _usage_error_lines(ad_duckdb("list", "x.duckdb", "extra"), "list")
+    assert listed[0] == "Error: Got unexpected extra argument (extra). ad-duckdb list takes DB.", listed
