@@ -19,7 +19,8 @@ from typing import Any
 def in_memory_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
     """``config`` for ``duckdb.connect(":memory:", config=...)``: with ``temp_directory`` in the system temporary
     folder when the working folder cannot be written and the caller chose none; else as given."""
-    if config and "temp_directory" in config:
+    # DuckDB reads a setting's name in any case: a TEMP_DIRECTORY of the user's is theirs too
+    if config and any(str(k).lower() == "temp_directory" for k in config):
         return config
     try:
         writable = os.access(Path.cwd(), os.W_OK)

@@ -278,3 +278,22 @@ def test_unexpected_extra_arguments_are_told_what_the_command_takes_and_that_an_
                         "takes one value each: give it again for the next (-f a -f b)."), train
     listed = _usage_error_lines(ad_duckdb("list", "x.duckdb", "extra"), "list")
     assert listed[0] == "Error: Got unexpected extra argument (extra). ad-duckdb list takes DB.", listed
+
+
+def test_a_temp_directory_of_the_user_s_own_is_kept_from_a_read_only_working_folder_however_it_is_cased(
+        tmp_path: Path) -> None:
+    # Before: DuckDB takes its settings' names in any case, but only config["temp_directory"] was seen as the user's
+    # own: config={"TEMP_DIRECTORY": ...} from a read-only working folder got a second key beside it, and the
+    # connection spilled to the system temporary folder instead of the folder the user chose
+    folder, prefix = _read_only_folder(tmp_path)
+    own = str(tmp_path / "spill here")
+    code = ("import ad_duckdb as ad\n"
+            f"con = ad.connect(config={{'TEMP_DIRECTORY': {own!r}}})\n"
+            "print(con.execute(\"SELECT current_setting('temp_directory')\").fetchone()[0])\n")
+    try:
+        p = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        Path(folder).chmod(0o755)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == own, p.stdout
