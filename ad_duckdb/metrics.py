@@ -418,7 +418,8 @@ class Report:
     def pr_curve(self) -> Any:
         """The precision-recall curve ``evaluate(plots_dir=)`` writes (``<model>_pr_curve.png``), each threshold a
         point on it, as a matplotlib Figure: a notebook shows it as a cell's value, ``fig.savefig(path)`` writes it.
-        Not registered with pyplot, as ``plot_scores``' figure. Needs matplotlib (the ``[plots]`` extra)."""
+        Not registered with pyplot, as ``plot_scores``' figure. Needs matplotlib (the ``[plots]`` extra). Rows all
+        labelled normal have no curve (BadInputError)."""
         s, y, marked, source = self._kept()
         if not y.any():
             from .exceptions import BadInputError
