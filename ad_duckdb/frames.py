@@ -17,19 +17,28 @@ from .exceptions import BadInputError
 
 def unreadable_columns(X: Any, var: str = "X") -> str | None:
     """For a polars frame Arrow cannot take (its Int128, UInt128 or Object columns have no Arrow type, so DuckDB
-    cannot read it either): those columns, by name and type, with the cast that makes them readable; None when
-    every column exports (or ``X`` is no polars DataFrame). ``var``: the frame's name in the fix."""
+    cannot read it either; an Object column exports, if at all, as its objects' addresses): those columns, by name
+    and type, with the conversion that makes them readable; None when every column exports (or ``X`` is no polars
+    DataFrame). ``var``: the frame's name in the fix."""
     if type(X).__module__.split(".")[0] != "polars" or type(X).__name__ != "DataFrame":
         return None
     bad = []
     for name in X.columns:
+        # an Object column exports (by polars version) as fixed_size_binary[8], the objects' addresses: the detector
+        # then called it that, "not numeric", with to_dummies as its fix
+        if str(X.schema[name]) == "Object":
+            bad.append(name)
+            continue
         try:
             X.select(name).head(0).to_arrow()
         except Exception:  # polars raises Arrow's error or its own, by version: the column is what counts
             bad.append(name)
     if not bad:
         return None
-    casts = ", ".join(f"pl.col({n!r}).cast(pl.Float64)" for n in bad)
+    # Why a new Series for Object: polars refuses to cast it ("cannot cast 'Object' type"), and warns map_elements(float)
+    # away to that cast; a Float64 Series takes the Decimals and numbers such a column holds (pd.read_sql's), None null
+    casts = ", ".join(f"pl.Series({n!r}, {var}[{n!r}].to_list(), dtype=pl.Float64)" if str(X.schema[n]) == "Object"
+                      else f"pl.col({n!r}).cast(pl.Float64)" for n in bad)
     listed = ", ".join(f"{n!r} ({X.schema[n]})" for n in bad)
     return (f"column(s) {listed} have no Arrow type, so neither DuckDB nor this detector can read them: cast them "
             f"first, {var}.with_columns({casts}) (or drop them, {var}.drop([...]))")

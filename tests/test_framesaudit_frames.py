@@ -113,3 +113,32 @@ def test_a_polars_column_arrow_cannot_read_is_named_with_its_cast() -> None:
     assert "'t'" in said and "'a' (Int128)" in said and fix.replace("X.", "t.") in said and "does not exist" not in said
     said = _refusal(_stored_detector(), t)
     assert "'a' (Int128)" in said and fix in said
+
+
+def test_a_polars_object_column_is_named_as_object_with_a_conversion_that_runs() -> None:
+    # Before: polars exports an Object column (Decimals and floats of pd.read_sql, kept as Python objects) as
+    # fixed_size_binary[8], the objects' addresses: the detector called it "'b' (fixed_size_binary[8]) ... not numeric"
+    # with to_dummies as the fix; the cast the Int128 refusal offers fails on Object ("cannot cast 'Object' type"), and
+    # map_elements(float) warns to use that cast
+    import decimal
+
+    import polars as pl
+
+    t = pl.DataFrame({"a": [0.1, 0.2, 0.3] * 20,
+                      "b": pl.Series([decimal.Decimal("1.5"), 2.5, None] * 20, dtype=pl.Object)})
+    fix = "X.with_columns(pl.Series('b', X['b'].to_list(), dtype=pl.Float64))"
+    said = _refusal(_stored_detector(), t)
+    assert "'b' (Object)" in said and fix in said and "fixed_size_binary" not in said, said
+    converted = eval(fix, {"X": t, "pl": pl})  # the fix runs, and gives the numbers
+    assert converted["b"].to_list()[:3] == [1.5, 2.5, None]
+    con = ad_duckdb.connect(":memory:")
+    try:
+        try:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        except ad_duckdb.BadInputError as e:
+            said = str(e)
+        else:
+            raise AssertionError("trained")
+    finally:
+        con.close()
+    assert "'b' (Object)" in said and fix.replace("X", "t") in said, said
