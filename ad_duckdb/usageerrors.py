@@ -48,8 +48,8 @@ def _fix(e: click.UsageError) -> str:
         return ""
     command = ctx.command_path
     if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Argument):
-        wanted = " ".join(p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]")
-        return f" {command} takes {wanted}, in that order."
+        pieces = [p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]"]
+        return f" {command} takes {' '.join(pieces)}{', in that order' if len(pieces) > 1 else ''}."
     if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Option):
         said = f" ({e.param.help.rstrip('.')})" if e.param.help else ""
         return f" Give it as {max(e.param.opts, key=len)} {e.param.make_metavar(ctx)}{said}."

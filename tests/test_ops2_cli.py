@@ -278,6 +278,9 @@ def test_unexpected_extra_arguments_are_told_what_the_command_takes_and_that_an_
                         "takes one value each: give it again for the next (-f a -f b)."), train
     listed = _usage_error_lines(ad_duckdb("list", "x.duckdb", "extra"), "list")
     assert listed[0] == "Error: Got unexpected extra argument (extra). ad-duckdb list takes DB.", listed
+    # one argument has no order to keep
+    bare = _usage_error_lines(ad_duckdb("list"), "list")
+    assert bare[0] == "Error: Missing argument 'DB'. ad-duckdb list takes DB.", bare
 
 
 def test_a_temp_directory_of_the_user_s_own_is_kept_from_a_read_only_working_folder_however_it_is_cased(
