@@ -93,6 +93,19 @@ def test_a_refused_column_gets_the_fix_of_its_own_library_and_kind() -> None:
     assert "X['a'].dt.total_seconds()" in said and "get_dummies" not in said
 
 
+def _training_refusal(t: object) -> str:
+    """What training on the frame ``t`` (read by its name, as a replacement scan) is refused with."""
+    con = ad_duckdb.connect(":memory:")
+    try:
+        try:
+            ad_duckdb.train(con, "m", "t", **FAST)
+        except ad_duckdb.BadInputError as e:
+            return str(e)
+    finally:
+        con.close()
+    raise AssertionError("trained")
+
+
 def test_a_polars_column_arrow_cannot_read_is_named_with_its_cast() -> None:
     # polars' Int128 has no Arrow type: training said the frame "does not exist ... Did you mean 't'?", and the
     # detector raised Arrow's "Invalid or unsupported format string: '_pli128'", neither naming the column
@@ -100,16 +113,7 @@ def test_a_polars_column_arrow_cannot_read_is_named_with_its_cast() -> None:
 
     t = pl.DataFrame({"a": pl.Series([10, 11, None] * 20, dtype=pl.Int128), "b": [0.1, 0.2, 0.3] * 20})
     fix = "X.with_columns(pl.col('a').cast(pl.Float64))"
-    con = ad_duckdb.connect(":memory:")
-    try:
-        try:
-            ad_duckdb.train(con, "m", "t", **FAST)
-        except ad_duckdb.BadInputError as e:
-            said = str(e)
-        else:
-            raise AssertionError("trained")
-    finally:
-        con.close()
+    said = _training_refusal(t)
     assert "'t'" in said and "'a' (Int128)" in said and fix.replace("X.", "t.") in said and "does not exist" not in said
     said = _refusal(_stored_detector(), t)
     assert "'a' (Int128)" in said and fix in said
@@ -131,14 +135,5 @@ def test_a_polars_object_column_is_named_as_object_with_a_conversion_that_runs()
     assert "'b' (Object)" in said and fix in said and "fixed_size_binary" not in said, said
     converted = eval(fix, {"X": t, "pl": pl})  # the fix runs, and gives the numbers
     assert converted["b"].to_list()[:3] == [1.5, 2.5, None]
-    con = ad_duckdb.connect(":memory:")
-    try:
-        try:
-            ad_duckdb.train(con, "m", "t", **FAST)
-        except ad_duckdb.BadInputError as e:
-            said = str(e)
-        else:
-            raise AssertionError("trained")
-    finally:
-        con.close()
+    said = _training_refusal(t)
     assert "'b' (Object)" in said and fix.replace("X", "t") in said, said
