@@ -134,18 +134,19 @@ def _py(text: str) -> str:
 
 
 def _cycle_fix(name: str, date: bool, library: str) -> str:
-    """A date's day of the week or a time's hour of the day in ``library``."""
+    """A date's day of the week, or a time's hour of the day or day of the week, in ``library``: a timestamp has
+    both cycles, and which one carries the law (a night-time transfer, a weekend batch) is the user's to say."""
     from .sqltext import quote_ident
 
     q = quote_ident(name)
     if library == "polars":
-        return (f"its day of the week (pl.col({_py(name)}).dt.weekday(), 1 = Monday)" if date
-                else f"its hour of the day (pl.col({_py(name)}).dt.hour())")
-    if library == "duckdb":
-        return (f"its day of the week (X.project({_py(f'* REPLACE (isodow({q}) AS {q})')}), 1 = Monday)" if date
-                else f"its hour of the day (X.project({_py(f'* REPLACE (hour({q}) AS {q})')}))")
-    return (f"its day of the week (pc.day_of_week(X[{name!r}]), 0 = Monday)" if date
-            else f"its hour of the day (pc.hour(X[{name!r}]))")
+        hour, week = f"pl.col({_py(name)}).dt.hour()", f"pl.col({_py(name)}).dt.weekday(), 1 = Monday"
+    elif library == "duckdb":
+        hour = f"X.project({_py(f'* REPLACE (hour({q}) AS {q})')})"
+        week = f"X.project({_py(f'* REPLACE (isodow({q}) AS {q})')}), 1 = Monday"
+    else:
+        hour, week = f"pc.hour(X[{name!r}])", f"pc.day_of_week(X[{name!r}]), 0 = Monday"
+    return f"its day of the week ({week})" if date else f"its hour of the day ({hour}) or day of the week ({week})"
 
 
 def _length_fix(name: str, library: str) -> str:

@@ -216,7 +216,7 @@ def test_evaluate_does_not_call_an_alarm_rate_fitted_to_labels_on_the_rows_it_wa
         ad_duckdb.set_threshold(con, "m", "f1", "max_f1", source="t", label="label", where="id > 500")
         rep = ad_duckdb.evaluate(con, "m", "t", label="label", where="id > 1000")
         fitted = [n for n in rep.notes if "fitted to" in n]
-        assert len(fitted) == 1 and "f1 (all 1000 of them)" in fitted[0] and "rate (" not in fitted[0], rep.notes
+        assert len(fitted) == 1 and "'f1' (all 1000 of them)" in fitted[0] and "'rate' (" not in fitted[0], rep.notes
     finally:
         con.close()
 
