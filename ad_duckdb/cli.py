@@ -775,7 +775,14 @@ class _Command(click.Command):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         args = [f" {a}" if a.startswith("--") and a != "--" and not _OPTION_SHAPE.fullmatch(a) else a for a in args]
-        return super().parse_args(ctx, args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            # click's parser raises an option's own errors ("Option '--into' requires an argument.") without the
+            # command's context, which the usage line and the fix (usageerrors) are made from
+            if e.ctx is None:
+                e.ctx = ctx
+            raise
 
 
 class _QueryWordsCommand(_Command):

@@ -51,8 +51,11 @@ def _fix(e: click.UsageError) -> str:
         pieces = [p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]"]
         return f" {command} takes {' '.join(pieces)}{', in that order' if len(pieces) > 1 else ''}."
     if isinstance(e, click.MissingParameter) and isinstance(e.param, click.Option):
-        said = f" ({e.param.help.rstrip('.')})" if e.param.help else ""
-        return f" Give it as {max(e.param.opts, key=len)} {e.param.make_metavar(ctx)}{said}."
+        return _give_as(e.param, ctx)
+    if isinstance(e, click.BadOptionUsage) and e.message.endswith("requires an argument."):  # `--into` at the end
+        option = next((p for p in ctx.command.get_params(ctx) if isinstance(p, click.Option)
+                       and e.option_name in (*p.opts, *p.secondary_opts)), None)
+        return _give_as(option, ctx) if option is not None else ""
     if e.message.startswith("Got unexpected extra argument"):
         # Why the options: one -f given two columns (-f a b) is the usual slip, the second read as an argument
         wanted = " ".join(p for p in ctx.command.collect_usage_pieces(ctx) if p != "[OPTIONS]")
@@ -65,3 +68,11 @@ def _fix(e: click.UsageError) -> str:
             e.format_message():
         return f" The commands: {', '.join(ctx.command.list_commands(ctx))}."
     return ""
+
+
+def _give_as(option: click.Option, ctx: click.Context) -> str:
+    """`` Give it as --label TEXT (Label column: ...).``: the option with its value's kind and what it is for (the
+    first sentence of its help, without what follows its first bracket: a long help read as a second message)."""
+    help_text = (option.help or "").split(". ")[0].split(" (")[0].rstrip(".")
+    said = f" ({help_text})" if help_text else ""
+    return f" Give it as {max(option.opts, key=len)} {option.make_metavar(ctx)}{said}."

@@ -300,3 +300,13 @@ def test_a_temp_directory_of_the_user_s_own_is_kept_from_a_read_only_working_fol
         Path(folder).chmod(0o755)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == own, p.stdout
+
+
+def test_an_option_given_no_value_leads_with_its_error_line_and_what_it_takes() -> None:
+    # Before: `score ... --into` (its table left out, the usual slip at a line's end) printed the one line "Error:
+    # Option '--into' requires an argument." with neither the usage nor the --help hint nor what the option takes:
+    # click's parser raises it without the command's context.
+    p = ad_duckdb("score", "x.duckdb", "m", "t", "--top", "3", "--into")
+    lines = _usage_error_lines(p, "score")
+    assert lines[0] == ("Error: Option '--into' requires an argument. Give it as --into TEXT (Write a table of the rows "
+                        "with anomaly_score, anomaly_percentile, is_anomaly)."), lines
