@@ -66,13 +66,26 @@ def _parse(texts: list[str]) -> list[list[dict[str, Any]] | None]:
                 _parser = duckdb.connect()
             # one query for all, each text a quoted literal (a prepared statement costs 4 times as much)
             row = _parser.execute("SELECT " + ", ".join(
-                f"json_serialize_sql({quote_literal('SELECT ' + t)})" for t in missing)).fetchall()[0]
+                f"json_serialize_sql({quote_literal('SELECT ' + t + _windows(t))})" for t in missing)).fetchall()[0]
             for text, answer in zip(missing, row, strict=True):
                 found[text] = _plain_list(json.loads(answer))
             if len(_cache) + len(missing) > _CACHE_SIZE:
                 _cache.clear()  # bounded: a client sending ever new literals in its select lists
             _cache.update((t, found[t]) for t in missing)
     return [found[t] for t in texts]
+
+
+def _windows(items: str) -> str:
+    """A WINDOW clause defining the windows a select list names (``sum(x) OVER w``), each empty, for the list to
+    parse alone: DuckDB's parser refused it ('window "w" does not exist'), and the list kept DuckDB's names, where
+    PostgreSQL names the column by its function (``sum``). Appended after the list, the items' locations stay."""
+    try:
+        toks = sql_words(items)
+    except duckdb.Error:
+        return ""
+    names = dict.fromkeys(toks[k + 1][1] for k in range(len(toks) - 1)
+                          if toks[k][1].lower() == "over" and toks[k + 1][1] != "(")
+    return " WINDOW " + ", ".join(f"{quote_ident(_fold(n))} AS ()" for n in names) if names else ""
 
 
 def _plain_list(tree: dict[str, Any]) -> list[dict[str, Any]] | None:

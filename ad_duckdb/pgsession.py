@@ -593,7 +593,7 @@ class Session:
         # (public.t as main's t and VALUES' column1, ... before: the names they give are what postgres_names sees)
         sql = public_as_main(values_names(sql), self.real_public)
         sql = typed_prepare(catalog_rewrites(pg_formats(int_sums(postgres_names(temp_table_sql(self.cursors.catalog(
-            sql)))))))
+            sql))), self.table_columns))))
         if (p := PREPARE_NAME_RE.match(sql)) is not None:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
@@ -1018,6 +1018,20 @@ class Session:
             self.has_catalog, self.catalog_in_transaction = committed, False
         if self.sum_macro_in_transaction:
             self.has_sum_macro, self.sum_macro_in_transaction = committed, False
+
+    def table_columns(self, parts: tuple[str, ...]) -> frozenset[str] | None:
+        """The columns (lower case) of the table or view named by ``parts`` (lower case; schema, table), as this
+        session sees it, temporary tables too; for pgsum, telling a subquery's sum of its own column from one of an
+        outer query's. The columns every table of that name has (another database's or schema's may differ); None
+        when there is none, or the transaction has failed (the statement is refused anyway)."""
+        if self.status == b"E" or len(parts) > 3:
+            return None
+        self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
+        where = ["lower(table_name) = ?", "lower(schema_name) = ?", "lower(database_name) = ?"][:len(parts)]
+        rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE "
+                                + " AND ".join(where) + " GROUP BY database_name, schema_name, table_name",
+                                list(reversed(parts))).fetchall()
+        return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
 
     def sum_macro(self) -> None:
         """Create the macro a query's sum() of integers becomes (pgsum), once. Not with the catalogue: a session's

@@ -7,6 +7,7 @@ type: the cast to BIGINT for the small integers, sum(x) itself for every other t
 
 from __future__ import annotations
 
+from .pgsumscope import Columns, Scopes, cte_names, own_columns
 from .sqltext import words_if
 
 SUM_MACRO = "pg_int_sum"
@@ -19,16 +20,18 @@ SUM_MACRO_SQL = f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x):
 _QUERY_WORDS = ("select", "with", "(", "from")
 
 
-def int_sums(sql: str) -> str:
+def int_sums(sql: str, columns: Columns | None = None) -> str:
     """``sql`` with each plain ``sum(x)`` of a query as SUM_MACRO's call. Not ``sum(DISTINCT x)``, ``sum(x ORDER BY
     y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a PIVOT's (``_in_pivots``), nor a call of other
     than one argument, nor one of a parameter: the typed overload would make DuckDB's binder give ``$1`` the type
-    INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of)."""
+    INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses to guess the type of), nor one that may be an
+    outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, to tell)."""
     toks = words_if(sql, "sum")
     if not toks or toks[0][1].lower() not in _QUERY_WORDS:
         return sql
     out, last = [], 0
     pivoted = _in_pivots(toks)
+    scopes, ctes = Scopes(toks), cte_names(toks)
     for i in range(len(toks) - 3):
         pos, word, kind = toks[i]
         if word.lower() != "sum" or kind not in ("identifier", "keyword") or toks[i + 1][1] != "(" or pivoted[i] \
@@ -43,7 +46,8 @@ def int_sums(sql: str) -> str:
                 break
             if depth == 1 and w in (",", "order") or w in ("$", "?"):
                 plain = False
-        if close is None or not plain or close + 1 < len(toks) and toks[close + 1][1].lower() in ("filter", "within"):
+        if close is None or not plain or close + 1 < len(toks) and toks[close + 1][1].lower() in ("filter", "within") \
+                or not own_columns(scopes, i, close, columns, ctes):
             continue
         out += [sql[last:pos], SUM_MACRO]
         last = pos + len(word)

@@ -1,0 +1,47 @@
+"""`ad-duckdb serve` as BI tools and drivers see it: sum() in subqueries and named windows after the bigint rewrite,
+sum()'s type by every path a query takes, and client_min_messages. The servers come from tests/test_server.py.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+import test_server
+from test_server import Server
+
+server = test_server.server  # the read-only server of tests/test_server.py
+warehouse = test_server.warehouse
+
+
+def _typed(conn: psycopg.Connection, sql: str) -> tuple[list[tuple[str, int]], list[tuple[object, ...]]]:
+    cur = conn.execute(sql)
+    assert cur.description is not None
+    return [(d.name, d.type_code) for d in cur.description], cur.fetchall()
+
+
+def test_a_subquerys_sum_of_outer_columns_is_the_outer_querys_aggregate(server: Server) -> None:
+    """SELECT (SELECT sum(t.x)) FROM t (a subquery's aggregate of the outer query's columns, which PostgreSQL and
+    DuckDB both make the outer query's aggregate) failed with 'column "x" must appear in the GROUP BY clause': the
+    bigint rewrite's typed macro bound t.x inside the subquery. Such a sum keeps DuckDB's own now, and gives the
+    answer; a subquery's sum of its own columns (qualified, or unqualified and its FROM table's) is still bigint,
+    in any transaction state; a named window's sum is named sum, as in PostgreSQL, not after the macro."""
+    with psycopg.connect(server.url()) as conn:  # a transaction block: a failed probe would abort it
+        conn.execute("CREATE TEMP TABLE st (x INTEGER, g INTEGER, value INTEGER)")
+        conn.execute("CREATE TEMP TABLE other (y INTEGER)")
+        conn.execute("INSERT INTO st VALUES (1, 0, 5), (2, 0, 5), (3, 1, 5)")
+        conn.execute("INSERT INTO other VALUES (7)")
+        for sql in ("SELECT (SELECT sum(st.x)) FROM st", "SELECT (SELECT sum(x)) FROM st",
+                    "SELECT (SELECT sum(st.x) FROM other) FROM st", "SELECT (SELECT sum(x) FROM other) FROM st",
+                    "SELECT (SELECT sum(value)) - 9 FROM st", "SELECT (SELECT sum(x) + 1) - 1 AS s FROM st"):
+            assert _typed(conn, sql)[1] == [(6,)], sql
+        assert _typed(conn, "SELECT g, (SELECT sum(st.x)) FROM st GROUP BY g ORDER BY g")[1] == [(0, 3), (1, 3)]
+        # the subquery's own columns: bigint as in PostgreSQL
+        assert _typed(conn, "SELECT x, (SELECT sum(s2.x) FROM st s2 WHERE s2.x <= st.x) FROM st ORDER BY x") == \
+            ([("x", 23), ("sum", 20)], [(1, 1), (2, 3), (3, 6)])
+        assert _typed(conn, "SELECT (SELECT sum(x) FROM st), (SELECT sum(y) FROM other)") == \
+            ([("sum", 20), ("sum", 20)], [(6, 7)])
+        assert _typed(conn, "SELECT * FROM st JOIN (SELECT g, sum(x) FROM st GROUP BY g) s USING (g) "
+                            "ORDER BY x")[0][-1] == ("sum", 20)
+        assert _typed(conn, "SELECT sum(x) OVER w FROM st WINDOW w AS (ORDER BY x)") == \
+            ([("sum", 20)], [(1,), (3,), (6,)])
+        conn.rollback()
