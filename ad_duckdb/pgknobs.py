@@ -40,6 +40,20 @@ KNOBS = frozenset((*_MEMORY, *_TIME, *_BOOL, *_REAL, *_INT, *_ENUM, "default_tab
 _NUMBER = re.compile(r"\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*")
 
 
+# PostgreSQL's message levels as client_min_messages ranks them (elog.h): a message goes to the client when its level
+# is at least the setting's, or is INFO (always sent)
+_CLIENT_LEVELS = {"debug5": 10, "debug4": 11, "debug3": 12, "debug2": 13, "debug1": 14, "log": 15, "info": 17,
+                  "notice": 18, "warning": 19, "error": 21}
+
+
+def client_gets(severity: str, client_min_messages: str | None) -> bool:
+    """Whether a message of ``severity`` (NOTICE, WARNING) reaches a client whose session has ``client_min_messages``
+    (None: PostgreSQL's default, notice). Why: SET client_min_messages = error (a tool quieting a session) still
+    printed every WARNING."""
+    level = _CLIENT_LEVELS.get((client_min_messages or "notice").lower(), 18)
+    return severity.upper() == "INFO" or _CLIENT_LEVELS.get(severity.lower(), 21) >= level
+
+
 def _invalid(name: str, value: str, hint: str = "") -> ProtocolError:
     return ProtocolError(f'invalid value for parameter "{name}": "{value}"', "22023", hint=hint)
 

@@ -294,8 +294,9 @@ class Session:
         # The settings above a SET changed in the open transaction block (set_setting), by attribute: each one's value
         # before the block and its value after COMMIT (a SET LOCAL's ends with the block)
         self.set_in_transaction: dict[str, tuple[Any, Any]] = {}
-        # Warnings (message, SQLSTATE) of the statement that runs, which the server sends before its result
-        self.notices: list[tuple[str, str]] = []
+        # Notices (message, SQLSTATE, severity) of the statement that runs, which the server sends before its result
+        # when client_min_messages lets them (pgknobs.client_gets)
+        self.notices: list[tuple[str, str, str]] = []
         self.on_commit = OnCommitTables()  # temporary tables dropped or emptied at each commit (pgoncommit)
         self.creating: OnCommit | None = None  # the CREATE TEMP TABLE ... ON COMMIT that compat let through
 
@@ -520,6 +521,10 @@ class Session:
             if self.status == b"I":
                 self.read_only_txn = read_only
                 self.isolation_txn = isolation_level(b.group("modes")) if b is not None else None
+            elif self.status == b"T" and not self.implicit and not self.batch:
+                # PostgreSQL warns and goes on in the open block; DuckDB's refusal failed the client's transaction
+                self.notices.append(("there is already a transaction in progress", "25001", "WARNING"))
+                return Result("BEGIN")
             return self.begin_sql()
         m = SAVEPOINT_RE.match(sql)
         if m:
@@ -858,7 +863,7 @@ class Session:
             if level is not None:
                 self.set_setting("isolation_default", level)
         elif self.outside():
-            self.notices.append(("SET TRANSACTION can only be used in transaction blocks", "25P01"))
+            self.notices.append(("SET TRANSACTION can only be used in transaction blocks", "25P01", "WARNING"))
         return Result("SET")
 
     def outside(self) -> bool:
@@ -1051,7 +1056,7 @@ class Session:
         (``alone``; several are an implicit block) or the extended protocol's implicit transaction, which is no block
         (it still applies, until Sync: set_setting). It said SET as if the setting held."""
         if self.status == b"I" and alone and SET_LOCAL_RE.match(from_first_word(sql)):
-            self.notices.append(("SET LOCAL can only be used in transaction blocks", "25P01"))
+            self.notices.append(("SET LOCAL can only be used in transaction blocks", "25P01", "WARNING"))
 
     def run(self, sql: str, params: list[Any] | None = None) -> Generator[Result, None, None]:
         """Execute the statements of ``sql`` one by one; each result must be read before the next runs."""
@@ -1189,7 +1194,8 @@ class Session:
             query, head = "ROLLBACK", "ROLLBACK"  # PostgreSQL turns COMMIT of a failed transaction into ROLLBACK
         if kind == "TRANSACTION" and head in ("COMMIT", "END", "ROLLBACK", "ABORT") and self.status == b"I" \
                 and not self.implicit:
-            return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")  # PostgreSQL only warns
+            self.notices.append(("there is no transaction in progress", "25P01", "WARNING"))  # as PostgreSQL's
+            return Result("ROLLBACK" if head in ("ROLLBACK", "ABORT") else "COMMIT")
         if self.status == b"E" and (kind != "TRANSACTION" or head in ("BEGIN", "START")):
             # DuckDB's transaction fails only on DuckDB's errors; after one of ours (a refused statement, a timeout
             # while rows were sent) it would still run statements the client must not rely on. A BEGIN got DuckDB's

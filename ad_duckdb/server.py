@@ -67,7 +67,7 @@ from .exceptions import (
 )
 from .filelocks import HeldFiles
 from .pgerrors import ProtocolError, feature_error, hint_for, in_failed_transaction, sqlstate
-from .pgknobs import KNOBS, knob_value
+from .pgknobs import KNOBS, client_gets, knob_value
 from .pgsession import MAX_BUFFERED_ROWS as MAX_BUFFERED_ROWS
 from .pgsession import PG_VERSION, TIMEOUT_MESSAGE, Backend, Portal, Result, Session, Sessions, take_snapshot
 from .pgsession import models_text as models_text
@@ -980,13 +980,18 @@ class Handler(socketserver.BaseRequestHandler):
         s.read_zone(zone)
         return None
 
-    def warning(self, msg: str, code: str = "01000") -> None:
-        """PostgreSQL's NoticeResponse of severity WARNING."""
-        self.send(b"N", b"SWARNING\x00VWARNING\x00C" + code.encode() + b"\x00M" + msg.replace("\x00", "").encode()
-                  + b"\x00\x00")
+    def warning(self, msg: str, code: str = "01000", severity: str = "WARNING") -> None:
+        """PostgreSQL's NoticeResponse (of severity WARNING unless told), unless the session's client_min_messages
+        is above its level."""
+        s = getattr(self, "session", None)
+        if s is not None and not client_gets(severity, s.custom_settings.get("client_min_messages")):
+            return
+        level = severity.encode()
+        self.send(b"N", b"S" + level + b"\x00V" + level + b"\x00C" + code.encode() + b"\x00M"
+                  + msg.replace("\x00", "").encode() + b"\x00\x00")
 
     def send_notices(self, s: Session) -> None:
-        """The warnings of the statement that just ran (Session.notices), before its result, as PostgreSQL sends them."""
+        """The notices of the statement that just ran (Session.notices), before its result, as PostgreSQL sends them."""
         while s.notices:
             self.warning(*s.notices.pop(0))
 

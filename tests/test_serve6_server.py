@@ -45,3 +45,39 @@ def test_a_subquerys_sum_of_outer_columns_is_the_outer_querys_aggregate(server: 
         assert _typed(conn, "SELECT sum(x) OVER w FROM st WINDOW w AS (ORDER BY x)") == \
             ([("sum", 20)], [(1,), (3,), (6,)])
         conn.rollback()
+
+
+def test_client_min_messages_filters_what_reaches_the_client(server: Server) -> None:
+    """SET client_min_messages = error (a tool quieting its session) still printed every WARNING; PostgreSQL sends a
+    message only at the setting's level or above. BEGIN inside a block failed the client's transaction with DuckDB's
+    'cannot start a transaction within a transaction' (psycopg's conn.execute("BEGIN") outside autocommit does
+    this), where PostgreSQL warns and goes on; COMMIT and ROLLBACK outside a block said nothing, where PostgreSQL
+    warns 'there is no transaction in progress'."""
+    seen: list[tuple[str | None, str | None, str | None]] = []
+    with psycopg.connect(server.url()) as conn:
+        conn.add_notice_handler(lambda d: seen.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        conn.execute("CREATE TEMP TABLE blk (n INTEGER)")
+        conn.execute("BEGIN")  # psycopg's own BEGIN is open already
+        conn.execute("INSERT INTO blk VALUES (1)")
+        conn.commit()
+        assert seen == [("WARNING", "25001", "there is already a transaction in progress")]
+        assert conn.execute("SELECT n FROM blk").fetchall() == [(1,)]
+        conn.rollback()
+    seen.clear()
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: seen.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        for level in ("notice", "warning", "debug1", "error", "ERROR"):
+            conn.execute("SELECT set_config('client_min_messages', %s, false)", [level])
+            conn.execute("COMMIT")
+            conn.execute("SET LOCAL work_mem = '8MB'")
+        assert seen == [("WARNING", "25P01", "there is no transaction in progress"),
+                        ("WARNING", "25P01", "SET LOCAL can only be used in transaction blocks")] * 3
+    seen.clear()
+    with psycopg.connect(server.url(), autocommit=True, options="-c client_min_messages=error") as conn:
+        conn.add_notice_handler(lambda d: seen.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        conn.execute("ROLLBACK")
+        conn.execute("RESET client_min_messages")  # the connection's own: error still
+        conn.execute("ROLLBACK")
+        conn.execute("SET client_min_messages = notice")
+        conn.execute("ROLLBACK")
+    assert seen == [("WARNING", "25P01", "there is no transaction in progress")]
