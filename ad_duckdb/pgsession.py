@@ -123,6 +123,9 @@ from .pgzones import Zone, offset_zone
 from .sqltext import quote_ident, quote_literal
 from .udfs import register
 
+# an SQL EXECUTE, whose PREPAREd text may call pgsum's macro
+EXECUTE_WORD_RE = re.compile(r"\s*execute\b", re.I)
+
 # The server's logger, not one of this module's own: what a session logs (a failed COPY rolled back) reads as the
 # server's, and the one logging setting of `ad-duckdb serve` covers it.
 log = logging.getLogger("ad_duckdb.server")
@@ -603,8 +606,9 @@ class Session:
             self.sql_prepared.add(statement_name(p.group(1)))
         if not self.has_catalog and self.status != b"E" and needs_catalog(sql):
             self.catalog()  # (a failed transaction refuses the statement anyway, _one)
-        if not self.has_sum_macro and self.status != b"E" and SUM_MACRO in sql:
-            self.sum_macro()
+        if not self.has_sum_macro and self.status != b"E" \
+                and (SUM_MACRO in sql or self.sql_prepared and EXECUTE_WORD_RE.match(sql)):
+            self.sum_macro()  # an SQL PREPARE's text may name it, past the ROLLBACK or DISCARD that dropped it
         if ("pg_application_name" in sql or "pg_current_setting" in sql) \
                 and self.application_name_variable != self.application_name:
             # current_setting('application_name') reads the session's value from a DuckDB variable of this cursor

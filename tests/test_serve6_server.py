@@ -4,6 +4,9 @@ sum()'s type by every path a query takes, and client_min_messages. The servers c
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import psycopg
 
 import test_server
@@ -81,3 +84,44 @@ def test_client_min_messages_filters_what_reaches_the_client(server: Server) -> 
         conn.execute("SET client_min_messages = notice")
         conn.execute("ROLLBACK")
     assert seen == [("WARNING", "25P01", "there is no transaction in progress")]
+
+
+def test_sum_is_bigint_by_every_path_a_query_takes(server: Server) -> None:
+    """sum() of an integer column was bigint in a plain query but numeric (Decimal) in the same query run by an SQL
+    PREPARE / EXECUTE, and sum($1::int) was numeric by psycopg's server-side binding and asyncpg: the rewrite took
+    only a statement that starts as a query, and no sum of a parameter. A PREPAREd query's sum is bigint now (its
+    EXECUTE works after the ROLLBACK that undid the session's macro too), a cast parameter's also; an uncast one
+    stays DuckDB's (its type is the client's to give); EXPLAIN shows the plan that runs; COPY's text is the same."""
+    with psycopg.connect(server.url()) as conn:
+        conn.execute("CREATE TEMP TABLE ps (x INTEGER)")
+        conn.execute("INSERT INTO ps VALUES (1), (2), (3)")
+        conn.commit()
+        conn.execute("PREPARE tot AS SELECT sum(x) FROM ps")
+        conn.execute("PREPARE above(int) AS SELECT sum(x) FROM ps WHERE x > $1")
+        conn.execute("PREPARE of_param(int) AS SELECT sum($1::int) FROM ps")
+        conn.rollback()  # a session's first sum in a block that rolls back: the macro is gone, the PREPAREs stay
+        assert _typed(conn, "EXECUTE tot") == ([("sum", 20)], [(6,)])
+        assert _typed(conn, "EXECUTE above(1)") == ([("sum", 20)], [(5,)])
+        assert _typed(conn, "EXECUTE of_param(2)") == ([("sum", 20)], [(6,)])
+        for prepare in (False, True):
+            cur = conn.execute("SELECT sum(%s::int), sum(CAST(%s AS INTEGER)) FROM ps", [2, 1], prepare=prepare)
+            assert cur.description is not None and [d.type_code for d in cur.description] == [20, 20]
+            assert cur.fetchall() == [(6, 3)]
+        plan = conn.execute("EXPLAIN SELECT sum(x) FROM ps").fetchall()
+        assert plan and plan[0][0] == "physical_plan"
+        with conn.cursor().copy("COPY (SELECT sum(x) FROM ps) TO STDOUT") as copy:
+            assert b"".join(copy) == b"6\n"
+        conn.rollback()
+
+    async def run() -> list[object]:
+        c = await asyncpg.connect(server.url())
+        try:
+            await c.execute("CREATE TEMP TABLE ps (x INTEGER)")
+            await c.execute("INSERT INTO ps VALUES (1), (2), (3)")
+            st = await c.prepare("SELECT sum($1::int) FROM ps")
+            assert [a.type.name for a in st.get_attributes()] == ["int8"]
+            return [await st.fetchval(2), await c.fetchval("SELECT sum($1::int)", 7)]
+        finally:
+            await c.close()
+
+    assert asyncio.run(run()) == [6, 7]
