@@ -1036,10 +1036,12 @@ class Session:
         if self.status == b"E" or len(parts) > 3:
             return None
         self.release()  # a suspended result's unread rows would be lost to the next execute on this cursor
-        where = ["lower(table_name) = ?", "lower(schema_name) = ?", "lower(database_name) = ?"][:len(parts)]
-        rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE "
-                                + " AND ".join(where) + " GROUP BY database_name, schema_name, table_name",
-                                list(reversed(parts))).fetchall()
+        # db.schema.t, schema.t or db.t (DuckDB takes either for two parts), t
+        where = {1: "lower(table_name) = ?", 2: "lower(table_name) = ? AND ? IN (lower(schema_name), "
+                 "lower(database_name))", 3: "lower(table_name) = ? AND lower(schema_name) = ? AND "
+                 "lower(database_name) = ?"}[len(parts)]
+        rows = self.cur.execute("SELECT list(DISTINCT lower(column_name)) FROM duckdb_columns() WHERE " + where
+                                + " GROUP BY database_name, schema_name, table_name", list(reversed(parts))).fetchall()
         return frozenset.intersection(*(frozenset(r[0]) for r in rows)) if rows else None
 
     def sum_macro(self) -> None:

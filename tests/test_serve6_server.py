@@ -43,6 +43,8 @@ def test_a_subquerys_sum_of_outer_columns_is_the_outer_querys_aggregate(server: 
             ([("x", 23), ("sum", 20)], [(1, 1), (2, 3), (3, 6)])
         assert _typed(conn, "SELECT (SELECT sum(x) FROM st), (SELECT sum(y) FROM other)") == \
             ([("sum", 20), ("sum", 20)], [(6, 7)])
+        assert _typed(conn, "SELECT (SELECT sum(x) FROM temp.st), (SELECT sum(y) FROM temp.main.other)") == \
+            ([("sum", 20), ("sum", 20)], [(6, 7)])
         assert _typed(conn, "SELECT * FROM st JOIN (SELECT g, sum(x) FROM st GROUP BY g) s USING (g) "
                             "ORDER BY x")[0][-1] == ("sum", 20)
         assert _typed(conn, "SELECT sum(x) OVER w FROM st WINDOW w AS (ORDER BY x)") == \
