@@ -14,7 +14,10 @@ SUM_MACRO = "pg_int_sum"
 # The session's macro (created by its first statement that calls it: pgsession.Session.sum_macro). One typed
 # overload, which the small integers reach by DuckDB's implicit casts: with one per type, an argument DuckDB cannot
 # bind (a misspelt column) matched them all, and the error said so instead of naming the column.
-SUM_MACRO_SQL = f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x)::BIGINT, (x) AS sum(x)"
+SUM_DISTINCT_MACRO = SUM_MACRO + "_distinct"  # sum(DISTINCT x)'s: its name holds SUM_MACRO's, which tells it is used
+SUM_MACRO_SQL = (f"CREATE OR REPLACE TEMP MACRO {SUM_MACRO}(x INTEGER) AS sum(x)::BIGINT, (x) AS sum(x); "
+                 f"CREATE OR REPLACE TEMP MACRO {SUM_DISTINCT_MACRO}(x INTEGER) AS sum(DISTINCT x)::BIGINT, "
+                 "(x) AS sum(DISTINCT x)")
 # A query's first word: only a query's sum is rewritten. A view or macro keeps its text, which would name the
 # session's temporary macro after the session ends; an INSERT or CREATE TABLE AS stores DuckDB's type as it is.
 # A query's PREPARE (whose EXECUTE the session gives the macro: pgsession) and EXPLAIN are the query's: an EXECUTE's
@@ -61,38 +64,78 @@ def _cast_parameter(toks: list[tuple[int, str, str]], j: int) -> bool:
 
 
 def int_sums(sql: str, columns: Columns | None = None) -> str:
-    """``sql`` with each plain ``sum(x)`` of a query as SUM_MACRO's call. Not ``sum(DISTINCT x)``, ``sum(x ORDER BY
-    y)`` or ``sum(x) FILTER (...)`` (a macro takes none of them), nor a PIVOT's (``_in_pivots``), nor a call of other
-    than one argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed
-    overload would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent 1.5 as 1 (a sum
-    PostgreSQL refuses to guess the type of), nor one that may be an
-    outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``; ``columns`` gives a table's columns, to tell)."""
+    """``sql`` with each ``sum(x)`` of a query as SUM_MACRO's call: ``sum(DISTINCT x)`` as SUM_DISTINCT_MACRO's,
+    ``sum(x) FILTER (WHERE c)`` as the call of ``CASE WHEN c THEN x END`` (the same sum: a sum skips NULLs; a macro
+    takes no FILTER). Not ``sum(x ORDER BY y)``, nor a PIVOT's (``_in_pivots``), nor a call of other than one
+    argument, nor one of a parameter not cast where it stands (``sum($1::int)`` is rewritten): the typed overload
+    would make DuckDB's binder give ``$1`` the type INTEGER, and asyncpg then sent 1.5 as 1 (a sum PostgreSQL refuses
+    to guess the type of), nor one that may be an outer query's aggregate (pgsumscope: ``(SELECT sum(t.x))``;
+    ``columns`` gives a table's columns, to tell)."""
     toks = words_if(sql, "sum")
     if not toks or not _is_query(toks):
         return sql
     out, last = [], 0
     pivoted = _in_pivots(toks)
     scopes, ctes = Scopes(toks), cte_names(toks)
-    for i in range(len(toks) - 3):
+    i = -1
+    while i + 3 < len(toks):
+        i += 1
         pos, word, kind = toks[i]
         if word.lower() != "sum" or kind not in ("identifier", "keyword") or toks[i + 1][1] != "(" or pivoted[i] \
-                or i > 0 and toks[i - 1][1] == "." or toks[i + 2][1].lower() in ("distinct", "all", ")", "*"):
+                or i > 0 and toks[i - 1][1] == "." or toks[i + 2][1] in (")", "*"):
             continue
-        depth, plain, close = 0, True, None
-        for j in range(i + 1, len(toks)):
-            w = toks[j][1].lower()
-            depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
-            if depth == 0:
-                close = j
-                break
-            if depth == 1 and w in (",", "order") or w in ("$", "?") and not _cast_parameter(toks, j):
-                plain = False
-        if close is None or not plain or close + 1 < len(toks) and toks[close + 1][1].lower() in ("filter", "within") \
-                or not own_columns(scopes, i, close, columns, ctes):
+        quantifier = toks[i + 2][1].lower() if toks[i + 2][1].lower() in ("distinct", "all") else None
+        close = _closing(toks, i + 1)
+        if close is None or not _plain(toks, i + 2, close):
             continue
-        out += [sql[last:pos], SUM_MACRO]
-        last = pos + len(word)
+        cond: tuple[int, int] | None = None  # a FILTER's condition: its first token and its closing parenthesis
+        after = toks[close + 1][1].lower() if close + 1 < len(toks) else ""
+        if after == "within":
+            continue
+        if after == "filter":
+            shut = _closing(toks, close + 2) if close + 3 < len(toks) and toks[close + 2][1] == "(" else None
+            if shut is None or toks[close + 3][1].lower() != "where" or not _plain(toks, close + 4, shut, True):
+                continue
+            cond = (close + 4, shut)
+        first = i + 3 if quantifier else i + 2
+        if not own_columns(scopes, i, first, close, columns, ctes) \
+                or cond and not own_columns(scopes, i, cond[0], cond[1], columns, ctes):
+            continue
+        name = SUM_DISTINCT_MACRO if quantifier == "distinct" else SUM_MACRO
+        if quantifier is None and cond is None:
+            out += [sql[last:pos], name]
+            last = pos + len(word)
+            continue
+        arg = sql[toks[first][0]:toks[close][0]]
+        if cond is not None:
+            arg = f"CASE WHEN {sql[toks[cond[0]][0]:toks[cond[1]][0]]} THEN {arg} END"
+        end = cond[1] if cond is not None else close
+        out += [sql[last:pos], f"{name}({arg})"]
+        last = toks[end][0] + 1
+        i = end  # (a sum inside the argument or the condition would be nested in this one: DuckDB refuses it)
     return "".join([*out, sql[last:]]) if out else sql
+
+
+def _closing(toks: list[tuple[int, str, str]], k: int) -> int | None:
+    """The token closing the parenthesis at ``k``."""
+    depth = 0
+    for j in range(k, len(toks)):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(toks[j][1], 0)
+        if depth == 0:
+            return j
+    return None
+
+
+def _plain(toks: list[tuple[int, str, str]], start: int, close: int, condition: bool = False) -> bool:
+    """Whether the tokens from ``start`` to before ``close`` hold one argument (a condition: anything) with no
+    ORDER BY, and no parameter but one cast where it stands."""
+    depth = 0
+    for j in range(start, close):
+        w = toks[j][1].lower()
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(w, 0)
+        if depth == 0 and not condition and w in (",", "order") or w in ("$", "?") and not _cast_parameter(toks, j):
+            return False
+    return True
 
 
 _PIVOT_WORDS = ("pivot", "pivot_wider")

@@ -118,14 +118,15 @@ class Scopes:
         return declared, tables
 
 
-def own_columns(scopes: Scopes, call: int, close: int, columns: Columns | None, ctes: set[str]) -> bool:
-    """Whether the sum whose name is token ``call`` (its argument ends at ``close``) cannot be an outer query's
-    aggregate: its block sees no outer columns, or each column its argument names is the block's own."""
+def own_columns(scopes: Scopes, call: int, first: int, close: int, columns: Columns | None, ctes: set[str]) -> bool:
+    """Whether the sum whose name is token ``call`` cannot be an outer query's aggregate: its block sees no outer
+    columns, or each column its tokens from ``first`` to before ``close`` (its argument, its FILTER) name is the
+    block's own."""
     toks, block = scopes.toks, scopes.block[call]
     if scopes.closed[block]:
         return True
     declared, tables = scopes.from_items(block, scopes.segment[call])
-    j = call + 2
+    j = first
     while j < close:
         word, kind = toks[j][1], toks[j][2]
         if word.lower() in _QUERY_STARTS:

@@ -8,6 +8,7 @@ import asyncio
 
 import asyncpg
 import psycopg
+import pytest
 
 import test_server
 from test_server import Server
@@ -127,3 +128,23 @@ def test_sum_is_bigint_by_every_path_a_query_takes(server: Server) -> None:
             await c.close()
 
     assert asyncio.run(run()) == [6, 7]
+
+
+def test_sum_distinct_and_sum_filter_are_bigint_as_in_postgresql(server: Server) -> None:
+    """sum(DISTINCT x) and sum(x) FILTER (WHERE ...) of an integer column stayed numeric (a Decimal in psycopg)
+    where PostgreSQL gives bigint, as the plain sum(x) of the same column is here: the macro takes neither. They are
+    bigint now, over a window too, with PostgreSQL's answers (NULL when no row passes the FILTER); a bigint's stays
+    numeric, an error still names the client's column."""
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE fs (x INTEGER, g SMALLINT, b BIGINT)")
+        conn.execute("INSERT INTO fs VALUES (1, 0, 1), (1, 0, 1), (3, 1, 3)")
+        assert _typed(conn, "SELECT sum(DISTINCT x), sum(ALL g), sum(x) FILTER (WHERE g = 0) AS zero, "
+                            "sum(DISTINCT x) FILTER (WHERE x > 5), sum(DISTINCT b), sum(b) FILTER (WHERE g = 1) "
+                            "FROM fs") == \
+            ([("sum", 20), ("sum", 20), ("zero", 20), ("sum", 20), ("sum", 1700), ("sum", 1700)],
+             [(4, 1, 2, None, 4, 3)])
+        assert _typed(conn, "SELECT x, sum(x) FILTER (WHERE x > 1) OVER (ORDER BY x, g) FROM fs ORDER BY x, g") == \
+            ([("x", 23), ("sum", 20)], [(1, None), (1, None), (3, 3)])
+        with pytest.raises(psycopg.errors.UndefinedColumn) as e:
+            conn.execute("SELECT sum(x) FILTER (WHERE nosuch > 1) FROM fs")
+        assert "nosuch" in str(e.value) and "pg_int_sum" not in str(e.value) and "CASE" not in str(e.value)
