@@ -41,6 +41,7 @@ from .pgknobs import KNOBS, knob_value
 from .pgoncommit import OnCommitTables
 from .pgparams import parameter_oids
 from .pgpublic import REAL_PUBLIC_SQL, public_as_main
+from .pgskipping import skipping_notice
 from .pgsql import (
     ACCESS_METHOD_RE,
     APPLICATION_NAME_RE,
@@ -1229,7 +1230,10 @@ class Session:
             self.queried = self.queried or kind not in ("TRANSACTION", "SET", "VARIABLE_SET")  # (no snapshot taken)
             if kind != "TRANSACTION" and self.fills_on_commit_tables(query):
                 self.on_commit.filled = True
+            skipping = skipping_notice(self.cur, query) if kind in ("DROP", "CREATE") else None
             self.cur.execute(query, params) if params else self.cur.execute(query)
+            if skipping is not None:
+                self.notices.append(skipping)  # (after it ran: a statement that fails skipped nothing)
             if kind == "ALTER":
                 self.on_commit.altered()
             if creating is not None:

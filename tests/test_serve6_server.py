@@ -148,3 +148,27 @@ def test_sum_distinct_and_sum_filter_are_bigint_as_in_postgresql(server: Server)
         with pytest.raises(psycopg.errors.UndefinedColumn) as e:
             conn.execute("SELECT sum(x) FILTER (WHERE nosuch > 1) FROM fs")
         assert "nosuch" in str(e.value) and "pg_int_sum" not in str(e.value) and "CASE" not in str(e.value)
+
+
+def test_if_exists_skips_say_so_as_notices_that_client_min_messages_quiets(server: Server) -> None:
+    """DROP TABLE IF EXISTS of a missing table and CREATE ... IF NOT EXISTS of an existing one said nothing, where
+    PostgreSQL sends a NOTICE ('table "x" does not exist, skipping'), which psql, dbt and migration tools show and
+    SET client_min_messages = warning quiets (it quieted nothing here: the server sent no NOTICE at all)."""
+    seen: list[tuple[str | None, str | None, str | None]] = []
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.add_notice_handler(lambda d: seen.append((d.severity_nonlocalized, d.sqlstate, d.message_primary)))
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS skip_me (a INTEGER)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS skip_me (a INTEGER)")
+        conn.execute("DROP TABLE IF EXISTS skip_me")
+        conn.execute("DROP TABLE IF EXISTS skip_me")
+        conn.execute('DROP VIEW IF EXISTS "Gone" CASCADE')
+        conn.execute("DROP TABLE IF EXISTS no_schema.t")
+        assert seen == [("NOTICE", "42P07", 'relation "skip_me" already exists, skipping'),
+                        ("NOTICE", "00000", 'table "skip_me" does not exist, skipping'),
+                        ("NOTICE", "00000", 'view "Gone" does not exist, skipping'),
+                        ("NOTICE", "00000", 'schema "no_schema" does not exist, skipping')]
+        seen.clear()
+        conn.execute("SET client_min_messages = warning")
+        conn.execute("DROP TABLE IF EXISTS skip_me")
+        conn.execute("ROLLBACK")  # a WARNING still comes
+        assert seen == [("WARNING", "25P01", "there is no transaction in progress")]
