@@ -32,8 +32,9 @@ MIN_PERIODS = 3
 PART = 0.5
 # The highest lag-1 correlation taken: nearer 1 the effective rows of a stretch tend to none
 MOST_LAG1 = 0.9999
-# theta points of the flags' correlation integral (its integrand is smooth in theta: 65 give 6 digits)
-_THETA = np.linspace(0.0, 1.0, 65)
+# theta points of the flags' correlation integral, each lag's read off its running sum (its integrand is smooth in
+# theta: 4097 give 7 digits; one point per lag took 4 s at a lag-1 correlation of 0.9999, 138,000 lags)
+_THETA = np.linspace(0.0, 1.0, 4097)
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,8 @@ def lag1(scores: np.ndarray) -> float:
     x = np.asarray(scores, dtype=np.float64)
     if len(x) < 3:
         return 0.0
-    s = np.sort(x)
-    rank = (np.searchsorted(s, x, side="left") + np.searchsorted(s, x, side="right")) / 2.0  # ties: their mean rank
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    rank = (np.cumsum(counts) - (counts + 1) / 2.0)[inverse]  # ties: their mean rank
     a, b = rank[:-1] - rank[:-1].mean(), rank[1:] - rank[1:].mean()
     den = math.sqrt(float(a @ a) * float(b @ b))
     if den == 0:
@@ -101,8 +102,10 @@ def inflation(rows: float, rho: float, share: float) -> float:
         return 1.0
     lags = np.arange(1, int(min(rows - 1, math.ceil(math.log(1e-6) / math.log(rho)))) + 1, dtype=np.float64)
     z = NormalDist().inv_cdf(1.0 - share)
-    theta = _THETA[None, :] * np.arcsin(rho ** lags)[:, None]
-    both = np.trapezoid(np.exp(-z * z / (1.0 + np.sin(theta))), theta, axis=1) / (2.0 * math.pi)
+    theta = _THETA * math.asin(rho)
+    f = np.exp(-z * z / (1.0 + np.sin(theta)))
+    running = np.r_[0.0, np.cumsum((f[1:] + f[:-1]) / 2.0 * np.diff(theta))]
+    both = np.interp(np.arcsin(rho ** lags), theta, running) / (2.0 * math.pi)
     return float(1.0 + 2.0 * np.sum((1.0 - lags / rows) * both / (share * (1.0 - share))))
 
 
