@@ -6,12 +6,19 @@ move together, so alarms come in runs and periods vary far more than rows would 
 machine_temperature, "3 a day" set on one normal week flagged 8.7, 2.7 and 3.3 a day in three later weeks, while
 Wilson's interval was 1.97-4.57. The periods' own spread carries the dependence within a period: a t interval over
 the periods' rates (bench/alarm_interval.py: its coverage on autocorrelated scores and NAB series).
+
+Why not that alone: a week of readings as correlated as 0.98-0.995 from one to the next holds few independent
+stretches, and its 7 days move together; the t interval took them as 7 independent days and held 66-80% of later
+weeks. The rows' lag-1 correlation says how much fewer independent rows the stretch is worth (``inflation``), and a
+count of that few effective alarms is a skewed guess of the rate (``predictive``); the wider of the two intervals is
+said (bench/results/alarm_interval_before_after_2026-12-05.md).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -23,6 +30,11 @@ MIN_PERIODS = 3
 # A period holding fewer rows than this share of a typical one (the stretch's last, cut short) is left out of the
 # spread: its rate is of few rows, noisier than the others
 PART = 0.5
+# The highest lag-1 correlation taken: nearer 1 the effective rows of a stretch tend to none
+MOST_LAG1 = 0.9999
+# theta points of the flags' correlation integral, each lag's read off its running sum (its integrand is smooth in
+# theta: 4097 give 7 digits; one point per lag took 4 s at a lag-1 correlation of 0.9999, 138,000 lags)
+_THETA = np.linspace(0.0, 1.0, 4097)
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,9 @@ class PeriodSpread:
     most: float
     one: tuple[float, float]
     same: tuple[float, float]
+    # the rows' lag-1 correlation in time (lag1) and the independent rows the stretch is worth for its alarms
+    lag1: float = 0.0
+    effective: float = 0.0
 
 
 def t95(df: int) -> float:
@@ -60,27 +75,105 @@ def period_of(seconds: np.ndarray, length: float) -> np.ndarray:
     return out
 
 
-def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float) -> PeriodSpread | None:
+def lag1(scores: np.ndarray) -> float:
+    """The lag-1 correlation of scores in time order, as of normal scores of their ranks (Spearman's, turned into
+    the Gaussian one by 2 sin(pi r / 6), so a skewed score's outliers do not lead it), less its small-sample bias
+    (Kendall's (1 + 3r) / n); 0 for none or a negative one, at most ``MOST_LAG1``."""
+    x = np.asarray(scores, dtype=np.float64)
+    if len(x) < 3:
+        return 0.0
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    rank = (np.cumsum(counts) - (counts + 1) / 2.0)[inverse]  # ties: their mean rank
+    a, b = rank[:-1] - rank[:-1].mean(), rank[1:] - rank[1:].mean()
+    den = math.sqrt(float(a @ a) * float(b @ b))
+    if den == 0:
+        return 0.0
+    r = 2.0 * math.sin(math.pi * float(a @ b) / den / 6.0)
+    return 0.0 if r <= 0 else min(r + (1.0 + 3.0 * r) / len(x), MOST_LAG1)
+
+
+def inflation(rows: float, rho: float, share: float) -> float:
+    """How many times the variance of the alarms among ``rows`` consecutive rows exceeds that of independent rows,
+    for scores whose normal scores are AR(1) of lag-1 correlation ``rho`` flagged at ``share``: 1 + 2 sum over lags
+    k of (1 - k / rows) times the flags' correlation at lag k, that of two normal values of correlation rho^k above
+    their (1 - share) quantile (the orthant probability's derivative in the correlation, integrated over
+    theta = asin(c), where it is smooth)."""
+    if rho <= 0 or rows < 2 or not 0 < share < 1:
+        return 1.0
+    lags = np.arange(1, int(min(rows - 1, math.ceil(math.log(1e-6) / math.log(rho)))) + 1, dtype=np.float64)
+    z = NormalDist().inv_cdf(1.0 - share)
+    theta = _THETA * math.asin(rho)
+    f = np.exp(-z * z / (1.0 + np.sin(theta)))
+    running = np.r_[0.0, np.cumsum((f[1:] + f[:-1]) / 2.0 * np.diff(theta))]
+    both = np.interp(np.arcsin(rho ** lags), theta, running) / (2.0 * math.pi)
+    return float(1.0 + 2.0 * np.sum((1.0 - lags / rows) * both / (share * (1.0 - share))))
+
+
+def predictive(alarms: float, ratio: float) -> tuple[float, float]:
+    """The 95% interval of the effective alarms on a later stretch ``ratio`` times as many effective rows as one
+    that gave ``alarms``: Poisson of a rate whose belief after ``alarms`` is Gamma(alarms + 1) (a flat prior),
+    which is negative binomial, its quantiles read between whole counts. Why a count's interval, not a normal one:
+    a stretch worth 1 effective alarm could be a calm one, and a later one as long then flags many times more
+    (0-6.6 effective alarms)."""
+    a, q = alarms + 1.0, ratio / (1.0 + ratio)
+    mean, sd = a * q / (1.0 - q), math.sqrt(a * q) / (1.0 - q)
+    j = np.arange(1, int(mean + 12.0 * sd + 20.0) + 1, dtype=np.float64)
+    log_pmf = a * math.log(1.0 - q) + np.r_[0.0, np.cumsum(np.log((j - 1.0 + a) / j) + math.log(q))]
+    cum = np.r_[0.0, np.cumsum(np.exp(log_pmf))]
+
+    def at(level: float) -> float:
+        # between whole counts, as far into the step as reaches the level: each effective alarm stands for many
+        # alarms, and whole steps overshot 95% (97% of later days, 3 times as wide, on a 28-day stretch)
+        i = int(np.searchsorted(cum, level)) - 1  # cum[i] = P(count <= i - 1) < level <= cum[i + 1]
+        return max(0.0, float(i - 1 + (level - cum[i]) / (cum[i + 1] - cum[i])))
+
+    return at(0.025), at(0.975)
+
+
+def spread(flagged: np.ndarray, period: np.ndarray, rows_per: float, rho: float = 0.0,
+           weights: np.ndarray | None = None) -> PeriodSpread | None:
     """The spread of alarms per period over the whole periods of a stretch (``flagged``: each row's alarm;
     ``period``: each row's period, -1 for none; ``rows_per``: the stretch's rows per period, which turns a period's
-    share of alarms into alarms per period); None for fewer than ``MIN_PERIODS`` whole periods.
+    share of alarms into alarms per period; ``rho``: the rows' ``lag1``; ``weights``: each row's sample weight, a
+    row counted as that many rows, the effective rows Kish's (sum w)^2 / sum w^2); None for fewer than
+    ``MIN_PERIODS`` whole periods.
 
     A later period's rate differs from the target by its own variation and by the cut's error (the cut is fitted to
-    this stretch's periods): var = s^2 (1 + 1/m) for one period, s^2 (1/m + 1/m) for the mean of m later ones."""
+    this stretch's periods): var = s^2 (1 + 1/m) for one period, s^2 (1/m + 1/m) for the mean of m later ones; the
+    interval said is the wider of that t interval and the one of the alarms' effective count (``predictive``)."""
     p = np.asarray(period)
     keep = p >= 0
+    w = np.ones(len(p)) if weights is None else np.asarray(weights, dtype=np.float64)
+    f = np.asarray(flagged, dtype=np.float64)
     rows = np.bincount(p[keep])
-    alarms = np.bincount(p[keep], weights=np.asarray(flagged, dtype=np.float64)[keep], minlength=len(rows))
+    weighed = np.bincount(p[keep], weights=w[keep], minlength=len(rows))
+    alarms = np.bincount(p[keep], weights=(f * w)[keep], minlength=len(rows))
     whole = rows >= PART * np.median(rows[rows > 0]) if rows.any() else rows > 0
+    whole &= weighed > 0
     m = int(whole.sum())
     if m < MIN_PERIODS:
         return None
-    rate = alarms[whole] / rows[whole] * rows_per
+    rate = alarms[whole] / weighed[whole] * rows_per
     mean, sd, t = float(rate.mean()), float(rate.std(ddof=1)), t95(m - 1)
 
     def band(scale: float) -> tuple[float, float]:
         half = t * sd * math.sqrt(scale)
         return max(0.0, mean - half), mean + half
 
-    return PeriodSpread(periods=m, least=float(rate.min()), most=float(rate.max()), one=band(1.0 + 1.0 / m),
-                        same=band(2.0 / m))
+    # the effective count: the rows Kish's size is worth, fewer by how their alarms move together
+    n, share = int(keep.sum()), float(np.sum((f * w)[keep]) / np.sum(w[keep]))
+    kish = float(np.sum(w[keep])) ** 2 / float(np.sum(w[keep] ** 2)) / n
+    per = float(rows[whole].mean())
+    eff_n, eff_per = n * kish / inflation(n, rho, share), per * kish / inflation(per, rho, share)
+    lo_n, hi_n = predictive(share * eff_n, 1.0)
+    lo_1, hi_1 = predictive(share * eff_n, eff_per / eff_n)
+    one, same = band(1.0 + 1.0 / m), band(2.0 / m)
+    hi_1 = hi_1 / eff_per * rows_per
+    if weights is None:
+        # a later period's alarms are a whole number: an end of 1.86 an hour left out the hours of 2 (8% of them at
+        # 0.5 an hour), and the interval held 92% of later hours where rows are independent
+        hi_1 = math.ceil(hi_1 - 1e-9)
+    return PeriodSpread(periods=m, least=float(rate.min()), most=float(rate.max()),
+                        one=(float(min(one[0], lo_1 / eff_per * rows_per)), float(max(one[1], hi_1))),
+                        same=(float(min(same[0], lo_n / eff_n * rows_per)), float(max(same[1], hi_n / eff_n * rows_per))),
+                        lag1=float(rho), effective=float(eff_n))

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from . import alarmperiods, notes, pysource
+from . import alarmperiods, notes, pysource, weights
 from .exceptions import BadInputError, NoRowsError, OptionError
 from .features import describe, did_you_mean, feature_batches, is_point_in_time
 from .progress import rows as progress_rows
@@ -50,15 +50,16 @@ class Target:
         return f"{self.alarms:g} alarm{'' if self.alarms == 1 else 's'} {_a(self.per)}"
 
 
-def goal(want: Target, source: str, where: str | None) -> dict[str, Any]:
-    """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics)."""
+def goal(want: Target, source: str, where: str | None, weight: str | None = None) -> dict[str, Any]:
+    """What a retrain with carry_thresholds needs to choose the threshold again on the same rows (ad_models.metrics);
+    the weight column only when given, so that a goal without one reads as before."""
     return {"method": METHOD, "source": source, "where": where, "rate": want.rate, "alarms": want.alarms,
-            "per": want.per, "time": want.time}
+            "per": want.per, "time": want.time, **({"weight": weight} if weight is not None else {})}
 
 
 def from_goal(g: dict[str, Any]) -> Target | None:
     """The target of a stored goal; None for one malformed (an imported file's, edited by hand)."""
-    if not isinstance(g.get("source"), str) or not isinstance(g.get("where"), (str, type(None))):
+    if not isinstance(g.get("source"), str) or not all(isinstance(g.get(k), (str, type(None))) for k in ("where", "weight")):
         return None
     rate, alarms, per, time = g.get("rate"), g.get("alarms"), g.get("per"), g.get("time")
     try:
@@ -106,18 +107,24 @@ def target(rate: float | str | None, per_hour: float | None, per_day: float | No
     return Target(None, float(alarms), per, time)
 
 
-def cut(scores: np.ndarray, share: float) -> tuple[float, int]:
-    """The cut flagging (``score > cut``) the number of rows nearest ``share`` of them, and that number.
+def cut(scores: np.ndarray, share: float, w: np.ndarray | None = None) -> tuple[float, int]:
+    """The cut flagging (``score > cut``) the number of rows nearest ``share`` of them, and that number; with
+    weights ``w`` (all above 0), the rows whose weight is nearest ``share`` of the rows' weight.
 
     Why not np.quantile: a cut at an interpolated quantile flags one row more or fewer than asked, and between tied
     scores it cannot split them; here the cut lies midway between two distinct scores, so float32 rounding of the
     same rows scored again in SQL flags the same rows."""
-    s = np.sort(np.asarray(scores, dtype=np.float64))[::-1]
+    order = np.argsort(np.asarray(scores, dtype=np.float64), kind="stable")[::-1]
+    s = np.asarray(scores, dtype=np.float64)[order]
     n = len(s)
-    want = share * n
     distinct = np.r_[np.nonzero(s[1:] != s[:-1])[0], n - 1]  # last index of each run of equal scores
     flagged = distinct + 1
-    i = int(np.argmin(np.abs(flagged - want) + (flagged > want) * 1e-9))  # a tie of distances: the fewer alarms
+    if w is None:
+        want, counted = share * n, flagged.astype(np.float64)
+    else:
+        cum = np.cumsum(np.asarray(w, dtype=np.float64)[order])
+        want, counted = share * cum[-1], cum[distinct]
+    i = int(np.argmin(np.abs(counted - want) + (counted > want) * 1e-9 * max(want, 1.0)))  # a tie: the fewer alarms
     if i + 1 < len(distinct):
         hi, lo = s[distinct[i]], s[distinct[i + 1]]
         mid = (hi + lo) / 2.0
@@ -180,31 +187,44 @@ def _period_text(seconds: float) -> str:
     return f"{seconds / 60:.3g} minutes"
 
 
-def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float) -> str:
+def _lag1(scores: np.ndarray, seconds: np.ndarray) -> float:
+    """The scores' ``alarmperiods.lag1`` in time order (the rows come in the source's order); rows with no time left
+    out."""
+    ok = np.isfinite(seconds)
+    return alarmperiods.lag1(scores[ok][np.argsort(seconds[ok], kind="stable")])
+
+
+def _by_period(flagged: np.ndarray, seconds: np.ndarray, per: str, rows_per: float, covered: float, rho: float,
+               w: np.ndarray | None) -> str:
     """What the stretch's periods say of later ones (alarmperiods): the statement's part after the rows' interval.
 
     Why said beside that interval: alarms come in runs (readings close in time move together), so later periods
-    vary far more than independent rows would make them, and the periods' own spread is what shows it."""
-    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per)
+    vary far more than independent rows would make them, and the periods' own spread and the rows' lag-1
+    correlation are what show it."""
+    sp = alarmperiods.spread(flagged, alarmperiods.period_of(seconds, PERIODS[per]), rows_per, rho, w)
     if sp is None:
         return (f"by {per}: fewer than {alarmperiods.MIN_PERIODS} whole {per}s, too few to tell how {per}s vary, and "
                 f"readings close in time move together, so later {per}s could vary far more than the rows' interval "
                 f"says; set it on a stretch of more {per}s")
     return (f"by {per} (readings close in time move together): its {sp.periods} whole {per}s gave {_n(sp.least)} to "
             f"{_n(sp.most)} alarms {_a(per)}, so 95% {_n(sp.one[0])}-{_n(sp.one[1])} on a later {per} and {_n(sp.same[0])}-"
-            f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (t over its {per}s)")
+            f"{_n(sp.same[1])} {_a(per)} over a later stretch of {_period_text(covered)} (the wider of t over its "
+            f"{per}s and the count of its alarms on the {_n(sp.effective)} independent rows it is worth at the rows' "
+            f"lag-1 correlation {sp.lag1:.3g})")
 
 
 def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Target, source: str, where: str | None,
-           progress: bool = False, note: str = "") -> Threshold:
+           progress: bool = False, note: str = "", weight: str | None = None) -> Threshold:
     """Score the rows of ``source`` (``where``) and store nothing: the threshold meeting ``want`` on them, its
     ``chosen_on`` saying how it was chosen and what it gives (then ``note``, if any); a warning when the stretch is
-    short for the target."""
+    short for the target. ``weight``: the column of each row's sample weight (1 in 50 rows kept: 50), a row
+    counted as that many rows, the intervals on Kish's effective size."""
     who = f"Threshold {name!r} for {lm.ref!r}"
     cur = pysource.cursor(con, source)
     try:
         cols = describe(cur, source, lm.ref, caller=con)
         feats = feature_columns(cols, lm, source, cur)
+        wcol = None if weight is None else weights.check_column(lm.ref, source, weight, "", cols)
         span = None
         time_col: str | None = None
         if want.time is not None:
@@ -222,13 +242,17 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
             span = _time_span(cur, source, where, found[0], who)
             time_col = found[0]
         bar = progress_rows(f"choosing threshold {name!r} for {lm.ref}", progress)
-        parts, when = [np.empty(0)], [np.empty(0)]
+        parts, when, read_w = [np.empty(0)], [np.empty(0)], [np.empty(0)]
         # the times read with the features, row for row: each alarm's period (alarmperiods)
         also = f"epoch({quote_ident(time_col)})::DOUBLE" if time_col is not None else None
         try:
-            for M in feature_batches(cur, source, feats, where, who=who, also=also):
+            for M in feature_batches(cur, source, [*feats, *([wcol] if wcol else [])], where, who=who, also=also,
+                                     what=f"features {list(feats)}{f' and weight {wcol!r}' if wcol else ''}"):
                 if also:
                     when.append(M[:, -1])
+                    M = M[:, :-1]
+                if wcol:  # the weight read last of the columns: the rest as without one
+                    read_w.append(M[:, -1])
                     M = M[:, :-1]
                 parts.append(lm.scores(M).astype(np.float64))
                 bar.advance(len(M))
@@ -237,9 +261,16 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         trained = _training_rows(cur, lm, source, where)
     finally:
         cur.close()
-    s = np.concatenate(parts)
+    s, seconds_of = np.concatenate(parts), np.concatenate(when)
     n = len(s)
     rows_of = f"{source!r}{f' with where={where!r}' if where else ''}"
+    w = None
+    if wcol is not None and n:
+        w = np.concatenate(read_w)
+        weights.check_values(lm.ref, source, where, wcol, w)
+        # a row of weight 0 counts as none: out of the cut, the periods and the lag-1 correlation alike
+        s, seconds_of, w = s[w > 0], seconds_of[w > 0] if len(seconds_of) else seconds_of, w[w > 0]
+        n = len(s)
     if n == 0:
         raise NoRowsError(f"{who}: {rows_of} has no rows to set an alarm rate on; check the source and the filter "
                           "(source=, where=; CLI: --source, --where), which must keep rows believed normal.")
@@ -259,7 +290,8 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         times = span[3]
         covered = seconds * times / (times - 1)
     per = want.per or ("day" if covered is not None else None)
-    rows_per = None if covered is None or per is None else n * PERIODS[per] / covered
+    total = n if w is None else float(w.sum())  # the rows the stretch stands for
+    rows_per = None if covered is None or per is None else total * PERIODS[per] / covered
     if want.rate is not None:
         share = want.rate
     else:
@@ -270,7 +302,7 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
                      if longer else ".")
             raise BadInputError(
                 f"{who}: {want.said()} is not below the {rows_per:.4g} rows {_a(per)} of {rows_of} "
-                f"({n} rows over {_period_text(covered or 0.0)}), so every row would be an alarm; ask for fewer than "
+                f"({_n(total)} rows over {_period_text(covered or 0.0)}), so every row would be an alarm; ask for fewer than "
                 f"{rows_per:.4g} alarms {_a(per)}{meant}")
         share = want.alarms / rows_per
     if share * n < 0.5:
@@ -278,16 +310,23 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         raise BadInputError(f"{who}: {want.said()} is {share * n:.2g} alarms on the {n} rows of {rows_of}, less than "
                             f"one, so no cut among them meets it; use a longer stretch (about {need} rows give "
                             f"{FEW_ALARMS} alarms' worth), or a higher target.")
-    value, k = cut(s, share)
-    lo, hi = wilson(k, n)
+    value, k = cut(s, share, w)
+    # the share flagged and its interval: of the rows, or of their weight on Kish's effective size
+    flagged = k / n if w is None else float(w[s > value].sum()) / total
+    size = n if w is None else weights.effective(w)
+    lo, hi = wilson(flagged * size, size)
     on = f"{source}{' WHERE ' + where if where else ''} ({n} rows"
+    if w is not None:
+        on += f"; weighted by {wcol}: {_n(total)} rows, Kish's effective size {weights.size_text(size)}"
     if span is not None and covered is not None and per is not None and rows_per is not None:
         on += f", {span[1]} to {span[2]}: {_period_text(covered)}, {rows_per:.4g} rows {_a(per)}"
-    on += f"); target {want.said()}: flags {k} of {n} rows ({k / n:.3%}, 95% {lo:.3%}-{hi:.3%}"
+    on += f"); target {want.said()}: flags {k} of {n} rows"
+    on += f" ({flagged:.3%}" if w is None else f", {_n(flagged * total)} of {_n(total)} weighted ({flagged:.3%}"
+    on += f", 95% {lo:.3%}-{hi:.3%}"
     if rows_per is not None and per is not None and covered is not None:
-        on += (f" if rows were independent), {_alarms(k / n * rows_per)} {_a(per)} on this stretch (95% "
+        on += (f" if rows were independent), {_alarms(flagged * rows_per)} {_a(per)} on this stretch (95% "
                f"{_n(lo * rows_per)}-{_n(hi * rows_per)} on stretches like it if rows were independent); "
-               + _by_period(s > value, np.concatenate(when), per, rows_per, covered))
+               + _by_period(s > value, seconds_of, per, rows_per, covered, _lag1(s, seconds_of), w))
     else:
         on += ")"
     if trained:
@@ -295,18 +334,19 @@ def choose(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, want: Tar
         notes.warn(f"{who}: {trained} of the {n} rows of {rows_of} are rows {lm.ref} was trained on, which score "
                    "lower than rows it did not see; a rate set on them flags more on later rows. Choose it on a "
                    "stretch after the training rows.")
-    if not 0.5 <= k / (share * n) <= 2.0:
+    if not 0.5 <= flagged / share <= 2.0:
         # Why said: rows of one score (a stuck sensor's repeated reading) cannot be split, and the statement's
         # "flags 500 of 2016 rows" read as the target met
         notes.warn(f"{who}: {want.said()} is about {share * n:.3g} of the {n} rows of {rows_of}, but their scores "
                    f"tie there, so the nearest cut flags {k}; drop the repeated rows with the filter, or set the "
                    "rate on another stretch.")
-    if k < FEW_ALARMS:
+    if flagged * size < FEW_ALARMS:
+        eff = "" if w is None else f" (weighted by {wcol!r}: an effective {flagged * size:.3g} by Kish's size)"
         notes.warn(
-            f"{who}: only {k} alarm{'s' if k != 1 else ''} on the {n} rows of {rows_of}, so the cut is uncertain: the "
-            f"rate on another stretch like it could be {lo:.3%}-{hi:.3%} (95%)"
+            f"{who}: only {k} alarm{'s' if k != 1 else ''}{eff} on the {n} rows of {rows_of}, so the cut is uncertain: "
+            f"the rate on another stretch like it could be {lo:.3%}-{hi:.3%} (95%)"
             + (f", {_n(lo * rows_per)}-{_n(hi * rows_per)} alarms {_a(per)}" if rows_per and per else "")
             + f"; a stretch of about {math.ceil(FEW_ALARMS / share)} rows ({FEW_ALARMS} alarms' worth) gives a firmer "
             "cut. Readings close in time move together, so a stretch is worth fewer rows than it holds.")
     on += f"; {note}" if note else ""
-    return Threshold(name=name, value=value, method=METHOD, chosen_on=on, flagged_share=k / n)
+    return Threshold(name=name, value=value, method=METHOD, chosen_on=on, flagged_share=flagged)

@@ -2871,11 +2871,12 @@ def threshold(db: str, model: str, name: str, method: str, value: float | None, 
     choosing one set on labels again on the same labelled rows, and an alarm_rate one on the same rows. alarm_rate:
     on rows believed normal that the model did not train on, a share (--rate) or alarms per hour, day or week
     over --time; it prints what that cut flags there, and warns when the stretch holds under 20 alarms. With
-    --time it also gives 95% intervals from how the stretch's days (hours with --per-hour, weeks with --per-week)
-    vary: for a later day and for a later stretch as long (readings close in time move together, so these are wider
-    than the one treating rows as independent).
-    --weight (the goals on labelled rows): rows that are a sample, e.g. every fraud but 1 in 50 normal rows
-    (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
+    --time it also gives 95% intervals for a later day (hour with --per-hour, week with --per-week) and for a later
+    stretch as long, the wider of a t over how the stretch's days vary and of the count of its alarms on the
+    independent rows it is worth at the rows' lag-1 correlation (readings close in time move together, so these are
+    wider than the one treating rows as independent).
+    --weight (the goals on labelled rows, and alarm_rate): rows that are a sample, e.g. every fraud but 1 in 50
+    normal rows (weight 50 on those), each counted as the rows it stands for; its chosen_on (show) says so.
     """
     with _open(db, attach=attach) as con, _notes(), _threshold_stored_if_interrupted(con, model, name):
         th = api.set_threshold(con, model, name, method, value=value, target=target, source=source, label=label,

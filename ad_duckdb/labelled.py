@@ -981,15 +981,18 @@ def set_threshold(
     ``where``): ``rate`` (a share of them, 0.005 or ``'0.5%'``) or alarms per period (``per_day=3``, ``per_hour``,
     ``per_week``) over their ``time`` column (DATE or TIMESTAMP). Its ``chosen_on`` records the rows, the period they
     cover, the target and the rate achieved with its 95% interval if rows were independent, and with ``time`` 95%
-    intervals from how the stretch's days (hours, weeks) vary, for a later one and for a later stretch as long
-    (readings close in time move together, so these are the wider, truer ones); a stretch of fewer than 20 alarms'
-    worth of rows warns that the cut is uncertain. A retrain with ``carry_thresholds`` chooses it again on the same rows.
+    intervals for a later day (hour, week) and for a later stretch as long, the wider of a t over how the stretch's
+    days vary and of the count of its alarms on the independent rows it is worth at the rows' lag-1 correlation in
+    time (readings close in time move together, so these are the wider, truer ones); a stretch of fewer than 20
+    alarms' worth of rows warns that the cut is uncertain. ``weight``: rows that are a sample of the stretch (1 in 4
+    kept: 4), each counted as that many rows, in the cut, the rows a day and the periods' rates, the intervals on
+    Kish's effective size. A retrain with ``carry_thresholds`` chooses it again on the same rows.
     ``confident=True`` (min_precision / min_recall): the lower end of the figure's 95% interval must meet the target,
     so few labels give a more cautious threshold rather than a lucky one.
     A goal's labelled rows: ``label`` names the column of ``source`` holding 1 (anomaly) or 0 (normal), and
     ``where`` (optional) filters ``source``'s rows. A method takes only the arguments it uses; others are refused.
     ``progress=True``: the labelled rows scored so far on stderr, as ``score(progress=True)`` prints them.
-    ``weight`` (a goal on labelled rows): the column of ``source`` holding each row's sample weight (normal rows
+    ``weight`` (a goal on labelled rows, or alarm_rate): the column of ``source`` holding each row's sample weight (normal rows
     sampled 1 in 50: 50), each row counted as that many rows, as ``evaluate(weight=)``; its ``chosen_on`` says so,
     and a retrain with ``carry_thresholds`` weighs the rows again.
     """
@@ -1007,7 +1010,8 @@ def set_threshold(
                 "min_recall": {"target", "source", "label", "where", "confident", "weight"},
                 "flag_budget": {"target", "source", "label", "where", "weight"},
                 "min_cost": {"source", "label", "where", "miss_cost", "alarm_cost", "anomaly_share", "weight"},
-                alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time"}}.get(method)
+                alarmrate.METHOD: {"source", "where", "rate", "per_hour", "per_day", "per_week", "time",
+                                   "weight"}}.get(method)
         if not isinstance(confident, bool):
             raise OptionError(f"Threshold {name!r} for {lm.ref!r}: confident= must be True or False; got {confident!r}.")
         given = {k for k, v in {"value": value, "target": target, "source": source, "label": label, "where": where,
@@ -1076,8 +1080,8 @@ def set_threshold(
             th = Threshold(name=name, value=v, method=method, chosen_on=f"training scores ({method} {target:g})",
                            flagged_share=lm.share_above(v))
         elif want is not None and source is not None:
-            goal = alarmrate.goal(want, source, where)  # kept: a retrain chooses it again on the same rows
-            th = alarmrate.choose(con, lm, name, want, source, where, progress=progress)
+            goal = alarmrate.goal(want, source, where, weight)  # kept: a retrain chooses it again on the same rows
+            th = alarmrate.choose(con, lm, name, want, source, where, progress=progress, weight=weight)
         elif method in thresholds.LABELLED:
             if source is None or label is None:
                 raise OptionError(
@@ -1133,7 +1137,8 @@ def _goal_threshold(con: duckdb.DuckDBPyConnection, lm: LoadedModel, name: str, 
         if want is None:
             raise BadInputError(f"Threshold {name!r} for {lm.ref!r}: its stored alarm-rate goal {goal!r} is malformed; "
                                 "set it again with method 'alarm_rate'.")
-        return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note)
+        return alarmrate.choose(con, lm, name, want, goal["source"], goal["where"], progress=progress, note=note,
+                                weight=goal.get("weight"))
     from . import metrics as ev
 
     source, label, where, weight = goal["source"], goal["label"], goal["where"], goal.get("weight")

@@ -4,12 +4,16 @@ against the periods' t intervals (ad_duckdb.alarmperiods: one later period; the 
 1. Simulation: normal scores that are AR(1) in time (correlation rho between neighbouring readings), 288 readings
    a day; the cut set for 3 alarms a day on a stretch of 7 days; then 8 later weeks of the same process. Counted:
    the share of later days whose alarms fall inside the one-day interval, and of later weeks whose alarms a day
-   fall inside the week interval and inside Wilson's (times the rows a day, as `chosen_on` says it).
+   fall inside the week interval and inside Wilson's (times the rows a day, as `chosen_on` says it). With
+   --per hour: the cut for 0.5 alarms an hour (12 readings an hour), later hours and later stretches of 7 days.
 2. NAB: series of realKnownCause / realAWSCloudwatch / realTraffic / realAdExchange with at least 5 weeks of
    readings; the default model trained on the first week, `set_threshold(..., "alarm_rate", per_day=3, time=...)`
    on the second, then counted on every later whole week and day that holds no labelled anomaly window.
 
     PYTHONPATH=. python bench/alarm_interval.py --reps 400 --out bench/results/alarm_interval_2026-12-04
+
+The library's interval before the lag-1 correction (ad_duckdb 69cb7a3) is measured by running this script with
+PYTHONPATH at that checkout: ``spread`` there takes no correlation.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ DAY = 288
 STRETCH_DAYS = 7
 LATER_WEEKS = 8
 TARGET = 3.0
+# --per hour: 12 readings an hour, 0.5 alarms an hour
+PER = "day"
+PER_ROWS = {"day": DAY, "hour": DAY // 24}
+PER_TARGET = {"day": TARGET, "hour": 0.5}
 RHOS = (0.0, 0.5, 0.9, 0.98, 0.995)
 NAB = Path(__file__).resolve().parents[2] / "shared" / "data" / "timeseries" / "nab"
 NAB_DIRS = ("realKnownCause", "realAWSCloudwatch", "realTraffic", "realAdExchange")
@@ -44,18 +52,19 @@ def ar1(rng: np.random.Generator, reps: int, n: int, rho: float) -> np.ndarray:
 
 def judge(stretch: np.ndarray, later: np.ndarray, day_of: np.ndarray, later_day: np.ndarray,
           rows_a_day: float) -> dict[str, float]:
-    """One stretch and what follows it: the cut for TARGET a day (as set_threshold puts it), then judge_at."""
-    value, _ = alarmrate.cut(stretch, TARGET / rows_a_day)
+    """One stretch and what follows it: the cut for the target a period (as set_threshold puts it), then judge_at."""
+    value, _ = alarmrate.cut(stretch, PER_TARGET[PER] / rows_a_day)
     return judge_at(stretch, later, value, day_of, later_day, rows_a_day)
 
 
 def simulate(rhos: tuple[float, ...], reps: int, seed: int) -> list[dict[str, float]]:
     rng = np.random.default_rng(seed)
     n_stretch, n_later = STRETCH_DAYS * DAY, LATER_WEEKS * 7 * DAY
-    day = np.arange(n_stretch + n_later) // DAY
+    rows = PER_ROWS[PER]
+    day = np.arange(n_stretch + n_later) // rows
     out = []
     for rho in rhos:
-        got = [judge(x[:n_stretch], x[n_stretch:], day[:n_stretch], day[n_stretch:] - STRETCH_DAYS, DAY)
+        got = [judge(x[:n_stretch], x[n_stretch:], day[:n_stretch], day[n_stretch:] - n_stretch // rows, rows)
                for x in ar1(rng, reps, n_stretch + n_later, rho)]
         ok = [g for g in got if "days" in g]
         out.append({"rho": rho, "reps": len(ok), **{key: float(np.nanmean([g[key] for g in ok]))
@@ -134,7 +143,9 @@ def nab(max_series: int) -> list[dict[str, object]]:
 def judge_at(stretch: np.ndarray, later: np.ndarray, value: float, day_of: np.ndarray, later_day: np.ndarray,
              rows_a_day: float) -> dict[str, float]:
     """judge's counting at a cut already set (the library's own, by set_threshold)."""
-    sp = alarmperiods.spread(stretch > value, day_of, rows_a_day)
+    # the stretch in time order, as set_threshold reads its lag-1 correlation (the library before it took none)
+    sp = (alarmperiods.spread(stretch > value, day_of, rows_a_day, alarmperiods.lag1(stretch))
+          if hasattr(alarmperiods, "lag1") else alarmperiods.spread(stretch > value, day_of, rows_a_day))
     k, n = int((stretch > value).sum()), len(stretch)
     lo, hi = thresholds.wilson(k, n)
     ok = later_day >= 0
@@ -143,8 +154,8 @@ def judge_at(stretch: np.ndarray, later: np.ndarray, value: float, day_of: np.nd
     whole = rows >= 0.9 * rows_a_day
     per_day = alarms[whole] / rows[whole] * rows_a_day
     # later stretches as long as the one the cut was set on (the simulation's STRETCH_DAYS; NAB's week)
-    weeks = np.array([per_day[i:i + STRETCH_DAYS].mean() for i in range(0, len(per_day) - STRETCH_DAYS + 1,
-                                                                        STRETCH_DAYS)])
+    span = STRETCH_DAYS * (24 if PER == "hour" else 1)
+    weeks = np.array([per_day[i:i + span].mean() for i in range(0, len(per_day) - span + 1, span)])
     if sp is None:
         return {"n_days": len(per_day), "n_weeks": len(weeks)}
 
@@ -160,50 +171,55 @@ def judge_at(stretch: np.ndarray, later: np.ndarray, value: float, day_of: np.nd
 
 
 def main() -> None:
-    global STRETCH_DAYS
+    global STRETCH_DAYS, PER
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--nab-series", type=int, default=12)
     ap.add_argument("--stretch-days", type=int, default=STRETCH_DAYS,
                     help="days the cut is set on in the simulation (its 'weeks' are later stretches as long)")
+    ap.add_argument("--per", choices=("day", "hour"), default="day",
+                    help="the period counted: hour takes 0.5 alarms an hour in the simulation (no NAB)")
     ap.add_argument("--out", type=Path)
     a = ap.parse_args()
-    STRETCH_DAYS = a.stretch_days
-    if STRETCH_DAYS != 7:
+    STRETCH_DAYS, PER = a.stretch_days, a.per
+    if STRETCH_DAYS != 7 or PER != "day":
         a.nab_series = 0  # NAB's stretch is its second week
     t = time.time()
     sim = simulate(RHOS, a.reps, a.seed)
     lines = ["# alarm_rate intervals: coverage of later days / weeks", "",
-             f"Simulation: AR(1) N(0,1) scores, {DAY} readings a day, cut for {TARGET:g} a day on {STRETCH_DAYS} "
-             f"days, {LATER_WEEKS} later weeks; {a.reps} stretches per rho, seed {a.seed}.", "",
-             "| rho | later days in one-day t | later weeks in week t | later weeks in Wilson | width one-day | "
-             "width week | width Wilson |", "|---|---|---|---|---|---|---|"]
+             f"Simulation: AR(1) N(0,1) scores, {DAY} readings a day, cut for {PER_TARGET[PER]:g} {alarmrate._a(PER)} on "
+             f"{STRETCH_DAYS} days, {LATER_WEEKS} later weeks; {a.reps} stretches per rho, seed {a.seed}. Coverage of "
+             f"the one-{PER} interval over later {PER}s, of the stretch interval over later stretches as long; widths "
+             f"in alarms {alarmrate._a(PER)} (medians).", "",
+             f"| rho | later {PER}s in one-{PER} | later stretches in stretch | later stretches in Wilson | width "
+             f"one-{PER} | width stretch | width Wilson |", "|---|---|---|---|---|---|---|"]
     for r in sim:
         lines.append(f"| {r['rho']} | {r['days']:.3f} | {r['weeks']:.3f} | {r['weeks_wilson']:.3f} | "
                      f"{r['one_width']:.2f} | {r['same_width']:.2f} | {r['wilson_width']:.2f} |")
     print("\n".join(lines), flush=True)
     real = nab(a.nab_series) if a.nab_series else []
-    lines += ["", "NAB (default model trained on week 1, per_day=3 set on week 2; later clean days and weeks):", "",
-              "| series | rows a day | later days in one-day t | later weeks in week t | in Wilson | later weeks' "
-              "alarms a day | week t | Wilson |", "|---|---|---|---|---|---|---|---|"]
-    for r in real:
-        if "skipped" in r:
-            lines.append(f"| {r['series']} | skipped: {r['skipped']} | | | | | | |")
-        elif "days" in r:
-            lines.append(f"| {r['series']} | {r['rows_a_day']} | {r['days']:.2f} ({r['n_days']}) | "
-                         f"{r['weeks']:.2f} ({r['n_weeks']}) | {r['weeks_wilson']:.2f} | {r['later_week_rates']} | "
-                         f"{r['same']} | {r['wilson']} |")
-    pooled = [r for r in real if "days" in r]
-    for key, n in (("days", "n_days"), ("weeks", "n_weeks"), ("weeks_wilson", "n_weeks")):
-        tot = sum(int(r[n]) for r in pooled if r[key] == r[key])  # type: ignore[arg-type]
-        hit = sum(float(r[key]) * int(r[n]) for r in pooled if r[key] == r[key])  # type: ignore[arg-type]
-        med = float(np.median([float(r[key]) for r in pooled if r[key] == r[key]])) if pooled else float("nan")  # type: ignore[arg-type]
-        lines.append(f"\nNAB {key}: pooled {hit / tot if tot else float('nan'):.3f} of {tot}, median over series "
-                     f"{med:.3f}")
-    lines.append("\nThe pooled figures are led by the series of most days, ambient_temperature (252 later days), "
-                 "whose level drifts with the seasons: a week of December says little of May's. A stretch like the "
-                 "rows the threshold will judge is what the interval assumes.")
+    if real:  # none with --nab-series 0, --per hour or another --stretch-days
+        lines += ["", "NAB (default model trained on week 1, per_day=3 set on week 2; later clean days and weeks):", "",
+                  "| series | rows a day | later days in one-day | later weeks in week | in Wilson | later weeks' "
+                  "alarms a day | week | Wilson |", "|---|---|---|---|---|---|---|---|"]
+        for r in real:
+            if "skipped" in r:
+                lines.append(f"| {r['series']} | skipped: {r['skipped']} | | | | | | |")
+            elif "days" in r:
+                lines.append(f"| {r['series']} | {r['rows_a_day']} | {r['days']:.2f} ({r['n_days']}) | "
+                             f"{r['weeks']:.2f} ({r['n_weeks']}) | {r['weeks_wilson']:.2f} | {r['later_week_rates']} | "
+                             f"{r['same']} | {r['wilson']} |")
+        pooled = [r for r in real if "days" in r]
+        for key, n in (("days", "n_days"), ("weeks", "n_weeks"), ("weeks_wilson", "n_weeks")):
+            tot = sum(int(r[n]) for r in pooled if r[key] == r[key])  # type: ignore[arg-type]
+            hit = sum(float(r[key]) * int(r[n]) for r in pooled if r[key] == r[key])  # type: ignore[arg-type]
+            med = float(np.median([float(r[key]) for r in pooled if r[key] == r[key]])) if pooled else float("nan")  # type: ignore[arg-type]
+            lines.append(f"\nNAB {key}: pooled {hit / tot if tot else float('nan'):.3f} of {tot}, median over series "
+                         f"{med:.3f}")
+        lines.append("\nThe pooled figures are led by the series of most days, ambient_temperature (252 later days), "
+                     "whose level drifts with the seasons: a week of December says little of May's. A stretch like the "
+                     "rows the threshold will judge is what the interval assumes.")
     lines.append(f"\n{time.time() - t:.0f} s")
     print("\n".join(lines[-8:]))
     if a.out:

@@ -10,7 +10,8 @@
       anomaly_share): on labelled rows of source, with label (1 = anomaly) and optionally where, and weight (the
       column of each row's sample weight, when the labelled rows are a sample: every fraud but 1 in 50 normal rows)
     alarm_rate: on rows of source believed normal that the model did not train on (optionally where): rate (0.005 or
-      '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column)
+      '0.5%'), or per_day / per_hour / per_week with time (their DATE or TIMESTAMP column); weight for rows that are
+      a sample of the stretch (1 in 4 kept: 4)
 
   In a post_hook (after the model's rows are built; transaction: false, see below):
     {{ config(post_hook={'sql': "{{ ad_duckdb_set_threshold('tx_ae', 'two_a_day', 'alarm_rate', source=this,
