@@ -17,6 +17,7 @@ from .exceptions import BadInputError, MissingDependencyError, NotFittedError
 from .features import RANGE_QUANTILE_UNLABELLED, FeatureSpec, fit_specs, transform
 from .flagcols import arrow_flags, flags_refused, pandas_flags
 from .frames import EPOCH_RISES, advice_library, arrow_rows, arrow_table, explanation_frame, frame_library
+from .levelcols import column_levels, levels_refused
 from .trainer import RANGES, TrainParams, calibrate, fit_ensemble
 
 
@@ -134,6 +135,8 @@ def _frame(X: Any) -> Any:
     table = arrow_table(X)
     if table is not None:
         return table
+    if column_levels(X):
+        raise BadInputError(f"AutoEncoderDetector: {levels_refused(X)}.")
     return X if hasattr(X, "columns") and hasattr(X, "dtypes") else None
 
 

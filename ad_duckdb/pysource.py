@@ -21,6 +21,7 @@ import pyarrow as pa
 from . import interrupts, notes
 from .exceptions import BadInputError
 from .frames import unreadable_columns
+from .levelcols import column_levels, levels_refused
 from .sqltext import quote_ident
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
@@ -246,6 +247,9 @@ def cursor(con: duckdb.DuckDBPyConnection, source: object = None, *,
             except duckdb.CatalogException:
                 if _transposed(value):
                     refused.append(_transposed_error(name, value))
+                    continue
+                if column_levels(value):
+                    refused.append(BadInputError(f"The DataFrame {name!r}: {levels_refused(value, name)}."))
                     continue
                 if rereads and isinstance(value, pa.RecordBatchReader):
                     # else the second read stopped with "This RecordBatchReader has already been consumed", on a

@@ -47,3 +47,29 @@ def test_a_bool_column_is_refused_as_sql_refuses_boolean(kind: str, fitted: Auto
             call()
         msg = str(e.value)
         assert "'is online'" in msg and fix in msg and '"is online"::INTEGER' in msg, msg
+
+
+def _aggregated() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    raw = pd.DataFrame({"amount": rng.normal(100, 10, 2000), "store": np.arange(2000) % 100,
+                        "day": np.arange(2000) // 100})
+    return raw.groupby(["store", "day"]).agg(["mean", "max"])  # columns ('amount', 'mean'), ('amount', 'max')
+
+
+def test_a_frame_with_a_multiindex_of_columns_is_told_how_to_flatten_it(fitted: AutoEncoderDetector) -> None:
+    """groupby(...).agg([...])'s columns are tuples: the detector and ad_duckdb.train named the features
+    "('amount', 'mean')", which SQL then had to quote as such. Both refuse the frame with the call that flattens it;
+    its flat names then train and score from SQL. A MultiIndex of rows (the groups) is kept by explain."""
+    X = _aggregated()
+    for call in (lambda: AutoEncoderDetector(**PARAMS).fit(X), lambda: fitted.decision_function(X)):
+        with pytest.raises(BadInputError, match=r"MultiIndex of 2 levels .*X\.columns = \['_'\.join.*'amount_mean'"):
+            call()
+    con = ad_duckdb.connect(":memory:")
+    with pytest.raises(BadInputError, match=r"The DataFrame 'X': the columns of X are a MultiIndex.*X\.columns = "):
+        ad_duckdb.train(con, "agg", "X", **PARAMS)
+    X.columns = ['_'.join(str(p) for p in c if str(p)) for c in X.columns]
+    ad_duckdb.train(con, "agg", "X", **PARAMS)
+    assert con.sql("SELECT anomaly_score('agg', amount_mean, amount_max) FROM X").fetchall()
+    det = AutoEncoderDetector(**PARAMS).fit(X)
+    assert list(det.feature_names_in_) == ["amount_mean", "amount_max"]
+    assert det.explain(X).index.names == ["store", "day"]
