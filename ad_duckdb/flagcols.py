@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 
@@ -22,7 +23,7 @@ def pandas_flags(X: Any) -> list[tuple[str, str]]:
         if t.kind == "b":
             # a nullable column's missing values need a nullable integer (astype('int8') stops at pd.NA)
             flags.append((str(c), "int8" if str(t) == "bool" else "Int8"))
-        elif t == object:
+        elif t is np.dtype(object):
             kinds = set(X[c].dropna().map(type))
             if kinds and all(issubclass(k, bool) or k.__name__ == "bool_" for k in kinds):
                 flags.append((str(c), "Int8"))

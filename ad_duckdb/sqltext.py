@@ -69,6 +69,17 @@ def _dotted_name(s: str) -> str | None:
     if not _DOTTED_NAME.match(s):
         return None
     return ".".join(p if p.startswith('"') else quote_ident(p) for p in _PART.findall(s))
+def shown_table(name: str) -> str:
+    """A write target (``into=``) in a report, as SQL reads it, so it can be copied into a query: a dotted name as
+    written with each part bare where it may be (``"Sales Data".Scores``), else quoted whole, as ``table_sql`` writes
+    it (``my scores`` -> ``"my scores"``; shown bare, it read as two words)."""
+    if not _DOTTED_NAME.match(name.strip()):
+        return quote_ident(name.strip())
+    # a part quoted as written kept so; a bare one bare (Scores_Ü too) unless a keyword, which SQL reads as such
+    return ".".join(p if p.startswith('"') or p.lower() not in _keywords_needing_quotes() else quote_ident(p)
+                    for p in _PART.findall(name.strip()))
+
+
 def name_parts(s: str) -> list[str] | None:
     """The parts of a dotted table name as DuckDB reads them (quotes removed, doubled quotes undone), or None if
     ``s`` is not one: ``lake."Finance"."Q1 tx"`` -> ['lake', 'Finance', 'Q1 tx']."""

@@ -73,3 +73,49 @@ def test_a_frame_with_a_multiindex_of_columns_is_told_how_to_flatten_it(fitted: 
     det = AutoEncoderDetector(**PARAMS).fit(X)
     assert list(det.feature_names_in_) == ["amount_mean", "amount_max"]
     assert det.explain(X).index.names == ["store", "day"]
+
+
+def _scored_db(tmp_path: object) -> str:
+    path = f"{tmp_path}/w.duckdb"
+    con = ad_duckdb.connect(path)
+    con.execute("CREATE TABLE t AS SELECT (range % 50)::DOUBLE AS a, (range * 7 % 13)::DOUBLE AS b FROM range(300)")
+    ad_duckdb.train(con, "m", "t", **FAST)
+    con.close()
+    return path
+
+
+def test_score_into_says_the_table_as_sql_reads_it(tmp_path: object) -> None:
+    """`score --into 'my scores'` said "wrote 300 scored rows to my scores": pasted into SQL that is two words. The
+    report names the table as SQL reads it, quoted where it needs to be, written as given where it is SQL already."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = _scored_db(tmp_path)
+    for into, shown in (("my scores", '"my scores"'), ('"Q1"."x"', '"Q1"."x"'), ("Q1.order", 'Q1."order"'), ("plain", "plain")):
+        args = ["score", db, "m", "t", "--into", into]
+        res = CliRunner().invoke(cli, args, catch_exceptions=False)
+        assert res.exit_code == 0 and f"wrote 300 scored rows to {shown} (model m@1)" in res.output, res.output
+        res = CliRunner().invoke(cli, [*args, "--append"], catch_exceptions=False)
+        assert res.exit_code == 0 and f"added 300 scored rows to {shown} (now 600 rows" in res.output, res.output
+        if into == "my scores":
+            duckdb.connect(db).execute("CREATE SCHEMA Q1").close()
+
+
+def test_into_a_dotted_text_of_two_existing_tables_is_refused_with_both(tmp_path: object) -> None:
+    """into='Sales Data.Scores' (no SQL name as written: DuckDB refuses it) is refused with its two readings before
+    any scoring, as when neither table exists; before, once a table of the whole name existed in main, --append added
+    to it even with "Sales Data".Scores there too, and the report named neither as SQL reads it. Each reading, written
+    as SQL reads it, appends to its own table."""
+    db = _scored_db(tmp_path)
+    con = ad_duckdb.connect(db)
+    con.execute('CREATE SCHEMA "Sales Data"')
+    ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"')
+    for append in (False, True):
+        with pytest.raises(BadInputError) as e:
+            ad_duckdb.score(con, "m", "t", into="Sales Data.Scores", append=append)
+        msg = str(e.value)
+        assert '''into='"Sales Data".Scores\'''' in msg and '''into='"Sales Data.Scores"\'''' in msg, msg
+        assert "exists in main" in msg, msg
+    ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"', append=True)
+    assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
