@@ -119,3 +119,27 @@ def test_into_a_dotted_text_of_two_existing_tables_is_refused_with_both(tmp_path
         assert "exists in main" in msg, msg
     ad_duckdb.score(con, "m", "t", into='"Sales Data.Scores"', append=True)
     assert con.execute('SELECT count(*) FROM "Sales Data.Scores"').fetchall() == [(600,)]
+
+
+def test_explain_lines_keep_to_the_width_in_terminal_columns() -> None:
+    """explain's lines were cut by characters: a CJK name or value takes two terminal columns a character, so its
+    lines ran to twice the width and the terminal folded them mid-word. They are cut by display width now; the
+    spaces that align a column's share and bar are kept."""
+    from ad_duckdb import explainlines
+    from ad_duckdb.textwidth import width
+
+    W = explainlines.WIDTH
+    cells = [f"{'顧客番号' * 2}_{i}='{'東京都港区' * 2}'" for i in range(12)]
+    lines = explainlines.row_lines(cells)
+    assert all(width(line) <= W for line in lines), [width(line) for line in lines]
+    assert "".join(line.strip() for line in lines).replace(",", ", ").startswith("row " + cells[0])
+    text = " ".join(["売上金額が訓練時の中央値から大きく離れています"] * 8)
+    lines = explainlines.wrapped(text)
+    assert len(lines) > 1 and all(width(line) <= W for line in lines), [width(line) for line in lines]
+    assert " ".join(line.strip() for line in lines) == text
+    head = "  数量" + " " * 16 + "  42.0% ################"
+    lines = explainlines.column_lines(head, "(" + "値は中央値の三倍です " * 6 + ")", 20)
+    assert lines[0].startswith(head) and all(width(line) <= W for line in lines), lines
+    ascii_lines = explainlines.wrapped("word " * 60, first="  ", rest="    ")
+    assert ascii_lines[0].startswith("  word") and ascii_lines[1].startswith("    word")
+    assert max(map(len, ascii_lines)) <= W
