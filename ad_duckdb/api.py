@@ -89,6 +89,7 @@ from .sqltext import (
     shell_word,
     shown_source,
     source_sql,
+    sql_names,
     strip_sql_ends,
     table_sql,
 )
@@ -789,7 +790,7 @@ def _kept_sql(cols: list[tuple[str, str]], kept: Sequence[str], lm: LoadedModel,
     if missing:
         raise SourceNotFoundError(
             f"Scoring with {lm.ref!r}: columns= (CLI: -c) names {missing}, not in {source!r} (its columns: "
-            f"{', '.join(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
+            f"{sql_names(c for c, _ in cols)}).{did_you_mean(missing[0], [c for c, _ in cols])} Name columns of the "
             "source to keep beside the scores, or leave columns= out to keep them all."
         )
     lowered = [c.lower() for c in kept]

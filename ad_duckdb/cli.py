@@ -91,7 +91,7 @@ from .onnxfile import STDIN, file_bytes, read_stream
 from .querywords import command_without, unquoted_query_message
 from .scoreterms import TERM_NAMES, terms_on
 from .scoring import LoadedModel
-from .sqltext import is_query, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, strip_sql_ends, table_sql
+from .sqltext import is_query, quote_ident, quote_literal, shell_word, shown_table, source_sql, sql_name, sql_names, strip_sql_ends, table_sql
 from .store import Threshold
 from .texttable import Number as _Number
 from .texttable import cell_text as _cell_text
@@ -2315,7 +2315,7 @@ def explain(db: str, model: str, source: str, where: str, limit: int, out_format
         try:
             matching = con.execute(f"SELECT count(*) FROM {source_sql(source)}{where_sql(where)}").fetchall()[0][0]
         except duckdb.Error as err:
-            cols = ", ".join(c for c, _ in describe(con, source))
+            cols = sql_names(c for c, _ in describe(con, source))
             raise _failure(f"--where {where!r} does not run on {source} ({str(err).splitlines()[0]}); "
                            f"its columns: {cols}.", code=EXIT_NO_SOURCE if is_missing_column(err) else None) from None
         if not matching:

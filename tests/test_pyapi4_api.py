@@ -143,3 +143,22 @@ def test_explain_lines_keep_to_the_width_in_terminal_columns() -> None:
     ascii_lines = explainlines.wrapped("word " * 60, first="  ", rest="    ")
     assert ascii_lines[0].startswith("  word") and ascii_lines[1].startswith("    word")
     assert max(map(len, ascii_lines)) <= W
+
+
+def test_column_lists_in_messages_are_written_as_sql_reads_them() -> None:
+    """"takes 3: (Betrag €, n.items, x)" and "its columns: Betrag €, x" named columns a user could not paste into a
+    query (a space, a dot); the lists are written as SQL reads them, as the suggested call beside them was."""
+    con = ad_duckdb.connect(":memory:")
+    rng = np.random.default_rng(0)
+    con.execute('CREATE TABLE "sales.q1" AS SELECT unnest(?) AS "Betrag €", unnest(?) AS "n.items", unnest(?) AS x',
+                [rng.normal(100, 5, 400).tolist(), rng.normal(1000, 50, 400).tolist(), rng.normal(0, 1, 400).tolist()])
+    ad_duckdb.train(con, "m", '"sales.q1"', **PARAMS)
+    listed = '"Betrag €", "n.items", x'
+    with pytest.raises(duckdb.Error, match=f"takes 3: \\({listed}\\), in this order"):
+        con.sql("""SELECT anomaly_score('m', "Betrag €") FROM "sales.q1\"""").fetchall()
+    with pytest.raises(ad_duckdb.SourceNotFoundError, match='its columns: "Betrag €", x\\)'):
+        ad_duckdb.score(con, "m", 'SELECT "Betrag €", x FROM "sales.q1"')
+    with pytest.raises(ad_duckdb.SourceNotFoundError, match=f"its columns: {listed}\\."):
+        ad_duckdb.evaluate(con, "m", '"sales.q1"', label="nope")
+    with pytest.raises(ad_duckdb.SourceNotFoundError, match=f"its columns are: {listed}\\."):
+        ad_duckdb.train(con, "m2", '"sales.q1"', features=["Betrag", "x"], **PARAMS)
