@@ -162,3 +162,19 @@ def test_column_lists_in_messages_are_written_as_sql_reads_them() -> None:
         ad_duckdb.evaluate(con, "m", '"sales.q1"', label="nope")
     with pytest.raises(ad_duckdb.SourceNotFoundError, match=f"its columns are: {listed}\\."):
         ad_duckdb.train(con, "m2", '"sales.q1"', features=["Betrag", "x"], **PARAMS)
+
+
+def test_a_missing_option_is_told_its_help_with_its_example_whole(tmp_path: object) -> None:
+    """`explain` without --where said "(SQL filter selecting the row(s) to explain, e.g)": the help's first sentence
+    was cut at the "e.g. " inside it. The example is kept whole."""
+    from click.testing import CliRunner
+
+    from ad_duckdb.cli import cli
+
+    db = _scored_db(tmp_path)
+    res = CliRunner().invoke(cli, ["explain", db, "m", "t"])
+    assert res.exit_code == 2, res.output
+    assert '''Give it as --where TEXT (SQL filter selecting the row(s) to explain, e.g. "transaction_id = 42").''' \
+        in res.output, res.output
+    res = CliRunner().invoke(cli, ["train", db, "m2", "t", "--where"])
+    assert '''(SQL filter for training rows, e.g. "label = 0" to train on normal rows only).''' in res.output, res.output
