@@ -9,7 +9,6 @@ to fix, and the usage follows as the hint.
 from __future__ import annotations
 
 import re
-
 from typing import IO, Any
 
 import click
