@@ -1036,6 +1036,9 @@ def score(
         raise BadInputError(f"Scoring with {model!r}: batch_rows= must be a positive int (rows per Arrow batch; "
                             f"default 65536); got {batch_rows!r}.")
     check_replace(into, replace, f"Scoring with {model!r}", append)
+    left_out = pysource.index_left_out(source)
+    if left_out:
+        notes.warn(f"Scoring with {model!r}: {left_out}")
     # an incremental run's rows are read and added while no other run of this process appends to the table
     with interrupts.raised_as_interrupt("score", model), (
             one_append_at_a_time(con, into) if append and into is not None else contextlib.nullcontext()):

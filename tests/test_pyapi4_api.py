@@ -178,3 +178,27 @@ def test_a_missing_option_is_told_its_help_with_its_example_whole(tmp_path: obje
         in res.output, res.output
     res = CliRunner().invoke(cli, ["train", db, "m2", "t", "--where"])
     assert '''(SQL filter for training rows, e.g. "label = 0" to train on normal rows only).''' in res.output, res.output
+
+
+def test_scoring_a_frame_by_name_says_its_index_is_left_out() -> None:
+    """A notebook's frame indexed by its ids (set_index('tid'), as the README's detector example does) scored by
+    name came back without the ids, DuckDB reads no index, and nothing said so: the scores could not be joined back.
+    A note names the index and the reset_index() that keeps it beside the scores; a plain RangeIndex gets none."""
+    rng = np.random.default_rng(0)
+    plain = pd.DataFrame({"count": rng.poisson(5, 300).astype(float), "amount": rng.normal(50, 5, 300)})
+    indexed = plain.set_index(pd.Index(np.arange(300) + 1000, name="tid"))
+    grouped = plain.set_index(pd.MultiIndex.from_arrays([np.arange(300) % 3, np.arange(300)], names=["store", "i"]))
+    con = ad_duckdb.connect(":memory:")
+    ad_duckdb.train(con, "m", "plain", **PARAMS)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ad_duckdb.score(con, "m", "plain")
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'indexed' \('tid'\).*indexed_r = indexed\.reset_index\(\)"):
+        ad_duckdb.score(con, "m", "indexed")
+    with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'grouped' \('store', 'i'\)"):
+        ad_duckdb.score(con, "m", "grouped")
+    indexed_r = indexed.reset_index()
+    out = ad_duckdb.score(con, "m", "indexed_r")
+    assert out.column_names[0] == "tid" and out["tid"][0].as_py() == 1000
