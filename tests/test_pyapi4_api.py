@@ -187,7 +187,7 @@ def test_scoring_a_frame_by_name_says_its_index_is_left_out() -> None:
     rng = np.random.default_rng(0)
     plain = pd.DataFrame({"count": rng.poisson(5, 300).astype(float), "amount": rng.normal(50, 5, 300)})
     indexed = plain.set_index(pd.Index(np.arange(300) + 1000, name="tid"))
-    grouped = plain.set_index(pd.MultiIndex.from_arrays([np.arange(300) % 3, np.arange(300)], names=["store", "i"]))
+    grouped = plain.set_index(pd.MultiIndex.from_arrays([np.arange(300) % 3, np.arange(300)], names=["store", "i"]))  # noqa: F841  (read by its name)
     con = ad_duckdb.connect(":memory:")
     ad_duckdb.train(con, "m", "plain", **PARAMS)
     import warnings
@@ -199,6 +199,6 @@ def test_scoring_a_frame_by_name_says_its_index_is_left_out() -> None:
         ad_duckdb.score(con, "m", "indexed")
     with pytest.warns(ad_duckdb.AdDuckDBWarning, match=r"index of 'grouped' \('store', 'i'\)"):
         ad_duckdb.score(con, "m", "grouped")
-    indexed_r = indexed.reset_index()
+    indexed_r = indexed.reset_index()  # noqa: F841  (read by its name)
     out = ad_duckdb.score(con, "m", "indexed_r")
     assert out.column_names[0] == "tid" and out["tid"][0].as_py() == 1000
